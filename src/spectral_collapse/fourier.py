@@ -1,0 +1,36 @@
+"""Ideal circular Fourier filters (paper App. B.5, Eq. 41-42), shared by S_LF, OVG's x0_ref and the S_HF validation.
+
+Frequencies are in cycles/pixel; the Nyquist frequency is 0.5. A mask keeps |omega| <= kappa * 0.5 (low-pass)
+or |omega| > kappa * 0.5 (high-pass), applied per channel over the last two axes.
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["radial_frequency", "ideal_lowpass", "ideal_highpass"]
+
+
+def radial_frequency(h: int, w: int, device=None, dtype=torch.float64) -> torch.Tensor:
+    """|omega| in cycles/pixel on the FFT grid of an h x w image, shape (h, w)."""
+    fy = torch.fft.fftfreq(h, device=device, dtype=dtype)
+    fx = torch.fft.fftfreq(w, device=device, dtype=dtype)
+    return torch.sqrt(fy[:, None] ** 2 + fx[None, :] ** 2)
+
+
+def _filter(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    X = torch.fft.fft2(x.to(torch.float64))
+    return torch.fft.ifft2(X * keep).real.to(x.dtype)
+
+
+def ideal_lowpass(x: torch.Tensor, kappa: float = 0.06) -> torch.Tensor:
+    """Keep frequencies with |omega| <= kappa * omega_Nyquist (paper Eq. 41, kappa = 0.06)."""
+    if not 0 < kappa <= 2 ** 0.5:
+        raise ValueError(f"kappa must lie in (0, sqrt 2], got {kappa}")
+    r = radial_frequency(x.shape[-2], x.shape[-1], device=x.device)
+    return _filter(x, (r <= kappa * 0.5).to(torch.float64))
+
+
+def ideal_highpass(x: torch.Tensor, kappa: float = 0.06) -> torch.Tensor:
+    """Complement of ``ideal_lowpass``: x - lowpass(x)."""
+    r = radial_frequency(x.shape[-2], x.shape[-1], device=x.device)
+    return _filter(x, (r > kappa * 0.5).to(torch.float64))

@@ -1,0 +1,269 @@
+"""One sigma-space loop for sampling, inversion and translation.
+
+k-diffusion's `sample_euler(model, x, sigmas)` is the model: a method is a function of (denoiser, x, sigmas)
+and inversion is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, paper Eq. 14) is a
+drift added after the base step; it shares the base step's network forward (``Context.first``).
+
+Per-trajectory state lives in ``Context``; methods are frozen dataclasses with one ``step``.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import torch
+
+from ..models.denoisers import Denoiser, EDMDenoiser, Prediction
+from ..models.schedules import ddim_sigmas, karras_sigmas
+
+__all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
+           "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters"]
+
+
+class NonFiniteError(FloatingPointError):
+    """Raised (with ``on_nonfinite="raise"``) when a state becomes NaN or Inf during integration."""
+
+
+def sample_seeds(seed: int, indices) -> list[int]:
+    """Per-sample seeds keyed by (run seed, global sample index): results do not depend on batch size."""
+    return [_mix(int(seed), int(i)) for i in indices]
+
+
+def _mix(*parts) -> int:
+    h = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(h, "little") & ((1 << 63) - 1)
+
+
+@dataclass
+class Context:
+    """Per-trajectory state shared by the loop, the method and the guidance term.
+
+    label: (B,) class labels for the network (0 source, 1 target, 2 null).
+    direction: "invert" (sigma rising) or "sample" (sigma falling).
+    seeds: one int per sample; every random draw goes through ``randn`` keyed by (seed, key).
+    x_ref: the source image (model space) for guidance terms that need it (OVG's x0_ref).
+    """
+
+    label: torch.Tensor
+    direction: str
+    seeds: list[int]
+    cfg_scale: float = 1.0
+    null_label: int = 2
+    x_ref: torch.Tensor | None = None
+    state: dict = field(default_factory=dict)
+    nfe: int = 0
+    step_index: int = 0
+    sigmas: torch.Tensor | None = None
+    first: tuple | None = None  # (x, sigma_eval, Prediction) of the step's first network call
+    null_embedding: torch.Tensor | None = None  # per-step override used by Null-Class inversion
+
+    def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
+        """Evaluate D with classifier-free guidance (scale w, null label) and count network forwards."""
+        w = self.cfg_scale
+        if w == 1.0:
+            pred = D(x, sigma, self.label)
+            self.nfe += 1
+        else:
+            null = torch.full_like(self.label, self.null_label)
+            sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+            sig2 = torch.cat([sig.expand(x.shape[0])] * 2) if sig.ndim == 0 else torch.cat([sig, sig])
+            both = D(torch.cat([x, x]), sig2, torch.cat([self.label, null]))
+            c_x0, u_x0 = both.x0.chunk(2)
+            c_eps, u_eps = both.eps.chunk(2)
+            pred = Prediction(x0=u_x0 + w * (c_x0 - u_x0), eps=u_eps + w * (c_eps - u_eps))
+            self.nfe += 2
+        if self.first is None:
+            self.first = (x, sigma, pred)
+        return pred
+
+    def randn(self, like: torch.Tensor, key: str) -> torch.Tensor:
+        """Standard normal noise shaped like ``like``, drawn per sample from (seed, key) generators."""
+        out = torch.empty_like(like, dtype=torch.float64, device="cpu")
+        for b, s in enumerate(self.seeds):
+            g = torch.Generator().manual_seed(_mix(s, key))
+            out[b] = torch.randn(like.shape[1:], generator=g, dtype=torch.float64)
+        return out.to(dtype=like.dtype, device=like.device)
+
+
+class Method(Protocol):
+    """A frozen dataclass of hyperparameters with one step rule (ARCHITECTURE.md: Method)."""
+
+    def step(self, D: Denoiser, x: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor: ...
+
+
+class Guidance(Protocol):
+    def drift(self, D: Denoiser, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float,
+              ctx: Context) -> torch.Tensor: ...
+
+
+@dataclass
+class Trajectory:
+    """Result of one integration: final state, per-sample first non-finite step (-1 = never), forwards used."""
+
+    x: torch.Tensor
+    nonfinite_step: torch.Tensor
+    nfe: int
+    ctx: Context
+
+    @property
+    def finite(self) -> torch.Tensor:
+        return self.nonfinite_step < 0
+
+
+@dataclass
+class Translation:
+    """invert(label 0) then sample(label 1): x_T in sigma coordinates, the unit-variance latent, the output."""
+
+    x_T: torch.Tensor
+    latent: torch.Tensor
+    output: torch.Tensor
+    nonfinite_step: torch.Tensor  # (B,) first failing step index in the inversion+sampling sequence, -1 if none
+    nfe: int
+    inversion: Trajectory
+    sampling: Trajectory
+
+    @property
+    def finite(self) -> torch.Tensor:
+        return self.nonfinite_step < 0
+
+
+@contextmanager
+def frozen_parameters(module: torch.nn.Module):
+    """Temporarily set requires_grad=False on all parameters (guidance needs input gradients only)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    try:
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield module
+    finally:
+        for p, f in flags:
+            p.requires_grad_(f)
+
+
+def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
+    """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if isinstance(D, EDMDenoiser):
+        return karras_sigmas(steps, D.sigma_min, D.sigma_max)
+    return ddim_sigmas(D.schedule, steps)
+
+
+def _labels(label, x):
+    if torch.is_tensor(label) and label.ndim == 1:
+        return label.to(device=x.device, dtype=torch.long)
+    return torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
+
+
+def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *, guidance: Guidance | None = None,
+              direction: str | None = None, seeds: list[int] | None = None, cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None,
+              callback: Callable | None = None, on_nonfinite: str = "mark", progress: bool = False, ctx: Context | None = None,
+              desc: str | None = None) -> Trajectory:
+    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
+
+    callback(i, sigma, sigma_next, x, x_next, ctx) is called after every step (x_next already includes guidance).
+    on_nonfinite: "mark" records the first step at which each sample stops being finite and keeps going;
+    "raise" raises NonFiniteError naming the samples and the step.
+    """
+    if on_nonfinite not in ("mark", "raise"):
+        raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
+    if sigmas.ndim != 1 or len(sigmas) < 2:
+        raise ValueError("sigmas must be a 1-D grid with at least 2 levels (steps >= 1)")
+    if direction is None:
+        direction = "invert" if sigmas[-1] > sigmas[0] else "sample"
+    B = x.shape[0]
+    if seeds is None:
+        seeds = list(range(B))
+    if len(seeds) != B:
+        raise ValueError(f"need one seed per sample: got {len(seeds)} seeds for a batch of {B}")
+    if ctx is None:
+        ctx = Context(label=_labels(label, x), direction=direction, seeds=list(seeds), cfg_scale=cfg_scale, x_ref=x_ref)
+    ctx.sigmas = sigmas
+    bad = torch.full((B,), -1, dtype=torch.long)
+    start = 0
+    if direction == "invert" and hasattr(method, "start"):
+        with torch.no_grad():
+            x, start = method.start(D, x, sigmas, ctx)
+    steps = range(start, len(sigmas) - 1)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc=desc or direction, leave=False)
+    with frozen_parameters(D):
+        for i in steps:
+            sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
+            ctx.step_index, ctx.first = i, None
+            if guidance is None:
+                with torch.no_grad():
+                    x_next = method.step(D, x, sigma, sigma_next, ctx)
+            else:
+                with torch.enable_grad():
+                    x_in = x.detach().requires_grad_(True)
+                    x_base = method.step(D, x_in, sigma, sigma_next, ctx)
+                    drift = guidance.drift(D, x_in, x_base, sigma, sigma_next, ctx)
+                x_next = (x_base + drift).detach()
+            ok = torch.isfinite(x_next.detach()).flatten(1).all(1).cpu()
+            newly = (~ok) & (bad < 0)
+            if newly.any():
+                bad[newly] = i
+                if on_nonfinite == "raise":
+                    raise NonFiniteError(f"non-finite values at {direction} step {i} (sigma {sigma:.4g} -> {sigma_next:.4g}) "
+                                         f"in samples {newly.nonzero().flatten().tolist()}; lower the guidance step sizes "
+                                         f"or check the model and its input range")
+            if callback is not None:
+                callback(i, sigma, sigma_next, x, x_next, ctx)
+            x = x_next
+    return Trajectory(x=x, nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
+
+
+def invert(D: Denoiser, x0: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=0, **kw) -> Trajectory:
+    """Integrate from the clean image up a rising grid (paper Eq. 3). ``sigmas`` may be given descending."""
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
+    if sigmas[0] > sigmas[-1]:
+        sigmas = sigmas.flip(0)
+    kw.setdefault("x_ref", x0)
+    return integrate(D, x0, sigmas, label, method, direction="invert", **kw)
+
+
+def sample(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=1, **kw) -> Trajectory:
+    """Integrate from the top level down a falling grid to sigma = 0 (paper Eq. 2)."""
+    sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
+    if sigmas[0] < sigmas[-1]:
+        sigmas = sigmas.flip(0)
+    return integrate(D, x, sigmas, label, method, direction="sample", **kw)
+
+
+def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Guidance | None = None, steps: int = 50,
+              sigmas: torch.Tensor | None = None, source_label: int = 0, target_label: int = 1, seeds: list[int] | None = None,
+              cfg_scale: float = 1.0, sample_cfg_scale: float | None = None, sampler: Method | None = None,
+              D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
+              progress: bool = False) -> Translation:
+    """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
+
+    The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
+    solver), else the method itself. Guidance applies to inversion only (paper Sec. 5).
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
+    if sig[0] < sig[-1]:
+        sig = sig.flip(0)
+    if seeds is None:
+        seeds = list(range(x_src.shape[0]))
+    inv = invert(D, x_src, sig, method, label=source_label, guidance=guidance, seeds=seeds, cfg_scale=cfg_scale,
+                 callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="invert")
+    smp = sampler or (method.sampler() if hasattr(method, "sampler") else method)
+    gen = sample(D_sample or D, inv.x, sig, smp, label=target_label, seeds=seeds,
+                 cfg_scale=cfg_scale if sample_cfg_scale is None else sample_cfg_scale,
+                 callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="sample")
+    n_inv = len(sig) - 1
+    bad = torch.where(inv.nonfinite_step >= 0, inv.nonfinite_step,
+                      torch.where(gen.nonfinite_step >= 0, gen.nonfinite_step + n_inv, torch.full_like(gen.nonfinite_step, -1)))
+    if (bad >= 0).any():
+        warnings.warn(f"{int((bad >= 0).sum())} of {len(bad)} samples became non-finite during translation; "
+                      f"they are marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
+    return Translation(x_T=inv.x, latent=D.to_noise(inv.x, float(sig[0])), output=gen.x, nonfinite_step=bad,
+                       nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)

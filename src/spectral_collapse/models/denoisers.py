@@ -1,0 +1,194 @@
+"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F.
+
+Contract (ARCHITECTURE.md): ``D(x, sigma, label) -> Prediction(x0, eps)`` with x in sigma coordinates,
+x = x0 + sigma * eps. Solvers never branch on the parameterisation (EDM `EDMPrecond`, k-diffusion
+`DiscreteEpsDDPMDenoiser` are the models for this split).
+
+VP wrappers (paper App. A.1): the network sees x_t = x * sqrt(alpha_bar) with alpha_bar = 1 / (1 + sigma^2)
+and the (continuous) time label t(sigma) of its training schedule.
+EDM wrapper (paper App. A.2, Eq. 26-27): c_in, c_skip, c_out with sigma_data and c_noise = 1/4 ln sigma.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .schedules import VPSchedule
+
+__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "call_net", "make_denoiser"]
+
+
+@dataclass
+class Prediction:
+    """A denoiser's two estimates at one (x, sigma): clean image x0 and noise eps (x = x0 + sigma * eps)."""
+
+    x0: torch.Tensor
+    eps: torch.Tensor
+
+
+def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    """Call a diffusers-style class-conditional network and return its raw output tensor."""
+    out = net(x, t, class_labels=label)
+    return out.sample if hasattr(out, "sample") else out
+
+
+def _bcast(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
+    """Broadcast a scalar or per-sample (B,) value against x (B, C, H, W)."""
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
+    if v.ndim == 0:
+        v = v.expand(x.shape[0])
+    return v.reshape(-1, *([1] * (x.ndim - 1)))
+
+
+class Denoiser(nn.Module):
+    """Base class. Subclasses implement ``_predict(x, sigma_b, label)`` with sigma_b broadcast to x."""
+
+    parameterization: str = "?"
+    sigma_min: float = 0.0
+    sigma_max: float = 80.0
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor | float, label: torch.Tensor | int) -> Prediction:
+        if not torch.is_tensor(label) or label.ndim == 0:
+            label = torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+        if sigma.ndim == 0:
+            sigma = sigma.expand(x.shape[0])
+        sigma = sigma.clamp(min=self.sigma_min)
+        return self._predict(x, sigma, label.to(x.device))
+
+    def _predict(self, x, sigma, label) -> Prediction:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # coordinates -----------------------------------------------------------------------------------
+    def input_scale(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """Factor s(sigma) with x_model = s * x (VP: sqrt(alpha_bar) = 1/sqrt(1+sigma^2); EDM: 1)."""
+        return torch.ones_like(torch.as_tensor(sigma, dtype=torch.float64))
+
+    def to_noise(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T)."""
+        raise NotImplementedError
+
+    def from_noise(self, z: torch.Tensor, sigma: float) -> torch.Tensor:
+        """Inverse of ``to_noise``: the state at level sigma that starts sampling from noise z."""
+        raise NotImplementedError
+
+    def time_label(self, sigma: torch.Tensor | float) -> torch.Tensor:
+        """The network's time input at sigma (VP: t in [0, T-1]; EDM: c_noise)."""
+        raise NotImplementedError
+
+
+class _VPDenoiser(Denoiser):
+    def __init__(self, net: nn.Module, schedule: VPSchedule = VPSchedule()):
+        super().__init__(net)
+        self.schedule = schedule
+        self.sigma_min = schedule.sigma_min()
+        self.sigma_max = schedule.sigma_max()
+
+    def input_scale(self, sigma):
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        return 1.0 / (1.0 + s**2).sqrt()
+
+    def to_noise(self, x, sigma):
+        return x / math.sqrt(1.0 + float(sigma) ** 2)
+
+    def from_noise(self, z, sigma):
+        return z * math.sqrt(1.0 + float(sigma) ** 2)
+
+    def time_label(self, sigma):
+        return self.schedule.sigma_to_t(sigma)
+
+    def _net(self, x, sigma, label):
+        a = 1.0 / (1.0 + sigma**2).sqrt()  # sqrt(alpha_bar)
+        t = self.schedule.sigma_to_t(sigma.detach().double()).to(x.dtype)
+        out = call_net(self.net, x * _bcast(a, x), t, label)
+        return out, _bcast(a, x), _bcast(sigma, x)
+
+
+class EpsDenoiser(_VPDenoiser):
+    """eps-prediction on a VP schedule (paper Eq. 17-22): eps native, x0 = x - sigma * eps."""
+
+    parameterization = "eps"
+
+    def _predict(self, x, sigma, label):
+        eps, _, s = self._net(x, sigma, label)
+        return Prediction(x0=x - s * eps, eps=eps)
+
+
+class X0Denoiser(_VPDenoiser):
+    """x0-prediction on a VP schedule (paper Eq. 21): x0 native, eps = (x - x0) / sigma."""
+
+    parameterization = "x0"
+
+    def _predict(self, x, sigma, label):
+        x0, _, s = self._net(x, sigma, label)
+        return Prediction(x0=x0, eps=(x - x0) / s)
+
+
+class VDenoiser(_VPDenoiser):
+    """v-prediction on a VP schedule: v = a * eps - b * x0 with a = sqrt(alpha_bar), b = sqrt(1 - alpha_bar)."""
+
+    parameterization = "v"
+
+    def _predict(self, x, sigma, label):
+        v, a, s = self._net(x, sigma, label)
+        b = s * a  # sqrt(1 - alpha_bar) = sigma * sqrt(alpha_bar)
+        xt = x * a
+        return Prediction(x0=a * xt - b * v, eps=b * xt + a * v)
+
+
+class EDMDenoiser(Denoiser):
+    """EDM preconditioning (Karras et al. 2022; paper Eq. 26-27): D = c_skip x + c_out F(c_in x, c_noise).
+
+    ``time_input="c_noise"`` feeds 1/4 ln sigma as the paper's App. A.2 says; ``"sigma"`` feeds raw sigma as
+    the authors' released code does (ovg-official-facts.md 1.2).
+    """
+
+    parameterization = "edm"
+
+    def __init__(self, net: nn.Module, sigma_data: float = 0.5, sigma_min: float = 0.002, sigma_max: float = 80.0,
+                 time_input: str = "c_noise"):
+        super().__init__(net)
+        if time_input not in ("c_noise", "sigma"):
+            raise ValueError(f"time_input must be 'c_noise' or 'sigma', got {time_input!r}")
+        self.sigma_data, self.sigma_min, self.sigma_max, self.time_input = sigma_data, sigma_min, sigma_max, time_input
+
+    def to_noise(self, x, sigma):
+        return x / float(sigma)
+
+    def from_noise(self, z, sigma):
+        return z * float(sigma)
+
+    def time_label(self, sigma):
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        return s.log() / 4 if self.time_input == "c_noise" else s
+
+    def _predict(self, x, sigma, label):
+        sd = self.sigma_data
+        s = _bcast(sigma, x)
+        c_in = 1 / (s**2 + sd**2).sqrt()
+        c_skip = sd**2 / (s**2 + sd**2)
+        c_out = s * sd / (s**2 + sd**2).sqrt()
+        t = sigma.log() / 4 if self.time_input == "c_noise" else sigma
+        F = call_net(self.net, x * c_in, t.to(x.dtype), label)
+        x0 = c_skip * x + c_out * F
+        # eps = (x - x0)/sigma = ((1 - c_skip) x - c_out F)/sigma, written without dividing a difference
+        eps = (s / (s**2 + sd**2)) * x - (sd / (s**2 + sd**2).sqrt()) * F
+        return Prediction(x0=x0, eps=eps)
+
+
+def make_denoiser(net: nn.Module, parameterization: str, *, schedule: VPSchedule | None = None, sigma_data: float = 0.5,
+                  sigma_min: float = 0.002, sigma_max: float = 80.0, time_input: str = "c_noise") -> Denoiser:
+    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (VP, need ``schedule``) or ``edm``."""
+    if parameterization == "edm":
+        return EDMDenoiser(net, sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, time_input=time_input)
+    cls = {"eps": EpsDenoiser, "x0": X0Denoiser, "v": VDenoiser}.get(parameterization)
+    if cls is None:
+        raise ValueError(f"unknown parameterization {parameterization!r}; choose one of eps, x0, v, edm")
+    return cls(net, schedule or VPSchedule())

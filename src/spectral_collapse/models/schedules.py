@@ -1,0 +1,116 @@
+"""Noise schedules and sigma grids.
+
+Everything in the suite runs in EDM's sigma coordinates (Karras et al. 2022). A variance-preserving (VP)
+model with cumulative schedule alpha_bar_t is used through
+
+    x~ = x / sqrt(alpha_bar),      sigma = sqrt((1 - alpha_bar) / alpha_bar)        (paper Eq. 16)
+
+so that x~ = x0 + sigma * eps and a deterministic DDIM step is exactly one Euler step of dx~/dsigma = eps.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["VPSchedule", "karras_sigmas", "ddim_timesteps", "ddim_sigmas"]
+
+
+@dataclass(frozen=True)
+class VPSchedule:
+    """Discrete VP (DDPM) schedule: betas -> alpha_bar_t for t = 0..T-1 (diffusers conventions)."""
+
+    kind: str = "scaled_linear"  # "linear" | "scaled_linear" | "cosine" (squaredcos_cap_v2)
+    beta_start: float = 0.00085
+    beta_end: float = 0.012
+    num_train_timesteps: int = 1000
+
+    def betas(self) -> torch.Tensor:
+        T = self.num_train_timesteps
+        if self.kind == "linear":
+            return torch.linspace(self.beta_start, self.beta_end, T, dtype=torch.float64)
+        if self.kind == "scaled_linear":
+            return torch.linspace(self.beta_start**0.5, self.beta_end**0.5, T, dtype=torch.float64) ** 2
+        if self.kind == "cosine":
+            f = lambda t: math.cos((t / T + 0.008) / 1.008 * math.pi / 2) ** 2  # noqa: E731
+            return torch.tensor([min(1 - f(i + 1) / f(i), 0.999) for i in range(T)], dtype=torch.float64)
+        raise ValueError(f"unknown VP schedule kind {self.kind!r}; choose linear, scaled_linear or cosine")
+
+    def alphas_cumprod(self) -> torch.Tensor:
+        """alpha_bar_t, float64, shape (T,)."""
+        return torch.cumprod(1.0 - self.betas(), dim=0)
+
+    def sigmas(self) -> torch.Tensor:
+        """sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), float64, increasing, shape (T,)."""
+        ab = self.alphas_cumprod()
+        return ((1 - ab) / ab).sqrt()
+
+    def sigma_min(self) -> float:
+        return float(self.sigmas()[0])
+
+    def sigma_max(self) -> float:
+        return float(self.sigmas()[-1])
+
+    def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table.
+
+        Exact (integer) on the training grid. Clamps to [0, T-1] outside the table.
+        """
+        log_table = self.sigmas().log().to(torch.float64)
+        s = torch.as_tensor(sigma, dtype=torch.float64).clamp(min=float(self.sigmas()[0]))
+        ls = s.log().clamp(max=float(log_table[-1]))
+        idx = torch.searchsorted(log_table, ls.reshape(-1)).clamp(1, len(log_table) - 1)
+        lo, hi = log_table[idx - 1], log_table[idx]
+        w = ((ls.reshape(-1) - lo) / (hi - lo)).clamp(0, 1)
+        t = (idx - 1).to(torch.float64) + w
+        return t.reshape(s.shape)
+
+    def t_to_sigma(self, t: torch.Tensor) -> torch.Tensor:
+        """Inverse of ``sigma_to_t``: log sigma interpolated linearly between integer time labels."""
+        log_table = self.sigmas().log()
+        tt = torch.as_tensor(t, dtype=torch.float64).clamp(0, len(log_table) - 1)
+        lo = tt.floor().long().clamp(max=len(log_table) - 2)
+        w = tt - lo.to(torch.float64)
+        return (log_table[lo] * (1 - w) + log_table[lo + 1] * w).exp()
+
+
+def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
+    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then 0.
+
+    Returns float64 of length steps + 1 (the last level is exactly 0, the clean image).
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    if steps == 1:
+        return torch.tensor([sigma_max, 0.0], dtype=torch.float64)
+    r = torch.arange(steps, dtype=torch.float64) / (steps - 1)
+    s = (sigma_max ** (1 / rho) + r * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+
+
+def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
+    """DDIM sampling timesteps (descending), as diffusers' DDIMScheduler.set_timesteps computes them."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    T = num_train_timesteps
+    if spacing == "leading":
+        ratio = T // steps
+        ts = (torch.arange(steps) * ratio).flip(0) + steps_offset
+    elif spacing == "trailing":
+        ratio = T / steps
+        ts = torch.round(torch.arange(T, 0, -ratio)).long() - 1
+    else:
+        raise ValueError(f"unknown timestep spacing {spacing!r}; choose leading or trailing")
+    return ts.clamp(0, T - 1).long()
+
+
+def ddim_sigmas(schedule: VPSchedule, steps: int, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
+    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0.
+
+    The final 0 is DDIM's `set_alpha_to_one=True` (alpha_bar = 1 at the end). Length steps + 1.
+    """
+    ts = ddim_timesteps(steps, schedule.num_train_timesteps, spacing, steps_offset)
+    s = schedule.sigmas()[ts]
+    return torch.cat([s, torch.zeros(1, dtype=torch.float64)])
+
