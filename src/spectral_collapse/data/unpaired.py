@@ -1,0 +1,107 @@
+"""Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
+
+Training never sees pairs: a batch is half source crops and half target crops, each under its domain label
+(the trainer replaces labels by the null label 2 for classifier-free dropout). The paired test split
+(degraded input, ground truth) exists only for the paper's reference metrics (PSNR / SSIM / LPIPS).
+
+Datasets are built by name through a registry: ``register_dataset(name, fn)`` adds a builder
+``fn(*, size, factor, **kw) -> UnpairedDomains`` and ``load_dataset(name, ...)`` calls it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+__all__ = ["UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset"]
+
+
+def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Element k in 0..7 of the dihedral group on the last two axes: rot90 by k % 4, then a left-right flip if k >= 4."""
+    y = torch.rot90(x, k % 4, dims=(-2, -1))
+    return torch.flip(y, dims=(-1,)) if k >= 4 else y
+
+
+@dataclass(frozen=True, eq=False)
+class UnpairedDomains:
+    """Source / target pools and a paired test split, float32 (N, C, H, W) in [-1, 1]; treat the tensors as read-only."""
+
+    name: str
+    size: int
+    source: torch.Tensor  # (N0, C, H, W) source-domain crops, label 0
+    target: torch.Tensor  # (N1, C, H, W) target-domain crops, label 1
+    test_source: torch.Tensor  # (M, C, H, W) degraded test inputs
+    test_target: torch.Tensor  # (M, C, H, W) their ground truth, same order
+    meta: dict = field(default_factory=dict)  # JSON-able: regions, factor, counts, licence / credit
+
+    def __post_init__(self):
+        for key in ("source", "target", "test_source", "test_target"):
+            t = getattr(self, key)
+            if not isinstance(t, torch.Tensor) or t.ndim != 4 or t.dtype != torch.float32:
+                raise ValueError(f"{key} must be a float32 tensor (N, C, H, W), got "
+                                 f"{type(t).__name__} {getattr(t, 'dtype', '')} {tuple(getattr(t, 'shape', ()))}")
+            if t.shape[-2:] != (self.size, self.size):
+                raise ValueError(f"{key} has spatial size {tuple(t.shape[-2:])}, expected ({self.size}, {self.size})")
+            if len(t) == 0:
+                raise ValueError(f"{key} is empty; use a smaller size or stride")
+        if self.test_source.shape != self.test_target.shape:
+            raise ValueError(f"test_source {tuple(self.test_source.shape)} and test_target "
+                             f"{tuple(self.test_target.shape)} must be paired (same shape)")
+        json.dumps(self.meta)  # raises TypeError if meta is not JSON-able
+
+    @property
+    def channels(self) -> int:
+        """Number of image channels."""
+        return self.target.shape[1]
+
+    def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
+                    augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Random crops, first batch_size // 2 from the source pool (label 0), the rest from the target pool (label 1).
+
+        Each sample gets an independent random element of the dihedral group (rot90 and flips) when ``augment``.
+        The result depends only on the generator's state (deterministic for a seeded ``torch.Generator``).
+        """
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
+        n0 = batch_size // 2
+        n1 = batch_size - n0
+        i0 = torch.randint(len(self.source), (n0,), generator=generator)
+        i1 = torch.randint(len(self.target), (n1,), generator=generator)
+        x = torch.cat([self.source[i0], self.target[i1]])  # (B, C, H, W), a copy
+        if augment:
+            ks = torch.randint(8, (batch_size,), generator=generator)
+            for k in ks.unique().tolist():
+                sel = ks == k
+                x[sel] = dihedral(x[sel], k)
+        labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
+        return x, labels
+
+    def describe(self) -> str:
+        """A short human-readable summary: name, shapes, sizes of the pools and the test split, credit."""
+        lines = [f"{self.name}: {self.channels}x{self.size}x{self.size} crops, "
+                 f"source pool {len(self.source)} (label 0), target pool {len(self.target)} (label 1), "
+                 f"paired test split {len(self.test_source)}"]
+        if "description" in self.meta:
+            lines.append(str(self.meta["description"]))
+        if "credit" in self.meta:
+            lines.append(f"Credit: {self.meta['credit']}")
+        return "\n".join(lines)
+
+
+DATASETS: dict[str, Callable[..., UnpairedDomains]] = {}
+
+
+def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite: bool = False) -> None:
+    """Register ``fn(*, size, factor, **kw) -> UnpairedDomains`` under ``name`` for ``load_dataset``."""
+    if name in DATASETS and not overwrite and DATASETS[name] is not fn:
+        raise ValueError(f"dataset {name!r} is already registered; pass overwrite=True to replace it")
+    DATASETS[name] = fn
+
+
+def load_dataset(name: str, *, size: int = 32, factor: int = 4, **kw) -> UnpairedDomains:
+    """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies)."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name](size=size, factor=factor, **kw)
