@@ -1,0 +1,158 @@
+"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44).
+
+- ``spectrum_slope`` / ``wavelet_order``: slope s of the radially averaged log power spectrum of real images,
+  fitted over a mid band, and the Symmlet ``sym{ceil(|s|)}`` it selects (Eq. 37).
+- ``hf_log_energy``: log E_HF, the level-1 wavelet detail energy summed over the 3 detail bands and the channels
+  (Eq. 38); ``hf_reference``: mu_HF, its mean over real images (Eq. 39); ``s_hf``: 1 - clip(|log E - mu| / |mu|)
+  per image (Eq. 40); ``delta_log_e``: log E - mu, the scale-free number beside it.
+- ``s_lf``: SSIM between ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
+  grayscale-and-mask variant for edge-map conditions.
+
+Pixel units matter for S_HF. mu is a log-energy, so rescaling the pixels by a shifts every log E and mu by
+2 ln a: the difference log E - mu is unchanged but the ratio |log E - mu| / |mu| is not. With images in [0, 1],
+mu is ~0.36 on 32-px IHC crops and even real crops score ~0.36; in [0, 255] they score ~0.97
+(shared/reference/derisk-facts.md). The paper does not say which units it used; we default to ``unit="uint8"``
+([0, 255]), where real images score near 1 as the paper's tables suggest, and report ``delta_log_e`` beside it.
+Logs are natural; the S_HF ratio does not depend on the base.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pywt
+import torch
+
+from ..fourier import ideal_lowpass
+from .image import _images, _to_gray, ssim
+from .latent import radial_power_spectrum
+
+__all__ = [
+    "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
+    "kappa_for_size", "s_lf",
+]
+
+# affine maps from the library's [-1, 1] pixels: x -> a x + b
+PIXEL_UNITS = {"uint8": (127.5, 127.5), "unit": (0.5, 0.5), "signed": (1.0, 0.0)}
+
+
+# ------------------------------------------------------------------------------------------ wavelet choice
+
+def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
+    """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
+
+    The per-image radially averaged log10 power spectra are averaged over images ("average log power spectrum"
+    of App. B.4), then a least-squares line is fitted per channel over the bins whose mean frequency lies in
+    ``band`` (the paper's [0.005, 0.4]); DC is always excluded. Independent of pixel units.
+    """
+    x = _images(images, "images")
+    freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
+    sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
+    if sel.sum() < 2:
+        raise ValueError(f"band {band} holds fewer than 2 frequency bins for {x.shape[-2:]} images; widen it")
+    mean = logp.mean(0)[:, sel]                                # (C, K')
+    slopes = np.polyfit(np.log10(freqs[sel]), mean.T, 1)[0]    # one line per channel
+    return float(np.mean(slopes))
+
+
+def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
+    """Symmlet ``sym{k}`` with k = ceil(|slope|) (Eq. 37), clamped to pywt's sym range 2..20."""
+    k = min(max(math.ceil(abs(slope)), min_order, 2), max_order, 20)
+    return f"sym{k}"
+
+
+# --------------------------------------------------------------------------------------------------- S_HF
+
+def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
+                  per_coefficient: bool = False, drop_border: int = 0) -> np.ndarray:
+    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, summed over cH, cV, cD and the channels.
+
+    ``unit`` sets the pixel scale before the transform: "uint8" [0, 255] (default), "unit" [0, 1], "signed" the
+    [-1, 1] input as is (see the module docstring: S_HF depends on it). ``mode`` is pywt's boundary mode;
+    "symmetric" (pywt's default) avoids the fake edge energy of "periodization" on non-periodic crops.
+    ``drop_border`` removes that many coefficients at each edge of every detail band (interior only: the values
+    left do not depend on the mode for sym4 with drop_border >= 3). ``per_coefficient`` divides E by the number of
+    coefficients summed (mean detail energy per coefficient; ~1 for unit white noise in "signed" units).
+    Energies of exactly 0 give -inf.
+    """
+    if unit not in PIXEL_UNITS:
+        raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
+    if wavelet not in pywt.wavelist(kind="discrete"):
+        raise ValueError(f"unknown wavelet {wavelet!r}; valid: discrete pywt wavelets such as sym2..sym20, db1..db38")
+    if mode not in pywt.Modes.modes:
+        raise ValueError(f"unknown mode {mode!r}; valid: {pywt.Modes.modes}")
+    a, b = PIXEL_UNITS[unit]
+    x = a * _images(images, "images") + b
+    _, details = pywt.dwt2(x, wavelet, mode=mode, axes=(-2, -1))
+    det = np.stack(details)                                   # (3, B, C, h, w)
+    if drop_border:
+        h, w = det.shape[-2:]
+        if 2 * drop_border >= min(h, w):
+            raise ValueError(f"drop_border={drop_border} leaves no coefficient of the {h}x{w} detail bands")
+        det = det[..., drop_border:h - drop_border, drop_border:w - drop_border]
+    energy = np.einsum("kbchw,kbchw->b", det, det)
+    if per_coefficient:
+        energy = energy / (det.size // det.shape[1])
+    with np.errstate(divide="ignore"):
+        return np.log(energy)
+
+
+def hf_reference(real_images, **kw) -> float:
+    """mu_HF (Eq. 39): mean of ``hf_log_energy`` over real images; pass the same keywords to ``s_hf``."""
+    return float(np.mean(hf_log_energy(real_images, **kw)))
+
+
+def delta_log_e(images, mu: float, **kw) -> np.ndarray:
+    """log E_HF - mu per image: the unit-free HF deficit (< 0) or excess (> 0); -0.69 means half the energy."""
+    return hf_log_energy(images, **kw) - mu
+
+
+def s_hf(images, mu: float, **kw) -> np.ndarray:
+    """S_HF per image (Eq. 40): 1 - clip(|log E_HF - mu| / |mu|, 0, 1); keywords as for ``hf_log_energy``."""
+    if mu == 0:
+        raise ValueError("mu_HF is 0, so Eq. 40 is undefined; use delta_log_e or another pixel unit")
+    return 1 - np.clip(np.abs(delta_log_e(images, mu, **kw)) / abs(mu), 0, 1)
+
+
+# --------------------------------------------------------------------------------------------------- S_LF
+
+def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
+    """The cutoff that keeps the same number of cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
+
+    The paper's kappa = 0.06 of Nyquist was set for 256-px images (radius 0.03 cycles/pixel = 7.7 cycles per image).
+    At 32 px the FFT's first non-zero frequency is 1/32 > 0.03, so kappa = 0.06 keeps only the mean colour; use
+    ``kappa_for_size(32)`` = 0.48 to keep the same structures. Clamped to sqrt(2) (everything kept).
+    """
+    return min(kappa * reference_size / size, math.sqrt(2))
+
+
+def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
+         data_range: float = 2.0, win_size: int = 7) -> np.ndarray:
+    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels.
+
+    ``kappa`` is the paper's cutoff fraction of Nyquist, tuned for 256-px images: at other sizes pass
+    ``kappa_for_size(H)`` (a warning is raised where kappa keeps only DC). ``condition`` is whatever the caller
+    compares to (the input condition as in the paper, or a ground truth). For edge-map conditions (Edges2Shoes) use
+    ``gray=True`` (BT.601 luma of both images) and ``mask="nonwhite"``: the pixels where the condition's luma is
+    below ``white_threshold`` (in [-1, 1] units). A mask is applied to the SSIM map: the channel-mean SSIM map
+    of the low-passed pair is averaged over the masked pixels (border of (win_size - 1) // 2 excluded, see
+    ``image.ssim``) rather than over all pixels; filtering runs on the whole, unmasked images. ``mask`` may
+    also be a bool array (B, H, W) or (H, W). ``data_range`` 2 is the span of [-1, 1].
+    """
+    gen, cond = _images(generated, "generated"), _images(condition, "condition")
+    if gen.shape != cond.shape:
+        raise ValueError(f"generated and condition must have the same shape, got {gen.shape} and {cond.shape}")
+    h, w = gen.shape[-2:]
+    if kappa * 0.5 < 1 / max(h, w):
+        warnings.warn(f"kappa={kappa} keeps only the DC bin of {h}x{w} images, so S_LF compares mean colours only; "
+                      f"pass kappa=kappa_for_size({max(h, w)}) = {kappa_for_size(max(h, w)):.3g} for the paper's "
+                      "cycles per image", stacklevel=2)
+    if isinstance(mask, str):
+        if mask != "nonwhite":
+            raise ValueError(f"unknown mask {mask!r}; valid: None, 'nonwhite', or a bool array (B, H, W)")
+        mask = _to_gray(cond)[:, 0] < white_threshold
+    if gray:
+        gen, cond = _to_gray(gen), _to_gray(cond)
+    lp = [ideal_lowpass(torch.from_numpy(a), kappa).numpy() for a in (gen, cond)]
+    return ssim(lp[0], lp[1], data_range=data_range, win_size=win_size, mask=mask)
