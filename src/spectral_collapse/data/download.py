@@ -284,8 +284,8 @@ class DatasetNotPreparedError(FileNotFoundError):
 
 
 _REAL = {  # name -> (module, bundled offline alternative, rough download size)
-    "bbbc021": ("bbbc021", "ihc-sr", "about 44 GB for all 55 plates; download_dataset('bbbc021', plates=N) fetches the first N"),
-    "edges2shoes": ("edges2shoes", "ihc-edges", "about 2 GB"),
+    "bbbc021": ("bbbc021", "ihc-sr", "55 plate zips of roughly 0.8 GB each; download_dataset('bbbc021', plates=N) fetches only the first N"),
+    "edges2shoes": ("edges2shoes", "ihc-edges", "one archive of roughly 2 GB"),
 }
 
 
@@ -308,12 +308,16 @@ def _module(name: str):
     return importlib.import_module(f"{__package__}.{_REAL[name][0]}")
 
 
-def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True, **kw) -> Path:
-    """Download a real dataset's archives under `root` (kw go to its downloader), then prepare it unless prepare=False."""
+def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,
+                     prepare_kw: dict | None = None, **kw) -> Path:
+    """Download a real dataset under `root` (kw go to its downloader), then prepare it (with prepare_kw) unless not asked.
+
+    Returns the prepared folder, or the downloads folder when prepare=False.
+    """
     mod = _module(name)
     path = mod.download(root, **kw)
     if prepare:
-        path = mod.prepare(root, progress=kw.get("progress", True))
+        path = mod.prepare(root, **{"progress": kw.get("progress", True), **(prepare_kw or {})})
     return path
 
 
