@@ -200,3 +200,28 @@ def malicious_tar(path: Path, name: str, kind: str = "file", target: str = "") -
             info.size = 5
             tf.addfile(info, io.BytesIO(b"pwned"))
     return path
+
+
+def make_prepared_root(root: Path, *, size: int = 32, n_train: int = 10, n_val: int = 4) -> Path:
+    """Generate both fake archives, serve them on loopback, download and prepare them under `root`; returns root.
+
+    For notebook / CLI tests of the real-data path: point ``SPECTRAL_COLLAPSE_DATA`` at the returned root and
+    ``load_dataset("bbbc021", size=<= size, ...)`` / ``load_dataset("edges2shoes", ...)`` work offline.
+    """
+    from spectral_collapse.data import download as dl
+
+    src = root / "_archives"
+    make_bbbc021(src / "bbbc", plates=("Week1_22123", "Week2_24121", "Week3_25421"), wells=("B02", "C03"),
+                 sites=(1, 2), shape=(2 * size, 2 * size + 16))
+    make_edges2shoes(src / "e2s", n_train, n_val)
+    files = {**serve_folder(src / "bbbc", "/bbbc/"), **serve_folder(src / "e2s", "/e2s/")}
+    previous = dl._OFFLINE_OVERRIDE
+    dl.set_offline(False)
+    try:
+        with LoopbackServer(files) as server:
+            dl.download_dataset("bbbc021", root, base_url=server.url + "bbbc/", progress=False,
+                                prepare_kw={"size": size})
+            dl.download_dataset("edges2shoes", root, url=server.url + "e2s/edges2shoes.tar.gz", progress=False)
+    finally:
+        dl.set_offline(previous)
+    return root

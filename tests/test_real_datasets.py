@@ -299,3 +299,14 @@ def test_folder_unreadable_message(tmp_path, monkeypatch):
     with pytest.raises(PermissionError, match="cannot list the source folder.*chmod"):
         load_dataset("folder", root=root, size=16, factor=4)
 
+
+
+def test_prepared_root_via_environment(tmp_path, monkeypatch):
+    """The helper that notebook tests use: SPECTRAL_COLLAPSE_DATA points the default root at the fake data."""
+    from fixtures_real import make_prepared_root
+
+    make_prepared_root(tmp_path / "raw", size=16)
+    monkeypatch.setenv(dl.DATA_ROOT_ENV, str(tmp_path / "raw"))
+    b = load_dataset("bbbc021", size=16, factor=8)
+    e = load_dataset("edges2shoes", size=16, factor=8)
+    assert len(b.source) + len(b.target) + len(b.test_source) == 12 and len(e.test_source) == 4
