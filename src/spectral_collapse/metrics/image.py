@@ -8,11 +8,12 @@ range) and use ``data_range`` = 1.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from skimage.metrics import structural_similarity
 
 from .latent import _as_numpy
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi"]
 
 _GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
 
@@ -79,3 +80,60 @@ def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, m
             keep = mask[i, pad:h - pad, pad:w - pad]
             out[i] = smap[keep].mean() if keep.any() else np.nan
     return out
+
+
+# ------------------------------------------------------------------------------------------ piq metrics
+
+MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, finest scale first
+
+
+def _unit_tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
+    """[-1, 1] pair -> float64 torch pair in [0, 1] (clipped: piq rejects values outside its data range)."""
+    x, y = _pair(x, y)
+    return tuple(torch.from_numpy(np.clip((a + 1) / 2, 0, 1)) for a in (x, y))
+
+
+def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
+            kernel_sigma: float = 1.5) -> tuple[np.ndarray, dict]:
+    """Per-image MS-SSIM (piq, Gaussian window) and the configuration used, as a dict for the results' attrs.
+
+    Standard MS-SSIM (5 scales, 11-px window) needs images of at least 161 px. By default (``scales=None``)
+    smaller images get a reduced, *non-standard* configuration: 3 scales with the first three standard weights
+    renormalised, and a 7-px window (needs >= 25 px; a 3-px window from 9 px). ``scales=5`` forces the standard
+    form. Any configuration needs min(H, W) >= (kernel_size - 1) 2^(scales - 1) + 1; below it the values are NaN
+    and ``config["reason"]`` says why. Images are clipped to [-1, 1] and mapped to [0, 1] (data_range 1).
+    """
+    xt, yt = _unit_tensors(x, y)
+    size = min(xt.shape[-2:])
+    if scales is None:
+        scales = 5 if size >= 161 else 3
+    if not 1 <= scales <= len(MS_SSIM_WEIGHTS):
+        raise ValueError(f"scales must lie in 1..{len(MS_SSIM_WEIGHTS)}, got {scales}")
+    if kernel_size is None:
+        kernel_size = 11 if scales == 5 else (7 if size >= 6 * 2 ** (scales - 1) + 1 else 3)
+    weights = np.array(MS_SSIM_WEIGHTS[:scales]) / sum(MS_SSIM_WEIGHTS[:scales])
+    need = (kernel_size - 1) * 2 ** (scales - 1) + 1
+    config = {"metric": "ms_ssim", "implementation": "piq.multi_scale_ssim", "scales": scales,
+              "kernel_size": kernel_size, "kernel_sigma": kernel_sigma, "scale_weights": weights.tolist(),
+              "standard": scales == 5 and kernel_size == 11, "data_range": 1.0,
+              "input": "[-1, 1] clipped, mapped to [0, 1]", "min_size": need, "reason": ""}
+    if size < need:
+        config["reason"] = f"image smaller than {need} px for {scales}-scale MS-SSIM with a {kernel_size}-px window"
+        return np.full(len(xt), np.nan), config
+    import piq  # imported here: piq pulls in torchvision (seconds), which importing the metrics should not cost
+    val = piq.multi_scale_ssim(xt, yt, kernel_size=kernel_size, kernel_sigma=kernel_sigma, data_range=1.0,
+                               reduction="none", scale_weights=torch.from_numpy(weights))
+    return val.numpy().astype(np.float64), config
+
+
+def haarpsi(x, y) -> np.ndarray:
+    """Per-image HaarPSI (piq defaults: 3 scales, c = 30, alpha = 4.2; YIQ for RGB), images >= 16 px.
+
+    piq's ``scales`` is deliberately not exposed: other values give NaN at 8-64 px (ecosystem-facts 5).
+    Images are clipped to [-1, 1] and mapped to [0, 1] (data_range 1).
+    """
+    xt, yt = _unit_tensors(x, y)
+    if min(xt.shape[-2:]) < 16:
+        raise ValueError(f"HaarPSI needs images of at least 16 x 16 px, got {tuple(xt.shape[-2:])}; upsample first")
+    import piq  # see ms_ssim
+    return piq.haarpsi(xt, yt, data_range=1.0, reduction="none").numpy().astype(np.float64)
