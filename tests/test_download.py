@@ -170,3 +170,14 @@ def test_not_an_archive(tmp_path):
 def test_unknown_dataset_lists_valid_names(tmp_path):
     with pytest.raises(ValueError, match="bbbc021, edges2shoes"):
         dl.download_dataset("imagenet", tmp_path)
+
+
+def test_data_root_resolution(tmp_path, monkeypatch):
+    monkeypatch.delenv(dl.DATA_ROOT_ENV, raising=False)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # a notebook run from notebooks/ finds the repository's data/raw
+    assert dl.data_root() == tmp_path / "data" / "raw"
+    monkeypatch.setenv(dl.DATA_ROOT_ENV, str(tmp_path / "elsewhere"))
+    assert dl.data_root() == tmp_path / "elsewhere"
+    assert dl.data_root(tmp_path / "given") == tmp_path / "given"

@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .degrade import nearest_downup
 from .download import data_root, download as fetch, not_prepared, remove_tree, safe_extract
@@ -283,7 +282,8 @@ def load_bbbc021(
             "prepared": info["settings"], "plates": info["plates"], "split_seed": int(split_seed),
             "test_fraction": float(test_fraction), "split_by": "field of view",
             "counts": {"source": len(src), "target": len(tgt), "test": len(test)},
-            "files": {"source": src_files, "target": tgt_files, "test": test_files}, "labels": {"source": 0, "target": 1, "null": 2},
+            "files": {"source": src_files, "target": tgt_files, "test": test_files},
+            "labels": {"source": 0, "target": 1, "null": 2},
             "degradation": f"nearest_downup(factor={factor}): top-left pixel of each block, repeated",
             "channels": "R = actin, G = tubulin, B = DAPI; per-image percentile clipping",
             "description": f"x{factor} nearest-neighbour super-resolution of BBBC021 MCF-7 fields", "credit": CREDIT}

@@ -66,11 +66,17 @@ def is_offline() -> bool:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Root folder of the raw datasets: `root`, else $SPECTRAL_COLLAPSE_DATA, else ./data/raw."""
+    """Raw-data root: `root`, else $SPECTRAL_COLLAPSE_DATA, else the nearest data/raw at or above the cwd, else ./data/raw."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get(DATA_ROOT_ENV)
-    return Path(env).expanduser() if env else Path("data") / "raw"
+    if env:
+        return Path(env).expanduser()
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / "data" / "raw").is_dir():
+            return folder / "data" / "raw"
+    return here / "data" / "raw"
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -189,7 +195,7 @@ def _stream(resp, part: Path, mode: str, start: int, total: int | None, progress
             while resp is not None:
                 try:
                     block = resp.read(_CHUNK)
-                except (OSError, ValueError, http.client.HTTPException) as err:  # IncompleteRead, reset, timeout: keep the partial file
+                except (OSError, ValueError, http.client.HTTPException) as err:  # cut short: keep the .part
                     raise DownloadError(
                         f"{url}: transfer interrupted after {f.tell()} bytes ({err}); rerun to resume from {part}"
                     ) from err
@@ -284,7 +290,8 @@ class DatasetNotPreparedError(FileNotFoundError):
 
 
 _REAL = {  # name -> (module, bundled offline alternative, rough download size)
-    "bbbc021": ("bbbc021", "ihc-sr", "55 plate zips of roughly 0.8 GB each; download_dataset('bbbc021', plates=N) fetches only the first N"),
+    "bbbc021": ("bbbc021", "ihc-sr", "55 plate zips of roughly 0.8 GB each; "
+                "download_dataset('bbbc021', plates=N) fetches only the first N"),
     "edges2shoes": ("edges2shoes", "ihc-edges", "one archive of roughly 2 GB"),
 }
 
@@ -310,7 +317,7 @@ def _module(name: str):
 
 def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,
                      prepare_kw: dict | None = None, **kw) -> Path:
-    """Download a real dataset under `root` (kw go to its downloader), then prepare it (with prepare_kw) unless not asked.
+    """Download a real dataset under `root` (kw go to its downloader), then prepare it with prepare_kw.
 
     Returns the prepared folder, or the downloads folder when prepare=False.
     """

@@ -37,6 +37,7 @@ __all__ = ["IMAGE_EXTENSIONS", "load_folder", "list_images", "read_rgb", "fit_sq
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 _CORRUPT_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
+_FIX = "delete or replace it, or pass on_corrupt='skip'"
 
 
 def check_factor(size: int, factor: int | None) -> None:
@@ -135,7 +136,7 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str]) -> dict[Path, tupl
                 sizes[p] = (img.size[1], img.size[0])
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
-                raise ValueError(f"cannot read image {p}: {err}; delete or replace it, or pass on_corrupt='skip'") from err
+                raise ValueError(f"cannot read image {p}: {err}; {_FIX}") from err
             bad.append(f"{p.name} ({type(err).__name__})")
     return sizes
 
@@ -152,7 +153,7 @@ def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, tor
                 arr = read_rgb(img)
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
-                raise ValueError(f"cannot decode image {p}: {err}; delete or replace it, or pass on_corrupt='skip'") from err
+                raise ValueError(f"cannot decode image {p}: {err}; {_FIX}") from err
             bad.append(f"{p.name} ({type(err).__name__})")
             continue
         out[p] = fit_square(to_tensor([arr])[0], size).clamp(-1, 1)
@@ -160,7 +161,7 @@ def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, tor
 
 
 def _check_sizes(sizes: dict[Path, tuple[int, int]], role: str, on_size_mismatch: str) -> dict[str, int]:
-    """Raise when the images of one set have different sizes (unless resizing is allowed); returns the size histogram."""
+    """Raise when one set mixes image sizes (unless resizing is allowed); returns the size histogram."""
     hist: dict[tuple[int, int], list[str]] = {}
     for p, hw in sizes.items():
         hist.setdefault(hw, []).append(p.name)
