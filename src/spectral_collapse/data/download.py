@@ -66,7 +66,7 @@ def is_offline() -> bool:
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """Raw-data root: `root`, else $SPECTRAL_COLLAPSE_DATA, else the nearest data/raw at or above the cwd, else ./data/raw."""
+    """Raw-data root: `root`, else $SPECTRAL_COLLAPSE_DATA, else the nearest data/raw at or above the cwd."""
     if root is not None:
         return Path(root).expanduser()
     env = os.environ.get(DATA_ROOT_ENV)
