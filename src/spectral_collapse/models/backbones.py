@@ -1,0 +1,58 @@
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel.
+
+The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; our `quick` profile uses a ~1.1M-parameter version
+(derisk-facts.md) and `smoke` a tiny one. Conditioning is a learned class embedding with 3 classes
+(0 source, 1 target, 2 null) added to the time embedding (diffusers `num_class_embeds`).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["UNetConfig", "build_backbone", "count_parameters"]
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Keyword arguments of diffusers.UNet2DModel (the subset we vary)."""
+
+    sample_size: int = 32                          # H = W of the diffused tensor
+    in_channels: int = 3                           # 3 for RGB pixels, 4 for SD-VAE latents
+    out_channels: int = 3
+    block_out_channels: tuple = (32, 64, 64)       # channels per resolution
+    layers_per_block: int = 1
+    down_block_types: tuple = ("DownBlock2D", "DownBlock2D", "AttnDownBlock2D")
+    up_block_types: tuple = ("AttnUpBlock2D", "UpBlock2D", "UpBlock2D")
+    norm_num_groups: int = 8
+    attention_head_dim: int = 8
+    num_class_embeds: int = 3                      # labels 0 source, 1 target, 2 null
+    kind: str = "unet"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "UNetConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+def build_backbone(cfg: UNetConfig) -> nn.Module:
+    """Instantiate the network described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
+    if cfg.kind != "unet":
+        raise ValueError(f"unknown backbone kind {cfg.kind!r}; valid kinds: unet")
+    if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
+        raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
+    from diffusers import UNet2DModel
+
+    kw = cfg.to_dict()
+    kw.pop("kind")
+    for k in ("block_out_channels", "down_block_types", "up_block_types"):
+        kw[k] = tuple(kw[k])
+    return UNet2DModel(**kw)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

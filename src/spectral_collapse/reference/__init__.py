@@ -1,0 +1,42 @@
+"""The paper's reported numbers (Tables 1, 3-6, 8-11) in long form, for joins with our results.
+
+Columns: table, dataset, scale, backbone, space, method, metric, mean, std. Table 2 of the paper is Tables 9
+(BBBC021 x16) and 11 (Edges2Shoes) combined. Method and metric names match our results' coordinates.
+"""
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows"]
+
+# Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
+_COUNTERPART = {
+    "ihc-sr": ("bbbc021", "x16"), "bbbc021": ("bbbc021", "x16"),
+    "ihc-edges": ("edges2shoes", ""), "edges2shoes": ("edges2shoes", ""),
+}
+
+
+def paper_tables() -> pd.DataFrame:
+    with resources.files(__package__).joinpath("paper_tables.csv").open() as f:
+        df = pd.read_csv(f, keep_default_na=False, na_values=[""])
+    df["scale"] = df["scale"].fillna("")
+    return df
+
+
+def paper_counterpart(dataset: str, scale: str | None = None) -> tuple[str, str]:
+    """(paper dataset, scale) that our dataset is compared with; SR scale overridable (x8, x16, x32)."""
+    if dataset not in _COUNTERPART:
+        return ("", "")
+    ds, sc = _COUNTERPART[dataset]
+    return ds, (scale if scale is not None and ds == "bbbc021" else sc)
+
+
+def paper_rows(dataset: str, tables=("table8", "table9", "table10", "table11"), scale: str | None = None,
+               backbone: str = "unet", space: str = "latent") -> pd.DataFrame:
+    """The paper's main-results rows (mean, std per method and metric) for our dataset's counterpart."""
+    pds, sc = paper_counterpart(dataset, scale)
+    df = paper_tables()
+    sel = df[df.table.isin(tables) & (df.dataset == pds) & (df.scale == sc) & (df.backbone == backbone) & (df.space == space)]
+    return sel.reset_index(drop=True)

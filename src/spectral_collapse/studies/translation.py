@@ -1,0 +1,219 @@
+"""Translation studies: run every (method label, seed) on a dataset's paired test split and score it.
+
+A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
+(model parameterization, inversion method, guidance) triple: "OVG + TABA" is TABA with the OVG drift,
+"OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance).
+
+Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
+seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
+seeds instead chose test subsets (ovg-official-facts.md 6). Results are cached per (label, seed) under
+``.partial/`` so an interrupted study, rerun, redoes only what is missing.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..inversion import OVG, TABA, Euler, sample_seeds, translate
+from ..inversion.methods import METHODS, get_method
+from ..metrics import latent as lat
+from ..metrics import spectral as spec
+from ..metrics.image import psnr
+from .profiles import get_profile
+from .store import load_results, results_path, save_results
+
+__all__ = ["MethodSpec", "PAPER_LABELS", "method_specs", "ovg_params", "run_translation_study", "score_outputs"]
+
+PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
+BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
+STOCHASTIC = {"taba", "ovg_taba", "renoise"}
+
+# OVG step sizes when no Pareto choice is stored (data/results/pareto/<dataset>-<profile>-choice.json).
+# Chosen on the quick models by the small grid reported in the main-results chapter; the Pareto study refines them.
+OVG_DEFAULTS = {"eta_hf": 2e-6, "eta_lf": 5e-3}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    label: str
+    parameterization: str          # which trained model: "eps" or "edm" (or "x0")
+    method: object                 # frozen dataclass with .step
+    guidance: object | None = None
+
+    def describe(self) -> dict:
+        return {"label": self.label, "parameterization": self.parameterization, "method": type(self.method).__name__,
+                "method_params": asdict(self.method) if hasattr(self.method, "__dataclass_fields__") else {},
+                "guidance": None if self.guidance is None else {"type": type(self.guidance).__name__, **asdict(self.guidance)}}
+
+
+def ovg_params(dataset: str, profile: str, root: str | os.PathLike = "data/results") -> dict:
+    """OVG step sizes: the Pareto study's stored choice for (dataset, profile) if present, else OVG_DEFAULTS."""
+    p = Path(root) / "pareto" / f"{dataset}-{profile}-choice.json"
+    if p.exists():
+        choice = json.loads(p.read_text())
+        return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "source": str(p)}
+    return {**OVG_DEFAULTS, "source": "default"}
+
+
+def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
+                 **_) -> list[MethodSpec]:
+    """Map the paper's method labels to (model, method, guidance). Unknown labels list the valid ones."""
+    ovg = OVG(eta_hf=eta_hf, eta_lf=eta_lf, lowpass_kappa=lowpass_kappa)
+    base = parameterization
+    table = {
+        "ddim": MethodSpec("ddim", base, Euler()),
+        "taba": MethodSpec("taba", base, TABA()),
+        "edm": MethodSpec("edm", "edm", Euler()),
+        "ovg": MethodSpec("ovg", base, Euler(), ovg),
+        "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg),
+        "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg),
+    }
+    for name in BASELINE_LABELS:
+        if name in METHODS:
+            table[name] = MethodSpec(name, base, get_method(name))
+    out = []
+    for lab in labels:
+        if lab not in table:
+            raise ValueError(f"unknown method label {lab!r}; valid labels: {', '.join(table)}")
+        out.append(table[lab])
+    return out
+
+
+def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor, *, mu_hf: float,
+                  wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
+    """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc."""
+    out = output.clamp(-1, 1)
+    lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
+    dc = lat.decorrelation(latent)
+    return {
+        "psnr": psnr(out, truth),
+        "s_hf": spec.s_hf(out, mu_hf, wavelet=wavelet),
+        "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
+        "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
+        "s_lf_gt": spec.s_lf(out, truth, kappa=kappa),  # against the ground truth (a paired reference we also have)
+        "s_dc": dc.s_dc,
+        "latent_norm_ratio": latent.flatten(1).double().pow(2).mean(1).numpy(),
+    }
+
+
+def _translate_batched(D, x_src, ms: MethodSpec, seeds, steps, batch_size, progress):
+    outs, lats, bad, nfe = [], [], [], 0
+    for i in range(0, x_src.shape[0], batch_size):
+        tr = translate(D, x_src[i:i + batch_size], ms.method, guidance=ms.guidance, steps=steps,
+                       seeds=seeds[i:i + batch_size], progress=progress)
+        outs.append(tr.output)
+        lats.append(tr.latent)
+        bad.append(tr.nonfinite_step)
+        nfe += tr.nfe
+    return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
+
+
+def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPER_LABELS, seeds=None, models=None,
+                          factor: int | None = None, n_test: int | None = None, n_images: int = 8,
+                          root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True) -> xr.Dataset:
+    """Run (or resume) a translation study and return (and store) its xr.Dataset.
+
+    models: optional {parameterization: Denoiser}; by default the profile's trained models are loaded/trained.
+    """
+    from .models import dataset_for, trained_model
+
+    prof = get_profile(profile)
+    seeds = [int(s) for s in (prof.seeds if seeds is None else seeds)]
+    labels = list(labels)
+    data = dataset_for(profile, dataset, factor)
+    n = min(n_test or prof.n_test, data.test_source.shape[0])
+    src, gt = data.test_source[:n], data.test_target[:n]
+    edges = "edges" in dataset
+    size = src.shape[-1]
+    kappa = spec.kappa_for_size(size)
+    real = data.target[:: max(1, data.target.shape[0] // 512)]
+    real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
+    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
+    mu_hf = spec.hf_reference(real, wavelet=wavelet)
+    op = ovg_params(dataset, profile, root)
+    specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=kappa)
+    needed = sorted({m.parameterization for m in specs})
+    models = dict(models or {})
+    for par in needed:
+        if par not in models:
+            models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress).denoiser
+    partial = Path(root) / study / ".partial" / f"{dataset}-{profile}"
+    partial.mkdir(parents=True, exist_ok=True)
+    per = {}  # (label, seed) -> dict of arrays
+    for ms in specs:
+        for seed in seeds:
+            key_seed = seed if ms.label in STOCHASTIC else seeds[0]
+            f = partial / f"{ms.label}-seed{key_seed}.nc"
+            if f.exists():
+                per[(ms.label, seed)] = load_results(f)
+                continue
+            torch.manual_seed(key_seed)
+            out, latent, bad, nfe = _translate_batched(models[ms.parameterization], src, ms,
+                                                       sample_seeds(key_seed, range(n)), prof.steps, prof.batch_size,
+                                                       progress)
+            scores = score_outputs(out, latent, src, gt, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges)
+            finite = (bad < 0).numpy()
+            g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.any() else None
+            cell = xr.Dataset({k: ("sample", np.where(finite, v, np.nan)) for k, v in scores.items()})
+            cell["finite"] = ("sample", finite)
+            cell["nonfinite_step"] = ("sample", bad.numpy())
+            for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
+                               ("z_mean", "z_mean")):
+                cell[name] = ((), np.nan if g is None else getattr(g, attr))
+            cell["nfe"] = ((), nfe)
+            k_img = min(n_images, n)
+            cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
+            cell["latents"] = (("image", "channel", "y", "x"), latent[:k_img].numpy().astype(np.float32))
+            cell.attrs["method"] = json.dumps(ms.describe())
+            save_results(cell, f)
+            per[(ms.label, seed)] = cell
+    ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
+                    .expand_dims(method=[ms.label]) for ms in specs], dim="method", data_vars="all",
+                   coords="minimal", compat="override", join="outer")
+    ds = ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds
+    k_img = ds.sizes["image"]
+    ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
+    ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
+    ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
+    ds.attrs.update(study=study, dataset=dataset, profile=profile, seeds=json.dumps(seeds), n_test=n, steps=prof.steps,
+                    wavelet=wavelet, mu_hf=float(mu_hf), s_hf_unit="uint8", s_lf_kappa=float(kappa),
+                    s_lf_condition="input condition (App. B.5); s_lf_gt uses the ground truth",
+                    s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
+                    ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
+                    data_meta=json.dumps(data.meta, default=str),
+                    models=json.dumps({par: str(getattr(models[par], "checkpoint", "")) for par in needed}))
+    noise = from_noise_samples(models, prof.n_from_noise, prof.steps, mu_hf=mu_hf, wavelet=wavelet, seed=seeds[0])
+    ds = ds.merge(noise)
+    if save:
+        save_results(ds, results_path(study, dataset, profile, root))
+    return ds
+
+
+def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
+                       label: int = 1) -> xr.Dataset:
+    """Samples from pure noise under the target label for each model, with their S_HF (is the model any good?)."""
+    from ..inversion import default_sigmas, sample
+
+    imgs, shf, dle = [], [], []
+    pars = sorted(models)
+    for par in pars:
+        D = models[par]
+        sig = default_sigmas(D, steps)
+        shape = (n, D.net.config.in_channels if hasattr(D.net, "config") else 3, *([getattr(D.net.config, "sample_size", 32)] * 2))
+        z = torch.empty(shape)
+        for i, s in enumerate(sample_seeds(seed + 10_000, range(n))):
+            z[i] = torch.randn(shape[1:], generator=torch.Generator().manual_seed(s))
+        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=label).x.clamp(-1, 1)
+        imgs.append(x.numpy().astype(np.float32))
+        shf.append(spec.s_hf(x, mu_hf, wavelet=wavelet))
+        dle.append(spec.delta_log_e(x, mu_hf, wavelet=wavelet))
+    return xr.Dataset({"noise_samples": (("model", "noise_image", "channel", "y", "x"), np.stack(imgs)),
+                       "noise_s_hf": (("model", "noise_image"), np.stack(shf)),
+                       "noise_delta_log_e_hf": (("model", "noise_image"), np.stack(dle))},
+                      coords={"model": pars, "noise_image": np.arange(n)})

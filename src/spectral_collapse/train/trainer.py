@@ -1,0 +1,287 @@
+"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
+
+Checkpoints live in a folder named by a hash of (model spec, train config, data description) and are reused
+when complete. Training is resumable after a kill: every ``checkpoint_every`` steps the weights, EMA, optimizer,
+LR schedule, step and the trainer's single RNG are written atomically, so a resumed run ends with the same
+weights as an uninterrupted one (CPU, fixed seed; tested).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+
+from ..models.backbones import UNetConfig, build_backbone, count_parameters
+from ..models.denoisers import Denoiser, make_denoiser
+from ..models.schedules import VPSchedule
+from .cache import atomic_write_bytes, atomic_write_json, checkpoint_dir, is_complete
+from .losses import OBJECTIVES, diffusion_loss
+
+__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch"]
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint's saved configuration differs from the model that was asked for."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What network, parameterisation and noise schedule to build."""
+
+    backbone: UNetConfig = field(default_factory=UNetConfig)
+    parameterization: str = "eps"       # eps | x0 | v | edm
+    schedule: VPSchedule = field(default_factory=VPSchedule)  # VP models only
+    sigma_data: float = 0.5             # EDM preconditioning
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    time_input: str = "c_noise"         # EDM network time input: c_noise = ln(sigma)/4 (paper) or raw sigma
+
+    def __post_init__(self):
+        if self.parameterization not in ("eps", "x0", "v", "edm"):
+            raise ValueError(f"unknown parameterization {self.parameterization!r}; choose eps, x0, v or edm")
+
+    def to_dict(self) -> dict:
+        d = {"backbone": self.backbone.to_dict(), "parameterization": self.parameterization,
+             "schedule": asdict(self.schedule)}
+        if self.parameterization == "edm":
+            d.update(sigma_data=self.sigma_data, sigma_min=self.sigma_min, sigma_max=self.sigma_max, time_input=self.time_input)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelSpec":
+        d = dict(d)
+        d["backbone"] = UNetConfig.from_dict(d["backbone"])
+        d["schedule"] = VPSchedule(**d["schedule"])
+        return cls(**d)
+
+    def build(self) -> Denoiser:
+        return make_denoiser(build_backbone(self.backbone), self.parameterization, schedule=self.schedule,
+                             sigma_data=self.sigma_data, sigma_min=self.sigma_min, sigma_max=self.sigma_max,
+                             time_input=self.time_input)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (paper Table 7 for the `paper` profile)."""
+
+    objective: str = "eps"        # eps | x0 | v | edm (see losses.py)
+    steps: int = 800
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 50
+    lr_schedule: str = "cosine"   # cosine (to 0 at `steps`) | constant (after warm-up)
+    ema_decay: float = 0.995
+    ema_warmup: bool = True       # decay_n = min(ema_decay, (1 + n) / (10 + n))
+    label_dropout: float = 0.1    # probability of replacing a label by the null label 2
+    grad_clip: float = 1.0        # max global grad norm; 0 disables
+    P_mean: float = -1.2          # EDM log-normal sigma distribution
+    P_std: float = 1.2
+    seed: int = 0
+    checkpoint_every: int = 100
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("steps and batch_size must be >= 1")
+
+    def lr_factor(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return 1.0
+        span = max(1, self.steps - self.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - self.warmup_steps) / span)))
+
+
+@dataclass
+class TrainedModel:
+    denoiser: Denoiser          # EMA weights, eval mode
+    path: Path
+    log: list                   # [(step, mean loss over the last interval)]
+    spec: ModelSpec
+    config: TrainConfig
+
+
+def _data_identity(data) -> dict:
+    return {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(getattr(data, "meta", {}), default=str))}
+
+
+def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
+    tc = asdict(cfg)
+    tc.pop("checkpoint_every")
+    return {"model": spec.to_dict(), "train": tc, "data": _data_identity(data)}
+
+
+def _save_weights(module: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import save
+
+    sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    atomic_write_bytes(path, save(sd))
+
+
+def _load_weights(module: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import load_file
+
+    module.load_state_dict(load_file(str(path)))
+
+
+def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for e, p in zip(ema.parameters(), net.parameters()):
+            e.lerp_(p.detach(), 1 - decay)
+        for e, b in zip(ema.buffers(), net.buffers()):
+            e.copy_(b)
+
+
+def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log) -> None:
+    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap)."""
+    tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _save_weights(net, tmp / "model.safetensors")
+    _save_weights(ema, tmp / "ema.safetensors")
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2)}, buf)
+    atomic_write_bytes(tmp / "state.pt", buf.getvalue())
+    if cur.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(cur, old)
+    os.replace(tmp, cur)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _find_resume(ckpt: Path) -> Path | None:
+    for p in (ckpt / "resume", ckpt / "resume.old"):
+        if (p / "state.pt").exists() and (p / "ema.safetensors").exists():
+            return p
+    return None
+
+
+def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
+          progress: bool = True, stop_after: int | None = None, accelerator=None) -> TrainedModel:
+    """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
+    from accelerate import Accelerator
+
+    if spec.parameterization == "edm" and cfg.objective != "edm" or cfg.objective == "edm" and spec.parameterization != "edm":
+        raise ValueError("the EDM objective goes with the EDM parameterization (and only with it)")
+    full = _full_config(spec, cfg, data)
+    ckpt = checkpoint_dir(name, full, root)
+    if is_complete(ckpt):
+        return load_trained(ckpt, spec)
+    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+    torch.manual_seed(cfg.seed)
+    D = spec.build()
+    net = D.net
+    ema = copy.deepcopy(net).requires_grad_(False)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
+    gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
+    step, log = 0, []
+    res = _find_resume(ckpt)
+    if res is not None:
+        _load_weights(net, res / "model.safetensors")
+        _load_weights(ema, res / "ema.safetensors")
+        st = torch.load(res / "state.pt", weights_only=True)
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        gen.set_state(st["rng"])
+        step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
+    if acc.is_main_process:
+        ckpt.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
+    Dw, opt = acc.prepare(D, opt)
+    D_plain = acc.unwrap_model(Dw)
+    bar = None
+    if progress and acc.is_main_process:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=cfg.steps, initial=step, desc=f"train {name}", dynamic_ncols=True)
+    run_loss, run_n, t0 = 0.0, 0, time.time()
+    end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+    net.train()
+
+    class _Call:  # forward through the (possibly DDP-wrapped) model; attributes from the plain one
+        schedule = getattr(D_plain, "schedule", None)
+
+        def __call__(self, *a):
+            return Dw(*a)
+
+    call = _Call()
+    while step < end:
+        x, y = data.train_batch(cfg.batch_size, gen)
+        drop = torch.rand(y.shape[0], generator=gen) < cfg.label_dropout
+        y = torch.where(drop, torch.full_like(y, 2), y)
+        x, y = x.to(acc.device), y.to(acc.device)
+        loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
+                              sigma_data=spec.sigma_data)
+        acc.backward(loss)
+        if cfg.grad_clip > 0:
+            acc.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        decay = min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
+        _ema_update(ema, net, decay)
+        run_loss, run_n = run_loss + float(loss.detach()), run_n + 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{run_loss / run_n:.4f}")
+        if step % 50 == 0 or step == end:
+            log.append((step, run_loss / max(run_n, 1)))
+            run_loss, run_n = 0.0, 0
+        if acc.is_main_process and (step % cfg.checkpoint_every == 0 or step == end) and step < cfg.steps:
+            _write_resume(ckpt, net, ema, opt, sched, step, gen, log)
+    if bar is not None:
+        bar.close()
+    acc.wait_for_everyone()
+    if step >= cfg.steps and acc.is_main_process:
+        _save_weights(net, ckpt / "model.safetensors")
+        _save_weights(ema, ckpt / "ema.safetensors")
+        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0})
+        atomic_write_bytes(ckpt / "DONE", b"")
+        shutil.rmtree(ckpt / "resume", ignore_errors=True)
+    D.net = ema
+    D.eval()
+    return TrainedModel(denoiser=D, path=ckpt, log=log, spec=spec, config=cfg)
+
+
+def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
+    """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model."""
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "
+                                f"`python -m spectral_collapse.cli train` or the study that needs it")
+    saved = json.loads((path / "config.json").read_text())
+    saved_spec = ModelSpec.from_dict(saved["model"])
+    if spec is not None and saved_spec.to_dict() != spec.to_dict():
+        diff = [k for k in spec.to_dict() if spec.to_dict()[k] != saved_spec.to_dict().get(k)]
+        raise CheckpointMismatch(f"checkpoint {path} was trained for a different model (differs in: {', '.join(diff)}); "
+                                 f"delete it or ask for the model it holds")
+    if not is_complete(path):
+        raise FileNotFoundError(f"checkpoint {path} is incomplete (training was interrupted); rerun training to resume it")
+    D = saved_spec.build()
+    _load_weights(D.net, path / "ema.safetensors")
+    D.eval().requires_grad_(False)
+    log = json.loads((path / "log.json").read_text())["loss"] if (path / "log.json").exists() else []
+    tc = {f.name: saved["train"][f.name] for f in fields(TrainConfig) if f.name in saved["train"]}
+    return TrainedModel(denoiser=D, path=path, log=log, spec=saved_spec, config=TrainConfig(**tc))
+
+
+def ensure_trained(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
+                   progress: bool = True) -> TrainedModel:
+    """Reuse the checkpoint for this exact configuration if complete, else train (resuming if possible)."""
+    return train(spec, cfg, data, name=name, root=root, progress=progress)
