@@ -1,0 +1,158 @@
+"""Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file.
+
+Files live at ``data/results/<study>/<dataset>-<profile>.nc`` and are written through
+``engine="h5netcdf"`` (netCDF4/HDF5 keeps int64, bool and unicode strings, unlike netCDF3). A write goes
+to a temporary file in the same folder, is fsynced and then renamed over the target with ``os.replace``,
+so an interrupted run leaves either the old file or the new one, never half a file.
+
+netCDF attributes cannot hold dicts, bools or None, so :func:`save_results` stores dicts (and mixed
+lists) as JSON strings, bools as 0/1 and None as "". It also stamps provenance: package versions
+(``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree),
+the git commit of the source tree when there is one, and the creation time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs", "PROVENANCE_PACKAGES"]
+
+ENGINE = "h5netcdf"
+PRODUCE_HINT = "make studies PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})"
+
+# Distribution names as pip knows them (not import names).
+PROVENANCE_PACKAGES = (
+    "spectral-collapse", "torch", "torchvision", "diffusers", "accelerate", "numpy", "scipy", "scikit-image",
+    "scikit-learn", "PyWavelets", "lpips", "piq", "clean-fid", "xarray", "h5netcdf", "h5py", "pandas",
+)
+
+_NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
+
+
+def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:
+    """Where a study's results live: ``<root>/<study>/<dataset>-<profile>.nc``."""
+    for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
+    if "-" in profile:
+        raise ValueError(f"profile={profile!r} must not contain '-' (it ends the file name <dataset>-<profile>.nc)")
+    return Path(root) / study / f"{dataset}-{profile}.nc"
+
+
+def _json_default(obj: Any) -> Any:
+    """JSON fallback for dataclasses, numpy values, paths and anything else (as str)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=str)
+    return str(obj)
+
+
+def _sanitise_value(value: Any) -> Any:
+    """One attribute value in a form netCDF4 accepts (see module docstring)."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if isinstance(value, (str, int, float, np.integer, np.floating)):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        items = [_sanitise_value(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+        if items and all(isinstance(v, str) for v in items):
+            return items
+        if items and all(isinstance(v, (int, float, np.integer, np.floating)) for v in items):
+            return np.asarray(items)
+    return json.dumps(value, default=_json_default, sort_keys=True)
+
+
+def sanitise_attrs(attrs: dict) -> dict:
+    """Copy of ``attrs`` that netCDF4 can store: dict / mixed list -> JSON string, bool -> int, None -> ""."""
+    return {str(k): _sanitise_value(v) for k, v in attrs.items()}
+
+
+def _git(*args: str) -> str:
+    """Output of a git command run in this source tree, or "" when git or the repository is missing."""
+    try:
+        out = subprocess.run(("git", *args), cwd=Path(__file__).resolve().parent, capture_output=True,
+                             text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def provenance() -> dict[str, Any]:
+    """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1; -1 no git), ``versions`` (JSON)."""
+    versions = {"python": platform.python_version()}
+    for name in PROVENANCE_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    commit = _git("rev-parse", "HEAD")
+    dirty = (1 if _git("status", "--porcelain", "--untracked-files=no") else 0) if commit else -1
+    return {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "versions": json.dumps(versions, sort_keys=True),
+    }
+
+
+def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True) -> Path:
+    """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs and provenance; return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    out = ds.copy(deep=False)
+    out.attrs = sanitise_attrs({**ds.attrs, **(provenance() if add_provenance else {})})
+    for name, var in out.variables.items():
+        var.attrs = sanitise_attrs(ds.variables[name].attrs)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        out.to_netcdf(tmp, engine=ENGINE)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return path
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def load_results(path: str | os.PathLike) -> xr.Dataset:
+    """Read a results file fully into memory (the file is closed afterwards, so it can be overwritten)."""
+    path = Path(path)
+    if not path.is_file():
+        profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
+        raise FileNotFoundError(
+            f"no results file at {path}; it is produced by the study run: {PRODUCE_HINT.format(profile=profile)}"
+        )
+    return xr.load_dataset(path, engine=ENGINE)

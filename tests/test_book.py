@@ -1,0 +1,340 @@
+"""Book infrastructure: config bridge, generated toc, charts, and an offline render in headless chromium.
+
+The central test builds a one-page book with the project's own _config.yml and vendored MathJax from a
+notebook executed by papermill (an SVG chart, an interactive chart, an image grid, maths), then opens
+the HTML in Debian chromium with DNS mapped to nowhere and checks that everything drew.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+from PIL import Image
+
+from spectral_collapse.plotting import (
+    compose_grid, metric_bars, metric_heatmap, metric_scatter, setup_altair, vega_versions, write_vega_bundle,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NO_CHROMIUM = "Debian chromium not installed: `apt-get install -y chromium` (.ci/run installs it)"
+
+
+def _load_script(name: str):
+    """Import scripts/<name>.py as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------- config bridge and toc
+
+def test_book_config_symlinks_resolve_to_top_level_files():
+    for name in ("_config.yml", "_toc.yml"):
+        link = ROOT / "book" / name
+        assert link.is_symlink(), f"book/{name} must be a symlink so `jupyter-book build book/` finds it"
+        assert link.resolve() == (ROOT / name).resolve()
+        assert yaml.safe_load(link.read_text()), f"book/{name} does not resolve to a readable YAML file"
+
+
+def test_config_is_offline_and_does_not_execute():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert config["execute"]["execute_notebooks"] == "off"
+    sphinx = config["sphinx"]
+    assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon"} <= set(sphinx["extra_extensions"])
+    mathjax = sphinx["config"]["mathjax_path"]
+    assert "://" not in mathjax
+    extra = ROOT / "book" / sphinx["config"]["html_extra_path"][0]
+    # Sphinx serves mathjax_path from _static/, and html_extra_path is copied to the html root
+    assert (extra / Path(mathjax).relative_to("..")).is_file()
+    assert (extra / "mathjax" / "a11y" / "assistive-mml.js").is_file()
+
+
+def test_make_toc_lists_only_present_notebooks_in_study_order(tmp_path):
+    make_toc = _load_script("make_toc")
+    studies = tmp_path / "book" / "studies"
+    studies.mkdir(parents=True)
+    for name in ("pca-ihc-sr", "zzz_new-ihc-sr", "main_results-ihc-sr", "main_results-edges", ".hidden"):
+        (studies / f"{name}.ipynb").write_text("{}")
+    pkg = tmp_path / "src" / "spectral_collapse"
+    (pkg / "metrics").mkdir(parents=True)
+    for rel in ("__init__.py", "cli.py", "metrics/__init__.py", "metrics/spectral.py", "metrics/_private.py"):
+        (pkg / rel).write_text('"""x."""\n')
+    assert make_toc.main(["--root", str(tmp_path)]) == 0
+    toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
+    studies_chapter = toc["parts"][1]["chapters"][0]
+    assert studies_chapter["file"] == "studies/index"
+    assert [s["file"] for s in studies_chapter["sections"]] == [
+        "studies/main_results-edges", "studies/main_results-ihc-sr", "studies/pca-ihc-sr", "studies/zzz_new-ihc-sr"]
+    api = (tmp_path / "book" / "api.md").read_text()
+    assert re.findall(r"\{automodule\} (\S+)", api) == ["spectral_collapse.cli", "spectral_collapse.metrics.spectral"]
+    assert make_toc.main(["--root", str(tmp_path), "--check"]) == 0
+    (studies / "pareto-ihc-sr.ipynb").write_text("{}")
+    assert make_toc.main(["--root", str(tmp_path), "--check"]) == 1
+
+
+def test_make_toc_without_studies_is_valid_for_sphinx_external_toc(tmp_path):
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    make_toc = _load_script("make_toc")
+    path = tmp_path / "_toc.yml"
+    path.write_text(make_toc.render_toc([]))
+    site = parse_toc_yaml(path)
+    assert site.root.docname == "intro"
+    committed = parse_toc_yaml(ROOT / "_toc.yml")
+    for doc in committed:
+        if not doc.startswith("studies/") or doc == "studies/index":
+            assert (ROOT / "book" / f"{doc}.md").is_file(), f"_toc.yml names book/{doc}.md, which does not exist"
+
+
+def test_environment_yml_pins_match_constraints():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line:
+            name, version = line.strip().split("==")
+            pins[name.lower().replace("_", "-")] = version
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in env["dependencies"]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    listed = {}
+    for req in pip:
+        if "==" in req:
+            name, version = req.split("==")
+            listed[name.lower()] = version
+            pinned = pins.get(name.lower())
+            assert pinned == version, f"environment.yml has {req}; constraints.txt has {pinned}"
+    assert any(req.startswith("-e ") for req in pip)
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in deps:
+        name = re.split(r"[<>=\[ ;]", dep, maxsplit=1)[0].lower()
+        assert name in listed, f"pyproject dependency {name} is not pinned in environment.yml"
+
+
+def test_makefile_book_runs_studies_then_toc_then_build():
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    out = subprocess.run(["make", "-n", "-B", "book"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    expected = ("pip install -c constraints.txt -e", "spectral_collapse.cli studies --profile quick",
+                "scripts/make_toc.py", "jupyter-book build book/")
+    steps = [out.index(s) for s in expected]
+    assert steps == sorted(steps), out
+
+
+# --------------------------------------------------------------------------- charts and image grid
+
+def _results() -> xr.Dataset:
+    rng = np.random.default_rng(1)
+    return xr.Dataset(
+        {"psnr": (("method", "guidance", "seed", "sample"), rng.normal(20, 3, (3, 2, 4, 5))),
+         "s_hf": (("method", "guidance", "seed", "sample"), rng.random((3, 2, 4, 5)))},
+        coords={"method": ["DDIM", "EDM", "TABA"], "guidance": ["none", "OVG"], "seed": [0, 1, 2, 3]},
+    )
+
+
+def _layer_data(chart) -> pd.DataFrame:
+    spec = chart.to_dict()
+    (values,) = spec["datasets"].values()
+    return pd.DataFrame(values)
+
+
+def test_metric_bars_mean_and_std_over_seeds():
+    ds = _results()
+    chart = metric_bars(ds, "psnr", color="guidance")
+    data = _layer_data(chart).set_index(["method", "guidance"])
+    per_seed = ds["psnr"].mean("sample")
+    for method in ds.method.values:
+        for guidance in ds.guidance.values:
+            runs = per_seed.sel({"method": method, "guidance": guidance}).values
+            row = data.loc[(method, guidance)]
+            np.testing.assert_allclose(row["mean"], runs.mean())
+            np.testing.assert_allclose(row["std"], runs.std(ddof=1))
+            np.testing.assert_allclose(row["hi"] - row["lo"], 2 * runs.std(ddof=1))
+    marks = [layer["mark"]["type"] for layer in chart.to_dict()["layer"]]
+    assert marks == ["bar", "errorbar"]
+
+
+def test_metric_bars_rejects_unknown_dimension():
+    with pytest.raises(KeyError, match="scale"):
+        metric_bars(_results(), "psnr", color="scale")
+
+
+def test_scatter_and_heatmap_aggregate_correctly():
+    ds = _results()
+    points = _layer_data(metric_scatter(ds, "psnr", "s_hf", by=("method", "guidance")))
+    assert len(points) == 6
+    row = points[(points.method == "EDM") & (points.guidance == "OVG")].iloc[0]
+    np.testing.assert_allclose(row["psnr"], ds.psnr.sel({"method": "EDM", "guidance": "OVG"}).mean())
+    cells = _layer_data(metric_heatmap(ds, "s_hf", x="method", y="guidance", agg="median"))
+    cell = cells[(cells.method == "TABA") & (cells.guidance == "none")].iloc[0]
+    np.testing.assert_allclose(cell["s_hf"], np.median(ds.s_hf.sel({"method": "TABA", "guidance": "none"})))
+
+
+def test_charts_render_to_svg_offline():
+    import vl_convert as vlc
+
+    ds = _results()
+    for chart in (metric_bars(ds, "psnr"), metric_scatter(ds, "psnr", "s_hf"),
+                  metric_heatmap(ds, "psnr", x="method", y="guidance")):
+        svg = vlc.vegalite_to_svg(chart.to_dict())
+        assert svg.lstrip().startswith("<svg") and "DDIM" in svg
+
+
+def test_compose_grid_pixels_and_layout():
+    gray = np.linspace(-1, 1, 2 * 1 * 4 * 4).reshape(2, 1, 4, 4)
+    rgb = -np.ones((3, 3, 8, 8))
+    rgb[1, 0] = 1.0  # pure red in [-1, 1]
+    grid = compose_grid({"low-res": gray, "output": rgb}, pad=2, titles=["a", "b", "c"], min_cell=8)
+    size, pad = 8, 2
+    arr = np.asarray(grid)
+    title_h = 12 + 2 * pad
+    label_w = grid.width - 3 * (size + pad) - pad
+    assert grid.height == title_h + 2 * (size + pad) + pad
+    # first gray image, nearest-neighbour upscaled 4 -> 8: pixel (0,0) block is value -1 -> 0, last is +1 -> 255
+    top, left = title_h + pad, label_w + pad
+    expected = np.rint((gray[0, 0] + 1) / 2 * 255).astype(np.uint8).repeat(2, 0).repeat(2, 1)
+    np.testing.assert_array_equal(arr[top:top + size, left:left + size, 0], expected)
+    # red image in the second row, second column
+    top2, left2 = top + size + pad, left + size + pad
+    assert (arr[top2:top2 + size, left2:left2 + size] == [255, 0, 0]).all()
+    # the missing third gray image is background
+    assert (arr[top:top + size, left + 2 * (size + pad):left + 2 * (size + pad) + size] == 255).all()
+
+
+def test_setup_altair_modes():
+    try:
+        assert setup_altair() == "svg" and alt.renderers.active == "svg"
+        with pytest.raises(ValueError, match="svg, png, interactive"):
+            setup_altair("mimetype")
+    finally:
+        alt.renderers.enable("default")
+
+
+# --------------------------------------------------------------------------- the tiny offline book
+
+NOTEBOOK_CELLS = [
+    ("markdown", "# Tiny page\n\nInline maths $\\sigma_t^2 = (1 - \\bar\\alpha_t) / \\bar\\alpha_t$ and a display:\n\n"
+                 "$$\n\\mathbf{u}_{HF} = -\\eta_{HF} \\left(\\mathbf{g}_{HF} - \\frac{\\langle \\mathbf{g}_{HF},"
+                 " \\mathbf{g}_{LF}\\rangle}{\\lVert \\mathbf{g}_{LF}\\rVert_2^2} \\mathbf{g}_{LF}\\right)\n$$"),
+    ("parameters", "n_samples = 3"),
+    ("code", "import numpy as np, xarray as xr\n"
+             "from spectral_collapse.plotting import setup_altair, metric_bars, metric_scatter, image_grid\n"
+             "rng = np.random.default_rng(0)\n"
+             "ds = xr.Dataset({'psnr': (('method', 'seed', 'sample'), rng.normal(20, 2, (3, 2, n_samples))),\n"
+             "                 's_hf': (('method', 'seed', 'sample'), rng.random((3, 2, n_samples)))},\n"
+             "                coords={'method': ['DDIM', 'EDM', 'TABA'], 'seed': [0, 1]})\n"
+             "setup_altair('svg')\n"
+             "metric_bars(ds, 'psnr', title='svgchart')"),
+    ("code", "setup_altair('interactive')\nmetric_scatter(ds, 'psnr', 's_hf')"),
+    ("code", "image_grid({'row': rng.uniform(-1, 1, (2, 3, 8, 8))})"),
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_book(tmp_path_factory):
+    """Executed one-notebook book built with the project's _config.yml; returns the html folder."""
+    import nbformat
+    import papermill
+
+    root = tmp_path_factory.mktemp("tinybook")
+    book = root / "book"
+    book.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for kind, source in NOTEBOOK_CELLS:
+        if kind == "markdown":
+            nb.cells.append(nbformat.v4.new_markdown_cell(source))
+        else:
+            cell = nbformat.v4.new_code_cell(source)
+            if kind == "parameters":
+                cell.metadata["tags"] = ["parameters"]
+            nb.cells.append(cell)
+    nbformat.write(nb, root / "page.ipynb")
+    papermill.execute_notebook(str(root / "page.ipynb"), str(book / "page.ipynb"), parameters={"n_samples": 4},
+                               kernel_name="python3", progress_bar=False, cwd=str(root))
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
+    shutil.copytree(ROOT / "book" / "_vendor", book / "_vendor")
+    write_vega_bundle(book / "_static" / "vega-offline.js")
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", str(book), "-W", "--keep-going"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return book / "_build" / "html"
+
+
+def _chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Headless chromium with the network cut off (every host name resolves to nothing)."""
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--host-resolver-rules=MAP * ~NOTFOUND", "--virtual-time-budget=8000", "--window-size=1280,1600",
+           f"--user-data-dir={tmp_path / 'profile'}", *extra, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_tiny_book_html_uses_only_local_scripts(tiny_book):
+    html = (tiny_book / "page.html").read_text()
+    scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
+    assert any("mathjax/tex-svg-full.js" in s for s in scripts)
+    assert any("vega-offline.js" in s for s in scripts)
+    remote = [s for s in scripts if "://" in s]
+    assert remote == [], f"remote scripts would need a network: {remote}"
+    assert sum("tex-svg-full.js" in s for s in scripts) == 1, "MathJax must be loaded exactly once"
+    # the interactive chart asks for exactly the library versions the offline bundle presets
+    versions = vega_versions()
+    assert f'maybeLoadScript("vega-lite", "{versions["vegalite_version"]}")' in html
+    bundle_head = (tiny_book / "_static" / "vega-offline.js").read_text()[:400]
+    assert json.dumps(versions, sort_keys=True) in bundle_head
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_tiny_book_renders_offline_in_chromium(tiny_book, tmp_path):
+    proc = _chromium((tiny_book / "page.html").as_uri(), tmp_path, "--dump-dom")
+    dom = proc.stdout
+    assert "<html" in dom, proc.stderr[-2000:]
+    # the SVG chart is an image myst-nb wrote next to the page
+    svgs = re.findall(r'<img[^>]+src="([^"]+\.svg)"', dom)
+    assert svgs, "no <img> of an SVG chart in the page"
+    assert any("svgchart" in (tiny_book / s).read_text() for s in svgs)
+    # the interactive chart drew through the offline bundle (vega-embed inserts its marks into the page)
+    assert re.search(r'class="vega-embed[^"]*".*?<(svg|canvas)[^>]*class="marks"', dom, re.S), \
+        "vega-embed did not draw the interactive chart"
+    shown = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)  # the page without its script sources
+    assert "Error loading script" not in shown and "JavaScript Error" not in shown
+    # MathJax typeset both formulas: output elements present, no TeX source left
+    assert shown.count("<mjx-container") >= 2
+    assert "\\mathbf{u}" not in shown and "\\bar\\alpha" not in shown
+    assert re.search(r'<img[^>]+src="[^"]+\.png"', dom), "image grid missing"
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_tiny_book_screenshot(tiny_book, tmp_path):
+    shot = tmp_path / "page.png"
+    proc = _chromium((tiny_book / "page.html").as_uri(), tmp_path, f"--screenshot={shot}")
+    assert shot.is_file(), proc.stderr[-2000:]
+    img = np.asarray(Image.open(shot).convert("L"))
+    assert img.shape == (1600, 1280)
+    assert (img < 128).mean() > 0.005, "screenshot is (nearly) blank"
+
+
+@pytest.mark.slow
+def test_real_book_builds_as_typed(tmp_path):
+    """`jupyter-book build book/` from the repository root, through the symlinked config (autodoc imports all)."""
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book/", "--path-output", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = tmp_path / "_build" / "html"
+    assert (html / "mathjax" / "tex-svg-full.js").is_file()
+    assert "save_results" in (html / "api.html").read_text()

@@ -1,0 +1,146 @@
+"""Results store: exact round trip, attr sanitising, provenance, atomic writes."""
+from __future__ import annotations
+
+import json
+from importlib import metadata
+
+import h5netcdf
+import numpy as np
+import pytest
+import xarray as xr
+
+from spectral_collapse.studies.store import load_results, provenance, results_path, sanitise_attrs, save_results
+
+
+def _dataset() -> xr.Dataset:
+    rng = np.random.default_rng(0)
+    psnr = rng.normal(20.0, 2.0, size=(3, 2, 4))
+    psnr[0, 1, 2] = np.nan
+    return xr.Dataset(
+        {
+            "psnr": (("method", "seed", "sample"), psnr),
+            "s_hf": (("method", "seed", "sample"), rng.random((3, 2, 4)).astype(np.float32)),
+            "diverged": (("method", "seed"), np.array([[True, False], [False, False], [True, True]])),
+            "nfe": ("method", np.array([100, 200, 2**40], dtype=np.int64)),
+            "note": ("method", np.array(["ok", "ok", "ünïcode"])),
+        },
+        coords={
+            "method": ["DDIM", "EDM", "TABA"],
+            "seed": np.array([0, 1], dtype=np.int64),
+            "sample": np.arange(4, dtype=np.int64),
+            "family": ("method", np.array(["euler", "heun", "taba"])),
+        },
+        attrs={"study": "main_results", "spec": json.dumps({"steps": 50}), "scale": 8, "sigma_max": 80.0,
+               "sizes": [32, 64]},
+    )
+
+
+def test_round_trip_is_identical(tmp_path):
+    ds = _dataset()
+    ds["psnr"].attrs["units"] = "dB"
+    path = save_results(ds, tmp_path / "r.nc")
+    back = load_results(path)
+    for key in provenance():
+        assert key in back.attrs
+    back.attrs = {k: v for k, v in back.attrs.items() if k not in provenance()}
+    # list attrs come back as arrays; compare them by value, everything else exactly
+    np.testing.assert_array_equal(back.attrs.pop("sizes"), ds.attrs["sizes"])
+    expected = ds.copy()
+    expected.attrs = {k: v for k, v in ds.attrs.items() if k != "sizes"}
+    xr.testing.assert_identical(back, expected)
+    for name in ("nfe", "seed", "sample"):
+        assert back[name].dtype == np.int64
+    assert back["diverged"].dtype == bool
+    assert back["nfe"].values[2] == 2**40
+    assert np.isnan(back["psnr"].values[0, 1, 2])
+    assert back["method"].values.tolist() == ["DDIM", "EDM", "TABA"]
+
+
+def test_attrs_are_sanitised_and_input_is_untouched(tmp_path):
+    ds = _dataset()
+    spec = {"method": "TABA", "guidance": None, "nested": {"a": [1, 2]}}
+    ds.attrs.update(spec_dict=spec, flag=True, nothing=None, mixed=[1, "a"], npflag=np.bool_(False))
+    ds["psnr"].attrs["higher_is_better"] = True
+    before = {k: v for k, v in ds.attrs.items()}
+    back = load_results(save_results(ds, tmp_path / "r.nc"))
+    assert json.loads(back.attrs["spec_dict"]) == spec
+    assert back.attrs["flag"] == 1 and back.attrs["npflag"] == 0
+    assert back.attrs["nothing"] == ""
+    assert json.loads(back.attrs["mixed"]) == [1, "a"]
+    assert back["psnr"].attrs["higher_is_better"] == 1
+    assert ds.attrs == before and ds["psnr"].attrs["higher_is_better"] is True
+
+
+def test_sanitise_attrs_values():
+    out = sanitise_attrs({"b": False, "n": None, "d": {"x": 1}, "s": "t", "f": 1.5, "ls": ["a", "b"]})
+    assert out == {"b": 0, "n": "", "d": '{"x": 1}', "s": "t", "f": 1.5, "ls": ["a", "b"]}
+
+
+def test_provenance_names_real_versions(tmp_path):
+    back = load_results(save_results(_dataset(), tmp_path / "r.nc"))
+    versions = json.loads(back.attrs["versions"])
+    assert versions["PyWavelets"] == metadata.version("PyWavelets")
+    assert versions["xarray"] == xr.__version__
+    assert back.attrs["git_dirty"] in (-1, 0, 1)
+    commit = back.attrs["git_commit"]
+    assert commit == "" or (len(commit) == 40 and int(commit, 16) >= 0)
+
+
+def test_save_overwrites_a_file_that_is_open(tmp_path):
+    path = tmp_path / "r.nc"
+    save_results(_dataset(), path)
+    with xr.open_dataset(path, engine="h5netcdf") as held:
+        new = _dataset().assign(psnr=lambda d: d.psnr + 1)
+        save_results(new, path)
+        assert held.sizes["method"] == 3
+    np.testing.assert_allclose(load_results(path)["psnr"], new["psnr"])
+
+
+class _Interrupt(BaseException):
+    """Stands for KeyboardInterrupt / SystemExit arriving in the middle of a write."""
+
+
+@pytest.mark.parametrize("exc", [RuntimeError, _Interrupt])
+def test_interrupted_write_leaves_no_file(tmp_path, monkeypatch, exc):
+    calls = []
+
+    def failing_setitem(self, key, value):
+        calls.append(self.name)
+        raise exc("disk pulled out mid-write")
+
+    monkeypatch.setattr(h5netcdf.Variable, "__setitem__", failing_setitem)
+    path = tmp_path / "sub" / "r.nc"
+    with pytest.raises(exc):
+        save_results(_dataset(), path)
+    assert calls, "the write was not actually interrupted inside h5netcdf"
+    assert not path.exists()
+    assert list(path.parent.iterdir()) == []
+
+
+def test_interrupted_overwrite_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "r.nc"
+    save_results(_dataset(), path)
+    old = path.read_bytes()
+
+    def failing_setitem(self, key, value):
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(h5netcdf.Variable, "__setitem__", failing_setitem)
+    with pytest.raises(RuntimeError):
+        save_results(_dataset().assign(psnr=lambda d: d.psnr * 0), path)
+    assert path.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.nc"]
+
+
+def test_results_path_layout_and_validation():
+    assert results_path("main_results", "ihc-sr", "quick").as_posix() == "data/results/main_results/ihc-sr-quick.nc"
+    assert results_path("pca", "edges", "smoke", root="/x").as_posix() == "/x/pca/edges-smoke.nc"
+    with pytest.raises(ValueError, match="profile"):
+        results_path("pca", "edges", "my-profile")
+    with pytest.raises(ValueError, match="dataset"):
+        results_path("pca", "../etc", "quick")
+
+
+def test_missing_file_says_how_to_make_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"spectral_collapse\.cli studies --profile smoke"):
+        load_results(tmp_path / "main_results" / "ihc-sr-smoke.nc")
