@@ -5,12 +5,21 @@ and inversion is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidan
 drift added after the base step; it shares the base step's network forward (``Context.first``).
 
 Per-trajectory state lives in ``Context``; methods are frozen dataclasses with one ``step``.
+
+Optional method hooks (all generic, used by the baselines of issue 3):
+- ``start(D, x0, sigmas, ctx) -> (x, first_step)``: replaces the first inversion steps (TABA's jump).
+- ``finish(D, x, sigmas, ctx)``: runs after the inversion loop (Null-Class optimisation, DirectInversion offsets).
+  Whatever the sampling pass needs goes in ``ctx.state["handoff"]``; ``translate`` seeds the sampling pass's
+  ``ctx.state`` with it (``Trajectory.handoff``; pass ``state=inv.handoff`` to ``sample`` by hand).
+- ``pair_state = True``: the method carries two coupled latents (EDICT's (x, y), BDIA's (z_t, z_t-1)) stacked on a
+  new leading dim, (2, B, C, H, W); its ``step`` accepts an image or a pair and returns a pair. Component 0 is the
+  primary latent (``primary``); a sampling pass returns it as the output image.
 """
 from __future__ import annotations
 
 import hashlib
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
@@ -20,7 +29,7 @@ from ..models.denoisers import Denoiser, EDMDenoiser, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
-           "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters"]
+           "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -61,20 +70,30 @@ class Context:
     null_embedding: torch.Tensor | None = None  # per-step override used by Null-Class inversion
 
     def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
-        """Evaluate D with classifier-free guidance (scale w, null label) and count network forwards."""
+        """Evaluate D with classifier-free guidance (scale w, null label) and count network forwards.
+
+        With ``null_embedding`` set, the network's class-embedding output for the null label is replaced by it
+        (Null-Class inversion; see methods/null_class.py).
+        """
         w = self.cfg_scale
-        if w == 1.0:
-            pred = D(x, sigma, self.label)
-            self.nfe += 1
+        if self.null_embedding is None:
+            override = nullcontext()
         else:
-            null = torch.full_like(self.label, self.null_label)
-            sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-            sig2 = torch.cat([sig.expand(x.shape[0])] * 2) if sig.ndim == 0 else torch.cat([sig, sig])
-            both = D(torch.cat([x, x]), sig2, torch.cat([self.label, null]))
-            c_x0, u_x0 = both.x0.chunk(2)
-            c_eps, u_eps = both.eps.chunk(2)
-            pred = Prediction(x0=u_x0 + w * (c_x0 - u_x0), eps=u_eps + w * (c_eps - u_eps))
-            self.nfe += 2
+            from .methods.null_class import null_embedding_override
+            override = null_embedding_override(D, self.null_embedding, self.null_label)
+        with override:
+            if w == 1.0:
+                pred = D(x, sigma, self.label)
+                self.nfe += 1
+            else:
+                null = torch.full_like(self.label, self.null_label)
+                sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
+                sig2 = torch.cat([sig.expand(x.shape[0])] * 2) if sig.ndim == 0 else torch.cat([sig, sig])
+                both = D(torch.cat([x, x]), sig2, torch.cat([self.label, null]))
+                c_x0, u_x0 = both.x0.chunk(2)
+                c_eps, u_eps = both.eps.chunk(2)
+                pred = Prediction(x0=u_x0 + w * (c_x0 - u_x0), eps=u_eps + w * (c_eps - u_eps))
+                self.nfe += 2
         if self.first is None:
             self.first = (x, sigma, pred)
         return pred
@@ -112,6 +131,11 @@ class Trajectory:
     def finite(self) -> torch.Tensor:
         return self.nonfinite_step < 0
 
+    @property
+    def handoff(self) -> dict:
+        """What an inversion leaves for its sampling pass (per-step null embeddings, offsets); {} if nothing."""
+        return self.ctx.state.get("handoff", {})
+
 
 @dataclass
 class Translation:
@@ -143,6 +167,16 @@ def frozen_parameters(module: torch.nn.Module):
             p.requires_grad_(f)
 
 
+def is_pair_method(method) -> bool:
+    """True for methods whose state is a pair of latents stacked on a new leading dim (EDICT, BDIA)."""
+    return bool(getattr(method, "pair_state", False))
+
+
+def primary(x: torch.Tensor, method) -> torch.Tensor:
+    """The primary latent of a state: x[0] for a pair-state method's (2, B, ...) state, else x itself."""
+    return x[0] if is_pair_method(method) and x.ndim == 5 else x
+
+
 def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
     """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models."""
     if steps < 1:
@@ -161,12 +195,15 @@ def _labels(label, x):
 def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *, guidance: Guidance | None = None,
               direction: str | None = None, seeds: list[int] | None = None, cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None,
               callback: Callable | None = None, on_nonfinite: str = "mark", progress: bool = False, ctx: Context | None = None,
-              desc: str | None = None) -> Trajectory:
+              desc: str | None = None, state: dict | None = None) -> Trajectory:
     """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
 
     callback(i, sigma, sigma_next, x, x_next, ctx) is called after every step (x_next already includes guidance).
     on_nonfinite: "mark" records the first step at which each sample stops being finite and keeps going;
     "raise" raises NonFiniteError naming the samples and the step.
+    state: initial ``ctx.state`` (e.g. ``Trajectory.handoff`` of the inversion this sampling pass continues).
+    Pair-state methods (EDICT, BDIA): an inversion returns the (2, B, ...) pair; a sampling pass returns the
+    primary latent and keeps the final pair in ``ctx.state["pair"]``.
     """
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
@@ -175,13 +212,20 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
         raise ValueError("sigmas must be a 1-D grid with at least 2 levels (steps >= 1)")
     if direction is None:
         direction = "invert" if sigmas[-1] > sigmas[0] else "sample"
-    B = x.shape[0]
+    pair = is_pair_method(method)
+    B = x.shape[1] if pair and x.ndim == 5 else x.shape[0]
     if seeds is None:
         seeds = list(range(B))
     if len(seeds) != B:
         raise ValueError(f"need one seed per sample: got {len(seeds)} seeds for a batch of {B}")
+    if pair and guidance is not None:
+        raise ValueError(f"{type(method).__name__} carries a pair of latents; guidance terms (OVG) need a single-state "
+                         f"method such as ddim, heun or taba")
     if ctx is None:
-        ctx = Context(label=_labels(label, x), direction=direction, seeds=list(seeds), cfg_scale=cfg_scale, x_ref=x_ref)
+        ctx = Context(label=_labels(label, primary(x, method)), direction=direction, seeds=list(seeds),
+                      cfg_scale=cfg_scale, x_ref=x_ref)
+    if state is not None:
+        ctx.state.update(state)
     ctx.sigmas = sigmas
     bad = torch.full((B,), -1, dtype=torch.long)
     start = 0
@@ -205,7 +249,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
                     x_base = method.step(D, x_in, sigma, sigma_next, ctx)
                     drift = guidance.drift(D, x_in, x_base, sigma, sigma_next, ctx)
                 x_next = (x_base + drift).detach()
-            ok = torch.isfinite(x_next.detach()).flatten(1).all(1).cpu()
+            fin = torch.isfinite(x_next.detach())
+            ok = (fin.transpose(0, 1) if pair and fin.ndim == 5 else fin).flatten(1).all(1).cpu()
             newly = (~ok) & (bad < 0)
             if newly.any():
                 bad[newly] = i
@@ -216,6 +261,11 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
             if callback is not None:
                 callback(i, sigma, sigma_next, x, x_next, ctx)
             x = x_next
+        if direction == "invert" and hasattr(method, "finish"):
+            method.finish(D, x, sigmas, ctx)
+    if pair and direction == "sample" and x.ndim == 5:
+        ctx.state["pair"] = x
+        x = x[0]
     return Trajectory(x=x, nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
 
 
@@ -244,7 +294,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
 
     The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
-    solver), else the method itself. Guidance applies to inversion only (paper Sec. 5).
+    solver), else the method itself. Guidance applies to inversion only (paper Sec. 5). The inversion's
+    ``handoff`` seeds the sampling pass's state; pair-state methods sample from the whole pair, and ``x_T`` /
+    ``latent`` hold its primary component (the pair stays in ``inversion.x``).
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
@@ -256,8 +308,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     inv = invert(D, x_src, sig, method, label=source_label, guidance=guidance, seeds=seeds, cfg_scale=cfg_scale,
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="invert")
     smp = sampler or (method.sampler() if hasattr(method, "sampler") else method)
-    gen = sample(D_sample or D, inv.x, sig, smp, label=target_label, seeds=seeds,
-                 cfg_scale=cfg_scale if sample_cfg_scale is None else sample_cfg_scale,
+    x_T = primary(inv.x, method)
+    gen = sample(D_sample or D, inv.x if is_pair_method(smp) else x_T, sig, smp, label=target_label, seeds=seeds,
+                 cfg_scale=cfg_scale if sample_cfg_scale is None else sample_cfg_scale, state=dict(inv.handoff),
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="sample")
     n_inv = len(sig) - 1
     bad = torch.where(inv.nonfinite_step >= 0, inv.nonfinite_step,
@@ -265,5 +318,5 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     if (bad >= 0).any():
         warnings.warn(f"{int((bad >= 0).sum())} of {len(bad)} samples became non-finite during translation; "
                       f"they are marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
-    return Translation(x_T=inv.x, latent=D.to_noise(inv.x, float(sig[0])), output=gen.x, nonfinite_step=bad,
+    return Translation(x_T=x_T, latent=D.to_noise(x_T, float(sig[0])), output=gen.x, nonfinite_step=bad,
                        nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)

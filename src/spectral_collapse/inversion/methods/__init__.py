@@ -4,6 +4,11 @@ from __future__ import annotations
 from .ddim import Euler
 from .edm import Heun
 from .taba import TABA
+from .bdia import BDIA
+from .direct import DirectInversion
+from .edict import EDICT
+from .null_class import NullClass
+from .renoise import ReNoise
 
 METHODS = {
     "ddim": Euler,  # DDIM inversion on a VP model (= Euler in sigma coordinates)
@@ -11,6 +16,11 @@ METHODS = {
     "edm": Euler,  # the released code's EDM inversion: Euler on the Karras grid of an EDM model
     "heun": Heun,  # EDM's second-order sampler
     "taba": TABA,
+    "null_class": NullClass,  # null-text inversion with the null class (Mokady et al. 2023)
+    "direct_inversion": DirectInversion,  # PnP Inversion (Ju et al. 2024)
+    "renoise": ReNoise,  # ReNoise (Garibi et al. 2024)
+    "edict": EDICT,  # exact inversion, coupled pair (Wallace et al. 2023)
+    "bdia": BDIA,  # exact inversion, bidirectional DDIM (Zhang et al. 2024)
 }
 
 
@@ -23,4 +33,4 @@ def get_method(name: str, **params):
     return cls(**params)
 
 
-__all__ = ["Euler", "Heun", "TABA", "METHODS", "get_method"]
+__all__ = ["Euler", "Heun", "TABA", "NullClass", "DirectInversion", "ReNoise", "EDICT", "BDIA", "METHODS", "get_method"]

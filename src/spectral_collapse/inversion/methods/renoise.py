@@ -1,0 +1,163 @@
+"""ReNoise inversion (Garibi et al. 2024): fixed-point re-evaluation inside every inversion step.
+
+Authors' algorithm (garibida/ReNoise-Inversion ``src/renoise_inversion.py``, ``RunConfig``; baselines-facts.md
+section 6), in sigma coordinates where the DDIM inversion map is f(eps) = x + (sigma_next - sigma) eps:
+- z^(0) = x; for k = 0..R: eps^(k) = eps(z^(k), sigma_next) (destination label), z^(k+1) = f(eps^(k)).
+  k = 0 is plain DDIM inversion (``Euler("destination")``: the model-space x_t goes in unchanged with the next
+  label); the iteration is a fixed-point (backward Euler) solve of z = f(eps(z, sigma_next)).
+- Averaging: eps_bar = mean of the *unregularised* eps^(k) with k in ``average_range`` = [8, 10); on the "first
+  steps" (destination level below training time 250) R is capped at 5 and the range is [0, 5). The step returns
+  f(regularise(eps_bar)), or the last iterate when no k falls in the range.
+- Noise regularisation (from pix2pix-zero), applied to eps^(k) for k >= range start and to eps_bar, in
+  ``regularization_steps`` rounds of one patch-KL step (lambda_kl, gradient clipped to +-100) and
+  ``ac_rolls`` autocorrelation steps (lambda_ac / ac_rolls each). The KL reference is eps at the reference state
+  (one extra forward per step): the forward-noised clean image x0 + sigma_next n with n fixed per sample
+  (``reference="forward"``, the authors' SDXL path) or the clean image itself as the model input
+  (``"clean"``, their SD path).
+- The authors' noise correction only serves stochastic samplers; with DDIM it is off and not implemented.
+Sampling is plain DDIM. Defaults are the authors' ``RunConfig`` (tuned for SDXL-Turbo, 4 steps).
+
+Generalisations (documented choices): the KL patches are 4x4 spatial patches per channel for any channel count
+(the authors' code assumes SD's 4 latent channels); guidance with w != 1 goes through ``ctx.denoise`` for the
+reference too (the authors' batching breaks there, ReNoise#4); roll shifts come from per-sample seeded generators.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ...models.schedules import VPSchedule
+from ..loop import Context, _mix
+
+__all__ = ["ReNoise", "patch_kl_loss", "autocorrelation_loss", "noise_regularization"]
+
+
+def patch_kl_loss(eps: torch.Tensor, eps_ref: torch.Tensor, patch: int = 4, tiny: float = 1e-6) -> torch.Tensor:
+    """Per-sample sum over channels and patch x patch tiles of |KL-like| mismatch of mean and variance (pix2pix-zero)."""
+    def stats(t):
+        tiles = t.unfold(2, patch, patch).unfold(3, patch, patch).flatten(-2)  # (B, C, H/p, W/p, p*p)
+        return tiles.mean(-1), tiles.var(-1)
+    mu0, v0 = stats(eps)
+    mu1, v1 = stats(eps_ref)
+    kl = torch.log((v1 + tiny) / (v0 + tiny)) + (v0 + (mu0 - mu1) ** 2) / (v1 + tiny) - 1
+    return kl.abs().flatten(1).sum(1)
+
+
+def autocorrelation_loss(eps: torch.Tensor, generators: list[torch.Generator], min_size: int = 8) -> torch.Tensor:
+    """Per-sample sum over channels and dyadic scales of squared mean products with a random roll along H and W.
+
+    As pix2pix-zero: per channel, at scales halved by 2x2 average pooling until the height is <= min_size, one
+    shift r ~ U{0, .., h/2 - 1} (drawn per sample, channel, scale in that order from the sample's generator) rolls
+    the map along H and along W.
+    """
+    B, C, H, W = eps.shape
+    heights = [H]
+    while heights[-1] > min_size:
+        heights.append(heights[-1] // 2)
+    shifts = torch.tensor([[[int(torch.randint(0, max(1, h // 2), (1,), generator=g)) for h in heights]
+                            for _ in range(C)] for g in generators], device=eps.device)  # (B, C, scales)
+    loss, n = eps.new_zeros(B), eps
+    for k in range(len(heights)):
+        if k:
+            n = F.avg_pool2d(n, kernel_size=2)
+        h, w = n.shape[-2:]
+        r = shifts[:, :, k].reshape(B, C, 1, 1)
+        rows = (torch.arange(h, device=n.device).reshape(1, 1, h, 1) - r) % h      # torch.roll(n, r, dims=2)
+        cols = (torch.arange(w, device=n.device).reshape(1, 1, 1, w) - r) % w      # torch.roll(n, r, dims=3)
+        roll_h = n.gather(2, rows.expand(B, C, h, w))
+        roll_w = n.gather(3, cols.expand(B, C, h, w))
+        loss = loss + ((n * roll_h).mean((2, 3)) ** 2 + (n * roll_w).mean((2, 3)) ** 2).sum(1)
+    return loss
+
+
+def noise_regularization(eps: torch.Tensor, eps_ref: torch.Tensor, generators: list[torch.Generator], *,
+                         lambda_kl: float = 0.065, lambda_ac: float = 20.0, rounds: int = 4, ac_rolls: int = 5,
+                         grad_clip: float = 100.0) -> torch.Tensor:
+    """ReNoise / pix2pix-zero noise regularisation: gradient steps on the patch-KL and autocorrelation losses."""
+    for _ in range(rounds):
+        if lambda_kl > 0:
+            with torch.enable_grad():
+                e = eps.detach().requires_grad_(True)
+                (g,) = torch.autograd.grad(patch_kl_loss(e, eps_ref).sum(), e)
+            eps = eps - lambda_kl * g.clamp(-grad_clip, grad_clip)
+        if lambda_ac > 0:
+            for _ in range(ac_rolls):
+                with torch.enable_grad():
+                    e = eps.detach().requires_grad_(True)
+                    (g,) = torch.autograd.grad(autocorrelation_loss(e, generators).sum(), e)
+                eps = eps - lambda_ac * g / ac_rolls
+        eps = eps.detach()
+    return eps
+
+
+@dataclass(frozen=True)
+class ReNoise:
+    """ReNoise inversion; defaults from the authors' ``RunConfig`` (garibida/ReNoise-Inversion)."""
+
+    renoise_steps: int = 9                          # R: forwards per step are R + 1 (+1 reference)
+    first_step_renoise_steps: int = 5               # R cap on the first steps
+    average: bool = True                            # average the estimates in the range
+    average_range: tuple[int, int] = (8, 10)        # k in [start, stop) averaged
+    first_step_range: tuple[int, int] = (0, 5)      # the same on the first steps
+    first_step_max_t: float = 250.0                 # first steps: destination time label below this
+    regularization_steps: int = 4                   # rounds of noise regularisation; 0 switches it off
+    lambda_kl: float = 0.065
+    lambda_ac: float = 20.0
+    ac_rolls: int = 5
+    reference: str = "forward"                      # "forward" (x0 + sigma n) | "clean" (x0 as the model input)
+    noise_key: str = "renoise"
+
+    def __post_init__(self):
+        if self.renoise_steps < 0 or self.first_step_renoise_steps < 0:
+            raise ValueError(f"renoise_steps must be >= 0, got {self.renoise_steps}, {self.first_step_renoise_steps}")
+        if self.reference not in ("forward", "clean"):
+            raise ValueError(f"reference must be 'forward' or 'clean', got {self.reference!r}")
+
+    def first_step_sigma(self, D) -> float:
+        """sigma of training time ``first_step_max_t`` on the model's VP schedule (EDM models: SD's schedule)."""
+        schedule = getattr(D, "schedule", None) or VPSchedule()
+        return float(schedule.t_to_sigma(torch.tensor(self.first_step_max_t, dtype=torch.float64)))
+
+    def _reference(self, D, sigma_next: float, ctx: Context) -> torch.Tensor:
+        x0 = ctx.state["renoise_x0"]
+        if self.reference == "forward":
+            x_ref = x0 + sigma_next * ctx.randn(x0, self.noise_key)
+        else:
+            x_ref = x0 / float(D.input_scale(sigma_next))  # the model sees the clean image itself
+        return ctx.denoise(D, x_ref, sigma_next).eps
+
+    def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        if ctx.direction != "invert":
+            return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # DDIM sampling
+        ctx.state.setdefault("renoise_x0", x.detach())  # the first input of the inversion: the clean image
+        if self.regularization_steps > 0 and "renoise_generators" not in ctx.state:
+            ctx.state["renoise_generators"] = [torch.Generator().manual_seed(_mix(s, self.noise_key)) for s in ctx.seeds]
+        first = sigma_next < self.first_step_sigma(D)
+        R = min(self.first_step_renoise_steps, self.renoise_steps) if first else self.renoise_steps
+        lo, hi = self.first_step_range if first else self.average_range
+        dt = sigma_next - sigma
+
+        def regularise(e):
+            if self.regularization_steps <= 0:
+                return e
+            return noise_regularization(e, eps_ref, ctx.state["renoise_generators"], lambda_kl=self.lambda_kl,
+                                        lambda_ac=self.lambda_ac, rounds=self.regularization_steps,
+                                        ac_rolls=self.ac_rolls)
+
+        c = float(D.input_scale(sigma) / D.input_scale(sigma_next))  # k = 0 feeds the model-space x_t unchanged
+        z, eps_ref, avg, n_avg = (x if c == 1.0 else x * c), None, None, 0
+        for k in range(R + 1):
+            eps = ctx.denoise(D, z, sigma_next).eps
+            if k == 0 and self.regularization_steps > 0:
+                eps_ref = self._reference(D, sigma_next, ctx)
+            if lo <= k < hi:
+                avg = eps if avg is None else avg * (n_avg / (n_avg + 1)) + eps / (n_avg + 1)
+                n_avg += 1
+            if k >= lo or (not self.average and k > 0):
+                eps = regularise(eps)
+            z = x + dt * eps
+        if self.average and avg is not None:
+            z = x + dt * regularise(avg)
+        return z
