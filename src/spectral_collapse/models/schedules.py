@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["VPSchedule", "karras_sigmas", "ddim_timesteps", "ddim_sigmas"]
@@ -99,7 +100,9 @@ def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "
         ts = (torch.arange(steps) * ratio).flip(0) + steps_offset
     elif spacing == "trailing":
         ratio = T / steps
-        ts = torch.round(torch.arange(T, 0, -ratio)).long() - 1
+        # numpy's arange as in diffusers (torch's float arange flips rounding ties, e.g. 1000/48); keep `steps`
+        # levels (numpy's arange overshoots to an extra t = -1 for some steps, e.g. 61)
+        ts = torch.from_numpy(np.round(np.arange(T, 0, -ratio)[:steps]).astype(np.int64)) - 1
     else:
         raise ValueError(f"unknown timestep spacing {spacing!r}; choose leading or trailing")
     return ts.clamp(0, T - 1).long()

@@ -107,11 +107,15 @@ class OVG:
             raise ValueError(f"step_scaling must be 'none' or 'dt', got {self.step_scaling!r}")
         if self.x0_ref not in ("lowpass", "raw"):
             raise ValueError(f"x0_ref must be 'lowpass' or 'raw', got {self.x0_ref!r}")
+        if self.projection not in ("conflict", "always", "none"):
+            raise ValueError(f"projection must be 'conflict', 'always' or 'none', got {self.projection!r}")
+        if self.vjp not in ("batched", "separate"):
+            raise ValueError(f"vjp must be 'batched' or 'separate', got {self.vjp!r}")
 
     @classmethod
     def released(cls, eta_hf: float = 1e3, eta_lf: float = 1e-4, **kw) -> "OVG":
         """The released code's variant (BBBC021 test.yaml values by default)."""
-        return cls(eta_hf=eta_hf, eta_lf=eta_lf, step_scaling="dt", clip_frac=1.0, x0_ref="raw", **kw)
+        return cls(eta_hf=eta_hf, eta_lf=eta_lf, **{"step_scaling": "dt", "clip_frac": 1.0, "x0_ref": "raw", **kw})
 
     def reference(self, x_ref: torch.Tensor) -> torch.Tensor:
         return ideal_lowpass(x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else x_ref
@@ -122,7 +126,7 @@ class OVG:
         if ctx.first is None:
             raise RuntimeError("OVG needs the base step's network forward; the method made none")
         x_in, _, pred = ctx.first
-        if x_in is not x:  # the method's first forward must be at the step's input state
+        if x_in is not x and x_in.grad_fn is None:  # first forward at the step input (or a function of it)
             raise RuntimeError("OVG: the base step's first forward was not evaluated at the step input")
         if "x0_ref" not in ctx.state:
             ctx.state["x0_ref"] = self.reference(ctx.x_ref).detach()

@@ -16,6 +16,8 @@ class Euler:
 
     "source": evaluate eps at the current level (explicit Euler; the released OVG code, guided-diffusion, BDIA).
     "destination": evaluate at the next level with the current input (prompt-to-prompt, diffusers pipelines).
+    For a VP model "the current input" is the model-space latent x_t = x~ sqrt(alpha_bar_t), fed unchanged with
+    the next label (diffusers' DDIMInverseScheduler pipelines), i.e. x~ is rescaled by s(sigma) / s(sigma_next).
     """
 
     time_label: str = "source"
@@ -25,6 +27,9 @@ class Euler:
             raise ValueError(f"time_label must be 'source' or 'destination', got {self.time_label!r}")
 
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
-        use_next = ctx.direction == "invert" and self.time_label == "destination"
-        pred = ctx.denoise(D, x, sigma_next if use_next else sigma)
+        if ctx.direction == "invert" and self.time_label == "destination":
+            c = float(D.input_scale(sigma) / D.input_scale(sigma_next))  # 1 for EDM
+            pred = ctx.denoise(D, x if c == 1.0 else x * c, sigma_next)
+        else:
+            pred = ctx.denoise(D, x, sigma)
         return x + (sigma_next - sigma) * pred.eps  # Euler step ("DDIM step")

@@ -1,0 +1,108 @@
+"""Shared fixtures for the core tests: float64 Gaussian-oracle denoisers, instrumented nets, a tiny diffusers UNet.
+
+The oracle (models/oracle.py) is the exact denoiser of N(0, s_label^2 I) data, so every closed form below is
+written here independently of the library: D*(x; sigma) = x s^2 / (sigma^2 + s^2), eps* = x sigma / (sigma^2 + s^2),
+and the PF-ODE solution x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2).
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from spectral_collapse.models.denoisers import make_denoiser
+from spectral_collapse.models.oracle import GaussianOracleNet
+from spectral_collapse.models.schedules import VPSchedule
+
+torch.set_num_threads(1)  # shared machine; the core tests are sized for one core
+
+STDS = (0.5, 1.0, 0.75)  # data std per label: 0 source, 1 target, 2 null
+KINDS = ("eps", "x0", "v", "edm")
+
+
+def closed_form(x: torch.Tensor, sigma, std) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x0, eps) of the exact Gaussian denoiser; sigma and std scalars or per-sample (B,)."""
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    s = torch.as_tensor(std, dtype=torch.float64).reshape(shape) if torch.is_tensor(std) else std
+    sig = torch.as_tensor(sigma, dtype=torch.float64).reshape(shape) if torch.is_tensor(sigma) else sigma
+    return x * s**2 / (sig**2 + s**2), x * sig / (sig**2 + s**2)
+
+
+def ode_scale(s: float, sigma_from: float, sigma_to: float) -> float:
+    """Exact PF-ODE factor x(sigma_to) / x(sigma_from) for N(0, s^2 I) data (written independently)."""
+    return math.sqrt(s**2 + sigma_to**2) / math.sqrt(s**2 + sigma_from**2)
+
+
+def oracle_denoiser(kind: str, *, schedule: VPSchedule | None = None, time_input: str = "c_noise", stds=STDS,
+                    sigma_data: float = 0.5, net_time_input: str | None = None):
+    """A Denoiser wrapping GaussianOracleNet(kind); feed it float64 tensors for float64 results."""
+    schedule = schedule or VPSchedule()
+    net = GaussianOracleNet(kind, stds=stds, schedule=schedule, sigma_data=sigma_data,
+                            time_input=net_time_input or time_input)
+    return make_denoiser(net, kind, schedule=schedule, sigma_data=sigma_data, time_input=time_input)
+
+
+class CountingNet(nn.Module):
+    """Wraps a net and counts forward calls and the batch elements they carried."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.calls, self.elements = inner, 0, 0
+
+    def forward(self, x, t, class_labels=None):
+        self.calls += 1
+        self.elements += x.shape[0]
+        return self.inner(x, t, class_labels=class_labels)
+
+
+class NaNNet(nn.Module):
+    """Wraps a net; returns NaN for one sample once its label matches and its time input passes a threshold."""
+
+    def __init__(self, inner: nn.Module, sample: int, t_threshold: float, label: int | None = None, above: bool = True):
+        super().__init__()
+        self.inner, self.sample, self.t_threshold, self.label, self.above = inner, sample, t_threshold, label, above
+
+    def forward(self, x, t, class_labels=None):
+        out = self.inner(x, t, class_labels=class_labels)
+        tt = torch.as_tensor(t).reshape(-1).expand(x.shape[0])
+        hit = tt > self.t_threshold if self.above else tt < self.t_threshold
+        if self.label is not None:
+            hit = hit & (class_labels == self.label)
+        hit = hit & (torch.arange(x.shape[0]) == self.sample)
+        return torch.where(hit.reshape(-1, 1, 1, 1), torch.full_like(out, float("nan")), out)
+
+
+class SmoothNet(nn.Module):
+    """A small nonlinear (tanh) class-conditional conv net: a non-trivial Jacobian for gradient checks."""
+
+    def __init__(self, channels: int = 2, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.w1 = nn.Parameter(torch.randn(8, channels, 3, 3, generator=g, dtype=torch.float64) * 0.3)
+        self.w2 = nn.Parameter(torch.randn(channels, 8, 3, 3, generator=g, dtype=torch.float64) * 0.3)
+        self.emb = nn.Parameter(torch.randn(3, 8, generator=g, dtype=torch.float64) * 0.3)
+
+    def forward(self, x, t, class_labels=None):
+        t = torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1, 1, 1)
+        h = torch.nn.functional.conv2d(x, self.w1, padding=1) + self.emb[class_labels][:, :, None, None]
+        h = torch.tanh(h * (1 + 0.001 * t))
+        return torch.nn.functional.conv2d(h, self.w2, padding=1) + 0.5 * x
+
+
+def tiny_unet(seed: int = 0, dtype=torch.float64):
+    """A small random class-conditional diffusers UNet2DModel (16 px, 3 channels, 3 class labels)."""
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(seed)
+    net = UNet2DModel(sample_size=16, in_channels=3, out_channels=3, layers_per_block=1, block_out_channels=(16, 32),
+                      down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+                      num_class_embeds=3, norm_num_groups=8)
+    return net.to(dtype).eval()
+
+
+@pytest.fixture
+def rng():
+    """A seeded torch generator (fresh per test)."""
+    return torch.Generator().manual_seed(1234)
