@@ -71,7 +71,8 @@ class EmbeddedOracle(nn.Module):
     def forward(self, x, t, class_labels):
         B = x.shape[0]
         s = self.class_embedding(class_labels).exp().to(x.dtype).reshape(B, 1, 1, 1)
-        sig = self.schedule.t_to_sigma(torch.as_tensor(t).reshape(-1).expand(B).double()).to(x.dtype).reshape(B, 1, 1, 1)
+        t = torch.as_tensor(t).reshape(-1).expand(B).double()
+        sig = self.schedule.t_to_sigma(t).to(x.dtype).reshape(B, 1, 1, 1)
         xt = x * (1 + sig**2).sqrt()  # model input x_t -> sigma coordinates
         return xt * sig / (sig**2 + s**2)
 

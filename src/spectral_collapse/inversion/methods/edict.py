@@ -10,7 +10,8 @@ the DDIM map is x + dt eps and the mixing commutes with the VP scaling):
 Inversion applies the exact algebraic inverse in reverse order: un-mix, then y, then x, so the pair reconstructs to
 round-off (the authors run in float64). Every eps carries the higher level's time label (the authors' t); the
 second update of a sampling step (the first of an inversion step) sees a latent at the lower level, which the
-authors feed in model space unchanged, i.e. x~ rescaled by s(sigma_low) / s(sigma_high) (VP; 1 for EDM). "Leapfrog" swaps which latent moves first on alternate steps; the parity follows the sampling index
+authors feed in model space unchanged, i.e. x~ rescaled by s(sigma_low) / s(sigma_high) (VP; 1 for EDM).
+"Leapfrog" swaps which latent moves first on alternate steps; the parity follows the sampling index
 so that inversion and sampling on the same grid pair up. Cost: 2 evaluations per step (4 forwards with CFG).
 The state is the pair stacked on a new leading dim, (2, B, C, H, W); x is the primary latent.
 """

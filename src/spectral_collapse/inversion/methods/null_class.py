@@ -105,7 +105,8 @@ def check_grid(ctx: Context, name: str) -> None:
                          f"sample on that same grid (translate does) or invert again on this one")
 
 
-def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, emb, w: float, ctx: Context) -> torch.Tensor:
+def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, emb, w: float,
+                        ctx: Context) -> torch.Tensor:
     """Per-sample MSE (model coordinates) between the guided DDIM step from z and the pivot state ``target``.
 
     eps_c is the conditional prediction at z; the null pass runs with ``emb`` as the null embedding, so the loss

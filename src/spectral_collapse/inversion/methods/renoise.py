@@ -35,7 +35,7 @@ __all__ = ["ReNoise", "patch_kl_loss", "autocorrelation_loss", "noise_regulariza
 
 
 def patch_kl_loss(eps: torch.Tensor, eps_ref: torch.Tensor, patch: int = 4, tiny: float = 1e-6) -> torch.Tensor:
-    """Per-sample sum over channels and patch x patch tiles of |KL-like| mismatch of mean and variance (pix2pix-zero)."""
+    """Per-sample sum over channels and patch x patch tiles of the |KL-like| mean / variance mismatch (pix2pix-zero)."""
     def stats(t):
         tiles = t.unfold(2, patch, patch).unfold(3, patch, patch).flatten(-2)  # (B, C, H/p, W/p, p*p)
         return tiles.mean(-1), tiles.var(-1)
@@ -133,7 +133,8 @@ class ReNoise:
             return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # DDIM sampling
         ctx.state.setdefault("renoise_x0", x.detach())  # the first input of the inversion: the clean image
         if self.regularization_steps > 0 and "renoise_generators" not in ctx.state:
-            ctx.state["renoise_generators"] = [torch.Generator().manual_seed(_mix(s, self.noise_key)) for s in ctx.seeds]
+            ctx.state["renoise_generators"] = [torch.Generator().manual_seed(_mix(s, self.noise_key))
+                                               for s in ctx.seeds]
         first = sigma_next < self.first_step_sigma(D)
         R = min(self.first_step_renoise_steps, self.renoise_steps) if first else self.renoise_steps
         lo, hi = self.first_step_range if first else self.average_range
