@@ -7,7 +7,6 @@ the solution x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2), so
 """
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch

@@ -1,9 +1,10 @@
 """Orthogonal Variance Guidance against the paper's Eq. 7-14 written out in closed form (issue 2, items 4 and 6).
 
-On the Gaussian oracle (data N(0, s^2 I)) in sigma coordinates x~: eps = c1 x~, x0 = c2 x~ with c1 = sigma/(sigma^2+s^2),
-c2 = s^2/(sigma^2+s^2), so g~_HF = 4(||eps||^2 - d) c1 eps and g~_LF = 2 c2 (x0 - x0_ref) exactly. The library
-differentiates w.r.t. the model state x_t = a x~ (a = sqrt(alpha_bar) = 1/sqrt(1+sigma^2)): g = g~ / a, and adds the
-drift to x_{t+1}, i.e. u / a_next in x~ (ovg.py docstring). A nonlinear net checks the gradients by finite differences.
+On the Gaussian oracle (data N(0, s^2 I)) in sigma coordinates x~: eps = c1 x~, x0 = c2 x~ with
+c1 = sigma/(sigma^2+s^2), c2 = s^2/(sigma^2+s^2), so g~_HF = 4(||eps||^2 - d) c1 eps and g~_LF = 2 c2 (x0 - x0_ref)
+exactly. The library differentiates w.r.t. the model state x_t = a x~ (a = sqrt(alpha_bar) = 1/sqrt(1+sigma^2)):
+g = g~ / a, and adds the drift to x_{t+1}, i.e. u / a_next in x~ (ovg.py docstring). A nonlinear net checks the
+gradients by finite differences.
 """
 from __future__ import annotations
 

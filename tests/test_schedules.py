@@ -24,8 +24,7 @@ def test_alphas_cumprod_equal_diffusers(kind, b0, b1, hf):
     assert ours.betas().dtype == torch.float64 and ours.alphas_cumprod().shape == (1000,)
     torch.testing.assert_close(ours.betas(), ref.betas.double(), rtol=3e-7, atol=1e-9)
     torch.testing.assert_close(ours.alphas_cumprod(), ref.alphas_cumprod.double(), rtol=2e-5, atol=1e-8)
-    # float64 cumprod of diffusers' own betas: the product itself is right to float64 precision
-    torch.testing.assert_close(torch.cumprod(1 - ours.betas(), 0), torch.cumprod(1 - ours.betas(), 0))
+    # float64 cumprod of diffusers' own (float32-rounded) betas
     torch.testing.assert_close(ours.alphas_cumprod(), torch.cumprod(1 - ref.betas.double(), 0), rtol=1e-5, atol=1e-9)
 
 
@@ -51,7 +50,8 @@ def test_sigma_to_t_exact_on_grid_and_inverse(kind, b0, b1, hf):
     g = torch.Generator().manual_seed(0)
     tt = torch.rand(500, generator=g, dtype=torch.float64) * 999
     torch.testing.assert_close(s.sigma_to_t(s.t_to_sigma(tt)), tt, rtol=0, atol=1e-9)
-    ss = torch.exp(torch.empty(500, dtype=torch.float64).uniform_(float(sig[0].log()), float(sig[-1].log()), generator=g))
+    lo, hi = float(sig[0].log()), float(sig[-1].log())
+    ss = torch.exp(torch.empty(500, dtype=torch.float64).uniform_(lo, hi, generator=g))
     torch.testing.assert_close(s.t_to_sigma(s.sigma_to_t(ss)), ss, rtol=1e-12, atol=0)
     # documented interpolation: log sigma linear in t, so the geometric midpoint sits at k + 1/2
     k = torch.tensor([0, 10, 500, 998])
@@ -64,7 +64,7 @@ def test_sigma_to_t_exact_on_grid_and_inverse(kind, b0, b1, hf):
 
 
 def _karras_reference(n, smin, smax, rho):
-    """Paper Eq. 25 written out in numpy: sigma_i = (smax^(1/rho) + i/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho, then 0."""
+    """Paper Eq. 25 in plain Python: sigma_i = (smax^(1/rho) + i/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho, then 0."""
     out = []
     for i in range(n):
         out.append((smax ** (1 / rho) + i / (n - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho)
