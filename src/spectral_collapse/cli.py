@@ -16,6 +16,19 @@ def _train(a):
         print(f"{par}: {tm.path}")
 
 
+def _studies(a):
+    from .studies.run import run_studies
+
+    done = run_studies(a.profile, a.study or None, a.dataset or None, results_root=a.results_root, force=a.force)
+    print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
+
+
+def _download(a):
+    from .data.download import download_dataset
+
+    print(download_dataset(a.name, a.root))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="spectral_collapse", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -26,6 +39,17 @@ def main(argv=None):
     t.add_argument("--factor", type=int, default=None)
     t.add_argument("--threads", type=int, default=None)
     t.set_defaults(fn=_train)
+    s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
+    s.add_argument("--profile", default="quick")
+    s.add_argument("--study", nargs="*", default=None)
+    s.add_argument("--dataset", nargs="*", default=None)
+    s.add_argument("--results-root", default="data/results")
+    s.add_argument("--force", action="store_true")
+    s.set_defaults(fn=_studies)
+    d = sub.add_parser("download", help="download and prepare a real dataset (bbbc021, edges2shoes)")
+    d.add_argument("name")
+    d.add_argument("--root", default=None)
+    d.set_defaults(fn=_download)
     a = ap.parse_args(argv)
     a.fn(a)
 
