@@ -10,12 +10,26 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["STUDIES", "run_studies", "execute_study"]
+__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study"]
 
-# study -> (source notebook, datasets it runs on by default)
-STUDIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "main_results": ("notebooks/main_results.ipynb", ("ihc-sr", "ihc-edges")),
-}
+
+
+def discover_studies(root: str | os.PathLike | None = None) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """study -> (source notebook, default datasets), read from the metadata of notebooks/*.ipynb, in book order."""
+    import json
+
+    from .notebook import repo_root
+
+    root = Path(root) if root else repo_root()
+    found = []
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        meta = json.loads(nb.read_text()).get("metadata", {}).get("spectral_collapse")
+        if meta:
+            found.append((meta.get("order", 100), meta["study"], (f"notebooks/{nb.name}", tuple(meta["datasets"]))))
+    return {name: v for _, name, v in sorted(found)}
+
+
+STUDIES = discover_studies()
 
 
 def _stale(out: Path, deps: list[Path]) -> bool:
@@ -33,9 +47,10 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
 
     from .store import results_path
 
-    if study not in STUDIES:
-        raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(STUDIES)}")
-    src = root / STUDIES[study][0]
+    studies = discover_studies(root)
+    if study not in studies:
+        raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(studies)}")
+    src = root / studies[study][0]
     book_dir = book_dir or root / "book" / "studies"
     suffix = "" if profile == "quick" else f"-{profile}"
     out = book_dir / f"{study}-{dataset}{suffix}.ipynb"
@@ -55,7 +70,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
             break
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
-    print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out.relative_to(root)}")
+    print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
     return out
 
 
@@ -68,10 +83,11 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     get_profile(profile)
     root = Path(root) if root else repo_root()
     done = []
-    for study in studies or STUDIES:
-        if study not in STUDIES:
-            raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(STUDIES)}")
-        for ds in datasets or STUDIES[study][1]:
+    known = discover_studies(root)
+    for study in studies or known:
+        if study not in known:
+            raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(known)}")
+        for ds in datasets or known[study][1]:
             out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force)
             if out is not None:
                 done.append(out)

@@ -1,19 +1,13 @@
-"""Cell sources of the study notebooks (see make_notebooks.py). Each entry: (kind, source[, tags])."""
+"""Cells of notebooks/main_results.ipynb: the paper's Table 2 layout on one dataset."""
 
-SETUP = '''
-from IPython.display import Markdown, display
-import altair as alt
-import numpy as np
-from spectral_collapse.studies.notebook import setup_notebook, coerce_list, coerce_str
-from spectral_collapse.plotting.charts import image_grid, metric_bars
-root = setup_notebook()
-dataset = coerce_str(dataset, "dataset")
-profile = coerce_str(profile, "profile")
-seeds = coerce_list(seeds, int, "seeds")
-methods = coerce_list(methods, str, "methods")
-'''
+from ._common import SETUP
 
-MAIN_RESULTS = [
+TITLE = "Main results"
+DATASETS = ("ihc-sr", "ihc-edges")  # datasets the main command runs this study on
+ORDER = 10                          # position among the studies in the book
+
+
+CELLS = [
     ("md", """
 # Main results: {dataset}
 
@@ -26,8 +20,8 @@ as mean ± std over seeds, next to the paper's numbers for the counterpart setti
     ("code", '''
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
-seeds = None              # None = the profile's seeds, e.g. "[0, 1, 2]"
-methods = None            # None = all: the paper's six plus every registered baseline
+seeds = None              # None = the seeds of the profile, for example [0, 1, 2]
+methods = None            # None = all: the six methods of the paper plus every registered baseline
 results_root = "data/results"
 rerun = False             # True: recompute even when stored results exist
 ''', ["parameters"]),
@@ -51,7 +45,7 @@ if ds is None:
 ds = ds.sel({"method": [m for m in labels if m in ds["method"].values]})
 if seeds:
     ds = ds.sel(seed=seeds)
-print(f"{dataset}, profile {profile}: {ds.sizes['sample']} test images, seeds {list(ds['seed'].values)}, "
+print(f"{dataset}, profile {profile}: {ds.sizes['sample']} test images, seeds {[int(s) for s in ds['seed'].values]}, "
       f"{ds.attrs['steps']} steps; results in {path}")
 '''),
     ("md", "## Our numbers\n\nMean ± std over seeds of the per-seed means. Deterministic methods do not draw noise, so their std is 0."),
@@ -124,4 +118,3 @@ print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("versio
 '''),
 ]
 
-NOTEBOOKS = {"main_results": MAIN_RESULTS}
