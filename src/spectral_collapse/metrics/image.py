@@ -1,9 +1,11 @@
-"""Per-image similarity between a translation and a reference (paper Sec. 6 tables: PSNR, SSIM, MS-SSIM, HaarPSI).
+"""Per-image similarity between a translation and a reference (paper Sec. 6 tables: PSNR, SSIM, MS-SSIM, HaarPSI,
+LPIPS).
 
 Inputs are (B, C, H, W) tensors or arrays in the library's range [-1, 1]; every function returns one float64 value
 per image (shape (B,)), so results keep a ``sample`` dimension. PSNR and SSIM work in [-1, 1] with
 ``data_range`` = 2; the piq metrics map [-1, 1] to [0, 1] (after clipping, since piq rejects values outside its
-range) and use ``data_range`` = 1.
+range) and use ``data_range`` = 1. LPIPS takes [-1, 1] as is; its pretrained backbone follows the offline policy
+of metrics/weights.py (NaN plus a reason when the weights are missing and downloads are off).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from skimage.metrics import structural_similarity
 
 from .latent import _as_numpy
 
-__all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi"]
+__all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
 
 _GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
 
@@ -137,3 +139,38 @@ def haarpsi(x, y) -> np.ndarray:
         raise ValueError(f"HaarPSI needs images of at least 16 x 16 px, got {tuple(xt.shape[-2:])}; upsample first")
     import piq  # see ms_ssim
     return piq.haarpsi(xt, yt, data_range=1.0, reduction="none").numpy().astype(np.float64)
+
+
+def lpips(x, y, *, model=None, allow_download: bool | None = None, on_missing: str = "nan", min_size: int = 32,
+          batch_size: int = 64) -> tuple[np.ndarray, str]:
+    """Per-image LPIPS (lpips 0.1.4, AlexNet backbone, v0.1 linear heads; lower = more similar) and a status string.
+
+    Inputs in [-1, 1] go to the network unchanged (LPIPS's own range), clipped; 1-channel images are repeated to 3.
+    AlexNet needs >= 32 px, so smaller images are first upsampled bilinearly by the smallest integer factor that
+    reaches ``min_size`` (said in the status). ``model`` replaces the pretrained network (any callable
+    ``model(a, b) -> (B, 1, 1, 1)``, e.g. ``lpips.LPIPS(pretrained=False, pnet_rand=True)`` for offline wiring tests).
+    Without the backbone file and with downloads off the values are NaN and the status gives the reason
+    (``on_missing="raise"`` raises MissingWeightsError).
+    """
+    xt, yt = (torch.from_numpy(np.clip(a, -1, 1)).float() for a in _pair(x, y))
+    if model is None:
+        from .weights import lpips_model
+        model, st = lpips_model("alex", allow_download=allow_download, on_missing=on_missing)
+        status = st.reason
+        if model is None:
+            return np.full(len(xt), np.nan), status
+    else:
+        status = f"ok: caller's model {type(model).__name__}"
+    if xt.shape[1] == 1:
+        xt, yt = xt.expand(-1, 3, -1, -1), yt.expand(-1, 3, -1, -1)
+    if xt.shape[1] != 3:
+        raise ValueError(f"LPIPS needs 1- or 3-channel images, got {xt.shape[1]} channels")
+    size = min(xt.shape[-2:])
+    if size < min_size:
+        k = -(-min_size // size)
+        xt, yt = (torch.nn.functional.interpolate(a, scale_factor=k, mode="bilinear", align_corners=False)
+                  for a in (xt, yt))
+        status += f"; {size}-px images upsampled x{k} (bilinear) for AlexNet"
+    with torch.no_grad():
+        out = [model(xt[i:i + batch_size], yt[i:i + batch_size]).reshape(-1) for i in range(0, len(xt), batch_size)]
+    return torch.cat(out).double().numpy(), status

@@ -1,0 +1,168 @@
+"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline).
+
+Two files matter, and both are looked up on disk before anything else:
+
+- LPIPS (lpips 0.1.4, AlexNet): the backbone ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/``
+  (torchvision's cache; ``torch.hub.get_dir()``). The linear heads ship inside the lpips wheel.
+- FID / KID (clean-fid 0.1.35, mode "clean"): the TorchScript Inception ``inception-2015-12-05.pt``, by default
+  ``/tmp/inception-2015-12-05.pt`` as clean-fid expects, or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION``
+  or the ``path`` argument.
+
+When a file is missing, a download is attempted only if downloads are allowed: ``allow_download=True``, or
+``allow_download=None`` (default) and neither ``SPECTRAL_COLLAPSE_OFFLINE=1`` nor ``data.download.set_offline(True)``.
+Downloads run under ``socket.setdefaulttimeout`` (neither torch.hub nor clean-fid sets a timeout, so a network
+that drops packets would hang them). With ``on_missing="nan"`` (default) a missing network gives a
+:class:`WeightStatus` whose ``reason`` the metric stores beside its NaN values; ``on_missing="raise"`` raises
+:class:`MissingWeightsError` instead, for runs where the number matters.
+
+Behind a firewall: copy the two files to those places (the URLs are ``ALEXNET_URL`` and ``INCEPTION_URL``).
+"""
+from __future__ import annotations
+
+import os
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..data.download import OFFLINE_ENV, is_offline
+
+__all__ = [
+    "ALEXNET_FILE", "ALEXNET_URL", "INCEPTION_FILE", "INCEPTION_URL", "INCEPTION_ENV", "ON_MISSING",
+    "MissingWeightsError", "WeightStatus", "hub_checkpoint", "inception_file", "downloads_allowed",
+    "download_timeout", "ensure_weights", "lpips_model", "inception_model",
+]
+
+ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
+ALEXNET_URL = f"https://download.pytorch.org/models/{ALEXNET_FILE}"
+INCEPTION_FILE = "inception-2015-12-05.pt"
+INCEPTION_URL = f"https://nvlabs-fi-cdn.nvidia.com/stylegan2-ada-pytorch/pretrained/metrics/{INCEPTION_FILE}"
+INCEPTION_ENV = "SPECTRAL_COLLAPSE_INCEPTION"  # a file, or a folder holding inception-2015-12-05.pt
+ON_MISSING = ("nan", "raise")
+
+
+class MissingWeightsError(RuntimeError):
+    """A pretrained metric network is not on disk and could not (or may not) be downloaded (on_missing="raise")."""
+
+
+@dataclass(frozen=True)
+class WeightStatus:
+    """Whether a weights file is usable; ``reason`` is the text stored beside NaN metrics when it is not."""
+
+    name: str        # what the file is for, e.g. "LPIPS AlexNet backbone"
+    path: str        # where it was looked for
+    available: bool
+    reason: str      # "ok: ..." or "unavailable: ..."
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def hub_checkpoint(filename: str) -> Path:
+    """``$TORCH_HOME/hub/checkpoints/<filename>`` (torch.hub's cache, read from the environment at call time)."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / filename
+
+
+def inception_file(path: str | os.PathLike | None = None) -> Path:
+    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's /tmp; a folder gets the file name."""
+    p = Path(path or os.environ.get(INCEPTION_ENV) or Path("/tmp") / INCEPTION_FILE).expanduser()
+    return p / INCEPTION_FILE if p.is_dir() else p
+
+
+def downloads_allowed(allow_download: bool | None = None) -> bool:
+    """``allow_download`` when given, else True unless downloads are switched off (data.download.is_offline)."""
+    return (not is_offline()) if allow_download is None else bool(allow_download)
+
+
+@contextmanager
+def download_timeout(seconds: float = 30.0):
+    """Set ``socket.setdefaulttimeout(seconds)`` for the block (urllib in torch.hub / clean-fid has none)."""
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(old)
+
+
+def _check_on_missing(on_missing: str) -> None:
+    if on_missing not in ON_MISSING:
+        raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
+
+
+def _fail(status: WeightStatus, on_missing: str) -> WeightStatus:
+    if on_missing == "raise":
+        raise MissingWeightsError(f"{status.reason}. Put the file there (see spectral_collapse.metrics.weights) "
+                                  f"or allow downloads ({OFFLINE_ENV}=0 / allow_download=True)")
+    return status
+
+
+def ensure_weights(path: str | os.PathLike, url: str, *, name: str, allow_download: bool | None = None,
+                   on_missing: str = "nan", timeout: float = 30.0, hash_prefix: str | None = None) -> WeightStatus:
+    """Find ``path``, or download ``url`` to it when allowed; a WeightStatus, or MissingWeightsError in strict mode.
+
+    ``hash_prefix`` is checked on download (torch.hub's SHA-256 prefix check); an existing file is trusted.
+    """
+    _check_on_missing(on_missing)
+    path = Path(path)
+    where = f"{path.name} not in {path.parent}"
+    if path.is_file():
+        return WeightStatus(name, str(path), True, f"ok: {name} from {path}")
+    if not downloads_allowed(allow_download):
+        why = "allow_download=False" if allow_download is False else f"offline: {OFFLINE_ENV}=1"
+        return _fail(WeightStatus(name, str(path), False, f"unavailable: {where} ({why})"), on_missing)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with download_timeout(timeout):
+            torch.hub.download_url_to_file(url, str(path), hash_prefix=hash_prefix, progress=False)
+    except Exception as err:  # any network / HTTP / hash failure (torch.hub removes its own .partial file)
+        reason = f"unavailable: {where}; download from {url} failed ({type(err).__name__}: {err})"
+        return _fail(WeightStatus(name, str(path), False, reason), on_missing)
+    return WeightStatus(name, str(path), True, f"ok: {name} downloaded to {path}")
+
+
+_MODELS: dict[tuple, object] = {}
+
+
+def lpips_model(net: str = "alex", *, allow_download: bool | None = None, on_missing: str = "nan",
+                timeout: float = 30.0):
+    """(lpips.LPIPS in eval mode, status) with the pretrained backbone, or (None, status) when it is missing.
+
+    Only AlexNet (the paper's LPIPS) is supported; the model is cached per backbone file.
+    """
+    if net != "alex":
+        raise ValueError(f"net must be 'alex' (the LPIPS of the paper's tables), got {net!r}")
+    status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
+                            allow_download=allow_download, on_missing=on_missing, timeout=timeout, hash_prefix="7be5be79")
+    if not status.available:
+        return None, status
+    key = ("lpips", net, status.path)
+    if key not in _MODELS:
+        import warnings
+
+        import lpips
+
+        with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" warning
+            warnings.simplefilter("ignore")
+            _MODELS[key] = lpips.LPIPS(net=net, pretrained=True, verbose=False).eval()
+    return _MODELS[key], status
+
+
+def inception_model(path: str | os.PathLike | None = None, *, allow_download: bool | None = None,
+                    on_missing: str = "nan", timeout: float = 30.0, device: str | torch.device = "cpu"):
+    """(TorchScript Inception of clean-fid, status), or (None, status) when the file is missing or unreadable."""
+    f = inception_file(path)
+    status = ensure_weights(f, INCEPTION_URL, name="clean-fid Inception", allow_download=allow_download,
+                            on_missing=on_missing, timeout=timeout)
+    if not status.available:
+        return None, status
+    key = ("inception", str(f), str(device))
+    if key not in _MODELS:
+        try:
+            _MODELS[key] = torch.jit.load(str(f), map_location=device).eval()
+        except RuntimeError as err:  # a truncated or foreign file: "PytorchStreamReader failed reading zip archive"
+            bad = WeightStatus(status.name, str(f), False, f"unavailable: {f} is not a readable TorchScript file ({err})")
+            return None, _fail(bad, on_missing)
+    return _MODELS[key], status
