@@ -6,17 +6,51 @@ and the PF-ODE solution x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + si
 """
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import tempfile
+from pathlib import Path
 
-import pytest
-import torch
-from torch import nn
+# --- no network during the tests (issue 8) ---------------------------------------------------------------------
+# The guard (tests/netguard/sitecustomize.py) is installed here, before any test module is imported, and in every
+# Python subprocess through PYTHONPATH. Downloads are switched off as on CI (tests that need the loopback server
+# switch them back on). Any refused attempt fails the session in pytest_sessionfinish below.
+_GUARD_DIR = Path(__file__).resolve().parent / "netguard"
+_spec = importlib.util.spec_from_file_location("spectral_collapse_netguard", _GUARD_DIR / "sitecustomize.py")
+netguard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(netguard)
+_OWN_LOG = not os.environ.get(netguard.LOG_ENV)  # a nested pytest run shares its parent's log
+if _OWN_LOG:
+    _fd, _log = tempfile.mkstemp(prefix="netguard-", suffix=".log")
+    os.close(_fd)
+    os.environ[netguard.LOG_ENV] = _log
+os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
+for _name in ("SPECTRAL_COLLAPSE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
+    os.environ.setdefault(_name, "1")
+netguard.install()
 
-from spectral_collapse.models.denoisers import make_denoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
-from spectral_collapse.models.schedules import VPSchedule
+import pytest  # noqa: E402  (after the guard: imports must not reach the network either)
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from spectral_collapse.models.denoisers import make_denoiser  # noqa: E402
+from spectral_collapse.models.oracle import GaussianOracleNet  # noqa: E402
+from spectral_collapse.models.schedules import VPSchedule  # noqa: E402
 
 torch.set_num_threads(1)  # shared machine; the core tests are sized for one core
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the run when anything (here or in a subprocess) tried to reach the network."""
+    log = Path(os.environ.get(netguard.LOG_ENV, ""))
+    seen = log.read_text().splitlines() if log.is_file() else []
+    if _OWN_LOG and log.is_file():
+        log.unlink()
+    if seen:
+        print(f"\nnetwork access attempted during the tests ({len(seen)}):\n  " + "\n  ".join(seen[:20]))
+        session.exitstatus = 1
+
 
 STDS = (0.5, 1.0, 0.75)  # data std per label: 0 source, 1 target, 2 null
 KINDS = ("eps", "x0", "v", "edm")

@@ -11,6 +11,7 @@ import copy
 import json
 import math
 import os
+import pickle
 import shutil
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -195,7 +196,11 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
     if res is not None:
         _load_weights(net, res / "model.safetensors")
         _load_weights(ema, res / "ema.safetensors")
-        st = torch.load(res / "state.pt", weights_only=True)
+        try:
+            st = torch.load(res / "state.pt", weights_only=True)
+        except pickle.UnpicklingError as err:
+            raise ValueError(f"{res / 'state.pt'} holds Python objects other than tensors and was refused (loading "
+                             f"it could run code); delete the folder {res} to restart training from scratch") from err
         opt.load_state_dict(st["optimizer"])
         sched.load_state_dict(st["scheduler"])
         gen.set_state(st["rng"])
