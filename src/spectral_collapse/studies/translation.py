@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,8 +36,10 @@ BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
 STOCHASTIC = {"taba", "ovg_taba", "renoise"}
 
 # OVG step sizes when no Pareto choice is stored (data/results/pareto/<dataset>-<profile>-choice.json).
-# Chosen on the quick models by the small grid reported in the main-results chapter; the Pareto study refines them.
-OVG_DEFAULTS = {"eta_hf": 2e-6, "eta_lf": 5e-3}
+# Calibrated on 16 ihc-sr test crops with the quick eps model (half trained), paper form (no clipping, Eq. 14):
+# DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
+# (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
+OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,14 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
     }
 
 
+def _cell_tag(ms: MethodSpec, n: int, steps: int, factor) -> str:
+    """Short hash of everything that determines a cell's numbers, so changed settings never reuse stale cells."""
+    import hashlib
+
+    blob = json.dumps({"m": ms.describe(), "n": n, "steps": steps, "factor": factor}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:8]
+
+
 def _translate_batched(D, x_src, ms: MethodSpec, seeds, steps, batch_size, progress):
     outs, lats, bad, nfe = [], [], [], 0
     for i in range(0, x_src.shape[0], batch_size):
@@ -114,18 +125,58 @@ def _translate_batched(D, x_src, ms: MethodSpec, seeds, steps, batch_size, progr
     return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
 
 
+def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
+    """Validate a study's arguments before any data is loaded or model trained; returns seeds, labels, batch size."""
+    labels = [labels] if isinstance(labels, str) else list(labels)
+    method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
+    try:
+        seeds = [int(s) for s in (prof.seeds if seeds is None else seeds)]
+    except (TypeError, ValueError):
+        raise TypeError(f"seeds must be a list of integers such as [0, 1, 2], got {seeds!r}") from None
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed, e.g. seeds=[0]")
+    batch_size = prof.batch_size if batch_size is None else batch_size
+    for what, v in (("steps (of the profile)", prof.steps), ("n_test", 1 if n_test is None else n_test),
+                    ("batch_size", batch_size)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{what} must be an integer >= 1, got {v!r}")
+    return seeds, labels, int(batch_size)
+
+
+def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) -> None:
+    """Raise when a model's network input (channels, side) differs from the tensors it will translate."""
+    for par in needed:
+        cfg = getattr(getattr(models[par], "net", None), "config", None)
+        c, side = getattr(cfg, "in_channels", None), getattr(cfg, "sample_size", None)
+        side = side[0] if isinstance(side, (tuple, list)) else side
+        if c is None or side is None:
+            continue
+        if (c, side, side) != tuple(x_in.shape[1:]):
+            raise ValueError(f"the {par} model takes {c}x{side}x{side} inputs, but {dataset} gives "
+                             f"{'x'.join(map(str, x_in.shape[1:]))} tensors; use the model trained for this dataset and "
+                             f"profile (models=None) or load the dataset at the model's size")
+
+
 def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPER_LABELS, seeds=None, models=None,
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8,
-                          root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True) -> xr.Dataset:
+                          root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True,
+                          backbone: str = "unet", space=None, parameterization: str = "eps",
+                          tag: str | None = None, batch_size: int | None = None) -> xr.Dataset:
     """Run (or resume) a translation study and return (and store) its xr.Dataset.
 
     models: optional {parameterization: Denoiser}; by default the profile's trained models are loaded/trained.
+    backbone ("unet" | "dit"), space ("pixel" | "latent" | a LatentSpace; None = the profile's) and parameterization
+    (the model behind ddim / taba / ovg: "eps" or "x0") select the models of an ablation (studies/ablations.py).
+    In latent space the test inputs are encoded, the models translate latents (S_G, S_DC on those latents) and the
+    outputs are decoded for the image metrics. tag: names this variant's cached partial results.
+    batch_size: inversion batch size (None = the profile's); per-sample results do not depend on it.
+    Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
     """
-    from .models import dataset_for, trained_model
+    from ..models.vae import LatentSpace
+    from .models import dataset_for, latent_space, trained_model
 
     prof = get_profile(profile)
-    seeds = [int(s) for s in (prof.seeds if seeds is None else seeds)]
-    labels = list(labels)
+    seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
     n = min(n_test or prof.n_test, data.test_source.shape[0])
     src, gt = data.test_source[:n], data.test_target[:n]
@@ -137,28 +188,48 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     mu_hf = spec.hf_reference(real, wavelet=wavelet)
     op = ovg_params(dataset, profile, root)
-    specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=kappa)
+    specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=kappa,
+                         parameterization=parameterization)
     needed = sorted({m.parameterization for m in specs})
+    space_name = prof.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
+    ls = space if isinstance(space, LatentSpace) else None
+    if space_name == "latent" and ls is None:
+        ls = latent_space(profile, dataset, factor=factor, progress=progress)
+    x_in = src if ls is None else ls.encode(src)
     models = dict(models or {})
     for par in needed:
         if par not in models:
-            models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress).denoiser
-    partial = Path(root) / study / ".partial" / f"{dataset}-{profile}"
+            models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
+                                        space=ls or space_name).denoiser
+    _check_models_fit(models, needed, x_in, dataset)
+    variant = [v for v, default in ((backbone, "unet"), (space_name, prof.space), (parameterization, "eps")) if v != default]
+    tag = tag or "-".join(variant)
+    partial = Path(root) / study / ".partial" / (f"{dataset}-{profile}" + (f"-{tag}" if tag else ""))
     partial.mkdir(parents=True, exist_ok=True)
+    for stale in partial.glob(".*.tmp"):  # left by a run killed while writing a cell; never read as results
+        stale.unlink(missing_ok=True)
     per = {}  # (label, seed) -> dict of arrays
     for ms in specs:
         for seed in seeds:
             key_seed = seed if ms.label in STOCHASTIC else seeds[0]
-            f = partial / f"{ms.label}-seed{key_seed}.nc"
+            cell_tag = _cell_tag(ms, n, prof.steps, factor)
+            f = partial / f"{ms.label}-seed{key_seed}-{cell_tag}.nc"
             if f.exists():
                 per[(ms.label, seed)] = load_results(f)
                 continue
             torch.manual_seed(key_seed)
-            out, latent, bad, nfe = _translate_batched(models[ms.parameterization], src, ms,
-                                                       sample_seeds(key_seed, range(n)), prof.steps, prof.batch_size,
+            out, latent, bad, nfe = _translate_batched(models[ms.parameterization], x_in, ms,
+                                                       sample_seeds(key_seed, range(n)), prof.steps, batch_size,
                                                        progress)
+            if ls is not None:
+                out = ls.decode(out)
             scores = score_outputs(out, latent, src, gt, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges)
             finite = (bad < 0).numpy()
+            if not finite.all():
+                idx = np.flatnonzero(~finite)
+                warnings.warn(f"{ms.label}, seed {key_seed}: test samples {idx.tolist()} became non-finite at steps "
+                              f"{bad.numpy()[idx].tolist()} (0-{prof.steps - 1} invert, then sample); they are marked "
+                              f"(finite=False, nonfinite_step) and left out of the tables' means", RuntimeWarning)
             g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.any() else None
             cell = xr.Dataset({k: ("sample", np.where(finite, v, np.nan)) for k, v in scores.items()})
             cell["finite"] = ("sample", finite)
@@ -169,7 +240,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
             cell["nfe"] = ((), nfe)
             k_img = min(n_images, n)
             cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
-            cell["latents"] = (("image", "channel", "y", "x"), latent[:k_img].numpy().astype(np.float32))
+            lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
+            cell["latents"] = (lat_dims, latent[:k_img].numpy().astype(np.float32))
             cell.attrs["method"] = json.dumps(ms.describe())
             save_results(cell, f)
             per[(ms.label, seed)] = cell
@@ -187,8 +259,11 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                     s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     data_meta=json.dumps(data.meta, default=str),
-                    models=json.dumps({par: str(getattr(models[par], "checkpoint", "")) for par in needed}))
-    noise = from_noise_samples(models, prof.n_from_noise, prof.steps, mu_hf=mu_hf, wavelet=wavelet, seed=seeds[0])
+                    models=json.dumps({par: str(getattr(models[par], "checkpoint", "")) for par in needed}),
+                    backbone=backbone, parameterization=parameterization, space=space_name,
+                    latent_space=json.dumps(None if ls is None else ls.describe(), default=str))
+    noise = from_noise_samples(models, prof.n_from_noise, prof.steps, mu_hf=mu_hf, wavelet=wavelet, seed=seeds[0],
+                               space=ls)
     ds = ds.merge(noise)
     if save:
         save_results(ds, results_path(study, dataset, profile, root))
@@ -196,8 +271,11 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
-                       label: int = 1) -> xr.Dataset:
-    """Samples from pure noise under the target label for each model, with their S_HF (is the model any good?)."""
+                       label: int = 1, space=None) -> xr.Dataset:
+    """Samples from pure noise under the target label for each model, with their S_HF (is the model any good?).
+
+    space: the LatentSpace the models diffuse in (samples are decoded), or None for pixel models.
+    """
     from ..inversion import default_sigmas, sample
 
     imgs, shf, dle = [], [], []
@@ -209,7 +287,8 @@ def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavele
         z = torch.empty(shape)
         for i, s in enumerate(sample_seeds(seed + 10_000, range(n))):
             z[i] = torch.randn(shape[1:], generator=torch.Generator().manual_seed(s))
-        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=label).x.clamp(-1, 1)
+        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=label).x
+        x = (x if space is None else space.decode(x)).clamp(-1, 1)
         imgs.append(x.numpy().astype(np.float32))
         shf.append(spec.s_hf(x, mu_hf, wavelet=wavelet))
         dle.append(spec.delta_log_e(x, mu_hf, wavelet=wavelet))
