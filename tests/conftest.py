@@ -140,3 +140,22 @@ def tiny_unet(seed: int = 0, dtype=torch.float64):
 def rng():
     """A seeded torch generator (fresh per test)."""
     return torch.Generator().manual_seed(1234)
+
+
+class TinyData:
+    """Random 16-px images under labels 0 / 1: enough for the trainer to run, nothing to download or decode."""
+
+    name, meta = "tiny", {"dataset": "tiny"}
+
+    def train_batch(self, batch_size, generator):
+        x = torch.rand(batch_size, 3, 16, 16, generator=generator) * 2 - 1
+        return x, torch.arange(batch_size) % 2
+
+
+def tiny_training(parameterization: str = "eps", **config):
+    """(ModelSpec, TrainConfig) of the smoke profile's network with a few-step schedule, for checkpoint tests."""
+    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.train.trainer import TrainConfig
+
+    kw = {"steps": 4, "batch_size": 4, "warmup_steps": 1, "objective": parameterization, **config}
+    return get_profile("smoke").model_spec(parameterization), TrainConfig(**kw)

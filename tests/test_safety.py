@@ -18,12 +18,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import netguard
+from conftest import TinyData, netguard, tiny_training
 from fixtures_real import LoopbackServer, make_edges2shoes, malicious_tar
 from spectral_collapse.data import download as dl
 from spectral_collapse.data.download import download_dataset, prepare_dataset
-from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.train.trainer import ModelSpec, TrainConfig, train
+from spectral_collapse.train.trainer import train
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "spectral_collapse"
@@ -129,27 +128,12 @@ def test_no_unpickling_in_the_library_or_scripts():
     assert found == [], "unsafe deserialisation:\n" + "\n".join(found)
 
 
-def _tiny_spec_and_config(**kw):
-    prof = get_profile("smoke")
-    return prof.model_spec("eps"), TrainConfig(steps=4, batch_size=4, warmup_steps=1, **kw)
-
-
-class _TinyData:
-    """Two constant-colour pools: enough for the trainer to run, nothing to download."""
-
-    name, meta = "tiny", {"dataset": "tiny"}
-
-    def train_batch(self, batch_size, generator):
-        x = torch.rand(batch_size, 3, 16, 16, generator=generator) * 2 - 1
-        return x, torch.arange(batch_size) % 2
-
-
 def test_checkpoints_are_safetensors_and_resume_state_is_weights_only(tmp_path):
-    spec, cfg = _tiny_spec_and_config(checkpoint_every=1)
-    part = train(spec, cfg, _TinyData(), name="t", root=tmp_path, progress=False, stop_after=2)
+    spec, cfg = tiny_training(checkpoint_every=1)
+    part = train(spec, cfg, TinyData(), name="t", root=tmp_path, progress=False, stop_after=2)
     state = part.path / "resume" / "state.pt"
     torch.load(state, weights_only=True)  # optimizer / RNG state: tensors and plain containers only
-    done = train(spec, cfg, _TinyData(), name="t", root=tmp_path, progress=False)
+    done = train(spec, cfg, TinyData(), name="t", root=tmp_path, progress=False)
     files = sorted(p.name for p in done.path.iterdir())
     assert files == ["DONE", "config.json", "ema.safetensors", "log.json", "model.safetensors"], files
     json.loads((done.path / "config.json").read_text())
@@ -166,8 +150,8 @@ class _Payload:
 
 
 def test_pickled_code_in_a_resume_state_is_refused(tmp_path):
-    spec, cfg = _tiny_spec_and_config(checkpoint_every=1)
-    part = train(spec, cfg, _TinyData(), name="t", root=tmp_path, progress=False, stop_after=1)
+    spec, cfg = tiny_training(checkpoint_every=1)
+    part = train(spec, cfg, TinyData(), name="t", root=tmp_path, progress=False, stop_after=1)
     state = part.path / "resume" / "state.pt"
     marker = tmp_path / "code-ran"
     evil = torch.load(state, weights_only=True)
@@ -177,7 +161,7 @@ def test_pickled_code_in_a_resume_state_is_refused(tmp_path):
     assert marker.exists()
     marker.unlink()
     with pytest.raises(ValueError, match="refused.*delete"):  # ... and the trainer refuses it
-        train(spec, cfg, _TinyData(), name="t", root=tmp_path, progress=False)
+        train(spec, cfg, TinyData(), name="t", root=tmp_path, progress=False)
     assert not marker.exists()
 
 

@@ -20,8 +20,8 @@ as mean ± std over seeds, next to the paper's numbers for the counterpart setti
     ("code", '''
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
-seeds = None              # None = the seeds of the profile, for example [0, 1, 2]
-methods = None            # None = all: the six methods of the paper plus every registered baseline
+seeds = None              # None means the seeds of the profile
+methods = None            # None means all methods (the six of the paper and the baselines)
 results_root = "data/results"
 rerun = False             # True: recompute even when stored results exist
 ''', ["parameters"]),

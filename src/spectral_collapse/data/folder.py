@@ -196,6 +196,9 @@ def load_folder(
     if degrade_source and factor is None:
         raise ValueError("degrade_source=True needs an SR factor; pass e.g. factor=4")
     base = Path(root).expanduser() if root is not None else None
+    if base is not None and not base.is_dir():
+        raise FileNotFoundError(f"data folder {base} does not exist; pass root= the folder that holds source/, target/, "
+                                f"test_source/ and test_target/ (or pass those folders one by one)")
     if base is None and (source is None or target is None):
         raise ValueError("pass root= (a folder with source/ and target/) or both source= and target= folders")
     dirs = {"source": source, "target": target, "test_source": test_source, "test_target": test_target}

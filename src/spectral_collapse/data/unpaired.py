@@ -43,9 +43,14 @@ class UnpairedDomains:
                 raise ValueError(f"{key} must be a float32 tensor (N, C, H, W), got "
                                  f"{type(t).__name__} {getattr(t, 'dtype', '')} {tuple(getattr(t, 'shape', ()))}")
             if t.shape[-2:] != (self.size, self.size):
-                raise ValueError(f"{key} has spatial size {tuple(t.shape[-2:])}, expected ({self.size}, {self.size})")
+                raise ValueError(f"{key} has spatial size {tuple(t.shape[-2:])}, expected ({self.size}, {self.size}); "
+                                 f"crop or resize the images to {self.size} x {self.size} (data.folder.fit_square)")
             if len(t) == 0:
                 raise ValueError(f"{key} is empty; use a smaller size or stride")
+        chans = {key: getattr(self, key).shape[1] for key in ("source", "target", "test_source", "test_target")}
+        if len(set(chans.values())) > 1:
+            raise ValueError(f"all four sets must have the same number of channels, got {chans}; convert the images "
+                             f"to one mode (e.g. RGB: repeat a grey channel three times)")
         if self.test_source.shape != self.test_target.shape:
             raise ValueError(f"test_source {tuple(self.test_source.shape)} and test_target "
                              f"{tuple(self.test_target.shape)} must be paired (same shape)")

@@ -316,7 +316,10 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     bad = torch.where(inv.nonfinite_step >= 0, inv.nonfinite_step,
                       torch.where(gen.nonfinite_step >= 0, gen.nonfinite_step + n_inv, torch.full_like(gen.nonfinite_step, -1)))
     if (bad >= 0).any():
-        warnings.warn(f"{int((bad >= 0).sum())} of {len(bad)} samples became non-finite during translation; "
-                      f"they are marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
+        idx = (bad >= 0).nonzero().flatten().tolist()
+        where = ", ".join(f"{i} at step {int(bad[i])}" for i in idx[:10]) + (" ..." if len(idx) > 10 else "")
+        warnings.warn(f"{len(idx)} of {len(bad)} samples became non-finite during translation (sample in this batch "
+                      f"at step; steps 0-{n_inv - 1} invert, {n_inv}-{2 * n_inv - 1} sample): {where}; they are "
+                      f"marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
     return Translation(x_T=x_T, latent=D.to_noise(x_T, float(sig[0])), output=gen.x, nonfinite_step=bad,
                        nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)

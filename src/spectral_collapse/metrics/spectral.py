@@ -14,9 +14,15 @@ mu is ~0.36 on 32-px IHC crops and even real crops score ~0.36; in [0, 255] they
 (shared/reference/derisk-facts.md). The paper does not say which units it used; we default to ``unit="uint8"``
 ([0, 255]), where real images score near 1 as the paper's tables suggest, and report ``delta_log_e`` beside it.
 Logs are natural; the S_HF ratio does not depend on the base.
+
+Reference statistics of a fixed image set (``spectrum_slope`` and ``hf_reference``, i.e. the wavelet choice and
+mu_HF of a dataset's real images) are cached in memory, keyed by a hash of the images' bytes and the keywords,
+so a sweep that rescores the same dataset computes them once; ``clear_reference_cache()`` empties the cache.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import math
 import warnings
 
@@ -30,15 +36,47 @@ from .latent import radial_power_spectrum
 
 __all__ = [
     "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
-    "kappa_for_size", "s_lf",
+    "kappa_for_size", "s_lf", "clear_reference_cache",
 ]
 
 # affine maps from the library's [-1, 1] pixels: x -> a x + b
 PIXEL_UNITS = {"uint8": (127.5, 127.5), "unit": (0.5, 0.5), "signed": (1.0, 0.0)}
 
 
+# ------------------------------------------------------------------------------ cached reference statistics
+
+_REFERENCE_CACHE: dict[tuple, float] = {}
+
+
+def clear_reference_cache() -> None:
+    """Forget every cached reference statistic (spectrum slope, mu_HF)."""
+    _REFERENCE_CACHE.clear()
+
+
+def _fingerprint(images) -> tuple:
+    """(shape, dtype, blake2b of the bytes) of an image set: equal only for identical content."""
+    a = np.ascontiguousarray(images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images))
+    return a.shape, str(a.dtype), hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
+
+
+def _cached_reference(fn):
+    """Memoise a float statistic of a fixed image set by (function, content hash, arguments)."""
+    @functools.wraps(fn)
+    def wrapper(images, *args, **kw):
+        key = (fn.__name__, _fingerprint(images), args, tuple(sorted(kw.items())))
+        try:
+            hash(key)
+        except TypeError:  # an unhashable argument: compute without caching
+            return fn(images, *args, **kw)
+        if key not in _REFERENCE_CACHE:
+            _REFERENCE_CACHE[key] = fn(images, *args, **kw)
+        return _REFERENCE_CACHE[key]
+    return wrapper
+
+
 # ------------------------------------------------------------------------------------------ wavelet choice
 
+@_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
 
@@ -98,8 +136,9 @@ def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: 
         return np.log(energy)
 
 
+@_cached_reference
 def hf_reference(real_images, **kw) -> float:
-    """mu_HF (Eq. 39): mean of ``hf_log_energy`` over real images; pass the same keywords to ``s_hf``."""
+    """mu_HF (Eq. 39): mean of ``hf_log_energy`` over real images (cached); pass the same keywords to ``s_hf``."""
     return float(np.mean(hf_log_energy(real_images, **kw)))
 
 

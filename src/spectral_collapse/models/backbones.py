@@ -1,17 +1,22 @@
-"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel.
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel or DiTTransformer2DModel.
 
 The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; our `quick` profile uses a ~1.1M-parameter version
 (derisk-facts.md) and `smoke` a tiny one. Conditioning is a learned class embedding with 3 classes
 (0 source, 1 target, 2 null) added to the time embedding (diffusers `num_class_embeds`).
+The backbone ablation (paper Table 3) uses a DiT instead (models/dit.py: ``DiTConfig``, kind "dit").
+A config's ``kind`` selects the network; ``backbone_from_dict`` reads either kind back from a checkpoint.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
 
-__all__ = ["UNetConfig", "build_backbone", "count_parameters"]
+from .dit import DiTConfig, build_dit
+
+__all__ = ["UNetConfig", "DiTConfig", "BACKBONE_KINDS", "build_backbone", "backbone_from_dict", "reshaped",
+           "count_parameters"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +40,40 @@ class UNetConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "UNetConfig":
+    def from_dict(cls, d: dict) -> "UNetConfig | DiTConfig":
+        """Inverse of to_dict; a dict of another kind (``kind: dit``) gives that kind's config (backbone_from_dict)."""
+        if d.get("kind", "unet") != "unet":
+            return backbone_from_dict(d)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
-def build_backbone(cfg: UNetConfig) -> nn.Module:
+BACKBONE_KINDS = {"unet": UNetConfig, "dit": DiTConfig}
+
+
+def backbone_from_dict(d: dict) -> UNetConfig | DiTConfig:
+    """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
+    kind = d.get("kind", "unet")
+    if kind not in BACKBONE_KINDS:
+        raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
+    if kind == "unet":
+        return UNetConfig.from_dict(d)
+    return BACKBONE_KINDS[kind].from_dict(d)
+
+
+def reshaped(cfg: UNetConfig | DiTConfig, channels: int, size: int) -> UNetConfig | DiTConfig:
+    """The same backbone for a diffused tensor of ``channels`` x ``size`` x ``size`` (pixels or latents)."""
+    kw = {"in_channels": channels, "sample_size": size}
+    if isinstance(cfg, UNetConfig):
+        kw["out_channels"] = channels
+    return replace(cfg, **kw)
+
+
+def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
     """Instantiate the network described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
+    if cfg.kind == "dit":
+        return build_dit(cfg)
     if cfg.kind != "unet":
-        raise ValueError(f"unknown backbone kind {cfg.kind!r}; valid kinds: unet")
+        raise ValueError(f"unknown backbone kind {cfg.kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
     if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel

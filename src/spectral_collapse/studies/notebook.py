@@ -40,6 +40,7 @@ def coerce_list(value, item_type=str, name: str = "parameter"):
     """None -> None; a list/tuple; a JSON list string '[1,2]'; a comma list '1,2'; or one scalar -> list."""
     if value is None:
         return None
+    given = value
     if isinstance(value, str):
         s = value.strip()
         if s.lower() in ("", "none", "null"):
@@ -56,7 +57,7 @@ def coerce_list(value, item_type=str, name: str = "parameter"):
     try:
         return [item_type(v) for v in value]
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name}={value!r}: every item must be a {item_type.__name__}") from e
+        raise TypeError(f"{name}={given!r}: every item must be a {item_type.__name__}; write it as '[1, 2]' or '1,2'") from e
 
 
 def coerce_str(value, name: str = "parameter") -> str:

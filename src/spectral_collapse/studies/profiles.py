@@ -3,18 +3,30 @@
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
   a ~1.1M-parameter U-Net, derisk-facts.md), 1000 steps of batch 32 per model (about 8 CPU-minutes on 2 cores).
-- ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net,
-  batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM constants sigma_min 0.002, sigma_max 80, P_std 1.2.
+- ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
+  SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
+  constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
+
+Ablation axes (paper Sec. 6.3): ``model_spec`` / ``train_config`` take ``backbone`` ("unet" | "dit") and ``space``
+("pixel" | "latent"; default the profile's ``space``). The network is reshaped to the diffused tensor (3 x H x W
+pixels, or the VAE's C x H/f x W/f latents), so the defaults give exactly the configs (and checkpoint hashes)
+of the main models. ``vae`` is a small AutoencoderKL trained on the dataset (smoke, quick) or a pretrained one
+(paper: the SD VAE); ``factors`` are the SR factors of the scale-factor and eps-vs-x0 ablations.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..models.backbones import UNetConfig
+from ..models.backbones import DiTConfig, UNetConfig, reshaped
+from ..models.dit import dit_preset
 from ..models.schedules import VPSchedule
+from ..models.vae import SD_VAE, PretrainedVAE, VAEConfig, VAETrainConfig
 from ..train.trainer import ModelSpec, TrainConfig
 
-__all__ = ["Profile", "PROFILES", "get_profile"]
+__all__ = ["Profile", "PROFILES", "get_profile", "BACKBONES", "SPACES"]
+
+BACKBONES = ("unet", "dit")
+SPACES = ("pixel", "latent")
 
 # Paper Table 7: (framework -> dataset -> settings). Latent-space rows use SD-VAE latents (4 x 32 x 32).
 _TABLE7 = {
@@ -22,14 +34,16 @@ _TABLE7 = {
         "bbbc021": dict(batch_size=128, lr=5e-5, lr_schedule="cosine", ema_decay=0.995, steps=80_000),
         "edges2shoes": dict(batch_size=128, lr=5e-5, lr_schedule="cosine", ema_decay=0.995, steps=80_000),
         "bbbc021-pixel": dict(batch_size=64, lr=5e-5, lr_schedule="constant", ema_decay=0.995, steps=80_000),
+        "bbbc021-dit": dict(batch_size=128, lr=5e-5, lr_schedule="cosine", ema_decay=0.995, steps=120_000),
     },
     "edm": {
         "bbbc021": dict(batch_size=128, lr=5e-5, lr_schedule="cosine", ema_decay=0.995, steps=80_000, P_mean=-1.89),
         "edges2shoes": dict(batch_size=128, lr=5e-5, lr_schedule="constant", ema_decay=0.995, steps=80_000, P_mean=-0.4),
         "bbbc021-pixel": dict(batch_size=64, lr=1e-4, lr_schedule="cosine", ema_decay=0.999, steps=100_000, P_mean=-1.2),
+        "bbbc021-dit": dict(batch_size=128, lr=5e-5, lr_schedule="cosine", ema_decay=0.995, steps=120_000, P_mean=-1.2),
     },
 }
-_SIGMA_DATA = {"bbbc021": 1.14, "edges2shoes": 0.7, "bbbc021-pixel": 0.5}
+_SIGMA_DATA = {"bbbc021": 1.14, "edges2shoes": 0.7, "bbbc021-pixel": 0.5, "bbbc021-dit": 0.5}
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,7 @@ class Profile:
     """Everything a study needs to know about scale: data size, networks, training, evaluation."""
 
     name: str
-    image_size: int                   # H = W of the images the model diffuses
+    image_size: int                   # H = W of the images (latents: image_size / vae.downsample)
     factor: int                       # default SR decimation factor
     backbone: UNetConfig
     train_eps: TrainConfig            # epsilon-prediction (DDIM) model
@@ -50,17 +64,71 @@ class Profile:
     batch_size: int = 64              # inversion batch size (results do not depend on it)
     n_from_noise: int = 32            # samples from noise shown in the book
     threads: int | None = None        # torch threads (None = leave as is)
+    # --- ablation axes (paper Sec. 6.3) ---
+    space: str = "pixel"              # data space of `backbone` and of the main models: pixel | latent
+    factors: tuple = (2, 4, 8)        # SR factors of the scale-factor and eps-vs-x0 ablations
+    dit: DiTConfig = field(default_factory=DiTConfig)      # DiT of the backbone ablation (reshaped to the space)
+    train_dit: TrainConfig | None = None                   # None: train_eps / train_edm
+    pixel_backbone: UNetConfig | None = None   # U-Net for pixel space when `space` is latent (None: reshape `backbone`)
+    latent_backbone: UNetConfig | None = None  # U-Net for latent space when `space` is pixel (None: reshape `backbone`)
+    vae: VAEConfig | PretrainedVAE = field(default_factory=VAEConfig)
+    train_vae: VAETrainConfig = field(default_factory=VAETrainConfig)
 
-    def model_spec(self, parameterization: str, dataset: str | None = None) -> ModelSpec:
-        """ModelSpec for 'eps', 'x0', 'v' or 'edm' at this profile's scale."""
-        sd = _SIGMA_DATA.get(dataset or "", self.sigma_data) if self.name == "paper" else self.sigma_data
-        return ModelSpec(backbone=self.backbone, parameterization=parameterization, schedule=self.schedule, sigma_data=sd)
+    def resolve_space(self, backbone: str = "unet", space: str | None = None) -> str:
+        """Validate an ablation's backbone and return its space (None: the profile's)."""
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
+        space = space or self.space
+        if space not in SPACES:
+            raise ValueError(f"unknown space {space!r}; valid spaces: {', '.join(SPACES)}")
+        return space
 
-    def train_config(self, parameterization: str, dataset: str | None = None) -> TrainConfig:
+    def diffused_shape(self, space: str | None = None) -> tuple[int, int]:
+        """(channels, side) of the tensor the models diffuse: RGB images or the VAE's latents."""
+        space = self.resolve_space("unet", space)
+        if space == "pixel":
+            return 3, self.image_size
+        if self.image_size % self.vae.downsample:
+            raise ValueError(f"image_size {self.image_size} is not divisible by the VAE's downsampling {self.vae.downsample}")
+        return self.vae.latent_channels, self.image_size // self.vae.downsample
+
+    def backbone_config(self, backbone: str = "unet", space: str | None = None) -> UNetConfig | DiTConfig:
+        """The network of this profile for a backbone kind and a data space, shaped to the diffused tensor."""
+        space = self.resolve_space(backbone, space)
+        if backbone == "dit":
+            base = self.dit
+        elif space == self.space:
+            base = self.backbone
+        else:
+            base = (self.latent_backbone if space == "latent" else self.pixel_backbone) or self.backbone
+        return reshaped(base, *self.diffused_shape(space))
+
+    def _paper_key(self, dataset: str | None, backbone: str, space: str) -> str:
+        if dataset == "bbbc021" and backbone == "dit":
+            return "bbbc021-dit"
+        if dataset == "bbbc021" and space == "pixel":
+            return "bbbc021-pixel"
+        return dataset or ""
+
+    def model_spec(self, parameterization: str, dataset: str | None = None, *, backbone: str = "unet",
+                   space: str | None = None) -> ModelSpec:
+        """ModelSpec for 'eps', 'x0', 'v' or 'edm' at this profile's scale (backbone / space: ablation axes)."""
+        space = self.resolve_space(backbone, space)
+        key = self._paper_key(dataset, backbone, space)
+        sd = _SIGMA_DATA.get(key, self.sigma_data) if self.name == "paper" else self.sigma_data
+        return ModelSpec(backbone=self.backbone_config(backbone, space), parameterization=parameterization,
+                         schedule=self.schedule, sigma_data=sd)
+
+    def train_config(self, parameterization: str, dataset: str | None = None, *, backbone: str = "unet",
+                     space: str | None = None) -> TrainConfig:
+        space = self.resolve_space(backbone, space)
         base = self.train_edm if parameterization == "edm" else self.train_eps
+        if backbone == "dit" and self.train_dit is not None:
+            base = replace(self.train_dit, P_mean=self.train_edm.P_mean, P_std=self.train_edm.P_std)
         cfg = replace(base, objective=parameterization)
-        if self.name == "paper" and dataset in _TABLE7["eps"]:
-            cfg = replace(cfg, **_TABLE7["edm" if parameterization == "edm" else "eps"][dataset])
+        key = self._paper_key(dataset, backbone, space)
+        if self.name == "paper" and key in _TABLE7["eps"]:
+            cfg = replace(cfg, **_TABLE7["edm" if parameterization == "edm" else "eps"][key])
         return cfg
 
 
@@ -72,25 +140,44 @@ _PAPER_UNET = UNetConfig(  # SD-v1.5-like widths on 4 x 32 x 32 latents (class e
     down_block_types=("AttnDownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D", "DownBlock2D"),
     up_block_types=("UpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D"), norm_num_groups=32,
     attention_head_dim=8)
+# Pixel space at 256 px (paper Table 4, pixel rows; the paper gives no pixel config): SD-like widths and attention at
+# the same spatial sizes as on latents (32, 16, 8), with two attention-free levels at 256 and 128 px in front.
+_PAPER_PIXEL_UNET = UNetConfig(
+    sample_size=256, in_channels=3, out_channels=3, block_out_channels=(128, 256, 320, 640, 1280, 1280),
+    layers_per_block=2, down_block_types=("DownBlock2D", "DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D",
+                                          "AttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D"),
+    norm_num_groups=32, attention_head_dim=8)
+_SMOKE_DIT = DiTConfig(sample_size=16, patch_size=4, num_layers=2, num_attention_heads=2, attention_head_dim=16)
+_QUICK_DIT = DiTConfig(sample_size=32, patch_size=4, num_layers=6, num_attention_heads=4, attention_head_dim=32)
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
         name="smoke", image_size=16, factor=4, backbone=_SMOKE_UNET,
         train_eps=TrainConfig(steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
         train_edm=TrainConfig(objective="edm", steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
-        n_test=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8),
+        n_test=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8,
+        factors=(2, 4), dit=_SMOKE_DIT, vae=VAEConfig(block_out_channels=(8, 16), norm_num_groups=4),
+        train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
         train_eps=TrainConfig(steps=1000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
         train_edm=TrainConfig(objective="edm", steps=1000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        n_test=64, steps=50, seeds=(0, 1, 2), batch_size=64, n_from_noise=32),
+        n_test=64, steps=50, seeds=(0, 1, 2), batch_size=64, n_from_noise=32,
+        factors=(2, 4, 8), dit=_QUICK_DIT,
+        train_dit=TrainConfig(steps=1000, batch_size=32, lr=5e-4, warmup_steps=100, ema_decay=0.995),
+        vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=600, batch_size=32)),
     "paper": Profile(
-        name="paper", image_size=32, factor=16, backbone=_PAPER_UNET,
+        name="paper", image_size=256, factor=16, backbone=_PAPER_UNET,
         train_eps=TrainConfig(steps=80_000, batch_size=128, lr=5e-5, warmup_steps=1000, ema_decay=0.995,
                               checkpoint_every=2000),
         train_edm=TrainConfig(objective="edm", steps=80_000, batch_size=128, lr=5e-5, warmup_steps=1000,
                               ema_decay=0.995, P_mean=-1.89, checkpoint_every=2000),
-        sigma_data=1.14, n_test=512, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=64),
+        sigma_data=1.14, n_test=512, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=64,
+        space="latent", factors=(8, 16, 32), vae=SD_VAE, pixel_backbone=_PAPER_PIXEL_UNET,
+        dit=dit_preset("L/2", sample_size=32, in_channels=4),
+        train_dit=TrainConfig(steps=120_000, batch_size=128, lr=5e-5, warmup_steps=1000, ema_decay=0.995,
+                              checkpoint_every=2000)),
 }
 
 

@@ -21,7 +21,20 @@ TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
 
 def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Long frame (method, seed, metric, value): per-sample metrics averaged over finite samples."""
+    """Long frame (method, seed, metric, value): per-sample metrics averaged over finite samples.
+
+    A metric name that is neither a variable of ``ds`` nor a known metric (metrics.METRICS) raises, listing the
+    valid ones; a known metric these results do not hold is skipped (an error when none is left).
+    """
+    from ..metrics import METRICS
+
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    held = [str(v) for v in ds.data_vars if "seed" in ds[v].dims and "method" in ds[v].dims]
+    unknown = [m for m in metrics if m not in ds and m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(map(repr, unknown))}; these results hold: {', '.join(held)}")
+    if not any(m in ds for m in metrics):
+        raise ValueError(f"none of the metrics {', '.join(metrics)} are in these results; they hold: {', '.join(held)}")
     rows = []
     for m in metrics:
         if m not in ds:

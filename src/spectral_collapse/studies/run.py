@@ -83,10 +83,16 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     get_profile(profile)
     root = Path(root) if root else repo_root()
     done = []
+    from ..data import DATASETS
+
     known = discover_studies(root)
-    for study in studies or known:
+    for study in studies or known:  # check every name before the first notebook starts
         if study not in known:
             raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(known)}")
+    for ds in datasets or ():
+        if ds not in DATASETS:
+            raise ValueError(f"unknown dataset {ds!r}; valid datasets: {', '.join(sorted(DATASETS))}")
+    for study in studies or known:
         for ds in datasets or known[study][1]:
             out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force)
             if out is not None:

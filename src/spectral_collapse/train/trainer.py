@@ -279,7 +279,12 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
     if not is_complete(path):
         raise FileNotFoundError(f"checkpoint {path} is incomplete (training was interrupted); rerun training to resume it")
     D = saved_spec.build()
-    _load_weights(D.net, path / "ema.safetensors")
+    try:
+        _load_weights(D.net, path / "ema.safetensors")
+    except RuntimeError as err:  # state-dict keys or shapes differ: weights from another model
+        raise CheckpointMismatch(f"the weights in {path / 'ema.safetensors'} do not fit the model described by its "
+                                 f"config.json ({str(err).splitlines()[0]}); the folder was altered: delete it and "
+                                 f"train again") from err
     D.eval().requires_grad_(False)
     log = json.loads((path / "log.json").read_text())["loss"] if (path / "log.json").exists() else []
     tc = {f.name: saved["train"][f.name] for f in fields(TrainConfig) if f.name in saved["train"]}

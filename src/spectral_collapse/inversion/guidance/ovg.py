@@ -101,8 +101,9 @@ class OVG:
     vjp: str = "batched"            # "batched" (one backward call) | "separate"
 
     def __post_init__(self):
-        if self.eta_hf < 0 or self.eta_lf < 0:
-            raise ValueError(f"OVG step sizes must be >= 0, got eta_hf={self.eta_hf}, eta_lf={self.eta_lf}")
+        if not all(math.isfinite(e) and e >= 0 for e in (self.eta_hf, self.eta_lf)):
+            raise ValueError(f"OVG step sizes must be finite and >= 0, got eta_hf={self.eta_hf}, eta_lf={self.eta_lf}; "
+                             f"pass eta_hf=0 or eta_lf=0 to switch a term off")
         if self.step_scaling not in ("none", "dt"):
             raise ValueError(f"step_scaling must be 'none' or 'dt', got {self.step_scaling!r}")
         if self.x0_ref not in ("lowpass", "raw"):

@@ -1,0 +1,191 @@
+"""Shared benchmark machinery: paired timing against a baseline, ratio statistics, call counting, provenance.
+
+Every figure is a ratio against a baseline timed in the same run. Repeats are *paired*: each repeat times the
+baseline and then the candidate back to back, so a change in machine load between repeats hits both; the
+ratio of each pair is one sample and we report its median and quartiles. Both wall-clock time
+(``time.perf_counter``) and process CPU time (``time.process_time``) are recorded: on a shared machine the CPU
+time of a single-threaded run is the steadier of the two, on an idle one they agree.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+__all__ = ["ROOT", "timed", "paired", "stats", "ratio_stats", "CallCounter", "count_calls", "environment",
+           "log_loglog_slope"]
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call of ``fn`` (garbage collected before, not during)."""
+    gc.collect()
+    gc.disable()
+    try:
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        return time.perf_counter() - w0, time.process_time() - c0
+    finally:
+        gc.enable()
+
+
+def stats(values) -> dict:
+    """Median, quartiles, min, max and count of a list of numbers (NaN-free)."""
+    v = np.asarray(list(values), dtype=np.float64)
+    if v.size == 0:
+        return {"median": float("nan"), "q25": float("nan"), "q75": float("nan"), "min": float("nan"),
+                "max": float("nan"), "n": 0}
+    q25, med, q75 = np.percentile(v, [25, 50, 75])
+    return {"median": float(med), "q25": float(q25), "q75": float(q75), "min": float(v.min()), "max": float(v.max()),
+            "n": int(v.size)}
+
+
+@dataclass
+class Paired:
+    """Per-repeat times of a baseline and a candidate measured back to back."""
+
+    base_wall: list = field(default_factory=list)
+    wall: list = field(default_factory=list)
+    base_cpu: list = field(default_factory=list)
+    cpu: list = field(default_factory=list)
+
+    def summary(self, per: float = 1.0) -> dict:
+        """Ratios (candidate / baseline; wall and CPU) and absolute medians divided by ``per`` (e.g. steps)."""
+        return {
+            "ratio_wall": ratio_stats(self.wall, self.base_wall),
+            "ratio_cpu": ratio_stats(self.cpu, self.base_cpu),
+            "wall_s": stats(np.asarray(self.wall) / per),
+            "cpu_s": stats(np.asarray(self.cpu) / per),
+            "base_wall_s": stats(np.asarray(self.base_wall) / per),
+            "base_cpu_s": stats(np.asarray(self.base_cpu) / per),
+        }
+
+
+def ratio_stats(candidate, baseline) -> dict:
+    """Statistics of the per-repeat ratios candidate[i] / baseline[i]."""
+    c, b = np.asarray(candidate, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
+    return stats(c / b)
+
+
+def paired(base: Callable[[], object], candidate: Callable[[], object], repeats: int, warmup: int = 1) -> Paired:
+    """Time ``base`` then ``candidate``, ``repeats`` times (after ``warmup`` untimed rounds of both)."""
+    for _ in range(warmup):
+        base()
+        candidate()
+    out = Paired()
+    for _ in range(repeats):
+        bw, bc = timed(base)
+        w, c = timed(candidate)
+        out.base_wall.append(bw)
+        out.base_cpu.append(bc)
+        out.wall.append(w)
+        out.cpu.append(c)
+    return out
+
+
+@dataclass
+class CallCounter:
+    """Network calls, batch elements fed to the network, and backward calls through the network's output."""
+
+    calls: int = 0
+    elements: int = 0
+    backward: int = 0
+
+
+def _output_tensor(out):
+    import torch
+
+    if torch.is_tensor(out):
+        return out
+    sample = getattr(out, "sample", None)
+    if torch.is_tensor(sample):
+        return sample
+    if isinstance(out, (tuple, list)) and out and torch.is_tensor(out[0]):
+        return out[0]
+    return None
+
+
+@contextmanager
+def count_calls(net):
+    """Count forwards of ``net`` (a torch module) and the backward calls that reach its output.
+
+    A forward hook counts calls and batch elements; when the output takes part in autograd, a tensor hook on it
+    counts each backward call that flows a gradient into it (a batched vector-Jacobian product over several
+    cotangents is one call).
+    """
+    counter = CallCounter()
+
+    def on_backward(grad):
+        counter.backward += 1
+        return None
+
+    def on_forward(module, args, kwargs, out):
+        counter.calls += 1
+        x = args[0] if args else next(iter(kwargs.values()))
+        counter.elements += int(x.shape[0])
+        t = _output_tensor(out)
+        if t is not None and t.requires_grad:
+            t.register_hook(on_backward)
+        return None
+
+    handle = net.register_forward_hook(on_forward, with_kwargs=True)
+    try:
+        yield counter
+    finally:
+        handle.remove()
+
+
+def log_loglog_slope(x, y) -> float:
+    """Least-squares slope of log(y) against log(x) (the exponent of a power law y ~ x^k)."""
+    x, y = np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64))
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def _git(*args) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def environment() -> dict:
+    """Machine, package versions, git commit and current load: stored with every result."""
+    import torch
+
+    from spectral_collapse.studies.store import provenance
+
+    prov = provenance()
+    try:
+        import psutil
+        mem_gb = psutil.virtual_memory().total / 2**30
+    except ImportError:  # pragma: no cover
+        mem_gb = float("nan")
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    cpu_model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "machine": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu_model,
+                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gb": round(mem_gb, 1),
+                    "device": "cpu", "gpu": gpu,  # the benchmarks run on CPU; a GPU, if present, is named only
+                    "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
+        "versions": json.loads(prov["versions"]) | {"torch": torch.__version__},
+        "commit": prov["git_commit"], "dirty": bool(prov["git_dirty"] == 1),
+        "date": prov["created"],
+    }

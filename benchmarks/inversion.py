@@ -1,0 +1,203 @@
+"""Inversion cost of every registered method and of OVG, relative to DDIM inversion on the same model and batch.
+
+Per method: network calls and batch elements per step (counted with a forward hook), backward calls through the
+network per step (a hook on the network output), wall and CPU time per step as a ratio to DDIM (paired repeats),
+and peak extra memory (benchmarks/memory.py) as a ratio to DDIM's. Beside OVG (one forward with graph shared
+with the base step, both vector-Jacobian products from it) we time a naive OVG: the base step's own forward
+without graph, a second forward with graph and the parameters' gradients switched on, and two separate backward
+calls, as the released code does (ovg-official-facts.md 1.5) minus its logging forwards.
+
+Weights are random (seeded): cost does not depend on them, except where a method stops early on its loss
+(Null-Class's inner loop), which then runs its maximum of 10 Adam steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from spectral_collapse.inversion import OVG, Euler, Heun, get_method, invert, translate
+from spectral_collapse.inversion.loop import default_sigmas
+from spectral_collapse.studies.profiles import get_profile
+
+from .common import count_calls, paired
+from .memory import measure_peaks
+
+__all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_inversion", "memory_case"]
+
+# label -> (registered method name or None, note); guidance variants are built in build_case
+LABELS = {
+    "ddim": "Euler step, source time label (baseline)",
+    "edm": "Euler step of the EDM-preconditioned model (same backbone)",
+    "heun": "EDM's second-order step: 2 forwards per step",
+    "taba": "first round(0.04 N) >= 1 steps replaced by one forward-diffusion jump",
+    "ovg": "DDIM + OVG drift, library default (one shared forward, both VJPs from it)",
+    "ovg_batched": "DDIM + OVG, both VJPs in one backward call (is_grads_batched)",
+    "ovg_separate": "DDIM + OVG, two backward calls on the shared graph",
+    "ovg_naive": "released-code-like OVG: extra forward with graph, parameter grads on, two backward calls",
+    "null_class": "w = 7.5: pivot DDIM, then up to 10 Adam steps on the null embedding per step",
+    "direct_inversion": "w = 7.5: pivot DDIM, then one guided forward per step for the offsets",
+    "renoise": "authors' defaults: R = 9 re-evaluations (5 on the first steps) + 1 reference, regularisation",
+    "edict": "exact: 2 forwards per step on the coupled pair",
+    "bdia": "exact: 1 forward per step on the pair (z_t, z_t-1)",
+}
+GUIDED_SCALE = 7.5  # Null-Class and DirectInversion are defined with classifier-free guidance (authors: 7.5)
+
+
+@dataclass(frozen=True)
+class NoGradStep:
+    """Wraps a method so that its step runs without autograd (naive OVG: the base step's forward has no graph)."""
+
+    base: object
+
+    def step(self, D, x, sigma, sigma_next, ctx):
+        with torch.no_grad():
+            return self.base.step(D, x, sigma, sigma_next, ctx)
+
+
+@dataclass(frozen=True)
+class NaiveOVG(OVG):
+    """OVG computed the released code's way: its own forward with graph (parameters requiring grad), 2 backward calls."""
+
+    vjp: str = "separate"
+
+    def drift(self, D, x, x_base, sigma, sigma_next, ctx):
+        params = list(D.parameters())
+        flags = [p.requires_grad for p in params]
+        try:
+            for p in params:
+                p.requires_grad_(True)
+            with torch.enable_grad():
+                x_in = x.detach().requires_grad_(True)
+                pred = D(x_in, sigma, ctx.label)
+                ctx.nfe += 1
+                ctx.first = (x_in, sigma, pred)
+                return super().drift(D, x_in, x_base, sigma, sigma_next, ctx)
+        finally:
+            for p, f in zip(params, flags):
+                p.requires_grad_(f)
+
+
+def make_model(profile: str, parameterization: str = "eps", size: int | None = None, seed: int = 0):
+    """The profile's backbone with random weights (seeded), as a denoiser in eval mode; ``size`` overrides H = W."""
+    p = get_profile(profile)
+    spec = p.model_spec(parameterization)
+    if size is not None:
+        spec = replace(spec, backbone=replace(spec.backbone, sample_size=size))
+    torch.manual_seed(seed)
+    return spec.build().eval()
+
+
+def build_case(label: str) -> tuple[object, object | None, float, str]:
+    """(method, guidance, cfg_scale, model parameterization) of a benchmark label."""
+    ovg = OVG()
+    table = {
+        "ddim": (Euler(), None, 1.0, "eps"),
+        "edm": (Euler(), None, 1.0, "edm"),
+        "heun": (Heun(), None, 1.0, "eps"),
+        "ovg": (Euler(), ovg, 1.0, "eps"),
+        "ovg_batched": (Euler(), replace(ovg, vjp="batched"), 1.0, "eps"),
+        "ovg_separate": (Euler(), replace(ovg, vjp="separate"), 1.0, "eps"),
+        "ovg_naive": (NoGradStep(Euler()), NaiveOVG(), 1.0, "eps"),
+        "null_class": (get_method("null_class"), None, GUIDED_SCALE, "eps"),
+        "direct_inversion": (get_method("direct_inversion"), None, GUIDED_SCALE, "eps"),
+    }
+    if label in table:
+        return table[label]
+    if label in ("taba", "renoise", "edict", "bdia"):
+        return get_method(label), None, 1.0, "eps"
+    raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
+
+
+def _inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:
+    p = get_profile(profile)
+    s = size or p.image_size
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand((batch, p.backbone.in_channels, s, s), generator=g) * 2 - 1
+
+
+def _runner(D, x, label: str, steps: int, what: str = "invert"):
+    method, guidance, w, _ = build_case(label)
+    sig = default_sigmas(D, steps)
+    if what == "invert":
+        return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
+    return lambda: translate(D, x, method, guidance=guidance, steps=steps, cfg_scale=w)
+
+
+def memory_case(case: dict):
+    """Memory-helper runner: build the case's model and input, warm up, return the measured call."""
+    import warnings
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    par = build_case(case["label"])[3]
+    D = make_model(case["profile"], par)
+    x = _inputs(case["profile"], case["batch"])
+    with torch.no_grad():  # initialise the kernels outside the measured call
+        D(x, 1.0, torch.zeros(x.shape[0], dtype=torch.long))
+    return _runner(D, x, case["label"], case["steps"], case.get("what", "invert"))
+
+
+def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, labels=None,
+                  memory: bool = True, log=print) -> dict:
+    """Cost per inversion step of every label relative to DDIM, and OVG vs DDIM whole translations."""
+    import warnings
+
+    labels = list(labels or LABELS)
+    models = {par: make_model(profile, par) for par in ("eps", "edm")}
+    x = _inputs(profile, batch)
+    D = models["eps"]
+    base = _runner(D, x, "ddim", steps)
+    base()
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for label in labels:
+            par = build_case(label)[3]
+            fn = _runner(models[par], x, label, steps)
+            with count_calls(models[par].net) as cnt:
+                fn()  # counted warm-up run
+            pr = paired(base, fn, repeats, warmup=0)
+            summ = pr.summary(per=steps)
+            rows.append({"label": label, "note": LABELS.get(label, ""), "cfg_scale": build_case(label)[2],
+                         "calls_per_step": cnt.calls / steps, "nfe_per_step": cnt.elements / batch / steps,
+                         "backward_per_step": cnt.backward / steps, **summ})
+            log(f"  inversion {label:16s} x{summ['ratio_cpu']['median']:.2f} CPU, x{summ['ratio_wall']['median']:.2f} "
+                f"wall vs ddim; {cnt.calls / steps:.1f} calls, {cnt.backward / steps:.1f} backward per step")
+        trans = {}
+        tbase = _runner(D, x, "ddim", steps, "translate")
+        for label in ("ovg", "ovg_naive"):
+            pr = paired(tbase, _runner(D, x, label, steps, "translate"), repeats, warmup=1)
+            trans[label] = pr.summary()
+            log(f"  translation {label:10s} x{trans[label]['ratio_cpu']['median']:.2f} CPU vs ddim")
+        vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
+    if memory:
+        cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in labels]
+        peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
+        base_peak = peaks.get("ddim", {}).get("peak_mb", float("nan"))
+        for r in rows:
+            pk = peaks[r["label"]]
+            r["peak_mb"] = pk.get("peak_mb", float("nan"))
+            r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak and base_peak > 0 else float("nan")
+            if "error" in pk:
+                r["memory_error"] = pk["error"]
+    vjp_s = vjp.summary()
+    faster = "batched" if vjp_s["ratio_cpu"]["median"] < 1 else "separate"
+    by = {r["label"]: r for r in rows}
+    ovg_step = by.get("ovg", {}).get("ratio_cpu", {}).get("median", float("nan"))
+    return {
+        "profile": profile, "batch": batch, "steps": steps, "repeats": repeats, "baseline": "ddim",
+        "image_shape": list(x.shape[1:]), "parameters": sum(p.numel() for p in D.parameters()),
+        "rows": rows,
+        "translation": trans,
+        "vjp": {"batched_over_separate": vjp_s["ratio_cpu"], "batched_over_separate_wall": vjp_s["ratio_wall"],
+                "faster": faster, "default": OVG().vjp, "default_is_faster": OVG().vjp == faster},
+        "targets": {"ovg_step_max": 3.0, "ovg_step": ovg_step, "ovg_step_met": bool(ovg_step <= 3.0),
+                    "ovg_translation_max": 2.0,
+                    "ovg_translation": trans.get("ovg", {}).get("ratio_cpu", {}).get("median", float("nan")),
+                    "ovg_translation_met": bool(trans.get("ovg", {}).get("ratio_cpu", {}).get("median", 9) <= 2.0)},
+        "memory_method": "peak RSS above the pre-call resident set, fresh forked process per method (benchmarks/memory.py)",
+        "time_per_step": "whole inversion (including start / finish hooks) divided by the number of steps",
+        "stats": "median and quartiles over paired repeats",
+    }
+

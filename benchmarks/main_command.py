@@ -1,0 +1,54 @@
+"""The main command's wall time and its breakdown: what is recorded, read back for the book.
+
+Training times come from the checkpoints themselves (``data/checkpoints/*/log.json``: ``seconds_this_run`` of
+the run that finished the model; a resumed model counts only its last run). The whole command's numbers
+(install, training per model, studies, book build) are written by whoever times the main command to
+``benchmarks/results/main_command.json``::
+
+    {"install_s": 120, "train_s": {"ihc-sr-x4-eps-quick": 480, ...}, "studies_s": {"main_results": 900, ...},
+     "book_s": 60, "cores": 2, "device": "cpu", "note": "..."}
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .common import ROOT
+
+__all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "TARGET_S"]
+
+MAIN_COMMAND_FILE = ROOT / "benchmarks" / "results" / "main_command.json"
+TARGET_S = 60 * 60  # the quick-profile main command on 2 cores: under 60 minutes
+
+
+def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
+    """Per finished checkpoint: training seconds of its last run, steps, and the profile named in its folder."""
+    out = {}
+    for log in sorted(Path(root).glob("*/log.json")):
+        try:
+            d = json.loads(log.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        name = log.parent.name
+        cfg = {}
+        if (log.parent / "config.json").exists():
+            cfg = json.loads((log.parent / "config.json").read_text())
+        out[name] = {"seconds_this_run": d.get("seconds_this_run"),
+                     "steps": cfg.get("train", {}).get("steps"), "batch_size": cfg.get("train", {}).get("batch_size"),
+                     "profile": next((p for p in ("smoke", "quick", "paper") if f"-{p}-" in name + "-"), None)}
+    return out
+
+
+def load_main_command(path: str | Path = MAIN_COMMAND_FILE) -> dict | None:
+    """The recorded main-command timings with a computed total, or None when not measured yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    parts = {"install": d.get("install_s") or 0, "training": sum((d.get("train_s") or {}).values()),
+             "studies": sum((d.get("studies_s") or {}).values()), "book": d.get("book_s") or 0}
+    d["total_s"] = d.get("total_s") or sum(parts.values())
+    d["parts_s"] = parts
+    d["target_s"] = TARGET_S
+    d["met"] = bool(d["total_s"] <= TARGET_S)
+    return d

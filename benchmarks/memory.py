@@ -1,0 +1,112 @@
+"""Peak memory of a piece of CPU work: resident-set high-water mark in a fresh forked process per case.
+
+tracemalloc does not see torch's allocations, and the CPU allocator has no peak counter, so we measure the
+operating system's view. A helper process (``python -m benchmarks.memory``) imports the libraries and does no
+computation; for each case it forks a child, which builds its inputs and model (``setup``), releases freed heap
+pages (``malloc_trim``), records the resident set RSS0, resets the kernel's high-water mark (Linux: write 5 to
+/proc/self/clear_refs), runs the measured call, and reads VmHWM. The case's peak is VmHWM - RSS0: the extra
+memory the call needed at its worst moment, beyond what was already resident (model, inputs, libraries).
+A fresh child per case means no case reuses memory freed by another. Resolution is one page (4 KiB).
+Where /proc/self/clear_refs is missing (not Linux) the peak is reported as NaN with the reason.
+"""
+from __future__ import annotations
+
+import ctypes
+import gc
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["measure_peaks", "peak_supported", "allocation_case"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_supported() -> bool:
+    return os.path.exists("/proc/self/clear_refs") and hasattr(os, "fork")
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _trim() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_child(runner, case: dict) -> dict:
+    fn = runner(case)               # setup: model, inputs, warm-up
+    _trim()
+    rss0 = _status_kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")                 # reset the peak RSS (VmHWM) to the current RSS
+    fn()
+    peak = _status_kib("VmHWM")
+    return {"peak_mb": (peak - rss0) / 1024, "rss0_mb": rss0 / 1024}
+
+
+def allocation_case(case: dict):
+    """Calibration runner: the measured call touches a fresh buffer of ``case["mb"]`` MiB (peak should equal it)."""
+    import numpy as np
+
+    n = int(case["mb"] * 2**20)
+
+    def fn():
+        buf = np.ones(n, dtype=np.uint8)  # ones, not zeros: every page is written, so it is resident
+        return int(buf[::4096].sum())
+    return fn
+
+
+def _serve(spec: dict) -> list[dict]:
+    mod, name = spec["runner"].split(":")
+    runner = getattr(importlib.import_module(mod), name)
+    out = []
+    for case in spec["cases"]:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # child
+            os.close(r)
+            try:
+                res = _run_child(runner, case)
+            except BaseException as e:  # report, never raise into the helper's loop
+                res = {"peak_mb": float("nan"), "error": f"{type(e).__name__}: {e}"}
+            os.write(w, json.dumps(res).encode())
+            os.close(w)
+            os._exit(0)
+        os.close(w)
+        chunks = []
+        while True:
+            b = os.read(r, 65536)
+            if not b:
+                break
+            chunks.append(b)
+        os.close(r)
+        os.waitpid(pid, 0)
+        out.append({**case, **json.loads(b"".join(chunks) or b'{"peak_mb": NaN, "error": "child died"}')})
+    return out
+
+
+def measure_peaks(runner: str, cases: list[dict], timeout: float = 1800) -> list[dict]:
+    """Peak extra memory (MiB) of each case; ``runner`` is "module:function", function(case) -> measured callable."""
+    if not peak_supported():
+        return [{**c, "peak_mb": float("nan"), "error": "needs Linux /proc/self/clear_refs and fork"} for c in cases]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.memory"], input=json.dumps({"runner": runner, "cases": cases}),
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"memory helper failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    print(json.dumps(_serve(json.loads(sys.stdin.read()))))

@@ -1,0 +1,162 @@
+"""Tables and sentences for the book chapters, built from a stored benchmark results file (never typed)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .common import ROOT
+
+__all__ = ["load", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
+           "scaling_frame", "main_command_table", "latest_full"]
+
+LATEST = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+def load(path: str | Path | None = None) -> dict | None:
+    """The results file (default benchmarks/results/latest.json), or None when nothing was measured yet."""
+    p = Path(path) if path else LATEST
+    if not p.is_absolute():
+        p = ROOT / p
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def latest_full(results_dir: str | Path | None = None) -> dict | None:
+    """The newest results file of a ``--full`` run (it holds the N = 2000 PCA measurement), or None."""
+    d = Path(results_dir) if results_dir else LATEST.parent
+    files = sorted(d.glob("*-full.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(files[-1].read_text()) if files else None
+
+
+def fmt_ratio(st: dict | None, digits: int = 2) -> str:
+    """'2.81 [2.75-2.90]': median and quartiles of a ratio statistic."""
+    if not st or st.get("median") is None:
+        return "n/a"
+    m, a, b = st["median"], st.get("q25"), st.get("q75")
+    if a is None or b is None or st.get("n", 1) < 2:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} [{a:.{digits}f}-{b:.{digits}f}]"
+
+
+def environment_md(res: dict) -> str:
+    """One paragraph: where, when and with what the numbers were taken."""
+    m, v = res["machine"], res["versions"]
+    load = m.get("load_average")
+    gpu = ("Every number is on CPU" + (f" (a {m['gpu']} was present but the benchmarks do not use it yet)."
+                                        if m.get("gpu") else "; no GPU was available for this run."))
+    return (f"Measured on `{m['hostname']}` ({m['cpu']}, {m['cpu_count']} cores, {m['memory_gb']} GB, torch threads "
+            f"{m['torch_threads']}) on {res['date']}, mode `{res['mode']}`, commit `{(res.get('commit') or '?')[:10]}`"
+            f"{' (uncommitted changes)' if res.get('dirty') else ''}; torch {v.get('torch')}, diffusers "
+            f"{v.get('diffusers')}, Python {v.get('python')}. Load average at the start "
+            f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}. {gpu}")
+
+
+def cost_table(res: dict, ratio: str = "ratio_cpu") -> pd.DataFrame:
+    """Per-method cost per inversion step relative to DDIM (issue 3 item 3)."""
+    inv = res["benchmarks"]["inversion"]
+    other = "ratio_wall" if ratio == "ratio_cpu" else "ratio_cpu"
+    rows = []
+    for r in inv["rows"]:
+        rows.append({
+            "method": r["label"],
+            "w": r["cfg_scale"],
+            "network calls / step": round(r["calls_per_step"], 2),
+            "NFE / step": round(r["nfe_per_step"], 2),
+            "backward calls / step": round(r["backward_per_step"], 2),
+            f"time vs DDIM ({'CPU' if ratio == 'ratio_cpu' else 'wall'})": fmt_ratio(r[ratio]),
+            f"time vs DDIM ({'wall' if ratio == 'ratio_cpu' else 'CPU'})": fmt_ratio(r[other]),
+            "ms / step (CPU)": round(1000 * r["cpu_s"]["median"], 1),
+            "peak MiB": None if r.get("peak_mb") is None else round(r["peak_mb"], 1),
+            "memory vs DDIM": None if r.get("mem_ratio") is None else round(r["mem_ratio"], 2),
+            "what": r["note"],
+        })
+    return pd.DataFrame(rows).set_index("method")
+
+
+def targets_table(res: dict) -> pd.DataFrame:
+    """Every target of issue 7 with the measured value and whether it is met (absent benchmarks are skipped)."""
+    b = res["benchmarks"]
+    rows = []
+    if "inversion" in b:
+        t = b["inversion"]["targets"]
+        rows.append(("OVG inversion step / DDIM step", "<= 3", t["ovg_step"], t["ovg_step_met"]))
+        rows.append(("OVG translation / DDIM translation", "<= 2", t["ovg_translation"], t["ovg_translation_met"]))
+    if "training" in b:
+        t = b["training"]["target"]
+        rows.append(("trainer throughput / bare loop", ">= 0.95", t["ratio"], t["met"]))
+    if "metrics" in b:
+        m = b["metrics"]
+        rows.append(("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", m["latent"]["total_warm_wall_s"], m["latent"]["met"]))
+        p = m["pca_pixel"]
+        rows.append((f"PCA 2000 x {p['d']} (s{', extrapolated' if p['extrapolated_to_2000'] else ''})", "< 60",
+                     p["wall_s_2000"], p["met"]))
+        i = m["image"]
+        rows.append((f"S_HF + S_LF, 1000 x 256^2 (s{', extrapolated' if i['extrapolated_to_1000'] else ''})", "< 10",
+                     i["total_wall_s_1000"], i["met"]))
+    df = pd.DataFrame(rows, columns=["target", "goal", "measured", "met"])
+    df["measured"] = df["measured"].map(lambda v: None if v is None else round(float(v), 2))
+    return df.set_index("target")
+
+
+def training_table(res: dict) -> pd.DataFrame:
+    t = res["benchmarks"]["training"]
+    rows = []
+    for name, what in (("ours", "our trainer (Accelerate, EMA, clipping, schedule, label dropout)"),
+                       ("bare_ema", "bare loop + EMA update only")):
+        r = t[name]
+        rows.append({"loop": what, "throughput vs bare (CPU)": fmt_ratio(r["throughput_ratio_cpu"], 3),
+                     "throughput vs bare (wall)": fmt_ratio(r["throughput_ratio_wall"], 3),
+                     "images / s (wall)": round(r["images_per_s_wall"], 1),
+                     "bare images / s (wall)": round(r["bare_images_per_s_wall"], 1)})
+    return pd.DataFrame(rows).set_index("loop")
+
+
+def metrics_table(res: dict) -> pd.DataFrame:
+    m = res["benchmarks"]["metrics"]
+    rows = []
+    for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (tau cached)"), ("pca", "PCA")):
+        r = m["latent"][k]
+        rows.append((f"{label}, {m['latent']['n']} latents 4x32x32", r["cpu_s"]["median"], r["wall_s"]["median"]))
+    rows.append(("S_DC threshold tau, first call (cold)", m["latent"]["tau_cold_cpu_s"], m["latent"]["tau_cold_wall_s"]))
+    p = m["pca_pixel"]
+    rows.append((f"PCA {p['n']} x {p['d']} (measured)", p["measured"]["cpu_s"]["median"], p["measured"]["wall_s"]["median"]))
+    i = m["image"]
+    for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF")):
+        rows.append((f"{label}, {i['n']} images {i['size']}x{i['size']}", i[k]["cpu_s"]["median"], i[k]["wall_s"]["median"]))
+    rows.append(("mu_HF, first call / cached", i["mu_hf_cold_cpu_s"], i["mu_hf_warm_cpu_s"]))
+    df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
+    df["x reference product"] = df["CPU s"] / m["ref_s"]
+    return df.round(3)
+
+
+def scaling_frame(res: dict) -> pd.DataFrame:
+    s = res["benchmarks"]["scaling"]
+    rows = []
+    for sweep in ("resolution", "batch"):
+        for r in s[sweep]:
+            rows.append({"sweep": sweep, "method": r["method"], "size": r["size"], "batch": r["batch"],
+                         "pixels": r["pixels"], "x": r["pixels"] if sweep == "resolution" else r["batch"],
+                         "cpu_s": r["cpu_s"]["median"], "ratio_cpu": r["ratio_cpu"]["median"],
+                         "wall_s": r["wall_s"]["median"]})
+    return pd.DataFrame(rows)
+
+
+def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
+    """Breakdown rows (seconds, minutes): the recorded main command if any, else the training times alone."""
+    rows = []
+    if mc:
+        rows.append(("install", mc.get("install_s")))
+        for k, v in (mc.get("train_s") or {}).items():
+            rows.append((f"train {k}", v))
+        for k, v in (mc.get("studies_s") or {}).items():
+            rows.append((f"study {k}", v))
+        rows.append(("book build", mc.get("book_s")))
+        rows.append(("total", mc["total_s"]))
+    else:
+        for k, v in checkpoints.items():
+            if v.get("seconds_this_run") is not None:
+                rows.append((f"train {k} (checkpoint log)", v["seconds_this_run"]))
+    df = pd.DataFrame(rows, columns=["part", "seconds"])
+    df["minutes"] = df["seconds"] / 60
+    return df.set_index("part").round(1)

@@ -1,0 +1,135 @@
+"""Run every benchmark and write benchmarks/results/<machine>-<date>.json and latest.json.
+
+    python -m benchmarks                 # default run: quick-profile U-Net, small batches, a few minutes on 2 cores
+    python -m benchmarks --full          # issue sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16)
+    python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests; numbers mean little)
+    python -m benchmarks --only inversion,training --out /tmp/bench
+
+Each result file holds the machine, package versions, git commit, the configuration and every benchmark's
+numbers; all timings are ratios against a baseline timed in the same run (medians over paired repeats, with
+quartiles). The book chapters (notebooks/benchmarks.ipynb, notebooks/cost.ipynb) read latest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+from .common import ROOT
+
+__all__ = ["CONFIGS", "BENCHMARKS", "run", "main", "RESULTS_DIR"]
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+BENCHMARKS = ("inversion", "training", "metrics", "scaling", "main_command")
+
+CONFIGS = {
+    "smoke": {
+        "inversion": dict(profile="smoke", batch=2, steps=2, repeats=1),
+        "training": dict(profile="smoke", batch=4, steps=2, repeats=1),
+        "metrics": dict(n_latents=200, pca_n=50, pca_d=4096, image_n=4, image_size=64, repeats=1),
+        "scaling": dict(profile="smoke", sizes=(16, 32), batches=(1, 2), size_batch=1, batch_size_px=16, steps=1,
+                        repeats=1),
+    },
+    "default": {
+        "inversion": dict(profile="quick", batch=8, steps=3, repeats=3),
+        "training": dict(profile="quick", batch=16, steps=8, repeats=3),
+        "metrics": dict(n_latents=2000, pca_n=500, image_n=100, repeats=3),
+        "scaling": dict(profile="quick", sizes=(32, 64, 128), batches=(1, 4, 16), size_batch=2, steps=1, repeats=2),
+    },
+    "full": {
+        "inversion": dict(profile="quick", batch=16, steps=10, repeats=5),
+        "training": dict(profile="quick", batch=32, steps=30, repeats=5),
+        "metrics": dict(n_latents=2000, image_n=1000, repeats=5, full=True),
+        "scaling": dict(profile="quick", sizes=(32, 64, 128), batches=(1, 4, 16, 64), size_batch=4, steps=2, repeats=3),
+    },
+}
+
+
+def _clean(o):
+    """JSON-safe copy: NaN / inf -> None, tuples -> lists."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_clean(v) for v in o]
+    if isinstance(o, float) and not math.isfinite(o):
+        return None
+    return o
+
+
+def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_DIR, threads: int | None = 1,
+        log=print) -> Path:
+    """Run the selected benchmarks in ``mode`` (smoke | default | full); return the path of the results file."""
+    import torch
+
+    from .common import environment
+
+    if mode not in CONFIGS:
+        raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(CONFIGS)}")
+    only = list(only or BENCHMARKS)
+    bad = [b for b in only if b not in BENCHMARKS]
+    if bad:
+        raise ValueError(f"unknown benchmark(s) {bad}; valid: {', '.join(BENCHMARKS)}")
+    if threads:
+        torch.set_num_threads(threads)
+    cfg = CONFIGS[mode]
+    env = environment()
+    result = {**env, "mode": mode, "config": {k: cfg.get(k, {}) for k in only}, "benchmarks": {}, "seconds": {}}
+    t_all = time.perf_counter()
+    for name in only:
+        t0 = time.perf_counter()
+        log(f"[{name}]")
+        if name == "inversion":
+            from .inversion import run_inversion
+            res = run_inversion(**cfg["inversion"], log=log)
+        elif name == "training":
+            from .training import run_training
+            res = run_training(**cfg["training"], log=log)
+        elif name == "metrics":
+            from .metrics import run_metrics
+            res = run_metrics(**cfg["metrics"], log=log)
+        elif name == "scaling":
+            from .scaling import run_scaling
+            res = run_scaling(**cfg["scaling"], log=log)
+        else:
+            from .main_command import checkpoint_times
+            res = {"checkpoints": checkpoint_times()}
+        result["benchmarks"][name] = res
+        result["seconds"][name] = time.perf_counter() - t0
+    result["seconds"]["total"] = time.perf_counter() - t_all
+    result["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    host = env["machine"]["hostname"].split(".")[0] or "machine"
+    path = out_dir / f"{host}-{stamp}{'' if mode == 'default' else '-' + mode}.json"
+    text = json.dumps(_clean(result), indent=1, sort_keys=False)
+    path.write_text(text)
+    tmp = out_dir / ".latest.json.tmp"
+    tmp.write_text(text)
+    os.replace(tmp, out_dir / "latest.json")
+    log(f"wrote {path} and {out_dir / 'latest.json'} in {result['seconds']['total']:.0f} s")
+    return path
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--full", action="store_true", help="the issue's full sizes (PCA 2000 x 196608: minutes)")
+    g.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat (tests)")
+    ap.add_argument("--only", default=None, help=f"comma list of benchmarks: {','.join(BENCHMARKS)}")
+    ap.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default benchmarks/results)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0 = leave torch's default)")
+    a = ap.parse_args(argv)
+    mode = "full" if a.full else "smoke" if a.smoke else "default"
+    only = [s.strip() for s in a.only.split(",") if s.strip()] if a.only else None
+    run(mode, only, a.out, a.threads or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

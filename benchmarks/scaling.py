@@ -1,0 +1,69 @@
+"""How translation cost grows with resolution and batch size, for DDIM and OVG (paired repeats, log-log slopes).
+
+One translation = ``steps`` inversion steps + ``steps`` sampling steps of the profile's backbone (random weights)
+at H = W = size. Each point's time is divided by the time of the DDIM translation at the smallest point of its
+sweep, timed in the same run, so the figures are ratios; the slope of log(time) against log(pixels) or
+log(batch) is the growth exponent (1 = linear).
+"""
+from __future__ import annotations
+
+import torch
+
+from spectral_collapse.inversion import OVG, Euler, translate
+
+from .common import log_loglog_slope, stats, timed
+from .inversion import _inputs, make_model
+
+__all__ = ["run_scaling"]
+
+
+def _translation(D, x, steps: int, guided: bool):
+    guidance = OVG() if guided else None
+    return lambda: translate(D, x, Euler(), guidance=guidance, steps=steps)
+
+
+def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int, log) -> list[dict]:
+    """points: (size, batch); each repeat times every (point, method) once, in order, then the next repeat."""
+    models = {size: make_model(profile, size=size) for size in sorted({s for s, _ in points})}
+    fns = {}
+    for size, batch in points:
+        x = _inputs(profile, batch, size=size)
+        for name in ("ddim", "ovg"):
+            fns[(size, batch, name)] = _translation(models[size], x, steps, name == "ovg")
+    fns[points[0] + ("ddim",)]()  # warm-up
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            times[k].append(timed(fn))
+    base = points[0] + ("ddim",)
+    rows = []
+    for (size, batch, name), tw in times.items():
+        wall = [w for w, _ in tw]
+        cpu = [c for _, c in tw]
+        rows.append({"size": size, "batch": batch, "method": name, "pixels": size * size,
+                     "wall_s": stats(wall), "cpu_s": stats(cpu),
+                     "ratio_cpu": stats([c / b for c, (_, b) in zip(cpu, times[base])]),
+                     "ratio_wall": stats([w / b for w, (b, _) in zip(wall, times[base])])})
+        log(f"  scaling {name:4s} {size:4d}px batch {batch:3d}: {rows[-1]['cpu_s']['median']:.2f} s CPU "
+            f"(x{rows[-1]['ratio_cpu']['median']:.1f})")
+    return rows
+
+
+def _slopes(rows: list[dict], x_key: str) -> dict:
+    out = {}
+    for name in ("ddim", "ovg"):
+        sel = [r for r in rows if r["method"] == name]
+        out[name] = {"cpu": log_loglog_slope([r[x_key] for r in sel], [r["cpu_s"]["median"] for r in sel]),
+                     "wall": log_loglog_slope([r[x_key] for r in sel], [r["wall_s"]["median"] for r in sel])}
+    return out
+
+
+def run_scaling(profile: str = "quick", sizes=(32, 64, 128), batches=(1, 4, 16), size_batch: int = 2,
+                batch_size_px: int = 32, steps: int = 1, repeats: int = 2, log=print) -> dict:
+    """Resolution sweep at batch ``size_batch`` and batch sweep at ``batch_size_px`` px, DDIM and OVG."""
+    torch.manual_seed(0)
+    res = _sweep([(s, size_batch) for s in sizes], profile, steps, repeats, log)
+    bat = _sweep([(batch_size_px, b) for b in batches], profile, steps, repeats, log)
+    return {"profile": profile, "steps": steps, "repeats": repeats, "resolution": res, "batch": bat,
+            "slope_pixels": _slopes(res, "pixels"), "slope_batch": _slopes(bat, "batch"),
+            "note": "time per translation; slope = d log(time) / d log(pixels) resp. d log(batch)"}

@@ -1,0 +1,227 @@
+"""Soak run (issue 8, item 6): a profile's full set of studies, run back to back twice, must give identical results
+without memory growth beyond a stated bound.
+
+    python scripts/soak.py --profile quick                     # every study and dataset of the profile, twice
+    python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (tests/test_reliability.py)
+
+Each round executes every (study, dataset) notebook with papermill, as `python -m spectral_collapse.cli studies`
+does, into a fresh results folder (``<work>/round<r>/results``) so that every number is computed again; trained
+models are reused from the checkpoint root ($SPECTRAL_COLLAPSE_CHECKPOINTS or data/checkpoints), and are trained
+in round 1 when missing. Measured per study: wall time and the peak resident memory of this process plus all its
+children (the kernel), sampled every ``--interval`` seconds; per round: this process's resident memory at the end.
+
+Pass criteria (written to the report): every results file of round 2 equals round 1 (all variables, coordinates
+and attributes except the provenance stamps); for every study, peak memory in round 2 <= peak in round 1 x (1 +
+``--rel``) + ``--abs-mb``; this process grows by at most ``--abs-mb`` between the end of round 1 and of round 2.
+The report goes to ``--out`` (JSON, default docs/soak.json) and, unless ``--no-markdown``, a table to docs/soak.md
+(included in the book's page on errors and reliability). Exit status 1 when a criterion fails.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of one process in MB (from /proc; 0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids of all descendants of ``pid`` (from /proc/<p>/stat parent ids)."""
+    parent = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            parent[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out, frontier = [], [pid]
+    while frontier:
+        kids = [p for p, pp in parent.items() if pp in frontier]
+        out += kids
+        frontier = kids
+    return out
+
+
+class PeakMemory:
+    """Samples the resident memory of this process and its descendants in a thread; ``peak_mb`` is the maximum."""
+
+    def __init__(self, interval: float = 0.5):
+        self.interval, self.peak_mb, self._stop = interval, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> float:
+        me = os.getpid()
+        return rss_mb(me) + sum(rss_mb(p) for p in descendants(me))
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._sample())
+
+
+def run_round(r: int, pairs, profile: str, work: Path, interval: float) -> dict:
+    """Execute every (study, dataset) once into ``work/round<r>``; return its timings and memory figures."""
+    from spectral_collapse.studies.run import execute_study
+
+    base = work / f"round{r}"
+    shutil.rmtree(base, ignore_errors=True)
+    rows, t_round = [], time.time()
+    for study, dataset in pairs:
+        t0 = time.time()
+        with PeakMemory(interval) as mem:
+            execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
+                          results_root=str(base / "results"), force=True)
+        rows.append({"study": study, "dataset": dataset, "wall_s": round(time.time() - t0, 1),
+                     "peak_rss_mb": round(mem.peak_mb, 1)})
+        print(f"round {r}: {study} / {dataset}: {rows[-1]['wall_s']} s, peak {rows[-1]['peak_rss_mb']} MB", flush=True)
+    return {"round": r, "wall_s": round(time.time() - t_round, 1), "parent_rss_mb": round(rss_mb(os.getpid()), 1),
+            "studies": rows}
+
+
+def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
+    """(files compared, differences) between two results folders: every .nc and .json, provenance stamps aside."""
+    import numpy as np
+    import xarray as xr
+
+    names = sorted({p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")}
+                   | {p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")})
+    diffs = []
+    for rel in names:
+        pa, pb = a / rel, b / rel
+        if not (pa.exists() and pb.exists()):
+            diffs.append(f"{rel}: only in round {1 if pa.exists() else 2}")
+            continue
+        if rel.suffix == ".json":
+            if json.loads(pa.read_text()) != json.loads(pb.read_text()):
+                diffs.append(f"{rel}: contents differ")
+            continue
+        da, db = (xr.load_dataset(p, engine="h5netcdf") for p in (pa, pb))
+        for ds in (da, db):
+            ds.attrs = {k: v for k, v in ds.attrs.items() if k not in PROVENANCE_ATTRS}
+        if da.identical(db):
+            continue
+        for v in sorted(set(da.variables) | set(db.variables)):
+            if v not in da.variables or v not in db.variables:
+                diffs.append(f"{rel}:{v}: missing in one round")
+            elif not da[v].identical(db[v]):
+                x, y = np.asarray(da[v].values), np.asarray(db[v].values)
+                gap = (float(np.nanmax(np.abs(x.astype(float) - y.astype(float))))
+                       if x.shape == y.shape and x.dtype.kind in "fiub" and x.size else "n/a")
+                diffs.append(f"{rel}:{v}: differs (max abs difference {gap})")
+        if set(da.attrs) != set(db.attrs) or any(str(da.attrs[k]) != str(db.attrs[k]) for k in da.attrs):
+            diffs.append(f"{rel}: attributes differ")
+    return [str(n) for n in names], diffs
+
+
+def markdown(rep: dict) -> str:
+    """The report as the Markdown page included in the book."""
+    r1, r2 = rep["rounds"][0], rep["rounds"][-1]
+    lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}; two rounds of "
+             f"{len(r1['studies'])} (study, dataset) runs, {len(rep['files_compared'])} results files compared.",
+             "",
+             f"- Results identical in both rounds: **{'yes' if rep['identical'] else 'no'}**"
+             + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: {rep['differences'][0]})"),
+             f"- Memory within the bound (peak per study in round 2 <= round 1 x {1 + rep['bound']['rel']:.2f} + "
+             f"{rep['bound']['abs_mb']} MB; this process grows by <= {rep['bound']['abs_mb']} MB): "
+             f"**{'yes' if rep['within_bound'] else 'no'}**; this process: {r1['parent_rss_mb']} MB after round 1, "
+             f"{r2['parent_rss_mb']} MB after round 2",
+             f"- Wall time: {r1['wall_s']} s (round 1), {r2['wall_s']} s (round 2)",
+             "",
+             "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
+             "|---|---|---|---|---|---|"]
+    for a, b in zip(r1["studies"], r2["studies"]):
+        lines.append(f"| {a['study']} | {a['dataset']} | {a['wall_s']} | {b['wall_s']} | {a['peak_rss_mb']} | "
+                     f"{b['peak_rss_mb']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--study", nargs="*", default=None, help="studies (default: all)")
+    ap.add_argument("--dataset", nargs="*", default=None, help="datasets (default: each study's own)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--work", default=None, help="scratch folder (default: data/cache/soak/<profile>)")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "soak.json"))
+    ap.add_argument("--no-markdown", action="store_true", help="do not write docs/soak.md")
+    ap.add_argument("--rel", type=float, default=0.10, help="allowed relative growth of a study's peak memory")
+    ap.add_argument("--abs-mb", type=float, default=100.0, help="allowed absolute growth (MB)")
+    ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period (s)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads in this process")
+    a = ap.parse_args(argv)
+    if a.rounds < 2:
+        ap.error("--rounds must be >= 2 (the rounds are compared)")
+
+    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.studies.run import discover_studies
+
+    get_profile(a.profile)
+    if a.threads:
+        import torch
+        torch.set_num_threads(a.threads)
+    known = discover_studies(ROOT)
+    unknown = [s for s in a.study or () if s not in known]
+    if unknown:
+        ap.error(f"unknown studies {unknown}; valid: {', '.join(known)}")
+    pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or known[s][1])]
+    work = Path(a.work) if a.work else ROOT / "data" / "cache" / "soak" / a.profile
+    rounds = [run_round(r, pairs, a.profile, work, a.interval) for r in range(1, a.rounds + 1)]
+    files, diffs = [], []
+    for r in rounds[1:]:
+        f, d = compare_results(work / "round1" / "results", work / f"round{r['round']}" / "results")
+        files, diffs = f, diffs + [f"round {r['round']}: {x}" for x in d]
+    growth = []
+    for r in rounds[1:]:
+        for s1, s2 in zip(rounds[0]["studies"], r["studies"]):
+            if s2["peak_rss_mb"] > s1["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
+                growth.append(f"round {r['round']}: {s1['study']}/{s1['dataset']} peak {s1['peak_rss_mb']} -> "
+                              f"{s2['peak_rss_mb']} MB")
+        if r["parent_rss_mb"] > rounds[0]["parent_rss_mb"] + a.abs_mb:
+            growth.append(f"this process grew from {rounds[0]['parent_rss_mb']} MB (round 1) to "
+                          f"{r['parent_rss_mb']} MB (round {r['round']})")
+    rep = {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+           "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": rounds, "files_compared": files,
+           "identical": not diffs and bool(files), "differences": diffs, "within_bound": not growth, "growth": growth}
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
+    if not a.no_markdown:
+        (ROOT / "docs" / "soak.md").write_text(markdown(rep))
+    print(f"identical: {rep['identical']}, memory within bound: {rep['within_bound']}; report: {a.out}")
+    for line in diffs[:20] + growth:
+        print("  " + line)
+    return 0 if rep["identical"] and rep["within_bound"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,343 @@
+"""Latent space for latent diffusion (paper Sec. 6.1, Table 4): a diffusers ``AutoencoderKL`` and its scaling.
+
+Two sources of an autoencoder:
+- ``PretrainedVAE``: a hub id or a local folder, loaded only when asked (the paper's SD-1.5 VAE,
+  ``runwayml/stable-diffusion-v1-5`` subfolder ``vae``, 4 x 32 x 32 latents of 256-px images, scaling 0.18215,
+  ovg-official-facts.md 3.1). With downloads off (``SPECTRAL_COLLAPSE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) only the
+  local cache is used.
+- ``VAEConfig`` + ``VAETrainConfig``: a small AutoencoderKL trained here on the dataset's two pools (``train_vae``),
+  for the CPU profiles. Its scaling factor is measured from the data: 1 / std of the posterior means of the
+  training images, so the scaled latents have unit variance as the diffusion prior assumes (the SD recipe).
+
+``LatentSpace`` wraps either: ``encode(images) -> scaling * posterior mean`` (deterministic, the default) or a
+posterior sample (``sample=True``, per-sample seeds, independent of the batch size); ``decode(latents) -> images``.
+``LatentDomains`` presents a dataset in latent space to the diffusion trainer (its ``train_batch`` encodes the
+dihedral views of the images exactly, once, on first use).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["VAEConfig", "VAETrainConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
+           "load_pretrained_vae", "load_trained_vae", "train_vae", "measure_scaling_factor", "hub_offline"]
+
+SD_SCALING_FACTOR = 0.18215  # Stable Diffusion v1's latent scaling (the paper's; the SD VAE config says the same)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """A small diffusers AutoencoderKL: ``len(block_out_channels) - 1`` halvings of the image side."""
+
+    in_channels: int = 3
+    latent_channels: int = 4
+    block_out_channels: tuple = (32, 64)   # one encoder / decoder block per entry; all but the last downsample
+    layers_per_block: int = 1
+    norm_num_groups: int = 16
+    mid_block_add_attention: bool = False  # SD has attention in the mid block; off here for speed
+    kind: str = "trained"
+
+    @property
+    def downsample(self) -> int:
+        return 2 ** (len(self.block_out_channels) - 1)
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class PretrainedVAE:
+    """An AutoencoderKL by hub id or local folder (loaded only when asked; never in tests)."""
+
+    source: str = "runwayml/stable-diffusion-v1-5"  # hub id or local path (a folder holding config.json)
+    subfolder: str | None = "vae"
+    revision: str | None = None
+    scaling_factor: float | None = SD_SCALING_FACTOR  # None: the model config's scaling_factor
+    latent_channels: int = 4
+    downsample: int = 8                              # image side / latent side (SD: 8)
+    kind: str = "pretrained"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+SD_VAE = PretrainedVAE()
+
+
+@dataclass(frozen=True)
+class VAETrainConfig:
+    """Optimisation of the small VAE: MSE reconstruction + kl_weight * KL(posterior || N(0, I)) per image."""
+
+    steps: int = 600
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 20
+    kl_weight: float = 1e-4          # per-element KL weight; small, so reconstructions stay sharp (SD uses 1e-6
+    #                                 with LPIPS + GAN terms we do not have)
+    grad_clip: float = 1.0
+    seed: int = 0
+    scaling_images: int = 512        # training images whose latents measure the scaling factor
+
+
+def hub_offline() -> bool:
+    """True when downloads are off: data.download.is_offline() (SPECTRAL_COLLAPSE_OFFLINE) or HF_HUB_OFFLINE."""
+    from ..data.download import is_offline
+
+    return is_offline() or os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def build_vae(cfg: VAEConfig) -> nn.Module:
+    """A randomly initialised AutoencoderKL of this config (seed with torch.manual_seed first)."""
+    from diffusers import AutoencoderKL
+
+    n = len(cfg.block_out_channels)
+    return AutoencoderKL(in_channels=cfg.in_channels, out_channels=cfg.in_channels, latent_channels=cfg.latent_channels,
+                         down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
+                         block_out_channels=tuple(cfg.block_out_channels), layers_per_block=cfg.layers_per_block,
+                         norm_num_groups=cfg.norm_num_groups, mid_block_add_attention=cfg.mid_block_add_attention)
+
+
+def _seeded_normal(shape, seeds, device, dtype) -> torch.Tensor:
+    out = torch.empty((len(seeds), *shape), dtype=dtype)
+    for i, s in enumerate(seeds):
+        out[i] = torch.randn(shape, generator=torch.Generator().manual_seed(int(s)), dtype=dtype)
+    return out.to(device)
+
+
+class LatentSpace:
+    """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL."""
+
+    def __init__(self, vae: nn.Module, scaling_factor: float, *, sample: bool = False, batch_size: int = 64,
+                 identity: dict | None = None):
+        self.vae = vae.eval().requires_grad_(False)
+        self.scaling_factor = float(scaling_factor)
+        self.sample = sample            # encode with a posterior sample instead of the mean
+        self.batch_size = batch_size
+        self.identity = dict(identity or {})
+        cfg = vae.config
+        self.channels = int(cfg.latent_channels)
+        self.downsample = 2 ** (len(cfg.block_out_channels) - 1)
+
+    def latent_shape(self, image_size: int) -> tuple[int, int, int]:
+        """(C, h, w) of the latents of an image_size x image_size image."""
+        if image_size % self.downsample:
+            raise ValueError(f"image size {image_size} is not divisible by the VAE's downsampling {self.downsample}")
+        return (self.channels, image_size // self.downsample, image_size // self.downsample)
+
+    def describe(self) -> dict:
+        """JSON-able identity (which autoencoder, scaling, encoding mode): part of every latent model's hash."""
+        return {**self.identity, "scaling_factor": self.scaling_factor, "encode": "sample" if self.sample else "mean"}
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.vae.parameters()).device
+
+    @torch.no_grad()
+    def encode(self, images: torch.Tensor, *, sample: bool | None = None, seeds=None) -> torch.Tensor:
+        """Scaled latents of ``images``: the posterior mean, or a sample (seeds: one per image, default 0..B-1)."""
+        sample = self.sample if sample is None else sample
+        if sample and seeds is None:
+            seeds = range(images.shape[0])
+        seeds = None if seeds is None else list(seeds)
+        out = []
+        for i in range(0, images.shape[0], self.batch_size):
+            x = images[i:i + self.batch_size].to(self.device, torch.float32)
+            post = self.vae.encode(x).latent_dist
+            z = post.mean
+            if sample:
+                z = z + post.std * _seeded_normal(z.shape[1:], seeds[i:i + self.batch_size], z.device, z.dtype)
+            out.append((z * self.scaling_factor).cpu())
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        """Images (not clamped) of scaled latents."""
+        out = []
+        for i in range(0, latents.shape[0], self.batch_size):
+            z = latents[i:i + self.batch_size].to(self.device, torch.float32) / self.scaling_factor
+            out.append(self.vae.decode(z).sample.float().cpu())
+        return torch.cat(out)
+
+    def to(self, device) -> "LatentSpace":
+        self.vae.to(device)
+        return self
+
+
+def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool | None = None, sample: bool = False,
+                        device: str | torch.device = "cpu") -> LatentSpace:
+    """Load a pretrained AutoencoderKL from a local folder or the hub (cache only when downloads are off)."""
+    from diffusers import AutoencoderKL
+
+    local = Path(spec.source).expanduser()
+    is_dir = local.is_dir()
+    offline = hub_offline() if local_files_only is None else local_files_only
+    kw = {"subfolder": spec.subfolder} if spec.subfolder and not (is_dir and (local / "config.json").exists()) else {}
+    try:
+        vae = AutoencoderKL.from_pretrained(str(local) if is_dir else spec.source, revision=spec.revision,
+                                            local_files_only=offline or is_dir, **kw)
+    except (OSError, ValueError) as e:
+        how = ("the folder has no AutoencoderKL (config.json + weights)" if is_dir else
+               f"it is not in the local Hugging Face cache and downloads are off; with internet run "
+               f"`huggingface-cli download {spec.source}` or unset SPECTRAL_COLLAPSE_OFFLINE / HF_HUB_OFFLINE"
+               if offline else "check the hub id, subfolder and revision")
+        raise OSError(f"cannot load the VAE {spec.source!r} (subfolder {spec.subfolder!r}): {how}. "
+                      f"Alternatively use a small VAE trained here (VAEConfig). Cause: {e}") from e
+    scale = spec.scaling_factor if spec.scaling_factor is not None else getattr(vae.config, "scaling_factor", None)
+    if scale is None:
+        raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass PretrainedVAE(scaling_factor=...)")
+    return LatentSpace(vae.to(device), scale, sample=sample, identity={"vae": spec.to_dict()})
+
+
+# --- a small VAE trained here ---------------------------------------------------------------------------------
+
+def measure_scaling_factor(vae: nn.Module, images: torch.Tensor, batch_size: int = 64) -> float:
+    """1 / std of the posterior means of ``images`` (all elements pooled): unit-variance scaled latents."""
+    space = LatentSpace(vae, 1.0, batch_size=batch_size)
+    z = space.encode(images).double()
+    return float(1.0 / z.std())
+
+
+def _vae_loss(vae: nn.Module, x: torch.Tensor, gen: torch.Generator, kl_weight: float) -> torch.Tensor:
+    post = vae.encode(x).latent_dist
+    eps = torch.randn(post.mean.shape, generator=gen).to(x.device)
+    rec = vae.decode(post.mean + post.std * eps).sample
+    kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+    return (rec - x).pow(2).mean() + kl_weight * kl
+
+
+def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
+              progress: bool = True, sample: bool = False) -> LatentSpace:
+    """Train (or reuse) a small VAE on ``data``'s two pools; cached in <root>/<name>-<hash>/ like diffusion models.
+
+    The folder holds ``vae/`` (diffusers save_pretrained: config.json + safetensors), ``latent_space.json``
+    (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
+    """
+    from accelerate import Accelerator
+
+    from ..train.cache import atomic_write_bytes, atomic_write_json, checkpoint_dir
+
+    full = {"vae": cfg.to_dict(), "train": asdict(tc),
+            "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
+    ckpt = checkpoint_dir(name, full, root)
+    if (ckpt / "DONE").exists():
+        return load_trained_vae(ckpt, sample=sample)
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    torch.manual_seed(tc.seed)
+    vae = build_vae(cfg)
+    opt = torch.optim.AdamW(vae.parameters(), lr=tc.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, tc.warmup_steps)))
+    vae, opt = acc.prepare(vae, opt)
+    gen = torch.Generator().manual_seed(tc.seed)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True)
+    log = []
+    vae.train()
+    for step in range(1, tc.steps + 1):
+        x, _ = data.train_batch(tc.batch_size, gen)
+        loss = _vae_loss(vae, x.to(acc.device), gen, tc.kl_weight)
+        acc.backward(loss)
+        if tc.grad_clip > 0:
+            acc.clip_grad_norm_(vae.parameters(), tc.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        if step % 50 == 0 or step == tc.steps:
+            log.append((step, float(loss.detach())))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+    if bar is not None:
+        bar.close()
+    vae = acc.unwrap_model(vae).eval()
+    pool = torch.cat([data.source, data.target])
+    idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(tc.seed))[:tc.scaling_images]
+    scale = measure_scaling_factor(vae, pool[idx])
+    space = LatentSpace(vae, scale)
+    test = data.test_target[:64]
+    rec_mse = float((space.decode(space.encode(test)).clamp(-1, 1) - test).pow(2).mean())
+    ckpt.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt / ".vae.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    vae.save_pretrained(str(tmp), safe_serialization=True)
+    shutil.rmtree(ckpt / "vae", ignore_errors=True)
+    os.replace(tmp, ckpt / "vae")
+    atomic_write_json(ckpt / "config.json", {**full, "name": name})
+    atomic_write_json(ckpt / "latent_space.json", {"scaling_factor": scale, "test_reconstruction_mse": rec_mse,
+                                                   "test_reconstruction_psnr": float(10 * torch.log10(torch.tensor(4.0 / rec_mse))),
+                                                   "loss": log})
+    atomic_write_bytes(ckpt / "DONE", b"")
+    return load_trained_vae(ckpt, sample=sample)
+
+
+def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
+    """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained)."""
+    path = Path(path)
+    if not (path / "DONE").exists():
+        raise FileNotFoundError(f"no finished VAE at {path}; train it with train_vae (or the study that needs it)")
+    info = json.loads((path / "latent_space.json").read_text())
+    space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None, scaling_factor=info["scaling_factor"]),
+                                sample=sample)
+    space.identity = {"vae": "trained", "checkpoint": path.name}
+    space.info = info
+    return space
+
+
+# --- a dataset seen through a latent space, for the diffusion trainer ------------------------------------------
+
+@dataclass(eq=False)
+class LatentDomains:
+    """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
+
+    ``train_batch`` draws like UnpairedDomains.train_batch (half source, half target, a random dihedral view each)
+    and returns the latents of the view of each image, encoded once on first use (the encoder is not
+    equivariant, so rotating latents would not give the latents of rotated images). Nothing is encoded when the
+    trainer finds a finished checkpoint, since it reads only ``name`` and ``meta`` then.
+    """
+
+    data: object
+    space: LatentSpace
+    views: tuple = tuple(range(8))     # dihedral elements used as augmentation (k = 0: the image itself)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.data.name
+
+    @property
+    def meta(self) -> dict:
+        return {**self.data.meta, "space": self.space.describe(), "latent_views": list(self.views)}
+
+    def _encoded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(V, N, C, h, w) latents of the allowed views of each pool, in the order of ``views``."""
+        if not self._cache:
+            from ..data.unpaired import dihedral
+
+            for key in ("source", "target"):
+                x = getattr(self.data, key)
+                self._cache[key] = torch.stack([self.space.encode(dihedral(x, k)) for k in self.views])
+        return self._cache["source"], self._cache["target"]
+
+    def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
+                    augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Half source latents (label 0), half target latents (label 1), each of a random allowed dihedral view."""
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
+        src, tgt = self._encoded()
+        n0 = batch_size // 2
+        n1 = batch_size - n0
+        i0 = torch.randint(src.shape[1], (n0,), generator=generator)
+        i1 = torch.randint(tgt.shape[1], (n1,), generator=generator)
+        ks = torch.zeros(batch_size, dtype=torch.long)  # position in `views` (0: the first view, the image itself)
+        if augment and len(self.views) > 1:
+            ks = torch.randint(len(self.views), (batch_size,), generator=generator)
+        x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
+        labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
+        return x, labels

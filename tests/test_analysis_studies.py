@@ -1,0 +1,186 @@
+"""The analysis studies (studies/analysis.py) on the smoke profile, and their notebooks under papermill.
+
+The fast tests replace the trained networks by the exact Gaussian denoiser (models/oracle.py, tests/conftest.py):
+its probability-flow ODE only rescales x, so every deterministic inversion maps an input to a multiple of itself.
+That gives closed forms: the PCA of DDIM latents is the PCA of the inputs (an x8 block image of 16 px has rank
+<= 12), and every update of the trajectory has the input's power spectrum up to a factor.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+import xarray as xr
+
+from conftest import oracle_denoiser
+from spectral_collapse.data import load_dataset
+from spectral_collapse.inversion import default_sigmas
+from spectral_collapse.metrics import latent as lat
+from spectral_collapse.metrics import spectral as spec
+from spectral_collapse.studies import analysis as A
+from spectral_collapse.studies.store import results_path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def oracles():
+    return {"eps": oracle_denoiser("eps"), "edm": oracle_denoiser("edm")}
+
+
+def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(tmp_path, oracles):
+    ds = A.run_pca_collapse("ihc-sr", "smoke", n_latents=40, root=tmp_path, models=oracles)
+    assert list(ds["series"].values) == ["ddim x2", "ddim x4", "ddim x8", "gaussian"]
+    assert results_path("pca_collapse", "ihc-sr", "smoke", tmp_path).exists()
+    g = ds["cev"].sel(series="gaussian").values
+    k = np.arange(1, len(g) + 1)
+    g = g[np.isfinite(g)]
+    assert np.abs(g - k[:len(g)] / len(g)).max() < 0.12           # spread evenly: near the diagonal
+    # exact denoiser: DDIM latents are a multiple of the inputs, so their PCA is the inputs' PCA
+    data = load_dataset("ihc-sr", size=16, factor=8)
+    x, n_test = A.inversion_inputs(data, 40)
+    assert len(x) == 40 and n_test == len(data.test_source[:40])
+    np.testing.assert_allclose(ds["cev"].sel(series="ddim x8").values[:len(g)],
+                               lat.pca_explained_variance(x)[:len(g)], atol=1e-5)
+    # an x8 block image of 16 px holds 2 x 2 x 3 = 12 numbers: 12 components carry all the variance
+    assert ds["cev"].sel(series="ddim x8").values[11] > 1 - 1e-6
+    assert int(ds["k90"].sel(series="ddim x8")) < int(ds["k90"].sel(series="ddim x2")) < int(ds["k90"].sel(series="gaussian"))
+    assert "paper claims" in A.verdict(ds) and "agrees" in A.verdict(ds)
+
+
+def test_chi2_curve_and_histogram_are_densities():
+    for d in (12, 768, 196608):
+        sd = (2 / d) ** 0.5
+        c = A.chi2_curve(d, max(1e-6, 1 - 10 * sd), 1 + 10 * sd, n=4000)
+        assert np.trapezoid(c["density"], c["u"]) == pytest.approx(1, abs=2e-3)
+    h = A.norm_histogram(np.random.default_rng(0).normal(1, 0.1, 500), bins=17)
+    assert ((h["right"] - h["left"]) * h["density"]).sum() == pytest.approx(1)
+
+
+def test_gaussianity_matches_scipy_ks(tmp_path, oracles):
+    ds = A.run_gaussianity("ihc-edges", "smoke", labels=("ddim", "edm"), n_latents=12, root=tmp_path, models=oracles)
+    d = ds.attrs["d"]
+    assert d == 3 * 16 * 16
+    for m in ("ddim", "edm"):
+        r = ds["norm_ratio"].sel({"method": m}).values * d
+        ks = scipy.stats.kstest(r, "chi2", args=(d,))
+        assert float(ds["ks_d"].sel({"method": m})) == pytest.approx(ks.statistic)
+        assert float(ds["s_g"].sel({"method": m})) == pytest.approx(1 - ks.statistic)
+        assert float(ds["mean_norm_ratio"].sel({"method": m})) == pytest.approx(np.mean(r / d))
+    assert abs(ds["gaussian_norm_ratio"].mean() - 1) < 4 * (2 / d) ** 0.5
+    assert "S_G" in A.verdict(ds)
+
+
+def test_decorrelation_masks_runs_and_scatter(tmp_path, oracles):
+    ds = A.run_decorrelation("ihc-sr", "smoke", labels=("ddim", "taba"), n_latents=10, steps_grid=(2, 4), seeds=(0, 1),
+                             n_masks=3, root=tmp_path, models=oracles)
+    assert ds["mask"].shape == (2, 3, 16 - 3, 16 - 3)
+    np.testing.assert_allclose(ds["mask"].mean(("py", "px")).values, ds["flagged_ratio"].values[:, :3])
+    np.testing.assert_allclose(ds["s_dc"].values, 1 - ds["flagged_ratio"].values)
+    # runs: the deterministic method once per step count, the stochastic one per (steps, seed)
+    runs = sorted(zip(ds["run_method"].values, ds["run_steps"].values.tolist(), ds["run_seed"].values.tolist()))
+    assert runs == [("ddim", 2, 0), ("ddim", 4, 0), ("taba", 2, 0), ("taba", 2, 1), ("taba", 4, 0), ("taba", 4, 1)]
+    # x4 block inputs scaled by the exact denoiser: 4 x 4 windows inside a block are perfectly smooth
+    assert float(ds["s_dc"].sel({"method": "ddim"}).mean()) < 0.5
+    assert "S_DC" in A.verdict(ds)
+
+
+def test_velocity_spectra_shapes_and_closed_form(tmp_path, oracles):
+    ds = A.run_velocity("ihc-sr", "smoke", labels=("ddim", "edm"), n_samples=2, root=tmp_path, models=oracles)
+    freqs, _ = lat.radial_power_spectrum(torch.zeros(16, 16))
+    assert ds["log_power"].shape == (2, 8, len(freqs))
+    np.testing.assert_allclose(ds["freq"].values, freqs)
+    sig = default_sigmas(oracles["eps"], 8).flip(0).numpy()
+    np.testing.assert_allclose(ds["sigma_from"].sel({"method": "ddim"}).values, sig[:-1])
+    np.testing.assert_allclose(ds["sigma_to"].sel({"method": "ddim"}).values, sig[1:])
+    # exact denoiser: every update is a multiple of the input, so log power differs between steps by a constant
+    for m in ("ddim", "edm"):
+        p = ds["log_power"].sel({"method": m}).values[:, 1:]
+        p = p[:, np.isfinite(p).all(0)]   # an x4 block image has no power at some corner bins (-inf at every step)
+        assert p.shape[1] >= len(freqs) - 3
+        shift = p - p[:1]
+        np.testing.assert_allclose(shift, shift[:, :1].repeat(p.shape[1], 1), atol=5e-3)  # float32 states
+    s = A.velocity_summary(ds)
+    assert list(s["method"]) == ["ddim", "edm"] and np.isfinite(s[["hf_late", "lf_late"]].to_numpy()).all()
+    assert "Fig. 17" in A.verdict(ds)
+
+
+def _fake_main(seed=0):
+    """A main_results-like Dataset whose S_DC rises with S_G (known correlation) and stored images."""
+    g = np.random.default_rng(seed)
+    data = load_dataset("ihc-sr", size=16, factor=4)
+    truth = data.test_target[:4].numpy()
+    methods, seeds = ["ddim", "taba", "edm", "ovg"], [0, 1]
+    s_g = g.uniform(0.2, 0.9, (4, 2))
+    s_g[0, 1] = s_g[0, 0]                                   # ddim is deterministic: identical seeds
+    noise = g.normal(0, 0.02, (4, 2, 8))
+    noise[0, 1] = noise[0, 0]
+    s_dc = 0.5 * s_g[..., None] + noise
+    images = np.clip(truth[None, None] + g.normal(0, 0.1, (4, 2, *truth.shape)), -1, 1).astype(np.float32)
+    images[0, 1] = images[0, 0]
+    ds = xr.Dataset({"s_dc": (("method", "seed", "sample"), s_dc), "s_g": (("method", "seed"), s_g),
+                     "psnr": (("method", "seed", "sample"), 20 + noise * 10),
+                     "images": (("method", "seed", "image", "channel", "y", "x"), images),
+                     "truth_images": (("image", "channel", "y", "x"), truth)},
+                    coords={"method": methods, "seed": seeds, "sample": np.arange(8), "image": np.arange(4)})
+    return ds, s_g, s_dc
+
+
+def test_metric_validation_filters_spectra_and_correlations(tmp_path):
+    import lpips as lp
+    torch.manual_seed(0)
+    model = lp.LPIPS(pretrained=False, pnet_rand=True, verbose=False).eval()
+    main, s_g, s_dc = _fake_main()
+    ds = A.run_metric_validation("ihc-sr", "smoke", n_real=32, root=tmp_path, main=main, lpips_kw={"model": model},
+                                 fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
+    data = load_dataset("ihc-sr", size=16, factor=4)
+    real = A.real_reference(data)
+    assert float(ds["slope"].sel(domain="target")) == pytest.approx(spec.spectrum_slope(real))
+    assert float(ds["slope_channel"].sel(domain="target").mean()) == pytest.approx(spec.spectrum_slope(real))
+    # removing low frequencies leaves S_HF alone; removing high frequencies lowers it
+    base = float(ds["unfiltered_s_hf"].mean())
+    hp = ds["filtered_s_hf"].sel(filter="highpass", kappa=0.1).mean()
+    lo = ds["filtered_s_hf"].sel(filter="lowpass", kappa=0.1).mean()
+    assert abs(float(hp) - base) < 0.05 and float(lo) < base - 0.2
+    # correlations over runs, deterministic duplicates counted once: 1 ddim + 3 x 2 others
+    assert ds.sizes["point"] == 7
+    keep = [(0, 0)] + [(i, j) for i in range(1, 4) for j in range(2)]
+    a = np.array([s_g[i, j] for i, j in keep])
+    b = np.array([s_dc[i, j].mean() for i, j in keep])
+    assert float(ds["pearson"].sel(metric_a="s_dc", metric_b="s_g")) == pytest.approx(np.corrcoef(a, b)[0, 1])
+    assert {"ms_ssim", "haarpsi", "lpips", "fid", "kid"} <= set(ds["metric"].values)
+    assert ds.attrs["lpips_status"].startswith("ok") and ds.attrs["fid_status"] == "ok: custom features"
+    assert "S_HF" in A.verdict(ds)
+
+
+def test_load_or_run_reuses_and_reruns_on_a_new_request(tmp_path, oracles):
+    first = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=6, models=oracles)
+    again = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=6, models=oracles)
+    assert again.attrs["created"] == first.attrs["created"] and json.loads(again.attrs["request"])["n_latents"] == 6
+    other = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=8, models=oracles)
+    assert other.sizes["latent"] == 8
+    with pytest.raises(ValueError, match="valid: pca_collapse"):
+        A.load_or_run("nope", "ihc-sr", "smoke", root=tmp_path)
+
+
+@pytest.mark.slow
+def test_notebooks_execute_on_smoke(tmp_path, monkeypatch):
+    """Every analysis notebook runs under papermill on the smoke profile (trained smoke models, tmp results)."""
+    import papermill as pm
+
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(Path(os.environ.get("TMPDIR", "/tmp")) / "analysis-ck"))
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_OFFLINE", "1")
+    results = tmp_path / "results"
+    for study in A.STUDIES:
+        out = tmp_path / f"{study}.ipynb"
+        pm.execute_notebook(str(ROOT / "notebooks" / f"{study}.ipynb"), str(out), kernel_name="python3",
+                            parameters={"dataset": "ihc-sr", "profile": "smoke", "results_root": str(results)},
+                            cwd=str(ROOT), progress_bar=False)
+        text = out.read_text()
+        assert "image/svg+xml" in text and "paper claims" in text
+        assert results_path(study, "ihc-sr", "smoke", results).exists()

@@ -1,0 +1,235 @@
+"""The benchmark suite (issue 7, issue 3 item 3): its measuring instruments, a smoke run, the chapters that read
+it, the cached reference statistics, and scale-out: a study sharded over 2 torchrun processes equals one process.
+
+The instruments are checked against known answers: the call counter against the forwards and backward calls each
+method is defined to make, the memory probe against buffers of known size, the slope fit against a power law.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, memory  # noqa: E402
+from benchmarks.inversion import NaiveOVG, NoGradStep, build_case, make_model  # noqa: E402
+from spectral_collapse.inversion import OVG, Euler, Heun, default_sigmas, get_method, invert  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------- instruments
+
+def test_stats_and_paired_ratios():
+    s = common.stats([3.0, 1.0, 2.0])
+    assert (s["median"], s["min"], s["max"], s["n"]) == (2.0, 1.0, 3.0, 3)
+    r = common.ratio_stats([2.0, 6.0, 4.0], [1.0, 2.0, 2.0])   # per-pair ratios 2, 3, 2
+    assert r["median"] == 2.0 and r["max"] == 3.0
+    calls = []
+    pr = common.paired(lambda: calls.append("b"), lambda: calls.append("c"), repeats=3, warmup=1)
+    assert calls == ["b", "c"] * 4  # back to back, baseline first
+    assert len(pr.wall) == len(pr.base_cpu) == 3
+
+
+def test_loglog_slope_recovers_a_power_law():
+    x = np.array([32, 64, 128, 256.0]) ** 2
+    assert common.log_loglog_slope(x, 3.0 * x ** 1.5) == pytest.approx(1.5, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def smoke_model():
+    torch.set_num_threads(1)
+    return make_model("smoke")
+
+
+def _counted(D, x, method, guidance=None, steps=3, w=1.0):
+    with common.count_calls(D.net) as c:
+        invert(D, x, default_sigmas(D, steps), method, guidance=guidance, cfg_scale=w)
+    return c
+
+
+@pytest.mark.parametrize("vjp,backward", [("batched", 1), ("separate", 2)])
+def test_call_counter_matches_each_methods_definition(smoke_model, vjp, backward):
+    D, N = smoke_model, 3
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    c = _counted(D, x, Euler())
+    assert (c.calls, c.elements, c.backward) == (N, 2 * N, 0)            # DDIM: one forward per step
+    c = _counted(D, x, Heun())
+    assert c.calls == 2 * N - 1                                           # Heun: Euler only on the step from sigma 0
+    c = _counted(D, x, get_method("edict"))
+    assert c.calls == 2 * N and c.elements == 2 * 2 * N                   # EDICT: two forwards per step
+    c = _counted(D, x, Euler(), OVG(vjp=vjp))
+    assert (c.calls, c.backward) == (N, backward * N)                     # OVG: shared forward, 1 or 2 backward calls
+    c = _counted(D, x, NoGradStep(Euler()), NaiveOVG())
+    assert (c.calls, c.backward) == (2 * N, 2 * N)                        # naive: extra forward, 2 backward calls
+    c = _counted(D, x, get_method("direct_inversion"), w=7.5)
+    assert c.calls == 2 * N and c.elements == 2 * N + 2 * 2 * N           # pivot (B) + guided offsets (2B) per step
+
+
+def test_naive_ovg_computes_the_same_drift(smoke_model):
+    """The naive variant is a fair comparison: same numbers, only the work differs."""
+    D = smoke_model
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    sig = default_sigmas(D, 3)
+    g = dict(eta_hf=1e-4, eta_lf=1e-1)
+    a = invert(D, x, sig, Euler(), guidance=OVG(**g)).x
+    b = invert(D, x, sig, NoGradStep(Euler()), guidance=NaiveOVG(**g)).x
+    assert not torch.allclose(a, invert(D, x, sig, Euler()).x)  # the drift is not negligible
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_build_case_rejects_unknown_labels():
+    assert build_case("ovg_separate")[1].vjp == "separate"
+    with pytest.raises(ValueError, match="valid: ddim"):
+        build_case("nope")
+
+
+@pytest.mark.skipif(not memory.peak_supported(), reason="needs Linux /proc/self/clear_refs")
+def test_memory_probe_measures_known_buffers():
+    out = memory.measure_peaks("benchmarks.memory:allocation_case", [{"mb": 0}, {"mb": 64}, {"mb": 192}])
+    assert out[0]["peak_mb"] < 2
+    for r in out[1:]:
+        assert r["peak_mb"] == pytest.approx(r["mb"], rel=0.05), r
+
+
+# ------------------------------------------------------------------------------------ reference caches
+
+def test_reference_statistics_are_cached_by_content(monkeypatch):
+    from spectral_collapse.metrics import spectral as spec
+
+    spec.clear_reference_cache()
+    calls = []
+    real = spec.hf_log_energy
+    monkeypatch.setattr(spec, "hf_log_energy", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = torch.rand(4, 3, 16, 16) * 2 - 1
+    mu = spec.hf_reference(x, wavelet="sym4")
+    assert mu == pytest.approx(float(np.mean(real(x, wavelet="sym4"))))
+    assert spec.hf_reference(x.clone(), wavelet="sym4") == mu and len(calls) == 1    # same content: cached
+    spec.hf_reference(x, wavelet="sym2")                                              # other keywords: computed
+    y = x.clone()
+    y[0, 0, 0, 0] += 0.5
+    spec.hf_reference(y, wavelet="sym4")                                              # other content: computed
+    assert len(calls) == 3
+    spec.clear_reference_cache()
+    spec.hf_reference(x, wavelet="sym4")
+    assert len(calls) == 4
+
+
+# ------------------------------------------------------------------------------ smoke run and chapters
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory):
+    from benchmarks.run import run
+
+    out = tmp_path_factory.mktemp("bench")
+    path = run("smoke", out_dir=out, log=lambda *a: None)
+    return path, json.loads(path.read_text())
+
+
+def test_smoke_run_writes_results_with_provenance(smoke_results):
+    path, res = smoke_results
+    assert (path.parent / "latest.json").read_text() == path.read_text()
+    assert res["machine"]["device"] in ("cpu", "cuda") and res["versions"]["torch"] == torch.__version__
+    assert "commit" in res and set(res["benchmarks"]) == {"inversion", "training", "metrics", "scaling", "main_command"}
+    inv = res["benchmarks"]["inversion"]
+    by = {r["label"]: r for r in inv["rows"]}
+    assert by["ddim"]["calls_per_step"] == 1 and by["ddim"]["backward_per_step"] == 0
+    assert by["ovg"]["backward_per_step"] == (1 if OVG().vjp == "batched" else 2)
+    assert by["edict"]["calls_per_step"] == 2 and by["heun"]["calls_per_step"] == 1.5  # 2 steps: 1 + 2 calls
+    for r in inv["rows"]:
+        assert r["ratio_cpu"]["median"] > 0 and r["peak_mb"] is not None
+    assert inv["vjp"]["faster"] in ("batched", "separate")
+
+
+@pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
+def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chapter):
+    import nbformat
+    import papermill as pm
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_notebooks
+    from cells import notebooks
+
+    nb = make_notebooks.build(chapter, notebooks()[chapter])
+    src = tmp_path / f"{chapter}.ipynb"
+    nbformat.write(nb, str(src))
+    for name, results in (("with", str(smoke_results[0])), ("without", str(tmp_path / "missing.json"))):
+        out = tmp_path / f"{chapter}-{name}.ipynb"
+        pm.execute_notebook(str(src), str(out), parameters={"results_file": results}, kernel_name="python3",
+                            cwd=str(ROOT), progress_bar=False)
+        text = out.read_text()
+        assert ("Not measured yet" in text) == (name == "without")
+    assert (ROOT / "notebooks" / f"{chapter}.ipynb").read_text() == nbformat.writes(nb), \
+        "notebooks/ is stale: run python scripts/make_notebooks.py"
+
+
+def test_main_command_breakdown(tmp_path):
+    from benchmarks import main_command as mc
+    from benchmarks.report import main_command_table
+
+    assert mc.load_main_command(tmp_path / "absent.json") is None
+    f = tmp_path / "mc.json"
+    f.write_text(json.dumps({"install_s": 100, "train_s": {"a": 600, "b": 300}, "studies_s": {"s": 1200},
+                             "book_s": 50}))
+    d = mc.load_main_command(f)
+    assert d["total_s"] == 2250 and d["met"] and d["parts_s"]["training"] == 900
+    ck = tmp_path / "ck" / "m-quick-123"
+    ck.mkdir(parents=True)
+    (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0}))
+    times = mc.checkpoint_times(tmp_path / "ck")
+    assert times["m-quick-123"]["seconds_this_run"] == 42.0 and times["m-quick-123"]["profile"] == "quick"
+    assert main_command_table(None, times)["seconds"].tolist() == [42.0]
+    assert main_command_table(d, times).loc["total", "seconds"] == 2250
+
+
+# ---------------------------------------------------------------------------------------------- scale-out
+
+WORKER = textwrap.dedent('''
+    import json, os, sys
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    sys.path.insert(0, {root!r})
+    from benchmarks.inversion import make_model
+    from spectral_collapse.studies.translation import run_translation_study
+    rank = int(os.environ.get("RANK", "0"))
+    ds = run_translation_study("scaleout", "ihc-sr", "smoke", labels=["ddim", "ovg"], seeds=[0], n_test=5,
+                               models={{"eps": make_model("smoke")}}, root=os.path.join(sys.argv[1], f"r{{rank}}"),
+                               progress=False, save=False)
+    out = {{k: ds[k].values.tolist() for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images")}}
+    out["world"] = int(os.environ.get("WORLD_SIZE", "1"))
+    with open(os.path.join(sys.argv[1], f"out-{{out['world']}}-{{rank}}.json"), "w") as f:
+        json.dump(out, f)
+''')
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sharded_study_on_two_processes_equals_one_process(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(root=str(ROOT)))
+    env = {**os.environ, "SPECTRAL_COLLAPSE_CHECKPOINTS": str(tmp_path / "ck"), "GLOO_SOCKET_IFNAME": "lo",
+           "OMP_NUM_THREADS": "1"}
+    env.pop("WORLD_SIZE", None)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    subprocess.run([sys.executable, str(script), str(tmp_path)], check=True, env=env, timeout=600)
+    subprocess.run([str(torchrun), "--nnodes", "1", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+                    "--master_port", str(_free_port()), str(script), str(tmp_path)], check=True, env=env, timeout=600)
+    one = json.loads((tmp_path / "out-1-0.json").read_text())
+    for rank in (0, 1):
+        two = json.loads((tmp_path / f"out-2-{rank}.json").read_text())
+        assert two["world"] == 2
+        for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images"):
+            np.testing.assert_allclose(np.array(two[k], dtype=float), np.array(one[k], dtype=float), rtol=1e-4,
+                                       atol=1e-4, err_msg=k)

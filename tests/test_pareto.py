@@ -1,0 +1,224 @@
+"""OVG step-size sweep (studies/pareto.py, notebooks/pareto.ipynb): frontier, choice rule, choice file, notebook."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from spectral_collapse.studies import pareto as P
+from spectral_collapse.studies.translation import OVG_DEFAULTS, ovg_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------- frontier
+
+def brute_front(x, y) -> np.ndarray:
+    """O(n^2) definition: i is on the front iff finite and no j has x_j >= x_i, y_j >= y_i with one strict."""
+    n = len(x)
+    on = np.zeros(n, bool)
+    for i in range(n):
+        if not (np.isfinite(x[i]) and np.isfinite(y[i])):
+            continue
+        on[i] = not any(np.isfinite(x[j]) and np.isfinite(y[j]) and x[j] >= x[i] and y[j] >= y[i]
+                        and (x[j] > x[i] or y[j] > y[i]) for j in range(n))
+    return on
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pareto_front_matches_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 40))
+    # coarse integer values force ties and exact duplicates; some NaN
+    x = rng.integers(0, 6, n).astype(float)
+    y = rng.integers(0, 6, n).astype(float)
+    x[rng.random(n) < 0.1] = np.nan
+    np.testing.assert_array_equal(P.pareto_front(x, y), brute_front(x, y))
+
+
+def test_pareto_front_continuous_points_and_errors():
+    rng = np.random.default_rng(99)
+    x, y = rng.random(200), rng.random(200)
+    np.testing.assert_array_equal(P.pareto_front(x, y), brute_front(x, y))
+    assert P.pareto_front([np.nan], [1.0]).tolist() == [False]
+    with pytest.raises(ValueError, match="same length"):
+        P.pareto_front([1, 2], [1])
+
+
+# ------------------------------------------------------------------------------------------- choice rule
+
+def test_maximin_and_knee_choose_the_points_defined_by_the_rule():
+    #            A: texture only, B: steep shoulder, C: balanced, D: structure only, E: dominated by C
+    s_hf = np.array([1.00, 0.45, 0.70, 0.00, 0.60])
+    s_lf = np.array([0.00, 0.99, 0.70, 1.00, 0.60])
+    # maximin: min(scaled) is 0, 0.45, 0.70, 0 -> C
+    assert P.choose_operating_point(s_hf, s_lf, "maximin") == 2
+    # knee: distance above the chord x + y = 1 is (x + y - 1) / sqrt(2): B 0.311 > C 0.283
+    assert P.choose_operating_point(s_hf, s_lf, "knee") == 1
+    # the rule works on min-max scaled axes, so it is invariant to a positive affine change of either score
+    assert P.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "maximin") == 2
+    assert P.choose_operating_point(0.2 + 0.1 * s_hf, 3 * s_lf - 1, "knee") == 1
+
+
+def test_choice_respects_eligibility_ties_and_bad_input():
+    s_hf = np.array([0.5, 0.9, 0.5])
+    s_lf = np.array([0.5, 0.9, 0.5])
+    assert P.choose_operating_point(s_hf, s_lf, eligible=[True, False, True], size=[3, 0, 1]) == 2  # tie -> smaller
+    assert P.choose_operating_point(s_hf, s_lf, eligible=[False, False, False]) is None
+    assert P.choose_operating_point([np.nan, 0.2], [0.1, 0.3]) == 1
+    with pytest.raises(ValueError, match="maximin, knee"):
+        P.choose_operating_point(s_hf, s_lf, rule="best")
+    # the chosen point is always on the front of the eligible points
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        a, b = rng.random(9), rng.random(9)
+        for rule in P.RULES:
+            assert P.pareto_front(a, b)[P.choose_operating_point(a, b, rule)]
+
+
+def test_default_grid_is_centred_and_spans_two_decades():
+    for profile, (n_hf, n_lf) in P.GRID_SIZES.items():
+        hf, lf = P.default_grid(profile)
+        assert (len(hf), len(lf)) == (n_hf, n_lf)
+        for axis, c in ((hf, OVG_DEFAULTS["eta_hf"]), (lf, OVG_DEFAULTS["eta_lf"])):
+            assert axis == sorted(axis)
+            assert math.isclose(axis[-1] / axis[0], 100, rel_tol=0.01)
+            assert math.isclose(math.exp(np.mean(np.log(axis))), c, rel_tol=0.01)
+    assert P.default_grid("quick", center={"eta_hf": 1.0, "eta_lf": 1.0}, decades=4)[0] == [0.01, 1.0, 100.0]
+
+
+# ------------------------------------------------------------------------------------------- choice file
+
+def test_choice_file_round_trip_and_ovg_params_reads_it(tmp_path):
+    assert P.read_choice("ihc-sr", "smoke", tmp_path) is None
+    assert ovg_params("ihc-sr", "smoke", tmp_path) == {**OVG_DEFAULTS, "source": "default"}
+    path = P.write_choice("ihc-sr", "smoke", 3.5e-7, 0.012, tmp_path, base="ovg", rule="maximin")
+    assert path == tmp_path / "pareto" / "ihc-sr-smoke-choice.json"
+    body = json.loads(path.read_text())
+    assert body["eta_hf"] == 3.5e-7 and body["eta_lf"] == 0.012 and body["base"] == "ovg"
+    assert P.read_choice("ihc-sr", "smoke", tmp_path)["eta_lf"] == 0.012
+    got = ovg_params("ihc-sr", "smoke", tmp_path)
+    assert (got["eta_hf"], got["eta_lf"], got["source"]) == (3.5e-7, 0.012, str(path))
+    assert ovg_params("ihc-sr", "quick", tmp_path)["source"] == "default"  # other profile: untouched
+    assert not list(path.parent.glob("*.tmp"))
+    with pytest.raises(ValueError, match="finite"):
+        P.write_choice("ihc-sr", "smoke", float("nan"), 1.0, tmp_path)
+
+
+def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
+    """A pareto results dataset with one base on a 2 x 2 grid; values constant over 3 samples."""
+    hf, lf = [1e-6, 1e-5], [1e-3, 1e-2]
+    s_hf = np.array([p[0] for p in ovg_points]).reshape(1, 2, 2, 1).repeat(3, -1)
+    s_lf = np.array([p[1] for p in ovg_points]).reshape(1, 2, 2, 1).repeat(3, -1)
+    dims = ("base", "eta_hf", "eta_lf", "sample")
+    ds = xr.Dataset({"s_hf": (dims, s_hf), "s_lf": (dims, s_lf), "finite": (dims, np.ones_like(s_hf, bool)),
+                     "s_g": (dims[:3], np.ones((1, 2, 2)))},
+                    coords={"base": [primary], "eta_hf": hf, "eta_lf": lf, "sample": range(3)})
+    names = list(baselines)
+    b_hf = np.array([baselines[m][0] for m in names])[:, None].repeat(3, 1)
+    b_lf = np.array([baselines[m][1] for m in names])[:, None].repeat(3, 1)
+    ds["baseline_s_hf"] = (("method", "sample"), b_hf)
+    ds["baseline_s_lf"] = (("method", "sample"), b_lf)
+    ds = ds.assign_coords(method=names)
+    flat_hf, flat_lf = s_hf[0, ..., 0].ravel(), s_lf[0, ..., 0].ravel()
+    front = P.pareto_front(flat_hf, flat_lf).reshape(1, 2, 2)
+    k = P.choose_operating_point(flat_hf, flat_lf)
+    chosen = np.zeros(4, bool)
+    chosen[k] = True
+    ds["on_front"] = (dims[:3], front)
+    ds["chosen"] = (dims[:3], chosen.reshape(1, 2, 2))
+    i, j = divmod(k, 2)
+    ds.attrs.update(dataset="ihc-sr", profile="smoke", primary=primary, rule="maximin", n_images=3, seed=0,
+                    choices=json.dumps({primary: {"eta_hf": hf[i], "eta_lf": lf[j], "s_hf": flat_hf[k],
+                                                  "s_lf": flat_lf[k]}}),
+                    baseline_sources=json.dumps({m: "synthetic" for m in names}))
+    return ds
+
+
+def test_frontier_verdict_holds_and_fails_on_synthetic_sweeps(tmp_path):
+    good = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)],
+                           {"ddim": (0.4, 0.7), "taba": (0.85, 0.4)})
+    v = P.frontier_verdict(good)
+    assert v["holds"] and v["front_ovg"] == 3 and sorted(v["dominated_baselines"]) == ["ddim", "taba"]
+    assert v["choice"]["eta_hf"] == 1e-6 and v["choice"]["eta_lf"] == 1e-3
+    assert "holds here" in v["text"]
+    bad = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)],
+                          {"ddim": (0.5, 0.9), "edm": (0.9, 0.5)})
+    v = P.frontier_verdict(bad)
+    assert not v["holds"] and v["front_ovg"] == 0 and v["front_baselines"] == 2
+    assert "does not hold" in v["text"]
+    # the stored choice follows the results' primary base
+    P.store_choice(good, tmp_path)
+    assert ovg_params("ihc-sr", "smoke", tmp_path)["eta_hf"] == 1e-6
+    table = P.grid_summary(good)
+    assert len(table) == 4 and table["chosen"].sum() == 1
+    import vl_convert as vlc
+
+    for chart in (P.pareto_chart(good), P.grid_heatmaps(good)):
+        assert vlc.vegalite_to_svg(chart.to_dict()).lstrip().startswith("<svg")
+
+
+def test_run_pareto_study_rejects_bad_arguments_before_work(tmp_path):
+    with pytest.raises(ValueError, match="ovg, ovg_taba, ovg_edm"):
+        P.run_pareto_study("ihc-sr", "smoke", bases=["ddim"], root=tmp_path)
+    with pytest.raises(ValueError, match="maximin, knee"):
+        P.run_pareto_study("ihc-sr", "smoke", rule="best", root=tmp_path)
+    with pytest.raises(ValueError, match="distinct values >= 0"):
+        P.run_pareto_study("ihc-sr", "smoke", eta_hf=[1e-6, 1e-6], root=tmp_path)
+    with pytest.raises(ValueError, match="unknown profile"):
+        P.run_pareto_study("ihc-sr", "tiny", root=tmp_path)
+
+
+# ------------------------------------------------------------------------------------------- notebook
+
+def _papermill(out: Path, cwd: Path, **params) -> subprocess.CompletedProcess:
+    args = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "pareto.ipynb"), str(out), "--cwd", str(cwd),
+            "-k", "python3", "--no-progress-bar"]
+    for k, v in params.items():
+        args += ["-p", k, str(v)]  # lists go as JSON strings; the notebook coerces them
+    return subprocess.run(args, capture_output=True, text=True, timeout=1200)
+
+
+def test_notebook_stops_at_once_when_edges2shoes_is_not_prepared(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_DATA", str(tmp_path / "raw"))
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(tmp_path / "ck"))
+    out = tmp_path / "out.ipynb"
+    proc = _papermill(out, ROOT, dataset="edges2shoes", profile="smoke", results_root=str(tmp_path / "results"))
+    assert proc.returncode != 0
+    msg = proc.stderr + proc.stdout
+    assert "DatasetNotPreparedError" in msg
+    assert "python -m spectral_collapse.cli download edges2shoes" in msg
+    assert "load_dataset('ihc-edges')" in msg
+    # it stopped in the check cell: nothing trained, nothing computed
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()
+    nb = json.loads(out.read_text())
+    failed = [c for c in nb["cells"] if c["cell_type"] == "code" and any(o.get("output_type") == "error"
+                                                                        for o in c.get("outputs", []))]
+    assert len(failed) == 1 and "dataset_for(profile, dataset)" in "".join(failed[0]["source"])
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_smoke_and_stores_the_choice(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(tmp_path / "ck"))
+    results = tmp_path / "results"
+    out = tmp_path / "out.ipynb"
+    proc = _papermill(out, ROOT, dataset="ihc-sr", profile="smoke", results_root=str(results), bases='["ovg"]',
+                      eta_hf="[1e-7, 1e-5]", eta_lf="[1e-3]", baselines='["ddim"]', n_images=4)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ds = xr.load_dataset(results / "pareto" / "ihc-sr-smoke.nc", engine="h5netcdf")
+    assert ds.sizes["eta_hf"] == 2 and ds.sizes["eta_lf"] == 1 and ds.sizes["sample"] == 4
+    assert list(ds["method"].values) == ["ddim"] and int(ds["chosen"].sum()) == 1
+    choice = json.loads((results / "pareto" / "ihc-sr-smoke-choice.json").read_text())
+    assert choice["eta_hf"] in (1e-7, 1e-5) and choice["eta_lf"] == 1e-3
+    # main_results would use it
+    assert ovg_params("ihc-sr", "smoke", results)["eta_hf"] == choice["eta_hf"]
+    nb = json.loads(out.read_text())
+    text = json.dumps(nb["cells"])
+    assert "image/svg+xml" in text and "image/png" in text      # the Fig. 6 chart and the image grid
+    assert "expands the frontier" in text

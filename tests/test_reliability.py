@@ -1,0 +1,508 @@
+"""Reliability (issue 8): bad input fails early with a message that names the problem and the fix (item 1),
+non-finite samples are marked and left out of the tables (item 2), determinism and batch-size independence
+(item 4), and the soak run on the smoke profile (item 6, slow).
+
+``BAD_INPUTS`` is the catalogue behind docs/errors.md: each case makes one bad input and expects an error type and
+the words that name the problem and the fix. ``python tests/test_reliability.py`` regenerates docs/errors.md with
+the messages as they are raised. Related tests elsewhere: tests/test_real_datasets.py (folder rules in detail),
+tests/test_loop.py (non-finite marking in the loop), tests/test_safety.py (unsafe files), tests/test_interrupt.py.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from PIL import Image
+
+from conftest import NaNNet, TinyData, tiny_training
+from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
+from spectral_collapse.data.download import DatasetNotPreparedError, OfflineError, UnsafeArchiveError, safe_extract
+from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
+from spectral_collapse.metrics import get_metric
+from spectral_collapse.models.denoisers import EpsDenoiser
+from spectral_collapse.models.oracle import GaussianOracleNet
+from spectral_collapse.models.schedules import VPSchedule
+from spectral_collapse.studies import profiles
+from spectral_collapse.studies.notebook import coerce_list, coerce_str
+from spectral_collapse.studies.report import format_summary, summary
+from spectral_collapse.studies.run import run_studies
+from spectral_collapse.studies.translation import method_specs, run_translation_study
+from spectral_collapse.train.trainer import CheckpointMismatch, load_trained, train
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "errors.md"
+
+
+# --- helpers that build bad inputs ------------------------------------------------------------------------------
+
+
+def _png(path: Path, size=(16, 16), value=128) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((*size, 3), value, np.uint8)).save(path)
+    return path
+
+
+def _folders(tmp: Path, n: int = 2) -> Path:
+    """A valid user-folder layout with n flat images per set (16 x 16 RGB)."""
+    for sub in ("source", "target", "test_source", "test_target"):
+        for i in range(n):
+            _png(tmp / sub / f"im{i}.png", value=40 * i + 20)
+    return tmp
+
+
+def _load_folder(root: Path, **kw):
+    return load_dataset("folder", root=root, size=16, factor=4, **kw)
+
+
+def _corrupt(tmp: Path, **kw):
+    root = _folders(tmp)
+    (root / "source" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n this is not an image")
+    return _load_folder(root, **kw)
+
+
+def _all_corrupt(tmp: Path):
+    root = _folders(tmp)
+    for p in (root / "source").iterdir():
+        p.write_bytes(b"GIF89a broken")
+    return _load_folder(root)
+
+
+def _sizes(tmp: Path):
+    root = _folders(tmp)
+    _png(root / "target" / "big.png", size=(24, 32))
+    return _load_folder(root)
+
+
+def _missing_source(tmp: Path):
+    root = _folders(tmp)
+    shutil.rmtree(root / "source")
+    return _load_folder(root)
+
+
+def _empty(tmp: Path):
+    root = _folders(tmp)
+    shutil.rmtree(root / "source")
+    (root / "source").mkdir()
+    return _load_folder(root)
+
+
+def _unreadable(tmp: Path):
+    root = _folders(tmp)
+    real = Path.iterdir
+
+    def deny(self):
+        if self.name == "target":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    with pytest.MonkeyPatch.context() as mp:  # root ignores chmod, so deny the listing itself
+        mp.setattr(Path, "iterdir", deny)
+        return _load_folder(root)
+
+
+def _domains(**override):
+    x = torch.zeros(2, 3, 16, 16)
+    kw = dict(name="mine", size=16, source=x, target=x, test_source=x, test_target=x)
+    return UnpairedDomains(**{**kw, **override})
+
+
+@functools.lru_cache(maxsize=1)
+def _checkpoint() -> Path:
+    """A finished 4-step checkpoint of the smoke network (trained once per process)."""
+    spec, cfg = tiny_training()
+    root = Path(tempfile.mkdtemp(prefix="reliability-ck-"))
+    return train(spec, cfg, TinyData(), name="tiny", root=root, progress=False).path
+
+
+def _copy_checkpoint(tmp: Path) -> Path:
+    return Path(shutil.copytree(_checkpoint(), tmp / "ck"))
+
+
+def _altered_config(tmp: Path):
+    ck = _copy_checkpoint(tmp)
+    cfg = json.loads((ck / "config.json").read_text())
+    cfg["model"]["backbone"]["block_out_channels"] = [8, 16]  # the saved weights are (16, 32)
+    (ck / "config.json").write_text(json.dumps(cfg))
+    return load_trained(ck)
+
+
+def _incomplete(tmp: Path):
+    ck = _copy_checkpoint(tmp)
+    (ck / "DONE").unlink()
+    return load_trained(ck)
+
+
+def _smoke_with(**changes):
+    """Temporarily register a modified smoke profile under the name 'smoke'."""
+    mp = pytest.MonkeyPatch()
+    mp.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], **changes))
+    return mp
+
+
+def _profile_steps_zero(tmp: Path):
+    mp = _smoke_with(steps=0)
+    try:
+        return run_translation_study("s", "ihc-sr", "smoke", models={}, root=tmp, save=False)
+    finally:
+        mp.undo()
+
+
+def _model_data_mismatch(tmp: Path):
+    from spectral_collapse.models.backbones import UNetConfig
+
+    spec = replace(tiny_training()[0], backbone=UNetConfig(sample_size=32, block_out_channels=(8, 16),
+                                                           down_block_types=("DownBlock2D",) * 2,
+                                                           up_block_types=("UpBlock2D",) * 2))
+    return run_translation_study("s", "ihc-sr", "smoke", labels=["ddim"], models={"eps": spec.build()}, root=tmp,
+                                 save=False, progress=False)
+
+
+def _escaping_zip(tmp: Path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "a.zip", "w") as zf:
+        zf.writestr("../outside.txt", b"x")
+    return safe_extract(tmp / "a.zip", tmp / "out")
+
+
+def _offline(tmp: Path):
+    from spectral_collapse.data.download import download_dataset
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SPECTRAL_COLLAPSE_OFFLINE", "1")
+        return download_dataset("edges2shoes", tmp, url="http://127.0.0.1:9/edges2shoes.tar.gz", progress=False)
+
+
+def _nan_in_inversion(tmp: Path):
+    D = EpsDenoiser(GaussianOracleNet("eps"), VPSchedule())
+    x = torch.zeros(3, 3, 8, 8)
+    x[1, 0, 0, 0] = float("nan")
+    return invert(D, x, torch.linspace(0.01, 10, 5), Euler(), on_nonfinite="raise")
+
+
+def _results():
+    return xr.Dataset({"psnr": (("method", "seed", "sample"), np.zeros((1, 1, 2)))},
+                      coords={"method": ["ddim"], "seed": [0]})
+
+
+# --- the catalogue ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadInput:
+    id: str
+    what: str                      # the bad input, in the user's words
+    where: str                     # the call that catches it
+    run: Callable[[Path], object]  # makes the bad input; must raise (or warn, for a warning case)
+    error: type
+    problem: str                   # regex: the message names the problem ...
+    fix: str                       # ... and the fix
+
+
+BAD_INPUTS = [
+    BadInput("unknown-dataset", "unknown dataset name", "data.load_dataset",
+             lambda t: load_dataset("ihc-sx"), ValueError, r"unknown dataset 'ihc-sx'", r"valid names: .*ihc-sr"),
+    BadInput("unknown-dataset-cli", "unknown dataset on the command line", "studies.run.run_studies",
+             lambda t: run_studies("smoke", ["main_results"], ["ihc_sr"], root=ROOT, results_root=str(t)),
+             ValueError, r"unknown dataset 'ihc_sr'", r"valid datasets: .*ihc-sr"),
+    BadInput("unknown-study", "unknown study name", "studies.run.run_studies",
+             lambda t: run_studies("smoke", ["main_result"], root=ROOT, results_root=str(t)),
+             ValueError, r"unknown study 'main_result'", r"valid studies: .*main_results"),
+    BadInput("unknown-method", "unknown inversion method", "inversion.get_method",
+             lambda t: get_method("ddimm"), ValueError, r"unknown inversion method 'ddimm'", r"valid methods: .*taba"),
+    BadInput("unknown-method-label", "unknown method label of a study", "run_translation_study",
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", labels=["ovg_tab"], root=t, save=False),
+             ValueError, r"unknown method label 'ovg_tab'", r"valid labels: .*ovg_taba"),
+    BadInput("unknown-metric", "unknown metric name", "metrics.get_metric",
+             lambda t: get_metric("s_hff"), ValueError, r"unknown metric 's_hff'", r"valid metrics: .*s_hf"),
+    BadInput("unknown-metric-table", "unknown metric in a results table", "studies.report.summary",
+             lambda t: summary(_results(), ["psnrr"]), ValueError, r"unknown metric\(s\) 'psnrr'",
+             r"these results hold: psnr"),
+    BadInput("unknown-profile", "unknown profile name", "studies.profiles.get_profile",
+             lambda t: profiles.get_profile("fast"), ValueError, r"unknown profile 'fast'",
+             r"valid profiles: smoke, quick, paper"),
+    BadInput("not-downloaded", "real dataset not downloaded", "data.load_dataset",
+             lambda t: load_dataset("bbbc021", root=t), DatasetNotPreparedError, r"bbbc021 dataset is not prepared",
+             r"python -m spectral_collapse.cli download bbbc021.*load_dataset\('ihc-sr'\)"),
+    BadInput("offline-download", "download while downloads are switched off", "data.download.download_dataset",
+             _offline, OfflineError, r"downloads are switched off", r"unset SPECTRAL_COLLAPSE_OFFLINE"),
+    BadInput("missing-root", "data folder that does not exist", "data.load_dataset('folder')",
+             lambda t: _load_folder(t / "nowhere"), FileNotFoundError, r"data folder .*nowhere does not exist",
+             r"pass root= the folder that holds source/, target/"),
+    BadInput("missing-folder", "image subfolder that does not exist", "data.load_dataset('folder')",
+             _missing_source, FileNotFoundError, r"source folder .*/source does not exist",
+             r"pass the folder that holds your source images"),
+    BadInput("empty-folder", "empty image folder", "data.load_dataset('folder')",
+             _empty, ValueError, r"no images in the source folder .*it is empty", r"Expected files ending in .*\.png"),
+    BadInput("unreadable-folder", "unreadable image folder", "data.load_dataset('folder')",
+             _unreadable, PermissionError, r"cannot list the target folder .*permission denied", r"chmod u\+rx"),
+    BadInput("corrupt-image-raise", "corrupt image file, on_corrupt='raise'", "data.load_dataset('folder')",
+             lambda t: _corrupt(t, on_corrupt="raise"), ValueError, r"cannot read image .*broken\.png",
+             r"delete or replace it, or pass on_corrupt='skip'"),
+    BadInput("corrupt-image-skip", "corrupt image file, on_corrupt='skip' (default): a warning", "data.load_dataset('folder')",
+             _corrupt, UserWarning, r"skipped 1 unreadable image\(s\) \(source: broken\.png",
+             r"pass on_corrupt='raise' to stop instead"),
+    BadInput("all-images-corrupt", "every image of a set corrupt", "data.load_dataset('folder')",
+             _all_corrupt, ValueError, r"no readable images left in the source folder", r"all 2 skipped"),
+    BadInput("mixed-sizes", "images of different sizes in one set", "data.load_dataset('folder')",
+             _sizes, ValueError, r"target images have 2 different sizes .*24x32",
+             r"make them one size, or pass on_size_mismatch='resize'"),
+    BadInput("wrong-dtype", "images as uint8 tensors (wrong mode / range)", "data.UnpairedDomains",
+             lambda t: _domains(source=torch.zeros(2, 3, 16, 16, dtype=torch.uint8)), ValueError,
+             r"source must be a float32 tensor", r"\(N, C, H, W\)"),
+    BadInput("mixed-channels", "grey and RGB images mixed", "data.UnpairedDomains",
+             lambda t: _domains(target=torch.zeros(2, 1, 16, 16)), ValueError,
+             r"same number of channels, got .*'target': 1", r"repeat a grey channel three times"),
+    BadInput("wrong-image-size", "images not of the declared size", "data.UnpairedDomains",
+             lambda t: _domains(size=32), ValueError, r"source has spatial size \(16, 16\), expected \(32, 32\)",
+             r"crop or resize the images to 32 x 32"),
+    BadInput("sr-factor-bundled", "SR factor that does not divide the image size", "data.load_dataset",
+             lambda t: load_dataset("ihc-sr", size=16, factor=3), ValueError, r"size 16 is not a multiple of factor 3",
+             r"use e\.g\. size="),
+    BadInput("sr-factor-folder", "SR factor that does not divide a folder's size", "data.load_dataset('folder')",
+             lambda t: load_dataset("folder", root=_folders(t), size=16, factor=5), ValueError,
+             r"image size 16 is not divisible by the SR factor 5", r"use size=15 or 20"),
+    BadInput("sr-factor-degrade", "SR factor that does not divide a tensor's size", "data.nearest_downup",
+             lambda t: nearest_downup(torch.zeros(1, 3, 16, 16), 3), ValueError,
+             r"factor 3 does not divide the image size 16x16", r"crop the image to a multiple of 3"),
+    BadInput("steps-zero", "steps < 1", "inversion.translate",
+             lambda t: translate(EpsDenoiser(GaussianOracleNet("eps"), VPSchedule()), torch.zeros(1, 3, 8, 8), Euler(),
+                                 steps=0), ValueError, r"steps must be >= 1, got 0", r">= 1"),
+    BadInput("steps-zero-profile", "a profile with steps < 1", "run_translation_study",
+             _profile_steps_zero, ValueError, r"steps \(of the profile\) must be an integer >= 1, got 0", r">= 1"),
+    BadInput("negative-eta", "negative OVG step size", "inversion.OVG",
+             lambda t: OVG(eta_hf=-1e-6), ValueError, r"OVG step sizes must be finite and >= 0, got eta_hf=-1e-06",
+             r"pass eta_hf=0 or eta_lf=0 to switch a term off"),
+    BadInput("nan-eta", "NaN OVG step size in a study", "studies.translation.method_specs",
+             lambda t: method_specs(["ovg"], eta_hf=float("nan"), eta_lf=1e-3), ValueError,
+             r"must be finite and >= 0, got eta_hf=nan", r"switch a term off"),
+    BadInput("batch-size-zero", "inversion batch size < 1", "run_translation_study",
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", batch_size=0, root=t, save=False),
+             ValueError, r"batch_size must be an integer >= 1, got 0", r">= 1"),
+    BadInput("seeds-not-int", "seeds that are not integers", "run_translation_study",
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", seeds=["a"], root=t, save=False),
+             TypeError, r"seeds must be a list of integers", r"such as \[0, 1, 2\]"),
+    BadInput("checkpoint-mismatch", "checkpoint trained for another model", "train.load_trained(path, spec)",
+             lambda t: load_trained(_copy_checkpoint(t), tiny_training("x0")[0]), CheckpointMismatch,
+             r"was trained for a different model \(differs in: parameterization\)",
+             r"delete it or ask for the model it holds"),
+    BadInput("checkpoint-altered", "checkpoint whose config.json does not fit its weights", "train.load_trained",
+             _altered_config, CheckpointMismatch, r"do not fit the model described by its config\.json",
+             r"delete it and train again"),
+    BadInput("checkpoint-incomplete", "checkpoint of an interrupted training", "train.load_trained",
+             _incomplete, FileNotFoundError, r"is incomplete \(training was interrupted\)",
+             r"rerun training to resume it"),
+    BadInput("model-data-mismatch", "model whose input size differs from the data", "run_translation_study",
+             _model_data_mismatch, ValueError, r"the eps model takes 3x32x32 inputs, but ihc-sr gives 3x16x16",
+             r"use the model trained for this dataset and profile"),
+    BadInput("papermill-list", "papermill list parameter that does not parse", "studies.notebook.coerce_list",
+             lambda t: coerce_list("[1, 2", int, "seeds"), TypeError, r"seeds='\[1, 2' is not a valid list",
+             r"write it as '\[1, 2\]' or '1,2'"),
+    BadInput("papermill-item-type", "papermill list items of the wrong type (-p seeds abc)",
+             "studies.notebook.coerce_list", lambda t: coerce_list("abc", int, "seeds"), TypeError,
+             r"seeds='abc': every item must be a int", r"write it as '\[1, 2\]' or '1,2'"),
+    BadInput("papermill-str", "papermill name parameter that is a list", "studies.notebook.coerce_str",
+             lambda t: coerce_str(["ihc-sr"], "dataset"), TypeError, r"dataset must be a string, got \['ihc-sr'\]",
+             r"must be a string"),
+    BadInput("nan-raise", "NaN / Inf during inversion with on_nonfinite='raise'", "inversion.integrate",
+             _nan_in_inversion, NonFiniteError, r"non-finite values at invert step 0 .* in samples \[1\]",
+             r"lower the guidance step sizes or check the model and its input range"),
+    BadInput("unsafe-archive", "archive with a member that leaves the target folder", "data.download.safe_extract",
+             _escaping_zip, UnsafeArchiveError, r"refusing to extract a\.zip: 1 member\(s\) would be written outside",
+             r"Nothing was extracted\. Do not use this archive"),
+]
+
+
+def trigger(case: BadInput, tmp: Path) -> str:
+    """Run a case; return the message of the expected error (or warning). Fails if nothing / something else happens."""
+    if issubclass(case.error, Warning):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            case.run(tmp)
+        hits = [w for w in seen if issubclass(w.category, case.error)]
+        assert hits, f"{case.id}: no {case.error.__name__} was issued"
+        return str(hits[0].message)
+    with pytest.raises(case.error) as err:
+        case.run(tmp)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=[c.id for c in BAD_INPUTS])
+def test_bad_input_fails_with_a_clear_message(case, tmp_path):
+    msg = trigger(case, tmp_path)
+    assert re.search(case.problem, msg, re.S), f"problem not named: {msg}"
+    assert re.search(case.fix, msg, re.S), f"fix not named: {msg}"
+
+
+def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monkeypatch):
+    """A study with a bad argument never reaches training (trained_model would be the long work)."""
+    import spectral_collapse.studies.models as sm
+
+    def boom(*a, **k):
+        raise AssertionError("training started before the arguments were checked")
+
+    monkeypatch.setattr(sm, "trained_model", boom)
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_DATA", str(tmp_path))
+    for kw in ({"labels": ["nope"]}, {"seeds": "x"}, {"batch_size": -1}, {"n_test": 0}, {"factor": 3}):
+        with pytest.raises((ValueError, TypeError)):
+            run_translation_study("s", "ihc-sr", "smoke", root=tmp_path, save=False, **kw)
+    for name in ("nope", "bbbc021"):  # unknown, and a real dataset that is not downloaded
+        with pytest.raises((ValueError, DatasetNotPreparedError)):
+            run_translation_study("s", name, "smoke", root=tmp_path, save=False)
+
+
+def test_errors_doc_lists_every_case():
+    text = DOC.read_text()
+    missing = [c.id for c in BAD_INPUTS if f"`{c.id}`" not in text]
+    assert not missing, f"docs/errors.md lacks {missing}; regenerate it with `python tests/test_reliability.py`"
+
+
+def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
+    msg = msg.replace(str(tmp), "<tmp>").replace(str(_checkpoint().parent), "<checkpoints>")
+    msg = re.sub(r"\s+", " ", msg).replace("|", "\\|")
+    return f"| `{case.id}` | {case.what} | `{case.where}` | `{case.error.__name__}` | {msg} |"
+
+
+def write_doc() -> None:
+    """Regenerate docs/errors.md from BAD_INPUTS with the messages as raised now."""
+    rows = []
+    for case in BAD_INPUTS:
+        with tempfile.TemporaryDirectory() as d:
+            rows.append(_doc_row(case, trigger(case, Path(d)), Path(d)))
+    head = DOC.read_text().split("<!-- table -->")[0] if DOC.exists() else "# Bad input and its messages\n\n"
+    DOC.write_text(head + "<!-- table -->\n\n| Case | Bad input | Caught by | Error | Message |\n"
+                   "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+
+
+# --- papermill parameters: `-p seeds "[0]"` arrives as a string -------------------------------------------------
+
+def _papermill(tmp: Path, *params: str) -> subprocess.CompletedProcess:
+    """Execute notebooks/main_results.ipynb on the smoke profile with the papermill command line."""
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "main_results.ipynb"), str(tmp / "out.ipynb"),
+           "-p", "profile", "smoke", "-p", "dataset", "ihc-sr", "-p", "methods", "ddim",
+           "-p", "results_root", str(tmp / "results"), *params, "--cwd", str(ROOT), "--no-progress-bar"]
+    env = {**os.environ, "SPECTRAL_COLLAPSE_CHECKPOINTS": str(tmp / "ck")}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+
+
+def test_papermill_bad_list_parameter_fails_at_once_with_the_fix(tmp_path):
+    proc = _papermill(tmp_path, "-p", "seeds", "abc")
+    assert proc.returncode != 0
+    out = (tmp_path / "out.ipynb").read_text()
+    assert "seeds='abc': every item must be a int" in out and "write it as '[1, 2]'" in out
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()  # nothing trained or computed
+
+
+@pytest.mark.slow
+def test_papermill_list_parameter_given_as_a_string_is_accepted(tmp_path):
+    proc = _papermill(tmp_path, "-p", "seeds", "[0]")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ds = xr.load_dataset(tmp_path / "results" / "main_results" / "ihc-sr-smoke.nc", engine="h5netcdf")
+    assert ds["seed"].values.tolist() == [0] and ds["method"].values.tolist() == ["ddim"]
+
+
+# --- item 2: non-finite samples in a study -------------------------------------------------------------------------
+
+def _nan_models(sample: int, t_threshold: float):
+    sched = VPSchedule()
+    D = EpsDenoiser(NaNNet(GaussianOracleNet("eps", schedule=sched), sample, t_threshold, label=0), sched)
+    return {"eps": D}
+
+
+def test_study_marks_nonfinite_samples_and_tables_exclude_them(tmp_path):
+    bad, thr, steps = 3, 500.0, profiles.get_profile("smoke").steps
+    models = _nan_models(bad, thr)
+    D = models["eps"]
+    grid = default_sigmas(D, steps).flip(0)
+    # Euler inversion under the source label evaluates the net at sigma_i: the first step above t = 500 breaks
+    expected = next(i for i in range(steps) if float(D.time_label(max(float(grid[i]), D.sigma_min))) > thr)
+    with pytest.warns(RuntimeWarning, match=rf"samples \[{bad}\] became non-finite at steps \[{expected}\]"):
+        ds = run_translation_study("nan", "ihc-sr", "smoke", labels=["ddim"], seeds=[0, 1], models=models,
+                                   root=tmp_path, progress=False, batch_size=8)
+    cell = ds.sel({"method": "ddim"})
+    n = ds.sizes["sample"]
+    finite = np.ones(n, bool)
+    finite[bad] = False
+    for seed in (0, 1):
+        np.testing.assert_array_equal(cell["finite"].sel(seed=seed).values, finite)
+        np.testing.assert_array_equal(cell["nonfinite_step"].sel(seed=seed).values,
+                                      np.where(finite, -1, expected))
+        psnr = cell["psnr"].sel(seed=seed).values
+        assert np.isnan(psnr[bad]) and np.isfinite(psnr[finite]).all()
+    assert np.isfinite(cell["s_g"].values).all()  # Gaussianity of the finite latents only
+    table = summary(ds).set_index(["method", "metric"])
+    for metric in ("psnr", "s_hf", "s_lf", "s_dc"):
+        vals = cell[metric].values[:, finite]  # (seed, finite samples), read back from the results
+        assert table.loc[("ddim", metric), "mean"] == pytest.approx(vals.mean(axis=1).mean(), rel=1e-12)
+        assert table.loc[("ddim", metric), "nonfinite"] == 2  # one sample in each of two seeds, counted
+    assert "nan" not in format_summary(ds).to_string().lower()
+    stored = xr.load_dataset(tmp_path / "nan" / "ihc-sr-smoke.nc", engine="h5netcdf")
+    np.testing.assert_array_equal(stored["finite"].values, ds["finite"].values)
+
+
+# --- item 4: determinism -------------------------------------------------------------------------------------------
+
+DET_LABELS = ["ddim", "taba", "ovg"]  # deterministic, per-sample noise, gradient guidance
+
+
+def _untrained_unet():
+    torch.manual_seed(0)
+    return {"eps": tiny_training()[0].build().eval()}
+
+
+def _numbers(ds: xr.Dataset) -> xr.Dataset:
+    """The data without provenance (creation time, git state)."""
+    out = ds.copy()
+    out.attrs = {}
+    return out
+
+
+def test_same_seed_same_numbers_and_batch_size_does_not_matter(tmp_path):
+    kw = dict(labels=DET_LABELS, seeds=[0, 1], progress=False, save=False)
+    a = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "a", batch_size=8, **kw)
+    b = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "b", batch_size=8, **kw)
+    xr.testing.assert_identical(_numbers(a), _numbers(b))  # bit for bit
+    c = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "c", batch_size=3, **kw)
+    # the per-sample noise is keyed by (seed, test index), so the batches only change how the convolutions group
+    # their sums: equal to float32 round-off, not necessarily bit for bit
+    for v in ("psnr", "s_hf", "s_lf", "s_dc", "latents", "images", "s_g"):
+        np.testing.assert_allclose(c[v].values, a[v].values, rtol=1e-4, atol=1e-5, err_msg=v)
+    taba = a["latents"].sel({"method": "taba"})
+    assert not np.allclose(taba.sel(seed=0).values, taba.sel(seed=1).values)  # the seed does reach the noise
+
+
+# --- item 6: the soak run ------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_soak_script_on_smoke(tmp_path):
+    out = tmp_path / "soak.json"
+    env = {**os.environ, "SPECTRAL_COLLAPSE_CHECKPOINTS": str(tmp_path / "ck")}
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "soak.py"), "--profile", "smoke",
+                           "--study", "main_results", "--dataset", "ihc-sr", "--work", str(tmp_path / "work"),
+                           "--out", str(out), "--no-markdown"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    rep = json.loads(out.read_text())
+    assert rep["identical"] is True and rep["within_bound"] is True
+    assert [r["round"] for r in rep["rounds"]] == [1, 2]
+    assert all(s["peak_rss_mb"] > 50 for r in rep["rounds"] for s in r["studies"])  # the kernels were measured
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    write_doc()
+    print(f"wrote {DOC}")
