@@ -548,8 +548,7 @@ def load_or_run(study: str, dataset: str, profile: str, *, root: str | os.PathLi
             return ds
     ds = _RUNNERS[study](dataset, profile, root=root, save=False, **kw)
     ds.attrs["request"] = request
-    save_results(ds, path)
-    return ds
+    return load_results(save_results(ds, path))   # as stored: with provenance attrs
 
 
 def _agrees(flag: bool) -> str:
