@@ -168,6 +168,7 @@ def run_ablation(study: str, dataset: str, profile: str, arms: list[Arm], *, lab
     for ax in axes:
         ds = ds.assign_coords({ax: ("arm", [dict(a.coords)[ax] for a in arms])})
     ds = ds.swap_dims({"arm": axes[0]}) if len(axes) == 1 else ds.set_index(arm=axes).unstack("arm")
+    ds = ds.transpose(*axes, ...)
     for p in parts:
         ds = ds.merge(p[[v for v in p.data_vars if v in latent_vars]])
     keep = ("dataset", "profile", "seeds", "n_test", "steps", "s_hf_unit", "s_lf_condition", "s_dc_definition", "ovg")
