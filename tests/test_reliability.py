@@ -314,7 +314,7 @@ BAD_INPUTS = [
              r"write it as '\[1, 2\]' or '1,2'"),
     BadInput("papermill-item-type", "papermill list items of the wrong type (-p seeds abc)",
              "studies.notebook.coerce_list", lambda t: coerce_list("abc", int, "seeds"), TypeError,
-             r"seeds='abc': every item must be a int", r"write it as '\[1, 2\]' or '1,2'"),
+             r"seeds='abc': every item must be of type int", r"write it as '\[1, 2\]' or '1,2'"),
     BadInput("papermill-str", "papermill name parameter that is a list", "studies.notebook.coerce_str",
              lambda t: coerce_str(["ihc-sr"], "dataset"), TypeError, r"dataset must be a string, got \['ihc-sr'\]",
              r"must be a string"),
@@ -403,7 +403,7 @@ def test_papermill_bad_list_parameter_fails_at_once_with_the_fix(tmp_path):
     proc = _papermill(tmp_path, "-p", "seeds", "abc")
     assert proc.returncode != 0
     out = (tmp_path / "out.ipynb").read_text()
-    assert "seeds='abc': every item must be a int" in out and "write it as '[1, 2]'" in out
+    assert "seeds='abc': every item must be of type int" in out and "write it as '[1, 2]'" in out
     assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()  # nothing trained or computed
 
 

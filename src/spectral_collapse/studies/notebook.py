@@ -57,7 +57,8 @@ def coerce_list(value, item_type=str, name: str = "parameter"):
     try:
         return [item_type(v) for v in value]
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name}={given!r}: every item must be a {item_type.__name__}; write it as '[1, 2]' or '1,2'") from e
+        raise TypeError(f"{name}={given!r}: every item must be of type {item_type.__name__}; "
+                        f"write it as '[1, 2]' or '1,2'") from e
 
 
 def coerce_str(value, name: str = "parameter") -> str:

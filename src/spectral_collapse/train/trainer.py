@@ -282,9 +282,9 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
     try:
         _load_weights(D.net, path / "ema.safetensors")
     except RuntimeError as err:  # state-dict keys or shapes differ: weights from another model
+        detail = next((line.strip() for line in str(err).splitlines()[1:] if line.strip()), str(err))
         raise CheckpointMismatch(f"the weights in {path / 'ema.safetensors'} do not fit the model described by its "
-                                 f"config.json ({str(err).splitlines()[0]}); the folder was altered: delete it and "
-                                 f"train again") from err
+                                 f"config.json ({detail}); the folder was altered: delete it and train again") from err
     D.eval().requires_grad_(False)
     log = json.loads((path / "log.json").read_text())["loss"] if (path / "log.json").exists() else []
     tc = {f.name: saved["train"][f.name] for f in fields(TrainConfig) if f.name in saved["train"]}
