@@ -14,8 +14,9 @@
 
 Inversion: a method label of studies/translation.py inverts under the source label 0 on the profile's grid; its
 latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs,
-then evenly spaced source-pool crops when more latents are asked for. Latent sets are cached under
-``<root>/.cache/latents/`` keyed by everything they depend on, so the studies share them.
+then evenly spaced source-pool crops when more latents are asked for. Latent sets of trained models are cached
+beside the results root (``data/cache/latents/`` for ``data/results``), keyed by everything they depend on
+(checkpoint, method, inputs, steps, seed), so the studies share them.
 """
 from __future__ import annotations
 
@@ -94,6 +95,7 @@ class _Setup:
     models: dict = field(default_factory=dict)
     checkpoints: dict = field(default_factory=dict)
     progress: bool = False
+    memory: dict = field(default_factory=dict)
 
     def __post_init__(self):
         from .models import dataset_for
@@ -132,15 +134,21 @@ class _Setup:
                           "n": len(x), "steps": steps, "seed": seed, "method": ms.describe(),
                           "model": self.checkpoints.get(ms.parameterization, repr(type(D.net)))}, sort_keys=True, default=str)
         h = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
-        f = self.root / ".cache" / "latents" / f"{self.dataset}-{self.profile}" / f"{label}-{h}.npz"
-        if f.exists():
+        if h in self.memory:
+            return (*self.memory[h], x)
+        on_disk = ms.parameterization in self.checkpoints   # models passed in by the caller are not cached on disk
+        f = self.root.parent / "cache" / "latents" / f"{self.dataset}-{self.profile}" / f"{label}-{h}.npz"
+        if on_disk and f.exists():
             z = np.load(f)
-            return torch.from_numpy(z["latents"]), z["finite"], x
+            self.memory[h] = (torch.from_numpy(z["latents"]), z["finite"])
+            return (*self.memory[h], x)
         z, ok = invert_latents(D, x, ms, steps=steps, seed=seed, batch_size=self.prof.batch_size)
-        f.parent.mkdir(parents=True, exist_ok=True)
-        tmp = f.with_name(f".{f.name}.{os.getpid()}.npz")
-        np.savez(tmp, latents=z.numpy(), finite=ok)
-        os.replace(tmp, f)
+        if on_disk:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            tmp = f.with_name(f".{f.name}.{os.getpid()}.npz")
+            np.savez(tmp, latents=z.numpy(), finite=ok)
+            os.replace(tmp, f)
+        self.memory[h] = (z, ok)
         return z, ok, x
 
     def attrs(self, study: str, **extra) -> dict:

@@ -10,6 +10,8 @@ numbers equal a single-process run's up to the float round-off of a different ba
 In a single process (no ``WORLD_SIZE`` > 1 in the environment) nothing changes and Accelerate is not touched.
 The hook is ``studies.translation._translate_batched``, which hands its batch loop to ``translate_sharded``.
 Stores: every process writes the same file; writes are atomic (temp file + rename), so the last one wins.
+All processes must see the same results root (one filesystem): a process that found a cell cached which another
+did not would skip a collective the others wait in.
 """
 from __future__ import annotations
 

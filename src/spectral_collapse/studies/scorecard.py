@@ -36,7 +36,9 @@ from .store import load_results
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "Evidence", "Finding",
            "Claim", "CLAIMS", "long_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
-           "percent_improved", "evaluate_claims", "counts"]
+           "percent_improved", "evaluate_claims", "counts", "measure_paper_unet", "paper_scale_estimate", "TIMING_FILE", "md_table",
+           "scorecard_markdown", "scorecard_fragment", "claims_fragment", "errata_checks", "errata_fragment",
+           "collapse_figure", "intro_fragment", "cost_fragment", "reproducing_fragment", "book_fragments"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
@@ -442,13 +444,13 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
             return Finding(UNTESTABLE, f"{a} or {b} not in the {'tables' if ev.source == 'paper' else 'results'}")
         w = w[[a, b]].dropna()
         w = w[w.groupby(level="dataset")[a].transform("count") > 2] if "dataset" in keys else w
-        if len(w) < 3 or w[a].std() == 0 or w[b].std() == 0:
+        if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
             return Finding(UNTESTABLE, f"fewer than 3 varying points for {a} and {b}")
         r = float(np.corrcoef(w[a], w[b])[0, 1])
         per = []
         if "dataset" in keys:
             for ds, g in w.groupby(level="dataset"):
-                if len(g) > 2 and g[a].std() > 0 and g[b].std() > 0:
+                if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1:
                     per.append(f"{ds} {np.corrcoef(g[a], g[b])[0, 1]:+.2f}")
         ok = r * sign >= threshold if sign else abs(r) >= threshold
         return Finding(HOLDS if ok else FAILS, f"Pearson r = {r:+.2f} over {len(w)} (dataset, method"
@@ -711,3 +713,385 @@ def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None,
                      "verdict": o.verdict, "our numbers": o.detail, "paper's tables": p.verdict,
                      "paper numbers": p.detail})
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------- reproducing at paper scale
+
+TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
+# Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
+PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 0),      # (inversion forwards,
+                      "ovg": (50, 50, 50), "ovg_taba": (48, 50, 48), "ovg_edm": (50, 50, 50)}  # sampling, OVG steps)
+
+
+def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results",
+                       save: bool = True) -> dict:
+    """Time the paper profile's U-Net (random weights) on this machine's CPU: forward, and forward + backward.
+
+    Returns (and writes to ``<root>/reproducing/paper-unet-cpu.json``) seconds per image (CPU time of one thread,
+    the steadier figure on a shared machine, and wall time), the parameter count and the forward FLOPs per image
+    counted by ``torch.utils.flop_counter``. This is what the reproducing chapter's estimates are built on.
+    """
+    import datetime as dt
+    import os
+    import platform
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from .profiles import get_profile
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        prof = get_profile("paper")
+        spec = prof.model_spec("eps")
+        D = spec.build().eval()
+        c, side = prof.diffused_shape()
+        x = torch.randn(batch, c, side, side)
+        sigma = torch.full((batch,), 1.0)
+        label = torch.zeros(batch, dtype=torch.long)
+
+        def fwd():
+            with torch.no_grad():
+                D(x, sigma, label)
+
+        def fwd_bwd():
+            xx = x.clone().requires_grad_(True)
+            D(xx, sigma, label).eps.square().mean().backward()
+
+        fwd()  # warm-up
+        times = {}
+        for name, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
+            cpu, wall = [], []
+            for _ in range(repeats):
+                w0, c0 = time.perf_counter(), time.process_time()
+                fn()
+                wall.append(time.perf_counter() - w0)
+                cpu.append(time.process_time() - c0)
+            times[name] = {"cpu_s_per_image": float(np.median(cpu)) / batch, "wall_s_per_image": float(np.median(wall)) / batch}
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            D(x[:1], sigma[:1], label[:1])
+        out = {"profile": "paper", "shape": [c, side, side], "batch": batch, "repeats": repeats, "threads": threads,
+               "parameters": int(sum(p.numel() for p in D.parameters())), "forward_flops": int(fc.get_total_flops()),
+               **times, "machine": {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+                                    "torch": torch.__version__, "load_average": list(os.getloadavg())},
+               "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    finally:
+        torch.set_num_threads(old)
+    if save:
+        path = Path(root) / TIMING_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def paper_scale_estimate(timing: dict, *, gpu_tflops: float = 50.0, ovg_step_ratio: float | None = None,
+                         datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
+    """Estimated compute of the paper profile's main results (Table 2: BBBC021 x16 and Edges2Shoes) from a timing.
+
+    Training: steps x batch images of forward + backward per model (``models_per_dataset`` = eps and EDM).
+    Translation: per image the network passes of each paper label (PAPER_LABEL_PASSES), an OVG step costing
+    ``ovg_step_ratio`` forwards (None: one forward plus two vector-Jacobian products each costing a backward pass,
+    2 fb / f - 1 with f the forward and fb the forward + backward time; the benchmark chapter measures the real
+    ratio, pass it when known), times n_test images x seeds. CPU hours use the measured one-thread
+    CPU time; GPU hours divide FLOPs (forward FLOPs x passes; backward counted as 2 forwards) by an *assumed*
+    sustained ``gpu_tflops``. Both are estimates, not measurements of a full run.
+    """
+    from .profiles import get_profile
+
+    prof = get_profile("paper")
+    f_cpu = timing["forward"]["cpu_s_per_image"]
+    fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
+    flops = float(timing["forward_flops"])
+    ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
+    rows = []
+    cfg = prof.train_eps
+    n_train = datasets * models_per_dataset
+    rows.append({"work": f"training, {n_train} models ({cfg.steps} steps x batch {cfg.batch_size})",
+                 "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
+                 "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
+                 "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})
+    per_image = sum(inv + smp + ovg * (ratio - 1) for inv, smp, ovg in PAPER_LABEL_PASSES.values())
+    n_trans = datasets * prof.n_test * len(prof.seeds)
+    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods x {prof.n_test} images x "
+                         f"{len(prof.seeds)} seeds x {datasets} datasets, {prof.steps} + {prof.steps} steps",
+                 "forward_equivalents": n_trans * per_image, "cpu_hours": n_trans * per_image * f_cpu / 3600,
+                 "gpu_hours": n_trans * per_image * flops / (gpu_tflops * 1e12) / 3600})
+    frame = pd.DataFrame(rows)
+    total = frame[["forward_equivalents", "cpu_hours", "gpu_hours"]].sum()
+    return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ book pages
+# The book's pages hold the prose; the numbers come from these fragments, written into book/_generated/ by
+# scripts/make_toc.py from the stored results (``book_fragments``) and pulled in with MyST's {include}.
+
+GENERATED = "_generated"
+TABLE_TITLES = {"table1": "Table 1: stochastic vs deterministic inversion (share of comparisons improved)",
+                "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
+                "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0 vs eps prediction (share of cases "
+                "improved)", "table8": "Table 8: BBBC021 x8", "table9": "Table 9: BBBC021 x16 (Table 2, right)",
+                "table10": "Table 10: BBBC021 x32", "table11": "Table 11: Edges2Shoes (Table 2, left)"}
+
+
+def md_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A GitHub / MyST pipe table of ``frame`` (cells as text, '|' escaped)."""
+    f = frame.reset_index() if index else frame
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in f.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _num(v: float, metric: str, share: bool = False) -> str:
+    if v is None or not np.isfinite(v):
+        return ""
+    if share:
+        return f"{100 * v:.1f}%"
+    return f"{v:.2f}" if metric in ("psnr", "fid") else f"{v:.3f}"
+
+
+def scorecard_markdown(card: pd.DataFrame) -> str:
+    """One pipe table per paper table: rows = methods (and the ablation axis), cells 'paper / ours' per metric."""
+    out = []
+    for table, t in card.groupby("table", sort=False):
+        share = table in ("table1", "table6")
+        axis = {"table3": "backbone", "table4": "space", "table5": "scale"}.get(table)
+        idx = ([axis] if axis else []) + ["method"]
+        t = t.assign(cell=[f"{_num(p, m, share)} / " + (_num(o, m, share) if np.isfinite(o) else "not run")
+                           for p, o, m in zip(t["paper_mean"], t["ours_mean"].astype(float), t["metric"])])
+        wide = t.pivot_table(index=idx, columns="metric", values="cell", aggfunc="first", sort=False)
+        wide = wide[[m for m in METRICS if m in wide.columns]]
+        src = sorted(set(t["ours_from"].dropna()))
+        out.append(f"### {TABLE_TITLES.get(table, table)}\n\nEach cell: paper / ours. Ours from: "
+                   f"{'; '.join(src) if src else 'not run'}.\n\n" + md_table(wide, index=True))
+    return "\n".join(out)
+
+
+def scorecard_fragment(ev: Evidence, profile: str) -> str:
+    """The scorecard page's generated part: coverage per table, then every table side by side."""
+    card = scorecard(ev)
+    cov = counts(card).reset_index().rename(columns={"table": "paper table"})
+    n, k = len(card), int(card["ours_mean"].notna().sum())
+    head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
+            f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
+    return head + md_table(cov) + "\n" + scorecard_markdown(card)
+
+
+def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
+    """The claims page's generated part: a summary table and one section per claim."""
+    c = evaluate_claims(ev, paper)
+    tally = c["verdict"].value_counts()
+    lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
+             + f" (of {len(c)} claims).\n",
+             md_table(c[["claim", "where", "verdict", "paper's tables"]].rename(
+                 columns={"verdict": "ours", "paper's tables": "on the paper's own tables"}))]
+    c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict", "paper numbers": "paper_detail"})
+    for _, r in c.iterrows():
+        lines.append(f"\n### {r['claim']}: {r['where']}\n\n{r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
+                     f"{r['ours_detail']}\n- Rule: {r['rule']}.\n- On the paper's own tables: **{r['paper_verdict']}**. "
+                     f"{r['paper_detail']}\n")
+    return "\n".join(lines)
+
+
+def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's internal inconsistencies that its own tables show, each checked by code (max |difference|)."""
+    p = paper_tables() if paper is None else paper
+    key = ["metric"]
+
+    def rows(table, method, **kw):
+        q = p[(p["table"] == table) & (p["method"] == method)]
+        for k, v in kw.items():
+            q = q[q[k] == v]
+        return q.set_index(key)["mean"]
+
+    def diff(a, b):
+        j = pd.concat([a, b], axis=1, join="inner").dropna()
+        return float((j.iloc[:, 0] - j.iloc[:, 1]).abs().max()) if len(j) else float("nan"), len(j)
+
+    checks = [
+        ("Table 5 x16 TABA row vs Table 4 pixel-space TABA row", rows("table5", "taba", scale="x16"),
+         rows("table4", "taba", space="pixel")),
+        ("Table 5 x16 TABA row vs Table 9 TABA row (the same setting)", rows("table5", "taba", scale="x16"),
+         rows("table9", "taba")),
+        ("Table 3 U-Net \"OGV\" row vs Table 9 OVG + TABA", rows("table3", "ovg", backbone="unet"),
+         rows("table9", "ovg_taba")),
+        ("Table 3 U-Net \"OGV\" row vs Table 9 plain OVG", rows("table3", "ovg", backbone="unet"), rows("table9", "ovg")),
+        ("Table 5 x8 \"OGV\" row vs Table 8 OVG + TABA", rows("table5", "ovg", scale="x8"), rows("table8", "ovg_taba")),
+        ("Table 5 x32 \"OGV\" row vs Table 10 OVG + EDM", rows("table5", "ovg", scale="x32"), rows("table10", "ovg_edm")),
+        ("Table 10 EDM vs Standard", rows("table10", "edm"), rows("table10", "ddim")),
+        ("Table 10 OVG + EDM vs OVG", rows("table10", "ovg_edm"), rows("table10", "ovg")),
+        ("Table 4 pixel TABA vs pixel OVG", rows("table4", "taba", space="pixel"), rows("table4", "ovg", space="pixel")),
+    ]
+    out = []
+    for name, a, b in checks:
+        d, n = diff(a, b)
+        out.append({"comparison": name, "metrics compared": n, "max |difference|": _num(d, "psnr")})
+    for table in ("table8", "table9", "table10", "table11"):
+        nc, di = rows(table, "null_class"), rows(table, "direct_inversion")
+        j = pd.concat([nc, di], axis=1).dropna()
+        j = j[j.index != "fid"]
+        d_nf, _ = (float((j.iloc[:, 0] - j.iloc[:, 1]).abs().max()), 0) if len(j) else (float("nan"), 0)
+        d_fid = abs(float(nc.get("fid", np.nan)) - float(di.get("fid", np.nan)))
+        out.append({"comparison": f"{table}: Null Class vs Direct (all but FID; FID apart)",
+                    "metrics compared": len(j) + 1, "max |difference|": f"{_num(d_nf, 'psnr')} ({_num(d_fid, 'fid')})"})
+    return pd.DataFrame(out)
+
+
+def errata_fragment(paper: pd.DataFrame | None = None) -> str:
+    """The errata page's generated part: the table checks, and Table 1 recomputed from the paper's Tables 8-11."""
+    p = paper_tables() if paper is None else paper
+    t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
+                         claims=[c for c in CLAIMS if c.key in ("table1", "x0_structure")])
+    return (md_table(errata_checks(p)) + "\n"
+            + "\n".join(f"- {r['where']} on the paper's own numbers: {r['paper numbers']}" for _, r in t1.iterrows()) + "\n")
+
+
+def _latent_view(z: np.ndarray) -> np.ndarray:
+    """Latents for display: x / 3 (so N(0, I) fills the range), first channel when C is not 1 or 3."""
+    z = np.asarray(z, dtype=np.float64) / 3.0
+    return z if z.shape[1] in (1, 3) else z[:, :1]
+
+
+def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple[bytes, str]:
+    """The introduction's figure (PNG bytes) and caption from a main-results dataset: spectral collapse at a glance.
+
+    Left: the input, DDIM's and OVG's translations, the ground truth, and their inverted latents beside Gaussian
+    noise. Right: radially averaged power spectrum of the latents (white noise is flat at 1).
+    """
+    import io
+
+    import altair as alt
+    import vl_convert as vlc
+    from PIL import Image
+
+    from ..metrics.latent import radial_power_spectrum
+    from ..plotting.charts import compose_grid
+
+    methods = list(map(str, ds["method"].values))
+    ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
+    shown = [m for m in ("ddim", ovg) if m in methods]
+    k = min(n, ds.sizes["image"])
+    lat = {m: ds["latents"].sel({"method": m}).isel(seed=0).values for m in shown}
+    gauss = np.random.default_rng(0).standard_normal(next(iter(lat.values())).shape)
+    rows = {"input": ds["source_images"].values[:k]}
+    rows.update({f"{m} output": ds["images"].sel({"method": m}).isel(seed=0).values[:k] for m in shown})
+    rows["ground truth"] = ds["truth_images"].values[:k]
+    rows.update({f"{m} latent": _latent_view(lat[m][:k]) for m in shown})
+    rows["N(0, I) noise"] = _latent_view(gauss[:k])
+    grid = compose_grid(rows, cell=72)
+    spectra = []
+    for name, z in [*lat.items(), ("N(0, I)", gauss)]:
+        f, pw = radial_power_spectrum(z)
+        spectra.append(pd.DataFrame({"frequency": f, "power": pw.reshape(-1, len(f)).mean(0), "latent": name}))
+    sp = pd.concat(spectra)
+    sp = sp[sp["frequency"] > 0]
+    chart = alt.Chart(sp).mark_line(point=True).encode(
+        x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
+        y=alt.Y("power:Q", scale=alt.Scale(type="log"), title="radial power of x_T"),
+        color=alt.Color("latent:N", title=None)).properties(width=300, height=grid.height - 80,
+                                                             title="Latent spectrum (flat = white noise)")
+    png = Image.open(io.BytesIO(vlc.vegalite_to_png(chart.to_dict(), scale=1.0))).convert("RGB")
+    fig = Image.new("RGB", (grid.width + png.width + 16, max(grid.height, png.height)), (255, 255, 255))
+    fig.paste(grid, (0, 0))
+    fig.paste(png, (grid.width + 16, 0))
+    buf = io.BytesIO()
+    fig.save(buf, format="PNG")
+    w = _means(long_frame(ds, "main", str(ds.attrs.get("dataset", ""))), by=("method",))
+
+    def v(m, metric):
+        return _fmt(float(w.loc[m, metric])) if m in w.index and metric in w else "n/a"
+    caption = (f"{ds.attrs.get('dataset', '')}, profile {ds.attrs.get('profile', '')}: translations and inverted latents "
+               f"of the first {k} test images (seed 0). Mean over seeds: S_HF (texture) " + ", ".join(
+                   f"{m} {v(m, 's_hf')}" for m in shown) + "; S_DC (1 = as decorrelated as white noise) " + ", ".join(
+                   f"{m} {v(m, 's_dc')}" for m in shown) + "; S_LF (structure) " + ", ".join(
+                   f"{m} {v(m, 's_lf')}" for m in shown) + ".")
+    return buf.getvalue(), caption
+
+
+def intro_fragment(root: str | Path, profile: str, dataset: str = "ihc-sr") -> tuple[str, bytes | None]:
+    """The introduction's figure block (markdown) and PNG, or a note when the main results are not stored yet."""
+    from .store import results_path
+
+    path = results_path("main_results", dataset, profile, root)
+    if not path.exists():
+        return (f"```{{note}}\nThe figure of this page is drawn from the stored main results ({path}), which do not "
+                f"exist yet: `make book` (or `python -m spectral_collapse.cli studies --profile {profile}`) runs the "
+                f"studies, and `python scripts/make_toc.py` redraws it.\n```\n", None)
+    png, caption = collapse_figure(load_results(path))
+    return (f"```{{figure}} intro-collapse.png\n:name: fig-collapse\n:width: 100%\n\n{caption}\n```\n", png)
+
+
+# benchmark label -> the method chapter it belongs to
+_COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
+                "null_class": ["null_class"], "direct_inversion": ["direct_inversion"], "renoise": ["renoise"],
+                "edict": ["edict"], "bdia": ["bdia"]}
+
+
+def cost_fragment(method: str, bench: dict | None) -> str:
+    """A method chapter's cost paragraph from benchmarks/results/latest.json (None: point to the cost chapter)."""
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    have = [lab for lab in _COST_LABELS.get(method, [method]) if lab in rows]
+    if not have:
+        return ("No measured cost is stored yet for this method: see the cost chapter (`python -m benchmarks` writes "
+                "benchmarks/results/latest.json).\n")
+    inv = bench["benchmarks"]["inversion"]
+    parts = []
+    for lab in have:
+        r = rows[lab]
+        rc = r.get("ratio_cpu", {}) or {}
+        mem = r.get("mem_ratio")
+        parts.append(f"`{lab}`: {r.get('calls_per_step', float('nan')):.1f} network calls and "
+                     f"{r.get('backward_per_step', float('nan')):.1f} backward passes per inversion step, "
+                     f"{rc.get('median', float('nan')):.2f}x the CPU time of a DDIM step"
+                     + (f" (quartiles {rc['q25']:.2f}-{rc['q75']:.2f})" if "q25" in rc and rc.get("n", 1) > 1 else "")
+                     + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
+    return (f"Measured ({bench.get('date', '?')}, profile `{inv.get('profile')}`, batch {inv.get('batch')}, "
+            f"{inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net; see the cost chapter): " + "; ".join(parts) + ".\n")
+
+
+def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
+    """The reproducing page's estimate: measured paper-U-Net timing -> compute of the paper's main results."""
+    path = Path(root) / TIMING_FILE
+    if not path.exists():
+        return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
+                "`python -c \"from spectral_collapse.studies.scorecard import measure_paper_unet; measure_paper_unet()\"`"
+                "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
+    t = json.loads(path.read_text())
+    ratio = None
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
+        ratio = float(rows["ovg"]["ratio_cpu"]["median"])
+    est = paper_scale_estimate(t, ovg_step_ratio=ratio)
+    est = est.assign(forward_equivalents=[f"{v:.3g}" for v in est["forward_equivalents"]],
+                     cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]], gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
+    head = (f"**Estimate, not a measurement.** Measured on {t['machine']['cpu']} ({t['machine']['cpu_count']} cores, "
+            f"{t['threads']} torch thread, torch {t['machine']['torch']}, {t['created']}): the paper U-Net "
+            f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
+            f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
+            f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
+            f"{t['forward_flops'] / 1e9:.1f} GFLOP. An OVG inversion step is counted as "
+            + (f"{ratio:.2f} forwards (measured in the cost chapter)" if ratio else
+               "one forward plus two vector-Jacobian products at backward cost")
+            + ". GPU hours assume a sustained 50 TFLOP/s (a third of an A100's dense TF32 peak) and count a backward "
+            "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
+    return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
+                                               "cpu_hours": "CPU hours (1 thread)", "gpu_hours": "GPU hours (assumed)"}))
+
+
+def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
+                   benchmarks: str | Path | None = "benchmarks/results/latest.json") -> dict[str, str | bytes]:
+    """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}."""
+    ev = load_evidence(results_root, profile)
+    bench_path = Path(benchmarks) if benchmarks else None
+    bench = json.loads(bench_path.read_text()) if bench_path and bench_path.exists() else None
+    intro_md, png = intro_fragment(results_root, profile)
+    out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
+                                   "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
+                                   "reproducing.md": reproducing_fragment(results_root, bench)}
+    if png is not None:
+        out["intro-collapse.png"] = png
+    for method in _COST_LABELS:
+        out[f"cost-{method}.md"] = cost_fragment(method, bench)
+    return out
