@@ -46,7 +46,7 @@ def bare_loop(spec, cfg, data, *, ema: bool = False) -> float:
         opt.zero_grad(set_to_none=True)
         if shadow is not None:
             _ema_update(shadow, net, cfg.ema_decay)
-    return float(loss)
+    return float(loss.detach())
 
 
 def run_training(profile: str = "quick", dataset: str = "ihc-sr", batch: int = 16, steps: int = 8, repeats: int = 3,

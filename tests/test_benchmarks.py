@@ -205,7 +205,7 @@ WORKER = textwrap.dedent('''
                                models={{"eps": make_model("smoke")}}, progress=False, save=False,
                                root=os.path.join(sys.argv[1], f"results-w{{world}}-r{{rank}}"))
     out = {{k: ds[k].values.tolist() for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images")}}
-    out["world"] = world
+    out["world"], out["nfe"] = world, ds["nfe"].values.tolist()
     with open(os.path.join(sys.argv[1], f"out-{{world}}-{{rank}}.json"), "w") as f:
         json.dump(out, f)
 ''')
@@ -217,7 +217,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow  # torchrun with 2 ranks: minutes, and it hung on a loaded 2-core machine; run with -m slow
+@pytest.mark.slow  # three launches (1 + 2 processes), about a minute; run with -m slow
 def test_sharded_study_on_two_processes_equals_one_process(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER.format(root=str(ROOT)))
@@ -232,6 +232,8 @@ def test_sharded_study_on_two_processes_equals_one_process(tmp_path):
     for rank in (0, 1):
         two = json.loads((tmp_path / f"out-2-{rank}.json").read_text())
         assert two["world"] == 2
+        # network calls are summed over processes: each ran its own batch of the same steps, so twice one batch's
+        np.testing.assert_array_equal(np.array(two["nfe"]), 2 * np.array(one["nfe"]))
         for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images"):
             np.testing.assert_allclose(np.array(two[k], dtype=float), np.array(one[k], dtype=float), rtol=1e-4,
                                        atol=1e-4, err_msg=k)
