@@ -1,15 +1,22 @@
-"""Write the book's table of contents (_toc.yml) and API page (book/api.md) from what exists.
+"""Write the book's table of contents (_toc.yml), API page (book/api.md) and page fragments from what exists.
 
 The study notebooks in book/studies/ are produced by `make studies`, so the table of contents lists only
 those present (a missing notebook would break the build). The API page gets one autodoc block per module
 of src/spectral_collapse, so new modules appear without editing the book.
 
-    python scripts/make_toc.py            # rewrite _toc.yml and book/api.md when they changed
-    python scripts/make_toc.py --check    # exit 1 if either file is out of date (CI)
+The hand-written pages (intro, methods/*, scorecard, claims, errata, reproducing) take every number from
+fragments in book/_generated/, which this script regenerates from the stored results
+(data/results/<study>/<dataset>-<profile>.nc) and benchmarks/results/latest.json through
+spectral_collapse.studies.scorecard.book_fragments. They depend on data, so --check does not look at them.
+
+    python scripts/make_toc.py                    # rewrite _toc.yml, book/api.md and book/_generated/
+    python scripts/make_toc.py --profile smoke    # fragments from another profile's results
+    python scripts/make_toc.py --check            # exit 1 if _toc.yml or book/api.md is out of date (CI)
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Studies listed first, in this order; any other study follows alphabetically.
 STUDY_ORDER = ("main_results", "pareto", "parameterisation", "pca", "ablation", "cost")
+# One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
+METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
+REPRODUCTION_PAGES = ("scorecard", "claims", "errata", "reproducing")
+GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 
 
 def study_notebooks(book: Path) -> list[str]:
@@ -41,6 +52,8 @@ def render_toc(studies: list[str]) -> str:
         "  - caption: Background",
         "    chapters:",
         "      - file: methods",
+        "        sections:",
+        *[f"          - file: methods/{m}" for m in METHOD_PAGES],
         "  - caption: Studies",
         "    chapters:",
         "      - file: studies/index",
@@ -49,9 +62,12 @@ def render_toc(studies: list[str]) -> str:
         lines.append("        sections:")
         lines += [f"          - file: {s}" for s in studies]
     lines += [
+        "  - caption: Reproduction",
+        "    chapters:",
+        *[f"      - file: {p}" for p in REPRODUCTION_PAGES],
         "  - caption: Using the suite",
         "    chapters:",
-        "      - file: reproducing",
+        "      - file: extending",
         "      - file: api",
     ]
     return "\n".join(lines) + "\n"
@@ -95,11 +111,39 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
     }
 
 
+def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
+    """Regenerate book/_generated/ from the stored results under ``root``; returns the files that changed."""
+    from spectral_collapse.studies.scorecard import book_fragments
+
+    out = root / "book" / GENERATED
+    out.mkdir(parents=True, exist_ok=True)
+    cwd = os.getcwd()
+    os.chdir(root)  # relative paths, so the pages name data/results/..., not this machine's folders
+    try:
+        fragments = book_fragments("data/results", profile, "benchmarks/results/latest.json")
+    finally:
+        os.chdir(cwd)
+    changed = []
+    for name, body in fragments.items():
+        path = out / name
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        if not path.exists() or path.read_bytes() != data:
+            path.write_bytes(data)
+            changed.append(path)
+    for stale in out.iterdir():  # e.g. the figure of a run whose results were deleted
+        if stale.is_file() and stale.name not in fragments and not stale.name.startswith("."):
+            stale.unlink()
+            changed.append(stale)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Write (or with --check, verify) _toc.yml and book/api.md."""
+    """Write (or with --check, verify) _toc.yml and book/api.md; regenerate the page fragments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
+    parser.add_argument("--profile", default="quick", help="whose results the page fragments show (default quick)")
+    parser.add_argument("--no-fragments", action="store_true", help="do not regenerate book/_generated/")
     args = parser.parse_args(argv)
     stale = []
     for path, text in outputs(args.root).items():
@@ -112,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in stale) + "; run `make toc`")
         return 1
+    if not args.check and not args.no_fragments:
+        for path in write_fragments(args.root, args.profile):
+            print(f"wrote {path.relative_to(args.root)}")
     return 0
 
 

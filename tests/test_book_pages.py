@@ -1,0 +1,232 @@
+"""The book's pages: in the toc, their generated fragments (numbers from stored results, never typed), the build,
+and (slow) every page of the real book opened in headless chromium with the network cut off."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+import yaml
+
+from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies.store import results_path, save_results
+from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script
+
+PAGES = ["intro", "scorecard", "claims", "errata", "reproducing", "extending",
+         *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia",
+                                    "ovg")]]
+INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
+
+
+def toc_docs(path: Path) -> list[str]:
+    from sphinx_external_toc.parsing import parse_toc_yaml
+
+    return list(parse_toc_yaml(path))
+
+
+# ------------------------------------------------------------------------------------------------ toc and files
+
+def test_every_page_is_in_the_toc_and_its_includes_exist():
+    make_toc = _load_script("make_toc")
+    docs = toc_docs(ROOT / "_toc.yml")
+    rendered = yaml.safe_load(make_toc.render_toc([]))
+    assert rendered["parts"][1]["chapters"][0]["file"] == "studies/index"  # the studies part stays second
+    for page in PAGES:
+        assert page in docs, f"{page} is not in _toc.yml; run `make toc`"
+        assert page == "intro" or f"file: {page}\n" in make_toc.render_toc([])
+        src = ROOT / "book" / f"{page}.md"
+        assert src.is_file()
+        for inc in INCLUDE.findall(src.read_text()):
+            target = (src.parent / inc).resolve()
+            assert target.is_file(), f"{page}.md includes {inc}, which does not exist (run `make toc`)"
+    assert docs.index("methods/ovg") < docs.index("studies/index") < docs.index("scorecard") < docs.index("api")
+
+
+def test_fragments_cover_every_include_and_degrade_without_results(tmp_path):
+    make_toc = _load_script("make_toc")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / make_toc.GENERATED / "old-figure.png").parent.mkdir(parents=True)
+    (tmp_path / "book" / make_toc.GENERATED / "old-figure.png").write_bytes(b"x")
+    written = make_toc.write_fragments(tmp_path, "quick")
+    gen = tmp_path / "book" / make_toc.GENERATED
+    assert not (gen / "old-figure.png").exists()              # stale files are removed
+    names = {p.name for p in gen.iterdir()}
+    wanted = {Path(inc).name for page in PAGES for inc in INCLUDE.findall((ROOT / "book" / f"{page}.md").read_text())
+              if "_generated" in inc}
+    assert wanted <= names and len(written) >= len(wanted)
+    intro = (gen / "intro-figure.md").read_text()
+    assert "{note}" in intro and "data/results/main_results/ihc-sr-quick.nc" in intro and "/tmp" not in intro
+    assert "not run" in (gen / "scorecard.md").read_text()
+    assert "see the cost chapter" in (gen / "cost-ovg.md").read_text()
+    assert "measure_paper_unet" in (gen / "reproducing.md").read_text()
+    assert make_toc.write_fragments(tmp_path, "quick") == []  # idempotent
+
+
+def _main_results(dataset="ihc-sr", n_img=3, seeds=(0, 1)) -> xr.Dataset:
+    rng = np.random.default_rng(0)
+    methods = ["ddim", "taba", "ovg"]
+    shape = (len(methods), len(seeds), 4)
+    ds = xr.Dataset({m: (("method", "seed", "sample"), rng.random(shape)) for m in ("psnr", "s_hf", "s_lf", "s_dc")},
+                    coords={"method": methods, "seed": list(seeds), "sample": range(4)})
+    ds["s_g"] = (("method", "seed"), rng.random(shape[:2]))
+    img = ("image", "channel", "y", "x")
+    ds["images"] = (("method", "seed", *img), rng.uniform(-1, 1, (*shape[:2], n_img, 3, 8, 8)))
+    ds["latents"] = (("method", "seed", *img), rng.standard_normal((*shape[:2], n_img, 3, 8, 8)))
+    ds["source_images"] = (img, rng.uniform(-1, 1, (n_img, 3, 8, 8)))
+    ds["truth_images"] = (img, rng.uniform(-1, 1, (n_img, 3, 8, 8)))
+    ds.attrs.update(dataset=dataset, profile="quick")
+    return ds
+
+
+def test_intro_figure_and_caption_come_from_the_stored_results(tmp_path):
+    from PIL import Image
+    import io
+
+    ds = _main_results()
+    save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
+    md, png = S.intro_fragment(tmp_path, "quick")
+    img = Image.open(io.BytesIO(png))
+    assert img.width > img.height / 2 and np.asarray(img.convert("L")).std() > 10
+    assert "_generated/intro-collapse.png" in md
+    # the caption's numbers: mean over seeds of the per-seed sample means, computed here independently
+    for method in ("ddim", "ovg"):
+        for metric in ("s_hf", "s_dc", "s_lf"):
+            v = float(ds[metric].sel({"method": method}).mean("sample").mean("seed"))
+            assert f"{method} {v:.3f}" in md, (method, metric, md)
+    assert "taba" not in md.split("Mean over seeds")[1]       # the figure shows DDIM and OVG only
+
+
+def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
+    bench = {"date": "2026-01-01", "benchmarks": {"inversion": {
+        "profile": "quick", "batch": 8, "parameters": 1_110_000,
+        "rows": [{"label": "ovg", "calls_per_step": 1.0, "backward_per_step": 1.0, "mem_ratio": 1.7,
+                  "ratio_cpu": {"median": 2.61, "q25": 2.5, "q75": 2.7, "n": 3}},
+                 {"label": "ddim", "calls_per_step": 1.0, "backward_per_step": 0.0,
+                  "ratio_cpu": {"median": 1.0, "n": 1}}]}}}
+    text = S.cost_fragment("ovg", bench)
+    assert "2.61x the CPU time of a DDIM step" in text and "quartiles 2.50-2.70" in text and "1.70x its peak" in text
+    assert "see the cost chapter" in S.cost_fragment("renoise", bench)
+    timing = {"forward": {"cpu_s_per_image": 0.5, "wall_s_per_image": 0.6},
+              "forward_backward": {"cpu_s_per_image": 1.5, "wall_s_per_image": 1.7}, "forward_flops": 2e11,
+              "parameters": 8.6e8, "shape": [4, 32, 32], "threads": 1, "created": "2026-01-01",
+              "machine": {"cpu": "x86_64", "cpu_count": 2, "torch": "2.x"}}
+    est = S.paper_scale_estimate(timing, ovg_step_ratio=3.0).set_index("work")
+    from spectral_collapse.studies.profiles import get_profile
+
+    p = get_profile("paper")
+    train = 2 * 2 * p.train_eps.steps * p.train_eps.batch_size * 1.5 / 3600
+    assert est.iloc[0]["cpu_hours"] == pytest.approx(train)
+    # per image: ddim 100, taba 98, edm 100, ovg 50 * 3 + 50, ovg_taba 48 * 3 + 50, ovg_edm 200 forwards
+    per_image = 100 + 98 + 100 + 200 + 194 + 200
+    n = 2 * p.n_test * len(p.seeds)
+    assert est.iloc[1]["cpu_hours"] == pytest.approx(n * per_image * 0.5 / 3600)
+    assert est.loc["total", "gpu_hours"] == pytest.approx(est.iloc[:2]["gpu_hours"].sum())
+    (tmp_path / S.TIMING_FILE).parent.mkdir(parents=True)
+    (tmp_path / S.TIMING_FILE).write_text(json.dumps(timing))
+    text = S.reproducing_fragment(tmp_path, bench)
+    assert "Estimate, not a measurement" in text and "2.61 forwards (measured" in text and "| total |" in text
+
+
+def test_errata_checks_find_the_copied_rows():
+    checks = S.errata_checks().set_index("comparison")["max |difference| but FID (FID)"]
+    assert checks["Table 5 x16 TABA row vs Table 4 pixel-space TABA row"] == "0.00 (0.00)"
+    assert checks["Table 5 x16 TABA row vs Table 9 TABA row (the same setting)"] != "0.00 (0.00)"
+    assert checks['Table 3 U-Net "OGV" row vs Table 9 OVG + TABA'] == "0.00 (0.00)"
+    assert checks["Table 10 EDM vs Standard"].startswith("0.00")
+
+
+def test_md_table_escapes_pipes():
+    text = S.md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
+    assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "| 1 |"]
+
+
+# ------------------------------------------------------------------------------------------------ the build
+
+def test_pages_build_in_a_book_of_their_own(tmp_path):
+    """The new pages with their fragments, built with the project's config: no warning from any of them."""
+    book = tmp_path / "book"
+    shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "studies", "api.md", "_toc.yml",
+                                                                       "_config.yml"))
+    (book / "studies").mkdir()
+    (book / "studies" / "index.md").write_text("# Studies\n")
+    shutil.copy(ROOT / "_config.yml", book / "_config.yml")
+    shutil.copytree(ROOT / "docs", tmp_path / "docs")
+    (book / "api.md").write_text("# API reference\n")
+    make_toc = _load_script("make_toc")
+    (book / "_toc.yml").write_text(make_toc.render_toc([]))
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", str(book), "--keep-going"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    mine = [line for line in log.splitlines() if "WARNING" in line and "py:" not in line
+            and any(f"{p}.md" in line or "_generated" in line for p in PAGES)]
+    assert mine == [], "\n".join(mine)
+    html = book / "_build" / "html"
+    for page in PAGES:
+        assert (html / f"{page}.html").is_file()
+    assert "paper / ours" in (html / "scorecard.html").read_text()
+    assert "Our verdict" in (html / "claims.html").read_text()
+
+
+# ----------------------------------------------------------------------------------- every page in chromium
+
+def _page_problems(html_dir: Path, page: Path, dom: str) -> list[str]:
+    """What is wrong with one rendered page (empty list when it loaded, drew and typeset)."""
+    problems = []
+    if "<html" not in dom or 'id="main-content"' not in dom and "bd-main" not in dom:
+        problems.append("did not load")
+    shown = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
+    if "Error loading script" in shown or "JavaScript Error" in shown:
+        problems.append("a script failed")
+    src = page.read_text()
+    remote = [s for s in re.findall(r'<script[^>]*\ssrc="([^"]+)"', src) if "://" in s]
+    if remote:
+        problems.append(f"remote scripts {remote}")
+    for img in re.findall(r'<img[^>]+src="([^"]+)"', dom):
+        if "://" not in img and not img.startswith("data:") and not (page.parent / img).resolve().is_file():
+            problems.append(f"missing image {img}")
+    if "\\(" in src or "\\[" in src or 'class="math' in src:
+        if "<mjx-container" not in dom:
+            problems.append("maths not typeset")
+        if re.search(r"\\(mathbf|frac|sigma|epsilon)", re.sub(r"<mjx-assistive-mml.*?</mjx-assistive-mml>", "", shown,
+                                                              flags=re.S)):
+            problems.append("raw TeX left on the page")
+    if "vega-embed" in src and not re.search(r'class="vega-embed[^"]*".*?<(svg|canvas)[^>]*class="marks"', dom, re.S):
+        problems.append("an interactive chart was not drawn")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_every_page_of_the_real_book_renders_offline(tmp_path):
+    """`jupyter-book build book/`, then every page in chromium with DNS cut off; screenshot of the main results."""
+    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book/", "--path-output", str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = tmp_path / "_build" / "html"
+    pages = sorted(p for p in html.rglob("*.html") if not p.name.startswith(("genindex", "search", "py-modindex"))
+                   and "_static" not in p.parts and "_sources" not in p.parts and "_images" not in p.parts)
+    assert {f"{p}.html" for p in PAGES} <= {str(p.relative_to(html)) for p in pages}
+    failures = {}
+    for page in pages:
+        dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
+        problems = _page_problems(html, page, dom)
+        if problems:
+            failures[str(page.relative_to(html))] = problems
+    assert failures == {}, failures
+    main = sorted(html.glob("studies/main_results-*.html"))
+    if main:
+        shots = ROOT / "book" / "_build" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        shot = shots / f"{main[0].stem}.png"
+        _chromium(main[0].as_uri(), tmp_path, f"--screenshot={shot}")
+        from PIL import Image
+
+        img = np.asarray(Image.open(shot).convert("L"))
+        assert (img < 128).mean() > 0.005, "the main-results screenshot is (nearly) blank"
