@@ -399,7 +399,6 @@ def _papermill(tmp: Path, *params: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8 work in progress: see the session note (float32 batch-size numerics differ by ~4e-5; notebook error text)")
 def test_papermill_bad_list_parameter_fails_at_once_with_the_fix(tmp_path):
     proc = _papermill(tmp_path, "-p", "seeds", "abc")
     assert proc.returncode != 0
@@ -472,7 +471,6 @@ def _numbers(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-@pytest.mark.xfail(strict=False, reason="issue 8 work in progress: see the session note (float32 batch-size numerics differ by ~4e-5; notebook error text)")
 def test_same_seed_same_numbers_and_batch_size_does_not_matter(tmp_path):
     kw = dict(labels=DET_LABELS, seeds=[0, 1], progress=False, save=False)
     a = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "a", batch_size=8, **kw)
@@ -480,9 +478,12 @@ def test_same_seed_same_numbers_and_batch_size_does_not_matter(tmp_path):
     xr.testing.assert_identical(_numbers(a), _numbers(b))  # bit for bit
     c = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "c", batch_size=3, **kw)
     # the per-sample noise is keyed by (seed, test index), so the batches only change how the convolutions group
-    # their sums: equal to float32 round-off, not necessarily bit for bit
-    for v in ("psnr", "s_hf", "s_lf", "s_dc", "latents", "images", "s_g"):
-        np.testing.assert_allclose(c[v].values, a[v].values, rtol=1e-4, atol=1e-5, err_msg=v)
+    # their sums (CPU kernels differ with the batch size): equal to float32 round-off carried through 16 steps,
+    # measured at most 6e-5 on the [-1, 1] scale; we allow 2e-4, a 40th of an 8-bit grey level (2 / 255)
+    for v in ("latents", "images"):
+        np.testing.assert_allclose(c[v].values, a[v].values, rtol=0, atol=2e-4, err_msg=v)
+    for v in ("psnr", "s_hf", "s_lf", "s_dc", "s_g"):
+        np.testing.assert_allclose(c[v].values, a[v].values, rtol=1e-4, atol=1e-4, err_msg=v)
     taba = a["latents"].sel({"method": "taba"})
     assert not np.allclose(taba.sel(seed=0).values, taba.sel(seed=1).values)  # the seed does reach the noise
 
