@@ -38,15 +38,16 @@ def main_ds(dataset: str, good: bool = True, seeds=(0, 1, 2), methods=METHODS, f
         arr = np.array([[[per_seed_values(m, metric, s, good) + o for o in OFFSETS] for s in seeds] for m in methods])
         data[metric] = (("method", "seed", "sample"), arr)
     data["s_g"] = (("method", "seed"), np.array([[per_seed_values(m, "s_g", s, good) for s in seeds] for m in methods]))
-    data["images"] = (("method", "seed", "image", "channel", "y", "x"), np.zeros((len(methods), len(seeds), 1, 1, 2, 2)))
+    data["images"] = (("method", "seed", "image", "channel", "y", "x"),
+                      np.zeros((len(methods), len(seeds), 1, 1, 2, 2)))
     ds = xr.Dataset(data, coords={"method": list(methods), "seed": list(seeds), "sample": range(len(OFFSETS))})
     ds.attrs.update(dataset=dataset, data_meta=json.dumps({"factor": factor}))
     return ds
 
 
 def ablation_ds(axis: str, values, good: bool = True) -> xr.Dataset:
-    parts = [main_ds("ihc-sr", good=good if v != values[-1] else True, methods=("ddim", "taba", "ovg")).drop_vars("images")
-             .expand_dims({axis: [v]}) for v in values]
+    parts = [main_ds("ihc-sr", good=good if v != values[-1] else True, methods=("ddim", "taba", "ovg"))
+             .drop_vars("images").expand_dims({axis: [v]}) for v in values]
     ds = xr.concat(parts, axis)
     ds.attrs["dataset"] = "ihc-sr"
     return ds

@@ -25,12 +25,12 @@ joining the front's two ends is taken instead. The choice of the `ovg` base is w
     ("code", '''
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
-eta_hf = None             # None = the profile's default grid (log-spaced, two decades around the default), or a list
+eta_hf = None             # None: the grid of the profile (log-spaced, two decades around the default), or a list
 eta_lf = None             # idem for eta_LF
-bases = None              # None = all of ["ovg", "ovg_taba", "ovg_edm"]
-baselines = None          # None = ["ddim", "taba", "edm"] plus every other non-OVG method of the stored main results
-n_images = 16             # test images per grid point (the first ones of the paired test split)
-seed = None               # None = the profile's first seed
+bases = None              # None: all of ovg, ovg_taba, ovg_edm; or a list of some of them
+baselines = None          # None: ddim, taba, edm plus every other non-OVG method of the stored main results
+n_images = 12             # test images per grid point (the first of the paired test split)
+seed = None               # None: the first seed of the profile
 rule = "maximin"          # maximin | knee
 results_root = "data/results"
 rerun = False             # True: recompute even when stored results exist
@@ -70,19 +70,21 @@ if path.exists() and not rerun:
     grid = json.loads(ds.attrs["grid"])
     wanted = P.default_grid(profile)
     have = set(map(str, ds["method"].values)) if "method" in ds.coords else set()
-    same = (sorted(map(str, ds["base"].values)) == sorted(bases) and ds.attrs.get("rule") == rule and set(baselines) <= have
+    same = (sorted(map(str, ds["base"].values)) == sorted(bases) and ds.attrs.get("rule") == rule
+            and set(baselines) <= have and int(ds.attrs["n_images"]) == n_images
             and grid["eta_hf"] == sorted(eta_hf or wanted[0]) and grid["eta_lf"] == sorted(eta_lf or wanted[1])
-            and int(ds.attrs["n_images"]) >= min(n_images, ds.sizes["sample"]) and (seed is None or int(ds.attrs["seed"]) == seed))
+            and (seed is None or int(ds.attrs["seed"]) == seed))
     if not same:
         ds = None
 if ds is None:
     ds = P.run_pareto_study(dataset, profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases, baselines=baselines,
-                            n_images=n_images, seed=seed, rule=rule, root=results_root)
+                            n_images=n_images, seed=seed, rule=rule, root=results_root, progress=False)
 else:
     P.store_choice(ds, results_root)   # the choice file follows the stored results
 grid = json.loads(ds.attrs["grid"])
-print(f"{dataset}, profile {profile}: {ds.attrs['n_images']} test images, seed {ds.attrs['seed']}, {ds.attrs['steps']} steps; "
-      f"eta_HF grid {grid['eta_hf']}, eta_LF grid {grid['eta_lf']}; bases {list(map(str, ds['base'].values))}; results in {path}")
+print(f"{dataset}, profile {profile}: {ds.attrs['n_images']} test images, seed {ds.attrs['seed']}, "
+      f"{ds.attrs['steps']} steps; eta_HF grid {grid['eta_hf']}, eta_LF grid {grid['eta_lf']}; "
+      f"bases {list(map(str, ds['base'].values))}; results in {path}")
 '''),
     ("md", "## S_LF against S_HF (Fig. 6)\n\nEvery grid point of every base (colour), the Pareto front of each base "
            "(dashed), the chosen point of each base (ringed) and the baselines (grey diamonds), as means over the "
@@ -121,13 +123,13 @@ image_grid(rows, cell=64)
     ("md", "## Chosen operating point"),
     ("code", '''
 choices = json.loads(ds.attrs["choices"])
-lines = [f"- **{b}**: eta_HF = {c['eta_hf']:.3g}, eta_LF = {c['eta_lf']:.3g} (S_HF {c['s_hf']:.3f}, S_LF {c['s_lf']:.3f})"
-         for b, c in choices.items()]
+lines = [f"- **{b}**: eta_HF = {c['eta_hf']:.3g}, eta_LF = {c['eta_lf']:.3g} "
+         f"(S_HF {c['s_hf']:.3f}, S_LF {c['s_lf']:.3f})" for b, c in choices.items()]
 chosen_file = P.choice_path(dataset, profile, results_root)
 stored = P.read_choice(dataset, profile, results_root)
 lines.append(f"\\nRule: `{ds.attrs['rule']}`. The `{ds.attrs['primary']}` choice is stored in `{chosen_file}`"
-             + (f" (eta_HF = {stored['eta_hf']:.3g}, eta_LF = {stored['eta_lf']:.3g}) and used by the main-results study."
-                if stored else " (no point was eligible, so nothing was stored)."))
+             + (f" (eta_HF = {stored['eta_hf']:.3g}, eta_LF = {stored['eta_lf']:.3g}) and used by the "
+                "main-results study." if stored else " (no point was eligible, so nothing was stored)."))
 display(Markdown("\\n".join(lines)))
 '''),
     ("md", "## Verdict"),
@@ -136,7 +138,8 @@ display(Markdown(P.frontier_verdict(ds)["text"]))
 '''),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("rule", "primary", "seed", "n_images", "steps", "wavelet", "mu_hf", "s_lf_kappa", "grid", "baseline_sources", "models"):
+for k in ("rule", "primary", "seed", "n_images", "steps", "wavelet", "mu_hf", "s_lf_kappa", "grid",
+          "baseline_sources", "models"):
     print(f"{k}: {ds.attrs.get(k)}")
 print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("version", "git", "created"))})
 '''),

@@ -232,7 +232,7 @@ def _stored_baselines(dataset: str, profile: str, root, n: int, seed: int, mu_hf
 
 
 def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, bases=BASES, baselines=BASELINES,
-                     n_images: int = 16, seed: int | None = None, rule: str = "maximin", primary: str | None = None,
+                     n_images: int = 12, seed: int | None = None, rule: str = "maximin", primary: str | None = None,
                      n_show: int = 4, models: dict | None = None, root: str | os.PathLike = "data/results",
                      progress: bool = True, save: bool = True, write_choice_file: bool = True) -> xr.Dataset:
     """Sweep the OVG step sizes, mark the Pareto front, choose an operating point; return (and store) the results.
@@ -287,7 +287,8 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
         for h in eta_hf:
             for lo in eta_lf:
                 ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=scoring["kappa"])[0]
-                f = partial / f"{b}-hf{h:.6g}-lf{lo:.6g}-n{n}-seed{seed}-{_tag(tags[ms.parameterization])}.nc"
+                key = f"{b}-hf{h:.6g}-lf{lo:.6g}-n{n}-show{n_show}-seed{seed}-{_tag(tags[ms.parameterization])}"
+                f = partial / f"{key}.nc"
                 cells[(b, h, lo)] = _cached(f, lambda ms=ms: _cell(models[ms.parameterization], ms, src, gt, seed, prof,
                                                                    scoring, n_show, progress, ls))
     grid = xr.concat([xr.concat([xr.concat([cells[(b, h, lo)].drop_attrs().expand_dims(eta_lf=[lo]) for lo in eta_lf],

@@ -36,7 +36,8 @@ from .store import load_results
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "Evidence", "Finding",
            "Claim", "CLAIMS", "long_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
-           "percent_improved", "evaluate_claims", "counts", "measure_paper_unet", "paper_scale_estimate", "TIMING_FILE", "md_table",
+           "percent_improved", "evaluate_claims", "counts", "measure_paper_unet", "paper_scale_estimate", "TIMING_FILE",
+           "md_table",
            "scorecard_markdown", "scorecard_fragment", "claims_fragment", "errata_checks", "errata_fragment",
            "collapse_figure", "intro_fragment", "cost_fragment", "reproducing_fragment", "book_fragments"]
 
@@ -71,7 +72,7 @@ def _find_dim(ds: xr.Dataset, axis: str) -> str | None:
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds``: columns study, dataset, <other dims>, method, seed, metric, value.
+    """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value.
 
     Per-sample variables are averaged over the finite samples of each seed; set-level ones (s_g, fid) are taken
     as they are. Variables without a ``method`` dimension are skipped.
@@ -187,7 +188,8 @@ def _scale_labels(values) -> dict:
     vals = [str(v) for v in values]
     if all(v in PAPER_SCALES for v in vals):
         return {v: v for v in vals}
-    named = {v: f"x{int(float(v))}" for v in vals if re.fullmatch(r"\d+(\.0)?", v) and f"x{int(float(v))}" in PAPER_SCALES}
+    named = {v: f"x{int(float(v))}" for v in vals
+             if re.fullmatch(r"\d+(\.0)?", v) and f"x{int(float(v))}" in PAPER_SCALES}
     if len(named) == len(vals):
         return named
     nums = sorted(vals, key=lambda v: float(re.sub(r"[^0-9.]", "", v) or "nan"))
@@ -217,7 +219,7 @@ def percent_improved(frame: pd.DataFrame, better: str, worse: str, by: str, pair
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: ours_mean, ours_std, ours_n (seeds; comparisons for Tables 1 and 6), ours_from."""
+    """Our rows on the paper's ``KEYS``: ours_mean, ours_std, ours_n (seeds; Tables 1, 6: comparisons), ours_from."""
     f = ev.frame
     out = []
     main = ev.select("main")
@@ -374,7 +376,8 @@ def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence]
     return test
 
 
-def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataFrame, metrics, want_above: dict) -> Finding:
+def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataFrame, metrics,
+               want_above: dict) -> Finding:
     """Compare our share of improved cases with the paper's per metric: same side of 50 %."""
     reported = paper_tables()
     reported = reported[reported["table"] == table].set_index("metric")["mean"]
@@ -602,8 +605,8 @@ def _claim_scale_monotone(ev: Evidence) -> Finding:
         order = sorted(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
         vals = [g[g["scale"] == s]["value"].mean() for s in order]
         ok = all(a > b for a, b in zip(vals, vals[1:]))
-        checks.append((ok, f"{ds}: S_DC of ddim " + " > ".join(f"{labels[s]} {_fmt(v)}" for s, v in zip(order, vals))
-                       if ok else f"{ds}: S_DC of ddim " + ", ".join(f"{labels[s]} {_fmt(v)}" for s, v in zip(order, vals))))
+        sep = " > " if ok else ", "
+        checks.append((ok, f"{ds}: S_DC of ddim " + sep.join(f"{labels[s]} {_fmt(v)}" for s, v in zip(order, vals))))
     return _all(checks, "needs scale_factor results at two or more factors")
 
 
@@ -702,7 +705,8 @@ CLAIMS: list[Claim] = [
 ]
 
 
-def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS, **load_kw) -> pd.DataFrame:
+def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
+                    **load_kw) -> pd.DataFrame:
     """One row per claim: where, statement, rule, our verdict and numbers, and the verdict on the paper's tables."""
     ours = ours if ours is not None else load_evidence(**load_kw)
     paper = paper if paper is not None else paper_evidence()
@@ -769,7 +773,8 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
                 fn()
                 wall.append(time.perf_counter() - w0)
                 cpu.append(time.process_time() - c0)
-            times[name] = {"cpu_s_per_image": float(np.median(cpu)) / batch, "wall_s_per_image": float(np.median(wall)) / batch}
+            times[name] = {"cpu_s_per_image": float(np.median(cpu)) / batch,
+                           "wall_s_per_image": float(np.median(wall)) / batch}
         with FlopCounterMode(display=False) as fc, torch.no_grad():
             D(x[:1], sigma[:1], label[:1])
         out = {"profile": "paper", "shape": [c, side, side], "batch": batch, "repeats": repeats, "threads": threads,
@@ -889,10 +894,12 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
              + f" (of {len(c)} claims).\n",
              md_table(c[["claim", "where", "verdict", "paper's tables"]].rename(
                  columns={"verdict": "ours", "paper's tables": "on the paper's own tables"}))]
-    c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict", "paper numbers": "paper_detail"})
+    c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
+                          "paper numbers": "paper_detail"})
     for _, r in c.iterrows():
         lines.append(f"\n## {r['claim']}: {r['where']}\n\n{r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['ours_detail']}\n- Rule: {r['rule']}.\n- On the paper's own tables: **{r['paper_verdict']}**. "
+                     f"{r['ours_detail']}\n- Rule: {r['rule']}.\n"
+                     f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
     return "\n".join(lines)
 
@@ -921,12 +928,15 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
          rows("table9", "taba")),
         ("Table 3 U-Net \"OGV\" row vs Table 9 OVG + TABA", rows("table3", "ovg", backbone="unet"),
          rows("table9", "ovg_taba")),
-        ("Table 3 U-Net \"OGV\" row vs Table 9 plain OVG", rows("table3", "ovg", backbone="unet"), rows("table9", "ovg")),
+        ("Table 3 U-Net \"OGV\" row vs Table 9 plain OVG", rows("table3", "ovg", backbone="unet"),
+         rows("table9", "ovg")),
         ("Table 5 x8 \"OGV\" row vs Table 8 OVG + TABA", rows("table5", "ovg", scale="x8"), rows("table8", "ovg_taba")),
-        ("Table 5 x32 \"OGV\" row vs Table 10 OVG + EDM", rows("table5", "ovg", scale="x32"), rows("table10", "ovg_edm")),
+        ("Table 5 x32 \"OGV\" row vs Table 10 OVG + EDM", rows("table5", "ovg", scale="x32"),
+         rows("table10", "ovg_edm")),
         ("Table 10 EDM vs Standard", rows("table10", "edm"), rows("table10", "ddim")),
         ("Table 10 OVG + EDM vs OVG", rows("table10", "ovg_edm"), rows("table10", "ovg")),
-        ("Table 4 pixel TABA vs pixel OVG", rows("table4", "taba", space="pixel"), rows("table4", "ovg", space="pixel")),
+        ("Table 4 pixel TABA vs pixel OVG", rows("table4", "taba", space="pixel"),
+         rows("table4", "ovg", space="pixel")),
     ]
     checks += [(f"{t.replace('table', 'Table ')}: Null Class vs Direct", rows(t, "null_class"),
                 rows(t, "direct_inversion")) for t in ("table8", "table9", "table10", "table11")]
@@ -943,7 +953,8 @@ def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
                          claims=[c for c in CLAIMS if c.key in ("table1", "x0_structure")])
     return (md_table(errata_checks(p)) + "\n"
-            + "\n".join(f"- {r['where']} on the paper's own numbers: {r['paper numbers']}" for _, r in t1.iterrows()) + "\n")
+            + "\n".join(f"- {r['where']} on the paper's own numbers: {r['paper numbers']}"
+                        for _, r in t1.iterrows()) + "\n")
 
 
 def _latent_view(z: np.ndarray) -> np.ndarray:
@@ -1000,7 +1011,8 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
 
     def v(m, metric):
         return _fmt(float(w.loc[m, metric])) if m in w.index and metric in w else "n/a"
-    caption = (f"{ds.attrs.get('dataset', '')}, profile {ds.attrs.get('profile', '')}: translations and inverted latents "
+    caption = (f"{ds.attrs.get('dataset', '')}, profile {ds.attrs.get('profile', '')}: translations and inverted "
+               f"latents "
                f"of the first {k} test images (seed 0). Mean over seeds: S_HF (texture) " + ", ".join(
                    f"{m} {v(m, 's_hf')}" for m in shown) + "; S_DC (1 = as decorrelated as white noise) " + ", ".join(
                    f"{m} {v(m, 's_dc')}" for m in shown) + "; S_LF (structure) " + ", ".join(
@@ -1046,7 +1058,8 @@ def cost_fragment(method: str, bench: dict | None) -> str:
                      + (f" (quartiles {rc['q25']:.2f}-{rc['q75']:.2f})" if "q25" in rc and rc.get("n", 1) > 1 else "")
                      + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
     return (f"Measured ({bench.get('date', '?')}, profile `{inv.get('profile')}`, batch {inv.get('batch')}, "
-            f"{inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net; see the cost chapter): " + "; ".join(parts) + ".\n")
+            f"{inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net; see the cost chapter): "
+            + "; ".join(parts) + ".\n")
 
 
 def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
@@ -1054,7 +1067,8 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
     path = Path(root) / TIMING_FILE
     if not path.exists():
         return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
-                "`python -c \"from spectral_collapse.studies.scorecard import measure_paper_unet; measure_paper_unet()\"`"
+                "`python -c \"from spectral_collapse.studies.scorecard import measure_paper_unet; "
+                "measure_paper_unet()\"`"
                 "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
     t = json.loads(path.read_text())
     ratio = None
@@ -1063,7 +1077,8 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
         ratio = float(rows["ovg"]["ratio_cpu"]["median"])
     est = paper_scale_estimate(t, ovg_step_ratio=ratio)
     est = est.assign(forward_equivalents=[f"{v:.3g}" for v in est["forward_equivalents"]],
-                     cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]], gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
+                     cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
+                     gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
     head = (f"**Estimate, not a measurement.** Measured on {t['machine']['cpu']} ({t['machine']['cpu_count']} cores, "
             f"{t['threads']} torch thread, torch {t['machine']['torch']}, {t['created']}): the paper U-Net "
             f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
@@ -1075,7 +1090,8 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
             + ". GPU hours assume a sustained 50 TFLOP/s (a third of an A100's dense TF32 peak) and count a backward "
             "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
     return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
-                                               "cpu_hours": "CPU hours (1 thread)", "gpu_hours": "GPU hours (assumed)"}))
+                                               "cpu_hours": "CPU hours (1 thread)",
+                                               "gpu_hours": "GPU hours (assumed)"}))
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
