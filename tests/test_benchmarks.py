@@ -123,6 +123,25 @@ def test_reference_statistics_are_cached_by_content(monkeypatch):
     assert len(calls) == 4
 
 
+def test_chunked_image_metrics_equal_whole_batch_and_skimage():
+    """The fast paths (chunks of images, vectorised SSIM) change no number."""
+    from skimage.metrics import structural_similarity
+
+    from spectral_collapse.metrics import spectral as spec
+    from spectral_collapse.metrics.image import ssim
+
+    g = torch.Generator().manual_seed(0)
+    x, y = (torch.rand((7, 3, 24, 24), generator=g) * 2 - 1 for _ in range(2))
+    np.testing.assert_array_equal(spec.hf_log_energy(x, chunk=3), spec.hf_log_energy(x, chunk=100))
+    mask = np.random.default_rng(0).random((7, 24, 24)) > 0.3
+    for kw in ({}, {"mask": mask}, {"gray": True, "mask": "nonwhite"}):
+        np.testing.assert_allclose(spec.s_lf(x, y, kappa=0.5, chunk=2, **kw), spec.s_lf(x, y, kappa=0.5, chunk=7, **kw),
+                                   rtol=1e-13)
+    ref = [structural_similarity(a, b, data_range=2.0, channel_axis=0) for a, b in zip(x.double().numpy(), y.double().numpy())]
+    for chunk in (1, 3, 7):
+        np.testing.assert_allclose(ssim(x, y, chunk=chunk), ref, rtol=1e-12)
+
+
 # ------------------------------------------------------------------------------ smoke run and chapters
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,8 @@ if inv is not None:
                      f"{by['ovg_naive']['ratio_cpu']['median']:.2f}x, so sharing the base step's forward saves "
                      f"{1 - by['ovg']['ratio_cpu']['median'] / by['ovg_naive']['ratio_cpu']['median']:.0%} of an OVG step.")
     for lab, expect in (("null_class", "at most 1 + 10 + 2 forwards (x2 NFE under guidance) and 10 backward passes"),
-                        ("renoise", "R + 1 forwards plus one reference forward"),
+                        ("renoise", "R + 1 forwards plus one reference forward; R = 1 here"),
+                        ("renoise_r9", "R + 1 forwards plus one reference forward; R = 9, 5 on the first steps"),
                         ("edict", "2 forwards"), ("bdia", "1 forward"), ("heun", "2 forwards"),
                         ("direct_inversion", "1 pivot forward plus one guided (2 NFE) forward")):
         if lab in by:

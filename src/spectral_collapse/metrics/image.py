@@ -76,14 +76,15 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
 
 
 def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, mask=None,
-         chunk: int = 16) -> np.ndarray:
+         chunk: int = 2) -> np.ndarray:
     """Per-image SSIM (scikit-image's definition: uniform win_size window, sample covariance), mean over channels.
 
     ``gray=True`` compares BT.601 luma instead of the channels. ``mask`` (B, H, W) or (H, W) bool averages the
     channel-mean SSIM map over the masked pixels instead of all pixels; as in scikit-image's own mean, the border
     of width (win_size - 1) // 2 is left out, so an all-true mask gives exactly scikit-image's value. An image
     whose mask keeps no interior pixel gets NaN. The maps are computed ``chunk`` images at a time, vectorised
-    (equal to scikit-image's per-image ``structural_similarity`` to round-off; tested).
+    (equal to scikit-image's per-image ``structural_similarity`` to round-off; tested); small chunks keep the
+    temporaries in cache.
     """
     x, y = _pair(x, y)
     if gray:
