@@ -182,7 +182,8 @@ def _page_problems(html_dir: Path, page: Path, dom: str) -> list[str]:
     if "<html" not in dom or 'id="main-content"' not in dom and "bd-main" not in dom:
         problems.append("did not load")
     shown = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)
-    if "Error loading script" in shown or "JavaScript Error" in shown:
+    # altair's HTML output replaces a chart by <div class="error">Error loading script / JavaScript Error ...</div>
+    if re.search(r'<div class="error"[^>]*>\s*(Error loading script|JavaScript Error)', shown):
         problems.append("a script failed")
     src = page.read_text()
     remote = [s for s in re.findall(r'<script[^>]*\ssrc="([^"]+)"', src) if "://" in s]
@@ -197,7 +198,8 @@ def _page_problems(html_dir: Path, page: Path, dom: str) -> list[str]:
         if re.search(r"\\(mathbf|frac|sigma|epsilon)", re.sub(r"<mjx-assistive-mml.*?</mjx-assistive-mml>", "", shown,
                                                               flags=re.S)):
             problems.append("raw TeX left on the page")
-    if "vega-embed" in src and not re.search(r'class="vega-embed[^"]*".*?<(svg|canvas)[^>]*class="marks"', dom, re.S):
+    charts = len(re.findall(r'<div id="altair-viz-', src))   # interactive charts (SVG charts are <img>)
+    if len(re.findall(r'<(svg|canvas)[^>]*class="marks"', dom)) < charts:
         problems.append("an interactive chart was not drawn")
     return problems
 

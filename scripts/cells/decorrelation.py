@@ -31,7 +31,7 @@ rerun = False
     ("code", SETUP),
     ("code", '''
 import pandas as pd
-from spectral_collapse.studies.analysis import load_or_run, verdict
+from spectral_collapse.studies.analysis import load_or_run, settings, verdict
 steps_grid = coerce_list(steps_grid, int, "steps_grid")
 ds = load_or_run("decorrelation", dataset, profile, root=results_root, rerun=rerun, labels=methods, seeds=seeds,
                  n_latents=n_latents, steps_grid=steps_grid)
@@ -43,7 +43,8 @@ print(f"{dataset}, profile {profile}: {ds.sizes['latent']} latents per method; {
 display(ds[["s_dc", "flagged_ratio"]].mean("latent").to_dataframe().round(4))
 metric_bars(ds, "s_dc", over=None, width=320, height=200)
 '''),
-    ("md", "## Flag masks\n\nFor each method: latents x_T (shown as x/3) and their flag masks (white = flagged window)."),
+    ("md", "## Flag masks\n\nFor each method: latents x_T (shown as x/3) and their flag masks "
+           "(white = flagged window)."),
     ("code", '''
 rows = {}
 for m in ds["method"].values:
@@ -66,8 +67,7 @@ alt.Chart(runs).mark_point(filled=True, size=70).encode(
     ("code", "display(Markdown(verdict(ds)))"),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("n_latents", "n_run", "steps_grid", "seeds", "s_dc_definition", "ovg", "inversion", "models", "request"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))})
+print(settings(ds, ("n_latents", "n_run", "steps_grid", "seeds",
+                    "s_dc_definition", "ovg", "inversion", "models", "request")))
 '''),
 ]

@@ -30,13 +30,14 @@ rerun = False
     ("code", SETUP),
     ("code", '''
 import pandas as pd
-from spectral_collapse.studies.analysis import chi2_curve, load_or_run, norm_histogram, verdict
+from spectral_collapse.studies.analysis import chi2_curve, load_or_run, settings, norm_histogram, verdict
 ds = load_or_run("gaussianity", dataset, profile, root=results_root, rerun=rerun, labels=methods, n_latents=n_latents,
                  seed=int(seed))
 d = int(ds.attrs["d"])
 print(f"{dataset}, profile {profile}: {ds.sizes['latent']} latents per method, d = {d}")
 '''),
-    ("md", "## Squared norms against χ²(d)\n\nHistogram of u = ||x_T||²/d per method (bars) and the χ²(d)/d density (orange)."),
+    ("md", "## Squared norms against χ²(d)\n\nHistogram of u = ||x_T||²/d per method (bars) and the χ²(d)/d "
+           "density (orange)."),
     ("code", '''
 sd = (2 / d) ** 0.5
 panels = []
@@ -66,8 +67,7 @@ alt.hconcat(metric_bars(ds, "s_g", over=None, width=260, height=180),
     ("code", "display(Markdown(verdict(ds)))"),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("n_latents", "d", "steps", "seed", "definition", "ovg", "inversion", "models", "request"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))})
+print(settings(ds, ("n_latents", "d", "steps", "seed",
+                    "definition", "ovg", "inversion", "models", "request")))
 '''),
 ]

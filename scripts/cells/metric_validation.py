@@ -32,7 +32,7 @@ rerun = False
     ("code", '''
 import json
 import pandas as pd
-from spectral_collapse.studies.analysis import load_or_run, verdict
+from spectral_collapse.studies.analysis import load_or_run, settings, verdict
 kappas = coerce_list(kappas, float, "kappas")
 ds = load_or_run("metric_validation", dataset, profile, root=results_root, rerun=rerun, kappas=kappas,
                  n_real=int(n_real))
@@ -51,17 +51,20 @@ for dom in ds["domain"].values:
     for fi, v in zip(f[1:], lp[1:]):
         rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": v, "kind": "spectrum"})
         if band[0] <= fi <= band[1]:
-            rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": a * np.log10(fi) + b, "kind": "fit"})
+            rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": a * np.log10(fi) + b,
+                         "kind": "fit"})
 spec = pd.DataFrame(rows)
 alt.Chart(spec).mark_line().encode(x="log10 f:Q", y="log10 power:Q", color="domain:N",
                                    strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "fit"])
                                    ).properties(width=380, height=240)
 '''),
     ("code", '''
-pd.DataFrame({"slope": ds["slope"].values, "wavelet sym⌈|s|⌉": [f"sym{max(2, int(np.ceil(abs(s))))}" for s in ds["slope"].values]},
+from spectral_collapse.metrics.spectral import wavelet_order
+pd.DataFrame({"slope": ds["slope"].values, "wavelet sym⌈|s|⌉": [wavelet_order(s) for s in ds["slope"].values]},
              index=pd.Index(ds["domain"].values, name="domain")).round(3)
 '''),
-    ("md", "## S_HF of Fourier-filtered real images (Figs. 11-12)\n\nExamples at three cutoffs κ (fraction of Nyquist)."),
+    ("md", "## S_HF of Fourier-filtered real images (Figs. 11-12)\n\nExamples at three cutoffs κ "
+           "(fraction of Nyquist)."),
     ("code", '''
 ks = list(ds["kappa"].values)
 pick = [ks[0], ks[len(ks) // 2], ks[-1]]
@@ -84,15 +87,17 @@ rule = alt.Chart(pd.DataFrame({"y": [base]})).mark_rule(strokeDash=[4, 3], color
 (band_ + line + rule).properties(width=380, height=240, title="S_HF (dashed: unfiltered held-out images)")
 '''),
     ("code", "stats.pivot(index='kappa', columns='filter', values='mean').round(3)"),
-    ("md", "## Correlations between metrics (Fig. 14)\n\nPearson correlation over the (method, seed) runs of the main "
-           "results (deterministic methods counted once). Metrics that are unavailable (NaN) or constant are left out."),
+    ("md", "## Correlations between metrics (Fig. 14)\n\nPearson correlation over the (method, seed) runs of the "
+           "main results (deterministic methods counted once). Metrics that are unavailable (NaN) or constant are "
+           "left out."),
     ("code", '''
-for k in ("lpips_status", "fid_status"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("MS-SSIM:", json.loads(ds.attrs.get("ms_ssim_config", "{}")).get("scales"), "scales,",
-      "standard" if json.loads(ds.attrs.get("ms_ssim_config", "{}")).get("standard") else "reduced (non-standard) configuration")
+from spectral_collapse.plotting.charts import metric_heatmap
+cfg = json.loads(ds.attrs.get("ms_ssim_config", "{}"))
+print(f"LPIPS: {ds.attrs.get('lpips_status')}\\nFID / KID: {ds.attrs.get('fid_status')}\\nMS-SSIM: {cfg.get('scales')} "
+      f"scales, {'standard' if cfg.get('standard') else 'reduced (non-standard) configuration'}")
 corr = ds["pearson"].to_dataframe().reset_index()
-metric_heatmap(corr, "pearson", x="metric_a", y="metric_b", scheme="redblue", fmt=".2f", cell_width=44, cell_height=22)
+metric_heatmap(corr, "pearson", x="metric_a", y="metric_b", scheme="redblue", fmt=".2f", cell_width=44,
+               cell_height=22)
 '''),
     ("code", '''
 pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
@@ -104,9 +109,7 @@ pts.round(3)
     ("code", "display(Markdown(verdict(ds)))"),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("band", "wavelet", "mu_hf", "s_hf_unit", "n_reference", "filters", "image_metrics", "fid", "main_steps",
-          "ms_ssim_config", "request"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))})
+print(settings(ds, ("band", "wavelet", "mu_hf", "s_hf_unit", "n_reference", "filters", "image_metrics", "fid",
+                    "main_steps", "ms_ssim_config", "request")))
 '''),
 ]

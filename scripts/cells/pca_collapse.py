@@ -31,7 +31,7 @@ rerun = False             # True: recompute even when stored results exist
     ("code", SETUP),
     ("code", '''
 import pandas as pd
-from spectral_collapse.studies.analysis import load_or_run, verdict
+from spectral_collapse.studies.analysis import load_or_run, settings, verdict
 factors = coerce_list(factors, int, "factors")
 ds = load_or_run("pca_collapse", dataset, profile, root=results_root, rerun=rerun, factors=factors, labels=methods,
                  n_latents=n_latents, seed=int(seed))
@@ -53,7 +53,8 @@ pd.DataFrame({k: ds[k].values for k in ("k50", "k90", "k99", "auc", "n", "nonfin
 '''),
     ("md", "`k50`, `k90`, `k99`: components needed for 50 / 90 / 99 % of the variance; `auc`: mean of the curve "
            "(0.5 for variance spread evenly, near 1 when a few components carry it)."),
-    ("md", "## Inputs and their latents\n\nInputs (top of each pair) and the unit-variance latents x_T (shown as x/3)."),
+    ("md", "## Inputs and their latents\n\nInputs (top of each pair) and the unit-variance latents x_T "
+           "(shown as x/3)."),
     ("code", '''
 rows = {}
 for s in ds["series"].values:
@@ -66,8 +67,7 @@ image_grid(rows, cell=56)
     ("code", "display(Markdown(verdict(ds)))"),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("n_latents", "steps", "model_factor", "pca", "gaussian", "inversion", "models", "request"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))})
+print(settings(ds, ("n_latents", "steps", "model_factor", "pca",
+                    "gaussian", "inversion", "models", "request")))
 '''),
 ]

@@ -29,13 +29,14 @@ rerun = False
 ''', ["parameters"]),
     ("code", SETUP),
     ("code", '''
-from spectral_collapse.studies.analysis import load_or_run, velocity_summary, verdict
+from spectral_collapse.studies.analysis import load_or_run, settings, velocity_summary, verdict
 ds = load_or_run("velocity", dataset, profile, root=results_root, rerun=rerun, labels=methods, n_samples=int(n_samples),
                  space=coerce_str(space, "space"), seed=int(seed))
 print(f"{dataset}, profile {profile}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
       f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
 '''),
-    ("md", "## Heatmaps\n\nStep i (σ rising to the right) against frequency (cycles/pixel); colour = log10 power of Δz."),
+    ("md", "## Heatmaps\n\nStep i (σ rising to the right) against frequency (cycles/pixel); "
+           "colour = log10 power of Δz."),
     ("code", '''
 frame = ds["log_power"].to_dataframe().reset_index()
 frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
@@ -49,7 +50,8 @@ alt.Chart(frame).mark_rect().encode(
     tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
 ).properties(width=260, height=180).facet(facet=alt.Facet("method:N", sort=list(ds["method"].values)), columns=2)
 '''),
-    ("md", "## Summary\n\nMean log10 update power at high (≥ 0.25 cycles/px) and low frequencies, early and late in the inversion."),
+    ("md", "## Summary\n\nMean log10 update power at high (≥ 0.25 cycles/px) and low frequencies, early and "
+           "late in the inversion."),
     ("code", "velocity_summary(ds).round(3)"),
     ("code", '''
 sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index()
@@ -60,8 +62,7 @@ alt.Chart(sig).mark_line().encode(x="step:Q", y=alt.Y("sigma_to:Q", scale=alt.Sc
     ("code", "display(Markdown(verdict(ds)))"),
     ("md", "## Settings of this run"),
     ("code", '''
-for k in ("n_samples", "space", "steps", "definition", "ovg", "inversion", "models", "request"):
-    print(f"{k}: {ds.attrs.get(k)}")
-print("provenance:", {k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))})
+print(settings(ds, ("n_samples", "space", "steps", "definition",
+                    "ovg", "inversion", "models", "request")))
 '''),
 ]

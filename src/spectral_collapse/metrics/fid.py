@@ -53,7 +53,7 @@ def fid_from_features(feats1, feats2) -> float:
 
 
 def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2 with k(a, b) = (a.b / d + 1)^3: off-diagonal means of k(x, x) and k(y, y), minus 2 mean k(x, y)."""
+    """Unbiased MMD^2, k(a, b) = (a.b / d + 1)^3: off-diagonal means of k(x, x) and k(y, y) minus 2 mean k(x, y)."""
     d = x.shape[1]
     kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
     m, n = len(x), len(y)

@@ -66,7 +66,7 @@ def hub_checkpoint(filename: str) -> Path:
 
 
 def inception_file(path: str | os.PathLike | None = None) -> Path:
-    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's /tmp; a folder gets the file name."""
+    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's /tmp (folder: + file name)."""
     p = Path(path or os.environ.get(INCEPTION_ENV) or Path("/tmp") / INCEPTION_FILE).expanduser()
     return p / INCEPTION_FILE if p.is_dir() else p
 
@@ -135,7 +135,8 @@ def lpips_model(net: str = "alex", *, allow_download: bool | None = None, on_mis
     if net != "alex":
         raise ValueError(f"net must be 'alex' (the LPIPS of the paper's tables), got {net!r}")
     status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
-                            allow_download=allow_download, on_missing=on_missing, timeout=timeout, hash_prefix="7be5be79")
+                            allow_download=allow_download, on_missing=on_missing, timeout=timeout,
+                            hash_prefix="7be5be79")
     if not status.available:
         return None, status
     key = ("lpips", net, status.path)
@@ -163,6 +164,7 @@ def inception_model(path: str | os.PathLike | None = None, *, allow_download: bo
         try:
             _MODELS[key] = torch.jit.load(str(f), map_location=device).eval()
         except RuntimeError as err:  # a truncated or foreign file: "PytorchStreamReader failed reading zip archive"
-            bad = WeightStatus(status.name, str(f), False, f"unavailable: {f} is not a readable TorchScript file ({err})")
+            why = f"unavailable: {f} is not a readable TorchScript file ({err})"
+            bad = WeightStatus(status.name, str(f), False, why)
             return None, _fail(bad, on_missing)
     return _MODELS[key], status

@@ -46,7 +46,7 @@ __all__ = [
     "STUDIES", "DEFAULT_N_LATENTS", "VELOCITY_LABELS", "KAPPAS", "inversion_inputs", "invert_latents",
     "explained_variance_summary", "chi2_curve", "norm_histogram", "velocity_summary", "real_reference",
     "run_pca_collapse", "run_gaussianity", "run_decorrelation", "run_velocity", "run_metric_validation",
-    "load_or_run", "verdict",
+    "load_or_run", "verdict", "settings",
 ]
 
 STUDIES = ("pca_collapse", "gaussianity", "decorrelation", "velocity", "metric_validation")
@@ -78,8 +78,8 @@ def invert_latents(D, x: torch.Tensor, ms, *, steps: int, seed: int = 0, batch_s
     lats, ok = [], []
     for i in range(0, len(x), batch_size):
         xb = x[i:i + batch_size]
-        tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0, seeds=sample_seeds(seed, range(i, i + len(xb))),
-                    callback=callback)
+        tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0,
+                    seeds=sample_seeds(seed, range(i, i + len(xb))), callback=callback)
         lats.append(D.to_noise(primary(tr.x, ms.method), float(sig[0])).detach().float())
         ok.append(tr.finite.numpy())
     return torch.cat(lats), np.concatenate(ok)
@@ -132,7 +132,8 @@ class _Setup:
         x, _ = inversion_inputs(self.data_at(factor), n)
         key = json.dumps({"dataset": self.dataset, "profile": self.profile, "label": label, "factor": factor,
                           "n": len(x), "steps": steps, "seed": seed, "method": ms.describe(),
-                          "model": self.checkpoints.get(ms.parameterization, repr(type(D.net)))}, sort_keys=True, default=str)
+                          "model": self.checkpoints.get(ms.parameterization, repr(type(D.net)))},
+                         sort_keys=True, default=str)
         h = hashlib.blake2b(key.encode(), digest_size=8).hexdigest()
         if h in self.memory:
             return (*self.memory[h], x)
@@ -276,8 +277,9 @@ def run_gaussianity(dataset: str, profile: str, *, labels=PAPER_LABELS, n_latent
                                                                           "z_mean"))}},
                     coords={"method": list(labels), "latent": np.arange(len(ratios[0]))})
     g = lat.gaussianity(gz)
-    ds.attrs.update(st.attrs("gaussianity", n_latents=n, d=int(d), seed=seed, gaussian_s_g=g.s_g, gaussian_ks_p=g.p_value,
-                             definition="S_G = 1 - D_KS of ||x_T||^2 against chi2(d) (Eq. 31-33); norm_ratio = ||x_T||^2 / d"))
+    ds.attrs.update(st.attrs("gaussianity", n_latents=n, d=int(d), seed=seed, gaussian_s_g=g.s_g,
+                             gaussian_ks_p=g.p_value, definition="S_G = 1 - D_KS of ||x_T||^2 against chi2(d) "
+                                                                 "(Eq. 31-33); norm_ratio = ||x_T||^2 / d"))
     return _save(ds, "gaussianity", dataset, profile, root, save)
 
 
@@ -294,7 +296,8 @@ def run_decorrelation(dataset: str, profile: str, *, labels=PAPER_LABELS, n_late
     st = _setup(dataset, profile, root, models, progress)
     n = _n_latents(profile, n_latents)
     seeds = [int(s) for s in (st.prof.seeds if seeds is None else seeds)]
-    steps_grid = sorted({max(2, int(s)) for s in (steps_grid or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps))})
+    steps_grid = steps_grid or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
+    steps_grid = sorted({max(2, int(s)) for s in steps_grid})
     s_dc, flagged, masks, lats = [], [], [], []
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seeds[0])
@@ -511,7 +514,8 @@ def run_metric_validation(dataset: str, profile: str, *, kappas=KAPPAS, n_real: 
          "slope_channel": (("domain", "channel"), np.stack([s[2] for s in spectra])),
          "intercept_channel": (("domain", "channel"), np.stack([s[3] for s in spectra])),
          "slope": ("domain", np.array([spec.spectrum_slope(real, band), spec.spectrum_slope(src, band)])),
-         "filtered_s_hf": (("filter", "kappa", "held_out"), shf), "filtered_delta_log_e": (("filter", "kappa", "held_out"), dle),
+         "filtered_s_hf": (("filter", "kappa", "held_out"), shf),
+         "filtered_delta_log_e": (("filter", "kappa", "held_out"), dle),
          "unfiltered_s_hf": ("held_out", spec.s_hf(held, mu, wavelet=wavelet)),
          "examples": (("filter", "kappa", "example", "channel", "y", "x"), examples),
          "held_out_images": (("example", "channel", "y", "x"), held[:n_examples].numpy()),
@@ -539,7 +543,7 @@ _RUNNERS = {"pca_collapse": run_pca_collapse, "gaussianity": run_gaussianity, "d
 
 def load_or_run(study: str, dataset: str, profile: str, *, root: str | os.PathLike = "data/results",
                 rerun: bool = False, **kw) -> xr.Dataset:
-    """The stored results of an analysis study, or run it and store them when missing, asked for differently, or ``rerun``.
+    """Stored results of an analysis study, or run and store them when missing, asked for differently, or ``rerun``.
 
     Keywords that are None take the runner's defaults; the others are recorded in ``attrs["request"]``, and stored
     results made for another request are recomputed.
@@ -585,9 +589,10 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
     m = [str(v) for v in ds["method"].values]
     sg = dict(zip(m, ds["s_g"].values.tolist()))
     nr = dict(zip(m, ds["mean_norm_ratio"].values.tolist()))
-    txt = (f"The paper claims (Fig. 7, Table 1) that deterministic DDIM latents fail the chi2(d) test on ||x_T||^2 while "
-           f"stochastic or x0-predicting inversions come closer (S_G higher). Our numbers (d = {ds.attrs['d']}): S_G "
-           + ", ".join(f"{k} {sg[k]:.3f}" for k in m) + "; mean ||x_T||^2/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
+    txt = ("The paper claims (Fig. 7, Table 1) that deterministic DDIM latents fail the chi2(d) test on ||x_T||^2 "
+           "while stochastic or x0-predicting inversions come closer (S_G higher). "
+           f"Our numbers (d = {ds.attrs['d']}): S_G " + ", ".join(f"{k} {sg[k]:.3f}" for k in m)
+           + "; mean ||x_T||^2/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
            + f" (Gaussian noise: S_G {float(ds.attrs['gaussian_s_g']):.3f}).")
     if "ddim" in sg:
         others = [k for k in ("taba", "edm") if k in sg]
@@ -602,10 +607,12 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
     dc = dict(zip(m, ds["s_dc"].mean("latent").values.tolist()))
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
-    r = float(np.corrcoef(g[keep], c[keep])[0, 1]) if keep.sum() > 2 and np.std(g[keep]) > 0 and np.std(c[keep]) > 0 else np.nan
-    txt = (f"The paper claims (Sec. 4, Fig. 8, Fig. 14) that DDIM latents hold spatially correlated patches (low S_DC in "
-           f"the tables' convention) and that S_DC and S_G are strongly positively correlated. Our numbers: mean S_DC "
-           + ", ".join(f"{k} {dc[k]:.3f}" for k in m) + f"; Pearson r(S_G, S_DC) over {int(keep.sum())} runs = {r:.2f}")
+    ok = keep.sum() > 2 and np.std(g[keep]) > 0 and np.std(c[keep]) > 0
+    r = float(np.corrcoef(g[keep], c[keep])[0, 1]) if ok else np.nan
+    txt = ("The paper claims (Sec. 4, Fig. 8, Fig. 14) that DDIM latents hold spatially correlated patches (low "
+           "S_DC in the tables' convention) and that S_DC and S_G are strongly positively correlated. "
+           "Our numbers: mean S_DC " + ", ".join(f"{k} {dc[k]:.3f}" for k in m)
+           + f"; Pearson r(S_G, S_DC) over {int(keep.sum())} runs = {r:.2f}")
     verdicts = []
     if "ddim" in dc and any(k in dc for k in ("taba", "edm")):
         verdicts.append(f"DDIM lowest S_DC: {_agrees(dc['ddim'] <= min(dc[k] for k in ('taba', 'edm') if k in dc))}")
@@ -615,15 +622,16 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
 
 def _verdict_velocity(ds: xr.Dataset) -> str:
     s = velocity_summary(ds).set_index("method")
-    txt = ("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish (log energy well below 0) as "
-           "t -> T, while EDM keeps positive update energy and OVG injects energy that prevents the vanishing. Our numbers "
-           "(mean log10 power of the updates at >= 0.25 cycles/px over the last quarter of the steps): "
+    txt = ("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish (log energy well below 0) "
+           "as t -> T, while EDM keeps positive update energy and OVG injects energy that prevents the vanishing. Our "
+           "numbers (mean log10 power of the updates at >= 0.25 cycles/px over the last quarter of the steps): "
            + ", ".join(f"{m} {v:.2f}" for m, v in s["hf_late"].items()) + ".")
     parts = []
     if "ddim" in s.index:
         for other in ("edm", "ovg"):
             if other in s.index:
-                parts.append(f"DDIM below {other.upper()}: {_agrees(s.loc['ddim', 'hf_late'] < s.loc[other, 'hf_late'])}")
+                below = s.loc["ddim", "hf_late"] < s.loc[other, "hf_late"]
+                parts.append(f"DDIM below {other.upper()}: {_agrees(below)}")
         parts.append(f"DDIM negative: {_agrees(s.loc['ddim', 'hf_late'] < 0)}")
     return txt + (" " + "; ".join(parts) + "." if parts else "")
 
@@ -642,14 +650,15 @@ def _verdict_metric_validation(ds: xr.Dataset) -> str:
     stable = float(np.abs(high - base).max()) < 0.1
     drops = float(low.min()) < base - 0.2
     r1, r2 = _corr(ds, "s_dc", "s_g"), _corr(ds, "s_hf", "s_dc")
-    return (f"The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 (hence sym4), "
-            f"that S_HF stays stable when low frequencies are removed and drops when high frequencies are removed, and "
-            f"that S_DC correlates strongly with S_G and with S_HF. Our numbers: slope {slope:.2f} "
-            f"({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images {base:.3f}, with low frequencies removed "
-            f"{float(high.min()):.3f}-{float(high.max()):.3f}, with high frequencies removed {float(low.min()):.3f}-"
-            f"{float(low.max()):.3f}; Pearson r(S_DC, S_G) = {r1:.2f}, r(S_HF, S_DC) = {r2:.2f}. Slope near -3.5: "
-            f"{_agrees(abs(slope + 3.5) < 1)}; S_HF insensitive to low frequencies: {_agrees(stable)}; S_HF sensitive to "
-            f"high frequencies: {_agrees(drops)}; positive correlations: {_agrees(bool(r1 > 0 and r2 > 0))}.")
+    return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
+            "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
+            "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
+            f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
+            f"{base:.3f}, with low frequencies removed {float(high.min()):.3f}-{float(high.max()):.3f}, with high "
+            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; Pearson r(S_DC, S_G) = {r1:.2f}, "
+            f"r(S_HF, S_DC) = {r2:.2f}. Slope near -3.5: "
+            f"{_agrees(abs(slope + 3.5) < 1)}; S_HF insensitive to low frequencies: {_agrees(stable)}; S_HF sensitive "
+            f"to high frequencies: {_agrees(drops)}; positive correlations: {_agrees(bool(r1 > 0 and r2 > 0))}.")
 
 
 _VERDICTS = {"pca_collapse": _verdict_pca, "gaussianity": _verdict_gaussianity, "decorrelation": _verdict_decorrelation,
@@ -662,3 +671,10 @@ def verdict(ds: xr.Dataset) -> str:
     if study not in _VERDICTS:
         raise ValueError(f"no verdict for study {study!r}; valid: {', '.join(_VERDICTS)}")
     return _VERDICTS[study](ds)
+
+
+def settings(ds: xr.Dataset, keys) -> str:
+    """The chapter's "settings of this run": the named attrs, then the provenance attrs, one per line."""
+    lines = [f"{k}: {ds.attrs.get(k)}" for k in keys]
+    lines.append("provenance: " + str({k: v for k, v in ds.attrs.items() if k.startswith(("git", "created"))}))
+    return "\n".join(lines)
