@@ -7,9 +7,9 @@ def parameters(example_axis: str) -> str:
     return f'''
 dataset = "ihc-sr"        # ihc-sr (bundled) | bbbc021 (when prepared); ihc-edges / edges2shoes: {example_axis}
 profile = "quick"         # smoke | quick | paper
-seeds = None              # None = the seeds of the profile, for example [0, 1, 2]
-methods = None            # None = ddim, taba, ovg (the rows of the paper's ablation tables)
-factors = None            # SR factors; None = the profile's (smoke 2, 4; quick 2, 4, 8; paper 8, 16, 32)
+seeds = None              # None means the seeds of the profile, for example [0, 1, 2]
+methods = None            # None means ddim, taba, ovg (the rows of the paper's ablation tables)
+factors = None            # SR factors; None means the profile's (smoke 2, 4; quick 2, 4, 8; paper 8, 16, 32)
 results_root = "data/results"
 rerun = False             # True: recompute even when stored results exist
 '''

@@ -21,10 +21,10 @@ with several step counts and seeds (stochastic methods) and plots the set-level 
     ("code", '''
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
-seeds = None              # None = the profile's seeds (vary only the stochastic methods)
-methods = None            # None = the paper's six methods
-n_latents = None          # None = the profile's default (smoke 16, quick 256, paper 2000)
-steps_grid = None         # None = (steps/5, steps/2, steps) of the profile
+seeds = None              # None means the profile's seeds (vary only the stochastic methods)
+methods = None            # None means the paper's six methods
+n_latents = None          # None means the profile's default (smoke 16, quick 256, paper 2000)
+steps_grid = None         # None means (steps/5, steps/2, steps) of the profile
 results_root = "data/results"
 rerun = False
 ''', ["parameters"]),

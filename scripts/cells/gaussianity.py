@@ -20,8 +20,8 @@ d·χ²_d(u d) (mean 1, sd √(2/d)).
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
 seeds = None              # unused here (the seed of stochastic methods is `seed`)
-methods = None            # None = the paper's six methods
-n_latents = None          # None = the profile's default (smoke 16, quick 256, paper 2000)
+methods = None            # None means the paper's six methods
+n_latents = None          # None means the profile's default (smoke 16, quick 256, paper 2000)
 seed = 0
 bins = 30
 results_root = "data/results"

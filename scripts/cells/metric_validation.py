@@ -23,7 +23,7 @@ dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes
 profile = "quick"         # smoke | quick | paper
 seeds = None              # unused (the main_results runs are used as stored)
 methods = None            # unused
-kappas = None             # None = 0.1 ... 0.8 of Nyquist
+kappas = None             # None means 0.1 ... 0.8 of Nyquist
 n_real = 64               # held-out real images for the filter test
 results_root = "data/results"
 rerun = False

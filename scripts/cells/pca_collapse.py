@@ -21,9 +21,9 @@ and EDM inversions of the same edge maps are compared.
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
 seeds = None              # unused here (the seed of stochastic methods is `seed`)
-methods = None            # None = DDIM on SR datasets, DDIM / TABA / EDM otherwise
-factors = None            # None = [2, 4, 8] on SR datasets
-n_latents = None          # None = the profile's default (smoke 16, quick 256, paper 2000)
+methods = None            # None means DDIM on SR datasets, DDIM / TABA / EDM otherwise
+factors = None            # None means [2, 4, 8] on SR datasets
+n_latents = None          # None means the profile's default (smoke 16, quick 256, paper 2000)
 seed = 0
 results_root = "data/results"
 rerun = False             # True: recompute even when stored results exist

@@ -20,7 +20,7 @@ values (blue) are updates that have all but stopped.
 dataset = "ihc-sr"        # ihc-sr | ihc-edges (bundled) | bbbc021 | edges2shoes (when prepared)
 profile = "quick"         # smoke | quick | paper
 seeds = None              # unused (the methods here are deterministic; `seed` keys any noise)
-methods = None            # None = DDIM, EDM, OVG, OVG + EDM
+methods = None            # None means DDIM, EDM, OVG, OVG + EDM
 n_samples = 4             # test inputs averaged per heatmap
 space = "vp"              # vp | sigma
 seed = 0
