@@ -1,8 +1,10 @@
 """Run the studies of a profile: execute each study notebook with papermill into book/studies/ (a book chapter).
 
-A (study, dataset) is executed when its executed notebook is missing or older than its results file or its
-source notebook; the notebook itself computes results only when they are missing. So rerunning with nothing
-changed does no work.
+A (study, dataset) is executed when its executed notebook is missing or when its source notebook or its results
+file changed since it was executed; the notebook itself computes results only when they are missing. So rerunning
+with nothing changed does no work. "Changed" compares content hashes stored in the executed notebook's metadata
+(``spectral_collapse.inputs``), not modification times: a fresh clone writes files in arbitrary order, and
+must not re-execute every chapter. Notebooks without stored hashes fall back to modification times.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study"]
+__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash"]
 
 
 
@@ -32,11 +34,55 @@ def discover_studies(root: str | os.PathLike | None = None) -> dict[str, tuple[s
 STUDIES = discover_studies()
 
 
-def _stale(out: Path, deps: list[Path]) -> bool:
+def file_hash(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it does not exist)."""
+    import hashlib
+
+    if not path.exists():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inputs(out: Path) -> dict | None:
+    import json
+
+    try:
+        return json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _stale(out: Path, deps: list[Path], root: Path | None = None) -> bool:
+    """Whether ``out`` must be executed again: missing, or a dependency changed since (hashes, else mtimes)."""
     if not out.exists():
         return True
+    stored = _inputs(out)
+    if stored is not None:
+        return any(stored.get(_key(d, root)) != file_hash(d) for d in deps)
     t = out.stat().st_mtime
     return any(d.exists() and d.stat().st_mtime > t for d in deps)
+
+
+def _key(path: Path, root: Path | None) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve())) if root else path.name
+    except ValueError:
+        return str(path)
+
+
+def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
+    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
+    import nbformat
+
+    nb = nbformat.read(str(out), as_version=4)
+    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(d, root): file_hash(d) for d in deps}
+    tmp = out.with_name(f".{out.name}.tmp.ipynb")
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, out)
 
 
 def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
@@ -55,7 +101,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
     suffix = "" if profile == "quick" else f"-{profile}"
     out = book_dir / f"{study}-{dataset}{suffix}.ipynb"
     res = root / results_path(study, dataset, profile, results_root)
-    if not force and not _stale(out, [src, res]) and res.exists():
+    if not force and not _stale(out, [src, res], root) and res.exists():
         return None
     t0 = time.time()
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
@@ -68,6 +114,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
         if cell.cell_type == "markdown" and "{dataset}" in cell.source:
             cell.source = cell.source.replace("{dataset}", f"{dataset}" + (f" ({profile})" if suffix else ""))
             break
+    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(d, root): file_hash(d) for d in (src, res)}
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")

@@ -1,0 +1,84 @@
+"""The orchestrator's staleness rule: a chapter is executed again only when its source notebook or its results
+changed (content hashes), so a fresh clone, which writes files in arbitrary order, re-executes nothing."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from spectral_collapse.studies.run import _stale, execute_study, file_hash, stamp
+
+COUNTER = '''
+from pathlib import Path
+p = Path(results_root) / "tiny" / f"{dataset}-{profile}.nc"
+p.parent.mkdir(parents=True, exist_ok=True)
+if not p.exists():
+    p.write_text("results")
+c = Path(results_root) / "executions.txt"
+c.write_text(str(int(c.read_text()) + 1 if c.exists() else 1))
+'''
+
+
+def _tiny_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["spectral_collapse"] = {"study": "tiny", "title": "Tiny", "datasets": ["ihc-sr"], "order": 1}
+    params = new_code_cell('dataset = "ihc-sr"\nprofile = "smoke"\nresults_root = "data/results"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(COUNTER)]
+    nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
+    return root
+
+
+def _age_everything(root: Path, out: Path, seconds: float) -> None:
+    """Make the executed notebook older than every other file (what a fresh clone may do)."""
+    now = time.time()
+    for p in root.rglob("*"):
+        if p.is_file():
+            os.utime(p, (now, now))
+    os.utime(out, (now - seconds, now - seconds))
+
+
+def test_hashes_not_mtimes_decide_and_changes_reexecute(tmp_path):
+    root = _tiny_repo(tmp_path)
+    results = str(tmp_path / "results")
+    count = tmp_path / "results" / "executions.txt"
+    out = execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results)
+    assert out is not None and count.read_text() == "1"
+    inputs = json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
+    assert inputs["notebooks/tiny.ipynb"] == file_hash(root / "notebooks" / "tiny.ipynb")
+    # nothing changed: not executed again, even when every input is newer than the executed notebook
+    _age_everything(root, out, 3600)
+    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results) is None
+    assert count.read_text() == "1"
+    # the source changed: executed again
+    src = root / "notebooks" / "tiny.ipynb"
+    nb = nbformat.read(str(src), as_version=4)
+    nb.cells.append(new_code_cell("x = 1"))
+    nbformat.write(nb, str(src))
+    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results) is not None
+    assert count.read_text() == "2"
+    # the results changed: executed again
+    (tmp_path / "results" / "tiny" / "ihc-sr-smoke.nc").write_text("other results")
+    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results) is not None
+    assert count.read_text() == "3"
+
+
+def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_path):
+    dep, out = tmp_path / "dep.txt", tmp_path / "out.ipynb"
+    dep.write_text("a")
+    nbformat.write(new_notebook(), str(out))
+    os.utime(dep, (time.time() + 100, time.time() + 100))
+    assert _stale(out, [dep])                       # no hashes: the newer dependency makes it stale
+    stamp(out, [dep])
+    os.utime(dep, (time.time() + 200, time.time() + 200))
+    assert not _stale(out, [dep])                   # hashes recorded: same content is not stale
+    dep.write_text("b")
+    assert _stale(out, [dep])
+    assert _stale(tmp_path / "missing.ipynb", [dep])
