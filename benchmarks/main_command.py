@@ -11,11 +11,12 @@ the run that finished the model; a resumed model counts only its last run). The 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from .common import ROOT
 
-__all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "TARGET_S"]
+__all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "TARGET_S", "studies_times", "record"]
 
 MAIN_COMMAND_FILE = ROOT / "benchmarks" / "results" / "main_command.json"
 TARGET_S = 60 * 60  # the quick-profile main command on 2 cores: under 60 minutes
@@ -52,3 +53,26 @@ def load_main_command(path: str | Path = MAIN_COMMAND_FILE) -> dict | None:
     d["target_s"] = TARGET_S
     d["met"] = bool(d["total_s"] <= TARGET_S)
     return d
+
+
+STUDY_LINE = re.compile(r"^(?P<study>[\w-]+) / (?P<dataset>[\w.-]+) / (?P<profile>\w+): executed in (?P<s>\d+) s")
+
+
+def studies_times(log_text: str) -> dict[str, float]:
+    """Per executed chapter ("<study>/<dataset>"), the seconds printed by ``cli studies`` (studies/run.py)."""
+    return {f"{m['study']}/{m['dataset']}": float(m["s"])
+            for m in map(STUDY_LINE.match, log_text.splitlines()) if m}
+
+
+def record(path: str | Path = MAIN_COMMAND_FILE, **fields) -> Path:
+    """Write the main command's timings (install_s, train_s, studies_s, book_s, wall_s, note, ...) atomically."""
+    import os
+    import platform
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    d = {"cores": os.cpu_count(), "device": "cpu", "machine": platform.machine(), **fields}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(d, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+    return path

@@ -209,6 +209,22 @@ def test_main_command_breakdown(tmp_path):
     assert main_command_table(d, times).loc["total", "seconds"] == 2250
 
 
+def test_main_command_record_and_log_parsing(tmp_path):
+    from benchmarks import main_command as mc
+    from spectral_collapse.studies import run
+
+    log = ("noise\npareto / ihc-sr / quick: executed in 480 s -> book/studies/pareto-ihc-sr.ipynb\n"
+           "[IPKernelApp] WARNING | x\nmain_results / ihc-edges / quick: executed in 1210 s -> y\n")
+    assert mc.studies_times(log) == {"pareto/ihc-sr": 480.0, "main_results/ihc-edges": 1210.0}
+    # the parsed line is the one studies/run.py prints
+    assert 'executed in {time.time() - t0:.0f} s -> {out}' in (Path(run.__file__).read_text())
+    f = mc.record(tmp_path / "r" / "mc.json", install_s=100, train_s={"a": 60}, studies_s=mc.studies_times(log),
+                  book_s=40)
+    d = mc.load_main_command(f)
+    assert d["total_s"] == 100 + 60 + 480 + 1210 + 40 and d["cores"] >= 1
+    assert not list(f.parent.glob("*.tmp"))
+
+
 # ---------------------------------------------------------------------------------------------- scale-out
 
 WORKER = textwrap.dedent('''
