@@ -1,6 +1,8 @@
 """Cells shared by the study notebooks."""
 
 SETUP = '''
+import warnings
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 from IPython.display import Markdown, display
 import altair as alt
 import numpy as np

@@ -98,7 +98,9 @@ P.grid_heatmaps(ds)
 '''),
     ("code", '''
 table = P.grid_summary(ds)
-table[["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "nonfinite", "on_front", "chosen"]].round(4)
+cols = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "nonfinite", "on_front", "chosen"]
+shown = table[cols].round({c: 4 for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g")})
+shown.assign(eta_hf=shown["eta_hf"].map("{:.0e}".format), eta_lf=shown["eta_lf"].map("{:.0e}".format))
 '''),
     ("md", "## Baselines on the same images"),
     ("code", '''
