@@ -107,6 +107,30 @@ def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs, tmp_path):
     assert "backbone unet: DDIM S_DC" in verdict and "backbone dit: DDIM S_DC" in verdict
 
 
+def test_every_arm_gets_the_ovg_step_sizes_read_at_the_start(fake_runs, tmp_path, monkeypatch):
+    """A Pareto choice written while an ablation runs must not give its arms different OVG settings."""
+    from spectral_collapse.studies import translation
+
+    calls, _ = fake_runs
+    fake = translation.run_translation_study
+
+    def fake_then_choose(study, dataset, profile, **kw):
+        out = fake(study, dataset, profile, **kw)
+        choice = tmp_path / "pareto" / f"{dataset}-{profile}-choice.json"
+        choice.parent.mkdir(parents=True, exist_ok=True)
+        choice.write_text(json.dumps({"eta_hf": 3e-7, "eta_lf": 0.02}))  # as a concurrent Pareto run would
+        return out
+
+    monkeypatch.setattr(translation, "run_translation_study", fake_then_choose)
+    ab.run_ablation_study("scale_factor", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
+    assert len(calls) == 2 and calls[0]["ovg"] == calls[1]["ovg"]
+    assert calls[0]["ovg"]["eta_hf"] == translation.OVG_DEFAULTS["eta_hf"]
+    # the next study reads the new choice, again for all of its arms
+    calls.clear()
+    ab.run_ablation_study("scale_factor", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
+    assert [c["ovg"]["eta_hf"] for c in calls] == [3e-7, 3e-7]
+
+
 def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs, tmp_path):
     _, made = fake_runs
     ds = ab.run_ablation_study("space_ablation", "ihc-sr", "smoke", root=tmp_path, n_images=2, n_pca=6)

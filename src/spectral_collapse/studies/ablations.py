@@ -141,8 +141,9 @@ def run_ablation(study: str, dataset: str, profile: str, arms: list[Arm], *, lab
     seed) against Gaussian noise of the same count and dimension (``pca_cev``, ``pca_cev_gaussian``, ``pca_auc``:
     the mean of the cumulative curve, 0.5 + 1/(2m) for variance spread evenly over m components).
     """
-    from .translation import run_translation_study
+    from .translation import ovg_params, run_translation_study
 
+    op = ovg_params(dataset, profile, root)  # read once: every arm translates with the same OVG step sizes
     axes = [k for k, _ in arms[0].coords]
     parts = []
     for arm in arms:
@@ -151,7 +152,7 @@ def run_ablation(study: str, dataset: str, profile: str, arms: list[Arm], *, lab
         part = run_translation_study(study, dataset, profile, labels=labels, seeds=seeds, factor=arm.factor,
                                      n_test=n_test, n_images=max(n_images, n_pca), root=root, progress=progress,
                                      save=False, backbone=arm.backbone, space=arm.space,
-                                     parameterization=arm.parameterization, tag=arm.tag)
+                                     parameterization=arm.parameterization, tag=arm.tag, ovg=op)
         parts.append(_pca(part, n_images))
     shapes = {p["latents"].shape for p in parts if "latents" in p}
     split = len(shapes) > 1 or len({p["latents"].dims for p in parts if "latents" in p}) > 1

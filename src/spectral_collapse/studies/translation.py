@@ -171,7 +171,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8,
                           root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True,
                           backbone: str = "unet", space=None, parameterization: str = "eps",
-                          tag: str | None = None, batch_size: int | None = None) -> xr.Dataset:
+                          tag: str | None = None, batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
     """Run (or resume) a translation study and return (and store) its xr.Dataset.
 
     models: optional {parameterization: Denoiser}; by default the profile's trained models are loaded/trained.
@@ -180,6 +180,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     In latent space the test inputs are encoded, the models translate latents (S_G, S_DC on those latents) and the
     outputs are decoded for the image metrics. tag: names this variant's cached partial results.
     batch_size: inversion batch size (None = the profile's); per-sample results do not depend on it.
+    ovg: OVG step sizes {"eta_hf", "eta_lf", "source"}; None reads them now (``ovg_params``). A study of several
+    runs passes the ones it read once, so a Pareto choice written meanwhile cannot mix two settings in one table.
     Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
     """
     from ..models.vae import LatentSpace
@@ -197,7 +199,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     mu_hf = spec.hf_reference(real, wavelet=wavelet)
-    op = ovg_params(dataset, profile, root)
+    op = dict(ovg) if ovg else ovg_params(dataset, profile, root)
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=kappa,
                          parameterization=parameterization)
     needed = sorted({m.parameterization for m in specs})
