@@ -41,7 +41,7 @@ from ..inversion import sample_seeds
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .profiles import get_profile
-from .store import load_results, results_path, save_results
+from .store import load_results, results_path, root_relative, save_results
 from .translation import OVG_DEFAULTS, _translate_batched, method_specs, score_outputs
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "default_grid", "pareto_front", "scaled",
@@ -227,7 +227,7 @@ def _stored_baselines(dataset: str, profile: str, root, n: int, seed: int, mu_hf
             continue
         sel = ds.sel({"method": m}).sel(seed=s).isel(sample=slice(0, n))
         out[m] = xr.Dataset({k: ("sample", sel[k].values) for k in (*SCORES, "finite") if k in sel})
-        out[m].attrs["source"] = str(path)
+        out[m].attrs["source"] = root_relative(path, root)
     return out
 
 
@@ -353,7 +353,7 @@ def store_choice(ds: xr.Dataset, root: str | os.PathLike = "data/results") -> Pa
     return write_choice(ds.attrs["dataset"], ds.attrs["profile"], c["eta_hf"], c["eta_lf"], root, base=primary,
                         rule=ds.attrs.get("rule"), s_hf=c["s_hf"], s_lf=c["s_lf"], n_images=int(ds.attrs["n_images"]),
                         seed=int(ds.attrs["seed"]), per_base=choices,
-                        results=str(results_path("pareto", ds.attrs["dataset"], ds.attrs["profile"], root)))
+                        results=root_relative(results_path("pareto", ds.attrs["dataset"], ds.attrs["profile"], root), root))
 
 
 # ------------------------------------------------------------------------------------------- reporting

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs", "PROVENANCE_PACKAGES"]
+__all__ = ["save_results", "load_results", "results_path", "root_relative", "provenance", "sanitise_attrs",
+           "PROVENANCE_PACKAGES"]
 
 ENGINE = "h5netcdf"
 PRODUCE_HINT = "make studies PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})"
@@ -39,6 +40,14 @@ PROVENANCE_PACKAGES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
+
+
+def root_relative(path: str | os.PathLike, root: str | os.PathLike) -> str:
+    """``path`` relative to the results root (what results record, so they do not depend on where the root is)."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:

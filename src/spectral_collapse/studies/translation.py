@@ -28,7 +28,7 @@ from ..metrics import spectral as spec
 from ..metrics.image import psnr
 from .distributed import sharding_active, translate_sharded
 from .profiles import get_profile
-from .store import load_results, results_path, save_results
+from .store import load_results, results_path, root_relative, save_results
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "method_specs", "ovg_params", "run_translation_study", "score_outputs"]
 
@@ -68,7 +68,7 @@ def ovg_params(dataset: str, profile: str, root: str | os.PathLike = "data/resul
     p = Path(root) / "pareto" / f"{dataset}-{profile}-choice.json"
     if p.exists():
         choice = json.loads(p.read_text())
-        return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "source": str(p)}
+        return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "source": root_relative(p, root)}
     return {**OVG_DEFAULTS, "source": "default"}
 
 
