@@ -82,3 +82,38 @@ def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_pa
     dep.write_text("b")
     assert _stale(out, [dep])
     assert _stale(tmp_path / "missing.ipynb", [dep])
+
+
+def test_strip_progress_drops_bars_and_keeps_warnings():
+    from nbformat.v4 import new_output
+
+    from spectral_collapse.studies.run import strip_progress
+
+    bars = "".join(f"\rinvert:  {p}%|##        | {p // 2}/50 [00:0{p % 10}<00:10,  2.58s/it]" for p in (0, 2, 4))
+    warn = "/x/translation.py:129: RuntimeWarning: 1 of 8 samples became non-finite"
+    cell = new_code_cell("x")
+    cell.outputs = [new_output("stream", name="stderr", text=bars + "\n" + warn + "\n"),
+                    new_output("stream", name="stderr", text="sample: 100%|##########| 50/50 [00:25<00:00, 1.98it/s]\n"),
+                    new_output("stream", name="stdout", text="10%| kept: stdout is the study's own text\n")]
+    nb = new_notebook(cells=[cell])
+    assert strip_progress(nb) == 4
+    texts = [o["text"] for o in nb.cells[0].outputs]
+    assert texts == [warn + "\n", "10%| kept: stdout is the study's own text\n"]
+
+
+def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path):
+    from spectral_collapse.studies.run import restamp
+
+    root = _tiny_repo(tmp_path)
+    (root / "book" / "studies").mkdir(parents=True)
+    res = root / "data" / "results" / "tiny" / "ihc-sr-quick.nc"
+    res.parent.mkdir(parents=True)
+    res.write_text("results")
+    out = root / "book" / "studies" / "tiny-ihc-sr.ipynb"
+    nbformat.write(new_notebook(), str(out))
+    os.utime(out, (time.time() - 3600, time.time() - 3600))
+    src = root / "notebooks" / "tiny.ipynb"
+    assert _stale(out, [src, res], root)
+    assert restamp("quick", root=root) == [out]
+    assert not _stale(out, [src, res], root)
+    assert execute_study("tiny", "ihc-sr", "quick", root=root) is None

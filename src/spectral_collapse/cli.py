@@ -17,7 +17,12 @@ def _train(a):
 
 
 def _studies(a):
-    from .studies.run import run_studies
+    from .studies.run import restamp, run_studies
+
+    if a.restamp:
+        for p in restamp(a.profile, results_root=a.results_root):
+            print(f"adopted {p}")
+        return
 
     done = run_studies(a.profile, a.study or None, a.dataset or None, results_root=a.results_root, force=a.force)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
@@ -45,6 +50,8 @@ def main(argv=None):
     s.add_argument("--dataset", nargs="*", default=None)
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--force", action="store_true")
+    s.add_argument("--restamp", action="store_true",
+                   help="adopt chapters executed by hand: strip progress bars, record their inputs' hashes")
     s.set_defaults(fn=_studies)
     d = sub.add_parser("download", help="download and prepare a real dataset (bbbc021, edges2shoes)")
     d.add_argument("name")

@@ -9,10 +9,11 @@ must not re-execute every chapter. Notebooks without stored hashes fall back to 
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
-__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash"]
+__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash", "strip_progress", "restamp"]
 
 
 
@@ -74,6 +75,32 @@ def _key(path: Path, root: Path | None) -> str:
         return str(path)
 
 
+_PROGRESS = re.compile(r"\d+%\|.*\|.*(it/s|s/it|\?it/s)|^\s*$")
+
+
+def strip_progress(nb) -> int:
+    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook; returns lines removed.
+
+    A long study writes thousands of bar updates, which would fill its chapter; warnings and errors stay.
+    """
+    removed = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        keep = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = re.split(r"[\r\n]", out["text"])
+                kept = [ln for ln in lines if not _PROGRESS.search(ln)]
+                removed += sum(1 for ln in lines if ln.strip()) - len(kept)
+                if not kept:
+                    continue
+                out["text"] = "\n".join(kept) + "\n"
+            keep.append(out)
+        cell["outputs"] = keep
+    return removed
+
+
 def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
     """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
     import nbformat
@@ -114,6 +141,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
         if cell.cell_type == "markdown" and "{dataset}" in cell.source:
             cell.source = cell.source.replace("{dataset}", f"{dataset}" + (f" ({profile})" if suffix else ""))
             break
+    strip_progress(nb)
     nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(d, root): file_hash(d) for d in (src, res)}
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
@@ -145,3 +173,33 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
             if out is not None:
                 done.append(out)
     return done
+
+
+def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
+            results_root: str = "data/results") -> list[Path]:
+    """Adopt chapters executed outside ``execute_study`` (papermill by hand, older versions): strip progress bars
+    and record the hashes of their current source notebook and results, so they count as up to date."""
+    import nbformat
+
+    from .notebook import repo_root
+    from .store import results_path
+
+    root = Path(root) if root else repo_root()
+    suffix = "" if profile == "quick" else f"-{profile}"
+    done = []
+    for study, (src, datasets) in discover_studies(root).items():
+        for out in sorted((root / "book" / "studies").glob(f"{study}-*{suffix}.ipynb")):
+            dataset = out.stem[len(study) + 1:len(out.stem) - len(suffix)]
+            res = root / results_path(study, dataset, profile, results_root)
+            if not res.exists() or (not suffix and any(out.stem.endswith(f"-{p}") for p in ("smoke", "paper"))):
+                continue
+            nb = nbformat.read(str(out), as_version=4)
+            strip_progress(nb)
+            nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
+                _key(d, root): file_hash(d) for d in (root / src, res)}
+            tmp = out.with_name(f".{out.name}.tmp.ipynb")
+            nbformat.write(nb, str(tmp))
+            os.replace(tmp, out)
+            done.append(out)
+    return done
+
