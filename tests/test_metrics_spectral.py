@@ -197,3 +197,18 @@ def test_s_lf_gray_and_nonwhite_mask_for_edge_maps():
     assert not np.allclose(aligned, s_lf(gen, cond, **kw))
     with pytest.raises(ValueError, match="nonwhite"):
         s_lf(gen, cond, mask="edges", **kw)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 1, 17, 24), (2, 2, 20, 15)])
+@pytest.mark.parametrize("kappa", [0.06, 0.48, 1.0])
+def test_fourier_filters_equal_the_full_spectrum_reference(shape, kappa):
+    """Half-spectrum filtering equals ifft2(fft2(x) * mask).real with the full radial mask (numpy, float64)."""
+    from spectral_collapse.fourier import ideal_highpass, ideal_lowpass
+
+    x = torch.from_numpy(np.random.default_rng(7).standard_normal(shape))
+    h, w = shape[-2:]
+    r = np.sqrt(np.fft.fftfreq(h)[:, None] ** 2 + np.fft.fftfreq(w)[None, :] ** 2)
+    X = np.fft.fft2(x.numpy())
+    low = np.fft.ifft2(X * (r <= kappa * 0.5)).real
+    np.testing.assert_allclose(ideal_lowpass(x, kappa).numpy(), low, atol=1e-12)
+    np.testing.assert_allclose(ideal_highpass(x, kappa).numpy(), np.fft.ifft2(X * (r > kappa * 0.5)).real, atol=1e-12)
