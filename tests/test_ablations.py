@@ -176,6 +176,12 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs, tmp_path):
     cmp = ab.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]
     assert row.paper_mean.iloc[0] == 0.69 and cmp[cmp.parameterization == "x0"].paper_mean.isna().all()
+    # non-finite OVG samples with an x0 model are named with their share, and only those
+    fin = ds["finite"].copy()
+    sel = {"parameterization": "x0", "factor": 4, "method": "ovg"}
+    fin.loc[sel] = fin.loc[sel].where(fin["sample"] >= 3, False)  # 3 of 6 samples, every seed
+    note = ab.ablation_verdict(ds.assign(finite=fin))
+    assert "Non-finite with the x0 models: ovg x4 (50% of samples)." in note and "ddim x" not in note
 
 
 # --- notebooks, end to end (slow: trains smoke models) ---------------------------------------------------------

@@ -131,6 +131,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
     if not force and not _stale(out, [src, res], root) and res.exists():
         return None
     t0 = time.time()
+    src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     pm.execute_notebook(str(src), str(tmp), parameters={"dataset": dataset, "profile": profile,
@@ -142,7 +143,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
             cell.source = cell.source.replace("{dataset}", f"{dataset}" + (f" ({profile})" if suffix else ""))
             break
     strip_progress(nb)
-    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(d, root): file_hash(d) for d in (src, res)}
+    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(src, root): src_hash, _key(res, root): file_hash(res)}
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
