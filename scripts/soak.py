@@ -97,6 +97,9 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float) -> dict:
     shutil.rmtree(base, ignore_errors=True)
     rows, t_round = [], time.time()
     for study, dataset in pairs:
+        settle = time.time() + 60  # the previous study's kernel may still be exiting: do not count it in this one
+        while descendants(os.getpid()) and time.time() < settle:
+            time.sleep(0.2)
         t0 = time.time()
         with PeakMemory(interval) as mem:
             execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
