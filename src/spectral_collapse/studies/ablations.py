@@ -343,8 +343,8 @@ def _x0_nonfinite_note(ds: xr.Dataset) -> str:
             "||eps||^2 with eps = (x - x0_hat) / sigma, which an x0 model only gives through a division by the small "
             "sigma of the first inversion steps; the drift then grows without bound within a few steps. The authors' "
             "released variant (`OVG.released()`: step-length scaling and a per-term clip) stays finite on the same "
-            "x0 model (8 of 8 ihc-sr x2 test images, PSNR 22.98 dB, measured once by hand); those cells are left out "
-            "of the % improved counts rather than averaged as NaN.")
+            "x0 model (8 of 8 ihc-sr x2 test images, PSNR 22.98 dB, measured once by hand). A cell's mean is taken over "
+            "its finite samples (a cell with none is left out), so these cells rest on few images.")
 
 
 def ablation_verdict(ds: xr.Dataset) -> str:
