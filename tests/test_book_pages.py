@@ -1,5 +1,5 @@
 """The book's pages: in the toc, their generated fragments (numbers from stored results, never typed), the build,
-and (slow) every page of the real book opened in headless chromium with the network cut off."""
+and every page of the real book opened in headless chromium with the network cut off."""
 from __future__ import annotations
 
 import json
@@ -204,9 +204,8 @@ def _page_problems(html_dir: Path, page: Path, dom: str) -> list[str]:
     return problems
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-def test_every_page_of_the_real_book_renders_offline(tmp_path):
+def test_every_page_of_the_real_book_renders_offline(tmp_path):  # ~50 s: the book builds from stored results
     """`jupyter-book build book/`, then every page in chromium with DNS cut off; screenshot of the main results."""
     proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book/", "--path-output", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=1200)
