@@ -362,10 +362,8 @@ def _all(checks: list[tuple[bool, str]], missing: str) -> Finding:
 
 def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        w = _means(ev.select("main"))
         checks = []
-        for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
-            d = w.loc[ds]
+        for ds, d in _main_by_dataset(ev):
             have = [h for h in highs if h in d.index]
             if low not in d.index or not have or metric not in d:
                 continue
@@ -462,11 +460,16 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
     return test
 
 
-def _claim_edm_tradeoff(ev: Evidence) -> Finding:
+def _main_by_dataset(ev: Evidence):
+    """(dataset, per-method metric means) of the stored main results, one dataset at a time."""
     w = _means(ev.select("main"))
-    checks = []
     for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
-        d = w.loc[ds]
+        yield ds, w.loc[ds]
+
+
+def _claim_edm_tradeoff(ev: Evidence) -> Finding:
+    checks = []
+    for ds, d in _main_by_dataset(ev):
         if not {"edm", "ddim"} <= set(d.index) or not {"s_hf", "s_lf"} <= set(d.columns):
             continue
         ok = d.loc["edm", "s_hf"] > d.loc["ddim", "s_hf"] and d.loc["edm", "s_lf"] < d.loc["ddim", "s_lf"]
@@ -476,10 +479,8 @@ def _claim_edm_tradeoff(ev: Evidence) -> Finding:
 
 
 def _claim_taba_structure(ev: Evidence) -> Finding:
-    w = _means(ev.select("main"))
     checks = []
-    for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
-        d = w.loc[ds]
+    for ds, d in _main_by_dataset(ev):
         ovg = [m for m in OVG_LABELS if m in d.index]
         if "taba" not in d.index or not ovg or "s_lf" not in d:
             continue
@@ -493,10 +494,8 @@ def _claim_taba_structure(ev: Evidence) -> Finding:
 def _claim_ovg_front(ev: Evidence) -> Finding:
     from .pareto import pareto_front
 
-    w = _means(ev.select("main"))
     checks = []
-    for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
-        d = w.loc[ds]
+    for ds, d in _main_by_dataset(ev):
         if not {"s_hf", "s_lf"} <= set(d.columns) or not any(m in d.index for m in OVG_LABELS):
             continue
         d = d[["s_hf", "s_lf"]].dropna()
@@ -507,10 +506,8 @@ def _claim_ovg_front(ev: Evidence) -> Finding:
 
 
 def _claim_ovg_vs_ddim(ev: Evidence) -> Finding:
-    w = _means(ev.select("main"))
     checks = []
-    for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
-        d = w.loc[ds]
+    for ds, d in _main_by_dataset(ev):
         if not {"ovg", "ddim"} <= set(d.index):
             continue
         ms = [m for m in ("s_hf", "s_dc") if m in d]
@@ -521,12 +518,10 @@ def _claim_ovg_vs_ddim(ev: Evidence) -> Finding:
 
 
 def _claim_lpips(ev: Evidence) -> Finding:
-    w = _means(ev.select("main"))
     checks = []
-    for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
+    for ds, d in _main_by_dataset(ev):
         if _STANDIN.get(ds.split(" ")[0]) != "edges2shoes":
             continue
-        d = w.loc[ds]
         if "lpips" not in d or d["lpips"].dropna().empty or "ovg_edm" not in d.index:
             continue
         best = d["lpips"].idxmin()
