@@ -412,7 +412,8 @@ def _claim_table1(ev: Evidence) -> Finding:
     return _pct_claim(ev, "table1", STOCHASTIC, DETERMINISTIC, "method", ev.select("main"), metrics, want)
 
 
-def _claim_x0_cure(ev: Evidence) -> Finding:
+def _x0_vs_eps(ev: Evidence, metrics, want) -> Finding:
+    """Table 6's share of (method, factor, seed) cases in which the x0 arm beats the eps arm on ``metrics``."""
     f = ev.select("x0")
     if "parameterization" in f:
         f = f.assign(parameterization=f["parameterization"].str.lower())
@@ -420,20 +421,15 @@ def _claim_x0_cure(ev: Evidence) -> Finding:
         eps = [v for v in f["parameterization"].unique() if "eps" in v]
     else:
         xs, eps = [], []
-    return _pct_claim(ev, "table6", xs, eps, "parameterization", f if xs and eps else f.iloc[0:0],
-                      ("s_hf", "s_dc"), {"s_hf": True, "s_dc": True})
+    return _pct_claim(ev, "table6", xs, eps, "parameterization", f if xs and eps else f.iloc[0:0], metrics, want)
+
+
+def _claim_x0_cure(ev: Evidence) -> Finding:
+    return _x0_vs_eps(ev, ("s_hf", "s_dc"), {"s_hf": True, "s_dc": True})
 
 
 def _claim_x0_structure(ev: Evidence) -> Finding:
-    f = ev.select("x0")
-    if "parameterization" in f:
-        f = f.assign(parameterization=f["parameterization"].str.lower())
-        xs = [v for v in f["parameterization"].unique() if "x0" in v]
-        eps = [v for v in f["parameterization"].unique() if "eps" in v]
-    else:
-        xs, eps = [], []
-    return _pct_claim(ev, "table6", xs, eps, "parameterization", f if xs and eps else f.iloc[0:0],
-                      ("psnr", "ms_ssim", "s_lf"), {"psnr": False, "ms_ssim": False, "s_lf": False})
+    return _x0_vs_eps(ev, ("psnr", "ms_ssim", "s_lf"), {"psnr": False, "ms_ssim": False, "s_lf": False})
 
 
 def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
