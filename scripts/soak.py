@@ -151,7 +151,9 @@ def markdown(rep: dict) -> str:
     """The report as the Markdown page included in the book."""
     r1, r2 = rep["rounds"][0], rep["rounds"][-1]
     lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}; two rounds of "
-             f"{len(r1['studies'])} (study, dataset) runs, {len(rep['files_compared'])} results files compared.",
+             f"{len(r1['studies'])} (study, dataset) runs"
+             + (f" in {rep['lanes']} processes side by side" if rep.get("lanes", 1) > 1 else "")
+             + f", {len(rep['files_compared'])} results files compared (commit {rep.get('commit', 'unknown')}).",
              "",
              f"- Results identical in both rounds: **{'yes' if rep['identical'] else 'no'}**"
              + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: {rep['differences'][0]})"),
@@ -169,6 +171,84 @@ def markdown(rep: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def balanced_lanes(pairs, n: int, cost: dict) -> list[list]:
+    """Split (study, dataset) pairs into ``n`` lanes of similar total cost (longest first, to the lightest lane);
+    each lane keeps the pairs' original order. ``cost`` maps "study/dataset" to seconds (unknown: 60)."""
+    lanes, load = [[] for _ in range(n)], [0.0] * n
+    for p in sorted(pairs, key=lambda p: -cost.get("/".join(p), 60.0)):
+        i = load.index(min(load))
+        lanes[i].append(p)
+        load[i] += cost.get("/".join(p), 60.0)
+    order = {p: k for k, p in enumerate(pairs)}
+    return [sorted(lane, key=order.get) for lane in lanes if lane]
+
+
+def run_lanes(a, pairs, work: Path) -> list[dict]:
+    """Run the soak as ``a.lanes`` child processes side by side, each its own share of the pairs, all rounds,
+    in its own scratch folder; returns each lane's report. Costs to balance come from the last measured main
+    command (benchmarks/results/main_command.json), else equal."""
+    import subprocess
+
+    cost_file = ROOT / "benchmarks" / "results" / "main_command.json"
+    cost = json.loads(cost_file.read_text()).get("studies_s", {}) if cost_file.exists() else {}
+    procs = []
+    for k, lane in enumerate(balanced_lanes(pairs, a.lanes, cost)):
+        out = work / f"lane{k}.json"
+        cmd = [sys.executable, __file__, "--profile", a.profile, "--rounds", str(a.rounds), "--work",
+               str(work / f"lane{k}"), "--out", str(out), "--no-markdown", "--rel", str(a.rel), "--abs-mb",
+               str(a.abs_mb), "--interval", str(a.interval), "--pairs", *["/".join(p) for p in lane]]
+        if a.threads:
+            cmd += ["--threads", str(a.threads)]
+        print(f"lane {k}: {', '.join('/'.join(p) for p in lane)}", flush=True)
+        procs.append((subprocess.Popen(cmd), out))
+    lanes = []
+    for proc, out in procs:
+        proc.wait()
+        if not out.exists():
+            raise RuntimeError(f"soak lane exited with status {proc.returncode} and no report ({out})")
+        lanes.append(json.loads(out.read_text()))
+    return lanes
+
+
+def report(a, lanes: list[dict]) -> dict:
+    """The soak report from one or more lanes (each: rounds, files_compared, differences)."""
+    growth, diffs, files = [], [], []
+    for k, lane in enumerate(lanes):
+        rounds = lane["rounds"]
+        tag = f"lane {k}, " if len(lanes) > 1 else ""
+        diffs += [tag + d for d in lane["differences"]]
+        files += lane["files_compared"]
+        for r in rounds[1:]:
+            for s1, s2 in zip(rounds[0]["studies"], r["studies"]):
+                if s2["peak_rss_mb"] > s1["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
+                    growth.append(f"round {r['round']}: {s1['study']}/{s1['dataset']} peak {s1['peak_rss_mb']} -> "
+                                  f"{s2['peak_rss_mb']} MB")
+            if r["parent_rss_mb"] > rounds[0]["parent_rss_mb"] + a.abs_mb:
+                growth.append(f"{tag}the soak process grew from {rounds[0]['parent_rss_mb']} MB (round 1) to "
+                              f"{r['parent_rss_mb']} MB (round {r['round']})")
+    merged = []
+    for i in range(len(lanes[0]["rounds"])):
+        parts = [lane["rounds"][i] for lane in lanes]
+        merged.append({"round": i + 1, "wall_s": max(p["wall_s"] for p in parts),
+                       "parent_rss_mb": max(p["parent_rss_mb"] for p in parts),
+                       "studies": [s for p in parts for s in p["studies"]]})
+    return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "commit": _commit(), "lanes": len(lanes), "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": merged,
+            "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
+            "within_bound": not growth, "growth": growth}
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="quick")
@@ -182,6 +262,8 @@ def main(argv=None) -> int:
     ap.add_argument("--abs-mb", type=float, default=100.0, help="allowed absolute growth (MB)")
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period (s)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads in this process")
+    ap.add_argument("--lanes", type=int, default=1, help="run the pairs as this many processes side by side")
+    ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
     a = ap.parse_args(argv)
     if a.rounds < 2:
         ap.error("--rounds must be >= 2 (the rounds are compared)")
@@ -197,32 +279,30 @@ def main(argv=None) -> int:
     unknown = [s for s in a.study or () if s not in known]
     if unknown:
         ap.error(f"unknown studies {unknown}; valid: {', '.join(known)}")
-    pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or known[s][1])]
+    if a.pairs:
+        pairs = [tuple(p.split("/", 1)) for p in a.pairs]
+        bad = [p for p in a.pairs if "/" not in p or p.split("/", 1)[0] not in known]
+        if bad:
+            ap.error(f"--pairs takes study/dataset with a known study; got {bad}")
+    else:
+        pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or known[s][1])]
     work = Path(a.work) if a.work else ROOT / "data" / "cache" / "soak" / a.profile
-    rounds = [run_round(r, pairs, a.profile, work, a.interval) for r in range(1, a.rounds + 1)]
-    files, diffs = [], []
-    for r in rounds[1:]:
-        f, d = compare_results(work / "round1" / "results", work / f"round{r['round']}" / "results")
-        files, diffs = f, diffs + [f"round {r['round']}: {x}" for x in d]
-    growth = []
-    for r in rounds[1:]:
-        for s1, s2 in zip(rounds[0]["studies"], r["studies"]):
-            if s2["peak_rss_mb"] > s1["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
-                growth.append(f"round {r['round']}: {s1['study']}/{s1['dataset']} peak {s1['peak_rss_mb']} -> "
-                              f"{s2['peak_rss_mb']} MB")
-        if r["parent_rss_mb"] > rounds[0]["parent_rss_mb"] + a.abs_mb:
-            growth.append(f"this process grew from {rounds[0]['parent_rss_mb']} MB (round 1) to "
-                          f"{r['parent_rss_mb']} MB (round {r['round']})")
-    rep = {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-           "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": rounds, "files_compared": files,
-           "identical": not diffs and bool(files), "differences": diffs, "within_bound": not growth, "growth": growth}
+    if a.lanes > 1:
+        lanes = run_lanes(a, pairs, work)
+    else:
+        rounds = [run_round(r, pairs, a.profile, work, a.interval) for r in range(1, a.rounds + 1)]
+        files, diffs = [], []
+        for r in rounds[1:]:
+            f, d = compare_results(work / "round1" / "results", work / f"round{r['round']}" / "results")
+            files, diffs = f, diffs + [f"round {r['round']}: {x}" for x in d]
+        lanes = [{"rounds": rounds, "files_compared": files, "differences": diffs}]
+    rep = report(a, lanes)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
     if not a.no_markdown:
         (ROOT / "docs" / "soak.md").write_text(markdown(rep))
     print(f"identical: {rep['identical']}, memory within bound: {rep['within_bound']}; report: {a.out}")
-    for line in diffs[:20] + growth:
+    for line in rep["differences"][:20] + rep["growth"]:
         print("  " + line)
     return 0 if rep["identical"] and rep["within_bound"] else 1
 

@@ -505,6 +505,47 @@ def test_soak_script_on_smoke(tmp_path):
     assert all(s["peak_rss_mb"] > 50 for r in rep["rounds"] for s in r["studies"])  # the kernels were measured
 
 
+
+def _load_soak():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("soak", ROOT / "scripts" / "soak.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_soak_lanes_balance_cost_and_keep_order():
+    soak = _load_soak()
+    pairs = [("a", "x"), ("b", "x"), ("c", "x"), ("d", "x"), ("e", "x")]
+    cost = {"a/x": 100, "b/x": 60, "c/x": 50, "d/x": 40, "e/x": 10}
+    lanes = soak.balanced_lanes(pairs, 2, cost)
+    loads = sorted(sum(cost["/".join(p)] for p in lane) for lane in lanes)
+    assert loads == [120, 140]  # longest first to the lighter lane: a, b, c (to b), d (to a), e (to b, c)
+    assert sorted(p for lane in lanes for p in lane) == pairs
+    for lane in lanes:
+        assert lane == sorted(lane)  # original order within a lane
+    assert soak.balanced_lanes(pairs[:1], 3, cost) == [[("a", "x")]]  # no empty lanes
+
+
+def test_soak_report_merges_lanes_and_flags_growth_per_lane():
+    soak = _load_soak()
+
+    def lane(name, peaks, parents, diffs=()):
+        return {"rounds": [{"round": r + 1, "wall_s": 10.0 * (r + 1), "parent_rss_mb": parents[r],
+                            "studies": [{"study": name, "dataset": "d", "wall_s": 1.0, "peak_rss_mb": peaks[r]}]}
+                           for r in range(2)], "files_compared": [f"{name}.nc"], "differences": list(diffs)}
+
+    a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0})()
+    rep = soak.report(a, [lane("s1", [1000, 1150], [500, 520]), lane("s2", [900, 1000], [400, 450])])
+    assert rep["identical"] and rep["within_bound"] and rep["lanes"] == 2
+    assert [s["study"] for s in rep["rounds"][1]["studies"]] == ["s1", "s2"] and rep["rounds"][1]["wall_s"] == 20.0
+    rep = soak.report(a, [lane("s1", [1000, 1250], [500, 520]), lane("s2", [900, 1000], [400, 650], ["x differs"])])
+    assert not rep["identical"] and rep["differences"] == ["lane 1, x differs"]
+    assert len(rep["growth"]) == 2 and "s1/d peak 1000 -> 1250" in rep["growth"][0] and "lane 1" in rep["growth"][1]
+    assert "2 processes side by side" in soak.markdown(rep)
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     write_doc()

@@ -117,3 +117,39 @@ def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path):
     assert restamp("quick", root=root) == [out]
     assert not _stale(out, [src, res], root)
     assert execute_study("tiny", "ihc-sr", "quick", root=root) is None
+
+
+def test_committed_quick_chapters_were_run_with_the_profiles_study_parameters():
+    """The main command must reproduce the committed book: every quick chapter's injected parameters, beyond
+    dataset / profile / results_root, are exactly what `study_params("quick", study)` passes."""
+    import ast
+
+    from spectral_collapse.studies.profiles import STUDY_PARAMS, study_params
+    from spectral_collapse.studies.run import discover_studies
+
+    root = Path(__file__).resolve().parents[1]
+    seen = set()
+    for study in discover_studies(root):
+        for out in sorted((root / "book" / "studies").glob(f"{study}-ihc-*.ipynb")):
+            if out.stem.endswith(("-smoke", "-paper")):
+                continue
+            nb = nbformat.read(str(out), as_version=4)
+            cell = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+            injected = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(cell.source).body}
+            extra = {k: v for k, v in injected.items() if k not in ("dataset", "profile", "results_root")}
+            assert extra == study_params("quick", study), out.name
+            seen.add(study)
+    assert set(STUDY_PARAMS["quick"]) <= seen
+
+
+def test_study_params_rejects_unknown_profile_and_returns_copies():
+    import pytest
+
+    from spectral_collapse.studies.profiles import study_params
+
+    with pytest.raises(ValueError, match="valid profiles"):
+        study_params("fast", "gaussianity")
+    a = study_params("quick", "gaussianity")
+    a["methods"].append("x")
+    assert "x" not in study_params("quick", "gaussianity")["methods"]
+    assert study_params("smoke", "gaussianity") == {}

@@ -187,3 +187,21 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
+
+
+# Notebook parameters that a profile's main command (`cli studies`, `make book`) passes to one study, on top of the
+# notebook's own defaults. The quick profile trims the costliest analyses to fit a 2-core machine: Gaussianity and
+# decorrelation on the four single methods (the OVG+TABA and OVG+EDM combinations add about an hour there), and
+# the eps-vs-x0 ablation at factors 2 and 4 (x8 would train a third x0 model). Papermill by hand gets the
+# notebook defaults, the paper's full set.
+_QUICK_FOUR = ["ddim", "taba", "edm", "ovg"]
+STUDY_PARAMS: dict[str, dict[str, dict]] = {
+    "quick": {"gaussianity": {"methods": _QUICK_FOUR}, "decorrelation": {"methods": _QUICK_FOUR},
+              "eps_vs_x0": {"factors": [2, 4]}},
+}
+
+
+def study_params(profile: str, study: str) -> dict:
+    """The parameters ``profile``'s main command passes to ``study`` (a fresh copy; {} when none)."""
+    get_profile(profile)
+    return {k: list(v) if isinstance(v, list) else v for k, v in STUDY_PARAMS.get(profile, {}).get(study, {}).items()}

@@ -118,6 +118,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
     import nbformat
     import papermill as pm
 
+    from .profiles import study_params
     from .store import results_path
 
     studies = discover_studies(root)
@@ -134,8 +135,9 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(src), str(tmp), parameters={"dataset": dataset, "profile": profile,
-                                                        "results_root": results_root, **(extra or {})},
+    params = {"dataset": dataset, "profile": profile, "results_root": results_root,
+              **study_params(profile, study), **(extra or {})}
+    pm.execute_notebook(str(src), str(tmp), parameters=params,
                         kernel_name="python3", cwd=str(root), progress_bar=False)
     nb = nbformat.read(str(tmp), as_version=4)
     for cell in nb.cells:  # page title: the first heading names the dataset
