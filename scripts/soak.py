@@ -89,12 +89,29 @@ class PeakMemory:
         self.peak_mb = max(self.peak_mb, self._sample())
 
 
-def run_round(r: int, pairs, profile: str, work: Path, interval: float) -> dict:
+def seed_inputs(results: Path, profile: str, source: Path | None) -> list[str]:
+    """Copy into a fresh round's results folder the stored files other studies read as inputs: the Pareto choices
+    (main results, analyses and ablations take OVG's step sizes from them) and the main results (the Pareto sweep's
+    baselines, the metric validation's correlations). Every round starts from the same inputs, so each lane can
+    run its studies in any order; a study that recomputes one of them overwrites it. Returns the files copied."""
+    if source is None or not source.exists():
+        return []
+    copied = []
+    for f in sorted(source.glob(f"pareto/*-{profile}-choice.json")) + sorted(source.glob(f"main_results/*-{profile}.nc")):
+        dst = results / f.relative_to(source)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, dst)
+        copied.append(str(f.relative_to(source)))
+    return copied
+
+
+def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_from: Path | None = None) -> dict:
     """Execute every (study, dataset) once into ``work/round<r>``; return its timings and memory figures."""
     from spectral_collapse.studies.run import execute_study
 
     base = work / f"round{r}"
     shutil.rmtree(base, ignore_errors=True)
+    seed_inputs(base / "results", profile, seed_from)
     rows, t_round = [], time.time()
     for study, dataset in pairs:
         settle = time.time() + 60  # the previous study's kernel may still be exiting: do not count it in this one
@@ -111,13 +128,14 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float) -> dict:
             "studies": rows}
 
 
-def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
-    """(files compared, differences) between two results folders: every .nc and .json, provenance stamps aside."""
+def compare_results(a: Path, b: Path, only_common: bool = False) -> tuple[list[str], list[str]]:
+    """(files compared, differences) between two results folders: every .nc and .json, provenance stamps aside
+    (``only_common``: the files present in both)."""
     import numpy as np
     import xarray as xr
 
-    names = sorted({p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")}
-                   | {p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")})
+    na, nb = ({p.relative_to(x) for p in x.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")} for x in (a, b))
+    names = sorted(na & nb if only_common else na | nb)
     diffs = []
     for rel in names:
         pa, pb = a / rel, b / rel
@@ -162,6 +180,7 @@ def markdown(rep: dict) -> str:
              f"**{'yes' if rep['within_bound'] else 'no'}**; this process: {r1['parent_rss_mb']} MB after round 1, "
              f"{r2['parent_rss_mb']} MB after round 2",
              f"- Wall time: {r1['wall_s']} s (round 1), {r2['wall_s']} s (round 2)",
+             _stored_line(rep.get("vs_stored")),
              "",
              "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
              "|---|---|---|---|---|---|"]
@@ -169,6 +188,16 @@ def markdown(rep: dict) -> str:
         lines.append(f"| {a['study']} | {a['dataset']} | {a['wall_s']} | {b['wall_s']} | {a['peak_rss_mb']} | "
                      f"{b['peak_rss_mb']} |")
     return "\n".join(lines) + "\n"
+
+
+def _stored_line(vs: dict | None) -> str:
+    if not vs or not vs["files"]:
+        return "- Round 1 against the stored results: not compared"
+    n, d = len(vs["files"]), vs["differences"]
+    head = f"- Round 1 against the stored results the book shows: {n} files compared, "
+    if not d:
+        return head + "all identical"
+    return head + f"{len(d)} differences (first: {d[0]})"
 
 
 def balanced_lanes(pairs, n: int, cost: dict) -> list[list]:
@@ -196,9 +225,11 @@ def run_lanes(a, pairs, work: Path) -> list[dict]:
         out = work / f"lane{k}.json"
         cmd = [sys.executable, __file__, "--profile", a.profile, "--rounds", str(a.rounds), "--work",
                str(work / f"lane{k}"), "--out", str(out), "--no-markdown", "--rel", str(a.rel), "--abs-mb",
-               str(a.abs_mb), "--interval", str(a.interval), "--pairs", *["/".join(p) for p in lane]]
+               str(a.abs_mb), "--interval", str(a.interval), "--seed-from", a.seed_from, "--pairs", *["/".join(p) for p in lane]]
         if a.threads:
             cmd += ["--threads", str(a.threads)]
+        if a.no_seed:
+            cmd += ["--no-seed"]
         print(f"lane {k}: {', '.join('/'.join(p) for p in lane)}", flush=True)
         procs.append((subprocess.Popen(cmd), out))
     lanes = []
@@ -212,12 +243,14 @@ def run_lanes(a, pairs, work: Path) -> list[dict]:
 
 def report(a, lanes: list[dict]) -> dict:
     """The soak report from one or more lanes (each: rounds, files_compared, differences)."""
-    growth, diffs, files = [], [], []
+    growth, diffs, files, stored = [], [], [], {"files": [], "differences": []}
     for k, lane in enumerate(lanes):
         rounds = lane["rounds"]
         tag = f"lane {k}, " if len(lanes) > 1 else ""
         diffs += [tag + d for d in lane["differences"]]
         files += lane["files_compared"]
+        for key in stored:
+            stored[key] += lane.get("vs_stored", {}).get(key, [])
         for r in rounds[1:]:
             for s1, s2 in zip(rounds[0]["studies"], r["studies"]):
                 if s2["peak_rss_mb"] > s1["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
@@ -235,7 +268,7 @@ def report(a, lanes: list[dict]) -> dict:
     return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
             "commit": _commit(), "lanes": len(lanes), "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": merged,
-            "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
+            "files_compared": files, "identical": not diffs and bool(files), "differences": diffs, "vs_stored": stored,
             "within_bound": not growth, "growth": growth}
 
 
@@ -262,6 +295,9 @@ def main(argv=None) -> int:
     ap.add_argument("--abs-mb", type=float, default=100.0, help="allowed absolute growth (MB)")
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period (s)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads in this process")
+    ap.add_argument("--seed-from", default=str(ROOT / "data" / "results"),
+                    help="results folder whose Pareto choices and main results start every round")
+    ap.add_argument("--no-seed", action="store_true", help="start every round from an empty results folder")
     ap.add_argument("--lanes", type=int, default=1, help="run the pairs as this many processes side by side")
     ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
     a = ap.parse_args(argv)
@@ -290,12 +326,17 @@ def main(argv=None) -> int:
     if a.lanes > 1:
         lanes = run_lanes(a, pairs, work)
     else:
-        rounds = [run_round(r, pairs, a.profile, work, a.interval) for r in range(1, a.rounds + 1)]
+        seed_from = None if a.no_seed else Path(a.seed_from)
+        rounds = [run_round(r, pairs, a.profile, work, a.interval, seed_from) for r in range(1, a.rounds + 1)]
         files, diffs = [], []
         for r in rounds[1:]:
             f, d = compare_results(work / "round1" / "results", work / f"round{r['round']}" / "results")
             files, diffs = f, diffs + [f"round {r['round']}: {x}" for x in d]
-        lanes = [{"rounds": rounds, "files_compared": files, "differences": diffs}]
+        committed = ([], [])
+        if seed_from is not None and seed_from.exists():  # does a fresh run reproduce the stored results?
+            committed = compare_results(seed_from, work / "round1" / "results", only_common=True)
+        lanes = [{"rounds": rounds, "files_compared": files, "differences": diffs,
+                  "vs_stored": {"files": committed[0], "differences": committed[1]}}]
     rep = report(a, lanes)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
