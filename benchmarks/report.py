@@ -81,6 +81,9 @@ def targets_table(res: dict) -> pd.DataFrame:
     if "inversion" in b:
         t = b["inversion"]["targets"]
         rows.append(("OVG inversion step / DDIM step", "<= 3", t["ovg_step"], t["ovg_step_met"]))
+        if "floor" in t:
+            rows.append(("floor: forward with graph + 2 VJPs / DDIM step", "(reference)", t["floor"], None))
+            rows.append(("OVG inversion step / floor", "(overhead)", t["ovg_over_floor"], None))
         rows.append(("OVG translation / DDIM translation", "<= 2", t["ovg_translation"], t["ovg_translation_met"]))
     if "training" in b:
         t = b["training"]["target"]

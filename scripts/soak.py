@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import platform
+import random
 import shutil
 import sys
 import threading
@@ -90,14 +91,14 @@ class PeakMemory:
 
 
 def seed_inputs(results: Path, profile: str, source: Path | None) -> list[str]:
-    """Copy into a fresh round's results folder the stored files other studies read as inputs: the Pareto choices
-    (main results, analyses and ablations take OVG's step sizes from them) and the main results (the Pareto sweep's
-    baselines, the metric validation's correlations). Every round starts from the same inputs, so each lane can
-    run its studies in any order; a study that recomputes one of them overwrites it. Returns the files copied."""
+    """Copy into a fresh round's results folder the stored Pareto choices: main results, analyses and ablations take
+    OVG's step sizes from them, so a lane need not wait for the lane that reruns the Pareto sweep (which then
+    overwrites them; the comparison with the stored results checks that it chose the same). Nothing else is seeded:
+    a stored results file would be loaded instead of recomputed. Returns the files copied."""
     if source is None or not source.exists():
         return []
     copied = []
-    for f in sorted(source.glob(f"pareto/*-{profile}-choice.json")) + sorted(source.glob(f"main_results/*-{profile}.nc")):
+    for f in sorted(source.glob(f"pareto/*-{profile}-choice.json")):
         dst = results / f.relative_to(source)
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, dst)
@@ -117,12 +118,21 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_fro
         settle = time.time() + 60  # the previous study's kernel may still be exiting: do not count it in this one
         while descendants(os.getpid()) and time.time() < settle:
             time.sleep(0.2)
-        t0 = time.time()
+        t0, retries = time.time(), 0
         with PeakMemory(interval) as mem:
-            execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
-                          results_root=str(base / "results"), force=True)
+            while True:
+                try:
+                    execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
+                                  results_root=str(base / "results"), force=True)
+                    break
+                except RuntimeError as err:  # two lanes starting kernels at once can race for a port (zmq)
+                    if "before replying to kernel_info" not in str(err) or retries >= 2:
+                        raise
+                    retries += 1
+                    print(f"round {r}: {study} / {dataset}: kernel died at start-up ({err}); retrying", flush=True)
+                    time.sleep(3 + 4 * random.random())
         rows.append({"study": study, "dataset": dataset, "wall_s": round(time.time() - t0, 1),
-                     "peak_rss_mb": round(mem.peak_mb, 1)})
+                     "peak_rss_mb": round(mem.peak_mb, 1), "kernel_start_retries": retries})
         print(f"round {r}: {study} / {dataset}: {rows[-1]['wall_s']} s, peak {rows[-1]['peak_rss_mb']} MB", flush=True)
     return {"round": r, "wall_s": round(time.time() - t_round, 1), "parent_rss_mb": round(rss_mb(os.getpid()), 1),
             "studies": rows}
@@ -200,14 +210,22 @@ def _stored_line(vs: dict | None) -> str:
     return head + f"{len(d)} differences (first: {d[0]})"
 
 
+CHAINED = ("pareto", "main_results", "metric_validation")  # read each other's results file of the same dataset
+
+
 def balanced_lanes(pairs, n: int, cost: dict) -> list[list]:
     """Split (study, dataset) pairs into ``n`` lanes of similar total cost (longest first, to the lightest lane);
-    each lane keeps the pairs' original order. ``cost`` maps "study/dataset" to seconds (unknown: 60)."""
+    each lane keeps the pairs' original order. The studies of ``CHAINED`` on one dataset stay in one lane (the
+    Pareto sweep takes its baselines from the main results when they exist, the metric validation its
+    correlations). ``cost`` maps "study/dataset" to seconds (unknown: 60)."""
+    units: dict = {}
+    for p in pairs:
+        units.setdefault(("chain", p[1]) if p[0] in CHAINED else p, []).append(p)
     lanes, load = [[] for _ in range(n)], [0.0] * n
-    for p in sorted(pairs, key=lambda p: -cost.get("/".join(p), 60.0)):
+    for unit in sorted(units.values(), key=lambda u: -sum(cost.get("/".join(p), 60.0) for p in u)):
         i = load.index(min(load))
-        lanes[i].append(p)
-        load[i] += cost.get("/".join(p), 60.0)
+        lanes[i] += unit
+        load[i] += sum(cost.get("/".join(p), 60.0) for p in unit)
     order = {p: k for k, p in enumerate(pairs)}
     return [sorted(lane, key=order.get) for lane in lanes if lane]
 

@@ -166,6 +166,19 @@ def test_smoke_run_writes_results_with_provenance(smoke_results):
     for r in inv["rows"]:
         assert r["ratio_cpu"]["median"] > 0 and r["peak_mb"] is not None
     assert inv["vjp"]["faster"] in ("batched", "separate")
+    t = inv["targets"]
+    assert t["floor"] == inv["floor"]["ratio_cpu"]["median"] > 0
+    assert t["ovg_over_floor"] == pytest.approx(t["ovg_step"] / t["floor"])
+
+
+def test_floor_runner_does_one_forward_and_two_backward_calls_per_step(smoke_model):
+    from benchmarks.common import count_calls
+    from benchmarks.inversion import floor_runner
+
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with count_calls(smoke_model.net) as c:
+        floor_runner(smoke_model, x, 3)()
+    assert (c.calls, c.backward) == (3, 6)  # exactly OVG's network work (separate VJPs), nothing else
 
 
 @pytest.mark.parametrize("chapter", ["cost", "benchmarks"])

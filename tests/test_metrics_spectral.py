@@ -180,6 +180,61 @@ def test_s_lf_ignores_high_frequencies_and_matches_ssim_of_lowpassed(crops):
     np.testing.assert_allclose(s_lf(y, x, kappa=k), ssim(*lp), rtol=1e-12)
 
 
+@pytest.fixture(scope="module")
+def tissue256():
+    """Four 256 x 256 crops (two sizes: 256 and 128 are cut from them) of the bundled IHC image, in [-1, 1]."""
+    im = skimage.data.immunohistochemistry().astype(np.float64) / 127.5 - 1
+    return np.stack([im[i:i + 256, j:j + 256].transpose(2, 0, 1) for i in (0, 256) for j in (0, 256)])
+
+
+@pytest.mark.parametrize("size,kappa", [(256, 0.06), (128, 0.06), (256, 0.03), (192, 0.05)])
+def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
+    """The band-limited route (coefficients, Dirichlet box, interior synthesis) against the direct one: FFT low-pass
+    and the scipy SSIM (itself tested against scikit-image), plain, gray and masked."""
+    from spectral_collapse.metrics.bandlimited import narrow_band
+
+    x = tissue256[:, :, :size, :size]
+    gen, cond = np.roll(x, 3, axis=-1)[::-1].copy(), x
+    assert narrow_band(size, size, kappa)
+    for kw in ({}, {"gray": True}, {"gray": True, "mask": "nonwhite", "white_threshold": 0.3}):
+        fast = s_lf(gen, cond, kappa=kappa, route="bandlimited", **kw)
+        slow = s_lf(gen, cond, kappa=kappa, route="direct", **kw)
+        np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12, err_msg=str(kw))
+        np.testing.assert_allclose(s_lf(gen, cond, kappa=kappa, **kw), fast, rtol=0, atol=0)   # auto picks it
+    np.testing.assert_allclose(s_lf(cond, cond, kappa=kappa, route="bandlimited"), 1, atol=1e-12)
+
+
+def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
+    from skimage.metrics import structural_similarity
+
+    from spectral_collapse.metrics.bandlimited import lowpass_ssim
+
+    a, b = tissue256[:1], tissue256[1:2]
+    lp = [ideal_lowpass(torch.from_numpy(v), 0.06).numpy()[0] for v in (a, b)]
+    ref = structural_similarity(lp[0], lp[1], channel_axis=0, data_range=2.0)
+    assert lowpass_ssim(a, b, 0.06)[0] == pytest.approx(ref, rel=1e-12)
+    assert lowpass_ssim(a, b, 0.06, win_size=11)[0] == pytest.approx(
+        structural_similarity(lp[0], lp[1], channel_axis=0, data_range=2.0, win_size=11), rel=1e-12)
+    # float32 inputs are computed in float32, as image.ssim does: close to the float64 value
+    assert lowpass_ssim(a.astype(np.float32), b.astype(np.float32), 0.06)[0] == pytest.approx(ref, abs=2e-4)
+
+
+def test_bandlimited_route_applies_only_to_narrow_bands(crops):
+    from spectral_collapse.metrics.bandlimited import band_halfwidth, narrow_band
+
+    for n, kappa in ((256, 0.06), (32, 0.48), (31, 0.3), (64, 1.0)):
+        f = np.fft.fftfreq(n)
+        assert band_halfwidth(n, kappa) == int(np.abs(np.round(f[np.abs(f) <= kappa / 2] * n)).max())
+    assert narrow_band(256, 256, 0.06) and not narrow_band(32, 32, kappa_for_size(32))
+    x = crops[:4]
+    with pytest.raises(ValueError, match="too wide a band"):
+        s_lf(x, x[::-1], kappa=kappa_for_size(32), route="bandlimited")
+    with pytest.raises(ValueError, match="valid: 'auto'"):
+        s_lf(x, x, route="fast")
+    np.testing.assert_allclose(s_lf(x, x[::-1], kappa=kappa_for_size(32)),
+                               s_lf(x, x[::-1], kappa=kappa_for_size(32), route="direct"), rtol=0, atol=0)
+
+
 def test_s_lf_gray_and_nonwhite_mask_for_edge_maps():
     # an edge-map condition: white background (1) with a dark square outline
     cond = np.ones((2, 3, 32, 32))

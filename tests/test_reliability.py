@@ -526,6 +526,15 @@ def test_soak_lanes_balance_cost_and_keep_order():
     for lane in lanes:
         assert lane == sorted(lane)  # original order within a lane
     assert soak.balanced_lanes(pairs[:1], 3, cost) == [[("a", "x")]]  # no empty lanes
+    # the Pareto sweep, main results and metric validation of one dataset share a lane, in their order
+    chained = [("pareto", "d1"), ("pareto", "d2"), ("main_results", "d1"), ("main_results", "d2"),
+               ("metric_validation", "d1"), ("metric_validation", "d2"), ("pca", "d1"), ("pca", "d2")]
+    lanes = soak.balanced_lanes(chained, 2, {"pareto/d1": 500, "pareto/d2": 500, "pca/d1": 400, "pca/d2": 400})
+    for lane in lanes:
+        for d in ("d1", "d2"):
+            mine = [s for s, dd in lane if dd == d and s in soak.CHAINED]
+            assert mine in ([], list(soak.CHAINED))
+    assert sorted(len(lane) for lane in lanes) == [4, 4]
 
 
 def test_soak_report_merges_lanes_and_flags_growth_per_lane():
