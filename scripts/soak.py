@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import sys
 import threading
@@ -178,6 +179,8 @@ def compare_results(a: Path, b: Path, only_common: bool = False) -> tuple[list[s
 def markdown(rep: dict) -> str:
     """The report as the Markdown page included in the book."""
     r1, r2 = rep["rounds"][0], rep["rounds"][-1]
+    if rep.get("partial"):
+        return _partial_markdown(rep)
     lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}; two rounds of "
              f"{len(r1['studies'])} (study, dataset) runs"
              + (f" in {rep['lanes']} processes side by side" if rep.get("lanes", 1) > 1 else "")
@@ -200,14 +203,101 @@ def markdown(rep: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+ROUND_LINE = re.compile(r"^round (?P<r>\d+): (?P<study>[\w-]+) / (?P<dataset>[\w.-]+): (?P<s>[\d.]+) s, peak (?P<mb>[\d.]+) MB")
+
+
+def _compare_study(a: Path, b: Path, study: str, dataset: str, profile: str,
+                   only_common: bool = False) -> tuple[list[str], list[str]]:
+    """compare_results restricted to one (study, dataset): the files under <study>/ that name <dataset>-<profile>."""
+    tag = f"{dataset}-{profile}"
+    files, diffs = compare_results(a / study, b / study, only_common=only_common) if (a / study).exists() and (
+        b / study).exists() else ([], [f"{study}: missing in one folder"])
+    keep = [f for f in files if tag in f]
+    return [f"{study}/{f}" for f in keep], [f"{study}/{d}" for d in diffs if tag in d.split(":", 1)[0]]
+
+
+def report_from_log(a, log: Path, work: Path) -> dict:
+    """A report of a soak still running (or cut off): the per-study lines of its log, results compared for the
+    studies that finished in both rounds (round 1 also against the stored results). The soak processes' own
+    memory at the end of each round is not in the log, so that check is left out."""
+    rows: dict[int, dict] = {}
+    for m in map(ROUND_LINE.match, log.read_text(errors="replace").splitlines()):
+        if m:
+            rows.setdefault(int(m["r"]), {})[(m["study"], m["dataset"])] = {
+                "study": m["study"], "dataset": m["dataset"], "wall_s": float(m["s"]), "peak_rss_mb": float(m["mb"])}
+    lanes = sorted(p for p in work.glob("lane*") if p.is_dir()) or [work]
+    r1, r2 = rows.get(1, {}), rows.get(2, {})
+    files, diffs, growth, sfiles, sdiffs = [], [], [], [], []
+    for key, row in r1.items():
+        lane = next((p for p in lanes if (p / "round1" / "book" / f"{key[0]}-{key[1]}.ipynb").exists()
+                     or (p / "round1" / "book" / f"{key[0]}-{key[1]}-{a.profile}.ipynb").exists()), None)
+        if lane is None:
+            continue
+        if Path(a.seed_from).exists():
+            f, d = _compare_study(Path(a.seed_from), lane / "round1" / "results", *key, a.profile, only_common=True)
+            sfiles, sdiffs = sfiles + f, sdiffs + d
+        if key in r2:
+            f, d = _compare_study(lane / "round1" / "results", lane / "round2" / "results", *key, a.profile)
+            files, diffs = files + f, diffs + d
+            if r2[key]["peak_rss_mb"] > row["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
+                growth.append(f"round 2: {key[0]}/{key[1]} peak {row['peak_rss_mb']} -> {r2[key]['peak_rss_mb']} MB")
+    rounds = [{"round": r, "wall_s": round(sum(x["wall_s"] for x in rows.get(r, {}).values()) / max(1, len(lanes)), 1),
+               "parent_rss_mb": None, "studies": list(rows.get(r, {}).values())} for r in (1, 2)]
+    return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "commit": _commit(), "lanes": len(lanes), "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": rounds,
+            "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
+            "vs_stored": {"files": sfiles, "differences": sdiffs}, "within_bound": not growth, "growth": growth,
+            "partial": True, "twice": sorted("/".join(k) for k in r1 if k in r2)}
+
+
+def _partial_markdown(rep: dict) -> str:
+    r1, r2 = rep["rounds"]
+    second = {(x["study"], x["dataset"]): x for x in r2["studies"]}
+    lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}, {rep['lanes']} processes side by side: "
+             f"**a partial report of a soak still running (or cut off)**. Round 1 finished {len(r1['studies'])} "
+             f"(study, dataset) runs, round 2 {len(r2['studies'])}; results are compared for the "
+             f"{len(rep['twice'])} that ran twice ({len(rep['files_compared'])} results files).",
+             "",
+             f"- Results identical in both rounds (those {len(rep['twice'])}): "
+             f"**{'yes' if rep['identical'] else 'no'}**"
+             + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: "
+                f"{rep['differences'][0] if rep['differences'] else 'no files'})"),
+             f"- Peak memory per study within the bound (round 2 <= round 1 x {1 + rep['bound']['rel']:.2f} + "
+             f"{rep['bound']['abs_mb']} MB): **{'yes' if rep['within_bound'] else 'no'}**; the soak processes' own "
+             "growth is only known at the end of a full run",
+             _stored_line(rep.get("vs_stored")),
+             "",
+             "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
+             "|---|---|---|---|---|---|"]
+    for a in r1["studies"]:
+        b = second.get((a["study"], a["dataset"]), {})
+        lines.append(f"| {a['study']} | {a['dataset']} | {a['wall_s']} | {b.get('wall_s', 'not run yet')} | "
+                     f"{a['peak_rss_mb']} | {b.get('peak_rss_mb', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+ROUNDOFF = 1e-12
+
+
+def _gap(diff: str) -> float | None:
+    m = re.search(r"max abs difference ([0-9.eE+-]+)\)", diff)
+    return float(m.group(1)) if m else None
+
+
 def _stored_line(vs: dict | None) -> str:
     if not vs or not vs["files"]:
         return "- Round 1 against the stored results: not compared"
     n, d = len(vs["files"]), vs["differences"]
-    head = f"- Round 1 against the stored results the book shows: {n} files compared, "
+    head = f"- Round 1 against the stored results the book shows: {n} files in both compared, "
     if not d:
         return head + "all identical"
-    return head + f"{len(d)} differences (first: {d[0]})"
+    tiny = [x for x in d if (_gap(x) or 1.0) <= ROUNDOFF]
+    rest = [x for x in d if x not in tiny]
+    out = head + f"{len(d)} differences: {len(tiny)} of round-off size (at most {ROUNDOFF:g})"
+    if rest:
+        out += f"; {len(rest)} others, e.g. " + "; ".join(f"`{x}`" for x in rest[:4])
+    return out
 
 
 CHAINED = ("pareto", "main_results", "metric_validation")  # read each other's results file of the same dataset
@@ -317,6 +407,8 @@ def main(argv=None) -> int:
                     help="results folder whose Pareto choices and main results start every round")
     ap.add_argument("--no-seed", action="store_true", help="start every round from an empty results folder")
     ap.add_argument("--lanes", type=int, default=1, help="run the pairs as this many processes side by side")
+    ap.add_argument("--report-from-log", default=None, metavar="LOG",
+                    help="do not run: report on the soak writing LOG into --work (partial while it runs)")
     ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
     a = ap.parse_args(argv)
     if a.rounds < 2:
@@ -341,6 +433,14 @@ def main(argv=None) -> int:
     else:
         pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or known[s][1])]
     work = Path(a.work) if a.work else ROOT / "data" / "cache" / "soak" / a.profile
+    if a.report_from_log:
+        rep = report_from_log(a, Path(a.report_from_log), work)
+        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
+        if not a.no_markdown:
+            (ROOT / "docs" / "soak.md").write_text(markdown(rep))
+        print(markdown(rep))
+        return 0
     if a.lanes > 1:
         lanes = run_lanes(a, pairs, work)
     else:

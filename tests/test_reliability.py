@@ -555,6 +555,39 @@ def test_soak_report_merges_lanes_and_flags_growth_per_lane():
     assert "2 processes side by side" in soak.markdown(rep)
 
 
+
+def test_soak_partial_report_from_its_log(tmp_path):
+    """A soak cut off mid-way still yields a report: studies done twice are compared, the rest listed."""
+    import xarray as xr
+
+    soak = _load_soak()
+    work, stored = tmp_path / "work", tmp_path / "stored"
+    base = xr.Dataset({"psnr": ("sample", np.array([20.0, 21.0]))})
+    for rnd, value in ((1, 21.0), (2, 21.5)):
+        for study in ("alpha", "beta"):
+            if rnd == 2 and study == "beta":
+                continue  # beta did not run twice
+            (work / "lane0" / f"round{rnd}" / "book").mkdir(parents=True, exist_ok=True)
+            (work / "lane0" / f"round{rnd}" / "book" / f"{study}-d.ipynb").write_text("{}")
+            out = work / "lane0" / f"round{rnd}" / "results" / study / "d-quick.nc"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            base.assign(psnr=("sample", np.array([20.0, value if study == "alpha" else 21.0]))).to_netcdf(
+                out, engine="h5netcdf")
+    (stored / "alpha").mkdir(parents=True)
+    base.to_netcdf(stored / "alpha" / "d-quick.nc", engine="h5netcdf")
+    log = tmp_path / "log.txt"
+    log.write_text("round 1: alpha / d: 10.0 s, peak 1000.0 MB\nnoise\nround 1: beta / d: 5.0 s, peak 900.0 MB\n"
+                   "round 2: alpha / d: 9.0 s, peak 1300.0 MB\n")
+    a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0, "seed_from": str(stored)})()
+    rep = soak.report_from_log(a, log, work)
+    assert rep["partial"] and rep["twice"] == ["alpha/d"]
+    assert not rep["identical"] and rep["differences"] == ["alpha/d-quick.nc:psnr: differs (max abs difference 0.5)"]
+    assert rep["growth"] == ["round 2: alpha/d peak 1000.0 -> 1300.0 MB"]
+    assert rep["vs_stored"]["files"] == ["alpha/d-quick.nc"] and rep["vs_stored"]["differences"] == []
+    md = soak.markdown(rep)
+    assert "partial report" in md and "| beta | d | 5.0 | not run yet |" in md
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     write_doc()
