@@ -139,14 +139,14 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_fro
             "studies": rows}
 
 
-def compare_results(a: Path, b: Path, only_common: bool = False) -> tuple[list[str], list[str]]:
+def compare_results(a: Path, b: Path, only_common: bool = False, tag: str = "") -> tuple[list[str], list[str]]:
     """(files compared, differences) between two results folders: every .nc and .json, provenance stamps aside
-    (``only_common``: the files present in both)."""
+    (``only_common``: the files present in both; ``tag``: only files whose path contains it)."""
     import numpy as np
     import xarray as xr
 
     na, nb = ({p.relative_to(x) for p in x.rglob("*") if p.is_file() and p.suffix in (".nc", ".json")} for x in (a, b))
-    names = sorted(na & nb if only_common else na | nb)
+    names = sorted(n for n in (na & nb if only_common else na | nb) if tag in str(n))
     diffs = []
     for rel in names:
         pa, pb = a / rel, b / rel
@@ -209,11 +209,10 @@ ROUND_LINE = re.compile(r"^round (?P<r>\d+): (?P<study>[\w-]+) / (?P<dataset>[\w
 def _compare_study(a: Path, b: Path, study: str, dataset: str, profile: str,
                    only_common: bool = False) -> tuple[list[str], list[str]]:
     """compare_results restricted to one (study, dataset): the files under <study>/ that name <dataset>-<profile>."""
-    tag = f"{dataset}-{profile}"
-    files, diffs = compare_results(a / study, b / study, only_common=only_common) if (a / study).exists() and (
-        b / study).exists() else ([], [f"{study}: missing in one folder"])
-    keep = [f for f in files if tag in f]
-    return [f"{study}/{f}" for f in keep], [f"{study}/{d}" for d in diffs if tag in d.split(":", 1)[0]]
+    if not ((a / study).exists() and (b / study).exists()):
+        return [], []  # a study that stores no results (cost, benchmarks), or none stored before
+    files, diffs = compare_results(a / study, b / study, only_common=only_common, tag=f"{dataset}-{profile}")
+    return [f"{study}/{f}" for f in files], [f"{study}/{d}" for d in diffs]
 
 
 def report_from_log(a, log: Path, work: Path) -> dict:
@@ -243,10 +242,7 @@ def report_from_log(a, log: Path, work: Path) -> dict:
                 growth.append(f"round 2: {key[0]}/{key[1]} peak {row['peak_rss_mb']} -> {r2[key]['peak_rss_mb']} MB")
     rounds = [{"round": r, "wall_s": round(sum(x["wall_s"] for x in rows.get(r, {}).values()) / max(1, len(lanes)), 1),
                "parent_rss_mb": None, "studies": list(rows.get(r, {}).values())} for r in (1, 2)]
-    return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "commit": _commit(), "lanes": len(lanes), "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": rounds,
-            "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
+    return {**_header(a, len(lanes)), "rounds": rounds, "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
             "vs_stored": {"files": sfiles, "differences": sdiffs}, "within_bound": not growth, "growth": growth,
             "partial": True, "twice": sorted("/".join(k) for k in r1 if k in r2)}
 
@@ -373,11 +369,16 @@ def report(a, lanes: list[dict]) -> dict:
         merged.append({"round": i + 1, "wall_s": max(p["wall_s"] for p in parts),
                        "parent_rss_mb": max(p["parent_rss_mb"] for p in parts),
                        "studies": [s for p in parts for s in p["studies"]]})
-    return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            "commit": _commit(), "lanes": len(lanes), "bound": {"rel": a.rel, "abs_mb": a.abs_mb}, "rounds": merged,
+    return {**_header(a, len(lanes)), "rounds": merged,
             "files_compared": files, "identical": not diffs and bool(files), "differences": diffs, "vs_stored": stored,
             "within_bound": not growth, "growth": growth}
+
+
+def _header(a, lanes: int) -> dict:
+    """The fields every soak report starts with."""
+    return {"profile": a.profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+            "commit": _commit(), "lanes": lanes, "bound": {"rel": a.rel, "abs_mb": a.abs_mb}}
 
 
 def _commit() -> str:
