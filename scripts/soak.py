@@ -3,6 +3,7 @@ without memory growth beyond a stated bound.
 
     python scripts/soak.py --profile quick                     # every study and dataset of the profile, twice
     python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (tests/test_reliability.py)
+    python scripts/soak.py --profile quick --lanes 2 --work W --resume LOG >> LOG   # finish a soak that was cut off
 
 Each round executes every (study, dataset) notebook with papermill, as `python -m spectral_collapse.cli studies`
 does, into a fresh results folder (``<work>/round<r>/results``) so that every number is computed again; trained
@@ -107,15 +108,23 @@ def seed_inputs(results: Path, profile: str, source: Path | None) -> list[str]:
     return copied
 
 
-def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_from: Path | None = None) -> dict:
-    """Execute every (study, dataset) once into ``work/round<r>``; return its timings and memory figures."""
+def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_from: Path | None = None,
+              done: dict | None = None) -> dict:
+    """Execute every (study, dataset) once into ``work/round<r>``; return its timings and memory figures.
+    ``done`` (resuming a soak that was cut off): the pairs of this round a log records as finished, mapped to their
+    logged rows; they are not run again, their results stay in place and their rows are reported as logged."""
     from spectral_collapse.studies.run import execute_study
 
     base = work / f"round{r}"
-    shutil.rmtree(base, ignore_errors=True)
-    seed_inputs(base / "results", profile, seed_from)
+    if done is None or not base.exists():
+        shutil.rmtree(base, ignore_errors=True)
+        seed_inputs(base / "results", profile, seed_from)
+    done = done or {}
     rows, t_round = [], time.time()
     for study, dataset in pairs:
+        if (study, dataset) in done:
+            rows.append({**done[(study, dataset)], "from_log": True})
+            continue
         settle = time.time() + 60  # the previous study's kernel may still be exiting: do not count it in this one
         while descendants(os.getpid()) and time.time() < settle:
             time.sleep(0.2)
@@ -194,6 +203,10 @@ def markdown(rep: dict) -> str:
              f"{r2['parent_rss_mb']} MB after round 2",
              f"- Wall time: {r1['wall_s']} s (round 1), {r2['wall_s']} s (round 2)",
              _stored_line(rep.get("vs_stored")),
+             *([f"- Resumed: the first soak process was cut off; {rep['resumed_runs']} of "
+                f"{sum(len(r['studies']) for r in rep['rounds'])} runs are taken from its log (timings and memory as "
+                "logged, results files kept), the rest ran in a second process (`--resume`). The wall times and 'this "
+                "process' memory of a round cover only what that second process ran."] if rep.get("resumed_runs") else []),
              "",
              "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
              "|---|---|---|---|---|---|"]
@@ -215,15 +228,33 @@ def _compare_study(a: Path, b: Path, study: str, dataset: str, profile: str,
     return [f"{study}/{f}" for f in files], [f"{study}/{d}" for d in diffs]
 
 
-def report_from_log(a, log: Path, work: Path) -> dict:
-    """A report of a soak still running (or cut off): the per-study lines of its log, results compared for the
-    studies that finished in both rounds (round 1 also against the stored results). The soak processes' own
-    memory at the end of each round is not in the log, so that check is left out."""
+def log_rows(log: Path) -> dict[int, dict]:
+    """The runs a soak log records as finished: {round: {(study, dataset): row}}."""
     rows: dict[int, dict] = {}
     for m in map(ROUND_LINE.match, log.read_text(errors="replace").splitlines()):
         if m:
             rows.setdefault(int(m["r"]), {})[(m["study"], m["dataset"])] = {
                 "study": m["study"], "dataset": m["dataset"], "wall_s": float(m["s"]), "peak_rss_mb": float(m["mb"])}
+    return rows
+
+
+LANE_LINE = re.compile(r"^lane (?P<k>\d+): (?P<pairs>.+)$")
+
+
+def log_lanes(log: Path) -> list[list[tuple[str, str]]]:
+    """The lanes a soak log announced (``lane k: study/dataset, ...``), in lane order; [] for a one-lane soak."""
+    lanes = {}
+    for m in map(LANE_LINE.match, log.read_text(errors="replace").splitlines()):
+        if m:
+            lanes[int(m["k"])] = [tuple(p.split("/", 1)) for p in m["pairs"].split(", ")]
+    return [lanes[k] for k in sorted(lanes)]
+
+
+def report_from_log(a, log: Path, work: Path) -> dict:
+    """A report of a soak still running (or cut off): the per-study lines of its log, results compared for the
+    studies that finished in both rounds (round 1 also against the stored results). The soak processes' own
+    memory at the end of each round is not in the log, so that check is left out."""
+    rows = log_rows(log)
     lanes = sorted(p for p in work.glob("lane*") if p.is_dir()) or [work]
     r1, r2 = rows.get(1, {}), rows.get(2, {})
     files, diffs, growth, sfiles, sdiffs = [], [], [], [], []
@@ -316,16 +347,16 @@ def balanced_lanes(pairs, n: int, cost: dict) -> list[list]:
     return [sorted(lane, key=order.get) for lane in lanes if lane]
 
 
-def run_lanes(a, pairs, work: Path) -> list[dict]:
+def run_lanes(a, pairs, work: Path, assigned: list[list] | None = None) -> list[dict]:
     """Run the soak as ``a.lanes`` child processes side by side, each its own share of the pairs, all rounds,
     in its own scratch folder; returns each lane's report. Costs to balance come from the last measured main
-    command (benchmarks/results/main_command.json), else equal."""
+    command (benchmarks/results/main_command.json), else equal. ``assigned``: the lanes of a soak being resumed."""
     import subprocess
 
     cost_file = ROOT / "benchmarks" / "results" / "main_command.json"
     cost = json.loads(cost_file.read_text()).get("studies_s", {}) if cost_file.exists() else {}
     procs = []
-    for k, lane in enumerate(balanced_lanes(pairs, a.lanes, cost)):
+    for k, lane in enumerate(assigned or balanced_lanes(pairs, a.lanes, cost)):
         out = work / f"lane{k}.json"
         cmd = [sys.executable, __file__, "--profile", a.profile, "--rounds", str(a.rounds), "--work",
                str(work / f"lane{k}"), "--out", str(out), "--no-markdown", "--rel", str(a.rel), "--abs-mb",
@@ -334,6 +365,8 @@ def run_lanes(a, pairs, work: Path) -> list[dict]:
             cmd += ["--threads", str(a.threads)]
         if a.no_seed:
             cmd += ["--no-seed"]
+        if a.resume:
+            cmd += ["--resume", a.resume]
         print(f"lane {k}: {', '.join('/'.join(p) for p in lane)}", flush=True)
         procs.append((subprocess.Popen(cmd), out))
     lanes = []
@@ -363,6 +396,7 @@ def report(a, lanes: list[dict]) -> dict:
             if r["parent_rss_mb"] > rounds[0]["parent_rss_mb"] + a.abs_mb:
                 growth.append(f"{tag}the soak process grew from {rounds[0]['parent_rss_mb']} MB (round 1) to "
                               f"{r['parent_rss_mb']} MB (round {r['round']})")
+    resumed = sum(bool(x.get("from_log")) for lane in lanes for r in lane["rounds"] for x in r["studies"])
     merged = []
     for i in range(len(lanes[0]["rounds"])):
         parts = [lane["rounds"][i] for lane in lanes]
@@ -371,7 +405,7 @@ def report(a, lanes: list[dict]) -> dict:
                        "studies": [s for p in parts for s in p["studies"]]})
     return {**_header(a, len(lanes)), "rounds": merged,
             "files_compared": files, "identical": not diffs and bool(files), "differences": diffs, "vs_stored": stored,
-            "within_bound": not growth, "growth": growth}
+            "within_bound": not growth, "growth": growth, "resumed_runs": resumed}
 
 
 def _header(a, lanes: int) -> dict:
@@ -411,6 +445,9 @@ def main(argv=None) -> int:
     ap.add_argument("--report-from-log", default=None, metavar="LOG",
                     help="do not run: report on the soak writing LOG into --work (partial while it runs)")
     ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
+    ap.add_argument("--resume", default=None, metavar="LOG",
+                    help="continue the soak that wrote LOG into --work (same lanes): runs LOG records as finished are "
+                         "not repeated; append this run's output to LOG")
     a = ap.parse_args(argv)
     if a.rounds < 2:
         ap.error("--rounds must be >= 2 (the rounds are compared)")
@@ -442,11 +479,16 @@ def main(argv=None) -> int:
             (ROOT / "docs" / "soak.md").write_text(markdown(rep))
         print(markdown(rep))
         return 0
-    if a.lanes > 1:
-        lanes = run_lanes(a, pairs, work)
+    if a.resume and not Path(a.resume).exists():
+        ap.error(f"--resume: no soak log at {a.resume}")
+    done = log_rows(Path(a.resume)) if a.resume else None
+    assigned = log_lanes(Path(a.resume)) if a.resume and not a.pairs else None
+    if a.lanes > 1 or assigned:
+        lanes = run_lanes(a, pairs, work, assigned)
     else:
         seed_from = None if a.no_seed else Path(a.seed_from)
-        rounds = [run_round(r, pairs, a.profile, work, a.interval, seed_from) for r in range(1, a.rounds + 1)]
+        rounds = [run_round(r, pairs, a.profile, work, a.interval, seed_from,
+                            None if done is None else done.get(r, {})) for r in range(1, a.rounds + 1)]
         files, diffs = [], []
         for r in rounds[1:]:
             f, d = compare_results(work / "round1" / "results", work / f"round{r['round']}" / "results")

@@ -588,6 +588,45 @@ def test_soak_partial_report_from_its_log(tmp_path):
     assert "partial report" in md and "| beta | d | 5.0 | not run yet |" in md
 
 
+def test_soak_resume_reruns_only_what_the_log_lacks(tmp_path, monkeypatch):
+    """A soak cut off mid-way is continued: logged runs keep their results and rows, the others run."""
+    import spectral_collapse.studies.run as run
+
+    soak = _load_soak()
+    log = tmp_path / "log.txt"
+    log.write_text("lane 0: alpha/d, beta/d\nlane 1: gamma/d\nround 1: alpha / d: 10.0 s, peak 1000.0 MB\n"
+                   "noise\nround 1: beta / d: 5.0 s, peak 900.0 MB\nround 2: alpha / d: 9.0 s, peak 990.0 MB\n")
+    assert soak.log_lanes(log) == [[("alpha", "d"), ("beta", "d")], [("gamma", "d")]]
+    done = soak.log_rows(log)
+    assert sorted(done) == [1, 2] and done[2][("alpha", "d")]["wall_s"] == 9.0
+    work, calls = tmp_path / "work", []
+    kept = work / "round2" / "results" / "alpha" / "d-quick.nc"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("round 2 alpha")
+
+    def fake_execute(study, dataset, profile, **kw):
+        calls.append((study, dataset))
+        out = Path(kw["results_root"]) / study / f"{dataset}-{profile}.nc"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(study)
+
+    monkeypatch.setattr(run, "execute_study", fake_execute)
+    rnd = soak.run_round(2, [("alpha", "d"), ("beta", "d")], "quick", work, 0.05, None, done=done[2])
+    assert calls == [("beta", "d")]  # alpha finished round 2 before the cut
+    assert kept.read_text() == "round 2 alpha"  # its results were not wiped
+    assert rnd["studies"][0] == {**done[2][("alpha", "d")], "from_log": True}
+    assert not rnd["studies"][1].get("from_log")
+    lane = {"rounds": [{"round": 1, "wall_s": 0.0, "parent_rss_mb": 100.0, "studies": [
+        {**done[1][("alpha", "d")], "from_log": True}, {**done[1][("beta", "d")], "from_log": True}]}, rnd],
+        "files_compared": ["alpha.nc"], "differences": []}
+    a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0})()
+    rep = soak.report(a, [lane])
+    assert rep["resumed_runs"] == 3 and "Resumed: the first soak process was cut off; 3 of 4 runs" in soak.markdown(rep)
+    calls.clear()  # without a log the round starts from scratch
+    soak.run_round(2, [("alpha", "d")], "quick", work, 0.05, None)
+    assert calls == [("alpha", "d")] and kept.read_text() == "alpha"
+
+
 if __name__ == "__main__":
     torch.set_num_threads(1)
     write_doc()
