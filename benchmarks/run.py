@@ -1,7 +1,8 @@
 """Run every benchmark and write benchmarks/results/<machine>-<date>.json and latest.json.
 
     python -m benchmarks                 # default run: quick-profile U-Net, small batches, a few minutes on 2 cores
-    python -m benchmarks --full          # issue sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16)
+    python -m benchmarks --full          # issue sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16);
+                                         # written as <machine>-<date>-full.json, latest.json is left as it is
     python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests; numbers mean little)
     python -m benchmarks --only inversion,training --out /tmp/bench
 
@@ -109,6 +110,9 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     path = out_dir / f"{host}-{stamp}{'' if mode == 'default' else '-' + mode}.json"
     text = json.dumps(_clean(result), indent=1, sort_keys=False)
     path.write_text(text)
+    if mode == "full":  # the book reads the default run from latest.json and full runs by name (report.latest_full)
+        log(f"wrote {path} in {result['seconds']['total']:.0f} s")
+        return path
     tmp = out_dir / ".latest.json.tmp"
     tmp.write_text(text)
     os.replace(tmp, out_dir / "latest.json")

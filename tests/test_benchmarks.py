@@ -171,6 +171,31 @@ def test_smoke_run_writes_results_with_provenance(smoke_results):
     assert t["ovg_over_floor"] == pytest.approx(t["ovg_step"] / t["floor"])
 
 
+def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path, monkeypatch):
+    """A --full run is stored by name beside latest.json (which the book reads for the default run); the targets
+    table adds its measurements at the issue's sizes, from the newest full run by its recorded date."""
+    from benchmarks import report
+    from benchmarks import run as run_mod
+
+    monkeypatch.setitem(run_mod.CONFIGS, "full", run_mod.CONFIGS["smoke"])  # the behaviour, not the sizes
+    latest = tmp_path / "latest.json"
+    latest.write_text("default run")
+    path = run_mod.run("full", only=["metrics"], out_dir=tmp_path, log=lambda *a: None)
+    assert path.name.endswith("-full.json") and latest.read_text() == "default run"
+    old = json.loads(path.read_text())
+    newer = {**old, "date": "2999-01-01T00:00:00"}
+    newer["benchmarks"]["metrics"]["pca_pixel"]["wall_s_2000"] = 12345.0
+    (tmp_path / "zz-older-name-full.json").write_text(json.dumps({**old, "date": "1999-01-01T00:00:00"}))
+    (tmp_path / "aa-newer-full.json").write_text(json.dumps(newer))
+    full = report.latest_full(tmp_path)
+    assert full["date"].startswith("2999")
+    tab = report.targets_table(smoke_results[1], full)
+    row = tab.loc["PCA 2000 x 4096 (s, full run 2999-01-01)"]
+    assert row["measured"] == 12345.0 and row["met"] == newer["benchmarks"]["metrics"]["pca_pixel"]["met"]
+    assert "S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01)" in tab.index
+    assert len(report.targets_table(smoke_results[1])) == len(tab) - 2
+
+
 def test_floor_runner_does_one_forward_and_two_backward_calls_per_step(smoke_model):
     from benchmarks.common import count_calls
     from benchmarks.inversion import floor_runner

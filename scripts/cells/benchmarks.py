@@ -30,7 +30,7 @@ main_command_file = "benchmarks/results/main_command.json"   # written when the 
     ("md", "## Targets"),
     ("code", '''
 if res is not None:
-    display(report.targets_table(res))
+    display(report.targets_table(res, report.latest_full()))
 '''),
     ("md", "## Inversion and translation\n\nPer-step cost of every method relative to DDIM inversion (the full "
            "table with forward and backward counts is in the *Cost per inversion step* chapter), a whole OVG "
