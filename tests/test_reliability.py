@@ -620,8 +620,14 @@ def test_soak_resume_reruns_only_what_the_log_lacks(tmp_path, monkeypatch):
         {**done[1][("alpha", "d")], "from_log": True}, {**done[1][("beta", "d")], "from_log": True}]}, rnd],
         "files_compared": ["alpha.nc"], "differences": []}
     a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0})()
+    rnd["parent_rss_mb"] = 900.0  # the resumed process ran none of round 1: no baseline, no growth flagged
     rep = soak.report(a, [lane])
+    assert rep["within_bound"], rep["growth"]
     assert rep["resumed_runs"] == 3 and "Resumed: the first soak process was cut off; 3 of 4 runs" in soak.markdown(rep)
+    (work / "lane0.json").write_text(json.dumps(lane))  # a finished soak's report is rebuilt from its lanes
+    assert soak.main(["--report-from-lanes", "--work", str(work), "--out", str(tmp_path / "soak.json"),
+                      "--no-markdown", "--profile", "quick"]) == 0
+    assert json.loads((tmp_path / "soak.json").read_text())["resumed_runs"] == 3
     calls.clear()  # without a log the round starts from scratch
     soak.run_round(2, [("alpha", "d")], "quick", work, 0.05, None)
     assert calls == [("alpha", "d")] and kept.read_text() == "alpha"
