@@ -206,7 +206,8 @@ def markdown(rep: dict) -> str:
              *([f"- Resumed: the first soak process was cut off; {rep['resumed_runs']} of "
                 f"{sum(len(r['studies']) for r in rep['rounds'])} runs are taken from its log (timings and memory as "
                 "logged, results files kept), the rest ran in a second process (`--resume`). The wall times and 'this "
-                "process' memory of a round cover only what that second process ran; where it ran none of round 1, "
+                "process' memory of a round cover only what that second process ran (a round's wall time adds the logged "
+                "times of its runs from the log); where it ran none of round 1, "
                 "its growth from round 1 to round 2 is not checked (no round-1 baseline)."] if rep.get("resumed_runs") else []),
              "",
              "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
@@ -403,7 +404,9 @@ def report(a, lanes: list[dict]) -> dict:
     merged = []
     for i in range(len(lanes[0]["rounds"])):
         parts = [lane["rounds"][i] for lane in lanes]
-        merged.append({"round": i + 1, "wall_s": max(p["wall_s"] for p in parts),
+        # a resumed round's wall time: the second process's plus the logged times of the runs taken from the log
+        walls = [p["wall_s"] + sum(x["wall_s"] for x in p["studies"] if x.get("from_log")) for p in parts]
+        merged.append({"round": i + 1, "wall_s": round(max(walls), 1),
                        "parent_rss_mb": max(p["parent_rss_mb"] for p in parts),
                        "studies": [s for p in parts for s in p["studies"]]})
     return {**_header(a, len(lanes)), "rounds": merged,
