@@ -68,6 +68,7 @@ def render_toc(studies: list[str]) -> str:
         "  - caption: Using the suite",
         "    chapters:",
         "      - file: extending",
+        "      - file: errors",
         "      - file: api",
     ]
     return "\n".join(lines) + "\n"

@@ -98,6 +98,10 @@ def test_make_toc_without_studies_is_valid_for_sphinx_external_toc(tmp_path):
     for doc in committed:
         if not doc.startswith("studies/") or doc == "studies/index":
             assert (ROOT / "book" / f"{doc}.md").is_file(), f"_toc.yml names book/{doc}.md, which does not exist"
+    # the book builds only the files its toc lists (only_build_toc_files): a page left out is silently dropped
+    pages = {str(p.relative_to(ROOT / "book").with_suffix("")) for p in (ROOT / "book").rglob("*.md")
+             if not {"_build", "_vendor", "_generated", "_static"} & set(p.relative_to(ROOT / "book").parts)}
+    assert pages <= set(committed), f"book pages missing from _toc.yml (never built): {sorted(pages - set(committed))}"
 
 
 def test_environment_yml_pins_match_constraints():
