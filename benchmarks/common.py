@@ -25,16 +25,52 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 __all__ = ["ROOT", "timed", "paired", "stats", "ratio_stats", "CallCounter", "count_calls", "environment",
-           "log_loglog_slope"]
+           "log_loglog_slope", "set_device", "device"]
+
+_DEVICE = "cpu"  # where the inversion and scaling benchmarks put their models and inputs (set_device)
+
+
+def set_device(name: str) -> str:
+    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name.
+    On a GPU every timed call is bracketed by torch.cuda.synchronize(), so wall time is the GPU's time."""
+    global _DEVICE
+    import torch
+
+    try:
+        dev = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"unknown device {name!r}; valid: cpu, cuda, cuda:<index>") from err
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"unknown device {name!r}; valid: cpu, cuda, cuda:<index>")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"--device {name}: torch sees no CUDA GPU (torch.cuda.is_available() is False); "
+                           "run on a GPU machine with a CUDA build of torch, or use --device cpu")
+    _DEVICE = str(dev)
+    return _DEVICE
+
+
+def device() -> str:
+    """The device selected by set_device (default "cpu")."""
+    return _DEVICE
+
+
+def _sync() -> None:
+    if _DEVICE != "cpu":
+        import torch
+
+        torch.cuda.synchronize()
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one call of ``fn`` (garbage collected before, not during)."""
+    """(wall seconds, CPU seconds) of one call of ``fn`` (garbage collected before, not during; on a GPU the
+    device is synchronised before and after)."""
     gc.collect()
     gc.disable()
     try:
+        _sync()
         w0, c0 = time.perf_counter(), time.process_time()
         fn()
+        _sync()
         return time.perf_counter() - w0, time.process_time() - c0
     finally:
         gc.enable()
@@ -183,7 +219,7 @@ def environment() -> dict:
     return {
         "machine": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu_model,
                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gb": round(mem_gb, 1),
-                    "device": "cpu", "gpu": gpu,  # the benchmarks run on CPU; a GPU, if present, is named only
+                    "device": _DEVICE, "gpu": gpu,  # inversion and scaling run on `device`; the rest on CPU
                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},
         "versions": json.loads(prov["versions"]) | {"torch": torch.__version__},
         "commit": prov["git_commit"], "dirty": bool(prov["git_dirty"] == 1),

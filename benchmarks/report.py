@@ -8,7 +8,7 @@ import pandas as pd
 
 from .common import ROOT
 
-__all__ = ["load", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
+__all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
@@ -22,11 +22,21 @@ def load(path: str | Path | None = None) -> dict | None:
     return json.loads(p.read_text()) if p.exists() else None
 
 
+def _newest(results_dir, pattern: str) -> dict | None:
+    """The results file matching ``pattern`` with the latest recorded date (file times are checkout times)."""
+    d = Path(results_dir) if results_dir else LATEST.parent
+    runs = [json.loads(f.read_text()) for f in d.glob(pattern)]
+    return max(runs, key=lambda r: str(r.get("date", ""))) if runs else None
+
+
 def latest_full(results_dir: str | Path | None = None) -> dict | None:
     """The newest results file of a ``--full`` run (it holds the N = 2000 PCA measurement), or None."""
-    d = Path(results_dir) if results_dir else LATEST.parent
-    runs = [json.loads(f.read_text()) for f in d.glob("*-full.json")]
-    return max(runs, key=lambda r: str(r.get("date", ""))) if runs else None  # file times are checkout times
+    return _newest(results_dir, "*-full.json")
+
+
+def latest_gpu(results_dir: str | Path | None = None) -> dict | None:
+    """The newest results file of a ``--device cuda`` run (inversion and scaling on a GPU), or None."""
+    return _newest(results_dir, "*-cuda.json")
 
 
 def fmt_ratio(st: dict | None, digits: int = 2) -> str:

@@ -5,6 +5,8 @@
                                          # written as <machine>-<date>-full.json, latest.json is left as it is
     python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests; numbers mean little)
     python -m benchmarks --only inversion,training --out /tmp/bench
+    python -m benchmarks --device cuda   # inversion and scaling on the GPU: <machine>-<date>-cuda.json (the book's
+                                         # Devices section shows the newest); latest.json is left as it is
 
 Each result file holds the machine, package versions, git commit, the configuration and every benchmark's
 numbers; all timings are ratios against a baseline timed in the same run (medians over paired repeats, with
@@ -62,16 +64,24 @@ def _clean(o):
     return o
 
 
+GPU_BENCHMARKS = ("inversion", "scaling")  # the ones that run on --device; training and metrics are CPU work
+
+
 def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_DIR, threads: int | None = 1,
-        log=print) -> Path:
-    """Run the selected benchmarks in ``mode`` (smoke | default | full); return the path of the results file."""
+        log=print, device: str = "cpu") -> Path:
+    """Run the selected benchmarks in ``mode`` (smoke | default | full) on ``device`` (inversion and scaling;
+    on a GPU only those run by default); return the path of the results file."""
     import torch
 
-    from .common import environment
+    from .common import environment, set_device
 
     if mode not in CONFIGS:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(CONFIGS)}")
-    only = list(only or BENCHMARKS)
+    dev = set_device(device)
+    on_gpu = dev != "cpu"
+    only = list(only or (GPU_BENCHMARKS if on_gpu else BENCHMARKS))
+    if on_gpu and not set(only) <= set(GPU_BENCHMARKS):
+        raise ValueError(f"--device {dev}: only {', '.join(GPU_BENCHMARKS)} run on a GPU; got {only}")
     bad = [b for b in only if b not in BENCHMARKS]
     if bad:
         raise ValueError(f"unknown benchmark(s) {bad}; valid: {', '.join(BENCHMARKS)}")
@@ -107,10 +117,11 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     host = env["machine"]["hostname"].split(".")[0] or "machine"
-    path = out_dir / f"{host}-{stamp}{'' if mode == 'default' else '-' + mode}.json"
+    tags = ([] if mode == "default" else [mode]) + (["cuda"] if on_gpu else [])
+    path = out_dir / f"{host}-{stamp}{''.join('-' + t for t in tags)}.json"
     text = json.dumps(_clean(result), indent=1, sort_keys=False)
     path.write_text(text)
-    if mode == "full":  # the book reads the default run from latest.json and full runs by name (report.latest_full)
+    if mode == "full" or on_gpu:  # the book reads the default run from latest.json and full runs by name (report.latest_full)
         log(f"wrote {path} in {result['seconds']['total']:.0f} s")
         return path
     tmp = out_dir / ".latest.json.tmp"
@@ -128,10 +139,14 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help=f"comma list of benchmarks: {','.join(BENCHMARKS)}")
     ap.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default benchmarks/results)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1; 0 = leave torch's default)")
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda[:k]: where inversion and scaling run")
     a = ap.parse_args(argv)
     mode = "full" if a.full else "smoke" if a.smoke else "default"
     only = [s.strip() for s in a.only.split(",") if s.strip()] if a.only else None
-    run(mode, only, a.out, a.threads or None)
+    try:
+        run(mode, only, a.out, a.threads or None, device=a.device)
+    except (ValueError, RuntimeError) as err:
+        ap.error(str(err))
     return 0
 
 

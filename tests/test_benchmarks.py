@@ -196,6 +196,57 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     assert len(report.targets_table(smoke_results[1])) == len(tab) - 2
 
 
+def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
+    """--device: clear errors for an unknown device or a missing GPU; a GPU run (here its file handling, with the
+    device check faked) is stored as *-cuda.json beside latest.json without replacing it, and found by date."""
+    from benchmarks import common, report
+    from benchmarks import run as run_mod
+
+    with pytest.raises(ValueError, match="valid: cpu, cuda"):
+        common.set_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="torch sees no CUDA GPU"):
+            common.set_device("cuda")
+    assert common.device() == "cpu"
+    with pytest.raises(SystemExit):
+        run_mod.main(["--device", "nonsense", "--smoke", "--out", str(tmp_path)])
+    monkeypatch.setattr(common, "set_device", lambda name: "cuda:0")
+    latest = tmp_path / "latest.json"
+    latest.write_text("cpu run")
+    with pytest.raises(ValueError, match="only inversion, scaling run on a GPU"):
+        run_mod.run("smoke", only=["training"], out_dir=tmp_path, log=lambda *a: None)
+    path = run_mod.run("smoke", only=["scaling"], out_dir=tmp_path, log=lambda *a: None)
+    assert path.name.endswith("-smoke-cuda.json") and latest.read_text() == "cpu run"
+    assert report.latest_gpu(tmp_path)["benchmarks"].keys() == {"scaling"}
+    assert report.latest_gpu(smoke_results[0].parent) is None
+    # the chapter shows a stored GPU run in its Devices section
+    gpu = {**smoke_results[1], "date": "2999-01-01T00:00:00"}
+    gpu["machine"] = {**gpu["machine"], "device": "cuda:0", "gpu": "Test GPU 80GB"}
+    (smoke_results[0].parent / "box-20990101-000000-cuda.json").write_text(json.dumps(gpu))
+    try:
+        shown = _run_chapter("benchmarks", str(smoke_results[0]), tmp_path)
+    finally:
+        (smoke_results[0].parent / "box-20990101-000000-cuda.json").unlink()
+    assert "On a GPU**: Test GPU 80GB" in shown
+
+
+def _run_chapter(chapter: str, results: str, tmp_path) -> str:
+    """Execute a benchmark chapter built from scripts/cells on ``results``; return its outputs as JSON text."""
+    import nbformat
+    import papermill as pm
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import make_notebooks
+    from cells import notebooks
+
+    src = tmp_path / f"{chapter}-src.ipynb"
+    nbformat.write(make_notebooks.build(chapter, notebooks()[chapter]), str(src))
+    out = tmp_path / f"{chapter}-out.ipynb"
+    pm.execute_notebook(str(src), str(out), parameters={"results_file": results}, kernel_name="python3",
+                        cwd=str(ROOT), progress_bar=False)
+    return json.dumps([o for c in nbformat.read(str(out), as_version=4).cells for o in c.get("outputs", [])])
+
+
 def test_floor_runner_does_one_forward_and_two_backward_calls_per_step(smoke_model):
     from benchmarks.common import count_calls
     from benchmarks.inversion import floor_runner

@@ -29,8 +29,9 @@ main_command_file = "benchmarks/results/main_command.json"   # written when the 
     ("code", SETUP_BENCH),
     ("md", "## Targets"),
     ("code", '''
+results_dir = (root / results_file).parent  # --full and --device cuda runs are stored beside the results file
 if res is not None:
-    display(report.targets_table(res, report.latest_full()))
+    display(report.targets_table(res, report.latest_full(results_dir)))
 '''),
     ("md", "## Inversion and translation\n\nPer-step cost of every method relative to DDIM inversion (the full "
            "table with forward and backward counts is in the *Cost per inversion step* chapter), a whole OVG "
@@ -79,7 +80,7 @@ m = (res or {}).get("benchmarks", {}).get("metrics")
 if m is not None:
     display(report.metrics_table(res))
     p = m["pca_pixel"]
-    full = report.latest_full()
+    full = report.latest_full(results_dir)
     line = (f"PCA on 2000 x {p['d']}: {p['wall_s_2000']:.0f} s wall"
             + (f" (extrapolated as N^2 from N = {p['n']})" if p["extrapolated_to_2000"] else "")
             + f" with {p['torch_threads']} torch thread(s); target under 60 s.")
@@ -140,11 +141,21 @@ if mc is not None:
            "same numbers as one process."),
     ("md", "## Devices"),
     ("code", '''
-if res is not None:
+gres = report.latest_gpu(results_dir)
+if gres is not None:
+    g = gres["benchmarks"]
+    display(Markdown(f"**On a GPU**: {gres['machine'].get('gpu')} (`python -m benchmarks --device "
+                     f"{gres['machine']['device']}`), {gres['date']}, commit {gres['commit']}. Inversion and scaling "
+                     "run on the GPU, every call synchronised, so the ratios are of wall time."))
+    display(report.targets_table(gres))
+    if "inversion" in g:
+        display(report.cost_table(gres)[["time vs DDIM (wall)", "memory vs DDIM"]])
+elif res is not None:
     gpu = res["machine"].get("gpu")
     display(Markdown("These numbers were taken on CPU only. "
-                     + (f"A {gpu} was present, but the benchmarks run on CPU; GPU timings are not measured yet."
+                     + (f"A {gpu} was present, but no `python -m benchmarks --device cuda` run is stored yet."
                         if gpu else "No GPU was available when they were measured, so issue 7's GPU numbers are "
-                        "not measured yet; every result file names its machine and device.")))
+                        "not measured yet (`python -m benchmarks --device cuda` on a GPU machine adds them here); "
+                        "every result file names its machine and device.")))
 '''),
 ]
