@@ -174,6 +174,9 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
     import warnings
 
     labels = list(labels or LABELS)
+    on_gpu = device() != "cpu"
+    clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
+    cname = "wall" if on_gpu else "CPU"
     models = {par: make_model(profile, par) for par in ("eps", "edm")}
     x = _inputs(profile, batch)
     D = models["eps"]
@@ -199,15 +202,16 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         for label in ("ovg", "ovg_naive"):
             pr = paired(tbase, _runner(D, x, label, steps, "translate"), repeats, warmup=1)
             trans[label] = pr.summary()
-            log(f"  translation {label:10s} x{trans[label]['ratio_cpu']['median']:.2f} CPU vs ddim")
+            log(f"  translation {label:10s} x{trans[label][clock]['median']:.2f} {cname} vs ddim")
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
-        log(f"  floor (forward with graph + 2 VJPs) x{floor['ratio_cpu']['median']:.2f} CPU vs a ddim step")
-    on_gpu = device() != "cpu"
+        log(f"  floor (forward with graph + 2 VJPs) x{floor[clock]['median']:.2f} {cname} vs a ddim step")
     if memory:
-        cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in labels]
-        peaks = ({lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in labels}
-                 if on_gpu else {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)})
+        if on_gpu:
+            peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in labels}
+        else:
+            cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in labels]
+            peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
         base_peak = peaks.get("ddim", {}).get("peak_mb", float("nan"))
         for r in rows:
             pk = peaks[r["label"]]
@@ -215,7 +219,6 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
             r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak and base_peak > 0 else float("nan")
             if "error" in pk:
                 r["memory_error"] = pk["error"]
-    clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
     vjp_s = vjp.summary()
     faster = "batched" if vjp_s[clock]["median"] < 1 else "separate"
     by = {r["label"]: r for r in rows}

@@ -121,7 +121,7 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     path = out_dir / f"{host}-{stamp}{''.join('-' + t for t in tags)}.json"
     text = json.dumps(_clean(result), indent=1, sort_keys=False)
     path.write_text(text)
-    if mode == "full" or on_gpu:  # the book reads the default run from latest.json and full runs by name (report.latest_full)
+    if mode == "full" or on_gpu:  # the book reads latest.json; full and GPU runs by name (report.latest_full / latest_gpu)
         log(f"wrote {path} in {result['seconds']['total']:.0f} s")
         return path
     tmp = out_dir / ".latest.json.tmp"

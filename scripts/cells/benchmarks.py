@@ -29,7 +29,6 @@ main_command_file = "benchmarks/results/main_command.json"   # written when the 
     ("code", SETUP_BENCH),
     ("md", "## Targets"),
     ("code", '''
-results_dir = (root / results_file).parent  # --full and --device cuda runs are stored beside the results file
 if res is not None:
     display(report.targets_table(res, report.latest_full(results_dir)))
 '''),

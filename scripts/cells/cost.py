@@ -16,6 +16,7 @@ from benchmarks import report
 dataset = coerce_str(dataset, "dataset")
 profile = coerce_str(profile, "profile")
 res = report.load(results_file)
+results_dir = (root / results_file).parent  # --full and --device cuda runs are stored beside it
 inv = (res or {}).get("benchmarks", {}).get("inversion")
 if res is None:
     display(Markdown(f"**Not measured yet**: no `{results_file}`. Run `python -m benchmarks` (a few minutes on "
