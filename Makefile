@@ -1,12 +1,13 @@
 # Entry points (see README):
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
 #   make test   set up .venv if needed, run the test suite
-# Variables: PROFILE=smoke|quick|paper (studies), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
+# Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= quick
+JOBS ?= auto
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.setup-stamp
 VEGA_BUNDLE := book/_static/vega-offline.js
@@ -30,7 +31,7 @@ $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py scripts/make_b
 # ---------------------------------------------------------------------------------------------------
 # studies: executes every study notebook with papermill into book/studies/ (owned by the lead).
 studies: $(STAMP)
-	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE)
+	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS)
 # ---------------------------------------------------------------------------------------------------
 
 # _toc.yml lists the study notebooks present; book/api.md lists the package's modules.

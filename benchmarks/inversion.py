@@ -24,7 +24,8 @@ from spectral_collapse.studies.translation import BASELINE_PARAMS
 from .common import count_calls, device, paired
 from .memory import measure_peaks
 
-__all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_inversion", "memory_case"]
+__all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_inversion", "memory_case",
+           "FLOOR_VARIANTS", "InputGradConv2d", "floor_variant", "run_floor_variants"]
 
 # label -> (registered method name or None, note); guidance variants are built in build_case
 LABELS = {
@@ -143,6 +144,70 @@ def floor_runner(D, x, steps: int):
     return run
 
 
+class _ConvInputGrad(torch.autograd.Function):
+    """A stride-1 'same' convolution whose input gradient is a forward convolution with the flipped, transposed
+    kernel (no weight gradient): one of the floor variants below."""
+
+    @staticmethod
+    def forward(ctx, x, w, b, pad):
+        ctx.save_for_backward(w)
+        ctx.pad = pad
+        return torch.nn.functional.conv2d(x, w, b, padding=pad)
+
+    @staticmethod
+    def backward(ctx, g):
+        (w,) = ctx.saved_tensors
+        return torch.nn.functional.conv2d(g, w.flip(2, 3).transpose(0, 1), padding=ctx.pad), None, None, None
+
+
+class InputGradConv2d(torch.nn.Conv2d):
+    """Conv2d using ``_ConvInputGrad`` when only the input needs a gradient (frozen weights, stride 1, same size)."""
+
+    def forward(self, x):
+        k = self.kernel_size
+        if (torch.is_grad_enabled() and x.requires_grad and not self.weight.requires_grad and self.stride == (1, 1)
+                and self.dilation == (1, 1) and self.groups == 1 and self.padding_mode == "zeros"
+                and not isinstance(self.padding, str) and tuple(2 * q + 1 for q in self.padding) == tuple(k)):
+            return _ConvInputGrad.apply(x, self.weight, self.bias, self.padding)
+        return super().forward(x)
+
+
+def floor_variant(D, x, variant: str):
+    """A copy of (D, x) for one floor variant: "channels_last" memory format, or "input_grad_conv" convolutions."""
+    import copy
+
+    D2 = copy.deepcopy(D).requires_grad_(False)  # inference: frozen weights, as the library's trained models
+    if variant == "channels_last":
+        return D2.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    if variant == "input_grad_conv":
+        for m in D2.modules():
+            if type(m) is torch.nn.Conv2d:
+                m.__class__ = InputGradConv2d
+        return D2, x
+    raise ValueError(f"unknown floor variant {variant!r}; valid: channels_last, input_grad_conv")
+
+
+FLOOR_VARIANTS = {
+    "channels_last": "model and input in channels-last memory format (oneDNN's preferred layout)",
+    "input_grad_conv": "each stride-1 convolution's input gradient computed as a forward convolution",
+}
+
+
+def run_floor_variants(D, x, steps: int, repeats: int, base, clock: str) -> dict:
+    """Can the floor be lowered on this machine? Each variant's floor against its own DDIM step (the target's
+    ratio) and against the default DDIM step (how much faster in absolute terms)."""
+    out = {}
+    for name, what in FLOOR_VARIANTS.items():
+        Dv, xv = floor_variant(D, x, name)
+        own = paired(_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
+        vs_default = paired(base, floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
+        ddim_speed = paired(base, _runner(Dv, xv, "ddim", steps), repeats, warmup=1).summary()
+        out[name] = {"what": what, "floor_over_own_ddim": own[clock]["median"],
+                     "floor_over_default_ddim": vs_default[clock]["median"],
+                     "ddim_over_default_ddim": ddim_speed[clock]["median"]}
+    return out
+
+
 def _gpu_peak_mb(fn) -> float:
     """Peak CUDA memory (MiB) allocated by one call of ``fn`` above what was allocated before it."""
     fn()  # warm (kernels, workspaces)
@@ -206,6 +271,10 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
         log(f"  floor (forward with graph + 2 VJPs) x{floor[clock]['median']:.2f} {cname} vs a ddim step")
+        variants = {} if on_gpu else run_floor_variants(D, x, steps, repeats, base, clock)
+        for name, v in variants.items():
+            log(f"  floor variant {name}: x{v['floor_over_own_ddim']:.2f} its own ddim step, ddim x"
+                f"{v['ddim_over_default_ddim']:.2f} the default's")
     if memory:
         if on_gpu:
             peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in labels}
@@ -230,6 +299,7 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         "rows": rows,
         "translation": trans,
         "floor": {**floor, "what": "forward with graph + two VJPs w.r.t. the input, per step, over a DDIM step"},
+        "floor_variants": variants,
         "vjp": {"batched_over_separate": vjp_s["ratio_cpu"], "batched_over_separate_wall": vjp_s["ratio_wall"],
                 "faster": faster, "default": OVG().vjp, "default_is_faster": OVG().vjp == faster},
         "device": device(), "clock": clock,

@@ -9,7 +9,7 @@ import pandas as pd
 from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
-           "scaling_frame", "main_command_table", "latest_full"]
+           "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -180,3 +180,24 @@ def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["part", "seconds"])
     df["minutes"] = df["seconds"] / 60
     return df.set_index("part").round(1)
+
+
+def floor_variants_table(res: dict) -> pd.DataFrame:
+    """One row per floor variant: its floor over its own DDIM step, and DDIM / floor over the default DDIM step."""
+    fv = res["benchmarks"]["inversion"].get("floor_variants") or {}
+    default = res["benchmarks"]["inversion"]["floor"]["ratio_cpu"]["median"]
+    rows = [("default (contiguous, autograd's convolution backward)", default, 1.0, default)]
+    rows += [(f"{k}: {v['what']}", v["floor_over_own_ddim"], v["ddim_over_default_ddim"], v["floor_over_default_ddim"])
+             for k, v in fv.items()]
+    return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM step",
+                                       "floor / default DDIM step"]).set_index("variant").round(2)
+
+
+def side_by_side_line(sbs: dict) -> str:
+    """The measured effect of running studies side by side (``cli studies --jobs``) on the same chapters."""
+    j1, j2 = sbs["jobs_1_s"], sbs["jobs_2_s"]
+    return (f"Studies side by side (`cli studies --jobs 2`, what `make book` does on 2 cores): the same "
+            f"{len(sbs['studies'])} chapters ({', '.join(sbs['studies'])}), computed from scratch with the trained "
+            f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
+            f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}x the wall time "
+            f"({sbs['date']}). {sbs.get('note', '')}").strip()

@@ -258,6 +258,32 @@ def test_floor_runner_does_one_forward_and_two_backward_calls_per_step(smoke_mod
     assert (c.calls, c.backward) == (3, 6)  # exactly OVG's network work (separate VJPs), nothing else
 
 
+@pytest.mark.parametrize("variant", ["channels_last", "input_grad_conv"])
+def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_model, variant):
+    """The variants timed against the floor change how, not what: same eps and same VJP (float64 reference)."""
+    from benchmarks.inversion import InputGradConv2d, floor_variant
+
+    x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    v = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    lab = torch.zeros(2, dtype=torch.long)
+    D64 = floor_variant(smoke_model, x, "channels_last")[0].double().to(memory_format=torch.contiguous_format)
+    xi = x.double().requires_grad_(True)
+    eps64 = D64(xi, 0.7, lab).eps
+    (g64,) = torch.autograd.grad(eps64, xi, v.double())
+    Dv, xv = floor_variant(smoke_model, x, variant)
+    if variant == "input_grad_conv":
+        assert sum(type(m) is InputGradConv2d for m in Dv.modules()) >= 4  # the 3x3 'same' convs were swapped
+    else:
+        assert xv.is_contiguous(memory_format=torch.channels_last)
+    xi = xv.detach().requires_grad_(True)
+    eps = Dv(xi, 0.7, lab).eps
+    (g,) = torch.autograd.grad(eps, xi, v)
+    torch.testing.assert_close(eps.double(), eps64, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(g.double(), g64, rtol=1e-4, atol=1e-4 * float(g64.abs().max()))
+    with pytest.raises(ValueError, match="unknown floor variant"):
+        floor_variant(smoke_model, x, "bf16")
+
+
 @pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
 def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chapter):
     import nbformat
@@ -291,6 +317,19 @@ def test_main_command_breakdown(tmp_path):
     assert times["m-quick-123"]["seconds_this_run"] == 42.0 and times["m-quick-123"]["profile"] == "quick"
     assert main_command_table(None, times)["seconds"].tolist() == [42.0]
     assert main_command_table(d, times).loc["total", "seconds"] == 2250
+
+
+def test_floor_variants_table_and_side_by_side_line():
+    from benchmarks.report import floor_variants_table, side_by_side_line
+
+    res = {"benchmarks": {"inversion": {"floor": {"ratio_cpu": {"median": 3.4}}, "floor_variants": {
+        "channels_last": {"what": "cl", "floor_over_own_ddim": 3.6, "ddim_over_default_ddim": 0.8,
+                          "floor_over_default_ddim": 2.88}}}}}
+    t = floor_variants_table(res)
+    assert t.iloc[0].tolist() == [3.4, 1.0, 3.4] and t.loc["channels_last: cl"].tolist() == [3.6, 0.8, 2.88]
+    line = side_by_side_line({"studies": ["a/x", "b/x"], "jobs_1_s": 600, "jobs_2_s": 450, "threads_jobs_1": 2,
+                              "threads_jobs_2": 1, "date": "2026-11-22"})
+    assert "2 chapters (a/x, b/x)" in line and "10.0 min one after another" in line and "0.75x the wall time" in line
 
 
 def test_main_command_record_and_log_parsing(tmp_path):

@@ -106,6 +106,35 @@ def test_killed_training_resumes_to_the_same_weights(tmp_path):
             assert torch.equal(got[f][k], want[f][k]), f"{f}:{k} differs after resuming from step {step}"
 
 
+def test_a_second_process_waits_for_the_checkpoint_being_trained_and_reuses_it(tmp_path, monkeypatch, capfd):
+    """Studies side by side (cli studies --jobs N) ask for the same model: only the first trains it."""
+    import threading
+
+    from spectral_collapse.train import trainer
+    from spectral_collapse.train.cache import checkpoint_dir, checkpoint_lock
+
+    p = get_profile("smoke")
+    spec, cfg, data = p.model_spec("eps"), p.train_config("eps"), dataset_for("smoke", "ihc-sr")
+    ckpt = checkpoint_dir("shared", trainer._full_config(spec, cfg, data), tmp_path)
+    trained, real = [], trainer._train
+    monkeypatch.setattr(trainer, "_train", lambda *a, **kw: trained.append(1) or real(*a, **kw))
+    got = {}
+    with checkpoint_lock(ckpt, "shared"):  # this "process" is training the model
+        waiter = threading.Thread(target=lambda: got.setdefault("tm", train(spec, cfg, data, name="shared",
+                                                                              root=tmp_path, progress=False)))
+        waiter.start()
+        waiter.join(timeout=3)
+        assert waiter.is_alive() and not trained  # waits, does not train a second copy
+        first = real(spec, cfg, data, trainer._full_config(spec, cfg, data), ckpt, name="shared", progress=False,
+                     stop_after=None, accelerator=None)
+    waiter.join(timeout=300)
+    assert not waiter.is_alive() and not trained  # it loaded the finished checkpoint
+    assert got["tm"].path == first.path == ckpt
+    for k, v in first.denoiser.net.state_dict().items():
+        assert torch.equal(got["tm"].denoiser.net.state_dict()[k], v)
+    assert "waiting for another process that is training shared" in capfd.readouterr().err
+
+
 # --- a study -----------------------------------------------------------------------------------------------------
 
 LABELS, SEEDS = ["ddim", "taba"], [0, 1, 2]  # ddim: one cell shared by the seeds; taba: one cell per seed

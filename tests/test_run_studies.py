@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from spectral_collapse.studies.run import _stale, execute_study, file_hash, stamp
@@ -153,3 +154,154 @@ def test_study_params_rejects_unknown_profile_and_returns_copies():
     a["methods"].append("x")
     assert "x" not in study_params("quick", "gaussianity")["methods"]
     assert study_params("smoke", "gaussianity") == {}
+
+
+# ------------------------------------------------------------------ studies side by side (cli studies --jobs N)
+
+class _FakeRun:
+    """A launched study that finishes after ``polls`` polls with status ``rc``."""
+
+    def __init__(self, log, pair, polls, rc):
+        self.log, self.pair, self.left, self.rc = log, pair, polls, rc
+
+    def poll(self):
+        self.left -= 1
+        if self.left > 0:
+            return None
+        self.log.append(("end", self.pair))
+        return self.rc
+
+
+def _fake_starter(log, running, polls=None, fail=()):
+    def start(pair):
+        assert pair not in running
+        log.append(("start", pair, frozenset(running)))
+        running.add(pair)
+        h = _FakeRun(log, pair, (polls or {}).get(pair, 2), 1 if pair in fail else 0)
+        poll = h.poll
+
+        def tracked():
+            rc = poll()
+            if rc is not None:
+                running.discard(pair)
+            return rc
+        h.poll = tracked
+        return h
+    return start
+
+
+PAIRS = [("pareto", "a"), ("pareto", "b"), ("main_results", "a"), ("gaussianity", "a"), ("metric_validation", "a"),
+         ("main_results", "b"), ("cost", "a")]
+
+
+def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
+    from spectral_collapse.studies.run import prerequisites, run_side_by_side
+
+    log, running = [], set()
+    polls = {("pareto", "a"): 6, ("main_results", "a"): 5}
+    done = run_side_by_side(PAIRS, 2, _fake_starter(log, running, polls), poll_s=0, stagger_s=0)
+    assert sorted(done) == sorted(PAIRS)
+    for i, (kind, pair, *rest) in enumerate(log):
+        if kind != "start":
+            continue
+        assert len(rest[0]) < 2  # never more than 2 at once
+        for dep in prerequisites(pair[0]):
+            if (dep, pair[1]) in PAIRS:  # a pending prerequisite finished before this one started
+                assert log.index(("end", (dep, pair[1]))) < i, (pair, dep)
+    starts = [e for e in log if e[0] == "start"]
+    assert any(len(others) == 1 for _, _, others in starts)  # two did run side by side
+    assert prerequisites("metric_validation") == ("pareto", "main_results") and prerequisites("cost") == ()
+
+
+def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
+    from spectral_collapse.studies.run import run_side_by_side
+
+    log, running = [], set()
+    with pytest.raises(RuntimeError) as err:
+        run_side_by_side(PAIRS, 2, _fake_starter(log, running, fail={("pareto", "a")}), poll_s=0, stagger_s=0)
+    started = {e[1] for e in log if e[0] == "start"}
+    assert started == {("pareto", "a"), ("pareto", "b"), ("main_results", "b"), ("cost", "a")}
+    msg = str(err.value)
+    assert "pareto/a (exit status 1)" in msg and "main_results/a, gaussianity/a, metric_validation/a" in msg
+    assert "rerun the same command to resume" in msg
+
+
+def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
+    from spectral_collapse.studies.run import recorded_costs, run_side_by_side
+
+    log, running = [], set()
+    cost = {"pareto/b": 900.0, "gaussianity/a": 500.0, "main_results/a": 100.0}
+    run_side_by_side(PAIRS, 1, _fake_starter(log, running), poll_s=0, stagger_s=0, cost=cost)
+    starts = [e[1] for e in log if e[0] == "start"]
+    # pareto/b is the costliest ready one; then pareto/a (ready, unknown cost, book order before cost/a);
+    # once it is done, gaussianity/a outranks main_results/a; metric_validation/a waits for main_results/a
+    assert starts[:3] == [("pareto", "b"), ("pareto", "a"), ("gaussianity", "a")]
+    assert starts.index(("main_results", "a")) < starts.index(("metric_validation", "a"))
+    assert recorded_costs(tmp_path) == {}  # no timed main command: book order
+    f = tmp_path / "benchmarks" / "results" / "main_command.json"
+    f.parent.mkdir(parents=True)
+    f.write_text(json.dumps({"studies_s": {"pareto/a": 60}}))
+    assert recorded_costs(tmp_path) == {"pareto/a": 60.0}
+
+
+def test_side_by_side_stops_the_started_studies_when_interrupted():
+    from spectral_collapse.studies.run import run_side_by_side
+
+    stopped = []
+
+    class Hung:
+        def __init__(self, pair):
+            self.pair = pair
+
+        def poll(self):
+            if self.pair == ("pareto", "b"):
+                raise KeyboardInterrupt
+            return None
+
+        def terminate(self):
+            stopped.append(self.pair)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_side_by_side(PAIRS, 2, Hung, poll_s=0, stagger_s=0)
+    assert sorted(stopped) == [("pareto", "a"), ("pareto", "b")]
+
+
+@pytest.mark.parametrize("bad", [0, -1, "x", "1.5", True, None])
+def test_jobs_must_be_a_whole_number_or_auto(bad):
+    from spectral_collapse.studies.run import resolve_jobs
+
+    with pytest.raises(ValueError, match="jobs must be a whole number >= 1 or 'auto'"):
+        resolve_jobs(bad)
+
+
+def test_jobs_auto_and_numbers():
+    from spectral_collapse.studies.run import _cores, resolve_jobs
+
+    assert resolve_jobs("3") == 3 and resolve_jobs(2) == 2
+    assert resolve_jobs("auto") == max(1, min(_cores(), 4))  # no GPU in the test environment
+
+
+THREADS = '''
+import os
+from pathlib import Path
+p = Path(results_root) / "tiny" / f"{dataset}-{profile}.nc"
+p.parent.mkdir(parents=True, exist_ok=True)
+p.write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
+'''
+
+
+def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path):
+    from spectral_collapse.studies.run import _cores, run_studies
+
+    root = _tiny_repo(tmp_path)
+    nb = nbformat.read(str(root / "notebooks" / "tiny.ipynb"), as_version=4)
+    nb.metadata["spectral_collapse"]["datasets"] = ["ihc-sr", "ihc-edges"]
+    nb.cells[1] = new_code_cell(THREADS)
+    nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
+    results = tmp_path / "results"
+    done = run_studies("smoke", root=root, results_root=str(results), jobs=2)
+    assert sorted(p.name for p in done) == ["tiny-ihc-edges-smoke.ipynb", "tiny-ihc-sr-smoke.ipynb"]
+    assert all(p.exists() for p in done)
+    for ds in ("ihc-sr", "ihc-edges"):  # each child ran with its share of the cores
+        assert (results / "tiny" / f"{ds}-smoke.nc").read_text() == str(max(1, _cores() // 2))
+    assert run_studies("smoke", root=root, results_root=str(results), jobs=2) == []  # nothing stale: nothing runs

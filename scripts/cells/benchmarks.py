@@ -56,6 +56,12 @@ if inv is not None:
         f"({report.fmt_ratio(v['batched_over_separate_wall'])}x wall), so **{v['faster']}** is faster here; the "
         f"library default is `vjp=\\"{v['default']}\\"`"
         f"{'' if v['default_is_faster'] else ' (not the faster one on this run)'}."))
+    fv = inv.get("floor_variants") or {}
+    if fv:
+        display(Markdown("Can the floor be lowered? The same floor, timed with the model changed as below (same "
+                         "numbers to round-off, tested): against the variant's own DDIM step (the target's ratio), "
+                         "and with DDIM and floor against the default DDIM step (absolute speed)."))
+        display(report.floor_variants_table(res))
 '''),
     ("md", "## Training throughput\n\nOur trainer against a bare PyTorch + diffusers loop on the same U-Net, batch, "
            "optimizer and data source (whole runs timed, setup included), and the bare loop with only an EMA "
@@ -132,6 +138,9 @@ if mc is not None or ck:
 if mc is not None:
     display(Markdown(f"Total {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} cores: target under 60 min "
                      f"{'met' if mc['met'] else 'not met'}."))
+    sbs = mc.get("side_by_side")
+    if sbs:
+        display(Markdown(report.side_by_side_line(sbs)))
 '''),
     ("md", "## Scale-out\n\nTraining runs through Accelerate, and the translation studies shard their test samples "
            "over the processes of a launch (`torchrun --nproc_per_node K` on CPU, `accelerate launch` on GPUs or "

@@ -24,7 +24,8 @@ def _studies(a):
             print(f"adopted {p}")
         return
 
-    done = run_studies(a.profile, a.study or None, a.dataset or None, results_root=a.results_root, force=a.force)
+    done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
+                       force=a.force, jobs=a.jobs)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
 
 
@@ -49,7 +50,12 @@ def main(argv=None):
     s.add_argument("--study", nargs="*", default=None)
     s.add_argument("--dataset", nargs="*", default=None)
     s.add_argument("--results-root", default="data/results")
+    s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--force", action="store_true")
+    s.add_argument("--jobs", default="1",
+                   help="studies run side by side, each in its own process with cores/jobs torch threads; a study "
+                        "waits for the studies it reads (default 1: one after another; 'auto': the cores, at most 4, "
+                        "or 1 with a GPU)")
     s.add_argument("--restamp", action="store_true",
                    help="adopt chapters executed by hand: strip progress bars, record their inputs' hashes")
     s.set_defaults(fn=_studies)

@@ -218,15 +218,24 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     The folder holds ``vae/`` (diffusers save_pretrained: config.json + safetensors), ``latent_space.json``
     (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
     """
-    from accelerate import Accelerator
-
-    from ..train.cache import atomic_write_bytes, atomic_write_json, checkpoint_dir
+    from ..train.cache import checkpoint_dir, checkpoint_lock
 
     full = {"vae": cfg.to_dict(), "train": asdict(tc),
             "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
     ckpt = checkpoint_dir(name, full, root)
     if (ckpt / "DONE").exists():
         return load_trained_vae(ckpt, sample=sample)
+    with checkpoint_lock(ckpt, name):
+        if not (ckpt / "DONE").exists():  # else another process trained it while this one waited
+            _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
+    return load_trained_vae(ckpt, sample=sample)
+
+
+def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool) -> None:
+    from accelerate import Accelerator
+
+    from ..train.cache import atomic_write_bytes, atomic_write_json
+
     acc = Accelerator(cpu=not torch.cuda.is_available())
     torch.manual_seed(tc.seed)
     vae = build_vae(cfg)
@@ -274,7 +283,6 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
                                                    "test_reconstruction_psnr": float(10 * torch.log10(torch.tensor(4.0 / rec_mse))),
                                                    "loss": log})
     atomic_write_bytes(ckpt / "DONE", b"")
-    return load_trained_vae(ckpt, sample=sample)
 
 
 def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash", "strip_progress", "restamp"]
+__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash", "strip_progress", "restamp",
+           "needs_run", "notebook_path", "prerequisites", "resolve_jobs", "run_side_by_side", "recorded_costs"]
 
 
 
@@ -112,24 +115,58 @@ def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
     os.replace(tmp, out)
 
 
-def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
-                  results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
-    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date)."""
-    import nbformat
+def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
+    """papermill.execute_notebook, retried when the kernel dies while starting (processes starting kernels at the
+    same moment can race for a port), never when the notebook itself fails."""
+    import random
+
     import papermill as pm
 
-    from .profiles import study_params
+    for attempt in range(retries + 1):
+        try:
+            pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
+                                progress_bar=False)
+            return
+        except RuntimeError as err:
+            if "before replying to kernel_info" not in str(err) or attempt == retries:
+                raise
+            print(f"{src.name}: the kernel died at start-up ({err}); retrying", file=sys.stderr, flush=True)
+            time.sleep(3 + 4 * random.random())
+
+
+def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
+    """Where the executed chapter of (study, dataset, profile) is written."""
+    suffix = "" if profile == "quick" else f"-{profile}"
+    return (book_dir or root / "book" / "studies") / f"{study}-{dataset}{suffix}.ipynb"
+
+
+def _inputs_of(study: str, dataset: str, profile: str, root: Path, results_root: str) -> tuple[Path, Path]:
     from .store import results_path
 
     studies = discover_studies(root)
     if study not in studies:
         raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(studies)}")
-    src = root / studies[study][0]
-    book_dir = book_dir or root / "book" / "studies"
+    return root / studies[study][0], root / results_path(study, dataset, profile, results_root)
+
+
+def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
+              results_root: str = "data/results") -> bool:
+    """Whether ``execute_study`` would execute this (study, dataset): no results, or a stale or missing chapter."""
+    src, res = _inputs_of(study, dataset, profile, root, results_root)
+    return _stale(notebook_path(study, dataset, profile, root, book_dir), [src, res], root) or not res.exists()
+
+
+def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
+                  results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
+    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date)."""
+    import nbformat
+
+    from .profiles import study_params
+
+    src, res = _inputs_of(study, dataset, profile, root, results_root)
+    out = notebook_path(study, dataset, profile, root, book_dir)
     suffix = "" if profile == "quick" else f"-{profile}"
-    out = book_dir / f"{study}-{dataset}{suffix}.ipynb"
-    res = root / results_path(study, dataset, profile, results_root)
-    if not force and not _stale(out, [src, res], root) and res.exists():
+    if not force and not needs_run(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root):
         return None
     t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
@@ -137,8 +174,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
     out.parent.mkdir(parents=True, exist_ok=True)
     params = {"dataset": dataset, "profile": profile, "results_root": results_root,
               **study_params(profile, study), **(extra or {})}
-    pm.execute_notebook(str(src), str(tmp), parameters=params,
-                        kernel_name="python3", cwd=str(root), progress_bar=False)
+    _papermill(src, tmp, params, root)
     nb = nbformat.read(str(tmp), as_version=4)
     for cell in nb.cells:  # page title: the first heading names the dataset
         if cell.cell_type == "markdown" and "{dataset}" in cell.source:
@@ -153,14 +189,19 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_di
 
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
-                results_root: str = "data/results", force: bool = False) -> list[Path]:
-    """Execute every (study, dataset) of the profile that is missing or stale."""
+                results_root: str = "data/results", force: bool = False, jobs: int | str = 1) -> list[Path]:
+    """Execute every (study, dataset) of the profile that is missing or stale.
+
+    jobs: how many run side by side, each in its own process with cores / jobs torch threads ("auto": see
+    ``resolve_jobs``); a study starts once the studies it reads (``prerequisites``) are done, the costliest first
+    (``recorded_costs``). With 1 they run one after another in this process, in book order.
+    """
     from .notebook import repo_root
     from .profiles import get_profile
 
     get_profile(profile)
     root = Path(root) if root else repo_root()
-    done = []
+    jobs = resolve_jobs(jobs)
     from ..data import DATASETS
 
     known = discover_studies(root)
@@ -170,12 +211,140 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     for ds in datasets or ():
         if ds not in DATASETS:
             raise ValueError(f"unknown dataset {ds!r}; valid datasets: {', '.join(sorted(DATASETS))}")
-    for study in studies or known:
-        for ds in datasets or known[study][1]:
-            out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force)
-            if out is not None:
-                done.append(out)
+    pairs = [(study, ds) for study in studies or known for ds in datasets or known[study][1]]
+    if jobs > 1:
+        pending = [p for p in pairs if force or needs_run(*p, profile, root=root, results_root=results_root)]
+        threads = max(1, _cores() // jobs)
+
+        def start(pair):
+            cmd = [sys.executable, "-m", "spectral_collapse.cli", "studies", "--profile", profile, "--study", pair[0],
+                   "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
+                   *(["--force"] if force else [])]
+            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+            return subprocess.Popen(cmd, cwd=str(root), env=env)
+
+        print(f"{len(pending)} study notebook(s) to execute, {jobs} at a time with {threads} torch thread(s) each",
+              flush=True)
+        finished = run_side_by_side(pending, jobs, start, cost=recorded_costs(root))
+        return [notebook_path(study, ds, profile, root) for study, ds in finished]
+    done = []
+    for study, ds in pairs:
+        out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force)
+        if out is not None:
+            done.append(out)
     return done
+
+
+# What a study reads from other studies of the same dataset. Every study reads the Pareto sweep's choice of OVG step
+# sizes (translation and analysis studies alike), except those listed in READS_NONE; the metric validation also
+# correlates the main results. ``run_side_by_side`` starts a study only after these are done.
+READS_NONE = ("pareto", "cost", "benchmarks")
+READS_ALSO = {"metric_validation": ("main_results",)}
+
+
+def prerequisites(study: str) -> tuple[str, ...]:
+    """The studies (of the same dataset) whose results ``study`` reads, so must run first when both are pending."""
+    return () if study in READS_NONE else ("pareto", *READS_ALSO.get(study, ()))
+
+
+def resolve_jobs(jobs: int | str) -> int:
+    """``jobs`` as a number: "auto" is 1 with a GPU (one device), else the cores, at most 4 (about 2.5 GB each)."""
+    if jobs == "auto":
+        import torch
+
+        return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
+    try:
+        n = int(jobs)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or isinstance(jobs, bool) or str(n) != str(jobs).strip():
+        raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
+    return n
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def recorded_costs(root: Path) -> dict[str, float]:
+    """Seconds per "study/dataset" from the last timed main command (benchmarks/results/main_command.json), if any."""
+    import json
+
+    try:
+        d = json.loads((Path(root) / "benchmarks" / "results" / "main_command.json").read_text())
+        return {str(k): float(v) for k, v in (d.get("studies_s") or {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0,
+                     cost: dict | None = None) -> list:
+    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished.
+
+    ``start(pair)`` launches one and returns a handle with ``poll()`` (None while running, then the exit status).
+    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset", e.g.
+    ``recorded_costs``; unknown pairs count as 0, ties keep the given book order), so no long study is left to run
+    alone at the end. Starts are ``stagger_s`` apart (kernels starting at the same moment can race for a port).
+    A pair whose prerequisite failed is not started. Returns the pairs that finished; raises RuntimeError naming
+    the failed and the skipped ones after everything else has run.
+    """
+    cost = cost or {}
+    order = {p: i for i, p in enumerate(pairs)}
+    waiting = sorted(pairs, key=lambda p: (-cost.get(f"{p[0]}/{p[1]}", 0.0), order[p]))
+    running, finished, failed, skipped = {}, [], {}, []
+    t_start, last_start = {}, -1e9
+
+    def blocked_by(pair):
+        return [p for p in waiting + list(running) + list(failed) + skipped
+                if p != pair and p[1] == pair[1] and p[0] in prerequisites(pair[0])]
+
+    try:
+        while waiting or running:
+            for pair, handle in list(running.items()):
+                rc = handle.poll()
+                if rc is None:
+                    continue
+                del running[pair]
+                if rc == 0:
+                    finished.append(pair)
+                    print(f"[{len(finished)}/{len(pairs)}] {pair[0]} / {pair[1]}: done in "
+                          f"{time.time() - t_start[pair]:.0f} s", flush=True)
+                else:
+                    failed[pair] = rc
+                    print(f"{pair[0]} / {pair[1]}: FAILED (exit status {rc})", file=sys.stderr, flush=True)
+            for pair in list(waiting):
+                deps = blocked_by(pair)
+                if any(p in failed or p in skipped for p in deps):
+                    waiting.remove(pair)
+                    skipped.append(pair)
+                    continue
+                if deps or len(running) >= jobs:
+                    continue
+                wait = stagger_s - (time.time() - last_start)
+                if wait > 0:
+                    time.sleep(wait)
+                waiting.remove(pair)
+                running[pair] = start(pair)
+                t_start[pair] = last_start = time.time()
+                print(f"started {pair[0]} / {pair[1]}", flush=True)
+            if running:
+                time.sleep(poll_s)
+    except BaseException:  # interrupted (Ctrl-C) or failed to start one: stop the studies already started
+        for handle in running.values():
+            if hasattr(handle, "terminate"):
+                handle.terminate()
+        raise
+    if failed or skipped:
+        what = ", ".join(f"{s}/{d} (exit status {rc})" for (s, d), rc in failed.items())
+        left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in skipped)}"
+                if skipped else "")
+        raise RuntimeError(f"{len(failed)} study notebook(s) failed: {what}{left}. Their errors are printed above; "
+                           f"rerun the same command to resume (finished studies and cached cells are kept), or run "
+                           f"one alone with `python -m spectral_collapse.cli studies --study S --dataset D`")
+    return finished
 
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,

@@ -3,16 +3,21 @@
 Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.safetensors, state.pt, log.json, DONE}
 Weights are safetensors; the optimizer / RNG state (state.pt) is read back with torch.load(weights_only=True).
 Every write goes to a temporary file that is renamed, so a kill never leaves a half checkpoint.
+Processes side by side (``cli studies --jobs N``) that need the same checkpoint take turns: the first trains it
+under an exclusive lock on ``<name>-<hash12>.lock``, the others wait and then load it (``checkpoint_lock``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete"]
+__all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
+           "checkpoint_lock"]
 
 FORMAT_VERSION = 1
 
@@ -49,3 +54,34 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
 
 def is_complete(ckpt: Path) -> bool:
     return (Path(ckpt) / "DONE").exists() and (Path(ckpt) / "ema.safetensors").exists()
+
+
+@contextmanager
+def checkpoint_lock(ckpt: Path, what: str = ""):
+    """Hold an exclusive lock beside the checkpoint folder ``ckpt`` while it is built.
+
+    A second process asking for the same checkpoint waits here (and says so on stderr) instead of training it
+    twice; on return the caller checks ``is_complete`` again. No lock is taken inside a distributed launch (every
+    rank trains the same checkpoint together) or where ``fcntl`` is missing (Windows).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        yield
+        return
+    lock = Path(ckpt).with_name(Path(ckpt).name + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process that is training {what or Path(ckpt).name}", file=sys.stderr,
+                  flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -22,7 +22,7 @@ import torch
 from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
 from ..models.schedules import VPSchedule
-from .cache import atomic_write_bytes, atomic_write_json, checkpoint_dir, is_complete
+from .cache import atomic_write_bytes, atomic_write_json, checkpoint_dir, checkpoint_lock, is_complete
 from .losses import OBJECTIVES, diffusion_loss
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch"]
@@ -183,6 +183,17 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
     ckpt = checkpoint_dir(name, full, root)
     if is_complete(ckpt):
         return load_trained(ckpt, spec)
+    with checkpoint_lock(ckpt, name):
+        if is_complete(ckpt):  # another process trained it while this one waited
+            return load_trained(ckpt, spec)
+        return _train(spec, cfg, data, full, ckpt, name=name, progress=progress, stop_after=stop_after,
+                      accelerator=accelerator)
+
+
+def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool,
+           stop_after: int | None, accelerator) -> TrainedModel:
+    from accelerate import Accelerator
+
     acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
     torch.manual_seed(cfg.seed)
     D = spec.build()
