@@ -60,7 +60,9 @@ if inv is not None:
     if fv:
         display(Markdown("Can the floor be lowered? The same floor, timed with the model changed as below (same "
                          "numbers to round-off, tested): against the variant's own DDIM step (the target's ratio), "
-                         "and with DDIM and floor against the default DDIM step (absolute speed)."))
+                         "and with DDIM and floor against the default DDIM step (absolute speed). These ratios move by "
+                         "about 0.1 between runs on this machine (README, Performance), so a difference of that size "
+                         "is not a gain; the library keeps the default."))
         display(report.floor_variants_table(res))
 '''),
     ("md", "## Training throughput\n\nOur trainer against a bare PyTorch + diffusers loop on the same U-Net, batch, "
