@@ -4,7 +4,7 @@ Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.sa
 Weights are safetensors; the optimizer / RNG state (state.pt) is read back with torch.load(weights_only=True).
 Every write goes to a temporary file that is renamed, so a kill never leaves a half checkpoint.
 Processes side by side (``cli studies --jobs N``) that need the same checkpoint take turns: the first trains it
-under an exclusive lock on ``<name>-<hash12>.lock``, the others wait and then load it (``checkpoint_lock``).
+under an exclusive lock on ``<name>-<hash12>/.lock``, the others wait and then load it (``checkpoint_lock``).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def is_complete(ckpt: Path) -> bool:
 
 @contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
-    """Hold an exclusive lock beside the checkpoint folder ``ckpt`` while it is built.
+    """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built.
 
     A second process asking for the same checkpoint waits here (and says so on stderr) instead of training it
     twice; on return the caller checks ``is_complete`` again. No lock is taken inside a distributed launch (every
@@ -72,7 +72,7 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         yield
         return
-    lock = Path(ckpt).with_name(Path(ckpt).name + ".lock")
+    lock = Path(ckpt) / ".lock"  # inside the folder: listings of the checkpoint root see folders only
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+") as f:
         try:
