@@ -133,6 +133,7 @@ def test_a_second_process_waits_for_the_checkpoint_being_trained_and_reuses_it(t
     for k, v in first.denoiser.net.state_dict().items():
         assert torch.equal(got["tm"].denoiser.net.state_dict()[k], v)
     assert "waiting for another process that is training shared" in capfd.readouterr().err
+    assert not (ckpt / ".lock").exists()  # a finished folder holds the checkpoint's files only
 
 
 # --- a study -----------------------------------------------------------------------------------------------------

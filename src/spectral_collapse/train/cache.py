@@ -84,4 +84,6 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
         try:
             yield
         finally:
+            if (Path(ckpt) / "DONE").exists():  # finished: the folder holds the checkpoint's files only
+                lock.unlink(missing_ok=True)     # (a waiter holds the old file open; it then finds DONE)
             fcntl.flock(f, fcntl.LOCK_UN)
