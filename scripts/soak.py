@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import os
 import platform
-import random
 import re
 import shutil
 import sys
@@ -128,21 +127,12 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_fro
         settle = time.time() + 60  # the previous study's kernel may still be exiting: do not count it in this one
         while descendants(os.getpid()) and time.time() < settle:
             time.sleep(0.2)
-        t0, retries = time.time(), 0
-        with PeakMemory(interval) as mem:
-            while True:
-                try:
-                    execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
-                                  results_root=str(base / "results"), force=True)
-                    break
-                except RuntimeError as err:  # two lanes starting kernels at once can race for a port (zmq)
-                    if "before replying to kernel_info" not in str(err) or retries >= 2:
-                        raise
-                    retries += 1
-                    print(f"round {r}: {study} / {dataset}: kernel died at start-up ({err}); retrying", flush=True)
-                    time.sleep(3 + 4 * random.random())
+        t0 = time.time()
+        with PeakMemory(interval) as mem:  # execute_study retries a kernel that dies at start-up (port races)
+            execute_study(study, dataset, profile, root=ROOT, book_dir=base / "book",
+                          results_root=str(base / "results"), force=True)
         rows.append({"study": study, "dataset": dataset, "wall_s": round(time.time() - t0, 1),
-                     "peak_rss_mb": round(mem.peak_mb, 1), "kernel_start_retries": retries})
+                     "peak_rss_mb": round(mem.peak_mb, 1)})
         print(f"round {r}: {study} / {dataset}: {rows[-1]['wall_s']} s, peak {rows[-1]['peak_rss_mb']} MB", flush=True)
     return {"round": r, "wall_s": round(time.time() - t_round, 1), "parent_rss_mb": round(rss_mb(os.getpid()), 1),
             "studies": rows}
