@@ -9,7 +9,8 @@ import pandas as pd
 from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
-           "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line"]
+           "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
+           "machine_runs", "machines_table"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -92,6 +93,10 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     if "inversion" in b:
         t = b["inversion"]["targets"]
         rows.append(("OVG inversion step / DDIM step", "<= 3", t["ovg_step"], t["ovg_step_met"]))
+        self_row = next((r for r in b["inversion"].get("rows", []) if r["label"] == "ddim"), None)
+        if self_row is not None:  # DDIM timed against itself: how far a ratio of 1 reads from 1 in this run
+            rows.append(("DDIM step / DDIM step (this run's noise)", "(1 if no noise)",
+                         self_row["ratio_cpu"]["median"], None))
         if "floor" in t:
             rows.append(("floor: forward with graph + 2 VJPs / DDIM step", "(reference)", t["floor"], None))
             rows.append(("OVG inversion step / floor", "(overhead)", t["ovg_over_floor"], None))
@@ -191,6 +196,46 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
              for k, v in fv.items()]
     return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM step",
                                        "floor / default DDIM step"]).set_index("variant").round(2)
+
+
+def machine_runs(results_dir: str | Path | None = None) -> list[dict]:
+    """Every stored default-mode CPU run (``<machine>-<date>.json``; not latest.json, --full, --smoke or cuda files),
+    oldest first: the same benchmarks on each CPU the project has been measured on."""
+    d = Path(results_dir) if results_dir else LATEST.parent
+    runs = []
+    for f in sorted(d.glob("*.json")):
+        if f.name in ("latest.json", "main_command.json") or f.stem.endswith(("-full", "-cuda", "-smoke")):
+            continue
+        r = json.loads(f.read_text())
+        if r.get("mode") == "default" and r.get("machine", {}).get("device", "cpu") == "cpu" and "benchmarks" in r:
+            runs.append({**r, "file": f.name})
+    return sorted(runs, key=lambda r: str(r.get("date", "")))
+
+
+def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
+    """One row per stored default CPU run: the CPU, its absolute DDIM step time, and the issue's ratios measured on
+    it (OVG step, the floor, OVG translation, trainer). The ratio targets are properties of a CPU, not of the code:
+    the same commit can meet them on one machine and miss them on another."""
+    rows = []
+    for r in machine_runs(results_dir):
+        b, m = r["benchmarks"], r["machine"]
+        inv, tr = b.get("inversion", {}), b.get("training", {})
+        t = inv.get("targets", {})
+        ddim = next((x for x in inv.get("rows", []) if x["label"] == "ddim"), None)
+        rows.append({
+            "date": str(r.get("date", ""))[:16].replace("T", " "), "file": r["file"], "cpu": m.get("cpu"),
+            "commit": (r.get("commit") or "?")[:7], "batch": inv.get("batch"),
+            "DDIM step (ms, CPU)": None if ddim is None else round(1e3 * ddim["base_cpu_s"]["median"], 1),
+            "OVG step / DDIM": t.get("ovg_step"), "floor / DDIM": t.get("floor"),
+            "OVG translation / DDIM": t.get("ovg_translation"),
+            "trainer / bare loop": tr.get("target", {}).get("ratio"),
+            "bare images / s": tr.get("ours", {}).get("bare_images_per_s_wall")})
+    df = pd.DataFrame(rows, columns=["date", "file", "cpu", "commit", "batch", "DDIM step (ms, CPU)", "OVG step / DDIM",
+                                     "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop",
+                                     "bare images / s"])
+    num = ["OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop", "bare images / s"]
+    df[num] = df[num].astype(float).round(2)
+    return df.set_index("date")
 
 
 def side_by_side_line(sbs: dict) -> str:

@@ -194,6 +194,8 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     assert row["measured"] == 12345.0 and row["met"] == newer["benchmarks"]["metrics"]["pca_pixel"]["met"]
     assert "S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01)" in tab.index
     assert len(report.targets_table(smoke_results[1])) == len(tab) - 2
+    ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
+    assert tab.loc["DDIM step / DDIM step (this run's noise)", "measured"] == round(ddim["ratio_cpu"]["median"], 2)
 
 
 def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
@@ -330,6 +332,39 @@ def test_floor_variants_table_and_side_by_side_line():
     line = side_by_side_line({"studies": ["a/x", "b/x"], "jobs_1_s": 600, "jobs_2_s": 450, "threads_jobs_1": 2,
                               "threads_jobs_2": 1, "date": "2026-11-22"})
     assert "2 chapters (a/x, b/x)" in line and "10.0 min one after another" in line and "0.75x the wall time" in line
+
+
+def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path):
+    from benchmarks.report import machine_runs, machines_table
+
+    _, res = smoke_results
+
+    def run_file(name, cpu, date, mode="default", device="cpu", ovg=3.3):
+        r = json.loads(json.dumps(res))
+        r.update(mode=mode, date=date, commit="abcdef123456")
+        r["machine"].update(cpu=cpu, device=device)
+        r["benchmarks"]["inversion"]["targets"].update(ovg_step=ovg)
+        (tmp_path / name).write_text(json.dumps(r))
+        return r
+
+    b = run_file("vm-20261122-090000.json", "CPU B", "2026-11-22T09:00:00+00:00", ovg=2.9)
+    a = run_file("vm-20261121-090000.json", "CPU A", "2026-11-21T09:00:00+00:00")
+    run_file("latest.json", "CPU B", "2026-11-22T09:00:00+00:00")             # a copy of the newest run
+    run_file("vm-20261122-100000-full.json", "CPU B", "2026-11-22T10:00:00+00:00", mode="full")
+    run_file("vm-20261122-110000-cuda.json", "GPU", "2026-11-22T11:00:00+00:00", device="cuda")
+    run_file("vm-20261122-120000.json", "CPU C", "2026-11-22T12:00:00+00:00", mode="smoke")
+    (tmp_path / "main_command.json").write_text(json.dumps({"total_s": 1.0}))
+    assert [r["file"] for r in machine_runs(tmp_path)] == ["vm-20261121-090000.json", "vm-20261122-090000.json"]
+    t = machines_table(tmp_path)
+    assert t["cpu"].tolist() == ["CPU A", "CPU B"]
+    assert t["OVG step / DDIM"].tolist() == [3.3, 2.9]
+    for row, r in zip(t.itertuples(index=False), (a, b)):
+        inv = r["benchmarks"]["inversion"]
+        ddim = next(x for x in inv["rows"] if x["label"] == "ddim")
+        assert row[t.columns.get_loc("DDIM step (ms, CPU)")] == round(1e3 * ddim["base_cpu_s"]["median"], 1)
+        assert row[t.columns.get_loc("floor / DDIM")] == round(inv["targets"]["floor"], 2)
+        assert row[t.columns.get_loc("trainer / bare loop")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
+    assert machines_table(tmp_path / "nothing-here").empty
 
 
 def test_main_command_record_and_log_parsing(tmp_path):

@@ -117,17 +117,21 @@ def test_decorrelation_rejects_bad_input():
 
 # ---------------------------------------------------------------------------------------------------- PCA
 
-@pytest.mark.parametrize("shape", [(40, 3, 8, 8), (300, 2, 3, 3)])  # Gram (N < d) and covariance (N > d) branches
-def test_pca_matches_sklearn(shape):
+# Gram (N < d) and scatter (N > d) branches, each with one block and with several blocks (chunk < d, chunk < N)
+@pytest.mark.parametrize("shape,chunk", [((40, 3, 8, 8), 37), ((40, 3, 8, 8), 4096), ((300, 2, 3, 3), 37),
+                                         ((300, 2, 3, 3), 4096), ((300, 2, 6, 6), 50)])
+def test_pca_matches_sklearn(shape, chunk):
     from sklearn.decomposition import PCA
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape) * rng.uniform(0.1, 3, size=shape[1:]) + rng.standard_normal(shape[1:])
     x = x.astype(np.float32)
-    ours = pca_explained_variance(torch.from_numpy(x), chunk=37)
+    ours = pca_explained_variance(torch.from_numpy(x), chunk=chunk)
     ref = np.cumsum(PCA().fit(x.reshape(shape[0], -1).astype(np.float64)).explained_variance_ratio_)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=1e-9)
     assert len(pca_explained_variance(x, n_components=5)) == 5
+    ours32 = pca_explained_variance(torch.from_numpy(x), chunk=chunk, dtype=torch.float32)   # BLAS ssyrk
+    np.testing.assert_allclose(ours32, ref, atol=1e-4)
 
 
 def test_pca_low_rank_data_concentrates_variance():

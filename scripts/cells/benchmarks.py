@@ -150,6 +150,25 @@ if mc is not None:
            "tests/test_benchmarks.py launches 2 CPU processes and checks that a sharded smoke study gives the "
            "same numbers as one process."),
     ("md", "## Devices"),
+    ("md", "### The same benchmarks on each CPU measured so far\n\nEvery stored default run "
+           "(`benchmarks/results/<machine>-<date>.json`), oldest first. The machines this project runs on differ from "
+           "session to session, and so do the ratios: the OVG step and its floor depend on how fast this CPU's "
+           "convolution and normalisation backward kernels are next to their forwards, not on our code. Rows from "
+           "older commits predate later changes to the benchmark (the floor and its variants were added later; their "
+           "cells are empty there)."),
+    ("code", '''
+mt = report.machines_table(results_dir)
+if len(mt):
+    display(mt)
+    by_cpu = mt.groupby("cpu")
+    display(Markdown("\\n".join(
+        f"- {cpu}: {len(g)} run(s); OVG step {g['OVG step / DDIM'].min():.2f}-{g['OVG step / DDIM'].max():.2f}x DDIM, "
+        + (f"floor {g['floor / DDIM'].min():.2f}-{g['floor / DDIM'].max():.2f}x, " if g['floor / DDIM'].notna().any() else "")
+        + f"OVG translation {g['OVG translation / DDIM'].min():.2f}-{g['OVG translation / DDIM'].max():.2f}x, "
+        f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs)."
+        for cpu, g in by_cpu)))
+'''),
+    ("md", "### GPU"),
     ("code", '''
 gres = report.latest_gpu(results_dir)
 if gres is not None:

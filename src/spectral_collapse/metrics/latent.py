@@ -25,6 +25,7 @@ import numpy as np
 import scipy.stats
 import torch
 import torch.nn.functional as F
+from threadpoolctl import threadpool_limits
 
 from ..fourier import radial_frequency
 
@@ -168,15 +169,29 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
 
 # ----------------------------------------------------------------------------------------------------------- PCA
 
+def _gram_update(acc, block: torch.Tensor, outer: bool):
+    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``. On CPU this is BLAS syrk into the upper
+    triangle of a Fortran-ordered numpy ``acc`` (half the multiply-adds of a general product); elsewhere a torch
+    matmul into a full tensor."""
+    if isinstance(acc, np.ndarray):
+        from scipy.linalg.blas import get_blas_funcs
+
+        a = block.detach().contiguous().numpy()          # (r, c), C order: a.T is its Fortran-ordered view
+        syrk = get_blas_funcs("syrk", dtype=a.dtype)      # trans=1: C += A'^T A' with A' = a.T, i.e. a a^T
+        return syrk(1.0, a.T, beta=1.0, c=acc, trans=1 if outer else 0, overwrite_c=1)
+    return acc + (block @ block.T if outer else block.T @ block)
+
+
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,
                            dtype: torch.dtype = torch.float64) -> np.ndarray:
     """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), length min(N, d) or n_components.
 
-    The eigenvalues come from the N x N Gram matrix of the centred data (or the d x d covariance when d < N),
-    accumulated over column blocks of ``chunk`` features in ``dtype``. Extra memory beyond the input itself is
-    about 8 (N^2 + N * chunk) bytes: 34 MB for N = 2000 (the input, 2000 x 196608 float32, is 1.6 GB and is never
-    copied). Cost is N^2 d multiply-adds: 9 s on one CPU thread for N = 500, d = 196608, so about 2.5 min for
-    Fig. 3's N = 2000 (seconds on a GPU: pass a CUDA tensor).
+    The eigenvalues come from the N x N Gram matrix of the centred data (N <= d; accumulated over blocks of
+    ``chunk`` features, each centred by its own means) or from the d x d scatter matrix (N > d; accumulated over
+    blocks of ``chunk`` samples, centred by the means over all samples), in ``dtype``. On CPU the products are BLAS
+    syrk (only one triangle is formed). Extra memory beyond the input itself is about 8 (N^2 + N * chunk) bytes:
+    34 MB for N = 2000 (the input, 2000 x 196608 float32, is 1.6 GB and is never copied). Cost is N^2 d / 2
+    multiply-adds plus the eigenvalues of an N x N matrix (seconds on a GPU: pass a CUDA tensor).
     """
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 2:
@@ -184,13 +199,22 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
     x = x.reshape(x.shape[0], -1)
     n, d = x.shape
     m = min(n, d)
-    gram = torch.zeros((m, m), dtype=dtype, device=x.device)
-    for j in range(0, d, chunk):
-        block = x[:, j:j + chunk].to(dtype)
-        block = block - block.mean(0, keepdim=True)
-        gram += block @ block.T if n <= d else block.T @ block
-    ev = torch.linalg.eigvalsh(gram).flip(0).clamp_min(0)
-    ratio = (ev / torch.trace(gram)).cumsum(0).cpu().numpy().astype(np.float64)
+    cpu = x.device.type == "cpu" and dtype in (torch.float32, torch.float64)
+    gram = (np.zeros((m, m), dtype=np.float64 if dtype == torch.float64 else np.float32, order="F") if cpu
+            else torch.zeros((m, m), dtype=dtype, device=x.device))
+    # scipy's BLAS would use every core; keep to torch's thread count (studies run side by side, 1 thread each)
+    with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
+        if n <= d:
+            for j in range(0, d, chunk):
+                block = x[:, j:j + chunk].to(dtype)
+                gram = _gram_update(gram, block - block.mean(0, keepdim=True), outer=True)
+        else:
+            mean = sum(x[i:i + chunk].to(dtype).sum(0) for i in range(0, n, chunk)) / n
+            for i in range(0, n, chunk):
+                gram = _gram_update(gram, x[i:i + chunk].to(dtype) - mean, outer=False)
+    g = torch.from_numpy(gram) if cpu else gram
+    ev = torch.linalg.eigvalsh(g, UPLO="U").flip(0).clamp_min(0)
+    ratio = (ev / torch.diagonal(g).sum()).cumsum(0).cpu().numpy().astype(np.float64)
     return ratio if n_components is None else ratio[:n_components]
 
 
