@@ -195,6 +195,17 @@ def _git(*args) -> str:
         return ""
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo, else platform.processor()): runs on different CPUs are not comparable."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
 def environment() -> dict:
     """Machine, package versions, git commit and current load: stored with every result."""
     import torch
@@ -208,16 +219,9 @@ def environment() -> dict:
     except ImportError:  # pragma: no cover
         mem_gb = float("nan")
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    cpu_model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {
-        "machine": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu_model,
+        "machine": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu,
                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "memory_gb": round(mem_gb, 1),
                     "device": _DEVICE, "gpu": gpu,  # inversion and scaling run on `device`; the rest on CPU
                     "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None},

@@ -14,7 +14,7 @@ import json
 import re
 from pathlib import Path
 
-from .common import ROOT
+from .common import ROOT, cpu_model
 
 __all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "TARGET_S", "studies_times", "record"]
 
@@ -71,7 +71,7 @@ def record(path: str | Path = MAIN_COMMAND_FILE, **fields) -> Path:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    d = {"cores": os.cpu_count(), "device": "cpu", "machine": platform.machine(), **fields}
+    d = {"cores": os.cpu_count(), "device": "cpu", "machine": platform.machine(), "cpu": cpu_model(), **fields}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(d, indent=1, sort_keys=True))
     os.replace(tmp, path)

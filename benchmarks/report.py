@@ -10,7 +10,7 @@ from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
-           "machine_runs", "machines_table"]
+           "machine_runs", "machines_table", "main_command_elsewhere"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -236,6 +236,32 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     num = ["OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop", "bare images / s"]
     df[num] = df[num].astype(float).round(2)
     return df.set_index("date")
+
+
+def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = None) -> list[str]:
+    """Sentences extrapolating the recorded from-scratch main command to every other CPU with stored runs.
+
+    The record (``main_command.json``) names the CPU it was measured on (``cpu``). For each other CPU, its median
+    bare-loop training throughput and DDIM step time over its stored runs are compared with the record CPU's; the
+    recorded estimate is scaled by the two ratios (training by the first, studies by the second), which gives a
+    range, not a measurement. Empty when the record names no CPU or no other CPU has runs."""
+    rec = (mc or {}).get("from_scratch_side_by_side") or {}
+    cpu, total = (mc or {}).get("cpu"), rec.get("estimated_total_s")
+    mt = machines_table(results_dir)
+    if not cpu or not total or mt.empty or cpu not in set(mt["cpu"]):
+        return []
+    med = mt.groupby("cpu")[["bare images / s", "DDIM step (ms, CPU)"]].median()
+    ref = med.loc[cpu]
+    out = []
+    for other, row in med.drop(index=cpu).iterrows():
+        train = ref["bare images / s"] / row["bare images / s"]          # > 1: training takes longer there
+        infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
+        lo, hi = sorted((train, infer))
+        out.append(f"On {other} (median of its stored benchmark runs) training takes {train:.2f}x and a DDIM step "
+                   f"{infer:.2f}x as long as on {cpu}, the CPU of this record; the same from-scratch run would take "
+                   f"about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the {total / 3600:.1f} h "
+                   f"estimate scaled by those two ratios; an extrapolation, not a measurement).")
+    return out
 
 
 def side_by_side_line(sbs: dict) -> str:

@@ -367,8 +367,30 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
     assert machines_table(tmp_path / "nothing-here").empty
 
 
+def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
+    from benchmarks.report import main_command_elsewhere
+
+    _, res = smoke_results
+    for name, cpu, train, infer in (("vm-1.json", "CPU A", 1.0, 1.0), ("vm-2.json", "CPU B", 0.5, 1.5)):
+        r = json.loads(json.dumps(res))
+        r.update(mode="default", date=name)
+        r["machine"].update(cpu=cpu, device="cpu")
+        r["benchmarks"]["training"]["ours"]["bare_images_per_s_wall"] = 40.0 * train
+        ddim = next(x for x in r["benchmarks"]["inversion"]["rows"] if x["label"] == "ddim")
+        ddim["base_cpu_s"]["median"] = 0.05 * infer
+        (tmp_path / name).write_text(json.dumps(r))
+    mc = {"cpu": "CPU A", "from_scratch_side_by_side": {"estimated_total_s": 7200}}
+    (line,) = main_command_elsewhere(mc, tmp_path)
+    assert line.startswith("On CPU B") and "training takes 2.00x and a DDIM step 1.50x" in line
+    assert "about 3.0-4.0 h there (the 2.0 h estimate" in line
+    assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
+    assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
+    assert main_command_elsewhere(mc, tmp_path / "none") == []
+
+
 def test_main_command_record_and_log_parsing(tmp_path):
     from benchmarks import main_command as mc
+    from benchmarks.common import cpu_model
     from spectral_collapse.studies import run
 
     log = ("noise\npareto / ihc-sr / quick: executed in 480 s -> book/studies/pareto-ihc-sr.ipynb\n"
@@ -380,6 +402,7 @@ def test_main_command_record_and_log_parsing(tmp_path):
                   book_s=40)
     d = mc.load_main_command(f)
     assert d["total_s"] == 100 + 60 + 480 + 1210 + 40 and d["cores"] >= 1
+    assert d["cpu"] == cpu_model() != ""
     assert not list(f.parent.glob("*.tmp"))
 
 

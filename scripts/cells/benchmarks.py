@@ -143,6 +143,8 @@ if mc is not None:
     sbs = mc.get("side_by_side")
     if sbs:
         display(Markdown(report.side_by_side_line(sbs)))
+    for line in report.main_command_elsewhere(mc, results_dir):
+        display(Markdown(line))
 '''),
     ("md", "## Scale-out\n\nTraining runs through Accelerate, and the translation studies shard their test samples "
            "over the processes of a launch (`torchrun --nproc_per_node K` on CPU, `accelerate launch` on GPUs or "
