@@ -146,6 +146,23 @@ def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs, tmp
     assert set(cmp.dropna(subset=["paper_mean"]).paper_space) == {"pixel", "latent"}
 
 
+@pytest.mark.parametrize("n", [1, 5])
+def test_pca_of_an_arm_matches_the_latent_metric_and_is_nan_below_two_latents(n):
+    from spectral_collapse.metrics.latent import pca_explained_variance
+
+    rng = np.random.default_rng(0)
+    lat = rng.standard_normal((2, 1, n, 2, 3, 3))                      # method, seed, image, channel, y, x
+    ds = xr.Dataset({"latents": (("method", "seed", "image", "channel", "y", "x"), lat)})
+    out = ab._pca(ds, n_images=1)
+    assert out.sizes["component"] == min(n, 18) and out.sizes["image"] == 1 and int(out["latent_dim"]) == 18
+    if n == 1:   # PCA needs two latents: NaN curves, for the arm and for its Gaussian reference alike
+        assert np.isnan(out["pca_cev"]).all() and np.isnan(out["pca_cev_gaussian"]).all()
+    else:
+        np.testing.assert_allclose(out["pca_cev"][1, 0], pca_explained_variance(lat[1, 0]))
+        g = np.random.default_rng(0).standard_normal((n, 18))
+        np.testing.assert_allclose(out["pca_cev_gaussian"], pca_explained_variance(g))
+
+
 def test_percent_improved_counts_cells_in_the_right_direction():
     rng = np.random.default_rng(0)
     dims = ("parameterization", "factor", "method", "seed", "sample")

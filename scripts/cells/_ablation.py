@@ -107,17 +107,22 @@ image_grid(lat_rows, cell=56)
 '''),
     ("code", '''
 pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
-pca["arm"] = pca[AXES].astype(str).agg(" ".join, axis=1)
-gauss = ds["pca_cev_gaussian"].to_dataframe().reset_index().dropna()
-if AXES[0] in gauss:
-    gauss["arm"] = gauss[AXES].astype(str).agg(" ".join, axis=1)
+if pca.empty:  # PCA needs two finite inverted latents of an arm
+    display(Markdown(f"No PCA curve: no arm has two finite inverted latents in this run ({ds.attrs.get('n_test')} "
+                     "test images per arm)."))
 else:
-    gauss["arm"] = "all"
-gauss["method"] = "N(0, I)"
-both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})])
-alt.Chart(both).mark_line().encode(
-    x=alt.X("component:Q", title="principal component k"), y=alt.Y("cev:Q", title="cumulative explained variance"),
-    color="method:N", strokeDash="method:N").properties(width=220, height=180).facet(column=alt.Column("arm:N", title=None))
+    pca["arm"] = pca[AXES].astype(str).agg(" ".join, axis=1)
+    gauss = ds["pca_cev_gaussian"].to_dataframe().reset_index().dropna()
+    if AXES[0] in gauss:
+        gauss["arm"] = gauss[AXES].astype(str).agg(" ".join, axis=1)
+    else:
+        gauss["arm"] = "all"
+    gauss["method"] = "N(0, I)"
+    both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})])
+    display(alt.Chart(both).mark_line().encode(
+        x=alt.X("component:Q", title="principal component k"), y=alt.Y("cev:Q", title="cumulative explained variance"),
+        color="method:N", strokeDash="method:N").properties(width=220, height=180)
+        .facet(column=alt.Column("arm:N", title=None)))
 '''),
 ]
 

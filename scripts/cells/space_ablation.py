@@ -20,12 +20,20 @@ image metrics on the decoded outputs. The table below lists what was trained, in
     ("md", "## The autoencoder\n\nScaling factor and reconstruction quality of the latent space (decoded test targets "
            "against the originals): an upper bound on what latent-space translations can reach."),
     ("code", '''
-ls = json.loads(json.loads(ds.attrs["per_arm"])["latent"]["latent_space"] or "null")
+arm = json.loads(ds.attrs["per_arm"])["latent"]
+ls = json.loads(arm["latent_space"] or "null")
 print("latent space:", ls)
-if ls and ls.get("checkpoint"):
+info = json.loads(arm.get("latent_space_info") or "null")   # stored with the results since 2026-11-22
+if info is None and ls and ls.get("checkpoint"):             # older results: the trained VAE's own record
     from pathlib import Path
     from spectral_collapse.studies.models import CHECKPOINT_ROOT
-    info = json.loads((Path(CHECKPOINT_ROOT) / ls["checkpoint"] / "latent_space.json").read_text())
+    f = Path(CHECKPOINT_ROOT) / ls["checkpoint"] / "latent_space.json"
+    if f.exists():
+        info = json.loads(f.read_text())
+    else:
+        print(f"Reconstruction figures: these results predate storing them, and the VAE checkpoint that holds them "
+              f"({f}) is not present; rerun the study (rerun=True) to show them.")
+if info:
     print({k: round(v, 4) for k, v in info.items() if isinstance(v, float)})
 '''),
 ])

@@ -112,9 +112,10 @@ def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
         if len(z) >= 2:
             cev[i, j, :min(len(z), d)] = pca_explained_variance(z)
     g = np.random.default_rng(seed).standard_normal((n, d))
+    g_cev = pca_explained_variance(g) if n >= 2 else np.full(m, np.nan)   # one latent has no PCA (NaN, as above)
     out = ds.isel(image=slice(0, n_images))
     out["pca_cev"] = (("method", "seed", "component"), cev)
-    out["pca_cev_gaussian"] = (("component",), pca_explained_variance(g))
+    out["pca_cev_gaussian"] = (("component",), g_cev)
     out["pca_auc"] = (("method", "seed"), np.nanmean(cev, axis=-1))
     out["latent_dim"] = ((), d)
     return out.assign_coords(component=np.arange(1, m + 1))
@@ -158,7 +159,8 @@ def run_ablation(study: str, dataset: str, profile: str, arms: list[Arm], *, lab
     split = len(shapes) > 1 or len({p["latents"].dims for p in parts if "latents" in p}) > 1
     parts = [_arm_part(p, a, split) for p, a in zip(parts, arms)]
     per_arm = [{k: p.attrs.get(k) for k in ("models", "methods", "space", "backbone", "parameterization",
-                                             "latent_space", "data_meta", "wavelet", "mu_hf", "s_lf_kappa")}
+                                             "latent_space", "latent_space_info", "data_meta", "wavelet", "mu_hf",
+                                             "s_lf_kappa")}
                for p in parts]
     first = dict(parts[0].attrs)
     latent_vars = [v for p in parts for v in p.data_vars if v.startswith("latents_")]

@@ -171,6 +171,12 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
                              f"profile (models=None) or load the dataset at the model's size")
 
 
+def _numbers(info: dict | None) -> dict | None:
+    """The scalar entries of a latent space's training record (scaling factor, test reconstruction MSE and PSNR), so
+    that the results carry them and a chapter needs no checkpoint to show them; None without a record."""
+    return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
+
+
 def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPER_LABELS, seeds=None, models=None,
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8,
                           root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True,
@@ -278,7 +284,8 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                     data_meta=json.dumps(data.meta, default=str),
                     models=json.dumps({par: str(getattr(models[par], "checkpoint", "")) for par in needed}),
                     backbone=backbone, parameterization=parameterization, space=space_name,
-                    latent_space=json.dumps(None if ls is None else ls.describe(), default=str))
+                    latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
+                    latent_space_info=json.dumps(_numbers(getattr(ls, "info", None))))
     noise = from_noise_samples(models, prof.n_from_noise, prof.steps, mu_hf=mu_hf, wavelet=wavelet, seed=seeds[0],
                                space=ls, shape=tuple(x_in.shape[1:]))
     ds = ds.merge(noise)
