@@ -10,9 +10,14 @@ from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
-           "machine_runs", "machines_table", "main_command_elsewhere"]
+           "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
+
+
+def _method_row(inv: dict, label: str) -> dict | None:
+    """The inversion benchmark's row of one method (e.g. "ddim", timed against itself), or None."""
+    return next((r for r in inv.get("rows", []) if r["label"] == label), None)
 
 
 def load(path: str | Path | None = None) -> dict | None:
@@ -93,7 +98,7 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     if "inversion" in b:
         t = b["inversion"]["targets"]
         rows.append(("OVG inversion step / DDIM step", "<= 3", t["ovg_step"], t["ovg_step_met"]))
-        self_row = next((r for r in b["inversion"].get("rows", []) if r["label"] == "ddim"), None)
+        self_row = _method_row(b["inversion"], "ddim")
         if self_row is not None:  # DDIM timed against itself: how far a ratio of 1 reads from 1 in this run
             rows.append(("DDIM step / DDIM step (this run's noise)", "(1 if no noise)",
                          self_row["ratio_cpu"]["median"], None))
@@ -221,7 +226,7 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
         b, m = r["benchmarks"], r["machine"]
         inv, tr = b.get("inversion", {}), b.get("training", {})
         t = inv.get("targets", {})
-        ddim = next((x for x in inv.get("rows", []) if x["label"] == "ddim"), None)
+        ddim = _method_row(inv, "ddim")
         rows.append({
             "date": str(r.get("date", ""))[:16].replace("T", " "), "file": r["file"], "cpu": m.get("cpu"),
             "commit": (r.get("commit") or "?")[:7], "batch": inv.get("batch"),
@@ -236,6 +241,19 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     num = ["OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop", "bare images / s"]
     df[num] = df[num].astype(float).round(2)
     return df.set_index("date")
+
+
+def machines_summary(mt: pd.DataFrame) -> str:
+    """One markdown line per CPU of ``machines_table``: runs, ranges of the OVG ratios, median DDIM step time."""
+    lines = []
+    for cpu, g in mt.groupby("cpu"):
+        floor = g["floor / DDIM"]
+        lines.append(
+            f"- {cpu}: {len(g)} run(s); OVG step {g['OVG step / DDIM'].min():.2f}-{g['OVG step / DDIM'].max():.2f}x "
+            f"DDIM, " + (f"floor {floor.min():.2f}-{floor.max():.2f}x, " if floor.notna().any() else "")
+            + f"OVG translation {g['OVG translation / DDIM'].min():.2f}-{g['OVG translation / DDIM'].max():.2f}x, "
+            f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs).")
+    return "\n".join(lines)
 
 
 def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = None) -> list[str]:

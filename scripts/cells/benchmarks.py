@@ -162,13 +162,7 @@ if mc is not None:
 mt = report.machines_table(results_dir)
 if len(mt):
     display(mt)
-    by_cpu = mt.groupby("cpu")
-    display(Markdown("\\n".join(
-        f"- {cpu}: {len(g)} run(s); OVG step {g['OVG step / DDIM'].min():.2f}-{g['OVG step / DDIM'].max():.2f}x DDIM, "
-        + (f"floor {g['floor / DDIM'].min():.2f}-{g['floor / DDIM'].max():.2f}x, " if g['floor / DDIM'].notna().any() else "")
-        + f"OVG translation {g['OVG translation / DDIM'].min():.2f}-{g['OVG translation / DDIM'].max():.2f}x, "
-        f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs)."
-        for cpu, g in by_cpu)))
+    display(Markdown(report.machines_summary(mt)))
 '''),
     ("md", "### GPU"),
     ("code", '''
