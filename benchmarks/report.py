@@ -209,10 +209,11 @@ def machine_runs(results_dir: str | Path | None = None) -> list[dict]:
     d = Path(results_dir) if results_dir else LATEST.parent
     runs = []
     for f in sorted(d.glob("*.json")):
-        if f.name in ("latest.json", "main_command.json") or f.stem.endswith(("-full", "-cuda", "-smoke")):
+        if f.name == "latest.json":  # a copy of the newest run
             continue
         r = json.loads(f.read_text())
-        if r.get("mode") == "default" and r.get("machine", {}).get("device", "cpu") == "cpu" and "benchmarks" in r:
+        m = r.get("machine")
+        if r.get("mode") == "default" and isinstance(m, dict) and m.get("device", "cpu") == "cpu" and "benchmarks" in r:
             runs.append({**r, "file": f.name})
     return sorted(runs, key=lambda r: str(r.get("date", "")))
 
@@ -245,13 +246,16 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
 
 def machines_summary(mt: pd.DataFrame) -> str:
     """One markdown line per CPU of ``machines_table``: runs, ranges of the OVG ratios, median DDIM step time."""
+    def span(col: pd.Series) -> str:
+        return f"{col.min():.2f}-{col.max():.2f}x"
+
     lines = []
     for cpu, g in mt.groupby("cpu"):
         floor = g["floor / DDIM"]
         lines.append(
-            f"- {cpu}: {len(g)} run(s); OVG step {g['OVG step / DDIM'].min():.2f}-{g['OVG step / DDIM'].max():.2f}x "
-            f"DDIM, " + (f"floor {floor.min():.2f}-{floor.max():.2f}x, " if floor.notna().any() else "")
-            + f"OVG translation {g['OVG translation / DDIM'].min():.2f}-{g['OVG translation / DDIM'].max():.2f}x, "
+            f"- {cpu}: {len(g)} run(s); OVG step {span(g['OVG step / DDIM'])} DDIM, "
+            + (f"floor {span(floor)}, " if floor.notna().any() else "")
+            + f"OVG translation {span(g['OVG translation / DDIM'])}, "
             f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs).")
     return "\n".join(lines)
 
