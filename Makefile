@@ -1,6 +1,7 @@
 # Entry points (see README):
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
 #   make test   set up .venv if needed, run the test suite
+#   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 # Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -10,9 +11,10 @@ PROFILE ?= quick
 JOBS ?= auto
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.setup-stamp
+LAB_STAMP := $(VENV)/.lab-stamp
 VEGA_BUNDLE := book/_static/vega-offline.js
 
-.PHONY: setup assets studies toc book test clean
+.PHONY: setup assets studies toc book test lab clean
 
 # Setup is idempotent: it reruns only when pyproject.toml or constraints.txt changed (stamp file).
 setup: $(STAMP)
@@ -28,11 +30,10 @@ assets: $(VEGA_BUNDLE)
 $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py scripts/make_book_assets.py
 	$(PY) scripts/make_book_assets.py
 
-# ---------------------------------------------------------------------------------------------------
-# studies: executes every study notebook with papermill into book/studies/ (owned by the lead).
+# studies: executes every study notebook (notebooks/) that is missing or stale with papermill into book/studies/,
+# each after the studies it reads; with JOBS > 1 the costliest first, as timed in the main command's record.
 studies: $(STAMP)
-	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS)
-# ---------------------------------------------------------------------------------------------------
+	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS) --costs benchmarks/results/main_command.json
 
 # _toc.yml lists the study notebooks present; book/api.md lists the package's modules.
 toc: $(STAMP)
@@ -44,6 +45,21 @@ book: studies assets
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# JupyterLab, pinned like the rest (constraints.txt), installed once (stamp) into the same .venv. The kernel
+# "python3" is the project's: .venv's Python, declared in .venv/share/jupyter, which JUPYTER_PATH puts before any
+# user-wide kernel of that name. Saving a notebook clears its outputs (notebooks/ holds sources; the book holds the
+# executed copies). Edit notebooks/<study>.ipynb, save, and `make book` runs the edit.
+lab: $(LAB_STAMP)
+	JUPYTER_PATH=$(abspath $(VENV))/share/jupyter $(VENV)/bin/jupyter lab notebooks/ \
+	  --MultiKernelManager.default_kernel_name=python3 \
+	  --ContentsManager.pre_save_hook=spectral_collapse.pipeline.notebook.strip_outputs \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
+
+$(LAB_STAMP): $(STAMP)
+	$(PY) -m pip install -c constraints.txt -e ".[test,lab]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
+	touch $@
 
 clean:
 	rm -rf book/_build

@@ -59,7 +59,7 @@ STUDY_LINE = re.compile(r"^(?P<study>[\w-]+) / (?P<dataset>[\w.-]+) / (?P<profil
 
 
 def studies_times(log_text: str) -> dict[str, float]:
-    """Per executed chapter ("<study>/<dataset>"), the seconds printed by ``cli studies`` (studies/run.py)."""
+    """Per executed chapter ("<study>/<dataset>"), the seconds printed by ``cli studies`` (pipeline/execute.py)."""
     return {f"{m['study']}/{m['dataset']}": float(m["s"])
             for m in map(STUDY_LINE.match, log_text.splitlines()) if m}
 

@@ -7,7 +7,10 @@ of src/spectral_collapse, so new modules appear without editing the book.
 The hand-written pages (intro, methods/*, scorecard, claims, errata, reproducing) take every number from
 fragments in book/_generated/, which this script regenerates from the stored results
 (data/results/<study>/<dataset>-<profile>.nc) and benchmarks/results/latest.json through
-spectral_collapse.studies.scorecard.book_fragments. They depend on data, so --check does not look at them.
+spectral_collapse.pipeline.fragments.book_fragments. They depend on data, so --check does not look at them.
+
+The studies' order in the book is the order of spectral_collapse.studies.registry.STUDIES (a chapter of a study
+the registry does not know follows, alphabetically).
 
     python scripts/make_toc.py                    # rewrite _toc.yml, book/api.md and book/_generated/
     python scripts/make_toc.py --profile smoke    # fragments from another profile's results
@@ -16,27 +19,29 @@ spectral_collapse.studies.scorecard.book_fragments. They depend on data, so --ch
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Studies listed first, in this order; any other study follows alphabetically.
-STUDY_ORDER = ("main_results", "pareto", "parameterisation", "pca", "ablation", "cost")
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "errata", "reproducing")
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
+BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 
 
 def study_notebooks(book: Path) -> list[str]:
     """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/studies, in book order."""
+    from spectral_collapse.pipeline.graph import study_names
+
+    order = {name: i for i, name in enumerate(study_names())}
     names = [p.stem for p in (book / "studies").glob("*.ipynb") if not p.name.startswith((".", "_"))]
 
     def key(name: str) -> tuple[int, str]:
-        study = name.split("-", 1)[0]
-        return (STUDY_ORDER.index(study) if study in STUDY_ORDER else len(STUDY_ORDER), name)
+        return (order.get(name.split("-", 1)[0], len(order)), name)
 
     return [f"studies/{n}" for n in sorted(names, key=key)]
 
@@ -112,16 +117,21 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
     }
 
 
+def load_benchmarks(path: Path) -> dict | None:
+    """The parsed benchmark results file, None when nothing was measured yet."""
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
     """Regenerate book/_generated/ from the stored results under ``root``; returns the files that changed."""
-    from spectral_collapse.studies.scorecard import book_fragments
+    from spectral_collapse.pipeline.fragments import book_fragments
 
     out = root / "book" / GENERATED
     out.mkdir(parents=True, exist_ok=True)
     cwd = os.getcwd()
     os.chdir(root)  # relative paths, so the pages name data/results/..., not this machine's folders
     try:
-        fragments = book_fragments("data/results", profile, "benchmarks/results/latest.json")
+        fragments = book_fragments("data/results", profile, load_benchmarks(root / BENCHMARKS))
     finally:
         os.chdir(cwd)
     changed = []

@@ -112,7 +112,7 @@ def run_round(r: int, pairs, profile: str, work: Path, interval: float, seed_fro
     """Execute every (study, dataset) once into ``work/round<r>``; return its timings and memory figures.
     ``done`` (resuming a soak that was cut off): the pairs of this round a log records as finished, mapped to their
     logged rows; they are not run again, their results stay in place and their rows are reported as logged."""
-    from spectral_collapse.studies.run import execute_study
+    from spectral_collapse.pipeline.execute import execute_study
 
     base = work / f"round{r}"
     if done is None or not base.exists():
@@ -451,13 +451,13 @@ def main(argv=None) -> int:
         ap.error("--rounds must be >= 2 (the rounds are compared)")
 
     from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.run import discover_studies
+    from spectral_collapse.pipeline import graph
 
     get_profile(a.profile)
     if a.threads:
         import torch
         torch.set_num_threads(a.threads)
-    known = discover_studies(ROOT)
+    known = graph.study_names()
     unknown = [s for s in a.study or () if s not in known]
     if unknown:
         ap.error(f"unknown studies {unknown}; valid: {', '.join(known)}")
@@ -467,7 +467,7 @@ def main(argv=None) -> int:
         if bad:
             ap.error(f"--pairs takes study/dataset with a known study; got {bad}")
     else:
-        pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or known[s][1])]
+        pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or graph.datasets(s))]
     work = Path(a.work) if a.work else ROOT / "data" / "cache" / "soak" / a.profile
     if a.report_from_log:
         rep = report_from_log(a, Path(a.report_from_log), work)

@@ -1,27 +1,34 @@
 """Ablation studies (issue 5, paper Tables 3-6): arms, assembly of per-arm results, joins with the paper's tables,
-Table 6's "% improved", and (slow) the four notebooks end to end on the smoke profile, bundled and real-format data.
+Table 6's "% improved", cells shared with the main results, and (slow) the four notebooks end to end on the smoke
+profile, bundled and real-format data.
 
-Fast tests feed synthetic per-arm results whose expected summaries are computed here with numpy; the paper's
-numbers come from the paper (Tables 3 and 6).
+Fast tests feed synthetic per-arm results (``translation.translation_results`` and the model loaders replaced)
+whose expected summaries are computed here with numpy; the paper's numbers come from the paper (Tables 3 and 6).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import xarray as xr
 
+from spectral_collapse.data import Task
+from spectral_collapse.report import ablations as rep
 from spectral_collapse.studies import ablations as ab
+from spectral_collapse.studies.cells import Context
+from spectral_collapse.studies.registry import study_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["ddim", "taba", "ovg"]
 
 
 def _fake_arm(rng, *, n=6, latent_shape=(3, 8, 8), rank1=False, shift=0.0, seeds=(0, 1)):
-    """A per-arm result as run_translation_study returns it (variables, dims and attrs the assembly uses)."""
+    """A per-arm result as translation_results returns it (variables, dims and attrs the assembly uses)."""
     dims = ("method", "seed", "sample")
     shape = (len(METHODS), len(seeds), n)
     ds = xr.Dataset({k: (dims, rng.random(shape) + shift) for k in ("psnr", "s_hf", "s_lf", "s_dc")},
@@ -41,7 +48,8 @@ def _fake_arm(rng, *, n=6, latent_shape=(3, 8, 8), rank1=False, shift=0.0, seeds
     ds["noise_samples"] = (("model", "noise_image", "channel", "y", "x"), rng.random((1, 2, 3, 8, 8)))
     ds = ds.assign_coords(model=["eps"], noise_image=[0, 1])
     ds.attrs.update(dataset="ihc-sr", profile="smoke", steps=8, n_test=n, models=json.dumps({"eps": ""}),
-                    latent_space="null", space="pixel", backbone="unet", parameterization="eps")
+                    latent_space="null", space="pixel", backbone="unet", parameterization="eps",
+                    latent_space_info=json.dumps({"scaling_factor": 0.5, "test_reconstruction_psnr": 25.0}))
     return ds
 
 
@@ -50,37 +58,66 @@ def _expected_mean(ds, metric, method):
     return float(np.mean(ds[metric].sel({"method": method}).values.mean(axis=-1)))
 
 
+def _spec(study, dataset="ihc-sr", **raw):
+    return study_spec(study, dataset=dataset, profile="smoke", **raw)
+
+
 @pytest.fixture
 def fake_runs(monkeypatch):
-    """Replace run_translation_study by synthetic per-arm results; records the arguments of each call."""
+    """Replace translation_results by synthetic per-arm results and the model loaders by stubs; records the
+    arguments of every translation and every model asked for."""
     from spectral_collapse.studies import translation
 
-    calls, made = [], {}
+    calls, made, trained = [], {}, []
 
-    def fake(study, dataset, profile, **kw):
-        calls.append(kw)
+    def fake(ctx, data, models, **kw):
+        calls.append({**kw, "data": data, "models": models})
         rng = np.random.default_rng(len(calls))
         latent = kw.get("space") == "latent"
         ds = _fake_arm(rng, latent_shape=(4, 4, 4) if latent else (3, 8, 8), rank1=latent,
                        shift=0.5 if kw.get("parameterization") == "x0" else 0.0)
-        made[kw["tag"]] = ds
+        made[len(calls) - 1] = ds
         return ds
 
-    monkeypatch.setattr(translation, "run_translation_study", fake)
-    return calls, made
+    def fake_model(profile, dataset, par, *, factor=None, backbone="unet", space=None, **_):
+        trained.append((par, backbone, factor, space))
+        name = f"ck/{dataset}-x{factor}-{par}-{backbone}-{'latent' if not isinstance(space, str) else space}"
+        return SimpleNamespace(denoiser=SimpleNamespace(checkpoint=name))
+
+    monkeypatch.setattr(translation, "translation_results", fake)
+    monkeypatch.setattr(ab, "trained_model", fake_model)
+    monkeypatch.setattr(ab, "latent_space", lambda profile, dataset, **kw: SimpleNamespace(kind="latent space"))
+    return SimpleNamespace(calls=calls, made=made, trained=trained)
 
 
 def test_arms_of_each_study():
     assert [a.tag for a in ab.ablation_arms("backbone_ablation", "quick")] == ["unet", "dit"]
     assert [a.space for a in ab.ablation_arms("space_ablation", "quick")] == ["pixel", "latent"]
-    assert [a.factor for a in ab.ablation_arms("scale_factor", "quick")] == [2, 4, 8]
+    assert [a.factor for a in ab.ablation_arms("scale_factor", "quick", task=Task("sr", 4))] == [2, 4, 8]
     arms = ab.ablation_arms("eps_vs_x0", "smoke", factors=[2, 4])
     assert [a.tag for a in arms] == ["eps-factor2", "eps-factor4", "x0-factor2", "x0-factor4"]
-    assert [a.factor for a in ab.ablation_arms("eps_vs_x0", "smoke", dataset="ihc-edges")] == [4, 4]
-    with pytest.raises(ValueError, match="super-resolution dataset"):
-        ab.ablation_arms("scale_factor", "quick", dataset="edges2shoes")
+    assert [a.factor for a in ab.ablation_arms("eps_vs_x0", "smoke", task=Task("edges"))] == [4, 4]
+    with pytest.raises(ValueError, match="super-resolution"):
+        ab.ablation_arms("scale_factor", "quick", task=Task("edges"))
     with pytest.raises(ValueError, match="valid: backbone_ablation, space_ablation, scale_factor, eps_vs_x0"):
         ab.ablation_arms("width_ablation", "quick")
+
+
+def test_scale_factor_is_refused_by_the_loaded_task_not_the_name(fake_runs, monkeypatch):
+    """A dataset whose name says "sr" but which is declared generic has no SR factor: refused before any model."""
+    real = ab.dataset_for
+    monkeypatch.setattr(ab, "dataset_for", lambda *a, **kw: dataclasses.replace(real(*a, **kw), task=Task("generic")))
+    with pytest.raises(ValueError, match="task is 'generic', not 'sr'"):
+        ab.run_ablation_spec(_spec("scale_factor"), Context())
+    assert fake_runs.trained == [] and fake_runs.calls == []
+    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), Context())  # one factor, the profile's
+    assert [int(f) for f in ds["factor"].values] == [4]
+
+
+def test_unknown_methods_are_refused_before_any_work(fake_runs):
+    with pytest.raises(ValueError, match="unknown method label 'nope'"):
+        ab.run_ablation_spec(_spec("backbone_ablation", methods=["ddim", "nope"]), Context())
+    assert fake_runs.trained == [] and fake_runs.calls == []
 
 
 def test_paper_scale_maps_by_rank_and_keeps_the_papers_own_factors():
@@ -89,61 +126,70 @@ def test_paper_scale_maps_by_rank_and_keeps_the_papers_own_factors():
     assert [ab.paper_scale(f, (2, 4)) for f in (2, 4)] == ["x8", "x16"]
 
 
-def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs, tmp_path):
-    calls, made = fake_runs
-    ds = ab.run_ablation_study("backbone_ablation", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
-    assert [c["backbone"] for c in calls] == ["unet", "dit"] and all(c["save"] is False for c in calls)
+def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
+    ds = ab.run_ablation_spec(_spec("backbone_ablation", seeds=[3, 4]), Context(), n_pca=6)
+    calls, made = fake_runs.calls, fake_runs.made
+    assert [c["backbone"] for c in calls] == ["unet", "dit"]
+    assert [c["study"] for c in calls] == ["backbone_ablation"] * 2
+    assert all(c["labels"] == METHODS and c["seeds"] == [3, 4] and c["n_images"] == 8 for c in calls)
+    assert [t[:2] for t in fake_runs.trained] == [("eps", "unet"), ("eps", "dit")]
     assert list(ds["backbone"].values) == ["unet", "dit"] and ds["s_hf"].dims[0] == "backbone"
-    assert (tmp_path / "backbone_ablation" / "ihc-sr-smoke.nc").exists()
-    cmp = ab.ablation_comparison(ds)
+    assert json.loads(ds.attrs["checkpoints"]) == {"unet/eps": "ck/ihc-sr-xNone-eps-unet-pixel",
+                                                   "dit/eps": "ck/ihc-sr-xNone-eps-dit-pixel"}
+    assert json.loads(ds.attrs["labels"]) == METHODS and json.loads(ds.attrs["axes"]) == ["backbone"]
+    per_arm = json.loads(ds.attrs["per_arm"])
+    assert json.loads(per_arm["dit"]["latent_space_info"])["test_reconstruction_psnr"] == 25.0
+    cmp = rep.ablation_comparison(ds)
     row = cmp[(cmp.backbone == "dit") & (cmp.method == "ovg") & (cmp.metric == "s_hf")].iloc[0]
-    assert row.ours_mean == pytest.approx(_expected_mean(made["dit"], "s_hf", "ovg"))
+    assert row.ours_mean == pytest.approx(_expected_mean(made[1], "s_hf", "ovg"))
     assert row.paper_mean == 0.97  # paper Table 3: DiT, OGV, S_HF
     row = cmp[(cmp.backbone == "unet") & (cmp.method == "ddim") & (cmp.metric == "s_dc")].iloc[0]
     assert row.paper_mean == 0.69  # paper Table 3: U-Net, Standard, S_DC
-    table = ab.format_ablation(ds)
-    assert table.loc[("unet", "taba"), "psnr"].startswith(f"{_expected_mean(made['unet'], 'psnr', 'taba'):.3f}")
-    verdict = ab.ablation_verdict(ds)
+    table = rep.format_ablation(ds)
+    assert table.loc[("unet", "taba"), "psnr"].startswith(f"{_expected_mean(made[0], 'psnr', 'taba'):.3f}")
+    verdict = rep.ablation_verdict(ds)
     assert "backbone unet: DDIM S_DC" in verdict and "backbone dit: DDIM S_DC" in verdict
 
 
-def test_every_arm_gets_the_ovg_step_sizes_read_at_the_start(fake_runs, tmp_path, monkeypatch):
-    """A Pareto choice written while an ablation runs must not give its arms different OVG settings."""
+def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
+    """The Pareto choice recorded in the spec's inputs, the same for every arm; defaults with the reason without."""
     from spectral_collapse.studies import translation
 
-    calls, _ = fake_runs
-    fake = translation.run_translation_study
-
-    def fake_then_choose(study, dataset, profile, **kw):
-        out = fake(study, dataset, profile, **kw)
-        choice = tmp_path / "pareto" / f"{dataset}-{profile}-choice.json"
-        choice.parent.mkdir(parents=True, exist_ok=True)
-        choice.write_text(json.dumps({"eta_hf": 3e-7, "eta_lf": 0.02}))  # as a concurrent Pareto run would
-        return out
-
-    monkeypatch.setattr(translation, "run_translation_study", fake_then_choose)
-    ab.run_ablation_study("scale_factor", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
-    assert len(calls) == 2 and calls[0]["ovg"] == calls[1]["ovg"]
-    assert calls[0]["ovg"]["eta_hf"] == translation.OVG_DEFAULTS["eta_hf"]
-    # the next study reads the new choice, again for all of its arms
-    calls.clear()
-    ab.run_ablation_study("scale_factor", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
-    assert [c["ovg"]["eta_hf"] for c in calls] == [3e-7, 3e-7]
+    chosen = {"eta_hf": 3e-7, "eta_lf": 0.02, "source": "pareto results key abc"}
+    ab.run_ablation_spec(_spec("scale_factor").with_inputs(pareto=chosen), Context(), n_pca=6)
+    assert [c["ovg"] for c in fake_runs.calls] == [chosen, chosen]
+    fake_runs.calls.clear()
+    ab.run_ablation_spec(_spec("scale_factor"), Context(), n_pca=6)
+    ovg = [c["ovg"] for c in fake_runs.calls]
+    assert ovg[0] == ovg[1] and ovg[0]["eta_hf"] == translation.OVG_DEFAULTS["eta_hf"]
+    assert "no Pareto sweep" in ovg[0]["source"]
 
 
-def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs, tmp_path):
-    _, made = fake_runs
-    ds = ab.run_ablation_study("space_ablation", "ihc-sr", "smoke", root=tmp_path, n_images=2, n_pca=6)
+def test_scale_factor_loads_each_factors_data_and_model(fake_runs):
+    ds = ab.run_ablation_spec(_spec("scale_factor", factors=[2, 4]), Context(), n_pca=6)
+    assert [c["data"].task for c in fake_runs.calls] == [Task("sr", 2), Task("sr", 4)]
+    assert [t[2] for t in fake_runs.trained] == [2, 4]
+    assert sorted(json.loads(ds.attrs["checkpoints"])) == ["factor2/eps", "factor4/eps"]
+
+
+def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs):
+    ds = ab.run_ablation_spec(_spec("space_ablation"), Context(), n_images=2, n_pca=6)
+    made = fake_runs.made
+    assert [c["space"] for c in fake_runs.calls] == ["pixel", "latent"]
+    assert fake_runs.calls[0]["ls"] is None and fake_runs.calls[1]["ls"].kind == "latent space"
+    assert fake_runs.trained[1][3].kind == "latent space"  # the latent model is trained on that latent space
     pix, lat = ab.arm_latents(ds, space="pixel"), ab.arm_latents(ds, space="latent")
     assert pix.shape[-3:] == (3, 8, 8) and lat.shape[-3:] == (4, 4, 4) and lat.sizes["image"] == 2
-    np.testing.assert_array_equal(lat.values, made["latent"]["latents"].values[:, :, :2])
+    np.testing.assert_array_equal(lat.values, made[1]["latents"].values[:, :, :2])
     # rank-1 latents (collapse) put all variance in the first component; Gaussian ones do not
     cev = ds["pca_cev"].sel(space="latent").values[..., 0]
     np.testing.assert_allclose(cev, 1.0, rtol=1e-9)
     assert (ds["pca_cev"].sel(space="pixel").values[..., 0] < 0.6).all()
     assert int(ds["latent_dim"].sel(space="latent")) == 64 and int(ds["latent_dim"].sel(space="pixel")) == 192
-    cmp = ab.ablation_comparison(ds)
+    cmp = rep.ablation_comparison(ds)
     assert set(cmp.dropna(subset=["paper_mean"]).paper_space) == {"pixel", "latent"}
+    text = rep.latent_space_text(ds)
+    assert "'test_reconstruction_psnr': 25.0" in text and "'scaling_factor': 0.5" in text
 
 
 @pytest.mark.parametrize("n", [1, 5])
@@ -171,7 +217,7 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     ds = xr.Dataset({m: (dims, a) for m, a in v.items()},
                     coords={"parameterization": ["eps", "x0"], "factor": [2, 4], "method": METHODS, "seed": [0, 1, 2]})
     ds.attrs["axes"] = json.dumps(["parameterization", "factor"])
-    pi = ab.percent_improved(ds, metrics=("s_hf", "lpips")).set_index("metric")
+    pi = rep.percent_improved(ds, metrics=("s_hf", "lpips")).set_index("metric")
     means = {m: a.mean(-1) for m, a in v.items()}  # per-seed sample means, (par, factor, method, seed)
     assert pi.loc["s_hf", "improved"] == pytest.approx(np.mean(means["s_hf"][1] > means["s_hf"][0]))
     assert pi.loc["lpips", "improved"] == pytest.approx(np.mean(means["lpips"][1] < means["lpips"][0]))  # lower is better
@@ -181,24 +227,60 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     assert len(t) == 18 and set(t.columns) >= {"method", "factor", "seed", "eps", "x0", "delta", "x0_better"}
 
 
-def test_eps_vs_x0_assembles_two_axes(fake_runs, tmp_path):
-    calls, _ = fake_runs
-    ds = ab.run_ablation_study("eps_vs_x0", "ihc-sr", "smoke", root=tmp_path, n_pca=6)
-    assert [(c["parameterization"], c["factor"]) for c in calls] == [("eps", 2), ("eps", 4), ("x0", 2), ("x0", 4)]
+def test_eps_vs_x0_assembles_two_axes(fake_runs):
+    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), Context(), n_pca=6)
+    assert [(c["parameterization"], c["data"].task.factor) for c in fake_runs.calls] == [
+        ("eps", 2), ("eps", 4), ("x0", 2), ("x0", 4)]
+    assert [(t[0], t[2]) for t in fake_runs.trained] == [("eps", 2), ("eps", 4), ("x0", 2), ("x0", 4)]
     assert ds["s_hf"].dims[:2] == ("parameterization", "factor")
-    pi = ab.percent_improved(ds).set_index("metric")
+    pi = rep.percent_improved(ds).set_index("metric")
     assert pi.loc["s_hf", "improved"] == 1.0  # the fake x0 arms score 0.5 higher everywhere
     # x0 improving fidelity as often as texture is not the paper's pattern (texture up, structure less often)
-    assert ab.ablation_verdict(ds).endswith("do not agree with that pattern.")
-    cmp = ab.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
+    assert rep.ablation_verdict(ds).endswith("do not agree with that pattern.")
+    cmp = rep.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]
     assert row.paper_mean.iloc[0] == 0.69 and cmp[cmp.parameterization == "x0"].paper_mean.isna().all()
     # non-finite OVG samples with an x0 model are named with their share, and only those
     fin = ds["finite"].copy()
     sel = {"parameterization": "x0", "factor": 4, "method": "ovg"}
     fin.loc[sel] = fin.loc[sel].where(fin["sample"] >= 3, False)  # 3 of 6 samples, every seed
-    note = ab.ablation_verdict(ds.assign(finite=fin))
+    note = rep.ablation_verdict(ds.assign(finite=fin))
     assert "Non-finite with the x0 models: ovg x4 (50% of samples)." in note and "ddim x" not in note
+
+
+def test_charts_of_every_study_render(fake_runs):
+    from spectral_collapse.plotting import ablations as charts
+
+    for study in ab.ABLATIONS:
+        ds = ab.run_ablation_spec(_spec(study), Context(), n_images=2, n_pca=6)
+        bars = charts.arm_bars(ds)
+        assert (bars is None) == (study == "eps_vs_x0")
+        for chart in [bars, charts.pca_chart(ds)] + ([charts.factor_chart(ds)] if study == "scale_factor" else []) + (
+                [charts.improvement_chart(ds)] if study == "eps_vs_x0" else []):
+            if chart is not None:
+                assert chart.to_dict()["$schema"]
+        assert charts.translations_grid(ds).data[:4] == b"\x89PNG"
+        assert charts.latents_grid(ds).data[:4] == b"\x89PNG"
+    assert "No PCA curve" in charts.pca_chart(ds.assign(pca_cev=ds["pca_cev"] * np.nan)).data
+
+
+# --- cells shared with the main results (trains the smoke models into data/checkpoints once, ~10 s) -----------
+
+def test_backbone_unet_arm_shares_its_cells_with_the_main_results(tmp_path):
+    from spectral_collapse.pipeline.memo import Memo
+    from spectral_collapse.studies.translation import run_main_results
+
+    knobs = dict(methods=["ddim"], seeds=[0])
+    first = Memo(tmp_path)
+    main = run_main_results(study_spec("main_results", dataset="ihc-sr", profile="smoke", **knobs), Context(first))
+    assert first.hits == 0 and first.misses >= 2  # the DDIM translation and the samples from noise
+    memo = Memo(tmp_path)
+    ds = ab.run_ablation_spec(_spec("backbone_ablation", **knobs), Context(memo))
+    assert memo.hits == first.misses  # every cell of the main results is the U-Net arm's
+    assert memo.misses >= 2           # the DiT arm's are new
+    np.testing.assert_array_equal(ds["psnr"].sel(backbone="unet").values, main["psnr"].values)
+    assert not np.array_equal(ds["psnr"].sel(backbone="dit").values, main["psnr"].values)
+    assert json.loads(ds.attrs["checkpoints"])["unet/eps"] == json.loads(main.attrs["checkpoints"])["eps"]
 
 
 # --- notebooks, end to end (slow: trains smoke models) ---------------------------------------------------------

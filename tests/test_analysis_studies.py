@@ -1,4 +1,5 @@
-"""The analysis studies (studies/analysis.py) on the smoke profile, and their notebooks under papermill.
+"""The latent-analysis studies (studies/latents.py, velocity.py, metric_validation.py) on the smoke profile, their
+shared inversion cells, their report and chart helpers, and their notebooks under papermill.
 
 The fast tests replace the trained networks by the exact Gaussian denoiser (models/oracle.py, tests/conftest.py):
 its probability-flow ODE only rescales x, so every deterministic inversion maps an input to a multiple of itself.
@@ -7,6 +8,7 @@ That gives closed forms: the PCA of DDIM latents is the PCA of the inputs (an x8
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -22,10 +24,18 @@ from spectral_collapse.data import load_dataset
 from spectral_collapse.inversion import default_sigmas
 from spectral_collapse.metrics import latent as lat
 from spectral_collapse.metrics import spectral as spec
-from spectral_collapse.studies import analysis as A
-from spectral_collapse.studies.store import results_path
+from spectral_collapse.pipeline.memo import Memo
+from spectral_collapse.plotting.latents import chi2_curve, norm_histogram
+from spectral_collapse.report import latents as R
+from spectral_collapse.studies.cells import Context
+from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
+from spectral_collapse.studies.metric_validation import real_reference, run_metric_validation
+from spectral_collapse.studies.registry import study_spec
+from spectral_collapse.studies.store import load_results, save_results
+from spectral_collapse.studies.velocity import run_velocity
 
 ROOT = Path(__file__).resolve().parents[1]
+STUDIES = ("pca_collapse", "gaussianity", "decorrelation", "velocity", "metric_validation")
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +43,21 @@ def oracles():
     return {"eps": oracle_denoiser("eps"), "edm": oracle_denoiser("edm")}
 
 
-def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(tmp_path, oracles):
-    ds = A.run_pca_collapse("ihc-sr", "smoke", n_latents=40, root=tmp_path, models=oracles)
+def smoke(name, dataset="ihc-sr", **raw):
+    return study_spec(name, dataset=dataset, profile="smoke", **raw)
+
+
+def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles):
+    ds = run_latent_study(smoke("pca_collapse", factors=[2, 4, 8], n_latents=40), Context(), models=oracles)
     assert list(ds["series"].values) == ["ddim x2", "ddim x4", "ddim x8", "gaussian"]
-    assert results_path("pca_collapse", "ihc-sr", "smoke", tmp_path).exists()
+    assert ds.attrs["model_factor"] == 4 and ds.attrs["study"] == "pca_collapse"
     g = ds["cev"].sel(series="gaussian").values
     k = np.arange(1, len(g) + 1)
     g = g[np.isfinite(g)]
     assert np.abs(g - k[:len(g)] / len(g)).max() < 0.12           # spread evenly: near the diagonal
     # exact denoiser: DDIM latents are a multiple of the inputs, so their PCA is the inputs' PCA
     data = load_dataset("ihc-sr", size=16, factor=8)
-    x, n_test = A.inversion_inputs(data, 40)
+    x, n_test = inversion_inputs(data, 40)
     assert len(x) == 40 and n_test == len(data.test_source[:40])
     np.testing.assert_allclose(ds["cev"].sel(series="ddim x8").values[:len(g)],
                                lat.pca_explained_variance(x)[:len(g)], atol=1e-5)
@@ -51,20 +65,31 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(tmp_path
     assert ds["cev"].sel(series="ddim x8").values[11] > 1 - 1e-6
     k90 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k90"].values)}
     assert k90["ddim x8"] < k90["ddim x2"] < k90["gaussian"]
-    assert "paper claims" in A.verdict(ds) and "agrees" in A.verdict(ds)
+    assert "paper claims" in R.verdict(ds) and "agrees" in R.verdict(ds)
+    assert R.pca_table(ds).loc["gaussian", "n"] == 40
+
+
+def test_pca_defaults_follow_the_task_not_the_name(oracles):
+    """SR data: DDIM at the profile's factors (smoke: 2, 4); an edge-map task: DDIM / TABA / EDM, no factor."""
+    sr = run_latent_study(smoke("pca_collapse", n_latents=8), models=oracles)
+    assert list(sr["series"].values) == ["ddim x2", "ddim x4", "gaussian"]
+    edges = run_latent_study(smoke("pca_collapse", dataset="ihc-edges", n_latents=8), models=oracles)
+    assert list(edges["series"].values) == ["ddim", "taba", "edm", "gaussian"]
+    assert edges.attrs["model_factor"] == 0 and list(edges["factor"].values) == [0, 0, 0, 0]
 
 
 def test_chi2_curve_and_histogram_are_densities():
     for d in (12, 768, 196608):
         sd = (2 / d) ** 0.5
-        c = A.chi2_curve(d, max(1e-6, 1 - 10 * sd), 1 + 10 * sd, n=4000)
+        c = chi2_curve(d, max(1e-6, 1 - 10 * sd), 1 + 10 * sd, n=4000)
         assert np.trapezoid(c["density"], c["u"]) == pytest.approx(1, abs=2e-3)
-    h = A.norm_histogram(np.random.default_rng(0).normal(1, 0.1, 500), bins=17)
+    h = norm_histogram(np.random.default_rng(0).normal(1, 0.1, 500), bins=17)
     assert ((h["right"] - h["left"]) * h["density"]).sum() == pytest.approx(1)
 
 
-def test_gaussianity_matches_scipy_ks(tmp_path, oracles):
-    ds = A.run_gaussianity("ihc-edges", "smoke", labels=("ddim", "edm"), n_latents=12, root=tmp_path, models=oracles)
+def test_gaussianity_matches_scipy_ks(oracles):
+    ds = run_latent_study(smoke("gaussianity", dataset="ihc-edges", methods=["ddim", "edm"], n_latents=12),
+                          Context(), models=oracles)
     d = ds.attrs["d"]
     assert d == 3 * 16 * 16
     for m in ("ddim", "edm"):
@@ -74,25 +99,75 @@ def test_gaussianity_matches_scipy_ks(tmp_path, oracles):
         assert float(ds["s_g"].sel({"method": m})) == pytest.approx(1 - ks.statistic)
         assert float(ds["mean_norm_ratio"].sel({"method": m})) == pytest.approx(np.mean(r / d))
     assert abs(ds["gaussian_norm_ratio"].mean() - 1) < 4 * (2 / d) ** 0.5
-    assert "S_G" in A.verdict(ds)
+    assert "S_G" in R.verdict(ds)
+    assert "gaussian (reference)" in R.gaussianity_table(ds).index
+    # no Pareto choice in the spec: the OVG defaults, with the reason
+    assert json.loads(ds.attrs["ovg"])["source"].startswith("defaults")
 
 
-def test_decorrelation_masks_runs_and_scatter(tmp_path, oracles):
-    ds = A.run_decorrelation("ihc-sr", "smoke", labels=("ddim", "taba"), n_latents=10, steps_grid=(2, 4), seeds=(0, 1),
-                             n_masks=3, root=tmp_path, models=oracles)
-    assert ds["mask"].shape == (2, 3, 16 - 3, 16 - 3)
-    np.testing.assert_allclose(ds["mask"].mean(("py", "px")).values, ds["flagged_ratio"].values[:, :3])
+def test_decorrelation_masks_runs_and_scatter(oracles):
+    ds = run_latent_study(smoke("decorrelation", methods=["ddim", "taba"], n_latents=10, steps_grid=[2, 4],
+                                seeds=[0, 1]), Context(), models=oracles)
+    assert ds["mask"].shape == (2, 4, 16 - 3, 16 - 3)
+    np.testing.assert_allclose(ds["mask"].mean(("py", "px")).values, ds["flagged_ratio"].values[:, :4])
     np.testing.assert_allclose(ds["s_dc"].values, 1 - ds["flagged_ratio"].values)
     # runs: the deterministic method once per step count, the stochastic one per (steps, seed)
     runs = sorted(zip(ds["run_method"].values, ds["run_steps"].values.tolist(), ds["run_seed"].values.tolist()))
     assert runs == [("ddim", 2, 0), ("ddim", 4, 0), ("taba", 2, 0), ("taba", 2, 1), ("taba", 4, 0), ("taba", 4, 1)]
     # x4 block inputs scaled by the exact denoiser: 4 x 4 windows inside a block are perfectly smooth
     assert float(ds["s_dc"].sel({"method": "ddim"}).mean()) < 0.5
-    assert "S_DC" in A.verdict(ds)
+    assert "S_DC" in R.verdict(ds)
+    assert len(R.decorrelation_runs(ds)) == 6
+
+
+def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_path, oracles):
+    """Gaussianity and decorrelation of the same model, inputs, method and steps read one inversion cell; the
+    same study with changed weights computes new cells; the same weights again read them."""
+    memo = Memo(tmp_path / "cells")
+    models = {"eps": copy.deepcopy(oracles["eps"])}
+    g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
+    assert (memo.hits, memo.misses) == (0, 1)
+    dc = run_latent_study(smoke("decorrelation", methods=["ddim"], n_latents=12, seeds=[0], steps_grid=[4]),
+                          Context(cache=memo), models=models)
+    assert memo.hits == 1 and memo.misses == 2          # the 12 latents shared; the 8-input run at 4 steps is new
+    z = dc["latents"].sel({"method": "ddim"}).values    # the first 4 latents, as the Gaussianity study saw them
+    np.testing.assert_allclose((z.reshape(len(z), -1).astype(np.float64) ** 2).sum(1) / g.attrs["d"],
+                               g["norm_ratio"].sel({"method": "ddim"}).values[:4], rtol=1e-6)
+    # another model under the same parameterization: recomputed, never served from the old cell
+    changed = {"eps": copy.deepcopy(models["eps"])}
+    with torch.no_grad():
+        next(changed["eps"].parameters()).add_(1e-3)
+    before = (memo.hits, memo.misses)
+    run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=changed)
+    assert (memo.hits, memo.misses) == (before[0], before[1] + 1)
+    # the original weights again: read back
+    again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
+    assert (memo.hits, memo.misses) == (before[0] + 1, before[1] + 1)
+    xr.testing.assert_allclose(again["norm_ratio"], g["norm_ratio"])
+    # a new OVG setting from the Pareto sweep changes the OVG cell, not the DDIM one
+    ovg = {"eta_hf": 2e-6, "eta_lf": 0.02, "source": "pareto (test)"}
+    s = smoke("gaussianity", methods=["ddim", "ovg"], n_latents=12).with_inputs(pareto=ovg)
+    before = (memo.hits, memo.misses)
+    out = run_latent_study(s, Context(cache=memo), models=models)
+    assert (memo.hits, memo.misses) == (before[0] + 1, before[1] + 1)
+    assert json.loads(out.attrs["ovg"]) == ovg
+
+
+def test_checkpoints_are_recorded_and_studies_are_dispatched_by_name(oracles):
+    D = copy.deepcopy(oracles["eps"])
+    D.checkpoint = "data/checkpoints/some-model"
+    ds = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=4), models={"eps": D})
+    assert json.loads(ds.attrs["checkpoints"]) == {"eps": "data/checkpoints/some-model"}
+    assert ds.attrs["models"] == ds.attrs["checkpoints"]
+    with pytest.raises(ValueError, match="pca_collapse, gaussianity, decorrelation"):
+        run_latent_study(smoke("velocity"), models=oracles)
 
 
 def test_velocity_spectra_shapes_and_closed_form(tmp_path, oracles):
-    ds = A.run_velocity("ihc-sr", "smoke", labels=("ddim", "edm"), n_samples=2, root=tmp_path, models=oracles)
+    memo = Memo(tmp_path / "cells")
+    s = smoke("velocity", methods=["ddim", "edm"], n_samples=2)
+    ds = run_velocity(s, Context(cache=memo), models=oracles)
+    assert (memo.hits, memo.misses) == (0, 2)                 # one cell per method
     freqs, _ = lat.radial_power_spectrum(torch.zeros(16, 16))
     assert ds["log_power"].shape == (2, 8, len(freqs))
     np.testing.assert_allclose(ds["freq"].values, freqs)
@@ -106,9 +181,16 @@ def test_velocity_spectra_shapes_and_closed_form(tmp_path, oracles):
         assert p.shape[1] >= len(freqs) - 3
         shift = p - p[:1]
         np.testing.assert_allclose(shift, shift[:, :1].repeat(p.shape[1], 1), atol=5e-3)  # float32 states
-    s = A.velocity_summary(ds)
-    assert list(s["method"]) == ["ddim", "edm"] and np.isfinite(s[["hf_late", "lf_late"]].to_numpy()).all()
-    assert "Fig. 17" in A.verdict(ds)
+    summ = R.velocity_summary(ds)
+    assert list(summ["method"]) == ["ddim", "edm"] and np.isfinite(summ[["hf_late", "lf_late"]].to_numpy()).all()
+    assert "Fig. 17" in R.verdict(ds)
+    # read back from the cache; another space is another cell
+    again = run_velocity(s, Context(cache=memo), models=oracles)
+    assert (memo.hits, memo.misses) == (2, 2)
+    xr.testing.assert_identical(again["log_power"], ds["log_power"])
+    sigma = run_velocity(smoke("velocity", methods=["ddim"], n_samples=2, space="sigma"), Context(cache=memo),
+                         models=oracles)
+    assert (memo.hits, memo.misses) == (2, 3) and sigma.attrs["space"] == "sigma"
 
 
 def _fake_main(seed=0):
@@ -132,15 +214,16 @@ def _fake_main(seed=0):
     return ds, s_g, s_dc
 
 
-def test_metric_validation_filters_spectra_and_correlations(tmp_path):
+def test_metric_validation_filters_spectra_and_correlations():
     import lpips as lp
     torch.manual_seed(0)
     model = lp.LPIPS(pretrained=False, pnet_rand=True, verbose=False).eval()
     main, s_g, s_dc = _fake_main()
-    ds = A.run_metric_validation("ihc-sr", "smoke", n_real=32, root=tmp_path, main=main, lpips_kw={"model": model},
-                                 fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
+    ds = run_metric_validation(smoke("metric_validation", n_real=32), Context(inputs={"main_results": main}),
+                               lpips_kw={"model": model},
+                               fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
     data = load_dataset("ihc-sr", size=16, factor=4)
-    real = A.real_reference(data)
+    real = real_reference(data)
     assert float(ds["slope"].sel(domain="target")) == pytest.approx(spec.spectrum_slope(real))
     assert float(ds["slope_channel"].sel(domain="target").mean()) == pytest.approx(spec.spectrum_slope(real))
     # removing low frequencies leaves S_HF alone; removing high frequencies lowers it
@@ -156,28 +239,31 @@ def test_metric_validation_filters_spectra_and_correlations(tmp_path):
     assert float(ds["pearson"].sel(metric_a="s_dc", metric_b="s_g")) == pytest.approx(np.corrcoef(a, b)[0, 1])
     assert {"ms_ssim", "haarpsi", "lpips", "fid", "kid"} <= set(ds["metric"].values)
     assert ds.attrs["lpips_status"].startswith("ok") and ds.attrs["fid_status"] == "ok: custom features"
-    assert "S_HF" in A.verdict(ds)
+    assert "S_HF" in R.verdict(ds) and "positive correlations" in R.verdict(ds)
+    assert list(R.metric_points(ds).columns[:2]) == ["method", "seed"] and len(R.metric_points(ds)) == 7
 
 
-def test_load_or_run_reuses_and_reruns_on_a_new_request(tmp_path, oracles):
-    first = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=6, models=oracles)
-    again = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=6, models=oracles)
-    assert again.attrs["created"] == first.attrs["created"] and json.loads(again.attrs["request"])["n_latents"] == 6
-    other = A.load_or_run("gaussianity", "ihc-sr", "smoke", root=tmp_path, labels=["ddim"], n_latents=8, models=oracles)
-    assert other.sizes["latent"] == 8
-    with pytest.raises(ValueError, match="valid: pca_collapse"):
-        A.load_or_run("nope", "ihc-sr", "smoke", root=tmp_path)
+def test_metric_validation_without_main_results_says_so(tmp_path):
+    ds = run_metric_validation(smoke("metric_validation", n_real=8, kappas=[0.2, 0.5]), Context())
+    assert ds.sizes["point"] == 0 and ds.sizes["metric_a"] == 0 and ds.sizes["kappa"] == 2
+    assert "no main_results" in ds.attrs["correlations"] and "no main_results" in ds.attrs["lpips_status"]
+    stored = load_results(save_results(ds, tmp_path / "mv.nc"))   # empty dimensions store and load
+    assert stored.sizes["point"] == 0
+    assert "not tested (no main results)" in R.verdict(stored)
+    assert "no main_results" in R.metric_status(stored)
 
 
 @pytest.mark.slow
 def test_notebooks_execute_on_smoke(tmp_path, monkeypatch):
-    """Every analysis notebook runs under papermill on the smoke profile (trained smoke models, tmp results)."""
+    """Every latent-analysis notebook runs under papermill on the smoke profile (trained smoke models, tmp results)."""
     import papermill as pm
+
+    from spectral_collapse.studies.store import results_path
 
     monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(Path(os.environ.get("TMPDIR", "/tmp")) / "analysis-ck"))
     monkeypatch.setenv("SPECTRAL_COLLAPSE_OFFLINE", "1")
     results = tmp_path / "results"
-    for study in A.STUDIES:
+    for study in STUDIES:
         out = tmp_path / f"{study}.ipynb"
         pm.execute_notebook(str(ROOT / "notebooks" / f"{study}.ipynb"), str(out), kernel_name="python3",
                             parameters={"dataset": "ihc-sr", "profile": "smoke", "results_root": str(results)},

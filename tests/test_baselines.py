@@ -27,7 +27,7 @@ from torch import nn
 from spectral_collapse.inversion import OVG, Euler, default_sigmas, get_method, invert, sample, translate
 from spectral_collapse.inversion.loop import Context, is_pair_method, primary
 from spectral_collapse.inversion.methods import METHODS, BDIA, EDICT, DirectInversion, NullClass, ReNoise
-from spectral_collapse.inversion.methods.null_class import (class_embedding_tables, null_embedding_override,
+from spectral_collapse.inversion.methods.null_class import (class_embedding_tables, null_embedding_override, with_scale,
                                                             reconstruction_loss)
 from spectral_collapse.inversion.methods.renoise import autocorrelation_loss, noise_regularization, patch_kl_loss
 from spectral_collapse.models.denoisers import make_denoiser
@@ -292,9 +292,9 @@ def test_null_embedding_override_on_real_diffusers_networks():
         torch.testing.assert_close(over, torch.stack([lab0[0], lab1[1]]))
         assert not torch.allclose(over, null)
         # through Context.denoise with CFG: a null embedding equal to the label's own row makes guidance a no-op
-        ctx = Context(label=torch.zeros(2, dtype=torch.long), direction="sample", seeds=[0, 1], cfg_scale=4.0,
-                      null_embedding=[t.weight[0] for t in tables] if len(tables) > 1 else tables[0].weight[0])
-        with torch.no_grad():
+        ctx = Context(label=torch.zeros(2, dtype=torch.long), direction="sample", seeds=[0, 1], cfg_scale=4.0)
+        own = [t.weight[0] for t in tables] if len(tables) > 1 else tables[0].weight[0]
+        with torch.no_grad(), with_scale(ctx, 4.0, null_embedding=own):
             torch.testing.assert_close(ctx.denoise(D, x, 1.3).eps, lab0)
     with pytest.raises(ValueError, match="class-label embedding table"):
         class_embedding_tables(oracle_denoiser("eps"))

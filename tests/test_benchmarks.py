@@ -233,19 +233,14 @@ def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, 
 
 
 def _run_chapter(chapter: str, results: str, tmp_path) -> str:
-    """Execute a benchmark chapter built from scripts/cells on ``results``; return its outputs as JSON text."""
+    """Execute the benchmark chapter notebooks/<chapter>.ipynb on ``results``; return its outputs as JSON text."""
     import nbformat
     import papermill as pm
 
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_notebooks
-    from cells import notebooks
-
     tmp_path.mkdir(parents=True, exist_ok=True)
-    src = tmp_path / f"{chapter}-src.ipynb"
-    nbformat.write(make_notebooks.build(chapter, notebooks()[chapter]), str(src))
     out = tmp_path / f"{chapter}-out.ipynb"
-    pm.execute_notebook(str(src), str(out), parameters={"results_file": results}, kernel_name="python3",
+    pm.execute_notebook(str(ROOT / "notebooks" / f"{chapter}.ipynb"), str(out), parameters={"results_file": results},
+                        kernel_name="python3",
                         cwd=str(ROOT), progress_bar=False)
     return json.dumps([o for c in nbformat.read(str(out), as_version=4).cells for o in c.get("outputs", [])])
 
@@ -288,18 +283,9 @@ def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_mod
 
 @pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
 def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chapter):
-    import nbformat
-
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import make_notebooks
-    from cells import notebooks
-
     for name, results in (("with", str(smoke_results[0])), ("without", str(tmp_path / "missing.json"))):
         shown = _run_chapter(chapter, results, tmp_path / name)
         assert ("no `" + results + "`" in shown) == (name == "without")
-    assert (ROOT / "notebooks" / f"{chapter}.ipynb").read_text() == \
-        nbformat.writes(make_notebooks.build(chapter, notebooks()[chapter])), \
-        "notebooks/ is stale: run python scripts/make_notebooks.py"
 
 
 def test_main_command_breakdown(tmp_path):
@@ -395,12 +381,12 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
 def test_main_command_record_and_log_parsing(tmp_path):
     from benchmarks import main_command as mc
     from benchmarks.common import cpu_model
-    from spectral_collapse.studies import run
+    from spectral_collapse.pipeline import execute as run
 
     log = ("noise\npareto / ihc-sr / quick: executed in 480 s -> book/studies/pareto-ihc-sr.ipynb\n"
            "[IPKernelApp] WARNING | x\nmain_results / ihc-edges / quick: executed in 1210 s -> y\n")
     assert mc.studies_times(log) == {"pareto/ihc-sr": 480.0, "main_results/ihc-edges": 1210.0}
-    # the parsed line is the one studies/run.py prints
+    # the parsed line is the one pipeline/execute.py prints
     assert 'executed in {time.time() - t0:.0f} s -> {out}' in (Path(run.__file__).read_text())
     f = mc.record(tmp_path / "r" / "mc.json", install_s=100, train_s={"a": 60}, studies_s=mc.studies_times(log),
                   book_s=40)
@@ -420,12 +406,11 @@ WORKER = textwrap.dedent('''
     from benchmarks.inversion import make_model
     from spectral_collapse.studies.translation import run_translation_study
     rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    # a results root per run and rank: no process may find cells cached by another run
+    # no cell cache (run_translation_study's default): every launch computes everything
     # batches of one sample in both launches: the per-sample arithmetic is then identical (no batch-size-dependent
     # kernel choice), so sharding may change nothing, to the bit
     ds = run_translation_study("scaleout", "ihc-sr", "smoke", labels=["ddim", "ovg"], seeds=[0], n_test=5,
-                               batch_size=1, models={{"eps": make_model("smoke")}}, progress=False, save=False,
-                               root=os.path.join(sys.argv[1], f"results-w{{world}}-r{{rank}}"))
+                               batch_size=1, models={{"eps": make_model("smoke")}}, progress=False)
     out = {{k: ds[k].values.tolist() for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images")}}
     out["world"], out["nfe"] = world, ds["nfe"].values.tolist()
     with open(os.path.join(sys.argv[1], f"out-{{world}}-{{rank}}.json"), "w") as f:

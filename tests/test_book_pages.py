@@ -14,6 +14,8 @@ import pytest
 import xarray as xr
 import yaml
 
+from spectral_collapse.pipeline import fragments as F
+from spectral_collapse.report import reproducing as R
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script
@@ -90,7 +92,7 @@ def test_intro_figure_and_caption_come_from_the_stored_results(tmp_path):
 
     ds = _main_results()
     save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
-    md, png = S.intro_fragment(tmp_path, "quick")
+    md, png = F.intro_fragment(tmp_path, "quick")
     img = Image.open(io.BytesIO(png))
     assert img.width > img.height / 2 and np.asarray(img.convert("L")).std() > 10
     assert "_generated/intro-collapse.png" in md
@@ -109,14 +111,14 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
                   "ratio_cpu": {"median": 2.61, "q25": 2.5, "q75": 2.7, "n": 3}},
                  {"label": "ddim", "calls_per_step": 1.0, "backward_per_step": 0.0,
                   "ratio_cpu": {"median": 1.0, "n": 1}}]}}}
-    text = S.cost_fragment("ovg", bench)
+    text = F.cost_fragment("ovg", bench)
     assert "2.61x the CPU time of a DDIM step" in text and "quartiles 2.50-2.70" in text and "1.70x its peak" in text
-    assert "see the cost chapter" in S.cost_fragment("renoise", bench)
+    assert "see the cost chapter" in F.cost_fragment("renoise", bench)
     timing = {"forward": {"cpu_s_per_image": 0.5, "wall_s_per_image": 0.6},
               "forward_backward": {"cpu_s_per_image": 1.5, "wall_s_per_image": 1.7}, "forward_flops": 2e11,
               "parameters": 8.6e8, "shape": [4, 32, 32], "threads": 1, "created": "2026-01-01",
               "machine": {"cpu": "x86_64", "cpu_count": 2, "torch": "2.x"}}
-    est = S.paper_scale_estimate(timing, ovg_step_ratio=3.0).set_index("work")
+    est = R.paper_scale_estimate(timing, ovg_step_ratio=3.0).set_index("work")
     from spectral_collapse.studies.profiles import get_profile
 
     p = get_profile("paper")
@@ -127,9 +129,9 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
     n = 2 * p.n_test * len(p.seeds)
     assert est.iloc[1]["cpu_hours"] == pytest.approx(n * per_image * 0.5 / 3600)
     assert est.loc["total", "gpu_hours"] == pytest.approx(est.iloc[:2]["gpu_hours"].sum())
-    (tmp_path / S.TIMING_FILE).parent.mkdir(parents=True)
-    (tmp_path / S.TIMING_FILE).write_text(json.dumps(timing))
-    text = S.reproducing_fragment(tmp_path, bench)
+    (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
+    (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
+    text = F.reproducing_fragment(tmp_path, bench)
     assert "Estimate, not a measurement" in text and "2.61 forwards (measured" in text and "| total |" in text
 
 
@@ -142,7 +144,7 @@ def test_errata_checks_find_the_copied_rows():
 
 
 def test_md_table_escapes_pipes():
-    text = S.md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
+    text = F.md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
     assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "| 1 |"]
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from skimage import color, data, feature
 
-from spectral_collapse.data import (DATASETS, UnpairedDomains, dihedral, edge_map, load_dataset, nearest_downup,
-                                    register_dataset)
+from spectral_collapse.data import (DATASETS, Task, UnpairedDomains, dihedral, edge_map, load_dataset,
+                                    nearest_downup, register_dataset)
 
 NAMES = ["ihc-sr", "ihc-edges"]
 
@@ -101,6 +101,27 @@ def test_shapes_ranges_and_meta(name):
     assert len(_origins(m, "source")) == len(d.source) and len(_origins(m, "target")) == len(d.target)
     assert "CMMI" in m["credit"] and "scikit-image" in m["credit"]
     assert name in d.describe()
+
+
+@pytest.mark.parametrize("name,factor,task", [("ihc-sr", 4, Task("sr", 4)), ("ihc-sr", 2, Task("sr", 2)),
+                                              ("ihc-edges", 4, Task("edges"))])
+def test_bundled_datasets_declare_their_task(name, factor, task):
+    d = load_dataset(name, size=32, factor=factor)
+    assert d.task == task and isinstance(d.task, Task)
+    assert "task" not in d.meta  # kept out of meta: meta feeds the checkpoint hash (see tests/test_task.py)
+    assert str(task) in d.describe()
+
+
+def test_unpaired_domains_task_field_is_parsed_and_checked():
+    d = load_dataset("ihc-sr", size=32, factor=4)
+    pools = (d.name, d.size, d.source, d.target, d.test_source, d.test_target, d.meta)
+    assert UnpairedDomains(*pools).task == Task()  # default: generic
+    assert UnpairedDomains(*pools, task={"kind": "sr", "factor": 8}).task == Task("sr", 8)
+    assert UnpairedDomains(*pools, task="edges").task == Task("edges")
+    with pytest.raises(ValueError, match="unknown task kind 'depth'"):
+        UnpairedDomains(*pools, task="depth")
+    with pytest.raises(ValueError, match="SR factor must divide the image size"):
+        UnpairedDomains(*pools, task=Task("sr", 5))
 
 
 def test_pools_are_crops_at_recorded_origins():

@@ -18,8 +18,9 @@ from spectral_collapse.models.backbones import (DiTConfig, UNetConfig, backbone_
 from spectral_collapse.models.denoisers import make_denoiser
 from spectral_collapse.models.dit import dit_preset
 from spectral_collapse.models.schedules import VPSchedule
-from spectral_collapse.models.vae import (LatentDomains, LatentSpace, PretrainedVAE, VAEConfig, VAETrainConfig,
-                                          build_vae, load_pretrained_vae, measure_scaling_factor, train_vae)
+from spectral_collapse.models.vae import (LatentDomains, LatentSpace, PretrainedVAE, VAEConfig, build_vae,
+                                          load_pretrained_vae)
+from spectral_collapse.train.vae import VAETrainConfig, measure_scaling_factor, train_vae
 
 TINY_DIT = DiTConfig(sample_size=8, in_channels=3, patch_size=2, num_layers=2, num_attention_heads=2,
                      attention_head_dim=8)
@@ -185,7 +186,7 @@ def test_pretrained_vae_offline_error_names_the_fix(monkeypatch, tmp_path):
 
 def test_train_vae_caches_and_measures_its_scaling(tmp_path, monkeypatch):
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.models import vae as vae_mod
+    from spectral_collapse.train import vae as vae_mod
 
     data = load_dataset("ihc-sr", size=16, factor=2)
     tc = VAETrainConfig(steps=3, batch_size=4, scaling_images=16)

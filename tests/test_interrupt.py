@@ -3,9 +3,9 @@
 * Training: a subprocess trains the smoke profile's eps model into a temporary checkpoint root and is killed once its
   first resume point exists; training again resumes from that point and ends with the same weights, bit for bit,
   as an uninterrupted run (CPU, one thread, fixed seed).
-* A study: a subprocess runs a translation study and is killed once some of its cells are stored under .partial/;
-  no results file and no temporary file is left, and a rerun computes only the missing cells (the stored ones keep
-  their modification times) and gives the same numbers as an uninterrupted run.
+* A study: a subprocess runs a translation study and is killed once some of its cells are stored in the cell cache
+  (pipeline/memo.py); a rerun computes only the missing cells (the stored ones keep their modification times),
+  leaves alone a temporary file that a killed write left, and gives the same numbers as an uninterrupted run.
 
 Both subprocesses are slowed by a sleep in their data / network calls (which changes no number), so the kill lands
 while they are still working.
@@ -30,8 +30,8 @@ from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies.models import dataset_for
 from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.studies import translation as tr
-from spectral_collapse.studies.store import results_path
+from spectral_collapse.pipeline.memo import Memo
+from spectral_collapse.studies import cells as cells_mod
 from spectral_collapse.studies.translation import run_translation_study
 from spectral_collapse.train.trainer import train
 
@@ -145,19 +145,18 @@ torch.set_num_threads(1)
 from spectral_collapse.models.denoisers import EpsDenoiser
 from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
+from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.studies.translation import run_translation_study
 
-class Slow(torch.nn.Module):
-    def __init__(self, inner):
-        super().__init__()
-        self.inner = inner
-    def forward(self, *a, **k):
-        time.sleep(0.1)
-        return self.inner(*a, **k)
+fast = GaussianOracleNet.forward
+def slow(self, *a, **k):  # the same network (same cells), only slower, so the kill lands mid-run
+    time.sleep(0.1)
+    return fast(self, *a, **k)
+GaussianOracleNet.forward = slow
 
 sched = VPSchedule()
-D = EpsDenoiser(Slow(GaussianOracleNet("eps", schedule=sched)), sched)
-run_translation_study("killed", "ihc-sr", "smoke", labels=%r, seeds=%r, models={"eps": D}, root=sys.argv[1],
+D = EpsDenoiser(GaussianOracleNet("eps", schedule=sched), sched)
+run_translation_study("killed", "ihc-sr", "smoke", labels=%r, seeds=%r, models={"eps": D}, cache=Memo(sys.argv[1]),
                       progress=False)
 """ % (LABELS, SEEDS)
 
@@ -167,31 +166,30 @@ def _oracle():
     return EpsDenoiser(GaussianOracleNet("eps", schedule=sched), sched)
 
 
-def test_killed_study_leaves_no_partial_file_and_rerun_redoes_only_missing_cells(tmp_path, monkeypatch):
-    root = tmp_path / "res"
-    partial = root / "killed" / ".partial"
-    cells = lambda: sorted(partial.rglob("*.nc"))  # noqa: E731
-    n_cells = 1 + len(SEEDS)
+def test_killed_study_keeps_its_cells_and_rerun_redoes_only_missing_ones(tmp_path, monkeypatch):
+    root = tmp_path / "cells"
+    translations = lambda: sorted(p for p in root.rglob("*.nc"))  # noqa: E731
+    n_cells = 1 + len(SEEDS) + 1  # ddim, taba per seed, then the samples from noise
     proc = _spawn(STUDY_CHILD, str(root))
-    _kill_when(proc, lambda: len(cells()) >= 1, "the first stored cell")
-    final = results_path("killed", "ihc-sr", "smoke", root)
-    done = {p: p.stat().st_mtime_ns for p in cells()}
+    _kill_when(proc, lambda: len(translations()) >= 1, "the first stored cell")
+    done = {p: p.stat().st_mtime_ns for p in translations()}
     assert 1 <= len(done) < n_cells
-    assert not final.exists()
-    assert not [p for p in root.rglob("*") if p.name.endswith(".tmp")], "a temporary file was left behind"
-    stale = next(iter(done)).parent / ".ddim-seed0.nc.abc123.tmp"  # as a kill in the middle of a write would leave
+    stale = next(iter(done)).parent / ".cell.nc.abc123.tmp"  # as a kill in the middle of a write would leave
     stale.write_bytes(b"half a file")
 
-    computed = []  # one call per cell (the smoke test split fits one batch)
-    real = tr._translate_batched
-    monkeypatch.setattr(tr, "_translate_batched", lambda *a, **k: computed.append(a[2].label) or real(*a, **k))
+    computed = []  # one call per translation cell (the smoke test split fits one batch)
+    real = cells_mod._translate_batched
+    monkeypatch.setattr(cells_mod, "_translate_batched", lambda *a, **k: computed.append(a[2].label) or real(*a, **k))
+    memo = Memo(root)
     ds = run_translation_study("killed", "ihc-sr", "smoke", labels=LABELS, seeds=SEEDS, models={"eps": _oracle()},
-                               root=root, progress=False)
-    assert len(computed) == n_cells - len(done)  # only the missing cells were computed
+                               cache=memo, progress=False)
+    assert memo.hits == len(done) and memo.misses == n_cells - len(done)  # only the missing cells were computed
+    assert len(computed) == (1 + len(SEEDS)) - len(done)  # the noise-sample cell, stored last, was not among them
     assert {p: p.stat().st_mtime_ns for p in done} == done  # the stored cells were not rewritten
-    assert len(cells()) == n_cells and final.exists() and not stale.exists()
+    assert len(translations()) == n_cells
+    assert stale.exists()  # another run's (or a killed run's) temporary file is never deleted by a run
 
     straight = run_translation_study("straight", "ihc-sr", "smoke", labels=LABELS, seeds=SEEDS, models={"eps": _oracle()},
-                                     root=tmp_path / "straight", progress=False, save=False)
+                                     progress=False)
     for v in ("psnr", "s_hf", "s_dc", "s_g", "finite", "latents"):
         xr.testing.assert_equal(ds[v], straight[v])

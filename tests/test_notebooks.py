@@ -1,5 +1,6 @@
-"""The study notebooks as papermill sees them: a tagged parameters cell papermill can parse, the parameters every
-study takes, and generated notebooks in step with their cell modules in scripts/cells/."""
+"""The notebooks in notebooks/ are the source a researcher edits: committed without outputs, one `parameters` cell
+that papermill parses, exactly the parameters the registry declares for the study, and a saved edit (as
+JupyterLab writes it) passes every check and makes the orchestrator run the chapter again."""
 from __future__ import annotations
 
 import ast
@@ -7,10 +8,15 @@ import json
 import logging
 from pathlib import Path
 
+import nbformat
 import pytest
+
+from spectral_collapse.studies import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+COMMON = {"dataset", "profile"}
+STORED = {"results_root", "rerun"}  # studies that store results also take these
 
 
 def _parameters_cell(nb: Path) -> str:
@@ -19,8 +25,49 @@ def _parameters_cell(nb: Path) -> str:
     return "".join(cells[0]["source"])
 
 
-def test_there_are_study_notebooks():
+def _defaults(nb: Path) -> dict:
+    """name -> value of every assignment in the parameters cell (literals only)."""
+    return {t.id: ast.literal_eval(node.value) for node in ast.parse(_parameters_cell(nb)).body
+            if isinstance(node, ast.Assign) for t in node.targets}
+
+
+def expected_parameters(study: str) -> set[str]:
+    s = registry.get_study(study)
+    return COMMON | set(s.params) | (STORED if s.run is not None else set())
+
+
+def check_notebook(nb: Path) -> None:
+    """Every rule for a committed notebook; raises AssertionError naming the notebook and the rule."""
+    raw = json.loads(nb.read_text())
+    node = nbformat.reads(nb.read_text(), as_version=4)
+    nbformat.validate(node)
+    for i, c in enumerate(raw["cells"]):
+        if c["cell_type"] == "code":
+            assert c.get("outputs") == [] and c.get("execution_count") is None, (
+                f"{nb.name}: cell {i} has outputs or an execution count; clear them before committing "
+                f"(JupyterLab: Edit > Clear Outputs of All Cells, then save)")
+    assert raw["metadata"].get("kernelspec", {}).get("name") == "python3", f"{nb.name}: kernelspec is not python3"
+    first = raw["cells"][0]
+    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# "), \
+        f"{nb.name}: the first cell must be the markdown title '# ...'"
+    assert "{dataset}" not in "".join(first["source"]), f"{nb.name}: the orchestrator appends the dataset to the title"
+    params = set(_defaults(nb))
+    want = expected_parameters(nb.stem)
+    assert params == want, (f"{nb.name}: parameters {sorted(params)} differ from the registry's "
+                            f"{sorted(want)} (missing {sorted(want - params)}, extra {sorted(params - want)})")
+    defaults = _defaults(nb)
+    knobs = {k: v for k, v in defaults.items() if k not in COMMON | STORED}
+    registry.study_spec(nb.stem, dataset=defaults["dataset"], profile=defaults["profile"], **knobs)
+
+
+def test_every_registered_study_has_a_notebook_and_every_notebook_a_study():
     assert len(NOTEBOOKS) >= 10
+    assert sorted(nb.stem for nb in NOTEBOOKS) == sorted(registry.STUDIES)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_clean_with_the_registrys_parameters(nb):
+    check_notebook(nb)
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
@@ -37,17 +84,60 @@ def test_papermill_parses_every_parameter_line(nb, caplog):
     assert "Unable to parse" not in caplog.text
 
 
-@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_matches_its_cell_module(nb):
-    """notebooks/<study>.ipynb is exactly what scripts/make_notebooks.py writes from scripts/cells/<study>.py."""
-    import importlib.util
+def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
+    """Edit a notebook as a researcher would (a sentence, a new chart cell, the parameters' comments), save it
+    the way Jupyter does, and nothing breaks: the checks pass, and the chapter becomes stale so `make book` runs it."""
+    from nbformat.v4 import new_code_cell
 
-    import nbformat
+    from spectral_collapse.pipeline.execute import chapter_inputs, needs_run, stamp
 
-    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "scripts" / "make_notebooks.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    modules = mod.notebooks()
-    assert nb.stem in modules, f"{nb.name} has no cell module in scripts/cells/"
-    want = nbformat.writes(mod.build(nb.stem, modules[nb.stem]))
-    assert nb.read_text() == want, f"{nb.name} is stale: run `python scripts/make_notebooks.py`"
+    study, results = "cost", "data/results"
+    src = tmp_path / "notebooks" / f"{study}.ipynb"
+    src.parent.mkdir(parents=True)
+    src.write_bytes((ROOT / "notebooks" / f"{study}.ipynb").read_bytes())
+    out = tmp_path / "book" / "studies" / f"{study}-ihc-sr.ipynb"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(src.read_bytes())
+    stamp(out, chapter_inputs(study, "ihc-sr", "quick", root=tmp_path, results_root=results), tmp_path)
+    assert not needs_run(study, "ihc-sr", "quick", root=tmp_path, results_root=results)
+
+    nb = nbformat.read(str(src), as_version=4)
+    nb.cells[0].source += "\n\nA sentence added in JupyterLab."
+    nb.cells.append(new_code_cell("display(Markdown('a new table'))", metadata={"tags": ["remove-input"]}))
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = params.source.replace("# only names the page", "# names the page only")
+    nbformat.write(nb, str(src))  # what Jupyter's save does (nbformat, indent 1, new cell ids)
+    check_notebook(src)
+    assert needs_run(study, "ihc-sr", "quick", root=tmp_path, results_root=results)
+
+
+def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
+    from spectral_collapse.pipeline.notebook import parameters_table
+
+    spec = registry.study_spec("main_results", dataset="ihc-sr", profile="quick", seeds="[0, 1]").with_inputs(
+        pareto={"eta_hf": 0.3, "eta_lf": 0.05, "source": "Pareto sweep (maximin)"})
+    table = parameters_table(json.loads(spec.to_json()))
+    lines = table.splitlines()
+    assert lines[:4] == ["| parameter | value |", "|---|---|", "| dataset | ihc-sr |", "| profile | quick |"]
+    assert "| seeds | 0, 1 |" in lines and "| methods | default |" in lines
+    assert "| from pareto | eta_hf = 0.3, eta_lf = 0.05 (source: Pareto sweep (maximin)) |" in lines
+    key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
+    assert "| from main_results | results key abababababab… |" in parameters_table(key.to_dict()).splitlines()
+    assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b |"
+
+
+def test_saving_from_make_lab_clears_outputs_and_kernel_versions():
+    """`make lab` runs JupyterLab with strip_outputs as its pre-save hook: what it saves passes the checks."""
+    from spectral_collapse.pipeline.notebook import strip_outputs
+
+    nb = json.loads((ROOT / "notebooks" / "cost.ipynb").read_text())
+    nb["metadata"]["language_info"] = {"name": "python", "version": "3.11.7", "mimetype": "text/x-python"}
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code.update(outputs=[{"output_type": "stream", "name": "stdout", "text": "x\n"}], execution_count=7)
+    code["metadata"]["execution"] = {"iopub.status.busy": "2026-01-01T00:00:00"}
+    model = {"type": "notebook", "content": nb}
+    assert strip_outputs(model=model, path="cost.ipynb", contents_manager=None) is model
+    assert code["outputs"] == [] and code["execution_count"] is None and "execution" not in code["metadata"]
+    assert nb["metadata"]["language_info"] == {"name": "python"}
+    text = {"type": "file", "content": "x"}
+    assert strip_outputs(model=text) == {"type": "file", "content": "x"}

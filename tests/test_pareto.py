@@ -1,4 +1,5 @@
-"""OVG step-size sweep (studies/pareto.py, notebooks/pareto.ipynb): frontier, choice rule, choice file, notebook."""
+"""OVG step-size sweep (studies/pareto.py, notebooks/pareto.ipynb): frontier, choice rule, the exported choice,
+notebook."""
 from __future__ import annotations
 
 import json
@@ -11,8 +12,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart
+from spectral_collapse.report.pareto import frontier_verdict
 from spectral_collapse.studies import pareto as P
-from spectral_collapse.studies.translation import OVG_DEFAULTS, ovg_params
+from spectral_collapse.studies.registry import study_spec
+from spectral_collapse.studies.translation import OVG_DEFAULTS, ovg_setting
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,23 +97,22 @@ def test_default_grid_is_centred_and_spans_two_decades():
     assert P.default_grid("quick", center={"eta_hf": 1.0, "eta_lf": 1.0}, decades=4)[0] == [0.01, 1.0, 100.0]
 
 
-# ------------------------------------------------------------------------------------------- choice file
+# ------------------------------------------------------------------------------------------- the export
 
-def test_choice_file_round_trip_and_ovg_params_reads_it(tmp_path):
-    assert P.read_choice("ihc-sr", "smoke", tmp_path) is None
-    assert ovg_params("ihc-sr", "smoke", tmp_path) == {**OVG_DEFAULTS, "source": "default"}
-    path = P.write_choice("ihc-sr", "smoke", 3.5e-7, 0.012, tmp_path, base="ovg", rule="maximin")
-    assert path == tmp_path / "pareto" / "ihc-sr-smoke-choice.json"
-    body = json.loads(path.read_text())
-    assert body["eta_hf"] == 3.5e-7 and body["eta_lf"] == 0.012 and body["base"] == "ovg"
-    assert P.read_choice("ihc-sr", "smoke", tmp_path)["eta_lf"] == 0.012
-    got = ovg_params("ihc-sr", "smoke", tmp_path)
-    # the source is recorded relative to the results root, so results do not depend on where the root lies
-    assert (got["eta_hf"], got["eta_lf"], got["source"]) == (3.5e-7, 0.012, "pareto/ihc-sr-smoke-choice.json")
-    assert ovg_params("ihc-sr", "quick", tmp_path)["source"] == "default"  # other profile: untouched
-    assert not list(path.parent.glob("*.tmp"))
-    with pytest.raises(ValueError, match="finite"):
-        P.write_choice("ihc-sr", "smoke", float("nan"), 1.0, tmp_path)
+def test_the_exported_choice_says_where_it_comes_from_and_reaches_readers():
+    spec = study_spec("main_results", dataset="ihc-sr", profile="smoke")
+    none = P.ovg_choice(None, spec)
+    assert (none["eta_hf"], none["eta_lf"]) == (OVG_DEFAULTS["eta_hf"], OVG_DEFAULTS["eta_lf"])
+    assert "no Pareto sweep stored for ihc-sr, smoke" in none["source"]
+    good = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)], {"ddim": (0.4, 0.7)})
+    got = P.ovg_choice(good, spec)
+    assert (got["eta_hf"], got["eta_lf"]) == (1e-6, 1e-3) and "Pareto sweep" in got["source"]
+    assert ovg_setting(spec.with_inputs(pareto=got)) == got
+    diverged = good.copy()
+    diverged.attrs["choices"] = "{}"  # every grid point of the primary base diverged: no stale choice survives
+    fallback = P.ovg_choice(diverged, spec)
+    assert fallback["eta_hf"] == OVG_DEFAULTS["eta_hf"] and "stayed finite" in fallback["source"]
+    assert ovg_setting(spec)["source"].startswith("defaults")
 
 
 def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
@@ -145,35 +148,36 @@ def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
 def test_frontier_verdict_holds_and_fails_on_synthetic_sweeps(tmp_path):
     good = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)],
                            {"ddim": (0.4, 0.7), "taba": (0.85, 0.4)})
-    v = P.frontier_verdict(good)
+    v = frontier_verdict(good)
     assert v["holds"] and v["front_ovg"] == 3 and sorted(v["dominated_baselines"]) == ["ddim", "taba"]
     assert v["choice"]["eta_hf"] == 1e-6 and v["choice"]["eta_lf"] == 1e-3
     assert "holds here" in v["text"]
     bad = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)],
                           {"ddim": (0.5, 0.9), "edm": (0.9, 0.5)})
-    v = P.frontier_verdict(bad)
+    v = frontier_verdict(bad)
     assert not v["holds"] and v["front_ovg"] == 0 and v["front_baselines"] == 2
     assert "does not hold" in v["text"]
-    # the stored choice follows the results' primary base
-    P.store_choice(good, tmp_path)
-    assert ovg_params("ihc-sr", "smoke", tmp_path)["eta_hf"] == 1e-6
+    # the exported choice follows the results' primary base
+    assert P.ovg_choice(good)["eta_hf"] == 1e-6
     table = P.grid_summary(good)
     assert len(table) == 4 and table["chosen"].sum() == 1
     import vl_convert as vlc
 
-    for chart in (P.pareto_chart(good), P.grid_heatmaps(good)):
+    for chart in (pareto_chart(good), grid_heatmaps(good)):
         assert vlc.vegalite_to_svg(chart.to_dict()).lstrip().startswith("<svg")
 
 
-def test_run_pareto_study_rejects_bad_arguments_before_work(tmp_path):
+def test_run_pareto_study_rejects_bad_arguments_before_work():
     with pytest.raises(ValueError, match="ovg, ovg_taba, ovg_edm"):
-        P.run_pareto_study("ihc-sr", "smoke", bases=["ddim"], root=tmp_path)
+        P.run_pareto_study("ihc-sr", "smoke", bases=["ddim"])
     with pytest.raises(ValueError, match="maximin, knee"):
-        P.run_pareto_study("ihc-sr", "smoke", rule="best", root=tmp_path)
+        P.run_pareto_study("ihc-sr", "smoke", rule="best")
     with pytest.raises(ValueError, match="distinct values >= 0"):
-        P.run_pareto_study("ihc-sr", "smoke", eta_hf=[1e-6, 1e-6], root=tmp_path)
+        P.run_pareto_study("ihc-sr", "smoke", eta_hf=[1e-6, 1e-6])
     with pytest.raises(ValueError, match="unknown profile"):
-        P.run_pareto_study("ihc-sr", "tiny", root=tmp_path)
+        P.run_pareto_study("ihc-sr", "tiny")
+    with pytest.raises(ValueError, match="maximin, knee"):  # the notebook's knobs are checked when parsed
+        study_spec("pareto", dataset="ihc-sr", profile="smoke", rule="best")
 
 
 # ------------------------------------------------------------------------------------------- notebook
@@ -201,11 +205,11 @@ def test_notebook_stops_at_once_when_edges2shoes_is_not_prepared(tmp_path, monke
     nb = json.loads(out.read_text())
     failed = [c for c in nb["cells"] if c["cell_type"] == "code" and any(o.get("output_type") == "error"
                                                                         for o in c.get("outputs", []))]
-    assert len(failed) == 1 and "dataset_for(profile, dataset)" in "".join(failed[0]["source"])
+    assert len(failed) == 1 and "open_study(" in "".join(failed[0]["source"])
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_smoke_and_stores_the_choice(tmp_path, monkeypatch):
+def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(tmp_path / "ck"))
     results = tmp_path / "results"
     out = tmp_path / "out.ipynb"
@@ -215,10 +219,9 @@ def test_notebook_runs_on_smoke_and_stores_the_choice(tmp_path, monkeypatch):
     ds = xr.load_dataset(results / "pareto" / "ihc-sr-smoke.nc", engine="h5netcdf")
     assert ds.sizes["eta_hf"] == 2 and ds.sizes["eta_lf"] == 1 and ds.sizes["sample"] == 4
     assert list(ds["method"].values) == ["ddim"] and int(ds["chosen"].sum()) == 1
-    choice = json.loads((results / "pareto" / "ihc-sr-smoke-choice.json").read_text())
+    choice = P.ovg_choice(ds)
     assert choice["eta_hf"] in (1e-7, 1e-5) and choice["eta_lf"] == 1e-3
-    # main_results would use it
-    assert ovg_params("ihc-sr", "smoke", results)["eta_hf"] == choice["eta_hf"]
+    assert not list((results / "pareto").glob("*.json"))  # the choice lives in the results, not a side file
     nb = json.loads(out.read_text())
     text = json.dumps(nb["cells"])
     assert "image/svg+xml" in text and "image/png" in text      # the Fig. 6 chart and the image grid

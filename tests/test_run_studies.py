@@ -1,5 +1,6 @@
-"""The orchestrator's staleness rule: a chapter is executed again only when its source notebook or its results
-changed (content hashes), so a fresh clone, which writes files in arbitrary order, re-executes nothing."""
+"""The orchestrator (pipeline.execute, pipeline.graph): a chapter is executed again only when its source notebook,
+its results or the results it reads changed (content hashes), so a fresh clone, which writes files in arbitrary
+order, re-executes nothing; studies run side by side in the order of what they read."""
 from __future__ import annotations
 
 import json
@@ -9,9 +10,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from spectral_collapse.studies.run import _stale, execute_study, file_hash, stamp
+from spectral_collapse.pipeline.execute import _stale, execute_study, file_hash, stamp
+from spectral_collapse.studies import registry
 
 COUNTER = '''
 from pathlib import Path
@@ -24,16 +26,23 @@ c.write_text(str(int(c.read_text()) + 1 if c.exists() else 1))
 '''
 
 
-def _tiny_repo(tmp_path: Path) -> Path:
+@pytest.fixture
+def tiny(monkeypatch):
+    """A study "tiny" in the registry (no knobs, stores results, reads nothing); its notebook is in _tiny_repo."""
+    study = registry.Study("tiny", "Tiny", {}, run=lambda spec, ctx: None, datasets=("ihc-sr",))
+    monkeypatch.setitem(registry.STUDIES, "tiny", study)
+    return study
+
+
+def _tiny_repo(tmp_path: Path, name: str = "tiny", code: str = COUNTER) -> Path:
     root = tmp_path / "repo"
-    (root / "notebooks").mkdir(parents=True)
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["spectral_collapse"] = {"study": "tiny", "title": "Tiny", "datasets": ["ihc-sr"], "order": 1}
     params = new_code_cell('dataset = "ihc-sr"\nprofile = "smoke"\nresults_root = "data/results"')
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(COUNTER)]
-    nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
+    nb.cells = [new_markdown_cell("# Tiny\n\nWhat it asks."), params, new_code_cell(code)]
+    nbformat.write(nb, str(root / "notebooks" / f"{name}.ipynb"))
     return root
 
 
@@ -46,12 +55,16 @@ def _age_everything(root: Path, out: Path, seconds: float) -> None:
     os.utime(out, (now - seconds, now - seconds))
 
 
-def test_hashes_not_mtimes_decide_and_changes_reexecute(tmp_path):
+def test_hashes_not_mtimes_decide_and_changes_reexecute(tmp_path, tiny):
     root = _tiny_repo(tmp_path)
     results = str(tmp_path / "results")
     count = tmp_path / "results" / "executions.txt"
     out = execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results)
     assert out is not None and count.read_text() == "1"
+    assert out.name == "tiny-ihc-sr-smoke.ipynb"
+    title = nbformat.read(str(out), as_version=4).cells[0].source
+    assert title.startswith("# Tiny: ihc-sr (smoke)\n")  # the executed copy's title names dataset and profile
+    assert "# Tiny\n" in (root / "notebooks" / "tiny.ipynb").read_text().replace("\\n", "\n")  # source untouched
     inputs = json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
     assert inputs["notebooks/tiny.ipynb"] == file_hash(root / "notebooks" / "tiny.ipynb")
     # nothing changed: not executed again, even when every input is newer than the executed notebook
@@ -71,6 +84,52 @@ def test_hashes_not_mtimes_decide_and_changes_reexecute(tmp_path):
     assert count.read_text() == "3"
 
 
+def test_a_chapter_is_stale_when_the_results_it_reads_change(tmp_path, tiny, monkeypatch):
+    """A reader's chapter (its numbers depend on what it reads) is executed again when the read results change."""
+    from spectral_collapse.pipeline.execute import chapter_inputs, needs_run
+
+    reader = registry.Study("reader", "Reader", {}, run=lambda spec, ctx: None, datasets=("ihc-sr",),
+                            reads=("tiny",))
+    monkeypatch.setitem(registry.STUDIES, "reader", reader)
+    root = _tiny_repo(tmp_path)
+    _tiny_repo(tmp_path, "reader", COUNTER.replace('"tiny"', '"reader"'))
+    results = str(tmp_path / "results")
+    assert [p.name for p in chapter_inputs("reader", "ihc-sr", "smoke", root=root, results_root=results)] == [
+        "reader.ipynb", "ihc-sr-smoke.nc", "ihc-sr-smoke.nc"]
+    execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results)
+    assert execute_study("reader", "ihc-sr", "smoke", root=root, results_root=results) is not None
+    assert not needs_run("reader", "ihc-sr", "smoke", root=root, results_root=results)
+    (tmp_path / "results" / "tiny" / "ihc-sr-smoke.nc").write_text("new choice")
+    assert needs_run("reader", "ihc-sr", "smoke", root=root, results_root=results)
+
+
+def test_parameters_are_checked_against_the_registry_before_papermill_starts(tmp_path, tiny, monkeypatch):
+    import spectral_collapse.pipeline.execute as execute
+
+    monkeypatch.setattr(execute, "_papermill", lambda *a, **k: pytest.fail("papermill started"))
+    root = _tiny_repo(tmp_path)
+    with pytest.raises(TypeError, match="tiny has no parameter"):
+        execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path), extra={"bogus": 1})
+    with pytest.raises(ValueError, match="valid values: vp, sigma"):
+        execute_study("velocity", "ihc-sr", "smoke", root=root, results_root=str(tmp_path), extra={"space": "x"})
+    with pytest.raises(ValueError, match="unknown study 'nope'"):
+        execute_study("nope", "ihc-sr", "smoke", root=root)
+    assert not (root / "book").exists()
+
+
+def test_studies_that_store_no_results_depend_on_the_files_their_parameters_name(tmp_path):
+    from spectral_collapse.pipeline.execute import _params, chapter_inputs
+
+    root = tmp_path
+    deps = chapter_inputs("benchmarks", "ihc-sr", "quick", root=root)
+    assert deps == [root / "notebooks/benchmarks.ipynb", root / "benchmarks/results/main_command.json",
+                    root / "benchmarks/results/latest.json"]
+    deps = chapter_inputs("cost", "ihc-sr", "quick", root=root, extra={"results_file": "x.json"})
+    assert deps == [root / "notebooks/cost.ipynb", root / "x.json"]
+    assert _params("cost", "ihc-sr", "quick", "data/results", None) == {"dataset": "ihc-sr", "profile": "quick"}
+    assert _params("gaussianity", "ihc-sr", "quick", "r", None)["results_root"] == "r"
+
+
 def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_path):
     dep, out = tmp_path / "dep.txt", tmp_path / "out.ipynb"
     dep.write_text("a")
@@ -88,7 +147,7 @@ def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_pa
 def test_strip_progress_drops_bars_and_keeps_warnings():
     from nbformat.v4 import new_output
 
-    from spectral_collapse.studies.run import strip_progress
+    from spectral_collapse.pipeline.execute import strip_progress
 
     bars = "".join(f"\rinvert:  {p}%|##        | {p // 2}/50 [00:0{p % 10}<00:10,  2.58s/it]" for p in (0, 2, 4))
     warn = "/x/translation.py:129: RuntimeWarning: 1 of 8 samples became non-finite"
@@ -102,8 +161,8 @@ def test_strip_progress_drops_bars_and_keeps_warnings():
     assert texts == [warn + "\n", "10%| kept: stdout is the study's own text\n"]
 
 
-def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path):
-    from spectral_collapse.studies.run import restamp
+def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path, tiny):
+    from spectral_collapse.pipeline.execute import restamp
 
     root = _tiny_repo(tmp_path)
     (root / "book" / "studies").mkdir(parents=True)
@@ -126,11 +185,11 @@ def test_committed_quick_chapters_were_run_with_the_profiles_study_parameters():
     import ast
 
     from spectral_collapse.studies.profiles import STUDY_PARAMS, study_params
-    from spectral_collapse.studies.run import discover_studies
+    from spectral_collapse.pipeline.graph import study_names
 
     root = Path(__file__).resolve().parents[1]
     seen = set()
-    for study in discover_studies(root):
+    for study in study_names():
         for out in sorted((root / "book" / "studies").glob(f"{study}-ihc-*.ipynb")):
             if out.stem.endswith(("-smoke", "-paper")):
                 continue
@@ -195,7 +254,8 @@ PAIRS = [("pareto", "a"), ("pareto", "b"), ("main_results", "a"), ("gaussianity"
 
 
 def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
-    from spectral_collapse.studies.run import prerequisites, run_side_by_side
+    from spectral_collapse.pipeline.execute import run_side_by_side
+    from spectral_collapse.pipeline.graph import prerequisites
 
     log, running = [], set()
     polls = {("pareto", "a"): 6, ("main_results", "a"): 5}
@@ -210,11 +270,12 @@ def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
                 assert log.index(("end", (dep, pair[1]))) < i, (pair, dep)
     starts = [e for e in log if e[0] == "start"]
     assert any(len(others) == 1 for _, _, others in starts)  # two did run side by side
-    assert prerequisites("metric_validation") == ("pareto", "main_results") and prerequisites("cost") == ()
+    assert prerequisites("metric_validation") == ("main_results",) and prerequisites("cost") == ()
+    assert prerequisites("main_results") == ("pareto",)
 
 
 def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
-    from spectral_collapse.studies.run import run_side_by_side
+    from spectral_collapse.pipeline.execute import run_side_by_side
 
     log, running = [], set()
     with pytest.raises(RuntimeError) as err:
@@ -227,7 +288,7 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
 
 
 def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
-    from spectral_collapse.studies.run import recorded_costs, run_side_by_side
+    from spectral_collapse.pipeline.execute import recorded_costs, run_side_by_side
 
     log, running = [], set()
     cost = {"pareto/b": 900.0, "gaussianity/a": 500.0, "main_results/a": 100.0}
@@ -237,15 +298,14 @@ def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
     # once it is done, gaussianity/a outranks main_results/a; metric_validation/a waits for main_results/a
     assert starts[:3] == [("pareto", "b"), ("pareto", "a"), ("gaussianity", "a")]
     assert starts.index(("main_results", "a")) < starts.index(("metric_validation", "a"))
-    assert recorded_costs(tmp_path) == {}  # no timed main command: book order
-    f = tmp_path / "benchmarks" / "results" / "main_command.json"
-    f.parent.mkdir(parents=True)
+    f = tmp_path / "main_command.json"
+    assert recorded_costs(f) == {}  # no timed main command: book order
     f.write_text(json.dumps({"studies_s": {"pareto/a": 60}}))
-    assert recorded_costs(tmp_path) == {"pareto/a": 60.0}
+    assert recorded_costs(f) == {"pareto/a": 60.0}
 
 
 def test_side_by_side_stops_the_started_studies_when_interrupted():
-    from spectral_collapse.studies.run import run_side_by_side
+    from spectral_collapse.pipeline.execute import run_side_by_side
 
     stopped = []
 
@@ -268,14 +328,14 @@ def test_side_by_side_stops_the_started_studies_when_interrupted():
 
 @pytest.mark.parametrize("bad", [0, -1, "x", "1.5", True, None])
 def test_jobs_must_be_a_whole_number_or_auto(bad):
-    from spectral_collapse.studies.run import resolve_jobs
+    from spectral_collapse.pipeline.execute import resolve_jobs
 
     with pytest.raises(ValueError, match="jobs must be a whole number >= 1 or 'auto'"):
         resolve_jobs(bad)
 
 
 def test_jobs_auto_and_numbers():
-    from spectral_collapse.studies.run import _cores, resolve_jobs
+    from spectral_collapse.pipeline.execute import _cores, resolve_jobs
 
     assert resolve_jobs("3") == 3 and resolve_jobs(2) == 2
     assert resolve_jobs("auto") == max(1, min(_cores(), 4))  # no GPU in the test environment
@@ -284,24 +344,58 @@ def test_jobs_auto_and_numbers():
 THREADS = '''
 import os
 from pathlib import Path
-p = Path(results_root) / "tiny" / f"{dataset}-{profile}.nc"
-p.parent.mkdir(parents=True, exist_ok=True)
-p.write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
+Path(f"threads-{dataset}-{profile}.txt").write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
 '''
 
 
 def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path):
-    from spectral_collapse.studies.run import _cores, run_studies
+    """Each child is `python -m spectral_collapse studies --study cost --dataset D --root <tiny repo>`: a registered
+    study (children do not see a test's registry), whose notebook in the tiny repo records its thread count."""
+    from spectral_collapse.pipeline.execute import _cores, run_studies
 
-    root = _tiny_repo(tmp_path)
-    nb = nbformat.read(str(root / "notebooks" / "tiny.ipynb"), as_version=4)
-    nb.metadata["spectral_collapse"]["datasets"] = ["ihc-sr", "ihc-edges"]
-    nb.cells[1] = new_code_cell(THREADS)
-    nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
+    root = _tiny_repo(tmp_path, "cost", THREADS)
     results = tmp_path / "results"
-    done = run_studies("smoke", root=root, results_root=str(results), jobs=2)
-    assert sorted(p.name for p in done) == ["tiny-ihc-edges-smoke.ipynb", "tiny-ihc-sr-smoke.ipynb"]
+    done = run_studies("smoke", ["cost"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2)
+    assert sorted(p.name for p in done) == ["cost-ihc-edges-smoke.ipynb", "cost-ihc-sr-smoke.ipynb"]
     assert all(p.exists() for p in done)
     for ds in ("ihc-sr", "ihc-edges"):  # each child ran with its share of the cores
-        assert (results / "tiny" / f"{ds}-smoke.nc").read_text() == str(max(1, _cores() // 2))
-    assert run_studies("smoke", root=root, results_root=str(results), jobs=2) == []  # nothing stale: nothing runs
+        assert (root / f"threads-{ds}-smoke.txt").read_text() == str(max(1, _cores() // 2))
+    # nothing stale: nothing runs
+    assert run_studies("smoke", ["cost"], ["ihc-sr", "ihc-edges"], root=root, results_root=str(results), jobs=2) == []
+
+
+# ------------------------------------------------------------------ the study graph (from the registry)
+
+def test_run_order_puts_what_a_study_reads_first_and_keeps_book_order_otherwise():
+    from spectral_collapse.pipeline import graph
+
+    order = graph.run_order()
+    assert order == list(registry.STUDIES) or sorted(order) == sorted(registry.STUDIES)
+    for s in order:
+        for dep in graph.prerequisites(s):
+            assert order.index(dep) < order.index(s), (dep, s)
+    assert graph.run_order(["metric_validation", "pareto", "cost"]) == ["pareto", "metric_validation", "cost"]
+    assert graph.upstream("metric_validation") == ["pareto", "main_results"]
+    assert graph.datasets("eps_vs_x0") == ("ihc-sr",) and graph.source_notebook("pareto") == "notebooks/pareto.ipynb"
+    with pytest.raises(ValueError, match="unknown study 'paretto'; valid studies: pareto"):
+        graph.run_order(["paretto"])
+
+
+def test_a_cycle_of_reads_is_named(monkeypatch):
+    from spectral_collapse.pipeline import graph
+
+    for name, reads in (("a", ("b",)), ("b", ("c",)), ("c", ("a",))):
+        monkeypatch.setitem(registry.STUDIES, name, registry.Study(name, name, {}, reads=reads))
+    with pytest.raises(ValueError, match="cycle: a -> b -> c -> a"):
+        graph.run_order(["a"])
+    with pytest.raises(ValueError, match="cycle"):
+        graph.run_order()
+
+
+def test_python_m_spectral_collapse_is_the_command_line():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "spectral_collapse", "studies", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "--jobs" in out and "--costs" in out

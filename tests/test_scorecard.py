@@ -9,6 +9,7 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.reference import paper_tables
+from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
 
@@ -125,10 +126,10 @@ def test_table6_percent_improved_from_eps_vs_x0(tmp_path):
     assert card.loc[("table6", "lpips"), "ours_mean"] == 1.0
     assert card.loc[("table6", "s_dc"), "ours_mean"] == 0.0   # equal is not an improvement
     assert card.loc[("table6", "s_hf"), "ours_n"] == 3 * 3 * 3  # methods x factors x seeds
-    claims = S.evaluate_claims(S.load_evidence(tmp_path, "quick")).set_index("claim")
+    claims = C.evaluate_claims(S.load_evidence(tmp_path, "quick")).set_index("claim")
     # S_DC did not improve, so "x0 improves S_HF and S_DC in most cases" fails; PSNR got worse, S_LF tied
-    assert claims.loc["x0_cure", "verdict"] == S.FAILS
-    assert claims.loc["x0_structure", "verdict"] == S.HOLDS
+    assert claims.loc["x0_cure", "verdict"] == C.FAILS
+    assert claims.loc["x0_structure", "verdict"] == C.HOLDS
 
 
 def test_percent_improved_against_a_hand_count():
@@ -147,14 +148,14 @@ def claims_for(tmp_path, good: bool) -> pd.DataFrame:
     write(root, "main_results", "ihc-sr", main_ds("ihc-sr", good=good))
     write(root, "main_results", "ihc-edges", main_ds("ihc-edges", good=good))
     write(root, "backbone_ablation", "ihc-sr", ablation_ds("backbone", ["unet", "dit"], good=good))
-    return S.evaluate_claims(S.load_evidence(root, "quick")).set_index("claim")
+    return C.evaluate_claims(S.load_evidence(root, "quick")).set_index("claim")
 
 
 def test_claims_hold_on_results_that_tell_the_papers_story(tmp_path):
     c = claims_for(tmp_path, good=True)
     for key in ("collapse_sdc", "collapse_shf", "table1", "corr_hf_dc", "corr_dc_g", "tradeoff_lf_dc", "edm_tradeoff",
                 "ovg_vs_ddim", "taba_structure", "ovg_front", "ovg_edm_lpips", "backbone"):
-        assert c.loc[key, "verdict"] == S.HOLDS, (key, c.loc[key, "our numbers"])
+        assert c.loc[key, "verdict"] == C.HOLDS, (key, c.loc[key, "our numbers"])
     assert "ihc-sr: ddim" in c.loc["collapse_sdc", "our numbers"]
     assert "Pearson r = +" in c.loc["corr_hf_dc", "our numbers"]
 
@@ -162,7 +163,7 @@ def test_claims_hold_on_results_that_tell_the_papers_story(tmp_path):
 def test_claims_fail_on_results_that_contradict_it(tmp_path):
     c = claims_for(tmp_path, good=False)
     for key in ("collapse_sdc", "collapse_shf", "table1", "ovg_vs_ddim", "backbone"):
-        assert c.loc[key, "verdict"] == S.FAILS, (key, c.loc[key, "our numbers"])
+        assert c.loc[key, "verdict"] == C.FAILS, (key, c.loc[key, "our numbers"])
     # the backbone check fails on one of the two arms only, and says so
     assert c.loc["backbone", "our numbers"].startswith("1 of 2 hold")
 
@@ -174,22 +175,22 @@ def test_correlation_claim_holds_and_fails():
         f = pd.DataFrame({"study": "main", "dataset": "ihc-sr", "method": [f"m{i}" for i in range(12)] * 2, "seed": 0,
                           "metric": ["s_dc"] * 12 + ["s_hf"] * 12, "value": np.r_[dc, hf]})
         return S.Evidence(frame=f)
-    test = next(c.test for c in S.CLAIMS if c.key == "corr_hf_dc")
-    assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == S.HOLDS
+    test = next(c.test for c in C.CLAIMS if c.key == "corr_hf_dc")
+    assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == C.HOLDS
     found = test(ev(1 - dc))
-    assert found.verdict == S.FAILS and "r = -1.00" in found.detail
-    assert test(ev(np.full(12, 0.3))).verdict == S.UNTESTABLE   # no variation: no correlation to speak of
+    assert found.verdict == C.FAILS and "r = -1.00" in found.detail
+    assert test(ev(np.full(12, 0.3))).verdict == C.UNTESTABLE   # no variation: no correlation to speak of
 
 
 def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
     empty = S.load_evidence("/nonexistent-results-root", "quick")
-    c = S.evaluate_claims(empty).set_index("claim")
-    assert (c["verdict"] == S.UNTESTABLE).all()
-    assert set(c["paper's tables"]) <= {S.HOLDS, S.FAILS, S.UNTESTABLE}
+    c = C.evaluate_claims(empty).set_index("claim")
+    assert (c["verdict"] == C.UNTESTABLE).all()
+    assert set(c["paper's tables"]) <= {C.HOLDS, C.FAILS, C.UNTESTABLE}
     # computed from the paper's own tables: Table 5 gives DDIM S_DC 0.97, 0.69, 0.88 at x8, x16, x32 (not monotone)
-    assert c.loc["scale_monotone", "paper's tables"] == S.FAILS
+    assert c.loc["scale_monotone", "paper's tables"] == C.FAILS
     assert "x8 0.970" in c.loc["scale_monotone", "paper numbers"]
     # the text's "17-35 %" against Table 6's 79.3 % PSNR: the paper's own table contradicts the claim
-    assert c.loc["x0_structure", "paper's tables"] == S.FAILS
-    assert c.loc["backbone", "paper's tables"] == S.HOLDS
-    assert len(c) == len(S.CLAIMS) and c.index.is_unique
+    assert c.loc["x0_structure", "paper's tables"] == C.FAILS
+    assert c.loc["backbone", "paper's tables"] == C.HOLDS
+    assert len(c) == len(C.CLAIMS) and c.index.is_unique

@@ -1,4 +1,4 @@
-"""Command line: python -m spectral_collapse.cli {train, studies, download, ...}."""
+"""Command line: python -m spectral_collapse {train, studies, download, ...} (also python -m spectral_collapse.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -17,15 +17,16 @@ def _train(a):
 
 
 def _studies(a):
-    from .studies.run import restamp, run_studies
+    from .pipeline.execute import recorded_costs, restamp, run_studies
 
     if a.restamp:
         for p in restamp(a.profile, results_root=a.results_root):
             print(f"adopted {p}")
         return
 
+    costs = recorded_costs(a.costs) if a.costs else None
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
-                       force=a.force, jobs=a.jobs)
+                       force=a.force, jobs=a.jobs, costs=costs)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
 
 
@@ -56,6 +57,9 @@ def main(argv=None):
                    help="studies run side by side, each in its own process with cores/jobs torch threads; a study "
                         "waits for the studies it reads (default 1: one after another; 'auto': the cores, at most 4, "
                         "or 1 with a GPU)")
+    s.add_argument("--costs", default=None, metavar="JSON",
+                   help="a timed main command's record (its studies_s: seconds per study/dataset, e.g. "
+                        "benchmarks/results/main_command.json): with --jobs > 1 the costliest ready study starts first")
     s.add_argument("--restamp", action="store_true",
                    help="adopt chapters executed by hand: strip progress bars, record their inputs' hashes")
     s.set_defaults(fn=_studies)

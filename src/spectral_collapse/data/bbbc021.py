@@ -30,7 +30,7 @@ import numpy as np
 from .degrade import nearest_downup
 from .download import data_root, download as fetch, not_prepared, remove_tree, safe_extract
 from .folder import check_factor, fit_square, split_indices, to_tensor
-from .unpaired import UnpairedDomains
+from .unpaired import Task, UnpairedDomains
 
 __all__ = ["BASE_URL", "IMAGE_CSV", "ARCHIVE", "CHANNELS", "PERCENTILES", "download", "prepare", "load_bbbc021",
            "channels_to_rgb", "read_metadata"]
@@ -288,4 +288,4 @@ def load_bbbc021(
             "channels": "R = actin, G = tubulin, B = DAPI; per-image percentile clipping",
             "description": f"x{factor} nearest-neighbour super-resolution of BBBC021 MCF-7 fields", "credit": CREDIT}
     return UnpairedDomains("bbbc021", int(size), nearest_downup(src, factor), tgt, nearest_downup(test, factor),
-                           test, meta)
+                           test, meta, task=Task("sr", int(factor)))

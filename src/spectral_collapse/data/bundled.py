@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .degrade import edge_map, nearest_downup
-from .unpaired import DATASETS, UnpairedDomains, load_dataset, register_dataset
+from .unpaired import DATASETS, Task, UnpairedDomains, load_dataset, register_dataset
 
 __all__ = ["ihc_image", "IHC_REGIONS", "ihc_sr", "ihc_edges", "extract_crops", "load_dataset", "DATASETS"]
 
@@ -91,7 +91,8 @@ def _ihc_sr(size: int, factor: int, stride: int) -> UnpairedDomains:
     meta = _meta("ihc-sr", size, stride, origins, counts, factor=int(factor),
                  degradation=f"nearest_downup(factor={factor}): top-left pixel of each block, repeated",
                  description=f"x{factor} nearest-neighbour super-resolution on IHC tissue crops")
-    return UnpairedDomains("ihc-sr", size, nearest_downup(src, factor), tgt, nearest_downup(test, factor), test, meta)
+    return UnpairedDomains("ihc-sr", size, nearest_downup(src, factor), tgt, nearest_downup(test, factor), test, meta,
+                           task=Task("sr", int(factor)))
 
 
 def ihc_sr(*, size: int = 32, factor: int = 4, stride: int | None = None) -> UnpairedDomains:
@@ -108,7 +109,8 @@ def _ihc_edges(size: int, stride: int, canny: tuple) -> UnpairedDomains:
     meta = _meta("ihc-edges", size, stride, origins, counts, factor=None, canny=kw,
                  degradation="edge_map: Canny edges of the luminance, dark on white",
                  description="edges -> tissue translation on IHC crops (Edges2Shoes-like)")
-    return UnpairedDomains("ihc-edges", size, edge_map(src, **kw), tgt, edge_map(test, **kw), test, meta)
+    return UnpairedDomains("ihc-edges", size, edge_map(src, **kw), tgt, edge_map(test, **kw), test, meta,
+                           task=Task("edges"))
 
 
 def ihc_edges(*, size: int = 32, factor: int = 4, stride: int | None = None, **canny) -> UnpairedDomains:

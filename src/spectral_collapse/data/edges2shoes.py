@@ -22,7 +22,7 @@ import torch
 
 from .download import data_root, download as fetch, not_prepared, safe_extract
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
-from .unpaired import UnpairedDomains
+from .unpaired import Task, UnpairedDomains
 
 __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_pair"]
 
@@ -131,4 +131,4 @@ def load_edges2shoes(
             "unpaired": "each training pair contributes only its edge map or only its photo",
             "description": "edges -> shoe photo translation (pix2pix Edges2Shoes, strictly unpaired)",
             "credit": CREDIT}
-    return UnpairedDomains("edges2shoes", int(size), src, tgt, t_src, t_tgt, meta)
+    return UnpairedDomains("edges2shoes", int(size), src, tgt, t_src, t_tgt, meta, task=Task("edges"))

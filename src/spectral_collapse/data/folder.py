@@ -19,6 +19,10 @@ Rules (each a keyword with a documented default):
 * Corrupt or unreadable files: ``on_corrupt="skip"`` drops them with one warning that gives the count and
   names (recorded in ``meta["skipped"]``; a broken test file drops its pair), ``"raise"`` stops at the first.
 * ``size`` must be divisible by the SR ``factor`` (checked before any image is decoded).
+* Task: ``task`` declares what the folders hold (default "generic"): a ``Task``, a kind string ("sr" takes
+  ``factor``), or a dict {"kind" or "task": kind, "factor": int}. ``factor`` fills in an "sr" task given without
+  one; an "sr" task's own factor wins over ``factor`` (``load_dataset`` always passes its default factor) and is
+  then the factor checked against ``size`` and used by ``degrade_source``.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
-from .unpaired import UnpairedDomains
+from .unpaired import Task, UnpairedDomains
 
 __all__ = ["IMAGE_EXTENSIONS", "load_folder", "list_images", "read_rgb", "fit_square", "to_tensor",
            "check_factor", "split_indices"]
@@ -186,12 +190,16 @@ def load_folder(
     on_size_mismatch: str = "raise",  # "raise" | "resize" when one set mixes image sizes
     degrade_source: bool = False,  # apply nearest_downup(factor) to source and test_source (HR-only folders)
     name: str = "folder",
+    task: Task | dict | str | None = None,  # "sr" (with a factor), "edges", or "generic" (None: default)
 ) -> UnpairedDomains:
     """Load a user's source / target folders (and the paired test folders) as UnpairedDomains in [-1, 1]."""
     if on_corrupt not in ("skip", "raise"):
         raise ValueError(f"on_corrupt must be 'skip' or 'raise', got {on_corrupt!r}")
     if on_size_mismatch not in ("raise", "resize"):
         raise ValueError(f"on_size_mismatch must be 'raise' or 'resize', got {on_size_mismatch!r}")
+    task = Task.parse(task, factor=factor)
+    if task.kind == "sr":
+        factor = task.factor
     check_factor(size, factor)
     if degrade_source and factor is None:
         raise ValueError("degrade_source=True needs an SR factor; pass e.g. factor=4")
@@ -246,4 +254,4 @@ def load_folder(
             "test_names": [a.stem for a, _ in pairs], "labels": {"source": 0, "target": 1, "null": 2},
             "rules": "RGB by the folder.py mode rule; centre-crop to square; bilinear antialiased resize",
             "description": f"user folders {dirs['source']} -> {dirs['target']}"}
-    return UnpairedDomains(name, int(size), src, tgt, t_src, t_tgt, meta)
+    return UnpairedDomains(name, int(size), src, tgt, t_src, t_tgt, meta, task=task)

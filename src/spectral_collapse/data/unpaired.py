@@ -6,16 +6,85 @@ Training never sees pairs: a batch is half source crops and half target crops, e
 
 Datasets are built by name through a registry: ``register_dataset(name, fn)`` adds a builder
 ``fn(*, size, factor, **kw) -> UnpairedDomains`` and ``load_dataset(name, ...)`` calls it.
+
+A dataset declares its task when it is built (``UnpairedDomains.task``, a ``Task``): ``sr`` (super-resolution by
+an integer ``factor``), ``edges`` (sketch -> image) or ``generic`` (any other translation). Code downstream reads
+``data.task`` and never branches on a dataset's name; ``load_dataset(name, task=...)`` overrides the declaration.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
+import numpy as np
 import torch
 
-__all__ = ["UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset"]
+__all__ = ["Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset"]
+
+TASK_KINDS = ("sr", "edges", "generic")
+
+
+@dataclass(frozen=True)
+class Task:
+    """What a dataset's translation is: ``kind`` in TASK_KINDS; ``factor`` the SR factor (int >= 1, only for "sr")."""
+
+    kind: str = "generic"
+    factor: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.kind, str) or self.kind not in TASK_KINDS:
+            raise ValueError(f"unknown task kind {self.kind!r}; valid kinds: {', '.join(TASK_KINDS)}")
+        if self.kind == "sr":
+            f = self.factor
+            if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1:
+                raise ValueError(f"task 'sr' needs an integer factor >= 1, got factor={f!r} "
+                                 f"(e.g. Task('sr', 4)); valid kinds: {', '.join(TASK_KINDS)}")
+            object.__setattr__(self, "factor", int(f))
+        elif self.factor is not None:
+            raise ValueError(f"task {self.kind!r} takes no factor, got factor={self.factor!r}; only 'sr' has one "
+                             f"(valid kinds: {', '.join(TASK_KINDS)})")
+
+    def describe(self) -> dict:
+        """JSON-able {"kind", "factor"}; ``Task.parse`` turns it back into the same Task."""
+        return {"kind": self.kind, "factor": self.factor}
+
+    def __str__(self) -> str:
+        return f"sr x{self.factor}" if self.kind == "sr" else self.kind
+
+    @classmethod
+    def parse(cls, value: Any = None, *, factor: int | None = None) -> "Task":
+        """A Task from a Task, None (generic), a kind string ("sr", "edges", "generic"; "sr" takes ``factor``),
+        a dict {"kind" or "task": kind, "factor": int} (a missing "sr" factor is ``factor``) or its JSON text."""
+        if isinstance(value, cls):
+            return value
+        if value is None:
+            return cls()
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("{"):
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"task {value!r} is not valid JSON ({err}); pass e.g. "
+                                     '{"kind": "sr", "factor": 4} or one of ' + ", ".join(TASK_KINDS)) from None
+            else:
+                kind = text.lower()
+                return cls(kind, factor if kind == "sr" else None)
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"kind", "task", "factor"})
+            if unknown:
+                raise ValueError(f"task dict {value!r} has unknown key(s) {unknown}; use 'kind' (or 'task') and "
+                                 f"'factor'")
+            if "kind" in value and "task" in value and value["kind"] != value["task"]:
+                raise ValueError(f"task dict {value!r} names two kinds; give one of 'kind' or 'task'")
+            kind = value.get("kind", value.get("task", "generic"))
+            kind = kind.strip().lower() if isinstance(kind, str) else kind
+            f = value.get("factor", factor if kind == "sr" else None)
+            return cls(kind, f)
+        raise ValueError(f"cannot read a task from {value!r} ({type(value).__name__}); pass a Task, a kind "
+                         f"({', '.join(TASK_KINDS)}) or a dict like {{'kind': 'sr', 'factor': 4}}")
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -35,8 +104,15 @@ class UnpairedDomains:
     test_source: torch.Tensor  # (M, C, H, W) degraded test inputs
     test_target: torch.Tensor  # (M, C, H, W) their ground truth, same order
     meta: dict = field(default_factory=dict)  # JSON-able: regions, factor, counts, licence / credit
+    # The task is kept out of ``meta`` on purpose: the trainer's data identity (and so every checkpoint's folder
+    # hash) is name + meta, and the task does not change what is trained (only the two pools are).
+    task: Task = Task()
 
     def __post_init__(self):
+        object.__setattr__(self, "task", Task.parse(self.task))
+        if self.task.kind == "sr" and self.size % self.task.factor:
+            raise ValueError(f"task {self.task} does not fit size {self.size}: the SR factor must divide the image "
+                             f"size; use a factor that divides {self.size}")
         for key in ("source", "target", "test_source", "test_target"):
             t = getattr(self, key)
             if not isinstance(t, torch.Tensor) or t.ndim != 4 or t.dtype != torch.float32:
@@ -87,7 +163,7 @@ class UnpairedDomains:
         """A short human-readable summary: name, shapes, sizes of the pools and the test split, credit."""
         lines = [f"{self.name}: {self.channels}x{self.size}x{self.size} crops, "
                  f"source pool {len(self.source)} (label 0), target pool {len(self.target)} (label 1), "
-                 f"paired test split {len(self.test_source)}"]
+                 f"paired test split {len(self.test_source)}; task {self.task}"]
         if "description" in self.meta:
             lines.append(str(self.meta["description"]))
         if "credit" in self.meta:
@@ -105,8 +181,16 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
     DATASETS[name] = fn
 
 
-def load_dataset(name: str, *, size: int = 32, factor: int = 4, **kw) -> UnpairedDomains:
-    """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies)."""
+def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
+    """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies).
+
+    ``task`` (None: keep the task the builder declares) overrides the declared task for any builder: a Task, a
+    kind string ("sr" uses ``factor``), or a dict {"kind" or "task": kind, "factor": int} (see ``Task.parse``).
+    """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](size=size, factor=factor, **kw)
+    want = None if task is None else Task.parse(task, factor=factor)  # bad task forms fail before any loading
+    data = DATASETS[name](size=size, factor=factor, **kw)
+    if want is None or want == data.task:
+        return data
+    return dataclasses.replace(data, task=want)

@@ -67,20 +67,16 @@ class Context:
     step_index: int = 0
     sigmas: torch.Tensor | None = None
     first: tuple | None = None  # (x, sigma_eval, Prediction) of the step's first network call
-    null_embedding: torch.Tensor | None = None  # per-step override used by Null-Class inversion
+    net_override: Callable | None = None  # D -> context manager around each network call (Null-Class's embedding)
 
     def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
         """Evaluate D with classifier-free guidance (scale w, null label) and count network forwards.
 
-        With ``null_embedding`` set, the network's class-embedding output for the null label is replaced by it
-        (Null-Class inversion; see methods/null_class.py).
+        With ``net_override`` set, each network call runs inside ``net_override(D)`` (Null-Class inversion swaps the
+        null label's class embedding there; see methods/null_class.py).
         """
         w = self.cfg_scale
-        if self.null_embedding is None:
-            override = nullcontext()
-        else:
-            from .methods.null_class import null_embedding_override
-            override = null_embedding_override(D, self.null_embedding, self.null_label)
+        override = nullcontext() if self.net_override is None else self.net_override(D)
         with override:
             if w == 1.0:
                 pred = D(x, sigma, self.label)

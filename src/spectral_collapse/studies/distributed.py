@@ -8,10 +8,10 @@ same full result. Per-sample seeds are keyed by the global sample index (``sampl
 numbers equal a single-process run's up to the float round-off of a different batch composition.
 
 In a single process (no ``WORLD_SIZE`` > 1 in the environment) nothing changes and Accelerate is not touched.
-The hook is ``studies.translation._translate_batched``, which hands its batch loop to ``translate_sharded``.
-Stores: every process writes the same file; writes are atomic (temp file + rename), so the last one wins.
-All processes must see the same results root (one filesystem): a process that found a cell cached which another
-did not would skip a collective the others wait in.
+The hook is ``studies.cells.translate_cell``, which hands its batch loop to ``translate_sharded``.
+Stores: every process writes the same cell and results files; writes are atomic (temp file + rename), so the last
+one wins. All processes must see the same cell cache (one filesystem): a process that found a cell cached which
+another did not would skip a collective the others wait in.
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 from ..data import load_dataset
-from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae, train_vae
+from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
+from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
@@ -25,9 +26,9 @@ def dataset_for(profile: str, dataset: str, factor: int | None = None, **kw):
     return load_dataset(dataset, size=p.image_size, factor=factor or p.factor, **kw)
 
 
-def _base_name(profile: str, dataset: str, factor: int | None) -> str:
-    p = get_profile(profile)
-    return f"{dataset}-x{factor or p.factor}" if "sr" in dataset or dataset == "bbbc021" else dataset
+def _base_name(dataset: str, data) -> str:
+    """Checkpoint name stem: the dataset's name, with the SR factor when its declared task is super-resolution."""
+    return f"{dataset}-x{data.task.factor}" if data.task.kind == "sr" else dataset
 
 
 def latent_space(profile: str, dataset: str, *, factor: int | None = None, progress: bool = True,
@@ -37,7 +38,7 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
     if isinstance(p.vae, PretrainedVAE):
         return load_pretrained_vae(p.vae)
     data = dataset_for(profile, dataset, factor)
-    return train_vae(p.vae, p.train_vae, data, name=f"{_base_name(profile, dataset, factor)}-vae-{profile}",
+    return train_vae(p.vae, p.train_vae, data, name=f"{_base_name(dataset, data)}-vae-{profile}",
                      root=root or CHECKPOINT_ROOT, progress=progress)
 
 
@@ -51,7 +52,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
     data = dataset_for(profile, dataset, factor)
     tags = ([backbone] if backbone != "unet" else []) + ([space_name] if space_name != p.space else [])
-    name = "-".join([_base_name(profile, dataset, factor), parameterization, *tags, profile])
+    name = "-".join([_base_name(dataset, data), parameterization, *tags, profile])
     if space_name == "latent":
         ls = space if isinstance(space, LatentSpace) else latent_space(profile, dataset, factor=factor,
                                                                        progress=progress, root=root)

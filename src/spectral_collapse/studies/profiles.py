@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from ..models.backbones import DiTConfig, UNetConfig, reshaped
 from ..models.dit import dit_preset
 from ..models.schedules import VPSchedule
-from ..models.vae import SD_VAE, PretrainedVAE, VAEConfig, VAETrainConfig
+from ..models.vae import SD_VAE, PretrainedVAE, VAEConfig
+from ..train.vae import VAETrainConfig
 from ..train.trainer import ModelSpec, TrainConfig
 
 __all__ = ["Profile", "PROFILES", "get_profile", "BACKBONES", "SPACES"]

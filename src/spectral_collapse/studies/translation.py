@@ -6,37 +6,38 @@ A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`
 
 Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
 seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
-seeds instead chose test subsets (ovg-official-facts.md 6). Results are cached per (label, seed) under
-``.partial/`` so an interrupted study, rerun, redoes only what is missing.
+seeds instead chose test subsets (ovg-official-facts.md 6). Each (label, seed) translation is a cell of the
+context's cache (``cells.translate_cell``), so an interrupted study, rerun, redoes only what is missing, and the
+ablations share the translations they have in common with the main results.
 """
 from __future__ import annotations
 
 import json
-import os
 import warnings
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..inversion import OVG, TABA, Euler, sample_seeds, translate
+from ..inversion import OVG, TABA, Euler, sample_seeds
 from ..inversion.methods import METHODS, get_method
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
-from .distributed import sharding_active, translate_sharded
+from .cells import NoCache, translate_cell
 from .profiles import get_profile
-from .store import load_results, results_path, root_relative, save_results
+from .spec import CACHE_VERSION
 
-__all__ = ["MethodSpec", "PAPER_LABELS", "method_specs", "ovg_params", "run_translation_study", "score_outputs"]
+__all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
+           "scoring_settings", "score_outputs", "translation_results", "run_translation_study", "run_main_results",
+           "from_noise_samples"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
 STOCHASTIC = {"taba", "ovg_taba", "renoise"}
 
-# OVG step sizes when no Pareto choice is stored (data/results/pareto/<dataset>-<profile>-choice.json).
+# OVG step sizes when no Pareto choice is recorded in a study's inputs (see ``ovg_setting``).
 # Calibrated on 16 ihc-sr test crops with the quick eps model (half trained), paper form (no clipping, Eq. 14):
 # DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
 # (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
@@ -67,13 +68,14 @@ class MethodSpec:
                 "guidance": None if self.guidance is None else {"type": type(self.guidance).__name__, **asdict(self.guidance)}}
 
 
-def ovg_params(dataset: str, profile: str, root: str | os.PathLike = "data/results") -> dict:
-    """OVG step sizes: the Pareto study's stored choice for (dataset, profile) if present, else OVG_DEFAULTS."""
-    p = Path(root) / "pareto" / f"{dataset}-{profile}-choice.json"
-    if p.exists():
-        choice = json.loads(p.read_text())
-        return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "source": root_relative(p, root)}
-    return {**OVG_DEFAULTS, "source": "default"}
+def ovg_setting(spec) -> dict:
+    """OVG step sizes of a study: the Pareto sweep's choice recorded in ``spec``'s inputs, else OVG_DEFAULTS with
+    the reason in ``source``."""
+    chosen = spec.input("pareto")
+    if isinstance(chosen, dict) and chosen.get("eta_hf") is not None:
+        return {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}
+    reason = (chosen or {}).get("source") if isinstance(chosen, dict) else None
+    return {**OVG_DEFAULTS, "source": reason or f"defaults (no Pareto sweep stored for {spec.dataset}, {spec.profile})"}
 
 
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
@@ -117,36 +119,24 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
     }
 
 
-def _cell_tag(ms: MethodSpec, n: int, steps: int, factor) -> str:
-    """Short hash of everything that determines a cell's numbers, so changed settings never reuse stale cells."""
-    import hashlib
-
-    blob = json.dumps({"m": ms.describe(), "n": n, "steps": steps, "factor": factor}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:8]
-
-
-def _translate_batched(D, x_src, ms: MethodSpec, seeds, steps, batch_size, progress):
-    if sharding_active():  # launched on several processes: translate this process's share (studies/distributed.py)
-        return translate_sharded(_translate_batched, D, x_src, ms, seeds, steps, batch_size, progress)
-    outs, lats, bad, nfe = [], [], [], 0
-    for i in range(0, x_src.shape[0], batch_size):
-        tr = translate(D, x_src[i:i + batch_size], ms.method, guidance=ms.guidance, steps=steps,
-                       seeds=seeds[i:i + batch_size], progress=progress)
-        outs.append(tr.output)
-        lats.append(tr.latent)
-        bad.append(tr.nonfinite_step)
-        nfe += tr.nfe
-    return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
+def scoring_settings(data) -> dict:
+    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
+    for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
+    real = data.target[:: max(1, data.target.shape[0] // 512)]
+    real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
+    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
+    return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
+            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges"}
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
     """Validate a study's arguments before any data is loaded or model trained; returns seeds, labels, batch size."""
     labels = [labels] if isinstance(labels, str) else list(labels)
     method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
-    try:
-        seeds = [int(s) for s in (prof.seeds if seeds is None else seeds)]
-    except (TypeError, ValueError):
-        raise TypeError(f"seeds must be a list of integers such as [0, 1, 2], got {seeds!r}") from None
+    seeds = list(prof.seeds if seeds is None else seeds)
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in seeds):
+        raise TypeError(f"seeds must be a list of integers such as [0, 1, 2], got {seeds!r}")
+    seeds = [int(s) for s in seeds]
     if not seeds:
         raise ValueError("seeds is empty; pass at least one seed, e.g. seeds=[0]")
     batch_size = prof.batch_size if batch_size is None else batch_size
@@ -177,121 +167,149 @@ def _numbers(info: dict | None) -> dict | None:
     return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
 
 
-def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPER_LABELS, seeds=None, models=None,
-                          factor: int | None = None, n_test: int | None = None, n_images: int = 8,
-                          root: str | os.PathLike = "data/results", progress: bool = True, save: bool = True,
-                          backbone: str = "unet", space=None, parameterization: str = "eps",
-                          tag: str | None = None, batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Run (or resume) a translation study and return (and store) its xr.Dataset.
+def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                 n_images: int, ls=None) -> xr.Dataset:
+    """One (label, seed) of a translation table: the shared translation cell, decoded and scored per sample."""
+    tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
+    out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
+    bad = torch.from_numpy(tr["nonfinite_step"].values)
+    if ls is not None:
+        out = ls.decode(out)
+    scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
+                           kappa=scoring["kappa"], edges=scoring["edges"])
+    finite = (bad < 0).numpy()
+    if not finite.all():
+        idx = np.flatnonzero(~finite)
+        warnings.warn(f"{ms.label}, seed {seed}: test samples {idx.tolist()} became non-finite at steps "
+                      f"{bad.numpy()[idx].tolist()} (0-{steps - 1} invert, then sample); they are marked "
+                      f"(finite=False, nonfinite_step) and left out of the tables' means", RuntimeWarning)
+    g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.any() else None
+    cell = xr.Dataset({k: ("sample", np.where(finite, v, np.nan)) for k, v in scores.items()})
+    cell["finite"] = ("sample", finite)
+    cell["nonfinite_step"] = ("sample", bad.numpy())
+    for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
+                       ("z_mean", "z_mean")):
+        cell[name] = ((), np.nan if g is None else getattr(g, attr))
+    cell["nfe"] = ((), int(tr["nfe"].values))
+    k_img = min(n_images, len(out))
+    cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
+    lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
+    cell["latents"] = (lat_dims, latent[:k_img].numpy().astype(np.float32))
+    return cell
 
-    models: optional {parameterization: Denoiser}; by default the profile's trained models are loaded/trained.
+
+def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
+                        n_test: int | None = None, n_images: int = 8, batch_size: int | None = None,
+                        ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
+                        space: str | None = None, study: str = "main_results") -> xr.Dataset:
+    """Translate the first ``n_test`` paired test inputs of ``data`` with every (label, seed) and score them.
+
+    models: {parameterization: Denoiser} holding every model the labels need. ls: the LatentSpace the models diffuse
+    in (inputs encoded, outputs decoded), or None. ovg: {"eta_hf", "eta_lf", "source"} (default OVG_DEFAULTS).
+    Deterministic labels are translated once and shared by every seed. Returns the per-sample table (method, seed,
+    sample) with images, latents and samples drawn from noise; no file is read or written.
+    """
+    prof = get_profile(profile)
+    seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
+    n = min(n_test or prof.n_test, data.test_source.shape[0])
+    src, gt = data.test_source[:n], data.test_target[:n]
+    scoring = scoring_settings(data)
+    op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
+    specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
+                         parameterization=parameterization)
+    needed = sorted({m.parameterization for m in specs})
+    missing = [p for p in needed if p not in models]
+    if missing:
+        raise ValueError(f"no {', '.join(missing)} model given; the labels {labels} need models for {needed}")
+    x_in = src if ls is None else ls.encode(src)
+    _check_models_fit(models, needed, x_in, data.name)
+    per = {}
+    for ms in specs:
+        for seed in seeds:
+            key_seed = seed if ms.label in STOCHASTIC else seeds[0]
+            if (ms.label, key_seed) not in per:
+                per[(ms.label, key_seed)] = _scored_cell(ctx, models[ms.parameterization], x_in, ms, seed=key_seed,
+                                                         steps=prof.steps, batch_size=batch_size, src=src, gt=gt,
+                                                         scoring=scoring, n_images=n_images, ls=ls)
+    ds = xr.concat([xr.concat([per[(ms.label, s if ms.label in STOCHASTIC else seeds[0])].expand_dims(seed=[s])
+                               for s in seeds], dim="seed").expand_dims(method=[ms.label]) for ms in specs],
+                   dim="method", data_vars="all", coords="minimal", compat="override", join="outer")
+    k_img = ds.sizes["image"]
+    ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
+    ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
+    ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
+    checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
+    ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
+                    steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
+                    s_lf_kappa=float(scoring["kappa"]),
+                    s_lf_condition="input condition (App. B.5); s_lf_gt uses the ground truth",
+                    s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
+                    ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
+                    task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
+                    models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}),
+                    backbone=backbone, parameterization=parameterization, space=space or prof.space,
+                    latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
+                    latent_space_info=json.dumps(_numbers(getattr(ls, "info", None))))
+    noise = ctx.cache.cell(
+        {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
+         "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),
+         "wavelet": scoring["wavelet"], "decoder": None if ls is None else ls.vae, "shape": tuple(x_in.shape[1:])},
+        lambda: from_noise_samples({p: models[p] for p in needed}, prof.n_from_noise, prof.steps,
+                                   mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], seed=seeds[0], space=ls,
+                                   shape=tuple(x_in.shape[1:])))
+    return ds.merge(noise)
+
+
+def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPER_LABELS, seeds=None, models=None,
+                          factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
+                          progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
+                          batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
+    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files).
+
+    models: optional {parameterization: Denoiser}; missing ones are trained (or loaded) for the profile.
     backbone ("unet" | "dit"), space ("pixel" | "latent" | a LatentSpace; None = the profile's) and parameterization
     (the model behind ddim / taba / ovg: "eps" or "x0") select the models of an ablation (studies/ablations.py).
     In latent space the test inputs are encoded, the models translate latents (S_G, S_DC on those latents) and the
-    outputs are decoded for the image metrics. tag: names this variant's cached partial results.
-    batch_size: inversion batch size (None = the profile's); per-sample results do not depend on it.
-    ovg: OVG step sizes {"eta_hf", "eta_lf", "source"}; None reads them now (``ovg_params``). A study of several
-    runs passes the ones it read once, so a Pareto choice written meanwhile cannot mix two settings in one table.
+    outputs are decoded for the image metrics. cache: a cell cache (``pipeline.memo.Memo``; None computes all).
     Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
     """
     from ..models.vae import LatentSpace
+    from .cells import Context
     from .models import dataset_for, latent_space, trained_model
 
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
-    n = min(n_test or prof.n_test, data.test_source.shape[0])
-    src, gt = data.test_source[:n], data.test_target[:n]
-    edges = "edges" in dataset
-    size = src.shape[-1]
-    kappa = spec.kappa_for_size(size)
-    real = data.target[:: max(1, data.target.shape[0] // 512)]
-    real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
-    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
-    mu_hf = spec.hf_reference(real, wavelet=wavelet)
-    op = dict(ovg) if ovg else ovg_params(dataset, profile, root)
-    specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=kappa,
-                         parameterization=parameterization)
-    needed = sorted({m.parameterization for m in specs})
     space_name = prof.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
     ls = space if isinstance(space, LatentSpace) else None
     if space_name == "latent" and ls is None:
         ls = latent_space(profile, dataset, factor=factor, progress=progress)
-    x_in = src if ls is None else ls.encode(src)
+    op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
+    needed = sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
+                                                              parameterization=parameterization)})
     models = dict(models or {})
     for par in needed:
         if par not in models:
             models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
                                         space=ls or space_name).denoiser
-    _check_models_fit(models, needed, x_in, dataset)
-    variant = [v for v, default in ((backbone, "unet"), (space_name, prof.space), (parameterization, "eps")) if v != default]
-    tag = tag or "-".join(variant)
-    partial = Path(root) / study / ".partial" / (f"{dataset}-{profile}" + (f"-{tag}" if tag else ""))
-    partial.mkdir(parents=True, exist_ok=True)
-    final = results_path(study, dataset, profile, root)
-    for stale in [*partial.glob(".*.tmp"), *final.parent.glob(f".{final.name}.*.tmp")]:
-        stale.unlink(missing_ok=True)  # left by a run killed while writing; never read as results
-    per = {}  # (label, seed) -> dict of arrays
-    for ms in specs:
-        for seed in seeds:
-            key_seed = seed if ms.label in STOCHASTIC else seeds[0]
-            cell_tag = _cell_tag(ms, n, prof.steps, factor)
-            f = partial / f"{ms.label}-seed{key_seed}-{cell_tag}.nc"
-            if f.exists():
-                per[(ms.label, seed)] = load_results(f)
-                continue
-            torch.manual_seed(key_seed)
-            out, latent, bad, nfe = _translate_batched(models[ms.parameterization], x_in, ms,
-                                                       sample_seeds(key_seed, range(n)), prof.steps, batch_size,
-                                                       progress)
-            if ls is not None:
-                out = ls.decode(out)
-            scores = score_outputs(out, latent, src, gt, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges)
-            finite = (bad < 0).numpy()
-            if not finite.all():
-                idx = np.flatnonzero(~finite)
-                warnings.warn(f"{ms.label}, seed {key_seed}: test samples {idx.tolist()} became non-finite at steps "
-                              f"{bad.numpy()[idx].tolist()} (0-{prof.steps - 1} invert, then sample); they are marked "
-                              f"(finite=False, nonfinite_step) and left out of the tables' means", RuntimeWarning)
-            g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.any() else None
-            cell = xr.Dataset({k: ("sample", np.where(finite, v, np.nan)) for k, v in scores.items()})
-            cell["finite"] = ("sample", finite)
-            cell["nonfinite_step"] = ("sample", bad.numpy())
-            for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
-                               ("z_mean", "z_mean")):
-                cell[name] = ((), np.nan if g is None else getattr(g, attr))
-            cell["nfe"] = ((), nfe)
-            k_img = min(n_images, n)
-            cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
-            lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
-            cell["latents"] = (lat_dims, latent[:k_img].numpy().astype(np.float32))
-            cell.attrs["method"] = json.dumps(ms.describe())
-            save_results(cell, f)
-            per[(ms.label, seed)] = cell
-    ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
-                    .expand_dims(method=[ms.label]) for ms in specs], dim="method", data_vars="all",
-                   coords="minimal", compat="override", join="outer")
-    ds = ds.drop_attrs() if hasattr(ds, "drop_attrs") else ds
-    k_img = ds.sizes["image"]
-    ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
-    ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
-    ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
-    ds.attrs.update(study=study, dataset=dataset, profile=profile, seeds=json.dumps(seeds), n_test=n, steps=prof.steps,
-                    wavelet=wavelet, mu_hf=float(mu_hf), s_hf_unit="uint8", s_lf_kappa=float(kappa),
-                    s_lf_condition="input condition (App. B.5); s_lf_gt uses the ground truth",
-                    s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
-                    ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
-                    data_meta=json.dumps(data.meta, default=str),
-                    models=json.dumps({par: str(getattr(models[par], "checkpoint", "")) for par in needed}),
-                    backbone=backbone, parameterization=parameterization, space=space_name,
-                    latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
-                    latent_space_info=json.dumps(_numbers(getattr(ls, "info", None))))
-    noise = from_noise_samples(models, prof.n_from_noise, prof.steps, mu_hf=mu_hf, wavelet=wavelet, seed=seeds[0],
-                               space=ls, shape=tuple(x_in.shape[1:]))
-    ds = ds.merge(noise)
-    if save:
-        save_results(ds, results_path(study, dataset, profile, root))
-    return ds
+    ctx = Context(cache=cache if cache is not None else NoCache(), progress=progress)
+    return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
+                               n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
+                               parameterization=parameterization, backbone=backbone, space=space_name, study=study)
+
+
+def run_main_results(spec, ctx) -> xr.Dataset:
+    """The main-results study (paper Tables 1-2): every method label on the paired test split, per seed."""
+    from .models import dataset_for, trained_model
+
+    labels = spec.get("methods", list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS])
+    prof = get_profile(spec.profile)
+    _check_study_args(prof, labels, spec.get("seeds"), None, None)
+    data = dataset_for(spec.profile, spec.dataset)
+    needed = sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0)})
+    models = {par: trained_model(spec.profile, spec.dataset, par, progress=ctx.progress).denoiser for par in needed}
+    return translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
+                               ovg=ovg_setting(spec), study="main_results")
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,

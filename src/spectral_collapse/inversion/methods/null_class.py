@@ -80,14 +80,16 @@ def null_embedding_override(D: nn.Module, emb, null_label: int = 2):
 @contextmanager
 def with_scale(ctx: Context, w: float, label: torch.Tensor | None = None, null_embedding=None):
     """Temporarily evaluate ``ctx.denoise`` at guidance scale w (and with another label / null embedding)."""
-    saved = ctx.cfg_scale, ctx.label, ctx.null_embedding
+    saved = ctx.cfg_scale, ctx.label, ctx.net_override
     ctx.cfg_scale = w
     ctx.label = ctx.label if label is None else label
-    ctx.null_embedding = null_embedding if null_embedding is not None else ctx.null_embedding
+    if null_embedding is not None:
+        null = ctx.null_label
+        ctx.net_override = lambda D: null_embedding_override(D, null_embedding, null)
     try:
         yield ctx
     finally:
-        ctx.cfg_scale, ctx.label, ctx.null_embedding = saved
+        ctx.cfg_scale, ctx.label, ctx.net_override = saved
 
 
 def pivot_step(method, D, x, sigma: float, sigma_next: float, ctx: Context):

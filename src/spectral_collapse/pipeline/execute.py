@@ -1,13 +1,16 @@
-"""Run the studies of a profile: execute each study notebook with papermill into book/studies/ (a book chapter).
+"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset).
 
-A (study, dataset) is executed when its executed notebook is missing or when its source notebook or its results
-file changed since it was executed; the notebook itself computes results only when they are missing. So rerunning
-with nothing changed does no work. "Changed" compares content hashes stored in the executed notebook's metadata
-(``spectral_collapse.inputs``), not modification times: a fresh clone writes files in arbitrary order, and
-must not re-execute every chapter. Notebooks without stored hashes fall back to modification times.
+A chapter is executed when it is missing, or when one of its inputs changed since it was executed: its source
+notebook (``notebooks/<study>.ipynb``), its results file, the results files of the studies it reads, and for a
+study that stores no results the files its ``*_file`` parameters name. The notebook itself computes results only
+when they are missing or out of date (``pipeline.runner``), so rerunning with nothing changed does no work.
+"Changed" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
+modification times: a fresh clone writes files in arbitrary order and must not re-execute every chapter. Chapters
+without stored hashes fall back to modification times. Studies, datasets and order: ``pipeline.graph``.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -15,27 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["STUDIES", "discover_studies", "run_studies", "execute_study", "stamp", "file_hash", "strip_progress", "restamp",
-           "needs_run", "notebook_path", "prerequisites", "resolve_jobs", "run_side_by_side", "recorded_costs"]
+from . import graph
 
-
-
-def discover_studies(root: str | os.PathLike | None = None) -> dict[str, tuple[str, tuple[str, ...]]]:
-    """study -> (source notebook, default datasets), read from the metadata of notebooks/*.ipynb, in book order."""
-    import json
-
-    from .notebook import repo_root
-
-    root = Path(root) if root else repo_root()
-    found = []
-    for nb in sorted((root / "notebooks").glob("*.ipynb")):
-        meta = json.loads(nb.read_text()).get("metadata", {}).get("spectral_collapse")
-        if meta:
-            found.append((meta.get("order", 100), meta["study"], (f"notebooks/{nb.name}", tuple(meta["datasets"]))))
-    return {name: v for _, name, v in sorted(found)}
-
-
-STUDIES = discover_studies()
+__all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
+           "file_hash", "strip_progress", "title_with_dataset", "resolve_jobs", "run_side_by_side",
+           "recorded_costs"]
 
 
 def file_hash(path: Path) -> str | None:
@@ -52,8 +39,6 @@ def file_hash(path: Path) -> str | None:
 
 
 def _inputs(out: Path) -> dict | None:
-    import json
-
     try:
         return json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -104,15 +89,42 @@ def strip_progress(nb) -> int:
     return removed
 
 
-def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
-    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
-    import nbformat
+def title_with_dataset(nb, dataset: str, profile: str) -> bool:
+    """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
+    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)". False when it has none."""
+    suffix = f": {dataset}" + ("" if profile == "quick" else f" ({profile})")
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if re.match(r"#+\s", line):
+                lines[i] = line.rstrip() + suffix
+                cell.source = "\n".join(lines)
+                return True
+    return False
 
-    nb = nbformat.read(str(out), as_version=4)
-    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(d, root): file_hash(d) for d in deps}
+
+def _write_atomic(nb, out: Path) -> None:
+    import nbformat
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     nbformat.write(nb, str(tmp))
     os.replace(tmp, out)
+
+
+def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
+    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
+    import nbformat
+    nb = nbformat.read(str(out), as_version=4)
+    _record(nb, deps, root)
+    _write_atomic(nb, out)
+
+
+def _record(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
+    """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
+    hashes = hashes or {}
+    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
+        _key(d, root): hashes[d] if d in hashes else file_hash(d) for d in deps}
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
@@ -121,7 +133,6 @@ def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2)
     import random
 
     import papermill as pm
-
     for attempt in range(retries + 1):
         try:
             pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
@@ -134,90 +145,122 @@ def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2)
             time.sleep(3 + 4 * random.random())
 
 
+def _root(root) -> Path:
+    from .notebook import repo_root
+    return Path(root) if root else repo_root()
+
+
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
     """Where the executed chapter of (study, dataset, profile) is written."""
     suffix = "" if profile == "quick" else f"-{profile}"
-    return (book_dir or root / "book" / "studies") / f"{study}-{dataset}{suffix}.ipynb"
+    return (Path(book_dir) if book_dir else Path(root) / "book" / "studies") / f"{study}-{dataset}{suffix}.ipynb"
 
 
-def _inputs_of(study: str, dataset: str, profile: str, root: Path, results_root: str) -> tuple[Path, Path]:
-    from .store import results_path
+def _params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
+    """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
+    from ..studies.profiles import study_params
+    from ..studies.registry import get_study, study_spec
 
-    studies = discover_studies(root)
-    if study not in studies:
-        raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(studies)}")
-    return root / studies[study][0], root / results_path(study, dataset, profile, results_root)
+    knobs = {**study_params(profile, study), **(extra or {})}
+    study_spec(study, dataset=dataset, profile=profile, **knobs)
+    base = {"dataset": dataset, "profile": profile}
+    if get_study(study).run is not None:
+        base["results_root"] = results_root
+    return {**base, **knobs}
+
+
+def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
+                   extra: dict | None = None) -> list[Path]:
+    """The files whose content decides whether a chapter is up to date (see the module's doc); the chapter's own
+    results file, when the study stores one, comes second."""
+    from ..studies.registry import get_study, study_spec
+    from ..studies.store import results_path
+
+    root = Path(root)
+    src = root / graph.source_notebook(study)
+    if get_study(study).run is None:
+        from ..studies.profiles import study_params
+
+        spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
+        files = [v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)]
+        return [src, *(root / f for f in files)]
+    own = root / results_path(study, dataset, profile, results_root)
+    read = [root / results_path(s, dataset, profile, results_root) for s in graph.prerequisites(study)]
+    return [src, own, *read]
 
 
 def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
-              results_root: str = "data/results") -> bool:
+              results_root: str = "data/results", extra: dict | None = None) -> bool:
     """Whether ``execute_study`` would execute this (study, dataset): no results, or a stale or missing chapter."""
-    src, res = _inputs_of(study, dataset, profile, root, results_root)
-    return _stale(notebook_path(study, dataset, profile, root, book_dir), [src, res], root) or not res.exists()
+    from ..studies.registry import get_study
+    deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
+    missing = get_study(study).run is not None and not deps[1].exists()
+    return missing or _stale(notebook_path(study, dataset, profile, root, book_dir), deps, Path(root))
 
 
-def execute_study(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
+def execute_study(study: str, dataset: str, profile: str, *, root: Path | None = None, book_dir: Path | None = None,
                   results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
-    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date)."""
+    """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date).
+
+    Parameters: dataset, profile, results_root (studies that store results), the profile's ``study_params`` and
+    ``extra``, all checked against the registry's knobs before papermill starts."""
     import nbformat
 
-    from .profiles import study_params
-
-    src, res = _inputs_of(study, dataset, profile, root, results_root)
+    root = _root(root)
+    params = _params(study, dataset, profile, results_root, extra)
+    src = root / graph.source_notebook(study)
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist: every study of studies/registry.py needs its notebook")
     out = notebook_path(study, dataset, profile, root, book_dir)
-    suffix = "" if profile == "quick" else f"-{profile}"
-    if not force and not needs_run(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root):
+    if not force and not needs_run(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root,
+                                   extra=extra):
         return None
     t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
-    params = {"dataset": dataset, "profile": profile, "results_root": results_root,
-              **study_params(profile, study), **(extra or {})}
     _papermill(src, tmp, params, root)
     nb = nbformat.read(str(tmp), as_version=4)
-    for cell in nb.cells:  # page title: the first heading names the dataset
-        if cell.cell_type == "markdown" and "{dataset}" in cell.source:
-            cell.source = cell.source.replace("{dataset}", f"{dataset}" + (f" ({profile})" if suffix else ""))
-            break
+    title_with_dataset(nb, dataset, profile)
     strip_progress(nb)
-    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {_key(src, root): src_hash, _key(res, root): file_hash(res)}
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, out)
+    _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
+            {src: src_hash})
+    _write_atomic(nb, out)  # through the same temporary name papermill wrote
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
     return out
 
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
-                results_root: str = "data/results", force: bool = False, jobs: int | str = 1) -> list[Path]:
-    """Execute every (study, dataset) of the profile that is missing or stale.
+                results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
+                costs: dict | None = None) -> list[Path]:
+    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
 
     jobs: how many run side by side, each in its own process with cores / jobs torch threads ("auto": see
-    ``resolve_jobs``); a study starts once the studies it reads (``prerequisites``) are done, the costliest first
-    (``recorded_costs``). With 1 they run one after another in this process, in book order.
+    ``resolve_jobs``); a study starts once the studies it reads are done, the costliest first (``costs``: seconds
+    per "study/dataset", e.g. ``recorded_costs`` of a timed main command). With 1 they run one after another in
+    this process, in run order (book order, prerequisites first).
     """
-    from .notebook import repo_root
-    from .profiles import get_profile
+    from ..data import DATASETS
+    from ..studies.profiles import get_profile
 
     get_profile(profile)
-    root = Path(root) if root else repo_root()
+    root = _root(root)
     jobs = resolve_jobs(jobs)
-    from ..data import DATASETS
-
-    known = discover_studies(root)
-    for study in studies or known:  # check every name before the first notebook starts
-        if study not in known:
-            raise ValueError(f"unknown study {study!r}; valid studies: {', '.join(known)}")
+    order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
         if ds not in DATASETS:
             raise ValueError(f"unknown dataset {ds!r}; valid datasets: {', '.join(sorted(DATASETS))}")
-    pairs = [(study, ds) for study in studies or known for ds in datasets or known[study][1]]
+    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study)]
     if jobs > 1:
-        pending = [p for p in pairs if force or needs_run(*p, profile, root=root, results_root=results_root)]
+        pending: list = []
+        for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
+            if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
+                    needs_run(study, ds, profile, root=root, results_root=results_root):
+                pending.append((study, ds))
         threads = max(1, _cores() // jobs)
 
         def start(pair):
-            cmd = [sys.executable, "-m", "spectral_collapse.cli", "studies", "--profile", profile, "--study", pair[0],
+            cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
                    "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
                    *(["--force"] if force else [])]
             env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
@@ -225,7 +268,7 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
 
         print(f"{len(pending)} study notebook(s) to execute, {jobs} at a time with {threads} torch thread(s) each",
               flush=True)
-        finished = run_side_by_side(pending, jobs, start, cost=recorded_costs(root))
+        finished = run_side_by_side(pending, jobs, start, cost=costs)
         return [notebook_path(study, ds, profile, root) for study, ds in finished]
     done = []
     for study, ds in pairs:
@@ -233,18 +276,6 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         if out is not None:
             done.append(out)
     return done
-
-
-# What a study reads from other studies of the same dataset. Every study reads the Pareto sweep's choice of OVG step
-# sizes (translation and analysis studies alike), except those listed in READS_NONE; the metric validation also
-# correlates the main results. ``run_side_by_side`` starts a study only after these are done.
-READS_NONE = ("pareto", "cost", "benchmarks")
-READS_ALSO = {"metric_validation": ("main_results",)}
-
-
-def prerequisites(study: str) -> tuple[str, ...]:
-    """The studies (of the same dataset) whose results ``study`` reads, so must run first when both are pending."""
-    return () if study in READS_NONE else ("pareto", *READS_ALSO.get(study, ()))
 
 
 def resolve_jobs(jobs: int | str) -> int:
@@ -263,18 +294,13 @@ def resolve_jobs(jobs: int | str) -> int:
 
 
 def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def recorded_costs(path: str | os.PathLike) -> dict[str, float]:
+    """Seconds per "study/dataset" from a timed main command's record (its ``studies_s``); {} when unreadable."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
-def recorded_costs(root: Path) -> dict[str, float]:
-    """Seconds per "study/dataset" from the last timed main command (benchmarks/results/main_command.json), if any."""
-    import json
-
-    try:
-        d = json.loads((Path(root) / "benchmarks" / "results" / "main_command.json").read_text())
+        d = json.loads(Path(path).read_text())
         return {str(k): float(v) for k, v in (d.get("studies_s") or {}).items()}
     except (OSError, ValueError, TypeError, AttributeError):
         return {}
@@ -285,11 +311,11 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
     """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished.
 
     ``start(pair)`` launches one and returns a handle with ``poll()`` (None while running, then the exit status).
-    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset", e.g.
-    ``recorded_costs``; unknown pairs count as 0, ties keep the given book order), so no long study is left to run
-    alone at the end. Starts are ``stagger_s`` apart (kernels starting at the same moment can race for a port).
-    A pair whose prerequisite failed is not started. Returns the pairs that finished; raises RuntimeError naming
-    the failed and the skipped ones after everything else has run.
+    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset"; unknown pairs
+    count as 0, ties keep the given order), so no long study is left to run alone at the end. Starts are
+    ``stagger_s`` apart (kernels starting at the same moment can race for a port). A pair whose prerequisite
+    failed is not started. Returns the pairs that finished; raises RuntimeError naming the failed and the skipped
+    ones after everything else has run.
     """
     cost = cost or {}
     order = {p: i for i, p in enumerate(pairs)}
@@ -299,7 +325,7 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
 
     def blocked_by(pair):
         return [p for p in waiting + list(running) + list(failed) + skipped
-                if p != pair and p[1] == pair[1] and p[0] in prerequisites(pair[0])]
+                if p != pair and p[1] == pair[1] and p[0] in graph.prerequisites(pair[0])]
 
     try:
         while waiting or running:
@@ -343,35 +369,32 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
                 if skipped else "")
         raise RuntimeError(f"{len(failed)} study notebook(s) failed: {what}{left}. Their errors are printed above; "
                            f"rerun the same command to resume (finished studies and cached cells are kept), or run "
-                           f"one alone with `python -m spectral_collapse.cli studies --study S --dataset D`")
+                           f"one alone with `python -m spectral_collapse studies --study S --dataset D`")
     return finished
 
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             results_root: str = "data/results") -> list[Path]:
     """Adopt chapters executed outside ``execute_study`` (papermill by hand, older versions): strip progress bars
-    and record the hashes of their current source notebook and results, so they count as up to date."""
+    and record the hashes of their current inputs (``chapter_inputs``), so they count as up to date."""
     import nbformat
 
-    from .notebook import repo_root
-    from .store import results_path
+    from ..studies.registry import get_study
 
-    root = Path(root) if root else repo_root()
+    root = _root(root)
     suffix = "" if profile == "quick" else f"-{profile}"
     done = []
-    for study, (src, datasets) in discover_studies(root).items():
+    for study in graph.study_names():
         for out in sorted((root / "book" / "studies").glob(f"{study}-*{suffix}.ipynb")):
             dataset = out.stem[len(study) + 1:len(out.stem) - len(suffix)]
-            res = root / results_path(study, dataset, profile, results_root)
-            if not res.exists() or (not suffix and any(out.stem.endswith(f"-{p}") for p in ("smoke", "paper"))):
+            if not suffix and any(out.stem.endswith(f"-{p}") for p in ("smoke", "paper")):
+                continue
+            deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root)
+            if get_study(study).run is not None and not deps[1].exists():
                 continue
             nb = nbformat.read(str(out), as_version=4)
             strip_progress(nb)
-            nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
-                _key(d, root): file_hash(d) for d in (root / src, res)}
-            tmp = out.with_name(f".{out.name}.tmp.ipynb")
-            nbformat.write(nb, str(tmp))
-            os.replace(tmp, out)
+            _record(nb, deps, root)
+            _write_atomic(nb, out)
             done.append(out)
     return done
-

@@ -1,0 +1,103 @@
+"""The paper-scale U-Net timing behind the reproducing chapter's compute estimate.
+
+    python -m benchmarks.paper_unet                  # about a minute on one CPU core; writes
+                                                     # data/results/reproducing/paper-unet-cpu.json
+    python -m benchmarks.paper_unet --root /tmp/r --threads 2
+
+The estimate itself (``paper_scale_estimate``) lives in the library (spectral_collapse.report.reproducing), since
+the book's reproducing page is generated from the stored timing; it is re-exported here.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from spectral_collapse.report.reproducing import PAPER_LABEL_PASSES, TIMING_FILE, paper_scale_estimate
+
+__all__ = ["measure_paper_unet", "paper_scale_estimate", "PAPER_LABEL_PASSES", "TIMING_FILE", "main"]
+
+
+def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results",
+                       save: bool = True) -> dict:
+    """Time the paper profile's U-Net (random weights) on this machine's CPU: forward, and forward + backward.
+
+    Returns (and writes to ``<root>/reproducing/paper-unet-cpu.json``) seconds per image (CPU time of one thread,
+    the steadier figure on a shared machine, and wall time), the parameter count and the forward FLOPs per image
+    counted by ``torch.utils.flop_counter``. This is what the reproducing chapter's estimates are built on.
+    """
+    import datetime as dt
+    import os
+    import platform
+    import time
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from spectral_collapse.studies.profiles import get_profile
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        prof = get_profile("paper")
+        spec = prof.model_spec("eps")
+        D = spec.build().eval()
+        c, side = prof.diffused_shape()
+        x = torch.randn(batch, c, side, side)
+        sigma = torch.full((batch,), 1.0)
+        label = torch.zeros(batch, dtype=torch.long)
+
+        def fwd():
+            with torch.no_grad():
+                D(x, sigma, label)
+
+        def fwd_bwd():
+            xx = x.clone().requires_grad_(True)
+            D(xx, sigma, label).eps.square().mean().backward()
+
+        fwd()  # warm-up
+        times = {}
+        for name, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
+            cpu, wall = [], []
+            for _ in range(repeats):
+                w0, c0 = time.perf_counter(), time.process_time()
+                fn()
+                wall.append(time.perf_counter() - w0)
+                cpu.append(time.process_time() - c0)
+            times[name] = {"cpu_s_per_image": float(np.median(cpu)) / batch,
+                           "wall_s_per_image": float(np.median(wall)) / batch}
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            D(x[:1], sigma[:1], label[:1])
+        out = {"profile": "paper", "shape": [c, side, side], "batch": batch, "repeats": repeats, "threads": threads,
+               "parameters": int(sum(p.numel() for p in D.parameters())), "forward_flops": int(fc.get_total_flops()),
+               **times, "machine": {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+                                    "torch": torch.__version__, "load_average": list(os.getloadavg())},
+               "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    finally:
+        torch.set_num_threads(old)
+    if save:
+        path = Path(root) / TIMING_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(out, indent=1))
+    return out
+
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.paper_unet", description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default="data/results", help="results root (default data/results)")
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    a = ap.parse_args(argv)
+    out = measure_paper_unet(batch=a.batch, repeats=a.repeats, threads=a.threads, root=a.root)
+    print(f"forward {out['forward']['cpu_s_per_image']:.3f} CPU-s / image, forward + backward "
+          f"{out['forward_backward']['cpu_s_per_image']:.3f}; wrote {Path(a.root) / TIMING_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

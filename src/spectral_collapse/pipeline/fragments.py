@@ -1,0 +1,190 @@
+"""The book's generated markdown: the numbers of the hand-written pages, from stored results.
+
+The book's pages hold the prose; the numbers come from these fragments, written into book/_generated/ by
+scripts/make_toc.py from the stored results (``book_fragments``) and pulled in with MyST's {include}. Nothing here
+reads ``benchmarks/``: the benchmark measurements (benchmarks/results/latest.json) come in as the ``bench`` dict.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..plotting.figures import collapse_figure
+from ..reference import paper_tables
+from ..report.reproducing import TIMING_FILE, paper_scale_estimate
+from ..studies.claims import CLAIMS, FAILS, HOLDS, UNTESTABLE, evaluate_claims
+from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
+                                 paper_evidence, scorecard)
+from ..studies.store import load_results, results_path
+
+__all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
+           "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "book_fragments"]
+
+GENERATED = "_generated"
+TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves first
+    "table9": "Table 9: BBBC021 x16 (Table 2, right)", "table11": "Table 11: Edges2Shoes (Table 2, left)",
+    "table8": "Table 8: BBBC021 x8", "table10": "Table 10: BBBC021 x32",
+    "table1": "Table 1: stochastic vs deterministic inversion (share of comparisons improved)",
+    "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
+    "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0 vs eps prediction (share of cases improved)"}
+
+
+def md_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A GitHub / MyST pipe table of ``frame`` (cells as text, '|' escaped)."""
+    f = frame.reset_index() if index else frame
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in f.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def scorecard_markdown(card: pd.DataFrame) -> str:
+    """One pipe table per paper table: rows = methods (and the ablation axis), cells 'paper / ours' per metric."""
+    out = []
+    order = {t: i for i, t in enumerate(TABLE_TITLES)}
+    for table, t in sorted(card.groupby("table", sort=False), key=lambda kv: order.get(kv[0], len(order))):
+        share = table in ("table1", "table6")
+        axis = {"table3": "backbone", "table4": "space", "table5": "scale"}.get(table)
+        idx = ([axis] if axis else []) + ["method"]
+        t = t.assign(cell=[f"{fmt_metric(p, m, share)} / " + (fmt_metric(o, m, share) if np.isfinite(o) else "not run")
+                           for p, o, m in zip(t["paper_mean"], t["ours_mean"].astype(float), t["metric"])])
+        wide = t.pivot_table(index=idx, columns="metric", values="cell", aggfunc="first", sort=False)
+        wide = wide[[m for m in METRICS if m in wide.columns]]
+        src = sorted(set(t["ours_from"].dropna()))
+        out.append(f"## {TABLE_TITLES.get(table, table)}\n\nEach cell: paper / ours. Ours from: "
+                   f"{'; '.join(src) if src else 'not run'}.\n\n" + md_table(wide, index=True))
+    return "\n".join(out)
+
+
+def scorecard_fragment(ev: Evidence, profile: str) -> str:
+    """The scorecard page's generated part: coverage per table, then every table side by side."""
+    card = scorecard(ev)
+    cov = counts(card).reset_index().rename(columns={"table": "paper table"})
+    n, k = len(card), int(card["ours_mean"].notna().sum())
+    head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
+            f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
+    return head + md_table(cov) + "\n" + scorecard_markdown(card)
+
+
+def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
+    """The claims page's generated part: a summary table and one section per claim."""
+    c = evaluate_claims(ev, paper)
+    tally = c["verdict"].value_counts()
+    lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
+             + f" (of {len(c)} claims).\n",
+             md_table(c[["claim", "where", "verdict", "paper's tables"]].rename(
+                 columns={"verdict": "ours", "paper's tables": "on the paper's own tables"}))]
+    c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
+                          "paper numbers": "paper_detail"})
+    for _, r in c.iterrows():
+        lines.append(f"\n## {r['claim']}: {r['where']}\n\n{r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
+                     f"{r['ours_detail']}\n- Rule: {r['rule']}.\n"
+                     f"- On the paper's own tables: **{r['paper_verdict']}**. "
+                     f"{r['paper_detail']}\n")
+    return "\n".join(lines)
+
+
+def errata_fragment(paper: pd.DataFrame | None = None) -> str:
+    """The errata page's generated part: the table checks, and Table 1 recomputed from the paper's Tables 8-11."""
+    p = paper_tables() if paper is None else paper
+    t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
+                         claims=[c for c in CLAIMS if c.key in ("table1", "x0_structure")])
+    return (md_table(errata_checks(p)) + "\n"
+            + "\n".join(f"- {r['where']} on the paper's own numbers: {r['paper numbers']}"
+                        for _, r in t1.iterrows()) + "\n")
+
+
+def intro_fragment(root: str | Path, profile: str, dataset: str = "ihc-sr") -> tuple[str, bytes | None]:
+    """The introduction's figure block (markdown) and PNG, or a note when the main results are not stored yet."""
+    path = results_path("main_results", dataset, profile, root)
+    if not path.exists():
+        return (f"```{{note}}\nThe figure of this page is drawn from the stored main results ({path}), which do not "
+                f"exist yet: `make book` (or `python -m spectral_collapse.cli studies --profile {profile}`) runs the "
+                f"studies, and `python scripts/make_toc.py` redraws it.\n```\n", None)
+    png, caption = collapse_figure(load_results(path))
+    return (f"```{{figure}} {GENERATED}/intro-collapse.png\n:name: fig-collapse\n:width: 100%\n\n{caption}\n```\n", png)
+
+
+# benchmark label -> the method chapter it belongs to
+_COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
+                "null_class": ["null_class"], "direct_inversion": ["direct_inversion"], "renoise": ["renoise"],
+                "edict": ["edict"], "bdia": ["bdia"]}
+
+
+def cost_fragment(method: str, bench: dict | None) -> str:
+    """A method chapter's cost paragraph from benchmarks/results/latest.json (None: point to the cost chapter)."""
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    have = [lab for lab in _COST_LABELS.get(method, [method]) if lab in rows]
+    if not have:
+        return ("No measured cost is stored yet for this method: see the cost chapter (`python -m benchmarks` writes "
+                "benchmarks/results/latest.json).\n")
+    inv = bench["benchmarks"]["inversion"]
+    parts = []
+    for lab in have:
+        r = rows[lab]
+        rc = r.get("ratio_cpu", {}) or {}
+        mem = r.get("mem_ratio")
+        parts.append(f"`{lab}`: {r.get('calls_per_step', float('nan')):.1f} network calls and "
+                     f"{r.get('backward_per_step', float('nan')):.1f} backward passes per inversion step, "
+                     f"{rc.get('median', float('nan')):.2f}x the CPU time of a DDIM step"
+                     + (f" (quartiles {rc['q25']:.2f}-{rc['q75']:.2f})" if "q25" in rc and rc.get("n", 1) > 1 else "")
+                     + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
+    return (f"Measured ({bench.get('date', '?')}, profile `{inv.get('profile')}`, batch {inv.get('batch')}, "
+            f"{inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net; see the cost chapter): "
+            + "; ".join(parts) + ".\n")
+
+
+def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
+    """The reproducing page's estimate: measured paper-U-Net timing -> compute of the paper's main results."""
+    path = Path(root) / TIMING_FILE
+    if not path.exists():
+        return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
+                "`python -m benchmarks.paper_unet` (benchmarks/paper_unet.py: `measure_paper_unet`)"
+                "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
+    t = json.loads(path.read_text())
+    ratio = None
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
+        ratio = float(rows["ovg"]["ratio_cpu"]["median"])
+    est = paper_scale_estimate(t, ovg_step_ratio=ratio)
+    est = est.assign(forward_equivalents=[f"{v:.3g}" for v in est["forward_equivalents"]],
+                     cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
+                     gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
+    head = (f"**Estimate, not a measurement.** Measured on {t['machine']['cpu']} ({t['machine']['cpu_count']} cores, "
+            f"{t['threads']} torch thread, torch {t['machine']['torch']}, {t['created']}): the paper U-Net "
+            f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
+            f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
+            f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
+            f"{t['forward_flops'] / 1e9:.1f} GFLOP. An OVG inversion step is counted as "
+            + (f"{ratio:.2f} forwards (measured in the cost chapter)" if ratio else
+               "one forward plus two vector-Jacobian products at backward cost")
+            + ". GPU hours assume a sustained 50 TFLOP/s (a third of an A100's dense TF32 peak) and count a backward "
+            "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
+    return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
+                                               "cpu_hours": "CPU hours (1 thread)",
+                                               "gpu_hours": "GPU hours (assumed)"}))
+
+
+def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
+                   bench: dict | None = None) -> dict[str, str | bytes]:
+    """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}.
+
+    ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
+    benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter).
+    """
+    if isinstance(bench, (str, Path)):
+        raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
+                        f"{bench}), not a path: the library does not read benchmarks/")
+    ev = load_evidence(results_root, profile)
+    intro_md, png = intro_fragment(results_root, profile)
+    out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
+                                   "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
+                                   "reproducing.md": reproducing_fragment(results_root, bench)}
+    if png is not None:
+        out["intro-collapse.png"] = png
+    for method in _COST_LABELS:
+        out[f"cost-{method}.md"] = cost_fragment(method, bench)
+    return out

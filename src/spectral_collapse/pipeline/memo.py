@@ -1,0 +1,122 @@
+"""The one cache: computed cells stored by a hash of what determines them, never by a name.
+
+A key is a dict of the objects a cell's numbers depend on. ``fingerprint`` hashes them by content: a tensor or
+array by dtype, shape and bytes; a torch module (a denoiser, a VAE) by its class, its scalar settings and every
+tensor of its state dict, so a retrained model with the same name is a different key; a dataclass by its fields.
+Anything it cannot hash by content raises, so a key never falls back to a name.
+
+Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc``, written to a private temporary file and renamed, so two
+processes computing the same cell at once both finish and the survivor is a whole file; no run deletes another
+run's temporary files. A cell that cannot be read (truncated, corrupt) is recomputed with a warning naming it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..studies.store import ENGINE, save_results
+
+__all__ = ["Memo", "fingerprint", "key_hash", "DEFAULT_ROOT"]
+
+DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
+_FORMAT = 1  # layout of the cell files themselves
+_NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
+
+
+def _update(h, obj: Any) -> None:
+    """Feed ``obj`` into hash ``h`` by content (type-tagged, so 1, 1.0, "1" and True differ)."""
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        h.update(f"{type(obj).__name__}:{obj!r};".encode())
+    elif isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"tensor:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update((t.view(torch.uint8) if t.dtype == torch.bfloat16 else t).numpy().tobytes())
+    elif isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        h.update(f"array:{a.dtype}:{a.shape};".encode())
+        h.update(a.tobytes())
+    elif isinstance(obj, np.generic):
+        _update(h, obj.item())
+    elif isinstance(obj, Mapping):
+        h.update(b"map{")
+        for k in sorted(obj, key=str):
+            _update(h, str(k))
+            _update(h, obj[k])
+        h.update(b"}")
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"seq{len(obj)}[".encode())
+        for v in obj:
+            _update(h, v)
+        h.update(b"]")
+    elif isinstance(obj, torch.nn.Module):
+        h.update(f"module:{type(obj).__module__}.{type(obj).__qualname__};".encode())
+        settings = {k: v for k, v in vars(obj).items() if not k.startswith("_") and k not in _NOT_CONTENT
+                    and (isinstance(v, (bool, int, float, str, tuple)) or dataclasses.is_dataclass(v))}
+        _update(h, settings)
+        for name, t in sorted(obj.state_dict().items()):
+            _update(h, name)
+            _update(h, t)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        h.update(f"dataclass:{type(obj).__qualname__};".encode())
+        _update(h, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    elif hasattr(obj, "fingerprint_parts"):          # e.g. a LatentSpace: its autoencoder and settings
+        h.update(f"object:{type(obj).__qualname__};".encode())
+        _update(h, obj.fingerprint_parts())
+    else:
+        raise TypeError(f"cannot key a cache cell by content on a {type(obj).__qualname__}; pass tensors, arrays, "
+                        f"modules, dataclasses or plain values")
+
+
+def fingerprint(obj: Any) -> str:
+    """sha256 hex digest of ``obj`` by content (see module docstring)."""
+    h = hashlib.sha256()
+    _update(h, obj)
+    return h.hexdigest()
+
+
+def key_hash(key: Mapping) -> str:
+    """The file name stem of the cell with this key."""
+    return fingerprint({"format": _FORMAT, **key})
+
+
+class Memo:
+    """Content-keyed cell store under ``root``; ``refresh=True`` recomputes (and overwrites) every cell asked for.
+
+    ``hits`` and ``misses`` count the cells read and computed by this object.
+    """
+
+    def __init__(self, root: str | os.PathLike = DEFAULT_ROOT, *, refresh: bool = False):
+        self.root = Path(root)
+        self.refresh = refresh
+        self.hits = 0
+        self.misses = 0
+
+    def path(self, key: Mapping) -> Path:
+        h = key_hash(key)
+        return self.root / h[:2] / f"{h}.nc"
+
+    def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
+        """The stored cell of ``key``, else ``compute()`` stored under it."""
+        path = self.path(key)
+        if path.exists() and not self.refresh:
+            try:
+                cell = xr.load_dataset(path, engine=ENGINE)
+                self.hits += 1
+                return cell
+            except Exception as err:  # truncated or corrupt: recompute over it
+                warnings.warn(f"cached cell {path} cannot be read ({type(err).__name__}: {err}); recomputing it",
+                              RuntimeWarning, stacklevel=2)
+        cell = compute()
+        if not isinstance(cell, xr.Dataset):
+            raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
+        save_results(cell, path, add_provenance=False)
+        self.misses += 1
+        return cell

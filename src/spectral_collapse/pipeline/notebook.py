@@ -1,0 +1,118 @@
+"""What a study notebook calls: find the repo root, set up offline charts, compute or load a study's results.
+
+A study notebook has a ``parameters`` cell and then one call::
+
+    from spectral_collapse.pipeline.notebook import open_study
+    ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf, results_root=results_root,
+                    rerun=rerun)
+
+``open_study`` chdirs to the repository root (so ``data/results`` works from ``notebooks/`` and from the book's
+executed copies), sets up SVG charts, turns papermill's string parameters into typed values (``studies.spec``),
+computes or loads the results (``pipeline.runner.run_study``) and shows the run's parameters as a small table.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "strip_outputs"]
+
+
+def repo_root(start: str | os.PathLike | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) holding pyproject.toml and src/spectral_collapse."""
+    p = Path(start or os.getcwd()).resolve()
+    for q in (p, *p.parents):
+        if (q / "pyproject.toml").exists() and (q / "src" / "spectral_collapse").exists():
+            return q
+    return p
+
+
+def setup_notebook(chdir: bool = True) -> Path:
+    """chdir to the repo root (relative data/ paths work from notebooks/ or book/studies/), put it on sys.path (the
+    ``benchmarks`` package lives there), SVG charts, quiet warnings; returns the root."""
+    root = repo_root()
+    if chdir:
+        os.chdir(root)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    from ..plotting.render import setup_altair
+
+    setup_altair("svg")
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
+    return root
+
+
+def _cell(value) -> str:
+    """One value as table text: None -> "default", lists comma-joined, pipes escaped."""
+    if value is None:
+        text = "default"
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join("default" if v is None else str(v) for v in value)
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _input_cell(value) -> str:
+    """A resolved input: a dict shows its values and its source, a long string (a results key) is shortened."""
+    if value is None:
+        return "none stored"
+    if isinstance(value, dict):
+        source = value.get("source")
+        body = ", ".join(f"{k} = {_cell(v)}" for k, v in value.items() if k != "source")
+        return f"{body} (source: {_cell(source)})" if source is not None else body
+    if isinstance(value, str) and len(value) > 16:
+        return _cell(f"results key {value[:12]}…")
+    return _cell(value)
+
+
+def parameters_table(spec: dict) -> str:
+    """A markdown table of one run: dataset, profile, each knob (None shown as "default"), each resolved input."""
+    rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
+    rows += [(name, _cell(value)) for name, value in (spec.get("params") or {}).items()]
+    rows += [(f"from {name}", _input_cell(value)) for name, value in (spec.get("inputs") or {}).items()]
+    lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
+
+
+def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
+    """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
+    shows the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
+    them (strings are parsed by the registry's types; unknown names raise before any work)."""
+    setup_notebook()
+    from ..studies.spec import Param
+    from .runner import run_study
+
+    rerun = Param("bool", False, optional=False).parse("rerun", rerun)
+    ds = run_study(name, results_root=results_root, rerun=rerun, **params)
+    try:
+        spec = json.loads(ds.attrs["spec"])
+    except (KeyError, TypeError, ValueError):
+        spec = None
+    if spec is not None:
+        from IPython.display import Markdown, display
+
+        display(Markdown(parameters_table(spec)))
+    return ds
+
+
+def strip_outputs(model: dict, **_) -> dict:
+    """Clear the outputs and execution counts of a notebook's contents model, in place (JupyterLab's pre-save hook
+    under ``make lab``: notebooks/ holds sources only; the executed copies with outputs are the book's)."""
+    if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
+        meta = model["content"].setdefault("metadata", {})
+        if isinstance(meta.get("language_info"), dict):  # the running kernel's versions: noise in a diff
+            meta["language_info"] = {"name": meta["language_info"].get("name", "python")}
+        for cell in model["content"].get("cells", []):
+            if cell.get("cell_type") == "code":
+                cell["outputs"] = []
+                cell["execution_count"] = None
+                cell.get("metadata", {}).pop("execution", None)
+    return model

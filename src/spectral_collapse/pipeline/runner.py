@@ -1,0 +1,117 @@
+"""Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key.
+
+``run_study(spec)`` (or ``run_study("pareto", dataset=..., profile=..., **knobs)``):
+
+1. loads the stored results of each study it reads (same dataset and profile) and records their exports in the
+   spec's inputs (the Pareto sweep's chosen OVG step sizes; the main results' key);
+2. returns the stored results file ``<results_root>/<study>/<dataset>-<profile>.nc`` when its ``results_key``
+   equals the spec's key and every checkpoint it names, where present on this machine, still has the recorded
+   content hash;
+3. otherwise runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
+   stamps the spec, key and cell counts into the attrs and writes the file atomically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from ..studies.cells import Context
+from ..studies.registry import get_study, study_spec
+from ..studies.spec import StudySpec
+from ..studies.store import load_results, provenance, results_path, save_results
+from .memo import DEFAULT_ROOT, Memo
+
+__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current"]
+
+
+def checkpoint_digest(folder: str | os.PathLike) -> str | None:
+    """sha256 over the weight files (``*.safetensors``) of a checkpoint folder; None when there are none."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def _checkpoints(ds: xr.Dataset) -> dict:
+    try:
+        value = json.loads(ds.attrs.get("checkpoints", "{}"))
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def is_current(ds: xr.Dataset, spec: StudySpec) -> bool:
+    """Whether stored results ``ds`` answer ``spec``: same key, and no named checkpoint here has other weights."""
+    if ds.attrs.get("results_key") != spec.key():
+        return False
+    try:
+        recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
+    except (TypeError, ValueError):
+        recorded = {}
+    for path, digest in recorded.items():
+        if Path(path).is_dir() and checkpoint_digest(path) not in (None, digest):
+            return False
+    return True
+
+
+def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:
+    """The spec with its read studies' exports recorded, and {study: stored results} of those that exist."""
+    study = get_study(spec.study)
+    loaded, exports = {}, {}
+    for name in study.reads:
+        path = results_path(name, spec.dataset, spec.profile, results_root)
+        ds = load_results(path) if path.exists() else None
+        if ds is not None:
+            loaded[name] = ds
+        export = get_study(name).export
+        exports[name] = export(ds, spec) if export else (None if ds is None else ds.attrs.get("results_key"))
+    return spec.with_inputs(**exports), loaded
+
+
+def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/results",
+              cache_root: str | os.PathLike | None = None, rerun: bool = False, progress: bool = False,
+              save: bool = True, **raw) -> xr.Dataset:
+    """The results of ``spec`` (a StudySpec, or a study name with ``dataset``, ``profile`` and knobs as raw values),
+    loaded when stored under the same key, else computed and stored."""
+    if not isinstance(spec, StudySpec):
+        spec = study_spec(spec, **raw)
+    elif raw:
+        raise TypeError(f"pass knobs either in the spec or as keywords, not both (got {', '.join(raw)})")
+    study = get_study(spec.study)
+    if study.run is None:
+        raise ValueError(f"study {spec.study!r} stores no results (its notebook reads benchmarks/results/)")
+    path = results_path(spec.study, spec.dataset, spec.profile, results_root)  # checks the names first
+    spec, inputs = resolve_inputs(spec, results_root)
+    if path.exists() and not rerun:
+        try:
+            stored = load_results(path)
+        except (OSError, ValueError) as err:
+            stored = None
+            print(f"{path} cannot be read ({type(err).__name__}: {err}); recomputing it")
+        if stored is not None and is_current(stored, spec):
+            return stored
+    memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
+    ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
+    digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
+    ds.attrs.update(spec=spec.to_json(), results_key=spec.key(),
+                    checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
+                    cells=json.dumps({"computed": memo.misses, "reused": memo.hits}), **provenance())
+    if save:
+        save_results(ds, path, add_provenance=False)
+    return ds
+
+
+def _cache_root(results_root: str | os.PathLike) -> Path:
+    """Cells live beside the results root: ``data/results`` -> ``data/cache/cells`` (DEFAULT_ROOT for the default)."""
+    root = Path(results_root)
+    return Path(DEFAULT_ROOT) if root == Path("data/results") else root.parent / "cache" / "cells"

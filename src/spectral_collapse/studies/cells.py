@@ -1,0 +1,112 @@
+"""Computed cells that studies share: an inversion's latents, a translation's outputs.
+
+A study never decides where a cell is stored. It asks its context's cache for a cell by a key dict holding the
+objects that determine the numbers (the denoiser itself, the input tensors, the method's description, steps, seeds)
+and a compute function; the cache (``pipeline.memo.Memo``) hashes the key by content: the weights of the model,
+the bytes of the data. ``NoCache`` computes every time (plain library use, tests).
+
+Two studies that invert the same inputs with the same model, method, steps and seeds get the same cell: the
+backbone ablation's U-Net arm and the main results share their DDIM, TABA and OVG translations, PCA, Gaussianity
+and decorrelation share their latents.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..inversion import default_sigmas, invert, sample_seeds, translate
+from ..inversion.loop import primary
+from .spec import CACHE_VERSION
+
+__all__ = ["Context", "NoCache", "translate_cell", "invert_cell"]
+
+
+class NoCache:
+    """A cache that stores nothing: every cell is computed (``hits`` stays 0)."""
+
+    def __init__(self):
+        self.hits = 0
+        self.misses = 0
+
+    def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
+        self.misses += 1
+        return compute()
+
+
+@dataclass
+class Context:
+    """What a study function gets besides its spec: the cell cache, the results of the studies it reads, progress."""
+
+    cache: object = field(default_factory=NoCache)   # has .cell(key, compute) -> xr.Dataset
+    inputs: dict = field(default_factory=dict)        # study name -> its xr.Dataset (resolved by the orchestrator)
+    progress: bool = False
+
+
+def translate_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
+                   progress: bool | None = None) -> xr.Dataset:
+    """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
+    use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
+    non-finite step per sample (-1: none) and the network evaluations ``nfe``."""
+    from .distributed import sharding_active, translate_sharded
+
+    def compute():
+        torch.manual_seed(seed)
+        if sharding_active():  # launched on several processes: each translates its share (studies/distributed.py)
+            out, latent, bad, nfe = translate_sharded(_translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
+                                                      steps, batch_size, bool(progress))
+        else:
+            out, latent, bad, nfe = _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size,
+                                                       bool(ctx.progress if progress is None else progress))
+        return _arrays_cell(output=out, latent=latent, nonfinite_step=bad, nfe=nfe)
+
+    key = {"cell": "translate", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
+           "seed": int(seed), "steps": int(steps)}
+    return ctx.cache.cell(key, compute)
+
+
+def _translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
+    outs, lats, bad, nfe = [], [], [], 0
+    for i in range(0, x_src.shape[0], batch_size):
+        tr = translate(D, x_src[i:i + batch_size], ms.method, guidance=ms.guidance, steps=steps,
+                       seeds=seeds[i:i + batch_size], progress=progress)
+        outs.append(tr.output)
+        lats.append(tr.latent)
+        bad.append(tr.nonfinite_step)
+        nfe += tr.nfe
+    return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
+
+
+def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int) -> xr.Dataset:
+    """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
+    and ``finite`` per sample."""
+
+    def compute():
+        sig = default_sigmas(D, steps)
+        lats, ok = [], []
+        for i in range(0, len(x), batch_size):
+            xb = x[i:i + batch_size]
+            tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0,
+                        seeds=sample_seeds(seed, range(i, i + len(xb))))
+            lats.append(D.to_noise(primary(tr.x, ms.method), float(sig[0])).detach().float())
+            ok.append(tr.finite)
+        return _arrays_cell(latent=torch.cat(lats), finite=torch.cat(ok))
+
+    key = {"cell": "invert", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
+           "seed": int(seed), "steps": int(steps)}
+    return ctx.cache.cell(key, compute)
+
+
+def _arrays_cell(**arrays) -> xr.Dataset:
+    """An xr.Dataset of tensors (first axis ``sample``, the rest ``<name>_<i>``) and scalars."""
+    out = xr.Dataset()
+    for name, v in arrays.items():
+        if isinstance(v, torch.Tensor):
+            a = v.detach().cpu().numpy()
+            out[name] = (("sample", *[f"{name}_{i}" for i in range(1, a.ndim)]), a)
+        else:
+            out[name] = ((), np.asarray(v))
+    return out

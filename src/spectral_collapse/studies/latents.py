@@ -1,0 +1,261 @@
+"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation.
+
+- ``pca_collapse`` (Fig. 3): cumulative explained variance of one PCA over a set of inverted latents against
+  Gaussian noise of the same shape and count. Super-resolution data (``data.task.kind == "sr"``): the profile's
+  model (trained at the dataset's factor) inverts inputs degraded at several factors; other tasks: DDIM vs TABA vs
+  EDM latents.
+- ``gaussianity`` (Fig. 7, Eq. 31-33): ||x_T||^2 per latent against chi2(d); KS statistic, p-value, S_G and
+  mean ||x_T||^2 / d per method.
+- ``decorrelation`` (Fig. 8, Eq. 34-36): per-latent S_DC (1 - flagged-patch ratio) and flag masks per method,
+  and (S_G, mean S_DC) over runs with several seeds and step counts.
+
+Inversion: a method label of studies/translation.py inverts under the source label 0 on the profile's grid; its
+latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs, then
+evenly spaced source-pool crops when more latents are asked for. Every inversion is a cell of the context's cache
+(``cells.invert_cell``, keyed by the model's weights, the inputs, the method, steps and seed), so the three studies
+share their latents: deterministic methods invert with seed 0 whatever the study's seed.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..metrics import latent as lat
+from ..metrics.spectral import kappa_for_size
+from .cells import Context, invert_cell
+from .models import dataset_for, trained_model
+from .profiles import get_profile
+from .spec import StudySpec
+from .translation import PAPER_LABELS, STOCHASTIC, method_specs, ovg_setting
+
+__all__ = ["LATENT_STUDIES", "DEFAULT_N_LATENTS", "Models", "Setup", "inversion_inputs", "explained_variance_summary",
+           "run_latent_study"]
+
+LATENT_STUDIES = ("pca_collapse", "gaussianity", "decorrelation")
+DEFAULT_N_LATENTS = {"smoke": 16, "quick": 256, "paper": 2000}  # Fig. 3 uses 2000 noise maps
+N_SHOW = 6     # inputs and latents stored per PCA series
+N_MASKS = 4    # latents and flag masks stored per decorrelation method
+INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denoiser.to_noise"
+
+
+class Models:
+    """The denoisers of a study by parameterization: the ones given (tests, a user's model), else the profile's
+    trained model (``models.trained_model``, trained once). ``checkpoints`` maps each one used to its checkpoint
+    folder, when it has one."""
+
+    def __init__(self, spec: StudySpec, given: dict | None = None, progress: bool = False):
+        self.profile, self.dataset, self.progress = spec.profile, spec.dataset, progress
+        self.given = dict(given or {})
+        self.checkpoints: dict[str, str] = {}
+
+    def __call__(self, parameterization: str):
+        if parameterization not in self.given:
+            tm = trained_model(self.profile, self.dataset, parameterization, progress=self.progress)
+            self.given[parameterization] = tm.denoiser
+            self.checkpoints[parameterization] = str(tm.path)
+        D = self.given[parameterization]
+        path = getattr(D, "checkpoint", None)
+        if isinstance(path, str) and parameterization not in self.checkpoints:
+            self.checkpoints[parameterization] = path
+        return D
+
+
+def inversion_inputs(data, n: int) -> tuple[torch.Tensor, int]:
+    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops)."""
+    test = data.test_source
+    if n <= len(test):
+        return test[:n], n
+    k = min(n - len(test), len(data.source))
+    idx = torch.linspace(0, len(data.source) - 1, k).round().long().unique()
+    return torch.cat([test, data.source[idx]]), len(test)
+
+
+class Setup:
+    """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache."""
+
+    def __init__(self, spec: StudySpec, ctx: Context, models: dict | None = None):
+        self.spec, self.ctx = spec, ctx
+        self.prof = get_profile(spec.profile)
+        self.data = dataset_for(spec.profile, spec.dataset)
+        self.ovg = ovg_setting(spec)
+        self.kappa = kappa_for_size(self.data.size)
+        self.models = Models(spec, models, ctx.progress)
+
+    def method(self, label: str):
+        """The MethodSpec of a method label with the study's OVG step sizes."""
+        return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa)[0]
+
+    def data_at(self, factor: int | None):
+        """The data degraded at ``factor`` (None, or the data's own factor: the study's data)."""
+        if factor is None or factor == self.data.task.factor:
+            return self.data
+        return dataset_for(self.spec.profile, self.spec.dataset, factor)
+
+    def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
+                seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs: one cached inversion cell."""
+        ms = self.method(label)
+        x, _ = inversion_inputs(self.data_at(factor), n)
+        cell = invert_cell(self.ctx, self.models(ms.parameterization), x, ms,
+                           seed=int(seed) if label in STOCHASTIC else 0, steps=int(steps or self.prof.steps),
+                           batch_size=self.prof.batch_size)
+        return (torch.from_numpy(np.asarray(cell["latent"].values, dtype=np.float32)),
+                np.asarray(cell["finite"].values).astype(bool), x)
+
+    def attrs(self, **extra) -> dict:
+        ck = json.dumps(self.models.checkpoints)
+        return {"study": self.spec.study, "dataset": self.spec.dataset, "profile": self.spec.profile,
+                "steps": self.prof.steps, "ovg": json.dumps(self.ovg), "models": ck, "checkpoints": ck,
+                "inversion": INVERSION, **extra}
+
+
+def run_latent_study(spec: StudySpec, ctx: Context | None = None, *, models: dict | None = None) -> xr.Dataset:
+    """The results of ``spec`` (study pca_collapse, gaussianity or decorrelation). ``models``: denoisers by
+    parameterization ("eps", "edm") to use instead of the profile's trained models."""
+    runs = {"pca_collapse": _pca_collapse, "gaussianity": _gaussianity, "decorrelation": _decorrelation}
+    if spec.study not in runs:
+        raise ValueError(f"run_latent_study computes {', '.join(runs)}; got study {spec.study!r}")
+    return runs[spec.study](spec, Setup(spec, ctx or Context(), models))
+
+
+def _n_latents(spec: StudySpec) -> int:
+    return int(spec.get("n_latents", DEFAULT_N_LATENTS.get(spec.profile, 256)))
+
+
+def _randn(shape, seed: int) -> torch.Tensor:
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------------------------------------- Fig. 3
+
+def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict:
+    """Components needed to reach each level of cumulative variance, and the mean of the curve (its normalised area)."""
+    c = np.asarray(cev, dtype=np.float64)
+    c = c[np.isfinite(c)]
+    out = {f"k{int(round(100 * q))}": int(np.argmax(c >= q - 1e-12) + 1) if (c >= q - 1e-12).any() else len(c)
+           for q in levels}
+    out["auc"] = float(c.mean())
+    out["n_components"] = len(c)
+    return out
+
+
+def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
+    """Fig. 3: cumulative explained variance of inverted latents per (method, factor) series and of Gaussian noise.
+
+    Defaults: SR data inverts DDIM latents of inputs degraded at the profile's factors (the model is the profile's,
+    trained at the data's factor); other tasks compare DDIM, TABA and EDM. Gaussian noise has the same count and
+    shape."""
+    sr = st.data.task.kind == "sr"
+    factors = spec.get("factors")
+    factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
+    labels = list(spec.get("methods", ["ddim"] if sr else ["ddim", "taba", "edm"]))
+    n, seed = _n_latents(spec), int(spec["seed"])
+    series, curves, shows, inputs, meta = [], [], [], [], []
+    for label in labels:
+        for f in factors:
+            z, ok, x = st.latents(label, n, factor=f, seed=seed)
+            series.append(label if f is None else f"{label} x{f}")
+            curves.append(lat.pca_explained_variance(z[torch.from_numpy(ok)]))
+            shows.append(z[:N_SHOW].numpy())
+            inputs.append(x[:N_SHOW].numpy())
+            meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
+    gz = _randn(z.shape, seed + 777)
+    series.append("gaussian")
+    curves.append(lat.pca_explained_variance(gz))
+    shows.append(gz[:N_SHOW].numpy())
+    inputs.append(np.full_like(inputs[-1], np.nan))
+    meta.append(("gaussian", 0, len(gz), 0))
+    K = max(len(c) for c in curves)
+    cev = np.full((len(series), K), np.nan)
+    for i, c in enumerate(curves):
+        cev[i, :len(c)] = c
+    summ = [explained_variance_summary(c) for c in curves]
+    ds = xr.Dataset(
+        {"cev": (("series", "component"), cev),
+         **{k: ("series", np.array([s[k] for s in summ])) for k in ("k50", "k90", "k99", "auc", "n_components")},
+         "n": ("series", np.array([m[2] for m in meta])), "nonfinite": ("series", np.array([m[3] for m in meta])),
+         "latents": (("series", "image", "channel", "y", "x"), np.stack(shows).astype(np.float32)),
+         "inputs": (("series", "image", "channel", "y", "x"), np.stack(inputs).astype(np.float32))},
+        coords={"series": series, "component": np.arange(1, K + 1), "method": ("series", [m[0] for m in meta]),
+                "factor": ("series", [m[1] for m in meta])})
+    ds.attrs.update(st.attrs(n_latents=n, model_factor=st.data.task.factor if sr else 0,
+                             pca="one PCA over all latents of a series (Gram matrix), centred per feature",
+                             gaussian="N(0, I) draws of the same count and shape, seed + 777"))
+    return ds
+
+
+# --------------------------------------------------------------------------------------------------- Fig. 7
+
+def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
+    """Fig. 7 / Eq. 31-33: ||x_T||^2 / d per latent and the KS test against chi2(d) per method."""
+    labels = list(spec.get("methods", PAPER_LABELS))
+    n, seed = _n_latents(spec), int(spec["seed"])
+    rows, ratios = [], []
+    for label in labels:
+        z, ok, _ = st.latents(label, n, seed=seed)
+        d = z[0].numel()
+        r = z.flatten(1).double().pow(2).sum(1).numpy() / d
+        ratios.append(np.where(ok, r, np.nan))
+        g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
+        rows.append([np.nan] * 5 if g is None else [g.s_g, g.ks_d, g.p_value, g.mean_norm_ratio, g.z_mean])
+    rows = np.array(rows, dtype=np.float64)
+    gz = _randn((len(ratios[0]), *z.shape[1:]), seed + 777)
+    ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
+                     "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
+                     **{k: ("method", rows[:, i]) for i, k in enumerate(("s_g", "ks_d", "ks_p", "mean_norm_ratio",
+                                                                          "z_mean"))}},
+                    coords={"method": labels, "latent": np.arange(len(ratios[0]))})
+    g = lat.gaussianity(gz)
+    ds.attrs.update(st.attrs(n_latents=n, d=int(d), seed=seed, gaussian_s_g=g.s_g, gaussian_ks_p=g.p_value,
+                             definition="S_G = 1 - D_KS of ||x_T||^2 against chi2(d) (Eq. 31-33); "
+                                        "norm_ratio = ||x_T||^2 / d"))
+    return ds
+
+
+# --------------------------------------------------------------------------------------------------- Fig. 8
+
+def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
+    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed) run.
+
+    The runs use the test split only (profile's n_test inputs); seeds vary only the stochastic methods.
+    ``steps_grid`` defaults to (steps / 5, steps / 2, steps) of the profile, at least 2 steps."""
+    labels = list(spec.get("methods", PAPER_LABELS))
+    n = _n_latents(spec)
+    seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
+    grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
+    grid = sorted({max(2, int(s)) for s in grid})
+    s_dc, flagged, masks, lats = [], [], [], []
+    for label in labels:
+        z, ok, _ = st.latents(label, n, seed=seeds[0])
+        res = lat.decorrelation(z, return_mask=True)
+        s_dc.append(np.where(ok, res.s_dc, np.nan))
+        flagged.append(np.where(ok, res.flagged_ratio, np.nan))
+        masks.append(res.mask[:N_MASKS])
+        lats.append(z[:N_MASKS].numpy())
+    runs = []
+    n_run = min(st.prof.n_test, len(st.data.test_source))
+    for label in labels:
+        for steps in grid:
+            for seed in (seeds if label in STOCHASTIC else seeds[:1]):
+                z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
+                keep = torch.from_numpy(ok)
+                g = lat.gaussianity(z[keep]) if ok.any() else None
+                dc = lat.decorrelation(z[keep]).s_dc.mean() if ok.any() else np.nan
+                runs.append((label, steps, seed, np.nan if g is None else g.s_g, dc, int(ok.sum())))
+    ds = xr.Dataset(
+        {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
+         "mask": (("method", "image", "py", "px"), np.stack(masks)),
+         "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
+         "run_s_g": ("run", np.array([r[3] for r in runs], dtype=np.float64)),
+         "run_s_dc": ("run", np.array([r[4] for r in runs], dtype=np.float64)),
+         "run_n": ("run", np.array([r[5] for r in runs]))},
+        coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
+                "run_method": ("run", [r[0] for r in runs]), "run_steps": ("run", [r[1] for r in runs]),
+                "run_seed": ("run", [r[2] for r in runs])})
+    ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
+                             s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
+                                             "FPR 0.05, >= half of the channels"))
+    return ds

@@ -1,0 +1,177 @@
+"""Validation of the metrics (paper App. B.4, Figs. 9, 11-12, 14).
+
+Radially averaged log power spectra of the target (real) and source domains and their slopes (Fig. 9), S_HF of
+Fourier-filtered held-out real images (Figs. 11-12), and the correlation matrix of all metrics over the runs of the
+main-results study (Fig. 14). The main results come from the context (``ctx.inputs["main_results"]``, resolved by
+the orchestrator); without them the correlation part is empty and the attrs say why.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from ..fourier import ideal_highpass, ideal_lowpass
+from ..metrics import latent as lat
+from ..metrics import spectral
+from .aggregate import per_seed
+from .cells import Context
+from .models import dataset_for
+from .spec import StudySpec
+
+__all__ = ["KAPPAS", "CORRELATED", "real_reference", "run_metric_validation"]
+
+KAPPAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)                     # filter cutoffs, fraction of Nyquist
+# the main results' metrics correlated with the image metrics and FID / KID (those the results hold)
+CORRELATED = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_lf_gt", "s_dc", "s_g", "ks_d", "mean_norm_ratio")
+MISSING = "not computed: no main_results stored for this dataset and profile (run main_results first)"
+
+
+def real_reference(data, max_images: int = 512) -> torch.Tensor:
+    """The real target images used as the S_HF reference (as the translation study picks them): no flat channel."""
+    real = data.target[:: max(1, data.target.shape[0] // max_images)]
+    return real[(real.flatten(2).std(2) > 1e-3).all(1)]
+
+
+def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(freqs, mean log10 power per channel (C, K), slope (C,), intercept (C,)) of images, fitted over ``band``."""
+    freqs, p = lat.radial_power_spectrum(images)
+    logp = np.log10(np.clip(p, 1e-20, None)).mean(0)
+    sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
+    coef = np.polyfit(np.log10(freqs[sel]), logp[:, sel].T, 1)
+    return freqs, logp, coef[0], coef[1]
+
+
+def _mean(values) -> float:
+    """np.nanmean without its warning: NaN when every value is NaN (e.g. LPIPS without its weights)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if len(v) else float("nan")
+
+
+def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict]:
+    """MS-SSIM, HaarPSI, LPIPS of the stored output images against the ground truth, per (method, seed)."""
+    from ..metrics.image import haarpsi, lpips, ms_ssim
+
+    truth = main["truth_images"].values
+    rows, status = [], {}
+    for m in main["method"].values:
+        for s in main["seed"].values:
+            out = main["images"].sel({"method": m, "seed": s}).values
+            ms, cfg = ms_ssim(out, truth)
+            lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
+            rows.append({"method": str(m), "seed": int(s), "ms_ssim": _mean(ms), "haarpsi": _mean(haarpsi(out, truth)),
+                         "lpips": _mean(lp)})
+            status["ms_ssim_config"] = json.dumps(cfg)
+    return pd.DataFrame(rows), status
+
+
+def _fid_points(main: xr.Dataset, real: torch.Tensor, fid_kw: dict) -> tuple[pd.DataFrame, str]:
+    """FID and KID of each run's stored outputs against the real reference (its features computed once)."""
+    from ..metrics.fid import fid_from_features, inception_features, kid_from_features
+
+    kw = dict(fid_kw)
+    fn = kw.pop("features_fn", None)
+    if fn is None:
+        f_real, st = inception_features(real, **kw)
+        status = st.reason
+        fn = None if f_real is None else (lambda im: inception_features(im, **kw)[0])
+    else:
+        f_real, status = np.asarray(fn(real), dtype=np.float64), "ok: custom features"
+    rows = []
+    for m in main["method"].values:
+        for s in main["seed"].values:
+            vals = {"fid": np.nan, "kid": np.nan}
+            if fn is not None:
+                f = np.asarray(fn(main["images"].sel({"method": m, "seed": s}).values), dtype=np.float64)
+                vals = {"fid": fid_from_features(f, f_real), "kid": kid_from_features(f, f_real)[0]}
+            rows.append({"method": str(m), "seed": int(s), **vals})
+    return pd.DataFrame(rows), status
+
+
+def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, fid_kw: dict):
+    """(points frame with method, seed and metric columns; metric columns; usable columns; status attrs)."""
+    if main is None:
+        status = {"lpips_status": MISSING, "fid_status": MISSING, "ms_ssim_config": "{}", "main_steps": "",
+                  "image_metrics": MISSING, "fid": MISSING, "correlations": MISSING}
+        return pd.DataFrame({"method": [], "seed": []}), [], [], status
+    metrics = [m for m in CORRELATED if m in main]
+    pts = per_seed(main, metrics).pivot_table(index=["method", "seed"], columns="metric", values="value").reset_index()
+    img, status = _image_metrics(main, lpips_kw)
+    fidp, status["fid_status"] = _fid_points(main, real, fid_kw)
+    pts = pts.merge(img, on=["method", "seed"]).merge(fidp, on=["method", "seed"])
+    cols = [c for c in pts.columns if c not in ("method", "seed")]
+    pts = pts.drop_duplicates(subset=["method", *cols])           # deterministic methods repeat over seeds
+    usable = [c for c in cols if pts[c].notna().sum() >= 3 and pts[c].std() > 0]
+    status.update(main_steps=main.attrs.get("steps", ""),
+                  image_metrics=f"on the {main.sizes.get('image', 0)} stored outputs per run against ground truth",
+                  fid="FID / KID of the stored outputs of each run against the real reference images",
+                  correlations="Pearson and Spearman over the (method, seed) runs of main_results, deterministic "
+                               "methods counted once")
+    return pts, cols, usable, status
+
+
+def run_metric_validation(spec: StudySpec, ctx: Context | None = None, *, n_examples: int = 4,
+                          band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
+                          fid_kw: dict | None = None) -> xr.Dataset:
+    """Spectrum slopes (Fig. 9), S_HF of Fourier-filtered real images (Figs. 11-12), metric correlations (Fig. 14).
+
+    S_HF uses the translation study's reference: mu_HF and the wavelet from the real target pool; it scores the
+    held-out real images of the test split (ground truth) after an ideal low-pass (high frequencies removed) or
+    high-pass (low frequencies removed) at each cutoff ``kappas`` (fraction of Nyquist). The correlations use the
+    main_results runs of ``ctx.inputs["main_results"]``; image metrics (MS-SSIM, HaarPSI, LPIPS) and FID / KID are
+    computed on the outputs stored there (the first n_images test images). ``lpips_kw`` / ``fid_kw``: passed to
+    the LPIPS and FID helpers (tests give a small LPIPS model and a feature function).
+    """
+    ctx = ctx or Context()
+    data = dataset_for(spec.profile, spec.dataset)
+    real = real_reference(data)
+    wavelet = spectral.wavelet_order(spectral.spectrum_slope(real, band))
+    mu = spectral.hf_reference(real, wavelet=wavelet)
+    # Fig. 9: spectra of the target (real) and source (input) domains
+    src = data.source[(data.source.flatten(2).std(2) > 1e-3).all(1)]
+    src = src[:: max(1, len(src) // 512)]
+    spectra = [_spectrum(imgs, band) for imgs in (real, src)]
+    freqs = spectra[0][0]
+    # Figs. 11-12: S_HF of filtered held-out real images
+    held = data.test_target[:int(spec["n_real"])]
+    kappas = [float(k) for k in spec.get("kappas", KAPPAS)]
+    shf = np.empty((2, len(kappas), len(held)))
+    dle = np.empty_like(shf)
+    examples = np.empty((2, len(kappas), min(n_examples, len(held)), *held.shape[1:]), dtype=np.float32)
+    for i, filt in enumerate((ideal_lowpass, ideal_highpass)):
+        for j, k in enumerate(kappas):
+            y = filt(held, k)
+            shf[i, j] = spectral.s_hf(y, mu, wavelet=wavelet)
+            dle[i, j] = spectral.delta_log_e(y, mu, wavelet=wavelet)
+            examples[i, j] = y[:n_examples].clamp(-1, 1).numpy()
+    # Fig. 14: metric correlations over the main_results runs
+    pts, cols, usable, status = _correlations(ctx.inputs.get("main_results"), real, dict(lpips_kw or {}),
+                                              dict(fid_kw or {}))
+    k = len(usable)
+    ds = xr.Dataset(
+        {"log_power": (("domain", "channel", "freq"), np.stack([s[1] for s in spectra])),
+         "slope_channel": (("domain", "channel"), np.stack([s[2] for s in spectra])),
+         "intercept_channel": (("domain", "channel"), np.stack([s[3] for s in spectra])),
+         "slope": ("domain", np.array([spectral.spectrum_slope(real, band), spectral.spectrum_slope(src, band)])),
+         "filtered_s_hf": (("filter", "kappa", "held_out"), shf),
+         "filtered_delta_log_e": (("filter", "kappa", "held_out"), dle),
+         "unfiltered_s_hf": ("held_out", spectral.s_hf(held, mu, wavelet=wavelet)),
+         "examples": (("filter", "kappa", "example", "channel", "y", "x"), examples),
+         "held_out_images": (("example", "channel", "y", "x"), held[:n_examples].numpy()),
+         "points": (("point", "metric"), pts[cols].to_numpy(dtype=np.float64).reshape(len(pts), len(cols))),
+         "pearson": (("metric_a", "metric_b"), pts[usable].corr("pearson").to_numpy().reshape(k, k)),
+         "spearman": (("metric_a", "metric_b"), pts[usable].corr("spearman").to_numpy().reshape(k, k))},
+        coords={"domain": ["target", "source"], "freq": freqs, "filter": ["lowpass", "highpass"], "kappa": kappas,
+                "held_out": np.arange(len(held)), "point": np.arange(len(pts)), "metric": cols,
+                "point_method": ("point", pts["method"].astype(str).tolist()),
+                "point_seed": ("point", pts["seed"].astype(int).to_numpy()),
+                "metric_a": usable, "metric_b": usable})
+    ds.attrs.update(study="metric_validation", dataset=spec.dataset, profile=spec.profile, band=list(band),
+                    wavelet=wavelet, mu_hf=float(mu), s_hf_unit="uint8", n_reference=len(real),
+                    filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (high frequencies removed); highpass is "
+                            "its complement (low frequencies removed)", checkpoints="{}", **status)
+    return ds

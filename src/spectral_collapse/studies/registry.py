@@ -1,0 +1,151 @@
+"""Every study of the suite: its knobs, the function that computes it, what it reads from other studies.
+
+A study is ``run(spec, ctx) -> xr.Dataset`` (``spec``: a frozen StudySpec, ``ctx``: the cell cache and the results
+of the studies it ``reads``). What a study takes from another is declared here and resolved by the orchestrator
+(``pipeline.runner``): it loads the read study's stored results for the same dataset and profile, passes them in
+``ctx.inputs``, and records the read study's ``export`` (for the Pareto sweep: the chosen OVG step sizes) in the
+spec's inputs, so a changed choice changes the reader's key. The run order follows from ``reads``
+(``pipeline.graph``). The order of ``STUDIES`` is the book's chapter order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from .spec import Param, StudySpec, make_spec
+
+__all__ = ["Study", "STUDIES", "get_study", "study_spec"]
+
+BUNDLED = ("ihc-sr", "ihc-edges")
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study: name, page title, knobs, computation, the datasets the main command runs it on, what it reads."""
+
+    name: str
+    title: str
+    params: Mapping[str, Param]
+    run: Callable | None = None            # (spec, ctx) -> xr.Dataset; None: the notebook stores no results
+    datasets: tuple = BUNDLED
+    reads: tuple = ()                       # studies (same dataset and profile) whose results this one takes
+    export: Callable | None = None          # (its results or None, reader's spec) -> what readers record as input
+    doc: str = ""
+
+
+# --- shared knobs ---------------------------------------------------------------------------------------------
+_SEEDS = Param("list[int]", None, "seeds; None: the profile's (e.g. [0, 1, 2])", minimum=0)
+_METHODS = Param("list[str]", None, "method labels; None: the study's default set")
+_FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4; quick 2, 4, 8; paper 8, 16, 32)",
+                 minimum=1)
+_N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 256, paper 2000)", minimum=2)
+_SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0)
+_ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS}
+
+
+# --- lazy entry points (each study module is imported when its study runs) -----------------------------------
+def _main_results(spec, ctx):
+    from .translation import run_main_results
+    return run_main_results(spec, ctx)
+
+
+def _pareto(spec, ctx):
+    from .pareto import run_pareto
+    return run_pareto(spec, ctx)
+
+
+def _pareto_export(ds, spec):
+    from .pareto import ovg_choice
+    return ovg_choice(ds, spec)
+
+
+def _latents(spec, ctx):
+    from .latents import run_latent_study
+    return run_latent_study(spec, ctx)
+
+
+def _velocity(spec, ctx):
+    from .velocity import run_velocity
+    return run_velocity(spec, ctx)
+
+
+def _metric_validation(spec, ctx):
+    from .metric_validation import run_metric_validation
+    return run_metric_validation(spec, ctx)
+
+
+def _main_export(ds, spec):
+    return None if ds is None else ds.attrs.get("results_key")
+
+
+def _ablation(spec, ctx):
+    from .ablations import run_ablation_spec
+    return run_ablation_spec(spec, ctx)
+
+
+_LIST = [
+    Study("pareto", "OVG step sizes: Pareto sweep", {
+        "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
+                        minimum=0),
+        "eta_lf": Param("list[float]", None, "eta_LF grid; None: the profile's", minimum=0),
+        "bases": Param("list[str]", None, "OVG variants swept; None: ovg, ovg_taba, ovg_edm",
+                       choices=("ovg", "ovg_taba", "ovg_edm")),
+        "baselines": Param("list[str]", None, "non-OVG methods on the same axes; None: ddim, taba, edm"),
+        "n_images": Param("int", 12, "test images per grid point", optional=False, minimum=1),
+        "seed": Param("int", None, "None: the profile's first seed", minimum=0),
+        "rule": Param("str", "maximin", "how the operating point is chosen", optional=False,
+                      choices=("maximin", "knee")),
+    }, _pareto, export=_pareto_export),
+    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS}, _main_results, reads=("pareto",),
+          export=_main_export),
+    Study("pca_collapse", "PCA collapse of inverted latents", {
+        "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED,
+    }, _latents, reads=("pareto",)),
+    Study("gaussianity", "Gaussianity of inverted latents", {
+        "methods": _METHODS, "n_latents": _N_LATENTS, "seed": _SEED,
+        "bins": Param("int", 30, "histogram bins", optional=False, minimum=1),
+    }, _latents, reads=("pareto",)),
+    Study("decorrelation", "Patch decorrelation of inverted latents", {
+        "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
+        "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
+                            minimum=2),
+    }, _latents, reads=("pareto",)),
+    Study("velocity", "Spectral velocity of inversion", {
+        "methods": _METHODS,
+        "n_samples": Param("int", 4, "test inputs averaged per heatmap", optional=False, minimum=1),
+        "space": Param("str", "vp", "coordinates of the updates", optional=False, choices=("vp", "sigma")),
+        "seed": _SEED,
+    }, _velocity, reads=("pareto",)),
+    Study("metric_validation", "Validation of the metrics", {
+        "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
+        "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),
+    }, _metric_validation, reads=("main_results",)),
+    Study("backbone_ablation", "Backbone ablation: U-Net vs DiT", _ABLATION, _ablation, datasets=("ihc-sr",),
+          reads=("pareto",)),
+    Study("space_ablation", "Data-space ablation: pixel vs latent", _ABLATION, _ablation, datasets=("ihc-sr",),
+          reads=("pareto",)),
+    Study("scale_factor", "Scale-factor ablation", _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",)),
+    Study("eps_vs_x0", "Prediction target: eps vs x0", _ABLATION, _ablation, datasets=("ihc-sr",),
+          reads=("pareto",)),
+    Study("cost", "Cost per inversion step", {
+        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
+    }, datasets=("ihc-sr",)),
+    Study("benchmarks", "Performance benchmarks", {
+        "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
+        "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
+    }, datasets=("ihc-sr",)),
+]
+STUDIES: dict[str, Study] = {s.name: s for s in _LIST}
+
+
+def get_study(name: str) -> Study:
+    """A study by name; the error lists the valid ones."""
+    try:
+        return STUDIES[name]
+    except KeyError:
+        raise ValueError(f"unknown study {name!r}; valid studies: {', '.join(STUDIES)}") from None
+
+
+def study_spec(name: str, *, dataset: Any = "ihc-sr", profile: Any = "quick", **raw) -> StudySpec:
+    """The typed spec of study ``name`` from raw values (papermill's strings, a caller's lists); see ``make_spec``."""
+    return make_spec(name, get_study(name).params, dataset=dataset, profile=profile, **raw)

@@ -1,0 +1,194 @@
+"""A study's settings as one frozen value, and the one place where papermill's parameters become typed values.
+
+papermill passes ``-p`` values as it parses them itself: ``-p seeds "[1,2]"`` arrives as the string '[1,2]',
+``-p dataset 123`` as an int. ``Param.parse`` turns each form into the declared type, and raises a TypeError or
+ValueError that names the parameter and shows how to write it, before any work starts.
+
+A ``StudySpec`` holds the study's name, dataset, profile, its own knobs (``params``) and what the orchestrator
+resolved from other studies (``inputs``: for example the OVG step sizes chosen by the Pareto sweep). Its ``key()``
+is a hash of all of that plus ``CACHE_VERSION``; a stored results file is reused only under the same key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+__all__ = ["CACHE_VERSION", "Param", "StudySpec", "make_spec", "freeze", "thaw"]
+
+# Bumped whenever a computation changes its numbers for the same inputs: every cached cell and results file keyed
+# before then is recomputed.
+CACHE_VERSION = 1
+
+_KINDS = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]", "json")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One knob of a study: its kind (see ``_KINDS``), default, whether None is allowed, and a one-line doc."""
+
+    kind: str
+    default: Any = None
+    doc: str = ""
+    optional: bool = True          # None accepted (meaning: the study's / profile's own default)
+    choices: tuple = ()            # allowed values of a str (or of each item of a list[str])
+    minimum: float | None = None   # inclusive lower bound of an int / float (or of each list item)
+
+    def __post_init__(self):
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown parameter kind {self.kind!r}; valid kinds: {', '.join(_KINDS)}")
+
+    def parse(self, name: str, value: Any) -> Any:
+        """``value`` (as papermill or a caller gives it) as this parameter's type; raises naming ``name``."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            if self.optional:
+                return None
+            raise TypeError(f"{name} must be given (a {self.kind}), got {value!r}")
+        if self.kind == "json":
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except json.JSONDecodeError as err:
+                    raise TypeError(f"{name}={value!r} is not valid JSON, e.g. '{{\"task\": \"sr\"}}'") from err
+            return freeze(value)
+        if self.kind.startswith("list["):
+            item = self.kind[5:-1]
+            items = _as_list(name, value)
+            if not items:
+                raise ValueError(f"{name} is an empty list; give at least one value or None for the default")
+            return tuple(self._check(name, _scalar(name, v, item)) for v in items)
+        return self._check(name, _scalar(name, value, self.kind))
+
+    def _check(self, name: str, v: Any) -> Any:
+        if self.choices and v not in self.choices:
+            raise ValueError(f"{name}={v!r} is not valid; valid values: {', '.join(map(str, self.choices))}")
+        if self.minimum is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v < self.minimum:
+            raise ValueError(f"{name}={v!r} must be >= {self.minimum:g}")
+        return v
+
+
+def _as_list(name: str, value: Any) -> list:
+    if isinstance(value, str):
+        s = value.strip()
+        if s.startswith("["):
+            try:
+                value = json.loads(s)
+            except json.JSONDecodeError as err:
+                raise TypeError(f"{name}={value!r} is not a valid list; write it as '[1, 2]' or '1,2'") from err
+        else:
+            value = [v.strip() for v in s.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _scalar(name: str, v: Any, kind: str) -> Any:
+    """One value as ``kind``: whole numbers only for int (no 1.7, no True), finite numbers for float."""
+    hint = {"int": "a whole number such as 3", "float": "a number such as 1e-6", "bool": "True or False",
+            "str": "a string"}[kind]
+    if kind == "str":
+        if isinstance(v, (bool, list, tuple, dict)) or v is None:
+            raise TypeError(f"{name} must be {hint}, got {v!r}")
+        return str(v)
+    if kind == "bool":
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower() == "true"
+        raise TypeError(f"{name} must be {hint}, got {v!r}")
+    if isinstance(v, bool):
+        raise TypeError(f"{name} must be {hint}, got {v!r}")
+    if isinstance(v, str):
+        try:
+            v = json.loads(v.strip())
+        except json.JSONDecodeError:
+            raise TypeError(f"{name} must be {hint}, got {v!r}") from None
+    if kind == "int":
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise TypeError(f"{name} must be {hint}, got {v!r}")
+        return int(v)
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+        raise TypeError(f"{name} must be {hint}, got {v!r}")
+    return float(v)
+
+
+def freeze(value: Any) -> Any:
+    """A hashable copy: dicts -> sorted tuples of pairs tagged as dicts, lists -> tuples."""
+    if isinstance(value, dict):
+        return ("__dict__", tuple(sorted((str(k), freeze(v)) for k, v in value.items())))
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of ``freeze`` for JSON: dicts back as dicts, tuples as lists."""
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__dict__":
+        return {k: thaw(v) for k, v in value[1]}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """Everything that determines a study's results: name, dataset, profile, its knobs and its resolved inputs."""
+
+    study: str
+    dataset: str
+    profile: str
+    params: tuple = ()                       # ((name, value), ...) sorted by name, typed by the study's Params
+    inputs: tuple = field(default=())        # ((name, value), ...) resolved by the orchestrator from other studies
+
+    def __getitem__(self, name: str) -> Any:
+        for k, v in self.params:
+            if k == name:
+                return thaw(v)
+        raise KeyError(f"{self.study} has no parameter {name!r}; it has: {', '.join(k for k, _ in self.params)}")
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """A parameter's value, ``default`` when it is None or absent."""
+        try:
+            v = self[name]
+        except KeyError:
+            return default
+        return default if v is None else v
+
+    def input(self, name: str, default: Any = None) -> Any:
+        """A resolved input (e.g. "ovg"), ``default`` when absent."""
+        return next((thaw(v) for k, v in self.inputs if k == name), default)
+
+    def with_inputs(self, **inputs) -> "StudySpec":
+        merged = {**dict(self.inputs), **{k: freeze(v) for k, v in inputs.items()}}
+        return replace(self, inputs=tuple(sorted(merged.items())))
+
+    def to_dict(self) -> dict:
+        return {"study": self.study, "dataset": self.dataset, "profile": self.profile,
+                "params": {k: thaw(v) for k, v in self.params}, "inputs": {k: thaw(v) for k, v in self.inputs}}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, default=str)
+
+    def key(self) -> str:
+        """sha256 of the spec and the cache version: a results file is reused only under the same key."""
+        blob = json.dumps({"spec": self.to_dict(), "cache_version": CACHE_VERSION}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def make_spec(study: str, params: Mapping[str, Param], *, dataset: Any, profile: Any, **raw) -> StudySpec:
+    """A StudySpec from raw values (papermill's or a caller's), each parsed by its Param; unknown names raise."""
+    from .profiles import get_profile
+
+    unknown = sorted(set(raw) - set(params))
+    if unknown:
+        raise TypeError(f"{study} has no parameter(s) {', '.join(map(repr, unknown))}; its parameters: "
+                        f"dataset, profile, {', '.join(params)}")
+    dataset = Param("str", optional=False).parse("dataset", dataset)
+    profile = Param("str", optional=False).parse("profile", profile)
+    get_profile(profile)
+    typed = {name: p.parse(name, raw.get(name, p.default)) for name, p in params.items()}
+    return StudySpec(study, dataset, profile, tuple(sorted(typed.items())))

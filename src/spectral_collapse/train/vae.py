@@ -1,0 +1,139 @@
+"""Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue).
+
+``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE reconstruction + a small KL term) and caches it
+like the diffusion models, in ``<root>/<name>-<hash>/``. Its scaling factor is measured from the data: 1 / std of
+the posterior means of the training images, so the scaled latents have unit variance as the diffusion prior
+assumes (the SD recipe).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
+
+__all__ = ["VAETrainConfig", "measure_scaling_factor", "train_vae", "load_trained_vae"]
+
+
+@dataclass(frozen=True)
+class VAETrainConfig:
+    """Optimisation of the small VAE: MSE reconstruction + kl_weight * KL(posterior || N(0, I)) per image."""
+
+    steps: int = 600
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 20
+    kl_weight: float = 1e-4          # per-element KL weight; small, so reconstructions stay sharp (SD uses 1e-6
+    #                                 with LPIPS + GAN terms we do not have)
+    grad_clip: float = 1.0
+    seed: int = 0
+    scaling_images: int = 512        # training images whose latents measure the scaling factor
+
+
+
+def measure_scaling_factor(vae: nn.Module, images: torch.Tensor, batch_size: int = 64) -> float:
+    """1 / std of the posterior means of ``images`` (all elements pooled): unit-variance scaled latents."""
+    space = LatentSpace(vae, 1.0, batch_size=batch_size)
+    z = space.encode(images).double()
+    return float(1.0 / z.std())
+
+
+def _vae_loss(vae: nn.Module, x: torch.Tensor, gen: torch.Generator, kl_weight: float) -> torch.Tensor:
+    post = vae.encode(x).latent_dist
+    eps = torch.randn(post.mean.shape, generator=gen).to(x.device)
+    rec = vae.decode(post.mean + post.std * eps).sample
+    kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+    return (rec - x).pow(2).mean() + kl_weight * kl
+
+
+def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
+              progress: bool = True, sample: bool = False) -> LatentSpace:
+    """Train (or reuse) a small VAE on ``data``'s two pools; cached in <root>/<name>-<hash>/ like diffusion models.
+
+    The folder holds ``vae/`` (diffusers save_pretrained: config.json + safetensors), ``latent_space.json``
+    (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
+    """
+    from .cache import checkpoint_dir, checkpoint_lock
+
+    full = {"vae": cfg.to_dict(), "train": asdict(tc),
+            "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
+    ckpt = checkpoint_dir(name, full, root)
+    if (ckpt / "DONE").exists():
+        return load_trained_vae(ckpt, sample=sample)
+    with checkpoint_lock(ckpt, name):
+        if not (ckpt / "DONE").exists():  # else another process trained it while this one waited
+            _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
+    return load_trained_vae(ckpt, sample=sample)
+
+
+def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool) -> None:
+    from accelerate import Accelerator
+
+    from .cache import atomic_write_bytes, atomic_write_json
+
+    acc = Accelerator(cpu=not torch.cuda.is_available())
+    torch.manual_seed(tc.seed)
+    vae = build_vae(cfg)
+    opt = torch.optim.AdamW(vae.parameters(), lr=tc.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, tc.warmup_steps)))
+    vae, opt = acc.prepare(vae, opt)
+    gen = torch.Generator().manual_seed(tc.seed)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True)
+    log = []
+    vae.train()
+    for step in range(1, tc.steps + 1):
+        x, _ = data.train_batch(tc.batch_size, gen)
+        loss = _vae_loss(vae, x.to(acc.device), gen, tc.kl_weight)
+        acc.backward(loss)
+        if tc.grad_clip > 0:
+            acc.clip_grad_norm_(vae.parameters(), tc.grad_clip)
+        opt.step()
+        sched.step()
+        opt.zero_grad(set_to_none=True)
+        if step % 50 == 0 or step == tc.steps:
+            log.append((step, float(loss.detach())))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+    if bar is not None:
+        bar.close()
+    vae = acc.unwrap_model(vae).eval()
+    pool = torch.cat([data.source, data.target])
+    idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(tc.seed))[:tc.scaling_images]
+    scale = measure_scaling_factor(vae, pool[idx])
+    space = LatentSpace(vae, scale)
+    test = data.test_target[:64]
+    rec_mse = float((space.decode(space.encode(test)).clamp(-1, 1) - test).pow(2).mean())
+    ckpt.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt / ".vae.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    vae.save_pretrained(str(tmp), safe_serialization=True)
+    shutil.rmtree(ckpt / "vae", ignore_errors=True)
+    os.replace(tmp, ckpt / "vae")
+    atomic_write_json(ckpt / "config.json", {**full, "name": name})
+    atomic_write_json(ckpt / "latent_space.json", {"scaling_factor": scale, "test_reconstruction_mse": rec_mse,
+                                                   "test_reconstruction_psnr": float(10 * torch.log10(torch.tensor(4.0 / rec_mse))),
+                                                   "loss": log})
+    atomic_write_bytes(ckpt / "DONE", b"")
+
+
+def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
+    """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained)."""
+    path = Path(path)
+    if not (path / "DONE").exists():
+        raise FileNotFoundError(f"no finished VAE at {path}; train it with train_vae (or the study that needs it)")
+    info = json.loads((path / "latent_space.json").read_text())
+    space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None, scaling_factor=info["scaling_factor"]),
+                                sample=sample)
+    space.identity = {"vae": "trained", "checkpoint": path.name}
+    space.info = info
+    return space

@@ -1,0 +1,114 @@
+"""The one cache (pipeline/memo.py) and the shared cells (studies/cells.py): keyed by content, never by a name."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from conftest import oracle_denoiser
+from spectral_collapse.inversion import TABA, Euler
+from spectral_collapse.pipeline.memo import Memo, fingerprint
+from spectral_collapse.studies.cells import Context, NoCache, invert_cell, translate_cell
+from spectral_collapse.studies.translation import MethodSpec
+
+
+def _x(n=3, seed=0):
+    return torch.randn(n, 3, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_fingerprint_sees_content_and_is_blind_to_names_and_copies():
+    a = torch.arange(6.0)
+    assert fingerprint(a) == fingerprint(a.clone())
+    assert fingerprint(a) != fingerprint(a + 1e-6)
+    assert fingerprint(a) != fingerprint(a.double())             # dtype is content
+    assert fingerprint(a) != fingerprint(a.reshape(2, 3))        # and so is shape
+    assert fingerprint({"a": 1}) != fingerprint({"a": 1.0})      # type-tagged scalars
+    assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
+    D1, D2 = oracle_denoiser("eps"), oracle_denoiser("eps")
+    assert fingerprint(D1) == fingerprint(D2)                    # same weights, other objects
+    D2.checkpoint = "another-name"                               # a name is not content
+    assert fingerprint(D1) == fingerprint(D2)
+    with torch.no_grad():
+        next(p for p in D2.state_dict().values() if p.is_floating_point()).add_(1e-3)
+    assert fingerprint(D1) != fingerprint(D2)
+    assert fingerprint(oracle_denoiser("eps", sigma_data=0.5)) == fingerprint(oracle_denoiser("eps", sigma_data=0.5))
+    with pytest.raises(TypeError, match="by content"):
+        fingerprint(object())
+
+
+def test_memo_computes_once_then_reads_and_rerun_recomputes(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return xr.Dataset({"v": ("i", np.arange(3.0) + len(calls))})
+
+    key = {"cell": "t", "x": torch.ones(2)}
+    m = Memo(tmp_path)
+    first = m.cell(key, compute)
+    again = Memo(tmp_path).cell(key, compute)
+    assert len(calls) == 1 and np.array_equal(first["v"], again["v"])
+    refreshed = Memo(tmp_path, refresh=True).cell(key, compute)
+    assert len(calls) == 2 and refreshed["v"].values[0] == 2.0
+    Memo(tmp_path).cell({"cell": "t", "x": torch.ones(3)}, compute)  # other content: another cell
+    assert len(calls) == 3
+
+
+def test_a_corrupt_cell_is_recomputed_with_a_warning_naming_it(tmp_path):
+    key = {"cell": "t"}
+    m = Memo(tmp_path)
+    m.cell(key, lambda: xr.Dataset({"v": ("i", np.ones(4))}))
+    path = m.path(key)
+    path.write_bytes(path.read_bytes()[:40])  # truncated
+    with pytest.warns(RuntimeWarning, match=str(path.name)):
+        cell = Memo(tmp_path).cell(key, lambda: xr.Dataset({"v": ("i", np.zeros(4))}))
+    assert cell["v"].values.sum() == 0
+    assert xr.load_dataset(path, engine="h5netcdf")["v"].values.sum() == 0  # healed on disk
+
+
+def test_translation_cells_are_shared_and_follow_model_data_method_and_seed(tmp_path):
+    D = oracle_denoiser("eps")
+    x = _x()
+    memo = Memo(tmp_path)
+    ctx = Context(cache=memo)
+    ddim = MethodSpec("ddim", "eps", Euler())
+    a = translate_cell(ctx, D, x, ddim, seed=0, steps=4, batch_size=2)
+    b = translate_cell(Context(cache=memo), oracle_denoiser("eps"), x.clone(), ddim, seed=0, steps=4, batch_size=3)
+    assert (memo.misses, memo.hits) == (1, 1)  # same model content, same data: one cell (batch size is not a key)
+    np.testing.assert_array_equal(a["output"].values, b["output"].values)
+    direct = translate_cell(Context(), D, x, ddim, seed=0, steps=4, batch_size=2)  # NoCache computes
+    np.testing.assert_array_equal(a["output"].values, direct["output"].values)
+    D2 = oracle_denoiser("eps")
+    with torch.no_grad():
+        next(p for p in D2.state_dict().values() if p.is_floating_point()).add_(0.01)
+    for changed in (dict(D=D2), dict(x=_x(seed=1)), dict(ms=MethodSpec("taba", "eps", TABA())), dict(seed=1),
+                    dict(steps=5)):
+        kw = dict(D=D, x=x, ms=ddim, seed=0, steps=4) | changed
+        before = memo.misses
+        translate_cell(ctx, kw["D"], kw["x"], kw["ms"], seed=kw["seed"], steps=kw["steps"], batch_size=2)
+        assert memo.misses == before + 1, f"changing {list(changed)} must compute a new cell"
+    inv = invert_cell(ctx, D, x, ddim, seed=0, steps=4, batch_size=2)
+    assert inv["latent"].shape == (3, 3, 8, 8) and bool(inv["finite"].all())
+
+
+def test_no_cache_counts_every_cell_as_computed():
+    nc = NoCache()
+    nc.cell({}, lambda: xr.Dataset())
+    nc.cell({}, lambda: xr.Dataset())
+    assert (nc.misses, nc.hits) == (2, 0)
+
+
+def test_memo_leaves_other_runs_temporary_files_alone(tmp_path):
+    """A run never deletes another run's files in progress: a stranger's temporary file survives a cell write."""
+    m = Memo(tmp_path)
+    key = {"cell": "t"}
+    m.path(key).parent.mkdir(parents=True)
+    stranger = m.path(key).parent / f".{m.path(key).name}.other.tmp"
+    stranger.write_text("another process is writing this")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m.cell(key, lambda: xr.Dataset({"v": ("i", np.ones(2))}))
+    assert stranger.exists()

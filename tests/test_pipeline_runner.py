@@ -1,0 +1,183 @@
+"""run_study: stored results are reused only under the same key and the same weights; what a study reads is an
+explicit, recorded input; two identical runs on one results folder both finish with identical results."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from spectral_collapse.data import Task, load_dataset, register_dataset
+from spectral_collapse.pipeline.runner import run_study
+from spectral_collapse.studies import models as models_mod
+from spectral_collapse.studies.registry import STUDIES, study_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+MAIN = dict(dataset="ihc-sr", profile="smoke", methods=["ddim"], seeds=[0])
+
+
+@pytest.fixture
+def ckpts(tmp_path, monkeypatch):
+    root = tmp_path / "ckpt"
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(root))
+    return root
+
+
+def _cells(ds) -> dict:
+    return json.loads(ds.attrs["cells"])
+
+
+def test_stored_results_are_reused_and_rerun_recomputes(tmp_path, ckpts):
+    res = tmp_path / "results"
+    first = run_study("main_results", results_root=res, **MAIN)
+    assert _cells(first)["computed"] > 0
+    again = run_study("main_results", results_root=res, **MAIN)
+    assert again.attrs["created"] == first.attrs["created"]  # the stored file, not a new computation
+    forced = run_study("main_results", results_root=res, rerun=True, **MAIN)
+    assert _cells(forced) == {"computed": _cells(first)["computed"], "reused": 0}
+    np.testing.assert_array_equal(forced["psnr"].values, first["psnr"].values)
+
+
+def test_a_changed_knob_recomputes_only_what_it_changes(tmp_path, ckpts):
+    res = tmp_path / "results"
+    run_study("main_results", results_root=res, **MAIN)
+    both = run_study("main_results", results_root=res, **{**MAIN, "methods": ["ddim", "edm"]})
+    assert _cells(both)["reused"] >= 1 and _cells(both)["computed"] >= 1  # ddim shared, edm new
+    assert list(both["method"].values) == ["ddim", "edm"]
+
+
+def test_retrained_weights_under_the_same_name_recompute(tmp_path, ckpts):
+    """The stale-numbers bug: same checkpoint folder name, other weights -> the next run must not reuse anything."""
+    res = tmp_path / "results"
+    before = run_study("main_results", results_root=res, **MAIN)
+    folder = Path(json.loads(before.attrs["checkpoints"])["eps"])
+    assert folder.parent == ckpts
+    for f in folder.glob("*.safetensors"):
+        w = load_file(str(f))
+        save_file({k: (v + 0.05 if v.is_floating_point() else v) for k, v in w.items()}, str(f))
+    after = run_study("main_results", results_root=res, **MAIN)
+    assert _cells(after)["reused"] == 0 and _cells(after)["computed"] > 0
+    assert not np.allclose(after["psnr"].values, before["psnr"].values)
+
+
+def test_changed_data_recomputes(tmp_path, ckpts):
+    """Same dataset name and options, other arrays (a user's folder edited in place) -> new cells, never the old."""
+    from dataclasses import replace
+
+    from spectral_collapse.data import DATASETS
+
+    edited = dict(flip=False)
+
+    def builder(*, size, factor, **kw):
+        d = load_dataset("ihc-sr", size=size, factor=factor)
+        return replace(d, test_source=torch.flip(d.test_source, dims=(-1,))) if edited["flip"] else d
+
+    register_dataset("ihc-sr-editable", builder)
+    kw = {**MAIN, "dataset": "ihc-sr-editable", "cache_root": tmp_path / "cells"}
+    try:
+        first = run_study("main_results", results_root=tmp_path / "a", **kw)
+        same = run_study("main_results", results_root=tmp_path / "b", **kw)
+        assert _cells(same)["computed"] == 0  # unchanged data: every cell reused
+        edited["flip"] = True
+        after = run_study("main_results", results_root=tmp_path / "c", **kw)
+    finally:
+        DATASETS.pop("ihc-sr-editable", None)
+    assert _cells(after)["reused"] <= 1 and _cells(after)["computed"] >= 1  # only the samples from noise may stay
+    assert not np.allclose(after["images"].values, first["images"].values)
+
+
+def test_the_pareto_choice_is_an_explicit_recorded_input(tmp_path, ckpts):
+    res = tmp_path / "results"
+    alone = run_study("main_results", results_root=res, **MAIN)
+    ovg_alone = json.loads(alone.attrs["spec"])["inputs"]["pareto"]
+    assert "no Pareto sweep stored" in ovg_alone["source"]
+    sweep = run_study("pareto", results_root=res, dataset="ihc-sr", profile="smoke", n_images=2, bases=["ovg"],
+                      baselines=["ddim"], eta_hf=[1e-7], eta_lf=[1e-3, 1e-2])
+    choice = json.loads(sweep.attrs["choices"])["ovg"]
+    main = run_study("main_results", results_root=res, **{**MAIN, "methods": ["ddim", "ovg"]})
+    recorded = json.loads(main.attrs["spec"])["inputs"]["pareto"]
+    assert (recorded["eta_hf"], recorded["eta_lf"]) == (choice["eta_hf"], choice["eta_lf"])
+    assert json.loads(main.attrs["ovg"])["eta_lf"] == choice["eta_lf"]
+    assert "Pareto sweep" in recorded["source"]
+
+
+def test_every_read_names_a_study_and_the_graph_has_no_cycle():
+    for s in STUDIES.values():
+        assert all(r in STUDIES for r in s.reads), s.name
+    seen, order = set(), []
+
+    def visit(name, stack=()):
+        assert name not in stack, f"cycle through {stack}"
+        for r in STUDIES[name].reads:
+            visit(r, (*stack, name))
+        if name not in seen:
+            seen.add(name)
+            order.append(name)
+
+    for name in STUDIES:
+        visit(name)
+    assert order.index("pareto") < order.index("main_results") < order.index("metric_validation")
+
+
+def test_spec_parses_papermill_strings_once_and_rejects_bad_values():
+    s = study_spec("decorrelation", dataset="ihc-sr", profile="smoke", seeds="[0, 2]", steps_grid="4,8")
+    assert s["seeds"] == [0, 2] and s["steps_grid"] == [4, 8]
+    assert s.key() == study_spec("decorrelation", dataset="ihc-sr", profile="smoke", seeds=[0, 2],
+                                 steps_grid=(4, 8)).key()
+    for bad, match in ((dict(seeds="[1.7]"), "whole number"), (dict(seeds=True), "whole number"),
+                       (dict(n_latents=0), ">= 2"), (dict(steps_grid="[0]"), ">= 2"), (dict(datset="x"), "datset"),
+                       (dict(profile="tiny"), "valid profiles")):
+        with pytest.raises((TypeError, ValueError), match=match):
+            study_spec("decorrelation", **{"dataset": "ihc-sr", "profile": "smoke", **bad})
+
+
+def test_a_dataset_named_like_a_task_behaves_as_the_task_it_declares(tmp_path, ckpts):
+    """'my-sr-edges' declared generic: no SR factor in the checkpoint name, S_LF without the edge-map handling."""
+    from spectral_collapse.studies.translation import scoring_settings
+
+    register_dataset("my-sr-edges", lambda *, size, factor, **kw: load_dataset("ihc-sr", size=size, factor=factor,
+                                                                                task=Task("generic")))
+    try:
+        data = models_mod.dataset_for("smoke", "my-sr-edges")
+        assert data.task == Task("generic")
+        assert scoring_settings(data)["edges"] is False
+        tm = models_mod.trained_model("smoke", "my-sr-edges", "eps", progress=False)
+        assert tm.path.name.startswith("my-sr-edges-eps-smoke-")  # not "-x4", not an edge model
+        edges = models_mod.dataset_for("smoke", "ihc-edges")
+        assert scoring_settings(edges)["edges"] is True
+    finally:
+        from spectral_collapse.data import DATASETS
+        DATASETS.pop("my-sr-edges", None)
+
+
+def test_two_identical_studies_started_together_both_finish_identically(tmp_path, ckpts):
+    """Two processes run the same study on one results folder at once (shared cells, same results file)."""
+    models_mod.trained_model("smoke", "ihc-sr", "eps", progress=False)  # trained once before, as the main command does
+    res = tmp_path / "results"
+    script = textwrap.dedent(f"""
+        import sys, json, warnings
+        warnings.simplefilter("ignore")
+        from spectral_collapse.pipeline.runner import run_study
+        ds = run_study("main_results", results_root={str(res)!r}, dataset="ihc-sr", profile="smoke",
+                       methods=["ddim", "taba"], seeds=[0, 1])
+        import numpy as np
+        np.save(sys.argv[1], ds["psnr"].values)
+    """)
+    env = {**os.environ, "SPECTRAL_COLLAPSE_CHECKPOINTS": str(ckpts), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / f"out{i}.npy")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(outs)
+    a, b = (np.load(tmp_path / f"out{i}.npy") for i in range(2))
+    np.testing.assert_array_equal(a, b)
+    stored = run_study("main_results", results_root=res, dataset="ihc-sr", profile="smoke", methods=["ddim", "taba"],
+                       seeds=[0, 1])
+    np.testing.assert_array_equal(stored["psnr"].values, a)
+    assert not list(res.rglob("*.tmp"))  # no temporary file left behind
