@@ -1,2 +1,2 @@
-"""Benchmark suite (issue 7): cost of inversion methods, training, metrics and scaling, as ratios against
+"""Benchmark suite: cost of inversion methods, training, metrics and scaling, as ratios against
 baselines timed in the same run. Run ``python -m benchmarks``; results go to benchmarks/results/."""

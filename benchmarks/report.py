@@ -69,7 +69,7 @@ def environment_md(res: dict) -> str:
 
 
 def cost_table(res: dict, ratio: str = "ratio_cpu") -> pd.DataFrame:
-    """Per-method cost per inversion step relative to DDIM (issue 3 item 3)."""
+    """Per-method cost per inversion step relative to DDIM."""
     inv = res["benchmarks"]["inversion"]
     other = "ratio_wall" if ratio == "ratio_cpu" else "ratio_cpu"
     rows = []
@@ -91,7 +91,7 @@ def cost_table(res: dict, ratio: str = "ratio_cpu") -> pd.DataFrame:
 
 
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
-    """Every target of issue 7 with the measured value and whether it is met (absent benchmarks are skipped);
+    """Every benchmark target with the measured value and whether it is met (absent benchmarks are skipped);
     ``full``: a ``--full`` run (latest_full), whose metric measurements at the issue's sizes are added as rows."""
     b = res["benchmarks"]
     rows = []

@@ -131,7 +131,9 @@ def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
     cwd = os.getcwd()
     os.chdir(root)  # relative paths, so the pages name data/results/..., not this machine's folders
     try:
-        fragments = book_fragments("data/results", profile, load_benchmarks(root / BENCHMARKS))
+        extras = sorted((root / "benchmarks" / "results").glob("*-extras.json"))
+        fragments = book_fragments("data/results", profile, load_benchmarks(root / BENCHMARKS),
+                                   load_benchmarks(extras[-1]) if extras else None)
     finally:
         os.chdir(cwd)
     changed = []

@@ -1,4 +1,4 @@
-"""Soak run (issue 8, item 6): a profile's full set of studies, run back to back twice, must give identical results
+"""Soak run: a profile's full set of studies, run back to back twice, must give identical results
 without memory growth beyond a stated bound.
 
     python scripts/soak.py --profile quick                     # every study and dataset of the profile, twice

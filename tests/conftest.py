@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-# --- no network during the tests (issue 8) ---------------------------------------------------------------------
+# --- no network during the tests ------------------------------------------------------------------------------
 # The guard (tests/netguard/sitecustomize.py) is installed here, before any test module is imported, and in every
 # Python subprocess through PYTHONPATH. Downloads are switched off as on CI (tests that need the loopback server
 # switch them back on). Any refused attempt fails the session in pytest_sessionfinish below.

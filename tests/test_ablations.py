@@ -1,4 +1,4 @@
-"""Ablation studies (issue 5, paper Tables 3-6): arms, assembly of per-arm results, joins with the paper's tables,
+"""Ablation studies (paper Tables 3-6): arms, assembly of per-arm results, joins with the paper's tables,
 Table 6's "% improved", cells shared with the main results, and (slow) the four notebooks end to end on the smoke
 profile, bundled and real-format data.
 
@@ -105,8 +105,8 @@ def test_arms_of_each_study():
 
 def test_scale_factor_is_refused_by_the_loaded_task_not_the_name(fake_runs, monkeypatch):
     """A dataset whose name says "sr" but which is declared generic has no SR factor: refused before any model."""
-    real = ab.dataset_for
-    monkeypatch.setattr(ab, "dataset_for", lambda *a, **kw: dataclasses.replace(real(*a, **kw), task=Task("generic")))
+    real = ab.spec_data
+    monkeypatch.setattr(ab, "spec_data", lambda *a, **kw: dataclasses.replace(real(*a, **kw), task=Task("generic")))
     with pytest.raises(ValueError, match="task is 'generic', not 'sr'"):
         ab.run_ablation_spec(_spec("scale_factor"), Context())
     assert fake_runs.trained == [] and fake_runs.calls == []

@@ -1,4 +1,4 @@
-"""Baselines of issue 3 (null_class, direct_inversion, renoise, edict, bdia) and the method contract (item 2).
+"""The baselines (null_class, direct_inversion, renoise, edict, bdia) and the method contract.
 
 The contract runs every registered method on the exact Gaussian denoiser (conftest.oracle_denoiser); each method's
 own property is checked against a closed form or an independent reference:

@@ -1,4 +1,4 @@
-"""The benchmark suite (issue 7, issue 3 item 3): its measuring instruments, a smoke run, the chapters that read
+"""The benchmark suite: its measuring instruments, a smoke run, the chapters that read
 it, the cached reference statistics, and scale-out: a study sharded over 2 torchrun processes equals one process.
 
 The instruments are checked against known answers: the call counter against the forwards and backward calls each

@@ -233,3 +233,18 @@ def test_every_page_of_the_real_book_renders_offline(tmp_path):  # ~50 s: the bo
 
         img = np.asarray(Image.open(shot).convert("L"))
         assert (img < 128).mean() > 0.005, "the main-results screenshot is (nearly) blank"
+
+
+def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
+    from spectral_collapse.pipeline.fragments import gpu_fragment
+
+    assert "No GPU measurement" in gpu_fragment(None)
+    gpu = {"gpu": "Test GPU", "paper_scale": {"total_projected_gpu_hours": 13.0, "translation": {
+        "batch": 4, "steps": 50, "ovg_s": 3.0, "ddim_s": 1.0, "ratio": 3.0},
+        "train": [{"backbone": "unet", "space": "latent", "parameterization": "eps", "dataset": "bbbc021",
+                   "step_s": 0.5, "steps": 80000, "projected_gpu_hours": 0.5 * 80000 / 3600, "params_M": 600,
+                   "peak_GiB": 40.0},
+                  {"backbone": "unet", "space": "pixel", "parameterization": "eps", "dataset": "bbbc021",
+                   "error": "OutOfMemoryError"}]}}
+    text = gpu_fragment(gpu)
+    assert "Test GPU" in text and "| 11.1 |" in text and "did not fit" in text and "(3.00x)" in text

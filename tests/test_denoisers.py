@@ -1,4 +1,4 @@
-"""Denoiser wrappers against the exact Gaussian denoiser (issue 2, item 4; STYLE.md item 7).
+"""Denoiser wrappers against the exact Gaussian denoiser (the analytic-model contract test).
 
 Reference: for data ~ N(0, s^2 I), D*(x; sigma) = x s^2 / (sigma^2 + s^2) and eps* = (x - D*) / sigma, written
 independently in conftest.closed_form. EDM preconditioning from Karras et al. (2022) Table 1 / paper Eq. 26-27.

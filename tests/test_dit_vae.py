@@ -1,4 +1,4 @@
-"""DiT backbone and latent space (issue 5): diffusers DiTTransformer2DModel behind the denoiser wrappers,
+"""DiT backbone and latent space: diffusers DiTTransformer2DModel behind the denoiser wrappers,
 AutoencoderKL loading / training / encoding, LatentDomains, the profiles' ablation axes.
 
 References are written independently here: the VP and EDM network inputs (paper App. A), the posterior mean of a
@@ -258,3 +258,24 @@ def test_profile_ablation_configs_follow_the_diffused_shape():
     with pytest.raises(ValueError, match="valid spaces: pixel, latent"):
         q.model_spec("eps", space="wavelet")
     assert count_parameters(build_backbone(PROFILES["smoke"].backbone_config("dit"))) > 0
+
+
+def test_a_damaged_trained_vae_is_an_error_naming_the_file(tmp_path):
+    from spectral_collapse.train.cache import CheckpointCorrupt
+    from spectral_collapse.data import load_dataset
+    from spectral_collapse.train.vae import load_trained_vae
+
+    data = load_dataset("ihc-sr", size=16, factor=2)
+    tc = VAETrainConfig(steps=2, batch_size=4, scaling_images=8)
+    ls = train_vae(TINY_VAE, tc, data, name="v", root=tmp_path, progress=False)
+    folder = next(tmp_path.glob("v-*"))
+    assert (folder / "weights.sha256.json").exists() and ls.scaling_factor > 0
+    weights = folder / "vae" / "diffusion_pytorch_model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-5] ^= 0xFF  # one flipped byte in the tensor data: still loads, other numbers
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointCorrupt, match="diffusion_pytorch_model.safetensors is not the file written"):
+        load_trained_vae(folder)
+    (folder / "latent_space.json").write_text("{trunc")
+    with pytest.raises(CheckpointCorrupt, match="latent_space.json cannot be read"):
+        load_trained_vae(folder)

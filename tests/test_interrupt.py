@@ -1,4 +1,4 @@
-"""Interruptions lose nothing (issue 8, item 3), tested with real processes killed by SIGKILL.
+"""Interruptions lose nothing, tested with real processes killed by SIGKILL.
 
 * Training: a subprocess trains the smoke profile's eps model into a temporary checkpoint root and is killed once its
   first resume point exists; training again resumes from that point and ends with the same weights, bit for bit,

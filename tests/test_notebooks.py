@@ -141,3 +141,28 @@ def test_saving_from_make_lab_clears_outputs_and_kernel_versions():
     assert nb["metadata"]["language_info"] == {"name": "python"}
     text = {"type": "file", "content": "x"}
     assert strip_outputs(model=text) == {"type": "file", "content": "x"}
+
+
+def test_misspelled_parameters_are_found_and_a_readers_own_names_left_alone():
+    from spectral_collapse.pipeline.notebook import misspelled_parameters
+
+    known = ["dataset", "profile", "seeds", "methods", "results_root", "rerun"]
+    assert misspelled_parameters(["datset", "seed", "profile", "rows", "table", "x"], known) == {
+        "datset": "dataset", "seed": "seeds"}
+
+
+def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_path):
+    """-p datset ihc-edges would otherwise run the default dataset without a trace."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "main_results.ipynb"), str(out),
+                           "-k", "python3", "--no-progress-bar", "-p", "datset", "ihc-edges", "-p", "profile", "smoke",
+                           "-p", "results_root", str(tmp_path / "results")], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+    assert proc.returncode != 0
+    text = out.read_text()
+    assert "unknown parameter(s) of main_results: 'datset' (did you mean 'dataset'?)" in text
+    assert "its parameters: dataset, profile, seeds, methods, data_options, model, models, results_root, rerun" in text
+    assert not (tmp_path / "results").exists()  # nothing computed

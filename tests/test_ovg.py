@@ -1,4 +1,4 @@
-"""Orthogonal Variance Guidance against the paper's Eq. 7-14 written out in closed form (issue 2, items 4 and 6).
+"""Orthogonal Variance Guidance against the paper's Eq. 7-14 written out in closed form.
 
 On the Gaussian oracle (data N(0, s^2 I)) in sigma coordinates x~: eps = c1 x~, x0 = c2 x~ with
 c1 = sigma/(sigma^2+s^2), c2 = s^2/(sigma^2+s^2), so g~_HF = 4(||eps||^2 - d) c1 eps and g~_LF = 2 c2 (x0 - x0_ref)

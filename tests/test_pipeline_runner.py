@@ -18,6 +18,7 @@ from spectral_collapse.data import Task, load_dataset, register_dataset
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.registry import STUDIES, study_spec
+from spectral_collapse.train.cache import write_weight_hashes
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN = dict(dataset="ihc-sr", profile="smoke", methods=["ddim"], seeds=[0])
@@ -62,6 +63,7 @@ def test_retrained_weights_under_the_same_name_recompute(tmp_path, ckpts):
     for f in folder.glob("*.safetensors"):
         w = load_file(str(f))
         save_file({k: (v + 0.05 if v.is_floating_point() else v) for k, v in w.items()}, str(f))
+    write_weight_hashes(folder)  # as a retraining records its new weights' hashes
     after = run_study("main_results", results_root=res, **MAIN)
     assert _cells(after)["reused"] == 0 and _cells(after)["computed"] > 0
     assert not np.allclose(after["psnr"].values, before["psnr"].values)

@@ -1,4 +1,4 @@
-"""Study notebooks on the real-data path (issue 5, acceptance item 5): papermill runs the chapters with
+"""Study notebooks on the real-data path : papermill runs the chapters with
 ``dataset=bbbc021`` / ``edges2shoes`` on small archives in the official formats, downloaded from a loopback server
 and prepared by the library's own download / prepare code (tests/fixtures_real.py), not on the bundled crops.
 

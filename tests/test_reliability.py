@@ -9,6 +9,7 @@ tests/test_loop.py (non-finite marking in the loop), tests/test_safety.py (unsaf
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
@@ -28,9 +29,11 @@ import torch
 import xarray as xr
 from PIL import Image
 
-from conftest import NaNNet, TinyData, tiny_training
+from conftest import NaNNet, TinyData, oracle_denoiser, tiny_training
 from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
-from spectral_collapse.data.download import DatasetNotPreparedError, OfflineError, UnsafeArchiveError, safe_extract
+from spectral_collapse.cli import _whole
+from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPreparedError, IntegrityError,
+                                             OfflineError, UnsafeArchiveError, safe_extract)
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
 from spectral_collapse.metrics import get_metric
 from spectral_collapse.models.denoisers import EpsDenoiser
@@ -38,11 +41,11 @@ from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies import profiles
 from spectral_collapse.studies.registry import study_spec
-from spectral_collapse.studies.store import save_results
+from spectral_collapse.studies.store import ResultsFileError, results_path, save_results
 from spectral_collapse.report.tables import format_summary, summary
 from spectral_collapse.pipeline.execute import run_studies
 from spectral_collapse.studies.translation import method_specs, run_translation_study
-from spectral_collapse.train.trainer import CheckpointMismatch, load_trained, train
+from spectral_collapse.train.trainer import CheckpointCorrupt, CheckpointMismatch, load_trained, train
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "errors.md"
@@ -188,6 +191,102 @@ def _offline(tmp: Path):
         return download_dataset("edges2shoes", tmp, url="http://127.0.0.1:9/edges2shoes.tar.gz", progress=False)
 
 
+def _served_e2s(tmp: Path, n_train: int, root: Path, download: bool = True):
+    """Serve a fake Edges2Shoes archive on loopback and download it under root (downloads allowed meanwhile)."""
+    from fixtures_real import LoopbackServer, make_edges2shoes
+    from spectral_collapse.data import download as dl
+    from spectral_collapse.data import edges2shoes as e2s
+
+    archive = make_edges2shoes(tmp / f"srv{n_train}", n_train=n_train, n_val=2).read_bytes()
+    previous = dl._OFFLINE_OVERRIDE
+    dl.set_offline(False)
+    try:
+        with LoopbackServer({"/edges2shoes.tar.gz": archive}) as server:
+            return e2s.download(root, url=server.url + "edges2shoes.tar.gz", progress=False)
+    finally:
+        dl.set_offline(previous)
+
+
+def _substituted_download(tmp: Path):
+    root = tmp / "raw"
+    _served_e2s(tmp, 4, root).unlink()  # the first download records its hash; then the file is gone
+    return _served_e2s(tmp, 5, root)  # the server now gives another file
+
+
+def _substituted_on_disk(tmp: Path):
+    from spectral_collapse.data.download import prepare_dataset
+
+    root = tmp / "raw"
+    first = _served_e2s(tmp, 4, root)
+    first.write_bytes((tmp / "srv4" / "edges2shoes.tar.gz").read_bytes()[:-10] + bytes(10))  # altered by hand
+    return prepare_dataset("edges2shoes", root, progress=False)
+
+
+def _unreadable_lock(tmp: Path):
+    from spectral_collapse.data import edges2shoes as e2s
+
+    (tmp / "downloads.lock.json").write_text('{"files": ')
+    return e2s.download(tmp, url="http://127.0.0.1:9/edges2shoes.tar.gz", progress=False)
+
+
+def _zip_bomb(tmp: Path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros.bin", bytes(2 << 20))
+    return safe_extract(tmp / "bomb.zip", tmp / "out", max_bytes=1 << 20)
+
+
+def _many_members(tmp: Path):
+    import zipfile
+
+    with zipfile.ZipFile(tmp / "many.zip", "w") as zf:
+        for i in range(50):
+            zf.writestr(f"{i}.txt", b"x")
+    return safe_extract(tmp / "many.zip", tmp / "out", max_members=20)
+
+
+def _damaged_results(tmp: Path):
+    from spectral_collapse.studies.store import load_results
+
+    path = save_results(_results(), tmp / "decorrelation" / "ihc-sr-quick.nc")
+    path.write_bytes(path.read_bytes()[:2000])
+    return load_results(path)
+
+
+def _flipped_weights(tmp: Path):
+    ck = _copy_checkpoint(tmp)
+    data = bytearray((ck / "ema.safetensors").read_bytes())
+    data[-10] ^= 1
+    (ck / "ema.safetensors").write_bytes(bytes(data))
+    return load_trained(ck)
+
+
+def _truncated_config(tmp: Path):
+    ck = _copy_checkpoint(tmp)
+    (ck / "config.json").write_text((ck / "config.json").read_text()[:100])
+    return load_trained(ck)
+
+
+def _unreadable_resume(tmp: Path):
+    spec, cfg = tiny_training(checkpoint_every=1)
+    path = train(spec, cfg, TinyData(), name="tiny", root=tmp, progress=False, stop_after=2).path
+    for snap in ("resume", "resume.old"):
+        (path / snap / "ema.safetensors").write_bytes(b"\x00" * 7)
+    return train(spec, cfg, TinyData(), name="tiny", root=tmp, progress=False)
+
+
+def _results_root_is_a_file(tmp: Path):
+    from spectral_collapse.pipeline.runner import run_study
+
+    (tmp / "results").write_text("a file, not a folder")
+    with pytest.MonkeyPatch.context() as mp:
+        import spectral_collapse.studies.pareto as pareto
+
+        mp.setattr(pareto, "run_pareto", lambda spec, ctx: pytest.fail("the study ran before the check"))
+        return run_study("pareto", dataset="ihc-sr", profile="smoke", results_root=tmp / "results")
+
+
 def _nan_in_inversion(tmp: Path):
     D = EpsDenoiser(GaussianOracleNet("eps"), VPSchedule())
     x = torch.zeros(3, 3, 8, 8)
@@ -219,7 +318,7 @@ BAD_INPUTS = [
              lambda t: load_dataset("ihc-sx"), ValueError, r"unknown dataset 'ihc-sx'", r"valid names: .*ihc-sr"),
     BadInput("unknown-dataset-cli", "unknown dataset on the command line", "pipeline.execute.run_studies",
              lambda t: run_studies("smoke", ["main_results"], ["ihc_sr"], root=ROOT, results_root=str(t)),
-             ValueError, r"unknown dataset 'ihc_sr'", r"valid datasets: .*ihc-sr"),
+             ValueError, r"unknown dataset 'ihc_sr'", r"valid (datasets|names): .*ihc-sr"),
     BadInput("unknown-study", "unknown study name", "pipeline.execute.run_studies",
              lambda t: run_studies("smoke", ["main_result"], root=ROOT, results_root=str(t)),
              ValueError, r"unknown study 'main_result'", r"valid studies: .*main_results"),
@@ -282,7 +381,10 @@ BAD_INPUTS = [
              r"factor 3 does not divide the image size 16x16", r"crop the image to a multiple of 3"),
     BadInput("steps-zero", "steps < 1", "inversion.translate",
              lambda t: translate(EpsDenoiser(GaussianOracleNet("eps"), VPSchedule()), torch.zeros(1, 3, 8, 8), Euler(),
-                                 steps=0), ValueError, r"steps must be >= 1, got 0", r">= 1"),
+                                 steps=0), ValueError, r"steps must be an integer >= 1, got 0", r">= 1"),
+    BadInput("steps-fraction", "a fractional step count (steps=2.5)", "inversion.translate",
+             lambda t: translate(oracle_denoiser("eps"), torch.zeros(1, 3, 8, 8), Euler(), steps=2.5), ValueError,
+             r"steps must be an integer >= 1, got 2.5", r"integer"),
     BadInput("steps-zero-profile", "a profile with steps < 1", "run_translation_study",
              _profile_steps_zero, ValueError, r"steps \(of the profile\) must be an integer >= 1, got 0", r">= 1"),
     BadInput("negative-eta", "negative OVG step size", "inversion.OVG",
@@ -331,6 +433,46 @@ BAD_INPUTS = [
     BadInput("unsafe-archive", "archive with a member that leaves the target folder", "data.download.safe_extract",
              _escaping_zip, UnsafeArchiveError, r"refusing to extract a\.zip: 1 member\(s\) would be written outside",
              r"Nothing was extracted\. Do not use this archive"),
+    BadInput("archive-too-large", "archive expanding past the size limit (a zip bomb)", "data.download.safe_extract",
+             _zip_bomb, ArchiveLimitError, r"refusing to extract bomb\.zip: its members expand to more than 1\.0 MiB",
+             r"max_bytes= or \$SPECTRAL_COLLAPSE_MAX_EXTRACT_BYTES\). Nothing was kept"),
+    BadInput("archive-too-many-members", "archive with more members than the limit", "data.download.safe_extract",
+             _many_members, ArchiveLimitError, r"refusing to extract many\.zip: it holds more than 20 members",
+             r"max_members= or \$SPECTRAL_COLLAPSE_MAX_EXTRACT_MEMBERS"),
+    BadInput("download-substituted", "a download whose SHA-256 differs from the first download's",
+             "data.lockfile.fetch", _substituted_download, IntegrityError,
+             r"edges2shoes\.tar\.gz \(from http.*\): SHA-256 [0-9a-f]{64}, expected [0-9a-f]{64} "
+             r"\(.*downloads\.lock\.json, recorded at the first download",
+             r"the file was deleted; download it again .*delete the entry"),
+    BadInput("archive-substituted", "a downloaded archive replaced on disk", "data.prepare_dataset",
+             _substituted_on_disk, IntegrityError, r"refusing to use .*edges2shoes\.tar\.gz: SHA-256 [0-9a-f]{64}, "
+             r"expected [0-9a-f]{64}", r"Delete .*edges2shoes\.tar\.gz and download it again"),
+    BadInput("download-lock-unreadable", "a damaged download lock file", "data.lockfile.read_lock",
+             _unreadable_lock, IntegrityError, r"the download lock file .*downloads\.lock\.json cannot be read",
+             r"restore it \(git checkout .*\) or delete it"),
+    BadInput("results-damaged", "a truncated results file", "studies.store.load_results",
+             _damaged_results, ResultsFileError, r"the results file .*ihc-sr-quick\.nc cannot be read",
+             r"rerun=True.*--force"),
+    BadInput("checkpoint-weights-altered", "a weight file with a flipped byte", "train.load_trained",
+             _flipped_weights, CheckpointCorrupt, r"ema\.safetensors is not the file written when training finished",
+             r"delete the folder .* the model is trained again"),
+    BadInput("checkpoint-file-unreadable", "a truncated config.json of a checkpoint", "train.load_trained",
+             _truncated_config, CheckpointCorrupt, r"config\.json cannot be read \(JSONDecodeError",
+             r"delete the folder .* the model is trained again"),
+    BadInput("resume-unreadable", "no readable resume snapshot of an interrupted training", "train.train",
+             _unreadable_resume, CheckpointCorrupt, r"cannot resume the training in .*resume/ema\.safetensors cannot "
+             r"be read", r"to restart this training from step 0"),
+    BadInput("results-root-not-writable", "a results root that cannot be written", "pipeline.runner.run_study",
+             _results_root_is_a_file, PermissionError, r"cannot write results under the results root .*results",
+             r"nothing was computed\. Pass a results_root \(CLI: --results-root\)"),
+    BadInput("profile-with-hyphen", "an unknown profile whose name has a '-'", "studies.store.results_path",
+             lambda t: results_path("pareto", "ihc-sr", "no-such-profile"), ValueError,
+             r"unknown profile 'no-such-profile'", r"valid profiles: smoke, quick, paper"),
+    BadInput("factor-one", "an SR factor below 2 (-p factors \"[1]\")", "studies.registry.study_spec",
+             lambda t: study_spec("scale_factor", factors="[1]"), ValueError, r"factors=1", r"must be >= 2"),
+    BadInput("cli-train-factor-zero", "python -m spectral_collapse.cli train --factor 0", "cli (argparse)",
+             lambda t: _whole(2, "the SR factor")("0"), argparse.ArgumentTypeError,
+             r"the SR factor must be a whole number", r">= 2, got '0'"),
 ]
 
 
@@ -372,6 +514,35 @@ def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monke
             run_translation_study("s", name, "smoke")
 
 
+@pytest.mark.parametrize("study,knobs,error,words", [
+    ("main_results", {"seeds": "[1.7]"}, TypeError, "whole number such as 3, got 1.7"),
+    ("main_results", {"seeds": True}, TypeError, "whole number such as 3, got True"),
+    ("pareto", {"n_images": True}, TypeError, "whole number such as 3, got True"),
+    ("pareto", {"n_images": 2.5}, TypeError, "whole number such as 3, got 2.5"),
+    ("pareto", {"n_images": 0}, ValueError, "n_images=0 must be >= 1"),
+    ("gaussianity", {"bins": -3}, ValueError, "bins=-3 must be >= 1"),
+    ("decorrelation", {"n_latents": "0"}, ValueError, "n_latents=0 must be >= 2"),
+    ("decorrelation", {"steps_grid": "[0]"}, ValueError, "steps_grid=0 must be >= 2"),  # refused, not clamped
+    ("scale_factor", {"factors": "[1]"}, ValueError, "factors=1 must be >= 2"),
+    ("main_results", {"datset": "ihc-edges"}, TypeError, "no parameter(s) 'datset'"),
+])
+def test_study_knobs_are_checked_when_the_spec_is_made(study, knobs, error, words):
+    """Issue 20, item 6: every knob is typed and bounded in one place (spec.Param via the registry), before work."""
+    with pytest.raises(error) as err:
+        study_spec(study, **knobs)
+    assert words in str(err.value)
+    assert list(study_spec("decorrelation", steps_grid="[4]").get("steps_grid")) == [4]  # one element: a list
+
+
+def test_cli_train_refuses_factor_zero_instead_of_using_the_profiles(capsys):
+    from spectral_collapse import cli
+
+    for bad in ("0", "1", "x"):
+        with pytest.raises(SystemExit):
+            cli.main(["train", "--factor", bad])
+        assert f"the SR factor must be a whole number >= 2, got '{bad}'" in capsys.readouterr().err
+
+
 def test_errors_doc_lists_every_case():
     text = DOC.read_text()
     missing = [c.id for c in BAD_INPUTS if f"`{c.id}`" not in text]
@@ -380,6 +551,10 @@ def test_errors_doc_lists_every_case():
 
 def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
     msg = msg.replace(str(tmp), "<tmp>").replace(str(_checkpoint().parent), "<checkpoints>")
+    # the loopback server's port, the recording date and the hashes of archives made now change from run to run
+    msg = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", msg)
+    msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<date>", msg)
+    msg = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", msg)
     msg = re.sub(r"\s+", " ", msg).replace("|", "\\|")
     return f"| `{case.id}` | {case.what} | `{case.where}` | `{case.error.__name__}` | {msg} |"
 

@@ -399,3 +399,18 @@ def test_python_m_spectral_collapse_is_the_command_line():
     out = subprocess.run([sys.executable, "-m", "spectral_collapse", "studies", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "--jobs" in out and "--costs" in out
+
+
+def test_executed_chapters_hide_the_parameter_cells_once():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from spectral_collapse.pipeline.execute import hide_parameter_cells
+
+    nb = new_notebook(cells=[new_code_cell("a = 1"), new_code_cell("dataset = 'x'"), new_code_cell("dataset = 'y'")])
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    nb.cells[2].metadata["tags"] = ["injected-parameters"]
+    assert hide_parameter_cells(nb) == 2 and hide_parameter_cells(nb) == 0
+    assert [c.metadata.get("tags", []) for c in nb.cells] == [[], ["parameters", "remove-cell"],
+                                                              ["injected-parameters", "remove-cell"]]
+    nbformat.validate(nb)

@@ -135,7 +135,8 @@ def test_checkpoints_are_safetensors_and_resume_state_is_weights_only(tmp_path):
     torch.load(state, weights_only=True)  # optimizer / RNG state: tensors and plain containers only
     done = train(spec, cfg, TinyData(), name="t", root=tmp_path, progress=False)
     files = sorted(p.name for p in done.path.iterdir())
-    assert files == ["DONE", "config.json", "ema.safetensors", "log.json", "model.safetensors"], files
+    assert files == ["DONE", "config.json", "ema.safetensors", "log.json", "model.safetensors",
+                     "weights.sha256.json"], files
     json.loads((done.path / "config.json").read_text())
 
 

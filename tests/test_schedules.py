@@ -1,4 +1,4 @@
-"""VP schedules, sigma <-> t maps, Karras and DDIM grids against diffusers and the papers' formulas (issue 2, item 4).
+"""VP schedules, sigma <-> t maps, Karras and DDIM grids against diffusers and the papers' formulas.
 
 References: diffusers DDPMScheduler / DDIMScheduler (the model zoo's conventions), Karras et al. (2022) Eq. 5 =
 paper Eq. 25, paper Eq. 16 sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t).

@@ -144,3 +144,40 @@ def test_results_path_layout_and_validation():
 def test_missing_file_says_how_to_make_it(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"spectral_collapse\.cli studies --profile smoke"):
         load_results(tmp_path / "main_results" / "ihc-sr-smoke.nc")
+
+
+def test_one_element_lists_survive_the_round_trip(tmp_path):
+    """netCDF gives a one-element attribute back as a scalar; the store gives lists back as lists (issue 20)."""
+    ds = _dataset()
+    ds.attrs.update(steps_grid=[4], labels=["ddim"], grid=[2, 5, 10], scalar=4)
+    ds["psnr"].attrs["valid"] = [1.5]
+    back = load_results(save_results(ds, tmp_path / "r.nc"))
+    assert isinstance(back.attrs["steps_grid"], np.ndarray) and back.attrs["steps_grid"].tolist() == [4]
+    assert back.attrs["labels"] == ["ddim"]
+    assert back.attrs["grid"].tolist() == [2, 5, 10] and back.attrs["sizes"].tolist() == [32, 64]
+    assert back.attrs["scalar"] == 4 and not isinstance(back.attrs["scalar"], np.ndarray)  # scalars stay scalars
+    assert back["psnr"].attrs["valid"].tolist() == [1.5]
+    assert "list_attrs" not in back.attrs
+    again = load_results(save_results(back, tmp_path / "r2.nc"))  # and again, from what was read
+    assert again.attrs["steps_grid"].tolist() == [4] and again.attrs["labels"] == ["ddim"]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_a_damaged_results_file_names_itself_and_how_to_recompute(tmp_path, damage):
+    from spectral_collapse.studies.store import ResultsFileError
+
+    path = save_results(_dataset(), tmp_path / "decorrelation" / "ihc-sr-smoke.nc")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"not a netCDF file at all")
+    with pytest.raises(ResultsFileError) as err:
+        load_results(path)
+    msg = str(err.value)
+    assert str(path) in msg and "rerun=True" in msg and "--force" in msg
+    assert "run_study('decorrelation', dataset='ihc-sr', profile='smoke', rerun=True)" in msg
+    assert "cli studies --study decorrelation --dataset ihc-sr --profile smoke --force" in msg
+    assert isinstance(err.value, OSError)  # what the runner catches to recompute a study's own file
+
+
+def test_an_unknown_profile_with_a_hyphen_lists_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown profile 'no-such-profile'; valid profiles: smoke, quick, paper"):
+        results_path("pca", "ihc-sr", "no-such-profile")

@@ -11,8 +11,9 @@ def _train(a):
 
     if a.threads:
         torch.set_num_threads(a.threads)
+    options = _json_arg("--data-options", a.data_options) or {}
     for par in a.param:
-        tm = trained_model(a.profile, a.dataset, par, factor=a.factor)
+        tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=options)
         print(f"{par}: {tm.path}")
 
 
@@ -25,15 +26,45 @@ def _studies(a):
         return
 
     costs = recorded_costs(a.costs) if a.costs else None
+    knobs = {"data_options": _json_arg("--data-options", a.data_options), "model": a.model,
+             "models": _json_arg("--models", a.models)}
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
-                       force=a.force, jobs=a.jobs, costs=costs)
+                       force=a.force, jobs=a.jobs, costs=costs, knobs=knobs)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
+
+
+def _json_arg(flag: str, text: str | None):
+    """A JSON option's value (None when not given); a clear error naming the flag otherwise."""
+    import json
+
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"{flag} {text!r} is not valid JSON ({err}); e.g. {flag} '{{\"task\": \"sr\", "
+                         f"\"factor\": 4}}'") from None
+
+
+def _whole(minimum: int, what: str):
+    """An argparse type: a whole number >= minimum (so --factor 0 is refused, not read as 'not given')."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} must be a whole number >= {minimum}, got {text!r}")
+        return value
+    return parse
 
 
 def _download(a):
     from .data.download import download_dataset
+    from .data.lockfile import lock_path
 
     print(download_dataset(a.name, a.root))
+    print(f"checked against (or recorded in) {lock_path(a.root)}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -41,15 +72,26 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (or reuse) the models of a profile on a dataset")
     t.add_argument("--profile", default="quick")
-    t.add_argument("--dataset", default="ihc-sr")
+    t.add_argument("--dataset", default="ihc-sr", help="a dataset name, or folder:<path> for your own folders")
+    t.add_argument("--data-options", default=None, metavar="JSON",
+                   help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
     t.add_argument("--param", nargs="+", default=["eps", "edm"], help="parameterizations: eps x0 v edm")
-    t.add_argument("--factor", type=int, default=None)
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--factor", type=_whole(2, "the SR factor"), default=None,
+                   help="SR factor, a whole number >= 2 (default: the profile's)")
+    t.add_argument("--threads", type=_whole(1, "the number of torch threads"), default=None)
     t.set_defaults(fn=_train)
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
     s.add_argument("--profile", default="quick")
     s.add_argument("--study", nargs="*", default=None)
-    s.add_argument("--dataset", nargs="*", default=None)
+    s.add_argument("--dataset", nargs="*", default=None,
+                   help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
+    s.add_argument("--data-options", default=None, metavar="JSON",
+                   help='loader options for every study, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
+    s.add_argument("--model", default=None, metavar="PATH",
+                   help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
+    s.add_argument("--models", default=None, metavar="JSON",
+                   help='two models, \'{"source": PATH, "target": PATH}\': invert with the first, sample with the '
+                        'second')
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--force", action="store_true")

@@ -3,13 +3,15 @@
 ``DATASETS`` maps a name to a builder ``fn(*, size, factor, **kw) -> UnpairedDomains``; modules add theirs with
 ``register_dataset`` when imported here. Bundled (offline): ``ihc-sr``, ``ihc-edges``. Every dataset declares
 its ``task`` (``Task``: "sr" with a factor, "edges" or "generic"); ``load_dataset(name, task=...)`` overrides it.
+A user's folders load as ``load_dataset("folder:<path>", ...)`` (``dataset_key`` gives a file-name-safe form).
 """
 from .degrade import edge_map, nearest_downup
-from .unpaired import DATASETS, TASK_KINDS, Task, UnpairedDomains, dihedral, load_dataset, register_dataset
+from .unpaired import (DATASETS, TASK_KINDS, Task, UnpairedDomains, check_dataset, dataset_key, dihedral, load_dataset,
+                       register_dataset, split_dataset)
 from . import bundled  # noqa: F401  (registers ihc-sr, ihc-edges)
 
-__all__ = ["DATASETS", "TASK_KINDS", "Task", "UnpairedDomains", "dihedral", "edge_map", "load_dataset",
-           "nearest_downup", "register_dataset"]
+__all__ = ["DATASETS", "TASK_KINDS", "Task", "UnpairedDomains", "check_dataset", "dataset_key", "dihedral",
+           "edge_map", "load_dataset", "nearest_downup", "register_dataset", "split_dataset"]
 
 # Real datasets (download + prepare once; loading never touches the network) and a user's own folders.
 from .bbbc021 import load_bbbc021  # noqa: E402

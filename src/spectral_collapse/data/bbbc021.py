@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from .degrade import nearest_downup
-from .download import data_root, download as fetch, not_prepared, remove_tree, safe_extract
+from .download import data_root, not_prepared, remove_tree, safe_extract
+from .lockfile import check_download, fetch
 from .folder import check_factor, fit_square, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -86,16 +87,21 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones)."""
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones).
+
+    Each file is checked against ``checksums[file name]`` when given, else against the SHA-256 recorded in the
+    download lock file at its first download (recorded there now when this is the first; see ``lockfile.py``).
+    """
     base_url = base_url or os.environ.get(URL_ENV) or BASE_URL
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     checksums = checksums or {}
     dl, _, _ = _dirs(root)
-    table = fetch(base_url + IMAGE_CSV, dl / IMAGE_CSV, sha256=checksums.get(IMAGE_CSV), progress=progress,
-                  timeout=timeout)
+    table = fetch(base_url + IMAGE_CSV, dl / IMAGE_CSV, key=f"bbbc021/{IMAGE_CSV}", dataset="bbbc021", root=root,
+                  sha256=checksums.get(IMAGE_CSV), progress=progress, timeout=timeout)
     for plate in _select(_plates(read_metadata(table)), plates):
         name = ARCHIVE.format(plate=plate)
-        fetch(base_url + name, dl / name, sha256=checksums.get(name), progress=progress, timeout=timeout)
+        fetch(base_url + name, dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root,
+              sha256=checksums.get(name), progress=progress, timeout=timeout)
     return dl
 
 
@@ -143,7 +149,17 @@ def _write_csv(rows: list[dict], path: Path) -> None:
 
 def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
                    percentiles) -> tuple[list[dict], list[str]]:
-    """Extract one plate zip, write its RGB PNGs; returns index rows and the fields skipped for missing files."""
+    """Extract one plate zip, write its RGB PNGs; returns index rows and the fields skipped for missing files.
+
+    The extracted files are removed afterwards, also when preparing the plate fails."""
+    try:
+        return _convert_plate(plate, rows, archive, work, out, size, crop, percentiles)
+    finally:
+        remove_tree(work)
+
+
+def _convert_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
+                   percentiles) -> tuple[list[dict], list[str]]:
     safe_extract(archive, work)
     found = {p.name: p for p in work.rglob("*") if p.is_file()}
     out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +187,6 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
                           "well": r.get("Image_Metadata_Well_DAPI", ""),
                           "compound": r.get("Image_Metadata_Compound", ""),
                           "concentration": r.get("Image_Metadata_Concentration", "")})
-    remove_tree(work)
     return index, skipped
 
 
@@ -190,6 +205,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
     dl, prep, work = _dirs(root)
     if not (dl / IMAGE_CSV).exists():
         raise not_prepared("bbbc021", root, dl / IMAGE_CSV)
+    check_download(dl / IMAGE_CSV, key=f"bbbc021/{IMAGE_CSV}", dataset="bbbc021", root=root)
     rows = read_metadata(dl / IMAGE_CSV)
     present = [p for p in _plates(rows) if (dl / ARCHIVE.format(plate=p)).exists()]
     chosen = _select(present, plates) if present else []
@@ -214,6 +230,8 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
         part = prep / "index" / f"{plate}.csv"
         if not part.exists():  # plates finished by an interrupted run are kept
             plate_rows = [r for r in rows if r["plate"] == plate]
+            name = ARCHIVE.format(plate=plate)
+            check_download(dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root)
             got, miss = _prepare_plate(plate, plate_rows, dl / ARCHIVE.format(plate=plate), work / plate,
                                        prep / "images" / plate, size, crop, percentiles)
             _write_csv(got, part)

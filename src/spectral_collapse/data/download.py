@@ -1,33 +1,40 @@
-"""Verified, resumable downloads and safe archive extraction for the real datasets.
+"""Verified, resumable downloads for the real datasets (the archive checks are in ``extract.py``).
 
 The paper's datasets (BBBC021, Edges2Shoes) are too large to bundle; users with internet fetch them once
-with ``python -m spectral_collapse.cli download <name>``. Everything here follows four rules:
+with ``python -m spectral_collapse.cli download <name>``. Everything here follows these rules:
 
-* a download streams into ``<dest>.part`` (tqdm bar), resumes a partial file with an HTTP ``Range`` request,
-  and is renamed to ``dest`` only after its size (the server's Content-Length and/or the caller's ``size``)
-  and its SHA-256 (when given) check out; a mismatch deletes the file and raises with the fix;
-* a file that is already there and verifies is not fetched again (no request is made);
-* archives are extracted only after every member was checked to stay inside the target folder
-  (no absolute paths, no ``..``, no links leaving it, no devices);
+* a download streams into ``<dest>.part`` (tqdm bar) and is renamed to ``dest`` only after its size (the server's
+  Content-Length and/or the caller's ``size``) and its SHA-256 (when one is expected) check out; a mismatch deletes
+  the file and raises with both hashes and the fix. Which SHA-256 is expected is decided by ``lockfile.py``: a
+  checksum the host publishes, else the one recorded in the lock file (``data/downloads.lock.json``) at the first
+  complete download;
+* a partial ``.part`` file is resumed only when the server's validator of the body it holds (a strong ETag, or
+  Last-Modified) was recorded when it started (``<dest>.part.json``): the resume asks ``Range`` with ``If-Range``,
+  so a server whose file changed sends the whole new file instead, and a ``206`` answer carrying another validator
+  restarts from zero. A ``.part`` without a recorded validator is discarded and fetched again from byte 0;
+* a file that is already there and verifies is not fetched again (no request is made); one that does not verify
+  is fetched again, with a warning;
+* archives are extracted by :func:`safe_extract` (``extract.py``): contained, and bounded in members and bytes;
 * ``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise at once.
 """
 from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import shutil
-import stat
-import tarfile
 import urllib.error
 import urllib.request
-import zipfile
-from pathlib import Path, PurePosixPath
+import warnings
+from pathlib import Path
+
+from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
     "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "UnsafeArchiveError",
-    "DatasetNotPreparedError", "set_offline", "is_offline", "data_root", "sha256_file", "verify_file", "download",
-    "safe_extract", "download_dataset", "prepare_dataset", "not_prepared",
+    "ArchiveLimitError", "DatasetNotPreparedError", "set_offline", "is_offline", "data_root", "sha256_file",
+    "verify_file", "download", "safe_extract", "download_dataset", "prepare_dataset", "not_prepared",
 ]
 
 OFFLINE_ENV = "SPECTRAL_COLLAPSE_OFFLINE"  # "1" / "true" / "yes" forbids every download (tests and CI set it)
@@ -46,10 +53,6 @@ class OfflineError(DownloadError):
 
 class IntegrityError(DownloadError):
     """A downloaded file does not have the expected size or SHA-256."""
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive holds members that would be written outside the target folder."""
 
 
 def set_offline(flag: bool | None) -> None:
@@ -88,30 +91,81 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int | None = None) -> None:
-    """Raise IntegrityError unless the file has the given size and SHA-256 (each check only when given)."""
+def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int | None = None,
+                expected_from: str = "the sha256 argument", label: str | None = None) -> None:
+    """Raise IntegrityError unless the file has the given size and SHA-256 (each check only when given).
+
+    The message names the file (``label``, default its path), both values, and where the expected one comes from.
+    """
     path = Path(path)
+    label = label or str(path)
     if size is not None and path.stat().st_size != size:
-        raise IntegrityError(f"{path.name}: size {path.stat().st_size} bytes, expected {size}")
+        raise IntegrityError(f"{label}: size {path.stat().st_size} bytes, expected {size} ({expected_from})")
     if sha256 is not None:
         got = sha256_file(path)
         if got.lower() != sha256.lower():
-            raise IntegrityError(f"{path.name}: SHA-256 {got}, expected {sha256.lower()}")
+            raise IntegrityError(f"{label}: SHA-256 {got}, expected {sha256.lower()} ({expected_from})")
 
 
-def _open(url: str, start: int, timeout: float):
-    """Open `url`, asking for bytes from `start` on when start > 0; returns the response object."""
+def _strong(etag: str | None) -> str | None:
+    """The ETag when it is a strong validator (If-Range accepts only those), else None."""
+    return etag if etag and not etag.startswith("W/") else None
+
+
+def _validator(headers) -> dict:
+    return {"etag": _strong(headers.get("ETag")), "last_modified": headers.get("Last-Modified")}
+
+
+def _discard(part: Path, meta: Path) -> None:
+    part.unlink(missing_ok=True)
+    meta.unlink(missing_ok=True)
+
+
+def _resume_point(part: Path, meta: Path, url: str) -> tuple[int, str | None]:
+    """(bytes to keep, If-Range validator) of a partial file; one without a recorded validator is discarded."""
+    if not part.exists() or part.stat().st_size == 0:
+        _discard(part, meta)
+        return 0, None
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        info = None
+    if not isinstance(info, dict) or info.get("url") != url or not (info.get("etag") or info.get("last_modified")):
+        _discard(part, meta)  # cannot tell whether the server still has the same file: start over
+        return 0, None
+    return part.stat().st_size, info.get("etag") or info.get("last_modified")
+
+
+def _same_body(headers, validator: str | None) -> bool:
+    """False when the answer names another version of the file than the one the partial file holds."""
+    if validator is None:
+        return True
+    got = _validator(headers)
+    if validator.startswith('"'):
+        return got["etag"] in (None, validator)
+    return got["last_modified"] in (None, validator)
+
+
+def _open(url: str, start: int, validator: str | None, timeout: float):
+    """Open `url`, asking for bytes from `start` on (If-Range: validator) when start > 0; returns the response."""
     req = urllib.request.Request(url, headers={"User-Agent": "spectral-collapse-downloader"})
     if start > 0:
         req.add_header("Range", f"bytes={start}-")
+        if validator:
+            req.add_header("If-Range", validator)
     try:
-        return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by caller)
+        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by caller)
     except urllib.error.HTTPError as err:
         if err.code == 416 and start > 0:
             return err  # range past the end: the partial file may already be complete
         raise DownloadError(f"HTTP {err.code} {err.reason} for {url}; check the URL or try again later") from err
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         raise DownloadError(f"cannot reach {url}: {err}; check your connection (or the proxy) and retry") from err
+    if url.lower().startswith("https://") and not resp.geturl().lower().startswith("https://"):
+        resp.close()
+        raise DownloadError(f"{url} redirected to {resp.geturl()}, which is not HTTPS; refusing the downgrade "
+                            "(use an https:// mirror, or that address itself if you trust it)")
+    return resp
 
 
 def download(
@@ -122,16 +176,20 @@ def download(
     size: int | None = None,  # expected size in bytes; the server's Content-Length is always checked too
     progress: bool = True,  # tqdm progress bar on stderr
     timeout: float = 30,  # seconds per socket operation
-    resume: bool = True,  # continue an existing <dest>.part with an HTTP Range request
+    resume: bool = True,  # continue an existing <dest>.part (Range + If-Range) when its validator was recorded
+    expected_from: str = "the sha256 argument",  # where `sha256` comes from, for the messages
+    fix: str | None = None,  # what a mismatch message tells the user to do
 ) -> Path:
     """Fetch `url` to `dest` once, verified; return dest. Idempotent: a present, verifying dest is not re-fetched."""
     dest = Path(dest)
-    fix = f"delete {dest} and rerun, or check the expected value (the file on the server may have changed)"
+    fix = fix or f"delete {dest} and rerun, or check the expected value (the file on the server may have changed)"
+    again = dict(sha256=sha256, size=size, progress=progress, timeout=timeout, expected_from=expected_from, fix=fix)
     if dest.exists():
         try:
-            verify_file(dest, sha256=sha256, size=size)
+            verify_file(dest, sha256=sha256, size=size, expected_from=expected_from)
             return dest  # already downloaded and verified: no request
-        except IntegrityError:
+        except IntegrityError as err:
+            warnings.warn(f"{err}; fetching it again", RuntimeWarning, stacklevel=2)
             dest.unlink()  # stale or corrupt copy: fetch again
     if is_offline():
         raise OfflineError(
@@ -142,31 +200,34 @@ def download(
     if not url.lower().startswith(("http://", "https://")):
         raise DownloadError(f"only http(s) URLs are supported, got {url!r}")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    start = part.stat().st_size if (resume and part.exists()) else 0
-    resp = _open(url, start, timeout)
+    part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
+    start, validator = _resume_point(part, meta, url) if resume else (_discard(part, meta) or 0, None)
+    resp = _open(url, start, validator, timeout)
     with resp:
         status = getattr(resp, "status", None) or resp.getcode()
         total = None
         if status == 416:  # range starts past the end: complete if the server's total equals the partial size
             tail = resp.headers.get("Content-Range", "").rsplit("/", 1)[-1]
-            if not (tail.isdigit() and int(tail) == start):
-                part.unlink()  # partial file longer than the remote file: start over
-                return download(url, dest, sha256=sha256, size=size, progress=progress, timeout=timeout,
-                                resume=False)
+            if not (tail.isdigit() and int(tail) == start and _same_body(resp.headers, validator)):
+                _discard(part, meta)  # longer than the remote file, or another version of it: start over
+                return download(url, dest, resume=False, **again)
             total, mode = start, "ab"
         elif status == 206:
             content_range = resp.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
             first = content_range.split(" ")[-1].split("-")[0]
             if not first.isdigit() or int(first) != start:
                 raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte {start}")
+            if not _same_body(resp.headers, validator):  # the server ignored If-Range: never splice two versions
+                _discard(part, meta)
+                return download(url, dest, resume=False, **again)
             tail = content_range.rsplit("/", 1)[-1]
             total = int(tail) if tail.isdigit() else None
             mode = "ab"
-        else:  # 200: full body (server ignored the range, or no partial file)
+        else:  # 200: full body (no partial file, a changed file under If-Range, or a server without ranges)
             start, mode = 0, "wb"
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
+            meta.write_text(json.dumps({"url": url, **_validator(resp.headers)}))  # what the .part will hold
         if size is not None and total is not None and total != size:
             raise IntegrityError(f"{url}: server reports {total} bytes, expected {size}; {fix}")
         _stream(resp if status != 416 else None, part, mode, start, total, progress, dest.name, url)
@@ -176,11 +237,12 @@ def download(
             f"{url}: transfer stopped at {got} of {total} bytes; rerun the same command to resume from {part}"
         )
     try:
-        verify_file(part, sha256=sha256, size=size)
+        verify_file(part, sha256=sha256, size=size, expected_from=expected_from, label=f"{dest} (from {url})")
     except IntegrityError as err:
-        part.unlink()
+        _discard(part, meta)
         raise IntegrityError(f"{err}; the file was deleted; {fix}") from None
     os.replace(part, dest)
+    meta.unlink(missing_ok=True)
     return dest
 
 
@@ -205,79 +267,6 @@ def _stream(resp, part: Path, mode: str, start: int, total: int | None, progress
                 bar.update(len(block))
     finally:
         bar.close()
-
-
-def _check_member(dest: Path, name: str, link: str | None, hard: bool, links: set[str]) -> str | None:
-    """Why the member `name` (a link to `link` when given) would leave `dest`, or None when it is safe."""
-    posix = name.replace("\\", "/")
-    if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
-        return "absolute path"
-    parts = PurePosixPath(posix).parts
-    if ".." in parts:
-        return "'..' in path"
-    for i in range(1, len(parts)):  # a path through a link of the archive could be redirected anywhere
-        if "/".join(parts[:i]) in links:
-            return f"path goes through the link {'/'.join(parts[:i])!r}"
-    if link is not None:
-        target = link.replace("\\", "/")
-        if target.startswith("/") or (len(target) > 1 and target[1] == ":"):
-            return f"link to absolute path {link!r}"
-        base = dest if hard else (dest / posix).parent  # tar hard links are relative to the archive root
-        resolved = Path(os.path.normpath(base / target))
-        if resolved != dest and dest not in resolved.parents:
-            return f"link target {link!r} leaves the folder"
-    return None
-
-
-def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
-    """Extract a zip or tar(.gz/.bz2/.xz) archive into `dest` after checking every member; return the files written.
-
-    Refuses (UnsafeArchiveError, nothing written) absolute paths, '..' components, paths through links,
-    symbolic or hard links whose target leaves `dest`, and device / FIFO members.
-    """
-    archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    dest = Path(os.path.normpath(dest.resolve()))
-    bad: list[str] = []
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = zf.infolist()
-            links = {i.filename.rstrip("/") for i in infos if stat.S_ISLNK(i.external_attr >> 16)}
-            for info in infos:
-                is_link = stat.S_ISLNK(info.external_attr >> 16)
-                target = zf.read(info).decode("utf-8", "replace") if is_link else None
-                why = _check_member(dest, info.filename, target, False, links - {info.filename.rstrip("/")})
-                if why:
-                    bad.append(f"{info.filename} ({why})")
-            _refuse(archive, dest, bad)
-            zf.extractall(dest)
-            return [dest / i.filename for i in infos if not i.is_dir()]
-    if tarfile.is_tarfile(archive):
-        with tarfile.open(archive) as tf:
-            members = tf.getmembers()
-            links = {m.name.rstrip("/") for m in members if m.issym() or m.islnk()}
-            for m in members:
-                if not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
-                    bad.append(f"{m.name} (device, FIFO or other special file)")
-                    continue
-                link = m.linkname if (m.issym() or m.islnk()) else None
-                why = _check_member(dest, m.name, link, m.islnk(), links - {m.name.rstrip("/")})
-                if why:
-                    bad.append(f"{m.name} ({why})")
-            _refuse(archive, dest, bad)
-            tf.extractall(dest, filter="data")  # second line of defence (Python's own checks)
-            return [dest / m.name for m in members if m.isfile()]
-    raise UnsafeArchiveError(f"{archive} is neither a zip nor a tar archive; delete it and download it again")
-
-
-def _refuse(archive: Path, dest: Path, bad: list[str]) -> None:
-    """Raise UnsafeArchiveError listing the offending members, if any."""
-    if bad:
-        shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise UnsafeArchiveError(
-            f"refusing to extract {archive.name}: {len(bad)} member(s) would be written outside {dest}: {shown}. "
-            "Nothing was extracted. Do not use this archive; download it again from the official source."
-        )
 
 
 def remove_tree(path: str | os.PathLike) -> None:

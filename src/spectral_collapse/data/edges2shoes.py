@@ -20,15 +20,18 @@ from pathlib import Path
 
 import torch
 
-from .download import data_root, download as fetch, not_prepared, safe_extract
+from .download import data_root, not_prepared, remove_tree, safe_extract
+from .lockfile import check_download, fetch
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
 __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_pair"]
 
 # The pix2pix authors' dataset server, as in datasets/download_pix2pix_dataset.sh of
-# github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz
-URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
+# github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz. Those scripts
+# still say http://, but the host serves the same folder over HTTPS (the address other projects now use), so we
+# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (lockfile.py).
+URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
 URL_ENV = "SPECTRAL_COLLAPSE_EDGES2SHOES_URL"  # overrides URL (mirrors, tests)
 ARCHIVE = "edges2shoes.tar.gz"
 CREDIT = ("Edges2Shoes from pix2pix (Isola et al., CVPR 2017); shoe photos from UT Zappos50K (Yu and Grauman, "
@@ -42,10 +45,12 @@ def _dirs(root) -> tuple[Path, Path]:
 
 def download(root=None, *, url: str | None = None, sha256: str | None = None, size: int | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch edges2shoes.tar.gz (verified against sha256 / size when given, and the server's length)."""
+    """Fetch edges2shoes.tar.gz, verified against sha256 / size when given, else against the SHA-256 the download
+    lock file recorded at the first download (recorded now when this is the first), and the server's length."""
     url = url or os.environ.get(URL_ENV) or URL
     dl, _ = _dirs(root)
-    return fetch(url, dl / ARCHIVE, sha256=sha256, size=size, progress=progress, timeout=timeout)
+    return fetch(url, dl / ARCHIVE, key=f"edges2shoes/{ARCHIVE}", dataset="edges2shoes", root=root, sha256=sha256,
+                 size=size, progress=progress, timeout=timeout)
 
 
 def _natural(p: Path):
@@ -57,14 +62,33 @@ def _images(folder: Path) -> list[Path]:
 
 
 def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> Path:
-    """Safely extract the archive into <root>/edges2shoes/prepared/ and write prepared.json (train / val lists)."""
+    """Check the archive's hash, extract it safely into <root>/edges2shoes/prepared/ and write prepared.json
+    (train / val lists). When the archive turns out not to hold the expected layout, the extracted files are removed.
+    """
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():
         return prep
     if not (dl / ARCHIVE).exists():
         raise not_prepared("edges2shoes", root, dl / ARCHIVE)
+    check_download(dl / ARCHIVE, key=f"edges2shoes/{ARCHIVE}", dataset="edges2shoes", root=root)
+    remove_tree(prep)  # no manifest: whatever is there is left from an interrupted preparation
     safe_extract(dl / ARCHIVE, prep)
+    try:
+        info = _index(dl, prep)
+    except BaseException:
+        remove_tree(prep)
+        raise
+    tmp = manifest.with_name("prepared.json.tmp")
+    tmp.write_text(json.dumps(info))
+    os.replace(tmp, manifest)
+    if not keep_archive:
+        (dl / ARCHIVE).unlink()
+    return prep
+
+
+def _index(dl: Path, prep: Path) -> dict:
+    """The train / val file lists of an extracted archive (checks the layout and the side-by-side pair shape)."""
     found = {}
     for split in ("train", "val"):
         dirs = sorted(d for d in prep.rglob(split) if d.is_dir() and _images(d))
@@ -79,12 +103,7 @@ def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> P
         raise ValueError(f"expected side-by-side pairs twice as wide as high, got {w}x{h} in {found['train']}")
     info = {split: [str(p.relative_to(prep)) for p in _images(d)] for split, d in found.items()}
     info.update(pair_size=[h, w], credit=CREDIT)
-    tmp = manifest.with_name("prepared.json.tmp")
-    tmp.write_text(json.dumps(info))
-    os.replace(tmp, manifest)
-    if not keep_archive:
-        (dl / ARCHIVE).unlink()
-    return prep
+    return info
 
 
 def split_pair(path: Path, size: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""A user's own data as unpaired domains: a source folder (label 0), a target folder (label 1), paired test folders.
+"""A user's own data as unpaired domains: a source folder (label 0), a target folder (label 1), optional test folders.
 
 Layout (flat folders, hidden files ignored, sorted by name)::
 
@@ -6,6 +6,8 @@ Layout (flat folders, hidden files ignored, sorted by name)::
     <root>/target/       target-domain images, label 1 (different scenes from source/: the pools are unpaired)
     <root>/test_source/  optional paired test inputs ...
     <root>/test_target/  ... and their ground truth, matched by file name without extension
+
+In the studies: ``dataset = "folder:<root>"`` with the options below as ``data_options`` (``load_dataset``).
 
 Rules (each a keyword with a documented default):
 
@@ -16,6 +18,12 @@ Rules (each a keyword with a documented default):
 * Geometry: images are centre-cropped to a square (the shorter side) and resized to ``size`` x ``size``
   (bilinear with antialiasing, values clipped to [0, 1]); images already ``size`` x ``size`` are untouched.
   Images of different sizes within one set are an error unless ``on_size_mismatch="resize"``.
+* Image limits, read from each file's header before any pixel is decoded: more than ``max_pixels`` pixels
+  (default 64 megapixels, e.g. 8192 x 8192) is an error naming the file (a decompression bomb or a slide that
+  needs tiling first); a shorter side below ``min_size`` (default 8 px) is an error naming the files, or with
+  ``on_small="skip"`` a warning and the files are left out; images smaller than ``size`` are upscaled with a
+  warning. Two files of one folder with the same name but different extensions (``im0.png``, ``im0.jpg``) are
+  reported: an error in the test folders (the pairing would be ambiguous), a warning in source/ and target/.
 * Corrupt or unreadable files: ``on_corrupt="skip"`` drops them with one warning that gives the count and
   names (recorded in ``meta["skipped"]``; a broken test file drops its pair), ``"raise"`` stops at the first.
 * ``size`` must be divisible by the SR ``factor`` (checked before any image is decoded).
@@ -23,11 +31,21 @@ Rules (each a keyword with a documented default):
   ``factor``), or a dict {"kind" or "task": kind, "factor": int}. ``factor`` fills in an "sr" task given without
   one; an "sr" task's own factor wins over ``factor`` (``load_dataset`` always passes its default factor) and is
   then the factor checked against ``size`` and used by ``degrade_source``.
+* Test split, a seeded draw (``seed``, default 0), never the first files by name: the test pairs come in a
+  seeded random order, so a study's first ``n`` test images are a random subset even when the names sort by
+  class. Without test folders there is no ground truth (``UnpairedDomains.paired`` is False, ``test_target``
+  is NaN, so PSNR and the other paired metrics are NaN): a seeded ``test_fraction`` of source/ (at least one
+  image) becomes the test inputs and is held out of the source pool.
+* Identity: ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays, so a
+  model trained on the folders is keyed by their content (the trainer's data identity is name + meta); where the
+  folders are is in ``UnpairedDomains.origin``.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +54,8 @@ import torch
 from .degrade import nearest_downup
 from .unpaired import Task, UnpairedDomains
 
-__all__ = ["IMAGE_EXTENSIONS", "load_folder", "list_images", "read_rgb", "fit_square", "to_tensor",
-           "check_factor", "split_indices"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
+           "to_tensor", "check_factor", "split_indices"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 _CORRUPT_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -129,20 +147,83 @@ def split_indices(n: int, seed: int, fractions: tuple[float, ...]) -> list[np.nd
     return [np.sort(perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-def _scan(paths: list[Path], on_corrupt: str, bad: list[str]) -> dict[Path, tuple[int, int]]:
-    """Read only the header of every file: {path: (H, W)}; files that cannot be opened are skipped or raised."""
+
+MAX_PIXELS = 64 * 1024 * 1024  # pixels per image read from the header; more is refused before decoding
+MIN_SIZE = 8                    # shortest accepted image side in pixels
+
+
+@contextmanager
+def _own_pixel_limit():
+    """PIL's decompression-bomb check off while the loader applies its own ``max_pixels`` from the header."""
+    from PIL import Image
+
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
+
+
+def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -> dict[Path, tuple[int, int]]:
+    """Read only the header of every file: {path: (H, W)}; files that cannot be opened are skipped or raised; a file
+    over ``max_pixels`` raises before anything is decoded."""
     from PIL import Image
 
     sizes = {}
     for p in paths:
         try:
             with Image.open(p) as img:
-                sizes[p] = (img.size[1], img.size[0])
+                w, h = img.size
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
                 raise ValueError(f"cannot read image {p}: {err}; {_FIX}") from err
             bad.append(f"{p.name} ({type(err).__name__})")
+            continue
+        if w * h > max_pixels:
+            raise ValueError(f"image {p} is {w} x {h} = {w * h:,} pixels by its header, over the limit of "
+                             f"{max_pixels:,} (max_pixels); it was not decoded. Downscale or tile it first, or pass "
+                             f"a larger max_pixels if the file is genuine")
+        sizes[p] = (h, w)
     return sizes
+
+
+def _small(sizes: dict[Path, tuple[int, int]], role: str, size: int, min_size: int, on_small: str,
+           bad: list[str]) -> dict[Path, tuple[int, int]]:
+    """Refuse (or skip with a warning) images whose shorter side is below ``min_size``; warn about upscaling."""
+    tiny = [p for p, hw in sizes.items() if min(hw) < min_size]
+    if tiny:
+        names = ", ".join(f"{p.name} ({sizes[p][1]}x{sizes[p][0]})" for p in tiny[:5])
+        if on_small == "raise":
+            raise ValueError(f"{len(tiny)} {role} image(s) have a side below {min_size} px (min_size): {names}; "
+                             f"remove them, or pass on_small='skip' to leave them out with a warning")
+        warnings.warn(f"left out {len(tiny)} {role} image(s) with a side below {min_size} px (min_size): {names}",
+                      UserWarning, stacklevel=3)
+        bad.extend(f"{p.name} (below min_size)" for p in tiny)
+        sizes = {p: hw for p, hw in sizes.items() if p not in tiny}
+    up = [p for p, hw in sizes.items() if min(hw) < size]
+    if up:
+        warnings.warn(f"{len(up)} {role} image(s) are smaller than {size} x {size} and are upscaled (e.g. "
+                      f"{up[0].name}, {sizes[up[0]][1]}x{sizes[up[0]][0]}); pass a smaller size to avoid it",
+                      UserWarning, stacklevel=3)
+    return sizes
+
+
+def _duplicates(paths: list[Path], role: str, folder) -> list[str]:
+    """Names that occur with several extensions in one folder: an error for test folders, else a warning."""
+    stems: dict[str, list[str]] = {}
+    for p in paths:
+        stems.setdefault(p.stem, []).append(p.name)
+    dup = {k: v for k, v in stems.items() if len(v) > 1}
+    if not dup:
+        return []
+    names = "; ".join(" + ".join(v) for v in list(dup.values())[:5])
+    if role.startswith("test"):
+        raise ValueError(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); "
+                         f"test files are paired by name, so keep one file per name")
+    warnings.warn(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); both "
+                  f"files are used. If they are one image in two formats, delete one", UserWarning, stacklevel=3)
+    return sorted(dup)
 
 
 def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, torch.Tensor]:
@@ -177,6 +258,28 @@ def _check_sizes(sizes: dict[Path, tuple[int, int]], role: str, on_size_mismatch
     return {f"{h}x{w}": len(v) for (h, w), v in hist.items()}
 
 
+def _fingerprint(*tensors: torch.Tensor) -> str:
+    h = hashlib.sha256()
+    for t in tensors:
+        a = t.detach().cpu().contiguous()
+        h.update(f"{a.dtype}:{tuple(a.shape)};".encode())
+        h.update(a.numpy().tobytes())
+    return h.hexdigest()
+
+
+def _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size) -> None:
+    for what, value, valid in (("on_corrupt", on_corrupt, ("skip", "raise")),
+                               ("on_size_mismatch", on_size_mismatch, ("raise", "resize")),
+                               ("on_small", on_small, ("raise", "skip"))):
+        if value not in valid:
+            raise ValueError(f"{what} must be {' or '.join(map(repr, valid))}, got {value!r}")
+    for what, value, lo in (("seed", seed, 0), ("max_pixels", max_pixels, 1), ("min_size", min_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+            raise ValueError(f"{what} must be an integer >= {lo}, got {value!r}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be a number in (0, 1), got {test_fraction!r}")
+
+
 def load_folder(
     root: str | os.PathLike | None = None,
     *,
@@ -191,12 +294,14 @@ def load_folder(
     degrade_source: bool = False,  # apply nearest_downup(factor) to source and test_source (HR-only folders)
     name: str = "folder",
     task: Task | dict | str | None = None,  # "sr" (with a factor), "edges", or "generic" (None: default)
+    seed: int = 0,  # the test split's draw: order of the test pairs, or which source images are held out
+    test_fraction: float = 0.2,  # without test folders: share of source/ held out as test inputs (at least one)
+    max_pixels: int = MAX_PIXELS,  # largest accepted image (pixels, from the header, before decoding)
+    min_size: int = MIN_SIZE,  # smallest accepted image side in pixels
+    on_small: str = "raise",  # "raise" | "skip" (with a warning) for images below min_size
 ) -> UnpairedDomains:
-    """Load a user's source / target folders (and the paired test folders) as UnpairedDomains in [-1, 1]."""
-    if on_corrupt not in ("skip", "raise"):
-        raise ValueError(f"on_corrupt must be 'skip' or 'raise', got {on_corrupt!r}")
-    if on_size_mismatch not in ("raise", "resize"):
-        raise ValueError(f"on_size_mismatch must be 'raise' or 'resize', got {on_size_mismatch!r}")
+    """Load a user's source / target folders (and the optional paired test folders) as UnpairedDomains in [-1, 1]."""
+    _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size)
     task = Task.parse(task, factor=factor)
     if task.kind == "sr":
         factor = task.factor
@@ -214,44 +319,77 @@ def load_folder(
         if val is None and base is not None and (key in ("source", "target") or (base / key).is_dir()):
             dirs[key] = base / key
     if (dirs["test_source"] is None) != (dirs["test_target"] is None):
-        raise ValueError("pass both test_source and test_target folders (paired by file name), or neither")
-    if dirs["test_source"] is None:
-        raise ValueError("a paired test split is needed for the reference metrics: add test_source/ and "
-                         "test_target/ folders with matching file names (or pass test_source= and test_target=)")
+        have, miss = ("test_source", "test_target") if dirs["test_target"] is None else ("test_target", "test_source")
+        raise ValueError(f"found {have} ({dirs[have]}) but no {miss}: the test folders are paired by file name, so "
+                         f"add {miss}/ with the same names, or remove {have}/ to run without paired metrics")
+    paired = dirs["test_source"] is not None
+    dirs = {k: v for k, v in dirs.items() if v is not None}
     files = {k: list_images(v, k.replace("_", " ")) for k, v in dirs.items()}
-    stems_s = {p.stem: p for p in files["test_source"]}
-    stems_t = {p.stem: p for p in files["test_target"]}
-    unmatched = sorted(set(stems_s) ^ set(stems_t))
-    if unmatched:
-        raise ValueError(f"test_source and test_target must hold the same file names (extension aside); "
-                         f"{len(unmatched)} unmatched, e.g. {', '.join(unmatched[:5])}")
+    dups = {k: _duplicates(paths, k.replace("_", " "), dirs[k]) for k, paths in files.items()}
+    if paired:
+        stems_s = {p.stem: p for p in files["test_source"]}
+        stems_t = {p.stem: p for p in files["test_target"]}
+        unmatched = sorted(set(stems_s) ^ set(stems_t))
+        if unmatched:
+            raise ValueError(f"test_source and test_target must hold the same file names (extension aside); "
+                             f"{len(unmatched)} unmatched, e.g. {', '.join(unmatched[:5])}")
     skipped = {key: [] for key in files}
-    headers = {key: _scan(paths, on_corrupt, skipped[key]) for key, paths in files.items()}
-    sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
-    decoded = {key: _decode(list(h), size, on_corrupt, skipped[key]) for key, h in headers.items()}
-    pairs = [(stems_s[s], stems_t[s]) for s in sorted(stems_s)
-             if stems_s[s] in decoded["test_source"] and stems_t[s] in decoded["test_target"]]
+    small = {key: [] for key in files}  # left out below min_size (on_small="skip"), warned about by _small
+    with _own_pixel_limit():
+        headers = {key: _scan(paths, on_corrupt, skipped[key], max_pixels) for key, paths in files.items()}
+        headers = {key: _small(h, key.replace("_", " "), size, min_size, on_small, small[key])
+                   for key, h in headers.items()}
+        sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
+        decoded = {key: _decode(list(h), size, on_corrupt, skipped[key]) for key, h in headers.items()}
     n_skipped = sum(len(v) for v in skipped.values())
     if n_skipped:
         names = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in skipped.items() if v)
         warnings.warn(f"skipped {n_skipped} unreadable image(s) ({names}); pass on_corrupt='raise' to stop instead",
                       stacklevel=2)
+    skipped = {key: skipped[key] + small[key] for key in files}
     for key in ("source", "target"):
         if not decoded[key]:
             raise ValueError(f"no readable images left in the {key} folder {dirs[key]} (all {len(files[key])} skipped)")
-    if not pairs:
-        raise ValueError("no readable test pairs left in test_source / test_target")
-    stack = lambda d: torch.stack(list(d.values()))  # noqa: E731
-    src, tgt = stack(decoded["source"]), stack(decoded["target"])
-    t_src = torch.stack([decoded["test_source"][a] for a, _ in pairs])
-    t_tgt = torch.stack([decoded["test_target"][b] for _, b in pairs])
+    rng = np.random.default_rng(int(seed))
+    src_paths = list(decoded["source"])
+    if paired:
+        pairs = [(stems_s[s], stems_t[s]) for s in sorted(stems_s)
+                 if stems_s[s] in decoded["test_source"] and stems_t[s] in decoded["test_target"]]
+        if not pairs:
+            raise ValueError("no readable test pairs left in test_source / test_target")
+        pairs = [pairs[i] for i in rng.permutation(len(pairs))]
+        t_src = torch.stack([decoded["test_source"][a] for a, _ in pairs])
+        t_tgt = torch.stack([decoded["test_target"][b] for _, b in pairs])
+        test_names = [a.stem for a, _ in pairs]
+        split = f"paired test folders in a seeded random order (seed {seed})"
+    else:
+        n = len(src_paths)
+        k = max(1, int(round(test_fraction * n)))
+        held = [int(i) for i in rng.permutation(n)[:k]]
+        t_src = torch.stack([decoded["source"][src_paths[i]] for i in held])
+        t_tgt = torch.full_like(t_src, float("nan"))
+        test_names = [src_paths[i].stem for i in held]
+        if n > k:
+            src_paths = [p for i, p in enumerate(src_paths) if i not in held]
+        else:
+            warnings.warn(f"the source folder {dirs['source']} holds {n} image(s): the test input stays in the "
+                          f"training pool; add images or test folders", UserWarning, stacklevel=2)
+        split = (f"no test folders: {k} of {n} source images drawn (seed {seed}, test_fraction {test_fraction}) as "
+                 f"test inputs{', held out of the source pool' if n > k else ''}; no ground truth, so no paired "
+                 f"metrics")
+    src = torch.stack([decoded["source"][p] for p in src_paths])
+    tgt = torch.stack(list(decoded["target"].values()))
     if degrade_source:
         src, t_src = nearest_downup(src, factor), nearest_downup(t_src, factor)
-    meta = {"dataset": name, "folders": {k: str(v) for k, v in dirs.items()}, "size": int(size),
+    meta = {"dataset": name, "folders": {k: Path(v).name for k, v in dirs.items()}, "size": int(size),
             "factor": None if factor is None else int(factor), "degrade_source": bool(degrade_source),
-            "original_sizes": sizes, "skipped": skipped,
-            "counts": {"source": len(src), "target": len(tgt), "test": len(pairs)},
-            "test_names": [a.stem for a, _ in pairs], "labels": {"source": 0, "target": 1, "null": 2},
+            "original_sizes": sizes, "skipped": skipped, "duplicate_names": {k: v for k, v in dups.items() if v},
+            "counts": {"source": len(src), "target": len(tgt), "test": len(t_src)}, "paired": paired,
+            "test_split": split, "seed": int(seed), "test_names": test_names,
+            "labels": {"source": 0, "target": 1, "null": 2},
             "rules": "RGB by the folder.py mode rule; centre-crop to square; bilinear antialiased resize",
-            "description": f"user folders {dirs['source']} -> {dirs['target']}"}
-    return UnpairedDomains(name, int(size), src, tgt, t_src, t_tgt, meta, task=task)
+            "description": f"user folders {Path(dirs['source']).name}/ -> {Path(dirs['target']).name}/"
+                           + ("" if paired else " (no paired test split)"),
+            "fingerprint": _fingerprint(src, tgt, t_src, t_tgt)}
+    origin = {"folders": {k: str(Path(v).expanduser().resolve()) for k, v in dirs.items()}}
+    return UnpairedDomains(name, int(size), src, tgt, t_src, t_tgt, meta, task=task, paired=paired, origin=origin)

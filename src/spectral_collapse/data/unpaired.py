@@ -14,14 +14,18 @@ an integer ``factor``), ``edges`` (sketch -> image) or ``generic`` (any other tr
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
-__all__ = ["Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset"]
+__all__ = ["Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset",
+           "split_dataset", "check_dataset", "dataset_key"]
 
 TASK_KINDS = ("sr", "edges", "generic")
 
@@ -107,6 +111,10 @@ class UnpairedDomains:
     # The task is kept out of ``meta`` on purpose: the trainer's data identity (and so every checkpoint's folder
     # hash) is name + meta, and the task does not change what is trained (only the two pools are).
     task: Task = Task()
+    # False: the test split has no ground truth (a user's folders without test folders); test_target is then NaN
+    # and the paired metrics (PSNR, S_LF against the ground truth) are NaN.
+    paired: bool = True
+    origin: dict = field(default_factory=dict)  # JSON-able: where the data was read from (not part of its identity)
 
     def __post_init__(self):
         object.__setattr__(self, "task", Task.parse(self.task))
@@ -131,6 +139,8 @@ class UnpairedDomains:
             raise ValueError(f"test_source {tuple(self.test_source.shape)} and test_target "
                              f"{tuple(self.test_target.shape)} must be paired (same shape)")
         json.dumps(self.meta)  # raises TypeError if meta is not JSON-able
+        json.dumps(self.origin)
+        object.__setattr__(self, "paired", bool(self.paired))
 
     @property
     def channels(self) -> int:
@@ -163,7 +173,8 @@ class UnpairedDomains:
         """A short human-readable summary: name, shapes, sizes of the pools and the test split, credit."""
         lines = [f"{self.name}: {self.channels}x{self.size}x{self.size} crops, "
                  f"source pool {len(self.source)} (label 0), target pool {len(self.target)} (label 1), "
-                 f"paired test split {len(self.test_source)}; task {self.task}"]
+                 f"{'paired test split' if self.paired else 'test inputs without ground truth'} "
+                 f"{len(self.test_source)}; task {self.task}"]
         if "description" in self.meta:
             lines.append(str(self.meta["description"]))
         if "credit" in self.meta:
@@ -172,6 +183,38 @@ class UnpairedDomains:
 
 
 DATASETS: dict[str, Callable[..., UnpairedDomains]] = {}
+_SAFE = re.compile(r"[^A-Za-z0-9_.+]+")
+
+
+def split_dataset(name: str) -> tuple[str, str | None]:
+    """("folder", "/my/data") for "folder:/my/data" (a builder name, a colon, its ``root``); (name, None) otherwise."""
+    if isinstance(name, str) and ":" in name:
+        kind, arg = name.split(":", 1)
+        if kind in DATASETS:
+            if not arg.strip():
+                raise ValueError(f"dataset {name!r} names no folder; write {kind}:<path>, e.g. {kind}:data/mine")
+            return kind, arg.strip()
+    return name, None
+
+
+def check_dataset(name: str) -> None:
+    """Raise ValueError unless ``name`` is a registered dataset or "<builder>:<path>" (e.g. "folder:/my/data")."""
+    kind, _ = split_dataset(name)
+    if kind not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}, or folder:<path> "
+                         f"for your own folders")
+
+
+def dataset_key(name: str, *, path_hash: bool = True) -> str:
+    """The file-name-safe form of a dataset string: the name itself, or for "folder:/my/data"
+    "folder-data-<first 8 hex of sha256 of the resolved path>" (``path_hash=False``: "folder-data")."""
+    kind, arg = split_dataset(name)
+    if arg is None:
+        return name
+    path = Path(arg).expanduser().resolve()
+    base = _SAFE.sub("_", path.name).strip("_.") or "root"
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:8]
+    return f"{kind}-{base}-{digest}" if path_hash else f"{kind}-{base}"
 
 
 def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite: bool = False) -> None:
@@ -184,13 +227,19 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
 def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
     """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies).
 
+    ``name`` may be "<builder>:<path>": "folder:/my/data" is ``load_folder(root="/my/data", ...)``.
+
     ``task`` (None: keep the task the builder declares) overrides the declared task for any builder: a Task, a
     kind string ("sr" uses ``factor``), or a dict {"kind" or "task": kind, "factor": int} (see ``Task.parse``).
     """
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(sorted(DATASETS))}")
+    check_dataset(name)
+    kind, root = split_dataset(name)
+    if root is not None:
+        if "root" in kw:
+            raise ValueError(f"dataset {name!r} already names its folder; do not pass root= as well")
+        kw["root"] = root
     want = None if task is None else Task.parse(task, factor=factor)  # bad task forms fail before any loading
-    data = DATASETS[name](size=size, factor=factor, **kw)
+    data = DATASETS[kind](size=size, factor=factor, **kw)
     if want is None or want == data.task:
         return data
     return dataclasses.replace(data, task=want)

@@ -6,7 +6,7 @@ drift added after the base step; it shares the base step's network forward (``Co
 
 Per-trajectory state lives in ``Context``; methods are frozen dataclasses with one ``step``.
 
-Optional method hooks (all generic, used by the baselines of issue 3):
+Optional method hooks (all generic, used by the baselines):
 - ``start(D, x0, sigmas, ctx) -> (x, first_step)``: replaces the first inversion steps (TABA's jump).
 - ``finish(D, x, sigmas, ctx)``: runs after the inversion loop (Null-Class optimisation, DirectInversion offsets).
   Whatever the sampling pass needs goes in ``ctx.state["handoff"]``; ``translate`` seeds the sampling pass's
@@ -18,6 +18,8 @@ Optional method hooks (all generic, used by the baselines of issue 3):
 from __future__ import annotations
 
 import hashlib
+import itertools
+import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from typing import Callable, Protocol
 
 import torch
 
-from ..models.denoisers import Denoiser, EDMDenoiser, Prediction
+from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
@@ -175,8 +177,10 @@ def primary(x: torch.Tensor, method) -> torch.Tensor:
 
 def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
     """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models."""
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if isinstance(D, ModelPair):  # a two-model translation runs on its inverting model's grid
+        D = D.source
     if isinstance(D, EDMDenoiser):
         return karras_sigmas(steps, D.sigma_min, D.sigma_max)
     return ddim_sigmas(D.schedule, steps)
@@ -203,6 +207,10 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     """
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
+    home, dev = x.device, model_device(D)
+    if dev is not None and dev != home:  # compute where the model is (a GPU); the result comes back to the input's device
+        x = x.to(dev)
+        x_ref = None if x_ref is None else x_ref.to(dev)
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
     if sigmas.ndim != 1 or len(sigmas) < 2:
         raise ValueError("sigmas must be a 1-D grid with at least 2 levels (steps >= 1)")
@@ -262,7 +270,15 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     if pair and direction == "sample" and x.ndim == 5:
         ctx.state["pair"] = x
         x = x[0]
-    return Trajectory(x=x, nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
+    return Trajectory(x=x.to(home), nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
+
+
+def model_device(D) -> torch.device | None:
+    """The device of a denoiser's first parameter or buffer (None for a module holding none)."""
+    if isinstance(D, torch.nn.Module):
+        for t in itertools.chain(D.parameters(), D.buffers()):
+            return t.device
+    return None
 
 
 def invert(D: Denoiser, x0: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=0, **kw) -> Trajectory:
@@ -293,9 +309,14 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     solver), else the method itself. Guidance applies to inversion only (paper Sec. 5). The inversion's
     ``handoff`` seeds the sampling pass's state; pair-state methods sample from the whole pair, and ``x_T`` /
     ``latent`` hold its primary component (the pair stays in ``inversion.x``).
+
+    Two models (DDIB): ``D`` inverts (its grid, its OVG drift, its ``to_noise``) and ``D_sample`` samples from the
+    same sigma-space state; a ``models.denoisers.ModelPair`` passed as ``D`` brings its target model as the
+    default ``D_sample``. Unconditional networks ignore the labels (``models.denoisers.call_net``): one such model
+    reconstructs its input, a pair of them translates.
     """
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
     if sig[0] < sig[-1]:
         sig = sig.flip(0)
@@ -305,7 +326,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="invert")
     smp = sampler or (method.sampler() if hasattr(method, "sampler") else method)
     x_T = primary(inv.x, method)
-    gen = sample(D_sample or D, inv.x if is_pair_method(smp) else x_T, sig, smp, label=target_label, seeds=seeds,
+    if D_sample is None:
+        D_sample = D.target if isinstance(D, ModelPair) else D
+    gen = sample(D_sample, inv.x if is_pair_method(smp) else x_T, sig, smp, label=target_label, seeds=seeds,
                  cfg_scale=cfg_scale if sample_cfg_scale is None else sample_cfg_scale, state=dict(inv.handoff),
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="sample")
     n_inv = len(sig) - 1

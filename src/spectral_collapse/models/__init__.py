@@ -1,1 +1,5 @@
-"""models."""
+"""models: denoiser wrappers, schedules, backbones, latent spaces, and ``from_diffusers`` (a diffusers pipeline
+folder or hub id as a denoiser)."""
+from .hub import UnsupportedModelError, from_diffusers
+
+__all__ = ["from_diffusers", "UnsupportedModelError"]

@@ -18,7 +18,8 @@ from torch import nn
 
 from .schedules import VPSchedule
 
-__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "call_net", "make_denoiser"]
+__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "ModelPair", "call_net",
+           "takes_labels", "make_denoiser"]
 
 
 @dataclass
@@ -29,9 +30,19 @@ class Prediction:
     eps: torch.Tensor
 
 
+def takes_labels(net: nn.Module) -> bool:
+    """Whether ``net`` is class-conditional: False for a network whose ``class_embedding`` is None (an unconditional
+    diffusers UNet2DModel), True otherwise (class-conditional U-Nets, DiTs, our test networks)."""
+    return getattr(net, "class_embedding", True) is not None
+
+
 def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Call a diffusers-style class-conditional network and return its raw output tensor."""
-    out = net(x, t, class_labels=label)
+    """Call a diffusers-style network and return its raw output tensor.
+
+    A class-conditional network gets the labels (0 source, 1 target, 2 null); an unconditional one (no class
+    embedding, ``takes_labels``) is called without them, so its denoiser ignores the label.
+    """
+    out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)
     return out.sample if hasattr(out, "sample") else out
 
 
@@ -192,3 +203,40 @@ def make_denoiser(net: nn.Module, parameterization: str, *, schedule: VPSchedule
     if cls is None:
         raise ValueError(f"unknown parameterization {parameterization!r}; choose one of eps, x0, v, edm")
     return cls(net, schedule or VPSchedule())
+
+
+class ModelPair(Denoiser):
+    """Two-model translation in the manner of DDIB (Su et al. 2023): invert with ``source``, sample with ``target``.
+
+    As a denoiser the pair *is* its source model (every call, coordinate map and grid is the source model's), so
+    inversion, OVG's drift and the latent ``to_noise`` use the inverting model; ``inversion.translate`` samples
+    with ``target`` (its ``D_sample`` default). Both models' weights are part of the pair's state (a cache keyed
+    by the pair's content changes when either model does).
+    """
+
+    def __init__(self, source: Denoiser, target: Denoiser):
+        if isinstance(source, ModelPair) or isinstance(target, ModelPair):
+            raise ValueError("a ModelPair holds two single denoisers, not another pair")
+        super().__init__(source.net)
+        self.source = source
+        self.target = target
+        self.parameterization = source.parameterization
+        self.sigma_min, self.sigma_max = source.sigma_min, source.sigma_max
+        for name in ("schedule", "sigma_data", "time_input"):
+            if hasattr(source, name):
+                setattr(self, name, getattr(source, name))
+
+    def forward(self, x, sigma, label) -> Prediction:
+        return self.source(x, sigma, label)
+
+    def input_scale(self, sigma):
+        return self.source.input_scale(sigma)
+
+    def to_noise(self, x, sigma):
+        return self.source.to_noise(x, sigma)
+
+    def from_noise(self, z, sigma):
+        return self.source.from_noise(z, sigma)
+
+    def time_label(self, sigma):
+        return self.source.time_label(sigma)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["VPSchedule", "karras_sigmas", "ddim_timesteps", "ddim_sigmas"]
+__all__ = ["VPSchedule", "TabulatedVPSchedule", "karras_sigmas", "ddim_timesteps", "ddim_sigmas"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class VPSchedule:
         if self.kind == "cosine":
             f = lambda t: math.cos((t / T + 0.008) / 1.008 * math.pi / 2) ** 2  # noqa: E731
             return torch.tensor([min(1 - f(i + 1) / f(i), 0.999) for i in range(T)], dtype=torch.float64)
-        raise ValueError(f"unknown VP schedule kind {self.kind!r}; choose linear, scaled_linear or cosine")
+        raise ValueError(f"unknown VP schedule kind {self.kind!r}; choose linear, scaled_linear or cosine "
+                         f"(a table of betas: TabulatedVPSchedule)")
 
     def alphas_cumprod(self) -> torch.Tensor:
         """alpha_bar_t, float64, shape (T,)."""
@@ -58,8 +59,10 @@ class VPSchedule:
 
         Exact (integer) on the training grid. Clamps to [0, T-1] outside the table.
         """
-        log_table = self.sigmas().log().to(torch.float64)
-        s = torch.as_tensor(sigma, dtype=torch.float64).clamp(min=float(self.sigmas()[0]))
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        table = self.sigmas()
+        log_table = table.log().to(device=s.device)  # on the caller's device (a model on a GPU)
+        s = s.clamp(min=float(table[0]))
         ls = s.log().clamp(max=float(log_table[-1]))
         idx = torch.searchsorted(log_table, ls.reshape(-1)).clamp(1, len(log_table) - 1)
         lo, hi = log_table[idx - 1], log_table[idx]
@@ -69,11 +72,35 @@ class VPSchedule:
 
     def t_to_sigma(self, t: torch.Tensor) -> torch.Tensor:
         """Inverse of ``sigma_to_t``: log sigma interpolated linearly between integer time labels."""
-        log_table = self.sigmas().log()
-        tt = torch.as_tensor(t, dtype=torch.float64).clamp(0, len(log_table) - 1)
+        tt = torch.as_tensor(t, dtype=torch.float64)
+        log_table = self.sigmas().log().to(device=tt.device)
+        tt = tt.clamp(0, len(log_table) - 1)
         lo = tt.floor().long().clamp(max=len(log_table) - 2)
         w = tt - lo.to(torch.float64)
         return (log_table[lo] * (1 - w) + log_table[lo + 1] * w).exp()
+
+
+@dataclass(frozen=True)
+class TabulatedVPSchedule(VPSchedule):
+    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas).
+
+    A subclass, so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were.
+    """
+
+    kind: str = "trained"
+    table: tuple = ()  # beta_0 .. beta_{T-1}, each in (0, 1)
+
+    def __post_init__(self):
+        betas = tuple(float(b) for b in self.table)
+        if not betas or not all(0.0 < b < 1.0 for b in betas):
+            raise ValueError(f"trained betas must be a non-empty list of values in (0, 1), got {len(betas)} values "
+                             f"in [{min(betas, default=float('nan')):g}, {max(betas, default=float('nan')):g}]")
+        object.__setattr__(self, "table", betas)
+        object.__setattr__(self, "kind", "trained")
+        object.__setattr__(self, "num_train_timesteps", len(betas))
+
+    def betas(self) -> torch.Tensor:
+        return torch.tensor(self.table, dtype=torch.float64)
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:

@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from . import graph
+from .parallel import _cores, recorded_costs, resolve_jobs, run_side_by_side  # noqa: F401 (re-exported)
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
-           "file_hash", "strip_progress", "title_with_dataset", "resolve_jobs", "run_side_by_side",
+           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
            "recorded_costs"]
 
 
@@ -89,6 +90,18 @@ def strip_progress(nb) -> int:
     return removed
 
 
+def hide_parameter_cells(nb) -> int:
+    """Tag the parameters cell and papermill's injected-parameters cell ``remove-cell`` in an executed chapter (the
+    page shows the run's parameters as a table instead); returns the cells tagged."""
+    n = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "code" and {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+            n += 1
+    return n
+
+
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
     "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)". False when it has none."""
@@ -152,8 +165,11 @@ def _root(root) -> Path:
 
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
     """Where the executed chapter of (study, dataset, profile) is written."""
+    from ..data import dataset_key
+
     suffix = "" if profile == "quick" else f"-{profile}"
-    return (Path(book_dir) if book_dir else Path(root) / "book" / "studies") / f"{study}-{dataset}{suffix}.ipynb"
+    return ((Path(book_dir) if book_dir else Path(root) / "book" / "studies")
+            / f"{study}-{dataset_key(dataset)}{suffix}.ipynb")
 
 
 def _params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
@@ -184,8 +200,10 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
         spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
         files = [v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)]
         return [src, *(root / f for f in files)]
-    own = root / results_path(study, dataset, profile, results_root)
-    read = [root / results_path(s, dataset, profile, results_root) for s in graph.prerequisites(study)]
+    from ..data import dataset_key
+
+    own = root / results_path(study, dataset_key(dataset), profile, results_root)
+    read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
     return [src, own, *read]
 
 
@@ -222,6 +240,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     _papermill(src, tmp, params, root)
     nb = nbformat.read(str(tmp), as_version=4)
     title_with_dataset(nb, dataset, profile)
+    hide_parameter_cells(nb)
     strip_progress(nb)
     _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
             {src: src_hash})
@@ -232,15 +251,18 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
-                costs: dict | None = None) -> list[Path]:
+                costs: dict | None = None, knobs: dict | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
+
+    datasets: registered names or "folder:<path>" (a user's folders). knobs: parameters given to every study that
+    declares them (the CLI's ``--data-options``, ``--model``, ``--models``: JSON text or values).
 
     jobs: how many run side by side, each in its own process with cores / jobs torch threads ("auto": see
     ``resolve_jobs``); a study starts once the studies it reads are done, the costliest first (``costs``: seconds
     per "study/dataset", e.g. ``recorded_costs`` of a timed main command). With 1 they run one after another in
     this process, in run order (book order, prerequisites first).
     """
-    from ..data import DATASETS
+    from ..data import check_dataset
     from ..studies.profiles import get_profile
 
     get_profile(profile)
@@ -248,21 +270,42 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     jobs = resolve_jobs(jobs)
     order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
-        if ds not in DATASETS:
-            raise ValueError(f"unknown dataset {ds!r}; valid datasets: {', '.join(sorted(DATASETS))}")
-    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study)]
+        check_dataset(ds)  # a registered name or folder:<path>
+    from ..data import split_dataset
+    from ..studies.registry import get_study
+
+    knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
+
+    def wanted(study: str, ds: str) -> bool:
+        """Without an explicit study list: a user's model skips the studies that cannot take one (the ablations),
+        a folder dataset the pages that store no results (they only name a dataset)."""
+        s = get_study(study)
+        if studies is not None:
+            return True
+        if ({"model", "models"} & set(knobs)) and "model" in s.params and not s.takes_model:
+            return False
+        return not (split_dataset(ds)[1] is not None and s.run is None)
+
+    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
+
+    def extra(study: str) -> dict | None:
+        own = {k: v for k, v in knobs.items() if k in get_study(study).params}
+        return own or None
+
     if jobs > 1:
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
             if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
-                    needs_run(study, ds, profile, root=root, results_root=results_root):
+                    needs_run(study, ds, profile, root=root, results_root=results_root, extra=extra(study)):
                 pending.append((study, ds))
         threads = max(1, _cores() // jobs)
 
         def start(pair):
             cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
                    "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
-                   *(["--force"] if force else [])]
+                   *(["--force"] if force else []),
+                   *[a for k, v in knobs.items() for a in (f"--{k.replace('_', '-')}",
+                                                           v if isinstance(v, str) else json.dumps(v))]]
             env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
             return subprocess.Popen(cmd, cwd=str(root), env=env)
 
@@ -272,105 +315,11 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         return [notebook_path(study, ds, profile, root) for study, ds in finished]
     done = []
     for study, ds in pairs:
-        out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force)
+        out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force,
+                            extra=extra(study))
         if out is not None:
             done.append(out)
     return done
-
-
-def resolve_jobs(jobs: int | str) -> int:
-    """``jobs`` as a number: "auto" is 1 with a GPU (one device), else the cores, at most 4 (about 2.5 GB each)."""
-    if jobs == "auto":
-        import torch
-
-        return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
-    try:
-        n = int(jobs)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1 or isinstance(jobs, bool) or str(n) != str(jobs).strip():
-        raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
-    return n
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
-def recorded_costs(path: str | os.PathLike) -> dict[str, float]:
-    """Seconds per "study/dataset" from a timed main command's record (its ``studies_s``); {} when unreadable."""
-    try:
-        d = json.loads(Path(path).read_text())
-        return {str(k): float(v) for k, v in (d.get("studies_s") or {}).items()}
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}
-
-
-def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0,
-                     cost: dict | None = None) -> list:
-    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished.
-
-    ``start(pair)`` launches one and returns a handle with ``poll()`` (None while running, then the exit status).
-    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset"; unknown pairs
-    count as 0, ties keep the given order), so no long study is left to run alone at the end. Starts are
-    ``stagger_s`` apart (kernels starting at the same moment can race for a port). A pair whose prerequisite
-    failed is not started. Returns the pairs that finished; raises RuntimeError naming the failed and the skipped
-    ones after everything else has run.
-    """
-    cost = cost or {}
-    order = {p: i for i, p in enumerate(pairs)}
-    waiting = sorted(pairs, key=lambda p: (-cost.get(f"{p[0]}/{p[1]}", 0.0), order[p]))
-    running, finished, failed, skipped = {}, [], {}, []
-    t_start, last_start = {}, -1e9
-
-    def blocked_by(pair):
-        return [p for p in waiting + list(running) + list(failed) + skipped
-                if p != pair and p[1] == pair[1] and p[0] in graph.prerequisites(pair[0])]
-
-    try:
-        while waiting or running:
-            for pair, handle in list(running.items()):
-                rc = handle.poll()
-                if rc is None:
-                    continue
-                del running[pair]
-                if rc == 0:
-                    finished.append(pair)
-                    print(f"[{len(finished)}/{len(pairs)}] {pair[0]} / {pair[1]}: done in "
-                          f"{time.time() - t_start[pair]:.0f} s", flush=True)
-                else:
-                    failed[pair] = rc
-                    print(f"{pair[0]} / {pair[1]}: FAILED (exit status {rc})", file=sys.stderr, flush=True)
-            for pair in list(waiting):
-                deps = blocked_by(pair)
-                if any(p in failed or p in skipped for p in deps):
-                    waiting.remove(pair)
-                    skipped.append(pair)
-                    continue
-                if deps or len(running) >= jobs:
-                    continue
-                wait = stagger_s - (time.time() - last_start)
-                if wait > 0:
-                    time.sleep(wait)
-                waiting.remove(pair)
-                running[pair] = start(pair)
-                t_start[pair] = last_start = time.time()
-                print(f"started {pair[0]} / {pair[1]}", flush=True)
-            if running:
-                time.sleep(poll_s)
-    except BaseException:  # interrupted (Ctrl-C) or failed to start one: stop the studies already started
-        for handle in running.values():
-            if hasattr(handle, "terminate"):
-                handle.terminate()
-        raise
-    if failed or skipped:
-        what = ", ".join(f"{s}/{d} (exit status {rc})" for (s, d), rc in failed.items())
-        left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in skipped)}"
-                if skipped else "")
-        raise RuntimeError(f"{len(failed)} study notebook(s) failed: {what}{left}. Their errors are printed above; "
-                           f"rerun the same command to resume (finished studies and cached cells are kept), or run "
-                           f"one alone with `python -m spectral_collapse studies --study S --dataset D`")
-    return finished
 
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
@@ -394,6 +343,7 @@ def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
                 continue
             nb = nbformat.read(str(out), as_version=4)
             strip_progress(nb)
+            hide_parameter_cells(nb)
             _record(nb, deps, root)
             _write_atomic(nb, out)
             done.append(out)

@@ -168,12 +168,42 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
                                                "gpu_hours": "GPU hours (assumed)"}))
 
 
+def gpu_fragment(gpu: dict | None) -> str:
+    """The reproducing page's GPU paragraph: measured training-step times at the paper's scale and batch, projected
+    to the GPU-hours of each of the paper's training runs (Table 7), and the cost of an OVG translation there."""
+    if not gpu or "paper_scale" not in gpu:
+        return ("```{note}\nNo GPU measurement is stored yet: `python -m benchmarks.gpu_extras` on a GPU machine "
+                "writes one.\n```\n")
+    ps = gpu["paper_scale"]
+    rows = []
+    for r in ps.get("train", []):
+        run = f"{r['backbone']} / {r['space']}, {r['parameterization']}, {r['dataset']}"
+        if "step_s" in r:
+            rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:.1f}",
+                         f"{r['params_M']} M, {r['peak_GiB']:.0f} GiB"])
+        else:
+            rows.append([run, "did not fit", "", "", r.get("error", "")])
+    table = md_table(pd.DataFrame(rows, columns=["training run (Table 7)", "s per step", "steps",
+                                                 "projected GPU-hours", "parameters, peak memory"]))
+    text = (f"Measured on one {gpu.get('gpu', 'GPU')} (`python -m benchmarks.gpu_extras`, "
+            f"`benchmarks/results/`): one optimiser step at the paper's batch, random inputs of the paper's shape, "
+            f"median of three after two warm-ups; the projection is that time multiplied by the run's steps.\n\n"
+            f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):.0f} GPU-hours "
+            f"on this GPU.")
+    tr = ps.get("translation") or {}
+    if "ovg_s" in tr:
+        text += (f" One OVG translation of {tr['batch']} latents (DDIM base, {tr['steps']} steps each way) takes "
+                 f"{tr['ovg_s']:.1f} s against {tr['ddim_s']:.1f} s for DDIM ({tr['ratio']:.2f}x).")
+    return text + "\n"
+
+
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
-                   bench: dict | None = None) -> dict[str, str | bytes]:
+                   bench: dict | None = None, gpu: dict | None = None) -> dict[str, str | bytes]:
     """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}.
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
-    benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter).
+    benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
+    newest GPU measurement of the paper's scale (benchmarks/results/*-extras.json), or None.
     """
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -182,7 +212,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     intro_md, png = intro_fragment(results_root, profile)
     out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
                                    "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
-                                   "reproducing.md": reproducing_fragment(results_root, bench)}
+                                   "reproducing.md": reproducing_fragment(results_root, bench),
+                                   "reproducing-gpu.md": gpu_fragment(gpu)}
     if png is not None:
         out["intro-collapse.png"] = png
     for method in _COST_LABELS:

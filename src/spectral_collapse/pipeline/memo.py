@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..studies.store import ENGINE, save_results
+from ..studies.store import ENGINE, restore_list_attrs, save_results
 
 __all__ = ["Memo", "fingerprint", "key_hash", "DEFAULT_ROOT"]
 
@@ -108,7 +108,7 @@ class Memo:
         path = self.path(key)
         if path.exists() and not self.refresh:
             try:
-                cell = xr.load_dataset(path, engine=ENGINE)
+                cell = restore_list_attrs(xr.load_dataset(path, engine=ENGINE))
                 self.hits += 1
                 return cell
             except Exception as err:  # truncated or corrupt: recompute over it

@@ -82,14 +82,52 @@ def parameters_table(spec: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def misspelled_parameters(names, known) -> dict:
+    """{name: the known parameter it is close to} for names that look like a misspelled parameter (``-p datset x``
+    defines ``datset`` in the kernel: papermill injects any name it is given, and the study would silently run its
+    default). Names far from every parameter (a reader's own variables) are left alone."""
+    import difflib
+
+    out = {}
+    for n in names:
+        if n in known:
+            continue
+        close = difflib.get_close_matches(n, known, n=1, cutoff=0.75)
+        if close:
+            out[n] = close[0]
+    return out
+
+
+def _kernel_names() -> list[str]:
+    """The plain-valued global names of the running IPython kernel that the user (or papermill) defined; [] outside
+    a kernel."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return []
+    ip = get_ipython()
+    if ip is None:
+        return []
+    hidden = getattr(ip, "user_ns_hidden", {})
+    plain = (str, int, float, bool, list, tuple, dict, type(None))
+    return [k for k, v in ip.user_ns.items() if not k.startswith("_") and k not in hidden and isinstance(v, plain)]
+
+
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
     shows the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
     them (strings are parsed by the registry's types; unknown names raise before any work)."""
     setup_notebook()
+    from ..studies.registry import get_study
     from ..studies.spec import Param
     from .runner import run_study
 
+    known = ["dataset", "profile", *get_study(name).params, "results_root", "rerun"]
+    stray = misspelled_parameters(_kernel_names(), known)
+    if stray:
+        raise TypeError(f"unknown parameter(s) of {name}: "
+                        + ", ".join(f"{k!r} (did you mean {v!r}?)" for k, v in stray.items())
+                        + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
     try:

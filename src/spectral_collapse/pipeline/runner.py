@@ -6,7 +6,9 @@
    spec's inputs (the Pareto sweep's chosen OVG step sizes; the main results' key);
 2. returns the stored results file ``<results_root>/<study>/<dataset>-<profile>.nc`` when its ``results_key``
    equals the spec's key and every checkpoint it names, where present on this machine, still has the recorded
-   content hash;
+   content hash (``<dataset>`` is ``data.dataset_key``: "folder:/my/data" is stored as "folder-data-<hash8>");
+   a folder dataset's files and a user's model folders enter the key through the spec's inputs
+   (``studies.models.content_inputs``), so editing them makes the stored results stale;
 3. otherwise runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
    stamps the spec, key and cell counts into the attrs and writes the file atomically.
 """
@@ -19,7 +21,9 @@ from pathlib import Path
 
 import xarray as xr
 
+from ..data import check_dataset, dataset_key
 from ..studies.cells import Context
+from ..studies.models import content_inputs
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import StudySpec
 from ..studies.store import load_results, provenance, results_path, save_results
@@ -65,17 +69,18 @@ def is_current(ds: xr.Dataset, spec: StudySpec) -> bool:
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:
-    """The spec with its read studies' exports recorded, and {study: stored results} of those that exist."""
+    """The spec with its read studies' exports (and the content signatures of a folder dataset and of a user's
+    models) recorded, and {study: stored results} of those that exist."""
     study = get_study(spec.study)
     loaded, exports = {}, {}
     for name in study.reads:
-        path = results_path(name, spec.dataset, spec.profile, results_root)
+        path = results_path(name, dataset_key(spec.dataset), spec.profile, results_root)
         ds = load_results(path) if path.exists() else None
         if ds is not None:
             loaded[name] = ds
         export = get_study(name).export
         exports[name] = export(ds, spec) if export else (None if ds is None else ds.attrs.get("results_key"))
-    return spec.with_inputs(**exports), loaded
+    return spec.with_inputs(**exports, **content_inputs(spec)), loaded
 
 
 def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/results",
@@ -90,7 +95,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     study = get_study(spec.study)
     if study.run is None:
         raise ValueError(f"study {spec.study!r} stores no results (its notebook reads benchmarks/results/)")
-    path = results_path(spec.study, spec.dataset, spec.profile, results_root)  # checks the names first
+    check_dataset(spec.dataset)  # a registered name or folder:<path>; the error lists them
+    path = results_path(spec.study, dataset_key(spec.dataset), spec.profile, results_root)  # checks the names first
     spec, inputs = resolve_inputs(spec, results_root)
     if path.exists() and not rerun:
         try:
@@ -100,6 +106,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
             print(f"{path} cannot be read ({type(err).__name__}: {err}); recomputing it")
         if stored is not None and is_current(stored, spec):
             return stored
+    if save:
+        _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
     ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
     digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
@@ -115,3 +123,21 @@ def _cache_root(results_root: str | os.PathLike) -> Path:
     """Cells live beside the results root: ``data/results`` -> ``data/cache/cells`` (DEFAULT_ROOT for the default)."""
     root = Path(results_root)
     return Path(DEFAULT_ROOT) if root == Path("data/results") else root.parent / "cache" / "cells"
+
+
+def _check_writable(folder: Path, results_root) -> None:
+    """Raise (naming the results root and the fix) unless a results file could be written into ``folder``: the
+    nearest existing folder on its path must be a writable folder. Nothing is created here."""
+    probe = Path(folder).resolve()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    problem = None
+    if not probe.is_dir():
+        problem = f"{probe} is not a folder"
+    elif not os.access(probe, os.W_OK | os.X_OK):
+        problem = f"{probe} is not writable"
+    if problem:
+        raise PermissionError(
+            f"cannot write results under the results root {results_root} ({problem}); nothing was computed. Pass a "
+            "results_root (CLI: --results-root) that is a folder you can write to"
+        )

@@ -38,7 +38,7 @@ import xarray as xr
 from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import Context
-from .models import dataset_for, latent_space, trained_model
+from .models import data_options, latent_space, spec_data, trained_model
 from .profiles import get_profile
 from .spec import StudySpec
 
@@ -115,17 +115,21 @@ def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     ``pca_auc``: the mean of the cumulative curve, 0.5 + 1/(2m) for variance spread evenly over m components).
     Bad knobs (labels, a scale-factor study on data without an SR factor) raise before any model is trained.
     """
+    if spec.get("model") is not None or spec.get("models") is not None:
+        raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
+                         f"factor or prediction target), so it cannot run on a given model; leave model / models "
+                         f"unset, or run main_results, pareto or the latent studies on your model")
     labels = list(spec.get("methods", ABLATION_LABELS))
     translation.method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
     prof = get_profile(spec.profile)
-    loaded = {prof.factor: dataset_for(spec.profile, spec.dataset)}
+    loaded = {prof.factor: spec_data(spec)}
     arms = ablation_arms(spec.study, spec.profile, factors=spec.get("factors"), task=loaded[prof.factor].task)
     ovg = translation.ovg_setting(spec)  # one setting for every arm
     parts, checkpoints = [], {}
     for arm in arms:
         factor = arm.factor or prof.factor
         if factor not in loaded:
-            loaded[factor] = dataset_for(spec.profile, spec.dataset, factor)
+            loaded[factor] = spec_data(spec, factor)
         data = loaded[factor]
         models, ls, space = _arm_models(spec, ctx, arm, labels)
         checkpoints.update({f"{arm.tag}/{par}": D.checkpoint for par, D in models.items()
@@ -146,11 +150,13 @@ def _arm_models(spec: StudySpec, ctx: Context, arm: Arm, labels) -> tuple[dict, 
     space = prof.resolve_space(arm.backbone, arm.space)
     ls = None
     if space == "latent":
-        ls = latent_space(spec.profile, spec.dataset, factor=arm.factor, progress=ctx.progress)
+        ls = latent_space(spec.profile, spec.dataset, factor=arm.factor, progress=ctx.progress,
+                          options=data_options(spec))
     needed = sorted({m.parameterization for m in translation.method_specs(
         labels, eta_hf=0.0, eta_lf=0.0, parameterization=arm.parameterization)})
     models = {par: trained_model(spec.profile, spec.dataset, par, factor=arm.factor, progress=ctx.progress,
-                                 backbone=arm.backbone, space=ls or space).denoiser for par in needed}
+                                 backbone=arm.backbone, space=ls or space, options=data_options(spec)).denoiser
+              for par in needed}
     return models, ls, space
 
 

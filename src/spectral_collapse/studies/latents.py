@@ -26,7 +26,7 @@ import xarray as xr
 from ..metrics import latent as lat
 from ..metrics.spectral import kappa_for_size
 from .cells import Context, invert_cell
-from .models import dataset_for, trained_model
+from .models import data_options, spec_data, study_labels, trained_model, user_models
 from .profiles import get_profile
 from .spec import StudySpec
 from .translation import PAPER_LABELS, STOCHASTIC, method_specs, ovg_setting
@@ -42,18 +42,25 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 class Models:
-    """The denoisers of a study by parameterization: the ones given (tests, a user's model), else the profile's
-    trained model (``models.trained_model``, trained once). ``checkpoints`` maps each one used to its checkpoint
-    folder, when it has one."""
+    """The denoisers of a study by parameterization: the ones given (tests), the user's (the study's ``model`` /
+    ``models`` knobs: nothing is trained, a parameterization they do not give raises), else the profile's trained
+    model (``models.trained_model``, trained once). ``checkpoints`` maps each one used to its checkpoint folder,
+    when it has one; ``user`` is the user's models (``models.UserModels``) or None."""
 
     def __init__(self, spec: StudySpec, given: dict | None = None, progress: bool = False):
         self.profile, self.dataset, self.progress = spec.profile, spec.dataset, progress
-        self.given = dict(given or {})
+        self.options = data_options(spec)
+        self.user = None if given else user_models(spec)
+        self.given = dict(given or (self.user.models if self.user is not None else {}))
         self.checkpoints: dict[str, str] = {}
 
     def __call__(self, parameterization: str):
         if parameterization not in self.given:
-            tm = trained_model(self.profile, self.dataset, parameterization, progress=self.progress)
+            if self.user is not None:
+                raise ValueError(f"this study needs a {parameterization} model, which the given model(s) "
+                                 f"({', '.join(self.user.models)}) cannot stand for")
+            tm = trained_model(self.profile, self.dataset, parameterization, progress=self.progress,
+                               options=self.options)
             self.given[parameterization] = tm.denoiser
             self.checkpoints[parameterization] = str(tm.path)
         D = self.given[parameterization]
@@ -79,26 +86,39 @@ class Setup:
     def __init__(self, spec: StudySpec, ctx: Context, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
         self.prof = get_profile(spec.profile)
-        self.data = dataset_for(spec.profile, spec.dataset)
+        self.models = Models(spec, models, ctx.progress)
+        self.data = spec_data(spec)
         self.ovg = ovg_setting(spec)
         self.kappa = kappa_for_size(self.data.size)
-        self.models = Models(spec, models, ctx.progress)
+        user = self.models.user
+        self.base = user.parameterization if user is not None else "eps"  # the model behind ddim / taba / ovg
+        self.space = user.latent_space if user is not None else None      # a user's latent model: encode inputs
 
     def method(self, label: str):
         """The MethodSpec of a method label with the study's OVG step sizes."""
-        return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa)[0]
+        return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa,
+                            parameterization=self.base)[0]
+
+    def labels(self, default) -> list[str]:
+        """The study's ``methods`` (None: ``default``), those a user's model can run when one is given."""
+        return study_labels(self.spec.get("methods"), default, self.models.user)
+
+    def inputs(self, x):
+        """Inputs in the models' space: encoded by a user's latent model's VAE, else the images themselves."""
+        return x if self.space is None else self.space.encode(x)
 
     def data_at(self, factor: int | None):
         """The data degraded at ``factor`` (None, or the data's own factor: the study's data)."""
         if factor is None or factor == self.data.task.factor:
             return self.data
-        return dataset_for(self.spec.profile, self.spec.dataset, factor)
+        return spec_data(self.spec, factor)
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs: one cached inversion cell."""
         ms = self.method(label)
         x, _ = inversion_inputs(self.data_at(factor), n)
+        x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
         cell = invert_cell(self.ctx, self.models(ms.parameterization), x, ms,
                            seed=int(seed) if label in STOCHASTIC else 0, steps=int(steps or self.prof.steps),
                            batch_size=self.prof.batch_size)
@@ -107,9 +127,11 @@ class Setup:
 
     def attrs(self, **extra) -> dict:
         ck = json.dumps(self.models.checkpoints)
+        user = self.models.user
         return {"study": self.spec.study, "dataset": self.spec.dataset, "profile": self.spec.profile,
                 "steps": self.prof.steps, "ovg": json.dumps(self.ovg), "models": ck, "checkpoints": ck,
-                "inversion": INVERSION, **extra}
+                "inversion": INVERSION, "user_models": json.dumps(None if user is None else user.info),
+                "task": json.dumps(self.data.task.describe()), **extra}
 
 
 def run_latent_study(spec: StudySpec, ctx: Context | None = None, *, models: dict | None = None) -> xr.Dataset:
@@ -151,7 +173,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
-    labels = list(spec.get("methods", ["ddim"] if sr else ["ddim", "taba", "edm"]))
+    labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
     series, curves, shows, inputs, meta = [], [], [], [], []
     for label in labels:
@@ -191,7 +213,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
 
 def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 7 / Eq. 31-33: ||x_T||^2 / d per latent and the KS test against chi2(d) per method."""
-    labels = list(spec.get("methods", PAPER_LABELS))
+    labels = st.labels(PAPER_LABELS)
     n, seed = _n_latents(spec), int(spec["seed"])
     rows, ratios = [], []
     for label in labels:
@@ -222,7 +244,7 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
 
     The runs use the test split only (profile's n_test inputs); seeds vary only the stochastic methods.
     ``steps_grid`` defaults to (steps / 5, steps / 2, steps) of the profile, at least 2 steps."""
-    labels = list(spec.get("methods", PAPER_LABELS))
+    labels = st.labels(PAPER_LABELS)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)

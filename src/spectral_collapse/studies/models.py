@@ -1,64 +1,278 @@
-"""Trained models for a (profile, dataset): trained once, cached by config hash, reused by every study.
+"""The data and the models of a study: trained once per (profile, dataset), cached by config hash, or the user's.
 
-Ablation axes (paper Sec. 6.3): ``backbone`` ("unet" | "dit") and ``space`` ("pixel" | "latent" | a LatentSpace;
-default the profile's). In latent space the model trains on the VAE latents of the dataset (``latent_space``:
-the profile's pretrained VAE, or a small VAE trained on the dataset and cached like the models). The defaults
-give the main models with unchanged names and hashes.
+Data: ``spec_data(spec, factor)`` loads ``spec.dataset`` (a registered name or "folder:<path>") at the profile's
+image size with the study's ``data_options`` (a dict: ``task``, ``factor``, ``size`` and the builder's own keywords,
+e.g. ``seed``, ``test_fraction``, ``degrade_source`` of ``data.folder.load_folder``). ``dataset_key`` (data) is the
+dataset's file-name-safe form used for results files, chapters and checkpoint names.
+
+Models: ``trained_model`` trains (or loads) the profile's model of a parameterization on the dataset (ablation
+axes ``backbone`` "unet" | "dit" and ``space`` "pixel" | "latent" | a LatentSpace; the defaults give the main models
+with unchanged names and hashes). In latent space the model trains on the VAE latents of the dataset
+(``latent_space``: the profile's pretrained VAE, or a small VAE trained on the dataset and cached like the models).
+``user_models(spec)`` instead loads the study's ``model`` (one diffusers pipeline folder or hub id: inversion and
+sampling) or ``models`` ({"source": ..., "target": ...}: invert with the first, sample with the second, DDIB
+style) with ``models.from_diffusers``; then nothing is trained and labels that need another model (the EDM ones)
+are refused (``study_labels``).
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
-from ..data import load_dataset
+from ..data import DATASETS, dataset_key, load_dataset, split_dataset
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["dataset_for", "trained_model", "latent_space", "CHECKPOINT_ROOT"]
+__all__ = ["study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
+           "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
+_NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
 
 
-def dataset_for(profile: str, dataset: str, factor: int | None = None, **kw):
-    """The dataset at the profile's image size (and SR factor unless given)."""
+def dataset_for(profile: str, dataset: str, factor: int | None = None, options: dict | None = None, **kw):
+    """The dataset at the profile's image size and SR factor; ``options`` (a study's data_options) and ``kw`` may set
+    ``size``, ``factor`` (an explicit ``factor`` argument wins: the ablations' arms), ``task`` and builder keywords."""
     p = get_profile(profile)
-    return load_dataset(dataset, size=p.image_size, factor=factor or p.factor, **kw)
+    opts = {**(options or {}), **kw}
+    size = opts.pop("size", p.image_size)
+    given = opts.pop("factor", None)
+    f = factor if factor is not None else (given if given is not None else p.factor)
+    return load_dataset(dataset, size=size, factor=f, **opts)
+
+
+def data_options(spec) -> dict:
+    """The study's ``data_options`` knob as loader keywords, checked against the dataset's builder before loading."""
+    raw = spec.get("data_options", None)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise TypeError(f"data_options must be a JSON object such as '{{\"task\": \"sr\", \"factor\": 4}}', "
+                        f"got {raw!r}")
+    kind, _ = split_dataset(spec.dataset)
+    fn = DATASETS.get(kind)
+    bad = [k for k in raw if k in _NOT_OPTIONS]
+    if bad:
+        raise ValueError(f"data_options may not set {', '.join(bad)}: the dataset string names the data "
+                         f"(dataset='folder:<path>')")
+    if fn is not None:
+        sig = inspect.signature(fn).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+            known = {"task", "size", "factor", *sig}
+            unknown = sorted(set(raw) - known)
+            if unknown:
+                raise ValueError(f"data_options {unknown} are not options of dataset {kind!r}; its options: "
+                                 f"{', '.join(sorted(k for k in known if k not in _NOT_OPTIONS))}")
+    return dict(raw)
+
+
+def spec_data(spec, factor: int | None = None):
+    """The data of a study: ``spec.dataset`` with its ``data_options``, at the profile's image size (or, with a
+    user's model, the size that model takes), at SR factor ``factor`` (None: the options' or the profile's)."""
+    opts = data_options(spec)
+    given = user_models(spec)
+    if given is not None:
+        size = opts.setdefault("size", given.image_size)
+        if size != given.image_size:
+            raise ValueError(f"data_options size={size} does not fit the given model, which takes "
+                             f"{given.image_size} x {given.image_size} images; leave size out")
+    elif "size" in opts and opts["size"] != get_profile(spec.profile).image_size:
+        raise ValueError(f"data_options size={opts['size']} differs from the {spec.profile} profile's image size "
+                         f"{get_profile(spec.profile).image_size}, which its models are built for; leave size out, or "
+                         f"give your own model (model=...)")
+    return dataset_for(spec.profile, spec.dataset, factor, options=opts)
 
 
 def _base_name(dataset: str, data) -> str:
-    """Checkpoint name stem: the dataset's name, with the SR factor when its declared task is super-resolution."""
-    return f"{dataset}-x{data.task.factor}" if data.task.kind == "sr" else dataset
+    """Checkpoint name stem: the dataset's name (a folder's "folder-<name>"; its content is in the config hash),
+    with the SR factor when its declared task is super-resolution."""
+    stem = dataset_key(dataset, path_hash=False)
+    return f"{stem}-x{data.task.factor}" if data.task.kind == "sr" else stem
 
 
 def latent_space(profile: str, dataset: str, *, factor: int | None = None, progress: bool = True,
-                 root: str | None = None) -> LatentSpace:
+                 root: str | None = None, options: dict | None = None) -> LatentSpace:
     """The profile's latent space: its pretrained VAE, or a small VAE trained (once) on this dataset's pools."""
     p = get_profile(profile)
     if isinstance(p.vae, PretrainedVAE):
         return load_pretrained_vae(p.vae)
-    data = dataset_for(profile, dataset, factor)
+    data = dataset_for(profile, dataset, factor, options)
     return train_vae(p.vae, p.train_vae, data, name=f"{_base_name(dataset, data)}-vae-{profile}",
                      root=root or CHECKPOINT_ROOT, progress=progress)
 
 
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
-                  root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None) -> TrainedModel:
-    """Train (or load) the profile's model of this parameterization on this dataset (backbone / space: ablations)."""
+                  root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None,
+                  options: dict | None = None) -> TrainedModel:
+    """Train (or load) the profile's model of this parameterization on this dataset (backbone / space: ablations;
+    options: the study's data_options)."""
     p = get_profile(profile)
     if p.threads:
         import torch
         torch.set_num_threads(p.threads)
     space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
-    data = dataset_for(profile, dataset, factor)
+    data = dataset_for(profile, dataset, factor, options)
     tags = ([backbone] if backbone != "unet" else []) + ([space_name] if space_name != p.space else [])
     name = "-".join([_base_name(dataset, data), parameterization, *tags, profile])
     if space_name == "latent":
         ls = space if isinstance(space, LatentSpace) else latent_space(profile, dataset, factor=factor,
-                                                                       progress=progress, root=root)
+                                                                       progress=progress, root=root, options=options)
         data = LatentDomains(data, ls)
     tm = ensure_trained(p.model_spec(parameterization, dataset, backbone=backbone, space=space_name),
                         p.train_config(parameterization, dataset, backbone=backbone, space=space_name), data,
                         name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
+    tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
     return tm
+
+
+def study_device() -> str:
+    """Where studies run their models: ``$SPECTRAL_COLLAPSE_DEVICE`` if set, else "cuda" when a GPU is visible, else
+    "cpu". The numbers do not depend on it beyond float round-off (the cells' keys do not include it)."""
+    import torch
+
+    dev = os.environ.get("SPECTRAL_COLLAPSE_DEVICE", "").strip()
+    if dev:
+        if dev.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"SPECTRAL_COLLAPSE_DEVICE={dev!r} but no GPU is visible; unset it or set it to 'cpu'")
+        return dev
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+# --- a user's models -------------------------------------------------------------------------------------------
+
+@dataclass
+class UserModels:
+    """The study's own models: ``models`` {parameterization: Denoiser} (a ``ModelPair`` for two), their latent space
+    (None: pixels), ``info`` (what the results record: path and content sha256 of each) and the image size."""
+
+    models: dict
+    latent_space: LatentSpace | None
+    info: dict
+    image_size: int
+
+    @property
+    def parameterization(self) -> str:
+        return next(iter(self.models))
+
+
+def _signature(folder: Path) -> tuple:
+    """(name, size, mtime) of every file under ``folder``: changes when a file is rewritten."""
+    out = []
+    for f in sorted(q for q in folder.rglob("*") if q.is_file()):
+        st = f.stat()
+        out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _load(path: str, signature: tuple):
+    from ..models.hub import from_diffusers
+
+    return from_diffusers(path)
+
+
+def _hub_model(path: str):
+    """``from_diffusers(path)``, loaded once per process while the folder's files are unchanged."""
+    from ..models.hub import pipeline_folder
+
+    folder = pipeline_folder(path)
+    return _load(str(folder), _signature(folder))
+
+
+def _image_size(D) -> int:
+    cfg = D.net.config
+    side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
+    ls = getattr(D, "latent_space", None)
+    return int(side) * (ls.downsample if ls is not None else 1)
+
+
+def _describe(D) -> dict:
+    return {k: v for k, v in D.origin.items() if k != "folder"}
+
+
+def user_models(spec) -> UserModels | None:
+    """The models given by the study's ``model`` / ``models`` knobs (None when neither is set)."""
+    one, two = spec.get("model", None), spec.get("models", None)
+    if one is None and two is None:
+        return None
+    if one is not None and two is not None:
+        raise ValueError("give either model (one model: inversion and sampling) or models ({'source': ..., "
+                         "'target': ...}: invert with the first, sample with the second), not both")
+    from ..models.denoisers import ModelPair
+
+    if one is not None:
+        D = _hub_model(str(one))
+        return UserModels({D.parameterization: D}, D.latent_space, {"model": _describe(D)}, _image_size(D))
+    if not isinstance(two, dict) or set(two) != {"source", "target"}:
+        raise ValueError(f"models must be a JSON object with exactly the keys source and target, e.g. "
+                         f"'{{\"source\": \"models/a\", \"target\": \"models/b\"}}', got {two!r}")
+    Ds, Dt = _hub_model(str(two["source"])), _hub_model(str(two["target"]))
+    if _image_size(Ds) != _image_size(Dt) or Ds.net.config.in_channels != Dt.net.config.in_channels:
+        raise ValueError(f"the source and target models take different inputs ({_image_size(Ds)} px, "
+                         f"{Ds.net.config.in_channels} channels vs {_image_size(Dt)} px, {Dt.net.config.in_channels}); "
+                         f"two-model translation needs one shape")
+    ls_s, ls_t = Ds.latent_space, Dt.latent_space
+    if (ls_s is None) != (ls_t is None) or (ls_s is not None and Ds.origin["vae_sha256"] != Dt.origin["vae_sha256"]):
+        raise ValueError("the source and target models must diffuse in the same space: both in pixels, or both with "
+                         "the same vae/ (identical files)")
+    pair = ModelPair(Ds, Dt)
+    pair.checkpoint = Ds.checkpoint
+    return UserModels({Ds.parameterization: pair}, ls_s, {"source": _describe(Ds), "target": _describe(Dt)},
+                      _image_size(Ds))
+
+
+def study_labels(labels, default, given: UserModels | None) -> list[str]:
+    """The method labels a study runs: ``labels`` (None: ``default``). With the user's models, a default set keeps
+    the labels those models can run; an explicit label that needs another model (an EDM one) raises, naming the
+    labels that can run."""
+    from .translation import method_specs
+
+    if given is None:
+        return list(default if labels is None else labels)
+    base = given.parameterization
+    wanted = list(default if labels is None else labels)
+    need = {lab: method_specs([lab], eta_hf=0.0, eta_lf=0.0, parameterization=base)[0].parameterization
+            for lab in wanted}
+    ok = [lab for lab in wanted if need[lab] in given.models]
+    if labels is not None and len(ok) < len(wanted):
+        bad = [lab for lab in wanted if lab not in ok]
+        raise ValueError(f"method(s) {', '.join(bad)} need a model the given one(s) cannot stand for "
+                         f"({', '.join(sorted({need[b] for b in bad}))} parameterization); with model / models only "
+                         f"labels on the given {base} model run: {', '.join(ok) or 'none of these'}")
+    if not ok:
+        raise ValueError(f"none of the labels {wanted} runs on the given {base} model")
+    return ok
+
+
+def content_inputs(spec) -> dict:
+    """What a stored results file must have been computed from, besides the spec's own values: a signature of a
+    folder dataset's files ("data") and of the user's model folders ("model"), so editing them makes results stale
+    (16 hex digits each; by file names, sizes and modification times)."""
+    import hashlib
+
+    out = {}
+    kind, root = split_dataset(spec.dataset)
+    if root is not None:
+        opts = data_options(spec)
+        base = Path(root).expanduser()
+        folders = [Path(opts[k]) if opts.get(k) else base / k
+                   for k in ("source", "target", "test_source", "test_target")]
+        sig = [(str(f), _signature(f) if f.is_dir() else None) for f in folders]
+        out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
+    one, two = spec.get("model", None), spec.get("models", None)
+    paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
+    if paths:
+        from ..models.hub import pipeline_folder
+
+        sig = []
+        for p in paths:
+            folder = pipeline_folder(str(p))
+            sig.append((str(folder), _signature(folder)))
+        out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
+    return out

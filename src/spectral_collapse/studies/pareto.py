@@ -34,7 +34,7 @@ import xarray as xr
 from ..metrics import latent as lat
 from .cells import Context, NoCache, translate_cell
 from .profiles import get_profile
-from .translation import OVG_DEFAULTS, method_specs, score_outputs, scoring_settings
+from .translation import OVG_DEFAULTS, method_specs, paired_metrics, score_outputs, scoring_settings
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
@@ -171,23 +171,29 @@ def _check(bases, rule, eta_hf, eta_lf, primary, profile):
 
 def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
                    baselines=BASELINES, n_images: int = 12, seed: int | None = None, rule: str = "maximin",
-                   primary: str | None = None, n_show: int = 4, ls=None) -> xr.Dataset:
+                   primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
+                   user_models: dict | None = None) -> xr.Dataset:
     """Sweep the OVG step sizes on ``data``'s first test images, mark the Pareto front, choose an operating point.
 
     eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
     baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
-    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label.
+    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label;
+    parameterization: the model behind the non-EDM labels (a user's "v" or "x0" model); user_models: what the
+    results record about a user's models. Scores need no ground truth (S_HF, S_LF against the input); PSNR is NaN
+    on data without a paired test split.
     """
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
     n = min(n_images, data.test_source.shape[0])
     src, gt = data.test_source[:n], data.test_target[:n]
+    gt = gt if getattr(data, "paired", True) else None
     n_show = min(n_show, n)
     scoring = scoring_settings(data)
     base_labels = list(dict.fromkeys(baselines))
     kappa = scoring["kappa"]
-    specs = {ms.label: ms for ms in method_specs([*bases, *base_labels], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa)}
+    specs = {ms.label: ms for ms in method_specs([*bases, *base_labels], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa,
+                                                 parameterization=parameterization)}
     missing = sorted({ms.parameterization for ms in specs.values()} - set(models))
     if missing:
         raise ValueError(f"no {', '.join(missing)} model given; the sweep needs models for "
@@ -196,7 +202,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     for b in bases:
         for h in eta_hf:
             for lo in eta_lf:
-                ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa)[0]
+                ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa, parameterization=parameterization)[0]
                 cells[(b, h, lo)] = _cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring, n_show, ls)
     grid = xr.concat([xr.concat([xr.concat([cells[(b, h, lo)].expand_dims(eta_lf=[lo]) for lo in eta_lf],
                                            "eta_lf").expand_dims(eta_hf=[h]) for h in eta_hf], "eta_hf")
@@ -210,7 +216,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
         bl = xr.concat([base_cells[m][[*SCORES, "finite"]].expand_dims(method=[m]) for m in base_labels], "method")
         ds = ds.merge(bl.rename({k: f"baseline_{k}" for k in bl.data_vars}).assign_coords(sample=np.arange(n)))
     ds["source_images"] = (("image", "channel", "y", "x"), src[:n_show].numpy().astype(np.float32))
-    ds["truth_images"] = (("image", "channel", "y", "x"), gt[:n_show].numpy().astype(np.float32))
+    ds["truth_images"] = (("image", "channel", "y", "x"),
+                          (data.test_target[:n_show] if gt is None else gt[:n_show]).numpy().astype(np.float32))
 
     mean_hf, mean_lf = ds["s_hf"].mean("sample"), ds["s_lf"].mean("sample")
     eligible = ds["finite"].all("sample")
@@ -236,36 +243,45 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                     n_images=n, steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
                     s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
+                    paired_metrics=paired_metrics(data), user_models=json.dumps(user_models),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}))
     return ds
 
 
-def _models_for(profile: str, dataset: str, labels, models: dict | None, progress: bool) -> tuple[dict, object]:
+def _models_for(profile: str, dataset: str, labels, models: dict | None, progress: bool,
+                options: dict | None = None) -> tuple[dict, object]:
     """The models the labels need (trained or loaded for the profile unless given) and the profile's latent space."""
     from .models import latent_space, trained_model
 
     prof = get_profile(profile)
-    ls = latent_space(profile, dataset, progress=progress) if prof.resolve_space("unet", None) == "latent" else None
+    ls = (latent_space(profile, dataset, progress=progress, options=options)
+          if prof.resolve_space("unet", None) == "latent" else None)
     models = dict(models or {})
     for par in sorted({ms.parameterization for ms in method_specs(labels, eta_hf=0.0, eta_lf=0.0)}):
         if par not in models:
-            models[par] = trained_model(profile, dataset, par, progress=progress,
+            models[par] = trained_model(profile, dataset, par, progress=progress, options=options,
                                         **({"space": ls} if ls is not None else {})).denoiser
     return models, ls
 
 
 def run_pareto(spec, ctx) -> xr.Dataset:
-    """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule)."""
-    from .models import dataset_for
+    """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule, data_options,
+    model / models: a user's models sweep instead of the trained ones, with the bases and baselines they can run)."""
+    from .models import data_options, spec_data, study_labels, user_models
 
-    bases = spec.get("bases", list(BASES))
-    baselines = spec.get("baselines", list(BASELINES))
+    given = user_models(spec)
+    bases = study_labels(spec.get("bases"), list(BASES), given)
+    baselines = study_labels(spec.get("baselines"), list(BASELINES), given)
     _check(bases, spec["rule"], spec.get("eta_hf"), spec.get("eta_lf"), None, spec.profile)
-    data = dataset_for(spec.profile, spec.dataset)   # raises DatasetNotPreparedError at once for missing real data
-    models, ls = _models_for(spec.profile, spec.dataset, [*bases, *baselines], None, ctx.progress)
-    return pareto_results(ctx, data, models, profile=spec.profile, eta_hf=spec.get("eta_hf"),
-                          eta_lf=spec.get("eta_lf"), bases=bases, baselines=baselines, n_images=spec["n_images"],
-                          seed=spec.get("seed"), rule=spec["rule"], ls=ls)
+    data = spec_data(spec)   # raises DatasetNotPreparedError at once for missing real data
+    kw = dict(profile=spec.profile, eta_hf=spec.get("eta_hf"), eta_lf=spec.get("eta_lf"), bases=bases,
+              baselines=baselines, n_images=spec["n_images"], seed=spec.get("seed"), rule=spec["rule"])
+    if given is not None:
+        return pareto_results(ctx, data, given.models, ls=given.latent_space, parameterization=given.parameterization,
+                              user_models=given.info, **kw)
+    models, ls = _models_for(spec.profile, spec.dataset, [*bases, *baselines], None, ctx.progress,
+                             data_options(spec))
+    return pareto_results(ctx, data, models, ls=ls, **kw)
 
 
 def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, bases=BASES, baselines=BASELINES,
@@ -284,12 +300,33 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
                           n_show=n_show, ls=ls)
 
 
+_SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader only under the same data and models
+
+
+def _other_setting(ds: xr.Dataset, spec) -> str:
+    """"" when the sweep ``ds`` ran on the reader's data options and models, else what differs."""
+    if spec is None:
+        return ""
+    try:
+        theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
+    except (TypeError, ValueError):
+        theirs = {}
+    diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
+    return ", ".join(diff)
+
+
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     """What a study reading the sweep takes from it: the primary base's chosen step sizes and where they come from,
-    or OVG_DEFAULTS with the reason (no sweep stored; every grid point diverged)."""
+    or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
+    point diverged)."""
     where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
+    defaults = "OVG_DEFAULTS, calibrated on ihc-sr with the quick eps model"
     if ds is None:
-        return {**OVG_DEFAULTS, "source": f"defaults: no Pareto sweep stored{where}"}
+        return {**OVG_DEFAULTS, "source": f"defaults ({defaults}): no Pareto sweep stored{where}"}
+    other = _other_setting(ds, spec)
+    if other:
+        return {**OVG_DEFAULTS, "source": f"defaults ({defaults}): the stored Pareto sweep{where} ran with {other}; "
+                                          f"run the pareto study with the same setting to tune OVG for it"}
     primary = ds.attrs.get("primary", "ovg")
     choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)
     if not choice:

@@ -31,16 +31,26 @@ class Study:
     reads: tuple = ()                       # studies (same dataset and profile) whose results this one takes
     export: Callable | None = None          # (its results or None, reader's spec) -> what readers record as input
     doc: str = ""
+    takes_model: bool = False               # runs on a user's model (knobs model / models) instead of training
 
 
 # --- shared knobs ---------------------------------------------------------------------------------------------
 _SEEDS = Param("list[int]", None, "seeds; None: the profile's (e.g. [0, 1, 2])", minimum=0)
 _METHODS = Param("list[str]", None, "method labels; None: the study's default set")
 _FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4; quick 2, 4, 8; paper 8, 16, 32)",
-                 minimum=1)
+                 minimum=2)
 _N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 256, paper 2000)", minimum=2)
 _SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0)
-_ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS}
+# Every study that loads data takes the loader's options; the translation, Pareto and latent studies take a user's
+# model instead of training one (studies/models.py: spec_data, user_models). The ablations refuse a user's model.
+_DATA = Param("json", None, "options of the data loader, e.g. {\"task\": \"sr\", \"factor\": 4}; for folder:<path> "
+              "also seed, test_fraction, degrade_source (docs/datasets.md); None: the dataset's defaults")
+_MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead of training (inverts and samples); "
+               "None: the profile's trained models")
+_MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: invert with the first, sample with "
+                "the second (DDIB); None: model or the trained ones")
+_USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS}
+_ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
 
 # --- lazy entry points (each study module is imported when its study runs) -----------------------------------
@@ -94,31 +104,33 @@ _LIST = [
         "n_images": Param("int", 12, "test images per grid point", optional=False, minimum=1),
         "seed": Param("int", None, "None: the profile's first seed", minimum=0),
         "rule": Param("str", "maximin", "how the operating point is chosen", optional=False,
-                      choices=("maximin", "knee")),
-    }, _pareto, export=_pareto_export),
-    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS}, _main_results, reads=("pareto",),
-          export=_main_export),
+                      choices=("maximin", "knee")), **_USER,
+    }, _pareto, export=_pareto_export, takes_model=True),
+    Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER}, _main_results,
+          reads=("pareto",),
+          export=_main_export, takes_model=True),
     Study("pca_collapse", "PCA collapse of inverted latents", {
-        "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED,
-    }, _latents, reads=("pareto",)),
+        "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER,
+    }, _latents, reads=("pareto",), takes_model=True),
     Study("gaussianity", "Gaussianity of inverted latents", {
         "methods": _METHODS, "n_latents": _N_LATENTS, "seed": _SEED,
-        "bins": Param("int", 30, "histogram bins", optional=False, minimum=1),
-    }, _latents, reads=("pareto",)),
+        "bins": Param("int", 30, "histogram bins", optional=False, minimum=1), **_USER,
+    }, _latents, reads=("pareto",), takes_model=True),
     Study("decorrelation", "Patch decorrelation of inverted latents", {
         "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
         "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
-                            minimum=2),
-    }, _latents, reads=("pareto",)),
+                            minimum=2), **_USER,
+    }, _latents, reads=("pareto",), takes_model=True),
     Study("velocity", "Spectral velocity of inversion", {
         "methods": _METHODS,
         "n_samples": Param("int", 4, "test inputs averaged per heatmap", optional=False, minimum=1),
         "space": Param("str", "vp", "coordinates of the updates", optional=False, choices=("vp", "sigma")),
-        "seed": _SEED,
-    }, _velocity, reads=("pareto",)),
+        "seed": _SEED, **_USER,
+    }, _velocity, reads=("pareto",), takes_model=True),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),
+        "data_options": _DATA,
     }, _metric_validation, reads=("main_results",)),
     Study("backbone_ablation", "Backbone ablation: U-Net vs DiT", _ABLATION, _ablation, datasets=("ihc-sr",),
           reads=("pareto",)),
@@ -134,6 +146,10 @@ _LIST = [
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
     }, datasets=("ihc-sr",)),
+    Study("your_model", "Your data, your model", {
+        "steps": Param("int", 20, "inversion and sampling steps of the demonstration", optional=False, minimum=2),
+        "n_images": Param("int", 4, "bundled test images translated", optional=False, minimum=1),
+    }, datasets=("ihc-sr",), doc="a diffusers model saved and loaded back, translating bundled images"),
 ]
 STUDIES: dict[str, Study] = {s.name: s for s in _LIST}
 

@@ -6,7 +6,9 @@ to a temporary file in the same folder, is fsynced and then renamed over the tar
 so an interrupted run leaves either the old file or the new one, never half a file.
 
 netCDF attributes cannot hold dicts, bools or None, so :func:`save_results` stores dicts (and mixed
-lists) as JSON strings, bools as 0/1 and None as "". It also stamps provenance: package versions
+lists) as JSON strings, bools as 0/1 and None as "". netCDF also gives a list of one element back as a scalar, so
+the names of the list-valued attributes are stored in ``list_attrs`` and :func:`load_results` turns those back
+into lists (numbers: 1-d arrays, as longer lists come back; strings: lists). It also stamps provenance: package versions
 (``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree),
 the git commit of the source tree when there is one, and the creation time.
 """
@@ -28,7 +30,7 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["save_results", "load_results", "results_path", "root_relative", "provenance", "sanitise_attrs",
-           "PROVENANCE_PACKAGES"]
+           "PROVENANCE_PACKAGES", "ResultsFileError", "restore_list_attrs"]
 
 ENGINE = "h5netcdf"
 PRODUCE_HINT = "make studies PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})"
@@ -40,6 +42,11 @@ PROVENANCE_PACKAGES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
+LIST_ATTRS = "list_attrs"  # attribute naming the list-valued attributes (see the module docstring)
+
+
+class ResultsFileError(OSError):
+    """A stored results file exists but cannot be read (truncated, damaged, not netCDF)."""
 
 
 def root_relative(path: str | os.PathLike, root: str | os.PathLike) -> str:
@@ -55,8 +62,11 @@ def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
-    if "-" in profile:
-        raise ValueError(f"profile={profile!r} must not contain '-' (it ends the file name <dataset>-<profile>.nc)")
+    if "-" in profile:  # no profile has one: say which exist, and why the name cannot work
+        from .profiles import PROFILES
+
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)} (a profile name "
+                         "cannot contain '-': it ends the file name <dataset>-<profile>.nc)")
     return Path(root) / study / f"{dataset}-{profile}.nc"
 
 
@@ -97,6 +107,28 @@ def sanitise_attrs(attrs: dict) -> dict:
     return {str(k): _sanitise_value(v) for k, v in attrs.items()}
 
 
+def _mark_lists(clean: dict) -> dict:
+    """``clean`` with ``list_attrs`` naming its list-valued attributes (so one-element lists come back as lists)."""
+    clean.pop(LIST_ATTRS, None)
+    lists = sorted(k for k, v in clean.items() if isinstance(v, (list, np.ndarray)))
+    return {**clean, LIST_ATTRS: json.dumps(lists)} if lists else clean
+
+
+def _restore_lists(attrs: dict) -> dict:
+    """Undo what netCDF does to one-element lists, for the attributes ``list_attrs`` names; drops ``list_attrs``."""
+    try:
+        names = json.loads(attrs.pop(LIST_ATTRS, "[]"))
+    except (TypeError, ValueError):
+        names = []
+    for k in names if isinstance(names, list) else []:
+        v = attrs.get(k)
+        if isinstance(v, str):
+            attrs[k] = [v]
+        elif isinstance(v, (np.generic, int, float)):
+            attrs[k] = np.atleast_1d(v)
+    return attrs
+
+
 def _git(*args: str) -> str:
     """Output of a git command run in this source tree, or "" when git or the repository is missing."""
     try:
@@ -130,9 +162,9 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
-    out.attrs = sanitise_attrs({**ds.attrs, **(provenance() if add_provenance else {})})
+    out.attrs = _mark_lists(sanitise_attrs({**ds.attrs, **(provenance() if add_provenance else {})}))
     for name, var in out.variables.items():
-        var.attrs = sanitise_attrs(ds.variables[name].attrs)
+        var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -157,11 +189,32 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully into memory (the file is closed afterwards, so it can be overwritten)."""
+    """Read a results file fully into memory (the file is closed afterwards, so it can be overwritten).
+
+    A file that exists but cannot be read raises ResultsFileError naming it and how to compute it again."""
     path = Path(path)
+    dataset, profile = path.stem.rsplit("-", 1) if "-" in path.stem else ("<dataset>", "<profile>")
     if not path.is_file():
-        profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
         raise FileNotFoundError(
             f"no results file at {path}; it is produced by the study run: {PRODUCE_HINT.format(profile=profile)}"
         )
-    return xr.load_dataset(path, engine=ENGINE)
+    try:
+        ds = xr.load_dataset(path, engine=ENGINE)
+    except Exception as err:  # h5py / h5netcdf raise OSError, ValueError, KeyError, ... on damaged files
+        study = path.parent.name or "<study>"
+        raise ResultsFileError(
+            f"the results file {path} cannot be read ({type(err).__name__}: {err}); it is damaged or truncated. "
+            f"Compute it again with rerun=True (run_study({study!r}, dataset={dataset!r}, profile={profile!r}, "
+            f"rerun=True), or rerun=True in its notebook) or on the command line: python -m spectral_collapse.cli "
+            f"studies --study {study} --dataset {dataset} --profile {profile} --force (or delete the file)"
+        ) from err
+    return restore_list_attrs(ds)
+
+
+def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
+    """Give the list-valued attributes of a dataset read from a file written by save_results their list form back
+    (in place; returns ``ds``). :func:`load_results` does this; other readers of such files should too."""
+    ds.attrs = _restore_lists(dict(ds.attrs))
+    for var in ds.variables.values():
+        var.attrs = _restore_lists(dict(var.attrs))
+    return ds

@@ -31,7 +31,7 @@ from .spec import CACHE_VERSION
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "score_outputs", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples"]
+           "from_noise_samples", "paired_metrics"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
@@ -102,18 +102,24 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
     return out
 
 
-def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor, *, mu_hf: float,
-                  wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
-    """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc."""
+def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
+                  mu_hf: float, wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
+    """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc.
+    Without a ground truth (``truth`` None: data without a paired test split) psnr and s_lf_gt are NaN."""
     out = output.clamp(-1, 1)
     lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
     dc = lat.decorrelation(latent)
+    if truth is None:
+        nan = np.full(len(out), np.nan)
+        paired = {"psnr": nan, "s_lf_gt": nan.copy()}
+    else:
+        paired = {"psnr": psnr(out, truth), "s_lf_gt": spec.s_lf(out, truth, kappa=kappa)}
     return {
-        "psnr": psnr(out, truth),
+        "psnr": paired["psnr"],
         "s_hf": spec.s_hf(out, mu_hf, wavelet=wavelet),
         "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
         "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
-        "s_lf_gt": spec.s_lf(out, truth, kappa=kappa),  # against the ground truth (a paired reference we also have)
+        "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
         "s_dc": dc.s_dc,
         "latent_norm_ratio": latent.flatten(1).double().pow(2).mean(1).numpy(),
     }
@@ -201,18 +207,22 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
 def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
                         n_test: int | None = None, n_images: int = 8, batch_size: int | None = None,
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
-                        space: str | None = None, study: str = "main_results") -> xr.Dataset:
+                        space: str | None = None, study: str = "main_results",
+                        user_models: dict | None = None) -> xr.Dataset:
     """Translate the first ``n_test`` paired test inputs of ``data`` with every (label, seed) and score them.
 
     models: {parameterization: Denoiser} holding every model the labels need. ls: the LatentSpace the models diffuse
     in (inputs encoded, outputs decoded), or None. ovg: {"eta_hf", "eta_lf", "source"} (default OVG_DEFAULTS).
     Deterministic labels are translated once and shared by every seed. Returns the per-sample table (method, seed,
-    sample) with images, latents and samples drawn from noise; no file is read or written.
+    sample) with images, latents and samples drawn from noise; no file is read or written. Data without a paired
+    test split (``data.paired`` False) gets NaN paired metrics (psnr, s_lf_gt) and NaN truth images, and says so in
+    ``attrs["paired_metrics"]``. user_models: what the results record about a user's models (path, sha256).
     """
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     n = min(n_test or prof.n_test, data.test_source.shape[0])
     src, gt = data.test_source[:n], data.test_target[:n]
+    paired = bool(getattr(data, "paired", True))
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
@@ -229,7 +239,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
             key_seed = seed if ms.label in STOCHASTIC else seeds[0]
             if (ms.label, key_seed) not in per:
                 per[(ms.label, key_seed)] = _scored_cell(ctx, models[ms.parameterization], x_in, ms, seed=key_seed,
-                                                         steps=prof.steps, batch_size=batch_size, src=src, gt=gt,
+                                                         steps=prof.steps, batch_size=batch_size, src=src,
+                                                         gt=gt if paired else None,
                                                          scoring=scoring, n_images=n_images, ls=ls)
     ds = xr.concat([xr.concat([per[(ms.label, s if ms.label in STOCHASTIC else seeds[0])].expand_dims(seed=[s])
                                for s in seeds], dim="seed").expand_dims(method=[ms.label]) for ms in specs],
@@ -246,6 +257,8 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
+                    paired_metrics=paired_metrics(data),
+                    user_models=json.dumps(user_models), test_split=str(data.meta.get("test_split", "")),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}),
                     backbone=backbone, parameterization=parameterization, space=space or prof.space,
                     latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
@@ -254,7 +267,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
         {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
          "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),
          "wavelet": scoring["wavelet"], "decoder": None if ls is None else ls.vae, "shape": tuple(x_in.shape[1:])},
-        lambda: from_noise_samples({p: models[p] for p in needed}, prof.n_from_noise, prof.steps,
+        lambda: from_noise_samples({p: _sampler(models[p]) for p in needed}, prof.n_from_noise, prof.steps,
                                    mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], seed=seeds[0], space=ls,
                                    shape=tuple(x_in.shape[1:])))
     return ds.merge(noise)
@@ -298,16 +311,41 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
 
 
-def run_main_results(spec, ctx) -> xr.Dataset:
-    """The main-results study (paper Tables 1-2): every method label on the paired test split, per seed."""
-    from .models import dataset_for, trained_model
+def paired_metrics(data) -> str:
+    """What the results say about the paired metrics: computed against the test split's ground truth, or not."""
+    if getattr(data, "paired", True):
+        return "psnr and s_lf_gt against the paired test split's ground truth"
+    return ("none (psnr and s_lf_gt are NaN): "
+            f"{data.meta.get('test_split', 'the test inputs have no ground truth')}")
 
-    labels = spec.get("methods", list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS])
+
+def _sampler(D):
+    """The model that samples: a ModelPair's target model, else the model itself."""
+    from ..models.denoisers import ModelPair
+
+    return D.target if isinstance(D, ModelPair) else D
+
+
+def run_main_results(spec, ctx) -> xr.Dataset:
+    """The main-results study (paper Tables 1-2): every method label on the test split, per seed. With a user's
+    ``model`` / ``models`` those translate (nothing is trained) and the labels they cannot run are left out."""
+    from .models import data_options, spec_data, study_labels, trained_model, user_models
+
+    given = user_models(spec)
+    default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS]
+    labels = study_labels(spec.get("methods"), default, given)
     prof = get_profile(spec.profile)
     _check_study_args(prof, labels, spec.get("seeds"), None, None)
-    data = dataset_for(spec.profile, spec.dataset)
+    data = spec_data(spec)
+    if given is not None:
+        return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
+                                   seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results",
+                                   ls=given.latent_space, parameterization=given.parameterization,
+                                   space="latent" if given.latent_space is not None else "pixel",
+                                   user_models=given.info)
     needed = sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0)})
-    models = {par: trained_model(spec.profile, spec.dataset, par, progress=ctx.progress).denoiser for par in needed}
+    models = {par: trained_model(spec.profile, spec.dataset, par, progress=ctx.progress,
+                                 options=data_options(spec)).denoiser for par in needed}
     return translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
                                ovg=ovg_setting(spec), study="main_results")
 

@@ -38,8 +38,8 @@ def velocity_cell(ctx: Context, D, x: torch.Tensor, ms, *, steps: int, space: st
 
         def cb(i, sigma, sigma_next, x_cur, x_next, _ctx):
             if not states:
-                states.append(scale(sigma) * primary(x_cur, ms.method).detach().double())
-            states.append(scale(sigma_next) * primary(x_next, ms.method).detach().double())
+                states.append(scale(sigma) * primary(x_cur, ms.method).detach().double().cpu())
+            states.append(scale(sigma_next) * primary(x_next, ms.method).detach().double().cpu())
             sigmas.append((sigma, sigma_next))
 
         invert(D, x, default_sigmas(D, steps), ms.method, guidance=ms.guidance, label=0,
@@ -66,9 +66,9 @@ def run_velocity(spec: StudySpec, ctx: Context | None = None, *, models: dict | 
     """
     ctx = ctx or Context()
     st = Setup(spec, ctx, models)
-    labels = list(spec.get("methods", VELOCITY_LABELS))
+    labels = st.labels(VELOCITY_LABELS)
     space, seed = spec["space"], int(spec["seed"])
-    x = st.data.test_source[:int(spec["n_samples"])]
+    x = st.inputs(st.data.test_source[:int(spec["n_samples"])])
     cells = []
     for label in labels:
         ms = st.method(label)

@@ -1,8 +1,13 @@
 """Checkpoint folders named by a hash of the full configuration, reused when present.
 
-Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.safetensors, state.pt, log.json, DONE}
+Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.safetensors, weights.sha256.json,
+log.json, DONE}, and while training runs ``resume/`` (the newest snapshot: model, EMA and state.pt) and
+``resume.old/`` (the one before it, the fall-back when the newest cannot be read).
 Weights are safetensors; the optimizer / RNG state (state.pt) is read back with torch.load(weights_only=True).
 Every write goes to a temporary file that is renamed, so a kill never leaves a half checkpoint.
+``weights.sha256.json`` holds the SHA-256 of each weight file, written when training finishes and checked on every
+load (``check_weight_hashes``), so a damaged or altered weight file is an error naming it rather than wrong numbers.
+It is not part of the configuration hash: the folder names do not change.
 Processes side by side (``cli studies --jobs N``) that need the same checkpoint take turns: the first trains it
 under an exclusive lock on ``<name>-<hash12>/.lock``, the others wait and then load it (``checkpoint_lock``).
 """
@@ -17,9 +22,68 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
-           "checkpoint_lock"]
+           "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
+           "write_weight_hashes", "check_weight_hashes"]
 
 FORMAT_VERSION = 1
+WEIGHT_FILES = ("model.safetensors", "ema.safetensors")
+HASH_FILE = "weights.sha256.json"
+
+
+class CheckpointCorrupt(ValueError):
+    """A file of a checkpoint folder cannot be read, or its content is not what was written."""
+
+
+def retrain_fix(ckpt: str | os.PathLike) -> str:
+    """How to get rid of a broken checkpoint: delete its folder and run again (it is trained again)."""
+    return (f"delete the folder {ckpt} and run the same command again (python -m spectral_collapse.cli train, or "
+            "the study that needs the model): the model is trained again")
+
+
+def read_json(path: str | os.PathLike, fix: str):
+    """The JSON content of ``path``; a file that cannot be read or parsed raises CheckpointCorrupt naming it."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
+    """Write ``weights.sha256.json`` ({weight file: SHA-256}) for the weight files ``names`` present in ``ckpt``."""
+    ckpt = Path(ckpt)
+    hashes = {name: _sha256(ckpt / name) for name in names if (ckpt / name).exists()}
+    atomic_write_json(ckpt / HASH_FILE, hashes)
+    return hashes
+
+
+def check_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> bool:
+    """Check the weight files ``names`` against ``weights.sha256.json``; False when the folder has no such file.
+
+    A file whose SHA-256 differs from the recorded one raises CheckpointCorrupt naming it and the fix.
+    """
+    ckpt = Path(ckpt)
+    if not (ckpt / HASH_FILE).exists():
+        return False
+    recorded = read_json(ckpt / HASH_FILE, retrain_fix(ckpt))
+    if not isinstance(recorded, dict):
+        raise CheckpointCorrupt(f"{ckpt / HASH_FILE} does not hold a table of hashes; {retrain_fix(ckpt)}")
+    for name in names:
+        if name in recorded and (ckpt / name).exists():
+            got = _sha256(ckpt / name)
+            if got != recorded[name]:
+                raise CheckpointCorrupt(
+                    f"{ckpt / name} is not the file written when training finished: its SHA-256 is {got}, "
+                    f"{HASH_FILE} records {recorded[name]} (the file was damaged or altered); {retrain_fix(ckpt)}"
+                )
+    return True
 
 
 def config_hash(config: dict) -> str:

@@ -3,7 +3,12 @@
 Checkpoints live in a folder named by a hash of (model spec, train config, data description) and are reused
 when complete. Training is resumable after a kill: every ``checkpoint_every`` steps the weights, EMA, optimizer,
 LR schedule, step and the trainer's single RNG are written atomically, so a resumed run ends with the same
-weights as an uninterrupted one (CPU, fixed seed; tested).
+weights as an uninterrupted one (CPU, fixed seed; tested). The snapshot before the newest is kept too: when the
+newest cannot be read, training resumes from that one (with a warning).
+
+Every file of a checkpoint that cannot be read (config.json, log.json, the weights, the resume state) raises
+CheckpointCorrupt naming the file and the fix; the weight files are checked against the SHA-256 recorded when
+training finished (``weights.sha256.json``, see ``cache.py``).
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import os
 import pickle
 import shutil
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -22,10 +28,12 @@ import torch
 from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
 from ..models.schedules import VPSchedule
-from .cache import atomic_write_bytes, atomic_write_json, checkpoint_dir, checkpoint_lock, is_complete
+from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
+                    checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .losses import OBJECTIVES, diffusion_loss
 
-__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch"]
+__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
+           "CheckpointCorrupt"]
 
 
 class CheckpointMismatch(ValueError):
@@ -131,10 +139,15 @@ def _save_weights(module: torch.nn.Module, path: Path) -> None:
     atomic_write_bytes(path, save(sd))
 
 
-def _load_weights(module: torch.nn.Module, path: Path) -> None:
+def _read_weights(path: Path, fix: str) -> dict:
+    """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    module.load_state_dict(load_file(str(path)))
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:  # SafetensorError is no RuntimeError
+        raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
 def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
@@ -160,15 +173,51 @@ def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log) -> None:
     atomic_write_bytes(tmp / "state.pt", buf.getvalue())
     if cur.exists():
         shutil.rmtree(old, ignore_errors=True)
-        os.replace(cur, old)
+        os.replace(cur, old)  # the previous snapshot stays as the fall-back
     os.replace(tmp, cur)
-    shutil.rmtree(old, ignore_errors=True)
 
 
-def _find_resume(ckpt: Path) -> Path | None:
-    for p in (ckpt / "resume", ckpt / "resume.old"):
-        if (p / "state.pt").exists() and (p / "ema.safetensors").exists():
-            return p
+_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
+
+
+def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
+    """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
+    net_sd, ema_sd = (_read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
+    state = res / "state.pt"
+    try:
+        st = torch.load(state, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointCorrupt(f"{state} holds Python objects other than tensors and was refused (loading it could "
+                                f"run code); {fix}") from err
+    except (OSError, RuntimeError, EOFError, ValueError) as err:  # truncated zip, empty file, ...
+        raise CheckpointCorrupt(f"{state} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+    if not isinstance(st, dict) or not _STATE_KEYS <= set(st):
+        raise CheckpointCorrupt(f"{state} lacks the training state ({', '.join(sorted(_STATE_KEYS))}); {fix}")
+    return net_sd, ema_sd, st
+
+
+def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
+    """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
+
+    An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
+    names every file and says how to restart from step 0.
+    """
+    fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
+    problems = []
+    for res in (ckpt / "resume", ckpt / "resume.old"):
+        if not res.is_dir():
+            continue
+        try:
+            snapshot = _read_resume(res, fix)
+        except CheckpointCorrupt as err:
+            problems.append(str(err).removesuffix(f"; {fix}"))
+            continue
+        if problems:
+            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
+                          RuntimeWarning, stacklevel=3)
+        return snapshot
+    if problems:
+        raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
     return None
 
 
@@ -203,15 +252,11 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
     step, log = 0, []
-    res = _find_resume(ckpt)
-    if res is not None:
-        _load_weights(net, res / "model.safetensors")
-        _load_weights(ema, res / "ema.safetensors")
-        try:
-            st = torch.load(res / "state.pt", weights_only=True)
-        except pickle.UnpicklingError as err:
-            raise ValueError(f"{res / 'state.pt'} holds Python objects other than tensors and was refused (loading "
-                             f"it could run code); delete the folder {res} to restart training from scratch") from err
+    snapshot = _resume_snapshot(ckpt)
+    if snapshot is not None:
+        net_sd, ema_sd, st = snapshot
+        net.load_state_dict(net_sd)
+        ema.load_state_dict(ema_sd)
         opt.load_state_dict(st["optimizer"])
         sched.load_state_dict(st["scheduler"])
         gen.set_state(st["rng"])
@@ -221,6 +266,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
     Dw, opt = acc.prepare(D, opt)
     D_plain = acc.unwrap_model(Dw)
+    ema.to(acc.device)  # the averaged copy lives beside the trained weights (a GPU when there is one)
     bar = None
     if progress and acc.is_main_process:
         from tqdm.auto import tqdm
@@ -267,39 +313,61 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     if step >= cfg.steps and acc.is_main_process:
         _save_weights(net, ckpt / "model.safetensors")
         _save_weights(ema, ckpt / "ema.safetensors")
+        write_weight_hashes(ckpt)
         atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0})
         atomic_write_bytes(ckpt / "DONE", b"")
         shutil.rmtree(ckpt / "resume", ignore_errors=True)
+        shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
     D.net = ema
     D.eval()
     return TrainedModel(denoiser=D, path=ckpt, log=log, spec=spec, config=cfg)
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model."""
+    """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
+
+    The weight files are checked against ``weights.sha256.json`` first. A finished checkpoint written before that
+    file existed has none: it is loaded as it is and the file is written then, so later loads are checked. A file
+    that cannot be read, or a weight file with another hash, raises CheckpointCorrupt naming it and the fix.
+    """
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "
                                 f"`python -m spectral_collapse.cli train` or the study that needs it")
-    saved = json.loads((path / "config.json").read_text())
-    saved_spec = ModelSpec.from_dict(saved["model"])
+    fix = retrain_fix(path)
+    saved = read_json(path / "config.json", fix)
+    try:
+        saved_spec = ModelSpec.from_dict(saved["model"])
+        train_kw = {f.name: saved["train"][f.name] for f in fields(TrainConfig) if f.name in saved["train"]}
+        config = TrainConfig(**train_kw)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointCorrupt(f"{path / 'config.json'} does not describe a model and its training "
+                                f"({type(err).__name__}: {err}); {fix}") from None
     if spec is not None and saved_spec.to_dict() != spec.to_dict():
         diff = [k for k in spec.to_dict() if spec.to_dict()[k] != saved_spec.to_dict().get(k)]
         raise CheckpointMismatch(f"checkpoint {path} was trained for a different model (differs in: {', '.join(diff)}); "
                                  f"delete it or ask for the model it holds")
     if not is_complete(path):
         raise FileNotFoundError(f"checkpoint {path} is incomplete (training was interrupted); rerun training to resume it")
+    hashed = check_weight_hashes(path)
     D = saved_spec.build()
+    weights = _read_weights(path / "ema.safetensors", fix)
     try:
-        _load_weights(D.net, path / "ema.safetensors")
+        D.net.load_state_dict(weights)
     except RuntimeError as err:  # state-dict keys or shapes differ: weights from another model
         detail = next((line.strip() for line in str(err).splitlines()[1:] if line.strip()), str(err))
         raise CheckpointMismatch(f"the weights in {path / 'ema.safetensors'} do not fit the model described by its "
                                  f"config.json ({detail}); the folder was altered: delete it and train again") from err
     D.eval().requires_grad_(False)
-    log = json.loads((path / "log.json").read_text())["loss"] if (path / "log.json").exists() else []
-    tc = {f.name: saved["train"][f.name] for f in fields(TrainConfig) if f.name in saved["train"]}
-    return TrainedModel(denoiser=D, path=path, log=log, spec=saved_spec, config=TrainConfig(**tc))
+    log = read_json(path / "log.json", fix) if (path / "log.json").exists() else {"loss": []}
+    if not isinstance(log, dict) or not isinstance(log.get("loss"), list):
+        raise CheckpointCorrupt(f"{path / 'log.json'} holds no loss log; {fix}")
+    if not hashed:
+        try:  # a checkpoint from before the hashes were written: record them now that it loaded
+            write_weight_hashes(path)
+        except OSError:
+            pass  # a read-only folder stays unchecked
+    return TrainedModel(denoiser=D, path=path, log=log["loss"], spec=saved_spec, config=config)
 
 
 def ensure_trained(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",

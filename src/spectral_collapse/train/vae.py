@@ -14,9 +14,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from torch import nn
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
+from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
+
+VAE_WEIGHTS = ("vae/diffusion_pytorch_model.safetensors",)  # checked against weights.sha256.json on every load
 
 __all__ = ["VAETrainConfig", "measure_scaling_factor", "train_vae", "load_trained_vae"]
 
@@ -111,7 +115,7 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(tc.seed))[:tc.scaling_images]
     scale = measure_scaling_factor(vae, pool[idx])
     space = LatentSpace(vae, scale)
-    test = data.test_target[:64]
+    test = (data.test_target if getattr(data, "paired", True) else data.test_source)[:64]  # no pairs: the held-out inputs
     rec_mse = float((space.decode(space.encode(test)).clamp(-1, 1) - test).pow(2).mean())
     ckpt.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / ".vae.tmp"
@@ -123,17 +127,31 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     atomic_write_json(ckpt / "latent_space.json", {"scaling_factor": scale, "test_reconstruction_mse": rec_mse,
                                                    "test_reconstruction_psnr": float(10 * torch.log10(torch.tensor(4.0 / rec_mse))),
                                                    "loss": log})
+    write_weight_hashes(ckpt, VAE_WEIGHTS)
     atomic_write_bytes(ckpt / "DONE", b"")
 
 
 def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
-    """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained)."""
+    """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained).
+
+    The weights are checked against ``weights.sha256.json``; a folder finished before that file existed gets it
+    written on its first successful load. A damaged file raises CheckpointCorrupt naming it and the fix.
+    """
     path = Path(path)
     if not (path / "DONE").exists():
         raise FileNotFoundError(f"no finished VAE at {path}; train it with train_vae (or the study that needs it)")
-    info = json.loads((path / "latent_space.json").read_text())
-    space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None, scaling_factor=info["scaling_factor"]),
-                                sample=sample)
+    info = read_json(path / "latent_space.json", retrain_fix(path))
+    if not isinstance(info, dict) or not isinstance(info.get("scaling_factor"), (int, float)):
+        raise CheckpointCorrupt(f"{path / 'latent_space.json'} holds no scaling factor; {retrain_fix(path)}")
+    hashed = check_weight_hashes(path, VAE_WEIGHTS)
+    try:
+        space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None,
+                                                  scaling_factor=info["scaling_factor"]), sample=sample)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as err:
+        raise CheckpointCorrupt(f"the VAE in {path / 'vae'} cannot be loaded ({type(err).__name__}: {err}); "
+                                f"{retrain_fix(path)}") from None
+    if not hashed:
+        write_weight_hashes(path, VAE_WEIGHTS)
     space.identity = {"vae": "trained", "checkpoint": path.name}
     space.info = info
     return space

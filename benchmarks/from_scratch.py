@@ -1,0 +1,150 @@
+"""The main command's work from scratch on this machine: every model of a profile trained and every study computed,
+each timed, into one results file; optionally compared with another machine's results.
+
+    python -m benchmarks.from_scratch --profile quick --out benchmarks/results/<machine>-<date>-from-scratch.json
+
+Studies run through ``pipeline.runner.run_study`` (what a study notebook calls) one after another, in the order of
+what each reads, into fresh results, cell and checkpoint folders (``--work``), so nothing stored is reused. Models
+run where ``studies.models.study_device`` puts them (a GPU when one is visible). Training time per model comes from
+each checkpoint's log (seconds of its own training); a study's time includes the models it trained first. After
+each study the record is rewritten, so an interrupted run keeps what it measured.
+
+``summarize`` reduces a results dataset to the mean of each metric per method; ``--summaries`` writes those of the
+stored results (the reference), ``--reference`` compares this run's with them (relative difference per entry).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+METRICS = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g", "latent_norm_ratio", "mean_norm_ratio", "ks_d",
+           "pca_auc", "noise_s_hf")
+
+
+def summarize(ds) -> dict:
+    """{metric: {method: mean}} (or {metric: mean} without a method axis) over every other axis, NaN skipped."""
+    out = {}
+    for name in METRICS:
+        if name not in ds:
+            continue
+        v = ds[name]
+        if "method" in v.dims:
+            m = v.mean([d for d in v.dims if d != "method"], skipna=True)
+            out[name] = {str(k): float(x) for k, x in zip(m["method"].values, m.values)}
+        else:
+            out[name] = float(v.mean(skipna=True))
+    return out
+
+
+def compare(ours: dict, ref: dict, tol: float = 1e-3) -> dict:
+    """Per study: the largest relative difference |ours - ref| / max(|ref|, 1e-6) and the entries above ``tol``."""
+    report = {}
+    for key, metrics in ours.items():
+        if key not in ref:
+            continue
+        worst, above = 0.0, []
+        for name, val in metrics.items():
+            r = ref[key].get(name)
+            pairs = [(name, val, r)] if not isinstance(val, dict) else [
+                (f"{name}/{m}", x, (r or {}).get(m)) for m, x in val.items()]
+            for label, a, b in pairs:
+                if a is None or b is None or a != a or b != b:  # NaN or absent on either side
+                    continue
+                d = abs(a - b) / max(abs(b), 1e-6)
+                worst = max(worst, d)
+                if d > tol:
+                    above.append({"entry": label, "ours": a, "reference": b, "rel_diff": d})
+        report[key] = {"max_rel_diff": worst, "above_tol": above}
+    return report
+
+
+def stored_summaries(results_root: str, profile: str) -> dict:
+    """Summaries of every stored results file of ``profile`` under ``results_root``, keyed "study/dataset"."""
+    from spectral_collapse.studies.store import load_results
+
+    out = {}
+    for f in sorted(Path(results_root).glob(f"*/*-{profile}.nc")):
+        out[f"{f.parent.name}/{f.name[:-len(profile) - 4]}"] = summarize(load_results(f))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.from_scratch", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--out", default=None, help="the record (JSON); default: print only")
+    ap.add_argument("--work", default="data/from-scratch", help="fresh folder for results, cells and checkpoints")
+    ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one with results)")
+    ap.add_argument("--reference", default=None, help="summaries JSON of another machine's results to compare with")
+    ap.add_argument("--summaries", default=None, help="write the summaries of the stored results (data/results) here")
+    a = ap.parse_args(argv)
+    if a.summaries:
+        Path(a.summaries).write_text(json.dumps(stored_summaries("data/results", a.profile), indent=1))
+        print(f"wrote {a.summaries}")
+        return 0
+    work = Path(a.work)
+    os.environ["SPECTRAL_COLLAPSE_CHECKPOINTS"] = str(work / "checkpoints")  # read when studies.models is imported
+
+    import torch
+
+    from spectral_collapse.pipeline import graph
+    from spectral_collapse.pipeline.runner import run_study
+    from spectral_collapse.studies.models import study_device
+    from spectral_collapse.studies.profiles import study_params
+    from spectral_collapse.studies.registry import get_study
+
+    from .main_command import checkpoint_times
+
+    dev = study_device()
+    rec = {"profile": a.profile, "device": dev, "machine": platform.node(), "python": platform.python_version(),
+           "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0) if dev.startswith("cuda") else None,
+           "cpu_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "studies_s": {}, "train_s": {}, "summaries": {}, "failed": {}}
+
+    def write():
+        rec["total_studies_s"] = sum(rec["studies_s"].values())
+        rec["total_train_s"] = sum(rec["train_s"].values())
+        if a.reference and Path(a.reference).exists():
+            rec["comparison"] = compare(rec["summaries"], json.loads(Path(a.reference).read_text()))
+        if a.out:
+            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
+
+    t_all = time.perf_counter()
+    for study in graph.run_order(a.study):
+        if get_study(study).run is None:
+            continue
+        for dataset in graph.datasets(study):
+            key = f"{study}/{dataset}"
+            t0 = time.perf_counter()
+            try:
+                ds = run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
+                               cache_root=work / "cells", **study_params(a.profile, study))
+            except Exception as err:  # keep going: one failure must not hide the other studies' times
+                import traceback
+
+                rec["failed"][key] = f"{type(err).__name__}: {err}"
+                print(f"{key}: FAILED {rec['failed'][key]}\n{traceback.format_exc()[-1500:]}", flush=True)
+                write()
+                continue
+            if dev.startswith("cuda"):
+                torch.cuda.synchronize()
+            rec["studies_s"][key] = time.perf_counter() - t0
+            rec["summaries"][key] = summarize(ds)
+            rec["train_s"] = {k: v["seconds_this_run"] for k, v in checkpoint_times(work / "checkpoints").items()
+                              if v.get("seconds_this_run") is not None}
+            rec["wall_s"] = time.perf_counter() - t_all
+            print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
+            write()
+    write()
+    print(json.dumps({k: rec[k] for k in ("device", "gpu", "wall_s", "total_train_s", "total_studies_s", "failed")
+                      if k in rec}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

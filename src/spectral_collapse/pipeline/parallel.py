@@ -1,0 +1,111 @@
+"""Running several study notebooks at once: how many, in which order, each after the studies it reads.
+
+``run_side_by_side`` starts (study, dataset) pairs as separate processes, at most ``jobs`` at a time, a pair only
+once what it reads has finished, the costliest ready pair first; ``resolve_jobs`` turns "auto" into a number.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import graph
+
+__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side"]
+
+
+def resolve_jobs(jobs: int | str) -> int:
+    """``jobs`` as a number: "auto" is 1 with a GPU (one device), else the cores, at most 4 (about 2.5 GB each)."""
+    if jobs == "auto":
+        import torch
+
+        return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
+    try:
+        n = int(jobs)
+    except (TypeError, ValueError):
+        n = 0
+    if n < 1 or isinstance(jobs, bool) or str(n) != str(jobs).strip():
+        raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
+    return n
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def recorded_costs(path: str | os.PathLike) -> dict[str, float]:
+    """Seconds per "study/dataset" from a timed main command's record (its ``studies_s``); {} when unreadable."""
+    try:
+        d = json.loads(Path(path).read_text())
+        return {str(k): float(v) for k, v in (d.get("studies_s") or {}).items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+
+
+def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0,
+                     cost: dict | None = None) -> list:
+    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished.
+
+    ``start(pair)`` launches one and returns a handle with ``poll()`` (None while running, then the exit status).
+    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset"; unknown pairs
+    count as 0, ties keep the given order), so no long study is left to run alone at the end. Starts are
+    ``stagger_s`` apart (kernels starting at the same moment can race for a port). A pair whose prerequisite
+    failed is not started. Returns the pairs that finished; raises RuntimeError naming the failed and the skipped
+    ones after everything else has run.
+    """
+    cost = cost or {}
+    order = {p: i for i, p in enumerate(pairs)}
+    waiting = sorted(pairs, key=lambda p: (-cost.get(f"{p[0]}/{p[1]}", 0.0), order[p]))
+    running, finished, failed, skipped = {}, [], {}, []
+    t_start, last_start = {}, -1e9
+
+    def blocked_by(pair):
+        return [p for p in waiting + list(running) + list(failed) + skipped
+                if p != pair and p[1] == pair[1] and p[0] in graph.prerequisites(pair[0])]
+
+    try:
+        while waiting or running:
+            for pair, handle in list(running.items()):
+                rc = handle.poll()
+                if rc is None:
+                    continue
+                del running[pair]
+                if rc == 0:
+                    finished.append(pair)
+                    print(f"[{len(finished)}/{len(pairs)}] {pair[0]} / {pair[1]}: done in "
+                          f"{time.time() - t_start[pair]:.0f} s", flush=True)
+                else:
+                    failed[pair] = rc
+                    print(f"{pair[0]} / {pair[1]}: FAILED (exit status {rc})", file=sys.stderr, flush=True)
+            for pair in list(waiting):
+                deps = blocked_by(pair)
+                if any(p in failed or p in skipped for p in deps):
+                    waiting.remove(pair)
+                    skipped.append(pair)
+                    continue
+                if deps or len(running) >= jobs:
+                    continue
+                wait = stagger_s - (time.time() - last_start)
+                if wait > 0:
+                    time.sleep(wait)
+                waiting.remove(pair)
+                running[pair] = start(pair)
+                t_start[pair] = last_start = time.time()
+                print(f"started {pair[0]} / {pair[1]}", flush=True)
+            if running:
+                time.sleep(poll_s)
+    except BaseException:  # interrupted (Ctrl-C) or failed to start one: stop the studies already started
+        for handle in running.values():
+            if hasattr(handle, "terminate"):
+                handle.terminate()
+        raise
+    if failed or skipped:
+        what = ", ".join(f"{s}/{d} (exit status {rc})" for (s, d), rc in failed.items())
+        left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in skipped)}"
+                if skipped else "")
+        raise RuntimeError(f"{len(failed)} study notebook(s) failed: {what}{left}. Their errors are printed above; "
+                           f"rerun the same command to resume (finished studies and cached cells are kept), or run "
+                           f"one alone with `python -m spectral_collapse studies --study S --dataset D`")
+    return finished

@@ -1,0 +1,115 @@
+"""Checkpoint integrity (issue 20, items 3 and 4): every checkpoint file that cannot be read names itself and the fix,
+the weight files are checked against the SHA-256 recorded when training finished, and an interrupted training
+whose newest resume snapshot is unreadable resumes from the one before (to the same weights)."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import TinyData, tiny_training
+from spectral_collapse.train.cache import HASH_FILE, CheckpointCorrupt
+from spectral_collapse.train.trainer import load_trained, train
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    spec, cfg = tiny_training()
+    return train(spec, cfg, TinyData(), name="tiny", root=tmp_path_factory.mktemp("ck"), progress=False).path
+
+
+@pytest.fixture
+def ck(finished, tmp_path):
+    return shutil.copytree(finished, tmp_path / "ck")
+
+
+def _flip(path, offset_from_end=10):
+    data = bytearray(path.read_bytes())
+    data[-offset_from_end] ^= 0x01  # inside the tensor data: the file still parses, the numbers change
+    path.write_bytes(bytes(data))
+
+
+def test_finished_training_records_the_weight_hashes(ck):
+    recorded = json.loads((ck / HASH_FILE).read_text())
+    assert sorted(recorded) == ["ema.safetensors", "model.safetensors"]
+    import hashlib
+
+    for name, digest in recorded.items():
+        assert hashlib.sha256((ck / name).read_bytes()).hexdigest() == digest
+    load_trained(ck)
+
+
+@pytest.mark.parametrize("name", ["ema.safetensors", "model.safetensors"])
+def test_a_flipped_byte_is_an_error_naming_the_file(ck, name):
+    load_file(str(ck / name))
+    _flip(ck / name)
+    load_file(str(ck / name))  # safetensors itself sees nothing wrong
+    with pytest.raises(CheckpointCorrupt, match=rf"{ck / name} is not the file written when training finished.*"
+                                                rf"delete the folder {ck}"):
+        load_trained(ck)
+
+
+def test_a_checkpoint_without_hashes_loads_and_gets_them(ck):
+    (ck / HASH_FILE).unlink()
+    load_trained(ck)  # checkpoints from before the hashes still load ...
+    assert (ck / HASH_FILE).exists()  # ... and are checked from then on
+    _flip(ck / "ema.safetensors")
+    with pytest.raises(CheckpointCorrupt, match="ema.safetensors is not the file"):
+        load_trained(ck)
+
+
+@pytest.mark.parametrize("name,damage", [
+    ("ema.safetensors", "truncate"), ("config.json", "truncate"), ("log.json", "truncate"),
+    (HASH_FILE, "truncate"), ("config.json", "empty-object"), ("log.json", "empty-object"),
+])
+def test_an_unreadable_file_names_itself_and_the_fix(ck, name, damage):
+    if name == "ema.safetensors":
+        (ck / HASH_FILE).unlink()  # without the hash, safetensors' own error (no RuntimeError) must be caught
+    path = ck / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2] if damage == "truncate" else b"{}")
+    with pytest.raises(CheckpointCorrupt) as err:
+        load_trained(ck)
+    msg = str(err.value)
+    assert str(path) in msg and f"delete the folder {ck}" in msg and "trained again" in msg
+
+
+def test_train_on_a_damaged_finished_checkpoint_says_so_instead_of_loading_it(finished, tmp_path):
+    spec, cfg = tiny_training()
+    root = tmp_path / "root"
+    shutil.copytree(finished, root / finished.name)
+    _flip(root / finished.name / "ema.safetensors")
+    with pytest.raises(CheckpointCorrupt, match="ema.safetensors is not the file"):
+        train(spec, cfg, TinyData(), name="tiny", root=root, progress=False)
+
+
+def _interrupted(root, stop_after=2):
+    spec, cfg = tiny_training(checkpoint_every=1)
+    path = train(spec, cfg, TinyData(), name="tiny", root=root, progress=False, stop_after=stop_after).path
+    return spec, cfg, path
+
+
+@pytest.mark.parametrize("damaged", ["ema.safetensors", "model.safetensors", "state.pt"])
+def test_resume_falls_back_to_the_previous_snapshot(tmp_path, finished, damaged):
+    spec, cfg, path = _interrupted(tmp_path / "a")
+    assert int(torch.load(path / "resume.old" / "state.pt", weights_only=True)["step"]) == 1
+    f = path / "resume" / damaged
+    f.write_bytes(f.read_bytes()[:100])
+    with pytest.warns(RuntimeWarning, match=rf"{f} cannot be read.*resuming from the previous snapshot .*step 1"):
+        done = train(spec, cfg, TinyData(), name="tiny", root=tmp_path / "a", progress=False)
+    assert not (path / "resume").exists() and not (path / "resume.old").exists()
+    straight = load_file(str(finished / "ema.safetensors"))  # the uninterrupted 4-step training (same config)
+    got = load_file(str(done.path / "ema.safetensors"))
+    assert all(torch.equal(got[k], straight[k]) for k in straight)
+
+
+def test_resume_with_no_readable_snapshot_says_how_to_restart(tmp_path):
+    spec, cfg, path = _interrupted(tmp_path)
+    for snap in ("resume", "resume.old"):
+        (path / snap / "state.pt").write_bytes(b"")
+    with pytest.raises(CheckpointCorrupt, match=r"cannot resume the training in .*resume/state\.pt cannot be read.*"
+                                                r"resume\.old/state\.pt cannot be read.*delete .*resume and .*"
+                                                r"resume\.old to restart this training from step 0"):
+        train(spec, cfg, TinyData(), name="tiny", root=tmp_path, progress=False)
