@@ -342,3 +342,35 @@ def test_real_book_builds_as_typed(tmp_path):
     html = tmp_path / "_build" / "html"
     assert (html / "mathjax" / "tex-svg-full.js").is_file()
     assert "save_results" in (html / "api.html").read_text()
+    assert not dead_links(html), dead_links(html)[:20]
+
+
+def dead_links(html: Path) -> list[str]:
+    """Links of the built pages that lead nowhere: an internal href whose file does not exist, and http(s) links
+    made from bare file names (linkify turning ``ARCHITECTURE.md`` into http://ARCHITECTURE.md)."""
+    import re
+    from urllib.parse import unquote, urlsplit
+
+    bad = []
+    for page in sorted(html.rglob("*.html")):
+        if {"_static", "_sources"} & set(page.relative_to(html).parts):  # the theme's template fragments
+            continue
+        for href in re.findall(r'href="([^"]+)"', page.read_text(errors="replace")):
+            parts = urlsplit(href)
+            if parts.scheme in ("http", "https"):
+                if re.fullmatch(r"[\w.-]+\.(md|py|json|yml|csv|ipynb)", parts.netloc):
+                    bad.append(f"{page.relative_to(html)}: {href}")
+                continue
+            if parts.scheme or not parts.path:  # mailto:, javascript:, a bare #anchor
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            if not target.exists():
+                bad.append(f"{page.relative_to(html)}: {href}")
+    return bad
+
+
+def test_dead_link_check_finds_missing_pages_and_linkified_file_names(tmp_path):
+    (tmp_path / "a.html").write_text('<a href="b.html#x">b</a> <a href="missing.html">m</a> '
+                                     '<a href="http://ARCHITECTURE.md">x</a> <a href="https://example.org/a">ok</a>')
+    (tmp_path / "b.html").write_text("")
+    assert dead_links(tmp_path) == ["a.html: missing.html", "a.html: http://ARCHITECTURE.md"]

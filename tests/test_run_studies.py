@@ -414,3 +414,13 @@ def test_executed_chapters_hide_the_parameter_cells_once():
     assert [c.metadata.get("tags", []) for c in nb.cells] == [[], ["parameters", "remove-cell"],
                                                               ["injected-parameters", "remove-cell"]]
     nbformat.validate(nb)
+
+
+def test_cli_errors_are_one_line_and_the_traceback_needs_debug(capsys):
+    from spectral_collapse.cli import main
+
+    assert main(["studies", "--study", "no_such_study"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unknown study 'no_such_study'") and "--debug" in err[0]
+    with pytest.raises(ValueError, match="unknown study"):
+        main(["--debug", "studies", "--study", "no_such_study"])

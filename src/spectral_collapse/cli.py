@@ -69,6 +69,7 @@ def _download(a):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="spectral_collapse", description=__doc__)
+    ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train", help="train (or reuse) the models of a profile on a dataset")
     t.add_argument("--profile", default="quick")
@@ -110,7 +111,17 @@ def main(argv=None):
     d.add_argument("--root", default=None)
     d.set_defaults(fn=_download)
     a = ap.parse_args(argv)
-    a.fn(a)
+    try:
+        a.fn(a)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # one clear line; the traceback with --debug
+        if a.debug:
+            raise
+        print(f"error: {err} ({type(err).__name__}; --debug shows the traceback)", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
