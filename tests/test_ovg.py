@@ -342,3 +342,53 @@ def test_guided_run_on_a_real_unet_is_finite_and_differs():
     guided = invert(D, x0, sig, Euler(), guidance=OVG.released(eta_hf=1.0, eta_lf=1e-2))
     assert guided.finite.all() and guided.nfe == base.nfe == 4
     assert not torch.allclose(guided.x, base.x)
+
+
+# --- guidance schedules --------------------------------------------------------------------------------------------
+
+def test_schedule_selects_steps_by_window_stride_and_fraction():
+    from spectral_collapse.inversion.guidance import GuidanceSchedule
+
+    sig = torch.linspace(0.0, 9.0, 11)  # 10 steps, starting levels 0, 0.9, ..., 8.1
+    assert GuidanceSchedule().guided_steps(sig) == list(range(10))
+    assert GuidanceSchedule(every=3).guided_steps(sig) == [0, 3, 6, 9]
+    assert GuidanceSchedule(fraction=0.25).guided_steps(sig) == [0, 1, 2]            # ceil(2.5) first steps
+    assert GuidanceSchedule(fraction=0.25, part="last").guided_steps(sig) == [7, 8, 9]
+    assert GuidanceSchedule(sigma_min=5.0).guided_steps(sig) == [6, 7, 8, 9]          # levels 5.4 .. 8.1
+    assert GuidanceSchedule(sigma_max=-0.0, sigma_min=0.0).guided_steps(sig) == [0]
+    assert GuidanceSchedule(fraction=0.0).guided_steps(sig) == []
+    for bad in (dict(every=0), dict(every=1.5), dict(fraction=1.5), dict(part="middle"), dict(sigma_min=-1.0)):
+        with pytest.raises(ValueError):
+            GuidanceSchedule(**bad)
+
+
+def test_full_schedule_is_todays_ovg_and_an_empty_one_the_base_method_on_the_cheap_path(monkeypatch):
+    """Bit for bit: every step guided == OVG as it was; no step guided == DDIM, with no drift ever computed."""
+    from spectral_collapse.inversion.guidance import GuidanceSchedule
+    from spectral_collapse.inversion.guidance import ovg as ovg_mod
+
+    D = make_denoiser(tiny_unet(), "eps")
+    x = torch.rand(2, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    sig = default_sigmas(D, 6)
+    calls = []
+    real = ovg_mod.ovg_gradients
+    monkeypatch.setattr(ovg_mod, "ovg_gradients", lambda *a, **k: calls.append(1) or real(*a, **k))
+    full = invert(D, x, sig, Euler(), guidance=OVG(eta_hf=1e-4, eta_lf=1e-2)).x
+    assert len(calls) == 6
+    same = invert(D, x, sig, Euler(), guidance=OVG(eta_hf=1e-4, eta_lf=1e-2, schedule=GuidanceSchedule())).x
+    assert torch.equal(full, same)
+
+    class Unscheduled:  # a guidance term with no schedule at all: the loop guides every step, as before schedules
+        def __init__(self, g):
+            self.g = g
+
+        def drift(self, *a):
+            return self.g.drift(*a)
+
+    assert torch.equal(full, invert(D, x, sig, Euler(), guidance=Unscheduled(OVG(eta_hf=1e-4, eta_lf=1e-2))).x)
+    calls.clear()
+    none = invert(D, x, sig, Euler(), guidance=OVG(eta_hf=1e-4, eta_lf=1e-2,
+                                                   schedule=GuidanceSchedule(fraction=0.0))).x
+    assert calls == [] and torch.equal(none, invert(D, x, sig, Euler()).x)
+    half = invert(D, x, sig, Euler(), guidance=OVG(eta_hf=1e-4, eta_lf=1e-2, schedule=GuidanceSchedule(every=2))).x
+    assert len(calls) == 3 and not torch.equal(half, full) and not torch.equal(half, none)

@@ -244,7 +244,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
         for i in steps:
             sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
             ctx.step_index, ctx.first = i, None
-            if guidance is None:
+            guided = guidance is not None and (
+                not hasattr(guidance, "active") or guidance.active(i, len(sigmas) - 1, sigma))
+            if not guided:  # the cheap path: no graph, no vector-Jacobian products
                 with torch.no_grad():
                     x_next = method.step(D, x, sigma, sigma_next, ctx)
             else:

@@ -34,6 +34,7 @@ import torch
 
 from ...fourier import ideal_lowpass
 from ..loop import Context
+from .schedule import EVERY_STEP, GuidanceSchedule
 
 __all__ = ["OVG", "ovg_gradients", "orthogonal_drifts"]
 
@@ -101,6 +102,7 @@ class OVG:
     lowpass_kappa: float = 0.06     # cutoff (fraction of Nyquist) of the low-pass reference
     d: float | None = None          # variance target; None -> number of elements per sample
     vjp: str = "separate"           # "separate" (two backward calls; faster on CPU) | "batched" (one call)
+    schedule: GuidanceSchedule = EVERY_STEP  # which inversion steps are guided (default: every step, the paper)
 
     def __post_init__(self):
         if not all(math.isfinite(e) and e >= 0 for e in (self.eta_hf, self.eta_lf)):
@@ -119,6 +121,10 @@ class OVG:
     def released(cls, eta_hf: float = 1e3, eta_lf: float = 1e-4, **kw) -> "OVG":
         """The released code's variant (BBBC021 test.yaml values by default)."""
         return cls(eta_hf=eta_hf, eta_lf=eta_lf, **{"step_scaling": "dt", "clip_frac": 1.0, "x0_ref": "raw", **kw})
+
+    def active(self, i: int, n: int, sigma: float) -> bool:
+        """Whether inversion step ``i`` of ``n`` (from level ``sigma``) gets the drift (``schedule``)."""
+        return self.schedule.active(i, n, sigma)
 
     def reference(self, x_ref: torch.Tensor) -> torch.Tensor:
         return ideal_lowpass(x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else x_ref
