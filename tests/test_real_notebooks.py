@@ -260,7 +260,7 @@ def test_main_results_notebook_on_real_data(real, dataset, table, scale):
 
 @pytest.mark.slow
 def test_pareto_notebook_on_edges2shoes(real):
-    """The OVG step-size sweep on real-format Edges2Shoes: grid of the smoke profile, choice file, grid table."""
+    """The OVG step-size sweep on real-format Edges2Shoes: grid of the smoke profile, the exported choice, grid table."""
     from spectral_collapse.studies import pareto as P
 
     nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test)
@@ -270,7 +270,7 @@ def test_pareto_notebook_on_edges2shoes(real):
     np.testing.assert_allclose(ds["eta_lf"].values, lf)
     assert sorted(map(str, ds["base"].values)) == sorted(P.BASES)
     assert ds["finite"].values.all() and np.isfinite(ds["s_hf"].values).all()
-    choice = P.read_choice("edges2shoes", "smoke", real.results)
-    assert choice is not None and choice["eta_hf"] in hf and choice["eta_lf"] in lf
-    table = _cell_text(nb, "table = P.grid_summary(ds)")
+    choice = P.ovg_choice(ds)
+    assert "Pareto sweep" in choice["source"] and choice["eta_hf"] in hf and choice["eta_lf"] in lf
+    table = _cell_text(nb, "table = grid_summary(ds)")
     assert f"{min(hf):g}" in table  # step sizes ~1e-6 shown, not rounded to 0
