@@ -20,6 +20,7 @@ import xarray as xr
 from spectral_collapse.data import Task
 from spectral_collapse.report import ablations as rep
 from spectral_collapse.studies import ablations as ab
+from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.cells import Context
 from spectral_collapse.studies.registry import study_spec
 
@@ -85,8 +86,8 @@ def fake_runs(monkeypatch):
         return SimpleNamespace(denoiser=SimpleNamespace(checkpoint=name))
 
     monkeypatch.setattr(translation, "translation_results", fake)
-    monkeypatch.setattr(ab, "trained_model", fake_model)
-    monkeypatch.setattr(ab, "latent_space", lambda profile, dataset, **kw: SimpleNamespace(kind="latent space"))
+    monkeypatch.setattr(models_mod, "trained_model", fake_model)
+    monkeypatch.setattr(models_mod, "latent_space", lambda profile, dataset, **kw: SimpleNamespace(kind="latent space"))
     return SimpleNamespace(calls=calls, made=made, trained=trained)
 
 

@@ -112,3 +112,20 @@ def test_memo_leaves_other_runs_temporary_files_alone(tmp_path):
         warnings.simplefilter("error")
         m.cell(key, lambda: xr.Dataset({"v": ("i", np.ones(2))}))
     assert stranger.exists()
+
+
+def test_a_models_digest_is_reused_until_a_weight_or_setting_changes():
+    from spectral_collapse.pipeline import memo
+
+    D = oracle_denoiser("eps")
+    first = fingerprint(D)
+    assert memo._MODULE_DIGESTS.get(D) is not None and fingerprint(D) == first     # remembered, same answer
+    t = next(p for p in D.state_dict().values() if p.is_floating_point())
+    with torch.no_grad():
+        t.add_(1.0)                                                                 # in place: version bumped
+    changed = fingerprint(D)
+    assert changed != first
+    D.load_state_dict(oracle_denoiser("eps").state_dict())                          # loaded back: copied in place
+    assert fingerprint(D) == first
+    D.sigma_max = D.sigma_max * 2                                                   # a setting
+    assert fingerprint(D) not in (first, changed)

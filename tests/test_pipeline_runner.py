@@ -183,3 +183,16 @@ def test_two_identical_studies_started_together_both_finish_identically(tmp_path
                        seeds=[0, 1])
     np.testing.assert_array_equal(stored["psnr"].values, a)
     assert not list(res.rglob("*.tmp"))  # no temporary file left behind
+
+
+def test_a_changed_metric_setting_recomputes_the_results(tmp_path):
+    """The filter cutoffs of the metric validation are a metric setting: new ones give new numbers, not the stored."""
+    res = tmp_path / "results"
+    one = run_study("metric_validation", dataset="ihc-sr", profile="smoke", results_root=res, kappas=[0.2], n_real=8)
+    two = run_study("metric_validation", dataset="ihc-sr", profile="smoke", results_root=res, kappas=[0.2, 0.6],
+                    n_real=8)
+    assert one.sizes["kappa"] == 1 and two.sizes["kappa"] == 2 and one.attrs["results_key"] != two.attrs["results_key"]
+    np.testing.assert_allclose(two["filtered_s_hf"].sel(kappa=0.2).values, one["filtered_s_hf"].sel(kappa=0.2).values)
+    again = run_study("metric_validation", dataset="ihc-sr", profile="smoke", results_root=res, kappas=[0.2, 0.6],
+                      n_real=8)
+    assert again.attrs["created"] == two.attrs["created"]  # the same setting is read back, not recomputed

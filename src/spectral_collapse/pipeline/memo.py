@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import os
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -57,13 +58,7 @@ def _update(h, obj: Any) -> None:
             _update(h, v)
         h.update(b"]")
     elif isinstance(obj, torch.nn.Module):
-        h.update(f"module:{type(obj).__module__}.{type(obj).__qualname__};".encode())
-        settings = {k: v for k, v in vars(obj).items() if not k.startswith("_") and k not in _NOT_CONTENT
-                    and (isinstance(v, (bool, int, float, str, tuple)) or dataclasses.is_dataclass(v))}
-        _update(h, settings)
-        for name, t in sorted(obj.state_dict().items()):
-            _update(h, name)
-            _update(h, t)
+        h.update(f"module:{_module_digest(obj)};".encode())
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         h.update(f"dataclass:{type(obj).__qualname__};".encode())
         _update(h, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
@@ -73,6 +68,31 @@ def _update(h, obj: Any) -> None:
     else:
         raise TypeError(f"cannot key a cache cell by content on a {type(obj).__qualname__}; pass tensors, arrays, "
                         f"modules, dataclasses or plain values")
+
+
+_MODULE_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _module_digest(m: torch.nn.Module) -> str:
+    """Digest of a module's class, scalar settings and every tensor of its state dict. A study asks for it once per
+    cell, so it is remembered per module while no tensor is replaced or changed in place (torch bumps a tensor's
+    version on every in-place write, loading a state dict included) and no setting changes."""
+    settings = {k: v for k, v in vars(m).items() if not k.startswith("_") and k not in _NOT_CONTENT
+                and (isinstance(v, (bool, int, float, str, tuple)) or dataclasses.is_dataclass(v))}
+    state = m.state_dict(keep_vars=True)
+    signature = (repr(sorted(settings.items())), tuple((k, id(t), t._version) for k, t in state.items()))
+    known = _MODULE_DIGESTS.get(m)
+    if known is not None and known[0] == signature:
+        return known[1]
+    h = hashlib.sha256()
+    h.update(f"{type(m).__module__}.{type(m).__qualname__};".encode())
+    _update(h, settings)
+    for name, t in sorted(state.items()):
+        _update(h, name)
+        _update(h, t)
+    digest = h.hexdigest()
+    _MODULE_DIGESTS[m] = (signature, digest)
+    return digest
 
 
 def fingerprint(obj: Any) -> str:

@@ -27,17 +27,27 @@ from ..studies.models import content_inputs
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import StudySpec
 from ..studies.store import load_results, provenance, results_path, save_results
+from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current"]
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """sha256 over the weight files (``*.safetensors``) of a checkpoint folder; None when there are none."""
-    files = sorted(Path(folder).glob("*.safetensors"))
+    """Content digest of a checkpoint folder's weights; None when it has none.
+
+    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json`` (checked against the files
+    whenever the model is loaded), so that record is digested rather than gigabytes of weights on every stored-results
+    check; a folder without it has its ``*.safetensors`` files hashed.
+    """
+    folder = Path(folder)
+    h = hashlib.sha256()
+    if (folder / HASH_FILE).is_file():
+        h.update((folder / HASH_FILE).read_bytes())
+        return h.hexdigest()
+    files = sorted(folder.glob("*.safetensors"))
     if not files:
         return None
-    h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode())
         with open(f, "rb") as fh:

@@ -38,7 +38,7 @@ import xarray as xr
 from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import Context
-from .models import data_options, latent_space, spec_data, trained_model
+from .models import data_options, profile_models, spec_data
 from .profiles import get_profile
 from .spec import StudySpec
 
@@ -146,18 +146,9 @@ def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
 
 def _arm_models(spec: StudySpec, ctx: Context, arm: Arm, labels) -> tuple[dict, object, str]:
     """The arm's trained models by parameterization (those its labels need), its LatentSpace (or None), its space."""
-    prof = get_profile(spec.profile)
-    space = prof.resolve_space(arm.backbone, arm.space)
-    ls = None
-    if space == "latent":
-        ls = latent_space(spec.profile, spec.dataset, factor=arm.factor, progress=ctx.progress,
-                          options=data_options(spec))
-    needed = sorted({m.parameterization for m in translation.method_specs(
-        labels, eta_hf=0.0, eta_lf=0.0, parameterization=arm.parameterization)})
-    models = {par: trained_model(spec.profile, spec.dataset, par, factor=arm.factor, progress=ctx.progress,
-                                 backbone=arm.backbone, space=ls or space, options=data_options(spec)).denoiser
-              for par in needed}
-    return models, ls, space
+    return profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
+                          factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),
+                          progress=ctx.progress)
 
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:

@@ -28,7 +28,7 @@ from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
+__all__ = ["profile_models", "study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -129,6 +129,31 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
     return tm
+
+
+def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
+                   backbone: str = "unet", space=None, options: dict | None = None, progress: bool = False,
+                   given: dict | None = None) -> tuple[dict, LatentSpace | None, str]:
+    """The denoisers the method ``labels`` need, by parameterization (``given`` ones kept, the others trained or
+    loaded for the profile), the LatentSpace they diffuse in (None: pixels; ``space`` may be one) and its name.
+
+    backbone, space and parameterization (the model behind the non-EDM labels) are the ablations' axes; the defaults
+    give the profile's main models.
+    """
+    from .translation import method_specs
+
+    p = get_profile(profile)
+    name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
+    ls = space if isinstance(space, LatentSpace) else None
+    if name == "latent" and ls is None:
+        ls = latent_space(profile, dataset, factor=factor, progress=progress, options=options)
+    models = dict(given or {})
+    for par in sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
+                                                                parameterization=parameterization)}):
+        if par not in models:
+            models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
+                                        space=ls or name, options=options).denoiser
+    return models, ls, name
 
 
 def study_device() -> str:

@@ -248,26 +248,10 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     return ds
 
 
-def _models_for(profile: str, dataset: str, labels, models: dict | None, progress: bool,
-                options: dict | None = None) -> tuple[dict, object]:
-    """The models the labels need (trained or loaded for the profile unless given) and the profile's latent space."""
-    from .models import latent_space, trained_model
-
-    prof = get_profile(profile)
-    ls = (latent_space(profile, dataset, progress=progress, options=options)
-          if prof.resolve_space("unet", None) == "latent" else None)
-    models = dict(models or {})
-    for par in sorted({ms.parameterization for ms in method_specs(labels, eta_hf=0.0, eta_lf=0.0)}):
-        if par not in models:
-            models[par] = trained_model(profile, dataset, par, progress=progress, options=options,
-                                        **({"space": ls} if ls is not None else {})).denoiser
-    return models, ls
-
-
 def run_pareto(spec, ctx) -> xr.Dataset:
     """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule, data_options,
     model / models: a user's models sweep instead of the trained ones, with the bases and baselines they can run)."""
-    from .models import data_options, spec_data, study_labels, user_models
+    from .models import data_options, profile_models, spec_data, study_labels, user_models
 
     given = user_models(spec)
     bases = study_labels(spec.get("bases"), list(BASES), given)
@@ -279,8 +263,8 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     if given is not None:
         return pareto_results(ctx, data, given.models, ls=given.latent_space, parameterization=given.parameterization,
                               user_models=given.info, **kw)
-    models, ls = _models_for(spec.profile, spec.dataset, [*bases, *baselines], None, ctx.progress,
-                             data_options(spec))
+    models, ls, _ = profile_models(spec.profile, spec.dataset, [*bases, *baselines], options=data_options(spec),
+                                   progress=ctx.progress)
     return pareto_results(ctx, data, models, ls=ls, **kw)
 
 
@@ -289,11 +273,11 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
                      n_show: int = 4, models: dict | None = None, cache=None, progress: bool = True) -> xr.Dataset:
     """The sweep for library use (no files): models trained or loaded for the profile unless given; cache: a cell
     cache (``pipeline.memo.Memo``; None computes every cell)."""
-    from .models import dataset_for
+    from .models import dataset_for, profile_models
 
     _check(bases, rule, eta_hf, eta_lf, primary, profile)
     data = dataset_for(profile, dataset)
-    models, ls = _models_for(profile, dataset, [*bases, *baselines], models, progress)
+    models, ls, _ = profile_models(profile, dataset, [*bases, *baselines], given=models, progress=progress)
     ctx = Context(cache=cache if cache is not None else NoCache(), progress=progress)
     return pareto_results(ctx, data, models, profile=profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases,
                           baselines=baselines, n_images=n_images, seed=seed, rule=rule, primary=primary,

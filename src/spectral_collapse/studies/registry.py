@@ -9,7 +9,8 @@ spec's inputs, so a changed choice changes the reader's key. The run order follo
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .spec import Param, StudySpec, make_spec
@@ -54,43 +55,22 @@ _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
 
 # --- lazy entry points (each study module is imported when its study runs) -----------------------------------
-def _main_results(spec, ctx):
-    from .translation import run_main_results
-    return run_main_results(spec, ctx)
-
-
-def _pareto(spec, ctx):
-    from .pareto import run_pareto
-    return run_pareto(spec, ctx)
-
-
-def _pareto_export(ds, spec):
-    from .pareto import ovg_choice
-    return ovg_choice(ds, spec)
-
-
-def _latents(spec, ctx):
-    from .latents import run_latent_study
-    return run_latent_study(spec, ctx)
-
-
-def _velocity(spec, ctx):
-    from .velocity import run_velocity
-    return run_velocity(spec, ctx)
-
-
-def _metric_validation(spec, ctx):
-    from .metric_validation import run_metric_validation
-    return run_metric_validation(spec, ctx)
+def _lazy(module: str, name: str) -> Callable:
+    """``studies.<module>.<name>``, imported on the first call (the registry imports no study module)."""
+    def call(*args):
+        return getattr(importlib.import_module(f".{module}", __package__), name)(*args)
+    call.__qualname__ = f"{module}.{name}"
+    return call
 
 
 def _main_export(ds, spec):
     return None if ds is None else ds.attrs.get("results_key")
 
 
-def _ablation(spec, ctx):
-    from .ablations import run_ablation_spec
-    return run_ablation_spec(spec, ctx)
+_main_results, _pareto = _lazy("translation", "run_main_results"), _lazy("pareto", "run_pareto")
+_pareto_export, _latents = _lazy("pareto", "ovg_choice"), _lazy("latents", "run_latent_study")
+_velocity, _metric_validation = _lazy("velocity", "run_velocity"), _lazy("metric_validation", "run_metric_validation")
+_ablation = _lazy("ablations", "run_ablation_spec")
 
 
 _LIST = [

@@ -286,25 +286,16 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     outputs are decoded for the image metrics. cache: a cell cache (``pipeline.memo.Memo``; None computes all).
     Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
     """
-    from ..models.vae import LatentSpace
     from .cells import Context
-    from .models import dataset_for, latent_space, trained_model
+    from .models import dataset_for, profile_models
 
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
-    space_name = prof.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
-    ls = space if isinstance(space, LatentSpace) else None
-    if space_name == "latent" and ls is None:
-        ls = latent_space(profile, dataset, factor=factor, progress=progress)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
-    needed = sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0,
-                                                              parameterization=parameterization)})
-    models = dict(models or {})
-    for par in needed:
-        if par not in models:
-            models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
-                                        space=ls or space_name).denoiser
+    models, ls, space_name = profile_models(profile, dataset, labels, parameterization=parameterization,
+                                            factor=factor, backbone=backbone, space=space, progress=progress,
+                                            given=models)
     ctx = Context(cache=cache if cache is not None else NoCache(), progress=progress)
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
@@ -329,7 +320,7 @@ def _sampler(D):
 def run_main_results(spec, ctx) -> xr.Dataset:
     """The main-results study (paper Tables 1-2): every method label on the test split, per seed. With a user's
     ``model`` / ``models`` those translate (nothing is trained) and the labels they cannot run are left out."""
-    from .models import data_options, spec_data, study_labels, trained_model, user_models
+    from .models import data_options, profile_models, spec_data, study_labels, user_models
 
     given = user_models(spec)
     default = list(PAPER_LABELS) + [b for b in BASELINE_LABELS if b in METHODS]
@@ -343,11 +334,10 @@ def run_main_results(spec, ctx) -> xr.Dataset:
                                    ls=given.latent_space, parameterization=given.parameterization,
                                    space="latent" if given.latent_space is not None else "pixel",
                                    user_models=given.info)
-    needed = sorted({m.parameterization for m in method_specs(labels, eta_hf=0.0, eta_lf=0.0)})
-    models = {par: trained_model(spec.profile, spec.dataset, par, progress=ctx.progress,
-                                 options=data_options(spec)).denoiser for par in needed}
+    models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
+                                       progress=ctx.progress)
     return translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                               ovg=ovg_setting(spec), study="main_results")
+                               ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
