@@ -241,12 +241,13 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs):
     cmp = rep.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]
     assert row.paper_mean.iloc[0] == 0.69 and cmp[cmp.parameterization == "x0"].paper_mean.isna().all()
-    # non-finite OVG samples with an x0 model are named with their share, and only those
-    fin = ds["finite"].copy()
+    # failed OVG samples with an x0 model are named with their share, and only those
+    assert "Failed samples" not in rep.ablation_verdict(ds.assign(failed=xr.zeros_like(ds["finite"])))
+    bad = xr.zeros_like(ds["finite"])
     sel = {"parameterization": "x0", "factor": 4, "method": "ovg"}
-    fin.loc[sel] = fin.loc[sel].where(fin["sample"] >= 3, False)  # 3 of 6 samples, every seed
-    note = rep.ablation_verdict(ds.assign(finite=fin))
-    assert "Non-finite with the x0 models: ovg x4 (50% of samples)." in note and "ddim x" not in note
+    bad.loc[sel] = bad.loc[sel].where(bad["sample"] < 3, True)  # 3 of 6 samples, every seed
+    note = rep.ablation_verdict(ds.assign(failed=bad))
+    assert "studies.validity`): ovg x4 (50% of samples)." in note and "ddim x" not in note
 
 
 def test_charts_of_every_study_render(fake_runs):

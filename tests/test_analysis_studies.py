@@ -61,9 +61,22 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert len(x) == 40 and n_test == len(data.test_source[:40])
     np.testing.assert_allclose(ds["cev"].sel(series="ddim x8").values[:len(g)],
                                lat.pca_explained_variance(x)[:len(g)], atol=1e-5)
+    np.testing.assert_allclose(ds["cev_raw"].sel(series="ddim x8").values[:len(g)],
+                               lat.pca_explained_variance(x, standardize=False)[:len(g)], atol=1e-5)
+    # the amplitude beside the shape: ||x_T||^2 / d per latent (the stored ones checked), ~1 for the Gaussian
+    for sname in ds["series"].values:
+        shown = ds["latents"].sel(series=sname).values
+        np.testing.assert_allclose(ds["norm_ratio"].sel(series=sname).values[:len(shown)],
+                                   lat.sample_norm_ratio(shown), rtol=1e-5)
+    assert float(ds["mean_norm_ratio"].sel(series="gaussian")) == pytest.approx(1, abs=0.05)
+    assert {"k90_raw", "auc_raw", "mean_norm_ratio"} <= set(R.pca_table(ds).columns)
     # an x8 block image of 16 px holds 2 x 2 x 3 = 12 numbers: 12 components carry all the variance
     assert ds["cev"].sel(series="ddim x8").values[11] > 1 - 1e-6
-    k90 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k90"].values)}
+    # unit-variance latents: each input's mean / sd (3 +- 4 here) spreads along the constant image, which then holds
+    # > 90 % of the variance at every factor; the ordering shows at 99 %, and at 90 % on the raw latents
+    k99 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k99"].values)}
+    assert k99["ddim x8"] < k99["ddim x2"] < k99["gaussian"]
+    k90 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k90_raw"].values)}
     assert k90["ddim x8"] < k90["ddim x2"] < k90["gaussian"]
     assert "paper claims" in R.verdict(ds) and "agrees" in R.verdict(ds)
     assert R.pca_table(ds).loc["gaussian", "n"] == 40
@@ -98,6 +111,12 @@ def test_gaussianity_matches_scipy_ks(oracles):
         assert float(ds["ks_d"].sel({"method": m})) == pytest.approx(ks.statistic)
         assert float(ds["s_g"].sel({"method": m})) == pytest.approx(1 - ks.statistic)
         assert float(ds["mean_norm_ratio"].sel({"method": m})) == pytest.approx(np.mean(r / d))
+        n = int(ds["n"].sel({"method": m}))
+        assert n == len(r) and float(ds["norm_z"].sel({"method": m})) == pytest.approx(
+            (np.mean(r) - d) / np.sqrt(2 * d / n))
+    assert ds.attrs["ks_resolution"] == pytest.approx(scipy.stats.kstwo.ppf(0.95, 12))
+    assert abs(ds.attrs["gaussian_norm_z"]) < 4
+    assert "norm_z" in R.gaussianity_table(ds).columns and "norm_z" in R.verdict(ds)
     assert abs(ds["gaussian_norm_ratio"].mean() - 1) < 4 * (2 / d) ** 0.5
     assert "S_G" in R.verdict(ds)
     assert "gaussian (reference)" in R.gaussianity_table(ds).index
@@ -116,6 +135,17 @@ def test_decorrelation_masks_runs_and_scatter(oracles):
     assert runs == [("ddim", 2, 0), ("ddim", 4, 0), ("taba", 2, 0), ("taba", 2, 1), ("taba", 4, 0), ("taba", 4, 1)]
     # x4 block inputs scaled by the exact denoiser: 4 x 4 windows inside a block are perfectly smooth
     assert float(ds["s_dc"].sel({"method": "ddim"}).mean()) < 0.5
+    # S_DC on unit-variance latents; the raw form and the amplitude stored beside it (checked on the stored latents)
+    for m in ("ddim", "taba"):
+        z = ds["latents"].sel({"method": m}).values
+        std, raw = lat.decorrelation(z), lat.decorrelation(z, standardize=False)
+        np.testing.assert_allclose(ds["s_dc"].sel({"method": m}).values[:4], std.s_dc)
+        np.testing.assert_allclose(ds["s_dc_raw"].sel({"method": m}).values[:4], raw.s_dc)
+        np.testing.assert_allclose(ds["norm_ratio"].sel({"method": m}).values[:4], std.norm_ratio, rtol=1e-6)
+    for k in ("run_s_dc_raw", "run_norm_z", "run_norm_ratio"):
+        assert ds[k].shape == (6,) and np.isfinite(ds[k].values).all()
+    assert {"s_dc_raw", "norm_ratio"} <= set(R.decorrelation_table(ds).columns)
+    assert {"norm_z", "s_dc_raw", "norm_ratio"} <= set(R.decorrelation_runs(ds).columns)
     assert "S_DC" in R.verdict(ds)
     assert len(R.decorrelation_runs(ds)) == 6
 

@@ -7,9 +7,10 @@ import scipy.ndimage
 import scipy.stats
 import torch
 
+from spectral_collapse import metrics
 from spectral_collapse.metrics.latent import (
-    decorrelation, decorrelation_threshold, gaussianity, patch_roughness, pca_explained_variance,
-    radial_power_spectrum, spectral_velocity,
+    decorrelation, decorrelation_threshold, gaussianity, ks_resolution, patch_roughness, pca_explained_variance,
+    radial_power_spectrum, s_g_tie, sample_norm_ratio, spectral_velocity,
 )
 
 
@@ -47,6 +48,40 @@ def test_gaussianity_matches_direct_ks_formula_and_explicit_d():
     d_direct = max(np.max(i / 50 - cdf), np.max(cdf - (i - 1) / 50))
     assert res.ks_d == pytest.approx(d_direct, rel=1e-10)
     assert res.z_mean == pytest.approx(np.mean((r - 256) / np.sqrt(512)), rel=1e-10)
+
+
+def test_norm_z_is_standard_normal_under_the_null_for_any_d():
+    for shape, seed in (((64, 3, 32, 32), 20), ((64, 1, 4, 4), 21), ((200, 4, 8, 8), 22)):
+        res = gaussianity(_noise(shape, seed))
+        d, n = res.d, res.n
+        assert abs(res.norm_z) < 4
+        assert res.norm_z == pytest.approx(math.sqrt(n) * res.z_mean, rel=1e-9)   # sqrt(n) x the mean z-score
+        assert res.norm_z == pytest.approx((res.mean_norm_ratio * d - d) / math.sqrt(2 * d / n), rel=1e-9)
+
+
+def test_norm_z_resolves_what_the_ks_test_saturates():
+    z = _noise((64, 3, 32, 32), 23)                    # d = 3072
+    off = gaussianity(math.sqrt(1.1) * z)              # 10 % variance error: expected norm_z 0.1 d / sqrt(2 d / n) = 31
+    worse = gaussianity(math.sqrt(1.2) * z)
+    # each r lies ~4 sd (of chi2(d)) above d: the KS test saturates, S_G ~ 0 for both, within its resolution
+    assert off.s_g < 0.1 and worse.s_g < 1e-4 and s_g_tie(off.s_g, worse.s_g, 64)
+    assert off.norm_z > 10 and worse.norm_z > off.norm_z and np.isfinite(worse.norm_z)
+    assert off.norm_z == pytest.approx(31.35, abs=5)
+    assert gaussianity(math.sqrt(0.9) * z).norm_z < -10   # signed: too little energy
+
+
+def test_ks_resolution_and_ties():
+    for n in (8, 64, 500):
+        assert ks_resolution(n) == pytest.approx(scipy.stats.kstwo.ppf(0.95, n), rel=1e-12)
+        assert ks_resolution(n, alpha=0.01) > ks_resolution(n)
+    assert ks_resolution(8) > ks_resolution(64) > ks_resolution(500)
+    assert ks_resolution(64) == pytest.approx(0.167, abs=1e-3)
+    assert s_g_tie(1e-16, 0.0, 64) and s_g_tie(0.0, 0.0, 64) and s_g_tie(0.9, 0.8, 64)
+    assert not s_g_tie(0.9, 0.1, 64) and not s_g_tie(0.9, 0.8, 5000)
+    with pytest.raises(ValueError):
+        ks_resolution(0)
+    assert metrics.ks_resolution is ks_resolution and metrics.s_g_tie is s_g_tie
+    assert {"ks_resolution", "s_g_tie", "sample_norm_ratio"} <= set(metrics.__all__)
 
 
 # ---------------------------------------------------------------------------------------------------- S_DC
@@ -108,6 +143,47 @@ def test_white_noise_near_one_smoothed_noise_low():
     assert corr.flagged_ratio == pytest.approx(corr.mask.mean((1, 2)))
 
 
+def test_standardized_s_dc_ignores_amplitude():
+    z = _noise((32, 3, 32, 32), 12)
+    base = decorrelation(z)
+    assert base.standardized and base.s_dc.mean() > 0.97
+    for scale in (0.3, 30):
+        assert decorrelation(scale * z).s_dc.mean() == pytest.approx(base.s_dc.mean(), abs=0.02)
+    # the raw (paper's literal) form: roughness scales with the variance, so 0.3 x white noise looks "smooth"
+    raw = decorrelation(0.3 * z, standardize=False)
+    assert not raw.standardized and raw.s_dc.mean() < 0.1
+    assert decorrelation(z, standardize=False).s_dc.mean() == pytest.approx(base.s_dc.mean(), abs=0.02)
+
+
+@pytest.mark.parametrize("smoothing", ["box3", "box5", "gauss1"])
+def test_smoothed_noise_scores_low_at_any_scale(smoothing):
+    z = _noise((32, 3, 32, 32), 13).numpy()
+    if smoothing == "gauss1":
+        smooth = scipy.ndimage.gaussian_filter(z, sigma=(0, 0, 1, 1), mode="wrap")
+    else:
+        k = int(smoothing[-1])
+        smooth = scipy.ndimage.uniform_filter(z, size=(1, 1, k, k), mode="wrap")
+    for scale in (0.3, 1, 30):
+        assert decorrelation(scale * smooth).s_dc.mean() < 0.3   # box3 measures ~0.11, the others < 0.01
+    assert decorrelation(30 * smooth, standardize=False).s_dc.mean() > 0.9   # raw form: amplitude hides it
+
+
+def test_norm_ratio_reports_the_raw_amplitude():
+    z = _noise((16, 3, 32, 32), 14)
+    for s in (0.3, 1, 30):
+        res = decorrelation(s * z)
+        assert res.norm_ratio.shape == (16,)
+        assert res.norm_ratio.mean() == pytest.approx(s ** 2, rel=0.02)
+        np.testing.assert_allclose(res.norm_ratio, (s * z).double().pow(2).flatten(1).mean(1).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(sample_norm_ratio(s * z), res.norm_ratio, rtol=1e-12)
+    # a constant (zero-variance) sample is left as it is, not divided by 0
+    flat = torch.zeros((2, 3, 16, 16))
+    flat[1] = 2.0
+    res = decorrelation(flat)
+    assert np.isfinite(res.s_dc).all() and res.s_dc.max() == 0   # perfectly smooth: every patch flagged
+    np.testing.assert_allclose(res.norm_ratio, [0, 4])
+
+
 def test_decorrelation_rejects_bad_input():
     with pytest.raises(ValueError, match="shape"):
         decorrelation(torch.zeros(3, 8, 8))
@@ -125,13 +201,28 @@ def test_pca_matches_sklearn(shape, chunk):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape) * rng.uniform(0.1, 3, size=shape[1:]) + rng.standard_normal(shape[1:])
     x = x.astype(np.float32)
-    ours = pca_explained_variance(torch.from_numpy(x), chunk=chunk)
-    ref = np.cumsum(PCA().fit(x.reshape(shape[0], -1).astype(np.float64)).explained_variance_ratio_)
+    flat = x.reshape(shape[0], -1).astype(np.float64)
+    ours = pca_explained_variance(torch.from_numpy(x), chunk=chunk, standardize=False)
+    ref = np.cumsum(PCA().fit(flat).explained_variance_ratio_)
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=1e-9)
     assert len(pca_explained_variance(x, n_components=5)) == 5
-    ours32 = pca_explained_variance(torch.from_numpy(x), chunk=chunk, dtype=torch.float32)   # BLAS ssyrk
-    np.testing.assert_allclose(ours32, ref, atol=1e-4)
+    ours32 = pca_explained_variance(torch.from_numpy(x), chunk=chunk, dtype=torch.float32, standardize=False)
+    np.testing.assert_allclose(ours32, ref, atol=1e-4)   # BLAS ssyrk
+    # default: each sample divided by its own root mean square first (unit norm ratio)
+    unit = flat / np.sqrt((flat ** 2).mean(axis=1, keepdims=True))
+    ref_unit = np.cumsum(PCA().fit(unit).explained_variance_ratio_)
+    np.testing.assert_allclose(pca_explained_variance(torch.from_numpy(x), chunk=chunk), ref_unit, atol=1e-9)
+    assert np.abs(ref_unit - ref).max() > 1e-3   # the scaling matters on this data
+
+
+def test_pca_standardized_ignores_per_sample_amplitude():
+    z = _noise((60, 3, 8, 8), 15).double()
+    amp = torch.exp(torch.linspace(-3, 3, 60, dtype=torch.float64))[:, None, None, None]   # norms over 6 decades
+    white = pca_explained_variance(z)
+    np.testing.assert_allclose(pca_explained_variance(amp * z), white, atol=1e-12)
+    raw = pca_explained_variance(amp * z, standardize=False)
+    assert raw[4] > 0.5 and white[4] < 0.3            # raw: the largest-norm latents fill the first components
 
 
 def test_pca_low_rank_data_concentrates_variance():

@@ -177,7 +177,47 @@ def test_s_lf_ignores_high_frequencies_and_matches_ssim_of_lowpassed(crops):
     assert ssim(noisy, x).mean() < 0.9
     y = np.roll(x, 3, axis=-2)
     lp = [ideal_lowpass(torch.from_numpy(a), k).numpy() for a in (y, x)]
-    np.testing.assert_allclose(s_lf(y, x, kappa=k), ssim(*lp), rtol=1e-12)
+    # default: the low-passed images in [0, 1] with data_range 1; "signed": [-1, 1] with data_range 2
+    np.testing.assert_allclose(s_lf(y, x, kappa=k), ssim(*[(a + 1) / 2 for a in lp], data_range=1.0), rtol=1e-12)
+    np.testing.assert_allclose(s_lf(y, x, kappa=k, value_range="signed"), ssim(*lp, data_range=2.0), rtol=1e-12)
+
+
+def _skimage_s_lf(gen, cond, kappa, data_range=1.0, win_size=7, signed=False):
+    """Independent reference: scikit-image SSIM (uniform window, sample covariance) of the FFT-low-passed images,
+    mapped to [0, 1] (or kept in [-1, 1] with ``signed``), channel mean, per image."""
+    from skimage.metrics import structural_similarity
+
+    out = []
+    for g, c in zip(gen, cond):
+        lp = [np.fft.ifft2(np.fft.fft2(a) * _radial_mask(a.shape[-2:], kappa)).real for a in (g, c)]
+        lp = lp if signed else [(a + 1) / 2 for a in lp]
+        out.append(structural_similarity(lp[0], lp[1], channel_axis=0, data_range=data_range, win_size=win_size))
+    return np.array(out)
+
+
+def _radial_mask(shape, kappa):
+    h, w = shape
+    r = np.sqrt(np.fft.fftfreq(h)[:, None] ** 2 + np.fft.fftfreq(w)[None, :] ** 2)
+    return r <= kappa * 0.5
+
+
+def test_s_lf_scores_unit_range_images_against_scikit_image(tissue256):
+    """S_LF = SSIM of the low-passed (x + 1) / 2 with data_range 1, on both routes; it differs from the signed form
+    on a pair with nonzero means (SSIM's luminance term is not offset-invariant)."""
+    x = tissue256[:2, :, :128, :128]
+    gen = np.clip(np.roll(x, 4, axis=-1)[::-1] * 0.8 - 0.1, -1, 1)
+    for kappa, route in ((0.06, "bandlimited"), (0.06, "direct"), (kappa_for_size(128), "direct")):
+        got = s_lf(gen, x, kappa=kappa, route=route)
+        np.testing.assert_allclose(got, _skimage_s_lf(gen, x, kappa), rtol=1e-9, err_msg=f"{kappa} {route}")
+        signed = s_lf(gen, x, kappa=kappa, route=route, value_range="signed")
+        np.testing.assert_allclose(signed, _skimage_s_lf(gen, x, kappa, data_range=2.0, signed=True), rtol=1e-9)
+        assert np.abs(got - signed).min() > 1e-3, (kappa, route)
+    np.testing.assert_allclose(s_lf(gen, x, kappa=0.06, route="bandlimited"), s_lf(gen, x, kappa=0.06, route="direct"),
+                               rtol=1e-10, atol=1e-12)
+    # an explicit data_range overrides the span of the range: unit images with data_range 2 are not the default
+    assert not np.allclose(s_lf(gen, x, kappa=0.06, data_range=2.0), s_lf(gen, x, kappa=0.06))
+    with pytest.raises(ValueError, match="value_range"):
+        s_lf(gen, x, value_range="uint8")
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +245,10 @@ def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
     # float32 images (what the models produce) are compared in float32 on this route: close, not identical
     g32, c32 = torch.from_numpy(gen.astype(np.float32)), torch.from_numpy(cond.astype(np.float32))
     single = s_lf(g32, c32, kappa=kappa)
-    np.testing.assert_allclose(single, s_lf(gen, cond, kappa=kappa), rtol=0, atol=2e-5)
+    np.testing.assert_allclose(single, s_lf(gen, cond, kappa=kappa), rtol=0, atol=6e-5)   # measured <= 4e-5
     assert not np.array_equal(single, s_lf(gen, cond, kappa=kappa))  # it did take the float32 path
+    signed = s_lf(g32, c32, kappa=kappa, value_range="signed")
+    np.testing.assert_allclose(signed, s_lf(gen, cond, kappa=kappa, value_range="signed"), rtol=0, atol=1e-5)
 
 
 def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
@@ -257,6 +299,11 @@ def test_s_lf_gray_and_nonwhite_mask_for_edge_maps():
     assert not np.allclose(aligned, s_lf(gen, cond, **kw))
     with pytest.raises(ValueError, match="nonwhite"):
         s_lf(gen, cond, mask="edges", **kw)
+    # white_threshold stays in [-1, 1] units whatever the scoring range: the same pixels are kept
+    gray = 0.299 * cond[:, 0] + 0.587 * cond[:, 1] + 0.114 * cond[:, 2]
+    np.testing.assert_allclose(aligned, s_lf(gen, cond, mask=gray < 0.9, **kw), rtol=1e-12)
+    signed = s_lf(gen, cond, mask="nonwhite", value_range="signed", **kw)
+    np.testing.assert_allclose(signed, s_lf(gen, cond, mask=gray < 0.9, value_range="signed", **kw), rtol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 32, 32), (1, 1, 17, 24), (2, 2, 20, 15)])

@@ -111,7 +111,7 @@ def test_the_exported_choice_says_where_it_comes_from_and_reaches_readers():
     diverged = good.copy()
     diverged.attrs["choices"] = "{}"  # every grid point of the primary base diverged: no stale choice survives
     fallback = P.ovg_choice(diverged, spec)
-    assert fallback["eta_hf"] == OVG_DEFAULTS["eta_hf"] and "stayed finite" in fallback["source"]
+    assert fallback["eta_hf"] == OVG_DEFAULTS["eta_hf"] and "free of failed samples" in fallback["source"]
     assert ovg_setting(spec)["source"].startswith("defaults")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _train(a):
@@ -15,6 +16,20 @@ def _train(a):
     for par in a.param:
         tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=options)
         print(f"{par}: {tm.path}")
+
+
+def _weights(a):
+    from .studies.models import CHECKPOINT_ROOT
+    from .train.shipped import SHIPPED_ROOT, export, shipped_size
+
+    root = Path(a.checkpoints or CHECKPOINT_ROOT)
+    done = sorted(p for p in root.glob(f"*-{a.profile}-*") if (p / "DONE").exists())
+    if not done:
+        raise FileNotFoundError(f"no finished {a.profile} checkpoint under {root}; train the models first "
+                                f"(`make book` or `python -m spectral_collapse train`)")
+    for ckpt in done:
+        print(f"{ckpt.name} -> {export(ckpt, a.out)}")
+    print(f"{len(done)} checkpoints, {shipped_size(a.out or SHIPPED_ROOT) / 2**20:.1f} MiB under {a.out or SHIPPED_ROOT}")
 
 
 def _studies(a):
@@ -110,6 +125,12 @@ def main(argv=None):
     d.add_argument("name")
     d.add_argument("--root", default=None)
     d.set_defaults(fn=_download)
+    w = sub.add_parser("weights", help="write the shipped form (float16 EMA weights, hashed) of a profile's trained "
+                                       "checkpoints into data/weights, and reinstall each checkpoint from it")
+    w.add_argument("--profile", default="quick")
+    w.add_argument("--checkpoints", default=None, help="checkpoint folder (default data/checkpoints)")
+    w.add_argument("--out", default=None, help="shipped-weights folder (default data/weights)")
+    w.set_defaults(fn=_weights)
     a = ap.parse_args(argv)
     try:
         a.fn(a)

@@ -7,7 +7,8 @@ computes them; ``get_metric(name)`` looks one up and lists the valid names for a
 from . import fid as _fid
 from .image import MS_SSIM_WEIGHTS, haarpsi, lpips, ms_ssim, psnr, ssim
 from .latent import (DecorrelationResult, GaussianityResult, decorrelation, decorrelation_threshold, gaussianity,
-                     patch_roughness, pca_explained_variance, radial_power_spectrum, spectral_velocity)
+                     ks_resolution, patch_roughness, pca_explained_variance, radial_power_spectrum, s_g_tie,
+                     sample_norm_ratio, spectral_velocity)
 from .spectral import (PIXEL_UNITS, delta_log_e, hf_log_energy, hf_reference, kappa_for_size, s_hf, s_lf,
                        spectrum_slope, wavelet_order)
 
@@ -30,7 +31,7 @@ def get_metric(name: str):
 
 __all__ = [
     "METRICS", "get_metric",
-    "GaussianityResult", "gaussianity", "DecorrelationResult", "patch_roughness", "decorrelation_threshold",
+    "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio", "DecorrelationResult", "patch_roughness", "decorrelation_threshold",
     "decorrelation", "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
     "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
     "kappa_for_size", "s_lf",

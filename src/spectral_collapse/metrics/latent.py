@@ -1,15 +1,19 @@
 """Diagnostics of inverted noise maps x_T (paper App. B.2-B.3, Fig. 3 and Fig. 17).
 
 - ``gaussianity``: S_G = 1 - D_KS between r = ||x_T||^2 and chi2(d) (Eq. 31-33). Beside D and the p-value it
-  returns mean(r / d) and the mean z-score (r - d) / sqrt(2 d), because at d ~ 1e4-2e5 the KS test rejects
-  even a 0.5 % scale error (D near 1), so D alone cannot say *how far* a set of latents is off.
+  returns mean(r / d), the mean z-score (r - d) / sqrt(2 d) and ``norm_z`` = (mean(r) - d) / sqrt(2 d / n),
+  because at d ~ 1e4-2e5 the KS test rejects even a 0.5 % scale error (D near 1), so D alone cannot say *how
+  far* a set of latents is off. ``ks_resolution(n)`` is the KS critical distance at n samples and
+  ``s_g_tie(a, b, n)`` says when two S_G values lie within it (they cannot be ordered).
 - ``decorrelation``: S_DC from the channel-wise patch roughness of Eq. 34, with the threshold tau of Eq. 35
   calibrated by Monte Carlo on N(0, I) latents of the same shape, and the patch flags of Eq. 36. Eq. 36 defines
   the *flagged* (autocorrelated) ratio, where high means structured, but the paper's tables report S_DC as
   higher-is-better with ~0.98 for good methods; we return ``s_dc`` = 1 - flagged ratio (1 = like white noise)
-  and the flagged ratio beside it.
+  and the flagged ratio beside it. By default each sample is first scaled to unit variance (``standardize``),
+  so S_DC measures spatial correlation only; its amplitude is reported beside it as ``norm_ratio``.
 - ``pca_explained_variance``: cumulative explained variance ratio of one PCA over a set of latents (Fig. 3),
-  computed from the N x N Gram matrix so that 2000 latents of dimension 196608 fit in memory.
+  computed from the N x N Gram matrix so that 2000 latents of dimension 196608 fit in memory; by default on
+  unit-variance samples as well.
 - ``radial_power_spectrum`` / ``spectral_velocity``: radially averaged power spectra of images, and of the
   updates z_{t+1} - z_t along an inversion trajectory (Fig. 17).
 
@@ -30,7 +34,7 @@ from threadpoolctl import threadpool_limits
 from ..fourier import radial_frequency
 
 __all__ = [
-    "GaussianityResult", "gaussianity",
+    "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio",
     "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation",
     "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
 ]
@@ -55,6 +59,30 @@ def _check_4d(x: torch.Tensor, name: str) -> None:
         raise ValueError(f"{name} must have shape (N, C, H, W), got {tuple(x.shape)}; add a channel axis with x[:, None]")
 
 
+def _sample_moments(x: torch.Tensor, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(||x_i||^2 / d, sd of x_i's elements) per sample, in float64, ``chunk`` samples at a time (no full copy)."""
+    sq, sd = [], []
+    for c in x.split(max(1, int(chunk))):
+        c = c.reshape(c.shape[0], -1).to(torch.float64)
+        sq.append(c.square().mean(1).cpu())
+        sd.append(c.std(1, correction=0).cpu())
+    return torch.cat(sq).numpy(), torch.cat(sd).numpy()
+
+
+def _unit_scale(sd: np.ndarray) -> np.ndarray:
+    """1 / sd per sample, with 1 where sd is 0 or not finite (such a sample is left as it is)."""
+    ok = np.isfinite(sd) & (sd > 0)
+    return np.where(ok, 1 / np.where(ok, sd, 1), 1.0)
+
+
+def sample_norm_ratio(latents, chunk: int = 64) -> np.ndarray:
+    """||x_i||^2 / d per sample (N,), in float64: 1 on average under N(0, I), s^2 under N(0, s^2 I)."""
+    x = _as_tensor(latents)
+    if x.ndim < 2:
+        raise ValueError(f"latents must have shape (N, ...), got {tuple(x.shape)}")
+    return _sample_moments(x, chunk)[0]
+
+
 # ----------------------------------------------------------------------------------------------------------- S_G
 
 @dataclass(frozen=True)
@@ -66,10 +94,33 @@ class GaussianityResult:
     z_mean: float           # mean of (||x_T||^2 - d) / sqrt(2 d); ~N(0, 1 / n) under N(0, I)
     d: int                  # degrees of freedom used
     n: int                  # number of latents
+    norm_z: float = math.nan  # (mean(r) - d) / sqrt(2 d / n) = sqrt(n) z_mean; ~N(0, 1) under N(0, I)
+
+
+def ks_resolution(n: int, alpha: float = 0.05) -> float:
+    """The one-sample KS critical distance at ``n`` samples: kstwo(n)'s 1 - alpha quantile (0.167 at n = 64).
+
+    Two KS distances (so two S_G values) closer than this cannot be told apart by a test of level ``alpha``."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    return float(scipy.stats.kstwo.ppf(1 - alpha, n))
+
+
+def s_g_tie(a: float, b: float, n: int, alpha: float = 0.05) -> bool:
+    """True when S_G values ``a`` and ``b`` of sets of ``n`` latents lie within ``ks_resolution(n, alpha)`` of each
+    other, so they cannot be ordered (two saturated zeros tie, as do 1e-16 and 0.0)."""
+    return bool(abs(float(a) - float(b)) <= ks_resolution(n, alpha))
 
 
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:
-    """S_G of a set of latents (paper Eq. 31-33); ``d`` defaults to the element count of one latent."""
+    """S_G of a set of latents (paper Eq. 31-33); ``d`` defaults to the element count of one latent.
+
+    ``norm_z`` = (mean(r) - d) / sqrt(2 d / n) with r = ||x_T||^2 is the standardized deviation of the mean squared
+    norm from chi2(d)'s mean: ~N(0, 1) under N(0, I) for any d, signed (> 0: too much energy), and still finite
+    and ordered where D_KS saturates at 1 (a 10 % variance error at d = 3072, n = 64 gives norm_z ~ 31)."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"latents must have shape (N, ...) with N >= 1, got {tuple(x.shape)}")
@@ -79,7 +130,7 @@ def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityRe
     ks = scipy.stats.kstest(r, "chi2", args=(d,))
     return GaussianityResult(s_g=float(1 - ks.statistic), ks_d=float(ks.statistic), p_value=float(ks.pvalue),
                              mean_norm_ratio=float(np.mean(r / d)), z_mean=float(np.mean((r - d) / math.sqrt(2 * d))),
-                             d=d, n=len(r))
+                             d=d, n=len(r), norm_z=float((np.mean(r) - d) / math.sqrt(2 * d / len(r))))
 
 
 # ---------------------------------------------------------------------------------------------------------- S_DC
@@ -90,6 +141,8 @@ class DecorrelationResult:
     flagged_ratio: np.ndarray  # (N,) Eq. 36 as written: fraction of patches flagged as autocorrelated
     tau: float                 # roughness threshold of Eq. 35
     mask: np.ndarray | None = None  # (N, H', W') bool flag mask (paper's "Flag Mask"), when asked for
+    norm_ratio: np.ndarray | None = None  # (N,) ||x||^2 / d of the raw samples: their amplitude (1 under N(0, I))
+    standardized: bool = True  # whether each sample was scaled to unit variance before the roughness test
 
 
 def patch_roughness(z, patch: int = 4, stride: int = 1) -> torch.Tensor:
@@ -144,12 +197,19 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
 
 
 def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, channel_fraction: float = 0.5,
-                  n_mc: int = 200, seed: int = 0, return_mask: bool = False, chunk: int = 64) -> DecorrelationResult:
+                  n_mc: int = 200, seed: int = 0, return_mask: bool = False, chunk: int = 64,
+                  standardize: bool = True) -> DecorrelationResult:
     """Per-sample S_DC (App. B.3): a patch is flagged when >= channel_fraction of its channels have rho <= tau.
 
     Defaults: 4 x 4 windows at stride 1 (every valid position), FPR 0.05 as in the paper, at least half of the
     channels (2 of 3 for RGB, 2 of 4 for SD-VAE latents), 200 Monte-Carlo draws. White noise then scores about
     0.99 (3 channels: P(>= 2 of 3 below a 5 % quantile) ~ 0.007 per patch).
+
+    ``standardize`` (default) divides each sample by the standard deviation of all its elements before the
+    roughness is compared with tau (calibrated on N(0, I)), so S_DC measures spatial correlation, not amplitude:
+    white noise scores ~0.99 at any scale. A sample of zero variance is left as it is. ``standardize=False`` is
+    the paper's literal form, where roughness scales with the variance and white noise x 0.3 scores ~0.
+    ``norm_ratio`` (||x||^2 / d of the raw samples) reports the amplitude beside it.
     """
     x = _as_tensor(latents)
     _check_4d(x, "latents")
@@ -157,14 +217,20 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
         raise ValueError(f"channel_fraction must lie in (0, 1], got {channel_fraction}")
     tau = decorrelation_threshold(x.shape[1:], patch, stride, fpr, n_mc, seed)
     need = channel_fraction * x.shape[1] - 1e-9
+    norm_ratio, sd = _sample_moments(x, chunk)
+    scale = _unit_scale(sd)
     flags = []
-    for c in x.split(chunk):
+    for i, c in zip(range(0, len(x), chunk), x.split(chunk)):
+        if standardize:
+            dt = torch.float64 if c.dtype == torch.float64 else torch.float32
+            c = c.to(dt) * torch.from_numpy(scale[i:i + len(c)]).to(dt).to(c.device)[:, None, None, None]
         below = (patch_roughness(c, patch, stride) <= tau).sum(1)   # (n, H', W') channels below tau
         flags.append((below >= need).cpu())
     flags = torch.cat(flags)
     flagged = flags.to(torch.float64).mean((1, 2)).numpy()
     return DecorrelationResult(s_dc=1 - flagged, flagged_ratio=flagged, tau=tau,
-                               mask=flags.numpy() if return_mask else None)
+                               mask=flags.numpy() if return_mask else None, norm_ratio=norm_ratio,
+                               standardized=bool(standardize))
 
 
 # ----------------------------------------------------------------------------------------------------------- PCA
@@ -183,8 +249,15 @@ def _gram_update(acc, block: torch.Tensor, outer: bool):
 
 
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,
-                           dtype: torch.dtype = torch.float64) -> np.ndarray:
+                           dtype: torch.dtype = torch.float64, standardize: bool = True) -> np.ndarray:
     """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), length min(N, d) or n_components.
+
+    ``standardize`` (default) divides each latent by its root mean square sqrt(||x||^2 / d) first (a latent of
+    zero norm is left as it is), so that every latent has unit norm ratio and the curve describes the latents'
+    shape, not the spread of their norms; ``standardize=False`` runs the PCA on the raw latents. The scaling is
+    applied block by block (no copy). The root mean square rather than the sd is used so that a latent's own mean
+    stays in proportion to its fluctuations: dividing by the sd would turn a set of latents with means large
+    against their sd into one dominant component along the constant image.
 
     The eigenvalues come from the N x N Gram matrix of the centred data (N <= d; accumulated over blocks of
     ``chunk`` features, each centred by its own means) or from the d x d scatter matrix (N > d; accumulated over
@@ -199,6 +272,8 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
     x = x.reshape(x.shape[0], -1)
     n, d = x.shape
     m = min(n, d)
+    s = (torch.from_numpy(_unit_scale(np.sqrt(_sample_moments(x, max(1, 2**22 // max(d, 1)))[0])))
+         .to(dtype).to(x.device) if standardize else None)
     cpu = x.device.type == "cpu" and dtype in (torch.float32, torch.float64)
     gram = (np.zeros((m, m), dtype=np.float64 if dtype == torch.float64 else np.float32, order="F") if cpu
             else torch.zeros((m, m), dtype=dtype, device=x.device))
@@ -207,11 +282,15 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
         if n <= d:
             for j in range(0, d, chunk):
                 block = x[:, j:j + chunk].to(dtype)
+                block = block if s is None else block * s[:, None]
                 gram = _gram_update(gram, block - block.mean(0, keepdim=True), outer=True)
         else:
-            mean = sum(x[i:i + chunk].to(dtype).sum(0) for i in range(0, n, chunk)) / n
+            def rows(i):
+                r = x[i:i + chunk].to(dtype)
+                return r if s is None else r * s[i:i + chunk, None]
+            mean = sum(rows(i).sum(0) for i in range(0, n, chunk)) / n
             for i in range(0, n, chunk):
-                gram = _gram_update(gram, x[i:i + chunk].to(dtype) - mean, outer=False)
+                gram = _gram_update(gram, rows(i) - mean, outer=False)
     g = torch.from_numpy(gram) if cpu else gram
     ev = torch.linalg.eigvalsh(g, UPLO="U").flip(0).clamp_min(0)
     ratio = (ev / torch.diagonal(g).sum()).cumsum(0).cpu().numpy().astype(np.float64)

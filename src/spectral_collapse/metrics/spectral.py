@@ -6,7 +6,9 @@
   (Eq. 38); ``hf_reference``: mu_HF, its mean over real images (Eq. 39); ``s_hf``: 1 - clip(|log E - mu| / |mu|)
   per image (Eq. 40); ``delta_log_e``: log E - mu, the scale-free number beside it.
 - ``s_lf``: SSIM between ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
-  grayscale-and-mask variant for edge-map conditions.
+  grayscale-and-mask variant for edge-map conditions. Inputs are the suite's [-1, 1] images; by default they are
+  scored as (x + 1) / 2 in [0, 1] with data_range 1 (as the suite's MS-SSIM and the authors' released metrics
+  code), since SSIM's luminance term is not invariant to an offset of both images.
 
 Pixel units matter for S_HF. mu is a log-energy, so rescaling the pixels by a shifts every log E and mu by
 2 ln a: the difference log E - mu is unchanged but the ratio |log E - mu| / |mu| is not. With images in [0, 1],
@@ -172,8 +174,12 @@ def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) ->
     return min(kappa * reference_size / size, math.sqrt(2))
 
 
+_S_LF_VALUE_RANGES = ("unit", "signed")
+
+
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
-         data_range: float = 2.0, win_size: int = 7, chunk: int = 8, route: str = "auto") -> np.ndarray:
+         data_range: float | None = None, win_size: int = 7, chunk: int = 8, route: str = "auto",
+         value_range: str = "unit") -> np.ndarray:
     """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels.
 
     ``kappa`` is the paper's cutoff fraction of Nyquist, tuned for 256-px images: at other sizes pass
@@ -183,18 +189,31 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
     below ``white_threshold`` (in [-1, 1] units). A mask is applied to the SSIM map: the channel-mean SSIM map
     of the low-passed pair is averaged over the masked pixels (border of (win_size - 1) // 2 excluded, see
     ``image.ssim``) rather than over all pixels; filtering runs on the whole, unmasked images. ``mask`` may
-    also be a bool array (B, H, W) or (H, W). ``data_range`` 2 is the span of [-1, 1]. Images are filtered and
-    compared ``chunk`` at a time (the same numbers, less memory traffic).
+    also be a bool array (B, H, W) or (H, W). Images are filtered and compared ``chunk`` at a time (the same
+    numbers, less memory traffic).
+
+    ``value_range``: the inputs are always [-1, 1] images. "unit" (default) scores (x + 1) / 2, i.e. the images in
+    [0, 1], with ``data_range`` 1, as the suite's MS-SSIM and the authors' released metrics code (torchmetrics on
+    [0, 1], data_range=1.0) do; "signed" scores the [-1, 1] values as they are with ``data_range`` 2. The two
+    differ because SSIM's luminance term (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1) is not invariant to adding
+    the same offset to both images (contrast and structure terms are). ``data_range`` None (default) takes the
+    span of the chosen range (1 or 2); the low-pass, the grayscale conversion and ``white_threshold`` (always in
+    [-1, 1] units) commute with the affine map, so only the SSIM constants and the luminance term see it.
 
     ``route``: "direct" low-passes with FFTs and runs ``image.ssim``; "bandlimited" computes the same SSIM from the
     band's few Fourier coefficients (``metrics.bandlimited``; equal to round-off, about 10x faster at 256 px);
     "auto" (default) takes the band-limited route where the band is narrow (``narrow_band``: at the paper's
     kappa = 0.06 from 128 px up) and the direct one otherwise. The band-limited route computes in float32 when
-    both inputs are float32 (the models' images): within 2e-5 of the float64 value on tissue crops (tested),
-    2.4x faster; anything else is computed in float64, as the direct route always is.
+    both inputs are float32 (the models' images): within 6e-5 of the float64 value on tissue crops in the default
+    [0, 1] scoring (within 1e-5 in "signed": the offset costs float32 some cancellation in the local variances;
+    tested), 2.4x faster; anything else is computed in float64, as the direct route always is.
     """
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
+    if value_range not in _S_LF_VALUE_RANGES:
+        raise ValueError(f"unknown value_range {value_range!r}; valid: 'unit' ([0, 1], default), 'signed' ([-1, 1])")
+    if data_range is None:
+        data_range = 1.0 if value_range == "unit" else 2.0
     shape = tuple(getattr(generated, "shape", np.shape(generated)))
     fast = route == "bandlimited" or (route == "auto" and len(shape) == 4 and narrow_band(*shape[-2:], kappa))
     single = fast and all(getattr(v, "dtype", None) in (torch.float32, np.float32) for v in (generated, condition))
@@ -215,6 +234,8 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
         gen, cond = _to_gray(gen).astype(dt, copy=False), _to_gray(cond).astype(dt, copy=False)  # f64 unless single
     if mask is not None:
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (gen.shape[0], h, w))
+    if value_range == "unit":  # after the mask, whose threshold is in [-1, 1] units
+        gen, cond = ((a + dt(1)) * dt(0.5) for a in (gen, cond))
     if fast:
         return lowpass_ssim(gen, cond, kappa, data_range=data_range, win_size=win_size, mask=mask, chunk=chunk)
     out = []

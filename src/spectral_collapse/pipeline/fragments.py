@@ -69,22 +69,41 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     return head + md_table(cov) + "\n" + scorecard_markdown(card)
 
 
-def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
-    """The claims page's generated part: a summary table and one section per claim."""
+def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict | None = None) -> str:
+    """The claims page's generated part: a summary table, the verdicts that differ from ``previous`` (a record of
+    earlier verdicts: {"what": ..., "claims": [{"claim", "verdict", "evidence"}]}) with both pieces of evidence,
+    and one section per claim."""
     c = evaluate_claims(ev, paper)
     tally = c["verdict"].value_counts()
+    before = {r["claim"]: r for r in (previous or {}).get("claims", [])}
+    c["before"] = [before.get(k, {}).get("verdict", "") for k in c["claim"]]
     lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
              + f" (of {len(c)} claims).\n",
              md_table(c[["claim", "where", "verdict", "paper's tables"]].rename(
                  columns={"verdict": "ours", "paper's tables": "on the paper's own tables"}))]
+    changed = c[(c["before"] != "") & (c["before"] != c["verdict"])]
+    if before:
+        lines.append(f"\n## Verdicts that changed\n\nCompared with the verdicts recorded before ({previous['what']}): "
+                     + (f"{len(changed)} of {len(c)} changed." if len(changed) else "none changed.") + "\n")
+        for _, r in changed.iterrows():
+            lines.append(f"- **{r['claim']}**: {r['before']} → **{r['verdict']}**.\n  - Before: "
+                         f"{before[r['claim']].get('evidence', '')}\n  - Now: {r['our numbers']}")
     c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
                           "paper numbers": "paper_detail"})
     for _, r in c.iterrows():
+        was = (f"\n- Before: {r['before']} ({before[r['claim']].get('evidence', '')})."
+               if r["before"] and r["before"] != r["verdict"] else "")
         lines.append(f"\n## {r['claim']}: {r['where']}\n\n{r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['ours_detail']}\n- Rule: {r['rule']}.\n"
+                     f"{r['ours_detail']}\n- Rule: {r['rule']}.{was}\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
     return "\n".join(lines)
+
+
+def previous_claims(results_root: str | Path, profile: str) -> dict | None:
+    """The recorded earlier verdicts of a profile (``<results>/claims/previous-<profile>.json``), or None."""
+    path = Path(results_root) / "claims" / f"previous-{profile}.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:
@@ -211,7 +230,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     ev = load_evidence(results_root, profile)
     intro_md, png = intro_fragment(results_root, profile)
     out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
-                                   "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
+                                   "claims.md": claims_fragment(ev, previous=previous_claims(results_root, profile)), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-gpu.md": gpu_fragment(gpu)}
     if png is not None:

@@ -16,16 +16,19 @@ import xarray as xr
 
 from ..reference import paper_tables
 from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, improvement_table, paper_key
-from ..studies.aggregate import TABLE_METRICS
+from ..studies.aggregate import TABLE_METRICS, cell_text
+from ..studies.validity import failed_of
 
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "percent_improved", "percent_table",
            "factor_key", "trained_models", "latent_space_text", "run_settings", "ablation_verdict"]
 
 
 def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (axis values, method), columns metrics, cells 'mean ± std' (the layout of the paper's tables)."""
+    """Rows (axis values, method), columns metrics, cells as ``aggregate.cell_text`` (the paper's tables' layout)."""
     s = ablation_summary(ds, metrics)
-    s["cell"] = [f"{m:.{digits}f} ± {d:.{digits}f}" if np.isfinite(m) else "n/a" for m, d in zip(s["mean"], s["std"])]
+    failed = s["failed"] if "failed" in s else [0] * len(s)
+    n = s["n"] if "n" in s else [None] * len(s)
+    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits) for m, d, f, k in zip(s["mean"], s["std"], failed, n)]
     axes = list(axis_values(ds)[0])
     t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     return t[[m for m in metrics if m in t.columns]]
@@ -151,24 +154,28 @@ def _m(s: pd.DataFrame, sel: dict, method: str, metric: str) -> float:
     return float(q["mean"].iloc[0]) if len(q) else float("nan")
 
 
-def _x0_nonfinite_note(ds: xr.Dataset) -> str:
-    """Which (method, factor) cells of the x0 arms went non-finite, and why (a cell with any NaN is left out)."""
-    if "finite" not in ds or "parameterization" not in ds.dims:
+def _x0_failed_note(ds: xr.Dataset) -> str:
+    """Which (method, factor) cells of the x0 arms have failed samples (``studies.validity``), and why."""
+    failed = failed_of(ds)
+    if "parameterization" not in ds.dims or failed is None:
         return ""
-    fin = ds["finite"].sel(parameterization="x0")
-    share = fin.mean([d for d in fin.dims if d not in ("method", "factor")])
+    share = failed.sel(parameterization="x0").mean([d for d in failed.dims
+                                                      if d not in ("method", "factor", "parameterization")])
     bad = [(str(m), int(f), float(share.sel({"method": m}).sel(factor=f)))
            for m in share["method"].values for f in share["factor"].values
-           if float(share.sel({"method": m}).sel(factor=f)) < 1]
+           if float(share.sel({"method": m}).sel(factor=f)) > 0]
     if not bad:
         return ""
-    cells = ", ".join(f"{m} x{f} ({100 * (1 - v):.0f}% of samples)" for m, f, v in bad)
-    return (f" Non-finite with the x0 models: {cells}. OVG as the paper writes it (Eq. 7-14) differentiates "
-            "||eps||^2 with eps = (x - x0_hat) / sigma, which an x0 model only gives through a division by the small "
-            "sigma of the first inversion steps; the drift then grows without bound within a few steps. The authors' "
-            "released variant (`OVG.released()`: step-length scaling and a per-term clip) stays finite on the same "
-            "x0 model (8 of 8 ihc-sr x2 test images, PSNR 22.98 dB, measured once by hand). A cell's mean is taken over "
-            "its finite samples (a cell with none is left out), so these cells rest on few images.")
+    cells = ", ".join(f"{m} x{f} ({100 * v:.0f}% of samples)" for m, f, v in bad)
+    stable = ("ovg_stable" in ds["method"].values and
+              not bool(failed.sel({"method": "ovg_stable", "parameterization": "x0"}).any()))
+    return (f" Failed samples with the x0 models (non-finite, or beyond the bounds of `studies.validity`): {cells}. "
+            "OVG as the paper writes it (Eq. 7-14) differentiates ||eps||^2 with eps = (x - x0_hat) / sigma, which an "
+            "x0 model only gives through a division by the small sigma of the first inversion steps, so a fixed step "
+            "size overshoots there. Cells with failed samples show their failed count and the number of samples "
+            "their mean runs over; the shares above leave them out."
+            + (" The stable form (`ovg_stable`: an Euler step in sigma with a trust region, see the OVG method page) "
+               "kept every sample of the x0 models." if stable else ""))
 
 
 def ablation_verdict(ds: xr.Dataset) -> str:
@@ -185,7 +192,7 @@ def ablation_verdict(ds: xr.Dataset) -> str:
         agree = bool(spectral) and min(spectral) > 0.5 and (not fidelity or max(fidelity) < min(spectral))
         return (f"x0-prediction improves, over {int(pi['cells'].max())} (method, factor, seed) cells: {txt}. The paper "
                 f"finds x0 a cure for collapse (S_HF, S_DC improve most) at a cost in structure (S_LF, PSNR improve less "
-                f"often). Our numbers {'agree' if agree else 'do not agree'} with that pattern." + _x0_nonfinite_note(ds))
+                f"often). Our numbers {'agree' if agree else 'do not agree'} with that pattern." + _x0_failed_note(ds))
     s = ablation_summary(ds)
     parts, holds = [], []
     for sel in axis_values(ds):

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.latent import ks_resolution, s_g_tie
 from ..metrics.spectral import wavelet_order
 
 __all__ = ["verdict", "settings", "overview", "velocity_summary", "pca_table", "gaussianity_table",
@@ -57,29 +58,43 @@ def settings(ds: xr.Dataset, keys) -> str:
 
 # --------------------------------------------------------------------------------------------------- tables
 
+def _present(ds: xr.Dataset, keys) -> list[str]:
+    """The keys a results file holds (files written before a field existed lack it)."""
+    return [k for k in keys if k in ds]
+
+
 def pca_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per series: components for 50 / 90 / 99 % of the variance, the curve's mean, latents and failed ones."""
-    return pd.DataFrame({k: ds[k].values for k in ("k50", "k90", "k99", "auc", "n", "nonfinite")},
-                        index=pd.Index(ds["series"].values, name="series"))
+    """Per series: components for 50 / 90 / 99 % of the variance and the curve's mean (unit-variance latents), the
+    same on the raw latents, the mean ||x_T||^2 / d (amplitude), latents and failed ones."""
+    keys = _present(ds, ("k50", "k90", "k99", "auc", "k90_raw", "auc_raw", "mean_norm_ratio", "n", "nonfinite"))
+    return pd.DataFrame({k: ds[k].values for k in keys}, index=pd.Index(ds["series"].values, name="series"))
 
 
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The KS test per method, and the S_G and p-value of Gaussian noise as a reference row."""
-    tab = ds[["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean"]].to_dataframe()
+    """The KS test per method with norm_z beside it, and Gaussian noise's S_G, p-value and norm_z as a reference row."""
+    tab = ds[_present(ds, ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"])].to_dataframe()
     tab.loc["gaussian (reference)", ["s_g", "ks_p"]] = [float(ds.attrs["gaussian_s_g"]),
                                                          float(ds.attrs["gaussian_ks_p"])]
+    if "gaussian_norm_z" in ds.attrs and "norm_z" in tab:
+        tab.loc["gaussian (reference)", "norm_z"] = float(ds.attrs["gaussian_norm_z"])
     return tab
 
 
 def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Mean S_DC and flagged share per method."""
-    return ds[["s_dc", "flagged_ratio"]].mean("latent").to_dataframe()
+    """Mean S_DC (unit-variance latents) and flagged share per method, the raw form's mean S_DC and the mean
+    ||x_T||^2 / d beside them."""
+    return ds[_present(ds, ["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio"])].mean("latent").to_dataframe()
 
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per inversion run of the scatter: method, steps, seed, S_G of the set, mean S_DC."""
-    return pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
-                         "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
+    """One row per inversion run of the scatter: method, steps, seed, S_G and norm_z of the set, mean S_DC (and
+    its raw form), mean ||x_T||^2 / d."""
+    cols = {"method": ds["run_method"].values, "steps": ds["run_steps"].values, "seed": ds["run_seed"].values,
+            "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values}
+    for k in ("run_norm_z", "run_s_dc_raw", "run_norm_ratio"):
+        if k in ds:
+            cols[k[4:]] = ds[k].values
+    return pd.DataFrame(cols)
 
 
 def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd.DataFrame:
@@ -160,11 +175,22 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
            f"Our numbers (d = {ds.attrs['d']}): S_G " + ", ".join(f"{k} {sg[k]:.3f}" for k in m)
            + "; mean ||x_T||^2/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
            + f" (Gaussian noise: S_G {float(ds.attrs['gaussian_s_g']):.3f}).")
+    nz = dict(zip(m, ds["norm_z"].values.tolist())) if "norm_z" in ds else {}
+    if nz:
+        txt += " norm_z (0 +- 1 under N(0, I)) " + ", ".join(f"{k} {nz[k]:.1f}" for k in m) + "."
     if "ddim" in sg:
         others = [k for k in ("taba", "edm") if k in sg]
         if others:
-            ok = all(sg["ddim"] < sg[k] for k in others)
-            txt += f" DDIM below {', '.join(others).upper()}: {_agrees(ok)}."
+            n = int(ds["n"].values[m.index("ddim")]) if "n" in ds else int(ds.sizes.get("latent", 0))
+            ties = [k for k in others if n > 0 and s_g_tie(sg["ddim"], sg[k], n)]
+            if ties and nz:
+                ok = all(abs(nz["ddim"]) > abs(nz[k]) for k in others)
+                txt += (f" S_G of DDIM and {', '.join(ties).upper()} lie within the KS resolution at n = {n} "
+                        f"({ks_resolution(n):.3f}), so S_G cannot order them; by |norm_z|, DDIM farther from "
+                        f"N(0, I) than {', '.join(others).upper()}: {_agrees(ok)}.")
+            else:
+                ok = all(sg["ddim"] < sg[k] for k in others)
+                txt += f" DDIM below {', '.join(others).upper()}: {_agrees(ok)}."
     return txt
 
 

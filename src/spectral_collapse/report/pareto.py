@@ -13,7 +13,7 @@ __all__ = ["frontier_verdict"]
 def frontier_verdict(ds: xr.Dataset) -> dict:
     """Does OVG expand the S_HF / S_LF frontier of the baselines (Sec. 5.2, Fig. 6)? Numbers and one paragraph.
 
-    On the joint front of every finite grid point and every baseline (means over the sweep's images), count the OVG
+    On the joint front of every grid point free of failed samples and every baseline (means over the sweep's images), count the OVG
     points; the claim holds when at least one OVG point is on it (OVG reaches beyond the baselines' envelope).
     The chosen point of the primary base is compared with the best baseline on each axis.
     """
@@ -24,7 +24,7 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     ch = json.loads(ds.attrs.get("choices", "{}")).get(primary)
     out = {"front_ovg": n_ovg, "front_baselines": n_base, "dominated_baselines": dominated, "choice": ch,
            "holds": bool(n_ovg > 0)}
-    text = (f"On the joint S_HF / S_LF front of {len(grid)} finite grid points and {len(base)} baselines, "
+    text = (f"On the joint S_HF / S_LF front of {len(grid)} grid points free of failed samples and {len(base)} baselines, "
             f"{n_ovg} point(s) are OVG and {n_base} are baselines; baselines dominated by some point: "
             f"{', '.join(dominated) or 'none'}.")
     if ch and len(base):

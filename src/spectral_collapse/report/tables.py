@@ -11,15 +11,18 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_counterpart, paper_rows
-from ..studies.aggregate import TABLE_METRICS, per_seed, summary
+from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "paper_comparison"]
+__all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "paper_comparison", "coincidence_note"]
 
 
 def format_summary(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Methods x metrics table of 'mean ± std' strings, in the dataset's method order."""
+    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean ± std', the mean alone for a deterministic
+    method, the failed count and n where samples failed), in the dataset's method order."""
     s = summary(ds, metrics)
-    s["cell"] = [f"{m:.{digits}f} ± {d:.{digits}f}" if np.isfinite(m) else "n/a" for m, d in zip(s["mean"], s["std"])]
+    failed = s["failed"] if "failed" in s else [0] * len(s)
+    n = s["n"] if "n" in s else [None] * len(s)
+    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits) for m, d, f, k in zip(s["mean"], s["std"], failed, n)]
     t = s.pivot(index="method", columns="metric", values="cell")
     return t.reindex(index=[m for m in ds["method"].values if m in t.index], columns=[m for m in metrics if m in t.columns])
 
@@ -33,3 +36,14 @@ def paper_comparison(ds: xr.Dataset, dataset: str | None = None, metrics=TABLE_M
     pds, sc = paper_counterpart(dataset, scale)
     merged["paper_setting"] = f"{pds} {sc}".strip() or "none"
     return merged
+
+
+def coincidence_note(ds: xr.Dataset) -> str:
+    """A sentence naming the methods whose translations coincide sample for sample ("" when none): they keep
+    their rows in the tables and count once in shares and correlations."""
+    same = coinciding_methods(ds)
+    if not same:
+        return ""
+    pairs = ", ".join(f"`{m}` and `{first}`" for m, first in same.items())
+    return (f"Identical translations: {pairs} give the same output for every test image (at the settings used they "
+            "are the same update), so their rows agree; the claims' shares and correlations count them once.")

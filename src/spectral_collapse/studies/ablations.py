@@ -47,6 +47,8 @@ __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BET
            "improvement_table", "arm_latents"]
 
 ABLATION_LABELS = ("ddim", "taba", "ovg")   # the rows of the paper's Tables 3-6 (Standard, TABA, OVG)
+# eps_vs_x0 adds OVG's stable form beside the paper's (which diverges on x0-prediction models, kept visible)
+STUDY_LABELS = {"eps_vs_x0": (*ABLATION_LABELS, "ovg_stable")}
 PAPER_SCALES = ("x8", "x16", "x32")         # the paper's SR factors on 256-px BBBC021
 N_IMAGES = 8                                # translated images (and latents) stored per (arm, method, seed)
 N_PCA = 64                                  # inverted latents per (arm, method, seed) in the PCA
@@ -109,7 +111,7 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
     """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes.
 
-    Knobs: ``methods`` (default ABLATION_LABELS), ``seeds`` (default the profile's), ``factors`` (default the
+    Knobs: ``methods`` (default ABLATION_LABELS; eps_vs_x0 adds ``ovg_stable``), ``seeds`` (default the profile's), ``factors`` (default the
     profile's). Besides the translation metrics, each arm gets the PCA of its first ``n_pca`` inverted latents per
     (method, seed) against Gaussian noise of the same count and dimension (``pca_cev``, ``pca_cev_gaussian``,
     ``pca_auc``: the mean of the cumulative curve, 0.5 + 1/(2m) for variance spread evenly over m components).
@@ -119,7 +121,7 @@ def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
                          f"unset, or run main_results, pareto or the latent studies on your model")
-    labels = list(spec.get("methods", ABLATION_LABELS))
+    labels = list(spec.get("methods", STUDY_LABELS.get(spec.study, ABLATION_LABELS)))
     translation.method_specs(labels, eta_hf=0.0, eta_lf=0.0)  # unknown labels raise here, listing the valid ones
     prof = get_profile(spec.profile)
     loaded = {prof.factor: spec_data(spec)}
@@ -255,7 +257,7 @@ def ablation_summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     frames = [summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)]
     out = pd.concat(frames, ignore_index=True)
     axes = list(axis_values(ds)[0])
-    return out[[*axes, "method", "metric", "mean", "std", *[c for c in out.columns if c == "nonfinite"]]]
+    return out[[*axes, "method", "metric", "mean", "std", *[c for c in out.columns if c in ("deterministic", "failed", "n")]]]
 
 
 def improvement_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:

@@ -4,15 +4,20 @@ Note: ``method`` is also a keyword of xarray's ``.sel`` (nearest / pad), so ``ds
 select; always write ``ds.sel({"method": "ddim"})``.
 
 Aggregation follows the paper's tables: a per-sample metric is averaged over the test samples of one seed,
-then the mean and std (ddof = 1) are taken over seeds. Non-finite samples (NaN during inversion) are excluded
-and counted, never averaged in. The book's tables built on these are in ``spectral_collapse.report.tables``.
+then the mean and std (ddof = 1) are taken over seeds. Failed samples (non-finite, or a latent / output beyond
+the bounds of ``studies.validity``) are excluded and counted, never averaged in silently: every table cell with a
+failed sample says how many and over how many the mean runs (``cell_text``). A deterministic method (translated
+once, shared by every seed) has no spread over seeds: its std is NaN and its cell shows the mean alone. The book's tables built on these are in ``spectral_collapse.report.tables``.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary"]
+from .validity import failed_of
+
+__all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
@@ -42,11 +47,68 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def deterministic_methods(ds: xr.Dataset) -> set[str]:
+    """Methods whose per-sample values are identical across every seed (translated once and shared: their std over
+    seeds is 0 by construction, so a table shows their mean alone)."""
+    if "seed" not in ds.dims or ds.sizes["seed"] < 2:
+        return set()
+    keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "sample" in ds[m].dims]
+    if not keys:
+        return set()
+    out = set()
+    for m in ds["method"].values:
+        v = [ds[k].sel({"method": m}).values for k in keys]
+        if all(np.array_equal(a, a[:1].repeat(a.shape[0], 0), equal_nan=True) for a in v):
+            out.add(str(m))
+    return out
+
+
+def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
+    """{method: the earlier method it coincides with} for methods whose per-sample PSNR, S_HF and S_LF are identical
+    in every arm and seed (e.g. Null-Class and DirectInversion at guidance scale 1, the same update by construction).
+    Shares and correlations count such a pair once; tables keep both rows and say so."""
+    keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "method" in ds[m].dims and "sample" in ds[m].dims]
+    if not keys or "method" not in ds.dims:
+        return {}
+    methods = [str(m) for m in ds["method"].values]
+    arrays = {m: [ds[k].sel({"method": m}).values for k in keys] for m in methods}
+    out: dict[str, str] = {}
+    for i, m in enumerate(methods):
+        for first in methods[:i]:
+            if first not in out and all(np.array_equal(a, b, equal_nan=True) for a, b in zip(arrays[m], arrays[first])):
+                out[m] = first
+                break
+    return out
+
+
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """(method, metric) -> mean and std over seeds, plus the number of non-finite samples."""
+    """(method, metric) -> mean and std over seeds of the per-seed means of the kept samples, with ``n`` (kept
+    samples over all seeds), ``failed`` (samples left out: ``studies.validity``) and ``deterministic`` (the same
+    values for every seed, so ``std`` is NaN rather than a 0 that would read as a measured spread)."""
     ps = per_seed(ds, metrics)
     out = ps.groupby(["method", "metric"], sort=False)["value"].agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
-    if "finite" in ds:
-        bad = (~ds["finite"]).sum(["seed", "sample"]).to_series()
-        out["nonfinite"] = out["method"].map(bad).fillna(0).astype(int)
+    det = deterministic_methods(ds)
+    out["deterministic"] = out["method"].isin(det)
+    out.loc[out["deterministic"], "std"] = np.nan
+    failed = failed_of(ds)
+    if failed is not None:
+        per_seed_failed = failed.sum("sample")
+        total = ds.sizes["sample"] * ds.sizes.get("seed", 1)
+        bad = per_seed_failed.sum("seed").to_series() if "seed" in failed.dims else per_seed_failed.to_series()
+        # a deterministic method's samples are shared by every seed: count them once
+        once = per_seed_failed.isel(seed=0).to_series() if "seed" in failed.dims else bad
+        out["failed"] = [int(once[m] if m in det else bad[m]) for m in out["method"]]
+        out["n"] = [int((ds.sizes["sample"] if m in det else total) - f) for m, f in zip(out["method"], out["failed"])]
     return out
+
+
+def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3) -> str:
+    """One table cell: "mean ± std" (std over seeds), "mean" for a deterministic method (std NaN), "n/a" when no
+    sample is kept, and "(n = kept, F failed)" after the value whenever samples failed, so that a mean over the
+    survivors never reads as a mean over all."""
+    if not np.isfinite(mean):
+        return f"n/a ({failed} failed)" if failed else "n/a"
+    text = f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if np.isfinite(std) else "")
+    if failed:
+        text += f" (n = {n}, {failed} failed)" if n is not None else f" ({failed} failed)"
+    return text

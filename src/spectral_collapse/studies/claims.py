@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from .scorecard import (DETERMINISTIC, OVG_LABELS, PAPER_SCALES, STANDIN, STOCHASTIC, Evidence, fmt_value,
-                        load_evidence, method_means, paper_evidence, percent_improved, scale_labels)
+from .scorecard import (DETERMINISTIC, OVG_LABELS, PAPER_SCALES, STANDIN, STOCHASTIC, TABLE6_METHODS, Evidence,
+                        countable, fmt_value, load_evidence, method_means, paper_evidence, percent_improved,
+                        scale_labels, share_notes)
 
 __all__ = ["HOLDS", "FAILS", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "evaluate_claims"]
 
@@ -87,8 +88,9 @@ def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataF
             continue
         want = want_above.get(m, reported.get(m, np.nan) > 0.5)
         ok = (pct.loc[m, "improved"] > 0.5) == want
+        extra = "; ".join(share_notes(pct.loc[m]))
         checks.append((ok, f"{m}: {pct.loc[m, 'improved']:.1%} of {int(pct.loc[m, 'cases'])} (paper "
-                           f"{reported.get(m, np.nan):.1%})"))
+                           f"{reported.get(m, np.nan):.1%}{'; ' + extra if extra else ''})"))
     return _all(checks, "no comparable pairs in the stored results")
 
 
@@ -101,6 +103,7 @@ def _claim_table1(ev: Evidence) -> Finding:
 def _x0_vs_eps(ev: Evidence, metrics, want) -> Finding:
     """Table 6's share of (method, factor, seed) cases in which the x0 arm beats the eps arm on ``metrics``."""
     f = ev.select("x0")
+    f = f[f["method"].isin(TABLE6_METHODS)] if "method" in f else f
     if "parameterization" in f:
         f = f.assign(parameterization=f["parameterization"].str.lower())
         xs = [v for v in f["parameterization"].unique() if "x0" in v]
@@ -120,7 +123,7 @@ def _claim_x0_structure(ev: Evidence) -> Finding:
 
 def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        f = ev.select("main")
+        f, why = countable(ev.select("main"))
         keys = [c for c in ("dataset", "method", "seed") if c in f]
         w = f.groupby([*keys, "metric"])["value"].mean().unstack("metric") if not f.empty else pd.DataFrame()
         if a not in w or b not in w:
@@ -138,8 +141,16 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
         ok = r * sign >= threshold if sign else abs(r) >= threshold
         return Finding(HOLDS if ok else FAILS, f"Pearson r = {r:+.2f} over {len(w)} (dataset, method"
                        + (", seed" if ev.source == "ours" else "") + ") points" + (f" (per dataset: {', '.join(per)})"
-                                                                                  if per else ""))
+                                                                                  if per else "") + _left_out(why))
     return test
+
+
+def _left_out(why: dict) -> str:
+    """What ``countable`` left out of a share or correlation, in words ("" when nothing)."""
+    parts = [f"{why['failed']} with failed samples" if why.get("failed") else "",
+             f"{why['coinciding']} of a method coinciding with another" if why.get("coinciding") else ""]
+    parts = [p for p in parts if p]
+    return f"; left out: {', '.join(parts)} ((dataset, method, seed) points)" if parts else ""
 
 
 def _main_by_dataset(ev: Evidence):
@@ -253,6 +264,14 @@ def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fi
     return test
 
 
+def _scale_name(value, labels: dict, source: str) -> str:
+    """A scale as the evidence knows it: the paper's own label, or ours beside the paper's row it stands for."""
+    if source == "paper":
+        return str(labels[value])
+    ours = str(value) if str(value).startswith("x") else f"x{int(float(value))}"
+    return ours if ours == labels[value] else f"{ours} (for the paper's {labels[value]})"
+
+
 def _claim_scale_psnr(ev: Evidence) -> Finding:
     f = ev.select("scale")
     if f.empty or "scale" not in f:
@@ -263,12 +282,13 @@ def _claim_scale_psnr(ev: Evidence) -> Finding:
         if not labels:
             continue
         top = max(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
+        name = _scale_name(top, labels, ev.source)
         d = method_means(g[g["scale"] == top], by=("method",))
         others = [m for m in ("taba", "ovg") if m in d.index]
         if "ddim" not in d.index or not others or not {"psnr", "s_hf"} <= set(d.columns):
             continue
         ok = all(d.loc["ddim", "psnr"] >= d.loc[m, "psnr"] and d.loc["ddim", "s_hf"] < d.loc[m, "s_hf"] for m in others)
-        checks.append((ok, f"{ds} {top}: PSNR ddim {fmt_value(d.loc['ddim', 'psnr'])} vs "
+        checks.append((ok, f"{ds} {name}: PSNR ddim {fmt_value(d.loc['ddim', 'psnr'])} vs "
                            + ", ".join(f"{m} {fmt_value(d.loc[m, 'psnr'])}" for m in others)
                            + "; S_HF ddim " + fmt_value(d.loc["ddim", "s_hf"]) + " vs "
                            + ", ".join(f"{m} {fmt_value(d.loc[m, 's_hf'])}" for m in others)))
@@ -289,7 +309,8 @@ def _claim_scale_monotone(ev: Evidence) -> Finding:
         ok = all(a > b for a, b in zip(vals, vals[1:]))
         sep = " > " if ok else ", "
         checks.append((ok, f"{ds}: S_DC of ddim "
-                           + sep.join(f"{labels[s]} {fmt_value(v)}" for s, v in zip(order, vals))))
+                           + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
+                                      for s, v in zip(order, vals))))
     return _all(checks, "needs scale_factor results at two or more factors")
 
 
@@ -369,9 +390,9 @@ CLAIMS: list[Claim] = [
           "S_DC than OVG.", "S_HF and S_DC of ddim below ovg for each backbone",
           _ablation_collapse("backbone", "backbone", None, ("ovg",))),
     Claim("space", "Sec. 6.3, Table 4",
-          "Collapse is not a VAE artefact: in pixel space too, standard inversion has lower S_HF and S_DC than "
-          "TABA / OVG.", "S_HF and S_DC of ddim below taba and ovg in pixel space",
-          _ablation_collapse("space", "space", ("pixel",), ("taba", "ovg"))),
+          "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
+          "and S_DC than TABA / OVG.", "S_HF and S_DC of ddim below taba and ovg in each space (pixel and latent)",
+          _ablation_collapse("space", "space", None, ("taba", "ovg"))),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor: PSNR(ddim) >= PSNR(taba), PSNR(ovg) and S_HF(ddim) below both",

@@ -3,11 +3,14 @@
 - ``pca_collapse`` (Fig. 3): cumulative explained variance of one PCA over a set of inverted latents against
   Gaussian noise of the same shape and count. Super-resolution data (``data.task.kind == "sr"``): the profile's
   model (trained at the dataset's factor) inverts inputs degraded at several factors; other tasks: DDIM vs TABA vs
-  EDM latents.
-- ``gaussianity`` (Fig. 7, Eq. 31-33): ||x_T||^2 per latent against chi2(d); KS statistic, p-value, S_G and
-  mean ||x_T||^2 / d per method.
-- ``decorrelation`` (Fig. 8, Eq. 34-36): per-latent S_DC (1 - flagged-patch ratio) and flag masks per method,
-  and (S_G, mean S_DC) over runs with several seeds and step counts.
+  EDM latents. The PCA runs on unit-variance latents (``cev``; the raw latents' curve is ``cev_raw``), with the
+  latents' amplitude ||x_T||^2 / d beside it (``norm_ratio`` per latent, ``mean_norm_ratio`` per series).
+- ``gaussianity`` (Fig. 7, Eq. 31-33): ||x_T||^2 per latent against chi2(d); KS statistic, p-value, S_G,
+  mean ||x_T||^2 / d and ``norm_z`` (the standardized deviation of the mean squared norm, which keeps resolution
+  where S_G saturates) per method. S_G tests the amplitude itself, so it has no unit-variance form.
+- ``decorrelation`` (Fig. 8, Eq. 34-36): per-latent S_DC (1 - flagged-patch ratio, on unit-variance latents;
+  the paper's raw form is ``s_dc_raw``) and flag masks per method, with ||x_T||^2 / d beside them, and
+  (S_G, norm_z, mean S_DC, mean S_DC raw, mean ||x_T||^2 / d) over runs with several seeds and step counts.
 
 Inversion: a method label of studies/translation.py inverts under the source label 0 on the profile's grid; its
 latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs, then
@@ -175,36 +178,53 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
     labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
-    series, curves, shows, inputs, meta = [], [], [], [], []
+    series, curves, raw_curves, ratios, shows, inputs, meta = [], [], [], [], [], [], []
     for label in labels:
         for f in factors:
             z, ok, x = st.latents(label, n, factor=f, seed=seed)
             series.append(label if f is None else f"{label} x{f}")
-            curves.append(lat.pca_explained_variance(z[torch.from_numpy(ok)]))
+            zk = z[torch.from_numpy(ok)]
+            curves.append(lat.pca_explained_variance(zk))
+            raw_curves.append(lat.pca_explained_variance(zk, standardize=False))
+            ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
             shows.append(z[:N_SHOW].numpy())
             inputs.append(x[:N_SHOW].numpy())
             meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
     gz = _randn(z.shape, seed + 777)
     series.append("gaussian")
     curves.append(lat.pca_explained_variance(gz))
+    raw_curves.append(lat.pca_explained_variance(gz, standardize=False))
+    ratios.append(lat.sample_norm_ratio(gz))
     shows.append(gz[:N_SHOW].numpy())
     inputs.append(np.full_like(inputs[-1], np.nan))
     meta.append(("gaussian", 0, len(gz), 0))
-    K = max(len(c) for c in curves)
-    cev = np.full((len(series), K), np.nan)
-    for i, c in enumerate(curves):
-        cev[i, :len(c)] = c
+    K = max(len(c) for c in curves + raw_curves)
+    cev, cev_raw = np.full((len(series), K), np.nan), np.full((len(series), K), np.nan)
+    for i, (c, r) in enumerate(zip(curves, raw_curves)):
+        cev[i, :len(c)], cev_raw[i, :len(r)] = c, r
+    L = max(len(r) for r in ratios)
+    norm_ratio = np.full((len(series), L), np.nan)
+    for i, r in enumerate(ratios):
+        norm_ratio[i, :len(r)] = r
     summ = [explained_variance_summary(c) for c in curves]
+    summ_raw = [explained_variance_summary(c) for c in raw_curves]
     ds = xr.Dataset(
-        {"cev": (("series", "component"), cev),
+        {"cev": (("series", "component"), cev), "cev_raw": (("series", "component"), cev_raw),
          **{k: ("series", np.array([s[k] for s in summ])) for k in ("k50", "k90", "k99", "auc", "n_components")},
+         **{f"{k}_raw": ("series", np.array([s[k] for s in summ_raw])) for k in ("k90", "auc")},
+         "norm_ratio": (("series", "latent"), norm_ratio),
+         "mean_norm_ratio": ("series", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
+                                                 for r in norm_ratio])),
          "n": ("series", np.array([m[2] for m in meta])), "nonfinite": ("series", np.array([m[3] for m in meta])),
          "latents": (("series", "image", "channel", "y", "x"), np.stack(shows).astype(np.float32)),
          "inputs": (("series", "image", "channel", "y", "x"), np.stack(inputs).astype(np.float32))},
-        coords={"series": series, "component": np.arange(1, K + 1), "method": ("series", [m[0] for m in meta]),
+        coords={"series": series, "component": np.arange(1, K + 1), "latent": np.arange(L),
+                "method": ("series", [m[0] for m in meta]),
                 "factor": ("series", [m[1] for m in meta])})
     ds.attrs.update(st.attrs(n_latents=n, model_factor=st.data.task.factor if sr else 0,
-                             pca="one PCA over all latents of a series (Gram matrix), centred per feature",
+                             pca="one PCA over all latents of a series (Gram matrix), centred per feature, "
+                                 "each latent first scaled to unit variance (cev; raw latents: cev_raw)",
+                             norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
                              gaussian="N(0, I) draws of the same count and shape, seed + 777"))
     return ds
 
@@ -222,18 +242,23 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
         r = z.flatten(1).double().pow(2).sum(1).numpy() / d
         ratios.append(np.where(ok, r, np.nan))
         g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
-        rows.append([np.nan] * 5 if g is None else [g.s_g, g.ks_d, g.p_value, g.mean_norm_ratio, g.z_mean])
+        rows.append([np.nan] * 6 if g is None else [g.s_g, g.ks_d, g.p_value, g.mean_norm_ratio, g.z_mean,
+                                                    g.norm_z])
     rows = np.array(rows, dtype=np.float64)
     gz = _randn((len(ratios[0]), *z.shape[1:]), seed + 777)
     ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
                      "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
                      **{k: ("method", rows[:, i]) for i, k in enumerate(("s_g", "ks_d", "ks_p", "mean_norm_ratio",
-                                                                          "z_mean"))}},
+                                                                          "z_mean", "norm_z"))},
+                     "n": ("method", np.array([int(np.isfinite(r).sum()) for r in ratios]))},
                     coords={"method": labels, "latent": np.arange(len(ratios[0]))})
     g = lat.gaussianity(gz)
     ds.attrs.update(st.attrs(n_latents=n, d=int(d), seed=seed, gaussian_s_g=g.s_g, gaussian_ks_p=g.p_value,
+                             gaussian_norm_z=g.norm_z, ks_resolution=lat.ks_resolution(len(ratios[0])),
                              definition="S_G = 1 - D_KS of ||x_T||^2 against chi2(d) (Eq. 31-33); "
-                                        "norm_ratio = ||x_T||^2 / d"))
+                                        "norm_ratio = ||x_T||^2 / d; norm_z = (mean ||x_T||^2 - d) / sqrt(2 d / n), "
+                                        "~N(0, 1) under N(0, I); S_G values within ks_resolution (the KS critical "
+                                        "distance at n, alpha 0.05) tie"))
     return ds
 
 
@@ -249,11 +274,13 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
     grid = sorted({max(2, int(s)) for s in grid})
-    s_dc, flagged, masks, lats = [], [], [], []
+    s_dc, s_dc_raw, ratios, flagged, masks, lats = [], [], [], [], [], []
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seeds[0])
         res = lat.decorrelation(z, return_mask=True)
         s_dc.append(np.where(ok, res.s_dc, np.nan))
+        s_dc_raw.append(np.where(ok, lat.decorrelation(z, standardize=False).s_dc, np.nan))
+        ratios.append(np.where(ok, res.norm_ratio, np.nan))
         flagged.append(np.where(ok, res.flagged_ratio, np.nan))
         masks.append(res.mask[:N_MASKS])
         lats.append(z[:N_MASKS].numpy())
@@ -265,19 +292,30 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                 z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
                 keep = torch.from_numpy(ok)
                 g = lat.gaussianity(z[keep]) if ok.any() else None
-                dc = lat.decorrelation(z[keep]).s_dc.mean() if ok.any() else np.nan
-                runs.append((label, steps, seed, np.nan if g is None else g.s_g, dc, int(ok.sum())))
+                dc = lat.decorrelation(z[keep]) if ok.any() else None
+                dc_raw = lat.decorrelation(z[keep], standardize=False).s_dc.mean() if ok.any() else np.nan
+                runs.append((label, steps, seed, np.nan if g is None else g.s_g,
+                             np.nan if dc is None else dc.s_dc.mean(), int(ok.sum()), dc_raw,
+                             np.nan if g is None else g.norm_z, np.nan if dc is None else dc.norm_ratio.mean()))
     ds = xr.Dataset(
         {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
+         "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
+         "norm_ratio": (("method", "latent"), np.stack(ratios)),
+         "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in ratios])),
          "mask": (("method", "image", "py", "px"), np.stack(masks)),
          "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
          "run_s_g": ("run", np.array([r[3] for r in runs], dtype=np.float64)),
          "run_s_dc": ("run", np.array([r[4] for r in runs], dtype=np.float64)),
-         "run_n": ("run", np.array([r[5] for r in runs]))},
+         "run_n": ("run", np.array([r[5] for r in runs])),
+         "run_s_dc_raw": ("run", np.array([r[6] for r in runs], dtype=np.float64)),
+         "run_norm_z": ("run", np.array([r[7] for r in runs], dtype=np.float64)),
+         "run_norm_ratio": ("run", np.array([r[8] for r in runs], dtype=np.float64))},
         coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
                 "run_method": ("run", [r[0] for r in runs]), "run_steps": ("run", [r[1] for r in runs]),
                 "run_seed": ("run", [r[2] for r in runs])})
     ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
-                                             "FPR 0.05, >= half of the channels"))
+                                             "FPR 0.05, >= half of the channels; each latent scaled to unit "
+                                             "variance first (s_dc, flagged_ratio, mask; the raw form: s_dc_raw)",
+                             norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))"))
     return ds

@@ -13,7 +13,7 @@ and gives neither the grid nor the values (ovg-official-facts.md 1.4). This modu
      to the larger scaled sum, then to the smaller step sizes;
    - ``"knee"``: on the same scaled axes, the front point farthest above the straight line joining the front's
      two ends (falls back to maximin when the front has fewer than 3 points).
-   A grid point with any non-finite sample is never chosen.
+   A grid point with any failed sample (non-finite, or beyond the bounds of ``studies.validity``) is never chosen.
 4. The choice of the primary base (``ovg`` when swept) is this study's export (``ovg_choice``): the orchestrator
    records it in the inputs of every study that reads the sweep, which then use it for every OVG label.
 
@@ -34,6 +34,7 @@ import xarray as xr
 from ..metrics import latent as lat
 from .cells import Context, NoCache, translate_cell
 from .profiles import get_profile
+from .validity import failed_of, failures
 from .translation import OVG_DEFAULTS, method_specs, paired_metrics, score_outputs, scoring_settings
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
@@ -140,10 +141,12 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
-    finite = tr["nonfinite_step"].values < 0
-    cell = xr.Dataset({k: ("sample", np.where(finite, scores[k], np.nan)) for k in SCORES})
-    cell["finite"] = ("sample", finite)
-    g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.sum() > 1 else None
+    reason = failures(out, latent, tr["nonfinite_step"].values)
+    kept = reason == ""   # finite and within the bounds of ``validity``; otherwise failed
+    cell = xr.Dataset({k: ("sample", np.where(kept, scores[k], np.nan)) for k in SCORES})
+    cell["failed"] = ("sample", ~kept)
+    cell["failure"] = ("sample", reason.astype("U12"))
+    g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
     cell["s_g"] = ((), np.nan if g is None else g.s_g)
     cell["nfe"] = ((), int(tr["nfe"].values))
     cell["images"] = (("image", "channel", "y", "x"), out[:n_show].clamp(-1, 1).numpy().astype(np.float32))
@@ -213,14 +216,14 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
         base_cells = {m: _cell(ctx, models[specs[m].parameterization], specs[m], src, gt, seed, prof, scoring, 0, ls)
                       for m in base_labels}
         sources = {m: "computed on the sweep's images" for m in base_labels}
-        bl = xr.concat([base_cells[m][[*SCORES, "finite"]].expand_dims(method=[m]) for m in base_labels], "method")
+        bl = xr.concat([base_cells[m][[*SCORES, "failed"]].expand_dims(method=[m]) for m in base_labels], "method")
         ds = ds.merge(bl.rename({k: f"baseline_{k}" for k in bl.data_vars}).assign_coords(sample=np.arange(n)))
     ds["source_images"] = (("image", "channel", "y", "x"), src[:n_show].numpy().astype(np.float32))
     ds["truth_images"] = (("image", "channel", "y", "x"),
                           (data.test_target[:n_show] if gt is None else gt[:n_show]).numpy().astype(np.float32))
 
     mean_hf, mean_lf = ds["s_hf"].mean("sample"), ds["s_lf"].mean("sample")
-    eligible = ds["finite"].all("sample")
+    eligible = ~failed_of(ds).any("sample")
     on_front = xr.zeros_like(eligible)
     chosen = xr.zeros_like(eligible)
     choices = {}
@@ -231,7 +234,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
         on_front.loc[sel] = pareto_front(np.where(ok, hf, np.nan), np.where(ok, lf, np.nan)).reshape(len(eta_hf), -1)
         k = choose_operating_point(hf, lf, rule, eligible=ok, size=ranks)
         if k is None:
-            warnings.warn(f"{b}: no grid point without non-finite samples; no operating point chosen", RuntimeWarning,
+            warnings.warn(f"{b}: no grid point without failed samples; no operating point chosen", RuntimeWarning,
                           stacklevel=2)
             continue
         i, j = divmod(k, len(eta_lf))
@@ -314,7 +317,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     primary = ds.attrs.get("primary", "ovg")
     choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)
     if not choice:
-        return {**OVG_DEFAULTS, "source": f"defaults: no grid point of the {primary} sweep{where} stayed finite"}
+        return {**OVG_DEFAULTS, "source": f"defaults: no grid point of the {primary} sweep{where} was free of failed samples"}
     return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]),
             "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
                       f"{ds.attrs.get('n_images')} images, seed {ds.attrs.get('seed')})"}
@@ -323,16 +326,16 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
 # ------------------------------------------------------------------------------------------- tables
 
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, non-finite count, front, chosen."""
+    """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
-    frame = xr.Dataset({**cols, "s_g": ds["s_g"], "nonfinite": (~ds["finite"]).sum("sample"),
+    frame = xr.Dataset({**cols, "s_g": ds["s_g"], "failed": failed_of(ds).sum("sample"),
                         "on_front": ds["on_front"], "chosen": ds["chosen"]}).to_dataframe().reset_index()
     return frame
 
 
 def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
     """One row per baseline method: mean scores over the sweep's images and where they come from."""
-    names = [v for v in ds.data_vars if v.startswith("baseline_") and v != "baseline_finite"]
+    names = [v for v in ds.data_vars if v.startswith("baseline_") and v not in ("baseline_failed", "baseline_failure")]
     if not names:
         return pd.DataFrame(columns=["method", "s_hf", "s_lf", "source"])
     frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) for v in names}).to_dataframe()
@@ -343,9 +346,9 @@ def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def joint_front(ds: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """The finite grid points, the baselines, and which of them (grid first) lie on their joint S_HF / S_LF front."""
+    """The grid points free of failed samples, the baselines, and which of them (grid first) lie on their joint S_HF / S_LF front."""
     grid = grid_summary(ds)
-    grid = grid[grid["nonfinite"] == 0]
+    grid = grid[grid["failed"] == 0]
     base = baseline_summary(ds)
     pts = pd.concat([grid, base], ignore_index=True)
     return grid, base, pareto_front(pts["s_hf"], pts["s_lf"])

@@ -28,11 +28,13 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
+from .aggregate import coinciding_methods
+from .validity import failed_of
 from .store import load_results
 
-__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "PAPER_SCALES",
+__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES",
            "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "Evidence", "long_frame", "load_evidence", "paper_evidence",
-           "our_table_rows", "scorecard", "percent_improved", "counts", "errata_checks", "scale_labels",
+           "our_table_rows", "scorecard", "countable", "percent_improved", "share_notes", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -41,6 +43,7 @@ LOWER_IS_BETTER = {"lpips", "fid"}
 DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
 STOCHASTIC = ("taba", "renoise")                             # Table 1's "stochastic" group
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
+TABLE6_METHODS = ("ddim", "taba", "ovg")                     # Table 6's rows (our stable OVG form is shown apart)
 PAPER_SCALES = ("x8", "x16", "x32")
 _MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
                ("edges2shoes", ""): "table11"}
@@ -66,12 +69,16 @@ def _find_dim(ds: xr.Dataset, axis: str) -> str | None:
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value.
+    """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value,
+    with ``failed`` / ``n`` (samples failed / kept in that cell, where the results record failures) and ``same_as``
+    (the method this one coincides with, ``aggregate.coinciding_methods``; "" for none).
 
-    Per-sample variables are averaged over the finite samples of each seed; set-level ones (s_g, fid) are taken
+    Per-sample variables are averaged over the kept samples of each seed; set-level ones (s_g, fid) are taken
     as they are. Variables without a ``method`` dimension are skipped.
     """
     frames = []
+    failed = failed_of(ds)
+    same = coinciding_methods(ds)
     for m in METRICS:
         if m not in ds or "method" not in ds[m].dims:
             continue
@@ -80,8 +87,13 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
         extra = [d for d in v.dims if d in _NON_METRIC_DIMS]
         if extra:  # a metric on images or models, not a table entry
             continue
-        df = v.to_dataframe(name="value").reset_index()
-        frames.append(df[[*v.dims, "value"]].assign(metric=m))
+        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
+        if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
+            bad = failed.sum("sample").broadcast_like(v).transpose(*v.dims)
+            df["failed"] = bad.values.ravel().astype(int)
+            df["n"] = ds.sizes["sample"] - df["failed"]
+        df["same_as"] = df["method"].astype(str).map(same).fillna("")
+        frames.append(df)
     if not frames:
         return pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"])
     out = pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset)
@@ -171,10 +183,14 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
 # ----------------------------------------------------------------------------------------- table rows
 
 def _agg(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """Mean and std (ddof 1) over seeds of per-seed means, with the number of seeds."""
+    """Mean and std (ddof 1) over seeds of per-seed means, with the number of seeds (``ours_n``) and of failed
+    samples (``ours_failed``). A deterministic method (the same value for every seed) has std NaN, not 0."""
     g = frame.groupby(by, dropna=False)["value"]
-    return g.agg(ours_mean="mean", ours_std=lambda s: s.std(ddof=1) if s.count() > 1 else np.nan,
-                 ours_n="count").reset_index()
+    out = g.agg(ours_mean="mean", ours_std=lambda s: s.std(ddof=1) if s.count() > 1 and s.nunique() > 1 else np.nan,
+                ours_n="count").reset_index()
+    if "failed" in frame:
+        out["ours_failed"] = frame.groupby(by, dropna=False)["failed"].sum(min_count=1).to_numpy()
+    return out
 
 
 def scale_labels(values) -> dict:
@@ -190,30 +206,72 @@ def scale_labels(values) -> dict:
     return dict(zip(nums, PAPER_SCALES)) if len(nums) == 3 else {}
 
 
+def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The rows that shares and correlations may count: cells without failed samples, and one method of each
+    coinciding pair (``same_as``). Returns (rows, {"failed": ..., "coinciding": ...}): the (arm, method, seed)
+    cells left out for each reason."""
+    keep = pd.Series(True, index=frame.index)
+    why = {"failed": 0, "coinciding": 0}
+    cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "same_as")]
+
+    def cells(mask) -> int:   # distinct (arm, method, seed) cells, not metric rows
+        return int(len(frame.loc[mask, cell].drop_duplicates())) if mask.any() else 0
+
+    if "failed" in frame:
+        bad = frame["failed"].fillna(0) > 0
+        why["failed"] = cells(bad)
+        keep &= ~bad
+    if "same_as" in frame:
+        dup = frame["same_as"].fillna("") != ""
+        why["coinciding"] = cells(dup & keep)
+        keep &= ~dup
+    return frame[keep], why
+
+
+def _s_g_tie(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Whether two S_G values lie within the KS test's resolution at n samples (``metrics.latent.ks_resolution``)."""
+    from ..metrics.latent import ks_resolution
+
+    res = np.array([ks_resolution(int(k)) if np.isfinite(k) and k >= 1 else 0.0 for k in n])
+    return np.abs(a - b) <= res
+
+
 def percent_improved(frame: pd.DataFrame, better: str, worse: str, by: str, pair_on: list[str]) -> pd.DataFrame:
-    """Per metric, the fraction of paired cases where a ``better``-group value beats a ``worse``-group value.
+    """Per metric, the share of paired cases where a ``better``-group value beats a ``worse``-group value.
 
     ``by`` is the column holding the group labels (e.g. "method" or "parameterization"); ``better`` / ``worse`` are
     group labels or tuples of them (every pair of one from each is a comparison); ``pair_on`` are the columns
     that must match within a comparison (e.g. dataset and seed). Lower-is-better metrics count a decrease.
+    Cells with failed samples and the second of two coinciding methods are left out (``countable``; counted in
+    ``failed_out`` and ``coinciding_out``: per-seed cells). S_G values within the KS test's resolution at the cell's sample count are ties (``ties``), and
+    a tie counts half a win: two saturated scores (1e-16 against 0) cannot be ordered.
     """
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     rows = []
     for metric, f in frame.groupby("metric"):
-        a = f[f[by].isin(better)]
-        b = f[f[by].isin(worse)]
+        f = f[f[by].isin(better + worse)]
+        kept, why = countable(f)
+        a = kept[kept[by].isin(better)]
+        b = kept[kept[by].isin(worse)]
         m = a.merge(b, on=[*pair_on, "metric"], suffixes=("_a", "_b"))
         m = m[np.isfinite(m["value_a"]) & np.isfinite(m["value_b"])]
         if m.empty:
             continue
-        win = m["value_a"] < m["value_b"] if metric in LOWER_IS_BETTER else m["value_a"] > m["value_b"]
-        rows.append({"metric": metric, "improved": float(win.mean()), "cases": int(len(m))})
-    return pd.DataFrame(rows, columns=["metric", "improved", "cases"])
+        va, vb = m["value_a"].to_numpy(float), m["value_b"].to_numpy(float)
+        win = (va < vb) if metric in LOWER_IS_BETTER else (va > vb)
+        tie = np.zeros(len(m), bool)
+        if metric == "s_g" and "n_a" in m and "n_b" in m:
+            tie = _s_g_tie(va, vb, np.minimum(m["n_a"].to_numpy(float), m["n_b"].to_numpy(float)))
+        score = np.where(tie, 0.5, win.astype(float))
+        rows.append({"metric": metric, "improved": float(score.mean()), "cases": int(len(m)), "ties": int(tie.sum()),
+                     "failed_out": why["failed"], "coinciding_out": why["coinciding"]})
+    return pd.DataFrame(rows, columns=["metric", "improved", "cases", "ties", "failed_out", "coinciding_out"])
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: ours_mean, ours_std, ours_n (seeds; Tables 1, 6: comparisons), ours_from."""
+    """Our rows on the paper's ``KEYS``: ours_mean, ours_std, ours_n (seeds; Tables 1, 6: comparisons), ours_failed
+    (samples left out of the mean; NaN where not recorded), ours_from."""
     f = ev.frame
     out = []
     main = ev.select("main")
@@ -234,7 +292,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
         a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
                                                  space="latent", real=dataset == pds)
         note = "" if dataset == pds else " (bundled stand-in)"
-        a["ours_from"] = f"main_results {dataset}" + (f" x{int(factor)}" if factor else "") + note
+        same = g.groupby("method")["same_as"].first().to_dict() if "same_as" in g else {}
+        a["ours_from"] = [f"main_results {dataset}" + (f" x{int(factor)}" if factor else "") + note
+                          + (f"; coincides with {same[m]} (counted once in shares)" if same.get(m) else "")
+                          for m in a["method"]]
         out.append(a)
     for study, (short, axis, table) in ABLATIONS.items():
         g = ev.select(short)
@@ -258,10 +319,12 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
     if t6 is not None:
         out.append(t6)
     if not out:
-        return pd.DataFrame(columns=[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_from"])
+        return pd.DataFrame(columns=[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_failed", "ours_from"])
     rows = pd.concat(out, ignore_index=True)
     rows = rows.sort_values("real", ascending=False, kind="stable").drop_duplicates(KEYS)  # real data first
-    return rows[[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_from"]].reset_index(drop=True)
+    if "ours_failed" not in rows:
+        rows["ours_failed"] = np.nan
+    return rows[[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_failed", "ours_from"]].reset_index(drop=True)
 
 
 def _table1_rows(ev: Evidence) -> pd.DataFrame | None:
@@ -273,7 +336,22 @@ def _table1_rows(ev: Evidence) -> pd.DataFrame | None:
         return None
     return pct.rename(columns={"improved": "ours_mean", "cases": "ours_n"}).assign(
         table="table1", dataset="all", scale="", backbone="unet", space="latent", method="stochastic_vs_deterministic",
-        ours_std=np.nan, real=True, ours_from="main_results, all datasets and seeds (share of comparisons)")
+        ours_std=np.nan, real=True,
+        ours_from=[f"main_results, all datasets and seeds (share of comparisons{_share_note(r)})"
+                   for r in pct.itertuples()])
+
+
+def _share_note(r) -> str:
+    """What a share left out or tied, for its row's ``ours_from``."""
+    return "".join(f"; {p}" for p in share_notes(r) if p)
+
+
+def share_notes(r) -> list[str]:
+    """The ties and left-out cells of one ``percent_improved`` row, in words."""
+    return [p for p in (f"{int(r.ties)} S_G ties counted half" if getattr(r, "ties", 0) else "",
+                        f"{int(r.failed_out)} cells with failed samples left out" if getattr(r, "failed_out", 0) else "",
+                        f"{int(r.coinciding_out)} cells of a coinciding method counted once"
+                        if getattr(r, "coinciding_out", 0) else "") if p]
 
 
 def _table6_rows(ev: Evidence) -> pd.DataFrame | None:
@@ -286,12 +364,14 @@ def _table6_rows(ev: Evidence) -> pd.DataFrame | None:
     if not eps or not xs:
         return None
     pair_on = [c for c in ("dataset", "method", "scale", "seed") if c in x0]
-    pct = percent_improved(x0, xs, eps, "parameterization", pair_on)
+    pct = percent_improved(x0[x0["method"].isin(TABLE6_METHODS)], xs, eps, "parameterization", pair_on)
     if pct.empty:
         return None
     return pct.rename(columns={"improved": "ours_mean", "cases": "ours_n"}).assign(
         table="table6", dataset="bbbc021", scale="all", backbone="unet", space="latent", method="x0_vs_eps",
-        ours_std=np.nan, real=True, ours_from="eps_vs_x0, all methods, factors and seeds (share of cases)")
+        ours_std=np.nan, real=True,
+        ours_from=[f"eps_vs_x0, {', '.join(TABLE6_METHODS)} at every factor and seed (share of cases{_share_note(r)})"
+                   for r in pct.itertuples()])
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
 from .cells import NoCache, translate_cell
+from .validity import failure_bounds, failures
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 
@@ -42,6 +43,10 @@ STOCHASTIC = {"taba", "ovg_taba", "renoise"}
 # DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
 # (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
 OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
+# ``ovg_stable``: OVG's stable form (OVG.stable(), an Euler step of the controlled ODE with a trust region) on the
+# same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
+# label runs with the stable form's own defaults (guidance/ovg.py STABLE_*), not the study's eta_hf / eta_lf.
+STABLE_OVG_LABEL = "ovg_stable"
 
 
 # Baseline settings of the translation studies where they differ from the authors' defaults:
@@ -90,6 +95,7 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
         "ovg": MethodSpec("ovg", base, Euler(), ovg),
         "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg),
         "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg),
+        STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
     }
     for name in BASELINE_LABELS:
         if name in METHODS:
@@ -108,7 +114,8 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
     Without a ground truth (``truth`` None: data without a paired test split) psnr and s_lf_gt are NaN."""
     out = output.clamp(-1, 1)
     lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
-    dc = lat.decorrelation(latent)
+    dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
+    dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
     if truth is None:
         nan = np.full(len(out), np.nan)
         paired = {"psnr": nan, "s_lf_gt": nan.copy()}
@@ -121,6 +128,7 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
         "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
         "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
         "s_dc": dc.s_dc,
+        "s_dc_raw": dc_raw.s_dc,
         "latent_norm_ratio": latent.flatten(1).double().pow(2).mean(1).numpy(),
     }
 
@@ -183,24 +191,38 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
-    finite = (bad < 0).numpy()
-    if not finite.all():
-        idx = np.flatnonzero(~finite)
-        warnings.warn(f"{ms.label}, seed {seed}: test samples {idx.tolist()} became non-finite at steps "
-                      f"{bad.numpy()[idx].tolist()} (0-{steps - 1} invert, then sample); they are marked "
-                      f"(finite=False, nonfinite_step) and left out of the tables' means", RuntimeWarning)
-    g = lat.gaussianity(latent[torch.from_numpy(finite)]) if finite.any() else None
-    cell = xr.Dataset({k: ("sample", np.where(finite, v, np.nan)) for k, v in scores.items()})
-    cell["finite"] = ("sample", finite)
-    cell["nonfinite_step"] = ("sample", bad.numpy())
+    cell = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps)
+    kept = ~cell["failed"].values
+    g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.any() else None
     for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
-                       ("z_mean", "z_mean")):
+                       ("z_mean", "z_mean"), ("norm_z", "norm_z")):
         cell[name] = ((), np.nan if g is None else getattr(g, attr))
+    cell["n_kept"] = ((), int(kept.sum()))
     cell["nfe"] = ((), int(tr["nfe"].values))
     k_img = min(n_images, len(out))
     cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
     lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
     cell["latents"] = (lat_dims, latent[:k_img].numpy().astype(np.float32))
+    return cell
+
+
+def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
+                   steps: int) -> xr.Dataset:
+    """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
+    bound) set to NaN, marked (``failed``, ``failure``) and named in a warning; ``finite`` and ``nonfinite_step``
+    keep what the loop recorded."""
+    reason = failures(out, latent, nonfinite_step)
+    failed = reason != ""
+    if failed.any():
+        idx = np.flatnonzero(failed)
+        warnings.warn(f"{label}, seed {seed}: test samples {idx.tolist()} failed ({', '.join(reason[idx])}; "
+                      f"{steps} steps each way); they are marked (failed, failure) and left out of the tables' means",
+                      RuntimeWarning)
+    cell = xr.Dataset({k: ("sample", np.where(failed, np.nan, v)) for k, v in scores.items()})
+    cell["finite"] = ("sample", nonfinite_step < 0)
+    cell["nonfinite_step"] = ("sample", nonfinite_step)
+    cell["failed"] = ("sample", failed)
+    cell["failure"] = ("sample", reason.astype("U12"))
     return cell
 
 
@@ -254,7 +276,9 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
                     s_lf_kappa=float(scoring["kappa"]),
                     s_lf_condition="input condition (App. B.5); s_lf_gt uses the ground truth",
-                    s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, FPR 0.05",
+                    s_dc_definition="1 - flagged-patch ratio (tables' convention) on each latent scaled to unit "
+                                    "variance; patch 4, stride 1, FPR 0.05; s_dc_raw: the same on the raw latent",
+                    s_lf_range="[0, 1], data_range 1", failure_bounds=failure_bounds(),
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
                     paired_metrics=paired_metrics(data),

@@ -28,6 +28,7 @@ import torch
 from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
 from ..models.schedules import VPSchedule
+from .shipped import install
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .losses import OBJECTIVES, diffusion_loss
@@ -233,7 +234,7 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
     if is_complete(ckpt):
         return load_trained(ckpt, spec)
     with checkpoint_lock(ckpt, name):
-        if is_complete(ckpt):  # another process trained it while this one waited
+        if is_complete(ckpt) or install(ckpt):  # trained meanwhile by another process, or shipped (data/weights)
             return load_trained(ckpt, spec)
         return _train(spec, cfg, data, full, ckpt, name=name, progress=progress, stop_after=stop_after,
                       accelerator=accelerator)

@@ -64,6 +64,7 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
     """
     from .cache import checkpoint_dir, checkpoint_lock
+    from .shipped import install
 
     full = {"vae": cfg.to_dict(), "train": asdict(tc),
             "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
@@ -71,7 +72,8 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     if (ckpt / "DONE").exists():
         return load_trained_vae(ckpt, sample=sample)
     with checkpoint_lock(ckpt, name):
-        if not (ckpt / "DONE").exists():  # else another process trained it while this one waited
+        # else trained meanwhile by another process, or shipped with the repository (data/weights)
+        if not (ckpt / "DONE").exists() and not install(ckpt):
             _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
     return load_trained_vae(ckpt, sample=sample)
 

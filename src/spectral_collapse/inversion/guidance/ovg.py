@@ -17,7 +17,8 @@ g_t = g~ / s and u~ = u_t / s_next.
 The authors' released code differs (ovg-official-facts.md 1.3): each drift is multiplied by a step length
 (DDIM: the integer time-label gap; EDM: ln(sigma_next / sigma)), each is clipped separately to
 clip_frac * ||x_base - x_t||, and x0_ref is the raw source rather than a low-passed one. ``OVG.released()``
-gives that variant; ``OVG()`` is the paper's equations.
+gives that variant; ``OVG()`` is the paper's equations; ``OVG.stable()`` (``StableOVG``) the stable form for
+x0-prediction models (see its docstring and book/methods/ovg.md).
 
 Both gradients come from the single forward of the base step (``ctx.first``). The two vector-Jacobian products
 are taken as two backward calls on the shared graph (``vjp="separate"``, the default) or in one batched backward
@@ -36,7 +37,14 @@ from ...fourier import ideal_lowpass
 from ..loop import Context
 from .schedule import EVERY_STEP, GuidanceSchedule
 
-__all__ = ["OVG", "ovg_gradients", "orthogonal_drifts"]
+__all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts"]
+
+
+# Stable-form defaults (dimensionless relaxation rates per unit ln sigma, trust radius as a multiple of the base
+# step's displacement); calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form for x0-prediction models").
+STABLE_ETA_HF = 1.0
+STABLE_ETA_LF = 1.0
+STABLE_TRUST = 1.0
 
 
 def _dot(a, b):
@@ -117,6 +125,15 @@ class OVG:
         if self.vjp not in ("batched", "separate"):
             raise ValueError(f"vjp must be 'batched' or 'separate', got {self.vjp!r}")
 
+    form = "paper"  # class attribute, not a field: "paper" here, "stable" for ``StableOVG`` (cache keys unchanged)
+
+    @classmethod
+    def stable(cls, eta_hf: float = STABLE_ETA_HF, eta_lf: float = STABLE_ETA_LF, trust: float = STABLE_TRUST,
+               **kw) -> "StableOVG":
+        """The stable form (``StableOVG``): an Euler step of the controlled ODE in sigma with Gauss-Newton step
+        lengths, dimensionless rates and a per-sample trust region; stays finite on x0-prediction models."""
+        return StableOVG(eta_hf=eta_hf, eta_lf=eta_lf, trust=trust, **kw)
+
     @classmethod
     def released(cls, eta_hf: float = 1e3, eta_lf: float = 1e-4, **kw) -> "OVG":
         """The released code's variant (BBBC021 test.yaml values by default)."""
@@ -129,7 +146,8 @@ class OVG:
     def reference(self, x_ref: torch.Tensor) -> torch.Tensor:
         return ideal_lowpass(x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else x_ref
 
-    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
+    def _forward(self, x: torch.Tensor, ctx: Context):
+        """(the base step's prediction at x, the low-frequency reference, d), checked; shared by both forms."""
         if ctx.x_ref is None:
             raise ValueError("OVG needs the source image as x_ref (translate/invert pass it automatically)")
         if ctx.first is None:
@@ -139,8 +157,11 @@ class OVG:
             raise RuntimeError("OVG: the base step's first forward was not evaluated at the step input")
         if "x0_ref" not in ctx.state:
             ctx.state["x0_ref"] = self.reference(ctx.x_ref).detach()
-        d = float(self.d) if self.d is not None else float(x[0].numel())
-        g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ctx.state["x0_ref"], d, self.vjp)   # w.r.t. x~
+        return pred, ctx.state["x0_ref"], float(self.d) if self.d is not None else float(x[0].numel())
+
+    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
+        pred, ref, d = self._forward(x, ctx)
+        g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ref, d, self.vjp)                 # w.r.t. x~
         s = float(D.input_scale(max(sigma, D.sigma_min)))
         s_next = float(D.input_scale(sigma_next))
         g_hf, g_lf = g_hf / s, g_lf / s                                                     # w.r.t. x_t (model coords)
@@ -157,3 +178,59 @@ class OVG:
                 n = u.flatten(1).norm(dim=1)
                 u.mul_(_bc(torch.clamp(self.clip_frac * (r_ref + 1e-6) / (n + 1e-6), max=1.0), u))
         return (u_hf + u_lf) / s_next                                                          # back to x~
+
+
+@dataclass(frozen=True)
+class StableOVG(OVG):
+    """OVG's stable form: Eq. 14 read as one explicit Euler step of the controlled ODE
+
+        dx/dsigma = v_base(x, sigma) + c(x, sigma),   c = -(eta / sigma) * k * g_proj   (per term, HF and LF)
+
+    in the loop's sigma coordinates x~, with g_proj Eq. 11-12's (projected) gradient and k a Gauss-Newton length:
+    -k g is the step that zeroes the root residual (||eps|| - sqrt(d) for L_HF, ||x0 - x0_ref|| for L_LF) to first
+    order, k_HF = 4 r rho ||eps|| / ||g_HF||^2 (r = ||eps||^2 - d, rho = ||eps|| - sqrt(d)), k_LF = 2 L_LF / ||g_LF||^2.
+    The length is exact when the Jacobian is a multiple of the identity, as for an x0-prediction model's
+    eps = (x - x0)/sigma at small sigma, so the drift does not grow with that Jacobian's 1/sigma, with ||eps||^2 or
+    with d. Under linearisation the control relaxes each root residual as d rho / d ln(sigma) = -eta rho: ``eta_hf``
+    and ``eta_lf`` are dimensionless rates per unit ln sigma. The Euler step multiplies c by |sigma_next - sigma|;
+    the fraction eta |dsigma| / sigma is capped at 1 (at most one full Gauss-Newton step per step). Trust region:
+    the total drift is scaled down, per sample, to at most ``trust * ||x_base - x_t||`` (the base step's own
+    displacement in x~), so guidance never moves a sample further than ``trust`` times what the ODE moves it.
+    ``step_scaling`` and ``clip_frac`` (the released code's) do not apply.
+    """
+
+    eta_hf: float = STABLE_ETA_HF   # relaxation rate of L_HF per unit ln sigma (dimensionless)
+    eta_lf: float = STABLE_ETA_LF   # relaxation rate of L_LF per unit ln sigma (dimensionless)
+    trust: float = STABLE_TRUST     # drift norm <= trust * ||x_base - x_t|| per sample and step
+
+    form = "stable"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not (math.isfinite(self.trust) and self.trust >= 0):
+            raise ValueError(f"trust must be finite and >= 0, got {self.trust}")
+        if self.step_scaling != "none" or self.clip_frac is not None:
+            raise ValueError("the stable form scales by the sigma step and bounds the drift by `trust`; "
+                             "step_scaling and clip_frac belong to OVG.released()")
+
+    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
+        pred, ref, d = self._forward(x, ctx)
+        eps, x0 = pred.eps.detach(), pred.x0.detach()
+        e2 = _dot(eps, eps)
+        r_hf = e2 - d                                                                      # L_HF = r_hf^2
+        rho_hf = e2.sqrt() - math.sqrt(d)                                                  # root residual
+        l_lf = _dot(x0 - ref, x0 - ref)                                                    # L_LF = rho_lf^2
+        g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ref, d, self.vjp)                  # w.r.t. x~
+        u_hf, u_lf = orthogonal_drifts(g_hf, g_lf, 1.0, 1.0, self.projection)               # -g_proj
+        tiny = torch.finfo(g_hf.dtype).tiny
+        # Gauss-Newton lengths on the root residuals: -k g is the step that zeroes ||eps|| - sqrt(d) (resp.
+        # ||x0 - x0_ref||) to first order, exactly when the Jacobian is a multiple of the identity
+        k_hf = 4.0 * r_hf * rho_hf * e2.sqrt() / _dot(g_hf, g_hf).clamp_min(tiny)
+        k_lf = 2.0 * l_lf / _dot(g_lf, g_lf).clamp_min(tiny)
+        h = abs(sigma_next - sigma) / max(sigma, D.sigma_min, 1e-12)                         # |dsigma| / sigma
+        f_hf, f_lf = min(self.eta_hf * h, 1.0), min(self.eta_lf * h, 1.0)
+        u = _bc(f_hf * k_hf, u_hf) * u_hf + _bc(f_lf * k_lf, u_lf) * u_lf
+        r_ref = (x_base.detach() - x.detach()).flatten(1).norm(dim=1)                        # ||x_base - x_t||
+        n = u.flatten(1).norm(dim=1)
+        scale = torch.where(n > self.trust * r_ref, self.trust * r_ref / n.clamp_min(tiny), torch.ones_like(n))
+        return u * _bc(scale, u)

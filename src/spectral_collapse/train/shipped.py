@@ -1,0 +1,117 @@
+"""Trained weights shipped with the repository, so a fresh clone runs any study without training.
+
+``data/weights/<checkpoint folder name>/`` holds one finished checkpoint in its shipped form: the EMA weights in
+float16 safetensors (``ema.fp16.safetensors``; a VAE: ``vae/diffusion_pytorch_model.fp16.safetensors`` with its
+``vae/config.json``), the checkpoint's ``config.json`` (and ``log.json`` / ``latent_space.json``) and
+``sha256.json``, the SHA-256 of every file. The folder name carries the hash of the model and training
+configuration, so a shipped checkpoint is found only by a request for exactly that configuration.
+
+``install(ckpt)`` builds the finished checkpoint folder ``ckpt`` from its shipped form (hashes checked, float16
+weights widened to float32); ``train.trainer.train`` and ``train.vae.train_vae`` call it before training, so a
+model that is shipped is never retrained. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
+replaces the local folder by its installed form, so that the numbers computed here come from exactly the
+weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .cache import CheckpointCorrupt, _sha256, atomic_write_bytes, atomic_write_json, write_weight_hashes
+
+__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size"]
+
+SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "data/weights")
+_MODEL = ("ema.safetensors", "ema.fp16.safetensors")
+_VAE = ("vae/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors")
+_KEEP = ("config.json", "log.json", "latent_space.json", "vae/config.json")
+HASHES = "sha256.json"
+
+
+def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """Where the shipped form of checkpoint folder ``ckpt`` lives (found by the folder's name)."""
+    return Path(root or SHIPPED_ROOT) / Path(ckpt).name
+
+
+
+
+def _weights(folder: Path) -> tuple[str, str]:
+    """(full-precision name, float16 name) of the weight file of a checkpoint or shipped folder."""
+    return _VAE if (folder / "vae").is_dir() else _MODEL
+
+
+def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
+    """Build the finished checkpoint ``ckpt`` from its shipped form, if one is shipped; True when installed.
+
+    Every shipped file is checked against ``sha256.json`` first: a mismatch raises CheckpointCorrupt naming the
+    file (delete the shipped folder to train instead).
+    """
+    ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
+    if not (src / HASHES).is_file():
+        return False
+    recorded = json.loads((src / HASHES).read_text())
+    for name, digest in recorded.items():
+        if not (src / name).is_file() or _sha256(src / name) != digest:
+            raise CheckpointCorrupt(f"{src / name} is missing or does not match {src / HASHES}; restore it from the "
+                                    f"repository (git checkout -- {src}) or delete {src} to train the model instead")
+    full, half = _weights(src)
+    _clear(ckpt)
+    for name in _KEEP:
+        if (src / name).is_file():
+            (ckpt / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / name, ckpt / name)
+    (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt / (full + ".tmp")
+    save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
+    os.replace(tmp, ckpt / full)
+    write_weight_hashes(ckpt, (full,))
+    atomic_write_bytes(ckpt / "DONE", b"")   # last: a folder without it is never loaded
+    return True
+
+
+def _clear(ckpt: Path) -> None:
+    """Empty a checkpoint folder except its lock file (held by the process installing into it)."""
+    ckpt.mkdir(parents=True, exist_ok=True)
+    for p in ckpt.iterdir():
+        if p.name == ".lock":
+            continue
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
+    """Write the shipped form of the finished checkpoint ``ckpt`` and reinstall ``ckpt`` from it; its folder."""
+    ckpt = Path(ckpt)
+    if not (ckpt / "DONE").exists():
+        raise FileNotFoundError(f"{ckpt} is not a finished checkpoint (no DONE file); train it first")
+    full, half = _weights(ckpt)
+    dest = shipped_dir(ckpt, root)
+    shutil.rmtree(dest, ignore_errors=True)
+    (dest / half).parent.mkdir(parents=True, exist_ok=True)
+    tensors = load_file(str(ckpt / full))
+    halves = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in tensors.items()}
+    _check_finite(halves)
+    save_file(halves, str(dest / half))
+    for name in _KEEP:
+        if (ckpt / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(ckpt / name, dest / name)
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    atomic_write_json(dest / HASHES, {name: _sha256(dest / name) for name in files})
+    install(ckpt, root)
+    return dest
+
+
+def shipped_size(root: str | os.PathLike | None = None) -> int:
+    """Bytes of every shipped file under ``root``."""
+    return sum(p.stat().st_size for p in Path(root or SHIPPED_ROOT).rglob("*") if p.is_file())
+
+
+def _check_finite(tensors: dict) -> None:
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")
