@@ -226,3 +226,39 @@ def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     text = json.dumps(nb["cells"])
     assert "image/svg+xml" in text and "image/png" in text      # the Fig. 6 chart and the image grid
     assert "expands the frontier" in text
+
+
+def test_a_choice_on_the_grid_edge_grows_the_grid_and_is_flagged(monkeypatch):
+    """S_HF rises with eta_hf at no cost in S_LF, so the maximin choice is the largest eta_hf swept: the quick
+    grid's top (1e-5). With extend=1 the grid grows one decade past it and the choice moves to 1e-4 (and is
+    flagged as still on the edge); with extend=0 it stays at 1e-5 and says so."""
+    from types import SimpleNamespace
+
+    import torch
+
+    def fake_cell(ctx, D, ms, src, gt, seed, prof, scoring, n_show, ls=None):
+        h = ms.guidance.eta_hf if ms.guidance is not None else 1e-9
+        t = (math.log10(h) + 9) / 6                        # 0 at 1e-9, 1 at 1e-3
+        n = src.shape[0]
+        cell = xr.Dataset({k: ("sample", np.full(n, v)) for k, v in
+                           (("psnr", 20.0), ("s_hf", t), ("s_lf", 0.7), ("s_lf_gt", 0.5), ("s_dc", 0.5),
+                            ("delta_log_e_hf", 0.0))})
+        cell["failed"] = ("sample", np.zeros(n, bool))
+        cell["s_g"] = ((), 0.5)
+        cell["images"] = (("image", "channel", "y", "x"), np.zeros((n_show, 3, 4, 4), np.float32))
+        return cell
+
+    monkeypatch.setattr(P, "_cell", fake_cell)
+    monkeypatch.setattr(P, "scoring_settings", lambda data: {"kappa": 0.1, "wavelet": "db1", "mu_hf": 1.0})
+    x = torch.zeros(4, 3, 4, 4)
+    data = SimpleNamespace(test_source=x, test_target=x, name="toy", paired=True,
+                           task=SimpleNamespace(describe=lambda: {"kind": "sr"}), meta={})
+    kw = dict(profile="quick", bases=["ovg"], baselines=[], eta_lf=[1e-2])
+    grown = P.pareto_results(None, data, {"eps": None}, extend=1, **kw)
+    assert json.loads(grown.attrs["grid_extended"]) == ["eta_hf high"]
+    assert json.loads(grown.attrs["choices"])["ovg"]["eta_hf"] == pytest.approx(1e-4)
+    assert list(grown["eta_hf"].values) == pytest.approx([1e-7, 1e-6, 1e-5, 1e-4])
+    assert json.loads(grown.attrs["choice_on_edge"]) == ["eta_hf high"]
+    stuck = P.pareto_results(None, data, {"eps": None}, extend=0, **kw)
+    assert json.loads(stuck.attrs["choice_on_edge"]) == ["eta_hf high"]
+    assert json.loads(stuck.attrs["choices"])["ovg"]["eta_hf"] == pytest.approx(1e-5)

@@ -172,51 +172,25 @@ def _check(bases, rule, eta_hf, eta_lf, primary, profile):
     return bases, eta_hf, eta_lf, primary
 
 
-def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
-                   baselines=BASELINES, n_images: int = 12, seed: int | None = None, rule: str = "maximin",
-                   primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
-                   user_models: dict | None = None) -> xr.Dataset:
-    """Sweep the OVG step sizes on ``data``'s first test images, mark the Pareto front, choose an operating point.
-
-    eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
-    baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
-    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label;
-    parameterization: the model behind the non-EDM labels (a user's "v" or "x0" model); user_models: what the
-    results record about a user's models. Scores need no ground truth (S_HF, S_LF against the input); PSNR is NaN
-    on data without a paired test split.
-    """
-    prof = get_profile(profile)
-    bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
-    seed = int(prof.seeds[0] if seed is None else seed)
-    n = min(n_images, data.test_source.shape[0])
-    src, gt = data.test_source[:n], data.test_target[:n]
-    gt = gt if getattr(data, "paired", True) else None
-    n_show = min(n_show, n)
-    scoring = scoring_settings(data)
-    base_labels = list(dict.fromkeys(baselines))
-    kappa = scoring["kappa"]
-    specs = {ms.label: ms for ms in method_specs([*bases, *base_labels], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa,
-                                                 parameterization=parameterization)}
-    missing = sorted({ms.parameterization for ms in specs.values()} - set(models))
-    if missing:
-        raise ValueError(f"no {', '.join(missing)} model given; the sweep needs models for "
-                         f"{sorted({ms.parameterization for ms in specs.values()})}")
-    cells = {}
+def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, src, gt, seed, prof, scoring, n_show,
+           ls, n, data, rule, parameterization, kappa) -> tuple[xr.Dataset, dict]:
+    """The grid's results (cells computed once into ``cells``), its Pareto fronts and each base's choice."""
     for b in bases:
         for h in eta_hf:
             for lo in eta_lf:
-                ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa, parameterization=parameterization)[0]
-                cells[(b, h, lo)] = _cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring, n_show, ls)
+                if (b, h, lo) not in cells:
+                    ms = method_specs([b], eta_hf=h, eta_lf=lo, lowpass_kappa=kappa, parameterization=parameterization)[0]
+                    cells[(b, h, lo)] = _cell(ctx, models[ms.parameterization], ms, src, gt, seed, prof, scoring,
+                                              n_show, ls)
     grid = xr.concat([xr.concat([xr.concat([cells[(b, h, lo)].expand_dims(eta_lf=[lo]) for lo in eta_lf],
                                            "eta_lf").expand_dims(eta_hf=[h]) for h in eta_hf], "eta_hf")
                       .expand_dims(base=[b]) for b in bases], "base")
     ds = grid.assign_coords(sample=np.arange(n), image=np.arange(n_show))
-    sources = {}
     if base_labels:
-        base_cells = {m: _cell(ctx, models[specs[m].parameterization], specs[m], src, gt, seed, prof, scoring, 0, ls)
-                      for m in base_labels}
-        sources = {m: "computed on the sweep's images" for m in base_labels}
-        bl = xr.concat([base_cells[m][[*SCORES, "failed"]].expand_dims(method=[m]) for m in base_labels], "method")
+        for m in base_labels:
+            if m not in cells:
+                cells[m] = _cell(ctx, models[specs[m].parameterization], specs[m], src, gt, seed, prof, scoring, 0, ls)
+        bl = xr.concat([cells[m][[*SCORES, "failed"]].expand_dims(method=[m]) for m in base_labels], "method")
         ds = ds.merge(bl.rename({k: f"baseline_{k}" for k in bl.data_vars}).assign_coords(sample=np.arange(n)))
     ds["source_images"] = (("image", "channel", "y", "x"), src[:n_show].numpy().astype(np.float32))
     ds["truth_images"] = (("image", "channel", "y", "x"),
@@ -241,11 +215,72 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
         chosen.loc[{"base": b, "eta_hf": eta_hf[i], "eta_lf": eta_lf[j]}] = True
         choices[b] = {"eta_hf": eta_hf[i], "eta_lf": eta_lf[j], "s_hf": float(hf[k]), "s_lf": float(lf[k])}
     ds["on_front"], ds["chosen"] = on_front.astype(bool), chosen.astype(bool)
+    return ds, choices
+
+
+def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str, str]]:
+    """[(axis, "low" | "high")] for each grid axis (of more than one value) whose end the choice sits on."""
+    if not choice:
+        return []
+    out = []
+    for axis, grid in (("eta_hf", eta_hf), ("eta_lf", eta_lf)):
+        if len(grid) > 1 and choice[axis] in (grid[0], grid[-1]):
+            out.append((axis, "low" if choice[axis] == grid[0] else "high"))
+    return out
+
+
+def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
+                   baselines=BASELINES, n_images: int = 12, seed: int | None = None, rule: str = "maximin",
+                   primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
+                   user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
+    """Sweep the OVG step sizes on ``data``'s first test images, mark the Pareto front, choose an operating point.
+
+    eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
+    baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
+    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label;
+    parameterization: the model behind the non-EDM labels (a user's "v" or "x0" model); user_models: what the
+    results record about a user's models. Scores need no ground truth (S_HF, S_LF against the input); PSNR is NaN
+    on data without a paired test split. extend: how many times the grid grows by one log step beyond an edge
+    that the primary base's choice sits on (then swept again; the cells already computed are reused). A choice
+    still on an edge after that is recorded in ``attrs["choice_on_edge"]``, the extensions in ``grid_extended``.
+    """
+    prof = get_profile(profile)
+    bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
+    seed = int(prof.seeds[0] if seed is None else seed)
+    n = min(n_images, data.test_source.shape[0])
+    src, gt = data.test_source[:n], data.test_target[:n]
+    gt = gt if getattr(data, "paired", True) else None
+    n_show = min(n_show, n)
+    scoring = scoring_settings(data)
+    base_labels = list(dict.fromkeys(baselines))
+    kappa = scoring["kappa"]
+    specs = {ms.label: ms for ms in method_specs([*bases, *base_labels], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa,
+                                                 parameterization=parameterization)}
+    missing = sorted({ms.parameterization for ms in specs.values()} - set(models))
+    if missing:
+        raise ValueError(f"no {', '.join(missing)} model given; the sweep needs models for "
+                         f"{sorted({ms.parameterization for ms in specs.values()})}")
+    cells, extended = {}, []
+    for attempt in range(extend + 1):
+        ds, choices = _sweep(ctx, cells, models, specs, bases, base_labels, eta_hf, eta_lf, src, gt, seed, prof,
+                             scoring, n_show, ls, n, data, rule, parameterization, kappa)
+        edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
+        if not edge or attempt == extend:
+            break
+        for axis, side in edge:   # one more log step beyond the edge the choice sits on, then sweep again
+            grid = eta_hf if axis == "eta_hf" else eta_lf
+            step = grid[1] / grid[0] if len(grid) > 1 else 10.0
+            grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
+            extended.append(f"{axis} {side}")
+    sources = {m: "computed on the sweep's images" for m in base_labels}
+    edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
     ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
                     n_images=n, steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
                     s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
+                    grid_extended=json.dumps(extended),
+                    choice_on_edge=json.dumps([f"{a} {side}" for a, side in edge]),
                     paired_metrics=paired_metrics(data), user_models=json.dumps(user_models),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}))
     return ds
@@ -262,7 +297,8 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     _check(bases, spec["rule"], spec.get("eta_hf"), spec.get("eta_lf"), None, spec.profile)
     data = spec_data(spec)   # raises DatasetNotPreparedError at once for missing real data
     kw = dict(profile=spec.profile, eta_hf=spec.get("eta_hf"), eta_lf=spec.get("eta_lf"), bases=bases,
-              baselines=baselines, n_images=spec["n_images"], seed=spec.get("seed"), rule=spec["rule"])
+              baselines=baselines, n_images=spec["n_images"], seed=spec.get("seed"), rule=spec["rule"],
+              extend=spec["extend"])
     if given is not None:
         return pareto_results(ctx, data, given.models, ls=given.latent_space, parameterization=given.parameterization,
                               user_models=given.info, **kw)

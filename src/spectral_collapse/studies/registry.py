@@ -84,7 +84,9 @@ _LIST = [
         "n_images": Param("int", 12, "test images per grid point", optional=False, minimum=1),
         "seed": Param("int", None, "None: the profile's first seed", minimum=0),
         "rule": Param("str", "maximin", "how the operating point is chosen", optional=False,
-                      choices=("maximin", "knee")), **_USER,
+                      choices=("maximin", "knee")),
+        "extend": Param("int", 1, "times the grid grows one step past an edge the choice sits on", optional=False,
+                        minimum=0), **_USER,
     }, _pareto, export=_pareto_export, takes_model=True),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER}, _main_results,
           reads=("pareto",),
@@ -107,6 +109,14 @@ _LIST = [
         "space": Param("str", "vp", "coordinates of the updates", optional=False, choices=("vp", "sigma")),
         "seed": _SEED, **_USER,
     }, _velocity, reads=("pareto",), takes_model=True),
+    Study("ovg_schedule", "Where OVG must act: guidance schedules", {
+        "schedules": Param("list[str]", None, "OVG schedules compared with DDIM and full OVG; None: low, mid, high "
+                           "(thirds of the inversion steps, low = lowest sigma), first_half, last_half, every_2, "
+                           "every_4", choices=("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")),
+        "timing_images": Param("int", 8, "test inputs of the one timed translation per method", optional=False,
+                               minimum=1),
+        "data_options": _DATA,
+    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=False),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),

@@ -1,0 +1,153 @@
+"""Where along the inversion OVG must act: guidance schedules, their cost and their quality.
+
+OVG guides every inversion step in the paper; each guided step takes two vector-Jacobian products through the
+network, a step the schedule leaves out takes the base method's cheap no-grad path (guidance/schedule.py). The
+study translates the main results' test inputs with DDIM (no step guided), full OVG (every step) and OVG restricted
+to a schedule: a third of the steps by position (``low``: the first third of the inversion, lowest sigma; ``mid``;
+``high``: the last third, highest sigma), the first / last half, every 2nd / 4th step. DDIM and full OVG are the
+main results' own translation cells (same model, inputs, method description, seed and steps).
+
+Per method it records the per-sample scores of the main results, the Gaussianity of the latent set, the cost
+(network evaluations, backward passes = 2 x guided steps, wall time of one translation of ``timing_images`` inputs
+divided by DDIM's, timed in the same run) and the share of full OVG's S_HF gain over DDIM the schedule keeps.
+Timing is the only part not cached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+
+import numpy as np
+import torch
+import xarray as xr
+
+from ..inversion import default_sigmas, sample_seeds
+from ..inversion.guidance.schedule import GuidanceSchedule
+from .cells import Context, _translate_batched
+from .profiles import get_profile
+from .spec import StudySpec
+
+__all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "schedule_set", "run_ovg_schedule"]
+
+SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")
+MAX_TIME_RATIO = 1.5
+TARGET_SHARE = 0.9
+TARGET_RULE = (f"at least {TARGET_SHARE:.0%} of full OVG's S_HF gain over DDIM at no more than {MAX_TIME_RATIO}x "
+               "the wall time of a DDIM translation")
+PER_SAMPLE = ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "failed")
+
+
+def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
+    """The named schedules on an inversion grid ``sigmas`` (any order; n + 1 levels). ``mid`` is a sigma window over
+    the middle third of the steps, ``low`` / ``high`` the first / last ceil(n / 3) steps."""
+    asc = np.sort(np.asarray(sigmas, dtype=np.float64))
+    n = len(asc) - 1
+    k = math.ceil(n / 3)
+    lo_i, hi_i = k, n - k - 1                                  # mid: steps k .. n - k - 1 (by their starting sigma)
+    mid = (GuidanceSchedule(sigma_min=float(asc[lo_i]) * (1 - 1e-9), sigma_max=float(asc[hi_i]) * (1 + 1e-9))
+           if hi_i >= lo_i else GuidanceSchedule(fraction=0.0))
+    table = {"low": GuidanceSchedule(fraction=1 / 3, part="first"), "mid": mid,
+             "high": GuidanceSchedule(fraction=1 / 3, part="last"),
+             "first_half": GuidanceSchedule(fraction=0.5, part="first"),
+             "last_half": GuidanceSchedule(fraction=0.5, part="last"),
+             "every_2": GuidanceSchedule(every=2), "every_4": GuidanceSchedule(every=4)}
+    bad = [s for s in names if s not in table]
+    if bad:
+        raise ValueError(f"unknown schedules {bad}; valid: {', '.join(table)}")
+    return {s: table[s] for s in names}
+
+
+def _timed(D, x, ms, seed, steps, batch_size) -> float:
+    t0 = time.perf_counter()
+    _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size, False)
+    return time.perf_counter() - t0
+
+
+def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
+    """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
+    test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
+    from .models import data_options, profile_models, spec_data
+    from .translation import _scored_cell, method_specs, ovg_setting, scoring_settings
+
+    ctx = ctx or Context()
+    names = list(spec.get("schedules") or SCHEDULES)
+    if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
+        raise ValueError(f"schedules must be distinct names other than ddim and ovg, got {names}")
+    n_time = int(spec.get("timing_images") or 8)
+    prof = get_profile(spec.profile)
+    data = spec_data(spec)
+    models, ls, space = profile_models(spec.profile, spec.dataset, ["ovg"], options=data_options(spec),
+                                       progress=ctx.progress)
+    D = models["eps"]
+    scoring = scoring_settings(data)
+    op = ovg_setting(spec)
+    ddim, ovg = method_specs(["ddim", "ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"],
+                             lowpass_kappa=scoring["kappa"])
+    sig = default_sigmas(D, prof.steps)
+    scheds = schedule_set(names, sig)
+    specs = [ddim, ovg] + [dataclasses.replace(ovg, label=s, guidance=dataclasses.replace(ovg.guidance, schedule=g))
+                           for s, g in scheds.items()]
+    labels = [m.label for m in specs]
+
+    n = min(prof.n_test, data.test_source.shape[0])
+    src, gt = data.test_source[:n], data.test_target[:n]
+    paired = bool(getattr(data, "paired", True))
+    x_in = src if ls is None else ls.encode(src)
+    seed, batch = int(prof.seeds[0]), int(prof.batch_size)
+
+    asc = np.sort(sig.double().numpy())
+    cells, guided = [], {}
+    for ms in specs:
+        cell = _scored_cell(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
+                            gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)
+        cells.append(cell)
+        guided[ms.label] = [] if ms.guidance is None else ms.guidance.schedule.guided_steps(asc)
+
+    # timing: one translation of the same few inputs per method, same process, after an untimed warm-up
+    x_t = x_in[:max(1, min(n_time, len(x_in)))]
+    with torch.no_grad():
+        _translate_batched(D, x_t[:1], ddim, sample_seeds(seed, [0]), min(2, prof.steps), batch, False)
+    secs = {ms.label: _timed(D, x_t, ms, seed, prof.steps, batch) for ms in specs}
+
+    ds = xr.Dataset({v: (("method", "sample"), np.stack([np.asarray(c[v].values) for c in cells]))
+                     for v in PER_SAMPLE},
+                    coords={"method": labels, "sample": np.arange(n)})
+    for v in ("s_g", "norm_z", "nfe", "n_kept"):
+        ds[v] = ("method", np.array([c[v].values.item() for c in cells]))
+    ds["n_failed"] = ds["failed"].sum("sample").astype(int)
+    ds["guided_steps"] = ("method", np.array([len(guided[m]) for m in labels]))
+    ds["backward_passes"] = 2 * ds["guided_steps"]
+    ds["sigma_lo"] = ("method", np.array([float(asc[g[0]]) if g else np.nan for g in guided.values()]))
+    ds["sigma_hi"] = ("method", np.array([float(asc[g[-1] + 1]) if g else np.nan for g in guided.values()]))
+    ds["time_s"] = ("method", np.array([secs[m] for m in labels]))
+    ds["time_ratio"] = ds["time_s"] / secs["ddim"]
+    ds["s_hf_mean"] = ds["s_hf"].mean("sample", skipna=True)
+    mean = dict(zip(labels, ds["s_hf_mean"].values.tolist()))
+    gain = mean["ovg"] - mean["ddim"]
+    share = (ds["s_hf_mean"].values - mean["ddim"]) / gain if gain != 0 else np.full(len(labels), np.nan)
+    ds["s_hf_gain_share"] = ("method", np.asarray(share, dtype=np.float64))
+    share = dict(zip(labels, ds["s_hf_gain_share"].values.tolist()))
+    ratio = dict(zip(labels, ds["time_ratio"].values.tolist()))
+
+    cand = [s for s in names if ratio[s] <= MAX_TIME_RATIO and np.isfinite(share[s])]
+    best = max(cand, key=share.get) if cand else ""
+    best_share = share[best] if best else float("nan")
+    ds.attrs = dict(
+        study=spec.study, dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_test=n, seed=seed,
+        space=space, ovg=json.dumps(op), timing_images=len(x_t), ddim_time_s=float(secs["ddim"]),
+        schedules=json.dumps({s: {"schedule": dataclasses.asdict(g), "guided_steps": guided[s],
+                                  "sigma_range": [float(asc[guided[s][0]]), float(asc[guided[s][-1] + 1])]
+                                  if guided[s] else None}
+                              for s, g in scheds.items()}, default=str),
+        sigmas=json.dumps([float(s) for s in asc]),
+        target_rule=TARGET_RULE, max_time_ratio=MAX_TIME_RATIO, target_share=TARGET_SHARE,
+        best_schedule=best, best_gain_share=best_share, target_met=int(bool(best) and best_share >= TARGET_SHARE),
+        s_hf_gain="(S_HF(schedule) - S_HF(ddim)) / (S_HF(ovg) - S_HF(ddim)), means over the kept samples",
+        cost="backward_passes = 2 vector-Jacobian products per guided inversion step; time_ratio = wall time of one "
+             "translation of timing_images inputs / DDIM's, same run, best of 1",
+        wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(scoring["kappa"]),
+        models=json.dumps({"eps": str(getattr(D, "checkpoint", ""))}),
+        checkpoints=json.dumps({k: v for k, v in {"eps": str(getattr(D, "checkpoint", ""))}.items() if v}))
+    return ds
