@@ -21,8 +21,11 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
     base = base.assign(label=base["method"], point=base["method"])
     pts = pd.concat([grid, base], ignore_index=True)
     pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"])]
-    enc = dict(x=alt.X("s_hf:Q", title="S_HF (texture, higher is better)", scale=alt.Scale(zero=False)),
-               y=alt.Y("s_lf:Q", title="S_LF (structure, higher is better)", scale=alt.Scale(zero=False)),
+    n_failed = int((pts["failed"].fillna(0) > 0).sum()) if "failed" in pts else 0
+    pts = pts[pts["failed"].fillna(0) == 0] if "failed" in pts else pts   # a mean over survivors is not plotted
+    pad = lambda v: [float(v.min() - 0.05 * (np.ptp(v) or 0.1)), float(v.max() + 0.05 * (np.ptp(v) or 0.1))]
+    enc = dict(x=alt.X("s_hf:Q", title="S_HF (texture, higher is better)", scale=alt.Scale(domain=pad(pts["s_hf"]))),
+               y=alt.Y("s_lf:Q", title="S_LF (structure, higher is better)", scale=alt.Scale(domain=pad(pts["s_lf"]))),
                tooltip=["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")])
     g = pts[pts["kind"] == "OVG grid point"]
     cloud = alt.Chart(g).mark_point(filled=True, size=60, opacity=0.7).encode(
@@ -35,9 +38,14 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
     b = pts[pts["kind"] == "baseline"]
     if len(b):
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=110, filled=True, color="#444").encode(**enc))
-        layers.append(alt.Chart(b).mark_text(dx=8, align="left", fontSize=11).encode(text="label:N", **enc))
+        # labels alternate above and below their points (in S_HF order) so that close baselines do not overprint
+        b = b.sort_values("s_hf").assign(dy=[-9 if i % 2 else 11 for i in range(len(b))])
+        for dy, part in b.groupby("dy"):
+            layers.append(alt.Chart(part).mark_text(dx=7, dy=int(dy), align="left", fontSize=11)
+                          .encode(text="label:N", **enc))
+    note = f"; {n_failed} grid points with failed samples not shown" if n_failed else ""
     return alt.layer(*layers).properties(width=width, height=height,
-                                         title=f"{ds.attrs.get('dataset', '')}: S_LF against S_HF (ringed: chosen)")
+                                         title=f"{ds.attrs.get('dataset', '')}: S_LF against S_HF (ringed: chosen{note})")
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 46):

@@ -137,7 +137,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
     ds.attrs = dict(
         study=spec.study, dataset=spec.dataset, profile=spec.profile, steps=prof.steps, n_test=n, seed=seed,
         space=space, ovg=json.dumps(op), timing_images=len(x_t), ddim_time_s=float(secs["ddim"]),
-        schedules=json.dumps({s: {"schedule": dataclasses.asdict(g), "guided_steps": guided[s],
+        schedules=json.dumps({s: {"schedule": {k: (None if v == math.inf else v) for k, v in dataclasses.asdict(g).items()}, "guided_steps": guided[s],
                                   "sigma_range": [float(asc[guided[s][0]]), float(asc[guided[s][-1] + 1])]
                                   if guided[s] else None}
                               for s, g in scheds.items()}, default=str),

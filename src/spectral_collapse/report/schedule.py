@@ -1,0 +1,94 @@
+"""What the OVG-schedule chapter says: the cost and quality of each guidance schedule, the sigma range that carries
+the S_HF gain, and the cheapest schedule that keeps it."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["overview", "schedule_table", "verdict", "settings"]
+
+THIRDS = ("low", "mid", "high")
+
+
+def overview(ds: xr.Dataset) -> str:
+    """One line on what a run holds."""
+    scheds = [m for m in map(str, ds["method"].values) if m not in ("ddim", "ovg")]
+    return (f"{ds.attrs['dataset']}, profile {ds.attrs['profile']}: {ds.sizes['sample']} test inputs, "
+            f"{ds.attrs['steps']} steps each way; schedules {', '.join(scheds)} between DDIM and full OVG; timing on "
+            f"{ds.attrs['timing_images']} inputs (DDIM {float(ds.attrs['ddim_time_s']):.2f} s)")
+
+
+def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method: guided steps, their sigma range, cost (NFE, backward passes, time) and quality (means over the kept
+    samples; failed samples counted)."""
+    per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
+    cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
+            "s_hf_gain_share"]
+    tab = ds[cols].to_dataframe().join(per).join(ds[["s_g", "norm_z", "n_failed"]].to_dataframe())
+    tab.index.name = "method"
+    return tab
+
+
+def _num(ds, var, m) -> float:
+    return float(ds[var].sel({"method": m}).values)
+
+
+def verdict(ds: xr.Dataset) -> str:
+    """One paragraph: where the S_HF gain lies, how it compares with the paper's account, the best cheap schedule."""
+    methods = list(map(str, ds["method"].values))
+    share = {m: _num(ds, "s_hf_gain_share", m) for m in methods}
+    ratio = {m: _num(ds, "time_ratio", m) for m in methods}
+    gain = _num(ds, "s_hf_mean", "ovg") - _num(ds, "s_hf_mean", "ddim")
+    parts = [f"Full OVG changes the mean S_HF from {_num(ds, 's_hf_mean', 'ddim'):.3f} (DDIM) to "
+             f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time "
+             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes)."]
+    if not math.isfinite(gain) or gain == 0:
+        parts.append("There is no S_HF gain to share out, so the schedules cannot be ranked by it on this run.")
+        return " ".join(parts)
+    thirds = [t for t in THIRDS if t in share and math.isfinite(share[t])]
+    if thirds:
+        top = max(thirds, key=share.get)
+        desc = ", ".join(f"{t} {share[t]:.0%}" for t in thirds)
+        rng = json.loads(ds.attrs["schedules"]).get(top, {}).get("sigma_range") or [np.nan, np.nan]
+        parts.append(f"Guiding one third of the steps keeps this share of the gain: {desc}; the {top} third "
+                     f"(sigma {rng[0]:.3g} to {rng[1]:.3g}) carries most of it.")
+        if "high" in thirds:
+            agree = top == "high"
+            parts.append("The paper places the collapse at the low-SNR, high-sigma end of the inversion (Sec. 4, "
+                         f"App. E, Fig. 17); this {'agrees' if agree else 'does not agree'}: "
+                         + ("guidance acting where sigma is high restores most of the high-frequency energy."
+                            if agree else f"the gain comes mostly from the {top} third, not from the high-sigma end."))
+    best = ds.attrs.get("best_schedule", "")
+    rule = ds.attrs.get("target_rule", "")
+    if best:
+        b = best
+        parts.append(f"The best schedule within {float(ds.attrs['max_time_ratio'])}x DDIM's time is {b}: "
+                     f"{share[b]:.0%} of the gain at {ratio[b]:.2f}x DDIM's time "
+                     f"({int(_num(ds, 'backward_passes', b))} backward passes, PSNR {ds['psnr'].sel({"method": b}).mean().item():.2f} dB "
+                     f"against {ds['psnr'].sel({"method": 'ovg'}).mean().item():.2f} dB for full OVG). "
+                     + (f"It meets the target ({rule})." if int(ds.attrs.get("target_met", 0))
+                        else f"It misses the target ({rule})."))
+    else:
+        cheap = min((m for m in methods if m not in ("ddim", "ovg")), key=ratio.get, default=None)
+        parts.append(f"No schedule runs within {float(ds.attrs['max_time_ratio'])}x DDIM's time"
+                     + (f" (the cheapest, {cheap}, takes {ratio[cheap]:.2f}x)" if cheap else "")
+                     + f", so none meets the target ({rule}).")
+    if best and not int(ds.attrs.get("target_met", 0)):
+        spread = max(share[m] for m in methods if m not in ("ddim", "ovg"))
+        parts.append("The gain is spread over the steps: no cheap part of the trajectory carries it alone"
+                     if spread < 0.9 else
+                     "Schedules that keep 90 % of the gain cost more than the time budget")
+        parts[-1] += "."
+    return " ".join(parts)
+
+
+def settings(ds: xr.Dataset, keys) -> str:
+    """The chapter's "settings of this run": the named attrs, then the provenance attrs, one per line."""
+    lines = [f"{k}: {ds.attrs.get(k)}" for k in keys]
+    lines.append("provenance: " + str({k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()
+                                       if k.startswith(("git", "created"))}))
+    return "\n".join(lines)
