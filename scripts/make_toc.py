@@ -9,8 +9,8 @@ fragments in book/_generated/, which this script regenerates from the stored res
 (data/results/<study>/<dataset>-<profile>.nc) and benchmarks/results/latest.json through
 spectral_collapse.pipeline.fragments.book_fragments. They depend on data, so --check does not look at them.
 
-The studies' order in the book is the order of spectral_collapse.studies.registry.STUDIES (a chapter of a study
-the registry does not know follows, alphabetically).
+The studies are grouped into parts in the order of the paper's story (STUDY_PARTS); within a part, and for a
+study no part lists, the order is that of spectral_collapse.studies.registry.STUDIES.
 
     python scripts/make_toc.py                    # rewrite _toc.yml, book/api.md and book/_generated/
     python scripts/make_toc.py --profile smoke    # fragments from another profile's results
@@ -29,6 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "errata", "reproducing")
+# The studies' chapters in the order of the paper's story: the main results, then where collapse comes from
+# (Sec. 4 and where OVG must act), how OVG's step sizes are chosen, the ablations (Sec. 6.3), the check of the
+# metrics themselves, and what it all costs. A study not listed here goes to a last part, "Other studies".
+STUDY_PARTS = (
+    ("Main results", ("main_results",)),
+    ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
+    ("Choosing OVG's step sizes", ("pareto",)),
+    ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")),
+    ("Checking the metrics", ("metric_validation",)),
+    ("Cost and performance", ("cost", "benchmarks")),
+    ("Your data, your model", ("your_model",)),
+)
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 
@@ -63,9 +75,15 @@ def render_toc(studies: list[str]) -> str:
         "    chapters:",
         "      - file: studies/index",
     ]
-    if studies:
-        lines.append("        sections:")
-        lines += [f"          - file: {s}" for s in studies]
+    placed = set()
+    for caption, names in STUDY_PARTS:
+        mine = [s for s in studies if s.split("/", 1)[1].split("-", 1)[0] in names]
+        placed.update(mine)
+        if mine:
+            lines += [f"  - caption: {caption}", "    chapters:", *[f"      - file: {s}" for s in mine]]
+    rest = [s for s in studies if s not in placed]
+    if rest:
+        lines += ["  - caption: Other studies", "    chapters:", *[f"      - file: {s}" for s in rest]]
     lines += [
         "  - caption: Reproduction",
         "    chapters:",

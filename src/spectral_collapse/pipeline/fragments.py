@@ -79,21 +79,21 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict 
     c["before"] = [before.get(k, {}).get("verdict", "") for k in c["claim"]]
     lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
              + f" (of {len(c)} claims).\n",
-             md_table(c[["claim", "where", "verdict", "paper's tables"]].rename(
-                 columns={"verdict": "ours", "paper's tables": "on the paper's own tables"}))]
+             md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
+                 columns={"title": "claim", "verdict": "ours", "paper's tables": "on the paper's own tables"}))]
     changed = c[(c["before"] != "") & (c["before"] != c["verdict"])]
     if before:
         lines.append(f"\n## Verdicts that changed\n\nCompared with the verdicts recorded before ({previous['what']}): "
                      + (f"{len(changed)} of {len(c)} changed." if len(changed) else "none changed.") + "\n")
         for _, r in changed.iterrows():
-            lines.append(f"- **{r['claim']}**: {r['before']} → **{r['verdict']}**.\n  - Before: "
+            lines.append(f"- **{r['title']}** (`{r['claim']}`): {r['before']} → **{r['verdict']}**.\n  - Before: "
                          f"{before[r['claim']].get('evidence', '')}\n  - Now: {r['our numbers']}")
     c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
                           "paper numbers": "paper_detail"})
     for _, r in c.iterrows():
         was = (f"\n- Before: {r['before']} ({before[r['claim']].get('evidence', '')})."
                if r["before"] and r["before"] != r["verdict"] else "")
-        lines.append(f"\n## {r['claim']}: {r['where']}\n\n{r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
+        lines.append(f"\n## {r['title']}\n\n`{r['claim']}`, {r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
                      f"{r['ours_detail']}\n- Rule: {r['rule']}.{was}\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
