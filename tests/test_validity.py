@@ -124,3 +124,16 @@ def test_shipped_weights_install_exactly_and_skip_training(tmp_path, monkeypatch
     (dest / "ema.fp16.safetensors").write_bytes(bytes(blob))
     with pytest.raises(CheckpointCorrupt, match="ema.fp16.safetensors"):
         shipped.install(tmp_path / "other" / first.path.name)
+
+
+def test_the_ship_flag_exports_a_model_once_trained(tmp_path, monkeypatch):
+    from spectral_collapse.train import shipped
+    from spectral_collapse.train.trainer import train
+
+    monkeypatch.setattr(shipped, "SHIPPED_ROOT", str(tmp_path / "weights"))
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "1")
+    spec, cfg = tiny_training()
+    tm = train(spec, cfg, TinyData(), name="tiny-flag", root=tmp_path / "ckpt", progress=False)
+    assert (tmp_path / "weights" / tm.path.name / "sha256.json").is_file()
+    assert not (tm.path / "model.safetensors").exists()          # the local folder is the installed, shipped form
+    assert not shipped.shipping(tm.path)                         # shipped once; the next request just loads

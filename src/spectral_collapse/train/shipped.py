@@ -10,7 +10,8 @@ configuration, so a shipped checkpoint is found only by a request for exactly th
 weights widened to float32); ``train.trainer.train`` and ``train.vae.train_vae`` call it before training, so a
 model that is shipped is never retrained. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
 replaces the local folder by its installed form, so that the numbers computed here come from exactly the
-weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size).
+weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size). With
+``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported this way first (``shipping``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from .cache import CheckpointCorrupt, _sha256, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
-__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size"]
+__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping"]
 
 SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "data/weights")
 _MODEL = ("ema.safetensors", "ema.fp16.safetensors")
@@ -43,6 +44,14 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
 def _weights(folder: Path) -> tuple[str, str]:
     """(full-precision name, float16 name) of the weight file of a checkpoint or shipped folder."""
     return _VAE if (folder / "vae").is_dir() else _MODEL
+
+
+def shipping(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
+    """Whether ``ckpt`` is to be exported before use: ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS`` is set (to anything but
+    "" or "0") and its shipped form does not exist yet. The main command run with it set trains what is missing,
+    ships each model once trained and computes every number from the shipped weights."""
+    flag = os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "")
+    return flag not in ("", "0") and not (shipped_dir(ckpt, root) / HASHES).is_file()
 
 
 def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:

@@ -28,7 +28,7 @@ import torch
 from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
 from ..models.schedules import VPSchedule
-from .shipped import install
+from .shipped import export, install, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .losses import OBJECTIVES, diffusion_loss
@@ -231,13 +231,19 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
         raise ValueError("the EDM objective goes with the EDM parameterization (and only with it)")
     full = _full_config(spec, cfg, data)
     ckpt = checkpoint_dir(name, full, root)
-    if is_complete(ckpt):
+    if is_complete(ckpt) and not shipping(ckpt):
         return load_trained(ckpt, spec)
     with checkpoint_lock(ckpt, name):
+        if shipping(ckpt) and is_complete(ckpt):
+            export(ckpt)
         if is_complete(ckpt) or install(ckpt):  # trained meanwhile by another process, or shipped (data/weights)
             return load_trained(ckpt, spec)
-        return _train(spec, cfg, data, full, ckpt, name=name, progress=progress, stop_after=stop_after,
-                      accelerator=accelerator)
+        tm = _train(spec, cfg, data, full, ckpt, name=name, progress=progress, stop_after=stop_after,
+                    accelerator=accelerator)
+        if not shipping(ckpt) or not is_complete(ckpt):
+            return tm
+        export(ckpt)
+        return load_trained(ckpt, spec)
 
 
 def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool,

@@ -64,17 +64,19 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
     """
     from .cache import checkpoint_dir, checkpoint_lock
-    from .shipped import install
+    from .shipped import export, install, shipping
 
     full = {"vae": cfg.to_dict(), "train": asdict(tc),
             "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
     ckpt = checkpoint_dir(name, full, root)
-    if (ckpt / "DONE").exists():
+    if (ckpt / "DONE").exists() and not shipping(ckpt):
         return load_trained_vae(ckpt, sample=sample)
     with checkpoint_lock(ckpt, name):
         # else trained meanwhile by another process, or shipped with the repository (data/weights)
         if not (ckpt / "DONE").exists() and not install(ckpt):
             _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
+        if shipping(ckpt):
+            export(ckpt)
     return load_trained_vae(ckpt, sample=sample)
 
 
