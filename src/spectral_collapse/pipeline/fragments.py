@@ -17,7 +17,8 @@ from ..reference import paper_tables
 from ..report.reproducing import TIMING_FILE, paper_scale_estimate
 from ..studies.claims import CLAIMS, FAILS, HOLDS, UNTESTABLE, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
-                                 paper_evidence, scorecard)
+                                 ordering_agreement, paper_evidence, scorecard)
+from ..report.answers import answers_markdown, conclusions_markdown
 from ..studies.store import load_results, results_path
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
@@ -66,7 +67,20 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     n, k = len(card), int(card["ours_mean"].notna().sum())
     head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
             f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
-    return head + md_table(cov) + "\n" + scorecard_markdown(card)
+    return ordering_markdown(card) + head + md_table(cov) + "\n" + scorecard_markdown(card)
+
+
+def ordering_markdown(card) -> str:
+    """The scorecard's opening summary: where our orderings of methods agree with the paper's, metric by metric."""
+    agree = ordering_agreement(card)
+    agree = agree[agree["pairs"] > 0]
+    if agree.empty:
+        return "No method pair is reported both by the paper and by us yet, so no ordering can be compared.\n\n"
+    parts = [f"{r.metric.upper()} {r.agree} of {r.pairs} ({100 * r.share:.0f}%)" for r in agree.itertuples()]
+    return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
+            "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
+            "is what unrelated orderings would give; the absolute values are not comparable (our small models and "
+            "bundled data stand in for the paper's).\n\n")
 
 
 def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict | None = None) -> str:
@@ -230,6 +244,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     ev = load_evidence(results_root, profile)
     intro_md, png = intro_fragment(results_root, profile)
     out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
+                                   "answers.md": answers_markdown(results_root, profile, ev),
+                                   "conclusions.md": conclusions_markdown(ev),
                                    "claims.md": claims_fragment(ev, previous=previous_claims(results_root, profile)), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-gpu.md": gpu_fragment(gpu)}

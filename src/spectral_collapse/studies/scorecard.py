@@ -34,7 +34,7 @@ from .store import load_results
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES",
            "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "Evidence", "long_frame", "load_evidence", "paper_evidence",
-           "our_table_rows", "scorecard", "countable", "percent_improved", "share_notes", "counts", "errata_checks", "scale_labels",
+           "our_table_rows", "scorecard", "countable", "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -460,3 +460,27 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
         d, n = diff(a, b)
         out.append({"comparison": name, "metrics compared": n, "max |difference| but FID (FID)": d})
     return pd.DataFrame(out)
+
+
+def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
+    """Per metric: of the pairs of methods (same table, dataset and setting) that both the paper and we report, the
+    share ordered the same way (the paper's ties and ours are left out). Tables 1 and 6 are shares, not method
+    rows, and are not counted. Columns: metric, pairs, agree, share."""
+    c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(["table1", "table6"])]
+    rows = []
+    group = [k for k in KEYS if k not in ("method",)]
+    for metric, g in c.groupby("metric"):
+        pairs = agree = 0
+        for _, cell in g.groupby([k for k in group if k != "metric"], dropna=False):
+            v = cell[["paper_mean", "ours_mean"]].to_numpy(float)
+            for i in range(len(v)):
+                for j in range(i + 1, len(v)):
+                    dp, do = np.sign(v[i, 0] - v[j, 0]), np.sign(v[i, 1] - v[j, 1])
+                    if dp == 0 or do == 0:
+                        continue
+                    pairs += 1
+                    agree += int(dp == do)
+        rows.append({"metric": metric, "pairs": pairs, "agree": agree, "share": agree / pairs if pairs else np.nan})
+    order = {m: i for i, m in enumerate(METRICS)}
+    out = pd.DataFrame(rows, columns=["metric", "pairs", "agree", "share"])
+    return out.sort_values("metric", key=lambda s: s.map(order)).reset_index(drop=True)

@@ -1,0 +1,124 @@
+"""The book's answers, written from the stored results: does our data show spectral collapse, does OVG remove it and
+at what cost, where our orderings agree with the paper's, and what limits the evidence.
+
+``answers_markdown`` is the opening of the book (intro page) and ``conclusions_markdown`` its closing page; both are
+generated fragments (``pipeline.fragments``), so every number in them comes from ``data/results``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from ..studies.aggregate import summary
+from ..studies.profiles import get_profile
+from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, UNTESTABLE, evaluate_claims
+from ..studies.scorecard import Evidence, ordering_agreement, scorecard
+from ..studies.store import load_results, results_path
+
+__all__ = ["collapse_numbers", "answers_markdown", "conclusions_markdown"]
+
+_DATASETS = ("ihc-sr", "ihc-edges")
+
+
+def _means(ds: xr.Dataset) -> dict:
+    """{method: {metric: mean over seeds}} of the main results, with the latent norm ratio."""
+    s = summary(ds, ["psnr", "s_hf", "s_lf", "s_dc", "s_g", "latent_norm_ratio"])
+    return {m: dict(zip(g["metric"], g["mean"])) for m, g in s.groupby("method")}
+
+
+def collapse_numbers(root: str | Path, profile: str) -> dict:
+    """{dataset: {method: {metric: mean}}} of the stored main results, plus {"time": OVG / DDIM translation time
+    ratio} from the schedule study where stored."""
+    out = {}
+    for dataset in _DATASETS:
+        path = results_path("main_results", dataset, profile, root)
+        if path.exists():
+            out[dataset] = _means(load_results(path))
+        sched = results_path("ovg_schedule", dataset, profile, root)
+        if sched.exists():
+            ds = load_results(sched)
+            if "time_ratio" in ds and "ovg" in ds["method"].values:
+                out.setdefault("time", {})[dataset] = float(ds["time_ratio"].sel({"method": "ovg"}))
+    return out
+
+
+def _f(v, d=3) -> str:
+    return "n/a" if v is None or not np.isfinite(v) else f"{v:.{d}f}"
+
+
+def _collapse_sentence(dataset: str, m: dict) -> str:
+    d, refs = m.get("ddim", {}), [r for r in ("taba", "edm") if r in m]
+    if not d or not refs:
+        return f"- **{dataset}**: the main results lack DDIM or a reference method."
+    lower = [r for r in refs if d["s_dc"] < m[r]["s_dc"] and d["s_hf"] < m[r]["s_hf"]]
+    verdict = ("yes" if len(lower) == len(refs) else "partly" if lower else "no")
+    return (f"- **{dataset}: collapse {verdict}.** DDIM's latents score S_DC {_f(d['s_dc'])} (unit-variance latents; "
+            f"||x_T||²/d {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
+            + ", ".join(f"{r.upper()} {_f(m[r]['s_dc'])} / {_f(m[r]['s_hf'])}" for r in refs)
+            + f" (S_DC / S_HF; 1 = like white noise / like real texture).")
+
+
+def _ovg_sentence(dataset: str, m: dict, time: float | None) -> str:
+    d, o = m.get("ddim", {}), m.get("ovg", {})
+    if not d or not o:
+        return f"- **{dataset}**: the main results lack DDIM or OVG."
+    fixes = o["s_hf"] > d["s_hf"] and o["s_dc"] > d["s_dc"]
+    gap = {r: m[r]["s_dc"] for r in ("taba", "edm") if r in m}
+    best = max(gap.values()) if gap else np.nan
+    part = ("removes part of it" if fixes and np.isfinite(best) and o["s_dc"] < best - 0.05 else
+            "removes it" if fixes else "does not remove it")
+    cost = f"; an OVG translation takes {time:.2f}x the time of a DDIM translation" if time else ""
+    lost = [name for name, k in (("structure (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr")) if o[k] < d[k] - 1e-3]
+    price = f"it costs {' and '.join(lost)}" if lost else "structure and fidelity hold"
+    return (f"- **{dataset}: OVG {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
+            f"{_f(o['s_dc'])} (the references reach {_f(best)}), ||x_T||²/d {_f(d.get('latent_norm_ratio'), 2)}"
+            f" → {_f(o.get('latent_norm_ratio'), 2)}; {price}: S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR "
+            f"{_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB{cost}.")
+
+
+def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
+    """The book's opening answers (markdown), or a note when the main results are not stored yet."""
+    nums = collapse_numbers(root, profile)
+    if not any(k in nums for k in _DATASETS):
+        return ("```{note}\nThe answers on this page are computed from the stored main results, which do not exist "
+                f"yet for the `{profile}` profile: `make book` runs the studies.\n```\n")
+    times = nums.get("time", {})
+    lines = ["**Does our data show spectral collapse?** Standard (DDIM) inversion against the stochastic TABA and "
+             "the EDM sampler, on the bundled test crops:", ""]
+    lines += [_collapse_sentence(k, nums[k]) for k in _DATASETS if k in nums]
+    lines += ["", "**Does OVG remove it, and at what cost?** OVG at the step sizes its Pareto sweep chose, against "
+              "DDIM:", ""]
+    lines += [_ovg_sentence(k, nums[k], times.get(k)) for k in _DATASETS if k in nums]
+    agree = ordering_agreement(scorecard(ev))
+    agree = agree[agree["pairs"] > 0]
+    if len(agree):
+        lines += ["", "**Where do we agree with the paper?** Pairs of methods ordered as in the paper's tables: "
+                  + "; ".join(f"{r.metric.upper()} {100 * r.share:.0f}% of {r.pairs}" for r in agree.itertuples())
+                  + " (see the {doc}`scorecard`)."]
+    c = evaluate_claims(ev)
+    tally = c["verdict"].value_counts()
+    lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally.get(HOLDS, 0)} hold, "
+              f"{tally.get(FAILS, 0)} do not, {tally.get(UNTESTABLE, 0)} cannot be tested here (of {len(c)})."]
+    p = get_profile(profile)
+    lines += ["", f"**Caveats.** The `{profile}` models are small (trained for {p.train_eps.steps} steps of batch "
+              f"{p.train_eps.batch_size} on {p.image_size}-px crops), the data are bundled analogues of BBBC021 and "
+              f"Edges2Shoes, and each table cell is a mean over {p.n_test} test crops and {len(p.seeds)} seeds: these "
+              "numbers speak about the direction of an effect, not its size on the paper's data."]
+    return "\n".join(lines) + "\n"
+
+
+def conclusions_markdown(ev: Evidence) -> str:
+    """The closing page: each claim's verdict in words, grouped by verdict, with its evidence."""
+    c = evaluate_claims(ev)
+    out = []
+    for verdict, head in ((HOLDS, "What holds on our results"), (FAILS, "What does not hold"),
+                          (UNTESTABLE, "What cannot be tested here")):
+        rows = c[c["verdict"] == verdict]
+        if len(rows):
+            out += [f"## {head}", ""]
+            out += [f"- **{CLAIM_TITLES.get(r['claim'], r['claim'])}** ({r['where']}): {r['our numbers']}"
+                    for _, r in rows.iterrows()]
+            out.append("")
+    return "\n".join(out)
