@@ -129,6 +129,40 @@ def _runner(D, x, label: str, steps: int, what: str = "invert"):
     return lambda: translate(D, x, method, guidance=guidance, steps=steps, cfg_scale=w)
 
 
+SCHEDULE_STEPS = 15   # steps of the schedule timing: enough for a third of them to be a schedule of its own
+
+
+def best_schedule(root: str = "data/results", profile: str = "quick", dataset: str = "ihc-sr") -> str:
+    """The schedule the stored ``ovg_schedule`` study found best (its ``best_schedule``), else "high"."""
+    from spectral_collapse.studies.store import load_results, results_path
+
+    path = results_path("ovg_schedule", dataset, profile, root)
+    if path.exists():
+        best = load_results(path).attrs.get("best_schedule")
+        if best and best not in ("ddim", "ovg", "none", "None"):
+            return str(best)
+    return "high"
+
+
+def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
+    """Whole translations (SCHEDULE_STEPS steps each way) of full OVG and of OVG under the schedule study's best
+    schedule, each as a ratio to a DDIM translation timed in the same paired runs."""
+    from spectral_collapse.studies.schedule import schedule_set
+
+    name = best_schedule()
+    sig = default_sigmas(D, SCHEDULE_STEPS)
+    sched = schedule_set([name], sig.cpu().numpy())[name]
+    base = lambda: translate(D, x, Euler(), steps=SCHEDULE_STEPS)
+    out = {"steps": SCHEDULE_STEPS, "schedule": name,
+           "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig)))}
+    for label, guidance in (("ovg", OVG()), (f"ovg_{name}", OVG(schedule=sched))):
+        pr = paired(base, lambda g=guidance: translate(D, x, Euler(), guidance=g, steps=SCHEDULE_STEPS), repeats,
+                    warmup=1)
+        out[label] = pr.summary()
+        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({SCHEDULE_STEPS} steps)")
+    return out
+
+
 def floor_runner(D, x, steps: int):
     """The least work an OVG step must do, ``steps`` times: one forward with graph at x and the two vector-Jacobian
     products w.r.t. x (of eps and of x0), with no step logic around them (the issue's "2.8x floor")."""
@@ -268,6 +302,7 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
             pr = paired(tbase, _runner(D, x, label, steps, "translate"), repeats, warmup=1)
             trans[label] = pr.summary()
             log(f"  translation {label:10s} x{trans[label][clock]['median']:.2f} {cname} vs ddim")
+        sched = schedule_translations(D, x, repeats, clock, log)
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
         log(f"  floor (forward with graph + 2 VJPs) x{floor[clock]['median']:.2f} {cname} vs a ddim step")
@@ -298,6 +333,7 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         "image_shape": list(x.shape[1:]), "parameters": sum(p.numel() for p in D.parameters()),
         "rows": rows,
         "translation": trans,
+        "schedule_translation": sched,
         "floor": {**floor, "what": "forward with graph + two VJPs w.r.t. the input, per step, over a DDIM step"},
         "floor_variants": variants,
         "vjp": {"batched_over_separate": vjp_s["ratio_cpu"], "batched_over_separate_wall": vjp_s["ratio_wall"],

@@ -194,3 +194,22 @@ def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
     assert c.loc["x0_structure", "paper's tables"] == C.FAILS
     assert c.loc["backbone", "paper's tables"] == C.HOLDS
     assert len(c) == len(C.CLAIMS) and c.index.is_unique
+
+
+def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
+    """Same order -> agree; reversed -> disagree; a tie on either side is not a pair; shares are not method rows."""
+    import pandas as pd
+
+    from spectral_collapse.studies.scorecard import ordering_agreement
+
+    def row(table, method, metric, paper, ours):
+        return dict(table=table, dataset="bbbc021", scale="x16", backbone="unet", space="latent", method=method,
+                    metric=metric, paper_mean=paper, ours_mean=ours)
+
+    card = pd.DataFrame([row("table9", "ddim", "s_hf", 0.5, 0.1), row("table9", "taba", "s_hf", 0.9, 0.2),
+                         row("table9", "ovg", "s_hf", 0.7, 0.3),        # pairs: ddim<taba ok, ddim<ovg ok, taba>ovg no
+                         row("table9", "ddim", "psnr", 20, 30), row("table9", "taba", "psnr", 20, 25),  # paper tie
+                         row("table1", "stochastic_vs_deterministic", "s_dc", 1.0, 0.2)])
+    got = ordering_agreement(card).set_index("metric")
+    assert (got.loc["s_hf", "pairs"], got.loc["s_hf", "agree"]) == (3, 2)
+    assert got.loc["psnr", "pairs"] == 0 and "s_dc" not in got.index

@@ -70,7 +70,9 @@ def _ovg_sentence(dataset: str, m: dict, time: float | None) -> str:
     part = ("removes part of it" if fixes and np.isfinite(best) and o["s_dc"] < best - 0.05 else
             "removes it" if fixes else "does not remove it")
     cost = f"; an OVG translation takes {time:.2f}x the time of a DDIM translation" if time else ""
-    lost = [name for name, k in (("structure (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr")) if o[k] < d[k] - 1e-3]
+    # a loss counts beyond 0.01 of S_LF or 0.1 dB of PSNR (the seed-to-seed spread of the stochastic methods)
+    lost = [name for name, k, tol in (("structure (S_LF)", "s_lf", 0.01), ("fidelity (PSNR)", "psnr", 0.1))
+            if o[k] < d[k] - tol]
     price = f"it costs {' and '.join(lost)}" if lost else "structure and fidelity hold"
     return (f"- **{dataset}: OVG {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
             f"{_f(o['s_dc'])} (the references reach {_f(best)}), ||x_T||²/d {_f(d.get('latent_norm_ratio'), 2)}"
