@@ -114,6 +114,21 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict 
     return "\n".join(lines)
 
 
+def schedule_fragment(root: str | Path, profile: str) -> str:
+    """The OVG page's measured schedules: each dataset's ``ovg_schedule`` verdict (best schedule, cost, quality)."""
+    from ..report.schedule import verdict
+
+    parts = []
+    for dataset in ("ihc-sr", "ihc-edges"):
+        path = results_path("ovg_schedule", dataset, profile, root)
+        if path.exists():
+            parts.append(f"- **{dataset}** ({profile} profile): {verdict(load_results(path))}")
+    if not parts:
+        return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
+                "(chapter *Where OVG must act*).\n")
+    return "\n".join(parts) + "\n"
+
+
 def previous_claims(results_root: str | Path, profile: str) -> dict | None:
     """The recorded earlier verdicts of a profile (``<results>/claims/previous-<profile>.json``), or None."""
     path = Path(results_root) / "claims" / f"previous-{profile}.json"
@@ -246,6 +261,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
                                    "answers.md": answers_markdown(results_root, profile, ev),
                                    "conclusions.md": conclusions_markdown(ev),
+                                   "ovg-schedule.md": schedule_fragment(results_root, profile),
                                    "claims.md": claims_fragment(ev, previous=previous_claims(results_root, profile)), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-gpu.md": gpu_fragment(gpu)}
