@@ -75,10 +75,13 @@ def test_make_toc_lists_only_present_notebooks_in_study_order(tmp_path):
         (pkg / rel).write_text('"""x."""\n')
     assert make_toc.main(["--root", str(tmp_path)]) == 0
     toc = yaml.safe_load((tmp_path / "_toc.yml").read_text())
-    studies_chapter = toc["parts"][1]["chapters"][0]
-    assert studies_chapter["file"] == "studies/index"
-    assert [s["file"] for s in studies_chapter["sections"]] == [
-        "studies/main_results-edges", "studies/main_results-ihc-sr", "studies/pca-ihc-sr", "studies/zzz_new-ihc-sr"]
+    parts = {p["caption"]: [c["file"] for c in p["chapters"]] for p in toc["parts"]}
+    assert parts["Studies"] == ["studies/index"]
+    # the paper's story: the main results first (in registry order within the part); a study no part lists last
+    assert parts["Main results"] == ["studies/main_results-edges", "studies/main_results-ihc-sr"]
+    assert parts["Other studies"] == ["studies/pca-ihc-sr", "studies/zzz_new-ihc-sr"]
+    captions = [p["caption"] for p in toc["parts"]]
+    assert captions.index("Main results") < captions.index("Other studies") < captions.index("Reproduction")
     api = (tmp_path / "book" / "api.md").read_text()
     assert re.findall(r"\{automodule\} (\S+)", api) == ["spectral_collapse.cli", "spectral_collapse.metrics.spectral"]
     assert make_toc.main(["--root", str(tmp_path), "--check"]) == 0
