@@ -34,8 +34,8 @@ import xarray as xr
 from ..metrics import latent as lat
 from .cells import Context, NoCache, translate_cell
 from .profiles import get_profile
-from .validity import failed_of, failures
-from .translation import OVG_DEFAULTS, method_specs, paired_metrics, score_outputs, scoring_settings
+from .validity import failed_of
+from .translation import OVG_DEFAULTS, _with_failures, method_specs, paired_metrics, score_outputs, scoring_settings
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
@@ -141,11 +141,10 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
-    reason = failures(out, latent, tr["nonfinite_step"].values)
-    kept = reason == ""   # finite and within the bounds of ``validity``; otherwise failed
-    cell = xr.Dataset({k: ("sample", np.where(kept, scores[k], np.nan)) for k in SCORES})
-    cell["failed"] = ("sample", ~kept)
-    cell["failure"] = ("sample", reason.astype("U12"))
+    # failed samples (studies.validity) are NaN and marked; a sweep expects some, so no warning per grid point
+    cell = _with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
+                          seed=seed, steps=prof.steps, warn=False)
+    kept = ~cell["failed"].values
     g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
     cell["s_g"] = ((), np.nan if g is None else g.s_g)
     cell["nfe"] = ((), int(tr["nfe"].values))

@@ -129,7 +129,7 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
         "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
         "s_dc": dc.s_dc,
         "s_dc_raw": dc_raw.s_dc,
-        "latent_norm_ratio": latent.flatten(1).double().pow(2).mean(1).numpy(),
+        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
     }
 
 
@@ -207,13 +207,13 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
 
 
 def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
-                   steps: int) -> xr.Dataset:
+                   steps: int, warn: bool = True) -> xr.Dataset:
     """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
-    bound) set to NaN, marked (``failed``, ``failure``) and named in a warning; ``finite`` and ``nonfinite_step``
-    keep what the loop recorded."""
+    bound) set to NaN, marked (``failed``, ``failure``) and, with ``warn``, named in a warning; ``finite`` and
+    ``nonfinite_step`` keep what the loop recorded."""
     reason = failures(out, latent, nonfinite_step)
     failed = reason != ""
-    if failed.any():
+    if warn and failed.any():
         idx = np.flatnonzero(failed)
         warnings.warn(f"{label}, seed {seed}: test samples {idx.tolist()} failed ({', '.join(reason[idx])}; "
                       f"{steps} steps each way); they are marked (failed, failure) and left out of the tables' means",
