@@ -57,6 +57,33 @@ def test_memo_computes_once_then_reads_and_rerun_recomputes(tmp_path):
     assert len(calls) == 3
 
 
+def _slow_cell(root: str, marker: str) -> float:
+    """Ask a Memo in ``root`` for one shared cell whose computation takes 1 s and leaves a file in ``marker``."""
+    import os
+    import time
+
+    def compute():
+        with open(os.path.join(marker, f"computed-{os.getpid()}"), "w"):
+            pass
+        time.sleep(1.0)
+        return xr.Dataset({"v": ("i", np.arange(3.0))})
+
+    return float(Memo(root).cell({"cell": "shared"}, compute)["v"].sum())
+
+
+def test_two_processes_asking_for_one_cell_compute_it_once(tmp_path):
+    """The second process waits on the cell's lock and reads what the first stored, instead of computing it again."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    marker = tmp_path / "marks"
+    marker.mkdir()
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as pool:
+        sums = list(pool.map(_slow_cell, [str(tmp_path / "cells")] * 2, [str(marker)] * 2))
+    assert sums == [3.0, 3.0]
+    assert len(list(marker.iterdir())) == 1
+
+
 def test_a_corrupt_cell_is_recomputed_with_a_warning_naming_it(tmp_path):
     key = {"cell": "t"}
     m = Memo(tmp_path)

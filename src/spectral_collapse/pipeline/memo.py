@@ -6,11 +6,14 @@ tensor of its state dict, so a retrained model with the same name is a different
 Anything it cannot hash by content raises, so a key never falls back to a name.
 
 Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc``, written to a private temporary file and renamed, so two
-processes computing the same cell at once both finish and the survivor is a whole file; no run deletes another
-run's temporary files. A cell that cannot be read (truncated, corrupt) is recomputed with a warning naming it.
+processes never compute the same cell twice: the second waits on a lock file beside the cell (``<hash>.lock``,
+POSIX ``flock``) and reads what the first stored. Without locks (Windows) both compute, and the survivor is still a
+whole file; no run deletes another run's temporary files. A cell that cannot be read (truncated, corrupt) is
+recomputed with a warning naming it. Computing a cell never asks for another cell, so the locks cannot deadlock.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -124,19 +127,52 @@ class Memo:
         return self.root / h[:2] / f"{h}.nc"
 
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
-        """The stored cell of ``key``, else ``compute()`` stored under it."""
+        """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes)."""
         path = self.path(key)
-        if path.exists() and not self.refresh:
-            try:
-                cell = restore_list_attrs(xr.load_dataset(path, engine=ENGINE))
-                self.hits += 1
+        if not self.refresh:
+            cell = self._read(path)
+            if cell is not None:
                 return cell
-            except Exception as err:  # truncated or corrupt: recompute over it
-                warnings.warn(f"cached cell {path} cannot be read ({type(err).__name__}: {err}); recomputing it",
-                              RuntimeWarning, stacklevel=2)
-        cell = compute()
-        if not isinstance(cell, xr.Dataset):
-            raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
-        save_results(cell, path, add_provenance=False)
+        with _cell_lock(path):
+            if not self.refresh:  # another process may have stored it while this one waited
+                cell = self._read(path)
+                if cell is not None:
+                    return cell
+            cell = compute()
+            if not isinstance(cell, xr.Dataset):
+                raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
+            save_results(cell, path, add_provenance=False)
         self.misses += 1
         return cell
+
+    def _read(self, path: Path) -> xr.Dataset | None:
+        if not path.exists():
+            return None
+        try:
+            cell = restore_list_attrs(xr.load_dataset(path, engine=ENGINE))
+        except Exception as err:  # truncated or corrupt: recompute over it
+            warnings.warn(f"cached cell {path} cannot be read ({type(err).__name__}: {err}); recomputing it",
+                          RuntimeWarning, stacklevel=3)
+            return None
+        self.hits += 1
+        return cell
+
+
+@contextlib.contextmanager
+def _cell_lock(path: Path):
+    """An exclusive lock on ``<cell>.lock`` while one process computes the cell; a no-op where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_suffix(".lock")
+    with open(lock, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+

@@ -139,8 +139,14 @@ def _git(*args: str) -> str:
     return out.stdout.strip()
 
 
+_OUTPUTS = (":(top,exclude)book", ":(top,exclude)data/results", ":(top,exclude)data/weights",
+            ":(top,exclude)benchmarks/results")
+
+
 def provenance() -> dict[str, Any]:
-    """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1; -1 no git), ``versions`` (JSON)."""
+    """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1: code or inputs differ from the
+    commit, the run's outputs under book/, data/results, data/weights and benchmarks/results aside; -1 no git),
+    ``versions`` (JSON)."""
     versions = {"python": platform.python_version()}
     for name in PROVENANCE_PACKAGES:
         try:
@@ -148,7 +154,8 @@ def provenance() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     commit = _git("rev-parse", "HEAD")
-    dirty = (1 if _git("status", "--porcelain", "--untracked-files=no") else 0) if commit else -1
+    # the run's own outputs (executed chapters, stored results) do not count: only the code and inputs
+    dirty = (1 if _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_OUTPUTS) else 0) if commit else -1
     return {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
