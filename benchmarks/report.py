@@ -10,7 +10,10 @@ from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
-           "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere"]
+           "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere", "load_smoke", "smoke_table",
+           "smoke_line", "SMOKE_TARGET_S"]
+
+SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -265,10 +268,10 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
 
     The record (``main_command.json``) names the CPU it was measured on (``cpu``). For each other CPU, its median
     bare-loop training throughput and DDIM step time over its stored runs are compared with the record CPU's; the
-    recorded estimate is scaled by the two ratios (training by the first, studies by the second), which gives a
-    range, not a measurement. Empty when the record names no CPU or no other CPU has runs."""
-    rec = (mc or {}).get("from_scratch_side_by_side") or {}
-    cpu, total = (mc or {}).get("cpu"), rec.get("estimated_total_s")
+    recorded wall time (``from_scratch.wall_s``) is scaled by the two ratios (training by the first, studies by the
+    second), which gives a range, not a measurement. Empty when the record names no CPU or no other CPU has runs."""
+    rec = (mc or {}).get("from_scratch") or {}
+    cpu, total = (mc or {}).get("cpu"), rec.get("wall_s")
     mt = machines_table(results_dir)
     if not cpu or not total or mt.empty or cpu not in set(mt["cpu"]):
         return []
@@ -282,7 +285,7 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         out.append(f"On {other} (median of its stored benchmark runs) training takes {train:.2f}x and a DDIM step "
                    f"{infer:.2f}x as long as on {cpu}, the CPU of this record; the same from-scratch run would take "
                    f"about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the {total / 3600:.1f} h "
-                   f"estimate scaled by those two ratios; an extrapolation, not a measurement).")
+                   f"measured here scaled by those two ratios; an extrapolation, not a measurement).")
     return out
 
 
@@ -294,3 +297,31 @@ def side_by_side_line(sbs: dict) -> str:
             f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
             f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}x the wall time "
             f"({sbs['date']}). {sbs.get('note', '')}").strip()
+
+
+def load_smoke(path: str | Path) -> dict | None:
+    """The smoke profile's per-study record (``benchmarks.from_scratch --profile smoke``), or None when absent."""
+    rec = load(path)
+    return rec if rec and rec.get("profile") == "smoke" and rec.get("studies_s") else None
+
+
+def smoke_table(rec: dict) -> pd.DataFrame:
+    """One row per smoke study (its time includes the models it trained first), slowest first."""
+    rows = [(k, v, v <= SMOKE_TARGET_S) for k, v in rec["studies_s"].items()]
+    df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"<= {SMOKE_TARGET_S} s"])
+    return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
+
+
+def smoke_line(rec: dict) -> str:
+    """One sentence: how many smoke studies, the slowest, the total, the training share, the machine."""
+    st = rec["studies_s"]
+    worst = max(st, key=st.get)
+    over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
+    failed = rec.get("failed") or {}
+    return (f"{len(st)} smoke studies in {sum(st.values()):.0f} s one after another "
+            f"({rec.get('cpu_threads', '?')} torch threads, {rec.get('device', 'cpu')}, {rec.get('date', '')[:10]}); "
+            f"the slowest is {worst} at {st[worst]:.0f} s; training the smoke models took "
+            f"{sum((rec.get('train_s') or {}).values()):.0f} s of that. "
+            + (f"Over {SMOKE_TARGET_S} s: {', '.join(over)}. " if over else
+               f"Every study took {SMOKE_TARGET_S} s or less. ")
+            + (f"Failed: {', '.join(failed)}." if failed else ""))

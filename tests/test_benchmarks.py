@@ -369,10 +369,10 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
         ddim = next(x for x in r["benchmarks"]["inversion"]["rows"] if x["label"] == "ddim")
         ddim["base_cpu_s"]["median"] = 0.05 * infer
         (tmp_path / name).write_text(json.dumps(r))
-    mc = {"cpu": "CPU A", "from_scratch_side_by_side": {"estimated_total_s": 7200}}
+    mc = {"cpu": "CPU A", "from_scratch": {"wall_s": 7200}}
     (line,) = main_command_elsewhere(mc, tmp_path)
     assert line.startswith("On CPU B") and "training takes 2.00x and a DDIM step 1.50x" in line
-    assert "about 3.0-4.0 h there (the 2.0 h estimate" in line
+    assert "about 3.0-4.0 h there (the 2.0 h measured here" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []

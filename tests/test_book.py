@@ -222,6 +222,29 @@ def test_compose_grid_pixels_and_layout():
     assert (arr[top:top + size, left + 2 * (size + pad):left + 2 * (size + pad) + size] == 255).all()
 
 
+def test_compose_grid_marks_failed_samples_instead_of_drawing_them():
+    """A non-finite sample, or one the caller marks failed, is a grey tile; a row of failures says so in its label."""
+    ok = np.zeros((2, 3, 8, 8))           # mid-grey in [-1, 1] -> 128
+    nan = ok.copy()
+    nan[1, 0, 3, 3] = np.nan              # second sample non-finite
+    size, pad = 48, 2
+    plain = compose_grid({"out": ok}, pad=pad, cell=size)
+    marked = compose_grid({"out": ok}, pad=pad, cell=size, failed={"out": [False, True]})
+    auto = compose_grid({"out": nan}, pad=pad, cell=size)
+    allbad = compose_grid({"out": ok}, pad=pad, cell=size, failed={"out": [True, True]})
+    for g in (plain, marked, auto):
+        assert g.width == plain.width
+    left1 = plain.width - (size + pad)   # second column
+    def tile(g, left):
+        return np.asarray(g)[pad:pad + size, left:left + size]
+    assert (tile(plain, left1) == 128).all()
+    for g in (marked, auto):
+        t = tile(g, left1)
+        assert (t == 200).mean() > 0.8 and (t[..., 0] == 90).any()   # the grey tile with the word, not the image
+        assert (tile(g, left1 - (size + pad)) == 128).all()  # the first sample is drawn as it is
+    assert allbad.width > plain.width    # the label grew by " (all failed)"
+
+
 def test_setup_altair_modes():
     try:
         assert setup_altair() == "svg" and alt.renderers.active == "svg"

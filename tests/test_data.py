@@ -1,4 +1,4 @@
-"""Bundled datasets, degradations and the UnpairedDomains contract (issue 2, item 3)."""
+"""Bundled datasets, degradations and the UnpairedDomains contract."""
 from __future__ import annotations
 
 import json

@@ -1,5 +1,5 @@
 """The sigma-space loop and its methods (DDIM = Euler, Heun, TABA) on the exact Gaussian denoiser and against
-diffusers' DDIM schedulers (issue 2, items 4 and 6).
+diffusers' DDIM schedulers.
 
 Closed forms (conftest): for N(0, s^2 I) data the PF-ODE dx/dsigma = eps*(x; sigma) = x sigma / (sigma^2 + s^2) has
 the solution x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2), so inversion, sampling, translation

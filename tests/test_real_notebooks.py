@@ -214,7 +214,7 @@ def test_space_ablation_notebook_on_bbbc021(real):
 
 
 # OVG on the smoke x0 models diverges within the first inversion steps on every dataset (bundled ihc-sr as well),
-# so those cells are non-finite, flagged and shown as n/a; reported to the lead, not a real-data issue.
+# so those cells are non-finite, flagged and shown as n/a; a property of the tiny model, not of the real data.
 X0_OVG = {"parameterization": "x0", "method": "ovg"}
 
 

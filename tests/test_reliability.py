@@ -1,6 +1,6 @@
-"""Reliability (issue 8): bad input fails early with a message that names the problem and the fix (item 1),
-non-finite samples are marked and left out of the tables (item 2), determinism and batch-size independence
-(item 4), and the soak run on the smoke profile (item 6, slow).
+"""Reliability: bad input fails early with a message that names the problem and the fix, non-finite samples
+are marked and left out of the tables, determinism and batch-size independence, and the soak run on the smoke
+profile (slow).
 
 ``BAD_INPUTS`` is the catalogue behind docs/errors.md: each case makes one bad input and expects an error type and
 the words that name the problem and the fix. ``python tests/test_reliability.py`` regenerates docs/errors.md with
@@ -527,7 +527,7 @@ def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monke
     ("main_results", {"datset": "ihc-edges"}, TypeError, "no parameter(s) 'datset'"),
 ])
 def test_study_knobs_are_checked_when_the_spec_is_made(study, knobs, error, words):
-    """Issue 20, item 6: every knob is typed and bounded in one place (spec.Param via the registry), before work."""
+    """Every knob is typed and bounded in one place (spec.Param via the registry), before work."""
     with pytest.raises(error) as err:
         study_spec(study, **knobs)
     assert words in str(err.value)
@@ -597,7 +597,7 @@ def test_papermill_list_parameter_given_as_a_string_is_accepted(tmp_path):
     assert ds["seed"].values.tolist() == [0] and ds["method"].values.tolist() == ["ddim"]
 
 
-# --- item 2: non-finite samples in a study -------------------------------------------------------------------------
+# --- non-finite samples in a study ---------------------------------------------------------------------------------
 
 def _nan_models(sample: int, t_threshold: float):
     sched = VPSchedule()
@@ -639,7 +639,7 @@ def test_study_marks_nonfinite_samples_and_tables_exclude_them(tmp_path):
     np.testing.assert_array_equal(stored["finite"].values, ds["finite"].values)
 
 
-# --- item 4: determinism -------------------------------------------------------------------------------------------
+# --- determinism ---------------------------------------------------------------------------------------------------
 
 DET_LABELS = ["ddim", "taba", "ovg"]  # deterministic, per-sample noise, gradient guidance
 
@@ -678,7 +678,7 @@ def test_same_seed_same_numbers_and_batch_size_does_not_matter(tmp_path):
     assert not np.allclose(taba.sel(seed=0).values, taba.sel(seed=1).values)  # the seed does reach the noise
 
 
-# --- item 6: the soak run ------------------------------------------------------------------------------------------
+# --- the soak run --------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
 def test_soak_script_on_smoke(tmp_path):

@@ -1,4 +1,4 @@
-"""Safe loading (issue 8, item 5): no unpickling of what users download, contained archive extraction, verified
+"""Safe loading: no unpickling of what users download, contained archive extraction, verified
 downloads, no network at import or during the tests.
 
 Related tests elsewhere: tests/test_download.py checks safe_extract against crafted zip / tar members (absolute

@@ -147,7 +147,7 @@ def test_missing_file_says_how_to_make_it(tmp_path):
 
 
 def test_one_element_lists_survive_the_round_trip(tmp_path):
-    """netCDF gives a one-element attribute back as a scalar; the store gives lists back as lists (issue 20)."""
+    """netCDF gives a one-element attribute back as a scalar; the store gives lists back as lists."""
     ds = _dataset()
     ds.attrs.update(steps_grid=[4], labels=["ddim"], grid=[2, 5, 10], scalar=4)
     ds["psnr"].attrs["valid"] = [1.5]

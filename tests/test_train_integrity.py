@@ -1,4 +1,4 @@
-"""Checkpoint integrity (issue 20, items 3 and 4): every checkpoint file that cannot be read names itself and the fix,
+"""Checkpoint integrity: every checkpoint file that cannot be read names itself and the fix,
 the weight files are checked against the SHA-256 recorded when training finished, and an interrupted training
 whose newest resume snapshot is unreadable resumes from the one before (to the same weights)."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM networks (STYLE.md item 7).
+"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM networks (closed forms for tests).
 
 For data ~ N(0, s^2 I), D*(x; sigma) = x s^2 / (sigma^2 + s^2) is the exact denoiser. ``GaussianOracleNet``
 recovers sigma from the network's time input, computes D*, and returns what a network of the requested

@@ -185,22 +185,35 @@ def compose_grid(
     pad: int = 2,
     font_size: int = 12,
     background: int = 255,
+    failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
     """PIL image: one row per ``rows`` entry (label on the left), one column per image.
 
     Each value is a (B, C, H, W) tensor / array in ``value_range`` (C = 1 or 3). Every image is scaled with
     nearest-neighbour to ``cell`` pixels (default: the largest image size present, at least ``min_cell``),
     so low-resolution inputs show their pixel grid. Rows with fewer images leave blank cells; ``titles``
-    label the columns.
+    label the columns. A failed sample is drawn as a grey tile that says "failed" instead of its pixels: one with
+    a non-finite value, or one marked in ``failed`` ({row label: (B,) booleans}, e.g. a study's ``failed``
+    variable, for samples that left the bounds of ``studies.validity``); a row whose samples all failed says so
+    in its label.
     """
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
+    marks = {}
+    for k, v in rows.items():
+        arr = np.asarray(v.detach().cpu().float().numpy() if hasattr(v, "detach") else v, dtype=np.float64)
+        bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1) if arr.ndim == 4 else np.zeros(1, bool)
+        if failed is not None and k in failed:
+            given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
+            bad[:len(given)] |= given
+        marks[str(k)] = bad
+    labels = {str(k): (f"{k} (all failed)" if len(marks[str(k)]) and marks[str(k)].all() else str(k)) for k in rows}
     batches = {str(k): _to_uint8(v, value_range) for k, v in rows.items()}
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
     ncol = max(b.shape[0] for b in batches.values())
     font = ImageFont.load_default(size=font_size)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    label_w = max(int(measure.textlength(k, font=font)) for k in batches) + 2 * pad
+    label_w = max(int(measure.textlength(labels[k], font=font)) for k in batches) + 2 * pad
     title_h = font_size + 2 * pad if titles else 0
     width = label_w + ncol * (size + pad) + pad
     height = title_h + len(batches) * (size + pad) + pad
@@ -210,10 +223,18 @@ def compose_grid(
         draw.text((label_w + j * (size + pad) + pad, pad), str(text), fill=(0, 0, 0), font=font)
     for i, (label, batch) in enumerate(batches.items()):
         top = title_h + i * (size + pad) + pad
-        draw.text((pad, top + size // 2 - font_size // 2), label, fill=(0, 0, 0), font=font)
+        draw.text((pad, top + size // 2 - font_size // 2), labels[label], fill=(0, 0, 0), font=font)
         for j, img in enumerate(batch):
+            left = label_w + j * (size + pad) + pad
+            if marks[label][j]:
+                draw.rectangle((left, top, left + size - 1, top + size - 1), fill=(200, 200, 200))
+                w = int(measure.textlength("failed", font=font))
+                if w <= size - 2:  # a tile too small for the word stays plain grey
+                    draw.text((left + (size - w) // 2, top + size // 2 - font_size // 2), "failed", fill=(90, 0, 0),
+                              font=font)
+                continue
             tile = Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST)
-            grid.paste(tile, (label_w + j * (size + pad) + pad, top))
+            grid.paste(tile, (left, top))
     return grid
 
 

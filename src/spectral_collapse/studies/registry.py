@@ -135,6 +135,8 @@ _LIST = [
     Study("benchmarks", "Performance benchmarks", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
         "main_command_file": Param("str", "benchmarks/results/main_command.json", "the timed main command"),
+        "smoke_file": Param("str", "benchmarks/results/smoke_studies.json",
+                            "every study on the smoke profile, one after another, timed"),
     }, datasets=("ihc-sr",)),
     Study("your_model", "Your data, your model", {
         "steps": Param("int", 20, "inversion and sampling steps of the demonstration", optional=False, minimum=2),
