@@ -11,7 +11,7 @@ from .common import ROOT
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
            "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere", "load_smoke", "smoke_table",
-           "smoke_line", "SMOKE_TARGET_S"]
+           "smoke_line", "SMOKE_TARGET_S", "verdict"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -325,3 +325,25 @@ def smoke_line(rec: dict) -> str:
             + (f"Over {SMOKE_TARGET_S} s: {', '.join(over)}. " if over else
                f"Every study took {SMOKE_TARGET_S} s or less. ")
             + (f"Failed: {', '.join(failed)}." if failed else ""))
+
+
+def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | None) -> str:
+    """The chapter's closing paragraph: which targets are met, the main command against its goal, the smoke studies."""
+    parts = []
+    if res is not None:
+        t = targets_table(res, full)
+        judged = t[t["met"].notna()]
+        missed = [f"{k} ({v['measured']} against {v['goal']})" for k, v in judged[~judged["met"].astype(bool)].iterrows()]
+        parts.append(f"{int(judged['met'].astype(bool).sum())} of {len(judged)} speed and memory targets are met"
+                     + (f"; missed: {'; '.join(missed)}." if missed else "."))
+    else:
+        parts.append("No benchmark run is stored yet (`python -m benchmarks`).")
+    if mc is not None:
+        parts.append(f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} "
+                     f"cores: the goal of under {mc['target_s'] / 60:.0f} min is {'met' if mc['met'] else 'not met'}.")
+    if smoke is not None:
+        st = smoke["studies_s"]
+        over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
+        parts.append(f"On the smoke profile {len(st) - len(over)} of {len(st)} studies ran in {SMOKE_TARGET_S} s or "
+                     f"less" + (f"; slower: {', '.join(f'{k} ({st[k]:.0f} s)' for k in over)}." if over else "."))
+    return " ".join(parts)
