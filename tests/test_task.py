@@ -244,7 +244,11 @@ def test_task_stays_out_of_the_data_identity(name, factor):
     assert _data_identity(dataclasses.replace(d, task=Task())) == ident  # the task cannot move the hash
 
 
-def test_bundled_ihc_sr_x4_quick_checkpoint_hash_is_unchanged():
+def test_bundled_ihc_sr_x4_quick_checkpoint_hash_names_the_shipped_weights():
+    """The quick profile's config of the main ihc-sr model hashes to the folder its shipped weights carry: a change
+    of profile, model or data that moves the hash without new weights would make every fresh clone retrain."""
+    from pathlib import Path
+
     from spectral_collapse.studies.profiles import get_profile
     from spectral_collapse.train.cache import config_hash
     from spectral_collapse.train.trainer import _full_config
@@ -252,7 +256,8 @@ def test_bundled_ihc_sr_x4_quick_checkpoint_hash_is_unchanged():
     p = get_profile("quick")
     d = load_dataset("ihc-sr", size=32, factor=4)
     full = _full_config(p.model_spec("eps", "ihc-sr"), p.train_config("eps", "ihc-sr"), d)
-    assert config_hash(full) == "45a9cd98ba55"  # the stored folder ihc-sr-x4-eps-quick-45a9cd98ba55
+    shipped = Path(__file__).resolve().parents[1] / "data" / "weights"
+    assert (shipped / f"ihc-sr-x4-eps-quick-{config_hash(full)}").is_dir(), sorted(p.name for p in shipped.iterdir())
 
 
 @pytest.mark.parametrize("name,factor,digest", [("ihc-sr", 4, "3e3fcca1977e"), ("ihc-sr", 8, "f2f983eba4d8"),
