@@ -90,8 +90,9 @@ def test_a_corrupt_cell_is_recomputed_with_a_warning_naming_it(tmp_path):
     m.cell(key, lambda: xr.Dataset({"v": ("i", np.ones(4))}))
     path = m.path(key)
     path.write_bytes(path.read_bytes()[:40])  # truncated
-    with pytest.warns(RuntimeWarning, match=str(path.name)):
+    with pytest.warns(RuntimeWarning, match=str(path.name)) as seen:
         cell = Memo(tmp_path).cell(key, lambda: xr.Dataset({"v": ("i", np.zeros(4))}))
+    assert len([w for w in seen if path.name in str(w.message)]) == 1  # said once, not again under the lock
     assert cell["v"].values.sum() == 0
     assert xr.load_dataset(path, engine="h5netcdf")["v"].values.sum() == 0  # healed on disk
 

@@ -129,12 +129,14 @@ class Memo:
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
         """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes)."""
         path = self.path(key)
+        seen = None
         if not self.refresh:
             cell = self._read(path)
             if cell is not None:
                 return cell
+            seen = _stamp(path)
         with _cell_lock(path):
-            if not self.refresh:  # another process may have stored it while this one waited
+            if not self.refresh and _stamp(path) != seen:  # another process stored it while this one waited
                 cell = self._read(path)
                 if cell is not None:
                     return cell
@@ -156,6 +158,15 @@ class Memo:
             return None
         self.hits += 1
         return cell
+
+
+def _stamp(path: Path) -> tuple | None:
+    """(modification time, size) of a cell file, None when there is none: tells a newly stored cell from one seen."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 @contextlib.contextmanager
