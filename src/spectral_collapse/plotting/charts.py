@@ -199,16 +199,17 @@ def compose_grid(
     """
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
-    marks = {}
-    for k, v in rows.items():
+    marks, batches = {}, {}
+    for k, v in rows.items():  # each row converted once: its failure marks and its uint8 tiles
         arr = np.asarray(v.detach().cpu().float().numpy() if hasattr(v, "detach") else v, dtype=np.float64)
-        bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1) if arr.ndim == 4 else np.zeros(1, bool)
+        arr = arr[None] if arr.ndim == 3 else arr
+        batches[str(k)] = _to_uint8(arr, value_range)  # raises on a wrong shape, naming it
+        bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
         if failed is not None and k in failed:
             given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
             bad[:len(given)] |= given
         marks[str(k)] = bad
-    labels = {str(k): (f"{k} (all failed)" if len(marks[str(k)]) and marks[str(k)].all() else str(k)) for k in rows}
-    batches = {str(k): _to_uint8(v, value_range) for k, v in rows.items()}
+    labels = {k: (f"{k} (all failed)" if len(m) and m.all() else k) for k, m in marks.items()}
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
     ncol = max(b.shape[0] for b in batches.values())
     font = ImageFont.load_default(size=font_size)
