@@ -507,3 +507,27 @@ def test_ovg_stable_label_is_deterministic_and_in_the_eps_vs_x0_study():
     assert ms.guidance == OVG.stable(lowpass_kappa=0.12)  # the stable form's own rates, not the paper form's eta
     assert "ovg_stable" not in translation.STOCHASTIC
     assert {"ovg", "ovg_stable"} <= set(ablations.STUDY_LABELS["eps_vs_x0"])
+
+
+def test_a_batch_that_has_wholly_diverged_skips_its_remaining_steps_with_the_same_result(smoke_x0):
+    """Paper-form OVG at eta_HF = 1e2 drives every sample of the smoke x0 model non-finite within the first steps.
+    Once all have failed, the loop stops evaluating the network: the translation's outputs, latents and failure steps
+    equal those of the full run (a no-op callback keeps every step), with fewer network evaluations. A batch with a
+    survivor runs every step."""
+    import warnings
+
+    from spectral_collapse.inversion import translate
+
+    D, src = smoke_x0
+    g = OVG(eta_hf=1e2, eta_lf=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        short = translate(D, src, Euler(), guidance=g, steps=8)
+        full = translate(D, src, Euler(), guidance=g, steps=8, callback=lambda *a: None)
+        mixed = translate(D, torch.cat([src[:2], torch.full_like(src[:1], float("nan"))]), Euler(), steps=8)
+    assert (full.nonfinite_step >= 0).all() and int(full.nonfinite_step.max()) < 7, full.nonfinite_step
+    assert torch.equal(short.nonfinite_step, full.nonfinite_step)
+    assert torch.isnan(full.output).all() and torch.isnan(full.latent).all()
+    assert torch.isnan(short.output).all() and torch.isnan(short.latent).all()
+    assert short.nfe < full.nfe, (short.nfe, full.nfe)
+    assert mixed.nfe == translate(D, src[:2], Euler(), steps=8).nfe and mixed.finite.tolist() == [True, True, False]

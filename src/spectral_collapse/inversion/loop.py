@@ -199,7 +199,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
 
     callback(i, sigma, sigma_next, x, x_next, ctx) is called after every step (x_next already includes guidance).
-    on_nonfinite: "mark" records the first step at which each sample stops being finite and keeps going;
+    on_nonfinite: "mark" records the first step at which each sample stops being finite and keeps going; once
+    every sample has failed and no callback watches the steps, the remaining steps are skipped and the state is NaN
+    (what they would have produced), so a diverged batch costs no further network evaluations;
     "raise" raises NonFiniteError naming the samples and the step.
     state: initial ``ctx.state`` (e.g. ``Trajectory.handoff`` of the inversion this sampling pass continues).
     Pair-state methods (EDICT, BDIA): an inversion returns the (2, B, ...) pair; a sampling pass returns the
@@ -267,6 +269,13 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
             if callback is not None:
                 callback(i, sigma, sigma_next, x, x_next, ctx)
             x = x_next
+            if callback is None and bool((bad >= 0).all()) and i < len(sigmas) - 2:
+                # Every sample has failed: one more network pass would turn each of them NaN throughout (the
+                # per-sample normalisation spreads a NaN over the whole sample), so the remaining steps are skipped
+                # and the state is that NaN now. Outputs and failure steps are those of the full run; ``nfe``
+                # counts the evaluations made.
+                x = torch.full_like(x, float("nan"))
+                break
         if direction == "invert" and hasattr(method, "finish"):
             method.finish(D, x, sigmas, ctx)
     if pair and direction == "sample" and x.ndim == 5:

@@ -41,9 +41,16 @@ def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tens
 
     A class-conditional network gets the labels (0 source, 1 target, 2 null); an unconditional one (no class
     embedding, ``takes_labels``) is called without them, so its denoiser ignores the label.
+
+    Image batches enter in channels-last memory order, which the convolution kernels run faster (about 1.1-1.2x
+    per forward and per vector-Jacobian product of the quick U-Net on one CPU thread); the values are the same up
+    to float rounding (about 4e-6 on eps), and the output is returned in the standard order.
     """
+    if x.ndim == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
     out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)
-    return out.sample if hasattr(out, "sample") else out
+    out = out.sample if hasattr(out, "sample") else out
+    return out.contiguous() if torch.is_tensor(out) else out
 
 
 def _bcast(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:

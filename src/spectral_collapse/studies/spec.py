@@ -20,7 +20,7 @@ __all__ = ["CACHE_VERSION", "Param", "StudySpec", "make_spec", "freeze", "thaw"]
 
 # Bumped whenever a computation changes its numbers for the same inputs: every cached cell and results file keyed
 # before then is recomputed.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 _KINDS = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]", "json")
 
