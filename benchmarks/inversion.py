@@ -207,22 +207,24 @@ class InputGradConv2d(torch.nn.Conv2d):
 
 
 def floor_variant(D, x, variant: str):
-    """A copy of (D, x) for one floor variant: "channels_last" memory format, or "input_grad_conv" convolutions."""
+    """A copy of (D, x) for one floor variant: "standard_layout" (batches reach the network in the standard
+    contiguous order rather than ``call_net``'s channels-last), or "input_grad_conv" convolutions."""
     import copy
 
     D2 = copy.deepcopy(D).requires_grad_(False)  # inference: frozen weights, as the library's trained models
-    if variant == "channels_last":
-        return D2.to(memory_format=torch.channels_last), x.contiguous(memory_format=torch.channels_last)
+    if variant == "standard_layout":
+        D2.net.input_memory_format = torch.contiguous_format
+        return D2, x.contiguous()
     if variant == "input_grad_conv":
         for m in D2.modules():
             if type(m) is torch.nn.Conv2d:
                 m.__class__ = InputGradConv2d
         return D2, x
-    raise ValueError(f"unknown floor variant {variant!r}; valid: channels_last, input_grad_conv")
+    raise ValueError(f"unknown floor variant {variant!r}; valid: standard_layout, input_grad_conv")
 
 
 FLOOR_VARIANTS = {
-    "channels_last": "model and input in channels-last memory format (oneDNN's preferred layout)",
+    "standard_layout": "batches in the standard contiguous order (the library feeds the network channels-last)",
     "input_grad_conv": "each stride-1 convolution's input gradient computed as a forward convolution",
 }
 

@@ -199,7 +199,7 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
     """One row per floor variant: its floor over its own DDIM step, and DDIM / floor over the default DDIM step."""
     fv = res["benchmarks"]["inversion"].get("floor_variants") or {}
     default = res["benchmarks"]["inversion"]["floor"]["ratio_cpu"]["median"]
-    rows = [("default (contiguous, autograd's convolution backward)", default, 1.0, default)]
+    rows = [("default (channels-last batches, autograd's convolution backward)", default, 1.0, default)]
     rows += [(f"{k}: {v['what']}", v["floor_over_own_ddim"], v["ddim_over_default_ddim"], v["floor_over_default_ddim"])
              for k, v in fv.items()]
     return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM step",

@@ -255,7 +255,7 @@ def test_floor_runner_does_one_forward_and_two_backward_calls_per_step(smoke_mod
     assert (c.calls, c.backward) == (3, 6)  # exactly OVG's network work (separate VJPs), nothing else
 
 
-@pytest.mark.parametrize("variant", ["channels_last", "input_grad_conv"])
+@pytest.mark.parametrize("variant", ["standard_layout", "input_grad_conv"])
 def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_model, variant):
     """The variants timed against the floor change how, not what: same eps and same VJP (float64 reference)."""
     from benchmarks.inversion import InputGradConv2d, floor_variant
@@ -263,17 +263,22 @@ def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_mod
     x = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     v = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(1))
     lab = torch.zeros(2, dtype=torch.long)
-    D64 = floor_variant(smoke_model, x, "channels_last")[0].double().to(memory_format=torch.contiguous_format)
+    D64 = floor_variant(smoke_model, x, "standard_layout")[0].double()
     xi = x.double().requires_grad_(True)
     eps64 = D64(xi, 0.7, lab).eps
     (g64,) = torch.autograd.grad(eps64, xi, v.double())
     Dv, xv = floor_variant(smoke_model, x, variant)
     if variant == "input_grad_conv":
         assert sum(type(m) is InputGradConv2d for m in Dv.modules()) >= 4  # the 3x3 'same' convs were swapped
-    else:
-        assert xv.is_contiguous(memory_format=torch.channels_last)
+    seen = []
+    hook = Dv.net.conv_in.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
     xi = xv.detach().requires_grad_(True)
     eps = Dv(xi, 0.7, lab).eps
+    hook.remove()
+    # the standard-layout variant's network sees contiguous batches; the library's default feeds channels-last
+    assert seen[0].is_contiguous() == (variant == "standard_layout")
+    assert seen[0].is_contiguous(memory_format=torch.channels_last) == (variant != "standard_layout")
+    assert eps.is_contiguous()
     (g,) = torch.autograd.grad(eps, xi, v)
     torch.testing.assert_close(eps.double(), eps64, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(g.double(), g64, rtol=1e-4, atol=1e-4 * float(g64.abs().max()))

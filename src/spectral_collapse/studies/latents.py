@@ -38,7 +38,7 @@ __all__ = ["LATENT_STUDIES", "DEFAULT_N_LATENTS", "Models", "Setup", "inversion_
            "run_latent_study"]
 
 LATENT_STUDIES = ("pca_collapse", "gaussianity", "decorrelation")
-DEFAULT_N_LATENTS = {"smoke": 16, "quick": 256, "paper": 2000}  # Fig. 3 uses 2000 noise maps
+DEFAULT_N_LATENTS = {"smoke": 16, "quick": 128, "paper": 2000}  # Fig. 3 uses 2000 noise maps
 N_SHOW = 6     # inputs and latents stored per PCA series
 N_MASKS = 4    # latents and flag masks stored per decorrelation method
 INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denoiser.to_noise"
@@ -147,7 +147,7 @@ def run_latent_study(spec: StudySpec, ctx: Context | None = None, *, models: dic
 
 
 def _n_latents(spec: StudySpec) -> int:
-    return int(spec.get("n_latents", DEFAULT_N_LATENTS.get(spec.profile, 256)))
+    return int(spec.get("n_latents", DEFAULT_N_LATENTS.get(spec.profile, 128)))
 
 
 def _randn(shape, seed: int) -> torch.Tensor:
