@@ -269,16 +269,20 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
     The record (``main_command.json``) names the CPU it was measured on (``cpu``). For each other CPU, its median
     bare-loop training throughput and DDIM step time over its stored runs are compared with the record CPU's; the
     recorded wall time (``from_scratch.wall_s``) is scaled by the two ratios (training by the first, studies by the
-    second), which gives a range, not a measurement. Empty when the record names no CPU or no other CPU has runs."""
+    second), which gives a range, not a measurement. A CPU with a from-scratch run of its own in the record
+    (``measured_elsewhere``: cpu, wall_s, date, what differed) gets that measurement instead. Empty when the record
+    names no CPU or no other CPU has runs or measurements."""
     rec = (mc or {}).get("from_scratch") or {}
     cpu, total = (mc or {}).get("cpu"), rec.get("wall_s")
+    measured = {m["cpu"]: m for m in (mc or {}).get("measured_elsewhere") or [] if m.get("cpu") != cpu}
+    out = [f"On {c} the main command from scratch was measured at {m['wall_s'] / 60:.1f} min ({m.get('date', '')}"
+           + (f"; {m['what']}" if m.get("what") else "") + ")." for c, m in measured.items()]
     mt = machines_table(results_dir)
     if not cpu or not total or mt.empty or cpu not in set(mt["cpu"]):
-        return []
+        return out
     med = mt.groupby("cpu")[["bare images / s", "DDIM step (ms, CPU)"]].median()
     ref = med.loc[cpu]
-    out = []
-    for other, row in med.drop(index=cpu).iterrows():
+    for other, row in med.drop(index=[cpu, *[c for c in measured if c in med.index]]).iterrows():
         train = ref["bare images / s"] / row["bare images / s"]          # > 1: training takes longer there
         infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
         lo, hi = sorted((train, infer))

@@ -381,6 +381,10 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []
+    # a CPU with its own from-scratch measurement gets that number, not the extrapolation
+    measured = {**mc, "measured_elsewhere": [{"cpu": "CPU B", "wall_s": 3000, "date": "d", "what": "smaller"}]}
+    assert main_command_elsewhere(measured, tmp_path) == ["On CPU B the main command from scratch was measured at "
+                                                          "50.0 min (d; smaller)."]
 
 
 def test_main_command_record_and_log_parsing(tmp_path):
