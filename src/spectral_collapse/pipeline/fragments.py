@@ -108,7 +108,7 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict 
         was = (f"\n- Before: {r['before']} ({before[r['claim']].get('evidence', '')})."
                if r["before"] and r["before"] != r["verdict"] else "")
         lines.append(f"\n## {r['title']}\n\n`{r['claim']}`, {r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['ours_detail']}\n- Rule: {r['rule']}.{was}\n"
+                     f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.{was}\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
     return "\n".join(lines)

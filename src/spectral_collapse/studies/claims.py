@@ -17,6 +17,8 @@ from ..reference import paper_tables
 from .scorecard import (DETERMINISTIC, OVG_LABELS, PAPER_SCALES, STANDIN, STOCHASTIC, TABLE6_METHODS, Evidence,
                         countable, fmt_value, load_evidence, method_means, paper_evidence, percent_improved,
                         scale_labels, share_notes)
+from .samples import sample_size
+from .shares import left_out
 
 __all__ = ["HOLDS", "FAILS", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "evaluate_claims"]
 
@@ -36,6 +38,7 @@ class Claim:
     statement: str                     # the claim, in our words
     rule: str                          # how we decide
     test: Callable[[Evidence], Finding]
+    reads: tuple[str, ...] = ("main",)  # the evidence it is judged on (samples.sample_size counts it)
 
 
 def _all(checks: list[tuple[bool, str]], missing: str) -> Finding:
@@ -141,16 +144,8 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
         ok = r * sign >= threshold if sign else abs(r) >= threshold
         return Finding(HOLDS if ok else FAILS, f"Pearson r = {r:+.2f} over {len(w)} (dataset, method"
                        + (", seed" if ev.source == "ours" else "") + ") points" + (f" (per dataset: {', '.join(per)})"
-                                                                                  if per else "") + _left_out(why))
+                                                                                  if per else "") + left_out(why))
     return test
-
-
-def _left_out(why: dict) -> str:
-    """What ``countable`` left out of a share or correlation, in words ("" when nothing)."""
-    parts = [f"{why['failed']} with failed samples" if why.get("failed") else "",
-             f"{why['coinciding']} of a method coinciding with another" if why.get("coinciding") else ""]
-    parts = [p for p in parts if p]
-    return f"; left out: {', '.join(parts)} ((dataset, method, seed) points)" if parts else ""
 
 
 def _main_by_dataset(ev: Evidence):
@@ -355,7 +350,8 @@ CLAIMS: list[Claim] = [
     Claim("pca_collapse", "Sec. 4, Fig. 3",
           "Inverted latents concentrate their variance in fewer principal components than Gaussian noise, and more "
           "so as the input gets sparser.", "k90 (components for 90 % of the variance) of every DDIM series below "
-          "Gaussian noise's, and non-increasing (overall decreasing) as the SR factor grows", _claim_pca),
+          "Gaussian noise's, and non-increasing (overall decreasing) as the SR factor grows", _claim_pca,
+          reads=("pca_collapse",)),
     Claim("corr_hf_dc", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
           "Pearson r(S_HF, S_DC) >= 0.5 over per-seed means of every method and dataset", _corr("s_hf", "s_dc", +1)),
@@ -384,28 +380,30 @@ CLAIMS: list[Claim] = [
     Claim("pareto_expands", "Sec. 5.2, Fig. 6",
           "Sweeping (eta_HF, eta_LF) expands the Pareto frontier beyond the baselines'.",
           "some OVG grid point lies on the joint S_HF / S_LF front of grid points and baselines, on every dataset "
-          "swept", _claim_pareto),
+          "swept", _claim_pareto, reads=("pareto",)),
     Claim("backbone", "Sec. 6.3, Table 3",
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "S_HF and S_DC of ddim below ovg for each backbone",
-          _ablation_collapse("backbone", "backbone", None, ("ovg",))),
+          _ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",)),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "S_HF and S_DC of ddim below taba and ovg in each space (pixel and latent)",
-          _ablation_collapse("space", "space", None, ("taba", "ovg"))),
+          _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",)),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor: PSNR(ddim) >= PSNR(taba), PSNR(ovg) and S_HF(ddim) below both",
-          _claim_scale_psnr),
+          _claim_scale_psnr, reads=("scale",)),
     Claim("scale_monotone", "Sec. 4, Fig. 3",
           "Collapse intensifies as the input becomes sparser (x8 -> x16 -> x32).",
-          "S_DC of ddim strictly decreasing with the SR factor", _claim_scale_monotone),
+          "S_DC of ddim strictly decreasing with the SR factor", _claim_scale_monotone, reads=("scale",)),
     Claim("x0_cure", "Sec. 6.3, Table 6",
           "Switching to x0-prediction improves S_HF and S_DC in most cases.",
-          "share of (method, factor, seed) cases where x0 beats eps > 50 % for S_HF and S_DC", _claim_x0_cure),
+          "share of (method, factor, seed) cases where x0 beats eps > 50 % for S_HF and S_DC", _claim_x0_cure,
+          reads=("x0",)),
     Claim("x0_structure", "Sec. 6.3 text",
           "...but structural fidelity and reconstruction (S_LF, PSNR, MS-SSIM) improve in only a minority of cases.",
-          "share of cases where x0 beats eps < 50 % for S_LF, PSNR and MS-SSIM", _claim_x0_structure),
+          "share of cases where x0 beats eps < 50 % for S_LF, PSNR and MS-SSIM", _claim_x0_structure,
+          reads=("x0",)),
 ]
 
 
@@ -435,13 +433,15 @@ CLAIM_TITLES = {
 
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
                     **load_kw) -> pd.DataFrame:
-    """One row per claim: where, statement, rule, our verdict and numbers, and the verdict on the paper's tables."""
+    """One row per claim: where, statement, rule, our verdict, numbers and sample size, and the verdict on the
+    paper's tables."""
     ours = ours if ours is not None else load_evidence(**load_kw)
     paper = paper if paper is not None else paper_evidence()
     rows = []
     for c in claims:
         o, p = c.test(ours), c.test(paper)
-        rows.append({"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where, "statement": c.statement, "rule": c.rule,
-                     "verdict": o.verdict, "our numbers": o.detail, "paper's tables": p.verdict,
+        rows.append({"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where,
+                     "statement": c.statement, "rule": c.rule, "verdict": o.verdict, "our numbers": o.detail,
+                     "our sample": sample_size(ours, c.reads), "paper's tables": p.verdict,
                      "paper numbers": p.detail})
     return pd.DataFrame(rows)

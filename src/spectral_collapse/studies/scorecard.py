@@ -70,7 +70,8 @@ def _find_dim(ds: xr.Dataset, axis: str) -> str | None:
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
     """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value,
-    with ``failed`` / ``n`` (samples failed / kept in that cell, where the results record failures) and ``same_as``
+    with ``samples`` (per cell, NaN for set-level metrics), ``failed`` / ``n`` (samples failed / kept in that cell,
+    where the results record failures) and ``same_as``
     (the method this one coincides with, ``aggregate.coinciding_methods``; "" for none).
 
     Per-sample variables are averaged over the kept samples of each seed; set-level ones (s_g, fid) are taken
@@ -88,6 +89,7 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
         if extra:  # a metric on images or models, not a table entry
             continue
         df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
+        df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
         if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
             bad = failed.sum("sample").broadcast_like(v).transpose(*v.dims)
             df["failed"] = bad.values.ravel().astype(int)

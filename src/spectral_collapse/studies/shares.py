@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["LOWER_IS_BETTER", "countable", "percent_improved", "share_notes"]
+__all__ = ["LOWER_IS_BETTER", "countable", "left_out", "percent_improved", "share_notes"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
 
@@ -21,7 +21,7 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     cells left out for each reason."""
     keep = pd.Series(True, index=frame.index)
     why = {"failed": 0, "coinciding": 0}
-    cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "same_as")]
+    cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "samples", "same_as")]
 
     def cells(mask) -> int:   # distinct (arm, method, seed) cells, not metric rows
         return int(len(frame.loc[mask, cell].drop_duplicates())) if mask.any() else 0
@@ -35,6 +35,14 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         why["coinciding"] = cells(dup & keep)
         keep &= ~dup
     return frame[keep], why
+
+
+def left_out(why: dict) -> str:
+    """What ``countable`` left out of a share or correlation, in words ("" when nothing)."""
+    parts = [f"{why['failed']} with failed samples" if why.get("failed") else "",
+             f"{why['coinciding']} of a method coinciding with another" if why.get("coinciding") else ""]
+    parts = [p for p in parts if p]
+    return f"; left out: {', '.join(parts)} ((dataset, method, seed) points)" if parts else ""
 
 
 def _s_g_tie(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:
