@@ -343,8 +343,14 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
     else:
         parts.append("No benchmark run is stored yet (`python -m benchmarks`).")
     if mc is not None:
+        cpu = f" ({mc['cpu']})" if mc.get("cpu") else ""
         parts.append(f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} "
-                     f"cores: the goal of under {mc['target_s'] / 60:.0f} min is {'met' if mc['met'] else 'not met'}.")
+                     f"cores{cpu}: the goal of under {mc['target_s'] / 60:.0f} min is {'met' if mc['met'] else 'not met'}.")
+        for m in mc.get("measured_elsewhere") or []:   # the same command timed on other CPUs (newest per CPU)
+            if m.get("cpu") != mc.get("cpu") and m.get("wall_s"):
+                met = m["wall_s"] <= mc["target_s"]
+                parts.append(f"On {m['cpu']} ({m.get('date', '')}) it took {m['wall_s'] / 60:.1f} min: "
+                             f"{'met' if met else 'not met'} there.")
     if smoke is not None:
         st = smoke["studies_s"]
         over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
