@@ -241,3 +241,6 @@ def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
     page = claims_fragment(ev)
     assert page.count("\n- Sample: ") == len(C.CLAIMS)
     assert "not publish" in sample_size(S.paper_evidence(), ("main",))
+    set_level = S.Evidence(frame=pd.DataFrame({"study": "main", "dataset": "d", "method": ["a", "b"], "seed": 0,
+                                               "metric": "s_g", "value": [0.1, 0.2], "failed": 0, "samples": np.nan}))
+    assert sample_size(set_level, ("main",)) == "main results, d: 1 seed per method (2 methods)"

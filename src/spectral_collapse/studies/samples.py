@@ -30,7 +30,7 @@ def _frame_counts(g: pd.DataFrame) -> str:
     else:
         text = f"{int(per_sample['samples'].max())} test crops × {seeds} seed{'s' * (seeds > 1)} per method"
     text += f" ({methods} methods" + "".join(f", {s}" for s in settings) + ")"
-    if "failed" in per_sample:
+    if "failed" in per_sample and not per_sample.empty:
         one = per_sample[per_sample["metric"] == per_sample["metric"].iloc[0]]
         failed = int(one["failed"].fillna(0).sum())
         if failed:
