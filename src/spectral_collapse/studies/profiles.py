@@ -2,10 +2,11 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md), 500 steps of batch 32 per model (about 4 to 5 minutes on one core),
-  32 paired test crops per seed, 128 inverted latents in the latent studies. Sized so that the main command from
-  scratch (ten models, every study) fits in under an hour on 2 cores of either machine measured (AMD EPYC, Intel
-  Xeon); the loss curves of the stored checkpoints show what the short training costs.
+  a ~1.1M-parameter U-Net, derisk-facts.md), 500 steps of batch 32 per model (about 4 to 7 minutes per U-Net on
+  one core), 32 paired test crops per seed, 128 inverted latents in the latent studies. Sized so that the main
+  command from scratch (ten models, every study) fits in under an hour on 2 cores of a VM like the Intel Xeon one
+  measured (51 min); a VM that trains 1.5x slower takes about 80 min (benchmarks/results/main_command.json). The
+  loss curves of the stored checkpoints show what the short training costs.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .scorecard import EXTRA_STUDIES
+
 __all__ = ["STUDY_NAMES", "sample_size"]
 
 # The evidence's study labels as a reader knows the chapters.
@@ -57,7 +59,7 @@ def sample_size(ev, reads: tuple[str, ...]) -> str:
         return "the paper's reported means (the paper does not publish how many test images each mean is over)"
     parts = []
     for study in reads:
-        if study in ("pareto", "pca_collapse"):
+        if study in EXTRA_STUDIES:
             per = {ds: _extra_counts(study, res) for ds, res in sorted(ev.extra.get(study, {}).items())}
         else:
             f = ev.select(study)
