@@ -2,11 +2,11 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md), 500 steps of batch 32 per model (about 4 to 7 minutes per U-Net on
-  one core), 32 paired test crops per seed, 128 inverted latents in the latent studies. Sized so that the main
-  command from scratch (ten models, every study) fits in under an hour on 2 cores of a VM like the Intel Xeon one
-  measured (51 min); a VM that trains 1.5x slower takes about 80 min (benchmarks/results/main_command.json). The
-  loss curves of the stored checkpoints show what the short training costs.
+  a ~1.1M-parameter U-Net, derisk-facts.md), 300 steps of batch 32 per model (about 2.5 to 4 minutes per U-Net
+  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies. Sized so that
+  the main command from scratch (nine models, every study) fits in under an hour on 2 cores of the slower of the
+  VMs measured (benchmarks/results/main_command.json). The loss curves of the stored checkpoints show what the
+  short training costs.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
@@ -166,11 +166,11 @@ PROFILES: dict[str, Profile] = {
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
-        train_eps=TrainConfig(steps=500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        train_edm=TrainConfig(objective="edm", steps=500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        n_test=32, steps=50, seeds=(0, 1, 2), batch_size=64, n_from_noise=32,
+        train_eps=TrainConfig(steps=300, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        train_edm=TrainConfig(objective="edm", steps=300, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        n_test=24, steps=50, seeds=(0, 1, 2), batch_size=64, n_from_noise=32,
         factors=(2, 4, 8), dit=_QUICK_DIT,
-        train_dit=TrainConfig(steps=500, batch_size=32, lr=5e-4, warmup_steps=100, ema_decay=0.995),
+        train_dit=TrainConfig(steps=300, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
         vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=600, batch_size=32)),
     "paper": Profile(
         name="paper", image_size=256, factor=16, backbone=_PAPER_UNET,
@@ -197,14 +197,14 @@ def get_profile(name: str) -> Profile:
 # Notebook parameters that a profile's main command (`cli studies`, `make book`) passes to one study, on top of the
 # notebook's own defaults. The quick profile trims the costliest analyses to fit a 2-core machine: Gaussianity and
 # decorrelation on the four single methods (the OVG+TABA and OVG+EDM combinations add about an hour there), and
-# the eps-vs-x0 ablation at factors 2 and 4 (x8 would train a third x0 model), the schedule study's timings on
-# 4 inputs per method (best of 2) rather than 8, the Pareto sweep on 8 test images per grid point rather than 12,
+# the eps-vs-x0 ablation at factor 4 only (each other factor trains one more x0 model), the schedule study's timings
+# on 4 inputs per method (best of 2) rather than 8, the Pareto sweep on 6 test images per grid point rather than 12,
 # and decorrelation at 10 and 50 inversion steps (the 50-step latents are shared with the Gaussianity and PCA
 # studies) rather than 10, 25 and 50. Papermill by hand gets the notebook defaults, the paper's full set.
 _QUICK_FOUR = ["ddim", "taba", "edm", "ovg"]
 STUDY_PARAMS: dict[str, dict[str, dict]] = {
     "quick": {"gaussianity": {"methods": _QUICK_FOUR}, "decorrelation": {"methods": _QUICK_FOUR, "steps_grid": [10, 50]},
-              "eps_vs_x0": {"factors": [2, 4]}, "ovg_schedule": {"timing_images": 4}, "pareto": {"n_images": 8}},
+              "eps_vs_x0": {"factors": [4]}, "ovg_schedule": {"timing_images": 4}, "pareto": {"n_images": 6}},
 }
 
 
