@@ -83,30 +83,39 @@ def ordering_markdown(card) -> str:
             "bundled data stand in for the paper's).\n\n")
 
 
-def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict | None = None) -> str:
-    """The claims page's generated part: a summary table, the verdicts that differ from ``previous`` (a record of
-    earlier verdicts: {"what": ..., "claims": [{"claim", "verdict", "evidence"}]}) with both pieces of evidence,
-    and one section per claim."""
+def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict | list | None = None) -> str:
+    """The claims page's generated part: a summary table, the verdicts that differ from each earlier record in
+    ``previous`` (one record {"what", "label", "claims": [{"claim", "verdict", "evidence"}]} or a list of them,
+    oldest first) with both pieces of evidence, and one section per claim."""
     c = evaluate_claims(ev, paper)
     tally = c["verdict"].value_counts()
-    before = {r["claim"]: r for r in (previous or {}).get("claims", [])}
-    c["before"] = [before.get(k, {}).get("verdict", "") for k in c["claim"]]
+    records = [r for r in ([previous] if isinstance(previous, dict) else previous or []) if r.get("claims")]
+    befores = [(r, {x["claim"]: x for x in r["claims"]}) for r in reversed(records)]    # newest first
     lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
              + f" (of {len(c)} claims).\n",
              md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
                  columns={"title": "claim", "verdict": "ours", "paper's tables": "on the paper's own tables"}))]
-    changed = c[(c["before"] != "") & (c["before"] != c["verdict"])]
-    if before:
-        lines.append(f"\n## Verdicts that changed\n\nCompared with the verdicts recorded before ({previous['what']}): "
-                     + (f"{len(changed)} of {len(c)} changed." if len(changed) else "none changed.") + "\n")
-        for _, r in changed.iterrows():
-            lines.append(f"- **{r['title']}** (`{r['claim']}`): {r['before']} → **{r['verdict']}**.\n  - Before: "
-                         f"{before[r['claim']].get('evidence', '')}\n  - Now: {r['our numbers']}")
+
+    def differs(before: dict, r) -> bool:
+        return r["claim"] in before and before[r["claim"]].get("verdict", "") not in ("", r["verdict"])
+
+    if befores:
+        lines.append("\n## Verdicts that changed\n" + ("\nAgainst each earlier record, newest first.\n"
+                                                       if len(befores) > 1 else ""))
+    for rec, before in befores:
+        changed = [r for _, r in c.iterrows() if differs(before, r)]
+        lines.append(f"Compared with the verdicts recorded {rec.get('label', 'before')} ({rec['what']}): "
+                     + (f"{len(changed)} of {len(c)} changed." if changed else "none changed.") + "\n")
+        for r in changed:
+            b = before[r["claim"]]
+            lines.append(f"- **{r['title']}** (`{r['claim']}`): {b['verdict']} → **{r['verdict']}**.\n  - Before: "
+                         f"{b.get('evidence', '')}\n  - Now: {r['our numbers']}")
+        lines.append("")
     c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
                           "paper numbers": "paper_detail"})
     for _, r in c.iterrows():
-        was = (f"\n- Before: {r['before']} ({before[r['claim']].get('evidence', '')})."
-               if r["before"] and r["before"] != r["verdict"] else "")
+        was = "".join(f"\n- Before ({rec.get('label', 'recorded earlier')}): {before[r['claim']]['verdict']} "
+                      f"({before[r['claim']].get('evidence', '')})." for rec, before in befores if differs(before, r))
         lines.append(f"\n## {r['title']}\n\n`{r['claim']}`, {r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
                      f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.{was}\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
@@ -129,10 +138,14 @@ def schedule_fragment(root: str | Path, profile: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def previous_claims(results_root: str | Path, profile: str) -> dict | None:
-    """The recorded earlier verdicts of a profile (``<results>/claims/previous-<profile>.json``), or None."""
+def previous_claims(results_root: str | Path, profile: str) -> list[dict] | None:
+    """The recorded earlier verdicts of a profile, oldest first (``<results>/claims/previous-<profile>.json``: one
+    record, or {"records": [...]}), or None when nothing is recorded."""
     path = Path(results_root) / "claims" / f"previous-{profile}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    return list(d["records"]) if "records" in d else [d]
 
 
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:

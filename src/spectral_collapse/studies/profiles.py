@@ -2,11 +2,12 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md), 300 steps of batch 32 per model (about 2.5 to 4 minutes per U-Net
-  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies. Sized so that
-  the main command from scratch (nine models, every study) fits in under an hour on 2 cores of the slower of the
-  VMs measured (benchmarks/results/main_command.json). The loss curves of the stored checkpoints show what the
-  short training costs.
+  a ~1.1M-parameter U-Net, derisk-facts.md), 300 steps of batch 32 per model (about 2.5 to 4.5 minutes per U-Net
+  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies. Sized for about
+  an hour from scratch on 2 cores (nine diffusion models and a VAE, every study): 63.5 min measured on an AMD EPYC
+  VM whose training runs at 0.9 s per step, with training 34 of the 118 lane-minutes
+  (benchmarks/results/main_command.json); a VM that trains at the Intel Xeon one's 0.5 s per step needs less. The
+  loss curves of the stored checkpoints show what the short training costs.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).

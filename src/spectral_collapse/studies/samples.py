@@ -54,7 +54,7 @@ def _extra_counts(study: str, res) -> str:
 
 def sample_size(ev, reads: tuple[str, ...]) -> str:
     """What the verdict on ``ev`` for a claim reading ``reads`` is computed from; datasets with the same counts
-    share one entry ("ihc-edges, ihc-sr: 32 test crops × 3 seeds per method (11 methods)")."""
+    share one entry ("ihc-edges, ihc-sr: 24 test crops × 3 seeds per method (11 methods)")."""
     if ev.source == "paper":
         return "the paper's reported means (the paper does not publish how many test images each mean is over)"
     parts = []
