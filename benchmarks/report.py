@@ -263,6 +263,12 @@ def machines_summary(mt: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def measured_elsewhere(mc: dict | None) -> dict[str, dict]:
+    """The record's from-scratch runs on other CPUs (``measured_elsewhere``), the last listed per CPU."""
+    cpu = (mc or {}).get("cpu")
+    return {m["cpu"]: m for m in (mc or {}).get("measured_elsewhere") or [] if m.get("cpu") != cpu and m.get("wall_s")}
+
+
 def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = None) -> list[str]:
     """Sentences extrapolating the recorded from-scratch main command to every other CPU with stored runs.
 
@@ -274,7 +280,7 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
     names no CPU or no other CPU has runs or measurements."""
     rec = (mc or {}).get("from_scratch") or {}
     cpu, total = (mc or {}).get("cpu"), rec.get("wall_s")
-    measured = {m["cpu"]: m for m in (mc or {}).get("measured_elsewhere") or [] if m.get("cpu") != cpu}
+    measured = measured_elsewhere(mc)
     out = [f"On {c} the main command from scratch was measured at {m['wall_s'] / 60:.1f} min ({m.get('date', '')}"
            + (f"; {m['what']}" if m.get("what") else "") + ")." for c, m in measured.items()]
     mt = machines_table(results_dir)
@@ -346,11 +352,9 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
         cpu = f" ({mc['cpu']})" if mc.get("cpu") else ""
         parts.append(f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} "
                      f"cores{cpu}: the goal of under {mc['target_s'] / 60:.0f} min is {'met' if mc['met'] else 'not met'}.")
-        for m in mc.get("measured_elsewhere") or []:   # the same command timed on other CPUs (newest per CPU)
-            if m.get("cpu") != mc.get("cpu") and m.get("wall_s"):
-                met = m["wall_s"] <= mc["target_s"]
-                parts.append(f"On {m['cpu']} ({m.get('date', '')}) it took {m['wall_s'] / 60:.1f} min: "
-                             f"{'met' if met else 'not met'} there.")
+        for c, m in measured_elsewhere(mc).items():   # the same command timed on other CPUs
+            parts.append(f"On {c} ({m.get('date', '')}) it took {m['wall_s'] / 60:.1f} min: "
+                         f"{'met' if m['wall_s'] <= mc['target_s'] else 'not met'} there.")
     if smoke is not None:
         st = smoke["studies_s"]
         over = [k for k, v in st.items() if v > SMOKE_TARGET_S]

@@ -394,11 +394,13 @@ def test_verdict_judges_each_cpus_own_from_scratch_time_against_the_goal(tmp_pat
 
     f = tmp_path / "mc.json"
     f.write_text(json.dumps({"cpu": "CPU A", "cores": 2, "total_s": 50 * 60, "measured_elsewhere": [
-        {"cpu": "CPU B", "wall_s": 75 * 60, "date": "d1"}, {"cpu": "CPU A", "wall_s": 99 * 60, "date": "old"}]}))
+        {"cpu": "CPU B", "wall_s": 88 * 60, "date": "d0"}, {"cpu": "CPU B", "wall_s": 75 * 60, "date": "d1"},
+        {"cpu": "CPU A", "wall_s": 99 * 60, "date": "old"}]}))
     text = verdict(None, None, mc.load_main_command(f), None)
     assert "took 50.0 min on 2 cores (CPU A): the goal of under 60 min is met." in text
     assert "On CPU B (d1) it took 75.0 min: not met there." in text
     assert "99.0" not in text                    # the record's own CPU is judged by the record, not by an entry
+    assert "88.0" not in text                    # one sentence per CPU: its last listed run
 
 
 def test_main_command_record_and_log_parsing(tmp_path):

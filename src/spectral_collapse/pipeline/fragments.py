@@ -83,14 +83,13 @@ def ordering_markdown(card) -> str:
             "bundled data stand in for the paper's).\n\n")
 
 
-def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: dict | list | None = None) -> str:
+def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: list[dict] | None = None) -> str:
     """The claims page's generated part: a summary table, the verdicts that differ from each earlier record in
-    ``previous`` (one record {"what", "label", "claims": [{"claim", "verdict", "evidence"}]} or a list of them,
+    ``previous`` (``previous_claims``: records {"what", "label", "claims": [{"claim", "verdict", "evidence"}]},
     oldest first) with both pieces of evidence, and one section per claim."""
     c = evaluate_claims(ev, paper)
     tally = c["verdict"].value_counts()
-    records = [r for r in ([previous] if isinstance(previous, dict) else previous or []) if r.get("claims")]
-    befores = [(r, {x["claim"]: x for x in r["claims"]}) for r in reversed(records)]    # newest first
+    befores = [(r, {x["claim"]: x for x in r.get("claims", [])}) for r in reversed(previous or [])]  # newest first
     lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
              + f" (of {len(c)} claims).\n",
              md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
