@@ -151,36 +151,67 @@ def test_decorrelation_masks_runs_and_scatter(oracles):
 
 
 def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_path, oracles):
-    """Gaussianity and decorrelation of the same model, inputs, method and steps read one inversion cell; the
-    same study with changed weights computes new cells; the same weights again read them."""
+    """Gaussianity and decorrelation of the same model, inputs, method and steps read the same cells (the test
+    inputs' translation cell and the other inputs' inversion cell); the same study with changed weights computes
+    new cells; the same weights again read them."""
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
     g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
-    assert (memo.hits, memo.misses) == (0, 1)
+    assert (memo.hits, memo.misses) == (0, 2)           # 8 test inputs (translated) + 4 source-pool crops (inverted)
     dc = run_latent_study(smoke("decorrelation", methods=["ddim"], n_latents=12, seeds=[0], steps_grid=[4]),
                           Context(cache=memo), models=models)
-    assert memo.hits == 1 and memo.misses == 2          # the 12 latents shared; the 8-input run at 4 steps is new
+    assert memo.hits == 2 and memo.misses == 3          # the 12 latents shared; the 8-input run at 4 steps is new
     z = dc["latents"].sel({"method": "ddim"}).values    # the first 4 latents, as the Gaussianity study saw them
     np.testing.assert_allclose((z.reshape(len(z), -1).astype(np.float64) ** 2).sum(1) / g.attrs["d"],
                                g["norm_ratio"].sel({"method": "ddim"}).values[:4], rtol=1e-6)
-    # another model under the same parameterization: recomputed, never served from the old cell
+    # another model under the same parameterization: recomputed, never served from the old cells
     changed = {"eps": copy.deepcopy(models["eps"])}
     with torch.no_grad():
         next(changed["eps"].parameters()).add_(1e-3)
     before = (memo.hits, memo.misses)
     run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=changed)
-    assert (memo.hits, memo.misses) == (before[0], before[1] + 1)
+    assert (memo.hits, memo.misses) == (before[0], before[1] + 2)
     # the original weights again: read back
     again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
-    assert (memo.hits, memo.misses) == (before[0] + 1, before[1] + 1)
+    assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
     xr.testing.assert_allclose(again["norm_ratio"], g["norm_ratio"])
-    # a new OVG setting from the Pareto sweep changes the OVG cell, not the DDIM one
+    # a new OVG setting from the Pareto sweep changes the OVG cells, not the DDIM ones
     ovg = {"eta_hf": 2e-6, "eta_lf": 0.02, "source": "pareto (test)"}
     s = smoke("gaussianity", methods=["ddim", "ovg"], n_latents=12).with_inputs(pareto=ovg)
     before = (memo.hits, memo.misses)
     out = run_latent_study(s, Context(cache=memo), models=models)
-    assert (memo.hits, memo.misses) == (before[0] + 1, before[1] + 1)
+    assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
     assert json.loads(out.attrs["ovg"]) == ovg
+
+
+@pytest.mark.parametrize("label", ["ddim", "taba"])
+def test_latents_of_the_test_inputs_are_the_main_results_translation_latents(tmp_path, oracles, label):
+    """The latent studies take the test inputs' latents from the translation cell the main results compute (read
+    back, not recomputed), and their latents equal one inversion cell over all inputs: the per-sample seeds of
+    the inputs after the test split keep their global index (TABA's random draws), whatever the cut."""
+    from spectral_collapse.studies.cells import invert_cell
+    from spectral_collapse.studies.latents import Setup
+    from spectral_collapse.studies.translation import translation_results
+    from spectral_collapse.studies.profiles import get_profile
+
+    memo = Memo(tmp_path / "cells")
+    models = {"eps": copy.deepcopy(oracles["eps"])}
+    st = Setup(smoke("gaussianity", methods=[label], n_latents=12), Context(cache=memo), models=models)
+    z, ok, x = st.latents(label, 12)
+    assert (memo.hits, memo.misses) == (0, 2) and ok.all() and z.shape[0] == 12
+    prof = get_profile("smoke")
+    ms = st.method(label)
+    whole = invert_cell(Context(), models["eps"], x, ms, seed=0, steps=prof.steps, batch_size=5)
+    np.testing.assert_allclose(z.numpy(), whole["latent"].values, rtol=1e-5, atol=1e-5)
+    # the main results' translation of the profile's test inputs is the cell the latent study stored
+    tr = translation_results(Context(cache=memo), st.data, models, profile="smoke", labels=[label], seeds=[0])
+    assert (memo.hits, memo.misses) == (1, 3)           # the translation read; the samples from noise are new
+    shown = tr["latents"].sel({"method": label, "seed": 0}).values      # the latents the results keep
+    np.testing.assert_array_equal(shown, z[:len(shown)].numpy())
+    # inputs degraded at another factor are not the main results': one inversion cell, no translation
+    before = memo.misses
+    st.latents(label, 12, factor=2)
+    assert memo.misses == before + 1
 
 
 def test_checkpoints_are_recorded_and_studies_are_dispatched_by_name(oracles):

@@ -7,7 +7,7 @@ the bytes of the data. ``NoCache`` computes every time (plain library use, tests
 
 Two studies that invert the same inputs with the same model, method, steps and seeds get the same cell: the
 backbone ablation's U-Net arm and the main results share their DDIM, TABA and OVG translations, PCA, Gaussianity
-and decorrelation share their latents.
+and decorrelation share their latents, and take those of the main results' test inputs from their translations.
 """
 from __future__ import annotations
 
@@ -80,9 +80,13 @@ def _translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
     return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
 
 
-def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int) -> xr.Dataset:
+def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
+                offset: int = 0) -> xr.Dataset:
     """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
-    and ``finite`` per sample."""
+    and ``finite`` per sample. ``offset``: the index of ``x[0]`` in the inputs it was cut from, so that input i draws
+    with ``sample_seeds(seed, [offset + i])`` as it would in one cell of all the inputs."""
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
 
     def compute():
         sig = default_sigmas(D, steps)
@@ -90,13 +94,13 @@ def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, 
         for i in range(0, len(x), batch_size):
             xb = x[i:i + batch_size]
             tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0,
-                        seeds=sample_seeds(seed, range(i, i + len(xb))))
+                        seeds=sample_seeds(seed, range(offset + i, offset + i + len(xb))))
             lats.append(D.to_noise(primary(tr.x, ms.method), float(sig[0])).detach().float())
             ok.append(tr.finite)
         return _arrays_cell(latent=torch.cat(lats), finite=torch.cat(ok))
 
     key = {"cell": "invert", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
-           "seed": int(seed), "steps": int(steps)}
+           "seed": int(seed), "steps": int(steps), **({"offset": int(offset)} if offset else {})}
     return ctx.cache.cell(key, compute)
 
 

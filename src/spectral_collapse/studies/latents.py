@@ -16,7 +16,9 @@ Inversion: a method label of studies/translation.py inverts under the source lab
 latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs, then
 evenly spaced source-pool crops when more latents are asked for. Every inversion is a cell of the context's cache
 (``cells.invert_cell``, keyed by the model's weights, the inputs, the method, steps and seed), so the three studies
-share their latents: deterministic methods invert with seed 0 whatever the study's seed.
+share their latents: deterministic methods invert with seed 0 whatever the study's seed. The leading test inputs
+at the profile's step count are the translation studies' own inputs: their latents are read from (or computed
+as) the main results' translation cells, so each such inversion runs once in the whole book.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ import xarray as xr
 
 from ..metrics import latent as lat
 from ..metrics.spectral import kappa_for_size
-from .cells import Context, invert_cell
+from .cells import Context, invert_cell, translate_cell
 from .models import data_options, spec_data, study_labels, trained_model, user_models
 from .profiles import get_profile
 from .spec import StudySpec
@@ -118,15 +120,31 @@ class Setup:
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs: one cached inversion cell."""
+        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells.
+
+        At the profile's step count on the study's own data, the leading test inputs that the translation studies
+        translate (the profile's ``n_test``) come from their translation cell (``cells.translate_cell``: the same
+        key as the main results', so whichever study runs first computes it and the other reads it); the rest, and
+        every other step count or degradation factor, from an inversion cell (``cells.invert_cell``)."""
         ms = self.method(label)
-        x, _ = inversion_inputs(self.data_at(factor), n)
+        x, n_test_split = inversion_inputs(self.data_at(factor), n)
         x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
-        cell = invert_cell(self.ctx, self.models(ms.parameterization), x, ms,
-                           seed=int(seed) if label in STOCHASTIC else 0, steps=int(steps or self.prof.steps),
-                           batch_size=self.prof.batch_size)
-        return (torch.from_numpy(np.asarray(cell["latent"].values, dtype=np.float32)),
-                np.asarray(cell["finite"].values).astype(bool), x)
+        D = self.models(ms.parameterization)
+        seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
+        own = factor is None or factor == self.data.task.factor
+        k = min(n_test_split, self.prof.n_test) if own and steps == self.prof.steps and self.space is None else 0
+        parts = []
+        if k:
+            tr = translate_cell(self.ctx, D, x[:k], ms, seed=seed, steps=steps, batch_size=self.prof.batch_size)
+            bad = np.asarray(tr["nonfinite_step"].values)
+            parts.append((np.asarray(tr["latent"].values, dtype=np.float32), (bad < 0) | (bad >= steps)))
+        if k < len(x):
+            cell = invert_cell(self.ctx, D, x[k:], ms, seed=seed, steps=steps, batch_size=self.prof.batch_size,
+                               offset=k)
+            parts.append((np.asarray(cell["latent"].values, dtype=np.float32),
+                          np.asarray(cell["finite"].values).astype(bool)))
+        return (torch.from_numpy(np.concatenate([p[0] for p in parts])),
+                np.concatenate([p[1] for p in parts]), x)
 
     def attrs(self, **extra) -> dict:
         ck = json.dumps(self.models.checkpoints)

@@ -2,12 +2,12 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md), 300 steps of batch 32 per model (about 2.5 to 4.5 minutes per U-Net
-  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies. Sized for about
-  an hour from scratch on 2 cores (nine diffusion models and a VAE, every study): 63.5 min measured on an AMD EPYC
-  VM whose training runs at 0.9 s per step, with training 34 of the 118 lane-minutes
-  (benchmarks/results/main_command.json); a VM that trains at the Intel Xeon one's 0.5 s per step needs less. The
-  loss curves of the stored checkpoints show what the short training costs.
+  a ~1.1M-parameter U-Net, derisk-facts.md), 250 steps of batch 32 per model (about 2 to 4 minutes per U-Net
+  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies, inversions in
+  batches of 32 (with two studies side by side on 2 cores, about 10 % less time per image than batches of 64; the
+  results do not depend on it). Sized for under an hour from scratch on 2 cores (nine diffusion models and a VAE,
+  every study); the measured time and its breakdown are in benchmarks/results/main_command.json. The loss curves
+  of the stored checkpoints show what the short training costs.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
@@ -167,11 +167,11 @@ PROFILES: dict[str, Profile] = {
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
-        train_eps=TrainConfig(steps=300, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        train_edm=TrainConfig(objective="edm", steps=300, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        n_test=24, steps=50, seeds=(0, 1, 2), batch_size=64, n_from_noise=32,
+        train_eps=TrainConfig(steps=250, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        train_edm=TrainConfig(objective="edm", steps=250, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        n_test=24, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32,
         factors=(2, 4, 8), dit=_QUICK_DIT,
-        train_dit=TrainConfig(steps=300, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
+        train_dit=TrainConfig(steps=250, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
         vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=600, batch_size=32)),
     "paper": Profile(
         name="paper", image_size=256, factor=16, backbone=_PAPER_UNET,

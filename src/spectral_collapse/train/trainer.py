@@ -9,6 +9,13 @@ newest cannot be read, training resumes from that one (with a warning).
 Every file of a checkpoint that cannot be read (config.json, log.json, the weights, the resume state) raises
 CheckpointCorrupt naming the file and the fix; the weight files are checked against the SHA-256 recorded when
 training finished (``weights.sha256.json``, see ``cache.py``).
+
+On a CPU each batch runs through the network in chunks of ``CPU_MICRO_BATCH`` samples, each chunk's backward pass
+straight after its forward (``losses.diffusion_loss``): the same loss and gradient up to float rounding (every
+draw is made for the whole batch), and about 7 % less time per step than the whole batch at once for the quick
+U-Net with two trainings side by side on a 2-core machine, whose activations then fit the cores' caches. Like
+the device, the chunking changes only rounding, so it is not part of the checkpoint's configuration hash; the
+chunk size used is written to the checkpoint's log.
 """
 from __future__ import annotations
 
@@ -34,7 +41,15 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
 from .losses import OBJECTIVES, diffusion_loss
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
-           "CheckpointCorrupt"]
+           "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for"]
+
+CPU_MICRO_BATCH = 8
+
+
+def micro_batch_for(device) -> int | None:
+    """Samples per network call in a training step on ``device``: CPU_MICRO_BATCH on a CPU, the whole batch
+    (None) on an accelerator, where larger calls are faster."""
+    return CPU_MICRO_BATCH if torch.device(device).type == "cpu" else None
 
 
 class CheckpointMismatch(ValueError):
@@ -289,14 +304,22 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
             return Dw(*a)
 
     call = _Call()
+    micro = micro_batch_for(acc.device)
+
+    def backward(part, last: bool):
+        if last or acc.num_processes == 1:
+            acc.backward(part)
+        else:  # gradients are all-reduced once, after the batch's last chunk
+            with acc.no_sync(Dw):
+                acc.backward(part)
+
     while step < end:
         x, y = data.train_batch(cfg.batch_size, gen)
         drop = torch.rand(y.shape[0], generator=gen) < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, 2), y)
         x, y = x.to(acc.device), y.to(acc.device)
         loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
-                              sigma_data=spec.sigma_data)
-        acc.backward(loss)
+                              sigma_data=spec.sigma_data, micro_batch=micro, backward=backward)
         if cfg.grad_clip > 0:
             acc.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         opt.step()
@@ -321,7 +344,8 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         _save_weights(net, ckpt / "model.safetensors")
         _save_weights(ema, ckpt / "ema.safetensors")
         write_weight_hashes(ckpt)
-        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0})
+        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0,
+                                              "micro_batch": micro or cfg.batch_size})
         atomic_write_bytes(ckpt / "DONE", b"")
         shutil.rmtree(ckpt / "resume", ignore_errors=True)
         shutil.rmtree(ckpt / "resume.old", ignore_errors=True)

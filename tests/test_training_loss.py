@@ -1,0 +1,65 @@
+"""The training loss in chunks (train/losses.py ``micro_batch``): the whole batch's loss and gradient, the same
+random draws, and the trainer's choice of chunk per device."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from conftest import TinyData, tiny_training, tiny_unet
+from spectral_collapse.models.denoisers import make_denoiser
+from spectral_collapse.train.losses import diffusion_loss
+from spectral_collapse.train.trainer import CPU_MICRO_BATCH, micro_batch_for, train
+
+
+def _grads(D, objective, micro_batch):
+    """(loss, {name: grad}, generator state after) of one batch of 8 through ``diffusion_loss``."""
+    D.zero_grad(set_to_none=True)
+    gen = torch.Generator().manual_seed(7)
+    x0 = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(3), dtype=torch.float64) * 2 - 1
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    kw = dict(P_mean=-1.2, P_std=1.2, sigma_data=0.5)
+    if micro_batch is None:
+        loss = diffusion_loss(D, x0, labels, gen, objective, **kw)
+        loss.backward()
+    else:
+        seen = []
+        loss = diffusion_loss(D, x0, labels, gen, objective, micro_batch=micro_batch,
+                              backward=lambda part, last: (seen.append(last), part.backward()), **kw)
+        assert seen == [False] * (len(seen) - 1) + [True] and len(seen) == -(-8 // micro_batch)
+    return float(loss.detach()), {k: p.grad.clone() for k, p in D.named_parameters()}, gen.get_state()
+
+
+@pytest.mark.parametrize("objective", ["eps", "x0", "v", "edm"])
+def test_chunks_give_the_whole_batchs_loss_gradient_and_draws(objective):
+    """Chunks of 3 of a batch of 8 (the last chunk short), in float64: the loss and every weight gradient equal the
+    whole batch's to rounding, and the generator ends where the whole batch leaves it (every draw made once)."""
+    D = make_denoiser(tiny_unet(), "edm" if objective == "edm" else objective).train()
+    whole_loss, whole, whole_state = _grads(D, objective, None)
+    loss, chunked, state = _grads(D, objective, 3)
+    assert loss == pytest.approx(whole_loss, rel=1e-12)
+    assert torch.equal(state, whole_state)
+    for k, g in whole.items():
+        torch.testing.assert_close(chunked[k], g, rtol=1e-9, atol=1e-12, msg=k)
+    # a chunk as large as the batch is the whole batch
+    loss8, g8, _ = _grads(D, objective, 8)
+    assert loss8 == whole_loss and all(torch.equal(g8[k], whole[k]) for k in whole)
+
+
+def test_chunks_need_a_backward_and_a_positive_size():
+    D = make_denoiser(tiny_unet(), "eps")
+    x0, labels = torch.zeros(4, 3, 16, 16, dtype=torch.float64), torch.zeros(4, dtype=torch.long)
+    with pytest.raises(ValueError, match="micro_batch"):
+        diffusion_loss(D, x0, labels, torch.Generator(), "eps", micro_batch=2)
+    with pytest.raises(ValueError, match="micro_batch"):
+        diffusion_loss(D, x0, labels, torch.Generator(), "eps", micro_batch=0, backward=lambda p, last: None)
+
+
+def test_trainer_chunks_cpu_batches_and_records_the_chunk(tmp_path):
+    """On a CPU the trainer runs CPU_MICRO_BATCH samples per network call and writes that to the checkpoint's log;
+    an accelerator takes whole batches."""
+    assert micro_batch_for("cpu") == CPU_MICRO_BATCH and micro_batch_for("cuda") is None
+    spec, cfg = tiny_training(batch_size=CPU_MICRO_BATCH + 3, steps=2)
+    tm = train(spec, cfg, TinyData(), name="tiny", root=tmp_path, progress=False)
+    assert json.loads((tm.path / "log.json").read_text())["micro_batch"] == CPU_MICRO_BATCH
