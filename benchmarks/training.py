@@ -2,8 +2,9 @@
 
 "ours" is ``spectral_collapse.train.train`` on a fresh checkpoint folder (Accelerate, EMA, label dropout, gradient
 clipping, LR schedule, on a CPU each batch in chunks of ``trainer.CPU_MICRO_BATCH`` samples, one loss read-back per
-step, the final safetensors writes). "bare" builds the same UNet2DModel with the same seed and AdamW settings and runs: batch from the same data source, noise at a uniform
-time step of the same VP schedule, epsilon MSE, backward, step, zero_grad; no EMA, clipping, schedule or logging.
+step, the final safetensors writes). "bare" builds the same UNet2DModel with the same seed and AdamW settings and
+runs: batch from the same data source, noise at a uniform time step of the same VP schedule, epsilon MSE, whole-batch
+backward, step, zero_grad; no EMA, clipping, schedule or logging.
 "bare + ema" adds only the EMA update, to attribute the overhead. Whole calls are timed (setup included), so
 the fixed cost of a short run counts against both.
 """

@@ -125,7 +125,9 @@ class Setup:
         At the profile's step count on the study's own data, the leading test inputs that the translation studies
         translate (the profile's ``n_test``) come from their translation cell (``cells.translate_cell``: the same
         key as the main results', so whichever study runs first computes it and the other reads it); the rest, and
-        every other step count or degradation factor, from an inversion cell (``cells.invert_cell``)."""
+        every other step count or degradation factor, from an inversion cell (``cells.invert_cell``). A latent study
+        run before (or without) the main results therefore also samples those inputs: for DDIM that doubles their
+        cost, for OVG it adds about a third; in the book the main results read them back."""
         ms = self.method(label)
         x, n_test_split = inversion_inputs(self.data_at(factor), n)
         x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
