@@ -29,10 +29,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "conclusions", "errata", "reproducing")
-# The studies' chapters in the order of the paper's story: the main results, then where collapse comes from
+# The studies' chapters in the order of the paper's story, after the check that the models are fit to be studied:
+# the main results, then where collapse comes from
 # (Sec. 4 and where OVG must act), how OVG's step sizes are chosen, the ablations (Sec. 6.3), the check of the
 # metrics themselves, and what it all costs. A study not listed here goes to a last part, "Other studies".
 STUDY_PARTS = (
+    ("The models", ("model_quality",)),
     ("Main results", ("main_results",)),
     ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
     ("Choosing OVG's step sizes", ("pareto",)),

@@ -12,6 +12,13 @@ def _train(a):
 
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.set is not None:
+        from .studies.models import load_role, model_set
+
+        for role in model_set(a.set or None):
+            got = load_role(a.profile, role)
+            print(f"{role.key}: {getattr(got, 'path', None) or got.identity.get('checkpoint', '')}")
+        return
     options = _json_arg("--data-options", a.data_options) or {}
     for par in a.param:
         tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=options)
@@ -42,7 +49,7 @@ def _studies(a):
 
     costs = recorded_costs(a.costs) if a.costs else None
     knobs = {"data_options": _json_arg("--data-options", a.data_options), "model": a.model,
-             "models": _json_arg("--models", a.models)}
+             "models": _json_arg("--models", a.models), "allow_weak_model": True if a.allow_weak_model else None}
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
                        force=a.force, jobs=a.jobs, costs=costs, knobs=knobs)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
@@ -95,6 +102,9 @@ def main(argv=None):
     t.add_argument("--factor", type=_whole(2, "the SR factor"), default=None,
                    help="SR factor, a whole number >= 2 (default: the profile's)")
     t.add_argument("--threads", type=_whole(1, "the number of torch threads"), default=None)
+    t.add_argument("--set", nargs="*", default=None, metavar="KEY",
+                   help="train the profile's model set on the bundled data (studies.models.MODEL_SET), or the "
+                        "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm)")
     t.set_defaults(fn=_train)
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
     s.add_argument("--profile", default="quick")
@@ -108,6 +118,9 @@ def main(argv=None):
     s.add_argument("--models", default=None, metavar="JSON",
                    help='two models, \'{"source": PATH, "target": PATH}\': invert with the first, sample with the '
                         'second')
+    s.add_argument("--allow-weak-model", action="store_true",
+                   help="run on models below the quality gate instead of refusing them (each chapter then carries a "
+                        "warning); the default is the profile's rule (smoke allows, quick and paper refuse)")
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--force", action="store_true")

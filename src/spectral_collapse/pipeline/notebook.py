@@ -115,7 +115,8 @@ def _kernel_names() -> list[str]:
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
-    shows the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
+    shows the models it used with their quality-gate status (and a warning when a model below the gate was allowed)
+    and the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
     them (strings are parsed by the registry's types; unknown names raise before any work)."""
     setup_notebook()
     from ..studies.registry import get_study
@@ -134,9 +135,14 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         spec = json.loads(ds.attrs["spec"])
     except (KeyError, TypeError, ValueError):
         spec = None
-    if spec is not None:
-        from IPython.display import Markdown, display
+    from IPython.display import Markdown, display
 
+    from ..studies.gate import gate_banner
+
+    banner = gate_banner(ds.attrs)
+    if banner:
+        display(Markdown(banner))
+    if spec is not None:
         display(Markdown(parameters_table(spec)))
     return ds
 

@@ -29,6 +29,7 @@ from ..studies.spec import StudySpec
 from ..studies.store import load_results, provenance, results_path, save_results
 from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
+from ..studies.gate import gate_policy
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current"]
 
@@ -119,7 +120,9 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
-    ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
+    with gate_policy(allow_weak(spec)) as gate:
+        ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
+    ds.attrs["model_gate"] = json.dumps(gate.used)
     digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
     ds.attrs.update(spec=spec.to_json(), results_key=spec.key(),
                     checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
@@ -127,6 +130,15 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         save_results(ds, path, add_provenance=False)
     return ds
+
+
+def allow_weak(spec: StudySpec) -> bool:
+    """Whether a run of ``spec`` proceeds on models below the quality gate: its ``allow_weak_model`` knob, else the
+    profile's rule (``Profile.allow_weak_models``)."""
+    from ..studies.profiles import get_profile
+
+    given = spec.get("allow_weak_model", None)
+    return bool(get_profile(spec.profile).allow_weak_models if given is None else given)
 
 
 def _cache_root(results_root: str | os.PathLike) -> Path:

@@ -28,7 +28,7 @@ from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["profile_models", "study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
+__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -102,8 +102,12 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
     if isinstance(p.vae, PretrainedVAE):
         return load_pretrained_vae(p.vae)
     data = dataset_for(profile, dataset, factor, options)
-    return train_vae(p.vae, p.train_vae, data, name=f"{_base_name(dataset, data)}-vae-{profile}",
-                     root=root or CHECKPOINT_ROOT, progress=progress)
+    space = train_vae(p.vae, p.train_vae, data, name=f"{_base_name(dataset, data)}-vae-{profile}",
+                      root=root or CHECKPOINT_ROOT, progress=progress)
+    from .gate import enforce, vae_gate_report
+
+    enforce(Path(space.path).name, lambda: vae_gate_report(space, data, p), role="autoencoder of the latent space")
+    return space
 
 
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
@@ -128,7 +132,60 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
                         name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
+    from .gate import enforce, trained_report
+
+    enforce(Path(tm.path).name, lambda: trained_report(tm, data, p, space=getattr(data, "space", None)),
+            role=f"{parameterization} model")
     return tm
+
+
+@dataclass(frozen=True)
+class ModelRole:
+    """One model the studies of a profile use, on a bundled dataset: what it is trained for, and how."""
+
+    key: str                       # short stable name, e.g. "ihc-sr-x4-eps"
+    dataset: str
+    parameterization: str = "eps"  # eps | x0 | edm | vae (the latent arm's autoencoder)
+    factor: int | None = None      # SR factor (None: the profile's)
+    backbone: str = "unet"
+    space: str | None = None       # None: the profile's space
+    role: str = ""                 # which studies use it, in words
+
+
+# Every model the studies of a CPU profile train on the bundled data: the main eps and EDM models of both datasets,
+# the scale-factor arms, the x0 ablation, the DiT backbone and the latent-space arm with its VAE.
+MODEL_SET = (
+    ModelRole("ihc-sr-x4-eps", "ihc-sr", "eps", role="DDIM, TABA, OVG and the latent studies on ihc-sr"),
+    ModelRole("ihc-sr-x4-edm", "ihc-sr", "edm", role="EDM and OVG+EDM on ihc-sr"),
+    ModelRole("ihc-edges-eps", "ihc-edges", "eps", role="DDIM, TABA, OVG and the latent studies on ihc-edges"),
+    ModelRole("ihc-edges-edm", "ihc-edges", "edm", role="EDM and OVG+EDM on ihc-edges"),
+    ModelRole("ihc-sr-x2-eps", "ihc-sr", "eps", factor=2, role="scale-factor study, x2 arm"),
+    ModelRole("ihc-sr-x8-eps", "ihc-sr", "eps", factor=8, role="scale-factor study, x8 arm"),
+    ModelRole("ihc-sr-x4-x0", "ihc-sr", "x0", role="eps-vs-x0 ablation, x0 arm"),
+    ModelRole("ihc-sr-x4-eps-dit", "ihc-sr", "eps", backbone="dit", role="backbone ablation, DiT arm"),
+    ModelRole("ihc-sr-x4-vae", "ihc-sr", "vae", role="the latent arm's autoencoder"),
+    ModelRole("ihc-sr-x4-eps-latent", "ihc-sr", "eps", space="latent", role="pixel/latent ablation, latent arm"),
+)
+
+
+def model_set(keys=None) -> list[ModelRole]:
+    """The roles of ``MODEL_SET`` named by ``keys`` (None: all), in the given order; an unknown key raises."""
+    by_key = {r.key: r for r in MODEL_SET}
+    if keys is None:
+        return list(MODEL_SET)
+    bad = [k for k in keys if k not in by_key]
+    if bad:
+        raise ValueError(f"unknown model(s) {', '.join(bad)}; the model set: {', '.join(by_key)}")
+    return [by_key[k] for k in keys]
+
+
+def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str | None = None):
+    """Train (or load) one model of the set: a TrainedModel, or the LatentSpace for the VAE role."""
+    space = role.space
+    if role.parameterization == "vae":
+        return latent_space(profile, role.dataset, factor=role.factor, progress=progress, root=root)
+    return trained_model(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress,
+                         root=root, backbone=role.backbone, space=space)
 
 
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
@@ -233,6 +290,7 @@ def user_models(spec) -> UserModels | None:
 
     if one is not None:
         D = _hub_model(str(one))
+        _gate_user(spec, D, str(one))
         return UserModels({D.parameterization: D}, D.latent_space, {"model": _describe(D)}, _image_size(D))
     if not isinstance(two, dict) or set(two) != {"source", "target"}:
         raise ValueError(f"models must be a JSON object with exactly the keys source and target, e.g. "
@@ -246,10 +304,26 @@ def user_models(spec) -> UserModels | None:
     if (ls_s is None) != (ls_t is None) or (ls_s is not None and Ds.origin["vae_sha256"] != Dt.origin["vae_sha256"]):
         raise ValueError("the source and target models must diffuse in the same space: both in pixels, or both with "
                          "the same vae/ (identical files)")
+    _gate_user(spec, Ds, str(two["source"]), labels=(0,))
+    _gate_user(spec, Dt, str(two["target"]), labels=(1,))
     pair = ModelPair(Ds, Dt)
     pair.checkpoint = Ds.checkpoint
     return UserModels({Ds.parameterization: pair}, ls_s, {"source": _describe(Ds), "target": _describe(Dt)},
                       _image_size(Ds))
+
+
+def _gate_user(spec, D, name: str, labels=None) -> None:
+    """Within a study run: the gate report of a user's model on the study's data (recorded; refused when weak)."""
+    from .gate import active_policy, enforce, user_report
+
+    if active_policy() is None:
+        return
+    p = get_profile(spec.profile)
+    opts = data_options(spec)
+    opts.setdefault("size", _image_size(D))
+    data = dataset_for(spec.profile, spec.dataset, None, options=opts)
+    enforce(name, lambda: user_report(D, data, name=name, n=p.gate_samples, steps=p.steps, labels=labels),
+            role="your model")
 
 
 def study_labels(labels, default, given: UserModels | None) -> list[str]:

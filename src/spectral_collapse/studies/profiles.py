@@ -2,12 +2,14 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md), 250 steps of batch 32 per model (about 2 to 4 minutes per U-Net
-  on one core, by CPU), 24 paired test crops per seed, 128 inverted latents in the latent studies, inversions in
-  batches of 32 (with two studies side by side on 2 cores, about 10 % less time per image than batches of 64; the
-  results do not depend on it). Sized for under an hour from scratch on 2 cores (nine diffusion models and a VAE,
-  every study); the measured time and its breakdown are in benchmarks/results/main_command.json. The loss curves
-  of the stored checkpoints show what the short training costs.
+  a ~1.1M-parameter U-Net, derisk-facts.md). Every model is trained until it passes the model-quality gate
+  (``models.quality``): 2500 steps of batch 32 for each U-Net (about 28 minutes on one core with two trainings side
+  by side on a 2-core machine; 250 steps left the eps model sampling coloured static and 1000 steps left residual
+  high-frequency noise), 4000 for the DiT (cheaper per step), 2000 for the VAE. 24 paired test crops per seed, 128
+  inverted latents in the latent studies, 64 samples per label and sampler for the gate, inversions in batches of
+  32 (with two studies side by side on 2 cores, about 10 % less time per image than batches of 64; the results do
+  not depend on it). The trained weights ship in data/weights, so a fresh clone trains nothing; the measured
+  from-scratch time and its breakdown are in benchmarks/results/main_command.json.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
@@ -70,6 +72,8 @@ class Profile:
     batch_size: int = 64              # inversion batch size (results do not depend on it)
     n_from_noise: int = 32            # samples from noise shown in the book
     threads: int | None = None        # torch threads (None = leave as is)
+    gate_samples: int = 64            # samples per label and sampler of the model-quality gate (models.quality)
+    allow_weak_models: bool = False   # studies run on models below the gate (with a warning) instead of refusing
     # --- ablation axes (paper Sec. 6.3) ---
     space: str = "pixel"              # data space of `backbone` and of the main models: pixel | latent
     factors: tuple = (2, 4, 8)        # SR factors of the scale-factor and eps-vs-x0 ablations
@@ -162,17 +166,17 @@ PROFILES: dict[str, Profile] = {
         name="smoke", image_size=16, factor=4, backbone=_SMOKE_UNET,
         train_eps=TrainConfig(steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
         train_edm=TrainConfig(objective="edm", steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
-        n_test=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8,
+        n_test=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8, gate_samples=16, allow_weak_models=True,
         factors=(2, 4), dit=_SMOKE_DIT, vae=VAEConfig(block_out_channels=(8, 16), norm_num_groups=4),
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
-        train_eps=TrainConfig(steps=250, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        train_edm=TrainConfig(objective="edm", steps=250, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        train_eps=TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        train_edm=TrainConfig(objective="edm", steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
         n_test=24, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32,
         factors=(2, 4, 8), dit=_QUICK_DIT,
-        train_dit=TrainConfig(steps=250, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
-        vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=600, batch_size=32)),
+        train_dit=TrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
+        vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=2000, batch_size=32)),
     "paper": Profile(
         name="paper", image_size=256, factor=16, backbone=_PAPER_UNET,
         train_eps=TrainConfig(steps=80_000, batch_size=128, lr=5e-5, warmup_steps=1000, ema_decay=0.995,

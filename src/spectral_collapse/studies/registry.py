@@ -50,7 +50,10 @@ _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead 
                "None: the profile's trained models")
 _MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: invert with the first, sample with "
                 "the second (DDIB); None: model or the trained ones")
-_USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS}
+_WEAK = Param("bool", None, "run on a model below the quality gate (models.quality) instead of refusing it; every "
+              "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows, quick "
+              "and paper refuse)")
+_USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
 
@@ -74,6 +77,10 @@ _ablation = _lazy("ablations", "run_ablation_spec")
 
 
 _LIST = [
+    Study("model_quality", "Are the models good enough?", {
+        "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
+    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",),
+        doc="the quality gate on every model the studies use: samples from noise against real crops, loss curves"),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
                         minimum=0),
@@ -115,7 +122,7 @@ _LIST = [
                            "every_4", choices=("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")),
         "timing_images": Param("int", 8, "test inputs of the one timed translation per method", optional=False,
                                minimum=1),
-        "data_options": _DATA,
+        "data_options": _DATA, "allow_weak_model": _WEAK,
     }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=False),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),

@@ -38,6 +38,7 @@ from ..models.schedules import VPSchedule
 from .shipped import export, install, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
+from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import OBJECTIVES, diffusion_loss
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
@@ -174,7 +175,7 @@ def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> Non
             e.copy_(b)
 
 
-def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log) -> None:
+def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=()) -> None:
     """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap)."""
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -185,7 +186,8 @@ def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log) -> None:
 
     buf = io.BytesIO()
     torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2)}, buf)
+                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
+                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS)}, buf)
     atomic_write_bytes(tmp / "state.pt", buf.getvalue())
     if cur.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -273,7 +275,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
-    step, log = 0, []
+    step, log, held_log = 0, [], []
     snapshot = _resume_snapshot(ckpt)
     if snapshot is not None:
         net_sd, ema_sd, st = snapshot
@@ -283,6 +285,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         sched.load_state_dict(st["scheduler"])
         gen.set_state(st["rng"])
         step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
+        held_log = [list(r) for r in st.get("heldout", torch.zeros(0, 2 + BANDS)).tolist()]
     if acc.is_main_process:
         ckpt.mkdir(parents=True, exist_ok=True)
         atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
@@ -305,6 +308,19 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
 
     call = _Call()
     micro = micro_batch_for(acc.device)
+    held = heldout_set(data, D_plain, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if acc.is_main_process else None
+    E = None
+    if held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
+        E = spec.build()
+        E.net = ema
+        E.to(acc.device).eval()
+
+    def evaluate():
+        if E is not None and (not held_log or held_log[-1][0] < step):
+            held_log.append([step, *heldout_loss(E, held, cfg.objective, sigma_data=spec.sigma_data)])
+
+    if step == 0:
+        evaluate()
 
     def backward(part, last: bool):
         if last or acc.num_processes == 1:
@@ -335,8 +351,10 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         if step % 50 == 0 or step == end:
             log.append((step, run_loss / max(run_n, 1)))
             run_loss, run_n = 0.0, 0
+        if step % HELDOUT_EVERY == 0 or step == cfg.steps:
+            evaluate()
         if acc.is_main_process and (step % cfg.checkpoint_every == 0 or step == end) and step < cfg.steps:
-            _write_resume(ckpt, net, ema, opt, sched, step, gen, log)
+            _write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log)
     if bar is not None:
         bar.close()
     acc.wait_for_everyone()
@@ -345,13 +363,33 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         _save_weights(ema, ckpt / "ema.safetensors")
         write_weight_hashes(ckpt)
         atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0,
-                                              "micro_batch": micro or cfg.batch_size})
+                                              "micro_batch": micro or cfg.batch_size, "device": _device_name(acc.device),
+                                              "heldout": held_log, "heldout_bands": BANDS,
+                                              "heldout_every": HELDOUT_EVERY})
         atomic_write_bytes(ckpt / "DONE", b"")
         shutil.rmtree(ckpt / "resume", ignore_errors=True)
         shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
     D.net = ema
     D.eval()
     return TrainedModel(denoiser=D, path=ckpt, log=log, spec=spec, config=cfg)
+
+
+def _device_name(device) -> str:
+    """The device a run trained on, in words: the GPU's name, or the CPU's model and the threads used."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda: {torch.cuda.get_device_name(device)}"
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"cpu: {cpu}, {torch.get_num_threads()} thread(s)"
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:

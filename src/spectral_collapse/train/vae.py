@@ -158,4 +158,5 @@ def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> Latent
         write_weight_hashes(path, VAE_WEIGHTS)
     space.identity = {"vae": "trained", "checkpoint": path.name}
     space.info = info
+    space.path = path  # the checkpoint folder (the quality gate caches its report there)
     return space

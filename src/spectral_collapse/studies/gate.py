@@ -1,0 +1,174 @@
+"""The quality gate applied to the models of a study run (``models.quality`` measures; this module enforces).
+
+While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``: the profile's
+trained models (``studies.models.trained_model``), the VAE of the latent arm (``latent_space``) and a user's
+diffusers models (``user_models``). A model below the gate stops the study with ``WeakModelError`` naming the model,
+the failed check, its value and its threshold, and the fix, unless the run allows weak models
+(``allow_weak_model=True``, or a profile whose numbers mean nothing anyway: ``smoke``). Either way the gate status
+of every model used is recorded in the results (attribute ``model_gate``), and each chapter shows it above its
+numbers, with a visible warning when a weak model was allowed.
+
+Reports of trained checkpoints are cached in the checkpoint folder (``quality.json``) and beside the shipped
+weights, under a key of the gate's version, its settings and the digest of the weights, so a fresh clone reads the
+reports of the shipped models instead of sampling again, and changed weights are measured again. A user's model
+is measured once per process and dataset.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..models.quality import GATE_VERSION, GateReport, gate_report, vae_report
+
+__all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
+           "active_policy", "gate_banner"]
+
+GATE_FILE = "quality.json"
+_POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
+_USER_REPORTS: dict = {}
+
+
+@dataclass
+class GatePolicy:
+    """What a study run does with a model below the gate (``allow``) and what it has seen (``used``: name ->
+    {"passed", "failures", "role"})."""
+
+    allow: bool
+    used: dict = field(default_factory=dict)
+
+
+@contextmanager
+def gate_policy(allow: bool):
+    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them."""
+    pol = GatePolicy(bool(allow))
+    token = _POLICY.set(pol)
+    try:
+        yield pol
+    finally:
+        _POLICY.reset(token)
+
+
+def active_policy() -> GatePolicy | None:
+    return _POLICY.get()
+
+
+def enforce(name: str, report, role: str = "") -> GateReport | None:
+    """Within a study run: measure (``report()``, a GateReport) and record model ``name``; raise WeakModelError when it
+    is below the gate and the run does not allow weak models. Outside a study run: nothing (None)."""
+    pol = _POLICY.get()
+    if pol is None:
+        return None
+    rep = report()
+    pol.used[name] = {"passed": rep.passed, "failures": "" if rep.passed else rep.describe_failures(),
+                      "role": role}
+    rep.require(pol.allow)
+    return rep
+
+
+def _digest(folder: Path) -> str | None:
+    from ..pipeline.runner import checkpoint_digest
+
+    return checkpoint_digest(folder)
+
+
+def _cached(folder: Path, settings: dict, compute) -> GateReport:
+    """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
+    when the key matches, else computed and written to both."""
+    from ..train.shipped import HASHES, shipped_dir
+
+    folder = Path(folder)
+    key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": _digest(folder), **settings},
+                                    sort_keys=True).encode()).hexdigest()
+    shipped = shipped_dir(folder)
+    for f in (folder / GATE_FILE, shipped / GATE_FILE):
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(d, dict) and d.get("key") == key:
+            return GateReport.from_dict(d)
+    rep = compute()
+    body = json.dumps({**rep.to_dict(), "key": key, "settings": settings}, indent=1, default=float)
+    targets = [folder / GATE_FILE] + ([shipped / GATE_FILE] if (shipped / HASHES).is_file() else [])
+    for f in targets:
+        try:
+            from ..train.cache import atomic_write_bytes
+
+            atomic_write_bytes(f, body.encode())
+        except OSError:
+            pass  # a read-only folder: the report is recomputed next time
+    return rep
+
+
+def _settings(profile) -> dict:
+    return {"n": int(profile.gate_samples), "steps": int(profile.steps)}
+
+
+def trained_report(tm, data, profile, space=None) -> GateReport:
+    """The gate report of a TrainedModel (``data``: what it was trained on; ``space``: its LatentSpace, if any)."""
+    log = {}
+    try:
+        log = json.loads((Path(tm.path) / "log.json").read_text())
+    except (OSError, ValueError):
+        pass
+    st = _settings(profile)
+
+    def compute():
+        return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
+                           heldout=log.get("heldout"), total_steps=tm.config.steps)
+
+    return _cached(Path(tm.path), st, compute)
+
+
+def vae_gate_report(space, data, profile) -> GateReport:
+    """The gate report of a trained VAE (reconstructions of the held-out crops)."""
+    st = _settings(profile)
+    folder = getattr(space, "path", None)
+    compute = lambda: vae_report(space, data, name=Path(folder).name if folder else "vae", n=st["n"])  # noqa: E731
+    return _cached(Path(folder), st, compute) if folder is not None else compute()
+
+
+def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None) -> GateReport:
+    """The gate report of a user's model on the study's data (measured once per process, model and data).
+
+    labels: the class labels to sample and compare (None: 0 and 1 for a class-conditional network, else 1, the
+    target pool; the source model of a pair is compared with the source pool, label 0)."""
+    origin = getattr(D, "origin", {}) or {}
+    key = (origin.get("sha256") or name, getattr(data, "name", "?"), json.dumps(getattr(data, "meta", {}),
+                                                                                 sort_keys=True, default=str), n, steps,
+           None if labels is None else tuple(labels))
+    if key not in _USER_REPORTS:
+        labels = labels or ((0, 1) if _takes_labels(D) else (1,))
+        _USER_REPORTS[key] = gate_report(D, data, name=name, steps=steps, n=n, labels=labels,
+                                         space=getattr(D, "latent_space", None))
+    return _USER_REPORTS[key]
+
+
+def _takes_labels(D) -> bool:
+    from ..models.denoisers import takes_labels
+
+    net = getattr(D, "net", None)
+    return net is not None and takes_labels(net)
+
+
+def gate_banner(attrs: dict, link: str = "model_quality") -> str:
+    """Markdown naming the models a result was computed with and their gate status, with a warning when a model
+    below the gate was allowed; '' when the result records none."""
+    try:
+        used = json.loads(attrs.get("model_gate") or "null")
+    except (TypeError, ValueError):
+        used = None
+    if not used:
+        return ""
+    weak = {k: v for k, v in used.items() if not v.get("passed")}
+    parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
+    text = f"**Models** (see [Are the models good enough?]({link})): " + ", ".join(parts) + "."
+    if weak:
+        text = ("```{warning}\nComputed with a model below the quality gate (allowed for this run): "
+                + "; ".join(f"{k}: {v.get('failures')}" for k, v in weak.items())
+                + ". Its numbers describe an under-trained model, not the data.\n```\n\n" + text)
+    return text

@@ -1,0 +1,124 @@
+"""Are the models good enough? The quality gate (``models.quality``) on every model of the profile's model set.
+
+For each model of ``studies.models.MODEL_SET`` (or those named by the study's ``keys``): its gate report (cached
+with its weights, ``studies.gate``), its training and held-out loss curves from ``log.json``, samples from noise
+beside real crops of each class label (the deterministic sampler, decoded for the latent arm), and, for the VAE,
+its reconstructions beside the held-out crops. The study computes under a policy that allows weak models: it is
+the page that shows them.
+
+Results: ``gate`` rows (model, row) with the check, sampler, label, value, threshold and verdict; ``passed``
+(model); ``train_loss`` (model, train_step) and ``heldout_loss`` (model, heldout_step, band: 0 = mean over the
+noise bands, 1.. = each band, lowest noise first); ``samples`` and ``real`` (model, label, image, channel, y, x).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+
+from .cells import Context
+from .spec import StudySpec
+
+__all__ = ["run_model_quality", "N_SHOWN"]
+
+N_SHOWN = 8  # samples and real crops shown per label
+
+
+def _pad(rows: list[list[float]], width: int) -> np.ndarray:
+    out = np.full((len(rows), width), np.nan)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = r
+    return out
+
+
+def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
+    from ..models.quality import _draw, _samplers
+
+    name, sampler = next(iter(_samplers(D).items()))
+    return _draw(D, sampler, N_SHOWN, label, steps, shape, 0, N_SHOWN, space)
+
+
+def run_model_quality(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
+    from ..models.quality import _input_shape, _pools
+    from .gate import gate_policy, trained_report, vae_gate_report
+    from .models import dataset_for, load_role, model_set
+    from .profiles import get_profile
+
+    p = get_profile(spec.profile)
+    roles = model_set(spec.get("keys", None))
+    keys, reports, checkpoints, info = [], {}, {}, {}
+    train, held, samples, real = [], [], [], []
+    with gate_policy(True):  # this page shows weak models; it does not refuse them
+        for role in roles:
+            got = load_role(spec.profile, role, progress=getattr(ctx, "progress", False))
+            data = dataset_for(spec.profile, role.dataset, role.factor)
+            if role.parameterization == "vae":
+                folder = Path(got.path)
+                rep = vae_gate_report(got, data, p)
+                with torch.no_grad():
+                    shown = [got.decode(got.encode(_pools(data, lab)[1][:N_SHOWN])) for lab in (0, 1)]
+                log = {}
+            else:
+                from .models import latent_space
+
+                folder = Path(got.path)
+                space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
+                view = data if space is None else _latent_view(data, space)
+                rep = trained_report(got, view, p, space=space)
+                shape = _input_shape(got.denoiser)
+                shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
+                log = json.loads((folder / "log.json").read_text()) if (folder / "log.json").exists() else {}
+            keys.append(role.key)
+            reports[role.key] = rep.to_dict()
+            checkpoints[role.key] = str(folder)
+            info[role.key] = {"checkpoint": folder.name, "role": role.role, "dataset": role.dataset,
+                              "device": log.get("device", ""), "steps": _steps(folder),
+                              "psnr_db": rep.info.get("psnr_db")}
+            train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
+            samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
+            ref = [_spread(_pools(data, lab)[0 if role.parameterization != "vae" else 1]) for lab in (0, 1)]
+            real.append(torch.stack(ref).numpy())
+    n_train = max((len(t) for t in train), default=0)
+    n_held = max((len(h) for h in held), default=0)
+    steps_train = _pad([[s for s, _ in json.loads((Path(checkpoints[k]) / "log.json").read_text()).get("loss", [])]
+                        if (Path(checkpoints[k]) / "log.json").exists() else [] for k in keys], n_train)
+    bands = max((len(r) - 1 for h in held for r in h), default=1)
+    held_arr = np.full((len(keys), n_held, bands), np.nan)
+    held_steps = np.full((len(keys), n_held), np.nan)
+    for i, h in enumerate(held):
+        for j, r in enumerate(h):
+            held_steps[i, j] = r[0]
+            held_arr[i, j, : len(r) - 1] = r[1:]
+    return xr.Dataset(
+        {"passed": ("model", np.array([bool(reports[k]["passed"]) for k in keys])),
+         "train_loss": (("model", "train_index"), _pad(train, n_train)),
+         "train_step": (("model", "train_index"), steps_train),
+         "heldout_loss": (("model", "heldout_index", "band"), held_arr),
+         "heldout_step": (("model", "heldout_index"), held_steps),
+         "samples": (("model", "label", "image", "channel", "y", "x"), np.stack(samples).astype(np.float32)),
+         "real": (("model", "label", "image", "channel", "y", "x"), np.stack(real).astype(np.float32))},
+        coords={"model": keys, "label": [0, 1], "band": np.arange(bands)},
+        attrs={"gate_reports": json.dumps(reports, default=float), "models": json.dumps(info, default=float),
+               "checkpoints": json.dumps(checkpoints), "profile": spec.profile})
+
+
+def _spread(pool: torch.Tensor) -> torch.Tensor:
+    """N_SHOWN crops spread evenly over a pool (neighbouring crops of a strided pool overlap)."""
+    return pool[torch.linspace(0, len(pool) - 1, N_SHOWN).round().long()]
+
+
+def _latent_view(data, space):
+    from ..models.vae import LatentDomains
+
+    return LatentDomains(data, space)
+
+
+def _steps(folder: Path) -> int | None:
+    try:
+        cfg = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return cfg.get("train", {}).get("steps")

@@ -1,0 +1,172 @@
+"""The model-quality gate: passes the exact denoiser of Gaussian data, fails an untrained network and one that returns
+its input; each measurement checked against an independent reference or a closed form."""
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from torch import nn
+
+from spectral_collapse.data.unpaired import UnpairedDomains
+from spectral_collapse.models.backbones import UNetConfig, build_backbone
+from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
+from spectral_collapse.models.oracle import GaussianOracleNet
+from spectral_collapse.models.quality import (THRESHOLDS, GateReport, WeakModelError, band_log_ratio, gate_report,
+                                              plateau_change, sliced_wasserstein, vae_report)
+from spectral_collapse.models.schedules import VPSchedule
+
+SIZE = 16
+SCHED = VPSchedule()
+
+
+def gaussian_data(seed: int = 0, stds=(0.5, 1.0)) -> UnpairedDomains:
+    """Source and target pools and a held-out split drawn from N(0, s^2 I), the oracle's label stds."""
+    g = torch.Generator().manual_seed(seed)
+
+    def draw(n, s):
+        return torch.randn(n, 3, SIZE, SIZE, generator=g) * s
+
+    return UnpairedDomains("gauss", SIZE, draw(512, stds[0]), draw(512, stds[1]), draw(64, stds[0]),
+                           draw(64, stds[1]), {})
+
+
+class ReturnsInput(nn.Module):
+    """A 'network' whose output is its input: as an eps model it claims the noisy image is all noise."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x, t, class_labels=None):
+        return x + 0 * self.dummy
+
+
+@pytest.mark.parametrize("kind", ["eps", "edm"])
+def test_gate_passes_the_exact_gaussian_denoiser(kind):
+    D = EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED) if kind == "eps" else \
+        EDMDenoiser(GaussianOracleNet("edm"))
+    rep = gate_report(D, gaussian_data(), steps=50, n=64, shape=(3, SIZE, SIZE), name=f"oracle-{kind}")
+    assert rep.passed, rep.describe_failures()
+    rows = rep.rows.set_index(["check", "sampler", "label"])
+    # both samplers and both labels are judged on every sample check; the plateau needs a training log
+    assert len(rep.rows[rep.rows["check"] == "spectrum"]) == 4
+    assert rep.rows.loc[rep.rows["check"] == "plateau", "passed"].isna().all()
+    assert rows["value"].drop("plateau", level=0).notna().all()
+
+
+def test_gate_fails_an_untrained_network():
+    torch.manual_seed(0)
+    net = build_backbone(UNetConfig(sample_size=SIZE, block_out_channels=(16, 32), down_block_types=(
+        "DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"), norm_num_groups=8))
+    D = EpsDenoiser(net, SCHED)
+    rep = gate_report(D, gaussian_data(), steps=10, n=32, name="untrained")
+    assert not rep.passed
+    failed = set(rep.failures()["check"])
+    assert {"spectrum", "std"} & failed, rep.rows
+    with pytest.raises(WeakModelError, match=r"untrained.*(spectrum|std).*allow_weak_model=True"):
+        rep.require()
+    rep.require(allow_weak_model=True)  # allowed: no error
+
+
+def test_gate_fails_a_network_that_returns_its_input():
+    D = EpsDenoiser(ReturnsInput(), SCHED)
+    rep = gate_report(D, gaussian_data(), steps=10, n=32, shape=(3, SIZE, SIZE), name="identity")
+    assert not rep.passed
+    assert "spectrum" in set(rep.failures()["check"]) or "std" in set(rep.failures()["check"])
+
+
+class EmpiricalDenoiser(EDMDenoiser):
+    """The exact denoiser of the training pools' empirical distribution: its samples are training crops."""
+
+    def __init__(self, data):
+        super().__init__(ReturnsInput())
+        self.pools = {0: data.source.double().flatten(1), 1: data.target.double().flatten(1)}
+
+    def _predict(self, x, sigma, label):
+        from spectral_collapse.models.denoisers import Prediction
+
+        flat, s = x.double().flatten(1), sigma.double().reshape(-1, 1)
+        x0 = torch.empty_like(flat)
+        for i in range(len(flat)):
+            pool = self.pools[int(label[i])]
+            w = torch.softmax(-(flat[i] - pool).pow(2).sum(1) / (2 * s[i] ** 2), 0)
+            x0[i] = w @ pool
+        x0 = x0.reshape(x.shape).to(x.dtype)
+        return Prediction(x0=x0, eps=(x - x0) / sigma.reshape(-1, 1, 1, 1).to(x.dtype))
+
+
+def test_gate_sees_a_memorising_model():
+    """The empirical-data denoiser reproduces training crops: it fails the memorisation check, the oracle does not."""
+    data = gaussian_data()
+    rep = gate_report(EmpiricalDenoiser(data), data, steps=20, n=16, shape=(3, SIZE, SIZE), name="copier")
+    mem = rep.rows.query("check == 'memorisation'")
+    assert (mem["value"] < 0.05).all() and not mem["passed"].any()
+    ok = gate_report(EDMDenoiser(GaussianOracleNet("edm")), data, steps=20, n=16, shape=(3, SIZE, SIZE))
+    assert ok.rows.query("check == 'memorisation'")["value"].min() > THRESHOLDS["memorisation"]
+
+
+def test_spectrum_ratio_sees_scale_and_is_blind_to_batch_order():
+    g = torch.Generator().manual_seed(1)
+    x, real = torch.randn(64, 3, SIZE, SIZE, generator=g), torch.randn(256, 3, SIZE, SIZE, generator=g)
+    r = band_log_ratio(2 * x, real)   # power x4 in every band
+    assert len(r) == SIZE // 2
+    np.testing.assert_allclose(r, np.log10(4), atol=0.12)
+    np.testing.assert_allclose(band_log_ratio(x.flip(0), real), band_log_ratio(x, real), atol=1e-12)
+    # a blurred batch loses power at high frequencies only
+    blur = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="circular"), 3, stride=1)
+    rb = band_log_ratio(blur, real)
+    assert rb[-1] < -0.5 and abs(rb[0]) < 0.1
+
+
+def test_sliced_wasserstein_matches_scipy_on_each_direction():
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.randn(200, 5, generator=g, dtype=torch.float64), 1.5 * torch.randn(200, 5, generator=g,
+                                                                                     dtype=torch.float64) + 0.3
+    gd = torch.Generator().manual_seed(7)
+    dirs = torch.randn(5, 16, generator=gd, dtype=torch.float64)
+    dirs /= dirs.norm(dim=0, keepdim=True)
+    ref = np.mean([scipy.stats.wasserstein_distance((a @ dirs[:, k]).numpy(), (b @ dirs[:, k]).numpy())
+                   for k in range(16)])
+    assert sliced_wasserstein(a, b, projections=16, seed=7) == pytest.approx(ref, rel=1e-10)
+    assert sliced_wasserstein(a, a) == 0.0
+    with pytest.raises(ValueError, match="equal-size"):
+        sliced_wasserstein(a, b[:10])
+
+
+def test_plateau_change_reads_the_last_fifth():
+    log = [[s, 1.0 / (1 + s / 100), 0, 0, 0, 0] for s in range(0, 1001, 100)]
+    expect = (log[8][1] - log[10][1]) / log[8][1]
+    assert plateau_change(log, 1000) == pytest.approx(expect)
+    flat = [[s, 0.5, 0, 0, 0, 0] for s in range(0, 1001, 100)]
+    assert plateau_change(flat, 1000) == 0.0
+    assert plateau_change(log[:5], 1000) is None     # an unfinished log says nothing
+    assert plateau_change([], 1000) is None
+
+
+def test_vae_report_passes_identity_and_fails_a_blur():
+    data = gaussian_data()
+
+    class Space:
+        def __init__(self, f):
+            self.f = f
+
+        def encode(self, x):
+            return x
+
+        def decode(self, z):
+            return self.f(z)
+
+    assert vae_report(Space(lambda z: z), data, n=32).passed
+    blur = vae_report(Space(lambda z: torch.nn.functional.avg_pool2d(z, 3, stride=1, padding=1,
+                                                                     count_include_pad=False)), data, n=32)
+    assert not blur.passed and "spectrum" in set(blur.failures()["check"])
+
+
+def test_report_round_trips_through_json():
+    rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
+                      name="oracle", heldout=[[0, 1.0], [800, 0.5], [1000, 0.499]], total_steps=1000)
+    import json
+
+    back = GateReport.from_dict(json.loads(json.dumps(rep.to_dict())))
+    assert back.passed == rep.passed and back.model == "oracle"
+    assert back.rows.query("check == 'plateau'")["value"].iloc[0] == pytest.approx(0.002)
+    assert list(back.table()["check"]) == list(rep.table()["check"])
