@@ -1,0 +1,81 @@
+"""Uncertainty of a study's numbers: bootstrap intervals over test crops, paired differences, three-way verdicts.
+
+The resampling unit is the test crop: a study scores every method on the same crops, so a method's mean gets a
+percentile bootstrap interval over its crops, and a comparison of two methods on shared inputs gets the interval of
+the mean of the per-crop differences (a paired bootstrap: crops are resampled, each keeping both methods' scores).
+A comparison then reads three ways (``three_way``): it holds when its interval lies wholly beyond zero in the
+claimed direction and its mean exceeds the metric's minimal effect (``MIN_EFFECT``, fixed before any result is
+computed), it does not hold when the interval lies wholly on the other side by more than the minimal effect, and
+it is inconclusive otherwise. Draws come from a seeded generator, so every interval is reproducible.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way", "VERDICTS"]
+
+# The smallest difference that counts, per metric: 0.01 of a score in [0, 1], 0.1 dB of PSNR.
+MIN_EFFECT = {"psnr": 0.1, "s_hf": 0.01, "s_lf": 0.01, "s_lf_gt": 0.01, "s_dc": 0.01, "s_g": 0.01, "ssim": 0.01,
+              "delta_log_e_hf": 0.05}
+VERDICTS = ("holds", "does not hold", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its percentile bootstrap interval: ``mean``, ``lo``, ``hi``, the number of units ``n``."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    level: float = 0.95
+
+    def excludes_zero(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
+    def __str__(self) -> str:
+        return f"{self.mean:.4g} [{self.lo:.4g}, {self.hi:.4g}]"
+
+
+def bootstrap_ci(values, *, n_boot: int = 10_000, level: float = 0.95, seed: int = 0) -> Interval:
+    """Percentile bootstrap interval of the mean of ``values`` (1-D; NaN entries are dropped, one unit each)."""
+    x = np.asarray(values, dtype=np.float64).ravel()
+    x = x[np.isfinite(x)]
+    if len(x) == 0:
+        return Interval(np.nan, np.nan, np.nan, 0, level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if len(x) == 1:
+        return Interval(float(x[0]), float(x[0]), float(x[0]), 1, level)
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for start in range(0, n_boot, 1000):  # in blocks: memory stays n * 1000
+        stop = min(n_boot, start + 1000)
+        idx = rng.integers(0, len(x), size=(stop - start, len(x)))
+        means[start:stop] = x[idx].mean(1)
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(means, [alpha, 1 - alpha])
+    return Interval(float(x.mean()), float(lo), float(hi), int(len(x)), level)
+
+
+def paired_ci(a, b, **kw) -> Interval:
+    """Interval of the mean of a - b over shared units (a pair with a NaN on either side is dropped)."""
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"paired_ci needs the two methods' scores on the same units, got {a.shape} and {b.shape}")
+    keep = np.isfinite(a) & np.isfinite(b)
+    return bootstrap_ci(a[keep] - b[keep], **kw)
+
+
+def three_way(diff: Interval, min_effect: float, *, higher_is_claimed: bool = True) -> str:
+    """"holds", "does not hold" or "inconclusive" for a claimed difference (claimed > 0 when higher_is_claimed)."""
+    if diff.n == 0 or not np.isfinite(diff.mean):
+        return "inconclusive"
+    m, lo, hi = (diff.mean, diff.lo, diff.hi) if higher_is_claimed else (-diff.mean, -diff.hi, -diff.lo)
+    if lo > 0 and m > min_effect:
+        return "holds"
+    if hi < 0 and m < -min_effect:
+        return "does not hold"
+    return "inconclusive"

@@ -1,0 +1,58 @@
+"""Bootstrap intervals over test crops and three-way verdicts, against scipy.stats.bootstrap and closed forms."""
+import numpy as np
+import pytest
+import scipy.stats
+
+from spectral_collapse.metrics.intervals import Interval, bootstrap_ci, paired_ci, three_way
+
+
+def test_percentile_interval_agrees_with_scipy():
+    x = np.random.default_rng(3).gamma(2.0, 1.0, size=40)
+    ours = bootstrap_ci(x, n_boot=20_000, seed=1)
+    ref = scipy.stats.bootstrap((x,), np.mean, n_resamples=20_000, method="percentile", confidence_level=0.95,
+                                random_state=np.random.default_rng(2)).confidence_interval
+    width = ref.high - ref.low
+    assert ours.mean == pytest.approx(x.mean())
+    assert ours.lo == pytest.approx(ref.low, abs=0.05 * width)
+    assert ours.hi == pytest.approx(ref.high, abs=0.05 * width)
+
+
+def test_interval_width_shrinks_like_one_over_root_n_and_follows_scale():
+    rng = np.random.default_rng(0)
+    small, big = rng.normal(size=50), rng.normal(size=800)
+    w_small = bootstrap_ci(small).hi - bootstrap_ci(small).lo
+    w_big = bootstrap_ci(big).hi - bootstrap_ci(big).lo
+    assert w_small / w_big == pytest.approx(4.0, rel=0.25)  # sqrt(800 / 50)
+    a, b = bootstrap_ci(small), bootstrap_ci(10 * small)  # same seed: the interval scales with the data
+    assert (b.lo, b.hi) == pytest.approx((10 * a.lo, 10 * a.hi))
+
+
+def test_paired_interval_drops_nan_pairs_and_ignores_a_shared_offset():
+    rng = np.random.default_rng(1)
+    crop = rng.normal(scale=5.0, size=30)         # crop difficulty, shared by both methods
+    a, b = crop + 0.5 + rng.normal(scale=0.1, size=30), crop + rng.normal(scale=0.1, size=30)
+    d = paired_ci(a, b)
+    assert d.lo > 0.3 and d.hi < 0.7                # the paired design removes the crops' spread
+    unpaired_width = bootstrap_ci(a).hi - bootstrap_ci(a).lo
+    assert d.hi - d.lo < unpaired_width / 10
+    a[3] = np.nan
+    assert paired_ci(a, b).n == 29
+    with pytest.raises(ValueError, match="same units"):
+        paired_ci(a, b[:5])
+
+
+def test_three_way_rule():
+    assert three_way(Interval(0.05, 0.02, 0.08, 24), 0.01) == "holds"
+    assert three_way(Interval(0.005, 0.001, 0.009, 24), 0.01) == "inconclusive"   # real but below the minimal effect
+    assert three_way(Interval(0.005, -0.018, 0.031, 24), 0.01) == "inconclusive"  # interval spans zero
+    assert three_way(Interval(-0.05, -0.08, -0.02, 24), 0.01) == "does not hold"
+    assert three_way(Interval(-0.05, -0.08, -0.02, 24), 0.01, higher_is_claimed=False) == "holds"
+    assert three_way(Interval(np.nan, np.nan, np.nan, 0), 0.01) == "inconclusive"
+
+
+def test_degenerate_samples():
+    assert bootstrap_ci([]).n == 0
+    one = bootstrap_ci([2.0])
+    assert (one.mean, one.lo, one.hi) == (2.0, 2.0, 2.0)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_ci([1.0, 2.0], level=95)
