@@ -1,0 +1,75 @@
+"""The quality gate inside a study run: a weak model is refused with its failed check, value and threshold unless
+weak models are allowed; what was allowed is recorded and shown; reports are cached with the weights; the trainer
+logs the held-out loss the plateau check reads."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spectral_collapse.models import quality
+from spectral_collapse.models.quality import WeakModelError
+from spectral_collapse.pipeline.runner import run_study
+from spectral_collapse.studies import models as models_mod
+from spectral_collapse.studies.gate import GATE_FILE, gate_banner
+from spectral_collapse.train.heldout import BANDS
+
+MAIN = dict(dataset="ihc-sr", profile="smoke", methods=["ddim"], seeds=[0])
+
+
+@pytest.fixture
+def ckpts(tmp_path, monkeypatch):
+    root = tmp_path / "ckpt"
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(root))
+    return root
+
+
+def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monkeypatch):
+    res = tmp_path / "results"
+    with pytest.raises(WeakModelError, match=r"model ihc-sr-x4-eps-smoke-[0-9a-f]+ is below the quality gate: "
+                                             r"\w+ \([^)]*label \d\) [-\d.e+]+, must be (<=|>=|<) [\d.]+.*"
+                                             r"allow_weak_model=True"):
+        run_study("main_results", results_root=res, allow_weak_model=False, **MAIN)
+    assert not list(res.rglob("*.nc"))                      # refused before any result was stored
+    ds = run_study("main_results", results_root=res, **MAIN)  # the smoke profile allows weak models
+    used = json.loads(ds.attrs["model_gate"])
+    (name, status), = used.items()
+    assert name.startswith("ihc-sr-x4-eps-smoke-") and status["passed"] is False and status["failures"]
+    banner = gate_banner(ds.attrs)
+    assert "{warning}" in banner and name in banner and "below the gate" in banner
+    # the report is cached beside the weights: a second study run on the same model measures nothing
+    ckpt = next(ckpts.glob("ihc-sr-x4-eps-smoke-*"))
+    assert json.loads((ckpt / GATE_FILE).read_text())["passed"] is False
+
+    def boom(*a, **k):
+        raise AssertionError("the cached gate report was not used")
+
+    monkeypatch.setattr(quality, "gate_report", boom)
+    monkeypatch.setattr("spectral_collapse.studies.gate.gate_report", boom)
+    again = run_study("main_results", results_root=res, rerun=True, **MAIN)
+    assert json.loads(again.attrs["model_gate"]) == used
+
+
+def test_trainer_logs_the_heldout_loss_and_its_device(ckpts):
+    tm = models_mod.trained_model("smoke", "ihc-sr", "eps", progress=False)
+    log = json.loads((tm.path / "log.json").read_text())
+    steps = [r[0] for r in log["heldout"]]
+    assert steps[0] == 0 and steps[-1] == tm.config.steps
+    assert all(len(r) == 2 + BANDS for r in log["heldout"])
+    first, last = log["heldout"][0], log["heldout"][-1]
+    assert last[1] < first[1]                                   # training lowers the held-out loss
+    assert first[1] == pytest.approx(sum(first[2:]) / BANDS)    # the mean over the noise bands
+    assert log["device"].startswith("cpu") and log["heldout_bands"] == BANDS
+
+
+def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
+    from test_hub import save_pipeline
+
+    path = tmp_path / "mine"
+    save_pipeline(path, classes=3)
+    res = tmp_path / "results"
+    with pytest.raises(WeakModelError, match=rf"model {path} is below the quality gate"):
+        run_study("main_results", results_root=res, model=str(path), allow_weak_model=False, **MAIN)
+    ds = run_study("main_results", results_root=res, model=str(path), **MAIN)
+    used = json.loads(ds.attrs["model_gate"])
+    assert used[str(path)]["role"] == "your model" and used[str(path)]["passed"] is False
