@@ -196,3 +196,23 @@ def test_a_changed_metric_setting_recomputes_the_results(tmp_path):
     again = run_study("metric_validation", dataset="ihc-sr", profile="smoke", results_root=res, kappas=[0.2, 0.6],
                       n_real=8)
     assert again.attrs["created"] == two.attrs["created"]  # the same setting is read back, not recomputed
+
+
+def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch):
+    """Results are keyed by the profile's resolved values, not its name: fewer test crops or another training seed
+    in the profile recompute (and train the model the new seed asks for)."""
+    from dataclasses import replace
+
+    from spectral_collapse.studies import profiles
+
+    res = tmp_path / "results"
+    first = run_study("main_results", results_root=res, **MAIN)
+    smoke = profiles.PROFILES["smoke"]
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, n_test=6))
+    fewer = run_study("main_results", results_root=res, **MAIN)
+    assert fewer.attrs["created"] != first.attrs["created"] and fewer.sizes["sample"] == 6
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, train_eps=replace(smoke.train_eps, seed=1)))
+    reseeded = run_study("main_results", results_root=res, **MAIN)
+    assert reseeded.attrs["results_key"] != first.attrs["results_key"]
+    trained = sorted(p.name for p in ckpts.glob("ihc-sr-x4-eps-smoke-*"))
+    assert len(trained) == 2                           # the model of the new seed was trained

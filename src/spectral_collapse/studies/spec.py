@@ -174,9 +174,21 @@ class StudySpec:
         return json.dumps(self.to_dict(), sort_keys=True, default=str)
 
     def key(self) -> str:
-        """sha256 of the spec and the cache version: a results file is reused only under the same key."""
-        blob = json.dumps({"spec": self.to_dict(), "cache_version": CACHE_VERSION}, sort_keys=True, default=str)
+        """sha256 of the spec, every resolved value of its profile (sizes, networks, training configs, sample
+        counts) and the cache version: a results file is reused only under the same key, so editing a profile
+        makes the results computed under it stale."""
+        blob = json.dumps({"spec": self.to_dict(), "cache_version": CACHE_VERSION,
+                           "profile_values": profile_values(self.profile)}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def profile_values(name: str) -> dict:
+    """The resolved values of profile ``name`` as JSON-able data (nested configs included)."""
+    from dataclasses import asdict
+
+    from .profiles import get_profile
+
+    return json.loads(json.dumps(asdict(get_profile(name)), sort_keys=True, default=str))
 
 
 def make_spec(study: str, params: Mapping[str, Param], *, dataset: Any, profile: Any, **raw) -> StudySpec:
