@@ -97,6 +97,29 @@ def test_a_corrupt_cell_is_recomputed_with_a_warning_naming_it(tmp_path):
     assert xr.load_dataset(path, engine="h5netcdf")["v"].values.sum() == 0  # healed on disk
 
 
+def test_a_cell_with_flipped_bytes_that_still_opens_is_recomputed(tmp_path):
+    """Damage netCDF does not notice (bytes flipped inside the stored numbers) fails the cell's checksum."""
+    key = {"cell": "flip"}
+    values = np.arange(4096, dtype=np.float64)
+    m = Memo(tmp_path)
+    m.cell(key, lambda: xr.Dataset({"v": ("i", values)}))
+    path = m.path(key)
+    raw = bytearray(path.read_bytes())
+    at = bytes(raw).find(values[1000:1010].tobytes())
+    assert at > 0
+    raw[at:at + 80] = bytes(255 - b for b in raw[at:at + 80])
+    path.write_bytes(bytes(raw))
+    damaged = xr.load_dataset(path, engine="h5netcdf")["v"].values   # netCDF opens it: the damage is silent
+    assert not np.array_equal(damaged, values)
+    again = Memo(tmp_path)
+    with pytest.warns(RuntimeWarning, match=rf"{path.name} does not match its checksum.*recomputing") as seen:
+        cell = again.cell(key, lambda: xr.Dataset({"v": ("i", values)}))
+    assert len([w for w in seen if path.name in str(w.message)]) == 1
+    np.testing.assert_array_equal(cell["v"].values, values)
+    assert (again.hits, again.misses) == (0, 1)
+    assert Memo(tmp_path).cell(key, lambda: 1 / 0)["v"].values[1005] == 1005.0   # healed: read, not computed
+
+
 def test_translation_cells_are_shared_and_follow_model_data_method_and_seed(tmp_path):
     D = oracle_denoiser("eps")
     x = _x()
