@@ -216,3 +216,23 @@ def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch)
     assert reseeded.attrs["results_key"] != first.attrs["results_key"]
     trained = sorted(p.name for p in ckpts.glob("ihc-sr-x4-eps-smoke-*"))
     assert len(trained) == 2                           # the model of the new seed was trained
+
+
+@pytest.mark.parametrize("damage", ["flip", "delete-record"])
+def test_damaged_weights_make_stored_results_stale_and_are_named(tmp_path, ckpts, damage):
+    """Stored results are not served from weights whose bytes changed (or lost their hash record); the next
+    computation names the damaged checkpoint instead of loading it."""
+    from spectral_collapse.train.cache import HASH_FILE, CheckpointCorrupt
+
+    res = tmp_path / "results"
+    run_study("main_results", results_root=res, **MAIN)
+    ck = next(ckpts.glob("ihc-sr-x4-eps-smoke-*"))
+    ema = ck / "ema.safetensors"
+    if damage == "flip":
+        raw = bytearray(ema.read_bytes())
+        raw[-10] ^= 0x01
+        ema.write_bytes(bytes(raw))
+    else:
+        (ck / HASH_FILE).unlink()
+    with pytest.raises(CheckpointCorrupt, match=rf"{ck}"):
+        run_study("main_results", results_root=res, **MAIN)

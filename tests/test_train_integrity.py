@@ -52,13 +52,28 @@ def test_a_flipped_byte_is_an_error_naming_the_file(ck, name):
         load_trained(ck)
 
 
-def test_a_checkpoint_without_hashes_loads_and_gets_them(ck):
-    (ck / HASH_FILE).unlink()
-    load_trained(ck)  # checkpoints from before the hashes still load ...
-    assert (ck / HASH_FILE).exists()  # ... and are checked from then on
+def test_a_checkpoint_without_hashes_is_refused_never_trusted(ck):
+    """Deleting the record must not let damaged weights load and have their hash recorded as correct."""
     _flip(ck / "ema.safetensors")
+    (ck / HASH_FILE).unlink()
+    with pytest.raises(CheckpointCorrupt, match=rf"{ck} has no {HASH_FILE}.*cannot be verified.*delete the folder"):
+        load_trained(ck)
+    assert not (ck / HASH_FILE).exists()
+
+
+def test_hashes_are_cached_by_size_and_mtime(ck, monkeypatch):
+    from spectral_collapse.train import cache
+
+    load_trained(ck)
+    calls = []
+    real = cache._sha256
+    monkeypatch.setattr(cache, "_sha256", lambda p: calls.append(p) or real(p))
+    load_trained(ck)
+    assert calls == []                                    # unchanged: not read again
+    _flip(ck / "ema.safetensors")                         # rewritten: a new mtime, read again, refused
     with pytest.raises(CheckpointCorrupt, match="ema.safetensors is not the file"):
         load_trained(ck)
+    assert calls == [ck / "ema.safetensors"]
 
 
 @pytest.mark.parametrize("name,damage", [
@@ -66,8 +81,6 @@ def test_a_checkpoint_without_hashes_loads_and_gets_them(ck):
     (HASH_FILE, "truncate"), ("config.json", "empty-object"), ("log.json", "empty-object"),
 ])
 def test_an_unreadable_file_names_itself_and_the_fix(ck, name, damage):
-    if name == "ema.safetensors":
-        (ck / HASH_FILE).unlink()  # without the hash, safetensors' own error (no RuntimeError) must be caught
     path = ck / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2] if damage == "truncate" else b"{}")
     with pytest.raises(CheckpointCorrupt) as err:

@@ -37,24 +37,27 @@ __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current"]
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
     """Content digest of a checkpoint folder's weights; None when it has none.
 
-    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json`` (checked against the files
-    whenever the model is loaded), so that record is digested rather than gigabytes of weights on every stored-results
-    check; a folder without it has its ``*.safetensors`` files hashed.
+    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
+    against that record (hashes cached by file size and modification time, so an unchanged checkpoint is not
+    re-read) and the record is digested. Weights that do not match their record, or a folder holding weights but no
+    record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
+    load names the damaged file.
     """
+    from ..train.cache import CheckpointCorrupt, check_weight_hashes
+
     folder = Path(folder)
-    h = hashlib.sha256()
     if (folder / HASH_FILE).is_file():
-        h.update((folder / HASH_FILE).read_bytes())
-        return h.hexdigest()
-    files = sorted(folder.glob("*.safetensors"))
-    if not files:
-        return None
-    for f in files:
-        h.update(f.name.encode())
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
+        try:
+            check_weight_hashes(folder)
+        except CheckpointCorrupt:
+            return DAMAGED
+        return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
+    if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
+        return DAMAGED
+    return None
+
+
+DAMAGED = "damaged: weights do not match their recorded hashes"
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:

@@ -56,6 +56,31 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_SEEN = ".hash-cache.json"  # {file: [size, mtime_ns, sha256]} of the weight files hashed last in this folder
+
+
+def _sha256_seen(path: Path) -> str:
+    """SHA-256 of a weight file, read again only when its size or modification time changed since the last time
+    (recorded beside it in ``.hash-cache.json``), so an unchanged checkpoint is not re-read on every check."""
+    st = path.stat()
+    seen_file = path.parent / _SEEN
+    try:
+        seen = json.loads(seen_file.read_text())
+    except (OSError, ValueError):
+        seen = {}
+    rec = seen.get(path.name) if isinstance(seen, dict) else None
+    if isinstance(rec, list) and rec[:2] == [st.st_size, st.st_mtime_ns]:
+        return rec[2]
+    digest = _sha256(path)
+    seen = seen if isinstance(seen, dict) else {}
+    seen[path.name] = [st.st_size, st.st_mtime_ns, digest]
+    try:
+        atomic_write_json(seen_file, seen)
+    except OSError:
+        pass  # a read-only checkpoint is hashed again next time
+    return digest
+
+
 def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
     """Write ``weights.sha256.json`` ({weight file: SHA-256}) for the weight files ``names`` present in ``ckpt``."""
     ckpt = Path(ckpt)
@@ -64,26 +89,32 @@ def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
     return hashes
 
 
-def check_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> bool:
-    """Check the weight files ``names`` against ``weights.sha256.json``; False when the folder has no such file.
+def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
+    """Check the weight files ``names`` (None: every file recorded) against ``weights.sha256.json``; the record.
 
-    A file whose SHA-256 differs from the recorded one raises CheckpointCorrupt naming it and the fix.
+    A folder without the record, a record that is not a table, a weight file that is missing or whose SHA-256
+    differs from the recorded one raises CheckpointCorrupt naming it and the fix: weights are never trusted
+    without their hashes. Hashes are cached by file size and modification time (``_sha256_seen``).
     """
     ckpt = Path(ckpt)
     if not (ckpt / HASH_FILE).exists():
-        return False
+        raise CheckpointCorrupt(f"{ckpt} has no {HASH_FILE}, so its weights cannot be verified and are not used; "
+                                f"{retrain_fix(ckpt)}")
     recorded = read_json(ckpt / HASH_FILE, retrain_fix(ckpt))
-    if not isinstance(recorded, dict):
+    if not isinstance(recorded, dict) or not recorded:
         raise CheckpointCorrupt(f"{ckpt / HASH_FILE} does not hold a table of hashes; {retrain_fix(ckpt)}")
-    for name in names:
-        if name in recorded and (ckpt / name).exists():
-            got = _sha256(ckpt / name)
-            if got != recorded[name]:
-                raise CheckpointCorrupt(
-                    f"{ckpt / name} is not the file written when training finished: its SHA-256 is {got}, "
-                    f"{HASH_FILE} records {recorded[name]} (the file was damaged or altered); {retrain_fix(ckpt)}"
-                )
-    return True
+    for name in (recorded if names is None else names):
+        if name not in recorded:
+            raise CheckpointCorrupt(f"{ckpt / HASH_FILE} records no hash for {name}; {retrain_fix(ckpt)}")
+        if not (ckpt / name).exists():
+            raise CheckpointCorrupt(f"{ckpt / name} is missing (recorded in {HASH_FILE}); {retrain_fix(ckpt)}")
+        got = _sha256_seen(ckpt / name)
+        if got != recorded[name]:
+            raise CheckpointCorrupt(
+                f"{ckpt / name} is not the file written when training finished: its SHA-256 is {got}, "
+                f"{HASH_FILE} records {recorded[name]} (the file was damaged or altered); {retrain_fix(ckpt)}"
+            )
+    return recorded
 
 
 def config_hash(config: dict) -> str:

@@ -395,9 +395,9 @@ def _device_name(device) -> str:
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
     """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
 
-    The weight files are checked against ``weights.sha256.json`` first. A finished checkpoint written before that
-    file existed has none: it is loaded as it is and the file is written then, so later loads are checked. A file
-    that cannot be read, or a weight file with another hash, raises CheckpointCorrupt naming it and the fix.
+    The weight files are checked against ``weights.sha256.json`` first (cached by file size and modification time).
+    A checkpoint without that record, a file that cannot be read, or a weight file with another hash raises
+    CheckpointCorrupt naming it and the fix: weights are never loaded unverified.
     """
     path = Path(path)
     if not (path / "config.json").exists():
@@ -418,7 +418,7 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
                                  f"delete it or ask for the model it holds")
     if not is_complete(path):
         raise FileNotFoundError(f"checkpoint {path} is incomplete (training was interrupted); rerun training to resume it")
-    hashed = check_weight_hashes(path)
+    check_weight_hashes(path)
     D = saved_spec.build()
     weights = _read_weights(path / "ema.safetensors", fix)
     try:
@@ -431,11 +431,6 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
     log = read_json(path / "log.json", fix) if (path / "log.json").exists() else {"loss": []}
     if not isinstance(log, dict) or not isinstance(log.get("loss"), list):
         raise CheckpointCorrupt(f"{path / 'log.json'} holds no loss log; {fix}")
-    if not hashed:
-        try:  # a checkpoint from before the hashes were written: record them now that it loaded
-            write_weight_hashes(path)
-        except OSError:
-            pass  # a read-only folder stays unchecked
     return TrainedModel(denoiser=D, path=path, log=log["loss"], spec=saved_spec, config=config)
 
 

@@ -138,8 +138,8 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
 def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
     """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained).
 
-    The weights are checked against ``weights.sha256.json``; a folder finished before that file existed gets it
-    written on its first successful load. A damaged file raises CheckpointCorrupt naming it and the fix.
+    The weights are checked against ``weights.sha256.json`` (cached by file size and modification time); a folder
+    without that record or with a damaged file raises CheckpointCorrupt naming it and the fix.
     """
     path = Path(path)
     if not (path / "DONE").exists():
@@ -147,15 +147,13 @@ def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> Latent
     info = read_json(path / "latent_space.json", retrain_fix(path))
     if not isinstance(info, dict) or not isinstance(info.get("scaling_factor"), (int, float)):
         raise CheckpointCorrupt(f"{path / 'latent_space.json'} holds no scaling factor; {retrain_fix(path)}")
-    hashed = check_weight_hashes(path, VAE_WEIGHTS)
+    check_weight_hashes(path, VAE_WEIGHTS)
     try:
         space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None,
                                                   scaling_factor=info["scaling_factor"]), sample=sample)
     except (OSError, ValueError, RuntimeError, SafetensorError) as err:
         raise CheckpointCorrupt(f"the VAE in {path / 'vae'} cannot be loaded ({type(err).__name__}: {err}); "
                                 f"{retrain_fix(path)}") from None
-    if not hashed:
-        write_weight_hashes(path, VAE_WEIGHTS)
     space.identity = {"vae": "trained", "checkpoint": path.name}
     space.info = info
     space.path = path  # the checkpoint folder (the quality gate caches its report there)
