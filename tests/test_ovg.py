@@ -531,3 +531,12 @@ def test_a_batch_that_has_wholly_diverged_skips_its_remaining_steps_with_the_sam
     assert torch.isnan(short.output).all() and torch.isnan(short.latent).all()
     assert short.nfe < full.nfe, (short.nfe, full.nfe)
     assert mixed.nfe == translate(D, src[:2], Euler(), steps=8).nfe and mixed.finite.tolist() == [True, True, False]
+
+
+@pytest.mark.parametrize("kw", [{"eta_hf": "abc"}, {"eta_lf": None}, {"eta_hf": True}, {"lowpass_kappa": "0.1"}])
+def test_ovg_arguments_are_type_checked_at_construction(kw):
+    from spectral_collapse.inversion import OVG
+
+    name = next(iter(kw))
+    with pytest.raises(TypeError, match=rf"OVG {name} must be a real number, got"):
+        OVG(**kw)

@@ -35,7 +35,7 @@ def test_task_defaults_and_describe_round_trip():
     ("super-res", None, r"unknown task kind 'super-res'; valid kinds: sr, edges, generic"),
     ("SR", 4, r"unknown task kind 'SR'"),
     (None, None, r"unknown task kind None"),
-    ("sr", None, r"task 'sr' needs an integer factor >= 1, got factor=None"),
+    ("sr", None, r"task 'sr' needs a whole-number factor >= 2, got factor=None"),
     ("sr", 0, r"factor=0"),
     ("sr", -2, r"factor=-2"),
     ("sr", 2.0, r"factor=2\.0"),
@@ -64,7 +64,7 @@ def test_task_parse_forms():
 
 
 @pytest.mark.parametrize("value,match", [
-    ("sr", r"task 'sr' needs an integer factor"),
+    ("sr", r"task 'sr' needs a whole-number factor"),
     ("shoes", r"unknown task kind 'shoes'; valid kinds: sr, edges, generic"),
     ({"kind": "sr", "factor": 4, "scale": 2}, r"unknown key\(s\) \['scale'\]"),
     ({"kind": "sr", "task": "edges"}, r"names two kinds"),
@@ -174,7 +174,7 @@ def test_folder_sr_task_supplies_the_checked_factor(tmp_path):
     assert d.meta["factor"] == 4 and d.task == Task("sr", 4)
     with pytest.raises(ValueError, match="not divisible by the SR factor 3"):
         load_folder(root, size=16, task=Task("sr", 3))
-    with pytest.raises(ValueError, match="task 'sr' needs an integer factor"):
+    with pytest.raises(ValueError, match="task 'sr' needs a whole-number factor"):
         load_folder(root, size=16, task="sr")
 
 
@@ -268,3 +268,23 @@ def test_bundled_data_identity_digest_is_unchanged(name, factor, digest):
 
     ident = _data_identity(load_dataset(name, size=32, factor=factor))
     assert hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12] == digest
+
+
+@pytest.mark.parametrize("entry", ["task", "bundled", "data_options", "folder"])
+def test_a_factor_of_one_is_refused_at_every_entry_point(entry, tmp_path):
+    """x1 'super-resolution' leaves the input unchanged: every way in refuses it, as the command line does."""
+    from spectral_collapse.data import load_dataset
+    from spectral_collapse.studies.models import spec_data
+    from spectral_collapse.studies.registry import study_spec
+
+    with pytest.raises(ValueError, match=r"(factor|factor=1).*>= 2"):
+        if entry == "task":
+            Task("sr", 1)
+        elif entry == "bundled":
+            load_dataset("ihc-sr", size=32, factor=1)
+        elif entry == "data_options":
+            spec_data(study_spec("main_results", dataset="ihc-sr", profile="smoke", data_options={"factor": 1}))
+        else:
+            from spectral_collapse.data.folder import load_folder
+
+            load_folder(tmp_path, size=16, factor=1, task="sr")

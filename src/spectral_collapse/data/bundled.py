@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .degrade import edge_map, nearest_downup
-from .unpaired import DATASETS, Task, UnpairedDomains, load_dataset, register_dataset
+from .unpaired import DATASETS, Task, UnpairedDomains, check_sr_factor, load_dataset, register_dataset
 
 __all__ = ["ihc_image", "IHC_REGIONS", "ihc_sr", "ihc_edges", "extract_crops", "load_dataset", "DATASETS"]
 
@@ -58,8 +58,7 @@ def _check(size, factor, stride, uses_factor: bool) -> int:
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 8 <= size <= _MAX_SIZE:
         raise ValueError(f"size must be an integer in [8, {_MAX_SIZE}] for the bundled IHC image, got {size!r}")
     if uses_factor:
-        if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-            raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+        check_sr_factor(factor)
         if size % factor:
             raise ValueError(f"size {size} is not a multiple of factor {factor}; use e.g. size={size - size % factor or factor}")
     stride = size // 4 if stride is None else stride

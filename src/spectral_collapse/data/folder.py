@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
-from .unpaired import Task, UnpairedDomains
+from .unpaired import Task, UnpairedDomains, check_sr_factor
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
            "to_tensor", "check_factor", "split_indices"]
@@ -68,8 +68,7 @@ def check_factor(size: int, factor: int | None) -> None:
         raise ValueError(f"size must be a positive integer, got {size!r}")
     if factor is None:
         return
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 1:
-        raise ValueError(f"factor must be an integer >= 1, got {factor!r}")
+    check_sr_factor(factor)
     if size % factor:
         lo = size - size % factor
         raise ValueError(f"image size {size} is not divisible by the SR factor {factor}; use size={lo or factor} "

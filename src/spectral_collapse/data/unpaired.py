@@ -24,15 +24,24 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset",
+__all__ = ["check_sr_factor", "Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset",
            "split_dataset", "check_dataset", "dataset_key"]
 
 TASK_KINDS = ("sr", "edges", "generic")
 
 
+def check_sr_factor(factor, what: str = "factor") -> int:
+    """The SR factor as an int; anything but a whole number >= 2 raises (a factor of 1 would leave the input
+    unchanged). Every entry point (loaders, Task, data_options, the command line) checks it here."""
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+        raise ValueError(f"{what} must be a whole number >= 2 (the SR decimation; 1 would leave the input "
+                         f"unchanged), got {factor!r}; e.g. factor=4")
+    return int(factor)
+
+
 @dataclass(frozen=True)
 class Task:
-    """What a dataset's translation is: ``kind`` in TASK_KINDS; ``factor`` the SR factor (int >= 1, only for "sr")."""
+    """What a dataset's translation is: ``kind`` in TASK_KINDS; ``factor`` the SR factor (int >= 2, only for "sr")."""
 
     kind: str = "generic"
     factor: int | None = None
@@ -42,8 +51,8 @@ class Task:
             raise ValueError(f"unknown task kind {self.kind!r}; valid kinds: {', '.join(TASK_KINDS)}")
         if self.kind == "sr":
             f = self.factor
-            if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 1:
-                raise ValueError(f"task 'sr' needs an integer factor >= 1, got factor={f!r} "
+            if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or f < 2:
+                raise ValueError(f"task 'sr' needs a whole-number factor >= 2, got factor={f!r} "
                                  f"(e.g. Task('sr', 4)); valid kinds: {', '.join(TASK_KINDS)}")
             object.__setattr__(self, "factor", int(f))
         elif self.factor is not None:

@@ -29,6 +29,7 @@ two calls are about 15 % faster per OVG step than the batched one (vmap over the
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -113,6 +114,13 @@ class OVG:
     schedule: GuidanceSchedule = EVERY_STEP  # which inversion steps are guided (default: every step, the paper)
 
     def __post_init__(self):
+        for name in ("eta_hf", "eta_lf", "lowpass_kappa", "clip_frac", "d"):
+            v = getattr(self, name)
+            if v is None and name in ("clip_frac", "d"):
+                continue
+            if isinstance(v, bool) or not isinstance(v, numbers.Real):
+                raise TypeError(f"OVG {name} must be a real number, got {type(v).__name__} {v!r}"
+                                + ("; e.g. OVG(eta_hf=2e-6, eta_lf=5e-3)" if name.startswith("eta") else ""))
         if not all(math.isfinite(e) and e >= 0 for e in (self.eta_hf, self.eta_lf)):
             raise ValueError(f"OVG step sizes must be finite and >= 0, got eta_hf={self.eta_hf}, eta_lf={self.eta_lf}; "
                              f"pass eta_hf=0 or eta_lf=0 to switch a term off")
