@@ -332,3 +332,17 @@ def test_the_main_command_skips_what_cannot_take_a_model_or_a_folder(tmp_path, m
     calls.clear()
     execute.run_studies("smoke", ["scale_factor"], [f"folder:{root}"], root=tmp_path, knobs={"model": "m"})
     assert [c[0] for c in calls] == ["scale_factor"]  # named: it runs, and refuses the model itself
+
+
+def test_a_folder_warning_reaches_the_results_and_the_chapter(tmp_path, ckpts):
+    """Duplicate names in source/ warn when loading; inside a study the warning is kept with the results (one line
+    naming the files and what was done) and the chapter lists it, although notebooks silence library noise."""
+    from spectral_collapse.pipeline.notebook import run_notes
+
+    root = _paired_tests(_pools(tmp_path / "p"))
+    _save(root / "source" / "im03.jpg", np.zeros((16, 16, 3), np.uint8))
+    with pytest.warns(UserWarning, match=r"im03\.jpg \+ im03\.png"):
+        ds = run_study("main_results", dataset=f"folder:{root}", results_root=tmp_path / "r", **SMOKE)
+    notes = json.loads(ds.attrs["run_warnings"])
+    assert len([n for n in notes if "im03.jpg + im03.png" in n]) == 1
+    assert "im03.jpg + im03.png" in run_notes(ds.attrs)

@@ -142,9 +142,23 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     banner = gate_banner(ds.attrs)
     if banner:
         display(Markdown(banner))
+    notes = run_notes(ds.attrs)
+    if notes:
+        display(Markdown(notes))
     if spec is not None:
         display(Markdown(parameters_table(spec)))
     return ds
+
+
+def run_notes(attrs: dict) -> str:
+    """Markdown listing what the run that computed a result warned about (one line each), '' when nothing."""
+    try:
+        notes = json.loads(attrs.get("run_warnings") or "[]")
+    except (TypeError, ValueError):
+        notes = []
+    if not notes:
+        return ""
+    return "**Notes from the run that computed these results:**\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
 def strip_outputs(model: dict, **_) -> dict:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import xarray as xr
@@ -123,9 +124,14 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
-    with gate_policy(allow_weak(spec)) as gate:
-        ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with gate_policy(allow_weak(spec)) as gate:
+            ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
     ds.attrs["model_gate"] = json.dumps(gate.used)
+    ds.attrs["run_warnings"] = json.dumps(own_warnings(caught))
+    for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
     ds.attrs.update(spec=spec.to_json(), results_key=spec.key(),
                     checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
@@ -133,6 +139,23 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         save_results(ds, path, add_provenance=False)
     return ds
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def own_warnings(caught) -> list[str]:
+    """The distinct messages of the suite's own warnings among ``caught`` (library deprecation notices left out),
+    in the order first seen: what a reader of the results must know (skipped files, failed samples, ...)."""
+    out = []
+    for w in caught:
+        if not str(Path(w.filename).resolve()).startswith(_PACKAGE) and \
+                "spectral_collapse" not in str(getattr(w.message, "__module__", "")):
+            continue
+        text = " ".join(str(w.message).split())
+        if text not in out:
+            out.append(text)
+    return out
 
 
 def allow_weak(spec: StudySpec) -> bool:

@@ -168,7 +168,7 @@ def gate_banner(attrs: dict, link: str = "model_quality") -> str:
     parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
     text = f"**Models** (see [Are the models good enough?]({link})): " + ", ".join(parts) + "."
     if weak:
-        text = ("```{warning}\nComputed with a model below the quality gate (allowed for this run): "
+        text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
                 + "; ".join(f"{k}: {v.get('failures')}" for k, v in weak.items())
                 + ". Its numbers describe an under-trained model, not the data.\n```\n\n" + text)
     return text
