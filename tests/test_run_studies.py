@@ -377,7 +377,7 @@ def test_run_order_puts_what_a_study_reads_first_and_keeps_book_order_otherwise(
     assert graph.run_order(["metric_validation", "pareto", "cost"]) == ["pareto", "metric_validation", "cost"]
     assert graph.upstream("metric_validation") == ["pareto", "main_results"]
     assert graph.datasets("eps_vs_x0") == ("ihc-sr",) and graph.source_notebook("pareto") == "notebooks/pareto.ipynb"
-    with pytest.raises(ValueError, match="unknown study 'paretto'; valid studies: pareto"):
+    with pytest.raises(ValueError, match="unknown study 'paretto'; valid studies: model_quality, pareto"):
         graph.run_order(["paretto"])
 
 
@@ -424,3 +424,32 @@ def test_cli_errors_are_one_line_and_the_traceback_needs_debug(capsys):
     assert len(err) == 1 and err[0].startswith("error: unknown study 'no_such_study'") and "--debug" in err[0]
     with pytest.raises(ValueError, match="unknown study"):
         main(["--debug", "studies", "--study", "no_such_study"])
+
+
+def test_another_model_or_data_options_make_the_chapter_stale_and_say_why(tmp_path, monkeypatch, capsys):
+    """The main command run again with another --model or --data-options executes the chapter again (its files
+    unchanged), and says which parameters changed; the same parameters find it up to date."""
+    from spectral_collapse.studies.spec import Param
+
+    knobs = {"model": Param("str", None, ""), "data_options": Param("json", None, "")}
+    study = registry.Study("tiny", "Tiny", knobs, run=lambda spec, ctx: None, datasets=("ihc-sr",))
+    monkeypatch.setitem(registry.STUDIES, "tiny", study)
+    root = _tiny_repo(tmp_path)
+    nb = nbformat.read(str(root / "notebooks" / "tiny.ipynb"), as_version=4)
+    nb.cells[1].source += "\nmodel = None\ndata_options = None"
+    nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
+    a, b = tmp_path / "a", tmp_path / "b"
+    for m in (a, b):
+        (m / "unet").mkdir(parents=True)
+        (m / "unet" / "config.json").write_text("{}")
+    monkeypatch.setattr("spectral_collapse.models.hub.pipeline_folder", lambda p: Path(p))
+    results = str(tmp_path / "results")
+    run = lambda **extra: execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results,  # noqa: E731
+                                        extra=extra)
+    assert run(model=str(a)) is not None
+    assert run(model=str(a)) is None
+    capsys.readouterr()
+    assert run(model=str(b)) is not None
+    assert "parameters changed (content, model)" in capsys.readouterr().out
+    assert run(model=str(b), data_options={"task": "sr", "factor": 2}) is not None
+    assert "parameters changed (data_options)" in capsys.readouterr().out

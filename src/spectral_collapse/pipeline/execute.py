@@ -46,15 +46,32 @@ def _inputs(out: Path) -> dict | None:
         return None
 
 
-def _stale(out: Path, deps: list[Path], root: Path | None = None) -> bool:
-    """Whether ``out`` must be executed again: missing, or a dependency changed since (hashes, else mtimes)."""
+def _stale(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> bool:
+    """Whether ``out`` must be executed again: missing, a dependency changed since (hashes, else mtimes), or the
+    run's resolved parameters differ from those recorded (``params``; see ``stale_reason``)."""
+    return stale_reason(out, deps, root, params) is not None
+
+
+def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> str | None:
+    """Why ``out`` must be executed again, in words (None: it is up to date)."""
     if not out.exists():
-        return True
+        return "no chapter yet"
+    if params is not None:
+        try:
+            recorded = json.loads(out.read_text())["metadata"]["spectral_collapse"].get("params")
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = None
+        if recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
+            changed = sorted(k for k in set(params) | set(recorded or {})
+                             if (recorded or {}).get(k) != json.loads(json.dumps(params.get(k), default=str)))
+            return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
     stored = _inputs(out)
     if stored is not None:
-        return any(stored.get(_key(d, root)) != file_hash(d) for d in deps)
+        changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
+        return f"{', '.join(changed)} changed" if changed else None
     t = out.stat().st_mtime
-    return any(d.exists() and d.stat().st_mtime > t for d in deps)
+    newer = [d.name for d in deps if d.exists() and d.stat().st_mtime > t]
+    return f"{', '.join(newer)} newer than the chapter" if newer else None
 
 
 def _key(path: Path, root: Path | None) -> str:
@@ -207,13 +224,39 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
     return [src, own, *read]
 
 
-def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
-              results_root: str = "data/results", extra: dict | None = None) -> bool:
-    """Whether ``execute_study`` would execute this (study, dataset): no results, or a stale or missing chapter."""
+def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
+    """Every resolved value a chapter depends on besides files: its papermill parameters, the content signatures
+    of a folder dataset and of a user's models, and a digest of the profile's resolved values."""
+    import hashlib
+
+    from ..studies.models import content_inputs
+    from ..studies.registry import study_spec
+    from ..studies.spec import profile_values
+
+    params = _params(study, dataset, profile, results_root, extra)
+    spec = study_spec(study, **{k: v for k, v in params.items() if k != "results_root"})
+    prof = hashlib.sha256(json.dumps(profile_values(profile), sort_keys=True).encode()).hexdigest()[:16]
+    return json.loads(json.dumps({**params, "content": content_inputs(spec), "profile_values": prof},
+                                 sort_keys=True, default=str))
+
+
+def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
+               results_root: str = "data/results", extra: dict | None = None) -> str | None:
+    """Why ``execute_study`` would execute this (study, dataset), in words; None when it is up to date."""
     from ..studies.registry import get_study
     deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
-    missing = get_study(study).run is not None and not deps[1].exists()
-    return missing or _stale(notebook_path(study, dataset, profile, root, book_dir), deps, Path(root))
+    if get_study(study).run is not None and not deps[1].exists():
+        return "no stored results"
+    return stale_reason(notebook_path(study, dataset, profile, root, book_dir), deps, Path(root),
+                        chapter_params(study, dataset, profile, results_root, extra))
+
+
+def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
+              results_root: str = "data/results", extra: dict | None = None) -> bool:
+    """Whether ``execute_study`` would execute this (study, dataset): no results, a stale or missing chapter, or
+    other parameters than the chapter was executed with (a model, data options, the profile's values)."""
+    return run_reason(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root,
+                      extra=extra) is not None
 
 
 def execute_study(study: str, dataset: str, profile: str, *, root: Path | None = None, book_dir: Path | None = None,
@@ -230,9 +273,11 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist: every study of studies/registry.py needs its notebook")
     out = notebook_path(study, dataset, profile, root, book_dir)
-    if not force and not needs_run(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root,
-                                   extra=extra):
+    reason = "forced" if force else run_reason(study, dataset, profile, root=root, book_dir=book_dir,
+                                               results_root=results_root, extra=extra)
+    if reason is None:
         return None
+    print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
     t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
@@ -244,9 +289,40 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     strip_progress(nb)
     _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
             {src: src_hash})
+    nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
     _write_atomic(nb, out)  # through the same temporary name papermill wrote
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
+    for line in _result_notes(study, dataset, profile, root, results_root):
+        print(f"  {line}", file=sys.stderr, flush=True)
     return out
+
+
+def _result_notes(study: str, dataset: str, profile: str, root: Path, results_root: str) -> list[str]:
+    """What the results of a chapter's run warned about, and the models below the quality gate it was allowed to
+    use, one line each (printed by the main command after each chapter)."""
+    from ..data import dataset_key
+    from ..studies.registry import get_study
+    from ..studies.store import results_path
+
+    if get_study(study).run is None:
+        return []
+    path = Path(root) / results_path(study, dataset_key(dataset), profile, results_root)
+    try:
+        import xarray as xr
+
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            attrs = dict(ds.attrs)
+    except (OSError, ValueError):
+        return []
+    lines = []
+    try:
+        lines += [f"note: {n}" for n in json.loads(attrs.get("run_warnings") or "[]")]
+        used = json.loads(attrs.get("model_gate") or "{}")
+        lines += [f"below the quality gate (allowed): {k}: {v.get('failures')}" for k, v in used.items()
+                  if not v.get("passed")]
+    except (TypeError, ValueError):
+        pass
+    return lines
 
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
@@ -325,7 +401,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             results_root: str = "data/results") -> list[Path]:
     """Adopt chapters executed outside ``execute_study`` (papermill by hand, older versions): strip progress bars
-    and record the hashes of their current inputs (``chapter_inputs``), so they count as up to date."""
+    and record the hashes of their current inputs (``chapter_inputs``) and the main command's parameters
+    (``chapter_params``), so they count as up to date."""
     import nbformat
 
     from ..studies.registry import get_study
@@ -345,6 +422,7 @@ def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             strip_progress(nb)
             hide_parameter_cells(nb)
             _record(nb, deps, root)
+            nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, None)
             _write_atomic(nb, out)
             done.append(out)
     return done
