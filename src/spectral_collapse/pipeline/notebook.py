@@ -98,6 +98,28 @@ def misspelled_parameters(names, known) -> dict:
     return out
 
 
+def _injected_names() -> list[str]:
+    """The names papermill injected into the running kernel (its "# Parameters" cell, the last one executed);
+    [] outside a kernel or when the notebook ran without injected parameters."""
+    import ast
+
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return []
+    ip = get_ipython()
+    history = list(getattr(ip, "user_ns", {}).get("In", []) or []) if ip is not None else []
+    for src in reversed(history):
+        if isinstance(src, str) and src.lstrip().startswith("# Parameters"):
+            try:
+                tree = ast.parse(src)
+            except SyntaxError:
+                return []
+            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
+                    if isinstance(t, ast.Name)]
+    return []
+
+
 def _kernel_names() -> list[str]:
     """The plain-valued global names of the running IPython kernel that the user (or papermill) defined; [] outside
     a kernel."""
@@ -124,10 +146,15 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     from .runner import run_study
 
     known = ["dataset", "profile", *get_study(name).params, "results_root", "rerun"]
+    # papermill injects any name it is given (-p steps 0 on a study without steps would run its defaults): every
+    # injected name must be a parameter; in an interactive kernel, names close to a parameter are caught too
+    foreign = [n for n in _injected_names() if n not in known]
     stray = misspelled_parameters(_kernel_names(), known)
-    if stray:
+    if foreign or stray:
+        close = {**stray, **misspelled_parameters(foreign, known)}
+        names = list(dict.fromkeys([*foreign, *stray]))
         raise TypeError(f"unknown parameter(s) of {name}: "
-                        + ", ".join(f"{k!r} (did you mean {v!r}?)" for k, v in stray.items())
+                        + ", ".join(f"{k!r} (did you mean {close[k]!r}?)" if k in close else repr(k) for k in names)
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
