@@ -28,6 +28,9 @@ if _OWN_LOG:
 os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR), *filter(None, [os.environ.get("PYTHONPATH")])])
 for _name in ("SPECTRAL_COLLAPSE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_name, "1")
+# The loopback servers of the download tests speak plain http, which downloads refuse unless allowed explicitly;
+# the test of that refusal removes this.
+os.environ.setdefault("SPECTRAL_COLLAPSE_ALLOW_HTTP", "1")
 netguard.install()
 
 import pytest  # noqa: E402  (after the guard: imports must not reach the network either)

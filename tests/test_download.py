@@ -160,14 +160,39 @@ def test_interrupted_transfer_keeps_part_and_resumes_with_if_range(tmp_path):
     assert not (tmp_path / "f.bin.part.json").exists()
 
 
-def test_resume_validated_by_last_modified_when_there_is_no_etag(tmp_path):
+def test_without_a_strong_etag_an_interrupted_transfer_restarts(tmp_path):
+    """A server that sends only Last-Modified: a file replaced within the same second carries the same date, so a
+    resume could splice two versions. The transfer starts over instead, and the result is the new file whole."""
+    new = bytes(reversed(BODY))
     with VersionedServer({"/f.bin": BODY}, etags=False) as server:
         server.cut_after["/f.bin"] = 50_000
         with pytest.raises(dl.DownloadError):
             dl.download(server.url + "f.bin", tmp_path / "f.bin", progress=False)
-        dest = dl.download(server.url + "f.bin", tmp_path / "f.bin", sha256=SHA, progress=False)
-        assert dest.read_bytes() == BODY
-        assert server.requests[-1] == ("/f.bin", "bytes=50000-", server.last_modified)
+        server.files["/f.bin"] = new            # changed within the same Last-Modified second
+        dest = dl.download(server.url + "f.bin", tmp_path / "f.bin", progress=False)
+        assert dest.read_bytes() == new
+        assert server.requests[-1][1] is None   # no Range: from byte 0
+
+
+def test_plain_http_is_refused_unless_allowed(tmp_path, monkeypatch):
+    monkeypatch.delenv(dl.HTTP_ENV, raising=False)
+    with VersionedServer({"/f.bin": BODY}) as server:
+        with pytest.raises(dl.DownloadError, match=r"refusing plain http for http://127\.0\.0\.1.*--allow-http"):
+            dl.download(server.url + "f.bin", tmp_path / "f.bin", progress=False)
+        assert server.requests == [] and not (tmp_path / "f.bin.part").exists()
+        assert dl.download(server.url + "f.bin", tmp_path / "f.bin", progress=False, allow_http=True).exists()
+
+
+def test_a_first_download_shows_its_hash_and_the_lock_marks_it(tmp_path, capsys):
+    from spectral_collapse.data import lockfile
+
+    with VersionedServer({"/f.bin": BODY}) as server:
+        lockfile.fetch(server.url + "f.bin", tmp_path / "f.bin", key="x/f.bin", dataset="x", root=tmp_path,
+                       progress=False)
+    err = capsys.readouterr().err
+    assert f"recorded SHA-256 {SHA}" in err and "compare this one with any the publisher" in err
+    entry = lockfile.read_lock(lockfile.lock_path(tmp_path))["x/f.bin"]
+    assert entry["sha256"] == SHA and entry["origin"].startswith("first download (trust on first use)")
 
 
 @pytest.mark.parametrize("honours_if_range", [True, False])

@@ -82,9 +82,13 @@ def _whole(minimum: int, what: str):
 
 
 def _download(a):
-    from .data.download import download_dataset
+    import os
+
+    from .data.download import HTTP_ENV, download_dataset
     from .data.lockfile import lock_path
 
+    if a.allow_http:
+        os.environ[HTTP_ENV] = "1"
     print(download_dataset(a.name, a.root))
     print(f"checked against (or recorded in) {lock_path(a.root)}", file=sys.stderr)
 
@@ -137,6 +141,8 @@ def main(argv=None):
     d = sub.add_parser("download", help="download and prepare a real dataset (bbbc021, edges2shoes)")
     d.add_argument("name")
     d.add_argument("--root", default=None)
+    d.add_argument("--allow-http", action="store_true",
+                   help="allow plain http:// addresses (a mirror without https); refused otherwise")
     d.set_defaults(fn=_download)
     w = sub.add_parser("weights", help="write the shipped form (float16 EMA weights, hashed) of a profile's trained "
                                        "checkpoints into data/weights, and reinstall each checkpoint from it")

@@ -8,10 +8,14 @@ with ``python -m spectral_collapse.cli download <name>``. Everything here follow
   the file and raises with both hashes and the fix. Which SHA-256 is expected is decided by ``lockfile.py``: a
   checksum the host publishes, else the one recorded in the lock file (``data/downloads.lock.json``) at the first
   complete download;
-* a partial ``.part`` file is resumed only when the server's validator of the body it holds (a strong ETag, or
-  Last-Modified) was recorded when it started (``<dest>.part.json``): the resume asks ``Range`` with ``If-Range``,
-  so a server whose file changed sends the whole new file instead, and a ``206`` answer carrying another validator
-  restarts from zero. A ``.part`` without a recorded validator is discarded and fetched again from byte 0;
+* plain ``http://`` is refused unless allowed explicitly (``allow_http=True``, ``download --allow-http`` or
+  ``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``): without transport security anything between the host and this machine can
+  alter the file, and a first download records its hash as the reference;
+* a partial ``.part`` file is resumed only when the server's strong ETag for the body it holds was recorded when it
+  started (``<dest>.part.json``): the resume asks ``Range`` with ``If-Range``, so a server whose file changed sends
+  the whole new file instead, and a ``206`` answer carrying another ETag restarts from zero. A ``.part`` without
+  a recorded ETag (a server that sends only Last-Modified, whose one-second resolution cannot tell two versions
+  written within a second apart) is discarded and fetched again from byte 0;
 * a file that is already there and verifies is not fetched again (no request is made); one that does not verify
   is fetched again, with a warning;
 * archives are extracted by :func:`safe_extract` (``extract.py``): contained, and bounded in members and bytes;
@@ -107,6 +111,15 @@ def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int
             raise IntegrityError(f"{label}: SHA-256 {got}, expected {sha256.lower()} ({expected_from})")
 
 
+HTTP_ENV = "SPECTRAL_COLLAPSE_ALLOW_HTTP"
+
+
+def _http_allowed(allow_http: bool | None) -> bool:
+    if allow_http is not None:
+        return bool(allow_http)
+    return os.environ.get(HTTP_ENV, "").strip() not in ("", "0")
+
+
 def _strong(etag: str | None) -> str | None:
     """The ETag when it is a strong validator (If-Range accepts only those), else None."""
     return etag if etag and not etag.startswith("W/") else None
@@ -130,10 +143,12 @@ def _resume_point(part: Path, meta: Path, url: str) -> tuple[int, str | None]:
         info = json.loads(meta.read_text())
     except (OSError, ValueError):
         info = None
-    if not isinstance(info, dict) or info.get("url") != url or not (info.get("etag") or info.get("last_modified")):
-        _discard(part, meta)  # cannot tell whether the server still has the same file: start over
+    if not isinstance(info, dict) or info.get("url") != url or not info.get("etag"):
+        # only a strong ETag proves the server still has the same file: a Last-Modified date has one-second
+        # resolution, so a file replaced within that second would be spliced; start over instead
+        _discard(part, meta)
         return 0, None
-    return part.stat().st_size, info.get("etag") or info.get("last_modified")
+    return part.stat().st_size, info["etag"]
 
 
 def _same_body(headers, validator: str | None) -> bool:
@@ -179,11 +194,13 @@ def download(
     resume: bool = True,  # continue an existing <dest>.part (Range + If-Range) when its validator was recorded
     expected_from: str = "the sha256 argument",  # where `sha256` comes from, for the messages
     fix: str | None = None,  # what a mismatch message tells the user to do
+    allow_http: bool | None = None,  # plain http:// (no transport security); None: $SPECTRAL_COLLAPSE_ALLOW_HTTP
 ) -> Path:
     """Fetch `url` to `dest` once, verified; return dest. Idempotent: a present, verifying dest is not re-fetched."""
     dest = Path(dest)
     fix = fix or f"delete {dest} and rerun, or check the expected value (the file on the server may have changed)"
-    again = dict(sha256=sha256, size=size, progress=progress, timeout=timeout, expected_from=expected_from, fix=fix)
+    again = dict(sha256=sha256, size=size, progress=progress, timeout=timeout, expected_from=expected_from, fix=fix,
+                 allow_http=allow_http)
     if dest.exists():
         try:
             verify_file(dest, sha256=sha256, size=size, expected_from=expected_from)
@@ -199,6 +216,10 @@ def download(
         )
     if not url.lower().startswith(("http://", "https://")):
         raise DownloadError(f"only http(s) URLs are supported, got {url!r}")
+    if url.lower().startswith("http://") and not _http_allowed(allow_http):
+        raise DownloadError(f"refusing plain http for {url}: nothing protects the file on its way (a cache or a "
+                            f"network in between can alter it). Use an https:// address, or allow http explicitly "
+                            f"(allow_http=True, `download --allow-http`, or {HTTP_ENV}=1)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
     start, validator = _resume_point(part, meta, url) if resume else (_discard(part, meta) or 0, None)

@@ -67,7 +67,8 @@ def _record(lock: Path, key: str, file: Path, url: str | None, digest: str | Non
     digest = digest or sha256_file(file)
     files = read_lock(lock)
     files[key] = {"sha256": digest, "size": file.stat().st_size, "url": url or "",
-                  "recorded": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                  "recorded": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                  "origin": "first download (trust on first use): not a checksum published by the host"}
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=lock.parent, prefix=f".{lock.name}.", suffix=".tmp")
@@ -102,18 +103,21 @@ def _fix(key: str, root, dataset: str) -> str:
 
 
 def fetch(url: str, dest: str | os.PathLike, *, key: str, dataset: str, root=None, sha256: str | None = None,
-          size: int | None = None, progress: bool = True, timeout: float = 30) -> Path:
-    """Download ``url`` to ``dest`` checked against the expected hash; record the hash at the first download."""
+          size: int | None = None, progress: bool = True, timeout: float = 30, allow_http: bool | None = None) -> Path:
+    """Download ``url`` to ``dest`` checked against the expected hash; record the hash at the first download.
+
+    A hash recorded that way is shown (stderr), with the advice to compare it with one the publisher gives, and
+    its lock-file entry says it was recorded on first use."""
     sha, size, where = expected(key, root, sha256, size)
     dest = download(url, dest, sha256=sha, size=size, progress=progress, timeout=timeout,
-                    expected_from=where or "the sha256 argument", fix=_fix(key, root, dataset))
+                    expected_from=where or "the sha256 argument", fix=_fix(key, root, dataset), allow_http=allow_http)
     if sha is None and key not in PUBLISHED:
         lock = lock_path(root)
         if key not in read_lock(lock):
-            _record(lock, key, dest, url)
-            if progress:
-                print(f"recorded the SHA-256 of {dest.name} in {lock}; later downloads are checked against it",
-                      file=sys.stderr)
+            digest = _record(lock, key, dest, url)
+            print(f"recorded SHA-256 {digest} of {dest.name} (from its first download, {url}) in {lock}; later "
+                  f"downloads are checked against it. The host publishes no checksum: compare this one with any "
+                  f"the publisher or a colleague's copy gives before you rely on it", file=sys.stderr)
     return dest
 
 
