@@ -118,11 +118,30 @@ def test_a_huge_header_is_refused_before_decoding_and_names_the_file(tmp_path, m
     real_load = Image.Image.load
     monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or real_load(self))
     with pytest.raises(ValueError, match=r"image .*target/bomb\.png is 100000 x 100000 = 10,000,000,000 pixels by "
-                                         r"its header, over the limit of 67,108,864 \(max_pixels\); it was not decoded"):
+                                         r"its header, over the limit of 16,777,216 \(max_pixels\); it was not decoded"):
         load_folder(root, size=16)
     assert decoded == []  # nothing was decoded: the check runs on the headers first
     with pytest.raises(ValueError, match=r"bomb\.png is 100000 x 100000"):
         load_folder(root, size=16, max_pixels=10 ** 6)
+
+
+def test_one_8000_pixel_image_and_a_folder_over_the_total_budget_are_refused_before_decoding(tmp_path, monkeypatch):
+    """One 8000 x 8000 PNG used to be accepted (3.8 GB, 23 s); many images each under the per-file limit add up."""
+    root = _pools(tmp_path)
+    _png_header_only(root / "target" / "slide.png", 8000, 8000)
+    decoded = []
+    real_load = Image.Image.load
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or real_load(self))
+    with pytest.raises(ValueError, match=r"slide\.png is 8000 x 8000 = 64,000,000 pixels .* \(max_pixels\)"):
+        load_folder(root, size=16)
+    (root / "target" / "slide.png").unlink()
+    for i in range(3):
+        _png_header_only(root / "source" / f"tile{i}.png", 3000, 3000)
+    with pytest.raises(ValueError, match=r"the folders hold 27,005,120 pixels in 23 images by their headers, over "
+                                         r"the budget of 20,000,000 \(max_total_pixels\); nothing was decoded\. "
+                                         r"Largest: tile0\.png \(9,000,000\)"):
+        load_folder(root, size=16, max_total_pixels=20_000_000)
+    assert decoded == []
 
 
 def test_too_small_images_are_refused_or_skipped_and_small_ones_warned(tmp_path):

@@ -19,8 +19,9 @@ Rules (each a keyword with a documented default):
   (bilinear with antialiasing, values clipped to [0, 1]); images already ``size`` x ``size`` are untouched.
   Images of different sizes within one set are an error unless ``on_size_mismatch="resize"``.
 * Image limits, read from each file's header before any pixel is decoded: more than ``max_pixels`` pixels
-  (default 64 megapixels, e.g. 8192 x 8192) is an error naming the file (a decompression bomb or a slide that
-  needs tiling first); a shorter side below ``min_size`` (default 8 px) is an error naming the files, or with
+  (default 16 megapixels, e.g. 4096 x 4096; decoding one such image takes about 0.8 GB as floats) is an error
+  naming the file (a decompression bomb or a slide that needs tiling first); more than ``max_total_pixels`` over
+  all the folders (default 2 gigapixels, e.g. 30,000 images of 256 x 256) is an error naming the largest files; a shorter side below ``min_size`` (default 8 px) is an error naming the files, or with
   ``on_small="skip"`` a warning and the files are left out; images smaller than ``size`` are upscaled with a
   warning. Two files of one folder with the same name but different extensions (``im0.png``, ``im0.jpg``) are
   reported: an error in the test folders (the pairing would be ambiguous), a warning in source/ and target/.
@@ -54,7 +55,7 @@ import torch
 from .degrade import nearest_downup
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
+__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
            "to_tensor", "check_factor", "split_indices"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
@@ -147,7 +148,8 @@ def split_indices(n: int, seed: int, fractions: tuple[float, ...]) -> list[np.nd
 
 
 
-MAX_PIXELS = 64 * 1024 * 1024  # pixels per image read from the header; more is refused before decoding
+MAX_PIXELS = 16 * 1024 * 1024  # pixels per image read from the header; more is refused before decoding
+MAX_TOTAL_PIXELS = 2 * 1024**3  # pixels of all images of a dataset's folders, from the headers; likewise
 MIN_SIZE = 8                    # shortest accepted image side in pixels
 
 
@@ -185,6 +187,20 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
                              f"a larger max_pixels if the file is genuine")
         sizes[p] = (h, w)
     return sizes
+
+
+def _check_total(headers: dict, max_total_pixels: int) -> None:
+    """Raise, before anything is decoded, when all images together hold more than ``max_total_pixels``."""
+    if isinstance(max_total_pixels, bool) or not isinstance(max_total_pixels, int) or max_total_pixels < 1:
+        raise ValueError(f"max_total_pixels must be a whole number >= 1, got {max_total_pixels!r}")
+    every = [(h * w, p) for sizes in headers.values() for p, (h, w) in sizes.items()]
+    total = sum(n for n, _ in every)
+    if total > max_total_pixels:
+        big = ", ".join(f"{p.name} ({n:,})" for n, p in sorted(every, key=lambda t: -t[0])[:3])
+        raise ValueError(f"the folders hold {total:,} pixels in {len(every)} images by their headers, over the budget "
+                         f"of {max_total_pixels:,} (max_total_pixels); nothing was decoded. Largest: {big}. "
+                         f"Downscale the images (they are resized to the model's size anyway), use fewer, or pass "
+                         f"a larger max_total_pixels")
 
 
 def _small(sizes: dict[Path, tuple[int, int]], role: str, size: int, min_size: int, on_small: str,
@@ -298,6 +314,7 @@ def load_folder(
     max_pixels: int = MAX_PIXELS,  # largest accepted image (pixels, from the header, before decoding)
     min_size: int = MIN_SIZE,  # smallest accepted image side in pixels
     on_small: str = "raise",  # "raise" | "skip" (with a warning) for images below min_size
+    max_total_pixels: int = MAX_TOTAL_PIXELS,  # all images together (pixels, from the headers, before decoding)
 ) -> UnpairedDomains:
     """Load a user's source / target folders (and the optional paired test folders) as UnpairedDomains in [-1, 1]."""
     _check_options(on_corrupt, on_size_mismatch, on_small, seed, test_fraction, max_pixels, min_size)
@@ -336,6 +353,7 @@ def load_folder(
     small = {key: [] for key in files}  # left out below min_size (on_small="skip"), warned about by _small
     with _own_pixel_limit():
         headers = {key: _scan(paths, on_corrupt, skipped[key], max_pixels) for key, paths in files.items()}
+        _check_total(headers, max_total_pixels)
         headers = {key: _small(h, key.replace("_", " "), size, min_size, on_small, small[key])
                    for key, h in headers.items()}
         sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
