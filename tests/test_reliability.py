@@ -828,3 +828,18 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     write_doc()
     print(f"wrote {DOC}")
+
+
+def test_an_unwritable_cache_beside_the_results_is_refused_before_any_work(tmp_path, monkeypatch):
+    """The results root is writable but the cell cache beside it cannot be created (its place is taken by a file, or
+    its folder is read-only): the error comes before the study runs and names the cache and the option, instead of
+    a bare OSError after the first computed cell."""
+    from spectral_collapse.pipeline.runner import run_study
+    import spectral_collapse.studies.translation as translation
+
+    (tmp_path / "results").mkdir()
+    (tmp_path / "cache").write_text("a file where the cache folder would go")
+    monkeypatch.setattr(translation, "run_main_results", lambda spec, ctx: pytest.fail("the study ran first"))
+    with pytest.raises(PermissionError, match=r"cannot write cells under the cell cache .*cache/cells \(.*cache is "
+                                              r"not a folder\); nothing was computed.*cache_root"):
+        run_study("main_results", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results")

@@ -124,6 +124,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
+    _check_writable(memo.root, memo.root, what="cells under the cell cache", option="cache_root (by default the "
+                    "cache sits beside the results root, in its parent's cache/cells)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with gate_policy(allow_weak(spec)) as gate:
@@ -173,7 +175,8 @@ def _cache_root(results_root: str | os.PathLike) -> Path:
     return Path(DEFAULT_ROOT) if root == Path("data/results") else root.parent / "cache" / "cells"
 
 
-def _check_writable(folder: Path, results_root) -> None:
+def _check_writable(folder: Path, results_root, what: str = "results under the results root",
+                    option: str = "results_root (CLI: --results-root)") -> None:
     """Raise (naming the results root and the fix) unless a results file could be written into ``folder``: the
     nearest existing folder on its path must be a writable folder. Nothing is created here."""
     probe = Path(folder).resolve()
@@ -186,6 +189,6 @@ def _check_writable(folder: Path, results_root) -> None:
         problem = f"{probe} is not writable"
     if problem:
         raise PermissionError(
-            f"cannot write results under the results root {results_root} ({problem}); nothing was computed. Pass a "
-            "results_root (CLI: --results-root) that is a folder you can write to"
+            f"cannot write {what} under {results_root} ({problem}); nothing was computed. Pass a {option} that is "
+            "a folder you can write to"
         )
