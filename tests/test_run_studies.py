@@ -453,3 +453,19 @@ def test_another_model_or_data_options_make_the_chapter_stale_and_say_why(tmp_pa
     assert "parameters changed (content, model)" in capsys.readouterr().out
     assert run(model=str(b), data_options={"task": "sr", "factor": 2}) is not None
     assert "parameters changed (data_options)" in capsys.readouterr().out
+
+
+def test_an_interrupted_chapter_leaves_no_hidden_copy(tmp_path, tiny, monkeypatch):
+    """Ctrl-C during papermill used to leave book/studies/.<chapter>.ipynb.tmp.ipynb behind."""
+    from spectral_collapse.pipeline import execute
+
+    root = _tiny_repo(tmp_path)
+
+    def interrupted(src, out, params, root):
+        out.write_text("{}")  # papermill has started writing its copy
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "_papermill", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "results"))
+    assert [p.name for p in (root / "book" / "studies").iterdir()] == []

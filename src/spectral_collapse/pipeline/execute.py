@@ -282,7 +282,11 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _papermill(src, tmp, params, root)
+    try:
+        _papermill(src, tmp, params, root)
+    except BaseException:  # a failed or interrupted run (Ctrl-C) leaves no hidden half-executed copy behind
+        tmp.unlink(missing_ok=True)
+        raise
     nb = nbformat.read(str(tmp), as_version=4)
     title_with_dataset(nb, dataset, profile)
     hide_parameter_cells(nb)
