@@ -56,3 +56,39 @@ def test_degenerate_samples():
     assert (one.mean, one.lo, one.hi) == (2.0, 2.0, 2.0)
     with pytest.raises(ValueError, match="level"):
         bootstrap_ci([1.0, 2.0], level=95)
+
+
+def _results(values_by_method):
+    import xarray as xr
+
+    methods = list(values_by_method)
+    arr = np.stack([values_by_method[m] for m in methods])  # (method, seed, sample)
+    return xr.Dataset({"psnr": (("method", "seed", "sample"), arr)},
+                      coords={"method": methods, "seed": [0, 1, 2], "sample": np.arange(arr.shape[2])})
+
+
+def test_table_intervals_resample_crops_not_seed_copies():
+    """A deterministic method's three identical seeds are one crop each, not three: its interval is that of the
+    crops alone; a stochastic method's crop is its mean over seeds."""
+    from spectral_collapse.studies.aggregate import crop_values, summary
+
+    rng = np.random.default_rng(0)
+    crops = rng.normal(20, 2, size=24)
+    det = np.repeat(crops[None], 3, axis=0)                              # the same 24 values in every seed
+    sto = crops[None] + rng.normal(0, 0.5, size=(3, 24))
+    ds = _results({"ddim": det, "taba": sto})
+    np.testing.assert_allclose(crop_values(ds, "psnr", "ddim"), crops, rtol=1e-14)
+    np.testing.assert_allclose(crop_values(ds, "psnr", "taba"), sto.mean(0))
+    s = summary(ds, ["psnr"]).set_index("method")
+    ref = bootstrap_ci(crops)
+    assert s.loc["ddim", "crops"] == 24
+    assert (s.loc["ddim", "lo"], s.loc["ddim", "hi"]) == pytest.approx((ref.lo, ref.hi), rel=1e-12)
+    pooled = bootstrap_ci(det.ravel())                                   # what counting copies would claim
+    assert (ref.hi - ref.lo) > 1.5 * (pooled.hi - pooled.lo)
+
+
+def test_cells_show_the_interval():
+    from spectral_collapse.studies.aggregate import cell_text
+
+    assert cell_text(0.5, np.nan, lo=0.45, hi=0.55) == "0.500 [0.450, 0.550]"
+    assert cell_text(0.5, 0.01) == "0.500 ± 0.010"        # set-level metrics without crops keep the seed spread

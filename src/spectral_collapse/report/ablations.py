@@ -28,7 +28,9 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
     s = ablation_summary(ds, metrics)
     failed = s["failed"] if "failed" in s else [0] * len(s)
     n = s["n"] if "n" in s else [None] * len(s)
-    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits) for m, d, f, k in zip(s["mean"], s["std"], failed, n)]
+    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
+    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits, lo=a, hi=b)
+                 for m, d, f, k, a, b in zip(s["mean"], s["std"], failed, n, lo, hi)]
     axes = list(axis_values(ds)[0])
     t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     return t[[m for m in metrics if m in t.columns]]

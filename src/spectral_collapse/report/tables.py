@@ -17,12 +17,14 @@ __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "paper_comp
 
 
 def format_summary(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean ± std', the mean alone for a deterministic
-    method, the failed count and n where samples failed), in the dataset's method order."""
+    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean [95 % interval over test crops]', the failed
+    count and n where samples failed), in the dataset's method order."""
     s = summary(ds, metrics)
     failed = s["failed"] if "failed" in s else [0] * len(s)
     n = s["n"] if "n" in s else [None] * len(s)
-    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits) for m, d, f, k in zip(s["mean"], s["std"], failed, n)]
+    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
+    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits, lo=a, hi=b)
+                 for m, d, f, k, a, b in zip(s["mean"], s["std"], failed, n, lo, hi)]
     t = s.pivot(index="method", columns="metric", values="cell")
     return t.reindex(index=[m for m in ds["method"].values if m in t.index], columns=[m for m in metrics if m in t.columns])
 

@@ -7,7 +7,12 @@ Aggregation follows the paper's tables: a per-sample metric is averaged over the
 then the mean and std (ddof = 1) are taken over seeds. Failed samples (non-finite, or a latent / output beyond
 the bounds of ``studies.validity``) are excluded and counted, never averaged in silently: every table cell with a
 failed sample says how many and over how many the mean runs (``cell_text``). A deterministic method (translated
-once, shared by every seed) has no spread over seeds: its std is NaN and its cell shows the mean alone. The book's tables built on these are in ``spectral_collapse.report.tables``.
+once, shared by every seed) has no spread over seeds: its std is NaN.
+
+Each cell also carries a 95 % interval of its mean: a percentile bootstrap over test crops
+(``metrics.intervals.bootstrap_ci``), the resampling unit being the crop. A crop's value is its mean over the seeds
+that translated it (one value for a deterministic method, whose seeds share their translations), so repeated
+translations of one crop never count as independent evidence (``crop_values``). The book's tables built on these are in ``spectral_collapse.report.tables``.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ import xarray as xr
 
 from .validity import failed_of
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text"]
+__all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
+           "crop_values"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
@@ -81,6 +87,28 @@ def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
     return out
 
 
+def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
+    """One value per test crop of ``method`` on ``metric``: the mean over the seeds that translated the crop, failed
+    samples left out (a crop whose every sample failed gives no value). Crops are identified by the ``crop``
+    variable (seed, sample) when the results hold one, else by the sample index (every seed translates the same
+    crops)."""
+    v = ds[metric].sel({"method": method})
+    failed = failed_of(ds)
+    if failed is not None and "method" in failed.dims:
+        v = v.where(~failed.sel({"method": method}).astype(bool))
+    if "sample" not in v.dims:
+        return np.array([], dtype=np.float64)
+    if "crop" in ds and "seed" in v.dims:
+        frame = pd.DataFrame({"crop": ds["crop"].broadcast_like(v).values.ravel(), "value": v.values.ravel()})
+        return frame.groupby("crop")["value"].mean().dropna().to_numpy(dtype=np.float64)
+    per_crop = v.mean("seed", skipna=True) if "seed" in v.dims else v
+    extra = [d for d in per_crop.dims if d != "sample"]
+    if extra:
+        per_crop = per_crop.mean(extra, skipna=True)
+    out = per_crop.values.astype(np.float64)
+    return out[np.isfinite(out)]
+
+
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """(method, metric) -> mean and std over seeds of the per-seed means of the kept samples, with ``n`` (kept
     samples over all seeds), ``failed`` (samples left out: ``studies.validity``) and ``deterministic`` (the same
@@ -99,16 +127,28 @@ def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
         once = per_seed_failed.isel(seed=0).to_series() if "seed" in failed.dims else bad
         out["failed"] = [int(once[m] if m in det else bad[m]) for m in out["method"]]
         out["n"] = [int((ds.sizes["sample"] if m in det else total) - f) for m, f in zip(out["method"], out["failed"])]
+    from ..metrics.intervals import bootstrap_ci
+
+    cis = [bootstrap_ci(crop_values(ds, k, m)) if k in ds and "sample" in ds[k].dims else None
+           for m, k in zip(out["method"], out["metric"])]
+    out["lo"] = [c.lo if c else np.nan for c in cis]
+    out["hi"] = [c.hi if c else np.nan for c in cis]
+    out["crops"] = [c.n if c else 0 for c in cis]
     return out
 
 
-def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3) -> str:
-    """One table cell: "mean ± std" (std over seeds), "mean" for a deterministic method (std NaN), "n/a" when no
-    sample is kept, and "(n = kept, F failed)" after the value whenever samples failed, so that a mean over the
-    survivors never reads as a mean over all."""
+def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3,
+              lo: float | None = None, hi: float | None = None) -> str:
+    """One table cell: "mean [lo, hi]" (the 95 % bootstrap interval over test crops) when an interval is given, else
+    "mean ± std" (std over seeds) or the mean alone (std NaN); "n/a" when no sample is kept, and "(n = kept, F
+    failed)" after the value whenever samples failed, so that a mean over the survivors never reads as a mean over
+    all."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
-    text = f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if np.isfinite(std) else "")
+    if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
+        text = f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    else:
+        text = f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if np.isfinite(std) else "")
     if failed:
         text += f" (n = {n}, {failed} failed)" if n is not None else f" ({failed} failed)"
     return text
