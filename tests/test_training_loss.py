@@ -63,3 +63,49 @@ def test_trainer_chunks_cpu_batches_and_records_the_chunk(tmp_path):
     spec, cfg = tiny_training(batch_size=CPU_MICRO_BATCH + 3, steps=2)
     tm = train(spec, cfg, TinyData(), name="tiny", root=tmp_path, progress=False)
     assert json.loads((tm.path / "log.json").read_text())["micro_batch"] == CPU_MICRO_BATCH
+
+
+def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
+    """Min-SNR-gamma: eps weight min(SNR, g) / SNR with SNR = 1 / sigma^2; since an eps error is an x0 error times
+    1 / sigma, the weighted eps loss equals the x0 loss weighted by min(SNR, g) for the same prediction."""
+    import torch
+
+    from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
+    from spectral_collapse.models.oracle import GaussianOracleNet
+    from spectral_collapse.models.schedules import VPSchedule
+    from spectral_collapse.train.losses import _mean_loss, min_snr_weight
+
+    sig = torch.tensor([0.1, 0.5, 1.0, 10.0], dtype=torch.float64)
+    w = min_snr_weight(sig, "eps", 5.0)
+    expect = torch.minimum(1 / sig**2, torch.tensor(5.0)) * sig**2
+    torch.testing.assert_close(w, expect)
+    assert w[-1] == 1.0 and w[0] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="edm"):
+        min_snr_weight(sig, "edm", 5.0)
+    sched = VPSchedule()
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64)
+    n = torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64)
+    labels = torch.ones(4, dtype=torch.long)
+    net = GaussianOracleNet("eps", stds=(0.3, 0.7, 0.5), schedule=sched).double()  # not the data's std: errors
+    D_eps, D_x0 = EpsDenoiser(net, sched), X0Denoiser(GaussianOracleNet("x0", stds=(0.3, 0.7, 0.5),
+                                                                        schedule=sched).double(), sched)
+    with torch.no_grad():
+        le = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, min_snr_gamma=5.0)
+        lx = _mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, min_snr_gamma=5.0)
+        plain = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5)
+    assert float(le) == pytest.approx(float(lx), rel=1e-9)
+    assert float(le) < float(plain)
+
+
+def test_unweighted_training_keeps_its_checkpoint_hash():
+    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, _full_config
+
+    class Data:
+        name, meta = "d", {}
+
+    cfg = TrainConfig()
+    assert "min_snr_gamma" not in _full_config(ModelSpec(), cfg, Data())["train"]
+    assert _full_config(ModelSpec(), TrainConfig(min_snr_gamma=5.0), Data())["train"]["min_snr_gamma"] == 5.0
+    with pytest.raises(ValueError, match="min_snr_gamma"):
+        TrainConfig(objective="edm", min_snr_gamma=5.0)

@@ -12,7 +12,7 @@ import torch
 
 from ..models.denoisers import Denoiser
 
-__all__ = ["OBJECTIVES", "sample_sigmas", "diffusion_loss"]
+__all__ = ["OBJECTIVES", "sample_sigmas", "diffusion_loss", "min_snr_weight"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm")
 
@@ -29,7 +29,7 @@ def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generato
 
 def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, objective: str, *,
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
-                   backward=None) -> torch.Tensor:
+                   backward=None, min_snr_gamma: float | None = None) -> torch.Tensor:
     """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
 
     micro_batch: run the network on chunks of this many samples (None: the whole batch at once). Every draw is made
@@ -46,20 +46,42 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
     n = torch.randn(x0.shape, generator=generator, dtype=torch.float32).to(x0)
     chunk = B if micro_batch is None else min(int(micro_batch), B)
     if chunk == B and backward is None:
-        return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data)
+        return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma)
     total = torch.zeros((), dtype=x0.dtype, device=x0.device)
     for i in range(0, B, chunk):
         j = min(B, i + chunk)
-        part = _mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data)
+        part = _mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data, min_snr_gamma)
         part = part if j - i == B else part * ((j - i) / B)
         backward(part, j == B)
         total = total + part.detach()
     return total
 
 
-def _mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float) -> torch.Tensor:
+def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights (Hang et al. 2023) per sample, SNR = 1 / sigma^2: min(SNR, gamma) / SNR for an eps
+    loss (1 at high noise, gamma sigma^2 below it), min(SNR, gamma) for an x0 loss, min(SNR, gamma) / (SNR + 1) for a
+    v loss. Low-noise levels, whose easy targets dominate the gradient otherwise, count less, so the high-noise
+    levels that decide an image's global colour and layout are learnt sooner."""
+    snr = 1.0 / sigma.double().pow(2)
+    clipped = snr.clamp(max=gamma)
+    w = {"eps": clipped / snr, "x0": clipped, "v": clipped / (snr + 1)}.get(objective)
+    if w is None:
+        raise ValueError(f"min-SNR weighting applies to the eps, x0 and v objectives, not {objective!r} (EDM has its own "
+                         f"lambda(sigma))")
+    return w
+
+
+def _mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
+               min_snr_gamma: float | None = None) -> torch.Tensor:
     s = sigma.to(x0).reshape(-1, 1, 1, 1)
     pred = D(x0 + s * n, sigma.to(x0), labels)
+    if min_snr_gamma is not None:
+        w = min_snr_weight(sigma, objective, min_snr_gamma).to(x0).reshape(-1, 1, 1, 1)
+        target = {"eps": (pred.eps, n), "x0": (pred.x0, x0)}.get(objective)
+        if target is None:
+            a = 1 / (1 + s**2).sqrt()
+            target = (a * pred.eps - s * a * pred.x0, a * n - s * a * x0)
+        return (w * (target[0] - target[1]).pow(2)).mean()
     if objective == "eps":
         return (pred.eps - n).pow(2).mean()
     if objective == "x0":

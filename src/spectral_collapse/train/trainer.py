@@ -112,8 +112,12 @@ class TrainConfig:
     P_std: float = 1.2
     seed: int = 0
     checkpoint_every: int = 100
+    min_snr_gamma: float | None = None  # min-SNR-gamma loss weighting (losses.min_snr_weight); None: unweighted
 
     def __post_init__(self):
+        if self.min_snr_gamma is not None and (self.objective == "edm" or not self.min_snr_gamma > 0):
+            raise ValueError(f"min_snr_gamma must be > 0 and applies to the eps, x0 and v objectives, got "
+                             f"{self.min_snr_gamma!r} with objective {self.objective!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if self.lr_schedule not in ("cosine", "constant"):
@@ -146,6 +150,8 @@ def _data_identity(data) -> dict:
 def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
     tc = asdict(cfg)
     tc.pop("checkpoint_every")
+    if tc["min_snr_gamma"] is None:  # unweighted: the hash of every checkpoint trained before the option existed
+        tc.pop("min_snr_gamma")
     return {"model": spec.to_dict(), "train": tc, "data": _data_identity(data)}
 
 
@@ -335,7 +341,8 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         y = torch.where(drop, torch.full_like(y, 2), y)
         x, y = x.to(acc.device), y.to(acc.device)
         loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
-                              sigma_data=spec.sigma_data, micro_batch=micro, backward=backward)
+                              sigma_data=spec.sigma_data, micro_batch=micro, backward=backward,
+                              min_snr_gamma=cfg.min_snr_gamma)
         if cfg.grad_clip > 0:
             acc.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         opt.step()
