@@ -92,3 +92,31 @@ def test_cells_show_the_interval():
 
     assert cell_text(0.5, np.nan, lo=0.45, hi=0.55) == "0.500 [0.450, 0.550]"
     assert cell_text(0.5, 0.01) == "0.500 ± 0.010"        # set-level metrics without crops keep the seed spread
+
+
+def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_flagged():
+    """copy (the degraded input as given) and ground_truth (the clean crop) on the methods' metrics: the ground
+    truth is its own perfect S_LF_gt, the copy its own perfect S_LF (input fidelity); a copy that beats every
+    method on a metric is named."""
+    import xarray as xr
+
+    from spectral_collapse.data import load_dataset
+    from spectral_collapse.report.tables import control_rows, copy_beats_every_method, format_summary
+    from spectral_collapse.studies.translation import control_scores, scoring_settings
+
+    d = load_dataset("ihc-sr", size=16, factor=4)
+    src, gt = d.test_source[:12], d.test_target[:12]
+    c = control_scores(src, gt, scoring_settings(d))
+    np.testing.assert_allclose(c["control_s_lf_gt"].sel(control="ground_truth").values, 1.0, atol=1e-6)
+    np.testing.assert_allclose(c["control_s_lf"].sel(control="copy").values, 1.0, atol=1e-6)
+    assert np.isnan(c["control_psnr"].sel(control="ground_truth").values).all()  # against itself: says nothing
+    # a method that outputs the ground truth beats the copy everywhere but on input fidelity (S_LF)
+    perfect = c["control_s_lf"].sel(control="ground_truth").values
+    ds = xr.Dataset({"s_lf": (("method", "seed", "sample"), np.stack([[perfect] * 3])),
+                     "psnr": (("method", "seed", "sample"), np.full((1, 3, 12), 40.0))},
+                    coords={"method": ["oracle"], "seed": [0, 1, 2], "sample": np.arange(12)}).merge(c)
+    assert copy_beats_every_method(ds, ["psnr", "s_lf"]) == ["s_lf"]
+    table = format_summary(ds, ["psnr", "s_lf"])
+    assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)"]
+    assert table.loc["ground truth (control)", "psnr"] == "—"
+    assert len(control_rows(ds.drop_dims("control"))) == 0

@@ -61,7 +61,8 @@ def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: 
             recorded = json.loads(out.read_text())["metadata"]["spectral_collapse"].get("params")
         except (OSError, ValueError, KeyError, TypeError):
             recorded = None
-        if recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
+        # a chapter stamped without parameters (by hand, or before they were recorded) is judged by its files
+        if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
             changed = sorted(k for k in set(params) | set(recorded or {})
                              if (recorded or {}).get(k) != json.loads(json.dumps(params.get(k), default=str)))
             return f"its parameters changed ({', '.join(changed) or 'none recorded'})"

@@ -112,10 +112,21 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
                   mu_hf: float, wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
     """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc.
     Without a ground truth (``truth`` None: data without a paired test split) psnr and s_lf_gt are NaN."""
-    out = output.clamp(-1, 1)
-    lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
     dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
     dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
+    return {
+        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges),
+        "s_dc": dc.s_dc,
+        "s_dc_raw": dc_raw.s_dc,
+        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
+    }
+
+
+def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *, mu_hf: float,
+                 wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
+    """The per-sample metrics of images alone (no latent): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt."""
+    out = output.clamp(-1, 1)
+    lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
     if truth is None:
         nan = np.full(len(out), np.nan)
         paired = {"psnr": nan, "s_lf_gt": nan.copy()}
@@ -127,10 +138,24 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
         "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
         "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
         "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
-        "s_dc": dc.s_dc,
-        "s_dc_raw": dc_raw.s_dc,
-        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
     }
+
+
+CONTROLS = ("copy", "ground_truth")
+
+
+def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict) -> xr.Dataset:
+    """The controls of a translation table, scored like the methods on the same crops: ``copy`` (the degraded
+    input as the model is given it, e.g. nearest-neighbour upsampled) and ``ground_truth`` (the clean crop; absent
+    without a paired test split). A metric on which ``copy`` beats every method rewards doing nothing."""
+    kw = dict(mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], kappa=scoring["kappa"], edges=scoring["edges"])
+    rows = {"copy": image_scores(src, src, gt, **kw)}
+    rows["ground_truth"] = image_scores(gt, src, gt, **kw) if gt is not None else \
+        {k: np.full(len(src), np.nan) for k in rows["copy"]}
+    rows["ground_truth"]["psnr"] = np.full(len(src), np.nan)  # against itself: infinite, says nothing
+    metrics = list(rows["copy"])
+    return xr.Dataset({f"control_{m}": (("control", "sample"), np.stack([rows[c][m] for c in CONTROLS]))
+                       for m in metrics}, coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
 
 
 def scoring_settings(data) -> dict:
@@ -271,6 +296,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
+    ds = ds.merge(control_scores(src, gt if paired else None, scoring))
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
