@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from spectral_collapse.models import quality
@@ -73,3 +74,25 @@ def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
     ds = run_study("main_results", results_root=res, model=str(path), **MAIN)
     used = json.loads(ds.attrs["model_gate"])
     assert used[str(path)]["role"] == "your model" and used[str(path)]["passed"] is False
+
+
+def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
+    """The chapter's study: a gate report, loss curves, samples and real crops for each model of the set (smoke
+    models: all below the gate, shown, not refused), and the tables and charts the chapter draws from them."""
+    from spectral_collapse.report.model_quality import gate_table, loss_chart, sample_rows, thresholds_table, verdict_text
+    from spectral_collapse.studies.models import MODEL_SET
+
+    ds = run_study("model_quality", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results")
+    keys = [r.key for r in MODEL_SET]
+    assert ds["model"].values.tolist() == keys and not ds["passed"].values.any()
+    assert ds["samples"].sizes["image"] == 8 and ds["real"].shape == ds["samples"].shape
+    table = gate_table(ds)
+    assert list(table.index) == keys and set(table["gate"]) == {"fails"}
+    assert table.loc["ihc-sr-x4-vae", "plateau"] == "—"          # an autoencoder has no denoising loss
+    assert "0 of 10 models pass the gate" in verdict_text(ds)
+    assert loss_chart(ds, "ihc-sr-x4-eps") is not None and loss_chart(ds, "ihc-sr-x4-vae") is None
+    assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
+                                                     "reconstructed, target", "held-out, target"}
+    assert list(thresholds_table().index) == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
+    heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
+    assert np.isfinite(heldout).sum() >= 2
