@@ -32,7 +32,8 @@ from PIL import Image
 from conftest import NaNNet, TinyData, oracle_denoiser, tiny_training
 from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
 from spectral_collapse.cli import _whole
-from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPreparedError, IntegrityError,
+from spectral_collapse.models.quality import WeakModelError
+from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPreparedError, DownloadError, IntegrityError,
                                              OfflineError, UnsafeArchiveError, safe_extract)
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
 from spectral_collapse.metrics import get_metric
@@ -302,6 +303,56 @@ def _results():
 # --- the catalogue ---------------------------------------------------------------------------------------------
 
 
+def _no_hash_record(tmp: Path):
+    ck = _copy_checkpoint(tmp)
+    (ck / "weights.sha256.json").unlink()
+    return load_trained(ck)
+
+
+def _weak_model(tmp: Path):
+    from spectral_collapse.studies.gate import gate_policy
+    from spectral_collapse.models.quality import gate_report
+
+    g = torch.Generator().manual_seed(0)
+    data = UnpairedDomains("noise", 16, torch.rand(64, 3, 16, 16, generator=g) * 2 - 1,
+                           torch.rand(64, 3, 16, 16, generator=g) * 2 - 1, torch.rand(16, 3, 16, 16, generator=g) * 2 - 1,
+                           torch.rand(16, 3, 16, 16, generator=g) * 2 - 1, {})
+    D = oracle_denoiser("eps")
+    return gate_report(D, data, name="oracle-on-uniform-data", steps=8, n=16, shape=(3, 16, 16)).require()
+
+
+def _damaged_cell(tmp: Path):
+    from spectral_collapse.pipeline.memo import Memo
+
+    values = np.arange(2048, dtype=np.float64)
+    m = Memo(tmp / "cells")
+    m.cell({"cell": "probe"}, lambda: xr.Dataset({"v": ("i", values)}))
+    path = m.path({"cell": "probe"})
+    raw = bytearray(path.read_bytes())
+    at = bytes(raw).find(values[500:510].tobytes())
+    raw[at:at + 40] = bytes(255 - b for b in raw[at:at + 40])
+    path.write_bytes(bytes(raw))
+    return Memo(tmp / "cells").cell({"cell": "probe"}, lambda: xr.Dataset({"v": ("i", values)}))
+
+
+def _plain_http(tmp: Path):
+    from spectral_collapse.data.download import HTTP_ENV, download
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(HTTP_ENV, raising=False)
+        mp.delenv("SPECTRAL_COLLAPSE_OFFLINE", raising=False)
+        return download("http://127.0.0.1:9/f.bin", tmp / "f.bin", progress=False)
+
+
+def _folder_over_budget(tmp: Path):
+    from spectral_collapse.data import load_folder
+
+    for sub in ("source", "target"):
+        for i in range(3):
+            _png(tmp / sub / f"im{i}.png", size=(64, 64))
+    return load_folder(tmp, size=16, max_total_pixels=10_000)
+
+
 @dataclass(frozen=True)
 class BadInput:
     id: str
@@ -470,6 +521,25 @@ BAD_INPUTS = [
              r"unknown profile 'no-such-profile'", r"valid profiles: smoke, quick, paper"),
     BadInput("factor-one", "an SR factor below 2 (-p factors \"[1]\")", "studies.registry.study_spec",
              lambda t: study_spec("scale_factor", factors="[1]"), ValueError, r"factors=1", r"must be >= 2"),
+    BadInput("checkpoint-without-hashes", "a checkpoint whose weights.sha256.json was deleted", "train.load_trained",
+             _no_hash_record, CheckpointCorrupt, r"has no weights\.sha256\.json, so its weights cannot be verified",
+             r"delete the folder .* the model is trained again"),
+    BadInput("weak-model", "a model below the quality gate given to a study", "studies.gate.enforce",
+             _weak_model, WeakModelError, r"model oracle-on-uniform-data is below the quality gate: \w+ \(",
+             r"must be (<=|>=|<) [\d.]+.*allow_weak_model=True"),
+    BadInput("cell-damaged", "a cached cell with bytes flipped that netCDF still opens", "pipeline.memo.Memo.cell",
+             _damaged_cell, RuntimeWarning, r"cached cell .*\.nc does not match its checksum", r"recomputing it"),
+    BadInput("download-plain-http", "a plain http:// download address", "data.download.download",
+             _plain_http, DownloadError, r"refusing plain http for http://127\.0\.0\.1:9/f\.bin",
+             r"Use an https:// address, or allow http explicitly \(allow_http=True, `download --allow-http`"),
+    BadInput("folder-over-pixel-budget", "folders whose images hold more pixels than the budget",
+             "data.load_folder", _folder_over_budget, ValueError, r"the folders hold 24,576 pixels in 6 images",
+             r"Downscale the images .* or pass a larger max_total_pixels"),
+    BadInput("data-options-factor-one", "data_options {\"factor\": 1}", "data.load_dataset",
+             lambda t: load_dataset("ihc-sr", size=32, factor=1), ValueError, r"factor must be a whole number >= 2",
+             r"e\.g\. factor=4"),
+    BadInput("ovg-not-a-number", "OVG(eta_hf=\"abc\")", "inversion.OVG", lambda t: OVG(eta_hf="abc"), TypeError,
+             r"OVG eta_hf must be a real number, got str 'abc'", r"e\.g\. OVG\(eta_hf=2e-6, eta_lf=5e-3\)"),
     BadInput("cli-train-factor-zero", "python -m spectral_collapse.cli train --factor 0", "cli (argparse)",
              lambda t: _whole(2, "the SR factor")("0"), argparse.ArgumentTypeError,
              r"the SR factor must be a whole number", r">= 2, got '0'"),
@@ -547,6 +617,12 @@ def test_errors_doc_lists_every_case():
     text = DOC.read_text()
     missing = [c.id for c in BAD_INPUTS if f"`{c.id}`" not in text]
     assert not missing, f"docs/errors.md lacks {missing}; regenerate it with `python tests/test_reliability.py`"
+    record = json.loads(RECORD.read_text())
+    assert [r["id"] for r in record["cases"]] == [c.id for c in BAD_INPUTS]
+    assert sum(record["counts"].values()) == record["total"] == len(BAD_INPUTS)
+    assert f"{record['total']} cases:" in text
+    table = text.split("<!-- table -->")[1]
+    assert not re.search(r"<(sha256|port|tmp|date|checkpoints)>", table)  # placeholders survive as entities
 
 
 def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
@@ -556,17 +632,41 @@ def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
     msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<date>", msg)
     msg = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", msg)
     msg = re.sub(r"\s+", " ", msg).replace("|", "\\|")
+    # placeholders such as <sha256> would be read as HTML tags and vanish from the page: write them as entities
+    msg = msg.replace("<", "&lt;").replace(">", "&gt;")
     return f"| `{case.id}` | {case.what} | `{case.where}` | `{case.error.__name__}` | {msg} |"
+
+
+RECORD = ROOT / "benchmarks" / "results" / "reliability.json"
+
+
+def _record(cases_and_messages) -> dict:
+    """The reliability record: every probed fault, what the user sees, and how it ends (counts by outcome)."""
+    rows = [{"id": c.id, "fault": c.what, "caught_by": c.where, "error": c.error.__name__,
+             "outcome": "warned and recovered" if issubclass(c.error, Warning) else "refused with the fix named",
+             "what_the_user_sees": m} for c, m in cases_and_messages]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    return {"what": "bad inputs and faults probed by tests/test_reliability.py (BAD_INPUTS); each is also a test",
+            "counts": counts, "total": len(rows), "cases": rows}
 
 
 def write_doc() -> None:
     """Regenerate docs/errors.md from BAD_INPUTS with the messages as raised now."""
-    rows = []
+    rows, seen = [], []
     for case in BAD_INPUTS:
         with tempfile.TemporaryDirectory() as d:
-            rows.append(_doc_row(case, trigger(case, Path(d)), Path(d)))
+            row = _doc_row(case, trigger(case, Path(d)), Path(d))
+            rows.append(row)
+            raw = row.rsplit(" | ", 1)[-1].rstrip(" |").replace("&lt;", "<").replace("&gt;", ">").replace("\\|", "|")
+            seen.append((case, raw))
+    record = _record(seen)
+    RECORD.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    counts = ", ".join(f"{n} {k}" for k, n in record["counts"].items())
     head = DOC.read_text().split("<!-- table -->")[0] if DOC.exists() else "# Bad input and its messages\n\n"
-    DOC.write_text(head + "<!-- table -->\n\n| Case | Bad input | Caught by | Error | Message |\n"
+    DOC.write_text(head + f"<!-- table -->\n\n{record['total']} cases: {counts} (the record: "
+                   f"`benchmarks/results/reliability.json`).\n\n| Case | Bad input | Caught by | Error | Message |\n"
                    "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
