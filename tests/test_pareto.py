@@ -262,3 +262,24 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_and_is_flagged(monkeypatch):
     stuck = P.pareto_results(None, data, {"eps": None}, extend=0, **kw)
     assert json.loads(stuck.attrs["choice_on_edge"]) == ["eta_hf high"]
     assert json.loads(stuck.attrs["choices"])["ovg"]["eta_hf"] == pytest.approx(1e-5)
+
+
+def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
+    from spectral_collapse.studies.pareto import validation_indices
+
+    idx, note = validation_indices(64, 6, 24)
+    assert idx == list(range(58, 64)) and "disjoint from the 24 test crops" in note
+    idx, note = validation_indices(28, 6, 24)                  # little room: the crops after the test crops
+    assert idx == [24, 25, 26, 27]
+    idx, note = validation_indices(8, 6, 8)                    # none left: said plainly
+    assert idx == list(range(6)) and "also test crops" in note
+
+
+def test_each_ovg_variant_runs_at_its_own_choice():
+    from spectral_collapse.studies.translation import method_specs
+
+    per = {"ovg_edm": {"eta_hf": 3e-6, "eta_lf": 7e-3}}
+    specs = {m.label: m for m in method_specs(["ovg", "ovg_edm", "ovg_taba"], eta_hf=1e-6, eta_lf=1e-2,
+                                              per_base=per)}
+    assert (specs["ovg_edm"].guidance.eta_hf, specs["ovg_edm"].guidance.eta_lf) == (3e-6, 7e-3)
+    assert (specs["ovg"].guidance.eta_hf, specs["ovg_taba"].guidance.eta_lf) == (1e-6, 1e-2)

@@ -102,6 +102,7 @@ class Setup:
     def method(self, label: str):
         """The MethodSpec of a method label with the study's OVG step sizes."""
         return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa,
+                            per_base=self.ovg.get("per_base"),
                             parameterization=self.base)[0]
 
     def labels(self, default) -> list[str]:

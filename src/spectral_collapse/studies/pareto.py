@@ -3,7 +3,8 @@
 The paper picks (eta_HF, eta_LF) "via a grid search, selecting the values that yield the best joint performance"
 and gives neither the grid nor the values (ovg-official-facts.md 1.4). This module makes that search explicit:
 
-1. ``run_pareto`` translates the first ``n_images`` paired test images with every grid point of every swept base
+1. ``run_pareto`` translates ``n_images`` validation crops (``validation_indices``: the last of the paired split,
+   apart from the test crops the other studies score) with every grid point of every swept base
    (``ovg``, ``ovg_taba``, ``ovg_edm``: OVG on DDIM, on TABA, on the EDM model) and with the non-OVG baselines
    on the same images;
 2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF;
@@ -232,7 +233,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                    baselines=BASELINES, n_images: int = 12, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
-    """Sweep the OVG step sizes on ``data``'s first test images, mark the Pareto front, choose an operating point.
+    """Sweep the OVG step sizes on ``data``'s validation crops, mark the Pareto front, choose an operating point.
 
     eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
     baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
@@ -246,8 +247,9 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
-    n = min(n_images, data.test_source.shape[0])
-    src, gt = data.test_source[:n], data.test_target[:n]
+    idx, split_note = validation_indices(data.test_source.shape[0], n_images, prof.n_test)
+    n = len(idx)
+    src, gt = data.test_source[idx], data.test_target[idx]
     gt = gt if getattr(data, "paired", True) else None
     n_show = min(n_show, n)
     scoring = scoring_settings(data)
@@ -275,7 +277,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
     ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
-                    n_images=n, steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
+                    n_images=n, tuning_split=split_note, tuning_crops=json.dumps(idx), steps=prof.steps,
+                    wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
                     s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
                     grid_extended=json.dumps(extended),
@@ -337,6 +340,20 @@ def _other_setting(ds: xr.Dataset, spec) -> str:
     return ", ".join(diff)
 
 
+def validation_indices(n_split: int, n_images: int, n_test: int) -> tuple[list[int], str]:
+    """The crops the sweep tunes on: the last ``n_images`` of the paired split, never one of the first ``n_test``
+    that the other studies score (so the step sizes are not chosen on the crops they are judged on). When the split
+    is too small to hold both, the crops after the test crops are used, however few; with none left, the first
+    ``n_images`` are, and the note says that tuning and testing share crops."""
+    start = max(n_test, n_split - n_images)
+    if start < n_split:
+        idx = list(range(start, n_split))
+        return idx, f"validation crops {idx[0]}-{idx[-1]} of the paired split, disjoint from the {n_test} test crops"
+    idx = list(range(min(n_images, n_split)))
+    return idx, (f"the first {len(idx)} crops of the paired split, which are also test crops: the split holds "
+                 f"{n_split} crops, no more than the {n_test} test crops")
+
+
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     """What a study reading the sweep takes from it: the primary base's chosen step sizes and where they come from,
     or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
@@ -353,9 +370,13 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)
     if not choice:
         return {**OVG_DEFAULTS, "source": f"defaults: no grid point of the {primary} sweep{where} was free of failed samples"}
-    return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]),
+    per_base = {b: {"eta_hf": float(c["eta_hf"]), "eta_lf": float(c["eta_lf"])}
+                for b, c in json.loads(ds.attrs.get("choices", "{}")).items() if c}
+    split = ds.attrs.get("tuning_split", "")
+    return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "per_base": per_base,
             "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
-                      f"{ds.attrs.get('n_images')} images, seed {ds.attrs.get('seed')})"}
+                      f"{ds.attrs.get('n_images')} {'validation ' if split else ''}images, seed {ds.attrs.get('seed')}; "
+                      f"each OVG variant at its own choice)"}
 
 
 # ------------------------------------------------------------------------------------------- tables

@@ -78,23 +78,36 @@ def ovg_setting(spec) -> dict:
     the reason in ``source``."""
     chosen = spec.input("pareto")
     if isinstance(chosen, dict) and chosen.get("eta_hf") is not None:
-        return {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}
+        out = {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}
+        if isinstance(chosen.get("per_base"), dict) and chosen["per_base"]:
+            out["per_base"] = {str(k): {"eta_hf": float(v["eta_hf"]), "eta_lf": float(v["eta_lf"])}
+                               for k, v in chosen["per_base"].items()}
+        return out
     reason = (chosen or {}).get("source") if isinstance(chosen, dict) else None
     return {**OVG_DEFAULTS, "source": reason or f"defaults (no Pareto sweep stored for {spec.dataset}, {spec.profile})"}
 
 
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
-                 **_) -> list[MethodSpec]:
-    """Map the paper's method labels to (model, method, guidance). Unknown labels list the valid ones."""
-    ovg = OVG(eta_hf=eta_hf, eta_lf=eta_lf, lowpass_kappa=lowpass_kappa)
+                 per_base: dict | None = None, **_) -> list[MethodSpec]:
+    """Map the paper's method labels to (model, method, guidance). Unknown labels list the valid ones.
+
+    per_base: {OVG label: {"eta_hf", "eta_lf"}}, each OVG variant's own step sizes (the Pareto sweep chooses one
+    operating point per base); a variant without its own runs at ``eta_hf`` / ``eta_lf``."""
+    per_base = per_base or {}
+
+    def ovg_of(label: str) -> OVG:
+        own = per_base.get(label) or {}
+        return OVG(eta_hf=float(own.get("eta_hf", eta_hf)), eta_lf=float(own.get("eta_lf", eta_lf)),
+                   lowpass_kappa=lowpass_kappa)
+
     base = parameterization
     table = {
         "ddim": MethodSpec("ddim", base, Euler()),
         "taba": MethodSpec("taba", base, TABA()),
         "edm": MethodSpec("edm", "edm", Euler()),
-        "ovg": MethodSpec("ovg", base, Euler(), ovg),
-        "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg),
-        "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg),
+        "ovg": MethodSpec("ovg", base, Euler(), ovg_of("ovg")),
+        "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg_of("ovg_taba")),
+        "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg_of("ovg_edm")),
         STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
     }
     for name in BASELINE_LABELS:
@@ -273,6 +286,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
+                         per_base=op.get("per_base"),
                          parameterization=parameterization)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
