@@ -57,8 +57,14 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert np.abs(g - k[:len(g)] / len(g)).max() < 0.12           # spread evenly: near the diagonal
     # exact denoiser: DDIM latents are a multiple of the inputs, so their PCA is the inputs' PCA
     data = load_dataset("ihc-sr", size=16, factor=8)
-    x, n_test = inversion_inputs(data, 40)
+    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.studies.translation import test_subsets
+
+    p = get_profile("smoke")
+    lead = sorted(set().union(*map(set, test_subsets(len(data.test_source), p.n_test, p.seeds, p.n_val).values())))
+    x, n_test = inversion_inputs(data, 40, lead=lead)      # the main results' crops first, then the others
     assert len(x) == 40 and n_test == len(data.test_source[:40])
+    np.testing.assert_array_equal(x[:len(lead)].numpy(), data.test_source[lead].numpy())
     np.testing.assert_allclose(ds["cev"].sel(series="ddim x8").values[:len(g)],
                                lat.pca_explained_variance(x)[:len(g)], atol=1e-5)
     np.testing.assert_allclose(ds["cev_raw"].sel(series="ddim x8").values[:len(g)],
@@ -156,9 +162,9 @@ def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_
     new cells; the same weights again read them."""
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
-    g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
-    assert (memo.hits, memo.misses) == (0, 2)           # 8 test inputs (translated) + 4 source-pool crops (inverted)
-    dc = run_latent_study(smoke("decorrelation", methods=["ddim"], n_latents=12, seeds=[0], steps_grid=[4]),
+    g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=models)
+    assert (memo.hits, memo.misses) == (0, 2)           # 16 test crops (translated) + 4 others (inverted)
+    dc = run_latent_study(smoke("decorrelation", methods=["ddim"], n_latents=20, seeds=[0], steps_grid=[4]),
                           Context(cache=memo), models=models)
     assert memo.hits == 2 and memo.misses == 3          # the 12 latents shared; the 8-input run at 4 steps is new
     z = dc["latents"].sel({"method": "ddim"}).values    # the first 4 latents, as the Gaussianity study saw them
@@ -169,15 +175,15 @@ def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_
     with torch.no_grad():
         next(changed["eps"].parameters()).add_(1e-3)
     before = (memo.hits, memo.misses)
-    run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=changed)
+    run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=changed)
     assert (memo.hits, memo.misses) == (before[0], before[1] + 2)
     # the original weights again: read back
-    again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=12), Context(cache=memo), models=models)
+    again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=models)
     assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
     xr.testing.assert_allclose(again["norm_ratio"], g["norm_ratio"])
     # a new OVG setting from the Pareto sweep changes the OVG cells, not the DDIM ones
     ovg = {"eta_hf": 2e-6, "eta_lf": 0.02, "source": "pareto (test)"}
-    s = smoke("gaussianity", methods=["ddim", "ovg"], n_latents=12).with_inputs(pareto=ovg)
+    s = smoke("gaussianity", methods=["ddim", "ovg"], n_latents=20).with_inputs(pareto=ovg)
     before = (memo.hits, memo.misses)
     out = run_latent_study(s, Context(cache=memo), models=models)
     assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
@@ -186,9 +192,10 @@ def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_
 
 @pytest.mark.parametrize("label", ["ddim", "taba"])
 def test_latents_of_the_test_inputs_are_the_main_results_translation_latents(tmp_path, oracles, label):
-    """The latent studies take the test inputs' latents from the translation cell the main results compute (read
-    back, not recomputed), and their latents equal one inversion cell over all inputs: the per-sample seeds of
-    the inputs after the test split keep their global index (TABA's random draws), whatever the cut."""
+    """The latent studies invert the main results' test crops first; a deterministic method's latents of them are
+    read from the translation cell the main results compute (not recomputed). Their latents equal one inversion cell
+    over all inputs: the per-sample seeds of the inputs after the test crops keep their global index (TABA's
+    random draws), whatever the cut."""
     from spectral_collapse.studies.cells import invert_cell
     from spectral_collapse.studies.latents import Setup
     from spectral_collapse.studies.translation import translation_results
@@ -196,21 +203,27 @@ def test_latents_of_the_test_inputs_are_the_main_results_translation_latents(tmp
 
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
-    st = Setup(smoke("gaussianity", methods=[label], n_latents=12), Context(cache=memo), models=models)
-    z, ok, x = st.latents(label, 12)
-    assert (memo.hits, memo.misses) == (0, 2) and ok.all() and z.shape[0] == 12
     prof = get_profile("smoke")
+    st = Setup(smoke("gaussianity", methods=[label], n_latents=20), Context(cache=memo), models=models)
+    z, ok, x = st.latents(label, 20)
+    assert (memo.hits, memo.misses) == (0, 2) and ok.all() and z.shape[0] == 20
     ms = st.method(label)
     whole = invert_cell(Context(), models["eps"], x, ms, seed=0, steps=prof.steps, batch_size=5)
     np.testing.assert_allclose(z.numpy(), whole["latent"].values, rtol=1e-5, atol=1e-5)
-    # the main results' translation of the profile's test inputs is the cell the latent study stored
-    tr = translation_results(Context(cache=memo), st.data, models, profile="smoke", labels=[label], seeds=[0])
-    assert (memo.hits, memo.misses) == (1, 3)           # the translation read; the samples from noise are new
-    shown = tr["latents"].sel({"method": label, "seed": 0}).values      # the latents the results keep
-    np.testing.assert_array_equal(shown, z[:len(shown)].numpy())
+    union = st.main_crops(st.data)
+    np.testing.assert_array_equal(x[:len(union)].numpy(), st.data.test_source[union].numpy())
+    tr = translation_results(Context(cache=memo), st.data, models, profile="smoke", labels=[label],
+                             seeds=list(prof.seeds))
+    if label == "ddim":  # translated once over every seed's crops: the cell the latent study stored
+        assert memo.hits == 1
+        first = tr["crop"].sel(seed=prof.seeds[0]).values[: tr.sizes["image"]]
+        shown = tr["latents"].sel({"method": label, "seed": prof.seeds[0]}).values
+        np.testing.assert_array_equal(shown, z[[union.index(int(i)) for i in first]].numpy())
+    else:  # a stochastic method draws per seed on that seed's crops: its own cells
+        assert memo.hits == 0
     # inputs degraded at another factor are not the main results': one inversion cell, no translation
     before = memo.misses
-    st.latents(label, 12, factor=2)
+    st.latents(label, 20, factor=2)
     assert memo.misses == before + 1
 
 

@@ -266,12 +266,17 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_and_is_flagged(monkeypatch):
 
 def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
     from spectral_collapse.studies.pareto import validation_indices
+    from spectral_collapse.studies.translation import test_subsets
 
-    idx, note = validation_indices(64, 6, 24)
-    assert idx == list(range(58, 64)) and "disjoint from the 24 test crops" in note
-    idx, note = validation_indices(28, 6, 24)                  # little room: the crops after the test crops
-    assert idx == [24, 25, 26, 27]
-    idx, note = validation_indices(8, 6, 8)                    # none left: said plainly
+    idx, note = validation_indices(64, 6, 16)
+    assert idx == list(range(48, 54)) and "apart from the crops the tables score" in note
+    subsets = test_subsets(64, 16, [0, 1, 2], 16)
+    every = [i for s in subsets.values() for i in s]
+    assert len(every) == len(set(every)) == 48 and max(every) < 48     # disjoint, none of the validation crops
+    assert not set(idx) & set(every)
+    overlap = test_subsets(64, 24, [0, 1, 2], 16)                       # 72 > 48: each seed draws its own 24
+    assert all(len(v) == 24 and max(v) < 48 for v in overlap.values()) and overlap[0] != overlap[1]
+    idx, note = validation_indices(8, 6, 0)                             # no validation split: said plainly
     assert idx == list(range(6)) and "also test crops" in note
 
 

@@ -75,9 +75,15 @@ class Models:
         return D
 
 
-def inversion_inputs(data, n: int) -> tuple[torch.Tensor, int]:
-    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops)."""
+def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
+    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops).
+    ``lead``: test-split indices that come first (the crops the main results translate), then the other test crops
+    in order."""
     test = data.test_source
+    if lead:
+        lead = [int(i) for i in lead if 0 <= int(i) < len(test)]
+        order = lead + [i for i in range(len(test)) if i not in set(lead)]
+        test = test[order]
     if n <= len(test):
         return test[:n], n
     k = min(n - len(test), len(data.source))
@@ -123,19 +129,21 @@ class Setup:
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells.
 
-        At the profile's step count on the study's own data, the leading test inputs that the translation studies
-        translate (the profile's ``n_test``) come from their translation cell (``cells.translate_cell``: the same
+        At the profile's step count on the study's own data, the leading test inputs, the crops the translation
+        studies translate (``main_crops``), come from their translation cell (``cells.translate_cell``: the same
         key as the main results', so whichever study runs first computes it and the other reads it); the rest, and
         every other step count or degradation factor, from an inversion cell (``cells.invert_cell``). A latent study
         run before (or without) the main results therefore also samples those inputs: for DDIM that doubles their
         cost, for OVG it adds about a third; in the book the main results read them back."""
         ms = self.method(label)
-        x, n_test_split = inversion_inputs(self.data_at(factor), n)
+        data = self.data_at(factor)
+        union = self.main_crops(data)
+        x, n_test_split = inversion_inputs(data, n, lead=union)
         x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
         D = self.models(ms.parameterization)
         seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
         own = factor is None or factor == self.data.task.factor
-        k = min(n_test_split, self.prof.n_test) if own and steps == self.prof.steps and self.space is None else 0
+        k = min(n_test_split, len(union)) if own and steps == self.prof.steps and self.space is None else 0
         parts = []
         if k:
             tr = translate_cell(self.ctx, D, x[:k], ms, seed=seed, steps=steps, batch_size=self.prof.batch_size)
@@ -148,6 +156,14 @@ class Setup:
                           np.asarray(cell["finite"].values).astype(bool)))
         return (torch.from_numpy(np.concatenate([p[0] for p in parts])),
                 np.concatenate([p[1] for p in parts]), x)
+
+    def main_crops(self, data) -> list[int]:
+        """The test crops the main results translate with the profile's seeds (every seed's, in index order): the
+        leading inputs here, so a deterministic method's latents are read from the main results' cell."""
+        from .translation import test_subsets
+
+        subsets = test_subsets(data.test_source.shape[0], self.prof.n_test, self.prof.seeds, self.prof.n_val)
+        return sorted(set().union(*map(set, subsets.values())))
 
     def attrs(self, **extra) -> dict:
         ck = json.dumps(self.models.checkpoints)

@@ -247,7 +247,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
-    idx, split_note = validation_indices(data.test_source.shape[0], n_images, prof.n_test)
+    idx, split_note = validation_indices(data.test_source.shape[0], n_images, prof.n_val)
     n = len(idx)
     src, gt = data.test_source[idx], data.test_target[idx]
     gt = gt if getattr(data, "paired", True) else None
@@ -340,18 +340,18 @@ def _other_setting(ds: xr.Dataset, spec) -> str:
     return ", ".join(diff)
 
 
-def validation_indices(n_split: int, n_images: int, n_test: int) -> tuple[list[int], str]:
-    """The crops the sweep tunes on: the last ``n_images`` of the paired split, never one of the first ``n_test``
-    that the other studies score (so the step sizes are not chosen on the crops they are judged on). When the split
-    is too small to hold both, the crops after the test crops are used, however few; with none left, the first
-    ``n_images`` are, and the note says that tuning and testing share crops."""
-    start = max(n_test, n_split - n_images)
-    if start < n_split:
-        idx = list(range(start, n_split))
-        return idx, f"validation crops {idx[0]}-{idx[-1]} of the paired split, disjoint from the {n_test} test crops"
+def validation_indices(n_split: int, n_images: int, n_val: int) -> tuple[list[int], str]:
+    """The crops the sweep tunes on: up to ``n_images`` of the last ``n_val`` crops of the paired split, which no
+    other study scores (``translation.test_subsets``), so the step sizes are not chosen on the crops they are judged
+    on. A split with no validation crops (``n_val`` 0, or nothing beside them) tunes on its first crops, and the note
+    says that tuning and testing share crops."""
+    n_val = max(0, min(int(n_val), n_split - 1))
+    if n_val > 0:
+        start = n_split - n_val
+        idx = list(range(start, start + min(n_images, n_val)))
+        return idx, f"validation crops {idx[0]}-{idx[-1]} of the paired split, apart from the crops the tables score"
     idx = list(range(min(n_images, n_split)))
-    return idx, (f"the first {len(idx)} crops of the paired split, which are also test crops: the split holds "
-                 f"{n_split} crops, no more than the {n_test} test crops")
+    return idx, f"the first {len(idx)} crops of the paired split, which are also test crops (no validation split)"
 
 
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:

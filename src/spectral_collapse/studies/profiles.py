@@ -4,7 +4,8 @@
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
   a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 28 minutes on
   one core with two trainings side by side on a 2-core machine), 4000 for the DiT (cheaper per step), 2000 for
-  the VAE; 24 paired test crops per seed, 128 inverted latents in the latent studies, 64 samples per label and
+  the VAE; 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
+  other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 64 samples per label and
   sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Its models
   do not all pass the quality gate yet (the chapter *Are the models good enough?* says which check each fails),
   so the profile runs on weak models with a warning on every chapter instead of refusing them
@@ -65,7 +66,8 @@ class Profile:
     train_edm: TrainConfig            # EDM model
     schedule: VPSchedule = field(default_factory=VPSchedule)
     sigma_data: float = 0.5
-    n_test: int = 64                  # paired test images per seed
+    n_test: int = 64                  # paired test crops per seed (the seeds take disjoint subsets when they fit)
+    n_val: int = 64                   # validation crops at the end of the paired split (the Pareto sweep tunes on them)
     steps: int = 50                   # inversion / sampling steps (paper: 50)
     seeds: tuple = (0, 1, 2)          # the paper reports mean +- std over 3 seeds
     batch_size: int = 64              # inversion batch size (results do not depend on it)
@@ -165,14 +167,15 @@ PROFILES: dict[str, Profile] = {
         name="smoke", image_size=16, factor=4, backbone=_SMOKE_UNET,
         train_eps=TrainConfig(steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
         train_edm=TrainConfig(objective="edm", steps=30, batch_size=16, lr=2e-3, warmup_steps=5, checkpoint_every=10),
-        n_test=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8, gate_samples=16, allow_weak_models=True,
+        n_test=8, n_val=8, steps=8, seeds=(0, 1), batch_size=8, n_from_noise=8, gate_samples=16,
+        allow_weak_models=True,
         factors=(2, 4), dit=_SMOKE_DIT, vae=VAEConfig(block_out_channels=(8, 16), norm_num_groups=4),
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
         train_eps=TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
         train_edm=TrainConfig(objective="edm", steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
-        n_test=24, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32, allow_weak_models=True,
+        n_test=16, n_val=16, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32, allow_weak_models=True,
         factors=(2, 4, 8), dit=_QUICK_DIT,
         train_dit=TrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
         vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=2000, batch_size=32)),

@@ -72,7 +72,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
     from .models import data_options, profile_models, spec_data
-    from .translation import _scored_cell, method_specs, ovg_setting, scoring_settings
+    from .translation import _scored_cell, method_specs, ovg_setting, scoring_settings, test_subsets
 
     ctx = ctx or Context()
     names = list(spec.get("schedules") or SCHEDULES)
@@ -94,8 +94,9 @@ def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
                            for s, g in scheds.items()]
     labels = [m.label for m in specs]
 
-    n = min(prof.n_test, data.test_source.shape[0])
-    src, gt = data.test_source[:n], data.test_target[:n]
+    idx = test_subsets(data.test_source.shape[0], prof.n_test, prof.seeds, prof.n_val)[prof.seeds[0]]
+    n = len(idx)  # the first seed's test crops of the main results
+    src, gt = data.test_source[idx], data.test_target[idx]
     paired = bool(getattr(data, "paired", True))
     x_in = src if ls is None else ls.encode(src)
     seed, batch = int(prof.seeds[0]), int(prof.batch_size)

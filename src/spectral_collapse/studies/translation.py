@@ -219,9 +219,11 @@ def _numbers(info: dict | None) -> dict | None:
     return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
 
 
-def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                 n_images: int, ls=None) -> xr.Dataset:
-    """One (label, seed) of a translation table: the shared translation cell, decoded and scored per sample."""
+def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                  n_images: int, groups: dict, ls=None) -> dict:
+    """Translate ``x_in`` once (the shared translation cell), decode and score it per sample, and cut it into one
+    table cell per seed: ``groups`` {seed: positions of that seed's test crops in x_in}. Set-level scores (S_G, KS)
+    are computed on each seed's own crops."""
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     bad = torch.from_numpy(tr["nonfinite_step"].values)
@@ -229,19 +231,50 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
-    cell = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps)
-    kept = ~cell["failed"].values
-    g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.any() else None
-    for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
-                       ("z_mean", "z_mean"), ("norm_z", "norm_z")):
-        cell[name] = ((), np.nan if g is None else getattr(g, attr))
-    cell["n_kept"] = ((), int(kept.sum()))
-    cell["nfe"] = ((), int(tr["nfe"].values))
-    k_img = min(n_images, len(out))
-    cell["images"] = (("image", "channel", "y", "x"), out[:k_img].clamp(-1, 1).numpy().astype(np.float32))
-    lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
-    cell["latents"] = (lat_dims, latent[:k_img].numpy().astype(np.float32))
-    return cell
+    whole = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps)
+    cells = {}
+    for s, pos in groups.items():
+        pos_t = torch.as_tensor(list(pos), dtype=torch.long)
+        cell = whole.isel(sample=list(pos))
+        kept = ~cell["failed"].values
+        lat_s, out_s = latent[pos_t], out[pos_t]
+        g = lat.gaussianity(lat_s[torch.from_numpy(kept)]) if kept.any() else None
+        for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"),
+                           ("mean_norm_ratio", "mean_norm_ratio"), ("z_mean", "z_mean"), ("norm_z", "norm_z")):
+            cell[name] = ((), np.nan if g is None else getattr(g, attr))
+        cell["n_kept"] = ((), int(kept.sum()))
+        cell["nfe"] = ((), int(tr["nfe"].values))
+        k_img = min(n_images, len(pos))
+        cell["images"] = (("image", "channel", "y", "x"), out_s[:k_img].clamp(-1, 1).numpy().astype(np.float32))
+        lat_dims = ("image", "channel", "y", "x") if ls is None else ("image", "latent_channel", "latent_y", "latent_x")
+        cell["latents"] = (lat_dims, lat_s[:k_img].numpy().astype(np.float32))
+        cells[s] = cell.assign_coords(sample=np.arange(len(pos)))
+    return cells
+
+
+def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                 n_images: int, ls=None) -> xr.Dataset:
+    """One (label, seed) of a translation table over every input of ``x_in`` (``_scored_cells`` with one group)."""
+    return _scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
+                         scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
+
+
+def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
+    """{seed: indices into the paired split} of the crops each seed translates and scores. The last ``n_val`` crops
+    are the validation crops the Pareto sweep tunes on and are never scored here. When the remaining crops hold
+    ``n_test`` for every seed, the seeds take disjoint subsets of one fixed random order of them (so a seed is a
+    replicate on other crops, and a subset spans the whole image rather than one region); otherwise each seed draws
+    its own ``n_test`` of them (subsets overlap)."""
+    seeds = list(seeds)
+    pool = max(0, n_split - max(0, int(n_val)))
+    if pool == 0:
+        pool = n_split  # no room for a validation split: every crop is a test crop
+    n = min(int(n_test), pool)
+    order = torch.randperm(pool, generator=torch.Generator().manual_seed(20_251_123)).tolist()
+    if n * len(seeds) <= pool:
+        return {s: sorted(order[k * n:(k + 1) * n]) for k, s in enumerate(seeds)}
+    return {s: sorted(torch.randperm(pool, generator=torch.Generator().manual_seed(1000 + int(s)))[:n].tolist())
+            for s in seeds}
 
 
 def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
@@ -269,19 +302,24 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
                         space: str | None = None, study: str = "main_results",
                         user_models: dict | None = None) -> xr.Dataset:
-    """Translate the first ``n_test`` paired test inputs of ``data`` with every (label, seed) and score them.
+    """Translate each seed's ``n_test`` paired test crops (``test_subsets``: disjoint across seeds when they fit,
+    never the validation crops) with every label and score them.
 
     models: {parameterization: Denoiser} holding every model the labels need. ls: the LatentSpace the models diffuse
     in (inputs encoded, outputs decoded), or None. ovg: {"eta_hf", "eta_lf", "source"} (default OVG_DEFAULTS).
-    Deterministic labels are translated once and shared by every seed. Returns the per-sample table (method, seed,
-    sample) with images, latents and samples drawn from noise; no file is read or written. Data without a paired
+    A deterministic label translates every crop of every seed once (one cell), cut per seed. Returns the per-sample
+    table (method, seed, sample) with ``crop`` (seed, sample: the crop's index in the paired split), images,
+    latents, samples drawn from noise and the controls (``control_scores``); no file is read or written. Data without a paired
     test split (``data.paired`` False) gets NaN paired metrics (psnr, s_lf_gt) and NaN truth images, and says so in
     ``attrs["paired_metrics"]``. user_models: what the results record about a user's models (path, sha256).
     """
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
-    n = min(n_test or prof.n_test, data.test_source.shape[0])
-    src, gt = data.test_source[:n], data.test_target[:n]
+    subsets = test_subsets(data.test_source.shape[0], n_test or prof.n_test, seeds, prof.n_val)
+    n = len(subsets[seeds[0]])
+    union = sorted(set().union(*map(set, subsets.values())))
+    src_all, gt_all = data.test_source, data.test_target
+    src, gt = src_all[subsets[seeds[0]]], gt_all[subsets[seeds[0]]]
     paired = bool(getattr(data, "paired", True))
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
@@ -292,25 +330,34 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     missing = [p for p in needed if p not in models]
     if missing:
         raise ValueError(f"no {', '.join(missing)} model given; the labels {labels} need models for {needed}")
-    x_in = src if ls is None else ls.encode(src)
-    _check_models_fit(models, needed, x_in, data.name)
+    x_all = src_all[union] if ls is None else ls.encode(src_all[union])
+    at = {i: k for k, i in enumerate(union)}
+    _check_models_fit(models, needed, x_all, data.name)
     per = {}
+    common = dict(steps=prof.steps, batch_size=batch_size, scoring=scoring, n_images=n_images, ls=ls)
     for ms in specs:
-        for seed in seeds:
-            key_seed = seed if ms.label in STOCHASTIC else seeds[0]
-            if (ms.label, key_seed) not in per:
-                per[(ms.label, key_seed)] = _scored_cell(ctx, models[ms.parameterization], x_in, ms, seed=key_seed,
-                                                         steps=prof.steps, batch_size=batch_size, src=src,
-                                                         gt=gt if paired else None,
-                                                         scoring=scoring, n_images=n_images, ls=ls)
-    ds = xr.concat([xr.concat([per[(ms.label, s if ms.label in STOCHASTIC else seeds[0])].expand_dims(seed=[s])
-                               for s in seeds], dim="seed").expand_dims(method=[ms.label]) for ms in specs],
+        D = models[ms.parameterization]
+        if ms.label in STOCHASTIC:  # its own draws per seed, on that seed's crops
+            for seed in seeds:
+                pos = [at[i] for i in subsets[seed]]
+                per.update({(ms.label, seed): c for c in _scored_cells(
+                    ctx, D, x_all[pos], ms, seed=seed, src=src_all[subsets[seed]],
+                    gt=gt_all[subsets[seed]] if paired else None, groups={seed: range(len(pos))}, **common).values()})
+        else:  # deterministic: every crop of every seed translated once
+            cells = _scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
+                                  gt=gt_all[union] if paired else None,
+                                  groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
+            per.update({(ms.label, s): c for s, c in cells.items()})
+    ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
+                    .expand_dims(method=[ms.label]) for ms in specs],
                    dim="method", data_vars="all", coords="minimal", compat="override", join="outer")
     k_img = ds.sizes["image"]
     ds["source_images"] = (("image", "channel", "y", "x"), src[:k_img].numpy().astype(np.float32))
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
-    ds = ds.merge(control_scores(src, gt if paired else None, scoring))
+    ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
+    ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring)
+                  .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
@@ -330,10 +377,10 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     noise = ctx.cache.cell(
         {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
          "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),
-         "wavelet": scoring["wavelet"], "decoder": None if ls is None else ls.vae, "shape": tuple(x_in.shape[1:])},
+         "wavelet": scoring["wavelet"], "decoder": None if ls is None else ls.vae, "shape": tuple(x_all.shape[1:])},
         lambda: from_noise_samples({p: _sampler(models[p]) for p in needed}, prof.n_from_noise, prof.steps,
                                    mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], seed=seeds[0], space=ls,
-                                   shape=tuple(x_in.shape[1:])))
+                                   shape=tuple(x_all.shape[1:])))
     return ds.merge(noise)
 
 
