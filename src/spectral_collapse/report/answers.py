@@ -103,12 +103,40 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
     tally = c["verdict"].value_counts()
     lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally.get(HOLDS, 0)} hold, "
               f"{tally.get(FAILS, 0)} do not, {tally.get(UNTESTABLE, 0)} cannot be tested here (of {len(c)})."]
-    p = get_profile(profile)
-    lines += ["", f"**Caveats.** The `{profile}` models are small (trained for {p.train_eps.steps} steps of batch "
-              f"{p.train_eps.batch_size} on {p.image_size}-px crops), the data are bundled analogues of BBBC021 and "
-              f"Edges2Shoes, and each table cell is a mean over {p.n_test} test crops and {len(p.seeds)} seeds: these "
-              "numbers speak about the direction of an effect, not its size on the paper's data."]
+    lines += ["", _caveats(root, profile)]  # root: the results root
     return "\n".join(lines) + "\n"
+
+
+def _caveats(root: str | Path, profile: str) -> str:
+    """The caveats paragraph, with the training length and sample counts of the stored main results (the models'
+    own configs, found beside the results root's ``weights/``, and the results' attributes), not of the profile as
+    it is now. ``root``: the results root."""
+    import json
+
+    p = get_profile(profile)
+    path = results_path("main_results", "ihc-sr", profile, root)
+    steps, batch, n_test, n_seeds, crops = None, None, None, None, None
+    if path.exists():
+        ds = load_results(path)
+        n_test, n_seeds = int(ds.attrs.get("n_test", 0)) or None, ds.sizes.get("seed")
+        crops = len(np.unique(ds["crop"].values)) if "crop" in ds else n_test
+        for ck in json.loads(ds.attrs.get("checkpoints") or "{}").values():
+            for folder in (Path(ck), Path(root).parent / "weights" / Path(ck).name):
+                try:
+                    train = json.loads((folder / "config.json").read_text())["train"]
+                except (OSError, ValueError, KeyError):
+                    continue
+                steps, batch = train.get("steps"), train.get("batch_size")
+                break
+            if steps:
+                break
+    trained = (f"trained for {steps} steps of batch {batch} on {p.image_size}-px crops" if steps else
+               f"{p.image_size}-px crops")
+    counted = (f"each table cell is a mean over {n_test} test crops per seed and {n_seeds} seeds ({crops} crops in "
+               f"all)" if n_test and n_seeds else "each table cell is a mean over the test crops of each seed")
+    return (f"**Caveats.** The `{profile}` models are small ({trained}), the data are bundled analogues of BBBC021 and "
+            f"Edges2Shoes, and {counted}: these numbers speak about the direction of an effect, not its size on the "
+            "paper's data.")
 
 
 def conclusions_markdown(ev: Evidence) -> str:
