@@ -451,8 +451,10 @@ def test_another_model_or_data_options_make_the_chapter_stale_and_say_why(tmp_pa
     capsys.readouterr()
     assert run(model=str(b)) is not None
     assert "parameters changed (content, model)" in capsys.readouterr().out
-    assert run(model=str(b), data_options={"task": "sr", "factor": 2}) is not None
+    out = run(model=str(b), data_options={"task": "sr", "factor": 2})
     assert "parameters changed (data_options)" in capsys.readouterr().out
+    assert json.loads(out.read_text())["metadata"]["spectral_collapse"]["executed_because"] == \
+        "its parameters changed (data_options)"
 
 
 def test_an_interrupted_chapter_leaves_no_hidden_copy(tmp_path, tiny, monkeypatch):

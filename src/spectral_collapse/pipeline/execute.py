@@ -295,6 +295,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
             {src: src_hash})
     nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
+    nb.metadata["spectral_collapse"]["executed_because"] = reason
     _write_atomic(nb, out)  # through the same temporary name papermill wrote
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
     for line in _result_notes(study, dataset, profile, root, results_root):
