@@ -568,3 +568,11 @@ def test_an_https_download_redirected_to_plain_http_is_refused(tmp_path, monkeyp
     with pytest.raises(dl.DownloadError, match="redirected to http://mirror.example.*not HTTPS"):
         dl.download("https://host.example/edges2shoes.tar.gz", tmp_path / "e.tar.gz", progress=False)
     assert resp.closed and not list(tmp_path.iterdir())
+
+
+def test_the_datasets_doc_describes_what_the_code_does():
+    """docs/datasets.md once said Edges2Shoes is fetched over http and that only sizes are checked."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
+    assert f"`{e2s.URL}`" in text and "http://efrosgans" not in text.replace("still writes http://", "")
+    assert "only sizes are checked" not in text
+    assert "--allow-http" in text and "strong ETag" in text and "recorded on first use" in text
