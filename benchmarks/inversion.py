@@ -165,7 +165,7 @@ def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
 
 def floor_runner(D, x, steps: int):
     """The least work an OVG step must do, ``steps`` times: one forward with graph at x and the two vector-Jacobian
-    products w.r.t. x (of eps and of x0), with no step logic around them (the issue's "2.8x floor")."""
+    products w.r.t. x (of eps and of x0), with no step logic around them."""
     lab = torch.zeros(x.shape[0], dtype=torch.long, device=x.device)
 
     def run():

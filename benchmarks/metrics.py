@@ -1,4 +1,4 @@
-"""Metric throughput against the issue's targets, and a machine-speed reference timed in the same run.
+"""Metric throughput against its targets, and a machine-speed reference timed in the same run.
 
 - S_G, S_DC and PCA on 2000 latents of 4 x 32 x 32 (target: under 2 s together), with S_DC's threshold tau
   computed (cold) and taken from the in-memory cache (warm).
@@ -52,7 +52,7 @@ def pca_case(case: dict):
 
 def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, image_n: int = 100, image_size: int = 256,
                 repeats: int = 3, full: bool = False, log=print) -> dict:
-    """Metric timings (seconds and multiples of the reference product) against the issue's targets."""
+    """Metric timings (seconds and multiples of the reference product) against their targets."""
     ref = _reference_seconds()
     out = {"ref_s": ref, "ref": "float64 1024 x 1024 @ 1024 x 1024 matrix product (numpy), CPU seconds"}
     # ---- latent metrics at 2000 x 4 x 32 x 32

@@ -36,6 +36,7 @@ from ..metrics import latent as lat
 from .cells import Context, NoCache, translate_cell
 from .profiles import get_profile
 from .validity import failed_of
+from .splits import validation_indices
 from .translation import OVG_DEFAULTS, _with_failures, method_specs, paired_metrics, score_outputs, scoring_settings
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
@@ -338,20 +339,6 @@ def _other_setting(ds: xr.Dataset, spec) -> str:
         theirs = {}
     diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
     return ", ".join(diff)
-
-
-def validation_indices(n_split: int, n_images: int, n_val: int) -> tuple[list[int], str]:
-    """The crops the sweep tunes on: up to ``n_images`` of the last ``n_val`` crops of the paired split, which no
-    other study scores (``translation.test_subsets``), so the step sizes are not chosen on the crops they are judged
-    on. A split with no validation crops (``n_val`` 0, or nothing beside them) tunes on its first crops, and the note
-    says that tuning and testing share crops."""
-    n_val = max(0, min(int(n_val), n_split - 1))
-    if n_val > 0:
-        start = n_split - n_val
-        idx = list(range(start, start + min(n_images, n_val)))
-        return idx, f"validation crops {idx[0]}-{idx[-1]} of the paired split, apart from the crops the tables score"
-    idx = list(range(min(n_images, n_split)))
-    return idx, f"the first {len(idx)} crops of the paired split, which are also test crops (no validation split)"
 
 
 def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:

@@ -24,7 +24,8 @@ from ..inversion import OVG, TABA, Euler, sample_seeds
 from ..inversion.methods import METHODS, get_method
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from ..metrics.image import psnr
+from .controls import CONTROLS, control_scores, image_scores  # noqa: F401  (re-exported)
+from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
 from .validity import failure_bounds, failures
 from .profiles import get_profile
@@ -135,42 +136,6 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
     }
 
 
-def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *, mu_hf: float,
-                 wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
-    """The per-sample metrics of images alone (no latent): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt."""
-    out = output.clamp(-1, 1)
-    lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
-    if truth is None:
-        nan = np.full(len(out), np.nan)
-        paired = {"psnr": nan, "s_lf_gt": nan.copy()}
-    else:
-        paired = {"psnr": psnr(out, truth), "s_lf_gt": spec.s_lf(out, truth, kappa=kappa)}
-    return {
-        "psnr": paired["psnr"],
-        "s_hf": spec.s_hf(out, mu_hf, wavelet=wavelet),
-        "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
-        "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
-        "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
-    }
-
-
-CONTROLS = ("copy", "ground_truth")
-
-
-def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict) -> xr.Dataset:
-    """The controls of a translation table, scored like the methods on the same crops: ``copy`` (the degraded
-    input as the model is given it, e.g. nearest-neighbour upsampled) and ``ground_truth`` (the clean crop; absent
-    without a paired test split). A metric on which ``copy`` beats every method rewards doing nothing."""
-    kw = dict(mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], kappa=scoring["kappa"], edges=scoring["edges"])
-    rows = {"copy": image_scores(src, src, gt, **kw)}
-    rows["ground_truth"] = image_scores(gt, src, gt, **kw) if gt is not None else \
-        {k: np.full(len(src), np.nan) for k in rows["copy"]}
-    rows["ground_truth"]["psnr"] = np.full(len(src), np.nan)  # against itself: infinite, says nothing
-    metrics = list(rows["copy"])
-    return xr.Dataset({f"control_{m}": (("control", "sample"), np.stack([rows[c][m] for c in CONTROLS]))
-                       for m in metrics}, coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
-
-
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
@@ -257,24 +222,6 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
     """One (label, seed) of a translation table over every input of ``x_in`` (``_scored_cells`` with one group)."""
     return _scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
                          scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
-
-
-def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
-    """{seed: indices into the paired split} of the crops each seed translates and scores. The last ``n_val`` crops
-    are the validation crops the Pareto sweep tunes on and are never scored here. When the remaining crops hold
-    ``n_test`` for every seed, the seeds take disjoint subsets of one fixed random order of them (so a seed is a
-    replicate on other crops, and a subset spans the whole image rather than one region); otherwise each seed draws
-    its own ``n_test`` of them (subsets overlap)."""
-    seeds = list(seeds)
-    pool = max(0, n_split - max(0, int(n_val)))
-    if pool == 0:
-        pool = n_split  # no room for a validation split: every crop is a test crop
-    n = min(int(n_test), pool)
-    order = torch.randperm(pool, generator=torch.Generator().manual_seed(20_251_123)).tolist()
-    if n * len(seeds) <= pool:
-        return {s: sorted(order[k * n:(k + 1) * n]) for k, s in enumerate(seeds)}
-    return {s: sorted(torch.randperm(pool, generator=torch.Generator().manual_seed(1000 + int(s)))[:n].tolist())
-            for s in seeds}
 
 
 def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
