@@ -95,7 +95,7 @@ def cost_table(res: dict, ratio: str = "ratio_cpu") -> pd.DataFrame:
 
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     """Every benchmark target with the measured value and whether it is met (absent benchmarks are skipped);
-    ``full``: a ``--full`` run (latest_full), whose metric measurements at the issue's sizes are added as rows."""
+    ``full``: a ``--full`` run (latest_full), whose metric measurements at full size are added as rows."""
     b = res["benchmarks"]
     rows = []
     if "inversion" in b:
@@ -222,7 +222,7 @@ def machine_runs(results_dir: str | Path | None = None) -> list[dict]:
 
 
 def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
-    """One row per stored default CPU run: the CPU, its absolute DDIM step time, and the issue's ratios measured on
+    """One row per stored default CPU run: the CPU, its absolute DDIM step time, and the target ratios measured on
     it (OVG step, the floor, OVG translation, trainer). The ratio targets are properties of a CPU, not of the code:
     the same commit can meet them on one machine and miss them on another."""
     rows = []

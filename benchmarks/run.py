@@ -1,7 +1,7 @@
 """Run every benchmark and write benchmarks/results/<machine>-<date>.json and latest.json.
 
     python -m benchmarks                 # default run: quick-profile U-Net, small batches, a few minutes on 2 cores
-    python -m benchmarks --full          # issue sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16);
+    python -m benchmarks --full          # full sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16);
                                          # written as <machine>-<date>-full.json, latest.json is left as it is
     python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests; numbers mean little)
     python -m benchmarks --only inversion,training --out /tmp/bench
@@ -134,7 +134,7 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--full", action="store_true", help="the issue's full sizes (PCA 2000 x 196608: minutes)")
+    g.add_argument("--full", action="store_true", help="the full sizes of the metric targets (PCA 2000 x 196608: minutes)")
     g.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat (tests)")
     ap.add_argument("--only", default=None, help=f"comma list of benchmarks: {','.join(BENCHMARKS)}")
     ap.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default benchmarks/results)")

@@ -15,14 +15,7 @@ from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.gate import GATE_FILE, gate_banner
 from spectral_collapse.train.heldout import BANDS
 
-MAIN = dict(dataset="ihc-sr", profile="smoke", methods=["ddim"], seeds=[0])
-
-
-@pytest.fixture
-def ckpts(tmp_path, monkeypatch):
-    root = tmp_path / "ckpt"
-    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(root))
-    return root
+from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
 
 
 def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monkeypatch):
