@@ -151,34 +151,31 @@ def test_misspelled_parameters_are_found_and_a_readers_own_names_left_alone():
         "datset": "dataset", "seed": "seeds"}
 
 
-def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_path):
-    """-p datset ihc-edges would otherwise run the default dataset without a trace."""
+def _refused_run(tmp_path, notebook: str, *params: str) -> str:
+    """Execute a study notebook on the smoke profile with papermill's command line and extra ``-p`` pairs; it must
+    fail before computing anything. Returns the executed notebook's text (where the error is)."""
     import subprocess
     import sys
 
     out = tmp_path / "out.ipynb"
-    proc = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "main_results.ipynb"), str(out),
-                           "-k", "python3", "--no-progress-bar", "-p", "datset", "ihc-edges", "-p", "profile", "smoke",
+    proc = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(out),
+                           "-k", "python3", "--no-progress-bar", *params, "-p", "profile", "smoke",
                            "-p", "results_root", str(tmp_path / "results")], capture_output=True, text=True,
                           timeout=600, cwd=ROOT)
     assert proc.returncode != 0
-    text = out.read_text()
+    assert not (tmp_path / "results").exists()  # nothing computed
+    return out.read_text()
+
+
+def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_path):
+    """-p datset ihc-edges would otherwise run the default dataset without a trace."""
+    text = _refused_run(tmp_path, "main_results", "-p", "datset", "ihc-edges")
     assert "unknown parameter(s) of main_results: 'datset' (did you mean 'dataset'?)" in text
     assert ("its parameters: dataset, profile, seeds, methods, data_options, model, models, allow_weak_model, "
             "results_root, rerun") in text
-    assert not (tmp_path / "results").exists()  # nothing computed
 
 
 def test_a_parameter_the_study_does_not_have_stops_it_before_any_work(tmp_path):
     """-p steps 0 on a notebook without a steps parameter would run the defaults with only papermill's warning."""
-    import subprocess
-    import sys
-
-    out = tmp_path / "out.ipynb"
-    proc = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "velocity.ipynb"), str(out),
-                           "-k", "python3", "--no-progress-bar", "-p", "steps", "0", "-p", "profile", "smoke",
-                           "-p", "results_root", str(tmp_path / "results")], capture_output=True, text=True,
-                          timeout=600, cwd=ROOT)
-    assert proc.returncode != 0
-    assert "unknown parameter(s) of velocity: 'steps'; its parameters: dataset, profile, methods" in out.read_text()
-    assert not (tmp_path / "results").exists()
+    text = _refused_run(tmp_path, "velocity", "-p", "steps", "0")
+    assert "unknown parameter(s) of velocity: 'steps'; its parameters: dataset, profile, methods" in text

@@ -78,6 +78,7 @@ def _digest(folder: Path) -> str | None:
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
     """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
     when the key matches, else computed and written to both."""
+    from ..train.cache import atomic_write_bytes
     from ..train.shipped import HASHES, shipped_dir
 
     folder = Path(folder)
@@ -96,8 +97,6 @@ def _cached(folder: Path, settings: dict, compute) -> GateReport:
     targets = [folder / GATE_FILE] + ([shipped / GATE_FILE] if (shipped / HASHES).is_file() else [])
     for f in targets:
         try:
-            from ..train.cache import atomic_write_bytes
-
             atomic_write_bytes(f, body.encode())
         except OSError:
             pass  # a read-only folder: the report is recomputed next time
