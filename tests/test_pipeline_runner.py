@@ -210,7 +210,7 @@ def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch)
     smoke = profiles.PROFILES["smoke"]
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, n_test=6))
     fewer = run_study("main_results", results_root=res, **MAIN)
-    assert fewer.attrs["created"] != first.attrs["created"] and fewer.sizes["sample"] == 6
+    assert fewer.attrs["results_key"] != first.attrs["results_key"] and fewer.sizes["sample"] == 6
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, train_eps=replace(smoke.train_eps, seed=1)))
     reseeded = run_study("main_results", results_root=res, **MAIN)
     assert reseeded.attrs["results_key"] != first.attrs["results_key"]

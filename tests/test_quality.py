@@ -10,8 +10,8 @@ from spectral_collapse.data.unpaired import UnpairedDomains
 from spectral_collapse.models.backbones import UNetConfig, build_backbone
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
 from spectral_collapse.models.oracle import GaussianOracleNet
-from spectral_collapse.models.quality import (THRESHOLDS, GateReport, WeakModelError, band_log_ratio, gate_report,
-                                              plateau_change, sliced_wasserstein, vae_report)
+from spectral_collapse.models.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
+                                              gate_report, plateau_change, sliced_wasserstein, vae_report)
 from spectral_collapse.models.schedules import VPSchedule
 
 SIZE = 16
@@ -51,6 +51,73 @@ def test_gate_passes_the_exact_gaussian_denoiser(kind):
     assert len(rep.rows[rep.rows["check"] == "spectrum"]) == 4
     assert rep.rows.loc[rep.rows["check"] == "plateau", "passed"].isna().all()
     assert rows["value"].drop("plateau", level=0).notna().all()
+
+
+class BrightnessOracle(EpsDenoiser):
+    """The exact denoiser of data whose images each carry a random brightness: x0 = m + b + e per channel, with b
+    one N(0, tau^2) value per image and channel and e ~ N(0, s^2) per pixel. The channel means (the DC modes) have
+    variance tau^2 + s^2 / P over P pixels; every other mode has variance s^2. Real images are like this: their
+    brightness varies far more than any single fine-scale mode."""
+
+    def __init__(self, means=(0.6, -0.5), tau=0.3, s=0.4):
+        super().__init__(ReturnsInput(), SCHED)
+        self.m, self.tau, self.s = means, tau, s
+
+    def draw(self, n, label, g):
+        b = torch.randn(n, 3, 1, 1, generator=g) * self.tau
+        return self.m[label] + b + torch.randn(n, 3, SIZE, SIZE, generator=g) * self.s
+
+    def _predict(self, x, sigma, label):
+        from spectral_collapse.models.denoisers import Prediction
+
+        P, sig = SIZE * SIZE, sigma.double().reshape(-1, 1, 1, 1)
+        m = torch.tensor([self.m[int(k)] for k in label], dtype=torch.float64).reshape(-1, 1, 1, 1)
+        xd = x.double()
+        dc = xd.mean(dim=(2, 3), keepdim=True)
+        v_dc = self.tau ** 2 + self.s ** 2 / P
+        x0 = m + (dc - m) * v_dc / (v_dc + sig ** 2 / P) + (xd - dc) * self.s ** 2 / (self.s ** 2 + sig ** 2)
+        return Prediction(x0=x0.to(x.dtype), eps=((xd - x0) / sig).to(x.dtype))
+
+
+def test_sampling_starts_from_the_training_marginal_not_pure_noise():
+    """On data with a random brightness per image, the exact denoiser begun from pure noise at the top of the
+    scaled-linear schedule shifts every sample's brightness toward 0 (the noise's mean), by the share of the
+    brightness mode still visible through the noise there. Begun from the Gaussian of the training data plus
+    noise (TerminalStart) it passes; the pure-noise shift is reported apart and matches its closed form."""
+    D = BrightnessOracle()
+    g = torch.Generator().manual_seed(0)
+    pools = [D.draw(512, k, g) for k in (0, 1)]
+    data = UnpairedDomains("bright", SIZE, pools[0], pools[1], D.draw(64, 0, g), D.draw(64, 1, g), {})
+    rep = gate_report(D, data, steps=50, n=128, shape=(3, SIZE, SIZE), name="brightness-oracle")
+    assert rep.passed, rep.describe_failures()
+    unit = {u["label"]: u["mean"] for u in rep.info["unit_start"]}
+    from spectral_collapse.inversion.loop import default_sigmas
+
+    s0 = float(default_sigmas(D, 50)[0])
+    v_dc = D.tau ** 2 + D.s ** 2 / SIZE ** 2
+    kept = np.sqrt(v_dc / (v_dc + s0 ** 2 / SIZE ** 2))  # the ODE's gain on the DC mode from s0 to 0
+    for label in (0, 1):
+        m = D.m[label]
+        predicted = abs(m) * kept / 2 / ((m + 1) / 2)  # brightness shift on the [0, 1] scale, relative to the mean
+        assert unit[label] > THRESHOLDS["mean"] and unit[label] == pytest.approx(predicted, rel=0.3)
+
+
+def test_terminal_start_has_the_pools_moments_and_is_seeded_per_sample():
+    g = torch.Generator().manual_seed(3)
+    basis = torch.randn(6, 6, generator=g)
+    pool = (torch.randn(3000, 6, generator=g) @ basis + torch.arange(6.0)).reshape(3000, 6, 1, 1)
+    start = TerminalStart(pool)
+    seeds = list(range(20000))
+    z = torch.zeros(len(seeds), 6, 1, 1)
+    x = start(z, 0.0, seeds).double().flatten(1)
+    ref = pool.double().flatten(1)
+    np.testing.assert_allclose(x.mean(0), ref.mean(0), atol=0.06)
+    cov_x, cov_r = np.cov(x.T.numpy()), np.cov(ref.T.numpy())
+    assert np.abs(cov_x - cov_r).max() < 0.05 * np.abs(cov_r).max()
+    noisy = start(torch.randn(len(seeds), 6, 1, 1, generator=g), 2.0, seeds).double().flatten(1)
+    np.testing.assert_allclose(np.cov(noisy.T.numpy()) - cov_x, 4 * np.eye(6), atol=0.1 * np.abs(cov_r).max())
+    # a sample's start depends on its own seed only, not on the batch it is drawn in
+    torch.testing.assert_close(start(z[5:9], 0.0, seeds[5:9]), start(z, 0.0, seeds)[5:9])
 
 
 def test_gate_fails_an_untrained_network():

@@ -156,7 +156,7 @@ def test_claims_hold_on_results_that_tell_the_papers_story(tmp_path):
     for key in ("collapse_sdc", "collapse_shf", "table1", "corr_hf_dc", "corr_dc_g", "tradeoff_lf_dc", "edm_tradeoff",
                 "ovg_vs_ddim", "taba_structure", "ovg_front", "ovg_edm_lpips", "backbone"):
         assert c.loc[key, "verdict"] == C.HOLDS, (key, c.loc[key, "our numbers"])
-    assert "ihc-sr: ddim" in c.loc["collapse_sdc", "our numbers"]
+    assert "ihc-sr: S_DC ddim − taba" in c.loc["collapse_sdc", "our numbers"]
     assert "Pearson r = +" in c.loc["corr_hf_dc", "our numbers"]
 
 
@@ -164,8 +164,10 @@ def test_claims_fail_on_results_that_contradict_it(tmp_path):
     c = claims_for(tmp_path, good=False)
     for key in ("collapse_sdc", "collapse_shf", "table1", "ovg_vs_ddim", "backbone"):
         assert c.loc[key, "verdict"] == C.FAILS, (key, c.loc[key, "our numbers"])
-    # the backbone check fails on one of the two arms only, and says so
-    assert c.loc["backbone", "our numbers"].startswith("1 of 2 hold")
+    # the backbone check fails on one of the two arms only (both of its comparisons), and says so
+    detail = c.loc["backbone", "our numbers"]
+    assert detail.startswith("2 of 4 hold")
+    assert "ihc-sr unet: S_HF ddim − ovg +" in detail and "ihc-sr dit: S_HF ddim − ovg −" in detail
 
 
 def test_correlation_claim_holds_and_fails():

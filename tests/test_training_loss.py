@@ -105,7 +105,39 @@ def test_unweighted_training_keeps_its_checkpoint_hash():
         name, meta = "d", {}
 
     cfg = TrainConfig()
-    assert "min_snr_gamma" not in _full_config(ModelSpec(), cfg, Data())["train"]
+    assert not {"min_snr_gamma", "truncated_snr"} & set(_full_config(ModelSpec(), cfg, Data())["train"])
+    assert _full_config(ModelSpec(), TrainConfig(truncated_snr=True), Data())["train"]["truncated_snr"] is True
     assert _full_config(ModelSpec(), TrainConfig(min_snr_gamma=5.0), Data())["train"]["min_snr_gamma"] == 5.0
     with pytest.raises(ValueError, match="min_snr_gamma"):
         TrainConfig(objective="edm", min_snr_gamma=5.0)
+    with pytest.raises(ValueError, match="truncated_snr"):
+        TrainConfig(objective="edm", truncated_snr=True)
+
+
+def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
+    """Truncated SNR: per sample, the weighted eps loss is max(eps error, x0 error), computed here directly from an
+    imperfect oracle's predictions; the x0 form of the same weighting gives the same loss."""
+    import torch
+
+    from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
+    from spectral_collapse.models.oracle import GaussianOracleNet
+    from spectral_collapse.models.schedules import VPSchedule
+    from spectral_collapse.train.losses import _mean_loss, truncated_snr_weight
+
+    sig = torch.tensor([0.1, 0.5, 1.0, 10.0], dtype=torch.float64)
+    torch.testing.assert_close(truncated_snr_weight(sig, "eps"), torch.tensor([1.0, 1.0, 1.0, 100.0],
+                                                                               dtype=torch.float64))
+    sched = VPSchedule()
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64)
+    n = torch.randn(4, 3, 8, 8, generator=g, dtype=torch.float64)
+    labels = torch.ones(4, dtype=torch.long)
+    make = lambda kind: GaussianOracleNet(kind, stds=(0.3, 0.7, 0.5), schedule=sched).double()  # noqa: E731
+    D_eps, D_x0 = EpsDenoiser(make("eps"), sched), X0Denoiser(make("x0"), sched)
+    with torch.no_grad():
+        pred = D_eps(x0 + sig.reshape(-1, 1, 1, 1) * n, sig, labels)
+        per = torch.maximum((pred.eps - n).pow(2).mean((1, 2, 3)), (pred.x0 - x0).pow(2).mean((1, 2, 3)))
+        le = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, truncated_snr=True)
+        lx = _mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, truncated_snr=True)
+    assert float(le) == pytest.approx(float(per.mean()), rel=1e-9)
+    assert float(lx) == pytest.approx(float(le), rel=1e-9)

@@ -124,6 +124,12 @@ def test_shipped_weights_install_exactly_and_skip_training(tmp_path, monkeypatch
     (dest / "ema.fp16.safetensors").write_bytes(bytes(blob))
     with pytest.raises(CheckpointCorrupt, match="ema.fp16.safetensors"):
         shipped.install(tmp_path / "other" / first.path.name)
+    (dest / "ema.fp16.safetensors").write_bytes(bytes(blob[:-1] + bytes([blob[-1] ^ 1])))  # repaired
+    # the shipped folder given as the checkpoint root is refused before anything in it is touched
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    with pytest.raises(ValueError, match="shipped copy"):
+        train(spec, cfg, TinyData(), name="tiny-ship", root=tmp_path / "weights", progress=False)
+    assert {p.name: p.read_bytes() for p in dest.iterdir() if p.name != ".lock"} == before
 
 
 def test_the_ship_flag_exports_a_model_once_trained(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM networks (closed forms for tests).
 
-For data ~ N(0, s^2 I), D*(x; sigma) = x s^2 / (sigma^2 + s^2) is the exact denoiser. ``GaussianOracleNet``
+For data ~ N(m, s^2 I), D*(x; sigma) = m + (x - m) s^2 / (sigma^2 + s^2) is the exact denoiser (m = 0 unless
+``means`` is given). ``GaussianOracleNet``
 recovers sigma from the network's time input, computes D*, and returns what a network of the requested
 parameterisation would output, so every wrapper of the same oracle must agree (tests/test_denoisers.py).
 Each class label has its own data std (label 0 source, 1 target, 2 null), so translation is a known rescaling.
@@ -17,17 +18,20 @@ __all__ = ["GaussianOracleNet", "gaussian_ode_map"]
 
 class GaussianOracleNet(nn.Module):
     def __init__(self, kind: str, stds=(0.5, 1.0, 0.75), schedule: VPSchedule | None = None, sigma_data: float = 0.5,
-                 time_input: str = "c_noise"):
+                 time_input: str = "c_noise", means=None):
         super().__init__()
         if kind not in ("eps", "x0", "v", "edm"):
             raise ValueError(f"unknown kind {kind!r}")
         self.kind, self.schedule, self.sigma_data, self.time_input = kind, schedule or VPSchedule(), sigma_data, time_input
         self.register_buffer("stds", torch.tensor(stds, dtype=torch.float64))
+        self.register_buffer("means", torch.tensor(means if means is not None else [0.0] * len(stds),
+                                                   dtype=torch.float64))
         self.dummy = nn.Parameter(torch.zeros(()))  # so the module has a parameter, like a real network
 
     def forward(self, x, t, class_labels):
         B = x.shape[0]
         s = self.stds[class_labels].to(x.dtype).reshape(B, 1, 1, 1)
+        m = self.means[class_labels].to(x.dtype).reshape(B, 1, 1, 1)
         t = torch.as_tensor(t).reshape(-1).expand(B)
         if self.kind == "edm":
             sig = (4 * t).exp() if self.time_input == "c_noise" else t
@@ -37,8 +41,8 @@ class GaussianOracleNet(nn.Module):
             sig = self.schedule.t_to_sigma(t.detach().double()).to(x.dtype).reshape(B, 1, 1, 1)
             a = 1 / (1 + sig**2).sqrt()
             xt = x / a
-        x0 = xt * s**2 / (sig**2 + s**2)
-        eps = xt * sig / (sig**2 + s**2)
+        x0 = m + (xt - m) * s**2 / (sig**2 + s**2)
+        eps = (xt - m) * sig / (sig**2 + s**2)
         if self.kind == "eps":
             out = eps
         elif self.kind == "x0":

@@ -15,11 +15,12 @@ import pandas as pd
 from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
 from ..report.reproducing import TIMING_FILE, paper_scale_estimate
-from ..studies.claims import CLAIMS, FAILS, HOLDS, UNTESTABLE, evaluate_claims
+from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, scorecard)
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..studies.store import load_results, results_path
+from ..studies.verdicts import tally_text
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
            "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "book_fragments"]
@@ -88,10 +89,8 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: list[
     ``previous`` (``previous_claims``: records {"what", "label", "claims": [{"claim", "verdict", "evidence"}]},
     oldest first) with both pieces of evidence, and one section per claim."""
     c = evaluate_claims(ev, paper)
-    tally = c["verdict"].value_counts()
     befores = [(r, {x["claim"]: x for x in r.get("claims", [])}) for r in reversed(previous or [])]  # newest first
-    lines = ["Verdicts on our results: " + ", ".join(f"{tally.get(v, 0)} {v}" for v in (HOLDS, FAILS, UNTESTABLE))
-             + f" (of {len(c)} claims).\n",
+    lines = [f"Verdicts on our results: {tally_text(c['verdict'])}.\n",
              md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
                  columns={"title": "claim", "verdict": "ours", "paper's tables": "on the paper's own tables"}))]
 

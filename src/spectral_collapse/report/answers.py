@@ -13,9 +13,10 @@ import xarray as xr
 
 from ..studies.aggregate import summary
 from ..studies.profiles import get_profile
-from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, UNTESTABLE, evaluate_claims
+from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
+from ..studies.verdicts import tally_text
 
 __all__ = ["collapse_numbers", "answers_markdown", "conclusions_markdown"]
 
@@ -87,24 +88,32 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
         return ("```{note}\nThe answers on this page are computed from the stored main results, which do not exist "
                 f"yet for the `{profile}` profile: `make book` runs the studies.\n```\n")
     times = nums.get("time", {})
+    c = evaluate_claims(ev)
     lines = ["**Does our data show spectral collapse?** Standard (DDIM) inversion against the stochastic TABA and "
-             "the EDM sampler, on the bundled test crops:", ""]
+             "the EDM sampler, on the bundled test crops (means over crops and seeds):", ""]
     lines += [_collapse_sentence(k, nums[k]) for k in _DATASETS if k in nums]
+    lines += ["", _verdicts_line(c, ("collapse_sdc", "collapse_shf"))]
     lines += ["", "**Does OVG remove it, and at what cost?** OVG at the step sizes its Pareto sweep chose, against "
-              "DDIM:", ""]
+              "DDIM (means over crops and seeds):", ""]
     lines += [_ovg_sentence(k, nums[k], times.get(k)) for k in _DATASETS if k in nums]
+    lines += ["", _verdicts_line(c, ("ovg_vs_ddim",))]
     agree = ordering_agreement(scorecard(ev))
     agree = agree[agree["pairs"] > 0]
     if len(agree):
         lines += ["", "**Where do we agree with the paper?** Pairs of methods ordered as in the paper's tables: "
                   + "; ".join(f"{r.metric.upper()} {100 * r.share:.0f}% of {r.pairs}" for r in agree.itertuples())
                   + " (see the {doc}`scorecard`)."]
-    c = evaluate_claims(ev)
-    tally = c["verdict"].value_counts()
-    lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally.get(HOLDS, 0)} hold, "
-              f"{tally.get(FAILS, 0)} do not, {tally.get(UNTESTABLE, 0)} cannot be tested here (of {len(c)})."]
+    lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_text(c['verdict'])}."]
     lines += ["", _caveats(root, profile)]  # root: the results root
     return "\n".join(lines) + "\n"
+
+
+def _verdicts_line(c, keys) -> str:
+    """The verdicts of the claims ``keys`` (paired intervals over test crops), as the claims page gives them."""
+    rows = c.set_index("claim")
+    return ("On paired 95 % intervals over the test crops, the claims page reads: "
+            + "; ".join(f"*{CLAIM_TITLES.get(k, k)}* **{rows.loc[k, 'verdict']}**" for k in keys if k in rows.index)
+            + ".")
 
 
 def _caveats(root: str | Path, profile: str) -> str:
@@ -140,11 +149,12 @@ def _caveats(root: str | Path, profile: str) -> str:
 
 
 def conclusions_markdown(ev: Evidence) -> str:
-    """The closing page: each claim's verdict in words, grouped by verdict, with its evidence."""
+    """The closing page: each claim's verdict in words, grouped by verdict (holds, does not hold, inconclusive, not
+    testable here), with its evidence."""
     c = evaluate_claims(ev)
     out = []
     for verdict, head in ((HOLDS, "What holds on our results"), (FAILS, "What does not hold"),
-                          (UNTESTABLE, "What cannot be tested here")):
+                          (INCONCLUSIVE, "What is inconclusive"), (UNTESTABLE, "What is not testable here")):
         rows = c[c["verdict"] == verdict]
         if len(rows):
             out += [f"## {head}", ""]

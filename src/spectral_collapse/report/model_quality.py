@@ -10,7 +10,8 @@ import xarray as xr
 
 from ..models.quality import CHECKS, THRESHOLDS, GateReport
 
-__all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text"]
+__all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
+           "start_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -51,6 +52,22 @@ def gate_table(ds: xr.Dataset) -> pd.DataFrame:
         row["gate"] = "passes" if rep.passed else "fails"
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
+
+
+def start_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per model and label, the deterministic sampler's channel-mean and std errors begun from the training data's
+    Gaussian plus noise (what the gate judges) and from pure noise (recorded, not judged)."""
+    rows = []
+    for key, rep in reports(ds).items():
+        r = rep.rows
+        for u in rep.info.get("unit_start", []):
+            judged = r[(r["sampler"] == u["sampler"]) & (r["label"] == u["label"])].set_index("check")["value"]
+            rows.append({"model": key, "label": int(u["label"]), "sampler": u["sampler"],
+                         "mean error, gate start": judged.get("mean"), "mean error, pure noise": u["mean"],
+                         "std error, gate start": judged.get("std"), "std error, pure noise": u["std"]})
+    cols = ["model", "label", "sampler", "mean error, gate start", "mean error, pure noise", "std error, gate start",
+            "std error, pure noise"]
+    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3)
 
 
 def verdict_text(ds: xr.Dataset) -> str:

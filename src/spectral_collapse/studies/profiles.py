@@ -5,7 +5,7 @@
   a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 28 minutes on
   one core with two trainings side by side on a 2-core machine), 4000 for the DiT (cheaper per step), 2000 for
   the VAE; 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
-  other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 64 samples per label and
+  other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
   sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Its models
   do not all pass the quality gate yet (the chapter *Are the models good enough?* says which check each fails),
   so the profile runs on weak models with a warning on every chapter instead of refusing them
@@ -73,7 +73,7 @@ class Profile:
     batch_size: int = 64              # inversion batch size (results do not depend on it)
     n_from_noise: int = 32            # samples from noise shown in the book
     threads: int | None = None        # torch threads (None = leave as is)
-    gate_samples: int = 64            # samples per label and sampler of the model-quality gate (models.quality)
+    gate_samples: int = 256           # samples per label and sampler of the model-quality gate (models.quality)
     allow_weak_models: bool = False   # studies run on models below the gate (with a warning) instead of refusing
     # --- ablation axes (paper Sec. 6.3) ---
     space: str = "pixel"              # data space of `backbone` and of the main models: pixel | latent

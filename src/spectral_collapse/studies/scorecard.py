@@ -13,8 +13,9 @@ paper row with no counterpart reads "not run". Our rows come from:
   results, and Table 6 ("% of cases where x0-prediction beats eps-prediction") from ``eps_vs_x0`` results.
 
 Aggregation is the paper's: mean over the test images of one seed, then mean and std (ddof 1) over seeds.
-The ``Evidence`` built here (a long frame of per-seed means, plus whole Pareto / PCA results) is also what the
-claims (``studies.claims``) are judged on; ``errata_checks`` compares the paper's tables with each other.
+The ``Evidence`` built here (a long frame of per-seed means, a long frame of per-crop values, plus whole Pareto /
+PCA results) is also what the claims (``studies.claims``) are judged on; ``errata_checks`` compares the paper's
+tables with each other.
 """
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
 from .validity import failed_of
 from .store import load_results
 
-__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES",
-           "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "Evidence", "long_frame", "load_evidence", "paper_evidence",
-           "our_table_rows", "scorecard", "countable", "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
+__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
+           "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame",
+           "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
+           "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -56,17 +58,11 @@ _AXIS_ALIASES = {"backbone": ("backbone", "arch", "architecture"), "space": ("sp
                                                                                   "objective", "target")}
 EXTRA_STUDIES = ("pareto", "pca_collapse")   # read whole, for the claims that need more than table numbers
 _NON_METRIC_DIMS = {"sample", "image", "channel", "y", "x", "noise_image", "model"}
+CROP_METRICS = (*METRICS, "delta_log_e_hf")  # those held per sample go into Evidence.crops
+_CROP_COLUMNS = ["study", "dataset", "method", "seed", "sample", "crop", "metric", "value"]
 
 
 # ------------------------------------------------------------------------------------------ evidence frames
-
-def _find_dim(ds: xr.Dataset, axis: str) -> str | None:
-    """The dimension (or coordinate) of ``ds`` that holds ``axis`` under one of its accepted names."""
-    for name in _AXIS_ALIASES[axis]:
-        if name in ds.dims or name in ds.coords:
-            return name
-    return None
-
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
     """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value,
@@ -98,16 +94,44 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
         frames.append(df)
     if not frames:
         return pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"])
-    out = pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset)
+    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
+
+
+def _name_axes(out: pd.DataFrame, ds: xr.Dataset) -> pd.DataFrame:
+    """``out`` with a ``seed`` column (0 when the results have none), the axes under their evidence names (the
+    first of an axis's ``_AXIS_ALIASES`` that is a dimension or coordinate of ``ds``) and labels as text."""
     if "seed" not in out:
         out["seed"] = 0
-    for axis in _AXIS_ALIASES:
-        name = _find_dim(ds, axis)
+    for axis, names in _AXIS_ALIASES.items():
+        name = next((n for n in names if n in ds.dims or n in ds.coords), None)
         if name and name != axis and name in out:
             out = out.rename(columns={name: axis})
     for col in ("method", *(a for a in _AXIS_ALIASES if a in out)):
         out[col] = out[col].astype(str)
     return out
+
+
+def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``; set-level ones such as s_g and fid
+    have no crops): study, dataset, <other dims>, method, seed, sample, crop, metric, value, same_as, with the axes
+    named as in ``long_frame``. A failed sample (``validity.failed_of``) keeps its row with value NaN. ``crop``
+    identifies the test crop: the results' ``crop`` variable (the index into the paired split each (seed, sample)
+    translated) where stored, else the sample index (every seed translated the same crops)."""
+    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
+    for m in CROP_METRICS:
+        v = ds[m] if m in ds else None
+        if v is None or not {"method", "sample"} <= set(v.dims) or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
+            continue
+        if failed is not None and set(failed.dims) <= set(v.dims):
+            v = v.where(~failed.astype(bool))
+        crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
+        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
+        df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
+        df["same_as"] = df["method"].astype(str).map(same).fillna("")
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=_CROP_COLUMNS)
+    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
 
 
 def _factor(ds: xr.Dataset, default: int | None = None) -> int | None:
@@ -122,19 +146,24 @@ def _factor(ds: xr.Dataset, default: int | None = None) -> int | None:
 
 @dataclass
 class Evidence:
-    """What claims are judged on: a long frame of per-seed means (+ Pareto results), ours or the paper's."""
+    """What claims are judged on: a long frame of per-seed means, one of per-crop values (``crop_frame``; empty for
+    the paper's tables, which report means only) and whole Pareto / PCA results, ours or the paper's."""
 
     frame: pd.DataFrame
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse") -> {dataset: xr.Dataset}
     source: str = "ours"                           # "ours" | "paper"
     files: dict = field(default_factory=dict)      # study -> [paths] (ours)
+    crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
 
-    def select(self, study: str, **eq) -> pd.DataFrame:
-        """Rows of one study with column == value for each keyword (columns absent -> no rows)."""
-        f = self.frame
+    def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
+        """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
+        keyword (columns absent -> no rows); per crop, the columns empty for the whole study are dropped."""
+        f = self.crops if per_crop else self.frame
         if f.empty or "study" not in f:
             return f
         f = f[f["study"] == study]
+        if per_crop:  # the columns of other studies' axes
+            f = f.loc[:, f.notna().any() | (f.columns == "value")]
         for k, v in eq.items():
             if k not in f:
                 return f.iloc[0:0]
@@ -145,7 +174,7 @@ class Evidence:
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, files, extra = [], {}, {}
+    frames, crops, files, extra = [], [], {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -155,6 +184,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             if short == "main":
                 fr["factor"] = _factor(ds)
             frames.append(fr)
+            crops.append(crop_frame(ds, short, dataset))
             files.setdefault(study, []).append(str(path))
     for study in EXTRA_STUDIES:
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -163,7 +193,9 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             files.setdefault(study, []).append(str(path))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
-    return Evidence(frame=frame, extra=extra, source="ours", files=files)
+    crops = [c for c in crops if not c.empty]
+    return Evidence(frame=frame, extra=extra, source="ours", files=files,
+                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 
 def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:

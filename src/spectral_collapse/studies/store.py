@@ -157,7 +157,7 @@ def provenance() -> dict[str, Any]:
     # the run's own outputs (executed chapters, stored results) do not count: only the code and inputs
     dirty = (1 if _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_OUTPUTS) else 0) if commit else -1
     return {
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds"),
         "git_commit": commit,
         "git_dirty": dirty,
         "versions": json.dumps(versions, sort_keys=True),

@@ -12,7 +12,7 @@ import torch
 
 from ..models.denoisers import Denoiser
 
-__all__ = ["OBJECTIVES", "sample_sigmas", "diffusion_loss", "min_snr_weight"]
+__all__ = ["OBJECTIVES", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm")
 
@@ -29,7 +29,7 @@ def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generato
 
 def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, objective: str, *,
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
-                   backward=None, min_snr_gamma: float | None = None) -> torch.Tensor:
+                   backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
     """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
 
     micro_batch: run the network on chunks of this many samples (None: the whole batch at once). Every draw is made
@@ -46,11 +46,12 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
     n = torch.randn(x0.shape, generator=generator, dtype=torch.float32).to(x0)
     chunk = B if micro_batch is None else min(int(micro_batch), B)
     if chunk == B and backward is None:
-        return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma)
+        return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma, truncated_snr)
     total = torch.zeros((), dtype=x0.dtype, device=x0.device)
     for i in range(0, B, chunk):
         j = min(B, i + chunk)
-        part = _mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data, min_snr_gamma)
+        part = _mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data, min_snr_gamma,
+                          truncated_snr)
         part = part if j - i == B else part * ((j - i) / B)
         backward(part, j == B)
         total = total + part.detach()
@@ -71,12 +72,25 @@ def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.T
     return w
 
 
+def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
+    """Truncated-SNR loss weights (Salimans and Ho 2022) per sample, SNR = 1 / sigma^2: max(1, sigma^2) on an eps
+    loss, max(1, SNR) on an x0 loss. Either way the loss is max(eps error, x0 error), since an eps model's x0 error
+    is sigma times its eps error. An unweighted eps loss all but ignores the x0 error at high noise, where the
+    image-wide brightness of each channel is decided: there an eps error of e moves the predicted image by sigma e
+    (about 13 e at the top of the scaled-linear schedule)."""
+    if objective not in ("eps", "x0"):
+        raise ValueError(f"truncated-SNR weighting applies to the eps and x0 objectives, not {objective!r}")
+    s2 = sigma.double().pow(2)
+    return s2.clamp(min=1.0) if objective == "eps" else (1.0 / s2).clamp(min=1.0)
+
+
 def _mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
-               min_snr_gamma: float | None = None) -> torch.Tensor:
+               min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
     s = sigma.to(x0).reshape(-1, 1, 1, 1)
     pred = D(x0 + s * n, sigma.to(x0), labels)
-    if min_snr_gamma is not None:
-        w = min_snr_weight(sigma, objective, min_snr_gamma).to(x0).reshape(-1, 1, 1, 1)
+    if min_snr_gamma is not None or truncated_snr:
+        w = (truncated_snr_weight(sigma, objective) if truncated_snr else
+             min_snr_weight(sigma, objective, min_snr_gamma)).to(x0).reshape(-1, 1, 1, 1)
         target = {"eps": (pred.eps, n), "x0": (pred.x0, x0)}.get(objective)
         if target is None:
             a = 1 / (1 + s**2).sqrt()

@@ -63,6 +63,9 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file():
         return False
+    if ckpt.resolve() == src.resolve():  # installing would empty the shipped copy before reading it
+        raise ValueError(f"the checkpoint folder {ckpt} is the shipped copy of its weights; train and load checkpoints "
+                         f"under another root (the default is data/checkpoints), never under {src.parent}")
     recorded = json.loads((src / HASHES).read_text())
     for name, digest in recorded.items():
         if not (src / name).is_file() or _sha256(src / name) != digest:

@@ -11,11 +11,10 @@ CheckpointCorrupt naming the file and the fix; the weight files are checked agai
 training finished (``weights.sha256.json``, see ``cache.py``).
 
 On a CPU each batch runs through the network in chunks of ``CPU_MICRO_BATCH`` samples, each chunk's backward pass
-straight after its forward (``losses.diffusion_loss``): the same loss and gradient up to float rounding (every
-draw is made for the whole batch). Measured with two trainings of the quick U-Net side by side on a 2-core
-machine: 0.77 s per step of 32 samples in chunks of 8, 0.83 s for the whole batch at once. Like
-the device, the chunking changes only rounding, so it is not part of the checkpoint's configuration hash; the
-chunk size used is written to the checkpoint's log.
+straight after its forward (``losses.diffusion_loss``): the same loss and gradient up to float rounding (every draw
+is made for the whole batch). Two trainings of the quick U-Net side by side on a 2-core machine took 0.77 s per step
+of 32 samples in chunks of 8, 0.83 s for the whole batch at once. Like the device, the chunking changes only
+rounding, so it is not in the configuration hash; the chunk size is written to the checkpoint's log.
 """
 from __future__ import annotations
 
@@ -113,11 +112,14 @@ class TrainConfig:
     seed: int = 0
     checkpoint_every: int = 100
     min_snr_gamma: float | None = None  # min-SNR-gamma loss weighting (losses.min_snr_weight); None: unweighted
+    truncated_snr: bool = False   # truncated-SNR loss weighting, max(eps error, x0 error) (losses.truncated_snr_weight)
 
     def __post_init__(self):
-        if self.min_snr_gamma is not None and (self.objective == "edm" or not self.min_snr_gamma > 0):
-            raise ValueError(f"min_snr_gamma must be > 0 and applies to the eps, x0 and v objectives, got "
-                             f"{self.min_snr_gamma!r} with objective {self.objective!r}")
+        if (self.min_snr_gamma is not None and (self.objective == "edm" or not self.min_snr_gamma > 0)) or \
+                (self.truncated_snr and (self.objective not in ("eps", "x0") or self.min_snr_gamma is not None)):
+            raise ValueError("min_snr_gamma (> 0; eps, x0 and v objectives) and truncated_snr (eps and x0) are exclusive "
+                             f"loss weightings, got min_snr_gamma {self.min_snr_gamma!r}, truncated_snr "
+                             f"{self.truncated_snr!r} with objective {self.objective!r}")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if self.lr_schedule not in ("cosine", "constant"):
@@ -150,8 +152,9 @@ def _data_identity(data) -> dict:
 def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
     tc = asdict(cfg)
     tc.pop("checkpoint_every")
-    if tc["min_snr_gamma"] is None:  # unweighted: the hash of every checkpoint trained before the option existed
-        tc.pop("min_snr_gamma")
+    for key in ("min_snr_gamma", "truncated_snr"):  # unweighted: the hash of checkpoints trained before these options
+        if tc[key] in (None, False):
+            tc.pop(key)
     return {"model": spec.to_dict(), "train": tc, "data": _data_identity(data)}
 
 
@@ -342,7 +345,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         x, y = x.to(acc.device), y.to(acc.device)
         loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
                               sigma_data=spec.sigma_data, micro_batch=micro, backward=backward,
-                              min_snr_gamma=cfg.min_snr_gamma)
+                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr)
         if cfg.grad_clip > 0:
             acc.clip_grad_norm_(net.parameters(), cfg.grad_clip)
         opt.step()

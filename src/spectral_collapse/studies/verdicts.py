@@ -1,0 +1,330 @@
+"""Three-way verdicts of the paper's claims on per-crop evidence: paired comparisons, shares and correlations.
+
+A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing):
+
+- a *comparison* of two methods (or two settings of one method) on a metric pairs their per-crop values
+  (``Evidence.crops``) on the crops both scored, takes the paired percentile bootstrap interval of the mean
+  difference (``metrics.intervals.paired_ci``, 95 %, resampling test crops) and reads it with
+  ``metrics.intervals.three_way`` and the metric's minimal effect (``MIN_EFFECT``) in the claimed direction. A crop
+  translated by several seeds (results whose seeds share their crops) is one unit: its paired differences are
+  averaged over those seeds first, so a deterministic method's per-seed copies never count as more crops;
+- a *share* of comparisons won (Tables 1 and 6) counts each distinct (dataset, method pair) comparison once, on
+  the means over its crops, and takes a percentile bootstrap interval by resampling the crops of each dataset
+  (set-level metrics such as S_G have no crops: their unit is the seed, whose crops are its own). It holds when
+  the interval lies wholly on the paper's side of 50 %, does not hold when wholly on the other side;
+- a *correlation* is taken over distinct (dataset, method) points, each the mean over all crops and seeds, with a
+  Fisher-z interval over those points (``fisher_interval``): per-seed copies of a deterministic method are repeats,
+  not points. It holds when r is beyond the threshold in the claimed direction and the interval excludes 0, does
+  not hold when the whole interval is on the wrong side of the threshold.
+
+A claim made of several checks holds when all hold, does not hold when any does not, and is inconclusive otherwise.
+Evidence without per-crop values (the paper's tables: reported means only) is decided on the means, two-way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
+from .shares import LOWER_IS_BETTER, countable
+
+__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
+           "tally_text", "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
+           "share_interval", "share_verdict", "share_checks", "fisher_interval", "correlation_verdict",
+           "distinct_points", "correlation_finding", "N_BOOT"]
+
+HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
+VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
+N_BOOT = 2000   # bootstrap draws of a share's interval
+_LABELS = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "delta_log_e_hf": "Δlog E_HF"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    verdict: str
+    detail: str
+
+
+def fold(verdicts) -> str:
+    """All hold -> holds; any does not hold -> does not hold; else inconclusive."""
+    vs = list(verdicts)
+    return HOLDS if all(v == HOLDS for v in vs) else FAILS if FAILS in vs else INCONCLUSIVE
+
+
+def combine(checks: list[tuple], missing: str) -> Finding:
+    """One finding from (verdict, text) checks (a bool verdict reads holds / does not hold; None, a check that could
+    not be made, is left out); the detail says how many held when there are several. No checks: not testable here,
+    with ``missing`` as the detail."""
+    checks = [c for c in checks if c is not None]
+    if not checks:
+        return Finding(UNTESTABLE, missing)
+    vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
+    n_inc = vs.count(INCONCLUSIVE)
+    head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_inc} inconclusive" if n_inc else "") + ": "
+            if len(vs) > 1 else "")
+    return Finding(fold(vs), head + "; ".join(t for _, t in checks))
+
+
+def tally_text(verdicts) -> str:
+    """How many claims read each verdict, in the verdicts' own words: "holds: 5, does not hold: 2, ..."."""
+    vs = list(verdicts)
+    return ", ".join(f"{v}: {vs.count(v)}" for v in VERDICT_ORDER) + f" (of {len(vs)} claims)"
+
+
+def label(metric: str) -> str:
+    return _LABELS.get(metric, metric.upper())
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """A difference with its sign (a true minus sign), or "nan"."""
+    return "nan" if x is None or not np.isfinite(x) else f"{x:+.{digits}f}".replace("-", "−")
+
+
+# ------------------------------------------------------------------------------------------------ comparisons
+
+def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
+    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop.
+
+    Rows of ``f`` (one metric) are matched on every other column but ``value`` and ``same_as`` (dataset, seed,
+    sample, crop, the settings), pairs with a non-finite side are dropped, and the pairs of one crop (study,
+    dataset, crop and settings; several seeds where the seeds share their crops) are averaged. Sorted by crop."""
+    f = f.loc[:, f.notna().any() | (f.columns == "value")]
+    keys = [c for c in f.columns if c not in (by, "value", "same_as")]
+    m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
+    m = m[np.isfinite(m["value_a"].astype(float)) & np.isfinite(m["value_b"].astype(float))]
+    if m.empty:
+        return np.array([]), np.array([])
+    unit = [c for c in keys if c not in ("seed", "sample")]
+    g = m.groupby(unit, sort=True, dropna=False)[["value_a", "value_b"]].mean()
+    return g["value_a"].to_numpy(float), g["value_b"].to_numpy(float)
+
+
+def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
+            prefix: str = "") -> tuple[str, str] | None:
+    """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``: (verdict, text), the claim
+    being a - b > 0 (``higher``) or < 0, by more than ``MIN_EFFECT[metric]`` (0.01 for a metric it lacks). None
+    when the two share no crop. The text reads e.g.
+    "<prefix>S_HF ovg − ddim +0.005 [−0.018, +0.031], 48 crops → inconclusive"."""
+    xa, xb = paired_units(f[f["metric"] == metric], a, b, by)
+    if not len(xa):
+        return None
+    ci = paired_ci(xa, xb)
+    v = three_way(ci, MIN_EFFECT.get(metric, 0.01), higher_is_claimed=higher)
+    return v, (f"{prefix}{label(metric)} {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
+               f"{ci.n} crops → {v}")
+
+
+def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
+                  prefix: str = "") -> tuple[bool, str] | None:
+    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text)."""
+    from .scorecard import fmt_value
+
+    means = f[f["metric"] == metric].groupby(by)["value"].mean()
+    if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
+        return None
+    ok = bool(means[a] > means[b]) if higher else bool(means[a] < means[b])
+    return ok, f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
+
+
+def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:
+    """Whether ``a``'s signed texture error (``delta_log_e_hf``: log E_HF - mu_HF of the real crops; < 0 too smooth,
+    > 0 too noisy) moves toward zero from ``b``'s without overshooting. Holds when |mean error(a)| < |mean error(b)|
+    and the paired interval of the per-crop |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold
+    in the reverse case; inconclusive otherwise. None when the metric is not in ``f``."""
+    g = f[f["metric"] == "delta_log_e_hf"]
+    if g.empty:
+        return None
+    xa, xb = paired_units(g.assign(value=g["value"].astype(float).abs()), a, b)
+    sa, sb = paired_units(g, a, b)
+    if not len(xa):
+        return None
+    ci = paired_ci(xa, xb)
+    v = three_way(ci, MIN_EFFECT["delta_log_e_hf"], higher_is_claimed=False)
+    closer = abs(sa.mean()) < abs(sb.mean())
+    if (v == HOLDS and not closer) or (v == FAILS and closer):
+        v = INCONCLUSIVE
+    return v, (f"{prefix}|Δlog E_HF| {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
+               f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}) → {v}")
+
+
+def versus(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
+           prefix: str = ""):
+    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq`` of the evidence ``ev``:
+    paired over crops where it holds them for ``metric`` (``compare``), else on the means (``compare_means``). None
+    when either side is missing."""
+    crops = ev.select(study, per_crop=True, **eq)
+    if not crops.empty and metric in set(crops["metric"]):
+        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
+    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
+
+
+# ------------------------------------------------------------------------------------------------------ shares
+
+def _s_g_tie(a: np.ndarray, b: np.ndarray, n: float) -> np.ndarray:
+    from ..metrics.latent import ks_resolution
+
+    return np.abs(a - b) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
+
+
+def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
+                   n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
+    """The share of distinct comparisons a ``better`` label wins against a ``worse`` one, with its 95 % interval.
+
+    ``f``: rows of one metric with ``pair_on`` (the columns a comparison holds fixed, ``dataset`` first), ``by``
+    (the labels), ``unit`` (the resampled unit: crop, or seed for a set-level metric) and ``value``. A label's value
+    in a comparison is its mean over the units both labels scored; every (pair_on, better label, worse label)
+    comparison counts once, however many seeds repeat it. Lower-is-better metrics count a decrease; two S_G means
+    within the KS test's resolution at the smaller kept-sample count (column ``n``) are a tie, half a win. The
+    interval resamples the units of each dataset (shared by all its comparisons). Returns {share, lo, hi, cases,
+    ties, units} or None when no comparison can be made."""
+    better = (better,) if isinstance(better, str) else tuple(better)
+    worse = (worse,) if isinstance(worse, str) else tuple(worse)
+    metric = str(f["metric"].iloc[0]) if len(f) else ""
+    f = f[f[by].isin(better + worse) & np.isfinite(f["value"].astype(float))]
+    if f.empty:
+        return None
+    cells = f.groupby([*pair_on, by, unit], dropna=False)
+    vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
+    rng = np.random.default_rng(seed)
+    point, draws, ties = [], [], 0
+    for _, g in vals.groupby(level=0, sort=True):  # one dataset: its units are resampled together
+        wide = g.unstack(unit)                     # rows (*pair_on, by), one column per unit
+        w = np.zeros((n_boot + 1, wide.shape[1]))
+        w[0] = 1.0                                 # row 0: the observed units
+        np.add.at(w, (np.arange(1, n_boot + 1)[:, None], rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))), 1)
+        for key, sub in wide.groupby(level=list(range(len(pair_on))), sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            labels = np.asarray(sub.index.get_level_values(by))
+            for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
+                xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
+                ok = np.isfinite(xa) & np.isfinite(xb)
+                if not ok.any():
+                    continue
+                tot = w[:, ok].sum(1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
+                score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
+                if metric == "s_g" and kept is not None:
+                    tie = _s_g_tie(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
+                    score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+                score[tot == 0] = np.nan
+                point.append(score[0])
+                draws.append(score[1:])
+    if not point:
+        return None
+    lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
+    return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
+            "units": unit}
+
+
+def share_verdict(lo: float, hi: float, want_above: bool) -> str:
+    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold."""
+    on, off = (lo > 0.5, hi < 0.5) if want_above else (hi < 0.5, lo > 0.5)
+    return HOLDS if on else FAILS if off else INCONCLUSIVE
+
+
+def _share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str, list[str]]:
+    """The rows a share of ``metric`` is computed from, its resampled unit and what it leaves out, in words: per-crop
+    values (unit: crop; failed samples are NaN and drop out) for a per-sample metric, per-seed values (unit: seed;
+    cells with failed samples left out) for a set-level one; the second of two coinciding methods either way."""
+    src, unit = (crops, "crop") if not crops.empty and metric in set(crops["metric"]) else (frame, "seed")
+    f = src[src["metric"] == metric] if not src.empty else src
+    dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
+    n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates()) if dup.any() else 0
+    f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
+    notes = [f"{n_dup} (dataset, method) point(s) coinciding with another method counted once" if n_dup else "",
+             f"{why['failed']} {'failed crop values' if unit == 'crop' else 'cells with failed samples'} left out"
+             if why.get("failed") else ""]
+    return f.loc[:, f.notna().any() | (f.columns == "value")], unit, [n for n in notes if n]
+
+
+def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
+                 reported: pd.Series) -> list[tuple[str, str]]:
+    """One (verdict, text) per metric of a share claim on our evidence (``share_interval``, ``share_verdict``):
+    comparisons hold dataset and the other settings (method, scale) fixed; ``want_above`` (else the paper's reported
+    share, ``reported``) says on which side of 50 % the paper puts it."""
+    checks = []
+    for m in metrics:
+        rows, unit, left = _share_rows(frame, crops, m)
+        pair_on = [c for c in ("dataset", "method", "scale") if c in rows and c != by]
+        s = share_interval(rows, better, worse, by, pair_on, unit) if not rows.empty and pair_on else None
+        if s is None:
+            continue
+        v = share_verdict(s["lo"], s["hi"], want_above.get(m, reported.get(m, np.nan) > 0.5))
+        notes = [f"interval over {'crops' if unit == 'crop' else 'seeds (a set-level metric)'}",
+                 f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
+        checks.append((v, f"{m}: {s['share']:.1%} [{s['lo']:.1%}, {s['hi']:.1%}] of {s['cases']} comparisons (paper "
+                          f"{reported.get(m, np.nan):.1%}; {'; '.join(n for n in notes if n)}) → {v}"))
+    return checks
+
+
+# ------------------------------------------------------------------------------------------------ correlations
+
+def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Fisher-z interval of a Pearson r over n independent points ([-1, 1] when n <= 3)."""
+    from scipy.stats import norm
+
+    if n <= 3 or not np.isfinite(r):
+        return -1.0, 1.0
+    z = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12))
+    half = norm.ppf(0.5 + level / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: float) -> str:
+    """holds: r beyond ``threshold`` in the claimed direction (``sign`` +1 / -1; 0: either) and the interval
+    excludes 0; does not hold: the whole interval on the wrong side of the threshold; else inconclusive."""
+    if sign == 0:
+        on = abs(r) >= threshold and (lo > 0 or hi < 0)
+        off = -threshold < lo and hi < threshold
+    else:
+        r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
+        on, off = r >= threshold and lo > 0, hi < threshold
+    return HOLDS if on else FAILS if off else INCONCLUSIVE
+
+
+def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
+    """One point per (dataset, method): each metric's mean over all crops and seeds (per-sample metrics, from
+    ``crops``) or over seeds (set-level metrics, from ``frame``), so per-seed copies are one point. Cells with failed
+    samples (``frame``) and the second of two coinciding methods are left out. Returns (wide frame indexed by
+    ``keys``, {"failed": per-seed cells left out, "coinciding": methods left out})."""
+    f, why = countable(frame)
+    keys = [k for k in keys if k in f or k in crops]
+    parts = []
+    c = crops[crops["same_as"].fillna("") == ""] if "same_as" in crops else crops
+    for m in metrics:
+        if not c.empty and m in set(c["metric"]):
+            parts.append(c[c["metric"] == m].groupby(keys)["value"].mean().rename(m))
+        elif not f.empty and m in set(f["metric"]):
+            parts.append(f[f["metric"] == m].groupby(keys)["value"].mean().rename(m))
+    coinciding = set()
+    for src in (frame, crops):
+        if "same_as" in src and not src.empty:
+            dup = src[src["same_as"].fillna("") != ""]
+            coinciding |= set(map(tuple, dup[keys].drop_duplicates().to_numpy()))
+    why = {"failed": why["failed"], "coinciding": len(coinciding)}
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
+
+
+def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
+                        paper: bool = False) -> Finding:
+    """Pearson r of columns ``a`` and ``b`` of ``w`` (distinct points, index with a ``dataset`` level), overall and per
+    dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
+    threshold alone."""
+    r = float(np.corrcoef(w[a], w[b])[0, 1])
+    per = [f"{ds} {np.corrcoef(g[a], g[b])[0, 1]:+.2f}" for ds, g in w.groupby(level="dataset")
+           if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
+    per = f" (per dataset: {', '.join(per)})" if per else ""
+    if paper:
+        ok = r * sign >= threshold if sign else abs(r) >= threshold
+        return Finding(HOLDS if ok else FAILS, f"Pearson r = {r:+.2f} over {len(w)} (dataset, method) points{per}")
+    lo, hi = fisher_interval(r, len(w))
+    v = correlation_verdict(r, lo, hi, sign, threshold)
+    out = [f"{why['coinciding']} (dataset, method) point(s) coinciding with another method" if why.get("coinciding")
+           else "",
+           f"{why['failed']} (dataset, method, seed) cells with failed samples" if why.get("failed") else ""]
+    out = "; left out: " + ", ".join(o for o in out if o) if any(out) else ""
+    return Finding(v, f"Pearson r = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] (95 % Fisher-z interval) over {len(w)} distinct "
+                      f"(dataset, method) points{per}{out} → {v}")
