@@ -248,30 +248,13 @@ def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
     assert sample_size(set_level, ("main",)) == "main results, d: 1 seed per method (2 methods)"
 
 
-def test_claims_page_compares_with_every_earlier_record_newest_first(tmp_path):
-    """Two earlier records (oldest first in the file): each changed verdict is listed under the record it differs
-    from, with that record's evidence, and a claim that agrees with a record is not listed under it."""
-    from spectral_collapse.pipeline.fragments import claims_fragment, previous_claims
+def test_claims_page_has_one_section_per_claim_and_no_history(tmp_path):
+    """The claims page states each claim's current verdict once; earlier verdicts live in version control, not on
+    the page."""
+    from spectral_collapse.pipeline.fragments import claims_fragment
 
     c = claims_for(tmp_path, good=True)
-    now = c.loc["collapse_sdc", "verdict"]
-    assert now == C.HOLDS
-    oldest = {"label": "first", "what": "w1", "claims": [{"claim": "collapse_sdc", "verdict": C.FAILS, "evidence": "e-old"},
-                                                          {"claim": "backbone", "verdict": c.loc["backbone", "verdict"]}]}
-    newest = {"label": "second", "what": "w2", "claims": [{"claim": "collapse_sdc", "verdict": now, "evidence": "same"},
-                                                           {"claim": "backbone", "verdict": C.UNTESTABLE, "evidence": "e-new"}]}
-    folder = tmp_path / "good" / "claims"
-    folder.mkdir(parents=True)
-    (folder / "previous-quick.json").write_text(json.dumps({"records": [oldest, newest]}))
-    records = previous_claims(tmp_path / "good", "quick")
-    assert [r["label"] for r in records] == ["first", "second"]
-    page = claims_fragment(S.load_evidence(tmp_path / "good", "quick"), previous=records)
-    second, first = page.index("recorded second (w2)"), page.index("recorded first (w1)")
-    assert second < first                                   # newest first
-    assert "e-new" in page[second:first] and "e-old" not in page[second:first]
-    assert "e-old" in page[first:page.index("\n## ", first)]
-    assert f"- Before (first): {C.FAILS} (e-old)." in page
-    assert "- Before (second)" in page and page.count("- Before (") == 2
-    # a single record (the older file form) still reads
-    (folder / "previous-quick.json").write_text(json.dumps(oldest))
-    assert previous_claims(tmp_path / "good", "quick") == [oldest]
+    page = claims_fragment(S.load_evidence(tmp_path / "good", "quick"))
+    for key, r in c.iterrows():
+        assert page.count(f"\n## {r['title']}\n") == 1 and f"**Our verdict: {r['verdict']}.**" in page
+    assert "changed" not in page.lower() and "Before" not in page

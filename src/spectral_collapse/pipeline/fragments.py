@@ -84,66 +84,21 @@ def ordering_markdown(card) -> str:
             "bundled data stand in for the paper's).\n\n")
 
 
-def claims_fragment(ev: Evidence, paper: Evidence | None = None, previous: list[dict] | None = None) -> str:
-    """The claims page's generated part: a summary table, the verdicts that differ from each earlier record in
-    ``previous`` (``previous_claims``: records {"what", "label", "claims": [{"claim", "verdict", "evidence"}]},
-    oldest first) with both pieces of evidence, and one section per claim."""
+def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
+    """The claims page's generated part: a summary table, then one section per claim with its verdict, numbers,
+    sample and rule, beside the verdict on the paper's own tables."""
     c = evaluate_claims(ev, paper)
-    befores = [(r, {x["claim"]: x for x in r.get("claims", [])}) for r in reversed(previous or [])]  # newest first
     lines = [f"Verdicts on our results: {tally_text(c['verdict'])}.\n",
              md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
                  columns={"title": "claim", "verdict": "ours", "paper's tables": "on the paper's own tables"}))]
-
-    def differs(before: dict, r) -> bool:
-        return r["claim"] in before and before[r["claim"]].get("verdict", "") not in ("", r["verdict"])
-
-    if befores:
-        lines.append("\n## Verdicts that changed\n" + ("\nAgainst each earlier record, newest first.\n"
-                                                       if len(befores) > 1 else ""))
-    for rec, before in befores:
-        changed = [r for _, r in c.iterrows() if differs(before, r)]
-        lines.append(f"Compared with the verdicts recorded {rec.get('label', 'before')} ({rec['what']}): "
-                     + (f"{len(changed)} of {len(c)} changed." if changed else "none changed.") + "\n")
-        for r in changed:
-            b = before[r["claim"]]
-            lines.append(f"- **{r['title']}** (`{r['claim']}`): {b['verdict']} → **{r['verdict']}**.\n  - Before: "
-                         f"{b.get('evidence', '')}\n  - Now: {r['our numbers']}")
-        lines.append("")
     c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
                           "paper numbers": "paper_detail"})
     for _, r in c.iterrows():
-        was = "".join(f"\n- Before ({rec.get('label', 'recorded earlier')}): {before[r['claim']]['verdict']} "
-                      f"({before[r['claim']].get('evidence', '')})." for rec, before in befores if differs(before, r))
         lines.append(f"\n## {r['title']}\n\n`{r['claim']}`, {r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.{was}\n"
+                     f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
     return "\n".join(lines)
-
-
-def schedule_fragment(root: str | Path, profile: str) -> str:
-    """The OVG page's measured schedules: each dataset's ``ovg_schedule`` verdict (best schedule, cost, quality)."""
-    from ..report.schedule import verdict
-
-    parts = []
-    for dataset in ("ihc-sr", "ihc-edges"):
-        path = results_path("ovg_schedule", dataset, profile, root)
-        if path.exists():
-            parts.append(f"- **{dataset}** ({profile} profile): {verdict(load_results(path))}")
-    if not parts:
-        return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
-                "(chapter *Where OVG must act*).\n")
-    return "\n".join(parts) + "\n"
-
-
-def previous_claims(results_root: str | Path, profile: str) -> list[dict] | None:
-    """The recorded earlier verdicts of a profile, oldest first (``<results>/claims/previous-<profile>.json``: one
-    record, or {"records": [...]}), or None when nothing is recorded."""
-    path = Path(results_root) / "claims" / f"previous-{profile}.json"
-    if not path.exists():
-        return None
-    d = json.loads(path.read_text())
-    return list(d["records"]) if "records" in d else [d]
 
 
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:
@@ -273,7 +228,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "answers.md": answers_markdown(results_root, profile, ev),
                                    "conclusions.md": conclusions_markdown(ev),
                                    "ovg-schedule.md": schedule_fragment(results_root, profile),
-                                   "claims.md": claims_fragment(ev, previous=previous_claims(results_root, profile)), "errata.md": errata_fragment(),
+                                   "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-gpu.md": gpu_fragment(gpu)}
     if png is not None:
