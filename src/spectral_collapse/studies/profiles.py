@@ -2,9 +2,9 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 28 minutes on
+  a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 40 minutes on
   one core with two trainings side by side on a 2-core machine), 4000 for the DiT (cheaper per step), 2000 for
-  the VAE; 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
+  the VAE; eps models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
   other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
   sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Its models
   do not all pass the quality gate yet (the chapter *Are the models good enough?* says which check each fails),
@@ -136,7 +136,9 @@ class Profile:
         base = self.train_edm if parameterization == "edm" else self.train_eps
         if backbone == "dit" and self.train_dit is not None:
             base = replace(self.train_dit, P_mean=self.train_edm.P_mean, P_std=self.train_edm.P_std)
-        cfg = replace(base, objective=parameterization)
+        # truncated-SNR weighting is for the eps objective (losses.truncated_snr_weight): an x0 or v loss already
+        # weighs the predicted image's error at high noise
+        cfg = replace(base, objective=parameterization, truncated_snr=base.truncated_snr and parameterization == "eps")
         key = self._paper_key(dataset, backbone, space)
         if self.name == "paper" and key in _TABLE7["eps"]:
             cfg = replace(cfg, **_TABLE7["edm" if parameterization == "edm" else "eps"][key])
@@ -173,11 +175,12 @@ PROFILES: dict[str, Profile] = {
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
-        train_eps=TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
+        train_eps=TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995, truncated_snr=True),
         train_edm=TrainConfig(objective="edm", steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
         n_test=16, n_val=16, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32, allow_weak_models=True,
         factors=(2, 4, 8), dit=_QUICK_DIT,
-        train_dit=TrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995),
+        train_dit=TrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995,
+                              truncated_snr=True),
         vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=2000, batch_size=32)),
     "paper": Profile(
         name="paper", image_size=256, factor=16, backbone=_PAPER_UNET,
