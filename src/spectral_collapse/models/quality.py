@@ -349,7 +349,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
     total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check.
     keep_samples: put the deterministic sampler's samples of each label in ``report.info["samples"]``.
     unit_start: also run the deterministic sampler from pure noise and record its mean and std errors in
-    ``report.info["unit_start"]`` (not judged; see ``terminal_start``).
+    ``report.info["unit_start"]`` (not judged; see ``TerminalStart``).
     """
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
