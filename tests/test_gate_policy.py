@@ -72,7 +72,8 @@ def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
 def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     """The chapter's study: a gate report, loss curves, samples and real crops for each model of the set (smoke
     models: all below the gate, shown, not refused), and the tables and charts the chapter draws from them."""
-    from spectral_collapse.report.model_quality import gate_table, loss_chart, sample_rows, thresholds_table, verdict_text
+    from spectral_collapse.report.model_quality import (gate_table, loss_chart, sample_rows, start_table,
+                                                        thresholds_table, verdict_text)
     from spectral_collapse.studies.models import MODEL_SET
 
     ds = run_study("model_quality", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results")
@@ -87,5 +88,8 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
                                                      "reconstructed, target", "held-out, target"}
     assert list(thresholds_table().index) == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
+    starts = start_table(ds)   # both starts of the deterministic sampler, per diffusion model and label
+    assert set(starts.index.get_level_values("model")) == set(keys) - {"ihc-sr-x4-vae"}
+    assert starts.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
     heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
     assert np.isfinite(heldout).sum() >= 2
