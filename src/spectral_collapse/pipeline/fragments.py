@@ -101,6 +101,21 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
     return "\n".join(lines)
 
 
+def schedule_fragment(root: str | Path, profile: str) -> str:
+    """The OVG page's measured schedules: each dataset's ``ovg_schedule`` verdict (best schedule, cost, quality)."""
+    from ..report.schedule import verdict
+
+    parts = []
+    for dataset in ("ihc-sr", "ihc-edges"):
+        path = results_path("ovg_schedule", dataset, profile, root)
+        if path.exists():
+            parts.append(f"- **{dataset}** ({profile} profile): {verdict(load_results(path))}")
+    if not parts:
+        return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
+                "(chapter *Where OVG must act*).\n")
+    return "\n".join(parts) + "\n"
+
+
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     """The errata page's generated part: the table checks, and Table 1 recomputed from the paper's Tables 8-11."""
     p = paper_tables() if paper is None else paper
