@@ -233,9 +233,9 @@ def test_profile_defaults_keep_the_main_models_specs():
             old = ModelSpec(backbone=p.backbone, parameterization=par, schedule=p.schedule, sigma_data=p.sigma_data)
             assert p.model_spec(par, "ihc-sr").to_dict() == old.to_dict()
             base = p.train_edm if par == "edm" else p.train_eps
-            # truncated-SNR weighting is the eps objective's alone
+            # truncated-SNR weighting: the eps and x0 objectives share it, EDM keeps its own weighting
             assert p.train_config(par, "ihc-sr").__dict__ == {**base.__dict__, "objective": par,
-                                                              "truncated_snr": base.truncated_snr and par == "eps"}
+                                                              "truncated_snr": base.truncated_snr and par != "edm"}
     paper = PROFILES["paper"]
     assert paper.model_spec("eps", "bbbc021").backbone == paper.backbone
     assert paper.model_spec("edm", "bbbc021").sigma_data == 1.14

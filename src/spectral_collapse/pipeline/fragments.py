@@ -43,6 +43,24 @@ def md_table(frame: pd.DataFrame, index: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(r, share: bool) -> str:
+    """One scorecard cell, 'paper / ours': a mean ± its std over seeds where there is one, a share with its 95 %
+    interval; "not run" where we have no counterpart."""
+    def pm(mean, std) -> str:
+        v = fmt_metric(mean, r.metric, share)
+        sd = fmt_metric(std, r.metric, share) if std is not None and np.isfinite(std) and std > 0 else ""
+        return f"{v} ± {sd}" if v and sd else v
+
+    paper = pm(r.paper_mean, getattr(r, "paper_std", np.nan))
+    o = float(r.ours_mean)
+    if not np.isfinite(o):
+        return f"{paper} / not run"
+    lo, hi = float(getattr(r, "ours_lo", np.nan)), float(getattr(r, "ours_hi", np.nan))
+    ours = (f"{fmt_metric(o, r.metric, share)} [{fmt_metric(lo, r.metric, share)}, {fmt_metric(hi, r.metric, share)}]"
+            if np.isfinite(lo) and np.isfinite(hi) else pm(o, float(r.ours_std)))
+    return f"{paper} / {ours}"
+
+
 def scorecard_markdown(card: pd.DataFrame) -> str:
     """One pipe table per paper table: rows = methods (and the ablation axis), cells 'paper / ours' per metric."""
     out = []
@@ -51,12 +69,13 @@ def scorecard_markdown(card: pd.DataFrame) -> str:
         share = table in ("table1", "table6")
         axis = {"table3": "backbone", "table4": "space", "table5": "scale"}.get(table)
         idx = ([axis] if axis else []) + ["method"]
-        t = t.assign(cell=[f"{fmt_metric(p, m, share)} / " + (fmt_metric(o, m, share) if np.isfinite(o) else "not run")
-                           for p, o, m in zip(t["paper_mean"], t["ours_mean"].astype(float), t["metric"])])
+        t = t.assign(cell=[_cell(r, share) for r in t.itertuples()])
         wide = t.pivot_table(index=idx, columns="metric", values="cell", aggfunc="first", sort=False)
         wide = wide[[m for m in METRICS if m in wide.columns]]
         src = sorted(set(t["ours_from"].dropna()))
-        out.append(f"## {TABLE_TITLES.get(table, table)}\n\nEach cell: paper / ours. Ours from: "
+        what = ("paper / ours, ours with its 95 % interval over test crops (over seeds for a metric of a whole "
+                "set)" if share else "paper / ours, each a mean ± its standard deviation over seeds")
+        out.append(f"## {TABLE_TITLES.get(table, table)}\n\nEach cell: {what}. Ours from: "
                    f"{'; '.join(src) if src else 'not run'}.\n\n" + md_table(wide, index=True))
     return "\n".join(out)
 

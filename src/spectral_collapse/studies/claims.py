@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from .scorecard import (DETERMINISTIC, OVG_LABELS, PAPER_SCALES, STANDIN, STOCHASTIC, TABLE6_METHODS, Evidence,
-                        fmt_value, load_evidence, method_means, paper_evidence, percent_improved, scale_labels)
+from .scorecard import (OVG_LABELS, PAPER_SCALES, STANDIN, Evidence, fmt_value, load_evidence, method_means,
+                        paper_evidence, percent_improved, scale_labels)
+from .paper_shares import table1_frames, x0_frames
 from .samples import sample_size
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, correlation_finding,
                        distinct_points, share_checks, texture_check, versus)
@@ -78,22 +79,14 @@ def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataF
 def _claim_table1(ev: Evidence) -> Finding:
     metrics = ("s_hf", "s_lf", "s_dc", "s_g")
     want = {m: True for m in ("s_hf", "s_dc", "s_g")} | {"s_lf": False}
-    return _pct_claim(ev, "table1", STOCHASTIC, DETERMINISTIC, "method", ev.select("main"),
-                      ev.select("main", per_crop=True), metrics, want)
+    frame, crops, better, worse, by = table1_frames(ev)
+    return _pct_claim(ev, "table1", better, worse, by, frame, crops, metrics, want)
 
 
 def _x0_vs_eps(ev: Evidence, metrics, want) -> Finding:
     """Table 6's share of (dataset, method, factor) cases in which the x0 arm beats the eps arm on ``metrics``."""
-    def arms(f):
-        f = f[f["method"].isin(TABLE6_METHODS)] if "method" in f else f
-        return f.assign(parameterization=f["parameterization"].str.lower()) if "parameterization" in f else f
-
-    f, crops = arms(ev.select("x0")), arms(ev.select("x0", per_crop=True))
-    labels = f["parameterization"].unique() if "parameterization" in f else []
-    xs, eps = [v for v in labels if "x0" in v], [v for v in labels if "eps" in v]
-    if not (xs and eps):
-        f, crops = f.iloc[0:0], crops.iloc[0:0]
-    return _pct_claim(ev, "table6", xs, eps, "parameterization", f, crops, metrics, want)
+    frame, crops, xs, eps, by = x0_frames(ev)
+    return _pct_claim(ev, "table6", xs, eps, by, frame, crops, metrics, want)
 
 
 def _claim_x0_cure(ev: Evidence) -> Finding:

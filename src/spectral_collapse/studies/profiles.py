@@ -4,7 +4,7 @@
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
   a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 40 minutes on
   one core with two trainings side by side on a 2-core machine), 4000 for the DiT (cheaper per step), 2000 for
-  the VAE; eps models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
+  the VAE; eps and x0 models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
   other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
   sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Its models
   do not all pass the quality gate yet (the chapter *Are the models good enough?* says which check each fails),
@@ -136,9 +136,11 @@ class Profile:
         base = self.train_edm if parameterization == "edm" else self.train_eps
         if backbone == "dit" and self.train_dit is not None:
             base = replace(self.train_dit, P_mean=self.train_edm.P_mean, P_std=self.train_edm.P_std)
-        # truncated-SNR weighting is for the eps objective (losses.truncated_snr_weight): an x0 or v loss already
-        # weighs the predicted image's error at high noise
-        cfg = replace(base, objective=parameterization, truncated_snr=base.truncated_snr and parameterization == "eps")
+        # truncated-SNR weighting (losses.truncated_snr_weight) gives the eps and x0 objectives one loss,
+        # max(eps error, x0 error), so the eps-vs-x0 ablation compares parameterizations, not loss weightings;
+        # the EDM and v objectives keep their own weightings
+        cfg = replace(base, objective=parameterization,
+                      truncated_snr=base.truncated_snr and parameterization in ("eps", "x0"))
         key = self._paper_key(dataset, backbone, space)
         if self.name == "paper" and key in _TABLE7["eps"]:
             cfg = replace(cfg, **_TABLE7["edm" if parameterization == "edm" else "eps"][key])

@@ -241,9 +241,9 @@ def scale_labels(values) -> dict:
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: ours_mean, ours_std, ours_n (seeds; Tables 1, 6: comparisons), ours_failed
-    (samples left out of the mean; NaN where not recorded), ours_from."""
-    f = ev.frame
+    """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1 and 6: the
+    share's 95 % interval, ``paper_shares``), ours_n (seeds; Tables 1, 6: distinct comparisons), ours_failed (samples
+    left out of the mean; NaN where not recorded), ours_from."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -283,58 +283,18 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
                                 ours_from=[f"{study} {dataset} factor {v} as {k}" if axis == "scale" else
                                            f"{study} {dataset} {axis} {v}" for v, k in zip(a[axis], a["paper_value"])],
                                 **fixed))
-    t1 = _table1_rows(ev)
-    if t1 is not None:
-        out.append(t1)
-    t6 = _table6_rows(ev)
-    if t6 is not None:
-        out.append(t6)
+    from .paper_shares import table1_rows, table6_rows
+
+    out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
+    cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from"]
     if not out:
-        return pd.DataFrame(columns=[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_failed", "ours_from"])
+        return pd.DataFrame(columns=cols)
     rows = pd.concat(out, ignore_index=True)
     rows = rows.sort_values("real", ascending=False, kind="stable").drop_duplicates(KEYS)  # real data first
-    if "ours_failed" not in rows:
-        rows["ours_failed"] = np.nan
-    return rows[[*KEYS, "ours_mean", "ours_std", "ours_n", "ours_failed", "ours_from"]].reset_index(drop=True)
-
-
-def _table1_rows(ev: Evidence) -> pd.DataFrame | None:
-    main = ev.select("main")
-    if main.empty:
-        return None
-    pct = percent_improved(main, STOCHASTIC, DETERMINISTIC, "method", ["dataset", "seed"])
-    if pct.empty:
-        return None
-    return pct.rename(columns={"improved": "ours_mean", "cases": "ours_n"}).assign(
-        table="table1", dataset="all", scale="", backbone="unet", space="latent", method="stochastic_vs_deterministic",
-        ours_std=np.nan, real=True,
-        ours_from=[f"main_results, all datasets and seeds (share of comparisons{_share_note(r)})"
-                   for r in pct.itertuples()])
-
-
-def _share_note(r) -> str:
-    """What a share left out or tied, for its row's ``ours_from``."""
-    return "".join(f"; {p}" for p in share_notes(r) if p)
-
-
-def _table6_rows(ev: Evidence) -> pd.DataFrame | None:
-    x0 = ev.select("x0")
-    if x0.empty or "parameterization" not in x0:
-        return None
-    x0 = x0.assign(parameterization=x0["parameterization"].str.lower())
-    eps = [v for v in x0["parameterization"].unique() if "eps" in v]
-    xs = [v for v in x0["parameterization"].unique() if "x0" in v]
-    if not eps or not xs:
-        return None
-    pair_on = [c for c in ("dataset", "method", "scale", "seed") if c in x0]
-    pct = percent_improved(x0[x0["method"].isin(TABLE6_METHODS)], xs, eps, "parameterization", pair_on)
-    if pct.empty:
-        return None
-    return pct.rename(columns={"improved": "ours_mean", "cases": "ours_n"}).assign(
-        table="table6", dataset="bbbc021", scale="all", backbone="unet", space="latent", method="x0_vs_eps",
-        ours_std=np.nan, real=True,
-        ours_from=[f"eps_vs_x0, {', '.join(TABLE6_METHODS)} at every factor and seed (share of cases{_share_note(r)})"
-                   for r in pct.itertuples()])
+    for c in ("ours_failed", "ours_lo", "ours_hi"):
+        if c not in rows:
+            rows[c] = np.nan
+    return rows[cols].reset_index(drop=True)
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:

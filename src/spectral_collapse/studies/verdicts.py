@@ -240,22 +240,33 @@ def _share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[
     return f.loc[:, f.notna().any() | (f.columns == "value")], unit, [n for n in notes if n]
 
 
+def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
+    """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
+    (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
+    share, lo, hi, cases, ties, unit ("crop", or "seed" for a set-level metric), notes (what was left out or tied,
+    in words). The claims page and the scorecard both read their shares from here."""
+    rows = []
+    for m in metrics:
+        f, unit, left = _share_rows(frame, crops, m)
+        pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
+        s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
+        if s is not None:
+            notes = [f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
+            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties")}, "unit": unit,
+                         "notes": "; ".join(n for n in notes if n)})
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "unit", "notes"])
+
+
 def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
                  reported: pd.Series) -> list[tuple[str, str]]:
-    """One (verdict, text) per metric of a share claim on our evidence (``share_interval``, ``share_verdict``):
-    comparisons hold dataset and the other settings (method, scale) fixed; ``want_above`` (else the paper's reported
-    share, ``reported``) says on which side of 50 % the paper puts it."""
+    """One (verdict, text) per metric of a share claim on our evidence (``share_table``, ``share_verdict``);
+    ``want_above`` (else the paper's reported share, ``reported``) says on which side of 50 % the paper puts it."""
     checks = []
-    for m in metrics:
-        rows, unit, left = _share_rows(frame, crops, m)
-        pair_on = [c for c in ("dataset", "method", "scale") if c in rows and c != by]
-        s = share_interval(rows, better, worse, by, pair_on, unit) if not rows.empty and pair_on else None
-        if s is None:
-            continue
-        v = share_verdict(s["lo"], s["hi"], want_above.get(m, reported.get(m, np.nan) > 0.5))
-        notes = [f"interval over {'crops' if unit == 'crop' else 'seeds (a set-level metric)'}",
-                 f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
-        checks.append((v, f"{m}: {s['share']:.1%} [{s['lo']:.1%}, {s['hi']:.1%}] of {s['cases']} comparisons (paper "
+    for s in share_table(frame, crops, better, worse, by, metrics).itertuples():
+        m = s.metric
+        v = share_verdict(s.lo, s.hi, want_above.get(m, reported.get(m, np.nan) > 0.5))
+        notes = [f"interval over {'crops' if s.unit == 'crop' else 'seeds (a set-level metric)'}", s.notes]
+        checks.append((v, f"{m}: {s.share:.1%} [{s.lo:.1%}, {s.hi:.1%}] of {s.cases} comparisons (paper "
                           f"{reported.get(m, np.nan):.1%}; {'; '.join(n for n in notes if n)}) → {v}"))
     return checks
 
