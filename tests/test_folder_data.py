@@ -144,6 +144,17 @@ def test_one_8000_pixel_image_and_a_folder_over_the_total_budget_are_refused_bef
     assert decoded == []
 
 
+def test_the_datasets_page_states_the_image_limits_the_loader_applies():
+    """docs/datasets.md gives the per-image limit and the budget for all images with the loader's defaults."""
+    from spectral_collapse.data.folder import MAX_PIXELS, MAX_TOTAL_PIXELS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")}
+    assert f"{MAX_PIXELS:,}" in rows["`max_pixels`"], rows["`max_pixels`"]
+    assert f"{MAX_TOTAL_PIXELS:,}" in rows["`max_total_pixels`"]
+    assert "`max_total_pixels`" in text.split("* **Image limits.**")[1].split("* **")[0]
+
+
 def test_too_small_images_are_refused_or_skipped_and_small_ones_warned(tmp_path):
     root = _pools(tmp_path, size=16)
     _save(root / "source" / "dot.png", np.zeros((1, 1, 3), np.uint8))
@@ -353,15 +364,25 @@ def test_the_main_command_skips_what_cannot_take_a_model_or_a_folder(tmp_path, m
     assert [c[0] for c in calls] == ["scale_factor"]  # named: it runs, and refuses the model itself
 
 
-def test_a_folder_warning_reaches_the_results_and_the_chapter(tmp_path, ckpts):
-    """Duplicate names in source/ warn when loading; inside a study the warning is kept with the results (one line
-    naming the files and what was done) and the chapter lists it, although notebooks silence library noise."""
+@pytest.mark.parametrize("fault,words", [
+    ("duplicate", r"im03\.jpg \+ im03\.png"),
+    ("unreadable", r"skipped 1 unreadable image\(s\) \(source: broken\.png \(\w+\)\); pass on_corrupt='raise'"),
+])
+def test_a_folder_warning_reaches_the_results_and_the_chapter(tmp_path, ckpts, fault, words):
+    """Duplicate names or an unreadable image in source/ warn when loading; inside a study the warning is kept with
+    the results (one line naming the files and what was done) and the chapter lists it, although notebooks silence
+    library noise."""
+    import re
+
     from spectral_collapse.pipeline.notebook import run_notes
 
     root = _paired_tests(_pools(tmp_path / "p"))
-    _save(root / "source" / "im03.jpg", np.zeros((16, 16, 3), np.uint8))
-    with pytest.warns(UserWarning, match=r"im03\.jpg \+ im03\.png"):
+    if fault == "duplicate":
+        _save(root / "source" / "im03.jpg", np.zeros((16, 16, 3), np.uint8))
+    else:
+        (root / "source" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not an image")
+    with pytest.warns(UserWarning, match=words):
         ds = run_study("main_results", dataset=f"folder:{root}", results_root=tmp_path / "r", **SMOKE)
     notes = json.loads(ds.attrs["run_warnings"])
-    assert len([n for n in notes if "im03.jpg + im03.png" in n]) == 1
-    assert "im03.jpg + im03.png" in run_notes(ds.attrs)
+    assert len([n for n in notes if re.search(words, n)]) == 1
+    assert re.search(words, run_notes(ds.attrs))

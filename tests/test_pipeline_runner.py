@@ -236,3 +236,40 @@ def test_damaged_weights_make_stored_results_stale_and_are_named(tmp_path, ckpts
         (ck / HASH_FILE).unlink()
     with pytest.raises(CheckpointCorrupt, match=rf"{ck}"):
         run_study("main_results", results_root=res, **MAIN)
+
+
+def test_every_resolved_profile_value_is_in_the_results_key(monkeypatch):
+    """Not only the profile's name: sample counts, inversion steps, training settings of each model and the
+    autoencoder's all enter a study's key (the cheap check beside the end-to-end one above)."""
+    from dataclasses import replace
+
+    from spectral_collapse.studies import profiles
+
+    smoke = profiles.PROFILES["smoke"]
+    base = study_spec("main_results", **MAIN).key()
+    for change in ({"n_test": 6}, {"steps": 4}, {"seeds": (0,)}, {"gate_samples": 8},
+                   {"train_eps": replace(smoke.train_eps, seed=1)}, {"train_edm": replace(smoke.train_edm, lr=1e-3)},
+                   {"train_vae": replace(smoke.train_vae, steps=21)}, {"sigma_data": 0.6}):
+        monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, **change))
+        assert study_spec("main_results", **MAIN).key() != base, change
+    monkeypatch.setitem(profiles.PROFILES, "smoke", smoke)
+    assert study_spec("main_results", **MAIN).key() == base
+
+
+def test_how_a_profile_derives_its_training_configs_is_in_the_results_key(monkeypatch):
+    """The configs a profile derives (which objectives get truncated-SNR weighting, the paper's Table 7 overrides)
+    enter the key too: changing the derivation, with no profile field edited, makes stored results stale."""
+    from dataclasses import replace
+
+    from spectral_collapse.studies import profiles
+
+    base = study_spec("main_results", **MAIN).key()
+    derive = profiles.Profile.train_config
+
+    def without_weighting(self, parameterization, dataset=None, **kw):
+        return replace(derive(self, parameterization, dataset, **kw), truncated_snr=False, grad_clip=0.5)
+
+    monkeypatch.setattr(profiles.Profile, "train_config", without_weighting)
+    assert study_spec("main_results", **MAIN).key() != base
+    monkeypatch.setattr(profiles.Profile, "train_config", derive)
+    assert study_spec("main_results", **MAIN).key() == base

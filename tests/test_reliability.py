@@ -288,6 +288,30 @@ def _results_root_is_a_file(tmp: Path):
         return run_study("pareto", dataset="ihc-sr", profile="smoke", results_root=tmp / "results")
 
 
+def _results_root_parent_read_only(tmp: Path):
+    from spectral_collapse.pipeline.runner import run_study
+
+    shared = tmp / "shared"
+    shared.mkdir()
+    real_access = os.access
+
+    def access(path, mode, *a, **k):  # root ignores a folder's mode, so the check is told what a user would get
+        if Path(path) == shared and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        import spectral_collapse.studies.pareto as pareto
+
+        mp.setattr(pareto, "run_pareto", lambda spec, ctx: pytest.fail("the study ran before the check"))
+        mp.setattr(os, "access", access)
+        shared.chmod(0o555)
+        try:
+            return run_study("pareto", dataset="ihc-sr", profile="smoke", results_root=shared / "results")
+        finally:
+            shared.chmod(0o755)
+
+
 def _nan_in_inversion(tmp: Path):
     D = EpsDenoiser(GaussianOracleNet("eps"), VPSchedule())
     x = torch.zeros(3, 3, 8, 8)
@@ -516,6 +540,10 @@ BAD_INPUTS = [
     BadInput("results-root-not-writable", "a results root that cannot be written", "pipeline.runner.run_study",
              _results_root_is_a_file, PermissionError, r"cannot write results under the results root .*results",
              r"nothing was computed\. Pass a results_root \(CLI: --results-root\)"),
+    BadInput("results-root-parent-read-only", "a results root (not there yet) whose parent folder is read-only",
+             "pipeline.runner.run_study", _results_root_parent_read_only, PermissionError,
+             r"cannot write results under the results root \S*/shared/results \(\S*/shared is not writable\)",
+             r"nothing was computed\. Pass a results_root \(CLI: --results-root\) that is a folder you can write to"),
     BadInput("profile-with-hyphen", "an unknown profile whose name has a '-'", "studies.store.results_path",
              lambda t: results_path("pareto", "ihc-sr", "no-such-profile"), ValueError,
              r"unknown profile 'no-such-profile'", r"valid profiles: smoke, quick, paper"),
@@ -926,12 +954,6 @@ def test_soak_resume_reruns_only_what_the_log_lacks(tmp_path, monkeypatch):
     assert calls == [("alpha", "d")] and kept.read_text() == "alpha"
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(1)
-    write_doc()
-    print(f"wrote {DOC}")
-
-
 def test_an_unwritable_cache_beside_the_results_is_refused_before_any_work(tmp_path, monkeypatch):
     """The results root is writable but the cell cache beside it cannot be created (its place is taken by a file, or
     its folder is read-only): the error comes before the study runs and names the cache and the option, instead of
@@ -945,3 +967,9 @@ def test_an_unwritable_cache_beside_the_results_is_refused_before_any_work(tmp_p
     with pytest.raises(PermissionError, match=r"cannot write cells under the cell cache .*cache/cells \(.*cache is "
                                               r"not a folder\); nothing was computed.*cache_root"):
         run_study("main_results", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results")
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    write_doc()
+    print(f"wrote {DOC}")

@@ -471,3 +471,152 @@ def test_an_interrupted_chapter_leaves_no_hidden_copy(tmp_path, tiny, monkeypatc
     with pytest.raises(KeyboardInterrupt):
         execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "results"))
     assert [p.name for p in (root / "book" / "studies").iterdir()] == []
+
+
+def test_an_interruption_after_papermill_finished_leaves_no_hidden_copy(tmp_path, tiny, monkeypatch):
+    """Ctrl-C while the executed copy is being titled, stamped and moved into place (after papermill returned) also
+    leaves book/studies/ without a hidden half-finished chapter."""
+    from spectral_collapse.pipeline import execute
+
+    root = _tiny_repo(tmp_path)
+
+    def executed(src, out, params, root):
+        out.write_text(src.read_text())  # papermill's finished copy
+
+    def interrupted(nb):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "_papermill", executed)
+    monkeypatch.setattr(execute, "strip_progress", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "results"))
+    assert [p.name for p in (root / "book" / "studies").iterdir()] == []
+
+
+TERMINATED_CHILD = '''
+import sys, time
+from pathlib import Path
+from spectral_collapse import cli
+from spectral_collapse.pipeline import execute
+from spectral_collapse.studies import registry
+
+registry.STUDIES["tiny"] = registry.Study("tiny", "Tiny", {}, run=lambda spec, ctx: None, datasets=("ihc-sr",))
+
+def slow(src, out, params, root):
+    out.write_text(src.read_text())  # papermill has written its copy and runs the next cell
+    time.sleep(600)
+
+execute._papermill = slow
+sys.exit(cli.main(["studies", "--profile", "smoke", "--study", "tiny", "--dataset", "ihc-sr", "--root", sys.argv[1],
+                   "--results-root", sys.argv[2]]))
+'''
+
+
+def test_a_terminated_cli_study_leaves_no_hidden_copy(tmp_path):
+    """SIGTERM (a job scheduler, `timeout`, or the side-by-side runner stopping its studies) cleans up like Ctrl-C:
+    the command says it was interrupted and book/studies/ holds no hidden half-executed chapter."""
+    import signal
+    import subprocess
+    import sys
+
+    root = _tiny_repo(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-c", TERMINATED_CHILD, str(root), str(tmp_path / "results")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    hidden = root / "book" / "studies" / ".tiny-ihc-sr-smoke.ipynb.tmp.ipynb"
+    deadline = time.time() + 120
+    while not hidden.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert hidden.exists(), proc.communicate(timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "terminated" in err, (proc.returncode, err[-2000:])
+    assert [p.name for p in (root / "book" / "studies").iterdir()] == []
+
+
+def test_an_unwritable_results_root_stops_the_chapter_before_papermill_starts(tmp_path, tiny, monkeypatch):
+    """The main command checks the results root before it starts a kernel: one line naming the folder and the
+    option, instead of a notebook traceback after the kernel and the study's imports have started."""
+    from spectral_collapse import cli
+    from spectral_collapse.pipeline import execute
+
+    monkeypatch.setattr(execute, "_papermill", lambda *a, **k: pytest.fail("papermill started"))
+    root = _tiny_repo(tmp_path)
+    (tmp_path / "taken").write_text("a file where the results root's parent would be")
+    with pytest.raises(PermissionError, match=r"cannot write results under the results root \S*taken/results "
+                                              r"\(\S*taken is not a folder\); nothing was computed\. Pass a "
+                                              r"results_root \(CLI: --results-root\)"):
+        execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "taken" / "results"))
+    assert not (root / "book").exists()
+    assert cli.main(["studies", "--profile", "smoke", "--study", "tiny", "--dataset", "ihc-sr", "--root", str(root),
+                     "--results-root", str(tmp_path / "taken" / "results")]) == 1
+
+
+NOTED = '''
+import json
+from pathlib import Path
+import xarray as xr
+p = Path(results_root) / "tiny" / f"{dataset}-{profile}.nc"
+p.parent.mkdir(parents=True, exist_ok=True)
+xr.Dataset(attrs={"run_warnings": json.dumps(["skipped 1 unreadable image(s) (source: broken.png (OSError))"]),
+                  "model_gate": json.dumps({"tiny-eps": {"passed": False, "failures": "std 0.35 > 0.1"}})}
+           ).to_netcdf(p, engine="h5netcdf")
+'''
+
+
+def test_the_main_command_prints_what_each_run_warned_about(tmp_path, tiny, capsys):
+    """The warnings a study kept with its results, and the models below the quality gate it was allowed to use,
+    reach the main command's output one line each after the chapter (the chapter itself silences library noise)."""
+    root = _tiny_repo(tmp_path, code=NOTED)
+    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "results")) is not None
+    err = capsys.readouterr().err.splitlines()
+    assert "  note: skipped 1 unreadable image(s) (source: broken.png (OSError))" in err
+    assert "  below the quality gate (allowed): tiny-eps: std 0.35 > 0.1" in err
+
+
+def test_an_interrupted_stamp_leaves_no_hidden_copy(tmp_path, monkeypatch):
+    """Recording a chapter's inputs (stamp, restamp) writes a hidden copy and moves it into place; an interruption
+    in between leaves the chapter as it was and no hidden copy."""
+    out = tmp_path / "book" / "studies" / "tiny-ihc-sr-smoke.ipynb"
+    out.parent.mkdir(parents=True)
+    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), str(out))
+    before = out.read_text()
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stamp(out, [out], tmp_path)
+    monkeypatch.undo()
+    assert [p.name for p in out.parent.iterdir()] == [out.name] and out.read_text() == before
+
+
+def test_a_profile_edit_makes_the_chapter_stale_and_says_why(tmp_path, tiny, monkeypatch):
+    """A chapter records a digest of its profile's resolved values: editing the profile (here the test crops)
+    executes it again, and the reason names what changed."""
+    from dataclasses import replace
+
+    from spectral_collapse.pipeline.execute import run_reason
+    from spectral_collapse.studies import profiles
+
+    root = _tiny_repo(tmp_path)
+    results = str(tmp_path / "results")
+    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results) is not None
+    assert run_reason("tiny", "ihc-sr", "smoke", root=root, results_root=results) is None
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], n_test=6))
+    assert run_reason("tiny", "ihc-sr", "smoke", root=root, results_root=results) == \
+        "its parameters changed (profile_values)"
+
+
+def test_a_read_only_results_root_that_holds_the_results_still_serves_the_chapter(tmp_path, tiny, monkeypatch):
+    """The check before papermill asks for a writable results root only when the results must be computed: stored
+    results in a read-only root can still be read into a chapter."""
+    from spectral_collapse.pipeline.runner import check_can_store
+
+    res = tmp_path / "results"
+    (res / "tiny").mkdir(parents=True)
+    (res / "tiny" / "ihc-sr-smoke.nc").write_text("stored")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # nothing may be written
+    check_can_store("tiny", "ihc-sr", "smoke", str(res))
+    with pytest.raises(PermissionError, match=r"results root \S*results \(\S*results/tiny is not writable\)"):
+        check_can_store("tiny", "ihc-edges", "smoke", str(res))

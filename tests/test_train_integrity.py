@@ -61,6 +61,16 @@ def test_a_checkpoint_without_hashes_is_refused_never_trusted(ck):
     assert not (ck / HASH_FILE).exists()
 
 
+def test_a_record_trimmed_of_a_weight_file_does_not_let_that_file_load_unverified(ck):
+    """A hash record edited to leave out the EMA weights must not let altered EMA weights load."""
+    _flip(ck / "ema.safetensors")
+    recorded = json.loads((ck / HASH_FILE).read_text())
+    del recorded["ema.safetensors"]
+    (ck / HASH_FILE).write_text(json.dumps(recorded))
+    with pytest.raises(CheckpointCorrupt, match=rf"records no hash for ema.safetensors.*delete the folder {ck}"):
+        load_trained(ck)
+
+
 def test_hashes_are_cached_by_size_and_mtime(ck, monkeypatch):
     from spectral_collapse.train import cache
 

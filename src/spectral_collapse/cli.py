@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -93,6 +95,30 @@ def _download(a):
     print(f"checked against (or recorded in) {lock_path(a.root)}", file=sys.stderr)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is running so that it cleans up as after Ctrl-C (no half-written chapter,
+    side-by-side studies stopped)."""
+
+
+def _raise_terminated(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """Within the block, SIGTERM raises ``_Terminated`` (a KeyboardInterrupt) instead of ending the process."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals are left as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="spectral_collapse", description=__doc__)
     ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -152,7 +178,11 @@ def main(argv=None):
     w.set_defaults(fn=_weights)
     a = ap.parse_args(argv)
     try:
-        a.fn(a)
+        with _sigterm_as_interrupt():
+            a.fn(a)
+    except _Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -137,10 +137,14 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
 
 
 def _write_atomic(nb, out: Path) -> None:
+    """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
     import nbformat
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, out)
+    try:
+        nbformat.write(nb, str(tmp))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
@@ -278,6 +282,9 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
                                                results_root=results_root, extra=extra)
     if reason is None:
         return None
+    from .runner import check_can_store
+
+    check_can_store(study, dataset, profile, results_root, root)  # as the notebook would, before a kernel starts
     print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
     t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
@@ -285,18 +292,17 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         _papermill(src, tmp, params, root)
-    except BaseException:  # a failed or interrupted run (Ctrl-C) leaves no hidden half-executed copy behind
+        nb = nbformat.read(str(tmp), as_version=4)
+        title_with_dataset(nb, dataset, profile)
+        hide_parameter_cells(nb)
+        strip_progress(nb)
+        _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
+                {src: src_hash})
+        nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
+        nb.metadata["spectral_collapse"]["executed_because"] = reason
+        _write_atomic(nb, out)  # through the same temporary name papermill wrote
+    finally:  # a failed or interrupted run (Ctrl-C, SIGTERM) leaves no hidden half-executed copy behind
         tmp.unlink(missing_ok=True)
-        raise
-    nb = nbformat.read(str(tmp), as_version=4)
-    title_with_dataset(nb, dataset, profile)
-    hide_parameter_cells(nb)
-    strip_progress(nb)
-    _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
-            {src: src_hash})
-    nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
-    nb.metadata["spectral_collapse"]["executed_because"] = reason
-    _write_atomic(nb, out)  # through the same temporary name papermill wrote
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
     for line in _result_notes(study, dataset, profile, root, results_root):
         print(f"  {line}", file=sys.stderr, flush=True)

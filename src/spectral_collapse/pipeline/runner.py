@@ -32,7 +32,7 @@ from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
 
-__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current"]
+__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "check_can_store"]
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
@@ -124,8 +124,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
-    _check_writable(memo.root, memo.root, what="cells under the cell cache", option="cache_root (by default the "
-                    "cache sits beside the results root, in its parent's cache/cells)")
+    _check_cache_writable(memo.root)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with gate_policy(allow_weak(spec)) as gate:
@@ -175,10 +174,30 @@ def _cache_root(results_root: str | os.PathLike) -> Path:
     return Path(DEFAULT_ROOT) if root == Path("data/results") else root.parent / "cache" / "cells"
 
 
+def check_can_store(study: str, dataset: str, profile: str, results_root: str | os.PathLike = "data/results",
+                    base: str | os.PathLike = ".") -> None:
+    """Raise, naming the folder and the option, when the results of ``study`` on (dataset, profile) are not stored
+    yet and could not be written there, or their cells beside them (paths relative to ``base``, the folder the
+    study runs in): the check ``run_study`` makes, for a caller that starts a notebook first."""
+    if get_study(study).run is None:
+        return
+    path = Path(base) / results_path(study, dataset_key(dataset), profile, results_root)
+    if not path.exists():
+        _check_writable(path.parent, results_root)
+        _check_cache_writable(Path(base) / _cache_root(results_root))
+
+
+def _check_cache_writable(cache: Path) -> None:
+    """Raise (naming the cell cache and the option) unless cells could be written under ``cache``."""
+    _check_writable(cache, cache, what="cells under the cell cache", option="cache_root (by default the cache sits "
+                    "beside the results root, in its parent's cache/cells)")
+
+
 def _check_writable(folder: Path, results_root, what: str = "results under the results root",
                     option: str = "results_root (CLI: --results-root)") -> None:
     """Raise (naming the results root and the fix) unless a results file could be written into ``folder``: the
-    nearest existing folder on its path must be a writable folder. Nothing is created here."""
+    nearest existing folder on its path must be a writable folder (a folder that is not there yet is created by
+    the write, so its parent decides). Nothing is created here."""
     probe = Path(folder).resolve()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
@@ -189,6 +208,6 @@ def _check_writable(folder: Path, results_root, what: str = "results under the r
         problem = f"{probe} is not writable"
     if problem:
         raise PermissionError(
-            f"cannot write {what} under {results_root} ({problem}); nothing was computed. Pass a {option} that is "
+            f"cannot write {what} {results_root} ({problem}); nothing was computed. Pass a {option} that is "
             "a folder you can write to"
         )

@@ -183,12 +183,27 @@ class StudySpec:
 
 
 def profile_values(name: str) -> dict:
-    """The resolved values of profile ``name`` as JSON-able data (nested configs included)."""
+    """The resolved values of profile ``name`` as JSON-able data (nested configs included), with the model and
+    training configs it derives for every parameterization, backbone and data space of the model set (the paper's
+    Table 7 overrides, which objectives get truncated-SNR weighting): a change to how a profile derives them makes
+    the results computed under it stale, as an edit of its fields does."""
     from dataclasses import asdict
 
     from .profiles import get_profile
 
-    return json.loads(json.dumps(asdict(get_profile(name)), sort_keys=True, default=str))
+    p = get_profile(name)
+    derived = {}
+    for dataset in ("ihc-sr", "ihc-edges", "bbbc021", "edges2shoes"):
+        for par, backbone, space in (("eps", "unet", None), ("x0", "unet", None), ("v", "unet", None),
+                                     ("edm", "unet", None), ("eps", "dit", None), ("eps", "unet", "latent")):
+            try:
+                spec, cfg = (p.model_spec(par, dataset, backbone=backbone, space=space),
+                             p.train_config(par, dataset, backbone=backbone, space=space))
+            except (ValueError, KeyError):   # an axis the profile does not offer
+                continue
+            derived[f"{dataset}/{par}/{backbone}/{space or 'default'}"] = {"model": spec.to_dict(),
+                                                                           "train": asdict(cfg)}
+    return json.loads(json.dumps({**asdict(p), "derived": derived}, sort_keys=True, default=str))
 
 
 def make_spec(study: str, params: Mapping[str, Param], *, dataset: Any, profile: Any, **raw) -> StudySpec:

@@ -90,7 +90,8 @@ def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
 
 
 def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
-    """Check the weight files ``names`` (None: every file recorded) against ``weights.sha256.json``; the record.
+    """Check the weight files ``names`` (None: every file recorded and every ``*.safetensors`` file in the folder)
+    against ``weights.sha256.json``; the record.
 
     A folder without the record, a record that is not a table, a weight file that is missing or whose SHA-256
     differs from the recorded one raises CheckpointCorrupt naming it and the fix: weights are never trusted
@@ -103,7 +104,9 @@ def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
     recorded = read_json(ckpt / HASH_FILE, retrain_fix(ckpt))
     if not isinstance(recorded, dict) or not recorded:
         raise CheckpointCorrupt(f"{ckpt / HASH_FILE} does not hold a table of hashes; {retrain_fix(ckpt)}")
-    for name in (recorded if names is None else names):
+    if names is None:   # every recorded file, and every weight file present: a trimmed record hides none
+        names = sorted(set(recorded) | {f.name for f in ckpt.glob("*.safetensors")})
+    for name in names:
         if name not in recorded:
             raise CheckpointCorrupt(f"{ckpt / HASH_FILE} records no hash for {name}; {retrain_fix(ckpt)}")
         if not (ckpt / name).exists():
