@@ -273,3 +273,30 @@ def test_how_a_profile_derives_its_training_configs_is_in_the_results_key(monkey
     assert study_spec("main_results", **MAIN).key() != base
     monkeypatch.setattr(profiles.Profile, "train_config", derive)
     assert study_spec("main_results", **MAIN).key() == base
+
+
+def test_the_bundled_data_as_built_is_in_the_results_key(monkeypatch):
+    """A change to the bundled crops (the image or the code that cuts them), with no spec or profile edit, makes
+    stored results stale: the key holds a digest of the crops themselves."""
+    from dataclasses import replace as dc_replace
+
+    from spectral_collapse.data.unpaired import DATASETS
+    from spectral_collapse.pipeline.runner import resolve_inputs
+
+    def key():
+        models_mod._bundled_digest.cache_clear()
+        return resolve_inputs(study_spec("main_results", **MAIN))[0].key()
+
+    base = key()
+    build = DATASETS["ihc-sr"]
+
+    def altered(**kw):
+        d = build(**kw)
+        target = d.target.clone()
+        target[0, 0, 0, 0] += 0.5
+        return dc_replace(d, target=target)
+
+    monkeypatch.setitem(DATASETS, "ihc-sr", altered)
+    assert key() != base
+    monkeypatch.setitem(DATASETS, "ihc-sr", build)
+    assert key() == base

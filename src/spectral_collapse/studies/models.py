@@ -17,6 +17,7 @@ are refused (``study_labels``).
 from __future__ import annotations
 
 import functools
+import json
 import inspect
 import os
 from dataclasses import dataclass
@@ -349,15 +350,35 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     return ok
 
 
+_BUNDLED = ("ihc-sr", "ihc-edges")
+
+
+@functools.lru_cache(maxsize=16)
+def _bundled_digest(profile: str, dataset: str, options: str) -> str:
+    """16 hex digits of SHA-256 over the crops of a bundled dataset as this code builds them at the profile's size."""
+    import hashlib
+
+    data = dataset_for(profile, dataset, options=json.loads(options))
+    h = hashlib.sha256()
+    for part in ("source", "target", "test_source", "test_target"):
+        x = getattr(data, part, None)
+        if x is not None:
+            h.update(part.encode() + x.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def content_inputs(spec) -> dict:
     """What a stored results file must have been computed from, besides the spec's own values: a signature of a
-    folder dataset's files ("data") and of the user's model folders ("model"), so editing them makes results stale
-    (16 hex digits each; by file names, sizes and modification times)."""
+    folder dataset's files ("data": by file names, sizes and modification times) or of a bundled dataset's crops
+    as built (so a change to the image or the cropping code makes results stale), and of the user's model folders
+    ("model"); 16 hex digits each."""
     import hashlib
 
     out = {}
     kind, root = split_dataset(spec.dataset)
-    if root is not None:
+    if root is None and kind in _BUNDLED:
+        out["data"] = _bundled_digest(spec.profile, spec.dataset, json.dumps(data_options(spec), sort_keys=True))
+    elif root is not None:
         opts = data_options(spec)
         base = Path(root).expanduser()
         folders = [Path(opts[k]) if opts.get(k) else base / k
