@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from spectral_collapse.models import quality
@@ -93,3 +94,25 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert starts.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
     heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
     assert np.isfinite(heldout).sum() >= 2
+
+
+def test_spectrum_failures_name_the_bands_outside_the_rule():
+    """The chapter's table of failed spectrum checks lists exactly the bands whose |log10 ratio| exceeds 0.3, with
+    their signs; passed checks and other checks are not listed."""
+    import xarray as xr
+
+    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.report.model_quality import spectrum_failures
+
+    bands = [0.01] * 16
+    bands[7], bands[15], bands[3] = 0.31, 0.55, -0.42
+    rows = [dict(check="spectrum", sampler="DDIM", label=0, value=0.55, threshold=0.3, rule="<=", passed=False,
+                 bands=bands),
+            dict(check="spectrum", sampler="DDIM", label=1, value=0.1, threshold=0.3, rule="<=", passed=True,
+                 bands=[0.1] * 16),
+            dict(check="std", sampler="DDIM", label=1, value=0.2, threshold=0.1, rule="<=", passed=False, bands=None)]
+    rep = GateReport("m", pd.DataFrame(rows))
+    ds = xr.Dataset(attrs={"gate_reports": json.dumps({"m": rep.to_dict()})})
+    t = spectrum_failures(ds)
+    assert list(t.index) == [("m", 0)]
+    assert t.iloc[0, -1] == "4: -0.42, 8: +0.31, 16: +0.55"

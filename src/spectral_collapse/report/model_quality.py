@@ -11,7 +11,7 @@ import xarray as xr
 from ..models.quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
-           "start_table"]
+           "start_table", "spectrum_failures"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -68,6 +68,24 @@ def start_table(ds: xr.Dataset) -> pd.DataFrame:
     cols = ["model", "label", "sampler", "mean error, gate start", "mean error, pure noise", "std error, gate start",
             "std error, pure noise"]
     return pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3)
+
+
+def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
+    """Where each failed spectrum check fails: per model, label and sampler, the radial bands (1 = lowest non-zero
+    frequency, 16 = Nyquist on 32-pixel crops) whose log10 power ratio leaves the threshold, with the ratio. Too much
+    power across the upper bands is static, too little is blur; isolated bands at the spectral zeros of
+    nearest-neighbour upsampling are notches the model fills."""
+    rows = []
+    for key, rep in reports(ds).items():
+        r = rep.rows
+        bad = r[(r["check"] == "spectrum") & (r["passed"] == False)]  # noqa: E712 (None: not judged)
+        for _, b in bad.iterrows():
+            bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
+            out = [f"{k + 1}: {v:+.2f}" for k, v in enumerate(bands) if abs(v) > THRESHOLDS["spectrum"]]
+            rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
+                         "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
+    cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
+    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"])
 
 
 def verdict_text(ds: xr.Dataset) -> str:
