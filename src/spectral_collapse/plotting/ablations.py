@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
+from .palette import method_color
 from .charts import image_grid, metric_bars
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart"]
@@ -82,7 +83,7 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})])
     return alt.Chart(both).mark_line().encode(
         x=alt.X("component:Q", title="principal component k"), y=alt.Y("cev:Q", title="cumulative explained variance"),
-        color="method:N", strokeDash="method:N").properties(width=width, height=height).facet(
+        color=method_color(both["method"]), strokeDash="method:N").properties(width=width, height=height).facet(
         column=alt.Column("arm:N", title=None))
 
 
@@ -92,7 +93,7 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 180, height: int =
 
     s = ablation_summary(ds, metrics=metrics)
     return alt.Chart(s).mark_line(point=True).encode(
-        x=alt.X("factor:O"), y=alt.Y("mean:Q", title=None), color="method:N").properties(
+        x=alt.X("factor:O"), y=alt.Y("mean:Q", title=None), color=method_color(s["method"])).properties(
         width=width, height=height).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
 
 

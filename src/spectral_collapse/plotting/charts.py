@@ -93,10 +93,17 @@ def metric_bars(
         enc["xOffset"] = alt.XOffset(f"{color}:N")
     tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
     bars = base.mark_bar().encode(
-        y=alt.Y("mean:Q", title=label), color=alt.Color(f"{color or by}:N"), tooltip=tooltip, **enc)
+        y=alt.Y("mean:Q", title=label), color=_color(stats, color or by), tooltip=tooltip, **enc)
     errors = base.mark_errorbar(ticks={"size": 10}, color="black").encode(
         y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc)
     return alt.layer(bars, errors)
+
+
+def _color(frame: pd.DataFrame, field: str):
+    """The colour encoding of ``field``: the book's method colours for methods (``plotting.palette``)."""
+    from .palette import method_color
+
+    return method_color(frame[field], field=field) if field == "method" else alt.Color(f"{field}:N")
 
 
 def metric_scatter(
@@ -122,7 +129,7 @@ def metric_scatter(
         "tooltip": group + [alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")],
     }
     if color:
-        enc["color"] = alt.Color(f"{color}:N")
+        enc["color"] = _color(frame, color)
     return alt.Chart(means).mark_point(filled=True, size=60).encode(**enc).properties(
         width=width, height=height, title=title or f"{_title(data, y)} vs {_title(data, x)}")
 
@@ -160,14 +167,21 @@ def metric_heatmap(
 
 
 def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
-    """(B, C, H, W) or (C, H, W) tensor / array in ``value_range`` -> uint8 (B, H, W, 3)."""
+    """(B, C, H, W) or (C, H, W) tensor / array in ``value_range`` -> uint8 (B, H, W, 3). C = 1 is grey, C = 3 RGB;
+    any other C (a VAE's latents) is shown channel by channel: grey panels in a k x k mosaic, k = ceil(sqrt(C)),
+    the unused panels mid-grey (4 channels of h x w: one 2h x 2w tile)."""
     if hasattr(images, "detach"):
         images = images.detach().cpu().float().numpy()
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim == 3:
         arr = arr[None]
-    if arr.ndim != 4 or arr.shape[1] not in (1, 3):
-        raise ValueError(f"images must be (B, C, H, W) or (C, H, W) with C in (1, 3); got shape {arr.shape}")
+    if arr.ndim != 4 or arr.shape[1] < 1:
+        raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
+    if arr.shape[1] not in (1, 3):
+        b, c, h, w = arr.shape
+        k = int(np.ceil(np.sqrt(c)))
+        fill = np.full((b, k * k - c, h, w), (value_range[0] + value_range[1]) / 2)
+        arr = np.concatenate([arr, fill], 1).reshape(b, k, k, h, w).transpose(0, 1, 3, 2, 4).reshape(b, 1, k * h, k * w)
     lo, hi = value_range
     arr = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
     arr = np.nan_to_num(arr, nan=0.0)
@@ -189,7 +203,8 @@ def compose_grid(
 ) -> Image.Image:
     """PIL image: one row per ``rows`` entry (label on the left), one column per image.
 
-    Each value is a (B, C, H, W) tensor / array in ``value_range`` (C = 1 or 3). Every image is scaled with
+    Each value is a (B, C, H, W) tensor / array in ``value_range`` (C = 1 or 3; latents of other C are shown
+    channel by channel, see ``_to_uint8``). Every image is scaled with
     nearest-neighbour to ``cell`` pixels (default: the largest image size present, at least ``min_cell``),
     so low-resolution inputs show their pixel grid. Rows with fewer images leave blank cells; ``titles``
     label the columns. A failed sample is drawn as a grey tile that says "failed" instead of its pixels: one with

@@ -8,6 +8,7 @@ import pandas as pd
 import scipy.stats
 import xarray as xr
 
+from .palette import method_color
 from .charts import image_grid, metric_bars, metric_heatmap
 
 __all__ = ["chi2_curve", "norm_histogram", "cev_chart", "pca_images", "norm_histograms", "gaussianity_bars",
@@ -99,7 +100,7 @@ def decorrelation_scatter(ds: xr.Dataset) -> alt.Chart:
     return alt.Chart(runs).mark_point(filled=True, size=70).encode(
         x=alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(zero=False)),
         y=alt.Y("s_dc:Q", title="mean S_DC", scale=alt.Scale(zero=False)),
-        color="method:N", shape="steps:N", tooltip=["method", "steps", "seed", "s_g", "s_dc"],
+        color=method_color(runs["method"]), shape="steps:N", tooltip=["method", "steps", "seed", "s_g", "s_dc"],
     ).properties(width=380, height=260)
 
 
@@ -126,7 +127,8 @@ def sigma_grids(ds: xr.Dataset) -> alt.Chart:
     """The noise level after each inversion step, per method (log scale)."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     return alt.Chart(sig).mark_line().encode(
-        x="step:Q", y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after step"), color="method:N",
+        x="step:Q", y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after step"),
+        color=method_color(sig["method"]),
     ).properties(width=320, height=160, title="noise levels of each grid")
 
 

@@ -6,6 +6,7 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.pareto import baseline_summary, grid_summary
+from .palette import method_color
 
 __all__ = ["pareto_chart", "grid_heatmaps"]
 
@@ -29,9 +30,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
                tooltip=["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")])
     g = pts[pts["kind"] == "OVG grid point"]
     cloud = alt.Chart(g).mark_point(filled=True, size=60, opacity=0.7).encode(
-        color=alt.Color("label:N", title="OVG base"), **enc)
+        color=method_color(g["label"], field="label", title="OVG base"), **enc)
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
-        color="label:N", detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
+        color=method_color(g["label"], field="label", title="OVG base"), detail="label:N", order="s_hf:Q", x="s_hf:Q",
+        y="s_lf:Q")
     chosen = alt.Chart(g[g["chosen"].astype(bool)]).mark_point(size=260, shape="circle", color="black",
                                                                strokeWidth=2).encode(**enc)
     layers = [cloud, front, chosen]
