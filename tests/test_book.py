@@ -222,6 +222,22 @@ def test_compose_grid_pixels_and_layout():
     assert (arr[top:top + size, left + 2 * (size + pad):left + 2 * (size + pad) + size] == 255).all()
 
 
+def test_compose_grid_shows_latents_channel_by_channel():
+    """4-channel latents (a VAE's) are drawn as a 2 x 2 mosaic of grey panels, channel c at row c // 2, column c % 2."""
+    import numpy as np
+
+    lat = np.zeros((1, 4, 2, 2))
+    for c in range(4):
+        lat[0, c] = -1 + 2 * c / 3  # channel c has one grey level
+    grid = np.asarray(compose_grid({"z": lat}, pad=0, cell=4, min_cell=4))
+    tile = grid[:, -4:]  # the one 4 x 4 tile, after the label
+    for c in range(4):
+        r, q = divmod(c, 2)
+        assert (tile[2 * r:2 * r + 2, 2 * q:2 * q + 2] == round(255 * c / 3)).all()
+    odd = np.asarray(compose_grid({"z": np.ones((1, 2, 2, 2))}, pad=0, cell=4, min_cell=4))[:, -4:]
+    assert (odd[:2, :2] == 255).all() and (odd[2:, :] == 128).all()  # 2 channels: a 2 x 2 mosaic, 2 panels unused
+
+
 def test_compose_grid_marks_failed_samples_instead_of_drawing_them():
     """A non-finite sample, or one the caller marks failed, is a grey tile; a row of failures says so in its label."""
     ok = np.zeros((2, 3, 8, 8))           # mid-grey in [-1, 1] -> 128
@@ -369,6 +385,7 @@ def test_real_book_builds_as_typed(tmp_path):
     assert (html / "mathjax" / "tex-svg-full.js").is_file()
     assert "save_results" in (html / "api.html").read_text()
     assert not dead_links(html), dead_links(html)[:20]
+    assert not raw_output(html), raw_output(html)[:20]
 
 
 def dead_links(html: Path) -> list[str]:
@@ -393,6 +410,73 @@ def dead_links(html: Path) -> list[str]:
             if not target.exists():
                 bad.append(f"{page.relative_to(html)}: {href}")
     return bad
+
+
+_HTML_TAGS = set("""a abbr address area article aside audio b base bdi bdo blockquote body br button canvas caption
+cite code col colgroup data datalist dd del details dfn dialog div dl dt em embed fieldset figcaption figure footer
+form h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd label legend li link main map mark menu
+meta meter nav noscript object ol optgroup option output p param picture pre progress q rp rt ruby s samp script
+search section select slot small source span strong style sub summary sup table tbody td template textarea tfoot th
+thead time title tr track u ul var video wbr svg path g defs use symbol rect circle line polyline polygon text tspan
+clippath lineargradient radialgradient stop mask pattern marker title desc foreignobject image ellipse math mi mo mn
+ms mtext mrow msup msub msubsup mfrac msqrt mroot mtable mtr mtd mspace mstyle semantics annotation mover munder
+munderover mpadded mphantom menclose mjx-container""".split())
+_RAW = [("NaN", r"(?i)(?<![\w-])nan(?![\w-])"), ("a traceback", r"Traceback"),
+        ("a printed warning", r"\b\w*Warning: "), ("a machine path", r"(?<![\w.~])/(?:root|home|tmp|work|check|usr|opt)/"),
+        ("a commit hash", r"\b(?:commit|revision) [0-9a-f]{7,40}\b|\b[0-9a-f]{40}\b")]
+
+
+def raw_output(html: Path) -> list[str]:
+    """What no page of the built book may show a reader: NaN, a traceback, a printed warning, a machine path, a
+    commit hash in its visible text (scripts and styles left out), or a ``<placeholder>`` that the HTML swallowed
+    as an unknown tag."""
+    import re
+    from html import unescape
+    from html.parser import HTMLParser
+
+    class Visible(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.text, self.tags, self.skip = [], set(), 0
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.skip += tag in ("script", "style")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style") and self.skip > 0
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.text.append(data)
+
+    bad = []
+    for page in sorted(html.rglob("*.html")):
+        if {"_static", "_sources"} & set(page.relative_to(html).parts):
+            continue
+        v = Visible()
+        v.feed(page.read_text(errors="replace"))
+        text = unescape(" ".join(v.text))
+        for what, pattern in _RAW:
+            m = re.search(pattern, text)
+            if m:
+                bad.append(f"{page.relative_to(html)}: {what}: ...{text[max(0, m.start() - 60):m.end() + 60]}...")
+        lost = sorted(t for t in v.tags if t not in _HTML_TAGS and not t.startswith(("mjx-", "bd-", "pst-")))
+        if lost:
+            bad.append(f"{page.relative_to(html)}: placeholders swallowed as tags: {', '.join(lost)}")
+    return bad
+
+
+def test_raw_output_check_finds_what_a_reader_must_not_see(tmp_path):
+    pages = {"nan.html": "<p>S_G: nan</p>", "tb.html": "<pre>Traceback (most recent call last)</pre>",
+             "warn.html": "<div>RuntimeWarning: invalid value</div>", "path.html": "<p>see /root/work/x.py</p>",
+             "hash.html": "<p>at commit 3f2f3769c2b2</p>", "tag.html": "<p>SHA-256 <sha256>, expected</p>",
+             "ok.html": "<p>nanometre scale; a warning is stated in words; data/results/x.nc; &lt;sha256&gt;</p>"
+                        "<script>var x = NaN; // /root/</script>"}
+    for name, body in pages.items():
+        (tmp_path / name).write_text(f"<html><body>{body}</body></html>")
+    found = raw_output(tmp_path)
+    assert sorted(f.split(":")[0] for f in found) == sorted(n for n in pages if n != "ok.html"), found
 
 
 def test_dead_link_check_finds_missing_pages_and_linkified_file_names(tmp_path):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import urllib.error
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -84,6 +86,12 @@ def test_lpips_missing_backbone_gives_nan_and_reason(monkeypatch, how):
     assert np.isnan(vals).all() and vals.shape == (2,)
     assert status.startswith("unavailable") and W.ALEXNET_FILE in status
     assert ("allow_download=False" if how == "argument" else dl.OFFLINE_ENV) in status
+    assert str(Path.home()) not in status          # a published page names no account's folder
+
+
+def test_a_reason_shows_a_folder_under_home_as_tilde(tmp_path):
+    assert W._shown(Path.home() / ".cache" / "torch") == "~/.cache/torch"
+    assert W._shown(tmp_path) == str(tmp_path) or str(tmp_path).startswith(str(Path.home()))
 
 
 def test_lpips_strict_mode_raises():

@@ -4,8 +4,8 @@ Two files matter, and both are looked up on disk before anything else:
 
 - LPIPS (lpips 0.1.4, AlexNet): the backbone ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/``
   (torchvision's cache; ``torch.hub.get_dir()``). The linear heads ship inside the lpips wheel.
-- FID / KID (clean-fid 0.1.35, mode "clean"): the TorchScript Inception ``inception-2015-12-05.pt``, by default
-  ``/tmp/inception-2015-12-05.pt`` as clean-fid expects, or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION``
+- FID / KID (clean-fid 0.1.35, mode "clean"): the TorchScript Inception ``inception-2015-12-05.pt``, by default in
+  the system's temporary folder as clean-fid expects, or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION``
   or the ``path`` argument.
 
 When a file is missing, a download is attempted only if downloads are allowed: ``allow_download=True``, or
@@ -66,7 +66,8 @@ def hub_checkpoint(filename: str) -> Path:
 
 
 def inception_file(path: str | os.PathLike | None = None) -> Path:
-    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's /tmp (folder: + file name)."""
+    """The Inception file: ``path``, else $SPECTRAL_COLLAPSE_INCEPTION, else clean-fid's place in the temporary
+    folder (a folder: the file name inside it)."""
     p = Path(path or os.environ.get(INCEPTION_ENV) or Path("/tmp") / INCEPTION_FILE).expanduser()
     return p / INCEPTION_FILE if p.is_dir() else p
 
@@ -92,6 +93,14 @@ def _check_on_missing(on_missing: str) -> None:
         raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
 
 
+def _shown(folder: Path) -> str:
+    """A folder as a reason shows it: under the home folder as ~/..., so published pages name no account's path."""
+    try:
+        return "~/" + folder.resolve().relative_to(Path.home().resolve()).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def _fail(status: WeightStatus, on_missing: str) -> WeightStatus:
     if on_missing == "raise":
         raise MissingWeightsError(f"{status.reason}. Put the file there (see spectral_collapse.metrics.weights) "
@@ -107,7 +116,7 @@ def ensure_weights(path: str | os.PathLike, url: str, *, name: str, allow_downlo
     """
     _check_on_missing(on_missing)
     path = Path(path)
-    where = f"{path.name} not in {path.parent}"
+    where = f"{path.name} not in {_shown(path.parent)}"
     if path.is_file():
         return WeightStatus(name, str(path), True, f"ok: {name} from {path}")
     if not downloads_allowed(allow_download):
