@@ -7,6 +7,7 @@ x = x0 + sigma * eps. Solvers never branch on the parameterisation (EDM `EDMPrec
 VP wrappers (paper App. A.1): the network sees x_t = x * sqrt(alpha_bar) with alpha_bar = 1 / (1 + sigma^2)
 and the (continuous) time label t(sigma) of its training schedule.
 EDM wrapper (paper App. A.2, Eq. 26-27): c_in, c_skip, c_out with sigma_data and c_noise = 1/4 ln sigma.
+Flow-matching velocity networks have their wrapper in models/flow.py (same contract).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from torch import nn
 
 from .schedules import VPSchedule
 
-__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "ModelPair", "call_net",
-           "takes_labels", "make_denoiser"]
+__all__ = ["Prediction", "Denoiser", "EpsDenoiser", "X0Denoiser", "VDenoiser", "EDMDenoiser", "EDMVDenoiser",
+           "ModelPair", "call_net", "takes_labels", "make_denoiser"]
 
 
 @dataclass
@@ -171,6 +172,7 @@ class EDMDenoiser(Denoiser):
     """
 
     parameterization = "edm"
+    output_sign = 1.0  # the sign of c_out (EDMVDenoiser: -1)
 
     def __init__(self, net: nn.Module, sigma_data: float = 0.5, sigma_min: float = 0.002, sigma_max: float = 80.0,
                  time_input: str = "c_noise"):
@@ -197,10 +199,19 @@ class EDMDenoiser(Denoiser):
         c_out = s * sd / (s**2 + sd**2).sqrt()
         t = sigma.log() / 4 if self.time_input == "c_noise" else sigma
         F = call_net(self.net, x * c_in, t.to(x.dtype), label)
+        if self.output_sign < 0:
+            F = -F
         x0 = c_skip * x + c_out * F
         # eps = (x - x0)/sigma = ((1 - c_skip) x - c_out F)/sigma, written without dividing a difference
         eps = (s / (s**2 + sd**2)) * x - (sd / (s**2 + sd**2).sqrt()) * F
         return Prediction(x0=x0, eps=eps)
+
+
+class EDMVDenoiser(EDMDenoiser):
+    """EDM preconditioning with c_out negated, D = c_skip x - c_out F: diffusers' EDM schedulers with
+    ``prediction_type="v_prediction"`` (``precondition_outputs``); everything else as ``EDMDenoiser``."""
+
+    output_sign = -1.0
 
 
 def make_denoiser(net: nn.Module, parameterization: str, *, schedule: VPSchedule | None = None, sigma_data: float = 0.5,

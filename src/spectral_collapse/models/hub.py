@@ -6,50 +6,87 @@ What a folder must hold (as diffusers' ``save_pretrained`` writes it; ``DDPMPipe
     model_index.json    optional; lists the components
     unet/               a UNet2DModel, unconditional or class-conditional   } one of the two
     transformer/        a DiTTransformer2DModel (class-conditional)         }
-    scheduler/          scheduler_config.json of a DDPM-type scheduler (DDPM, DDIM, PNDM, Euler, DPM-Solver, ...)
+    scheduler/          scheduler_config.json: a DDPM-type, an EDM or a flow-matching scheduler (below)
     vae/                optional: an AutoencoderKL; the network then diffuses its latents
 
-Mapping onto the suite (models/schedules.py, models/denoisers.py):
+Mapping onto the suite (models/schedules.py, models/denoisers.py, models/flow.py), by the scheduler:
 
-* schedule: ``beta_schedule`` linear / scaled_linear / squaredcos_cap_v2 -> ``VPSchedule`` ("cosine" for the
-  last), ``trained_betas`` -> ``TabulatedVPSchedule``, over ``num_train_timesteps``;
-* ``prediction_type`` epsilon / sample / v_prediction -> the "eps" / "x0" / "v" denoiser;
-* a network without a class embedding is called without labels (it ignores the suite's 0 source / 1 target
-  labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes differ;
-* a DiT with learned variance (``out_channels = 2 * in_channels``) keeps the first half of its output (as
-  diffusers' DiTPipeline does);
-* sampling settings of the scheduler (``timestep_spacing``, ``steps_offset``, ``clip_sample``, thresholding) are
-  not used: the suite integrates on its own grid (DDIM "leading", offset 0; ``inversion.default_sigmas``) and
-  never clips x0.
+* DDPM-type (DDPM, DDIM, PNDM, Euler, DPM-Solver, ...): ``beta_schedule`` linear / scaled_linear / squaredcos_cap_v2
+  -> ``VPSchedule`` ("cosine" for the last), ``trained_betas`` -> ``TabulatedVPSchedule``, over
+  ``num_train_timesteps``; ``prediction_type`` epsilon / sample / v_prediction -> the "eps" / "x0" / "v" denoiser.
+  ``rescale_betas_zero_snr`` -> ``ZeroTerminalSNRSchedule``: the rescaled levels, with the last one (alpha_bar = 0,
+  sigma = infinity) kept finite: at alpha_bar = 2^-24 (sigma about 4096) as diffusers' Euler scheduler does, or,
+  where that is not below the level before it (linear betas), one more step of the last log-sigma spacing.
+* ``EDMEulerScheduler`` / ``EDMDPMSolverMultistepScheduler``: ``sigma_min``, ``sigma_max``, ``sigma_data`` -> the
+  "edm" denoiser (c_in, c_skip, c_out of EDM, the network's time input c_noise = ln(sigma) / 4, as diffusers'
+  ``precondition_inputs`` / ``precondition_noise`` / ``precondition_outputs``); ``prediction_type`` epsilon ->
+  ``EDMDenoiser``, v_prediction -> ``EDMVDenoiser`` (c_out negated). The default grid is Karras' (rho = 7) between
+  sigma_max and sigma_min.
+* ``FlowMatchEulerDiscreteScheduler`` / ``FlowMatchHeunDiscreteScheduler`` (a velocity network trained on
+  x_t = (1 - t) x0 + t n, time input N t) -> ``FlowDenoiser``: sigma = t / (1 - t). The default grid is the
+  scheduler's own: shifted by ``shift``, stretched to ``shift_terminal`` when set, with its top t = 1 (sigma =
+  infinity) replaced by the highest training level below it (models/flow.py). With ``use_dynamic_shifting`` the
+  shift is resolved once, at loading, by the scheduler's rule for the image sequence length of the network's
+  ``sample_size`` (patches of ``patch_size`` for a transformer, pixels for a U-Net): mu runs linearly from
+  ``base_shift`` at ``base_image_seq_len`` to ``max_shift`` at ``max_image_seq_len``, shift = exp(mu)
+  (``time_shift_type`` exponential) or mu (linear); ``from_diffusers(path, shift=...)`` sets it instead.
 
-Anything else (text-conditioned pipelines, UNet2DConditionModel, VQ autoencoders, EDM or flow-matching schedulers,
-zero terminal SNR) raises ``UnsupportedModelError`` listing what is supported. A hub id ("owner/name") is
-downloaded into the Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only
-the cache is used (``local_files_only``).
+For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
+1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
+differ. A DiT with learned variance (``out_channels = 2 * in_channels``) keeps the first half of its output (as
+diffusers' DiTPipeline does). The other sampling settings of a scheduler (``timestep_spacing``, ``steps_offset``,
+``clip_sample``, thresholding, solver order, ``rho``, ``sigma_schedule``, ``final_sigmas_type``, Karras /
+exponential / beta sigmas of a flow scheduler, ``stochastic_sampling``) are not used: the suite integrates
+deterministically on its own grid (``inversion.default_sigmas``) and never clips x0.
+
+Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: text-conditioned pipelines
+(Stable Diffusion, SDXL, SD3, Flux: text encoders, UNet2DConditionModel, SD3Transformer2DModel and
+FluxTransformer2DModel need text embeddings at every call), VQ autoencoders, flow schedulers with ``invert_sigmas``,
+EDM-type schedulers with another preconditioning (``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM
+configs. A hub id ("owner/name") is downloaded into the Hugging Face cache and then read as a folder; with
+downloads off (``vae.hub_offline``) only the cache is used (``local_files_only``).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from .denoisers import Denoiser, make_denoiser
-from .schedules import TabulatedVPSchedule, VPSchedule
+from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
+from .flow import FlowDenoiser, FlowSchedule
+from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
-           "SUPPORTED"]
+           "SUPPORTED", "EDMSettings"]
 
 SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional or class-conditional) or "
              "transformer/ (DiTTransformer2DModel), scheduler/ of a DDPM-type scheduler (beta_schedule linear, "
-             "scaled_linear or squaredcos_cap_v2, or trained_betas; prediction_type epsilon, sample or v_prediction), "
-             "and optionally vae/ (AutoencoderKL)")
+             "scaled_linear or squaredcos_cap_v2, or trained_betas, optionally rescaled to zero terminal SNR; "
+             "prediction_type epsilon, sample or v_prediction), of EDMEulerScheduler or EDMDPMSolverMultistepScheduler "
+             "(prediction_type epsilon or v_prediction) or of FlowMatchEulerDiscreteScheduler or "
+             "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL)")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae")
+_EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
+_FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
+_TEXT = "text-conditioned pipelines (Stable Diffusion, SDXL, SD3, Flux) are not supported yet"
+# networks that cannot run without text embeddings, and why
+_TEXT_NETWORKS = {
+    "UNet2DConditionModel": "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
+    "SD3Transformer2DModel": "it takes text-encoder tokens (encoder_hidden_states) and pooled text embeddings "
+                             "(pooled_projections) at every call; its unconditional input is the empty prompt encoded "
+                             "by its text encoders, and zero embeddings are no neutral stand-in (the joint attention's "
+                             "output changes with the number of zero tokens)",
+    "FluxTransformer2DModel": "it takes T5 tokens, pooled CLIP embeddings and their position ids at every call, on "
+                              "latents packed 2 x 2",
+}
 _PREDICTIONS = {"epsilon": "eps", "sample": "x0", "v_prediction": "v"}
 _BETAS = {"linear": "linear", "scaled_linear": "scaled_linear", "squaredcos_cap_v2": "cosine"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -111,30 +148,106 @@ def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
     return h.hexdigest()
 
 
-def schedule_from_config(cfg: dict) -> tuple[VPSchedule, str]:
-    """(VP schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError otherwise."""
+@dataclass(frozen=True)
+class EDMSettings:
+    """What an EDM scheduler says about its model: the noise range, the data's std and the sign of c_out."""
+
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    sigma_data: float = 0.5
+    prediction_type: str = "epsilon"  # "epsilon": EDMDenoiser; "v_prediction": EDMVDenoiser (c_out negated)
+
+
+def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
+    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError otherwise.
+
+    DDPM-type: (VPSchedule, "eps" | "x0" | "v"); EDM: (EDMSettings, "edm"); flow matching: (FlowSchedule, "flow").
+    tokens: the image sequence length for which a flow scheduler with ``use_dynamic_shifting`` resolves its shift;
+    shift: a flow model's time shift to use instead of the scheduler's.
+    """
     name = str(cfg.get("_class_name", "scheduler"))
-    if "EDM" in name or "FlowMatch" in name or ("beta_schedule" not in cfg and not cfg.get("trained_betas")):
-        raise _unsupported(f"the scheduler {name} is not a DDPM-type (beta schedule) scheduler")
-    if cfg.get("rescale_betas_zero_snr"):
-        raise _unsupported(f"the scheduler {name} rescales to zero terminal SNR (rescale_betas_zero_snr): its last "
-                           f"noise level is infinite in sigma coordinates")
+    if cfg.get("precondition_type", "edm") != "edm":
+        raise _unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
+                           f"denoiser uses EDM's (precondition_type 'edm')")
+    if name in _EDM_SCHEDULERS:
+        return _edm_settings(cfg, name), "edm"
+    if name in _FLOW_SCHEDULERS:
+        return _flow_schedule(cfg, name, tokens, shift), "flow"
+    if "EDM" in name or "FlowMatch" in name or "Cosine" in name or ("beta_schedule" not in cfg
+                                                                    and not cfg.get("trained_betas")):
+        raise _unsupported(f"the scheduler {name} is neither a DDPM-type (beta schedule) scheduler, nor one of "
+                           f"{', '.join(_EDM_SCHEDULERS)} (EDM), nor one of {', '.join(_FLOW_SCHEDULERS)} "
+                           f"(flow matching)")
     if cfg.get("timestep_type", "discrete") != "discrete":
         raise _unsupported(f"the scheduler {name} uses {cfg['timestep_type']} timesteps")
     pred = cfg.get("prediction_type", "epsilon")
     if pred not in _PREDICTIONS:
         raise _unsupported(f"prediction_type {pred!r} of {name} is not supported")
     T = int(cfg.get("num_train_timesteps", 1000))
+    zero = bool(cfg.get("rescale_betas_zero_snr"))
     if cfg.get("trained_betas"):
-        betas = list(cfg["trained_betas"])
+        betas = tuple(float(b) for b in cfg["trained_betas"])
         if len(betas) != T:
             raise _unsupported(f"trained_betas has {len(betas)} values but num_train_timesteps is {T}")
-        return TabulatedVPSchedule(table=tuple(betas)), _PREDICTIONS[pred]
+        return (ZeroTerminalSNRSchedule(table=betas) if zero else TabulatedVPSchedule(table=betas)), _PREDICTIONS[pred]
     kind = _BETAS.get(cfg.get("beta_schedule", "linear"))
     if kind is None:
         raise _unsupported(f"beta_schedule {cfg.get('beta_schedule')!r} of {name} is not supported")
-    return (VPSchedule(kind, float(cfg.get("beta_start", 1e-4)), float(cfg.get("beta_end", 0.02)), T),
-            _PREDICTIONS[pred])
+    args = dict(kind=kind, beta_start=float(cfg.get("beta_start", 1e-4)), beta_end=float(cfg.get("beta_end", 0.02)),
+                num_train_timesteps=T)
+    return (ZeroTerminalSNRSchedule(**args) if zero else VPSchedule(**args)), _PREDICTIONS[pred]
+
+
+def _edm_settings(cfg: dict, name: str) -> EDMSettings:
+    pred = cfg.get("prediction_type", "epsilon")
+    if pred not in ("epsilon", "v_prediction"):
+        raise _unsupported(f"prediction_type {pred!r} of {name}: diffusers' EDM preconditioning (precondition_outputs) "
+                           f"defines epsilon and v_prediction only")
+    out = EDMSettings(float(cfg.get("sigma_min", 0.002)), float(cfg.get("sigma_max", 80.0)),
+                      float(cfg.get("sigma_data", 0.5)), pred)
+    if not (0 < out.sigma_min < out.sigma_max < math.inf and out.sigma_data > 0):
+        raise _unsupported(f"{name} needs 0 < sigma_min < sigma_max and sigma_data > 0, got sigma_min "
+                           f"{out.sigma_min}, sigma_max {out.sigma_max}, sigma_data {out.sigma_data}")
+    return out
+
+
+def _flow_schedule(cfg: dict, name: str, tokens: int | None, shift: float | None) -> FlowSchedule:
+    if cfg.get("invert_sigmas"):
+        raise _unsupported(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "
+                           f"image at 1, the reverse of flow matching's t")
+    dynamic = bool(cfg.get("use_dynamic_shifting", False))
+    if shift is None and dynamic:
+        if tokens is None:
+            raise _unsupported(f"{name} shifts its times by the image size (use_dynamic_shifting) and the network's "
+                               f"sample_size is unknown; pass shift=... to from_diffusers")
+        lo, hi = float(_or(cfg.get("base_shift"), 0.5)), float(_or(cfg.get("max_shift"), 1.15))
+        n_lo, n_hi = int(cfg.get("base_image_seq_len", 256)), int(cfg.get("max_image_seq_len", 4096))
+        mu = lo + (hi - lo) * (int(tokens) - n_lo) / (n_hi - n_lo)
+        kind = cfg.get("time_shift_type", "exponential")
+        if kind not in ("exponential", "linear"):
+            raise _unsupported(f"time_shift_type {kind!r} of {name} is not supported (exponential or linear)")
+        shift = math.exp(mu) if kind == "exponential" else mu
+    elif shift is None:
+        shift = float(cfg.get("shift", 1.0))
+    try:
+        return FlowSchedule(num_train_timesteps=int(cfg.get("num_train_timesteps", 1000)), shift=float(shift),
+                            dynamic=dynamic, shift_terminal=float(_or(cfg.get("shift_terminal"), 0.0)))
+    except ValueError as err:
+        raise _unsupported(f"{name}: {err}") from err
+
+
+def _or(value, default):
+    return default if value is None else value
+
+
+def _tokens(net_cfg: dict) -> int | None:
+    """The image sequence length of a network config: (sample_size / patch_size)^2 (patch 1 for a U-Net)."""
+    size = net_cfg.get("sample_size")
+    if size is None:
+        return None
+    h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
+    p = int(net_cfg.get("patch_size") or 1)
+    return (int(h) // p) * (int(w) // p)
 
 
 class _Adapted(nn.Module):
@@ -177,7 +290,7 @@ def _check_components(folder: Path) -> str:
     extra = sorted(used - {"unet", "transformer", "scheduler", "vae"})
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
-                           f"{', '.join(extra)} (text or image conditioning, other autoencoders)")
+                           f"{', '.join(extra)} (text or image conditioning, other autoencoders); {_TEXT}")
     nets = [k for k in _NETWORKS if (folder / k / "config.json").exists()]
     if len(nets) != 1:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir())) or "no subfolders"
@@ -186,6 +299,9 @@ def _check_components(folder: Path) -> str:
     if not (folder / "scheduler" / "scheduler_config.json").exists():
         raise _unsupported(f"{folder} has no scheduler/scheduler_config.json (the noise schedule and prediction type)")
     cls = _read_json(folder / nets[0] / "config.json").get("_class_name")
+    if cls in _TEXT_NETWORKS:
+        raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
+                           f"{_TEXT_NETWORKS[cls]}; {_TEXT}")
     if cls != _NETWORKS[nets[0]]:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
     vae = folder / "vae" / "config.json"
@@ -196,18 +312,26 @@ def _check_components(folder: Path) -> str:
 
 def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revision: str | None = None,
                    local_files_only: bool | None = None, dtype: torch.dtype = torch.float32,
-                   device: str | torch.device = "cpu") -> Denoiser:
+                   device: str | torch.device = "cpu", shift: float | None = None) -> Denoiser:
     """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
 
     labels: for a class-conditional network, its class ids standing for the suite's (source, target, null) labels
     (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
+    shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
+    ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
     Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
     ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
-    parameterization, schedule, label map) and ``checkpoint`` (the network's folder, as for trained models).
+    scheduler class, parameterization, schedule, label map) and ``checkpoint`` (the network's folder, as for
+    trained models).
     """
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
-    schedule, par = schedule_from_config(_read_json(folder / "scheduler" / "scheduler_config.json"))
+    sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
+    tokens = _tokens(_read_json(folder / sub / "config.json"))
+    schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
+    if shift is not None and par != "flow":
+        raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
+                         f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
     import diffusers
 
     net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
@@ -220,19 +344,29 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")
     if split is not None or (labels is not None and conditional):
         net = _Adapted(net, tuple(labels) if labels is not None and conditional else None, split)
-    D = make_denoiser(net, par, schedule=schedule).to(device).eval().requires_grad_(False)
+    if par == "edm":
+        D = (EDMVDenoiser if schedule.prediction_type == "v_prediction" else EDMDenoiser)(
+            net, sigma_data=schedule.sigma_data, sigma_min=schedule.sigma_min, sigma_max=schedule.sigma_max,
+            time_input="c_noise")
+    elif par == "flow":
+        D = FlowDenoiser(net, schedule)
+    else:
+        D = make_denoiser(net, par, schedule=schedule)
+    D = D.to(device).eval().requires_grad_(False)
     ls = None
     if (folder / "vae" / "config.json").exists():
         from .vae import PretrainedVAE, load_pretrained_vae
 
         ls = load_pretrained_vae(PretrainedVAE(source=str(folder / "vae"), subfolder=None, scaling_factor=None),
                                  local_files_only=True, device=device)
+    table = getattr(schedule, "table", ())
     D.latent_space = ls
     D.checkpoint = str(folder / sub)
     D.origin = {"path": str(path), "folder": str(folder), "sha256": folder_digest(folder), "network": _NETWORKS[sub],
-                "conditional": bool(conditional), "parameterization": par,
-                "schedule": {k: v for k, v in vars(schedule).items() if k != "table"}
-                | ({"trained_betas": len(schedule.table)} if isinstance(schedule, TabulatedVPSchedule) else {}),
+                "scheduler": str(sched_cfg.get("_class_name", "?")), "conditional": bool(conditional),
+                "parameterization": par, "schedule": {k: v for k, v in vars(schedule).items() if k != "table"}
+                | ({"trained_betas": len(table)} if table else {})
+                | ({"image_seq_len": tokens} if par == "flow" and schedule.dynamic and shift is None else {}),
                 "labels": None if labels is None else list(labels), "latent": ls is not None,
                 "vae_sha256": folder_digest(folder, ("vae",)) if ls is not None else None}
     return D

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["VPSchedule", "TabulatedVPSchedule", "karras_sigmas", "ddim_timesteps", "ddim_sigmas"]
+__all__ = ["VPSchedule", "TabulatedVPSchedule", "ZeroTerminalSNRSchedule", "ZERO_SNR_TOP_ALPHA_BAR", "karras_sigmas",
+           "ddim_timesteps", "ddim_sigmas"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,58 @@ class TabulatedVPSchedule(VPSchedule):
 
     def betas(self) -> torch.Tensor:
         return torch.tensor(self.table, dtype=torch.float64)
+
+
+ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-SNR schedule (sigma about 4096)
+
+
+@dataclass(frozen=True)
+class ZeroTerminalSNRSchedule(VPSchedule):
+    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr).
+
+    sqrt(alpha_bar) of the base schedule (``kind`` / ``beta_start`` / ``beta_end`` / ``num_train_timesteps``, or the
+    betas in ``table``) is shifted so that its last value is 0 and scaled so that its first is unchanged. The last
+    level, alpha_bar = 0, is sigma = infinity in the suite's coordinates and is kept finite:
+
+    * at alpha_bar = ``top_alpha_bar`` (2^-24, sigma about 4096: what diffusers' Euler and DPM-Solver schedulers put
+      there), when that lies below the level before it (scaled_linear, cosine);
+    * otherwise one more step of the last spacing in log sigma, sigma_T = sigma_{T-1}^2 / sigma_{T-2} (the linear
+      schedule, whose level T - 1 is already at alpha_bar 4e-9, sigma 15406, and gets sigma_T about 31000).
+
+    Every other level is the rescaled one. DDIM's "leading" grid (``ddim_sigmas``, the suite's default) never reaches
+    the last level for fewer steps than levels; a "trailing" grid starts on it.
+    """
+
+    table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
+    top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR
+
+    def __post_init__(self):
+        if self.table:
+            base = TabulatedVPSchedule(table=self.table)
+            object.__setattr__(self, "table", base.table)
+            object.__setattr__(self, "kind", "trained")
+            object.__setattr__(self, "num_train_timesteps", len(base.table))
+        if self.num_train_timesteps < 3:
+            raise ValueError(f"a zero-terminal-SNR schedule needs at least 3 levels, got {self.num_train_timesteps}")
+        if not 0.0 < self.top_alpha_bar < 1.0:
+            raise ValueError(f"top_alpha_bar must lie in (0, 1), got {self.top_alpha_bar}")
+
+    def alphas_cumprod(self) -> torch.Tensor:
+        base = (TabulatedVPSchedule(table=self.table) if self.table else
+                VPSchedule(self.kind, self.beta_start, self.beta_end, self.num_train_timesteps))
+        root = base.alphas_cumprod().sqrt()
+        first, last = root[0].clone(), root[-1].clone()
+        ab = ((root - last) * (first / (first - last))) ** 2
+        if self.top_alpha_bar < ab[-2]:
+            ab[-1] = self.top_alpha_bar
+        else:  # sigma_T = sigma_{T-1}^2 / sigma_{T-2}, in alpha_bar = 1 / (1 + sigma^2)
+            s1, s2 = ((1 - ab[-2]) / ab[-2]).sqrt(), ((1 - ab[-3]) / ab[-3]).sqrt()
+            ab[-1] = 1 / (1 + (s1 * s1 / s2) ** 2)
+        return ab
+
+    def betas(self) -> torch.Tensor:
+        ab = self.alphas_cumprod()
+        return 1.0 - torch.cat([ab[:1], ab[1:] / ab[:-1]])
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:

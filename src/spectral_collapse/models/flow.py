@@ -1,0 +1,136 @@
+"""Flow-matching (rectified-flow) velocity networks in the suite's sigma coordinates.
+
+A flow-matching model (Lipman et al. 2023; Liu et al. 2023; diffusers' ``FlowMatchEulerDiscreteScheduler``) is
+trained on the straight path between the clean image x0 and the noise n,
+
+    x_t = (1 - t) x0 + t n,        t in [0, 1],        network(x_t, N t) = v ~ n - x0,
+
+with N = ``num_train_timesteps`` (the network's time input is N t, as in diffusers' flow pipelines). Dividing by
+1 - t gives the suite's coordinates (models/schedules.py):
+
+    x~ = x_t / (1 - t) = x0 + sigma n,        sigma = t / (1 - t),        t = sigma / (1 + sigma),
+
+so the input scale is 1 - t = 1 / (1 + sigma), and the velocity gives both estimates without a division:
+x0 = x_t - t v and n = x_t + (1 - t) v (check: x0 + sigma n = x_t (1 + sigma) = x~). An Euler step of
+dx~/dsigma = n between two levels is exactly diffusers' flow Euler step x_t' = x_t + (t' - t) v between the
+matching times (both give x_t' = (1 - t') x0 + t' n), so DDIM-style inversion, TABA and OVG run unchanged.
+
+Grid (``FlowSchedule.grid``): diffusers' default sampling times, shifted by the scheduler's ``shift``
+(t -> shift t / (1 + (shift - 1) t)), optionally stretched to ``shift_terminal``, then 0. Its first time, t = 1, is
+sigma = infinity; the suite replaces it by t_top = shift(1 - 1/N), the highest level of the model's discrete
+training table below 1 (sigma_top = 999 for N = 1000 and shift 1, about 3000 for shift 3). An inversion therefore
+ends at t_top, not at t = 1: its unit-variance latent x~ / sigma_top = x_t / t_top differs from the t = 1 state
+of diffusers' own loop by x0 / sigma_top (a thousandth of the image for N = 1000), and sampling from noise starts
+from x_t = t_top z.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .denoisers import Denoiser, Prediction, _bcast, call_net
+
+__all__ = ["FlowSchedule", "FlowDenoiser"]
+
+
+@dataclass(frozen=True)
+class FlowSchedule:
+    """Times of a flow-matching model: N training levels, the time shift and the default grid's settings."""
+
+    num_train_timesteps: int = 1000  # N: the network's time input is N t
+    shift: float = 1.0               # t -> shift t / (1 + (shift - 1) t) (diffusers' static or resolved dynamic shift)
+    dynamic: bool = False            # use_dynamic_shifting: grid's low end 1 / N before the shift (else shift(1 / N))
+    shift_terminal: float = 0.0      # > 0: the grid's last nonzero time is stretched to this value (0: off)
+
+    def __post_init__(self):
+        if int(self.num_train_timesteps) < 2:
+            raise ValueError(f"a flow-matching schedule needs num_train_timesteps >= 2, got {self.num_train_timesteps}")
+        if not (math.isfinite(self.shift) and self.shift > 0):
+            raise ValueError(f"the time shift must be a positive number, got {self.shift}")
+        if not 0.0 <= self.shift_terminal < 1.0:
+            raise ValueError(f"shift_terminal must lie in [0, 1) (0: off), got {self.shift_terminal}")
+
+    def shifted(self, t):
+        """The shifted time shift t / (1 + (shift - 1) t) (float64 for tensors)."""
+        return self.shift * t / (1 + (self.shift - 1) * t)
+
+    def t_top(self) -> float:
+        """The top of every grid: the highest training level below t = 1 (t = 1 itself is sigma = infinity)."""
+        return float(self.shifted(1.0 - 1.0 / self.num_train_timesteps))
+
+    def sigma_max(self) -> float:
+        t = self.t_top()
+        return t / (1.0 - t)
+
+    def sigma_to_t(self, sigma) -> torch.Tensor:
+        """The network's time input N t at sigma (float64): N sigma / (1 + sigma)."""
+        s = torch.as_tensor(sigma, dtype=torch.float64)
+        return self.num_train_timesteps * s / (1 + s)
+
+    def t_to_sigma(self, t) -> torch.Tensor:
+        """Inverse of ``sigma_to_t`` for a network time input in [0, N t_top] (clamped there)."""
+        u = torch.as_tensor(t, dtype=torch.float64) / self.num_train_timesteps
+        u = u.clamp(0.0, self.t_top())
+        return u / (1 - u)
+
+    def times(self, steps: int) -> torch.Tensor:
+        """The grid's descending times t_0 = t_top > ... > t_{steps-1} > 0 (diffusers' shifted linear spacing)."""
+        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+        N = self.num_train_timesteps
+        low = 1.0 / N if self.dynamic else float(self.shifted(1.0 / N))
+        t = self.shifted(torch.linspace(1.0, low, int(steps), dtype=torch.float64))
+        if self.shift_terminal:
+            t = 1 - (1 - t) * (1 - self.shift_terminal) / (1 - t[-1])
+        t[0] = self.t_top()
+        if steps > 1 and float(t[1]) >= float(t[0]):
+            raise ValueError(f"{steps} steps put the second level of this flow-matching grid (t = "
+                             f"{float(t[1]):.6g}) at or above its top t = {float(t[0]):.6g} (the highest of its {N} "
+                             f"training levels below 1); use fewer steps")
+        return t
+
+    def grid(self, steps: int) -> torch.Tensor:
+        """Descending sigma grid (float64, length steps + 1, ending at 0): sigma = t / (1 - t) of ``times``."""
+        t = self.times(steps)
+        return torch.cat([t / (1 - t), torch.zeros(1, dtype=torch.float64)])
+
+
+class FlowDenoiser(Denoiser):
+    """A velocity network of a flow-matching model (module docstring): x0 = x_t - t v, eps = x_t + (1 - t) v."""
+
+    parameterization = "flow"
+
+    def __init__(self, net: nn.Module, schedule: FlowSchedule = FlowSchedule()):
+        super().__init__(net)
+        self.schedule = schedule
+        self.sigma_min = 0.0  # t = 0 is a level the network was trained on
+        self.sigma_max = schedule.sigma_max()
+
+    def input_scale(self, sigma):
+        """1 - t = 1 / (1 + sigma): the model's x_t = x~ / (1 + sigma)."""
+        return 1.0 / (1.0 + torch.as_tensor(sigma, dtype=torch.float64))
+
+    def to_noise(self, x, sigma):
+        """x~ / sigma = x_t / t: the state divided by its noise's standard deviation."""
+        return x / float(sigma)
+
+    def from_noise(self, z, sigma):
+        """sigma z, i.e. x_t = t z."""
+        return z * float(sigma)
+
+    def time_label(self, sigma):
+        return self.schedule.sigma_to_t(sigma)
+
+    def default_grid(self, steps: int) -> torch.Tensor:
+        """The model's own sampling grid (``FlowSchedule.grid``); ``inversion.default_sigmas`` uses it."""
+        return self.schedule.grid(steps)
+
+    def _predict(self, x, sigma, label):
+        a = _bcast(1.0 / (1.0 + sigma), x)                    # 1 - t
+        t = _bcast(sigma / (1.0 + sigma), x)                  # t
+        xt = x * a                                            # model space: (1 - t) x0 + t n
+        v = call_net(self.net, xt, self.schedule.sigma_to_t(sigma.detach().double()).to(x.dtype), label)
+        return Prediction(x0=xt - t * v, eps=xt + a * v)
