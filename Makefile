@@ -2,6 +2,8 @@
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
 #   make test   set up .venv if needed, run the test suite
 #   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
+#   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']
+#               a book for your images and your diffusers model in a folder of its own (after `make book` or `make test`)
 # Variables: PROFILE=smoke|quick|paper (studies), JOBS (studies side by side; auto = the cores, at most 4), PYTHON (interpreter that creates the venv), PYTEST_ARGS.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -14,7 +16,7 @@ STAMP := $(VENV)/.setup-stamp
 LAB_STAMP := $(VENV)/.lab-stamp
 VEGA_BUNDLE := book/_static/vega-offline.js
 
-.PHONY: setup assets studies toc book test lab clean
+.PHONY: setup assets studies toc book test lab report clean
 
 # Setup is idempotent: it reruns only when pyproject.toml or constraints.txt changed (stamp file).
 setup: $(STAMP)
@@ -60,6 +62,20 @@ $(LAB_STAMP): $(STAMP)
 	$(PY) -m pip install -c constraints.txt -e ".[test,lab]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3"
 	touch $@
+
+# report: every study that applies to your model, on your data, into reports/<data>--<model>-<profile>-<digest>/ (or
+# OUT): results, cell cache, executed chapters, pages and HTML. The project's book/ and data/ are left as they are.
+# It uses the environment `make book` / `make test` installed and installs nothing itself.
+DATA ?=
+MODEL ?=
+OUT ?=
+DATA_OPTIONS ?=
+REPORT_JOBS ?= 1
+report:
+	@test -x $(PY) || { echo "make report: no $(VENV) yet; run \`make book\` or \`make test\` first (they install it)" >&2; exit 2; }
+	@test -n "$(DATA)" -a -n "$(MODEL)" || { echo "make report needs DATA=folder:/path/to/images MODEL=/path/to/diffusers/pipeline (optional PROFILE=smoke|quick|paper, OUT=folder, DATA_OPTIONS='{\"task\": \"sr\", \"factor\": 4}')" >&2; exit 2; }
+	$(PY) -m spectral_collapse report --data "$(DATA)" --model "$(MODEL)" --profile $(PROFILE) --jobs $(REPORT_JOBS) \
+	  $(if $(OUT),--out "$(OUT)") $(if $(DATA_OPTIONS),--data-options '$(DATA_OPTIONS)')
 
 clean:
 	rm -rf book/_build

@@ -26,38 +26,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from spectral_collapse.pipeline.toc import STUDY_PARTS, study_notebooks, study_parts  # noqa: E402,F401
+
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "conclusions", "errata", "reproducing")
-# The studies' chapters in the order of the paper's story, after the check that the models are fit to be studied:
-# the main results, then where collapse comes from
-# (Sec. 4 and where OVG must act), how OVG's step sizes are chosen, the ablations (Sec. 6.3), the check of the
-# metrics themselves, and what it all costs. A study not listed here goes to a last part, "Other studies".
-STUDY_PARTS = (
-    ("The models", ("model_quality",)),
-    ("Main results", ("main_results",)),
-    ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
-    ("Choosing OVG's step sizes", ("pareto",)),
-    ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")),
-    ("Checking the metrics", ("metric_validation",)),
-    ("Cost and performance", ("cost", "benchmarks")),
-    ("Your data, your model", ("your_model",)),
-)
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
-
-
-def study_notebooks(book: Path) -> list[str]:
-    """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/studies, in book order."""
-    from spectral_collapse.pipeline.graph import study_names
-
-    order = {name: i for i, name in enumerate(study_names())}
-    names = [p.stem for p in (book / "studies").glob("*.ipynb") if not p.name.startswith((".", "_"))]
-
-    def key(name: str) -> tuple[int, str]:
-        return (order.get(name.split("-", 1)[0], len(order)), name)
-
-    return [f"studies/{n}" for n in sorted(names, key=key)]
 
 
 def render_toc(studies: list[str]) -> str:
@@ -77,15 +52,7 @@ def render_toc(studies: list[str]) -> str:
         "    chapters:",
         "      - file: studies/index",
     ]
-    placed = set()
-    for caption, names in STUDY_PARTS:
-        mine = [s for s in studies if s.split("/", 1)[1].split("-", 1)[0] in names]
-        placed.update(mine)
-        if mine:
-            lines += [f"  - caption: {caption}", "    chapters:", *[f"      - file: {s}" for s in mine]]
-    rest = [s for s in studies if s not in placed]
-    if rest:
-        lines += ["  - caption: Other studies", "    chapters:", *[f"      - file: {s}" for s in rest]]
+    lines += study_parts(studies)
     lines += [
         "  - caption: Reproduction",
         "    chapters:",

@@ -275,6 +275,17 @@ def test_vae_folder_gives_a_latent_space(tmp_path):
     assert z.shape == (2, 4, 8, 8)
     tr = translate(D, z, Euler(), steps=4)
     assert ls.decode(tr.output).shape == (2, 3, 16, 16)
+    images = translate(D, _images(size=16), Euler(), steps=4, warn_norm=False)  # images in, images out
+    assert images.output.shape == (2, 3, 16, 16) and images.latent.shape == (2, 4, 8, 8)
+    torch.testing.assert_close(images.output, ls.decode(tr.output))  # the same as encoding and decoding by hand
+    # the quality gate of a user's latent model starts its samples from the encoded training crops' Gaussian
+    from spectral_collapse.data import load_dataset
+    from spectral_collapse.studies.gate import user_report
+
+    data = load_dataset("ihc-sr", size=16, factor=4)
+    rep = user_report(D, data, name="ldm", n=4, steps=2)
+    spec = rep.rows[rep.rows["check"] == "spectrum"]
+    assert set(spec["label"]) == {1} and spec["value"].notna().all()
 
 
 # ----------------------------------------------------------------------------------- errors
@@ -286,10 +297,10 @@ def _index(path, **components):
 @pytest.mark.parametrize("case,match", [
     ("text", r"components text_encoder, tokenizer"),
     ("no_scheduler", r"no scheduler/scheduler_config\.json"),
-    ("edm", r"EDMEulerScheduler is not a DDPM-type"),
-    ("zero_snr", r"zero terminal SNR"),
+    ("cosine_edm", r"CosineDPMSolverMultistepScheduler is neither a DDPM-type"),
+    ("inverted_flow", r"invert_sigmas"),
     ("sigmoid", r"beta_schedule 'sigmoid'"),
-    ("conditioned_unet", r"holds a UNet2DConditionModel, not a UNet2DModel"),
+    ("conditioned_unet", r"holds a UNet2DConditionModel, which cannot run without text embeddings"),
     ("vq", r"holds a VQModel, not an AutoencoderKL"),
 ])
 def test_unsupported_models_raise_listing_what_is_supported(tmp_path, case, match):
@@ -301,10 +312,10 @@ def test_unsupported_models_raise_listing_what_is_supported(tmp_path, case, matc
                text_encoder=["transformers", "CLIPTextModel"], tokenizer=["transformers", "CLIPTokenizer"])
     elif case == "no_scheduler":
         sched.unlink()
-    elif case == "edm":
-        sched.write_text(json.dumps({"_class_name": "EDMEulerScheduler", "sigma_min": 0.002, "sigma_max": 80.0}))
-    elif case == "zero_snr":
-        sched.write_text(json.dumps({**cfg, "rescale_betas_zero_snr": True}))
+    elif case == "cosine_edm":
+        sched.write_text(json.dumps({"_class_name": "CosineDPMSolverMultistepScheduler", "sigma_min": 0.3}))
+    elif case == "inverted_flow":
+        sched.write_text(json.dumps({"_class_name": "FlowMatchEulerDiscreteScheduler", "invert_sigmas": True}))
     elif case == "sigmoid":
         sched.write_text(json.dumps({**cfg, "beta_schedule": "sigmoid"}))
     elif case == "conditioned_unet":

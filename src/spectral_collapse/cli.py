@@ -1,4 +1,4 @@
-"""Command line: python -m spectral_collapse {train, studies, download, ...} (also python -m spectral_collapse.cli)."""
+"""Command line: python -m spectral_collapse {train, studies, report, download, weights} (also python -m spectral_collapse.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -52,9 +52,29 @@ def _studies(a):
     costs = recorded_costs(a.costs) if a.costs else None
     knobs = {"data_options": _json_arg("--data-options", a.data_options), "model": a.model,
              "models": _json_arg("--models", a.models), "allow_weak_model": True if a.allow_weak_model else None}
+    _progress_on(a.quiet)
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
-                       force=a.force, jobs=a.jobs, costs=costs, knobs=knobs)
+                       force=a.force, jobs=a.jobs, costs=costs, knobs=knobs, book_dir=a.book_dir, threads=a.threads)
     print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
+
+
+def _report(a):
+    from .pipeline.report import build_report
+
+    _progress_on(a.quiet)
+    build_report(a.data, model=a.model, models=_json_arg("--models", a.models),
+                 data_options=_json_arg("--data-options", a.data_options), profile=a.profile, out=a.out, jobs=a.jobs,
+                 force=a.force, allow_weak_model=True if a.allow_weak_model else None, studies=a.study or None,
+                 html=not a.no_html, threads=a.threads)
+
+
+def _progress_on(quiet: bool) -> None:
+    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.progress)."""
+    import os
+
+    from .studies.progress import ENV
+
+    os.environ[ENV] = "0" if quiet else os.environ.get(ENV) or "1"
 
 
 def _json_arg(flag: str, text: str | None):
@@ -119,6 +139,13 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
+def _run_flags(p) -> None:
+    p.add_argument("--threads", type=_whole(1, "the number of torch threads"), default=None,
+                   help="torch threads per study kernel (default: $SPECTRAL_COLLAPSE_THREADS, else $OMP_NUM_THREADS, "
+                        "else the cores / jobs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars from inside the studies' cells")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="spectral_collapse", description=__doc__)
     ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -163,7 +190,33 @@ def main(argv=None):
                         "benchmarks/results/main_command.json): with --jobs > 1 the costliest ready study starts first")
     s.add_argument("--restamp", action="store_true",
                    help="adopt chapters executed by hand: strip progress bars, record their inputs' hashes")
+    s.add_argument("--book-dir", default=None, metavar="DIR",
+                   help="where the executed chapters are written (default: book/studies of --root)")
+    _run_flags(s)
     s.set_defaults(fn=_studies)
+    r = sub.add_parser("report", help="build a book for your data and your diffusers model in a folder of its own "
+                                      "(results, cells, chapters, HTML); the project's book/ and data/ stay as they are")
+    r.add_argument("--data", required=True, metavar="DATASET",
+                   help="folder:<path> (your source/ and target/ folders, docs/datasets.md) or a dataset name")
+    r.add_argument("--model", default=None, metavar="PATH",
+                   help="your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id")
+    r.add_argument("--models", default=None, metavar="JSON",
+                   help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
+                        'with the second')
+    r.add_argument("--data-options", default=None, metavar="JSON",
+                   help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
+    r.add_argument("--profile", default="quick", help="smoke (minutes, numbers mean nothing) | quick | paper")
+    r.add_argument("--out", default=None, metavar="DIR",
+                   help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
+    r.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
+    r.add_argument("--allow-weak-model", action="store_true",
+                   help="run on a model below the quality gate (each chapter carries a warning); default: the "
+                        "profile's rule")
+    r.add_argument("--jobs", default="1", help="studies side by side (as for `studies`; default 1)")
+    r.add_argument("--force", action="store_true", help="execute every chapter again")
+    r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")
+    _run_flags(r)
+    r.set_defaults(fn=_report)
     d = sub.add_parser("download", help="download and prepare a real dataset (bbbc021, edges2shoes)")
     d.add_argument("name")
     d.add_argument("--root", default=None)

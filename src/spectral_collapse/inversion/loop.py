@@ -22,7 +22,7 @@ import itertools
 import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Protocol
 
 import torch
@@ -31,7 +31,8 @@ from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
-           "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary"]
+           "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary",
+           "NORM_RATIO_BOUND"]
 
 
 class NonFiniteError(FloatingPointError):
@@ -176,11 +177,14 @@ def primary(x: torch.Tensor, method) -> torch.Tensor:
 
 
 def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
-    """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models."""
+    """Descending sampling grid ending at 0: Karras (rho=7) for EDM models, DDIM 'leading' for VP models, and the
+    model's own ``default_grid(steps)`` where it has one (a flow-matching model's shifted grid, models/flow.py)."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if isinstance(D, ModelPair):  # a two-model translation runs on its inverting model's grid
         D = D.source
+    if callable(getattr(D, "default_grid", None)):
+        return D.default_grid(steps)
     if isinstance(D, EDMDenoiser):
         return karras_sigmas(steps, D.sigma_min, D.sigma_max)
     return ddim_sigmas(D.schedule, steps)
@@ -239,7 +243,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
         with torch.no_grad():
             x, start = method.start(D, x, sigmas, ctx)
     steps = range(start, len(sigmas) - 1)
-    if progress:
+    bar = progress if hasattr(progress, "update") else None  # a caller's bar, advanced once per step
+    if progress and bar is None:
         from tqdm.auto import tqdm
         steps = tqdm(steps, desc=desc or direction, leave=False)
     with frozen_parameters(D):
@@ -269,6 +274,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
             if callback is not None:
                 callback(i, sigma, sigma_next, x, x_next, ctx)
             x = x_next
+            if bar is not None:
+                bar.update(1)
             if callback is None and bool((bad >= 0).all()) and i < len(sigmas) - 2:
                 # Every sample has failed: one more network pass would turn each of them NaN throughout (the
                 # per-sample normalisation spreads a NaN over the whole sample), so the remaining steps are skipped
@@ -313,7 +320,7 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               sigmas: torch.Tensor | None = None, source_label: int = 0, target_label: int = 1, seeds: list[int] | None = None,
               cfg_scale: float = 1.0, sample_cfg_scale: float | None = None, sampler: Method | None = None,
               D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
-              progress: bool = False) -> Translation:
+              progress: bool = False, warn_norm: bool = True) -> Translation:
     """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
 
     The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
@@ -325,9 +332,25 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     same sigma-space state; a ``models.denoisers.ModelPair`` passed as ``D`` brings its target model as the
     default ``D_sample``. Unconditional networks ignore the labels (``models.denoisers.call_net``): one such model
     reconstructs its input, a pair of them translates.
+
+    A latent model (``D.latent_space``: a diffusers folder with vae/) takes images as they are: they are encoded,
+    translated in the latent space and the output decoded (images in, images out; ``x_T`` and ``latent`` are
+    latents). Latents of that model's shape are translated as given.
+
+    warn_norm: warn, in one line, when a finite sample's unit-variance latent has ||x_T||^2 / d outside
+    ``NORM_RATIO_BOUND`` (N(0, I) noise gives 1 +- sqrt(2 / d)): the inversion did not end on the noise the sampler
+    expects, typically OVG step sizes too large for this model. ``progress``: True draws the loop's own bars; an
+    object with ``update(n)`` is advanced once per step instead.
     """
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    if _images_for_latent_model(D, x_src):  # images in, images out; x_T and latent stay in the VAE's latent space
+        ls = D.latent_space
+        tr = translate(D, ls.encode(x_src), method, guidance=guidance, steps=steps, sigmas=sigmas,
+                       source_label=source_label, target_label=target_label, seeds=seeds, cfg_scale=cfg_scale,
+                       sample_cfg_scale=sample_cfg_scale, sampler=sampler, D_sample=D_sample, callback=callback,
+                       on_nonfinite=on_nonfinite, progress=progress, warn_norm=warn_norm)
+        return replace(tr, output=ls.decode(tr.output))
     sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
     if sig[0] < sig[-1]:
         sig = sig.flip(0)
@@ -351,5 +374,44 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
         warnings.warn(f"{len(idx)} of {len(bad)} samples became non-finite during translation (sample in this batch "
                       f"at step; steps 0-{n_inv - 1} invert, {n_inv}-{2 * n_inv - 1} sample): {where}; they are "
                       f"marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
-    return Translation(x_T=x_T, latent=D.to_noise(x_T, float(sig[0])), output=gen.x, nonfinite_step=bad,
+    latent = D.to_noise(x_T, float(sig[0]))
+    if warn_norm:
+        _warn_latent_norm(latent, bad, guidance)
+    return Translation(x_T=x_T, latent=latent, output=gen.x, nonfinite_step=bad,
                        nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)
+
+
+def _images_for_latent_model(D, x: torch.Tensor) -> bool:
+    """Whether ``x`` holds images for a latent model ``D`` (not its latents): other channels than the VAE's latents,
+    or the network's side times the VAE's downsampling."""
+    ls = getattr(D, "latent_space", None)
+    if ls is None or x.ndim != 4:
+        return False
+    if x.shape[1] != ls.channels:
+        return True
+    side = getattr(getattr(getattr(D, "net", None), "config", None), "sample_size", None)
+    side = side[0] if isinstance(side, (tuple, list)) else side
+    return isinstance(side, int) and ls.downsample > 1 and x.shape[-1] == side * ls.downsample
+
+
+# ||x_T||^2 / d of an inverted latent (unit-variance form) that ``translate`` accepts without a warning. N(0, I) noise
+# gives 1 +- sqrt(2 / d) (1 +- 0.03 at d = 3072); a working DDIM inversion of the suite's eps models ends near 1
+# (0.8-1.1). Outside [0.5, 2] the latent's RMS is off the noise's by more than a factor sqrt(2): the sampler starts
+# from something it never saw in training. (A study instead marks a sample failed only past 1000, see
+# studies/validity.py, and scores the rest; this bound is a warning for direct use.)
+NORM_RATIO_BOUND = (0.5, 2.0)
+
+
+def _warn_latent_norm(latent: torch.Tensor, bad: torch.Tensor, guidance) -> None:
+    """One RuntimeWarning naming the finite samples whose ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``."""
+    ratio = latent.detach().double().flatten(1).pow(2).mean(1).cpu()
+    lo, hi = NORM_RATIO_BOUND
+    out = (torch.isfinite(ratio) & (bad.cpu() < 0) & ((ratio < lo) | (ratio > hi))).nonzero().flatten().tolist()
+    if not out:
+        return
+    where = ", ".join(f"sample {i}: {float(ratio[i]):.3g}" for i in out[:5]) + (" ..." if len(out) > 5 else "")
+    fix = ("lower OVG's step sizes (eta_hf, eta_lf) for this model, or let a study calibrate them (the pareto study, "
+           "or any study run with model=...)" if guidance is not None else
+           "check the model's scheduler and that the images are in [-1, 1]")
+    warnings.warn(f"{len(out)} of {len(ratio)} inverted latents have ||x_T||^2/d outside [{lo:g}, {hi:g}] (noise gives "
+                  f"1): {where}; {fix}", RuntimeWarning, stacklevel=3)

@@ -270,15 +270,20 @@ def _samplers(D) -> dict:
     return {det[0]: det[1], "stochastic Heun": StochasticHeun()}
 
 
-def start_pool(data, label: int) -> torch.Tensor:
+def start_pool(data, label: int, space=None) -> torch.Tensor:
     """The training distribution of a label in the model's own space, as (M, ...) examples: every dihedral view of
-    the label's training pool (the views the trainer draws), or their latents for a model of a latent space."""
+    the label's training pool (the views the trainer draws), or their latents for a model of a latent space (the
+    encoded views of ``data``'s LatentDomains, else the views encoded by ``space``, a user's model's autoencoder)."""
     if hasattr(data, "_encoded"):  # LatentDomains: the latents the model was trained on
         return data._encoded()[label].flatten(0, 1)
     from ..data.unpaired import dihedral
 
     pool, _ = _pools(getattr(data, "data", data), label)
-    return torch.cat([dihedral(pool, k) for k in range(8)])
+    views = torch.cat([dihedral(pool, k) for k in range(8)])
+    if space is None:
+        return views
+    with torch.no_grad():
+        return torch.cat([space.encode(views[i:i + 256]) for i in range(0, len(views), 256)])
 
 
 class TerminalStart:
@@ -360,7 +365,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
     for label in labels:
         pool, held = _pools(base, label)
         d_held = _nn_distances(held[:n], pool).median()
-        start = TerminalStart(start_pool(data, label))
+        start = TerminalStart(start_pool(data, label, None if hasattr(data, "_encoded") else space))
         for sname, sampler in _samplers(D).items():
             x = _draw(D, sampler, n, label, steps, shape, seed, batch, space, start)
             if not torch.isfinite(x).all():

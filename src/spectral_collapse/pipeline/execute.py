@@ -5,8 +5,11 @@ notebook (``notebooks/<study>.ipynb``), its results file, the results files of t
 study that stores no results the files its ``*_file`` parameters name. The notebook itself computes results only
 when they are missing or out of date (``pipeline.runner``), so rerunning with nothing changed does no work.
 "Changed" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
-modification times: a fresh clone writes files in arbitrary order and must not re-execute every chapter. Chapters
-without stored hashes fall back to modification times. Studies, datasets and order: ``pipeline.graph``.
+modification times (``pipeline.chapters``). Studies, datasets and order: ``pipeline.graph``.
+
+Every root is a parameter: ``root`` (the checkout whose notebooks/ are executed), ``book_dir`` (where chapters are
+written; default ``<root>/book/studies``) and ``results_root`` (the cell cache sits beside it), so a report for a
+user's data and model (``pipeline.report``) runs the same code into a folder of its own.
 """
 from __future__ import annotations
 
@@ -19,159 +22,33 @@ import time
 from pathlib import Path
 
 from . import graph
-from .parallel import _cores, recorded_costs, resolve_jobs, run_side_by_side  # noqa: F401 (re-exported)
+from .chapters import (_inputs, _key, _record, _stale, _write_atomic, file_hash, hide_parameter_cells,  # noqa: F401
+                       stale_reason, stamp, strip_progress, title_with_dataset)
+from .parallel import (StudiesFailed, _cores, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
+                       run_side_by_side, thread_env)
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
            "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
-           "recorded_costs"]
+           "recorded_costs", "StudiesFailed", "failure_line"]
 
 
-def file_hash(path: Path) -> str | None:
-    """sha256 of a file's bytes (None when it does not exist)."""
-    import hashlib
-
-    if not path.exists():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _inputs(out: Path) -> dict | None:
-    try:
-        return json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _stale(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> bool:
-    """Whether ``out`` must be executed again: missing, a dependency changed since (hashes, else mtimes), or the
-    run's resolved parameters differ from those recorded (``params``; see ``stale_reason``)."""
-    return stale_reason(out, deps, root, params) is not None
-
-
-def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> str | None:
-    """Why ``out`` must be executed again, in words (None: it is up to date)."""
-    if not out.exists():
-        return "no chapter yet"
-    if params is not None:
-        try:
-            recorded = json.loads(out.read_text())["metadata"]["spectral_collapse"].get("params")
-        except (OSError, ValueError, KeyError, TypeError):
-            recorded = None
-        # a chapter stamped without parameters (by hand, or before they were recorded) is judged by its files
-        if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
-            changed = sorted(k for k in set(params) | set(recorded or {})
-                             if (recorded or {}).get(k) != json.loads(json.dumps(params.get(k), default=str)))
-            return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
-    stored = _inputs(out)
-    if stored is not None:
-        changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
-        return f"{', '.join(changed)} changed" if changed else None
-    t = out.stat().st_mtime
-    newer = [d.name for d in deps if d.exists() and d.stat().st_mtime > t]
-    return f"{', '.join(newer)} newer than the chapter" if newer else None
-
-
-def _key(path: Path, root: Path | None) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve())) if root else path.name
-    except ValueError:
-        return str(path)
-
-
-_PROGRESS = re.compile(r"\d+%\|.*\|.*(it/s|s/it|\?it/s)|^\s*$")
-
-
-def strip_progress(nb) -> int:
-    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook; returns lines removed.
-
-    A long study writes thousands of bar updates, which would fill its chapter; warnings and errors stay.
-    """
-    removed = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        keep = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                lines = re.split(r"[\r\n]", out["text"])
-                kept = [ln for ln in lines if not _PROGRESS.search(ln)]
-                removed += sum(1 for ln in lines if ln.strip()) - len(kept)
-                if not kept:
-                    continue
-                out["text"] = "\n".join(kept) + "\n"
-            keep.append(out)
-        cell["outputs"] = keep
-    return removed
-
-
-def hide_parameter_cells(nb) -> int:
-    """Tag the parameters cell and papermill's injected-parameters cell ``remove-cell`` in an executed chapter (the
-    page shows the run's parameters as a table instead); returns the cells tagged."""
-    n = 0
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell.cell_type == "code" and {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
-            cell.metadata["tags"] = [*tags, "remove-cell"]
-            n += 1
-    return n
-
-
-def title_with_dataset(nb, dataset: str, profile: str) -> bool:
-    """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
-    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)". False when it has none."""
-    suffix = f": {dataset}" + ("" if profile == "quick" else f" ({profile})")
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        lines = cell.source.split("\n")
-        for i, line in enumerate(lines):
-            if re.match(r"#+\s", line):
-                lines[i] = line.rstrip() + suffix
-                cell.source = "\n".join(lines)
-                return True
-    return False
-
-
-def _write_atomic(nb, out: Path) -> None:
-    """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
-    import nbformat
-    tmp = out.with_name(f".{out.name}.tmp.ipynb")
-    try:
-        nbformat.write(nb, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
-    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
-    import nbformat
-    nb = nbformat.read(str(out), as_version=4)
-    _record(nb, deps, root)
-    _write_atomic(nb, out)
-
-
-def _record(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
-    """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
-    hashes = hashes or {}
-    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
-        _key(d, root): hashes[d] if d in hashes else file_hash(d) for d in deps}
+# The kernel's own start-up log ("Kernel is running over TCP without encryption", its connection file) is noise on
+# the command's output: only its errors are shown. The studies' progress bars reach the terminal on their own path
+# (``studies.progress``), never the chapter.
+QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
-    """papermill.execute_notebook, retried when the kernel dies while starting (processes starting kernels at the
-    same moment can race for a port), never when the notebook itself fails."""
+    """papermill.execute_notebook with a quiet kernel (``QUIET_KERNEL``), retried when the kernel dies while
+    starting (processes starting kernels at the same moment can race for a port), never when the notebook itself
+    fails."""
     import random
 
     import papermill as pm
     for attempt in range(retries + 1):
         try:
             pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
-                                progress_bar=False)
+                                progress_bar=False, extra_arguments=list(QUIET_KERNEL))
             return
         except RuntimeError as err:
             if "before replying to kernel_info" not in str(err) or attempt == retries:
@@ -339,7 +216,8 @@ def _result_notes(study: str, dataset: str, profile: str, root: Path, results_ro
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
-                costs: dict | None = None, knobs: dict | None = None) -> list[Path]:
+                costs: dict | None = None, knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
+                keep_going: bool = False, threads: int | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
 
     datasets: registered names or "folder:<path>" (a user's folders). knobs: parameters given to every study that
@@ -349,6 +227,11 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     ``resolve_jobs``); a study starts once the studies it reads are done, the costliest first (``costs``: seconds
     per "study/dataset", e.g. ``recorded_costs`` of a timed main command). With 1 they run one after another in
     this process, in run order (book order, prerequisites first).
+
+    book_dir: where the chapters are written (default ``<root>/book/studies``). keep_going: with one job, a study
+    that fails does not stop the others (the studies that read it are skipped); either way a failure raises
+    ``StudiesFailed`` naming every failed and skipped study once the rest has run. threads: torch threads per
+    kernel (default: the cores / jobs, ``parallel.kernel_threads``), passed as ``$SPECTRAL_COLLAPSE_THREADS``.
     """
     from ..data import check_dataset
     from ..studies.profiles import get_profile
@@ -380,34 +263,58 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         own = {k: v for k, v in knobs.items() if k in get_study(study).params}
         return own or None
 
+    book_dir = Path(book_dir) if book_dir else None
+    threads = threads or kernel_threads(jobs)
     if jobs > 1:
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
             if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
-                    needs_run(study, ds, profile, root=root, results_root=results_root, extra=extra(study)):
+                    needs_run(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
+                              extra=extra(study)):
                 pending.append((study, ds))
-        threads = max(1, _cores() // jobs)
 
         def start(pair):
             cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
                    "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
-                   *(["--force"] if force else []),
+                   *(["--book-dir", str(book_dir)] if book_dir else []), *(["--force"] if force else []),
                    *[a for k, v in knobs.items() for a in (f"--{k.replace('_', '-')}",
                                                            v if isinstance(v, str) else json.dumps(v))]]
-            env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-            return subprocess.Popen(cmd, cwd=str(root), env=env)
+            return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
         print(f"{len(pending)} study notebook(s) to execute, {jobs} at a time with {threads} torch thread(s) each",
               flush=True)
         finished = run_side_by_side(pending, jobs, start, cost=costs)
-        return [notebook_path(study, ds, profile, root) for study, ds in finished]
-    done = []
-    for study, ds in pairs:
-        out = execute_study(study, ds, profile, root=root, results_root=results_root, force=force,
-                            extra=extra(study))
-        if out is not None:
-            done.append(out)
+        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished]
+    done, failed, skipped = [], {}, []
+    with environment(thread_env(threads)):  # the kernels started below inherit it
+        for study, ds in pairs:
+            if any((s, ds) in failed or (s, ds) in skipped for s in graph.upstream(study)):
+                skipped.append((study, ds))
+                continue
+            try:
+                out = execute_study(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
+                                    force=force, extra=extra(study))
+            except Exception as err:
+                if not keep_going:
+                    raise
+                failed[(study, ds)] = failure_line(err)
+                trace = "\n".join(getattr(err, "traceback", None) or [])  # a notebook's own traceback (papermill)
+                if trace:
+                    print(re.sub(r"\x1b\[[0-9;]*m", "", trace), file=sys.stderr)
+                print(f"{study} / {ds}: FAILED ({failed[(study, ds)]})", file=sys.stderr, flush=True)
+                continue
+            if out is not None:
+                done.append(out)
+    if failed or skipped:
+        raise StudiesFailed(failed, skipped)
     return done
+
+
+def failure_line(err: BaseException) -> str:
+    """One line for a study that failed: a notebook's error name and value (papermill's), else the exception's."""
+    name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
+    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
+    return " ".join(text.split())[:400]
 
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,

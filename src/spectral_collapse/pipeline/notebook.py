@@ -32,7 +32,12 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
 
 def setup_notebook(chdir: bool = True) -> Path:
     """chdir to the repo root (relative data/ paths work from notebooks/ or book/studies/), put it on sys.path (the
-    ``benchmarks`` package lives there), SVG charts, quiet warnings; returns the root."""
+    ``benchmarks`` package lives there), torch threads as the main command chose them (``parallel.torch_threads``:
+    ``$SPECTRAL_COLLAPSE_THREADS``, else ``$OMP_NUM_THREADS``, else the cores), SVG charts, quiet warnings; returns
+    the root."""
+    from .parallel import torch_threads
+
+    torch_threads()
     root = repo_root()
     if chdir:
         os.chdir(root)

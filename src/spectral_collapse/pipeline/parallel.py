@@ -2,9 +2,15 @@
 
 ``run_side_by_side`` starts (study, dataset) pairs as separate processes, at most ``jobs`` at a time, a pair only
 once what it reads has finished, the costliest ready pair first; ``resolve_jobs`` turns "auto" into a number.
+
+Torch threads are set deliberately, never left to torch's default (which, on a machine whose cores are busy with
+other work, can make a study many times slower): the main command gives each kernel ``kernel_threads(jobs)``
+threads through ``$SPECTRAL_COLLAPSE_THREADS`` (with ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``), and a notebook
+applies it when it starts (``torch_threads``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -13,7 +19,70 @@ from pathlib import Path
 
 from . import graph
 
-__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side"]
+__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "kernel_threads", "thread_env",
+           "torch_threads", "environment", "THREADS_ENV"]
+
+THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
+
+
+class StudiesFailed(RuntimeError):
+    """Some studies failed (``failed``: {(study, dataset): one line}) and the studies reading them were not started
+    (``skipped``: [(study, dataset)]); the others ran."""
+
+    def __init__(self, failed: dict, skipped: list):
+        self.failed, self.skipped = dict(failed), list(skipped)
+        what = ", ".join(f"{s}/{d} ({why})" for (s, d), why in self.failed.items())
+        left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in self.skipped)}"
+                if self.skipped else "")
+        super().__init__(f"{len(self.failed)} study notebook(s) failed: {what}{left}. Their errors are printed "
+                         f"above; rerun the same command to resume (finished studies and cached cells are kept), or "
+                         f"run one alone with `python -m spectral_collapse studies --study S --dataset D`")
+
+
+def _whole_env(name: str) -> int | None:
+    try:
+        n = int(os.environ.get(name, ""))
+    except ValueError:
+        return None
+    return n if n >= 1 else None
+
+
+def kernel_threads(jobs: int = 1) -> int:
+    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS``, else
+    ``$OMP_NUM_THREADS`` (a number the user chose), else the cores shared out (cores // jobs, at least 1)."""
+    return _whole_env(THREADS_ENV) or _whole_env("OMP_NUM_THREADS") or max(1, _cores() // max(1, int(jobs)))
+
+
+def thread_env(threads: int) -> dict:
+    """The environment that gives a study process (and its kernel) ``threads`` torch threads."""
+    n = str(int(threads))
+    return {THREADS_ENV: n, "OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n}
+
+
+def torch_threads() -> int:
+    """Set this process's torch threads to ``kernel_threads()`` (what the main command chose, else the cores) and
+    return the number: a notebook calls it when it starts."""
+    import torch
+
+    n = kernel_threads(1)
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+@contextlib.contextmanager
+def environment(values: dict):
+    """Within the block, ``os.environ`` holds ``values`` (processes started there inherit them); restored after."""
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def resolve_jobs(jobs: int | str) -> int:
@@ -102,10 +171,5 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
                 handle.terminate()
         raise
     if failed or skipped:
-        what = ", ".join(f"{s}/{d} (exit status {rc})" for (s, d), rc in failed.items())
-        left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in skipped)}"
-                if skipped else "")
-        raise RuntimeError(f"{len(failed)} study notebook(s) failed: {what}{left}. Their errors are printed above; "
-                           f"rerun the same command to resume (finished studies and cached cells are kept), or run "
-                           f"one alone with `python -m spectral_collapse studies --study S --dataset D`")
+        raise StudiesFailed({pair: f"exit status {rc}" for pair, rc in failed.items()}, skipped)
     return finished

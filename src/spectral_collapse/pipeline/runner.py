@@ -31,6 +31,7 @@ from ..studies.store import load_results, provenance, results_path, save_results
 from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
+from ..studies.progress import running
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "check_can_store"]
 
@@ -127,7 +128,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     _check_cache_writable(memo.root)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with gate_policy(allow_weak(spec)) as gate:
+        name = f"{spec.study}/{dataset_key(spec.dataset, path_hash=False)}"  # what progress bars are called
+        with gate_policy(allow_weak(spec)) as gate, running(name):
             ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
     ds.attrs["model_gate"] = json.dumps(gate.used)
     ds.attrs["run_warnings"] = json.dumps(own_warnings(caught))

@@ -20,6 +20,7 @@ import xarray as xr
 
 from ..inversion import default_sigmas, invert, sample_seeds, translate
 from ..inversion.loop import primary
+from .progress import cell_bar
 from .spec import CACHE_VERSION
 
 __all__ = ["Context", "NoCache", "translate_cell", "invert_cell"]
@@ -59,8 +60,11 @@ def translate_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: in
             out, latent, bad, nfe = translate_sharded(_translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
                                                       steps, batch_size, bool(progress))
         else:
-            out, latent, bad, nfe = _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size,
-                                                       bool(ctx.progress if progress is None else progress))
+            batches = -(-len(x) // max(1, batch_size))
+            with cell_bar(f"{ms.label} seed {seed}", len(x), 2 * steps * batches) as bar:
+                out, latent, bad, nfe = _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps,
+                                                           batch_size, bar or bool(ctx.progress if progress is None
+                                                                                   else progress))
         return _arrays_cell(output=out, latent=latent, nonfinite_step=bad, nfe=nfe)
 
     key = {"cell": "translate", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
@@ -69,10 +73,14 @@ def translate_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: in
 
 
 def _translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
+    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``progress.CellBar``. A study scores
+    failed samples itself (``validity``), so translate's latent-norm warning is off here."""
     outs, lats, bad, nfe = [], [], [], 0
     for i in range(0, x_src.shape[0], batch_size):
         tr = translate(D, x_src[i:i + batch_size], ms.method, guidance=ms.guidance, steps=steps,
-                       seeds=seeds[i:i + batch_size], progress=progress)
+                       seeds=seeds[i:i + batch_size], progress=progress, warn_norm=False)
+        if hasattr(progress, "images_done"):
+            progress.images_done(min(i + batch_size, x_src.shape[0]))
         outs.append(tr.output)
         lats.append(tr.latent)
         bad.append(tr.nonfinite_step)
@@ -91,12 +99,16 @@ def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, 
     def compute():
         sig = default_sigmas(D, steps)
         lats, ok = [], []
-        for i in range(0, len(x), batch_size):
-            xb = x[i:i + batch_size]
-            tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0,
-                        seeds=sample_seeds(seed, range(offset + i, offset + i + len(xb))))
-            lats.append(D.to_noise(primary(tr.x, ms.method), float(sig[0])).detach().float())
-            ok.append(tr.finite)
+        batches = -(-len(x) // max(1, batch_size))
+        with cell_bar(f"{ms.label} inversion seed {seed}", len(x), (len(sig) - 1) * batches) as bar:
+            for i in range(0, len(x), batch_size):
+                xb = x[i:i + batch_size]
+                tr = invert(D, xb, sig, ms.method, guidance=ms.guidance, label=0, progress=bar or False,
+                            seeds=sample_seeds(seed, range(offset + i, offset + i + len(xb))))
+                lats.append(D.to_noise(primary(tr.x, ms.method), float(sig[0])).detach().float())
+                ok.append(tr.finite)
+                if bar is not None:
+                    bar.images_done(min(i + batch_size, len(x)))
         return _arrays_cell(latent=torch.cat(lats), finite=torch.cat(ok))
 
     key = {"cell": "invert", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),

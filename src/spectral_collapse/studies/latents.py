@@ -34,7 +34,8 @@ from .cells import Context, invert_cell, translate_cell
 from .models import data_options, spec_data, study_labels, trained_model, user_models
 from .profiles import get_profile
 from .spec import StudySpec
-from .translation import PAPER_LABELS, STOCHASTIC, method_specs, ovg_setting
+from .calibrate import ovg_for
+from .translation import PAPER_LABELS, STOCHASTIC, method_specs
 
 __all__ = ["LATENT_STUDIES", "DEFAULT_N_LATENTS", "Models", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study"]
@@ -99,7 +100,7 @@ class Setup:
         self.prof = get_profile(spec.profile)
         self.models = Models(spec, models, ctx.progress)
         self.data = spec_data(spec)
-        self.ovg = ovg_setting(spec)
+        self.ovg = ovg_for(spec, ctx, self.models.user, self.data)  # a user's model without a sweep: calibrated
         self.kappa = kappa_for_size(self.data.size)
         user = self.models.user
         self.base = user.parameterization if user is not None else "eps"  # the model behind ddim / taba / ovg

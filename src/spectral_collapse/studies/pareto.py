@@ -326,6 +326,7 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
                           n_show=n_show, ls=ls)
 
 
+NO_CHOICE = "defaults: no grid point"  # how ovg_choice's source starts when a sweep ran but chose nothing
 _SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader only under the same data and models
 
 
@@ -356,7 +357,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     primary = ds.attrs.get("primary", "ovg")
     choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)
     if not choice:
-        return {**OVG_DEFAULTS, "source": f"defaults: no grid point of the {primary} sweep{where} was free of failed samples"}
+        return {**OVG_DEFAULTS, "source": f"{NO_CHOICE} of the {primary} sweep{where} was free of failed samples"}
     per_base = {b: {"eta_hf": float(c["eta_hf"]), "eta_lf": float(c["eta_lf"])}
                 for b, c in json.loads(ds.attrs.get("choices", "{}")).items() if c}
     split = ds.attrs.get("tuning_split", "")

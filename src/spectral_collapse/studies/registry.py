@@ -122,8 +122,8 @@ _LIST = [
                            "every_4", choices=("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")),
         "timing_images": Param("int", 8, "test inputs of the one timed translation per method", optional=False,
                                minimum=1),
-        "data_options": _DATA, "allow_weak_model": _WEAK,
-    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=False),
+        **_USER,
+    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=True),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),

@@ -71,8 +71,9 @@ def _timed(D, x, ms, seed, steps, batch_size) -> float:
 def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
-    from .models import data_options, profile_models, spec_data
-    from .translation import _scored_cell, method_specs, ovg_setting, scoring_settings, test_subsets
+    from .calibrate import ovg_for
+    from .models import data_options, profile_models, spec_data, user_models
+    from .translation import _scored_cell, method_specs, scoring_settings, test_subsets
 
     ctx = ctx or Context()
     names = list(spec.get("schedules") or SCHEDULES)
@@ -81,13 +82,18 @@ def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
     n_time = int(spec.get("timing_images") or 8)
     prof = get_profile(spec.profile)
     data = spec_data(spec)
-    models, ls, space = profile_models(spec.profile, spec.dataset, ["ovg"], options=data_options(spec),
-                                       progress=ctx.progress)
-    D = models["eps"]
+    given = user_models(spec)  # a user's model (knobs model / models) stands for the trained eps model
+    if given is not None:
+        par, ls = given.parameterization, given.latent_space
+        D, space = given.models[par], "latent" if ls is not None else "pixel"
+    else:
+        models, ls, space = profile_models(spec.profile, spec.dataset, ["ovg"], options=data_options(spec),
+                                           progress=ctx.progress)
+        par, D = "eps", models["eps"]
     scoring = scoring_settings(data)
-    op = ovg_setting(spec)
-    ddim, ovg = method_specs(["ddim", "ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"],
-                             lowpass_kappa=scoring["kappa"])
+    op = ovg_for(spec, ctx, given, data)
+    ddim, ovg = method_specs(["ddim", "ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], per_base=op.get("per_base"),
+                             lowpass_kappa=scoring["kappa"], parameterization=par)
     sig = default_sigmas(D, prof.steps)
     scheds = schedule_set(names, sig)
     specs = [ddim, ovg] + [dataclasses.replace(ovg, label=s, guidance=dataclasses.replace(ovg.guidance, schedule=g))
@@ -157,6 +163,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
         cost="backward_passes = 2 vector-Jacobian products per guided inversion step; time_ratio = wall time of one "
              "translation of timing_images inputs / DDIM's, same run, best of 1",
         wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(scoring["kappa"]),
-        models=json.dumps({"eps": str(getattr(D, "checkpoint", ""))}),
-        checkpoints=json.dumps({k: v for k, v in {"eps": str(getattr(D, "checkpoint", ""))}.items() if v}))
+        models=json.dumps({par: str(getattr(D, "checkpoint", ""))}),
+        checkpoints=json.dumps({k: v for k, v in {par: str(getattr(D, "checkpoint", ""))}.items() if v}),
+        user_models=json.dumps(None if given is None else given.info))
     return ds

@@ -387,8 +387,10 @@ def run_main_results(spec, ctx) -> xr.Dataset:
     _check_study_args(prof, labels, spec.get("seeds"), None, None)
     data = spec_data(spec)
     if given is not None:
+        from .calibrate import ovg_for
+
         return translation_results(ctx, data, given.models, profile=spec.profile, labels=labels,
-                                   seeds=spec.get("seeds"), ovg=ovg_setting(spec), study="main_results",
+                                   seeds=spec.get("seeds"), ovg=ovg_for(spec, ctx, given, data), study="main_results",
                                    ls=given.latent_space, parameterization=given.parameterization,
                                    space="latent" if given.latent_space is not None else "pixel",
                                    user_models=given.info)

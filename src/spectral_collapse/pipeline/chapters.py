@@ -1,0 +1,152 @@
+"""An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
+the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title).
+
+"Stale" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
+modification times: a fresh clone writes files in arbitrary order and must not re-execute every chapter. Chapters
+without stored hashes fall back to modification times. Every write goes through a hidden copy beside the chapter,
+which no failure or interruption leaves behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "stamp"]
+
+
+def file_hash(path: Path) -> str | None:
+    """sha256 of a file's bytes (None when it does not exist)."""
+    import hashlib
+
+    if not path.exists():
+        return None
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inputs(out: Path) -> dict | None:
+    try:
+        return json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _stale(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> bool:
+    """Whether ``out`` must be executed again: missing, a dependency changed since (hashes, else mtimes), or the
+    run's resolved parameters differ from those recorded (``params``; see ``stale_reason``)."""
+    return stale_reason(out, deps, root, params) is not None
+
+
+def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> str | None:
+    """Why ``out`` must be executed again, in words (None: it is up to date)."""
+    if not out.exists():
+        return "no chapter yet"
+    if params is not None:
+        try:
+            recorded = json.loads(out.read_text())["metadata"]["spectral_collapse"].get("params")
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = None
+        # a chapter stamped without parameters (by hand, or before they were recorded) is judged by its files
+        if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
+            changed = sorted(k for k in set(params) | set(recorded or {})
+                             if (recorded or {}).get(k) != json.loads(json.dumps(params.get(k), default=str)))
+            return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
+    stored = _inputs(out)
+    if stored is not None:
+        changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
+        return f"{', '.join(changed)} changed" if changed else None
+    t = out.stat().st_mtime
+    newer = [d.name for d in deps if d.exists() and d.stat().st_mtime > t]
+    return f"{', '.join(newer)} newer than the chapter" if newer else None
+
+
+def _key(path: Path, root: Path | None) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve())) if root else path.name
+    except ValueError:
+        return str(path)
+
+
+_PROGRESS = re.compile(r"\d+%\|.*\|.*(it/s|s/it|\?it/s)|^\s*$")
+
+
+def strip_progress(nb) -> int:
+    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook; returns lines removed.
+
+    A long study writes thousands of bar updates, which would fill its chapter; warnings and errors stay.
+    """
+    removed = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        keep = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = re.split(r"[\r\n]", out["text"])
+                kept = [ln for ln in lines if not _PROGRESS.search(ln)]
+                removed += sum(1 for ln in lines if ln.strip()) - len(kept)
+                if not kept:
+                    continue
+                out["text"] = "\n".join(kept) + "\n"
+            keep.append(out)
+        cell["outputs"] = keep
+    return removed
+
+
+def hide_parameter_cells(nb) -> int:
+    """Tag the parameters cell and papermill's injected-parameters cell ``remove-cell`` in an executed chapter (the
+    page shows the run's parameters as a table instead); returns the cells tagged."""
+    n = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type == "code" and {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+            n += 1
+    return n
+
+
+def title_with_dataset(nb, dataset: str, profile: str) -> bool:
+    """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
+    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)". False when it has none."""
+    suffix = f": {dataset}" + ("" if profile == "quick" else f" ({profile})")
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        lines = cell.source.split("\n")
+        for i, line in enumerate(lines):
+            if re.match(r"#+\s", line):
+                lines[i] = line.rstrip() + suffix
+                cell.source = "\n".join(lines)
+                return True
+    return False
+
+
+def _write_atomic(nb, out: Path) -> None:
+    """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
+    import nbformat
+    tmp = out.with_name(f".{out.name}.tmp.ipynb")
+    try:
+        nbformat.write(nb, str(tmp))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
+    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
+    import nbformat
+    nb = nbformat.read(str(out), as_version=4)
+    _record(nb, deps, root)
+    _write_atomic(nb, out)
+
+
+def _record(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
+    """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
+    hashes = hashes or {}
+    nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
+        _key(d, root): hashes[d] if d in hashes else file_hash(d) for d in deps}

@@ -1,0 +1,207 @@
+"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own.
+
+    python -m spectral_collapse report --data folder:/path/to/images --model /path/to/pipeline [--profile quick]
+    make report DATA=folder:/path/to/images MODEL=/path/to/pipeline [PROFILE=quick] [OUT=reports/mine]
+
+``build_report`` runs every study that applies to a given model (``report_plan``) with the main command's own
+orchestration (``execute.run_studies``: papermill, staleness by content, studies after those they read) pointed at
+the report's folder, then writes the book's pages and builds its HTML:
+
+    <out>/results/            results, <study>/<dataset>-<profile>.nc (the results root)
+    <out>/cache/cells/        the cell cache (beside the results root, as data/cache/cells is for the project)
+    <out>/book/               _config.yml, _toc.yml, intro.md and studies/<study>-<dataset>[-<profile>].ipynb
+    <out>/book/_build/html/   the HTML; open index.html (it works offline)
+    <out>/report.json         what ran, what failed and what does not apply, as data
+
+The project's own book/ and data/results/ are neither read nor written. Every study that takes a model runs on the
+given one; the intro page names each study that does not apply (the ablations compare models they train
+themselves, the cost pages time the suite's own U-Net) and says why. The Pareto sweep runs first, on validation
+images of the data with the given model, and the other studies take OVG's step sizes from it.
+
+The default folder is ``reports/<name>`` under the checkout: the data's name, the model folder's name, the profile
+and 12 hex digits of a digest of the content signatures of the data and of the model (``studies.models.
+content_inputs``: file names, sizes and modification times), the data options and the weak-model rule. Two models,
+or a model retrained in place, never share a folder; inside a folder (``--out``) the results are keyed by the same
+signatures, so a changed model is recomputed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report"]
+
+# Why a study does not run on a given model (the intro page says so; the ablations get ABLATION below).
+NOT_APPLICABLE = {
+    "model_quality": "it measures the suite's own trained models; the quality-gate report of your model on your "
+                     "data heads every chapter below instead",
+    "cost": "it reads the suite's benchmark record (`python -m benchmarks`), timed on the suite's own quick U-Net, "
+            "not on your model",
+    "benchmarks": "it reads the suite's benchmark records (`python -m benchmarks`), timed on the suite's own models",
+    "your_model": "it demonstrates, on bundled images, what this report does with your model",
+}
+ABLATION = "it compares models it trains itself ({arms}); one given model has no second arm to compare"
+ARMS = {"backbone_ablation": "a U-Net and a DiT", "space_ablation": "a pixel-space and a latent-space model",
+        "scale_factor": "one model per super-resolution factor", "eps_vs_x0": "an eps- and an x0-prediction model"}
+
+
+def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
+    """(the studies that run on a given model, in run order; {study: why it does not apply}). ``studies``: a
+    subset of the applicable ones (an unknown name, or one that does not apply, raises naming the valid ones)."""
+    from ..studies.registry import get_study
+    from . import graph
+
+    runs, why = [], {}
+    for name in graph.study_names():
+        s = get_study(name)
+        if name in NOT_APPLICABLE:
+            why[name] = NOT_APPLICABLE[name]
+        elif "model" in s.params and not s.takes_model:
+            why[name] = ABLATION.format(arms=ARMS.get(name, "arms of its own"))
+        elif s.run is None:
+            why[name] = "its page stores no results of its own"
+        else:
+            runs.append(name)
+    if studies:
+        bad = [s for s in studies if s not in runs]
+        if bad:
+            raise ValueError(f"study {', '.join(map(repr, bad))} does not run in a report; the studies that do: "
+                             f"{', '.join(runs)}")
+        runs = [s for s in runs if s in studies]
+    return graph.run_order(runs), why
+
+
+def _knobs(model, models, data_options, allow_weak_model) -> dict:
+    return {k: v for k, v in {"data_options": data_options, "model": model, "models": models,
+                              "allow_weak_model": allow_weak_model}.items() if v is not None}
+
+
+def report_content(data: str, profile: str, knobs: dict) -> dict:
+    """The content signatures of the data and the model(s) (``studies.models.content_inputs``), checked: a data
+    option the loader does not take, a missing model folder or a bad ``models`` object raise here, naming it."""
+    from ..studies.models import content_inputs
+    from ..studies.registry import study_spec
+
+    return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))
+
+
+def _model_label(knobs: dict) -> str:
+    if "model" in knobs:
+        names = [Path(str(knobs["model"])).name]
+    else:
+        names = [Path(str(knobs["models"].get(k, ""))).name for k in ("source", "target")]
+    return re.sub(r"[^A-Za-z0-9_.]+", "_", "+".join(names)).strip("_.") or "model"
+
+
+def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
+    """The default folder name: "<data>--<model>-<profile>-<digest>" (see the module docstring)."""
+    from ..data import dataset_key
+
+    blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
+                       "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
+    digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
+    return f"{dataset_key(data, path_hash=False)}--{_model_label(knobs)}-{profile}-{digest}"
+
+
+@dataclass
+class Report:
+    """What ``build_report`` made: the folder, the HTML's index (None without HTML), each study's status."""
+
+    out: Path
+    html: Path | None
+    data: str
+    profile: str
+    knobs: dict
+    content: dict
+    chapters: dict = field(default_factory=dict)       # study -> chapter path (relative to the book)
+    failed: dict = field(default_factory=dict)         # study -> one line
+    skipped: list = field(default_factory=list)        # studies not started because one they read failed
+    not_applicable: dict = field(default_factory=dict)  # study -> why
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d.update(out=str(self.out), html=None if self.html is None else str(self.html))
+        return json.dumps(d, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
+                 profile: str = "quick", out: str | os.PathLike | None = None, jobs: int | str = 1,
+                 force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
+                 threads: int | None = None, root: str | os.PathLike | None = None) -> Report:
+    """Run the studies of ``report_plan`` on ``data`` ("folder:<path>" or a dataset name) with the given ``model``
+    (a diffusers pipeline folder or hub id) or ``models`` ({"source": ..., "target": ...}) into the folder ``out``
+    (default: ``reports/<report_name>`` under the checkout ``root``), write its pages and build its HTML
+    (``html=False``: pages only). A study that fails does not stop the others; the report is built with what ran,
+    its intro names the failures, and ``execute.StudiesFailed`` is raised at the end."""
+    from ..data import check_dataset
+    from ..studies.profiles import get_profile
+    from .execute import StudiesFailed, notebook_path, run_studies
+    from .notebook import repo_root
+
+    get_profile(profile)
+    check_dataset(data)
+    if (model is None) == (models is None):
+        raise ValueError("a report needs exactly one of model (a diffusers pipeline folder, e.g. --model "
+                         "/path/to/pipeline) and models ({\"source\": ..., \"target\": ...})")
+    knobs = _knobs(model, models, data_options, allow_weak_model)
+    runs, why = report_plan(studies)
+    content = report_content(data, profile, knobs)
+    root = Path(root).resolve() if root else repo_root()
+    out = (Path(out) if out else root / "reports" / report_name(data, profile, knobs, content)).resolve()
+    _check_not_the_project(out, root)
+    book = out / "book"
+    (book / "studies").mkdir(parents=True, exist_ok=True)
+    print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
+    report = Report(out=out, html=None, data=data, profile=profile, knobs=knobs, content=content, not_applicable=why)
+    try:
+        run_studies(profile, runs, [data], root=root, results_root=str(out / "results"), book_dir=book / "studies",
+                    force=force, jobs=jobs, knobs=knobs, keep_going=True, threads=threads)
+        failure = None
+    except StudiesFailed as err:
+        failure = err
+        report.failed = {s: line for (s, _), line in err.failed.items()}
+        report.skipped = [s for s, _ in err.skipped]
+    for s in runs:
+        path = notebook_path(s, data, profile, root, book / "studies")
+        if path.exists() and s not in report.failed and s not in report.skipped:
+            report.chapters[s] = path.relative_to(book).with_suffix("").as_posix()
+    from .report_book import write_book
+
+    write_book(report, root)
+    if html:
+        report.html = _build_html(book)
+    (out / "report.json").write_text(report.to_json())
+    print(f"report: {report.html or book}", flush=True)
+    if failure is not None:
+        raise failure
+    return report
+
+
+def _check_not_the_project(out: Path, root: Path) -> None:
+    """Refuse an output folder that is, holds or lies in the project's own book/ or data/."""
+    for own in (root / "book", root / "data"):
+        own = own.resolve()
+        if out == own or out.is_relative_to(own) or own.is_relative_to(out):
+            raise ValueError(f"report folder {out} would write into the project's own {own}; pass --out a folder of "
+                             f"its own (default: reports/<name> under the checkout)")
+
+
+def _build_html(book: Path) -> Path:
+    """jupyter-book build ``book``; returns index.html. A failed build raises with the end of its output."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book"), "build", str(book)]
+    print("building the report's HTML (jupyter-book)", flush=True)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    index = book / "_build" / "html" / "index.html"
+    if done.returncode != 0 or not index.exists():
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"jupyter-book build {book} failed (exit status {done.returncode}); the chapters and "
+                           f"pages are in {book}. Its last lines:\n{tail}")
+    return index

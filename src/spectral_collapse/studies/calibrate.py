@@ -1,0 +1,73 @@
+"""OVG step sizes for a model that no Pareto sweep has seen: a short sweep on validation images of the study's data.
+
+``OVG_DEFAULTS`` were tuned on the suite's quick eps model of ihc-sr; on another model they can drive the
+inverted latent far off the noise (||x_T||^2 / d in the hundreds) or fail outright. A study reading the Pareto
+sweep (``translation.ovg_setting``) takes the sweep's choice when one is stored for the same data options and
+models. When none is, and the study runs on a user's model (knobs ``model`` / ``models``), ``ovg_for`` calibrates
+instead of falling back to the defaults:
+
+- the Pareto rule of ``studies.pareto`` (``pareto_results``: the front of mean S_HF / S_LF over the grid, the
+  operating point by the stated rule, a grid point with any failed sample never chosen, the grid grown past an
+  edge the choice sits on), on a reduced problem: OVG on the model's own base method only (no OVG + TABA or
+  OVG + EDM variants, no baselines) and ``CALIBRATION_IMAGES`` validation crops, the crops the Pareto study tunes
+  on (``splits.validation_indices``), never the test crops the studies score;
+- the profile's grid around OVG_DEFAULTS (smoke 2 x 2, quick 3 x 3 points, two decades each way), grown up to
+  ``EXTEND`` times, since a new model's step sizes can sit far from the suite's.
+
+Cost: (grid points + extensions) x CALIBRATION_IMAGES OVG translations at the profile's steps, about a fifth of the
+quick Pareto study (one base of three, 4 images of 6, no baselines); each translation is a cell of the study's cache,
+so studies of the same model and data share the calibration and it runs once. Every OVG variant of the study then
+runs at the calibrated step sizes, and the results' ``ovg`` attribute says where they came from.
+"""
+from __future__ import annotations
+
+import json
+
+from .pareto import NO_CHOICE
+from .profiles import get_profile
+from .translation import OVG_DEFAULTS, ovg_setting
+
+__all__ = ["CALIBRATION_IMAGES", "EXTEND", "ovg_for", "calibrate_ovg"]
+
+CALIBRATION_IMAGES = 4
+EXTEND = 2
+
+
+def _from_sweep(op: dict) -> bool:
+    """Whether a Pareto sweep ran for a study's data and models: its choice, or its finding that no grid point is
+    free of failed samples (a calibration on part of the same grid would find none either)."""
+    source = str(op.get("source", ""))
+    return "per_base" in op or not source.startswith("defaults") or source.startswith(NO_CHOICE)
+
+
+def ovg_for(spec, ctx, given, data) -> dict:
+    """The OVG step sizes of a study: the stored Pareto sweep's choice (``translation.ovg_setting``); with a user's
+    model (``given``: ``models.UserModels``) and no sweep for it, ``calibrate_ovg`` on ``data``'s validation crops."""
+    op = ovg_setting(spec)
+    if given is None or _from_sweep(op):
+        return op
+    return calibrate_ovg(ctx, data, given, spec.profile, reason=op.get("source", ""))
+
+
+def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
+                  rule: str = "maximin") -> dict:
+    """{"eta_hf", "eta_lf", "per_base", "source"} chosen by the Pareto rule on ``n_images`` validation crops of
+    ``data`` with the user's models ``given`` (see the module docstring); OVG_DEFAULTS, with the reason, when no
+    grid point is free of failed samples."""
+    from .pareto import pareto_results
+
+    n = max(1, min(int(n_images), get_profile(profile).n_val))
+    ds = pareto_results(ctx, data, given.models, profile=profile, bases=("ovg",), baselines=(), n_images=n,
+                        rule=rule, n_show=0, ls=given.latent_space, parameterization=given.parameterization,
+                        user_models=given.info, extend=EXTEND)
+    choice = json.loads(ds.attrs.get("choices", "{}")).get("ovg")
+    grid = json.loads(ds.attrs.get("grid", "{}"))
+    how = (f"{ds.attrs.get('n_images')} validation images of {getattr(data, 'name', 'the data')} with the given "
+           f"model, Pareto rule {rule} over eta_hf {grid.get('eta_hf')} x eta_lf {grid.get('eta_lf')}")
+    why = f" ({reason})" if reason else ""
+    if not choice:
+        return {**OVG_DEFAULTS, "source": f"defaults: a short calibration ({how}) found no step sizes free of "
+                                          f"failed samples; run the pareto study with a wider grid{why}"}
+    eta = {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"])}
+    return {**eta, "per_base": {"ovg": dict(eta)},
+            "source": f"short calibration on {how}; every OVG variant at this choice{why}"}
