@@ -78,7 +78,7 @@ def package_modules(src: Path) -> list[str]:
 
 
 def render_api(modules: list[str]) -> str:
-    """book/api.md text: one automodule block per module, headed by its subpackage."""
+    """book/api.md text: one automodule block per module (parsed as reStructuredText), headed by its subpackage."""
     lines = [
         "# API reference",
         "",
@@ -91,7 +91,9 @@ def render_api(modules: list[str]) -> str:
         if package != current:
             lines += ["", f"## `{package}`"]
             current = package
-        lines += ["", f"```{{automodule}} {module}", "```"]
+        # eval-rst: the docstrings are reStructuredText (``code``, autodoc's :py:class: roles, <placeholders> as
+        # text), which the MyST parser of a bare {automodule} block would misread
+        lines += ["", "```{eval-rst}", f".. automodule:: {module}", "```"]
     return "\n".join(lines) + "\n"
 
 

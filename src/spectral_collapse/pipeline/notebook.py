@@ -49,7 +49,29 @@ def setup_notebook(chdir: bool = True) -> Path:
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
+    show_missing_as_dash()
     return root
+
+
+MISSING = "—"
+
+
+def show_missing_as_dash() -> bool:
+    """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
+    available offline, a failed cell) as "—" instead of NaN. Returns whether a kernel was found."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    ip = get_ipython()
+    if ip is None:
+        return False
+    import pandas as pd
+
+    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, lambda df: df.to_html(na_rep=MISSING))
+    ip.display_formatter.formatters["text/plain"].for_type(
+        pd.DataFrame, lambda df, p, cycle: p.text(df.to_string(na_rep=MISSING)))
+    return True
 
 
 def _cell(value) -> str:

@@ -138,15 +138,15 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
     return "\n".join(lines)
 
 
-def run_settings(ds: xr.Dataset) -> str:
-    """The run's settings as text lines: steps, test images, OVG step sizes, metric conventions, each arm's models."""
-    lines = [f"{k}: {ds.attrs.get(k)}" for k in ("steps", "n_test", "ovg", "s_hf_unit", "s_lf_condition",
-                                                  "s_dc_definition", "axes")]
-    for tag, a in json.loads(ds.attrs["per_arm"]).items():
-        shown = {k: a.get(k) for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")}
-        lines.append(f"{tag} {shown}")
-    lines.append(f"provenance: {({k: v for k, v in ds.attrs.items() if k.startswith(('version', 'git', 'created'))})}")
-    return "\n".join(lines)
+def run_settings(ds: xr.Dataset) -> pd.DataFrame:
+    """The run's settings as a table: steps, test images, OVG step sizes, metric conventions, each arm's models,
+    when it was computed and with which packages."""
+    from .settings import settings_table
+
+    arms = {f"arm {tag}": {k: a.get(k) for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
+                           if a.get(k) is not None} for tag, a in json.loads(ds.attrs["per_arm"]).items()}
+    return settings_table(ds, ("steps", "n_test", "ovg", "s_hf_unit", "s_lf_condition", "s_dc_definition", "axes"),
+                          extra=arms)
 
 
 def _m(s: pd.DataFrame, sel: dict, method: str, metric: str) -> float:

@@ -48,12 +48,11 @@ def overview(ds: xr.Dataset) -> str:
     raise ValueError(f"no overview for study {study!r}")
 
 
-def settings(ds: xr.Dataset, keys) -> str:
-    """The chapter's "settings of this run": the named attrs, then the provenance attrs, one per line."""
-    lines = [f"{k}: {ds.attrs.get(k)}" for k in keys]
-    lines.append("provenance: " + str({k: v.item() if isinstance(v, np.generic) else v for k, v in ds.attrs.items()
-                                       if k.startswith(("git", "created"))}))
-    return "\n".join(lines)
+def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
+    """The chapter's "settings of this run": the named attrs, when they were computed and with which packages."""
+    from .settings import settings_table
+
+    return settings_table(ds, keys)
 
 
 # --------------------------------------------------------------------------------------------------- tables

@@ -1,0 +1,41 @@
+"""A chapter's settings table: readable values, provenance without commit hashes."""
+from __future__ import annotations
+
+import json
+
+import xarray as xr
+
+from spectral_collapse.report.settings import readable, settings_table
+
+
+def test_settings_read_as_text_and_leave_commits_in_the_file():
+    ds = xr.Dataset(attrs={
+        "steps": 50, "ovg": json.dumps({"eta_hf": 1e-06, "eta_lf": 0.0001, "source": "default"}),
+        "grid": json.dumps([[1e-7, 0.1], [1e-6, 0.01]]), "created": "2026-11-23T17:57:28+00:00",
+        "git_commit": "44aa28f4adba43a47b1dd6e1656e5b9f6fe3f212",
+        "versions": json.dumps({"torch": "2.14.1", "spectral-collapse": "0.1.0", "h5py": "3"}),
+        "methods": json.dumps([{"label": "ovg", "method": "Euler", "parameterization": "eps",
+                                "guidance": {"type": "OVG", "eta_hf": 1e-6, "eta_lf": 1e-4, "d": None}}])})
+    t = settings_table(ds, ("steps", "ovg", "grid", "missing", "methods"), extra={"arm unet": {"backbone": "unet"}})
+    assert list(t.index) == ["steps", "ovg", "grid", "methods", "arm unet", "computed", "package versions"]
+    assert t.loc["ovg", "value"] == "eta_hf = 1e-06; eta_lf = 0.0001; source = default"
+    assert t.loc["grid", "value"] == "(1e-07, 0.1), (1e-06, 0.01)"
+    assert t.loc["methods", "value"] == "ovg: Euler (eps, OVG eta_hf 1e-06, eta_lf 0.0001)"
+    assert t.loc["computed", "value"] == "2026-11-23 17:57 UTC"
+    assert t.loc["package versions", "value"] == "spectral-collapse 0.1.0, torch 2.14.1"
+    assert "44aa28f" not in t.to_string() and readable(float("nan")) == "—"
+
+
+def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
+    """In a kernel set up as the study notebooks are, a DataFrame's NaN displays as a dash (HTML and text)."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from spectral_collapse.pipeline.notebook import show_missing_as_dash\nimport numpy as np, pandas as pd\n"
+        "assert show_missing_as_dash()\npd.DataFrame({'psnr': [21.5, np.nan]})")]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    data = nb.cells[0].outputs[-1]["data"]
+    assert "NaN" not in data["text/html"] and "<td>—</td>" in data["text/html"] and "21.5" in data["text/html"]
+    assert "NaN" not in data["text/plain"] and "—" in data["text/plain"]
