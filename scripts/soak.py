@@ -183,7 +183,7 @@ def markdown(rep: dict) -> str:
     lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}; two rounds of "
              f"{len(r1['studies'])} (study, dataset) runs"
              + (f" in {rep['lanes']} processes side by side" if rep.get("lanes", 1) > 1 else "")
-             + f", {len(rep['files_compared'])} results files compared (commit {rep.get('commit', 'unknown')}).",
+             + f", {len(rep['files_compared'])} results files compared.",
              "",
              f"- Results identical in both rounds: **{'yes' if rep['identical'] else 'no'}**"
              + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: {rep['differences'][0]})"),
