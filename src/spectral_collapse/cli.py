@@ -146,6 +146,16 @@ def _run_flags(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars from inside the studies' cells")
 
 
+def _model_options(p, model_help: str) -> None:
+    """The options that name the data's loader options and the user's model(s), shared by studies and report."""
+    p.add_argument("--data-options", default=None, metavar="JSON",
+                   help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
+    p.add_argument("--model", default=None, metavar="PATH", help=model_help)
+    p.add_argument("--models", default=None, metavar="JSON",
+                   help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
+                        'with the second')
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="spectral_collapse", description=__doc__)
     ap.add_argument("--debug", action="store_true", help="show the full traceback of an error")
@@ -168,13 +178,7 @@ def main(argv=None):
     s.add_argument("--study", nargs="*", default=None)
     s.add_argument("--dataset", nargs="*", default=None,
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
-    s.add_argument("--data-options", default=None, metavar="JSON",
-                   help='loader options for every study, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
-    s.add_argument("--model", default=None, metavar="PATH",
-                   help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
-    s.add_argument("--models", default=None, metavar="JSON",
-                   help='two models, \'{"source": PATH, "target": PATH}\': invert with the first, sample with the '
-                        'second')
+    _model_options(s, "a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
     s.add_argument("--allow-weak-model", action="store_true",
                    help="run on models below the quality gate instead of refusing them (each chapter then carries a "
                         "warning); the default is the profile's rule (smoke allows, quick and paper refuse)")
@@ -198,13 +202,7 @@ def main(argv=None):
                                       "(results, cells, chapters, HTML); the project's book/ and data/ stay as they are")
     r.add_argument("--data", required=True, metavar="DATASET",
                    help="folder:<path> (your source/ and target/ folders, docs/datasets.md) or a dataset name")
-    r.add_argument("--model", default=None, metavar="PATH",
-                   help="your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id")
-    r.add_argument("--models", default=None, metavar="JSON",
-                   help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
-                        'with the second')
-    r.add_argument("--data-options", default=None, metavar="JSON",
-                   help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
+    _model_options(r, "your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id")
     r.add_argument("--profile", default="quick", help="smoke (minutes, numbers mean nothing) | quick | paper")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
