@@ -34,3 +34,20 @@ def test_the_bar_chart_colours_methods_from_the_palette():
     spec = json.loads(metric_bars(frame, "s_g", over="seed").to_json())
     scale = spec["layer"][0]["encoding"]["color"]["scale"]
     assert dict(zip(scale["domain"], scale["range"])) == {m: METHOD_COLORS[m] for m in ("taba", "bdia", "ddim")}
+
+
+def test_norm_histograms_span_the_data_with_bars_from_zero():
+    """The ||x_T||^2/d histograms: the x axis spans the data (not 0 to the maximum, which squeezes the bars into
+    hairlines) and each bar rises from density 0."""
+    import xarray as xr
+
+    from spectral_collapse.plotting.latents import norm_histograms
+
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"norm_ratio": (("method", "sample"), 1.05 + 0.01 * rng.standard_normal((1, 64))),
+                     "gaussian_norm_ratio": ("sample", 1 + 0.02 * rng.standard_normal(64))},
+                    coords={"method": ["ddim"]}, attrs={"d": 3072})
+    bars = json.loads(norm_histograms(ds).to_json())["vconcat"][0]["hconcat"][0]["layer"][0]
+    lo, hi = bars["encoding"]["x"]["scale"]["domain"]
+    assert 0.85 < lo < 0.95 and 1.05 < hi < 1.2 and bars["encoding"]["x"]["scale"]["zero"] is False
+    assert bars["encoding"]["y2"] == {"datum": 0}

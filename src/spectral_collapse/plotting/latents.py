@@ -69,9 +69,12 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         if not len(u):
             continue
         lo, hi = min(u.min(), 1 - 5 * sd), max(u.max(), 1 + 5 * sd)
+        fit = alt.Scale(domain=[float(lo), float(hi)], zero=False, nice=False)  # the axis spans the data, not 0
         bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=(lo, hi))).mark_bar(opacity=0.6).encode(
-            x=alt.X("left:Q", title="||x_T||²/d"), x2="right:Q", y=alt.Y("density:Q", title="density"))
-        line = alt.Chart(chi2_curve(d, lo, hi)).mark_line(color="orange").encode(x="u:Q", y="density:Q")
+            x=alt.X("left:Q", title="||x_T||²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
+            y2=alt.datum(0))
+        line = alt.Chart(chi2_curve(d, lo, hi)).mark_line(color="orange").encode(x=alt.X("u:Q", scale=fit),
+                                                                                 y="density:Q")
         panels.append((bars + line).properties(width=200, height=150, title=str(m)))
     return alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
 
