@@ -288,3 +288,19 @@ def test_each_ovg_variant_runs_at_its_own_choice():
                                               per_base=per)}
     assert (specs["ovg_edm"].guidance.eta_hf, specs["ovg_edm"].guidance.eta_lf) == (3e-6, 7e-3)
     assert (specs["ovg"].guidance.eta_hf, specs["ovg_taba"].guidance.eta_lf) == (1e-6, 1e-2)
+
+
+def test_a_failed_grid_point_is_a_grey_cell_that_says_so():
+    """A grid point whose samples failed has no score: its heat-map cell reads "failed" on grey instead of staying
+    blank, and the chart's data hold no NaN (which a strict JSON reader refuses)."""
+    import vl_convert as vlc
+
+    ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9)})
+    ds["s_hf"][0, 1, 1] = np.nan
+    ds["s_lf"][0, 1, 1] = np.nan
+    ds["finite"][0, 1, 1] = False
+    chart = grid_heatmaps(ds)
+    text = chart.to_json()
+    assert "NaN" not in text
+    svg = vlc.vegalite_to_svg(text)
+    assert svg.count(">failed<") == 2          # one cell in each metric's panel

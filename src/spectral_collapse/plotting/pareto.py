@@ -28,6 +28,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
     enc = dict(x=alt.X("s_hf:Q", title="S_HF (texture, higher is better)", scale=alt.Scale(domain=pad(pts["s_hf"]))),
                y=alt.Y("s_lf:Q", title="S_LF (structure, higher is better)", scale=alt.Scale(domain=pad(pts["s_lf"]))),
                tooltip=["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")])
+    pts = pts.astype(object).where(pts.notna(), None)   # a missing value is JSON null in the chart's data, not NaN
+    pts[["s_hf", "s_lf"]] = pts[["s_hf", "s_lf"]].astype(float)
     g = pts[pts["kind"] == "OVG grid point"]
     cloud = alt.Chart(g).mark_point(filled=True, size=60, opacity=0.7).encode(
         color=method_color(g["label"], field="label", title="OVG base"), **enc)
@@ -42,9 +44,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=110, filled=True, color="#444").encode(**enc))
         # labels alternate above and below their points (in S_HF order) so that close baselines do not overprint
         b = b.sort_values("s_hf").assign(dy=[-9 if i % 2 else 11 for i in range(len(b))])
-        for dy, part in b.groupby("dy"):
-            layers.append(alt.Chart(part).mark_text(dx=7, dy=int(dy), align="left", fontSize=11)
-                          .encode(text="label:N", **enc))
+        for dy, part in b.groupby("dy"):   # a white halo under each label keeps it legible over rings and points
+            for halo in (dict(stroke="white", strokeWidth=3), {}):
+                layers.append(alt.Chart(part).mark_text(dx=7, dy=int(dy), align="left", fontSize=11, **halo)
+                              .encode(text="label:N", **enc))
     note = f"; {n_failed} grid points with failed samples not shown" if n_failed else ""
     return alt.layer(*layers).properties(width=width, height=height,
                                          title=f"{ds.attrs.get('dataset', '')}: S_LF against S_HF (ringed: chosen{note})")
@@ -61,13 +64,24 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 46):
     order_hf = [f"{v:.3g}" for v in sorted(grid["eta_hf"].unique())]
     order_lf = [f"{v:.3g}" for v in sorted(grid["eta_lf"].unique(), reverse=True)]
     n_hf, n_lf = len(order_hf), len(order_lf)
+    long["failed"] = ~np.isfinite(long["value"].astype(float))
+    long["value"] = long["value"].astype(float).where(~long["failed"], 0.0)  # not drawn: failed cells are filtered
     panels = []
     for m in metrics:
         d = long[long["metric"] == m]
         base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF"),
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
-        heat = base.mark_rect().encode(color=alt.Color("value:Q", title=m, scale=alt.Scale(scheme="viridis")))
-        text = base.mark_text(fontSize=10, color="white").encode(text=alt.Text("value:Q", format=".3f"))
-        panels.append((heat + text).properties(width=cell * n_hf, height=cell * n_lf)
+        ok, bad = alt.datum.failed == False, alt.datum.failed == True  # noqa: E712 (Vega expressions)
+        heat = base.mark_rect().encode(color=alt.Color("value:Q", title=m, scale=alt.Scale(scheme="viridis"))
+                                       ).transform_filter(ok)
+        vals = d.loc[~d["failed"], "value"]
+        mid = float((vals.min() + vals.max()) / 2) if len(vals) else 0.0
+        text = base.mark_text(fontSize=10).encode(  # dark text on the bright end of viridis, white on the dark end
+            text=alt.Text("value:Q", format=".3f"),
+            color=alt.condition(alt.datum.value > mid, alt.value("black"), alt.value("white"))).transform_filter(ok)
+        # a grid point whose samples failed: a grey cell that says so (no score to colour it by)
+        failed = base.mark_rect(color="#d9d9d9").transform_filter(bad)
+        failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(bad)
+        panels.append((heat + text + failed + failed_text).properties(width=cell * n_hf, height=cell * n_lf)
                       .facet(column=alt.Column("base:N", title=m)))
     return alt.vconcat(*panels)
