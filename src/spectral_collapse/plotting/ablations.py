@@ -102,7 +102,11 @@ def improvement_chart(ds: xr.Dataset, width: int = 130, height: int = 150):
     import altair as alt
 
     imp = improvement_table(ds).dropna(subset=["delta"])
-    return alt.Chart(imp).mark_bar().encode(
-        x=alt.X("method:N", title=None), xOffset="factor:N", y=alt.Y("mean(delta):Q", title="x0 - eps"),
-        color="factor:N").properties(width=width, height=height).facet(
+    factors = sorted(imp["factor"].unique().tolist())
+    enc = dict(x=alt.X("method:N", title=None), y=alt.Y("mean(delta):Q", title="x0 - eps"),
+               color=method_color(imp["method"], legend=None))
+    if len(factors) > 1:   # one bar per factor beside each other; a single factor needs no legend
+        enc.update(xOffset="factor:N", opacity=alt.Opacity("factor:O", title="SR factor"))
+    chart = alt.Chart(imp).mark_bar().encode(**enc).properties(width=width, height=height).facet(
         column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
+    return chart.properties(title=f"SR factor {factors[0]}") if len(factors) == 1 else chart
