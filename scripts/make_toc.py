@@ -61,6 +61,7 @@ def render_toc(studies: list[str]) -> str:
         "    chapters:",
         "      - file: extending",
         "      - file: errors",
+        "      - file: glossary",
         "      - file: api",
     ]
     return "\n".join(lines) + "\n"
