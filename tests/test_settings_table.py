@@ -39,3 +39,22 @@ def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
     data = nb.cells[0].outputs[-1]["data"]
     assert "NaN" not in data["text/html"] and "<td>—</td>" in data["text/html"] and "21.5" in data["text/html"]
     assert "NaN" not in data["text/plain"] and "—" in data["text/plain"]
+
+
+def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():
+    """A slope of -2.67 picks sym3, not the paper's sym4: the verdict must not call it near -3.5."""
+    import numpy as np
+
+    from spectral_collapse.report.latents import _verdict_metric_validation
+
+    def ds(slope):
+        return xr.Dataset({"slope": ("domain", [slope - 0.5, slope]),
+                           "filtered_s_hf": (("filter", "held_out"), np.array([[0.5, 0.6], [0.95, 0.96]])),
+                           "unfiltered_s_hf": ("held_out", [0.97, 0.97]),
+                           "pearson": (("metric_a", "metric_b"), np.full((3, 3), 0.5))},
+                          coords={"domain": ["source", "target"], "filter": ["lowpass", "highpass"],
+                                  "metric_a": ["s_dc", "s_g", "s_hf"], "metric_b": ["s_dc", "s_g", "s_hf"]},
+                          attrs={"wavelet": "symN"})
+
+    assert "(sym4; ours is sym3): does not agree" in _verdict_metric_validation(ds(-2.67))
+    assert "(sym4; ours is sym4): agrees" in _verdict_metric_validation(ds(-3.4))

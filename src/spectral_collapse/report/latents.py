@@ -252,8 +252,10 @@ def _verdict_metric_validation(ds: xr.Dataset) -> str:
             "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
             f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
             f"{base:.3f}, with low frequencies removed {float(high.min()):.3f}-{float(high.max()):.3f}, with high "
-            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; {corr[0]}. Slope near -3.5: "
-            f"{_agrees(abs(slope + 3.5) < 1)}; S_HF insensitive to low frequencies: {_agrees(stable)}; S_HF sensitive "
+            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; {corr[0]}. Slope in the paper's "
+            f"range, so the paper's wavelet ({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
+            f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies: "
+            f"{_agrees(stable)}; S_HF sensitive "
             f"to high frequencies: {_agrees(drops)}; {corr[1]}.")
 
 
