@@ -50,8 +50,12 @@ def verdict(ds: xr.Dataset) -> str:
     parts = [f"Full OVG changes the mean S_HF from {_num(ds, 's_hf_mean', 'ddim'):.3f} (DDIM) to "
              f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time "
              f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes)."]
-    if not math.isfinite(gain) or gain == 0:
-        parts.append("There is no S_HF gain to share out, so the schedules cannot be ranked by it on this run.")
+    from ..metrics.intervals import MIN_EFFECT
+
+    if not math.isfinite(gain) or abs(gain) < MIN_EFFECT["s_hf"]:
+        parts.append(f"That change ({gain:+.3f}) is below the smallest S_HF difference that counts "
+                     f"({MIN_EFFECT['s_hf']}), so there is no gain to share out: shares of it would be ratios of "
+                     "noise, and the schedules are not ranked by it on this run.")
         return " ".join(parts)
     thirds = [t for t in THIRDS if t in share and math.isfinite(share[t])]
     if thirds:
