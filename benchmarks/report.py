@@ -65,8 +65,7 @@ def environment_md(res: dict) -> str:
     gpu = ("Every number is on CPU" + (f" (a {m['gpu']} was present but the benchmarks do not use it yet)."
                                         if m.get("gpu") else "; no GPU was available for this run."))
     return (f"Measured on `{m['hostname']}` ({m['cpu']}, {m['cpu_count']} cores, {m['memory_gb']} GB, torch threads "
-            f"{m['torch_threads']}) on {res['date']}, mode `{res['mode']}`, commit `{(res.get('commit') or '?')[:10]}`"
-            f"{' (uncommitted changes)' if res.get('dirty') else ''}; torch {v.get('torch')}, diffusers "
+            f"{m['torch_threads']}) on {res['date']}, mode `{res['mode']}`; torch {v.get('torch')}, diffusers "
             f"{v.get('diffusers')}, Python {v.get('python')}. Load average at the start "
             f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}. {gpu}")
 
@@ -224,7 +223,7 @@ def machine_runs(results_dir: str | Path | None = None) -> list[dict]:
 def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per stored default CPU run: the CPU, its absolute DDIM step time, and the target ratios measured on
     it (OVG step, the floor, OVG translation, trainer). The ratio targets are properties of a CPU, not of the code:
-    the same commit can meet them on one machine and miss them on another."""
+    the same code can meet them on one machine and miss them on another."""
     rows = []
     for r in machine_runs(results_dir):
         b, m = r["benchmarks"], r["machine"]
@@ -233,13 +232,13 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
         ddim = _method_row(inv, "ddim")
         rows.append({
             "date": str(r.get("date", ""))[:16].replace("T", " "), "file": r["file"], "cpu": m.get("cpu"),
-            "commit": (r.get("commit") or "?")[:7], "batch": inv.get("batch"),
+            "batch": inv.get("batch"),
             "DDIM step (ms, CPU)": None if ddim is None else round(1e3 * ddim["base_cpu_s"]["median"], 1),
             "OVG step / DDIM": t.get("ovg_step"), "floor / DDIM": t.get("floor"),
             "OVG translation / DDIM": t.get("ovg_translation"),
             "trainer / bare loop": tr.get("target", {}).get("ratio"),
             "bare images / s": tr.get("ours", {}).get("bare_images_per_s_wall")})
-    df = pd.DataFrame(rows, columns=["date", "file", "cpu", "commit", "batch", "DDIM step (ms, CPU)", "OVG step / DDIM",
+    df = pd.DataFrame(rows, columns=["date", "file", "cpu", "batch", "DDIM step (ms, CPU)", "OVG step / DDIM",
                                      "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop",
                                      "bare images / s"])
     num = ["OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop", "bare images / s"]

@@ -35,7 +35,7 @@ Rules (each a keyword with a documented default):
 * Test split, a seeded draw (``seed``, default 0), never the first files by name: the test pairs come in a
   seeded random order, so a study's first ``n`` test images are a random subset even when the names sort by
   class. Without test folders there is no ground truth (``UnpairedDomains.paired`` is False, ``test_target``
-  is NaN, so PSNR and the other paired metrics are NaN): a seeded ``test_fraction`` of source/ (at least one
+  is filled with not-a-number values, and so are PSNR and the other paired metrics): a seeded ``test_fraction`` of source/ (at least one
   image) becomes the test inputs and is held out of the source pool.
 * Identity: ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays, so a
   model trained on the folders is keyed by their content (the trainer's data identity is name + meta); where the
