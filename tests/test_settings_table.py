@@ -58,3 +58,38 @@ def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():
 
     assert "(sym4; ours is sym3): does not agree" in _verdict_metric_validation(ds(-2.67))
     assert "(sym4; ours is sym4): agrees" in _verdict_metric_validation(ds(-3.4))
+
+
+def test_docstring_lists_get_the_blank_lines_restructuredtext_needs():
+    """A list right under its lead-in line, a nested list right under its item and a paragraph right after a list
+    parse without errors once ``rst_lists`` has run; other lines are unchanged."""
+    import io
+
+    import docutils.core
+
+    from spectral_collapse.report.sphinx_docstrings import rst_lists
+
+    doc = ["Hooks:", "- ``start``: first", "  continued", "- ``finish``: second", "  1. nested", "  2. nested too",
+           "  back in the item", "After the list.", "", "Text."]
+
+    def problems(lines):
+        err = io.StringIO()
+        docutils.core.publish_doctree("\n".join(lines), settings_overrides={"warning_stream": err, "halt_level": 5})
+        return err.getvalue()
+
+    assert "Unexpected indentation" in problems(doc) or "ends without a blank line" in problems(doc)
+    fixed = rst_lists(doc)
+    assert problems(fixed) == "" and [x for x in fixed if x] == [x for x in doc if x]
+
+
+def test_bars_outside_literals_are_escaped_so_norms_stay_text():
+    from spectral_collapse.report.sphinx_docstrings import escape_bars
+
+    assert escape_bars("max |omega| and ``a|b`` and ||x||^2") == "max \\|omega\\| and ``a|b`` and \\|\\|x\\|\\|^2"
+
+
+def test_a_literal_block_is_left_as_typed():
+    from spectral_collapse.report.sphinx_docstrings import prepare
+
+    doc = ["Steps::", "", "    L = ||x||^2", "", "Then |x| in text."]
+    assert prepare(doc) == ["Steps::", "", "    L = ||x||^2", "", "Then \\|x\\| in text."]

@@ -251,7 +251,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
     benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
-    newest GPU measurement of the paper's scale (benchmarks/results/*-extras.json), or None.
+    newest GPU measurement of the paper's scale (``benchmarks/results/*-extras.json``), or None.
     """
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "

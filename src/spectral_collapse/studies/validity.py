@@ -59,7 +59,7 @@ def failure_bounds() -> str:
 
 
 def failed_of(ds, prefix: str = ""):
-    """The per-sample ``failed`` mask of a results dataset (``prefix`` e.g. "baseline_"); results written before
+    """The per-sample ``failed`` mask of a results dataset (``prefix`` e.g. ``"baseline_"``); results written before
     failures were recorded hold only ``finite``, whose negation is used. None when neither is stored."""
     if f"{prefix}failed" in ds:
         return ds[f"{prefix}failed"]

@@ -1,6 +1,6 @@
 """Orthogonal Variance Guidance (OVG), paper Sec. 5.1, Eq. 7-14.
 
-At each inversion step, with the base step's own forward (x0, eps) = D(x_t):
+At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
 
     L_HF = (||eps||^2 - d)^2              g_HF = grad_{x_t} L_HF          (Eq. 7-8)
     L_LF = ||x0 - x0_ref||^2              g_LF = grad_{x_t} L_LF          (Eq. 9-10)
