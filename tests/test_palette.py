@@ -51,3 +51,22 @@ def test_norm_histograms_span_the_data_with_bars_from_zero():
     lo, hi = bars["encoding"]["x"]["scale"]["domain"]
     assert 0.85 < lo < 0.95 and 1.05 < hi < 1.2 and bars["encoding"]["x"]["scale"]["zero"] is False
     assert bars["encoding"]["y2"] == {"datum": 0}
+
+
+def test_bars_can_carry_the_tables_interval_over_crops():
+    """interval="crops": each bar is the mean over all its crops with the bootstrap interval of the tables
+    (metrics.intervals.bootstrap_ci), not +-1 std over seeds."""
+    from spectral_collapse.metrics.intervals import bootstrap_ci
+    from spectral_collapse.plotting.charts import metric_bars
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"method": np.repeat(["ddim", "ovg"], 30), "seed": np.tile(np.repeat([0, 1, 2], 10), 2),
+                          "s_hf": np.r_[0.8 + 0.05 * rng.standard_normal(30), 0.9 + 0.05 * rng.standard_normal(30)]})
+    frame.loc[3, "s_hf"] = np.nan   # a failed crop drops out
+    bars = json.loads(metric_bars(frame, "s_hf", interval="crops").to_json())
+    data = pd.DataFrame(bars["datasets"][bars["data"]["name"]]).set_index("method")
+    for m in ("ddim", "ovg"):
+        ci = bootstrap_ci(frame.loc[frame.method == m, "s_hf"])
+        assert np.isclose(data.loc[m, "mean"], ci.mean) and np.isclose(data.loc[m, "lo"], ci.lo)
+        assert np.isclose(data.loc[m, "hi"], ci.hi) and data.loc[m, "n"] == ci.n
+    assert data.loc["ddim", "n"] == 29

@@ -70,8 +70,11 @@ def metric_bars(
     title: str | None = None,
     width: int = 320,
     height: int = 220,
+    interval: str = "std",
 ) -> alt.LayerChart:
-    """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1).
+    """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
+    ``interval="crops"`` the 95 % bootstrap interval of the mean over every finite value of the group (each test
+    crop once: the tables' intervals, ``metrics.intervals.bootstrap_ci``).
 
     The metric is first averaged over every other dimension (samples, ...) within each (by, color, over)
     cell; bars show the mean over ``over`` and the error bars +-1 std over it. ``over=None`` draws no bars
@@ -84,6 +87,16 @@ def metric_bars(
     stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
         mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
     stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    if interval == "crops":
+        from ..metrics.intervals import bootstrap_ci
+
+        rows = []
+        for k, g in frame.groupby(keys, sort=False, dropna=False):
+            c = bootstrap_ci(g[metric].to_numpy())
+            rows.append((*(k if isinstance(k, tuple) else (k,)), c.mean, np.nan, c.n, c.lo, c.hi))
+        stats = pd.DataFrame(rows, columns=[*keys, "mean", "std", "n", "lo", "hi"])
+    elif interval != "std":
+        raise ValueError(f"interval must be 'std' or 'crops', got {interval!r}")
     label = _title(data, metric)
     order = list(dict.fromkeys(stats[by]))
     x = alt.X(f"{by}:N", sort=order, title=by)
