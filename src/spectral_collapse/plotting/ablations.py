@@ -27,14 +27,17 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 
 
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 200, height: int = 170):
-    """One bar chart per metric: methods side by side, one bar per arm, error bars the std over seeds (one-axis
-    studies; a two-axis study returns None)."""
+    """One bar chart per metric: methods side by side, one bar per arm; error bars the 95 % bootstrap interval over
+    test crops for a per-crop metric, the std over seeds for a set-level one such as S_G (one-axis studies; a
+    two-axis study returns None)."""
     import altair as alt
 
     axes = _axes(ds)
     if len(axes) != 1:
         return None
-    return alt.hconcat(*[metric_bars(ds, m, color=axes[0], width=width, height=height) for m in metrics if m in ds])
+    return alt.hconcat(*[metric_bars(ds, m, color=axes[0], width=width, height=height,
+                                     interval="crops" if "sample" in ds[m].dims else "std")
+                         for m in metrics if m in ds])
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
