@@ -83,11 +83,12 @@ def metric_bars(
     frame = to_frame(data, metric)
     keys = [by] + _as_list(color)
     _check_columns(frame, keys + _as_list(over))
-    per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
-    stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
-        mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
-    stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
-    if interval == "crops":
+    if interval == "std":
+        per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
+        stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
+            mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
+        stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    elif interval == "crops":
         from ..metrics.intervals import bootstrap_ci
 
         rows = []
@@ -95,7 +96,7 @@ def metric_bars(
             c = bootstrap_ci(g[metric].to_numpy())
             rows.append((*(k if isinstance(k, tuple) else (k,)), c.mean, np.nan, c.n, c.lo, c.hi))
         stats = pd.DataFrame(rows, columns=[*keys, "mean", "std", "n", "lo", "hi"])
-    elif interval != "std":
+    else:
         raise ValueError(f"interval must be 'std' or 'crops', got {interval!r}")
     label = _title(data, metric)
     order = list(dict.fromkeys(stats[by]))
