@@ -13,6 +13,8 @@ save_pretrained into a temporary folder and loaded back with ``models.from_diffu
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import json
 import math
 
@@ -202,17 +204,9 @@ def test_every_method_translates_with_two_unconditional_models(tmp_path, name):
     Ds = from_diffusers(save_pipeline(tmp_path / "s", seed=0))
     Dt = from_diffusers(save_pipeline(tmp_path / "t", seed=1))
     x = _images(1)
-    with pytest.warns() if name == "null_class" else _nothing():  # null_class at w = 1 says it is DDIM
+    with pytest.warns() if name == "null_class" else nullcontext():  # null_class at w = 1 says it is DDIM
         tr = translate(Ds, x, get_method(name), steps=4, D_sample=Dt)
     assert tr.output.shape == x.shape and torch.isfinite(tr.output).all()
-
-
-class _nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
 
 
 def test_one_unconditional_model_reconstructs(tmp_path):
