@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -198,9 +199,9 @@ def test_a_changed_metric_setting_recomputes_the_results(tmp_path):
     assert again.attrs["created"] == two.attrs["created"]  # the same setting is read back, not recomputed
 
 
-def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch):
+def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch, capsys):
     """Results are keyed by the profile's resolved values, not its name: fewer test crops or another training seed
-    in the profile recompute (and train the model the new seed asks for)."""
+    in the profile recompute (and train the model the new seed asks for), and the run says which value changed."""
     from dataclasses import replace
 
     from spectral_collapse.studies import profiles
@@ -209,19 +210,24 @@ def test_a_profile_edit_makes_stored_results_stale(tmp_path, ckpts, monkeypatch)
     first = run_study("main_results", results_root=res, **MAIN)
     smoke = profiles.PROFILES["smoke"]
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, n_test=6))
+    capsys.readouterr()
     fewer = run_study("main_results", results_root=res, **MAIN)
     assert fewer.attrs["results_key"] != first.attrs["results_key"] and fewer.sizes["sample"] == 6
+    said = capsys.readouterr().out
+    assert "stored results are stale (changed: profile n_test); recomputing them" in said, said
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, train_eps=replace(smoke.train_eps, seed=1)))
     reseeded = run_study("main_results", results_root=res, **MAIN)
     assert reseeded.attrs["results_key"] != first.attrs["results_key"]
+    said = capsys.readouterr().out
+    assert "profile train_eps.seed, profile derived." in said and re.search(r", \d+ more\); recomputing", said), said
     trained = sorted(p.name for p in ckpts.glob("ihc-sr-x4-eps-smoke-*"))
     assert len(trained) == 2                           # the model of the new seed was trained
 
 
 @pytest.mark.parametrize("damage", ["flip", "delete-record"])
-def test_damaged_weights_make_stored_results_stale_and_are_named(tmp_path, ckpts, damage):
-    """Stored results are not served from weights whose bytes changed (or lost their hash record); the next
-    computation names the damaged checkpoint instead of loading it."""
+def test_damaged_weights_make_stored_results_stale_and_are_named(tmp_path, ckpts, damage, capsys):
+    """Stored results are not served from weights whose bytes changed (or lost their hash record): the run says
+    so, and the next computation names the damaged checkpoint instead of loading it."""
     from spectral_collapse.train.cache import HASH_FILE, CheckpointCorrupt
 
     res = tmp_path / "results"
@@ -234,8 +240,10 @@ def test_damaged_weights_make_stored_results_stale_and_are_named(tmp_path, ckpts
         ema.write_bytes(bytes(raw))
     else:
         (ck / HASH_FILE).unlink()
+    capsys.readouterr()
     with pytest.raises(CheckpointCorrupt, match=rf"{ck}"):
         run_study("main_results", results_root=res, **MAIN)
+    assert f"stored results are stale (the weights in {ck} changed); recomputing them" in capsys.readouterr().out
 
 
 def test_every_resolved_profile_value_is_in_the_results_key(monkeypatch):

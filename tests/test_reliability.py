@@ -653,6 +653,120 @@ def test_errors_doc_lists_every_case():
     assert not re.search(r"<(sha256|port|tmp|date|checkpoints)>", table)  # placeholders survive as entities
 
 
+# --- faults that could give a wrong or stale number with no word: what the user sees instead ---------------------------
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    fault: str                # what was done, in the user's words
+    outcome: str              # one of OUTCOMES
+    sees: str                 # what the user sees now
+    proof: tuple[str, ...]    # the tests that make the fault and check the outcome: "file::function" or a BAD_INPUTS id
+    words: str = ""           # a fragment of ``sees`` the library's source must hold (the message is the code's)
+
+
+OUTCOMES = ("recomputed, saying why", "refused with the fix named", "warned in one line", "cleaned up", "documented")
+
+SILENT_BEFORE = [
+    Probe("profile-edit", "edit a profile value (n_test, a training seed) and rerun a study", OUTCOMES[0],
+          "<results>.nc: stored results are stale (changed: profile n_test); recomputing them",
+          ("test_pipeline_runner.py::test_a_profile_edit_makes_stored_results_stale",), "stored results are stale ("),
+    Probe("cell-flipped-bytes", "flip 2,000 bytes inside a cached cell that netCDF still opens", OUTCOMES[0],
+          "cached cell <path> does not match its checksum (damaged on disk); recomputing it",
+          ("test_memo.py::test_a_cell_with_flipped_bytes_that_still_opens_is_recomputed", "cell-damaged"),
+          "does not match its checksum (damaged on disk); recomputing it"),
+    Probe("weights-flipped", "flip bytes of a checkpoint's EMA weights after results were stored", OUTCOMES[0],
+          "stored results are stale (the weights in <checkpoint> changed), then the loader names the altered file",
+          ("test_pipeline_runner.py::test_damaged_weights_make_stored_results_stale_and_are_named",
+           "checkpoint-weights-altered"), "is not the file written when training finished"),
+    Probe("hash-record-deleted", "delete a checkpoint's weights.sha256.json", OUTCOMES[1],
+          "the checkpoint has no weights.sha256.json, so its weights cannot be verified and are not used",
+          ("checkpoint-without-hashes",), "so its weights cannot be verified and are not used"),
+    Probe("folder-warning-swallowed", "an unreadable .png or two files of one name in source/, run as a study",
+          OUTCOMES[2], "skipped 1 unreadable image(s) (source: broken.png (...)); pass on_corrupt='raise' to stop "
+          "instead, kept with the results and listed in the chapter",
+          ("test_folder_data.py::test_a_folder_warning_reaches_the_results_and_the_chapter",),
+          "pass on_corrupt='raise' to stop instead"),
+    Probe("main-command-ignores-model", "rerun `studies --study pareto --dataset folder:<path>` with another "
+          "--model or --data-options", OUTCOMES[0], "pareto / <dataset> / quick: executing (its parameters changed "
+          "(model))", ("test_run_studies.py::test_another_model_or_data_options_make_the_chapter_stale_and_say_why",),
+          "its parameters changed ("),
+    Probe("plain-http", "download from a plain http:// address", OUTCOMES[1],
+          "refusing plain http ...; use an https:// address, or allow http explicitly",
+          ("download-plain-http", "test_download.py::test_plain_http_is_refused_unless_allowed"),
+          "refusing plain http for"),
+    Probe("weak-validator-resume", "resume a partial download from a server that sends only Last-Modified, after "
+          "the file changed within the same second", OUTCOMES[3], "the transfer restarts from zero; no spliced file",
+          ("test_download.py::test_without_a_strong_etag_an_interrupted_transfer_restarts",
+           "test_download.py::test_resume_across_a_changed_file_is_not_spliced")),
+    Probe("first-hash-trusted", "a first download records its hash as the reference", OUTCOMES[2],
+          "the recorded SHA-256 is printed with the advice to compare it with what the publisher gives; the lock "
+          "file marks it as recorded from a download",
+          ("test_download.py::test_a_first_download_shows_its_hash_and_the_lock_marks_it",),
+          "the publisher or a colleague's copy gives before you rely on it"),
+    Probe("unknown-notebook-parameter", "`-p steps 0` on a notebook without a steps parameter", OUTCOMES[1],
+          "<study> has no parameter(s) 'steps'; its parameters: ...",
+          ("test_notebooks.py::test_a_parameter_the_study_does_not_have_stops_it_before_any_work",),
+          "has no parameter(s)"),
+    Probe("data-options-factor-one", "data_options {\"factor\": 1} where --factor 1 was refused", OUTCOMES[1],
+          "factor must be a whole number >= 2", ("data-options-factor-one",), "must be a whole number >= 2"),
+    Probe("one-huge-image", "one 8000 x 8000 PNG in a folder", OUTCOMES[1],
+          "refused from its header before decoding, naming the file and the pixel budget",
+          ("test_folder_data.py::test_one_8000_pixel_image_and_a_folder_over_the_total_budget_are_refused_before_decoding",
+           "folder-over-pixel-budget"), "pixels in"),
+    Probe("ovg-not-a-number", "OVG(eta_hf=\"abc\")", OUTCOMES[1], "OVG eta_hf must be a real number, got str 'abc'",
+          ("ovg-not-a-number",), "must be a real number, got"),
+    Probe("results-root-parent-read-only", "a results root whose parent is read-only", OUTCOMES[1],
+          "refused before any work, naming the folder and the option", ("results-root-parent-read-only",)),
+    Probe("hidden-chapter-copy", "interrupt a CLI study (Ctrl-C or SIGTERM)", OUTCOMES[3],
+          "no hidden book/studies/.<chapter>.ipynb.tmp.ipynb is left behind",
+          ("test_run_studies.py::test_an_interrupted_chapter_leaves_no_hidden_copy",
+           "test_run_studies.py::test_a_terminated_cli_study_leaves_no_hidden_copy")),
+    Probe("datasets-doc", "the datasets page describing hosts and checks other than the download code uses",
+          OUTCOMES[4], "the page gives the https hosts and the SHA-256 checks as the code does them",
+          ("test_download.py::test_the_datasets_doc_describes_what_the_code_does",)),
+]
+
+
+def _defined_tests(file: str) -> set[str]:
+    return set(re.findall(r"^def (test_\w+)\(", (ROOT / "tests" / file).read_text(), re.M))
+
+
+def test_every_fault_that_could_pass_unnoticed_is_proved_by_a_test_and_recorded():
+    """Each probe names tests that exist (or catalogue cases), a known outcome, and words the library really
+    prints; the reliability record and docs/errors.md carry the same rows."""
+    bad = {c.id for c in BAD_INPUTS}
+    source = "\n".join(f.read_text() for f in (ROOT / "src").rglob("*.py"))
+    for probe in SILENT_BEFORE:
+        assert probe.outcome in OUTCOMES, probe.id
+        assert probe.proof, probe.id
+        for ref in probe.proof:
+            if "::" in ref:
+                file, name = ref.split("::")
+                assert name in _defined_tests(file), f"{probe.id}: no test {ref}"
+            else:
+                assert ref in bad, f"{probe.id}: no BAD_INPUTS case {ref}"
+        assert probe.words in source, f"{probe.id}: the library never says {probe.words!r}"
+    assert len({p.id for p in SILENT_BEFORE}) == len(SILENT_BEFORE)
+    record = json.loads(RECORD.read_text())
+    assert record["silent_before"]["cases"] == [_probe_row(p) for p in SILENT_BEFORE]
+    text = DOC.read_text()
+    assert all(f"`{p.id}`" in text for p in SILENT_BEFORE)
+    assert f"{len(SILENT_BEFORE)} faults that could pass unnoticed" in text
+
+
+def _probe_row(p: Probe) -> dict:
+    return {"id": p.id, "fault": p.fault, "outcome": p.outcome, "what_the_user_sees": p.sees,
+            "tests": list(p.proof)}
+
+
+def _counts(rows) -> dict:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    return counts
+
+
 def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
     msg = msg.replace(str(tmp), "<tmp>").replace(str(_checkpoint().parent), "<checkpoints>")
     # the loopback server's port, the recording date and the hashes of archives made now change from run to run
@@ -673,11 +787,12 @@ def _record(cases_and_messages) -> dict:
     rows = [{"id": c.id, "fault": c.what, "caught_by": c.where, "error": c.error.__name__,
              "outcome": "warned and recovered" if issubclass(c.error, Warning) else "refused with the fix named",
              "what_the_user_sees": m} for c, m in cases_and_messages]
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    silent = [_probe_row(p) for p in SILENT_BEFORE]
     return {"what": "bad inputs and faults probed by tests/test_reliability.py (BAD_INPUTS); each is also a test",
-            "counts": counts, "total": len(rows), "cases": rows}
+            "counts": _counts(rows), "total": len(rows), "cases": rows,
+            "silent_before": {"what": "faults that could give a wrong or stale number with no word "
+                                      "(tests/test_reliability.py SILENT_BEFORE), each proved by the tests named",
+                              "counts": _counts(silent), "total": len(silent), "cases": silent}}
 
 
 def write_doc() -> None:
@@ -695,7 +810,22 @@ def write_doc() -> None:
     head = DOC.read_text().split("<!-- table -->")[0] if DOC.exists() else "# Bad input and its messages\n\n"
     DOC.write_text(head + f"<!-- table -->\n\n{record['total']} cases: {counts} (the record: "
                    f"`benchmarks/results/reliability.json`).\n\n| Case | Bad input | Caught by | Error | Message |\n"
-                   "|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+                   "|---|---|---|---|---|\n" + "\n".join(rows) + "\n" + _silent_doc(record["silent_before"]))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _silent_doc(silent: dict) -> str:
+    counts = ", ".join(f"{n} {k}" for k, n in silent["counts"].items())
+    rows = [f"| `{r['id']}` | {_cell(r['fault'])} | {r['outcome']} | {_cell(r['what_the_user_sees'])} | "
+            + ", ".join(f"`{t}`" for t in r["tests"]) + " |" for r in silent["cases"]]
+    return ("\n## Faults that could pass unnoticed\n\nEach fault below could give a wrong or stale number with no "
+            f"word if nothing checked for it. {silent['total']} faults that could pass unnoticed, and what happens "
+            f"instead: {counts}. Each is made "
+            "and checked by the tests named (a test file and function, or a case of the table above).\n\n"
+            "| Case | Fault | Now | What you see | Tests |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
 
 
 # --- papermill parameters: `-p seeds "[0]"` arrives as a string -------------------------------------------------

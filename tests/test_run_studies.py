@@ -454,8 +454,11 @@ def test_another_model_or_data_options_make_the_chapter_stale_and_say_why(tmp_pa
     out = run(model=str(b), data_options={"task": "sr", "factor": 2})
     # other options build other bundled crops: both the options and the data's content signature changed
     assert "parameters changed (content, data_options)" in capsys.readouterr().out
-    assert json.loads(out.read_text())["metadata"]["spectral_collapse"]["executed_because"] == \
+    chapter = json.loads(out.read_text())
+    assert chapter["metadata"]["spectral_collapse"]["executed_because"] == \
         "its parameters changed (content, data_options)"
+    assert "executed again because its parameters changed (content, data_options)" in \
+        "".join(chapter["cells"][-1]["source"])   # said on the page, not only in the metadata
 
 
 def test_an_interrupted_chapter_leaves_no_hidden_copy(tmp_path, tiny, monkeypatch):

@@ -9,7 +9,8 @@
    content hash (``<dataset>`` is ``data.dataset_key``: "folder:/my/data" is stored as "folder-data-<hash8>");
    a folder dataset's files and a user's model folders enter the key through the spec's inputs
    (``studies.models.content_inputs``), so editing them makes the stored results stale;
-3. otherwise runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
+3. otherwise says why the stored file is stale (``stale_reason``: the spec values, profile values or cache version
+   that changed, or the checkpoint whose weights changed) and runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
    stamps the spec, key and cell counts into the attrs and writes the file atomically.
 """
 from __future__ import annotations
@@ -26,14 +27,14 @@ from ..data import check_dataset, dataset_key
 from ..studies.cells import Context
 from ..studies.models import content_inputs
 from ..studies.registry import get_study, study_spec
-from ..studies.spec import StudySpec
+from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.store import load_results, provenance, results_path, save_results
 from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
 from ..studies.progress import running
 
-__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "check_can_store"]
+__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "stale_reason", "check_can_store"]
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
@@ -72,16 +73,57 @@ def _checkpoints(ds: xr.Dataset) -> dict:
 
 def is_current(ds: xr.Dataset, spec: StudySpec) -> bool:
     """Whether stored results ``ds`` answer ``spec``: same key, and no named checkpoint here has other weights."""
+    return stale_reason(ds, spec) is None
+
+
+def _flat(value, prefix: str = "") -> dict:
+    """{"a.b.c": leaf} of nested dicts, for naming what changed between two recorded settings."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
+    a, b = _flat(old), _flat(new)
+    # a profile's own fields before the configs derived from them
+    names = sorted((k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>")),
+                   key=lambda k: (k.startswith("derived."), k))
+    return [prefix + n for n in names[:limit]] + ([f"{len(names) - limit} more"] if len(names) > limit else [])
+
+
+def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
+    """Why stored results ``ds`` do not answer ``spec``, in words; None when they do.
+
+    The key decides (``StudySpec.key``: spec, resolved profile values, cache version); the recorded spec and
+    profile values only name what differs. Checkpoints named by the results and present here must still hold the
+    recorded weights.
+    """
     if ds.attrs.get("results_key") != spec.key():
-        return False
+        parts = []
+        try:
+            parts += _changed(json.loads(ds.attrs.get("spec", "{}")), spec.to_dict())
+        except (TypeError, ValueError):
+            parts.append("the recorded spec cannot be read")
+        try:
+            recorded = json.loads(ds.attrs["profile_values"])
+        except (KeyError, TypeError, ValueError):
+            recorded = None
+        if recorded is not None:
+            parts += _changed(recorded, profile_values(spec.profile), prefix="profile ")
+        if ds.attrs.get("cache_version") not in (None, CACHE_VERSION):
+            parts.append(f"cache version {ds.attrs.get('cache_version')} -> {CACHE_VERSION}")
+        return "changed: " + ", ".join(parts) if parts else "their key differs (a resolved input changed)"
     try:
         recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
     except (TypeError, ValueError):
         recorded = {}
     for path, digest in recorded.items():
         if Path(path).is_dir() and checkpoint_digest(path) not in (None, digest):
-            return False
-    return True
+            return f"the weights in {path} changed"
+    return None
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:
@@ -120,8 +162,11 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
         except (OSError, ValueError) as err:
             stored = None
             print(f"{path} cannot be read ({type(err).__name__}: {err}); recomputing it")
-        if stored is not None and is_current(stored, spec):
-            return stored
+        if stored is not None:
+            why = stale_reason(stored, spec)
+            if why is None:
+                return stored
+            print(f"{path}: stored results are stale ({why}); recomputing them", flush=True)
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
@@ -136,7 +181,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
-    ds.attrs.update(spec=spec.to_json(), results_key=spec.key(),
+    ds.attrs.update(spec=spec.to_json(), results_key=spec.key(), cache_version=CACHE_VERSION,
+                    profile_values=json.dumps(profile_values(spec.profile), sort_keys=True),
                     checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
                     cells=json.dumps({"computed": memo.misses, "reused": memo.hits}), **provenance())
     if save:
