@@ -30,7 +30,7 @@ from spectral_collapse.pipeline.toc import STUDY_PARTS, study_notebooks, study_p
 
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
-REPRODUCTION_PAGES = ("scorecard", "claims", "conclusions", "errata", "reproducing")
+REPRODUCTION_PAGES = ("scorecard", "claims", "figures", "conclusions", "errata", "reproducing")
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 

@@ -20,7 +20,7 @@ from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script
 
-PAGES = ["intro", "scorecard", "claims", "errata", "reproducing", "extending",
+PAGES = ["intro", "scorecard", "claims", "figures", "errata", "reproducing", "extending",
          *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia",
                                     "ovg")]]
 INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
@@ -102,6 +102,43 @@ def test_intro_figure_and_caption_come_from_the_stored_results(tmp_path):
             v = float(ds[metric].sel({"method": method}).mean("sample").mean("seed"))
             assert f"{method} {v:.3f}" in md, (method, metric, md)
     assert "taba" not in md.split("Mean over seeds")[1]       # the figure shows DDIM and OVG only
+
+
+def test_figure_agreement_folds_the_claims_verdicts():
+    from spectral_collapse.report.paper_figures import agreement
+
+    assert agreement(["holds", "holds"]) == "agrees"
+    assert agreement(["does not hold", "does not hold"]) == "does not agree"
+    assert agreement(["holds", "does not hold"]) == agreement(["holds", "inconclusive"]) == "partly agrees"
+    assert agreement(["inconclusive", "not testable here"]) == agreement([]) == "undecided"
+
+
+def test_paper_figures_page_draws_each_figure_from_the_stored_results(tmp_path):
+    """Figs. 1, 2, 4 and 6 each get a section with the paper's panel, our verdict word and (where results exist) our
+    drawing; Fig. 2's table and Fig. 4's points are means recomputed here from the stored file."""
+    from PIL import Image
+    import io
+
+    from spectral_collapse.report.paper_figures import FIGURES, fig4_points, figures_markdown
+
+    ds = _main_results()
+    ds["delta_log_e_hf"] = ds["s_hf"] - 0.5
+    save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
+    ev = S.load_evidence(tmp_path, "quick")
+    md, pngs = figures_markdown(tmp_path, "quick", ev)
+    assert [int(n) for n in re.findall(r"^## Fig\. (\d+):", md, re.M)] == [f.number for f in FIGURES] == [1, 2, 4, 6]
+    assert set(pngs) == {"fig2-translations.png", "fig4-correlations.png"}   # no Pareto sweep stored: a note instead
+    for png in pngs.values():
+        assert np.asarray(Image.open(io.BytesIO(png)).convert("L")).std() > 10
+    fig6 = md.split("## Fig. 6")[1]
+    assert "not stored yet" in fig6 and "_generated/fig6" not in fig6
+    assert "_generated/intro-collapse.png" in md.split("## Fig. 2")[0]
+    assert all(re.search(r"\*\*Ours (agrees|does not agree|partly agrees|undecided)\*\*", sec)
+               for sec in md.split("## Fig.")[1:])
+    taba = float(ds["s_lf"].sel({"method": "taba"}).mean())
+    assert f"| taba | stochastic | " in md and f" | {taba:+.2f} |\n| ovg |" in md, md
+    pts = fig4_points(ev).set_index("method")
+    assert len(pts) == 3 and pts.loc["ovg", "s_dc"] == pytest.approx(float(ds["s_dc"].sel({"method": "ovg"}).mean()))
 
 
 def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):

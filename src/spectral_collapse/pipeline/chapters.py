@@ -126,6 +126,75 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     return False
 
 
+def glossary_terms(glossary: Path) -> list[str]:
+    """The terms of a MyST ``{glossary}`` block in ``glossary`` (a term is an unindented line inside the block)."""
+    if not Path(glossary).is_file():
+        return []
+    terms, inside = [], False
+    for line in Path(glossary).read_text().splitlines():
+        if line.startswith("```{glossary}"):
+            inside = True
+        elif inside and line.startswith("```"):
+            inside = False
+        elif inside and line.strip() and not line[0].isspace():
+            terms.append(line.strip())
+    return terms
+
+
+# pieces of markdown a link must not go into: fenced code, inline code and roles, links, math, HTML, headings
+_PROTECTED = re.compile(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*", re.S | re.M)
+
+
+_NOT_LINKED = {"Cell"}   # "cell" in a chapter's prose is a table cell, not the cache's
+
+
+def _term_pattern(term: str) -> tuple[re.Pattern, str, str]:
+    """(pattern for a use of ``term`` in prose, its math form or "", the target the term role needs).
+
+    A math term such as ``$S_{HF}$`` is used as ``S_HF`` or ``$S_{HF}$`` in the chapters; Sphinx files it under
+    its text without the dollars (``S_{HF}``)."""
+    m = re.fullmatch(r"\$(.+)\$", term)
+    if m:
+        target = m.group(1)
+        plain = target.replace("{", "").replace("}", "")
+        return re.compile(rf"(?<![\w$]){re.escape(plain)}(?![\w])"), term, target
+    return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I), "", term
+
+
+def link_glossary(nb, glossary: Path) -> int:
+    """Make each glossary term's first use in the chapter's prose a link to the glossary (the ``{term}`` role), in
+    place; headings, code, links and other math are left alone. Returns how many terms were linked."""
+    linked = 0
+    for term in glossary_terms(glossary):
+        if term in _NOT_LINKED:
+            continue
+        pattern, math, target = _term_pattern(term)
+        for cell in nb.cells:
+            if cell.cell_type != "markdown":
+                continue
+            text, pos, done = cell.source, 0, False
+            pieces = []
+            for prot in [*_PROTECTED.finditer(text), None]:
+                end = prot.start() if prot else len(text)
+                chunk = text[pos:end]
+                hit = None if done else pattern.search(chunk)
+                if hit:
+                    chunk = f"{chunk[:hit.start()]}{{term}}`{hit.group(0)} <{target}>`{chunk[hit.end():]}"
+                    done = True
+                pieces.append(chunk)
+                if prot:
+                    piece = prot.group(0)
+                    if not done and math and piece == math:
+                        piece, done = f"{{term}}`{target.replace('{', '').replace('}', '')} <{target}>`", True
+                    pieces.append(piece)
+                    pos = prot.end()
+            if done:
+                cell.source = "".join(pieces)
+                linked += 1
+                break
+    return linked
+
+
 def _write_atomic(nb, out: Path) -> None:
     """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
     import nbformat

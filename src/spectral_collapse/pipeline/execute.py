@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import graph
 from .chapters import (_inputs, _key, _record, _stale, _write_atomic, file_hash, hide_parameter_cells,  # noqa: F401
-                       stale_reason, stamp, strip_progress, title_with_dataset)
+                       link_glossary, stale_reason, stamp, strip_progress, title_with_dataset)
 from .parallel import (StudiesFailed, _cores, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
                        run_side_by_side, thread_env)
 
@@ -171,6 +171,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
         _papermill(src, tmp, params, root)
         nb = nbformat.read(str(tmp), as_version=4)
         title_with_dataset(nb, dataset, profile)
+        link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
         hide_parameter_cells(nb)
         strip_progress(nb)
         _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,

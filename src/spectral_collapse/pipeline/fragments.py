@@ -267,6 +267,11 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "reproducing-gpu.md": gpu_fragment(gpu)}
     if png is not None:
         out["intro-collapse.png"] = png
+    from ..report.paper_figures import figures_markdown
+
+    figures_md, figure_pngs = figures_markdown(results_root, profile, ev)
+    out["paper-figures.md"] = figures_md
+    out.update(figure_pngs)
     for method in _COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
     return out

@@ -1,0 +1,220 @@
+"""The paper's Figs. 1, 2, 4 and 6 beside our analogues.
+
+Each figure gets one sentence on what the paper's panel shows, our analogue drawn from the stored results, and
+whether ours agrees: the verdicts of the claims that the figure illustrates (``studies.claims``, three-way, with
+their numbers), folded into one word by ``agreement``. Nothing here is written by hand after looking at the numbers:
+the page follows whatever results are stored.
+
+``figures_markdown(results_root, profile, ev)`` returns the page's markdown and the PNGs it refers to
+({file name: bytes}); ``pipeline.fragments.book_fragments`` writes both under ``book/_generated/``.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..studies.claims import CLAIMS, evaluate_claims
+from ..studies.store import load_results, results_path
+from ..studies.verdicts import FAILS, HOLDS
+
+__all__ = ["PaperFigure", "FIGURES", "agreement", "fig2_rows", "fig4_points", "figures_markdown"]
+
+
+@dataclass(frozen=True)
+class PaperFigure:
+    number: int
+    title: str
+    paper: str                  # what the paper's panel shows, in our words
+    claims: tuple[str, ...]     # the claims (studies.claims keys) whose verdicts decide agreement
+    ours: str                   # what our analogue is
+
+
+FIGURES = (
+    PaperFigure(1, "Spectral collapse",
+                "DDIM-inverted noise maps of a spectrally sparse input carry far less high-frequency energy than "
+                "Gaussian noise and keep the input's low-frequency imprint, so translations come out smooth; OVG "
+                "restores a flat (white) latent spectrum and the texture",
+                ("collapse_sdc", "collapse_shf", "ovg_vs_ddim"),
+                "the introduction's figure: input, DDIM's and OVG's translations and latents, Gaussian noise, and "
+                "the latents' radial power spectra (ihc-sr, seed 0)"),
+    PaperFigure(2, "Qualitative comparison",
+                "on BBBC021 x16 in latent space, the deterministic baselines (DDIM, DirectInversion, Null-Class) "
+                "are oversmoothed, the stochastic ones (ReNoise, TABA) and plain EDM show artefacts or drift from "
+                "the input's structure, and EDM + OVG has both texture and structure",
+                ("edm_tradeoff", "taba_structure", "ovg_front"),
+                "the same methods on the ihc-sr test crops (pixel space, x4), with the signed texture error "
+                "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each"),
+    PaperFigure(4, "S_HF and S_LF against S_DC",
+                "across methods, S_HF rises with the decorrelation score S_DC (a), while S_LF falls as S_DC rises "
+                "(b): decorrelated latents give texture but cost structure",
+                ("corr_hf_dc", "tradeoff_lf_dc"),
+                "one point per distinct (dataset, method), the mean over crops and seeds of the main results"),
+    PaperFigure(6, "Pareto frontier of the OVG step sizes",
+                "sweeping (eta_HF, eta_LF) traces OVG points beyond the baselines' S_LF / S_HF envelope, so a step "
+                "pair can be chosen that keeps both high",
+                ("pareto_expands",),
+                "the Pareto sweep of each bundled dataset: every grid point, each base's front and chosen point, "
+                "and the baselines on the same crops"),
+)
+
+_FIG2_METHODS = ("ddim", "direct_inversion", "null_class", "renoise", "taba", "edm", "ovg_edm", "ovg")
+_GROUP = {"ddim": "deterministic", "direct_inversion": "deterministic", "null_class": "deterministic",
+          "renoise": "stochastic", "taba": "stochastic", "edm": "EDM", "ovg_edm": "EDM + OVG", "ovg": "OVG"}
+
+
+def agreement(verdicts) -> str:
+    """One word for a figure from its claims' verdicts: all hold -> "agrees"; any does not hold -> "does not agree"
+    (or "partly agrees" when another holds); none decided -> "undecided"."""
+    vs = list(verdicts)
+    if vs and all(v == HOLDS for v in vs):
+        return "agrees"
+    if FAILS in vs:
+        return "partly agrees" if HOLDS in vs else "does not agree"
+    return "partly agrees" if HOLDS in vs else "undecided"
+
+
+def _png(chart) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(chart.to_dict(), scale=1.0)
+
+
+def _image_png(img) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def fig2_rows(ds) -> pd.DataFrame:
+    """Fig. 2's numbers: per shown method, its group, and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
+    rows = []
+    for m in _FIG2_METHODS:
+        if m not in ds["method"].values:
+            continue
+        kept = ~ds["failed"].sel({"method": m}) if "failed" in ds else True
+        row = {"method": m, "group": _GROUP[m]}
+        for metric in ("s_hf", "delta_log_e_hf", "s_lf"):
+            if metric in ds:
+                row[metric] = float(ds[metric].sel({"method": m}).where(kept).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fig4_points(ev) -> pd.DataFrame:
+    """Fig. 4's points: one per distinct (dataset, method) of the main results, the mean over crops and seeds of
+    S_HF, S_LF and S_DC (the points the correlation claims are computed on)."""
+    f = ev.frame
+    f = f[(f["study"] == "main") & f["metric"].isin(["s_hf", "s_lf", "s_dc"])]
+    if f.empty:
+        return pd.DataFrame(columns=["dataset", "method", "s_hf", "s_lf", "s_dc"])
+    return (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
+            .dropna(subset=["s_dc"]))
+
+
+def _fig4_chart(points: pd.DataFrame):
+    import altair as alt
+
+    from ..plotting.palette import method_color
+
+    panels = []
+    for metric, name in (("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)")):
+        panels.append(alt.Chart(points).mark_point(filled=True, size=70).encode(
+            x=alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(zero=False)),
+            color=method_color(points["method"]),
+            shape=alt.Shape("dataset:N", title="dataset")).properties(width=260, height=220,
+                                                                     title=f"({'ab'[len(panels)]}) {name} vs S_DC"))
+    return alt.hconcat(*panels)
+
+
+def _fig2_grid(ds):
+    from ..plotting.charts import compose_grid
+
+    k = min(4, ds.sizes["image"])
+    rows = {"input": ds["source_images"].values[:k]}
+    failed = {}
+    for m in _FIG2_METHODS:
+        if m in ds["method"].values:
+            rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:k]
+            if "failed" in ds:
+                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:k]
+    if "truth_images" in ds:
+        rows["ground truth"] = ds["truth_images"].values[:k]
+    return compose_grid(rows, cell=72, failed=failed)
+
+
+def _claim_lines(table: pd.DataFrame, keys) -> tuple[list[str], list[str]]:
+    verdicts, lines = [], []
+    for key in keys:
+        row = table[table["claim"] == key]
+        if row.empty:
+            continue
+        r = row.iloc[0]
+        verdicts.append(r["verdict"])
+        lines.append(f"- {r['title']} ({r['where']}): **{r['verdict']}**. {r['our numbers']}")
+    return verdicts, lines
+
+
+def _fmt(v: float) -> str:
+    return "—" if not np.isfinite(v) else f"{v:+.2f}" if abs(v) >= 0.005 else f"{v:+.3f}"
+
+
+def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, bytes]]:
+    """The page's markdown (one section per figure) and its PNGs ({file name: bytes}) from the stored results."""
+    from ..pipeline.fragments import GENERATED, md_table
+    from ..plotting.pareto import pareto_chart
+
+    keys = sorted({k for f in FIGURES for k in f.claims})
+    table = evaluate_claims(ev, claims=[c for c in CLAIMS if c.key in keys])
+    main = results_path("main_results", "ihc-sr", profile, results_root)
+    main_ds = load_results(main) if main.exists() else None
+    pngs: dict[str, bytes] = {}
+    parts = []
+    for fig in FIGURES:
+        verdicts, lines = _claim_lines(table, fig.claims)
+        word = agreement(verdicts)
+        body = [f"## Fig. {fig.number}: {fig.title}\n",
+                f"**The paper's panel:** {fig.paper}.\n\n**Ours:** {fig.ours}. **Ours {word}** with it "
+                f"({', '.join(verdicts) or 'no verdict'}; the claims behind it, from the claims page):\n",
+                "\n".join(lines) + "\n"]
+        drawn = None
+        if fig.number == 1 and main_ds is not None:
+            drawn = "intro-collapse.png"   # the introduction's figure, written by book_fragments
+        elif fig.number == 2 and main_ds is not None:
+            pngs["fig2-translations.png"] = _image_png(_fig2_grid(main_ds))
+            drawn = "fig2-translations.png"
+            nums = fig2_rows(main_ds)
+            if not nums.empty:
+                nums = nums.assign(**{c: [_fmt(v) for v in nums[c]] for c in ("s_hf", "delta_log_e_hf", "s_lf")
+                                      if c in nums})
+                body.append("\nMeans over kept crops and seeds (ihc-sr):\n\n" + md_table(nums.rename(columns={
+                    "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF"})))
+        elif fig.number == 4:
+            points = fig4_points(ev)
+            if len(points) >= 3:
+                pngs["fig4-correlations.png"] = _png(_fig4_chart(points))
+                drawn = "fig4-correlations.png"
+        elif fig.number == 6:
+            charts = []
+            for dataset in ("ihc-sr", "ihc-edges"):
+                path = results_path("pareto", dataset, profile, results_root)
+                if path.exists():
+                    charts.append(pareto_chart(load_results(path), width=320, height=250))
+            if charts:
+                import altair as alt
+
+                pngs["fig6-pareto.png"] = _png(alt.hconcat(*charts))
+                drawn = "fig6-pareto.png"
+        if drawn:   # a plain image: the book numbers its own figures, which would clash with the paper's numbers
+            width = "55%" if fig.number == 2 else "100%"
+            body.insert(1, f"```{{image}} {GENERATED}/{drawn}\n:width: {width}\n:alt: our analogue of the paper's "
+                           f"Fig. {fig.number}\n```\n\n*Our analogue of the paper's Fig. {fig.number} ({profile} "
+                           "profile).*\n")
+        else:
+            body.insert(1, "```{note}\nThe results this figure is drawn from are not stored yet: `make book` runs "
+                           "the studies.\n```\n")
+        parts.append("\n".join(body))
+    return "\n".join(parts), pngs
