@@ -172,6 +172,10 @@ def test_pretrained_vae_loads_from_a_local_folder(tmp_path, subfolder):
     torch.testing.assert_close(ls.encode(x), LatentSpace(vae, 0.25).encode(x))
     ls2 = load_pretrained_vae(PretrainedVAE(source=str(tmp_path), subfolder=subfolder))  # the SD default 0.18215
     assert ls2.scaling_factor == 0.18215 and ls2.describe()["vae"]["source"] == str(tmp_path)
+    # the recorded geometry is the folder's autoencoder's (x2, 4 channels), not the spec's SD defaults (x8, 4)
+    assert PretrainedVAE().downsample == 8
+    assert ls2.describe()["vae"]["downsample"] == ls.downsample == 2
+    assert ls2.describe()["vae"]["latent_channels"] == int(vae.config.latent_channels)
 
 
 def test_pretrained_vae_offline_error_names_the_fix(monkeypatch, tmp_path):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -174,6 +174,9 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
     scale = spec.scaling_factor if spec.scaling_factor is not None else getattr(vae.config, "scaling_factor", None)
     if scale is None:
         raise ValueError(f"the VAE {spec.source!r} has no scaling_factor in its config; pass PretrainedVAE(scaling_factor=...)")
+    # the geometry recorded is the loaded autoencoder's own, not the defaults of the spec (SD's 4 channels, x8)
+    spec = replace(spec, latent_channels=int(vae.config.latent_channels),
+                   downsample=2 ** (len(vae.config.block_out_channels) - 1))
     return LatentSpace(vae.to(device), scale, sample=sample, identity={"vae": spec.to_dict()})
 
 
