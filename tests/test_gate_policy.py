@@ -116,3 +116,37 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     t = spectrum_failures(ds)
     assert list(t.index) == [("m", 0)]
     assert t.iloc[0, -1] == "4: -0.42, 8: +0.31, 16: +0.55"
+
+
+def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_its_weights(tmp_path, monkeypatch):
+    """Inside a study run the report of a user's model is written beside the cell cache; a new process (the
+    in-memory reports cleared) reads it instead of sampling again, and other weights are measured again."""
+    from test_hub import save_pipeline
+
+    from spectral_collapse.data import load_dataset
+    from spectral_collapse.models.hub import from_diffusers
+    from spectral_collapse.studies import gate
+
+    data = load_dataset("ihc-sr", size=16, factor=4)
+    measured = []
+    real = gate.gate_report
+    monkeypatch.setattr(gate, "gate_report", lambda D, *a, **k: measured.append(k["name"]) or real(D, *a, **k))
+
+    def report(path):
+        gate._USER_REPORTS.clear()   # what a new kernel starts with
+        with gate.gate_policy(True, cache=tmp_path / "cache" / "gate"):
+            return gate.user_report(from_diffusers(path), data, name=str(path), n=4, steps=2)
+
+    save_pipeline(tmp_path / "a", classes=2)
+    first = report(tmp_path / "a")
+    assert measured == [str(tmp_path / "a")] and len(list((tmp_path / "cache" / "gate").glob("user-*.json"))) == 1
+    again = report(tmp_path / "a")
+    assert measured == [str(tmp_path / "a")]                     # read from disk, not sampled again
+    assert again.to_dict() == json.loads(json.dumps(first.to_dict(), default=float))
+    save_pipeline(tmp_path / "a", classes=2, seed=3)             # retrained in place: other weights, other key
+    report(tmp_path / "a")
+    assert len(measured) == 2
+    with gate.gate_policy(True):                                 # no cache folder: memory only
+        gate._USER_REPORTS.clear()
+        gate.user_report(from_diffusers(tmp_path / "a"), data, name="a", n=4, steps=2)
+    assert len(measured) == 3 and len(list((tmp_path / "cache" / "gate").glob("user-*.json"))) == 2

@@ -174,7 +174,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         name = f"{spec.study}/{dataset_key(spec.dataset, path_hash=False)}"  # what progress bars are called
-        with gate_policy(allow_weak(spec)) as gate, running(name):
+        with gate_policy(allow_weak(spec), cache=memo.root / "gate") as gate, running(name):
             ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
     ds.attrs["model_gate"] = json.dumps(gate.used)
     ds.attrs["run_warnings"] = json.dumps(own_warnings(caught))

@@ -11,7 +11,9 @@ numbers, with a visible warning when a weak model was allowed.
 Reports of trained checkpoints are cached in the checkpoint folder (``quality.json``) and beside the shipped
 weights, under a key of the gate's version, its settings and the digest of the weights, so a fresh clone reads the
 reports of the shipped models instead of sampling again, and changed weights are measured again. A user's model
-is measured once per process and dataset.
+is measured once per process and dataset, and inside a study run its report is also kept on disk beside the run's
+cell cache (``<cache>/gate/``), under a key of the gate's version, the model's content hash, the data and the
+settings: the chapters of one report, each in its own kernel, measure a model once.
 """
 from __future__ import annotations
 
@@ -39,12 +41,14 @@ class GatePolicy:
 
     allow: bool
     used: dict = field(default_factory=dict)
+    cache: Path | None = None      # where user models' reports are kept on disk (None: in memory only)
 
 
 @contextmanager
-def gate_policy(allow: bool):
-    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them."""
-    pol = GatePolicy(bool(allow))
+def gate_policy(allow: bool, cache: str | Path | None = None):
+    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``cache``:
+    a folder where the reports of users' models are kept between processes."""
+    pol = GatePolicy(bool(allow), cache=None if cache is None else Path(cache))
     token = _POLICY.set(pol)
     try:
         yield pol
@@ -141,9 +145,26 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
                                                                                  sort_keys=True, default=str), n, steps,
            None if labels is None else tuple(labels))
     if key not in _USER_REPORTS:
+        pol = _POLICY.get()
+        disk = None
+        if pol is not None and pol.cache is not None and origin.get("sha256"):
+            digest = hashlib.sha256(json.dumps([GATE_VERSION, *key], default=str).encode()).hexdigest()
+            disk = pol.cache / f"user-{digest[:32]}.json"
+            try:
+                _USER_REPORTS[key] = GateReport.from_dict(json.loads(disk.read_text()))
+                return _USER_REPORTS[key]
+            except (OSError, ValueError, KeyError, TypeError):
+                pass   # not measured yet, or unreadable: measure it
         labels = labels or ((0, 1) if _takes_labels(D) else (1,))
         _USER_REPORTS[key] = gate_report(D, data, name=name, steps=steps, n=n, labels=labels,
                                          space=getattr(D, "latent_space", None))
+        if disk is not None:
+            from ..train.cache import atomic_write_bytes
+            try:
+                disk.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(disk, json.dumps(_USER_REPORTS[key].to_dict(), default=float).encode())
+            except OSError:
+                pass   # a read-only cache: measured again next time
     return _USER_REPORTS[key]
 
 
