@@ -46,6 +46,22 @@ def _pipeline(path: Path, seed: int = 0) -> str:
     return str(path)
 
 
+def _latent_pipeline(path: Path, seed: int = 0) -> str:
+    """A tiny latent pipeline: a UNet2DModel on 4-channel 8 x 8 latents and an AutoencoderKL that halves 16 px
+    images (vae/), saved as a user would."""
+    from diffusers import AutoencoderKL, DDPMPipeline, DDPMScheduler, UNet2DModel
+
+    torch.manual_seed(seed)
+    unet = UNet2DModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(16, 32),
+                       down_block_types=("DownBlock2D", "DownBlock2D"), up_block_types=("UpBlock2D", "UpBlock2D"),
+                       norm_num_groups=8)
+    DDPMPipeline(unet=unet, scheduler=DDPMScheduler()).save_pretrained(path)
+    AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
+                  down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                  layers_per_block=1, norm_num_groups=4).save_pretrained(Path(path) / "vae")
+    return str(path)
+
+
 def _hashes(*folders: Path) -> dict:
     """{path: sha256} of every file under ``folders`` (what a report must not change)."""
     out = {}
@@ -63,9 +79,13 @@ def _hashes(*folders: Path) -> dict:
 FEW = ["pareto", "main_results", "ovg_schedule"]
 
 
-@pytest.mark.parametrize("studies", [FEW, pytest.param(None, marks=pytest.mark.slow)], ids=["three-studies", "all"])
-def test_one_command_builds_a_report_in_its_own_folder_and_leaves_the_project_alone(tmp_path, studies):
-    data, model, out = _images(tmp_path / "mine"), _pipeline(tmp_path / "my_ddpm"), tmp_path / "report"
+@pytest.mark.parametrize("studies,kind", [(FEW, "pixel"), pytest.param(None, "pixel", marks=pytest.mark.slow),
+                                           pytest.param(None, "latent", marks=pytest.mark.slow)],
+                         ids=["three-studies", "all", "all-latent"])
+def test_one_command_builds_a_report_in_its_own_folder_and_leaves_the_project_alone(tmp_path, studies, kind):
+    """Every study that applies runs on the user's model, a pixel-space one or a latent one (vae/ folder)."""
+    make = _latent_pipeline if kind == "latent" else _pipeline
+    data, model, out = _images(tmp_path / "mine"), make(tmp_path / "my_ddpm"), tmp_path / "report"
     before = _hashes(ROOT / "book", ROOT / "data" / "results")
     t0 = time.time()
     done = subprocess.run([sys.executable, "-m", "spectral_collapse", "report", "--data", f"folder:{data}",
