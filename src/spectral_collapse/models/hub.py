@@ -31,6 +31,15 @@ Mapping onto the suite (models/schedules.py, models/denoisers.py, models/flow.py
   ``base_shift`` at ``base_image_seq_len`` to ``max_shift`` at ``max_image_seq_len``, shift = exp(mu)
   (``time_shift_type`` exponential) or mu (linear); ``from_diffusers(path, shift=...)`` sets it instead.
 
+Text-conditioned U-Nets (models/sd.py): a Stable-Diffusion-type folder (unet/ a ``UNet2DConditionModel``, text_encoder/
+and tokenizer/ of CLIP, vae/ an AutoencoderKL, scheduler/ as above) or an SDXL-type one (also text_encoder_2/ and
+tokenizer_2/, and the U-Net's added text and time embeddings) loads with prompts in place of the labels:
+``from_diffusers(path, source_prompt=..., target_prompt=...)`` (label 0, label 1; the null label 2 is the pipeline's
+unconditional input, or ``null_prompt``; SDXL's ``micro_conditioning``: original_size, crops_coords_top_left,
+target_size). Without both prompts it raises ``MissingPromptError`` naming them; without the transformers package an
+ImportError that says how to install it. Its ``safety_checker``, ``feature_extractor`` and ``image_encoder`` are not
+used (they take no part in denoising).
+
 For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
 1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
 differ. A DiT with learned variance (``out_channels = 2 * in_channels``) keeps the first half of its output (as
@@ -39,12 +48,13 @@ diffusers' DiTPipeline does). The other sampling settings of a scheduler (``time
 exponential / beta sigmas of a flow scheduler, ``stochastic_sampling``) are not used: the suite integrates
 deterministically on its own grid (``inversion.default_sigmas``) and never clips x0.
 
-Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: text-conditioned pipelines
-(Stable Diffusion, SDXL, SD3, Flux: text encoders, UNet2DConditionModel, SD3Transformer2DModel and
-FluxTransformer2DModel need text embeddings at every call), VQ autoencoders, flow schedulers with ``invert_sigmas``,
-EDM-type schedulers with another preconditioning (``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM
-configs. A hub id ("owner/name") is downloaded into the Hugging Face cache and then read as a folder; with
-downloads off (``vae.hub_offline``) only the cache is used (``local_files_only``).
+Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: other text-conditioned
+pipelines (SD3, Flux: SD3Transformer2DModel and FluxTransformer2DModel need their own text embeddings at every call;
+U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ autoencoders, flow
+schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
+(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into
+the Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
+(``local_files_only``).
 """
 from __future__ import annotations
 
@@ -62,24 +72,30 @@ from torch import nn
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser, FlowSchedule
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
+from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
-           "SUPPORTED", "EDMSettings"]
+           "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional or class-conditional) or "
              "transformer/ (DiTTransformer2DModel), scheduler/ of a DDPM-type scheduler (beta_schedule linear, "
              "scaled_linear or squaredcos_cap_v2, or trained_betas, optionally rescaled to zero terminal SNR; "
              "prediction_type epsilon, sample or v_prediction), of EDMEulerScheduler or EDMDPMSolverMultistepScheduler "
              "(prediction_type epsilon or v_prediction) or of FlowMatchEulerDiscreteScheduler or "
-             "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL)")
+             "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL); or a Stable "
+             "Diffusion / SDXL folder (unet/ UNet2DConditionModel, CLIP text_encoder/ + tokenizer/ "
+             "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) loaded with source_prompt and "
+             "target_prompt")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
-_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae")
+_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
 _EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
 _FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
-_TEXT = "text-conditioned pipelines (Stable Diffusion, SDXL, SD3, Flux) are not supported yet"
+_TEXT = ("of the text-conditioned pipelines, Stable Diffusion and SDXL load (a UNet2DConditionModel with CLIP "
+         "text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/); SD3 and Flux are not supported")
+_TEXT_UNET = "UNet2DConditionModel"
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
-    "UNet2DConditionModel": "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
+    _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
     "SD3Transformer2DModel": "it takes text-encoder tokens (encoder_hidden_states) and pooled text embeddings "
                              "(pooled_projections) at every call; its unconditional input is the empty prompt encoded "
                              "by its text encoders, and zero embeddings are no neutral stand-in (the joint attention's "
@@ -283,11 +299,25 @@ def _read_json(path: Path) -> dict:
         raise _unsupported(f"cannot read {path} ({type(err).__name__}: {err})") from err
 
 
+def _index(folder: Path) -> dict:
+    return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
+
+
+def _is_text_unet(folder: Path) -> bool:
+    """Whether unet/ holds a UNet2DConditionModel with text encoders beside it (a Stable Diffusion / SDXL folder)."""
+    cfg = folder / "unet" / "config.json"
+    return (cfg.exists() and _read_json(cfg).get("_class_name") == _TEXT_UNET
+            and any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")))
+
+
 def _check_components(folder: Path) -> str:
     """The network's subfolder ("unet" or "transformer"); raises for components the suite cannot use."""
-    index = _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
+    index = _index(folder)
     used = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and any(v)}
-    extra = sorted(used - {"unet", "transformer", "scheduler", "vae"})
+    known = {"unet", "transformer", "scheduler", "vae"}
+    if _is_text_unet(folder):
+        known |= {*TEXT_PARTS, *IGNORED_PARTS}
+    extra = sorted(used - known)
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
                            f"{', '.join(extra)} (text or image conditioning, other autoencoders); {_TEXT}")
@@ -299,10 +329,11 @@ def _check_components(folder: Path) -> str:
     if not (folder / "scheduler" / "scheduler_config.json").exists():
         raise _unsupported(f"{folder} has no scheduler/scheduler_config.json (the noise schedule and prediction type)")
     cls = _read_json(folder / nets[0] / "config.json").get("_class_name")
-    if cls in _TEXT_NETWORKS:
+    text = cls == _TEXT_UNET and nets[0] == "unet" and _is_text_unet(folder)
+    if cls in _TEXT_NETWORKS and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
                            f"{_TEXT_NETWORKS[cls]}; {_TEXT}")
-    if cls != _NETWORKS[nets[0]]:
+    if cls != _NETWORKS[nets[0]] and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
     vae = folder / "vae" / "config.json"
     if vae.exists() and _read_json(vae).get("_class_name") != "AutoencoderKL":
@@ -312,20 +343,38 @@ def _check_components(folder: Path) -> str:
 
 def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revision: str | None = None,
                    local_files_only: bool | None = None, dtype: torch.dtype = torch.float32,
-                   device: str | torch.device = "cpu", shift: float | None = None) -> Denoiser:
+                   device: str | torch.device = "cpu", shift: float | None = None, source_prompt: str | None = None,
+                   target_prompt: str | None = None, null_prompt: str | None = None,
+                   micro_conditioning: dict | None = None) -> Denoiser:
     """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
 
     labels: for a class-conditional network, its class ids standing for the suite's (source, target, null) labels
     (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
     shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
     ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
+    source_prompt, target_prompt: for a Stable Diffusion / SDXL folder (required there), the prompts of labels 0 and 1;
+    null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning: SDXL's
+    original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score, negative_aesthetic_score).
     Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
     ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
-    scheduler class, parameterization, schedule, label map) and ``checkpoint`` (the network's folder, as for
-    trained models).
+    scheduler class, parameterization, schedule, label map; for a text-conditioned model the prompts, and a sha256
+    over the folder's files and the prompts, the folder's alone in ``folder_sha256``) and ``checkpoint`` (the
+    network's folder, as for trained models).
     """
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
+    text = sub == "unet" and _is_text_unet(folder)
+    given = {k: v for k, v in zip(PROMPT_OPTIONS, (source_prompt, target_prompt, null_prompt, micro_conditioning))
+             if v is not None}
+    prompts = None
+    if text:
+        if labels is not None:
+            raise ValueError(f"labels={labels!r} applies to class-conditional networks; {folder} is text-conditioned: "
+                             f"its labels are source_prompt, target_prompt (and null_prompt)")
+        prompts = prompts_from_options(**given, what=str(folder))
+    elif given:
+        raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion / SDXL); {folder} "
+                         f"holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text encoders")
     sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
     tokens = _tokens(_read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
@@ -334,16 +383,24 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
     import diffusers
 
-    net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
-    cfg = net.config
-    split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None
-    if (cfg.out_channels or cfg.in_channels) not in (cfg.in_channels, 2 * cfg.in_channels):
-        raise _unsupported(f"{folder / sub} maps {cfg.in_channels} input channels to {cfg.out_channels} outputs")
-    conditional = getattr(net, "class_embedding", True) is not None
-    if labels is not None and len(tuple(labels)) != 3:
-        raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")
-    if split is not None or (labels is not None and conditional):
-        net = _Adapted(net, tuple(labels) if labels is not None and conditional else None, split)
+    conditions = None
+    if text:
+        vae_cfg = folder / "vae" / "config.json"
+        down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
+        net, conditions = load_text_unet(folder, _index(folder), prompts, dtype=dtype, device=device,
+                                         vae_downsample=down)
+        conditional = True
+    else:
+        net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
+        cfg = net.config
+        split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None
+        if (cfg.out_channels or cfg.in_channels) not in (cfg.in_channels, 2 * cfg.in_channels):
+            raise _unsupported(f"{folder / sub} maps {cfg.in_channels} input channels to {cfg.out_channels} outputs")
+        conditional = getattr(net, "class_embedding", True) is not None
+        if labels is not None and len(tuple(labels)) != 3:
+            raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")
+        if split is not None or (labels is not None and conditional):
+            net = _Adapted(net, tuple(labels) if labels is not None and conditional else None, split)
     if par == "edm":
         D = (EDMVDenoiser if schedule.prediction_type == "v_prediction" else EDMDenoiser)(
             net, sigma_data=schedule.sigma_data, sigma_min=schedule.sigma_min, sigma_max=schedule.sigma_max,
@@ -362,11 +419,16 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     table = getattr(schedule, "table", ())
     D.latent_space = ls
     D.checkpoint = str(folder / sub)
-    D.origin = {"path": str(path), "folder": str(folder), "sha256": folder_digest(folder), "network": _NETWORKS[sub],
+    digest = folder_digest(folder)
+    D.origin = {"path": str(path), "folder": str(folder), "sha256": digest,
+                "network": _TEXT_UNET if text else _NETWORKS[sub],
                 "scheduler": str(sched_cfg.get("_class_name", "?")), "conditional": bool(conditional),
                 "parameterization": par, "schedule": {k: v for k, v in vars(schedule).items() if k != "table"}
                 | ({"trained_betas": len(table)} if table else {})
                 | ({"image_seq_len": tokens} if par == "flow" and schedule.dynamic and shift is None else {}),
                 "labels": None if labels is None else list(labels), "latent": ls is not None,
                 "vae_sha256": folder_digest(folder, ("vae",)) if ls is not None else None}
+    if conditions is not None:  # the same folder with other prompts is another model
+        key = json.dumps([digest, conditions["prompts"], conditions["null"]], sort_keys=True)
+        D.origin |= {"sha256": hashlib.sha256(key.encode()).hexdigest(), "folder_sha256": digest, **conditions}
     return D

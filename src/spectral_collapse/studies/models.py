@@ -12,7 +12,9 @@ with unchanged names and hashes). In latent space the model trains on the VAE la
 ``user_models(spec)`` instead loads the study's ``model`` (one diffusers pipeline folder or hub id: inversion and
 sampling) or ``models`` ({"source": ..., "target": ...}: invert with the first, sample with the second, DDIB
 style) with ``models.from_diffusers``; then nothing is trained and labels that need another model (the EDM ones)
-are refused (``study_labels``).
+are refused (``study_labels``). A text-conditioned model (Stable Diffusion / SDXL) takes its prompts from
+``data_options`` (``source_prompt``, ``target_prompt``, optionally ``null_prompt`` and SDXL's ``micro_conditioning``:
+``prompt_options``); ``data_options`` leaves them out of the loader's keywords.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "trained_model", "latent_space", "UserModels", "user_models",
+__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -47,14 +49,30 @@ def dataset_for(profile: str, dataset: str, factor: int | None = None, options: 
     return load_dataset(dataset, size=size, factor=f, **opts)
 
 
+def prompt_options(spec) -> dict:
+    """The prompts a text-conditioned model given with ``model`` / ``models`` takes from ``data_options``
+    (``PROMPT_OPTIONS``: source_prompt, target_prompt, null_prompt, micro_conditioning); {} when none is set."""
+    from ..models.sd import PROMPT_OPTIONS
+
+    raw = spec.get("data_options", None)
+    got = {k: raw[k] for k in PROMPT_OPTIONS if k in raw} if isinstance(raw, dict) else {}
+    if got and spec.get("model", None) is None and spec.get("models", None) is None:
+        raise ValueError(f"data_options {sorted(got)} are the prompts of a text-conditioned model (Stable Diffusion / "
+                         f"SDXL); give that model with model=<folder> (or models=...), or leave them out")
+    return got
+
+
 def data_options(spec) -> dict:
-    """The study's ``data_options`` knob as loader keywords, checked against the dataset's builder before loading."""
+    """The study's ``data_options`` knob as loader keywords, checked against the dataset's builder before loading
+    (without the prompts of a text-conditioned model, ``prompt_options``)."""
     raw = spec.get("data_options", None)
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise TypeError(f"data_options must be a JSON object such as '{{\"task\": \"sr\", \"factor\": 4}}', "
                         f"got {raw!r}")
+    prompts = prompt_options(spec)
+    raw = {k: v for k, v in raw.items() if k not in prompts}
     kind, _ = split_dataset(spec.dataset)
     fn = DATASETS.get(kind)
     bad = [k for k in raw if k in _NOT_OPTIONS]
@@ -254,18 +272,19 @@ def _signature(folder: Path) -> tuple:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: str, signature: tuple):
+def _load(path: str, signature: tuple, prompts: str = "{}"):
     from ..models.hub import from_diffusers
 
-    return from_diffusers(path)
+    return from_diffusers(path, **json.loads(prompts))
 
 
-def _hub_model(path: str):
-    """``from_diffusers(path)``, loaded once per process while the folder's files are unchanged."""
+def _hub_model(path: str, prompts: dict | None = None):
+    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (and the prompts) are
+    unchanged."""
     from ..models.hub import pipeline_folder
 
     folder = pipeline_folder(path)
-    return _load(str(folder), _signature(folder))
+    return _load(str(folder), _signature(folder), json.dumps(prompts or {}, sort_keys=True))
 
 
 def _image_size(D) -> int:
@@ -289,14 +308,15 @@ def user_models(spec) -> UserModels | None:
                          "'target': ...}: invert with the first, sample with the second), not both")
     from ..models.denoisers import ModelPair
 
+    prompts = prompt_options(spec)
     if one is not None:
-        D = _hub_model(str(one))
+        D = _hub_model(str(one), prompts)
         _gate_user(spec, D, str(one))
         return UserModels({D.parameterization: D}, D.latent_space, {"model": _describe(D)}, _image_size(D))
     if not isinstance(two, dict) or set(two) != {"source", "target"}:
         raise ValueError(f"models must be a JSON object with exactly the keys source and target, e.g. "
                          f"'{{\"source\": \"models/a\", \"target\": \"models/b\"}}', got {two!r}")
-    Ds, Dt = _hub_model(str(two["source"])), _hub_model(str(two["target"]))
+    Ds, Dt = _hub_model(str(two["source"]), prompts), _hub_model(str(two["target"]), prompts)
     if _image_size(Ds) != _image_size(Dt) or Ds.net.config.in_channels != Dt.net.config.in_channels:
         raise ValueError(f"the source and target models take different inputs ({_image_size(Ds)} px, "
                          f"{Ds.net.config.in_channels} channels vs {_image_size(Dt)} px, {Dt.net.config.in_channels}); "

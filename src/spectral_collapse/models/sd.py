@@ -1,0 +1,307 @@
+"""Stable Diffusion and SDXL folders as the suite's denoiser: prompts stand for the labels.
+
+A Stable-Diffusion-type folder (``StableDiffusionPipeline.save_pretrained``) holds a ``UNet2DConditionModel``
+(unet/), a CLIP text encoder and its tokenizer (text_encoder/, tokenizer/), an ``AutoencoderKL`` (vae/) and a
+scheduler; an SDXL-type folder (``StableDiffusionXLPipeline``) has a second text encoder with a projection
+(text_encoder_2/, tokenizer_2/) and a U-Net with added text and time embeddings (``addition_embed_type``
+"text_time"). The suite's labels become prompts:
+
+    label 0 (source)  ->  source_prompt
+    label 1 (target)  ->  target_prompt
+    label 2 (null)    ->  null_prompt: the pipeline's unconditional input (classifier-free guidance's), by default
+                          the empty prompt "" encoded (SD), or zeros where the SDXL pipeline zeroes it
+                          (``force_zeros_for_empty_prompt``, its default)
+
+Each prompt is encoded once, at loading, as diffusers' pipelines encode it (``encode_prompt``):
+
+* SD: the text encoder's last hidden state of the tokens padded to ``model_max_length`` (B, L, C);
+* SDXL: the penultimate hidden states of both encoders, concatenated on the channels (B, L, C1 + C2), and the
+  pooled, projected output of the last encoder (``text_embeds``, B, P). The time ids are the pipeline's
+  micro-conditioning: original_size + crops_coords_top_left + target_size (default: the network's
+  ``sample_size`` times the VAE's downsampling, crop (0, 0)); for a refiner (``requires_aesthetics_score``),
+  original_size + crops_coords_top_left + (aesthetic_score,), with negative_aesthetic_score for the null label.
+
+The encodings sit in one table, ``class_embedding`` (an ``nn.Embedding`` of 3 rows: per label the token states
+flattened, then the pooled embedding), so the network is called as the suite calls a class-conditional one,
+``net(x, t, class_labels)``: classifier-free guidance (``translate(..., cfg_scale=w)``) concatenates [labels, null]
+as for any labelled model, and Null-Class inversion optimises the null row, which here is null-text inversion
+(Mokady et al. 2023) of the whole unconditional input. The table is part of the module's state, so a cache keyed
+by the model's content changes with the prompts. The text encoders are freed after encoding.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["Prompts", "PromptConditionedUNet", "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "load_text_unet",
+           "prompts_from_options"]
+
+PROMPT_OPTIONS = ("source_prompt", "target_prompt", "null_prompt", "micro_conditioning")
+TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
+# pipeline components that take no part in denoising (output filtering, image prompts): present or not, unused
+IGNORED_PARTS = ("safety_checker", "feature_extractor", "image_encoder")
+_ENCODERS = ("CLIPTextModel", "CLIPTextModelWithProjection")
+_MICRO = ("original_size", "crops_coords_top_left", "target_size", "aesthetic_score", "negative_aesthetic_score")
+INSTALL = "pip install transformers (pinned: pip install -c constraints.txt -e \".[sd]\")"
+
+
+class MissingPromptError(ValueError):
+    """A text-conditioned model was loaded without the prompts that stand for the source and target labels."""
+
+
+def missing_prompts(what: str) -> MissingPromptError:
+    return MissingPromptError(
+        f"{what} is a text-conditioned model (Stable Diffusion / SDXL): pass the prompts that stand for the source and "
+        f"target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (optionally null_prompt, "
+        f"the unconditional input of classifier-free guidance; default: the pipeline's empty prompt), or in a study "
+        f"data_options '{{\"source_prompt\": \"...\", \"target_prompt\": \"...\"}}' beside model=<folder>")
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """The conditions of a text-conditioned model: the prompts of labels 0 / 1 / 2 and SDXL's micro-conditioning."""
+
+    source: str
+    target: str
+    null: str | None = None                        # None: the pipeline's own unconditional input
+    original_size: tuple | None = None             # SDXL (H, W); None: the network's image size
+    crops_coords_top_left: tuple = (0, 0)          # SDXL
+    target_size: tuple | None = None               # SDXL (H, W); None: the network's image size
+    aesthetic_score: float = 6.0                   # SDXL refiner, labels 0 and 1
+    negative_aesthetic_score: float = 2.5          # SDXL refiner, null label
+
+    def __post_init__(self):
+        for name in ("source", "target", "null"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, str):
+                raise TypeError(f"{name}_prompt must be a string, got {v!r}")
+        for name in ("original_size", "crops_coords_top_left", "target_size"):
+            v = getattr(self, name)
+            if v is not None:
+                v = tuple(int(u) for u in v)
+                if len(v) != 2:
+                    raise ValueError(f"micro_conditioning {name} must be two integers (height, width), got {v!r}")
+                object.__setattr__(self, name, v)
+
+    def describe(self, sdxl: bool = True) -> dict:
+        """JSON-able fields (the prompts only, without SDXL's micro-conditioning, for ``sdxl=False``)."""
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        return out if sdxl else {k: out[k] for k in ("source", "target", "null")}
+
+
+def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=None, micro_conditioning=None,
+                         *, what: str = "this model") -> Prompts:
+    """``Prompts`` of ``from_diffusers``'s keywords (or a study's data_options); MissingPromptError without both."""
+    if source_prompt is None or target_prompt is None:
+        raise missing_prompts(what)
+    micro = dict(micro_conditioning or {})
+    bad = sorted(set(micro) - set(_MICRO))
+    if bad:
+        raise ValueError(f"micro_conditioning keys {bad} are unknown; SDXL's are {', '.join(_MICRO)}")
+    return Prompts(source_prompt, target_prompt, null_prompt, **micro)
+
+
+class PromptConditionedUNet(nn.Module):
+    """A ``UNet2DConditionModel`` called as the suite calls a class-conditional network: ``net(x, t, class_labels)``
+    looks up each label's encoded prompt (``class_embedding``) and, for SDXL, its pooled embedding and time ids."""
+
+    def __init__(self, unet: nn.Module, states: torch.Tensor, pooled: torch.Tensor | None = None,
+                 time_ids: torch.Tensor | None = None):
+        super().__init__()
+        self.unet = unet
+        self.tokens, self.width = int(states.shape[1]), int(states.shape[2])      # L, C of (3, L, C)
+        rows = states.flatten(1) if pooled is None else torch.cat([states.flatten(1), pooled], 1)
+        self.class_embedding = nn.Embedding.from_pretrained(rows.detach().clone(), freeze=True)
+        self.added = time_ids is not None
+        if self.added:
+            self.register_buffer("time_ids", time_ids.detach().clone())
+
+    @property
+    def config(self):
+        return self.unet.config
+
+    def conditions(self, class_labels: torch.Tensor) -> tuple[torch.Tensor, dict | None]:
+        """(encoder_hidden_states (B, L, C), added_cond_kwargs or None) of labels (B,)."""
+        labels = class_labels.long()
+        rows = self.class_embedding(labels)                                    # (B, L * C [+ P])
+        n = self.tokens * self.width
+        states = rows[:, :n].reshape(-1, self.tokens, self.width)
+        if not self.added:
+            return states, None
+        return states, {"text_embeds": rows[:, n:], "time_ids": self.time_ids[labels].to(rows.dtype)}
+
+    def forward(self, x, t, class_labels=None):
+        if class_labels is None:
+            raise ValueError("a prompt-conditioned network needs labels (0 source, 1 target, 2 null prompt)")
+        states, added = self.conditions(class_labels.to(x.device))
+        return self.unet(x, t, encoder_hidden_states=states.to(x.dtype), added_cond_kwargs=added).sample
+
+
+def _transformers(folder: Path):
+    try:
+        import transformers
+    except ImportError as err:
+        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion / SDXL): its CLIP text encoders "
+                          f"need the transformers package, which is not installed; {INSTALL}") from err
+    return transformers
+
+
+def _component_class(folder: Path, index: dict, part: str) -> str | None:
+    entry = index.get(part)
+    if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[1]:
+        return str(entry[1])
+    cfg = folder / part / "config.json"
+    if cfg.exists():
+        arch = json.loads(cfg.read_text()).get("architectures") or [None]
+        return arch[0]
+    return None
+
+
+def _encoders(folder: Path, index: dict, xl: bool, dtype, device) -> list[tuple]:
+    """[(tokenizer, text encoder, its folder name)] in the pipeline's order."""
+    tf = _transformers(folder)
+    parts = [("tokenizer", "text_encoder")] if not xl else (
+        [("tokenizer", "text_encoder")] if (folder / "text_encoder" / "config.json").exists() else []) + [
+        ("tokenizer_2", "text_encoder_2")]
+    out = []
+    for tok, enc in parts:
+        if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
+            from .hub import _unsupported
+
+            need = "text_encoder/ and tokenizer/" if not xl else "text_encoder_2/ and tokenizer_2/"
+            raise _unsupported(f"{folder} has a UNet2DConditionModel but no {enc}/ or {tok}/; "
+                               f"{'an SDXL' if xl else 'a Stable Diffusion'} folder needs {need}")
+        cls = _component_class(folder, index, enc)
+        if cls not in _ENCODERS:
+            from .hub import _unsupported
+
+            raise _unsupported(f"{folder / enc} holds a {cls}; the supported text encoders are CLIP's "
+                               f"({', '.join(_ENCODERS)})")
+        tokenizer = tf.AutoTokenizer.from_pretrained(str(folder / tok))
+        model = getattr(tf, cls).from_pretrained(str(folder / enc), dtype=dtype).to(device).eval()
+        out.append((tokenizer, model.requires_grad_(False), enc))
+    return out
+
+
+def _tokens(tokenizer, text: str, length: int, device) -> torch.Tensor:
+    ids = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
+    full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
+    if full.shape[-1] > ids.shape[-1]:
+        warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
+                      UserWarning, stacklevel=4)
+    return ids.to(device)
+
+
+@torch.no_grad()
+def _encode(encoders: list, text: str, xl: bool, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as diffusers' encode_prompt computes them."""
+    if not xl:
+        tokenizer, model, _ = encoders[0]
+        ids = _tokens(tokenizer, text, tokenizer.model_max_length, device)
+        mask = None
+        if getattr(model.config, "use_attention_mask", False):
+            mask = tokenizer([text], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
+                             return_tensors="pt").attention_mask.to(device)
+        return model(ids, attention_mask=mask)[0], None
+    states, pooled = [], None
+    for tokenizer, model, _ in encoders:
+        out = model(_tokens(tokenizer, text, tokenizer.model_max_length, device), output_hidden_states=True)
+        if pooled is None and out[0].ndim == 2:   # the projected, pooled output of the last (projection) encoder
+            pooled = out[0]
+        states.append(out.hidden_states[-2])
+    return torch.cat(states, dim=-1), pooled
+
+
+def _image_side(unet_cfg, vae_downsample: int) -> tuple[int, int]:
+    size = unet_cfg.sample_size
+    h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
+    return int(h) * vae_downsample, int(w) * vae_downsample
+
+
+def _time_ids(unet, prompts: Prompts, index: dict, pooled_dim: int, vae_downsample: int, folder: Path) -> torch.Tensor:
+    """(3, n) SDXL time ids of labels 0 / 1 / 2 (the pipelines' ``_get_add_time_ids``)."""
+    side = _image_side(unet.config, vae_downsample)
+    original = prompts.original_size or side
+    target = prompts.target_size or side
+    crop = prompts.crops_coords_top_left
+    if index.get("requires_aesthetics_score", False):
+        rows = [(*original, *crop, prompts.aesthetic_score)] * 2
+        rows.append((*original, *crop, prompts.negative_aesthetic_score))
+    else:
+        rows = [(*original, *crop, *target)] * 3
+    n = len(rows[0])
+    expected = unet.add_embedding.linear_1.in_features
+    passed = int(unet.config.addition_time_embed_dim) * n + pooled_dim
+    if passed != expected:
+        from .hub import _unsupported
+
+        raise _unsupported(f"{folder / 'unet'} expects added embeddings of length {expected}, but {n} time ids and "
+                           f"pooled text embeddings of width {pooled_dim} give {passed} (check "
+                           f"requires_aesthetics_score in model_index.json and text_encoder_2's projection_dim)")
+    return torch.tensor(rows, dtype=torch.float64)
+
+
+def check_unet(folder: Path, cfg: dict) -> bool:
+    """Whether the UNet2DConditionModel config is SDXL's (added text and time embeddings); raises for others."""
+    from .hub import _unsupported
+
+    kind = cfg.get("addition_embed_type")
+    if kind not in (None, "text_time"):
+        raise _unsupported(f"{folder / 'unet'} has addition_embed_type {kind!r}; Stable Diffusion has none and SDXL "
+                           f"'text_time'")
+    if cfg.get("class_embed_type") is not None or cfg.get("num_class_embeds") is not None:
+        raise _unsupported(f"{folder / 'unet'} has a class embedding (class_embed_type / num_class_embeds: an upscaler "
+                           f"or image-variation model); the suite runs text-to-image U-Nets")
+    if cfg.get("encoder_hid_dim_type") is not None:
+        raise _unsupported(f"{folder / 'unet'} projects its conditioning (encoder_hid_dim_type "
+                           f"{cfg['encoder_hid_dim_type']!r}); the suite feeds CLIP text states directly")
+    vae = folder / "vae" / "config.json"
+    if vae.exists():
+        channels = json.loads(vae.read_text()).get("latent_channels", 4)
+        if cfg.get("in_channels", 4) != channels or (cfg.get("out_channels") or cfg.get("in_channels", 4)) != channels:
+            raise _unsupported(f"{folder / 'unet'} maps {cfg.get('in_channels')} input channels to "
+                               f"{cfg.get('out_channels')} outputs while vae/ has {channels} latent channels (an "
+                               f"inpainting or image-conditioned model); text-to-image U-Nets take and give the "
+                               f"latents")
+    return kind == "text_time"
+
+
+def load_text_unet(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32, device="cpu",
+                   vae_downsample: int = 8) -> tuple[PromptConditionedUNet, dict]:
+    """(the prompt-conditioned network, what the results record about its conditions) of an SD / SDXL folder."""
+    import diffusers
+
+    xl = check_unet(folder, json.loads((folder / "unet" / "config.json").read_text()))
+    if not xl and Prompts(prompts.source, prompts.target, prompts.null) != prompts:
+        raise ValueError(f"micro_conditioning applies to SDXL (a U-Net with added time ids); {folder} is a Stable "
+                         f"Diffusion folder: leave it out")
+    encoders = _encoders(folder, index, xl, dtype, device)
+    unet = diffusers.UNet2DConditionModel.from_pretrained(str(folder / "unet"), torch_dtype=dtype).to(device).eval()
+    zeros = xl and prompts.null is None and bool(index.get("force_zeros_for_empty_prompt", True))
+    null = "" if prompts.null is None else prompts.null
+    encoded = [_encode(encoders, text, xl, device) for text in (prompts.source, prompts.target, null)]
+    states = torch.cat([s for s, _ in encoded]).to(dtype)                      # (3, L, C)
+    pooled = torch.cat([p for _, p in encoded]).to(dtype) if xl else None      # (3, P)
+    if zeros:
+        states[2], pooled[2] = 0.0, 0.0
+    width = int(unet.config.cross_attention_dim if not isinstance(unet.config.cross_attention_dim, (list, tuple))
+                else unet.config.cross_attention_dim[0])
+    if states.shape[-1] != width:
+        from .hub import _unsupported
+
+        raise _unsupported(f"{folder / 'unet'} cross-attends to states of width {width}, but the text encoders "
+                           f"({', '.join(e[2] for e in encoders)}) give {states.shape[-1]}")
+    time_ids = None
+    if xl:
+        time_ids = _time_ids(unet, prompts, index, int(pooled.shape[-1]), vae_downsample, folder).to(dtype)
+    net = PromptConditionedUNet(unet, states, pooled, time_ids)
+    info = {"prompts": prompts.describe(xl), "null": "zeros" if zeros else "encoded",
+            "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders], "sdxl": xl,
+            "time_ids": None if time_ids is None else time_ids.tolist()}
+    del encoders
+    return net, info
