@@ -25,103 +25,22 @@ pytest.importorskip("transformers")
 from spectral_collapse.inversion import METHODS, OVG, TABA, Euler, get_method, translate  # noqa: E402
 from spectral_collapse.inversion.loop import Context  # noqa: E402
 from spectral_collapse.models import MissingPromptError, UnsupportedModelError, from_diffusers  # noqa: E402
+from spectral_collapse.models.examples import (IMAGE_SIDE as SIDE, save_example, sd_scheduler,  # noqa: E402
+                                               text_encoder, tiny_vae, write_tokenizer)
 
 F64 = torch.float64
 SRC, TGT = "a cat", "a dog"
 PROMPTS = dict(source_prompt=SRC, target_prompt=TGT)
-MAX_TOKENS = 16
-SIDE = 16  # image side: the U-Net's sample_size 8 times the VAE's downsampling 2
 
 
 # ------------------------------------------------------------------------------------------ tiny pipelines
 
-def _byte_chars() -> list[str]:
-    """The 256 printable characters byte-level BPE uses for the bytes (GPT-2 / CLIP ``bytes_to_unicode``)."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
-def write_tokenizer(folder):
-    """A CLIP tokenizer from a vocab.json / merges.txt written here: every byte alone and word-final, a few merges."""
-    from transformers import CLIPTokenizer
-
-    chars = _byte_chars()
-    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
-    for c in [*chars, *(c + "</w>" for c in chars)]:
-        vocab.setdefault(c, len(vocab))
-    merges = ["c a", "ca t</w>", "d o", "do g</w>"]
-    for m in merges:
-        vocab.setdefault(m.replace(" ", ""), len(vocab))
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.json").write_text(json.dumps(vocab))
-    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": MAX_TOKENS,
-                                                              "tokenizer_class": "CLIPTokenizer"}))
-    return CLIPTokenizer.from_pretrained(folder)
-
-
-def text_encoder(seed, projection=False):
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
-
-    torch.manual_seed(seed)
-    cfg = CLIPTextConfig(vocab_size=600, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
-                         num_attention_heads=4, max_position_embeddings=MAX_TOKENS, projection_dim=32,
-                         bos_token_id=0, eos_token_id=1, pad_token_id=1)
-    return (CLIPTextModelWithProjection if projection else CLIPTextModel)(cfg).eval()
-
-
-def tiny_vae():
-    from diffusers import AutoencoderKL
-
-    torch.manual_seed(0)
-    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
-                         down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                         layers_per_block=1, norm_num_groups=4, sample_size=SIDE)
-
-
-def tiny_unet(xl=False, seed=0):
-    from diffusers import UNet2DConditionModel
-
-    torch.manual_seed(seed)
-    kw = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
-              down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-              up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-              cross_attention_dim=32, norm_num_groups=8, attention_head_dim=8)
-    if xl:  # two encoders' states (32 + 32 channels), pooled embeddings (32) and six time ids of 8 channels each
-        kw.update(cross_attention_dim=64, addition_embed_type="text_time", addition_time_embed_dim=8,
-                  projection_class_embeddings_input_dim=32 + 6 * 8)
-    return UNet2DConditionModel(**kw).eval()
-
-
-def sd_scheduler():
-    from diffusers import DDIMScheduler
-
-    return DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
-
-
 def save_sd(path, seed=0):
-    from diffusers import StableDiffusionPipeline
-
-    StableDiffusionPipeline(vae=tiny_vae(), text_encoder=text_encoder(seed), tokenizer=write_tokenizer(path / "_tok"),
-                            unet=tiny_unet(seed=seed), scheduler=sd_scheduler(), safety_checker=None,
-                            feature_extractor=None, requires_safety_checker=False).save_pretrained(path)
-    return path
+    return save_example("sd", path, seed)
 
 
 def save_sdxl(path, seed=0):
-    from diffusers import StableDiffusionXLPipeline
-
-    StableDiffusionXLPipeline(vae=tiny_vae(), text_encoder=text_encoder(seed + 1),
-                              text_encoder_2=text_encoder(seed + 2, projection=True),
-                              tokenizer=write_tokenizer(path / "_tok"), tokenizer_2=write_tokenizer(path / "_tok2"),
-                              unet=tiny_unet(xl=True, seed=seed), scheduler=sd_scheduler()).save_pretrained(path)
-    return path
+    return save_example("sdxl", path, seed)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,169 @@
+"""Tiny randomly initialised diffusers pipeline folders, one of each kind ``from_diffusers`` loads.
+
+They show the loading routes without a download (the chapter *Your data, your model* builds each and loads it) and
+serve as inputs to tests. Random networks generate nothing meaningful: use them to try a route, never for numbers.
+
+``save_example(kind, path)`` writes the folder a user's ``save_pretrained`` would and returns its path; ``KINDS``
+lists the kinds with what each stands for. Stable Diffusion and SDXL folders need ``transformers`` (the CLIP text
+encoders) and take the prompts ``EXAMPLE_PROMPTS`` when loaded.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+__all__ = ["KINDS", "EXAMPLE_PROMPTS", "save_example", "write_tokenizer", "text_encoder", "tiny_vae",
+           "tiny_condition_unet", "sd_scheduler"]
+
+KINDS = {
+    "ddpm": "an unconditional UNet2DModel with a DDPMScheduler (epsilon prediction): DDPMPipeline.save_pretrained",
+    "class-conditional": "a UNet2DModel with class embeddings (labels 0 / 1: source / target)",
+    "dit": "a DiTTransformer2DModel in transformer/ with class labels",
+    "latent": "a UNet2DModel on the latents of an AutoencoderKL in vae/ (images in, images out)",
+    "flow": "a UNet2DModel trained with flow matching (FlowMatchEulerDiscreteScheduler)",
+    "edm": "a UNet2DModel with an EDMEulerScheduler (EDM preconditioning)",
+    "zero-snr": "a v-prediction UNet2DModel with a zero-terminal-SNR DDIMScheduler",
+    "sd": "Stable Diffusion: UNet2DConditionModel, CLIP text encoder and tokenizer, AutoencoderKL",
+    "sdxl": "SDXL: two CLIP text encoders, pooled text embeddings and size / crop time ids",
+}
+EXAMPLE_PROMPTS = {"source_prompt": "a cat", "target_prompt": "a dog"}
+MAX_TOKENS = 16      # the tiny CLIP tokenizer's model_max_length
+IMAGE_SIDE = 16      # the image side of every example (latent kinds: 8 x 8 latents of a VAE that halves)
+
+
+def _unet(seed: int = 0, *, size: int = IMAGE_SIDE, channels: int = 3, classes: int | None = None):
+    from diffusers import UNet2DModel
+
+    torch.manual_seed(seed)
+    return UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels, layers_per_block=1,
+                       block_out_channels=(16, 32), down_block_types=("DownBlock2D",) * 2,
+                       up_block_types=("UpBlock2D",) * 2, norm_num_groups=8, num_class_embeds=classes).eval()
+
+
+def _save_parts(path: Path, scheduler, *, net, net_folder: str = "unet", pipeline: str = "SomePipeline") -> Path:
+    """``<net_folder>/`` + ``scheduler/`` + ``model_index.json``, as a pipeline's save_pretrained writes them."""
+    net.save_pretrained(path / net_folder)
+    scheduler.save_pretrained(path / "scheduler")
+    (path / "model_index.json").write_text(json.dumps({"_class_name": pipeline,
+                                                       net_folder: ["diffusers", type(net).__name__],
+                                                       "scheduler": ["diffusers", type(scheduler).__name__]}))
+    return path
+
+
+def tiny_vae(seed: int = 0):
+    """An AutoencoderKL with 4 latent channels that halves the image side."""
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(seed)
+    return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
+                         down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                         layers_per_block=1, norm_num_groups=4, sample_size=IMAGE_SIDE)
+
+
+def _byte_chars() -> list[str]:
+    """The 256 printable characters byte-level BPE uses for the bytes (GPT-2 / CLIP's byte-to-unicode table)."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def write_tokenizer(folder: str | Path):
+    """A CLIP tokenizer from a vocab.json / merges.txt written into ``folder``: every byte alone and word-final, and
+    the merges of the example prompts' words."""
+    from transformers import CLIPTokenizer
+
+    folder = Path(folder)
+    chars = _byte_chars()
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for c in [*chars, *(c + "</w>" for c in chars)]:
+        vocab.setdefault(c, len(vocab))
+    merges = ["c a", "ca t</w>", "d o", "do g</w>"]
+    for m in merges:
+        vocab.setdefault(m.replace(" ", ""), len(vocab))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"model_max_length": MAX_TOKENS,
+                                                              "tokenizer_class": "CLIPTokenizer"}))
+    return CLIPTokenizer.from_pretrained(folder)
+
+
+def text_encoder(seed: int, projection: bool = False):
+    """A two-layer CLIP text encoder of width 32 (with the pooled projection SDXL's second encoder has)."""
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    torch.manual_seed(seed)
+    cfg = CLIPTextConfig(vocab_size=600, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                         num_attention_heads=4, max_position_embeddings=MAX_TOKENS, projection_dim=32,
+                         bos_token_id=0, eos_token_id=1, pad_token_id=1)
+    return (CLIPTextModelWithProjection if projection else CLIPTextModel)(cfg).eval()
+
+
+def tiny_condition_unet(xl: bool = False, seed: int = 0):
+    """A UNet2DConditionModel on 4-channel 8 x 8 latents with cross-attention of width 32 (SDXL: 64, with the
+    added text and time embeddings)."""
+    from diffusers import UNet2DConditionModel
+
+    torch.manual_seed(seed)
+    kw = dict(sample_size=IMAGE_SIDE // 2, in_channels=4, out_channels=4, layers_per_block=1,
+              block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+              up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32, norm_num_groups=8,
+              attention_head_dim=8)
+    if xl:  # two encoders' states (32 + 32 channels), pooled embeddings (32) and six time ids of 8 channels each
+        kw.update(cross_attention_dim=64, addition_embed_type="text_time", addition_time_embed_dim=8,
+                  projection_class_embeddings_input_dim=32 + 6 * 8)
+    return UNet2DConditionModel(**kw).eval()
+
+
+def sd_scheduler():
+    """Stable Diffusion's DDIM schedule (scaled linear betas from 0.00085 to 0.012)."""
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+
+
+def save_example(kind: str, path: str | Path, seed: int = 0) -> Path:
+    """Write a tiny random pipeline folder of ``kind`` (one of ``KINDS``) to ``path``; returns the path."""
+    import diffusers
+
+    if kind not in KINDS:
+        raise ValueError(f"unknown example kind {kind!r}; choose one of {', '.join(KINDS)}")
+    path = Path(path)
+    if kind in ("ddpm", "class-conditional"):
+        diffusers.DDPMPipeline(unet=_unet(seed, classes=2 if kind == "class-conditional" else None),
+                               scheduler=diffusers.DDPMScheduler()).save_pretrained(path)
+    elif kind == "dit":
+        torch.manual_seed(seed)
+        net = diffusers.DiTTransformer2DModel(num_attention_heads=2, attention_head_dim=8, in_channels=3,
+                                              out_channels=3, num_layers=1, sample_size=IMAGE_SIDE, patch_size=2,
+                                              num_embeds_ada_norm=3)
+        _save_parts(path, diffusers.DDPMScheduler(), net=net, net_folder="transformer", pipeline="DiTPipeline")
+    elif kind == "latent":
+        diffusers.DDPMPipeline(unet=_unet(seed, size=IMAGE_SIDE // 2, channels=4),
+                               scheduler=diffusers.DDPMScheduler()).save_pretrained(path)
+        tiny_vae(seed).save_pretrained(path / "vae")
+    elif kind == "flow":
+        _save_parts(path, diffusers.FlowMatchEulerDiscreteScheduler(), net=_unet(seed))
+    elif kind == "edm":
+        _save_parts(path, diffusers.EDMEulerScheduler(), net=_unet(seed))
+    elif kind == "zero-snr":
+        _save_parts(path, diffusers.DDIMScheduler(prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                                                  timestep_spacing="trailing"), net=_unet(seed))
+    elif kind == "sd":
+        diffusers.StableDiffusionPipeline(
+            vae=tiny_vae(), text_encoder=text_encoder(seed), tokenizer=write_tokenizer(path / "_tok"),
+            unet=tiny_condition_unet(seed=seed), scheduler=sd_scheduler(), safety_checker=None,
+            feature_extractor=None, requires_safety_checker=False).save_pretrained(path)
+    else:
+        diffusers.StableDiffusionXLPipeline(
+            vae=tiny_vae(), text_encoder=text_encoder(seed + 1), text_encoder_2=text_encoder(seed + 2, projection=True),
+            tokenizer=write_tokenizer(path / "_tok"), tokenizer_2=write_tokenizer(path / "_tok2"),
+            unet=tiny_condition_unet(xl=True, seed=seed), scheduler=sd_scheduler()).save_pretrained(path)
+    return path
