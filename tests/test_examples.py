@@ -45,3 +45,20 @@ def test_each_example_loads_as_its_kind_and_translates_images(tmp_path, kind):
 def test_an_unknown_kind_lists_the_kinds(tmp_path):
     with pytest.raises(ValueError, match=r"unknown example kind 'unet'; choose one of ddpm, class-conditional"):
         save_example("unet", tmp_path)
+
+
+def test_guidance_on_a_two_class_unet_without_a_null_class_is_refused_before_any_work(tmp_path):
+    """cfg_scale != 1 evaluates the null label 2, which a two-class U-Net's class embedding has no row for: a clear
+    error instead of an IndexError deep in the network; with a null class (three rows) guidance runs."""
+    from spectral_collapse.models.examples import _unet
+
+    D = from_diffusers(save_example("class-conditional", tmp_path / "two"))
+    x = torch.rand(2, 3, IMAGE_SIDE, IMAGE_SIDE) * 2 - 1
+    with pytest.raises(ValueError, match=r"cfg_scale=2 needs the null \(unconditional\) label 2, but the network's "
+                                         r"class embedding has 2 rows \(labels 0-1\).*use cfg_scale=1"):
+        translate(D, x, Euler(), steps=2, cfg_scale=2.0)
+    import diffusers
+
+    diffusers.DDPMPipeline(unet=_unet(0, classes=3), scheduler=diffusers.DDPMScheduler()).save_pretrained(tmp_path / "three")
+    out = translate(from_diffusers(tmp_path / "three"), x, Euler(), steps=2, cfg_scale=2.0, warn_norm=False)
+    assert torch.isfinite(out.output).all()

@@ -190,6 +190,19 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
     return ddim_sigmas(D.schedule, steps)
 
 
+def _check_null_label(D, null_label: int, cfg_scale: float) -> None:
+    """Classifier-free guidance evaluates the network under the null label too: refuse a class-conditional network
+    whose class embedding has no row for it (a two-class U-Net trained without a null class), before any work."""
+    net = getattr(D, "net", None)
+    emb = getattr(net, "class_embedding", None)
+    rows = getattr(emb, "num_embeddings", None)
+    if rows is not None and null_label >= rows:
+        raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null_label}, but the network's "
+                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class. Guidance needs a "
+                         f"model trained with a null class (num_class_embeds = classes + 1, labels dropped to it during "
+                         f"training); use cfg_scale=1 with this one")
+
+
 def _labels(label, x):
     if torch.is_tensor(label) and label.ndim == 1:
         return label.to(device=x.device, dtype=torch.long)
@@ -234,6 +247,8 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     if ctx is None:
         ctx = Context(label=_labels(label, primary(x, method)), direction=direction, seeds=list(seeds),
                       cfg_scale=cfg_scale, x_ref=x_ref)
+    if ctx.cfg_scale != 1.0:
+        _check_null_label(D, ctx.null_label, ctx.cfg_scale)
     if state is not None:
         ctx.state.update(state)
     ctx.sigmas = sigmas
