@@ -214,14 +214,22 @@ class EDMVDenoiser(EDMDenoiser):
     output_sign = -1.0
 
 
-def make_denoiser(net: nn.Module, parameterization: str, *, schedule: VPSchedule | None = None, sigma_data: float = 0.5,
+def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma_data: float = 0.5,
                   sigma_min: float = 0.002, sigma_max: float = 80.0, time_input: str = "c_noise") -> Denoiser:
-    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (VP, need ``schedule``) or ``edm``."""
+    """Wrap ``net`` by name: ``eps``, ``x0``, ``v`` (VP; ``schedule`` a VPSchedule, default ``VPSchedule()``),
+    ``edm``, or ``flow`` (a flow-matching velocity network, models/flow.py; ``schedule`` a FlowSchedule, default
+    ``FlowSchedule()``)."""
     if parameterization == "edm":
         return EDMDenoiser(net, sigma_data=sigma_data, sigma_min=sigma_min, sigma_max=sigma_max, time_input=time_input)
+    if parameterization == "flow":
+        from .flow import FlowDenoiser, FlowSchedule
+
+        if schedule is not None and not isinstance(schedule, FlowSchedule):
+            raise TypeError(f"a flow-matching model takes a FlowSchedule, got {type(schedule).__name__}")
+        return FlowDenoiser(net, schedule or FlowSchedule())
     cls = {"eps": EpsDenoiser, "x0": X0Denoiser, "v": VDenoiser}.get(parameterization)
     if cls is None:
-        raise ValueError(f"unknown parameterization {parameterization!r}; choose one of eps, x0, v, edm")
+        raise ValueError(f"unknown parameterization {parameterization!r}; choose one of eps, x0, v, edm, flow")
     return cls(net, schedule or VPSchedule())
 
 

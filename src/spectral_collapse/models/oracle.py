@@ -1,10 +1,15 @@
-"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM networks (closed forms for tests).
+"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM / flow networks (closed forms for tests).
 
 For data ~ N(m, s^2 I), D*(x; sigma) = m + (x - m) s^2 / (sigma^2 + s^2) is the exact denoiser (m = 0 unless
 ``means`` is given). ``GaussianOracleNet``
 recovers sigma from the network's time input, computes D*, and returns what a network of the requested
 parameterisation would output, so every wrapper of the same oracle must agree (tests/test_denoisers.py).
 Each class label has its own data std (label 0 source, 1 target, 2 null), so translation is a known rescaling.
+
+The flow kind is the exact velocity of flow matching (models/flow.py): on x_t = (1 - t) x0 + t n with time input
+N t it returns v = E[n - x0 | x_t] = eps* - D*, where x~ = x_t / (1 - t), sigma = t / (1 - t) and
+eps* = (x~ - m) sigma / (sigma^2 + s^2) = E[n | x_t]. Its expected flow loss (train/losses.py) at level t is the
+conditional variance of n - x0, s^2 / ((1 - t)^2 s^2 + t^2) per element (the minimum over all velocity fields).
 """
 from __future__ import annotations
 
@@ -17,12 +22,16 @@ __all__ = ["GaussianOracleNet", "gaussian_ode_map"]
 
 
 class GaussianOracleNet(nn.Module):
-    def __init__(self, kind: str, stds=(0.5, 1.0, 0.75), schedule: VPSchedule | None = None, sigma_data: float = 0.5,
+    def __init__(self, kind: str, stds=(0.5, 1.0, 0.75), schedule=None, sigma_data: float = 0.5,
                  time_input: str = "c_noise", means=None):
         super().__init__()
-        if kind not in ("eps", "x0", "v", "edm"):
+        if kind not in ("eps", "x0", "v", "edm", "flow"):
             raise ValueError(f"unknown kind {kind!r}")
-        self.kind, self.schedule, self.sigma_data, self.time_input = kind, schedule or VPSchedule(), sigma_data, time_input
+        if schedule is None:
+            from .flow import FlowSchedule
+
+            schedule = FlowSchedule() if kind == "flow" else VPSchedule()
+        self.kind, self.schedule, self.sigma_data, self.time_input = kind, schedule, sigma_data, time_input
         self.register_buffer("stds", torch.tensor(stds, dtype=torch.float64))
         self.register_buffer("means", torch.tensor(means if means is not None else [0.0] * len(stds),
                                                    dtype=torch.float64))
@@ -37,6 +46,9 @@ class GaussianOracleNet(nn.Module):
             sig = (4 * t).exp() if self.time_input == "c_noise" else t
             sig = sig.to(x.dtype).reshape(B, 1, 1, 1)
             xt = x * (sig**2 + self.sigma_data**2).sqrt()  # undo c_in
+        elif self.kind == "flow":
+            sig = self.schedule.t_to_sigma(t.detach().double()).to(x.dtype).reshape(B, 1, 1, 1)
+            xt = x * (1 + sig)                             # x~ = x_t / (1 - t)
         else:
             sig = self.schedule.t_to_sigma(t.detach().double()).to(x.dtype).reshape(B, 1, 1, 1)
             a = 1 / (1 + sig**2).sqrt()
@@ -50,6 +62,8 @@ class GaussianOracleNet(nn.Module):
         elif self.kind == "v":
             a = 1 / (1 + sig**2).sqrt()
             out = a * eps - (sig * a) * x0
+        elif self.kind == "flow":
+            out = eps - x0                                 # v = E[n - x0 | x_t]
         else:
             sd = self.sigma_data
             c_skip = sd**2 / (sig**2 + sd**2)

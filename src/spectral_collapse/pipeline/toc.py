@@ -19,7 +19,7 @@ STUDY_PARTS = (
     ("Main results", ("main_results",)),
     ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
     ("Choosing OVG's step sizes", ("pareto",)),
-    ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")),
+    ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "flow_collapse")),
     ("Checking the metrics", ("metric_validation",)),
     ("Cost and performance", ("cost", "benchmarks")),
     ("Your data, your model", ("your_model",)),

@@ -164,7 +164,7 @@ class ModelRole:
 
     key: str                       # short stable name, e.g. "ihc-sr-x4-eps"
     dataset: str
-    parameterization: str = "eps"  # eps | x0 | edm | vae (the latent arm's autoencoder)
+    parameterization: str = "eps"  # eps | x0 | edm | flow | vae (the latent arm's autoencoder)
     factor: int | None = None      # SR factor (None: the profile's)
     backbone: str = "unet"
     space: str | None = None       # None: the profile's space
@@ -172,7 +172,8 @@ class ModelRole:
 
 
 # Every model the studies of a CPU profile train on the bundled data: the main eps and EDM models of both datasets,
-# the scale-factor arms, the x0 ablation, the DiT backbone and the latent-space arm with its VAE.
+# the scale-factor arms, the x0 ablation, the DiT backbone, the latent-space arm with its VAE and the flow-matching
+# model of the flow_collapse study.
 MODEL_SET = (
     ModelRole("ihc-sr-x4-eps", "ihc-sr", "eps", role="DDIM, TABA, OVG and the latent studies on ihc-sr"),
     ModelRole("ihc-sr-x4-edm", "ihc-sr", "edm", role="EDM and OVG+EDM on ihc-sr"),
@@ -184,6 +185,7 @@ MODEL_SET = (
     ModelRole("ihc-sr-x4-eps-dit", "ihc-sr", "eps", backbone="dit", role="backbone ablation, DiT arm"),
     ModelRole("ihc-sr-x4-vae", "ihc-sr", "vae", role="the latent arm's autoencoder"),
     ModelRole("ihc-sr-x4-eps-latent", "ihc-sr", "eps", space="latent", role="pixel/latent ablation, latent arm"),
+    ModelRole("ihc-sr-x4-flow", "ihc-sr", "flow", role="flow-matching (rectified-flow) model of the flow_collapse study"),
 )
 
 

@@ -14,6 +14,11 @@
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
   constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
 
+Flow matching: ``model_spec("flow")`` / ``train_config("flow")`` give a rectified-flow velocity network (models/flow.py,
+N = 1000 time levels, no shift) of the profile's U-Net, trained like the eps model (same steps, batch, learning rate
+and EMA) on the flow objective (train/losses.py) with logit-normal times, logit t ~ N(0, 1) (SD3's and diffusers'
+default). The flow_collapse study uses it.
+
 Ablation axes (paper Sec. 6.3): ``model_spec`` / ``train_config`` take ``backbone`` ("unet" | "dit") and ``space``
 ("pixel" | "latent"; default the profile's ``space``). The network is reshaped to the diffused tensor (3 x H x W
 pixels, or the VAE's C x H/f x W/f latents), so the defaults give exactly the configs (and checkpoint hashes)
@@ -35,6 +40,7 @@ __all__ = ["Profile", "PROFILES", "get_profile", "BACKBONES", "SPACES"]
 
 BACKBONES = ("unet", "dit")
 SPACES = ("pixel", "latent")
+FLOW_LOGIT_MEAN, FLOW_LOGIT_STD = 0.0, 1.0  # logit-normal training times of the flow model (SD3 / diffusers default)
 
 # Paper Table 7: (framework -> dataset -> settings). Latent-space rows use SD-VAE latents (4 x 32 x 32).
 _TABLE7 = {
@@ -123,7 +129,7 @@ class Profile:
 
     def model_spec(self, parameterization: str, dataset: str | None = None, *, backbone: str = "unet",
                    space: str | None = None) -> ModelSpec:
-        """ModelSpec for 'eps', 'x0', 'v' or 'edm' at this profile's scale (backbone / space: ablation axes)."""
+        """ModelSpec for 'eps', 'x0', 'v', 'edm' or 'flow' at this profile's scale (backbone / space: ablation axes)."""
         space = self.resolve_space(backbone, space)
         key = self._paper_key(dataset, backbone, space)
         sd = _SIGMA_DATA.get(key, self.sigma_data) if self.name == "paper" else self.sigma_data
@@ -138,9 +144,11 @@ class Profile:
             base = replace(self.train_dit, P_mean=self.train_edm.P_mean, P_std=self.train_edm.P_std)
         # truncated-SNR weighting (losses.truncated_snr_weight) gives the eps and x0 objectives one loss,
         # max(eps error, x0 error), so the eps-vs-x0 ablation compares parameterizations, not loss weightings;
-        # the EDM and v objectives keep their own weightings
+        # the EDM, v and flow objectives keep their own weightings
         cfg = replace(base, objective=parameterization,
                       truncated_snr=base.truncated_snr and parameterization in ("eps", "x0"))
+        if parameterization == "flow":  # the eps model's recipe on the flow objective, logit-normal times
+            cfg = replace(cfg, P_mean=FLOW_LOGIT_MEAN, P_std=FLOW_LOGIT_STD)
         key = self._paper_key(dataset, backbone, space)
         if self.name == "paper" and key in _TABLE7["eps"]:
             cfg = replace(cfg, **_TABLE7["edm" if parameterization == "edm" else "eps"][key])

@@ -136,6 +136,17 @@ _LIST = [
     Study("scale_factor", "Scale-factor ablation", _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",)),
     Study("eps_vs_x0", "Prediction target: eps vs x0", _ABLATION, _ablation, datasets=("ihc-sr",),
           reads=("pareto",)),
+    Study("flow_collapse", "Flow matching: does flow inversion collapse?", {
+        "seeds": _SEEDS,
+        "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
+                         "scaled by 1.15 before sampling), taba, ovg"),
+        "eta_hf": Param("float", None, "OVG's eta_HF on the flow model; None: the Pareto choice (or the defaults)",
+                        minimum=0),
+        "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: the Pareto choice (or the defaults)",
+                        minimum=0),
+        **_USER,
+    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), reads=("pareto",),
+        doc="deterministic (Euler / DDIM-style) inversion of a flow-matching model: collapse, OVG, the x1.15 remedy"),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),

@@ -7,7 +7,8 @@ gate can ask whether training reached a plateau (``models.quality``).
 The held-out crops are the dataset's paired test split: its degraded inputs (label 0) and their clean ground truth
 (label 1), both kept out of the training pools. In a latent space they are encoded like the training images. The
 noise levels are stratified into ``BANDS`` bands of equal probability under the objective's own training
-distribution (VP objectives: the uniform time grid; EDM: the log-normal sigma), every crop is noised once in every
+distribution (VP objectives: the uniform time grid; EDM: the log-normal sigma; flow matching: the logit-normal t,
+i.e. the log-normal sigma = t / (1 - t)), every crop is noised once in every
 band, and the draws come from a generator of their own (``HELDOUT_SEED``), so the training run's random stream is
 untouched and every evaluation of a run uses the same draws. The mean over bands estimates the training loss on
 unseen data; each band's mean shows where in the noise range a model still improves.
@@ -19,7 +20,7 @@ from statistics import NormalDist
 
 import torch
 
-from .losses import _mean_loss
+from .losses import LOG_NORMAL, _mean_loss
 
 __all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
 
@@ -60,7 +61,7 @@ def _held_out_images(data) -> tuple[torch.Tensor, torch.Tensor] | None:
 
 def _band_sigmas(schedule, objective: str, u: torch.Tensor, *, P_mean: float, P_std: float) -> torch.Tensor:
     """Noise levels at training-distribution quantiles ``u`` in (0, 1)."""
-    if objective == "edm":
+    if objective in LOG_NORMAL:
         z = torch.tensor([NormalDist().inv_cdf(float(q)) for q in u.flatten()], dtype=torch.float64)
         return (P_mean + P_std * z).exp().reshape(u.shape)
     table = schedule.sigmas()

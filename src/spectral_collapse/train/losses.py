@@ -5,6 +5,14 @@
 - "v":   E ||v_hat - v||^2, v = a n - b x0 (a = sqrt(alpha_bar), b = sqrt(1 - alpha_bar)).
 - "edm": E lambda(sigma) ||D(x; sigma) - x0||^2, ln sigma ~ N(P_mean, P_std^2),
          lambda = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2 (paper Eq. 28-29; Karras et al. 2022).
+- "flow": flow matching / rectified flow (Lipman et al. 2023; Liu et al. 2023; SD3, Esser et al. 2024) for a
+         velocity network (models/flow.py): the network sees x_t = (1 - t) x0 + t n and time N t and is trained on
+         E ||v_hat - (n - x0)||^2 (unweighted), with v_hat = eps_hat - x0_hat read through the denoiser (the
+         FlowDenoiser's eps_hat = x_t + (1 - t) v and x0_hat = x_t - t v differ by exactly v). Times are drawn
+         logit-normal, logit t ~ N(P_mean, P_std^2): SD3's and diffusers' default ``weighting_scheme="logit_normal"``
+         takes logit_mean 0, logit_std 1, which the profiles set (``studies.profiles``). Since sigma = t / (1 - t),
+         logit t = ln sigma: the draw is EDM's log-normal sigma with those constants. t is drawn continuously in (0, 1)
+         rather than on diffusers' table of N levels (which holds t = 1, pure noise, sigma = infinity).
 """
 from __future__ import annotations
 
@@ -12,15 +20,17 @@ import torch
 
 from ..models.denoisers import Denoiser
 
-__all__ = ["OBJECTIVES", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight"]
+__all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight"]
 
-OBJECTIVES = ("eps", "x0", "v", "edm")
+OBJECTIVES = ("eps", "x0", "v", "edm", "flow")
+LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean, P_std^2)
 
 
 def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generator, *, P_mean: float = -1.2,
                   P_std: float = 1.2) -> torch.Tensor:
-    """Training noise levels: VP time labels uniform on the discrete grid, or EDM's log-normal."""
-    if objective == "edm":
+    """Training noise levels: VP time labels uniform on the discrete grid, or log-normal sigma (EDM; flow matching's
+    logit-normal t, as logit t = ln sigma)."""
+    if objective in LOG_NORMAL:
         return (P_mean + P_std * torch.randn(n, generator=generator, dtype=torch.float64)).exp()
     table = D.schedule.sigmas()
     t = torch.randint(0, len(table), (n,), generator=generator)
@@ -105,5 +115,7 @@ def _mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: fl
         b = s * a
         v_hat = a * pred.eps - b * pred.x0
         return (v_hat - (a * n - b * x0)).pow(2).mean()
+    if objective == "flow":  # v = n - x0 on x_t = (1 - t) x0 + t n; the denoiser's eps - x0 is the network's v
+        return ((pred.eps - pred.x0) - (n - x0)).pow(2).mean()
     lam = (s**2 + sigma_data**2) / (s * sigma_data) ** 2
     return (lam * (pred.x0 - x0).pow(2)).mean()

@@ -33,6 +33,7 @@ import torch
 
 from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
+from ..models.flow import FlowSchedule
 from ..models.schedules import VPSchedule
 from .shipped import export, install, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
@@ -44,6 +45,10 @@ __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained"
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for"]
 
 CPU_MICRO_BATCH = 8
+PARAMETERIZATIONS = ("eps", "x0", "v", "edm", "flow")
+# objectives that go with one parameterization only, and it with them (EDM's preconditioned loss, flow matching's
+# velocity loss); neither takes the min-SNR or truncated-SNR weightings
+_PAIRED = {"edm": "EDM", "flow": "flow-matching"}
 
 
 def micro_batch_for(device) -> int | None:
@@ -61,18 +66,23 @@ class ModelSpec:
     """What network, parameterisation and noise schedule to build."""
 
     backbone: UNetConfig = field(default_factory=UNetConfig)
-    parameterization: str = "eps"       # eps | x0 | v | edm
+    parameterization: str = "eps"       # eps | x0 | v | edm | flow
     schedule: VPSchedule = field(default_factory=VPSchedule)  # VP models only
     sigma_data: float = 0.5             # EDM preconditioning
     sigma_min: float = 0.002
     sigma_max: float = 80.0
     time_input: str = "c_noise"         # EDM network time input: c_noise = ln(sigma)/4 (paper) or raw sigma
+    flow: FlowSchedule = field(default_factory=FlowSchedule)  # flow-matching models only (models/flow.py)
 
     def __post_init__(self):
-        if self.parameterization not in ("eps", "x0", "v", "edm"):
-            raise ValueError(f"unknown parameterization {self.parameterization!r}; choose eps, x0, v or edm")
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"unknown parameterization {self.parameterization!r}; choose eps, x0, v, edm or flow")
 
     def to_dict(self) -> dict:
+        """The model's configuration as saved in config.json (and hashed into the checkpoint's name): a flow-matching
+        model records its FlowSchedule instead of a VP schedule; the other kinds are written as they always were."""
+        if self.parameterization == "flow":
+            return {"backbone": self.backbone.to_dict(), "parameterization": "flow", "flow": asdict(self.flow)}
         d = {"backbone": self.backbone.to_dict(), "parameterization": self.parameterization,
              "schedule": asdict(self.schedule)}
         if self.parameterization == "edm":
@@ -83,11 +93,15 @@ class ModelSpec:
     def from_dict(cls, d: dict) -> "ModelSpec":
         d = dict(d)
         d["backbone"] = UNetConfig.from_dict(d["backbone"])
-        d["schedule"] = VPSchedule(**d["schedule"])
+        if "schedule" in d:
+            d["schedule"] = VPSchedule(**d["schedule"])
+        if "flow" in d:
+            d["flow"] = FlowSchedule(**d["flow"])
         return cls(**d)
 
     def build(self) -> Denoiser:
-        return make_denoiser(build_backbone(self.backbone), self.parameterization, schedule=self.schedule,
+        return make_denoiser(build_backbone(self.backbone), self.parameterization,
+                             schedule=self.flow if self.parameterization == "flow" else self.schedule,
                              sigma_data=self.sigma_data, sigma_min=self.sigma_min, sigma_max=self.sigma_max,
                              time_input=self.time_input)
 
@@ -96,7 +110,7 @@ class ModelSpec:
 class TrainConfig:
     """Optimisation settings (paper Table 7 for the `paper` profile)."""
 
-    objective: str = "eps"        # eps | x0 | v | edm (see losses.py)
+    objective: str = "eps"        # eps | x0 | v | edm | flow (see losses.py)
     steps: int = 800
     batch_size: int = 64
     lr: float = 1e-3
@@ -107,7 +121,7 @@ class TrainConfig:
     ema_warmup: bool = True       # decay_n = min(ema_decay, (1 + n) / (10 + n))
     label_dropout: float = 0.1    # probability of replacing a label by the null label 2
     grad_clip: float = 1.0        # max global grad norm; 0 disables
-    P_mean: float = -1.2          # EDM log-normal sigma distribution
+    P_mean: float = -1.2          # EDM log-normal sigma distribution; flow: logit t ~ N(P_mean, P_std^2)
     P_std: float = 1.2
     seed: int = 0
     checkpoint_every: int = 100
@@ -115,7 +129,7 @@ class TrainConfig:
     truncated_snr: bool = False   # truncated-SNR loss weighting, max(eps error, x0 error) (losses.truncated_snr_weight)
 
     def __post_init__(self):
-        if (self.min_snr_gamma is not None and (self.objective == "edm" or not self.min_snr_gamma > 0)) or \
+        if (self.min_snr_gamma is not None and (self.objective in _PAIRED or not self.min_snr_gamma > 0)) or \
                 (self.truncated_snr and (self.objective not in ("eps", "x0") or self.min_snr_gamma is not None)):
             raise ValueError("min_snr_gamma (> 0; eps, x0 and v objectives) and truncated_snr (eps and x0) are exclusive "
                              f"loss weightings, got min_snr_gamma {self.min_snr_gamma!r}, truncated_snr "
@@ -253,8 +267,10 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
     """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
     from accelerate import Accelerator
 
-    if spec.parameterization == "edm" and cfg.objective != "edm" or cfg.objective == "edm" and spec.parameterization != "edm":
-        raise ValueError("the EDM objective goes with the EDM parameterization (and only with it)")
+    for kind, what in _PAIRED.items():
+        if (spec.parameterization == kind) != (cfg.objective == kind):
+            raise ValueError(f"the {what} objective goes with the {what} parameterization (and only with it); got "
+                             f"objective {cfg.objective!r} for a {spec.parameterization!r} model")
     full = _full_config(spec, cfg, data)
     ckpt = checkpoint_dir(name, full, root)
     if is_complete(ckpt) and not shipping(ckpt):
