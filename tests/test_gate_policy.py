@@ -84,7 +84,9 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     table = gate_table(ds)
     assert list(table.index) == keys and set(table["gate"]) == {"fails"}
     assert table.loc["ihc-sr-x4-vae", "plateau"] == "—"          # an autoencoder has no denoising loss
-    assert "0 of 10 models pass the gate" in verdict_text(ds)
+    from spectral_collapse.studies.models import MODEL_SET
+
+    assert f"0 of {len(MODEL_SET)} models pass the gate" in verdict_text(ds)
     assert loss_chart(ds, "ihc-sr-x4-eps") is not None and loss_chart(ds, "ihc-sr-x4-vae") is None
     assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
                                                      "reconstructed, target", "held-out, target"}

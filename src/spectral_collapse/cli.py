@@ -165,7 +165,7 @@ def main(argv=None):
     t.add_argument("--dataset", default="ihc-sr", help="a dataset name, or folder:<path> for your own folders")
     t.add_argument("--data-options", default=None, metavar="JSON",
                    help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
-    t.add_argument("--param", nargs="+", default=["eps", "edm"], help="parameterizations: eps x0 v edm")
+    t.add_argument("--param", nargs="+", default=["eps", "edm"], help="parameterizations: eps x0 v edm flow")
     t.add_argument("--factor", type=_whole(2, "the SR factor"), default=None,
                    help="SR factor, a whole number >= 2 (default: the profile's)")
     t.add_argument("--threads", type=_whole(1, "the number of torch threads"), default=None)

@@ -46,6 +46,8 @@ NOT_APPLICABLE = {
             "not on your model",
     "benchmarks": "it reads the suite's benchmark records (`python -m benchmarks`), timed on the suite's own models",
     "your_model": "it demonstrates, on bundled images, what this report does with your model",
+    "flow_collapse": "it inverts a flow-matching model the suite trains itself; a flow-matching model of yours runs "
+                     "in the other chapters (deterministic flow inversion is their ddim)",
 }
 ABLATION = "it compares models it trains itself ({arms}); one given model has no second arm to compare"
 ARMS = {"backbone_ablation": "a U-Net and a DiT", "space_ablation": "a pixel-space and a latent-space model",
