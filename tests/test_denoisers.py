@@ -190,7 +190,7 @@ def test_bad_names_raise():
     with pytest.raises(ValueError, match="time_input"):
         EDMDenoiser(GaussianOracleNet("edm"), time_input="log")
     with pytest.raises(ValueError, match="kind"):
-        GaussianOracleNet("flow")
+        GaussianOracleNet("score")
 
 
 def test_prediction_and_eps_native_path(rng):

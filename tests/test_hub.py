@@ -133,21 +133,24 @@ def _theirs(unet, x, inv, smp, steps, label):
 
 
 @pytest.mark.parametrize("dtype", [F64, torch.float32])
-@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
-def test_ddim_inversion_and_sampling_equal_diffusers_schedulers(tmp_path, prediction, dtype):
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
+@pytest.mark.parametrize("label", ["source", "destination"])
+def test_ddim_inversion_and_sampling_equal_diffusers_schedulers(tmp_path, prediction, dtype, label):
     """Grid t = 0, 100, ..., 900 (10 steps, leading) with alpha_bar_0 as the end level on both sides: diffusers'
     first inverse step and last sampling step are identities there, ours has 9 steps on the 10 levels. Our DDIM
-    (Euler, source label, the studies' default) on x~ = x_t / sqrt(alpha_bar) equals their schedulers' states."""
+    (Euler) on x~ = x_t / sqrt(alpha_bar) equals their schedulers' states, for each prediction type, with the
+    network told the level a step starts from (``source``, the studies' default) or the timestep given to step()
+    (``destination``, diffusers' inversion pipelines)."""
     path = save_pipeline(tmp_path / "m", prediction)
     D = from_diffusers(path, dtype=dtype)
     steps = 10
     table = D.schedule.alphas_cumprod()
     inv, smp = _schedulers(path, steps, table if dtype == F64 else None)
     x0 = _images(dtype=dtype)
-    lat_ref, out_ref = _theirs(D.net, x0, inv, smp, steps, "source")
+    lat_ref, out_ref = _theirs(D.net, x0, inv, smp, steps, label)
     sig = D.schedule.sigmas()[smp.timesteps.long()]          # descending sigma(900) .. sigma(0)
     s0, sT = float(sig[-1]), float(sig[0])
-    tr = translate(D, x0 * math.sqrt(1 + s0 ** 2), Euler(), sigmas=sig)   # the image is the state at alpha_bar_0
+    tr = translate(D, x0 * math.sqrt(1 + s0 ** 2), Euler(time_label=label), sigmas=sig)   # the state at alpha_bar_0
     lat, out = tr.x_T / math.sqrt(1 + sT ** 2), tr.output / math.sqrt(1 + s0 ** 2)
     # float32: diffusers' float32 alpha_bar table against our float64 one, round-off amplified by the random net
     tol = dict(rtol=1e-9, atol=1e-9) if dtype == F64 else dict(rtol=2e-3, atol=2e-3)
@@ -156,10 +159,12 @@ def test_ddim_inversion_and_sampling_equal_diffusers_schedulers(tmp_path, predic
     assert float((out - lat).abs().max()) > 1e-2  # the comparison is not between two unchanged inputs
 
 
-def test_ddim_equals_the_diffusers_pipelines_convention_for_epsilon(tmp_path):
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+def test_ddim_equals_the_diffusers_pipelines_convention(tmp_path, prediction):
     """diffusers' inversion pipelines call the network at the destination timestep and start from alpha_bar = 1:
-    our Euler(time_label="destination") on the default grid (ending at sigma 0) gives the same states."""
-    path = save_pipeline(tmp_path / "m", "epsilon")
+    our Euler(time_label="destination") on the default grid (ending at sigma 0) gives the same states. (An x0-
+    prediction model is undefined at alpha_bar = 1 in diffusers' step: its eps divides by sqrt(1 - alpha_bar).)"""
+    path = save_pipeline(tmp_path / "m", prediction)
     D = from_diffusers(path, dtype=F64)
     steps = 10
     inv, smp = _schedulers(path, steps, D.schedule.alphas_cumprod(), alpha_one=True)

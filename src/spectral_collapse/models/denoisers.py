@@ -12,6 +12,7 @@ Flow-matching velocity networks have their wrapper in models/flow.py (same contr
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -81,7 +82,8 @@ class Denoiser(nn.Module):
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
         if sigma.ndim == 0:
             sigma = sigma.expand(x.shape[0])
-        sigma = sigma.clamp(min=self.sigma_min)
+        if getattr(self, "_time_sigma", None) is None:   # told another time (``told``): the level is used as asked
+            sigma = sigma.clamp(min=self.sigma_min)
         return self._predict(x, sigma, label.to(x.device))
 
     def _predict(self, x, sigma, label) -> Prediction:  # pragma: no cover - abstract
@@ -125,9 +127,25 @@ class _VPDenoiser(Denoiser):
     def time_label(self, sigma):
         return self.schedule.sigma_to_t(sigma)
 
+    @contextmanager
+    def told(self, time_sigma: float):
+        """Inside the block the network is told the time of level ``time_sigma`` while its input and the conversion
+        of its output use the level each call asks for: diffusers' DDIMInverseScheduler convention (the network
+        called at the destination timestep with the current latent, its output read with the current level's
+        alpha_bar)."""
+        before = self._time_sigma
+        self._time_sigma = float(time_sigma)
+        try:
+            yield self
+        finally:
+            self._time_sigma = before
+
+    _time_sigma: float | None = None
+
     def _net(self, x, sigma, label):
         a = 1.0 / (1.0 + sigma**2).sqrt()  # sqrt(alpha_bar)
-        t = self.schedule.sigma_to_t(sigma.detach().double()).to(x.dtype)
+        told = sigma if self._time_sigma is None else torch.full_like(sigma, self._time_sigma)
+        t = self.schedule.sigma_to_t(told.detach().double()).to(x.dtype)
         out = call_net(self.net, x * _bcast(a, x), t, label)
         return out, _bcast(a, x), _bcast(sigma, x)
 

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ...models.schedules import VPSchedule
+from .ddim import destination_prediction
 from ..loop import Context, _mix
 
 __all__ = ["ReNoise", "patch_kl_loss", "autocorrelation_loss", "noise_regularization"]
@@ -147,10 +148,10 @@ class ReNoise:
                                         lambda_ac=self.lambda_ac, rounds=self.regularization_steps,
                                         ac_rolls=self.ac_rolls)
 
-        c = float(D.input_scale(sigma) / D.input_scale(sigma_next))  # k = 0 feeds the model-space x_t unchanged
-        z, eps_ref, avg, n_avg = (x if c == 1.0 else x * c), None, None, 0
+        z, eps_ref, avg, n_avg = x, None, None, 0
         for k in range(R + 1):
-            eps = ctx.denoise(D, z, sigma_next).eps
+            # k = 0: the model-space x_t unchanged with the next timestep (DDIM inversion with the destination label)
+            eps = (destination_prediction(D, x, sigma, sigma_next, ctx) if k == 0 else ctx.denoise(D, z, sigma_next)).eps
             if k == 0 and self.regularization_steps > 0:
                 eps_ref = self._reference(D, sigma_next, ctx)
             if lo <= k < hi:
