@@ -22,10 +22,8 @@ import copy
 import json
 import math
 import os
-import pickle
 import shutil
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -40,6 +38,7 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import OBJECTIVES, diffusion_loss
+from .resume import _read_weights, _resume_snapshot, _save_weights, _write_resume
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for"]
@@ -172,94 +171,12 @@ def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
     return {"model": spec.to_dict(), "train": tc, "data": _data_identity(data)}
 
 
-def _save_weights(module: torch.nn.Module, path: Path) -> None:
-    from safetensors.torch import save
-
-    sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-    atomic_write_bytes(path, save(sd))
-
-
-def _read_weights(path: Path, fix: str) -> dict:
-    """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:  # SafetensorError is no RuntimeError
-        raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
-
-
 def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
     with torch.no_grad():
         for e, p in zip(ema.parameters(), net.parameters()):
             e.lerp_(p.detach(), 1 - decay)
         for e, b in zip(ema.buffers(), net.buffers()):
             e.copy_(b)
-
-
-def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=()) -> None:
-    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap)."""
-    tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    _save_weights(net, tmp / "model.safetensors")
-    _save_weights(ema, tmp / "ema.safetensors")
-    import io
-
-    buf = io.BytesIO()
-    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
-                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS)}, buf)
-    atomic_write_bytes(tmp / "state.pt", buf.getvalue())
-    if cur.exists():
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(cur, old)  # the previous snapshot stays as the fall-back
-    os.replace(tmp, cur)
-
-
-_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
-
-
-def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
-    """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
-    net_sd, ema_sd = (_read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
-    state = res / "state.pt"
-    try:
-        st = torch.load(state, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointCorrupt(f"{state} holds Python objects other than tensors and was refused (loading it could "
-                                f"run code); {fix}") from err
-    except (OSError, RuntimeError, EOFError, ValueError) as err:  # truncated zip, empty file, ...
-        raise CheckpointCorrupt(f"{state} cannot be read ({type(err).__name__}: {err}); {fix}") from None
-    if not isinstance(st, dict) or not _STATE_KEYS <= set(st):
-        raise CheckpointCorrupt(f"{state} lacks the training state ({', '.join(sorted(_STATE_KEYS))}); {fix}")
-    return net_sd, ema_sd, st
-
-
-def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
-    """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
-
-    An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
-    names every file and says how to restart from step 0.
-    """
-    fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
-    problems = []
-    for res in (ckpt / "resume", ckpt / "resume.old"):
-        if not res.is_dir():
-            continue
-        try:
-            snapshot = _read_resume(res, fix)
-        except CheckpointCorrupt as err:
-            problems.append(str(err).removesuffix(f"; {fix}"))
-            continue
-        if problems:
-            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
-                          RuntimeWarning, stacklevel=3)
-        return snapshot
-    if problems:
-        raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
-    return None
 
 
 def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",

@@ -1,0 +1,101 @@
+"""The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
+
+Every ``checkpoint_every`` steps ``_write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log and
+the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
+``_resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
+cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
+``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
+"""
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import warnings
+from pathlib import Path
+
+import torch
+
+from .cache import CheckpointCorrupt, atomic_write_bytes
+from .heldout import BANDS
+
+
+def _save_weights(module: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import save
+
+    sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    atomic_write_bytes(path, save(sd))
+
+
+def _read_weights(path: Path, fix: str) -> dict:
+    """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:  # SafetensorError is no RuntimeError
+        raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+
+
+def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=()) -> None:
+    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap)."""
+    tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    _save_weights(net, tmp / "model.safetensors")
+    _save_weights(ema, tmp / "ema.safetensors")
+    buf = io.BytesIO()
+    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
+                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS)}, buf)
+    atomic_write_bytes(tmp / "state.pt", buf.getvalue())
+    if cur.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(cur, old)  # the previous snapshot stays as the fall-back
+    os.replace(tmp, cur)
+
+
+_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
+
+
+def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
+    """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
+    net_sd, ema_sd = (_read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
+    state = res / "state.pt"
+    try:
+        st = torch.load(state, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointCorrupt(f"{state} holds Python objects other than tensors and was refused (loading it could "
+                                f"run code); {fix}") from err
+    except (OSError, RuntimeError, EOFError, ValueError) as err:  # truncated zip, empty file, ...
+        raise CheckpointCorrupt(f"{state} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+    if not isinstance(st, dict) or not _STATE_KEYS <= set(st):
+        raise CheckpointCorrupt(f"{state} lacks the training state ({', '.join(sorted(_STATE_KEYS))}); {fix}")
+    return net_sd, ema_sd, st
+
+
+def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
+    """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
+
+    An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
+    names every file and says how to restart from step 0.
+    """
+    fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
+    problems = []
+    for res in (ckpt / "resume", ckpt / "resume.old"):
+        if not res.is_dir():
+            continue
+        try:
+            snapshot = _read_resume(res, fix)
+        except CheckpointCorrupt as err:
+            problems.append(str(err).removesuffix(f"; {fix}"))
+            continue
+        if problems:
+            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
+                          RuntimeWarning, stacklevel=3)
+        return snapshot
+    if problems:
+        raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
+    return None
