@@ -148,8 +148,17 @@ def test_decorrelation_masks_runs_and_scatter(oracles):
         np.testing.assert_allclose(ds["s_dc"].sel({"method": m}).values[:4], std.s_dc)
         np.testing.assert_allclose(ds["s_dc_raw"].sel({"method": m}).values[:4], raw.s_dc)
         np.testing.assert_allclose(ds["norm_ratio"].sel({"method": m}).values[:4], std.norm_ratio, rtol=1e-6)
-    for k in ("run_s_dc_raw", "run_norm_z", "run_norm_ratio"):
+    for k in ("run_s_dc_raw", "run_norm_z", "run_norm_ratio", "run_s_dc_lo", "run_s_dc_hi"):
         assert ds[k].shape == (6,) and np.isfinite(ds[k].values).all()
+    # each run's mean S_DC lies inside its bootstrap interval over latents, and the chart draws the intervals
+    assert (ds["run_s_dc_lo"] <= ds["run_s_dc"]).all() and (ds["run_s_dc"] <= ds["run_s_dc_hi"]).all()
+    assert (ds["run_s_dc_hi"] > ds["run_s_dc_lo"]).any()
+    from spectral_collapse.plotting.latents import decorrelation_scatter
+
+    spec = decorrelation_scatter(ds).to_dict()
+    assert [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
+            for layer in spec["layer"]] == ["rule", "point"]
+    assert "layer" not in decorrelation_scatter(ds.drop_vars(["run_s_dc_lo", "run_s_dc_hi"])).to_dict()
     assert {"s_dc_raw", "norm_ratio"} <= set(R.decorrelation_table(ds).columns)
     assert {"norm_z", "s_dc_raw", "norm_ratio"} <= set(R.decorrelation_runs(ds).columns)
     assert "S_DC" in R.verdict(ds)

@@ -97,14 +97,20 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
 
 
 def decorrelation_scatter(ds: xr.Dataset) -> alt.Chart:
-    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed)."""
+    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed), with the 95 % interval
+    of the mean S_DC over the run's latents as a vertical bar where the results hold it."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
-    return alt.Chart(runs).mark_point(filled=True, size=70).encode(
-        x=alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(zero=False)),
-        y=alt.Y("s_dc:Q", title="mean S_DC", scale=alt.Scale(zero=False)),
-        color=method_color(runs["method"]), shape="steps:N", tooltip=["method", "steps", "seed", "s_g", "s_dc"],
-    ).properties(width=380, height=260)
+    x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(zero=False))
+    points = alt.Chart(runs).mark_point(filled=True, size=70).encode(
+        x=x, y=alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)", scale=alt.Scale(zero=False)),
+        color=method_color(runs["method"]), shape="steps:N", tooltip=["method", "steps", "seed", "s_g", "s_dc"])
+    if "run_s_dc_lo" in ds:
+        runs = runs.assign(lo=ds["run_s_dc_lo"].values, hi=ds["run_s_dc_hi"].values)
+        bars = alt.Chart(runs.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5).encode(
+            x=x, y="lo:Q", y2="hi:Q", color=method_color(runs["method"]))
+        return alt.layer(bars, points).properties(width=380, height=260)
+    return points.properties(width=380, height=260)
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)

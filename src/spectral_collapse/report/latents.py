@@ -86,11 +86,11 @@ def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per inversion run of the scatter: method, steps, seed, S_G and norm_z of the set, mean S_DC (and
-    its raw form), mean ||x_T||^2 / d."""
+    """One row per inversion run of the scatter: method, steps, seed, S_G and norm_z of the set, mean S_DC with its
+    95 % interval over the run's latents (where stored) and its raw form, mean ||x_T||^2 / d."""
     cols = {"method": ds["run_method"].values, "steps": ds["run_steps"].values, "seed": ds["run_seed"].values,
             "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values}
-    for k in ("run_norm_z", "run_s_dc_raw", "run_norm_ratio"):
+    for k in ("run_s_dc_lo", "run_s_dc_hi", "run_norm_z", "run_s_dc_raw", "run_norm_ratio"):
         if k in ds:
             cols[k[4:]] = ds[k].values
     return pd.DataFrame(cols)

@@ -29,6 +29,7 @@ import torch
 import xarray as xr
 
 from ..metrics import latent as lat
+from ..metrics.intervals import bootstrap_ci
 from ..metrics.spectral import kappa_for_size
 from .cells import Context, invert_cell, translate_cell
 from .models import data_options, spec_data, study_labels, trained_model, user_models
@@ -332,9 +333,11 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                 g = lat.gaussianity(z[keep]) if ok.any() else None
                 dc = lat.decorrelation(z[keep]) if ok.any() else None
                 dc_raw = lat.decorrelation(z[keep], standardize=False).s_dc.mean() if ok.any() else np.nan
+                ci = bootstrap_ci(dc.s_dc) if dc is not None else None   # over the run's latents
                 runs.append((label, steps, seed, np.nan if g is None else g.s_g,
                              np.nan if dc is None else dc.s_dc.mean(), int(ok.sum()), dc_raw,
-                             np.nan if g is None else g.norm_z, np.nan if dc is None else dc.norm_ratio.mean()))
+                             np.nan if g is None else g.norm_z, np.nan if dc is None else dc.norm_ratio.mean(),
+                             np.nan if ci is None else ci.lo, np.nan if ci is None else ci.hi))
     ds = xr.Dataset(
         {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
          "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
@@ -344,6 +347,8 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
          "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
          "run_s_g": ("run", np.array([r[3] for r in runs], dtype=np.float64)),
          "run_s_dc": ("run", np.array([r[4] for r in runs], dtype=np.float64)),
+         "run_s_dc_lo": ("run", np.array([r[9] for r in runs], dtype=np.float64)),
+         "run_s_dc_hi": ("run", np.array([r[10] for r in runs], dtype=np.float64)),
          "run_n": ("run", np.array([r[5] for r in runs])),
          "run_s_dc_raw": ("run", np.array([r[6] for r in runs], dtype=np.float64)),
          "run_norm_z": ("run", np.array([r[7] for r in runs], dtype=np.float64)),
@@ -355,5 +360,7 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
                                              "FPR 0.05, >= half of the channels; each latent scaled to unit "
                                              "variance first (s_dc, flagged_ratio, mask; the raw form: s_dc_raw)",
-                             norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))"))
+                             norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
+                             run_s_dc_interval="95 % percentile bootstrap interval of a run's mean S_DC over its "
+                                               "latents (run_s_dc_lo, run_s_dc_hi)"))
     return ds
