@@ -4,7 +4,7 @@ A Stable-Diffusion-type folder (``StableDiffusionPipeline.save_pretrained``) hol
 (unet/), a CLIP text encoder and its tokenizer (text_encoder/, tokenizer/), an ``AutoencoderKL`` (vae/) and a
 scheduler; an SDXL-type folder (``StableDiffusionXLPipeline``) has a second text encoder with a projection
 (text_encoder_2/, tokenizer_2/) and a U-Net with added text and time embeddings (``addition_embed_type``
-"text_time"). The suite's labels become prompts:
+"text_time"). The suite's labels become prompts::
 
     label 0 (source)  ->  source_prompt
     label 1 (target)  ->  target_prompt
