@@ -244,7 +244,7 @@ def test_a_study_runs_on_folder_data_without_test_folders(tmp_path, ckpts):
     ds = run_study("main_results", **kw)
     assert np.isnan(ds["psnr"].values).all() and np.isnan(ds["s_lf_gt"].values).all()
     assert np.isfinite(ds["s_hf"].values).all() and np.isfinite(ds["s_lf"].values).all()
-    assert ds.attrs["paired_metrics"].startswith("none (psnr and s_lf_gt are NaN): no test folders: 2 of 10")
+    assert ds.attrs["paired_metrics"].startswith("none (psnr and s_lf_gt are not computed): no test folders: 2 of 10")
     assert json.loads(ds.attrs["task"]) == {"kind": "generic", "factor": None}
     path = res / "main_results" / f"{dataset_key(kw['dataset'])}-smoke.nc"
     assert path.exists() and path.name.startswith("folder-mine-")

@@ -364,7 +364,7 @@ def paired_metrics(data) -> str:
     """What the results say about the paired metrics: computed against the test split's ground truth, or not."""
     if getattr(data, "paired", True):
         return "psnr and s_lf_gt against the paired test split's ground truth"
-    return ("none (psnr and s_lf_gt are NaN): "
+    return ("none (psnr and s_lf_gt are not computed): "
             f"{data.meta.get('test_split', 'the test inputs have no ground truth')}")
 
 
