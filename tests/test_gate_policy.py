@@ -4,6 +4,8 @@ logs the held-out loss the plateau check reads."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -152,3 +154,17 @@ def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_i
         gate._USER_REPORTS.clear()
         gate.user_report(from_diffusers(tmp_path / "a"), data, name="a", n=4, steps=2)
     assert len(measured) == 3 and len(list((tmp_path / "cache" / "gate").glob("user-*.json"))) == 2
+
+
+def test_gate_banner_links_to_the_gate_page_by_its_label_not_its_file_name():
+    """The banner's link resolves wherever the gate page lives and whatever it is called (the book's chapter is
+    model_quality-<dataset>[-<profile>], a report's studies/model_quality.md): both carry the label it points to."""
+    from spectral_collapse.pipeline.report_book import render_gate_page
+    from spectral_collapse.studies.gate import GATE_LABEL
+
+    attrs = {"model_gate": json.dumps({"ihc-sr-x4-eps-quick-0": {"passed": True, "failures": ""}})}
+    assert f"{{ref}}`Are the models good enough? <{GATE_LABEL}>`" in gate_banner(attrs)
+    chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())
+    assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
+    page = render_gate_page(SimpleNamespace(chapters=[]))  # no chapter yet: the page still carries the label
+    assert f"({GATE_LABEL})=" in page.splitlines()

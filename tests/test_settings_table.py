@@ -60,6 +60,40 @@ def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():
     assert "(sym4; ours is sym4): agrees" in _verdict_metric_validation(ds(-3.4))
 
 
+def test_verdicts_state_an_undefined_correlation_in_words():
+    """A correlation over constant runs, or of a metric that was not computed, reads "undefined" in the verdict, and
+    its test is not judged; the text never shows nan. A defined one is still printed and judged."""
+    import re
+
+    import numpy as np
+
+    from spectral_collapse.report.latents import _verdict_decorrelation, _verdict_metric_validation
+
+    def dec(run_s_g):
+        return xr.Dataset({"s_dc": (("method", "latent"), np.array([[0.4, 0.5], [0.7, 0.8]])),
+                           "run_s_g": ("run", run_s_g), "run_s_dc": ("run", [0.5, 0.6, 0.7, 0.8])},
+                          coords={"method": ["ddim", "taba"]})
+
+    flat = _verdict_decorrelation(dec([0.9, 0.9, 0.9, 0.9]))
+    assert "undefined" in flat and not re.search(r"(?i)(?<![\w-])nan(?![\w-])", flat)
+    assert "correlation undefined" in flat and "DDIM lowest S_DC: agrees" in flat
+    assert "= 1.00" in _verdict_decorrelation(dec([0.1, 0.2, 0.3, 0.4]))
+
+    def mv(pearson):
+        return xr.Dataset({"slope": ("domain", [-3.0, -3.4]),
+                           "filtered_s_hf": (("filter", "held_out"), np.array([[0.5, 0.6], [0.95, 0.96]])),
+                           "unfiltered_s_hf": ("held_out", [0.97, 0.97]),
+                           "pearson": (("metric_a", "metric_b"), pearson), "point": ("point", [0, 1, 2])},
+                          coords={"domain": ["source", "target"], "filter": ["lowpass", "highpass"],
+                                  "metric_a": ["s_dc", "s_g", "s_hf"], "metric_b": ["s_dc", "s_g", "s_hf"]},
+                          attrs={"wavelet": "symN"})
+
+    missing = _verdict_metric_validation(mv(np.full((3, 3), np.nan)))
+    assert "r(S_DC, S_G) = undefined" in missing and "positive correlations: not tested" in missing
+    assert not re.search(r"(?i)(?<![\w-])nan(?![\w-])", missing)
+    assert "positive correlations: agrees" in _verdict_metric_validation(mv(np.full((3, 3), 0.5)))
+
+
 def test_docstring_lists_get_the_blank_lines_restructuredtext_needs():
     """A list right under its lead-in line, a nested list right under its item and a paragraph right after a list
     parse without errors once ``rst_lists`` has run; other lines are unchanged."""

@@ -36,7 +36,7 @@ __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFin
 
 
 class NonFiniteError(FloatingPointError):
-    """Raised (with ``on_nonfinite="raise"``) when a state becomes NaN or Inf during integration."""
+    """Raised (with ``on_nonfinite="raise"``) when a state stops being finite (not a number, or infinite) during integration."""
 
 
 def sample_seeds(seed: int, indices) -> list[int]:

@@ -82,7 +82,9 @@ def render_gate_page(report) -> str:
             used.update(json.loads(attrs.get("model_gate") or "{}"))
         except (TypeError, ValueError):
             continue
-    lines = ["# Is your model good enough?", "",
+    from ..studies.gate import GATE_LABEL
+
+    lines = ["# Is your model good enough?", "", f"({GATE_LABEL})=",
              "Before a study runs on your model, the suite's quality gate (`spectral_collapse.models.quality`) "
              "measures it on your data: samples from noise against your images (power spectrum, channel means and "
              "spreads, patch statistics) and memorisation. A model below the gate is refused unless the run allows "

@@ -203,7 +203,8 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
     txt = ("The paper claims (Sec. 4, Fig. 8, Fig. 14) that DDIM latents hold spatially correlated patches (low "
            "S_DC in the tables' convention) and that S_DC and S_G are strongly positively correlated. "
            "Our numbers: mean S_DC " + ", ".join(f"{k} {dc[k]:.3f}" for k in m)
-           + f"; Pearson r(S_G, S_DC) over {int(keep.sum())} runs = {r:.2f}")
+           + f"; Pearson r(S_G, S_DC) over {int(keep.sum())} runs "
+           + (f"= {r:.2f}" if np.isfinite(r) else "undefined (fewer than three runs, or one of the two is constant)"))
     verdicts = []
     if "ddim" in dc and any(k in dc for k in ("taba", "edm")):
         verdicts.append(f"DDIM lowest S_DC: {_agrees(dc['ddim'] <= min(dc[k] for k in ('taba', 'edm') if k in dc))}")
@@ -245,8 +246,12 @@ def _verdict_metric_validation(ds: xr.Dataset) -> str:
         corr = (f"the correlations are missing ({ds.attrs.get('correlations', 'no main results')})",
                 "correlations: not tested (no main results)")
     else:
-        corr = (f"Pearson r(S_DC, S_G) = {r1:.2f}, r(S_HF, S_DC) = {r2:.2f}",
-                f"positive correlations: {_agrees(bool(r1 > 0 and r2 > 0))}")
+        def said(r):
+            return f"{r:.2f}" if np.isfinite(r) else "undefined (a metric missing or constant)"
+
+        corr = (f"Pearson r(S_DC, S_G) = {said(r1)}, r(S_HF, S_DC) = {said(r2)}",
+                f"positive correlations: {_agrees(bool(r1 > 0 and r2 > 0))}" if np.isfinite(r1) and np.isfinite(r2)
+                else "positive correlations: not tested (a correlation is undefined)")
     return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
             "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
             "are removed, and that S_DC correlates strongly with S_G and with S_HF. "

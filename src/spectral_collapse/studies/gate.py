@@ -27,7 +27,7 @@ from pathlib import Path
 from ..models.quality import GATE_VERSION, GateReport, gate_report, vae_report
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "gate_banner"]
+           "active_policy", "gate_banner", "GATE_LABEL"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -175,9 +175,14 @@ def _takes_labels(D) -> bool:
     return net is not None and takes_labels(net)
 
 
-def gate_banner(attrs: dict, link: str = "model_quality") -> str:
+GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
+
+
+def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
     """Markdown naming the models a result was computed with and their gate status, with a warning when a model
-    below the gate was allowed; '' when the result records none."""
+    below the gate was allowed; '' when the result records none. It links to the page that carries the target
+    ``label`` (the chapter *Are the models good enough?*, or a report's *Is your model good enough?*), whatever
+    that page's file is called."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
@@ -186,7 +191,7 @@ def gate_banner(attrs: dict, link: str = "model_quality") -> str:
         return ""
     weak = {k: v for k, v in used.items() if not v.get("passed")}
     parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
-    text = f"**Models** (see [Are the models good enough?]({link})): " + ", ".join(parts) + "."
+    text = f"**Models** (see {{ref}}`Are the models good enough? <{label}>`): " + ", ".join(parts) + "."
     if weak:
         text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
                 + "; ".join(f"{k}: {v.get('failures')}" for k, v in weak.items())

@@ -98,6 +98,11 @@ def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta
     return u_hf, u_lf
 
 
+
+def _unfit(v: float) -> str:
+    """Why a step size is refused, in words (a message never prints nan or inf)."""
+    return "not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})"
+
 @dataclass(frozen=True)
 class OVG:
     """OVG drift. Defaults follow the paper's equations; see ``released()`` for the authors' code."""
@@ -121,9 +126,11 @@ class OVG:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"OVG {name} must be a real number, got {type(v).__name__} {v!r}"
                                 + ("; e.g. OVG(eta_hf=2e-6, eta_lf=5e-3)" if name.startswith("eta") else ""))
-        if not all(math.isfinite(e) and e >= 0 for e in (self.eta_hf, self.eta_lf)):
-            raise ValueError(f"OVG step sizes must be finite and >= 0, got eta_hf={self.eta_hf}, eta_lf={self.eta_lf}; "
-                             f"pass eta_hf=0 or eta_lf=0 to switch a term off")
+        bad = [f"{n} is {_unfit(v)}" for n, v in (("eta_hf", self.eta_hf), ("eta_lf", self.eta_lf))
+               if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ValueError(f"OVG step sizes must be finite and >= 0: {', '.join(bad)}; pass eta_hf=0 or eta_lf=0 "
+                             f"to switch a term off")
         if self.step_scaling not in ("none", "dt"):
             raise ValueError(f"step_scaling must be 'none' or 'dt', got {self.step_scaling!r}")
         if self.x0_ref not in ("lowpass", "raw"):
