@@ -119,11 +119,35 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
     table = parameters_table(json.loads(spec.to_json()))
     lines = table.splitlines()
     assert lines[:4] == ["| parameter | value |", "|---|---|", "| dataset | ihc-sr |", "| profile | quick |"]
-    assert "| seeds | 0, 1 |" in lines and "| methods | default |" in lines
+    assert "| seeds | 0, 1 |" in lines and "| methods | default: the study's default set |" in lines
     assert "| from pareto | eta_hf = 0.3, eta_lf = 0.05 (source: Pareto sweep (maximin)) |" in lines
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     assert "| from main_results | results key abababababab… |" in parameters_table(key.to_dict()).splitlines()
     assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b |"
+
+
+def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
+    """A knob left at its default reads the values the results hold (a dimension coordinate, the distinct values of
+    a variable, a dimension's size, an attribute), not the word "default"; a per-series coordinate does not count."""
+    import numpy as np
+    import xarray as xr
+
+    from spectral_collapse.pipeline.notebook import parameters_table
+
+    spec = json.loads(registry.study_spec("main_results", dataset="ihc-sr", profile="quick").to_json())
+    ds = xr.Dataset({"psnr": (("method", "seed"), np.zeros((2, 3)))},
+                    coords={"method": ["ddim", "ovg"], "seed": [0, 1, 2]})
+    lines = parameters_table(spec, ds).splitlines()
+    assert "| methods | ddim, ovg (default) |" in lines and "| seeds | 0, 1, 2 (default) |" in lines
+    dec = json.loads(registry.study_spec("decorrelation", dataset="ihc-sr", profile="quick").to_json())
+    runs = xr.Dataset({"run_steps": ("run", [10, 50, 10, 50]), "run_seed": ("run", [0, 0, 1, 1]),
+                       "s_dc": (("method", "latent"), np.zeros((1, 5)))}, coords={"method": ["ddim"]})
+    lines = parameters_table(dec, runs).splitlines()
+    assert "| steps_grid | 10, 50 (default) |" in lines and "| n_latents | 5 (default) |" in lines
+    assert "| seeds | 0, 1 (default) |" in lines
+    pca = json.loads(registry.study_spec("pca_collapse", dataset="ihc-sr", profile="quick").to_json())
+    series = xr.Dataset(coords={"method": ("series", ["ddim", "ddim", "gaussian"]), "series": [0, 1, 2]})
+    assert "| methods | default: the study's default set |" in parameters_table(pca, series).splitlines()
 
 
 def test_saving_from_make_lab_clears_outputs_and_kernel_versions():
@@ -179,3 +203,22 @@ def test_a_parameter_the_study_does_not_have_stops_it_before_any_work(tmp_path):
     """-p steps 0 on a notebook without a steps parameter would run the defaults with only papermill's warning."""
     text = _refused_run(tmp_path, "velocity", "-p", "steps", "0")
     assert "unknown parameter(s) of velocity: 'steps'; its parameters: dataset, profile, methods" in text
+
+
+def test_chapter_titles_name_the_dataset_and_a_question_keeps_its_mark():
+    """The executed chapter's heading names its dataset (and a profile other than quick); a question is not
+    followed by a colon."""
+    import nbformat
+
+    from spectral_collapse.pipeline.chapters import title_with_dataset
+
+    def titled(head, profile):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"{head}\n\nText.")])
+        assert title_with_dataset(nb, "ihc-sr", profile)
+        return nb.cells[0].source.split("\n")[0]
+
+    assert titled("# Main results", "quick") == "# Main results: ihc-sr"
+    assert titled("# Main results", "smoke") == "# Main results: ihc-sr (smoke)"
+    assert titled("# Are the models good enough?", "quick") == "# Are the models good enough? — ihc-sr"
+    assert not title_with_dataset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("No heading.")]),
+                                  "ihc-sr", "quick")

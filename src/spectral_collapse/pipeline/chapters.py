@@ -112,15 +112,17 @@ def hide_parameter_cells(nb) -> int:
 
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
-    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)". False when it has none."""
-    suffix = f": {dataset}" + ("" if profile == "quick" else f" ({profile})")
+    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)"; a question keeps its mark and
+    takes a dash: "# Are the models good enough? — ihc-sr". False when it has none."""
+    where = dataset + ("" if profile == "quick" else f" ({profile})")
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
         lines = cell.source.split("\n")
         for i, line in enumerate(lines):
             if re.match(r"#+\s", line):
-                lines[i] = line.rstrip() + suffix
+                head = line.rstrip()
+                lines[i] = f"{head} — {where}" if head.endswith("?") else f"{head}: {where}"
                 cell.source = "\n".join(lines)
                 return True
     return False

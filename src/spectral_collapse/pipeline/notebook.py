@@ -100,10 +100,53 @@ def _input_cell(value) -> str:
     return _cell(value)
 
 
-def parameters_table(spec: dict) -> str:
-    """A markdown table of one run: dataset, profile, each knob (None shown as "default"), each resolved input."""
+# Where a knob left at None (the study's or profile's default) shows the values it took in the results: a dimension
+# coordinate of that name, the distinct values of a variable, the size of a dimension or an attribute (first match).
+_USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("coord", "method"),),
+         "factors": (("coord", "factor"),), "kappas": (("coord", "kappa"),), "keys": (("coord", "model"),),
+         "bases": (("coord", "base"),), "baselines": (("coord", "method"),), "eta_hf": (("coord", "eta_hf"),),
+         "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
+         "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),)}
+
+
+def _used(name: str, ds) -> str | None:
+    """The values a default knob took, read from the results ``ds``; None when they do not say."""
+    if ds is None:
+        return None
+    for how, what in _USED.get(name, ()):
+        if how == "size" and what in ds.sizes:
+            return str(ds.sizes[what])
+        if how == "attr" and what in ds.attrs:
+            return _cell(ds.attrs[what])
+        if (how == "coord" and what in ds.dims and what in ds.coords) or (how == "distinct" and what in ds.variables):
+            values = ds[what].values.ravel().tolist()
+            values = sorted(set(values)) if how == "distinct" else values
+            return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+    return None
+
+
+def _default(study: str | None, name: str) -> str:
+    """A default knob in words: the "None: ..." part of its registry doc ("default" when it has none)."""
+    from ..studies.registry import get_study
+
+    try:
+        doc = get_study(study).params[name].doc
+    except (KeyError, ValueError, TypeError):
+        return "default"
+    return f"default: {doc.split('None: ', 1)[1].rstrip('.')}" if "None: " in doc else "default"
+
+
+def parameters_table(spec: dict, ds=None) -> str:
+    """A markdown table of one run: dataset, profile, each knob, each resolved input. A knob left at its default
+    shows the values it took in the results ``ds`` (seeds, methods, grids, counts) where they say, and what the
+    default is in words otherwise."""
     rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
-    rows += [(name, _cell(value)) for name, value in (spec.get("params") or {}).items()]
+    for name, value in (spec.get("params") or {}).items():
+        if value is not None:
+            rows.append((name, _cell(value)))
+            continue
+        used = _used(name, ds)
+        rows.append((name, _cell(f"{used} (default)") if used is not None else _cell(_default(spec.get("study"), name))))
     rows += [(f"from {name}", _input_cell(value)) for name, value in (spec.get("inputs") or {}).items()]
     lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     return "\n".join(lines) + "\n"
@@ -200,7 +243,7 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     if notes:
         display(Markdown(notes))
     if spec is not None:
-        display(Markdown(parameters_table(spec)))
+        display(Markdown(parameters_table(spec, ds)))
     return ds
 
 
