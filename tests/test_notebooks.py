@@ -148,6 +148,13 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     pca = json.loads(registry.study_spec("pca_collapse", dataset="ihc-sr", profile="quick").to_json())
     series = xr.Dataset(coords={"method": ("series", ["ddim", "ddim", "gaussian"]), "series": [0, 1, 2]})
     assert "| methods | default: the study's default set |" in parameters_table(pca, series).splitlines()
+    nested = registry.study_spec("main_results", dataset="ihc-sr", profile="quick").with_inputs(
+        pareto={"eta_hf": 1e-6, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-4}, "ovg_edm": {"eta_hf": 1e-7}},
+                "source": "sweep"}, data="ebec2d401e0bf416")
+    lines = parameters_table(json.loads(nested.to_json())).splitlines()
+    assert ("| from pareto | eta_hf = 1e-06; per_base: ovg (eta_hf = 1e-06, eta_lf = 0.0001), ovg_edm (eta_hf = 1e-07) "
+            "(source: sweep) |") in lines
+    assert "| from data | content signature ebec2d401e0bf416 |" in lines
 
 
 def test_saving_from_make_lab_clears_outputs_and_kernel_versions():

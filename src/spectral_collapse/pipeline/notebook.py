@@ -93,10 +93,18 @@ def _input_cell(value) -> str:
         return "none stored"
     if isinstance(value, dict):
         source = value.get("source")
-        body = ", ".join(f"{k} = {_cell(v)}" for k, v in value.items() if k != "source")
+        def pairs(d):
+            return ", ".join(f"{k} = {_cell(v)}" for k, v in d.items())
+
+        sep = "; " if any(isinstance(v, dict) for v in value.values()) else ", "
+        body = sep.join(f"{k}: " + ", ".join(f"{b} ({pairs(c)})" if isinstance(c, dict) else f"{b} = {_cell(c)}"
+                                             for b, c in v.items()) if isinstance(v, dict) else f"{k} = {_cell(v)}"
+                         for k, v in value.items() if k != "source")
         return f"{body} (source: {_cell(source)})" if source is not None else body
     if isinstance(value, str) and len(value) > 16:
         return _cell(f"results key {value[:12]}…")
+    if isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value):
+        return _cell(f"content signature {value}")  # content_inputs: what the data or model folders held
     return _cell(value)
 
 
