@@ -168,3 +168,30 @@ def test_gate_banner_links_to_the_gate_page_by_its_label_not_its_file_name():
     assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
     page = render_gate_page(SimpleNamespace(chapters=[]))  # no chapter yet: the page still carries the label
     assert f"({GATE_LABEL})=" in page.splitlines()
+
+
+def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_model(monkeypatch):
+    """``allow_weak_models`` as model-set keys: a checkpoint of a named arm runs with its failures recorded, any other
+    weak checkpoint (a key that is only a prefix of its name included) is refused naming the check; a study's own
+    ``allow_weak_model`` overrides the profile's rule either way."""
+    from dataclasses import replace
+
+    from spectral_collapse.pipeline.runner import allow_weak
+    from spectral_collapse.studies import profiles, registry
+    from spectral_collapse.studies.gate import allowed, enforce, gate_policy
+
+    weak = quality.GateReport("m", pd.DataFrame([dict(check="spectrum", sampler="DDIM", label=1, value=0.5,
+                                                      threshold=0.3, rule="<=", passed=False)]))
+    dit, eps = "ihc-sr-x4-eps-dit-quick-144630ee4032", "ihc-sr-x4-eps-quick-abc383d0677a"
+    assert allowed(("ihc-sr-x4-eps-dit",), dit) and not allowed(("ihc-sr-x4-eps",), dit)
+    assert not allowed(("ihc-sr-x4-eps-dit",), eps) and allowed(True, eps) and not allowed(False, dit)
+    with gate_policy(("ihc-sr-x4-eps-dit",)) as pol:
+        assert enforce(dit, lambda: weak, role="DiT") is weak
+        assert pol.used[dit]["passed"] is False and "spectrum" in pol.used[dit]["failures"]
+        with pytest.raises(WeakModelError, match=r"spectrum \(DDIM, label 1\) 0.5, must be <= 0.3"):
+            enforce(eps, lambda: weak)
+    monkeypatch.setitem(profiles.PROFILES, "quick",
+                        replace(profiles.PROFILES["quick"], allow_weak_models=("ihc-sr-x4-eps-dit",)))
+    assert allow_weak(registry.study_spec("main_results", profile="quick")) == ("ihc-sr-x4-eps-dit",)
+    assert allow_weak(registry.study_spec("main_results", profile="quick", allow_weak_model=True)) is True
+    assert allow_weak(registry.study_spec("main_results", profile="quick", allow_weak_model=False)) is False

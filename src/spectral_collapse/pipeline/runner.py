@@ -207,13 +207,17 @@ def own_warnings(caught) -> list[str]:
     return out
 
 
-def allow_weak(spec: StudySpec) -> bool:
-    """Whether a run of ``spec`` proceeds on models below the quality gate: its ``allow_weak_model`` knob, else the
-    profile's rule (``Profile.allow_weak_models``)."""
+def allow_weak(spec: StudySpec):
+    """Which models a run of ``spec`` may use below the quality gate: all (True) or none (False) by its
+    ``allow_weak_model`` knob, else the profile's rule (``Profile.allow_weak_models``: a bool, or the model-set keys
+    of arms that cannot pass at that scale)."""
     from ..studies.profiles import get_profile
 
     given = spec.get("allow_weak_model", None)
-    return bool(get_profile(spec.profile).allow_weak_models if given is None else given)
+    if given is not None:
+        return bool(given)
+    rule = get_profile(spec.profile).allow_weak_models
+    return tuple(rule) if isinstance(rule, (tuple, list)) else bool(rule)
 
 
 def _cache_root(results_root: str | os.PathLike) -> Path:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -39,16 +40,19 @@ class GatePolicy:
     """What a study run does with a model below the gate (``allow``) and what it has seen (``used``: name ->
     {"passed", "failures", "role"})."""
 
-    allow: bool
+    allow: bool | frozenset       # True / False for every model, or the model-set keys allowed below the gate
     used: dict = field(default_factory=dict)
     cache: Path | None = None      # where user models' reports are kept on disk (None: in memory only)
 
 
 @contextmanager
-def gate_policy(allow: bool, cache: str | Path | None = None):
-    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``cache``:
-    a folder where the reports of users' models are kept between processes."""
-    pol = GatePolicy(bool(allow), cache=None if cache is None else Path(cache))
+def gate_policy(allow, cache: str | Path | None = None):
+    """Enforce the gate on every model loaded inside the block; yields the GatePolicy that records them. ``allow``:
+    True / False for every model, or model-set keys (``studies.models.MODEL_SET``, e.g. "ihc-sr-x4-eps-dit") whose
+    checkpoints may be below the gate. ``cache``: a folder where the reports of users' models are kept between
+    processes."""
+    allow = frozenset(allow) if isinstance(allow, (tuple, list, set, frozenset)) else bool(allow)
+    pol = GatePolicy(allow, cache=None if cache is None else Path(cache))
     token = _POLICY.set(pol)
     try:
         yield pol
@@ -69,8 +73,16 @@ def enforce(name: str, report, role: str = "") -> GateReport | None:
     rep = report()
     pol.used[name] = {"passed": rep.passed, "failures": "" if rep.passed else rep.describe_failures(),
                       "role": role}
-    rep.require(pol.allow)
+    rep.require(allowed(pol.allow, name))
     return rep
+
+
+def allowed(allow, name: str) -> bool:
+    """Whether checkpoint ``name`` may be used below the gate under ``allow`` (a bool, or model-set keys: a key
+    allows the checkpoints "<key>-<profile>-<config hash>" of that model and no other)."""
+    if isinstance(allow, bool):
+        return allow
+    return any(re.fullmatch(rf"{re.escape(k)}-[a-z0-9_]+-[0-9a-f]{{12}}", name) for k in allow)
 
 
 def _digest(folder: Path) -> str | None:
