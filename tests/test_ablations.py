@@ -190,7 +190,7 @@ def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs):
     cmp = rep.ablation_comparison(ds)
     assert set(cmp.dropna(subset=["paper_mean"]).paper_space) == {"pixel", "latent"}
     text = rep.latent_space_text(ds)
-    assert "'test_reconstruction_psnr': 25.0" in text and "'scaling_factor': 0.5" in text
+    assert "PSNR 25.00 dB" in text and "scaled by 0.5 " in text and "{" not in text  # prose, not a dict
 
 
 @pytest.mark.parametrize("n", [1, 5])

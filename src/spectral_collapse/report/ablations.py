@@ -115,27 +115,41 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
-    """The latent arm's latent space and its reconstruction figures (scaling factor, test reconstruction MSE and
-    PSNR), from the results' ``latent_space_info``; results older than that fall back to the VAE checkpoint's
-    record when it is present here, else say where the figures are."""
+    """Markdown: the latent arm's latent space (which VAE, how latents are encoded and scaled) and its reconstruction
+    figures (test reconstruction PSNR and MSE), from the results' ``latent_space_info``; results older than that
+    fall back to the VAE checkpoint's record when it is present here, else say how to show them."""
     attrs = json.loads(ds.attrs["per_arm"]).get(arm)
     if attrs is None:
-        return f"No arm {arm!r} in these results."
-    ls = json.loads(attrs.get("latent_space") or "null")
-    lines = [f"latent space: {ls}"]
+        return f"No arm `{arm}` in these results."
+    ls = json.loads(attrs.get("latent_space") or "null") or {}
+    vae = ls.get("vae")
+    if vae == "trained":
+        what = f"a VAE trained on this dataset (checkpoint `{ls.get('checkpoint')}`)"
+    elif isinstance(vae, dict):
+        sub = f", subfolder `{vae['subfolder']}`" if vae.get("subfolder") else ""
+        what = f"the pretrained VAE `{vae.get('source')}`{sub}"
+    else:
+        what = "a VAE"
     info = json.loads(attrs.get("latent_space_info") or "null")
-    if info is None and ls and ls.get("checkpoint"):
+    scale = ls.get("scaling_factor", (info or {}).get("scaling_factor"))
+    how = [f"encoded by the posterior {ls['encode']}" if ls.get("encode") else "",
+           f"scaled by {float(scale):.4g} (unit variance on the training crops)" if scale is not None else ""]
+    how = " and ".join(h for h in how if h)
+    lines = [f"The {arm} arm diffuses in the latents of {what}" + (f", {how}." if how else ".")]
+    if info is None and ls.get("checkpoint"):
         from ..studies.models import CHECKPOINT_ROOT
 
         f = Path(CHECKPOINT_ROOT) / ls["checkpoint"] / "latent_space.json"
         if f.exists():
             info = json.loads(f.read_text())
         else:
-            lines.append(f"Reconstruction figures: these results predate storing them, and the VAE checkpoint that "
-                         f"holds them ({f}) is not present; rerun the study (rerun=True) to show them.")
-    if info:
-        lines.append(str({k: round(v, 4) for k, v in info.items() if isinstance(v, float)}))
-    return "\n".join(lines)
+            lines.append("Its reconstruction figures are not stored with these results, and its checkpoint is not "
+                         "present here: rerun the study (rerun=True) to show them.")
+    if info and "test_reconstruction_psnr" in info:
+        mse = info.get("test_reconstruction_mse")
+        lines.append(f"It reconstructs the held-out test crops at PSNR {info['test_reconstruction_psnr']:.2f} dB"
+                     + (f" (MSE {mse:.4f})." if mse is not None else "."))
+    return " ".join(lines)
 
 
 def run_settings(ds: xr.Dataset) -> pd.DataFrame:

@@ -29,7 +29,7 @@ def overview(ds: xr.Dataset) -> str:
     """One line on what a run holds (sizes, model, reference)."""
     study, name = ds.attrs.get("study", ""), f"{ds.attrs.get('dataset')}, profile {ds.attrs.get('profile')}"
     if study == "pca_collapse":
-        return (f"{name}: series {list(map(str, ds['series'].values))}, {int(ds['n'].values[-1])} latents of "
+        return (f"{name}: series {', '.join(map(str, ds['series'].values))}; {int(ds['n'].values[-1])} latents of "
                 f"dimension {ds['latents'][0, 0].size}; model trained at x{ds.attrs['model_factor']} "
                 f"(0 = no SR factor)")
     if study == "gaussianity":
@@ -135,14 +135,14 @@ def metric_points(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def metric_status(ds: xr.Dataset) -> str:
-    """Which image metrics could be computed: LPIPS, FID / KID and the MS-SSIM configuration."""
+    """Which image metrics could be computed (a Markdown list): LPIPS, FID / KID and the MS-SSIM configuration."""
     try:
         cfg = json.loads(ds.attrs.get("ms_ssim_config", "{}")) or {}
     except (TypeError, ValueError):
         cfg = {}
     ms = (f"{cfg.get('scales')} scales, {'standard' if cfg.get('standard') else 'reduced (non-standard) configuration'}"
           if cfg else "not computed")
-    return f"LPIPS: {ds.attrs.get('lpips_status')}\nFID / KID: {ds.attrs.get('fid_status')}\nMS-SSIM: {ms}"
+    return f"- LPIPS: {ds.attrs.get('lpips_status')}\n- FID / KID: {ds.attrs.get('fid_status')}\n- MS-SSIM: {ms}\n"
 
 
 # ------------------------------------------------------------------------------------------------- verdicts
