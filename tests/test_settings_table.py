@@ -27,18 +27,23 @@ def test_settings_read_as_text_and_leave_commits_in_the_file():
 
 
 def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
-    """In a kernel set up as the study notebooks are, a DataFrame's NaN displays as a dash (HTML and text)."""
+    """In a kernel set up as the study notebooks are, a DataFrame's NaN displays as a dash (HTML and text), and a
+    plain 0, 1, ... row index is left out while a named index stays."""
     import nbclient
     import nbformat
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(
         "from spectral_collapse.pipeline.notebook import show_missing_as_dash\nimport numpy as np, pandas as pd\n"
-        "assert show_missing_as_dash()\npd.DataFrame({'psnr': [21.5, np.nan]})")]
+        "assert show_missing_as_dash()\npd.DataFrame({'psnr': [21.5, np.nan]})"),
+        nbformat.v4.new_code_cell("pd.DataFrame({'psnr': [21.5, 22.0]}, index=pd.Index(['ddim', 'ovg'], name='method'))")]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
     data = nb.cells[0].outputs[-1]["data"]
     assert "NaN" not in data["text/html"] and "<td>—</td>" in data["text/html"] and "21.5" in data["text/html"]
     assert "NaN" not in data["text/plain"] and "—" in data["text/plain"]
+    assert "<th>0</th>" not in data["text/html"] and not data["text/plain"].splitlines()[1].lstrip().startswith("0")
+    named = nb.cells[1].outputs[-1]["data"]
+    assert "<th>ddim</th>" in named["text/html"] and "method" in named["text/plain"]
 
 
 def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():

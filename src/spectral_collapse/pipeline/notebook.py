@@ -58,7 +58,8 @@ MISSING = "—"
 
 def show_missing_as_dash() -> bool:
     """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
-    available offline, a failed cell) as "—" instead of NaN. Returns whether a kernel was found."""
+    available offline, a failed cell) as "—" instead of NaN, and leave out a plain 0, 1, 2, ... row index. Returns
+    whether a kernel was found."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -68,9 +69,13 @@ def show_missing_as_dash() -> bool:
         return False
     import pandas as pd
 
-    ip.display_formatter.formatters["text/html"].for_type(pd.DataFrame, lambda df: df.to_html(na_rep=MISSING))
+    def numbered(df) -> bool:  # a plain 0, 1, 2, ... row index carries nothing a reader needs
+        return isinstance(df.index, pd.RangeIndex) and df.index.name is None and df.index.start == 0
+
+    ip.display_formatter.formatters["text/html"].for_type(
+        pd.DataFrame, lambda df: df.to_html(na_rep=MISSING, index=not numbered(df)))
     ip.display_formatter.formatters["text/plain"].for_type(
-        pd.DataFrame, lambda df, p, cycle: p.text(df.to_string(na_rep=MISSING)))
+        pd.DataFrame, lambda df, p, cycle: p.text(df.to_string(na_rep=MISSING, index=not numbered(df))))
     return True
 
 
