@@ -229,3 +229,17 @@ def test_chapter_titles_name_the_dataset_and_a_question_keeps_its_mark():
     assert titled("# Are the models good enough?", "quick") == "# Are the models good enough? — ihc-sr"
     assert not title_with_dataset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("No heading.")]),
                                   "ihc-sr", "quick")
+
+
+# The one chapter whose code is its content: it shows a reader the calls that load their own model and data.
+SHOWS_CODE = {"your_model"}
+
+
+@pytest.mark.parametrize("nb", [n for n in NOTEBOOKS if n.stem not in SHOWS_CODE], ids=lambda p: p.stem)
+def test_study_chapters_show_results_not_code(nb):
+    """Every code cell of a study chapter hides its input (remove-input / remove-cell / hide-input) or is the
+    parameters cell, which the orchestrator removes: the book shows what a cell computes, not the call."""
+    hidden = {"remove-input", "remove-cell", "hide-input", "parameters"}
+    shown = ["".join(c["source"])[:60] for c in json.loads(nb.read_text())["cells"]
+             if c["cell_type"] == "code" and not hidden & set(c.get("metadata", {}).get("tags", []))]
+    assert not shown, f"{nb.name}: code shown in the chapter: {shown}"
