@@ -215,6 +215,12 @@ def test_the_study_runs_every_method_on_the_trained_flow_model(flow_run):
     log = json.loads((root / "ckpt" / name / "log.json").read_text())
     assert log["heldout"] and all(len(r) == BANDS + 2 and np.isfinite(r[1:]).all() for r in log["heldout"])
     assert [m["method"] for m in json.loads(ds.attrs["methods"])] == ["Euler", "ScaledLatentEuler", "TABA", "Euler"]
+    # OVG's step sizes were tuned with the flow model, on validation crops that no score of the study uses
+    ovg, tuning = json.loads(ds.attrs["ovg"]), json.loads(ds.attrs["ovg_tuning"])
+    assert "Pareto sweep of OVG on the flow model" in ovg["source"]
+    assert (tuning["choice"]["eta_hf"], tuning["choice"]["eta_lf"]) == (ovg["eta_hf"], ovg["eta_lf"])
+    assert set(tuning["tuning_crops"]).isdisjoint(np.asarray(ds["crop"].values).ravel().tolist())
+    assert ovg["eta_hf"] in tuning["grid"]["eta_hf"] and ovg["eta_lf"] in tuning["grid"]["eta_lf"]
 
 
 def test_the_verdicts_are_read_from_the_numbers(flow_run):
@@ -267,3 +273,12 @@ def test_the_study_refuses_weak_models_given_models_and_other_models_labels(flow
         with pytest.raises(ValueError, match="need another model than the flow model"):
             run_study("flow_collapse", dataset="ihc-sr", profile="smoke", results_root=res, methods=["ddim", "edm"])
     assert not list(res.rglob("*.nc"))
+
+
+def test_step_sizes_given_to_the_study_are_used_without_a_sweep(flow_run):
+    ds, root, run_study = flow_run
+    given = run_study("flow_collapse", dataset="ihc-sr", profile="smoke", results_root=root / "given",
+                      methods=["ddim", "ovg"], eta_hf=1e-6, eta_lf=1e-3)
+    ovg = json.loads(given.attrs["ovg"])
+    assert (ovg["eta_hf"], ovg["eta_lf"]) == (1e-6, 1e-3) and "given to the study" in ovg["source"]
+    assert json.loads(given.attrs["ovg_tuning"]) == {}

@@ -59,5 +59,9 @@ def flow_settings(ds: xr.Dataset) -> pd.DataFrame:
     extra = {"latent scale of " + SCALED_LABEL: ds.attrs.get("latent_scale", LATENT_SCALE)}
     if "flow_schedule" in ds.attrs:
         extra["flow schedule"] = json.loads(ds.attrs["flow_schedule"])
+    tuning = json.loads(ds.attrs.get("ovg_tuning") or "{}")
+    if tuning:
+        extra["OVG tuning on the flow model"] = {k: tuning[k] for k in ("grid", "choice", "n_images", "rule",
+                                                                       "choice_on_edge") if k in tuning}
     return settings_table(ds, ("wavelet", "mu_hf", "s_hf_unit", "s_lf_kappa", "s_lf_condition", "s_dc_definition",
                                "ovg", "steps", "n_test", "checkpoints", "methods"), extra)

@@ -14,8 +14,11 @@ sigma = t / (1 - t)), so every method runs on it unchanged:
   the remedy Flux users apply to inverted latents (``ScaledLatentEuler``);
 - ``taba``: TABA (stochastic, one draw per seed);
 - ``ovg``: Euler inversion with OVG's drift (paper Eq. 14), its gradients taken through the flow model's own
-  coordinates x_t = x~ / (1 + sigma) (``D.input_scale``); the step sizes are the Pareto sweep's choice (made on the
-  eps model of the same data) unless the study's ``eta_hf`` / ``eta_lf`` set them.
+  coordinates x_t = x~ / (1 + sigma) (``D.input_scale``). Its step sizes are tuned for the flow model: the Pareto
+  sweep's grid and rule (``pareto.pareto_results``, base ``ovg``, the profile's grid and number of images) on the
+  validation crops, never the test crops, with the flow model; the study's ``eta_hf`` / ``eta_lf`` set them
+  instead. The eps model's choice does not carry over: the flow model's coordinates scale x_t by 1 / (1 + sigma)
+  where the eps model's scale it by 1 / sqrt(1 + sigma^2), so the same step size is a different push.
 
 ``findings`` reads three claims from the per-crop numbers (``studies.verdicts``: paired bootstrap over crops, the
 metric's ``MIN_EFFECT``), each holds / does not hold / inconclusive:
@@ -36,9 +39,10 @@ import xarray as xr
 
 from ..inversion import Euler
 from . import translation
+from .translation import OVG_DEFAULTS
 from .cells import Context
 from .models import data_options, profile_models, spec_data
-from .profiles import get_profile
+from .profiles import get_profile, study_params
 from .spec import StudySpec
 from .verdicts import FAILS, Finding, combine, compare, signed, texture_check
 
@@ -81,15 +85,36 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[tr
     return [specs[lab] for lab in labels]
 
 
-def _ovg(spec: StudySpec) -> dict:
-    """OVG's step sizes: the study's eta_hf / eta_lf where given, else the Pareto choice (``translation.ovg_setting``)."""
-    op = translation.ovg_setting(spec)
-    given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
+def _given(spec: StudySpec) -> dict:
+    """The OVG step sizes given to the study ({} when none)."""
+    return {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
+
+
+def _ovg(spec: StudySpec, ctx: Context, data, D, ls, labels) -> tuple[dict, dict]:
+    """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
+    Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
+    given = _given(spec)
+    needs = any(ms.guidance is not None and ms.label != translation.STABLE_OVG_LABEL  # the stable form: own sizes
+                for ms in flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""}))
+    if len(given) == 2 or not needs:
+        src = ", ".join(f"{k} = {v:g}" for k, v in given.items())
+        return {**OVG_DEFAULTS, **given, "source": f"given to the study ({src})" if given else "no OVG label"}, {}
+    from .pareto import ovg_choice, pareto_results
+    from .registry import get_study
+
+    n = int(study_params(spec.profile, "pareto").get("n_images", get_study("pareto").params["n_images"].default))
+    sweep = pareto_results(ctx, data, {"flow": D}, profile=spec.profile, bases=["ovg"], baselines=["ddim"],
+                           n_images=n, parameterization="flow", ls=ls)
+    choice = ovg_choice(sweep)
+    choice.pop("per_base", None)
+    tuned = {"eta_hf": choice["eta_hf"], "eta_lf": choice["eta_lf"], **given}
+    source = choice["source"].replace("Pareto sweep", "Pareto sweep of OVG on the flow model", 1)
     if given:
-        op = {**op, **given, "source": f"given to the study ({', '.join(f'{k} = {v:g}' for k, v in given.items())}); "
-                                      f"otherwise {op['source']}"}
-        op.pop("per_base", None)
-    return op
+        source = f"{', '.join(f'{k} = {v:g}' for k, v in given.items())} given to the study; the rest from the {source}"
+    record = {"grid": json.loads(sweep.attrs["grid"]), "choice": json.loads(sweep.attrs["choices"]).get("ovg"),
+              "n_images": int(sweep.attrs["n_images"]), "tuning_crops": json.loads(sweep.attrs["tuning_crops"]),
+              "choice_on_edge": json.loads(sweep.attrs["choice_on_edge"]), "rule": sweep.attrs["rule"]}
+    return {**tuned, "source": source}, record
 
 
 def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES) -> xr.Dataset:
@@ -103,8 +128,7 @@ def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     labels = list(spec.get("methods", None) or FLOW_LABELS)
     if len(set(labels)) < len(labels):
         raise ValueError(f"methods lists a label twice: {labels}")
-    ovg = _ovg(spec)
-    flow_method_specs(labels, ovg)  # unknown labels, or labels of another model, raise here
+    flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""})  # unknown labels, or another model's labels, raise here
     std = [lab for lab in labels if lab != SCALED_LABEL]
     if not std:
         raise ValueError(f"methods must hold a label besides {SCALED_LABEL}, e.g. ddim (its unscaled reference)")
@@ -112,6 +136,7 @@ def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     data = spec_data(spec)
     models, ls, space = profile_models(spec.profile, spec.dataset, std, parameterization="flow",
                                        options=data_options(spec), progress=ctx.progress)
+    ovg, tuning = _ovg(spec, ctx, data, models["flow"], ls, labels)
     ds = translation.translation_results(ctx, data, models, profile=spec.profile, labels=std, seeds=spec.get("seeds"),
                                          n_images=n_images, ovg=ovg, ls=ls, parameterization="flow", space=space,
                                          study="flow_collapse")
@@ -120,7 +145,7 @@ def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     ds = ds.sel({"method": labels})
     ds.attrs.update(
         methods=json.dumps([m.describe() for m in flow_method_specs(labels, ovg, ds.attrs["s_lf_kappa"])], default=str),
-        latent_scale=LATENT_SCALE, labels=json.dumps(labels),
+        latent_scale=LATENT_SCALE, labels=json.dumps(labels), ovg_tuning=json.dumps(tuning),
         flow_schedule=json.dumps(asdict(models["flow"].schedule)))
     return ds
 

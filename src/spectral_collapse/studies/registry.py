@@ -140,12 +140,12 @@ _LIST = [
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
                          "scaled by 1.15 before sampling), taba, ovg"),
-        "eta_hf": Param("float", None, "OVG's eta_HF on the flow model; None: the Pareto choice (or the defaults)",
-                        minimum=0),
-        "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: the Pareto choice (or the defaults)",
-                        minimum=0),
+        "eta_hf": Param("float", None, "OVG's eta_HF on the flow model; None: tuned on the flow model (a Pareto "
+                        "sweep of OVG on the validation crops)", minimum=0),
+        "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
+                        "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
-    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), reads=("pareto",),
+    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",),
         doc="deterministic (Euler / DDIM-style) inversion of a flow-matching model: collapse, OVG, the x1.15 remedy"),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
