@@ -5,9 +5,12 @@ each timed, into one results file; optionally compared with another machine's re
 
 Studies run through ``pipeline.runner.run_study`` (what a study notebook calls) one after another, in the order of
 what each reads, into fresh results, cell and checkpoint folders (``--work``), so nothing stored is reused. Models
-run where ``studies.models.study_device`` puts them (a GPU when one is visible). Training time per model comes from
-each checkpoint's log (seconds of its own training); a study's time includes the models it trained first. After
-each study the record is rewritten, so an interrupted run keeps what it measured.
+run where ``studies.models.study_device`` puts them (a GPU when one is visible). With ``--train-jobs N`` the
+profile's model set (``studies.models.MODEL_SET``) is trained first by N processes side by side (on a GPU the small
+quick networks are launch-bound, so several trainings share it well), and that phase's wall time is recorded
+(``train_phase_s``); without it each study trains what it needs when it needs it. Training time per model comes
+from each checkpoint's log (seconds of its own training); a study's time includes the models it trained first.
+After each study the record is rewritten, so an interrupted run keeps what it measured.
 
 ``summarize`` reduces a results dataset to the mean of each metric per method; ``--summaries`` writes those of the
 stored results (the reference), ``--reference`` compares this run's with them (relative difference per entry).
@@ -73,6 +76,42 @@ def stored_summaries(results_root: str, profile: str) -> dict:
     return out
 
 
+def shares(keys: list[str], jobs: int) -> list[list[str]]:
+    """``keys`` dealt round robin to ``jobs`` processes, in order; the latent model goes with the VAE it is trained
+    on, after it, in one process."""
+    units, latent = [], [k for k in keys if k.endswith("-latent")]
+    for k in keys:
+        if k in latent:
+            continue
+        units.append([k, *latent] if k.endswith("-vae") else [k])
+    if latent and not any(k.endswith("-vae") for k in keys):
+        units.append(latent)
+    out = [[] for _ in range(min(jobs, len(units)))]
+    for i, unit in enumerate(units):
+        out[i % len(out)] += unit
+    return out
+
+
+def train_set(profile: str, jobs: int, keys=None) -> float:
+    """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side, each
+    ``python -m spectral_collapse train --set`` over its share (``shares``); the wall seconds. A process that fails
+    raises, naming its models."""
+    import subprocess
+
+    from spectral_collapse.studies.models import model_set
+
+    parts = shares([r.key for r in model_set(keys)], jobs)
+    threads = max(1, (os.cpu_count() or 1) // max(1, len(parts)))
+    t0 = time.perf_counter()
+    procs = [(part, subprocess.Popen([sys.executable, "-m", "spectral_collapse", "train", "--profile", profile,
+                                      "--threads", str(threads), "--set", *part])) for part in parts]
+    bad = [part for part, p in procs if p.wait() != 0]
+    if bad:
+        raise RuntimeError(f"training failed for {', '.join(k for part in bad for k in part)}; run "
+                           f"`python -m spectral_collapse train --profile {profile} --set <model>` to see why")
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.from_scratch", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="quick")
@@ -81,6 +120,9 @@ def main(argv=None) -> int:
     ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one with results)")
     ap.add_argument("--reference", default=None, help="summaries JSON of another machine's results to compare with")
     ap.add_argument("--summaries", default=None, help="write the summaries of the stored results (data/results) here")
+    ap.add_argument("--train-jobs", type=int, default=0,
+                    help="train the model set first, this many processes side by side (0: each study trains what "
+                         "it needs)")
     a = ap.parse_args(argv)
     if a.summaries:
         Path(a.summaries).write_text(json.dumps(stored_summaries("data/results", a.profile), indent=1))
@@ -115,6 +157,13 @@ def main(argv=None) -> int:
             Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
 
     t_all = time.perf_counter()
+    if a.train_jobs > 0:
+        rec["train_jobs"] = a.train_jobs
+        try:
+            rec["train_phase_s"] = train_set(a.profile, a.train_jobs)
+        except RuntimeError as err:  # the studies train what is missing; the record says what failed here
+            rec["failed"]["training"] = str(err)
+        write()
     for study in graph.run_order(a.study):
         if get_study(study).run is None:
             continue

@@ -469,3 +469,28 @@ def test_sharded_study_on_two_processes_equals_one_process(tmp_path):
         np.testing.assert_array_equal(np.array(two["nfe"]), np.array(one["nfe"]) // 5 * 6)
         for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images"):
             np.testing.assert_array_equal(np.array(two[k], dtype=float), np.array(one[k], dtype=float), err_msg=k)
+
+
+def test_the_model_set_is_dealt_to_training_processes_with_the_vae_before_its_latent_model():
+    from benchmarks.from_scratch import shares
+    from spectral_collapse.studies.models import MODEL_SET
+
+    keys = [r.key for r in MODEL_SET]
+    for jobs in (1, 2, 3, 4, len(keys)):
+        parts = shares(keys, jobs)
+        assert sorted(k for p in parts for k in p) == sorted(keys) and len(parts) == min(jobs, len(keys) - 1)
+        home = next(p for p in parts if "ihc-sr-x4-eps-latent" in p)
+        assert home.index("ihc-sr-x4-vae") < home.index("ihc-sr-x4-eps-latent")
+    assert shares(["a", "b", "c"], 2) == [["a", "c"], ["b"]]
+
+
+def test_train_set_trains_models_side_by_side_into_the_checkpoint_root(tmp_path, monkeypatch):
+    """Two smoke models by two processes: each finishes in the root the environment names; the wall time is
+    returned."""
+    from benchmarks.from_scratch import train_set
+
+    monkeypatch.setenv("SPECTRAL_COLLAPSE_CHECKPOINTS", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    wall = train_set("smoke", 2, ["ihc-sr-x4-eps", "ihc-sr-x4-edm"])
+    done = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir() if (p / "DONE").exists())
+    assert done == ["ihc-sr-x4-edm-smoke", "ihc-sr-x4-eps-smoke"] and wall > 0
