@@ -2,16 +2,17 @@
 
 The quick profile's U-Net models (eps, x0, EDM, flow; pixel and latent) reach the model-quality gate at 6000
 training steps with an EMA decay of 0.999 (the ihc-sr x4 eps model passes every check there; at 2500 steps and
-0.995 its stochastic samples fill the x4 spectral notch); the DiT trains 8000 steps at the same EMA. This script trains the set at that configuration into
-data/checkpoints (the folders are named by the configuration's hash, exactly as the profile will name them once it
-adopts it), gates each model and exports it to data/weights with its gate report.
+0.995 its stochastic samples fill the x4 spectral notch); the DiT trains 8000 steps at the same EMA. This script
+trains the set at that configuration into data/checkpoints (the folders are named by the configuration's hash,
+exactly as the profile will name them once it adopts it), gates each model (``studies.gate``: the report is kept
+beside the weights) and exports it to data/weights with its gate report.
 
     python scripts/train_next.py ihc-sr-x4-eps ihc-edges-eps ...     # one lane: the models named, in order
     python scripts/train_next.py --carry                             # copy unfinished snapshots to data/weights/.resume/
 
 A killed run resumes from its newest snapshot (every 100 steps). ``--carry`` copies each unfinished model's newest
-snapshot into data/weights/.resume/<checkpoint>/ so that a fresh clone resumes it too; a lane copies such a snapshot back
-before it trains.
+snapshot into data/weights/.resume/<checkpoint>/ so that a fresh clone resumes it too; a lane copies such a
+snapshot back before it trains.
 """
 from __future__ import annotations
 
@@ -83,14 +84,17 @@ def main(argv=None) -> None:
     os.environ.setdefault("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "1")
     patch_quick()
     restore(ckroot)
+    from spectral_collapse.studies.gate import gate_policy
     from spectral_collapse.studies.models import load_role, model_set
 
     for role in model_set(a.keys):
-        got = load_role("quick", role)
+        with gate_policy(True) as pol:  # measured (and kept beside the weights) as a study would, never refused
+            got = load_role("quick", role)
         path = getattr(got, "path", None)
         if path is not None:  # finished and shipped: its carried snapshot is spent
             shutil.rmtree(CARRY / Path(path).name, ignore_errors=True)
-        print(f"{role.key}: {path}", flush=True)
+        for name, rec in pol.used.items():
+            print(f"{role.key}: {name} {'passes' if rec['passed'] else 'fails: ' + rec['failures']}", flush=True)
 
 
 if __name__ == "__main__":
