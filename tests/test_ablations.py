@@ -219,11 +219,22 @@ def test_percent_improved_counts_cells_in_the_right_direction():
                     coords={"parameterization": ["eps", "x0"], "factor": [2, 4], "method": METHODS, "seed": [0, 1, 2]})
     ds.attrs["axes"] = json.dumps(["parameterization", "factor"])
     pi = rep.percent_improved(ds, metrics=("s_hf", "lpips")).set_index("metric")
-    means = {m: a.mean(-1) for m, a in v.items()}  # per-seed sample means, (par, factor, method, seed)
+    # one comparison per (factor, method): the means over its crops (every seed translated crops 0-3 here)
+    means = {m: a.mean((-2, -1)) for m, a in v.items()}  # (par, factor, method)
     assert pi.loc["s_hf", "improved"] == pytest.approx(np.mean(means["s_hf"][1] > means["s_hf"][0]))
     assert pi.loc["lpips", "improved"] == pytest.approx(np.mean(means["lpips"][1] < means["lpips"][0]))  # lower is better
-    assert pi.loc["s_hf", "cells"] == 2 * 3 * 3
+    assert pi.loc["s_hf", "comparisons"] == 2 * 3 and pi.loc["s_hf", "unit"] == "crop"
+    assert pi.loc["s_hf", "lo"] <= pi.loc["s_hf", "improved"] <= pi.loc["s_hf", "hi"]
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # paper Table 6
+    # the chapter's share is the claims page's share, computed by the same function
+    from spectral_collapse.studies.paper_shares import x0_frames
+    from spectral_collapse.studies.scorecard import Evidence, crop_frame, long_frame
+    from spectral_collapse.studies.verdicts import share_table
+
+    ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=crop_frame(ds, "x0", "d"))
+    frame, crops, xs, eps, by = x0_frames(ev)
+    ref = share_table(frame, crops, xs, eps, by, ("s_hf",)).iloc[0]
+    assert (ref.share, ref.lo, ref.hi, ref.cases) == tuple(pi.loc["s_hf", ["improved", "lo", "hi", "comparisons"]])
     t = ab.improvement_table(ds, metrics=("s_hf",))
     assert len(t) == 18 and set(t.columns) >= {"method", "factor", "seed", "eps", "x0", "delta", "x0_better"}
 
@@ -237,7 +248,9 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs):
     pi = rep.percent_improved(ds).set_index("metric")
     assert pi.loc["s_hf", "improved"] == 1.0  # the fake x0 arms score 0.5 higher everywhere
     # x0 improving fidelity as often as texture is not the paper's pattern (texture up, structure less often)
-    assert rep.ablation_verdict(ds).endswith("do not agree with that pattern.")
+    verdict = rep.ablation_verdict(ds)
+    assert "x0-prediction rarely improves structure** (Sec. 6.3 text): does not hold." in verdict
+    assert "x0-prediction improves texture and decorrelation** (Sec. 6.3, Table 6): " in verdict
     cmp = rep.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]
     assert row.paper_mean.iloc[0] == 0.69 and cmp[cmp.parameterization == "x0"].paper_mean.isna().all()

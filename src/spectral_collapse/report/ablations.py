@@ -69,20 +69,35 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Table 6: for each metric, the share of (method, factor, seed) cells where x0-prediction beats eps, beside the
-    paper's share (``paper_improved``)."""
-    t = improvement_table(ds, metrics).dropna(subset=["delta"])
-    g = t.groupby("metric", sort=False)
-    out = pd.DataFrame({"improved": g["x0_better"].mean().astype(float), "cells": g.size()}).reset_index()
+    """Table 6 from this chapter's results, counted as the claims and the scorecard count it
+    (``verdicts.share_table`` over ``paper_shares.x0_frames``): per metric, the share of distinct (method, factor)
+    comparisons in which the x0 model beats the eps model (means over each comparison's crops; lower is better for
+    LPIPS), its 95 % interval (bootstrap over crops; over seeds for the set-level S_G), the number of comparisons,
+    beside the paper's share (``paper_improved``)."""
+    from ..studies.paper_shares import x0_frames
+    from ..studies.scorecard import Evidence, crop_frame, long_frame
+    from ..studies.verdicts import share_table
+
+    dataset = str(ds.attrs.get("dataset", ""))
+    ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
+    frame, crops, xs, eps, by = x0_frames(ev)
+    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "notes"]
+    out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
+           [cols] if xs and eps else pd.DataFrame(columns=cols))
     paper = paper_tables()
     paper = paper[(paper.table == "table6")][["metric", "mean"]].rename(columns={"mean": "paper_improved"})
     return out.merge(paper, on="metric", how="left")
 
 
 def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """``percent_improved`` in percent (one decimal), as the chapter shows it."""
+    """``percent_improved`` as the chapter shows it: our share with its interval, in percent, the comparisons it
+    counts, and the paper's share."""
     pi = percent_improved(ds, metrics)
-    return pi.assign(improved=(100 * pi.improved).round(1), paper_improved=(100 * pi.paper_improved).round(1))
+    ours = [f"{100 * v:.1f} % [{100 * a:.1f}, {100 * b:.1f}]" for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
+    return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": ours, "comparisons": pi.comparisons,
+                         "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
+                         "paper": (100 * pi.paper_improved).round(1).map(lambda v: f"{v:.1f} %" if v == v else "—"),
+                         "notes": pi.notes}).set_index("metric")
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:
@@ -199,16 +214,18 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     says? For eps_vs_x0: does x0-prediction improve texture (S_HF, S_DC) more often than structure (S_LF, PSNR)?"""
     study = ds.attrs["study"]
     if study == "eps_vs_x0":
-        pi = percent_improved(ds).set_index("metric")
-        have = [m for m in ("s_hf", "s_dc", "s_lf", "psnr") if m in pi.index]
-        txt = ", ".join(f"{m.upper()} {100 * pi.loc[m, 'improved']:.0f}% (paper {100 * pi.loc[m, 'paper_improved']:.1f}%)"
-                        for m in have)
-        spectral = [pi.loc[m, "improved"] for m in ("s_hf", "s_dc") if m in pi.index]
-        fidelity = [pi.loc[m, "improved"] for m in ("s_lf", "psnr") if m in pi.index]
-        agree = bool(spectral) and min(spectral) > 0.5 and (not fidelity or max(fidelity) < min(spectral))
-        return (f"x0-prediction improves, over {int(pi['cells'].max())} (method, factor, seed) cells: {txt}. The paper "
-                f"finds x0 a cure for collapse (S_HF, S_DC improve most) at a cost in structure (S_LF, PSNR improve less "
-                f"often). Our numbers {'agree' if agree else 'do not agree'} with that pattern." + _x0_failed_note(ds))
+        from ..studies.claims import CLAIM_TITLES, CLAIMS
+        from ..studies.scorecard import Evidence, crop_frame, long_frame
+
+        dataset = str(ds.attrs.get("dataset", ""))
+        ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
+        found = [(c, c.test(ev)) for c in CLAIMS if c.key in ("x0_cure", "x0_structure")]
+        lines = [f"**{CLAIM_TITLES[c.key]}** ({c.where}): {f.verdict}. {f.detail}." for c, f in found]
+        note = _x0_failed_note(ds).strip()
+        return ("The paper finds x0-prediction a cure for collapse (S_HF, S_DC improve in most comparisons) that "
+                "rarely improves structure (S_LF, PSNR). Judged by the claims page's rule on this chapter's "
+                "comparisons (a share holds when its 95 % interval lies wholly on the paper's side of 50 %):\n\n"
+                + "\n".join(f"- {line}" for line in lines) + (f"\n\n{note}" if note else ""))
     s = ablation_summary(ds)
     parts, holds = [], []
     for sel in axis_values(ds):
