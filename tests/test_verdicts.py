@@ -119,6 +119,30 @@ def test_texture_error_must_move_toward_zero_without_overshooting():
             {V.HOLDS: "3 of 3", V.FAILS: "2 of 3", V.INCONCLUSIVE: "2 of 3 hold, 1 inconclusive"}[want])
     older = claim("ovg_vs_ddim")(evidence(*scores))               # results without the metric: the check is skipped
     assert older.verdict == V.HOLDS and older.detail.startswith("2 of 2 hold") and "Δlog" not in older.detail
+    # with the real crops' band: ending beyond it on the other side is an overshoot, however close to 0 in size
+    noisy = 0.6 + 0 * ddim                                        # |0.6| < |-1.5|: closer to 0, but too noisy
+    ev = evidence(*scores, crops({"ddim": smooth, "ovg": noisy}, "delta_log_e_hf"))
+    assert claim("ovg_vs_ddim")(ev).verdict == V.HOLDS           # no band known: judged on |error| alone
+    ev.bands[("main", "d")] = (-0.3, 0.3)
+    found = claim("ovg_vs_ddim")(ev)
+    assert found.verdict == V.FAILS and "ovg overshoots the band" in found.detail
+    assert "real crops' band [−0.30, +0.30]" in found.detail
+    ev.bands[("main", "d")] = (-0.3, 0.8)                         # 0.6 is inside this band: no overshoot
+    assert claim("ovg_vs_ddim")(ev).verdict == V.HOLDS
+
+
+def test_the_real_band_is_the_ground_truths_spread_and_overshooting_crosses_it():
+    import xarray as xr
+
+    gt = np.array([-0.5, 0.0, 0.5, np.nan])
+    ds = xr.Dataset({"control_delta_log_e_hf": (("control", "crop_index"), np.stack([gt + 3, gt]))},
+                    coords={"control": ["copy", "ground_truth"]})
+    lo, hi = V.real_band(ds)
+    assert (lo, hi) == pytest.approx((-0.5, 0.5))                 # mean 0 ± std 0.5 of the finite values
+    assert V.real_band(xr.Dataset()) is None
+    assert V.overshoots(0.6, -1.0, (lo, hi)) and V.overshoots(-0.6, 1.0, (lo, hi))
+    assert not V.overshoots(0.4, -1.0, (lo, hi)) and not V.overshoots(-0.8, -1.0, (lo, hi))
+    assert not V.overshoots(2.0, 0.0, (lo, hi))                   # DDIM inside the band: nothing to overshoot
 
 
 def test_scale_steps_are_paired_on_the_same_crops_at_both_factors():

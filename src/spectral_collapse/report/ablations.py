@@ -213,18 +213,15 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     """Markdown, from the numbers: what the paper reports for this ablation, then each claim of the claims page that
     reads it (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
     (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples."""
-    from ..studies.claims import CLAIM_TITLES, CLAIMS
+    from ..studies.claims import findings_markdown, judged_on
     from ..studies.scorecard import ABLATIONS as EVIDENCE_NAMES
-    from ..studies.scorecard import Evidence, crop_frame, long_frame
+    from ..studies.scorecard import evidence_of
 
     study = ds.attrs["study"]
     short = "x0" if study == "eps_vs_x0" else EVIDENCE_NAMES[study][0]
-    dataset = str(ds.attrs.get("dataset", ""))
-    ev = Evidence(frame=long_frame(ds, short, dataset), crops=crop_frame(ds, short, dataset))
-    found = [(c, c.test(ev)) for c in CLAIMS if short in c.reads]
-    lines = [f"- **{CLAIM_TITLES[c.key]}** ({c.where}): {f.verdict}. {f.detail}." for c, f in found]
+    lines = findings_markdown(judged_on(evidence_of(ds, short), short))
     note = _x0_failed_note(ds).strip() if study == "eps_vs_x0" else ""
     return (f"The paper reports {_PAPER_SAYS[study]}. Our numbers, judged by the claims page's rule on this "
             f"chapter's results (a comparison holds when its paired 95 % interval over crops excludes 0 on the "
             f"claimed side by more than the metric's minimal effect; a share when its interval lies wholly on the "
-            f"paper's side of 50 %):\n\n" + "\n".join(lines) + (f"\n\n{note}" if note else ""))
+            f"paper's side of 50 %):\n\n" + lines + (f"\n\n{note}" if note else ""))

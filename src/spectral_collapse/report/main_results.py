@@ -3,29 +3,26 @@ from __future__ import annotations
 
 import xarray as xr
 
-__all__ = ["collapse_verdict"]
+__all__ = ["collapse_verdict", "MAIN_CLAIMS"]
 
 
-def _mean(ds, method, metric):
-    v = ds[metric].sel({"method": method})
-    return float(v.mean(skipna=True))
+# The claims of the claims page that this chapter's numbers answer on their own.
+MAIN_CLAIMS = ("collapse_sdc", "collapse_shf", "ovg_vs_ddim", "edm_tradeoff", "taba_structure")
 
 
 def collapse_verdict(ds: xr.Dataset) -> str:
-    """One paragraph: does standard DDIM inversion show spectral collapse here (S_DC, S_HF below TABA / EDM)?"""
-    methods = list(ds["method"].values)
-    if "ddim" not in methods:
+    """Markdown: does standard DDIM inversion show spectral collapse here, and what do OVG, EDM and TABA do about
+    it? Each claim of ``MAIN_CLAIMS`` judged on this chapter's results by the claims page's rule and in its words
+    (paired 95 % intervals over crops, three-way verdicts), then S_G per method."""
+    from ..studies.claims import findings_markdown, judged_on
+    from ..studies.scorecard import evidence_of
+
+    if "ddim" not in [str(m) for m in ds["method"].values]:
         return "DDIM was not run, so no verdict on spectral collapse."
-    refs = [m for m in ("taba", "edm") if m in methods]
-    parts, holds = [], []
-    for metric in ("s_dc", "s_hf"):
-        d = _mean(ds, "ddim", metric)
-        cmp = {r: _mean(ds, r, metric) for r in refs}
-        lower = all(d < v for v in cmp.values())
-        holds.append(lower)
-        parts.append(f"{metric.upper()} of DDIM is {d:.3f} against " + ", ".join(f"{r.upper()} {v:.3f}" for r, v in cmp.items())
-                     + (" (lower: consistent with collapse)" if lower else " (not lower than all of them)"))
-    g = ", ".join(f"{m} {float(ds['s_g'].sel({'method': m}).mean()):.3f}" for m in methods if "s_g" in ds)
-    verdict = "shows" if all(holds) else ("partly shows" if any(holds) else "does not show")
-    return (f"On this data, standard DDIM inversion {verdict} spectral collapse: " + "; ".join(parts)
-            + f". S_G per method: {g}.")
+    text = ("Judged by the claims page's rule on this chapter's results (a comparison holds when its paired 95 % "
+            "interval over crops excludes 0 on the claimed side by more than the metric's minimal effect):\n\n"
+            + findings_markdown(judged_on(evidence_of(ds, "main"), "main", MAIN_CLAIMS)))
+    if "s_g" in ds:
+        g = ", ".join(f"{m} {float(ds['s_g'].sel({'method': m}).mean()):.3f}" for m in ds["method"].values)
+        text += f"\n\nS_G per method (mean over seeds): {g}."
+    return text

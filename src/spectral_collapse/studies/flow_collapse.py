@@ -44,7 +44,7 @@ from .cells import Context
 from .models import data_options, profile_models, spec_data
 from .profiles import get_profile, study_params
 from .spec import StudySpec
-from .verdicts import FAILS, Finding, combine, compare, signed, texture_check
+from .verdicts import FAILS, Finding, combine, compare, real_band, signed, texture_check
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
            "run_flow_collapse", "findings"]
@@ -222,7 +222,8 @@ def findings(ds: xr.Dataset) -> dict[str, Finding]:
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
     out = {"collapse": combine([compare(f, "ddim", "taba", "s_dc", higher=False), _below_zero(ds, "ddim")]
                                if has("ddim", "taba") else [], "needs the ddim and taba labels")}
+    band = real_band(ds)
     for key, m in (("ovg", "ovg"), ("scaled", SCALED_LABEL)):
-        out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim")] if has(m, "ddim") else [],
+        out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim", band=band)] if has(m, "ddim") else [],
                            f"needs the {m} and ddim labels")
     return out

@@ -35,8 +35,8 @@ from .validity import failed_of
 from .store import load_results
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
-           "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame",
-           "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
+           "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
+           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric"]
 
@@ -154,6 +154,7 @@ class Evidence:
     source: str = "ours"                           # "ours" | "paper"
     files: dict = field(default_factory=dict)      # study -> [paths] (ours)
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
+    bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -171,20 +172,32 @@ class Evidence:
         return f
 
 
+def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
+    """One results dataset as evidence (``short``: its name in the evidence, "main", "x0", "scale", ...), read as
+    ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
+    dataset = str(dataset or ds.attrs.get("dataset", ""))
+    fr = long_frame(ds, short, dataset)
+    if short == "main":
+        fr["factor"] = _factor(ds)
+    from .verdicts import real_band
+
+    band = real_band(ds)
+    return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
+                    bands={} if band is None else {(short, dataset): band})
+
+
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, crops, files, extra = [], [], {}, {}
+    frames, crops, files, extra, bands = [], [], {}, {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
-            dataset = str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])
-            fr = long_frame(ds, short, dataset)
-            if short == "main":
-                fr["factor"] = _factor(ds)
-            frames.append(fr)
-            crops.append(crop_frame(ds, short, dataset))
+            one = evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))
+            frames.append(one.frame)
+            crops.append(one.crops)
+            bands.update(one.bands)
             files.setdefault(study, []).append(str(path))
     for study in EXTRA_STUDIES:
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -194,7 +207,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
-    return Evidence(frame=frame, extra=extra, source="ours", files=files,
+    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands,
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 

@@ -32,6 +32,7 @@ from .shares import LOWER_IS_BETTER, countable
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
            "tally_text", "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
+           "real_band", "overshoots",
            "share_interval", "share_verdict", "share_checks", "fisher_interval", "correlation_verdict",
            "distinct_points", "correlation_finding", "N_BOOT"]
 
@@ -128,11 +129,33 @@ def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", hig
     return ok, f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
 
 
-def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[str, str] | None:
+def real_band(ds) -> tuple[float, float] | None:
+    """The band of "right" for the signed texture error: mean ± one standard deviation of the per-crop
+    ``delta_log_e_hf`` of the real crops themselves (the ``ground_truth`` control of a translation result); None
+    without that control."""
+    if "control_delta_log_e_hf" not in ds or "ground_truth" not in ds["control"].values.tolist():
+        return None
+    v = np.asarray(ds["control_delta_log_e_hf"].sel(control="ground_truth").values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return None
+    return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
+
+
+def overshoots(a: float, b: float, band: tuple[float, float]) -> bool:
+    """Whether a mean error ``a`` that started from ``b`` ends beyond the band on its other side (b too smooth, a too
+    noisy, or the reverse); never when ``b`` is inside the band."""
+    lo, hi = band
+    return (b < lo and a > hi) or (b > hi and a < lo)
+
+
+def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
+                  band: tuple[float, float] | None = None) -> tuple[str, str] | None:
     """Whether ``a``'s signed texture error (``delta_log_e_hf``: log E_HF - mu_HF of the real crops; < 0 too smooth,
     > 0 too noisy) moves toward zero from ``b``'s without overshooting. Holds when |mean error(a)| < |mean error(b)|
     and the paired interval of the per-crop |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold
-    in the reverse case; inconclusive otherwise. None when the metric is not in ``f``."""
+    in the reverse case, or when ``a``'s mean ends beyond the real crops' ``band`` (``real_band``) on the other side
+    from ``b``'s (``overshoots``); inconclusive otherwise. None when the metric is not in ``f``."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None
@@ -145,8 +168,13 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "") -> tuple[st
     closer = abs(sa.mean()) < abs(sb.mean())
     if (v == HOLDS and not closer) or (v == FAILS and closer):
         v = INCONCLUSIVE
+    where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
+    over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
+    if over:
+        v = FAILS
     return v, (f"{prefix}|Δlog E_HF| {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
-               f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}) → {v}")
+               f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
+               + (f"; {a} overshoots the band" if over else "") + f" → {v}")
 
 
 def versus(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
