@@ -288,3 +288,24 @@ def test_pages_count_the_four_verdicts_in_the_same_words():
     page = conclusions_markdown(ev)
     assert "## What is inconclusive" in page and page.index("## What is inconclusive") < page.index(
         "## What is not testable here")
+
+
+def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
+    """``chapter_claims`` on one main-results dataset gives the verdicts ``evaluate_claims`` gives on evidence
+    holding that dataset alone: the chapter and the claims page cannot disagree."""
+    import xarray as xr
+
+    from spectral_collapse.studies.claims import chapter_claims
+
+    rng = np.random.default_rng(3)
+    methods = ["ddim", "taba", "edm", "ovg"]
+    shift = {"ddim": 0.0, "taba": 0.2, "edm": 0.1, "ovg": 0.15}
+    data = {m: (("method", "seed", "sample"), np.stack([0.5 + shift[k] + 0.01 * rng.standard_normal((2, 6))
+                                                          for k in methods])) for m in ("s_hf", "s_dc", "s_lf")}
+    ds = xr.Dataset(data, coords={"method": methods, "seed": [0, 1]},
+                    attrs={"study": "main_results", "dataset": "ihc-sr"})
+    mine = {c.key: f.verdict for c, f in chapter_claims(ds)}
+    page = C.evaluate_claims(S.evidence_of(ds, "main")).set_index("claim")["verdict"]
+    assert mine and all(page[k] == v for k, v in mine.items())
+    assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
+    assert chapter_claims(ds.assign_attrs(study="velocity")) == []

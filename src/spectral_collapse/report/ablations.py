@@ -213,13 +213,10 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     """Markdown, from the numbers: what the paper reports for this ablation, then each claim of the claims page that
     reads it (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
     (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples."""
-    from ..studies.claims import findings_markdown, judged_on
-    from ..studies.scorecard import ABLATIONS as EVIDENCE_NAMES
-    from ..studies.scorecard import evidence_of
+    from ..studies.claims import chapter_claims, findings_markdown
 
     study = ds.attrs["study"]
-    short = "x0" if study == "eps_vs_x0" else EVIDENCE_NAMES[study][0]
-    lines = findings_markdown(judged_on(evidence_of(ds, short), short))
+    lines = findings_markdown(chapter_claims(ds))
     note = _x0_failed_note(ds).strip() if study == "eps_vs_x0" else ""
     return (f"The paper reports {_PAPER_SAYS[study]}. Our numbers, judged by the claims page's rule on this "
             f"chapter's results (a comparison holds when its paired 95 % interval over crops excludes 0 on the "

@@ -162,7 +162,16 @@ def _verdict_pca(ds: xr.Dataset) -> str:
         fac.sort()
         mono = all(b[1] <= a_[1] for a_, b in zip(fac, fac[1:]))
         txt += f"; sparser input, fewer components: {_agrees(mono)} (model trained at x{ds.attrs.get('model_factor')})"
-    return txt + "."
+    return txt + "." + _on_the_claims_page(ds)
+
+
+def _on_the_claims_page(ds: xr.Dataset) -> str:
+    """The claims page's verdicts on this chapter's results (its rule reads only the DDIM series), after a blank line;
+    '' when no claim reads them."""
+    from ..studies.claims import chapter_claims, findings_markdown
+
+    found = chapter_claims(ds)
+    return ("\n\nThe claims page judges the same results by its rule:\n\n" + findings_markdown(found)) if found else ""
 
 
 def _verdict_gaussianity(ds: xr.Dataset) -> str:

@@ -32,6 +32,9 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
         text += (f" The chosen {primary} point (eta_HF = {ch['eta_hf']:.3g}, eta_LF = {ch['eta_lf']:.3g}) has "
                  f"S_HF {ch['s_hf']:.3f} and S_LF {ch['s_lf']:.3f}; the best baseline on S_HF is {best_hf['method']} "
                  f"({best_hf['s_hf']:.3f}) and on S_LF {best_lf['method']} ({best_lf['s_lf']:.3f}).")
+    from ..studies.claims import chapter_claims, findings_markdown
+
     verdict = "holds" if out["holds"] else "does not hold"
-    out["text"] = f"The paper's claim that OVG expands the frontier {verdict} here. " + text
+    out["text"] = (f"The paper's claim that OVG expands the frontier {verdict} here. " + text
+                   + "\n\nOn the claims page, by the same rule:\n\n" + findings_markdown(chapter_claims(ds)))
     return out

@@ -25,7 +25,7 @@ from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine,
                        distinct_points, share_checks, texture_check, versus)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES",
-           "evaluate_claims", "judged_on", "findings_markdown"]
+           "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown"]
 
 
 @dataclass(frozen=True)
@@ -421,6 +421,22 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
     """The claims that read the evidence ``reads`` ("main", "x0", "scale", ...; ``keys``: only these), each with
     its finding on ``ev``: what a chapter says of its own results, by the claims page's rule."""
     return [(c, c.test(ev)) for c in CLAIMS if reads in c.reads and (keys is None or c.key in keys)]
+
+
+def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
+    """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
+    the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
+    import pandas as pd
+
+    from .scorecard import ABLATIONS, evidence_of
+
+    study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
+    if study in ("pca_collapse", "pareto"):
+        ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
+                      extra={study: {dataset: ds}})
+        return judged_on(ev, study, keys)
+    short = {"main_results": "main", "eps_vs_x0": "x0", **{k: v[0] for k, v in ABLATIONS.items()}}.get(study)
+    return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 
 def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
