@@ -92,7 +92,8 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert loss_chart(ds, "ihc-sr-x4-eps") is not None and loss_chart(ds, "ihc-sr-x4-vae") is None
     assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
                                                      "reconstructed, target", "held-out, target"}
-    assert list(thresholds_table().index) == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
+    assert thresholds_table()["check"].tolist() == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
+    assert "role" not in table and table.loc["ihc-sr-x4-eps", "steps"] == 30   # the roles are under the loss curves
     starts = start_table(ds)   # both starts of the deterministic sampler, per diffusion model and label
     assert set(starts.index.get_level_values("model")) == set(keys) - {"ihc-sr-x4-vae"}
     assert starts.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}

@@ -27,7 +27,7 @@ def thresholds_table() -> pd.DataFrame:
     """Each check, what it measures and its rule."""
     rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
     return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[c]} {THRESHOLDS[c]:g}"}
-                         for c in CHECKS]).set_index("check")
+                         for c in CHECKS])
 
 
 def reports(ds: xr.Dataset) -> dict[str, GateReport]:
@@ -35,20 +35,21 @@ def reports(ds: xr.Dataset) -> dict[str, GateReport]:
 
 
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: its role, training steps, the worst value of each check (over samplers and labels) and
-    the verdict; a check that cannot be judged (no training log) reads "n/a"."""
+    """One row per model: its training steps, the worst value of each check (over samplers and labels) and the
+    verdict; a check that cannot be judged (no training log) reads "n/a", an infinite value "∞". (Each model's role
+    is under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
     rows = []
     for key, rep in reports(ds).items():
         t = rep.table().set_index("check")
-        row = {"model": key, "role": info[key]["role"], "steps": info[key].get("steps")}
+        row = {"model": key, "steps": info[key].get("steps")}
         for c in CHECKS:
             if c not in t.index:
                 row[c] = "—"
                 continue
             v, ok = t.loc[c, "worst"], t.loc[c, "passed"]
             row[c] = "n/a" if ok is None or (isinstance(v, float) and np.isnan(v)) else \
-                f"{v:.3g} {'✓' if ok else '✗'}"
+                f"{'∞' if np.isinf(v) else f'{v:.3g}'} {'✓' if ok else '✗'}"
         row["gate"] = "passes" if rep.passed else "fails"
         rows.append(row)
     return pd.DataFrame(rows).set_index("model")
