@@ -203,21 +203,27 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
 
 
 def _verdict_decorrelation(ds: xr.Dataset) -> str:
+    from ..studies.verdicts import correlation_verdict, fisher_interval
+
     m = [str(v) for v in ds["method"].values]
     dc = dict(zip(m, ds["s_dc"].mean("latent").values.tolist()))
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
-    ok = keep.sum() > 2 and np.std(g[keep]) > 0 and np.std(c[keep]) > 0
-    r = float(np.corrcoef(g[keep], c[keep])[0, 1]) if ok else np.nan
+    pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0) if keep.any() else np.zeros((0, 2))  # repeats once
+    ok = len(pts) > 2 and np.std(pts[:, 0]) > 0 and np.std(pts[:, 1]) > 0
+    r = float(np.corrcoef(pts[:, 0], pts[:, 1])[0, 1]) if ok else np.nan
+    lo, hi = fisher_interval(r, len(pts))
     txt = ("The paper claims (Sec. 4, Fig. 8, Fig. 14) that DDIM latents hold spatially correlated patches (low "
            "S_DC in the tables' convention) and that S_DC and S_G are strongly positively correlated. "
            "Our numbers: mean S_DC " + ", ".join(f"{k} {dc[k]:.3f}" for k in m)
-           + f"; Pearson r(S_G, S_DC) over {int(keep.sum())} runs "
-           + (f"= {r:.2f}" if np.isfinite(r) else "undefined (fewer than three runs, or one of the two is constant)"))
+           + f"; Pearson r(S_G, S_DC) over {len(pts)} distinct runs "
+           + (f"= {r:.2f} [{lo:.2f}, {hi:.2f}] (95 % Fisher-z interval)" if np.isfinite(r)
+              else "undefined (fewer than three runs, or one of the two is constant)"))
     verdicts = []
     if "ddim" in dc and any(k in dc for k in ("taba", "edm")):
         verdicts.append(f"DDIM lowest S_DC: {_agrees(dc['ddim'] <= min(dc[k] for k in ('taba', 'edm') if k in dc))}")
-    verdicts.append(f"positive correlation: {_agrees(bool(r > 0.5))}" if np.isfinite(r) else "correlation undefined")
+    verdicts.append(f"strong positive correlation (r beyond 0.5, interval above 0): "
+                    f"{correlation_verdict(r, lo, hi, 1, 0.5)}" if np.isfinite(r) else "correlation undefined")
     return txt + ". " + "; ".join(verdicts) + "."
 
 
