@@ -20,13 +20,13 @@ def _script():
     return module
 
 
-def test_it_patches_only_the_training_length_and_ema_of_the_quick_models(monkeypatch):
+def test_it_patches_only_the_training_length_ema_and_edm_noise_levels_of_the_quick_models(monkeypatch):
     tn = _script()
     monkeypatch.setitem(profiles.PROFILES, "quick", profiles.PROFILES["quick"])
     before = profiles.PROFILES["quick"]
     tn.patch_quick()
     after = profiles.PROFILES["quick"]
-    for name, want in (("train_eps", tn.NEXT), ("train_edm", tn.NEXT), ("train_dit", tn.NEXT_DIT)):
+    for name, want in (("train_eps", tn.NEXT), ("train_edm", tn.NEXT_EDM), ("train_dit", tn.NEXT_DIT)):
         assert getattr(after, name) == replace(getattr(before, name), **want)
     assert replace(after, train_eps=before.train_eps, train_edm=before.train_edm, train_dit=before.train_dit) == before
 
