@@ -21,7 +21,7 @@ from spectral_collapse.data import Task
 from spectral_collapse.report import ablations as rep
 from spectral_collapse.studies import ablations as ab
 from spectral_collapse.studies import models as models_mod
-from spectral_collapse.studies.cells import Context
+from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.registry import study_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,15 +109,15 @@ def test_scale_factor_is_refused_by_the_loaded_task_not_the_name(fake_runs, monk
     real = ab.spec_data
     monkeypatch.setattr(ab, "spec_data", lambda *a, **kw: dataclasses.replace(real(*a, **kw), task=Task("generic")))
     with pytest.raises(ValueError, match="task is 'generic', not 'sr'"):
-        ab.run_ablation_spec(_spec("scale_factor"), Context())
+        ab.run_ablation_spec(_spec("scale_factor"), StudyContext())
     assert fake_runs.trained == [] and fake_runs.calls == []
-    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), Context())  # one factor, the profile's
+    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), StudyContext())  # one factor, the profile's
     assert [int(f) for f in ds["factor"].values] == [4]
 
 
 def test_unknown_methods_are_refused_before_any_work(fake_runs):
     with pytest.raises(ValueError, match="unknown method label 'nope'"):
-        ab.run_ablation_spec(_spec("backbone_ablation", methods=["ddim", "nope"]), Context())
+        ab.run_ablation_spec(_spec("backbone_ablation", methods=["ddim", "nope"]), StudyContext())
     assert fake_runs.trained == [] and fake_runs.calls == []
 
 
@@ -128,7 +128,7 @@ def test_paper_scale_maps_by_rank_and_keeps_the_papers_own_factors():
 
 
 def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
-    ds = ab.run_ablation_spec(_spec("backbone_ablation", seeds=[3, 4]), Context(), n_pca=6)
+    ds = ab.run_ablation_spec(_spec("backbone_ablation", seeds=[3, 4]), StudyContext(), n_pca=6)
     calls, made = fake_runs.calls, fake_runs.made
     assert [c["backbone"] for c in calls] == ["unet", "dit"]
     assert [c["study"] for c in calls] == ["backbone_ablation"] * 2
@@ -158,24 +158,24 @@ def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
     from spectral_collapse.studies import translation
 
     chosen = {"eta_hf": 3e-7, "eta_lf": 0.02, "source": "pareto results key abc"}
-    ab.run_ablation_spec(_spec("scale_factor").with_inputs(pareto=chosen), Context(), n_pca=6)
+    ab.run_ablation_spec(_spec("scale_factor").with_inputs(pareto=chosen), StudyContext(), n_pca=6)
     assert [c["ovg"] for c in fake_runs.calls] == [chosen, chosen]
     fake_runs.calls.clear()
-    ab.run_ablation_spec(_spec("scale_factor"), Context(), n_pca=6)
+    ab.run_ablation_spec(_spec("scale_factor"), StudyContext(), n_pca=6)
     ovg = [c["ovg"] for c in fake_runs.calls]
     assert ovg[0] == ovg[1] and ovg[0]["eta_hf"] == translation.OVG_DEFAULTS["eta_hf"]
     assert "no Pareto sweep" in ovg[0]["source"]
 
 
 def test_scale_factor_loads_each_factors_data_and_model(fake_runs):
-    ds = ab.run_ablation_spec(_spec("scale_factor", factors=[2, 4]), Context(), n_pca=6)
+    ds = ab.run_ablation_spec(_spec("scale_factor", factors=[2, 4]), StudyContext(), n_pca=6)
     assert [c["data"].task for c in fake_runs.calls] == [Task("sr", 2), Task("sr", 4)]
     assert [t[2] for t in fake_runs.trained] == [2, 4]
     assert sorted(json.loads(ds.attrs["checkpoints"])) == ["factor2/eps", "factor4/eps"]
 
 
 def test_space_ablation_keeps_latents_of_each_shape_and_their_pca(fake_runs):
-    ds = ab.run_ablation_spec(_spec("space_ablation"), Context(), n_images=2, n_pca=6)
+    ds = ab.run_ablation_spec(_spec("space_ablation"), StudyContext(), n_images=2, n_pca=6)
     made = fake_runs.made
     assert [c["space"] for c in fake_runs.calls] == ["pixel", "latent"]
     assert fake_runs.calls[0]["ls"] is None and fake_runs.calls[1]["ls"].kind == "latent space"
@@ -241,7 +241,7 @@ def test_percent_improved_counts_cells_in_the_right_direction():
 
 
 def test_eps_vs_x0_assembles_two_axes(fake_runs):
-    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), Context(), n_pca=6)
+    ds = ab.run_ablation_spec(_spec("eps_vs_x0"), StudyContext(), n_pca=6)
     assert [(c["parameterization"], c["data"].task.factor) for c in fake_runs.calls] == [
         ("eps", 2), ("eps", 4), ("x0", 2), ("x0", 4)]
     assert [(t[0], t[2]) for t in fake_runs.trained] == [("eps", 2), ("eps", 4), ("x0", 2), ("x0", 4)]
@@ -268,7 +268,7 @@ def test_charts_of_every_study_render(fake_runs):
     from spectral_collapse.plotting import ablations as charts
 
     for study in ab.ABLATIONS:
-        ds = ab.run_ablation_spec(_spec(study), Context(), n_images=2, n_pca=6)
+        ds = ab.run_ablation_spec(_spec(study), StudyContext(), n_images=2, n_pca=6)
         bars = charts.arm_bars(ds)
         assert (bars is None) == (study == "eps_vs_x0")
         for chart in [bars, charts.pca_chart(ds)] + ([charts.factor_chart(ds)] if study == "scale_factor" else []) + (
@@ -288,10 +288,10 @@ def test_backbone_unet_arm_shares_its_cells_with_the_main_results(tmp_path):
 
     knobs = dict(methods=["ddim"], seeds=[0])
     first = Memo(tmp_path)
-    main = run_main_results(study_spec("main_results", dataset="ihc-sr", profile="smoke", **knobs), Context(first))
+    main = run_main_results(study_spec("main_results", dataset="ihc-sr", profile="smoke", **knobs), StudyContext(first))
     assert first.hits == 0 and first.misses >= 2  # the DDIM translation and the samples from noise
     memo = Memo(tmp_path)
-    ds = ab.run_ablation_spec(_spec("backbone_ablation", **knobs), Context(memo))
+    ds = ab.run_ablation_spec(_spec("backbone_ablation", **knobs), StudyContext(memo))
     assert memo.hits == first.misses  # every cell of the main results is the U-Net arm's
     assert memo.misses >= 2           # the DiT arm's are new
     np.testing.assert_array_equal(ds["psnr"].sel(backbone="unet").values, main["psnr"].values)

@@ -27,7 +27,7 @@ from spectral_collapse.metrics import spectral as spec
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.plotting.latents import chi2_curve, norm_histogram
 from spectral_collapse.report import latents as R
-from spectral_collapse.studies.cells import Context
+from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
 from spectral_collapse.studies.metric_validation import real_reference, run_metric_validation
 from spectral_collapse.studies.registry import study_spec
@@ -48,7 +48,7 @@ def smoke(name, dataset="ihc-sr", **raw):
 
 
 def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles):
-    ds = run_latent_study(smoke("pca_collapse", factors=[2, 4, 8], n_latents=40), Context(), models=oracles)
+    ds = run_latent_study(smoke("pca_collapse", factors=[2, 4, 8], n_latents=40), StudyContext(), models=oracles)
     assert list(ds["series"].values) == ["ddim x2", "ddim x4", "ddim x8", "gaussian"]
     assert ds.attrs["model_factor"] == 4 and ds.attrs["study"] == "pca_collapse"
     g = ds["cev"].sel(series="gaussian").values
@@ -108,7 +108,7 @@ def test_chi2_curve_and_histogram_are_densities():
 
 def test_gaussianity_matches_scipy_ks(oracles):
     ds = run_latent_study(smoke("gaussianity", dataset="ihc-edges", methods=["ddim", "edm"], n_latents=12),
-                          Context(), models=oracles)
+                          StudyContext(), models=oracles)
     d = ds.attrs["d"]
     assert d == 3 * 16 * 16
     for m in ("ddim", "edm"):
@@ -132,7 +132,7 @@ def test_gaussianity_matches_scipy_ks(oracles):
 
 def test_decorrelation_masks_runs_and_scatter(oracles):
     ds = run_latent_study(smoke("decorrelation", methods=["ddim", "taba"], n_latents=10, steps_grid=[2, 4],
-                                seeds=[0, 1]), Context(), models=oracles)
+                                seeds=[0, 1]), StudyContext(), models=oracles)
     assert ds["mask"].shape == (2, 4, 16 - 3, 16 - 3)
     np.testing.assert_allclose(ds["mask"].mean(("py", "px")).values, ds["flagged_ratio"].values[:, :4])
     np.testing.assert_allclose(ds["s_dc"].values, 1 - ds["flagged_ratio"].values)
@@ -171,10 +171,10 @@ def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_
     new cells; the same weights again read them."""
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
-    g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=models)
+    g = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), StudyContext(cache=memo), models=models)
     assert (memo.hits, memo.misses) == (0, 2)           # 16 test crops (translated) + 4 others (inverted)
     dc = run_latent_study(smoke("decorrelation", methods=["ddim"], n_latents=20, seeds=[0], steps_grid=[4]),
-                          Context(cache=memo), models=models)
+                          StudyContext(cache=memo), models=models)
     assert memo.hits == 2 and memo.misses == 3          # the 12 latents shared; the 8-input run at 4 steps is new
     z = dc["latents"].sel({"method": "ddim"}).values    # the first 4 latents, as the Gaussianity study saw them
     np.testing.assert_allclose((z.reshape(len(z), -1).astype(np.float64) ** 2).sum(1) / g.attrs["d"],
@@ -184,17 +184,17 @@ def test_latent_studies_share_inversion_cells_and_recompute_for_new_weights(tmp_
     with torch.no_grad():
         next(changed["eps"].parameters()).add_(1e-3)
     before = (memo.hits, memo.misses)
-    run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=changed)
+    run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), StudyContext(cache=memo), models=changed)
     assert (memo.hits, memo.misses) == (before[0], before[1] + 2)
     # the original weights again: read back
-    again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), Context(cache=memo), models=models)
+    again = run_latent_study(smoke("gaussianity", methods=["ddim"], n_latents=20), StudyContext(cache=memo), models=models)
     assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
     xr.testing.assert_allclose(again["norm_ratio"], g["norm_ratio"])
     # a new OVG setting from the Pareto sweep changes the OVG cells, not the DDIM ones
     ovg = {"eta_hf": 2e-6, "eta_lf": 0.02, "source": "pareto (test)"}
     s = smoke("gaussianity", methods=["ddim", "ovg"], n_latents=20).with_inputs(pareto=ovg)
     before = (memo.hits, memo.misses)
-    out = run_latent_study(s, Context(cache=memo), models=models)
+    out = run_latent_study(s, StudyContext(cache=memo), models=models)
     assert (memo.hits, memo.misses) == (before[0] + 2, before[1] + 2)
     assert json.loads(out.attrs["ovg"]) == ovg
 
@@ -213,15 +213,15 @@ def test_latents_of_the_test_inputs_are_the_main_results_translation_latents(tmp
     memo = Memo(tmp_path / "cells")
     models = {"eps": copy.deepcopy(oracles["eps"])}
     prof = get_profile("smoke")
-    st = Setup(smoke("gaussianity", methods=[label], n_latents=20), Context(cache=memo), models=models)
+    st = Setup(smoke("gaussianity", methods=[label], n_latents=20), StudyContext(cache=memo), models=models)
     z, ok, x = st.latents(label, 20)
     assert (memo.hits, memo.misses) == (0, 2) and ok.all() and z.shape[0] == 20
     ms = st.method(label)
-    whole = invert_cell(Context(), models["eps"], x, ms, seed=0, steps=prof.steps, batch_size=5)
+    whole = invert_cell(StudyContext(), models["eps"], x, ms, seed=0, steps=prof.steps, batch_size=5)
     np.testing.assert_allclose(z.numpy(), whole["latent"].values, rtol=1e-5, atol=1e-5)
     union = st.main_crops(st.data)
     np.testing.assert_array_equal(x[:len(union)].numpy(), st.data.test_source[union].numpy())
-    tr = translation_results(Context(cache=memo), st.data, models, profile="smoke", labels=[label],
+    tr = translation_results(StudyContext(cache=memo), st.data, models, profile="smoke", labels=[label],
                              seeds=list(prof.seeds))
     if label == "ddim":  # translated once over every seed's crops: the cell the latent study stored
         assert memo.hits == 1
@@ -249,7 +249,7 @@ def test_checkpoints_are_recorded_and_studies_are_dispatched_by_name(oracles):
 def test_velocity_spectra_shapes_and_closed_form(tmp_path, oracles):
     memo = Memo(tmp_path / "cells")
     s = smoke("velocity", methods=["ddim", "edm"], n_samples=2)
-    ds = run_velocity(s, Context(cache=memo), models=oracles)
+    ds = run_velocity(s, StudyContext(cache=memo), models=oracles)
     assert (memo.hits, memo.misses) == (0, 2)                 # one cell per method
     freqs, _ = lat.radial_power_spectrum(torch.zeros(16, 16))
     assert ds["log_power"].shape == (2, 8, len(freqs))
@@ -268,10 +268,10 @@ def test_velocity_spectra_shapes_and_closed_form(tmp_path, oracles):
     assert list(summ["method"]) == ["ddim", "edm"] and np.isfinite(summ[["hf_late", "lf_late"]].to_numpy()).all()
     assert "Fig. 17" in R.verdict(ds)
     # read back from the cache; another space is another cell
-    again = run_velocity(s, Context(cache=memo), models=oracles)
+    again = run_velocity(s, StudyContext(cache=memo), models=oracles)
     assert (memo.hits, memo.misses) == (2, 2)
     xr.testing.assert_identical(again["log_power"], ds["log_power"])
-    sigma = run_velocity(smoke("velocity", methods=["ddim"], n_samples=2, space="sigma"), Context(cache=memo),
+    sigma = run_velocity(smoke("velocity", methods=["ddim"], n_samples=2, space="sigma"), StudyContext(cache=memo),
                          models=oracles)
     assert (memo.hits, memo.misses) == (2, 3) and sigma.attrs["space"] == "sigma"
 
@@ -302,7 +302,7 @@ def test_metric_validation_filters_spectra_and_correlations():
     torch.manual_seed(0)
     model = lp.LPIPS(pretrained=False, pnet_rand=True, verbose=False).eval()
     main, s_g, s_dc = _fake_main()
-    ds = run_metric_validation(smoke("metric_validation", n_real=32), Context(inputs={"main_results": main}),
+    ds = run_metric_validation(smoke("metric_validation", n_real=32), StudyContext(inputs={"main_results": main}),
                                lpips_kw={"model": model},
                                fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
     data = load_dataset("ihc-sr", size=16, factor=4)
@@ -327,7 +327,7 @@ def test_metric_validation_filters_spectra_and_correlations():
 
 
 def test_metric_validation_without_main_results_says_so(tmp_path):
-    ds = run_metric_validation(smoke("metric_validation", n_real=8, kappas=[0.2, 0.5]), Context())
+    ds = run_metric_validation(smoke("metric_validation", n_real=8, kappas=[0.2, 0.5]), StudyContext())
     assert ds.sizes["point"] == 0 and ds.sizes["metric_a"] == 0 and ds.sizes["kappa"] == 2
     assert "no main_results" in ds.attrs["correlations"] and "no main_results" in ds.attrs["lpips_status"]
     stored = load_results(save_results(ds, tmp_path / "mv.nc"))   # empty dimensions store and load

@@ -11,7 +11,7 @@ import xarray as xr
 from conftest import oracle_denoiser
 from spectral_collapse.inversion import TABA, Euler
 from spectral_collapse.pipeline.memo import Memo, fingerprint
-from spectral_collapse.studies.cells import Context, NoCache, invert_cell, translate_cell
+from spectral_collapse.studies.cells import StudyContext, NoCache, invert_cell, translate_cell
 from spectral_collapse.studies.translation import MethodSpec
 
 
@@ -124,13 +124,13 @@ def test_translation_cells_are_shared_and_follow_model_data_method_and_seed(tmp_
     D = oracle_denoiser("eps")
     x = _x()
     memo = Memo(tmp_path)
-    ctx = Context(cache=memo)
+    ctx = StudyContext(cache=memo)
     ddim = MethodSpec("ddim", "eps", Euler())
     a = translate_cell(ctx, D, x, ddim, seed=0, steps=4, batch_size=2)
-    b = translate_cell(Context(cache=memo), oracle_denoiser("eps"), x.clone(), ddim, seed=0, steps=4, batch_size=3)
+    b = translate_cell(StudyContext(cache=memo), oracle_denoiser("eps"), x.clone(), ddim, seed=0, steps=4, batch_size=3)
     assert (memo.misses, memo.hits) == (1, 1)  # same model content, same data: one cell (batch size is not a key)
     np.testing.assert_array_equal(a["output"].values, b["output"].values)
-    direct = translate_cell(Context(), D, x, ddim, seed=0, steps=4, batch_size=2)  # NoCache computes
+    direct = translate_cell(StudyContext(), D, x, ddim, seed=0, steps=4, batch_size=2)  # NoCache computes
     np.testing.assert_array_equal(a["output"].values, direct["output"].values)
     D2 = oracle_denoiser("eps")
     with torch.no_grad():

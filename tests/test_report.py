@@ -208,7 +208,7 @@ def _oracle_user(std: float = 0.5):
 def test_a_new_model_without_a_sweep_gets_step_sizes_calibrated_on_validation_crops(monkeypatch):
     from spectral_collapse.data import load_dataset
     from spectral_collapse.studies import calibrate, pareto
-    from spectral_collapse.studies.cells import Context
+    from spectral_collapse.studies.cells import StudyContext
     from spectral_collapse.studies.splits import validation_indices
 
     data = load_dataset("ihc-sr", size=16, factor=4)
@@ -217,7 +217,7 @@ def test_a_new_model_without_a_sweep_gets_step_sizes_calibrated_on_validation_cr
     monkeypatch.setattr(pareto, "pareto_results", lambda ctx, d, *a, **kw: seen.append(kw) or real(ctx, d, *a, **kw))
     given = _oracle_user()
     spec = registry.study_spec("main_results", dataset="ihc-sr", profile="smoke", model="m")
-    op = calibrate.ovg_for(spec, Context(), given, data)
+    op = calibrate.ovg_for(spec, StudyContext(), given, data)
     assert "short calibration on 4 validation images of ihc-sr" in op["source"]
     assert "no Pareto sweep stored" in op["source"]                       # and why it was needed
     assert seen[0]["bases"] == ("ovg",) and seen[0]["baselines"] == () and seen[0]["n_images"] == 4
@@ -229,8 +229,8 @@ def test_a_new_model_without_a_sweep_gets_step_sizes_calibrated_on_validation_cr
     swept = spec.with_inputs(pareto={"eta_hf": 3e-7, "eta_lf": 2e-3, "per_base": {"ovg": {"eta_hf": 3e-7,
                                                                                         "eta_lf": 2e-3}},
                                      "source": "Pareto sweep"})
-    assert calibrate.ovg_for(swept, Context(), given, data)["eta_hf"] == 3e-7
-    assert calibrate.ovg_for(spec, Context(), None, data)["source"].startswith("defaults")
+    assert calibrate.ovg_for(swept, StudyContext(), given, data)["eta_hf"] == 3e-7
+    assert calibrate.ovg_for(spec, StudyContext(), None, data)["source"].startswith("defaults")
     assert len(seen) == 1
 
 
@@ -261,7 +261,7 @@ def test_translate_warns_in_one_line_when_latents_leave_the_noise():
 def test_a_long_cell_draws_a_bar_naming_study_method_and_images_only_when_asked(monkeypatch, capsys):
     from spectral_collapse.inversion import Euler
     from spectral_collapse.studies import progress
-    from spectral_collapse.studies.cells import Context, translate_cell
+    from spectral_collapse.studies.cells import StudyContext, translate_cell
     from spectral_collapse.studies.translation import MethodSpec
 
     D = oracle_denoiser("eps")
@@ -269,12 +269,12 @@ def test_a_long_cell_draws_a_bar_naming_study_method_and_images_only_when_asked(
     ms = MethodSpec("ddim", "eps", Euler())
     monkeypatch.delenv(progress.ENV, raising=False)
     with progress.running("main_results/mine"):
-        translate_cell(Context(), D, x, ms, seed=0, steps=4, batch_size=2)
+        translate_cell(StudyContext(), D, x, ms, seed=0, steps=4, batch_size=2)
     assert capsys.readouterr().err == ""  # not asked: library use stays silent
     monkeypatch.setenv(progress.ENV, "1")
     monkeypatch.setattr(progress, "DELAY_S", 0.0)
     with progress.running("main_results/mine"):
-        translate_cell(Context(), D, x, ms, seed=7, steps=4, batch_size=2)
+        translate_cell(StudyContext(), D, x, ms, seed=7, steps=4, batch_size=2)
     err = capsys.readouterr().err
     assert "main_results/mine · ddim seed 7" in err and "images 3/3" in err and "16/16" in err  # 2 batches x 2 x 4
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import xarray as xr
 
 from ..data import check_dataset, dataset_key
-from ..studies.cells import Context
+from ..studies.cells import StudyContext
 from ..studies.models import content_inputs
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
@@ -175,7 +175,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
         warnings.simplefilter("always")
         name = f"{spec.study}/{dataset_key(spec.dataset, path_hash=False)}"  # what progress bars are called
         with gate_policy(allow_weak(spec), cache=memo.root / "gate") as gate, running(name):
-            ds = study.run(spec, Context(cache=memo, inputs=inputs, progress=progress))
+            ds = study.run(spec, StudyContext(cache=memo, inputs=inputs, progress=progress))
     ds.attrs["model_gate"] = json.dumps(gate.used)
     ds.attrs["run_warnings"] = json.dumps(own_warnings(caught))
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)

@@ -37,7 +37,7 @@ import xarray as xr
 
 from . import translation
 from .aggregate import TABLE_METRICS, summary
-from .cells import Context
+from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
 from .profiles import get_profile
 from .spec import StudySpec
@@ -108,7 +108,7 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
             for par, f in itertools.product(("eps", "x0"), factors)]
 
 
-def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
+def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
     """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes.
 
     Knobs: ``methods`` (default ABLATION_LABELS; eps_vs_x0 adds ``ovg_stable``), ``seeds`` (default the profile's), ``factors`` (default the
@@ -146,7 +146,7 @@ def run_ablation_spec(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     return ds
 
 
-def _arm_models(spec: StudySpec, ctx: Context, arm: Arm, labels) -> tuple[dict, object, str]:
+def _arm_models(spec: StudySpec, ctx: StudyContext, arm: Arm, labels) -> tuple[dict, object, str]:
     """The arm's trained models by parameterization (those its labels need), its LatentSpace (or None), its space."""
     return profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
                           factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),

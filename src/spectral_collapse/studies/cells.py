@@ -23,7 +23,7 @@ from ..inversion.loop import primary
 from .progress import cell_bar
 from .spec import CACHE_VERSION
 
-__all__ = ["Context", "NoCache", "translate_cell", "invert_cell"]
+__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell"]
 
 
 class NoCache:
@@ -39,7 +39,7 @@ class NoCache:
 
 
 @dataclass
-class Context:
+class StudyContext:
     """What a study function gets besides its spec: the cell cache, the results of the studies it reads, progress."""
 
     cache: object = field(default_factory=NoCache)   # has .cell(key, compute) -> xr.Dataset
@@ -47,7 +47,7 @@ class Context:
     progress: bool = False
 
 
-def translate_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
+def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
                    progress: bool | None = None) -> xr.Dataset:
     """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
     use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
@@ -88,7 +88,7 @@ def _translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
     return torch.cat(outs), torch.cat(lats), torch.cat(bad), nfe
 
 
-def invert_cell(ctx: Context, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
+def invert_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
                 offset: int = 0) -> xr.Dataset:
     """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
     and ``finite`` per sample. ``offset``: the index of ``x[0]`` in the inputs it was cut from, so that input i draws

@@ -40,7 +40,7 @@ import xarray as xr
 from ..inversion import Euler
 from . import translation
 from .translation import OVG_DEFAULTS
-from .cells import Context
+from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
 from .profiles import get_profile, study_params
 from .spec import StudySpec
@@ -90,7 +90,7 @@ def _given(spec: StudySpec) -> dict:
     return {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
 
 
-def _ovg(spec: StudySpec, ctx: Context, data, D, ls, labels) -> tuple[dict, dict]:
+def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, labels) -> tuple[dict, dict]:
     """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
     Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
     given = _given(spec)
@@ -117,7 +117,7 @@ def _ovg(spec: StudySpec, ctx: Context, data, D, ls, labels) -> tuple[dict, dict
     return {**tuned, "source": source}, record
 
 
-def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES) -> xr.Dataset:
+def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES) -> xr.Dataset:
     """The flow_collapse study: every label of ``methods`` (default ``FLOW_LABELS``) on the profile's flow model,
     per seed, scored per crop with the controls; (method, seed, sample) like the main results. Bad knobs raise before
     any model is trained."""
@@ -150,7 +150,7 @@ def run_flow_collapse(spec: StudySpec, ctx: Context, *, n_images: int = N_IMAGES
     return ds
 
 
-def _add_scaled(ctx: Context, ds: xr.Dataset, data, D, prof, *, n_images: int, ls=None) -> xr.Dataset:
+def _add_scaled(ctx: StudyContext, ds: xr.Dataset, data, D, prof, *, n_images: int, ls=None) -> xr.Dataset:
     """``ds`` with the ``SCALED_LABEL`` rows: the same crops as the other labels (``ds["crop"]``), translated once
     (the method is deterministic) and cut per seed, scored like them."""
     seeds = [int(s) for s in ds["seed"].values]

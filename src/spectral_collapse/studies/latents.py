@@ -31,7 +31,7 @@ import xarray as xr
 from ..metrics import latent as lat
 from ..metrics.intervals import bootstrap_ci
 from ..metrics.spectral import kappa_for_size
-from .cells import Context, invert_cell, translate_cell
+from .cells import StudyContext, invert_cell, translate_cell
 from .models import data_options, spec_data, study_labels, trained_model, user_models
 from .profiles import get_profile
 from .spec import StudySpec
@@ -96,7 +96,7 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
 class Setup:
     """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache."""
 
-    def __init__(self, spec: StudySpec, ctx: Context, models: dict | None = None):
+    def __init__(self, spec: StudySpec, ctx: StudyContext, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
         self.prof = get_profile(spec.profile)
         self.models = Models(spec, models, ctx.progress)
@@ -176,13 +176,13 @@ class Setup:
                 "task": json.dumps(self.data.task.describe()), **extra}
 
 
-def run_latent_study(spec: StudySpec, ctx: Context | None = None, *, models: dict | None = None) -> xr.Dataset:
+def run_latent_study(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
     """The results of ``spec`` (study pca_collapse, gaussianity or decorrelation). ``models``: denoisers by
     parameterization ("eps", "edm") to use instead of the profile's trained models."""
     runs = {"pca_collapse": _pca_collapse, "gaussianity": _gaussianity, "decorrelation": _decorrelation}
     if spec.study not in runs:
         raise ValueError(f"run_latent_study computes {', '.join(runs)}; got study {spec.study!r}")
-    return runs[spec.study](spec, Setup(spec, ctx or Context(), models))
+    return runs[spec.study](spec, Setup(spec, ctx or StudyContext(), models))
 
 
 def _n_latents(spec: StudySpec) -> int:

@@ -18,7 +18,7 @@ from ..fourier import ideal_highpass, ideal_lowpass
 from ..metrics import latent as lat
 from ..metrics import spectral
 from .aggregate import per_seed
-from .cells import Context
+from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
 
@@ -119,7 +119,7 @@ def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, f
     return pts, cols, usable, status
 
 
-def run_metric_validation(spec: StudySpec, ctx: Context | None = None, *, n_examples: int = 4,
+def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
     """Spectrum slopes (Fig. 9), S_HF of Fourier-filtered real images (Figs. 11-12), metric correlations (Fig. 14).
@@ -131,7 +131,7 @@ def run_metric_validation(spec: StudySpec, ctx: Context | None = None, *, n_exam
     computed on the outputs stored there (the first n_images test images). ``lpips_kw`` / ``fid_kw``: passed to
     the LPIPS and FID helpers (tests give a small LPIPS model and a feature function).
     """
-    ctx = ctx or Context()
+    ctx = ctx or StudyContext()
     data = spec_data(spec)
     real = real_reference(data)
     wavelet = spectral.wavelet_order(spectral.spectrum_slope(real, band))

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from .cells import Context
+from .cells import StudyContext
 from .spec import StudySpec
 
 __all__ = ["run_model_quality", "N_SHOWN"]
@@ -41,7 +41,7 @@ def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
     return _draw(D, sampler, N_SHOWN, label, steps, shape, 0, N_SHOWN, space)
 
 
-def run_model_quality(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
+def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     from ..models.quality import _input_shape, _pools
     from .gate import gate_policy, trained_report, vae_gate_report
     from .models import dataset_for, load_role, model_set

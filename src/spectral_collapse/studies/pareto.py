@@ -33,7 +33,7 @@ import torch
 import xarray as xr
 
 from ..metrics import latent as lat
-from .cells import Context, NoCache, translate_cell
+from .cells import StudyContext, NoCache, translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
@@ -320,7 +320,7 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
     _check(bases, rule, eta_hf, eta_lf, primary, profile)
     data = dataset_for(profile, dataset)
     models, ls, _ = profile_models(profile, dataset, [*bases, *baselines], given=models, progress=progress)
-    ctx = Context(cache=cache if cache is not None else NoCache(), progress=progress)
+    ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
     return pareto_results(ctx, data, models, profile=profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases,
                           baselines=baselines, n_images=n_images, seed=seed, rule=rule, primary=primary,
                           n_show=n_show, ls=ls)

@@ -25,7 +25,7 @@ import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
 from ..inversion.guidance.schedule import GuidanceSchedule
-from .cells import Context, _translate_batched
+from .cells import StudyContext, _translate_batched
 from .profiles import get_profile
 from .spec import StudySpec
 
@@ -68,14 +68,14 @@ def _timed(D, x, ms, seed, steps, batch_size) -> float:
     return time.perf_counter() - t0
 
 
-def run_ovg_schedule(spec: StudySpec, ctx: Context | None = None) -> xr.Dataset:
+def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
     from .calibrate import ovg_for
     from .models import data_options, profile_models, spec_data, user_models
     from .translation import _scored_cell, method_specs, scoring_settings, test_subsets
 
-    ctx = ctx or Context()
+    ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
     if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
         raise ValueError(f"schedules must be distinct names other than ddim and ovg, got {names}")

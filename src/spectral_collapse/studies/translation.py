@@ -344,7 +344,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     outputs are decoded for the image metrics. cache: a cell cache (``pipeline.memo.Memo``; None computes all).
     Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
     """
-    from .cells import Context
+    from .cells import StudyContext
     from .models import dataset_for, profile_models
 
     prof = get_profile(profile)
@@ -354,7 +354,7 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     models, ls, space_name = profile_models(profile, dataset, labels, parameterization=parameterization,
                                             factor=factor, backbone=backbone, space=space, progress=progress,
                                             given=models)
-    ctx = Context(cache=cache if cache is not None else NoCache(), progress=progress)
+    ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)

@@ -16,7 +16,7 @@ import xarray as xr
 from ..inversion import default_sigmas, invert, sample_seeds
 from ..inversion.loop import primary
 from ..metrics import latent as lat
-from .cells import Context
+from .cells import StudyContext
 from .latents import Setup
 from .spec import CACHE_VERSION, StudySpec
 
@@ -27,7 +27,7 @@ VELOCITY_LABELS = ("ddim", "edm", "ovg", "ovg_edm")              # the four pane
 SPACES = {"vp": lambda s: 1.0 / math.sqrt(1.0 + s * s), "sigma": lambda s: 1.0}
 
 
-def velocity_cell(ctx: Context, D, x: torch.Tensor, ms, *, steps: int, space: str, seed: int) -> xr.Dataset:
+def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, space: str, seed: int) -> xr.Dataset:
     """One method's velocity: ``log_power`` (step, freq), ``sigma_from`` / ``sigma_to`` (step) of inverting ``x``."""
     if space not in SPACES:
         raise ValueError(f"unknown space {space!r}; valid: {', '.join(SPACES)}")
@@ -57,14 +57,14 @@ def velocity_cell(ctx: Context, D, x: torch.Tensor, ms, *, steps: int, space: st
     return ctx.cache.cell(key, compute)
 
 
-def run_velocity(spec: StudySpec, ctx: Context | None = None, *, models: dict | None = None) -> xr.Dataset:
+def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
     """Fig. 17: log10 of the radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples.
 
     ``space="vp"`` (default) measures z = x / sqrt(1 + sigma^2), the VP (DDIM x_t) scale, for every model, so the
     EDM model's states (up to sigma_max = 80) are on the same footing; ``"sigma"`` uses the raw sigma-space states.
     ``models``: denoisers by parameterization to use instead of the profile's trained models.
     """
-    ctx = ctx or Context()
+    ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
     labels = st.labels(VELOCITY_LABELS)
     space, seed = spec["space"], int(spec["seed"])
