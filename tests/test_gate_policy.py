@@ -4,6 +4,7 @@ logs the held-out loss the plateau check reads."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -121,6 +122,46 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     t = spectrum_failures(ds)
     assert list(t.index) == [("m", 0)]
     assert t.iloc[0, -1] == "4: -0.42, 8: +0.31, 16: +0.55"
+
+
+def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstructions(monkeypatch):
+    """For a latent-space model's failed spectrum check, the decoder-ceiling table lists each band outside the rule
+    with the autoencoder's reconstruction ratio for the same label and the share of the shortfall it accounts for;
+    pixel models and passed checks are not listed; the chapter's text names the arm, the band and the share, and says
+    whether the profile keeps the weak models or the studies refuse them."""
+    import xarray as xr
+
+    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.report import model_quality as mq
+    from spectral_collapse.studies import profiles
+
+    def spectrum(label, bands, sampler="DDIM"):
+        v = max(abs(b) for b in bands)
+        return dict(check="spectrum", sampler=sampler, label=label, value=v, threshold=0.3, rule="<=",
+                    passed=v <= 0.3, bands=bands)
+
+    latent = [0.0] * 16
+    latent[15], latent[12] = -0.40, -0.32
+    decoded = [0.0] * 16
+    decoded[15], decoded[12] = -0.30, -0.08
+    reps = {"lat": GateReport("lat", pd.DataFrame([spectrum(1, latent), spectrum(0, [0.05] * 16)])),
+            "pix": GateReport("pix", pd.DataFrame([spectrum(1, [0.5] * 16)])),
+            "ae": GateReport("ae", pd.DataFrame([spectrum(1, decoded, "reconstruction"),
+                                                  spectrum(0, [0.0] * 16, "reconstruction")]))}
+    info = {"lat": {"space": "latent", "parameterization": "eps"}, "pix": {"space": "pixel", "parameterization": "eps"},
+            "ae": {"space": "pixel", "parameterization": "vae"}}
+    ds = xr.Dataset(attrs={"gate_reports": json.dumps({k: r.to_dict() for k, r in reps.items()}),
+                           "models": json.dumps(info), "profile": "quick"})
+    t = mq.decoder_ceiling(ds).reset_index()
+    assert t["model"].tolist() == ["lat", "lat"] and t["band"].tolist() == [13, 16]
+    assert t["decoder's log10 ratio"].tolist() == [-0.08, -0.3]
+    assert t["decoder's share"].tolist() == ["25 %", "75 %"]
+    monkeypatch.setitem(profiles.PROFILES, "quick", replace(profiles.PROFILES["quick"], allow_weak_models=("lat",)))
+    text = mq.below_gate_text(ds)
+    assert "run `lat` below the gate" in text and "refuse `pix`" in text
+    assert "band 16, label 1" in text and "-0.30 (75 % of it)" in text
+    ds_ok = xr.Dataset(attrs={"gate_reports": json.dumps({"ae": reps["ae"].to_dict()}), "models": json.dumps(info)})
+    assert mq.below_gate_text(ds_ok) == "" and mq.decoder_ceiling(ds_ok).empty
 
 
 def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_its_weights(tmp_path, monkeypatch):

@@ -11,7 +11,7 @@ import xarray as xr
 from ..models.quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
-           "start_table", "spectrum_failures"]
+           "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -87,6 +87,75 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
                          "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
     return pd.DataFrame(rows, columns=cols).set_index(["model", "label"])
+
+
+def _autoencoder(info: dict) -> str | None:
+    return next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
+
+
+def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
+    """For each failed spectrum check of a latent-space model, in each band outside the rule: the model's log10 power
+    ratio beside the ratio of the autoencoder's own reconstructions of held-out crops of that label, and the share of
+    the model's shortfall (or excess) the decoder already shows. A latent model's samples are decoded by that
+    decoder, so a band the decoder cannot reconstruct is a band no latent model of it can sample; a share near 100 %
+    puts the failure on the autoencoder, not on the diffusion model. Empty without a latent model or an autoencoder."""
+    info = json.loads(ds.attrs["models"])
+    reps = reports(ds)
+    vae = _autoencoder(info)
+    cols = ["model", "label", "sampler", "band", "model's log10 ratio", "decoder's log10 ratio", "decoder's share"]
+    rows = []
+    if vae is not None:
+        vr = reps[vae].rows
+        for key, rep in reps.items():
+            if info.get(key, {}).get("space") != "latent" or info[key].get("parameterization") == "vae":
+                continue
+            r = rep.rows
+            for _, b in r[(r["check"] == "spectrum") & (r["passed"] == False)].iterrows():  # noqa: E712
+                ref = vr[(vr["check"] == "spectrum") & (vr["label"] == b["label"])]
+                if ref.empty or not isinstance(b.get("bands"), (list, np.ndarray)):
+                    continue
+                mine, dec = np.asarray(b["bands"], float), np.asarray(ref.iloc[0]["bands"], float)
+                for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"]):
+                    rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"], "band": int(k) + 1,
+                                 "model's log10 ratio": round(float(mine[k]), 3),
+                                 "decoder's log10 ratio": round(float(dec[k]), 3),
+                                 "decoder's share": f"{100 * dec[k] / mine[k]:.0f} %"})
+    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"])
+
+
+def below_gate_text(ds: xr.Dataset) -> str:
+    """What the chapters do with each model below the gate: the models the profile keeps as arms with their failures
+    shown (``Profile.allow_weak_models``) and those a study refuses; for a latent-space model, how much of its
+    spectrum failure its autoencoder's reconstructions already show (``decoder_ceiling``). "" when every model
+    passes."""
+    from ..studies.profiles import get_profile
+
+    info = json.loads(ds.attrs["models"])
+    bad = [k for k, r in reports(ds).items() if not r.passed]
+    if not bad:
+        return ""
+    allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models
+    kept = bad if allowed is True else [k for k in bad if allowed and k in allowed]
+    refused = [k for k in bad if k not in kept]
+    parts = []
+    if kept:
+        parts.append(f"The studies run {', '.join(f'`{k}`' for k in kept)} below the gate: each chapter that uses "
+                     f"{'it' if len(kept) == 1 else 'one of them'} carries a warning naming the failed checks, and its "
+                     f"results speak about that model as measured here, not about a model of the data.")
+    if refused:
+        parts.append(f"The studies refuse {', '.join(f'`{k}`' for k in refused)} until {'it passes' if len(refused) == 1 else 'they pass'}.")
+    ceil = decoder_ceiling(ds).reset_index()
+    for key, g in ceil.groupby("model", sort=False):
+        w = g.loc[g["model's log10 ratio"].abs().idxmax()]
+        mine, dec, share = w["model's log10 ratio"], w["decoder's log10 ratio"], w["decoder's share"]
+        bands = sorted(g["band"].unique())
+        parts.append(
+            f"`{key}` diffuses in the latent space of `{_autoencoder(info)}`; its spectrum fails in "
+            f"band{'s' if len(bands) > 1 else ''} {', '.join(str(b) for b in bands)} (worst {mine:+.2f} at band "
+            f"{w['band']}, label {w['label']}), where the autoencoder's reconstructions of held-out crops already read "
+            f"{dec:+.2f} ({share} of it). The decoder loses that band even on the encodings of real crops, so this "
+            f"arm needs a sharper autoencoder (wider, or trained longer) to pass, not a longer-trained diffusion model.")
+    return " ".join(parts)
 
 
 def verdict_text(ds: xr.Dataset) -> str:

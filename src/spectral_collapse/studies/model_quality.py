@@ -75,6 +75,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             reports[role.key] = rep.to_dict()
             checkpoints[role.key] = str(folder)
             info[role.key] = {"checkpoint": folder.name, "role": role.role, "dataset": role.dataset,
+                              "parameterization": role.parameterization, "space": role.space or p.space,
+                              "backbone": role.backbone,
                               "device": log.get("device", ""), "steps": _steps(folder),
                               "psnr_db": rep.info.get("psnr_db")}
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
