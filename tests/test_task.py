@@ -288,3 +288,19 @@ def test_a_factor_of_one_is_refused_at_every_entry_point(entry, tmp_path):
             from spectral_collapse.data.folder import load_folder
 
             load_folder(tmp_path, size=16, factor=1, task="sr")
+
+
+def test_checkpoint_name_is_the_folder_each_kind_of_model_trains_into(tmp_path, monkeypatch):
+    """``checkpoint_name`` computes, without training, the folder a model of the set is trained into and shipped
+    under: for a pixel U-Net, a DiT, the autoencoder and the latent model (whose name carries its autoencoder), it is
+    the folder that training the smoke-profile model actually writes."""
+    from pathlib import Path
+
+    from spectral_collapse.studies import models as models_mod
+    from spectral_collapse.studies.models import checkpoint_name, load_role, model_set
+
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path))
+    for role in model_set(["ihc-sr-x4-eps", "ihc-sr-x4-edm", "ihc-sr-x4-eps-dit", "ihc-sr-x4-vae",
+                           "ihc-sr-x4-eps-latent"]):
+        got = load_role("smoke", role, progress=False, root=str(tmp_path))
+        assert checkpoint_name("smoke", role, root=str(tmp_path)) == Path(got.path).name, role.key

@@ -31,7 +31,7 @@ from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
+__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -129,6 +129,23 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
     return space
 
 
+def _model_plan(profile: str, dataset: str, parameterization: str, *, factor, progress: bool, root, backbone: str,
+                space, options) -> tuple:
+    """(ModelSpec, TrainConfig, training data, checkpoint name stem) of the profile's model: what ``trained_model``
+    trains and what names its folder (the stem plus the hash of the whole configuration)."""
+    p = get_profile(profile)
+    space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
+    data = dataset_for(profile, dataset, factor, options)
+    tags = ([backbone] if backbone != "unet" else []) + ([space_name] if space_name != p.space else [])
+    name = "-".join([_base_name(dataset, data), parameterization, *tags, profile])
+    if space_name == "latent":
+        ls = space if isinstance(space, LatentSpace) else latent_space(profile, dataset, factor=factor,
+                                                                       progress=progress, root=root, options=options)
+        data = LatentDomains(data, ls)
+    return (p.model_spec(parameterization, dataset, backbone=backbone, space=space_name),
+            p.train_config(parameterization, dataset, backbone=backbone, space=space_name), data, name)
+
+
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
                   root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None,
                   options: dict | None = None) -> TrainedModel:
@@ -138,17 +155,9 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     if p.threads:
         import torch
         torch.set_num_threads(p.threads)
-    space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
-    data = dataset_for(profile, dataset, factor, options)
-    tags = ([backbone] if backbone != "unet" else []) + ([space_name] if space_name != p.space else [])
-    name = "-".join([_base_name(dataset, data), parameterization, *tags, profile])
-    if space_name == "latent":
-        ls = space if isinstance(space, LatentSpace) else latent_space(profile, dataset, factor=factor,
-                                                                       progress=progress, root=root, options=options)
-        data = LatentDomains(data, ls)
-    tm = ensure_trained(p.model_spec(parameterization, dataset, backbone=backbone, space=space_name),
-                        p.train_config(parameterization, dataset, backbone=backbone, space=space_name), data,
-                        name=name, root=root or CHECKPOINT_ROOT, progress=progress)
+    spec, cfg, data, name = _model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
+                                        backbone=backbone, space=space, options=options)
+    tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
     from .gate import enforce, trained_report
@@ -156,6 +165,26 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     enforce(Path(tm.path).name, lambda: trained_report(tm, data, p, space=getattr(data, "space", None)),
             role=f"{parameterization} model")
     return tm
+
+
+def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None) -> str:
+    """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
+    training it: ``data/weights`` must hold this folder for a fresh clone to use the model rather than train it. The
+    latent arm's name depends on its autoencoder, which is loaded (installed from the shipped weights, or trained)
+    into ``root``."""
+    from ..train.cache import checkpoint_dir
+    from ..train.trainer import _full_config
+    from ..train.vae import vae_identity
+
+    p = get_profile(profile)
+    data = dataset_for(profile, role.dataset, role.factor)
+    if role.parameterization == "vae":
+        return checkpoint_dir(f"{_base_name(role.dataset, data)}-vae-{profile}",
+                              vae_identity(p.vae, p.train_vae, data)).name
+    spec, cfg, data, name = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
+                                        progress=False, root=root, backbone=role.backbone, space=role.space,
+                                        options=None)
+    return checkpoint_dir(name, _full_config(spec, cfg, data)).name
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fi
 
 VAE_WEIGHTS = ("vae/diffusion_pytorch_model.safetensors",)  # checked against weights.sha256.json on every load
 
-__all__ = ["VAETrainConfig", "measure_scaling_factor", "train_vae", "load_trained_vae"]
+__all__ = ["VAETrainConfig", "measure_scaling_factor", "train_vae", "vae_identity", "load_trained_vae"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ def _vae_loss(vae: nn.Module, x: torch.Tensor, gen: torch.Generator, kl_weight: 
     return (rec - x).pow(2).mean() + kl_weight * kl
 
 
+def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
+    """What names a trained VAE's folder (its config hash): the architecture, the training settings and the data."""
+    return {"vae": cfg.to_dict(), "train": asdict(tc),
+            "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
+
+
 def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
               progress: bool = True, sample: bool = False) -> LatentSpace:
     """Train (or reuse) a small VAE on ``data``'s two pools; cached in <root>/<name>-<hash>/ like diffusion models.
@@ -66,8 +72,7 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     from .cache import checkpoint_dir, checkpoint_lock
     from .shipped import export, install, shipping
 
-    full = {"vae": cfg.to_dict(), "train": asdict(tc),
-            "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
+    full = vae_identity(cfg, tc, data)
     ckpt = checkpoint_dir(name, full, root)
     if (ckpt / "DONE").exists() and not shipping(ckpt):
         return load_trained_vae(ckpt, sample=sample)
