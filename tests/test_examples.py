@@ -7,7 +7,7 @@ import torch
 
 from spectral_collapse.inversion import Euler, translate
 from spectral_collapse.models import from_diffusers
-from spectral_collapse.models.examples import EXAMPLE_PROMPTS, IMAGE_SIDE, KINDS, save_example
+from spectral_collapse.models.examples import EXAMPLE_PROMPTS, IMAGE_SIDE, KINDS, TEXT_KINDS, save_example
 
 EXPECTED = {  # kind: (network class, parameterization, class- or text-conditional, latent)
     "ddpm": ("UNet2DModel", "eps", False, False),
@@ -19,6 +19,7 @@ EXPECTED = {  # kind: (network class, parameterization, class- or text-condition
     "zero-snr": ("UNet2DModel", "v", False, False),
     "sd": ("UNet2DConditionModel", "eps", True, True),
     "sdxl": ("UNet2DConditionModel", "eps", True, True),
+    "sd3": ("SD3Transformer2DModel", "flow", True, True),
 }
 
 
@@ -28,18 +29,18 @@ def test_every_kind_has_an_expectation():
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_each_example_loads_as_its_kind_and_translates_images(tmp_path, kind):
-    if kind in ("sd", "sdxl"):
+    if kind in TEXT_KINDS:
         pytest.importorskip("transformers")
     path = save_example(kind, tmp_path / kind)
     assert (path / "model_index.json").is_file()
-    D = from_diffusers(path, **(EXAMPLE_PROMPTS if kind in ("sd", "sdxl") else {}))
+    D = from_diffusers(path, **(EXAMPLE_PROMPTS if kind in TEXT_KINDS else {}))
     o = D.origin
     assert (o["network"], o["parameterization"], bool(o["conditional"]), bool(o.get("latent"))) == EXPECTED[kind]
     x = torch.rand(2, 3, IMAGE_SIDE, IMAGE_SIDE, generator=torch.Generator().manual_seed(0)) * 2 - 1
     tr = translate(D, x, Euler(), steps=3, warn_norm=False)
     assert tr.output.shape == x.shape and torch.isfinite(tr.output).all()
     assert save_example(kind, tmp_path / "again") and from_diffusers(
-        tmp_path / "again", **(EXAMPLE_PROMPTS if kind in ("sd", "sdxl") else {})).origin["sha256"] == o["sha256"]
+        tmp_path / "again", **(EXAMPLE_PROMPTS if kind in TEXT_KINDS else {})).origin["sha256"] == o["sha256"]
 
 
 def test_an_unknown_kind_lists_the_kinds(tmp_path):

@@ -1,5 +1,5 @@
 """models: denoiser wrappers, schedules, backbones, latent spaces, and ``from_diffusers`` (a diffusers pipeline
-folder or hub id as a denoiser; Stable Diffusion / SDXL folders with prompts)."""
+folder or hub id as a denoiser; Stable Diffusion / SDXL / SD3 folders with prompts)."""
 from .hub import MissingPromptError, UnsupportedModelError, from_diffusers
 
 __all__ = ["from_diffusers", "UnsupportedModelError", "MissingPromptError"]

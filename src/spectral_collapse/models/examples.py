@@ -4,8 +4,9 @@ They show the loading routes without a download (the chapter *Your data, your mo
 serve as inputs to tests. Random networks generate nothing meaningful: use them to try a route, never for numbers.
 
 ``save_example(kind, path)`` writes the folder a user's ``save_pretrained`` would and returns its path; ``KINDS``
-lists the kinds with what each stands for. Stable Diffusion and SDXL folders need ``transformers`` (the CLIP text
-encoders) and take the prompts ``EXAMPLE_PROMPTS`` when loaded.
+lists the kinds with what each stands for. Stable Diffusion, SDXL and SD3 folders need ``transformers`` (the CLIP and
+T5 text encoders; the T5 tokenizer is built from a ``tokenizers`` Unigram vocabulary, without sentencepiece) and take
+the prompts ``EXAMPLE_PROMPTS`` when loaded (``TEXT_KINDS``).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["KINDS", "EXAMPLE_PROMPTS", "save_example", "write_tokenizer", "text_encoder", "tiny_vae",
-           "tiny_condition_unet", "sd_scheduler"]
+__all__ = ["KINDS", "TEXT_KINDS", "EXAMPLE_PROMPTS", "save_example", "write_tokenizer", "text_encoder", "tiny_vae",
+           "tiny_condition_unet", "sd_scheduler", "t5_tokenizer", "t5_encoder", "tiny_sd3_transformer"]
 
 KINDS = {
     "ddpm": "an unconditional UNet2DModel with a DDPMScheduler (epsilon prediction): DDPMPipeline.save_pretrained",
@@ -27,7 +28,10 @@ KINDS = {
     "zero-snr": "a v-prediction UNet2DModel with a zero-terminal-SNR DDIMScheduler",
     "sd": "Stable Diffusion: UNet2DConditionModel, CLIP text encoder and tokenizer, AutoencoderKL",
     "sdxl": "SDXL: two CLIP text encoders, pooled text embeddings and size / crop time ids",
+    "sd3": "SD3: an SD3Transformer2DModel, two CLIP encoders with projections and T5, a flow-matching scheduler "
+           "(shift 3) and an AutoencoderKL with a shift_factor",
 }
+TEXT_KINDS = ("sd", "sdxl", "sd3")
 EXAMPLE_PROMPTS = {"source_prompt": "a cat", "target_prompt": "a dog"}
 MAX_TOKENS = 16      # the tiny CLIP tokenizer's model_max_length
 IMAGE_SIDE = 16      # the image side of every example (latent kinds: 8 x 8 latents of a VAE that halves)
@@ -52,14 +56,15 @@ def _save_parts(path: Path, scheduler, *, net, net_folder: str = "unet", pipelin
     return path
 
 
-def tiny_vae(seed: int = 0):
-    """An AutoencoderKL with 4 latent channels that halves the image side."""
+def tiny_vae(seed: int = 0, **config):
+    """An AutoencoderKL with 4 latent channels that halves the image side (``config``: e.g. scaling_factor,
+    shift_factor)."""
     from diffusers import AutoencoderKL
 
     torch.manual_seed(seed)
     return AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(8, 16),
                          down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                         layers_per_block=1, norm_num_groups=4, sample_size=IMAGE_SIDE)
+                         layers_per_block=1, norm_num_groups=4, sample_size=IMAGE_SIDE, **config)
 
 
 def _byte_chars() -> list[str]:
@@ -122,6 +127,35 @@ def tiny_condition_unet(xl: bool = False, seed: int = 0):
     return UNet2DConditionModel(**kw).eval()
 
 
+def t5_tokenizer():
+    """A T5 tokenizer (Unigram) whose pieces are the letters, the example prompts' words and T5's specials."""
+    from transformers import T5TokenizerFast
+
+    words = [("▁a", -0.5), ("▁cat", -0.5), ("▁dog", -0.5)]
+    letters = [(c, -1.0) for c in "▁abcdefghijklmnopqrstuvwxyz"]
+    return T5TokenizerFast(vocab=[("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *letters, *words], extra_ids=0)
+
+
+def t5_encoder(seed: int, width: int = 64):
+    """A one-layer T5 encoder of width ``width`` over the 33 pieces of ``t5_tokenizer``."""
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    return T5EncoderModel(T5Config(vocab_size=33, d_model=width, d_kv=8, d_ff=37, num_layers=1, num_heads=2,
+                                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)).eval()
+
+
+def tiny_sd3_transformer(seed: int = 0):
+    """An SD3Transformer2DModel on 4-channel 8 x 8 latents (patches of 2), text states of width 64 (two CLIP encoders
+    of 32, T5 of 64) and pooled embeddings of 64 (two projections of 32)."""
+    from diffusers import SD3Transformer2DModel
+
+    torch.manual_seed(seed)
+    return SD3Transformer2DModel(sample_size=IMAGE_SIDE // 2, patch_size=2, in_channels=4, out_channels=4, num_layers=1,
+                                 attention_head_dim=8, num_attention_heads=2, joint_attention_dim=64,
+                                 caption_projection_dim=16, pooled_projection_dim=64, pos_embed_max_size=8).eval()
+
+
 def sd_scheduler():
     """Stable Diffusion's DDIM schedule (scaled linear betas from 0.00085 to 0.012)."""
     from diffusers import DDIMScheduler
@@ -161,6 +195,13 @@ def save_example(kind: str, path: str | Path, seed: int = 0) -> Path:
             vae=tiny_vae(), text_encoder=text_encoder(seed), tokenizer=write_tokenizer(path / "_tok"),
             unet=tiny_condition_unet(seed=seed), scheduler=sd_scheduler(), safety_checker=None,
             feature_extractor=None, requires_safety_checker=False).save_pretrained(path)
+    elif kind == "sd3":
+        diffusers.StableDiffusion3Pipeline(
+            transformer=tiny_sd3_transformer(seed), scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0),
+            vae=tiny_vae(seed, scaling_factor=1.5, shift_factor=0.1), text_encoder=text_encoder(seed + 1, True),
+            tokenizer=write_tokenizer(path / "_tok"), text_encoder_2=text_encoder(seed + 2, True),
+            tokenizer_2=write_tokenizer(path / "_tok2"), text_encoder_3=t5_encoder(seed + 3),
+            tokenizer_3=t5_tokenizer()).save_pretrained(path)
     else:
         diffusers.StableDiffusionXLPipeline(
             vae=tiny_vae(), text_encoder=text_encoder(seed + 1), text_encoder_2=text_encoder(seed + 2, projection=True),

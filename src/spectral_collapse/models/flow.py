@@ -33,7 +33,7 @@ from torch import nn
 
 from .denoisers import Denoiser, Prediction, _bcast, call_net
 
-__all__ = ["FlowSchedule", "FlowDenoiser"]
+__all__ = ["FlowSchedule", "FlowDenoiser", "flow_schedule_from_config"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,39 @@ class FlowSchedule:
         """Descending sigma grid (float64, length steps + 1, ending at 0): sigma = t / (1 - t) of ``times``."""
         t = self.times(steps)
         return torch.cat([t / (1 - t), torch.zeros(1, dtype=torch.float64)])
+
+
+def flow_schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> FlowSchedule:
+    """The ``FlowSchedule`` of a flow-matching scheduler config (diffusers' ``FlowMatchEulerDiscreteScheduler``);
+    ValueError saying why for one that cannot map. tokens: the image sequence length for which
+    ``use_dynamic_shifting`` resolves the shift (models/hub.py); shift: the time shift to use instead."""
+    name = str(cfg.get("_class_name", "scheduler"))
+    if cfg.get("invert_sigmas"):
+        raise ValueError(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "
+                         f"image at 1, the reverse of flow matching's t")
+    dynamic = bool(cfg.get("use_dynamic_shifting", False))
+    if shift is None and dynamic:
+        if tokens is None:
+            raise ValueError(f"{name} shifts its times by the image size (use_dynamic_shifting) and the network's "
+                             f"sample_size is unknown; pass shift=... to from_diffusers")
+        lo, hi = float(_or(cfg.get("base_shift"), 0.5)), float(_or(cfg.get("max_shift"), 1.15))
+        n_lo, n_hi = int(cfg.get("base_image_seq_len", 256)), int(cfg.get("max_image_seq_len", 4096))
+        mu = lo + (hi - lo) * (int(tokens) - n_lo) / (n_hi - n_lo)
+        kind = cfg.get("time_shift_type", "exponential")
+        if kind not in ("exponential", "linear"):
+            raise ValueError(f"time_shift_type {kind!r} of {name} is not supported (exponential or linear)")
+        shift = math.exp(mu) if kind == "exponential" else mu
+    elif shift is None:
+        shift = float(cfg.get("shift", 1.0))
+    try:
+        return FlowSchedule(num_train_timesteps=int(cfg.get("num_train_timesteps", 1000)), shift=float(shift),
+                            dynamic=dynamic, shift_terminal=float(_or(cfg.get("shift_terminal"), 0.0)))
+    except ValueError as err:
+        raise ValueError(f"{name}: {err}") from err
+
+
+def _or(value, default):
+    return default if value is None else value
 
 
 class FlowDenoiser(Denoiser):

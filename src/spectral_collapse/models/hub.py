@@ -38,7 +38,10 @@ tokenizer_2/, and the U-Net's added text and time embeddings) loads with prompts
 unconditional input, or ``null_prompt``; SDXL's ``micro_conditioning``: original_size, crops_coords_top_left,
 target_size). Without both prompts it raises ``MissingPromptError`` naming them; without the transformers package an
 ImportError that says how to install it. Its ``safety_checker``, ``feature_extractor`` and ``image_encoder`` are not
-used (they take no part in denoising).
+used (they take no part in denoising). An SD3-type folder (models/sd3.py: transformer/ an ``SD3Transformer2DModel``,
+CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/, optionally T5 text_encoder_3/ + tokenizer_3/,
+vae/ with its ``shift_factor``, a flow-matching scheduler/ as above) loads the same way, the network called with each
+label's token states and pooled embeddings.
 
 For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
 1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
@@ -49,8 +52,8 @@ exponential / beta sigmas of a flow scheduler, ``stochastic_sampling``) are not 
 deterministically on its own grid (``inversion.default_sigmas``) and never clips x0.
 
 Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: other text-conditioned
-pipelines (SD3, Flux: SD3Transformer2DModel and FluxTransformer2DModel need their own text embeddings at every call;
-U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ autoencoders, flow
+pipelines (Flux; an SD3Transformer2DModel without its text encoders, whose unconditional input is the encoded empty
+prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ autoencoders, flow
 schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
 (``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into
 the Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
@@ -70,9 +73,10 @@ import torch
 from torch import nn
 
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
-from .flow import FlowDenoiser, FlowSchedule
+from .flow import FlowDenoiser, flow_schedule_from_config
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
+from .sd3 import SD3_PARTS, load_sd3
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
@@ -84,15 +88,19 @@ SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional
              "(prediction_type epsilon or v_prediction) or of FlowMatchEulerDiscreteScheduler or "
              "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL); or a Stable "
              "Diffusion / SDXL folder (unet/ UNet2DConditionModel, CLIP text_encoder/ + tokenizer/ "
-             "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) loaded with source_prompt and "
+             "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) or an SD3 folder "
+             "(transformer/ SD3Transformer2DModel, CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/ "
+             "[+ T5 text_encoder_3/ + tokenizer_3/], vae/, a flow-matching scheduler), loaded with source_prompt and "
              "target_prompt")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
-_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
+_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
 _EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
 _FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
-_TEXT = ("of the text-conditioned pipelines, Stable Diffusion and SDXL load (a UNet2DConditionModel with CLIP "
-         "text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/); SD3 and Flux are not supported")
+_TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL and SD3 load (a UNet2DConditionModel with CLIP "
+         "text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with both "
+         "CLIP encoders and optionally T5's); Flux is not supported")
 _TEXT_UNET = "UNet2DConditionModel"
+_TEXT_FOLDERS = {_TEXT_UNET: "unet", "SD3Transformer2DModel": "transformer"}  # text-conditioned networks that load
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
@@ -188,7 +196,10 @@ def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float |
     if name in _EDM_SCHEDULERS:
         return _edm_settings(cfg, name), "edm"
     if name in _FLOW_SCHEDULERS:
-        return _flow_schedule(cfg, name, tokens, shift), "flow"
+        try:
+            return flow_schedule_from_config(cfg, tokens=tokens, shift=shift), "flow"
+        except ValueError as err:
+            raise _unsupported(str(err)) from err
     if "EDM" in name or "FlowMatch" in name or "Cosine" in name or ("beta_schedule" not in cfg
                                                                     and not cfg.get("trained_betas")):
         raise _unsupported(f"the scheduler {name} is neither a DDPM-type (beta schedule) scheduler, nor one of "
@@ -225,35 +236,6 @@ def _edm_settings(cfg: dict, name: str) -> EDMSettings:
         raise _unsupported(f"{name} needs 0 < sigma_min < sigma_max and sigma_data > 0, got sigma_min "
                            f"{out.sigma_min}, sigma_max {out.sigma_max}, sigma_data {out.sigma_data}")
     return out
-
-
-def _flow_schedule(cfg: dict, name: str, tokens: int | None, shift: float | None) -> FlowSchedule:
-    if cfg.get("invert_sigmas"):
-        raise _unsupported(f"{name} has invert_sigmas: its network's time input runs from the noise at 0 to the clean "
-                           f"image at 1, the reverse of flow matching's t")
-    dynamic = bool(cfg.get("use_dynamic_shifting", False))
-    if shift is None and dynamic:
-        if tokens is None:
-            raise _unsupported(f"{name} shifts its times by the image size (use_dynamic_shifting) and the network's "
-                               f"sample_size is unknown; pass shift=... to from_diffusers")
-        lo, hi = float(_or(cfg.get("base_shift"), 0.5)), float(_or(cfg.get("max_shift"), 1.15))
-        n_lo, n_hi = int(cfg.get("base_image_seq_len", 256)), int(cfg.get("max_image_seq_len", 4096))
-        mu = lo + (hi - lo) * (int(tokens) - n_lo) / (n_hi - n_lo)
-        kind = cfg.get("time_shift_type", "exponential")
-        if kind not in ("exponential", "linear"):
-            raise _unsupported(f"time_shift_type {kind!r} of {name} is not supported (exponential or linear)")
-        shift = math.exp(mu) if kind == "exponential" else mu
-    elif shift is None:
-        shift = float(cfg.get("shift", 1.0))
-    try:
-        return FlowSchedule(num_train_timesteps=int(cfg.get("num_train_timesteps", 1000)), shift=float(shift),
-                            dynamic=dynamic, shift_terminal=float(_or(cfg.get("shift_terminal"), 0.0)))
-    except ValueError as err:
-        raise _unsupported(f"{name}: {err}") from err
-
-
-def _or(value, default):
-    return default if value is None else value
 
 
 def _tokens(net_cfg: dict) -> int | None:
@@ -303,11 +285,15 @@ def _index(folder: Path) -> dict:
     return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
 
-def _is_text_unet(folder: Path) -> bool:
-    """Whether unet/ holds a UNet2DConditionModel with text encoders beside it (a Stable Diffusion / SDXL folder)."""
-    cfg = folder / "unet" / "config.json"
-    return (cfg.exists() and _read_json(cfg).get("_class_name") == _TEXT_UNET
-            and any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")))
+def _text_network(folder: Path) -> str | None:
+    """The class of the folder's text-conditioned network with text encoders beside it (SD / SDXL, SD3), or None."""
+    if not any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")):
+        return None
+    for cls, sub in _TEXT_FOLDERS.items():
+        cfg = folder / sub / "config.json"
+        if cfg.exists() and _read_json(cfg).get("_class_name") == cls:
+            return cls
+    return None
 
 
 def _check_components(folder: Path) -> str:
@@ -315,8 +301,8 @@ def _check_components(folder: Path) -> str:
     index = _index(folder)
     used = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and any(v)}
     known = {"unet", "transformer", "scheduler", "vae"}
-    if _is_text_unet(folder):
-        known |= {*TEXT_PARTS, *IGNORED_PARTS}
+    if _text_network(folder):
+        known |= {*TEXT_PARTS, *IGNORED_PARTS, *SD3_PARTS}
     extra = sorted(used - known)
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
@@ -329,7 +315,7 @@ def _check_components(folder: Path) -> str:
     if not (folder / "scheduler" / "scheduler_config.json").exists():
         raise _unsupported(f"{folder} has no scheduler/scheduler_config.json (the noise schedule and prediction type)")
     cls = _read_json(folder / nets[0] / "config.json").get("_class_name")
-    text = cls == _TEXT_UNET and nets[0] == "unet" and _is_text_unet(folder)
+    text = cls == _text_network(folder)
     if cls in _TEXT_NETWORKS and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
                            f"{_TEXT_NETWORKS[cls]}; {_TEXT}")
@@ -352,8 +338,8 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
     shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
     ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
-    source_prompt, target_prompt: for a Stable Diffusion / SDXL folder (required there), the prompts of labels 0 and 1;
-    null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning: SDXL's
+    source_prompt, target_prompt: for a Stable Diffusion / SDXL / SD3 folder (required there), the prompts of labels 0
+    and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning: SDXL's
     original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score, negative_aesthetic_score).
     Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
     ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
@@ -363,7 +349,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     """
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
-    text = sub == "unet" and _is_text_unet(folder)
+    text = _text_network(folder)
     given = {k: v for k, v in zip(PROMPT_OPTIONS, (source_prompt, target_prompt, null_prompt, micro_conditioning))
              if v is not None}
     prompts = None
@@ -373,7 +359,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                              f"its labels are source_prompt, target_prompt (and null_prompt)")
         prompts = prompts_from_options(**given, what=str(folder))
     elif given:
-        raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion / SDXL); {folder} "
+        raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion, SDXL, SD3); {folder} "
                          f"holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text encoders")
     sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
     tokens = _tokens(_read_json(folder / sub / "config.json"))
@@ -383,13 +369,17 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
     import diffusers
 
-    conditions = None
-    if text:
+    conditions, conditional = None, True
+    if text == _TEXT_UNET:
         vae_cfg = folder / "vae" / "config.json"
         down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
         net, conditions = load_text_unet(folder, _index(folder), prompts, dtype=dtype, device=device,
                                          vae_downsample=down)
-        conditional = True
+    elif text:
+        if par != "flow":
+            raise _unsupported(f"{folder / sub} holds an {text}, a velocity network, but scheduler/ has a "
+                               f"{sched_cfg.get('_class_name')}; SD3 needs a flow-matching scheduler")
+        net, conditions = load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device)
     else:
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
         cfg = net.config
@@ -421,7 +411,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     D.checkpoint = str(folder / sub)
     digest = folder_digest(folder)
     D.origin = {"path": str(path), "folder": str(folder), "sha256": digest,
-                "network": _TEXT_UNET if text else _NETWORKS[sub],
+                "network": text or _NETWORKS[sub],
                 "scheduler": str(sched_cfg.get("_class_name", "?")), "conditional": bool(conditional),
                 "parameterization": par, "schedule": {k: v for k, v in vars(schedule).items() if k != "table"}
                 | ({"trained_betas": len(table)} if table else {})

@@ -56,10 +56,10 @@ class MissingPromptError(ValueError):
 
 def missing_prompts(what: str) -> MissingPromptError:
     return MissingPromptError(
-        f"{what} is a text-conditioned model (Stable Diffusion / SDXL): pass the prompts that stand for the source and "
-        f"target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (optionally null_prompt, "
-        f"the unconditional input of classifier-free guidance; default: the pipeline's empty prompt), or in a study "
-        f"data_options '{{\"source_prompt\": \"...\", \"target_prompt\": \"...\"}}' beside model=<folder>")
+        f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the source "
+        f"and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (optionally "
+        f"null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's empty prompt), or "
+        f"in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": \"...\"}}' beside model=<folder>")
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _transformers(folder: Path):
     try:
         import transformers
     except ImportError as err:
-        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion / SDXL): its CLIP text encoders "
+        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
                           f"need the transformers package, which is not installed; {INSTALL}") from err
     return transformers
 
@@ -162,30 +162,33 @@ def _component_class(folder: Path, index: dict, part: str) -> str | None:
     return None
 
 
+def load_encoder(folder: Path, index: dict, tok: str, enc: str, classes: tuple, missing: str, dtype, device,
+                 kind: str = "CLIP's") -> tuple:
+    """(tokenizer, text encoder, its folder name) of ``enc``/ and ``tok``/; UnsupportedModelError (``missing``) when
+    absent, or when the encoder is none of ``classes`` (``kind`` names them)."""
+    from .hub import _unsupported
+
+    tf = _transformers(folder)
+    if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
+        raise _unsupported(missing)
+    cls = _component_class(folder, index, enc)
+    if cls not in classes:
+        raise _unsupported(f"{folder / enc} holds a {cls}; the supported text encoders are {kind} "
+                           f"({', '.join(classes)})")
+    tokenizer = tf.AutoTokenizer.from_pretrained(str(folder / tok))
+    model = getattr(tf, cls).from_pretrained(str(folder / enc), dtype=dtype).to(device).eval()
+    return tokenizer, model.requires_grad_(False), enc
+
+
 def _encoders(folder: Path, index: dict, xl: bool, dtype, device) -> list[tuple]:
     """[(tokenizer, text encoder, its folder name)] in the pipeline's order."""
-    tf = _transformers(folder)
     parts = [("tokenizer", "text_encoder")] if not xl else (
         [("tokenizer", "text_encoder")] if (folder / "text_encoder" / "config.json").exists() else []) + [
         ("tokenizer_2", "text_encoder_2")]
-    out = []
-    for tok, enc in parts:
-        if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
-            from .hub import _unsupported
-
-            need = "text_encoder/ and tokenizer/" if not xl else "text_encoder_2/ and tokenizer_2/"
-            raise _unsupported(f"{folder} has a UNet2DConditionModel but no {enc}/ or {tok}/; "
-                               f"{'an SDXL' if xl else 'a Stable Diffusion'} folder needs {need}")
-        cls = _component_class(folder, index, enc)
-        if cls not in _ENCODERS:
-            from .hub import _unsupported
-
-            raise _unsupported(f"{folder / enc} holds a {cls}; the supported text encoders are CLIP's "
-                               f"({', '.join(_ENCODERS)})")
-        tokenizer = tf.AutoTokenizer.from_pretrained(str(folder / tok))
-        model = getattr(tf, cls).from_pretrained(str(folder / enc), dtype=dtype).to(device).eval()
-        out.append((tokenizer, model.requires_grad_(False), enc))
-    return out
+    need = "text_encoder/ and tokenizer/" if not xl else "text_encoder_2/ and tokenizer_2/"
+    return [load_encoder(folder, index, tok, enc, _ENCODERS, f"{folder} has a UNet2DConditionModel but no {enc}/ or "
+                         f"{tok}/; {'an SDXL' if xl else 'a Stable Diffusion'} folder needs {need}", dtype, device)
+            for tok, enc in parts]
 
 
 def _tokens(tokenizer, text: str, length: int, device) -> torch.Tensor:

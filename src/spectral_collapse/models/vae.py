@@ -8,8 +8,10 @@ Two sources of an autoencoder:
 - ``VAEConfig``: a small AutoencoderKL trained on the dataset's two pools for the CPU profiles (training lives in
   ``train/vae.py``: ``train_vae``, ``load_trained_vae``).
 
-``LatentSpace`` wraps either: ``encode(images) -> scaling * posterior mean`` (deterministic, the default) or a
-posterior sample (``sample=True``, per-sample seeds, independent of the batch size); ``decode(latents) -> images``.
+``LatentSpace`` wraps either: ``encode(images) -> scaling * (posterior mean - shift)`` (deterministic, the default) or
+a posterior sample (``sample=True``, per-sample seeds, independent of the batch size); ``decode(latents) -> images``
+of latents / scaling + shift. The shift is the config's ``shift_factor`` (SD3's and Flux's VAEs; 0 for SD's), as
+diffusers' pipelines use it: latents = (z - shift_factor) * scaling_factor.
 ``LatentDomains`` presents a dataset in latent space to the diffusion trainer (its ``train_batch`` encodes the
 dihedral views of the images exactly, once, on first use).
 """
@@ -94,12 +96,14 @@ def _seeded_normal(shape, seeds, device, dtype) -> torch.Tensor:
 
 
 class LatentSpace:
-    """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL."""
+    """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL:
+    (z - shift_factor) * scaling_factor."""
 
     def __init__(self, vae: nn.Module, scaling_factor: float, *, sample: bool = False, batch_size: int = 64,
-                 identity: dict | None = None):
+                 identity: dict | None = None, shift_factor: float = 0.0):
         self.vae = vae.eval().requires_grad_(False)
         self.scaling_factor = float(scaling_factor)
+        self.shift_factor = float(shift_factor)
         self.sample = sample            # encode with a posterior sample instead of the mean
         self.batch_size = batch_size
         self.identity = dict(identity or {})
@@ -114,8 +118,11 @@ class LatentSpace:
         return (self.channels, image_size // self.downsample, image_size // self.downsample)
 
     def describe(self) -> dict:
-        """JSON-able identity (which autoencoder, scaling, encoding mode): part of every latent model's hash."""
-        return {**self.identity, "scaling_factor": self.scaling_factor, "encode": "sample" if self.sample else "mean"}
+        """JSON-able identity (which autoencoder, scaling, shift when nonzero, encoding mode): part of every latent
+        model's hash."""
+        shift = {"shift_factor": self.shift_factor} if self.shift_factor else {}
+        return {**self.identity, "scaling_factor": self.scaling_factor, **shift,
+                "encode": "sample" if self.sample else "mean"}
 
     @property
     def device(self) -> torch.device:
@@ -123,7 +130,8 @@ class LatentSpace:
 
     @torch.no_grad()
     def encode(self, images: torch.Tensor, *, sample: bool | None = None, seeds=None) -> torch.Tensor:
-        """Scaled latents of ``images``: the posterior mean, or a sample (seeds: one per image, default 0..B-1)."""
+        """Scaled, shifted latents of ``images``: the posterior mean, or a sample (seeds: one per image, default
+        0..B-1)."""
         sample = self.sample if sample is None else sample
         if sample and seeds is None:
             seeds = range(images.shape[0])
@@ -135,15 +143,15 @@ class LatentSpace:
             z = post.mean
             if sample:
                 z = z + post.std * _seeded_normal(z.shape[1:], seeds[i:i + self.batch_size], z.device, z.dtype)
-            out.append((z * self.scaling_factor).cpu())
+            out.append(((z - self.shift_factor) * self.scaling_factor).cpu())
         return torch.cat(out)
 
     @torch.no_grad()
     def decode(self, latents: torch.Tensor) -> torch.Tensor:
-        """Images (not clamped) of scaled latents."""
+        """Images (not clamped) of scaled, shifted latents."""
         out = []
         for i in range(0, latents.shape[0], self.batch_size):
-            z = latents[i:i + self.batch_size].to(self.device, torch.float32) / self.scaling_factor
+            z = latents[i:i + self.batch_size].to(self.device, torch.float32) / self.scaling_factor + self.shift_factor
             out.append(self.vae.decode(z).sample.float().cpu())
         return torch.cat(out)
 
@@ -177,7 +185,8 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
     # the geometry recorded is the loaded autoencoder's own, not the defaults of the spec (SD's 4 channels, x8)
     spec = replace(spec, latent_channels=int(vae.config.latent_channels),
                    downsample=2 ** (len(vae.config.block_out_channels) - 1))
-    return LatentSpace(vae.to(device), scale, sample=sample, identity={"vae": spec.to_dict()})
+    shift = float(getattr(vae.config, "shift_factor", None) or 0.0)  # SD3 / Flux VAEs; None (no shift) for SD's
+    return LatentSpace(vae.to(device), scale, sample=sample, identity={"vae": spec.to_dict()}, shift_factor=shift)
 
 
 # --- a dataset seen through a latent space, for the diffusion trainer ------------------------------------------
