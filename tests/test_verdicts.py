@@ -309,3 +309,21 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
     assert mine and all(page[k] == v for k, v in mine.items())
     assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
     assert chapter_claims(ds.assign_attrs(study="velocity")) == []
+
+
+@pytest.mark.parametrize("crop_ids, n_seeds, want", [
+    ([list(range(16)), list(range(16, 32)), list(range(32, 48))], 3,
+     "a mean over 16 test crops per seed and 3 seeds (48 crops in all)"),
+    ([list(range(24))] * 3, 3, "a mean over the same 24 test crops, translated with each of 3 seeds"),
+])
+def test_the_caveats_count_the_crops_the_stored_results_hold(tmp_path, crop_ids, n_seeds, want):
+    """The intro's caveats count test crops from the stored main results: disjoint seeds add up, seeds that share
+    their crops do not."""
+    from spectral_collapse.report.answers import _caveats
+    from spectral_collapse.studies.store import results_path, save_results
+
+    n = len(crop_ids[0])
+    ds = xr.Dataset({"crop": (("seed", "image"), np.array(crop_ids))}, coords={"seed": list(range(n_seeds))},
+                    attrs={"n_test": n})
+    save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
+    assert want in _caveats(tmp_path, "quick")

@@ -141,8 +141,12 @@ def _caveats(root: str | Path, profile: str) -> str:
                 break
     trained = (f"trained for {steps} steps of batch {batch} on {p.image_size}-px crops" if steps else
                f"{p.image_size}-px crops")
-    counted = (f"each table cell is a mean over {n_test} test crops per seed and {n_seeds} seeds ({crops} crops in "
-               f"all)" if n_test and n_seeds else "each table cell is a mean over the test crops of each seed")
+    if n_test and n_seeds and crops == n_test and n_seeds > 1:  # every seed translated the same crops
+        counted = f"each table cell is a mean over the same {n_test} test crops, translated with each of {n_seeds} seeds"
+    elif n_test and n_seeds:
+        counted = f"each table cell is a mean over {n_test} test crops per seed and {n_seeds} seeds ({crops} crops in all)"
+    else:
+        counted = "each table cell is a mean over the test crops of each seed"
     return (f"**Caveats.** The `{profile}` models are small ({trained}), the data are bundled analogues of BBBC021 and "
             f"Edges2Shoes, and {counted}: these numbers speak about the direction of an effect, not its size on the "
             "paper's data.")
