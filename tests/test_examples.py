@@ -20,6 +20,7 @@ EXPECTED = {  # kind: (network class, parameterization, class- or text-condition
     "sd": ("UNet2DConditionModel", "eps", True, True),
     "sdxl": ("UNet2DConditionModel", "eps", True, True),
     "sd3": ("SD3Transformer2DModel", "flow", True, True),
+    "flux": ("FluxTransformer2DModel", "flow", True, True),
 }
 
 

@@ -132,20 +132,21 @@ def test_a_given_null_prompt_is_the_pipelines_negative_prompt(folders):
 
 # ----------------------------------------------------------------------------- Euler against diffusers' loop
 
-def _diffusers_loop(pipe, x, times, cond, null, w):
-    """FlowMatchEulerDiscreteScheduler.step over ``times`` (down: sampling, up: inversion), and the same update in
-    float64 (x_t' = x_t + (t' - t) v on the scheduler's own tables); returns (step's state, float64 state)."""
+def diffusers_loop(folder, x, times, v):
+    """FlowMatchEulerDiscreteScheduler.step over ``times`` (down: sampling, up: inversion) with the velocity v(x, t),
+    and the same update in float64 (x_t' = x_t + (t' - t) v on the scheduler's own tables); returns (step's state,
+    float64 state)."""
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-    sch = FlowMatchEulerDiscreteScheduler.from_pretrained(pipe.config._name_or_path, subfolder="scheduler")
-    sch.set_timesteps(len(times) - 1)
+    sch = FlowMatchEulerDiscreteScheduler.from_pretrained(folder, subfolder="scheduler")
+    sch.set_timesteps(len(times) - 1, **({"mu": 0.0} if sch.config.use_dynamic_shifting else {}))
     sch.sigmas = torch.as_tensor(times, dtype=F64)                # t, with the end level
     sch.timesteps = N * sch.sigmas[:-1]
     exact = x
     for i, ts in enumerate(sch.timesteps):
         t = float(sch.sigmas[i])
-        x = sch.step(velocity(pipe, x, t, cond, null, w), ts, x).prev_sample
-        exact = exact + (sch.sigmas[i + 1] - sch.sigmas[i]) * velocity(pipe, exact, t, cond, null, w)
+        x = sch.step(v(x, t), ts, x).prev_sample
+        exact = exact + (sch.sigmas[i + 1] - sch.sigmas[i]) * v(exact, t)
     return x, exact
 
 
@@ -169,17 +170,26 @@ def test_inversion_and_sampling_equal_diffusers_loop(folders, kind, cfg):
     assert abs(float(times[0]) - 3 * 0.999 / (1 + 2 * 0.999)) < 1e-12
 
     z = _latents()
-    lat_step, lat_exact = _diffusers_loop(pipe, z, times.flip(0), src, null, cfg)
-    out_step, out_exact = _diffusers_loop(pipe, lat_exact, times, tgt, null, cfg)
+    check_translation(D, folder, z, sig, cfg, lambda x, t: velocity(pipe, x, t, src, null, cfg),
+                      lambda x, t: velocity(pipe, x, t, tgt, null, cfg), f"loop ({kind}, cfg {cfg})")
+
+
+def check_translation(D, folder, z, sig, cfg, v_src, v_tgt, name):
+    """The suite's Euler translation of latents z on the grid sig (inversion with v_src, sampling with v_tgt) equals
+    diffusers' loop: to round-off in float64, to the float32 rounding of scheduler.step's state."""
+    times = sig / (1 + sig)
+    lat_step, lat_exact = diffusers_loop(folder, z, times.flip(0), v_src)
+    out_exact = diffusers_loop(folder, lat_exact, times, v_tgt)[1]
     tr = translate(D, z, Euler(), sigmas=sig, cfg_scale=cfg, warn_norm=False)
     lat = tr.x_T * (1 - times[0])                                 # model space x_t at t_top
     exact = max(float((lat - lat_exact).abs().max()), float((tr.output - out_exact).abs().max()))
-    _record(f"loop ({kind}, cfg {cfg}): |suite - diffusers' update in float64|", exact)
+    _record(f"{name}: |suite - diffusers' update in float64|", exact)
     assert exact < 1e-10
-    out_from_step = _diffusers_loop(pipe, lat_step, times, tgt, null, cfg)[0]
+    out_from_step = diffusers_loop(folder, lat_step, times, v_tgt)[0]
     rounded = max(float((lat - lat_step).abs().max()), float((tr.output - out_from_step).abs().max()))
-    _record(f"loop ({kind}, cfg {cfg}): |suite - scheduler.step (float32 state)|", rounded)
+    _record(f"{name}: |suite - scheduler.step (float32 state)|", rounded)
     assert rounded < 1e-5
+    steps = len(sig) - 1
     assert float((tr.output - z).abs().max()) > 1e-2 and tr.nfe == 2 * steps * (1 if cfg == 1 else 2)
 
 
@@ -235,7 +245,7 @@ def test_sd3_folders_that_cannot_map_say_why(folders, tmp_path):
     shutil.rmtree(ddpm / "scheduler")
     DDPMScheduler().save_pretrained(ddpm / "scheduler")
     with pytest.raises(UnsupportedModelError, match=r"SD3Transformer2DModel, a velocity network, but scheduler/ has "
-                                                    r"a DDPMScheduler; SD3 needs a flow-matching scheduler"):
+                                                    r"a DDPMScheduler; it needs a flow-matching scheduler"):
         from_diffusers(ddpm, **PROMPTS)
     other = _edit(full, tmp_path / "t5_other", "model_index.json", text_encoder_3=["transformers", "CLIPTextModel"])
     with pytest.raises(UnsupportedModelError, match=r"holds a CLIPTextModel; the supported text encoders are T5's"):

@@ -3,10 +3,10 @@
 They show the loading routes without a download (the chapter *Your data, your model* builds each and loads it) and
 serve as inputs to tests. Random networks generate nothing meaningful: use them to try a route, never for numbers.
 
-``save_example(kind, path)`` writes the folder a user's ``save_pretrained`` would and returns its path; ``KINDS``
-lists the kinds with what each stands for. Stable Diffusion, SDXL and SD3 folders need ``transformers`` (the CLIP and
-T5 text encoders; the T5 tokenizer is built from a ``tokenizers`` Unigram vocabulary, without sentencepiece) and take
-the prompts ``EXAMPLE_PROMPTS`` when loaded (``TEXT_KINDS``).
+``save_example(kind, path)`` writes the folder a user's ``save_pretrained`` would and returns its path; ``KINDS`` lists
+the kinds with what each stands for. Stable Diffusion, SDXL, SD3 and Flux folders need ``transformers`` (the CLIP and T5
+text encoders; the T5 tokenizer is built from a ``tokenizers`` Unigram vocabulary, without sentencepiece) and take the
+prompts ``EXAMPLE_PROMPTS`` when loaded (``TEXT_KINDS``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from pathlib import Path
 import torch
 
 __all__ = ["KINDS", "TEXT_KINDS", "EXAMPLE_PROMPTS", "save_example", "write_tokenizer", "text_encoder", "tiny_vae",
-           "tiny_condition_unet", "sd_scheduler", "t5_tokenizer", "t5_encoder", "tiny_sd3_transformer"]
+           "tiny_condition_unet", "sd_scheduler", "t5_tokenizer", "t5_encoder", "tiny_sd3_transformer",
+           "tiny_flux_transformer", "flux_scheduler"]
 
 KINDS = {
     "ddpm": "an unconditional UNet2DModel with a DDPMScheduler (epsilon prediction): DDPMPipeline.save_pretrained",
@@ -30,8 +31,10 @@ KINDS = {
     "sdxl": "SDXL: two CLIP text encoders, pooled text embeddings and size / crop time ids",
     "sd3": "SD3: an SD3Transformer2DModel, two CLIP encoders with projections and T5, a flow-matching scheduler "
            "(shift 3) and an AutoencoderKL with a shift_factor",
+    "flux": "Flux: a guidance-distilled FluxTransformer2DModel on 2 x 2 packed latents, CLIP (pooled) and T5 encoders, "
+            "a dynamically shifted flow-matching scheduler and an AutoencoderKL with a shift_factor",
 }
-TEXT_KINDS = ("sd", "sdxl", "sd3")
+TEXT_KINDS = ("sd", "sdxl", "sd3", "flux")
 EXAMPLE_PROMPTS = {"source_prompt": "a cat", "target_prompt": "a dog"}
 MAX_TOKENS = 16      # the tiny CLIP tokenizer's model_max_length
 IMAGE_SIDE = 16      # the image side of every example (latent kinds: 8 x 8 latents of a VAE that halves)
@@ -156,6 +159,25 @@ def tiny_sd3_transformer(seed: int = 0):
                                  caption_projection_dim=16, pooled_projection_dim=64, pos_embed_max_size=8).eval()
 
 
+def tiny_flux_transformer(seed: int = 0, guidance: bool = True):
+    """A FluxTransformer2DModel on 2 x 2 patches of 4-channel latents, T5 states of width 64, CLIP pooled embeddings of
+    32, with the guidance embedding of a guidance-distilled model (FLUX.1-dev) or without (``guidance=False``)."""
+    from diffusers import FluxTransformer2DModel
+
+    torch.manual_seed(seed)
+    return FluxTransformer2DModel(patch_size=1, in_channels=16, num_layers=1, num_single_layers=1, attention_head_dim=8,
+                                  num_attention_heads=2, joint_attention_dim=64, pooled_projection_dim=32,
+                                  guidance_embeds=guidance, axes_dims_rope=(2, 2, 4)).eval()
+
+
+def flux_scheduler():
+    """FLUX.1's scheduler settings: shift resolved by the image size between 0.5 (256 tokens) and 1.15 (4096)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
+                                           base_image_seq_len=256, max_image_seq_len=4096)
+
+
 def sd_scheduler():
     """Stable Diffusion's DDIM schedule (scaled linear betas from 0.00085 to 0.012)."""
     from diffusers import DDIMScheduler
@@ -202,6 +224,12 @@ def save_example(kind: str, path: str | Path, seed: int = 0) -> Path:
             tokenizer=write_tokenizer(path / "_tok"), text_encoder_2=text_encoder(seed + 2, True),
             tokenizer_2=write_tokenizer(path / "_tok2"), text_encoder_3=t5_encoder(seed + 3),
             tokenizer_3=t5_tokenizer()).save_pretrained(path)
+    elif kind == "flux":
+        diffusers.FluxPipeline(
+            transformer=tiny_flux_transformer(seed), scheduler=flux_scheduler(),
+            vae=tiny_vae(seed, scaling_factor=0.5, shift_factor=0.1), text_encoder=text_encoder(seed + 1),
+            tokenizer=write_tokenizer(path / "_tok"), text_encoder_2=t5_encoder(seed + 2),
+            tokenizer_2=t5_tokenizer()).save_pretrained(path)
     else:
         diffusers.StableDiffusionXLPipeline(
             vae=tiny_vae(), text_encoder=text_encoder(seed + 1), text_encoder_2=text_encoder(seed + 2, projection=True),

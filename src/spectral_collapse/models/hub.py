@@ -39,9 +39,11 @@ unconditional input, or ``null_prompt``; SDXL's ``micro_conditioning``: original
 target_size). Without both prompts it raises ``MissingPromptError`` naming them; without the transformers package an
 ImportError that says how to install it. Its ``safety_checker``, ``feature_extractor`` and ``image_encoder`` are not
 used (they take no part in denoising). An SD3-type folder (models/sd3.py: transformer/ an ``SD3Transformer2DModel``,
-CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/, optionally T5 text_encoder_3/ + tokenizer_3/,
-vae/ with its ``shift_factor``, a flow-matching scheduler/ as above) loads the same way, the network called with each
-label's token states and pooled embeddings.
+CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/, optionally T5 text_encoder_3/ + tokenizer_3/, vae/
+with its ``shift_factor``, a flow-matching scheduler/ as above) loads the same way, the network called with each label's
+token states and pooled embeddings; a Flux-type folder (models/flux.py: transformer/ a ``FluxTransformer2DModel``, CLIP
+text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/) too, on latents packed 2 x 2 inside the wrapper, with its
+guidance embedding (``micro_conditioning={"guidance_scale": ...}``) and the dynamic shift of a 1024-px image.
 
 For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
 1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
@@ -52,11 +54,11 @@ exponential / beta sigmas of a flow scheduler, ``stochastic_sampling``) are not 
 deterministically on its own grid (``inversion.default_sigmas``) and never clips x0.
 
 Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: other text-conditioned
-pipelines (Flux; an SD3Transformer2DModel without its text encoders, whose unconditional input is the encoded empty
-prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ autoencoders, flow
-schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
-(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into
-the Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
+pipelines (an SD3Transformer2DModel or FluxTransformer2DModel without its text encoders, whose unconditional input is
+the encoded empty prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ
+autoencoders, flow schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
+(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into the
+Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
 (``local_files_only``).
 """
 from __future__ import annotations
@@ -76,6 +78,7 @@ from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser, flow_schedule_from_config
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
+from .flux import FLUX_TOKENS, load_flux
 from .sd3 import SD3_PARTS, load_sd3
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
@@ -90,17 +93,20 @@ SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional
              "Diffusion / SDXL folder (unet/ UNet2DConditionModel, CLIP text_encoder/ + tokenizer/ "
              "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) or an SD3 folder "
              "(transformer/ SD3Transformer2DModel, CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/ "
-             "[+ T5 text_encoder_3/ + tokenizer_3/], vae/, a flow-matching scheduler), loaded with source_prompt and "
-             "target_prompt")
+             "[+ T5 text_encoder_3/ + tokenizer_3/], vae/, a flow-matching scheduler) or a Flux folder (transformer/ "
+             "FluxTransformer2DModel, CLIP text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/, vae/, a "
+             "flow-matching scheduler), loaded with source_prompt and target_prompt")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
 _EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
 _FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
-_TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL and SD3 load (a UNet2DConditionModel with CLIP "
-         "text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with both "
-         "CLIP encoders and optionally T5's); Flux is not supported")
+_TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
+         "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
+         "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
+         "text_encoder_2/)")
 _TEXT_UNET = "UNet2DConditionModel"
-_TEXT_FOLDERS = {_TEXT_UNET: "unet", "SD3Transformer2DModel": "transformer"}  # text-conditioned networks that load
+_FLUX = "FluxTransformer2DModel"
+_TEXT_FOLDERS = {_TEXT_UNET: "unet", "SD3Transformer2DModel": "transformer", _FLUX: "transformer"}  # those that load
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
@@ -286,7 +292,7 @@ def _index(folder: Path) -> dict:
 
 
 def _text_network(folder: Path) -> str | None:
-    """The class of the folder's text-conditioned network with text encoders beside it (SD / SDXL, SD3), or None."""
+    """The class of the folder's text-conditioned network with text encoders beside it (SD, SDXL, SD3, Flux) or None."""
     if not any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")):
         return None
     for cls, sub in _TEXT_FOLDERS.items():
@@ -338,9 +344,10 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
     shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
     ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
-    source_prompt, target_prompt: for a Stable Diffusion / SDXL / SD3 folder (required there), the prompts of labels 0
-    and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning: SDXL's
-    original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score, negative_aesthetic_score).
+    source_prompt, target_prompt: for a Stable Diffusion / SDXL / SD3 / Flux folder (required there), the prompts of
+    labels 0 and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning:
+    SDXL's original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score,
+    negative_aesthetic_score), or a guidance-distilled Flux model's guidance_scale.
     Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
     ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
     scheduler class, parameterization, schedule, label map; for a text-conditioned model the prompts, and a sha256
@@ -359,10 +366,11 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                              f"its labels are source_prompt, target_prompt (and null_prompt)")
         prompts = prompts_from_options(**given, what=str(folder))
     elif given:
-        raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion, SDXL, SD3); {folder} "
-                         f"holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text encoders")
+        raise ValueError(f"{', '.join(given)} apply to text-conditioned models (Stable Diffusion, SDXL, SD3, Flux); "
+                         f"{folder} holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text "
+                         f"encoders")
     sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
-    tokens = _tokens(_read_json(folder / sub / "config.json"))
+    tokens = FLUX_TOKENS if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
@@ -377,9 +385,10 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                                          vae_downsample=down)
     elif text:
         if par != "flow":
-            raise _unsupported(f"{folder / sub} holds an {text}, a velocity network, but scheduler/ has a "
-                               f"{sched_cfg.get('_class_name')}; SD3 needs a flow-matching scheduler")
-        net, conditions = load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device)
+            raise _unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
+                               f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
+        net, conditions = (load_flux if text == _FLUX else load_sd3)(folder, _index(folder), prompts, dtype=dtype,
+                                                                     device=device)
     else:
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
         cfg = net.config

@@ -46,7 +46,8 @@ TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
 # pipeline components that take no part in denoising (output filtering, image prompts): present or not, unused
 IGNORED_PARTS = ("safety_checker", "feature_extractor", "image_encoder")
 _ENCODERS = ("CLIPTextModel", "CLIPTextModelWithProjection")
-_MICRO = ("original_size", "crops_coords_top_left", "target_size", "aesthetic_score", "negative_aesthetic_score")
+_MICRO = ("original_size", "crops_coords_top_left", "target_size", "aesthetic_score", "negative_aesthetic_score",
+          "guidance_scale")
 INSTALL = "pip install transformers (pinned: pip install -c constraints.txt -e \".[sd]\")"
 
 
@@ -74,6 +75,7 @@ class Prompts:
     target_size: tuple | None = None               # SDXL (H, W); None: the network's image size
     aesthetic_score: float = 6.0                   # SDXL refiner, labels 0 and 1
     negative_aesthetic_score: float = 2.5          # SDXL refiner, null label
+    guidance_scale: float | None = None            # Flux with a guidance embedding; None: the pipeline's 3.5
 
     def __post_init__(self):
         for name in ("source", "target", "null"):
@@ -89,8 +91,9 @@ class Prompts:
                 object.__setattr__(self, name, v)
 
     def describe(self, sdxl: bool = True) -> dict:
-        """JSON-able fields (the prompts only, without SDXL's micro-conditioning, for ``sdxl=False``)."""
-        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+        """JSON-able fields (the prompts only, without SDXL's micro-conditioning, for ``sdxl=False``; Flux's
+        guidance_scale is recorded by its loader)."""
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "guidance_scale"}
         return out if sdxl else {k: out[k] for k in ("source", "target", "null")}
 
 
@@ -102,7 +105,7 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
     micro = dict(micro_conditioning or {})
     bad = sorted(set(micro) - set(_MICRO))
     if bad:
-        raise ValueError(f"micro_conditioning keys {bad} are unknown; SDXL's are {', '.join(_MICRO)}")
+        raise ValueError(f"micro_conditioning keys {bad} are unknown; SDXL's and Flux's are {', '.join(_MICRO)}")
     return Prompts(source_prompt, target_prompt, null_prompt, **micro)
 
 
@@ -280,6 +283,8 @@ def load_text_unet(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.f
     import diffusers
 
     xl = check_unet(folder, json.loads((folder / "unet" / "config.json").read_text()))
+    if prompts.guidance_scale is not None:
+        raise ValueError(f"guidance_scale applies to Flux models with a guidance embedding; {folder} is a U-Net")
     if not xl and Prompts(prompts.source, prompts.target, prompts.null) != prompts:
         raise ValueError(f"micro_conditioning applies to SDXL (a U-Net with added time ids); {folder} is a Stable "
                          f"Diffusion folder: leave it out")

@@ -49,16 +49,19 @@ class PromptConditionedTransformer(PromptConditionedUNet):
     def __init__(self, transformer: nn.Module, states: torch.Tensor, pooled: torch.Tensor):
         super().__init__(transformer, states, pooled)
 
-    def forward(self, x, t, class_labels=None):
+    def rows(self, class_labels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token states (B, L, C), pooled embeddings (B, P)) of labels (B,), in x's dtype."""
         if class_labels is None:
             raise ValueError("a prompt-conditioned network needs labels (0 source, 1 target, 2 null prompt)")
-        rows = self.class_embedding(class_labels.to(x.device).long())          # (B, L * C + P)
+        rows = self.class_embedding(class_labels.to(x.device).long()).to(x.dtype)   # (B, L * C + P)
         n = self.tokens * self.width
-        states = rows[:, :n].reshape(-1, self.tokens, self.width).to(x.dtype)  # (B, L, C)
+        return rows[:, :n].reshape(-1, self.tokens, self.width), rows[:, n:]
+
+    def forward(self, x, t, class_labels=None):
+        states, pooled = self.rows(class_labels, x)
         t = torch.as_tensor(t, device=x.device)
         return self.unet(hidden_states=x, timestep=t.expand(x.shape[0]) if t.ndim == 0 else t,
-                         encoder_hidden_states=states, pooled_projections=rows[:, n:].to(x.dtype),
-                         return_dict=False)[0]
+                         encoder_hidden_states=states, pooled_projections=pooled, return_dict=False)[0]
 
 
 @torch.no_grad()
