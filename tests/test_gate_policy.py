@@ -100,6 +100,16 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert starts.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
     heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
     assert np.isfinite(heldout).sum() >= 2
+    # the denoised-mean table: EDM models up to sigma 80, VP models only within their schedule, none for the
+    # autoencoder or the latent model
+    from spectral_collapse.report.model_quality import mean_bias_table
+
+    bias = mean_bias_table(ds)
+    shown = set(bias.index.get_level_values("model"))
+    assert "ihc-sr-x4-edm" in shown and "ihc-sr-x4-eps" in shown
+    assert not shown & {"ihc-sr-x4-vae", "ihc-sr-x4-eps-latent"}
+    assert bias.loc[("ihc-sr-x4-edm", 1), "σ = 80"] != "—" and bias.loc[("ihc-sr-x4-eps", 1), "σ = 80"] == "—"
+    assert np.isfinite(ds["mean_bias"].sel(model="ihc-sr-x4-eps", bias_sigma=8.0).values).all()
 
 
 def test_spectrum_failures_name_the_bands_outside_the_rule():

@@ -11,7 +11,8 @@ from spectral_collapse.models.backbones import UNetConfig, build_backbone
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
 from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
-                                              gate_report, plateau_change, sliced_wasserstein, vae_report)
+                                              denoised_mean_bias, gate_report, plateau_change, sliced_wasserstein,
+                                              vae_report)
 from spectral_collapse.models.schedules import VPSchedule
 
 SIZE = 16
@@ -237,3 +238,36 @@ def test_report_round_trips_through_json():
     assert back.passed == rep.passed and back.model == "oracle"
     assert back.rows.query("check == 'plateau'")["value"].iloc[0] == pytest.approx(0.002)
     assert list(back.table()["check"]) == list(rep.table()["check"])
+
+
+class DriftingOracle(EDMDenoiser):
+    """The exact Gaussian denoiser plus a known error: its estimate of every pixel is raised by c sigma / (1 + sigma),
+    nothing at low noise, nearly c at high noise (a network that never trained at high noise levels)."""
+
+    def __init__(self, c: float, means):
+        super().__init__(GaussianOracleNet("edm", means=means))
+        self.c = c
+
+    def _predict(self, x, sigma, label):
+        from spectral_collapse.models.denoisers import Prediction
+
+        p = super()._predict(x, sigma, label)
+        s = sigma.reshape(-1, 1, 1, 1).to(x.dtype)
+        x0 = p.x0 + self.c * s / (1 + s)
+        return Prediction(x0=x0, eps=(x - x0) / s)
+
+
+def test_denoised_mean_bias_is_zero_for_the_exact_denoiser_and_reads_a_known_drift():
+    """On Gaussian crops of a label with mean m, the exact denoiser's channel means match the crops' at every noise
+    level (to sampling error); a denoiser whose estimate is raised by c sigma / (1 + sigma) reads that rise divided by
+    the crops' mean on the [0, 1] scale, channel by channel."""
+    means, sigmas = (0.0, 0.2, 0.75), [0.05, 1.0, 10.0, 80.0]
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.randn(256, 3, SIZE, SIZE, generator=g, dtype=torch.float64) + means[1]
+    exact = denoised_mean_bias(EDMDenoiser(GaussianOracleNet("edm", means=means)), x0, 1, sigmas)
+    assert list(exact.index) == sigmas and exact.shape == (4, 3)
+    assert exact.abs().to_numpy().max() < 0.01
+    drift = denoised_mean_bias(DriftingOracle(0.1, means), x0, 1, sigmas)
+    ref = ((x0.mean((0, 2, 3)) + 1) / 2).numpy()
+    want = np.array([[0.1 * s / (1 + s) / 2 / r for r in ref] for s in sigmas])
+    np.testing.assert_allclose(drift.to_numpy() - exact.to_numpy(), want, atol=1e-9)

@@ -46,7 +46,8 @@ import pandas as pd
 import torch
 
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
-           "plateau_change", "sliced_wasserstein", "StochasticHeun", "band_log_ratio", "TerminalStart", "start_pool"]
+           "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
+           "TerminalStart", "start_pool"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -214,6 +215,26 @@ def _nn_distances(x: torch.Tensor, pool: torch.Tensor, views: bool = True) -> to
         for i in range(0, len(p), 2048):
             best = torch.minimum(best, torch.cdist(flat_x, p[i:i + 2048]).min(1).values)
     return best
+
+
+def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
+    """The denoiser's estimate of each channel's mean, noise level by noise level: real crops ``x0`` of a label are
+    noised to each sigma (one seeded draw) and denoised, and the channel means of D(x0 + sigma n) are set against
+    those of x0 as relative errors on the [0, 1] intensity scale (the gate's ``mean`` check). The exact denoiser's
+    estimate is unbiased at every level (E[D(x_sigma)] = E[x0]); a network that has seen few training samples at a
+    level drifts there, and samplers that start at or re-noise to that level carry the drift into their samples.
+    A row per sigma, a column per channel. Not part of the gate's verdict: it says where a failed mean check comes
+    from."""
+    n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)
+    ref = (x0.double().mean((0, 2, 3)) + 1) / 2
+    rows = []
+    with torch.no_grad():
+        for sigma in sigmas:
+            out = torch.cat([D(x0[i:i + batch] + float(sigma) * n[i:i + batch], float(sigma), label).x0.double()
+                             for i in range(0, len(x0), batch)])
+            rel = ((out.mean((0, 2, 3)) + 1) / 2 - ref) / ref.abs().clamp_min(1e-8)
+            rows.append({"sigma": float(sigma), **{f"channel {c}": float(v) for c, v in enumerate(rel)}})
+    return pd.DataFrame(rows).set_index("sigma")
 
 
 def plateau_change(heldout: list, total_steps: int) -> float | None:

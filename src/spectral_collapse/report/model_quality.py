@@ -11,7 +11,8 @@ import xarray as xr
 from ..models.quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
-           "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text"]
+           "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
+           "mean_bias_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -156,6 +157,27 @@ def below_gate_text(ds: xr.Dataset) -> str:
             f"{dec:+.2f} ({share} of it). The decoder loses that band even on the encodings of real crops, so this "
             f"arm needs a sharper autoencoder (wider, or trained longer) to pass, not a longer-trained diffusion model.")
     return " ".join(parts)
+
+
+def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per model and label, at each noise level: the error of the denoised colour-channel mean on real crops, the
+    channel that strays most (signed, % of the crops' mean on the [0, 1] scale); "—" above the model's highest noise
+    level. Models without the measurement (the autoencoder, a latent-space model, results stored without it) are
+    left out."""
+    if "mean_bias" not in ds:
+        return pd.DataFrame()
+    rows = []
+    for key in ds["model"].values.tolist():
+        m = ds["mean_bias"].sel(model=key)
+        if bool(m.isnull().all()):
+            continue
+        for lab in (0, 1):
+            row = {"model": key, "label": lab}
+            for sig in m["bias_sigma"].values:
+                v = m.sel(label=lab, bias_sigma=sig).values
+                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else f"{100 * v[np.nanargmax(np.abs(v))]:+.1f} %"
+            rows.append(row)
+    return pd.DataFrame(rows).set_index(["model", "label"]) if rows else pd.DataFrame()
 
 
 def verdict_text(ds: xr.Dataset) -> str:

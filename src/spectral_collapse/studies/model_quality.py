@@ -8,7 +8,10 @@ the page that shows them.
 
 Results: ``gate`` rows (model, row) with the check, sampler, label, value, threshold and verdict; ``passed``
 (model); ``train_loss`` (model, train_step) and ``heldout_loss`` (model, heldout_step, band: 0 = mean over the
-noise bands, 1.. = each band, lowest noise first); ``samples`` and ``real`` (model, label, image, channel, y, x).
+noise bands, 1.. = each band, lowest noise first); ``samples`` and ``real`` (model, label, image, channel, y, x);
+``mean_bias`` (model, label, bias_sigma, bias_channel): the relative error of each colour channel's mean as the
+model denoises real crops at each noise level (``models.quality.denoised_mean_bias``; NaN above the model's range,
+for the autoencoder and for a latent-space model).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from .spec import StudySpec
 __all__ = ["run_model_quality", "N_SHOWN"]
 
 N_SHOWN = 8  # samples and real crops shown per label
+BIAS_SIGMAS = (0.1, 0.5, 2.0, 8.0, 16.0, 40.0, 80.0)  # noise levels of the denoised-mean table (within each model's range)
+BIAS_CROPS = 256  # real crops per label denoised at each level
 
 
 def _pad(rows: list[list[float]], width: int) -> np.ndarray:
@@ -50,7 +55,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
     p = get_profile(spec.profile)
     roles = model_set(spec.get("keys", None))
     keys, reports, checkpoints, info = [], {}, {}, {}
-    train, held, samples, real = [], [], [], []
+    train, held, samples, real, bias = [], [], [], [], []
     with gate_policy(True):  # this page shows weak models; it does not refuse them
         for role in roles:
             got = load_role(spec.profile, role, progress=getattr(ctx, "progress", False))
@@ -61,6 +66,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 with torch.no_grad():
                     shown = [got.decode(got.encode(_pools(data, lab)[1][:N_SHOWN])) for lab in (0, 1)]
                 log = {}
+                bias.append(np.full((2, len(BIAS_SIGMAS), 3), np.nan))
             else:
                 from .models import latent_space
 
@@ -71,6 +77,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 shape = _input_shape(got.denoiser)
                 shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
                 log = json.loads((folder / "log.json").read_text()) if (folder / "log.json").exists() else {}
+                bias.append(np.stack([_mean_bias(got.denoiser, view, space, lab) for lab in (0, 1)]))
             keys.append(role.key)
             reports[role.key] = rep.to_dict()
             checkpoints[role.key] = str(folder)
@@ -101,10 +108,30 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
          "heldout_loss": (("model", "heldout_index", "band"), held_arr),
          "heldout_step": (("model", "heldout_index"), held_steps),
          "samples": (("model", "label", "image", "channel", "y", "x"), np.stack(samples).astype(np.float32)),
-         "real": (("model", "label", "image", "channel", "y", "x"), np.stack(real).astype(np.float32))},
-        coords={"model": keys, "label": [0, 1], "band": np.arange(bands)},
+         "real": (("model", "label", "image", "channel", "y", "x"), np.stack(real).astype(np.float32)),
+         "mean_bias": (("model", "label", "bias_sigma", "bias_channel"), np.stack(bias))},
+        coords={"model": keys, "label": [0, 1], "band": np.arange(bands), "bias_sigma": list(BIAS_SIGMAS),
+                "bias_channel": [0, 1, 2]},
         attrs={"gate_reports": json.dumps(reports, default=float), "models": json.dumps(info, default=float),
                "checkpoints": json.dumps(checkpoints), "profile": spec.profile})
+
+
+def _mean_bias(D, view, space, label: int) -> np.ndarray:
+    """(sigma, channel) relative error of the denoised channel means on real training crops of a label
+    (``models.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
+    model (its channels are latent channels, not colours)."""
+    from ..models.quality import _pools, denoised_mean_bias
+
+    out = np.full((len(BIAS_SIGMAS), 3), np.nan)
+    if space is not None:
+        return out
+    pool = _pools(view, label)[0]
+    crops = pool[torch.linspace(0, len(pool) - 1, min(BIAS_CROPS, len(pool))).round().long()]
+    levels = [s for s in BIAS_SIGMAS if s <= float(getattr(D, "sigma_max", float("inf"))) * 1.0001]
+    if levels:
+        t = denoised_mean_bias(D, crops, label, levels).to_numpy()
+        out[: len(levels), : t.shape[1]] = t[:, :3]
+    return out
 
 
 def _spread(pool: torch.Tensor) -> torch.Tensor:
