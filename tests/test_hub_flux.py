@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -128,6 +129,25 @@ def test_the_dynamic_shift_is_the_pipelines_for_its_default_image(folders):
     assert from_diffusers(folders["dev"], **PROMPTS, shift=2.0).schedule.shift == 2.0
 
 
+def test_the_dynamic_shift_follows_the_image_size_it_is_loaded_for(folders):
+    """image_size=16 on a VAE that halves: 8 x 8 latents, 16 tokens of 2 x 2 patches; the pipeline's calculate_shift
+    at 16 tokens; the network's config names the unpacked latents the suite gives it."""
+    D = from_diffusers(folders["dev"], **PROMPTS, image_size=16)
+    assert D.origin["schedule"]["image_seq_len"] == 16
+    assert math.isclose(D.schedule.shift, math.exp(calculate_shift(folders["dev"], 16)), rel_tol=1e-12)
+    assert (D.net.config.in_channels, D.net.config.sample_size) == (D.latent_space.channels, 8)
+    assert from_diffusers(folders["dev"], **PROMPTS).net.config.sample_size == 128
+    for bad in (15, 0, True, 16.0):
+        with pytest.raises(ValueError, match=rf"image_size={bad!r} .*positive multiple of 4"):
+            from_diffusers(folders["dev"], **PROMPTS, image_size=bad)
+
+
+def test_image_size_is_refused_for_networks_that_name_their_size(tmp_path):
+    folder = save_example("ddpm", tmp_path / "ddpm")
+    with pytest.raises(ValueError, match=r"image_size=16 applies to Flux folders.*leave image_size out"):
+        from_diffusers(folder, image_size=16)
+
+
 # ----------------------------------------------------------------------------- Euler against diffusers' loop
 
 @pytest.mark.parametrize("cfg", [1.0, 3.0])
@@ -171,3 +191,28 @@ def test_missing_prompts_and_folders_that_cannot_map_say_why(folders, tmp_path):
     with pytest.raises(UnsupportedModelError, match=r"FluxTransformer2DModel, which cannot run without text "
                                                     r"embeddings: .*packed 2 x 2"):
         from_diffusers(bare)
+
+
+# ----------------------------------------------------------------------------------------------- studies
+
+@pytest.mark.parametrize("kind", ["sd3", "flux"])
+def test_a_study_runs_on_a_flow_transformer_folder(tmp_path, monkeypatch, kind):
+    """main_results at the smoke profile on an SD3 or Flux folder, the prompts and (for Flux, whose transformer
+    names no size) the image size from data_options: Euler inversion and OVG translate the study's crops."""
+    import json
+
+    from spectral_collapse.pipeline.runner import run_study
+    from spectral_collapse.studies import models as models_mod
+
+    monkeypatch.setattr(models_mod, "CHECKPOINT_ROOT", str(tmp_path / "ckpt"))
+    folder = str(save_example(kind, tmp_path / kind))
+    opts = json.dumps({**PROMPTS, "size": 16})
+    ds = run_study("main_results", dataset="ihc-sr", profile="smoke", model=folder, data_options=opts, seeds=[0],
+                   methods=["ddim", "ovg"], results_root=tmp_path / "r", allow_weak_model=True)
+    used = json.loads(ds.attrs["user_models"])["model"]
+    assert used["parameterization"] == "flow" and used["prompts"]["target"] == TGT
+    assert used["network"] == {"sd3": "SD3Transformer2DModel", "flux": "FluxTransformer2DModel"}[kind]
+    if kind == "flux":
+        assert used["schedule"]["image_seq_len"] == 16
+    assert set(ds["method"].values) == {"ddim", "ovg"} and bool(np.isfinite(ds["s_hf"].values).all())
+    assert not (tmp_path / "ckpt").exists()

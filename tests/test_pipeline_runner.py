@@ -308,3 +308,22 @@ def test_the_bundled_data_as_built_is_in_the_results_key(monkeypatch):
     assert key() != base
     monkeypatch.setitem(DATASETS, "ihc-sr", build)
     assert key() == base
+
+
+def test_a_users_diffusers_folder_is_keyed_by_its_files_not_called_damaged(tmp_path):
+    """The suite's checkpoints carry a weights.sha256.json; a folder with weights but no record is damaged. A
+    diffusers model folder of a user's pipeline has no record by design: no digest (its files key the study)."""
+    from spectral_collapse.models.examples import save_example
+    from spectral_collapse.pipeline.runner import DAMAGED, checkpoint_digest
+
+    unet = save_example("ddpm", tmp_path / "pipe") / "unet"
+    assert checkpoint_digest(unet) is None
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    save_file({"w": torch.ones(2)}, str(ours / "ema.safetensors"))
+    assert checkpoint_digest(ours) == DAMAGED
+    write_weight_hashes(ours)
+    good = checkpoint_digest(ours)
+    assert good not in (None, DAMAGED)
+    save_file({"w": torch.zeros(2)}, str(ours / "ema.safetensors"))
+    assert checkpoint_digest(ours) == DAMAGED

@@ -14,9 +14,9 @@ patches, (B, H W / 4, 4 C), with image position ids (0, row, column) of the patc
 Its time input is t (the pipeline passes timestep / 1000; the network multiplies by 1000 itself), so the suite's N t
 is divided by 1000 here. A guidance-distilled model (``guidance_embeds``: FLUX.1-dev) gets the guidance scale as an
 input, ``micro_conditioning={"guidance_scale": g}`` (default 3.5, the pipeline's); the suite's ``cfg_scale`` is the
-pipeline's true classifier-free guidance with the null prompt. The dynamic shift is resolved for ``FLUX_TOKENS`` image
-tokens, the pipeline's default 1024 x 1024 image (128 x 128 latents), unless ``from_diffusers(path, shift=...)``
-gives it. The default grid is the scheduler's (linear from 1 to 1 / N before the shift); the pipeline's own is
+pipeline's true classifier-free guidance with the null prompt. The dynamic shift is resolved for the image tokens of
+the size the model is loaded for, ``from_diffusers(path, image_size=...)``: by default the pipeline's default image,
+``FLUX_SIDE`` = 128 x 128 latents (1024 x 1024 px for FLUX.1), unless ``from_diffusers(path, shift=...)`` gives it. The default grid is the scheduler's (linear from 1 to 1 / N before the shift); the pipeline's own is
 linear from 1 to 1 / steps: pass ``sigmas`` to ``translate`` for that one.
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ import torch
 from .sd import Prompts, _tokens, load_encoder
 from .sd3 import PromptConditionedTransformer
 
-__all__ = ["PromptConditionedFlux", "FLUX_TOKENS", "load_flux", "pack", "unpack", "image_ids"]
+__all__ = ["PromptConditionedFlux", "FLUX_SIDE", "FLUX_TOKENS", "load_flux", "pack", "unpack", "image_ids"]
 
-FLUX_TOKENS = (128 // 2) ** 2      # the pipeline's default image: 128 x 128 latents in 2 x 2 patches
+FLUX_SIDE = 128                    # the pipeline's default latent side (default_sample_size)
+FLUX_TOKENS = (FLUX_SIDE // 2) ** 2  # its image tokens: 128 x 128 latents in 2 x 2 patches
 T5_TOKENS = 512                    # the Flux pipeline's max_sequence_length default
 GUIDANCE = 3.5                     # the Flux pipeline's guidance_scale default
 
@@ -59,9 +60,20 @@ def image_ids(H: int, W: int, dtype, device) -> torch.Tensor:
 class PromptConditionedFlux(PromptConditionedTransformer):
     """A ``FluxTransformer2DModel`` called as ``net(x, t, class_labels)`` on unpacked latents (module docstring)."""
 
-    def __init__(self, transformer, states: torch.Tensor, pooled: torch.Tensor, guidance: float | None):
+    def __init__(self, transformer, states: torch.Tensor, pooled: torch.Tensor, guidance: float | None,
+                 side: int = FLUX_SIDE):
         super().__init__(transformer, states, pooled)
         self.guidance = guidance
+        self.side = int(side)
+
+    @property
+    def config(self):
+        """The transformer's config, with the input the suite gives it: ``in_channels`` the VAE's latent channels
+        (before 2 x 2 packing) and ``sample_size`` the latent side the model was loaded for."""
+        from diffusers.configuration_utils import FrozenDict
+
+        cfg = self.unet.config
+        return FrozenDict({**cfg, "in_channels": int(cfg.in_channels) // 4, "sample_size": self.side})
 
     def forward(self, x, t, class_labels=None):
         states, pooled = self.rows(class_labels, x)
@@ -82,7 +94,7 @@ def encode_flux(clip: tuple, t5: tuple, text: str, device) -> tuple[torch.Tensor
     return t5[1](_tokens(t5[0], text, T5_TOKENS, device))[0], pooled
 
 
-def load_flux(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32,
+def load_flux(folder: Path, index: dict, prompts: Prompts, side: int = FLUX_SIDE, *, dtype=torch.float32,
               device="cpu") -> tuple[PromptConditionedFlux, dict]:
     """(the prompt-conditioned Flux transformer, what the results record about its conditions) of a Flux folder."""
     import diffusers
@@ -122,4 +134,4 @@ def load_flux(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float3
     info = {"prompts": {**prompts.describe(False), "guidance_scale": guidance}, "null": "encoded",  # in the sha256
             "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in (clip, t5)], "text_tokens": T5_TOKENS}
     del clip, t5
-    return PromptConditionedFlux(net.to(device).eval(), states, pooled, guidance), info
+    return PromptConditionedFlux(net.to(device).eval(), states, pooled, guidance, side), info

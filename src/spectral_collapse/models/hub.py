@@ -43,7 +43,8 @@ CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/, optionally T
 with its ``shift_factor``, a flow-matching scheduler/ as above) loads the same way, the network called with each label's
 token states and pooled embeddings; a Flux-type folder (models/flux.py: transformer/ a ``FluxTransformer2DModel``, CLIP
 text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/) too, on latents packed 2 x 2 inside the wrapper, with its
-guidance embedding (``micro_conditioning={"guidance_scale": ...}``) and the dynamic shift of a 1024-px image.
+guidance embedding (``micro_conditioning={"guidance_scale": ...}``) and the dynamic shift of the image size it is
+loaded for (``image_size``; by default the pipeline's, 1024 px for FLUX.1).
 
 For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
 1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
@@ -78,7 +79,7 @@ from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser, flow_schedule_from_config
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
-from .flux import FLUX_TOKENS, load_flux
+from .flux import FLUX_SIDE, load_flux
 from .sd3 import SD3_PARTS, load_sd3
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
@@ -291,6 +292,23 @@ def _index(folder: Path) -> dict:
     return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
 
+def _vae_downsample(folder: Path) -> int:
+    """How much the folder's VAE shrinks an image side: 2 per level after the first (8 when it has no vae/)."""
+    vae_cfg = folder / "vae" / "config.json"
+    return 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
+
+
+def flux_latent_side(image_size: int | None, down: int, what: str) -> int:
+    """The latent side of a Flux model run on ``image_size``-px images (None: the pipeline's default 128), checked
+    to pack into whole 2 x 2 patches."""
+    if image_size is None:
+        return FLUX_SIDE
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down):
+        raise ValueError(f"image_size={image_size!r} for {what}: a Flux model takes images whose side is a positive "
+                         f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
+    return image_size // down
+
+
 def _text_network(folder: Path) -> str | None:
     """The class of the folder's text-conditioned network with text encoders beside it (SD, SDXL, SD3, Flux) or None."""
     if not any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")):
@@ -337,7 +355,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                    local_files_only: bool | None = None, dtype: torch.dtype = torch.float32,
                    device: str | torch.device = "cpu", shift: float | None = None, source_prompt: str | None = None,
                    target_prompt: str | None = None, null_prompt: str | None = None,
-                   micro_conditioning: dict | None = None) -> Denoiser:
+                   micro_conditioning: dict | None = None, image_size: int | None = None) -> Denoiser:
     """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
 
     labels: for a class-conditional network, its class ids standing for the suite's (source, target, null) labels
@@ -348,6 +366,10 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     labels 0 and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning:
     SDXL's original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score,
     negative_aesthetic_score), or a guidance-distilled Flux model's guidance_scale.
+    image_size: for a Flux folder (its transformer has no sample size), the image side the model will be run at, in
+    pixels (None: the pipeline's default, 128 latents times the VAE's downsampling, 1024 px for FLUX.1); the
+    dynamic shift is resolved for that image's sequence length, as the pipeline resolves it for its height and
+    width. An error for other models, whose networks name their size.
     Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
     ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
     scheduler class, parameterization, schedule, label map; for a text-conditioned model the prompts, and a sha256
@@ -370,7 +392,12 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                          f"{folder} holds a {_read_json(folder / sub / 'config.json').get('_class_name')} without text "
                          f"encoders")
     sched_cfg = _read_json(folder / "scheduler" / "scheduler_config.json")
-    tokens = FLUX_TOKENS if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
+    if image_size is not None and text != _FLUX:
+        raise ValueError(f"image_size={image_size!r} applies to Flux folders, whose transformer has no sample size; "
+                         f"{folder / sub} names its own: leave image_size out")
+    down = _vae_downsample(folder)
+    side = flux_latent_side(image_size, down, str(folder)) if text == _FLUX else None
+    tokens = (side // 2) ** 2 if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
@@ -379,16 +406,14 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
 
     conditions, conditional = None, True
     if text == _TEXT_UNET:
-        vae_cfg = folder / "vae" / "config.json"
-        down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
         net, conditions = load_text_unet(folder, _index(folder), prompts, dtype=dtype, device=device,
                                          vae_downsample=down)
     elif text:
         if par != "flow":
             raise _unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
                                f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
-        net, conditions = (load_flux if text == _FLUX else load_sd3)(folder, _index(folder), prompts, dtype=dtype,
-                                                                     device=device)
+        net, conditions = (load_flux(folder, _index(folder), prompts, side, dtype=dtype, device=device)
+                           if text == _FLUX else load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device))
     else:
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
         cfg = net.config

@@ -44,7 +44,9 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
     against that record (hashes cached by file size and modification time, so an unchanged checkpoint is not
     re-read) and the record is digested. Weights that do not match their record, or a folder holding weights but no
     record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
-    load names the damaged file.
+    load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
+    ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
+    enter the study's key instead (``studies.models.content_inputs``).
     """
     from ..train.cache import CheckpointCorrupt, check_weight_hashes
 
@@ -55,12 +57,22 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
         except CheckpointCorrupt:
             return DAMAGED
         return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
+    if _diffusers_model(folder):
+        return None
     if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
         return DAMAGED
     return None
 
 
 DAMAGED = "damaged: weights do not match their recorded hashes"
+
+
+def _diffusers_model(folder: Path) -> bool:
+    """Whether ``folder`` is a diffusers model folder (``save_pretrained``: a config.json with ``_diffusers_version``)."""
+    try:
+        return "_diffusers_version" in json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:

@@ -309,13 +309,17 @@ def _load(path: str, signature: tuple, prompts: str = "{}"):
     return from_diffusers(path, **json.loads(prompts))
 
 
-def _hub_model(path: str, prompts: dict | None = None):
+def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (and the prompts) are
-    unchanged."""
-    from ..models.hub import pipeline_folder
+    unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
+    transformer names none); other models take the size they name."""
+    from ..models.hub import _FLUX, _text_network, pipeline_folder
 
     folder = pipeline_folder(path)
-    return _load(str(folder), _signature(folder), json.dumps(prompts or {}, sort_keys=True))
+    opts = dict(prompts or {})
+    if size is not None and _text_network(folder) == _FLUX:
+        opts["image_size"] = size
+    return _load(str(folder), _signature(folder), json.dumps(opts, sort_keys=True))
 
 
 def _image_size(D) -> int:
@@ -339,15 +343,15 @@ def user_models(spec) -> UserModels | None:
                          "'target': ...}: invert with the first, sample with the second), not both")
     from ..models.denoisers import ModelPair
 
-    prompts = prompt_options(spec)
+    prompts, size = prompt_options(spec), data_options(spec).get("size")
     if one is not None:
-        D = _hub_model(str(one), prompts)
+        D = _hub_model(str(one), prompts, size)
         _gate_user(spec, D, str(one))
         return UserModels({D.parameterization: D}, D.latent_space, {"model": _describe(D)}, _image_size(D))
     if not isinstance(two, dict) or set(two) != {"source", "target"}:
         raise ValueError(f"models must be a JSON object with exactly the keys source and target, e.g. "
                          f"'{{\"source\": \"models/a\", \"target\": \"models/b\"}}', got {two!r}")
-    Ds, Dt = _hub_model(str(two["source"]), prompts), _hub_model(str(two["target"]), prompts)
+    Ds, Dt = _hub_model(str(two["source"]), prompts, size), _hub_model(str(two["target"]), prompts, size)
     if _image_size(Ds) != _image_size(Dt) or Ds.net.config.in_channels != Dt.net.config.in_channels:
         raise ValueError(f"the source and target models take different inputs ({_image_size(Ds)} px, "
                          f"{Ds.net.config.in_channels} channels vs {_image_size(Dt)} px, {Dt.net.config.in_channels}); "
