@@ -2,8 +2,8 @@
 
 The quick profile's U-Net models (eps, x0, EDM, flow; pixel and latent) reach the model-quality gate at 6000
 training steps with an EMA decay of 0.999 (the ihc-sr x4 eps model passes every check there; at 2500 steps and
-0.995 its stochastic samples fill the x4 spectral notch); the EDM models also draw their training noise levels
-from a wider log-normal (``NEXT_EDM``); the DiT trains 8000 steps at the same EMA. This script
+0.995 its stochastic samples fill the x4 spectral notch); the EDM models draw their training noise levels from a
+wider log-normal and train 8000 steps (``NEXT_EDM``); the DiT trains 8000 steps at the same EMA. This script
 trains the set at that configuration into data/checkpoints (the folders are named by the configuration's hash,
 exactly as the profile will name them once it adopts it), gates each model (``studies.gate``: the report is kept
 beside the weights) and exports it to data/weights with its gate report.
@@ -31,7 +31,10 @@ NEXT_DIT = dict(steps=8000, ema_decay=0.999)  # the DiT: twice its steps, the sa
 # At P_std 1.2 almost no training sample has sigma above 10 (0.2 %), yet a third of the 50-step Karras grid from
 # sigma_max = 80 lies there; the network's denoised mean drifts with sigma there (the label-1 blue channel +4 % at
 # sigma 16, +14 % at 80), and the stochastic sampler, re-noising at every level, carries that into its samples.
-NEXT_EDM = dict(steps=6000, ema_decay=0.999, P_std=2.0)
+# At 6000 steps such a model passes every sample check (stochastic label-1 mean error 0.018), but its held-out loss
+# still falls 2.1 % over the last fifth of training (the plateau rule asks < 2 %): the wider noise range has more to
+# learn, so EDM models train 8000 steps.
+NEXT_EDM = dict(steps=8000, ema_decay=0.999, P_std=2.0)
 CARRY = ROOT / "data" / "weights" / ".resume"  # committed with the shipped weights: a fresh clone resumes
 
 

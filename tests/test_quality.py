@@ -238,6 +238,11 @@ def test_report_round_trips_through_json():
     assert back.passed == rep.passed and back.model == "oracle"
     assert back.rows.query("check == 'plateau'")["value"].iloc[0] == pytest.approx(0.002)
     assert list(back.table()["check"]) == list(rep.table()["check"])
+    still = GateReport.from_dict(json.loads(json.dumps(gate_report(
+        EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
+        heldout=[[0, 1.0], [800, 0.5], [1000, 0.48]], total_steps=1000).to_dict())))  # a loaded report, NaN-filled
+    said = still.describe_failures(limit=99)  # (few, short samples fail sample checks too; the plateau is read here)
+    assert "plateau (training log) 0.04, must be < 0.02" in said and "nan" not in said
 
 
 class DriftingOracle(EDMDenoiser):

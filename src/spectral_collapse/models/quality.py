@@ -132,7 +132,8 @@ class GateReport:
 
 
 def _where(r) -> str:
-    parts = [p for p in (str(r.sampler) if r.sampler else "", f"label {int(r.label)}" if _has(r.label) else "") if p]
+    parts = [p for p in (str(r.sampler) if _has(r.sampler) and r.sampler else "",
+                         f"label {int(r.label)}" if _has(r.label) else "") if p]
     return ", ".join(parts) or "training log"
 
 
