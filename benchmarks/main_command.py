@@ -16,10 +16,13 @@ from pathlib import Path
 
 from .common import ROOT, cpu_model
 
-__all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "TARGET_S", "studies_times", "record"]
+__all__ = ["checkpoint_times", "load_main_command", "MAIN_COMMAND_FILE", "GPU_GOAL_S", "studies_times", "record"]
 
 MAIN_COMMAND_FILE = ROOT / "benchmarks" / "results" / "main_command.json"
-TARGET_S = 60 * 60  # the quick-profile main command on 2 cores: under 60 minutes
+# The whole quick book from scratch, training included, on one GPU (an H100): 15 minutes. On a CPU the time is a
+# measurement with no goal: the models train to the quality gate however long that takes, and the shipped weights
+# spare a fresh clone the training.
+GPU_GOAL_S = 15 * 60
 
 
 def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
@@ -50,8 +53,9 @@ def load_main_command(path: str | Path = MAIN_COMMAND_FILE) -> dict | None:
              "studies": sum((d.get("studies_s") or {}).values()), "book": d.get("book_s") or 0}
     d["total_s"] = d.get("total_s") or sum(parts.values())
     d["parts_s"] = parts
-    d["target_s"] = TARGET_S
-    d["met"] = bool(d["total_s"] <= TARGET_S)
+    on_gpu = str(d.get("device", "cpu")).startswith("cuda")
+    d["goal_s"] = GPU_GOAL_S if on_gpu else None        # no goal on a CPU
+    d["met"] = bool(d["total_s"] <= GPU_GOAL_S) if on_gpu else None
     return d
 
 

@@ -302,7 +302,11 @@ def test_main_command_breakdown(tmp_path):
     f.write_text(json.dumps({"install_s": 100, "train_s": {"a": 600, "b": 300}, "studies_s": {"s": 1200},
                              "book_s": 50}))
     d = mc.load_main_command(f)
-    assert d["total_s"] == 2250 and d["met"] and d["parts_s"]["training"] == 900
+    assert d["total_s"] == 2250 and d["parts_s"]["training"] == 900
+    assert d["goal_s"] is None and d["met"] is None                  # a CPU record: a measurement, no goal
+    f.write_text(json.dumps({"device": "cuda", "train_s": {"a": 600}, "studies_s": {"s": 400}}))
+    gpu = mc.load_main_command(f)
+    assert gpu["goal_s"] == 15 * 60 and gpu["met"] is False             # 1000 s on one GPU: over 15 min
     ck = tmp_path / "ck" / "m-quick-123"
     ck.mkdir(parents=True)
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0}))
@@ -387,8 +391,9 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
                                                           "50.0 min (d; smaller)."]
 
 
-def test_verdict_judges_each_cpus_own_from_scratch_time_against_the_goal(tmp_path):
-    """The recorded CPU's total and every other CPU's own measurement are each judged against the 60-minute goal."""
+def test_verdict_states_cpu_times_as_measurements_and_judges_a_gpu_run_against_its_goal(tmp_path):
+    """A CPU record and every other CPU's own measurement are stated without a goal; a GPU record is judged against
+    the 15-minute goal of the whole quick book on one GPU."""
     from benchmarks import main_command as mc
     from benchmarks.report import verdict
 
@@ -397,10 +402,13 @@ def test_verdict_judges_each_cpus_own_from_scratch_time_against_the_goal(tmp_pat
         {"cpu": "CPU B", "wall_s": 88 * 60, "date": "d0"}, {"cpu": "CPU B", "wall_s": 75 * 60, "date": "d1"},
         {"cpu": "CPU A", "wall_s": 99 * 60, "date": "old"}]}))
     text = verdict(None, None, mc.load_main_command(f), None)
-    assert "took 50.0 min on 2 cores (CPU A): the goal of under 60 min is met." in text
-    assert "On CPU B (d1) it took 75.0 min: not met there." in text
-    assert "99.0" not in text                    # the record's own CPU is judged by the record, not by an entry
+    assert "took 50.0 min on 2 cores (CPU A), a measurement with no goal attached on a CPU" in text
+    assert "On CPU B (d1) it took 75.0 min." in text and "met" not in text
+    assert "99.0" not in text                    # the record's own CPU is stated by the record, not by an entry
     assert "88.0" not in text                    # one sentence per CPU: its last listed run
+    f.write_text(json.dumps({"cpu": "CPU A", "cores": 16, "device": "cuda", "total_s": 12 * 60}))
+    assert "took 12.0 min on 16 cores (CPU A) and one GPU: the goal of under 15 min is met." in verdict(
+        None, None, mc.load_main_command(f), None)
 
 
 def test_main_command_record_and_log_parsing(tmp_path):
