@@ -84,7 +84,12 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert k99["ddim x8"] < k99["ddim x2"] < k99["gaussian"]
     k90 = {str(k): int(v) for k, v in zip(ds["series"].values, ds["k90_raw"].values)}
     assert k90["ddim x8"] < k90["ddim x2"] < k90["gaussian"]
-    assert "paper claims" in R.verdict(ds) and "agrees" in R.verdict(ds)
+    said = R.verdict(ds)
+    assert "paper claims" in said and "agree" not in said                 # no verdict of its own: the claims page's
+    assert "The claims page judges the same results by its rule" in said and "k90 ddim x8 − gaussian" in said
+    draws = ds["k90_draws"]                                              # paired subsamples at one size, 30 of 40
+    assert ds.attrs["k90_subsample"] == 30 and draws.sizes["draw"] == 200
+    assert (draws.sel(series="ddim x8") < draws.sel(series="gaussian")).all()
     assert R.pca_table(ds).loc["gaussian", "n"] == 40
 
 

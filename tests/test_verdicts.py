@@ -360,3 +360,36 @@ def test_the_intros_per_dataset_answers_follow_the_claims_page_rule():
     ev, m = ev_of(-0.1, taba_shift=noise)
     assert _collapse_sentence("ihc-sr", m, ev).startswith("- **ihc-sr: collapse inconclusive.**")
     assert _ovg_sentence("ihc-sr", m, None, ev).startswith("- **ihc-sr: OVG does not remove it.**")
+
+
+def test_pca_claim_reads_paired_subsample_differences_three_ways():
+    """k90 differences between series, over paired subsamples of their latents (studies.latents.k90_draws): a
+    low-rank series clearly below Gaussian noise holds, one whose draws straddle it is inconclusive, and a series
+    above it does not hold. Subsampling without replacement: a set drawn twice gives identical draws."""
+    import torch
+
+    from spectral_collapse.studies.latents import k90_draws
+
+    gen = torch.Generator().manual_seed(0)
+    gauss = torch.randn(40, 3, 8, 8, generator=gen)
+    low = torch.randn(40, 6, generator=gen) @ torch.randn(6, 192, generator=gen)   # rank 6
+    draws, m = k90_draws([low.reshape(40, 3, 8, 8), gauss, gauss], seed=1, draws=20)
+    assert m == 30 and draws.shape == (3, 20)
+    assert (draws[0] <= 6).all() and (draws[1] > 20).all() and (draws[1] == draws[2]).all()
+
+    def result(x2, x4, x8, g=100):
+        series = ["ddim x2", "ddim x4", "ddim x8", "gaussian"]
+        rows = np.stack([np.asarray(v, float) + np.zeros(50) for v in (x2, x4, x8, g)]).round().astype(np.int64)
+        return xr.Dataset({"k90": ("series", np.median(rows, 1).astype(int)), "k90_draws": (("series", "draw"), rows)},
+                          coords={"series": series, "method": ("series", ["ddim"] * 3 + ["gaussian"]),
+                                  "factor": ("series", [2, 4, 8, 0])}, attrs={"k90_subsample": 96})
+
+    def verdict(res):
+        return claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {"d": res}}))
+
+    spread = np.linspace(-3, 3, 50)
+    clear = verdict(result(95 + spread, 90 + spread, 80 + spread))
+    assert clear.verdict == V.HOLDS and "k90 ddim x8 − gaussian -20.0" in clear.detail, clear.detail
+    assert "50 subsamples of 96 latents" in clear.detail
+    assert verdict(result(95 + spread, 94 + 2 * spread, 80 + spread)).verdict == V.INCONCLUSIVE   # x4 ~ x2
+    assert verdict(result(105 + spread, 90 + spread, 80 + spread)).verdict == V.FAILS             # x2 above noise

@@ -206,6 +206,25 @@ def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict
     return out
 
 
+K90_DRAWS = 200       # subsamples behind the interval of a k90 difference (``k90_draws``)
+K90_SUBSAMPLE = 0.75  # each draws this share of a series' latents, without replacement
+
+
+def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share: float = K90_SUBSAMPLE) -> tuple:
+    """(k90 of each set on each subsample (sets, draws), the subsample size m): draw b takes m = share * (smallest
+    set) latents of every set without replacement, with one generator per draw, so sets of equal size take the same
+    positions (paired draws). Subsampling rather than the bootstrap: resampling with replacement repeats latents,
+    which removes principal components and biases k90 down. Differences between sets at a common m are what the
+    claims read; k90 itself grows with m."""
+    m = max(2, int(share * min(len(z) for z in sets)))
+    out = np.zeros((len(sets), draws), dtype=np.int64)
+    for b in range(draws):
+        for i, z in enumerate(sets):
+            idx = np.random.default_rng([seed, b]).choice(len(z), m, replace=False)
+            out[i, b] = explained_variance_summary(lat.pca_explained_variance(z[torch.from_numpy(idx)]))["k90"]
+    return out, m
+
+
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 3: cumulative explained variance of inverted latents per (method, factor) series and of Gaussian noise.
 
@@ -217,12 +236,13 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
     labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
-    series, curves, raw_curves, ratios, shows, inputs, meta = [], [], [], [], [], [], []
+    series, curves, raw_curves, ratios, shows, inputs, meta, kept = [], [], [], [], [], [], [], []
     for label in labels:
         for f in factors:
             z, ok, x = st.latents(label, n, factor=f, seed=seed)
             series.append(label if f is None else f"{label} x{f}")
             zk = z[torch.from_numpy(ok)]
+            kept.append(zk)
             curves.append(lat.pca_explained_variance(zk))
             raw_curves.append(lat.pca_explained_variance(zk, standardize=False))
             ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
@@ -231,8 +251,10 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
             meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
     gz = _randn(z.shape, seed + 777)
     series.append("gaussian")
+    kept.append(gz)
     curves.append(lat.pca_explained_variance(gz))
     raw_curves.append(lat.pca_explained_variance(gz, standardize=False))
+    draws, m_sub = k90_draws(kept, seed)
     ratios.append(lat.sample_norm_ratio(gz))
     shows.append(gz[:N_SHOW].numpy())
     inputs.append(np.full_like(inputs[-1], np.nan))
@@ -254,6 +276,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
          "norm_ratio": (("series", "latent"), norm_ratio),
          "mean_norm_ratio": ("series", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
                                                  for r in norm_ratio])),
+         "k90_draws": (("series", "draw"), draws),
          "n": ("series", np.array([m[2] for m in meta])), "nonfinite": ("series", np.array([m[3] for m in meta])),
          "latents": (("series", "image", "channel", "y", "x"), np.stack(shows).astype(np.float32)),
          "inputs": (("series", "image", "channel", "y", "x"), np.stack(inputs).astype(np.float32))},
@@ -264,7 +287,10 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
                              pca="one PCA over all latents of a series (Gram matrix), centred per feature, "
                                  "each latent first scaled to unit variance (cev; raw latents: cev_raw)",
                              norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
-                             gaussian="N(0, I) draws of the same count and shape, seed + 777"))
+                             gaussian="N(0, I) draws of the same count and shape, seed + 777",
+                             k90_draws=f"k90 of {K90_DRAWS} subsamples of {m_sub} latents of each series, drawn without "
+                                       f"replacement, the same positions in every series of equal size",
+                             k90_subsample=m_sub))
     return ds
 
 
