@@ -1,12 +1,11 @@
 """Train the quick model set at the longer schedule its next shipped weights use, in the background, resumably.
 
-The quick profile's U-Net models (eps, x0, EDM, flow; pixel and latent) reach the model-quality gate at 6000
-training steps with an EMA decay of 0.999 (the ihc-sr x4 eps model passes every check there; at 2500 steps and
-0.995 its stochastic samples fill the x4 spectral notch); the EDM models draw their training noise levels from a
-wider log-normal and train 8000 steps (``NEXT_EDM``); the DiT trains 8000 steps at the same EMA. This script
-trains the set at that configuration into data/checkpoints (the folders are named by the configuration's hash,
-exactly as the profile will name them once it adopts it), gates each model (``studies.gate``: the report is kept
-beside the weights) and exports it to data/weights with its gate report.
+The quick profile's U-Net models (eps, x0, flow; pixel and latent) train 6000 steps at an EMA decay of 0.999 and
+its DiT 8000 (``NEXT``, ``NEXT_DIT``: the profile's own settings now). The EDM models draw their training noise
+levels from a wider log-normal and train 8000 steps (``NEXT_EDM``), patched in here until the profile adopts it.
+This script trains the set at that configuration into data/checkpoints (the folders are named by the
+configuration's hash, exactly as the profile names them once it adopts it), gates each model (``studies.gate``:
+the report is kept beside the weights) and exports it to data/weights with its gate report.
 
     python scripts/train_next.py ihc-sr-x4-eps ihc-edges-eps ...     # one lane: the models named, in order
     python scripts/train_next.py --carry                             # copy unfinished snapshots to data/weights/.resume/

@@ -244,20 +244,22 @@ def test_task_stays_out_of_the_data_identity(name, factor):
     assert _data_identity(dataclasses.replace(d, task=Task())) == ident  # the task cannot move the hash
 
 
-def test_bundled_ihc_sr_x4_quick_checkpoint_hash_names_the_shipped_weights():
-    """The quick profile's config of the main ihc-sr model hashes to the folder its shipped weights carry: a change
-    of profile, model or data that moves the hash without new weights would make every fresh clone retrain."""
+def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
+    """Each model of the quick set (``studies.models.MODEL_SET``) is named by the hash of its profile config, model
+    and data (``checkpoint_name``), and data/weights holds that folder: a change of profile, model or data that
+    moves a hash without new weights would make every fresh clone retrain that model. The latent arm's name
+    depends on its autoencoder, installed here from the shipped weights into a scratch root."""
     from pathlib import Path
 
-    from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.train.cache import config_hash
-    from spectral_collapse.train.trainer import _full_config
+    from spectral_collapse.studies.models import MODEL_SET, checkpoint_name
 
-    p = get_profile("quick")
-    d = load_dataset("ihc-sr", size=32, factor=4)
-    full = _full_config(p.model_spec("eps", "ihc-sr"), p.train_config("eps", "ihc-sr"), d)
     shipped = Path(__file__).resolve().parents[1] / "data" / "weights"
-    assert (shipped / f"ihc-sr-x4-eps-quick-{config_hash(full)}").is_dir(), sorted(p.name for p in shipped.iterdir())
+    have = sorted(p.name for p in shipped.iterdir() if not p.name.startswith("."))
+    names = {r.key: checkpoint_name("quick", r, root=str(tmp_path)) for r in MODEL_SET}
+    missing = {k: n for k, n in names.items() if n not in have}
+    assert not missing, f"no shipped weights for {missing}; data/weights holds {have}"
+    unused = sorted(set(have) - set(names.values()))  # weights of configurations no longer used: they only add bytes
+    assert not unused, f"data/weights holds folders no quick model uses: {unused}"
 
 
 @pytest.mark.parametrize("name,factor,digest", [("ihc-sr", 4, "3e3fcca1977e"), ("ihc-sr", 8, "f2f983eba4d8"),

@@ -2,9 +2,10 @@
 
 - ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
 - ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net, derisk-facts.md): 2500 training steps of batch 32 for each U-Net (about 40 minutes on
-  one core with two trainings side by side on a 2-core machine), 4000 for the DiT (cheaper per step), 2000 for
-  the VAE; eps and x0 models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
+  a ~1.1M-parameter U-Net): 6000 training steps of batch 32 with an EMA decay of 0.999 for the eps, x0 and flow
+  U-Nets (about 2.4 hours each on one core with two trainings side by side on a 2-core machine; at 2500 steps and
+  EMA 0.995 the eps model's stochastic samples still filled the x4 spectral notch), 8000 for the DiT (cheaper per
+  step), 2500 for the EDM U-Nets, 2000 for the VAE; eps and x0 models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
   other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
   sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Its models
   do not all pass the quality gate yet (the chapter *Are the models good enough?* says which check each fails),
@@ -188,11 +189,11 @@ PROFILES: dict[str, Profile] = {
         train_vae=VAETrainConfig(steps=20, batch_size=8, scaling_images=64)),
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
-        train_eps=TrainConfig(steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995, truncated_snr=True),
+        train_eps=TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.999, truncated_snr=True),
         train_edm=TrainConfig(objective="edm", steps=2500, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.995),
         n_test=16, n_val=16, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32, allow_weak_models=True,
         factors=(2, 4, 8), dit=_QUICK_DIT,
-        train_dit=TrainConfig(steps=4000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.995,
+        train_dit=TrainConfig(steps=8000, batch_size=32, lr=5e-4, warmup_steps=60, ema_decay=0.999,
                               truncated_snr=True),
         vae=VAEConfig(block_out_channels=(32, 64)), train_vae=VAETrainConfig(steps=2000, batch_size=32)),
     "paper": Profile(
