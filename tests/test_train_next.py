@@ -20,11 +20,15 @@ def _script():
     return module
 
 
-def test_it_patches_only_the_training_length_ema_and_edm_noise_levels_of_the_quick_models(monkeypatch):
+def test_it_patches_only_the_training_length_ema_and_the_edm_and_flow_noise_levels_of_the_quick_models(monkeypatch):
     tn = _script()
     monkeypatch.setitem(profiles.PROFILES, "quick", profiles.PROFILES["quick"])
+    monkeypatch.setattr(profiles, "FLOW_LOGIT_STD", profiles.FLOW_LOGIT_STD)
     before = profiles.PROFILES["quick"]
+    flow_before = before.train_config("flow", "ihc-sr")
     tn.patch_quick()
+    flow = profiles.PROFILES["quick"].train_config("flow", "ihc-sr")
+    assert flow.P_std == tn.NEXT_FLOW_LOGIT_STD and flow == replace(flow_before, P_std=flow.P_std)
     after = profiles.PROFILES["quick"]
     for name, want in (("train_eps", tn.NEXT), ("train_edm", tn.NEXT_EDM), ("train_dit", tn.NEXT_DIT)):
         assert getattr(after, name) == replace(getattr(before, name), **want)
