@@ -5,7 +5,7 @@ network per step (a hook on the network output), wall and CPU time per step as a
 and peak extra memory (benchmarks/memory.py) as a ratio to DDIM's. Beside OVG (one forward with graph shared
 with the base step, both vector-Jacobian products from it) we time a naive OVG: the base step's own forward
 without graph, a second forward with graph and the parameters' gradients switched on, and two separate backward
-calls, as the released code does (ovg-official-facts.md 1.5) minus its logging forwards.
+calls, as the released code does, minus its logging forwards.
 
 Weights are random (seeded): cost does not depend on them, except where a method stops early on its loss
 (Null-Class's inner loop), which then runs its maximum of 10 Adam steps.

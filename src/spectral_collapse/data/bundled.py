@@ -10,7 +10,7 @@ into three disjoint column bands so overlapping crops cannot leak between traini
 
 ``ihc-sr`` degrades by nearest-neighbour down/up sampling (the paper's SR task, Sec. 6); ``ihc-edges`` by a Canny
 edge sketch (the paper's Edges2Shoes task in miniature). The split was measured to show spectral collapse with
-a small CPU-trained model (shared/reference/derisk-facts.md).
+a small CPU-trained model.
 """
 from __future__ import annotations
 

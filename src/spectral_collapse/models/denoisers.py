@@ -186,7 +186,7 @@ class EDMDenoiser(Denoiser):
     """EDM preconditioning (Karras et al. 2022; paper Eq. 26-27): D = c_skip x + c_out F(c_in x, c_noise).
 
     ``time_input="c_noise"`` feeds 1/4 ln sigma as the paper's App. A.2 says; ``"sigma"`` feeds raw sigma as
-    the authors' released code does (ovg-official-facts.md 1.2).
+    the authors' released code does.
     """
 
     parameterization = "edm"

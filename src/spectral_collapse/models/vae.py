@@ -3,7 +3,7 @@
 Two sources of an autoencoder:
 - ``PretrainedVAE``: a hub id or a local folder, loaded only when asked (the paper's SD-1.5 VAE,
   ``runwayml/stable-diffusion-v1-5`` subfolder ``vae``, 4 x 32 x 32 latents of 256-px images, scaling 0.18215,
-  ovg-official-facts.md 3.1). With downloads off (``SPECTRAL_COLLAPSE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) only the
+  as the authors' code loads it). With downloads off (``SPECTRAL_COLLAPSE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) only the
   local cache is used.
 - ``VAEConfig``: a small AutoencoderKL trained on the dataset's two pools for the CPU profiles (training lives in
   ``train/vae.py``: ``train_vae``, ``load_trained_vae``).

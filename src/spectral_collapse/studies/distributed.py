@@ -1,7 +1,7 @@
 """Scale-out of translation studies over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out).
 
 Launch a script that runs a study under ``torchrun --nproc_per_node K`` or ``accelerate launch`` (several GPUs or
-nodes; on CPU use torchrun, ecosystem-facts.md 9). Each process then translates a contiguous share of the test
+nodes; on CPU use torchrun). Each process then translates a contiguous share of the test
 samples (``PartialState.split_between_processes``), and the shares are gathered back in sample order on every
 process (``accelerate.utils.gather``: tensors only, nothing is pickled), so every process scores and stores the
 same full result. Per-sample seeds are keyed by the global sample index (``sample_seeds``), so the gathered

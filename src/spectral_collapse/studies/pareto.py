@@ -1,7 +1,7 @@
 """OVG step-size sweep (paper Sec. 5.2, Fig. 6): S_LF against S_HF over an (eta_HF, eta_LF) grid.
 
 The paper picks (eta_HF, eta_LF) "via a grid search, selecting the values that yield the best joint performance"
-and gives neither the grid nor the values (ovg-official-facts.md 1.4). This module makes that search explicit:
+and gives neither the grid nor the values (nor does the released code). This module makes that search explicit:
 
 1. ``run_pareto`` translates ``n_images`` validation crops (``validation_indices``: the last of the paired split,
    apart from the test crops the other studies score) with every grid point of every swept base

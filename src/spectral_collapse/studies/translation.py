@@ -6,7 +6,7 @@ A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`
 
 Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
 seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
-seeds instead chose test subsets (ovg-official-facts.md 6). Each (label, seed) translation is a cell of the
+seeds instead chose test subsets (as the authors' code does). Each (label, seed) translation is a cell of the
 context's cache (``cells.translate_cell``), so an interrupted study, rerun, redoes only what is missing, and the
 ablations share the translations they have in common with the main results.
 """
@@ -52,7 +52,7 @@ STABLE_OVG_LABEL = "ovg_stable"
 
 # Baseline settings of the translation studies where they differ from the authors' defaults:
 # ReNoise's RunConfig (R = 9, averaging over [8, 10)) is tuned for 4-step SDXL-Turbo; for 50-step DDIM the authors'
-# SD path uses R = 1 (baselines-facts.md 1 and 6), which is also 3x, not 11x, DDIM. The KL reference is the
+# SD path uses R = 1, which is also 3x, not 11x, DDIM. The KL reference is the
 # forward-noised clean image (the authors' SDXL path): with their SD path's reference (the clean image fed to the
 # model as is) the regularisation drives our pixel-space latents off the Gaussian shell. Measured on 8 ihc-sr quick
 # test images, 50 steps: PSNR 5.25 dB, ||x_T||^2/d = 5.25 ("clean") against 22.69 dB, 0.78 ("forward"), 23.38 dB,

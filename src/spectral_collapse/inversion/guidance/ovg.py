@@ -14,7 +14,7 @@ Coordinates: the paper differentiates w.r.t. the model's own state x_t (VP: x_t 
 and adds the drift to x_{t+1}. The loop runs in x~, so we convert with s = D.input_scale(sigma):
 g_t = g~ / s and u~ = u_t / s_next.
 
-The authors' released code differs (ovg-official-facts.md 1.3): each drift is multiplied by a step length
+The authors' released code differs: each drift is multiplied by a step length
 (DDIM: the integer time-label gap; EDM: ln(sigma_next / sigma)), each is clipped separately to
 clip_frac * ||x_base - x_t||, and x0_ref is the raw source rather than a low-passed one. ``OVG.released()``
 gives that variant; ``OVG()`` is the paper's equations; ``OVG.stable()`` (``StableOVG``) the stable form for

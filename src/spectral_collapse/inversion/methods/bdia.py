@@ -1,7 +1,7 @@
 """BDIA-DDIM: bidirectional integration approximation (Zhang, Lewis, Kleijn 2024; guoqiang-zhang-x/BDIA).
 
 With D_{i->j}(z_i) the DDIM map from level i to level j using eps(z_i, sigma_i) (current level, convention S)
-(baselines-facts.md section 8):
+(the BDIA paper's update, Zhang et al. 2023):
 
     sampling   z_{i-1} = gamma z_{i+1} - gamma D_{i->i+1}(z_i) + D_{i->i-1}(z_i)
     inversion  z_{i+1} = (z_{i-1} - D_{i->i-1}(z_i)) / gamma + D_{i->i+1}(z_i)        (its exact inverse)

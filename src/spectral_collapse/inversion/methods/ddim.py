@@ -1,7 +1,7 @@
 """Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
 
 Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling). In x~ = x/sqrt(alpha_bar)
-the update x~_next = x~ + (sigma_next - sigma) * eps is the same whether sigma rises or falls (baselines-facts.md 0).
+the update x~_next = x~ + (sigma_next - sigma) * eps is the same whether sigma rises or falls.
 """
 from __future__ import annotations
 

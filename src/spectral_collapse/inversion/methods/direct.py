@@ -1,6 +1,6 @@
 """DirectInversion ("PnP Inversion: boosting diffusion-based editing with 3 lines of code", Ju et al. 2024).
 
-Authors' algorithm (cure-lab/PnPInversion; baselines-facts.md section 5), in sigma coordinates:
+Authors' algorithm (cure-lab/PnPInversion), in sigma coordinates:
 1. Pivot: DDIM inversion under the source label at w = 1, destination time label, z*_0..z*_N.
 2. Offsets in sampling order, always evaluated at the pivot: d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source))
    (sampling indices, z*_0 = the inverted latent), with the editing guidance scale w.

@@ -1,8 +1,8 @@
 """EDICT: exact diffusion inversion via coupled transformations (Wallace et al. 2023; salesforce/EDICT).
 
 Two coupled latents (x, y) start equal (the image, or the noise for generation). A sampling step from level
-sigma to sigma_next with dt = sigma_next - sigma (baselines-facts.md section 7, written in sigma coordinates, where
-the DDIM map is x + dt eps and the mixing commutes with the VP scaling):
+sigma to sigma_next with dt = sigma_next - sigma (the paper's coupled update, written in sigma coordinates, where the
+DDIM map is x + dt eps and the mixing commutes with the VP scaling):
 
     x' = x + dt eps(y, sigma);   y' = y + dt eps(x', sigma)                      (affine coupling)
     x_next = p x' + (1 - p) y';  y_next = p y' + (1 - p) x_next                 (mixing, p = 0.93)

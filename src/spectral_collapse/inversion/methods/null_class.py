@@ -1,6 +1,6 @@
 """Null-Class inversion: null-text inversion (Mokady et al. 2023) with the null class label in place of "".
 
-Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``; baselines-facts.md section 4):
+Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
 1. Pivot: DDIM inversion under the source label at w = 1 (conditional only), destination time label, z*_0..z*_N.
 2. In sampling order i = 0..N-1, from z = z*_N: eps_c = eps(z, source) once; warm-start the null embedding from
    step i-1; Adam with lr = 1e-2 (1 - i/100); up to 10 inner steps minimising

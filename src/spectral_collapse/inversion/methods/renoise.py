@@ -1,7 +1,6 @@
 """ReNoise inversion (Garibi et al. 2024): fixed-point re-evaluation inside every inversion step.
 
-Authors' algorithm (garibida/ReNoise-Inversion ``src/renoise_inversion.py``, ``RunConfig``; baselines-facts.md
-section 6), in sigma coordinates where the DDIM inversion map is f(eps) = x + (sigma_next - sigma) eps:
+Authors' algorithm (garibida/ReNoise-Inversion ``src/renoise_inversion.py``, ``RunConfig``), in sigma coordinates where the DDIM inversion map is f(eps) = x + (sigma_next - sigma) eps:
 - z^(0) = x; for k = 0..R: eps^(k) = eps(z^(k), sigma_next) (destination label), z^(k+1) = f(eps^(k)).
   k = 0 is plain DDIM inversion (``Euler("destination")``: the model-space x_t goes in unchanged with the next
   label); the iteration is a fixed-point (backward Euler) solve of z = f(eps(z, sigma_next)).
