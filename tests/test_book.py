@@ -423,12 +423,14 @@ ms mtext mrow msup msub msubsup mfrac msqrt mroot mtable mtr mtd mspace mstyle s
 munderover mpadded mphantom menclose mjx-container""".split())
 _RAW = [("NaN", r"(?i)(?<![\w-])nan(?![\w-])"), ("a traceback", r"Traceback"),
         ("a printed warning", r"\b\w*Warning: "), ("a machine path", r"(?<![\w.~])/(?:root|home|tmp|work|check|usr|opt)/"),
-        ("a commit hash", r"\b(?:commit|revision) [0-9a-f]{7,40}\b|\b[0-9a-f]{40}\b")]
+        ("a commit hash", r"\b(?:commit|revision) [0-9a-f]{7,40}\b|\b[0-9a-f]{40}\b"),
+        ("a file readers do not have", r"\b[\w-]+-facts\.md\b|shared/reference")]
 
 
 def raw_output(html: Path) -> list[str]:
     """What no page of the built book may show a reader: NaN, a traceback, a printed warning, a machine path, a
-    commit hash in its visible text (scripts and styles left out), or a ``<placeholder>`` that the HTML swallowed
+    commit hash, a citation of a file the suite does not ship (the project's reference notes) in its visible text
+    (scripts and styles left out), or a ``<placeholder>`` that the HTML swallowed
     as an unknown tag. The API reference (api.html) may name NaN: there it is the value a function returns, in the
     docstrings' words, not a number shown as a result."""
     import re
@@ -474,6 +476,7 @@ def test_raw_output_check_finds_what_a_reader_must_not_see(tmp_path):
     pages = {"nan.html": "<p>S_G: nan</p>", "tb.html": "<pre>Traceback (most recent call last)</pre>",
              "warn.html": "<div>RuntimeWarning: invalid value</div>", "path.html": "<p>see /root/work/x.py</p>",
              "hash.html": "<p>at commit 3f2f3769c2b2</p>", "tag.html": "<p>SHA-256 <sha256>, expected</p>",
+             "ref.html": "<p>as the released code does (ovg-official-facts.md 1.5)</p>",
              "ok.html": "<p>nanometre scale; a warning is stated in words; data/results/x.nc; &lt;sha256&gt;</p>"
                         "<script>var x = NaN; // /root/</script>",
              "api.html": "<p>Returns NaN where no sample is kept.</p>"}  # the reference names the value it returns
