@@ -292,7 +292,9 @@ def test_the_bundled_data_as_built_is_in_the_results_key(monkeypatch):
     from spectral_collapse.pipeline.runner import resolve_inputs
 
     def key():
-        models_mod._bundled_digest.cache_clear()
+        from spectral_collapse.studies import content
+
+        content._bundled_digest.cache_clear()
         return resolve_inputs(study_spec("main_results", **MAIN))[0].key()
 
     base = key()

@@ -111,7 +111,7 @@ def chapter_params(study: str, dataset: str, profile: str, results_root: str, ex
     of a folder dataset and of a user's models, and a digest of the profile's resolved values."""
     import hashlib
 
-    from ..studies.models import content_inputs
+    from ..studies.content import content_inputs
     from ..studies.registry import study_spec
     from ..studies.spec import profile_values
 

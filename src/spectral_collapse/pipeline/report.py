@@ -86,9 +86,9 @@ def _knobs(model, models, data_options, allow_weak_model) -> dict:
 
 
 def report_content(data: str, profile: str, knobs: dict) -> dict:
-    """The content signatures of the data and the model(s) (``studies.models.content_inputs``), checked: a data
+    """The content signatures of the data and the model(s) (``studies.content.content_inputs``), checked: a data
     option the loader does not take, a missing model folder or a bad ``models`` object raise here, naming it."""
-    from ..studies.models import content_inputs
+    from ..studies.content import content_inputs
     from ..studies.registry import study_spec
 
     return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))

@@ -8,7 +8,7 @@
    equals the spec's key and every checkpoint it names, where present on this machine, still has the recorded
    content hash (``<dataset>`` is ``data.dataset_key``: "folder:/my/data" is stored as "folder-data-<hash8>");
    a folder dataset's files and a user's model folders enter the key through the spec's inputs
-   (``studies.models.content_inputs``), so editing them makes the stored results stale;
+   (``studies.content.content_inputs``), so editing them makes the stored results stale;
 3. otherwise says why the stored file is stale (``stale_reason``: the spec values, profile values or cache version
    that changed, or the checkpoint whose weights changed) and runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
    stamps the spec, key and cell counts into the attrs and writes the file atomically.
@@ -25,7 +25,7 @@ import xarray as xr
 
 from ..data import check_dataset, dataset_key
 from ..studies.cells import StudyContext
-from ..studies.models import content_inputs
+from ..studies.content import content_inputs
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.store import load_results, provenance, results_path, save_results
@@ -46,7 +46,7 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
     record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
     load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
     ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
-    enter the study's key instead (``studies.models.content_inputs``).
+    enter the study's key instead (``studies.content.content_inputs``).
     """
     from ..train.cache import CheckpointCorrupt, check_weight_hashes
 

@@ -32,7 +32,7 @@ from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
-           "study_labels", "content_inputs", "CHECKPOINT_ROOT"]
+           "study_labels", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
@@ -403,51 +403,3 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     if not ok:
         raise ValueError(f"none of the labels {wanted} runs on the given {base} model")
     return ok
-
-
-_BUNDLED = ("ihc-sr", "ihc-edges")
-
-
-@functools.lru_cache(maxsize=16)
-def _bundled_digest(profile: str, dataset: str, options: str) -> str:
-    """16 hex digits of SHA-256 over the crops of a bundled dataset as this code builds them at the profile's size."""
-    import hashlib
-
-    data = dataset_for(profile, dataset, options=json.loads(options))
-    h = hashlib.sha256()
-    for part in ("source", "target", "test_source", "test_target"):
-        x = getattr(data, part, None)
-        if x is not None:
-            h.update(part.encode() + x.detach().cpu().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def content_inputs(spec) -> dict:
-    """What a stored results file must have been computed from, besides the spec's own values: a signature of a
-    folder dataset's files ("data": by file names, sizes and modification times) or of a bundled dataset's crops
-    as built (so a change to the image or the cropping code makes results stale), and of the user's model folders
-    ("model"); 16 hex digits each."""
-    import hashlib
-
-    out = {}
-    kind, root = split_dataset(spec.dataset)
-    if root is None and kind in _BUNDLED:
-        out["data"] = _bundled_digest(spec.profile, spec.dataset, json.dumps(data_options(spec), sort_keys=True))
-    elif root is not None:
-        opts = data_options(spec)
-        base = Path(root).expanduser()
-        folders = [Path(opts[k]) if opts.get(k) else base / k
-                   for k in ("source", "target", "test_source", "test_target")]
-        sig = [(str(f), _signature(f) if f.is_dir() else None) for f in folders]
-        out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
-    one, two = spec.get("model", None), spec.get("models", None)
-    paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
-    if paths:
-        from ..models.hub import pipeline_folder
-
-        sig = []
-        for p in paths:
-            folder = pipeline_folder(str(p))
-            sig.append((str(folder), _signature(folder)))
-        out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
-    return out

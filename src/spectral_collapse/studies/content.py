@@ -1,0 +1,60 @@
+"""What a stored results file must have been computed from besides its spec's values: signatures of the data
+(a folder's files, or a bundled dataset's crops as this code builds them) and of the user's model folders. They
+enter each study's results key (``pipeline.runner``), so editing the data or a model makes stored results stale."""
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+from ..data import split_dataset
+from .models import _signature, data_options, dataset_for
+
+__all__ = ["content_inputs"]
+
+_BUNDLED = ("ihc-sr", "ihc-edges")
+
+
+@functools.lru_cache(maxsize=16)
+def _bundled_digest(profile: str, dataset: str, options: str) -> str:
+    """16 hex digits of SHA-256 over the crops of a bundled dataset as this code builds them at the profile's size."""
+    import hashlib
+
+    data = dataset_for(profile, dataset, options=json.loads(options))
+    h = hashlib.sha256()
+    for part in ("source", "target", "test_source", "test_target"):
+        x = getattr(data, part, None)
+        if x is not None:
+            h.update(part.encode() + x.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def content_inputs(spec) -> dict:
+    """What a stored results file must have been computed from, besides the spec's own values: a signature of a
+    folder dataset's files ("data": by file names, sizes and modification times) or of a bundled dataset's crops
+    as built (so a change to the image or the cropping code makes results stale), and of the user's model folders
+    ("model"); 16 hex digits each."""
+    import hashlib
+
+    out = {}
+    kind, root = split_dataset(spec.dataset)
+    if root is None and kind in _BUNDLED:
+        out["data"] = _bundled_digest(spec.profile, spec.dataset, json.dumps(data_options(spec), sort_keys=True))
+    elif root is not None:
+        opts = data_options(spec)
+        base = Path(root).expanduser()
+        folders = [Path(opts[k]) if opts.get(k) else base / k
+                   for k in ("source", "target", "test_source", "test_target")]
+        sig = [(str(f), _signature(f) if f.is_dir() else None) for f in folders]
+        out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
+    one, two = spec.get("model", None), spec.get("models", None)
+    paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
+    if paths:
+        from ..models.hub import pipeline_folder
+
+        sig = []
+        for p in paths:
+            folder = pipeline_folder(str(p))
+            sig.append((str(folder), _signature(folder)))
+        out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
+    return out
