@@ -165,7 +165,8 @@ def test_profiles_train_the_flow_model_like_the_eps_model():
         cfg, base = p.train_config("flow", "ihc-sr"), p.train_config("eps", "ihc-sr")
         for k in ("steps", "batch_size", "lr", "warmup_steps", "ema_decay", "lr_schedule", "seed", "grad_clip"):
             assert getattr(cfg, k) == getattr(base, k), k
-        assert (cfg.objective, cfg.P_mean, cfg.P_std, cfg.truncated_snr) == ("flow", 0.0, 1.0, False)
+        assert (cfg.objective, cfg.P_mean, cfg.P_std, cfg.truncated_snr) == ("flow", 0.0, p.flow_logit_std, False)
+    assert PROFILES["smoke"].flow_logit_std == 1.0  # SD3's and diffusers' default unless a profile widens it
     role = next(r for r in MODEL_SET if r.parameterization == "flow")
     assert (role.key, role.dataset, role.factor) == ("ihc-sr-x4-flow", "ihc-sr", None)
 

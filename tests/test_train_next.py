@@ -1,13 +1,11 @@
-"""scripts/train_next.py: the longer quick configuration it trains, and the snapshots it carries to a fresh clone."""
+"""scripts/train_next.py: the snapshots it carries to a fresh clone."""
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from spectral_collapse.studies import profiles
 from spectral_collapse.train.resume import _resume_snapshot, _write_resume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,21 +16,6 @@ def _script():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def test_it_patches_only_the_training_length_ema_and_the_edm_and_flow_noise_levels_of_the_quick_models(monkeypatch):
-    tn = _script()
-    monkeypatch.setitem(profiles.PROFILES, "quick", profiles.PROFILES["quick"])
-    monkeypatch.setattr(profiles, "FLOW_LOGIT_STD", profiles.FLOW_LOGIT_STD)
-    before = profiles.PROFILES["quick"]
-    flow_before = before.train_config("flow", "ihc-sr")
-    tn.patch_quick()
-    flow = profiles.PROFILES["quick"].train_config("flow", "ihc-sr")
-    assert flow.P_std == tn.NEXT_FLOW_LOGIT_STD and flow == replace(flow_before, P_std=flow.P_std)
-    after = profiles.PROFILES["quick"]
-    for name, want in (("train_eps", tn.NEXT), ("train_edm", tn.NEXT_EDM), ("train_dit", tn.NEXT_DIT)):
-        assert getattr(after, name) == replace(getattr(before, name), **want)
-    assert replace(after, train_eps=before.train_eps, train_edm=before.train_edm, train_dit=before.train_dit) == before
 
 
 def test_an_unfinished_snapshot_is_carried_and_restored_exactly_and_a_finished_one_is_not(tmp_path, monkeypatch):
