@@ -209,10 +209,10 @@ def test_study_params_rejects_unknown_profile_and_returns_copies():
 
     with pytest.raises(ValueError, match="valid profiles"):
         study_params("fast", "gaussianity")
-    a = study_params("quick", "gaussianity")
-    a["methods"].append("x")
-    assert "x" not in study_params("quick", "gaussianity")["methods"]
-    assert study_params("smoke", "gaussianity") == {}
+    a = study_params("quick", "eps_vs_x0")
+    a["factors"].append(8)
+    assert 8 not in study_params("quick", "eps_vs_x0")["factors"]
+    assert study_params("smoke", "eps_vs_x0") == {}
 
 
 # ------------------------------------------------------------------ studies side by side (cli studies --jobs N)
