@@ -245,17 +245,18 @@ def test_task_stays_out_of_the_data_identity(name, factor):
 
 
 def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
-    """Each model of the quick set (``studies.models.MODEL_SET``) is named by the hash of its profile config, model
-    and data (``checkpoint_name``), and data/weights holds that folder: a change of profile, model or data that
+    """Each model of the quick set (``studies.models.MODEL_SET``, and its training-seed replicates
+    ``SEED_REPLICATES``) is named by the hash of its profile config, model and data (``checkpoint_name``), and
+    data/weights holds that folder: a change of profile, model or data that
     moves a hash without new weights would make every fresh clone retrain that model. The latent arm's name
     depends on its autoencoder, installed here from the shipped weights into a scratch root."""
     from pathlib import Path
 
-    from spectral_collapse.studies.models import MODEL_SET, checkpoint_name
+    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, checkpoint_name
 
     shipped = Path(__file__).resolve().parents[1] / "data" / "weights"
     have = sorted(p.name for p in shipped.iterdir() if not p.name.startswith("."))
-    names = {r.key: checkpoint_name("quick", r, root=str(tmp_path)) for r in MODEL_SET}
+    names = {r.key: checkpoint_name("quick", r, root=str(tmp_path)) for r in MODEL_SET + SEED_REPLICATES}
     missing = {k: n for k, n in names.items() if n not in have}
     assert not missing, f"no shipped weights for {missing}; data/weights holds {have}"
     unused = sorted(set(have) - set(names.values()))  # weights of configurations no longer used: they only add bytes

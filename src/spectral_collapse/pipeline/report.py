@@ -51,7 +51,8 @@ NOT_APPLICABLE = {
 }
 ABLATION = "it compares models it trains itself ({arms}); one given model has no second arm to compare"
 ARMS = {"backbone_ablation": "a U-Net and a DiT", "space_ablation": "a pixel-space and a latent-space model",
-        "scale_factor": "one model per super-resolution factor", "eps_vs_x0": "an eps- and an x0-prediction model"}
+        "scale_factor": "one model per super-resolution factor", "eps_vs_x0": "an eps- and an x0-prediction model",
+        "seed_spread": "the main models trained from three seeds"}
 
 
 def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:

@@ -16,7 +16,7 @@ __all__ = ["STUDY_PARTS", "study_notebooks", "study_parts"]
 # metrics themselves, and what it all costs. A study not listed here goes to a last part, "Other studies".
 STUDY_PARTS = (
     ("The models", ("model_quality",)),
-    ("Main results", ("main_results",)),
+    ("Main results", ("main_results", "seed_spread")),
     ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
     ("Choosing OVG's step sizes", ("pareto",)),
     ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "flow_collapse")),

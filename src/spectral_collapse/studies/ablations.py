@@ -11,7 +11,10 @@ TABA, OVG) under several *arms*, one per value of its axis, and concatenates the
 - ``scale_factor``: axis ``factor`` = the profile's SR factors (quick 2, 4, 8 on 32-px crops; paper 8, 16, 32);
   refused, before any work, on data whose task is not super-resolution;
 - ``eps_vs_x0``: axes ``parameterization`` = eps, x0 and ``factor`` (one factor when the task is not
-  super-resolution); Table 6 counts how often the x0 model beats the eps model (``report.ablations``).
+  super-resolution); Table 6 counts how often the x0 model beats the eps model (``report.ablations``);
+- ``seed_spread`` (not in the paper): axis ``train_seed`` = 0, 1, 2, the main eps and EDM models trained three times
+  from different seeds (``studies.models.SEED_REPLICATES``), with the main results' methods: how far every number
+  moves from one training run to the next, which an interval over test crops of one model cannot show.
 
 Every translation is a cell of the context's cache, keyed by the model's weights, the inputs, the method, steps and
 seed: the arms that use the main models (the U-Net arm, the pixel arm, the profile's factor, the eps arms) share
@@ -43,12 +46,15 @@ from .profiles import get_profile
 from .spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
-           "ablation_arms", "run_ablation_spec", "paper_scale", "paper_key", "axis_values", "ablation_summary",
+           "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "paper_key", "axis_values", "ablation_summary",
            "improvement_table", "arm_latents"]
 
 ABLATION_LABELS = ("ddim", "taba", "ovg")   # the rows of the paper's Tables 3-6 (Standard, TABA, OVG)
 # eps_vs_x0 adds OVG's stable form beside the paper's (which diverges on x0-prediction models, kept visible)
-STUDY_LABELS = {"eps_vs_x0": (*ABLATION_LABELS, "ovg_stable")}
+STUDY_LABELS = {"eps_vs_x0": (*ABLATION_LABELS, "ovg_stable"),
+                # the seed study: every main-results method with a model of each seed (the paper's six labels)
+                "seed_spread": ("ddim", "taba", "ovg", "ovg_taba", "edm", "ovg_edm")}
+TRAIN_SEEDS = (0, 1, 2)                     # seed_spread's arms: the profile's models and their two replicates
 PAPER_SCALES = ("x8", "x16", "x32")         # the paper's SR factors on 256-px BBBC021
 N_IMAGES = 8                                # translated images (and latents) stored per (arm, method, seed)
 N_PCA = 64                                  # inverted latents per (arm, method, seed) in the PCA
@@ -59,6 +65,7 @@ ABLATIONS = {
     "space_ablation": (("space",), "table4"),
     "scale_factor": (("factor",), "table5"),
     "eps_vs_x0": (("parameterization", "factor"), "table6"),
+    "seed_spread": (("train_seed",), None),
 }
 
 # Direction of "better" for Table 6's "% improved" (paper App. B: every score is higher-is-better).
@@ -75,11 +82,12 @@ class Arm:
     space: str | None = None       # None: the profile's space
     parameterization: str = "eps"  # the model behind ddim / taba / ovg
     factor: int | None = None      # None: the profile's factor
+    train_seed: int = 0            # the models' training seed (0: the profile's models)
 
     @property
     def tag(self) -> str:
         """Names this arm in the results: ``per_arm``, ``latents_<tag>``, the ``checkpoints`` entries."""
-        return "-".join(f"{k}{v}" if k == "factor" else str(v) for k, v in self.coords)
+        return "-".join(f"{k}{v}" if k in ("factor", "train_seed") else str(v) for k, v in self.coords)
 
 
 def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[Arm]:
@@ -104,6 +112,8 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
         return [Arm((("space", s),), space=s) for s in ("pixel", "latent")]
     if study == "scale_factor":
         return [Arm((("factor", f),), factor=f) for f in factors]
+    if study == "seed_spread":
+        return [Arm((("train_seed", k),), train_seed=k) for k in TRAIN_SEEDS]
     return [Arm((("parameterization", par), ("factor", f)), parameterization=par, factor=f)
             for par, f in itertools.product(("eps", "x0"), factors)]
 
@@ -150,7 +160,7 @@ def _arm_models(spec: StudySpec, ctx: StudyContext, arm: Arm, labels) -> tuple[d
     """The arm's trained models by parameterization (those its labels need), its LatentSpace (or None), its space."""
     return profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
                           factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),
-                          progress=ctx.progress)
+                          progress=ctx.progress, seed=arm.train_seed)
 
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:

@@ -22,7 +22,7 @@ import functools
 import json
 import inspect
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
@@ -31,7 +31,7 @@ from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
-__all__ = ["ModelRole", "MODEL_SET", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
+__all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
@@ -130,33 +130,35 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
 
 
 def _model_plan(profile: str, dataset: str, parameterization: str, *, factor, progress: bool, root, backbone: str,
-                space, options) -> tuple:
+                space, options, seed: int = 0) -> tuple:
     """(ModelSpec, TrainConfig, training data, checkpoint name stem) of the profile's model: what ``trained_model``
     trains and what names its folder (the stem plus the hash of the whole configuration)."""
     p = get_profile(profile)
     space_name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
     data = dataset_for(profile, dataset, factor, options)
     tags = ([backbone] if backbone != "unet" else []) + ([space_name] if space_name != p.space else [])
+    tags += [f"seed{seed}"] if seed else []
     name = "-".join([_base_name(dataset, data), parameterization, *tags, profile])
     if space_name == "latent":
         ls = space if isinstance(space, LatentSpace) else latent_space(profile, dataset, factor=factor,
                                                                        progress=progress, root=root, options=options)
         data = LatentDomains(data, ls)
-    return (p.model_spec(parameterization, dataset, backbone=backbone, space=space_name),
-            p.train_config(parameterization, dataset, backbone=backbone, space=space_name), data, name)
+    cfg = p.train_config(parameterization, dataset, backbone=backbone, space=space_name)
+    cfg = replace(cfg, seed=seed) if seed else cfg  # seed 0: the config (and hash) of the profile as it is
+    return p.model_spec(parameterization, dataset, backbone=backbone, space=space_name), cfg, data, name
 
 
 def trained_model(profile: str, dataset: str, parameterization: str, *, factor: int | None = None, progress: bool = True,
                   root: str | None = None, backbone: str = "unet", space: str | LatentSpace | None = None,
-                  options: dict | None = None) -> TrainedModel:
+                  options: dict | None = None, seed: int = 0) -> TrainedModel:
     """Train (or load) the profile's model of this parameterization on this dataset (backbone / space: ablations;
-    options: the study's data_options)."""
+    options: the study's data_options; seed: the training seed, 0 for the profile's models)."""
     p = get_profile(profile)
     if p.threads:
         import torch
         torch.set_num_threads(p.threads)
     spec, cfg, data, name = _model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
-                                        backbone=backbone, space=space, options=options)
+                                        backbone=backbone, space=space, options=options, seed=seed)
     tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
@@ -183,7 +185,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
                               vae_identity(p.vae, p.train_vae, data)).name
     spec, cfg, data, name = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
                                         progress=False, root=root, backbone=role.backbone, space=role.space,
-                                        options=None)
+                                        options=None, seed=role.seed)
     return checkpoint_dir(name, _full_config(spec, cfg, data)).name
 
 
@@ -198,6 +200,7 @@ class ModelRole:
     backbone: str = "unet"
     space: str | None = None       # None: the profile's space
     role: str = ""                 # which studies use it, in words
+    seed: int = 0                  # training seed (part of the config hash; a non-zero seed also names the folder)
 
 
 # Every model the studies of a CPU profile train on the bundled data: the main eps and EDM models of both datasets,
@@ -217,10 +220,18 @@ MODEL_SET = (
     ModelRole("ihc-sr-x4-flow", "ihc-sr", "flow", role="flow-matching (rectified-flow) model of the flow_collapse study"),
 )
 
+# The main eps and EDM models of both datasets again, from training seeds 1 and 2 (same configuration otherwise):
+# the seed_spread study measures how far the studies' numbers move from one training run to the next, which an
+# interval over test crops of one model cannot show. Not part of the main command's model set.
+SEED_REPLICATES = tuple(
+    replace(r, key=f"{r.key}-seed{k}", seed=k, role=f"training-seed replicate {k} of {r.key} (seed_spread study)")
+    for k in (1, 2) for r in MODEL_SET[:4])
+
 
 def model_set(keys=None) -> list[ModelRole]:
-    """The roles of ``MODEL_SET`` named by ``keys`` (None: all), in the given order; an unknown key raises."""
-    by_key = {r.key: r for r in MODEL_SET}
+    """The roles of ``MODEL_SET`` or ``SEED_REPLICATES`` named by ``keys`` (None: all of ``MODEL_SET``), in the
+    given order; an unknown key raises."""
+    by_key = {r.key: r for r in MODEL_SET + SEED_REPLICATES}
     if keys is None:
         return list(MODEL_SET)
     bad = [k for k in keys if k not in by_key]
@@ -235,17 +246,17 @@ def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str
     if role.parameterization == "vae":
         return latent_space(profile, role.dataset, factor=role.factor, progress=progress, root=root)
     return trained_model(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress,
-                         root=root, backbone=role.backbone, space=space)
+                         root=root, backbone=role.backbone, space=space, seed=role.seed)
 
 
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
                    backbone: str = "unet", space=None, options: dict | None = None, progress: bool = False,
-                   given: dict | None = None) -> tuple[dict, LatentSpace | None, str]:
+                   given: dict | None = None, seed: int = 0) -> tuple[dict, LatentSpace | None, str]:
     """The denoisers the method ``labels`` need, by parameterization (``given`` ones kept, the others trained or
     loaded for the profile), the LatentSpace they diffuse in (None: pixels; ``space`` may be one) and its name.
 
-    backbone, space and parameterization (the model behind the non-EDM labels) are the ablations' axes; the defaults
-    give the profile's main models.
+    backbone, space, parameterization (the model behind the non-EDM labels) and seed (the models' training seed) are
+    the ablations' axes; the defaults give the profile's main models.
     """
     from .translation import method_specs
 
@@ -259,7 +270,7 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
                                                                 parameterization=parameterization)}):
         if par not in models:
             models[par] = trained_model(profile, dataset, par, factor=factor, progress=progress, backbone=backbone,
-                                        space=ls or name, options=options).denoiser
+                                        space=ls or name, options=options, seed=seed).denoiser
     return models, ls, name
 
 

@@ -1,0 +1,108 @@
+"""Tables and verdict of the seed_spread study: the main results' methods with the main eps and EDM models trained
+from three seeds (``studies.models.SEED_REPLICATES``).
+
+Two readings. ``spread_table``: for each method and metric, the mean over test crops under each training run, the
+spread of those means between runs (their range and standard deviation) and, beside it, the half-width of one run's
+95 % interval over crops: when the spread between runs is as wide as that interval, an interval over crops of one
+model understates the uncertainty of the study's numbers. ``claims_by_seed``: every claim of the claims page that
+the main results answer, judged on each training run's results alone by the page's rule (``studies.claims``), so a
+verdict that changes with the training seed is visible as such.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..studies.aggregate import TABLE_METRICS, crop_values
+
+__all__ = ["SPREAD_METRICS", "seed_arms", "spread_table", "claims_by_seed", "seed_verdict"]
+
+SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
+
+
+def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
+    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
+    if "train_seed" not in ds.dims:
+        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
+    out = {}
+    for k in ds["train_seed"].values:
+        sub = ds.sel(train_seed=k)
+        sub.attrs = dict(ds.attrs, study="main_results")
+        out[int(k)] = sub
+    return out
+
+
+def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.DataFrame:
+    """One row per (method, metric): each run's mean over crops, the range and std (ddof 1) of those means, the
+    median half-width of a run's 95 % bootstrap interval over crops, and their ratio (range / half-width)."""
+    from ..metrics.intervals import bootstrap_ci
+
+    arms = seed_arms(ds)
+    rows = []
+    for method in [str(m) for m in ds["method"].values]:
+        for metric in metrics:
+            if metric not in ds:
+                continue
+            means, halves = {}, []
+            for k, sub in arms.items():
+                ci = bootstrap_ci(crop_values(sub, metric, method))
+                means[k] = ci.mean
+                halves.append((ci.hi - ci.lo) / 2)
+            vals = np.array(list(means.values()), dtype=np.float64)
+            if not np.isfinite(vals).any():
+                continue
+            half = float(np.nanmedian(halves))
+            rng = float(np.nanmax(vals) - np.nanmin(vals))
+            row = {"method": method, "metric": metric}
+            row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
+            row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
+                        "crop CI half-width": round(half, digits),
+                        "range / half-width": round(rng / half, 2) if half > 0 else np.nan})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per claim the main results answer: its verdict on each training run's results (the claims page's
+    rule and words), and whether the runs agree."""
+    from ..studies.claim_titles import CLAIM_TITLES
+    from ..studies.claims import chapter_claims
+
+    verdicts: dict[str, dict[int, str]] = {}
+    for k, sub in seed_arms(ds).items():
+        for claim, finding in chapter_claims(sub):
+            verdicts.setdefault(claim.key, {})[k] = finding.verdict
+    rows = []
+    for key, by in verdicts.items():
+        row = {"claim": CLAIM_TITLES.get(key, key)}
+        row.update({f"seed {k}": v for k, v in sorted(by.items())})
+        row["same verdict in every run"] = "yes" if len(set(by.values())) == 1 else "no"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def seed_verdict(ds: xr.Dataset) -> str:
+    """Markdown: how many claims keep their verdict across the training runs, which do not, and how wide the
+    spread between runs is against the interval over crops."""
+    claims = claims_by_seed(ds)
+    judged = claims[~claims.drop(columns=["claim", "same verdict in every run"]).isin(["not testable here"]).all(axis=1)]
+    same = judged[judged["same verdict in every run"] == "yes"]
+    moved = judged[judged["same verdict in every run"] == "no"]
+    spread = spread_table(ds)
+    ratio = spread["range / half-width"].replace([np.inf, -np.inf], np.nan).dropna()
+    n_runs = ds.sizes["train_seed"]
+    lines = [f"Of the {len(judged)} claims the main results answer (judged on each training run alone), "
+             f"{len(same)} get the same verdict from all {n_runs} runs and {len(moved)} do not."]
+    if len(moved):
+        seeds = [c for c in claims.columns if c.startswith("seed ")]
+        lines.append("Verdicts that change with the training seed: " + "; ".join(
+            f"{r['claim']} ({', '.join(f'{s}: {r[s]}' for s in seeds)})" for _, r in moved.iterrows()) + ".")
+    if len(ratio):
+        big = spread[spread["range / half-width"] >= 1]
+        lines.append(f"Between runs, a method's mean moves by {ratio.median():.2f} times the half-width of one run's "
+                     f"95 % interval over crops (median over {len(ratio)} method-metric pairs; largest "
+                     f"{ratio.max():.2f}); in {len(big)} of them the spread between runs is at least as wide as "
+                     f"that half-width, so for those an interval over the crops of one model understates how "
+                     f"uncertain the number is.")
+    return "\n\n".join(lines)
