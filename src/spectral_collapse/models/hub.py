@@ -66,18 +66,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
-from .flow import FlowDenoiser, flow_schedule_from_config
-from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
+from .flow import FlowDenoiser
+from .scheduler_config import EDMSettings, _tokens, schedule_from_config
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 from .flux import FLUX_SIDE, load_flux
 from .sd3 import SD3_PARTS, load_sd3
@@ -99,8 +97,6 @@ SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional
              "flow-matching scheduler), loaded with source_prompt and target_prompt")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
-_EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
-_FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
 _TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
          "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
          "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
@@ -118,8 +114,6 @@ _TEXT_NETWORKS = {
     "FluxTransformer2DModel": "it takes T5 tokens, pooled CLIP embeddings and their position ids at every call, on "
                               "latents packed 2 x 2",
 }
-_PREDICTIONS = {"epsilon": "eps", "sample": "x0", "v_prediction": "v"}
-_BETAS = {"linear": "linear", "scaled_linear": "scaled_linear", "squaredcos_cap_v2": "cosine"}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -177,82 +171,6 @@ def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
                 for block in iter(lambda: fh.read(1 << 20), b""):
                     h.update(block)
     return h.hexdigest()
-
-
-@dataclass(frozen=True)
-class EDMSettings:
-    """What an EDM scheduler says about its model: the noise range, the data's std and the sign of c_out."""
-
-    sigma_min: float = 0.002
-    sigma_max: float = 80.0
-    sigma_data: float = 0.5
-    prediction_type: str = "epsilon"  # "epsilon": EDMDenoiser; "v_prediction": EDMVDenoiser (c_out negated)
-
-
-def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
-    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError otherwise.
-
-    DDPM-type: (VPSchedule, "eps" | "x0" | "v"); EDM: (EDMSettings, "edm"); flow matching: (FlowSchedule, "flow").
-    tokens: the image sequence length for which a flow scheduler with ``use_dynamic_shifting`` resolves its shift;
-    shift: a flow model's time shift to use instead of the scheduler's.
-    """
-    name = str(cfg.get("_class_name", "scheduler"))
-    if cfg.get("precondition_type", "edm") != "edm":
-        raise _unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "
-                           f"denoiser uses EDM's (precondition_type 'edm')")
-    if name in _EDM_SCHEDULERS:
-        return _edm_settings(cfg, name), "edm"
-    if name in _FLOW_SCHEDULERS:
-        try:
-            return flow_schedule_from_config(cfg, tokens=tokens, shift=shift), "flow"
-        except ValueError as err:
-            raise _unsupported(str(err)) from err
-    if "EDM" in name or "FlowMatch" in name or "Cosine" in name or ("beta_schedule" not in cfg
-                                                                    and not cfg.get("trained_betas")):
-        raise _unsupported(f"the scheduler {name} is neither a DDPM-type (beta schedule) scheduler, nor one of "
-                           f"{', '.join(_EDM_SCHEDULERS)} (EDM), nor one of {', '.join(_FLOW_SCHEDULERS)} "
-                           f"(flow matching)")
-    if cfg.get("timestep_type", "discrete") != "discrete":
-        raise _unsupported(f"the scheduler {name} uses {cfg['timestep_type']} timesteps")
-    pred = cfg.get("prediction_type", "epsilon")
-    if pred not in _PREDICTIONS:
-        raise _unsupported(f"prediction_type {pred!r} of {name} is not supported")
-    T = int(cfg.get("num_train_timesteps", 1000))
-    zero = bool(cfg.get("rescale_betas_zero_snr"))
-    if cfg.get("trained_betas"):
-        betas = tuple(float(b) for b in cfg["trained_betas"])
-        if len(betas) != T:
-            raise _unsupported(f"trained_betas has {len(betas)} values but num_train_timesteps is {T}")
-        return (ZeroTerminalSNRSchedule(table=betas) if zero else TabulatedVPSchedule(table=betas)), _PREDICTIONS[pred]
-    kind = _BETAS.get(cfg.get("beta_schedule", "linear"))
-    if kind is None:
-        raise _unsupported(f"beta_schedule {cfg.get('beta_schedule')!r} of {name} is not supported")
-    args = dict(kind=kind, beta_start=float(cfg.get("beta_start", 1e-4)), beta_end=float(cfg.get("beta_end", 0.02)),
-                num_train_timesteps=T)
-    return (ZeroTerminalSNRSchedule(**args) if zero else VPSchedule(**args)), _PREDICTIONS[pred]
-
-
-def _edm_settings(cfg: dict, name: str) -> EDMSettings:
-    pred = cfg.get("prediction_type", "epsilon")
-    if pred not in ("epsilon", "v_prediction"):
-        raise _unsupported(f"prediction_type {pred!r} of {name}: diffusers' EDM preconditioning (precondition_outputs) "
-                           f"defines epsilon and v_prediction only")
-    out = EDMSettings(float(cfg.get("sigma_min", 0.002)), float(cfg.get("sigma_max", 80.0)),
-                      float(cfg.get("sigma_data", 0.5)), pred)
-    if not (0 < out.sigma_min < out.sigma_max < math.inf and out.sigma_data > 0):
-        raise _unsupported(f"{name} needs 0 < sigma_min < sigma_max and sigma_data > 0, got sigma_min "
-                           f"{out.sigma_min}, sigma_max {out.sigma_max}, sigma_data {out.sigma_data}")
-    return out
-
-
-def _tokens(net_cfg: dict) -> int | None:
-    """The image sequence length of a network config: (sample_size / patch_size)^2 (patch 1 for a U-Net)."""
-    size = net_cfg.get("sample_size")
-    if size is None:
-        return None
-    h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
-    p = int(net_cfg.get("patch_size") or 1)
-    return (int(h) // p) * (int(w) // p)
 
 
 class _Adapted(nn.Module):
