@@ -120,3 +120,23 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
     assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)"]
     assert table.loc["ground truth (control)", "psnr"] == "—"
     assert len(control_rows(ds.drop_dims("control"))) == 0
+
+
+def test_two_level_interval_carries_the_spread_between_training_runs():
+    """One run: the two-level bootstrap is the plain bootstrap over crops. Three runs whose crop values differ only by
+    a shift between runs: the interval over runs and crops is wider than one run's interval over crops, and far
+    wider when the shift is large, while a zero shift leaves it near the pooled crops' interval."""
+    import numpy as np
+
+    from spectral_collapse.metrics.intervals import bootstrap_ci
+    from spectral_collapse.report.seeds import two_level_ci
+
+    rng = np.random.default_rng(3)
+    crops = rng.normal(0.0, 1.0, 40)
+    one = bootstrap_ci(crops)
+    lo, hi = two_level_ci([crops])
+    assert abs(lo - one.lo) < 0.08 and abs(hi - one.hi) < 0.08
+    same = two_level_ci([crops, crops, crops])
+    shifted = two_level_ci([crops - 2.0, crops, crops + 2.0])
+    assert (shifted[1] - shifted[0]) > 3 * (same[1] - same[0])
+    assert shifted[0] < -0.5 and shifted[1] > 0.5  # the runs' means (-2, 0, +2) average 0, with their spread

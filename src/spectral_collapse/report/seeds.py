@@ -1,9 +1,9 @@
 """Tables and verdict of the seed_spread study: the main results' methods with the main eps and EDM models trained
 from three seeds (``studies.models.SEED_REPLICATES``).
 
-Two readings. ``spread_table``: for each method and metric, the mean over test crops under each training run, the
-spread of those means between runs (their range and standard deviation) and, beside it, the half-width of one run's
-95 % interval over crops: when the spread between runs is as wide as that interval, an interval over crops of one
+Two readings. ```spread_table``: for each method and metric, the mean over test crops under each training run, the
+spread of those means between runs (their range and standard deviation), the half-width of one run's 95 % interval
+over crops and an interval over runs and crops together (``two_level_ci``: runs resampled, then crops within each): when the spread between runs is as wide as that interval, an interval over crops of one
 model understates the uncertainty of the study's numbers. ``claims_by_seed``: every claim of the claims page that
 the main results answer, judged on each training run's results alone by the page's rule (``studies.claims``), so a
 verdict that changes with the training seed is visible as such.
@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..studies.aggregate import TABLE_METRICS, crop_values
 
-__all__ = ["SPREAD_METRICS", "seed_arms", "spread_table", "claims_by_seed", "seed_verdict"]
+__all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "seed_verdict"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 
@@ -33,9 +33,27 @@ def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
     return out
 
 
+def two_level_ci(groups, *, n_boot: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of the grand mean of ``groups`` (one array of crop values per training run) under a
+    two-level bootstrap: draw the runs with replacement, then each drawn run's crops with replacement, and average
+    the drawn runs' means. Its width carries the spread between runs as well as that between crops."""
+    groups = [np.asarray(g, dtype=np.float64)[np.isfinite(g)] for g in groups]
+    groups = [g for g in groups if len(g)]
+    if not groups:
+        return np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for b in range(n_boot):
+        runs = rng.integers(0, len(groups), len(groups))
+        means[b] = np.mean([groups[r][rng.integers(0, len(groups[r]), len(groups[r]))].mean() for r in runs])
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.DataFrame:
     """One row per (method, metric): each run's mean over crops, the range and std (ddof 1) of those means, the
-    median half-width of a run's 95 % bootstrap interval over crops, and their ratio (range / half-width)."""
+    median half-width of a run's 95 % bootstrap interval over crops, their ratio (range / half-width), and the 95 %
+    interval of the mean over runs and crops (``two_level_ci``)."""
     from ..metrics.intervals import bootstrap_ci
 
     arms = seed_arms(ds)
@@ -44,9 +62,10 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.
         for metric in metrics:
             if metric not in ds:
                 continue
-            means, halves = {}, []
+            means, halves, groups = {}, [], []
             for k, sub in arms.items():
-                ci = bootstrap_ci(crop_values(sub, metric, method))
+                groups.append(crop_values(sub, metric, method))
+                ci = bootstrap_ci(groups[-1])
                 means[k] = ci.mean
                 halves.append((ci.hi - ci.lo) / 2)
             vals = np.array(list(means.values()), dtype=np.float64)
@@ -54,11 +73,13 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.
                 continue
             half = float(np.nanmedian(halves))
             rng = float(np.nanmax(vals) - np.nanmin(vals))
+            lo, hi = two_level_ci(groups)
             row = {"method": method, "metric": metric}
             row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
             row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
                         "crop CI half-width": round(half, digits),
-                        "range / half-width": round(rng / half, 2) if half > 0 else np.nan})
+                        "range / half-width": round(rng / half, 2) if half > 0 else np.nan,
+                        "95 % interval over runs and crops": f"[{lo:.{digits}f}, {hi:.{digits}f}]"})
             rows.append(row)
     return pd.DataFrame(rows)
 
