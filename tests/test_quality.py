@@ -276,3 +276,17 @@ def test_denoised_mean_bias_is_zero_for_the_exact_denoiser_and_reads_a_known_dri
     ref = ((x0.mean((0, 2, 3)) + 1) / 2).numpy()
     want = np.array([[0.1 * s / (1 + s) / 2 / r for r in ref] for s in sigmas])
     np.testing.assert_allclose(drift.to_numpy() - exact.to_numpy(), want, atol=1e-9)
+
+
+@pytest.mark.gpu
+def test_denoised_mean_bias_on_a_gpu_model_takes_cpu_crops_and_matches_the_cpu():
+    """The model-quality chapter hands CPU crops to a model a study has put on the GPU: the crops follow the model
+    and the table equals the CPU's to float round-off."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    means, sigmas = (0.0, 0.2, 0.75), [0.05, 1.0, 10.0]
+    x0 = torch.randn(64, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(5)) + means[1]
+    D = EDMDenoiser(GaussianOracleNet("edm", means=means))
+    cpu = denoised_mean_bias(D, x0, 1, sigmas)
+    gpu = denoised_mean_bias(D.to("cuda"), x0, 1, sigmas)
+    np.testing.assert_allclose(gpu.to_numpy(), cpu.to_numpy(), atol=1e-5)

@@ -226,13 +226,16 @@ def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _
     level drifts there, and samplers that start at or re-noise to that level carry the drift into their samples.
     A row per sigma, a column per channel. Not part of the gate's verdict: it says where a failed mean check comes
     from."""
-    n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)
+    from ..inversion.loop import model_device
+
+    n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
     ref = (x0.double().mean((0, 2, 3)) + 1) / 2
+    dev = model_device(D) or x0.device  # the crops go where the model is (a GPU); the means come back to the CPU
     rows = []
     with torch.no_grad():
         for sigma in sigmas:
-            out = torch.cat([D(x0[i:i + batch] + float(sigma) * n[i:i + batch], float(sigma), label).x0.double()
-                             for i in range(0, len(x0), batch)])
+            out = torch.cat([D((x0[i:i + batch] + float(sigma) * n[i:i + batch]).to(dev), float(sigma),
+                               label).x0.double().cpu() for i in range(0, len(x0), batch)])
             rel = ((out.mean((0, 2, 3)) + 1) / 2 - ref) / ref.abs().clamp_min(1e-8)
             rows.append({"sigma": float(sigma), **{f"channel {c}": float(v) for c, v in enumerate(rel)}})
     return pd.DataFrame(rows).set_index("sigma")
