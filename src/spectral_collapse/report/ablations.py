@@ -110,12 +110,16 @@ def factor_key(ds: xr.Dataset) -> pd.DataFrame:
 
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model behind the results: arm, checkpoint, backbone kind, parameters, steps, batch, data space
-    (read from each checkpoint's config.json where it is present on this machine)."""
+    (read from each checkpoint's config.json, or its shipped copy's in data/weights, where present)."""
+    from ..train.shipped import shipped_dir
+
     rows = []
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
         for par, path in json.loads(attrs.get("models") or "{}").items():
             row = {"arm": tag, "model": par, "checkpoint": os.path.basename(str(path)) or "(given)"}
             cfg_file = os.path.join(str(path), "config.json")
+            if path and not os.path.exists(cfg_file):  # computed elsewhere: the shipped copy has the same config
+                cfg_file = str(shipped_dir(path) / "config.json")
             if path and os.path.exists(cfg_file):
                 cfg = json.loads(Path(cfg_file).read_text())
                 bb = cfg["model"]["backbone"]
@@ -125,7 +129,11 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
             space = json.loads(attrs.get("latent_space") or "null")
             row["space"] = "pixel" if not space else json.dumps(space.get("vae", space.get("checkpoint", "")))[:80]
             rows.append(row)
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    for col in ("parameters", "steps", "batch"):  # whole numbers, shown as such beside a missing one
+        if col in out:
+            out[col] = out[col].astype("Int64")
+    return out
 
 
 def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:

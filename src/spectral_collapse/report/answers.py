@@ -119,6 +119,9 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
               f"DDIM ({rule}):", ""]
     lines += [_ovg_sentence(k, nums[k], times.get(k), ev) for k in _DATASETS if k in nums]
     lines += ["", _verdicts_line(c, ("ovg_vs_ddim",))]
+    seeds = _seed_line(root, profile)
+    if seeds:
+        lines += ["", seeds]
     agree = ordering_agreement(scorecard(ev))
     agree = agree[agree["pairs"] > 0]
     if len(agree):
@@ -128,6 +131,28 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
     lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_text(c['verdict'])}."]
     lines += ["", _caveats(root, profile)]  # root: the results root
     return "\n".join(lines) + "\n"
+
+
+def _seed_line(root: str | Path, profile: str, key: str = "ovg_vs_ddim") -> str | None:
+    """How the claim ``key`` and the others fare when the main models are trained again from other seeds (the
+    seed_spread study's stored results on ihc-sr), or None when those results are not stored."""
+    from .seeds import claims_by_seed
+
+    path = results_path("seed_spread", "ihc-sr", profile, root)
+    if not path.exists():
+        return None
+    table = claims_by_seed(load_results(path))
+    seeds = [col for col in table.columns if col.startswith("seed ")]
+    judged = table[~table[seeds].isin(["not testable here"]).all(axis=1)]
+    same = int((judged["same verdict in every run"] == "yes").sum())
+    row = table[table["claim"] == CLAIM_TITLES.get(key, key)]
+    this = ", ".join(f"{s}: {row.iloc[0][s]}" for s in seeds) if len(row) else None
+    return (f"**Does it depend on the trained model?** With the ihc-sr eps and EDM models trained again from two other "
+            f"seeds ({{doc}}`studies/seed_spread-ihc-sr`), {same} of the {len(judged)} claims the main results answer "
+            f"keep their verdict in all {len(seeds)} training runs"
+            + (f"; *{CLAIM_TITLES.get(key, key)}* reads {this} on ihc-sr alone" if this else "")
+            + ". A verdict that moves with the training seed is within the spread between training runs, which the "
+            "intervals over test crops do not include.")
 
 
 def _verdicts_line(c, keys) -> str:
