@@ -350,7 +350,10 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
         parts.append("No benchmark run is stored yet (`python -m benchmarks`).")
     if mc is not None:
         where = f" ({mc['cpu']})" if mc.get("cpu") else ""
-        took = f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} cores{where}"
+        size = (f" with the quick profile as it was on {str(mc.get('date', ''))[:10]} ({mc['profile_size']}; today's "
+                f"quick models train far longer, see the README's costs)") if mc.get("profile_size") else ""
+        took = (f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} "
+                f"cores{where}{size}")
         if mc.get("goal_s"):
             parts.append(f"{took} and one GPU: the goal of under {mc['goal_s'] / 60:.0f} min is "
                          f"{'met' if mc['met'] else 'not met'}.")
