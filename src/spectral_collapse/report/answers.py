@@ -148,7 +148,7 @@ def _seed_line(root: str | Path, profile: str, key: str = "ovg_vs_ddim") -> str 
     row = table[table["claim"] == CLAIM_TITLES.get(key, key)]
     this = ", ".join(f"{s}: {row.iloc[0][s]}" for s in seeds) if len(row) else None
     return (f"**Does it depend on the trained model?** With the ihc-sr eps and EDM models trained again from two other "
-            f"seeds ({{doc}}`studies/seed_spread-ihc-sr`), {same} of the {len(judged)} claims the main results answer "
+            f"seeds (the chapter *Training seeds: how far the numbers move between training runs*), {same} of the {len(judged)} claims the main results answer "
             f"keep their verdict in all {len(seeds)} training runs"
             + (f"; *{CLAIM_TITLES.get(key, key)}* reads {this} on ihc-sr alone" if this else "")
             + ". A verdict that moves with the training seed is within the spread between training runs, which the "
