@@ -171,23 +171,24 @@ def _caveats(root: str | Path, profile: str) -> str:
 
     p = get_profile(profile)
     path = results_path("main_results", "ihc-sr", profile, root)
-    steps, batch, n_test, n_seeds, crops = None, None, None, None, None
+    steps, batch, n_test, n_seeds, crops = set(), set(), None, None, None
     if path.exists():
         ds = load_results(path)
         n_test, n_seeds = int(ds.attrs.get("n_test", 0)) or None, ds.sizes.get("seed")
         crops = len(np.unique(ds["crop"].values)) if "crop" in ds else n_test
-        for ck in json.loads(ds.attrs.get("checkpoints") or "{}").values():
+        for ck in json.loads(ds.attrs.get("checkpoints") or "{}").values():  # every model behind the results
             for folder in (Path(ck), Path(root).parent / "weights" / Path(ck).name):
                 try:
                     train = json.loads((folder / "config.json").read_text())["train"]
                 except (OSError, ValueError, KeyError):
                     continue
-                steps, batch = train.get("steps"), train.get("batch_size")
+                steps.add(train.get("steps"))
+                batch.add(train.get("batch_size"))
                 break
-            if steps:
-                break
-    trained = (f"trained for {steps} steps of batch {batch} on {p.image_size}-px crops" if steps else
-               f"{p.image_size}-px crops")
+    steps, batch = sorted(x for x in steps if x), sorted(x for x in batch if x)
+    span = (f"{steps[0]}" if len(steps) == 1 else f"{steps[0]} to {steps[-1]}") if steps else ""
+    trained = (f"trained for {span} steps of batch {'/'.join(map(str, batch))} on {p.image_size}-px crops" if steps
+               else f"{p.image_size}-px crops")
     if n_test and n_seeds and crops == n_test and n_seeds > 1:  # every seed translated the same crops
         counted = f"each table cell is a mean over the same {n_test} test crops, translated with each of {n_seeds} seeds"
     elif n_test and n_seeds:
