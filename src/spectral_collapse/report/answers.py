@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..studies.aggregate import summary
@@ -136,19 +137,20 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
 def _seed_line(root: str | Path, profile: str, key: str = "ovg_vs_ddim") -> str | None:
     """How the claim ``key`` and the others fare when the main models are trained again from other seeds (the
     seed_spread study's stored results on ihc-sr), or None when those results are not stored."""
-    from .seeds import claims_by_seed
+    from .seeds import agreement, claims_by_seed
 
     path = results_path("seed_spread", "ihc-sr", profile, root)
     if not path.exists():
         return None
     table = claims_by_seed(load_results(path))
     seeds = [col for col in table.columns if col.startswith("seed ")]
-    judged = table[~table[seeds].isin(["not testable here"]).all(axis=1)]
-    same = int((judged["same verdict in every run"] == "yes").sum())
+    kept, moved = agreement(table)
+    same, judged = len(kept), pd.concat([kept, moved])
     row = table[table["claim"] == CLAIM_TITLES.get(key, key)]
     this = ", ".join(f"{s}: {row.iloc[0][s]}" for s in seeds) if len(row) else None
-    return (f"**Does it depend on the trained model?** With the ihc-sr eps and EDM models trained again from two other "
-            f"seeds (the chapter *Training seeds: how far the numbers move between training runs*), {same} of the {len(judged)} claims the main results answer "
+    return ("**Does it depend on the trained model?** With the ihc-sr eps and EDM models trained again from two other "
+            "seeds (the chapter *Training seeds: how far the numbers move between training runs*), "
+            f"{same} of the {len(judged)} claims the main results answer "
             f"keep their verdict in all {len(seeds)} training runs"
             + (f"; *{CLAIM_TITLES.get(key, key)}* reads {this} on ihc-sr alone" if this else "")
             + ". A verdict that moves with the training seed is within the spread between training runs, which the "

@@ -16,7 +16,8 @@ import xarray as xr
 
 from ..studies.aggregate import TABLE_METRICS, crop_values
 
-__all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "seed_verdict"]
+__all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
+           "seed_verdict"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 
@@ -103,14 +104,22 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def seed_verdict(ds: xr.Dataset) -> str:
+def agreement(claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(claims judged in some run that keep their verdict in every run, those that do not), from ``claims_by_seed``."""
+    runs = [c for c in claims.columns if c.startswith("seed ")]
+    judged = claims[~claims[runs].isin(["not testable here"]).all(axis=1)]
+    same = judged["same verdict in every run"] == "yes"
+    return judged[same], judged[~same]
+
+
+def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: pd.DataFrame | None = None) -> str:
     """Markdown: how many claims keep their verdict across the training runs, which do not, and how wide the
-    spread between runs is against the interval over crops."""
-    claims = claims_by_seed(ds)
-    judged = claims[~claims.drop(columns=["claim", "same verdict in every run"]).isin(["not testable here"]).all(axis=1)]
-    same = judged[judged["same verdict in every run"] == "yes"]
-    moved = judged[judged["same verdict in every run"] == "no"]
-    spread = spread_table(ds)
+    spread between runs is against the interval over crops. ``claims`` / ``spread``: the tables of
+    ``claims_by_seed`` / ``spread_table`` when already computed (else computed here)."""
+    claims = claims_by_seed(ds) if claims is None else claims
+    same, moved = agreement(claims)
+    judged = pd.concat([same, moved])
+    spread = spread_table(ds) if spread is None else spread
     ratio = spread["range / half-width"].replace([np.inf, -np.inf], np.nan).dropna()
     n_runs = ds.sizes["train_seed"]
     lines = [f"Of the {len(judged)} claims the main results answer (judged on each training run alone), "
