@@ -184,8 +184,8 @@ def main(argv=None) -> int:
                 torch.cuda.synchronize()
             rec["studies_s"][key] = time.perf_counter() - t0
             rec["summaries"][key] = summarize(ds)
-            rec["train_s"] = {k: v["seconds_this_run"] for k, v in checkpoint_times(work / "checkpoints").items()
-                              if v.get("seconds_this_run") is not None}
+            rec["train_s"] = {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items()
+                              if v.get("seconds") is not None}
             rec["wall_s"] = time.perf_counter() - t_all
             print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
             write()

@@ -1,7 +1,8 @@
 """The main command's wall time and its breakdown: what is recorded, read back for the book.
 
-Training times come from the checkpoints themselves (``data/checkpoints/*/log.json``: ``seconds_this_run`` of
-the run that finished the model; a resumed model counts only its last run). The whole command's numbers
+Training times come from the checkpoints themselves (``data/checkpoints/*/log.json``: ``seconds_total``, the time
+of every step kept, the runs a killed training resumed from included; checkpoints that predate it record only
+``seconds_this_run``, the run that finished the model). The whole command's numbers
 (install, training per model, studies, book build) are written by whoever times the main command to
 ``benchmarks/results/main_command.json``::
 
@@ -26,7 +27,8 @@ GPU_GOAL_S = 15 * 60
 
 
 def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
-    """Per finished checkpoint: training seconds of its last run, steps, and the profile named in its folder."""
+    """Per finished checkpoint: training seconds (``seconds``: all its runs when recorded, else its last run, with
+    ``seconds_complete`` saying which), steps, and the profile named in its folder."""
     out = {}
     for log in sorted(Path(root).glob("*/log.json")):
         try:
@@ -37,7 +39,11 @@ def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[s
         cfg = {}
         if (log.parent / "config.json").exists():
             cfg = json.loads((log.parent / "config.json").read_text())
+        total = d.get("seconds_total")
         out[name] = {"seconds_this_run": d.get("seconds_this_run"),
+                     "seconds": total if total is not None else d.get("seconds_this_run"),
+                     "seconds_complete": total is not None or (d.get("steps_this_run") is not None
+                                                                 and d["steps_this_run"] == cfg.get("train", {}).get("steps")),
                      "steps": cfg.get("train", {}).get("steps"), "batch_size": cfg.get("train", {}).get("batch_size"),
                      "profile": next((p for p in ("smoke", "quick", "paper") if f"-{p}-" in name + "-"), None)}
     return out

@@ -187,8 +187,9 @@ def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
         rows.append(("total", mc["total_s"]))
     else:
         for k, v in checkpoints.items():
-            if v.get("seconds_this_run") is not None:
-                rows.append((f"train {k} (checkpoint log)", v["seconds_this_run"]))
+            if v.get("seconds") is not None:
+                part = "checkpoint log" if v.get("seconds_complete") else "checkpoint log, its last run only"
+                rows.append((f"train {k} ({part})", v["seconds"]))
     df = pd.DataFrame(rows, columns=["part", "seconds"])
     df["minutes"] = df["seconds"] / 60
     return df.set_index("part").round(1)

@@ -313,6 +313,10 @@ def test_main_command_breakdown(tmp_path):
     times = mc.checkpoint_times(tmp_path / "ck")
     assert times["m-quick-123"]["seconds_this_run"] == 42.0 and times["m-quick-123"]["profile"] == "quick"
     assert main_command_table(None, times)["seconds"].tolist() == [42.0]
+    assert main_command_table(None, times).index[0].endswith("(checkpoint log, its last run only)")
+    (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0, "seconds_total": 100.0}))
+    times = mc.checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
+    assert times["m-quick-123"]["seconds"] == 100.0 and times["m-quick-123"]["seconds_complete"]
     assert main_command_table(d, times).loc["total", "seconds"] == 2250
 
 

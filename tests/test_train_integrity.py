@@ -128,6 +128,25 @@ def test_resume_falls_back_to_the_previous_snapshot(tmp_path, finished, damaged)
     assert all(torch.equal(got[k], straight[k]) for k in straight)
 
 
+def test_a_resumed_training_logs_the_time_of_every_run_it_kept(tmp_path, monkeypatch):
+    """A training killed at step 2 and resumed logs its last run's time and steps apart from the total, which adds
+    the first run's seconds up to its snapshot (a clock that advances 10 s per reading makes both exact)."""
+    import itertools
+
+    from spectral_collapse.train import trainer
+
+    clock = itertools.count(0.0, 10.0)
+    monkeypatch.setattr(trainer.time, "time", lambda: next(clock))
+    spec, cfg, path = _interrupted(tmp_path)
+    first = float(torch.load(path / "resume" / "state.pt", weights_only=True)["seconds"])
+    assert first > 0
+    done = train(spec, cfg, TinyData(), name="tiny", root=tmp_path, progress=False)
+    log = json.loads((done.path / "log.json").read_text())
+    assert log["steps_this_run"] == cfg.steps - 2
+    assert log["seconds_total"] == pytest.approx(first + log["seconds_this_run"])
+    assert log["seconds_this_run"] > 0
+
+
 def test_resume_with_no_readable_snapshot_says_how_to_restart(tmp_path):
     spec, cfg, path = _interrupted(tmp_path)
     for snap in ("resume", "resume.old"):

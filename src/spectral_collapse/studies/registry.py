@@ -137,7 +137,8 @@ _LIST = [
     Study("eps_vs_x0", "Prediction target: eps vs x0", _ABLATION, _ablation, datasets=("ihc-sr",),
           reads=("pareto",)),
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
-          {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation, datasets=("ihc-sr",),
+          {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation,
+          datasets=("ihc-sr", "ihc-edges"),
           reads=("pareto",), doc="the main results' methods with the main eps and EDM models trained from three "
           "seeds: the spread between training runs beside the interval over test crops"),
     Study("flow_collapse", "Flow matching: does flow inversion collapse?", {

@@ -1,7 +1,7 @@
 """The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
 
-Every ``checkpoint_every`` steps ``_write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log and
-the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
+Every ``checkpoint_every`` steps ``_write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
+the training seconds so far and the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
 ``_resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
 cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
 ``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
@@ -39,8 +39,12 @@ def _read_weights(path: Path, fix: str) -> dict:
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=()) -> None:
-    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap)."""
+def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap).
+
+    seconds: training time spent to reach ``step``, earlier runs included (NaN when an earlier run did not record it),
+    so that the time of a training killed and resumed is the time of the steps it kept, not of its last run only.
+    """
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -49,7 +53,8 @@ def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=()) 
     buf = io.BytesIO()
     torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
-                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS)}, buf)
+                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS),
+                "seconds": torch.tensor(float(seconds), dtype=torch.float64)}, buf)
     atomic_write_bytes(tmp / "state.pt", buf.getvalue())
     if cur.exists():
         shutil.rmtree(old, ignore_errors=True)

@@ -217,7 +217,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
-    step, log, held_log = 0, [], []
+    step, log, held_log, seconds_before = 0, [], [], 0.0
     snapshot = _resume_snapshot(ckpt)
     if snapshot is not None:
         net_sd, ema_sd, st = snapshot
@@ -228,6 +228,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         gen.set_state(st["rng"])
         step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
         held_log = [list(r) for r in st.get("heldout", torch.zeros(0, 2 + BANDS)).tolist()]
+        seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))  # NaN: a snapshot that did not record it
     if acc.is_main_process:
         ckpt.mkdir(parents=True, exist_ok=True)
         atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
@@ -238,7 +239,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     if progress and acc.is_main_process:
         from tqdm.auto import tqdm
         bar = tqdm(total=cfg.steps, initial=step, desc=f"train {name}", dynamic_ncols=True)
-    run_loss, run_n, t0 = 0.0, 0, time.time()
+    run_loss, run_n, t0, step0 = 0.0, 0, time.time(), step
     end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
     net.train()
 
@@ -297,7 +298,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         if step % HELDOUT_EVERY == 0 or step == cfg.steps:
             evaluate()
         if acc.is_main_process and (step % cfg.checkpoint_every == 0 or step == end) and step < cfg.steps:
-            _write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log)
+            _write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log, seconds_before + time.time() - t0)
     if bar is not None:
         bar.close()
     acc.wait_for_everyone()
@@ -305,7 +306,10 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         _save_weights(net, ckpt / "model.safetensors")
         _save_weights(ema, ckpt / "ema.safetensors")
         write_weight_hashes(ckpt)
-        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": time.time() - t0,
+        run_s = time.time() - t0
+        total_s = seconds_before + run_s  # the steps of earlier runs that this one resumed from, and its own
+        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": run_s, "steps_this_run": step - step0,
+                                              "seconds_total": total_s if total_s == total_s else None,
                                               "micro_batch": micro or cfg.batch_size, "device": _device_name(acc.device),
                                               "heldout": held_log, "heldout_bands": BANDS,
                                               "heldout_every": HELDOUT_EVERY})
