@@ -121,9 +121,12 @@ def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
     cwd = os.getcwd()
     os.chdir(root)  # relative paths, so the pages name data/results/..., not this machine's folders
     try:
-        extras = sorted((root / "benchmarks" / "results").glob("*-extras.json"))
+        results = root / "benchmarks" / "results"
+        extras = sorted(results.glob("*-extras.json"))
+        gpu_runs = [load_benchmarks(f) for f in results.glob("*-cuda.json")]
+        newest_gpu = max(gpu_runs, key=lambda r: str(r.get("date", ""))) if gpu_runs else None  # by recorded date
         fragments = book_fragments("data/results", profile, load_benchmarks(root / BENCHMARKS),
-                                   load_benchmarks(extras[-1]) if extras else None)
+                                   load_benchmarks(extras[-1]) if extras else None, bench_gpu=newest_gpu)
     finally:
         os.chdir(cwd)
     changed = []

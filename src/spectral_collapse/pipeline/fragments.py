@@ -246,12 +246,15 @@ def gpu_fragment(gpu: dict | None) -> str:
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
-                   bench: dict | None = None, gpu: dict | None = None) -> dict[str, str | bytes]:
+                   bench: dict | None = None, gpu: dict | None = None,
+                   bench_gpu: dict | None = None) -> dict[str, str | bytes]:
     """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}.
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
     benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
-    newest GPU measurement of the paper's scale (``benchmarks/results/*-extras.json``), or None.
+    newest GPU measurement of the paper's scale (``benchmarks/results/*-extras.json``), or None; ``bench_gpu`` the
+    newest GPU run of the benchmarks (``benchmarks/results/*-cuda.json``), whose OVG cost the answers quote beside the
+    CPU's, or None.
     """
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -259,7 +262,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     ev = load_evidence(results_root, profile)
     intro_md, png = intro_fragment(results_root, profile)
     out: dict[str, str | bytes] = {"intro-figure.md": intro_md, "scorecard.md": scorecard_fragment(ev, profile),
-                                   "answers.md": answers_markdown(results_root, profile, ev),
+                                   "answers.md": answers_markdown(results_root, profile, ev, bench, bench_gpu),
                                    "conclusions.md": conclusions_markdown(ev),
                                    "ovg-schedule.md": schedule_fragment(results_root, profile),
                                    "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),

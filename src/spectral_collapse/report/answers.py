@@ -17,7 +17,7 @@ from ..studies.profiles import get_profile
 from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
-from ..studies.verdicts import fold, tally_text, texture_check, versus
+from ..studies.verdicts import fold, overshoots, paired_units, tally_text, texture_check, versus
 
 __all__ = ["collapse_numbers", "answers_markdown", "conclusions_markdown"]
 
@@ -31,18 +31,12 @@ def _means(ds: xr.Dataset) -> dict:
 
 
 def collapse_numbers(root: str | Path, profile: str) -> dict:
-    """{dataset: {method: {metric: mean}}} of the stored main results, plus {"time": OVG / DDIM translation time
-    ratio} from the schedule study where stored."""
+    """{dataset: {method: {metric: mean}}} of the stored main results."""
     out = {}
     for dataset in _DATASETS:
         path = results_path("main_results", dataset, profile, root)
         if path.exists():
             out[dataset] = _means(load_results(path))
-        sched = results_path("ovg_schedule", dataset, profile, root)
-        if sched.exists():
-            ds = load_results(sched)
-            if "time_ratio" in ds and "ovg" in ds["method"].values:
-                out.setdefault("time", {})[dataset] = float(ds["time_ratio"].sel({"method": "ovg"}))
     return out
 
 
@@ -73,42 +67,86 @@ def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
             + f" (S_DC / S_HF; 1 = like white noise / like real texture).")
 
 
-def _ovg_sentence(dataset: str, m: dict, time: float | None, ev: Evidence) -> str:
+def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     """Whether OVG removes the collapse on ``dataset`` by the claims page's rule (S_HF and S_DC up from DDIM's, the
-    signed texture error toward the real crops' band without overshooting it), whether its latents still fall
-    short of the references' S_DC, and which of structure (S_LF) and fidelity (PSNR) it costs (a paired interval
-    below DDIM's beyond the minimal effect); the means beside."""
+    signed texture error toward the real crops' band without overshooting it), why not when it does not, whether its
+    latents still fall short of the references' S_DC, and which of structure (S_LF) and fidelity (PSNR) it costs (a
+    paired interval below DDIM's beyond the minimal effect); the means beside."""
     d, o = m.get("ddim", {}), m.get("ovg", {})
     if not d or not o:
         return f"- **{dataset}**: the main results lack DDIM or OVG."
     eq = {"dataset": dataset}
     crops = ev.select("main", per_crop=True, **eq)
-    verdict = _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k) for k in ("s_hf", "s_dc")]
-                    + [texture_check(crops, "ovg", "ddim", band=ev.bands.get(("main", dataset)))
-                       if not crops.empty else None])
+    rises = {k: versus(ev, "main", eq, "ovg", "ddim", k) for k in ("s_hf", "s_dc")}
+    band = ev.bands.get(("main", dataset))
+    tex = texture_check(crops, "ovg", "ddim", band=band) if not crops.empty else None
+    verdict = _rule(ev, [*rises.values(), tex])
     gap = {r: m[r]["s_dc"] for r in ("taba", "edm") if r in m}
     best = max(gap, key=gap.get) if gap else None
     short = best is not None and _rule(ev, [versus(ev, "main", eq, best, "ovg", "s_dc")]) == HOLDS
     part = {HOLDS: "OVG reduces it" if short else "OVG removes it", FAILS: "OVG does not remove it",
             INCONCLUSIVE: "whether OVG removes it is inconclusive"}.get(verdict, "OVG not judged")
-    cost = (f"; an OVG translation takes {time:.2f}x the wall time of a DDIM translation (the OVG-schedule study, "
-            f"both timed in one run on the machine that computed it)" if time else "")
     lost = [name for name, k in (("structure (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr"))
             if _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k, higher=False)]) == HOLDS]
     price = f"it costs {' and '.join(lost)}" if lost else "no loss of structure or fidelity beyond the minimal effects"
     return (f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
             f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
-            f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}; {price}: S_LF "
-            f"{_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB{cost}.")
+            f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
+            + _why_not(verdict, rises, tex, crops, band)
+            + f"; {price}: S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB.")
 
 
-def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
-    """The book's opening answers (markdown), or a note when the main results are not stored yet."""
+def _why_not(verdict, rises: dict, tex, crops: pd.DataFrame, band) -> str:
+    """Which of the claim's parts keeps OVG's verdict from "holds": a score that does not rise beyond its minimal
+    effect, or a signed texture error (Δlog E_HF, < 0 too smooth, > 0 too noisy) that does not move toward the real
+    crops' band or overshoots it. Empty when the claim holds."""
+    if verdict == HOLDS:
+        return ""
+    names = {"s_hf": "S_HF", "s_dc": "S_DC"}
+    why = [f"{names[k]} does not rise beyond its minimal effect ({r[0]})" for k, r in rises.items()
+           if r is not None and r[0] != HOLDS]
+    if tex is not None and tex[0] != HOLDS:
+        ovg, ddim = paired_units(crops[crops["metric"] == "delta_log_e_hf"], "ovg", "ddim")  # as the check pairs them
+        mean = {"ovg": float(ovg.mean()), "ddim": float(ddim.mean())}
+        where = "" if band is None else f", the real crops' band [{band[0]:+.2f}, {band[1]:+.2f}]"
+        over = band is not None and overshoots(mean["ovg"], mean["ddim"], band)
+        move = ("overshoots the real crops' band" if over else
+                "does not move toward the real crops' band beyond its minimal effect")
+        why.append(f"its signed texture error {move} (Δlog E_HF {mean['ddim']:+.2f} → {mean['ovg']:+.2f}{where})")
+    return (": " + "; ".join(why)) if why else ""
+
+
+def _cost_phrase(bench: dict | None, bench_gpu: dict | None) -> str | None:
+    """What an OVG translation costs against a DDIM translation, as the *Performance benchmarks* chapter measures it
+    (the same 32-px quick U-Net, batch and steps for both, timed in one run): on the CPU of ``bench`` and on the GPU
+    of ``bench_gpu`` (parsed benchmark records, either None), each named; None when neither has the measurement."""
+    parts = []
+    for r, key in ((bench, "ratio_cpu"), (bench_gpu, "ratio_wall")):
+        try:
+            ratio = r["benchmarks"]["inversion"]["translation"]["ovg"][key]["median"]
+        except (KeyError, TypeError):
+            continue
+        machine = r.get("machine") or {}
+        cpu = " ".join(w for w in str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
+                       if w != "Processor") or "unnamed"
+        where = f"one {machine['gpu']}" if machine.get("gpu") else f"one thread of an {cpu} CPU"
+        parts.append(f"{ratio:.2f}x on {where}")
+    if not parts:
+        return None
+    return ("**Cost.** An OVG translation takes " + " and ".join(parts) + " the time of a DDIM translation (whole "
+            "translations, inversion and sampling, with the same model, batch and steps; the *Performance benchmarks* "
+            "chapter, which also gives the cost of one inversion step).")
+
+
+def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict | None = None,
+                     bench_gpu: dict | None = None) -> str:
+    """The book's opening answers (markdown), or a note when the main results are not stored yet. ``bench`` /
+    ``bench_gpu``: the parsed CPU and GPU benchmark records OVG's cost is quoted from (None: not quoted)."""
     nums = collapse_numbers(root, profile)
     if not any(k in nums for k in _DATASETS):
         return ("```{note}\nThe answers on this page are computed from the stored main results, which do not exist "
                 f"yet for the `{profile}` profile: `make book` runs the studies.\n```\n")
-    times = nums.get("time", {})
+    cost = _cost_phrase(bench, bench_gpu)
     c = evaluate_claims(ev)
     rule = ("means over crops and seeds; each verdict by the claims page's rule: paired 95 % intervals over the test "
             "crops, beyond each metric's minimal effect")
@@ -118,8 +156,10 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
     lines += ["", _verdicts_line(c, ("collapse_sdc", "collapse_shf"))]
     lines += ["", "**Does OVG remove it, and at what cost?** OVG at the step sizes its Pareto sweep chose, against "
               f"DDIM ({rule}):", ""]
-    lines += [_ovg_sentence(k, nums[k], times.get(k), ev) for k in _DATASETS if k in nums]
+    lines += [_ovg_sentence(k, nums[k], ev) for k in _DATASETS if k in nums]
     lines += ["", _verdicts_line(c, ("ovg_vs_ddim",))]
+    if cost:
+        lines += ["", cost]
     seeds = _seed_line(root, profile)
     if seeds:
         lines += ["", seeds]
@@ -134,25 +174,32 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _seed_line(root: str | Path, profile: str, key: str = "ovg_vs_ddim") -> str | None:
-    """How the claim ``key`` and the others fare when the main models are trained again from other seeds (the
-    seed_spread study's stored results on ihc-sr), or None when those results are not stored."""
+def _seed_line(root: str | Path, profile: str) -> str | None:
+    """How the main results' claims fare when the main models are trained again from other seeds (the seed_spread
+    study's stored results, per dataset that has them): how many keep their verdict in every training run, and each
+    one that does not with its verdict per run. None when no such results are stored."""
     from .seeds import agreement, claims_by_seed
 
-    path = results_path("seed_spread", "ihc-sr", profile, root)
-    if not path.exists():
+    parts, where = [], []
+    for name in _DATASETS:
+        path = results_path("seed_spread", name, profile, root)
+        if not path.exists():
+            continue
+        table = claims_by_seed(load_results(path))
+        seeds = [col for col in table.columns if col.startswith("seed ")]
+        kept, moved = agreement(table)
+        text = (f"on {name}, {len(kept)} of the {len(kept) + len(moved)} claims the main results answer keep their "
+                f"verdict in all {len(seeds)} training runs")
+        if len(moved):
+            text += " (" + "; ".join(f"*{r['claim']}* reads " + ", ".join(f"{s}: {r[s]}" for s in seeds)
+                                     for _, r in moved.iterrows()) + ")"
+        parts.append(text)
+        where.append(name)
+    if not parts:
         return None
-    table = claims_by_seed(load_results(path))
-    seeds = [col for col in table.columns if col.startswith("seed ")]
-    kept, moved = agreement(table)
-    same, judged = len(kept), pd.concat([kept, moved])
-    row = table[table["claim"] == CLAIM_TITLES.get(key, key)]
-    this = ", ".join(f"{s}: {row.iloc[0][s]}" for s in seeds) if len(row) else None
-    return ("**Does it depend on the trained model?** With the ihc-sr eps and EDM models trained again from two other "
-            "seeds (the chapter *Training seeds: how far the numbers move between training runs*), "
-            f"{same} of the {len(judged)} claims the main results answer "
-            f"keep their verdict in all {len(seeds)} training runs"
-            + (f"; *{CLAIM_TITLES.get(key, key)}* reads {this} on ihc-sr alone" if this else "")
+    return ("**Does it depend on the trained model?** With the main eps and EDM models of "
+            + " and ".join(where) + " trained again from two other seeds (the chapter *Training seeds: how far the "
+            "numbers move between training runs*): " + "; ".join(parts)
             + ". A verdict that moves with the training seed is within the spread between training runs, which the "
             "intervals over test crops do not include.")
 
