@@ -63,8 +63,9 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             if role.parameterization == "vae":
                 folder = Path(got.path)
                 rep = vae_gate_report(got, data, p)
-                with torch.no_grad():
-                    shown = [got.decode(got.encode(_pools(data, lab)[1][:N_SHOWN])) for lab in (0, 1)]
+                crops = [_spread(_pools(data, lab)[1]) for lab in (0, 1)]  # the held-out crops shown
+                with torch.no_grad():  # each reconstruction beside the crop it reconstructs
+                    shown = [got.decode(got.encode(c)) for c in crops]
                 log = {}
                 bias.append(np.full((2, len(BIAS_SIGMAS), 3), np.nan))
             else:
@@ -76,6 +77,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 rep = trained_report(got, view, p, space=space)
                 shape = _input_shape(got.denoiser)
                 shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
+                crops = [_spread(_pools(data, lab)[0]) for lab in (0, 1)]  # real training crops beside the samples
                 log = json.loads((folder / "log.json").read_text()) if (folder / "log.json").exists() else {}
                 bias.append(np.stack([_mean_bias(got.denoiser, view, space, lab) for lab in (0, 1)]))
             keys.append(role.key)
@@ -88,8 +90,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                               "psnr_db": rep.info.get("psnr_db")}
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
             samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
-            ref = [_spread(_pools(data, lab)[0 if role.parameterization != "vae" else 1]) for lab in (0, 1)]
-            real.append(torch.stack(ref).numpy())
+            real.append(torch.stack([c.float() for c in crops]).numpy())
     n_train = max((len(t) for t in train), default=0)
     n_held = max((len(h) for h in held), default=0)
     steps_train = _pad([[s for s, _ in json.loads((Path(checkpoints[k]) / "log.json").read_text()).get("loss", [])]
