@@ -653,6 +653,37 @@ def test_errors_doc_lists_every_case():
     assert not re.search(r"<(sha256|port|tmp|date|checkpoints)>", table)  # placeholders survive as entities
 
 
+def test_errors_doc_counts_a_fix_only_where_the_message_says_what_to_do():
+    """A message that only says what is wrong is not counted as naming the fix, and the page's counts are the
+    record's, which classifies each message as it was raised."""
+    for said in ("steps must be an integer >= 1, got 0", "factors=1 must be >= 2",
+                 "dataset must be a string, got ['ihc-sr']", "no readable images left in the source folder x (all 2 "
+                 "skipped)"):
+        assert not names_a_fix(said), said
+    for said in ("unknown profile 'fast'; valid profiles: smoke, quick, paper", "delete it and train again",
+                 "use size=15 or 20", "factor must be a whole number >= 2, got 1; e.g. factor=4"):
+        assert names_a_fix(said), said
+    record = json.loads(RECORD.read_text())
+    by_id = {c.id: c for c in BAD_INPUTS}
+    for row in record["cases"]:
+        assert row["outcome"] == _outcome(by_id[row["id"]], row["what_the_user_sees"]), row["id"]
+    text = DOC.read_text()
+    for outcome, n in record["counts"].items():
+        assert f"{n} {outcome}" in text
+    assert sum(names_a_fix(r["what_the_user_sees"]) for r in record["cases"]
+               if r["error"] not in ("UserWarning", "RuntimeWarning")) == record["counts"][OUTCOME_FIX]
+
+
+def test_errors_doc_fits_the_text_column_and_shows_code_as_typed():
+    """The generated part is short blocks, not a five-column table wider than the page, and a code span shows its
+    text as typed (an entity inside backticks would be shown raw: `folder:&lt;path&gt;`)."""
+    tail = DOC.read_text().split("<!-- table -->")[1]
+    assert not [line for line in tail.splitlines() if line.startswith("|")]
+    assert not re.search(r"`[^`\n]*&(lt|gt|amp);[^`\n]*`", tail)
+    assert "`studies --study pareto --dataset folder:<path>`" in tail
+    assert DOC.read_text().endswith(doc_tail(json.loads(RECORD.read_text())))  # the page is the record, rendered
+
+
 # --- faults that could give a wrong or stale number with no word: what the user sees instead ---------------------------
 
 @dataclass(frozen=True)
@@ -767,16 +798,51 @@ def _counts(rows) -> dict:
     return counts
 
 
-def _doc_row(case: BadInput, msg: str, tmp: Path) -> str:
+def _placeholders(case: BadInput, msg: str, tmp: Path) -> str:
+    """The message as raised, with what changes from run to run (folders, port, date, hashes) as placeholders."""
     msg = msg.replace(str(tmp), "<tmp>").replace(str(_checkpoint().parent), "<checkpoints>")
     # the loopback server's port, the recording date and the hashes of archives made now change from run to run
     msg = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", msg)
     msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<date>", msg)
     msg = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", msg)
-    msg = re.sub(r"\s+", " ", msg).replace("|", "\\|")
-    # placeholders such as <sha256> would be read as HTML tags and vanish from the page: write them as entities
-    msg = msg.replace("<", "&lt;").replace(">", "&gt;")
-    return f"| `{case.id}` | {case.what} | `{case.where}` | `{case.error.__name__}` | {msg} |"
+    return re.sub(r"\s+", " ", msg).strip()
+
+
+# A message names a fix when it tells the reader what to do: an instruction, or the valid choices to pick from.
+# One that only states what is wrong ("steps must be an integer >= 1, got 0") does not, and is counted apart.
+FIX_WORDS = re.compile(
+    r"\b(valid \w+:|these results hold:|its parameters:|pass |use |delete|rerun|run the same|restore|unset|"
+    r"make (it|them) |chmod|crop|convert|write it as|e\.g\.|download (it )?again|download and prepare|lower the|"
+    r"raise the limit|train it longer|compute it again|downscale|recomputing it|ask for|choose|allow http)", re.I)
+OUTCOME_FIX, OUTCOME_RULE, OUTCOME_WARNED = ("refused with the fix named", "refused, naming only what is wrong",
+                                             "warned and recovered")
+
+
+def names_a_fix(message: str) -> bool:
+    """Whether ``message`` tells the reader what to do (not only what is wrong)."""
+    return bool(FIX_WORDS.search(message))
+
+
+def _outcome(case: BadInput, message: str) -> str:
+    if issubclass(case.error, Warning):
+        return OUTCOME_WARNED
+    return OUTCOME_FIX if names_a_fix(message) else OUTCOME_RULE
+
+
+def _md(text: str) -> str:
+    """``text`` as Markdown prose: `code spans` kept as typed (a code span shows `<` as it is), and outside them
+    '<', '>' as entities (placeholders such as <tmp> would be read as HTML tags and vanish) and '$', '*' escaped
+    (they would start maths or emphasis)."""
+    parts = re.split(r"(`[^`]*`)", text)
+    return "".join(p if p.startswith("`") and p.endswith("`") and len(p) > 1 else
+                   p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("$", "\\$")
+                   .replace("*", "\\*") for p in parts)
+
+
+def _case_block(row: dict) -> str:
+    """One case of the page: what was wrong, where it is caught, the error and outcome, then the message quoted."""
+    return (f"- **{_md(row['fault'])}** (`{row['id']}`): caught by `{row['caught_by']}`, `{row['error']}`, "
+            f"{row['outcome']}.\n\n  > {_md(row['what_the_user_sees'])}\n")
 
 
 RECORD = ROOT / "benchmarks" / "results" / "reliability.json"
@@ -784,8 +850,7 @@ RECORD = ROOT / "benchmarks" / "results" / "reliability.json"
 
 def _record(cases_and_messages) -> dict:
     """The reliability record: every probed fault, what the user sees, and how it ends (counts by outcome)."""
-    rows = [{"id": c.id, "fault": c.what, "caught_by": c.where, "error": c.error.__name__,
-             "outcome": "warned and recovered" if issubclass(c.error, Warning) else "refused with the fix named",
+    rows = [{"id": c.id, "fault": c.what, "caught_by": c.where, "error": c.error.__name__, "outcome": _outcome(c, m),
              "what_the_user_sees": m} for c, m in cases_and_messages]
     silent = [_probe_row(p) for p in SILENT_BEFORE]
     return {"what": "bad inputs and faults probed by tests/test_reliability.py (BAD_INPUTS); each is also a test",
@@ -795,37 +860,40 @@ def _record(cases_and_messages) -> dict:
                               "counts": _counts(silent), "total": len(silent), "cases": silent}}
 
 
+def _counts_text(counts: dict) -> str:
+    return "; ".join(f"{n} {k}" for k, n in counts.items())  # outcomes hold commas ("recomputed, saying why")
+
+
 def write_doc() -> None:
-    """Regenerate docs/errors.md from BAD_INPUTS with the messages as raised now."""
-    rows, seen = [], []
+    """Regenerate docs/errors.md (and the record) from BAD_INPUTS with the messages as raised now."""
+    seen = []
     for case in BAD_INPUTS:
         with tempfile.TemporaryDirectory() as d:
-            row = _doc_row(case, trigger(case, Path(d)), Path(d))
-            rows.append(row)
-            raw = row.rsplit(" | ", 1)[-1].rstrip(" |").replace("&lt;", "<").replace("&gt;", ">").replace("\\|", "|")
-            seen.append((case, raw))
+            seen.append((case, _placeholders(case, trigger(case, Path(d)), Path(d))))
     record = _record(seen)
     RECORD.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n")
-    counts = ", ".join(f"{n} {k}" for k, n in record["counts"].items())
     head = DOC.read_text().split("<!-- table -->")[0] if DOC.exists() else "# Bad input and its messages\n\n"
-    DOC.write_text(head + f"<!-- table -->\n\n{record['total']} cases: {counts} (the record: "
-                   f"`benchmarks/results/reliability.json`).\n\n| Case | Bad input | Caught by | Error | Message |\n"
-                   "|---|---|---|---|---|\n" + "\n".join(rows) + "\n" + _silent_doc(record["silent_before"]))
+    DOC.write_text(head + doc_tail(record))
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+def doc_tail(record: dict) -> str:
+    """The generated part of docs/errors.md: one short block per case (a table of five columns does not fit the
+    book's text column), then the faults that could pass unnoticed."""
+    return (f"<!-- table -->\n\n## Each bad input and its message\n\n{record['total']} cases: "
+            f"{_counts_text(record['counts'])} (the record: `benchmarks/results/reliability.json`). A message counts "
+            "as naming the fix when it says what to do (an instruction, or the valid choices); the others say what "
+            "is wrong and what is allowed. Each case gives the bad input, the function that catches it, the error "
+            "raised and how it ends, then the message as the code raises it.\n\n"
+            + "\n".join(_case_block(r) for r in record["cases"]) + _silent_doc(record["silent_before"]))
 
 
 def _silent_doc(silent: dict) -> str:
-    counts = ", ".join(f"{n} {k}" for k, n in silent["counts"].items())
-    rows = [f"| `{r['id']}` | {_cell(r['fault'])} | {r['outcome']} | {_cell(r['what_the_user_sees'])} | "
-            + ", ".join(f"`{t}`" for t in r["tests"]) + " |" for r in silent["cases"]]
+    blocks = [f"- **{_md(r['fault'])}** (`{r['id']}`): {r['outcome']}.\n\n  > {_md(r['what_the_user_sees'])}\n\n"
+              f"  Proved by " + ", ".join(f"`{t}`" for t in r["tests"]) + ".\n" for r in silent["cases"]]
     return ("\n## Faults that could pass unnoticed\n\nEach fault below could give a wrong or stale number with no "
             f"word if nothing checked for it. {silent['total']} faults that could pass unnoticed, and what happens "
-            f"instead: {counts}. Each is made "
-            "and checked by the tests named (a test file and function, or a case of the table above).\n\n"
-            "| Case | Fault | Now | What you see | Tests |\n|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+            f"instead: {_counts_text(silent['counts'])}. Each is made and checked by the tests named (a test file and "
+            "function, or a case of the list above); the quoted line is what you see.\n\n" + "\n".join(blocks))
 
 
 # --- papermill parameters: `-p seeds "[0]"` arrives as a string -------------------------------------------------

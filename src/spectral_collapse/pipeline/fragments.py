@@ -7,6 +7,7 @@ reads ``benchmarks/``: the benchmark measurements (benchmarks/results/latest.jso
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ import pandas as pd
 
 from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
-from ..report.reproducing import TIMING_FILE, paper_scale_estimate
+from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, error_text, gpu_against_estimate, machine_text,
+                                  paper_scale_estimate, profile_text)
 from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, scorecard)
@@ -23,7 +25,8 @@ from ..studies.store import load_results, results_path
 from ..studies.verdicts import tally_text
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
-           "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "book_fragments"]
+           "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "profile_fragment",
+           "gpu_fragment", "book_fragments"]
 
 GENERATED = "_generated"
 TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves first
@@ -135,14 +138,32 @@ def schedule_fragment(root: str | Path, profile: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+_METRIC_NAMES = {"s_hf": "S_HF", "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G", "psnr": "PSNR", "ms_ssim": "MS-SSIM",
+                 "lpips": "LPIPS", "fid": "FID"}
+
+
+def _metric_names(text: str) -> str:
+    """``text`` with the metrics' column names (s_hf, ms_ssim, ...) written as the pages write them."""
+    return re.sub(r"\b(" + "|".join(_METRIC_NAMES) + r")\b", lambda m: _METRIC_NAMES[m.group(1)], text)
+
+
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:
-    """The errata page's generated part: the table checks, and Table 1 recomputed from the paper's Tables 8-11."""
+    """The errata page's generated part: the table checks, then the paper's two share tables against its own
+    numbers: Table 1 recomputed from Tables 8-11, and Table 6 as printed (its cases are not in the tables)."""
     p = paper_tables() if paper is None else paper
     t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
-                         claims=[c for c in CLAIMS if c.key in ("table1", "x0_structure")])
-    return (md_table(errata_checks(p)) + "\n"
-            + "\n".join(f"- {r['where']} on the paper's own numbers: {r['paper numbers']}"
-                        for _, r in t1.iterrows()) + "\n")
+                         claims=[c for c in CLAIMS if c.key == "table1"])
+    lines = [f"- **Table 1, recomputed from Tables 8-11** (share of comparisons in which a stochastic method beats a "
+             f"deterministic one): {_metric_names(r['paper numbers'])}." for _, r in t1.iterrows()]
+    t6 = p[(p["table"] == "table6") & p["metric"].isin(["psnr", "ms_ssim", "s_lf"])]
+    if len(t6):
+        lines.append("- **Table 6 as printed** (share of cases in which x0-prediction beats eps-prediction, for the "
+                     "structure and reconstruction metrics the text of Sec. 6.3 speaks of): "
+                     + ", ".join(f"{_METRIC_NAMES[r.metric]} {r.mean:.1%}" for r in t6.itertuples())
+                     + ". The paper's tables give no per-case eps and x0 numbers, so these shares cannot be "
+                       "recomputed from them.")
+    return (md_table(errata_checks(p)) + "\nThe paper's two tables of shares against its own numbers:\n\n"
+            + "\n".join(lines) + "\n")
 
 
 def intro_fragment(root: str | Path, profile: str, dataset: str = "ihc-sr") -> tuple[str, bytes | None]:
@@ -185,40 +206,67 @@ def cost_fragment(method: str, bench: dict | None) -> str:
             + "; ".join(parts) + ".\n")
 
 
+def _paper_timing(root: str | Path) -> dict | None:
+    """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
+    path = Path(root) / TIMING_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _ovg_step_ratio(bench: dict | None) -> float | None:
+    """The CPU cost of one OVG inversion step in DDIM steps, as the benchmarks measured it (None: not measured)."""
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
+        return float(rows["ovg"]["ratio_cpu"]["median"])
+    return None
+
+
+_TRAINED_ON = {"smoke": "in seconds", "paper": "on GPUs",
+               "quick": "each once, for hours on one CPU core (the trained weights ship in `data/weights`, so "
+                        "building the book does not train them again; the benchmarks chapter times a training from "
+                        "scratch)"}
+
+
+def profile_fragment(profile: str = "quick") -> str:
+    """The reproducing page's opening: what the book's profile trains (read from the profile) and on what."""
+    where = _TRAINED_ON.get(profile)
+    return (f"This book is built on the `{profile}` profile: {profile_text(profile)}" + (f", {where}" if where else "")
+            + ".\n")
+
+
 def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
     """The reproducing page's estimate: measured paper-U-Net timing -> compute of the paper's main results."""
-    path = Path(root) / TIMING_FILE
-    if not path.exists():
+    t = _paper_timing(root)
+    if t is None:
         return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
                 "`python -m benchmarks.paper_unet` (benchmarks/paper_unet.py: `measure_paper_unet`)"
                 "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
-    t = json.loads(path.read_text())
-    ratio = None
-    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
-    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
-        ratio = float(rows["ovg"]["ratio_cpu"]["median"])
+    ratio = _ovg_step_ratio(bench)
     est = paper_scale_estimate(t, ovg_step_ratio=ratio)
     est = est.assign(forward_equivalents=[f"{v:.3g}" for v in est["forward_equivalents"]],
                      cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
                      gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
-    head = (f"**Estimate, not a measurement.** Measured on {t['machine']['cpu']} ({t['machine']['cpu_count']} cores, "
-            f"{t['threads']} torch thread, torch {t['machine']['torch']}, {t['created']}): the paper U-Net "
+    head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "
             f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
             f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
             f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
             f"{t['forward_flops'] / 1e9:.1f} GFLOP. An OVG inversion step is counted as "
             + (f"{ratio:.2f} forwards (measured in the cost chapter)" if ratio else
                "one forward plus two vector-Jacobian products at backward cost")
-            + ". GPU hours assume a sustained 50 TFLOP/s (a third of an A100's dense TF32 peak) and count a backward "
+            + f". GPU hours assume a sustained {GPU_TFLOPS:.0f} TFLOP/s (a third of an A100's dense TF32 peak) and "
+            "count a backward "
             "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
     return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
                                                "cpu_hours": "CPU hours (1 thread)",
                                                "gpu_hours": "GPU hours (assumed)"}))
 
 
-def gpu_fragment(gpu: dict | None) -> str:
+def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: float | None = None) -> str:
     """The reproducing page's GPU paragraph: measured training-step times at the paper's scale and batch, projected
-    to the GPU-hours of each of the paper's training runs (Table 7), and the cost of an OVG translation there."""
+    to the GPU-hours of each of the paper's training runs (Table 7), and the cost of an OVG translation there.
+
+    With the CPU ``timing`` of the paper U-Net it says why the measured hours differ from the FLOP-based estimate
+    (the FLOP rate the step reached); with the CPU benchmarks' ``ovg_step_ratio`` it sets the GPU's OVG/DDIM ratio
+    of a whole translation beside the one the estimate's per-step cost implies."""
     if not gpu or "paper_scale" not in gpu:
         return ("```{note}\nNo GPU measurement is stored yet: `python -m benchmarks.gpu_extras` on a GPU machine "
                 "writes one.\n```\n")
@@ -230,7 +278,7 @@ def gpu_fragment(gpu: dict | None) -> str:
             rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:.1f}",
                          f"{r['params_M']} M, {r['peak_GiB']:.0f} GiB"])
         else:
-            rows.append([run, "did not fit", "", "", r.get("error", "")])
+            rows.append([run, "did not fit", "", "", error_text(r.get("error", ""))])
     table = md_table(pd.DataFrame(rows, columns=["training run (Table 7)", "s per step", "steps",
                                                  "projected GPU-hours", "parameters, peak memory"]))
     text = (f"Measured on one {gpu.get('gpu', 'GPU')} (`python -m benchmarks.gpu_extras`, "
@@ -238,10 +286,21 @@ def gpu_fragment(gpu: dict | None) -> str:
             f"median of three after two warm-ups; the projection is that time multiplied by the run's steps.\n\n"
             f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):.0f} GPU-hours "
             f"on this GPU.")
+    why = gpu_against_estimate(gpu, timing) if timing else None
+    if why:
+        text += " " + why
     tr = ps.get("translation") or {}
     if "ovg_s" in tr:
         text += (f" One OVG translation of {tr['batch']} latents (DDIM base, {tr['steps']} steps each way) takes "
                  f"{tr['ovg_s']:.1f} s against {tr['ddim_s']:.1f} s for DDIM ({tr['ratio']:.2f}x).")
+        if ovg_step_ratio:
+            # a translation: `steps` guided inversion steps (ratio DDIM steps each) and `steps` plain sampling steps
+            cpu = (ovg_step_ratio + 1) / 2
+            text += (f" That ratio is for a whole translation, whose sampling half is unguided; the estimate above "
+                     f"counts a guided inversion step as {ovg_step_ratio:.2f} forwards (measured on the CPU), which "
+                     f"makes a translation {cpu:.2f}x DDIM's there"
+                     + (f": the guidance costs relatively {'more' if tr['ratio'] > cpu else 'less'} on this GPU."
+                        if abs(tr["ratio"] - cpu) > 0.05 * cpu else ", about the same."))
     return text + "\n"
 
 
@@ -267,7 +326,9 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "ovg-schedule.md": schedule_fragment(results_root, profile),
                                    "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
-                                   "reproducing-gpu.md": gpu_fragment(gpu)}
+                                   "reproducing-profile.md": profile_fragment(profile),
+                                   "reproducing-gpu.md": gpu_fragment(gpu, _paper_timing(results_root),
+                                                                      _ovg_step_ratio(bench))}
     if png is not None:
         out["intro-collapse.png"] = png
     from ..report.paper_figures import figures_markdown

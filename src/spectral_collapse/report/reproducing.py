@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..studies.profiles import get_profile
 
-__all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "paper_scale_estimate"]
+__all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
+           "error_text", "gpu_against_estimate"]
 
 TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
 # Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
@@ -19,7 +20,10 @@ PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 
                       "ovg": (50, 50, 50), "ovg_taba": (48, 50, 48), "ovg_edm": (50, 50, 50)}  # sampling, OVG steps)
 
 
-def paper_scale_estimate(timing: dict, *, gpu_tflops: float = 50.0, ovg_step_ratio: float | None = None,
+GPU_TFLOPS = 50.0  # the sustained rate the estimate assumes: a third of an A100's dense TF32 peak
+
+
+def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
     """Estimated compute of the paper profile's main results (Table 2: BBBC021 x16 and Edges2Shoes) from a timing.
 
@@ -52,3 +56,74 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = 50.0, ovg_step_rat
     frame = pd.DataFrame(rows)
     total = frame[["forward_equivalents", "cpu_hours", "gpu_hours"]].sum()
     return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
+
+
+def profile_text(name: str = "quick") -> str:
+    """One sentence on what a profile trains, read from the profile itself: crop size, U-Net size, and the steps and
+    batch of its eps and EDM models."""
+    from ..models.backbones import build_backbone, count_parameters
+
+    prof = get_profile(name)
+    eps, edm = prof.train_eps, prof.train_edm
+    if eps.batch_size != edm.batch_size:
+        steps = (f"{eps.steps:,} steps of batch {eps.batch_size} (eps-prediction) or {edm.steps:,} of batch "
+                 f"{edm.batch_size} (EDM)")
+    elif eps.steps != edm.steps:
+        steps = f"{eps.steps:,} steps (eps-prediction) or {edm.steps:,} (EDM) of batch {eps.batch_size}"
+    else:
+        steps = f"{eps.steps:,} steps of batch {eps.batch_size}"
+    return (f"bundled {prof.image_size} x {prof.image_size}-pixel crops and, per model, a "
+            f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f} M-parameter U-Net trained {steps}")
+
+
+def machine_text(timing: dict) -> str:
+    """Where a timing was measured, in words: 'an x86-64 CPU with 2 cores, one torch thread (PyTorch 2.14.1,
+    21 November 2026)'."""
+    from datetime import datetime
+
+    m = timing.get("machine", {})
+    cpu = str(m.get("cpu") or "a").replace("x86_64", "x86-64").replace("aarch64", "ARM64")
+    cores = m.get("cpu_count")
+    threads = int(timing.get("threads", 1))
+    when = ""
+    try:
+        d = datetime.fromisoformat(str(timing.get("created")))
+        when = f", {d.day} {d:%B %Y}"
+    except ValueError:
+        pass
+    torch = str(m.get("torch", "")).split("+")[0]
+    return (f"an {cpu} CPU" + (f" with {cores} cores" if cores else "")
+            + f", {'one torch thread' if threads == 1 else f'{threads} torch threads'}"
+            + (f" (PyTorch {torch}{when})" if torch else (f" ({when[2:]})" if when else "")))
+
+
+_ERRORS = {"OutOfMemoryError": "ran out of GPU memory", "CUDA out of memory": "ran out of GPU memory"}
+
+
+def error_text(error: str) -> str:
+    """A benchmark's recorded error in words: 'OutOfMemoryError at the paper's batch ...' -> 'ran out of GPU memory
+    at the paper's batch ...'; an error without a wording is given as recorded."""
+    for raw, words in _ERRORS.items():
+        if error.startswith(raw):
+            rest = error[len(raw):].lstrip(": ")
+            return f"{words} {rest}".strip() if rest else words
+    return error
+
+
+def gpu_against_estimate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> str | None:
+    """Why the measured GPU hours differ from the FLOP-based estimate: the FLOP rate the measured training step of
+    the paper's latent U-Net reached (three forwards' FLOPs per image and step) against the rate the estimate
+    assumes. None when the measurement holds no such step."""
+    prof = get_profile("paper")
+    rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
+            if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
+    if not rows or not timing.get("forward_flops"):
+        return None
+    step_s = sorted(float(r["step_s"]) for r in rows)[len(rows) // 2]
+    batch = int(rows[0].get("batch") or prof.train_eps.batch_size)
+    flops = float(timing["forward_flops"])
+    rate = batch * 3 * flops / step_s / 1e12
+    return (f"The measured hours are {gpu_tflops / rate:.1f} times the estimate above because a training step of the "
+            f"paper U-Net (batch {batch}, about three forwards of {flops / 1e9:.1f} GFLOP per image) took "
+            f"{step_s:.2f} s on this GPU, a sustained {rate:.0f} TFLOP/s, where the estimate assumes "
+            f"{gpu_tflops:.0f} TFLOP/s.")
