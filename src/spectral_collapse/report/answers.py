@@ -249,6 +249,10 @@ def _caveats(root: str | Path, profile: str) -> str:
             "paper's data.")
 
 
+def _title(key: str) -> str:
+    return CLAIM_TITLES.get(key, key)
+
+
 def conclusions_markdown(ev: Evidence) -> str:
     """The closing page: each claim's verdict in words, grouped by verdict (holds, does not hold, inconclusive, not
     testable here), with its evidence."""
@@ -259,7 +263,8 @@ def conclusions_markdown(ev: Evidence) -> str:
         rows = c[c["verdict"] == verdict]
         if len(rows):
             out += [f"## {head}", ""]
-            out += [f"- **{CLAIM_TITLES.get(r['claim'], r['claim'])}** ({r['where']}): {r['our numbers']}"
+            out += [f"- **{_title(r['claim'])}**"
+                    + ("" if f"({r['where']})" in _title(r["claim"]) else f" ({r['where']})") + f": {r['our numbers']}"
                     for _, r in rows.iterrows()]
             out.append("")
     return "\n".join(out)
