@@ -31,16 +31,18 @@ __all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_
 LABELS = {
     "ddim": "Euler step, source time label (baseline)",
     "edm": "Euler step of the EDM-preconditioned model (same backbone)",
-    "heun": "EDM's second-order step: 2 forwards per step",
+    "heun": "EDM's second-order step: 2 forwards per step, 1 on the step from sigma = 0",
     "taba": "first round(0.04 N) >= 1 steps replaced by one forward-diffusion jump",
-    "ovg": "DDIM + OVG drift, library default (one shared forward, both VJPs from it)",
+    "ovg": "DDIM + OVG drift, library default (one shared forward, both VJPs from it, as OVG().vjp takes them)",
     "ovg_batched": "DDIM + OVG, both VJPs in one backward call (is_grads_batched)",
     "ovg_separate": "DDIM + OVG, two backward calls on the shared graph",
     "ovg_naive": "released-code-like OVG: extra forward with graph, parameter grads on, two backward calls",
     "null_class": "w = 7.5: pivot DDIM, then up to 10 Adam steps on the null embedding per step",
     "direct_inversion": "w = 7.5: pivot DDIM, then one guided forward per step for the offsets",
-    "renoise": "as in our translation studies (R = 1, clean-image reference, regularisation)",
-    "renoise_r9": "authors' RunConfig: R = 9 re-evaluations (5 on the first steps) + 1 reference, regularisation",
+    "renoise": ("as in our translation studies: R = 1 on every step, both estimates averaged, "
+                "KL reference at a forward-noised copy of the input, regularisation"),
+    "renoise_r9": ("authors' RunConfig: R = 9 re-evaluations (5 on the first steps) + 1 reference forward "
+                   "(forward-noised input), regularisation"),
     "edict": "exact: 2 forwards per step on the coupled pair",
     "bdia": "exact: 1 forward per step on the pair (z_t, z_t-1)",
 }

@@ -11,7 +11,9 @@ from .common import ROOT
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
            "scaling_frame", "main_command_table", "latest_full", "floor_variants_table", "side_by_side_line",
            "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere", "load_smoke", "smoke_table",
-           "smoke_line", "SMOKE_TARGET_S", "verdict"]
+           "smoke_line", "SMOKE_TARGET_S", "verdict", "device_name", "clock_of", "short_date", "judge", "what_list",
+           "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note", "shipped_training_table",
+           "soak_line", "model_name"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -58,76 +60,251 @@ def fmt_ratio(st: dict | None, digits: int = 2) -> str:
     return f"{m:.{digits}f} [{a:.{digits}f}-{b:.{digits}f}]"
 
 
+def short_date(iso) -> str:
+    """'2026-11-23' from a recorded ISO timestamp (the day is what a reader needs)."""
+    return str(iso or "")[:10]
+
+
+def _cpu_words(machine: dict) -> str:
+    """The CPU's model name without trademark marks ("Intel(R) Xeon(R) Processor" -> "Intel Xeon")."""
+    words = str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
+    return " ".join(w for w in words if w not in ("Processor", "CPU")) or "unnamed"
+
+
+def device_name(res: dict) -> str:
+    """Where a run's inversion ratios were measured, in words: "one NVIDIA H100 80GB HBM3" on a GPU run,
+    "1 thread of an Intel Xeon CPU" on a CPU run."""
+    m = res.get("machine") or {}
+    if str(m.get("device", "cpu")).startswith("cuda"):
+        return f"one {m.get('gpu') or 'GPU'}"
+    n = m.get("torch_threads")
+    cpu = _cpu_words(m)
+    art = "an" if cpu[:1].lower() in "aeiou" else "a"
+    return f"{n} thread{'s' if n and n > 1 else ''} of {art} {cpu} CPU" if n else f"{art} {cpu} CPU"
+
+
+def clock_of(res: dict) -> str:
+    """The ratio a run is read by: "ratio_wall" on a GPU (synchronised wall time), "ratio_cpu" on a CPU."""
+    inv = (res.get("benchmarks") or {}).get("inversion") or {}
+    if inv.get("clock"):
+        return inv["clock"]
+    return "ratio_wall" if str((res.get("machine") or {}).get("device", "cpu")).startswith("cuda") else "ratio_cpu"
+
+
+def _clock_word(clock: str) -> str:
+    return "wall time" if clock == "ratio_wall" else "CPU time"
+
+
 def environment_md(res: dict) -> str:
     """One paragraph: where, when and with what the numbers were taken."""
     m, v = res["machine"], res["versions"]
     load = m.get("load_average")
-    gpu = ("Every number is on CPU" + (f" (a {m['gpu']} was present but the benchmarks do not use it yet)."
-                                        if m.get("gpu") else "; no GPU was available for this run."))
-    return (f"Measured on `{m['hostname']}` ({m['cpu']}, {m['cpu_count']} cores, {m['memory_gb']} GB, torch threads "
-            f"{m['torch_threads']}) on {res['date']}, mode `{res['mode']}`; torch {v.get('torch')}, diffusers "
-            f"{v.get('diffusers')}, Python {v.get('python')}. Load average at the start "
-            f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}. {gpu}")
+    on_gpu = str(m.get("device", "cpu")).startswith("cuda")
+    where = (f"Measured on {device_name(res)} (host CPU {_cpu_words(m)}, {m['cpu_count']} cores)" if on_gpu else
+             f"Measured on {device_name(res)} ({m['cpu_count']} cores, {m['memory_gb']} GB)")
+    dev = ("The inversion ratios of this run are of the GPU's synchronised wall time." if on_gpu else
+           "This run used the CPU only; its ratios are of CPU time"
+           + (f" (a {m['gpu']} was present and not used)." if m.get("gpu") else ".")
+           + " Runs on a GPU are stored apart and shown in their own section.")
+    return (f"{where} on {short_date(res['date'])}; torch {v.get('torch')}, diffusers {v.get('diffusers')}, "
+            f"Python {v.get('python')}. Load average at the start "
+            f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}. {dev}")
 
 
-def cost_table(res: dict, ratio: str = "ratio_cpu") -> pd.DataFrame:
-    """Per-method cost per inversion step relative to DDIM."""
+def judge(median: float, goal: str, q25: float | None = None, q75: float | None = None) -> str:
+    """Three-way reading of a measurement against a goal "<= x", "< x", ">= x" or "> x": "met" when the median and
+    its quartile range lie on the goal's side, "not met" when they lie on the other side, "within noise" when the
+    quartile range crosses the goal (a median alone, without quartiles, is met or not met)."""
+    op, x = goal.split()
+    x = float(x)
+    ok = {"<=": lambda v: v <= x, "<": lambda v: v < x, ">=": lambda v: v >= x, ">": lambda v: v > x}[op]
+    if q25 is not None and q75 is not None and ok(q25) != ok(q75):
+        return "within noise"
+    return "met" if ok(median) else "not met"
+
+
+def _quartiles(st: dict | None) -> tuple[float | None, float | None]:
+    if not st or st.get("n", 1) < 2:
+        return None, None
+    return st.get("q25"), st.get("q75")
+
+
+def _mib_ratio(r: dict):
+    return None if r.get("mem_ratio") is None else round(r["mem_ratio"], 2)
+
+
+def cost_table(res: dict, ratio: str | None = None, studies_steps: int | None = None) -> pd.DataFrame:
+    """Per-method cost per inversion step relative to DDIM, in the run's clock (CPU time on a CPU run, wall time on a
+    GPU run; ``ratio`` overrides). Network calls are counted at the run's number of steps; ``studies_steps`` adds
+    the count at that many steps where it differs, from the method's definition (``calls_per_step_at``). The notes
+    on what each row runs are in ``what_list``."""
     inv = res["benchmarks"]["inversion"]
-    other = "ratio_wall" if ratio == "ratio_cpu" else "ratio_cpu"
+    ratio = ratio or clock_of(res)
+    n = inv["steps"]
     rows = []
     for r in inv["rows"]:
-        rows.append({
-            "method": r["label"],
-            "w": r["cfg_scale"],
-            "network calls / step": round(r["calls_per_step"], 2),
-            "NFE / step": round(r["nfe_per_step"], 2),
-            "backward calls / step": round(r["backward_per_step"], 2),
-            f"time vs DDIM ({'CPU' if ratio == 'ratio_cpu' else 'wall'})": fmt_ratio(r[ratio]),
-            f"time vs DDIM ({'wall' if ratio == 'ratio_cpu' else 'CPU'})": fmt_ratio(r[other]),
-            "ms / step (CPU)": round(1000 * r["cpu_s"]["median"], 1),
-            "peak MiB": None if r.get("peak_mb") is None else round(r["peak_mb"], 1),
-            "memory vs DDIM": None if r.get("mem_ratio") is None else round(r["mem_ratio"], 2),
-            "what": r["note"],
-        })
+        calls, nfe = r["calls_per_step"], r["nfe_per_step"]
+        row = {"method": r["label"],
+               f"network calls / step ({n} steps)": f"{calls:.2f}" + (f" ({nfe:.2f} NFE)" if nfe != calls else "")}
+        if studies_steps and studies_steps != n:
+            at = calls_per_step_at(r["label"], studies_steps, inv.get("profile", "quick"))
+            row[f"calls / step ({studies_steps} steps)"] = f"{calls:.2f}" if at is None else f"{at:.2f}"
+        row.update({"backward / step": round(r["backward_per_step"], 2),
+                    f"time / DDIM step ({_clock_word(ratio)})": fmt_ratio(r[ratio]),
+                    "memory / DDIM": _mib_ratio(r)})
+        rows.append(row)
     return pd.DataFrame(rows).set_index("method")
 
 
+def what_list(res: dict) -> str:
+    """Markdown bullets: what each row of the cost table runs (the benchmark's description of its label,
+    ``inversion.LABELS``, else the note recorded with the run) and its guidance scale."""
+    from .inversion import LABELS
+
+    inv = res["benchmarks"]["inversion"]
+    out = []
+    for r in inv["rows"]:
+        note = LABELS.get(r["label"], r.get("note", ""))
+        w = r.get("cfg_scale", 1)
+        out.append(f"- `{r['label']}`: {note}" + (f" (guidance w = {w:g})" if w != 1 and "w =" not in note else ""))
+    return "\n".join(out)
+
+
+def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
+    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
+    when the count per step does not depend on the number of steps.
+
+    The benchmark counts calls at its own few steps; three methods count differently per step at the studies' 50:
+    Heun makes two calls a step but one on the step that starts at sigma = 0 (its correction is skipped there), so
+    (2N - 1) / N; TABA replaces its first ``jump_steps(N)`` steps by one forward-diffusion jump with no call, so
+    (N - K) / N; ReNoise makes R + 1 calls a step (its first-step R on the steps that end below the authors' time
+    250 on the model's schedule) plus one for its KL reference when it regularises."""
+    from spectral_collapse.inversion import Heun, default_sigmas
+    from spectral_collapse.inversion.methods.renoise import ReNoise
+    from spectral_collapse.inversion.methods.taba import TABA
+
+    from .inversion import build_case, make_model
+
+    method, _, _, par = build_case(label)
+    if isinstance(method, Heun):
+        return (2 * steps - 1) / steps
+    if isinstance(method, TABA):
+        return (steps - method.jump_steps(steps)) / steps
+    if isinstance(method, ReNoise):
+        if method.first_step_renoise_steps >= method.renoise_steps:  # the same R on every step
+            return None
+        D = make_model(profile, par)
+        levels = sorted(float(v) for v in default_sigmas(D, steps))
+        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
+        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
+                   for nxt in levels[1:]) / steps
+    return None
+
+
+def reference_line(res: dict) -> str:
+    """What a ratio of 1 is: the DDIM step timed just before each repeat, and the ``ddim`` row, the same DDIM
+    timed against it, which shows how far this run reads identical work from 1."""
+    inv = res["benchmarks"]["inversion"]
+    clock = clock_of(res)
+    row = _method_row(inv, "ddim")
+    text = (f"Every ratio divides a method's time by that of a DDIM inversion of the same batch on the same model, "
+            f"timed just before it in each of the {inv['repeats']} paired repeats ({_clock_word(clock)}, "
+            f"{device_name(res)}).")
+    if row is not None:
+        st = row[clock]
+        text += (f" The `ddim` row is DDIM timed against that reference: {fmt_ratio(st)}, not exactly 1: the same work, "
+                 "timed second in each pair, reads that far from it (order, caches, memory allocation). A "
+                 "difference of that size between two rows is not resolved by this run.")
+    return text
+
+
+_SAME_STATE = ("edm", "heun", "taba")  # keep the same tensors as DDIM: their memory ratio would be 1 if exact
+
+
+def memory_resolution_line(res: dict) -> str:
+    """How finely the memory ratios resolve: the spread of the ratio over the methods that keep the same tensors
+    as DDIM (``_SAME_STATE``), whose true ratio is 1."""
+    inv = res["benchmarks"]["inversion"]
+    vals = [r["mem_ratio"] for r in inv["rows"] if r["label"] in _SAME_STATE and r.get("mem_ratio") is not None]
+    ddim = _method_row(inv, "ddim") or {}
+    if not vals:
+        return ""
+    return (f"Methods that keep the same tensors as DDIM ({', '.join(_SAME_STATE)}) read {min(vals):.2f}-"
+            f"{max(vals):.2f}x DDIM's peak memory, whose own peak is {ddim.get('peak_mb', float('nan')):.0f} MiB: "
+            "memory ratios within that range of 1 do not differ from DDIM's in this measurement.")
+
+
+def floor_note(res: dict) -> str:
+    """A note when the OVG step reads below its floor (which it contains): the floor, timed as its own loop, is then
+    no lower bound on this device, and the ratio is not an overhead. "" otherwise."""
+    inv = res["benchmarks"].get("inversion") or {}
+    t = inv.get("targets") or {}
+    if not t.get("ovg_over_floor") or t["ovg_over_floor"] >= 1:
+        return ""
+    clock = clock_of(res)
+    fl, ovg = inv["floor"][clock], (_method_row(inv, "ovg") or {}).get(clock, {})
+    return (f"On {device_name(res)} the OVG step reads {t['ovg_over_floor']:.2f}x its floor although it contains that "
+            f"work: the floor, timed as its own loop, took {fmt_ratio(fl)}x a DDIM step (range "
+            f"{fl.get('min', float('nan')):.2f}-{fl.get('max', float('nan')):.2f} over {fl.get('n', '?')} repeats) "
+            f"against {fmt_ratio(ovg)}x for the OVG step. A step of this small model on a GPU is bound by kernel "
+            "launches and synchronisation rather than arithmetic, so the floor is no lower bound there; the ratio is "
+            "flagged, not read as OVG's overhead.")
+
+
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
-    """Every benchmark target with the measured value and whether it is met (absent benchmarks are skipped);
-    ``full``: a ``--full`` run (latest_full), whose metric measurements at full size are added as rows."""
+    """Every benchmark target with the measured value, its quartiles where the run has repeats, and a three-way
+    verdict (``judge``: met, not met, within noise; "—" for the reference rows, which have no goal). Absent
+    benchmarks are skipped. Ratios are in the run's clock (``clock_of``). One row per target: a ``--full`` run
+    (``full``, latest_full) measures the large metric targets at full size and replaces the default run's
+    extrapolations of them."""
     b = res["benchmarks"]
     rows = []
+
+    def add(name, goal, st, judged=True):
+        q25, q75 = _quartiles(st) if isinstance(st, dict) else (None, None)
+        med = st.get("median") if isinstance(st, dict) else st
+        verdict = judge(float(med), goal, q25, q75) if judged and med is not None else "—"
+        rows.append((name, goal, None if med is None else round(float(med), 2),
+                     "" if q25 is None else f"{q25:.2f}-{q75:.2f}", verdict))
+
     if "inversion" in b:
-        t = b["inversion"]["targets"]
-        rows.append(("OVG inversion step / DDIM step", "<= 3", t["ovg_step"], t["ovg_step_met"]))
-        self_row = _method_row(b["inversion"], "ddim")
+        inv = b["inversion"]
+        clock = clock_of(res)
+        t = inv["targets"]
+        ovg = _method_row(inv, "ovg")
+        add("OVG inversion step / DDIM step", "<= 3", ovg[clock] if ovg else t["ovg_step"])
+        self_row = _method_row(inv, "ddim")
         if self_row is not None:  # DDIM timed against itself: how far a ratio of 1 reads from 1 in this run
-            rows.append(("DDIM step / DDIM step (this run's noise)", "(1 if no noise)",
-                         self_row["ratio_cpu"]["median"], None))
+            add("DDIM step / DDIM step (the reference timed against itself)", "(1 if exact)", self_row[clock], False)
         if "floor" in t:
-            rows.append(("floor: forward with graph + 2 VJPs / DDIM step", "(reference)", t["floor"], None))
-            rows.append(("OVG inversion step / floor", "(overhead)", t["ovg_over_floor"], None))
-        rows.append(("OVG translation / DDIM translation", "<= 2", t["ovg_translation"], t["ovg_translation_met"]))
+            add("floor: forward with graph + 2 VJPs / DDIM step", "(reference)", inv["floor"].get(clock, t["floor"]),
+                False)
+            add("OVG inversion step / floor", "(overhead)" if t["ovg_over_floor"] >= 1 else "(below 1: see note)",
+                t["ovg_over_floor"], False)
+        tr = (inv.get("translation") or {}).get("ovg", {}).get(clock)
+        add("OVG translation / DDIM translation", "<= 2", tr if tr else t["ovg_translation"])
     if "training" in b:
-        t = b["training"]["target"]
-        rows.append(("trainer throughput / bare loop", ">= 0.95", t["ratio"], t["met"]))
+        t = b["training"]
+        st = (t.get("ours") or {}).get("throughput_ratio_cpu") or t["target"]["ratio"]
+        add("trainer throughput / bare loop (CPU time)", ">= 0.95", st)
+    fm = (full or {}).get("benchmarks", {}).get("metrics")
+    if fm is b.get("metrics"):
+        fm = None
     if "metrics" in b:
         m = b["metrics"]
-        rows.append(("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", m["latent"]["total_warm_wall_s"], m["latent"]["met"]))
-        p = m["pca_pixel"]
-        rows.append((f"PCA 2000 x {p['d']} (s{', extrapolated' if p['extrapolated_to_2000'] else ''})", "< 60",
-                     p["wall_s_2000"], p["met"]))
-        i = m["image"]
-        rows.append((f"S_HF + S_LF, 1000 x 256^2 (s{', extrapolated' if i['extrapolated_to_1000'] else ''})", "< 10",
-                     i["total_wall_s_1000"], i["met"]))
-    fm = (full or {}).get("benchmarks", {}).get("metrics")
-    if fm is not None and fm is not b.get("metrics"):
-        day = str(full.get("date", ""))[:10]
+        add("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", m["latent"]["total_warm_wall_s"])
+        if fm is None:
+            p, i = m["pca_pixel"], m["image"]
+            add(f"PCA 2000 x {p['d']} (s{', extrapolated' if p['extrapolated_to_2000'] else ''})", "< 60",
+                p["wall_s_2000"])
+            add(f"S_HF + S_LF, 1000 x 256^2 (s{', extrapolated' if i['extrapolated_to_1000'] else ''})", "< 10",
+                i["total_wall_s_1000"])
+    if fm is not None:
+        day = f"{short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}"
         p, i = fm["pca_pixel"], fm["image"]
-        rows.append((f"PCA 2000 x {p['d']} (s, full run {day})", "< 60", p["wall_s_2000"], p["met"]))
-        rows.append((f"S_HF + S_LF, 1000 x 256^2 (s, full run {day})", "< 10", i["total_wall_s_1000"], i["met"]))
-    df = pd.DataFrame(rows, columns=["target", "goal", "measured", "met"])
-    df["measured"] = df["measured"].map(lambda v: None if v is None else round(float(v), 2))
+        add(f"PCA 2000 x {p['d']} (s, full run {day})", "< 60", p["wall_s_2000"])
+        add(f"S_HF + S_LF, 1000 x 256^2 (s, full run {day})", "< 10", i["total_wall_s_1000"])
+    df = pd.DataFrame(rows, columns=["target", "goal", "measured", "quartiles", "verdict"])
     return df.set_index("target")
 
 
@@ -145,6 +322,8 @@ def training_table(res: dict) -> pd.DataFrame:
 
 
 def metrics_table(res: dict) -> pd.DataFrame:
+    """Seconds per metric evaluation, and each as a multiple of a reference computation timed in the same run (a
+    float64 1024 x 1024 matrix product), which carries the figures from this machine to another."""
     m = res["benchmarks"]["metrics"]
     rows = []
     for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (tau cached)"), ("pca", "PCA")):
@@ -156,9 +335,11 @@ def metrics_table(res: dict) -> pd.DataFrame:
     i = m["image"]
     for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF")):
         rows.append((f"{label}, {i['n']} images {i['size']}x{i['size']}", i[k]["cpu_s"]["median"], i[k]["wall_s"]["median"]))
-    rows.append(("mu_HF, first call / cached", i["mu_hf_cold_cpu_s"], i["mu_hf_warm_cpu_s"]))
+    rows.append(("mu_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
+    rows.append(("mu_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
     df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
-    df["x reference product"] = df["CPU s"] / m["ref_s"]
+    df["wall s"] = df["wall s"].astype(float)
+    df["x reference matrix product (CPU)"] = df["CPU s"] / m["ref_s"]
     return df.round(3)
 
 
@@ -174,15 +355,27 @@ def scaling_frame(res: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def model_name(folder: str) -> str:
+    """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick")."""
+    stem, _, tail = str(folder).rpartition("-")
+    return stem if stem and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail) else str(folder)
+
+
 def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
-    """Breakdown rows (seconds, minutes): the recorded main command if any, else the training times alone."""
+    """Breakdown rows (seconds, minutes): the recorded from-scratch main command by part (install, training of all
+    its models, its study chapters, book build, total) if a record exists, else the training times of the
+    checkpoints present (``checkpoints``, benchmarks.main_command.checkpoint_times)."""
     rows = []
     if mc:
+        train, studies = mc.get("train_s") or {}, mc.get("studies_s") or {}
         rows.append(("install", mc.get("install_s")))
-        for k, v in (mc.get("train_s") or {}).items():
-            rows.append((f"train {k}", v))
-        for k, v in (mc.get("studies_s") or {}).items():
-            rows.append((f"study {k}", v))
+        if studies:
+            rows.append((f"studies, {len(studies)} chapters (sum of their times; two ran at a time)",
+                         sum(studies.values())))
+        if train:
+            rows.append((f"of which training, {len(train)} models (each inside the study that first needed it)",
+                         sum(train.values())))
         rows.append(("book build", mc.get("book_s")))
         rows.append(("total", mc["total_s"]))
     else:
@@ -191,8 +384,41 @@ def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
                 part = "checkpoint log" if v.get("seconds_complete") else "checkpoint log, its last run only"
                 rows.append((f"train {k} ({part})", v["seconds"]))
     df = pd.DataFrame(rows, columns=["part", "seconds"])
+    df["seconds"] = df["seconds"].astype(float)
     df["minutes"] = df["seconds"] / 60
     return df.set_index("part").round(1)
+
+
+def shipped_training_table(checkpoints: dict, devices: dict | None = None) -> pd.DataFrame:
+    """One row per shipped model (``checkpoints``: checkpoint_times of data/weights): its training steps, where it
+    trained (``devices``: folder -> the device its log.json names) and its training time from its own log, labelled
+    by what the log records: every run the model took ("all runs"), or only the run that finished it ("last run
+    only": a log written before the total was recorded; a resumed training took longer)."""
+    devices = devices or {}
+    rows = []
+    for folder, v in sorted(checkpoints.items()):
+        if v.get("seconds") is None:
+            continue
+        rows.append({"model": model_name(folder), "steps": v.get("steps"), "trained on": devices.get(folder, ""),
+                     "hours": round(v["seconds"] / 3600, 2),
+                     "what the log records": "all runs" if v.get("seconds_complete") else "last run only"})
+    cols = ["model", "steps", "trained on", "hours", "what the log records"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["steps"] = df["steps"].astype("Int64")
+    return df.set_index("model")
+
+
+def soak_line(soak: dict | None) -> str:
+    """One sentence from a soak record (every study of a profile run twice back to back): whether the results were
+    identical in both rounds and memory stayed within its bound. "" without a record."""
+    if not soak:
+        return ""
+    yes = lambda v: "yes" if v else "no"  # noqa: E731
+    n = len(soak["rounds"][0].get("studies") or []) if soak.get("rounds") else None
+    return (f"Every study of the {soak.get('profile', '?')} profile was run twice back to back "
+            f"({short_date(soak.get('date'))}" + (f", {n} study and dataset pairs per round" if n else "") + "). "
+            f"Results identical in both rounds: {yes(soak.get('identical'))}. Peak memory of each study in the second "
+            f"round within its bound: {yes(soak.get('within_bound'))}.")
 
 
 def floor_variants_table(res: dict) -> pd.DataFrame:
@@ -293,7 +519,7 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
         lo, hi = sorted((train, infer))
         out.append(f"On {other} (median of its stored benchmark runs) training takes {train:.2f}x and a DDIM step "
-                   f"{infer:.2f}x as long as on {cpu}, the CPU of this record; the same from-scratch run would take "
+                   f"{infer:.2f}x as long as on {cpu}, the CPU of this record; the recorded from-scratch run would take "
                    f"about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the {total / 3600:.1f} h "
                    f"measured here scaled by those two ratios; an extrapolation, not a measurement).")
     return out
@@ -306,7 +532,7 @@ def side_by_side_line(sbs: dict) -> str:
             f"{len(sbs['studies'])} chapters ({', '.join(sbs['studies'])}), computed from scratch with the trained "
             f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
             f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}x the wall time "
-            f"({sbs['date']}). {sbs.get('note', '')}").strip()
+            f"({sbs['date']}).")
 
 
 def load_smoke(path: str | Path) -> dict | None:
@@ -317,7 +543,7 @@ def load_smoke(path: str | Path) -> dict | None:
 
 def smoke_table(rec: dict) -> pd.DataFrame:
     """One row per smoke study (its time includes the models it trained first), slowest first."""
-    rows = [(k, v, v <= SMOKE_TARGET_S) for k, v in rec["studies_s"].items()]
+    rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
     df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"<= {SMOKE_TARGET_S} s"])
     return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
 
@@ -337,30 +563,60 @@ def smoke_line(rec: dict) -> str:
             + (f"Failed: {', '.join(failed)}." if failed else ""))
 
 
-def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | None) -> str:
-    """The chapter's closing paragraph: which targets are met, the main command's time (against its goal on a GPU),
-    the smoke studies."""
+def _targets_sentence(res: dict, full: dict | None = None, only_inversion: bool = False) -> str:
+    """'On <device>: k of n speed targets are met; within noise: ...; not met: ...' from ``targets_table``."""
+    t = targets_table(res, full)
+    if only_inversion:
+        t = t[t.index.str.startswith("OVG")]
+    judged = t[t["verdict"] != "—"]
+    if judged.empty:
+        return ""
+
+    def listed(v):
+        sub = judged[judged["verdict"] == v]
+        return "; ".join(f"{k} ({r['measured']}" + (f", quartiles {r['quartiles']}" if r["quartiles"] else "")
+                         + f", goal {r['goal']})" for k, r in sub.iterrows())
+
+    n_met = int((judged["verdict"] == "met").sum())
+    text = f"On {device_name(res)} ({short_date(res.get('date'))}): {n_met} of {len(judged)} speed targets are met"
+    for v in ("within noise", "not met"):
+        if (judged["verdict"] == v).any():
+            text += f"; {v}: {listed(v)}"
+    return text + "."
+
+
+def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | None, gpu: dict | None = None,
+            shipped: dict | None = None) -> str:
+    """The chapter's closing paragraph: which targets are met on each device (``gpu``: a GPU run, latest_gpu), the
+    main command's time (against its goal on a GPU; a record taken at an earlier, smaller profile says so, beside
+    the shipped models' training from their logs, ``shipped``: checkpoint_times of data/weights), the smoke
+    studies."""
     parts = []
     if res is not None:
-        t = targets_table(res, full)
-        judged = t[t["met"].notna()]
-        missed = [f"{k} ({v['measured']} against {v['goal']})" for k, v in judged[~judged["met"].astype(bool)].iterrows()]
-        parts.append(f"{int(judged['met'].astype(bool).sum())} of {len(judged)} speed and memory targets are met"
-                     + (f"; missed: {'; '.join(missed)}." if missed else "."))
+        parts.append(_targets_sentence(res, full))
     else:
         parts.append("No benchmark run is stored yet (`python -m benchmarks`).")
+    if gpu is not None and "inversion" in (gpu.get("benchmarks") or {}):
+        parts.append(_targets_sentence(gpu, only_inversion=True))
     if mc is not None:
         where = f" ({mc['cpu']})" if mc.get("cpu") else ""
-        size = (f" with the quick profile as it was on {str(mc.get('date', ''))[:10]} ({mc['profile_size']}; today's "
-                f"quick models train far longer, see the README's costs)") if mc.get("profile_size") else ""
-        took = (f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} "
-                f"cores{where}{size}")
-        if mc.get("goal_s"):
-            parts.append(f"{took} and one GPU: the goal of under {mc['goal_s'] / 60:.0f} min is "
-                         f"{'met' if mc['met'] else 'not met'}.")
+        if mc.get("profile_size"):
+            steps = sorted({v["steps"] for v in (shipped or {}).values() if v.get("steps")})
+            now = (f" The shipped models train {steps[0]}-{steps[-1]} steps each (their training times from their own "
+                   f"logs are in the table above) and ship with the repository, so a fresh clone installs them "
+                   f"instead of training." if steps else "")
+            parts.append(f"The main command from scratch was last timed on {short_date(mc.get('date'))} at an earlier, "
+                         f"smaller quick profile ({mc['profile_size']}): {mc['total_s'] / 60:.1f} min on "
+                         f"{mc.get('cores', '?')} cores{where}, a measurement of that profile with no goal attached "
+                         f"on a CPU; it does not time today's profile.{now}")
         else:
-            parts.append(f"{took}, a measurement with no goal attached on a CPU (the shipped weights spare a fresh "
-                         f"clone the training).")
+            took = f"The main command from scratch took {mc['total_s'] / 60:.1f} min on {mc.get('cores', '?')} cores{where}"
+            if mc.get("goal_s"):
+                parts.append(f"{took} and one GPU: the goal of under {mc['goal_s'] / 60:.0f} min is "
+                             f"{'met' if mc['met'] else 'not met'}.")
+            else:
+                parts.append(f"{took}, a measurement with no goal attached on a CPU (the shipped weights spare a fresh "
+                             f"clone the training).")
         for c, m in measured_elsewhere(mc).items():   # the same command timed on other CPUs
             parts.append(f"On {c} ({m.get('date', '')}) it took {m['wall_s'] / 60:.1f} min.")
     if smoke is not None:
@@ -368,4 +624,4 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
         over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
         parts.append(f"On the smoke profile {len(st) - len(over)} of {len(st)} studies ran in {SMOKE_TARGET_S} s or "
                      f"less" + (f"; slower: {', '.join(f'{k} ({st[k]:.0f} s)' for k in over)}." if over else "."))
-    return " ".join(parts)
+    return " ".join(p for p in parts if p)

@@ -86,6 +86,23 @@ def test_naive_ovg_computes_the_same_drift(smoke_model):
     torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("label", ["heun", "taba", "renoise_r9", "ddim", "edict"])
+def test_calls_per_step_at_the_studies_steps_match_a_counted_inversion(smoke_model, label):
+    """The cost table's count at the studies' 50 steps, computed from each method's definition, equals the calls a
+    hook counts in a 50-step inversion (None: the count per step does not depend on the number of steps)."""
+    from benchmarks.report import calls_per_step_at
+
+    N = 50
+    method, guidance, w, _ = build_case(label)
+    x = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    counted = _counted(smoke_model, x, method, guidance, steps=N, w=w).calls / N
+    short = _counted(smoke_model, x, method, guidance, steps=3, w=w).calls / 3
+    at = calls_per_step_at(label, N, "smoke")
+    assert (at if at is not None else short) == pytest.approx(counted)
+    if label in ("heun", "taba"):
+        assert at != pytest.approx(short)   # these are the methods whose count moves with the number of steps
+
+
 def test_build_case_rejects_unknown_labels():
     assert build_case("ovg_separate")[1].vjp == "separate"
     with pytest.raises(ValueError, match="valid: ddim"):
@@ -190,12 +207,18 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     full = report.latest_full(tmp_path)
     assert full["date"].startswith("2999")
     tab = report.targets_table(smoke_results[1], full)
-    row = tab.loc["PCA 2000 x 4096 (s, full run 2999-01-01)"]
-    assert row["measured"] == 12345.0 and row["met"] == newer["benchmarks"]["metrics"]["pca_pixel"]["met"]
-    assert "S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01)" in tab.index
-    assert len(report.targets_table(smoke_results[1])) == len(tab) - 2
+    cpu = report._cpu_words(newer["machine"])
+    row = tab.loc[f"PCA 2000 x 4096 (s, full run 2999-01-01, {cpu})"]
+    assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
+    assert f"S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01, {cpu})" in tab.index
+    # one row per target: the full run's measurements replace the default run's (extrapolated) ones
+    default = report.targets_table(smoke_results[1])
+    assert len(default) == len(tab) and not any("full run" in k for k in default.index)
+    assert sum(k.startswith("PCA 2000") for k in tab.index) == 1
     ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
-    assert tab.loc["DDIM step / DDIM step (this run's noise)", "measured"] == round(ddim["ratio_cpu"]["median"], 2)
+    assert tab.loc["DDIM step / DDIM step (the reference timed against itself)", "measured"] == round(
+        ddim["ratio_cpu"]["median"], 2)
+    assert set(tab["verdict"]) <= {"met", "not met", "within noise", "—"}
 
 
 def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
@@ -229,7 +252,7 @@ def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, 
         shown = _run_chapter("benchmarks", str(smoke_results[0]), tmp_path)
     finally:
         (smoke_results[0].parent / "box-20990101-000000-cuda.json").unlink()
-    assert "On a GPU**: Test GPU 80GB" in shown
+    assert "On a GPU**: one Test GPU 80GB" in shown
 
 
 def _run_chapter(chapter: str, results: str, tmp_path) -> str:
@@ -506,3 +529,58 @@ def test_train_set_trains_models_side_by_side_into_the_checkpoint_root(tmp_path,
     wall = train_set("smoke", 2, ["ihc-sr-x4-eps", "ihc-sr-x4-edm"])
     done = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir() if (p / "DONE").exists())
     assert done == ["ihc-sr-x4-edm-smoke", "ihc-sr-x4-eps-smoke"] and wall > 0
+
+
+def test_a_target_is_judged_three_ways_by_its_quartiles():
+    from benchmarks.report import judge
+
+    assert judge(2.5, "<= 3", 2.4, 2.6) == "met"
+    assert judge(3.4, "<= 3", 3.3, 3.5) == "not met"
+    assert judge(0.965, ">= 0.95", 0.923, 1.011) == "within noise"      # the quartiles cross the goal
+    assert judge(2.9, "<= 3", 2.5, 3.2) == "within noise"
+    assert judge(59.0, "< 60") == "met" and judge(61.0, "< 60") == "not met"   # no quartiles: the value decides
+
+
+def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_results):
+    from benchmarks import report
+
+    res = json.loads(json.dumps(smoke_results[1]))
+    assert report.floor_note(res) == "" or res["benchmarks"]["inversion"]["targets"]["ovg_over_floor"] < 1
+    res["machine"].update(device="cuda:0", gpu="Test GPU 80GB")
+    inv = res["benchmarks"]["inversion"]
+    inv["clock"] = "ratio_wall"
+    inv["targets"]["ovg_over_floor"] = 0.5
+    note = report.floor_note(res)
+    assert note.startswith("On one Test GPU 80GB the OVG step reads 0.50x its floor")
+    assert report.targets_table(res).loc["OVG inversion step / floor", "goal"] == "(below 1: see note)"
+    env = report.environment_md(res)
+    assert "one Test GPU 80GB" in env and "no GPU" not in env
+    cpu = report.environment_md(smoke_results[1])
+    assert "CPU only" in cpu and "thread" in cpu
+    text = report.verdict(smoke_results[1], None, None, None, gpu=res)
+    assert text.count("speed targets are met") == 2 and "On one Test GPU 80GB" in text
+
+
+def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_path):
+    from benchmarks import main_command as mc
+    from benchmarks.report import model_name, shipped_training_table, verdict
+
+    assert model_name("ihc-sr-x4-eps-quick-7e26214ebd7e") == "ihc-sr-x4-eps-quick"
+    assert model_name("my-model") == "my-model"
+    for name, log in (("a-quick-0123456789ab", {"seconds_this_run": 3600.0}),
+                      ("b-quick-ba9876543210", {"seconds_this_run": 60.0, "seconds_total": 7200.0})):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "log.json").write_text(json.dumps({"loss": [], **log}))
+        (tmp_path / name / "config.json").write_text(json.dumps({"train": {"steps": 6000 if name < "b" else 8000}}))
+    ck = mc.checkpoint_times(tmp_path)
+    t = shipped_training_table(ck, {"a-quick-0123456789ab": "cpu: X"})
+    assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "what the log records"] == "last run only"
+    assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "what the log records"] == "all runs"
+    assert t.loc["a-quick", "trained on"] == "cpu: X"
+    rec = {"cpu": "CPU A", "cores": 2, "total_s": 48 * 60, "date": "2026-01-02T00:00:00",
+           "profile_size": "250 training steps per model"}
+    f = tmp_path / "mc.json"
+    f.write_text(json.dumps(rec))
+    text = verdict(None, None, mc.load_main_command(f), None, shipped=ck)
+    assert "last timed on 2026-01-02 at an earlier, smaller quick profile (250 training steps per model)" in text
+    assert "48.0 min on 2 cores (CPU A)" in text and "train 6000-8000 steps each" in text

@@ -65,7 +65,7 @@ def test_fragments_cover_every_include_and_degrade_without_results(tmp_path):
     intro = (gen / "intro-figure.md").read_text()
     assert "{note}" in intro and "data/results/main_results/ihc-sr-quick.nc" in intro and "/tmp" not in intro
     assert "not run" in (gen / "scorecard.md").read_text()
-    assert "see the cost chapter" in (gen / "cost-ovg.md").read_text()
+    assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in (gen / "cost-ovg.md").read_text()
     assert "measure_paper_unet" in (gen / "reproducing.md").read_text()
     assert make_toc.write_fragments(tmp_path, "quick") == []  # idempotent
 
@@ -150,7 +150,23 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
                   "ratio_cpu": {"median": 1.0, "n": 1}}]}}}
     text = F.cost_fragment("ovg", bench)
     assert "2.61x the CPU time of a DDIM step" in text and "quartiles 2.50-2.70" in text and "1.70x its peak" in text
-    assert "see the cost chapter" in F.cost_fragment("renoise", bench)
+    assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in F.cost_fragment("renoise", bench)
+    assert "`ovg` (*OVG inversion step / DDIM step*)" in text and "random weights" in text and "a CPU" in text
+    # where the benchmark ran few steps, the count at the studies' 50 steps follows from the method's definition
+    inv = bench["benchmarks"]["inversion"]
+    inv.update(steps=3, rows=inv["rows"] + [
+        {"label": "heun", "calls_per_step": 5 / 3, "backward_per_step": 0.0, "ratio_cpu": {"median": 1.6, "n": 1}},
+        {"label": "taba", "calls_per_step": 2 / 3, "backward_per_step": 0.0, "ratio_cpu": {"median": 0.7, "n": 1}}],
+        translation={"ovg": {"ratio_cpu": {"median": 2.2}}})
+    bench["machine"] = {"cpu": "Intel(R) Xeon(R) Processor", "torch_threads": 1, "device": "cpu"}
+    heun = F.cost_fragment("edm", bench)
+    assert "1.67 network calls per inversion step at those 3 steps" in heun
+    assert f"({(2 * 50 - 1) / 50:.2f} at the studies' 50, from the method's definition)" in heun  # Heun: one call at 0
+    k = max(1, round(0.04 * 50))                                       # TABA's jump replaces its first k steps
+    assert f"({(50 - k) / 50:.2f} at the studies' 50" in F.cost_fragment("taba", bench)
+    assert "one thread of an Intel Xeon CPU, 1 January 2026" in heun and "T00" not in heun
+    assert "*OVG translation / DDIM translation*" in F.cost_fragment("ovg", bench) and "2.20x" in F.cost_fragment(
+        "ovg", bench)
     timing = {"forward": {"cpu_s_per_image": 0.5, "wall_s_per_image": 0.6},
               "forward_backward": {"cpu_s_per_image": 1.5, "wall_s_per_image": 1.7}, "forward_flops": 2e11,
               "parameters": 8.6e8, "shape": [4, 32, 32], "threads": 1, "created": "2026-01-01",
@@ -304,13 +320,18 @@ def test_pages_build_in_a_book_of_their_own(tmp_path):
     shutil.copytree(ROOT / "book", book, ignore=shutil.ignore_patterns("_build", "studies", "api.md", "_toc.yml",
                                                                        "_config.yml"))
     (book / "studies").mkdir()
-    # the study chapters are not built here: the one target the pages link to, the model-quality chapter's, stands in
+    # the study chapters are not built here: the targets the pages link to stand in, the model-quality chapter's
+    # label and a page for every chapter a page or fragment links with {doc}`/studies/<study>-<dataset>`
     (book / "studies" / "index.md").write_text("# Studies\n\n(model-quality)=\n## Are the models good enough?\n")
+    linked = sorted({m for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]
+                     for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", f.read_text())})
+    for doc in linked:
+        (book / f"{doc}.md").write_text(f"# {doc}\n")
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
     shutil.copytree(ROOT / "docs", tmp_path / "docs")
     (book / "api.md").write_text("# API reference\n")
     make_toc = _load_script("make_toc")
-    (book / "_toc.yml").write_text(make_toc.render_toc([]))
+    (book / "_toc.yml").write_text(make_toc.render_toc(linked))
     proc = subprocess.run([str(BIN / "jupyter-book"), "build", str(book), "--keep-going"], capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

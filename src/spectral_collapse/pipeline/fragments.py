@@ -184,27 +184,101 @@ _COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg
 
 
 def cost_fragment(method: str, bench: dict | None) -> str:
-    """A method chapter's cost paragraph from benchmarks/results/latest.json (None: point to the cost chapter)."""
+    """A method chapter's cost paragraph from the parsed benchmarks/results/latest.json (None: point to the cost
+    chapter).
+
+    It says where and how the numbers were measured (device, date, the quick profile's U-Net with random weights,
+    batch and number of inversion steps), names the book's cost quantity it gives (*OVG inversion step / DDIM step*;
+    on the OVG page also *OVG translation / DDIM translation*), gives the network calls per step both at the
+    benchmark's few steps and, where a method's count depends on the number of steps, at the studies' number from the
+    method's definition, and states how far this run reads identical work (the ``ddim`` row, and the memory of the
+    methods that keep DDIM's own tensors) from a ratio of 1."""
+    from datetime import datetime
+
+    from ..studies.profiles import get_profile
+
+    cost = "{doc}`cost chapter </studies/cost-ihc-sr>`"
     rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
     have = [lab for lab in _COST_LABELS.get(method, [method]) if lab in rows]
     if not have:
-        return ("No measured cost is stored yet for this method: see the cost chapter (`python -m benchmarks` writes "
+        return (f"No measured cost is stored yet for this method: see the {cost} (`python -m benchmarks` writes "
                 "benchmarks/results/latest.json).\n")
     inv = bench["benchmarks"]["inversion"]
+    machine = bench.get("machine") or {}
+    on_gpu = str(machine.get("device", "cpu")).startswith("cuda")
+    clock = inv.get("clock") or ("ratio_wall" if on_gpu else "ratio_cpu")
+    word = "wall time" if clock == "ratio_wall" else "CPU time"
+    if on_gpu:
+        where = f"one {machine.get('gpu') or 'GPU'}"
+    else:
+        cpu = " ".join(w for w in str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
+                       if w not in ("Processor", "CPU"))
+        n = machine.get("torch_threads")
+        where = (f"{'one thread' if n == 1 else f'{n} threads' if n else 'the CPU'} of "
+                 + (f"an {cpu} CPU" if cpu[:1].lower() in "aeiou" else f"a {cpu} CPU" if cpu else "a CPU")
+                 if cpu or n else "a CPU")
+    when = ""
+    try:
+        d = datetime.fromisoformat(str(bench.get("date", "")))
+        when = f", {d.day} {d:%B %Y}"
+    except ValueError:
+        pass
+    steps = inv.get("steps")
+    try:
+        n_studies = get_profile(inv.get("profile") or "quick").steps
+    except (KeyError, ValueError):
+        n_studies = None
+
+    def calls_at(lab: str, n: int) -> float | None:
+        """Calls per inversion step at ``n`` steps from the method's definition, where the count depends on n:
+        Heun's correction is skipped on the step from sigma = 0, TABA's jump replaces its first steps."""
+        if lab == "heun":
+            return (2 * n - 1) / n
+        if lab == "taba":
+            from ..inversion import get_method
+            from ..studies.translation import BASELINE_PARAMS
+
+            return (n - get_method("taba", **BASELINE_PARAMS.get("taba", {})).jump_steps(n)) / n
+        return None
+
+    def ratio(st: dict) -> str:
+        return (f"{st.get('median', float('nan')):.2f}x the {word} of a DDIM step"
+                + (f" (quartiles {st['q25']:.2f}-{st['q75']:.2f})" if "q25" in st and st.get("n", 1) > 1 else ""))
+
     parts = []
     for lab in have:
         r = rows[lab]
-        rc = r.get("ratio_cpu", {}) or {}
+        st = r.get(clock) or r.get("ratio_cpu", {}) or {}
         mem = r.get("mem_ratio")
-        parts.append(f"`{lab}`: {r.get('calls_per_step', float('nan')):.1f} network calls and "
-                     f"{r.get('backward_per_step', float('nan')):.1f} backward passes per inversion step, "
-                     f"{rc.get('median', float('nan')):.2f}x the CPU time of a DDIM step"
-                     + (f" (quartiles {rc['q25']:.2f}-{rc['q75']:.2f})" if "q25" in rc and rc.get("n", 1) > 1 else "")
+        calls = r.get("calls_per_step", float("nan"))
+        at = calls_at(lab, n_studies) if steps and n_studies and n_studies != steps else None
+        count = (f"{calls:.2f} network calls per inversion step"
+                 + (f" at those {steps} steps ({at:.2f} at the studies' {n_studies}, from the method's definition)"
+                    if at is not None and abs(at - calls) > 1e-9 else ""))
+        if lab == "ddim":
+            parts.append(f"`ddim`: {count}; the same DDIM timed against the reference DDIM step reads {ratio(st)}, "
+                         "which is how far this run reads identical work from 1")
+            continue
+        name = " (*OVG inversion step / DDIM step*)" if lab == "ovg" else ""
+        parts.append(f"`{lab}`{name}: {count}, {r.get('backward_per_step', float('nan')):.0f} backward passes, "
+                     f"{ratio(st)}"
                      + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
-    return (f"Measured ({bench.get('date', '?')}, profile `{inv.get('profile')}`, batch {inv.get('batch')}, "
-            f"{inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net; see the cost chapter): "
-            + "; ".join(parts) + ".\n")
-
+    setting = (f"Measured by `python -m benchmarks` (see the {cost}) on {where}{when}: the `{inv.get('profile')}` "
+               f"profile's {inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net with random weights (cost does not "
+               f"depend on the weights), batch {inv.get('batch')}"
+               + (f", {steps} inversion steps" if steps else "") + ". ")
+    text = setting + "; ".join(parts) + "."
+    tr = ((inv.get("translation") or {}).get("ovg") or {}).get(clock)
+    if "ovg" in have and tr:
+        text += (f" A whole translation (*OVG translation / DDIM translation*: inversion with guidance, then plain "
+                 f"sampling, {steps} + {steps} steps) takes {tr['median']:.2f}x the {word} of a DDIM translation on the "
+                 "same device ({doc}`benchmarks chapter </studies/benchmarks-ihc-sr>`).")
+    same = [rows[k]["mem_ratio"] for k in ("edm", "heun", "taba") if k in rows
+            and isinstance(rows[k].get("mem_ratio"), (int, float)) and np.isfinite(rows[k]["mem_ratio"])]
+    if same and any(isinstance(rows[k].get("mem_ratio"), (int, float)) for k in have if k != "ddim"):
+        text += (f" Methods that keep DDIM's own tensors read {min(same):.2f}-{max(same):.2f}x its peak memory in this "
+                 "run: memory ratios within that range of 1 do not differ from DDIM's.")
+    return text + "\n"
 
 def _paper_timing(root: str | Path) -> dict | None:
     """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
