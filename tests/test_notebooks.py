@@ -122,13 +122,16 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
     assert "| seeds | 0, 1 |" in lines and "| methods | default: the study's default set |" in lines
     assert "| from pareto | eta_hf = 0.3, eta_lf = 0.05 (source: Pareto sweep (maximin)) |" in lines
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
-    assert "| from main_results | results key abababababab… |" in parameters_table(key.to_dict()).splitlines()
+    # another study's results are named, not shown by their key
+    assert "| from main_results | the stored main_results results for ihc-sr, quick |" in \
+        parameters_table(key.to_dict()).splitlines()
     assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b |"
 
 
 def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     """A knob left at its default reads the values the results hold (a dimension coordinate, the distinct values of
-    a variable, a dimension's size, an attribute), not the word "default"; a per-series coordinate does not count."""
+    a variable, a dimension's size, an attribute), not the word "default"; a per-series coordinate counts its
+    distinct values, the N(0, I) reference left out."""
     import numpy as np
     import xarray as xr
 
@@ -147,14 +150,15 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     assert "| seeds | 0, 1 (default) |" in lines
     pca = json.loads(registry.study_spec("pca_collapse", dataset="ihc-sr", profile="quick").to_json())
     series = xr.Dataset(coords={"method": ("series", ["ddim", "ddim", "gaussian"]), "series": [0, 1, 2]})
-    assert "| methods | default: the study's default set |" in parameters_table(pca, series).splitlines()
+    assert "| methods | ddim (default) |" in parameters_table(pca, series).splitlines()
     nested = registry.study_spec("main_results", dataset="ihc-sr", profile="quick").with_inputs(
         pareto={"eta_hf": 1e-6, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-4}, "ovg_edm": {"eta_hf": 1e-7}},
                 "source": "sweep"}, data="ebec2d401e0bf416")
     lines = parameters_table(json.loads(nested.to_json())).splitlines()
     assert ("| from pareto | eta_hf = 1e-06; per_base: ovg (eta_hf = 1e-06, eta_lf = 0.0001), ovg_edm (eta_hf = 1e-07) "
             "(source: sweep) |") in lines
-    assert "| from data | content signature ebec2d401e0bf416 |" in lines
+    assert "| from data | the ihc-sr images, checked for changes (an edit makes these results stale) |" in lines
+    assert "ebec2d401e0bf416" not in "".join(lines)          # the signature stays in the results key
 
 
 def test_saving_from_make_lab_clears_outputs_and_kernel_versions():

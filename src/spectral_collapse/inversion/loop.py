@@ -386,9 +386,10 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     if (bad >= 0).any():
         idx = (bad >= 0).nonzero().flatten().tolist()
         where = ", ".join(f"{i} at step {int(bad[i])}" for i in idx[:10]) + (" ..." if len(idx) > 10 else "")
-        warnings.warn(f"{len(idx)} of {len(bad)} samples became non-finite during translation (sample in this batch "
-                      f"at step; steps 0-{n_inv - 1} invert, {n_inv}-{2 * n_inv - 1} sample): {where}; they are "
-                      f"marked in Translation.nonfinite_step", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"{len(idx)} of {len(bad)} samples of a translation batch became non-finite (position in the "
+                      f"batch at step; steps 0-{n_inv - 1} invert, {n_inv}-{2 * n_inv - 1} sample): {where}; the "
+                      f"returned translation records each sample's step, and a study leaves them out of its means",
+                      RuntimeWarning, stacklevel=2)
     latent = D.to_noise(x_T, float(sig[0]))
     if warn_norm:
         _warn_latent_norm(latent, bad, guidance)

@@ -163,35 +163,74 @@ def _term_pattern(term: str) -> tuple[re.Pattern, str, str]:
     return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I), "", term
 
 
+_HIDDEN = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
+
+
+def _prose(nb) -> list[tuple[object, str | None]]:
+    """The chapter's prose in page order: each markdown cell (its ``source``) and each Markdown output a code cell
+    displays (a verdict, a note, a table of parameters; (output, "text/markdown")), outputs of hidden cells left
+    out."""
+    blocks = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            blocks.append((cell, None))
+        elif cell.cell_type == "code" and not _HIDDEN & set(cell.get("metadata", {}).get("tags", [])):
+            for out in cell.get("outputs", []):
+                if out.get("output_type") in ("display_data", "execute_result") and \
+                        "text/markdown" in out.get("data", {}):
+                    blocks.append((out, "text/markdown"))
+    return blocks
+
+
+def _get(block) -> str:
+    node, mime = block
+    text = node.source if mime is None else node["data"][mime]
+    return "".join(text) if isinstance(text, list) else text
+
+
+def _set(block, text: str) -> None:
+    node, mime = block
+    if mime is None:
+        node.source = text
+    else:
+        node["data"][mime] = text
+
+
+def link_term(text: str, pattern: re.Pattern, math: str, target: str) -> str | None:
+    """``text`` with the first use of a term (outside code, links, math, HTML and headings) made a ``{term}`` link,
+    or None when the text does not use it."""
+    pos, done, pieces = 0, False, []
+    for prot in [*_PROTECTED.finditer(text), None]:
+        end = prot.start() if prot else len(text)
+        chunk = text[pos:end]
+        hit = None if done else pattern.search(chunk)
+        if hit:
+            chunk = f"{chunk[:hit.start()]}{{term}}`{hit.group(0)} <{target}>`{chunk[hit.end():]}"
+            done = True
+        pieces.append(chunk)
+        if prot:
+            piece = prot.group(0)
+            if not done and math and piece == math:
+                piece, done = f"{{term}}`{target.replace('{', '').replace('}', '')} <{target}>`", True
+            pieces.append(piece)
+            pos = prot.end()
+    return "".join(pieces) if done else None
+
+
 def link_glossary(nb, glossary: Path) -> int:
-    """Make each glossary term's first use in the chapter's prose a link to the glossary (the ``{term}`` role), in
-    place; headings, code, links and other math are left alone. Returns how many terms were linked."""
+    """Make each glossary term's first use on the page a link to the glossary (the ``{term}`` role), in place: the
+    page's prose is its markdown cells and the Markdown its code cells display (verdicts, notes, parameter tables),
+    in page order; headings, code, links and other math are left alone. Returns how many terms were linked."""
     linked = 0
+    blocks = _prose(nb)
     for term in glossary_terms(glossary):
         if term in _NOT_LINKED:
             continue
         pattern, math, target = _term_pattern(term)
-        for cell in nb.cells:
-            if cell.cell_type != "markdown":
-                continue
-            text, pos, done = cell.source, 0, False
-            pieces = []
-            for prot in [*_PROTECTED.finditer(text), None]:
-                end = prot.start() if prot else len(text)
-                chunk = text[pos:end]
-                hit = None if done else pattern.search(chunk)
-                if hit:
-                    chunk = f"{chunk[:hit.start()]}{{term}}`{hit.group(0)} <{target}>`{chunk[hit.end():]}"
-                    done = True
-                pieces.append(chunk)
-                if prot:
-                    piece = prot.group(0)
-                    if not done and math and piece == math:
-                        piece, done = f"{{term}}`{target.replace('{', '').replace('}', '')} <{target}>`", True
-                    pieces.append(piece)
-                    pos = prot.end()
-            if done:
-                cell.source = "".join(pieces)
+        for block in blocks:
+            text = link_term(_get(block), pattern, math, target)
+            if text is not None:
+                _set(block, text)
                 linked += 1
                 break
     return linked

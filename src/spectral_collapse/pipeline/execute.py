@@ -177,10 +177,9 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
         _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
                 {src: src_hash})
         nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
+        # why it ran (a re-execution: what made the old chapter stale) is build history: the notebook's metadata
+        # keeps it, and the command's output says it; the page does not
         nb.metadata["spectral_collapse"]["executed_because"] = reason
-        if reason != "no chapter yet":  # a re-execution says on the page what made the old chapter stale
-            why = "a rerun was asked for (--force)" if reason == "forced" else reason
-            nb.cells.append(nbformat.v4.new_markdown_cell(f"*This chapter was executed again because {why}.*"))
         _write_atomic(nb, out)  # through the same temporary name papermill wrote
     finally:  # a failed or interrupted run (Ctrl-C, SIGTERM) leaves no hidden half-executed copy behind
         tmp.unlink(missing_ok=True)

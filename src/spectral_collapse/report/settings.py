@@ -1,37 +1,194 @@
-"""A chapter's "settings of this run" as a readable two-column table."""
+"""A chapter's "settings of this run" as a readable two-column table.
+
+Values are shown as a reader takes them in: a mapping as "key = value" with empty entries left out, a model by its
+name (the checkpoint folder's content hash left off) and where its weights ship, a guidance schedule by the steps it
+guides, the package that ran the study from its source tree as such. Hashes and other provenance stay in the results
+file.
+"""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["settings_table", "readable"]
+__all__ = ["settings_table", "readable", "model_name", "models_text", "schedules_text", "ovg_text", "plain_source",
+           "versions_text", "SOURCE_TREE"]
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
+SOURCE_TREE = "from the source tree"   # the suite run from a checkout, not installed as a package
+_HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")
+_MISSING = "—"
+
+
+def model_name(path) -> str:
+    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
+    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick"); any other text unchanged."""
+    text = str(path).rstrip("/")
+    m = _HASHED.match(Path(text).name)
+    return m.group("name") if m else text
+
+
+def _shipped(path) -> bool:
+    """Whether a checkpoint's weights ship with the suite (its folder name under data/weights)."""
+    from ..train.shipped import SHIPPED_ROOT
+
+    try:
+        return (Path(SHIPPED_ROOT) / Path(str(path)).name).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def models_text(value) -> str:
+    """``{role: checkpoint path}`` as "role: model name" joined, and where the weights come from (they ship in
+    data/weights; trained on this machine; or a folder of the reader's)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return readable(value)
+    if not isinstance(value, dict):
+        return readable(value)
+    value = {k: v for k, v in value.items() if v not in (None, "")}
+    if not value:
+        return _MISSING
+    names = "; ".join(f"{role}: {model_name(p)}" for role, p in value.items())
+    paths = [str(p) for p in value.values()]
+    if all(_shipped(p) for p in paths):
+        where = "trained weights shipped in data/weights"
+    elif all(_HASHED.match(Path(p).name) for p in paths):
+        where = "trained by the suite on this machine"
+    else:
+        where = ""
+    return f"{names} ({where})" if where else names
+
+
+def _schedule_steps(steps: list[int], n: int) -> str:
+    """Guided inversion steps as a reader reads them: a run "steps 0–16", a stride "steps 0, 2, …, 48"."""
+    if not steps:
+        return "no step"
+    if len(steps) == 1:
+        return f"step {steps[0]}"
+    gaps = {b - a for a, b in zip(steps, steps[1:])}
+    if gaps == {1}:
+        body = f"steps {steps[0]}–{steps[-1]}"
+    elif len(gaps) == 1:
+        k = gaps.pop()
+        nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+        body = f"every {nth} step: steps {steps[0]}, {steps[1]}, …, {steps[-1]}"
+    else:
+        body = "steps " + ", ".join(map(str, steps))
+    return f"{body} ({len(steps)} of {n})" if n else body
+
+
+def schedules_text(value, attrs: dict | None = None) -> str:
+    """The ovg_schedule study's ``schedules`` attr ({name: {guided_steps, sigma_range, schedule}}) as which
+    inversion steps each schedule guides and the sigma range they span (numbered from 0 = the first inversion step,
+    lowest sigma, as the guided-steps chart is); the schedule's internal window parameters are left out."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return readable(value)
+    if not isinstance(value, dict):
+        return readable(value)
+    n = 0
+    try:
+        n = len(json.loads((attrs or {}).get("sigmas", "[]"))) - 1
+    except (TypeError, ValueError):
+        n = 0
+    n = n if n > 0 else int((attrs or {}).get("steps", 0) or 0)
+    parts = []
+    for name, s in value.items():
+        if not isinstance(s, dict):
+            parts.append(f"{name}: {readable(s, 1)}")
+            continue
+        steps = [int(i) for i in (s.get("guided_steps") or [])]
+        rng = s.get("sigma_range")
+        sig = (f", sigma {readable(float(rng[0]))} to {readable(float(rng[1]))}"
+               if isinstance(rng, (list, tuple)) and len(rng) == 2 else "")
+        parts.append(f"{name}: {_schedule_steps(steps, n)}{sig}")
+    return "; ".join(parts)
+
+
+def _cost(value, attrs: dict) -> str:
+    """The ovg_schedule study's cost definition, with the number of timing rounds the study takes (recorded as
+    ``timing_rounds``; results written before it was recorded were timed with the study's TIMING_ROUNDS, which has
+    not changed)."""
+    if attrs.get("study") != "ovg_schedule":
+        return readable(value)
+    from ..studies.schedule import TIMING_ROUNDS, cost_text
+
+    try:
+        rounds = int(attrs.get("timing_rounds", TIMING_ROUNDS))
+    except (TypeError, ValueError):
+        rounds = TIMING_ROUNDS
+    return cost_text(rounds)
+
+
+_DEFAULTS_OLD = re.compile(r"defaults \(OVG_DEFAULTS, calibrated on (?P<on>[^)]*)\)")
+
+
+def plain_source(text: str) -> str:
+    """Where OVG's step sizes came from, in words: the suite's default step sizes are named as such, not by the
+    constant that holds them."""
+    return _DEFAULTS_OLD.sub(lambda m: f"defaults (the suite's step sizes, tuned on {m.group('on')})", str(text))
+
+
+def ovg_text(value) -> str:
+    """An ``ovg`` attr ({eta_hf, eta_lf, source, per_base}) as "eta_hf …, eta_lf … (where from); per variant: …"."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return readable(value)
+    if not isinstance(value, dict) or "eta_hf" not in value:
+        return readable(value)
+    text = f"eta_hf {readable(value.get('eta_hf'))}, eta_lf {readable(value.get('eta_lf'))}"
+    if value.get("source"):
+        text += f" ({plain_source(value['source'])})"
+    per = value.get("per_base")
+    if isinstance(per, dict) and per:
+        text += "; per OVG variant: " + ", ".join(
+            f"{b} (eta_hf {readable(c.get('eta_hf'))}, eta_lf {readable(c.get('eta_lf'))})" for b, c in per.items()
+            if isinstance(c, dict))
+    return text
+
+
+def _empty(value) -> bool:
+    if value is None or (isinstance(value, str) and value.strip() in ("", "null")):
+        return True
+    return isinstance(value, float) and not np.isfinite(value)
 
 
 def readable(value, depth: int = 0) -> str:
     """A stored setting as text a reader can take in: JSON text is parsed, mappings read "key = value" (nested ones
-    in parentheses), lists comma-joined, floats in short form, missing values "—"."""
+    in parentheses; entries without a value are left out), lists comma-joined, floats in short form, a checkpoint
+    by its model name, missing values "—"."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, str) and value[:1] in "[{":
+    if isinstance(value, str) and (value[:1] in "[{" or value.strip() == "null"):
         try:
             value = json.loads(value)
         except ValueError:
             pass
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—"
+    if _empty(value):
+        return _MISSING
     if isinstance(value, dict):
-        body = "; ".join(f"{k} = {readable(v, depth + 1)}" for k, v in value.items())
+        body = "; ".join(f"{k} = {readable(v, depth + 1)}" for k, v in value.items() if not _empty(v))
+        if not body:
+            return _MISSING
         return f"({body})" if depth else body
     if isinstance(value, (list, tuple, np.ndarray)):
         body = ", ".join(readable(v, depth + 1) for v in value)
         return f"({body})" if depth else body
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    text = str(value)
+    return model_name(text) if _HASHED.match(Path(text).name) else text
 
 
 def _guidance(g) -> str:
@@ -52,22 +209,52 @@ def _methods(value) -> str:
         return readable(value)
 
 
-def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
-    """The named attrs of a results dataset, one row each (those it lacks are left out), then ``extra`` rows
-    ({setting: value}), then when it was computed and with which versions of the main packages. Commit hashes and
-    other provenance stay in the results file."""
-    rows = [(k, _methods(ds.attrs[k]) if k == "methods" else readable(ds.attrs[k])) for k in keys if k in ds.attrs]
-    rows += [(k, readable(v)) for k, v in (extra or {}).items()]
-    if "created" in ds.attrs:
-        rows.append(("computed", str(ds.attrs["created"]).replace("T", " ")[:16] + " UTC"))
-    versions = ds.attrs.get("versions")
+def versions_text(versions) -> str:
+    """The main packages' versions ("package version", joined); the suite itself run from a checkout without being
+    installed reads "spectral-collapse from the source tree", not "not installed"."""
     if isinstance(versions, str):
         try:
             versions = json.loads(versions)
         except ValueError:
-            versions = None
-    if isinstance(versions, dict):
-        shown = [f"{p} {versions[p]}" for p in _PROVENANCE_PACKAGES if p in versions]
-        if shown:
-            rows.append(("package versions", ", ".join(shown)))
+            return ""
+    if not isinstance(versions, dict):
+        return ""
+    shown = []
+    for p in _PROVENANCE_PACKAGES:
+        if p not in versions:
+            continue
+        v = str(versions[p])
+        if p == "spectral-collapse" and v.strip().lower() in ("not installed", "", "none"):
+            shown.append(f"{p} {SOURCE_TREE}")
+        elif v.strip().lower() != "not installed":
+            shown.append(f"{p} {v}")
+    return ", ".join(shown)
+
+
+def _value(key: str, value, attrs: dict) -> str:
+    if key == "methods":
+        return _methods(value)
+    if key in ("models", "checkpoints"):
+        return models_text(value)
+    if key == "schedules" and "guided_steps" in str(value):
+        return schedules_text(value, attrs)
+    if key == "cost":
+        return _cost(value, attrs)
+    if key == "ovg":
+        return ovg_text(value)
+    return readable(value)
+
+
+def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
+    """The named attrs of a results dataset, one row each (those it lacks are left out), then ``extra`` rows
+    ({setting: value}), then when it was computed and with which versions of the main packages. Commit hashes and
+    other provenance stay in the results file."""
+    attrs = dict(ds.attrs)
+    rows = [(k, _value(k, attrs[k], attrs)) for k in keys if k in attrs]
+    rows += [(k, readable(v)) for k, v in (extra or {}).items()]
+    if "created" in attrs:
+        rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16] + " UTC"))
+    shown = versions_text(attrs.get("versions"))
+    if shown:
+        rows.append(("package versions", shown))
     return pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..models.quality import GATE_VERSION, GateReport, gate_report, vae_report
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "gate_banner", "GATE_LABEL"]
+           "active_policy", "gate_banner", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -187,6 +187,25 @@ def _takes_labels(D) -> bool:
     return net is not None and takes_labels(net)
 
 
+def weak_model_rule(profile: str) -> str:
+    """What a profile does with a model below the quality gate, in words, from its ``allow_weak_models``:
+    "allows every model below the gate", "refuses every model below the gate", or which models it allows."""
+    from .profiles import get_profile
+
+    rule = get_profile(profile).allow_weak_models
+    if isinstance(rule, (tuple, list, set, frozenset)) and rule:
+        names = ", ".join(sorted(str(r) for r in rule))
+        return f"allows {names} below the gate and refuses any other model below it"
+    return "allows every model below the gate" if rule else "refuses every model below the gate"
+
+
+def weak_model_rules() -> str:
+    """Every profile's rule for models below the quality gate ("smoke allows ...; quick allows ...; paper ...")."""
+    from .profiles import PROFILES
+
+    return "; ".join(f"{p} {weak_model_rule(p)}" for p in PROFILES)
+
+
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
 
 
@@ -201,6 +220,9 @@ def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
         used = None
     if not used:
         return ""
+    from ..report.settings import model_name  # a model by its name; the checkpoint's content hash stays in the file
+
+    used = {model_name(k): v for k, v in used.items()}
     weak = {k: v for k, v in used.items() if not v.get("passed")}
     parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
     text = f"**Models** (see {{ref}}`Are the models good enough? <{label}>`): " + ", ".join(parts) + "."

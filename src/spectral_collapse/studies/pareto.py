@@ -347,12 +347,13 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
     point diverged)."""
     where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
-    defaults = "OVG_DEFAULTS, calibrated on ihc-sr with the quick eps model"
+    # the text starts with "defaults": readers of a source (studies.calibrate, the chapters) test for it
+    defaults = "defaults (the suite's step sizes, tuned on ihc-sr with its quick eps model)"
     if ds is None:
-        return {**OVG_DEFAULTS, "source": f"defaults ({defaults}): no Pareto sweep stored{where}"}
+        return {**OVG_DEFAULTS, "source": f"{defaults}: no Pareto sweep stored{where}"}
     other = _other_setting(ds, spec)
     if other:
-        return {**OVG_DEFAULTS, "source": f"defaults ({defaults}): the stored Pareto sweep{where} ran with {other}; "
+        return {**OVG_DEFAULTS, "source": f"{defaults}: the stored Pareto sweep{where} ran with {other}; "
                                           f"run the pareto study with the same setting to tune OVG for it"}
     primary = ds.attrs.get("primary", "ovg")
     choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)

@@ -9,7 +9,8 @@ netCDF attributes cannot hold dicts, bools or None, so :func:`save_results` stor
 lists) as JSON strings, bools as 0/1 and None as "". netCDF also gives a list of one element back as a scalar, so
 the names of the list-valued attributes are stored in ``list_attrs`` and :func:`load_results` turns those back
 into lists (numbers: 1-d arrays, as longer lists come back; strings: lists). It also stamps provenance: package versions
-(``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree),
+(``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree; the suite
+itself, run from a source tree without being installed, by its ``__version__``, marked "(source tree)"),
 the git commit of the source tree when there is one, and the creation time.
 """
 from __future__ import annotations
@@ -143,6 +144,14 @@ _OUTPUTS = (":(top,exclude)book", ":(top,exclude)data/results", ":(top,exclude)d
             ":(top,exclude)benchmarks/results")
 
 
+def _source_version() -> str:
+    """The suite's version when it runs from a source tree without being installed (PYTHONPATH=src): the package's
+    ``__version__``, which pyproject.toml's version matches, marked as the source tree's."""
+    from .. import __version__
+
+    return f"{__version__} (source tree)"
+
+
 def provenance() -> dict[str, Any]:
     """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1: code or inputs differ from the
     commit, the run's outputs under book/, data/results, data/weights and benchmarks/results aside; -1 no git),
@@ -152,7 +161,7 @@ def provenance() -> dict[str, Any]:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+            versions[name] = _source_version() if name == "spectral-collapse" else "not installed"
     commit = _git("rev-parse", "HEAD")
     # the run's own outputs (executed chapters, stored results) do not count: only the code and inputs
     dirty = (1 if _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_OUTPUTS) else 0) if commit else -1

@@ -196,11 +196,12 @@ def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
-    whole = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps)
+    whole = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
     cells = {}
     for s, pos in groups.items():
         pos_t = torch.as_tensor(list(pos), dtype=torch.long)
         cell = whole.isel(sample=list(pos))
+        _warn_failed(ms.label, s, cell["failed"].values, cell["failure"].values, steps)
         kept = ~cell["failed"].values
         lat_s, out_s = latent[pos_t], out[pos_t]
         g = lat.gaussianity(lat_s[torch.from_numpy(kept)]) if kept.any() else None
@@ -224,6 +225,27 @@ def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
                          scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
 
 
+def _warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
+    """One warning, in words, naming a seed's failed test crops: how many of how many, each reason once with its
+    count, and which crops (numbered from 1 within the seed, the order in which chapters show them)."""
+    from collections import Counter
+
+    from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO
+
+    failed = np.asarray(failed, dtype=bool)
+    if not failed.any():
+        return
+    words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
+             "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
+    counts = Counter(str(r) for r in np.asarray(reason)[failed])
+    why = ", ".join(f"{words.get(r, r)} ×{c}" for r, c in counts.most_common())
+    k, n = int(failed.sum()), failed.size
+    which = "every crop" if k == n else "crop" + ("s " if k > 1 else " ") + ", ".join(
+        str(i + 1) for i in np.flatnonzero(failed))
+    warnings.warn(f"{label}: {k} of {n} test crops of seed {seed} failed ({why}; {steps} steps each way): {which}; "
+                  "they are left out of the tables' means", RuntimeWarning)
+
+
 def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
                    steps: int, warn: bool = True) -> xr.Dataset:
     """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
@@ -231,11 +253,8 @@ def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, lab
     ``nonfinite_step`` keep what the loop recorded."""
     reason = failures(out, latent, nonfinite_step)
     failed = reason != ""
-    if warn and failed.any():
-        idx = np.flatnonzero(failed)
-        warnings.warn(f"{label}, seed {seed}: test samples {idx.tolist()} failed ({', '.join(reason[idx])}; "
-                      f"{steps} steps each way); they are marked (failed, failure) and left out of the tables' means",
-                      RuntimeWarning)
+    if warn:
+        _warn_failed(label, seed, failed, reason, steps)
     cell = xr.Dataset({k: ("sample", np.where(failed, np.nan, v)) for k, v in scores.items()})
     cell["finite"] = ("sample", nonfinite_step < 0)
     cell["nonfinite_step"] = ("sample", nonfinite_step)

@@ -14,7 +14,8 @@ result does not depend on the batch. ``null_embedding_override`` swaps it in wit
 models/denoisers.py stay untouched.
 
 At w = 1 the guided prediction does not depend on the null embedding: the gradient is exactly zero and Null-Class
-is DDIM inversion (the released OVG benchmark runs at w = 1). We warn and skip the optimisation then.
+is its pivot, DDIM inversion with the destination time label, then plain DDIM sampling, which is what DirectInversion
+gives too (the released OVG benchmark runs at w = 1). We say so (``W1_NOTE``) and skip the optimisation then.
 The loss is measured in the model's own coordinates (x_t = sqrt(alpha_bar) x~), as the authors' latents are.
 """
 from __future__ import annotations
@@ -29,7 +30,16 @@ from torch import nn
 from ..loop import Context
 from .ddim import Euler
 
-__all__ = ["NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss", "pivot_step",
+# What a run at w = 1 says (a reader sees it among a study's notes): at w = 1 nothing is optimised, and what is left is
+# the pivot inversion (DDIM with the destination time label, ``pivot_step``) and plain conditional DDIM sampling,
+# the very translation DirectInversion gives; the suite's ``ddim`` inverts with the source time label instead.
+W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does not enter the guided prediction (its "
+           "gradient is exactly zero), so there is nothing to optimise. Null-Class is then DDIM inversion with the "
+           "network told the next noise level's time (the prompt-to-prompt and diffusers convention) followed by plain "
+           "DDIM sampling: the same translation as Direct Inversion, not the suite's DDIM, which tells the network "
+           "the current level. The embedding is optimised only at a guidance scale above 1.")
+
+__all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss", "pivot_step",
            "with_scale", "check_grid"]
 
 
@@ -172,9 +182,7 @@ class NullClass:
         handoff = {"sigmas": sig, "cfg_scale": w, "null_embeddings": None}
         ctx.state["handoff"] = handoff
         if w == 1.0:
-            warnings.warn("null_class at guidance scale w = 1: the null embedding does not enter the guided "
-                          "prediction, its gradient is exactly zero and Null-Class reduces to DDIM inversion; pass "
-                          "cfg_scale > 1 (or NullClass(guidance_scale=...)) to optimise it", UserWarning, stacklevel=3)
+            warnings.warn(W1_NOTE, UserWarning, stacklevel=3)
             return
         B = x.shape[0]
         embs = [t.weight[ctx.null_label].detach().to(x.dtype).expand(B, -1).clone()
