@@ -51,8 +51,9 @@ _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead 
 _MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: invert with the first, sample with "
                 "the second (DDIB); None: model or the trained ones")
 _WEAK = Param("bool", None, "run on a model below the quality gate (models.quality) instead of refusing it; every "
-              "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows, quick "
-              "and paper refuse)")
+              "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows every "
+              "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
+              "models: studies.gate.weak_model_rules)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
