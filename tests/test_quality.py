@@ -327,3 +327,86 @@ def test_vae_grid_shows_each_reconstruction_beside_the_crop_it_reconstructs(monk
         flat = pool.flatten(1).numpy()
         for c in real[lab]:   # every shown crop is one of the label's held-out crops
             assert np.isclose(flat, c.ravel()[None], atol=1e-6).all(1).any()
+
+
+def _chapter_results(tmp_path, models: dict, samples=None, real=None):
+    """A model_quality results set with the given {key: info} and one passing gate report per model."""
+    import json
+
+    import xarray as xr
+
+    rows = [{"check": c, "sampler": "DDIM", "label": lab, "value": v, "threshold": THRESHOLDS[c],
+             "rule": "<=", "passed": True, "bands": None}
+            for lab in (0, 1) for c, v in (("mean", 0.01 + lab), ("std", 0.02 + lab))]
+    keys = list(models)
+    shape = (len(keys), 2, 4, 3, 8, 8)
+    ckpts = {}
+    for k, m in models.items():
+        (tmp_path / k).mkdir(exist_ok=True)
+        (tmp_path / k / "config.json").write_text(json.dumps({"train": m.pop("train", {})}))
+        ckpts[k] = str(tmp_path / k)
+    return xr.Dataset(
+        {"samples": (("model", "label", "image", "channel", "y", "x"), np.ones(shape) if samples is None else samples),
+         "real": (("model", "label", "image", "channel", "y", "x"), np.ones(shape) if real is None else real),
+         "mean_bias": (("model", "label", "bias_sigma", "bias_channel"),
+                       np.where(np.array([m.get("space") == "latent" or m.get("parameterization") == "vae"
+                                          for m in models.values()])[:, None, None, None], np.nan, 0.01)
+                       * np.ones((len(keys), 2, 2, 3)))},
+        coords={"model": keys, "label": [0, 1], "bias_sigma": [1.0, 8.0], "bias_channel": [0, 1, 2]},
+        attrs={"models": json.dumps(models), "checkpoints": json.dumps(ckpts), "profile": "smoke",
+               "gate_reports": json.dumps({k: {"model": k, "rows": rows} for k in keys})})
+
+
+def test_loss_note_and_left_out_models_follow_each_models_configuration(tmp_path):
+    from spectral_collapse.report import model_quality as M
+
+    ds = _chapter_results(tmp_path, {
+        "eps": {"parameterization": "eps", "space": "pixel", "dataset": "d",
+                "train": {"objective": "eps", "truncated_snr": True}},
+        "edm": {"parameterization": "edm", "space": "pixel", "dataset": "d", "train": {"objective": "edm"}},
+        "lat": {"parameterization": "eps", "space": "latent", "dataset": "d", "train": {"objective": "eps"}},
+        "vae": {"parameterization": "vae", "space": "pixel", "dataset": "d"}})
+    weighted = M.loss_note(ds, "eps")
+    assert "weighted by max(1, σ²)" in weighted and "unweighted" in weighted
+    assert M.loss_note(ds, "edm").startswith("Both curves are the `edm` objective with the same weighting")
+    assert M.loss_note(ds, "vae") == ""                       # no objective: no loss curves to explain
+    shown = set(M.mean_bias_table(ds).index.get_level_values(0))
+    text = M.mean_bias_omitted_text(ds)
+    assert shown == {"eps", "edm"} and "`vae` is an autoencoder" in text and "`lat` diffuses in a latent space" in text
+
+
+def test_edge_density_sentence_counts_the_edge_pixels_shown(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from spectral_collapse.report import model_quality as M
+    from spectral_collapse.studies import models
+
+    monkeypatch.setattr(models, "dataset_for", lambda profile, name, *a, **k: SimpleNamespace(
+        task=SimpleNamespace(kind="edges" if name == "e" else "sr")))
+    shape = (2, 2, 4, 3, 8, 8)
+    samples, real = np.ones(shape), np.ones(shape)     # white everywhere ...
+    samples[0, 0, :, :, :2, :] = -1                    # ... but 2 of 8 rows dark: 25 % edge pixels on model "a"
+    real[:, 0, :, :, :1, :] = -1                       # 1 of 8 rows: 12.5 % on the real edge maps
+    ds = _chapter_results(tmp_path, {"a": {"parameterization": "eps", "space": "pixel", "dataset": "e"},
+                                     "b": {"parameterization": "eps", "space": "pixel", "dataset": "s"}},
+                          samples, real)
+    text = M.edge_density_text(ds)
+    assert "`a` 25 %" in text and f"against {100 * 0.125:.0f} %" in text and "`b`" not in text
+    assert "mean 0.010, std 0.020" in text        # the gate's label-0 errors, not label 1's
+
+
+def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
+    import json
+
+    from spectral_collapse.report.model_quality import stored_gate_table
+
+    rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
+                      name="oracle")
+    shipped = tmp_path / "weights" / "m-quick-0123456789ab"
+    shipped.mkdir(parents=True)
+    (shipped / "quality.json").write_text(json.dumps(rep.to_dict(), default=float))
+    (shipped / "config.json").write_text(json.dumps({"train": {"steps": 123}}))
+    t = stored_gate_table({"m": str(tmp_path / "ckpt" / "m-quick-0123456789ab"), "absent": str(tmp_path / "nope")},
+                          weights_root=tmp_path / "weights")
+    assert t.loc["m", "gate"] == ("passes" if rep.passed else "fails") and t.loc["m", "steps"] == 123
+    assert t.loc["absent", "gate"] == "not stored"

@@ -12,7 +12,8 @@ from ..models.quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
-           "mean_bias_table"]
+           "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
+           "replicate_gate_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -35,25 +36,75 @@ def reports(ds: xr.Dataset) -> dict[str, GateReport]:
     return {k: GateReport.from_dict(v) for k, v in json.loads(ds.attrs["gate_reports"]).items()}
 
 
+def _gate_row(key: str, rep: GateReport, steps) -> dict:
+    """A gate-table row: the model's training steps, the worst value of each check with ✓ / ✗, the verdict."""
+    t = rep.table().set_index("check")
+    row = {"model": key, "steps": steps}
+    for c in CHECKS:
+        if c not in t.index:
+            row[c] = "—"
+            continue
+        v, ok = t.loc[c, "worst"], t.loc[c, "passed"]
+        row[c] = "n/a" if ok is None or (isinstance(v, float) and np.isnan(v)) else \
+            f"{'∞' if np.isinf(v) else f'{v:.3g}'} {'✓' if ok else '✗'}"
+    row["gate"] = "passes" if rep.passed else "fails"
+    return row
+
+
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model: its training steps, the worst value of each check (over samplers and labels) and the
     verdict; a check that cannot be judged (no training log) reads "n/a", an infinite value "∞". (Each model's role
     is under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
-    rows = []
-    for key, rep in reports(ds).items():
-        t = rep.table().set_index("check")
-        row = {"model": key, "steps": info[key].get("steps")}
-        for c in CHECKS:
-            if c not in t.index:
-                row[c] = "—"
-                continue
-            v, ok = t.loc[c, "worst"], t.loc[c, "passed"]
-            row[c] = "n/a" if ok is None or (isinstance(v, float) and np.isnan(v)) else \
-                f"{'∞' if np.isinf(v) else f'{v:.3g}'} {'✓' if ok else '✗'}"
-        row["gate"] = "passes" if rep.passed else "fails"
-        rows.append(row)
+    rows = [_gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
     return pd.DataFrame(rows).set_index("model")
+
+
+def _stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
+    """(gate report, config) a checkpoint folder keeps: its own quality.json and config.json, else its shipped
+    copy's (data/weights/<name>); (None, {}) when neither exists."""
+    from pathlib import Path
+
+    from ..studies.gate import GATE_FILE
+    from ..train.shipped import shipped_dir
+
+    rep, cfg = None, {}
+    for d in (Path(folder), shipped_dir(folder, weights_root)):
+        try:
+            rep = rep or GateReport.from_dict(json.loads((d / GATE_FILE).read_text()))
+        except (OSError, ValueError, KeyError):
+            pass
+        try:
+            cfg = cfg or json.loads((d / "config.json").read_text())
+        except (OSError, ValueError):
+            pass
+    return rep, cfg
+
+
+def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
+    """The gate table of models given as {name: checkpoint folder}, read from the gate report each keeps with its
+    weights (``studies.gate`` writes quality.json beside the checkpoint and its shipped copy): the same columns as
+    ``gate_table``, and "not stored" for a model whose report is not there."""
+    rows = []
+    for key, folder in folders.items():
+        rep, cfg = _stored_report(folder, weights_root)
+        steps = (cfg.get("train") or {}).get("steps")
+        rows.append(_gate_row(key, rep, steps) if rep is not None else {"model": key, "steps": steps,
+                                                                        "gate": "not stored"})
+    cols = ["model", "steps", *CHECKS, "gate"]
+    return pd.DataFrame(rows, columns=cols).set_index("model").fillna("—")
+
+
+def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
+    """The gate of every training-seed replicate (``studies.models.SEED_REPLICATES``: the main eps and EDM models of
+    each bundled dataset trained again from seeds 1 and 2), read from the report stored with its weights; the
+    folder of each is computed from its configuration (``checkpoint_name``), without training it."""
+    from pathlib import Path
+
+    from ..studies.models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
+
+    root = Path(checkpoint_root or CHECKPOINT_ROOT)
+    return stored_gate_table({r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}, weights_root)
 
 
 def start_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -180,6 +231,103 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["model", "label"]) if rows else pd.DataFrame()
 
 
+def mean_bias_omitted_text(ds: xr.Dataset) -> str:
+    """Which models the colour-drift table leaves out, and why: an autoencoder denoises nothing, and a latent-space
+    model's channels are latent channels, not colours. "" when none is left out."""
+    info = json.loads(ds.attrs["models"])
+    shown = set(mean_bias_table(ds).index.get_level_values(0)) if "mean_bias" in ds else set()
+    vae = [k for k in ds["model"].values.tolist() if info.get(k, {}).get("parameterization") == "vae"]
+    latent = [k for k in ds["model"].values.tolist() if k not in vae and info.get(k, {}).get("space") == "latent"]
+    other = [k for k in ds["model"].values.tolist() if k not in shown and k not in vae and k not in latent]
+    parts = []
+    if vae:
+        parts.append(f"{', '.join(f'`{k}`' for k in vae)} {'is an autoencoder' if len(vae) == 1 else 'are autoencoders'}: "
+                     "it reconstructs images and denoises nothing (its reconstructions are judged in the gate table)")
+    if latent:
+        parts.append(f"{', '.join(f'`{k}`' for k in latent)} diffuse{'s' if len(latent) == 1 else ''} in a latent "
+                     "space, whose channels are not colours")
+    if other:
+        parts.append(f"{', '.join(f'`{k}`' for k in other)}: no measurement stored with these results")
+    return ("Left out of the table: " + "; ".join(parts) + ".") if parts else ""
+
+
+def _train_config(ds: xr.Dataset, key: str) -> dict:
+    folder = json.loads(ds.attrs.get("checkpoints", "{}")).get(key)
+    return _stored_report(folder)[1] if folder else {}
+
+
+def loss_note(ds: xr.Dataset, key: str) -> str:
+    """What the two loss curves of a model measure, from its training configuration: the training loss is the
+    objective as trained (with its loss weighting, on the raw weights, averaged over 50 steps), the held-out loss
+    the objective without any weighting (``train.heldout``: EMA weights, held-out crops, mean over the noise
+    bands). When the training loss is weighted the two are on different scales, and the gap between the curves is
+    the weighting, not over- or under-fitting."""
+    train = (_train_config(ds, key).get("train") or {})
+    obj = train.get("objective")
+    if not obj:
+        return ""
+    if train.get("truncated_snr"):
+        weight = "max(1, σ²)" if obj == "eps" else "max(1, 1/σ²)"
+        return (f"The training loss is the `{obj}` objective weighted by {weight} (truncated-SNR weighting, at least 1 "
+                "at every noise level); the held-out loss is the same objective unweighted. The training curve "
+                "therefore sits above the held-out one by the weighting, not by over-fitting: read each curve's "
+                "fall, not the gap between them.")
+    if train.get("min_snr_gamma"):
+        return (f"The training loss is the `{obj}` objective with min-SNR weighting (gamma {train['min_snr_gamma']:g}, "
+                "at most 1); the held-out loss is the same objective unweighted, so the two are on different "
+                "scales: read each curve's fall, not the gap between them.")
+    return (f"Both curves are the `{obj}` objective with the same weighting; they differ in the weights (raw for "
+            "training, EMA for held-out), the crops (training batches against the held-out crops) and the noise "
+            "levels (random draws against fixed draws in four bands).")
+
+
+def edge_density_text(ds: xr.Dataset, white: float = 0.9) -> str:
+    """One sentence per edge-map dataset (a task of kind "edges", whose source label 0 is the edge maps): the share
+    of edge pixels (BT.601 luma below ``white`` on the [-1, 1] scale, the threshold S_LF's non-white mask uses) in
+    each model's sampled edge maps shown and in the real edge maps beside them, with the gate's label-0 mean and std
+    errors, and why the gate passes denser maps. "" without an edge-map model."""
+    from ..studies.models import dataset_for
+
+    info = json.loads(ds.attrs["models"])
+    luma = np.array([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
+    by_data: dict[str, list[str]] = {}
+    for key in ds["model"].values.tolist():
+        m = info.get(key, {})
+        if m.get("parameterization") == "vae" or m.get("space") == "latent":
+            continue
+        try:
+            kind = dataset_for(ds.attrs.get("profile", "quick"), m["dataset"]).task.kind
+        except Exception:  # noqa: BLE001 - a dataset not available here: no sentence for it
+            continue
+        if kind == "edges":
+            by_data.setdefault(m["dataset"], []).append(key)
+    reps = reports(ds)
+    out = []
+    for data, keys in by_data.items():
+        def share(a):
+            a = np.asarray(a, float)
+            return float(((a[:, :3] * luma).sum(1) < white).mean()) if a.shape[1] >= 3 else float((a[:, 0] < white).mean())
+
+        real = share(ds["real"].sel(model=keys[0], label=0).values)
+        parts = [f"`{k}` {100 * share(ds['samples'].sel(model=k, label=0).values):.0f} %" for k in keys]
+        errs = []
+        for k in keys:
+            r = reps[k].rows
+            lab0 = r[(r["label"] == 0) & r["check"].isin(["mean", "std"])]
+            if len(lab0):
+                errs.append(f"`{k}` mean {lab0[lab0['check'] == 'mean']['value'].max():.3f}, std "
+                            f"{lab0[lab0['check'] == 'std']['value'].max():.3f}")
+        n = ds.sizes.get("image", 0)
+        out.append(
+            f"On {data}, edge pixels (luma below {white:g} on the [-1, 1] scale) cover {', '.join(parts)} of the "
+            f"{n} sampled edge maps shown per model, against {100 * real:.0f} % of the {n} real edge maps beside them. "
+            f"The gate judges edge maps by their channel means and standard deviations, spectra and 4 x 4 patch "
+            f"statistics over all its samples (label-0 relative errors: {'; '.join(errs)}; threshold "
+            f"{THRESHOLDS['mean']:g} for each); none of its checks counts edge pixels or asks whether edges join up, so maps "
+            f"denser or more broken than the real ones can pass, and the eight shown are a small sample of them.")
+    return " ".join(out)
+
+
 def verdict_text(ds: xr.Dataset) -> str:
     """One sentence: how many models pass, and which fail on what."""
     reps = reports(ds)
@@ -203,7 +351,8 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
     return alt.Chart(frame, title=f"{key}: loss").mark_line(point=False).encode(
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("loss:Q", title="loss", scale=alt.Scale(type="log", domain=[lo * 0.9, hi * 1.1])),
-        color=alt.Color("curve:N", title=None, scale=alt.Scale(range=["#0072B2", "#E69F00"]))
+        color=alt.Color("curve:N", title=None, scale=alt.Scale(range=["#0072B2", "#E69F00"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=0))
     ).properties(width=width, height=height)
 
 
