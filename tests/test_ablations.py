@@ -125,6 +125,19 @@ def test_paper_scale_maps_by_rank_and_keeps_the_papers_own_factors():
     assert [ab.paper_scale(f, (2, 4, 8)) for f in (2, 4, 8)] == ["x8", "x16", "x32"]
     assert [ab.paper_scale(f, (8, 16, 32)) for f in (8, 16, 32)] == ["x8", "x16", "x32"]
     assert [ab.paper_scale(f, (2, 4)) for f in (2, 4)] == ["x8", "x16"]
+    assert ab.paper_scale(16, (2, 4, 8)) == ""    # not one of the factors it is ranked in
+
+
+def test_a_one_factor_study_maps_its_factor_by_rank_in_the_profiles_list(fake_runs):
+    """eps_vs_x0 at factor 4 alone pairs it with the paper row the scale-factor study (2, 4, 8) pairs it with."""
+    ds = ab.run_ablation_spec(_spec("eps_vs_x0", factors=[4]), StudyContext(), n_pca=6)
+    ds.attrs["profile_values"] = json.dumps({"factors": [2, 4, 8]})
+    key = rep.paper_key_of(ds)
+    assert dict(zip(key["factor"], key["paper_value"])) == {4: ab.paper_scale(4, (2, 4, 8))}
+    assert ab.paper_key(ds)["paper_value"].tolist() == [ab.paper_scale(4, (4,))]   # ranked alone, it would differ
+    assert rep.factor_key(ds)["paper_value"].tolist() == [ab.paper_scale(4, (2, 4, 8))]
+    cmp = rep.ablation_comparison(ds)
+    assert set(cmp.loc[cmp.parameterization == "eps", "paper_scale"]) == {ab.paper_scale(4, (2, 4, 8))}
 
 
 def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
@@ -261,7 +274,25 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs):
     sel = {"parameterization": "x0", "factor": 4, "method": "ovg"}
     bad.loc[sel] = bad.loc[sel].where(bad["sample"] < 3, True)  # 3 of 6 samples, every seed
     note = rep.ablation_verdict(ds.assign(failed=bad))
-    assert "studies.validity`): ovg x4 (50% of samples)." in note and "ddim x" not in note
+    k, size = int(bad.loc[sel].sum()), int(bad.loc[sel].size)   # samples: one test crop translated with one seed
+    assert f"the methods page's validity bounds; a sample is one test crop translated with one seed): ovg x4 ({k} of " \
+           f"{size} samples)." in note and "studies.validity" not in note
+    assert "ddim x" not in note.split("Failed samples")[1]       # only the cells with failed samples are named
+    table = rep.format_ablation(ds.assign(failed=bad))           # the table counts in the same unit
+    assert table.loc[("x0", 4, "ovg"), "s_hf"].endswith(f"({k} of {size} samples failed)")
+    every = bad.copy()
+    every.loc[sel] = True                                         # OVG diverges on every crop with the x0 model
+    diverged = ds.assign(failed=every)
+    for m in ("psnr", "s_hf", "s_lf", "s_dc"):                   # a failed sample's scores are NaN, as stored
+        diverged[m] = diverged[m].where(~every)
+    diverged["s_g"] = diverged["s_g"].where(~every.all("sample"))
+    note = rep.ablation_verdict(diverged)
+    assert "ovg diverged on every crop with the x0 model" in note and "count only the remaining" in note
+    table = rep.format_ablation(diverged)
+    n_all = int(every.loc[sel].size)
+    assert table.loc[("x0", 4, "ovg"), "s_hf"] == f"n/a ({n_all} of {n_all} samples failed)"
+    pt = rep.percent_table(diverged)
+    assert pt.loc["s_hf", "comparisons"].startswith("5: ddim x2, ddim x4, ovg x2, taba x2, taba x4; none for ovg x4,")
 
 
 def test_charts_of_every_study_render(fake_runs):

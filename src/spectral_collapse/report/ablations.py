@@ -2,7 +2,10 @@
 paper's BBBC021 rows, Table 6's "% improved", what was trained, the verdict paragraphs.
 
 Everything here is computed from a study's ``xr.Dataset`` (``studies.ablations.run_ablation_spec``); the per-arm
-aggregation (``ablation_summary``, ``improvement_table``) is in ``spectral_collapse.studies.ablations``.
+aggregation (``ablation_summary``, ``improvement_table``) is in ``spectral_collapse.studies.ablations``. Our SR
+factors are paired with the paper's by their rank in the profile's factor list (``paper_key_of``), so a study that ran
+one factor pairs it with the same row of the paper as the study of every factor. Failed samples are counted in one
+unit throughout: a sample is one test crop translated with one seed.
 """
 from __future__ import annotations
 
@@ -10,27 +13,72 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
-from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_key
+from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
 from ..studies.validity import failed_of
 
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "percent_improved", "percent_table",
-           "factor_key", "trained_models", "latent_space_text", "run_settings", "ablation_verdict"]
+           "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
+           "ablation_verdict"]
+
+
+def profile_factors(ds: xr.Dataset) -> list[int]:
+    """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
+    profile's; else the study's own), with the study's own factors among them."""
+    own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
+    try:
+        recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors") or []
+    except (TypeError, ValueError):
+        recorded = []
+    if not recorded and ds.attrs.get("profile"):
+        from ..studies.profiles import get_profile
+
+        try:
+            recorded = list(get_profile(str(ds.attrs["profile"])).factors)
+        except (KeyError, ValueError):
+            recorded = []
+    return sorted({int(f) for f in recorded} | set(own))
+
+
+def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
+    """``studies.ablations.paper_key`` with our factors ranked in the profile's factor list (``profile_factors``),
+    not in the study's own: every chapter pairs a factor with the same row of the paper."""
+    key = paper_key(ds)
+    if key.columns[0] == "factor":
+        factors = profile_factors(ds)
+        key["paper_value"] = [paper_scale(v, factors) for v in key["factor"]]
+    return key
+
+
+def _failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
+    """(failed, all) samples of one (arm, method) over every seed; a sample is one test crop translated with one
+    seed. (0, 0) when the results record no failures."""
+    failed = failed_of(ds)
+    if failed is None:
+        return 0, 0
+    f = failed.sel({k: v for k, v in sel.items() if k in failed.dims}).sel({"method": method})
+    return int(f.sum()), int(f.size)
 
 
 def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (axis values, method), columns metrics, cells as ``aggregate.cell_text`` (the paper's tables' layout)."""
+    """Rows (axis values, method), columns metrics, cells as ``aggregate.cell_text`` (the paper's tables' layout);
+    a cell with failed samples says how many of how many, over every seed ("n/a (48 of 48 samples failed)"), a sample
+    being one test crop translated with one seed."""
     s = ablation_summary(ds, metrics)
-    failed = s["failed"] if "failed" in s else [0] * len(s)
-    n = s["n"] if "n" in s else [None] * len(s)
-    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
-    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits, lo=a, hi=b)
-                 for m, d, f, k, a, b in zip(s["mean"], s["std"], failed, n, lo, hi)]
     axes = list(axis_values(ds)[0])
+    counts = [_failed_samples(ds, {a: r[a] for a in axes}, r["method"]) for _, r in s.iterrows()]
+    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
+
+    def cell(m, d, a, b, f, t) -> str:
+        text = cell_text(m, d, digits=digits, lo=a, hi=b)
+        return text + (f" ({f} of {t} samples failed)" if f else "")
+
+    s["cell"] = [cell(m, d, a, b, f, t) for m, d, a, b, (f, t) in zip(s["mean"], s["std"], lo, hi, counts)]
     t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     return t[[m for m in metrics if m in t.columns]]
 
@@ -46,7 +94,7 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()
     paper = paper[(paper.table == table) & (paper.dataset == "bbbc021")]
-    key = paper_key(ds)
+    key = paper_key_of(ds)
     ax, col = key.columns[0], key["paper_column"].iloc[0]
     ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
     if study == "eps_vs_x0":
@@ -90,19 +138,43 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """``percent_improved`` as the chapter shows it: our share with its interval, in percent, the comparisons it
-    counts, and the paper's share."""
+    counts (named), and the paper's share; the notes name each S_G tie with both values and the KS resolution they lie
+    within (checkable against the table of means), and the comparisons missing because an arm failed on every
+    sample."""
+    from ..studies.paper_shares import x0_frames
+    from ..studies.scorecard import Evidence, crop_frame, long_frame
+    from ..studies.shares import comparison_name, failed_arm_names, share_comparisons
+
     pi = percent_improved(ds, metrics)
+    dataset = str(ds.attrs.get("dataset", ""))
+    ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
+    frame, crops, xs, eps, by = x0_frames(ev)
+    missing = failed_arm_names(frame, xs, eps, by) if xs and eps else []
+    named, notes = [], []
+    for m, said in zip(pi.metric, pi.notes):
+        out, pair_on, _, _ = share_comparisons(frame, crops, xs, eps, by, m)
+        named.append(", ".join(comparison_name(r, pair_on, by, False) for r in out.itertuples()))
+        ties = out[out["outcome"] == "tie"]
+        parts = [n for n in str(said or "").split("; ") if n and "failed" not in n and "ties" not in n]
+        if len(ties):
+            parts.insert(0, "S_G ties counted half, x0 vs eps within the KS test's resolution at their latents: "
+                         + "; ".join(f"{comparison_name(r, pair_on, by, False)} {r.value_better:.3f} vs "
+                                     f"{r.value_worse:.3f} (resolution {r.resolution:.3f})"
+                                     for r in ties.itertuples()))
+        notes.append("; ".join(parts))
     ours = [f"{100 * v:.1f} % [{100 * a:.1f}, {100 * b:.1f}]" for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
-    return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": ours, "comparisons": pi.comparisons,
+    gone = f"; none for {'; '.join(missing)}" if missing else ""
+    return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": ours,
+                         "comparisons": [(f"{n}: {w}" if w else str(n)) + gone for n, w in zip(pi.comparisons, named)],
                          "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
                          "paper": (100 * pi.paper_improved).round(1).map(lambda v: f"{v:.1f} %" if v == v else "—"),
-                         "notes": pi.notes}).set_index("metric")
+                         "notes": notes}).set_index("metric")
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:
     """Which paper row each of our factors is compared with, with both input sizes (the paper's fields are 256 px)."""
     size = int(ds["truth_images"].shape[-1])
-    key = paper_key(ds)
+    key = paper_key_of(ds)
     key["our input (px)"] = [size // int(f) for f in key["factor"]]
     key["paper input (px)"] = [256 // int(v[1:]) if v else None for v in key["paper_value"]]
     return key
@@ -126,14 +198,28 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
                 row.update(backbone=bb.get("kind", "unet"), parameters=cfg.get("parameters"),
                            shape=f"{bb['in_channels']}x{bb['sample_size']}x{bb['sample_size']}",
                            steps=cfg["train"]["steps"], batch=cfg["train"]["batch_size"], lr=cfg["train"]["lr"])
-            space = json.loads(attrs.get("latent_space") or "null")
-            row["space"] = "pixel" if not space else json.dumps(space.get("vae", space.get("checkpoint", "")))[:80]
+            row["space"] = _space_words(attrs)
             rows.append(row)
     out = pd.DataFrame(rows)
     for col in ("parameters", "steps", "batch"):  # whole numbers, shown as such beside a missing one
         if col in out:
             out[col] = out[col].astype("Int64")
     return out
+
+
+def _space_words(attrs: dict) -> str:
+    """An arm's data space in words: "pixel", or "latent" with the VAE it diffuses in ("latent (VAE trained on this
+    dataset)", "latent (pretrained VAE <source>)")."""
+    ls = json.loads(attrs.get("latent_space") or "null") or {}
+    space = str(attrs.get("space") or ("latent" if ls else "pixel"))
+    if space != "latent" or not ls:
+        return space
+    vae = ls.get("vae")
+    if vae == "trained":
+        return "latent (VAE trained on this dataset)"
+    if isinstance(vae, dict) and vae.get("source"):
+        return f"latent (pretrained VAE {vae['source']})"
+    return "latent"
 
 
 def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
@@ -186,25 +272,35 @@ def run_settings(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _x0_failed_note(ds: xr.Dataset) -> str:
-    """Which (method, factor) cells of the x0 arms have failed samples (``studies.validity``), and why."""
+    """Which (method, factor) cells of the x0 arms have failed samples (non-finite, or beyond the validity bounds of
+    the methods page), how many of how many samples (one test crop translated with one seed), and why."""
     failed = failed_of(ds)
     if "parameterization" not in ds.dims or failed is None:
         return ""
-    share = failed.sel(parameterization="x0").mean([d for d in failed.dims
-                                                      if d not in ("method", "factor", "parameterization")])
-    bad = [(str(m), int(f), float(share.sel({"method": m}).sel(factor=f)))
-           for m in share["method"].values for f in share["factor"].values
-           if float(share.sel({"method": m}).sel(factor=f)) > 0]
+    x0 = failed.sel(parameterization="x0")
+    rest = [d for d in x0.dims if d not in ("method", "factor")]
+    count, size = x0.sum(rest), int(np.prod([x0.sizes[d] for d in rest]))
+    bad = [(str(m), int(f), int(count.sel({"method": m}).sel(factor=f)))
+           for m in count["method"].values for f in count["factor"].values
+           if int(count.sel({"method": m}).sel(factor=f)) > 0]
     if not bad:
         return ""
-    cells = ", ".join(f"{m} x{f} ({100 * v:.0f}% of samples)" for m, f, v in bad)
+    cells = ", ".join(f"{m} x{f} ({k} of {size} samples" + (", every one" if k == size else "") + ")"
+                      for m, f, k in bad)
+    from ..studies.scorecard import TABLE6_METHODS
+
+    whole = [m for m, _, k in bad if k == size and m in TABLE6_METHODS]   # the methods the shares count
     stable = ("ovg_stable" in ds["method"].values and
               not bool(failed.sel({"method": "ovg_stable", "parameterization": "x0"}).any()))
-    return (f" Failed samples with the x0 models (non-finite, or beyond the bounds of `studies.validity`): {cells}. "
+    return (f" Failed samples with the x0 models (non-finite, or beyond the methods page's validity bounds; a sample "
+            f"is one test crop translated with one seed): {cells}. "
             "OVG as the paper writes it (Eq. 7-14) differentiates ||eps||^2 with eps = (x - x0_hat) / sigma, which an "
             "x0 model only gives through a division by the small sigma of the first inversion steps, so a fixed step "
-            "size overshoots there. Cells with failed samples show their failed count and the number of samples "
-            "their mean runs over; the shares above leave them out."
+            "size overshoots there. Cells with failed samples say how many of their samples failed, and their means "
+            "run over the rest."
+            + (f" {', '.join(sorted(set(whole)))} diverged on every crop with the x0 model, so the shares above have "
+               "no comparison for it and count only the remaining ones." if whole else
+               " The shares above leave the failed samples out.")
             + (" The stable form (`ovg_stable`: an Euler step in sigma with a trust region, see the OVG method page) "
                "kept every sample of the x0 models." if stable else ""))
 

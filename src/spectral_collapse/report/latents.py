@@ -5,7 +5,10 @@ from the study's results; the tables are the chapters' numeric tables.
 A comparison of DDIM with another method on per-latent values (S_G from the latents' norms, S_DC) is three-way: a
 paired bootstrap over the latents read with the claims' minimal effects (holds, does not hold, inconclusive). The
 PCA chapter gives the claims page's verdict. The velocity and metric-validation checks, made on curves and fits
-without per-sample values, say whether our numbers agree with the paper's statement.
+without per-sample values, say whether our numbers agree with the paper's statement; a correlation the paper calls
+strong is read by the claims' three-way rule (``studies.verdicts.correlation_verdict``: r beyond 0.5 with a Fisher-z
+interval excluding 0 holds, an interval wholly short of 0.5 does not hold, else inconclusive) over one point per
+distinct method, as the claims page counts them.
 """
 from __future__ import annotations
 
@@ -19,13 +22,25 @@ import xarray as xr
 from ..metrics.latent import ks_resolution, s_g_tie
 from ..metrics.spectral import wavelet_order
 
-__all__ = ["verdict", "settings", "overview", "velocity_summary", "pca_table", "gaussianity_table",
+__all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
            "decorrelation_table", "decorrelation_runs", "slope_table", "filter_table", "metric_points",
            "metric_status"]
 
 
 def _agrees(flag: bool) -> str:
     return "agrees" if flag else "does not agree"
+
+
+def _trained_at(ds: xr.Dataset) -> str:
+    """The model's SR factor in words: "model trained at x4", or "model without an SR factor" (factor 0)."""
+    f = int(ds.attrs.get("model_factor") or 0)
+    return f"model trained at x{f}" if f else "model without an SR factor"
+
+
+def uniform_auc(m: int) -> float:
+    """The mean of the cumulative explained-variance curve when the variance is spread evenly over ``m``
+    components: (1/m) * sum_k k/m = 0.5 + 1/(2m)."""
+    return 0.5 + 1.0 / (2 * int(m))
 
 
 # ------------------------------------------------------------------------------------------------ overviews
@@ -35,8 +50,7 @@ def overview(ds: xr.Dataset) -> str:
     study, name = ds.attrs.get("study", ""), f"{ds.attrs.get('dataset')}, profile {ds.attrs.get('profile')}"
     if study == "pca_collapse":
         return (f"{name}: series {', '.join(map(str, ds['series'].values))}; {int(ds['n'].values[-1])} latents of "
-                f"dimension {ds['latents'][0, 0].size}; model trained at x{ds.attrs['model_factor']} "
-                f"(0 = no SR factor)")
+                f"dimension {ds['latents'][0, 0].size}; {_trained_at(ds)}")
     if study == "gaussianity":
         return f"{name}: {ds.sizes['latent']} latents per method, d = {ds.attrs['d']}"
     if study == "decorrelation":
@@ -161,9 +175,20 @@ def _verdict_pca(ds: xr.Dataset) -> str:
     txt = (f"The paper claims (Fig. 3) that inverted latents concentrate their variance in few principal components, "
            f"unlike Gaussian noise, and more so for sparser inputs. Our numbers ({int(ds['n'].values[-1])} latents): "
            f"components for 90 % of the variance: Gaussian {k['gaussian']}, " + ", ".join(f"{s} {k[s]}" for s in inv)
-           + "; mean cumulative variance (0.5 = uniform): " + ", ".join(f"{s} {a[s]:.3f}" for s in [*inv, 'gaussian'])
-           + f" (model trained at x{ds.attrs.get('model_factor')}).")
+           + f"; mean cumulative variance ({_auc_reference(ds, a)}): "
+           + ", ".join(f"{s} {a[s]:.3f}" for s in [*inv, 'gaussian']) + f" ({_trained_at(ds)}).")
     return txt + _on_the_claims_page(ds)
+
+
+def _auc_reference(ds: xr.Dataset, auc: dict) -> str:
+    """What the mean cumulative variance is read against: the value of variance spread evenly over the curve's m
+    components, 0.5 + 1/(2m), and Gaussian noise of the same count and dimension (which lies above it: a finite
+    sample of noise does not spread its variance evenly)."""
+    m = int(ds["n_components"].values.max()) if "n_components" in ds else int(ds.sizes.get("component", 0))
+    even = f"variance spread evenly over the {m} components gives 0.5 + 1/(2 × {m}) = {uniform_auc(m):.3f}" if m else ""
+    gauss = (f"Gaussian noise of the same count and dimension {auc['gaussian']:.3f}, the reference"
+             if "gaussian" in auc else "")
+    return "; ".join(x for x in (even, gauss) if x)
 
 
 def _on_the_claims_page(ds: xr.Dataset) -> str:
@@ -292,6 +317,32 @@ def _corr(ds, a, b) -> float:
     return float("nan")
 
 
+def _strong_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[str, str | None]:
+    """Pearson r of ``a`` and ``b`` with its 95 % Fisher-z interval and the claims' three-way verdict on "strongly
+    positively correlated" (``verdicts.correlation_verdict``: r >= 0.5 with the interval above 0 holds, the interval
+    wholly below 0.5 does not hold, else inconclusive): (numbers in words, verdict; None when r is undefined).
+
+    Over one point per distinct method, the mean of its seeds' runs (methods with the same values, coinciding ones,
+    once), as the claims page counts them; results without per-run points give the stored r over their runs."""
+    from ..studies.verdicts import correlation_verdict, fisher_interval
+
+    name = f"r({a.upper()}, {b.upper()})"
+    if {"points", "point_method", "metric"} <= set(ds.variables) and {a, b} <= set(map(str, ds["metric"].values)):
+        pts = metric_points(ds)[["method", a, b]]
+        pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
+        per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+        ok = len(per) >= 3 and per[a].nunique() > 1 and per[b].nunique() > 1
+        r = float(np.corrcoef(per[a], per[b])[0, 1]) if ok else float("nan")
+        n, unit = len(per), "distinct methods"
+    else:
+        r, n, unit = _corr(ds, a, b), int(ds.sizes.get("point", 0)), "runs"
+    if not np.isfinite(r):
+        return f"{name} = undefined (a metric missing or constant)", None
+    lo, hi = fisher_interval(r, n)
+    said = f"{name} = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] over {n} {unit}".replace("-", "−")
+    return said, correlation_verdict(r, lo, hi, +1, 0.5)
+
+
 def _verdict_metric_validation(ds: xr.Dataset) -> str:
     slope = float(ds["slope"].sel(domain="target"))
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out")
@@ -299,17 +350,16 @@ def _verdict_metric_validation(ds: xr.Dataset) -> str:
     base = float(ds["unfiltered_s_hf"].mean())
     stable = float(np.abs(high - base).max()) < 0.1
     drops = float(low.min()) < base - 0.2
-    r1, r2 = _corr(ds, "s_dc", "s_g"), _corr(ds, "s_hf", "s_dc")
     if ds.sizes.get("point", 0) == 0:
         corr = (f"the correlations are missing ({ds.attrs.get('correlations', 'no main results')})",
-                "correlations: not tested (no main results)")
+                "strong positive correlations: not tested (no main results)")
     else:
-        def said(r):
-            return f"{r:.2f}" if np.isfinite(r) else "undefined (a metric missing or constant)"
-
-        corr = (f"Pearson r(S_DC, S_G) = {said(r1)}, r(S_HF, S_DC) = {said(r2)}",
-                f"positive correlations: {_agrees(bool(r1 > 0 and r2 > 0))}" if np.isfinite(r1) and np.isfinite(r2)
-                else "positive correlations: not tested (a correlation is undefined)")
+        (t1, v1), (t2, v2) = _strong_correlation(ds, "s_dc", "s_g"), _strong_correlation(ds, "s_hf", "s_dc")
+        per = "; a method's point is the mean of its seeds' runs" if "distinct methods" in t1 + t2 else ""
+        corr = (f"{t1}, {t2} (95 % Fisher-z intervals{per})",
+                "strong positive correlations by the claims' rule (r beyond 0.5 with the interval above 0): "
+                f"S_DC with S_G {v1}, S_DC with S_HF {v2}" if v1 and v2 else
+                "strong positive correlations: not tested (a correlation is undefined)")
     return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
             "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
             "are removed, and that S_DC correlates strongly with S_G and with S_HF. "

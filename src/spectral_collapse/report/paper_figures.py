@@ -2,8 +2,9 @@
 
 Each figure gets one sentence on what the paper's panel shows, our analogue drawn from the stored results, and
 whether ours agrees: the verdicts of the claims that the figure illustrates (``studies.claims``, three-way, with
-their numbers), folded into one word by ``agreement``. Nothing here is written by hand after looking at the numbers:
-the page follows whatever results are stored.
+their numbers), folded into one word by ``agreement``. A figure drawn from one dataset (``PaperFigure.datasets``) is
+judged on the claims' verdicts on that dataset alone, so a claim that fails elsewhere does not decide it. Nothing
+here is written by hand after looking at the numbers: the page follows whatever results are stored.
 
 ``figures_markdown(results_root, profile, ev)`` returns the page's markdown and the PNGs it refers to
 ({file name: bytes}); ``pipeline.fragments.book_fragments`` writes both under ``book/_generated/``.
@@ -20,7 +21,8 @@ from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.store import load_results, results_path
 from ..studies.verdicts import FAILS, HOLDS
 
-__all__ = ["PaperFigure", "FIGURES", "agreement", "fig2_rows", "fig4_points", "figures_markdown"]
+__all__ = ["PaperFigure", "FIGURES", "agreement", "agreement_sentence", "on_datasets", "fig2_rows", "fig4_points",
+           "figures_markdown"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class PaperFigure:
     paper: str                  # what the paper's panel shows, in our words
     claims: tuple[str, ...]     # the claims (studies.claims keys) whose verdicts decide agreement
     ours: str                   # what our analogue is
+    datasets: tuple[str, ...] | None = None   # the datasets the analogue is drawn from (None: every dataset)
 
 
 FIGURES = (
@@ -39,14 +42,14 @@ FIGURES = (
                 "restores a flat (white) latent spectrum and the texture",
                 ("collapse_sdc", "collapse_shf", "ovg_vs_ddim"),
                 "the introduction's figure: input, DDIM's and OVG's translations and latents, Gaussian noise, and "
-                "the latents' radial power spectra (ihc-sr, seed 0)"),
+                "the latents' radial power spectra (ihc-sr, seed 0)", ("ihc-sr",)),
     PaperFigure(2, "Qualitative comparison",
                 "on BBBC021 x16 in latent space, the deterministic baselines (DDIM, DirectInversion, Null-Class) "
                 "are oversmoothed, the stochastic ones (ReNoise, TABA) and plain EDM show artefacts or drift from "
                 "the input's structure, and EDM + OVG has both texture and structure",
                 ("edm_tradeoff", "taba_structure", "ovg_front"),
                 "the same methods on the ihc-sr test crops (pixel space, x4), with the signed texture error "
-                "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each"),
+                "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each", ("ihc-sr",)),
     PaperFigure(4, "S_HF and S_LF against S_DC",
                 "across methods, S_HF rises with the decorrelation score S_DC (a), while S_LF falls as S_DC rises "
                 "(b): decorrelated latents give texture but cost structure",
@@ -74,6 +77,31 @@ def agreement(verdicts) -> str:
     if FAILS in vs:
         return "partly agrees" if HOLDS in vs else "does not agree"
     return "partly agrees" if HOLDS in vs else "undecided"
+
+
+def agreement_sentence(word: str) -> str:
+    """``agreement``'s word as a sentence about our analogue and the paper's panel."""
+    if word == "undecided":
+        return "Whether our analogue agrees with it is undecided"
+    return f"Our analogue {word} with it"
+
+
+def on_datasets(ev, datasets) -> object:
+    """The evidence ``ev`` restricted to ``datasets`` (every study's rows, crops, bands and whole results): the claims
+    judged on it speak of those datasets alone."""
+    from dataclasses import replace
+
+    if not datasets:
+        return ev
+    keep = set(datasets)
+
+    def rows(f):
+        return f[f["dataset"].isin(keep)] if not f.empty and "dataset" in f else f
+
+    return replace(ev, frame=rows(ev.frame), crops=rows(ev.crops),
+                   extra={k: {d: v for d, v in per.items() if d in keep} for k, per in ev.extra.items()},
+                   bands={k: v for k, v in ev.bands.items() if k[1] in keep},
+                   spaces={k: v for k, v in getattr(ev, "spaces", {}).items() if k[1] in keep})
 
 
 def _png(chart) -> bytes:
@@ -158,8 +186,24 @@ def _claim_lines(table: pd.DataFrame, keys) -> tuple[list[str], list[str]]:
     return verdicts, lines
 
 
-def _fmt(v: float) -> str:
-    return "—" if not np.isfinite(v) else f"{v:+.2f}" if abs(v) >= 0.005 else f"{v:+.3f}"
+def _fmt(v: float, signed: bool = False) -> str:
+    """A score with two decimals (three near 0); ``signed`` for an error whose sign means something (a true minus
+    sign, "+" for a positive one)."""
+    if not np.isfinite(v):
+        return "—"
+    text = (f"{v:+.2f}" if abs(v) >= 0.005 else f"{v:+.3f}") if signed else f"{v:.2f}"
+    return text.replace("-", "−")
+
+
+def _coinciding(ds) -> str:
+    """A note on the methods of Fig. 2's table that coincide sample for sample with another ("" when none)."""
+    from ..studies.aggregate import coinciding_methods
+
+    same = {m: o for m, o in coinciding_methods(ds).items() if m in _FIG2_METHODS and o in _FIG2_METHODS}
+    if not same:
+        return ""
+    pairs = "; ".join(f"{m} coincides with {o} sample for sample" for m, o in sorted(same.items()))
+    return f"\n{pairs}, so their rows are the same.\n"
 
 
 def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, bytes]]:
@@ -167,18 +211,22 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
     from ..pipeline.fragments import GENERATED, md_table
     from ..plotting.pareto import pareto_chart
 
-    keys = sorted({k for f in FIGURES for k in f.claims})
-    table = evaluate_claims(ev, claims=[c for c in CLAIMS if c.key in keys])
+    tables = {}
+    for ds in {f.datasets for f in FIGURES}:
+        keys = sorted({k for f in FIGURES if f.datasets == ds for k in f.claims})
+        tables[ds] = evaluate_claims(on_datasets(ev, ds), claims=[c for c in CLAIMS if c.key in keys])
     main = results_path("main_results", "ihc-sr", profile, results_root)
     main_ds = load_results(main) if main.exists() else None
     pngs: dict[str, bytes] = {}
     parts = []
     for fig in FIGURES:
-        verdicts, lines = _claim_lines(table, fig.claims)
+        verdicts, lines = _claim_lines(tables[fig.datasets], fig.claims)
         word = agreement(verdicts)
+        on = (f"judged on {', '.join(fig.datasets)} alone, the dataset it is drawn from"
+              if fig.datasets else "judged on every dataset")
         body = [f"## Fig. {fig.number}: {fig.title}\n",
-                f"**The paper's panel:** {fig.paper}.\n\n**Ours:** {fig.ours}. **Ours {word}** with it "
-                f"({', '.join(verdicts) or 'no verdict'}; the claims behind it, from the claims page):\n",
+                f"**The paper's panel:** {fig.paper}.\n\n**Ours:** {fig.ours}. **{agreement_sentence(word)}** "
+                f"({', '.join(verdicts) or 'no verdict'}; the claims behind it, by the claims page's rule, {on}):\n",
                 "\n".join(lines) + "\n"]
         drawn = None
         if fig.number == 1 and main_ds is not None:
@@ -188,10 +236,10 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
             drawn = "fig2-translations.png"
             nums = fig2_rows(main_ds)
             if not nums.empty:
-                nums = nums.assign(**{c: [_fmt(v) for v in nums[c]] for c in ("s_hf", "delta_log_e_hf", "s_lf")
-                                      if c in nums})
+                nums = nums.assign(**{c: [_fmt(v, signed=c == "delta_log_e_hf") for v in nums[c]]
+                                      for c in ("s_hf", "delta_log_e_hf", "s_lf") if c in nums})
                 body.append("\nMeans over kept crops and seeds (ihc-sr):\n\n" + md_table(nums.rename(columns={
-                    "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF"})))
+                    "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF"})) + _coinciding(main_ds))
         elif fig.number == 4:
             points = fig4_points(ev)
             if len(points) >= 3:

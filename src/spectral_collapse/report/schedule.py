@@ -1,5 +1,12 @@
 """What the OVG-schedule chapter says: the cost and quality of each guidance schedule, the sigma range that carries
-the S_HF gain, and the cheapest schedule that keeps it."""
+the S_HF gain, and the cheapest schedule that keeps it.
+
+A schedule's share of the gain is measured on its own: (its mean S_HF − DDIM's) / (full OVG's − DDIM's). The shares
+of the three thirds therefore need not add to 100 %: one third alone can keep more than full OVG (a share above
+100 %), and a schedule can make S_HF worse than DDIM (a share below 0), which the verdict says. The words follow the
+numbers: the largest share is named as the largest, and another third that keeps most of the gain on its own is
+named beside it.
+"""
 from __future__ import annotations
 
 import json
@@ -33,6 +40,11 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
     return tab
 
 
+def _pct(x: float) -> str:
+    """A share of the gain in percent, with a true minus sign."""
+    return f"{x:.0%}".replace("-", "−")
+
+
 def _num(ds, var, m) -> float:
     return float(ds[var].sel({"method": m}).values)
 
@@ -60,22 +72,34 @@ def verdict(ds: xr.Dataset) -> str:
     thirds = [t for t in THIRDS if t in share and math.isfinite(share[t])]
     if thirds:
         top = max(thirds, key=share.get)
-        desc = ", ".join(f"{t} {share[t]:.0%}" for t in thirds)
+        desc = ", ".join(f"{t} {_pct(share[t])}" for t in thirds)
         rng = json.loads(ds.attrs["schedules"]).get(top, {}).get("sigma_range") or [np.nan, np.nan]
-        parts.append(f"Guiding one third of the steps keeps this share of the gain: {desc}; the {top} third "
-                     f"(sigma {rng[0]:.3g} to {rng[1]:.3g}) carries most of it.")
+        also = [t for t in thirds if t != top and share[t] >= 0.5]   # another third that alone keeps most of it
+        parts.append(f"Guiding one third of the steps alone keeps this share of full OVG's gain (each third measured on "
+                     f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
+                     f"{top} third's (sigma {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
+                     + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
+                        f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so no one "
+                        "third carries the gain alone." if also else ", and no other third keeps half of the gain."))
         if "high" in thirds:
             agree = top == "high"
             parts.append("The paper places the collapse at the low-SNR, high-sigma end of the inversion (Sec. 4, "
-                         f"App. E, Fig. 17); this {'agrees' if agree else 'does not agree'}: "
-                         + ("guidance where sigma is high gives most of full OVG's S_HF change."
-                            if agree else f"the gain comes mostly from the {top} third, not from the high-sigma end."))
+                         f"App. E, Fig. 17); this {'agrees' if agree and not also else 'partly agrees' if agree else 'does not agree'}: "
+                         + ("guidance where sigma is high keeps the largest share of full OVG's S_HF change"
+                            + (f", though not the only large one ({', '.join(also)} too)." if also else ".")
+                            if agree else f"the largest share comes from the {top} third, not from the high-sigma end."))
+    worse = [m for m in methods if m not in ("ddim", "ovg") and math.isfinite(share.get(m, np.nan)) and share[m] < 0]
+    if worse:
+        parts.append("Worse than DDIM: " + "; ".join(
+            f"{m} lowers the mean S_HF to {_num(ds, 's_hf_mean', m):.3f} against DDIM's "
+            f"{_num(ds, 's_hf_mean', 'ddim'):.3f} (a share of {_pct(share[m])})" for m in worse)
+            + ": guidance in that part of the trajectory alone moves the texture away from full OVG's.")
     best = ds.attrs.get("best_schedule", "")
     rule = ds.attrs.get("target_rule", "")
     if best:
         b = best
         parts.append(f"The best schedule within {float(ds.attrs['max_time_ratio'])}x DDIM's time is {b}: "
-                     f"{share[b]:.0%} of the gain at {ratio[b]:.2f}x DDIM's time "
+                     f"{_pct(share[b])} of the gain at {ratio[b]:.2f}x DDIM's time "
                      f"({int(_num(ds, 'backward_passes', b))} backward passes, PSNR {_psnr(ds, b):.2f} dB "
                      f"against {_psnr(ds, 'ovg'):.2f} dB for full OVG). "
                      + (f"It meets the target ({rule})." if int(ds.attrs.get("target_met", 0))

@@ -238,10 +238,16 @@ def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> x
 # --- reading the results -------------------------------------------------------------------------------------
 
 def paper_scale(factor: int, factors) -> str:
-    """The paper's factor that ours stands for: itself for 8 / 16 / 32, else x8 / x16 / x32 by rank in ``factors``."""
-    factors = sorted(int(f) for f in factors)
+    """The paper's factor that ours stands for: itself when every factor of ``factors`` is one of the paper's (8, 16,
+    32), else x8 / x16 / x32 by the rank of ``factor`` in ``factors``. Pass the profile's whole factor list
+    (``Profile.factors``, recorded in a results file's ``profile_values``), not the factors one study ran: a study at
+    factor 4 alone then maps 4 where the study of every factor maps it, so every chapter pairs our factor with the
+    same row of the paper. "" when ``factor`` is not in ``factors`` or ranks past x32."""
+    factors = sorted({int(f) for f in factors})
     if set(factors) <= {8, 16, 32}:
         return f"x{int(factor)}"
+    if int(factor) not in factors:
+        return ""
     rank = factors.index(int(factor))
     return PAPER_SCALES[rank] if rank < len(PAPER_SCALES) else ""
 

@@ -3,10 +3,12 @@
 Each claim returns a ``Finding``: "holds", "does not hold", "inconclusive" or "not testable here", with the numbers
 behind it. On our evidence (``scorecard.load_evidence``) a comparison of two methods is a paired 95 % bootstrap
 interval over the test crops both scored, read against the metric's minimal effect; shares count distinct
-comparisons and correlations distinct (dataset, method) points, each with an interval (``studies.verdicts``). The
-same function runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one "seed" = the
-reported mean, no crops), where it decides on the means, two-way, so the claims page also shows where the paper's
-tables disagree with its text.
+comparisons and correlations distinct (dataset, method) points, each with an interval (``studies.verdicts``). A share
+over fewer than ``shares.MIN_COMPARISONS`` distinct comparisons is inconclusive, and the comparisons it counts are
+named. The same function runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one
+"seed" = the reported mean, no crops), where it decides on the means, so the claims page also shows where the
+paper's tables disagree with its text; there two equal means are a tie, inconclusive (a tie goes neither way), and a
+metric the tables lack is "not testable here" while the claim is judged on the metrics they give.
 """
 from __future__ import annotations
 
@@ -20,14 +22,27 @@ from ..reference import paper_tables
 from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
                         percent_improved)
 from .claim_titles import CLAIM_TITLES
-from .claims_ablations import _ablation_collapse, _claim_scale_psnr, _claim_scale_monotone, _claim_pca
+from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_scale_monotone, _claim_scale_psnr,
+                               combine_testable, versus_or_tie)
 from .paper_shares import table1_frames, x0_frames
 from .samples import sample_size
+from .shares import (MIN_COMPARISONS, MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out,
+                     share_comparisons)
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
-                       share_checks, texture_check, versus)
+                       label, share_table, share_verdict, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES",
-           "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown"]
+           "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
+
+# The metrics in words, where a verdict says what is missing.
+_WORDS = {"s_hf": "S_HF (the high-frequency texture score)", "s_lf": "S_LF (the low-frequency structure score)",
+          "s_dc": "S_DC (the decorrelation score)", "s_g": "S_G (the Gaussianity score)", "psnr": "PSNR",
+          "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
+
+
+def metric_words(metric: str) -> str:
+    """A metric as a sentence names it: "S_G (the Gaussianity score)"."""
+    return _WORDS.get(metric, label(metric))
 
 
 @dataclass(frozen=True)
@@ -47,35 +62,112 @@ def _datasets(ev: Evidence, study: str = "main") -> list[str]:
 
 def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence], Finding]:
     def test(ev: Evidence) -> Finding:
-        checks = [versus(ev, "main", {"dataset": ds}, low, h, metric, higher=False, prefix=f"{ds}: ")
+        checks = [versus_or_tie(ev, "main", {"dataset": ds}, low, h, metric, higher=False, prefix=f"{ds}: ")
                   for ds in _datasets(ev) for h in highs]
         return combine(checks, f"needs main results with {low} and one of {', '.join(highs)} ({metric})")
     return test
 
 
+def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
+    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 % is a tie, which
+    goes neither way: inconclusive."""
+    if not np.isfinite(share):
+        return UNTESTABLE, f"{text} → {UNTESTABLE}"
+    v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
+    return v, text + (" (50 %: a tie, neither way)" if share == 0.5 else "") + f" → {v}"
+
+
+def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_above: dict,
+                        reported: pd.Series) -> list[tuple[str, str]]:
+    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8-11 against the reported share's side of
+    50 %; Table 6 (no per-method numbers to recompute it from) the reported share against the side the text puts it
+    on. A metric the tables lack is not testable here, named in words."""
+    checks = []
+    pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
+           if table == "table1" else None)
+    for m in metrics:
+        rep = float(reported.get(m, np.nan))
+        head = f"{m}: reported {rep:.1%}" if np.isfinite(rep) else f"{m}: no reported share"
+        if pct is not None:
+            if m not in pct.index:
+                checks.append((UNTESTABLE, f"{head}; the paper's Tables 8-11 give no {metric_words(m)}, so the "
+                                           f"share cannot be recomputed → {UNTESTABLE}"))
+            elif not np.isfinite(rep) or rep == 0.5:
+                checks.append((UNTESTABLE, f"{head}, recomputed {pct.loc[m, 'improved']:.1%}: the reported share "
+                                           f"is on neither side of 50 % → {UNTESTABLE}"))
+            else:
+                checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5,
+                                    f"{head}, recomputed from Tables 8-11 {pct.loc[m, 'improved']:.1%} of "
+                                    f"{int(pct.loc[m, 'cases'])}"))
+        elif not np.isfinite(rep):
+            checks.append((UNTESTABLE, f"the paper's Table 6 gives no share for {metric_words(m)} → {UNTESTABLE}"))
+        elif m in want_above:
+            checks.append(_side(rep, want_above[m], f"{head} (the text: {'above' if want_above[m] else 'below'} "
+                                                    "50 %)"))
+    return checks
+
+
+def _units(unit: str) -> str:
+    return "crops" if unit == "crop" else "seeds (a set-level metric)"
+
+
+def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
+                 reported: pd.Series) -> list[tuple[str, str]]:
+    """One (verdict, text) per metric of a share claim on our evidence: the share of distinct comparisons won with
+    its 95 % interval (``verdicts.share_table``) against 50 % (``verdicts.share_verdict``), inconclusive over fewer
+    than ``MIN_COMPARISONS`` comparisons. The text names the comparisons counted (when there are few), the S_G ties
+    with both values and the KS resolution they lie within, and the failed samples left out of the counted
+    comparisons (a sample: one test crop translated with one seed)."""
+    checks = []
+    for s in share_table(frame, crops, better, worse, by, metrics).itertuples():
+        m = s.metric
+        out, pair_on, unit, left = share_comparisons(frame, crops, better, worse, by, m)
+        several = "dataset" in out and out["dataset"].nunique() > 1
+        named = [f"{comparison_name(r, pair_on, by, several)} {r.outcome}" for r in out.itertuples()]
+        notes = [f"interval over {_units(unit)}"]
+        ties = out[out["outcome"] == "tie"]
+        if len(ties):
+            notes.append(f"{len(ties)} S_G tie{'s' * (len(ties) > 1)} counted half, each within the KS test's "
+                         "resolution at its latents: " + "; ".join(
+                             f"{comparison_name(r, pair_on, by, several)} {r.value_better:.3f} vs "
+                             f"{r.value_worse:.3f} (resolution {r.resolution:.3f})" for r in ties.itertuples()))
+        notes += [n for n in left if "coinciding" in n]
+        failed = failed_left_out(frame, crops, m, unit, better, worse, by, pair_on)
+        notes += [failed] if failed else []
+        want = want_above.get(m, reported.get(m, np.nan) > 0.5)
+        few = s.cases < MIN_COMPARISONS
+        v = INCONCLUSIVE if few else share_verdict(s.lo, s.hi, want)
+        checks.append((v, f"{m}: {s.share:.1%} [{s.lo:.1%}, {s.hi:.1%}] of {s.cases} comparison{'s' * (s.cases != 1)}"
+                          + (f" ({', '.join(named)})" if len(named) <= 6 else "")
+                          + f" (paper {reported.get(m, np.nan):.1%}; {'; '.join(notes)}) → {v}"
+                          + (f": fewer than {MIN_COMPARISONS} distinct comparisons, too few for a verdict" if few
+                             else "")))
+    return checks
+
+
+def _failed_arms(frame: pd.DataFrame, better, worse, by: str) -> str:
+    """The arms of a share claim whose every sample failed, so that their comparisons are missing from every share,
+    in words ("" when none)."""
+    names = failed_arm_names(frame, better, worse, by)
+    return f"no comparison for {'; '.join(names)}: {MISSING_NOTE}" if names else ""
+
+
 def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataFrame, crops: pd.DataFrame, metrics,
                want_above: dict) -> Finding:
     """Our share of distinct comparisons improved against the paper's, per metric: holds when the share's interval
-    lies wholly on the paper's side of 50 % (``verdicts.share_interval``). On the paper's tables: the same side of
-    50 % as the reported share."""
+    lies wholly on the paper's side of 50 % (``verdicts.share_interval``) over at least ``MIN_COMPARISONS``
+    comparisons. On the paper's tables: the same side of 50 % as the reported share (``_paper_share_checks``)."""
     reported = paper_tables()
     reported = reported[reported["table"] == table].set_index("metric")["mean"]
     if ev.source == "paper":
-        if table == "table1":  # recompute Table 1 from the paper's own Tables 8-11 means
-            pct = percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
-            parts = [f"{m}: reported {reported.get(m, np.nan):.1%}, recomputed from Tables 8-11 "
-                     + (f"{pct.loc[m, 'improved']:.1%} of {pct.loc[m, 'cases']}" if m in pct.index else "n/a")
-                     for m in metrics]
-            ok = all(m in pct.index and (pct.loc[m, "improved"] > 0.5) == (reported.get(m, np.nan) > 0.5)
-                     for m in metrics if m in reported)
-            return Finding(HOLDS if ok else FAILS, "; ".join(parts))
-        parts = [f"{m}: reported {reported[m]:.1%}" for m in metrics if m in reported]
-        ok = all((reported[m] > 0.5) == want_above[m] for m in metrics if m in reported and m in want_above)
-        return Finding(HOLDS if ok else FAILS, "; ".join(parts))
+        return combine_testable(_paper_share_checks(table, frame, better, worse, by, metrics, want_above, reported),
+                                "the paper's tables give none of these shares")
     if frame.empty and crops.empty:
         return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
-    return combine(share_checks(frame, crops, better, worse, by, metrics, want_above, reported),
-                   "no comparable pairs in the stored results")
+    found = combine(share_checks(frame, crops, better, worse, by, metrics, want_above, reported),
+                    "no comparable pairs in the stored results")
+    arms = _failed_arms(frame, better, worse, by) if found.verdict != UNTESTABLE else ""
+    return Finding(found.verdict, found.detail + (f"; {arms}" if arms else ""))
 
 
 def _claim_table1(ev: Evidence) -> Finding:
@@ -104,14 +196,34 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
     Fisher-z interval over those points; on the paper's tables, r against the threshold alone."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
-        if a not in w or b not in w:
-            return Finding(UNTESTABLE, f"{a} or {b} not in the {'tables' if ev.source == 'paper' else 'results'}")
+        lack = [metric_words(m) for m in (a, b) if m not in w]
+        if lack:
+            where = "the paper's tables give" if ev.source == "paper" else "the stored main results hold"
+            return Finding(UNTESTABLE, f"{where} no {' and no '.join(lack)}, so r({label(a)}, {label(b)}) cannot "
+                                       "be computed")
+        short = w[w[[a, b]].isna().any(axis=1)]
         w = w[[a, b]].dropna()
         w = w[w.groupby(level="dataset")[a].transform("count") > 2] if "dataset" in w.index.names else w
         if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
             return Finding(UNTESTABLE, f"fewer than 3 varying points for {a} and {b}")
-        return correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
+        found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
+        if short.empty:
+            return found
+        return Finding(found.verdict, f"{found.detail}; " + "; ".join(_no_point(ev, k, r, (a, b))
+                                                                          for k, r in short.iterrows()))
     return test
+
+
+def _no_point(ev: Evidence, key, row: pd.Series, metrics) -> str:
+    """Why a (dataset, method) is not a point of a correlation, in words: the metric it lacks, and whether every seed
+    of it had failed samples (such cells are left out of set-level metrics)."""
+    key = key if isinstance(key, tuple) else (key,)
+    lack = [m for m in metrics if not np.isfinite(row[m])]
+    f = ev.select("main", dataset=key[0], method=key[-1])
+    f = f[f["metric"].isin(lack)] if not f.empty else f
+    every = "failed" in f and not f.empty and bool((f["failed"].fillna(0) > 0).all())
+    why = " (every seed of it had failed samples)" if every else ""
+    return f"{' '.join(map(str, key))} has no {' or '.join(label(m) for m in lack)}{why}, so it is not a point here"
 
 
 def _main_by_dataset(ev: Evidence):
@@ -122,7 +234,7 @@ def _main_by_dataset(ev: Evidence):
 
 
 def _claim_edm_tradeoff(ev: Evidence) -> Finding:
-    checks = [versus(ev, "main", {"dataset": ds}, "edm", "ddim", m, higher=m == "s_hf", prefix=f"{ds}: ")
+    checks = [versus_or_tie(ev, "main", {"dataset": ds}, "edm", "ddim", m, higher=m == "s_hf", prefix=f"{ds}: ")
               for ds in _datasets(ev) for m in ("s_hf", "s_lf")]
     return combine(checks, "needs main results with edm and ddim")
 
@@ -137,8 +249,8 @@ def _claim_taba_structure(ev: Evidence) -> Finding:
         if "taba" not in means.index or not ovg:
             continue
         best = max(ovg, key=lambda m: means[m])
-        checks.append(versus(ev, "main", {"dataset": ds}, "taba", best, "s_lf", higher=False,
-                              prefix=f"{ds} (best OVG by mean S_LF: {best}): "))
+        checks.append(versus_or_tie(ev, "main", {"dataset": ds}, "taba", best, "s_lf", higher=False,
+                                    prefix=f"{ds} (best OVG by mean S_LF: {best}): "))
     return combine(checks, "needs main results with taba and an OVG variant")
 
 
@@ -159,7 +271,8 @@ def _claim_ovg_front(ev: Evidence) -> Finding:
 def _claim_ovg_vs_ddim(ev: Evidence) -> Finding:
     checks = []
     for ds in _datasets(ev):
-        checks += [versus(ev, "main", {"dataset": ds}, "ovg", "ddim", m, prefix=f"{ds}: ") for m in ("s_hf", "s_dc")]
+        checks += [versus_or_tie(ev, "main", {"dataset": ds}, "ovg", "ddim", m, prefix=f"{ds}: ")
+                   for m in ("s_hf", "s_dc")]
         crops = ev.select("main", per_crop=True, dataset=ds)
         checks.append(texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
                       if not crops.empty else None)
@@ -200,10 +313,12 @@ def _claim_pareto(ev: Evidence) -> Finding:
 
 _PAIRED = ("; each a paired 95 % bootstrap interval over the test crops both sides scored, beyond the minimal "
            "effect (0.01 of a score, 0.1 dB of PSNR): holds when every comparison does, does not hold when one lies "
-           "wholly on the wrong side beyond it, else inconclusive (the paper's tables: the means)")
+           f"wholly on the wrong side beyond it, else inconclusive (the paper's tables: the means; {TIE_RULE})")
 _SHARE = (" (means over crops), with a 95 % bootstrap interval over crops (over seeds for S_G) wholly on the paper's "
-          "side of 50 % for every metric; does not hold when wholly on the other side (the paper's tables: the side "
-          "of its reported share)")
+          "side of 50 % for every metric; does not hold when wholly on the other side; a share over fewer than "
+          f"{MIN_COMPARISONS} distinct comparisons is inconclusive, too small a base either way (the paper's tables: "
+          "the side of its reported share, a share of exactly 50 % being a tie, inconclusive; a metric the tables "
+          "do not give is not testable here and the claim is judged on the others)")
 
 
 def _r_rule(pair: str, op: str, threshold: str) -> str:

@@ -1,5 +1,10 @@
 """Claims of the ablations (collapse along an ablation axis, the scale factor's PSNR and monotone trend) and of the
-PCA study, as functions of the scorecard's ``Evidence``; ``studies.claims`` lists them with the others."""
+PCA study, as functions of the scorecard's ``Evidence``; ``studies.claims`` lists them with the others.
+
+Two rules shared with ``studies.claims`` live here: ``versus_or_tie`` (on reported means, two equal means are a tie,
+read as inconclusive: a tie goes neither way) and ``combine_testable`` (checks that cannot be made, such as a metric
+the paper's tables do not report, are shown as "not testable here" and the claim is judged on the others).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +12,50 @@ import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
-from .verdicts import UNTESTABLE, Finding, combine, compare, versus
+from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
+                       signed)
+
+__all__ = ["TIE_RULE", "versus_or_tie", "combine_testable"]
+
+# How two equal reported means read (appended to the rules that decide on means).
+TIE_RULE = "two equal means are a tie, which goes neither way: inconclusive"
+
+
+def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
+                  prefix: str = ""):
+    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
+    the evidence holds them (``verdicts.compare``, three-way), else on the means (``verdicts.compare_means``), where
+    two equal means are a tie and read inconclusive, not "does not hold" (``TIE_RULE``). None when a side is
+    missing."""
+    crops = ev.select(study, per_crop=True, **eq)
+    if not crops.empty and metric in set(crops["metric"]):
+        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
+    f = ev.select(study, **eq)
+    found = compare_means(f, a, b, metric, by=by, higher=higher, prefix=prefix)
+    if found is None:
+        return None
+    means = f[f["metric"] == metric].groupby(by)["value"].mean()
+    if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
+        return INCONCLUSIVE, f"{found[1]} (equal: a tie, neither way) → {INCONCLUSIVE}"
+    return found
+
+
+def combine_testable(checks: list, missing: str) -> Finding:
+    """``verdicts.combine`` over the checks that could be made; checks whose verdict is "not testable here" are
+    listed after them and do not enter the verdict. Nothing testable: not testable here (their texts, else
+    ``missing``)."""
+    checks = [c for c in checks if c is not None]
+    untested = [t for v, t in checks if v == UNTESTABLE]
+    judged = [(v, t) for v, t in checks if v != UNTESTABLE]
+    if not judged:
+        return Finding(UNTESTABLE, "; ".join(untested) or missing)
+    if not untested:
+        return combine(judged, missing)
+    vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in judged]
+    n_inc = vs.count(INCONCLUSIVE)
+    head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
+            + f" ({len(untested)} not testable here): ")
+    return Finding(fold(vs), head + "; ".join(t for _, t in judged) + "; " + "; ".join(untested))
 
 
 def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fixed_ref: tuple[str, ...]):
@@ -19,7 +67,8 @@ def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fi
         for (ds, v), g in f.groupby(["dataset", axis]):
             if values and str(v).lower() not in values:
                 continue
-            checks += [versus(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False, prefix=f"{ds} {v}: ")
+            checks += [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
+                                     prefix=f"{ds} {v}: ")
                        for r in fixed_ref for m in ("s_hf", "s_dc")]
         return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
     return test
@@ -49,8 +98,8 @@ def _claim_scale_psnr(ev: Evidence) -> Finding:
         top = max(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
         eq, pre = {"dataset": ds, "scale": top}, f"{ds} {_scale_name(top, labels, ev.source)}: "
         for m in [m for m in ("taba", "ovg") if m in set(g["method"])]:
-            checks += [versus(ev, "scale", eq, "ddim", m, "psnr", prefix=pre),
-                       versus(ev, "scale", eq, "ddim", m, "s_hf", higher=False, prefix=pre)]
+            checks += [versus_or_tie(ev, "scale", eq, "ddim", m, "psnr", prefix=pre),
+                       versus_or_tie(ev, "scale", eq, "ddim", m, "s_hf", higher=False, prefix=pre)]
     return combine(checks, "needs scale_factor results with ddim, taba / ovg, PSNR and S_HF")
 
 
@@ -72,11 +121,14 @@ def _claim_scale_monotone(ev: Evidence) -> Finding:
                                prefix=f"{ds}: ddim ") for step in zip(order, order[1:])]
             continue
         vals = [g[g["scale"] == s]["value"].mean() for s in order]
-        ok = all(a > b for a, b in zip(vals, vals[1:]))
+        steps = list(zip(vals, vals[1:]))
+        ok = all(a > b for a, b in steps)
+        tied = not ok and not any(a < b for a, b in steps)   # no step the other way, but equal means somewhere
         sep = " > " if ok else ", "
-        checks.append((ok, f"{ds}: S_DC of ddim "
-                           + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
-                                      for s, v in zip(order, vals))))
+        text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
+                                                for s, v in zip(order, vals))
+        checks.append((INCONCLUSIVE, f"{text} (equal at a step: a tie, neither way) → {INCONCLUSIVE}") if tied
+                      else (ok, text))
     return combine(checks, "needs scale_factor results at two or more factors")
 
 
@@ -91,10 +143,20 @@ def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
         d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
         ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
         v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
-        return v, (f"{ds}: k90 {a} − {b} {ci.mean:+.1f} [{ci.lo:+.1f}, {ci.hi:+.1f}] ({len(d)} subsamples of {m} "
-                   f"latents) → {v}")
+        return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
+                   f"subsamples of {m} latents) → {v}")
 
     return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
+
+
+def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
+    """A dataset with one sparsity level: the claim's "more so as the input gets sparser" cannot be tested on it, so
+    it is not a test of the claim; its k90 against Gaussian noise's is shown as the half it can speak to."""
+    v, text = check
+    text = text.rsplit(" → ", 1)[0] if isinstance(v, str) else text
+    said = v if isinstance(v, str) else (HOLDS if v else FAILS)
+    return UNTESTABLE, (f"{ds}: one sparsity level only ({name}), so \"more so as the input gets sparser\" cannot be "
+                        f"tested on it ({text}; that half alone: {said})")
 
 
 def _claim_pca(ev: Evidence) -> Finding:
@@ -114,14 +176,18 @@ def _claim_pca(ev: Evidence) -> Finding:
         ks = [int(inv["k90"].values[i]) for i in order]
         names = [str(inv["series"].values[i]) for i in order]
         if "k90_draws" in res:  # subsampled k90s: three-way verdicts on paired differences
-            checks += _k90_checks(ds, res, names)
+            found = _k90_checks(ds, res, names)
+            checks += found if len(names) > 1 else [_one_level(ds, names[0], found[0])]
+            continue
+        text = (f"{ds}: components for 90 % of the variance: gaussian {int(gauss)}, "
+                + ", ".join(f"{n} {k}" for n, k in zip(names, ks)))
+        if len(ks) == 1:
+            checks.append(_one_level(ds, names[0], (ks[0] < gauss, text)))
             continue
         fewer = all(k < gauss for k in ks)
-        sparser = all(a >= b for a, b in zip(ks, ks[1:])) and len(ks) > 1 and ks[0] > ks[-1]
-        ok = fewer and (sparser or len(ks) == 1)
-        checks.append((ok, f"{ds}: components for 90 % of the variance: gaussian {int(gauss)}, "
-                           + ", ".join(f"{n} {k}" for n, k in zip(names, ks))))
-    return combine(checks, "needs pca_collapse results")
+        sparser = all(a >= b for a, b in zip(ks, ks[1:])) and ks[0] > ks[-1]
+        checks.append((fewer and sparser, text))
+    return combine_testable(checks, "needs pca_collapse results")
 
 
 # How comparisons, shares and correlations are decided (``studies.verdicts``), appended to each claim's rule.

@@ -155,6 +155,7 @@ class Evidence:
     files: dict = field(default_factory=dict)      # study -> [paths] (ours)
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
+    spaces: dict = field(default_factory=dict)     # (study, dataset) -> {arm's axis value ("" for one arm): space}
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -172,6 +173,21 @@ class Evidence:
         return f
 
 
+def arm_spaces(ds: xr.Dataset) -> dict:
+    """The data space ("pixel" or "latent") each arm of a results file diffused in: {axis value: space} for an
+    ablation (its arms' ``per_arm`` records, keyed by the value of its last axis), {"": space} for a single-arm study;
+    {} when the results do not record it."""
+    if "per_arm" in ds.attrs and "arms" in ds.attrs:
+        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
+        out = {}
+        for a in arms:
+            space = (per_arm.get(a.get("tag"), {}) or {}).get("space")
+            if space and a.get("coords"):
+                out[str(a["coords"][-1][1])] = str(space)
+        return out
+    return {"": str(ds.attrs["space"])} if ds.attrs.get("space") else {}
+
+
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, "main", "x0", "scale", ...), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
@@ -182,14 +198,16 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     from .verdicts import real_band
 
     band = real_band(ds)
+    spaces = arm_spaces(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
-                    bands={} if band is None else {(short, dataset): band})
+                    bands={} if band is None else {(short, dataset): band},
+                    spaces={(short, dataset): spaces} if spaces else {})
 
 
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, crops, files, extra, bands = [], [], {}, {}, {}
+    frames, crops, files, extra, bands, spaces = [], [], {}, {}, {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -198,6 +216,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             frames.append(one.frame)
             crops.append(one.crops)
             bands.update(one.bands)
+            spaces.update(one.spaces)
             files.setdefault(study, []).append(str(path))
     for study in EXTRA_STUDIES:
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -207,7 +226,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
-    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands,
+    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces,
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 
@@ -253,10 +272,22 @@ def scale_labels(values) -> dict:
     return dict(zip(nums, PAPER_SCALES)) if len(nums) == 3 else {}
 
 
+def _space_note(space: str | None, paper_space: str) -> str:
+    """Which of our spaces a row comes from, beside the paper's: "our pixel-space models beside the paper's
+    latent-space rows" ("" when not recorded)."""
+    if not space:
+        return ""
+    if space == paper_space:
+        return f"our {space}-space models, in the same space as the paper's rows"
+    return f"our {space}-space models beside the paper's {paper_space}-space rows"
+
+
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
     """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1 and 6: the
     share's 95 % interval, ``paper_shares``), ours_n (seeds; Tables 1, 6: distinct comparisons), ours_failed (samples
-    left out of the mean; NaN where not recorded), ours_from."""
+    left out of the mean; NaN where not recorded), ours_from: which study, dataset and arm, in which data space
+    (pixel or latent, beside the paper's), and which methods coincide (one text for every row of a table's source, so
+    the scorecard states it once)."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -275,11 +306,13 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             continue
         a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
                                                  space="latent", real=dataset == pds)
-        note = "" if dataset == pds else " (bundled stand-in)"
+        space = _space_note(ev.spaces.get(("main", dataset), {}).get(""), "latent")
+        note = ", ".join(n for n in ("" if dataset == pds else "bundled stand-in", space) if n)
         same = g.groupby("method")["same_as"].first().to_dict() if "same_as" in g else {}
-        a["ours_from"] = [f"main_results {dataset}" + (f" x{int(factor)}" if factor else "") + note
-                          + (f"; coincides with {same[m]} (counted once in shares)" if same.get(m) else "")
-                          for m in a["method"]]
+        both = "; ".join(f"{m} coincides with {o} sample for sample (counted once in shares)"
+                         for m, o in sorted(same.items()) if o)
+        a["ours_from"] = (f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
+                          + (f" ({note})" if note else "") + (f"; {both}" if both else ""))
         out.append(a)
     for study, (short, axis, table) in ABLATIONS.items():
         g = ev.select(short)
@@ -292,9 +325,17 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             gd = gd[gd[axis].isin(list(labels))].assign(paper_value=lambda d: d[axis].map(labels))
             a = _agg(gd, ["paper_value", axis, "method", "metric"])
             fixed = {"backbone": "unet", "space": "latent", "scale": "x16", axis: a["paper_value"]}
+            arm_space = ev.spaces.get((short, dataset), {})
+            paper_space = a["paper_value"] if axis == "space" else pd.Series("latent", index=a.index)
+
+            def source(v, k, ps) -> str:
+                said = f"{study} {dataset} factor {v} as {k}" if axis == "scale" else f"{study} {dataset} {axis} {v}"
+                space = _space_note(arm_space.get(str(v)), ps)
+                return f"{said} ({space})" if space else said
+
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
-                                ours_from=[f"{study} {dataset} factor {v} as {k}" if axis == "scale" else
-                                           f"{study} {dataset} {axis} {v}" for v, k in zip(a[axis], a["paper_value"])],
+                                ours_from=[source(v, k, ps) for v, k, ps in zip(a[axis], a["paper_value"],
+                                                                                paper_space)],
                                 **fixed))
     from .paper_shares import table1_rows, table6_rows
 

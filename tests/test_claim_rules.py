@@ -1,0 +1,274 @@
+"""The rules behind the verdicts' wording: what missing data, ties, small shares and failed arms read as, which data a
+figure or chapter is judged on, and that the generated sentences follow the numbers they quote."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from spectral_collapse.studies import claims as C
+from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import verdicts as V
+from spectral_collapse.studies.shares import MIN_COMPARISONS, comparison_outcomes
+
+
+def claim(key: str):
+    return next(c.test for c in C.CLAIMS if c.key == key)
+
+
+# ----------------------------------------------------------------------------------- the paper's own tables
+
+def _paper_main(metrics=("s_hf", "s_dc", "s_lf")) -> S.Evidence:
+    """Paper-style evidence (reported means only) where stochastic methods beat deterministic ones on S_HF and S_DC
+    and lose on S_LF, as the paper's Table 1 reports; no S_G."""
+    rows = []
+    for ds in ("a", "b"):
+        for m in (*S.STOCHASTIC, *S.DETERMINISTIC):
+            stoch = m in S.STOCHASTIC
+            for metric in metrics:
+                v = {"s_hf": 0.9 if stoch else 0.7, "s_dc": 0.95 if stoch else 0.6, "s_lf": 0.5 if stoch else 0.7}
+                rows.append(dict(study="main", dataset=ds, method=m, seed=0, metric=metric, value=v[metric]))
+    return S.Evidence(frame=pd.DataFrame(rows), source="paper")
+
+
+def test_a_metric_the_tables_lack_is_not_testable_and_the_claim_is_judged_on_the_others():
+    found = claim("table1")(_paper_main())
+    assert found.verdict == C.HOLDS, found.detail          # every recomputed share on the reported side
+    assert "s_g: reported" in found.detail and "give no S_G (the Gaussianity score)" in found.detail
+    assert "(1 not testable here)" in found.detail
+    nothing = claim("table1")(_paper_main(metrics=()).__class__(frame=pd.DataFrame(
+        columns=["study", "dataset", "method", "seed", "metric", "value"]), source="paper"))
+    assert nothing.verdict == C.UNTESTABLE
+    # a correlation names exactly what is missing, in words
+    corr = claim("corr_dc_g")(_paper_main())
+    assert corr.verdict == C.UNTESTABLE and "no S_G (the Gaussianity score)" in corr.detail
+    assert "S_DC" not in corr.detail.split("cannot")[0].replace("r(S_DC, S_G)", "")   # S_DC is there: not named
+
+
+def test_equal_reported_means_are_a_tie_not_the_other_way():
+    f = pd.DataFrame([dict(study="main", dataset="d", method=m, seed=0, metric="s_dc", value=v)
+                      for m, v in (("ddim", 0.88), ("taba", 0.99), ("edm", 0.88))])
+    found = claim("collapse_sdc")(S.Evidence(frame=f, source="paper"))
+    assert found.verdict == C.INCONCLUSIVE and "a tie, neither way" in found.detail
+    f.loc[f["method"] == "edm", "value"] = 0.80                 # now the other way: does not hold
+    assert claim("collapse_sdc")(S.Evidence(frame=f, source="paper")).verdict == C.FAILS
+    rule = next(c.rule for c in C.CLAIMS if c.key == "collapse_sdc")
+    assert "two equal means are a tie" in rule and "inconclusive" in rule
+
+
+# ------------------------------------------------------------------------------------- shares (Table 6)
+
+def _x0_results(factors=(4,), ovg_fails=True, seeds=(0, 1, 2), n=6) -> xr.Dataset:
+    """eps_vs_x0-like results: the x0 arm worse than eps on S_DC for every method; OVG with the x0 model failing on
+    every sample when ``ovg_fails`` (its scores NaN, as stored)."""
+    rng = np.random.default_rng(0)
+    methods = ["ddim", "taba", "ovg"]
+    dims = ("parameterization", "factor", "method", "seed", "sample")
+    shape = (2, len(factors), len(methods), len(seeds), n)
+    data = {m: rng.random(shape) for m in ("psnr", "s_hf", "s_lf")}
+    s_dc = 0.5 + 0.05 * rng.random(shape)
+    s_dc[1] -= 0.3
+    data["s_dc"] = s_dc
+    failed = np.zeros(shape, bool)
+    if ovg_fails:
+        failed[1, :, 2] = True
+    ds = xr.Dataset({k: (dims, np.where(failed, np.nan, v)) for k, v in data.items()},
+                    coords={"parameterization": ["eps", "x0"], "factor": list(factors), "method": methods,
+                            "seed": list(seeds), "sample": np.arange(n)})
+    ds["failed"] = (dims, failed)
+    ds["crop"] = (("seed", "sample"), np.arange(len(seeds) * n).reshape(len(seeds), n))
+    ds.attrs.update(dataset="ihc-sr", study="eps_vs_x0", axes=json.dumps(["parameterization", "factor"]))
+    return ds
+
+
+def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the_failed_arm():
+    ev = S.evidence_of(_x0_results(), "x0")
+    found = dict((c.key, f) for c, f in C.judged_on(ev, "x0"))["x0_cure"]
+    # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
+    assert "s_dc: 0.0% [0.0%, 0.0%] of 2 comparisons (ddim x4 lost, taba x4 lost)" in found.detail
+    assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
+    assert f"fewer than {MIN_COMPARISONS} distinct comparisons" in found.detail
+    n = 3 * 6   # OVG's every x0 sample: 3 seeds x 6 crops
+    assert (f"no comparison for ovg x4, which diverged on every crop with the x0 model ({n} of its {n} samples "
+            "failed)") in found.detail
+    assert "counts only the remaining comparisons" in found.detail
+    # the sample line counts the methods the claims count, and names the arm whose every sample failed
+    from spectral_collapse.studies.samples import sample_size
+
+    said = sample_size(ev, ("x0",))
+    assert "the 3 methods the claims count: ddim, taba, ovg" in said
+    assert f"{n} of {2 * 3 * n} samples failed" in said and "every sample of ovg with the x0 model" in said
+    # with three factors there are enough comparisons: the same losses now do not hold
+    many = dict((c.key, f) for c, f in C.judged_on(S.evidence_of(_x0_results(factors=(2, 4, 8)), "x0"), "x0"))
+    assert "of 6 comparisons" in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
+
+
+def test_the_comparisons_named_are_the_ones_the_share_counts():
+    ev = S.evidence_of(_x0_results(factors=(2, 4), ovg_fails=False), "x0")
+    from spectral_collapse.studies.paper_shares import x0_frames
+    from spectral_collapse.studies.shares import share_comparisons
+
+    frame, crops, xs, eps, by = x0_frames(ev)
+    for metric in ("s_hf", "s_dc"):
+        share = V.share_table(frame, crops, xs, eps, by, (metric,)).iloc[0]
+        out, _, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
+        score = out["outcome"].map({"won": 1.0, "tie": 0.5, "lost": 0.0})
+        assert len(out) == share.cases == 6 and score.mean() == pytest.approx(share.share)
+        # each comparison's means, recomputed here from the crops
+        c = crops[crops["metric"] == metric]
+        for r in out.itertuples():
+            g = c[(c["method"] == r.method) & (c["scale"] == r.scale)]
+            assert r.value_better == pytest.approx(g[g[by] == "x0"]["value"].mean())
+            assert r.value_worse == pytest.approx(g[g[by] == "eps"]["value"].mean())
+
+
+def test_s_g_ties_are_named_with_both_values_and_the_resolution():
+    from spectral_collapse.metrics.latent import ks_resolution
+
+    f = pd.DataFrame({"dataset": "d", "method": "ddim", "parameterization": ["x0", "eps"], "seed": 0,
+                      "metric": "s_g", "value": [0.008, 0.0], "n": 16})
+    out = comparison_outcomes(f, "x0", "eps", "parameterization", ["dataset", "method"], "seed")
+    assert out["outcome"].tolist() == ["tie"] and out["resolution"].iloc[0] == pytest.approx(ks_resolution(16))
+
+
+# ------------------------------------------------------------------------------------- sample lines and pages
+
+def test_the_pareto_sweep_counts_validation_crops():
+    from spectral_collapse.studies.samples import _extra_counts
+
+    res = xr.Dataset(coords={"base": [0, 1], "eta_hf": [0, 1], "eta_lf": [0, 1, 2], "sample": np.arange(12),
+                             "method": [0, 1, 2]})
+    res.attrs["tuning_split"] = "validation crops 48-59 of the paired split, apart from the crops the tables score"
+    said = _extra_counts("pareto", res)
+    assert said.startswith("12 crops (validation crops 48-59") and "test crops" not in said
+    del res.attrs["tuning_split"]
+    assert _extra_counts("pareto", res).startswith("12 validation crops")
+
+
+def test_scorecard_source_is_one_sentence_per_table_with_the_space_of_our_models():
+    methods = ["ddim", "null_class", "direct_inversion", "taba"]
+    values = np.random.default_rng(1).random((4, 2, 3))
+    values[2] = values[1]                                          # direct_inversion == null_class, sample for sample
+    ds = xr.Dataset({"s_hf": (("method", "seed", "sample"), values)},
+                    coords={"method": methods, "seed": [0, 1], "sample": [0, 1, 2]})
+    ds.attrs.update(dataset="ihc-sr", space="pixel", data_meta=json.dumps({"factor": 4}))
+    rows = S.our_table_rows(S.evidence_of(ds, "main"))
+    src = set(rows.loc[rows["table"] == "table9", "ours_from"])
+    assert len(src) == 1, src                                      # stated once on the page
+    text = src.pop()
+    assert "our pixel-space models beside the paper's latent-space rows" in text
+    assert "direct_inversion coincides with null_class" in text and text.count("main_results ihc-sr") == 1
+
+
+def test_the_pca_claim_needs_several_sparsity_levels():
+    def res(series, factors, k90):
+        return xr.Dataset({"k90": ("series", k90)},
+                          coords={"series": series, "method": ("series", ["ddim"] * (len(series) - 1) + ["gaussian"]),
+                                  "factor": ("series", factors)})
+
+    one = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
+        "edges": res(["ddim", "gaussian"], [0, 0], [50, 110])}}))
+    assert one.verdict == C.UNTESTABLE and "one sparsity level only" in one.detail
+    both = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
+        "edges": res(["ddim", "gaussian"], [0, 0], [50, 110]),
+        "sr": res(["ddim x2", "ddim x4", "gaussian"], [2, 4, 0], [90, 60, 110])}}))
+    assert both.verdict == C.HOLDS and "(1 not testable here)" in both.detail   # judged on sr alone
+
+
+def test_a_figure_drawn_from_one_dataset_is_judged_on_it_alone():
+    from spectral_collapse.report.paper_figures import FIGURES, agreement_sentence, on_datasets
+
+    rows = []
+    for ds, lf in (("ihc-sr", -0.1), ("ihc-edges", +0.1)):   # EDM loses structure on ihc-sr only
+        for m, hf, slf in (("ddim", 0.8, 0.7), ("edm", 0.9, 0.7 + lf)):
+            rows += [dict(study="main", dataset=ds, method=m, seed=0, metric="s_hf", value=hf),
+                     dict(study="main", dataset=ds, method=m, seed=0, metric="s_lf", value=slf)]
+    ev = S.Evidence(frame=pd.DataFrame(rows))
+    assert claim("edm_tradeoff")(ev).verdict == C.FAILS
+    fig2 = next(f for f in FIGURES if f.number == 2)
+    assert fig2.datasets == ("ihc-sr",) and claim("edm_tradeoff")(on_datasets(ev, fig2.datasets)).verdict == C.HOLDS
+    assert agreement_sentence("undecided") == "Whether our analogue agrees with it is undecided"
+    assert agreement_sentence("partly agrees") == "Our analogue partly agrees with it"
+
+
+# ----------------------------------------------------------------------------------------- latent chapters
+
+def test_the_pca_reference_is_computed_not_one_half():
+    from spectral_collapse.report.latents import uniform_auc, verdict
+
+    m = 16
+    assert uniform_auc(m) == pytest.approx(np.mean(np.arange(1, m + 1) / m))
+    ds = xr.Dataset({"k90": ("series", [10, 14]), "auc": ("series", [0.7, 0.566]), "n": ("series", [64, 64]),
+                     "n_components": ("series", [m, m])},
+                    coords={"series": ["ddim", "gaussian"], "method": ("series", ["ddim", "gaussian"]),
+                            "factor": ("series", [0, 0])}, attrs={"study": "pca_collapse", "model_factor": 0})
+    said = verdict(ds)
+    assert f"0.5 + 1/(2 × {m}) = {uniform_auc(m):.3f}" in said and "Gaussian noise of the same count" in said
+    assert "0.5 = uniform" not in said and "x0" not in said and "model without an SR factor" in said
+
+
+def _mv(s_dc, s_hf, methods):
+    pts = np.stack([s_dc, np.zeros_like(s_dc) + 0.5 * s_dc, s_hf], 1)
+    names = ["s_dc", "s_g", "s_hf"]
+    return xr.Dataset({"slope": ("domain", [-3.0, -3.4]),
+                       "filtered_s_hf": (("filter", "held_out"), np.array([[0.5, 0.6], [0.95, 0.96]])),
+                       "unfiltered_s_hf": ("held_out", [0.97, 0.97]),
+                       "points": (("point", "metric"), pts), "point_method": ("point", methods),
+                       "point_seed": ("point", np.zeros(len(methods), int)),
+                       "pearson": (("metric_a", "metric_b"), np.corrcoef(pts.T))},
+                      coords={"domain": ["source", "target"], "filter": ["lowpass", "highpass"], "metric": names,
+                              "metric_a": names, "metric_b": names},
+                      attrs={"wavelet": "symN", "study": "metric_validation"})
+
+
+@pytest.mark.parametrize("slope", [0.0, 1.0])
+def test_a_strong_correlation_is_read_by_the_claims_three_way_rule(slope):
+    from spectral_collapse.report.latents import verdict
+
+    rng = np.random.default_rng(3)
+    methods = [f"m{i}" for i in range(12)]
+    s_dc = rng.random(12)
+    s_hf = slope * s_dc + 0.3 * rng.random(12)
+    said = verdict(_mv(s_dc, s_hf, methods))
+    r = float(np.corrcoef(s_hf, s_dc)[0, 1])
+    lo, hi = V.fisher_interval(r, 12)
+    want = V.correlation_verdict(r, lo, hi, +1, 0.5)
+    assert f"S_DC with S_HF {want}" in said and f"{r:+.2f}".replace("-", "−") in said
+    assert "agrees" not in said.split("strong positive correlations")[1]   # never the sign alone
+    if slope == 0.0:
+        assert want != V.HOLDS
+
+
+# ------------------------------------------------------------------------------------------------ schedules
+
+def test_schedule_verdict_follows_the_shares():
+    from spectral_collapse.report.schedule import verdict
+
+    methods = ["ddim", "ovg", "low", "mid", "high"]
+    s_hf = {"ddim": 0.80, "ovg": 0.90, "low": 0.75, "mid": 0.888, "high": 0.905}
+    share = {m: (v - s_hf["ddim"]) / (s_hf["ovg"] - s_hf["ddim"]) for m, v in s_hf.items()}
+    ds = xr.Dataset({"s_hf_mean": ("method", [s_hf[m] for m in methods]),
+                     "s_hf_gain_share": ("method", [share[m] for m in methods]),
+                     "time_ratio": ("method", [1.0, 1.8, 1.2, 1.1, 1.0]),
+                     "backward_passes": ("method", [0, 100, 34, 32, 34]),
+                     "psnr": (("method", "sample"), np.full((5, 2), 20.0))}, coords={"method": methods})
+    ds.attrs.update(schedules=json.dumps({t: {"sigma_range": [i, i + 1]} for i, t in enumerate(("low", "mid", "high"))}),
+                    max_time_ratio=1.5, target_rule="r", target_met=0, best_schedule="")
+    said = verdict(ds)
+    assert f"The largest is the high third's (sigma 2 to 3, {share['high']:.0%})" in said
+    assert f"the mid third alone keeps {share['mid']:.0%} as well" in said and "carries most" not in said
+    assert "need not add to 100 %" in said and "partly agrees" in said
+    assert f"low lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
+    assert f"{share['low']:.0%}".replace("-", "−") in said
+
+
+def test_the_latent_arm_names_its_space_in_words():
+    from spectral_collapse.report.ablations import _space_words
+
+    latent = {"space": "latent", "latent_space": json.dumps({"vae": "trained", "checkpoint": "x-vae"})}
+    assert _space_words(latent) == "latent (VAE trained on this dataset)"
+    assert _space_words({"space": "pixel", "latent_space": "null"}) == "pixel"
+    assert '"' not in _space_words(latent)
