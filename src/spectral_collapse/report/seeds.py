@@ -17,7 +17,7 @@ import xarray as xr
 from ..studies.aggregate import TABLE_METRICS, crop_values
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
-           "seed_verdict"]
+           "seed_verdict", "models_table", "model_gates", "s_g_note"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 
@@ -136,3 +136,62 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
                      f"that half-width, so for those an interval over the crops of one model understates how "
                      f"uncertain the number is.")
     return "\n\n".join(lines)
+
+
+def models_table(ds: xr.Dataset) -> tuple[pd.DataFrame, str]:
+    """(the models behind the results, one row per training seed and model, with only the columns that differ
+    between them; one sentence with the settings they share), from ``report.ablations.trained_models``."""
+    import json
+
+    from .ablations import trained_models
+
+    t = trained_models(ds)
+    if t.empty:
+        return t, ""
+    seeds = {tag: int(a.get("seed", tag.rsplit("seed", 1)[-1])) if str(tag.rsplit("seed", 1)[-1]).isdigit() else tag
+             for tag, a in json.loads(ds.attrs["per_arm"]).items()}
+    t.insert(0, "training seed", t.pop("arm").map(lambda a: seeds.get(a, a)))
+    same = [c for c in t.columns if c not in ("training seed", "model", "checkpoint") and t[c].nunique(dropna=False) == 1]
+    words = {"backbone": "backbone", "parameters": "parameters", "shape": "input", "batch": "batch", "lr": "learning rate",
+             "space": "space", "steps": "training steps"}
+    shared = ", ".join(f"{words.get(c, c)} {t[c].iloc[0]}" for c in same)
+    return t.drop(columns=same).set_index(["training seed", "model"]), (f"Shared by every model: {shared}." if shared else "")
+
+
+def model_gates(ds: xr.Dataset, weights_root=None) -> pd.DataFrame:
+    """The quality gate of every model behind the results, read from the report stored with its weights
+    (``report.model_quality.stored_gate_table``: quality.json beside the checkpoint and its shipped copy)."""
+    import json
+    import os
+
+    from .model_quality import stored_gate_table
+
+    folders = {}
+    for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
+        for par, path in json.loads(attrs.get("models") or "{}").items():
+            folders[f"{os.path.basename(str(path))}"] = str(path)
+    return stored_gate_table(folders, weights_root)
+
+
+def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
+    """What the S_G cells of the per-run table are (a set-level score: mean ± standard deviation over the
+    translation seeds of one training run), and which methods read zero to ``digits`` decimals in every run and
+    seed: there S_G has saturated at 0 (the latents' variance is off by a few per cent), and norm_z orders them."""
+    if "s_g" not in ds:
+        return ""
+    n = ds.sizes.get("seed", 1)
+    seeds = ", ".join(str(int(v)) for v in ds["seed"].values) if "seed" in ds.dims else "0"
+    text = (f"S_G is one number per set of latents (one translation seed's test crops), so its cells give the mean ± "
+            f"standard deviation over the {n} translation seeds ({seeds}) of each training run, not an interval over "
+            "crops.")
+    dims = [d for d in ds["s_g"].dims if d != "method"]
+    top = np.asarray(ds["s_g"].max(dims).transpose("method").values, dtype=float)
+    zero = [str(m) for m, v in zip(ds["method"].values, top) if v < 0.5 * 10 ** -digits]
+    if zero:
+        names = [f"`{m}`" for m in zero]
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+        text += (f" For {listed}, every set of every run scores below "
+                 f"{0.5 * 10 ** -digits:g}, shown as {0:.{digits}f} ± {0:.{digits}f}: S_G has saturated at 0, as it "
+                 "does once the latents' variance is off by a few per cent; the main-results chapters give norm_z, "
+                 "which still orders such sets.")
+    return text

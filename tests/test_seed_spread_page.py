@@ -1,0 +1,63 @@
+"""The training-seeds chapter's own tables: the models behind it with the settings they share said once, the gate
+report each keeps with its weights, and what its S_G cells are (a mean ± std over translation seeds, zero where S_G
+has saturated)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import xarray as xr
+
+from spectral_collapse.models.quality import THRESHOLDS
+from spectral_collapse.report.seeds import model_gates, models_table, s_g_note
+
+
+def _results(tmp_path, s_g: np.ndarray, failing: str | None = None) -> xr.Dataset:
+    """A seed_spread results set: 2 training seeds x (eps, edm) models with configs and gate reports on disk."""
+    per_arm = {}
+    for k in (0, 1):
+        models = {}
+        for par, steps in (("eps", 6000), ("edm", 8000)):
+            folder = tmp_path / f"m-{par}{f'-seed{k}' if k else ''}-quick-0123456789ab"
+            folder.mkdir()
+            (folder / "config.json").write_text(json.dumps({
+                "parameters": 1000, "model": {"backbone": {"kind": "unet", "in_channels": 3, "sample_size": 8}},
+                "train": {"steps": steps, "batch_size": 32, "lr": 1e-3}}))
+            ok = folder.name != failing
+            rows = [{"check": "mean", "sampler": "DDIM", "label": 1, "value": 0.05 if ok else 0.5,
+                     "threshold": THRESHOLDS["mean"], "rule": "<=", "passed": ok, "bands": None}]
+            (folder / "quality.json").write_text(json.dumps({"model": folder.name, "rows": rows}))
+            models[par] = str(folder)
+        per_arm[f"train_seed{k}"] = {"models": json.dumps(models), "latent_space": "null"}
+    return xr.Dataset({"s_g": (("train_seed", "method", "seed"), s_g)},
+                      coords={"train_seed": [0, 1], "method": ["ddim", "taba"], "seed": [0, 1, 2]},
+                      attrs={"per_arm": json.dumps(per_arm)})
+
+
+def test_models_table_keeps_what_differs_and_states_what_is_shared(tmp_path):
+    ds = _results(tmp_path, np.zeros((2, 2, 3)))
+    table, shared = models_table(ds)
+    assert list(table.index.names) == ["training seed", "model"]
+    assert set(table.index.get_level_values(0)) == {0, 1}
+    assert "steps" in table.columns and "lr" not in table.columns and "space" not in table.columns
+    assert "batch 32" in shared and "learning rate 0.001" in shared and "space pixel" in shared
+
+
+def test_model_gates_read_each_models_stored_report(tmp_path):
+    ds = _results(tmp_path, np.zeros((2, 2, 3)), failing="m-edm-seed1-quick-0123456789ab")
+    gates = model_gates(ds, weights_root=tmp_path / "no-shipped-copies")
+    assert len(gates) == 4
+    assert gates.loc["m-edm-seed1-quick-0123456789ab", "gate"] == "fails"
+    assert (gates.drop(index="m-edm-seed1-quick-0123456789ab")["gate"] == "passes").all()
+    assert gates.loc["m-eps-quick-0123456789ab", "steps"] == 6000
+
+
+def test_s_g_note_names_the_seeds_and_the_methods_that_read_zero(tmp_path):
+    rng = np.random.default_rng(0)
+    s_g = np.stack([np.full((2, 3), 1e-9), rng.uniform(0.4, 0.7, (2, 3))], axis=1)   # ddim saturated, taba not
+    text = s_g_note(_results(tmp_path, s_g))
+    assert "over the 3 translation seeds (0, 1, 2)" in text
+    assert "For `ddim`, every set" in text and "`taba`" not in text and "0.000 ± 0.000" in text
+    s_g[0, 0, 1] = 0.01                                                    # one set of one run reads 0.010
+    (tmp_path / "again").mkdir()
+    assert "For `ddim`" not in s_g_note(_results(tmp_path / "again", s_g))
