@@ -385,3 +385,20 @@ def test_latent_chapters_judge_ddim_against_the_references_three_ways():
     said = R.verdict(dc)
     assert "DDIM below TABA: S_DC ddim − taba" in said and "latents (paired bootstrap): holds" in said
     assert "DDIM below EDM: S_DC ddim − edm +0.100" in said and "(paired bootstrap): does not hold" in said
+
+
+def test_metric_validation_page_leaves_out_metrics_without_networks_and_names_no_path():
+    """A metric computed for no run (LPIPS or FID / KID whose pretrained network was not available offline) is left
+    out of the points table, and the status list says so in words, once, without the file, folder or exception."""
+    import xarray as xr
+
+    pts = np.array([[0.5, np.nan, 0.9], [0.6, np.nan, 0.8]])
+    ds = xr.Dataset({"points": (("point", "metric"), pts), "point_seed": (("point",), [0, 0]),
+                     "point_method": (("point",), ["ddim", "ovg"])}, coords={"metric": ["s_hf", "lpips", "s_dc"]},
+                    attrs={"lpips_status": "unavailable: alexnet-owt-7be5be79.pth not in /root/.cache/torch/hub "
+                                           "(URLError: <urlopen error [Errno -2] Name or service not known>)",
+                           "fid_status": "ok: custom features", "ms_ssim_config": "{}"})
+    assert R.metric_points(ds).columns.tolist() == ["method", "seed", "s_hf", "s_dc"]
+    said = R.metric_status(ds)
+    assert "LPIPS: not computed" in said and "FID / KID: computed" in said and "not available offline" in said
+    assert "/root" not in said and ".pth" not in said and "URLError" not in said

@@ -146,8 +146,10 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric the correlations use."""
+    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
+    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
     pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
+    pts = pts.loc[:, pts.notna().any()]
     pts.insert(0, "seed", ds["point_seed"].values)
     pts.insert(0, "method", ds["point_method"].values)
     return pts
@@ -161,7 +163,13 @@ def metric_status(ds: xr.Dataset) -> str:
         cfg = {}
     ms = (f"{cfg.get('scales')} scales, {'standard' if cfg.get('standard') else 'reduced (non-standard) configuration'}"
           if cfg else "not computed")
-    return f"- LPIPS: {ds.attrs.get('lpips_status')}\n- FID / KID: {ds.attrs.get('fid_status')}\n- MS-SSIM: {ms}\n"
+    from ..metrics.weights import is_unavailable, offline_note, plain_status
+
+    stored = {"LPIPS": ds.attrs.get("lpips_status"), "FID / KID": ds.attrs.get("fid_status")}
+    note = offline_note(stored)
+    return ("".join(f"- {m}: {'not computed (below)' if is_unavailable(r) else plain_status(r)}\n"
+                    for m, r in stored.items()) + f"- MS-SSIM: {ms}\n"
+            + (f"\n{note}\n" if note else ""))
 
 
 # ------------------------------------------------------------------------------------------------- verdicts
