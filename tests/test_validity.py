@@ -63,6 +63,9 @@ def test_cells_show_failed_counts_and_no_spread_for_deterministic_methods():
     text = cell_text(s.loc["taba", "mean"], s.loc["taba", "std"], failed=1, n=11)
     assert "±" in text and "n = 11" in text and "1 failed" in text
     assert cell_text(np.nan, np.nan, failed=12) == "n/a (12 failed)"
+    dead = _results({"ddim": det, "ovg": det}, failed={"ovg": ([0, 1, 2], slice(None))})  # every sample of ovg fails
+    assert deterministic_methods(dead) == {"ddim"}              # identical only in failing: counted in every seed
+    assert summary(dead, ["psnr"]).set_index("method").loc["ovg", "failed"] == 12
 
 
 def test_coinciding_methods_are_counted_once_in_shares():

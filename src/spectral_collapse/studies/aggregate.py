@@ -55,7 +55,8 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 def deterministic_methods(ds: xr.Dataset) -> set[str]:
     """Methods whose per-sample values are identical across every seed (translated once and shared: their std over
-    seeds is 0 by construction, so a table shows their mean alone)."""
+    seeds is 0 by construction, so a table shows their mean alone). A method with no finite value is not one of them:
+    identical only in failing, its failures are counted in every seed."""
     if "seed" not in ds.dims or ds.sizes["seed"] < 2:
         return set()
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "sample" in ds[m].dims]
@@ -64,7 +65,8 @@ def deterministic_methods(ds: xr.Dataset) -> set[str]:
     out = set()
     for m in ds["method"].values:
         v = [ds[k].sel({"method": m}).values for k in keys]
-        if all(np.array_equal(a, a[:1].repeat(a.shape[0], 0), equal_nan=True) for a in v):
+        if any(np.isfinite(a).any() for a in v) and \
+                all(np.array_equal(a, a[:1].repeat(a.shape[0], 0), equal_nan=True) for a in v):
             out.add(str(m))
     return out
 
