@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from spectral_collapse.plotting.palette import METHOD_COLORS, method_colors
+from spectral_collapse.plotting.palette import METHOD_COLORS, REFERENCE_LABELS, method_colors, method_style
 from spectral_collapse.studies.controls import CONTROLS
 from spectral_collapse.studies.translation import BASELINE_LABELS, PAPER_LABELS, STABLE_OVG_LABEL
 
@@ -16,6 +16,65 @@ def test_every_method_and_control_has_its_own_colour():
     assert set(labels) <= set(METHOD_COLORS)
     colours = [METHOD_COLORS[m] for m in labels]
     assert len(set(colours)) == len(colours)
+
+
+# Machado, Oliveira and Fernandes (2009), severity 1, applied to linear RGB
+_CVD = {
+    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                            [-0.003882, -0.048116, 1.051998]]),
+    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                              [-0.011820, 0.042940, 0.968881]]),
+}
+# the colour distances the book's palette keeps (CIEDE2000): every pair at least MIN_ANY apart; a pair closer than
+# CLOSE for normal vision, or closer than MIN_ANY under simulated protanopia or deuteranopia, differs in both point
+# shape and line dash as well
+MIN_ANY, CLOSE, CLOSE_CVD = 18.0, 30.0, 18.0
+
+
+def _lab(hex_colours, cvd=None):
+    from skimage.color import rgb2lab
+
+    rgb = np.array([[int(h[i:i + 2], 16) / 255 for i in (1, 3, 5)] for h in hex_colours])
+    if cvd is not None:
+        lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+        lin = np.clip(lin @ _CVD[cvd].T, 0, 1)
+        rgb = np.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+    return rgb2lab(rgb[None])[0]
+
+
+def _distances(hex_colours, cvd=None):
+    from skimage.color import deltaE_ciede2000
+
+    lab = _lab(hex_colours, cvd)
+    n = len(lab)
+    return deltaE_ciede2000(lab[:, None].repeat(n, 1), lab[None].repeat(n, 0))
+
+
+def test_methods_that_share_a_chart_look_different_also_to_colour_blind_readers():
+    """Every method, control and the Gaussian reference: colours at least MIN_ANY apart (CIEDE2000); where two are
+    closer than CLOSE (or CLOSE_CVD under simulated protanopia / deuteranopia) their point shapes and line dashes
+    differ too, so no two look alike in a scatter or a line chart."""
+    labels = (*PAPER_LABELS, *BASELINE_LABELS, STABLE_OVG_LABEL, *CONTROLS, REFERENCE_LABELS[0])
+    styles = [method_style(m) for m in labels]
+    assert None not in styles
+    colours = [s[0] for s in styles]
+    normal = _distances(colours)
+    cvd = np.minimum(_distances(colours, "protanopia"), _distances(colours, "deuteranopia"))
+    alike = []
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            assert normal[i, j] >= MIN_ANY, (labels[i], labels[j], normal[i, j])
+            if normal[i, j] < CLOSE or cvd[i, j] < CLOSE_CVD:
+                same_shape, same_dash = styles[i][1] == styles[j][1], styles[i][2] == styles[j][2]
+                if same_shape or same_dash:
+                    alike.append((labels[i], labels[j], round(normal[i, j], 1), round(cvd[i, j], 1)))
+    assert not alike
+    # the pairs readers found alike are far apart now (or told apart by shape and dash)
+    for a, b in (("taba", "ovg"), ("edm", "edict"), ("bdia", "ovg_taba"), ("ddim", "ovg_edm"), ("renoise", "taba")):
+        i, j = labels.index(a), labels.index(b)
+        assert normal[i, j] >= CLOSE or (styles[i][1] != styles[j][1] and styles[i][2] != styles[j][2])
+    ddim, ovg = labels.index("ddim"), labels.index("ovg")     # the introduction's pair: far apart in colour alone
+    assert normal[ddim, ovg] >= 40 and cvd[ddim, ovg] >= 30
 
 
 def test_a_method_keeps_its_colour_in_any_subset_and_other_labels_get_unused_colours():

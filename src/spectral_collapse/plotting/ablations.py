@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
@@ -12,7 +13,8 @@ from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from .palette import method_color
 from .charts import image_grid, metric_bars
 
-__all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart"]
+__all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
+           "improvement_intervals"]
 
 SCORES = ("s_hf", "s_dc", "s_lf", "psnr")
 
@@ -26,18 +28,18 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
     return list(itertools.product(*[[v.item() for v in ds[a].values] for a in _axes(ds)]))
 
 
-def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 200, height: int = 170):
-    """One bar chart per metric: methods side by side, one bar per arm; error bars the 95 % bootstrap interval over
-    test crops for a per-crop metric, the std over seeds for a set-level one such as S_G (one-axis studies; a
-    two-axis study returns None)."""
+def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
+    """One bar chart per metric, ``columns`` to a row: methods side by side, one bar per arm; error bars the tables'
+    95 % interval over test crops for a per-crop metric, the std over seeds for a set-level one such as S_G
+    (one-axis studies; a two-axis study returns None)."""
     import altair as alt
 
     axes = _axes(ds)
     if len(axes) != 1:
         return None
-    return alt.hconcat(*[metric_bars(ds, m, color=axes[0], width=width, height=height,
-                                     interval="crops" if "sample" in ds[m].dims else "std")
-                         for m in metrics if m in ds])
+    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height,
+                                    interval="crops" if "sample" in ds[m].dims else "std")
+                        for m in metrics if m in ds], columns=columns)
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
@@ -67,10 +69,19 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
+def _arm_label(axes: list[str], values) -> str:
+    """ "factor 4", "backbone dit", "factor 4, backbone unet": an arm named with its axes, not bare values."""
+    return ", ".join(f"{a} {v}" for a, v in zip(axes, values))
+
+
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) against Gaussian
-    noise of the same count and dimension. When no arm has two finite latents, a Markdown note says so instead."""
+    noise of the same count and dimension, one legend naming exactly the curves drawn (a method whose latents all
+    failed has no curve and no entry); curves that coincide are named in the subtitle. When no arm has two finite
+    latents, a Markdown note says so instead."""
     import altair as alt
+
+    from .charts import coinciding_series, coincidence_note, series_lines, wrap_lines
 
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
@@ -79,37 +90,139 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 
         return Markdown(f"No PCA curve: no arm has two finite inverted latents in this run "
                         f"({ds.attrs.get('n_test')} test images per arm).")
-    pca["arm"] = pca[axes].astype(str).agg(" ".join, axis=1)
+    pca["arm"] = [_arm_label(axes, row) for row in pca[axes].itertuples(index=False)]
     gauss = ds["pca_cev_gaussian"].to_dataframe().reset_index().dropna()
-    gauss["arm"] = gauss[axes].astype(str).agg(" ".join, axis=1) if axes[0] in gauss else "all"
+    if axes[0] in gauss:
+        gauss["arm"] = [_arm_label(axes, row) for row in gauss[axes].itertuples(index=False)]
+        gauss = gauss[gauss["arm"].isin(set(pca["arm"]))]
+    else:   # one reference for every arm
+        gauss = pd.concat([gauss.assign(arm=a) for a in dict.fromkeys(pca["arm"])], ignore_index=True)
     gauss["method"] = "N(0, I)"
-    both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})])
-    return alt.Chart(both).mark_line().encode(
-        x=alt.X("component:Q", title="principal component k"), y=alt.Y("cev:Q", title="cumulative explained variance"),
-        color=method_color(both["method"]), strokeDash="method:N").properties(width=width, height=height).facet(
-        column=alt.Column("arm:N", title=None))
+    both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})],
+                     ignore_index=True)[["arm", "method", "component", "cev"]]
+    drawn = list(dict.fromkeys(both["method"]))
+    subtitle = [f"Curves: {', '.join(drawn)} (first seed)."]
+    failed = [str(m) for m in ds["method"].values if str(m) not in drawn]
+    if failed:
+        subtitle.append(f"No curve for {', '.join(failed)}: fewer than two finite inverted latents.")
+    note = coincidence_note(coinciding_series(both, "method", "component", "cev", by=["arm"]))
+    if note:
+        subtitle += wrap_lines(note + ".", 3 * width)
+    lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
+                         y=alt.Y("cev:Q", title="cumulative explained variance"))
+    return lines.properties(width=width, height=height).facet(
+        column=alt.Column("arm:N", title=None, sort=list(dict.fromkeys(both["arm"])))).properties(
+        title=alt.TitleParams("Cumulative explained variance of the inverted latents", subtitle=subtitle,
+                              anchor="start"))
 
 
-def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 180, height: int = 150):
-    """Each metric's mean over seeds against the SR factor, one line per method (Table 5 as curves)."""
+def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
+    """Each metric against the SR factor, one line per method (Table 5 as curves), with the tables' error bars: the
+    95 % interval over test crops (``ablation_summary``'s ``lo``, ``hi``) and for a set-level score (no crops) the
+    mean ± one std over seeds. Methods sit side by side at each factor so their bars do not hide each other."""
     import altair as alt
+
+    from .palette import method_color, method_dash, method_shape
 
     s = ablation_summary(ds, metrics=metrics)
-    return alt.Chart(s).mark_line(point=True).encode(
-        x=alt.X("factor:O"), y=alt.Y("mean:Q", title=None), color=method_color(s["method"])).properties(
-        width=width, height=height).facet(column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
+    s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
+    by_seed = s["lo"].isna() & s["std"].notna()
+    s.loc[by_seed, "lo"] = s.loc[by_seed, "mean"] - s.loc[by_seed, "std"]
+    s.loc[by_seed, "hi"] = s.loc[by_seed, "mean"] + s.loc[by_seed, "std"]
+    s = s.dropna(subset=["mean"])
+    labels = list(dict.fromkeys(s["method"]))
+    s["factor"] = s["factor"].astype(int)
+    s = s.astype(object).where(s.notna(), None)
+    s[["mean"]] = s[["mean"]].astype(float)
+    x = alt.X("factor:O", title="SR factor", axis=alt.Axis(labelAngle=0))
+    off = alt.XOffset("method:N", sort=labels, scale=alt.Scale(paddingOuter=0.6))
+    enc = dict(x=x, color=method_color(labels), shape=method_shape(labels))
+    lines = alt.Chart().mark_line(strokeWidth=1.6).encode(
+        x=x, xOffset=off, y=alt.Y("mean:Q", title=None, scale=alt.Scale(zero=False)), color=method_color(labels),
+        strokeDash=method_dash(labels))
+    errs = alt.Chart().mark_rule(strokeWidth=1.4).encode(
+        xOffset=off, y=alt.Y("lo:Q", title=None), y2="hi:Q", **{k: v for k, v in enc.items() if k != "shape"}
+    ).transform_filter("isValid(datum.lo) && isValid(datum.hi)")
+    pts = alt.Chart().mark_point(filled=True, size=45, opacity=1).encode(
+        xOffset=off, y=alt.Y("mean:Q", title=None), tooltip=["method", "factor", "metric",
+                                                             alt.Tooltip("mean:Q", format=".3f"),
+                                                             alt.Tooltip("lo:Q", format=".3f"),
+                                                             alt.Tooltip("hi:Q", format=".3f")], **enc)
+    set_level = sorted({m for m, b in zip(s["metric"], by_seed) if b})
+    sub = "Mean with the tables' 95 % interval over test crops"
+    sub += f" ({', '.join(set_level)}: ± one std over seeds)." if set_level else "."
+    return alt.layer(lines, errs, pts, data=s).properties(width=width, height=height).facet(
+        facet=alt.Facet("metric:N", title=None, sort=[m for m in metrics]), columns=4).resolve_scale(
+        y="independent").properties(title=alt.TitleParams("Scores against the SR factor", subtitle=sub,
+                                                          anchor="start"))
 
 
-def improvement_chart(ds: xr.Dataset, width: int = 130, height: int = 150):
-    """x0 minus eps per metric, method and factor (mean over seeds): above 0 the x0 model scores higher."""
+def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
+    """x0 minus eps per (metric, method, factor): for a per-crop metric the mean over the crops both arms scored
+    and its paired 95 % interval (``verdicts.paired_units`` and ``intervals.paired_ci``, as the claims compare),
+    for a set-level one (S_G) the mean ± one std over seeds of ``improvement_table``'s differences. Columns:
+    metric, method, factor, delta, lo, hi, n, unit ("crops" or "seeds")."""
+    from ..metrics.intervals import paired_ci
+    from ..studies.scorecard import crop_frame
+    from ..studies.verdicts import paired_units
+
+    from ..studies.aggregate import TABLE_METRICS
+
+    metrics = TABLE_METRICS if metrics is None else metrics
+    crops = crop_frame(ds, "x0", str(ds.attrs.get("dataset", "")))
+    scale = "scale" if "scale" in crops else "factor"
+    rows = []
+    for m in metrics:
+        if m not in ds:
+            continue
+        if "sample" in ds[m].dims and m in set(crops["metric"]):
+            f = crops[crops["metric"] == m]
+            for (meth, fac), g in f.groupby(["method", scale], sort=False):
+                xa, xb = paired_units(g, "x0", "eps", by="parameterization")
+                if len(xa):
+                    ci = paired_ci(xa, xb)
+                    rows.append((m, meth, int(fac), ci.mean, ci.lo, ci.hi, ci.n, "crops"))
+        else:
+            imp = improvement_table(ds, [m]).dropna(subset=["delta"])
+            for (meth, fac), g in imp.groupby(["method", "factor"], sort=False):
+                d = g["delta"].astype(float)
+                sd = float(d.std(ddof=1)) if len(d) > 1 else np.nan
+                rows.append((m, meth, int(fac), float(d.mean()), float(d.mean() - sd), float(d.mean() + sd),
+                             len(d), "seeds"))
+    return pd.DataFrame(rows, columns=["metric", "method", "factor", "delta", "lo", "hi", "n", "unit"])
+
+
+def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
+    """x0 minus eps per metric, method and factor: above 0 the x0 model scores higher. Error bars: the paired 95 %
+    interval over test crops (± one std over seeds for the set-level S_G; ``improvement_intervals``)."""
     import altair as alt
 
-    imp = improvement_table(ds).dropna(subset=["delta"])
+    from .palette import method_color
+
+    imp = improvement_intervals(ds).dropna(subset=["delta"])
     factors = sorted(imp["factor"].unique().tolist())
-    enc = dict(x=alt.X("method:N", title=None), y=alt.Y("mean(delta):Q", title="x0 - eps"),
-               color=method_color(imp["method"], legend=None))
+    labels = list(dict.fromkeys(imp["method"]))
+    x = alt.X("method:N", title=None, sort=labels, axis=alt.Axis(labelAngle=-30, labelAlign="right"))
+    enc = dict(x=x)
     if len(factors) > 1:   # one bar per factor beside each other; a single factor needs no legend
-        enc.update(xOffset="factor:N", opacity=alt.Opacity("factor:O", title="SR factor"))
-    chart = alt.Chart(imp).mark_bar().encode(**enc).properties(width=width, height=height).facet(
-        column=alt.Column("metric:N", title=None)).resolve_scale(y="independent")
-    return chart.properties(title=f"SR factor {factors[0]}") if len(factors) == 1 else chart
+        enc["xOffset"] = alt.XOffset("factor:N")
+    y = alt.Y("delta:Q", title="x0 − eps")
+    bars = alt.Chart().mark_bar().encode(y=y, color=method_color(labels, legend=None), **enc, **(
+        {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}),
+        tooltip=["method", "factor", alt.Tooltip("delta:Q", format=".4f"), alt.Tooltip("lo:Q", format=".4f"),
+                 alt.Tooltip("hi:Q", format=".4f"), "n", "unit"])
+    errs = alt.Chart().mark_errorbar(ticks={"size": 6}, color="black").encode(
+        y=alt.Y("lo:Q", title="x0 − eps"), y2="hi:Q", **enc).transform_filter(
+        "isValid(datum.lo) && isValid(datum.hi)")
+    zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
+    imp = imp.astype(object).where(imp.notna(), None)
+    units = sorted(set(zip(imp["metric"], imp["unit"])))
+    seeds = [m for m, u in units if u == "seeds"]
+    sub = ["Bars: mean difference; black: its paired 95 % interval over test crops"
+           + (f" ({', '.join(seeds)}: ± one std over seeds)." if seeds else ".")]
+    head = f"x0 minus eps, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus eps per SR factor"
+    order = list(dict.fromkeys(imp["metric"]))
+    return alt.layer(zero, bars, errs, data=imp).properties(width=width, height=height).facet(
+        facet=alt.Facet("metric:N", title=None, sort=order, header=alt.Header(labelFontSize=12)),
+        columns=columns).resolve_scale(y="independent").resolve_axis(x="independent").properties(
+        title=alt.TitleParams(head, subtitle=sub, anchor="start"))

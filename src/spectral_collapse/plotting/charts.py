@@ -19,7 +19,9 @@ import pandas as pd
 import xarray as xr
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid"]
+__all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
+           "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
+           "label_layers"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -73,8 +75,9 @@ def metric_bars(
     interval: str = "std",
 ) -> alt.LayerChart:
     """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
-    ``interval="crops"`` the 95 % bootstrap interval of the mean over every finite value of the group (each test
-    crop once: the tables' intervals, ``metrics.intervals.bootstrap_ci``).
+    ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
+    with methods) the tables' own numbers (``studies.aggregate.summary``, per value of ``color``), for a frame the
+    interval of every finite value of the group (``metrics.intervals.bootstrap_ci``).
 
     The metric is first averaged over every other dimension (samples, ...) within each (by, color, over)
     cell; bars show the mean over ``over`` and the error bars +-1 std over it. ``over=None`` draws no bars
@@ -88,6 +91,8 @@ def metric_bars(
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
             mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
+        stats = _table_stats(data, metric, color)
     elif interval == "crops":
         from ..metrics.intervals import bootstrap_ci
 
@@ -103,21 +108,37 @@ def metric_bars(
     x = alt.X(f"{by}:N", sort=order, title=by)
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
-    if color:
-        enc["xOffset"] = alt.XOffset(f"{color}:N")
+    if color:   # side by side in the order of the colour legend
+        enc["xOffset"] = alt.XOffset(f"{color}:N", sort=pd.unique(stats[color]).tolist())
     tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
+    # bars per method name their method on the x axis: a colour legend would only repeat it
     bars = base.mark_bar().encode(
-        y=alt.Y("mean:Q", title=label), color=_color(stats, color or by), tooltip=tooltip, **enc)
+        y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
     errors = base.mark_errorbar(ticks={"size": 10}, color="black").encode(
         y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc)
     return alt.layer(bars, errors)
 
 
-def _color(frame: pd.DataFrame, field: str):
-    """The colour encoding of ``field``: the book's method colours for methods (``plotting.palette``)."""
+def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:
+    """Per method (and value of ``color``): the tables' mean and 95 % interval over crops (``aggregate.summary``)."""
+    from ..studies.aggregate import summary
+
+    parts = []
+    for v in (ds[color].values.tolist() if color else [None]):
+        s = summary(ds.sel({color: v}) if color else ds, [metric])
+        s = s[s["metric"] == metric]
+        parts.append(pd.DataFrame({"method": s["method"], **({color: v} if color else {}), "mean": s["mean"],
+                                   "std": np.nan, "n": s["crops"], "lo": s["lo"], "hi": s["hi"]}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _color(frame: pd.DataFrame, field: str, legend: bool = True):
+    """The colour encoding of ``field``: the book's method colours for methods (``plotting.palette``), spare
+    colours (apart from every method's) for another field such as an ablation arm."""
     from .palette import method_color
 
-    return method_color(frame[field], field=field) if field == "method" else alt.Color(f"{field}:N")
+    kw = {} if legend else {"legend": None}
+    return method_color(frame[field], field=field, title=field, **kw)
 
 
 def metric_scatter(
@@ -148,6 +169,39 @@ def metric_scatter(
         width=width, height=height, title=title or f"{_title(data, y)} vs {_title(data, x)}")
 
 
+# Colour stops of the Vega schemes the heat maps use (the schemes' own 11 or 10 stops), to pick a legible text
+# colour for each cell from the luminance of the colour it is drawn in.
+SCHEME_STOPS = {
+    "viridis": ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
+                "#fde725"),
+    "redblue": ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3",
+                "#2166ac", "#053061"),
+    "blues": ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"),
+}
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of an sRGB colour (0 black, 1 white)."""
+    rgb = np.array([int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)])
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(lin @ [0.2126, 0.7152, 0.0722])
+
+
+def scheme_luminance(scheme: str, t, reverse: bool = False) -> np.ndarray:
+    """Luminance of ``scheme`` at positions ``t`` in [0, 1] (interpolated between the scheme's stops)."""
+    stops = SCHEME_STOPS[scheme][::-1] if reverse else SCHEME_STOPS[scheme]
+    lum = [_luminance(c) for c in stops]
+    return np.interp(np.clip(np.asarray(t, dtype=np.float64), 0, 1), np.linspace(0, 1, len(lum)), lum)
+
+
+def text_on(scheme: str, values, domain, reverse: bool = False) -> list[str]:
+    """"white" or "black" for a label on each cell: the one with the higher contrast against the cell's colour
+    (white below relative luminance 0.179, where the two contrasts are equal)."""
+    lo, hi = domain
+    t = (np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0)
+    return ["white" if v < 0.179 else "black" for v in scheme_luminance(scheme, t, reverse)]
+
+
 def metric_heatmap(
     data: xr.Dataset | pd.DataFrame,
     metric: str,
@@ -160,24 +214,199 @@ def metric_heatmap(
     title: str | None = None,
     cell_width: int = 56,
     cell_height: int = 28,
+    domain: tuple[float, float] | None = None,
 ) -> alt.LayerChart:
-    """Heatmap of ``metric`` aggregated (``agg``: a pandas reduction name) over everything but ``x`` and ``y``."""
+    """Heatmap of ``metric`` aggregated (``agg``: a pandas reduction name) over everything but ``x`` and ``y``.
+
+    The colour scale spans ``domain`` (default: the data). Each cell's number is white or black, whichever reads
+    better on the cell's colour (``text_on``; for a scheme outside ``SCHEME_STOPS``, white on the lower half)."""
     frame = to_frame(data, metric)
     _check_columns(frame, [x, y])
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
-    lo, hi = cells[metric].min(), cells[metric].max()
-    cells["dark_cell"] = cells[metric] < (lo + hi) / 2  # low end of viridis-like schemes is dark
+    lo, hi = domain or (float(cells[metric].min()), float(cells[metric].max()))
+    if scheme in SCHEME_STOPS:
+        cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
+    else:
+        cells["text_colour"] = np.where(cells[metric] < (lo + hi) / 2, "white", "black")
     label = _title(data, metric)
     base = alt.Chart(cells).encode(
         x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x]))),
         y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y]))),
     ).properties(title=title or f"{label} ({agg})", width=alt.Step(cell_width), height=alt.Step(cell_height))
-    rect = base.mark_rect().encode(color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme)),
-                                   tooltip=[x, y, alt.Tooltip(f"{metric}:Q", format=fmt)])
-    text = base.mark_text(fontSize=10).encode(
-        text=alt.Text(f"{metric}:Q", format=fmt),
-        color=alt.condition("datum.dark_cell", alt.value("white"), alt.value("black")))
-    return alt.layer(rect, text)
+    rect = base.mark_rect().encode(
+        color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme, domain=[lo, hi])),
+        tooltip=[x, y, alt.Tooltip(f"{metric}:Q", format=fmt)])
+    texts = [base.mark_text(fontSize=10, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
+        alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
+    return alt.layer(rect, *texts)
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """ "1 grid point", "2 grid points" (``words``: an irregular plural)."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
+
+
+def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
+    """``text`` broken into lines that fit ``width_px`` at ``font_px`` (a wide sans-serif: ~0.6 em a character):
+    a chart's subtitle, which Vega-Lite does not wrap itself."""
+    import textwrap
+
+    return textwrap.wrap(text, max(20, int(width_px / (0.6 * font_px))))
+
+
+def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float | None = None,
+                  min_span: float = 0.05) -> list[float]:
+    """[min, max] of the finite ``values`` widened by ``pad`` of their span on each side (at least ``min_span``
+    wide), so that points at the extremes are drawn whole; ``lo`` / ``hi`` cap the ends (e.g. 0 for a score that
+    cannot be negative) only where the padding would cross them by more than the padding itself."""
+    v = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in values]) if values else np.array([])
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return [0.0, 1.0]
+    a, b = float(v.min()), float(v.max())
+    span = max(b - a, min_span)
+    mid = (a + b) / 2
+    a, b = min(a, mid - span / 2), max(b, mid + span / 2)
+    a, b = a - pad * span, b + pad * span
+    if lo is not None and a < lo <= float(v.min()):
+        a = max(a, lo - pad * span)
+    if hi is not None and b > hi >= float(v.max()):
+        b = min(b, hi + pad * span)
+    return [a, b]
+
+
+def coinciding_series(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequence[str] = (),
+                      tol: float = 0.01) -> list[tuple]:
+    """Pairs of ``series`` whose curves (``y`` against ``x``, within each group of ``by``) differ by less than
+    ``tol`` at every shared ``x``: (first, second) in the frame's order, once each. Such lines draw over each other,
+    so a chart names them."""
+    names = list(dict.fromkeys(frame[series]))
+    groups = [g for _, g in frame.groupby(list(by), sort=False)] if by else [frame]
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            same, shared = True, False
+            for g in groups:
+                ca = g[g[series] == a].set_index(x)[y]
+                cb = g[g[series] == b].set_index(x)[y]
+                ca, cb = ca[~ca.index.duplicated()], cb[~cb.index.duplicated()]
+                common = ca.index.intersection(cb.index)
+                if len(common) == 0:
+                    continue
+                shared = True
+                if not np.all(np.abs(ca[common].to_numpy(float) - cb[common].to_numpy(float)) < tol):
+                    same = False
+                    break
+            if same and shared:
+                out.append((a, b))
+    return out
+
+
+def coincidence_note(pairs: Sequence[tuple], what: str = "curves") -> str:
+    """ "ddim and edm coincide" style sentence for ``coinciding_series`` pairs ("" when none)."""
+    if not pairs:
+        return ""
+    return "; ".join(f"{a} and {b}" for a, b in pairs) + f": {what} coincide (within 0.01), drawn over each other"
+
+
+def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float, height: float,
+                 font_size: float = 11.0) -> pd.DataFrame:
+    """Where to write each label so that it overlaps no marker, no other label and stays inside the plot.
+
+    ``anchors``: px, py (pixel position of the labelled marker, y down), label. ``obstacles``: px, py, r (markers
+    as circles). Each label tries boxes at growing distance in 8 directions around its marker and takes the one
+    with the least overlap (ties: the nearest). Returns anchors with lx, ly (the box centre), ex, ey (where a line
+    from the marker meets the box) and ``leader`` (True where the box sits far enough from its marker that a line
+    should join them)."""
+    boxes: list[tuple[float, float, float, float]] = []
+    out = []
+    dirs = [(1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1), (-1, 1)]
+
+    def overlap(b, c):
+        return max(0.0, min(b[2], c[2]) - max(b[0], c[0])) * max(0.0, min(b[3], c[3]) - max(b[1], c[1]))
+
+    for a in anchors.itertuples(index=False):
+        w, h = 0.62 * font_size * len(str(a.label)) + 4, font_size + 3
+        best = None
+        for dist in (11, 18, 28, 40, 56, 76):
+            for dx, dy in dirs:
+                norm = (dx * dx + dy * dy) ** 0.5
+                cx = a.px + dx / norm * (dist + w / 2 * abs(dx) / norm)
+                cy = a.py + dy / norm * (dist + h / 2 * abs(dy) / norm)
+                box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+                cost = sum(overlap(box, (o.px - o.r, o.py - o.r, o.px + o.r, o.py + o.r))
+                           for o in obstacles.itertuples(index=False))
+                cost += sum(overlap(box, b) for b in boxes) * 2
+                out_x = max(0.0, -box[0]) + max(0.0, box[2] - width)
+                out_y = max(0.0, -box[1]) + max(0.0, box[3] - height)
+                cost += (out_x * h + out_y * w) * 4
+                key = (round(cost, 1), dist)
+                if best is None or key < best[0]:
+                    best = (key, cx, cy, box, dist)
+            if best[0][0] == 0:
+                break
+        _, cx, cy, box, dist = best
+        boxes.append(box)
+        vx, vy = cx - a.px, cy - a.py   # the leader ends where it meets the label's box
+        f = 1 - min((w / 2 + 2) / abs(vx) if vx else np.inf, (h / 2 + 1) / abs(vy) if vy else np.inf)
+        out.append({**a._asdict(), "lx": cx, "ly": cy, "ex": a.px + max(f, 0) * vx, "ey": a.py + max(f, 0) * vy,
+                    "leader": dist > 11})
+    return pd.DataFrame(out)
+
+
+def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom, width: float, height: float,
+                 obstacles: pd.DataFrame | None = None, font_size: float = 11.0, color: str = "#333333",
+                 r: float = 6.0) -> list:
+    """Layers that write ``frame[label]`` beside each point (``x``, ``y`` in data units on the linear domains
+    ``xdom`` / ``ydom`` of a ``width`` x ``height`` plot) where no marker or other label is (``place_labels``;
+    the points themselves, of radius ``r`` pixels, and ``obstacles``, a frame of x, y in data units and r in
+    pixels, are kept clear), with a
+    thin line to a name set further out, and a white halo under each name."""
+    px = lambda v: (np.asarray(v, dtype=float) - xdom[0]) / (xdom[1] - xdom[0]) * width    # noqa: E731
+    py = lambda v: (ydom[1] - np.asarray(v, dtype=float)) / (ydom[1] - ydom[0]) * height   # noqa: E731
+    obs = [pd.DataFrame({"px": px(frame[x]), "py": py(frame[y]), "r": r})]
+    if obstacles is not None and len(obstacles):
+        obs.append(pd.DataFrame({"px": px(obstacles["x"]), "py": py(obstacles["y"]), "r": obstacles["r"]}))
+    placed = place_labels(pd.DataFrame({"px": px(frame[x]), "py": py(frame[y]), "label": frame[label].astype(str)}),
+                          pd.concat(obs, ignore_index=True), width=width, height=height, font_size=font_size)
+    lab = pd.DataFrame({"label": placed["label"], x: np.asarray(frame[x], float), y: np.asarray(frame[y], float),
+                        "lx": xdom[0] + placed["lx"] / width * (xdom[1] - xdom[0]),
+                        "ly": ydom[1] - placed["ly"] / height * (ydom[1] - ydom[0]),
+                        "ex": xdom[0] + placed["ex"] / width * (xdom[1] - xdom[0]),
+                        "ey": ydom[1] - placed["ey"] / height * (ydom[1] - ydom[0]), "leader": placed["leader"]})
+    layers = []
+    lead = lab[lab["leader"]]
+    if len(lead):
+        layers.append(alt.Chart(lead).mark_rule(color=color, strokeWidth=0.8).encode(
+            x=f"{x}:Q", y=f"{y}:Q", x2="ex:Q", y2="ey:Q"))
+    for halo in (dict(stroke="white", strokeWidth=3), {}):
+        layers.append(alt.Chart(lab).mark_text(align="center", baseline="middle", fontSize=font_size, color=color,
+                                               **halo).encode(x="lx:Q", y="ly:Q", text="label:N"))
+    return layers
+
+
+def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
+                 points: bool = False, widths: tuple[float, float] = (4.5, 1.6),
+                 opacity: float = 0.9) -> alt.LayerChart:
+    """One line per ``series`` value in the book's method look (colour and dash, one legend; ``palette``), the
+    first series drawn widest and underneath, each next one narrower on top, so a line that runs under another
+    still shows as its rim. ``points``: a marker in the series' shape at every point. ``x`` / ``y``: field names or
+    ``alt.X`` / ``alt.Y`` encodings. The data sit at the top of the layer (``facet`` works on the result)."""
+    from .palette import method_color, method_dash, method_shape
+
+    labels = list(dict.fromkeys(map(str, frame[series])))
+    wide, thin = widths
+    step = (wide - thin) / max(1, len(labels) - 1)
+    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
+               strokeDash=method_dash(labels, field=series, title=title))
+    if points:
+        enc["shape"] = method_shape(labels, field=series, title=title)
+    layers = []
+    for i, name in enumerate(labels):
+        point = alt.OverlayMarkDef(filled=True, size=36, opacity=1) if points else False
+        layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
+            **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
+    return alt.layer(*layers, data=frame)
 
 
 def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
@@ -201,6 +430,17 @@ def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
     arr = np.nan_to_num(arr, nan=0.0)
     out = np.rint(arr * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
     return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
+
+
+def grid_font(size: int):
+    """The image grids' label font: DejaVu Sans where the system has it (it draws Greek, e.g. a kappa, and the
+    maths signs; Pillow's bundled default shows them as empty boxes), else Pillow's default."""
+    for name in ("DejaVuSans.ttf", "dejavu/DejaVuSans.ttf"):
+        try:
+            return ImageFont.truetype(name, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
 
 
 def compose_grid(
@@ -241,7 +481,7 @@ def compose_grid(
     labels = {k: (f"{k} (all failed)" if len(m) and m.all() else k) for k, m in marks.items()}
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
     ncol = max(b.shape[0] for b in batches.values())
-    font = ImageFont.load_default(size=font_size)
+    font = grid_font(font_size)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max(int(measure.textlength(labels[k], font=font)) for k in batches) + 2 * pad
     title_h = font_size + 2 * pad if titles else 0

@@ -1,4 +1,5 @@
-"""Figures drawn as PNG (PIL + a Vega-Lite chart rendered offline): the introduction's spectral-collapse figure."""
+"""Figures drawn as PNG (PIL + a Vega-Lite chart rendered offline): the introduction's spectral-collapse figure, and
+the figures page's correlation panels (the paper's Fig. 4)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,7 @@ import xarray as xr
 
 from ..studies.scorecard import fmt_value, long_frame, method_means
 
-__all__ = ["collapse_figure"]
+__all__ = ["collapse_figure", "correlation_figure"]
 
 
 def _latent_view(z: np.ndarray) -> np.ndarray:
@@ -49,11 +50,12 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
         spectra.append(pd.DataFrame({"frequency": f, "power": pw.reshape(-1, len(f)).mean(0), "latent": name}))
     sp = pd.concat(spectra)
     sp = sp[sp["frequency"] > 0]
-    chart = alt.Chart(sp).mark_line(point=True).encode(
-        x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
-        y=alt.Y("power:Q", scale=alt.Scale(type="log"), title="radial power of x_T"),
-        color=alt.Color("latent:N", title=None)).properties(width=300, height=grid.height - 80,
-                                                             title="Latent spectrum (flat = white noise)")
+    from .charts import series_lines
+
+    chart = series_lines(sp, x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
+                         y=alt.Y("power:Q", scale=alt.Scale(type="log"), title="radial power of x_T"),
+                         series="latent", title=None, points=True, widths=(3.0, 2.0)).properties(
+        width=300, height=grid.height - 80, title="Latent spectrum (flat = white noise)")
     png = Image.open(io.BytesIO(vlc.vegalite_to_png(chart.to_dict(), scale=1.0))).convert("RGB")
     fig = Image.new("RGB", (grid.width + png.width + 16, max(grid.height, png.height)), (255, 255, 255))
     fig.paste(grid, (0, 0))
@@ -71,3 +73,49 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
                    f"{m} {v(m, 's_dc')}" for m in shown) + "; S_LF (structure) " + ", ".join(
                    f"{m} {v(m, 's_lf')}" for m in shown) + ".")
     return buf.getvalue(), caption
+
+
+def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
+    """The paper's Fig. 4 from our points (``report.paper_figures.fig4_points``: one per dataset and method, the
+    means of S_HF, S_LF and S_DC): (a) S_HF and (b) S_LF against S_DC. Each method in its book look (colour and
+    shape, one legend); the first dataset's markers filled, the others' hollow (the title says which); both axes
+    fitted to the points with some padding, so a point at S_DC = 1 or at the top of S_LF is drawn whole."""
+    import altair as alt
+
+    from .charts import padded_domain
+    from .palette import METHOD_COLORS, method_color, method_shape
+
+    pts = points.dropna(subset=["s_dc"]).copy()
+    pts["method"] = pts["method"].astype(str)
+    pts["dataset"] = pts["dataset"].astype(str)
+    rank = {m: i for i, m in enumerate(METHOD_COLORS)}
+    labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
+    datasets = list(dict.fromkeys(pts["dataset"]))
+    same = []   # methods whose points coincide with another's on every dataset: the later one is hidden
+    for i, a in enumerate(labels):
+        for b in labels[:i]:
+            pa = pts[pts["method"] == a].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
+            pb = pts[pts["method"] == b].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
+            if len(pa) and pa.equals(pb):
+                same.append(f"{a} lies under {b}")
+                break
+    xdom = padded_domain(pts["s_dc"], pad=0.06)
+    panels = []
+    for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
+        ydom = padded_domain(pts[metric], pad=0.08)
+        enc = dict(
+            x=alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
+            y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False)),
+            color=method_color(labels), shape=method_shape(labels),
+            tooltip=["dataset", "method", alt.Tooltip("s_dc:Q", format=".3f"),
+                     alt.Tooltip(f"{metric}:Q", format=".3f")])
+        hollow = alt.Chart(pts).mark_point(size=80, strokeWidth=1.8, filled=False).encode(**enc)
+        filled = alt.Chart(pts[pts["dataset"] == datasets[0]]).mark_point(size=80, filled=True, opacity=0.85).encode(
+            **enc)
+        panels.append(alt.layer(hollow, filled).properties(width=width, height=height,
+                                                            title=f"({'ab'[i]}) {name} vs S_DC"))
+    key = f"filled: {datasets[0]}" + (f"; hollow: {', '.join(datasets[1:])}" if len(datasets) > 1 else "")
+    return alt.hconcat(*panels).properties(title=alt.TitleParams(
+        "Texture and structure against decorrelation",
+        subtitle=f"One point per dataset and method ({key}" + (f"; {', '.join(same)}" if same else "") + ").",
+        anchor="start"))

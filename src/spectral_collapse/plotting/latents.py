@@ -8,8 +8,9 @@ import pandas as pd
 import scipy.stats
 import xarray as xr
 
-from .palette import method_color
-from .charts import image_grid, metric_bars, metric_heatmap
+from .palette import method_color, method_shape
+from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, metric_heatmap, padded_domain,
+                     plural, series_lines, wrap_lines)
 
 __all__ = ["chi2_curve", "norm_histogram", "cev_chart", "pca_images", "norm_histograms", "gaussianity_bars",
            "flag_masks", "decorrelation_scatter", "velocity_heatmaps", "sigma_grids", "spectra_chart",
@@ -35,15 +36,23 @@ def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- PCA (Fig. 3)
 
-def cev_chart(ds: xr.Dataset) -> alt.Chart:
-    """Cumulative explained variance against the number of components, one line per series (Gaussian dashed)."""
+def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
+    """Cumulative explained variance against the number of components, one line per series in the book's method
+    look (the Gaussian reference grey, long dashes), one legend naming exactly the curves drawn; curves that
+    coincide are named in the subtitle."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
-    return alt.Chart(cev).mark_line().encode(
-        x=alt.X("component:Q", title="principal component k"),
-        y=alt.Y("cev:Q", title="cumulative explained variance"),
-        color=alt.Color("series:N", sort=list(map(str, ds["series"].values))),
-        strokeDash=alt.condition(alt.datum.series == "gaussian", alt.value([4, 3]), alt.value([1, 0])),
-    ).properties(width=420, height=280)
+    cev["series"] = cev["series"].astype(str)
+    order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
+    cev = cev.set_index("series").loc[order].reset_index()
+    subtitle = [f"Curves: {', '.join(order)}."]
+    note = coincidence_note(coinciding_series(cev, "series", "component", "cev"))
+    if note:
+        subtitle += wrap_lines(note + ".", 420)
+    return series_lines(cev, x=alt.X("component:Q", title="principal component k"),
+                        y=alt.Y("cev:Q", title="cumulative explained variance"), series="series",
+                        title="series").properties(
+        width=420, height=280, title=alt.TitleParams("Cumulative explained variance of the latents",
+                                                     subtitle=subtitle, anchor="start"))
 
 
 def pca_images(ds: xr.Dataset, cell: int = 56):
@@ -96,99 +105,173 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def decorrelation_scatter(ds: xr.Dataset) -> alt.Chart:
-    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed), with the 95 % interval
-    of the mean S_DC over the run's latents as a vertical bar where the results hold it."""
+def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
+    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed; identical runs of a
+    deterministic method drawn once), with the 95 % interval of the mean S_DC over the run's latents as a vertical
+    bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
+    S_DC = 1 or S_G = 0 is drawn whole; methods are nudged sideways a little (the same small amount for every point
+    of a method) so runs at the same S_G do not hide each other."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
-    x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(zero=False))
-    points = alt.Chart(runs).mark_point(filled=True, size=70).encode(
-        x=x, y=alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)", scale=alt.Scale(zero=False)),
-        color=method_color(runs["method"]), shape="steps:N", tooltip=["method", "steps", "seed", "s_g", "s_dc"])
-    if "run_s_dc_lo" in ds:
+    has_ci = "run_s_dc_lo" in ds
+    if has_ci:
         runs = runs.assign(lo=ds["run_s_dc_lo"].values, hi=ds["run_s_dc_hi"].values)
+    runs["method"] = runs["method"].astype(str)
+    keys = ["method", "steps", "s_g", "s_dc"] + (["lo", "hi"] if has_ci else [])
+    runs = (runs.assign(seeds=runs["seed"].astype(str)).groupby(keys, sort=False, dropna=False)
+            .agg(seeds=("seeds", ", ".join), runs=("seed", "size")).reset_index())
+    labels = list(dict.fromkeys(runs["method"]))
+    xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
+    ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
+    nudge = 0.012 * (xdom[1] - xdom[0])
+    runs["s_g_drawn"] = runs["s_g"] + [nudge * (labels.index(m) - (len(labels) - 1) / 2) for m in runs["method"]]
+    x = alt.X("s_g_drawn:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    y = alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)",
+              scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    steps = sorted(runs["steps"].unique().tolist())
+    size = alt.Size("steps:O", title="steps", sort=steps,
+                    scale=alt.Scale(domain=steps, range=list(np.linspace(35, 130, len(steps)))))
+    points = alt.Chart(runs).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white").encode(
+        x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size,
+        tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
+    title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
+        "Identical runs of a deterministic method (one per seed) are drawn once; each method is nudged sideways by "
+        "the same small amount so that runs at equal S_G stay visible.", 380))
+    if has_ci:
         bars = alt.Chart(runs.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5).encode(
-            x=x, y="lo:Q", y2="hi:Q", color=method_color(runs["method"]))
-        return alt.layer(bars, points).properties(width=380, height=260)
-    return points.properties(width=380, height=260)
+            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels))
+        return alt.layer(bars, points).properties(width=380, height=260, title=title)
+    return points.properties(width=380, height=260, title=title)
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
-    """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates)."""
+    """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates). The colour
+    scale spans the data: sequential blues (darkest = weakest update) when every value has one sign, a diverging
+    red-blue scale centred at 0 only when both signs occur. Every fourth frequency is labelled."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
-    frame["freq"] = frame["freq"].round(3)
-    lim = float(np.abs(frame["log_power"]).max())
-    ticks = list(range(0, ds.sizes["step"], max(1, ds.sizes["step"] // 10)))
+    frame["freq"] = frame["freq"].round(2)
+    lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
+    if lo < 0 < hi:
+        scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
+    else:   # one sign: a sequential scale; the weaker the update, the darker the blue
+        scale = alt.Scale(scheme="blues", reverse=lo < 0, domain=[lo, hi])
+    steps = ds.sizes["step"]
+    ticks = list(range(0, steps, 10 if steps > 20 else max(1, steps // 5)))
+    freqs = sorted(frame["freq"].unique(), reverse=True)
     return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("step:O", axis=alt.Axis(values=ticks)),
-        y=alt.Y("freq:O", sort="descending", title="cycles / pixel"),
-        color=alt.Color("log_power:Q", title="log10 power",
-                        scale=alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[-lim, lim])),
+        x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
+        y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
+                axis=alt.Axis(values=freqs[::4], format=".2f")),
+        color=alt.Color("log_power:Q", title=["log10", "power"], scale=scale),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
-    ).properties(width=260, height=180).facet(facet=alt.Facet("method:N", sort=list(map(str, ds["method"].values))),
-                                              columns=2)
+    ).properties(width=250, height=170).facet(facet=alt.Facet("method:N", sort=list(map(str, ds["method"].values)),
+                                                              title=None), columns=2)
 
 
-def sigma_grids(ds: xr.Dataset) -> alt.Chart:
-    """The noise level after each inversion step, per method (log scale)."""
+def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
+    """The noise level after each inversion step, per method (log scale), each method in its own look (colour and
+    dash), drawn so that a method whose grid another shares still shows (``charts.series_lines``); the subtitle
+    names the methods that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
-    return alt.Chart(sig).mark_line().encode(
-        x="step:Q", y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after step"),
-        color=method_color(sig["method"]),
-    ).properties(width=320, height=160, title="noise levels of each grid")
+    sig["method"] = sig["method"].astype(str)
+    pairs = coinciding_series(sig.assign(log_sigma=np.log10(sig["sigma_to"])), "method", "step", "log_sigma",
+                              tol=1e-3)
+    groups: list[list[str]] = []
+    for a, b in pairs:
+        g = next((g for g in groups if a in g or b in g), None)
+        if g is None:
+            groups.append([a, b])
+        else:
+            g.extend(v for v in (a, b) if v not in g)
+    sub = ("Same grid: " + "; ".join(" and ".join(g) for g in groups) + " (their lines lie on each other).") \
+        if groups else "Every method has its own grid."
+    lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
+    decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
+    return series_lines(sig, x=alt.X("step:Q", title="inversion step"), widths=(5.0, 2.0),
+                        y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after the step",
+                                axis=alt.Axis(values=decades, format="~g"))).properties(
+        width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,
+                                                     anchor="start"))
 
 
 # ------------------------------------------------------------------------------ metric validation (Figs. 9-14)
 
-def spectra_chart(ds: xr.Dataset) -> alt.Chart:
-    """Mean log10 radial power spectrum per domain, and (dashed) its least-squares line over the fitting band."""
-    rows, f, band = [], ds["freq"].values, np.atleast_1d(ds.attrs["band"])
+# a bin at the floor of the log (log10 of the guard added before it) holds no power at all, e.g. above an upsampled
+# source's own Nyquist frequency; drawn, it would stretch the axis down by many decades
+EMPTY_BIN_LOG10 = -15.0
+
+
+def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
+    """Mean log10 radial power spectrum per domain, and (dashed) its least-squares line over the fitting band. Bins
+    without power (log10 at or below ``EMPTY_BIN_LOG10``) are left out and the subtitle says how many, so the axis
+    fits the measured spectrum."""
+    rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
         a, b = float(ds["slope_channel"].sel(domain=dom).mean()), float(ds["intercept_channel"].sel(domain=dom).mean())
         for fi, v in zip(f[1:], lp[1:]):
+            if not np.isfinite(v) or v <= EMPTY_BIN_LOG10:
+                empty.setdefault(str(dom), []).append(float(fi))
+                continue
             rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": v, "kind": "spectrum"})
             if band[0] <= fi <= band[1]:
                 rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": a * np.log10(fi) + b,
-                             "kind": "fit"})
-    return alt.Chart(pd.DataFrame(rows)).mark_line().encode(
-        x="log10 f:Q", y="log10 power:Q", color="domain:N",
-        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "fit"])).properties(width=380, height=240)
+                             "kind": "least-squares fit"})
+    frame = pd.DataFrame(rows)
+    sub = []
+    for dom, fs in empty.items():
+        sub.append(f"{dom}: {plural(len(fs), 'bin')} without power (f ≥ {min(fs):.2f} cycles/px) left out.")
+    chart = alt.Chart(frame).mark_line().encode(
+        x=alt.X("log10 f:Q", scale=alt.Scale(zero=False)),
+        y=alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05),
+                                                 nice=False, zero=False)),
+        color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
+        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))
+    return chart.properties(width=380, height=240, title=alt.TitleParams(
+        "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
 
 
 def filter_examples(ds: xr.Dataset, cell: int = 56):
-    """Held-out images and their filtered versions at the first, middle and last cutoff."""
+    """Held-out images and their filtered versions at the first, middle and last cutoff (fraction of Nyquist; the
+    labels are Latin, which the grid's bitmap font draws, unlike a Greek kappa)."""
     ks = list(ds["kappa"].values)
     rows = {"original": ds["held_out_images"].values}
     for filt, name in (("lowpass", "HF removed"), ("highpass", "LF removed")):
         for k in (ks[0], ks[len(ks) // 2], ks[-1]):
-            rows[f"{name} κ={k:.2f}"] = ds["examples"].sel(filter=filt, kappa=k).values
+            rows[f"{name}, cutoff {k:.2f}"] = ds["examples"].sel(filter=filt, kappa=k).values
     return image_grid(rows, cell=cell)
 
 
 def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """S_HF of the filtered held-out images against the cutoff (mean ± std), dashed: unfiltered images."""
+    """S_HF of the filtered held-out images against the cutoff (mean ± std), dashed: unfiltered images; the legend
+    sits under the chart, where long labels have the chart's width."""
     t = ds["filtered_s_hf"].to_dataframe().reset_index()
     t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
     stats = t.groupby(["filter", "kappa"])["filtered_s_hf"].agg(["mean", "std"]).reset_index()
     stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
     base = float(ds["unfiltered_s_hf"].mean())
+    colour = alt.Color("filter:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal"),
+                       scale=alt.Scale(domain=["low-pass (HF removed)", "high-pass (LF removed)"],
+                                       range=["#0072B2", "#E69F00"]))
     line = alt.Chart(stats).mark_line(point=True).encode(x=alt.X("kappa:Q", title="cutoff κ (fraction of Nyquist)"),
-                                                         y=alt.Y("mean:Q", title="S_HF"), color="filter:N")
-    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x="kappa:Q", y="lo:Q", y2="hi:Q", color="filter:N")
+                                                         y=alt.Y("mean:Q", title="S_HF"), color=colour)
+    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x="kappa:Q", y="lo:Q", y2="hi:Q", color=colour)
     rule = alt.Chart(pd.DataFrame({"y": [base]})).mark_rule(strokeDash=[4, 3], color="gray").encode(y="y:Q")
-    return (band + line + rule).properties(width=380, height=240, title="S_HF (dashed: unfiltered held-out images)")
+    return (band + line + rule).properties(width=380, height=240, title=alt.TitleParams(
+        "S_HF of filtered held-out images", subtitle="Mean ± std over images; dashed: the unfiltered images.",
+        anchor="start"))
 
 
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
-    """Correlation matrix of the metrics over the main-results runs; a one-line note when there is none."""
+    """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
+    each number in black or white by its cell's luminance; a one-line note when there is none."""
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
         return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
             align="left", fontSize=12).encode(text="text:N").properties(width=600, height=30)
     corr = ds[method].to_dataframe().reset_index()
     return metric_heatmap(corr, method, x="metric_a", y="metric_b", scheme="redblue", fmt=".2f", cell_width=44,
-                          cell_height=22)
+                          cell_height=22, domain=(-1.0, 1.0))

@@ -1,35 +1,112 @@
-"""One colour per method across the whole book, from colour-blind-safe sets.
+"""One look per method across the whole book: a colour, a point shape and a line dash.
 
-The paper's methods take the Okabe-Ito colours (Okabe and Ito 2008), the other baselines and OVG's stable form
-Paul Tol's "muted" colours, and the two controls grey (the untranslated input) and black (the ground truth). A
-method keeps its colour on every page, whichever subset of methods a chart shows; a label outside the table
-(an ablation arm, a reference curve) gets a colour of its own after them.
+Fifteen labels can share a chart (the twelve methods, the two controls and the Gaussian reference), more than any
+colour-blind-safe set holds, so colour is not the only channel. The methods fall into families, and every family
+has its own point shape and line dash: the paper's non-OVG methods (circles, solid lines), OVG and its variants
+(triangles, dashed), the other baselines (squares, dotted), the controls (diamonds, dash-dot) and the Gaussian
+reference (crosses, long dashes). Within a family the colours are far apart in CIEDE2000 for normal vision and
+under simulated protanopia and deuteranopia; across families, where two colours come closer, shape and dash tell
+them apart. The colours come from Paul Tol's and Okabe and Ito's colour-blind-aware sets and a few
+ColorBrewer/Tableau hues (chosen as far apart as these sets allow). A method keeps its look on every page,
+whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets a spare
+colour of its own.
 """
 from __future__ import annotations
 
 from typing import Iterable
 
-__all__ = ["METHOD_COLORS", "method_colors", "method_color"]
+__all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "REFERENCE_COLOR",
+           "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
+           "method_dash"]
 
 METHOD_COLORS = {
-    "ddim": "#0072B2", "taba": "#E69F00", "edm": "#009E73", "ovg": "#D55E00", "ovg_taba": "#CC79A7",
-    "ovg_edm": "#56B4E9", "ovg_stable": "#882255", "null_class": "#332288", "direct_inversion": "#999933",
-    "renoise": "#DDCC77", "edict": "#44AA99", "bdia": "#AA4499", "copy": "#999999", "ground_truth": "#000000",
+    # the paper's methods without OVG
+    "ddim": "#0072B2", "taba": "#E69F00", "edm": "#BB5566",
+    # OVG and its variants
+    "ovg": "#CC3311", "ovg_taba": "#225555", "ovg_edm": "#BBCC33", "ovg_stable": "#E377C2",
+    # the other baselines
+    "null_class": "#225522", "direct_inversion": "#6A3D9A", "renoise": "#77AADD", "edict": "#44BB99",
+    "bdia": "#EE7733",
+    # the controls: the untranslated input and the ground truth
+    "copy": "#AAAAAA", "ground_truth": "#000000",
 }
-_SPARE = ("#F0E442", "#117733", "#88CCEE", "#CC6677", "#661100", "#6699CC", "#BBBBBB")
+METHOD_FAMILY = {
+    "ddim": "paper", "taba": "paper", "edm": "paper",
+    "ovg": "ovg", "ovg_taba": "ovg", "ovg_edm": "ovg", "ovg_stable": "ovg",
+    "null_class": "baseline", "direct_inversion": "baseline", "renoise": "baseline", "edict": "baseline",
+    "bdia": "baseline",
+    "copy": "control", "ground_truth": "control",
+}
+FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", "control": "diamond",
+                 "reference": "cross", "other": "circle"}
+FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
+                 "reference": [12, 4], "other": [1, 0]}
+# the Gaussian reference (white noise, N(0, I)) under the names the charts give it
+REFERENCE_COLOR = "#666666"
+REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
+# labels that are not methods: colours apart from every method's (CIEDE2000 > 16 from each and from each other)
+_SPARE = ("#FB9A99", "#663333", "#2CA02C", "#997700", "#17BECF", "#CAB2D6", "#004488")
+_SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
+
+
+def method_style(label) -> tuple[str, str, list[int]] | None:
+    """(colour, point shape, line dash) of a method, a control or the Gaussian reference; None for another label."""
+    s = str(label)
+    if s in REFERENCE_LABELS:
+        return REFERENCE_COLOR, FAMILY_SHAPES["reference"], FAMILY_DASHES["reference"]
+    if s in METHOD_COLORS:
+        fam = METHOD_FAMILY[s]
+        return METHOD_COLORS[s], FAMILY_SHAPES[fam], FAMILY_DASHES[fam]
+    return None
+
+
+def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
+    """{label: (colour, shape, dash)} in the labels' first-seen order: each method's own look, and for a label that
+    is not a method the next spare colour (not used by any method) with its own shape, solid."""
+    out, spare = {}, 0
+    for v in dict.fromkeys(str(v) for v in labels):
+        style = method_style(v)
+        if style is None:
+            style = (_SPARE[spare % len(_SPARE)], _SPARE_SHAPES[spare % len(_SPARE_SHAPES)], FAMILY_DASHES["other"])
+            spare += 1
+        out[v] = style
+    return out
 
 
 def method_colors(labels: Iterable) -> tuple[list[str], list[str]]:
     """(domain, range) for the labels of a chart, in their first-seen order: each method's own colour, and for a
     label that is not a method the next spare colour (not used by any method)."""
-    domain = list(dict.fromkeys(str(v) for v in labels))
-    spare = iter(_SPARE)
-    return domain, [METHOD_COLORS.get(v) or next(spare, "#555555") for v in domain]
+    styles = method_styles(labels)
+    return list(styles), [s[0] for s in styles.values()]
+
+
+def _scale(labels, i: int):
+    """The scale of one channel (0 colour, 1 shape, 2 dash); its domain keeps the labels' own values (an arm's
+    factor 2 stays the number 2, which is what the chart's data hold)."""
+    import altair as alt
+
+    raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
+    styles = method_styles(raw)
+    return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``altair.Color`` encoding of ``field`` with the book's method colours for ``labels``."""
+    """An ``altair.Color`` encoding of ``field`` with the book's method colours for ``labels``. Give
+    ``method_shape`` / ``method_dash`` the same labels, field and title, and the chart draws one legend."""
     import altair as alt
 
-    domain, rng = method_colors(labels)
-    return alt.Color(f"{field}:N", title=title, scale=alt.Scale(domain=domain, range=rng), **kw)
+    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **kw)
+
+
+def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
+    """An ``altair.Shape`` encoding of ``field``: each method's family shape (see the module's docstring)."""
+    import altair as alt
+
+    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **kw)
+
+
+def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
+    """An ``altair.StrokeDash`` encoding of ``field``: each method's family dash (see the module's docstring)."""
+    import altair as alt
+
+    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **kw)

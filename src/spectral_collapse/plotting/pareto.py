@@ -6,13 +6,27 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.pareto import baseline_summary, grid_summary
-from .palette import method_color
+from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
+from .palette import method_color, method_shape
 
-__all__ = ["pareto_chart", "grid_heatmaps"]
+__all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
+
+# marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
+_R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 7.0
 
 
-def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
-    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed."""
+def _crops(ds: xr.Dataset) -> str:
+    """ "12 validation crops" (the sweep's tuning split, apart from the crops the tables score)."""
+    split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
+    n = ds.sizes.get("sample", 0)
+    return plural(n, f"{split}crop")
+
+
+def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
+    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed,
+    baselines as grey diamonds with their names placed clear of every marker (a thin line joins a name set further
+    out to its diamond). A short title; what the marks mean, the crops and the grid points left out (a mean over
+    the surviving samples of a partly failed point is not drawn) in a subtitle wrapped to the chart's width."""
     import altair as alt
 
     grid = grid_summary(ds)
@@ -21,67 +35,122 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320):
     base = baseline_summary(ds).assign(kind="baseline")
     base = base.assign(label=base["method"], point=base["method"])
     pts = pd.concat([grid, base], ignore_index=True)
-    pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"])]
-    n_failed = int((pts["failed"].fillna(0) > 0).sum()) if "failed" in pts else 0
-    pts = pts[pts["failed"].fillna(0) == 0] if "failed" in pts else pts   # a mean over survivors is not plotted
-    pad = lambda v: [float(v.min() - 0.05 * (np.ptp(v) or 0.1)), float(v.max() + 0.05 * (np.ptp(v) or 0.1))]
-    enc = dict(x=alt.X("s_hf:Q", title="S_HF (texture, higher is better)", scale=alt.Scale(domain=pad(pts["s_hf"]))),
-               y=alt.Y("s_lf:Q", title="S_LF (structure, higher is better)", scale=alt.Scale(domain=pad(pts["s_lf"]))),
-               tooltip=["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")])
+    n_samples = ds.sizes.get("sample", 0)
+    failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
+    partly = pts[(failed > 0) & np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"])]
+    all_failed = int(((failed > 0) & ~(np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]))).sum())
+    pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)]
+    xdom = padded_domain(pts["s_hf"], pad=0.07)
+    ydom = padded_domain(pts["s_lf"], pad=0.08)
+    ticks = max(3, int(width // 75))
+    x_enc = alt.X("s_hf:Q", title="S_HF (texture, higher is better)",
+                  scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(tickCount=ticks, format=".2f"))
+    y_enc = alt.Y("s_lf:Q", title="S_LF (structure, higher is better)",
+                  scale=alt.Scale(domain=ydom, nice=False, zero=False),
+                  axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
+    tooltip = ["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")]
+    enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
     pts = pts.astype(object).where(pts.notna(), None)   # a missing value is JSON null in the chart's data, not NaN
     pts[["s_hf", "s_lf"]] = pts[["s_hf", "s_lf"]].astype(float)
     g = pts[pts["kind"] == "OVG grid point"]
-    cloud = alt.Chart(g).mark_point(filled=True, size=60, opacity=0.7).encode(
-        color=method_color(g["label"], field="label", title="OVG base"), **enc)
+    bases = list(dict.fromkeys(g["label"]))
+    colour = method_color(bases, field="label", title="OVG base")
+    cloud = alt.Chart(g).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.3, opacity=0.8).encode(
+        color=colour, shape=method_shape(bases, field="label", title="OVG base"), **enc)
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
-        color=method_color(g["label"], field="label", title="OVG base"), detail="label:N", order="s_hf:Q", x="s_hf:Q",
-        y="s_lf:Q")
-    chosen = alt.Chart(g[g["chosen"].astype(bool)]).mark_point(size=260, shape="circle", color="black",
-                                                               strokeWidth=2).encode(**enc)
+        color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
+    chosen = alt.Chart(g[g["chosen"].astype(bool)]).mark_point(
+        size=np.pi * _R_RING ** 2 * 1.3, shape="circle", color="black", strokeWidth=2).encode(**enc)
     layers = [cloud, front, chosen]
     b = pts[pts["kind"] == "baseline"]
     if len(b):
-        layers.append(alt.Chart(b).mark_point(shape="diamond", size=110, filled=True, color="#444").encode(**enc))
-        # labels alternate above and below their points (in S_HF order) so that close baselines do not overprint
-        b = b.sort_values("s_hf").assign(dy=[-9 if i % 2 else 11 for i in range(len(b))])
-        for dy, part in b.groupby("dy"):   # a white halo under each label keeps it legible over rings and points
-            for halo in (dict(stroke="white", strokeWidth=3), {}):
-                layers.append(alt.Chart(part).mark_text(dx=7, dy=int(dy), align="left", fontSize=11, **halo)
-                              .encode(text="label:N", **enc))
-    note = f"; {n_failed} grid points with failed samples not shown" if n_failed else ""
-    return alt.layer(*layers).properties(width=width, height=height,
-                                         title=f"{ds.attrs.get('dataset', '')}: S_LF against S_HF (ringed: chosen{note})")
+        # drawn over the grid points, with a white rim that sets a diamond off a cluster of points round it
+        layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=True,
+                                              color="#444444", stroke="white", strokeWidth=1.5, opacity=1).encode(
+            **enc))
+        rings = g[g["chosen"].astype(bool)]
+        obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
+                               pd.DataFrame({"x": rings["s_hf"], "y": rings["s_lf"], "r": _R_RING + 1})],
+                              ignore_index=True)
+        layers += label_layers(b, x="s_hf", y="s_lf", label="label", xdom=xdom, ydom=ydom, width=width,
+                               height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
+    left_out = []
+    for r in partly.itertuples(index=False):
+        left_out.append(f"{r.label} at eta_HF {r.eta_hf:.0e}, eta_LF {r.eta_lf:.0e} ({int(r.failed)} of "
+                        f"{n_samples} samples failed)")
+    sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG base; dashed: each base's Pareto front; "
+           f"ringed: the point its rule chose; grey diamonds: the baselines.")
+    if all_failed:
+        left_out.append(f"{plural(all_failed, 'grid point')} whose every sample failed")
+    if left_out:   # a mean over the surviving samples of a partly failed point would not be comparable
+        sub += " Not drawn: " + "; ".join(left_out) + "."
+    title = alt.TitleParams(f"{ds.attrs.get('dataset', '')}: S_LF against S_HF", anchor="start",
+                            subtitle=wrap_lines(sub, width + 60, font_size), fontSize=font_size + 3,
+                            subtitleFontSize=font_size)
+    return alt.layer(*layers).properties(width=width, height=height, title=title)
 
 
-def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 46):
-    """Mean of each metric over the (eta_HF, eta_LF) grid, one panel per (metric, base)."""
+def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):
+    """Fig. 6 for the figures page: one Pareto panel per dataset, stacked (not side by side), with text large
+    enough to read where the book shows the figure at its column's width (about 690 px)."""
+    import altair as alt
+
+    charts = [pareto_chart(ds, width=width, height=height, font_size=13) for ds in datasets]
+    return alt.vconcat(*charts, spacing=28).resolve_scale(color="independent", shape="independent").configure_axis(
+        labelFontSize=13, titleFontSize=13).configure_legend(labelFontSize=13, titleFontSize=13)
+
+
+def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
+    """Mean of each metric over the (eta_HF, eta_LF) grid: metrics side by side, one row per OVG base, each metric
+    on its own colour scale. A cell whose samples partly failed keeps its colour (the mean of the rest), says how
+    many of its samples failed and is outlined; a cell whose every sample failed is grey and says "failed"; the
+    legend under the chart names both."""
     import altair as alt
 
     grid = grid_summary(ds)
-    long = grid.melt(id_vars=["base", "eta_hf", "eta_lf"], value_vars=list(metrics), var_name="metric")
-    long["eta_HF"] = long["eta_hf"].map(lambda v: f"{v:.3g}")
-    long["eta_LF"] = long["eta_lf"].map(lambda v: f"{v:.3g}")
-    order_hf = [f"{v:.3g}" for v in sorted(grid["eta_hf"].unique())]
-    order_lf = [f"{v:.3g}" for v in sorted(grid["eta_lf"].unique(), reverse=True)]
+    n_samples = ds.sizes.get("sample", 0)
+    long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
+    long["eta_HF"] = long["eta_hf"].map(lambda v: f"{v:.0e}")
+    long["eta_LF"] = long["eta_lf"].map(lambda v: f"{v:.0e}")
+    order_hf = [f"{v:.0e}" for v in sorted(grid["eta_hf"].unique())]
+    order_lf = [f"{v:.0e}" for v in sorted(grid["eta_lf"].unique(), reverse=True)]
     n_hf, n_lf = len(order_hf), len(order_lf)
-    long["failed"] = ~np.isfinite(long["value"].astype(float))
-    long["value"] = long["value"].astype(float).where(~long["failed"], 0.0)  # not drawn: failed cells are filtered
+    value = long["value"].astype(float)
+    nfail = long["failed"].fillna(0).astype(int)
+    status = np.where(~np.isfinite(value), "every sample failed",
+                      np.where(nfail > 0, "some samples failed (mean of the rest)", "kept"))
+    long["status"] = status
+    long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
+    long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{v:.3f}"
+                     for v, k, s in zip(long["value"], nfail, status)]
+    statuses = ["some samples failed (mean of the rest)", "every sample failed"]
     panels = []
     for m in metrics:
-        d = long[long["metric"] == m]
-        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF"),
+        d = long[long["metric"] == m].copy()
+        vals = d.loc[d["status"] != "every sample failed", "value"]
+        dom = [float(vals.min()), float(vals.max())] if len(vals) else [0.0, 1.0]
+        d["text_colour"] = text_on("viridis", d["value"], dom)
+        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF",
+                                           axis=alt.Axis(labelAngle=0)),
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
-        ok, bad = alt.datum.failed == False, alt.datum.failed == True  # noqa: E712 (Vega expressions)
-        heat = base.mark_rect().encode(color=alt.Color("value:Q", title=m, scale=alt.Scale(scheme="viridis"))
-                                       ).transform_filter(ok)
-        vals = d.loc[~d["failed"], "value"]
-        mid = float((vals.min() + vals.max()) / 2) if len(vals) else 0.0
-        text = base.mark_text(fontSize=10).encode(  # dark text on the bright end of viridis, white on the dark end
-            text=alt.Text("value:Q", format=".3f"),
-            color=alt.condition(alt.datum.value > mid, alt.value("black"), alt.value("white"))).transform_filter(ok)
-        # a grid point whose samples failed: a grey cell that says so (no score to colour it by)
-        failed = base.mark_rect(color="#d9d9d9").transform_filter(bad)
-        failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(bad)
-        panels.append((heat + text + failed + failed_text).properties(width=cell * n_hf, height=cell * n_lf)
-                      .facet(column=alt.Column("base:N", title=m)))
-    return alt.vconcat(*panels)
+        drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
+        heat = base.mark_rect().encode(
+            color=alt.Color("value:Q", title=m, scale=alt.Scale(scheme="viridis", domain=dom)),
+            tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
+        ).transform_filter(drawn)
+        texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
+            drawn).transform_filter(alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
+        mark = alt.Scale(domain=statuses, range=["#D55E00", "#BDBDBD"])
+        legend = alt.Legend(title=None, symbolType="square", symbolStrokeWidth=3, orient="bottom",
+                            direction="horizontal")
+        outline = base.mark_rect(filled=False, strokeWidth=3).encode(
+            stroke=alt.Stroke("status:N", scale=mark, legend=legend)).transform_filter(
+            alt.FieldEqualPredicate(field="status", equal=statuses[0]))
+        failed = base.mark_rect().encode(fill=alt.Fill("status:N", scale=mark, legend=legend)).transform_filter(
+            alt.FieldEqualPredicate(field="status", equal=statuses[1]))
+        failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(
+            alt.FieldEqualPredicate(field="status", equal=statuses[1]))
+        panels.append(alt.layer(heat, *texts, failed, failed_text, outline).properties(
+            width=cell * n_hf, height=cell * n_lf).facet(row=alt.Row("base:N", title=None), title=alt.TitleParams(
+                f"{m}: mean over {_crops(ds)}", anchor="start")))
+    return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

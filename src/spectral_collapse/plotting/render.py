@@ -12,6 +12,13 @@ global ``VEGA_DEBUG`` already records the version it asks for, so the bundle pre
 defines ``vegaEmbed``. The bundle runs inside a function so its top-level ``const`` names cannot clash with
 Sphinx's (``const _`` in doctools.js). Never use the "inline" template (it clashes the same way) or the
 "mimetype" renderer (papermill rejects altair 6's MIME type) in book notebooks.
+
+An SVG chart keeps its text as text, and vl-convert lays it out (titles, legends, tick labels) with the widths of
+the font it measures, while the reader's browser draws it with its own sans-serif. Where that font is wider
+(DejaVu Sans, the usual Linux sans-serif) titles and legend labels ran past the image's edge and tick labels
+overprinted. Importing this package therefore enables the ``spectral_collapse`` theme (:data:`THEME`): charts
+name DejaVu Sans first, so vl-convert measures the widest common sans-serif (a browser without it falls back to
+a narrower one, which still fits), with a little padding round the chart.
 """
 from __future__ import annotations
 
@@ -20,15 +27,25 @@ from pathlib import Path
 
 import altair as alt
 
-__all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES"]
+__all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT"]
 
 MODES = ("svg", "png", "interactive")
+THEME = "spectral_collapse"
+FONT = "DejaVu Sans, Verdana, sans-serif"
+
+
+@alt.theme.register(THEME, enable=True)
+def _book_theme() -> alt.theme.ThemeConfig:
+    """The book's chart defaults: Altair's view size, the font the layout is measured with, some padding."""
+    return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
+                                      "legend": {"labelLimit": 260}}}
 
 
 def setup_altair(mode: str = "svg", *, scale_factor: float = 2.0) -> str:
     """Enable an offline-safe Altair renderer: "svg" (default), "png" (``scale_factor``) or "interactive"."""
     if mode not in MODES:
         raise ValueError(f"unknown altair mode {mode!r}; choose one of {', '.join(MODES)}")
+    alt.theme.enable(THEME)
     if mode in ("svg", "png"):
         try:
             import vl_convert  # noqa: F401
