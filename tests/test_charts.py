@@ -153,6 +153,7 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
     text = " ".join(_walk(spec, "subtitle").__next__())
     assert "taba and N(0, I)" in text            # the coinciding curves are named
     assert "factor 2" in svg and "factor 4" in svg
+    assert "factor 4: no curve for ovg" in text and "factor 2: no curve" not in text
     # a method with no curve anywhere is neither in the legend nor in the list of curves
     ds2 = ds.assign(pca_cev=ds["pca_cev"].where(ds["method"] != "ovg"))
     spec2 = pca_chart(ds2).to_dict()

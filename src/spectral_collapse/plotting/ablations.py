@@ -105,6 +105,10 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     failed = [str(m) for m in ds["method"].values if str(m) not in drawn]
     if failed:
         subtitle.append(f"No curve for {', '.join(failed)}: fewer than two finite inverted latents.")
+    for arm, g in pca.groupby("arm", sort=False):   # a method drawn in some arms but not in this one
+        gone = [m for m in drawn if m not in set(g["method"]) and m in set(pca["method"])]
+        if gone:
+            subtitle.append(f"{arm}: no curve for {', '.join(gone)} (fewer than two finite inverted latents).")
     note = coincidence_note(coinciding_series(both, "method", "component", "cev", by=["arm"]))
     if note:
         subtitle += wrap_lines(note + ".", 3 * width)
