@@ -107,7 +107,7 @@ def on_datasets(ev, datasets) -> object:
 def _png(chart) -> bytes:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_dict(), scale=1.0)
+    return vlc.vegalite_to_png(chart.to_dict(), scale=2.0)  # sharp where the page scales it to its column
 
 
 def _image_png(img) -> bytes:
@@ -140,22 +140,6 @@ def fig4_points(ev) -> pd.DataFrame:
         return pd.DataFrame(columns=["dataset", "method", "s_hf", "s_lf", "s_dc"])
     return (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
             .dropna(subset=["s_dc"]))
-
-
-def _fig4_chart(points: pd.DataFrame):
-    import altair as alt
-
-    from ..plotting.palette import method_color
-
-    panels = []
-    for metric, name in (("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)")):
-        panels.append(alt.Chart(points).mark_point(filled=True, size=70).encode(
-            x=alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(zero=False)),
-            y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(zero=False)),
-            color=method_color(points["method"]),
-            shape=alt.Shape("dataset:N", title="dataset")).properties(width=260, height=220,
-                                                                     title=f"({'ab'[len(panels)]}) {name} vs S_DC"))
-    return alt.hconcat(*panels)
 
 
 def _fig2_grid(ds):
@@ -209,7 +193,7 @@ def _coinciding(ds) -> str:
 def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, bytes]]:
     """The page's markdown (one section per figure) and its PNGs ({file name: bytes}) from the stored results."""
     from ..pipeline.fragments import GENERATED, md_table
-    from ..plotting.pareto import pareto_chart
+    from ..plotting.pareto import pareto_figure
 
     tables = {}
     for ds in {f.datasets for f in FIGURES}:
@@ -243,18 +227,15 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
         elif fig.number == 4:
             points = fig4_points(ev)
             if len(points) >= 3:
-                pngs["fig4-correlations.png"] = _png(_fig4_chart(points))
+                from ..plotting.figures import correlation_figure
+
+                pngs["fig4-correlations.png"] = _png(correlation_figure(points))
                 drawn = "fig4-correlations.png"
         elif fig.number == 6:
-            charts = []
-            for dataset in ("ihc-sr", "ihc-edges"):
-                path = results_path("pareto", dataset, profile, results_root)
-                if path.exists():
-                    charts.append(pareto_chart(load_results(path), width=320, height=250))
-            if charts:
-                import altair as alt
-
-                pngs["fig6-pareto.png"] = _png(alt.hconcat(*charts))
+            paths = [results_path("pareto", d, profile, results_root) for d in ("ihc-sr", "ihc-edges")]
+            stored = [load_results(p) for p in paths if p.exists()]
+            if stored:
+                pngs["fig6-pareto.png"] = _png(pareto_figure(stored))
                 drawn = "fig6-pareto.png"
         if drawn:   # a plain image: the book numbers its own figures, which would clash with the paper's numbers
             width = "55%" if fig.number == 2 else "100%"
