@@ -61,7 +61,10 @@ def verdict(ds: xr.Dataset) -> str:
     gain = _num(ds, "s_hf_mean", "ovg") - _num(ds, "s_hf_mean", "ddim")
     parts = [f"Full OVG changes the mean S_HF from {_num(ds, 's_hf_mean', 'ddim'):.3f} (DDIM) to "
              f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time "
-             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes)."]
+             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes; whole translations of "
+             f"{ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, on whatever device "
+             "computed it, so these ratios rank the schedules against each other; the *Performance benchmarks* chapter "
+             "measures OVG's cost under control, per device)."]
     from ..metrics.intervals import MIN_EFFECT
 
     if not math.isfinite(gain) or abs(gain) < MIN_EFFECT["s_hf"]:
@@ -84,7 +87,8 @@ def verdict(ds: xr.Dataset) -> str:
         if "high" in thirds:
             agree = top == "high"
             parts.append("The paper places the collapse at the low-SNR, high-sigma end of the inversion (Sec. 4, "
-                         f"App. E, Fig. 17); this {'agrees' if agree and not also else 'partly agrees' if agree else 'does not agree'}: "
+                         "App. E, Fig. 17); on the shares of this one run's means (no interval is taken over them) "
+                         f"this {'agrees' if agree and not also else 'partly agrees' if agree else 'does not agree'}: "
                          + ("guidance where sigma is high keeps the largest share of full OVG's S_HF change"
                             + (f", though not the only large one ({', '.join(also)} too)." if also else ".")
                             if agree else f"the largest share comes from the {top} third, not from the high-sigma end."))
