@@ -103,7 +103,8 @@ def _why_not(verdict, rises: dict, tex, crops: pd.DataFrame, band) -> str:
     if verdict == HOLDS:
         return ""
     names = {"s_hf": "S_HF", "s_dc": "S_DC"}
-    why = [f"{names[k]} does not rise beyond its minimal effect ({r[0]})" for k, r in rises.items()
+    why = [f"{names[k]} " + ("falls, beyond its minimal effect" if r[0] == FAILS else
+                             "does not rise beyond its minimal effect") for k, r in rises.items()
            if r is not None and r[0] != HOLDS]
     if tex is not None and tex[0] != HOLDS:
         ovg, ddim = paired_units(crops[crops["metric"] == "delta_log_e_hf"], "ovg", "ddim")  # as the check pairs them
