@@ -1,23 +1,22 @@
-"""Small Altair charts and an image grid for the study notebooks.
+"""Small Altair charts for the study notebooks.
 
 Every chart takes an ``xr.Dataset`` (or a tidy ``pd.DataFrame``), does its aggregation in pandas, so the
 numbers a chart shows can be checked against the data, and returns an Altair chart. Rendering is set by
 :func:`spectral_collapse.plotting.render.setup_altair` (SVG by default, which draws offline).
 
-:func:`image_grid` composes images with PIL and returns an ``IPython.display.Image`` (PNG), so image
-figures need neither matplotlib nor a browser-side library.
+The image grids (:func:`image_grid`, :func:`compose_grid`) live in ``plotting.grids`` and are importable from here.
 """
 from __future__ import annotations
 
-import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
-from PIL import Image, ImageDraw, ImageFont
+
+from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
            "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
@@ -407,111 +406,3 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
         layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
             **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
     return alt.layer(*layers, data=frame)
-
-
-def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
-    """(B, C, H, W) or (C, H, W) tensor / array in ``value_range`` -> uint8 (B, H, W, 3). C = 1 is grey, C = 3 RGB;
-    any other C (a VAE's latents) is shown channel by channel: grey panels in a k x k mosaic, k = ceil(sqrt(C)),
-    the unused panels mid-grey (4 channels of h x w: one 2h x 2w tile)."""
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().float().numpy()
-    arr = np.asarray(images, dtype=np.float64)
-    if arr.ndim == 3:
-        arr = arr[None]
-    if arr.ndim != 4 or arr.shape[1] < 1:
-        raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
-    if arr.shape[1] not in (1, 3):
-        b, c, h, w = arr.shape
-        k = int(np.ceil(np.sqrt(c)))
-        fill = np.full((b, k * k - c, h, w), (value_range[0] + value_range[1]) / 2)
-        arr = np.concatenate([arr, fill], 1).reshape(b, k, k, h, w).transpose(0, 1, 3, 2, 4).reshape(b, 1, k * h, k * w)
-    lo, hi = value_range
-    arr = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
-    arr = np.nan_to_num(arr, nan=0.0)
-    out = np.rint(arr * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
-    return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
-
-
-def grid_font(size: int):
-    """The image grids' label font: DejaVu Sans where the system has it (it draws Greek, e.g. a kappa, and the
-    maths signs; Pillow's bundled default shows them as empty boxes), else Pillow's default."""
-    for name in ("DejaVuSans.ttf", "dejavu/DejaVuSans.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
-def compose_grid(
-    rows: Mapping[str, Any],
-    *,
-    titles: Sequence[str] | None = None,
-    value_range: tuple[float, float] = (-1.0, 1.0),
-    cell: int | None = None,
-    min_cell: int = 64,
-    pad: int = 2,
-    font_size: int = 12,
-    background: int = 255,
-    failed: Mapping[str, Any] | None = None,
-) -> Image.Image:
-    """PIL image: one row per ``rows`` entry (label on the left), one column per image.
-
-    Each value is a (B, C, H, W) tensor / array in ``value_range`` (C = 1 or 3; latents of other C are shown
-    channel by channel, see ``_to_uint8``). Every image is scaled with
-    nearest-neighbour to ``cell`` pixels (default: the largest image size present, at least ``min_cell``),
-    so low-resolution inputs show their pixel grid. Rows with fewer images leave blank cells; ``titles``
-    label the columns. A failed sample is drawn as a grey tile that says "failed" instead of its pixels: one with
-    a non-finite value, or one marked in ``failed`` ({row label: (B,) booleans}, e.g. a study's ``failed``
-    variable, for samples that left the bounds of ``studies.validity``); a row whose samples all failed says so
-    in its label.
-    """
-    if not rows:
-        raise ValueError("rows is empty; pass {'label': images, ...}")
-    marks, batches = {}, {}
-    for k, v in rows.items():  # each row converted once: its failure marks and its uint8 tiles
-        arr = np.asarray(v.detach().cpu().float().numpy() if hasattr(v, "detach") else v, dtype=np.float64)
-        arr = arr[None] if arr.ndim == 3 else arr
-        batches[str(k)] = _to_uint8(arr, value_range)  # raises on a wrong shape, naming it
-        bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
-        if failed is not None and k in failed:
-            given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
-            bad[:len(given)] |= given
-        marks[str(k)] = bad
-    labels = {k: (f"{k} (all failed)" if len(m) and m.all() else k) for k, m in marks.items()}
-    size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
-    ncol = max(b.shape[0] for b in batches.values())
-    font = grid_font(font_size)
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    label_w = max(int(measure.textlength(labels[k], font=font)) for k in batches) + 2 * pad
-    title_h = font_size + 2 * pad if titles else 0
-    width = label_w + ncol * (size + pad) + pad
-    height = title_h + len(batches) * (size + pad) + pad
-    grid = Image.new("RGB", (width, height), (background,) * 3)
-    draw = ImageDraw.Draw(grid)
-    for j, text in enumerate(titles or []):
-        draw.text((label_w + j * (size + pad) + pad, pad), str(text), fill=(0, 0, 0), font=font)
-    for i, (label, batch) in enumerate(batches.items()):
-        top = title_h + i * (size + pad) + pad
-        draw.text((pad, top + size // 2 - font_size // 2), labels[label], fill=(0, 0, 0), font=font)
-        for j, img in enumerate(batch):
-            left = label_w + j * (size + pad) + pad
-            if marks[label][j]:
-                draw.rectangle((left, top, left + size - 1, top + size - 1), fill=(200, 200, 200))
-                w = int(measure.textlength("failed", font=font))
-                if w <= size - 2:  # a tile too small for the word stays plain grey
-                    draw.text((left + (size - w) // 2, top + size // 2 - font_size // 2), "failed", fill=(90, 0, 0),
-                              font=font)
-                continue
-            tile = Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST)
-            grid.paste(tile, (left, top))
-    return grid
-
-
-def image_grid(rows: Mapping[str, Any], **kwargs: Any):
-    """:func:`compose_grid` as a PNG ``IPython.display.Image`` (renders in notebooks and the book, offline)."""
-    from IPython.display import Image as PNG
-
-    buffer = io.BytesIO()
-    compose_grid(rows, **kwargs).save(buffer, format="PNG")
-    return PNG(data=buffer.getvalue(), format="png")

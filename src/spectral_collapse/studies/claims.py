@@ -18,31 +18,18 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..reference import paper_tables
-from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
-                        percent_improved)
+from .scorecard import OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_scale_monotone, _claim_scale_psnr,
-                               combine_testable, versus_or_tie)
-from .paper_shares import table1_frames, x0_frames
+                               versus_or_tie)
+from .claims_shares import _claim_table1, _claim_x0_cure, _claim_x0_structure, metric_words, share_checks  # noqa: F401
 from .samples import sample_size
-from .shares import (MIN_COMPARISONS, MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out,
-                     share_comparisons)
+from .shares import MIN_COMPARISONS
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
-                       label, share_table, share_verdict, texture_check)
+                       label, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES",
            "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
-
-# The metrics in words, where a verdict says what is missing.
-_WORDS = {"s_hf": "S_HF (the high-frequency texture score)", "s_lf": "S_LF (the low-frequency structure score)",
-          "s_dc": "S_DC (the decorrelation score)", "s_g": "S_G (the Gaussianity score)", "psnr": "PSNR",
-          "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
-
-
-def metric_words(metric: str) -> str:
-    """A metric as a sentence names it: "S_G (the Gaussianity score)"."""
-    return _WORDS.get(metric, label(metric))
 
 
 @dataclass(frozen=True)
@@ -66,129 +53,6 @@ def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence]
                   for ds in _datasets(ev) for h in highs]
         return combine(checks, f"needs main results with {low} and one of {', '.join(highs)} ({metric})")
     return test
-
-
-def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
-    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 % is a tie, which
-    goes neither way: inconclusive."""
-    if not np.isfinite(share):
-        return UNTESTABLE, f"{text} → {UNTESTABLE}"
-    v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
-    return v, text + (" (50 %: a tie, neither way)" if share == 0.5 else "") + f" → {v}"
-
-
-def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_above: dict,
-                        reported: pd.Series) -> list[tuple[str, str]]:
-    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8-11 against the reported share's side of
-    50 %; Table 6 (no per-method numbers to recompute it from) the reported share against the side the text puts it
-    on. A metric the tables lack is not testable here, named in words."""
-    checks = []
-    pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
-           if table == "table1" else None)
-    for m in metrics:
-        rep = float(reported.get(m, np.nan))
-        head = f"{m}: reported {rep:.1%}" if np.isfinite(rep) else f"{m}: no reported share"
-        if pct is not None:
-            if m not in pct.index:
-                checks.append((UNTESTABLE, f"{head}; the paper's Tables 8-11 give no {metric_words(m)}, so the "
-                                           f"share cannot be recomputed → {UNTESTABLE}"))
-            elif not np.isfinite(rep) or rep == 0.5:
-                checks.append((UNTESTABLE, f"{head}, recomputed {pct.loc[m, 'improved']:.1%}: the reported share "
-                                           f"is on neither side of 50 % → {UNTESTABLE}"))
-            else:
-                checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5,
-                                    f"{head}, recomputed from Tables 8-11 {pct.loc[m, 'improved']:.1%} of "
-                                    f"{int(pct.loc[m, 'cases'])}"))
-        elif not np.isfinite(rep):
-            checks.append((UNTESTABLE, f"the paper's Table 6 gives no share for {metric_words(m)} → {UNTESTABLE}"))
-        elif m in want_above:
-            checks.append(_side(rep, want_above[m], f"{head} (the text: {'above' if want_above[m] else 'below'} "
-                                                    "50 %)"))
-    return checks
-
-
-def _units(unit: str) -> str:
-    return "crops" if unit == "crop" else "seeds (a set-level metric)"
-
-
-def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
-                 reported: pd.Series) -> list[tuple[str, str]]:
-    """One (verdict, text) per metric of a share claim on our evidence: the share of distinct comparisons won with
-    its 95 % interval (``verdicts.share_table``) against 50 % (``verdicts.share_verdict``), inconclusive over fewer
-    than ``MIN_COMPARISONS`` comparisons. The text names the comparisons counted (when there are few), the S_G ties
-    with both values and the KS resolution they lie within, and the failed samples left out of the counted
-    comparisons (a sample: one test crop translated with one seed)."""
-    checks = []
-    for s in share_table(frame, crops, better, worse, by, metrics).itertuples():
-        m = s.metric
-        out, pair_on, unit, left = share_comparisons(frame, crops, better, worse, by, m)
-        several = "dataset" in out and out["dataset"].nunique() > 1
-        named = [f"{comparison_name(r, pair_on, by, several)} {r.outcome}" for r in out.itertuples()]
-        notes = [f"interval over {_units(unit)}"]
-        ties = out[out["outcome"] == "tie"]
-        if len(ties):
-            notes.append(f"{len(ties)} S_G tie{'s' * (len(ties) > 1)} counted half, each within the KS test's "
-                         "resolution at its latents: " + "; ".join(
-                             f"{comparison_name(r, pair_on, by, several)} {r.value_better:.3f} vs "
-                             f"{r.value_worse:.3f} (resolution {r.resolution:.3f})" for r in ties.itertuples()))
-        notes += [n for n in left if "coinciding" in n]
-        failed = failed_left_out(frame, crops, m, unit, better, worse, by, pair_on)
-        notes += [failed] if failed else []
-        want = want_above.get(m, reported.get(m, np.nan) > 0.5)
-        few = s.cases < MIN_COMPARISONS
-        v = INCONCLUSIVE if few else share_verdict(s.lo, s.hi, want)
-        checks.append((v, f"{m}: {s.share:.1%} [{s.lo:.1%}, {s.hi:.1%}] of {s.cases} comparison{'s' * (s.cases != 1)}"
-                          + (f" ({', '.join(named)})" if len(named) <= 6 else "")
-                          + f" (paper {reported.get(m, np.nan):.1%}; {'; '.join(notes)}) → {v}"
-                          + (f": fewer than {MIN_COMPARISONS} distinct comparisons, too few for a verdict" if few
-                             else "")))
-    return checks
-
-
-def _failed_arms(frame: pd.DataFrame, better, worse, by: str) -> str:
-    """The arms of a share claim whose every sample failed, so that their comparisons are missing from every share,
-    in words ("" when none)."""
-    names = failed_arm_names(frame, better, worse, by)
-    return f"no comparison for {'; '.join(names)}: {MISSING_NOTE}" if names else ""
-
-
-def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataFrame, crops: pd.DataFrame, metrics,
-               want_above: dict) -> Finding:
-    """Our share of distinct comparisons improved against the paper's, per metric: holds when the share's interval
-    lies wholly on the paper's side of 50 % (``verdicts.share_interval``) over at least ``MIN_COMPARISONS``
-    comparisons. On the paper's tables: the same side of 50 % as the reported share (``_paper_share_checks``)."""
-    reported = paper_tables()
-    reported = reported[reported["table"] == table].set_index("metric")["mean"]
-    if ev.source == "paper":
-        return combine_testable(_paper_share_checks(table, frame, better, worse, by, metrics, want_above, reported),
-                                "the paper's tables give none of these shares")
-    if frame.empty and crops.empty:
-        return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
-    found = combine(share_checks(frame, crops, better, worse, by, metrics, want_above, reported),
-                    "no comparable pairs in the stored results")
-    arms = _failed_arms(frame, better, worse, by) if found.verdict != UNTESTABLE else ""
-    return Finding(found.verdict, found.detail + (f"; {arms}" if arms else ""))
-
-
-def _claim_table1(ev: Evidence) -> Finding:
-    metrics = ("s_hf", "s_lf", "s_dc", "s_g")
-    want = {m: True for m in ("s_hf", "s_dc", "s_g")} | {"s_lf": False}
-    frame, crops, better, worse, by = table1_frames(ev)
-    return _pct_claim(ev, "table1", better, worse, by, frame, crops, metrics, want)
-
-
-def _x0_vs_eps(ev: Evidence, metrics, want) -> Finding:
-    """Table 6's share of (dataset, method, factor) cases in which the x0 arm beats the eps arm on ``metrics``."""
-    frame, crops, xs, eps, by = x0_frames(ev)
-    return _pct_claim(ev, "table6", xs, eps, by, frame, crops, metrics, want)
-
-
-def _claim_x0_cure(ev: Evidence) -> Finding:
-    return _x0_vs_eps(ev, ("s_hf", "s_dc"), {"s_hf": True, "s_dc": True})
-
-
-def _claim_x0_structure(ev: Evidence) -> Finding:
-    return _x0_vs_eps(ev, ("psnr", "ms_ssim", "s_lf"), {"psnr": False, "ms_ssim": False, "s_lf": False})
 
 
 def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:

@@ -2,7 +2,8 @@
 
 A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
 (model parameterization, inversion method, guidance) triple: "OVG + TABA" is TABA with the OVG drift,
-"OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance).
+"OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance); the labels and
+what each runs are defined in ``studies.method_labels``.
 
 Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
 seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 import xarray as xr
 
-from ..inversion import OVG, TABA, Euler, sample_seeds
-from ..inversion.methods import METHODS, get_method
+from ..inversion import Euler, sample_seeds
+from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .controls import CONTROLS, control_scores, image_scores  # noqa: F401  (re-exported)
@@ -30,96 +30,12 @@ from .cells import NoCache, translate_cell
 from .validity import failure_bounds, failures
 from .profiles import get_profile
 from .spec import CACHE_VERSION
+from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPER_LABELS,  # noqa: F401  (re-exported)
+                            STABLE_OVG_LABEL, STOCHASTIC, MethodSpec, method_specs, ovg_setting)
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "score_outputs", "translation_results", "run_translation_study", "run_main_results",
            "from_noise_samples", "paired_metrics"]
-
-PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
-BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
-STOCHASTIC = {"taba", "ovg_taba", "renoise"}
-
-# OVG step sizes when no Pareto choice is recorded in a study's inputs (see ``ovg_setting``).
-# Calibrated on 16 ihc-sr test crops with the quick eps model (half trained), paper form (no clipping, Eq. 14):
-# DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
-# (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
-OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
-# ``ovg_stable``: OVG's stable form (OVG.stable(), an Euler step of the controlled ODE with a trust region) on the
-# same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
-# label runs with the stable form's own defaults (guidance/ovg.py STABLE_*), not the study's eta_hf / eta_lf.
-STABLE_OVG_LABEL = "ovg_stable"
-
-
-# Baseline settings of the translation studies where they differ from the authors' defaults:
-# ReNoise's RunConfig (R = 9, averaging over [8, 10)) is tuned for 4-step SDXL-Turbo; for 50-step DDIM the authors'
-# SD path uses R = 1, which is also 3x, not 11x, DDIM. The KL reference is the
-# forward-noised clean image (the authors' SDXL path): with their SD path's reference (the clean image fed to the
-# model as is) the regularisation drives our pixel-space latents off the Gaussian shell. Measured on 8 ihc-sr quick
-# test images, 50 steps: PSNR 5.25 dB, ||x_T||^2/d = 5.25 ("clean") against 22.69 dB, 0.78 ("forward"), 23.38 dB,
-# 0.85 (no regularisation) and 23.40 dB, 0.87 (DDIM).
-BASELINE_PARAMS = {"renoise": dict(renoise_steps=1, first_step_renoise_steps=1, average_range=(0, 2),
-                                   first_step_range=(0, 2), reference="forward")}
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    label: str
-    parameterization: str          # which trained model: "eps" or "edm" (or "x0")
-    method: object                 # frozen dataclass with .step
-    guidance: object | None = None
-
-    def describe(self) -> dict:
-        return {"label": self.label, "parameterization": self.parameterization, "method": type(self.method).__name__,
-                "method_params": asdict(self.method) if hasattr(self.method, "__dataclass_fields__") else {},
-                "guidance": None if self.guidance is None else {"type": type(self.guidance).__name__, **asdict(self.guidance)}}
-
-
-def ovg_setting(spec) -> dict:
-    """OVG step sizes of a study: the Pareto sweep's choice recorded in ``spec``'s inputs, else OVG_DEFAULTS with
-    the reason in ``source``."""
-    chosen = spec.input("pareto")
-    if isinstance(chosen, dict) and chosen.get("eta_hf") is not None:
-        out = {"eta_hf": float(chosen["eta_hf"]), "eta_lf": float(chosen["eta_lf"]), "source": str(chosen["source"])}
-        if isinstance(chosen.get("per_base"), dict) and chosen["per_base"]:
-            out["per_base"] = {str(k): {"eta_hf": float(v["eta_hf"]), "eta_lf": float(v["eta_lf"])}
-                               for k, v in chosen["per_base"].items()}
-        return out
-    reason = (chosen or {}).get("source") if isinstance(chosen, dict) else None
-    return {**OVG_DEFAULTS, "source": reason or f"defaults (no Pareto sweep stored for {spec.dataset}, {spec.profile})"}
-
-
-def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
-                 per_base: dict | None = None, **_) -> list[MethodSpec]:
-    """Map the paper's method labels to (model, method, guidance). Unknown labels list the valid ones.
-
-    per_base: {OVG label: {"eta_hf", "eta_lf"}}, each OVG variant's own step sizes (the Pareto sweep chooses one
-    operating point per base); a variant without its own runs at ``eta_hf`` / ``eta_lf``."""
-    per_base = per_base or {}
-
-    def ovg_of(label: str) -> OVG:
-        own = per_base.get(label) or {}
-        return OVG(eta_hf=float(own.get("eta_hf", eta_hf)), eta_lf=float(own.get("eta_lf", eta_lf)),
-                   lowpass_kappa=lowpass_kappa)
-
-    base = parameterization
-    table = {
-        "ddim": MethodSpec("ddim", base, Euler()),
-        "taba": MethodSpec("taba", base, TABA()),
-        "edm": MethodSpec("edm", "edm", Euler()),
-        "ovg": MethodSpec("ovg", base, Euler(), ovg_of("ovg")),
-        "ovg_taba": MethodSpec("ovg_taba", base, TABA(), ovg_of("ovg_taba")),
-        "ovg_edm": MethodSpec("ovg_edm", "edm", Euler(), ovg_of("ovg_edm")),
-        STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
-    }
-    for name in BASELINE_LABELS:
-        if name in METHODS:
-            table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
-    out = []
-    for lab in labels:
-        if lab not in table:
-            raise ValueError(f"unknown method label {lab!r}; valid labels: {', '.join(table)}")
-        out.append(table[lab])
-    return out
 
 
 def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,

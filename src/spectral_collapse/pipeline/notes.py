@@ -1,0 +1,207 @@
+"""The notes shown above a study's results: what the run that computed them warned about, in words.
+
+``run_notes`` turns a run's warnings (the results' ``run_warnings`` attribute) into a Markdown list, putting notes
+that older code stored in other words into the words used now and merging the translation loop's per-batch notes on
+non-finite samples into one sentence; ``failure_notes`` describes the failed samples of a results table from the
+table itself (which method, grid point or arm and seed, how many of how many, each reason counted); ``reasons_text``
+names failure reasons in words.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+__all__ = ["run_notes", "failure_notes", "reasons_text"]
+
+
+# What a run's warnings said before they were put in words (results stored then keep the old text): a study's
+# failed samples as positions in the translated batch, the loop's non-finite samples per batch, Null-Class at w = 1.
+_OLD_FAILED = re.compile(r"^(?P<label>[^,]+), seed (?P<seed>\d+): test samples \[(?P<idx>[^\]]*)\] failed "
+                         r"\((?P<reasons>[^;)]*)(?:; (?P<steps>\d+) steps each way)?\)")
+_NEW_FAILED = re.compile(r"^(?P<label>[^:]+): \d+ of \d+ test crops of seed \d+ failed")
+_NONFINITE = re.compile(r"^(?P<k>\d+) of (?P<n>\d+) samples (?:of a translation batch )?became non-finite")
+_NULL_CLASS_W1 = "null_class at guidance scale w = 1"
+_PER_STEP = re.compile(r"(\d+) at step (\d+)")
+_GRID = re.compile(r"steps 0-(\d+) invert")
+
+
+def reasons_text(reasons) -> str:
+    """Failure reasons (``studies.validity.REASONS``) in words, each once with its count: "output beyond ±5 ×17"."""
+    from collections import Counter
+
+    from ..studies.validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO
+
+    words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
+             "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
+    counts = Counter(str(r).strip() for r in reasons if str(r).strip())
+    return ", ".join(f"{words.get(r, r.replace('_', ' '))} ×{c}" for r, c in counts.most_common())
+
+
+def _numbers(idx) -> str:
+    """1-based positions as a short list: "2, 6, 7" (all of them; the unit never holds more)."""
+    return ", ".join(str(int(i) + 1) for i in idx)
+
+
+_WHO = ("method", "base", "label")
+
+
+def _point(dims: list[str], values: tuple) -> tuple[str, str]:
+    """(who, where) of one point of a results table: the method (or base) and the rest of its coordinates in words."""
+    who, where = "", []
+    for d, v in zip(dims, values):
+        v = v.item() if hasattr(v, "item") else v
+        if d in _WHO and not who:
+            who = str(v)
+        elif d == "parameterization":
+            where.append(f"{v} model")
+        elif d == "factor":
+            if v:
+                where.append(f"factor {v}")
+        else:
+            where.append(f"{d} {v:g}" if isinstance(v, float) else f"{d} {v}")
+    return who, ", ".join(where)
+
+
+def failure_notes(ds) -> list[str]:
+    """The failed samples of a results table (``failed`` / ``failure`` over a ``sample`` dimension), one line per
+    method (and grid point or arm): how many of how many failed and why, each reason once with its count, and, per
+    seed, which of that seed's test crops (numbered from 1, the order in which the chapter shows them). [] when
+    nothing failed or the results hold no such table."""
+    import itertools
+
+    import numpy as np
+
+    if ds is None or not {"failed", "failure"} <= set(ds.variables) or "sample" not in ds["failed"].dims:
+        return []
+    failed, failure = ds["failed"], ds["failure"]
+    seeds = "seed" in failed.dims
+    dims = [d for d in failed.dims if d not in ("sample", "seed")]
+    unit = "test crops" if seeds else "images"
+    lines, grouped = [], {}
+    for values in itertools.product(*(failed[d].values.tolist() for d in dims)):
+        at = dict(zip(dims, values))
+        f = failed.sel(at) if at else failed
+        k, total = int(f.values.sum()), int(f.size)
+        if not k:
+            continue
+        why = reasons_text(np.asarray((failure.sel(at) if at else failure).values)[np.asarray(f.values, bool)])
+        who, where = _point(dims, values)
+        if not seeds:  # a sweep: the grid points with the same outcome on one line
+            grouped.setdefault((who, k, total, why), []).append(where)
+            continue
+        text = f"{who or 'the run'}{f' ({where})' if where else ''}: {k} of {total} {unit} failed ({why})"
+        if k < total:
+            per = []
+            for s in failed["seed"].values.tolist():
+                row = np.asarray(f.sel(seed=s).values, bool)
+                if row.any():
+                    per.append(f"seed {s}: {int(row.sum())} of {row.size}, crop{'s' if row.sum() > 1 else ''} "
+                               f"{_numbers(np.flatnonzero(row))}")
+            text += "; " + "; ".join(per)
+        lines.append(text)
+    n_img = failed.sizes["sample"]
+    for (who, k, total, why), where in grouped.items():
+        if len(where) > 1:
+            lines.append(f"{who or 'the run'} at {len(where)} grid points ({'; '.join(where)}): {k} of {total} "
+                         f"{unit} failed at each ({why} at each)")
+        else:
+            lines.append(f"{who or 'the run'}{f' at {where[0]}' if where[0] else ''}: {k} of {total} {unit} failed "
+                         f"({why})")
+    if not lines:
+        return []
+    head = ("Failed samples, left out of the means (crops numbered from 1 within each seed, in the order the chapter "
+            "shows them):" if seeds else f"Failed samples, left out of the means (of the {n_img} images at each "
+                                         "point):")
+    return [head + "".join(f"\n  - {line}" for line in lines)]
+
+
+def _nonfinite_words(notes: list[str], attrs: dict) -> str:
+    """The translation loop's notes on non-finite samples (one per batch) as one sentence: how many of how many per
+    batch, and from which inversion or sampling step; at the grid points of an OVG step-size tuning when the batches
+    are that tuning's images."""
+    parts, spans = [], []
+    n_inv = None
+    for note in notes:
+        m = _NONFINITE.match(note)
+        parts.append(f"{m.group('k')} of {m.group('n')}")
+        steps = [int(b) for _, b in _PER_STEP.findall(note)]
+        g = _GRID.search(note)
+        n_inv = int(g.group(1)) + 1 if g else n_inv
+        spans.append((min(steps), max(steps)) if steps else None)
+    try:
+        tuning = json.loads(attrs.get("ovg_tuning") or "null")
+    except (TypeError, ValueError):
+        tuning = None
+    sizes = {int(_NONFINITE.match(n).group("n")) for n in notes}
+    if isinstance(tuning, dict) and sizes == {int(tuning.get("n_images") or -1)}:
+        where = (f"While OVG's step sizes were tuned ({tuning['n_images']} validation images per grid point), the "
+                 f"translations at {len(notes)} grid point{'s' if len(notes) > 1 else ''} became non-finite")
+        choice = tuning.get("choice") or {}
+        tail = (f"; the chosen point (eta_hf {choice['eta_hf']:g}, eta_lf {choice['eta_lf']:g}) is free of failed "
+                "samples" if choice.get("eta_hf") is not None and choice.get("eta_lf") is not None else "")
+    else:
+        where = f"{len(notes)} translation batch{'es' if len(notes) > 1 else ''} became non-finite"
+        tail = ""
+
+    def phase(span):
+        if span is None:
+            return ""
+        lo, hi = span
+        sampling = n_inv is not None and lo >= n_inv
+        lo, hi = (lo - n_inv, hi - n_inv) if sampling else (lo, hi)
+        steps = f"step {lo}" if lo == hi else f"steps {lo} to {hi}"
+        of = f" of {n_inv}" if n_inv else ""
+        return f" at {'sampling' if sampling else 'inversion'} {steps}{of}"
+
+    each = "; ".join(f"{p} images{phase(s)}" for p, s in zip(parts, spans))
+    return f"{where}: {each}{tail}."
+
+
+def _reworded(note: str) -> str:
+    """A stored note in the words the suite uses now (notes written by older code named positions in a batch and
+    internal fields)."""
+    if note.startswith(_NULL_CLASS_W1):
+        from ..inversion.methods.null_class import W1_NOTE
+
+        return W1_NOTE
+    m = _OLD_FAILED.match(note)
+    if m:
+        reasons = [r for r in m.group("reasons").split(",") if r.strip()]
+        steps = f", {m.group('steps')} steps each way" if m.group("steps") else ""
+        return (f"{m.group('label')}: {len(reasons)} test sample{'s' if len(reasons) != 1 else ''} failed "
+                f"({reasons_text(reasons)}{steps}); they are left out of the means")
+    from ..report.settings import plain_source
+
+    return plain_source(note)
+
+
+def run_notes(attrs: dict, ds=None) -> str:
+    """Markdown listing what the run that computed a result warned about (one line each), in words, '' when nothing.
+
+    With the results ``ds``, failed samples are described from the results themselves (``failure_notes``: which
+    method, grid point or arm and seed, how many of how many, the reasons counted), in place of the run's notes on
+    them; the translation loop's per-batch notes on non-finite samples become one sentence."""
+    try:
+        notes = json.loads(attrs.get("run_warnings") or "[]")
+    except (TypeError, ValueError):
+        notes = []
+    from_data = failure_notes(ds)
+    table = ds is not None and {"failed", "failure"} <= set(ds.variables)
+    covered = table and bool((ds["failure"].values.astype(str) == "nonfinite").any())
+    lines, nonfinite = [], []
+    for n in notes:
+        if table and (_OLD_FAILED.match(n) or _NEW_FAILED.match(n)):
+            continue  # described from the results below
+        if _NONFINITE.match(n):
+            if not covered:
+                nonfinite.append(n)
+            continue
+        text = _reworded(n)
+        if text not in lines:
+            lines.append(text)
+    if nonfinite:
+        lines.append(_nonfinite_words(nonfinite, attrs))
+    lines += from_data
+    if not lines:
+        return ""
+    return "**Notes from the run that computed these results:**\n\n" + "\n".join(f"- {n}" for n in lines) + "\n"

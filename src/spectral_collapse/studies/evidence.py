@@ -1,0 +1,223 @@
+"""The evidence the scorecard and the claims read: our stored results, or the paper's tables, as long frames.
+
+``long_frame`` turns one results file into per-seed means of every known metric (with the samples failed and kept
+per cell and the methods that coincide), ``crop_frame`` into per-crop values; ``Evidence`` holds both frames, whole
+Pareto / PCA results and each run's real-crop band and data spaces, and selects the rows of one study.
+``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile (main results,
+the ablations, ``eps_vs_x0``, and the Pareto and PCA studies read whole), and ``paper_evidence`` the paper's Tables
+3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the paper's: mean over the test images of one
+seed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..reference import paper_tables
+from .aggregate import coinciding_methods
+from .validity import failed_of
+from .store import load_results
+
+__all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame", "crop_frame",
+           "arm_spaces", "evidence_of", "load_evidence", "paper_evidence"]
+
+METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
+_MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
+               ("edges2shoes", ""): "table11"}
+# study -> (short name in the evidence frame, the ablation axis, paper table)
+ABLATIONS = {"backbone_ablation": ("backbone", "backbone", "table3"), "space_ablation": ("space", "space", "table4"),
+             "scale_factor": ("scale", "scale", "table5")}
+_AXIS_ALIASES = {"backbone": ("backbone", "arch", "architecture"), "space": ("space", "data_space"),
+                 "scale": ("scale", "factor", "sr_factor"), "parameterization": ("parameterization", "prediction",
+                                                                                  "objective", "target")}
+EXTRA_STUDIES = ("pareto", "pca_collapse")   # read whole, for the claims that need more than table numbers
+_NON_METRIC_DIMS = {"sample", "image", "channel", "y", "x", "noise_image", "model"}
+CROP_METRICS = (*METRICS, "delta_log_e_hf")  # those held per sample go into Evidence.crops
+_CROP_COLUMNS = ["study", "dataset", "method", "seed", "sample", "crop", "metric", "value"]
+
+
+def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value,
+    with ``samples`` (per cell, NaN for set-level metrics), ``failed`` / ``n`` (samples failed / kept in that cell,
+    where the results record failures) and ``same_as``
+    (the method this one coincides with, ``aggregate.coinciding_methods``; "" for none).
+
+    Per-sample variables are averaged over the kept samples of each seed; set-level ones (s_g, fid) are taken
+    as they are. Variables without a ``method`` dimension are skipped.
+    """
+    frames = []
+    failed = failed_of(ds)
+    same = coinciding_methods(ds)
+    for m in METRICS:
+        if m not in ds or "method" not in ds[m].dims:
+            continue
+        v = ds[m]
+        v = v.mean("sample", skipna=True) if "sample" in v.dims else v
+        extra = [d for d in v.dims if d in _NON_METRIC_DIMS]
+        if extra:  # a metric on images or models, not a table entry
+            continue
+        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
+        df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
+        if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
+            bad = failed.sum("sample").broadcast_like(v).transpose(*v.dims)
+            df["failed"] = bad.values.ravel().astype(int)
+            df["n"] = ds.sizes["sample"] - df["failed"]
+        df["same_as"] = df["method"].astype(str).map(same).fillna("")
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"])
+    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
+
+
+def _name_axes(out: pd.DataFrame, ds: xr.Dataset) -> pd.DataFrame:
+    """``out`` with a ``seed`` column (0 when the results have none), the axes under their evidence names (the
+    first of an axis's ``_AXIS_ALIASES`` that is a dimension or coordinate of ``ds``) and labels as text."""
+    if "seed" not in out:
+        out["seed"] = 0
+    for axis, names in _AXIS_ALIASES.items():
+        name = next((n for n in names if n in ds.dims or n in ds.coords), None)
+        if name and name != axis and name in out:
+            out = out.rename(columns={name: axis})
+    for col in ("method", *(a for a in _AXIS_ALIASES if a in out)):
+        out[col] = out[col].astype(str)
+    return out
+
+
+def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``; set-level ones such as s_g and fid
+    have no crops): study, dataset, <other dims>, method, seed, sample, crop, metric, value, same_as, with the axes
+    named as in ``long_frame``. A failed sample (``validity.failed_of``) keeps its row with value NaN. ``crop``
+    identifies the test crop: the results' ``crop`` variable (the index into the paired split each (seed, sample)
+    translated) where stored, else the sample index (every seed translated the same crops)."""
+    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
+    for m in CROP_METRICS:
+        v = ds[m] if m in ds else None
+        if v is None or not {"method", "sample"} <= set(v.dims) or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
+            continue
+        if failed is not None and set(failed.dims) <= set(v.dims):
+            v = v.where(~failed.astype(bool))
+        crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
+        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
+        df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
+        df["same_as"] = df["method"].astype(str).map(same).fillna("")
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=_CROP_COLUMNS)
+    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
+
+
+def _factor(ds: xr.Dataset, default: int | None = None) -> int | None:
+    """The SR factor a results file was made with (data_meta attr), if recorded."""
+    try:
+        meta = json.loads(ds.attrs.get("data_meta", "{}"))
+    except (TypeError, json.JSONDecodeError):
+        meta = {}
+    f = meta.get("factor", default)
+    return int(f) if f not in (None, "") else None
+
+
+@dataclass
+class Evidence:
+    """What claims are judged on: a long frame of per-seed means, one of per-crop values (``crop_frame``; empty for
+    the paper's tables, which report means only) and whole Pareto / PCA results, ours or the paper's."""
+
+    frame: pd.DataFrame
+    extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse") -> {dataset: xr.Dataset}
+    source: str = "ours"                           # "ours" | "paper"
+    files: dict = field(default_factory=dict)      # study -> [paths] (ours)
+    crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
+    bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
+    spaces: dict = field(default_factory=dict)     # (study, dataset) -> {arm's axis value ("" for one arm): space}
+
+    def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
+        """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
+        keyword (columns absent -> no rows); per crop, the columns empty for the whole study are dropped."""
+        f = self.crops if per_crop else self.frame
+        if f.empty or "study" not in f:
+            return f
+        f = f[f["study"] == study]
+        if per_crop:  # the columns of other studies' axes
+            f = f.loc[:, f.notna().any() | (f.columns == "value")]
+        for k, v in eq.items():
+            if k not in f:
+                return f.iloc[0:0]
+            f = f[f[k].isin(v if isinstance(v, (list, tuple, set)) else [v])]
+        return f
+
+
+def arm_spaces(ds: xr.Dataset) -> dict:
+    """The data space ("pixel" or "latent") each arm of a results file diffused in: {axis value: space} for an
+    ablation (its arms' ``per_arm`` records, keyed by the value of its last axis), {"": space} for a single-arm study;
+    {} when the results do not record it."""
+    if "per_arm" in ds.attrs and "arms" in ds.attrs:
+        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
+        out = {}
+        for a in arms:
+            space = (per_arm.get(a.get("tag"), {}) or {}).get("space")
+            if space and a.get("coords"):
+                out[str(a["coords"][-1][1])] = str(space)
+        return out
+    return {"": str(ds.attrs["space"])} if ds.attrs.get("space") else {}
+
+
+def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
+    """One results dataset as evidence (``short``: its name in the evidence, "main", "x0", "scale", ...), read as
+    ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
+    dataset = str(dataset or ds.attrs.get("dataset", ""))
+    fr = long_frame(ds, short, dataset)
+    if short == "main":
+        fr["factor"] = _factor(ds)
+    from .verdicts import real_band
+
+    band = real_band(ds)
+    spaces = arm_spaces(ds)
+    return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
+                    bands={} if band is None else {(short, dataset): band},
+                    spaces={(short, dataset): spaces} if spaces else {})
+
+
+def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
+    """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
+    root = Path(root)
+    frames, crops, files, extra, bands, spaces = [], [], {}, {}, {}, {}
+    studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
+    for study, short in studies.items():
+        for path in sorted((root / study).glob(f"*-{profile}.nc")):
+            ds = load_results(path)
+            one = evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))
+            frames.append(one.frame)
+            crops.append(one.crops)
+            bands.update(one.bands)
+            spaces.update(one.spaces)
+            files.setdefault(study, []).append(str(path))
+    for study in EXTRA_STUDIES:
+        for path in sorted((root / study).glob(f"*-{profile}.nc")):
+            ds = load_results(path)
+            extra.setdefault(study, {})[str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])] = ds
+            files.setdefault(study, []).append(str(path))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["study", "dataset", "method", "seed", "metric", "value"])
+    crops = [c for c in crops if not c.empty]
+    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces,
+                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
+
+
+def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
+    """The paper's Tables 3-5 and 8-11 as evidence (one "seed" holding the reported mean)."""
+    p = paper_tables() if paper is None else paper
+    rows = []
+    main = p[p["table"].isin(list(_MAIN_TABLE.values()))]
+    rows.append(main.assign(study="main", dataset=np.where(main["scale"] != "", main["dataset"] + " " + main["scale"],
+                                                          main["dataset"])))
+    for _, (short, axis, table) in ABLATIONS.items():
+        t = p[p["table"] == table]
+        rows.append(t.assign(study=short, dataset="bbbc021"))
+    f = pd.concat(rows, ignore_index=True).rename(columns={"mean": "value"})
+    f["seed"] = 0
+    return Evidence(frame=f[["study", "dataset", "scale", "backbone", "space", "method", "seed", "metric", "value"]],
+                    source="paper")
