@@ -242,6 +242,13 @@ def test_labels_overlap_no_marker_and_no_other_label():
             assert min(a[2], b[2]) <= max(a[0], b[0]) or min(a[3], b[3]) <= max(a[1], b[1])
 
 
+def test_a_chart_with_no_point_to_name_gets_no_label_layer():
+    """Every point failed (a random network on a user's data): no label layer, no error."""
+    empty = pd.DataFrame({"s_hf": [], "s_lf": [], "name": []})
+    assert C.label_layers(empty, x="s_hf", y="s_lf", label="name", xdom=(0, 1), ydom=(0, 1), width=200,
+                          height=150) == []
+
+
 def test_pareto_chart_title_is_short_and_the_subtitle_says_what_is_left_out():
     ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.25, 0.35), "edm": (0.26, 0.34)})
     ds["finite"][0, 1, 1, 0] = False          # one of three samples of one grid point failed: a partial mean

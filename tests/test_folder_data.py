@@ -250,7 +250,7 @@ def test_a_study_runs_on_folder_data_without_test_folders(tmp_path, ckpts):
     assert path.exists() and path.name.startswith("folder-mine-")
     inputs = json.loads(ds.attrs["spec"])["inputs"]
     assert "no Pareto sweep stored for folder:" in inputs["pareto"]["source"]          # OVG says why
-    assert "calibrated on ihc-sr" in json.loads(ds.attrs["ovg"])["source"]
+    assert "tuned on ihc-sr" in json.loads(ds.attrs["ovg"])["source"]
     ckpt = Path(json.loads(ds.attrs["checkpoints"])["eps"])
     assert ckpt.parent == ckpts and ckpt.name.startswith("folder-mine-eps-smoke-")
     again = run_study("main_results", **kw)

@@ -361,6 +361,8 @@ def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom,
     the points themselves, of radius ``r`` pixels, and ``obstacles``, a frame of x, y in data units and r in
     pixels, are kept clear), with a
     thin line to a name set further out, and a white halo under each name."""
+    if not len(frame):  # nothing to name (e.g. every point of the chart failed)
+        return []
     px = lambda v: (np.asarray(v, dtype=float) - xdom[0]) / (xdom[1] - xdom[0]) * width    # noqa: E731
     py = lambda v: (ydom[1] - np.asarray(v, dtype=float)) / (ydom[1] - ydom[0]) * height   # noqa: E731
     obs = [pd.DataFrame({"px": px(frame[x]), "py": py(frame[y]), "r": r})]
