@@ -94,7 +94,7 @@ class GaussianityResult:
     z_mean: float           # mean of (||x_T||^2 - d) / sqrt(2 d); ~N(0, 1 / n) under N(0, I)
     d: int                  # degrees of freedom used
     n: int                  # number of latents
-    norm_z: float = math.nan  # (mean(r) - d) / sqrt(2 d / n) = sqrt(n) z_mean; ~N(0, 1) under N(0, I)
+    norm_z: float           # (mean(r) - d) / sqrt(2 d / n) = sqrt(n) z_mean; ~N(0, 1) under N(0, I)
 
 
 def ks_resolution(n: int, alpha: float = 0.05) -> float:
