@@ -624,3 +624,29 @@ def test_a_read_only_results_root_that_holds_the_results_still_serves_the_chapte
     check_can_store("tiny", "ihc-sr", "smoke", str(res))
     with pytest.raises(PermissionError, match=r"results root \S*results \(\S*results/tiny is not writable\)"):
         check_can_store("tiny", "ihc-edges", "smoke", str(res))
+
+
+def test_the_main_commands_notes_after_a_chapter_count_failures_in_words(tmp_path):
+    """What the main command prints after a chapter: failed samples counted from the stored results (how many of
+    how many, each reason once), not the run's raw list of sample indices and repeated reasons."""
+    import json
+
+    import numpy as np
+    import xarray as xr
+
+    from spectral_collapse.pipeline.execute import _result_notes
+    from spectral_collapse.studies.store import results_path, save_results
+
+    failed = np.zeros((2, 2, 4), bool)
+    failed[1, 0, :3] = True                     # ovg, seed 0: 3 of its 4 crops
+    failure = np.where(failed, "nonfinite", "").astype(object)
+    ds = xr.Dataset({"failed": (("method", "seed", "sample"), failed),
+                     "failure": (("method", "seed", "sample"), failure)},
+                    coords={"method": ["ddim", "ovg"], "seed": [0, 1]},
+                    attrs={"run_warnings": json.dumps(["ovg, seed 0: test samples [0, 1, 2] failed (nonfinite, "
+                                                       "nonfinite, nonfinite; 50 steps each way)"])})
+    save_results(ds, tmp_path / results_path("main_results", "ihc-sr", "quick", "data/results"),
+                 add_provenance=False)
+    said = "\n".join(_result_notes("main_results", "ihc-sr", "quick", tmp_path, "data/results"))
+    assert "ovg: 3 of 8 test crops failed" in said and "[0, 1, 2]" not in said
+    assert said.count("nonfinite") == 0 and "×3" in said

@@ -198,17 +198,19 @@ def _result_notes(study: str, dataset: str, profile: str, root: Path, results_ro
 
     if get_study(study).run is None:
         return []
+    from ..studies.store import load_results
+    from .notes import run_notes
+
     path = Path(root) / results_path(study, dataset_key(dataset), profile, results_root)
     try:
-        import xarray as xr
-
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
-            attrs = dict(ds.attrs)
+        ds = load_results(path)
     except (OSError, ValueError):
         return []
+    attrs = dict(ds.attrs)
     lines = []
-    try:
-        lines += [f"note: {n}" for n in json.loads(attrs.get("run_warnings") or "[]")]
+    try:  # the chapter's own words: failures counted from the results, each reason once
+        lines += [f"note: {n[2:]}" if n.startswith("- ") else f"  {n.strip()}"
+                  for n in run_notes(attrs, ds).splitlines() if n.lstrip().startswith("- ")]
         used = json.loads(attrs.get("model_gate") or "{}")
         lines += [f"below the quality gate (allowed): {k}: {v.get('failures')}" for k, v in used.items()
                   if not v.get("passed")]
