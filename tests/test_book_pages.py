@@ -418,3 +418,15 @@ def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
                    "error": "OutOfMemoryError"}]}}
     text = gpu_fragment(gpu)
     assert "Test GPU" in text and "| 11.1 |" in text and "did not fit" in text and "(3.00x)" in text
+
+
+def test_book_sources_hold_no_control_characters():
+    """A control character in a page's source (a backspace where ``\\b`` of ``\\boldsymbol`` was meant) breaks its
+    maths: no Markdown source of the book or the docs holds one (tab and newline aside)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    bad = [str(p.relative_to(root)) for p in [*root.glob("book/**/*.md"), *root.glob("docs/*.md")]
+           if "_build" not in p.parts and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", p.read_text(encoding="utf-8"))]
+    assert bad == []
