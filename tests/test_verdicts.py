@@ -385,6 +385,9 @@ def test_the_intro_names_the_device_of_each_cost_ratio():
     assert "2.16x on one thread of an Intel Xeon CPU and 1.72x on one NVIDIA H100 80GB HBM3" in said
     assert _cost_phrase(cpu, None).count("x on ") == 1
     assert _cost_phrase(None, {"machine": {}}) is None
+    cpu["benchmarks"]["inversion"].update(image_shape=[3, 32, 32], batch=8, steps=3, profile="quick")
+    assert "2.16x on one thread of an Intel Xeon CPU (quick U-Net, 32-px images, batch 8, 3 steps each way)" in \
+        _cost_phrase(cpu, None)
 
 
 def test_pca_claim_reads_paired_subsample_differences_three_ways():

@@ -93,7 +93,7 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
             f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
             f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
             + _why_not(verdict, rises, tex, crops, band)
-            + f"; {price}: S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB.")
+            + f"; {price} (S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB).")
 
 
 def _why_not(verdict, rises: dict, tex, crops: pd.DataFrame, band) -> str:
@@ -119,24 +119,30 @@ def _why_not(verdict, rises: dict, tex, crops: pd.DataFrame, band) -> str:
 
 def _cost_phrase(bench: dict | None, bench_gpu: dict | None) -> str | None:
     """What an OVG translation costs against a DDIM translation, as the *Performance benchmarks* chapter measures it
-    (the same 32-px quick U-Net, batch and steps for both, timed in one run): on the CPU of ``bench`` and on the GPU
-    of ``bench_gpu`` (parsed benchmark records, either None), each named; None when neither has the measurement."""
+    (one model, batch and step count for both, timed in one run): on the CPU of ``bench`` and on the GPU of
+    ``bench_gpu`` (parsed benchmark records, either None), each named with the setting it was timed at; None when
+    neither has the measurement."""
     parts = []
     for r, key in ((bench, "ratio_cpu"), (bench_gpu, "ratio_wall")):
         try:
-            ratio = r["benchmarks"]["inversion"]["translation"]["ovg"][key]["median"]
+            inv = r["benchmarks"]["inversion"]
+            ratio = inv["translation"]["ovg"][key]["median"]
         except (KeyError, TypeError):
             continue
         machine = r.get("machine") or {}
         cpu = " ".join(w for w in str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
                        if w != "Processor") or "unnamed"
         where = f"one {machine['gpu']}" if machine.get("gpu") else f"one thread of an {cpu} CPU"
-        parts.append(f"{ratio:.2f}x on {where}")
+        shape = inv.get("image_shape") or []
+        setting = (f" ({inv.get('profile', '')} U-Net, {shape[-1]}-px images, batch {inv.get('batch')}, "
+                   f"{inv.get('steps')} steps each way)" if len(shape) >= 2 else "")
+        parts.append(f"{ratio:.2f}x on {where}{setting}")
     if not parts:
         return None
-    return ("**Cost.** An OVG translation takes " + " and ".join(parts) + " the time of a DDIM translation (whole "
-            "translations, inversion and sampling, with the same model, batch and steps; the *Performance benchmarks* "
-            "chapter, which also gives the cost of one inversion step).")
+    return ("**Cost.** An OVG translation takes " + " and ".join(parts) + " the time of a DDIM translation, "
+            "inversion and sampling timed together in one run (the *Performance benchmarks* chapter, which also gives "
+            "the cost of one inversion step). The ratio depends on the network and the device: the *Reproducing at the "
+            "paper's scale* page measures it for the paper's latent U-Net.")
 
 
 def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict | None = None,
