@@ -7,6 +7,8 @@ the paper's tables do not report, are shown as "not testable here" and the claim
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -70,7 +72,12 @@ def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fi
             checks += [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
                                      prefix=f"{ds} {v}: ")
                        for r in fixed_ref for m in ("s_hf", "s_dc")]
-        return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
+        found = combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
+        weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study == short for m in names})
+        if weak and found.verdict != UNTESTABLE:  # the arm is kept with its gate result shown, and so is this
+            found = replace(found, detail=found.detail + f"; rests in part on {', '.join(weak)}, below the quality "
+                                                         "gate (the chapter Are the models good enough? shows why)")
+        return found
     return test
 
 

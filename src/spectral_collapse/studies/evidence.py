@@ -133,6 +133,7 @@ class Evidence:
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
     spaces: dict = field(default_factory=dict)     # (study, dataset) -> {arm's axis value ("" for one arm): space}
+    weak: dict = field(default_factory=dict)       # (study, dataset) -> names of the models below the quality gate
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -184,7 +185,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, crops, files, extra, bands, spaces = [], [], {}, {}, {}, {}
+    frames, crops, files, extra, bands, spaces, weak = [], [], {}, {}, {}, {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -195,6 +196,9 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             bands.update(one.bands)
             spaces.update(one.spaces)
             files.setdefault(study, []).append(str(path))
+            below = _below_gate(ds)
+            if below:
+                weak[(short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))] = below
     for study in EXTRA_STUDIES:
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
@@ -203,8 +207,21 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
-    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces,
+    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces, weak=weak,
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
+
+
+def _below_gate(ds) -> list[str]:
+    """The models a result was computed with that are below the quality gate (recorded in its ``model_gate``
+    attribute), by name without the configuration hash."""
+    import json
+    import re
+
+    try:
+        gate = json.loads(ds.attrs.get("model_gate") or "{}")
+    except (TypeError, ValueError):
+        return []
+    return sorted(re.sub(r"-[0-9a-f]{12}$", "", k) for k, v in gate.items() if not v.get("passed", True))
 
 
 def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:

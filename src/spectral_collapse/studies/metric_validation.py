@@ -53,7 +53,9 @@ def _mean(values) -> float:
 
 
 def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict]:
-    """MS-SSIM, HaarPSI, LPIPS of the stored output images against the ground truth, per (method, seed)."""
+    """MS-SSIM, HaarPSI, LPIPS of the stored output images against the ground truth, per (method, seed). The main
+    results store the ground truth of their first seed's crops only (each seed translates its own crops), so the
+    other seeds' outputs have nothing to be compared with: NaN there."""
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
     truth = main["truth_images"].values
@@ -63,8 +65,12 @@ def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict
         rows = [{"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan}
                 for m in main["method"].values for s in main["seed"].values]
         return pd.DataFrame(rows), {"lpips_status": reason, "ms_ssim_config": "{}"}
+    first = main["seed"].values[0]
     for m in main["method"].values:
         for s in main["seed"].values:
+            if s != first:
+                rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
+                continue
             out = main["images"].sel({"method": m, "seed": s}).values
             ms, cfg = ms_ssim(out, truth)
             lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
@@ -98,25 +104,36 @@ def _fid_points(main: xr.Dataset, real: torch.Tensor, fid_kw: dict) -> tuple[pd.
 
 
 def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, fid_kw: dict):
-    """(points frame with method, seed and metric columns; metric columns; usable columns; status attrs)."""
+    """(points frame with method, seed and metric columns; metric columns; status attrs)."""
     if main is None:
         status = {"lpips_status": MISSING, "fid_status": MISSING, "ms_ssim_config": "{}", "main_steps": "",
                   "image_metrics": MISSING, "fid": MISSING, "correlations": MISSING}
-        return pd.DataFrame({"method": [], "seed": []}), [], [], status
+        return pd.DataFrame({"method": [], "seed": []}), [], status
     metrics = [m for m in CORRELATED if m in main]
     pts = per_seed(main, metrics).pivot_table(index=["method", "seed"], columns="metric", values="value").reset_index()
     img, status = _image_metrics(main, lpips_kw)
     fidp, status["fid_status"] = _fid_points(main, real, fid_kw)
     pts = pts.merge(img, on=["method", "seed"]).merge(fidp, on=["method", "seed"])
     cols = [c for c in pts.columns if c not in ("method", "seed")]
-    pts = pts.drop_duplicates(subset=["method", *cols])           # deterministic methods repeat over seeds
-    usable = [c for c in cols if pts[c].notna().sum() >= 3 and pts[c].std() > 0]
+    scored = [c for c in cols if c not in img.columns]   # the first seed alone carries the image metrics
+    pts = pts.drop_duplicates(subset=["method", *scored])  # deterministic methods repeat over seeds: the first kept
     status.update(main_steps=main.attrs.get("steps", ""),
-                  image_metrics=f"on the {main.sizes.get('image', 0)} stored outputs per run against ground truth",
+                  image_metrics=f"on the {main.sizes.get('image', 0)} stored outputs of the first seed's run of each "
+                                "method against their ground truth (the only seed whose ground truth the main "
+                                "results store)",
                   fid="FID / KID of the stored outputs of each run against the real reference images",
-                  correlations="Pearson and Spearman over the (method, seed) runs of main_results, deterministic "
-                               "methods counted once")
-    return pts, cols, usable, status
+                  correlations="Pearson and Spearman over one point per distinct method (the mean of its seeds' "
+                               "runs; methods with identical scores counted once)")
+    return pts, cols, status
+
+
+def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
+    """One point per distinct method: the mean of its runs' scores (NaN left out), methods whose scores are all
+    identical (coinciding ones, e.g. Null-Class and Direct Inversion at w = 1) kept once."""
+    if pts.empty:
+        return pd.DataFrame(columns=cols)
+    per = pts.groupby("method", sort=False)[cols].mean()
+    return per[~per.round(12).duplicated()]
 
 
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
@@ -155,8 +172,9 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
             dle[i, j] = spectral.delta_log_e(y, mu, wavelet=wavelet)
             examples[i, j] = y[:n_examples].clamp(-1, 1).numpy()
     # Fig. 14: metric correlations over the main_results runs
-    pts, cols, usable, status = _correlations(ctx.inputs.get("main_results"), real, dict(lpips_kw or {}),
-                                              dict(fid_kw or {}))
+    pts, cols, status = _correlations(ctx.inputs.get("main_results"), real, dict(lpips_kw or {}), dict(fid_kw or {}))
+    per = method_points(pts, cols)
+    usable = [c for c in cols if per[c].notna().sum() >= 3 and per[c].std() > 0]
     k = len(usable)
     ds = xr.Dataset(
         {"log_power": (("domain", "channel", "freq"), np.stack([s[1] for s in spectra])),
@@ -169,8 +187,8 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
          "examples": (("filter", "kappa", "example", "channel", "y", "x"), examples),
          "held_out_images": (("example", "channel", "y", "x"), held[:n_examples].numpy()),
          "points": (("point", "metric"), pts[cols].to_numpy(dtype=np.float64).reshape(len(pts), len(cols))),
-         "pearson": (("metric_a", "metric_b"), pts[usable].corr("pearson").to_numpy().reshape(k, k)),
-         "spearman": (("metric_a", "metric_b"), pts[usable].corr("spearman").to_numpy().reshape(k, k))},
+         "pearson": (("metric_a", "metric_b"), per[usable].corr("pearson").to_numpy().reshape(k, k)),
+         "spearman": (("metric_a", "metric_b"), per[usable].corr("spearman").to_numpy().reshape(k, k))},
         coords={"domain": ["target", "source"], "freq": freqs, "filter": ["lowpass", "highpass"], "kappa": kappas,
                 "held_out": np.arange(len(held)), "point": np.arange(len(pts)), "metric": cols,
                 "point_method": ("point", pts["method"].astype(str).tolist()),
