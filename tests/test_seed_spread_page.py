@@ -61,3 +61,24 @@ def test_s_g_note_names_the_seeds_and_the_methods_that_read_zero(tmp_path):
     s_g[0, 0, 1] = 0.01                                                    # one set of one run reads 0.010
     (tmp_path / "again").mkdir()
     assert "For `ddim`" not in s_g_note(_results(tmp_path / "again", s_g))
+
+
+def test_run_zero_is_compared_with_the_main_results_it_stands_for():
+    """Training run 0 uses the main results' models: the page says nothing when its means equal the main results'
+    and names the largest gap, with both values, when they were computed apart and differ."""
+    import numpy as np
+    import xarray as xr
+
+    from spectral_collapse.report.seeds import main_results_agreement
+
+    rng = np.random.default_rng(2)
+    main = xr.Dataset({"psnr": (("method", "seed", "sample"), 20 + rng.standard_normal((2, 2, 5)))},
+                      coords={"method": ["ddim", "ovg"], "seed": [0, 1]})
+    runs = xr.concat([main, main + 1.0, main - 1.0], dim="train_seed").assign_coords(train_seed=[0, 1, 2])
+    assert main_results_agreement(runs, main) == ""
+    moved = runs.copy(deep=True)
+    moved["psnr"].loc[{"train_seed": 0, "method": "ovg"}] += 0.25
+    said = main_results_agreement(moved, main)
+    want = float(main["psnr"].sel({"method": "ovg"}).mean())
+    assert "1 of the 2 method means agree exactly" in said
+    assert f"PSNR of ovg, {want + 0.25:.3f} here against {want:.3f}" in said

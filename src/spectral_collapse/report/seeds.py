@@ -17,7 +17,7 @@ import xarray as xr
 from ..studies.aggregate import TABLE_METRICS, crop_values
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
-           "seed_verdict", "models_table", "model_gates", "s_g_note"]
+           "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 
@@ -195,3 +195,41 @@ def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
                  "does once the latents' variance is off by a few per cent; the main-results chapters give norm_z, "
                  "which still orders such sets.")
     return text
+
+
+def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPREAD_METRICS) -> str:
+    """Markdown: how far training run 0 of these results (the main results' own models) lies from the stored main
+    results, method by method (means over crops), and why they can differ: each study translates with the
+    models it loads, and results computed on another device or library build differ in their last digits, which the
+    inversions' sensitivity can grow crop by crop. '' when the main results are not given or agree exactly."""
+    if main is None or "train_seed" not in ds.dims:
+        return ""
+    run0 = ds.sel(train_seed=0)
+    gaps = []
+    for m in metrics:
+        if m not in run0 or m not in main:
+            continue
+        for method in set(map(str, run0["method"].values)) & set(map(str, main["method"].values)):
+            a = float(run0[m].sel({"method": method}).mean(skipna=True))
+            b = float(main[m].sel({"method": method}).mean(skipna=True))
+            if np.isfinite(a) and np.isfinite(b):
+                gaps.append((abs(a - b), m, method, a, b))
+    if not gaps or max(g[0] for g in gaps) == 0:
+        return ""
+    worst = max(gaps)
+    same = sum(g[0] == 0 for g in gaps)
+    versions = lambda d: (_json_or_empty(d.attrs.get("versions")).get("torch") or "unrecorded")  # noqa: E731
+    return (f"Training run 0 uses the main results' models, but its translations were computed apart from theirs "
+            f"(PyTorch {versions(run0)} here, {versions(main)} there): {same} of the {len(gaps)} method means agree "
+            f"exactly, and the largest gap is {worst[1].upper()} of {worst[2]}, {worst[3]:.3f} here against "
+            f"{worst[4]:.3f} in the main results: what a different device or library build does to the same "
+            f"inversions. Set it beside the spread between training runs below.")
+
+
+def _json_or_empty(text) -> dict:
+    import json
+
+    try:
+        return json.loads(text or "{}")
+    except (TypeError, ValueError):
+        return {}
