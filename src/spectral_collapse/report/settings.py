@@ -42,14 +42,20 @@ def _shipped(path) -> bool:
         return False
 
 
+def _parsed(value):
+    """A JSON object stored as text, parsed; anything else (or text that is not JSON) as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def models_text(value) -> str:
     """``{role: checkpoint path}`` as "role: model name" joined, and where the weights come from (they ship in
     data/weights; trained on this machine; or a folder of the reader's)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return readable(value)
+    value = _parsed(value)
     if not isinstance(value, dict):
         return readable(value)
     value = {k: v for k, v in value.items() if v not in (None, "")}
@@ -88,11 +94,7 @@ def schedules_text(value, attrs: dict | None = None) -> str:
     """The ovg_schedule study's ``schedules`` attr ({name: {guided_steps, sigma_range, schedule}}) as which
     inversion steps each schedule guides and the sigma range they span (numbered from 0 = the first inversion step,
     lowest sigma, as the guided-steps chart is); the schedule's internal window parameters are left out."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return readable(value)
+    value = _parsed(value)
     if not isinstance(value, dict):
         return readable(value)
     n = 0
