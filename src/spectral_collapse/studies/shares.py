@@ -109,6 +109,7 @@ def comparison_outcomes(f: pd.DataFrame, better, worse, by: str, pair_on: list[s
     and ``resolution`` (for S_G: the KS resolution at the smaller kept-sample count, within which two values tie;
     NaN for other metrics). ``f``: the rows of one metric, with ``unit`` and, for S_G ties, ``n``."""
     from ..metrics.latent import ks_resolution
+    from .verdicts import paired_rows
 
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
@@ -120,24 +121,16 @@ def comparison_outcomes(f: pd.DataFrame, better, worse, by: str, pair_on: list[s
     cells = f.groupby([*pair_on, by, unit], dropna=False)
     vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
     rows = []
-    for key, g in vals.groupby(level=list(range(len(pair_on))), sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        wide = g.unstack(unit)
-        labels = np.asarray(wide.index.get_level_values(by))
-        for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
-            xa, xb = wide[labels == a].to_numpy(float)[0], wide[labels == b].to_numpy(float)[0]
-            ok = np.isfinite(xa) & np.isfinite(xb)
-            if not ok.any():
-                continue
-            ma, mb = float(xa[ok].mean()), float(xb[ok].mean())
-            res = np.nan
-            if metric == "s_g" and kept is not None:
-                n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
-                res = ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0
-            win = (ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)
-            outcome = "tie" if np.isfinite(res) and abs(ma - mb) <= res else "won" if win else "lost"
-            rows.append({**dict(zip(pair_on, key)), "better": a, "worse": b, "value_better": ma, "value_worse": mb,
-                         "units": int(ok.sum()), "outcome": outcome, "resolution": res})
+    for key, a, b, xa, xb, ok in paired_rows(vals.unstack(unit), len(pair_on), by, better, worse):
+        ma, mb = float(xa[ok].mean()), float(xb[ok].mean())
+        res = np.nan
+        if metric == "s_g" and kept is not None:
+            n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
+            res = ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0
+        win = (ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)
+        outcome = "tie" if np.isfinite(res) and abs(ma - mb) <= res else "won" if win else "lost"
+        rows.append({**dict(zip(pair_on, key)), "better": a, "worse": b, "value_better": ma, "value_worse": mb,
+                     "units": int(ok.sum()), "outcome": outcome, "resolution": res})
     return pd.DataFrame(rows, columns=cols)
 
 

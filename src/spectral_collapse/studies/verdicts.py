@@ -196,6 +196,20 @@ def _s_g_tie(a: np.ndarray, b: np.ndarray, n: float) -> np.ndarray:
     return np.abs(a - b) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
 
 
+def paired_rows(wide: pd.DataFrame, n_keys: int, by: str, better, worse):
+    """Each (better, worse) pair of labels that a setting of ``wide`` holds both of, with their values over the
+    units both scored: yields (setting key tuple, a, b, values of a, values of b, mask of the units both have).
+    ``wide``: rows (*setting, ``by``), one column per unit; ``n_keys``: the number of setting levels."""
+    for key, sub in wide.groupby(level=list(range(n_keys)), sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        labels = np.asarray(sub.index.get_level_values(by))
+        for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
+            xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
+            ok = np.isfinite(xa) & np.isfinite(xb)
+            if ok.any():
+                yield key, a, b, xa, xb, ok
+
+
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
     """The share of distinct comparisons a ``better`` label wins against a ``worse`` one, with its 95 % interval.
@@ -222,24 +236,17 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
         w = np.zeros((n_boot + 1, wide.shape[1]))
         w[0] = 1.0                                 # row 0: the observed units
         np.add.at(w, (np.arange(1, n_boot + 1)[:, None], rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))), 1)
-        for key, sub in wide.groupby(level=list(range(len(pair_on))), sort=True, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            labels = np.asarray(sub.index.get_level_values(by))
-            for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
-                xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
-                ok = np.isfinite(xa) & np.isfinite(xb)
-                if not ok.any():
-                    continue
-                tot = w[:, ok].sum(1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
-                score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
-                if metric == "s_g" and kept is not None:
-                    tie = _s_g_tie(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
-                    score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
-                score[tot == 0] = np.nan
-                point.append(score[0])
-                draws.append(score[1:])
+        for key, a, b, xa, xb, ok in paired_rows(wide, len(pair_on), by, better, worse):
+            tot = w[:, ok].sum(1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
+            score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
+            if metric == "s_g" and kept is not None:
+                tie = _s_g_tie(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
+                score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+            score[tot == 0] = np.nan
+            point.append(score[0])
+            draws.append(score[1:])
     if not point:
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
