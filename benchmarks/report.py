@@ -13,7 +13,7 @@ __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "t
            "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere", "load_smoke", "smoke_table",
            "smoke_line", "SMOKE_TARGET_S", "verdict", "device_name", "clock_of", "short_date", "judge", "what_list",
            "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note", "shipped_training_table",
-           "soak_line", "model_name"]
+           "soak_line", "model_name", "renoise_first_steps"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -199,6 +199,24 @@ def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float |
         return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
                    for nxt in levels[1:]) / steps
     return None
+
+
+def renoise_first_steps(label: str, steps: int, profile: str = "quick") -> int | None:
+    """How many of ``steps`` inversion steps of a ReNoise benchmark label end below the authors' time 250 on the
+    model's schedule, and so run the first-step R (fewer re-evaluations); None for a label that is not ReNoise with a
+    first-step R of its own."""
+    from spectral_collapse.inversion import default_sigmas
+    from spectral_collapse.inversion.methods.renoise import ReNoise
+
+    from .inversion import build_case, make_model
+
+    method, _, _, par = build_case(label)
+    if not isinstance(method, ReNoise) or method.first_step_renoise_steps >= method.renoise_steps:
+        return None
+    D = make_model(profile, par)
+    levels = sorted(float(v) for v in default_sigmas(D, steps))
+    top = method.first_step_sigma(D)
+    return sum(nxt < top for nxt in levels[1:])
 
 
 def reference_line(res: dict) -> str:

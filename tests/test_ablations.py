@@ -399,3 +399,25 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     assert _model_plan("smoke", "ihc-sr", "eps", seed=2, **plan)[1].seed == 2
     assert _model_plan("smoke", "ihc-sr", "eps", **plan)[1].seed == 0
     assert {r.seed for r in SEED_REPLICATES} == {1, 2} and len(SEED_REPLICATES) == 8
+
+
+def test_paper_notes_name_methods_the_paper_reports_with_the_same_numbers(monkeypatch):
+    """The note names methods whose paper rows coincide on every metric shown for one arm, and nothing when the
+    rows differ."""
+    import pandas as pd
+
+    from spectral_collapse.report import ablations as A
+
+    def comparison(same: bool):
+        rows = []
+        for method, base in (("ddim", 0.1), ("taba", 0.5), ("ovg", 0.5 if same else 0.6)):
+            for metric in ("psnr", "s_hf", "s_dc"):
+                rows.append({"space": "pixel", "paper_space": "pixel", "method": method, "metric": metric,
+                             "ours_mean": 1.0, "paper_mean": base + len(metric)})
+        return pd.DataFrame(rows)
+
+    monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(True))
+    note = A.paper_notes(None)
+    assert "`taba` and `ovg` of the pixel arm" in note and "3 metrics" in note and "ddim" not in note
+    monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(False))
+    assert A.paper_notes(None) == ""

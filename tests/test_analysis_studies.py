@@ -161,9 +161,11 @@ def test_decorrelation_masks_runs_and_scatter(oracles):
     from spectral_collapse.plotting.latents import decorrelation_scatter
 
     spec = decorrelation_scatter(ds).to_dict()
-    assert [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
-            for layer in spec["layer"]] == ["rule", "point"]
-    assert "layer" not in decorrelation_scatter(ds.drop_vars(["run_s_dc_lo", "run_s_dc_hi"])).to_dict()
+    marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+    n = marks.count("point")   # one layer of each per method (and offset), the intervals under the points
+    assert n >= 2 and marks == ["rule"] * n + ["point"] * n
+    bare = decorrelation_scatter(ds.drop_vars(["run_s_dc_lo", "run_s_dc_hi"])).to_dict()
+    assert {layer["mark"]["type"] for layer in bare["layer"]} == {"point"}
     assert {"s_dc_raw", "norm_ratio"} <= set(R.decorrelation_table(ds).columns)
     assert {"norm_z", "s_dc_raw", "norm_ratio"} <= set(R.decorrelation_runs(ds).columns)
     assert "S_DC" in R.verdict(ds)
@@ -331,6 +333,12 @@ def test_metric_validation_filters_spectra_and_correlations():
     assert ds.attrs["lpips_status"].startswith("ok") and ds.attrs["fid_status"] == "ok: custom features"
     assert "S_HF" in R.verdict(ds) and "positive correlations" in R.verdict(ds)
     assert list(R.metric_points(ds).columns[:2]) == ["method", "seed"] and len(R.metric_points(ds)) == 7
+    # the displayed points are those the correlations use: one per method, the mean of its runs, short headers
+    shown = R.correlation_points(ds, digits=12)
+    assert len(shown) == ds["point_method"].to_series().nunique() and "seed" not in shown.columns
+    assert {"S_DC", "S_G", "PSNR"} <= set(shown.columns) and "s_dc" not in shown.columns
+    runs = R.metric_points(ds).groupby("method")["s_dc"].mean()
+    assert shown["S_DC"].to_dict() == pytest.approx(runs.to_dict())
 
 
 def test_metric_validation_without_main_results_says_so(tmp_path):
@@ -378,7 +386,8 @@ def test_latent_chapters_judge_ddim_against_the_references_three_ways():
                     "mean_norm_ratio": ("method", ratios.mean(1))}, coords={"method": methods},
                    attrs={"study": "gaussianity", "d": d, "gaussian_s_g": 0.93})
     said = R.verdict(g)
-    assert f"S_G ddim − taba {sg[0] - sg[1]:+.3f}" in said and "(paired bootstrap): holds" in said
+    gap = f"{sg[0] - sg[1]:+.3f}".replace("-", "−")   # numbers carry a true minus sign
+    assert f"S_G ddim − taba {gap}" in said and "(paired bootstrap): holds" in said
     assert "S_G ddim − edm +0.000 [+0.000, +0.000] over 128 latents (paired bootstrap): inconclusive" in said
     low, high = 0.6 + 0.05 * rng.standard_normal(n), 0.95 + 0.02 * rng.standard_normal(n)
     dc = xr.Dataset({"s_dc": (("method", "latent"), np.stack([low, high, low - 0.1])),

@@ -410,3 +410,30 @@ def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
                           weights_root=tmp_path / "weights")
     assert t.loc["m", "gate"] == ("passes" if rep.passed else "fails") and t.loc["m", "steps"] == 123
     assert t.loc["absent", "gate"] == "not stored"
+
+
+def test_flow_model_is_judged_with_heun_and_eulers_errors_are_recorded_beside():
+    """A flow-matching model is judged with the second-order Heun sampler (as an EDM model is); the Euler steps its
+    inversions take are run from the same starts and their mean and std errors recorded, not judged. On the exact
+    velocity of Gaussian data both are close to the data, and Heun is the closer of the two on the std."""
+    from spectral_collapse.models.denoisers import make_denoiser
+    from spectral_collapse.models.quality import deterministic_sampler
+
+    D = make_denoiser(GaussianOracleNet("flow"), "flow")
+    assert deterministic_sampler(D) == "Heun"
+    assert deterministic_sampler(EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED)) == "DDIM"
+    rep = gate_report(D, gaussian_data(), steps=50, n=64, shape=(3, SIZE, SIZE), name="oracle-flow")
+    assert rep.passed, rep.describe_failures()
+    assert set(rep.rows["sampler"].dropna()) == {"Heun", "stochastic Heun"}
+    euler = {r["label"]: r for r in rep.info["euler"]}
+    assert sorted(euler) == [0, 1]
+    judged = rep.rows.set_index(["check", "sampler", "label"])["value"]
+    for label, r in euler.items():
+        assert 0 <= r["std"] < THRESHOLDS["std"] and 0 <= r["mean"]
+        assert judged[("std", "Heun", label)] <= r["std"] + 0.01
+
+
+def test_a_vp_model_records_no_euler_rows():
+    D = EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED)
+    rep = gate_report(D, gaussian_data(), steps=8, n=16, shape=(3, SIZE, SIZE), labels=(1,), name="oracle-eps")
+    assert "euler" not in rep.info

@@ -182,7 +182,7 @@ def test_correlation_claim_holds_and_fails():
     test = next(c.test for c in C.CLAIMS if c.key == "corr_hf_dc")
     assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == C.HOLDS
     found = test(ev(1 - dc))
-    assert found.verdict == C.FAILS and "r = -1.00" in found.detail
+    assert found.verdict == C.FAILS and "r = −1.00" in found.detail
     assert test(ev(np.full(12, 0.3))).verdict == C.UNTESTABLE   # no variation: no correlation to speak of
 
 

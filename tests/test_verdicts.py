@@ -200,7 +200,7 @@ def test_a_coinciding_method_is_counted_once_in_shares():
         p.loc[p["method"] == "null_class", "same_as"] = "ddim"
     found = claim("table1")(evidence(*parts))
     assert "of 4 comparisons" in found.detail                    # 2 datasets x 2 stochastic x ddim
-    assert "2 (dataset, method) point(s) coinciding with another method counted once" in found.detail
+    assert "2 (dataset, method) points coinciding with another method counted once" in found.detail
 
 
 def _points(n_methods: int, slope: float, noise: float, seeds=SEEDS, copies: bool = True) -> pd.DataFrame:
@@ -229,7 +229,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
     lo, hi = V.fisher_interval(r, 8)
     z, half = np.arctanh(r), 1.959963984540054 / np.sqrt(8 - 3)
     assert (lo, hi) == pytest.approx((np.tanh(z - half), np.tanh(z + half)))
-    assert f"r = {r:+.2f} [{lo:+.2f}, {hi:+.2f}]" in found.detail
+    assert f"r = {V.signed(r, 2)} [{V.signed(lo, 2)}, {V.signed(hi, 2)}]" in found.detail
     # a strong negative r fails the claimed positive one; a moderate r over 5 points is inconclusive
     assert claim("corr_hf_dc")(evidence(_points(8, -1.0, 0.02))).verdict == V.FAILS
     few = _points(5, 0.7, 0.15)

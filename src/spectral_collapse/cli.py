@@ -7,6 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
+from .text import plural
+
 
 def _train(a):
     import torch
@@ -55,7 +57,7 @@ def _studies(a):
     _progress_on(a.quiet)
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
                        force=a.force, jobs=a.jobs, costs=costs, knobs=knobs, book_dir=a.book_dir, threads=a.threads)
-    print(f"{len(done)} study notebook(s) executed" if done else "all study notebooks up to date")
+    print(f"{plural(len(done), 'study notebook')} executed" if done else "all study notebooks up to date")
 
 
 def _report(a):

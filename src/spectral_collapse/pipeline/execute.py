@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from . import graph
+from ..text import plural
 from .chapters import (_inputs, _key, _record, _stale, _write_atomic, file_hash, hide_parameter_cells,  # noqa: F401
                        link_glossary, stale_reason, stamp, strip_progress, title_with_dataset)
 from .parallel import (StudiesFailed, _cores, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
@@ -286,8 +287,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                                                            v if isinstance(v, str) else json.dumps(v))]]
             return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
-        print(f"{len(pending)} study notebook(s) to execute, {jobs} at a time with {threads} torch thread(s) each",
-              flush=True)
+        print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
+              f"{plural(threads, 'torch thread')} each", flush=True)
         finished = run_side_by_side(pending, jobs, start, cost=costs)
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished]
     done, failed, skipped = [], {}, []

@@ -23,6 +23,7 @@ from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_m
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..studies.store import load_results, results_path
 from ..studies.verdicts import tally_text
+from ..text import large, minus
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
            "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "profile_fragment",
@@ -64,22 +65,86 @@ def _cell(r, share: bool) -> str:
     return f"{paper} / {ours}"
 
 
+_TABLE_KEY = re.compile(r"\btable(\d+)\b")
+# the scorecard's row keys that are not method labels, as a reader names them
+_ROW_NAMES = {"x0_vs_eps": "x0 vs eps", "stochastic_vs_deterministic": "stochastic vs deterministic",
+              "unet": "U-Net", "dit": "DiT"}
+# the studies that fill the scorecard, by the names of their chapters
+_STUDY_NAMES = {"main_results": "main results", "backbone_ablation": "backbone ablation",
+                "space_ablation": "data-space ablation", "scale_factor": "scale-factor ablation",
+                "eps_vs_x0": "eps vs x0 study"}
+# a paper table with more metric columns than this is shown as two tables of at most this many, so every column
+# fits the text column without a word split across lines
+MAX_METRIC_COLUMNS = 5
+METRIC_GROUPS = (("image quality", ("psnr", "ms_ssim", "lpips", "fid")),
+                 ("spectral scores", ("s_hf", "s_lf", "s_dc", "s_g")))
+
+
+def table_name(key: str) -> str:
+    """A paper table's key as the pages name it: "table1" -> "Table 1"."""
+    return _TABLE_KEY.sub(lambda m: f"Table {m.group(1)}", str(key))
+
+
+def reader_text(text: str) -> str:
+    """A scorecard text with the internal keys it carries (table keys, study names, metric columns, row keys)
+    written as the pages name them."""
+    text = table_name(text)
+    text = re.sub(r"\b(" + "|".join(_STUDY_NAMES) + r")\b", lambda m: _STUDY_NAMES[m.group(1)], text)
+    text = re.sub(r"\b(" + "|".join(_ROW_NAMES) + r")\b", lambda m: _ROW_NAMES[m.group(1)], text)
+    return _metric_names(text)
+
+
+def compact(table_md: str) -> str:
+    """A pipe table in a ``compact-table`` container: book.css keeps each of its cells on one line."""
+    return f":::{{container}} compact-table\n{table_md}:::\n"
+
+
+def _side_by_side(t: pd.DataFrame, idx: list[str], share: bool) -> str:
+    """One paper table as pipe tables: a row of the paper's numbers, then a row of ours, per method (and axis value);
+    the metric columns in groups of at most ``MAX_METRIC_COLUMNS``."""
+    cells: dict[tuple, dict[str, tuple[str, str]]] = {}
+    for r in t.itertuples():
+        cells.setdefault(tuple(getattr(r, k) for k in idx), {})[r.metric] = _pair(r, share)
+    present = [m for m in METRICS if m in set(t["metric"])]
+    groups = [("", present)] if len(present) <= MAX_METRIC_COLUMNS else [
+        (name, [m for m in ms if m in present]) for name, ms in METRIC_GROUPS]
+    groups += [("", [m for m in present if not any(m in ms for _, ms in groups)])]
+    out = []
+    for name, ms in groups:
+        if not ms:
+            continue
+        rows = []
+        for key, by in cells.items():
+            labels = [reader_text(str(v)) for v in key]
+            rows.append([*labels, "paper", *[by.get(m, ("", ""))[0] for m in ms]])
+            rows.append([*[""] * len(labels), "ours", *[by.get(m, ("", ""))[1] for m in ms]])
+        frame = pd.DataFrame(rows, columns=[*idx, "", *[_METRIC_NAMES.get(m, m) for m in ms]])
+        out.append((f"*{name.capitalize()}* ({', '.join(_METRIC_NAMES.get(m, m) for m in ms)}):\n\n" if name else "")
+                   + compact(md_table(frame)))
+    return "\n".join(out)
+
+
+def _pair(r, share: bool) -> tuple[str, str]:
+    """One scorecard cell as (paper, ours): a mean ± its std over seeds where there is one, a share with its 95 %
+    interval; "not run" where we have no counterpart."""
+    paper, ours = _cell(r, share).split(" / ", 1)
+    return paper or "—", ours
+
+
 def scorecard_markdown(card: pd.DataFrame) -> str:
-    """One pipe table per paper table: rows = methods (and the ablation axis), cells 'paper / ours' per metric."""
+    """One section per paper table: per method (and ablation axis value) a row of the paper's numbers and a row of
+    ours, one column per metric."""
     out = []
     order = {t: i for i, t in enumerate(TABLE_TITLES)}
     for table, t in sorted(card.groupby("table", sort=False), key=lambda kv: order.get(kv[0], len(order))):
         share = table in ("table1", "table6")
         axis = {"table3": "backbone", "table4": "space", "table5": "scale"}.get(table)
         idx = ([axis] if axis else []) + ["method"]
-        t = t.assign(cell=[_cell(r, share) for r in t.itertuples()])
-        wide = t.pivot_table(index=idx, columns="metric", values="cell", aggfunc="first", sort=False)
-        wide = wide[[m for m in METRICS if m in wide.columns]]
         src = sorted(set(t["ours_from"].dropna()))
-        what = ("paper / ours, ours with its 95 % interval over test crops (over seeds for a metric of a whole "
-                "set)" if share else "paper / ours, each a mean ± its standard deviation over seeds")
-        out.append(f"## {TABLE_TITLES.get(table, table)}\n\nEach cell: {what}. Ours from: "
-                   f"{'; '.join(src) if src else 'not run'}.\n\n" + md_table(wide, index=True))
+        what = ("ours with its 95 % interval over test crops (over seeds for a metric of a whole set)" if share
+                else "each a mean ± its standard deviation over seeds")
+        out.append(f"## {TABLE_TITLES.get(table, table_name(table))}\n\nThe paper's numbers and ours, {what}. Ours "
+                   f"from: {reader_text('; '.join(src)) if src else 'not run'}.\n\n" + _side_by_side(t, idx, share))
     return "\n".join(out)
 
 
@@ -87,6 +152,7 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     """The scorecard page's generated part: coverage per table, then every table side by side."""
     card = scorecard(ev)
     cov = counts(card).reset_index().rename(columns={"table": "paper table"})
+    cov = cov.assign(**{"paper table": cov["paper table"].map(table_name), "from": cov["from"].map(reader_text)})
     n, k = len(card), int(card["ours_mean"].notna().sum())
     head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
             f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
@@ -99,7 +165,7 @@ def ordering_markdown(card) -> str:
     agree = agree[agree["pairs"] > 0]
     if agree.empty:
         return "No method pair is reported both by the paper and by us yet, so no ordering can be compared.\n\n"
-    parts = [f"{r.metric.upper()} {r.agree} of {r.pairs} ({100 * r.share:.0f}%)" for r in agree.itertuples()]
+    parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({100 * r.share:.0f}%)" for r in agree.itertuples()]
     return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
             "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
             "is what unrelated orderings would give; the absolute values are not comparable (our small models and "
@@ -120,7 +186,7 @@ def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
                      f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.\n"
                      f"- On the paper's own tables: **{r['paper_verdict']}**. "
                      f"{r['paper_detail']}\n")
-    return "\n".join(lines)
+    return minus("\n".join(lines))
 
 
 def schedule_fragment(root: str | Path, profile: str) -> str:
@@ -316,7 +382,7 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
                 "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
     ratio = _ovg_step_ratio(bench)
     est = paper_scale_estimate(t, ovg_step_ratio=ratio)
-    est = est.assign(forward_equivalents=[f"{v:.3g}" for v in est["forward_equivalents"]],
+    est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
                      cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
                      gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
     head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "

@@ -60,8 +60,9 @@ MISSING = "—"
 
 def show_missing_as_dash() -> bool:
     """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
-    available offline, a failed cell) as "—" instead of NaN, and leave out a plain 0, 1, 2, ... row index. Returns
-    whether a kernel was found."""
+    available offline, a failed cell) as "—" instead of NaN, a checkpoint folder by its model name (the content hash
+    left off: ``report.settings.short_model_names``), and leave out a plain 0, 1, 2, ... row index. Returns whether a
+    kernel was found."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -74,10 +75,13 @@ def show_missing_as_dash() -> bool:
     def numbered(df) -> bool:  # a plain 0, 1, 2, ... row index carries nothing a reader needs
         return isinstance(df.index, pd.RangeIndex) and df.index.name is None and df.index.start == 0
 
+    from ..report.settings import short_model_names  # a checkpoint folder by its model name, the hash left off
+
     ip.display_formatter.formatters["text/html"].for_type(
-        pd.DataFrame, lambda df: df.to_html(na_rep=MISSING, index=not numbered(df)))
+        pd.DataFrame, lambda df: short_model_names(df).to_html(na_rep=MISSING, index=not numbered(df)))
     ip.display_formatter.formatters["text/plain"].for_type(
-        pd.DataFrame, lambda df, p, cycle: p.text(df.to_string(na_rep=MISSING, index=not numbered(df))))
+        pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
+                                                                                  index=not numbered(df))))
     return True
 
 
@@ -135,6 +139,16 @@ _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("c
          "eta_hf": (("coord", "eta_hf"),), "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
          "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),)}
 _REFERENCE = ("gaussian", 0)   # not a method / factor of the run: the N(0, I) reference, "no SR factor"
+
+
+def _uses_ovg(spec: dict, ds) -> bool | None:
+    """Whether the run's methods (given, or read from the results) include an OVG method; None when neither says."""
+    given = (spec.get("params") or {}).get("methods")
+    names = given if given is not None else _used("methods", ds)
+    if names is None:
+        return None
+    names = names.split(", ") if isinstance(names, str) else [str(m) for m in names]
+    return any(m.strip().startswith("ovg") for m in names)
 
 
 def _used(name: str, ds) -> str | None:
@@ -253,7 +267,10 @@ def parameters_table(spec: dict, ds=None) -> str:
         used = _used(name, ds)
         used = used if used is not None else _used_in_words(name, spec, ds)
         rows.append((name, _cell(f"{used} (default)") if used is not None else _cell(_default(spec.get("study"), name))))
-    rows += [(f"from {name}", _input_cell(value, name, spec)) for name, value in (spec.get("inputs") or {}).items()]
+    for name, value in (spec.get("inputs") or {}).items():
+        unused = name == "pareto" and _uses_ovg(spec, ds) is False
+        rows.append((f"from {name}", _cell("not used: no OVG method in this run (the Pareto sweep's step sizes are "
+                                           "read for OVG methods only)") if unused else _input_cell(value, name, spec)))
     lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     return "\n".join(lines) + "\n"
 

@@ -21,6 +21,7 @@ _OLD_FAILED = re.compile(r"^(?P<label>[^,]+), seed (?P<seed>\d+): test samples \
 _NEW_FAILED = re.compile(r"^(?P<label>[^:]+): \d+ of \d+ test crops of seed \d+ failed")
 _NONFINITE = re.compile(r"^(?P<k>\d+) of (?P<n>\d+) samples (?:of a translation batch )?became non-finite")
 _NULL_CLASS_W1 = "null_class at guidance scale w = 1"
+_NO_POINT = re.compile(r"^(?P<base>[^:]+): no grid point without failed samples; no operating point chosen")
 _PER_STEP = re.compile(r"(\d+) at step (\d+)")
 _GRID = re.compile(r"steps 0-(\d+) invert")
 
@@ -157,6 +158,35 @@ def _nonfinite_words(notes: list[str], attrs: dict) -> str:
     return f"{where}: {each}{tail}."
 
 
+def _no_point_words(base: str, attrs: dict) -> str:
+    """An OVG step-size sweep that chose nothing (every grid point had failed samples), in words: which variant, and
+    what ran instead: the step sizes the results record (``ovg``), or, for the sweep's own results, what the studies
+    that read it take (the primary variant's choice, else the suite's defaults)."""
+    from ..studies.method_labels import OVG_DEFAULTS
+
+    def eta(d) -> str:
+        return f"eta_hf {float(d['eta_hf']):g}, eta_lf {float(d['eta_lf']):g}"
+
+    head = (f"Every step size of the OVG sweep for {base} had failed samples on the sweep's images, so the sweep "
+            f"chose no step sizes for it")
+    try:
+        used = json.loads(attrs.get("ovg") or "null")
+        choices = json.loads(attrs.get("choices") or "null")
+    except (TypeError, ValueError):
+        used, choices = None, None
+    if isinstance(used, dict) and used.get("eta_hf") is not None:
+        own = (used.get("per_base") or {}).get(base) or used
+        kind = "the suite's default step sizes" if str(used.get("source", "")).startswith("defaults") else "step sizes"
+        return f"{head}; this run used {kind} instead ({eta(own)})."
+    if isinstance(choices, dict):
+        primary = attrs.get("primary", "ovg")
+        if base != primary and choices.get(primary):
+            return (f"{head}; the studies that read this sweep run {base} at {primary}'s choice "
+                    f"({eta(choices[primary])}).")
+        return f"{head}; the studies that read this sweep use the suite's default step sizes ({eta(OVG_DEFAULTS)})."
+    return head + "."
+
+
 def _reworded(note: str) -> str:
     """A stored note in the words the suite uses now (notes written by older code named positions in a batch and
     internal fields)."""
@@ -196,7 +226,8 @@ def run_notes(attrs: dict, ds=None) -> str:
             if not covered:
                 nonfinite.append(n)
             continue
-        text = _reworded(n)
+        point = _NO_POINT.match(n)
+        text = _no_point_words(point.group("base"), attrs) if point else _reworded(n)
         if text not in lines:
             lines.append(text)
     if nonfinite:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from . import graph
+from ..text import plural
 
 __all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "kernel_threads", "thread_env",
            "torch_threads", "environment", "THREADS_ENV"]
@@ -34,7 +35,7 @@ class StudiesFailed(RuntimeError):
         what = ", ".join(f"{s}/{d} ({why})" for (s, d), why in self.failed.items())
         left = (f"; not started because a study they read failed: {', '.join(f'{s}/{d}' for s, d in self.skipped)}"
                 if self.skipped else "")
-        super().__init__(f"{len(self.failed)} study notebook(s) failed: {what}{left}. Their errors are printed "
+        super().__init__(f"{plural(len(self.failed), 'study notebook')} failed: {what}{left}. Their errors are printed "
                          f"above; rerun the same command to resume (finished studies and cached cells are kept), or "
                          f"run one alone with `python -m spectral_collapse studies --study S --dataset D`")
 

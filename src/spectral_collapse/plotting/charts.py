@@ -240,9 +240,7 @@ def metric_heatmap(
     return alt.layer(rect, *texts)
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """ "1 grid point", "2 grid points" (``words``: an irregular plural)."""
-    return f"{n} {word if n == 1 else (words or word + 's')}"
+from ..text import plural  # noqa: E402,F401  ("1 grid point", "2 grid points"; re-exported)
 
 
 def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:

@@ -80,7 +80,7 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         lo, hi = min(u.min(), 1 - 5 * sd), max(u.max(), 1 + 5 * sd)
         fit = alt.Scale(domain=[float(lo), float(hi)], zero=False, nice=False)  # the axis spans the data, not 0
         bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=(lo, hi))).mark_bar(opacity=0.6).encode(
-            x=alt.X("left:Q", title="||x_T||²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
+            x=alt.X("left:Q", title="‖x_T‖²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
             y2=alt.datum(0))
         line = alt.Chart(chi2_curve(d, lo, hi)).mark_line(color="orange").encode(x=alt.X("u:Q", scale=fit),
                                                                                  y="density:Q")
@@ -105,12 +105,37 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
+def _apart(runs: pd.DataFrame, labels: list, step_px: float, y_px, near_px: float = 9.0) -> list[float]:
+    """Pixel offsets that set apart runs of different methods drawn on one another: at the same S_G (a tie, such as
+    the many runs at S_G = 0) and within ``near_px`` vertically (``y_px``: each run's height in pixels). Each method
+    of a tie takes the first slot (0, 1, 2, ... times ``step_px``) where none of its points lies on a point of another
+    method already there; slots run inward from a bound of S_G's range [0, 1], so no run is drawn outside it, and
+    alternate around the value elsewhere. A run that covers no other method's stays where it is."""
+    key = runs["s_g"].round(9).to_numpy()
+    y = np.asarray(y_px, dtype=float)
+    slot = {}
+    for v in np.unique(key):
+        placed: dict[int, list[float]] = {}
+        for m in [x for x in labels if x in set(runs["method"][key == v])]:
+            ys = y[(key == v) & (runs["method"] == m).to_numpy()]
+            k = next(k for k in range(len(labels) + 1)
+                     if all(abs(a - b) >= near_px for a in ys for b in placed.get(k, [])))
+            placed.setdefault(k, []).extend(ys)
+            slot[(v, m)] = k
+    out = []
+    for v, m in zip(key, runs["method"]):
+        k = slot[(v, m)]
+        out.append(step_px * (k if v <= 0 else -k if v >= 1 else (k + 1) // 2 * (1 if k % 2 else -1)))
+    return out
+
+
+def decorrelation_scatter(ds: xr.Dataset, step_px: float = 5.0) -> alt.LayerChart:
     """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed; identical runs of a
     deterministic method drawn once), with the 95 % interval of the mean S_DC over the run's latents as a vertical
     bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
-    S_DC = 1 or S_G = 0 is drawn whole; methods are nudged sideways a little (the same small amount for every point
-    of a method) so runs at the same S_G do not hide each other."""
+    S_DC = 1 or S_G = 0 is drawn whole; the x axis is labelled only over S_G's range [0, 1]. Runs of different
+    methods that would cover each other are set a few pixels apart (``_apart``: inward from 0, never below it; one
+    layer per method and offset, the values themselves unchanged)."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
     has_ci = "run_s_dc_lo" in ds
@@ -123,25 +148,30 @@ def decorrelation_scatter(ds: xr.Dataset) -> alt.LayerChart:
     labels = list(dict.fromkeys(runs["method"]))
     xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
-    nudge = 0.012 * (xdom[1] - xdom[0])
-    runs["s_g_drawn"] = runs["s_g"] + [nudge * (labels.index(m) - (len(labels) - 1) / 2) for m in runs["method"]]
-    x = alt.X("s_g_drawn:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    height = 260
+    runs["px"] = _apart(runs, labels, step_px, (runs["s_dc"] - ydom[0]) / (ydom[1] - ydom[0]) * height)
+    in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
+    x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
+              axis=alt.Axis(labelExpr=in_range))
     y = alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)",
               scale=alt.Scale(domain=ydom, nice=False, zero=False))
     steps = sorted(runs["steps"].unique().tolist())
     size = alt.Size("steps:O", title="steps", sort=steps,
                     scale=alt.Scale(domain=steps, range=list(np.linspace(35, 130, len(steps)))))
-    points = alt.Chart(runs).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white").encode(
+    groups = [(m, px, g) for (m, px), g in runs.groupby(["method", "px"], sort=False)]
+    points = [alt.Chart(g).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white", xOffset=px).encode(
         x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size,
         tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
+        for m, px, g in groups]
     title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
-        "Identical runs of a deterministic method (one per seed) are drawn once; each method is nudged sideways by "
-        "the same small amount so that runs at equal S_G stay visible.", 380))
+        "Identical runs of a deterministic method (one per seed) are drawn once. Runs of different methods that "
+        f"would cover each other are set {step_px:g} px apart, rightwards at S_G = 0 (S_G is never below 0).", 380))
     if has_ci:
-        bars = alt.Chart(runs.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5).encode(
-            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels))
-        return alt.layer(bars, points).properties(width=380, height=260, title=title)
-    return points.properties(width=380, height=260, title=title)
+        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px).encode(
+            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
+            if g[["lo", "hi"]].notna().all(axis=1).any()]
+        return alt.layer(*bars, *points).properties(width=380, height=height, title=title)
+    return alt.layer(*points).properties(width=380, height=height, title=title)
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)

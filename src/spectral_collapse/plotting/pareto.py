@@ -7,12 +7,15 @@ import xarray as xr
 
 from ..studies.pareto import baseline_summary, grid_summary
 from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
-from .palette import method_color, method_shape
+from .palette import method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
 
 # marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
 _R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 7.0
+# every base of the sweep is an OVG variant, one family (one shape) in the book's palette: here each base gets its own
+# shape as well as its colour, so two bases' points at the same place stay apart
+_BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 
 
 def _crops(ds: xr.Dataset) -> str:
@@ -55,13 +58,20 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
     colour = method_color(bases, field="label", title="OVG base")
+    shape = alt.Shape("label:N", title="OVG base", scale=alt.Scale(
+        domain=bases, range=[_BASE_SHAPES[i % len(_BASE_SHAPES)] for i in range(len(bases))]))
     cloud = alt.Chart(g).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.3, opacity=0.8).encode(
-        color=colour, shape=method_shape(bases, field="label", title="OVG base"), **enc)
+        color=colour, shape=shape, **enc)
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
-    chosen = alt.Chart(g[g["chosen"].astype(bool)]).mark_point(
-        size=np.pi * _R_RING ** 2 * 1.3, shape="circle", color="black", strokeWidth=2).encode(**enc)
-    layers = [cloud, front, chosen]
+    picked = g[g["chosen"].astype(bool)]
+    # the chosen point drawn again over every other base's points, with a white rim, and ringed in its base's
+    # colour: a ring says whose choice it is, also where another base's point lies inside it
+    on_top = alt.Chart(picked).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.6, opacity=1, stroke="white",
+                                          strokeWidth=1).encode(color=colour, shape=shape, **enc)
+    chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
+                                          strokeWidth=2.5).encode(color=colour, **enc)
+    layers = [cloud, front, on_top, chosen]
     b = pts[pts["kind"] == "baseline"]
     if len(b):
         # drawn over the grid points, with a white rim that sets a diamond off a cluster of points round it
@@ -79,7 +89,14 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         left_out.append(f"{r.label} at eta_HF {r.eta_hf:.0e}, eta_LF {r.eta_lf:.0e} ({int(r.failed)} of "
                         f"{n_samples} samples failed)")
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG base; dashed: each base's Pareto front; "
-           f"ringed: the point its rule chose; grey diamonds: the baselines.")
+           f"ringed in its colour: the point its rule chose; grey diamonds: the baselines.")
+    for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
+        px = (g["s_hf"].astype(float) - r.s_hf) / (xdom[1] - xdom[0]) * width
+        py = (g["s_lf"].astype(float) - r.s_lf) / (ydom[1] - ydom[0]) * height
+        under = g[(np.hypot(px, py) < _R_RING) & (g["label"] != r.label)]
+        if len(under):
+            sub += (f" Inside {r.label}'s ring also: " + ", ".join(
+                f"{u.label} (S_HF {u.s_hf:.3f}, S_LF {u.s_lf:.3f})" for u in under.itertuples(index=False)) + ".")
     if all_failed:
         left_out.append(f"{plural(all_failed, 'grid point')} whose every sample failed")
     if left_out:   # a mean over the surviving samples of a partly failed point would not be comparable

@@ -115,6 +115,30 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
     return wide.round(digits)
 
 
+def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
+    """Markdown: methods whose rows in the paper's table carry the same numbers on every metric shown for one arm
+    (the errata page lists such rows), so a reader does not set our difference between them against a difference
+    the paper's table does not have; '' when there are none."""
+    cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
+    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
+    lines = []
+    for arm, g in cmp.groupby(key, sort=False):
+        rows = g.pivot_table(index="method", columns="metric", values="paper_mean", sort=False)
+        rows = rows.loc[:, rows.notna().all()]
+        if rows.shape[1] < 2:
+            continue
+        for _, same in rows.groupby(list(rows.columns), sort=False):
+            if len(same) > 1:
+                arm_name = arm[0] if isinstance(arm, tuple) else arm
+                names = " and ".join(f"`{m}`" for m in same.index)
+                lines.append(f"{names} of the {arm_name} arm carry the same numbers on all {rows.shape[1]} metrics "
+                             "shown here")
+    if not lines:
+        return ""
+    return ("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our difference "
+            "between those methods has no counterpart in the paper's numbers.")
+
+
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """Table 6 from this chapter's results, counted as the claims and the scorecard count it
     (``verdicts.share_table`` over ``paper_shares.x0_frames``): per metric, the share of distinct (method, factor)
@@ -232,7 +256,9 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
     ls = json.loads(attrs.get("latent_space") or "null") or {}
     vae = ls.get("vae")
     if vae == "trained":
-        what = f"a VAE trained on this dataset (checkpoint `{ls.get('checkpoint')}`)"
+        from .settings import model_name
+
+        what = f"a VAE trained on this dataset (`{model_name(ls.get('checkpoint'))}`)"
     elif isinstance(vae, dict):
         sub = f", subfolder `{vae['subfolder']}`" if vae.get("subfolder") else ""
         what = f"the pretrained VAE `{vae.get('source')}`{sub}"
@@ -313,16 +339,38 @@ _PAPER_SAYS = {
                  "structure (S_LF, PSNR; Table 6)"}
 
 
+def _what_is_tested(ds: xr.Dataset, found) -> str:
+    """What the claims page tests on this chapter, in its words, and the chapter's methods its comparisons leave out
+    (a method no comparison of the findings names): the verdict speaks for the methods it compares, not for every
+    row of the tables. '' when no claim reads the chapter."""
+    import re
+
+    if not found:
+        return ""
+    said = " ".join(f"“{c.statement}”" for c, _ in found)
+    details = " ".join(str(f.detail) for _, f in found)
+    left = [str(m) for m in ds["method"].values if not re.search(rf"(?<![\w]){re.escape(str(m))}(?![\w])", details)]
+    text = f"The claims page tests {'this' if len(found) == 1 else 'these'} as: {said}"
+    if left:
+        rows = " and ".join(f"`{m}`" for m in left)
+        text += (f" The {rows} row{'s' * (len(left) > 1)} of the tables {'are' if len(left) > 1 else 'is'} not part "
+                 f"of {'that test' if len(found) == 1 else 'those tests'}, so the verdict below does not speak for "
+                 f"{'them' if len(left) > 1 else 'it'}.")
+    return text + " "
+
+
 def ablation_verdict(ds: xr.Dataset) -> str:
-    """Markdown, from the numbers: what the paper reports for this ablation, then each claim of the claims page that
-    reads it (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
+    """Markdown, from the numbers: what the paper reports for this ablation, what the claims page tests of it (and
+    which of the chapter's methods its comparisons leave out), then each claim of the claims page that reads it
+    (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
     (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples."""
     from ..studies.claims import chapter_claims, findings_markdown
 
     study = ds.attrs["study"]
-    lines = findings_markdown(chapter_claims(ds))
+    found = chapter_claims(ds)
+    lines = findings_markdown(found)
     note = _x0_failed_note(ds).strip() if study == "eps_vs_x0" else ""
-    return (f"The paper reports {_PAPER_SAYS[study]}. Our numbers, judged by the claims page's rule on this "
-            f"chapter's results (a comparison holds when its paired 95 % interval over crops excludes 0 on the "
-            f"claimed side by more than the metric's minimal effect; a share when its interval lies wholly on the "
-            f"paper's side of 50 %):\n\n" + lines + (f"\n\n{note}" if note else ""))
+    return (f"The paper reports {_PAPER_SAYS[study]}. {_what_is_tested(ds, found)}Our numbers, judged by the claims "
+            f"page's rule on this chapter's results (a comparison holds when its paired 95 % interval over crops "
+            f"excludes 0 on the claimed side by more than the metric's minimal effect; a share when its interval lies "
+            f"wholly on the paper's side of 50 %):\n\n" + lines + (f"\n\n{note}" if note else ""))

@@ -11,7 +11,7 @@ from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
 from .settings import settings_table
 from .tables import format_summary
 
-__all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings"]
+__all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text"]
 
 # the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
 FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
@@ -52,6 +52,63 @@ def verdict_markdown(ds: xr.Dataset) -> str:
             "bootstrap interval over test crops against the metric's minimal effect (0.01 for S_DC, 0.05 for the "
             "signed HF error); a claim of several checks holds when all hold.")
     return head + "\n\n" + "\n".join(lines)
+
+
+def _span(values) -> str:
+    """A grid axis in words: "1e-08 to 1e-05", or its one value."""
+    values = [float(v) for v in values]
+    return f"{values[0]:g}" if len(values) == 1 else f"{min(values):g} to {max(values):g}"
+
+
+def _crops(idx) -> str:
+    idx = [int(i) for i in idx]
+    if len(idx) > 2 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"crops {idx[0]}–{idx[-1]}"
+    return "crop" + ("s " if len(idx) != 1 else " ") + ", ".join(map(str, idx))
+
+
+_NAME = {"eta_hf": "eta_HF", "eta_lf": "eta_LF"}
+
+
+def ovg_tuning_text(ds: xr.Dataset) -> str:
+    """Markdown: OVG's step sizes on the flow model and how they were found (given to the study, or the Pareto
+    rule's choice over a grid on validation crops, with how far the sweep grew the profile's grid), and, when the
+    choice sits on an edge of the grid (the lowest or highest value of an axis), that the best step size may lie
+    beyond the grid, so the OVG rows show the best point the grid holds, not necessarily OVG at its best."""
+    from ..studies.pareto import default_grid
+
+    used = json.loads(ds.attrs.get("ovg") or "{}")
+    tuning = json.loads(ds.attrs.get("ovg_tuning") or "{}")
+    head = f"**OVG step sizes** eta_HF = {float(used['eta_hf']):g}, eta_LF = {float(used['eta_lf']):g}"
+    grid, choice = tuning.get("grid") or {}, tuning.get("choice") or {}
+    if not grid or not choice:
+        return f"{head}: {used.get('source', '')}."
+    try:
+        first = dict(zip(("eta_hf", "eta_lf"), default_grid(ds.attrs.get("profile", "quick"))))
+    except Exception:  # noqa: BLE001 - a profile this build does not know: the grid is given as stored
+        first = {}
+    grown = {a: [side for side, out in (("low", min(grid[a]) < min(first[a])), ("high", max(grid[a]) > max(first[a])))
+                 if out] for a in grid if a in first}
+    crops = tuning.get("tuning_crops") or []
+    points = " x ".join(str(len(grid[a])) for a in ("eta_hf", "eta_lf"))
+    text = (f"{head}, chosen by the Pareto rule {tuning.get('rule', '')} on {tuning.get('n_images', len(crops))} "
+            f"validation crops{f' ({_crops(crops)})' if crops else ''}, none of them a test crop, over a grid of "
+            f"eta_HF from {_span(grid['eta_hf'])} and eta_LF from {_span(grid['eta_lf'])} ({points} points)")
+    if any(grown.values()):
+        text += (f"; the profile's grid is eta_HF {_span(first['eta_hf'])} and eta_LF {_span(first['eta_lf'])}, and "
+                 f"the sweep grew it beyond each edge its first choice sat on")
+    text += "."
+    for edge in tuning.get("choice_on_edge") or []:
+        axis, side = str(edge).split()
+        name, low = _NAME.get(axis, axis), side == "low"
+        again = (f", even after the sweep grew the grid {'below' if low else 'above'} the profile's range"
+                 if side in grown.get(axis, []) else "")
+        text += (f"\n\n**The chosen {name} ({float(choice[axis]):g}) is the {'smallest' if low else 'largest'} value "
+                 f"of the grid{again}.** A choice on the grid's edge means the best {name} for this model may lie "
+                 f"{'below' if low else 'above'} it: the `ovg` rows show OVG at the best point the grid holds, not "
+                 f"necessarily OVG at its best. Running this chapter with a {'smaller' if low else 'larger'} "
+                 f"`{axis}` (a parameter of the notebook) tells whether OVG gains beyond the grid.")
+    return text
 
 
 def flow_settings(ds: xr.Dataset) -> pd.DataFrame:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,31 @@ from ..metrics.latent import ks_resolution, s_g_tie
 from ..metrics.spectral import wavelet_order
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
-           "decorrelation_table", "decorrelation_runs", "slope_table", "filter_table", "metric_points",
-           "metric_status"]
+           "decorrelation_table", "decorrelation_runs", "slope_table", "filter_table", "metric_points", "correlation_points",
+           "metric_status", "HEADERS", "shown", "typeset"]
+
+# Short column headers for the chapters' tables as a reader reads them; the tables themselves keep the results'
+# variable names (``shown`` renames a table for display).
+HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
+           "s_g": "S_G", "s_dc_lo": "S_DC low", "s_dc_hi": "S_DC high"}
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A chapter table with its short headers (``HEADERS``); columns without one keep their name."""
+    return table.rename(columns=HEADERS)
+
+
+_TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
+            (re.compile(r"sqrt\(([^()]*)\)"), r"√(\1)"), (re.compile(r"\+-"), "±"), (re.compile(r">="), "≥"),
+            (re.compile(r"<="), "≤"), (re.compile(r"(?<![\w)])-(?=\d)"), "−"), (re.compile(r" - "), " − "))
+
+
+def typeset(text: str) -> str:
+    """Plain-ASCII formulas in reader-facing text typeset: chi2(d) -> χ²(d), ||x_T||^2 -> ‖x_T‖², sqrt(..) -> √(..),
+    +- -> ±, >= / <= -> ≥ / ≤, a minus sign before a number or between spaced terms -> −."""
+    for pattern, to in _TYPESET:
+        text = pattern.sub(to, text)
+    return text
 
 
 def _agrees(flag: bool) -> str:
@@ -61,17 +85,37 @@ def overview(ds: xr.Dataset) -> str:
         return (f"{name}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
                 f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
     if study == "metric_validation":
-        return (f"{name}: wavelet {ds.attrs['wavelet']}, mu_HF {float(ds.attrs['mu_hf']):.3f} "
+        return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {float(ds.attrs['mu_hf']):.3f} "
                 f"({ds.attrs['s_hf_unit']} units) from {ds.attrs['n_reference']} real images; "
                 f"{ds.sizes['point']} runs of the main results")
     raise ValueError(f"no overview for study {study!r}")
 
 
+def _uses_ovg(ds: xr.Dataset) -> bool:
+    """Whether any method (or series) of the results is OVG-guided (its label names OVG)."""
+    labels = [str(v) for c in ("method", "series") if c in ds.coords for v in ds[c].values]
+    return any("ovg" in v for v in labels)
+
+
 def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
-    """The chapter's "settings of this run": the named attrs, when they were computed and with which packages."""
+    """The chapter's "settings of this run": the named attrs, when they were computed and with which packages.
+
+    Values a reader could not read as stored are put in words: ``model_factor`` as the SR factor the model was trained
+    at (0: none), the definitions' ASCII formulas typeset; OVG's step sizes are left out when no method of the run is
+    OVG-guided (the run never used them)."""
     from .settings import settings_table
 
-    return settings_table(ds, keys)
+    keys = [k for k in keys if k != "ovg" or _uses_ovg(ds)]
+    table = settings_table(ds, keys)
+    if "model_factor" in table.index:
+        f = int(ds.attrs.get("model_factor") or 0)
+        table.loc["model_factor", "value"] = (
+            f"x{f}: every factor is inverted with the model trained at x{f}" if f
+            else "none: the model has no SR factor (the task is not super-resolution)")
+    for k in ("definition", "s_dc_definition"):
+        if k in table.index:
+            table.loc[k, "value"] = typeset(str(table.loc[k, "value"]))
+    return table
 
 
 # --------------------------------------------------------------------------------------------------- tables
@@ -155,6 +199,24 @@ def metric_points(ds: xr.Dataset) -> pd.DataFrame:
     return pts
 
 
+POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
+                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "KS D", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
+                 "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
+
+
+def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
+    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
+    names as headers."""
+    from ..studies.metric_validation import method_points
+
+    pts = metric_points(ds)
+    cols = [c for c in pts.columns if c not in ("method", "seed")]
+    per = method_points(pts, cols).round(digits)
+    per.index.name = "method"
+    return per.rename(columns=POINT_HEADERS)
+
+
 def metric_status(ds: xr.Dataset) -> str:
     """Which image metrics could be computed (a Markdown list): LPIPS, FID / KID and the MS-SSIM configuration."""
     try:
@@ -229,7 +291,13 @@ def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents
     from ..metrics.intervals import three_way
 
     v = three_way(ci, min_effect, higher_is_claimed=higher)
-    return f"{what} {ci.mean:+.3f} [{ci.lo:+.3f}, {ci.hi:+.3f}] over {ci.n} {unit} (paired bootstrap): {v}"
+    return (f"{what} {_signed(ci.mean, 3, '+')} [{_signed(ci.lo, 3, '+')}, {_signed(ci.hi, 3, '+')}] over {ci.n} "
+            f"{unit} (paired bootstrap): {v}")
+
+
+def _signed(x: float, digits: int, plus: str = "") -> str:
+    """A number with a true minus sign (−0.636), and a leading + when ``plus`` is "+"."""
+    return f"{x:{plus}.{digits}f}".replace("-", "−")
 
 
 def _verdict_gaussianity(ds: xr.Dataset) -> str:
@@ -240,14 +308,14 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
     m = [str(v) for v in ds["method"].values]
     sg = dict(zip(m, ds["s_g"].values.tolist()))
     nr = dict(zip(m, ds["mean_norm_ratio"].values.tolist()))
-    txt = ("The paper claims (Fig. 7, Table 1) that deterministic DDIM latents fail the chi2(d) test on ||x_T||^2 "
+    txt = ("The paper claims (Fig. 7, Table 1) that deterministic DDIM latents fail the χ²(d) test on ‖x_T‖² "
            "while stochastic or x0-predicting inversions come closer (S_G higher). "
            f"Our numbers (d = {ds.attrs['d']}): S_G " + ", ".join(f"{k} {sg[k]:.3f}" for k in m)
-           + "; mean ||x_T||^2/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
+           + "; mean ‖x_T‖²/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
            + f" (Gaussian noise: S_G {float(ds.attrs['gaussian_s_g']):.3f}).")
     nz = dict(zip(m, ds["norm_z"].values.tolist())) if "norm_z" in ds else {}
     if nz:
-        txt += " norm_z (0 +- 1 under N(0, I)) " + ", ".join(f"{k} {nz[k]:.1f}" for k in m) + "."
+        txt += " norm_z (0 ± 1 under N(0, I)) " + ", ".join(f"{k} {_signed(nz[k], 1)}" for k in m) + "."
     others = [k for k in ("taba", "edm") if k in sg]
     if "ddim" not in sg or not others or "norm_ratio" not in ds:
         return txt
@@ -290,7 +358,7 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
            "S_DC in the tables' convention) and that S_DC and S_G are strongly positively correlated. "
            "Our numbers: mean S_DC " + ", ".join(f"{k} {dc[k]:.3f}" for k in m)
            + f"; Pearson r(S_G, S_DC) over {len(pts)} distinct runs "
-           + (f"= {r:.2f} [{lo:.2f}, {hi:.2f}] (95 % Fisher-z interval)" if np.isfinite(r)
+           + (f"= {_signed(r, 2)} [{_signed(lo, 2)}, {_signed(hi, 2)}] (95 % Fisher-z interval)" if np.isfinite(r)
               else "undefined (fewer than three runs, or one of the two is constant)"))
     verdicts = []
     for k in ("taba", "edm"):
@@ -304,19 +372,9 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
 
 
 def _verdict_velocity(ds: xr.Dataset) -> str:
-    s = velocity_summary(ds).set_index("method")
-    txt = ("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish (log energy well below 0) "
-           "as t -> T, while EDM keeps positive update energy and OVG injects energy that prevents the vanishing. Our "
-           "numbers (mean log10 power of the updates at >= 0.25 cycles/px over the last quarter of the steps): "
-           + ", ".join(f"{m} {v:.2f}" for m, v in s["hf_late"].items()) + ".")
-    parts = []
-    if "ddim" in s.index:
-        for other in ("edm", "ovg"):
-            if other in s.index:
-                below = s.loc["ddim", "hf_late"] < s.loc[other, "hf_late"]
-                parts.append(f"DDIM below {other.upper()}: {_agrees(below)}")
-        parts.append(f"DDIM negative: {_agrees(s.loc['ddim', 'hf_late'] < 0)}")
-    return txt + (" " + "; ".join(parts) + "." if parts else "")
+    from .velocity import velocity_verdict  # velocity.py reads this module's summary
+
+    return velocity_verdict(ds)
 
 
 def _corr(ds, a, b) -> float:

@@ -1,9 +1,122 @@
-"""What the main-results chapter says about its results: the spectral-collapse verdict."""
+"""What the main-results chapter says about its results: the spectral-collapse verdict, and what the paper's
+columns beside ours are (which of the paper's settings our dataset stands in for, and whether its Null-Class row was
+run at the setting of ours)."""
 from __future__ import annotations
 
+import json
+
+import numpy as np
+import pandas as pd
 import xarray as xr
 
-__all__ = ["collapse_verdict", "MAIN_CLAIMS"]
+__all__ = ["collapse_verdict", "MAIN_CLAIMS", "beside_paper", "null_class_scale", "null_class_pairing"]
+
+# The paper's datasets as it names them
+_PAPER_NAMES = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
+_METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G"}
+
+
+def _task(ds: xr.Dataset) -> dict:
+    try:
+        return json.loads(ds.attrs.get("task") or "{}") or {}
+    except (TypeError, ValueError):
+        return {}
+
+
+def _table_names(cmp: pd.DataFrame) -> list[str]:
+    """The paper's tables a comparison joined, as the paper names them ("Table 9")."""
+    tabs = sorted({str(t) for t in cmp.get("table", pd.Series(dtype=object)).dropna()},
+                  key=lambda t: int("".join(ch for ch in t if ch.isdigit()) or 0))
+    return [f"Table {t[len('table'):]}" if t.startswith("table") else t for t in tabs]
+
+
+def beside_paper(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
+    """Markdown: which of the paper's tables and settings our columns are joined with (``report.tables
+    .paper_comparison``'s ``cmp``), and how our dataset's task relates to that setting, in one reading: a bundled
+    dataset is a small analogue of the paper's, so a different SR factor is named as ours standing in for the
+    paper's, not as the same experiment; then ``null_class_pairing``."""
+    from ..reference import paper_counterpart
+
+    dataset = str(ds.attrs.get("dataset", ""))
+    pds, scale = paper_counterpart(dataset)
+    if not pds:
+        return (f"The paper has no counterpart of `{dataset}`, so there is no paper column to compare with; the "
+                "table shows our numbers only.")
+    tables = _table_names(cmp)
+    half = " one half of its Table 2," if set(tables) <= {"Table 9", "Table 11"} and tables else ""
+    where = f"the paper's {' and '.join(tables)}" if tables else "the paper's tables"
+    theirs = _PAPER_NAMES.get(pds, pds) + (f" ×{scale[1:]} super-resolution" if scale else "")
+    task = _task(ds)
+    size = int(ds["truth_images"].shape[-1]) if "truth_images" in ds else 0
+    crops = f"{size}-pixel crops" if size else "crops"
+    analogue = ("the paper's own dataset" if dataset == pds
+                else f"our small analogue of {_PAPER_NAMES.get(pds, pds)} (not its data)")
+    if task.get("kind") == "sr" and task.get("factor"):
+        f = int(task["factor"])
+        what = f"super-resolution at ×{f} on {crops}, {analogue}"
+        if scale and f"x{f}" != scale:
+            k = int(scale[1:])
+            small = (f"; at ×{k} a {size}-pixel crop would come from a {size // k}-pixel input, so our factor is "
+                     "smaller as our images are" if size and size // k >= 1 else "")
+            what += f": our ×{f} task stands in for the paper's ×{k} setting{small}"
+    elif task.get("kind") == "edges":
+        what = f"translating edge maps of {crops} into the crops, {analogue}: a sketch-to-image task like the paper's"
+    else:
+        what = f"{task.get('kind') or 'its own'} task, standing in for the paper's setting"
+    text = (f"Joined on (method, metric) with {where} ({theirs},{half} the paper's counterpart of this dataset). "
+            f"This chapter's `{dataset}` task is {what}. Compare orderings between methods, not absolute values.")
+    pairing = null_class_pairing(ds, cmp)
+    return text + (f"\n\n{pairing}" if pairing else "")
+
+
+def null_class_scale(ds: xr.Dataset) -> float | None:
+    """The guidance scale w our ``null_class`` ran at (its own ``guidance_scale``, else the studies' w = 1); None
+    when the run has no Null-Class method."""
+    try:
+        specs = json.loads(ds.attrs.get("methods") or "[]")
+    except (TypeError, ValueError):
+        specs = []
+    for m in specs:
+        if isinstance(m, dict) and m.get("label") == "null_class":
+            w = (m.get("method_params") or {}).get("guidance_scale")
+            return float(w) if w is not None else 1.0
+    return None
+
+
+def null_class_pairing(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
+    """Whether our ``null_class`` row and the paper's are the same setting: at w = 1 Null-Class has nothing to
+    optimise and translates as DirectInversion does; the paper's Null-Class row equal to its DirectInv row on every
+    metric compared here reads as the same (w = 1) setting, a different row as an optimised run. '' when either side
+    lacks the rows."""
+    w = null_class_scale(ds)
+    if w is None or "paper_mean" not in cmp:
+        return ""
+    paper = cmp.dropna(subset=["paper_mean"]).pivot_table(index="metric", columns="method", values="paper_mean")
+    if not {"null_class", "direct_inversion"} <= set(paper.columns):
+        return ""
+    both = paper[["null_class", "direct_inversion"]].dropna()
+    both = both.reindex([m for m in _METRIC_NAMES if m in both.index] + [m for m in both.index
+                                                                         if m not in _METRIC_NAMES])
+    if both.empty:
+        return ""
+    same = bool(np.allclose(both["null_class"], both["direct_inversion"], rtol=0, atol=1e-9))
+    names = ", ".join(_METRIC_NAMES.get(m, m) for m in both.index)
+    tables = " and ".join(_table_names(cmp)) or "its table"
+    if w == 1.0:
+        text = ("Our `null_class` runs at guidance scale w = 1, where Null-Class has nothing to optimise and translates "
+                "as DirectInversion does")
+        if same:
+            return (text + f"; the paper's Null-Class and DirectInv rows in {tables} are equal as well ({names}), "
+                    "which is what a run at w = 1 gives, so the two Null-Class rows are read as the same setting "
+                    "(see {doc}`the errata </errata>`).")
+        return (text + f"; the paper's Null-Class row in {tables} differs from its DirectInv row ({names}), so it comes "
+                "from a run that optimised the embedding (w > 1): our `null_class` row and the paper's are different "
+                "settings, and their comparison is not like for like.")
+    if same:
+        return (f"Our `null_class` optimises the null embedding at w = {w:g}; the paper's Null-Class row in {tables} "
+                f"equals its DirectInv row ({names}), as a run at w = 1 would: the paper's row may be a different "
+                "setting from ours.")
+    return ""
 
 
 # The claims of the claims page that this chapter's numbers answer on their own.

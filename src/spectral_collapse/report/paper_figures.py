@@ -33,6 +33,8 @@ class PaperFigure:
     claims: tuple[str, ...]     # the claims (studies.claims keys) whose verdicts decide agreement
     ours: str                   # what our analogue is
     datasets: tuple[str, ...] | None = None   # the datasets the analogue is drawn from (None: every dataset)
+    texture: tuple[str, ...] = ()   # methods the panel shows with the right texture: each is checked by the overshoot
+                                    # rule of "OVG removes the collapse" (``texture_findings``)
 
 
 FIGURES = (
@@ -49,7 +51,7 @@ FIGURES = (
                 "the input's structure, and EDM + OVG has both texture and structure",
                 ("edm_tradeoff", "taba_structure", "ovg_front"),
                 "the same methods on the ihc-sr test crops (pixel space, x4), with the signed texture error "
-                "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each", ("ihc-sr",)),
+                "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each", ("ihc-sr",), texture=("ovg_edm",)),
     PaperFigure(4, "S_HF and S_LF against S_DC",
                 "across methods, S_HF rises with the decorrelation score S_DC (a), while S_LF falls as S_DC rises "
                 "(b): decorrelated latents give texture but cost structure",
@@ -170,6 +172,28 @@ def _claim_lines(table: pd.DataFrame, keys) -> tuple[list[str], list[str]]:
     return verdicts, lines
 
 
+def texture_findings(ev, methods, datasets) -> tuple[list[str], list[str]]:
+    """(verdicts, markdown lines): for each of ``methods`` and each dataset of ``datasets`` with stored per-crop
+    errors, whether its signed texture error moves from DDIM's toward 0 without ending beyond the real crops' band on
+    the other side (``studies.verdicts.texture_check``, the rule the claim "OVG removes the collapse" applies to OVG):
+    a panel that shows a method with the right texture agrees only where this holds."""
+    from ..studies.verdicts import texture_check
+
+    verdicts, lines = [], []
+    for ds in datasets or sorted(ev.select("main", per_crop=True).get("dataset", pd.Series(dtype=str)).unique()):
+        crops = ev.select("main", per_crop=True, dataset=ds)
+        for m in methods:
+            found = texture_check(crops, m, "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds))) \
+                if not crops.empty and m in set(crops.get("method", [])) else None
+            if found is None:
+                continue
+            v, detail = found
+            verdicts.append(v)
+            lines.append(f"- {m}'s texture moves toward the real crops' without overshooting them (the overshoot "
+                         f"rule of the claim *OVG removes the collapse*): **{v}**. {detail}")
+    return verdicts, lines
+
+
 def _fmt(v: float, signed: bool = False) -> str:
     """A score with two decimals (three near 0); ``signed`` for an error whose sign means something (a true minus
     sign, "+" for a positive one)."""
@@ -205,6 +229,9 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
     parts = []
     for fig in FIGURES:
         verdicts, lines = _claim_lines(tables[fig.datasets], fig.claims)
+        if fig.texture:
+            more, said = texture_findings(on_datasets(ev, fig.datasets), fig.texture, fig.datasets)
+            verdicts, lines = verdicts + more, lines + said
         word = agreement(verdicts)
         on = (f"judged on {', '.join(fig.datasets)} alone, the dataset it is drawn from"
               if fig.datasets else "judged on every dataset")

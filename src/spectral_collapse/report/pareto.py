@@ -6,6 +6,7 @@ import json
 import xarray as xr
 
 from ..studies.pareto import joint_front
+from ..text import verb
 
 __all__ = ["frontier_verdict"]
 
@@ -25,7 +26,8 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     out = {"front_ovg": n_ovg, "front_baselines": n_base, "dominated_baselines": dominated, "choice": ch,
            "holds": bool(n_ovg > 0)}
     text = (f"On the joint S_HF / S_LF front of {len(grid)} grid points free of failed samples and {len(base)} baselines, "
-            f"{n_ovg} point(s) are OVG and {n_base} are baselines; baselines dominated by some point: "
+            f"{n_ovg} {verb(n_ovg, 'point is', 'points are')} OVG and {n_base} "
+            f"{verb(n_base, 'is a baseline', 'are baselines')}; baselines dominated by some point: "
             f"{', '.join(dominated) or 'none'}.")
     if ch and len(base):
         best_hf, best_lf = base.loc[base["s_hf"].idxmax()], base.loc[base["s_lf"].idxmax()]

@@ -43,7 +43,7 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
     rows = []
     cfg = prof.train_eps
     n_train = datasets * models_per_dataset
-    rows.append({"work": f"training, {n_train} models ({cfg.steps} steps x batch {cfg.batch_size})",
+    rows.append({"work": f"training, {n_train} models ({cfg.steps:,} steps x batch {cfg.batch_size})",
                  "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
                  "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
                  "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})

@@ -16,9 +16,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["overview", "schedule_table", "verdict", "settings"]
+__all__ = ["overview", "schedule_table", "verdict", "settings", "HEADERS", "shown"]
 
 THIRDS = ("low", "mid", "high")
+
+# Short column headers of the schedule table as a reader reads them (``schedule_table`` keeps the results' names)
+HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "σ to", "nfe": "NFE",
+           "backward_passes": "backward passes", "time_s": "time (s)", "time_ratio": "time / DDIM",
+           "s_hf_gain_share": "share of gain", "psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_dc": "S_DC",
+           "latent_norm_ratio": "‖x_T‖²/d", "s_g": "S_G", "n_failed": "failed"}
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The schedule table with its short headers (``HEADERS``)."""
+    return table.rename(columns=HEADERS)
 
 
 def overview(ds: xr.Dataset) -> str:

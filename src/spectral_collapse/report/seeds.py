@@ -15,9 +15,11 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.aggregate import TABLE_METRICS, crop_values
+from ..text import verb
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
-           "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement"]
+           "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
+           "outlier_runs", "outlier_text", "OUTLIER_FACTOR"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 
@@ -123,7 +125,8 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     ratio = spread["range / half-width"].replace([np.inf, -np.inf], np.nan).dropna()
     n_runs = ds.sizes["train_seed"]
     lines = [f"Of the {len(judged)} claims the main results answer (judged on each training run alone), "
-             f"{len(same)} get the same verdict from all {n_runs} runs and {len(moved)} do not."]
+             f"{len(same)} {verb(len(same), 'gets', 'get')} the same verdict from all {n_runs} runs and {len(moved)} "
+             f"{verb(len(moved), 'does', 'do')} not."]
     if len(moved):
         seeds = [c for c in claims.columns if c.startswith("seed ")]
         lines.append("Verdicts that change with the training seed: " + "; ".join(
@@ -224,6 +227,145 @@ def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPRE
             f"exactly, and the largest gap is {worst[1].upper()} of {worst[2]}, {worst[3]:.3f} here against "
             f"{worst[4]:.3f} in the main results: what a different device or library build does to the same "
             f"inversions. Set it beside the spread between training runs below.")
+
+
+def _crop_span(idx) -> str:
+    """Crop numbers in words: "crops 48–59" for a run, else listed."""
+    idx = sorted(int(i) for i in idx)
+    if len(idx) > 2 and idx == list(range(idx[0], idx[-1] + 1)):
+        return f"crops {idx[0]}–{idx[-1]}"
+    return "crop" + ("s " if len(idx) != 1 else " ") + ", ".join(map(str, idx))
+
+
+def crops_text(ds: xr.Dataset, pareto: xr.Dataset | None = None) -> str:
+    """Markdown: which crops the numbers rest on, from the results: the test crops the tables score (how many per
+    translation seed, and in all), and the validation crops OVG's step sizes were tuned on: how many of the
+    profile's held-out validation crops the Pareto sweep ``pareto`` used (its ``n_images`` per grid point) and that
+    no table scores them. Without the sweep's results, where the step sizes came from as the results record it."""
+    import json
+
+    parts = []
+    if "crop" in ds:
+        crop = ds["crop"].isel({d: 0 for d in ds["crop"].dims if d not in ("seed", "sample")})
+        per_seed = {int(s): sorted(set(int(c) for c in crop.sel(seed=s).values.ravel())) for s in ds["seed"].values}
+        every = sorted(set().union(*per_seed.values()))
+        same = len({tuple(v) for v in per_seed.values()}) == 1
+        n = len(per_seed)
+        parts.append(f"The tables score {len(every)} test crops ({_crop_span(every)} of the paired split): "
+                     + (f"each of the {n} translation seeds translates the same {len(every)}"
+                        if same else f"each of the {n} translation seeds translates its own "
+                                     f"{len(next(iter(per_seed.values())))}, and a crop's value is its mean over the "
+                                     f"seeds that translated it") + ".")
+    used = _json_or_empty(ds.attrs.get("ovg"))
+    source = str(used.get("source", ""))
+    tuned = pareto is not None and "tuning_crops" in pareto.attrs and source.startswith("Pareto sweep")
+    if tuned:  # the sweep stored here must be the one whose choice the run took
+        choice = _json_or_empty(pareto.attrs.get("choices")).get(pareto.attrs.get("primary", "ovg")) or {}
+        tuned = all(np.isclose(float(choice.get(k, np.nan)), float(used[k])) for k in ("eta_hf", "eta_lf"))
+    if tuned:
+        idx = json.loads(pareto.attrs["tuning_crops"])
+        profile = _json_or_empty(ds.attrs.get("profile_values"))
+        n_val = profile.get("n_val")
+        held = (f": {len(idx)} of the {n_val} validation crops the {ds.attrs.get('profile', '')} profile holds out of "
+                f"every table, as the Pareto sweep translates {len(idx)} crops at each grid point (its n_images)"
+                if n_val and int(n_val) > len(idx) else ", the validation crops the profile holds out of every table")
+        parts.append(f"OVG's step sizes (eta_hf {float(used['eta_hf']):g}, eta_lf {float(used['eta_lf']):g}; each OVG "
+                     f"variant at its own choice, listed in the settings) are the Pareto chapter's choice for "
+                     f"{ds.attrs.get('dataset')}, tuned on validation {_crop_span(idx)}{held}. The step sizes are "
+                     "thus not chosen on the crops they are judged on; every training run uses the same ones, tuned with the "
+                     "seed-0 models.")
+    elif used:
+        parts.append(f"OVG's step sizes: eta_hf {float(used['eta_hf']):g}, eta_lf {float(used['eta_lf']):g} "
+                     f"({source}).")
+    return " ".join(parts)
+
+
+OUTLIER_FACTOR = 3.0   # a run this many times the metric's typical spread between runs from the others is an outlier
+
+
+def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
+    """The (method, metric) pairs for which one training run lies far outside the others, by a rule: with at least
+    three runs, the run whose mean over crops is farthest from the mean of the other runs is an outlier when (1) its
+    mean lies outside each other run's 95 % interval over crops and (2) its distance from the other runs' mean is at
+    least ``factor`` times the metric's typical spread between runs (the median, over methods, of the range of the
+    runs' means). One row per outlier: method, metric, run, its mean, the other runs' means, the gap, the typical
+    spread, and on how many crops the run is on the gap's side of the other runs' mean of that crop (when every run
+    scored the same crops)."""
+    from ..metrics.intervals import bootstrap_ci
+
+    arms = seed_arms(ds)
+    cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread", "crops on that side"]
+    if len(arms) < 3:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for metric in metrics:
+        if metric not in ds:
+            continue
+        cis, values = {}, {}
+        for method in [str(m) for m in ds["method"].values]:
+            values[method] = {k: crop_values(sub, metric, method) for k, sub in arms.items()}
+            cis[method] = {k: bootstrap_ci(v) for k, v in values[method].items()}
+        ranges = [np.ptp([c.mean for c in by.values()]) for by in cis.values()
+                  if np.isfinite([c.mean for c in by.values()]).all()]
+        typical = float(np.median(ranges)) if ranges else np.nan
+        if not np.isfinite(typical) or typical <= 0:
+            continue
+        for method, by in cis.items():
+            means = {k: c.mean for k, c in by.items()}
+            if not np.isfinite(list(means.values())).all():
+                continue
+            gaps = {k: means[k] - np.mean([means[o] for o in means if o != k]) for k in means}
+            k = max(gaps, key=lambda j: abs(gaps[j]))
+            outside = all(not (by[o].lo <= means[k] <= by[o].hi) for o in by if o != k)
+            if not outside or abs(gaps[k]) < factor * typical:
+                continue
+            v = values[method]
+            same = len({len(x) for x in v.values()}) == 1
+            side = ""
+            if same:
+                rest = np.mean([v[o] for o in v if o != k], axis=0)
+                n = int(np.sum(np.sign(v[k] - rest) == np.sign(gaps[k])))
+                side = f"{n} of {len(rest)}"
+            rows.append({"method": method, "metric": metric, "training seed": k, "mean": means[k],
+                         "other runs": [means[o] for o in means if o != k], "gap": gaps[k],
+                         "typical spread": typical, "crops on that side": side})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.DataFrame | None = None,
+                 brief: bool = False) -> str:
+    """Markdown: each training run that ``outlier_runs`` finds far outside the others, in words, with the rule; a
+    sentence saying that no run is when none is. ``brief``: one sentence naming them ("" when there is none), for
+    the verdict."""
+    out = outlier_runs(ds, factor=factor) if outliers is None else outliers
+    if brief:
+        if out.empty:
+            return ""
+        named = "; ".join(f"`{r.method}` on {r.metric.upper() if r.metric == 'psnr' else r.metric}, training seed "
+                          f"{r[2]} ({r.gap:+.3f}{' dB' if r.metric == 'psnr' else ''} from the other runs' mean)"
+                          for r in out.itertuples(index=False))
+        return (f"{'One run moves' if len(out) == 1 else f'{len(out)} runs move'} far outside the others (the rule is "
+                f"under the spread table): {named}.")
+    rule = (f"a run whose mean lies outside each other run's 95 % interval over crops and at least {factor:g} times "
+            "the metric's typical spread between runs from the other runs' mean, the typical spread being the median "
+            "over methods of the range of the runs' means")
+    if out.empty:
+        return f"No training run moves far outside the others on any method and metric (rule: {rule})."
+    lines = []
+    for r in out.itertuples(index=False):
+        name = r.metric.upper() if r.metric == "psnr" else r.metric
+        unit = " dB" if r.metric == "psnr" else ""
+        others = " and ".join(f"{x:.3f}" for x in r[4])
+        crops = (f"; it is {'below' if r.gap < 0 else 'above'} the other runs' mean on {r[7]} crops: the run as a "
+                 f"whole moved, not a few crops" if r[7] and int(r[7].split()[0]) >= 0.75 * int(r[7].split()[-1]) else
+                 f"; it is {'below' if r.gap < 0 else 'above'} the other runs' mean on only {r[7]} crops, so a few "
+                 f"crops carry the gap" if r[7] else "")
+        lines.append(f"`{r.method}` on {name}, training seed {r[2]}: {r.mean:.3f} against {others} in the other runs, "
+                     f"{r.gap:+.3f}{unit} from their mean, {abs(r.gap) / r[6]:.1f} times the typical spread of "
+                     f"{r[6]:.3f}{unit}{crops}.")
+    return ("**Runs far outside the others** (" + rule + "): the number of that method in the other chapters, which "
+            "use the seed-0 models, would read differently had the model been trained from that seed.\n\n"
+            + "\n".join(f"- {line}" for line in lines))
 
 
 def _json_or_empty(text) -> dict:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["settings_table", "readable", "model_name", "models_text", "schedules_text", "ovg_text", "plain_source",
+__all__ = ["settings_table", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
+           "plain_source",
            "versions_text", "SOURCE_TREE"]
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
@@ -30,6 +31,35 @@ def model_name(path) -> str:
     text = str(path).rstrip("/")
     m = _HASHED.match(Path(text).name)
     return m.group("name") if m else text
+
+
+def short_model_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as a reader sees it: every cell, index label and column label that is a checkpoint folder (a path or
+    name ending in the training cache's 12-digit content hash) shown by its model name (``model_name``); other values
+    unchanged, and the table returned as it is when it names no such folder. The table itself (and the results it
+    came from) keeps the full names."""
+    def short(v):
+        return model_name(v) if isinstance(v, str) and _HASHED.match(Path(v.rstrip("/")).name) else v
+
+    def hashed(values) -> bool:
+        return any(short(x) is not x for v in values for x in (v if isinstance(v, tuple) else (v,)))
+
+    def index(ix: pd.Index) -> pd.Index:
+        if not hashed(ix):
+            return ix
+        if isinstance(ix, pd.MultiIndex):
+            return pd.MultiIndex.from_tuples([tuple(short(v) for v in t) for t in ix], names=ix.names)
+        return pd.Index([short(v) for v in ix], name=ix.name)
+
+    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
+    cells = [c for c in text if hashed(frame[c].tolist())]
+    if not cells and not hashed(frame.index) and not hashed(frame.columns):
+        return frame
+    out = frame.copy()
+    for c in cells:
+        out[c] = out[c].map(short)
+    out.index, out.columns = index(frame.index), index(frame.columns)
+    return out
 
 
 def _shipped(path) -> bool:

@@ -22,6 +22,7 @@ runs at the calibrated step sizes, and the results' ``ovg`` attribute says where
 from __future__ import annotations
 
 import json
+import re
 
 from .pareto import NO_CHOICE
 from .profiles import get_profile
@@ -38,6 +39,17 @@ def _from_sweep(op: dict) -> bool:
     free of failed samples (a calibration on part of the same grid would find none either)."""
     source = str(op.get("source", ""))
     return "per_base" in op or not source.startswith("defaults") or source.startswith(NO_CHOICE)
+
+
+def _default_reason(reason: str) -> tuple[str, str]:
+    """(head, why) of a default source ("defaults (the suite's step sizes, ...): no Pareto sweep stored for ...", or
+    "defaults (no Pareto sweep stored for ...)"): the words naming the defaults, and why no sweep's choice applies."""
+    m = re.match(r"^(?P<head>defaults(?: \((?P<inner>[^()]*)\))?)(?::\s*(?P<tail>.+))?$", str(reason).strip(), re.S)
+    if m is None:
+        return "defaults", str(reason).strip() or "no Pareto sweep stored for this data and model"
+    if m.group("tail"):
+        return m.group("head"), m.group("tail")
+    return "defaults", m.group("inner") or "no Pareto sweep stored for this data and model"
 
 
 def ovg_for(spec, ctx, given, data) -> dict:
@@ -66,8 +78,10 @@ def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images:
            f"model, Pareto rule {rule} over eta_hf {grid.get('eta_hf')} x eta_lf {grid.get('eta_lf')}")
     why = f" ({reason})" if reason else ""
     if not choice:
-        return {**OVG_DEFAULTS, "source": f"defaults: a short calibration ({how}) found no step sizes free of "
-                                          f"failed samples; run the pareto study with a wider grid{why}"}
+        head, no_sweep = _default_reason(reason)
+        return {**OVG_DEFAULTS, "source": f"{head}: {no_sweep}, and a short calibration ({how}) found no step sizes "
+                                          f"free of failed samples; run the pareto study with a wider grid to tune "
+                                          f"OVG for this model"}
     eta = {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"])}
     return {**eta, "per_base": {"ovg": dict(eta)},
             "source": f"short calibration on {how}; every OVG variant at this choice{why}"}

@@ -25,6 +25,7 @@ from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_
 from .claims_shares import _claim_table1, _claim_x0_cure, _claim_x0_structure, metric_words, share_checks  # noqa: F401
 from .samples import sample_size
 from .shares import MIN_COMPARISONS
+from ..text import plural, signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
 
@@ -171,7 +172,8 @@ def _claim_pareto(ev: Evidence) -> Finding:
     checks = []
     for ds, res in sorted(ev.extra.get("pareto", {}).items()):
         n_ovg, n_base = _joint_front(res)
-        checks.append((n_ovg > 0, f"{ds}: {n_ovg} OVG point(s) and {n_base} baseline(s) on the joint front"))
+        checks.append((n_ovg > 0, f"{ds}: {plural(n_ovg, 'OVG point')} and {plural(n_base, 'baseline')} on the "
+                                   "joint front"))
     return combine(checks, "needs pareto study results")
 
 
@@ -216,13 +218,13 @@ CLAIMS: list[Claim] = [
           reads=("pca_collapse",)),
     Claim("corr_hf_dc", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
-          _r_rule("S_HF, S_DC", ">=", "0.5"), _corr("s_hf", "s_dc", +1)),
+          _r_rule("S_HF, S_DC", "≥", "0.5"), _corr("s_hf", "s_dc", +1)),
     Claim("corr_dc_g", "Sec. 4, Fig. 8, Fig. 14",
           "The decorrelation score S_DC and the Gaussianity score S_G are strongly and positively correlated.",
-          _r_rule("S_DC, S_G", ">=", "0.5"), _corr("s_dc", "s_g", +1)),
+          _r_rule("S_DC, S_G", "≥", "0.5"), _corr("s_dc", "s_g", +1)),
     Claim("tradeoff_lf_dc", "Sec. 4, Fig. 4b, Fig. 16",
           "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.",
-          _r_rule("S_LF, S_DC", "<=", "-0.5"), _corr("s_lf", "s_dc", -1)),
+          _r_rule("S_LF, S_DC", "≤", signed(-0.5, 1)), _corr("s_lf", "s_dc", -1)),
     Claim("edm_tradeoff", "Sec. 4 (parameterisation trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
           "than eps-prediction (standard DDIM).",
@@ -231,7 +233,7 @@ CLAIMS: list[Claim] = [
     Claim("ovg_vs_ddim", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
           "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset" + _PAIRED + "; and, where "
-          "the signed texture error Δlog E_HF (log E_HF − mu_HF of the real crops) is stored, OVG's moves toward 0 "
+          "the signed texture error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 "
           "without overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the "
           "per-crop |Δ(ovg)| − |Δ(ddim)| below 0 beyond 0.05, OVG's mean not ending beyond the real crops' band "
           "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim),
@@ -265,7 +267,7 @@ CLAIMS: list[Claim] = [
           "either's < 0" + _PAIRED,
           _claim_scale_psnr, reads=("scale",)),
     Claim("scale_monotone", "Sec. 4, Fig. 3",
-          "Collapse intensifies as the input becomes sparser (x8 -> x16 -> x32).",
+          "Collapse intensifies as the input becomes sparser (x8 → x16 → x32).",
           "S_DC of ddim decreasing at each step of the SR factor, each step paired on the same crops (seed, sample) "
           "at both factors" + _PAIRED, _claim_scale_monotone, reads=("scale",)),
     Claim("x0_cure", "Sec. 6.3, Table 6",

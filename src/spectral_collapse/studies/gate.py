@@ -25,7 +25,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models.quality import GATE_VERSION, GateReport, gate_report, vae_report
+from ..models.quality import GATE_VERSION, GateReport, deterministic_sampler, gate_report, vae_report
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
            "active_policy", "gate_banner", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
@@ -123,6 +123,14 @@ def _settings(profile) -> dict:
     return {"n": int(profile.gate_samples), "steps": int(profile.steps)}
 
 
+def _sampler_setting(D) -> dict:
+    """The deterministic sampler in the cache key where it is not the one a VP or EDM model has always been judged
+    with (a flow-matching model's Heun), so a report made with another sampler is measured again."""
+    from ..models.flow import FlowDenoiser
+
+    return {"deterministic": deterministic_sampler(D)} if isinstance(D, FlowDenoiser) else {}
+
+
 def trained_report(tm, data, profile, space=None) -> GateReport:
     """The gate report of a TrainedModel (``data``: what it was trained on; ``space``: its LatentSpace, if any)."""
     log = {}
@@ -130,7 +138,7 @@ def trained_report(tm, data, profile, space=None) -> GateReport:
         log = json.loads((Path(tm.path) / "log.json").read_text())
     except (OSError, ValueError):
         pass
-    st = _settings(profile)
+    st = {**_settings(profile), **_sampler_setting(tm.denoiser)}
 
     def compute():
         return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
@@ -155,7 +163,7 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
     origin = getattr(D, "origin", {}) or {}
     key = (origin.get("sha256") or name, getattr(data, "name", "?"), json.dumps(getattr(data, "meta", {}),
                                                                                  sort_keys=True, default=str), n, steps,
-           None if labels is None else tuple(labels))
+           None if labels is None else tuple(labels), deterministic_sampler(D))
     if key not in _USER_REPORTS:
         pol = _POLICY.get()
         disk = None

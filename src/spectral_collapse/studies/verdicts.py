@@ -78,9 +78,7 @@ def label(metric: str) -> str:
     return _LABELS.get(metric, metric.upper())
 
 
-def signed(x: float, digits: int = 3) -> str:
-    """A difference with its sign (a true minus sign), or "nan"."""
-    return "nan" if x is None or not np.isfinite(x) else f"{x:+.{digits}f}".replace("-", "−")
+from ..text import plural, signed  # noqa: E402,F401  (a difference with its sign, a true minus sign; re-exported)
 
 
 # ------------------------------------------------------------------------------------------------ comparisons
@@ -269,7 +267,8 @@ def _share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[
     dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
     n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates()) if dup.any() else 0
     f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
-    notes = [f"{n_dup} (dataset, method) point(s) coinciding with another method counted once" if n_dup else "",
+    notes = [f"{plural(n_dup, '(dataset, method) point')} coinciding with another method counted once"
+             if n_dup else "",
              f"{why['failed']} {'failed crop values' if unit == 'crop' else 'cells with failed samples'} left out"
              if why.get("failed") else ""]
     return f.loc[:, f.notna().any() | (f.columns == "value")], unit, [n for n in notes if n]
@@ -360,17 +359,18 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
     dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
     threshold alone."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
-    per = [f"{ds} {np.corrcoef(g[a], g[b])[0, 1]:+.2f}" for ds, g in w.groupby(level="dataset")
+    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in w.groupby(level="dataset")
            if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
     per = f" (per dataset: {', '.join(per)})" if per else ""
     if paper:
         ok = r * sign >= threshold if sign else abs(r) >= threshold
-        return Finding(HOLDS if ok else FAILS, f"Pearson r = {r:+.2f} over {len(w)} (dataset, method) points{per}")
+        return Finding(HOLDS if ok else FAILS,
+                       f"Pearson r = {signed(r, 2)} over {len(w)} (dataset, method) points{per}")
     lo, hi = fisher_interval(r, len(w))
     v = correlation_verdict(r, lo, hi, sign, threshold)
-    out = [f"{why['coinciding']} (dataset, method) point(s) coinciding with another method" if why.get("coinciding")
-           else "",
-           f"{why['failed']} (dataset, method, seed) cells with failed samples" if why.get("failed") else ""]
+    out = [f"{plural(why['coinciding'], '(dataset, method) point')} coinciding with another method"
+           if why.get("coinciding") else "",
+           f"{plural(why['failed'], '(dataset, method, seed) cell')} with failed samples" if why.get("failed") else ""]
     out = "; left out: " + ", ".join(o for o in out if o) if any(out) else ""
-    return Finding(v, f"Pearson r = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] (95 % Fisher-z interval) over {len(w)} distinct "
-                      f"(dataset, method) points{per}{out} → {v}")
+    return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] (95 % Fisher-z interval) over "
+                      f"{len(w)} distinct (dataset, method) points{per}{out} → {v}")

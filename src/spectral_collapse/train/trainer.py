@@ -336,7 +336,9 @@ def _device_name(device) -> str:
                 break
     except OSError:
         pass
-    return f"cpu: {cpu}, {torch.get_num_threads()} thread(s)"
+    from ..text import plural
+
+    return f"cpu: {cpu}, {plural(torch.get_num_threads(), 'thread')}"
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:

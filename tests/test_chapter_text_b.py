@@ -1,0 +1,207 @@
+"""What the your-model, flow, velocity, training-seed and model-quality chapters say in words, from synthetic results:
+OVG step sizes that no sweep could choose, a choice on the edge of a grid, the sign of the update power and where it
+is above 0, the crops a table rests on, a training run far outside the others, and models named without their
+checkpoint hash."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from spectral_collapse.pipeline.notes import run_notes
+from spectral_collapse.report.flow_collapse import ovg_tuning_text
+from spectral_collapse.report.seeds import crops_text, outlier_runs, outlier_text
+from spectral_collapse.report.settings import short_model_names
+from spectral_collapse.report.velocity import positive_cells, positive_cells_text, velocity_verdict
+
+NO_POINT = "ovg: no grid point without failed samples; no operating point chosen"
+
+
+# --------------------------------------------------------------------------------- OVG without a chosen point
+
+def test_a_calibration_that_chooses_nothing_says_so_in_one_sentence(monkeypatch):
+    from spectral_collapse.studies import calibrate, pareto
+    from spectral_collapse.studies.models import UserModels
+
+    grid = {"eta_hf": [1e-7, 1e-5], "eta_lf": [1e-3, 1e-1]}
+    empty = xr.Dataset(attrs={"choices": "{}", "grid": json.dumps(grid), "n_images": 4})
+    monkeypatch.setattr(pareto, "pareto_results", lambda *a, **kw: empty)
+    reason = "defaults (the suite's step sizes, tuned on a model): no Pareto sweep stored for folder:x, smoke"
+    given = UserModels({"eps": object()}, None, {"model": {"path": "m"}}, 16)
+    op = calibrate.calibrate_ovg(None, type("D", (), {"name": "folder"})(), given, "smoke", reason=reason)
+    src = op["source"]
+    assert src.startswith("defaults (the suite's step sizes, tuned on a model): no Pareto sweep stored")
+    assert src.count("defaults") == 1 and "(defaults" not in src           # the reason is not nested in itself
+    assert "found no step sizes free of failed samples" in src and "wider grid" in src
+
+
+def test_a_sweep_without_a_chosen_point_is_told_in_words_with_what_ran_instead():
+    used = {"eta_hf": 1e-6, "eta_lf": 1e-2, "source": "defaults (the suite's step sizes): no sweep"}
+    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "ovg": json.dumps(used)})
+    assert "no grid point without failed samples" not in text
+    assert "Every step size of the OVG sweep for ovg had failed samples" in text
+    assert "the suite's default step sizes instead (eta_hf 1e-06, eta_lf 0.01)" in text
+    # the sweep's own results: what the studies reading it take
+    other = NO_POINT.replace("ovg:", "ovg_edm:", 1)
+    text = run_notes({"run_warnings": json.dumps([other]), "primary": "ovg",
+                      "choices": json.dumps({"ovg": {"eta_hf": 3e-7, "eta_lf": 0.2}})})
+    assert "run ovg_edm at ovg's choice (eta_hf 3e-07, eta_lf 0.2)" in text
+    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "primary": "ovg", "choices": "{}"})
+    assert "use the suite's default step sizes" in text
+
+
+# ------------------------------------------------------------------------------------- names in tables
+
+def test_tables_show_checkpoint_folders_by_model_name_and_keep_the_full_name():
+    full = "data/checkpoints/ihc-x-eps-quick-0123456789ab"
+    frame = pd.DataFrame({"model": ["eps", "edm"], "checkpoint": [full, "given-folder"], "n": [1, 2]})
+    shown = short_model_names(frame)
+    assert shown["checkpoint"].tolist() == ["ihc-x-eps-quick", "given-folder"]
+    assert frame["checkpoint"].tolist()[0] == full                       # the table itself is unchanged
+    indexed = short_model_names(frame.set_index(["model", "checkpoint"]))
+    assert "ihc-x-eps-quick" in indexed.index.get_level_values(1)
+    gates = pd.DataFrame({"gate": ["passes"]}, index=pd.Index(["m-edm-seed1-quick-abcdef012345"], name="model"))
+    assert short_model_names(gates).index.tolist() == ["m-edm-seed1-quick"]
+    plain = pd.DataFrame({"a": [1.0], "b": ["no-hash-here"]})
+    assert short_model_names(plain) is plain
+
+
+def test_the_notebook_table_display_drops_the_hash():
+    pytest.importorskip("IPython")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from spectral_collapse.pipeline.notebook import show_missing_as_dash
+
+    shell = InteractiveShell.instance()
+    try:
+        assert show_missing_as_dash()
+        frame = pd.DataFrame({"checkpoint": ["m-eps-quick-0123456789ab"], "v": [np.nan]})
+        html = shell.display_formatter.formatters["text/html"](frame)
+        assert "m-eps-quick" in html and "0123456789ab" not in html and "—" in html
+    finally:
+        InteractiveShell.clear_instance()
+
+
+# ------------------------------------------------------------------------------ a choice on the grid's edge
+
+def _flow(choice: dict, grid: dict, edge: list[str]) -> xr.Dataset:
+    tuning = {"grid": grid, "choice": choice, "n_images": 12, "tuning_crops": list(range(48, 60)),
+              "choice_on_edge": edge, "rule": "maximin"}
+    return xr.Dataset(attrs={"profile": "quick", "ovg": json.dumps({**choice, "source": "Pareto sweep"}),
+                             "ovg_tuning": json.dumps(tuning)})
+
+
+def test_a_choice_on_the_grids_edge_is_said_in_the_prose():
+    from spectral_collapse.studies.pareto import default_grid
+
+    hf, lf = default_grid("quick")
+    low = _flow({"eta_hf": hf[0] / 10, "eta_lf": lf[1]}, {"eta_hf": [hf[0] / 10, *hf], "eta_lf": lf}, ["eta_hf low"])
+    text = ovg_tuning_text(low)
+    assert "12 validation crops (crops 48–59)" in text
+    assert "smallest value of the grid, even after the sweep grew the grid below the profile's range" in text
+    assert "may lie below it" in text and "smaller `eta_hf`" in text
+    high = _flow({"eta_hf": hf[1], "eta_lf": lf[-1]}, {"eta_hf": hf, "eta_lf": lf}, ["eta_lf high"])
+    text = ovg_tuning_text(high)
+    assert "eta_LF" in text and "largest value of the grid." in text and "may lie above it" in text
+    assert "grew" not in text
+    inside = ovg_tuning_text(_flow({"eta_hf": hf[1], "eta_lf": lf[1]}, {"eta_hf": hf, "eta_lf": lf}, []))
+    assert "edge" not in inside and "value of the grid" not in inside
+
+
+# ---------------------------------------------------------------------------------------------- velocity
+
+def _velocity(power: dict[str, np.ndarray], sig_step: dict[str, float] | None = None) -> xr.Dataset:
+    """Velocity results: log10 power (step, freq) per method; each method's sigma grid in steps of sig_step."""
+    methods = list(power)
+    steps, freqs = next(iter(power.values())).shape
+    sig_step = sig_step or {}
+    width = np.array([sig_step.get(m, 0.1) for m in methods])[:, None]
+    sf = np.arange(steps)[None, :] * width
+    return xr.Dataset({"log_power": (("method", "step", "freq"), np.stack([power[m] for m in methods])),
+                       "sigma_from": (("method", "step"), sf),
+                       "sigma_to": (("method", "step"), sf + width)},
+                      coords={"method": methods, "step": np.arange(steps), "freq": np.linspace(0, 0.7, freqs)},
+                      attrs={"space": "vp"})
+
+
+def _falling(start: float, stop: float, steps: int = 20, freqs: int = 8) -> np.ndarray:
+    return np.repeat(np.linspace(start, stop, steps)[:, None], freqs, axis=1)
+
+
+def test_the_velocity_verdict_judges_comparisons_that_can_fail_and_not_the_sign():
+    ds = _velocity({"ddim": _falling(-3, -7), "edm": _falling(-4, -5), "ovg": _falling(-3, -4)})
+    text = velocity_verdict(ds)
+    assert "negative: agrees" not in text and "is not judged here" in text and "every method" in text
+    assert text.count(": agrees") == 4 and "does not agree" not in text      # DDIM lowest late, and falls most
+    ds = _velocity({"ddim": _falling(-3, -3.5), "edm": _falling(-4, -8), "ovg": _falling(-3, -6)})
+    assert velocity_verdict(ds).count(": does not agree") == 4
+    ds = _velocity({"ddim": _falling(-2, -6), "edm": _falling(-6, -8), "ovg": _falling(-5, -7)})
+    text = velocity_verdict(ds)                                               # above both late, yet falls most
+    assert text.count(": does not agree") == 2 and text.count(": agrees") == 2
+
+
+def test_cells_above_zero_are_listed_with_what_they_are():
+    quiet = _falling(-3, -6)
+    dc = quiet.copy()
+    dc[5:8, 0] = 0.4                                   # the mean's bin only
+    guided = quiet.copy()
+    guided[0, 1:3] = 0.8                               # OVG's first step, low frequencies
+    ds = _velocity({"ddim": quiet, "edm": dc, "ovg": guided, "ovg_edm": dc.copy()},
+                   sig_step={"edm": 0.3, "ovg_edm": 0.3})
+    cells = positive_cells(ds)
+    assert set(cells["method"]) == {"edm", "ovg", "ovg_edm"}
+    text = positive_cells_text(ds)
+    assert "`edm`: steps 5–7" in text and "frequency 0 only" in text
+    assert "`ddim`, the same steps without OVG's drift, stays below 0 there" in text
+    assert "`edm`, the same steps without OVG's drift, is above 0 there too" in text
+    assert "1/√(H·W)" in text and "wider in σ" in text
+    assert positive_cells_text(_velocity({"ddim": quiet})).startswith("No update is above 0")
+
+
+# ---------------------------------------------------------------------------------------- training seeds
+
+def _seeds(shift: float = 0.0, n: int = 24) -> xr.Dataset:
+    """seed_spread results: 3 training runs x 3 methods x 1 translation seed x n crops of PSNR; method "b" of run 2
+    shifted by ``shift``."""
+    rng = np.random.default_rng(0)
+    crops = rng.normal(15.0, 1.0, n)
+    psnr = crops + rng.normal(0, 0.2, (3, 3, 1, n))
+    psnr[2, 1] += shift
+    crop = np.broadcast_to(np.arange(n), (3, 1, n))
+    return xr.Dataset({"psnr": (("train_seed", "method", "seed", "sample"), psnr),
+                       "crop": (("train_seed", "seed", "sample"), crop.copy())},
+                      coords={"train_seed": [0, 1, 2], "method": ["a", "b", "c"], "seed": [0], "sample": np.arange(n)},
+                      attrs={"dataset": "toy", "profile": "quick", "profile_values": json.dumps({"n_val": 16}),
+                             "ovg": json.dumps({"eta_hf": 1e-6, "eta_lf": 1e-3, "source": "Pareto sweep for toy"})})
+
+
+def test_a_training_run_far_outside_the_others_is_named_by_the_rule():
+    out = outlier_runs(_seeds(shift=-4.0), metrics=("psnr",))
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert (row["method"], row["training seed"]) == ("b", 2) and row["gap"] < -3
+    assert row["crops on that side"] == "24 of 24"
+    text = outlier_text(_seeds(shift=-4.0), outliers=out)
+    assert "`b` on PSNR, training seed 2" in text and "dB" in text and "the run as a whole moved" in text
+    assert outlier_text(_seeds(shift=-4.0), outliers=out, brief=True).startswith("One run moves far outside")
+    calm = outlier_runs(_seeds(shift=0.0), metrics=("psnr",))
+    assert calm.empty
+    assert outlier_text(_seeds(), outliers=calm).startswith("No training run moves far outside")
+    assert outlier_text(_seeds(), outliers=calm, brief=True) == ""
+
+
+def test_the_crops_behind_the_numbers_and_the_tuning_crops_are_stated():
+    ds = _seeds()
+    pareto = xr.Dataset(attrs={"tuning_crops": json.dumps(list(range(48, 60))), "primary": "ovg",
+                               "choices": json.dumps({"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-3}})})
+    text = crops_text(ds, pareto)
+    assert "The tables score 24 test crops (crops 0–23" in text
+    assert "validation crops 48–59: 12 of the 16 validation crops the quick profile holds out" in text
+    assert "n_images" in text
+    # a stored sweep whose choice is not the one the run took is not quoted as its source
+    other = pareto.copy()
+    other.attrs["choices"] = json.dumps({"ovg": {"eta_hf": 1e-5, "eta_lf": 1e-3}})
+    assert "48–59" not in crops_text(ds, other) and "Pareto sweep for toy" in crops_text(ds, other)

@@ -1,0 +1,205 @@
+"""How the front pages write numbers, counts and names: the shared text helpers and the generated fragments that
+use them (claims, scorecard, reproducing estimate, figures page, Fig. 6), on synthetic inputs."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spectral_collapse import text as T
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------------------------------------ text helpers
+
+@pytest.mark.parametrize("x, digits, want", [(-0.28, 2, "−0.28"), (0.19, 2, "+0.19"), (-1.0, 3, "−1.000"),
+                                             (0.0, 1, "+0.0"), (float("nan"), 2, "nan"), (None, 2, "nan")])
+def test_signed_uses_a_true_minus(x, digits, want):
+    assert T.signed(x, digits) == want
+
+
+def test_minus_typesets_negative_numbers_only():
+    said = T.minus("r = +0.19 [-0.28, +0.58] (per dataset: a -0.07, b +0.38); (-.5)")
+    assert "-" not in said and said.count("−") == 3
+    # ranges, hyphenated names, exponents, options and code keep their hyphens
+    for keep in ("Figs. 14-16", "x8-x16", "1e-5", "--jobs 1", "`-1`", "ihc-sr", "```\nx = -1\n```"):
+        assert T.minus(keep) == keep
+
+
+def test_plural_and_verb():
+    assert T.plural(1, "thread") == "1 thread" and T.plural(2, "thread") == "2 threads"
+    assert T.plural(0, "index", "indices") == "0 indices"
+    assert T.verb(1, "does", "do") == "does" and T.verb(3, "does", "do") == "do"
+
+
+def test_counted_reads_stored_plural_placeholders():
+    assert T.counted("cpu: X, 1 thread(s)") == "cpu: X, 1 thread"
+    assert T.counted("2 thread(s); 1,200 point(s)") == "2 threads; 1,200 points"
+    assert T.counted("no count here (s)") == "no count here (s)"
+
+
+@pytest.mark.parametrize("n", [950, 12_400, 2.91e6, 1.392e8, 1.42e9, 999.96e6, 3.1e13])
+def test_large_counts_read_as_words_never_e_notation(n):
+    said = T.large(n)
+    assert "e+" not in said and "e-" not in said
+    if n >= 1e6:
+        head = float(said.split()[0])
+        scale = {"million": 1e6, "billion": 1e9}.get(said.split()[1]) if len(said.split()) == 2 else None
+        if scale:
+            assert head * scale == pytest.approx(n, rel=0.01)
+
+
+# --------------------------------------------------------------------------------------------- claims page
+
+def test_claim_rules_and_correlations_print_no_ascii_minus():
+    """Every number of the claims' rules and of a correlation finding is typeset with a true minus."""
+    from spectral_collapse.studies import verdicts as V
+    from spectral_collapse.studies.claims import CLAIMS
+
+    for c in CLAIMS:
+        assert not re.search(r"(?<![\w.])-\d", c.rule), c.key
+        assert "mu_HF" not in c.rule and "mu_HF" not in c.statement
+    rng = np.random.default_rng(0)
+    x = rng.random(8)
+    w = pd.DataFrame({"a": x, "b": -x + 0.3 * rng.random(8)},
+                     index=pd.MultiIndex.from_tuples([("d1" if i < 4 else "d2", f"m{i}") for i in range(8)],
+                                                     names=["dataset", "method"]))
+    found = V.correlation_finding(w, {"failed": 1, "coinciding": 1}, "a", "b", -1, 0.5)
+    assert not re.search(r"(?<![\w.])-\d", found.detail), found.detail
+    assert "(s)" not in found.detail and "1 (dataset, method) point coinciding" in found.detail
+
+
+# ------------------------------------------------------------------------------------------------ scorecard
+
+def _card() -> pd.DataFrame:
+    rows = []
+    for table, axis in (("table9", {}), ("table6", {})):
+        methods = ["x0_vs_eps"] if table == "table6" else ["ddim", "direct_inversion"]
+        for m in methods:
+            for k, metric in enumerate(["psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc"]):
+                rows.append({"table": table, "dataset": "bbbc021", "scale": "x16", "backbone": "unet",
+                             "space": "latent", "method": m, "metric": metric, "paper_mean": 0.5 + k / 10,
+                             "paper_std": 0.01, "ours_mean": 0.4 + k / 10 if metric != "fid" else np.nan,
+                             "ours_std": 0.02, "ours_lo": np.nan, "ours_hi": np.nan,
+                             "ours_from": "main_results ihc-sr x4" if table == "table9" else "eps_vs_x0 at factor 4"})
+    return pd.DataFrame(rows)
+
+
+def test_scorecard_tables_name_things_as_readers_do_and_stay_narrow():
+    from spectral_collapse.pipeline import fragments as F
+
+    md = F.scorecard_markdown(_card())
+    for raw in ("table9", "table6", "x0_vs_eps", "main_results", "eps_vs_x0", "| psnr", "| s_hf"):
+        assert raw not in md, raw
+    assert "x0 vs eps" in md and "main results" in md and "| PSNR" in md
+    for line in md.splitlines():
+        if line.startswith("| ") and not line.startswith("|---"):
+            cells = line.strip("|").split(" | ")
+            metric_cells = len(cells) - 2   # method and paper / ours
+            assert metric_cells <= F.MAX_METRIC_COLUMNS, line
+            assert all(len(c.strip()) <= 24 for c in cells), line
+    # each table sits in the container whose cells book.css keeps on one line
+    n_tables = sum(line.startswith("|---") for line in md.splitlines())
+    assert n_tables >= 4 and md.count(":::{container} compact-table") == n_tables
+    css = (ROOT / "book" / "_static" / "book.css").read_text()
+    assert ".compact-table td" in css and "nowrap" in css.split(".compact-table td")[1][:200]
+    # a paper row and an ours row per method
+    assert re.search(r"\| ddim \| paper \|.*\n\|  \| ours \|", md)
+
+
+def test_table_names():
+    from spectral_collapse.pipeline.fragments import reader_text, table_name
+
+    assert table_name("table10") == "Table 10"
+    assert reader_text("backbone_ablation ihc-sr backbone dit; s_hf") == "backbone ablation ihc-sr backbone DiT; S_HF"
+
+
+# ------------------------------------------------------------------------------------- reproducing estimate
+
+def test_reproducing_estimate_prints_large_counts_in_words(tmp_path, monkeypatch):
+    from spectral_collapse.pipeline import fragments as F
+
+    timing = {"parameters": 6.4e8, "shape": [4, 32, 32], "forward": {"cpu_s_per_image": 2.9},
+              "forward_backward": {"cpu_s_per_image": 9.9}, "forward_flops": 1.17e11}
+    monkeypatch.setattr(F, "_paper_timing", lambda root: timing)
+    monkeypatch.setattr(F, "machine_text", lambda t: "a test CPU")
+    md = F.reproducing_fragment(tmp_path)
+    assert "e+" not in md and "million" in md
+    assert not re.search(r"\d{5,}", md.replace(",", "")) or re.search(r"\d{1,3}(,\d{3})+", md)
+
+
+def test_book_code_blocks_fit_the_column():
+    """Command lines in the hand-written pages' code blocks are broken to fit the text column (about 76 characters
+    of monospace), so a reader sees a command whole."""
+    too_long = []
+    for page in [*(ROOT / "book").glob("*.md"), *(ROOT / "book" / "methods").glob("*.md")]:
+        if page.name == "api.md":
+            continue
+        inside = None
+        for i, line in enumerate(page.read_text().splitlines(), 1):
+            m = re.match(r"^\s*(`{3,}|:{3,})(.*)$", line)
+            if m:
+                if inside is None:
+                    inside = (m.group(1), m.group(2).strip())
+                    continue
+                if m.group(1) == inside[0] and not m.group(2).strip():
+                    inside = None
+                    continue
+            if inside and inside[1] in ("bash", "python", "text", "console", "sh", "shell", "") \
+                    and len(line.rstrip()) > 78:
+                too_long.append(f"{page.name}:{i}")
+    assert not too_long, too_long
+
+
+# ------------------------------------------------------------------------------------------- figures, Fig. 6
+
+def test_figure_texture_check_sees_an_overshoot():
+    """A method the panel shows with the right texture whose error overshoots the real crops' band is not an
+    agreement: the overshoot rule of the claims decides it."""
+    from spectral_collapse.report.paper_figures import FIGURES, agreement, texture_findings
+    from spectral_collapse.studies.evidence import Evidence
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for crop in range(24):
+        for m, mu in (("ddim", -1.8), ("ovg_edm", 0.9), ("ovg", -0.1)):
+            rows.append({"study": "main", "dataset": "d", "method": m, "seed": 0, "sample": crop, "crop": crop,
+                         "metric": "delta_log_e_hf", "value": mu + 0.05 * rng.standard_normal()})
+    crops = pd.DataFrame(rows)
+    ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
+                  crops=crops, bands={("main", "d"): (-0.3, 0.3)})
+    v, lines = texture_findings(ev, ("ovg_edm", "ovg"), ("d",))
+    assert v[0] == "does not hold" and "overshoots" in lines[0]
+    assert v[1] == "holds"
+    assert agreement(["holds", "holds", *v[:1]]) != "agrees"
+    assert any(f.texture for f in FIGURES if f.number == 2)
+
+
+def test_pareto_rings_name_the_points_they_hide():
+    import xarray as xr
+
+    from spectral_collapse.plotting import pareto as P
+
+    grid = pd.DataFrame({"base": ["ovg", "ovg", "ovg_taba", "ovg_taba", "ovg_edm", "ovg_edm"],
+                         "eta_hf": [1, 2, 1, 2, 1, 2], "eta_lf": [1, 1, 1, 1, 1, 1],
+                         "s_hf": [0.80, 0.90, 0.95, 0.85, 0.9505, 0.70], "s_lf": [0.5, 0.4, 0.6, 0.3, 0.6003, 0.2],
+                         "psnr": 20.0, "failed": 0, "on_front": [1, 1, 1, 0, 1, 0],
+                         "chosen": [1, 0, 1, 0, 0, 0]})
+    base = pd.DataFrame({"method": ["ddim"], "s_hf": [0.75], "s_lf": [0.7], "failed": [0]})
+    ds = xr.Dataset(attrs={"dataset": "d"})
+    mp = pytest.MonkeyPatch()
+    mp.setattr(P, "grid_summary", lambda d: grid.copy())
+    mp.setattr(P, "baseline_summary", lambda d: base.copy())
+    try:
+        spec = P.pareto_chart(ds).to_dict()
+    finally:
+        mp.undo()
+    sub = " ".join(spec["title"]["subtitle"])
+    assert "Inside ovg_taba's ring also: ovg_edm" in sub
+    shapes = [lay["encoding"]["shape"]["scale"]["range"] for lay in spec["layer"]
+              if "shape" in lay.get("encoding", {}) and "scale" in lay["encoding"]["shape"]]
+    assert shapes and len(set(shapes[0])) == 3   # one shape per OVG base
