@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from spectral_collapse.text import counted, plural
+
 from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "targets_table", "training_table", "metrics_table",
@@ -353,8 +355,8 @@ def metrics_table(res: dict) -> pd.DataFrame:
     i = m["image"]
     for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF")):
         rows.append((f"{label}, {i['n']} images {i['size']}x{i['size']}", i[k]["cpu_s"]["median"], i[k]["wall_s"]["median"]))
-    rows.append(("mu_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
-    rows.append(("mu_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
+    rows.append(("μ_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
+    rows.append(("μ_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
     df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
     df["wall s"] = df["wall s"].astype(float)
     df["x reference matrix product (CPU)"] = df["CPU s"] / m["ref_s"]
@@ -417,7 +419,7 @@ def shipped_training_table(checkpoints: dict, devices: dict | None = None) -> pd
     for folder, v in sorted(checkpoints.items()):
         if v.get("seconds") is None:
             continue
-        rows.append({"model": model_name(folder), "steps": v.get("steps"), "trained on": devices.get(folder, ""),
+        rows.append({"model": model_name(folder), "steps": v.get("steps"), "trained on": counted(devices.get(folder, "")),
                      "hours": round(v["seconds"] / 3600, 2),
                      "what the log records": "all runs" if v.get("seconds_complete") else "last run only"})
     cols = ["model", "steps", "trained on", "hours", "what the log records"]
@@ -500,7 +502,7 @@ def machines_summary(mt: pd.DataFrame) -> str:
     for cpu, g in mt.groupby("cpu"):
         floor = g["floor / DDIM"]
         lines.append(
-            f"- {cpu}: {len(g)} run(s); OVG step {span(g['OVG step / DDIM'])} DDIM, "
+            f"- {cpu}: {plural(len(g), 'run')}; OVG step {span(g['OVG step / DDIM'])} DDIM, "
             + (f"floor {span(floor)}, " if floor.notna().any() else "")
             + f"OVG translation {span(g['OVG translation / DDIM'])}, "
             f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs).")

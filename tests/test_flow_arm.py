@@ -283,3 +283,28 @@ def test_step_sizes_given_to_the_study_are_used_without_a_sweep(flow_run):
     ovg = json.loads(given.attrs["ovg"])
     assert (ovg["eta_hf"], ovg["eta_lf"]) == (1e-6, 1e-3) and "given to the study" in ovg["source"]
     assert json.loads(given.attrs["ovg_tuning"]) == {}
+
+
+def test_flow_chapter_states_the_euler_sampler_error_from_the_stored_gate_report(tmp_path):
+    """The flow chapter reads the gate report stored with the model it names and states Euler's spread error beside
+    Heun's; a model whose report has no Euler rows gets no sentence."""
+    import xarray as xr
+
+    from spectral_collapse.data.unpaired import UnpairedDomains
+    from spectral_collapse.models.quality import gate_report
+    from spectral_collapse.report.flow_collapse import sampler_note
+
+    g = torch.Generator().manual_seed(0)
+    pools = [torch.randn(n, 3, 8, 8, generator=g) * s for n, s in ((64, 0.5), (64, 1.0), (16, 0.5), (16, 1.0))]
+    data = UnpairedDomains("gauss", 8, *pools, {})
+    rep = gate_report(_oracle(), data, steps=10, n=16, shape=(3, 8, 8), labels=(1,), name="f")
+    rep.info["euler"][0]["std"] = 0.123
+    name = "ihc-sr-x4-flow-quick-0123456789ab"
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "quality.json").write_text(json.dumps(rep.to_dict(), default=float))
+    ds = xr.Dataset(attrs={"model_gate": json.dumps({name: {"passed": True}})})
+    note = sampler_note(ds, checkpoint_root=tmp_path, weights_root=tmp_path / "none")
+    assert "12.3 %" in note and "`ihc-sr-x4-flow-quick`" in note and "Heun" in note
+    del rep.info["euler"]
+    (tmp_path / name / "quality.json").write_text(json.dumps(rep.to_dict(), default=float))
+    assert sampler_note(ds, checkpoint_root=tmp_path, weights_root=tmp_path / "none") == ""

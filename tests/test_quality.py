@@ -437,3 +437,24 @@ def test_a_vp_model_records_no_euler_rows():
     D = EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED)
     rep = gate_report(D, gaussian_data(), steps=8, n=16, shape=(3, SIZE, SIZE), labels=(1,), name="oracle-eps")
     assert "euler" not in rep.info
+
+
+def test_model_quality_chapter_shows_a_flow_models_euler_errors_unjudged(monkeypatch):
+    """The start table carries a flow model's Euler rows beside the judged ones, and the chapter's sentence names
+    the check Euler would fail; a model without Euler rows gets no sentence."""
+    from spectral_collapse.models.denoisers import make_denoiser
+    from spectral_collapse.report import model_quality as MQ
+
+    rep = gate_report(make_denoiser(GaussianOracleNet("flow"), "flow"), gaussian_data(), steps=12, n=16,
+                      shape=(3, SIZE, SIZE), labels=(1,), name="flow")
+    rep.info["euler"][0]["std"] = 0.137
+    monkeypatch.setattr(MQ, "reports", lambda ds: {"flow-model": rep})
+    table = MQ.start_table(None)
+    euler = table[table["sampler"] == "Euler (not judged)"]
+    assert len(euler) == 1 and euler["std error, gate start"].iloc[0] == 0.137
+    text = MQ.euler_text(None)
+    assert "`flow-model`" in text and "std error 0.137 against 0.1" in text and "Heun" in text
+    eps = gate_report(EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED), gaussian_data(), steps=8, n=16,
+                      shape=(3, SIZE, SIZE), labels=(1,), name="eps")
+    monkeypatch.setattr(MQ, "reports", lambda ds: {"eps-model": eps})
+    assert MQ.euler_text(None) == ""

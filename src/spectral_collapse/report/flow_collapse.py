@@ -11,7 +11,8 @@ from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
 from .settings import settings_table
 from .tables import format_summary
 
-__all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text"]
+__all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text",
+           "sampler_note"]
 
 # the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
 FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
@@ -109,6 +110,39 @@ def ovg_tuning_text(ds: xr.Dataset) -> str:
                  f"necessarily OVG at its best. Running this chapter with a {'smaller' if low else 'larger'} "
                  f"`{axis}` (a parameter of the notebook) tells whether OVG gains beyond the grid.")
     return text
+
+
+def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str:
+    """Markdown: what the quality gate measured of the Euler steps this chapter inverts and samples with, for each
+    flow-matching model the results name (``model_gate``), read from the gate report stored with its weights: the
+    largest channel std and mean errors of Euler samples from noise beside the Heun samples the gate judges. ''
+    when no stored report records Euler rows (a model measured before they were recorded, or a user's model)."""
+    from pathlib import Path
+
+    from ..studies.models import CHECKPOINT_ROOT
+    from .model_quality import _stored_report
+    from .settings import model_name
+
+    try:
+        used = json.loads(ds.attrs.get("model_gate") or "{}") or {}
+    except (TypeError, ValueError):
+        used = {}
+    out = []
+    for name in used:
+        rep, _ = _stored_report(str(Path(checkpoint_root or CHECKPOINT_ROOT) / name), weights_root)
+        eu = (rep.info.get("euler") or []) if rep is not None else []
+        if not eu:
+            continue
+        r = rep.rows
+        heun = r[(r["sampler"] == "Heun") & (r["check"] == "std")]["value"].max()
+        s_eu = max(u["std"] for u in eu)
+        out.append(f"Euler's own 50-step samples from noise, which is how this chapter's translations are sampled, "
+                   f"have a channel spread off by up to {100 * s_eu:.1f} % (largest std error over labels; Heun's "
+                   f"second-order steps from the same starts: {100 * heun:.1f} %; the gate judges "
+                   f"`{model_name(name)}` with Heun). Every method here samples with those Euler steps (TABA's "
+                   "randomness is in where its inversion starts), so that part of the error is shared and is not a "
+                   "difference between methods.")
+    return "\n\n".join(out)
 
 
 def flow_settings(ds: xr.Dataset) -> pd.DataFrame:
