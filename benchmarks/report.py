@@ -15,7 +15,8 @@ __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "t
            "machine_runs", "machines_table", "machines_summary", "main_command_elsewhere", "load_smoke", "smoke_table",
            "smoke_line", "SMOKE_TARGET_S", "verdict", "device_name", "clock_of", "short_date", "judge", "what_list",
            "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note", "shipped_training_table",
-           "soak_line", "model_name", "renoise_first_steps"]
+           "soak_line", "model_name", "renoise_first_steps", "fmt_iqr", "targets_display", "floor_variants_display",
+           "training_legend", "TRAINING_LOOPS", "machines_display", "shown", "nobreak"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -60,6 +61,16 @@ def fmt_ratio(st: dict | None, digits: int = 2) -> str:
     if a is None or b is None or st.get("n", 1) < 2:
         return f"{m:.{digits}f}"
     return f"{m:.{digits}f} [{a:.{digits}f}-{b:.{digits}f}]"
+
+
+def nobreak(text: str) -> str:
+    """``text`` that a table cell keeps on one line: no-break spaces and non-breaking hyphens."""
+    return str(text).replace(" ", "\u00a0").replace("-", "\u2011")
+
+
+def fmt_iqr(st: dict | None, digits: int = 2) -> str:
+    """'2.81 (2.75-2.90)': a ratio statistic as the tables print it, median then quartiles, on one line."""
+    return nobreak(fmt_ratio(st, digits).replace(" [", " (").replace("]", ")"))
 
 
 def short_date(iso) -> str:
@@ -147,12 +158,12 @@ def cost_table(res: dict, ratio: str | None = None, studies_steps: int | None = 
     for r in inv["rows"]:
         calls, nfe = r["calls_per_step"], r["nfe_per_step"]
         row = {"method": r["label"],
-               f"network calls / step ({n} steps)": f"{calls:.2f}" + (f" ({nfe:.2f} NFE)" if nfe != calls else "")}
+               f"network calls / step ({n} steps)": nobreak(f"{calls:.2f}" + (f" ({nfe:.2f} NFE)" if nfe != calls else ""))}
         if studies_steps and studies_steps != n:
             at = calls_per_step_at(r["label"], studies_steps, inv.get("profile", "quick"))
             row[f"calls / step ({studies_steps} steps)"] = f"{calls:.2f}" if at is None else f"{at:.2f}"
         row.update({"backward / step": round(r["backward_per_step"], 2),
-                    f"time / DDIM step ({_clock_word(ratio)})": fmt_ratio(r[ratio]),
+                    f"time / DDIM step ({_clock_word(ratio)})": fmt_iqr(r[ratio]),
                     "memory / DDIM": _mib_ratio(r)})
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
@@ -280,62 +291,110 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     b = res["benchmarks"]
     rows = []
 
-    def add(name, goal, st, judged=True):
+    def add(name, goal, st, judged=True, short=None):
         q25, q75 = _quartiles(st) if isinstance(st, dict) else (None, None)
         med = st.get("median") if isinstance(st, dict) else st
         verdict = judge(float(med), goal, q25, q75) if judged and med is not None else "—"
         rows.append((name, goal, None if med is None else round(float(med), 2),
-                     "" if q25 is None else f"{q25:.2f}-{q75:.2f}", verdict))
+                     "" if q25 is None else f"{q25:.2f}-{q75:.2f}", verdict, short or name))
 
     if "inversion" in b:
         inv = b["inversion"]
         clock = clock_of(res)
         t = inv["targets"]
         ovg = _method_row(inv, "ovg")
-        add("OVG inversion step / DDIM step", "<= 3", ovg[clock] if ovg else t["ovg_step"])
+        add("OVG inversion step / DDIM step", "<= 3", ovg[clock] if ovg else t["ovg_step"], short="OVG / DDIM step")
         self_row = _method_row(inv, "ddim")
         if self_row is not None:  # DDIM timed against itself: how far a ratio of 1 reads from 1 in this run
-            add("DDIM step / DDIM step (the reference timed against itself)", "(1 if exact)", self_row[clock], False)
+            add("DDIM step / DDIM step (the reference timed against itself)", "(1 if exact)", self_row[clock], False,
+                "DDIM / DDIM step")
         if "floor" in t:
             add("floor: forward with graph + 2 VJPs / DDIM step", "(reference)", inv["floor"].get(clock, t["floor"]),
-                False)
+                False, "floor / DDIM step")
             add("OVG inversion step / floor", "(overhead)" if t["ovg_over_floor"] >= 1 else "(below 1: see note)",
-                t["ovg_over_floor"], False)
+                t["ovg_over_floor"], False, "OVG step / floor")
         tr = (inv.get("translation") or {}).get("ovg", {}).get(clock)
-        add("OVG translation / DDIM translation", "<= 2", tr if tr else t["ovg_translation"])
+        add("OVG translation / DDIM translation", "<= 2", tr if tr else t["ovg_translation"],
+            short="OVG / DDIM translation")
     if "training" in b:
         t = b["training"]
         st = (t.get("ours") or {}).get("throughput_ratio_cpu") or t["target"]["ratio"]
-        add("trainer throughput / bare loop (CPU time)", ">= 0.95", st)
+        add("trainer throughput / bare loop (CPU time)", ">= 0.95", st, short="trainer / bare loop")
     fm = (full or {}).get("benchmarks", {}).get("metrics")
     if fm is b.get("metrics"):
         fm = None
     if "metrics" in b:
         m = b["metrics"]
-        add("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", m["latent"]["total_warm_wall_s"])
+        add("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", m["latent"]["total_warm_wall_s"], short="latent metrics (s)")
         if fm is None:
             p, i = m["pca_pixel"], m["image"]
             add(f"PCA 2000 x {p['d']} (s{', extrapolated' if p['extrapolated_to_2000'] else ''})", "< 60",
-                p["wall_s_2000"])
+                p["wall_s_2000"], short="pixel PCA (s)")
             add(f"S_HF + S_LF, 1000 x 256^2 (s{', extrapolated' if i['extrapolated_to_1000'] else ''})", "< 10",
-                i["total_wall_s_1000"])
+                i["total_wall_s_1000"], short="S_HF + S_LF (s)")
     if fm is not None:
         day = f"{short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}"
         p, i = fm["pca_pixel"], fm["image"]
-        add(f"PCA 2000 x {p['d']} (s, full run {day})", "< 60", p["wall_s_2000"])
-        add(f"S_HF + S_LF, 1000 x 256^2 (s, full run {day})", "< 10", i["total_wall_s_1000"])
-    df = pd.DataFrame(rows, columns=["target", "goal", "measured", "quartiles", "verdict"])
+        add(f"PCA 2000 x {p['d']} (s, full run {day})", "< 60", p["wall_s_2000"], short="pixel PCA (s)")
+        add(f"S_HF + S_LF, 1000 x 256^2 (s, full run {day})", "< 10", i["total_wall_s_1000"], short="S_HF + S_LF (s)")
+    df = pd.DataFrame(rows, columns=["target", "goal", "measured", "quartiles", "verdict", "row"])
     return df.set_index("target")
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as a chapter displays it: the index's name moved to the columns' name, so the HTML table carries
+    it in the header row's first cell instead of a second, otherwise empty, header row."""
+    return frame.rename_axis(index=None, columns=frame.index.name)
+
+
+def _legend(pairs) -> str:
+    """'Rows: *a*: what a is; *b*: ...' for (short label, long label) pairs whose labels differ."""
+    parts = [f"*{a}*: {b}" for a, b in pairs if b and b != a]
+    return ("Rows: " + "; ".join(parts) + ".") if parts else ""
+
+
+def targets_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``targets_table`` as the chapter shows it, narrow enough for the text column: short row labels, the
+    median and its quartiles in one cell ("3.37 (3.34-3.37)"); with the legend sentence naming each row in full."""
+    measured = [nobreak(("" if pd.isna(m) else f"{m:.2f}") + (f" ({q})" if q else ""))
+                for m, q in zip(t["measured"], t["quartiles"])]
+    shown = pd.DataFrame({"goal": t["goal"].to_numpy(), "measured (quartiles)": measured,
+                          "verdict": t["verdict"].to_numpy()}, index=pd.Index(t["row"].to_numpy(), name="target"))
+    return shown, _legend(zip(t["row"], t.index))
+
+
+def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """``floor_variants_table`` with each variant named by its key ("default", "standard_layout", ...), and the
+    legend sentence saying what each changes."""
+    def split(v: str) -> tuple[str, str]:
+        if ": " in v:
+            return tuple(v.split(": ", 1))
+        if " (" in v and v.endswith(")"):
+            return tuple(v[:-1].split(" (", 1))
+        return v, ""
+
+    pairs = [split(str(v)) for v in t.index]
+    shown = t.set_axis(pd.Index([a for a, _ in pairs], name=t.index.name), axis=0)
+    return shown, _legend(pairs)
+
+
+# the training benchmark's loops: (row label, what the loop runs)
+TRAINING_LOOPS = {"ours": ("our trainer", "Accelerate, EMA, clipping, schedule, label dropout"),
+                  "bare_ema": ("bare + EMA", "the bare loop with the EMA update only")}
+
+
+def training_legend() -> str:
+    """What each row of ``training_table`` runs."""
+    return _legend(TRAINING_LOOPS.values())
 
 
 def training_table(res: dict) -> pd.DataFrame:
     t = res["benchmarks"]["training"]
     rows = []
-    for name, what in (("ours", "our trainer (Accelerate, EMA, clipping, schedule, label dropout)"),
-                       ("bare_ema", "bare loop + EMA update only")):
+    for name, what in TRAINING_LOOPS.items():
         r = t[name]
-        rows.append({"loop": what, "throughput vs bare (CPU)": fmt_ratio(r["throughput_ratio_cpu"], 3),
-                     "throughput vs bare (wall)": fmt_ratio(r["throughput_ratio_wall"], 3),
+        rows.append({"loop": what[0], "throughput vs bare (CPU)": fmt_iqr(r["throughput_ratio_cpu"], 3),
+                     "throughput vs bare (wall)": fmt_iqr(r["throughput_ratio_wall"], 3),
                      "images / s (wall)": round(r["images_per_s_wall"], 1),
                      "bare images / s (wall)": round(r["bare_images_per_s_wall"], 1)})
     return pd.DataFrame(rows).set_index("loop")
@@ -491,6 +550,18 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     num = ["OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM", "trainer / bare loop", "bare images / s"]
     df[num] = df[num].astype(float).round(2)
     return df.set_index("date")
+
+
+def machines_display(mt: pd.DataFrame) -> pd.DataFrame:
+    """``machines_table`` as the chapter shows it, narrow enough for the text column: no file column (the date
+    names the run), the CPU in words ("Intel Xeon"), and a batch size shared by every run folded into the DDIM
+    column's name."""
+    shown = mt.drop(columns=["file"]).assign(cpu=[_cpu_words({"cpu": c}) for c in mt["cpu"]])
+    batches = shown["batch"].dropna().unique()
+    if len(batches) == 1:
+        shown = shown.drop(columns=["batch"]).rename(
+            columns={"DDIM step (ms, CPU)": f"DDIM step (ms, CPU, batch {int(batches[0])})"})
+    return shown
 
 
 def machines_summary(mt: pd.DataFrame) -> str:

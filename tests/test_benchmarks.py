@@ -388,8 +388,8 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
         assert row[t.columns.get_loc("trainer / bare loop")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
     assert machines_table(tmp_path / "nothing-here").empty
     lines = machines_summary(t).splitlines()
-    assert len(lines) == 2 and lines[0].startswith("- CPU A: 1 run(s); OVG step 3.30-3.30x DDIM")
-    assert lines[1].startswith("- CPU B: 1 run(s); OVG step 2.90-2.90x DDIM")
+    assert len(lines) == 2 and lines[0].startswith("- CPU A: 1 run; OVG step 3.30-3.30x DDIM")
+    assert lines[1].startswith("- CPU B: 1 run; OVG step 2.90-2.90x DDIM")
     assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
 
 

@@ -98,7 +98,10 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert "role" not in table and table.loc["ihc-sr-x4-eps", "steps"] == 30   # the roles are under the loss curves
     starts = start_table(ds)   # both starts of the deterministic sampler, per diffusion model and label
     assert set(starts.index.get_level_values("model")) == set(keys) - {"ihc-sr-x4-vae"}
-    assert starts.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
+    judged = starts[starts["sampler"] != "Euler (not judged)"]   # a flow model's Euler rows have no pure-noise start
+    assert judged.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
+    euler = starts[starts["sampler"] == "Euler (not judged)"]
+    assert euler[["mean error, gate start", "std error, gate start"]].notna().all().all()
     heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
     assert np.isfinite(heldout).sum() >= 2
     # the denoised-mean table: EDM models up to sigma 80, VP models only within their schedule, none for the
@@ -248,3 +251,37 @@ def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_mo
     assert allow_weak(registry.study_spec("main_results", profile="quick")) == ("ihc-sr-x4-eps-dit",)
     assert allow_weak(registry.study_spec("main_results", profile="quick", allow_weak_model=True)) is True
     assert allow_weak(registry.study_spec("main_results", profile="quick", allow_weak_model=False)) is False
+
+
+def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, monkeypatch):
+    """Results record the gate's verdict when they were computed; the banner tells the reader the verdict of the
+    report now stored with the same weights, and says it changed. A flow model's report made with Euler's steps
+    is not taken for the current one."""
+    import json
+
+    import pandas as pd
+
+    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies import gate, models
+    from spectral_collapse.train import shipped
+
+    name = "ihc-sr-x4-flow-quick-0123456789ab"
+    folder = tmp_path / "ckpt" / name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model": {"parameterization": "flow"}}))
+    rows = pd.DataFrame([{"check": "std", "sampler": "Heun", "label": 1, "value": 0.03, "threshold": 0.1,
+                          "rule": "<=", "passed": True}])
+    monkeypatch.setattr(models, "CHECKPOINT_ROOT", str(tmp_path / "ckpt"))
+    monkeypatch.setattr(shipped, "SHIPPED_ROOT", str(tmp_path / "weights"))
+    attrs = {"model_gate": json.dumps({name: {"passed": False, "failures": "std 0.115 > 0.1"}})}
+
+    def store(settings):
+        (folder / "quality.json").write_text(json.dumps({**GateReport("f", rows, {}).to_dict(), "settings": settings},
+                                                        default=float))
+
+    store({"n": 256, "steps": 50})  # made with Euler's steps: not the current verdict
+    assert "below the gate" in gate.gate_banner(attrs) and "caution" in gate.gate_banner(attrs)
+    store({"n": 256, "steps": 50, "deterministic": "Heun"})
+    text = gate.gate_banner(attrs)
+    assert "`ihc-sr-x4-flow-quick` (passes)" in text and "caution" not in text
+    assert "current report on the same weights passes it" in text and "had it below the gate" in text

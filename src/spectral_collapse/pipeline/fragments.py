@@ -60,9 +60,48 @@ def _cell(r, share: bool) -> str:
     if not np.isfinite(o):
         return f"{paper} / not run"
     lo, hi = float(getattr(r, "ours_lo", np.nan)), float(getattr(r, "ours_hi", np.nan))
-    ours = (f"{fmt_metric(o, r.metric, share)} [{fmt_metric(lo, r.metric, share)}, {fmt_metric(hi, r.metric, share)}]"
+    ours = (f"{fmt_metric(o, r.metric, share)}{LINE_BREAK}{interval_text(lo, hi, r.metric, share)}"
             if np.isfinite(lo) and np.isfinite(hi) else pm(o, float(r.ours_std)))
     return f"{paper} / {ours}"
+
+
+# a line break inside a pipe-table cell (MyST passes the inline HTML through), so a value and its interval stack
+LINE_BREAK = "<br>"
+# the text column is 752 px wide at a 1280 px window; a compact table (0.85 em, one line a cell) fits it while its
+# widest line per column, in characters, plus CELL_PAD per column stays within TABLE_CHARS
+TABLE_CHARS = 95
+CELL_PAD = 3
+ROW_LABEL_CHARS = 16
+
+
+def interval_text(lo: float, hi: float, metric: str, share: bool = False) -> str:
+    """A 95 % interval as "[lo–hi]", the unit (%) left to the value it follows."""
+    a, b = (fmt_metric(v, metric, share).rstrip("%") for v in (lo, hi))
+    return f"[{a}–{b}]"
+
+
+def wrap_label(text: str, width: int = ROW_LABEL_CHARS) -> str:
+    """A row label longer than ``width`` characters broken into lines at spaces (``LINE_BREAK``)."""
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return LINE_BREAK.join(lines)
+
+
+def table_chars(table_md: str) -> int:
+    """The width a pipe table needs, in characters: per column its longest line (cells split at ``LINE_BREAK``, a
+    column's header included) plus ``CELL_PAD``."""
+    rows = [ln.strip().strip("|").split(" | ") for ln in table_md.splitlines()
+            if ln.strip().startswith("|") and not set(ln.strip()) <= set("|-: ")]
+    if not rows:
+        return 0
+    n = max(len(r) for r in rows)
+    widest = [max((len(part.strip()) for r in rows if i < len(r) for part in r[i].split(LINE_BREAK)), default=0)
+              for i in range(n)]
+    return sum(widest) + CELL_PAD * n
 
 
 _TABLE_KEY = re.compile(r"\btable(\d+)\b")
@@ -115,7 +154,7 @@ def _side_by_side(t: pd.DataFrame, idx: list[str], share: bool) -> str:
             continue
         rows = []
         for key, by in cells.items():
-            labels = [reader_text(str(v)) for v in key]
+            labels = [wrap_label(reader_text(str(v))) for v in key]
             rows.append([*labels, "paper", *[by.get(m, ("", ""))[0] for m in ms]])
             rows.append([*[""] * len(labels), "ours", *[by.get(m, ("", ""))[1] for m in ms]])
         frame = pd.DataFrame(rows, columns=[*idx, "", *[_METRIC_NAMES.get(m, m) for m in ms]])

@@ -13,6 +13,7 @@ computes or loads the results (``pipeline.runner.run_study``) and shows the run'
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import warnings
@@ -254,6 +255,30 @@ def _default(study: str | None, name: str) -> str:
     return f"default: {doc.split('None: ', 1)[1].rstrip('.')}" if "None: " in doc else "default"
 
 
+def _default_tag(name: str, spec: dict, ds) -> str:
+    """How a default knob's used values relate to the default: "default" when they are it; for a step-size grid the
+    study grew past an edge (``attrs["grid_extended"]``), the profile's grid and the values added to it."""
+    grown = [str(g).split()[1] for g in (_json_attr(ds, "grid_extended") or []) if str(g).split()[0] == name] \
+        if ds is not None else []
+    if not grown:
+        return "default"
+    profile = spec.get("profile") or (ds.attrs.get("profile") if ds is not None else None)
+    added = []
+    try:
+        from ..studies.pareto import default_grid
+
+        base = dict(zip(("eta_hf", "eta_lf"), default_grid(profile)))[name]
+        used = [float(v) for v in ds[name].values.ravel()] if name in ds.coords else []
+        added = [v for v in used if not any(math.isclose(v, b, rel_tol=1e-9) for b in base)]
+    except (KeyError, ValueError, TypeError):
+        pass
+    ends = " and ".join(dict.fromkeys(grown))
+    what = f"{', '.join(f'{v:g}' for v in added)} added" if added else f"one log step added at the {ends} end"
+    if added:
+        what += f" at the {ends} end"
+    return f"the {profile} profile's grid grown past its edge: {what}"
+
+
 def parameters_table(spec: dict, ds=None) -> str:
     """A markdown table of one run: dataset, profile, each knob, each resolved input. A knob left at its default
     shows the values it took in the results ``ds`` (seeds, methods, grids, counts, models, the data options, the
@@ -266,7 +291,8 @@ def parameters_table(spec: dict, ds=None) -> str:
             continue
         used = _used(name, ds)
         used = used if used is not None else _used_in_words(name, spec, ds)
-        rows.append((name, _cell(f"{used} (default)") if used is not None else _cell(_default(spec.get("study"), name))))
+        rows.append((name, _cell(f"{used} ({_default_tag(name, spec, ds)})") if used is not None
+                     else _cell(_default(spec.get("study"), name))))
     for name, value in (spec.get("inputs") or {}).items():
         unused = name == "pareto" and _uses_ovg(spec, ds) is False
         rows.append((f"from {name}", _cell("not used: no OVG method in this run (the Pareto sweep's step sizes are "

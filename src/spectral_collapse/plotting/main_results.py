@@ -9,11 +9,16 @@ __all__ = ["paper_bars", "SOURCE_COLORS"]
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
 
 
-def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 200, height: int = 200):
+def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
+               height: int | None = None):
     """Our mean beside the paper's for each (method, metric) of ``report.tables.paper_comparison``, one panel per
-    metric. Our bars carry the tables' 95 % interval over test crops (``lo``, ``hi`` of ``paper_comparison``, which
-    reads them from ``studies.aggregate.summary``); the paper's bars are its reported means."""
+    metric, titled by the metric's name (S_HF, ...). Our bars carry the tables' 95 % interval over test crops (``lo``,
+    ``hi`` of ``paper_comparison``, which reads them from ``studies.aggregate.summary``); the paper's bars are its
+    reported means. The bars run across, the methods down the shared axis, so every method's name is written level
+    and whole."""
     import altair as alt
+
+    from ..report.tables import METRIC_NAMES
 
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
@@ -21,12 +26,15 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     long = long[long.metric.isin(list(metrics))].dropna(subset=["value"])
     ci = cmp[["method", "metric", "lo", "hi"]] if {"lo", "hi"} <= set(cmp.columns) else cmp[["method", "metric"]]
     long = long.merge(ci.assign(source="ours"), on=["method", "metric", "source"], how="left")
+    names = [METRIC_NAMES.get(m, m) for m in metrics]
+    long["metric"] = long["metric"].map(lambda m: METRIC_NAMES.get(m, m))
     sort = [str(m) for m in order]
-    x = alt.X("method:N", sort=sort, title=None, axis=alt.Axis(labelAngle=-45, labelAlign="right"))
+    height = height or 18 * max(1, long["method"].nunique())
+    y = alt.Y("method:N", sort=sort, title=None, axis=alt.Axis(labelLimit=0))
     colours = alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
     bars = alt.Chart().mark_bar().encode(
-        x=x, xOffset=alt.XOffset("source:N", sort=list(SOURCE_COLORS)),
-        y=alt.Y("value:Q", title="score (higher is better)"),
+        y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
+        x=alt.X("value:Q", title="score (higher is better)"),
         color=alt.Color("source:N", title=None, scale=colours, sort=list(SOURCE_COLORS)),
         tooltip=["method", "metric", "source", alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("lo:Q", format=".3f", title="95 % interval from"),
@@ -34,12 +42,12 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     layers = [bars]
     if "lo" in long:
         layers.append(alt.Chart().mark_errorbar(ticks={"size": 5}, color="black", thickness=1.2).encode(
-            x=x, xOffset=alt.XOffset("source:N", sort=list(SOURCE_COLORS)),
-            y=alt.Y("lo:Q", title="score (higher is better)"), y2="hi:Q").transform_filter(
+            y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
+            x=alt.X("lo:Q", title="score (higher is better)"), x2="hi:Q").transform_filter(
             "isValid(datum.lo) && isValid(datum.hi)"))
     long = long.astype(object).where(long.notna(), None)   # a missing interval is JSON null, not NaN
     return alt.layer(*layers, data=long).properties(width=width, height=height).facet(
-        column=alt.Column("metric:N", title=None, sort=list(metrics))).properties(
+        column=alt.Column("metric:N", title=None, sort=names, header=alt.Header(labelFontSize=12))).properties(
         title=alt.TitleParams("Ours beside the paper", subtitle=[
             "Ours: mean over test crops with its 95 % interval (black bars); the paper: its reported mean."],
             anchor="start"))

@@ -163,7 +163,8 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict |
     lines += ["", _verdicts_line(c, ("collapse_sdc", "collapse_shf"))]
     lines += ["", "**Does OVG remove it, and at what cost?** OVG at the step sizes its Pareto sweep chose, against "
               f"DDIM ({rule}):", ""]
-    lines += [_ovg_sentence(k, nums[k], ev) for k in _DATASETS if k in nums]
+    lines += [_with_seeds(_ovg_sentence(k, nums[k], ev), _runs_of(root, profile, k, "ovg_vs_ddim"))
+              for k in _DATASETS if k in nums]
     lines += ["", _verdicts_line(c, ("ovg_vs_ddim",))]
     if cost:
         lines += ["", cost]
@@ -179,6 +180,30 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict |
     lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_text(c['verdict'])}."]
     lines += ["", _caveats(root, profile)]  # root: the results root
     return "\n".join(lines) + "\n"
+
+
+def _runs_of(root: str | Path, profile: str, dataset: str, claim: str) -> dict:
+    """{"seed k": verdict} of one claim over the training runs of the seed_spread study on ``dataset``; {} when those
+    results are not stored or do not judge the claim."""
+    from ..studies.claim_titles import CLAIM_TITLES
+    from .seeds import claims_by_seed
+
+    path = results_path("seed_spread", dataset, profile, root)
+    if not path.exists():
+        return {}
+    table = claims_by_seed(load_results(path))
+    row = table[table["claim"] == CLAIM_TITLES.get(claim, claim)]
+    if row.empty:
+        return {}
+    return {c: str(row.iloc[0][c]) for c in table.columns if c.startswith("seed ")}
+
+
+def _with_seeds(sentence: str, runs: dict) -> str:
+    """``sentence`` (a dataset's answer, ending in ".") with a note when the training runs do not all agree on it."""
+    if len(set(runs.values())) < 2:
+        return sentence
+    return (sentence[:-1] + "; with the main models retrained from other seeds the claim reads "
+            + ", ".join(f"{s}: {v}" for s, v in runs.items()) + ", so this answer depends on the training run.")
 
 
 def _seed_line(root: str | Path, profile: str) -> str | None:

@@ -25,7 +25,8 @@ from ..metrics.spectral import wavelet_order
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
            "decorrelation_table", "decorrelation_runs", "slope_table", "filter_table", "metric_points", "correlation_points",
-           "metric_status", "HEADERS", "shown", "typeset"]
+           "metric_status", "HEADERS", "shown", "typeset", "norm_sd_ratio", "sd_ratio_range",
+           "failure_modes_text", "k90_subsample_note"]
 
 # Short column headers for the chapters' tables as a reader reads them; the tables themselves keep the results'
 # variable names (``shown`` renames a table for display).
@@ -132,14 +133,73 @@ def pca_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame({k: ds[k].values for k in keys}, index=pd.Index(ds["series"].values, name="series"))
 
 
+def norm_sd_ratio(ratios, d: int) -> float:
+    """The spread of a set's ‖x_T‖²/d against χ²(d)/d's: sample sd (ddof 1) over √(2/d); 1 for Gaussian noise,
+    below 1 for norms narrower than χ²(d), above 1 for wider."""
+    r = np.asarray(ratios, dtype=float)
+    r = r[np.isfinite(r)]
+    return float(np.std(r, ddof=1) / math.sqrt(2 / d)) if len(r) > 1 else float("nan")
+
+
+def sd_ratio_range(n: int, alpha: float = 0.05) -> tuple[float, float]:
+    """Where ``norm_sd_ratio`` of n Gaussian latents falls with probability 1 − alpha (the norms are near normal at
+    large d, so the sample variance is about χ²(n − 1)/(n − 1) times the true one)."""
+    import scipy.stats
+
+    q = scipy.stats.chi2.ppf([alpha / 2, 1 - alpha / 2], n - 1) / (n - 1)
+    return float(math.sqrt(q[0])), float(math.sqrt(q[1]))
+
+
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The KS test per method with norm_z beside it, and Gaussian noise's S_G, p-value and norm_z as a reference row."""
+    """The KS test per method with norm_z and the norms' sd ratio beside it, and Gaussian noise's S_G, p-value,
+    norm_z and sd ratio as a reference row."""
     tab = ds[_present(ds, ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"])].to_dataframe()
+    d = int(ds.attrs["d"]) if "d" in ds.attrs else None
+    if "norm_ratio" in ds and d:
+        tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
     tab.loc["gaussian (reference)", ["s_g", "ks_p"]] = [float(ds.attrs["gaussian_s_g"]),
                                                          float(ds.attrs["gaussian_ks_p"])]
     if "gaussian_norm_z" in ds.attrs and "norm_z" in tab:
         tab.loc["gaussian (reference)", "norm_z"] = float(ds.attrs["gaussian_norm_z"])
+    if "gaussian_norm_ratio" in ds and "norm_sd_ratio" in tab:
+        tab.loc["gaussian (reference)", "norm_sd_ratio"] = norm_sd_ratio(ds["gaussian_norm_ratio"].values, d)
     return tab
+
+
+def failure_modes_text(ds: xr.Dataset, alpha: float = 0.05) -> str:
+    """Markdown: for each method the KS test rejects (p < alpha), whether its norms are off in scale (|norm_z| > 2:
+    the mean ‖x_T‖²/d beyond two standard errors from 1), in spread (sd ratio outside the range n Gaussian latents
+    reach with probability 1 − alpha), both, or neither of the two alone; empty when nothing is rejected or the
+    per-latent norms are not stored."""
+    if not {"ks_p", "norm_z", "norm_ratio"} <= set(ds.variables) or "d" not in ds.attrs:
+        return ""
+    d = int(ds.attrs["d"])
+    groups: dict[str, list[str]] = {}
+    lo = hi = None
+    for m in [str(v) for v in ds["method"].values]:
+        if not float(ds["ks_p"].sel({"method": m})) < alpha:
+            continue
+        r = ds["norm_ratio"].sel({"method": m}).values
+        n = int(np.isfinite(r).sum())
+        if n < 3:
+            continue
+        lo, hi = sd_ratio_range(n, alpha)
+        sd = norm_sd_ratio(r, d)
+        z = float(ds["norm_z"].sel({"method": m}))
+        scale = abs(z) > 2
+        spread = "narrower" if sd < lo else "wider" if sd > hi else ""
+        mode = ("scale and spread" if scale and spread else "scale only" if scale else
+                "spread only, the mean within two standard errors of 1" if spread else
+                "neither alone (the shape of the norms' distribution)")
+        groups.setdefault(mode, []).append(f"{m} (norm_z {_signed(z, 1)}, sd ratio {sd:.2f}"
+                                           + (f", {spread} than χ²(d))" if spread else ")"))
+    if not groups:
+        return ""
+    items = "; ".join(f"{mode}: {', '.join(ms)}" for mode, ms in groups.items())
+    return (f"The KS test (p < {alpha:g}) rejects a set whose norms are off in scale (mean ‖x_T‖²/d away from 1, "
+            f"read from norm_z) or in spread (the sd of ‖x_T‖²/d against χ²(d)/d's √(2/d), the sd ratio, outside "
+            f"{lo:.2f} to {hi:.2f}, where n Gaussian latents fall 95 % of the time). Which applies, per rejected "
+            f"method: {items}.")
 
 
 def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -247,7 +307,23 @@ def _verdict_pca(ds: xr.Dataset) -> str:
            f"components for 90 % of the variance: Gaussian {k['gaussian']}, " + ", ".join(f"{s} {k[s]}" for s in inv)
            + f"; mean cumulative variance ({_auc_reference(ds, a)}): "
            + ", ".join(f"{s} {a[s]:.3f}" for s in [*inv, 'gaussian']) + f" ({_trained_at(ds)}).")
-    return txt + _on_the_claims_page(ds)
+    claims = _on_the_claims_page(ds)
+    return txt + claims + (k90_subsample_note(ds) if claims else "")
+
+
+def k90_subsample_note(ds: xr.Dataset) -> str:
+    """Markdown: the claims page's k90 differences are over subsamples of m of the series' latents, so its k90s (the
+    draws' means, given) are not the table's, computed on all of them; '' without draws or when m is all of them."""
+    if "k90_draws" not in ds or "k90_subsample" not in ds.attrs:
+        return ""
+    m, n = int(ds.attrs["k90_subsample"]), int(ds["n"].values.min())
+    if m >= n:
+        return ""
+    means = ", ".join(f"{s} {v:.1f}" for s, v in zip(ds["series"].values.tolist(),
+                                                     ds["k90_draws"].mean("draw").values.tolist()))
+    return (f"\n\nThese k90 differences are over {ds.sizes['draw']} subsamples of {m} of the {n} latents of each "
+            f"series (the same positions in every series), so they are not differences of the table's k90, which "
+            f"uses all {n}: fewer latents need fewer components. The subsamples' mean k90: {means}.")
 
 
 def _auc_reference(ds: xr.Dataset, auc: dict) -> str:
@@ -339,7 +415,9 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
                      + _judged(f"|norm_z| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
-    return txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others) + ": " + "; ".join(parts) + "."
+    modes = failure_modes_text(ds)
+    return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others) + ": "
+            + "; ".join(parts) + "." + (f"\n\n{modes}" if modes else ""))
 
 
 def _verdict_decorrelation(ds: xr.Dataset) -> str:

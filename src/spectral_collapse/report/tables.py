@@ -14,7 +14,13 @@ from ..reference import paper_counterpart, paper_rows
 from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "paper_comparison", "coincidence_note",
-           "control_rows", "copy_beats_every_method"]
+           "control_rows", "copy_beats_every_method", "copy_against_methods", "control_notes", "METRIC_NAMES"]
+
+METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
+                "s_dc": "S_DC", "s_g": "S_G"}
+# What a metric scores an output against, where it is not the ground truth: a control scoring below every method
+# there says the metric rewards resembling that reference.
+_REFERENCE = {"s_lf": "the input condition"}
 
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
@@ -96,3 +102,93 @@ def coincidence_note(ds: xr.Dataset) -> str:
     pairs = ", ".join(f"`{m}` and `{first}`" for m, first in same.items())
     return (f"Identical translations: {pairs} give the same output for every test image (at the settings used they "
             "are the same update), so their rows agree; the claims' shares and correlations count them once.")
+
+
+def _by_crop(ds: xr.Dataset, metric: str, method: str) -> pd.Series:
+    """A method's value per test crop (mean over the seeds that translated it, failed samples left out), indexed by
+    the crop's id (the ``crop`` variable, else the sample index), as ``aggregate.crop_values`` computes it."""
+    from ..studies.aggregate import failed_of
+
+    v = ds[metric].sel({"method": method})
+    failed = failed_of(ds)
+    if failed is not None and "method" in failed.dims:
+        v = v.where(~failed.sel({"method": method}).astype(bool))
+    crop = ds["crop"].broadcast_like(v) if "crop" in ds else xr.ones_like(v, dtype=np.int64) * v["sample"]
+    frame = pd.DataFrame({"crop": np.asarray(crop.values).ravel(), "value": v.values.ravel()})
+    return frame.groupby("crop")["value"].mean().dropna()
+
+
+def _control_by_crop(ds: xr.Dataset, metric: str, control: str) -> pd.Series:
+    v = ds[f"control_{metric}"].sel(control=control)
+    return pd.Series(v.values, index=v[v.dims[0]].values).dropna()
+
+
+def copy_against_methods(ds: xr.Dataset, metric: str) -> dict:
+    """The ``copy`` control (the untranslated input) against each method on a higher-is-better ``metric``, methods
+    that coincide sample for sample (``aggregate.coinciding_methods``) counted once: ``methods`` (counted),
+    ``merged`` ({dropped: kept}), ``higher`` (methods whose mean is below the copy's), ``beyond`` (those of them
+    whose paired 95 % interval over crops of copy − method lies above 0) and ``copy`` (the copy's mean)."""
+    from ..metrics.intervals import paired_ci
+    from ..studies.aggregate import coinciding_methods
+
+    same = coinciding_methods(ds)
+    methods = [str(m) for m in ds["method"].values if str(m) not in same]
+    copy = _control_by_crop(ds, metric, "copy")
+    mean_copy = float(copy.mean()) if len(copy) else float("nan")
+    means = summary(ds, [metric]).set_index("method")["mean"]
+    higher, beyond = [], []
+    for m in methods:
+        if not np.isfinite(means.get(m, np.nan)) or not means[m] < mean_copy:
+            continue
+        higher.append(m)
+        mine = _by_crop(ds, metric, m)
+        shared = copy.index.intersection(mine.index)
+        if len(shared) > 1 and paired_ci(copy[shared].values, mine[shared].values).lo > 0:
+            beyond.append(m)
+    return {"methods": [m for m in methods if np.isfinite(means.get(m, np.nan))], "merged": same,
+            "higher": higher, "beyond": beyond, "copy": mean_copy}
+
+
+def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
+    """Markdown notes on the controls against the methods, for the higher-is-better metrics shown: the copy above
+    every method (the metric rewards doing nothing); the copy's mean above most methods' (how many, coinciding
+    methods counted once, and how many of those differences lie beyond their paired interval over crops); the
+    ground truth below every method (the metric rewards resembling what it scores against, not the target)."""
+    if "control" not in ds.dims:
+        return []
+    notes = []
+    beaten = copy_beats_every_method(ds)
+    if beaten:
+        notes.append(f"**The untranslated input scores best on {', '.join(METRIC_NAMES.get(m, m) for m in beaten)}.** "
+                     "The `copy (control)` row, the degraded input scored like a method, has a higher mean than every "
+                     "method there: that metric rewards doing nothing.")
+    present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
+    controls = ds["control"].values.tolist()
+    for m in present:
+        name = METRIC_NAMES.get(m, m)
+        if m in beaten or "copy" not in controls:
+            continue
+        c = copy_against_methods(ds, m)
+        k, n = len(c["higher"]), len(c["methods"])
+        if n and k > n / 2:
+            once = (" (" + ", ".join(f"`{a}` counted with `{b}`, its identical translation" for a, b in
+                                     c["merged"].items()) + ")") if c["merged"] else ""
+            notes.append(f"**The untranslated input has a higher mean {name} than {k} of {n} methods{once}**, "
+                         f"and for {len(c['beyond'])} of them the paired 95 % interval over crops of the difference "
+                         "lies above 0. The "
+                         f"`copy (control)` row scores {c['copy']:.3f} there: doing nothing scores better than most "
+                         f"methods, so {name} alone cannot show that a translation is good.")
+    if "ground_truth" in controls:
+        means = summary(ds, present).groupby("metric")["mean"].min() if present else pd.Series(dtype=float)
+        for m in present:
+            gt = _control_by_crop(ds, m, "ground_truth")
+            low = float(means.get(m, np.nan))
+            if len(gt) and np.isfinite(low) and float(gt.mean()) < low:
+                name = METRIC_NAMES.get(m, m)
+                ref = _REFERENCE.get(m, "its reference")
+                notes.append(f"**The ground truth scores below every method on {name}** ({float(gt.mean()):.3f}, "
+                             f"against {low:.3f} for the lowest method). {name} scores an output against {ref}, not "
+                             f"the ground truth, so here it rewards resembling {ref}: a higher {name} is not a "
+                             "better translation, and the target itself would rank last.")
+    return notes
+

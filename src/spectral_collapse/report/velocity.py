@@ -22,7 +22,8 @@ import xarray as xr
 
 from .latents import velocity_summary
 
-__all__ = ["HF", "LATE", "velocity_verdict", "positive_cells", "positive_cells_text"]
+__all__ = ["HF", "LATE", "velocity_verdict", "positive_cells", "positive_cells_text", "vp_mean_rate",
+           "vp_mean_rate_text"]
 
 HF = 0.25     # cycles/px: the high-frequency band of the summary table
 LATE = 0.75   # the last quarter of the steps is "late", the first quarter "early"
@@ -101,6 +102,25 @@ def _steps(steps) -> str:
     return ("step " if len(steps) == 1 else "steps ") + ", ".join(runs)
 
 
+def vp_mean_rate(sigma):
+    """|d/dσ 1/√(1 + σ²)| = σ / (1 + σ²)^{3/2}: how fast the VP state's mean shrinks per unit σ (peak at 1/√2)."""
+    sigma = np.asarray(sigma, dtype=float)
+    return sigma / (1 + sigma * sigma) ** 1.5
+
+
+def vp_mean_rate_text(lo: float, hi: float) -> str:
+    """One sentence: where the VP mean's shrink rate per unit σ peaks, and what fraction of that peak it reaches at
+    the ends of the σ span [lo, hi] (and whether the peak lies inside the span)."""
+    mid = 1 / math.sqrt(2)
+    peak = float(vp_mean_rate(mid))
+    at_lo, at_hi = (100 * float(vp_mean_rate(x)) / peak for x in (lo, hi))
+    inside = lo <= mid <= hi
+    return (f"On the VP scale the state is x / √(1 + σ²), whose mean shrinks per unit σ at the rate "
+            f"σ / (1 + σ²)^(3/2), fastest at σ = 1/√2 ≈ {mid:.2f}; these steps span σ {lo:.3g} to {hi:.3g}"
+            + (", which includes that peak" if inside else "")
+            + f"; the rate is {at_lo:.0f} % of that peak at σ {lo:.3g} and {at_hi:.0f} % at σ {hi:.3g}.")
+
+
 def positive_cells_text(ds: xr.Dataset) -> str:
     """Markdown: where the heatmaps run above 0 (red), method by method, and what those cells are; a sentence saying
     that none does when no cell is above 0."""
@@ -126,7 +146,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
                          "steps put the power there, not the drift.")
             elif np.all(np.nan_to_num(at, nan=np.inf) <= 0):
                 text += (f" `{base}`, the same steps without OVG's drift, stays below 0 there "
-                         f"(at most {np.nanmax(at):+.2f}): OVG's drift puts that power into the update.")
+                         f"(log10 power at most {np.nanmax(at):+.2f}): OVG's drift puts that power into the update.")
         lines.append(text)
     notes = []
     dc = [m for m, g in cells.groupby("method", sort=False) if set(g["bin"]) == {0}]
@@ -139,12 +159,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
         g = cells[cells["method"].isin(dc)]
         lo, hi = float(g["sigma_from"].min()), float(g["sigma_to"].max())
         if vp:
-            mid = 1 / math.sqrt(2)
-            rate = lambda x: x / (1 + x * x) ** 1.5  # noqa: E731 - |d/dσ 1/√(1 + σ²)|
-            steep = max(rate(x) for x in np.linspace(lo, hi, 64)) >= 0.5 * rate(mid)
-            notes.append(f"On the VP scale the state is x / √(1 + σ²), whose mean shrinks fastest per unit σ near "
-                         f"σ = 1/√2 ≈ {mid:.2f}; these steps span σ {lo:.3g} to {hi:.3g}"
-                         + (", where it still shrinks at half that rate or more" if steep else "") + ".")
+            notes.append(vp_mean_rate_text(lo, hi))
         quiet = [o for o in methods if o not in set(cells["method"])]
         width = cells["sigma_to"] - cells["sigma_from"]
         wide = {m: float(width[cells["method"] == m].max()) for m in dc}
@@ -159,7 +174,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
             notes.append(f"Over that range the steps of {named} are wider in σ (up to Δσ "
                          f"{max(wide.values()):.3g} per step) than those of "
                          f"{' and '.join(f'`{o}`' for o in near)}, which stay{'s' if len(near) == 1 else ''} "
-                         "below 0 (at most "
+                         "below 0 (steps of at most Δσ "
                          f"{max(near.values()):.3g}), "
                          "so each of their steps moves the mean further.")
     head = ("**Where the update power is above 0** (more power than unit white noise in the bin; red in the heatmaps, "

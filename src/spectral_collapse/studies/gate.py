@@ -217,6 +217,33 @@ def weak_model_rules() -> str:
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
 
 
+def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[bool, str] | None:
+    """(passed, failures in words) of the gate report stored with checkpoint ``name`` (its folder under the
+    checkpoint root, else its shipped copy) when that report was made by this version of the gate; None when there
+    is none (a user's model, or a report of an older gate version)."""
+    from ..train.shipped import shipped_dir
+    from .models import CHECKPOINT_ROOT
+
+    folder = Path(checkpoint_root or CHECKPOINT_ROOT) / name
+    for f in (folder / GATE_FILE, shipped_dir(folder, weights_root) / GATE_FILE):
+        try:
+            d = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        try:
+            kind = json.loads((f.parent / "config.json").read_text())["model"]["parameterization"]
+        except (OSError, ValueError, KeyError, TypeError):
+            kind = None
+        if not isinstance(d, dict):
+            continue
+        if kind == "flow" and (d.get("settings") or {}).get("deterministic") != "Heun":
+            continue  # a flow model is judged with Heun's steps (_sampler_setting); a report made otherwise is not
+        if d.get("version") == GATE_VERSION and "passed" in d:
+            rep = GateReport.from_dict(d)
+            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
+    return None
+
+
 def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
     """Markdown naming the models a result was computed with and their gate status, with a warning when a model
     below the gate was allowed; '' when the result records none. It links to the page that carries the target
@@ -230,10 +257,20 @@ def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
         return ""
     from ..report.settings import model_name  # a model by its name; the checkpoint's content hash stays in the file
 
+    now = {model_name(k): current_status(k) for k in used}
     used = {model_name(k): v for k, v in used.items()}
+    changed = {k: v for k, v in used.items() if now[k] is not None and now[k][0] != bool(v.get("passed"))}
+    for k in changed:  # the gate's current report on the same weights decides what the reader is told
+        used[k] = {**used[k], "passed": now[k][0], "failures": now[k][1]}
     weak = {k: v for k, v in used.items() if not v.get("passed")}
     parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
     text = f"**Models** (see {{ref}}`Are the models good enough? <{label}>`): " + ", ".join(parts) + "."
+    if changed:
+        text += "".join(
+            f" `{k}`: the gate's current report on the same weights {'passes it' if used[k]['passed'] else 'has it below the gate'}; "
+            f"the report recorded when these results were computed, made under other gate settings, "
+            f"{'passed it' if v.get('passed') else 'had it below the gate'}."
+            for k, v in changed.items())
     if weak:
         text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
                 + "; ".join(f"{k}: {v.get('failures')}" for k, v in weak.items())

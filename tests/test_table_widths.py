@@ -1,0 +1,128 @@
+"""Tables the book shows fit its text column (752 px at a 1280 px window): a rule on the characters of a row."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from spectral_collapse.pipeline import fragments as F
+
+_COMPACT = re.compile(r":::\{container\} compact-table\n(.*?):::", re.S)
+
+
+def _share_card() -> pd.DataFrame:
+    """A Table 1 of long shares (100 %) with intervals, and a Table 9 with every metric, a std on each number."""
+    rows = []
+    for metric in ("s_hf", "s_lf", "s_dc", "s_g"):
+        rows.append({"table": "table1", "dataset": "all", "scale": None, "backbone": None, "space": None,
+                     "method": "stochastic_vs_deterministic", "metric": metric, "paper_mean": 1.0, "paper_std": np.nan,
+                     "ours_mean": 1.0, "ours_std": np.nan, "ours_lo": 1.0, "ours_hi": 1.0,
+                     "ours_from": "main_results every dataset"})
+    for m in ("direct_inversion", "ovg_taba"):
+        for metric in ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc"):
+            big = metric in ("psnr", "fid")
+            rows.append({"table": "table9", "dataset": "bbbc021", "scale": "x16", "backbone": "unet", "space": "latent",
+                         "method": m, "metric": metric, "paper_mean": 392.73 if big else 0.403,
+                         "paper_std": 5.31 if big else 0.003, "ours_mean": 392.73 if big else 0.403,
+                         "ours_std": 10.5 if big else 0.014, "ours_lo": np.nan, "ours_hi": np.nan,
+                         "ours_from": "main_results ihc-sr x4"})
+    return pd.DataFrame(rows)
+
+
+def test_table_chars_counts_the_widest_line_of_each_column():
+    md = "| a | bb |\n|---|---|\n| long label | 1<br>[0.5–1.5] |\n"
+    assert F.table_chars(md) == len("long label") + len("[0.5–1.5]") + 2 * F.CELL_PAD
+    wide = "| a |\n|---|\n| " + "x" * (F.TABLE_CHARS + 1) + " |\n"
+    assert F.table_chars(wide) > F.TABLE_CHARS
+
+
+def test_every_scorecard_table_fits_the_text_column_and_shows_every_metric():
+    md = F.scorecard_markdown(_share_card())
+    tables = _COMPACT.findall(md)
+    assert tables
+    for t in tables:
+        assert F.table_chars(t) <= F.TABLE_CHARS, t
+    t1 = md[md.index("## Table 1:"):]
+    header = t1[t1.index("| method"):].splitlines()[0]
+    for name in ("S_HF", "S_LF", "S_DC", "S_G"):
+        assert f"| {name} " in header, name
+    assert "100.0%" + F.LINE_BREAK + "[100.0–100.0]" in t1
+
+
+def test_long_row_labels_break_at_spaces_within_the_limit():
+    label = F.wrap_label("stochastic vs deterministic")
+    assert all(len(part) <= F.ROW_LABEL_CHARS for part in label.split(F.LINE_BREAK))
+    assert label.replace(F.LINE_BREAK, " ") == "stochastic vs deterministic"
+    assert F.wrap_label("ddim") == "ddim"
+
+
+def frame_chars(frame: pd.DataFrame) -> int:
+    """The width a displayed frame needs, in characters: per column its longest cell (a header may wrap at its
+    spaces, so its longest word), the index column's longest label, plus ``CELL_PAD`` each."""
+    widths = [max([len(str(v)) for v in frame.index] + [len(str(frame.columns.name or ""))])]
+    for c in frame.columns:
+        widths.append(max([len(str(v)) for v in frame[c]] + [len(w) for w in str(c).split()]))
+    return sum(widths) + F.CELL_PAD * len(widths)
+
+
+def _stored_benchmarks():
+    import pytest
+
+    from benchmarks import report as R
+    res = R.load()
+    if res is None:
+        pytest.skip("no stored benchmark run")
+    return R, res
+
+
+def test_frame_chars_reads_a_wide_cell():
+    narrow = pd.DataFrame({"a b": ["1.00"]}, index=pd.Index(["x"]))
+    wide = pd.DataFrame({"a": ["y" * F.TABLE_CHARS]}, index=["x"])
+    assert frame_chars(narrow) == 1 + 4 + 2 * F.CELL_PAD and frame_chars(wide) > F.TABLE_CHARS
+
+
+def test_benchmark_tables_fit_the_text_column():
+    R, res = _stored_benchmarks()
+    full = R.latest_full()
+    shown = []
+    if "inversion" in res["benchmarks"]:
+        targets, legend = R.targets_display(R.targets_table(res, full))
+        assert all(k in legend for k in R.targets_table(res, full).index if k not in targets.index)
+        shown.append(targets)
+        ct = R.cost_table(res)
+        shown.append(ct[[c for c in ct.columns if c.startswith("time / DDIM step") or c == "memory / DDIM"]])
+        shown.append(R.cost_table(res, studies_steps=50))
+        if res["benchmarks"]["inversion"].get("floor_variants"):
+            shown.append(R.floor_variants_display(R.floor_variants_table(res))[0])
+    if "training" in res["benchmarks"]:
+        shown.append(R.training_table(res))
+    mt = R.machines_table()
+    if len(mt):
+        shown.append(R.machines_display(mt))
+    for frame in shown:
+        frame = R.shown(frame)
+        assert frame.index.name is None          # no second header row holding only the index's name
+        assert frame_chars(frame) <= F.TABLE_CHARS, frame.to_string()
+
+
+def test_interval_cells_stay_on_one_line():
+    from benchmarks import report as R
+    cell = R.fmt_iqr({"median": 25.16, "q25": 24.85, "q75": 25.33, "n": 5})
+    assert " " not in cell and "-" not in cell and cell.replace("\u00a0", " ").replace("\u2011", "-") == \
+        "25.16 (24.85-25.33)"
+
+
+def test_paper_bars_name_their_panels_by_metric_and_write_methods_level():
+    import json
+
+    from spectral_collapse.plotting.main_results import paper_bars
+    cmp = pd.DataFrame({"method": ["direct_inversion", "ovg"] * 2, "metric": ["s_hf", "s_hf", "s_dc", "s_dc"],
+                        "ours_mean": [0.7, 0.8, 0.5, 0.6], "paper_mean": [0.6, 0.9, 0.4, np.nan],
+                        "lo": [0.6, 0.7, 0.4, 0.5], "hi": [0.8, 0.9, 0.6, 0.7]})
+    spec = json.loads(paper_bars(cmp, order=["direct_inversion", "ovg"], metrics=("s_hf", "s_dc")).to_json())
+    data = pd.DataFrame(next(iter(spec["datasets"].values())))
+    assert set(data["metric"]) == {"S_HF", "S_DC"}
+    enc = spec["spec"]["layer"][0]["encoding"]
+    assert enc["y"]["field"] == "method" and enc["y"]["axis"].get("labelAngle", 0) == 0
+    assert enc["y"]["axis"].get("labelLimit") == 0          # no method name cut short
