@@ -128,9 +128,11 @@ def verdict(ds: xr.Dataset) -> str:
                      + (f" (the cheapest, {cheap}, takes {ratio[cheap]:.2f}x)" if cheap else "")
                      + f", so none meets the target ({rule}).")
     if best and not int(ds.attrs.get("target_met", 0)):
-        spread = max(share[m] for m in methods if m not in ("ddim", "ovg"))
-        parts.append("The gain is spread over the steps: no cheap part of the trajectory carries it alone"
-                     if spread < 0.9 else
+        most = max((m for m in methods if m not in ("ddim", "ovg") and math.isfinite(share.get(m, np.nan))),
+                   key=lambda m: share[m])
+        parts.append(f"No schedule keeps 90 % of the gain (the most, {most}, keeps {_pct(share[most])}): no part "
+                     "of the trajectory guided alone carries all of it"
+                     if share[most] < 0.9 else
                      "Schedules that keep 90 % of the gain cost more than the time budget")
         parts[-1] += "."
     return " ".join(parts)
