@@ -89,9 +89,10 @@ def _execute(real, study: str, dataset: str, **params) -> dict:
 
 
 def _cell_text(nb: dict, starts: str) -> str:
-    """Text shown by the (single) code cell whose source starts with `starts`."""
-    cells = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).lstrip().startswith(starts)]
-    assert len(cells) == 1, f"{len(cells)} cells start with {starts!r}"
+    """Text shown by the (single) code cell with a line that starts with `starts`."""
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"
+             and any(line.lstrip().startswith(starts) for line in "".join(c["source"]).splitlines())]
+    assert len(cells) == 1, f"{len(cells)} cells have a line starting with {starts!r}"
     parts = []
     for o in cells[0].get("outputs", []):
         if o["output_type"] == "stream":
