@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from spectral_collapse.pipeline import fragments as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package sits beside src/
 
 _COMPACT = re.compile(r":::\{container\} compact-table\n(.*?):::", re.S)
 
