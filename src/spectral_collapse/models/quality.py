@@ -52,7 +52,7 @@ import torch
 
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
            "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
-           "TerminalStart", "start_pool", "deterministic_sampler"]
+           "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -295,13 +295,13 @@ def _samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler
     from ..inversion.methods.edm import Heun
     from .denoisers import EDMDenoiser
-    from .flow import FlowDenoiser
 
-    det = ("Heun", Heun()) if isinstance(D, (EDMDenoiser, FlowDenoiser)) else ("DDIM", Euler())
+    det = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
     return {det[0]: det[1], "stochastic Heun": StochasticHeun()}
 
 
-def _is_flow(D) -> bool:
+def is_flow_model(D) -> bool:
+    """Whether ``D`` is a flow-matching model (judged with Heun, with Euler's errors recorded beside)."""
     from .flow import FlowDenoiser
 
     return isinstance(D, FlowDenoiser)
@@ -425,7 +425,7 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
             rows.append(_row("memorisation", float(d_x / d_held.clamp_min(1e-12)), sname, label))
             if keep_samples and sname != "stochastic Heun":
                 info["samples"][label] = x
-        if _is_flow(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
+        if is_flow_model(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
             from ..inversion.methods.ddim import Euler
 
             m_err, s_err = _channel_errors(_draw(D, Euler(), n, label, steps, shape, seed, batch, space, start), pool)

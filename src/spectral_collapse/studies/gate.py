@@ -25,7 +25,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models.quality import GATE_VERSION, GateReport, deterministic_sampler, gate_report, vae_report
+from ..models.quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
+                              vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
            "active_policy", "gate_banner", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
@@ -126,9 +127,7 @@ def _settings(profile) -> dict:
 def _sampler_setting(D) -> dict:
     """The deterministic sampler in the cache key where it is not the one a VP or EDM model has always been judged
     with (a flow-matching model's Heun), so a report made with another sampler is measured again."""
-    from ..models.flow import FlowDenoiser
-
-    return {"deterministic": deterministic_sampler(D)} if isinstance(D, FlowDenoiser) else {}
+    return {"deterministic": deterministic_sampler(D)} if is_flow_model(D) else {}
 
 
 def trained_report(tm, data, profile, space=None) -> GateReport:
