@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 import yaml
 
+from spectral_collapse.pipeline import cost_pages as C
 from spectral_collapse.pipeline import fragments as F
 from spectral_collapse.report import reproducing as R
 from spectral_collapse.studies import scorecard as S
@@ -97,11 +98,13 @@ def test_intro_figure_and_caption_come_from_the_stored_results(tmp_path):
     assert img.width > img.height / 2 and np.asarray(img.convert("L")).std() > 10
     assert "_generated/intro-collapse.png" in md
     # the caption's numbers: mean over seeds of the per-seed sample means, computed here independently
+    from spectral_collapse.studies.method_labels import method_name
+
     for method in ("ddim", "ovg"):
         for metric in ("s_hf", "s_dc", "s_lf"):
             v = float(ds[metric].sel({"method": method}).mean("sample").mean("seed"))
-            assert f"{method} {v:.3f}" in md, (method, metric, md)
-    assert "taba" not in md.split("Mean over seeds")[1]       # the figure shows DDIM and OVG only
+            assert f"{method_name(method)} {v:.3f}" in md, (method, metric, md)
+    assert "TABA" not in md.split("Mean over seeds")[1]       # the figure shows DDIM and OVG only
 
 
 def test_figure_agreement_folds_the_claims_verdicts():
@@ -148,9 +151,9 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
                   "ratio_cpu": {"median": 2.61, "q25": 2.5, "q75": 2.7, "n": 3}},
                  {"label": "ddim", "calls_per_step": 1.0, "backward_per_step": 0.0,
                   "ratio_cpu": {"median": 1.0, "n": 1}}]}}}
-    text = F.cost_fragment("ovg", bench)
+    text = C.cost_fragment("ovg", bench)
     assert "2.61x the CPU time of a DDIM step" in text and "quartiles 2.50-2.70" in text and "1.70x its peak" in text
-    assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in F.cost_fragment("renoise", bench)
+    assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in C.cost_fragment("renoise", bench)
     assert "`ovg` (*OVG inversion step / DDIM step*)" in text and "random weights" in text and "a CPU" in text
     # where the benchmark ran few steps, the count at the studies' 50 steps follows from the method's definition
     inv = bench["benchmarks"]["inversion"]
@@ -159,13 +162,13 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
         {"label": "taba", "calls_per_step": 2 / 3, "backward_per_step": 0.0, "ratio_cpu": {"median": 0.7, "n": 1}}],
         translation={"ovg": {"ratio_cpu": {"median": 2.2}}})
     bench["machine"] = {"cpu": "Intel(R) Xeon(R) Processor", "torch_threads": 1, "device": "cpu"}
-    heun = F.cost_fragment("edm", bench)
+    heun = C.cost_fragment("edm", bench)
     assert "1.67 network calls per inversion step at those 3 steps" in heun
     assert f"({(2 * 50 - 1) / 50:.2f} at the studies' 50, from the method's definition)" in heun  # Heun: one call at 0
     k = max(1, round(0.04 * 50))                                       # TABA's jump replaces its first k steps
-    assert f"({(50 - k) / 50:.2f} at the studies' 50" in F.cost_fragment("taba", bench)
+    assert f"({(50 - k) / 50:.2f} at the studies' 50" in C.cost_fragment("taba", bench)
     assert "one thread of an Intel Xeon CPU, 1 January 2026" in heun and "T00" not in heun
-    assert "*OVG translation / DDIM translation*" in F.cost_fragment("ovg", bench) and "2.20x" in F.cost_fragment(
+    assert "*OVG translation / DDIM translation*" in C.cost_fragment("ovg", bench) and "2.20x" in C.cost_fragment(
         "ovg", bench)
     timing = {"forward": {"cpu_s_per_image": 0.5, "wall_s_per_image": 0.6},
               "forward_backward": {"cpu_s_per_image": 1.5, "wall_s_per_image": 1.7}, "forward_flops": 2e11,
@@ -184,7 +187,7 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
     assert est.loc["total", "gpu_hours"] == pytest.approx(est.iloc[:2]["gpu_hours"].sum())
     (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
     (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
-    text = F.reproducing_fragment(tmp_path, bench)
+    text = C.reproducing_fragment(tmp_path, bench)
     assert "Estimate, not a measurement" in text and "2.61 forwards (measured" in text and "| total |" in text
 
 
@@ -220,7 +223,7 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
     from spectral_collapse.studies.profiles import get_profile
 
     quick, paper = get_profile("quick"), get_profile("paper")
-    opening = F.profile_fragment("quick")
+    opening = C.profile_fragment("quick")
     assert f"{quick.train_eps.steps:,} steps" in opening and f"{quick.train_edm.steps:,}" in opening
     assert "minutes" not in opening
     page = (ROOT / "book" / "reproducing.md").read_text()
@@ -231,7 +234,7 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
                                                                  "torch": "2.14.1+cu130"}}
     (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
     (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
-    head = F.reproducing_fragment(tmp_path).split("\n\n")[0]
+    head = C.reproducing_fragment(tmp_path).split("\n\n")[0]
     assert "2 cores" in head and "(PyTorch 2.14.1, 21 November 2026)" in head
     assert "T18:49" not in head and "+cu130" not in head and "x86_64" not in head
     step_s, steps = 0.5, paper.train_eps.steps
@@ -242,7 +245,7 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
                    "peak_GiB": 40.0},
                   {"backbone": "unet", "space": "pixel", "parameterization": "eps", "dataset": "bbbc021",
                    "error": "OutOfMemoryError at the paper's batch of 64 on 80 GB"}]}}
-    text = F.gpu_fragment(gpu, timing, ovg_step_ratio=3.0)
+    text = C.gpu_fragment(gpu, timing, ovg_step_ratio=3.0)
     estimate = R.paper_scale_estimate(timing).iloc[0]["gpu_hours"] / 4      # the estimate's hours of one such run
     assert f"{step_s * steps / 3600 / estimate:.1f} times the estimate" in text
     assert f"{paper.train_eps.batch_size * 3 * 2e11 / step_s / 1e12:.0f} TFLOP/s" in text
@@ -406,7 +409,7 @@ def test_every_page_of_the_real_book_renders_offline(tmp_path):  # ~50 s: the bo
 
 
 def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
-    from spectral_collapse.pipeline.fragments import gpu_fragment
+    from spectral_collapse.pipeline.cost_pages import gpu_fragment
 
     assert "No GPU measurement" in gpu_fragment(None)
     gpu = {"gpu": "Test GPU", "paper_scale": {"total_projected_gpu_hours": 13.0, "translation": {

@@ -250,7 +250,7 @@ def test_a_study_runs_on_folder_data_without_test_folders(tmp_path, ckpts):
     assert path.exists() and path.name.startswith("folder-mine-")
     inputs = json.loads(ds.attrs["spec"])["inputs"]
     assert "no Pareto sweep stored for folder:" in inputs["pareto"]["source"]          # OVG says why
-    assert "tuned on ihc-sr" in json.loads(ds.attrs["ovg"])["source"]
+    assert "not a Pareto sweep's choice" in json.loads(ds.attrs["ovg"])["source"]
     ckpt = Path(json.loads(ds.attrs["checkpoints"])["eps"])
     assert ckpt.parent == ckpts and ckpt.name.startswith("folder-mine-eps-smoke-")
     again = run_study("main_results", **kw)
@@ -366,7 +366,7 @@ def test_the_main_command_skips_what_cannot_take_a_model_or_a_folder(tmp_path, m
 
 @pytest.mark.parametrize("fault,words", [
     ("duplicate", r"im03\.jpg \+ im03\.png"),
-    ("unreadable", r"skipped 1 unreadable image\(s\) \(source: broken\.png \(\w+\)\); pass on_corrupt='raise'"),
+    ("unreadable", r"skipped 1 unreadable image \(source: broken\.png \(\w+\)\); pass on_corrupt='raise'"),
 ])
 def test_a_folder_warning_reaches_the_results_and_the_chapter(tmp_path, ckpts, fault, words):
     """Duplicate names or an unreadable image in source/ warn when loading; inside a study the warning is kept with

@@ -121,7 +121,7 @@ def test_table_names():
 # ------------------------------------------------------------------------------------- reproducing estimate
 
 def test_reproducing_estimate_prints_large_counts_in_words(tmp_path, monkeypatch):
-    from spectral_collapse.pipeline import fragments as F
+    from spectral_collapse.pipeline import cost_pages as F
 
     timing = {"parameters": 6.4e8, "shape": [4, 32, 32], "forward": {"cpu_s_per_image": 2.9},
               "forward_backward": {"cpu_s_per_image": 9.9}, "forward_flops": 1.17e11}
@@ -198,8 +198,8 @@ def test_pareto_rings_name_the_points_they_hide():
         spec = P.pareto_chart(ds).to_dict()
     finally:
         mp.undo()
-    sub = " ".join(spec["title"]["subtitle"])
-    assert "Inside ovg_taba's ring also: ovg_edm" in sub
+    sub = " ".join(spec["title"]["subtitle"]).replace("\u00a0", " ")
+    assert "Inside OVG + TABA's ring also: OVG + EDM" in sub
     shapes = [lay["encoding"]["shape"]["scale"]["range"] for lay in spec["layer"]
               if "shape" in lay.get("encoding", {}) and "scale" in lay["encoding"]["shape"]]
     assert shapes and len(set(shapes[0])) == 3   # one shape per OVG base

@@ -405,7 +405,7 @@ BAD_INPUTS = [
     BadInput("unknown-metric", "unknown metric name", "metrics.get_metric",
              lambda t: get_metric("s_hff"), ValueError, r"unknown metric 's_hff'", r"valid metrics: .*s_hf"),
     BadInput("unknown-metric-table", "unknown metric in a results table", "studies.aggregate.summary",
-             lambda t: summary(_results(), ["psnrr"]), ValueError, r"unknown metric\(s\) 'psnrr'",
+             lambda t: summary(_results(), ["psnrr"]), ValueError, r"unknown metric 'psnrr'",
              r"these results hold: psnr"),
     BadInput("unknown-profile", "unknown profile name", "studies.profiles.get_profile",
              lambda t: profiles.get_profile("fast"), ValueError, r"unknown profile 'fast'",
@@ -429,7 +429,7 @@ BAD_INPUTS = [
              lambda t: _corrupt(t, on_corrupt="raise"), ValueError, r"cannot read image .*broken\.png",
              r"delete or replace it, or pass on_corrupt='skip'"),
     BadInput("corrupt-image-skip", "corrupt image file, on_corrupt='skip' (default): a warning", "data.load_dataset('folder')",
-             _corrupt, UserWarning, r"skipped 1 unreadable image\(s\) \(source: broken\.png",
+             _corrupt, UserWarning, r"skipped 1 unreadable image \(source: broken\.png",
              r"pass on_corrupt='raise' to stop instead"),
     BadInput("all-images-corrupt", "every image of a set corrupt", "data.load_dataset('folder')",
              _all_corrupt, ValueError, r"no readable images left in the source folder", r"all 2 skipped"),
@@ -498,7 +498,7 @@ BAD_INPUTS = [
              r"seeds must be a whole number such as 3, got 1.7", r"whole number"),
     BadInput("papermill-unknown", "a misspelled parameter (-p datset ihc-edges)", "studies.registry.study_spec",
              lambda t: study_spec("main_results", datset="ihc-edges"), TypeError,
-             r"main_results has no parameter\(s\) 'datset'", r"its parameters: dataset, profile"),
+             r"main_results has no parameter 'datset'", r"its parameters: dataset, profile"),
     BadInput("papermill-str", "papermill name parameter that is a list", "studies.registry.study_spec",
              lambda t: study_spec("main_results", dataset=["ihc-sr"]), TypeError,
              r"dataset must be a string, got \['ihc-sr'\]", r"must be a string"),
@@ -506,7 +506,7 @@ BAD_INPUTS = [
              _nan_in_inversion, NonFiniteError, r"non-finite values at invert step 0 .* in samples \[1\]",
              r"lower the guidance step sizes or check the model and its input range"),
     BadInput("unsafe-archive", "archive with a member that leaves the target folder", "data.download.safe_extract",
-             _escaping_zip, UnsafeArchiveError, r"refusing to extract a\.zip: 1 member\(s\) would be written outside",
+             _escaping_zip, UnsafeArchiveError, r"refusing to extract a\.zip: 1 member would be written outside",
              r"Nothing was extracted\. Do not use this archive"),
     BadInput("archive-too-large", "archive expanding past the size limit (a zip bomb)", "data.download.safe_extract",
              _zip_bomb, ArchiveLimitError, r"refusing to extract bomb\.zip: its members expand to more than 1\.0 MiB",
@@ -593,6 +593,10 @@ def test_bad_input_fails_with_a_clear_message(case, tmp_path):
     msg = trigger(case, tmp_path)
     assert re.search(case.problem, msg, re.S), f"problem not named: {msg}"
     assert re.search(case.fix, msg, re.S), f"fix not named: {msg}"
+    # the errors page quotes the message the code raises now, not an older or paraphrased one
+    shown = _messages(json.loads(RECORD.read_text())).get(case.id)
+    assert shown == _placeholders(case, msg, tmp_path), (f"docs/errors.md quotes {shown!r} for {case.id}; the code "
+                                                          "raises another: regenerate it (python tests/test_reliability.py)")
 
 
 def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monkeypatch):
@@ -622,7 +626,7 @@ def test_study_arguments_are_checked_before_any_model_is_trained(tmp_path, monke
     ("decorrelation", {"n_latents": "0"}, ValueError, "n_latents=0 must be >= 2"),
     ("decorrelation", {"steps_grid": "[0]"}, ValueError, "steps_grid=0 must be >= 2"),  # refused, not clamped
     ("scale_factor", {"factors": "[1]"}, ValueError, "factors=1 must be >= 2"),
-    ("main_results", {"datset": "ihc-edges"}, TypeError, "no parameter(s) 'datset'"),
+    ("main_results", {"datset": "ihc-edges"}, TypeError, "no parameter 'datset'"),
 ])
 def test_study_knobs_are_checked_when_the_spec_is_made(study, knobs, error, words):
     """Every knob is typed and bounded in one place (spec.Param via the registry), before work."""
@@ -650,7 +654,10 @@ def test_errors_doc_lists_every_case():
     assert sum(record["counts"].values()) == record["total"] == len(BAD_INPUTS)
     assert f"{record['total']} cases:" in text
     table = text.split("<!-- table -->")[1]
-    assert not re.search(r"<(sha256|port|tmp|date|checkpoints)>", table)  # placeholders survive as entities
+    # placeholders in braces, which HTML keeps as they are (a <tmp> tag would vanish, an entity reads badly in a
+    # code span and in the record)
+    assert not re.search(r"(<|&lt;)(sha256|port|tmp|date|checkpoints)(>|&gt;)", table)
+    assert re.search(r"\{(tmp|port|sha256)\}", table)
 
 
 def test_errors_doc_counts_a_fix_only_where_the_message_says_what_to_do():
@@ -681,6 +688,8 @@ def test_errors_doc_fits_the_text_column_and_shows_code_as_typed():
     assert not [line for line in tail.splitlines() if line.startswith("|")]
     assert not re.search(r"`[^`\n]*&(lt|gt|amp);[^`\n]*`", tail)
     assert "`studies --study pareto --dataset folder:<path>`" in tail
+    prose = re.sub(r"`[^`\n]*`", "", tail)  # linkify makes a link of an address outside a code span, cut at {port}
+    assert not re.search(r"https?://\S", prose), re.findall(r".{30}https?://\S.{30}", prose)
     assert DOC.read_text().endswith(doc_tail(json.loads(RECORD.read_text())))  # the page is the record, rendered
 
 
@@ -691,71 +700,78 @@ class Probe:
     id: str
     fault: str                # what was done, in the user's words
     outcome: str              # one of OUTCOMES
-    sees: str                 # what the user sees now
     proof: tuple[str, ...]    # the tests that make the fault and check the outcome: "file::function" or a BAD_INPUTS id
-    words: str = ""           # a fragment of ``sees`` the library's source must hold (the message is the code's)
+    case: str = ""            # a BAD_INPUTS id whose message, as raised, is what the user sees
+    message: str = ""         # else the message's template: its text as the code writes it, {name} where the code
+                              # fills in a value, "..." where it is cut; every fragment in between is in the source
+    then: str = ""            # what happens besides the message, in words (not a quotation)
 
 
 OUTCOMES = ("recomputed, saying why", "refused with the fix named", "warned in one line", "cleaned up", "documented")
 
 SILENT_BEFORE = [
     Probe("profile-edit", "edit a profile value (n_test, a training seed) and rerun a study", OUTCOMES[0],
-          "<results>.nc: stored results are stale (changed: profile n_test); recomputing them",
-          ("test_pipeline_runner.py::test_a_profile_edit_makes_stored_results_stale",), "stored results are stale ("),
+          ("test_pipeline_runner.py::test_a_profile_edit_makes_stored_results_stale",),
+          message="{path}: stored results are stale ({why}); recomputing them",
+          then="{why} names what changed: after an edit of n_test it reads changed: profile n_test"),
     Probe("cell-flipped-bytes", "flip 2,000 bytes inside a cached cell that netCDF still opens", OUTCOMES[0],
-          "cached cell <path> does not match its checksum (damaged on disk); recomputing it",
           ("test_memo.py::test_a_cell_with_flipped_bytes_that_still_opens_is_recomputed", "cell-damaged"),
-          "does not match its checksum (damaged on disk); recomputing it"),
+          case="cell-damaged"),
     Probe("weights-flipped", "flip bytes of a checkpoint's EMA weights after results were stored", OUTCOMES[0],
-          "stored results are stale (the weights in <checkpoint> changed), then the loader names the altered file",
           ("test_pipeline_runner.py::test_damaged_weights_make_stored_results_stale_and_are_named",
-           "checkpoint-weights-altered"), "is not the file written when training finished"),
+           "checkpoint-weights-altered"),
+          message="{path}: stored results are stale ({why}); recomputing them",
+          then="{why} reads the weights in {checkpoint} changed, and the loader then names the altered file (case "
+               "`checkpoint-weights-altered` above)"),
     Probe("hash-record-deleted", "delete a checkpoint's weights.sha256.json", OUTCOMES[1],
-          "the checkpoint has no weights.sha256.json, so its weights cannot be verified and are not used",
-          ("checkpoint-without-hashes",), "so its weights cannot be verified and are not used"),
+          ("checkpoint-without-hashes",), case="checkpoint-without-hashes"),
     Probe("folder-warning-swallowed", "an unreadable .png or two files of one name in source/, run as a study",
-          OUTCOMES[2], "skipped 1 unreadable image(s) (source: broken.png (...)); pass on_corrupt='raise' to stop "
-          "instead, kept with the results and listed in the chapter",
-          ("test_folder_data.py::test_a_folder_warning_reaches_the_results_and_the_chapter",),
-          "pass on_corrupt='raise' to stop instead"),
+          OUTCOMES[2], ("test_folder_data.py::test_a_folder_warning_reaches_the_results_and_the_chapter",),
+          case="corrupt-image-skip", then="the warning is kept with the results and listed in the chapter"),
     Probe("main-command-ignores-model", "rerun `studies --study pareto --dataset folder:<path>` with another "
-          "--model or --data-options", OUTCOMES[0], "pareto / <dataset> / quick: executing (its parameters changed "
-          "(model))", ("test_run_studies.py::test_another_model_or_data_options_make_the_chapter_stale_and_say_why",),
-          "its parameters changed ("),
+          "--model or --data-options", OUTCOMES[0],
+          ("test_run_studies.py::test_another_model_or_data_options_make_the_chapter_stale_and_say_why",),
+          message="{study} / {dataset} / {profile}: executing ({reason})",
+          then="{reason} reads its parameters changed (model), or (data_options), whichever changed"),
     Probe("plain-http", "download from a plain http:// address", OUTCOMES[1],
-          "refusing plain http ...; use an https:// address, or allow http explicitly",
           ("download-plain-http", "test_download.py::test_plain_http_is_refused_unless_allowed"),
-          "refusing plain http for"),
+          case="download-plain-http"),
     Probe("weak-validator-resume", "resume a partial download from a server that sends only Last-Modified, after "
-          "the file changed within the same second", OUTCOMES[3], "the transfer restarts from zero; no spliced file",
+          "the file changed within the same second", OUTCOMES[3],
           ("test_download.py::test_without_a_strong_etag_an_interrupted_transfer_restarts",
-           "test_download.py::test_resume_across_a_changed_file_is_not_spliced")),
+           "test_download.py::test_resume_across_a_changed_file_is_not_spliced"),
+          then="the transfer restarts from zero, so no file is spliced from two versions"),
     Probe("first-hash-trusted", "a first download records its hash as the reference", OUTCOMES[2],
-          "the recorded SHA-256 is printed with the advice to compare it with what the publisher gives; the lock "
-          "file marks it as recorded from a download",
           ("test_download.py::test_a_first_download_shows_its_hash_and_the_lock_marks_it",),
-          "the publisher or a colleague's copy gives before you rely on it"),
+          message="recorded SHA-256 {sha256} of {file} (from its first download, {url}) in {lock}; later downloads "
+                  "are checked against it. The host publishes no checksum: compare this one with any the publisher "
+                  "or a colleague's copy gives before you rely on it",
+          then="the lock file marks the hash as recorded from a download"),
     Probe("unknown-notebook-parameter", "`-p steps 0` on a notebook without a steps parameter", OUTCOMES[1],
-          "<study> has no parameter(s) 'steps'; its parameters: ...",
           ("test_notebooks.py::test_a_parameter_the_study_does_not_have_stops_it_before_any_work",),
-          "has no parameter(s)"),
+          message="unknown parameter(s) of {study}: {names}; its parameters: {parameters}",
+          then="for `-p steps 0` on velocity, {names} is 'steps' and {parameters} begins dataset, profile, methods"),
     Probe("data-options-factor-one", "data_options {\"factor\": 1} where --factor 1 was refused", OUTCOMES[1],
-          "factor must be a whole number >= 2", ("data-options-factor-one",), "must be a whole number >= 2"),
+          ("data-options-factor-one",), case="data-options-factor-one"),
     Probe("one-huge-image", "one 8000 x 8000 PNG in a folder", OUTCOMES[1],
-          "refused from its header before decoding, naming the file and the pixel budget",
           ("test_folder_data.py::test_one_8000_pixel_image_and_a_folder_over_the_total_budget_are_refused_before_decoding",
-           "folder-over-pixel-budget"), "pixels in"),
-    Probe("ovg-not-a-number", "OVG(eta_hf=\"abc\")", OUTCOMES[1], "OVG eta_hf must be a real number, got str 'abc'",
-          ("ovg-not-a-number",), "must be a real number, got"),
+           "folder-over-pixel-budget"),
+          message="image {path} is {w} x {h} = {pixels} pixels by its header, over the limit of {max_pixels} "
+                  "(max_pixels); it was not decoded. Downscale or tile it first, or pass a larger max_pixels if the "
+                  "file is genuine",
+          then="refused from its header before decoding; a folder over the total budget is refused the same way "
+               "(case `folder-over-pixel-budget` above)"),
+    Probe("ovg-not-a-number", "OVG(eta_hf=\"abc\")", OUTCOMES[1], ("ovg-not-a-number",), case="ovg-not-a-number"),
     Probe("results-root-parent-read-only", "a results root whose parent is read-only", OUTCOMES[1],
-          "refused before any work, naming the folder and the option", ("results-root-parent-read-only",)),
+          ("results-root-parent-read-only",), case="results-root-parent-read-only",
+          then="nothing is computed: the check comes before any work"),
     Probe("hidden-chapter-copy", "interrupt a CLI study (Ctrl-C or SIGTERM)", OUTCOMES[3],
-          "no hidden book/studies/.<chapter>.ipynb.tmp.ipynb is left behind",
           ("test_run_studies.py::test_an_interrupted_chapter_leaves_no_hidden_copy",
-           "test_run_studies.py::test_a_terminated_cli_study_leaves_no_hidden_copy")),
+           "test_run_studies.py::test_a_terminated_cli_study_leaves_no_hidden_copy"),
+          then="no hidden `book/studies/.<chapter>.ipynb.tmp.ipynb` is left behind"),
     Probe("datasets-doc", "the datasets page describing hosts and checks other than the download code uses",
-          OUTCOMES[4], "the page gives the https hosts and the SHA-256 checks as the code does them",
-          ("test_download.py::test_the_datasets_doc_describes_what_the_code_does",)),
+          OUTCOMES[4], ("test_download.py::test_the_datasets_doc_describes_what_the_code_does",),
+          then="the page gives the https hosts and the SHA-256 checks as the code does them"),
 ]
 
 
@@ -763,11 +779,39 @@ def _defined_tests(file: str) -> set[str]:
     return set(re.findall(r"^def (test_\w+)\(", (ROOT / "tests" / file).read_text(), re.M))
 
 
+def source_strings(root: Path = ROOT / "src") -> list[str]:
+    """Every string the library's source writes, as the parser joins it: a literal, or an f-string's literal parts
+    (implicitly concatenated pieces joined, each filled-in value a break)."""
+    import ast
+
+    out = []
+    for f in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.JoinedStr):
+                out += [v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                out.append(node.value)
+    return out
+
+
+def template_fragments(template: str) -> list[str]:
+    """The literal fragments of a message template: the text between its {name} placeholders and "..." cuts, each
+    with at least four letters or digits (shorter ones, such as "))", may be split across strings in the source)."""
+    parts = re.split(r"\{\w+\}|\.\.\.", template)
+    return [p for p in parts if len(re.sub(r"\W", "", p)) >= 4]
+
+
+def unmatched_fragments(template: str, strings: list[str]) -> list[str]:
+    """The fragments of ``template`` that no string of the source holds (none: the message is the code's)."""
+    return [p for p in template_fragments(template) if not any(p in s for s in strings)]
+
+
 def test_every_fault_that_could_pass_unnoticed_is_proved_by_a_test_and_recorded():
-    """Each probe names tests that exist (or catalogue cases), a known outcome, and words the library really
-    prints; the reliability record and docs/errors.md carry the same rows."""
+    """Each probe names tests that exist (or catalogue cases), a known outcome, and a message that is the code's:
+    a catalogue case's message as raised, or a template whose every fragment the library's source writes; the
+    reliability record and docs/errors.md carry the same rows."""
     bad = {c.id for c in BAD_INPUTS}
-    source = "\n".join(f.read_text() for f in (ROOT / "src").rglob("*.py"))
+    strings = source_strings()
     for probe in SILENT_BEFORE:
         assert probe.outcome in OUTCOMES, probe.id
         assert probe.proof, probe.id
@@ -777,17 +821,38 @@ def test_every_fault_that_could_pass_unnoticed_is_proved_by_a_test_and_recorded(
                 assert name in _defined_tests(file), f"{probe.id}: no test {ref}"
             else:
                 assert ref in bad, f"{probe.id}: no BAD_INPUTS case {ref}"
-        assert probe.words in source, f"{probe.id}: the library never says {probe.words!r}"
+        assert not (probe.case and probe.message), probe.id
+        assert probe.case in bad | {""}, probe.id
+        if probe.message:
+            assert template_fragments(probe.message), probe.id
+            assert not unmatched_fragments(probe.message, strings), f"{probe.id}: the library never says " \
+                f"{unmatched_fragments(probe.message, strings)}"
+        assert probe.case or probe.message or probe.then, probe.id
     assert len({p.id for p in SILENT_BEFORE}) == len(SILENT_BEFORE)
     record = json.loads(RECORD.read_text())
-    assert record["silent_before"]["cases"] == [_probe_row(p) for p in SILENT_BEFORE]
+    assert record["silent_before"]["cases"] == [_probe_row(p, _messages(record)) for p in SILENT_BEFORE]
     text = DOC.read_text()
     assert all(f"`{p.id}`" in text for p in SILENT_BEFORE)
     assert f"{len(SILENT_BEFORE)} faults that could pass unnoticed" in text
 
 
-def _probe_row(p: Probe) -> dict:
-    return {"id": p.id, "fault": p.fault, "outcome": p.outcome, "what_the_user_sees": p.sees,
+def test_a_template_that_the_source_does_not_write_is_caught():
+    """The check behind the probes can fail: a paraphrase of a real message is not matched."""
+    strings = source_strings()
+    assert not unmatched_fragments("cached cell {path} does not match its checksum (damaged on disk); recomputing it",
+                                   strings)
+    assert unmatched_fragments("the checkpoint has no weights.sha256.json, so its weights cannot be verified", strings)
+    assert unmatched_fragments("refusing plain http ...; use an https:// address, or allow http explicitly", strings)
+
+
+def _messages(record: dict) -> dict:
+    """{BAD_INPUTS id: its message as raised} from the record."""
+    return {r["id"]: r["what_the_user_sees"] for r in record["cases"]}
+
+
+def _probe_row(p: Probe, messages: dict) -> dict:
+    return {"id": p.id, "fault": p.fault, "outcome": p.outcome,
+            "what_the_user_sees": messages.get(p.case, "") if p.case else p.message, "then": p.then,
             "tests": list(p.proof)}
 
 
@@ -800,11 +865,11 @@ def _counts(rows) -> dict:
 
 def _placeholders(case: BadInput, msg: str, tmp: Path) -> str:
     """The message as raised, with what changes from run to run (folders, port, date, hashes) as placeholders."""
-    msg = msg.replace(str(tmp), "<tmp>").replace(str(_checkpoint().parent), "<checkpoints>")
+    msg = msg.replace(str(tmp), "{tmp}").replace(str(_checkpoint().parent), "{checkpoints}")
     # the loopback server's port, the recording date and the hashes of archives made now change from run to run
-    msg = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", msg)
-    msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<date>", msg)
-    msg = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", msg)
+    msg = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:{port}", msg)
+    msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "{date}", msg)
+    msg = re.sub(r"\b[0-9a-f]{64}\b", "{sha256}", msg)
     return re.sub(r"\s+", " ", msg).strip()
 
 
@@ -829,11 +894,17 @@ def _outcome(case: BadInput, message: str) -> str:
     return OUTCOME_FIX if names_a_fix(message) else OUTCOME_RULE
 
 
+_URL = re.compile(r"\b(?:https?|ftp)://[^\s;,()'\"]*[^\s;,()'\".:]")
+
+
 def _md(text: str) -> str:
-    """``text`` as Markdown prose: `code spans` kept as typed (a code span shows `<` as it is), and outside them
-    '<', '>' as entities (placeholders such as <tmp> would be read as HTML tags and vanish) and '$', '*' escaped
-    (they would start maths or emphasis)."""
+    """``text`` as Markdown prose: `code spans` kept as typed (a code span shows `<` as it is), an address set in a
+    code span (linkify would turn the part before a {port} placeholder into a link of its own), and elsewhere
+    '<', '>' as entities (they would be read as HTML tags and vanish) and '$', '*' escaped (they would start maths
+    or emphasis)."""
     parts = re.split(r"(`[^`]*`)", text)
+    parts = [q for p in parts for q in ([p] if p.startswith("`") else re.split(f"({_URL.pattern})", p))]
+    parts = [f"`{p}`" if _URL.fullmatch(p) else p for p in parts]
     return "".join(p if p.startswith("`") and p.endswith("`") and len(p) > 1 else
                    p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("$", "\\$")
                    .replace("*", "\\*") for p in parts)
@@ -852,7 +923,8 @@ def _record(cases_and_messages) -> dict:
     """The reliability record: every probed fault, what the user sees, and how it ends (counts by outcome)."""
     rows = [{"id": c.id, "fault": c.what, "caught_by": c.where, "error": c.error.__name__, "outcome": _outcome(c, m),
              "what_the_user_sees": m} for c, m in cases_and_messages]
-    silent = [_probe_row(p) for p in SILENT_BEFORE]
+    messages = {r["id"]: r["what_the_user_sees"] for r in rows}
+    silent = [_probe_row(p, messages) for p in SILENT_BEFORE]
     return {"what": "bad inputs and faults probed by tests/test_reliability.py (BAD_INPUTS); each is also a test",
             "counts": _counts(rows), "total": len(rows), "cases": rows,
             "silent_before": {"what": "faults that could give a wrong or stale number with no word "
@@ -888,12 +960,17 @@ def doc_tail(record: dict) -> str:
 
 
 def _silent_doc(silent: dict) -> str:
-    blocks = [f"- **{_md(r['fault'])}** (`{r['id']}`): {r['outcome']}.\n\n  > {_md(r['what_the_user_sees'])}\n\n"
-              f"  Proved by " + ", ".join(f"`{t}`" for t in r["tests"]) + ".\n" for r in silent["cases"]]
+    blocks = [f"- **{_md(r['fault'])}** (`{r['id']}`): {r['outcome']}"
+              + (f"; {_md(r['then'])}" if r["then"] and not r["what_the_user_sees"] else "") + ".\n\n"
+              + (f"  > {_md(r['what_the_user_sees'])}\n\n" if r["what_the_user_sees"] else "")
+              + (f"  {_md(r['then'][:1].upper() + r['then'][1:])}.\n\n" if r["then"] and r["what_the_user_sees"]
+                 else "")
+              + "  Proved by " + ", ".join(f"`{t}`" for t in r["tests"]) + ".\n" for r in silent["cases"]]
     return ("\n## Faults that could pass unnoticed\n\nEach fault below could give a wrong or stale number with no "
             f"word if nothing checked for it. {silent['total']} faults that could pass unnoticed, and what happens "
             f"instead: {_counts_text(silent['counts'])}. Each is made and checked by the tests named (a test file and "
-            "function, or a case of the list above); the quoted line is what you see.\n\n" + "\n".join(blocks))
+            "function, or a case of the list above). A quoted line is the message as the code writes it: a case's message "
+            "as raised, or its template, with {name} where the code fills in a value.\n\n" + "\n".join(blocks))
 
 
 # --- papermill parameters: `-p seeds "[0]"` arrives as a string -------------------------------------------------

@@ -44,6 +44,34 @@ def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
     assert "<th>0</th>" not in data["text/html"] and not data["text/plain"].splitlines()[1].lstrip().startswith("0")
     named = nb.cells[1].outputs[-1]["data"]
     assert "<th>ddim</th>" in named["text/html"] and "method" in named["text/plain"]
+    head = named["text/html"].split("<thead>")[1].split("</thead>")[0]
+    assert head.count("<tr") == 1 and "<th>method</th>" in head  # the index name sits in the one header row
+
+
+def test_index_name_folds_into_the_header_row_of_flat_and_two_level_columns():
+    """pandas writes a named row index as an extra header row of empty cells; the folded table has no such row, keeps
+    every value and leaves the caller's table as it was."""
+    import re
+
+    import pandas as pd
+
+    from spectral_collapse.pipeline.notebook import one_header_row
+
+    def header_rows(df):
+        head = df.to_html().split("<thead>")[1].split("</thead>")[0]
+        return [re.findall(r"<th[^>]*>(.*?)</th>", row, re.S) for row in head.split("</tr>")[:-1]]
+
+    flat = pd.DataFrame({"psnr": [21.5]}, index=pd.Index(["ddim"], name="method"))
+    two = pd.DataFrame([[1, 2, 3, 4]], index=pd.Index(["ddim"], name="method"),
+                       columns=pd.MultiIndex.from_product([["S_HF", "PSNR"], ["mean", "interval"]]))
+    for df, levels in ((flat, 1), (two, 2)):
+        before = header_rows(df)
+        assert len(before) == levels + 1 and not any(before[-1][1:])  # pandas' own layout: an empty-celled row
+        rows = header_rows(one_header_row(df))
+        assert len(rows) == levels and rows[-1][0] == "method" and all(rows[-1][1:])
+        assert one_header_row(df).to_numpy().tolist() == df.to_numpy().tolist() and df.index.name == "method"
+    plain = pd.DataFrame({"psnr": [21.5]})
+    assert one_header_row(plain) is plain
 
 
 def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():

@@ -278,7 +278,7 @@ def test_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
 
 
 def test_pages_count_the_four_verdicts_in_the_same_words():
-    from spectral_collapse.pipeline.fragments import claims_fragment
+    from spectral_collapse.report.answers import claims_markdown as claims_fragment
     from spectral_collapse.report.answers import conclusions_markdown
 
     ddim = base()
@@ -291,8 +291,8 @@ def test_pages_count_the_four_verdicts_in_the_same_words():
     assert f"(of {len(C.CLAIMS)} claims)" in tally
     assert f"Verdicts on our results: {tally}." in claims_fragment(ev)
     page = conclusions_markdown(ev)
-    assert "## What is inconclusive" in page and page.index("## What is inconclusive") < page.index(
-        "## What is not testable here")
+    assert "can be read neither way" in page and page.index("## What it does not support") < page.index(
+        "## Limits of this evidence, in numbers") and "- Not testable here: " in page
 
 
 def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():

@@ -4,7 +4,13 @@
 - ``minus``: the same typesetting applied to every negative number of a finished text, code spans left as they are;
 - ``plural`` and ``verb``: "1 thread", "2 threads"; "1 does not", "2 do not";
 - ``counted``: a stored text's "1 thread(s)" read as "1 thread" (texts written before ``plural`` was used);
-- ``large``: a large count in words or powers of ten ("139 million", "2.9 million", "12,400").
+- ``large``: a large count in words or powers of ten ("139 million", "2.9 million", "12,400");
+- ``symbol``: a metric or step-size symbol in the book's one notation: typeset for Markdown ("$S_{HF}$", as the
+  glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
+  charts, where MathJax does not run ("S_HF", "η_HF");
+- ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
+- ``notation``: a finished Markdown text with plain symbols typeset and "1.9x" / "x4" written with ×, code spans,
+  maths and identifiers ("ihc-sr-x4") left as they are.
 
 Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
 """
@@ -13,9 +19,11 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["MINUS", "signed", "number", "minus", "plural", "verb", "counted", "large"]
+__all__ = ["MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
+           "times", "factor", "notation", "plain_symbols"]
 
 MINUS = "\u2212"
+TIMES = "\u00d7"
 
 # a hyphen-minus that starts a number: not inside a word or a number ("x8-x16", "Tables 8-11", "1e-5"), not an option
 # ("--jobs 1")
@@ -80,3 +88,80 @@ def large(n: float, digits: int = 3) -> str:
         return f"{text} {word}".replace("-", MINUS)
     mant, exp = f"{n:.{digits - 1}e}".split("e")
     return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}".replace("-", MINUS)
+
+
+# The symbols of the paper's metrics (App. B) and of OVG's step sizes, by the key the results and the code use:
+# (the letter, its subscript, the plain text that code and charts write, the Unicode letter charts show)
+SYMBOLS = {
+    "s_hf": ("S", "HF", "S_HF", "S"),
+    "s_lf": ("S", "LF", "S_LF", "S"),
+    "s_dc": ("S", "DC", "S_DC", "S"),
+    "s_g": ("S", "G", "S_G", "S"),
+    "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
+    "eta_lf": (r"\eta", "LF", "eta_LF", "η"),
+}
+FORMS = ("md", "html", "chart")
+
+
+def symbol(key: str, form: str = "md") -> str:
+    """The symbol of a metric or step size (``SYMBOLS``: "s_hf", "eta_lf", ...) as the book writes it: "md"
+    typeset for MathJax ("$S_{HF}$", "$\\eta_{LF}$"; one letter needs no braces: "$S_G$"), "html" for an HTML table
+    cell ("S<sub>HF</sub>", "η<sub>LF</sub>"), "chart" as plain text for a chart ("S_HF", "η_LF")."""
+    if key not in SYMBOLS:
+        raise ValueError(f"unknown symbol {key!r}; known: {', '.join(SYMBOLS)}")
+    letter, sub, _, uni = SYMBOLS[key]
+    if form == "md":
+        return f"${letter}_{{{sub}}}$" if len(sub) > 1 else f"${letter}_{sub}$"
+    if form == "html":
+        return f"{uni}<sub>{sub}</sub>"
+    if form == "chart":
+        return f"{uni}_{sub}"
+    raise ValueError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
+
+
+def times(x: float | None, digits: int = 2) -> str:
+    """A ratio as a multiple, with a true multiplication sign: "1.90×"; "nan" when missing."""
+    return "nan" if x is None or not math.isfinite(float(x)) else f"{number(x, digits)}{TIMES}"
+
+
+def factor(n) -> str:
+    """A super-resolution or scale factor as prose writes it: "×4"."""
+    return f"{TIMES}{n}"
+
+
+# plain forms written by code and older texts: "S_HF", "S_{HF}" outside maths, "eta_HF"; word boundaries keep
+# "s_hf_unit" and "ovg_edm" out
+_PLAIN = {key: re.compile(rf"(?<![\w$\\]){re.escape(plain)}(?![\w}}])|(?<![\w$\\]){re.escape(letter.lstrip(chr(92)))}_\{{{sub}\}}")
+          for key, (letter, sub, plain, _) in SYMBOLS.items()}
+# "1.9x", "2x" (a ratio) and "x4", "x8-x16" (factors) in prose; "ihc-sr-x4", "ddim_x1.15" and "0x1f" stay
+_TIMES_AFTER = re.compile(r"((?<![\w.\-])\d+(?:\.\d+)?|(?<=\d)\])x(?![\w\-])")   # "1.9x", "2.81 [2.75-2.90]x"
+# "x0" is x0-prediction, "x86" and "x64" processors
+_TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)([1-9]\d*)(?:-x(\d+))?(?!\w|\.\d)")
+_TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
+# what ``notation`` leaves alone: code, maths, roles and link targets, HTML tags
+_KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[^>\n]+>)", re.S)
+
+
+def plain_symbols(text: str) -> list[str]:
+    """The plain symbols ("S_HF", "eta_LF") in ``text`` outside code, maths, link targets and HTML tags."""
+    found = []
+    for i, part in enumerate(_KEEP.split(text)):
+        if i % 2 == 0:
+            found += [m.group(0) for rx in _PLAIN.values() for m in rx.finditer(part)]
+    return found
+
+
+def notation(text: str, form: str = "md") -> str:
+    """A finished text in the book's one notation: each plain metric or step-size symbol ("S_HF", "eta_LF") as
+    ``symbol`` writes it in ``form``, each "1.9x" as "1.9×", each factor "x4" as "×4" (a range "x8-x16" as
+    "×8–×16") and each "32 x 32" as "32 × 32"; code spans, fenced code,
+    maths, link targets and HTML tags unchanged, and so are identifiers that hold such text ("ihc-sr-x4",
+    "s_hf_unit")."""
+    def fix(part: str) -> str:
+        for key, rx in _PLAIN.items():
+            part = rx.sub(lambda m, k=key: symbol(k, form), part)
+        part = _TIMES_AFTER.sub(lambda m: m.group(1) + TIMES, part)
+        part = _TIMES_BEFORE.sub(lambda m: TIMES + m.group(1) + (f"–{TIMES}{m.group(2)}" if m.group(2) else ""), part)
+        return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
+
+    return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))

@@ -137,7 +137,8 @@ def _refuse(archive: Path, dest: Path, bad: list[str]) -> None:
     if bad:
         shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise UnsafeArchiveError(
-            f"refusing to extract {archive.name}: {len(bad)} member(s) would be written outside {dest}: {shown}. "
+            f"refusing to extract {archive.name}: {len(bad)} member{'s' if len(bad) > 1 else ''} would be written "
+            f"outside {dest}: {shown}. "
             "Nothing was extracted. Do not use this archive; download it again from the official source."
         )
 

@@ -361,7 +361,8 @@ def load_folder(
     n_skipped = sum(len(v) for v in skipped.values())
     if n_skipped:
         names = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in skipped.items() if v)
-        warnings.warn(f"skipped {n_skipped} unreadable image(s) ({names}); pass on_corrupt='raise' to stop instead",
+        warnings.warn(f"skipped {n_skipped} unreadable image{'s' if n_skipped > 1 else ''} ({names}); pass "
+                      "on_corrupt='raise' to stop instead",
                       stacklevel=2)
     skipped = {key: skipped[key] + small[key] for key in files}
     for key in ("source", "target"):

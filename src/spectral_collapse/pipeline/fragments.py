@@ -6,7 +6,6 @@ reads ``benchmarks/``: the benchmark measurements (benchmarks/results/latest.jso
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -15,19 +14,14 @@ import pandas as pd
 
 from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
-from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, error_text, gpu_against_estimate, machine_text,
-                                  paper_scale_estimate, profile_text)
 from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, scorecard)
-from ..report.answers import answers_markdown, conclusions_markdown
+from ..report.answers import answers_markdown, claims_markdown, conclusions_markdown
 from ..studies.store import load_results, results_path
-from ..studies.verdicts import tally_text
-from ..text import large, minus
 
-__all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment", "claims_fragment",
-           "errata_fragment", "intro_fragment", "cost_fragment", "reproducing_fragment", "profile_fragment",
-           "gpu_fragment", "book_fragments"]
+__all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",
+           "errata_fragment", "intro_fragment", "book_fragments"]
 
 GENERATED = "_generated"
 TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves first
@@ -211,23 +205,6 @@ def ordering_markdown(card) -> str:
             "bundled data stand in for the paper's).\n\n")
 
 
-def claims_fragment(ev: Evidence, paper: Evidence | None = None) -> str:
-    """The claims page's generated part: a summary table, then one section per claim with its verdict, numbers,
-    sample and rule, beside the verdict on the paper's own tables."""
-    c = evaluate_claims(ev, paper)
-    lines = [f"Verdicts on our results: {tally_text(c['verdict'])}.\n",
-             md_table(c[["title", "where", "verdict", "paper's tables"]].rename(
-                 columns={"title": "claim", "verdict": "ours", "paper's tables": "on the paper's own tables"}))]
-    c = c.rename(columns={"our numbers": "ours_detail", "paper's tables": "paper_verdict",
-                          "paper numbers": "paper_detail"})
-    for _, r in c.iterrows():
-        lines.append(f"\n## {r['title']}\n\n`{r['claim']}`, {r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['ours_detail']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.\n"
-                     f"- On the paper's own tables: **{r['paper_verdict']}**. "
-                     f"{r['paper_detail']}\n")
-    return minus("\n".join(lines))
-
-
 def schedule_fragment(root: str | Path, profile: str) -> str:
     """The OVG page's measured schedules: each dataset's ``ovg_schedule`` verdict (best schedule, cost, quality)."""
     from ..report.schedule import verdict
@@ -283,206 +260,6 @@ def intro_fragment(root: str | Path, profile: str, dataset: str = "ihc-sr") -> t
 
 
 # benchmark label -> the method chapter it belongs to
-_COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
-                "null_class": ["null_class"], "direct_inversion": ["direct_inversion"], "renoise": ["renoise"],
-                "edict": ["edict"], "bdia": ["bdia"]}
-
-
-def cost_fragment(method: str, bench: dict | None) -> str:
-    """A method chapter's cost paragraph from the parsed benchmarks/results/latest.json (None: point to the cost
-    chapter).
-
-    It says where and how the numbers were measured (device, date, the quick profile's U-Net with random weights,
-    batch and number of inversion steps), names the book's cost quantity it gives (*OVG inversion step / DDIM step*;
-    on the OVG page also *OVG translation / DDIM translation*), gives the network calls per step both at the
-    benchmark's few steps and, where a method's count depends on the number of steps, at the studies' number from the
-    method's definition, and states how far this run reads identical work (the ``ddim`` row, and the memory of the
-    methods that keep DDIM's own tensors) from a ratio of 1."""
-    from datetime import datetime
-
-    from ..studies.profiles import get_profile
-
-    cost = "{doc}`cost chapter </studies/cost-ihc-sr>`"
-    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
-    have = [lab for lab in _COST_LABELS.get(method, [method]) if lab in rows]
-    if not have:
-        return (f"No measured cost is stored yet for this method: see the {cost} (`python -m benchmarks` writes "
-                "benchmarks/results/latest.json).\n")
-    inv = bench["benchmarks"]["inversion"]
-    machine = bench.get("machine") or {}
-    on_gpu = str(machine.get("device", "cpu")).startswith("cuda")
-    clock = inv.get("clock") or ("ratio_wall" if on_gpu else "ratio_cpu")
-    word = "wall time" if clock == "ratio_wall" else "CPU time"
-    if on_gpu:
-        where = f"one {machine.get('gpu') or 'GPU'}"
-    else:
-        cpu = " ".join(w for w in str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
-                       if w not in ("Processor", "CPU"))
-        n = machine.get("torch_threads")
-        where = (f"{'one thread' if n == 1 else f'{n} threads' if n else 'the CPU'} of "
-                 + (f"an {cpu} CPU" if cpu[:1].lower() in "aeiou" else f"a {cpu} CPU" if cpu else "a CPU")
-                 if cpu or n else "a CPU")
-    when = ""
-    try:
-        d = datetime.fromisoformat(str(bench.get("date", "")))
-        when = f", {d.day} {d:%B %Y}"
-    except ValueError:
-        pass
-    steps = inv.get("steps")
-    try:
-        n_studies = get_profile(inv.get("profile") or "quick").steps
-    except (KeyError, ValueError):
-        n_studies = None
-
-    def calls_at(lab: str, n: int) -> float | None:
-        """Calls per inversion step at ``n`` steps from the method's definition, where the count depends on n:
-        Heun's correction is skipped on the step from sigma = 0, TABA's jump replaces its first steps."""
-        if lab == "heun":
-            return (2 * n - 1) / n
-        if lab == "taba":
-            from ..inversion import get_method
-            from ..studies.translation import BASELINE_PARAMS
-
-            return (n - get_method("taba", **BASELINE_PARAMS.get("taba", {})).jump_steps(n)) / n
-        return None
-
-    def ratio(st: dict) -> str:
-        return (f"{st.get('median', float('nan')):.2f}x the {word} of a DDIM step"
-                + (f" (quartiles {st['q25']:.2f}-{st['q75']:.2f})" if "q25" in st and st.get("n", 1) > 1 else ""))
-
-    parts = []
-    for lab in have:
-        r = rows[lab]
-        st = r.get(clock) or r.get("ratio_cpu", {}) or {}
-        mem = r.get("mem_ratio")
-        calls = r.get("calls_per_step", float("nan"))
-        at = calls_at(lab, n_studies) if steps and n_studies and n_studies != steps else None
-        count = (f"{calls:.2f} network calls per inversion step"
-                 + (f" at those {steps} steps ({at:.2f} at the studies' {n_studies}, from the method's definition)"
-                    if at is not None and abs(at - calls) > 1e-9 else ""))
-        if lab == "ddim":
-            parts.append(f"`ddim`: {count}; the same DDIM timed against the reference DDIM step reads {ratio(st)}, "
-                         "which is how far this run reads identical work from 1")
-            continue
-        name = " (*OVG inversion step / DDIM step*)" if lab == "ovg" else ""
-        parts.append(f"`{lab}`{name}: {count}, {r.get('backward_per_step', float('nan')):.0f} backward passes, "
-                     f"{ratio(st)}"
-                     + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
-    setting = (f"Measured by `python -m benchmarks` (see the {cost}) on {where}{when}: the `{inv.get('profile')}` "
-               f"profile's {inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net with random weights (cost does not "
-               f"depend on the weights), batch {inv.get('batch')}"
-               + (f", {steps} inversion steps" if steps else "") + ". ")
-    text = setting + "; ".join(parts) + "."
-    tr = ((inv.get("translation") or {}).get("ovg") or {}).get(clock)
-    if "ovg" in have and tr:
-        text += (f" A whole translation (*OVG translation / DDIM translation*: inversion with guidance, then plain "
-                 f"sampling, {steps} + {steps} steps) takes {tr['median']:.2f}x the {word} of a DDIM translation on the "
-                 "same device ({doc}`benchmarks chapter </studies/benchmarks-ihc-sr>`).")
-    same = [rows[k]["mem_ratio"] for k in ("edm", "heun", "taba") if k in rows
-            and isinstance(rows[k].get("mem_ratio"), (int, float)) and np.isfinite(rows[k]["mem_ratio"])]
-    if same and any(isinstance(rows[k].get("mem_ratio"), (int, float)) for k in have if k != "ddim"):
-        text += (f" Methods that keep DDIM's own tensors read {min(same):.2f}-{max(same):.2f}x its peak memory in this "
-                 "run: memory ratios within that range of 1 do not differ from DDIM's.")
-    return text + "\n"
-
-def _paper_timing(root: str | Path) -> dict | None:
-    """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
-    path = Path(root) / TIMING_FILE
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def _ovg_step_ratio(bench: dict | None) -> float | None:
-    """The CPU cost of one OVG inversion step in DDIM steps, as the benchmarks measured it (None: not measured)."""
-    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
-    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
-        return float(rows["ovg"]["ratio_cpu"]["median"])
-    return None
-
-
-_TRAINED_ON = {"smoke": "in seconds", "paper": "on GPUs",
-               "quick": "each once, for hours on one CPU core (the trained weights ship in `data/weights`, so "
-                        "building the book does not train them again; the benchmarks chapter times a training from "
-                        "scratch)"}
-
-
-def profile_fragment(profile: str = "quick") -> str:
-    """The reproducing page's opening: what the book's profile trains (read from the profile) and on what."""
-    where = _TRAINED_ON.get(profile)
-    return (f"This book is built on the `{profile}` profile: {profile_text(profile)}" + (f", {where}" if where else "")
-            + ".\n")
-
-
-def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
-    """The reproducing page's estimate: measured paper-U-Net timing -> compute of the paper's main results."""
-    t = _paper_timing(root)
-    if t is None:
-        return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
-                "`python -m benchmarks.paper_unet` (benchmarks/paper_unet.py: `measure_paper_unet`)"
-                "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
-    ratio = _ovg_step_ratio(bench)
-    est = paper_scale_estimate(t, ovg_step_ratio=ratio)
-    est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
-                     cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
-                     gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
-    head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "
-            f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
-            f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
-            f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
-            f"{t['forward_flops'] / 1e9:.1f} GFLOP. An OVG inversion step is counted as "
-            + (f"{ratio:.2f} forwards (measured in the cost chapter)" if ratio else
-               "one forward plus two vector-Jacobian products at backward cost")
-            + f". GPU hours assume a sustained {GPU_TFLOPS:.0f} TFLOP/s (a third of an A100's dense TF32 peak) and "
-            "count a backward "
-            "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
-    return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
-                                               "cpu_hours": "CPU hours (1 thread)",
-                                               "gpu_hours": "GPU hours (assumed)"}))
-
-
-def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: float | None = None) -> str:
-    """The reproducing page's GPU paragraph: measured training-step times at the paper's scale and batch, projected
-    to the GPU-hours of each of the paper's training runs (Table 7), and the cost of an OVG translation there.
-
-    With the CPU ``timing`` of the paper U-Net it says why the measured hours differ from the FLOP-based estimate
-    (the FLOP rate the step reached); with the CPU benchmarks' ``ovg_step_ratio`` it sets the GPU's OVG/DDIM ratio
-    of a whole translation beside the one the estimate's per-step cost implies."""
-    if not gpu or "paper_scale" not in gpu:
-        return ("```{note}\nNo GPU measurement is stored yet: `python -m benchmarks.gpu_extras` on a GPU machine "
-                "writes one.\n```\n")
-    ps = gpu["paper_scale"]
-    rows = []
-    for r in ps.get("train", []):
-        run = f"{r['backbone']} / {r['space']}, {r['parameterization']}, {r['dataset']}"
-        if "step_s" in r:
-            rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:.1f}",
-                         f"{r['params_M']} M, {r['peak_GiB']:.0f} GiB"])
-        else:
-            rows.append([run, "did not fit", "", "", error_text(r.get("error", ""))])
-    table = md_table(pd.DataFrame(rows, columns=["training run (Table 7)", "s per step", "steps",
-                                                 "projected GPU-hours", "parameters, peak memory"]))
-    text = (f"Measured on one {gpu.get('gpu', 'GPU')} (`python -m benchmarks.gpu_extras`, "
-            f"`benchmarks/results/`): one optimiser step at the paper's batch, random inputs of the paper's shape, "
-            f"median of three after two warm-ups; the projection is that time multiplied by the run's steps.\n\n"
-            f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):.0f} GPU-hours "
-            f"on this GPU.")
-    why = gpu_against_estimate(gpu, timing) if timing else None
-    if why:
-        text += " " + why
-    tr = ps.get("translation") or {}
-    if "ovg_s" in tr:
-        text += (f" One OVG translation of {tr['batch']} latents (DDIM base, {tr['steps']} steps each way) takes "
-                 f"{tr['ovg_s']:.1f} s against {tr['ddim_s']:.1f} s for DDIM ({tr['ratio']:.2f}x).")
-        if ovg_step_ratio:
-            # a translation: `steps` guided inversion steps (ratio DDIM steps each) and `steps` plain sampling steps
-            cpu = (ovg_step_ratio + 1) / 2
-            text += (f" That ratio is for a whole translation, whose sampling half is unguided; the estimate above "
-                     f"counts a guided inversion step as {ovg_step_ratio:.2f} forwards (measured on the CPU), which "
-                     f"makes a translation {cpu:.2f}x DDIM's there"
-                     + (f": the guidance costs relatively {'more' if tr['ratio'] > cpu else 'less'} on this GPU."
-                        if abs(tr["ratio"] - cpu) > 0.05 * cpu else ", about the same."))
-    return text + "\n"
-
-
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
@@ -494,6 +271,9 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     newest GPU run of the benchmarks (``benchmarks/results/*-cuda.json``), whose OVG cost the answers quote beside the
     CPU's, or None.
     """
+    from .cost_pages import (_COST_LABELS, _ovg_step_ratio, _paper_timing, cost_fragment, gpu_fragment,
+                             profile_fragment, reproducing_fragment)  # imported here: the cost pages use this module's md_table
+
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
                         f"{bench}), not a path: the library does not read benchmarks/")
@@ -503,7 +283,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "answers.md": answers_markdown(results_root, profile, ev, bench, bench_gpu),
                                    "conclusions.md": conclusions_markdown(ev),
                                    "ovg-schedule.md": schedule_fragment(results_root, profile),
-                                   "claims.md": claims_fragment(ev), "errata.md": errata_fragment(),
+                                   "claims.md": claims_markdown(ev), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-profile.md": profile_fragment(profile),
                                    "reproducing-gpu.md": gpu_fragment(gpu, _paper_timing(results_root),

@@ -79,11 +79,30 @@ def show_missing_as_dash() -> bool:
     from ..report.settings import short_model_names  # a checkpoint folder by its model name, the hash left off
 
     ip.display_formatter.formatters["text/html"].for_type(
-        pd.DataFrame, lambda df: short_model_names(df).to_html(na_rep=MISSING, index=not numbered(df)))
+        pd.DataFrame, lambda df: one_header_row(short_model_names(df)).to_html(na_rep=MISSING,
+                                                                               index=not numbered(df)))
     ip.display_formatter.formatters["text/plain"].for_type(
         pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
                                                                                   index=not numbered(df))))
     return True
+
+
+def one_header_row(df):
+    """The table with its row index's name moved into the header row above the index column, so HTML shows no extra
+    header row holding only that name beside empty cells. A copy when anything moves; a table with a multi-level row
+    index, an unnamed index or an already named column level is returned as it is."""
+    import pandas as pd
+
+    columns = df.columns
+    last = columns.names[-1] if isinstance(columns, pd.MultiIndex) else columns.name
+    if isinstance(df.index, pd.MultiIndex) or df.index.name is None or last is not None:
+        return df
+    out = df.copy()
+    names = list(columns.names)
+    names[-1] = df.index.name
+    out.columns = columns.set_names(names)
+    out.index = out.index.rename(None)
+    return out
 
 
 def _cell(value) -> str:

@@ -214,11 +214,13 @@ def metric_heatmap(
     cell_width: int = 56,
     cell_height: int = 28,
     domain: tuple[float, float] | None = None,
+    axis_titles: bool = True,
 ) -> alt.LayerChart:
     """Heatmap of ``metric`` aggregated (``agg``: a pandas reduction name) over everything but ``x`` and ``y``.
 
     The colour scale spans ``domain`` (default: the data). Each cell's number is white or black, whichever reads
-    better on the cell's colour (``text_on``; for a scheme outside ``SCHEME_STOPS``, white on the lower half)."""
+    better on the cell's colour (``text_on``; for a scheme outside ``SCHEME_STOPS``, white on the lower half).
+    ``axis_titles=False`` leaves the axes untitled (a matrix whose two axes list the same things)."""
     frame = to_frame(data, metric)
     _check_columns(frame, [x, y])
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
@@ -229,8 +231,8 @@ def metric_heatmap(
         cells["text_colour"] = np.where(cells[metric] < (lo + hi) / 2, "white", "black")
     label = _title(data, metric)
     base = alt.Chart(cells).encode(
-        x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x]))),
-        y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y]))),
+        x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x])), **({} if axis_titles else {"title": None})),
+        y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y])), **({} if axis_titles else {"title": None})),
     ).properties(title=title or f"{label} ({agg})", width=alt.Step(cell_width), height=alt.Step(cell_height))
     rect = base.mark_rect().encode(
         color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme, domain=[lo, hi])),

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.method_labels import method_name
 from ..studies.scorecard import fmt_value, long_frame, method_means
+from ..text import symbol
 
 __all__ = ["collapse_figure", "correlation_figure"]
 
@@ -39,9 +41,9 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
     lat = {m: ds["latents"].sel({"method": m}).isel(seed=0).values for m in shown}
     gauss = np.random.default_rng(0).standard_normal(next(iter(lat.values())).shape)
     rows = {"input": ds["source_images"].values[:k]}
-    rows.update({f"{m} output": ds["images"].sel({"method": m}).isel(seed=0).values[:k] for m in shown})
+    rows.update({f"{method_name(m)} output": ds["images"].sel({"method": m}).isel(seed=0).values[:k] for m in shown})
     rows["ground truth"] = ds["truth_images"].values[:k]
-    rows.update({f"{m} latent": _latent_view(lat[m][:k]) for m in shown})
+    rows.update({f"{method_name(m)} latent": _latent_view(lat[m][:k]) for m in shown})
     rows["N(0, I) noise"] = _latent_view(gauss[:k])
     grid = compose_grid(rows, cell=72)
     spectra = []
@@ -68,10 +70,11 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
         return fmt_value(float(w.loc[m, metric])) if m in w.index and metric in w else "n/a"
     caption = (f"{ds.attrs.get('dataset', '')}, profile {ds.attrs.get('profile', '')}: translations and inverted "
                f"latents "
-               f"of the first {k} test images (seed 0). Mean over seeds: S_HF (texture) " + ", ".join(
-                   f"{m} {v(m, 's_hf')}" for m in shown) + "; S_DC (1 = as decorrelated as white noise) " + ", ".join(
-                   f"{m} {v(m, 's_dc')}" for m in shown) + "; S_LF (structure) " + ", ".join(
-                   f"{m} {v(m, 's_lf')}" for m in shown) + ".")
+               f"of the first {k} test images (seed 0). Mean over seeds: {symbol('s_hf')} (texture) " + ", ".join(
+                   f"{method_name(m)} {v(m, 's_hf')}" for m in shown)
+               + f"; {symbol('s_dc')} (1 = as decorrelated as white noise) " + ", ".join(
+                   f"{method_name(m)} {v(m, 's_dc')}" for m in shown) + f"; {symbol('s_lf')} (structure) " + ", ".join(
+                   f"{method_name(m)} {v(m, 's_lf')}" for m in shown) + ".")
     return buf.getvalue(), caption
 
 

@@ -297,11 +297,25 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
-    each number in black or white by its cell's luminance; a one-line note when there is none."""
+    each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
+    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and KS D) drawn
+    once (``complements``); a one-line note when there is none."""
+    from ..report.metric_validation import POINT_HEADERS, complements, metric_points
+
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
         return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
             align="left", fontSize=12).encode(text="text:N").properties(width=600, height=30)
     corr = ds[method].to_dataframe().reset_index()
-    return metric_heatmap(corr, method, x="metric_a", y="metric_b", scheme="redblue", fmt=".2f", cell_width=44,
-                          cell_height=22, domain=(-1.0, 1.0))
+    if {"points", "point_method", "metric"} <= set(ds.variables) and ds.sizes.get("point", 0):
+        twins = set(complements(metric_points(ds)))
+        corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
+    name = _CORRELATION_NAMES.get(method, method)
+    corr = corr.assign(**{c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")})
+    corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
+    return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
+                          cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
+                          title=f"{name} between the metrics, one point per distinct method")
+
+
+_CORRELATION_NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}

@@ -9,7 +9,8 @@ under simulated protanopia and deuteranopia; across families, where two colours 
 them apart. The colours come from Paul Tol's and Okabe and Ito's colour-blind-aware sets and a few
 ColorBrewer/Tableau hues (chosen as far apart as these sets allow). A method keeps its look on every page,
 whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets a spare
-colour of its own.
+colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``: "OVG +
+EDM", not ``ovg_edm``); the chart's data keep the labels.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Iterable
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash"]
+           "method_dash", "label_expr"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -90,23 +91,70 @@ def _scale(labels, i: int):
     return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
 
 
+def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> str:
+    """A Vega expression that writes each method label among ``labels`` (all of ``METHOD_NAMES`` when None) by its
+    reader name and any other label as ``default`` writes it; for a legend's or an axis's ``labelExpr``."""
+    from ..studies.method_labels import METHOD_NAMES
+
+    shown = METHOD_NAMES if labels is None else {str(v): METHOD_NAMES[str(v)] for v in labels
+                                                 if str(v) in METHOD_NAMES}
+    expr = default
+    for key, name in reversed(list(shown.items())):
+        expr = f"datum.label === {_js(key)} ? {_js(name)} : {expr}"
+    return expr
+
+
+def _js(text: str) -> str:
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _legend(labels, kw: dict) -> dict:
+    """``kw`` with a legend that reads the methods' reader names, unless the caller turned the legend off or set its
+    labels; ``legend=alt.Legend(...)`` keeps its other settings."""
+    import altair as alt
+
+    legend = kw.get("legend", alt.Undefined)
+    if legend is None:
+        return kw
+    raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
+    if not any(str(v) in _names() for v in raw):
+        return kw
+    if legend is alt.Undefined:
+        legend = alt.Legend()
+    elif isinstance(legend, dict):
+        legend = alt.Legend(**legend)
+    if legend.labelExpr is alt.Undefined:
+        legend = legend.copy()
+        legend.labelExpr = label_expr(raw)
+    return {**kw, "legend": legend}
+
+
+def _names() -> dict:
+    from ..studies.method_labels import METHOD_NAMES
+
+    return METHOD_NAMES
+
+
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``altair.Color`` encoding of ``field`` with the book's method colours for ``labels``. Give
     ``method_shape`` / ``method_dash`` the same labels, field and title, and the chart draws one legend."""
     import altair as alt
 
-    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **kw)
+    labels = list(labels)
+    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **_legend(labels, kw))
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``altair.Shape`` encoding of ``field``: each method's family shape (see the module's docstring)."""
     import altair as alt
 
-    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **kw)
+    labels = list(labels)
+    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **_legend(labels, kw))
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``altair.StrokeDash`` encoding of ``field``: each method's family dash (see the module's docstring)."""
     import altair as alt
 
-    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **kw)
+    labels = list(labels)
+    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **_legend(labels, kw))

@@ -5,14 +5,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
-from .palette import method_color
+from .palette import label_expr, method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
 
-# marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
-_R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 7.0
+# marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds (outlines, so a
+# grid point at a baseline's place shows inside its diamond)
+_R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 8.0
 # every base of the sweep is an OVG variant, one family (one shape) in the book's palette: here each base gets its own
 # shape as well as its colour, so two bases' points at the same place stay apart
 _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
@@ -25,18 +27,49 @@ def _crops(ds: xr.Dataset) -> str:
     return plural(n, f"{split}crop")
 
 
+def _name(label) -> str:
+    """A method's reader name for the subtitle, its words held together (non-breaking spaces) when the subtitle is
+    wrapped: "OVG + TABA" never splits over two lines."""
+    return method_name(label).replace(" ", "\u00a0")
+
+
+def _inside(g: pd.DataFrame, x: float, y: float, radius: float, xdom, ydom, width: float, height: float,
+            other_than: str | None = None) -> pd.DataFrame:
+    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), those of base ``other_than`` left
+    out: points another mark sits on."""
+    px = (g["s_hf"].astype(float) - x) / (xdom[1] - xdom[0]) * width
+    py = (g["s_lf"].astype(float) - y) / (ydom[1] - ydom[0]) * height
+    return g[(np.hypot(px, py) < radius) & (g["label"] != other_than)]
+
+
+def _named(points: pd.DataFrame) -> str:
+    """Grid points in words, by base in reader names: one point with its scores, several as a count with ranges."""
+    out = []
+    for base, p in points.groupby("label", sort=False):
+        if len(p) == 1:
+            out.append(f"{_name(base)} (S_HF {float(p['s_hf'].iloc[0]):.3f}, "
+                       f"S_LF {float(p['s_lf'].iloc[0]):.3f})")
+            continue
+        hf, lf = p["s_hf"].astype(float), p["s_lf"].astype(float)
+        out.append(f"{len(p)} {_name(base)} points (S_HF {hf.min():.3f} to {hf.max():.3f}, "
+                   f"S_LF {lf.min():.3f} to {lf.max():.3f})")
+    return ", ".join(out)
+
+
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed,
-    baselines as grey diamonds with their names placed clear of every marker (a thin line joins a name set further
-    out to its diamond). A short title; what the marks mean, the crops and the grid points left out (a mean over
-    the surviving samples of a partly failed point is not drawn) in a subtitle wrapped to the chart's width."""
+    baselines as grey diamond outlines (a grid point at a baseline's place shows inside) with their names placed
+    clear of every marker (a thin line joins a name set further out to its diamond). Bases and baselines go by
+    their reader names ("OVG + TABA"), in the legend as on the chart. A short title; what the marks mean, the
+    crops, the grid points that share a ring or a diamond and the grid points left out (a mean over the surviving
+    samples of a partly failed point is not drawn) in a subtitle wrapped to the chart's width."""
     import altair as alt
 
     grid = grid_summary(ds)
-    grid = grid.assign(label=grid["base"], kind="OVG grid point",
+    grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point",
                        point=[f"eta_HF={h:.3g}, eta_LF={lo:.3g}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])])
     base = baseline_summary(ds).assign(kind="baseline")
-    base = base.assign(label=base["method"], point=base["method"])
+    base = base.assign(label=base["method"], name=base["method"].map(method_name), point=base["method"])
     pts = pd.concat([grid, base], ignore_index=True)
     n_samples = ds.sizes.get("sample", 0)
     failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
@@ -51,14 +84,17 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     y_enc = alt.Y("s_lf:Q", title="S_LF (structure, higher is better)",
                   scale=alt.Scale(domain=ydom, nice=False, zero=False),
                   axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
-    tooltip = ["label", "point", alt.Tooltip("s_hf:Q", format=".3f"), alt.Tooltip("s_lf:Q", format=".3f")]
+    tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
+               alt.Tooltip("s_lf:Q", format=".3f")]
     enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
     pts = pts.astype(object).where(pts.notna(), None)   # a missing value is JSON null in the chart's data, not NaN
     pts[["s_hf", "s_lf"]] = pts[["s_hf", "s_lf"]].astype(float)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
-    colour = method_color(bases, field="label", title="OVG base")
-    shape = alt.Shape("label:N", title="OVG base", scale=alt.Scale(
+    # one legend for colour and shape, reading each base by its reader name (the data keep the labels)
+    legend = alt.Legend(labelExpr=label_expr(bases))
+    colour = method_color(bases, field="label", title="OVG base", legend=legend)
+    shape = alt.Shape("label:N", title="OVG base", legend=legend, scale=alt.Scale(
         domain=bases, range=[_BASE_SHAPES[i % len(_BASE_SHAPES)] for i in range(len(bases))]))
     cloud = alt.Chart(g).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.3, opacity=0.8).encode(
         color=colour, shape=shape, **enc)
@@ -74,29 +110,30 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     layers = [cloud, front, on_top, chosen]
     b = pts[pts["kind"] == "baseline"]
     if len(b):
-        # drawn over the grid points, with a white rim that sets a diamond off a cluster of points round it
-        layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=True,
-                                              color="#444444", stroke="white", strokeWidth=1.5, opacity=1).encode(
-            **enc))
+        # drawn over the grid points as outlines: a grid point at a baseline's place stays visible inside the
+        # diamond (OVG with small step sizes lands where its base method does), and is named in the subtitle
+        layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
+                                              color="#333333", strokeWidth=2, opacity=1).encode(**enc))
         rings = g[g["chosen"].astype(bool)]
         obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
                                pd.DataFrame({"x": rings["s_hf"], "y": rings["s_lf"], "r": _R_RING + 1})],
                               ignore_index=True)
-        layers += label_layers(b, x="s_hf", y="s_lf", label="label", xdom=xdom, ydom=ydom, width=width,
+        layers += label_layers(b, x="s_hf", y="s_lf", label="name", xdom=xdom, ydom=ydom, width=width,
                                height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
     left_out = []
     for r in partly.itertuples(index=False):
-        left_out.append(f"{r.label} at eta_HF {r.eta_hf:.0e}, eta_LF {r.eta_lf:.0e} ({int(r.failed)} of "
-                        f"{n_samples} samples failed)")
+        left_out.append(f"{_name(r.label)} at eta_HF {r.eta_hf:.0e}, eta_LF {r.eta_lf:.0e} "
+                        f"({int(r.failed)} of {n_samples} samples failed)")
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG base; dashed: each base's Pareto front; "
-           f"ringed in its colour: the point its rule chose; grey diamonds: the baselines.")
+           f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines.")
     for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
-        px = (g["s_hf"].astype(float) - r.s_hf) / (xdom[1] - xdom[0]) * width
-        py = (g["s_lf"].astype(float) - r.s_lf) / (ydom[1] - ydom[0]) * height
-        under = g[(np.hypot(px, py) < _R_RING) & (g["label"] != r.label)]
+        under = _inside(g, r.s_hf, r.s_lf, _R_RING, xdom, ydom, width, height, other_than=r.label)
         if len(under):
-            sub += (f" Inside {r.label}'s ring also: " + ", ".join(
-                f"{u.label} (S_HF {u.s_hf:.3f}, S_LF {u.s_lf:.3f})" for u in under.itertuples(index=False)) + ".")
+            sub += f" Inside {_name(r.label)}'s ring also: {_named(under)}."
+    for r in b.itertuples(index=False):        # grid points at a baseline's place, inside its diamond, named
+        under = _inside(g, r.s_hf, r.s_lf, _R_BASE + 1, xdom, ydom, width, height)
+        if len(under):
+            sub += f" Inside the {_name(r.label)} diamond: {_named(under)}."
     if all_failed:
         left_out.append(f"{plural(all_failed, 'grid point')} whose every sample failed")
     if left_out:   # a mean over the surviving samples of a partly failed point would not be comparable
@@ -141,6 +178,10 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{v:.3f}"
                      for v, k, s in zip(long["value"], nfail, status)]
     statuses = ["some samples failed (mean of the rest)", "every sample failed"]
+    from ..report.tables import METRIC_NAMES as names
+
+    # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
+    header = alt.Header(labelExpr=label_expr(map(str, grid["base"].unique())).replace("datum.label", "datum.value"))
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
@@ -152,7 +193,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
         drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
         heat = base.mark_rect().encode(
-            color=alt.Color("value:Q", title=m, scale=alt.Scale(scheme="viridis", domain=dom)),
+            color=alt.Color("value:Q", title=names.get(m, m), scale=alt.Scale(scheme="viridis", domain=dom)),
             tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
         ).transform_filter(drawn)
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
@@ -168,6 +209,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
         failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(
             alt.FieldEqualPredicate(field="status", equal=statuses[1]))
         panels.append(alt.layer(heat, *texts, failed, failed_text, outline).properties(
-            width=cell * n_hf, height=cell * n_lf).facet(row=alt.Row("base:N", title=None), title=alt.TitleParams(
-                f"{m}: mean over {_crops(ds)}", anchor="start")))
+            width=cell * n_hf, height=cell * n_lf).facet(row=alt.Row("base:N", title=None, header=header),
+                                                         title=alt.TitleParams(
+                f"{names.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

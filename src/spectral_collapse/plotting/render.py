@@ -18,7 +18,9 @@ the font it measures, while the reader's browser draws it with its own sans-seri
 (DejaVu Sans, the usual Linux sans-serif) titles and legend labels ran past the image's edge and tick labels
 overprinted. Importing this package therefore enables the ``spectral_collapse`` theme (:data:`THEME`): charts
 name DejaVu Sans first, so vl-convert measures the widest common sans-serif (a browser without it falls back to
-a narrower one, which still fits), with a little padding round the chart.
+a narrower one, which still fits), with a little padding round the chart. An axis that lists methods reads their
+reader names ("OVG + EDM", not ``ovg_edm``; ``studies.method_labels.METHOD_NAMES``), as the method legends of
+``plotting.palette`` do; an axis that sets its own ``labelExpr`` keeps it.
 """
 from __future__ import annotations
 
@@ -36,9 +38,12 @@ FONT = "DejaVu Sans, Verdana, sans-serif"
 
 @alt.theme.register(THEME, enable=True)
 def _book_theme() -> alt.theme.ThemeConfig:
-    """The book's chart defaults: Altair's view size, the font the layout is measured with, some padding."""
+    """The book's chart defaults: Altair's view size, the font the layout is measured with, some padding, and
+    methods named on an axis by their reader names."""
+    from .palette import label_expr
+
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
-                                      "legend": {"labelLimit": 260}}}
+                                      "legend": {"labelLimit": 260}, "axis": {"labelExpr": label_expr()}}}
 
 
 def setup_altair(mode: str = "svg", *, scale_factor: float = 2.0) -> str:

@@ -15,8 +15,10 @@ def _kind(m: str) -> str:
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> alt.LayerChart:
     """Time ratio (x DDIM) against the S_HF gain share, DDIM (0) and full OVG (1) as the two ends, each point named
     where its name overlaps no other point or name (``charts.label_layers``: a thin line joins a name set further
-    out); the shaded corner is the target (time <= max ratio, share >= target). The time axis spans the points,
-    DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an axis from 0 would leave most of it empty."""
+    out); the shaded corner is the target (time <= max ratio, share >= target); dashed lines mark DDIM's share (0)
+    and full OVG's (1): a schedule above 1 overshoots full OVG, one below 0 works against the gain. The time axis
+    spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an axis from 0 would leave
+    most of it empty."""
     from .charts import label_layers, padded_domain
     from .palette import METHOD_COLORS
 
@@ -44,7 +46,9 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
                  "backward_passes"])
     names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="method", xdom=xdom, ydom=ydom, width=width,
                          height=height, r=6.0)
-    return alt.layer(zone, pts, *names).properties(width=width, height=height, title="cost against quality")
+    ends = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
+        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))
+    return alt.layer(zone, ends, pts, *names).properties(width=width, height=height, title="cost against quality")
 
 
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:

@@ -334,7 +334,8 @@ def _x0_failed_note(ds: xr.Dataset) -> str:
 _PAPER_SAYS = {
     "backbone_ablation": "collapse under DDIM with both backbones and recovery under TABA / OVG (Table 3)",
     "space_ablation": "collapse under DDIM in pixel space as in latent space (Table 4)",
-    "scale_factor": "collapse under DDIM at every factor, deepening as the input gets sparser (Table 5, Fig. 3)",
+    "scale_factor": "that collapse under DDIM deepens as the input gets sparser (Sec. 4, Fig. 3), and Table 5 gives "
+                    "DDIM's scores at each factor",
     "eps_vs_x0": "x0-prediction a cure for collapse (S_HF, S_DC improve in most comparisons) that rarely improves "
                  "structure (S_LF, PSNR; Table 6)"}
 
@@ -363,14 +364,23 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     """Markdown, from the numbers: what the paper reports for this ablation, what the claims page tests of it (and
     which of the chapter's methods its comparisons leave out), then each claim of the claims page that reads it
     (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
-    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples."""
+    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples;
+    for the scale factors, how DDIM's scores move over the factors in the paper's Table 5 and in ours
+    (``ablation_curves.factor_trend_text``)."""
     from ..studies.claims import chapter_claims, findings_markdown
 
     study = ds.attrs["study"]
     found = chapter_claims(ds)
     lines = findings_markdown(found)
     note = _x0_failed_note(ds).strip() if study == "eps_vs_x0" else ""
-    return (f"The paper reports {_PAPER_SAYS[study]}. {_what_is_tested(ds, found)}Our numbers, judged by the claims "
+    if study == "scale_factor":
+        from .ablation_curves import factor_trend_text
+
+        trend = factor_trend_text(ds)
+    else:
+        trend = ""
+    return (f"The paper reports {_PAPER_SAYS[study]}. " + (f"{trend}\n\n" if trend else "")
+            + f"{_what_is_tested(ds, found)}Our numbers, judged by the claims "
             f"page's rule on this chapter's results (a comparison holds when its paired 95 % interval over crops "
             f"excludes 0 on the claimed side by more than the metric's minimal effect; a share when its interval lies "
             f"wholly on the paper's side of 50 %):\n\n" + lines + (f"\n\n{note}" if note else ""))

@@ -1,18 +1,15 @@
-"""What the latent-analysis chapters say: PCA collapse, Gaussianity, decorrelation, spectral velocity and the
-validation of the metrics. Each verdict is one paragraph (the paper's claim, our numbers, the verdict) computed
+"""What the latent-analysis chapters say: PCA collapse, Gaussianity, decorrelation and spectral velocity, with the
+overview, settings and verdict dispatch of the metric-validation chapter too (its tables, points and verdict are in
+``report.metric_validation``). Each verdict is one paragraph (the paper's claim, our numbers, the verdict) computed
 from the study's results; the tables are the chapters' numeric tables.
 
 A comparison of DDIM with another method on per-latent values (S_G from the latents' norms, S_DC) is three-way: a
 paired bootstrap over the latents read with the claims' minimal effects (holds, does not hold, inconclusive). The
 PCA chapter gives the claims page's verdict. The velocity and metric-validation checks, made on curves and fits
-without per-sample values, say whether our numbers agree with the paper's statement; a correlation the paper calls
-strong is read by the claims' three-way rule (``studies.verdicts.correlation_verdict``: r beyond 0.5 with a Fisher-z
-interval excluding 0 holds, an interval wholly short of 0.5 does not hold, else inconclusive) over one point per
-distinct method, as the claims page counts them.
+without per-sample values, say whether our numbers agree with the paper's statement.
 """
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -21,11 +18,9 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.latent import ks_resolution, s_g_tie
-from ..metrics.spectral import wavelet_order
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
-           "decorrelation_table", "decorrelation_runs", "slope_table", "filter_table", "metric_points", "correlation_points",
-           "metric_status", "HEADERS", "shown", "typeset", "norm_sd_ratio", "sd_ratio_range",
+           "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "typeset", "norm_sd_ratio", "sd_ratio_range",
            "failure_modes_text", "k90_subsample_note"]
 
 # Short column headers for the chapters' tables as a reader reads them; the tables themselves keep the results'
@@ -50,10 +45,6 @@ def typeset(text: str) -> str:
     for pattern, to in _TYPESET:
         text = pattern.sub(to, text)
     return text
-
-
-def _agrees(flag: bool) -> str:
-    return "agrees" if flag else "does not agree"
 
 
 def _trained_at(ds: xr.Dataset) -> str:
@@ -235,65 +226,6 @@ def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd
     return pd.DataFrame(rows)
 
 
-def slope_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Spectrum slope per domain and the wavelet sym⌈|slope|⌉ it picks."""
-    return pd.DataFrame({"slope": ds["slope"].values,
-                         "wavelet sym⌈|s|⌉": [wavelet_order(s) for s in ds["slope"].values]},
-                        index=pd.Index(ds["domain"].values, name="domain"))
-
-
-def filter_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Mean S_HF of the filtered held-out images: cutoffs as rows, the two filters as columns."""
-    t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
-    t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
-    return t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
-
-
-def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
-    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
-    pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
-    pts = pts.loc[:, pts.notna().any()]
-    pts.insert(0, "seed", ds["point_seed"].values)
-    pts.insert(0, "method", ds["point_method"].values)
-    return pts
-
-
-POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
-                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "KS D", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
-                 "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
-
-
-def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
-    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
-    names as headers."""
-    from ..studies.metric_validation import method_points
-
-    pts = metric_points(ds)
-    cols = [c for c in pts.columns if c not in ("method", "seed")]
-    per = method_points(pts, cols).round(digits)
-    per.index.name = "method"
-    return per.rename(columns=POINT_HEADERS)
-
-
-def metric_status(ds: xr.Dataset) -> str:
-    """Which image metrics could be computed (a Markdown list): LPIPS, FID / KID and the MS-SSIM configuration."""
-    try:
-        cfg = json.loads(ds.attrs.get("ms_ssim_config", "{}")) or {}
-    except (TypeError, ValueError):
-        cfg = {}
-    ms = (f"{cfg.get('scales')} scales, {'standard' if cfg.get('standard') else 'reduced (non-standard) configuration'}"
-          if cfg else "not computed")
-    from ..metrics.weights import is_unavailable, offline_note, plain_status
-
-    stored = {"LPIPS": ds.attrs.get("lpips_status"), "FID / KID": ds.attrs.get("fid_status")}
-    note = offline_note(stored)
-    return ("".join(f"- {m}: {'not computed (below)' if is_unavailable(r) else plain_status(r)}\n"
-                    for m, r in stored.items()) + f"- MS-SSIM: {ms}\n"
-            + (f"\n{note}\n" if note else ""))
-
-
 # ------------------------------------------------------------------------------------------------- verdicts
 
 def _verdict_pca(ds: xr.Dataset) -> str:
@@ -455,65 +387,10 @@ def _verdict_velocity(ds: xr.Dataset) -> str:
     return velocity_verdict(ds)
 
 
-def _corr(ds, a, b) -> float:
-    if a in ds["metric_a"].values and b in ds["metric_b"].values:
-        return float(ds["pearson"].sel(metric_a=a, metric_b=b))
-    return float("nan")
-
-
-def _strong_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[str, str | None]:
-    """Pearson r of ``a`` and ``b`` with its 95 % Fisher-z interval and the claims' three-way verdict on "strongly
-    positively correlated" (``verdicts.correlation_verdict``: r >= 0.5 with the interval above 0 holds, the interval
-    wholly below 0.5 does not hold, else inconclusive): (numbers in words, verdict; None when r is undefined).
-
-    Over one point per distinct method, the mean of its seeds' runs (methods with the same values, coinciding ones,
-    once), as the claims page counts them; results without per-run points give the stored r over their runs."""
-    from ..studies.verdicts import correlation_verdict, fisher_interval
-
-    name = f"r({a.upper()}, {b.upper()})"
-    if {"points", "point_method", "metric"} <= set(ds.variables) and {a, b} <= set(map(str, ds["metric"].values)):
-        pts = metric_points(ds)[["method", a, b]]
-        pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
-        per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
-        ok = len(per) >= 3 and per[a].nunique() > 1 and per[b].nunique() > 1
-        r = float(np.corrcoef(per[a], per[b])[0, 1]) if ok else float("nan")
-        n, unit = len(per), "distinct methods"
-    else:
-        r, n, unit = _corr(ds, a, b), int(ds.sizes.get("point", 0)), "runs"
-    if not np.isfinite(r):
-        return f"{name} = undefined (a metric missing or constant)", None
-    lo, hi = fisher_interval(r, n)
-    said = f"{name} = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] over {n} {unit}".replace("-", "−")
-    return said, correlation_verdict(r, lo, hi, +1, 0.5)
-
-
 def _verdict_metric_validation(ds: xr.Dataset) -> str:
-    slope = float(ds["slope"].sel(domain="target"))
-    low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out")
-    high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out")
-    base = float(ds["unfiltered_s_hf"].mean())
-    stable = float(np.abs(high - base).max()) < 0.1
-    drops = float(low.min()) < base - 0.2
-    if ds.sizes.get("point", 0) == 0:
-        corr = (f"the correlations are missing ({ds.attrs.get('correlations', 'no main results')})",
-                "strong positive correlations: not tested (no main results)")
-    else:
-        (t1, v1), (t2, v2) = _strong_correlation(ds, "s_dc", "s_g"), _strong_correlation(ds, "s_hf", "s_dc")
-        per = "; a method's point is the mean of its seeds' runs" if "distinct methods" in t1 + t2 else ""
-        corr = (f"{t1}, {t2} (95 % Fisher-z intervals{per})",
-                "strong positive correlations by the claims' rule (r beyond 0.5 with the interval above 0): "
-                f"S_DC with S_G {v1}, S_DC with S_HF {v2}" if v1 and v2 else
-                "strong positive correlations: not tested (a correlation is undefined)")
-    return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
-            "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
-            "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
-            f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
-            f"{base:.3f}, with low frequencies removed {float(high.min()):.3f}-{float(high.max()):.3f}, with high "
-            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; {corr[0]}. Slope in the paper's "
-            f"range, so the paper's wavelet ({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
-            f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies: "
-            f"{_agrees(stable)}; S_HF sensitive "
-            f"to high frequencies: {_agrees(drops)}; {corr[1]}.")
+    from .metric_validation import metric_validation_verdict
+
+    return metric_validation_verdict(ds)
 
 
 _VERDICTS = {"pca_collapse": _verdict_pca, "gaussianity": _verdict_gaussianity, "decorrelation": _verdict_decorrelation,

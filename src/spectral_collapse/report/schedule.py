@@ -5,7 +5,10 @@ A schedule's share of the gain is measured on its own: (its mean S_HF − DDIM's
 of the three thirds therefore need not add to 100 %: one third alone can keep more than full OVG (a share above
 100 %), and a schedule can make S_HF worse than DDIM (a share below 0), which the verdict says. The words follow the
 numbers: the largest share is named as the largest, and another third that keeps most of the gain on its own is
-named beside it.
+named beside it. A share outside 0 to 100 % is said for what it is (``outside_shares``): the schedules that overshoot
+(alone they raise S_HF past full OVG's) and those that work against the gain (alone they lower it below DDIM's).
+The caveat on the in-run timings (``timing_caveat``) is read from the stored times: it names the schedules timed at
+or below DDIM's and those timed in the opposite order of their backward passes.
 """
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["overview", "schedule_table", "verdict", "settings", "HEADERS", "shown"]
+__all__ = ["overview", "schedule_table", "verdict", "settings", "HEADERS", "shown", "timing_caveat",
+           "outside_shares"]
 
 THIRDS = ("low", "mid", "high")
 
@@ -64,6 +68,85 @@ def _psnr(ds, m) -> float:
     return float(ds["psnr"].sel({"method": m}).mean(skipna=True).values)
 
 
+def _names(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
+
+
+def timing_caveat(ds: xr.Dataset) -> str:
+    """What the stored wall times of this run can carry, in words: they are whole translations timed within the
+    study's run; where a guided schedule times at or below DDIM's, or a schedule with more backward passes times
+    below one with fewer, they are named, and the backward passes, not the ratios, order the costs."""
+    methods = [m for m in map(str, ds["method"].values) if m != "ddim"]
+    ratio = {m: _num(ds, "time_ratio", m) for m in methods}
+    passes = {m: _num(ds, "backward_passes", m) for m in methods}
+    timed = [m for m in methods if math.isfinite(ratio[m]) and math.isfinite(passes[m])]
+    text = (f"whole translations of {ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, on "
+            "whatever device computed it: translations this small are noisy to time")
+    below = [m for m in timed if passes[m] > 0 and ratio[m] <= 1.0]
+    pairs = [(a, b) for a in timed for b in timed if passes[a] > passes[b] and ratio[a] < ratio[b]]
+    said = []
+    if below:
+        said.append(f"{_names(below)} {'times' if len(below) == 1 else 'time'} at or below DDIM's ("
+                    + ", ".join(f"{ratio[m]:.2f}x" for m in below) + ") although every guided step adds backward "
+                    "passes")
+    if pairs:
+        a, b = max(pairs, key=lambda p: ratio[p[1]] - ratio[p[0]])
+        n_pairs = sum(passes[a_] != passes[b_] for i, a_ in enumerate(timed) for b_ in timed[i + 1:])
+        said.append(f"{len(pairs)} of the {n_pairs} pairs of schedules with different backward passes time in the "
+                    f"opposite order (the widest: {a}, {int(passes[a])} backward passes, at {ratio[a]:.2f}x against "
+                    f"{b}, {int(passes[b])}, at {ratio[b]:.2f}x)")
+    if said:
+        return text + ", and here " + "; ".join(said) + ", so the backward passes, not these ratios, order the " \
+            "schedules' costs"
+    return text + ", though here the ratios rise with the backward passes"
+
+
+def outside_shares(ds: xr.Dataset) -> str:
+    """A sentence on the shares of the gain outside 0 to 100 % ('' when there is none): the schedules that overshoot
+    (alone they raise the mean S_HF past full OVG's) and those that work against the gain (alone they lower it below
+    DDIM's), with their means; an overshoot smaller than the smallest S_HF difference that counts is said to be so,
+    and when both kinds occur, that full OVG's gain is no sum of parts that each add to it."""
+    from ..metrics.intervals import MIN_EFFECT
+
+    methods = [m for m in map(str, ds["method"].values) if m not in ("ddim", "ovg")]
+    share = {m: _num(ds, "s_hf_gain_share", m) for m in methods}
+    mean = {m: _num(ds, "s_hf_mean", m) for m in methods + ["ddim", "ovg"]}
+    over = [m for m in methods if math.isfinite(share[m]) and share[m] > 1.0]
+    under = [m for m in methods if math.isfinite(share[m]) and share[m] < 0.0]
+    if not over and not under:
+        return ""
+    parts = []
+    if over:
+        least = MIN_EFFECT["s_hf"]
+        big = [m for m in over if mean[m] - mean["ovg"] >= least]
+        small = [m for m in over if m not in big]
+        said = (f"{_names(over)} {'overshoots' if len(over) == 1 else 'overshoot'}, guided alone: " + "; ".join(
+            f"{m} raises the mean S_HF to {mean[m]:.3f} against full OVG's {mean['ovg']:.3f} (a share of "
+            f"{_pct(share[m])})" for m in over))
+        if big:
+            said += (f". {'Only ' if small else ''}{_names(big)} {'does' if len(big) == 1 else 'do'} so by at least "
+                     f"the smallest S_HF difference that counts ({least}), so there guiding the other "
+                     "steps as well lowers S_HF")
+        if small:
+            said += (f"{'; ' if big else '. '}{_names(small)} {'stays' if len(small) == 1 else 'stay'} within "
+                     + ("that" if big else f"the smallest S_HF difference that counts ({least})")
+                     + " of full OVG's, matching it rather than beating it")
+        parts.append(said)
+    if under:
+        parts.append(f"the schedule{'s' * (len(under) > 1)} {_names(under)} {'works' if len(under) == 1 else 'work'} "
+                     "against the gain: " + "; ".join(
+                         f"{m} lowers the mean S_HF to {mean[m]:.3f} against DDIM's {mean['ddim']:.3f} (a share of "
+                         f"{_pct(share[m])})" for m in under)
+                     + f": guided alone, {'that part' if len(under) == 1 else 'each of those parts'} of the trajectory "
+                       "moves the texture away from full OVG's")
+    text = "Shares outside 0 to 100 %: " + ". The other way, ".join(parts) + "."
+    if over and under:
+        text += (" Full OVG's gain is thus not a sum of parts that each add to it: guided alone, some parts push S_HF "
+                 "up to or past full OVG's and others pull it below DDIM's, and full OVG's result lies between.")
+    return text
+
+
 def verdict(ds: xr.Dataset) -> str:
     """One paragraph: where the S_HF gain lies, how it compares with the paper's account, the best cheap schedule."""
     methods = list(map(str, ds["method"].values))
@@ -72,13 +155,8 @@ def verdict(ds: xr.Dataset) -> str:
     gain = _num(ds, "s_hf_mean", "ovg") - _num(ds, "s_hf_mean", "ddim")
     parts = [f"Full OVG changes the mean S_HF from {_num(ds, 's_hf_mean', 'ddim'):.3f} (DDIM) to "
              f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time "
-             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes; whole translations of "
-             f"{ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, on whatever device "
-             "computed it: translations this small are noisy to time"
-             + (", and here some guided schedules time at or below DDIM's, so the backward passes, not these ratios, "
-                "order the schedules' costs" if any(ratio[m] <= 1.0 for m in methods if m not in ("ddim",)
-                                                     and math.isfinite(ratio.get(m, np.nan))) else "")
-             + "; the *Performance benchmarks* chapter measures OVG's cost per device in a dedicated benchmark)."]
+             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes; {timing_caveat(ds)}; the *Performance "
+             "benchmarks* chapter measures OVG's cost per device in a dedicated benchmark)."]
     from ..metrics.intervals import MIN_EFFECT
 
     if not math.isfinite(gain) or abs(gain) < MIN_EFFECT["s_hf"]:
@@ -96,8 +174,9 @@ def verdict(ds: xr.Dataset) -> str:
                      f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
                      f"{top} third's (sigma {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
                      + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
-                        f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so no one "
-                        "third carries the gain alone." if also else ", and no other third keeps half of the gain."))
+                        f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so the gain "
+                        f"is not confined to one third: {'either' if len(also) == 1 else 'each'} of them alone keeps "
+                        "most of it." if also else ", and no other third keeps half of the gain."))
         if "high" in thirds:
             agree = top == "high"
             parts.append("The paper places the collapse at the low-SNR, high-sigma end of the inversion (Sec. 4, "
@@ -106,12 +185,9 @@ def verdict(ds: xr.Dataset) -> str:
                          + ("guidance where sigma is high keeps the largest share of full OVG's S_HF change"
                             + (f", though not the only large one ({', '.join(also)} too)." if also else ".")
                             if agree else f"the largest share comes from the {top} third, not from the high-sigma end."))
-    worse = [m for m in methods if m not in ("ddim", "ovg") and math.isfinite(share.get(m, np.nan)) and share[m] < 0]
-    if worse:
-        parts.append("Worse than DDIM: " + "; ".join(
-            f"{m} lowers the mean S_HF to {_num(ds, 's_hf_mean', m):.3f} against DDIM's "
-            f"{_num(ds, 's_hf_mean', 'ddim'):.3f} (a share of {_pct(share[m])})" for m in worse)
-            + ": guidance in that part of the trajectory alone moves the texture away from full OVG's.")
+    outside = outside_shares(ds)
+    if outside:
+        parts.append(outside)
     best = ds.attrs.get("best_schedule", "")
     rule = ds.attrs.get("target_rule", "")
     if best:

@@ -1,10 +1,13 @@
 """Tables and verdict of the seed_spread study: the main results' methods with the main eps and EDM models trained
 from three seeds (``studies.models.SEED_REPLICATES``).
 
-Two readings. ```spread_table``: for each method and metric, the mean over test crops under each training run, the
+Two readings. ``spread_table``: for each method and metric, the mean over test crops under each training run, the
 spread of those means between runs (their range and standard deviation), the half-width of one run's 95 % interval
-over crops and an interval over runs and crops together (``two_level_ci``: runs resampled, then crops within each): when the spread between runs is as wide as that interval, an interval over crops of one
-model understates the uncertainty of the study's numbers. ``claims_by_seed``: every claim of the claims page that
+over crops and an interval over runs and crops together (``two_level_ci``: runs resampled, then crops within each,
+defined on the page by ``spread_legend``): when the spread between runs is as wide as that interval, an interval over
+crops of one model understates the uncertainty of the study's numbers. S_G, one score per set of latents, has its
+rows too, with no interval over crops; ``s_g_spread_text`` sets its spread between runs against the spread between
+the translation seeds' sets within a run. ``claims_by_seed``: every claim of the claims page that
 the main results answer, judged on each training run's results alone by the page's rule (``studies.claims``), so a
 verdict that changes with the training seed is visible as such.
 """
@@ -19,9 +22,19 @@ from ..text import verb
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
-           "outlier_runs", "outlier_text", "OUTLIER_FACTOR"]
+           "outlier_runs", "outlier_text", "OUTLIER_FACTOR", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
+           "S_G_FACTOR", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
+SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
+POOLED_LEVEL = 0.95             # level of the interval over runs and crops (``two_level_ci``)
+POOLED_DRAWS = 4000             # its bootstrap draws
+S_G_FACTOR = 3.0                # S_G's runs spanning this many within-run standard deviations: the run decides it
+
+
+def pooled_column(level: float = POOLED_LEVEL) -> str:
+    """The spread table's column of the interval over runs and crops, named by its level."""
+    return f"{level:.0%} interval over runs and crops".replace("%", " %")
 
 
 def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
@@ -36,7 +49,8 @@ def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
     return out
 
 
-def two_level_ci(groups, *, n_boot: int = 4000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
+                 seed: int = 0) -> tuple[float, float]:
     """Percentile interval of the grand mean of ``groups`` (one array of crop values per training run) under a
     two-level bootstrap: draw the runs with replacement, then each drawn run's crops with replacement, and average
     the drawn runs' means. Its width carries the spread between runs as well as that between crops."""
@@ -53,10 +67,12 @@ def two_level_ci(groups, *, n_boot: int = 4000, level: float = 0.95, seed: int =
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.DataFrame:
+def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
     """One row per (method, metric): each run's mean over crops, the range and std (ddof 1) of those means, the
     median half-width of a run's 95 % bootstrap interval over crops, their ratio (range / half-width), and the 95 %
-    interval of the mean over runs and crops (``two_level_ci``)."""
+    interval of the mean over runs and crops (``two_level_ci``). A set-level metric (``SET_METRICS``: S_G, one
+    number per translation seed's set) gives each run's mean over its sets, their range and std, and NaN where an
+    interval over crops would stand (``s_g_spread`` compares it with the spread within a run instead)."""
     from ..metrics.intervals import bootstrap_ci
 
     arms = seed_arms(ds)
@@ -67,6 +83,10 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.
                 continue
             means, halves, groups = {}, [], []
             for k, sub in arms.items():
+                if metric in SET_METRICS:
+                    sets = np.asarray(sub[metric].sel({"method": method}).values, dtype=np.float64).ravel()
+                    means[k] = float(np.nanmean(sets)) if np.isfinite(sets).any() else np.nan
+                    continue
                 groups.append(crop_values(sub, metric, method))
                 ci = bootstrap_ci(groups[-1])
                 means[k] = ci.mean
@@ -74,17 +94,103 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS, digits: int = 3) -> pd.
             vals = np.array(list(means.values()), dtype=np.float64)
             if not np.isfinite(vals).any():
                 continue
-            half = float(np.nanmedian(halves))
+            half = float(np.nanmedian(halves)) if halves else np.nan
             rng = float(np.nanmax(vals) - np.nanmin(vals))
-            lo, hi = two_level_ci(groups)
+            lo, hi = two_level_ci(groups) if groups else (np.nan, np.nan)
             row = {"method": method, "metric": metric}
             row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
             row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
-                        "crop CI half-width": round(half, digits),
-                        "range / half-width": round(rng / half, 2) if half > 0 else np.nan,
-                        "95 % interval over runs and crops": f"[{lo:.{digits}f}, {hi:.{digits}f}]"})
+                        "crop CI half-width": round(half, digits) if np.isfinite(half) else np.nan,
+                        "range / half-width": round(rng / half, 2) if np.isfinite(half) and half > 0 else np.nan,
+                        pooled_column(): f"[{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite([lo, hi]).all()
+                        else np.nan})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def spread_shown(spread: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The spread table as the page shows it: numbers to ``digits`` decimals (the ratio to 2), a cell with no value
+    (S_G's interval over crops) as "—"."""
+    out = spread.astype(object).copy()
+    for col in spread.columns:
+        if pd.api.types.is_numeric_dtype(spread[col]):
+            d = 2 if col == "range / half-width" else digits
+            out[col] = [f"{v:.{d}f}" if pd.notna(v) else "—" for v in spread[col]]
+        else:
+            out[col] = [v if isinstance(v, str) or pd.notna(v) else "—" for v in spread[col]]
+    return out
+
+
+def spread_legend(ds: xr.Dataset, level: float = POOLED_LEVEL, n_boot: int = POOLED_DRAWS) -> str:
+    """Markdown: what the spread table's columns are, from the results: how many training runs and test crops the
+    interval over runs and crops rests on, at which level, and how it is drawn; and why S_G's rows have no interval."""
+    n_runs = ds.sizes.get("train_seed", 1)
+    crops = {k: len(crop_values(sub, SPREAD_METRICS[0], str(ds["method"].values[0]))) for k, sub in seed_arms(ds).items()}
+    n_crops = sorted(set(crops.values()))
+    crop_words = (f"{n_crops[0]} test crops" if len(n_crops) == 1 else
+                  f"{min(n_crops)} to {max(n_crops)} test crops")
+    n_sets = ds.sizes.get("seed", 1)
+    pct = f"{level * 100:g} %"
+    text = (f"For each method and metric: the mean under each of the {n_runs} training runs, the range and standard "
+            f"deviation of those {n_runs} means, the median half-width of one run's {pct} interval over crops, and "
+            f"the range over that half-width. The last column, *{pooled_column(level)}*, is a {pct} percentile "
+            f"interval of the mean over all {n_runs} runs and their {crop_words} each (a crop's value being its mean "
+            f"over the translation seeds that translated it): each of {n_boot} bootstrap draws picks {n_runs} runs "
+            "with replacement, then each picked run's crops with replacement, and averages the picked runs' means. It "
+            f"widens as the runs disagree, and with only {n_runs} runs to resample it can leave out the most extreme "
+            "run's own mean.")
+    if any(m in ds for m in SET_METRICS):
+        text += (f" S_G is one score per set of latents ({n_sets} sets per run, one per translation seed), so its rows "
+                 "give each run's mean over its sets, with no interval over crops, no ratio and no pooled interval "
+                 "(—); the sentence under the table sets its spread between runs against that between the sets of "
+                 "one run.")
+    return (text + " A ratio near or above 1 means that retraining the model moves the number as much as the "
+            "interval over crops allows: read such numbers in the other chapters with that spread in mind.")
+
+
+def s_g_spread(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """Per method whose S_G has not saturated at 0 in every set: the range of the runs' mean S_G, the standard
+    deviation between the sets of one run (ddof 1, median over runs), and their ratio; sorted by that ratio."""
+    if "s_g" not in ds or "train_seed" not in ds["s_g"].dims:
+        return pd.DataFrame(columns=["method", "range", "within-run std", "ratio"])
+    rows = []
+    for method in map(str, ds["method"].values):
+        v = ds["s_g"].sel({"method": method})
+        if not np.isfinite(v.values).any() or float(v.max()) < 0.5 * 10 ** -digits:
+            continue
+        means = v.mean([d for d in v.dims if d != "train_seed"], skipna=True).values
+        other = [d for d in v.dims if d != "train_seed"]
+        within = (float(np.nanmedian(v.std(other, ddof=1, skipna=True).values)) if other and
+                  all(v.sizes[d] > 1 for d in other) else np.nan)
+        rng = float(np.nanmax(means) - np.nanmin(means))
+        rows.append({"method": method, "range": rng, "within-run std": within,
+                     "ratio": rng / within if np.isfinite(within) and within > 0 else np.nan})
+    out = pd.DataFrame(rows, columns=["method", "range", "within-run std", "ratio"])
+    return out.sort_values("ratio", ascending=False, na_position="last").reset_index(drop=True)
+
+
+def s_g_spread_text(ds: xr.Dataset, digits: int = 3) -> str:
+    """Markdown: S_G's spread between training runs against that between the sets of one run, method by method
+    (``s_g_spread``), the largest named first; '' when S_G is not stored or has saturated for every method."""
+    t = s_g_spread(ds, digits)
+    if t.empty:
+        return ""
+    items = [f"`{r.method}` {r.range:.{digits}f} against {r[2]:.{digits}f}"
+             + (f" ({r.ratio:.1f} times)" if np.isfinite(r.ratio) else "") for r in t.itertuples(index=False)]
+    top = t.iloc[0]
+    text = ("S_G, one score per set: the range of the runs' means against the standard deviation between the sets of "
+            "one run (the translation seeds; median over runs), for each method whose S_G has not saturated at 0: "
+            + "; ".join(items) + ".")
+    strong = [r.method for r in t.itertuples(index=False) if np.isfinite(r.ratio) and r.ratio >= S_G_FACTOR]
+    if strong:
+        named = [f"`{m}`" for m in strong]
+        named = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+        text += (f" For {named}, the runs' means span at least {S_G_FACTOR:g} times "
+                 "that standard deviation: which training run made the model decides its S_G more than which set "
+                 "it translated.")
+    elif t["ratio"].notna().any() and (t["ratio"] < 1).all():
+        text += " For every method the runs' means span less than that standard deviation."
+    return text
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
@@ -138,6 +244,19 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
                      f"{ratio.max():.2f}); in {len(big)} of them the spread between runs is at least as wide as "
                      f"that half-width, so for those an interval over the crops of one model understates how "
                      f"uncertain the number is.")
+    sg = s_g_spread(ds)
+    if len(sg) and np.isfinite(sg["ratio"].iloc[0]):
+        top = sg.iloc[0]
+        v = ds["s_g"].sel({"method": top["method"]})
+        means = v.mean([d for d in v.dims if d != "train_seed"], skipna=True)
+        runs, vals = [int(k) for k in means["train_seed"].values], np.asarray(means.values, dtype=np.float64)
+        lo, hi = runs[int(np.nanargmin(vals))], runs[int(np.nanargmax(vals))]
+        zero = (" (the other chapters use training seed 0's models: its S_G here is the "
+                + ("highest" if hi == 0 else "lowest" if lo == 0 else "in between") + " of the runs')"
+                if 0 in runs else "")
+        lines.append(f"S_G, which has no interval over crops, moves most between runs for `{top['method']}`: from "
+                     f"{np.nanmin(vals):.3f} (training seed {lo}) to {np.nanmax(vals):.3f} (training seed {hi}), a "
+                     f"range {top['ratio']:.1f} times the standard deviation between the sets of one run{zero}.")
     return "\n\n".join(lines)
 
 
@@ -349,8 +468,12 @@ def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.Da
     rule = (f"a run whose mean lies outside each other run's 95 % interval over crops and at least {factor:g} times "
             "the metric's typical spread between runs from the other runs' mean, the typical spread being the median "
             "over methods of the range of the runs' means")
+    judged = ", ".join(m.upper() if m == "psnr" else m for m in SPREAD_METRICS if m in ds)
+    unjudged = (" S_G has no interval over crops, so the rule does not judge it; its spread is set out above."
+                if any(m in ds for m in SET_METRICS) else "")
     if out.empty:
-        return f"No training run moves far outside the others on any method and metric (rule: {rule})."
+        return (f"No training run moves far outside the others on any method and per-crop metric ({judged}; "
+                f"rule: {rule}).{unjudged}")
     lines = []
     for r in out.itertuples(index=False):
         name = r.metric.upper() if r.metric == "psnr" else r.metric
@@ -364,7 +487,7 @@ def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.Da
                      f"{r.gap:+.3f}{unit} from their mean, {abs(r.gap) / r[6]:.1f} times the typical spread of "
                      f"{r[6]:.3f}{unit}{crops}.")
     return ("**Runs far outside the others** (" + rule + "): the number of that method in the other chapters, which "
-            "use the seed-0 models, would read differently had the model been trained from that seed.\n\n"
+            f"use the seed-0 models, would read differently had the model been trained from that seed.{unjudged}\n\n"
             + "\n".join(f"- {line}" for line in lines))
 
 

@@ -4,6 +4,11 @@ Values are shown as a reader takes them in: a mapping as "key = value" with empt
 name (the checkpoint folder's content hash left off) and where its weights ship, a guidance schedule by the steps it
 guides, the package that ran the study from its source tree as such. Hashes and other provenance stay in the results
 file.
+
+The table keeps the stored keys as its row labels (code reads rows by key); what a reader sees (``reader_view``,
+applied by the chapters' table display through ``short_model_names``) names each row in words (``SETTING_NAMES``),
+gives the study parameter that sets it in a column of its own (the key a user types, only for a study's knobs), and
+writes step sizes and method labels as the rest of the book does (η_HF, "OVG + EDM").
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["settings_table", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
+__all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
            "plain_source",
            "versions_text", "SOURCE_TREE"]
 
@@ -22,6 +27,66 @@ _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "nu
 SOURCE_TREE = "from the source tree"   # the suite run from a checkout, not installed as a package
 _HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")
 _MISSING = "—"
+
+_SETTINGS = "settings of"        # DataFrame.attrs key that marks a settings table (value: the study's name)
+
+# Each stored setting by the name a reader reads (rows of the chapters' settings tables)
+SETTING_NAMES = {
+    "steps": "inversion and sampling steps", "main_steps": "steps of the main results", "steps_grid": "step counts",
+    "n_test": "test crops", "n_images": "test images", "n_latents": "latents inverted", "n_samples": "test inputs",
+    "n_reference": "reference images", "n_run": "runs", "timing_images": "test inputs timed",
+    "seed": "seed of the stochastic methods", "seeds": "seeds",
+    "ovg": "OVG step sizes", "methods": "methods (model, inversion, guidance)", "checkpoints": "models",
+    "models": "models", "model_factor": "SR factor of the model", "wavelet": "wavelet of the texture score",
+    "mu_hf": "texture score's reference log energy", "s_hf_unit": "texture score's pixel scale",
+    "s_hf_gain": "texture score's gain", "s_lf_kappa": "structure score's low-pass cutoff",
+    "s_lf_condition": "structure score's reference", "s_dc_definition": "decorrelation score",
+    "definition": "definition", "rule": "operating-point rule", "target_rule": "target",
+    "primary": "methods the rule compares", "grid": "step-size grid", "baseline_sources": "baselines' source",
+    "axes": "ablation axes", "band": "frequency band", "correlations": "correlations", "cost": "cost",
+    "d": "latent dimension", "ddim_time_s": "DDIM translation time (s)", "fid": "FID", "filters": "filters",
+    "gaussian": "Gaussian reference", "image_metrics": "image metrics", "inversion": "inversion",
+    "ms_ssim_config": "MS-SSIM scales", "pca": "PCA", "schedules": "OVG schedules", "space": "coordinates",
+    "latent": "latent space", "computed": "computed", "package versions": "package versions",
+}
+
+
+def setting_name(key) -> str:
+    """A stored setting's reader name (``SETTING_NAMES``); a row without one (an ablation arm's) as it is."""
+    return SETTING_NAMES.get(str(key), str(key))
+
+
+def _study_params(study) -> set:
+    from ..studies.registry import STUDIES
+
+    found = STUDIES.get(study) if isinstance(STUDIES, dict) else next((s for s in STUDIES if s.name == study), None)
+    return set(found.params) if found is not None else set()
+
+
+def _reader_value(text: str) -> str:
+    """A setting's value as the book writes it: OVG's step sizes by their symbols, methods by their names."""
+    from ..studies.method_labels import name_methods
+    from ..text import symbol
+
+    for key in ("eta_hf", "eta_lf"):
+        text = re.sub(rf"(?<![\w-]){key}(?![\w-])", symbol(key, "chart"), text)
+    return name_methods(text)
+
+
+def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """A settings table (``settings_table``) as a reader sees it: each row named in words, the study parameter that
+    sets it (its key, only where the study has such a parameter) beside the value, values in the book's notation. Any
+    other table unchanged."""
+    if _SETTINGS not in frame.attrs:
+        return frame
+    params = _study_params(frame.attrs[_SETTINGS])
+    keys = [str(k) for k in frame.index]
+    out = pd.DataFrame({"value": [_reader_value(str(v)) for v in frame["value"]],
+                        "parameter": [k if k in params else "" for k in keys]},
+                       index=pd.Index([setting_name(k) for k in keys], name="setting"))
+    if not any(out["parameter"]):
+        out = out.drop(columns="parameter")
+    return out
 
 
 def model_name(path) -> str:
@@ -37,7 +102,9 @@ def short_model_names(frame: pd.DataFrame) -> pd.DataFrame:
     """A table as a reader sees it: every cell, index label and column label that is a checkpoint folder (a path or
     name ending in the training cache's 12-digit content hash) shown by its model name (``model_name``); other values
     unchanged, and the table returned as it is when it names no such folder. The table itself (and the results it
-    came from) keeps the full names."""
+    came from) keeps the full names. A settings table is shown by ``reader_view``."""
+    frame = reader_view(frame)
+
     def short(v):
         return model_name(v) if isinstance(v, str) and _HASHED.match(Path(v.rstrip("/")).name) else v
 
@@ -289,4 +356,6 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     shown = versions_text(attrs.get("versions"))
     if shown:
         rows.append(("package versions", shown))
-    return pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
+    out = pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
+    out.attrs[_SETTINGS] = str(attrs.get("study", ""))
+    return out

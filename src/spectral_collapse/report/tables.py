@@ -13,8 +13,9 @@ import xarray as xr
 from ..reference import paper_counterpart, paper_rows
 from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "paper_comparison", "coincidence_note",
-           "control_rows", "copy_beats_every_method", "copy_against_methods", "control_notes", "METRIC_NAMES"]
+__all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
+           "coincidence_note", "control_rows", "copy_beats_every_method", "copy_against_methods", "control_notes",
+           "METRIC_NAMES"]
 
 METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
                 "s_dc": "S_DC", "s_g": "S_G"}
@@ -66,18 +67,29 @@ def copy_beats_every_method(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[str]:
     return out
 
 
+def failed_label(method: str, failed: int, n: int | None) -> str:
+    """A method's row label in a table of cells: the method, and where samples failed how many of how many
+    ("bdia (17 of 48 failed)"), said once for the row, since every metric of a method leaves out the same samples."""
+    if not failed:
+        return str(method)
+    return f"{method} ({failed} of {n + failed} failed)" if n is not None else f"{method} ({failed} failed)"
+
+
 def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, controls: bool = True) -> pd.DataFrame:
-    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean [95 % interval over test crops]', the failed
-    count and n where samples failed), in the dataset's method order, then the controls' rows (``control_rows``)."""
+    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean [95 % interval over test crops]', numbers
+    only), in the dataset's method order, then the controls' rows (``control_rows``). A method whose samples failed
+    says how many once, in its row label (``failed_label``); its cells are means over the samples kept."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = summary(ds, metrics)
-    failed = s["failed"] if "failed" in s else [0] * len(s)
-    n = s["n"] if "n" in s else [None] * len(s)
     lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
-    s["cell"] = [cell_text(m, d, failed=f, n=k, digits=digits, lo=a, hi=b)
-                 for m, d, f, k, a, b in zip(s["mean"], s["std"], failed, n, lo, hi)]
+    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) for m, d, a, b in zip(s["mean"], s["std"], lo, hi)]
     t = s.pivot(index="method", columns="metric", values="cell")
     t = t.reindex(index=[m for m in ds["method"].values if m in t.index], columns=[m for m in metrics if m in t.columns])
+    if "failed" in s:
+        # summary counts a method's failed samples once per method: every metric of the row shares them
+        per = s.drop_duplicates("method").set_index("method")
+        t.index = [failed_label(m, int(per.loc[m, "failed"]), int(per.loc[m, "n"]) if "n" in per else None)
+                   for m in t.index]
     extra = control_rows(ds, list(t.columns), digits) if controls else pd.DataFrame()
     return pd.concat([t, extra]) if len(extra) else t
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.method_labels import name_methods  # methods by their reader names; `label` in code stays
 from .latents import velocity_summary
 
 __all__ = ["HF", "LATE", "velocity_verdict", "positive_cells", "positive_cells_text", "vp_mean_rate",
@@ -68,7 +69,7 @@ def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
             + ("The sign therefore tells no method apart; the comparisons above do."
                if every else f"{', '.join(m for m in s.index if m not in below)} "
                              f"rise{'s' if len(s) - len(below) == 1 else ''} above it: see the cells above 0 below."))
-    return "\n\n".join(lines)
+    return name_methods("\n\n".join(lines))
 
 
 def positive_cells(ds: xr.Dataset) -> pd.DataFrame:
@@ -179,4 +180,5 @@ def positive_cells_text(ds: xr.Dataset) -> str:
                          "so each of their steps moves the mean further.")
     head = ("**Where the update power is above 0** (more power than unit white noise in the bin; red in the heatmaps, "
             "which leave out frequency 0, the bin of the state's mean):")
-    return head + "\n\n" + "\n".join(f"- {line}" for line in lines) + ("\n\n" + " ".join(notes) if notes else "")
+    return name_methods(head + "\n\n" + "\n".join(f"- {line}" for line in lines)
+                        + ("\n\n" + " ".join(notes) if notes else ""))

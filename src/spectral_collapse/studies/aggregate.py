@@ -40,7 +40,8 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     held = [str(v) for v in ds.data_vars if "seed" in ds[v].dims and "method" in ds[v].dims]
     unknown = [m for m in metrics if m not in ds and m not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric(s) {', '.join(map(repr, unknown))}; these results hold: {', '.join(held)}")
+        raise ValueError(f"unknown metric{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; these "
+                         f"results hold: {', '.join(held)}")
     if not any(m in ds for m in metrics):
         raise ValueError(f"none of the metrics {', '.join(metrics)} are in these results; they hold: {', '.join(held)}")
     rows = []

@@ -58,14 +58,15 @@ def ovg_for(spec, ctx, given, data) -> dict:
     op = ovg_setting(spec)
     if given is None or _from_sweep(op):
         return op
-    return calibrate_ovg(ctx, data, given, spec.profile, reason=op.get("source", ""))
+    return calibrate_ovg(ctx, data, given, spec.profile, reason=op.get("source", ""), dataset=spec.dataset)
 
 
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
-                  rule: str = "maximin") -> dict:
+                  rule: str = "maximin", dataset: str | None = None) -> dict:
     """{"eta_hf", "eta_lf", "per_base", "source"} chosen by the Pareto rule on ``n_images`` validation crops of
     ``data`` with the user's models ``given`` (see the module docstring); OVG_DEFAULTS, with the reason, when no
-    grid point is free of failed samples."""
+    grid point is free of failed samples. ``dataset``: the data as the study names it ("folder:/data/mine"), in
+    the source's words; else the loader's name."""
     from .pareto import pareto_results
 
     n = max(1, min(int(n_images), get_profile(profile).n_val))
@@ -74,8 +75,9 @@ def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images:
                         user_models=given.info, extend=EXTEND)
     choice = json.loads(ds.attrs.get("choices", "{}")).get("ovg")
     grid = json.loads(ds.attrs.get("grid", "{}"))
-    how = (f"{ds.attrs.get('n_images')} validation images of {getattr(data, 'name', 'the data')} with the given "
-           f"model, Pareto rule {rule} over eta_hf {grid.get('eta_hf')} x eta_lf {grid.get('eta_lf')}")
+    name = dataset or getattr(data, "name", "the data")
+    how = (f"{ds.attrs.get('n_images')} validation images of {name} with the given model, Pareto rule {rule} over "
+           f"eta_hf {grid.get('eta_hf')} x eta_lf {grid.get('eta_lf')}")
     why = f" ({reason})" if reason else ""
     if not choice:
         head, no_sweep = _default_reason(reason)

@@ -6,17 +6,19 @@ drift, "OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHI
 ``method_specs`` maps labels to those triples (with the baselines' settings where they differ from the authors'
 defaults), ``ovg_setting`` gives a study's OVG step sizes (the Pareto sweep's choice, else ``OVG_DEFAULTS``), and the
 label groups (``PAPER_LABELS``, ``BASELINE_LABELS``, ``STOCHASTIC``) say which labels a table shows and which draw
-randomly per seed.
+randomly per seed. ``METHOD_NAMES`` gives each label (and each control) the name a reader sees in charts and prose,
+``method_name`` looks one up.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import METHODS, get_method
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
-           "BASELINE_PARAMS", "method_specs", "ovg_setting"]
+           "BASELINE_PARAMS", "METHOD_NAMES", "method_name", "name_methods", "method_specs", "ovg_setting"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
@@ -31,6 +33,34 @@ OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
 # same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
 # label runs with the stable form's own defaults (guidance/ovg.py STABLE_*), not the study's eta_hf / eta_lf.
 STABLE_OVG_LABEL = "ovg_stable"
+
+# The name a reader sees for each label (as the paper and the glossary write them); the label itself is what a user
+# types (``methods=[...]``) and what the results store.
+METHOD_NAMES = {
+    "ddim": "DDIM", "taba": "TABA", "edm": "EDM", "ovg": "OVG", "ovg_taba": "OVG + TABA", "ovg_edm": "OVG + EDM",
+    STABLE_OVG_LABEL: "OVG (stable form)",
+    "null_class": "Null-Class", "direct_inversion": "DirectInversion", "renoise": "ReNoise", "edict": "EDICT",
+    "bdia": "BDIA",
+    "copy": "copy (control)", "ground_truth": "ground truth (control)",
+}
+
+
+def method_name(label) -> str:
+    """The reader's name of a method label ("ovg_edm" -> "OVG + EDM"); any other label as it is."""
+    return METHOD_NAMES.get(str(label), str(label))
+
+
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`|\]\([^)\n]*\)|<[^>\n]+>)", re.S)
+# a label on its own: not inside an identifier, a path or a checkpoint name ("ihc-sr-x4-edm-quick"); "copy" is a word
+_LABELS = re.compile(r"(?<![\w\-./])(" + "|".join(re.escape(k) for k in sorted(METHOD_NAMES, key=len, reverse=True)
+                                                  if k != "copy") + r")(?![\w\-/])")
+
+
+def name_methods(text: str) -> str:
+    """``text`` with each method label written by its reader name ("ovg_edm" -> "OVG + EDM"); code spans, link
+    targets and HTML tags unchanged."""
+    parts = _CODE.split(str(text))
+    return "".join(p if i % 2 else _LABELS.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
 
 
 # Baseline settings of the translation studies where they differ from the authors' defaults:

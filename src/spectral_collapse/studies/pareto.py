@@ -348,7 +348,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
     point diverged)."""
     where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
     # the text starts with "defaults": readers of a source (studies.calibrate, the chapters) test for it
-    defaults = "defaults (the suite's step sizes, tuned on ihc-sr with its quick eps model)"
+    defaults = "defaults (the suite's fallback step sizes, not a Pareto sweep's choice)"
     if ds is None:
         return {**OVG_DEFAULTS, "source": f"{defaults}: no Pareto sweep stored{where}"}
     other = _other_setting(ds, spec)

@@ -212,7 +212,8 @@ def make_spec(study: str, params: Mapping[str, Param], *, dataset: Any, profile:
 
     unknown = sorted(set(raw) - set(params))
     if unknown:
-        raise TypeError(f"{study} has no parameter(s) {', '.join(map(repr, unknown))}; its parameters: "
+        raise TypeError(f"{study} has no parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+                        "its parameters: "
                         f"dataset, profile, {', '.join(params)}")
     dataset = Param("str", optional=False).parse("dataset", dataset)
     profile = Param("str", optional=False).parse("profile", profile)

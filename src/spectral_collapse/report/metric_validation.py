@@ -1,0 +1,186 @@
+"""What the metric-validation chapter says (paper App. B.4, Figs. 9, 11-12, 14): the spectrum slopes and the wavelet
+they pick, S_HF of Fourier-filtered real images, the points the metrics' correlations run over, which image metrics
+could be computed, and the verdict paragraph.
+
+A correlation the paper calls strong is read by the claims' three-way rule (``studies.verdicts.correlation_verdict``:
+r beyond 0.5 with a Fisher-z interval excluding 0 holds, an interval wholly short of 0.5 does not hold, else
+inconclusive) over one point per distinct method, as the claims page counts them. A metric that is 1 minus another on
+every run (S_G and the KS distance D) is shown once, with the relation said once (``complements``).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..metrics.spectral import wavelet_order
+
+__all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
+           "complements_text", "metric_status", "metric_validation_verdict"]
+
+
+def _agrees(flag: bool) -> str:
+    return "agrees" if flag else "does not agree"
+
+
+def slope_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Spectrum slope per domain and the wavelet sym⌈|slope|⌉ it picks."""
+    return pd.DataFrame({"slope": ds["slope"].values,
+                         "wavelet sym⌈|s|⌉": [wavelet_order(s) for s in ds["slope"].values]},
+                        index=pd.Index(ds["domain"].values, name="domain"))
+
+
+def filter_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Mean S_HF of the filtered held-out images: cutoffs as rows, the two filters as columns."""
+    t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
+    t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
+    return t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
+
+
+def metric_points(ds: xr.Dataset) -> pd.DataFrame:
+    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
+    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
+    pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
+    pts = pts.loc[:, pts.notna().any()]
+    pts.insert(0, "seed", ds["point_seed"].values)
+    pts.insert(0, "method", ds["point_method"].values)
+    return pts
+
+
+POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
+                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "KS D", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
+                 "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
+
+
+def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
+    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
+    names as headers; a metric that is 1 minus another on every run (``complements``) is shown once."""
+    from ..studies.metric_validation import method_points
+
+    pts = metric_points(ds)
+    twins = complements(pts)
+    cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
+    per = method_points(pts, cols).round(digits)
+    per.index.name = "method"
+    return per.rename(columns=POINT_HEADERS)
+
+# What a metric left out as another's complement is, for the sentence that says the relation.
+_MEANING = {"ks_d": "the Kolmogorov–Smirnov distance of the latents' ‖x_T‖² from χ²(d), Eq. 32"}
+
+
+def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
+    """{metric: its twin} for each metric column of ``points`` (``metric_points``) that equals 1 minus another on
+    every run where both are finite (two runs at least): S_G is 1 − KS D by definition (Eq. 33), one quantity under two
+    names. The twin kept is the one ``POINT_HEADERS`` lists first (the paper's metrics before their by-products)."""
+    order = {k: i for i, k in enumerate(POINT_HEADERS)}
+    cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
+    out: dict[str, str] = {}
+    for i, kept in enumerate(cols):
+        if kept in out:
+            continue
+        a = points[kept].astype(float).to_numpy()
+        for other in cols[i + 1:]:
+            b = points[other].astype(float).to_numpy()
+            both = np.isfinite(a) & np.isfinite(b)
+            if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
+                out[other] = kept
+    return out
+
+
+def complements_text(ds: xr.Dataset) -> str:
+    """Markdown: the metrics shown once because one is 1 minus the other on every run (``complements``), with the
+    relation said once ("S_G = 1 − KS D on every run ..."); '' when there are none or no points are stored."""
+    if not {"points", "point_method", "metric"} <= set(ds.variables) or ds.sizes.get("point", 0) == 0:
+        return ""
+    twins = complements(metric_points(ds))
+    if not twins:
+        return ""
+    said = "; ".join(f"{POINT_HEADERS.get(k, k)} = 1 − {POINT_HEADERS.get(d, d)}"
+                     + (f" ({POINT_HEADERS.get(d, d)}: {_MEANING[d]})" if d in _MEANING else "")
+                     for d, k in twins.items())
+    gone = ", ".join(POINT_HEADERS.get(d, d) for d in twins)
+    return (f"{said} on every run, so the two are one quantity under two names: the table and the heat map show "
+            f"{', '.join(dict.fromkeys(POINT_HEADERS.get(k, k) for k in twins.values()))} only, and {gone} "
+            f"(whose correlations are the same with the sign flipped) is left out.")
+
+
+def metric_status(ds: xr.Dataset) -> str:
+    """Which image metrics could be computed (a Markdown list): LPIPS, FID / KID and the MS-SSIM configuration."""
+    try:
+        cfg = json.loads(ds.attrs.get("ms_ssim_config", "{}")) or {}
+    except (TypeError, ValueError):
+        cfg = {}
+    ms = (f"{cfg.get('scales')} scales, {'standard' if cfg.get('standard') else 'reduced (non-standard) configuration'}"
+          if cfg else "not computed")
+    from ..metrics.weights import is_unavailable, offline_note, plain_status
+
+    stored = {"LPIPS": ds.attrs.get("lpips_status"), "FID / KID": ds.attrs.get("fid_status")}
+    note = offline_note(stored)
+    return ("".join(f"- {m}: {'not computed (below)' if is_unavailable(r) else plain_status(r)}\n"
+                    for m, r in stored.items()) + f"- MS-SSIM: {ms}\n"
+            + (f"\n{note}\n" if note else ""))
+
+
+def _corr(ds, a, b) -> float:
+    if a in ds["metric_a"].values and b in ds["metric_b"].values:
+        return float(ds["pearson"].sel(metric_a=a, metric_b=b))
+    return float("nan")
+
+
+def _strong_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[str, str | None]:
+    """Pearson r of ``a`` and ``b`` with its 95 % Fisher-z interval and the claims' three-way verdict on "strongly
+    positively correlated" (``verdicts.correlation_verdict``: r >= 0.5 with the interval above 0 holds, the interval
+    wholly below 0.5 does not hold, else inconclusive): (numbers in words, verdict; None when r is undefined).
+
+    Over one point per distinct method, the mean of its seeds' runs (methods with the same values, coinciding ones,
+    once), as the claims page counts them; results without per-run points give the stored r over their runs."""
+    from ..studies.verdicts import correlation_verdict, fisher_interval
+
+    name = f"r({a.upper()}, {b.upper()})"
+    if {"points", "point_method", "metric"} <= set(ds.variables) and {a, b} <= set(map(str, ds["metric"].values)):
+        pts = metric_points(ds)[["method", a, b]]
+        pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
+        per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+        ok = len(per) >= 3 and per[a].nunique() > 1 and per[b].nunique() > 1
+        r = float(np.corrcoef(per[a], per[b])[0, 1]) if ok else float("nan")
+        n, unit = len(per), "distinct methods"
+    else:
+        r, n, unit = _corr(ds, a, b), int(ds.sizes.get("point", 0)), "runs"
+    if not np.isfinite(r):
+        return f"{name} = undefined (a metric missing or constant)", None
+    lo, hi = fisher_interval(r, n)
+    said = f"{name} = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] over {n} {unit}".replace("-", "−")
+    return said, correlation_verdict(r, lo, hi, +1, 0.5)
+
+
+def metric_validation_verdict(ds: xr.Dataset) -> str:
+    """The chapter's paragraph: the paper's claims (App. B.4), our slope, filtered S_HF and correlations, agrees or not."""
+    slope = float(ds["slope"].sel(domain="target"))
+    low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out")
+    high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out")
+    base = float(ds["unfiltered_s_hf"].mean())
+    stable = float(np.abs(high - base).max()) < 0.1
+    drops = float(low.min()) < base - 0.2
+    if ds.sizes.get("point", 0) == 0:
+        corr = (f"the correlations are missing ({ds.attrs.get('correlations', 'no main results')})",
+                "strong positive correlations: not tested (no main results)")
+    else:
+        (t1, v1), (t2, v2) = _strong_correlation(ds, "s_dc", "s_g"), _strong_correlation(ds, "s_hf", "s_dc")
+        per = "; a method's point is the mean of its seeds' runs" if "distinct methods" in t1 + t2 else ""
+        corr = (f"{t1}, {t2} (95 % Fisher-z intervals{per})",
+                "strong positive correlations by the claims' rule (r beyond 0.5 with the interval above 0): "
+                f"S_DC with S_G {v1}, S_DC with S_HF {v2}" if v1 and v2 else
+                "strong positive correlations: not tested (a correlation is undefined)")
+    return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
+            "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
+            "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
+            f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
+            f"{base:.3f}, with low frequencies removed {float(high.min()):.3f}-{float(high.max()):.3f}, with high "
+            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; {corr[0]}. Slope in the paper's "
+            f"range, so the paper's wavelet ({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
+            f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies: "
+            f"{_agrees(stable)}; S_HF sensitive "
+            f"to high frequencies: {_agrees(drops)}; {corr[1]}.")

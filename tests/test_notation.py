@@ -1,0 +1,261 @@
+"""One notation across the book: typeset metric symbols, a true × in ratios and factors, reader names for methods
+and parameters.
+
+The executed chapters (book/studies/*.ipynb: their Markdown cells, their Markdown, HTML and SVG outputs) and the
+generated front pages (book/_generated/*.md) are scanned for
+- a plain metric or step-size symbol ("S_HF", "eta_LF") outside code and maths (``text.SYMBOLS``);
+- a ratio or factor written with the letter x ("1.9x", "x4") outside code and identifiers ("ihc-sr-x4");
+- a raw method label ("ovg_edm", ``studies.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
+  study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``report.settings``) outside
+  code, and in charts (SVG text) a raw method label where its reader name belongs.
+Every list of symbols and keys comes from the code's registries. The chapters whose notebooks and report modules
+this test's strict part covers are ``STRICT``; the other pages are scanned too and their places listed (xfail).
+"""
+from __future__ import annotations
+
+import functools
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from spectral_collapse.text import (SYMBOLS, TIMES, factor, notation, plain_symbols, symbol, times)
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+STRICT = ("model_quality", "benchmarks", "cost")     # chapters held to the notation here
+
+
+# --- the keys, from the registries ---------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def method_keys() -> tuple[str, ...]:
+    from spectral_collapse.studies.method_labels import METHOD_NAMES
+
+    # "copy" is also an English word; the other labels (and controls) are identifiers
+    return tuple(k for k, name in METHOD_NAMES.items() if k != name and k != "copy")
+
+
+@functools.lru_cache(maxsize=None)
+def parameter_keys() -> tuple[str, ...]:
+    """Identifier-like keys (with an underscore): study parameters, metric keys, stored settings."""
+    from spectral_collapse.metrics import METRICS
+    from spectral_collapse.report.settings import SETTING_NAMES
+    from spectral_collapse.studies.registry import STUDIES
+
+    studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
+    keys = {k for s in studies for k in s.params} | set(METRICS) | set(SETTING_NAMES)
+    return tuple(sorted((k for k in keys if "_" in k), key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _word(key: str) -> re.Pattern:
+    # a key on its own: not part of a longer identifier, a file name, a path or a checkpoint name ("ihc-sr-x4-edm")
+    return re.compile(rf"(?<![\w\-./=]){re.escape(key)}(?![\w\-/(]|\.\w)")
+
+
+# --- what a reader reads --------------------------------------------------------------------------------------------
+
+# code, maths, link targets, MyST roles and directives' arguments, HTML tags
+_MD_KEEP = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[^>\n]+>", re.S)
+_HTML_DROP = re.compile(r"<(code|pre|style|script|kbd|tt)\b[^>]*>.*?</\1>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+_SVG_TEXT = re.compile(r"<text\b[^>]*>([^<]*(?:<tspan\b[^>]*>[^<]*</tspan>[^<]*)*)</text>", re.S)
+_TIMES_AFTER = re.compile(r"(?<![\w.\-])\d+(\.\d+)?x\b(?![\-])|(?<=\d\])x\b(?![\-])")   # "1.9x", "[1.8-2.0]x"
+# "x0" names x0-prediction, "x86" and "x64" processors
+_TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)[1-9]\d*\b(?!\.\d)")
+
+
+_MD_KEY_CELL = re.compile(r"(?<=\|)[ \t]*[a-z]+(?:_[a-z0-9]+)+[ \t]*(?=\|)")
+
+
+def md_text(source: str) -> str:
+    """Markdown as a reader reads it, without code and maths; a table cell that holds only a parameter key (a
+    parameters table's first column) counts as code, a method label does not."""
+    source = _MD_KEY_CELL.sub(lambda m: m.group(0) if _is_method(m.group(0).strip()) else " ", source)
+    return _MD_KEEP.sub(" ", source)
+
+
+_KEY_CELL = re.compile(r"<td>\s*[a-z]+(?:_[a-z0-9]+)+\s*</td>")
+
+
+def html_text(source: str) -> str:
+    """An HTML output's text without code; a table cell that holds only a key (a settings table's "parameter"
+    column, which names the key a user types) counts as code."""
+    source = _KEY_CELL.sub(lambda m: m.group(0) if _is_method(m.group(0)[4:-5].strip()) else "<td></td>", source)
+    return html.unescape(_TAG.sub(" ", _HTML_DROP.sub(" ", source)))
+
+
+def _is_method(key: str) -> bool:
+    return key in method_keys()
+
+
+def offences(text: str, *, charts: bool = False) -> list[str]:
+    """Each place in reader text (code and maths already taken out) that breaks the notation, with some context."""
+    found = []
+
+    def note(kind, m):
+        a, b = max(0, m.start() - 40), min(len(text), m.end() + 40)
+        found.append(f"{kind} {m.group(0)!r}: …{' '.join(text[a:b].split())}…")
+
+    for key, (_, _, plain, _) in SYMBOLS.items():
+        if not charts:
+            for m in re.finditer(rf"(?<![\w\\]){re.escape(plain)}(?![\w}}])", text):
+                note("plain symbol", m)
+    for rx in (_TIMES_AFTER, _TIMES_BEFORE):
+        for m in rx.finditer(text):
+            note("x for ×", m)
+    for key in method_keys():
+        for m in _word(key).finditer(text):
+            note("method label", m)
+    if not charts:
+        for key in parameter_keys():
+            for m in _word(key).finditer(text):
+                note("raw key", m)
+    return found
+
+
+def chapter_places(path: Path) -> list[str]:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    places = []
+    for i, cell in enumerate(nb.cells):
+        texts = []
+        if cell.cell_type == "markdown":
+            texts.append(("markdown cell", md_text(cell.source), False))
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "text/markdown" in data:
+                texts.append(("markdown output", md_text(str(data["text/markdown"])), False))
+            elif "text/html" in data:
+                texts.append(("HTML output", html_text(str(data["text/html"])), False))
+            if "image/svg+xml" in data:
+                labels = " | ".join(html.unescape(_TAG.sub("", t)) for t in _SVG_TEXT.findall(str(data["image/svg+xml"])))
+                texts.append(("chart", labels, True))
+        for kind, text, chart in texts:
+            places += [f"{path.name} cell {i} ({kind}): {o}" for o in offences(text, charts=chart)]
+    return places
+
+
+def _html_symbol(place: str) -> bool:
+    """A plain symbol in a displayed table: its typeset form (S<sub>HF</sub>, ``text.symbol(key, "html")``) needs
+    the chapters' table display (pipeline.notebook) to pass its HTML through ``text.notation(html, "html")``."""
+    return "(HTML output): plain symbol" in place
+
+
+def page_places(path: Path) -> list[str]:
+    return [f"{path.relative_to(BOOK)}: {o}" for o in offences(md_text(path.read_text(encoding="utf-8")))]
+
+
+# --- the helpers ----------------------------------------------------------------------------------------------------
+
+def test_symbols_have_one_form_per_medium():
+    assert symbol("s_hf") == "$S_{HF}$" and symbol("s_g") == "$S_G$" and symbol("eta_lf") == r"$\eta_{LF}$"
+    assert symbol("s_dc", "html") == "S<sub>DC</sub>" and symbol("eta_hf", "chart") == "η_HF"
+    with pytest.raises(ValueError, match="s_hf"):
+        symbol("s_xx")
+    assert times(1.904) == f"1.90{TIMES}" and times(float("nan")) == "nan" and factor(4) == f"{TIMES}4"
+
+
+def test_notation_typesets_symbols_and_times_but_leaves_code_maths_and_identifiers():
+    text = ("S_HF and S_G rise; OVG costs 1.9x DDIM (2.81 [2.75-2.90]x a step) at x4 (ihc-sr-x4, ddim_x1.15, s_hf_unit, x0 arm), factors x8-x16, "
+            "a 32 x 32 crop on x86; `S_HF` and $S_{LF}$ stay, so does [a](page_2x.md).")
+    out = notation(text)
+    assert out.startswith("$S_{HF}$ and $S_G$ rise") and f"1.9{TIMES} DDIM (2.81 [2.75-2.90]{TIMES} a step) at {TIMES}4" in out
+    assert "(ihc-sr-x4, ddim_x1.15, s_hf_unit, x0 arm)" in out and f"{TIMES}8–{TIMES}16" in out and f"32 {TIMES} 32 crop on x86" in out
+    assert "`S_HF`" in out and "$S_{LF}$" in out and "(page_2x.md)" in out
+    assert plain_symbols(out) == [] and plain_symbols(text) == ["S_HF", "S_G"]
+    assert notation(text, "chart").startswith("S_HF and S_G rise")
+    assert notation(out) == out   # idempotent
+
+
+def test_the_scanner_finds_each_kind_of_offence_and_passes_the_fixed_text():
+    bad = "OVG + EDM (ovg_edm) scores S_HF 0.8 at 2.5x the cost; eta_hf 1e-06, n_images 12."
+    assert offences("a step [2.1-2.3]x DDIM's")
+    kinds = {o.split(" '")[0] for o in offences(md_text(bad))}
+    assert kinds == {"method label", "plain symbol", "x for ×", "raw key"}
+    good = "OVG + EDM scores $S_{HF}$ 0.8 at 2.5× the cost; `eta_hf` 1e-06 on ihc-sr-x4-edm-quick."
+    assert offences(md_text(good)) == []
+    assert offences(html_text("<td>S<sub>HF</sub></td><td><code>ovg_edm</code></td>")) == []
+    assert offences("DDIM | ovg_edm | 0.5", charts=True)
+
+
+def test_method_names_cover_every_label_and_read_in_legends():
+    import altair as alt
+    import pandas as pd
+
+    from spectral_collapse.plotting.palette import METHOD_COLORS, method_color, method_dash, method_shape
+    from spectral_collapse.studies.method_labels import (BASELINE_LABELS, METHOD_NAMES, PAPER_LABELS,
+                                                         STABLE_OVG_LABEL, method_name)
+
+    assert set(PAPER_LABELS) | set(BASELINE_LABELS) | {STABLE_OVG_LABEL} | set(METHOD_COLORS) <= set(METHOD_NAMES)
+    assert method_name("ovg_edm") == "OVG + EDM" and method_name("arm 2") == "arm 2"
+    df = pd.DataFrame({"method": ["ddim", "ovg_edm", "arm 2"], "v": [1.0, 2.0, 3.0]})
+    chart = alt.Chart(df).mark_point().encode(x="v:Q", y="method:N", color=method_color(df["method"]),
+                                              shape=method_shape(df["method"]), strokeDash=method_dash(df["method"]))
+    vl_convert = pytest.importorskip("vl_convert")
+    svg = vl_convert.vegalite_to_svg(chart.to_dict())
+    labels = [html.unescape(t) for t in _SVG_TEXT.findall(svg)]
+    assert {"DDIM", "OVG + EDM", "arm 2"} <= set(labels) and not {"ddim", "ovg_edm"} & set(labels)
+    off = alt.Chart(df).mark_point().encode(x="v:Q", color=method_color(df["method"], legend=None))
+    assert off.to_dict()["encoding"]["color"]["legend"] is None
+
+
+def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them():
+    import xarray as xr
+
+    from spectral_collapse.report.settings import SETTING_NAMES, settings_table, short_model_names
+
+    ds = xr.Dataset(attrs={"study": "pareto", "n_images": 12, "s_hf_unit": "uint8", "steps": 50,
+                           "methods": '[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm"}]',
+                           "ovg": '{"eta_hf": 1e-06, "eta_lf": 0.01, "source": "defaults"}'})
+    t = settings_table(ds, ("n_images", "s_hf_unit", "steps", "ovg", "methods"))
+    assert t.loc["n_images", "value"] == "12"          # code reads the rows by their keys
+    shown = short_model_names(t)                       # what the chapters display
+    assert list(shown.index) == [SETTING_NAMES[k] for k in ("n_images", "s_hf_unit", "steps", "ovg", "methods")]
+    assert shown.loc[SETTING_NAMES["n_images"], "parameter"] == "n_images"   # a knob of the study: the key to set
+    assert shown.loc[SETTING_NAMES["s_hf_unit"], "parameter"] == ""          # a stored setting: no key to type
+    assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 1e-06, η_LF 0.01")
+    assert shown.loc[SETTING_NAMES["methods"], "value"].startswith("OVG + EDM: Euler")
+    assert offences(html_text(shown.to_html())) == [], offences(html_text(shown.to_html()))
+
+
+# --- the book -------------------------------------------------------------------------------------------------------
+
+def _strict_chapters() -> list[Path]:
+    return [p for p in _notebooks() if any(p.stem.startswith(s + "-") for s in STRICT)]
+
+
+def _notebooks() -> list[Path]:
+    """The executed chapters (not the hidden copies a running execution writes beside them)."""
+    return [p for p in sorted((BOOK / "studies").glob("*.ipynb")) if not p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("path", _strict_chapters(), ids=lambda p: p.stem)
+def test_chapter_uses_one_notation(path):
+    places = [p for p in chapter_places(path) if not _html_symbol(p)]
+    assert not places, "\n".join(places)
+
+
+@pytest.mark.xfail(strict=False, reason="pipeline/notebook.py's DataFrame display escapes HTML: S_HF in a table "
+                                        "cell reads as typed until it passes its HTML through text.notation(..., 'html')")
+@pytest.mark.parametrize("path", _strict_chapters(), ids=lambda p: p.stem)
+def test_chapter_tables_typeset_symbols(path):
+    places = [p for p in chapter_places(path) if _html_symbol(p)]
+    assert not places, "\n".join(places)
+
+
+def _other_pages() -> list[Path]:
+    strict = set(_strict_chapters())
+    return ([p for p in _notebooks() if p not in strict]
+            + sorted((BOOK / "_generated").glob("*.md")))
+
+
+@pytest.mark.xfail(strict=False, reason="chapters and front pages written by other report modules and notebooks "
+                                        "(listed in the failure); each place is named with its text")
+@pytest.mark.parametrize("path", _other_pages(), ids=lambda p: p.name)
+def test_other_page_uses_one_notation(path):
+    places = chapter_places(path) if path.suffix == ".ipynb" else page_places(path)
+    assert not places, "\n".join(places)
