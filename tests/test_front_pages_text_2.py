@@ -119,3 +119,13 @@ def test_conclusions_do_not_repeat_the_introduction():
     assert _key_hits(_generated("conclusions.md")) == []
     for head in ("## What the evidence supports", "## Limits of this evidence, in numbers"):
         assert head in page
+
+
+def test_conclusions_name_a_claims_place_once():
+    """A claim whose title already ends in where the paper makes it ("... (Table 1)") is not followed by the same
+    place again."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "book" / "_generated" / "conclusions.md").read_text()
+    assert not re.search(r"\(([^()]+)\)\*\* \(\1\)", page) and not re.search(r"\(([^()]+)\) \(\1\)", page)

@@ -310,7 +310,8 @@ def conclusions_markdown(ev: Evidence) -> str:
     by_key = {cl.key: cl for cl in CLAIMS}
 
     def line(r, extra: str = "") -> str:
-        return f"- **{r['title']}** ({r['where']}): {deciding_evidence(r['verdict'], r['our numbers'])}{extra}."
+        where = "" if f"({r['where']})" in r["title"] else f" ({r['where']})"  # a title may already name it
+        return f"- **{r['title']}**{where}: {deciding_evidence(r['verdict'], r['our numbers'])}{extra}."
 
     out = []
     held, failed = c[c["verdict"] == HOLDS], c[c["verdict"] == FAILS]
