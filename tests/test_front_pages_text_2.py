@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.report.answers import (deciding_evidence, glossary_links, internal_keys, reader_names)
+from spectral_collapse.report.claims_page import (deciding_evidence, glossary_links, internal_keys, reader_names)
 from spectral_collapse.studies.claims import CLAIMS, FAILS, HOLDS, INCONCLUSIVE
 from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS, STABLE_OVG_LABEL
 

@@ -229,7 +229,7 @@ def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
 
 def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
     """Counts come from the stored results: crops and seeds per cell, failed samples, datasets apart when they differ."""
-    from spectral_collapse.report.answers import claims_markdown as claims_fragment
+    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
     from spectral_collapse.studies.samples import sample_size
 
     sr = main_ds("ihc-sr")
@@ -261,7 +261,7 @@ def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
 def test_claims_page_has_one_section_per_claim_and_no_history(tmp_path):
     """The claims page states each claim's current verdict once; earlier verdicts live in version control, not on
     the page."""
-    from spectral_collapse.report.answers import claims_markdown as claims_fragment
+    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
 
     c = claims_for(tmp_path, good=True)
     page = claims_fragment(S.load_evidence(tmp_path / "good", "quick"))

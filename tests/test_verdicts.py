@@ -278,7 +278,7 @@ def test_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
 
 
 def test_pages_count_the_four_verdicts_in_the_same_words():
-    from spectral_collapse.report.answers import claims_markdown as claims_fragment
+    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
     from spectral_collapse.report.answers import conclusions_markdown
 
     ddim = base()

@@ -17,7 +17,8 @@ from ..reference import paper_tables
 from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, scorecard)
-from ..report.answers import answers_markdown, claims_markdown, conclusions_markdown
+from ..report.answers import answers_markdown, conclusions_markdown
+from ..report.claims_page import claims_markdown
 from ..studies.store import load_results, results_path
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",

@@ -1,0 +1,195 @@
+"""The claims page, written from the stored results in the reader's names: each of the paper's claims with our
+verdict, the comparison it rests on and that comparison's 95 % interval, the rule and the sample, and a note for a
+metric a claim names that our results lack. Its helpers (``reader_names``, ``glossary_links``, ``deciding_evidence``)
+also serve the conclusions page (``report.answers``).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..studies.claims import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
+from ..studies.scorecard import Evidence
+from ..studies.verdicts import tally_text
+
+__all__ = ["claims_markdown", "reader_names", "internal_keys", "deciding_evidence", "glossary_links"]
+
+
+def _key_names() -> dict[str, str]:
+    """The internal keys a claim's numbers carry, each with the name the pages use: the method labels of the
+    studies (``method_labels.METHOD_NAMES``, the controls left out: "copy" is also an English word), the metric
+    columns of the metrics registry (``verdicts.label``), the PCA study's noise series and the backbone keys."""
+    from ..metrics import METRICS
+    from ..studies.method_labels import METHOD_NAMES
+    from ..studies.verdicts import label
+
+    names = {k: v for k, v in METHOD_NAMES.items() if k not in ("copy", "ground_truth")}
+    names.update({m: label(m) for m in METRICS if m != label(m)})
+    names.update({"gaussian": "Gaussian noise", "unet": "U-Net", "dit": "DiT"})
+    return names
+
+
+def internal_keys() -> list[str]:
+    """The keys a reader must not meet on the front pages: the method labels and metric columns, and the claims'
+    own keys (those that are not also English words, such as "space" or "backbone")."""
+    from ..studies.claims import CLAIMS
+
+    claims = {c.key for c in CLAIMS if re.search(r"[_\d]", c.key)}
+    return sorted({*_key_names(), *claims} - {"pca", "gaussian", "unet", "dit"})
+
+
+def reader_names(text: str) -> str:
+    """``text`` with every internal key written as the pages name it ("S_DC(ddim)" -> "S_DC(DDIM)", "ovg_edm" ->
+    "OVG + EDM", "s_hf: 62.5%" -> "S_HF: 62.5%"). A key inside a longer name (a model folder such as
+    ihc-sr-x4-eps-dit-quick, a path, a code span) is left as it is."""
+    names = _key_names()
+    keys = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w\-./`{{<])({keys})(?![\w\-/`}}>])")
+    parts = re.split(r"(`[^`\n]*`)", text)  # code spans as typed
+    return "".join(p if p.startswith("`") else pattern.sub(lambda m: names[m.group(1)], p) for p in parts)
+
+
+# jargon of the claims' numbers -> (its glossary term, the words to link); linked at its first use on the page
+_JARGON = (("k90", "k90", "k90"), ("coinciding with another method", "Coinciding methods", "coinciding"),
+           ("Fisher-z interval", "Fisher-z interval", "Fisher-z interval"),
+           ("OVG (stable form)", "ovg_stable", "OVG (stable form)"),
+           ("distinct comparisons", "Distinct comparison", "distinct comparisons"))
+
+
+def glossary_links(text: str) -> str:
+    """``text`` with the first use of each jargon word linked to its glossary entry (``book/glossary.md``)."""
+    for phrase, term, words in _JARGON:
+        i = text.find(phrase)
+        if i >= 0:
+            linked = phrase.replace(words, f"{{term}}`{words} <{term}>`", 1)
+            text = text[:i] + linked + text[i + len(phrase):]
+    return text
+
+
+def _parts(detail: str) -> list[str]:
+    """A finding's detail cut into its comparisons: the text after "N of M hold: " split at the semicolons that
+    are not inside brackets."""
+    body = re.sub(r"^\d+ of \d+ (testable )?hold[^:]*: ", "", detail)
+    out, depth, cur = [], 0, ""
+    for ch in body:
+        depth += ch in "([" and 1 or 0
+        depth -= ch in ")]" and 1 or 0
+        if ch == ";" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts, merged, carry = [p for p in [*out, cur.strip()] if p], [], ""
+    for i, p in enumerate(parts):  # a piece without a verdict arrow belongs to the comparison after it
+        if " → " not in p and i < len(parts) - 1:
+            carry += p + "; "
+        else:
+            merged.append(carry + p)
+            carry = ""
+    return merged
+
+
+def _bare(part: str) -> str:
+    """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays)."""
+    part = part.split(" → ")[0]
+    while True:
+        cut = re.sub(r" \([^()]*\)", "", part)
+        if cut == part:
+            return part.strip()
+        part = cut
+
+
+def deciding_evidence(verdict: str, detail: str) -> str:
+    """The comparison a verdict rests on, short: for "does not hold" or "inconclusive" the first comparison that
+    reads so, for "holds" the first of those that hold, with its 95 % interval where it has one (said in words when
+    it has none), and how many comparisons there are."""
+    if verdict == UNTESTABLE:
+        return detail
+    parts = _parts(detail)
+    want = {FAILS: f"→ {FAILS}", INCONCLUSIVE: f"→ {INCONCLUSIVE}"}.get(verdict, f"→ {HOLDS}")
+    pick = next((p for p in parts if want in p), parts[0])
+    text = _bare(pick)
+    if "[" not in text:
+        text += " (means only, no interval)"
+    n = sum(" → " in p for p in parts)  # notes after the comparisons carry no verdict of their own
+    unit = "metrics" if re.match(r"[\w-]+: [\d.]+%", text) else "comparisons"  # a share per metric
+    return text if n <= 1 else f"{text} (1 of {n} {unit})"
+
+
+def _missing_metrics(statement: str, detail: str, reads: tuple[str, ...], ev: Evidence) -> str:
+    """A sentence for each metric the claim's statement names that our per-metric numbers leave out (the study the
+    claim reads does not store it), saying which stored results do hold it; "" when none is missing, or when the
+    numbers are not per metric (a correlation, a PCA)."""
+    from ..studies.evidence import METRICS as EVIDENCE_METRICS
+    from ..studies.samples import STUDY_NAMES
+    from ..studies.verdicts import label
+
+    if detail.startswith("Pearson"):  # a correlation is one number over points, not a row per metric
+        return ""
+    detail = reader_names(detail)
+    named = [m for m in EVIDENCE_METRICS if re.search(rf"(?<![\w-]){re.escape(label(m))}(?![\w-])", statement)]
+    shown = [m for m in named if re.search(rf"(?<![\w-]){re.escape(label(m))}(?![\w-])", detail)]
+    missing = [m for m in named if m not in shown] if shown else []
+    if not missing:
+        return ""
+    roots = {Path(p).parents[1] for ps in ev.files.values() for p in ps}
+    out = []
+    for m in missing:
+        held = sorted({f.parent.name.replace("_", " ") for root in roots for f in root.glob("*/*.nc")
+                       if _holds_metric(f, m)})
+        shows = "its chapter shows" if len(held) == 1 else "their chapters show"
+        where = (f"the stored {', '.join(held)} results hold it, and {shows} it"
+                 if held else "no stored results hold it")
+        out.append(f"{label(m)}, which the claim names, is not in the stored results it is judged on "
+                   f"({', '.join(STUDY_NAMES.get(k, k) for k in reads)}), so the verdict rests on the other metrics; "
+                   f"{where}")
+    return "; ".join(out)
+
+
+def _holds_metric(path: Path, metric: str) -> bool:
+    """Whether the stored results file ``path`` has a finite value of ``metric``, as a variable or as an entry of a
+    metric axis (False when it cannot be read)."""
+    try:
+        with xr.open_dataset(path, engine="h5netcdf") as ds:
+            if metric in ds.data_vars:
+                return bool(np.isfinite(np.asarray(ds[metric].values, dtype=float)).any())
+            for dim in ds.dims:
+                if dim in ds.coords and metric in [str(v) for v in ds[dim].values]:
+                    for v in ds.data_vars.values():
+                        if dim in v.dims and np.isfinite(np.asarray(v.sel({dim: metric}).values, dtype=float)).any():
+                            return True
+            return False
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+
+
+def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
+    """The claims page's generated part, in the reader's names: the tally, a summary table (each claim, our verdict
+    with the comparison it rests on and that comparison's 95 % interval, the verdict on the paper's tables), then
+    one section per claim: where the paper makes it, its statement, our verdict with every comparison, the sample,
+    the rule, a note for a metric the rule names that our results lack, and the verdict on the paper's tables."""
+    from ..studies.claims import CLAIMS
+    from ..text import minus
+
+    c = evaluate_claims(ev, paper)
+    reads = {cl.key: cl.reads for cl in CLAIMS}
+    table = pd.DataFrame({"claim": c["title"], "ours": c["verdict"],
+                          "what it rests on (95 % interval)": [deciding_evidence(v, d) for v, d in
+                                                               zip(c["verdict"], c["our numbers"])],
+                          "the paper's own tables": c["paper's tables"]})
+    rows = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    rows += ["| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |" for r in table.itertuples(index=False)]
+    lines = [f"Verdicts on our results: {tally_text(c['verdict'])}. The table gives, for each claim, the comparison "
+             "its verdict rests on (for a verdict other than holds, the first comparison that reads so) with its 95 % "
+             "interval; the section of the claim below gives every comparison.\n", "\n".join(rows) + "\n"]
+    for _, r in c.rename(columns={"paper's tables": "paper verdict"}).iterrows():
+        note = _missing_metrics(r["statement"], r["our numbers"], reads.get(r["claim"], ()), ev)
+        lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
+                     f"{r['our numbers']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.\n"
+                     + (f"- Not in our numbers: {note}.\n" if note else "")
+                     + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n")
+    return glossary_links(reader_names(minus("\n".join(lines))))
