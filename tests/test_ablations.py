@@ -263,7 +263,9 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs):
     assert pi.loc["s_hf", "improved"] == 1.0  # the fake x0 arms score 0.5 higher everywhere
     # x0 improving fidelity as often as texture is not the paper's pattern (texture up, structure less often)
     verdict = rep.ablation_verdict(ds)
-    assert "x0-prediction rarely improves structure** (Sec. 6.3 text): does not hold." in verdict
+    from spectral_collapse.studies.claim_titles import CLAIM_TITLES
+
+    assert f"{CLAIM_TITLES['x0_structure']}** (Sec. 6.3 text): does not hold." in verdict
     assert "x0-prediction improves texture and decorrelation** (Sec. 6.3, Table 6): " in verdict
     cmp = rep.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]

@@ -191,7 +191,7 @@ def test_smoke_run_writes_results_with_provenance(smoke_results):
 def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path, monkeypatch):
     """A --full run is stored by name beside latest.json (which the book reads for the default run); the targets
     table adds its measurements at the issue's sizes, from the newest full run by its recorded date."""
-    from benchmarks import report
+    from benchmarks import report, report_runs
     from benchmarks import run as run_mod
 
     monkeypatch.setitem(run_mod.CONFIGS, "full", run_mod.CONFIGS["smoke"])  # the behaviour, not the sizes
@@ -206,19 +206,20 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     (tmp_path / "aa-newer-full.json").write_text(json.dumps(newer))
     full = report.latest_full(tmp_path)
     assert full["date"].startswith("2999")
-    tab = report.targets_table(smoke_results[1], full)
+    tab = report_runs.targets_table(smoke_results[1], full)
     cpu = report._cpu_words(newer["machine"])
     row = tab.loc[f"PCA 2000 x 4096 (s, full run 2999-01-01, {cpu})"]
     assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
     assert f"S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01, {cpu})" in tab.index
-    # one row per target: the full run's measurements replace the default run's (extrapolated) ones
-    default = report.targets_table(smoke_results[1])
+    # one row per target on the same device: the full run's measurements replace the default run's (extrapolated) ones
+    default = report_runs.targets_table(smoke_results[1])
     assert len(default) == len(tab) and not any("full run" in k for k in default.index)
     assert sum(k.startswith("PCA 2000") for k in tab.index) == 1
     ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
     assert tab.loc["DDIM step / DDIM step (the reference timed against itself)", "measured"] == round(
         ddim["ratio_cpu"]["median"], 2)
     assert set(tab["verdict"]) <= {"met", "not met", "within noise", "—"}
+
 
 
 def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
@@ -318,7 +319,7 @@ def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chap
 
 def test_main_command_breakdown(tmp_path):
     from benchmarks import main_command as mc
-    from benchmarks.report import main_command_table
+    from benchmarks.report_runs import main_command_table
 
     assert mc.load_main_command(tmp_path / "absent.json") is None
     f = tmp_path / "mc.json"
@@ -344,7 +345,8 @@ def test_main_command_breakdown(tmp_path):
 
 
 def test_floor_variants_table_and_side_by_side_line():
-    from benchmarks.report import floor_variants_table, side_by_side_line
+    from benchmarks.report import floor_variants_table
+    from benchmarks.report_runs import side_by_side_line
 
     res = {"benchmarks": {"inversion": {"floor": {"ratio_cpu": {"median": 3.4}}, "floor_variants": {
         "channels_last": {"what": "cl", "floor_over_own_ddim": 3.6, "ddim_over_default_ddim": 0.8,
@@ -357,7 +359,7 @@ def test_floor_variants_table_and_side_by_side_line():
 
 
 def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path):
-    from benchmarks.report import machine_runs, machines_summary, machines_table
+    from benchmarks.report_runs import machine_runs, machines_summary, machines_table
 
     _, res = smoke_results
 
@@ -394,7 +396,7 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
 
 
 def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
-    from benchmarks.report import main_command_elsewhere
+    from benchmarks.report_runs import main_command_elsewhere
 
     _, res = smoke_results
     for name, cpu, train, infer in (("vm-1.json", "CPU A", 1.0, 1.0), ("vm-2.json", "CPU B", 0.5, 1.5)):
@@ -422,7 +424,7 @@ def test_verdict_states_cpu_times_as_measurements_and_judges_a_gpu_run_against_i
     """A CPU record and every other CPU's own measurement are stated without a goal; a GPU record is judged against
     the 15-minute goal of the whole quick book on one GPU."""
     from benchmarks import main_command as mc
-    from benchmarks.report import verdict
+    from benchmarks.report_runs import verdict
 
     f = tmp_path / "mc.json"
     f.write_text(json.dumps({"cpu": "CPU A", "cores": 2, "total_s": 50 * 60, "measured_elsewhere": [
@@ -542,7 +544,7 @@ def test_a_target_is_judged_three_ways_by_its_quartiles():
 
 
 def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_results):
-    from benchmarks import report
+    from benchmarks import report, report_runs
 
     res = json.loads(json.dumps(smoke_results[1]))
     assert report.floor_note(res) == "" or res["benchmarks"]["inversion"]["targets"]["ovg_over_floor"] < 1
@@ -552,18 +554,18 @@ def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_re
     inv["targets"]["ovg_over_floor"] = 0.5
     note = report.floor_note(res)
     assert note.startswith("On one Test GPU 80GB the OVG step reads 0.50x its floor")
-    assert report.targets_table(res).loc["OVG inversion step / floor", "goal"] == "(below 1: see note)"
+    assert report_runs.targets_table(res).loc["OVG inversion step / floor", "goal"] == "(below 1: see note)"
     env = report.environment_md(res)
     assert "one Test GPU 80GB" in env and "no GPU" not in env
     cpu = report.environment_md(smoke_results[1])
     assert "CPU only" in cpu and "thread" in cpu
-    text = report.verdict(smoke_results[1], None, None, None, gpu=res)
+    text = report_runs.verdict(smoke_results[1], None, None, None, gpu=res)
     assert text.count("speed targets are met") == 2 and "On one Test GPU 80GB" in text
 
 
 def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_path):
     from benchmarks import main_command as mc
-    from benchmarks.report import model_name, shipped_training_table, verdict
+    from benchmarks.report_runs import model_name, shipped_training_table, verdict
 
     assert model_name("ihc-sr-x4-eps-quick-7e26214ebd7e") == "ihc-sr-x4-eps-quick"
     assert model_name("my-model") == "my-model"

@@ -251,6 +251,6 @@ def test_improvement_chart_caption_matches_the_shares():
 
     ds = xr.Dataset(coords={"method": ["ddim", "taba", "ovg", "ovg_stable"]})
     lines = " ".join(_drawn_against_shares(ds, ["ddim", "taba", "ovg_stable"], ("ddim", "taba", "ovg")))
-    assert "Counted in the shares above: ddim, taba." in lines
-    assert "ovg_stable" in lines.split("Drawn, not counted:")[1] and "No bar for ovg:" in lines
+    assert "Counted in the shares above: DDIM, TABA." in lines   # methods by their reader names
+    assert "OVG (stable form)" in lines.split("Drawn, not counted:")[1] and "No bar for OVG:" in lines
     assert "No bar" not in " ".join(_drawn_against_shares(ds, ["ddim", "taba", "ovg"], ("ddim", "taba", "ovg")))

@@ -13,7 +13,8 @@ import xarray as xr
 
 from spectral_collapse.pipeline.notes import run_notes
 from spectral_collapse.report.flow_collapse import ovg_tuning_text
-from spectral_collapse.report.seeds import crops_text, outlier_runs, outlier_text
+from spectral_collapse.report.seed_outliers import outlier_runs, outlier_text
+from spectral_collapse.report.seeds import crops_text
 from spectral_collapse.report.settings import short_model_names
 from spectral_collapse.report.velocity import positive_cells, positive_cells_text, velocity_verdict
 

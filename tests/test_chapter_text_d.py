@@ -199,7 +199,7 @@ def test_the_your_model_chapter_names_the_pareto_choice_and_its_folders_in_words
     text = _shown(json.loads(page.read_text(encoding="utf-8")))
     chosen = ovg_choice(load_results(sweep_file))
     said = re.search(r"Pareto chapter </studies/pareto-ihc-sr>` chose for the suite's trained models: "
-                     r"eta_hf (\S+), eta_lf (\S+)\.(?=\s|$)", text)
+                     r"(?:eta_hf|\$\\eta_\{HF\}\$) (\S+), (?:eta_lf|\$\\eta_\{LF\}\$) (\S+)\.(?=\s|$)", text)
     assert said, "the chapter does not name the Pareto chapter's choice"
     assert (float(said.group(1)), float(said.group(2))) == (chosen["eta_hf"], chosen["eta_lf"])
     assert "tuned on ihc-sr" not in text

@@ -12,6 +12,7 @@ import xarray as xr
 
 from spectral_collapse.metrics.intervals import MIN_EFFECT
 from spectral_collapse.report import schedule as S
+from spectral_collapse.report import seed_outliers as O
 from spectral_collapse.report import seeds as R
 
 
@@ -153,9 +154,9 @@ def test_the_pooled_interval_is_defined_from_the_results():
     assert "all 3 runs and their 7 test crops each" in other and "90 % percentile interval" in other
     assert "4 runs" not in other
     with_sg = _seed_results()
-    calm = R.outlier_runs(with_sg, metrics=("psnr",))
-    assert "S_G has no interval over crops, so the rule does not judge it" in R.outlier_text(with_sg, outliers=calm)
+    calm = O.outlier_runs(with_sg, metrics=("psnr",))
+    assert "S_G has no interval over crops, so the rule does not judge it" in O.outlier_text(with_sg, outliers=calm)
     no_sg = _seed_results().drop_vars("s_g")
     assert "S_G" not in R.spread_legend(no_sg)
-    assert "S_G has no interval over crops" not in R.outlier_text(no_sg, outliers=R.outlier_runs(no_sg,
+    assert "S_G has no interval over crops" not in O.outlier_text(no_sg, outliers=O.outlier_runs(no_sg,
                                                                                                  metrics=("psnr",)))

@@ -129,9 +129,9 @@ def test_a_metric_that_is_one_minus_another_is_shown_once_and_the_relation_said_
     ds = _validation(np.stack([1 - s_g, 1 - s_dc + 0.01, psnr, s_dc, s_g], 1), metrics, list("abcde"))
     assert complements(pd.DataFrame(ds["points"].values, columns=metrics)) == {"ks_d": "s_g"}
     shown = correlation_points(ds)
-    assert "KS D" not in shown.columns and {"S_G", "S_DC", "‖x_T‖²/d", "PSNR"} <= set(shown.columns)
+    assert "D_KS" not in shown.columns and {"S_G", "S_DC", "‖x_T‖²/d", "PSNR"} <= set(shown.columns)
     said = complements_text(ds)
-    assert said.count("S_G = 1 − KS D") == 1 and "‖x_T‖²/d" not in said
+    assert said.count("S_G = 1 − D_KS (Eq. 33; D_KS: ") == 1 and "Eq. 32" in said and "‖x_T‖²/d" not in said
 
 
 def test_the_correlation_heatmap_names_metrics_as_the_table_does():

@@ -151,16 +151,16 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
     assert colour["scale"]["domain"] == dash["scale"]["domain"] == ["ddim", "taba", "ovg", "N(0, I)"]
     assert colour["title"] == dash["title"]
     text = " ".join(_walk(spec, "subtitle").__next__())
-    assert "taba and N(0, I)" in text            # the coinciding curves are named
+    assert "TABA and N(0, I)" in text            # the coinciding curves are named
     assert "factor 2" in svg and "factor 4" in svg
-    assert "factor 4: no curve for ovg" in text and "factor 2: no curve" not in text
+    assert "factor 4: no curve for OVG" in text and "factor 2: no curve" not in text
     # a method with no curve anywhere is neither in the legend nor in the list of curves
     ds2 = ds.assign(pca_cev=ds["pca_cev"].where(ds["method"] != "ovg"))
     spec2 = pca_chart(ds2).to_dict()
     colour2 = [c for c in _walk(spec2, "color") if isinstance(c, dict) and "scale" in c][0]
     assert "ovg" not in colour2["scale"]["domain"]
     sub2 = " ".join(next(_walk(spec2, "subtitle")))
-    assert "No curve for ovg" in sub2 and "Curves: ddim, taba, N(0, I)" in sub2
+    assert "No curve for OVG" in sub2 and "Curves: DDIM, TABA, N(0, I)" in sub2   # methods by their reader names
 
 
 def test_overlapping_lines_stay_visible():
@@ -174,7 +174,7 @@ def test_overlapping_lines_stay_visible():
     widths = [layer["mark"]["strokeWidth"] for layer in spec["layer"]]
     assert widths == sorted(widths, reverse=True) and len(set(widths)) == 4
     assert spec["title"]["text"].startswith("Noise level")
-    assert "ddim and ovg" in spec["title"]["subtitle"] and "edm and ovg_edm" in spec["title"]["subtitle"]
+    assert "DDIM and OVG" in spec["title"]["subtitle"] and "EDM and OVG + EDM" in spec["title"]["subtitle"]
     dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
     assert dashes[0] != dashes[2] and dashes[1] != dashes[3]    # ddim vs ovg, edm vs ovg_edm
 
@@ -274,14 +274,15 @@ def test_pareto_chart_title_is_short_and_the_subtitle_says_what_is_left_out():
 
 def test_pareto_heatmap_marks_partly_failed_cells_in_the_legend():
     ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9)})
-    ds["finite"][0, 0, 1, :2] = False          # two of three samples failed: the cell keeps the mean of the rest
+    ds["finite"][0, 0, 1, :1] = False          # one of three samples failed: the cell keeps the mean of the rest
+    ds["finite"][0, 1, 0, :2] = False          # two of three: most failed, no mean shown
     ds["finite"][0, 1, 1] = False              # every sample failed
     ds["s_hf"][0, 1, 1] = np.nan
     ds["s_lf"][0, 1, 1] = np.nan
     svg = _svg(grid_heatmaps(ds))
-    assert "some samples failed" in svg and "every sample failed" in svg
-    assert svg.count(">2 failed<") == 2          # the partly failed cell says how many, in each metric's panel
-    assert svg.count(">failed<") == 2
+    assert "some samples failed" in svg and "every sample failed" in svg and "most samples failed" in svg
+    assert svg.count(">1 failed<") == 2          # the partly failed cell says how many, in each metric's panel
+    assert svg.count(">2 of 3<") == 2            # the mostly failed cell says how many, and shows no mean
 
 
 def test_fig6_stacks_its_panels_to_fit_the_page_column():

@@ -8,8 +8,8 @@ generated front pages (book/_generated/*.md) are scanned for
 - a raw method label ("ovg_edm", ``studies.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
   study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``report.settings``) outside
   code, and in charts (SVG text) a raw method label where its reader name belongs.
-Every list of symbols and keys comes from the code's registries. The chapters whose notebooks and report modules
-this test's strict part covers are ``STRICT``; the other pages are scanned too and their places listed (xfail).
+Every list of symbols and keys comes from the code's registries; every executed chapter and every generated page is
+held to the notation, each offending place named with its text.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from spectral_collapse.text import (SYMBOLS, TIMES, factor, notation, plain_symb
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
-STRICT = ("model_quality", "benchmarks", "cost")     # chapters held to the notation here
 
 
 # --- the keys, from the registries ---------------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def _word(key: str) -> re.Pattern:
 # --- what a reader reads --------------------------------------------------------------------------------------------
 
 # code, maths, link targets, MyST roles and directives' arguments, HTML tags
-_MD_KEEP = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[^>\n]+>", re.S)
+_MD_KEEP = re.compile(r"```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>", re.S)
 _HTML_DROP = re.compile(r"<(code|pre|style|script|kbd|tt)\b[^>]*>.*?</\1>", re.S | re.I)
 _TAG = re.compile(r"<[^>]+>")
 _SVG_TEXT = re.compile(r"<text\b[^>]*>([^<]*(?:<tspan\b[^>]*>[^<]*</tspan>[^<]*)*)</text>", re.S)
@@ -139,12 +138,6 @@ def chapter_places(path: Path) -> list[str]:
     return places
 
 
-def _html_symbol(place: str) -> bool:
-    """A plain symbol in a displayed table: its typeset form (S<sub>HF</sub>, ``text.symbol(key, "html")``) needs
-    the chapters' table display (pipeline.notebook) to pass its HTML through ``text.notation(html, "html")``."""
-    return "(HTML output): plain symbol" in place
-
-
 def page_places(path: Path) -> list[str]:
     return [f"{path.relative_to(BOOK)}: {o}" for o in offences(md_text(path.read_text(encoding="utf-8")))]
 
@@ -169,6 +162,97 @@ def test_notation_typesets_symbols_and_times_but_leaves_code_maths_and_identifie
     assert plain_symbols(out) == [] and plain_symbols(text) == ["S_HF", "S_G"]
     assert notation(text, "chart").startswith("S_HF and S_G rise")
     assert notation(out) == out   # idempotent
+
+
+def test_notation_writes_ascii_stand_ins_as_their_signs_in_prose_only():
+    text = ("eta 1e-6 -> S_DC 0.54 (t -> T, t->T), ||x_T||^2/d 0.99 +- 0.01, 0.5+-0.1; a <= b, c >= d, n < 10 and "
+            "m > 2; `a -> b`, `x <= y`, $a <= b$, [go](a->b.md), <!-- c -> d -->, --jobs 1, x8-x16, 1e-6")
+    out = notation(text)
+    assert out.startswith("eta 1e-6 → $S_{DC}$ 0.54 (t → T, t→T), ‖x_T‖²/d 0.99 ± 0.01, 0.5 ± 0.1; "
+                          "a ≤ b, c ≥ d")
+    assert "n < 10 and m > 2" in out and "`a -> b`, `x <= y`, $a <= b$, [go](a->b.md), <!-- c -> d -->" in out
+    assert "--jobs 1" in out and out.endswith("1e-6")
+    assert notation("a &lt;= b; p -&gt; q", "html") == "a ≤ b; p → q"      # escaped HTML text reads the same
+    assert notation(out) == out
+
+
+def test_reader_text_names_keys_and_methods_but_leaves_code_identifiers_and_keys_to_type():
+    from spectral_collapse.report.reader import reader_text
+
+    text = ("| parameter | value |\n|---|---|\n| eta_hf | 1e-06 (default) |\n| n_images | 12 |\n| ovg_edm | 0.5 |\n"
+            "| from pareto | eta_hf = 1e-06; per_base: ovg (eta_lf = 0.1) |\n\n"
+            "Failed: eta_hf 1e-06, eta_lf 0.1 for ovg_edm; s_hf, s_lf_gt and ms_ssim; each grid point (its n_images). "
+            "Kept: ihc-sr-x4-edm-quick, s_hf_unit=2, `ovg_edm`, `eta_hf`, [ovg](ovg.md), ddim_x1.15, $S_{HF}$.")
+    out = reader_text(text)
+    assert "| eta_hf | 1e-06 (default) |" in out and "| n_images | 12 |" in out       # the keys a user types
+    assert "| OVG + EDM | 0.5 |" in out and r"| $\eta_{HF}$ = 1e-06; per_base: OVG ($\eta_{LF}$ = 0.1) |" in out
+    assert r"Failed: $\eta_{HF}$ 1e-06, $\eta_{LF}$ 0.1 for OVG + EDM; $S_{HF}$, $S_{LF}$ (truth) and MS-SSIM" in out
+    assert "(its `n_images`)" in out
+    assert out.endswith("Kept: ihc-sr-x4-edm-quick, `s_hf_unit`=2, `ovg_edm`, `eta_hf`, [OVG](ovg.md), ddim_x1.15, "
+                        "$S_{HF}$.")
+    assert offences(md_text(out)) == [] and offences(md_text(text))
+    assert reader_text(out) == out
+    html_out = reader_text("<td>eta_hf</td><td>eta_hf 1e-06 for ovg, S_DC &lt;= 0.5</td><td>its n_images</td>", "html")
+    assert html_out == ("<td>eta_hf</td><td>η<sub>HF</sub> 1e-06 for OVG, S<sub>DC</sub> ≤ 0.5</td>"
+                        "<td>its <code>n_images</code></td>")
+
+
+def test_a_displayed_table_reads_in_the_notation_and_the_table_keeps_its_keys():
+    import numpy as np
+    import pandas as pd
+
+    from spectral_collapse.report.reader import reader_table
+
+    frame = pd.DataFrame({"s_hf": [0.8, np.nan], "note": ["eta_hf 1e-06 diverged", "S_DC 0.5"],
+                          "parameter": ["eta_hf", "n_images"], "label": ["ovg_edm", "arm 2"]},
+                         index=pd.Index(["ddim", "ovg"], name="method"))
+    before = frame.copy()
+    out = reader_table(frame, na_rep="—")
+    assert offences(html_text(out)) == [], offences(html_text(out))
+    assert "<th>S<sub>HF</sub></th>" in out and "<th>DDIM</th>" in out and "<td>OVG + EDM</td>" in out
+    assert "<td>η<sub>HF</sub> 1e-06 diverged</td>" in out and "<td>S<sub>DC</sub> 0.5</td>" in out
+    assert "<td>eta_hf</td>" in out and "<td>n_images</td>" in out   # the "parameter" column: keys a user types
+    pd.testing.assert_frame_equal(frame, before)                      # code reads the table by its keys
+    grid = pd.DataFrame(np.ones((2, 2)), index=pd.MultiIndex.from_tuples([(1e-6, 0.1), (1e-5, 0.1)],
+                                                                         names=["eta_hf", "eta_lf"]),
+                        columns=pd.MultiIndex.from_tuples([("s_dc", "mean"), ("s_g", "mean")]))
+    shown = reader_table(grid)
+    assert "S<sub>DC</sub>" in shown and "η<sub>LF</sub>" in shown and offences(html_text(shown)) == []
+    assert offences(html_text(grid.to_html())), "the scan must see the raw keys of the table as it is"
+
+
+def test_a_chapter_kernel_shows_markdown_and_tables_in_the_notation():
+    pytest.importorskip("IPython")
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import Markdown
+
+    from spectral_collapse.pipeline.notebook import show_missing_as_dash
+
+    shell = InteractiveShell.instance()
+    try:
+        assert show_missing_as_dash()
+        md = shell.display_formatter.format(Markdown("S_G of ovg_edm: eta_hf 1e-06 -> 1.9x; `ovg_edm`"))[0]
+        assert md["text/markdown"] == r"$S_G$ of OVG + EDM: $\eta_{HF}$ 1e-06 → 1.9×; `ovg_edm`"
+        table = pd.DataFrame({"s_g": [0.5]}, index=pd.Index(["ovg"], name="method"))
+        shown = shell.display_formatter.format(table)[0]["text/html"]
+        assert "S<sub>G</sub>" in shown and "<th>OVG</th>" in shown and offences(html_text(shown)) == []
+    finally:
+        InteractiveShell.clear_instance()
+
+
+def test_an_executed_chapters_own_prose_reads_in_the_notation():
+    import nbformat
+
+    from spectral_collapse.report.reader import reader_cells
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("OVG (S_HF 0.96, S_DC < 0.89) at x16; `ovg`"),
+                nbformat.v4.new_code_cell("x = 'S_HF'")]
+    assert reader_cells(nb) == 1
+    assert nb.cells[0].source == "OVG ($S_{HF}$ 0.96, $S_{DC}$ < 0.89) at ×16; `ovg`"
+    assert nb.cells[1].source == "x = 'S_HF'"
+    assert reader_cells(nb) == 0
 
 
 def test_the_scanner_finds_each_kind_of_offence_and_passes_the_fixed_text():
@@ -224,38 +308,37 @@ def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them(
 
 # --- the book -------------------------------------------------------------------------------------------------------
 
-def _strict_chapters() -> list[Path]:
-    return [p for p in _notebooks() if any(p.stem.startswith(s + "-") for s in STRICT)]
-
-
 def _notebooks() -> list[Path]:
     """The executed chapters (not the hidden copies a running execution writes beside them)."""
     return [p for p in sorted((BOOK / "studies").glob("*.ipynb")) if not p.name.startswith(".")]
 
 
-@pytest.mark.parametrize("path", _strict_chapters(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
 def test_chapter_uses_one_notation(path):
-    places = [p for p in chapter_places(path) if not _html_symbol(p)]
+    """Markdown, tables (symbols typeset as S<sub>HF</sub>), charts and the chapter's own prose."""
+    places = chapter_places(path)
     assert not places, "\n".join(places)
 
 
-@pytest.mark.xfail(strict=False, reason="pipeline/notebook.py's DataFrame display escapes HTML: S_HF in a table "
-                                        "cell reads as typed until it passes its HTML through text.notation(..., 'html')")
-@pytest.mark.parametrize("path", _strict_chapters(), ids=lambda p: p.stem)
-def test_chapter_tables_typeset_symbols(path):
-    places = [p for p in chapter_places(path) if _html_symbol(p)]
+@pytest.mark.parametrize("path", sorted((BOOK / "_generated").glob("*.md")), ids=lambda p: p.name)
+def test_generated_page_uses_one_notation(path):
+    """Every front page passes through report.reader.reader_text before pipeline.fragments writes it."""
+    places = page_places(path)
     assert not places, "\n".join(places)
 
 
-def _other_pages() -> list[Path]:
-    strict = set(_strict_chapters())
-    return ([p for p in _notebooks() if p not in strict]
-            + sorted((BOOK / "_generated").glob("*.md")))
+def test_a_chart_names_methods_at_a_factor_and_leaves_other_series_alone():
+    import altair as alt
+    import pandas as pd
 
+    from spectral_collapse.plotting.palette import chart_name, label_expr, method_color
 
-@pytest.mark.xfail(strict=False, reason="chapters and front pages written by other report modules and notebooks "
-                                        "(listed in the failure); each place is named with its text")
-@pytest.mark.parametrize("path", _other_pages(), ids=lambda p: p.name)
-def test_other_page_uses_one_notation(path):
-    places = chapter_places(path) if path.suffix == ".ipynb" else page_places(path)
-    assert not places, "\n".join(places)
+    assert chart_name("ddim x2") == f"DDIM {TIMES}2" and chart_name("ovg_edm") == "OVG + EDM"
+    assert chart_name("gaussian") == "gaussian" and chart_name(4) == "4"
+    df = pd.DataFrame({"series": ["ddim x2", "ddim x8", "gaussian"], "v": [1.0, 2.0, 3.0]})
+    chart = alt.Chart(df).mark_line().encode(x="v:Q", color=method_color(df["series"], field="series"))
+    vl_convert = pytest.importorskip("vl_convert")
+    labels = [html.unescape(t) for t in _SVG_TEXT.findall(vl_convert.vegalite_to_svg(chart.to_dict()))]
+    assert {f"DDIM {TIMES}2", f"DDIM {TIMES}8", "gaussian"} <= set(labels)
+    assert offences(" | ".join(labels), charts=True) == []
+    assert "ddim x2" in label_expr(["ddim x2"])    # the expression matches the raw label the data hold

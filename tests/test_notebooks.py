@@ -217,7 +217,7 @@ def _refused_run(tmp_path, notebook: str, *params: str) -> str:
 def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_path):
     """-p datset ihc-edges would otherwise run the default dataset without a trace."""
     text = _refused_run(tmp_path, "main_results", "-p", "datset", "ihc-edges")
-    assert "unknown parameter(s) of main_results: 'datset' (did you mean 'dataset'?)" in text
+    assert "unknown parameter of main_results: 'datset' (did you mean 'dataset'?)" in text
     assert ("its parameters: dataset, profile, seeds, methods, data_options, model, models, allow_weak_model, "
             "results_root, rerun") in text
 
@@ -225,7 +225,7 @@ def test_a_misspelled_papermill_parameter_stops_the_study_before_any_work(tmp_pa
 def test_a_parameter_the_study_does_not_have_stops_it_before_any_work(tmp_path):
     """-p steps 0 on a notebook without a steps parameter would run the defaults with only papermill's warning."""
     text = _refused_run(tmp_path, "velocity", "-p", "steps", "0")
-    assert "unknown parameter(s) of velocity: 'steps'; its parameters: dataset, profile, methods" in text
+    assert "unknown parameter of velocity: 'steps'; its parameters: dataset, profile, methods" in text
 
 
 def test_chapter_titles_name_the_dataset_and_a_question_keeps_its_mark():

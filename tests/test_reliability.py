@@ -749,8 +749,9 @@ SILENT_BEFORE = [
           then="the lock file marks the hash as recorded from a download"),
     Probe("unknown-notebook-parameter", "`-p steps 0` on a notebook without a steps parameter", OUTCOMES[1],
           ("test_notebooks.py::test_a_parameter_the_study_does_not_have_stops_it_before_any_work",),
-          message="unknown parameter(s) of {study}: {names}; its parameters: {parameters}",
-          then="for `-p steps 0` on velocity, {names} is 'steps' and {parameters} begins dataset, profile, methods"),
+          message="unknown {parameter} of {study}: {names}; its parameters: {parameters}",
+          then="{parameter} reads \"parameter\" for one name and \"parameters\" for more; for `-p steps 0` on velocity, "
+               "{names} is 'steps' and {parameters} begins dataset, profile, methods"),
     Probe("data-options-factor-one", "data_options {\"factor\": 1} where --factor 1 was refused", OUTCOMES[1],
           ("data-options-factor-one",), case="data-options-factor-one"),
     Probe("one-huge-image", "one 8000 x 8000 PNG in a folder", OUTCOMES[1],

@@ -82,3 +82,31 @@ def test_run_zero_is_compared_with_the_main_results_it_stands_for():
     want = float(main["psnr"].sel({"method": "ovg"}).mean())
     assert "1 of the 2 method means agree exactly" in said
     assert f"PSNR of ovg, {want + 0.25:.3f} here against {want:.3f}" in said
+
+
+def test_run_zero_against_main_results_names_the_software_of_each_when_it_differs():
+    """When the two results record different PyTorch or Python versions, the page names both and says that the
+    comparison mixes the training seed with the software; with the same versions it says neither."""
+    from spectral_collapse.report.seeds import main_results_agreement, software_text
+
+    rng = np.random.default_rng(3)
+    main = xr.Dataset({"psnr": (("method", "seed", "sample"), 20 + rng.standard_normal((2, 2, 5)))},
+                      coords={"method": ["ddim", "ovg"], "seed": [0, 1]},
+                      attrs={"versions": json.dumps({"torch": "9.1.0", "python": "3.99.1", "numpy": "1"})})
+    runs = xr.concat([main, main + 1.0, main - 1.0], dim="train_seed").assign_coords(train_seed=[0, 1, 2])
+    runs.attrs = {"versions": json.dumps({"torch": "9.2.5", "python": "3.98.0", "numpy": "2"})}
+    said = main_results_agreement(runs, main)
+    assert "PyTorch 9.2.5 and Python 3.98.0" in said and "PyTorch 9.1.0 and Python 3.99.1" in said
+    assert "mixes the training seed with the software" in said and "equal the main results' nonetheless" in said
+    brief = software_text(runs, main, brief=True)
+    assert "9.2.5" in brief and "9.1.0" in brief and "by seed and by software" in brief
+    moved = runs.copy(deep=True)
+    moved["psnr"].loc[{"train_seed": 0, "method": "ovg"}] += 0.25
+    assert "what the other software does" in main_results_agreement(moved, main)
+    same = runs.copy()
+    same.attrs = dict(main.attrs, versions=json.dumps({"torch": "9.1.0", "python": "3.99.1", "numpy": "2"}))
+    assert software_text(same, main) == "" and main_results_agreement(same, main) == ""
+    moved.attrs = same.attrs
+    text = main_results_agreement(moved, main)
+    assert "mixes" not in text and "with the same software (PyTorch 9.1.0 and Python 3.99.1)" in text
+    assert software_text(runs, None) == ""

@@ -43,7 +43,7 @@ def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
     assert "NaN" not in data["text/plain"] and "—" in data["text/plain"]
     assert "<th>0</th>" not in data["text/html"] and not data["text/plain"].splitlines()[1].lstrip().startswith("0")
     named = nb.cells[1].outputs[-1]["data"]
-    assert "<th>ddim</th>" in named["text/html"] and "method" in named["text/plain"]
+    assert "<th>DDIM</th>" in named["text/html"] and "method" in named["text/plain"]   # a method by its reader name
     head = named["text/html"].split("<thead>")[1].split("</thead>")[0]
     assert head.count("<tr") == 1 and "<th>method</th>" in head  # the index name sits in the one header row
 

@@ -51,7 +51,8 @@ def test_every_scorecard_table_fits_the_text_column_and_shows_every_metric():
     header = t1[t1.index("| method"):].splitlines()[0]
     for name in ("S_HF", "S_LF", "S_DC", "S_G"):
         assert f"| {name} " in header, name
-    assert "100.0%" + F.LINE_BREAK + "[100.0–100.0]" in t1
+    # every bootstrap draw gives 100 %: no interval to print, and no "[100.0–100.0]" that reads like one
+    assert "100.0%" + F.LINE_BREAK + "(no spread)" in t1 and "[100.0–100.0]" not in t1
 
 
 def test_long_row_labels_break_at_spaces_within_the_limit():
@@ -87,13 +88,16 @@ def test_frame_chars_reads_a_wide_cell():
 
 
 def test_benchmark_tables_fit_the_text_column():
+    from benchmarks import report_runs as RR
+
     R, res = _stored_benchmarks()
     full = R.latest_full()
     shown = []
     if "inversion" in res["benchmarks"]:
-        targets, legend = R.targets_display(R.targets_table(res, full))
-        assert all(k in legend for k in R.targets_table(res, full).index if k not in targets.index)
-        shown.append(targets)
+        for table in (RR.targets_table(res, full), RR.full_targets_table(res, full)):
+            targets, legend = RR.targets_display(table)
+            assert all(k in legend for k in table.index if k not in targets.index)
+            shown.append(targets)
         ct = R.cost_table(res)
         shown.append(ct[[c for c in ct.columns if c.startswith("time / DDIM step") or c == "memory / DDIM"]])
         shown.append(R.cost_table(res, studies_steps=50))
@@ -101,9 +105,9 @@ def test_benchmark_tables_fit_the_text_column():
             shown.append(R.floor_variants_display(R.floor_variants_table(res))[0])
     if "training" in res["benchmarks"]:
         shown.append(R.training_table(res))
-    mt = R.machines_table()
+    mt = RR.machines_table()
     if len(mt):
-        shown.append(R.machines_display(mt))
+        shown.append(RR.machines_display(mt))
     for frame in shown:
         frame = R.shown(frame)
         assert frame.index.name is None          # no second header row holding only the index's name

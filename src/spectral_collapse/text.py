@@ -9,8 +9,9 @@
   glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
   charts, where MathJax does not run ("S_HF", "η_HF");
 - ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
-- ``notation``: a finished Markdown text with plain symbols typeset and "1.9x" / "x4" written with ×, code spans,
-  maths and identifiers ("ihc-sr-x4") left as they are.
+- ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
+  "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²"; code spans, maths and identifiers ("ihc-sr-x4") left as
+  they are.
 
 Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
 """
@@ -139,7 +140,13 @@ _TIMES_AFTER = re.compile(r"((?<![\w.\-])\d+(?:\.\d+)?|(?<=\d)\])x(?![\w\-])")  
 _TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)([1-9]\d*)(?:-x(\d+))?(?!\w|\.\d)")
 _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
 # what ``notation`` leaves alone: code, maths, roles and link targets, HTML tags
-_KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[^>\n]+>)", re.S)
+# (an HTML tag starts with a letter, "/" or "!": "a <= b" and "n < 10" are prose)
+_KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+# ASCII stand-ins in prose: "a <= b", "a >= b" (also HTML-escaped), "t -> T", "0.5 +- 0.1", "||x_T||^2/d"
+_ASCII = ((re.compile(r"(?<= )(?:<=|&lt;=)(?= )"), "≤"), (re.compile(r"(?<= )(?:>=|&gt;=)(?= )"), "≥"),
+          (re.compile(r"(?<=[\w)\]] )->(?= [\w(\[$])|(?<=\w)->(?=\w)|(?<=[\w)\]] )-&gt;(?= [\w(\[$])"), "→"),
+          (re.compile(r"(?<=[\d)\]])\s*\+(?:-|/-)\s*(?=\.?\d)"), " ± "),
+          (re.compile(r"\|\|([A-Za-z]\w*)\|\|(?:\^2|²)"), r"‖\1‖²"))
 
 
 def plain_symbols(text: str) -> list[str]:
@@ -154,7 +161,8 @@ def plain_symbols(text: str) -> list[str]:
 def notation(text: str, form: str = "md") -> str:
     """A finished text in the book's one notation: each plain metric or step-size symbol ("S_HF", "eta_LF") as
     ``symbol`` writes it in ``form``, each "1.9x" as "1.9×", each factor "x4" as "×4" (a range "x8-x16" as
-    "×8–×16") and each "32 x 32" as "32 × 32"; code spans, fenced code,
+    "×8–×16") and each "32 x 32" as "32 × 32", and the ASCII stand-ins "<=", ">=",
+    "->", "+-" and "||x_T||^2" as "≤", "≥", "→", "±" and "‖x_T‖²"; code spans, fenced code,
     maths, link targets and HTML tags unchanged, and so are identifiers that hold such text ("ihc-sr-x4",
     "s_hf_unit")."""
     def fix(part: str) -> str:
@@ -162,6 +170,8 @@ def notation(text: str, form: str = "md") -> str:
             part = rx.sub(lambda m, k=key: symbol(k, form), part)
         part = _TIMES_AFTER.sub(lambda m: m.group(1) + TIMES, part)
         part = _TIMES_BEFORE.sub(lambda m: TIMES + m.group(1) + (f"–{TIMES}{m.group(2)}" if m.group(2) else ""), part)
+        for rx, to in _ASCII:
+            part = rx.sub(to, part)
         return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))

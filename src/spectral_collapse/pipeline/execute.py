@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import graph
 from ..text import plural
+from ..report.reader import reader_cells
 from .chapters import (_inputs, _key, _record, _stale, _write_atomic, file_hash, hide_parameter_cells,  # noqa: F401
                        link_glossary, stale_reason, stamp, strip_progress, title_with_dataset)
 from .parallel import (StudiesFailed, _cores, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
@@ -173,6 +174,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
         nb = nbformat.read(str(tmp), as_version=4)
         title_with_dataset(nb, dataset, profile)
         link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
+        reader_cells(nb)   # the chapter's prose in the book's one notation, as its outputs are
         hide_parameter_cells(nb)
         strip_progress(nb)
         _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,

@@ -16,9 +16,10 @@ from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
 from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
-                                 ordering_agreement, paper_evidence, scorecard)
+                                 ordering_agreement, paper_evidence, paper_row_notes, scorecard)
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..report.claims_page import claims_markdown
+from ..report.reader import reader_text as one_notation
 from ..studies.store import load_results, results_path
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",
@@ -70,9 +71,10 @@ ROW_LABEL_CHARS = 16
 
 
 def interval_text(lo: float, hi: float, metric: str, share: bool = False) -> str:
-    """A 95 % interval as "[lo–hi]", the unit (%) left to the value it follows."""
+    """A 95 % interval as "[lo–hi]", the unit (%) left to the value it follows; "(no spread)" when every bootstrap
+    draw gave the same value (``shares.share_span``: a zero-width interval is no interval)."""
     a, b = (fmt_metric(v, metric, share).rstrip("%") for v in (lo, hi))
-    return f"[{a}–{b}]"
+    return "(no spread)" if np.isclose(lo, hi, rtol=0.0, atol=1e-12) else f"[{a}–{b}]"
 
 
 def wrap_label(text: str, width: int = ROW_LABEL_CHARS) -> str:
@@ -178,7 +180,8 @@ def scorecard_markdown(card: pd.DataFrame) -> str:
         what = ("ours with its 95 % interval over test crops (over seeds for a metric of a whole set)" if share
                 else "each a mean ± its standard deviation over seeds")
         out.append(f"## {TABLE_TITLES.get(table, table_name(table))}\n\nThe paper's numbers and ours, {what}. Ours "
-                   f"from: {reader_text('; '.join(src)) if src else 'not run'}.\n\n" + _side_by_side(t, idx, share))
+                   f"from: {reader_text('; '.join(src)) if src else 'not run'}.\n\n" + _side_by_side(t, idx, share)
+                   + (f"\n{notes}" if (notes := paper_row_notes(table)) else ""))
     return "\n".join(out)
 
 
@@ -264,7 +267,8 @@ def intro_fragment(root: str | Path, profile: str, dataset: str = "ihc-sr") -> t
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
-    """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}.
+    """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}, each text
+    in the book's one notation (``report.reader.reader_text``).
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
     benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
@@ -298,4 +302,5 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     out.update(figure_pngs)
     for method in _COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
-    return out
+    # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
+    return {name: one_notation(v) if isinstance(v, str) else v for name, v in out.items()}

@@ -19,6 +19,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..text import verb
 from .notes import failure_notes, reasons_text, run_notes  # noqa: F401  (re-exported)
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "strip_outputs"]
@@ -62,8 +63,8 @@ MISSING = "—"
 def show_missing_as_dash() -> bool:
     """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
     available offline, a failed cell) as "—" instead of NaN, a checkpoint folder by its model name (the content hash
-    left off: ``report.settings.short_model_names``), and leave out a plain 0, 1, 2, ... row index. Returns whether a
-    kernel was found."""
+    left off: ``report.settings.short_model_names``), and leave out a plain 0, 1, 2, ... row index; tables and
+    Markdown read in the book's notation (``report.reader``). Returns whether a kernel was found."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -76,11 +77,15 @@ def show_missing_as_dash() -> bool:
     def numbered(df) -> bool:  # a plain 0, 1, 2, ... row index carries nothing a reader needs
         return isinstance(df.index, pd.RangeIndex) and df.index.name is None and df.index.start == 0
 
+    from IPython.display import Markdown
+
+    from ..report.reader import reader_table, reader_text  # keys, labels and ASCII forms in the book's notation
     from ..report.settings import short_model_names  # a checkpoint folder by its model name, the hash left off
 
     ip.display_formatter.formatters["text/html"].for_type(
-        pd.DataFrame, lambda df: one_header_row(short_model_names(df)).to_html(na_rep=MISSING,
-                                                                               index=not numbered(df)))
+        pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)), na_rep=MISSING,
+                                              index=not numbered(df)))
+    ip.display_formatter.formatters["text/markdown"].for_type(Markdown, lambda md: reader_text(md.data or ""))
     ip.display_formatter.formatters["text/plain"].for_type(
         pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
                                                                                   index=not numbered(df))))
@@ -391,7 +396,7 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     if foreign or stray:
         close = {**stray, **misspelled_parameters(foreign, known)}
         names = list(dict.fromkeys([*foreign, *stray]))
-        raise TypeError(f"unknown parameter(s) of {name}: "
+        raise TypeError(f"unknown {verb(len(names), 'parameter', 'parameters')} of {name}: "
                         + ", ".join(f"{k!r} (did you mean {close[k]!r}?)" if k in close else repr(k) for k in names)
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)

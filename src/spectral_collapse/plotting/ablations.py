@@ -10,6 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
+from ..studies.method_labels import method_name
 from .palette import method_color
 from .charts import image_grid, metric_bars
 
@@ -101,14 +102,15 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})],
                      ignore_index=True)[["arm", "method", "component", "cev"]]
     drawn = list(dict.fromkeys(both["method"]))
-    subtitle = [f"Curves: {', '.join(drawn)} (first seed)."]
+    subtitle = [f"Curves: {', '.join(map(method_name, drawn))} (first seed)."]
     failed = [str(m) for m in ds["method"].values if str(m) not in drawn]
     if failed:
-        subtitle.append(f"No curve for {', '.join(failed)}: fewer than two finite inverted latents.")
+        subtitle.append(f"No curve for {', '.join(map(method_name, failed))}: fewer than two finite inverted latents.")
     for arm, g in pca.groupby("arm", sort=False):   # a method drawn in some arms but not in this one
         gone = [m for m in drawn if m not in set(g["method"]) and m in set(pca["method"])]
         if gone:
-            subtitle.append(f"{arm}: no curve for {', '.join(gone)} (fewer than two finite inverted latents).")
+            subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
+                            "latents).")
     note = coincidence_note(coinciding_series(both, "method", "component", "cev", by=["arm"]))
     if note:
         subtitle += wrap_lines(note + ".", 3 * width)
@@ -213,12 +215,12 @@ def _drawn_against_shares(ds: xr.Dataset, drawn: list, counted) -> list[str]:
     gone = [m for m in in_run if m in counted and m not in drawn]
     lines = []
     if shared:
-        lines.append(f"Counted in the shares above: {', '.join(shared)}.")
+        lines.append(f"Counted in the shares above: {', '.join(map(method_name, shared))}.")
     if extra:
-        lines.append(f"Drawn, not counted: {', '.join(extra)} (not a method of the paper's Table 6).")
+        lines.append(f"Drawn, not counted: {', '.join(map(method_name, extra))} (not a method of the paper's Table 6).")
     if gone:
-        lines.append(f"No bar for {', '.join(gone)}: every sample of one of its arms failed, so there is no "
-                     f"comparison, and the shares leave {'it' if len(gone) == 1 else 'them'} out too.")
+        lines.append(f"No bar for {', '.join(map(method_name, gone))}: every sample of one of its arms failed, so "
+                     f"there is no comparison, and the shares leave {'it' if len(gone) == 1 else 'them'} out too.")
     return lines
 
 

@@ -305,7 +305,10 @@ def coincidence_note(pairs: Sequence[tuple], what: str = "curves") -> str:
     """ "ddim and edm coincide" style sentence for ``coinciding_series`` pairs ("" when none)."""
     if not pairs:
         return ""
-    return "; ".join(f"{a} and {b}" for a, b in pairs) + f": {what} coincide (within 0.01), drawn over each other"
+    from ..studies.method_labels import method_name   # a method by its reader name, any other series as it is
+
+    return "; ".join(f"{method_name(a)} and {method_name(b)}" for a, b in pairs) + \
+        f": {what} coincide (within 0.01), drawn over each other"
 
 
 def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float, height: float,

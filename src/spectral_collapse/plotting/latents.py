@@ -8,7 +8,8 @@ import pandas as pd
 import scipy.stats
 import xarray as xr
 
-from .palette import method_color, method_shape
+from ..studies.method_labels import method_name
+from .palette import chart_name, label_expr, method_color, method_shape
 from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, metric_heatmap, padded_domain,
                      plural, series_lines, wrap_lines)
 
@@ -44,7 +45,7 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
     cev = cev.set_index("series").loc[order].reset_index()
-    subtitle = [f"Curves: {', '.join(order)}."]
+    subtitle = [f"Curves: {', '.join(map(chart_name, order))}."]
     note = coincidence_note(coinciding_series(cev, "series", "component", "cev"))
     if note:
         subtitle += wrap_lines(note + ".", 420)
@@ -84,7 +85,7 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
             y2=alt.datum(0))
         line = alt.Chart(chi2_curve(d, lo, hi)).mark_line(color="orange").encode(x=alt.X("u:Q", scale=fit),
                                                                                  y="density:Q")
-        panels.append((bars + line).properties(width=200, height=150, title=str(m)))
+        panels.append((bars + line).properties(width=200, height=150, title=chart_name(m)))
     return alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
 
 
@@ -191,14 +192,17 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     steps = ds.sizes["step"]
     ticks = list(range(0, steps, 10 if steps > 20 else max(1, steps // 5)))
     freqs = sorted(frame["freq"].unique(), reverse=True)
+    # each panel headed by its method's reader name (a wrapped facet's header reads its datum.value)
+    names = label_expr(ds["method"].values, "datum.value").replace("datum.label", "datum.value")
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
         color=alt.Color("log_power:Q", title=["log10", "power"], scale=scale),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
-    ).properties(width=250, height=170).facet(facet=alt.Facet("method:N", sort=list(map(str, ds["method"].values)),
-                                                              title=None), columns=2)
+    ).properties(width=250, height=170).facet(facet=alt.Facet(
+        "method:N", sort=list(map(str, ds["method"].values)), title=None, header=alt.Header(labelExpr=names)),
+        columns=2)
 
 
 def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
@@ -216,7 +220,8 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
             groups.append([a, b])
         else:
             g.extend(v for v in (a, b) if v not in g)
-    sub = ("Same grid: " + "; ".join(" and ".join(g) for g in groups) + " (their lines lie on each other).") \
+    sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
+           + " (their lines lie on each other).") \
         if groups else "Every method has its own grid."
     lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
     decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
@@ -298,7 +303,7 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
     each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
-    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and KS D) drawn
+    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
     once (``complements``); a one-line note when there is none."""
     from ..report.metric_validation import POINT_HEADERS, complements, metric_points
 

@@ -18,7 +18,7 @@ from typing import Iterable
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash", "label_expr"]
+           "method_dash", "label_expr", "chart_name"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -93,15 +93,25 @@ def _scale(labels, i: int):
 
 def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> str:
     """A Vega expression that writes each method label among ``labels`` (all of ``METHOD_NAMES`` when None) by its
-    reader name and any other label as ``default`` writes it; for a legend's or an axis's ``labelExpr``."""
+    reader name, a label made of a method label and a factor ("ddim x2") as "DDIM ×2", and any other label as
+    ``default`` writes it; for a legend's or an axis's ``labelExpr``."""
     from ..studies.method_labels import METHOD_NAMES
 
-    shown = METHOD_NAMES if labels is None else {str(v): METHOD_NAMES[str(v)] for v in labels
-                                                 if str(v) in METHOD_NAMES}
+    shown = METHOD_NAMES if labels is None else {str(v): chart_name(v) for v in labels}
+    shown = {k: v for k, v in shown.items() if v != k}
     expr = default
     for key, name in reversed(list(shown.items())):
         expr = f"datum.label === {_js(key)} ? {_js(name)} : {expr}"
     return expr
+
+
+def chart_name(label) -> str:
+    """A series label as a chart writes it: a method label by its reader name ("ovg_edm" -> "OVG + EDM"), a method
+    at a factor ("ddim x2") as "DDIM ×2", any other label as it is."""
+    from ..studies.method_labels import name_methods
+    from ..text import notation
+
+    return notation(name_methods(str(label)), "chart")
 
 
 def _js(text: str) -> str:
@@ -117,7 +127,7 @@ def _legend(labels, kw: dict) -> dict:
     if legend is None:
         return kw
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
-    if not any(str(v) in _names() for v in raw):
+    if all(chart_name(v) == str(v) for v in raw):
         return kw
     if legend is alt.Undefined:
         legend = alt.Legend()
@@ -127,12 +137,6 @@ def _legend(labels, kw: dict) -> dict:
         legend = legend.copy()
         legend.labelExpr = label_expr(raw)
     return {**kw, "legend": legend}
-
-
-def _names() -> dict:
-    from ..studies.method_labels import METHOD_NAMES
-
-    return METHOD_NAMES
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):

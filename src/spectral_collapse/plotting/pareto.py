@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
@@ -74,14 +75,16 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     n_samples = ds.sizes.get("sample", 0)
     failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
     partly = pts[(failed > 0) & np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"])]
-    all_failed = int(((failed > 0) & ~(np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]))).sum())
+    all_failed = int((failed >= n_samples).sum()) if n_samples else 0
+    most_failed = int(((failed > 0) & (failed < n_samples) & ~(np.isfinite(pts["s_hf"]) &
+                                                              np.isfinite(pts["s_lf"]))).sum())
     pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)]
     xdom = padded_domain(pts["s_hf"], pad=0.07)
     ydom = padded_domain(pts["s_lf"], pad=0.08)
     ticks = max(3, int(width // 75))
     x_enc = alt.X("s_hf:Q", title="S_HF (texture, higher is better)",
                   scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(tickCount=ticks, format=".2f"))
-    y_enc = alt.Y("s_lf:Q", title="S_LF (structure, higher is better)",
+    y_enc = alt.Y("s_lf:Q", title=f"S_LF ({INPUT_STRUCTURE} kept)",
                   scale=alt.Scale(domain=ydom, nice=False, zero=False),
                   axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
     tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
@@ -134,6 +137,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         under = _inside(g, r.s_hf, r.s_lf, _R_BASE + 1, xdom, ydom, width, height)
         if len(under):
             sub += f" Inside the {_name(r.label)} diamond: {_named(under)}."
+    if most_failed:
+        left_out.append(f"{plural(most_failed, 'grid point')} where most samples failed (no mean shown)")
     if all_failed:
         left_out.append(f"{plural(all_failed, 'grid point')} whose every sample failed")
     if left_out:   # a mean over the surviving samples of a partly failed point would not be comparable
@@ -157,8 +162,9 @@ def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 29
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     """Mean of each metric over the (eta_HF, eta_LF) grid: metrics side by side, one row per OVG base, each metric
     on its own colour scale. A cell whose samples partly failed keeps its colour (the mean of the rest), says how
-    many of its samples failed and is outlined; a cell whose every sample failed is grey and says "failed"; the
-    legend under the chart names both."""
+    many of its samples failed and is outlined; a cell where most samples failed has no mean (``pareto.grid_summary``)
+    and is light grey with its failed count; a cell whose every sample failed is grey and says "failed"; the legend
+    under the chart names them."""
     import altair as alt
 
     grid = grid_summary(ds)
@@ -171,13 +177,15 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     n_hf, n_lf = len(order_hf), len(order_lf)
     value = long["value"].astype(float)
     nfail = long["failed"].fillna(0).astype(int)
-    status = np.where(~np.isfinite(value), "every sample failed",
-                      np.where(nfail > 0, "some samples failed (mean of the rest)", "kept"))
+    # a cell where most samples failed has no mean (``pareto.grid_summary``): grey, with its failed count
+    status = np.where(nfail >= max(n_samples, 1), "every sample failed",
+                      np.where(~np.isfinite(value), "most samples failed (no mean)",
+                               np.where(nfail > 0, "some samples failed (mean of the rest)", "kept")))
     long["status"] = status
     long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
-    long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{v:.3f}"
-                     for v, k, s in zip(long["value"], nfail, status)]
-    statuses = ["some samples failed (mean of the rest)", "every sample failed"]
+    long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
+                     if s.startswith("most") else f"{v:.3f}" for v, k, s in zip(long["value"], nfail, status)]
+    statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
     from ..report.tables import METRIC_NAMES as names
 
     # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
@@ -198,17 +206,19 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
         ).transform_filter(drawn)
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
             drawn).transform_filter(alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
-        mark = alt.Scale(domain=statuses, range=["#D55E00", "#BDBDBD"])
+        mark = alt.Scale(domain=statuses, range=["#D55E00", "#BDBDBD", "#DDDDDD"])
         legend = alt.Legend(title=None, symbolType="square", symbolStrokeWidth=3, orient="bottom",
                             direction="horizontal")
         outline = base.mark_rect(filled=False, strokeWidth=3).encode(
             stroke=alt.Stroke("status:N", scale=mark, legend=legend)).transform_filter(
             alt.FieldEqualPredicate(field="status", equal=statuses[0]))
         failed = base.mark_rect().encode(fill=alt.Fill("status:N", scale=mark, legend=legend)).transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[1]))
+            alt.FieldOneOfPredicate(field="status", oneOf=statuses[1:]))
         failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(
             alt.FieldEqualPredicate(field="status", equal=statuses[1]))
-        panels.append(alt.layer(heat, *texts, failed, failed_text, outline).properties(
+        most_text = base.mark_text(fontSize=9, color="black", lineBreak="\n").encode(text="label:N").transform_filter(
+            alt.FieldEqualPredicate(field="status", equal=statuses[2]))
+        panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
             width=cell * n_hf, height=cell * n_lf).facet(row=alt.Row("base:N", title=None, header=header),
                                                          title=alt.TitleParams(
                 f"{names.get(m, m)}: mean over {_crops(ds)}", anchor="start")))

@@ -20,11 +20,13 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
     spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an axis from 0 would leave
     most of it empty."""
     from .charts import label_layers, padded_domain
-    from .palette import METHOD_COLORS
+    from ..studies.method_labels import method_name
+    from .palette import METHOD_COLORS, label_expr
 
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     t["kind"] = t["method"].map(_kind)
+    t["name"] = t["method"].map(method_name)   # a point named by its method's reader name, a schedule by its key
     t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])
     lo = float(ds.attrs.get("max_time_ratio", 1.5))
     target = float(ds.attrs.get("target_share", 0.9))
@@ -41,10 +43,11 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
     kinds = ["ddim", "schedule", "ovg"]
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], "#997700", METHOD_COLORS["ovg"]])
     pts = alt.Chart(t).mark_point(filled=True, size=80).encode(
-        x=x, y=y, color=alt.Color("kind:N", title="", sort=kinds, scale=colours),
+        x=x, y=y, color=alt.Color("kind:N", title="", sort=kinds, scale=colours,
+                                  legend=alt.Legend(labelExpr=label_expr(kinds))),
         tooltip=["method", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
                  "backward_passes"])
-    names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="method", xdom=xdom, ydom=ydom, width=width,
+    names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="name", xdom=xdom, ydom=ydom, width=width,
                          height=height, r=6.0)
     ends = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))
@@ -54,6 +57,8 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
     """Which inversion steps each method guides (step 0: lowest sigma); every fifth step labelled."""
     import json
+
+    from .palette import label_expr
 
     steps = int(ds.attrs["steps"])
     sched = json.loads(ds.attrs["schedules"])
@@ -65,6 +70,7 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
     return alt.Chart(pd.DataFrame(rows)).mark_rect().encode(
         x=alt.X("step:O", title="inversion step (sigma rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
-        y=alt.Y("method:N", sort=list(map(str, ds["method"].values)), title=None),
+        y=alt.Y("method:N", sort=list(map(str, ds["method"].values)), title=None,
+                axis=alt.Axis(labelExpr=label_expr(ds["method"].values))),
         color=alt.Color("guided:N", scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"])),
     ).properties(width=420, height=18 * ds.sizes["method"], title="guided steps")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["paper_tables", "paper_counterpart", "paper_rows"]
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "row_notes", "row_label",
+           "table_word", "SETTING", "ROW_KEYS", "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
 _COUNTERPART = {
@@ -40,3 +42,138 @@ def paper_rows(dataset: str, tables=("table8", "table9", "table10", "table11"), 
     df = paper_tables()
     sel = df[df.table.isin(tables) & (df.dataset == pds) & (df.scale == sc) & (df.backbone == backbone) & (df.space == space)]
     return sel.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------------ rows across tables
+
+SETTING = ["dataset", "scale", "backbone", "space", "method"]    # what a row of a method table is about
+ROW_KEYS = ["table", *SETTING]                                  # one row of one table
+METHOD_TABLES = ("table3", "table4", "table5", "table8", "table9", "table10", "table11")  # rows per method
+
+
+def paper_row(table: str, dataset: str, scale: str, backbone: str, space: str, method: str,
+              paper: pd.DataFrame | None = None) -> pd.Series:
+    """One printed row of the paper's tables: its mean per metric (empty when the table has no such row)."""
+    p = paper_tables() if paper is None else paper
+    key = dict(table=table, dataset=dataset, scale=scale, backbone=backbone, space=space, method=method)
+    sel = p[(p[list(key)] == pd.Series(key)).all(axis=1)]
+    return sel.set_index("metric")["mean"]
+
+
+def _wide(paper: pd.DataFrame) -> pd.DataFrame:
+    p = paper[paper["table"].isin(METHOD_TABLES)]
+    return p.pivot_table(index=ROW_KEYS, columns="metric", values="mean", sort=False)
+
+
+def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd.DataFrame:
+    """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables:
+
+    - "same numbers": a row of another table about another setting or method carries the same number on every
+      metric both give (``min_metrics`` at least), so one of the two is not what its label says;
+    - "other numbers": a row of another table about the same setting and method gives another number on at least one
+      metric both give.
+
+    Columns: the row's ``ROW_KEYS``, ``relation``, the other row's keys (``other_<key>``), ``metrics`` (how many
+    compared) and ``differing`` (those whose numbers differ)."""
+    w = _wide(paper_tables() if paper is None else paper)
+    keys = list(w.index)
+    vals = w.to_numpy(float)
+    out = []
+    for i, a in enumerate(keys):
+        for j, b in enumerate(keys):
+            if i == j or a[0] == b[0]:
+                continue
+            both = ~np.isnan(vals[i]) & ~np.isnan(vals[j])
+            if both.sum() < min_metrics:
+                continue
+            differ = [m for m, k in zip(w.columns, both & (vals[i] != vals[j])) if k]
+            same_setting = a[1:] == b[1:]
+            if same_setting and differ:
+                relation = "other numbers"
+            elif not same_setting and not differ:
+                relation = "same numbers"
+            else:
+                continue
+            out.append({**dict(zip(ROW_KEYS, a)), "relation": relation,
+                        **{f"other_{k}": v for k, v in zip(ROW_KEYS, b)}, "metrics": int(both.sum()),
+                        "differing": ", ".join(differ)})
+    cols = [*ROW_KEYS, "relation", *[f"other_{k}" for k in ROW_KEYS], "metrics", "differing"]
+    return pd.DataFrame(out, columns=cols)
+
+
+_METRIC_TEXT = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF",
+                "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G"}
+_FIELD_WORDS = {"space": "{}-space", "backbone": "{}", "scale": "{}", "dataset": "{}"}
+_BACKBONE_TEXT = {"unet": "U-Net", "dit": "DiT"}
+
+
+def table_word(table: str) -> str:
+    """A table key as the pages name it: "table5" -> "Table 5"."""
+    return "Table " + str(table).replace("table", "")
+
+
+def _tables_word(tables) -> str:
+    names = [str(t).replace("table", "") for t in sorted(set(tables), key=lambda t: int(str(t).replace("table", "")))]
+    if len(names) == 1:
+        return f"Table {names[0]}"
+    return f"Tables {', '.join(names[:-1])} and {names[-1]}"
+
+
+def row_label(row: dict, against: dict | None = None, paper: pd.DataFrame | None = None) -> str:
+    """A row named by the fields a reader needs, then its method label: against another row (``against``) the scale,
+    backbone and data space that differ ("pixel-space `taba`"); alone, those its table varies ("U-Net `ovg`" in
+    Table 3, "x16 `taba`" in Table 5)."""
+    if against is None:
+        p = paper_tables() if paper is None else paper
+        t = p[p["table"] == row["table"]]
+        shown = [f for f in ("scale", "backbone", "space") if t[f].nunique() > 1]
+    else:
+        shown = [f for f in ("scale", "backbone", "space") if str(against.get(f) or "") != str(row.get(f) or "")]
+    parts = [_FIELD_WORDS[f].format(_BACKBONE_TEXT.get(str(row[f]), str(row[f]))) for f in shown if row.get(f)]
+    return " ".join([*parts, f"`{row['method']}`"])
+
+
+def _number(metric: str, value: float) -> str:
+    """A paper number as its tables print it: PSNR and FID with 2 decimals, MS-SSIM and LPIPS 3, the scores 2."""
+    digits = 3 if metric in ("ms_ssim", "lpips") else 2
+    return f"{_METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
+
+
+def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
+    """One sentence per printed row of ``rows`` (dicts of ``ROW_KEYS``) that another of the paper's tables contradicts
+    (``row_relations``): whose row's numbers it carries, and what the tables that report its own setting and method
+    give where they differ from it."""
+    p = paper_tables() if paper is None else paper
+    rel = row_relations(p)
+    w = _wide(p)
+    out = []
+    for row in rows:
+        me = {k: str(row[k]) for k in ROW_KEYS}
+        mine = rel[(rel[ROW_KEYS].astype(str) == pd.Series(me)).all(axis=1)]
+        if mine.empty:
+            continue
+        parts = []
+        same = mine[mine["relation"] == "same numbers"]
+        if len(same):
+            twins: dict[str, list[str]] = {}
+            for r in same[[f"other_{k}" for k in ROW_KEYS]].itertuples(index=False):
+                t = dict(zip(ROW_KEYS, r))
+                twins.setdefault(row_label(t, me), []).append(t["table"])
+            parts.append("its numbers are those of " + " and of ".join(
+                f"{_tables_word(tables)}'s {label} row{'s' if len(tables) > 1 else ''}" for label, tables in twins.items())
+                + f" (all {int(same['metrics'].max())} metrics)")
+        other = mine[mine["relation"] == "other numbers"]
+        groups: dict[tuple, list[str]] = {}
+        for r in other.itertuples(index=False):
+            okey = tuple(getattr(r, f"other_{k}") for k in ROW_KEYS)
+            differ = [m for m in str(r.differing).split(", ") if m]
+            groups.setdefault(tuple((m, round(float(w.loc[okey, m]), 6)) for m in differ), []).append(okey[0])
+        given = set(w.loc[tuple(me[k] for k in ROW_KEYS)].dropna().index)
+        for nums, tables in groups.items():
+            agree = [m for m in _METRIC_TEXT if m in given and m not in dict(nums)]
+            said = (f"{_METRIC_TEXT[agree[0]]} the same" if len(agree) == 1 else
+                    f"the other {len(agree)} the same" if agree else "")
+            parts.append(f"{_tables_word(tables)} {'gives' if len(tables) == 1 else 'give'} the same setting and "
+                         f"method {', '.join(_number(m, v) for m, v in nums)}" + (f" ({said})" if said else ""))
+        out.append(f"{table_word(me['table'])}'s {row_label(me, paper=p)} row: " + "; ".join(parts) + ".")
+    return out

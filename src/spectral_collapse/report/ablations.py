@@ -22,7 +22,8 @@ from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_
 from ..studies.aggregate import TABLE_METRICS, cell_text
 from ..studies.validity import failed_of
 
-__all__ = ["format_ablation", "ablation_comparison", "paper_table", "percent_improved", "percent_table",
+__all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead", "paper_notes", "paper_rows_shown",
+           "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
            "ablation_verdict"]
 
@@ -84,30 +85,77 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
 
 
 def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Our (mean, std) beside the paper's (BBBC021) number for each (arm, method, metric): a join on those keys.
+    """Our (mean, std) beside the paper's (BBBC021) number for each (arm, method, metric): a join on those keys with
+    the paper table the chapter replicates (Table 3, 4 or 5), named per row in ``paper_table``.
 
-    For eps_vs_x0 the eps arms are joined with the paper's eps models per factor (Table 5); Table 6 itself is the
-    share of improved cells (percent_improved).
+    eps_vs_x0 replicates Table 6, a table of shares (``percent_improved``); its eps arms are joined with the paper's
+    eps U-Net rows of the main-results table of their factor's scale (Table 8, 9 or 10), the paper's full report of
+    each setting, in which plain OVG and OVG + TABA have rows of their own.
     """
+    from ..studies.evidence import _MAIN_TABLE
+
     study = ds.attrs["study"]
-    table = "table5" if study == "eps_vs_x0" else ABLATIONS[study][1]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()
-    paper = paper[(paper.table == table) & (paper.dataset == "bbbc021")]
     key = paper_key_of(ds)
     ax, col = key.columns[0], key["paper_column"].iloc[0]
     ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
     if study == "eps_vs_x0":
         ours.loc[ours["parameterization"] != "eps", "paper_value"] = None
-    paper = paper.rename(columns={col: "paper_value", "mean": "paper_mean", "std": "paper_std"})
-    out = ours.merge(paper[["paper_value", "method", "metric", "paper_mean", "paper_std"]],
-                     on=["paper_value", "method", "metric"], how="left")
+        ours["paper_table"] = [_MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
+        paper = paper[(paper.backbone == "unet") & (paper.space == "latent")]
+    else:
+        ours["paper_table"] = ABLATIONS[study][1]
+    paper = paper[paper.dataset == "bbbc021"].rename(columns={col: "paper_value", "mean": "paper_mean",
+                                                              "std": "paper_std", "table": "paper_table"})
+    on = ["paper_table", "paper_value", "method", "metric"]
+    out = ours.merge(paper[[*on, "paper_mean", "paper_std"]], on=on, how="left")
+    out.loc[out["paper_value"].isna(), "paper_table"] = None
     return out.rename(columns={"paper_value": f"paper_{col}"})
 
 
+def paper_rows_shown(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[dict]:
+    """The paper's printed rows the chapter's comparison shows, each by its full key (``reference.ROW_KEYS``: table,
+    dataset, scale, backbone, space, method), in the order of the comparison."""
+    from ..reference import ROW_KEYS
+
+    cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
+    col = next(c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table"))
+    paper = paper_tables()
+    rows = []
+    for (table, value, method), _ in cmp.groupby(["paper_table", col, "method"], sort=False):
+        found = paper[(paper.table == table) & (paper.dataset == "bbbc021") & (paper[col[len("paper_"):]] == value)
+                      & (paper.method == method)][ROW_KEYS].drop_duplicates()
+        rows += found.to_dict("records")
+    return rows
+
+
+def paper_lead(ds: xr.Dataset) -> str:
+    """Markdown: which of the paper's tables the chapter's "paper" columns come from, on which keys."""
+    from ..reference import table_word as table_name
+
+    cmp = ablation_comparison(ds)
+    shown = cmp.dropna(subset=["paper_table"])
+    col = next(c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table"))
+    pairs = shown[[col, "paper_table"]].drop_duplicates()
+    tables = ", ".join(dict.fromkeys(table_name(t) for t in pairs["paper_table"]))
+    caveat = "Our data and models are small analogues: compare orderings, not values."
+    if ds.attrs["study"] == "eps_vs_x0":
+        which = "; ".join(f"{v} from {table_name(t)}" for v, t in zip(pairs[col], pairs["paper_table"]))
+        return (f"The eps arms beside the paper's eps U-Net rows (BBBC021, latent space) of the main-results table of "
+                f"their factor's scale ({which}), joined on (scale, method, metric); Table 6, the table this chapter "
+                f"replicates, gives shares only (below), and the paper reports no x0 rows. {caveat}")
+    return (f"Joined on ({col[len('paper_'):]}, method, metric) with the paper's {tables} (BBBC021, the only dataset of "
+            f"the paper's ablations); the `paper_table` column names the table of every row. {caveat}")
+
+
 def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """The chapter's comparison table: rows (arm, paper column, method), columns (ours_mean | paper_mean, metric)."""
+    """The chapter's comparison table: rows (arm, paper column, paper table, method), columns (ours_mean | paper_mean,
+    metric)."""
+    from ..reference import table_word as table_name
+
     cmp = ablation_comparison(ds, metrics)
+    cmp["paper_table"] = cmp["paper_table"].map(lambda t: table_name(t) if isinstance(t, str) else "—")
     axes = json.loads(ds.attrs["axes"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
     wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],
@@ -118,9 +166,13 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
 def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     """Markdown: methods whose rows in the paper's table carry the same numbers on every metric shown for one arm
     (the errata page lists such rows), so a reader does not set our difference between them against a difference
-    the paper's table does not have; '' when there are none."""
+    the paper's table does not have; then each row shown that another of the paper's tables contradicts
+    (``reference.row_notes``: it carries another row's numbers, or the tables reporting its setting give others).
+    '' when there is neither."""
+    from ..reference import row_notes
+
     cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
-    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
+    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table")]
     lines = []
     for arm, g in cmp.groupby(key, sort=False):
         rows = g.pivot_table(index="method", columns="metric", values="paper_mean", sort=False)
@@ -133,10 +185,15 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
                 names = " and ".join(f"`{m}`" for m in same.index)
                 lines.append(f"{names} of the {arm_name} arm carry the same numbers on all {rows.shape[1]} metrics "
                              "shown here")
-    if not lines:
-        return ""
-    return ("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our difference "
-            "between those methods has no counterpart in the paper's numbers.")
+    out = []
+    if lines:
+        out.append("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our "
+                   "difference between those methods has no counterpart in the paper's numbers.")
+    notes = row_notes(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
+    if notes:
+        out.append("Rows of the paper's tables that its other tables contradict (see {doc}`the errata </errata>`), "
+                   "shown as printed: " + " ".join(notes))
+    return "\n\n".join(out)
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
@@ -186,7 +243,10 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
                                      f"{r.value_worse:.3f} (resolution {r.resolution:.3f})"
                                      for r in ties.itertuples()))
         notes.append("; ".join(parts))
-    ours = [f"{100 * v:.1f} % [{100 * a:.1f}, {100 * b:.1f}]" for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
+    from ..studies.shares import share_span
+
+    ours = [share_span(100 * v, 100 * a, 100 * b, pct="{:.1f} %").replace(" %, ", ", ").replace(" %]", "]")
+            for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
     gone = f"; none for {'; '.join(missing)}" if missing else ""
     return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": ours,
                          "comparisons": [(f"{n}: {w}" if w else str(n)) + gone for n, w in zip(pi.comparisons, named)],

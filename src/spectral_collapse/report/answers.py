@@ -15,10 +15,11 @@ import xarray as xr
 from ..studies.aggregate import summary
 from ..studies.profiles import get_profile
 from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
+from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
-from .claims_page import deciding_evidence, reader_names
-from ..studies.verdicts import fold, overshoots, paired_units, tally_text, texture_check, versus
+from .claims_page import deciding_evidence, reader_names, tally_markdown
+from ..studies.verdicts import fold, overshoots, paired_units, texture_check, versus
 
 __all__ = ["collapse_numbers", "answers_markdown", "conclusions_markdown"]
 
@@ -71,7 +72,8 @@ def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
 def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     """Whether OVG removes the collapse on ``dataset`` by the claims page's rule (S_HF and S_DC up from DDIM's, the
     signed texture error toward the real crops' band without overshooting it), why not when it does not, whether its
-    latents still fall short of the references' S_DC, and which of structure (S_LF) and fidelity (PSNR) it costs (a
+    latents still fall short of the references' S_DC, and which of the input's structure (S_LF, scored against the
+    input) and fidelity (PSNR) it costs (a
     paired interval below DDIM's beyond the minimal effect); the means beside."""
     d, o = m.get("ddim", {}), m.get("ovg", {})
     if not d or not o:
@@ -87,9 +89,10 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     short = best is not None and _rule(ev, [versus(ev, "main", eq, best, "ovg", "s_dc")]) == HOLDS
     part = {HOLDS: "OVG reduces it" if short else "OVG removes it", FAILS: "OVG does not remove it",
             INCONCLUSIVE: "whether OVG removes it is inconclusive"}.get(verdict, "OVG not judged")
-    lost = [name for name, k in (("structure (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr"))
+    lost = [name for name, k in ((f"{INPUT_STRUCTURE} (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr"))
             if _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k, higher=False)]) == HOLDS]
-    price = f"it costs {' and '.join(lost)}" if lost else "no loss of structure or fidelity beyond the minimal effects"
+    price = (f"it costs {' and '.join(lost)}" if lost else
+             f"no loss of {INPUT_STRUCTURE} or of fidelity beyond the minimal effects")
     return (f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
             f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
             f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
@@ -178,7 +181,7 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict |
         lines += ["", "**Where do we agree with the paper?** Pairs of methods ordered as in the paper's tables: "
                   + "; ".join(f"{r.metric.upper()} {100 * r.share:.0f}% of {r.pairs}" for r in agree.itertuples())
                   + " (see the {doc}`scorecard`)."]
-    lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_text(c['verdict'])}."]
+    lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_markdown(c)}."]
     lines += ["", _caveats(root, profile)]  # root: the results root
     return "\n".join(lines) + "\n"
 
@@ -286,13 +289,40 @@ def _title(key: str) -> str:
     return CLAIM_TITLES.get(key, key)
 
 
+def _open_part(detail: str) -> str:
+    """The first comparison of a finding's detail that reads inconclusive, with its reason ("" when none does)."""
+    from .claims_page import _parts
+
+    return next((p for p in _parts(detail) if f"→ {INCONCLUSIVE}" in p), "")
+
+
 def _why_inconclusive(detail: str) -> str:
-    """What keeps an inconclusive claim from a verdict, in words, read from its comparisons."""
+    """What keeps an inconclusive claim from a verdict, in words, read from its first open comparison."""
+    from ..studies.verdicts import WITHIN_EFFECT
+
     if "fewer than" in detail and "too few" in detail:
         return "too few distinct comparisons"
     if "Fisher-z" in detail:
         return "the correlation's interval reaches past the rule's line"
-    return "an interval that reaches 0, or an effect below the minimal one"
+    part = _open_part(detail)
+    if WITHIN_EFFECT in part:
+        return "a mean difference within the minimal effect"
+    if "leans the other way" in part:
+        return "a mean that leans the other way, with an interval that reaches 0"
+    return "an interval that reaches 0"
+
+
+def _settle_within(title: str, detail: str) -> str:
+    """What would settle a claim whose open comparison has its mean difference within the minimal effect: nothing
+    more of the same; the data point against an effect of the rule's size."""
+    from .claims_page import _bare
+
+    part = _open_part(detail)
+    effect = part.rsplit("(", 1)[-1].rstrip(")") if "(" in part else ""
+    return (f"- *{title}*: more samples would not settle it. Its open comparison ({_bare(part)}) has a mean "
+            "difference within the minimal effect" + (f" ({effect})" if effect else "") + ": the data point against "
+            "an effect of the size the rule counts, and more samples would narrow the interval around a difference "
+            "too small to count rather than make the claim hold.")
 
 
 def conclusions_markdown(ev: Evidence) -> str:
@@ -310,7 +340,8 @@ def conclusions_markdown(ev: Evidence) -> str:
 
     def line(r, extra: str = "") -> str:
         where = "" if f"({r['where']})" in r["title"] else f" ({r['where']})"  # a title may already name it
-        return f"- **{r['title']}**{where}: {deciding_evidence(r['verdict'], r['our numbers'])}{extra}."
+        caveat = f"; {r['caveat']}" if r["caveat"] else ""
+        return f"- **{r['title']}**{where}: {deciding_evidence(r['verdict'], r['our numbers'])}{extra}{caveat}."
 
     out = []
     held, failed = c[c["verdict"] == HOLDS], c[c["verdict"] == FAILS]
@@ -337,10 +368,11 @@ def conclusions_markdown(ev: Evidence) -> str:
     limits = list(dict.fromkeys(limits))
     weak = [(k, v) for k, v in ev.weak.items() if v]
     for (study, dataset), models in weak:
-        leaning = [r["title"] for _, r in c.iterrows() if any(m in r["our numbers"] for m in models)]
+        leaning = [r["title"] for _, r in c.iterrows() if any(m in r["caveat"] for m in models)]
         limits.append(f"- Below the quality gate: {', '.join(models)} ({STUDY_NAMES.get(study, study)}, {dataset})"
                       + (f"; {', '.join(f'*{t}*' for t in leaning)} rest{'s' if len(leaning) == 1 else ''} on it "
-                         "in part" if leaning else "") + ".")
+                         f"in part, and {'its verdict is' if len(leaning) == 1 else 'their verdicts are'} indicative "
+                         "only" if leaning else "") + ".")
     few = [r["title"] for _, r in open_.iterrows()
            if _why_inconclusive(r["our numbers"]) == "too few distinct comparisons"]
     if few:
@@ -354,15 +386,19 @@ def conclusions_markdown(ev: Evidence) -> str:
         why = _why_inconclusive(r["our numbers"])
         cl = by_key.get(r["claim"])
         study = ", ".join(STUDY_NAMES.get(k, k) for k in cl.reads) if cl else ""
-        if why == "too few distinct comparisons":
+        if why == "a mean difference within the minimal effect":
+            nxt.append(_settle_within(r["title"], r["our numbers"]))
+        elif why == "too few distinct comparisons":
             nxt.append(f"- *{r['title']}*: run the {study} study on more settings or datasets, so that "
                        f"each share counts at least {MIN_COMPARISONS} distinct comparisons.")
         elif "correlation" in why:
             nxt.append(f"- *{r['title']}*: more distinct (dataset, method) points (another dataset, more methods): "
                        "a correlation over a few points has a wide interval.")
         else:
+            lean = ("; its mean leans the other way, so a narrower interval may read does not hold"
+                    if "leans the other way" in why else "")
             nxt.append(f"- *{r['title']}*: more test crops or seeds in the {study} study, to narrow the interval "
-                       "that reaches 0.")
+                       f"that reaches 0{lean}.")
     for (study, dataset), models in weak:
         nxt.append(f"- Train {', '.join(models)} until it passes the quality gate and run the "
                    f"{STUDY_NAMES.get(study, study)} study on {dataset} again.")

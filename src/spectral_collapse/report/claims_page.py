@@ -16,7 +16,8 @@ from ..studies.claims import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_cl
 from ..studies.scorecard import Evidence
 from ..studies.verdicts import tally_text
 
-__all__ = ["claims_markdown", "reader_names", "internal_keys", "deciding_evidence", "glossary_links"]
+__all__ = ["claims_markdown", "rules_markdown", "tally_markdown", "reader_names", "internal_keys", "deciding_evidence",
+           "glossary_links"]
 
 
 def _key_names() -> dict[str, str]:
@@ -57,7 +58,9 @@ def reader_names(text: str) -> str:
 _JARGON = (("k90", "k90", "k90"), ("coinciding with another method", "Coinciding methods", "coinciding"),
            ("Fisher-z interval", "Fisher-z interval", "Fisher-z interval"),
            ("OVG (stable form)", "ovg_stable", "OVG (stable form)"),
-           ("distinct comparisons", "Distinct comparison", "distinct comparisons"))
+           ("distinct comparisons", "Distinct comparison", "distinct comparisons"),
+           ("minimal effect", "Minimal effect", "minimal effect"),
+           ("signed texture error", "Signed texture error", "signed texture error"))
 
 
 def glossary_links(text: str) -> str:
@@ -94,13 +97,22 @@ def _parts(detail: str) -> list[str]:
 
 
 def _bare(part: str) -> str:
-    """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays)."""
+    """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays, and so
+    does a note that stands in for an interval: "(no spread over 96 crops: ...)")."""
+    from ..studies.shares import NO_SPREAD
+
     part = part.split(" → ")[0]
+    keep = re.findall(rf" \({NO_SPREAD}[^()]*\)", part)
+    for i, k in enumerate(keep):
+        part = part.replace(k, f"\0{i}\0")
     while True:
         cut = re.sub(r" \([^()]*\)", "", part)
         if cut == part:
-            return part.strip()
+            break
         part = cut
+    for i, k in enumerate(keep):
+        part = part.replace(f"\0{i}\0", k)
+    return part.strip()
 
 
 def deciding_evidence(verdict: str, detail: str) -> str:
@@ -113,7 +125,7 @@ def deciding_evidence(verdict: str, detail: str) -> str:
     want = {FAILS: f"→ {FAILS}", INCONCLUSIVE: f"→ {INCONCLUSIVE}"}.get(verdict, f"→ {HOLDS}")
     pick = next((p for p in parts if want in p), parts[0])
     text = _bare(pick)
-    if "[" not in text:
+    if "[" not in text and "bootstrap cannot give an interval" not in text:
         text += " (means only, no interval)"
     n = sum(" → " in p for p in parts)  # notes after the comparisons carry no verdict of their own
     unit = "metrics" if re.match(r"[\w-]+: [\d.]+%", text) else "comparisons"  # a share per metric
@@ -167,29 +179,59 @@ def _holds_metric(path: Path, metric: str) -> bool:
         return False
 
 
+def rules_markdown() -> str:
+    """The general rules that decide the claims, each stated once and named (``claims.RULES``): the claims page lists
+    them above the claims, and each claim names the one it is decided by."""
+    from ..studies.claims import RULES
+
+    return ("**The rules.** Each claim below states what it asks of the numbers and names the rule that decides it:"
+            "\n\n" + "\n".join(f"- *{name}*: {text}." for name, text in RULES.items()) + "\n")
+
+
+def tally_markdown(c: pd.DataFrame) -> str:
+    """How many claims read each verdict, and how many of them rest on a model below the quality gate (their verdict
+    indicative only), named."""
+    from ..studies.claims import INDICATIVE
+    from ..text import plural
+
+    limited = c[c["caveat"].fillna("") != ""] if "caveat" in c else c.iloc[0:0]
+    text = tally_text(c["verdict"])
+    if len(limited):
+        text += (f"; {plural(len(limited), 'verdict')} rest{'s' * (len(limited) == 1)} on a model below the quality "
+                 f"gate, {INDICATIVE}: " + ", ".join(f"*{t}* ({v})" for t, v in zip(limited["title"],
+                                                                                  limited["verdict"])))
+    return text
+
+
 def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
-    """The claims page's generated part, in the reader's names: the tally, a summary table (each claim, our verdict
-    with the comparison it rests on and that comparison's 95 % interval, the verdict on the paper's tables), then
-    one section per claim: where the paper makes it, its statement, our verdict with every comparison, the sample,
-    the rule, a note for a metric the rule names that our results lack, and the verdict on the paper's tables."""
-    from ..studies.claims import CLAIMS
+    """The claims page's generated part, in the reader's names: the general rules (each once, by name), the tally, a
+    summary table (each claim, our verdict with the comparison it rests on and that comparison's 95 % interval, the
+    verdict on the paper's tables), then one section per claim: where the paper makes it, its statement, our verdict
+    (qualified where it rests on a model below the quality gate) with every comparison, the sample, the claim's own
+    rule and the general rule that decides it, a note for a metric the rule names that our results lack, and the
+    verdict on the paper's tables."""
+    from ..studies.claims import CLAIMS, verdict_words
     from ..text import minus
 
     c = evaluate_claims(ev, paper)
     reads = {cl.key: cl.reads for cl in CLAIMS}
-    table = pd.DataFrame({"claim": c["title"], "ours": c["verdict"],
+    table = pd.DataFrame({"claim": c["title"], "ours": [verdict_words(v, k) for v, k in zip(c["verdict"], c["caveat"])],
                           "what it rests on (95 % interval)": [deciding_evidence(v, d) for v, d in
                                                                zip(c["verdict"], c["our numbers"])],
                           "the paper's own tables": c["paper's tables"]})
     rows = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
     rows += ["| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |" for r in table.itertuples(index=False)]
-    lines = [f"Verdicts on our results: {tally_text(c['verdict'])}. The table gives, for each claim, the comparison "
+    lines = [rules_markdown(),
+             f"Verdicts on our results: {tally_markdown(c)}. The table gives, for each claim, the comparison "
              "its verdict rests on (for a verdict other than holds, the first comparison that reads so) with its 95 % "
              "interval; the section of the claim below gives every comparison.\n", "\n".join(rows) + "\n"]
     for _, r in c.rename(columns={"paper's tables": "paper verdict"}).iterrows():
         note = _missing_metrics(r["statement"], r["our numbers"], reads.get(r["claim"], ()), ev)
-        lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: {r['verdict']}.** "
-                     f"{r['our numbers']}\n- Sample: {r['our sample']}.\n- Rule: {r['rule']}.\n"
+        by = f"; decided by the *{r['decided by']}* rule (above)" if r["decided by"] else ""
+        caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
+        lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
+                     f"{verdict_words(r['verdict'], r['caveat'])}.** {r['our numbers']}{caveat}\n"
+                     f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
                      + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n")
     return glossary_links(reader_names(minus("\n".join(lines))))

@@ -5,7 +5,7 @@ could be computed, and the verdict paragraph.
 A correlation the paper calls strong is read by the claims' three-way rule (``studies.verdicts.correlation_verdict``:
 r beyond 0.5 with a Fisher-z interval excluding 0 holds, an interval wholly short of 0.5 does not hold, else
 inconclusive) over one point per distinct method, as the claims page counts them. A metric that is 1 minus another on
-every run (S_G and the KS distance D) is shown once, with the relation said once (``complements``).
+every run (S_G and the KS distance D_KS) is shown once, with the relation said once (``complements``).
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def metric_points(ds: xr.Dataset) -> pd.DataFrame:
 
 
 POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
-                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "KS D", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
+                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "D_KS", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
                  "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
 
 
@@ -68,12 +68,13 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
     return per.rename(columns=POINT_HEADERS)
 
 # What a metric left out as another's complement is, for the sentence that says the relation.
-_MEANING = {"ks_d": "the Kolmogorov–Smirnov distance of the latents' ‖x_T‖² from χ²(d), Eq. 32"}
+_DEFINED = {"ks_d": "Eq. 33"}   # the paper's equation for the relation (S_G = 1 − D_KS)
+_MEANING = {"ks_d": "the one-sample Kolmogorov–Smirnov statistic of the latents' ‖x_T‖² against χ²(d), Eq. 32"}
 
 
 def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
     """{metric: its twin} for each metric column of ``points`` (``metric_points``) that equals 1 minus another on
-    every run where both are finite (two runs at least): S_G is 1 − KS D by definition (Eq. 33), one quantity under two
+    every run where both are finite (two runs at least): S_G is 1 − D_KS by definition (Eq. 33), one quantity under two
     names. The twin kept is the one ``POINT_HEADERS`` lists first (the paper's metrics before their by-products)."""
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
@@ -92,14 +93,14 @@ def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
 
 def complements_text(ds: xr.Dataset) -> str:
     """Markdown: the metrics shown once because one is 1 minus the other on every run (``complements``), with the
-    relation said once ("S_G = 1 − KS D on every run ..."); '' when there are none or no points are stored."""
+    relation said once ("S_G = 1 − D_KS on every run ..."); '' when there are none or no points are stored."""
     if not {"points", "point_method", "metric"} <= set(ds.variables) or ds.sizes.get("point", 0) == 0:
         return ""
     twins = complements(metric_points(ds))
     if not twins:
         return ""
     said = "; ".join(f"{POINT_HEADERS.get(k, k)} = 1 − {POINT_HEADERS.get(d, d)}"
-                     + (f" ({POINT_HEADERS.get(d, d)}: {_MEANING[d]})" if d in _MEANING else "")
+                     + (f" ({_DEFINED[d]}; {POINT_HEADERS.get(d, d)}: {_MEANING[d]})" if d in _MEANING else "")
                      for d, k in twins.items())
     gone = ", ".join(POINT_HEADERS.get(d, d) for d in twins)
     return (f"{said} on every run, so the two are one quantity under two names: the table and the heat map show "

@@ -13,7 +13,7 @@ from ..models.quality import CHECKS, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
            "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
-           "replicate_gate_table", "euler_text"]
+           "replicate_gate_table", "euler_text", "shown_name"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -30,6 +30,31 @@ def thresholds_table() -> pd.DataFrame:
     rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
     return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[c]} {THRESHOLDS[c]:g}"}
                          for c in CHECKS])
+
+
+def shown_name(ds: xr.Dataset, key: str) -> str:
+    """A model of the set as every chapter names it: its checkpoint's name without the content hash
+    (``settings.model_name``: "ihc-sr-x4-eps-quick", the profile it was trained at included); the set's key where the
+    results record no checkpoint for it."""
+    from .settings import model_name
+
+    from pathlib import Path
+
+    folder = json.loads(getattr(ds, "attrs", {}).get("checkpoints", "{}") or "{}").get(key)
+    return Path(model_name(folder)).name if folder else str(key)
+
+
+def _named(ds: xr.Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its "model" index level (set keys) written as ``shown_name``."""
+    if "model" not in (frame.index.names or []):
+        return frame
+    if isinstance(frame.index, pd.MultiIndex):
+        level = frame.index.names.index("model")
+        frame.index = frame.index.set_levels(
+            [shown_name(ds, k) for k in frame.index.levels[level]], level=level, verify_integrity=False)
+    else:
+        frame.index = pd.Index([shown_name(ds, k) for k in frame.index], name="model")
+    return frame
 
 
 def reports(ds: xr.Dataset) -> dict[str, GateReport]:
@@ -57,7 +82,7 @@ def gate_table(ds: xr.Dataset) -> pd.DataFrame:
     is under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
     rows = [_gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
-    return pd.DataFrame(rows).set_index("model")
+    return _named(ds, pd.DataFrame(rows).set_index("model"))
 
 
 def _stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
@@ -104,7 +129,10 @@ def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) 
     from ..studies.models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
     root = Path(checkpoint_root or CHECKPOINT_ROOT)
-    return stored_gate_table({r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}, weights_root)
+    from .settings import model_name
+
+    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
+    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
 
 
 def start_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -124,7 +152,7 @@ def start_table(ds: xr.Dataset) -> pd.DataFrame:
                          "std error, gate start": u["std"], "std error, pure noise": None})
     cols = ["model", "label", "sampler", "mean error, gate start", "mean error, pure noise", "std error, gate start",
             "std error, pure noise"]
-    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3)
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3))
 
 
 def euler_text(ds: xr.Dataset) -> str:
@@ -142,7 +170,7 @@ def euler_text(ds: xr.Dataset) -> str:
         over = [f"{n} error {v:.3f} against {THRESHOLDS[n]:g}" for n, v in (("std", s_eu), ("mean", m_eu))
                 if v > THRESHOLDS[n]]
         out.append(
-            f"`{key}` is a flow-matching model: the gate judges it with Heun's second-order steps on its own time "
+            f"`{shown_name(ds, key)}` is a flow-matching model: the gate judges it with Heun's second-order steps on its own time "
             f"grid (largest std error {heun.get('std', float('nan')):.3f}, mean error {heun.get('mean', float('nan')):.3f}), "
             f"as it judges the EDM models. The Euler steps its inversions take, run from the same starts, give a "
             f"largest std error of {s_eu:.3f} and mean error of {m_eu:.3f} (rows *Euler (not judged)*)"
@@ -167,7 +195,7 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
             rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
                          "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
-    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"])
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
 def _autoencoder(info: dict) -> str | None:
@@ -201,7 +229,7 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
                                  "model's log10 ratio": round(float(mine[k]), 3),
                                  "decoder's log10 ratio": round(float(dec[k]), 3),
                                  "decoder's share": f"{100 * dec[k] / mine[k]:.0f} %"})
-    return pd.DataFrame(rows, columns=cols).set_index(["model", "label"])
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
 def below_gate_text(ds: xr.Dataset) -> str:
@@ -220,18 +248,18 @@ def below_gate_text(ds: xr.Dataset) -> str:
     refused = [k for k in bad if k not in kept]
     parts = []
     if kept:
-        parts.append(f"The studies run {', '.join(f'`{k}`' for k in kept)} below the gate: each chapter that uses "
+        parts.append(f"The studies run {', '.join(f'`{shown_name(ds, k)}`' for k in kept)} below the gate: each chapter that uses "
                      f"{'it' if len(kept) == 1 else 'one of them'} carries a warning naming the failed checks, and its "
                      f"results speak about that model as measured here, not about a model of the data.")
     if refused:
-        parts.append(f"The studies refuse {', '.join(f'`{k}`' for k in refused)} until {'it passes' if len(refused) == 1 else 'they pass'}.")
+        parts.append(f"The studies refuse {', '.join(f'`{shown_name(ds, k)}`' for k in refused)} until {'it passes' if len(refused) == 1 else 'they pass'}.")
     ceil = decoder_ceiling(ds).reset_index()
     for key, g in ceil.groupby("model", sort=False):
         w = g.loc[g["model's log10 ratio"].abs().idxmax()]
         mine, dec, share = w["model's log10 ratio"], w["decoder's log10 ratio"], w["decoder's share"]
         bands = sorted(g["band"].unique())
         parts.append(
-            f"`{key}` diffuses in the latent space of `{_autoencoder(info)}`; its spectrum fails in "
+            f"`{key}` diffuses in the latent space of `{shown_name(ds, _autoencoder(info))}`; its spectrum fails in "
             f"band{'s' if len(bands) > 1 else ''} {', '.join(str(b) for b in bands)} (worst {mine:+.2f} at band "
             f"{w['band']}, label {w['label']}), where the autoencoder's reconstructions of held-out crops already read "
             f"{dec:+.2f} ({share} of it). The decoder loses that band even on the encodings of real crops, so this "
@@ -257,7 +285,7 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
                 v = m.sel(label=lab, bias_sigma=sig).values
                 row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else f"{100 * v[np.nanargmax(np.abs(v))]:+.1f} %"
             rows.append(row)
-    return pd.DataFrame(rows).set_index(["model", "label"]) if rows else pd.DataFrame()
+    return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
 
 
 def mean_bias_omitted_text(ds: xr.Dataset) -> str:
@@ -265,9 +293,11 @@ def mean_bias_omitted_text(ds: xr.Dataset) -> str:
     model's channels are latent channels, not colours. "" when none is left out."""
     info = json.loads(ds.attrs["models"])
     shown = set(mean_bias_table(ds).index.get_level_values(0)) if "mean_bias" in ds else set()
-    vae = [k for k in ds["model"].values.tolist() if info.get(k, {}).get("parameterization") == "vae"]
-    latent = [k for k in ds["model"].values.tolist() if k not in vae and info.get(k, {}).get("space") == "latent"]
-    other = [k for k in ds["model"].values.tolist() if k not in shown and k not in vae and k not in latent]
+    keys = ds["model"].values.tolist()
+    vae = [shown_name(ds, k) for k in keys if info.get(k, {}).get("parameterization") == "vae"]
+    latent = [shown_name(ds, k) for k in keys
+              if info.get(k, {}).get("parameterization") != "vae" and info.get(k, {}).get("space") == "latent"]
+    other = [n for n in map(lambda k: shown_name(ds, k), keys) if n not in shown and n not in vae and n not in latent]
     parts = []
     if vae:
         parts.append(f"{', '.join(f'`{k}`' for k in vae)} {'is an autoencoder' if len(vae) == 1 else 'are autoencoders'}: "
@@ -338,13 +368,13 @@ def edge_density_text(ds: xr.Dataset, white: float = 0.9) -> str:
             return float(((a[:, :3] * luma).sum(1) < white).mean()) if a.shape[1] >= 3 else float((a[:, 0] < white).mean())
 
         real = share(ds["real"].sel(model=keys[0], label=0).values)
-        parts = [f"`{k}` {100 * share(ds['samples'].sel(model=k, label=0).values):.0f} %" for k in keys]
+        parts = [f"`{shown_name(ds, k)}` {100 * share(ds['samples'].sel(model=k, label=0).values):.0f} %" for k in keys]
         errs = []
         for k in keys:
             r = reps[k].rows
             lab0 = r[(r["label"] == 0) & r["check"].isin(["mean", "std"])]
             if len(lab0):
-                errs.append(f"`{k}` mean {lab0[lab0['check'] == 'mean']['value'].max():.3f}, std "
+                errs.append(f"`{shown_name(ds, k)}` mean {lab0[lab0['check'] == 'mean']['value'].max():.3f}, std "
                             f"{lab0[lab0['check'] == 'std']['value'].max():.3f}")
         n = ds.sizes.get("image", 0)
         out.append(
@@ -363,7 +393,7 @@ def verdict_text(ds: xr.Dataset) -> str:
     bad = {k: r for k, r in reps.items() if not r.passed}
     text = f"{len(reps) - len(bad)} of {len(reps)} models pass the gate."
     if bad:
-        text += " Below it: " + "; ".join(f"`{k}` ({r.describe_failures(2)})" for k, r in bad.items()) + "."
+        text += " Below it: " + "; ".join(f"`{shown_name(ds, k)}` ({r.describe_failures(2)})" for k, r in bad.items()) + "."
     return text
 
 
@@ -377,7 +407,7 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
     if frame.empty:
         return None
     lo, hi = float(frame["loss"].min()), float(frame["loss"].max())
-    return alt.Chart(frame, title=f"{key}: loss").mark_line(point=False).encode(
+    return alt.Chart(frame, title=f"{shown_name(ds, key)}: loss").mark_line(point=False).encode(
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("loss:Q", title="loss", scale=alt.Scale(type="log", domain=[lo * 0.9, hi * 1.1])),
         color=alt.Color("curve:N", title=None, scale=alt.Scale(range=["#0072B2", "#E69F00"]),

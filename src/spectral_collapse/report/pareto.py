@@ -1,34 +1,61 @@
-"""What the Pareto chapter says: whether OVG expands the S_HF / S_LF frontier of the baselines (Sec. 5.2, Fig. 6)."""
+"""What the Pareto chapter says: whether OVG expands the S_HF / S_LF frontier of the baselines (Sec. 5.2, Fig. 6), on
+whose points, and the rule for grid points with failed images."""
 from __future__ import annotations
 
 import json
 
 import xarray as xr
 
-from ..studies.pareto import joint_front
+from ..studies.pareto import MOST_FAILED, joint_front
 from ..text import verb
 
-__all__ = ["frontier_verdict"]
+__all__ = ["frontier_verdict", "grid_rule"]
+
+
+def grid_rule(ds: xr.Dataset) -> str:
+    """The rule for grid points with failed images, stated once for the chapter's chart, table and verdict."""
+    n = ds.sizes.get("sample", 0)
+    return (f"A grid point with any failed image (of its {n}) is never chosen and is not a point of any front, its "
+            f"base's or the joint one with the baselines; where more than {MOST_FAILED:.0%} of its images failed its "
+            "means are not shown (—), since they would describe the few images that survived, not the point.")
+
+
+def _bases_words(on) -> str:
+    """The OVG bases whose grid points are on the joint front, with their counts: "OVG + EDM (2)"."""
+    from ..studies.method_labels import method_name
+
+    counts = on.groupby("base").size()
+    return ", ".join(f"{method_name(b)} ({int(k)})" for b, k in counts.items())
 
 
 def frontier_verdict(ds: xr.Dataset) -> dict:
     """Does OVG expand the S_HF / S_LF frontier of the baselines (Sec. 5.2, Fig. 6)? Numbers and one paragraph.
 
-    On the joint front of every grid point free of failed samples and every baseline (means over the sweep's images), count the OVG
-    points; the claim holds when at least one OVG point is on it (OVG reaches beyond the baselines' envelope).
-    The chosen point of the primary base is compared with the best baseline on each axis.
+    On the joint front of every grid point free of failed samples and every baseline (means over the sweep's images),
+    count the OVG points and say which OVG variants they belong to; the claim holds when at least one OVG point is on
+    it (OVG reaches beyond the baselines' envelope), and it rests on those variants' points alone. The chosen point of
+    the primary base is compared with the best baseline on each axis.
     """
+    from ..studies.method_labels import method_name
+
     grid, base, front = joint_front(ds)
     n_ovg, n_base = int(front[:len(grid)].sum()), int(front[len(grid):].sum())
-    dominated = [str(m) for m, on in zip(base["method"], front[len(grid):]) if not on]
+    on = grid[front[:len(grid)]]
+    dominated = [str(m) for m, on_ in zip(base["method"], front[len(grid):]) if not on_]
     primary = ds.attrs.get("primary", "ovg")
     ch = json.loads(ds.attrs.get("choices", "{}")).get(primary)
+    bases = sorted(set(map(str, on["base"])))
+    swept = sorted(set(map(str, grid["base"])))
     out = {"front_ovg": n_ovg, "front_baselines": n_base, "dominated_baselines": dominated, "choice": ch,
-           "holds": bool(n_ovg > 0)}
+           "holds": bool(n_ovg > 0), "front_bases": bases}
     text = (f"On the joint S_HF / S_LF front of {len(grid)} grid points free of failed samples and {len(base)} baselines, "
             f"{n_ovg} {verb(n_ovg, 'point is', 'points are')} OVG and {n_base} "
             f"{verb(n_base, 'is a baseline', 'are baselines')}; baselines dominated by some point: "
             f"{', '.join(dominated) or 'none'}.")
+    if n_ovg:
+        text += f" The OVG points on it belong to {_bases_words(on)}"
+        rest = [b for b in swept if b not in bases]
+        text += (f"; no point of {' or '.join(method_name(b) for b in rest)} is on it." if rest else ".")
     if ch and len(base):
         best_hf, best_lf = base.loc[base["s_hf"].idxmax()], base.loc[base["s_lf"].idxmax()]
         text += (f" The chosen {primary} point (eta_HF = {ch['eta_hf']:.3g}, eta_LF = {ch['eta_lf']:.3g}) has "
@@ -37,6 +64,9 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     from ..studies.claims import chapter_claims, findings_markdown
 
     verdict = "holds" if out["holds"] else "does not hold"
-    out["text"] = (f"The paper's claim that OVG expands the frontier {verdict} here. " + text
+    where = (f", on the points of {' and '.join(method_name(b) for b in bases)} alone"
+             if out["holds"] and len(bases) < len(swept) else "")
+    out["text"] = (f"The paper's claim that OVG expands the frontier {verdict} here{where} (means over the sweep's "
+                   "validation crops, no interval). " + text
                    + "\n\nOn the claims page, by the same rule:\n\n" + findings_markdown(chapter_claims(ds)))
     return out

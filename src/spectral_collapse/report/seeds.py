@@ -9,7 +9,9 @@ crops of one model understates the uncertainty of the study's numbers. S_G, one 
 rows too, with no interval over crops; ``s_g_spread_text`` sets its spread between runs against the spread between
 the translation seeds' sets within a run. ``claims_by_seed``: every claim of the claims page that
 the main results answer, judged on each training run's results alone by the page's rule (``studies.claims``), so a
-verdict that changes with the training seed is visible as such.
+verdict that changes with the training seed is visible as such. ``software_text``: when these results and the main
+results were computed with different software, so that comparing a run here with the other chapters' numbers mixes
+seed and software. Runs far outside the others: ``report.seed_outliers``.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from ..text import verb
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
-           "outlier_runs", "outlier_text", "OUTLIER_FACTOR", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
+           "SOFTWARE", "software", "software_text", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
            "S_G_FACTOR", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
@@ -319,11 +321,37 @@ def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
     return text
 
 
+SOFTWARE = {"torch": "PyTorch", "python": "Python"}   # packages whose versions a comparison of two results names
+
+
+def software(ds: xr.Dataset) -> dict[str, str]:
+    """{reader's name: version} of the ``SOFTWARE`` packages, as the results' attrs record them ("unrecorded")."""
+    recorded = _json_or_empty(ds.attrs.get("versions"))
+    return {name: str(recorded.get(key) or "unrecorded") for key, name in SOFTWARE.items()}
+
+
+def software_text(ds: xr.Dataset, main: xr.Dataset | None, brief: bool = False) -> str:
+    """Markdown: when these results and the main results (whose numbers the other chapters show for training run 0's
+    models) were computed with different ``SOFTWARE``, both versions and that comparing a training run here with
+    those numbers mixes the training seed with the software; '' when the versions agree or ``main`` is None.
+    ``brief``: one sentence for the verdict."""
+    if main is None or software(ds) == software(main):
+        return ""
+    here, there = (" and ".join(f"{n} {v}" for n, v in software(d).items()) for d in (ds, main))
+    if brief:
+        return (f"These runs were computed with {here}, the main results of the other chapters with {there}: set "
+                "against those numbers, a training run's differ by seed and by software at once.")
+    return (f"These results were computed with {here}, the main results with {there} (the versions each records): "
+            "a comparison between a training run here and the numbers of the other chapters, which show the main "
+            "results, mixes the training seed with the software. Compare the training runs with one another, as the "
+            "tables below do, to see the seed alone.")
+
+
 def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPREAD_METRICS) -> str:
     """Markdown: how far training run 0 of these results (the main results' own models) lies from the stored main
-    results, method by method (means over crops), and why they can differ: each study translates with the
-    models it loads, and results computed on another device or library build differ in their last digits, which the
-    inversions' sensitivity can grow crop by crop. '' when the main results are not given or agree exactly."""
+    results, method by method (means over crops), with the software each was computed with (``software_text``
+    when it differs). '' when the main results are not given, or agree exactly and were computed with the same
+    software."""
     if main is None or "train_seed" not in ds.dims:
         return ""
     run0 = ds.sel(train_seed=0)
@@ -336,16 +364,19 @@ def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPRE
             b = float(main[m].sel({"method": method}).mean(skipna=True))
             if np.isfinite(a) and np.isfinite(b):
                 gaps.append((abs(a - b), m, method, a, b))
+    mixed = software_text(ds, main)
     if not gaps or max(g[0] for g in gaps) == 0:
-        return ""
+        return (mixed + " Run 0's method means equal the main results' nonetheless.") if mixed and gaps else mixed
     worst = max(gaps)
     same = sum(g[0] == 0 for g in gaps)
-    versions = lambda d: (_json_or_empty(d.attrs.get("versions")).get("torch") or "unrecorded")  # noqa: E731
-    return (f"Training run 0 uses the main results' models, but its translations were computed apart from theirs "
-            f"(PyTorch {versions(run0)} here, {versions(main)} there): {same} of the {len(gaps)} method means agree "
-            f"exactly, and the largest gap is {worst[1].upper()} of {worst[2]}, {worst[3]:.3f} here against "
-            f"{worst[4]:.3f} in the main results: what a different device or library build does to the same "
-            f"inversions. Set it beside the spread between training runs below.")
+    cause = ("what the other software does to the same models' inversions" if mixed else
+             "with the same software (" + " and ".join(f"{n} {v}" for n, v in software(ds).items()) + "), what "
+             "another device or another order of floating-point work does to the same inversions")
+    return ((mixed + " " if mixed else "") +
+            f"Training run 0 uses the main results' models, but its translations were computed apart from theirs: "
+            f"{same} of the {len(gaps)} method means agree exactly, and the largest gap is {worst[1].upper()} of "
+            f"{worst[2]}, {worst[3]:.3f} here against {worst[4]:.3f} in the main results: {cause}. Set it beside "
+            f"the spread between training runs below.")
 
 
 def _crop_span(idx) -> str:
@@ -397,98 +428,6 @@ def crops_text(ds: xr.Dataset, pareto: xr.Dataset | None = None) -> str:
         parts.append(f"OVG's step sizes: eta_hf {float(used['eta_hf']):g}, eta_lf {float(used['eta_lf']):g} "
                      f"({source}).")
     return " ".join(parts)
-
-
-OUTLIER_FACTOR = 3.0   # a run this many times the metric's typical spread between runs from the others is an outlier
-
-
-def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
-    """The (method, metric) pairs for which one training run lies far outside the others, by a rule: with at least
-    three runs, the run whose mean over crops is farthest from the mean of the other runs is an outlier when (1) its
-    mean lies outside each other run's 95 % interval over crops and (2) its distance from the other runs' mean is at
-    least ``factor`` times the metric's typical spread between runs (the median, over methods, of the range of the
-    runs' means). One row per outlier: method, metric, run, its mean, the other runs' means, the gap, the typical
-    spread, and on how many crops the run is on the gap's side of the other runs' mean of that crop (when every run
-    scored the same crops)."""
-    from ..metrics.intervals import bootstrap_ci
-
-    arms = seed_arms(ds)
-    cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread", "crops on that side"]
-    if len(arms) < 3:
-        return pd.DataFrame(columns=cols)
-    rows = []
-    for metric in metrics:
-        if metric not in ds:
-            continue
-        cis, values = {}, {}
-        for method in [str(m) for m in ds["method"].values]:
-            values[method] = {k: crop_values(sub, metric, method) for k, sub in arms.items()}
-            cis[method] = {k: bootstrap_ci(v) for k, v in values[method].items()}
-        ranges = [np.ptp([c.mean for c in by.values()]) for by in cis.values()
-                  if np.isfinite([c.mean for c in by.values()]).all()]
-        typical = float(np.median(ranges)) if ranges else np.nan
-        if not np.isfinite(typical) or typical <= 0:
-            continue
-        for method, by in cis.items():
-            means = {k: c.mean for k, c in by.items()}
-            if not np.isfinite(list(means.values())).all():
-                continue
-            gaps = {k: means[k] - np.mean([means[o] for o in means if o != k]) for k in means}
-            k = max(gaps, key=lambda j: abs(gaps[j]))
-            outside = all(not (by[o].lo <= means[k] <= by[o].hi) for o in by if o != k)
-            if not outside or abs(gaps[k]) < factor * typical:
-                continue
-            v = values[method]
-            same = len({len(x) for x in v.values()}) == 1
-            side = ""
-            if same:
-                rest = np.mean([v[o] for o in v if o != k], axis=0)
-                n = int(np.sum(np.sign(v[k] - rest) == np.sign(gaps[k])))
-                side = f"{n} of {len(rest)}"
-            rows.append({"method": method, "metric": metric, "training seed": k, "mean": means[k],
-                         "other runs": [means[o] for o in means if o != k], "gap": gaps[k],
-                         "typical spread": typical, "crops on that side": side})
-    return pd.DataFrame(rows, columns=cols)
-
-
-def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.DataFrame | None = None,
-                 brief: bool = False) -> str:
-    """Markdown: each training run that ``outlier_runs`` finds far outside the others, in words, with the rule; a
-    sentence saying that no run is when none is. ``brief``: one sentence naming them ("" when there is none), for
-    the verdict."""
-    out = outlier_runs(ds, factor=factor) if outliers is None else outliers
-    if brief:
-        if out.empty:
-            return ""
-        named = "; ".join(f"`{r.method}` on {r.metric.upper() if r.metric == 'psnr' else r.metric}, training seed "
-                          f"{r[2]} ({r.gap:+.3f}{' dB' if r.metric == 'psnr' else ''} from the other runs' mean)"
-                          for r in out.itertuples(index=False))
-        return (f"{'One run moves' if len(out) == 1 else f'{len(out)} runs move'} far outside the others (the rule is "
-                f"under the spread table): {named}.")
-    rule = (f"a run whose mean lies outside each other run's 95 % interval over crops and at least {factor:g} times "
-            "the metric's typical spread between runs from the other runs' mean, the typical spread being the median "
-            "over methods of the range of the runs' means")
-    judged = ", ".join(m.upper() if m == "psnr" else m for m in SPREAD_METRICS if m in ds)
-    unjudged = (" S_G has no interval over crops, so the rule does not judge it; its spread is set out above."
-                if any(m in ds for m in SET_METRICS) else "")
-    if out.empty:
-        return (f"No training run moves far outside the others on any method and per-crop metric ({judged}; "
-                f"rule: {rule}).{unjudged}")
-    lines = []
-    for r in out.itertuples(index=False):
-        name = r.metric.upper() if r.metric == "psnr" else r.metric
-        unit = " dB" if r.metric == "psnr" else ""
-        others = " and ".join(f"{x:.3f}" for x in r[4])
-        crops = (f"; it is {'below' if r.gap < 0 else 'above'} the other runs' mean on {r[7]} crops: the run as a "
-                 f"whole moved, not a few crops" if r[7] and int(r[7].split()[0]) >= 0.75 * int(r[7].split()[-1]) else
-                 f"; it is {'below' if r.gap < 0 else 'above'} the other runs' mean on only {r[7]} crops, so a few "
-                 f"crops carry the gap" if r[7] else "")
-        lines.append(f"`{r.method}` on {name}, training seed {r[2]}: {r.mean:.3f} against {others} in the other runs, "
-                     f"{r.gap:+.3f}{unit} from their mean, {abs(r.gap) / r[6]:.1f} times the typical spread of "
-                     f"{r[6]:.3f}{unit}{crops}.")
-    return ("**Runs far outside the others** (" + rule + "): the number of that method in the other chapters, which "
-            f"use the seed-0 models, would read differently had the model been trained from that seed.{unjudged}\n\n"
-            + "\n".join(f"- {line}" for line in lines))
 
 
 def _json_or_empty(text) -> dict:

@@ -34,7 +34,7 @@ _SETTINGS = "settings of"        # DataFrame.attrs key that marks a settings tab
 SETTING_NAMES = {
     "steps": "inversion and sampling steps", "main_steps": "steps of the main results", "steps_grid": "step counts",
     "n_test": "test crops", "n_images": "test images", "n_latents": "latents inverted", "n_samples": "test inputs",
-    "n_reference": "reference images", "n_run": "runs", "timing_images": "test inputs timed",
+    "n_reference": "reference images", "n_run": "test inputs per run", "timing_images": "test inputs timed",
     "seed": "seed of the stochastic methods", "seeds": "seeds",
     "ovg": "OVG step sizes", "methods": "methods (model, inversion, guidance)", "checkpoints": "models",
     "models": "models", "model_factor": "SR factor of the model", "wavelet": "wavelet of the texture score",
@@ -344,12 +344,31 @@ def _value(key: str, value, attrs: dict) -> str:
     return readable(value)
 
 
+def _count_text(key: str, value, ds) -> str | None:
+    """A count setting with the total the chapter's verdicts and charts use beside it, read from the results: test
+    crops per seed with the distinct crops over every seed (each seed translates its own crops); test inputs per run
+    with the number of runs. None when the results hold nothing more than the setting."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    if key == "n_test" and "crop" in getattr(ds, "variables", {}) and "seed" in ds["crop"].dims:
+        crops = np.asarray(ds["crop"].values)
+        total, seeds = int(np.unique(crops[crops >= 0]).size), int(ds.sizes["seed"])
+        if seeds > 1 and total != n:
+            return f"{n} per seed ({total} distinct crops over the {seeds} seeds)"
+    if key == "n_run" and "run" in getattr(ds, "sizes", {}):
+        return f"{n} ({int(ds.sizes['run'])} runs)"
+    return None
+
+
 def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     """The named attrs of a results dataset, one row each (those it lacks are left out), then ``extra`` rows
-    ({setting: value}), then when it was computed and with which versions of the main packages. Commit hashes and
-    other provenance stay in the results file."""
+    ({setting: value}), then when it was computed and with which versions of the main packages. A count says the
+    total the chapter uses beside it (``_count_text``). Commit hashes and other provenance stay in the results
+    file."""
     attrs = dict(ds.attrs)
-    rows = [(k, _value(k, attrs[k], attrs)) for k in keys if k in attrs]
+    rows = [(k, _count_text(k, attrs[k], ds) or _value(k, attrs[k], attrs)) for k in keys if k in attrs]
     rows += [(k, readable(v)) for k, v in (extra or {}).items()]
     if "created" in attrs:
         rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16] + " UTC"))

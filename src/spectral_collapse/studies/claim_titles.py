@@ -1,4 +1,12 @@
-"""Each claim's heading on the claims page (``studies.claims``): what the claim says, in words."""
+"""Each claim's heading on the claims page (``studies.claims``): what the claim says, in words.
+
+S_LF scores an output's low frequencies against the input condition (App. B.5), so it rewards resembling the input:
+the headings say "the input's structure" (``INPUT_STRUCTURE``) where the paper says "structure", which is what S_LF
+measures here, not a better translation.
+"""
+
+# what S_LF measures, as the headings and verdicts name it
+INPUT_STRUCTURE = "the input's structure"
 
 CLAIM_TITLES = {
     "collapse_sdc": "Standard inversion leaves correlated latents",
@@ -7,11 +15,11 @@ CLAIM_TITLES = {
     "pca_collapse": "Inverted latents need fewer principal components, fewer as inputs get sparser",
     "corr_hf_dc": "Texture and decorrelation go together",
     "corr_dc_g": "Decorrelation and Gaussianity go together",
-    "tradeoff_lf_dc": "Decorrelated latents cost structure",
-    "edm_tradeoff": "EDM restores texture and loses structure",
+    "tradeoff_lf_dc": f"Decorrelated latents keep less of {INPUT_STRUCTURE}",
+    "edm_tradeoff": f"EDM restores texture and keeps less of {INPUT_STRUCTURE}",
     "ovg_vs_ddim": "OVG removes the collapse of standard inversion",
-    "taba_structure": "TABA pays for texture with structure",
-    "ovg_front": "An OVG variant is on the texture / structure front",
+    "taba_structure": f"TABA pays for texture with {INPUT_STRUCTURE}",
+    "ovg_front": f"An OVG variant is on the front of texture and {INPUT_STRUCTURE}",
     "ovg_edm_lpips": "OVG + EDM has the best perceptual quality on edges",
     "pareto_expands": "Sweeping OVG's step sizes pushes the front out",
     "backbone": "Collapse is not a convolutional artefact (U-Net and DiT)",
@@ -19,5 +27,5 @@ CLAIM_TITLES = {
     "scale_x32": "At the sparsest input, DDIM keeps PSNR and loses texture",
     "scale_monotone": "Collapse grows as the input gets sparser",
     "x0_cure": "x0-prediction improves texture and decorrelation",
-    "x0_structure": "x0-prediction rarely improves structure",
+    "x0_structure": f"x0-prediction rarely improves fidelity or {INPUT_STRUCTURE}",
 }

@@ -12,7 +12,8 @@ metric the tables lack is "not testable here" while the claim is judged on the m
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -29,8 +30,8 @@ from ..text import plural, signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
 
-__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES",
-           "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
+__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
+           "PAIRED", "SHARE", "CORRELATION", "INDICATIVE", "judge", "verdict_words", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,15 @@ class Claim:
     key: str
     where: str                         # section / table / figure of the paper
     statement: str                     # the claim, in our words
-    rule: str                          # how we decide
+    rule: str                          # what it asks of the numbers
     test: Callable[[Evidence], Finding]
     reads: tuple[str, ...] = ("main",)  # the evidence it is judged on (samples.sample_size counts it)
+    by: str = ""                       # the general rule (a key of ``RULES``) that decides it; "" for its own alone
+
+    @property
+    def full_rule(self) -> str:
+        """The claim's rule with the general rule it is decided by written out."""
+        return f"{self.rule}; {RULES[self.by]}" if self.by else self.rule
 
 
 def _datasets(ev: Evidence, study: str = "main") -> list[str]:
@@ -158,12 +165,27 @@ def _claim_lpips(ev: Evidence) -> Finding:
                            "are needed)")
 
 
-def _joint_front(res) -> tuple[int, int]:
-    """(OVG points, baselines) on the joint S_HF / S_LF front of a Pareto sweep's finite grid points and baselines."""
+def front_bases(res) -> tuple[dict, int]:
+    """({OVG base: its grid points on the joint front}, baselines on it) of a Pareto sweep's joint S_HF / S_LF front of
+    grid points free of failed samples and baselines (``pareto.joint_front``)."""
     from .pareto import joint_front
 
     grid, _, front = joint_front(res)
-    return int(front[:len(grid)].sum()), int(front[len(grid):].sum())
+    on = grid[front[:len(grid)]]
+    return {str(b): int(n) for b, n in on.groupby("base").size().items()}, int(front[len(grid):].sum())
+
+
+def front_words(by_base: dict) -> str:
+    """The OVG grid points on a joint front, said with the variants they belong to: "2 OVG points, both ovg_edm",
+    "3 OVG points, 1 ovg and 2 ovg_edm"."""
+    n = sum(by_base.values())
+    if not n:
+        return "0 OVG points"
+    if len(by_base) == 1:
+        (b, k), = by_base.items()
+        return f"{plural(n, 'OVG point')}, {'it' if n == 1 else 'both' if n == 2 else 'all'} {b}"
+    parts = [f"{k} {b}" for b, k in sorted(by_base.items())]
+    return f"{plural(n, 'OVG point')}, {', '.join(parts[:-1])} and {parts[-1]}"
 
 
 def _claim_pareto(ev: Evidence) -> Finding:
@@ -171,122 +193,163 @@ def _claim_pareto(ev: Evidence) -> Finding:
         return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
     checks = []
     for ds, res in sorted(ev.extra.get("pareto", {}).items()):
-        n_ovg, n_base = _joint_front(res)
-        checks.append((n_ovg > 0, f"{ds}: {plural(n_ovg, 'OVG point')} and {plural(n_base, 'baseline')} on the "
-                                   "joint front"))
+        by_base, n_base = front_bases(res)
+        checks.append((sum(by_base.values()) > 0, f"{ds}: {front_words(by_base)}, and "
+                                                  f"{plural(n_base, 'baseline')} on the joint front"))
     return combine(checks, "needs pareto study results")
 
 
-_PAIRED = ("; each a paired 95 % bootstrap interval over the test crops both sides scored, beyond the minimal "
-           "effect (0.01 of a score, 0.1 dB of PSNR): holds when every comparison does, does not hold when one lies "
-           f"wholly on the wrong side beyond it, else inconclusive (the paper's tables: the means; {TIE_RULE})")
-_SHARE = (" (means over crops), with a 95 % bootstrap interval over crops (over seeds for S_G) wholly on the paper's "
-          "side of 50 % for every metric; does not hold when wholly on the other side; a share over fewer than "
-          f"{MIN_COMPARISONS} distinct comparisons is inconclusive, too small a base either way (the paper's tables: "
-          "the side of its reported share, a share of exactly 50 % being a tie, inconclusive; a metric the tables "
-          "do not give is not testable here and the claim is judged on the others)")
+def _effects() -> str:
+    """The minimal effects of the metrics the claims compare, in words, from ``MIN_EFFECT``."""
+    from ..metrics.intervals import MIN_EFFECT
+
+    return (f"{MIN_EFFECT['s_hf']:g} of a score, {MIN_EFFECT['psnr']:g} dB of PSNR, {MIN_EFFECT['delta_log_e_hf']:g} "
+            f"of the signed texture error, {MIN_EFFECT['k90']:g} principal component of k90")
+
+
+PAIRED, SHARE, CORRELATION = "paired comparison", "share of comparisons", "correlation"
+# The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
+RULES = {
+    PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
+             "crop translated by several seeds counted once); it holds when the interval lies wholly on the claimed "
+             f"side of 0 and the mean exceeds the metric's minimal effect ({_effects()}), does not hold when it lies "
+             "wholly on the other side beyond that, and is inconclusive otherwise; a claim of several comparisons "
+             "holds when every one does and does not hold when one does not (the paper's tables: the means; "
+             f"{TIE_RULE})"),
+    SHARE: ("each distinct comparison counts once, on the means over its crops; the share won has a 95 % bootstrap "
+            "interval over crops (over seeds for the set-level S_G) and holds when that interval lies wholly on the "
+            "paper's side of 50 % for every metric, does not hold when it lies wholly on the other side; a share "
+            f"over fewer than {MIN_COMPARISONS} distinct comparisons is inconclusive, too small a base either way; "
+            "a share that every bootstrap draw reproduces has no interval, and is said so (the paper's tables: the "
+            "side of the reported share, exactly 50 % being a tie, inconclusive; a metric the tables do not give is "
+            "not testable here and the claim is judged on the others)"),
+    CORRELATION: ("Pearson r over distinct (dataset, method) points, each the mean over crops and seeds, with a 95 % "
+                  "Fisher-z interval over those points; it holds when r is beyond the claim's threshold and the "
+                  "interval excludes 0, does not hold when the interval lies wholly short of the threshold, and is "
+                  "inconclusive otherwise (the paper's tables: r against the threshold alone)"),
+}
 
 
 def _r_rule(pair: str, op: str, threshold: str) -> str:
-    return (f"Pearson r({pair}) {op} {threshold} over distinct (dataset, method) points (means over crops and seeds) "
-            f"with a 95 % Fisher-z interval excluding 0; does not hold when the interval is wholly short of {threshold} "
-            "(the paper's tables: r alone)")
+    return f"Pearson r({pair}) {op} {threshold}"
 
 
 CLAIMS: list[Claim] = [
     Claim("collapse_sdc", "Sec. 4, Sec. 6.2, Table 2",
           "Standard deterministic inversion leaves spatially correlated latents: its decorrelation score S_DC is "
           "below that of TABA and EDM.",
-          "S_DC(ddim) − S_DC(taba) < 0 and S_DC(ddim) − S_DC(edm) < 0 on every dataset" + _PAIRED,
-          _below("s_dc", "ddim", ("taba", "edm"))),
+          "S_DC(ddim) − S_DC(taba) < 0 and S_DC(ddim) − S_DC(edm) < 0 on every dataset",
+          _below("s_dc", "ddim", ("taba", "edm")), by=PAIRED),
     Claim("collapse_shf", "Sec. 4, Sec. 6.2, Table 2",
           "Those correlated latents give outputs short of high frequencies: S_HF of standard inversion is below "
-          "TABA's and EDM's.", "S_HF(ddim) − S_HF(taba) < 0 and S_HF(ddim) − S_HF(edm) < 0 on every dataset"
-          + _PAIRED,
-          _below("s_hf", "ddim", ("taba", "edm"))),
+          "TABA's and EDM's.", "S_HF(ddim) − S_HF(taba) < 0 and S_HF(ddim) − S_HF(edm) < 0 on every dataset",
+          _below("s_hf", "ddim", ("taba", "edm")), by=PAIRED),
     Claim("table1", "Table 1",
           "Stochastic inversions (TABA, ReNoise) beat deterministic ones (standard, Null-Class, DirectInversion) on "
           "S_DC, S_HF and S_G in most comparisons, and lose on S_LF in most.",
-          "share of distinct (dataset, stochastic, deterministic) comparisons won by the stochastic method"
-          + _SHARE, _claim_table1),
+          "share of distinct (dataset, stochastic, deterministic) comparisons won by the stochastic method: above "
+          "50 % for S_DC, S_HF and S_G, below 50 % for S_LF", _claim_table1, by=SHARE),
     Claim("pca_collapse", "Sec. 4, Fig. 3",
           "Inverted latents concentrate their variance in fewer principal components than Gaussian noise, and more "
           "so as the input gets sparser.", "k90 (components for 90 % of the variance) of every DDIM series below "
           "Gaussian noise's, and below that of the next less sparse series; each difference a 95 % interval over "
-          "subsamples of the latents (all series at one subsample size, drawn without replacement), beyond one "
-          "component (results without subsamples: the k90s themselves, two-way)", _claim_pca,
-          reads=("pca_collapse",)),
+          "subsamples of the latents (all series at one subsample size, drawn without replacement), read as a "
+          "paired comparison is, with one component as its minimal effect (results without subsamples: the k90s "
+          "themselves, two-way)", _claim_pca, reads=("pca_collapse",)),
     Claim("corr_hf_dc", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
-          _r_rule("S_HF, S_DC", "≥", "0.5"), _corr("s_hf", "s_dc", +1)),
+          _r_rule("S_HF, S_DC", "≥", "0.5"), _corr("s_hf", "s_dc", +1), by=CORRELATION),
     Claim("corr_dc_g", "Sec. 4, Fig. 8, Fig. 14",
           "The decorrelation score S_DC and the Gaussianity score S_G are strongly and positively correlated.",
-          _r_rule("S_DC, S_G", "≥", "0.5"), _corr("s_dc", "s_g", +1)),
+          _r_rule("S_DC, S_G", "≥", "0.5"), _corr("s_dc", "s_g", +1), by=CORRELATION),
     Claim("tradeoff_lf_dc", "Sec. 4, Fig. 4b, Fig. 16",
           "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.",
-          _r_rule("S_LF, S_DC", "≤", signed(-0.5, 1)), _corr("s_lf", "s_dc", -1)),
+          _r_rule("S_LF, S_DC", "≤", signed(-0.5, 1)), _corr("s_lf", "s_dc", -1), by=CORRELATION),
     Claim("edm_tradeoff", "Sec. 4 (parameterisation trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
           "than eps-prediction (standard DDIM).",
-          "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset" + _PAIRED,
-          _claim_edm_tradeoff),
+          "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset", _claim_edm_tradeoff,
+          by=PAIRED),
     Claim("ovg_vs_ddim", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
-          "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset" + _PAIRED + "; and, where "
-          "the signed texture error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 "
-          "without overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the "
-          "per-crop |Δ(ovg)| − |Δ(ddim)| below 0 beyond 0.05, OVG's mean not ending beyond the real crops' band "
-          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim),
+          "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset; and, where the signed texture "
+          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without overshooting: "
+          "|mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop |Δ(ovg)| − "
+          "|Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band (mean ± std "
+          "of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim, by=PAIRED),
     Claim("taba_structure", "Sec. 6.2",
           "TABA pays for its texture with structure: its S_LF is below that of the best OVG configuration.",
-          "S_LF(taba) − S_LF(best OVG) < 0 on every dataset, the best of ovg, ovg_taba, ovg_edm by mean S_LF"
-          + _PAIRED, _claim_taba_structure),
+          "S_LF(taba) − S_LF(best OVG) < 0 on every dataset, the best of ovg, ovg_taba, ovg_edm by mean S_LF",
+          _claim_taba_structure, by=PAIRED),
     Claim("ovg_front", "Sec. 6.2 (state-of-the-art trade-off)",
           "OVG gives the best realism / fidelity trade-off: an OVG variant lies on the S_HF / S_LF Pareto front of "
-          "all methods.", "some OVG label is non-dominated among the method means on every dataset", _claim_ovg_front),
+          "all methods.", "some OVG label is non-dominated among the method means on every dataset (means only, no "
+          "interval)", _claim_ovg_front),
     Claim("ovg_edm_lpips", "Sec. 6.2",
           "On Edges2Shoes, OVG + EDM has the best perceptual quality (lowest LPIPS).",
           "argmin LPIPS over methods is ovg_edm on the Edges2Shoes stand-in", _claim_lpips),
     Claim("pareto_expands", "Sec. 5.2, Fig. 6",
           "Sweeping (eta_HF, eta_LF) expands the Pareto frontier beyond the baselines'.",
           "some OVG grid point lies on the joint S_HF / S_LF front of grid points and baselines, on every dataset "
-          "swept", _claim_pareto, reads=("pareto",)),
+          "swept (means only, no interval; a grid point with a failed sample is not a point of the front); the "
+          "numbers name the OVG variants whose points make it", _claim_pareto, reads=("pareto",)),
     Claim("backbone", "Sec. 6.3, Table 3",
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
-          "S_DC than OVG.", "S_HF and S_DC of ddim minus ovg < 0 for each backbone" + _PAIRED,
-          _ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",)),
+          "S_DC than OVG.", "S_HF and S_DC of ddim minus ovg < 0 for each backbone",
+          _ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "S_HF and S_DC of ddim minus taba and minus ovg < 0 in each space (pixel and "
-          "latent)" + _PAIRED,
-          _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",)),
+          "latent)", _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor: PSNR(ddim) − PSNR(taba), PSNR(ddim) − PSNR(ovg) > 0 and "
-          "S_HF(ddim) minus "
-          "either's < 0" + _PAIRED,
-          _claim_scale_psnr, reads=("scale",)),
+          "S_HF(ddim) minus either's < 0", _claim_scale_psnr, reads=("scale",), by=PAIRED),
     Claim("scale_monotone", "Sec. 4, Fig. 3",
           "Collapse intensifies as the input becomes sparser (x8 → x16 → x32).",
           "S_DC of ddim decreasing at each step of the SR factor, each step paired on the same crops (seed, sample) "
-          "at both factors" + _PAIRED, _claim_scale_monotone, reads=("scale",)),
+          "at both factors", _claim_scale_monotone, reads=("scale",), by=PAIRED),
     Claim("x0_cure", "Sec. 6.3, Table 6",
           "Switching to x0-prediction improves S_HF and S_DC in most cases.",
-          "share of distinct (dataset, method, factor) cases where x0 beats eps above 50 % for S_HF and S_DC"
-          + _SHARE, _claim_x0_cure,
-          reads=("x0",)),
+          "share of distinct (dataset, method, factor) cases where x0 beats eps: above 50 % for S_HF and S_DC",
+          _claim_x0_cure, reads=("x0",), by=SHARE),
     Claim("x0_structure", "Sec. 6.3 text",
           "...but structural fidelity and reconstruction (S_LF, PSNR, MS-SSIM) improve in only a minority of cases.",
-          "share of distinct (dataset, method, factor) cases where x0 beats eps below 50 % for S_LF, PSNR "
-          "and MS-SSIM" + _SHARE, _claim_x0_structure,
-          reads=("x0",)),
+          "share of distinct (dataset, method, factor) cases where x0 beats eps: below 50 % for S_LF, PSNR and "
+          "MS-SSIM", _claim_x0_structure, reads=("x0",), by=SHARE),
 ]
+
+
+INDICATIVE = "indicative only"   # how a verdict that rests on a model below the quality gate is qualified
+
+
+def judge(c: Claim, ev: Evidence) -> Finding:
+    """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
+    quality gate (``ev.weak``), its ``caveat`` says so ("shown on a model below the quality gate (names): indicative
+    only") together with the verdict on the results of the models that pass the gate alone (``Evidence.gated``), or
+    that none is left without them."""
+    found = c.test(ev)
+    weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study in c.reads for m in names})
+    if not weak or found.verdict == UNTESTABLE:
+        return found
+    alone = c.test(ev.gated())
+    head = re.match(r"\d+ of \d+ (testable )?hold[^:]*", alone.detail)
+    rest = (f"on the models that pass the gate alone: {alone.verdict}" + (f" ({head.group(0)})" if head else "")
+            if alone.verdict != UNTESTABLE else "no comparison of the claim rests on models that pass the gate alone")
+    models = "a model" if len(weak) == 1 else f"{len(weak)} models"
+    return replace(found, caveat=f"shown on {models} below the quality gate ({', '.join(weak)}): "
+                                 f"{INDICATIVE}; {rest}")
+
+
+def verdict_words(verdict: str, caveat: str = "") -> str:
+    """A verdict as a page names it: "does not hold", or "does not hold, indicative only" when a caveat limits it."""
+    return f"{verdict}, {INDICATIVE}" if caveat else verdict
 
 
 def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims that read the evidence ``reads`` ("main", "x0", "scale", ...; ``keys``: only these), each with
-    its finding on ``ev``: what a chapter says of its own results, by the claims page's rule."""
-    return [(c, c.test(ev)) for c in CLAIMS if reads in c.reads and (keys is None or c.key in keys)]
+    its finding on ``ev`` (``judge``): what a chapter says of its own results, by the claims page's rule."""
+    return [(c, judge(c, ev)) for c in CLAIMS if reads in c.reads and (keys is None or c.key in keys)]
 
 
 def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
@@ -296,31 +359,39 @@ def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
 
     from .scorecard import ABLATIONS, evidence_of
 
+    from .evidence import _below_gate
+
     study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
     if study in ("pca_collapse", "pareto"):
+        below = _below_gate(ds)
         ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
-                      extra={study: {dataset: ds}})
+                      extra={study: {dataset: ds}}, weak={(study, dataset): below} if below else {},
+                      weak_arms={(study, dataset): None} if below else {})
         return judged_on(ev, study, keys)
     short = {"main_results": "main", "eps_vs_x0": "x0", **{k: v[0] for k, v in ABLATIONS.items()}}.get(study)
     return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 
 def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
-    """``judged_on``'s findings as a Markdown list, in the claims page's words."""
-    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): {f.verdict}. {f.detail}." for c, f in found)
+    """``judged_on``'s findings as a Markdown list, in the claims page's words; a verdict limited by a caveat (a model
+    below the quality gate) is qualified beside it and the caveat follows its numbers."""
+    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): {verdict_words(f.verdict, f.caveat)}. "
+                     f"{f.detail}." + (f" {f.caveat[0].upper()}{f.caveat[1:]}." if f.caveat else "")
+                     for c, f in found)
 
 
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
                     **load_kw) -> pd.DataFrame:
-    """One row per claim: where, statement, rule, our verdict, numbers and sample size, and the verdict on the
+    """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
+    ``RULES``), our verdict with its caveat ("" or what limits it), numbers and sample size, and the verdict on the
     paper's tables."""
     ours = ours if ours is not None else load_evidence(**load_kw)
     paper = paper if paper is not None else paper_evidence()
     rows = []
     for c in claims:
-        o, p = c.test(ours), c.test(paper)
+        o, p = judge(c, ours), c.test(paper)
         rows.append({"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where,
-                     "statement": c.statement, "rule": c.rule, "verdict": o.verdict, "our numbers": o.detail,
-                     "our sample": sample_size(ours, c.reads), "paper's tables": p.verdict,
-                     "paper numbers": p.detail})
+                     "statement": c.statement, "rule": c.rule, "decided by": c.by, "verdict": o.verdict,
+                     "caveat": o.caveat, "our numbers": o.detail, "our sample": sample_size(ours, c.reads),
+                     "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)

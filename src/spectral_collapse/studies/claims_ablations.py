@@ -7,15 +7,14 @@ the paper's tables do not report, are shown as "not testable here" and the claim
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.intervals import MIN_EFFECT, Interval, three_way
+from ..metrics.intervals import MIN_EFFECT, Interval
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
-                       signed)
+                       read_interval, signed)
 
 __all__ = ["TIE_RULE", "versus_or_tie", "combine_testable"]
 
@@ -72,12 +71,8 @@ def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fi
             checks += [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
                                      prefix=f"{ds} {v}: ")
                        for r in fixed_ref for m in ("s_hf", "s_dc")]
-        found = combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
-        weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study == short for m in names})
-        if weak and found.verdict != UNTESTABLE:  # the arm is kept with its gate result shown, and so is this
-            found = replace(found, detail=found.detail + f"; rests in part on {', '.join(weak)}, below the quality "
-                                                         "gate (the chapter Are the models good enough? shows why)")
-        return found
+        # a model below the quality gate is said in the finding's caveat (``claims.judge``)
+        return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
     return test
 
 
@@ -142,16 +137,16 @@ def _claim_scale_monotone(ev: Evidence) -> Finding:
 def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
     """Each DDIM series' k90 against Gaussian noise's, and each against the next sparser one's, as paired
     differences over the study's subsamples (``studies.latents.k90_draws``: the 95 % interval of the draws'
-    differences, read with ``three_way`` and a minimal effect of one component)."""
+    differences, read with ``verdicts.read_interval`` and a minimal effect of one component)."""
     draws = res["k90_draws"]
     m = int(res.attrs.get("k90_subsample", 0))
 
     def check(a: str, b: str) -> tuple[str, str]:
         d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
         ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
-        v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
+        v, said = read_interval(ci, MIN_EFFECT["k90"], higher=False)
         return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
-                   f"subsamples of {m} latents) → {v}")
+                   f"subsamples of {m} latents) → {said}")
 
     return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
 

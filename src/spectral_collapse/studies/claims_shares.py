@@ -17,13 +17,13 @@ from .claims_ablations import combine_testable
 from .evidence import Evidence
 from .paper_shares import table1_frames, x0_frames
 from .shares import (MIN_COMPARISONS, MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out,
-                     percent_improved, share_comparisons)
+                     percent_improved, share_comparisons, share_span)
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, label, share_table, share_verdict
 
 __all__ = ["metric_words", "share_checks"]
 
 # The metrics in words, where a verdict says what is missing.
-_WORDS = {"s_hf": "S_HF (the high-frequency texture score)", "s_lf": "S_LF (the low-frequency structure score)",
+_WORDS = {"s_hf": "S_HF (the high-frequency texture score)", "s_lf": "S_LF (the score of the input's low-frequency structure)",
           "s_dc": "S_DC (the decorrelation score)", "s_g": "S_G (the Gaussianity score)", "psnr": "PSNR",
           "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
 
@@ -102,7 +102,8 @@ def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: st
         want = want_above.get(m, reported.get(m, np.nan) > 0.5)
         few = s.cases < MIN_COMPARISONS
         v = INCONCLUSIVE if few else share_verdict(s.lo, s.hi, want)
-        checks.append((v, f"{m}: {s.share:.1%} [{s.lo:.1%}, {s.hi:.1%}] of {s.cases} comparison{'s' * (s.cases != 1)}"
+        span = share_span(s.share, s.lo, s.hi, s.n_units, "crop" if s.unit == "crop" else "seed")
+        checks.append((v, f"{m}: {span} of {s.cases} comparison{'s' * (s.cases != 1)}"
                           + (f" ({', '.join(named)})" if len(named) <= 6 else "")
                           + f" (paper {reported.get(m, np.nan):.1%}; {'; '.join(notes)}) → {v}"
                           + (f": fewer than {MIN_COMPARISONS} distinct comparisons, too few for a verdict" if few

@@ -11,7 +11,7 @@ seed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ from .validity import failed_of
 from .store import load_results
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame", "crop_frame",
-           "arm_spaces", "evidence_of", "load_evidence", "paper_evidence"]
+           "arm_spaces", "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 _MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
@@ -134,6 +134,19 @@ class Evidence:
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
     spaces: dict = field(default_factory=dict)     # (study, dataset) -> {arm's axis value ("" for one arm): space}
     weak: dict = field(default_factory=dict)       # (study, dataset) -> names of the models below the quality gate
+    weak_arms: dict = field(default_factory=dict)  # (study, dataset) -> (axis, {arm value: weak names}) or None: all
+
+    def gated(self) -> "Evidence":
+        """The same evidence without what a model below the quality gate computed: the rows of an ablation's arms
+        whose models are below the gate, or the whole (study, dataset) when it has no such arms (one model, or the
+        arms not recorded), and the whole results of a Pareto / PCA study computed with such a model."""
+        frame, crops, extra = self.frame, self.crops, {k: dict(v) for k, v in self.extra.items()}
+        for (study, dataset), arms in self.weak_arms.items():
+            if study in extra:
+                extra[study].pop(dataset, None)
+                continue
+            frame, crops = (_without(f, study, dataset, arms) for f in (frame, crops))
+        return replace(self, frame=frame, crops=crops, extra=extra, weak={}, weak_arms={})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -149,6 +162,46 @@ class Evidence:
                 return f.iloc[0:0]
             f = f[f[k].isin(v if isinstance(v, (list, tuple, set)) else [v])]
         return f
+
+
+def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
+    """``f`` without the rows of ``study`` on ``dataset`` that rest on a model below the gate: those of the arms named
+    in ``arms`` ((axis, {value: names})), or all of them when ``arms`` is None or its axis is not a column."""
+    if f.empty or "study" not in f:
+        return f
+    hit = (f["study"] == study) & (f["dataset"].astype(str) == dataset)
+    if arms is not None and arms[0] in f:
+        hit &= f[arms[0]].astype(str).isin(list(arms[1]))
+    return f[~hit]
+
+
+def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
+    """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: the
+    names of its models below the gate}), read from the results' ``per_arm`` models and ``model_gate`` record; None
+    when the results have no arms (every row rests on the models below the gate) or do not say which model each arm
+    used. Only meaningful when ``_below_gate`` names a model."""
+    import re
+
+    try:
+        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
+        gate = json.loads(ds.attrs.get("model_gate") or "{}")
+    except (KeyError, TypeError, ValueError):
+        return None
+    weak = {k for k, v in gate.items() if not v.get("passed", True)}
+    axis, out = None, {}
+    for a in arms:
+        if not a.get("coords"):
+            return None
+        axis = str(a["coords"][-1][0])
+        used = [Path(str(p)).name for p in json.loads((per_arm.get(a.get("tag"), {}) or {}).get("models") or "{}")
+                .values()]
+        names = sorted(re.sub(r"-[0-9a-f]{12}$", "", u) for u in used if u in weak)
+        if names:
+            out[str(a["coords"][-1][1])] = names
+    if axis is None or not out:
+        return None
+    alias = next((k for k, names in _AXIS_ALIASES.items() if axis in names), axis)
+    return alias, out
 
 
 def arm_spaces(ds: xr.Dataset) -> dict:
@@ -177,15 +230,18 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 
     band = real_band(ds)
     spaces = arm_spaces(ds)
+    below = _below_gate(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     bands={} if band is None else {(short, dataset): band},
-                    spaces={(short, dataset): spaces} if spaces else {})
+                    spaces={(short, dataset): spaces} if spaces else {},
+                    weak={(short, dataset): below} if below else {},
+                    weak_arms={(short, dataset): weak_arms(ds)} if below else {})
 
 
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, crops, files, extra, bands, spaces, weak = [], [], {}, {}, {}, {}, {}
+    frames, crops, files, extra, bands, spaces, weak, arms = [], [], {}, {}, {}, {}, {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -195,20 +251,22 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             crops.append(one.crops)
             bands.update(one.bands)
             spaces.update(one.spaces)
+            weak.update(one.weak)
+            arms.update(one.weak_arms)
             files.setdefault(study, []).append(str(path))
-            below = _below_gate(ds)
-            if below:
-                weak[(short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))] = below
     for study in EXTRA_STUDIES:
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
-            extra.setdefault(study, {})[str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])] = ds
+            name = str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])
+            extra.setdefault(study, {})[name] = ds
             files.setdefault(study, []).append(str(path))
+            if _below_gate(ds):
+                weak[(study, name)], arms[(study, name)] = _below_gate(ds), None
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
     return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces, weak=weak,
-                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
+                    weak_arms=arms, crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 
 def _below_gate(ds) -> list[str]:

@@ -41,7 +41,7 @@ from .translation import OVG_DEFAULTS, _with_failures, method_specs, paired_metr
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front"]
+           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
@@ -370,11 +370,25 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
 
 # ------------------------------------------------------------------------------------------- tables
 
+# A grid point where more than this share of the sweep's images failed shows no means: they would describe the few
+# images that survived, not the point. Any failed image already keeps a point off every front and out of the choice.
+MOST_FAILED = 0.5
+
+
+def mostly_failed(failed, n_images: int):
+    """Whether a grid point's failed count is more than ``MOST_FAILED`` of its ``n_images`` images (elementwise)."""
+    return np.asarray(failed) > MOST_FAILED * n_images
+
+
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen."""
+    """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen. The
+    scores of a point where most images failed (``mostly_failed``) are NaN: a mean over the few survivors is no
+    score of the point."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
     frame = xr.Dataset({**cols, "s_g": ds["s_g"], "failed": failed_of(ds).sum("sample"),
                         "on_front": ds["on_front"], "chosen": ds["chosen"]}).to_dataframe().reset_index()
+    most = mostly_failed(frame["failed"], ds.sizes.get("sample", 0))
+    frame.loc[most, [c for c in (*cols, "s_g") if c in frame]] = np.nan
     return frame
 
 

@@ -30,7 +30,7 @@ from .profiles import get_profile
 from .spec import StudySpec
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "cost_text", "schedule_set",
-           "run_ovg_schedule"]
+           "run_ovg_schedule", "gain_share_interval"]
 
 SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")
 MAX_TIME_RATIO = 1.5
@@ -174,3 +174,33 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
         checkpoints=json.dumps({k: v for k, v in {par: str(getattr(D, "checkpoint", ""))}.items() if v}),
         user_models=json.dumps(None if given is None else given.info))
     return ds
+
+
+def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
+    """A schedule's share of full OVG's S_HF gain over DDIM with its 95 % percentile bootstrap interval over the test
+    crops: (share, lo, hi, crops). Each draw resamples the crops that DDIM, full OVG and the schedule all kept (the
+    same crops for the three, so the share stays paired) and takes (mean S_HF(schedule) − mean S_HF(DDIM)) /
+    (mean S_HF(OVG) − mean S_HF(DDIM)); draws whose gain is 0 are left out. NaN interval with fewer than 2 crops."""
+    labels = [str(m) for m in ds["method"].values]
+    if "s_hf" not in ds or "sample" not in ds["s_hf"].dims:   # shares without per-crop scores: no interval
+        return float(ds["s_hf_gain_share"].values[labels.index(method)]), float("nan"), float("nan"), 0
+    s_hf = ds["s_hf"].transpose("method", "sample").values
+    v = np.stack([np.asarray(s_hf[labels.index(m)], dtype=np.float64) for m in (method, "ddim", "ovg")])
+    v = v[:, np.isfinite(v).all(0)]
+    n = v.shape[1]
+    if n == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+
+    def share(x: np.ndarray) -> np.ndarray:   # x: (3, draws, crops) or (3, crops)
+        m = x.mean(-1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (m[0] - m[1]) / (m[2] - m[1])
+
+    point = float(share(v))
+    if n < 2:
+        return point, float("nan"), float("nan"), n
+    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
+    draws = share(v[:, idx])
+    draws = draws[np.isfinite(draws)]
+    lo, hi = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
+    return point, float(lo), float(hi), n

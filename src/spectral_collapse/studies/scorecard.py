@@ -33,7 +33,7 @@ __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", 
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric"]
+           "method_means", "fmt_value", "fmt_metric", "paper_row_notes"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
@@ -235,6 +235,21 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
         d, n = diff(a, b)
         out.append({"comparison": name, "metrics compared": n, "max |difference| but FID (FID)": d})
     return pd.DataFrame(out)
+
+
+def paper_row_notes(table: str, paper: pd.DataFrame | None = None) -> str:
+    """Markdown: the rows of one paper table that its other tables contradict (``reference.row_notes``: a row that
+    carries another row's numbers, or whose setting and method other tables report with other numbers), each said
+    once, so a reader knows the row is printed as the paper prints it; '' when none is."""
+    from ..reference import ROW_KEYS, row_notes
+
+    p = paper_tables() if paper is None else paper
+    rows = p[p["table"] == table][ROW_KEYS].drop_duplicates().to_dict("records")
+    notes = row_notes(rows, p)
+    if not notes:
+        return ""
+    return ("Rows shown as the paper prints them, which its other tables contradict (see {doc}`the errata </errata>`): "
+            + " ".join(notes) + "\n")
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:

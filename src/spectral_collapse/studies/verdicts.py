@@ -32,8 +32,8 @@ from .shares import LOWER_IS_BETTER, countable
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
            "tally_text", "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
-           "real_band", "overshoots",
-           "share_interval", "share_verdict", "share_checks", "fisher_interval", "correlation_verdict",
+           "real_band", "overshoots", "read_interval", "open_reason", "WITHIN_EFFECT",
+           "share_interval", "share_verdict", "fisher_interval", "correlation_verdict",
            "distinct_points", "correlation_finding", "N_BOOT"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
@@ -46,6 +46,7 @@ _LABELS = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "delta_log_e_
 class Finding:
     verdict: str
     detail: str
+    caveat: str = ""    # what limits the verdict's reach, in words (a model below the quality gate); "" for none
 
 
 def fold(verdicts) -> str:
@@ -76,6 +77,32 @@ def tally_text(verdicts) -> str:
 
 def label(metric: str) -> str:
     return _LABELS.get(metric, metric.upper())
+
+
+# how an inconclusive comparison whose mean difference is smaller than the minimal effect is said (the conclusions
+# read it: such data point against an effect of the rule's size, more samples would not make it one)
+WITHIN_EFFECT = "its mean difference is within the minimal effect"
+
+
+def open_reason(ci, min_effect: float, higher: bool = True) -> str:
+    """Why a claimed difference (``ci``: an ``Interval``) reads inconclusive, in words: a mean within the minimal effect
+    (the data point against an effect of that size), a mean beyond it on the claimed side whose interval reaches 0,
+    or a mean beyond it on the other side whose interval reaches 0."""
+    m = ci.mean if higher else -ci.mean
+    if not np.isfinite(m):
+        return "no finite difference"
+    if abs(m) <= min_effect:
+        return f"{WITHIN_EFFECT} (±{min_effect:g})"
+    if m > 0:
+        return "its interval reaches 0"
+    return "its mean leans the other way, but its interval reaches 0"
+
+
+def read_interval(ci, min_effect: float, higher: bool = True) -> tuple[str, str]:
+    """(verdict, the words after the arrow) of a claimed difference: ``three_way``'s verdict, with the reason
+    (``open_reason``) when it is inconclusive: "inconclusive: its interval reaches 0"."""
+    v = three_way(ci, min_effect, higher_is_claimed=higher)
+    return v, (f"{v}: {open_reason(ci, min_effect, higher)}" if v == INCONCLUSIVE else v)
 
 
 from ..text import plural, signed  # noqa: E402,F401  (a difference with its sign, a true minus sign; re-exported)
@@ -110,9 +137,9 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
     if not len(xa):
         return None
     ci = paired_ci(xa, xb)
-    v = three_way(ci, MIN_EFFECT.get(metric, 0.01), higher_is_claimed=higher)
+    v, said = read_interval(ci, MIN_EFFECT.get(metric, 0.01), higher)
     return v, (f"{prefix}{label(metric)} {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops → {v}")
+               f"{ci.n} crops → {said}")
 
 
 def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
@@ -162,17 +189,17 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     if not len(xa):
         return None
     ci = paired_ci(xa, xb)
-    v = three_way(ci, MIN_EFFECT["delta_log_e_hf"], higher_is_claimed=False)
+    v, said = read_interval(ci, MIN_EFFECT["delta_log_e_hf"], higher=False)
     closer = abs(sa.mean()) < abs(sb.mean())
     if (v == HOLDS and not closer) or (v == FAILS and closer):
-        v = INCONCLUSIVE
+        v, said = INCONCLUSIVE, f"{INCONCLUSIVE}: the mean errors and the paired interval disagree"
     where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
     over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
     if over:
-        v = FAILS
+        v = said = FAILS
     return v, (f"{prefix}|Δlog E_HF| {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
                f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
-               + (f"; {a} overshoots the band" if over else "") + f" → {v}")
+               + (f"; {a} overshoots the band" if over else "") + f" → {said}")
 
 
 def versus(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
@@ -218,7 +245,7 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
     comparison counts once, however many seeds repeat it. Lower-is-better metrics count a decrease; two S_G means
     within the KS test's resolution at the smaller kept-sample count (column ``n``) are a tie, half a win. The
     interval resamples the units of each dataset (shared by all its comparisons). Returns {share, lo, hi, cases,
-    ties, units} or None when no comparison can be made."""
+    ties, units, n_units (the units resampled, over every dataset)} or None when no comparison can be made."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -228,9 +255,10 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
     cells = f.groupby([*pair_on, by, unit], dropna=False)
     vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
     rng = np.random.default_rng(seed)
-    point, draws, ties = [], [], 0
+    point, draws, ties, n_units = [], [], 0, 0
     for _, g in vals.groupby(level=0, sort=True):  # one dataset: its units are resampled together
         wide = g.unstack(unit)                     # rows (*pair_on, by), one column per unit
+        n_units += wide.shape[1]
         w = np.zeros((n_boot + 1, wide.shape[1]))
         w[0] = 1.0                                 # row 0: the observed units
         np.add.at(w, (np.arange(1, n_boot + 1)[:, None], rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))), 1)
@@ -249,7 +277,7 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
     return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
-            "units": unit}
+            "units": unit, "n_units": n_units}
 
 
 def share_verdict(lo: float, hi: float, want_above: bool) -> str:
@@ -277,7 +305,8 @@ def _share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
     """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
     (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
-    share, lo, hi, cases, ties, unit ("crop", or "seed" for a set-level metric), notes (what was left out or tied,
+    share, lo, hi, cases, ties, n_units (the units the interval resamples), unit ("crop", or "seed" for a set-level
+    metric), notes (what was left out or tied,
     in words). The claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:
@@ -286,23 +315,9 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
             notes = [f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
-            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties")}, "unit": unit,
-                         "notes": "; ".join(n for n in notes if n)})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "unit", "notes"])
-
-
-def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
-                 reported: pd.Series) -> list[tuple[str, str]]:
-    """One (verdict, text) per metric of a share claim on our evidence (``share_table``, ``share_verdict``);
-    ``want_above`` (else the paper's reported share, ``reported``) says on which side of 50 % the paper puts it."""
-    checks = []
-    for s in share_table(frame, crops, better, worse, by, metrics).itertuples():
-        m = s.metric
-        v = share_verdict(s.lo, s.hi, want_above.get(m, reported.get(m, np.nan) > 0.5))
-        notes = [f"interval over {'crops' if s.unit == 'crop' else 'seeds (a set-level metric)'}", s.notes]
-        checks.append((v, f"{m}: {s.share:.1%} [{s.lo:.1%}, {s.hi:.1%}] of {s.cases} comparisons (paper "
-                          f"{reported.get(m, np.nan):.1%}; {'; '.join(n for n in notes if n)}) → {v}"))
-    return checks
+            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
+                         "unit": unit, "notes": "; ".join(n for n in notes if n)})
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "notes"])
 
 
 # ------------------------------------------------------------------------------------------------ correlations

@@ -1,0 +1,150 @@
+"""What a reader reads: every finished text and every displayed table of the book in its one notation.
+
+- ``reader_text``: a finished Markdown (or HTML) text with the keys the code and the results use written as the
+  book names them: a metric key standing alone ("s_hf", "ms_ssim") by its name ("S_HF", "MS-SSIM"), a step-size key
+  ("eta_hf 1e-06") by its symbol, a method label ("ovg_edm") by its reader name ("OVG + EDM"), then
+  ``text.notation`` (typeset symbols, a true ×, ≤, →, ±); a study parameter's key in prose ("its n_images") is
+  quoted as code, the key a user types. Code spans, fenced code, maths, link targets, HTML tags,
+  identifiers that hold such a key ("s_hf_unit", "ihc-sr-x4-edm") and a table cell that holds only a study
+  parameter's key (the key a user types: "| eta_hf | 1e-06 |") stay as they are.
+- ``reader_table``: a DataFrame as the chapters display it (HTML): column and row labels that are metric or
+  step-size keys by their names, cells and labels that are method labels by their reader names, the rest of its
+  text through ``reader_text``. The table itself is not changed: code that reads it by key reads the same keys.
+
+The chapters' display (``pipeline.notebook.setup_notebook``) passes every Markdown and every table through these,
+an executed chapter's own Markdown cells pass through ``reader_cells`` (``pipeline.execute``), and the generated
+front pages (``pipeline.fragments.book_fragments``) through ``reader_text`` before they are written.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+from ..text import SYMBOLS, notation
+
+__all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys"]
+
+_CODE = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+_KEY = r"[a-z]+(?:_[a-z0-9]+)+"
+# a Markdown table cell, or an HTML cell's text, that holds one key and nothing else
+_KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
+_KEY_ONLY = re.compile(rf"\s*{_KEY}\s*")
+
+
+@functools.lru_cache(maxsize=None)
+def reader_names() -> dict[str, str]:
+    """{metric or step-size key: the plain name a reader reads}: the symbols' plain forms ("s_hf" -> "S_HF",
+    "eta_hf" -> "eta_HF", which ``text.notation`` typesets) and the other metrics' headers ("ms_ssim" -> "MS-SSIM",
+    ``report.metric_validation.POINT_HEADERS``)."""
+    from .metric_validation import POINT_HEADERS
+
+    names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
+    return {**{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
+
+
+@functools.lru_cache(maxsize=None)
+def _keys() -> re.Pattern:
+    from ..studies.method_labels import METHOD_NAMES
+
+    keys = sorted({*reader_names(), *(k for k in METHOD_NAMES if k != "copy")}, key=len, reverse=True)
+    # a key on its own: not part of an identifier, a path, a file name, a checkpoint name or an assignment
+    return re.compile(r"(?<![\w\-./=])(" + "|".join(map(re.escape, keys)) + r")(?![\w\-/(]|\.\w)")
+
+
+@functools.lru_cache(maxsize=None)
+def code_keys() -> tuple[str, ...]:
+    """The keys a user types that prose quotes as code: the studies' parameters and the stored settings with an
+    underscore ("n_images", "s_hf_unit"), not the metrics' and step sizes' keys, which have names."""
+    from ..studies.registry import STUDIES
+    from .settings import SETTING_NAMES
+
+    studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
+    keys = {k for st in studies for k in st.params} | set(SETTING_NAMES)
+    return tuple(sorted((k for k in keys if "_" in k and k not in reader_names()), key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _code() -> re.Pattern:
+    return re.compile(r"(?<![\w\-./=`])(" + "|".join(map(re.escape, code_keys())) + r")(?![\w\-/(`]|\.\w)")
+
+
+def _named(part: str, form: str) -> str:
+    """Prose with its metric, step-size and method keys named and its parameter keys quoted as code."""
+    part = _keys().sub(lambda m: reader_label(m.group(1)), part)
+    return _code().sub(lambda m: f"<code>{m.group(1)}</code>" if form == "html" else f"`{m.group(1)}`", part)
+
+
+def reader_label(label):
+    """A table label or cell that is exactly a key, as a reader reads it: a method label by its name ("ovg_edm" ->
+    "OVG + EDM"), a metric or step-size key by its plain name ("s_dc" -> "S_DC"); anything else as it is."""
+    from ..studies.method_labels import METHOD_NAMES
+
+    if not isinstance(label, str):
+        return label
+    return METHOD_NAMES.get(label) or reader_names().get(label) or label
+
+
+def _protected(key: str) -> bool:
+    """A key a table cell may hold as the thing to type: a study parameter or stored setting, not a metric or a
+    method ("eta_hf" stays; "s_hf", "ovg_edm" are named)."""
+    from ..studies.method_labels import METHOD_NAMES
+
+    return key not in METHOD_NAMES and (key not in reader_names() or key.startswith("eta_"))
+
+
+def _prose(part: str) -> str:
+    def cell(p: str) -> str:
+        key = p.strip()
+        return p if _protected(key) else p.replace(key, reader_label(key))
+
+    # a table cell holding one key is named (a metric, a method) or kept (a parameter); then the rest of the prose
+    pieces = _KEY_CELL.split(part)
+    return "".join(cell(p) if i % 2 else _named(p, "md") for i, p in enumerate(pieces))
+
+
+def reader_text(text: str, form: str = "md") -> str:
+    """``text`` (finished Markdown, or HTML with ``form="html"``) in the book's one notation: metric and step-size
+    keys by their names and symbols, method labels by their reader names, then ``text.notation``; code, maths, link
+    targets, tags, identifiers and a table cell that holds only a parameter's key unchanged. Idempotent."""
+    parts = _CODE.split(str(text))
+    if form == "html":   # an HTML cell whose whole text is one parameter key: the key to type
+        parts = [p if i % 2 or (_KEY_ONLY.fullmatch(p) and _protected(p.strip())) else _named(p, "html")
+                 for i, p in enumerate(parts)]
+    else:
+        parts = [p if i % 2 else _prose(p) for i, p in enumerate(parts)]
+    return notation("".join(parts), form)
+
+
+def reader_table(frame, **to_html) -> str:
+    """A DataFrame as HTML in the book's notation (``reader_label`` on every row and column label, level name and
+    text cell; a "parameter" column, the keys a user types, as it is; then ``reader_text(..., "html")``). ``to_html``:
+    pandas' ``to_html`` options. The frame passed in is not changed."""
+    import pandas as pd
+
+    def labels(ix: pd.Index) -> pd.Index:
+        names = [reader_label(n) for n in ix.names]
+        if isinstance(ix, pd.MultiIndex):
+            values = [tuple(reader_label(v) for v in t) for t in ix]
+            return pd.MultiIndex.from_tuples(values, names=names) if values != list(ix) or names != list(ix.names) \
+                else ix
+        values = [reader_label(v) for v in ix]
+        return pd.Index(values, name=names[0]) if values != list(ix) or names != list(ix.names) else ix
+
+    out = frame.copy()
+    for j, c in enumerate(frame.columns):
+        if c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
+            out.iloc[:, j] = frame.iloc[:, j].map(reader_label)
+    out.index, out.columns = labels(frame.index), labels(frame.columns)
+    return reader_text(out.to_html(**to_html), "html")
+
+
+def reader_cells(nb) -> int:
+    """An executed chapter's Markdown cells through ``reader_text``, in place (the notebook's own prose reads as its
+    outputs do); returns the cells changed."""
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            text = reader_text(cell.source)
+            n += text != cell.source
+            cell.source = text
+    return n

@@ -1,0 +1,252 @@
+"""Verdicts say what their evidence supports: a model below the quality gate makes a verdict indicative only, a
+zero-width share interval is said in words, an open comparison whose mean lies within the minimal effect is not
+sent for more samples, S_LF is named for what it measures, the Pareto claim names the variants whose points make it,
+the schedule target is read on an interval, and the claims page states each general rule once."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from spectral_collapse.metrics.intervals import MIN_EFFECT, Interval
+from spectral_collapse.studies import claims as C
+from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import verdicts as V
+
+N, SEEDS = 16, (0, 1, 2)
+
+
+def _crops(values: dict, metric: str, dataset="d", study="main", **axes) -> pd.DataFrame:
+    rows = []
+    for method, v in values.items():
+        v = np.broadcast_to(np.asarray(v, float), (len(SEEDS), N))
+        for i, s in enumerate(SEEDS):
+            rows += [dict(study=study, dataset=dataset, method=method, seed=s, sample=j, crop=i * N + j,
+                          metric=metric, value=v[i, j], same_as="", **axes) for j in range(N)]
+    return pd.DataFrame(rows)
+
+
+def _evidence(*parts, **kw) -> S.Evidence:
+    cr = pd.concat(parts, ignore_index=True)
+    keys = [c for c in cr.columns if c not in ("sample", "crop", "value")]
+    frame = cr.groupby(keys, dropna=False)["value"].mean().reset_index()
+    return S.Evidence(frame=frame, crops=cr, source="ours", **kw)
+
+
+def _noise(seed=0, scale=0.01):
+    return scale * np.random.default_rng(seed).standard_normal((len(SEEDS), N))
+
+
+def _backbone_evidence(weak: bool) -> S.Evidence:
+    """Backbone-ablation evidence: OVG lifts S_HF and S_DC clearly on the U-Net arm; on the DiT arm DDIM's S_HF is
+    above OVG's (the claim does not hold there). ``weak``: the DiT arm's model is below the quality gate."""
+    parts = []
+    for arm, sign in (("unet", -1), ("dit", +1)):
+        for m in ("s_hf", "s_dc"):
+            d = sign * 0.1 if m == "s_hf" else -0.1
+            parts.append(_crops({"ddim": 0.5 + d + _noise(1), "ovg": 0.5 + _noise(2)}, m, dataset="ihc-sr",
+                                study="backbone", backbone=arm))
+    kw = dict(weak={("backbone", "ihc-sr"): ["dit-model"]},
+              weak_arms={("backbone", "ihc-sr"): ("backbone", {"dit": ["dit-model"]})}) if weak else {}
+    return _evidence(*parts, **kw)
+
+
+# ---------------------------------------------------------------------------------------- the quality gate
+
+def test_a_verdict_on_a_model_below_the_gate_is_indicative_only_with_the_gated_verdict_beside():
+    c = next(c for c in C.CLAIMS if c.key == "backbone")
+    plain = C.judge(c, _backbone_evidence(weak=False))
+    assert plain.verdict == C.FAILS and plain.caveat == ""
+    found = C.judge(c, _backbone_evidence(weak=True))
+    assert found.verdict == C.FAILS                                   # the tally keeps the verdict
+    assert C.INDICATIVE in found.caveat and "dit-model" in found.caveat
+    assert "alone: holds" in found.caveat                             # the U-Net arm alone, by the same rule
+    said = C.findings_markdown([(c, found)])
+    assert f"{C.FAILS}, {C.INDICATIVE}" in said and "below the quality gate" in said
+    table = C.evaluate_claims(_backbone_evidence(weak=True), S.paper_evidence(), claims=[c])
+    assert table.loc[0, "caveat"] == found.caveat
+
+
+def test_the_arms_below_the_gate_are_read_from_the_results_attributes():
+    from spectral_collapse.studies.evidence import weak_arms
+
+    ds = xr.Dataset(attrs={
+        "arms": json.dumps([{"coords": [["backbone", "unet"]], "tag": "unet"},
+                            {"coords": [["backbone", "dit"]], "tag": "dit"}]),
+        "per_arm": json.dumps({"unet": {"models": json.dumps({"eps": "data/checkpoints/u-0123456789ab"})},
+                               "dit": {"models": json.dumps({"eps": "data/checkpoints/d-ba9876543210"})}}),
+        "model_gate": json.dumps({"u-0123456789ab": {"passed": True}, "d-ba9876543210": {"passed": False}})})
+    assert weak_arms(ds) == ("backbone", {"dit": ["d"]})
+    ev = _backbone_evidence(weak=True)
+    gated = ev.gated()
+    assert set(gated.crops["backbone"]) == {"unet"} and gated.weak == {}
+
+
+# ------------------------------------------------------------------------------------------------- shares
+
+def test_a_zero_width_share_interval_is_said_in_words():
+    from spectral_collapse.studies.shares import NO_SPREAD, share_span
+
+    said = share_span(0.625, 0.625, 0.625, 96, "crop")
+    assert NO_SPREAD in said and "96 crops" in said and "[" not in said
+    assert share_span(0.625, 0.5, 0.75) == "62.5% [50.0%, 75.0%]"
+    # every comparison clear-cut: resampling crops never changes a winner, so the share has no spread
+    parts = [_crops({"taba": 0.9 + _noise(3), "ddim": 0.1 + _noise(4), "null_class": 0.95 + _noise(5)}, "s_hf",
+                    dataset=ds) for ds in ("a", "b")]
+    found = next(c for c in C.CLAIMS if c.key == "table1").test(_evidence(*parts))
+    text = found.detail.split(";")[0]
+    assert NO_SPREAD in text and not re.search(r"\[(\d+\.\d)%, \1%\]", found.detail)
+    from spectral_collapse.report.claims_page import deciding_evidence
+
+    shown = deciding_evidence(found.verdict, found.detail)
+    assert NO_SPREAD in shown and "means only" not in shown
+
+
+# ---------------------------------------------------------------------------------------- open comparisons
+
+@pytest.mark.parametrize("mean, lo, hi, want", [(-0.004, -0.009, 0.001, V.WITHIN_EFFECT),
+                                                (-0.05, -0.12, 0.02, "its interval reaches 0"),
+                                                (0.05, -0.02, 0.12, "leans the other way")])
+def test_an_open_comparison_says_why(mean, lo, hi, want):
+    v, said = V.read_interval(Interval(mean, lo, hi, 48), MIN_EFFECT["s_hf"], higher=False)
+    assert v == V.INCONCLUSIVE and said.startswith(f"{V.INCONCLUSIVE}: ") and want in said
+
+
+def test_a_mean_within_the_minimal_effect_is_not_sent_for_more_samples():
+    from spectral_collapse.report.answers import _settle_within, _why_inconclusive
+
+    f = _crops({"ddim": 0.5 + _noise(6), "taba": 0.5 + 0.3 * MIN_EFFECT["s_hf"] + _noise(7)}, "s_hf")
+    v, text = V.compare(f, "ddim", "taba", "s_hf", higher=False)
+    assert v == V.INCONCLUSIVE and V.WITHIN_EFFECT in text
+    assert _why_inconclusive(text) == "a mean difference within the minimal effect"
+    settle = _settle_within("t", text)
+    assert "point against" in settle and "would not settle" in settle and "more test crops or seeds" not in settle
+    swing = 0.2 * np.where(np.arange(len(SEEDS) * N) % 2, 1.0, -1.0).reshape(len(SEEDS), N)   # mean 0, wide
+    f = _crops({"ddim": np.full((len(SEEDS), N), 0.5), "taba": 0.5 + 3 * MIN_EFFECT["s_hf"] + swing}, "s_hf")
+    v, text = V.compare(f, "ddim", "taba", "s_hf", higher=False)
+    assert v == V.INCONCLUSIVE and _why_inconclusive(text) == "an interval that reaches 0"
+
+
+# --------------------------------------------------------------------------------------------------- S_LF
+
+def test_s_lf_is_named_the_input_s_structure_in_every_heading():
+    from spectral_collapse.studies.claim_titles import CLAIM_TITLES, INPUT_STRUCTURE
+
+    for c in C.CLAIMS:
+        if "S_LF" in c.statement or "structur" in c.statement:
+            title = CLAIM_TITLES[c.key]
+            assert "structure" not in title.replace(INPUT_STRUCTURE, ""), title
+
+
+# -------------------------------------------------------------------------------------------------- Pareto
+
+def _sweep(points: dict, baselines: dict, failed: dict | None = None, n=4) -> xr.Dataset:
+    """A pareto results dataset: bases on a 1 x 2 grid, values constant over ``n`` samples; ``failed``: {(base, j):
+    number of failed samples}."""
+    bases = list(points)
+    s_hf = np.array([[[[p[0]] * n for p in points[b]]] for b in bases])
+    s_lf = np.array([[[[p[1]] * n for p in points[b]]] for b in bases])
+    bad = np.zeros(s_hf.shape, bool)
+    for (b, j), k in (failed or {}).items():
+        bad[bases.index(b), 0, j, :k] = True
+    s_hf, s_lf = np.where(bad, np.nan, s_hf), np.where(bad, np.nan, s_lf)
+    dims = ("base", "eta_hf", "eta_lf", "sample")
+    ds = xr.Dataset({"s_hf": (dims, s_hf), "s_lf": (dims, s_lf), "failed": (dims, bad),
+                     "s_g": (dims[:3], np.ones(s_hf.shape[:3])), "on_front": (dims[:3], np.zeros(s_hf.shape[:3], bool)),
+                     "chosen": (dims[:3], np.zeros(s_hf.shape[:3], bool))},
+                    coords={"base": bases, "eta_hf": [1e-6], "eta_lf": [1e-3, 1e-2], "sample": range(n)})
+    names = list(baselines)
+    ds["baseline_s_hf"] = (("method", "sample"), np.array([[baselines[m][0]] * n for m in names]))
+    ds["baseline_s_lf"] = (("method", "sample"), np.array([[baselines[m][1]] * n for m in names]))
+    ds = ds.assign_coords(method=names)
+    ds.attrs.update(dataset="d", profile="smoke", primary=bases[0], rule="maximin", choices="{}",
+                    baseline_sources=json.dumps({m: "synthetic" for m in names}))
+    return ds
+
+
+def test_the_pareto_claim_names_the_variants_whose_points_make_it():
+    from spectral_collapse.report.pareto import frontier_verdict
+
+    ds = _sweep({"ovg": [(0.5, 0.5), (0.6, 0.4)], "ovg_edm": [(0.95, 0.9), (0.9, 0.95)]}, {"ddim": (0.7, 0.7)})
+    v = frontier_verdict(ds)
+    assert v["holds"] and v["front_bases"] == ["ovg_edm"]
+    assert "OVG + EDM alone" in v["text"]
+    by_base, n_base = C.front_bases(ds)
+    assert by_base == {"ovg_edm": 2} and n_base == 0 and "both ovg_edm" in C.front_words(by_base)
+
+
+def test_a_grid_point_where_most_images_failed_shows_no_mean_and_is_off_the_front():
+    from spectral_collapse.report.pareto import grid_rule
+    from spectral_collapse.studies import pareto as P
+
+    ds = _sweep({"ovg": [(0.99, 0.99), (0.5, 0.5)]}, {"ddim": (0.7, 0.7)}, failed={("ovg", 0): 3, ("ovg", 1): 1})
+    g = P.grid_summary(ds).set_index("eta_lf")
+    assert np.isnan(g.loc[1e-3, "s_hf"]) and g.loc[1e-3, "failed"] == 3          # 3 of 4 failed: no mean
+    assert np.isfinite(g.loc[1e-2, "s_hf"])                                        # 1 of 4: the mean of the rest
+    grid, _, front = P.joint_front(ds)
+    assert len(grid) == 0 and front.tolist() == [True]                            # neither point is on the front
+    assert f"{P.MOST_FAILED:.0%}" in grid_rule(ds)
+
+
+# ----------------------------------------------------------------------------------------------- schedules
+
+def _schedule(name: str, every4: np.ndarray, root=None) -> xr.Dataset:
+    methods = ["ddim", "ovg", "low", "mid", "high", "every_4"]
+    rng = np.random.default_rng(0)
+    s_hf = {"ddim": 0.80 + 0.01 * rng.standard_normal(N), "ovg": 0.90 + 0.01 * rng.standard_normal(N),
+            "low": np.full(N, 0.82), "mid": np.full(N, 0.84), "high": np.full(N, 0.89), "every_4": every4}
+    per = np.stack([s_hf[m] for m in methods])
+    mean = per.mean(1)
+    share = (mean - mean[0]) / (mean[1] - mean[0])
+    ds = xr.Dataset({"s_hf": (("method", "sample"), per), "s_hf_mean": ("method", mean),
+                     "s_hf_gain_share": ("method", share), "psnr": (("method", "sample"), np.full((6, N), 20.0)),
+                     "time_ratio": ("method", [1.0, 1.8, 1.2, 1.1, 1.0, 1.2]),
+                     "backward_passes": ("method", [0, 100, 34, 32, 34, 26])},
+                    coords={"method": methods, "sample": range(N)})
+    ds.attrs.update(dataset=name, profile="quick", max_time_ratio=1.5, target_share=0.9, target_rule="r",
+                    best_schedule="every_4", target_met=int(share[-1] >= 0.9),
+                    schedules=json.dumps({t: {"sigma_range": [i, i + 1]}
+                                          for i, t in enumerate(("low", "mid", "high"))}))
+    return ds
+
+
+def test_the_schedule_target_is_read_on_an_interval_over_the_crops():
+    from spectral_collapse.report.schedule import target_reading
+
+    spread = 0.80 + 0.1 * np.linspace(-1, 1, N) + 0.092   # mean share near 0.92, wide over crops
+    reading, said = target_reading(_schedule("a", spread), "every_4")
+    assert reading == "open" and "95 % interval over the 16 test crops" in said
+    tight = np.full(N, 0.80 + 0.1 * 1.05)
+    assert target_reading(_schedule("a", tight), "every_4")[0] == "meets"
+
+
+def test_a_schedule_chapter_says_what_the_other_dataset_found(tmp_path):
+    from spectral_collapse.report.schedule import other_datasets, verdict
+    from spectral_collapse.studies.store import save_results
+
+    here = _schedule("a", np.full(N, 0.80 + 0.1 * 1.05))
+    assert other_datasets(here, tmp_path) == ""                      # nothing stored: nothing said
+    there = _schedule("b", np.full(N, 0.80 + 0.1 * 0.5))
+    save_results(there, tmp_path / "ovg_schedule" / "b-quick.nc")
+    said = other_datasets(here, tmp_path)
+    assert said.startswith("On b,") and "misses the target" in said and "different answer" in said
+    assert said in verdict(here, tmp_path)
+
+
+# ------------------------------------------------------------------------------------------- claims page
+
+def test_each_general_rule_is_stated_once_and_named_by_its_claims():
+    from spectral_collapse.report.claims_page import rules_markdown
+
+    text = rules_markdown()
+    for name, rule in C.RULES.items():
+        assert text.count(f"*{name}*") == 1 and rule in text
+    for c in C.CLAIMS:
+        assert not c.by or c.by in C.RULES
+        for rule in C.RULES.values():
+            assert rule not in c.rule, c.key            # the claim refers to it, it does not repeat it
+        assert c.full_rule.startswith(c.rule)
