@@ -104,8 +104,9 @@ def _clock_word(clock: str) -> str:
     return "wall time" if clock == "ratio_wall" else "CPU time"
 
 
-def environment_md(res: dict) -> str:
-    """One paragraph: where, when and with what the numbers were taken."""
+def environment_md(res: dict, gpu_where: str = "in their own section") -> str:
+    """One paragraph: where, when and with what the numbers were taken; ``gpu_where`` says where the page shows the
+    runs on a GPU (which a CPU run's paragraph points to)."""
     m, v = res["machine"], res["versions"]
     load = m.get("load_average")
     on_gpu = str(m.get("device", "cpu")).startswith("cuda")
@@ -114,7 +115,7 @@ def environment_md(res: dict) -> str:
     dev = ("The inversion ratios of this run are of the GPU's synchronised wall time." if on_gpu else
            "This run used the CPU only; its ratios are of CPU time"
            + (f" (a {m['gpu']} was present and not used)." if m.get("gpu") else ".")
-           + " Runs on a GPU are stored apart and shown in their own section.")
+           + f" Runs on a GPU are stored apart and shown {gpu_where}.")
     return (f"{where} on {short_date(res['date'])}; torch {v.get('torch')}, diffusers {v.get('diffusers')}, "
             f"Python {v.get('python')}. Load average at the start "
             f"{', '.join(f'{x:.1f}' for x in load) if load else 'n/a'}. {dev}")
@@ -256,9 +257,10 @@ def memory_resolution_line(res: dict) -> str:
     ddim = _method_row(inv, "ddim") or {}
     if not vals:
         return ""
-    return (f"Methods that keep the same tensors as DDIM ({', '.join(_SAME_STATE)}) read {min(vals):.2f}-"
-            f"{max(vals):.2f}x DDIM's peak memory, whose own peak is {ddim.get('peak_mb', float('nan')):.0f} MiB: "
-            "memory ratios within that range of 1 do not differ from DDIM's in this measurement.")
+    from spectral_collapse.pipeline.cost_pages import same_memory_text
+
+    return (f"DDIM's own peak is {ddim.get('peak_mb', float('nan')):.0f} MiB. "
+            + same_memory_text(vals, names=", ".join(f"`{k}`" for k in _SAME_STATE[:-1]) + f" and `{_SAME_STATE[-1]}`"))
 
 
 def floor_note(res: dict) -> str:
@@ -325,6 +327,50 @@ def training_table(res: dict) -> pd.DataFrame:
                      "images / s (wall)": round(r["images_per_s_wall"], 1),
                      "bare images / s (wall)": round(r["bare_images_per_s_wall"], 1)})
     return pd.DataFrame(rows).set_index("loop")
+
+
+def gpu_vjp_line(gpu: dict, cpu: dict | None = None) -> str:
+    """The choice between one batched VJP call and two separate ones on a GPU run, against the library default
+    (one setting for every device): the paired wall-time ratio batched / separate with its quartiles, which of the
+    two is faster beyond them (or neither), and the CPU run's answer when ``cpu`` is given. '' without the ratio."""
+    v = ((gpu.get("benchmarks") or {}).get("inversion") or {}).get("vjp") or {}
+    st = v.get("batched_over_separate_wall")
+    if not st or v.get("default") is None:
+        return ""
+    q25, q75 = st.get("q25", st["median"]), st.get("q75", st["median"])
+    reading = ("batched is faster" if q75 < 1 else "separate is faster" if q25 > 1 else
+               "neither is faster beyond the spread of the repeats")
+    cv = (((cpu or {}).get("benchmarks") or {}).get("inversion") or {}).get("vjp") or {}
+    on_cpu = (f", the faster on {device_name(cpu)} (section *Inversion and translation*)"
+              if cv.get("faster") == v["default"] else "")
+    return (f"Batched over separate VJPs on {device_name(gpu)}: {fmt_ratio(st)}× in wall time, paired in the same "
+            f"repeats, so {reading} here (the method table's `ovg_batched` and `ovg_separate` rows are timed in "
+            f"separate loops and are not this paired comparison). The library default, `vjp=\"{v['default']}\"`, is "
+            f"one setting for every device{on_cpu}; `OVG(vjp=\"batched\")` selects the other.")
+
+
+def training_clocks_note(res: dict, digits: int = 3) -> str:
+    """Why a row of ``training_table`` may read the same in its CPU and wall columns: each column is its own ratio
+    (CPU time, wall time), and a loop that never waits (pure computation on one thread) spends as much CPU time as
+    wall time, so the two agree; a loop whose wall time exceeds its CPU time waited (files, set-up). One sentence
+    naming the rows whose two columns agree at ``digits`` decimals, with the unrounded ratios and the seconds each
+    run waited; '' when none agree."""
+    t = res["benchmarks"]["training"]
+    same = []
+    for name, (label, _) in TRAINING_LOOPS.items():
+        r = t.get(name) or {}
+        c, w = (r.get(k, {}).get("median") for k in ("throughput_ratio_cpu", "throughput_ratio_wall"))
+        if c is None or w is None or f"{c:.{digits}f}" != f"{w:.{digits}f}":
+            continue
+        med = {k: (r.get(k) or {}).get("median", float("nan")) for k in ("wall_s", "cpu_s", "base_wall_s", "base_cpu_s")}
+        wait = max(med["wall_s"] - med["cpu_s"], med["base_wall_s"] - med["base_cpu_s"])
+        same.append(f"{label} ({c:.5f} in CPU time, {w:.5f} in wall time; in its runs and the bare loop's, wall "
+                    f"time exceeds CPU time by at most {wait * 1000:.1f} ms)")
+    if not same:
+        return ""
+    return ("The two throughput columns are separate measurements, and agree to the digits shown for "
+            + "; ".join(same) + ": a loop that computes on one thread without waiting spends its wall time as CPU "
+            "time, so both clocks give the same ratio.")
 
 
 def metrics_table(res: dict) -> pd.DataFrame:

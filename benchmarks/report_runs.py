@@ -21,7 +21,7 @@ from .report import (LATEST, _cpu_words, _legend, _method_row, _quartiles, clock
 __all__ = ["SMOKE_TARGET_S", "same_device", "targets_table", "full_targets_table", "targets_display", "model_name",
            "main_command_table", "shipped_training_table", "soak_line", "machine_runs", "machines_table",
            "machines_display", "machines_summary", "measured_elsewhere", "main_command_elsewhere",
-           "side_by_side_line", "load_smoke", "smoke_table", "smoke_line", "verdict"]
+           "side_by_side_line", "load_smoke", "goal_text", "smoke_table", "smoke_line", "verdict"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -47,10 +47,10 @@ class _Rows(list):
         own ("full run 2026-11-22, AMD EPYC")."""
         p, i = m["pca_pixel"], m["image"]
         for label, key, short, goal, extra in (
-                (f"PCA 2000 x {p['d']}", "wall_s_2000", "pixel PCA (s", "< 60", p["extrapolated_to_2000"]),
-                ("S_HF + S_LF, 1000 x 256^2", "total_wall_s_1000", "S_HF + S_LF (s", "< 10", i["extrapolated_to_1000"])):
+                (f"PCA 2000 x {p['d']}", "wall_s_2000", "pixel PCA (seconds", "< 60", p["extrapolated_to_2000"]),
+                ("S_HF + S_LF, 1000 x 256^2", "total_wall_s_1000", "S_HF + S_LF (seconds", "< 10", i["extrapolated_to_1000"])):
             how = ", extrapolated" if extra and not where else ""
-            self.add(f"{label} (s{how}{', ' + where if where else ''})", goal, (p if key == "wall_s_2000" else i)[key],
+            self.add(f"{label} (seconds{how}{', ' + where if where else ''})", goal, (p if key == "wall_s_2000" else i)[key],
                      short=f"{short}{how})")
 
     def frame(self) -> pd.DataFrame:
@@ -93,8 +93,8 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     if fm is b.get("metrics"):
         fm = None
     if "metrics" in b:
-        rows.add("S_G + S_DC + PCA, 2000 x 4x32x32 (s)", "< 2", b["metrics"]["latent"]["total_warm_wall_s"],
-                 short="latent metrics (s)")
+        rows.add("S_G + S_DC + PCA, 2000 x 4x32x32 (seconds)", "< 2", b["metrics"]["latent"]["total_warm_wall_s"],
+                 short="latent metrics (seconds)")
         if fm is None:
             rows.metrics(b["metrics"])
     if fm is not None:
@@ -109,7 +109,7 @@ def full_targets_table(res: dict | None, full: dict | None) -> pd.DataFrame:
     fm = (full or {}).get("benchmarks", {}).get("metrics")
     if fm is not None and not same_device(res, full):
         rows.metrics(fm, f"full run {short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}")
-        rows[:] = [r[:5] + (r[5].replace(" (s)", " (s, full size)"),) for r in rows]
+        rows[:] = [r[:5] + (r[5].replace(" (seconds)", " (seconds, full size)"),) for r in rows]
     return rows.frame()
 
 
@@ -118,9 +118,14 @@ def targets_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     median and its quartiles in one cell ("3.37 (3.34-3.37)"); with the legend sentence naming each row in full."""
     measured = [nobreak(("" if pd.isna(m) else f"{m:.2f}") + (f" ({q})" if q else ""))
                 for m, q in zip(t["measured"], t["quartiles"])]
-    shown = pd.DataFrame({"goal": t["goal"].to_numpy(), "measured (quartiles)": measured,
+    shown = pd.DataFrame({"goal": [goal_text(g) for g in t["goal"]], "measured (quartiles)": measured,
                           "verdict": t["verdict"].to_numpy()}, index=pd.Index(t["row"].to_numpy(), name="target"))
     return shown, _legend(zip(t["row"], t.index))
+
+
+def goal_text(goal) -> str:
+    """A goal as a reader sees it: "<= 3" -> "≤ 3", ">= 0.95" -> "≥ 0.95" (``judge`` reads the typed form)."""
+    return str(goal).replace("<=", "≤").replace(">=", "≥")
 
 
 def model_name(folder: str) -> str:
@@ -255,7 +260,7 @@ def machines_summary(mt: pd.DataFrame) -> str:
     for cpu, g in mt.groupby("cpu"):
         floor = g["floor / DDIM"]
         lines.append(
-            f"- {cpu}: {plural(len(g), 'run')}; OVG step {span(g['OVG step / DDIM'])} DDIM, "
+            f"- {_cpu_words({'cpu': cpu})}: {plural(len(g), 'run')}; OVG step {span(g['OVG step / DDIM'])} DDIM, "
             + (f"floor {span(floor)}, " if floor.notna().any() else "")
             + f"OVG translation {span(g['OVG translation / DDIM'])}, "
             f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs).")
@@ -291,10 +296,12 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         train = ref["bare images / s"] / row["bare images / s"]          # > 1: training takes longer there
         infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
         lo, hi = sorted((train, infer))
-        out.append(f"On {other} (median of its stored benchmark runs) training takes {train:.2f}x and a DDIM step "
-                   f"{infer:.2f}x as long as on {cpu}, the CPU of this record; the recorded from-scratch run would take "
-                   f"about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the {total / 3600:.1f} h "
-                   f"measured here scaled by those two ratios; an extrapolation, not a measurement).")
+        here = _cpu_words({"cpu": cpu})
+        out.append(f"On {_cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}x "
+                   f"and a DDIM step {infer:.2f}x as long as on {here}, the CPU of this record; the recorded "
+                   f"from-scratch run would take about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the "
+                   f"{total / 3600:.1f} h measured on {here} scaled by those two ratios; an extrapolation, not a "
+                   "measurement).")
     return out
 
 
@@ -317,7 +324,7 @@ def load_smoke(path: str | Path) -> dict | None:
 def smoke_table(rec: dict) -> pd.DataFrame:
     """One row per smoke study (its time includes the models it trained first), slowest first."""
     rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
-    df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"<= {SMOKE_TARGET_S} s"])
+    df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"≤ {SMOKE_TARGET_S} seconds"])
     return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
 
 
@@ -345,7 +352,7 @@ def _judged_sentence(t: pd.DataFrame, where: str, what: str = "speed targets") -
     def listed(v):
         sub = judged[judged["verdict"] == v]
         return "; ".join(f"{k} ({r['measured']}" + (f", quartiles {r['quartiles']}" if r["quartiles"] else "")
-                         + f", goal {r['goal']})" for k, r in sub.iterrows())
+                         + f", goal {goal_text(r['goal'])})" for k, r in sub.iterrows())
 
     n_met = int((judged["verdict"] == "met").sum())
     text = f"{where}: {n_met} of {len(judged)} {what} are met"

@@ -408,7 +408,7 @@ def test_paper_notes_name_methods_the_paper_reports_with_the_same_numbers(monkey
     rows differ."""
     import pandas as pd
 
-    from spectral_collapse.report import ablations as A
+    from spectral_collapse.report import ablation_paper as A
 
     def comparison(same: bool):
         rows = []
@@ -420,6 +420,6 @@ def test_paper_notes_name_methods_the_paper_reports_with_the_same_numbers(monkey
 
     monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(True))
     note = A.paper_notes(None)
-    assert "`taba` and `ovg` of the pixel arm" in note and "3 metrics" in note and "ddim" not in note
+    assert "TABA and OVG of the pixel arm" in note and "3 metrics" in note and "DDIM" not in note
     monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(False))
     assert A.paper_notes(None) == ""

@@ -208,9 +208,9 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     assert full["date"].startswith("2999")
     tab = report_runs.targets_table(smoke_results[1], full)
     cpu = report._cpu_words(newer["machine"])
-    row = tab.loc[f"PCA 2000 x 4096 (s, full run 2999-01-01, {cpu})"]
+    row = tab.loc[f"PCA 2000 x 4096 (seconds, full run 2999-01-01, {cpu})"]
     assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
-    assert f"S_HF + S_LF, 1000 x 256^2 (s, full run 2999-01-01, {cpu})" in tab.index
+    assert f"S_HF + S_LF, 1000 x 256^2 (seconds, full run 2999-01-01, {cpu})" in tab.index
     # one row per target on the same device: the full run's measurements replace the default run's (extrapolated) ones
     default = report_runs.targets_table(smoke_results[1])
     assert len(default) == len(tab) and not any("full run" in k for k in default.index)
@@ -390,8 +390,10 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
         assert row[t.columns.get_loc("trainer / bare loop")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
     assert machines_table(tmp_path / "nothing-here").empty
     lines = machines_summary(t).splitlines()
-    assert len(lines) == 2 and lines[0].startswith("- CPU A: 1 run; OVG step 3.30-3.30x DDIM")
-    assert lines[1].startswith("- CPU B: 1 run; OVG step 2.90-2.90x DDIM")
+    from benchmarks.report import _cpu_words   # the CPU named in words, as every other line of the chapter names it
+
+    assert len(lines) == 2 and lines[0].startswith(f"- {_cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30-3.30x DDIM")
+    assert lines[1].startswith(f"- {_cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90-2.90x DDIM")
     assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
 
 
@@ -409,8 +411,10 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
         (tmp_path / name).write_text(json.dumps(r))
     mc = {"cpu": "CPU A", "from_scratch": {"wall_s": 7200}}
     (line,) = main_command_elsewhere(mc, tmp_path)
-    assert line.startswith("On CPU B") and "training takes 2.00x and a DDIM step 1.50x" in line
-    assert "about 3.0-4.0 h there (the 2.0 h measured here" in line
+    from benchmarks.report import _cpu_words
+
+    assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00x and a DDIM step 1.50x" in line
+    assert "about 3.0-4.0 h there (the 2.0 h measured on CPU A" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []

@@ -188,7 +188,7 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
     (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
     (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
     text = C.reproducing_fragment(tmp_path, bench)
-    assert "Estimate, not a measurement" in text and "2.61 forwards (measured" in text and "| total |" in text
+    assert "Estimate, not a measurement" in text and "2.61 forwards in every column (the CPU time of an OVG" in text and "| total |" in text
 
 
 def test_errata_checks_find_the_copied_rows():
@@ -196,7 +196,11 @@ def test_errata_checks_find_the_copied_rows():
     assert checks["Table 5 x16 TABA row vs Table 4 pixel-space TABA row"] == "0.00 (0.00)"
     assert checks["Table 5 x16 TABA row vs Table 9 TABA row (the same setting)"] != "0.00 (0.00)"
     assert checks['Table 3 U-Net "OGV" row vs Table 9 OVG + TABA'] == "0.00 (0.00)"
-    assert checks["Table 10 EDM vs Standard"].startswith("0.00")
+    assert checks["Table 10 EDM vs DDIM"].startswith("0.00")
+    from spectral_collapse.studies.method_labels import METHOD_NAMES
+    # comparisons named with the book's method names, not the paper's (Standard, Null Class, Direct)
+    assert all(re.search(rf"(?<![\w-]){w}(?![\w-])", c) is None for c in checks.index for w in ("Standard", "Direct"))
+    assert any(METHOD_NAMES["null_class"] in c and METHOD_NAMES["direct_inversion"] in c for c in checks.index)
 
 
 def test_errata_fragment_recomputes_table1_and_gives_table6_as_printed():
@@ -247,7 +251,8 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
                    "error": "OutOfMemoryError at the paper's batch of 64 on 80 GB"}]}}
     text = C.gpu_fragment(gpu, timing, ovg_step_ratio=3.0)
     estimate = R.paper_scale_estimate(timing).iloc[0]["gpu_hours"] / 4      # the estimate's hours of one such run
-    assert f"{step_s * steps / 3600 / estimate:.1f} times the estimate" in text
+    assert f"({step_s * steps / 3600 / estimate:.1f} times as many)" in text
+    assert "The latent-space U-Net run, the only one the estimate above covers, comes to" in text
     assert f"{paper.train_eps.batch_size * 3 * 2e11 / step_s / 1e12:.0f} TFLOP/s" in text
     assert "OutOfMemoryError" not in text and "ran out of GPU memory at the paper's batch" in text
     assert f"{(3.0 + 1) / 2:.2f}x DDIM's there: the guidance costs relatively more" in text

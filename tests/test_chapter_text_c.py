@@ -50,6 +50,19 @@ def test_each_at_most_in_the_cells_text_names_its_quantity():
     assert "log10 power at most" in text and "Δσ" in text.split("stay below 0")[-1]
 
 
+def test_the_velocity_summary_names_its_bands_in_words_and_keeps_the_numbers():
+    from spectral_collapse.report.latents import velocity_summary
+    from spectral_collapse.report.velocity import SUMMARY_COLUMNS, summary_table
+
+    quiet = np.repeat(np.linspace(-3, -6, 20)[:, None], 8, axis=1)
+    ds = _velocity({"ddim": quiet, "edm": quiet + 1.0}, {})
+    shown, raw = summary_table(ds), velocity_summary(ds).set_index("method")
+    assert list(shown.columns) == [SUMMARY_COLUMNS[c] for c in raw.columns]
+    assert not any("_" in c for c in shown.columns)
+    np.testing.assert_allclose(shown.to_numpy(), raw.round(3).to_numpy())
+    assert shown.loc["edm"].iloc[0] > shown.loc["ddim"].iloc[0]
+
+
 # ---------------------------------------------------------------------------------------------- gaussianity
 
 def _gauss(scales: dict[str, tuple[float, float]], n: int = 200, d: int = 1024) -> xr.Dataset:

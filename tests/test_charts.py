@@ -415,3 +415,34 @@ def test_padded_domain_leaves_room_at_both_ends(n):
     v = np.linspace(0.2, 1.0, n)
     lo, hi = C.padded_domain(v, pad=0.05)
     assert lo < 0.2 and hi > 1.0 and np.isclose(hi - 1.0, 0.2 - lo)
+
+
+def test_norm_histograms_share_one_x_range_and_draw_the_reference_in_grey():
+    """Every panel spans the same x-range, which holds every bar; the chi2 density is the reference's grey, not a
+    method's colour, and the Gaussian panel is titled as the tables name it."""
+    from spectral_collapse.plotting.palette import METHOD_COLORS, REFERENCE_COLOR
+
+    rng = np.random.default_rng(0)
+    norm = np.stack([1 + 0.01 * rng.standard_normal(20), 3 + 0.5 * rng.standard_normal(20)])
+    ds = xr.Dataset({"norm_ratio": (("method", "sample"), norm),
+                     "gaussian_norm_ratio": (("sample",), 1 + 0.01 * rng.standard_normal(20))},
+                    coords={"method": ["ddim", "ovg"]}, attrs={"d": 4096})
+    spec = L.norm_histograms(ds).to_dict()
+    domains = {tuple(d) for d in _walk(spec, "domain") if isinstance(d, list) and len(d) == 2}
+    assert len(domains) == 1
+    lo, hi = domains.pop()
+    assert lo <= norm.min() and hi >= norm.max()
+    colours = [m.get("color") for m in _walk(spec, "mark") if isinstance(m, dict) and m.get("type") == "line"]
+    assert colours and set(colours) == {REFERENCE_COLOR} and REFERENCE_COLOR not in METHOD_COLORS.values()
+    assert "gaussian (reference)" in list(_walk(spec, "title"))
+
+
+def test_image_grid_rows_and_the_schedule_legend_read_in_reader_names():
+    from spectral_collapse.plotting.labels import chart_label
+
+    img = np.zeros((1, 3, 8, 8))
+    raw, named = (C.compose_grid({k: img}, cell=16) for k in ("ovg_edm x_T", chart_label("ovg_edm x_T")))
+    assert raw.size == named.size and np.array_equal(np.asarray(raw), np.asarray(named))
+    steps = xr.Dataset(coords={"method": ["ddim", "ovg"]}, attrs={"steps": 3, "schedules": "{}"})
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", _svg(guided_steps_chart(steps)))
+    assert {"guided", "unguided"} <= set(texts) and not {"true", "false"} & set(texts)

@@ -263,7 +263,7 @@ def test_schedule_verdict_follows_the_shares():
     assert f"The largest is the high third's (sigma 2 to 3, {share['high']:.0%})" in said
     assert f"the mid third alone keeps {share['mid']:.0%} as well" in said and "carries most" not in said
     assert "need not add to 100 %" in said and "partly agrees" in said
-    assert f"low lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
+    assert f"the low third lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
     assert f"{share['low']:.0%}".replace("-", "−") in said
 
 

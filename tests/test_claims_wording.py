@@ -63,10 +63,14 @@ def test_a_verdict_on_a_model_below_the_gate_is_indicative_only_with_the_gated_v
     assert plain.verdict == C.FAILS and plain.caveat == ""
     found = C.judge(c, _backbone_evidence(weak=True))
     assert found.verdict == C.FAILS                                   # the tally keeps the verdict
-    assert C.INDICATIVE in found.caveat and "dit-model" in found.caveat
-    assert "alone: holds" in found.caveat                             # the U-Net arm alone, by the same rule
+    assert "dit-model" in found.caveat and C.INDICATIVE not in found.caveat  # said once, by ``verdict_words``
+    # the gated comparisons cover the U-Net arm only; the DiT arm rests on the weak model alone: no bare "holds"
+    assert "cover the unet backbone only" in found.caveat and "2 of 2 comparisons hold there" in found.caveat
+    assert "the dit backbone rests only on the model below the gate" in found.caveat
+    assert ": holds" not in found.caveat
     said = C.findings_markdown([(c, found)])
     assert f"{C.FAILS}, {C.INDICATIVE}" in said and "below the quality gate" in said
+    assert said.count(C.INDICATIVE) == 1
     table = C.evaluate_claims(_backbone_evidence(weak=True), S.paper_evidence(), claims=[c])
     assert table.loc[0, "caveat"] == found.caveat
 
@@ -117,7 +121,8 @@ def test_an_open_comparison_says_why(mean, lo, hi, want):
 
 
 def test_a_mean_within_the_minimal_effect_is_not_sent_for_more_samples():
-    from spectral_collapse.report.answers import _settle_within, _why_inconclusive
+    from spectral_collapse.report.answers import _why_inconclusive
+    from spectral_collapse.report.settle import settle_within as _settle_within
 
     f = _crops({"ddim": 0.5 + _noise(6), "taba": 0.5 + 0.3 * MIN_EFFECT["s_hf"] + _noise(7)}, "s_hf")
     v, text = V.compare(f, "ddim", "taba", "s_hf", higher=False)
@@ -125,6 +130,10 @@ def test_a_mean_within_the_minimal_effect_is_not_sent_for_more_samples():
     assert _why_inconclusive(text) == "a mean difference within the minimal effect"
     settle = _settle_within("t", text)
     assert "point against" in settle and "would not settle" in settle and "more test crops or seeds" not in settle
+    # a mean within the minimal effect whose interval reaches beyond it: more samples could settle it
+    wide = "1 of 2 hold, 1 inconclusive: d: k90 a − b −0.9 [−2.0, +0.0] → inconclusive: " + V.WITHIN_EFFECT + " (±1)"
+    settle = _settle_within("t", wide)
+    assert "could settle" in settle and "point against" not in settle
     swing = 0.2 * np.where(np.arange(len(SEEDS) * N) % 2, 1.0, -1.0).reshape(len(SEEDS), N)   # mean 0, wide
     f = _crops({"ddim": np.full((len(SEEDS), N), 0.5), "taba": 0.5 + 3 * MIN_EFFECT["s_hf"] + swing}, "s_hf")
     v, text = V.compare(f, "ddim", "taba", "s_hf", higher=False)
@@ -250,3 +259,108 @@ def test_each_general_rule_is_stated_once_and_named_by_its_claims():
         for rule in C.RULES.values():
             assert rule not in c.rule, c.key            # the claim refers to it, it does not repeat it
         assert c.full_rule.startswith(c.rule)
+
+
+# ------------------------------------------------------------------------------------- conclusions' wording
+
+def test_a_compound_name_in_a_difference_is_bracketed():
+    from spectral_collapse.report.claims_page import reader_names
+
+    said = reader_names("S_LF taba − ovg_edm −0.413 [−0.442, −0.388]; |Δlog E_HF| ovg_edm − ddim +0.1; best: ovg_edm")
+    assert "TABA − (OVG + EDM) −0.413" in said and "(OVG + EDM) − DDIM" in said and said.endswith("best: OVG + EDM")
+    # at the source, so that every page (chapters, figures) reads it so, whatever names it in its own words
+    assert V.difference("taba", "ovg_edm") == "taba − (ovg_edm)" and V.difference("ovg", "ddim") == "ovg − ddim"
+    f = _crops({"taba": 0.2 + _noise(14), "ovg_edm": 0.6 + _noise(15)}, "s_lf")
+    assert "taba − (ovg_edm)" in V.compare(f, "taba", "ovg_edm", "s_lf", higher=False)[1]
+    from spectral_collapse.report.claims_page import deciding_evidence
+
+    detail = V.compare(f, "taba", "ovg_edm", "s_lf", higher=False)[1]
+    assert "TABA − (OVG + EDM) " in reader_names(deciding_evidence(V.HOLDS, detail))
+
+
+def test_settings_are_in_numeric_order_and_the_paper_datasets_in_its_names():
+    from spectral_collapse.report.claims_page import reader_names
+
+    checks = [(V.HOLDS, f"bbbc021 x{k}: S_HF a 1 vs b 0") for k in sorted(["8", "16", "32"])]  # string order
+    detail = V.combine(checks, "").detail
+    assert detail.index("x8:") < detail.index("x16:") < detail.index("x32:")
+    kept = V.combine([(V.HOLDS, "s_hf: 1"), (V.HOLDS, "s_dc: 1")], "").detail   # a chosen order stays
+    assert kept.index("s_hf") < kept.index("s_dc")
+    assert reader_names("bbbc021 x8; edges2shoes") == "BBBC021 x8; Edges2Shoes"
+
+
+def test_a_correlation_short_of_its_line_would_likely_read_does_not_hold():
+    from spectral_collapse.report.settle import settle_correlation
+
+    short = settle_correlation("t", "Pearson r = +0.19 [−0.28, +0.58] (95 % Fisher-z interval)", "Pearson r(a, b) ≥ 0.5")
+    assert "falls short" in short and "does not hold" in short
+    past = settle_correlation("t", "Pearson r = −0.62 [−0.90, +0.05]", "Pearson r(a, b) ≤ −0.5")
+    assert "past the rule's line" in past and "would read holds" in past
+
+
+def test_the_claims_that_hold_are_counted_by_what_they_rest_on():
+    from spectral_collapse.report.settle import held_counts
+    from spectral_collapse.studies.shares import NO_SPREAD
+
+    held = pd.DataFrame({"rule": ["r", "r", "x (means only, no interval)"], "decided by": ["", "", C.MEANS],
+                         "our numbers": ["a [1, 2]", f"62.5% ({NO_SPREAD} over 9 crops)", "front"]})
+    said = held_counts(held)
+    assert said.startswith("1 with its 95 % interval") and "1 on means only" in said and "1 on a share" in said
+    assert C.verdict_words(C.HOLDS, "", C.MEANS) == f"{C.HOLDS} ({C.MEANS})"
+
+
+def test_the_s_lf_reading_is_said_beside_the_verdicts_that_use_it():
+    from spectral_collapse.report.claims_page import rules_markdown
+    from spectral_collapse.studies.claim_titles import SLF_READING
+
+    assert SLF_READING in rules_markdown() and "paper's terms" in SLF_READING
+    assert C.MEANS in C.RULES and all(c.by == C.MEANS for c in C.CLAIMS if "means only" in c.rule)
+
+
+def test_the_ovg_answer_lists_only_what_it_costs():
+    from spectral_collapse.report.answers import _ovg_sentence
+
+    parts = [_crops({"ddim": 0.3 + _noise(8), "ovg": 0.6 + _noise(9)}, m, dataset="d") for m in ("s_hf", "s_dc")]
+    parts += [_crops({"ddim": 0.2 + _noise(10), "ovg": 0.4 + _noise(11)}, "s_lf", dataset="d"),
+              _crops({"ddim": 15.0 + _noise(12), "ovg": 14.0 + _noise(13)}, "psnr", dataset="d")]
+    ev = _evidence(*parts)
+    means = {m: {k: float(ev.frame[(ev.frame.method == m) & (ev.frame.metric == k)]["value"].mean())
+                 for k in ("s_hf", "s_dc", "s_lf", "psnr")} for m in ("ddim", "ovg")}
+    said = _ovg_sentence("d", means, ev)
+    cost = said.split("it costs", 1)[1].split(";")[0]
+    assert "PSNR" in cost and "S_LF" not in cost and "no loss of the input's structure" in said
+
+
+def test_schedule_prose_names_keys_and_reads_overshoot_and_overlap_on_intervals():
+    from spectral_collapse.report.schedule import _overshoot_reading, _thirds_overlap, prose_names
+
+    assert prose_names("every_4 and first_half; `every_4`") == "every 4th step and the first half; `every_4`"
+    rng = np.random.default_rng(0)
+    methods = ["ddim", "ovg", "low", "mid", "high", "every_4"]
+    base = {"ddim": 0.5, "ovg": 0.6, "low": 0.52, "mid": 0.58, "high": 0.59, "every_4": 0.61}
+    spread = {"every_4": 0.2, "mid": 0.05, "high": 0.05}
+    s_hf = np.stack([base[m] + spread.get(m, 0.005) * rng.standard_normal(N) for m in methods])  # (method, sample)
+    ds = xr.Dataset({"s_hf": (("method", "sample"), s_hf)}, coords={"method": methods})
+    said = _overshoot_reading(ds, ["every_4"])
+    assert "contains 100 %" in said and "do not show" in said
+    assert "overlaps the mid third's" in _thirds_overlap(ds, "high", ["low", "mid", "high"])
+
+
+def test_fig1_says_from_the_data_whether_ovg_flattens_the_latent_spectrum():
+    from scipy.ndimage import gaussian_filter
+
+    from spectral_collapse.report.paper_figures import FIGURES, _means_only_note, spectrum_finding
+
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal((1, 2, 4, 1, 32, 32))                   # (seed, method, image, channel, y, x)
+    smooth = np.stack([gaussian_filter(w, sigma=(0, 0, 0, 2, 2)) for w in white])
+    def ds_of(ovg):
+        lat = np.concatenate([smooth[:, :1], ovg[:, 1:]], axis=1)
+        return xr.Dataset({"latents": (("seed", "method", "image", "channel", "y", "x"), lat)},
+                          coords={"method": ["ddim", "ovg"]})
+    v, line = spectrum_finding(ds_of(smooth))
+    assert v == C.FAILS and "nearer DDIM's" in line and "own check" in line
+    assert spectrum_finding(ds_of(white))[0] == C.HOLDS
+    fig6 = next(f for f in FIGURES if f.number == 6)
+    assert "means only" in _means_only_note(fig6)
+    assert _means_only_note(next(f for f in FIGURES if f.number == 4)) == ""

@@ -25,7 +25,7 @@ from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and
 def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monkeypatch):
     res = tmp_path / "results"
     with pytest.raises(WeakModelError, match=r"model ihc-sr-x4-eps-smoke-[0-9a-f]+ is below the quality gate: "
-                                             r"\w+ \([^)]*label \d\) [-\d.e+]+, must be (<=|>=|<) [\d.]+.*"
+                                             r"\w+ \([^)]*label \d\) [-\d.e+]+, must be (≤|≥|<) [\d.]+.*"
                                              r"allow_weak_model=True"):
         run_study("main_results", results_root=res, allow_weak_model=False, **MAIN)
     assert not list(res.rglob("*.nc"))                      # refused before any result was stored
@@ -244,7 +244,7 @@ def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_mo
     with gate_policy(("ihc-sr-x4-eps-dit",)) as pol:
         assert enforce(dit, lambda: weak, role="DiT") is weak
         assert pol.used[dit]["passed"] is False and "spectrum" in pol.used[dit]["failures"]
-        with pytest.raises(WeakModelError, match=r"spectrum \(DDIM, label 1\) 0.5, must be <= 0.3"):
+        with pytest.raises(WeakModelError, match=r"spectrum \(DDIM, label 1\) 0.5, must be ≤ 0.3"):
             enforce(eps, lambda: weak)
     monkeypatch.setitem(profiles.PROFILES, "quick",
                         replace(profiles.PROFILES["quick"], allow_weak_models=("ihc-sr-x4-eps-dit",)))

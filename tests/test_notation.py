@@ -7,7 +7,8 @@ generated front pages (book/_generated/*.md) are scanned for
 - a ratio or factor written with the letter x ("1.9x", "x4") outside code and identifiers ("ihc-sr-x4");
 - a raw method label ("ovg_edm", ``studies.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
   study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``report.settings``) outside
-  code, and in charts (SVG text) a raw method label where its reader name belongs.
+  code, and in charts (SVG text) a raw method label, metric key or step-size key ("psnr", "s_hf", "eta_hf",
+  "eta_HF") where its reader name belongs (``plotting.labels.chart_label``).
 Every list of symbols and keys comes from the code's registries; every executed chapter and every generated page is
 held to the notation, each offending place named with its text.
 """
@@ -46,6 +47,22 @@ def parameter_keys() -> tuple[str, ...]:
     studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
     keys = {k for s in studies for k in s.params} | set(METRICS) | set(SETTING_NAMES)
     return tuple(sorted((k for k in keys if "_" in k), key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=None)
+def chart_keys() -> tuple[str, ...]:
+    """The keys a chart must not show raw: metric keys (``metrics.METRICS``) and OVG's step-size keys
+    (``OVG_DEFAULTS``) and the other stored metrics a reader names (``report.reader.reader_names``:
+    "mean_norm_ratio"), each where it has a reader name, and the plain symbols whose chart form differs ("eta_HF" -> "η_HF")."""
+    from spectral_collapse.metrics import METRICS
+    from spectral_collapse.plotting.labels import chart_names
+    from spectral_collapse.report.reader import reader_names
+    from spectral_collapse.studies.method_labels import OVG_DEFAULTS
+
+    names = chart_names()
+    keys = {k for k in (*METRICS, *OVG_DEFAULTS, *reader_names()) if k in names and names[k] != k}
+    keys |= {plain for k, (_, _, plain, _) in SYMBOLS.items() if symbol(k, "chart") != plain}
+    return tuple(sorted(keys, key=len, reverse=True))
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,10 +125,9 @@ def offences(text: str, *, charts: bool = False) -> list[str]:
     for key in method_keys():
         for m in _word(key).finditer(text):
             note("method label", m)
-    if not charts:
-        for key in parameter_keys():
-            for m in _word(key).finditer(text):
-                note("raw key", m)
+    for key in (chart_keys() if charts else parameter_keys()):
+        for m in _word(key).finditer(text):
+            note("raw key", m)
     return found
 
 
@@ -210,7 +226,7 @@ def test_a_displayed_table_reads_in_the_notation_and_the_table_keeps_its_keys():
     out = reader_table(frame, na_rep="—")
     assert offences(html_text(out)) == [], offences(html_text(out))
     assert "<th>S<sub>HF</sub></th>" in out and "<th>DDIM</th>" in out and "<td>OVG + EDM</td>" in out
-    assert "<td>η<sub>HF</sub> 1e-06 diverged</td>" in out and "<td>S<sub>DC</sub> 0.5</td>" in out
+    assert "<td>η<sub>HF</sub> 10⁻⁶ diverged</td>" in out and "<td>S<sub>DC</sub> 0.5</td>" in out
     assert "<td>eta_hf</td>" in out and "<td>n_images</td>" in out   # the "parameter" column: keys a user types
     pd.testing.assert_frame_equal(frame, before)                      # code reads the table by its keys
     grid = pd.DataFrame(np.ones((2, 2)), index=pd.MultiIndex.from_tuples([(1e-6, 0.1), (1e-5, 0.1)],
@@ -232,8 +248,9 @@ def test_a_chapter_kernel_shows_markdown_and_tables_in_the_notation():
     shell = InteractiveShell.instance()
     try:
         assert show_missing_as_dash()
-        md = shell.display_formatter.format(Markdown("S_G of ovg_edm: eta_hf 1e-06 -> 1.9x; `ovg_edm`"))[0]
-        assert md["text/markdown"] == r"$S_G$ of OVG + EDM: $\eta_{HF}$ 1e-06 → 1.9×; `ovg_edm`"
+        # a code span that names only a method reads by its name too; other code stays as typed
+        md = shell.display_formatter.format(Markdown("S_G of ovg_edm: eta_hf 1e-06 -> 1.9x; `ovg_edm`, `eta_hf=1e-6`"))[0]
+        assert md["text/markdown"] == r"$S_G$ of OVG + EDM: $\eta_{HF}$ 1e-06 → 1.9×; OVG + EDM, `eta_hf=1e-6`"
         table = pd.DataFrame({"s_g": [0.5]}, index=pd.Index(["ovg"], name="method"))
         shown = shell.display_formatter.format(table)[0]["text/html"]
         assert "S<sub>G</sub>" in shown and "<th>OVG</th>" in shown and offences(html_text(shown)) == []
@@ -320,6 +337,14 @@ def test_chapter_uses_one_notation(path):
     assert not places, "\n".join(places)
 
 
+@pytest.mark.parametrize("path", sorted([*BOOK.glob("*.md"), *(BOOK / "methods").glob("*.md")]),
+                         ids=lambda p: str(p.relative_to(BOOK)))
+def test_written_page_uses_one_notation(path):
+    """The pages written by hand (front pages, the methods and their pages) in the same notation."""
+    places = page_places(path)
+    assert not places, "\n".join(places)
+
+
 @pytest.mark.parametrize("path", sorted((BOOK / "_generated").glob("*.md")), ids=lambda p: p.name)
 def test_generated_page_uses_one_notation(path):
     """Every front page passes through report.reader.reader_text before pipeline.fragments writes it."""
@@ -342,3 +367,39 @@ def test_a_chart_names_methods_at_a_factor_and_leaves_other_series_alone():
     assert {f"DDIM {TIMES}2", f"DDIM {TIMES}8", "gaussian"} <= set(labels)
     assert offences(" | ".join(labels), charts=True) == []
     assert "ddim x2" in label_expr(["ddim x2"])    # the expression matches the raw label the data hold
+
+
+def test_chart_text_reads_in_reader_names():
+    from spectral_collapse.plotting.labels import chart_label, chart_title, reader_spec
+    from spectral_collapse.plotting.palette import chart_label as palette_label
+    from spectral_collapse.studies.method_labels import METHOD_NAMES
+
+    assert palette_label is not None and palette_label("s_hf") == "S_HF"
+    assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")
+    assert chart_label("eta_HF") == symbol("eta_hf", "chart") and chart_label("sigma") == "σ"
+    assert chart_label("x0 4 ovg_stable") == f"x0, {TIMES}4, {METHOD_NAMES['ovg_stable']}"
+    assert chart_label("unet ddim") == f"U-Net, {METHOD_NAMES['ddim']}"
+    assert chart_label("ovg_edm x_T") == f"{METHOD_NAMES['ovg_edm']} x_T"
+    assert chart_label("ovg_batched") == f"{METHOD_NAMES['ovg']} (batched)"
+    assert chart_label("(s_g: ± one std)") == "(S_G: ± one std)"
+    assert chart_label(["a psnr title", None, 3]) == ["a PSNR title", None, 3]
+    assert chart_label("s_hf_unit") == "s_hf_unit" and chart_label("ihc-sr-x4-edm") == "ihc-sr-x4-edm"
+    assert chart_title("resolution") == "Resolution" and chart_title("eps 4 ddim").startswith("eps, ")
+    for key in ("psnr", "mean_norm_ratio", "delta_log_e_hf", "s_dc", "direct_inversion", "eta_lf"):
+        assert offences(key, charts=True) and offences(chart_label(key), charts=True) == []
+    spec = {"title": {"text": "batch", "subtitle": ["direct_inversion lies under null_class"]},
+            "datasets": {"d": [{"m": "ovg_edm", "k": "s_hf"}]},
+            "encoding": {"x": {"field": "psnr", "type": "quantitative"}, "y": {"field": "m", "type": "nominal"},
+                         "color": {"field": "k", "type": "nominal"}}}
+    out = reader_spec(spec)
+    assert out["title"]["text"] == "Batch" and out["datasets"] == spec["datasets"]
+    assert out["title"]["subtitle"] == [f"{METHOD_NAMES['direct_inversion']} lies under {METHOD_NAMES['null_class']}"]
+    assert out["encoding"]["x"]["title"] == "PSNR" and "ovg_edm" in out["config"]["axis"]["labelExpr"]
+    assert "S_HF" in out["encoding"]["color"]["legend"]["labelExpr"] and "title" not in spec["encoding"]["x"]
+    vl_convert = pytest.importorskip("vl_convert")
+    full = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"name": "d"}, "mark": "point",
+            **{k: v for k, v in spec.items()}}
+    raw = " | ".join(html.unescape(t) for t in _SVG_TEXT.findall(vl_convert.vegalite_to_svg(full)))
+    shown = " | ".join(html.unescape(t) for t in _SVG_TEXT.findall(vl_convert.vegalite_to_svg(reader_spec(full))))
+    assert offences(raw, charts=True), "the scan must see the raw keys of the chart as it is"
+    assert offences(shown, charts=True) == [], shown

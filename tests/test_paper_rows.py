@@ -17,6 +17,7 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.reference import ROW_KEYS, paper_row, paper_tables, row_notes, row_relations
+from spectral_collapse.studies.method_labels import method_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ABLATION_CHAPTERS = ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")
@@ -31,7 +32,7 @@ def _stored(study: str, dataset: str = "ihc-sr") -> xr.Dataset:
 
 @pytest.mark.parametrize("study", ABLATION_CHAPTERS)
 def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
-    from spectral_collapse.report.ablations import ablation_comparison, paper_rows_shown, paper_table
+    from spectral_collapse.report.ablations import ablation_comparison, paper_lead, paper_rows_shown, paper_table
     from spectral_collapse.studies.ablations import ABLATIONS
     from spectral_collapse.studies.evidence import _MAIN_TABLE
 
@@ -54,8 +55,14 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
         printed = paper_row(**row)
         shown = cmp[(cmp.paper_table == row["table"]) & (cmp[col] == row[axis]) & (cmp.method == row["method"])]
         assert len(shown) and all(printed[m] == v for m, v in zip(shown.metric, shown.paper_mean))
-    names = set(paper_table(ds).index.get_level_values("paper_table"))
-    assert names == {f"Table {t.replace('table', '')}" for t in want}
+    shown = paper_table(ds)
+    names = {f"Table {t.replace('table', '')}" for t in want}
+    if "paper's table" in shown.index.names:     # rows from more than one table name theirs
+        assert set(shown.index.get_level_values("paper's table")) == names
+    else:                                        # one table for every row: the lead names it
+        assert len(names) == 1 and next(iter(names)) in paper_lead(ds)
+    assert not any(str(n).startswith("paper_") for n in shown.index.names)
+    assert {w for _, w in shown.columns} <= {"ours", "paper"}
 
 
 def test_the_chapters_name_a_row_another_table_contradicts():
@@ -69,9 +76,9 @@ def test_the_chapters_name_a_row_another_table_contradicts():
     rel = row_relations(p)
     for r in rel[rel.table == "table5"].itertuples():
         label = "x8" if r.scale == "x8" else r.scale
-        assert f"Table 5's {label} `{r.method}` row" in notes
+        assert f"Table 5's {label} {method_name(r.method)} row" in notes
     latent = paper_row("table9", "bbbc021", "x16", "unet", "latent", "taba", p)
-    assert f"PSNR {latent['psnr']:.2f}" in notes and "Table 4's pixel-space `taba` row" in notes
+    assert f"PSNR {latent['psnr']:.2f}" in notes and "Table 4's pixel-space TABA row" in notes
     assert "Table 5" in paper_lead(ds)
     eps = _stored("eps_vs_x0")
     assert "Table 9" in paper_lead(eps) and "Table 5" not in paper_lead(eps)
@@ -105,11 +112,17 @@ def test_row_relations_find_copied_rows_and_disagreeing_tables():
     assert rel[(rel.table == "table9") & (rel.method == "taba") & (rel.other_table == "table4")].empty  # agree
     notes = row_notes([dict(table="table5", dataset="d", scale="x16", backbone="unet", space="latent", method=m)
                        for m in ("taba", "ddim")], p)
-    assert notes[0].startswith("Table 5's `taba` row: its numbers are those of Table 4's pixel-space `taba` row")
+    assert notes[0].startswith("Table 5's TABA row: its numbers are those of Table 4's pixel-space TABA row")
+    assert "`" not in " ".join(notes)                       # methods by their reader names, never as code
     assert "Tables 4 and 9 give the same setting and method PSNR 10.00" in notes[0]
     assert "Table 9 gives the same setting and method S_HF 5.50 (the other 4 the same)" in notes[1]
     assert row_notes([dict(table="table9", dataset="d", scale="x16", backbone="unet", space="latent",
                            method="zzz")], p) == []
+    # a row the copy disagrees with names the copy as the faulty row, as the copy's own note does
+    nine = row_notes([dict(table="table9", dataset="d", scale="x16", backbone="unet", space="latent",
+                           method="taba")], p)
+    assert nine and "Table 5 gives the same setting and method" in nine[0]
+    assert "that row carries the numbers of Table 4's pixel-space TABA row" in nine[0]
 
 
 def test_the_scorecard_says_which_rows_the_papers_tables_contradict():
@@ -120,7 +133,7 @@ def test_the_scorecard_says_which_rows_the_papers_tables_contradict():
                 ("table9", "x16", "latent", "ovg_taba", [16.5, 0.65, 0.28, 13.1, 0.96]),
                 ("table9", "x16", "latent", "ovg", [16.7, 0.66, 0.28, 18.6, 0.95])])
     said = paper_row_notes("table3", p)
-    assert "Table 3's `ovg` row: its numbers are those of Table 9's `ovg_taba` row (all 5 metrics)" in said
+    assert "Table 3's OVG row: its numbers are those of Table 9's OVG + TABA row (all 5 metrics)" in said
     assert "Table 9 gives the same setting and method PSNR 16.70, MS-SSIM 0.660, FID 18.60, S_HF 0.95" in said
     apart = paper_row_notes("table3", p.assign(mean=p["mean"] + np.arange(len(p)) * 1e-3))   # no longer a copy
     assert "its numbers are those of" not in apart and "Table 9 gives the same setting" in apart

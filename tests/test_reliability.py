@@ -554,7 +554,7 @@ BAD_INPUTS = [
              r"delete the folder .* the model is trained again"),
     BadInput("weak-model", "a model below the quality gate given to a study", "studies.gate.enforce",
              _weak_model, WeakModelError, r"model oracle-on-uniform-data is below the quality gate: \w+ \(",
-             r"must be (<=|>=|<) [\d.]+.*allow_weak_model=True"),
+             r"must be (≤|≥|<) [\d.]+.*allow_weak_model=True"),
     BadInput("cell-damaged", "a cached cell with bytes flipped that netCDF still opens", "pipeline.memo.Memo.cell",
              _damaged_cell, RuntimeWarning, r"cached cell .*\.nc does not match its checksum", r"recomputing it"),
     BadInput("download-plain-http", "a plain http:// download address", "data.download.download",
@@ -688,6 +688,14 @@ def test_errors_doc_fits_the_text_column_and_shows_code_as_typed():
     assert not [line for line in tail.splitlines() if line.startswith("|")]
     assert not re.search(r"`[^`\n]*&(lt|gt|amp);[^`\n]*`", tail)
     assert "`studies --study pareto --dataset folder:<path>`" in tail
+    # a command line is one code span: outside them no '--' is left to break a line at, and no hash-named folder
+    assert not re.findall(r"\s--?\w", re.sub(r"`[^`\n]*`", "", tail)), re.findall(r".{30}\s--?\w.{10}",
+                                                                                 re.sub(r"`[^`\n]*`", "", tail))
+    assert not re.search(r"-[0-9a-f]{12}\b", tail)
+    assert (_commands_as_code("run python -m x.cli studies --force (or not)")
+            == "run `python -m x.cli studies --force` (or not)")
+    assert (_commands_as_code("with: python -m x.cli download a --root /d or use b")
+            == "with: `python -m x.cli download a --root /d` or use b")
     prose = re.sub(r"`[^`\n]*`", "", tail)  # linkify makes a link of an address outside a code span, cut at {port}
     assert not re.search(r"https?://\S", prose), re.findall(r".{30}https?://\S.{30}", prose)
     assert DOC.read_text().endswith(doc_tail(json.loads(RECORD.read_text())))  # the page is the record, rendered
@@ -871,6 +879,7 @@ def _placeholders(case: BadInput, msg: str, tmp: Path) -> str:
     msg = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:{port}", msg)
     msg = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "{date}", msg)
     msg = re.sub(r"\b[0-9a-f]{64}\b", "{sha256}", msg)
+    msg = re.sub(r"(?<=[a-z]-)[0-9a-f]{12}\b", "{hash}", msg)  # a checkpoint folder's configuration hash
     return re.sub(r"\s+", " ", msg).strip()
 
 
@@ -911,10 +920,26 @@ def _md(text: str) -> str:
                    .replace("*", "\\*") for p in parts)
 
 
+# a command line inside a message: the program, up to two words (subcommand, its argument), then options with at
+# most one value each; a comma, semicolon, parenthesis or a word after an option's value ends it
+_ARG = r"[^\s;,()`-][^\s;,()`]*"
+_COMMAND = re.compile(rf"python -m [\w.]+(?: {_ARG}){{0,2}}(?: --?[\w-]+(?: {_ARG})?)*")
+
+
+def _commands_as_code(text: str) -> str:
+    """``text`` with every command line outside a code span set in one (a command would otherwise wrap at a '--'
+    and read as a dash)."""
+    parts = re.split(r"(`[^`]*`)", text)
+    text = "".join(p if p.startswith("`") else _COMMAND.sub(lambda m: f"`{m.group(0)}`", p) for p in parts)
+    parts = re.split(r"(`[^`]*`)", text)  # then a lone option named in prose
+    return "".join(p if p.startswith("`") else re.sub(r"(?<![\w`-])--[a-z][\w-]*", lambda m: f"`{m.group(0)}`", p)
+                   for p in parts)
+
+
 def _case_block(row: dict) -> str:
     """One case of the page: what was wrong, where it is caught, the error and outcome, then the message quoted."""
-    return (f"- **{_md(row['fault'])}** (`{row['id']}`): caught by `{row['caught_by']}`, `{row['error']}`, "
-            f"{row['outcome']}.\n\n  > {_md(row['what_the_user_sees'])}\n")
+    return (f"- **{_md(_commands_as_code(row['fault']))}** (`{row['id']}`): caught by `{row['caught_by']}`, `{row['error']}`, "
+            f"{row['outcome']}.\n\n  > {_md(_commands_as_code(row['what_the_user_sees']))}\n")
 
 
 RECORD = ROOT / "benchmarks" / "results" / "reliability.json"
@@ -961,9 +986,9 @@ def doc_tail(record: dict) -> str:
 
 
 def _silent_doc(silent: dict) -> str:
-    blocks = [f"- **{_md(r['fault'])}** (`{r['id']}`): {r['outcome']}"
+    blocks = [f"- **{_md(_commands_as_code(r['fault']))}** (`{r['id']}`): {r['outcome']}"
               + (f"; {_md(r['then'])}" if r["then"] and not r["what_the_user_sees"] else "") + ".\n\n"
-              + (f"  > {_md(r['what_the_user_sees'])}\n\n" if r["what_the_user_sees"] else "")
+              + (f"  > {_md(_commands_as_code(r['what_the_user_sees']))}\n\n" if r["what_the_user_sees"] else "")
               + (f"  {_md(r['then'][:1].upper() + r['then'][1:])}.\n\n" if r["then"] and r["what_the_user_sees"]
                  else "")
               + "  Proved by " + ", ".join(f"`{t}`" for t in r["tests"]) + ".\n" for r in silent["cases"]]
@@ -1019,7 +1044,7 @@ def test_study_marks_nonfinite_samples_and_tables_exclude_them(tmp_path):
     grid = default_sigmas(D, steps).flip(0)
     # Euler inversion under the source label evaluates the net at sigma_i: the first step above t = 500 breaks
     expected = next(i for i in range(steps) if float(D.time_label(max(float(grid[i]), D.sigma_min))) > thr)
-    with pytest.warns(RuntimeWarning, match=r"ddim: 1 of \d+ test crops of seed \d+ failed \(non-finite values ×1"), \
+    with pytest.warns(RuntimeWarning, match=r"ddim: 1 of \d+ test crops of seed \d+ failed \(non-finite values in 1"), \
             pytest.warns(RuntimeWarning, match=rf": {bad} at step {expected};"):
         ds = run_translation_study("nan", "ihc-sr", "smoke", labels=["ddim"], seeds=[0, 1], models=models,
                                    progress=False, batch_size=16)

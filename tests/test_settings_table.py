@@ -162,3 +162,31 @@ def test_a_literal_block_is_left_as_typed():
 
     doc = ["Steps::", "", "    L = ||x||^2", "", "Then |x| in text."]
     assert prepare(doc) == ["Steps::", "", "    L = ||x||^2", "", "Then \\|x\\| in text."]
+
+
+def test_a_tuning_record_reads_as_its_grid_and_choice_not_a_dump():
+    import xarray as xr
+
+    from spectral_collapse.report.settings import settings_table, tuning_text
+
+    rec = {"grid": {"eta_hf": [1e-8, 1e-7, 1e-6], "eta_lf": [0.001, 0.01]},
+           "choice": {"eta_hf": 1e-8, "eta_lf": 0.01, "s_hf": 0.97406, "s_lf": 0.82886}, "n_images": 12,
+           "rule": "maximin", "choice_on_edge": ["eta_hf low"]}
+    text = tuning_text(rec)
+    assert text.startswith("grid of 3 × 2 (η_HF 1e-08 to 1e-06, η_LF 0.001 to 0.01)")
+    assert "chosen η_HF 1e-08, η_LF 0.01 (S_HF 0.974, S_LF 0.829)" in text and "maximin rule on 12 images" in text
+    assert "low end of η_HF" in text and "choice_on_edge" not in text and " = " not in text
+    table = settings_table(xr.Dataset(attrs={"study": "flow_collapse"}), [], {"OVG tuning": rec})
+    assert table.loc["OVG tuning", "value"] == text
+
+
+def test_the_ms_ssim_configuration_reads_in_words():
+    import json
+
+    from spectral_collapse.report.settings import ms_ssim_text
+
+    cfg = {"metric": "ms_ssim", "implementation": "piq.multi_scale_ssim", "scales": 3, "kernel_size": 7,
+           "kernel_sigma": 1.5, "standard": False, "min_size": 25}
+    text = ms_ssim_text(json.dumps(cfg))
+    assert text.startswith("3 scales, a 7-px Gaussian window") and "non-standard" in text and "25 px" in text
+    assert "standard = False" not in text and "piq" not in text

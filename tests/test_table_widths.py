@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from spectral_collapse.pipeline import fragments as F
@@ -134,3 +135,78 @@ def test_paper_bars_name_their_panels_by_metric_and_write_methods_level():
     enc = spec["spec"]["layer"][0]["encoding"]
     assert enc["y"]["field"] == "method" and enc["y"]["axis"].get("labelAngle", 0) == 0
     assert enc["y"]["axis"].get("labelLimit") == 0          # no method name cut short
+
+
+def html_chars(html: str) -> int:
+    """The width a displayed HTML table needs, in characters: per column of its body its longest cell, a header
+    cell over that one column its longest word (headers wrap at spaces), plus ``CELL_PAD`` each."""
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cell, self.head = [], None, False
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                a = dict(attrs)
+                self.cell = [int(a.get("colspan", 1)), int(a.get("rowspan", 1)), ""]
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append(self.cell)
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell[2] += data
+
+    p = Cells()
+    p.feed(html)
+    widths: dict[int, int] = {}
+    spans: dict[int, int] = {}          # column -> rows a cell above still covers
+    for row in p.rows:
+        col = 0
+        for span, down, text in row:
+            while spans.get(col, 0) > 0:
+                spans[col] -= 1
+                col += 1
+            if span == 1:
+                words = text.split() or [""]
+                widths[col] = max(widths.get(col, 0), max(map(len, words)) if not any(c.isdigit() for c in text)
+                                  else len(text.strip()))
+            for k in range(span):
+                if down > 1:
+                    spans[col + k] = down - 1
+            col += span
+        for c in list(spans):
+            if c >= col and spans[c] > 0:
+                spans[c] -= 1
+    return sum(widths.values()) + F.CELL_PAD * len(widths)
+
+
+def test_html_chars_reads_columns_and_spans():
+    from spectral_collapse.report.reader import reader_table
+
+    narrow = pd.DataFrame({("s_hf", "ours"): [0.5], ("s_hf", "paper"): [0.4]}, index=pd.Index(["ddim"], name="method"))
+    wide = pd.DataFrame({"a": ["y" * F.TABLE_CHARS]}, index=["x"])
+    assert html_chars(reader_table(narrow)) == len("method") + len("ours") + len("paper") + 3 * F.CELL_PAD and html_chars(reader_table(wide)) > F.TABLE_CHARS
+
+
+@pytest.mark.parametrize("study", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0"))
+def test_the_ablation_chapters_paper_table_fits_the_text_column(study):
+    """The "beside the paper" table of each ablation chapter, as a chapter displays it, fits the text column and
+    reads in words, never by the code's keys ("paper_mean", "paper_table")."""
+    import xarray as xr
+
+    from spectral_collapse.report.ablations import paper_table
+    from spectral_collapse.report.reader import reader_table
+
+    path = Path(__file__).resolve().parents[1] / "data" / "results" / study / "ihc-sr-quick.nc"
+    if not path.exists():
+        pytest.skip(f"no stored {study} results")
+    html = reader_table(paper_table(xr.load_dataset(path)), na_rep="—")
+    assert html_chars(html) <= F.TABLE_CHARS, html
+    assert not re.search(r"paper_|ours_", html)

@@ -364,7 +364,7 @@ def test_the_intros_per_dataset_answers_follow_the_claims_page_rule():
     ev, m = ev_of(0.1)
     said = _ovg_sentence("ihc-sr", m, ev)
     assert said.startswith("- **ihc-sr: OVG reduces it.**")                    # the references stay 0.1 above
-    assert "it costs the input's structure (S_LF)" in said and "does not rise" not in said  # PSNR: under 0.1 dB
+    assert "it costs the input's structure (S_LF" in said and "does not rise" not in said  # PSNR: under 0.1 dB
     ev, m = ev_of(0.2)
     assert _ovg_sentence("ihc-sr", m, ev).startswith("- **ihc-sr: OVG removes it.**")
     ev, m = ev_of(-0.1, taba_shift=noise)

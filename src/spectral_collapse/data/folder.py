@@ -269,7 +269,7 @@ def _check_sizes(sizes: dict[Path, tuple[int, int]], role: str, on_size_mismatch
         parts = [f"{h}x{w}: {len(v)} (e.g. {v[0]})" for (h, w), v in sorted(hist.items(), key=lambda kv: -len(kv[1]))]
         raise ValueError(f"the {role} images have {len(hist)} different sizes ({'; '.join(parts)}); "
                          "make them one size, or pass on_size_mismatch='resize' to centre-crop and resize every "
-                         "image to size x size")
+                         "image to size × size")
     return {f"{h}x{w}": len(v) for (h, w), v in hist.items()}
 
 

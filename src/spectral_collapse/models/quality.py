@@ -92,9 +92,15 @@ class GateReport:
         return self.rows[self.rows["passed"].notna() & ~self.rows["passed"].fillna(True).astype(bool)]
 
     def describe_failures(self, limit: int = 4) -> str:
-        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be <= 0.3; ..."."""
+        """The failed checks in words: "spectrum (DDIM samples, label 1) 0.82, must be ≤ 0.3; ..."; a check whose
+        value could not be computed (non-finite samples) says so instead of printing nan."""
         bad = self.failures()
-        parts = [f"{r.check} ({_where(r)}) {r.value:.3g}, must be {r.rule} {r.threshold:g}"
+        signs = {"<=": "≤", ">=": "≥"}
+
+        def value(v) -> str:
+            return f"{v:.3g}" if np.isfinite(v) else "not computable (non-finite samples)"
+
+        parts = [f"{r.check} ({_where(r)}) {value(float(r.value))}, must be {signs.get(r.rule, r.rule)} {r.threshold:g}"
                  for r in bad.head(limit).itertuples()]
         more = len(bad) - limit
         return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")

@@ -139,7 +139,8 @@ def glossary_terms(glossary: Path) -> list[str]:
         elif inside and line.startswith("```"):
             inside = False
         elif inside and line.strip() and not line[0].isspace():
-            terms.append(line.strip())
+            term = line.strip()   # a headword set as code (`norm_z`) is the term as Sphinx reads it: its text
+            terms.append(term[1:-1] if len(term) > 2 and term[0] == term[-1] == "`" else term)
     return terms
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, error_text, gpu_against_estimate, machine_text,
-                                  paper_scale_estimate, profile_text)
+from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_text, gpu_against_estimate,
+                                  machine_text, paper_scale_estimate, profile_text, replicates_text, run_words)
 from ..text import large
 from .fragments import md_table
 
@@ -113,9 +113,21 @@ def cost_fragment(method: str, bench: dict | None) -> str:
     same = [rows[k]["mem_ratio"] for k in ("edm", "heun", "taba") if k in rows
             and isinstance(rows[k].get("mem_ratio"), (int, float)) and np.isfinite(rows[k]["mem_ratio"])]
     if same and any(isinstance(rows[k].get("mem_ratio"), (int, float)) for k in have if k != "ddim"):
-        text += (f" Methods that keep DDIM's own tensors read {min(same):.2f}-{max(same):.2f}x its peak memory in this "
-                 "run: memory ratios within that range of 1 do not differ from DDIM's.")
+        keys = [k for k in ("edm", "heun", "taba") if k in rows and isinstance(rows[k].get("mem_ratio"), (int, float))
+                and np.isfinite(rows[k]["mem_ratio"])]
+        text += " " + same_memory_text(same, ", ".join(f"`{k}`" for k in keys[:-1]) + (" and " if len(keys) > 1 else "")
+                                       + f"`{keys[-1]}`")
     return text + "\n"
+
+def same_memory_text(same: list[float], names: str = "EDM, Heun and TABA") -> str:
+    """The memory band: methods that hold the same tensors as DDIM (true ratio 1) read ``same`` in this run, so a
+    ratio inside their band does not differ from DDIM's."""
+    lo, hi = min(same), max(same)
+    return (f"{names} hold the same tensors as DDIM, so their true memory ratio is 1; in this run they read from "
+            f"{lo:.2f}× to {hi:.2f}× DDIM's peak memory, because the measured peak (the memory a call needs above "
+            "what the process already held) also moves with how the allocator reuses and returns freed pages. A "
+            f"memory ratio between {min(lo, 1.0):.2f}× and {max(hi, 1.0):.2f}× therefore does not differ from DDIM's.")
+
 
 def _paper_timing(root: str | Path) -> dict | None:
     """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
@@ -132,16 +144,27 @@ def _ovg_step_ratio(bench: dict | None) -> float | None:
 
 
 _TRAINED_ON = {"smoke": "in seconds", "paper": "on GPUs",
-               "quick": "each once, for hours on one CPU core (the trained weights ship in `data/weights`, so "
+               "quick": "for hours on one CPU core (the trained weights ship in `data/weights`, so "
                         "building the book does not train them again; the benchmarks chapter times a training from "
                         "scratch)"}
 
 
+def _ovg_source(bench: dict | None) -> str:
+    """Where the OVG step ratio of ``_ovg_step_ratio`` was measured, and the assumption that carries it over."""
+    inv = ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {})
+    size = f"{inv['parameters'] / 1e6:.2f} M-parameter " if inv.get("parameters") else ""
+    prof = f"the `{inv['profile']}` profile's " if inv.get("profile") else "a small "
+    return (f"the CPU time of an OVG inversion step over a DDIM step, measured in the cost chapter on {prof}{size}"
+            "U-Net and assumed to carry over to the paper U-Net")
+
+
 def profile_fragment(profile: str = "quick") -> str:
-    """The reproducing page's opening: what the book's profile trains (read from the profile) and on what."""
+    """The reproducing page's opening: what the book's profile trains (read from the profile and, for the CPU
+    profiles, ``studies.models.SEED_REPLICATES``) and on what."""
     where = _TRAINED_ON.get(profile)
-    return (f"This book is built on the `{profile}` profile: {profile_text(profile)}" + (f", {where}" if where else "")
-            + ".\n")
+    runs = f" {replicates_text()[0].upper()}{replicates_text()[1:]}." if profile != "paper" else ""
+    return (f"This book is built on the `{profile}` profile: {profile_text(profile)}"
+            + (f", {where}" if where else "") + f".{runs}\n")
 
 
 def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
@@ -157,15 +180,11 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
                      cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
                      gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
     head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "
-            f"({t['parameters'] / 1e6:.0f} M parameters, input {'x'.join(map(str, t['shape']))}) takes "
+            f"({t['parameters'] / 1e6:.0f} M parameters, input {' × '.join(map(str, t['shape']))}) takes "
             f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
             f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
-            f"{t['forward_flops'] / 1e9:.1f} GFLOP. An OVG inversion step is counted as "
-            + (f"{ratio:.2f} forwards (measured in the cost chapter)" if ratio else
-               "one forward plus two vector-Jacobian products at backward cost")
-            + f". GPU hours assume a sustained {GPU_TFLOPS:.0f} TFLOP/s (a third of an A100's dense TF32 peak) and "
-            "count a backward "
-            "pass as two forwards; VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
+            f"{t['forward_flops'] / 1e9:.1f} GFLOP. " + basis_text(t, ratio, _ovg_source(bench) if ratio else None)
+            + f" GPU hours assume a sustained {GPU_TFLOPS:.0f} TFLOP/s (a third of an A100's dense TF32 peak); VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
     return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
                                                "cpu_hours": "CPU hours (1 thread)",
                                                "gpu_hours": "GPU hours (assumed)"}))
@@ -184,7 +203,7 @@ def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: f
     ps = gpu["paper_scale"]
     rows = []
     for r in ps.get("train", []):
-        run = f"{r['backbone']} / {r['space']}, {r['parameterization']}, {r['dataset']}"
+        run = run_words(r)
         if "step_s" in r:
             rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:.1f}",
                          f"{r['params_M']} M, {r['peak_GiB']:.0f} GiB"])
@@ -202,14 +221,16 @@ def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: f
         text += " " + why
     tr = ps.get("translation") or {}
     if "ovg_s" in tr:
+        gpu_ratio = tr["ovg_s"] / tr["ddim_s"]
         text += (f" One OVG translation of {tr['batch']} latents (DDIM base, {tr['steps']} steps each way) takes "
-                 f"{tr['ovg_s']:.1f} s against {tr['ddim_s']:.1f} s for DDIM ({tr['ratio']:.2f}x).")
+                 f"{tr['ovg_s']:.2f} s against {tr['ddim_s']:.2f} s for DDIM ({gpu_ratio:.2f}x).")
         if ovg_step_ratio:
             # a translation: `steps` guided inversion steps (ratio DDIM steps each) and `steps` plain sampling steps
             cpu = (ovg_step_ratio + 1) / 2
             text += (f" That ratio is for a whole translation, whose sampling half is unguided; the estimate above "
-                     f"counts a guided inversion step as {ovg_step_ratio:.2f} forwards (measured on the CPU), which "
+                     f"counts a guided inversion step as {ovg_step_ratio:.2f} forwards (the CPU ratio measured on the "
+                     f"benchmarks' small U-Net), which "
                      f"makes a translation {cpu:.2f}x DDIM's there"
-                     + (f": the guidance costs relatively {'more' if tr['ratio'] > cpu else 'less'} on this GPU."
-                        if abs(tr["ratio"] - cpu) > 0.05 * cpu else ", about the same."))
+                     + (f": the guidance costs relatively {'more' if gpu_ratio > cpu else 'less'} on this GPU."
+                        if abs(gpu_ratio - cpu) > 0.05 * cpu else ", about the same."))
     return text + "\n"

@@ -17,10 +17,13 @@ from ..reference import paper_tables
 from ..studies.claims import CLAIMS, evaluate_claims
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, paper_row_notes, scorecard)
+from ..studies.scorecard import below_gate_note, not_run_note, ordering_note
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..report.claims_page import claims_markdown
 from ..report.reader import reader_text as one_notation
+from ..studies.method_labels import name_quoted_methods
 from ..studies.store import load_results, results_path
+from ..text import minus
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",
            "errata_fragment", "intro_fragment", "book_fragments"]
@@ -181,7 +184,8 @@ def scorecard_markdown(card: pd.DataFrame) -> str:
                 else "each a mean ± its standard deviation over seeds")
         out.append(f"## {TABLE_TITLES.get(table, table_name(table))}\n\nThe paper's numbers and ours, {what}. Ours "
                    f"from: {reader_text('; '.join(src)) if src else 'not run'}.\n\n" + _side_by_side(t, idx, share)
-                   + (f"\n{notes}" if (notes := paper_row_notes(table)) else ""))
+                   + (f"\n{notes}" if (notes := paper_row_notes(table)) else "")
+                   + (f"\n{weak}" if (weak := below_gate_note(t)) else ""))
     return "\n".join(out)
 
 
@@ -193,7 +197,7 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     n, k = len(card), int(card["ours_mean"].notna().sum())
     head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
             f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
-    return ordering_markdown(card) + head + md_table(cov) + "\n" + scorecard_markdown(card)
+    return ordering_markdown(card) + not_run_note(card) + head + md_table(cov) + "\n" + scorecard_markdown(card)
 
 
 def ordering_markdown(card) -> str:
@@ -205,8 +209,9 @@ def ordering_markdown(card) -> str:
     parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({100 * r.share:.0f}%)" for r in agree.itertuples()]
     return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
             "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
-            "is what unrelated orderings would give; the absolute values are not comparable (our small models and "
-            "bundled data stand in for the paper's).\n\n")
+            "is what unrelated orderings would give" + (f"; {low}" if (low := ordering_note(agree)) else "") +
+            ". The absolute values are not comparable (our small models and bundled data stand in for the "
+            "paper's).\n\n")
 
 
 def schedule_fragment(root: str | Path, profile: str) -> str:
@@ -217,7 +222,7 @@ def schedule_fragment(root: str | Path, profile: str) -> str:
     for dataset in ("ihc-sr", "ihc-edges"):
         path = results_path("ovg_schedule", dataset, profile, root)
         if path.exists():
-            parts.append(f"- **{dataset}** ({profile} profile): {verdict(load_results(path))}")
+            parts.append(f"- **{dataset}** ({profile} profile): " + verdict(load_results(path)).replace("\n\n", "\n\n  "))
     if not parts:
         return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
                 "(chapter *Where OVG must act*).\n")
@@ -303,4 +308,4 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     for method in _COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: one_notation(v) if isinstance(v, str) else v for name, v in out.items()}
+    return {name: minus(one_notation(name_quoted_methods(v))) if isinstance(v, str) else v for name, v in out.items()}

@@ -27,7 +27,7 @@ _GRID = re.compile(r"steps 0-(\d+) invert")
 
 
 def reasons_text(reasons) -> str:
-    """Failure reasons (``studies.validity.REASONS``) in words, each once with its count: "output beyond ±5 ×17"."""
+    """Failure reasons (``studies.validity.REASONS``) in words, each once with its count: "output beyond ±5 in 17"."""
     from collections import Counter
 
     from ..studies.validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO
@@ -35,7 +35,7 @@ def reasons_text(reasons) -> str:
     words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
              "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
     counts = Counter(str(r).strip() for r in reasons if str(r).strip())
-    return ", ".join(f"{words.get(r, r.replace('_', ' '))} ×{c}" for r, c in counts.most_common())
+    return ", ".join(f"{words.get(r, r.replace('_', ' '))} in {c}" for r, c in counts.most_common())
 
 
 def _numbers(idx) -> str:

@@ -53,12 +53,17 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
     sp = pd.concat(spectra)
     sp = sp[sp["frequency"] > 0]
     from .charts import series_lines
+    from .labels import reader_spec
 
+    # the log axis fitted to the curves (a tenth of a decade beyond them), not run down to a round power of ten
+    lo, hi = float(sp["power"][sp["power"] > 0].min()), float(sp["power"].max())
+    ydom = [lo / 10 ** 0.1, hi * 10 ** 0.1]
     chart = series_lines(sp, x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
-                         y=alt.Y("power:Q", scale=alt.Scale(type="log"), title="radial power of x_T"),
+                         y=alt.Y("power:Q", scale=alt.Scale(type="log", domain=ydom, nice=False),
+                                 title="radial power of x_T"),
                          series="latent", title=None, points=True, widths=(3.0, 2.0)).properties(
         width=300, height=grid.height - 80, title="Latent spectrum (flat = white noise)")
-    png = Image.open(io.BytesIO(vlc.vegalite_to_png(chart.to_dict(), scale=1.0))).convert("RGB")
+    png = Image.open(io.BytesIO(vlc.vegalite_to_png(reader_spec(chart.to_dict()), scale=1.0))).convert("RGB")
     fig = Image.new("RGB", (grid.width + png.width + 16, max(grid.height, png.height)), (255, 255, 255))
     fig.paste(grid, (0, 0))
     fig.paste(png, (grid.width + 16, 0))
@@ -100,7 +105,7 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
             pa = pts[pts["method"] == a].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
             pb = pts[pts["method"] == b].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
             if len(pa) and pa.equals(pb):
-                same.append(f"{a} lies under {b}")
+                same.append(f"{method_name(a)} lies under {method_name(b)}")
                 break
     xdom = padded_domain(pts["s_dc"], pad=0.06)
     panels = []

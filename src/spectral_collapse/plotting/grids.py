@@ -70,7 +70,8 @@ def compose_grid(
     channel by channel, see ``_to_uint8``). Every image is scaled with
     nearest-neighbour to ``cell`` pixels (default: the largest image size present, at least ``min_cell``),
     so low-resolution inputs show their pixel grid. Rows with fewer images leave blank cells; ``titles``
-    label the columns. A failed sample is drawn as a grey tile that says "failed" instead of its pixels: one with
+    label the columns; labels and titles read in reader form (``labels.chart_label``). A failed sample is drawn
+    as a grey tile that says "failed" instead of its pixels: one with
     a non-finite value, or one marked in ``failed`` ({row label: (B,) booleans}, e.g. a study's ``failed``
     variable, for samples that left the bounds of ``studies.validity``); a row whose samples all failed says so
     in its label.
@@ -87,7 +88,10 @@ def compose_grid(
             given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
             bad[:len(given)] |= given
         marks[str(k)] = bad
-    labels = {k: (f"{k} (all failed)" if len(m) and m.all() else k) for k, m in marks.items()}
+    from .labels import chart_label   # row labels and column titles in reader form ("ovg_edm x_T" -> "OVG + EDM x_T")
+
+    labels = {k: chart_label(k) + (" (all failed)" if len(m) and m.all() else "") for k, m in marks.items()}
+    titles = [chart_label(str(t)) for t in titles] if titles else titles
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
     ncol = max(b.shape[0] for b in batches.values())
     font = grid_font(font_size)

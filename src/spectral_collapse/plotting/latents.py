@@ -9,7 +9,7 @@ import scipy.stats
 import xarray as xr
 
 from ..studies.method_labels import method_name
-from .palette import chart_name, label_expr, method_color, method_shape
+from .palette import REFERENCE_COLOR, chart_name, label_expr, method_color, method_shape
 from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, metric_heatmap, padded_domain,
                      plural, series_lines, wrap_lines)
 
@@ -69,22 +69,30 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
-    """Per method (and Gaussian noise): histogram of u = ||x_T||^2 / d and the chi2(d)/d density (orange)."""
+    """Per method (and Gaussian noise, "gaussian (reference)" as the tables name it): histogram of
+    u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one x-range, the
+    span of all the histograms and of chi2(d)/d's +-5 sd, so the panels compare by eye and no bar is clipped."""
     d = int(ds.attrs["d"])
     sd = (2 / d) ** 0.5
-    panels = []
+    series = {}
     for m in [*ds["method"].values, "gaussian"]:
         u = ds["gaussian_norm_ratio"].values if m == "gaussian" else ds["norm_ratio"].sel({"method": m}).values
         u = u[np.isfinite(u)]
-        if not len(u):
-            continue
-        lo, hi = min(u.min(), 1 - 5 * sd), max(u.max(), 1 + 5 * sd)
-        fit = alt.Scale(domain=[float(lo), float(hi)], zero=False, nice=False)  # the axis spans the data, not 0
+        if len(u):
+            series["gaussian (reference)" if m == "gaussian" else str(m)] = u
+    if not series:
+        return alt.vconcat()
+    lo = float(min(1 - 5 * sd, *(u.min() for u in series.values())))
+    hi = float(max(1 + 5 * sd, *(u.max() for u in series.values())))
+    fit = alt.Scale(domain=[lo, hi], zero=False, nice=False)  # one x-range, the data's span: the axis leaves out 0
+    curve = chi2_curve(d, lo, hi)
+    panels = []
+    for m, u in series.items():
         bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=(lo, hi))).mark_bar(opacity=0.6).encode(
             x=alt.X("left:Q", title="‖x_T‖²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
             y2=alt.datum(0))
-        line = alt.Chart(chi2_curve(d, lo, hi)).mark_line(color="orange").encode(x=alt.X("u:Q", scale=fit),
-                                                                                 y="density:Q")
+        line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
+            x=alt.X("u:Q", scale=fit), y="density:Q")
         panels.append((bars + line).properties(width=200, height=150, title=chart_name(m)))
     return alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
 

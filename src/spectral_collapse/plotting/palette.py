@@ -18,7 +18,7 @@ from typing import Iterable
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name"]
+           "method_dash", "label_expr", "chart_name", "chart_label"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -112,6 +112,15 @@ def chart_name(label) -> str:
     from ..text import notation
 
     return notation(name_methods(str(label)), "chart")
+
+
+def chart_label(text):
+    """Any chart text (title, axis title, row label, facet header, subtitle) in reader form: method labels by their
+    names, metric and step-size keys by their chart names ("s_hf" -> "S_HF", "eta_hf" -> "η_HF"), "sigma" as "σ",
+    a compound row label ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)" (``plotting.labels``)."""
+    from .labels import chart_label as label
+
+    return label(text)
 
 
 def _js(text: str) -> str:

@@ -40,10 +40,29 @@ FONT = "DejaVu Sans, Verdana, sans-serif"
 def _book_theme() -> alt.theme.ThemeConfig:
     """The book's chart defaults: Altair's view size, the font the layout is measured with, some padding, and
     methods named on an axis by their reader names."""
-    from .palette import label_expr
+    from .labels import chart_label_expr
 
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
-                                      "legend": {"labelLimit": 260}, "axis": {"labelExpr": label_expr()}}}
+                                      "legend": {"labelLimit": 260}, "axis": {"labelExpr": chart_label_expr()},
+                                      "header": {"labelExpr": chart_label_expr(key="datum.value")}}}
+
+
+def _reading(renderer):
+    """``renderer`` drawing the chart with its titles in reader form (``labels.reader_spec``)."""
+    def draw(spec: dict, **metadata):
+        from .labels import reader_spec
+
+        return renderer(reader_spec(spec), **metadata)
+
+    draw.__wrapped__ = renderer
+    return draw
+
+
+# the book's "svg" and "png" renderers: Altair's, with every title read by its reader name
+for _name in ("svg", "png"):
+    _own = alt.renderers._plugins[_name]
+    if not hasattr(_own, "__wrapped__"):
+        alt.renderers.register(_name, _reading(_own))
 
 
 def setup_altair(mode: str = "svg", *, scale_factor: float = 2.0) -> str:

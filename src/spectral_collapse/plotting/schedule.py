@@ -68,9 +68,11 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
         rows += [{"method": m, "step": i, "guided": i in g} for i in range(steps)]
     every = 5 if steps > 20 else 1
     return alt.Chart(pd.DataFrame(rows)).mark_rect().encode(
-        x=alt.X("step:O", title="inversion step (sigma rising)",
+        x=alt.X("step:O", title="inversion step (σ rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
         y=alt.Y("method:N", sort=list(map(str, ds["method"].values)), title=None,
                 axis=alt.Axis(labelExpr=label_expr(ds["method"].values))),
-        color=alt.Color("guided:N", scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"])),
-    ).properties(width=420, height=18 * ds.sizes["method"], title="guided steps")
+        color=alt.Color("guided:N", title="OVG drift on the step",
+                        scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
+                        legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
+    ).properties(width=420, height=18 * ds.sizes["method"], title="Guided steps")

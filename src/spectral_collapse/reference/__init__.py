@@ -120,23 +120,45 @@ def _tables_word(tables) -> str:
 
 
 def row_label(row: dict, against: dict | None = None, paper: pd.DataFrame | None = None) -> str:
-    """A row named by the fields a reader needs, then its method label: against another row (``against``) the scale,
-    backbone and data space that differ ("pixel-space `taba`"); alone, those its table varies ("U-Net `ovg`" in
-    Table 3, "x16 `taba`" in Table 5)."""
+    """A row named by the fields a reader needs, then its method by its reader name (``method_labels.method_name``):
+    against another row (``against``) the scale, backbone and data space that differ ("pixel-space TABA"); alone,
+    those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
     if against is None:
         p = paper_tables() if paper is None else paper
         t = p[p["table"] == row["table"]]
         shown = [f for f in ("scale", "backbone", "space") if t[f].nunique() > 1]
     else:
         shown = [f for f in ("scale", "backbone", "space") if str(against.get(f) or "") != str(row.get(f) or "")]
+    from ..studies.method_labels import method_name
+
     parts = [_FIELD_WORDS[f].format(_BACKBONE_TEXT.get(str(row[f]), str(row[f]))) for f in shown if row.get(f)]
-    return " ".join([*parts, f"`{row['method']}`"])
+    return " ".join([*parts, method_name(row["method"])])
 
 
 def _number(metric: str, value: float) -> str:
     """A paper number as its tables print it: PSNR and FID with 2 decimals, MS-SSIM and LPIPS 3, the scores 2."""
     digits = 3 if metric in ("ms_ssim", "lpips") else 2
     return f"{_METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
+
+
+def _copied_note(okeys, rel: pd.DataFrame, many: bool) -> str:
+    """"; those rows carry the numbers of Table 9's OVG + TABA row" where the rows that disagree with a row are
+    themselves copies of another row (``row_relations``' "same numbers"), so every note names the same faulty row;
+    '' when none is."""
+    twins: dict[str, None] = {}
+    copies = []
+    for okey in okeys:
+        o = dict(zip(ROW_KEYS, map(str, okey)))
+        same = rel[(rel[ROW_KEYS].astype(str) == pd.Series(o)).all(axis=1) & (rel["relation"] == "same numbers")]
+        for r in same[[f"other_{k}" for k in ROW_KEYS]].itertuples(index=False):
+            t = dict(zip(ROW_KEYS, r))
+            twins[f"{table_word(t['table'])}'s {row_label(t, o)} row"] = None
+        copies += [okey[0]] if len(same) else []
+    if not twins:
+        return ""
+    who = ("those rows carry" if many else "that row carries") if len(copies) == len(okeys) else \
+        f"{_tables_word(copies)}'s row{'s carry' if len(copies) > 1 else ' carries'}"
+    return f"; {who} the numbers of " + " and of ".join(twins)
 
 
 def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
@@ -167,13 +189,15 @@ def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
         for r in other.itertuples(index=False):
             okey = tuple(getattr(r, f"other_{k}") for k in ROW_KEYS)
             differ = [m for m in str(r.differing).split(", ") if m]
-            groups.setdefault(tuple((m, round(float(w.loc[okey, m]), 6)) for m in differ), []).append(okey[0])
+            groups.setdefault(tuple((m, round(float(w.loc[okey, m]), 6)) for m in differ), []).append(okey)
         given = set(w.loc[tuple(me[k] for k in ROW_KEYS)].dropna().index)
-        for nums, tables in groups.items():
+        for nums, okeys in groups.items():
+            tables = [o[0] for o in okeys]
             agree = [m for m in _METRIC_TEXT if m in given and m not in dict(nums)]
             said = (f"{_METRIC_TEXT[agree[0]]} the same" if len(agree) == 1 else
                     f"the other {len(agree)} the same" if agree else "")
             parts.append(f"{_tables_word(tables)} {'gives' if len(tables) == 1 else 'give'} the same setting and "
-                         f"method {', '.join(_number(m, v) for m, v in nums)}" + (f" ({said})" if said else ""))
+                         f"method {', '.join(_number(m, v) for m, v in nums)}" + (f" ({said})" if said else "")
+                         + _copied_note(okeys, rel, len(tables) > 1))
         out.append(f"{table_word(me['table'])}'s {row_label(me, paper=p)} row: " + "; ".join(parts) + ".")
     return out

@@ -18,9 +18,11 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
-from ..studies.ablations import ABLATIONS, ablation_summary, axis_values, paper_key, paper_scale
+from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
 from ..studies.validity import failed_of
+from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper_rows_shown,  # noqa: F401
+                             paper_table, shown_levels)
 
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead", "paper_notes", "paper_rows_shown",
            "percent_improved", "percent_table",
@@ -82,118 +84,6 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
     s["cell"] = [cell(m, d, a, b, f, t) for m, d, a, b, (f, t) in zip(s["mean"], s["std"], lo, hi, counts)]
     t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     return t[[m for m in metrics if m in t.columns]]
-
-
-def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Our (mean, std) beside the paper's (BBBC021) number for each (arm, method, metric): a join on those keys with
-    the paper table the chapter replicates (Table 3, 4 or 5), named per row in ``paper_table``.
-
-    eps_vs_x0 replicates Table 6, a table of shares (``percent_improved``); its eps arms are joined with the paper's
-    eps U-Net rows of the main-results table of their factor's scale (Table 8, 9 or 10), the paper's full report of
-    each setting, in which plain OVG and OVG + TABA have rows of their own.
-    """
-    from ..studies.evidence import _MAIN_TABLE
-
-    study = ds.attrs["study"]
-    ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
-    paper = paper_tables()
-    key = paper_key_of(ds)
-    ax, col = key.columns[0], key["paper_column"].iloc[0]
-    ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
-    if study == "eps_vs_x0":
-        ours.loc[ours["parameterization"] != "eps", "paper_value"] = None
-        ours["paper_table"] = [_MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
-        paper = paper[(paper.backbone == "unet") & (paper.space == "latent")]
-    else:
-        ours["paper_table"] = ABLATIONS[study][1]
-    paper = paper[paper.dataset == "bbbc021"].rename(columns={col: "paper_value", "mean": "paper_mean",
-                                                              "std": "paper_std", "table": "paper_table"})
-    on = ["paper_table", "paper_value", "method", "metric"]
-    out = ours.merge(paper[[*on, "paper_mean", "paper_std"]], on=on, how="left")
-    out.loc[out["paper_value"].isna(), "paper_table"] = None
-    return out.rename(columns={"paper_value": f"paper_{col}"})
-
-
-def paper_rows_shown(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[dict]:
-    """The paper's printed rows the chapter's comparison shows, each by its full key (``reference.ROW_KEYS``: table,
-    dataset, scale, backbone, space, method), in the order of the comparison."""
-    from ..reference import ROW_KEYS
-
-    cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
-    col = next(c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table"))
-    paper = paper_tables()
-    rows = []
-    for (table, value, method), _ in cmp.groupby(["paper_table", col, "method"], sort=False):
-        found = paper[(paper.table == table) & (paper.dataset == "bbbc021") & (paper[col[len("paper_"):]] == value)
-                      & (paper.method == method)][ROW_KEYS].drop_duplicates()
-        rows += found.to_dict("records")
-    return rows
-
-
-def paper_lead(ds: xr.Dataset) -> str:
-    """Markdown: which of the paper's tables the chapter's "paper" columns come from, on which keys."""
-    from ..reference import table_word as table_name
-
-    cmp = ablation_comparison(ds)
-    shown = cmp.dropna(subset=["paper_table"])
-    col = next(c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table"))
-    pairs = shown[[col, "paper_table"]].drop_duplicates()
-    tables = ", ".join(dict.fromkeys(table_name(t) for t in pairs["paper_table"]))
-    caveat = "Our data and models are small analogues: compare orderings, not values."
-    if ds.attrs["study"] == "eps_vs_x0":
-        which = "; ".join(f"{v} from {table_name(t)}" for v, t in zip(pairs[col], pairs["paper_table"]))
-        return (f"The eps arms beside the paper's eps U-Net rows (BBBC021, latent space) of the main-results table of "
-                f"their factor's scale ({which}), joined on (scale, method, metric); Table 6, the table this chapter "
-                f"replicates, gives shares only (below), and the paper reports no x0 rows. {caveat}")
-    return (f"Joined on ({col[len('paper_'):]}, method, metric) with the paper's {tables} (BBBC021, the only dataset of "
-            f"the paper's ablations); the `paper_table` column names the table of every row. {caveat}")
-
-
-def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """The chapter's comparison table: rows (arm, paper column, paper table, method), columns (ours_mean | paper_mean,
-    metric)."""
-    from ..reference import table_word as table_name
-
-    cmp = ablation_comparison(ds, metrics)
-    cmp["paper_table"] = cmp["paper_table"].map(lambda t: table_name(t) if isinstance(t, str) else "—")
-    axes = json.loads(ds.attrs["axes"])
-    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
-    wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],
-                           sort=False)
-    return wide.round(digits)
-
-
-def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
-    """Markdown: methods whose rows in the paper's table carry the same numbers on every metric shown for one arm
-    (the errata page lists such rows), so a reader does not set our difference between them against a difference
-    the paper's table does not have; then each row shown that another of the paper's tables contradicts
-    (``reference.row_notes``: it carries another row's numbers, or the tables reporting its setting give others).
-    '' when there is neither."""
-    from ..reference import row_notes
-
-    cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
-    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table")]
-    lines = []
-    for arm, g in cmp.groupby(key, sort=False):
-        rows = g.pivot_table(index="method", columns="metric", values="paper_mean", sort=False)
-        rows = rows.loc[:, rows.notna().all()]
-        if rows.shape[1] < 2:
-            continue
-        for _, same in rows.groupby(list(rows.columns), sort=False):
-            if len(same) > 1:
-                arm_name = arm[0] if isinstance(arm, tuple) else arm
-                names = " and ".join(f"`{m}`" for m in same.index)
-                lines.append(f"{names} of the {arm_name} arm carry the same numbers on all {rows.shape[1]} metrics "
-                             "shown here")
-    out = []
-    if lines:
-        out.append("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our "
-                   "difference between those methods has no counterpart in the paper's numbers.")
-    notes = row_notes(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
-    if notes:
-        out.append("Rows of the paper's tables that its other tables contradict (see {doc}`the errata </errata>`), "
-                   "shown as printed: " + " ".join(notes))
-    return "\n\n".join(out)
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:

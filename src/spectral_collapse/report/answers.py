@@ -66,7 +66,7 @@ def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     return (f"- **{dataset}: {words}.** DDIM's latents score S_DC {_f(d['s_dc'])} (unit-variance latents; "
             f"||x_T||²/d {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
             + ", ".join(f"{r.upper()} {_f(m[r]['s_dc'])} / {_f(m[r]['s_hf'])}" for r in refs)
-            + f" (S_DC / S_HF; 1 = like white noise / like real texture).")
+            + " (S_DC / S_HF; 1 = like white noise / like real texture).")
 
 
 def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
@@ -74,7 +74,10 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     signed texture error toward the real crops' band without overshooting it), why not when it does not, whether its
     latents still fall short of the references' S_DC, and which of the input's structure (S_LF, scored against the
     input) and fidelity (PSNR) it costs (a
-    paired interval below DDIM's beyond the minimal effect); the means beside."""
+    paired interval below DDIM's beyond the minimal effect), each cost with its means and the rest said as no loss;
+    negative numbers with a true minus sign."""
+    from ..text import minus
+
     d, o = m.get("ddim", {}), m.get("ovg", {})
     if not d or not o:
         return f"- **{dataset}**: the main results lack DDIM or OVG."
@@ -89,15 +92,18 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     short = best is not None and _rule(ev, [versus(ev, "main", eq, best, "ovg", "s_dc")]) == HOLDS
     part = {HOLDS: "OVG reduces it" if short else "OVG removes it", FAILS: "OVG does not remove it",
             INCONCLUSIVE: "whether OVG removes it is inconclusive"}.get(verdict, "OVG not judged")
-    lost = [name for name, k in ((f"{INPUT_STRUCTURE} (S_LF)", "s_lf"), ("fidelity (PSNR)", "psnr"))
-            if _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k, higher=False)]) == HOLDS]
-    price = (f"it costs {' and '.join(lost)}" if lost else
-             f"no loss of {INPUT_STRUCTURE} or of fidelity beyond the minimal effects")
-    return (f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
-            f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
-            f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
-            + _why_not(verdict, rises, tex, crops, band)
-            + f"; {price} (S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}, PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB).")
+    said = {"s_lf": (INPUT_STRUCTURE, f"S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}"),
+            "psnr": ("fidelity", f"PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB")}
+    lost = [k for k in said if _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k, higher=False)]) == HOLDS]
+    kept = [k for k in said if k not in lost]
+    price = "; ".join(
+        ([f"it costs {' and '.join(f'{said[k][0]} ({said[k][1]})' for k in lost)}"] if lost else [])
+        + ([f"no loss of {' or '.join(said[k][0] for k in kept)} beyond the minimal effect{'s' * (len(kept) > 1)} "
+            f"({', '.join(said[k][1] for k in kept)})"] if kept else []))
+    return minus(f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
+                 f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
+                 f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
+                 + _why_not(verdict, rises, tex, crops, band) + f"; {price}.")
 
 
 def _why_not(verdict, rises: dict, tex, crops: pd.DataFrame, band) -> str:
@@ -312,19 +318,6 @@ def _why_inconclusive(detail: str) -> str:
     return "an interval that reaches 0"
 
 
-def _settle_within(title: str, detail: str) -> str:
-    """What would settle a claim whose open comparison has its mean difference within the minimal effect: nothing
-    more of the same; the data point against an effect of the rule's size."""
-    from .claims_page import _bare
-
-    part = _open_part(detail)
-    effect = part.rsplit("(", 1)[-1].rstrip(")") if "(" in part else ""
-    return (f"- *{title}*: more samples would not settle it. Its open comparison ({_bare(part)}) has a mean "
-            "difference within the minimal effect" + (f" ({effect})" if effect else "") + ": the data point against "
-            "an effect of the size the rule counts, and more samples would narrow the interval around a difference "
-            "too small to count rather than make the claim hold.")
-
-
 def conclusions_markdown(ev: Evidence) -> str:
     """The closing page, which the opening answers do not repeat: what our evidence supports and what it does not
     (each claim with the comparison its verdict rests on and that comparison's interval), the limits of that
@@ -333,14 +326,16 @@ def conclusions_markdown(ev: Evidence) -> str:
     from ..studies.claims import CLAIMS
     from ..studies.samples import STUDY_NAMES, sample_size
     from ..studies.shares import MIN_COMPARISONS
+    from ..studies.claims import INDICATIVE
     from ..text import minus, plural
+    from .settle import gate_model_words, held_counts, settle_correlation, settle_within
 
     c = evaluate_claims(ev)
     by_key = {cl.key: cl for cl in CLAIMS}
 
     def line(r, extra: str = "") -> str:
         where = "" if f"({r['where']})" in r["title"] else f" ({r['where']})"  # a title may already name it
-        caveat = f"; {r['caveat']}" if r["caveat"] else ""
+        caveat = f"; {INDICATIVE}: {r['caveat']}" if r["caveat"] else ""
         return f"- **{r['title']}**{where}: {deciding_evidence(r['verdict'], r['our numbers'])}{extra}{caveat}."
 
     out = []
@@ -349,7 +344,7 @@ def conclusions_markdown(ev: Evidence) -> str:
     if len(held):
         out += ["## What the evidence supports", "",
                 f"{plural(len(held), 'claim')} of {len(c)} hold on our results, each on every dataset where it can "
-                "be checked; the comparison shown is the first of each claim's comparisons, with its 95 % interval:",
+                f"be checked ({held_counts(held)}); the comparison shown is the first of each claim's comparisons:",
                 "", *[line(r) for _, r in held.iterrows()], ""]
     if len(failed) or len(open_):
         out += ["## What it does not support", ""]
@@ -361,15 +356,17 @@ def conclusions_markdown(ev: Evidence) -> str:
                     "that is open, and the reason follows it:", "",
                     *[line(r, f"; open: {_why_inconclusive(r['our numbers'])}") for _, r in open_.iterrows()], ""]
     limits = []
-    for study, paths in sorted(ev.files.items()):
-        reads = {"main_results": "main", "backbone_ablation": "backbone", "space_ablation": "space",
-                 "scale_factor": "scale", "eps_vs_x0": "x0"}.get(study, study)
-        limits.append(f"- {sample_size(ev, (reads,))}.")
+    order = {s: i for i, s in enumerate(dict.fromkeys(s for cl in CLAIMS for s in cl.reads))}
+    reads_of = {"main_results": "main", "backbone_ablation": "backbone", "space_ablation": "space",
+                "scale_factor": "scale", "eps_vs_x0": "x0"}
+    for reads in sorted({reads_of.get(s, s) for s in ev.files}, key=lambda s: order.get(s, len(order))):
+        said = sample_size(ev, (reads,))
+        limits.append(f"- {said[:1].upper()}{said[1:]}.")
     limits = list(dict.fromkeys(limits))
     weak = [(k, v) for k, v in ev.weak.items() if v]
     for (study, dataset), models in weak:
         leaning = [r["title"] for _, r in c.iterrows() if any(m in r["caveat"] for m in models)]
-        limits.append(f"- Below the quality gate: {', '.join(models)} ({STUDY_NAMES.get(study, study)}, {dataset})"
+        limits.append(f"- Below the quality gate: {gate_model_words(ev, study, dataset, models)}"
                       + (f"; {', '.join(f'*{t}*' for t in leaning)} rest{'s' if len(leaning) == 1 else ''} on it "
                          f"in part, and {'its verdict is' if len(leaning) == 1 else 'their verdicts are'} indicative "
                          "only" if leaning else "") + ".")
@@ -387,21 +384,21 @@ def conclusions_markdown(ev: Evidence) -> str:
         cl = by_key.get(r["claim"])
         study = ", ".join(STUDY_NAMES.get(k, k) for k in cl.reads) if cl else ""
         if why == "a mean difference within the minimal effect":
-            nxt.append(_settle_within(r["title"], r["our numbers"]))
+            nxt.append(settle_within(r["title"], r["our numbers"]))
         elif why == "too few distinct comparisons":
             nxt.append(f"- *{r['title']}*: run the {study} study on more settings or datasets, so that "
                        f"each share counts at least {MIN_COMPARISONS} distinct comparisons.")
         elif "correlation" in why:
-            nxt.append(f"- *{r['title']}*: more distinct (dataset, method) points (another dataset, more methods): "
-                       "a correlation over a few points has a wide interval.")
+            nxt.append(settle_correlation(r["title"], r["our numbers"], r["rule"]))
         else:
             lean = ("; its mean leans the other way, so a narrower interval may read does not hold"
                     if "leans the other way" in why else "")
             nxt.append(f"- *{r['title']}*: more test crops or seeds in the {study} study, to narrow the interval "
                        f"that reaches 0{lean}.")
     for (study, dataset), models in weak:
-        nxt.append(f"- Train {', '.join(models)} until it passes the quality gate and run the "
-                   f"{STUDY_NAMES.get(study, study)} study on {dataset} again.")
+        words = gate_model_words(ev, study, dataset, models)
+        nxt.append(f"- Train {words} until {'it passes' if len(models) == 1 else 'they pass'} the quality gate and "
+                   f"run the {STUDY_NAMES.get(study, study)} study on {dataset} again.")
     if nxt:
         out += ["## What would settle the open claims", "", *nxt, ""]
     return reader_names(minus("\n".join(out)))

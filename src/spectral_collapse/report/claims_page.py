@@ -31,7 +31,11 @@ def _key_names() -> dict[str, str]:
     names = {k: v for k, v in METHOD_NAMES.items() if k not in ("copy", "ground_truth")}
     names.update({m: label(m) for m in METRICS if m != label(m)})
     names.update({"gaussian": "Gaussian noise", "unet": "U-Net", "dit": "DiT"})
+    names.update(_PAPER_DATASETS)
     return names
+
+
+_PAPER_DATASETS = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}  # the paper's datasets, as it names them
 
 
 def internal_keys() -> list[str]:
@@ -40,7 +44,7 @@ def internal_keys() -> list[str]:
     from ..studies.claims import CLAIMS
 
     claims = {c.key for c in CLAIMS if re.search(r"[_\d]", c.key)}
-    return sorted({*_key_names(), *claims} - {"pca", "gaussian", "unet", "dit"})
+    return sorted({*_key_names(), *claims} - {"pca", "gaussian", "unet", "dit", *_PAPER_DATASETS})
 
 
 def reader_names(text: str) -> str:
@@ -51,7 +55,18 @@ def reader_names(text: str) -> str:
     keys = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w\-./`{{<])({keys})(?![\w\-/`}}>])")
     parts = re.split(r"(`[^`\n]*`)", text)  # code spans as typed
-    return "".join(p if p.startswith("`") else pattern.sub(lambda m: names[m.group(1)], p) for p in parts)
+    return "".join(p if p.startswith("`") else operands(pattern.sub(lambda m: names[m.group(1)], p)) for p in parts)
+
+
+def operands(text: str) -> str:
+    """``text`` with each compound name that is an operand of a difference bracketed, so that the difference does not
+    read as arithmetic: "TABA − OVG + EDM" -> "TABA − (OVG + EDM)", "OVG + EDM − DDIM" -> "(OVG + EDM) − DDIM"."""
+    compound = sorted({v for v in _key_names().values() if " + " in v}, key=len, reverse=True)
+    if not compound or " − " not in text:
+        return text
+    alt = "|".join(map(re.escape, compound))
+    text = re.sub(rf"(?<=[\w)] − )({alt})(?![\w)])", r"(\1)", text)
+    return re.sub(rf"(?<![\w(])({alt})(?= − )", r"(\1)", text)
 
 
 # jargon of the claims' numbers -> (its glossary term, the words to link); linked at its first use on the page
@@ -98,11 +113,13 @@ def _parts(detail: str) -> list[str]:
 
 def _bare(part: str) -> str:
     """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays, and so
-    does a note that stands in for an interval: "(no spread over 96 crops: ...)")."""
+    does a note that stands in for an interval: "(no spread over 96 crops: ...)", and a bracketed operand of a difference:
+    "TABA − (OVG + EDM)")."""
     from ..studies.shares import NO_SPREAD
 
     part = part.split(" → ")[0]
     keep = re.findall(rf" \({NO_SPREAD}[^()]*\)", part)
+    keep += re.findall(r"(?<= − )\([^()]*\)|\([^()]*\)(?= − )", part)   # a bracketed operand of a difference
     for i, k in enumerate(keep):
         part = part.replace(k, f"\0{i}\0")
     while True:
@@ -184,8 +201,11 @@ def rules_markdown() -> str:
     them above the claims, and each claim names the one it is decided by."""
     from ..studies.claims import RULES
 
+    from ..studies.claim_titles import SLF_READING
+
     return ("**The rules.** Each claim below states what it asks of the numbers and names the rule that decides it:"
-            "\n\n" + "\n".join(f"- *{name}*: {text}." for name, text in RULES.items()) + "\n")
+            "\n\n" + "\n".join(f"- *{name}*: {text}." for name, text in RULES.items())
+            + f"\n\n**How S_LF is read.** {SLF_READING}.\n")
 
 
 def tally_markdown(c: pd.DataFrame) -> str:
@@ -194,8 +214,14 @@ def tally_markdown(c: pd.DataFrame) -> str:
     from ..studies.claims import INDICATIVE
     from ..text import plural
 
+    from ..studies.claims import HOLDS, MEANS
+
     limited = c[c["caveat"].fillna("") != ""] if "caveat" in c else c.iloc[0:0]
     text = tally_text(c["verdict"])
+    means = int(((c["verdict"] == HOLDS) & (c["decided by"] == MEANS)).sum()) if "decided by" in c else 0
+    if means:
+        text += (f"; {means} of those that hold {'rests' if means == 1 else 'rest'} on means only, with no interval, "
+                 f"and {'is' if means == 1 else 'are'} read as indicative")
     if len(limited):
         text += (f"; {plural(len(limited), 'verdict')} rest{'s' * (len(limited) == 1)} on a model below the quality "
                  f"gate, {INDICATIVE}: " + ", ".join(f"*{t}* ({v})" for t, v in zip(limited["title"],
@@ -215,7 +241,8 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
 
     c = evaluate_claims(ev, paper)
     reads = {cl.key: cl.reads for cl in CLAIMS}
-    table = pd.DataFrame({"claim": c["title"], "ours": [verdict_words(v, k) for v, k in zip(c["verdict"], c["caveat"])],
+    table = pd.DataFrame({"claim": c["title"], "ours": [verdict_words(v, k, b) for v, k, b in zip(c["verdict"], c["caveat"],
+                                                                                 c["decided by"])],
                           "what it rests on (95 % interval)": [deciding_evidence(v, d) for v, d in
                                                                zip(c["verdict"], c["our numbers"])],
                           "the paper's own tables": c["paper's tables"]})
@@ -230,7 +257,7 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
         by = f"; decided by the *{r['decided by']}* rule (above)" if r["decided by"] else ""
         caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
         lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
-                     f"{verdict_words(r['verdict'], r['caveat'])}.** {r['our numbers']}{caveat}\n"
+                     f"{verdict_words(r['verdict'], r['caveat'], r['decided by'])}.** {r['our numbers']}{caveat}\n"
                      f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
                      + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n")

@@ -18,7 +18,8 @@ import xarray as xr
 from ..metrics.spectral import wavelet_order
 
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
-           "complements_text", "metric_status", "metric_validation_verdict"]
+           "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
+           "points_note", "filters_text", "settings_table", "software_note"]
 
 
 def _agrees(flag: bool) -> str:
@@ -66,6 +67,91 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
     per = method_points(pts, cols).round(digits)
     per.index.name = "method"
     return per.rename(columns=POINT_HEADERS)
+
+def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
+    """(lowest, highest, count) of the stored spectrum's frequencies the slope was fitted over: the nonzero ones
+    inside the requested band (``attrs['band']``), as ``studies.metric_validation._spectrum`` selects them."""
+    lo, hi = (float(v) for v in np.ravel(ds.attrs["band"]))
+    f = np.asarray(ds["freq"].values, dtype=float)
+    sel = f[(f > 0) & (f >= lo) & (f <= hi)]
+    return (float(sel.min()), float(sel.max()), int(sel.size)) if sel.size else (float("nan"), float("nan"), 0)
+
+
+def band_text(ds: xr.Dataset) -> str:
+    """The band the slope was fitted over, in words: the frequencies actually used, and the requested band they
+    come from (a band reaching below the crops' lowest frequency is cut there)."""
+    lo, hi, n = band_used(ds)
+    req = [float(v) for v in np.ravel(ds.attrs["band"])]
+    low = float(np.asarray(ds["freq"].values)[np.asarray(ds["freq"].values) > 0].min())
+    cut = (f"; the requested lower end {req[0]:g} lies below the lowest frequency these {ds.sizes.get('x', '')}-pixel "
+           f"crops resolve ({low:.3f})" if req[0] < low else "")
+    return (f"The slope is fitted over {lo:.3f} to {hi:.3f} cycles/pixel, the {n} frequencies of the radially "
+            f"averaged spectrum inside the requested band [{req[0]:g}, {req[1]:g}]{cut}.")
+
+
+def filters_text(ds: xr.Dataset) -> str:
+    """The stored description of the Fourier filters, typeset: 'lowpass keeps |omega| <= kappa * 0.5' ->
+    'low-pass keeps |ω| ≤ κ × 0.5'."""
+    text = str(ds.attrs.get("filters", ""))
+    for a, b in (("lowpass", "low-pass"), ("highpass", "high-pass"), ("omega", "ω"), ("kappa", "κ"), ("<=", "≤"),
+                 (" * ", " × "), ("cycles/px", "cycles/pixel")):
+        text = text.replace(a, b)
+    return text
+
+
+# computed on the main results' stored outputs (the first seed's run), not over each run's test crops
+_STORED_OUTPUT_METRICS = ("ms_ssim", "haarpsi", "lpips", "fid", "kid")
+
+
+def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
+    """What each column of ``correlation_points`` averages: the crop metrics over each run's test crops (their
+    count from ``main``, the main results, when given), the image metrics over the stored outputs
+    (``attrs['image_metrics']``); '' without points."""
+    if ds.sizes.get("point", 0) == 0:
+        return ""
+    shown = correlation_points(ds)
+    img = [POINT_HEADERS.get(k, k) for k in _STORED_OUTPUT_METRICS if POINT_HEADERS.get(k, k) in shown.columns]
+    sets = [POINT_HEADERS[k] for k in ("s_g",) if POINT_HEADERS[k] in shown.columns]  # one value per set of latents
+    crop = [c for c in shown.columns if c not in img and c not in sets]
+    n = ""
+    if main is not None and "sample" in main.dims:
+        n = (f" ({main.sizes['sample']} crops per seed, {main.sizes.get('seed', 1)} seeds)")
+    said = f"Each row is the mean of its method's runs. {', '.join(crop)}: means over each run's test crops{n}."
+    if sets:
+        said += f" {', '.join(sets)}: one value per run, over the latents of its test crops."
+    if img:
+        said += (f" {', '.join(img)}: {ds.attrs.get('image_metrics', 'on the stored outputs')}, so they average fewer "
+                 "images than the other columns.")
+    return said
+
+
+def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
+    """The chapter's settings table (``report.latents.settings``) with the band as fitted (``band_used``) and the
+    filters typeset (``filters_text``)."""
+    from .latents import settings
+
+    table = settings(ds, keys)
+    if "band" in table.index:
+        lo, hi, n = band_used(ds)
+        table.loc["band", "value"] = (f"{lo:.3f} to {hi:.3f} cycles/pixel ({n} frequencies; requested "
+                                      f"{', '.join(f'{float(v):g}' for v in np.ravel(ds.attrs['band']))})")
+    if "filters" in table.index:
+        table.loc["filters", "value"] = filters_text(ds)
+    return table
+
+
+def software_note(ds: xr.Dataset, main: xr.Dataset | None) -> str:
+    """Markdown: when this chapter's results and the main results it reads were computed with different software
+    (``report.seeds.software``: the packages recorded in attrs ``versions``), both; '' when they agree or ``main``
+    is None."""
+    from .seeds import software
+
+    if main is None or software(ds) == software(main):
+        return ""
+    here, there = (" and ".join(f"{n} {v}" for n, v in software(d).items()) for d in (ds, main))
+    return (f"These results were computed with {here}; the main results they read (the points of the correlations "
+            f"and the stored outputs) with {there}.")
+
 
 # What a metric left out as another's complement is, for the sentence that says the relation.
 _DEFINED = {"ks_d": "Eq. 33"}   # the paper's equation for the relation (S_G = 1 − D_KS)

@@ -13,7 +13,7 @@ from ..models.quality import CHECKS, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
            "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
-           "replicate_gate_table", "euler_text", "shown_name"]
+           "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -62,27 +62,50 @@ def reports(ds: xr.Dataset) -> dict[str, GateReport]:
 
 
 def _gate_row(key: str, rep: GateReport, steps) -> dict:
-    """A gate-table row: the model's training steps, the worst value of each check with ✓ / ✗, the verdict."""
+    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
     t = rep.table().set_index("check")
-    row = {"model": key, "steps": steps}
+    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
     for c in CHECKS:
-        if c not in t.index:
-            row[c] = "—"
-            continue
-        v, ok = t.loc[c, "worst"], t.loc[c, "passed"]
-        row[c] = "n/a" if ok is None or (isinstance(v, float) and np.isnan(v)) else \
-            f"{'∞' if np.isinf(v) else f'{v:.3g}'} {'✓' if ok else '✗'}"
-    row["gate"] = "passes" if rep.passed else "fails"
+        row[c] = (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None
     return row
 
 
+def column_digits(values, figures: int = 2, most: int = 4) -> int:
+    """The decimals one column of a table shows: enough for ``figures`` significant figures of its smallest
+    non-zero finite value, at most ``most``, at least 2 (a column shows every row with the same precision, never
+    "1.1" above "1.11")."""
+    v = np.abs(np.asarray([x for x in values if isinstance(x, (int, float)) and np.isfinite(x) and x != 0], float))
+    if not len(v):
+        return 2
+    return int(min(most, max(2, figures - 1 - int(np.floor(np.log10(v.min()))))))
+
+
+def gate_frame(rows: list[dict]) -> pd.DataFrame:
+    """``_gate_row``s as the chapter shows them: the verdict beside the model (first, so a table wider than the
+    column never hides it), the steps, then each check's worst value at one precision per column
+    (``column_digits``), a failed check marked "✗" (kept on the value's line), "n/a" where a check cannot be
+    judged (no training log), "∞" for an infinite value, "—" where a model has no such check."""
+    nb = "\u00a0"
+    out = [{k: r.get(k) for k in ("model", "gate", "steps")} for r in rows]
+    for c in CHECKS:
+        cells = [r.get(c) for r in rows]
+        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None])
+        for o, x in zip(out, cells):
+            if x is None:
+                o[c] = "—"
+            elif x[1] is None or (isinstance(x[0], float) and np.isnan(x[0])):
+                o[c] = "n/a"
+            else:
+                o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
+    return pd.DataFrame(out, columns=["model", "gate", "steps", *CHECKS]).set_index("model")
+
+
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: its training steps, the worst value of each check (over samplers and labels) and the
-    verdict; a check that cannot be judged (no training log) reads "n/a", an infinite value "∞". (Each model's role
-    is under its loss curves.)"""
+    """One row per model: the verdict, its training steps and the worst value of each check (over samplers and
+    labels), as ``gate_frame`` shows them. (Each model's role is under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
     rows = [_gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
-    return _named(ds, pd.DataFrame(rows).set_index("model"))
+    return _named(ds, gate_frame(rows))
 
 
 def _stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
@@ -116,8 +139,7 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
         steps = (cfg.get("train") or {}).get("steps")
         rows.append(_gate_row(key, rep, steps) if rep is not None else {"model": key, "steps": steps,
                                                                         "gate": "not stored"})
-    cols = ["model", "steps", *CHECKS, "gate"]
-    return pd.DataFrame(rows, columns=cols).set_index("model").fillna("—")
+    return gate_frame(rows).fillna("—")
 
 
 def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from ..studies.store import load_results, results_path
 from ..studies.verdicts import FAILS, HOLDS
 
 __all__ = ["PaperFigure", "FIGURES", "agreement", "agreement_sentence", "on_datasets", "fig2_rows", "fig4_points",
-           "figures_markdown"]
+           "figures_markdown", "spectrum_slopes", "spectrum_finding"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ FIGURES = (
                 "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each", ("ihc-sr",), texture=("ovg_edm",)),
     PaperFigure(4, "S_HF and S_LF against S_DC",
                 "across methods, S_HF rises with the decorrelation score S_DC (a), while S_LF falls as S_DC rises "
-                "(b): decorrelated latents give texture but cost structure",
+                "(b): decorrelated latents give texture but cost the input's structure",
                 ("corr_hf_dc", "tradeoff_lf_dc"),
                 "one point per distinct (dataset, method), the mean over crops and seeds of the main results"),
     PaperFigure(6, "Pareto frontier of the OVG step sizes",
@@ -109,7 +109,9 @@ def on_datasets(ev, datasets) -> object:
 def _png(chart) -> bytes:
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_dict(), scale=2.0)  # sharp where the page scales it to its column
+    from ..plotting.labels import reader_spec   # titles and labels in reader form, as the chapters' charts
+
+    return vlc.vegalite_to_png(reader_spec(chart.to_dict()), scale=2.0)  # sharp where the page scales it
 
 
 def _image_png(img) -> bytes:
@@ -177,6 +179,7 @@ def texture_findings(ev, methods, datasets) -> tuple[list[str], list[str]]:
     errors, whether its signed texture error moves from DDIM's toward 0 without ending beyond the real crops' band on
     the other side (``studies.verdicts.texture_check``, the rule the claim "OVG removes the collapse" applies to OVG):
     a panel that shows a method with the right texture agrees only where this holds."""
+    from ..studies.method_labels import method_name
     from ..studies.verdicts import texture_check
 
     verdicts, lines = [], []
@@ -189,9 +192,55 @@ def texture_findings(ev, methods, datasets) -> tuple[list[str], list[str]]:
                 continue
             v, detail = found
             verdicts.append(v)
-            lines.append(f"- {m}'s texture moves toward the real crops' without overshooting them (the overshoot "
-                         f"rule of the claim *OVG removes the collapse*): **{v}**. {detail}")
+            lines.append(f"- {method_name(m)}'s texture moves toward the real crops' without overshooting them (the "
+                         "figure's own check, not a claim of the claims page: the overshoot rule that the claim *OVG "
+                         f"removes the collapse* applies to OVG alone, applied here to {method_name(m)}): **{v}**. "
+                         f"{detail}")
     return verdicts, lines
+
+
+def spectrum_slopes(ds, seed: int = 0) -> dict:
+    """The slope (least squares of log10 power on log10 radial frequency, the zero frequency left out) and the range
+    in decades of the latents' radially averaged power spectra that Fig. 1's analogue draws: DDIM's, OVG's (the
+    first of ovg, ovg_taba, ovg_edm stored) and Gaussian noise of the same shape; {} without stored latents."""
+    from ..metrics.latent import radial_power_spectrum
+
+    if "latents" not in ds:
+        return {}
+    methods = list(map(str, ds["method"].values))
+    ovg = next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
+    if "ddim" not in methods or ovg is None:
+        return {}
+    lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg)}
+    lat["gaussian"] = np.random.default_rng(0).standard_normal(lat["ddim"].shape)
+    out = {}
+    for name, z in lat.items():
+        f, pw = radial_power_spectrum(z)
+        p = np.asarray(pw).reshape(-1, len(f)).mean(0)
+        keep = (np.asarray(f) > 0) & (p > 0)
+        x, y = np.log10(np.asarray(f)[keep]), np.log10(p[keep])
+        out["ovg" if name == ovg else name] = (float(np.polyfit(x, y, 1)[0]), float(y.max() - y.min()))
+    return out
+
+
+def spectrum_finding(ds) -> tuple[str, str] | None:
+    """Fig. 1's own check (no claim of the claims page tests it): does OVG restore a flat latent spectrum? Holds when
+    OVG's slope lies nearer the Gaussian noise's than DDIM's, does not hold when it lies nearer DDIM's. (verdict,
+    markdown line), None without stored latents."""
+    s = spectrum_slopes(ds)
+    if not s:
+        return None
+    d, o, g = s["ddim"][0], s["ovg"][0], s["gaussian"][0]
+    closed = (o - d) / (g - d) if g != d else np.nan
+    v = HOLDS if abs(o - g) < abs(o - d) else FAILS
+    words = ("lies nearer the Gaussian noise's: ours agrees that OVG flattens the latent spectrum" if v == HOLDS else
+             "lies nearer DDIM's: OVG's latent spectrum still falls nearly as steeply as DDIM's, so ours does not "
+             "show the flat (white) spectrum of the paper's panel")
+    return v, (f"- The latents' spectra of our figure (the figure's own check, not a claim of the claims page): slope "
+               f"of log10 power against log10 frequency {_fmt(d, True)} for DDIM (a range of {s['ddim'][1]:.1f} "
+               f"decades), {_fmt(o, True)} for OVG ({s['ovg'][1]:.1f}) and {_fmt(g, True)} for Gaussian noise "
+               f"({s['gaussian'][1]:.1f}); OVG closes {closed:.0%} of DDIM's gap to the noise's slope and "
+               f"{words}: **{v}**.")
 
 
 def _fmt(v: float, signed: bool = False) -> str:
@@ -201,6 +250,19 @@ def _fmt(v: float, signed: bool = False) -> str:
         return "—"
     text = (f"{v:+.2f}" if abs(v) >= 0.005 else f"{v:+.3f}") if signed else f"{v:.2f}"
     return text.replace("-", "−")
+
+
+def _means_only_note(fig: PaperFigure) -> str:
+    """A note for a figure whose claims rest on means only (decided by the ``MEANS`` rule, no interval): its agreement
+    is not a reading of uncertainty, and is indicative."""
+    from ..studies.claims import MEANS
+
+    keys = [c.key for c in CLAIMS if c.key in fig.claims and c.by == MEANS]
+    if not keys:
+        return ""
+    return ("\nThe claim" + ("s" if len(keys) > 1 else "") + " behind this figure rest" + ("" if len(keys) > 1 else "s")
+            + " on means only, with no interval, so its agreement is not judged with uncertainty: read it as "
+              "indicative.\n")
 
 
 def _coinciding(ds) -> str:
@@ -232,13 +294,15 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
         if fig.texture:
             more, said = texture_findings(on_datasets(ev, fig.datasets), fig.texture, fig.datasets)
             verdicts, lines = verdicts + more, lines + said
+        if fig.number == 1 and main_ds is not None and (found := spectrum_finding(main_ds)):
+            verdicts, lines = verdicts + [found[0]], lines + [found[1]]
         word = agreement(verdicts)
         on = (f"judged on {', '.join(fig.datasets)} alone, the dataset it is drawn from"
               if fig.datasets else "judged on every dataset")
         body = [f"## Fig. {fig.number}: {fig.title}\n",
                 f"**The paper's panel:** {fig.paper}.\n\n**Ours:** {fig.ours}. **{agreement_sentence(word)}** "
                 f"({', '.join(verdicts) or 'no verdict'}; the claims behind it, by the claims page's rule, {on}):\n",
-                "\n".join(lines) + "\n"]
+                "\n".join(lines) + "\n" + _means_only_note(fig)]
         drawn = None
         if fig.number == 1 and main_ds is not None:
             drawn = "intro-collapse.png"   # the introduction's figure, written by book_fragments

@@ -7,6 +7,7 @@ import json
 import xarray as xr
 
 from ..studies.pareto import MOST_FAILED, joint_front
+from ..studies.claim_titles import SLF_READING
 from ..text import verb
 
 __all__ = ["frontier_verdict", "grid_rule"]
@@ -67,6 +68,6 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     where = (f", on the points of {' and '.join(method_name(b) for b in bases)} alone"
              if out["holds"] and len(bases) < len(swept) else "")
     out["text"] = (f"The paper's claim that OVG expands the frontier {verdict} here{where} (means over the sweep's "
-                   "validation crops, no interval). " + text
+                   "validation crops, no interval, so read as indicative). " + text + f" {SLF_READING}."
                    + "\n\nOn the claims page, by the same rule:\n\n" + findings_markdown(chapter_claims(ds)))
     return out

@@ -9,7 +9,9 @@
   parameter's key (the key a user types: "| eta_hf | 1e-06 |") stay as they are.
 - ``reader_table``: a DataFrame as the chapters display it (HTML): column and row labels that are metric or
   step-size keys by their names, cells and labels that are method labels by their reader names, the rest of its
-  text through ``reader_text``. The table itself is not changed: code that reads it by key reads the same keys.
+  text through ``reader_text``; its numbers typeset (``table_numbers``: a true minus, no "−0.000", an exponent
+  as a power of ten, a p-value below the digits shown as "< 0.0001"). The table itself is not changed: code that
+  reads it by key reads the same keys.
 
 The chapters' display (``pipeline.notebook.setup_notebook``) passes every Markdown and every table through these,
 an executed chapter's own Markdown cells pass through ``reader_cells`` (``pipeline.execute``), and the generated
@@ -20,9 +22,19 @@ from __future__ import annotations
 import functools
 import re
 
-from ..text import SYMBOLS, notation
+from ..text import MINUS, SYMBOLS, minus, notation
 
-__all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys"]
+__all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys",
+           "table_numbers", "p_text", "P_DIGITS"]
+
+P_DIGITS = 4            # the decimals a p-value is shown with
+_EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
+_SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUBTRACT = re.compile(r"(?<=[\d)]) - (?=[\w(])")
+_NEG_ZERO = re.compile(MINUS + r"(0(?:\.0+)?)(?![\d.eE\u2011+])")
+_TAGS = re.compile(r"(<code>.*?</code>|<[^<>]+>)", re.S)
+# a column of p-values, by its key: "p", "ks_p", "p_value", "p-value"
+_P_COLUMN = re.compile(r"(?:^|_)p(?:[_\-]value)?$")
 
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 _KEY = r"[a-z]+(?:_[a-z0-9]+)+"
@@ -115,6 +127,45 @@ def reader_text(text: str, form: str = "md") -> str:
     return notation("".join(parts), form)
 
 
+def table_numbers(text: str) -> str:
+    """A table's text (a cell, or HTML: tags and ``<code>`` left as they are) with its numbers typeset: a negative
+    number's hyphen-minus a true minus ("-0.652 [-0.739, -0.567]" -> "−0.652 [−0.739, −0.567]"), a subtraction's
+    too ("1 - flagged ratio" -> "1 − flagged ratio"), a negative zero as zero ("−0.000" -> "0.000"), a number in
+    exponent form as a power of ten ("1e-07" -> "10⁻⁷", "2.5e-05" -> "2.5 × 10⁻⁵", kept on one line: it never
+    wraps as "1e-" / "07"); ranges and names ("x8-x16", "ihc-sr") keep their hyphens. Idempotent."""
+    def power(m: re.Match) -> str:
+        mant, sign, exp = m.group(1), m.group(2), m.group(3)
+        ten = "10" + ("⁻" if sign in ("-", MINUS) else "") + exp.translate(_SUPER)
+        sign, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
+        return sign + (ten if float(mant) == 1 else f"{mant}\u00a0×\u00a0{ten}")
+
+    def fix(part: str) -> str:
+        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(power, part))
+        return _NEG_ZERO.sub(r"\1", minus(part))
+
+    return "".join(p if i % 2 else fix(p) for i, p in enumerate(_TAGS.split(str(text))))
+
+
+def p_text(p, digits: int = P_DIGITS):
+    """A p-value as a table shows it: ``digits`` decimals, and "< 0.0001" (the smallest value those digits show)
+    for one below it, a p of 0 included (a test's p is never exactly 0: it underflowed, or was rounded); a missing
+    value as it is."""
+    import math
+
+    try:
+        x = float(p)
+    except (TypeError, ValueError):
+        return p
+    if not math.isfinite(x):
+        return p
+    floor = 10.0 ** -digits
+    return f"< {floor:.{digits}f}" if x < floor else f"{x:.{digits}f}"
+
+
+def _p_column(label) -> bool:
+    return isinstance(label, str) and bool(_P_COLUMN.search(label.strip().lower()))
+
+
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on every row and column label, level name and
     text cell; a "parameter" column, the keys a user types, as it is; then ``reader_text(..., "html")``). ``to_html``:
@@ -132,10 +183,13 @@ def reader_table(frame, **to_html) -> str:
 
     out = frame.copy()
     for j, c in enumerate(frame.columns):
-        if c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
+        if _p_column(c[-1] if isinstance(c, tuple) else c) and pd.api.types.is_numeric_dtype(frame[c].dtype):
+            out[c] = out[c].astype(object)
+            out.iloc[:, j] = frame.iloc[:, j].map(p_text)
+        elif c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
             out.iloc[:, j] = frame.iloc[:, j].map(reader_label)
     out.index, out.columns = labels(frame.index), labels(frame.columns)
-    return reader_text(out.to_html(**to_html), "html")
+    return table_numbers(reader_text(out.to_html(**to_html), "html"))
 
 
 def reader_cells(nb) -> int:

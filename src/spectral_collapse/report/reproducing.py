@@ -12,7 +12,7 @@ import pandas as pd
 from ..studies.profiles import get_profile
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
-           "error_text", "gpu_against_estimate"]
+           "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text"]
 
 TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
 # Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
@@ -76,6 +76,62 @@ def profile_text(name: str = "quick") -> str:
             f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f} M-parameter U-Net trained {steps}")
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def replicates_text(replicates=None) -> str:
+    """How often each model is trained, read from ``studies.models.SEED_REPLICATES`` (or ``replicates``, roles with
+    ``key`` and ``seed``): 'the main eps and EDM models of both datasets (4 models) are trained three times, from
+    training seeds 0, 1 and 2 (`studies.models.SEED_REPLICATES`), every other model once'."""
+    from ..studies.models import MODEL_SET, SEED_REPLICATES
+
+    reps = SEED_REPLICATES if replicates is None else replicates
+    if not reps:
+        return "every model is trained once"
+    seeds = sorted({0} | {int(r.seed) for r in reps})
+    bases = sorted({r.key.rsplit("-seed", 1)[0] for r in reps})
+    main = {r.key: r for r in MODEL_SET}
+    order = [r.key for r in MODEL_SET]
+    params = list(dict.fromkeys(main[b].parameterization for b in sorted(bases, key=lambda k: order.index(k)
+                                                                           if k in order else len(order))
+                                if b in main))
+    datasets = sorted({main[b].dataset for b in bases if b in main})
+    which = (f"the main {_and([_PARAM_WORDS.get(p, p) for p in params])} models of "
+             + ("both datasets" if len(datasets) == 2 else _and(datasets)) if params else "the main models")
+    times = {1: "once", 2: "twice", 3: "three times", 4: "four times"}.get(len(seeds), f"{len(seeds)} times")
+    return (f"{which} ({len(bases)} models) are trained {times}, from training seeds {_and([str(k) for k in seeds])} "
+            "(`studies.models.SEED_REPLICATES`), every other model once")
+
+
+_PARAM_WORDS = {"eps": "eps", "edm": "EDM", "x0": "x0", "flow": "flow-matching"}
+_BACKBONE_WORDS = {"unet": "U-Net", "dit": "DiT"}
+_DATASET_WORDS = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
+
+
+def run_words(row: dict) -> str:
+    """A GPU training row's run in words: {'backbone': 'unet', 'space': 'latent', 'parameterization': 'eps',
+    'dataset': 'bbbc021'} -> 'latent-space U-Net, eps-prediction, BBBC021'."""
+    par = str(row.get("parameterization", ""))
+    par = {"eps": "eps-prediction", "x0": "x0-prediction"}.get(par, _PARAM_WORDS.get(par, par))
+    back = _BACKBONE_WORDS.get(str(row.get("backbone", "")), str(row.get("backbone", "")))
+    data = _DATASET_WORDS.get(str(row.get("dataset", "")), str(row.get("dataset", "")))
+    return f"{row.get('space', '')}-space {back}, {par}, {data}"
+
+
+def basis_text(timing: dict, ovg_step_ratio: float | None = None, ovg_source: str | None = None) -> str:
+    """What one forward pass stands for in each column of ``paper_scale_estimate``: the forward + backward of a
+    training image as the CPU times' ratio (forward-pass and CPU-hour columns) or as three forwards of FLOPs (GPU
+    column), and the OVG inversion step in every column (``ovg_source``: where its ratio was measured)."""
+    fb = timing["forward_backward"]["cpu_s_per_image"] / timing["forward"]["cpu_s_per_image"]
+    ovg = (f"{ovg_step_ratio:.2f} forwards in every column ({ovg_source or 'a measured ratio'})" if ovg_step_ratio
+           else f"{2 * fb - 1:.2f} forwards in every column (one forward plus two vector-Jacobian products at "
+                "backward cost)")
+    return (f"A training image's forward + backward counts as {fb:.2f} forwards in the forward-pass and CPU-hour "
+            "columns (the CPU times' ratio above) and as 3 forwards in the GPU-hour column (FLOPs: a backward pass "
+            f"costs two forwards); a guided OVG inversion step counts as {ovg}.")
+
+
 def machine_text(timing: dict) -> str:
     """Where a timing was measured, in words: 'an x86-64 CPU with 2 cores, one torch thread (PyTorch 2.14.1,
     21 November 2026)'."""
@@ -111,9 +167,10 @@ def error_text(error: str) -> str:
 
 
 def gpu_against_estimate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> str | None:
-    """Why the measured GPU hours differ from the FLOP-based estimate: the FLOP rate the measured training step of
-    the paper's latent U-Net reached (three forwards' FLOPs per image and step) against the rate the estimate
-    assumes. None when the measurement holds no such step."""
+    """How the measured GPU hours of the runs the estimate covers (the latent U-Net runs: eps and EDM per dataset)
+    compare with the estimate's training row, and why they differ: the FLOP rate the measured training step reached
+    (three forwards' FLOPs per image and step) against the rate the estimate assumes. None when the measurement
+    holds no such step."""
     prof = get_profile("paper")
     rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
             if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
@@ -123,7 +180,13 @@ def gpu_against_estimate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFL
     batch = int(rows[0].get("batch") or prof.train_eps.batch_size)
     flops = float(timing["forward_flops"])
     rate = batch * 3 * flops / step_s / 1e12
-    return (f"The measured hours are {gpu_tflops / rate:.1f} times the estimate above because a training step of the "
-            f"paper U-Net (batch {batch}, about three forwards of {flops / 1e9:.1f} GFLOP per image) took "
-            f"{step_s:.2f} s on this GPU, a sustained {rate:.0f} TFLOP/s, where the estimate assumes "
-            f"{gpu_tflops:.0f} TFLOP/s.")
+    measured = sum(float(r.get("projected_gpu_hours") or 0.0) for r in rows)
+    estimate = float(paper_scale_estimate(timing, gpu_tflops=gpu_tflops, models_per_dataset=1,
+                                          datasets=len(rows))["gpu_hours"].iloc[0])
+    which = (f"The {len(rows)} latent-space U-Net runs, the only ones the estimate above covers, come to"
+             if len(rows) > 1 else "The latent-space U-Net run, the only one the estimate above covers, comes to")
+    return (f"{which} "
+            f"{measured:.1f} GPU-hours measured against the estimate's {estimate:.1f} for training them "
+            f"({measured / estimate:.1f} times as many) because a training step of the paper U-Net (batch {batch}, "
+            f"about three forwards of {flops / 1e9:.1f} GFLOP per image) took {step_s:.2f} s on this GPU, a "
+            f"sustained {rate:.0f} TFLOP/s, where the estimate assumes {gpu_tflops:.0f} TFLOP/s.")

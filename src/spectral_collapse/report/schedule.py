@@ -125,6 +125,42 @@ def timing_caveat(ds: xr.Dataset) -> str:
     return text + ", though here the ratios rise with the backward passes"
 
 
+def _n(key) -> str:
+    from ..studies.schedule import schedule_name
+
+    return schedule_name(key)
+
+
+def prose_names(text: str) -> str:
+    """``text`` with every schedule key that is no English word ("first_half", "every_4") in its prose name."""
+    import re
+
+    from ..studies.schedule import SCHEDULE_NAMES
+
+    keys = "|".join(k for k in SCHEDULE_NAMES if "_" in k)
+    return re.sub(rf"(?<![\w`])({keys})(?![\w`])", lambda m: SCHEDULE_NAMES[m.group(1)], text)
+
+
+def _overshoot_reading(ds: xr.Dataset, big) -> str:
+    """What an overshoot beyond the smallest difference that counts shows, read on each schedule's share interval over
+    the test crops: guiding the other steps as well lowers S_HF only where the whole interval lies above 100 %."""
+    from ..studies.schedule import gain_share_interval
+
+    ci = {m: gain_share_interval(ds, m)[1:3] for m in big}
+    clear = [m for m in big if np.isfinite(ci[m][0]) and ci[m][0] > 1.0]
+    loose = [m for m in big if m not in clear]
+    out = ""
+    if clear:
+        out += (f"; {_names(map(_n, clear))}'s share interval over the crops lies wholly above 100 %, so there "
+                "guiding the other steps as well lowers S_HF")
+    if loose:
+        out += ("; " + "; ".join(f"{_n(m)}'s share interval over the crops ({_pct(ci[m][0])} to {_pct(ci[m][1])}) "
+                                 "contains 100 %" if np.isfinite(ci[m][0]) else
+                                 f"{_n(m)}'s share has no interval over the crops" for m in loose)
+                + ", so these crops do not show that guiding the other steps as well lowers S_HF")
+    return out
+
+
 def outside_shares(ds: xr.Dataset) -> str:
     """A sentence on the shares of the gain outside 0 to 100 % ('' when there is none): the schedules that overshoot
     (alone they raise the mean S_HF past full OVG's) and those that work against the gain (alone they lower it below
@@ -144,22 +180,21 @@ def outside_shares(ds: xr.Dataset) -> str:
         least = MIN_EFFECT["s_hf"]
         big = [m for m in over if mean[m] - mean["ovg"] >= least]
         small = [m for m in over if m not in big]
-        said = (f"{_names(over)} {'overshoots' if len(over) == 1 else 'overshoot'}, guided alone: " + "; ".join(
-            f"{m} raises the mean S_HF to {mean[m]:.3f} against full OVG's {mean['ovg']:.3f} (a share of "
-            f"{_pct(share[m])})" for m in over))
+        said = (f"{_names(map(_n, over))} {'overshoots' if len(over) == 1 else 'overshoot'}, guided alone: "
+                + "; ".join(f"{_n(m)} raises the mean S_HF to {mean[m]:.3f} against full OVG's {mean['ovg']:.3f} (a share of "
+                            f"{_pct(share[m])})" for m in over))
         if big:
-            said += (f". {'Only ' if small else ''}{_names(big)} {'does' if len(big) == 1 else 'do'} so by at least "
-                     f"the smallest S_HF difference that counts ({least}), so there guiding the other "
-                     "steps as well lowers S_HF")
+            said += (f". {'Only ' if small else ''}{_names(map(_n, big))} {'does' if len(big) == 1 else 'do'} so by "
+                     f"at least the smallest S_HF difference that counts ({least})" + _overshoot_reading(ds, big))
         if small:
-            said += (f"{'; ' if big else '. '}{_names(small)} {'stays' if len(small) == 1 else 'stay'} within "
+            said += (f"{'; ' if big else '. '}{_names(map(_n, small))} {'stays' if len(small) == 1 else 'stay'} within "
                      + ("that" if big else f"the smallest S_HF difference that counts ({least})")
                      + " of full OVG's, matching it rather than beating it")
         parts.append(said)
     if under:
-        parts.append(f"the schedule{'s' * (len(under) > 1)} {_names(under)} {'works' if len(under) == 1 else 'work'} "
+        parts.append(f"{_names(map(_n, under))} {'works' if len(under) == 1 else 'work'} "
                      "against the gain: " + "; ".join(
-                         f"{m} lowers the mean S_HF to {mean[m]:.3f} against DDIM's {mean['ddim']:.3f} (a share of "
+                         f"{_n(m)} lowers the mean S_HF to {mean[m]:.3f} against DDIM's {mean['ddim']:.3f} (a share of "
                          f"{_pct(share[m])})" for m in under)
                      + f": guided alone, {'that part' if len(under) == 1 else 'each of those parts'} of the trajectory "
                        "moves the texture away from full OVG's")
@@ -194,7 +229,8 @@ def _summary(ds: xr.Dataset) -> dict:
     thirds = [t for t in THIRDS if t in share and math.isfinite(share[t])]
     best = ds.attrs.get("best_schedule", "")
     reading = target_reading(ds, best) if best else ("misses", "")
-    return {"top": max(thirds, key=share.get) if thirds else "", "top_share": share.get(max(thirds, key=share.get))
+    top = max(thirds, key=share.get) if thirds else ""
+    return {"top": top, "overlap": bool(top and _thirds_overlap(ds, top, thirds)), "top_share": share.get(max(thirds, key=share.get))
             if thirds else np.nan, "best": best, "reading": reading[0], "said": reading[1]}
 
 
@@ -219,8 +255,8 @@ def other_datasets(ds: xr.Dataset, root=None) -> str:
         if not theirs["top"]:
             continue
         what = {"meets": "meets the target", "misses": "misses the target", "open": "leaves the target open"}
-        text = (f"On {name}, the stored result of this study finds the largest share in the {theirs['top']} third "
-                f"({_pct(theirs['top_share'])})")
+        text = (f"On {name}, the stored result of this study finds the largest mean share in the {theirs['top']} "
+                f"third ({_pct(theirs['top_share'])}{'; its interval overlaps another third' if theirs['overlap'] else ''})")
         text += (f", and its best schedule within the time budget, {theirs['best']}, keeps {theirs['said']} and "
                  f"{what[theirs['reading']]}" if theirs["best"] else ", and no schedule within the time budget")
         same = theirs["top"] == mine["top"] and theirs["reading"] == mine["reading"]
@@ -228,11 +264,28 @@ def other_datasets(ds: xr.Dataset, root=None) -> str:
                  ": a different answer from this dataset's, so where along the inversion OVG must act depends on the "
                  "data and model, and neither run's answer is general.")
         out.append(text)
-    return " ".join(out)
+    return prose_names(" ".join(out))
+
+
+def _thirds_overlap(ds: xr.Dataset, top: str, thirds) -> str:
+    """Whether the largest third's share stands apart, read on the thirds' 95 % share intervals over the test crops:
+    ", though its interval (...) overlaps that of the mid third (...)" when it overlaps another's; "" when it does not
+    (or no interval is stored)."""
+    from ..studies.schedule import gain_share_interval
+
+    ci = {t: gain_share_interval(ds, t)[1:3] for t in thirds}
+    if not all(np.isfinite(v).all() for v in ci.values()):
+        return ""
+    near = [t for t in thirds if t != top and ci[t][1] >= ci[top][0]]
+    if not near:
+        return ""
+    return (f", though its 95 % interval over the crops ({_pct(ci[top][0])} to {_pct(ci[top][1])}) overlaps "
+            + " and ".join(f"the {t} third's ({_pct(ci[t][0])} to {_pct(ci[t][1])})" for t in near)
+            + ", so these crops do not tell which third keeps the most")
 
 
 def verdict(ds: xr.Dataset, root=None) -> str:
-    """One paragraph: where the S_HF gain lies, how it compares with the paper's account, the best cheap schedule
+    """Short paragraphs: where the S_HF gain lies, how it compares with the paper's account, the best cheap schedule
     (its share of the gain with a 95 % interval over the test crops, read against the target), and what the same
     study found on the other datasets whose results are stored under ``root``."""
     methods = list(map(str, ds["method"].values))
@@ -249,7 +302,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
         parts.append(f"That change ({gain:+.3f}) is below the smallest S_HF difference that counts "
                      f"({MIN_EFFECT['s_hf']}), so there is no gain to share out: shares of it would be ratios of "
                      "noise, and the schedules are not ranked by it on this run.")
-        return " ".join(parts)
+        return prose_names("\n\n".join(parts))
     thirds = [t for t in THIRDS if t in share and math.isfinite(share[t])]
     if thirds:
         top = max(thirds, key=share.get)
@@ -259,6 +312,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
         parts.append(f"Guiding one third of the steps alone keeps this share of full OVG's gain (each third measured on "
                      f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
                      f"{top} third's (sigma {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
+                     + (overlap := _thirds_overlap(ds, top, thirds))
                      + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
                         f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so the gain "
                         f"is not confined to one third: {'either' if len(also) == 1 else 'each'} of them alone keeps "
@@ -269,9 +323,11 @@ def verdict(ds: xr.Dataset, root=None) -> str:
                          "App. E, Fig. 17); on this run's shares (each with its 95 % interval over the crops in the "
                          "table above) "
                          f"this {'agrees' if agree and not also else 'partly agrees' if agree else 'does not agree'}: "
-                         + ("guidance where sigma is high keeps the largest share of full OVG's S_HF change"
-                            + (f", though not the only large one ({', '.join(also)} too)." if also else ".")
-                            if agree else f"the largest share comes from the {top} third, not from the high-sigma end."))
+                         + ("guidance where sigma is high keeps the largest mean share of full OVG's S_HF change"
+                            + (f", though not the only large one ({', '.join(also)} too)" if also else "")
+                            if agree else f"the largest mean share comes from the {top} third, not from the high-sigma "
+                            "end") + ("; the intervals overlap, so this is a reading of means" if overlap else "")
+                         + ".")
     outside = outside_shares(ds)
     if outside:
         parts.append(outside)
@@ -304,7 +360,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
     others = other_datasets(ds, root)
     if others:
         parts.append(others)
-    return " ".join(parts)
+    return prose_names("\n\n".join(parts))
 
 
 def settings(ds: xr.Dataset, keys) -> pd.DataFrame:

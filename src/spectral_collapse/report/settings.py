@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
-           "plain_source",
+           "plain_source", "tuning_text", "ms_ssim_text",
            "versions_text", "SOURCE_TREE"]
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
@@ -330,7 +330,52 @@ def versions_text(versions) -> str:
     return ", ".join(shown)
 
 
+def tuning_text(value) -> str:
+    """A step-size tuning record ({"grid": {key: values}, "choice": {key: value, score: value}, "n_images", "rule",
+    "choice_on_edge"}) as a reader takes it in: the grid's size and range per step size, the chosen point with its
+    scores, the rule and the images, and where the choice lies on the grid's edge."""
+    from ..text import symbol
+
+    grid, choice = value.get("grid") or {}, value.get("choice") or {}
+    sizes = " × ".join(str(len(v)) for v in grid.values())
+    ranges = ", ".join(f"{symbol(k, 'chart')} {readable(min(v))} to {readable(max(v))}" for k, v in grid.items() if v)
+    steps = ", ".join(f"{symbol(k, 'chart')} {readable(v)}" for k, v in choice.items() if k in grid)
+    scores = ", ".join(f"{symbol(k, 'chart')} {v:.3f}" for k, v in choice.items()
+                       if k not in grid and isinstance(v, (int, float)))
+    text = f"grid of {sizes} ({ranges}); chosen {steps}" + (f" ({scores})" if scores else "")
+    if value.get("rule") or value.get("n_images"):
+        text += f" by the {value.get('rule', '')} rule".replace("the  rule", "the rule") + (
+            f" on {value['n_images']} images" if value.get("n_images") else "")
+    edge = []
+    for e in value.get("choice_on_edge") or []:
+        key, _, side = str(e).partition(" ")
+        edge.append(f"the {side or 'outer'} end of {symbol(key, 'chart') if key in grid else key}")
+    if edge:
+        text += "; at " + " and ".join(edge) + ", the grid's edge"
+    return text
+
+
+def ms_ssim_text(value) -> str:
+    """An MS-SSIM configuration (``metrics.image.ms_ssim``'s record) in words: scales, window, whether it is the
+    standard form, the smallest image it needs."""
+    cfg = _parsed(value)
+    if not isinstance(cfg, dict) or "scales" not in cfg:
+        return readable(value)
+    from ..metrics.image import MS_SSIM_WEIGHTS
+
+    kind = "the standard form" if cfg.get("standard") else \
+        f"a reduced, non-standard form (the standard one has {len(MS_SSIM_WEIGHTS)} scales)"
+    window = (f", a {cfg['kernel_size']}-px Gaussian window" if cfg.get("kernel_size") else "") + (
+        f" (σ {readable(cfg['kernel_sigma'])})" if cfg.get("kernel_size") and cfg.get("kernel_sigma") else "")
+    need = f"; needs images of at least {cfg['min_size']} px" if cfg.get("min_size") else ""
+    return f"{cfg['scales']} scales{window}: {kind}{need}"
+
+
 def _value(key: str, value, attrs: dict) -> str:
+    if isinstance(value, dict) and {"grid", "choice"} <= set(value):
+        return tuning_text(value)
+    if key == "ms_ssim_config":
+        return ms_ssim_text(value)
     if key == "methods":
         return _methods(value)
     if key in ("models", "checkpoints"):
@@ -369,7 +414,7 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     file."""
     attrs = dict(ds.attrs)
     rows = [(k, _count_text(k, attrs[k], ds) or _value(k, attrs[k], attrs)) for k in keys if k in attrs]
-    rows += [(k, readable(v)) for k, v in (extra or {}).items()]
+    rows += [(k, _value(k, v, attrs)) for k, v in (extra or {}).items()]
     if "created" in attrs:
         rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16] + " UTC"))
     shown = versions_text(attrs.get("versions"))

@@ -11,6 +11,7 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_counterpart, paper_rows
+from ..studies.claim_titles import SLF_READING
 from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
@@ -111,7 +112,9 @@ def coincidence_note(ds: xr.Dataset) -> str:
     same = coinciding_methods(ds)
     if not same:
         return ""
-    pairs = ", ".join(f"`{m}` and `{first}`" for m, first in same.items())
+    from ..studies.method_labels import method_name
+
+    pairs = ", ".join(f"{method_name(m)} and {method_name(first)}" for m, first in same.items())
     return (f"Identical translations: {pairs} give the same output for every test image (at the settings used they "
             "are the same update), so their rows agree; the claims' shares and correlations count them once.")
 
@@ -201,6 +204,7 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
                 notes.append(f"**The ground truth scores below every method on {name}** ({float(gt.mean()):.3f}, "
                              f"against {low:.3f} for the lowest method). {name} scores an output against {ref}, not "
                              f"the ground truth, so here it rewards resembling {ref}: a higher {name} is not a "
-                             "better translation, and the target itself would rank last.")
+                             "better translation, and the target itself would rank last."
+                             + (f" {SLF_READING}." if m == "s_lf" else ""))
     return notes
 

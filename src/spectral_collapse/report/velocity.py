@@ -23,11 +23,22 @@ import xarray as xr
 from ..studies.method_labels import name_methods  # methods by their reader names; `label` in code stays
 from .latents import velocity_summary
 
-__all__ = ["HF", "LATE", "velocity_verdict", "positive_cells", "positive_cells_text", "vp_mean_rate",
+__all__ = ["HF", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text", "vp_mean_rate",
            "vp_mean_rate_text"]
 
 HF = 0.25     # cycles/px: the high-frequency band of the summary table
 LATE = 0.75   # the last quarter of the steps is "late", the first quarter "early"
+
+
+SUMMARY_COLUMNS = {"hf_late": "high frequencies, last quarter", "hf_early": "high frequencies, first quarter",
+                   "lf_late": "low frequencies, last quarter", "min": "lowest cell (any step and frequency above 0)"}
+
+
+def summary_table(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> pd.DataFrame:
+    """The summary table as the chapter shows it: one row per method, the mean log10 update power of each band and
+    part of the inversion under a header in words (``SUMMARY_COLUMNS``), three decimals."""
+    s = velocity_summary(ds, hf=hf, late=late).set_index("method").round(3)
+    return s.rename(columns=SUMMARY_COLUMNS).rename_axis("method")
 
 
 def _agrees(ok: bool) -> str:

@@ -23,7 +23,7 @@ import xarray as xr
 from .validity import failed_of
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
-           "crop_values"]
+           "spread_text", "crop_values"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
@@ -140,18 +140,41 @@ def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     return out
 
 
+def _fixed(x: float, digits: int) -> str:
+    """``x`` with ``digits`` decimals, a negative value that rounds to zero written "0.000", not "-0.000"."""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def spread_text(spread: float, digits: int = 3) -> str:
+    """Words for a spread too small for ``digits`` decimals: "no spread" when it is exactly 0 (every value the
+    same), "spread < 0.001" when it is below the last digit shown; "" otherwise."""
+    unit = 10.0 ** -digits
+    if spread == 0:
+        return "no spread"
+    return f"spread < {unit:.{digits}f}" if abs(spread) < unit else ""
+
+
 def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3,
               lo: float | None = None, hi: float | None = None) -> str:
     """One table cell: "mean [lo, hi]" (the 95 % bootstrap interval over test crops) when an interval is given, else
     "mean ± std" (std over seeds) or the mean alone (std NaN); "n/a" when no sample is kept, and "(n = kept, F
     failed)" after the value whenever samples failed, so that a mean over the survivors never reads as a mean over
-    all."""
+    all. A spread the digits cannot show (an interval whose ends print alike, a std that prints as 0) is said in
+    words (``spread_text``: "1.000 (no spread)", "0.000 (spread < 0.001)"), never as "0.000 ± 0.000" or
+    "1.000 [1.000, 1.000]", which read like measured numbers."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
+    head = _fixed(mean, digits)
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
-        text = f"{mean:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+        a, b = _fixed(lo, digits), _fixed(hi, digits)
+        words = spread_text(hi - lo, digits) if a == b else ""
+        text = f"{head} ({words})" if words else f"{head} [{a}, {b}]"
+    elif np.isfinite(std):
+        words = spread_text(std, digits) if float(_fixed(std, digits)) == 0 else ""
+        text = f"{head} ({words})" if words else f"{head} ± {_fixed(std, digits)}"
     else:
-        text = f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if np.isfinite(std) else "")
+        text = head
     if failed:
         text += f" (n = {n}, {failed} failed)" if n is not None else f" ({failed} failed)"
     return text

@@ -7,6 +7,10 @@ measures here, not a better translation.
 
 # what S_LF measures, as the headings and verdicts name it
 INPUT_STRUCTURE = "the input's structure"
+# how the claims read S_LF, said wherever a verdict reads it so (the claims page, the main results, the Pareto chapter)
+SLF_READING = ("The paper's claims read S_LF as structure kept, and the book tests them on the paper's terms: a "
+               "verdict that names S_LF says how much of the input's structure an output keeps, not that it is the "
+               "better translation (the untranslated input itself scores highest on S_LF)")
 
 CLAIM_TITLES = {
     "collapse_sdc": "Standard inversion leaves correlated latents",

@@ -31,7 +31,7 @@ from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine,
                        label, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
-           "PAIRED", "SHARE", "CORRELATION", "INDICATIVE", "judge", "verdict_words", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
+           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def _effects() -> str:
             f"of the signed texture error, {MIN_EFFECT['k90']:g} principal component of k90")
 
 
-PAIRED, SHARE, CORRELATION = "paired comparison", "share of comparisons", "correlation"
+PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
 RULES = {
     PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
@@ -227,6 +227,9 @@ RULES = {
                   "Fisher-z interval over those points; it holds when r is beyond the claim's threshold and the "
                   "interval excludes 0, does not hold when the interval lies wholly short of the threshold, and is "
                   "inconclusive otherwise (the paper's tables: r against the threshold alone)"),
+    MEANS: ("a claim about a front of method means (the Pareto claims) has no interval to read: it holds when the "
+            "means satisfy its rule and does not hold when they do not, and its verdict says \"(means only)\" "
+            "beside it; such a verdict is not beyond its uncertainty, so read it as indicative"),
 }
 
 
@@ -284,7 +287,7 @@ CLAIMS: list[Claim] = [
     Claim("ovg_front", "Sec. 6.2 (state-of-the-art trade-off)",
           "OVG gives the best realism / fidelity trade-off: an OVG variant lies on the S_HF / S_LF Pareto front of "
           "all methods.", "some OVG label is non-dominated among the method means on every dataset (means only, no "
-          "interval)", _claim_ovg_front),
+          "interval)", _claim_ovg_front, by=MEANS),
     Claim("ovg_edm_lpips", "Sec. 6.2",
           "On Edges2Shoes, OVG + EDM has the best perceptual quality (lowest LPIPS).",
           "argmin LPIPS over methods is ovg_edm on the Edges2Shoes stand-in", _claim_lpips),
@@ -292,7 +295,7 @@ CLAIMS: list[Claim] = [
           "Sweeping (eta_HF, eta_LF) expands the Pareto frontier beyond the baselines'.",
           "some OVG grid point lies on the joint S_HF / S_LF front of grid points and baselines, on every dataset "
           "swept (means only, no interval; a grid point with a failed sample is not a point of the front); the "
-          "numbers name the OVG variants whose points make it", _claim_pareto, reads=("pareto",)),
+          "numbers name the OVG variants whose points make it", _claim_pareto, reads=("pareto",), by=MEANS),
     Claim("backbone", "Sec. 6.3, Table 3",
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "S_HF and S_DC of ddim minus ovg < 0 for each backbone",
@@ -325,25 +328,52 @@ INDICATIVE = "indicative only"   # how a verdict that rests on a model below the
 
 def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
-    quality gate (``ev.weak``), its ``caveat`` says so ("shown on a model below the quality gate (names): indicative
-    only") together with the verdict on the results of the models that pass the gate alone (``Evidence.gated``), or
-    that none is left without them."""
+    quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``: which arms the comparisons on the models that
+    pass the gate cover, and which rest on the model below it alone); ``verdict_words`` adds "indicative only"."""
     found = c.test(ev)
     weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
-    alone = c.test(ev.gated())
-    head = re.match(r"\d+ of \d+ (testable )?hold[^:]*", alone.detail)
-    rest = (f"on the models that pass the gate alone: {alone.verdict}" + (f" ({head.group(0)})" if head else "")
-            if alone.verdict != UNTESTABLE else "no comparison of the claim rests on models that pass the gate alone")
-    models = "a model" if len(weak) == 1 else f"{len(weak)} models"
-    return replace(found, caveat=f"shown on {models} below the quality gate ({', '.join(weak)}): "
-                                 f"{INDICATIVE}; {rest}")
+    return replace(found, caveat=gate_caveat(c, ev, weak, c.test(ev.gated())))
 
 
-def verdict_words(verdict: str, caveat: str = "") -> str:
-    """A verdict as a page names it: "does not hold", or "does not hold, indicative only" when a caveat limits it."""
-    return f"{verdict}, {INDICATIVE}" if caveat else verdict
+def _arm_words(values) -> str:
+    values = [str(v) for v in values]
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
+
+
+def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
+    """What a model below the quality gate leaves of a claim, in words: the arms (of an ablation) whose comparisons
+    rest on that model alone, and the arms that the comparisons on the models passing the gate cover, with how many
+    of those hold; for a study without arms, that no comparison is left without the model."""
+    models = ", ".join(f"`{m}`" for m in weak)
+    head = f"shown {'in part ' if alone.verdict != UNTESTABLE else ''}on {'a model' if len(weak) == 1 else 'models'} " \
+           f"below the quality gate ({models})"
+    if alone.verdict == UNTESTABLE:
+        return f"{head}; no comparison of the claim rests on models that pass the gate"
+    count = re.match(r"(\d+) of (\d+)", alone.detail)
+    held = f"{count.group(1)} of {count.group(2)} comparisons hold there" if count else f"there it reads {alone.verdict}"
+    weak_by_axis = [a for (study, _), a in getattr(ev, "weak_arms", {}).items() if study in c.reads and a]
+    if not weak_by_axis:
+        return f"{head}; the comparisons on the models that pass the gate leave it out ({held})"
+    axis = weak_by_axis[0][0]
+    below = sorted({v for a in weak_by_axis for v in a[1]})
+    f = ev.frame[ev.frame["study"].isin(c.reads)] if "study" in ev.frame else ev.frame
+    every = sorted({str(v) for v in f[axis].dropna()}) if axis in f else []
+    passing = [v for v in every if v not in below]
+    if not passing:
+        return f"{head}; no comparison of the claim rests on models that pass the gate"
+    return (f"{head}: the comparisons on the models that pass the gate cover the {_arm_words(passing)} "
+            f"{axis}{'s' if len(passing) > 1 else ''} only ({held}); the {_arm_words(below)} "
+            f"{axis}{'s rest' if len(below) > 1 else ' rests'} only on the model below the gate, untested by one "
+            "that passes it")
+
+
+def verdict_words(verdict: str, caveat: str = "", by: str = "") -> str:
+    """A verdict as a page names it: "does not hold", "does not hold, indicative only" when a caveat limits it, and
+    "holds (means only)" for a claim decided on means without an interval (``by`` the ``MEANS`` rule)."""
+    said = f"{verdict} ({MEANS})" if by == MEANS and verdict in (HOLDS, FAILS) else verdict
+    return f"{said}, {INDICATIVE}" if caveat else said
 
 
 def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:
@@ -375,7 +405,8 @@ def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
 def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
     """``judged_on``'s findings as a Markdown list, in the claims page's words; a verdict limited by a caveat (a model
     below the quality gate) is qualified beside it and the caveat follows its numbers."""
-    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): {verdict_words(f.verdict, f.caveat)}. "
+    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): "
+                     f"{verdict_words(f.verdict, f.caveat, c.by)}. "
                      f"{f.detail}." + (f" {f.caveat[0].upper()}{f.caveat[1:]}." if f.caveat else "")
                      for c, f in found)
 

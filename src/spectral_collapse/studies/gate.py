@@ -201,8 +201,10 @@ def weak_model_rule(profile: str) -> str:
 
     rule = get_profile(profile).allow_weak_models
     if isinstance(rule, (tuple, list, set, frozenset)) and rule:
-        names = ", ".join(sorted(str(r) for r in rule))
-        return f"allows {names} below the gate and refuses any other model below it"
+        # model-set keys, as a user types them; a checkpoint adds the profile's name ("ihc-sr-x4-flow-quick")
+        names = ", ".join(f"`{r}`" for r in sorted(str(r) for r in rule))
+        return (f"allows the model-set entries {names} (in every profile) below the gate and refuses any other "
+                "model below it")
     return "allows every model below the gate" if rule else "refuses every model below the gate"
 
 

@@ -18,7 +18,8 @@ from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import METHODS, get_method
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
-           "BASELINE_PARAMS", "METHOD_NAMES", "method_name", "name_methods", "method_specs", "ovg_setting"]
+           "BASELINE_PARAMS", "METHOD_NAMES", "method_name", "name_methods", "name_quoted_methods", "method_specs",
+           "ovg_setting"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
@@ -61,6 +62,18 @@ def name_methods(text: str) -> str:
     targets and HTML tags unchanged."""
     parts = _CODE.split(str(text))
     return "".join(p if i % 2 else _LABELS.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
+
+
+_FENCE = re.compile(r"(```.*?```)", re.S)
+_QUOTED = re.compile(r"`(" + "|".join(re.escape(k) for k in sorted(METHOD_NAMES, key=len, reverse=True)) + r")`")
+
+
+def name_quoted_methods(text: str) -> str:
+    """``text`` with each inline code span that holds only a method label ("`ovg_edm`") written as the reader name
+    ("OVG + EDM"): in a sentence about results the method is named, not typed. Fenced code blocks and code spans
+    that hold anything else (a call, a parameter setting) unchanged."""
+    parts = _FENCE.split(str(text))
+    return "".join(p if i % 2 else _QUOTED.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
 
 
 # Baseline settings of the translation studies where they differ from the authors' defaults:

@@ -30,9 +30,18 @@ from .profiles import get_profile
 from .spec import StudySpec
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "cost_text", "schedule_set",
-           "run_ovg_schedule", "gain_share_interval"]
+           "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_name"]
 
 SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")
+# each schedule as prose names it (its key stays in tables and code)
+SCHEDULE_NAMES = {"low": "the low third", "mid": "the middle third", "high": "the high third",
+                  "first_half": "the first half", "last_half": "the last half", "every_2": "every 2nd step",
+                  "every_4": "every 4th step", "ovg": "full OVG", "ddim": "DDIM"}
+
+
+def schedule_name(key: str) -> str:
+    """A schedule's name in prose ("every_4" -> "every 4th step"); an unknown key as it is."""
+    return SCHEDULE_NAMES.get(str(key), str(key))
 MAX_TIME_RATIO = 1.5
 TARGET_SHARE = 0.9
 TARGET_RULE = (f"at least {TARGET_SHARE:.0%} of full OVG's S_HF gain over DDIM at no more than {MAX_TIME_RATIO}x "

@@ -33,9 +33,21 @@ __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", 
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_row_notes"]
+           "method_means", "fmt_value", "fmt_metric", "paper_row_notes", "below_gate_note", "not_run_note",
+           "ordering_note", "METRICS_NOT_RUN"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
+_NAMES = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF", "s_lf": "S_LF",
+          "s_dc": "S_DC", "s_g": "S_G"}
+# Why a metric of the paper's tables has no number of ours, and where the suite computes it
+METRICS_NOT_RUN = {
+    "ms_ssim": ("the studies behind these tables do not compute it: standard MS-SSIM ({scales} scales, an 11-px "
+                "window) needs images of at least {size} px, larger than our crops, so the {{doc}}`metric-validation "
+                "chapter </studies/metric_validation-ihc-sr>` computes a reduced, non-standard form and sets it "
+                "beside the other metrics instead"),
+    "fid": "needs the Inception weights, which an offline run does not have",
+    "lpips": "needs the AlexNet weights, which an offline run does not have",
+}
 DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
 STOCHASTIC = ("taba", "renoise")                             # Table 1's "stochastic" group
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
@@ -109,6 +121,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
         same = g.groupby("method")["same_as"].first().to_dict() if "same_as" in g else {}
         both = "; ".join(f"{m} coincides with {o} sample for sample (counted once in shares)"
                          for m, o in sorted(same.items()) if o)
+        a["ours_below_gate"] = ", ".join(_weak(ev, "main", dataset, None))
         a["ours_from"] = (f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
                           + (f" ({note})" if note else "") + (f"; {both}" if both else ""))
         out.append(a)
@@ -131,6 +144,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
                 space = _space_note(arm_space.get(str(v)), ps)
                 return f"{said} ({space})" if space else said
 
+            a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
                                 ours_from=[source(v, k, ps) for v, k, ps in zip(a[axis], a["paper_value"],
                                                                                 paper_space)],
@@ -138,7 +152,8 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
     from .paper_shares import table1_rows, table6_rows
 
     out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
-    cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from"]
+    cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from",
+            "ours_below_gate"]
     if not out:
         return pd.DataFrame(columns=cols)
     rows = pd.concat(out, ignore_index=True)
@@ -146,7 +161,69 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
     for c in ("ours_failed", "ours_lo", "ours_hi"):
         if c not in rows:
             rows[c] = np.nan
+    rows["ours_below_gate"] = rows["ours_below_gate"].fillna("") if "ours_below_gate" in rows else ""
     return rows[cols].reset_index(drop=True)
+
+
+def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
+    """The models below the quality gate that computed a (study, dataset) arm's rows, from the gate record the
+    results keep (``Evidence.weak_arms``): every arm's when the record does not split them by arm."""
+    if (short, dataset) not in ev.weak_arms:
+        return []
+    arms = ev.weak_arms[(short, dataset)]
+    if arms is None or arm is None:
+        return list(ev.weak.get((short, dataset), []))
+    return list(arms[1].get(str(arm), []))
+
+
+def below_gate_note(t: pd.DataFrame) -> str:
+    """Markdown for one paper table of the scorecard: the rows whose numbers of ours come from a model below the
+    quality gate (``ours_below_gate``), marked "indicative only", with the model and the chapter that judges it;
+    '' when none does."""
+    if "ours_below_gate" not in t:
+        return ""
+    weak = t[t["ours_below_gate"].fillna("").astype(str) != ""]
+    if weak.empty:
+        return ""
+    from .method_labels import method_name
+
+    by: dict[str, list[str]] = {}
+    for r in weak.drop_duplicates(["scale", "backbone", "space", "method"]).itertuples():
+        arm = " ".join(str(v) for v in (r.backbone, r.space) if v and str(v) not in ("unet", "latent")) \
+            if r.table != "table4" else str(r.space)
+        arm = {"dit": "DiT"}.get(arm, arm)
+        by.setdefault(r.ours_below_gate, []).append(f"{arm + ' ' if arm else ''}{method_name(r.method)}")
+    said = "; ".join(f"{', '.join(rows)} (model {models})" for models, rows in by.items())
+    return (f"**Indicative only (below the gate):** our numbers in the rows {said} come from a model below the "
+            "quality gate ({doc}`the model-quality chapter </studies/model_quality-ihc-sr>`), which the study was "
+            "allowed to run and whose chapter says so: they describe that model as trained, not a model of the "
+            "data.\n")
+
+
+def not_run_note(card: pd.DataFrame) -> str:
+    """Markdown: for each metric of the paper's tables with no number of ours, why, and where the suite computes it
+    when it does elsewhere (``METRICS_NOT_RUN``); '' when every metric has one."""
+    have = set(card.loc[card["ours_mean"].notna(), "metric"])
+    gone = [m for m in METRICS if m in set(card["metric"]) and m not in have]
+    from ..metrics.image import MS_SSIM_WEIGHTS
+
+    scales = len(MS_SSIM_WEIGHTS)
+    why = {m: t.format(scales=scales, size=(11 - 1) * 2 ** (scales - 1) + 1) for m, t in METRICS_NOT_RUN.items()}
+    parts = [f"{_NAMES.get(m, m)} ({why.get(m, 'not computed by these studies')})" for m in gone]
+    return ("Metrics of the paper's tables with no number of ours (\"not run\"): " + "; ".join(parts) + ".\n\n"
+            if parts else "")
+
+
+def ordering_note(agree: pd.DataFrame) -> str:
+    """A clause (no final stop) for the metrics whose share of pairs ordered as the paper orders them is below one
+    half, the share unrelated orderings give (each pair a coin toss); '' when none is."""
+    low = agree[(agree["pairs"] > 0) & (agree["share"] < 0.5)]
+    if low.empty:
+        return ""
+    names = [f"{_NAMES.get(r.metric, r.metric)}, at {100 * r.share:.0f} %," for r in low.itertuples()]
+    one = len(names) == 1
+    return (f"{' and '.join(names)} {'lies' if one else 'lie'} below it: on {'that metric' if one else 'those metrics'} "
+            "our orderings of methods go against the paper's more often than with them")
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
@@ -223,12 +300,12 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
         ("Table 5 x8 \"OGV\" row vs Table 8 OVG + TABA", rows("table5", "ovg", scale="x8"), rows("table8", "ovg_taba")),
         ("Table 5 x32 \"OGV\" row vs Table 10 OVG + EDM", rows("table5", "ovg", scale="x32"),
          rows("table10", "ovg_edm")),
-        ("Table 10 EDM vs Standard", rows("table10", "edm"), rows("table10", "ddim")),
+        ("Table 10 EDM vs DDIM", rows("table10", "edm"), rows("table10", "ddim")),  # the book's method names
         ("Table 10 OVG + EDM vs OVG", rows("table10", "ovg_edm"), rows("table10", "ovg")),
         ("Table 4 pixel TABA vs pixel OVG", rows("table4", "taba", space="pixel"),
          rows("table4", "ovg", space="pixel")),
     ]
-    checks += [(f"{t.replace('table', 'Table ')}: Null Class vs Direct", rows(t, "null_class"),
+    checks += [(f"{t.replace('table', 'Table ')} Null-Class vs DirectInversion", rows(t, "null_class"),
                 rows(t, "direct_inversion")) for t in ("table8", "table9", "table10", "table11")]
     out = []
     for name, a, b in checks:

@@ -154,7 +154,7 @@ def _warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
     words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
              "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
     counts = Counter(str(r) for r in np.asarray(reason)[failed])
-    why = ", ".join(f"{words.get(r, r)} ×{c}" for r, c in counts.most_common())
+    why = ", ".join(f"{words.get(r, r)} in {c}" for r, c in counts.most_common())
     k, n = int(failed.sum()), failed.size
     which = "every crop" if k == n else "crop" + ("s " if k > 1 else " ") + ", ".join(
         str(i + 1) for i in np.flatnonzero(failed))

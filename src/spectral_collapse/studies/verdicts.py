@@ -57,9 +57,13 @@ def fold(verdicts) -> str:
 
 def combine(checks: list[tuple], missing: str) -> Finding:
     """One finding from (verdict, text) checks (a bool verdict reads holds / does not hold; None, a check that could
-    not be made, is left out); the detail says how many held when there are several. No checks: not testable here,
+    not be made, is left out); the detail says how many held when there are several. Checks whose settings ("<setting>:
+    ..." texts) come in string order are put in numeric order ("×8" before "×16"). No checks: not testable here,
     with ``missing`` as the detail."""
     checks = [c for c in checks if c is not None]
+    settings = [str(t).split(": ")[0] for _, t in checks]
+    if settings == sorted(settings):  # settings in string order (a groupby's): put their numbers in numeric order
+        checks = [c for _, c in sorted(zip(settings, checks), key=lambda x: natural_key(x[0]))]
     if not checks:
         return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
@@ -67,6 +71,25 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_inc} inconclusive" if n_inc else "") + ": "
             if len(vs) > 1 else "")
     return Finding(fold(vs), head + "; ".join(t for _, t in checks))
+
+
+def difference(a, b) -> str:
+    """The label of a difference a − b, with an operand whose name is compound ("ovg_edm", named "OVG + EDM") in
+    brackets, so that the difference does not read as arithmetic: "taba − (ovg_edm)"."""
+    from .method_labels import METHOD_NAMES
+
+    def operand(x) -> str:
+        return f"({x})" if " + " in METHOD_NAMES.get(str(x), "") else str(x)
+
+    return f"{operand(a)} − {operand(b)}"
+
+
+def natural_key(text: str) -> tuple:
+    """``text`` as a sort key with its numbers read as numbers: "bbbc021 ×8" before "bbbc021 ×16" before
+    "bbbc021 ×32"."""
+    import re
+
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t)
 
 
 def tally_text(verdicts) -> str:
@@ -138,7 +161,7 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
         return None
     ci = paired_ci(xa, xb)
     v, said = read_interval(ci, MIN_EFFECT.get(metric, 0.01), higher)
-    return v, (f"{prefix}{label(metric)} {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
+    return v, (f"{prefix}{label(metric)} {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
                f"{ci.n} crops → {said}")
 
 
@@ -197,7 +220,7 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
     if over:
         v = said = FAILS
-    return v, (f"{prefix}|Δlog E_HF| {a} − {b} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
+    return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
                f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
                + (f"; {a} overshoots the band" if over else "") + f" → {said}")
 
@@ -374,8 +397,8 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
     dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
     threshold alone."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
-    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in w.groupby(level="dataset")
-           if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
+    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in
+           sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
     per = f" (per dataset: {', '.join(per)})" if per else ""
     if paper:
         ok = r * sign >= threshold if sign else abs(r) >= threshold

@@ -1,0 +1,208 @@
+"""Chart text in reader form: titles, axis titles, facet headers, subtitles and image-grid row labels.
+
+The data of a chart keep their keys (a method label, a metric key), which is what the code reads; what a reader
+reads names them. :func:`chart_label` writes one text that way: a method label by its reader name ("ovg_edm" ->
+"OVG + EDM", ``studies.method_labels.METHOD_NAMES``), a metric or step-size key by its chart name ("s_hf" ->
+"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``report.reader.reader_names``), "sigma" as "σ",
+a row label made of keys and a factor ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)", a method's variant
+("ovg_batched") as "OVG (batched)", and the rest in the chart notation (``text.notation``: "x4" -> "×4", "->" ->
+"→"). :func:`reader_spec` applies it to every title of a
+Vega-Lite spec; the book's renderer (``plotting.render``) passes each chart through it, so a chart built in a
+chapter reads the same as one built here. :func:`chart_label_expr` is the Vega expression that names keys among an
+axis's, a legend's or a facet header's labels.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+__all__ = ["chart_label", "chart_title", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS"]
+
+# words of a compound row label that name a model rather than a method: parameterizations and backbones
+COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
+# other words a chart writes otherwise: a sign, a solver's name
+_SIGNS = {"sigma": "σ", "heun": "Heun"}
+# a chart title that starts with one of these stays lower-case (a parameterization, a variable)
+_LOWER = {"eps", "x0", "v", "u", "k", "t"}
+
+
+@functools.lru_cache(maxsize=None)
+def chart_names() -> dict[str, str]:
+    """{key: the name a chart writes}: method labels (not the word "copy"), metric and step-size keys (their chart
+    symbol where they have one: "η_HF"), and a few signs ("sigma" -> "σ")."""
+    from ..report.reader import reader_names
+    from ..studies.method_labels import METHOD_NAMES
+    from ..text import SYMBOLS, symbol
+
+    names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
+    names.update({k: v for k, v in METHOD_NAMES.items() if k != "copy"})
+    names.update(_SIGNS)
+    return names
+
+
+@functools.lru_cache(maxsize=None)
+def _keys() -> re.Pattern:
+    keys = sorted(chart_names(), key=len, reverse=True)
+    # a key on its own: not part of an identifier, a path, a file name or an assignment ("s_hf_unit", "x=ddim")
+    return re.compile(r"(?<![\w\-./=])(" + "|".join(map(re.escape, keys)) + r")(?![\w\-/(]|\.\w)")
+
+
+def _compound(words: list[str]) -> str | None:
+    """"x0 4 ovg_stable" -> "x0, ×4, OVG (stable form)": every word a key, a model word or a whole number, with at
+    least one method or metric among them; None for any other text."""
+    from ..studies.method_labels import METHOD_NAMES
+    from ..text import factor
+
+    names = chart_names()
+    if len(words) < 2 or not any(w in names or w in METHOD_NAMES for w in words):
+        return None
+    out = []
+    for w in words:
+        if w in names:
+            out.append(names[w])
+        elif w in COMPOUND_WORDS:
+            out.append(COMPOUND_WORDS[w])
+        elif re.fullmatch(r"[1-9]\d*", w):
+            out.append(factor(int(w)))
+        else:
+            return None
+    return ", ".join(out)
+
+
+def _variant(text: str) -> str | None:
+    """A label that is a method label with a variant's suffix ("ovg_batched", "renoise_r9") as the method's name with
+    the variant ("OVG (batched)", "ReNoise (R = 9)"); None for any other text."""
+    from ..studies.method_labels import METHOD_NAMES
+
+    m = re.fullmatch(r"([a-z]+(?:_[a-z]+)*?)_([a-z0-9.]+)", text)
+    if not m or m.group(1) not in METHOD_NAMES or m.group(1) == "copy":
+        return None
+    r = re.fullmatch(r"r(\d+)", m.group(2))
+    return f"{METHOD_NAMES[m.group(1)]} ({f'R = {r.group(1)}' if r else m.group(2)})"
+
+
+def chart_label(text):
+    """Any chart text (a title, an axis title, a row label, a facet header, a subtitle) in reader form; a list of
+    lines line by line; anything that is not text (None, a number, an Altair ``Undefined``) as it is."""
+    if isinstance(text, (list, tuple)):
+        return type(text)(chart_label(t) for t in text)
+    if not isinstance(text, str):
+        return text
+    from ..text import notation
+
+    names = chart_names()
+    if text in names:
+        return names[text]
+    whole = _compound(text.split()) or _variant(text)
+    if whole is not None:
+        return whole
+    return notation(_keys().sub(lambda m: names[m.group(1)], text), "chart")
+
+
+def chart_title(text):
+    """A chart's or panel's own title: ``chart_label``, beginning with a capital ("resolution" -> "Resolution"),
+    unless it begins with a symbol, a key or a model word that is written lower-case ("eps", "x0")."""
+    text = chart_label(text)
+    if isinstance(text, str):
+        first = re.match(r"[a-z][a-z]+\b", text)
+        if first and first.group(0) not in _LOWER and first.group(0) not in COMPOUND_WORDS:
+            return text[0].upper() + text[1:]
+    return text
+
+
+def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datum.label") -> str:
+    """A Vega expression that writes a label which is a key by its chart name (``chart_names``), each of ``labels``
+    by its ``chart_label``, and any other label as ``default`` writes it: the book theme's ``labelExpr`` of axes and
+    facet headers, and the one ``reader_spec`` gives axes, legends and headers over a chart's own data. ``key``: what
+    the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn)."""
+    from .palette import _js
+
+    shown = dict(chart_names())
+    for v in labels or ():
+        name = chart_label(v)
+        if name != v:
+            shown[v] = name
+    expr = default
+    for raw, name in reversed(list(shown.items())):
+        expr = f"{key} === {_js(raw)} ? {_js(name)} : {expr}"
+    return expr
+
+
+def _data_labels(spec: dict) -> list[str]:
+    """The short texts among a spec's data values: what an axis, a legend or a header over a field can list."""
+    rows = [r for v in (spec.get("datasets") or {}).values() for r in v]
+    found = {}
+    for r in rows:
+        for v in (r.values() if isinstance(r, dict) else ()):
+            if isinstance(v, str) and 0 < len(v) <= 60:
+                found[v] = None
+    return [v for v in found if chart_label(v) != v]
+
+
+# where a spec holds data, not text to read
+_LEGENDS = {"color", "fill", "stroke", "shape", "strokeDash", "size", "opacity"}
+_DATA = {"data", "datasets", "values", "transform"}
+_CHANNELS = {"x", "y", "row", "column", "facet", *_LEGENDS, "theta", "radius"}
+
+
+def reader_spec(spec: dict) -> dict:
+    """A Vega-Lite spec (a dict, as ``Chart.to_dict()`` gives it) in reader form: chart and panel titles and their
+    subtitles by ``chart_title``, axis, legend and header titles by ``chart_label``, and the labels an axis, a legend
+    or a facet header lists from the data by ``chart_label`` (a ``labelExpr``; one the chart sets itself stays). The
+    data and expressions are unchanged: a new spec; the one given is left as it is."""
+    if not isinstance(spec, dict):
+        return spec
+    labels = _data_labels(spec)
+    expr = chart_label_expr(labels=labels)
+    out = _walk(spec, True, expr)
+    config = dict(out.get("config") or {})
+    for part, own_expr, theme in (("axis", expr, chart_label_expr()),
+                                  ("header", chart_label_expr(labels=labels, key="datum.value"),
+                                   chart_label_expr(key="datum.value"))):
+        own = dict(config.get(part) or {})
+        if own.get("labelExpr") in (None, theme):
+            config[part] = {**own, "labelExpr": own_expr}
+    out["config"] = config
+    return out
+
+
+def _walk(spec, _chart: bool, expr: str):
+    if isinstance(spec, list):
+        return [_walk(v, _chart, expr) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {}
+    for k, v in spec.items():
+        if k in _DATA:
+            out[k] = v
+        elif k == "title":
+            out[k] = _title(v, _chart)
+        elif k in _CHANNELS and isinstance(v, dict):
+            out[k] = _walk(_channel(k, v, expr), False, expr)
+        elif k in {"encoding", "header", "axis", "legend"}:
+            out[k] = _walk(v, False, expr)
+        else:
+            out[k] = _walk(v, _chart, expr)
+    return out
+
+
+def _channel(name: str, v: dict, expr: str) -> dict:
+    """An encoding channel titled by its field's name where the field is a key and the channel sets no title
+    ("psnr" -> "PSNR"), and a legend over keys naming them unless it sets its own labels (a method legend,
+    ``palette``) or is turned off."""
+    field = v.get("field")
+    if (isinstance(field, str) and "title" not in v and not any(a in v for a in ("aggregate", "bin", "timeUnit"))
+            and chart_label(field) != field):
+        v = {**v, "title": field}
+    legend = v.get("legend", {})
+    if name in _LEGENDS and v.get("type") in ("nominal", "ordinal") and legend is not None \
+            and "labelExpr" not in legend:
+        v = {**v, "legend": {**legend, "labelExpr": expr}}
+    return v
+
+
+def _title(v, chart: bool):
+    name = chart_title if chart else chart_label
+    if isinstance(v, dict):
+        return {**v, **{k: (name if k == "text" else chart_label)(v[k]) for k in ("text", "subtitle") if k in v}}
+    return name(v)

@@ -1,0 +1,111 @@
+"""How a displayed table writes its numbers: a true minus, no negative zero, exponents that do not wrap, p-values
+below the digits shown, spreads too small for the digits said in words, one precision per column, and the
+scorecard's notes on rows from models below the quality gate, metrics not run and orderings below chance."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from spectral_collapse.text import MINUS
+
+
+def test_table_numbers_typeset_minus_negative_zero_and_exponents():
+    from spectral_collapse.report.reader import table_numbers
+
+    out = table_numbers("<td>-0.652 [-0.739, -0.567]</td><td>η 1e-07</td><td>-0.000 [-0.000, -0.000]</td>"
+                        "<td>ihc-sr-x4 x8-x16</td><code>-1</code>")
+    assert f"{MINUS}0.652 [{MINUS}0.739, {MINUS}0.567]" in out
+    assert "η 10⁻⁷" in out and "1e-07" not in out               # a power of ten: maths, and never wraps at "-"
+    assert table_numbers("2.5e-05, -3e+04") == f"2.5\u00a0×\u00a010⁻⁵, {MINUS}3\u00a0×\u00a010⁴"
+    assert table_numbers("ihc-sr-x4-eps-1e-06") == "ihc-sr-x4-eps-1e-06"      # a name keeps its text
+    assert table_numbers("1 - flagged-patch ratio") == f"1 {MINUS} flagged-patch ratio"
+    assert "0.000 [0.000, 0.000]" in out and f"{MINUS}0.000" not in out
+    assert "ihc-sr-x4 x8-x16" in out and "<code>-1</code>" in out
+    assert f"{MINUS}0.0001" in table_numbers("-0.0001") and table_numbers(out) == out
+
+
+def test_reader_table_shows_negative_numbers_and_p_values_as_read():
+    from spectral_collapse.report.reader import reader_table
+
+    frame = pd.DataFrame({"delta": [-68.435, 0.5], "ks_p": [0.0, 0.0312]}, index=["ddim", "taba"])
+    html = reader_table(frame)
+    assert f"{MINUS}68.435" in html and "-68.435" not in html
+    assert "&lt; 0.0001" in html and "0.0312" in html and "0.0000" not in html
+    assert frame["ks_p"].tolist() == [0.0, 0.0312]           # the frame itself is not changed
+
+
+def test_p_text_says_below_the_digits_shown():
+    from spectral_collapse.report.reader import p_text
+
+    assert p_text(0.0) == "< 0.0001" and p_text(3e-9) == "< 0.0001" and p_text(0.25) == "0.2500"
+    assert p_text(0.004, digits=2) == "< 0.01" and np.isnan(p_text(np.nan))
+
+
+def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
+    from spectral_collapse.studies.aggregate import cell_text
+
+    assert cell_text(1.0, np.nan, lo=1.0, hi=1.0) == "1.000 (no spread)"
+    assert cell_text(0.5, np.nan, lo=0.4999, hi=0.5002) == "0.500 (spread < 0.001)"
+    assert cell_text(0.0, 0.0) == "0.000 (no spread)" and cell_text(1e-9, 2e-9) == "0.000 (spread < 0.001)"
+    assert cell_text(0.5, 0.0007) == "0.500 ± 0.001" and cell_text(0.5, 0.1, lo=0.4, hi=0.6) == "0.500 [0.400, 0.600]"
+    assert cell_text(-0.0001, 0.02) == "0.000 ± 0.020"
+
+
+def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
+    from spectral_collapse.models.quality import CHECKS
+    from spectral_collapse.report.model_quality import column_digits, gate_frame
+
+    assert column_digits([1.1, 1.11, 1.09]) == 2 and column_digits([0.0647, 0.081]) == 3
+    assert column_digits([0.00584, 0.0157]) == 4
+    rows = [{"model": "a", "gate": "passes", "steps": 10, **{c: (v, True) for c, v in zip(CHECKS, (0.0734, 0.0647, 0.081,
+                                                                                               0.75, 1.1, 0.0058))}},
+            {"model": "b", "gate": "fails", "steps": 10, **{c: (v, c != "spectrum") for c, v in
+                                                            zip(CHECKS, (0.414, 0.06, 0.0757, 0.6, 1.11, 0.01))}}]
+    t = gate_frame(rows)
+    assert list(t.columns[:2]) == ["gate", "steps"]
+    assert t.loc["a", "memorisation"] == "1.10" and t.loc["b", "memorisation"] == "1.11"
+    assert t.loc["b", "spectrum"] == "0.414\u00a0✗" and t.loc["a", "std"] == "0.081" and t.loc["b", "std"] == "0.076"
+    assert all(len({len(v.split(".")[-1].split("\u00a0")[0]) for v in t[c]}) == 1 for c in CHECKS)
+
+
+def test_shown_levels_drop_what_the_rows_repeat():
+    from spectral_collapse.report.ablation_paper import shown_levels
+
+    ix = pd.MultiIndex.from_tuples([("unet", "unet", "Table 3", "ddim"), ("dit", "dit", "Table 3", "ddim")],
+                                   names=["backbone", "paper_backbone", "paper_table", "method"])
+    out = shown_levels(pd.DataFrame({("s_hf", "ours"): [1, 2]}, index=ix), ["backbone"])
+    assert list(out.index.names) == ["backbone", "method"]
+    ix = pd.MultiIndex.from_tuples([(2, "x8", "Table 5", "ddim"), (4, "x8", "Table 9", "ddim"),
+                                    (4, "x16", "Table 5", "ddim")],
+                                   names=["factor", "paper_scale", "paper_table", "method"])
+    out = shown_levels(pd.DataFrame({("s_hf", "ours"): [1, 2, 3]}, index=ix), ["factor"])
+    assert list(out.index.names) == ["factor", "paper's scale", "paper's table", "method"]
+
+
+def _card(**kw) -> pd.DataFrame:
+    base = dict(table="table3", dataset="bbbc021", scale="x16", backbone="dit", space="latent", method="ddim",
+                metric="psnr", paper_mean=1.0, ours_mean=2.0, ours_below_gate="m-dit")
+    return pd.DataFrame([{**base, **kw}])
+
+
+def test_scorecard_marks_rows_from_a_model_below_the_gate():
+    from spectral_collapse.studies.scorecard import below_gate_note
+
+    t = pd.concat([_card(), _card(backbone="unet", ours_below_gate="")])
+    note = below_gate_note(t)
+    assert note.startswith("**Indicative only (below the gate):**") and "DiT DDIM (model m-dit)" in note
+    assert "unet" not in note.lower().replace("u-net", "")
+    assert below_gate_note(_card(ours_below_gate="")) == ""
+
+
+def test_scorecard_says_why_a_metric_is_not_run_and_when_orderings_fall_below_chance():
+    from spectral_collapse.studies.scorecard import not_run_note, ordering_note
+
+    card = pd.concat([_card(), _card(metric="ms_ssim", ours_mean=np.nan), _card(metric="fid", ours_mean=np.nan)])
+    note = not_run_note(card)
+    assert "MS-SSIM (" in note and "metric-validation" in note and "FID (" in note and "PSNR" not in note
+    assert not_run_note(_card()) == ""
+    agree = pd.DataFrame({"metric": ["psnr", "s_hf"], "pairs": [90, 80], "agree": [31, 60],
+                          "share": [31 / 90, 60 / 80]})
+    said = ordering_note(agree)
+    assert "PSNR, at 34 %," in said and "S_HF" not in said and ordering_note(agree.iloc[1:]) == ""
