@@ -37,6 +37,11 @@ def chart_names() -> dict[str, str]:
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
     names.update({k: v for k, v in METHOD_NAMES.items() if k != "copy"})
     names.update(_SIGNS)
+    # guidance schedules with an identifier for a key ("every_4" -> "every 4th step"; "low", "mid" are words)
+    from ..studies.schedule import SCHEDULE_NAMES
+
+    names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
+    names["train_seed"] = "training seed"
     return names
 
 

@@ -5,6 +5,8 @@ import altair as alt
 import pandas as pd
 import xarray as xr
 
+from .labels import chart_label
+
 __all__ = ["cost_quality_chart", "guided_steps_chart"]
 
 
@@ -20,13 +22,12 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
     spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an axis from 0 would leave
     most of it empty."""
     from .charts import label_layers, padded_domain
-    from ..studies.method_labels import method_name
     from .palette import METHOD_COLORS, label_expr
 
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     t["kind"] = t["method"].map(_kind)
-    t["name"] = t["method"].map(method_name)   # a point named by its method's reader name, a schedule by its key
+    t["name"] = t["method"].map(chart_label)   # a point named by its method's or its schedule's reader name
     t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])
     lo = float(ds.attrs.get("max_time_ratio", 1.5))
     target = float(ds.attrs.get("target_share", 0.9))
@@ -58,8 +59,6 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
     """Which inversion steps each method guides (step 0: lowest sigma); every fifth step labelled."""
     import json
 
-    from .palette import label_expr
-
     steps = int(ds.attrs["steps"])
     sched = json.loads(ds.attrs["schedules"])
     rows = []
@@ -71,8 +70,19 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
         x=alt.X("step:O", title="inversion step (σ rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
         y=alt.Y("method:N", sort=list(map(str, ds["method"].values)), title=None,
-                axis=alt.Axis(labelExpr=label_expr(ds["method"].values))),
+                axis=alt.Axis(labelExpr=_names_expr(ds["method"].values))),
         color=alt.Color("guided:N", title="OVG drift on the step",
                         scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
                         legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
     ).properties(width=420, height=18 * ds.sizes["method"], title="Guided steps")
+
+
+def _names_expr(labels) -> str:
+    """A Vega label expression writing each method or schedule key by its chart name (``plotting.labels``)."""
+    from .palette import _js
+
+    expr = "datum.label"
+    for key in map(str, labels):
+        if chart_label(key) != key:
+            expr = f"datum.label === {_js(key)} ? {_js(chart_label(key))} : {expr}"
+    return expr
