@@ -414,7 +414,7 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
     from benchmarks.report import _cpu_words
 
     assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00x and a DDIM step 1.50x" in line
-    assert "about 3.0-4.0 h there (the 2.0 h measured on CPU A" in line
+    assert f"about 3.0-4.0 h there (the 2.0 h measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []

@@ -43,11 +43,13 @@ def test_shares_outside_0_to_100_name_the_overshoot_and_what_works_against_it():
     out = S.outside_shares(ds)
     assert out and out in said
     over, against = out.split("The other way")
-    assert "high and last_half overshoot" in over and "low raises" not in over and "mid raises" not in over
-    assert f"high raises the mean S_HF to {s_hf['high']:.3f} against full OVG's 0.900" in over
-    assert "Only high does so by at least the smallest S_HF difference that counts" in over
-    assert "last_half stays within that of full OVG's" in over
-    assert "low works against the gain" in against and "low lowers the mean S_HF to 0.700 against DDIM's 0.800" in against
+    assert "the high third and the last half overshoot" in over and "low third raises" not in over
+    assert "middle third raises" not in over
+    assert f"the high third raises the mean S_HF to {s_hf['high']:.3f} against full OVG's 0.900" in over
+    assert "Only the high third does so by at least the smallest S_HF difference that counts" in over
+    assert "the last half stays within that of full OVG's" in over
+    assert "the low third works against the gain" in against
+    assert "the low third lowers the mean S_HF to 0.700 against DDIM's 0.800" in against
     assert "not a sum of parts" in out
     assert "carries the gain alone" not in said            # high alone keeps more than all of it
     assert "the mid third alone keeps 80% as well" in said and "not confined to one third" in said
@@ -61,7 +63,7 @@ def test_shares_within_0_to_100_get_no_overshoot_sentence():
     assert "overshoot" not in said and "against the gain" not in said
     only_under = _schedule({**s_hf, "low": 0.75}, {"ddim": 1.0, "ovg": 1.8, "low": 1.2, "mid": 1.2, "high": 1.2})
     text = S.outside_shares(only_under)
-    assert text.startswith("Shares outside 0 to 100 %: the schedule low works against") and "overshoot" not in text
+    assert text.startswith("Shares outside 0 to 100 %: the low third works against") and "overshoot" not in text
     assert "not a sum of parts" not in text
 
 

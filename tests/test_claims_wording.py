@@ -364,3 +364,14 @@ def test_fig1_says_from_the_data_whether_ovg_flattens_the_latent_spectrum():
     fig6 = next(f for f in FIGURES if f.number == 6)
     assert "means only" in _means_only_note(fig6)
     assert _means_only_note(next(f for f in FIGURES if f.number == 4)) == ""
+
+
+def test_a_tally_of_several_comparisons_counts_every_verdict():
+    """"4 of 8 hold, 3 inconclusive" leaves one comparison out: the count names those that do not hold too."""
+    from spectral_collapse.studies.verdicts import FAILS, HOLDS, INCONCLUSIVE, combine
+
+    found = combine([(True, "a: x → holds"), (False, "b: y → does not hold"), (INCONCLUSIVE, "c: z → inconclusive")],
+                    "none")
+    head = found.detail.split(": ")[0]
+    assert head == f"1 of 3 hold, 1 {FAILS}, 1 {INCONCLUSIVE}" and found.verdict == FAILS
+    assert combine([(True, "a: x"), (True, "b: y")], "none").detail.startswith(f"2 of 2 hold: ") and HOLDS

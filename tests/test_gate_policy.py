@@ -77,7 +77,7 @@ def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
 def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     """The chapter's study: a gate report, loss curves, samples and real crops for each model of the set (smoke
     models: all below the gate, shown, not refused), and the tables and charts the chapter draws from them."""
-    from spectral_collapse.report.model_quality import (gate_table, loss_chart, sample_rows, start_table,
+    from spectral_collapse.report.model_quality import (gate_table, loss_chart, sample_rows, shown_name, start_table,
                                                         thresholds_table, verdict_text)
     from spectral_collapse.studies.models import MODEL_SET
 
@@ -85,9 +85,11 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     keys = [r.key for r in MODEL_SET]
     assert ds["model"].values.tolist() == keys and not ds["passed"].values.any()
     assert ds["samples"].sizes["image"] == 8 and ds["real"].shape == ds["samples"].shape
-    table = gate_table(ds)
-    assert list(table.index) == keys and set(table["gate"]) == {"fails"}
-    assert table.loc["ihc-sr-x4-vae", "plateau"] == "—"          # an autoencoder has no denoising loss
+    table = gate_table(ds)      # models named as every chapter names them: the checkpoint's name, "-smoke" included
+    name = {k: shown_name(ds, k) for k in keys}
+    assert name["ihc-sr-x4-eps"].startswith("ihc-sr-x4-eps-smoke")
+    assert list(table.index) == [name[k] for k in keys] and set(table["gate"]) == {"fails"}
+    assert table.loc[name["ihc-sr-x4-vae"], "plateau"] == "—"          # an autoencoder has no denoising loss
     from spectral_collapse.studies.models import MODEL_SET
 
     assert f"0 of {len(MODEL_SET)} models pass the gate" in verdict_text(ds)
@@ -95,9 +97,9 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
                                                      "reconstructed, target", "held-out, target"}
     assert thresholds_table()["check"].tolist() == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
-    assert "role" not in table and table.loc["ihc-sr-x4-eps", "steps"] == 30   # the roles are under the loss curves
+    assert "role" not in table and table.loc[name["ihc-sr-x4-eps"], "steps"] == 30   # roles: under the loss curves
     starts = start_table(ds)   # both starts of the deterministic sampler, per diffusion model and label
-    assert set(starts.index.get_level_values("model")) == set(keys) - {"ihc-sr-x4-vae"}
+    assert set(starts.index.get_level_values("model")) == {name[k] for k in keys} - {name["ihc-sr-x4-vae"]}
     judged = starts[starts["sampler"] != "Euler (not judged)"]   # a flow model's Euler rows have no pure-noise start
     assert judged.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
     euler = starts[starts["sampler"] == "Euler (not judged)"]
@@ -110,9 +112,10 @@ def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
 
     bias = mean_bias_table(ds)
     shown = set(bias.index.get_level_values("model"))
-    assert "ihc-sr-x4-edm" in shown and "ihc-sr-x4-eps" in shown
-    assert not shown & {"ihc-sr-x4-vae", "ihc-sr-x4-eps-latent"}
-    assert bias.loc[("ihc-sr-x4-edm", 1), "σ = 80"] != "—" and bias.loc[("ihc-sr-x4-eps", 1), "σ = 80"] == "—"
+    assert name["ihc-sr-x4-edm"] in shown and name["ihc-sr-x4-eps"] in shown
+    assert not shown & {name["ihc-sr-x4-vae"], name["ihc-sr-x4-eps-latent"]}
+    assert (bias.loc[(name["ihc-sr-x4-edm"], 1), "σ = 80"] != "—"
+            and bias.loc[(name["ihc-sr-x4-eps"], 1), "σ = 80"] == "—")
     assert np.isfinite(ds["mean_bias"].sel(model="ihc-sr-x4-eps", bias_sigma=8.0).values).all()
 
 

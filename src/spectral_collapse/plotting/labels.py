@@ -171,11 +171,24 @@ def reader_spec(spec: dict) -> dict:
     return out
 
 
-def _walk(spec, _chart: bool, expr: str):
+def _layer_titles(layers) -> frozenset:
+    """The channels that some layer of a layered chart titles itself: Vega-Lite joins the differing titles of the
+    layers' shared axis ("S_HF (texture), S_HF, ..."), so no other layer of it is given a title from its field."""
+    titled = set()
+    for layer in layers if isinstance(layers, list) else []:
+        enc = layer.get("encoding", {}) if isinstance(layer, dict) else {}
+        titled |= {k for k, v in enc.items() if isinstance(v, dict) and "title" in v}
+        titled |= _layer_titles(layer.get("layer")) if isinstance(layer, dict) else set()
+    return frozenset(titled)
+
+
+def _walk(spec, _chart: bool, expr: str, titled: frozenset = frozenset()):
     if isinstance(spec, list):
-        return [_walk(v, _chart, expr) for v in spec]
+        return [_walk(v, _chart, expr, titled) for v in spec]
     if not isinstance(spec, dict):
         return spec
+    if "layer" in spec:
+        titled = titled | _layer_titles(spec["layer"])
     out = {}
     for k, v in spec.items():
         if k in _DATA:
@@ -183,21 +196,21 @@ def _walk(spec, _chart: bool, expr: str):
         elif k == "title":
             out[k] = _title(v, _chart)
         elif k in _CHANNELS and isinstance(v, dict):
-            out[k] = _walk(_channel(k, v, expr), False, expr)
+            out[k] = _walk(_channel(k, v, expr, k in titled), False, expr, titled)
         elif k in {"encoding", "header", "axis", "legend"}:
-            out[k] = _walk(v, False, expr)
+            out[k] = _walk(v, False, expr, titled)
         else:
-            out[k] = _walk(v, _chart, expr)
+            out[k] = _walk(v, _chart, expr, titled)
     return out
 
 
-def _channel(name: str, v: dict, expr: str) -> dict:
-    """An encoding channel titled by its field's name where the field is a key and the channel sets no title
-    ("psnr" -> "PSNR"), and a legend over keys naming them unless it sets its own labels (a method legend,
-    ``palette``) or is turned off."""
+def _channel(name: str, v: dict, expr: str, titled: bool = False) -> dict:
+    """An encoding channel titled by its field's name where the field is a key and neither the channel nor another
+    layer of its chart sets a title ("psnr" -> "PSNR"), and a legend over keys naming them unless it sets its own
+    labels (a method legend, ``palette``) or is turned off."""
     field = v.get("field")
-    if (isinstance(field, str) and "title" not in v and not any(a in v for a in ("aggregate", "bin", "timeUnit"))
-            and chart_label(field) != field):
+    if (isinstance(field, str) and "title" not in v and not titled
+            and not any(a in v for a in ("aggregate", "bin", "timeUnit")) and chart_label(field) != field):
         v = {**v, "title": field}
     legend = v.get("legend", {})
     if name in _LEGENDS and v.get("type") in ("nominal", "ordinal") and legend is not None \

@@ -385,7 +385,8 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
             ci = paired_ci(ds["s_dc"].sel({"method": "ddim"}).values, ds["s_dc"].sel({"method": k}).values)
             verdicts.append("DDIM below " + k.upper() + ": " + _judged(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
                                                                        higher=False))
-    verdicts.append(f"strong positive correlation (r beyond 0.5, interval above 0): "
+    verdicts.append("strong positive correlation (holds when r is beyond 0.5 and its interval above 0, does not "
+                    "hold when the whole interval lies below 0.5, inconclusive otherwise): "
                     f"{correlation_verdict(r, lo, hi, 1, 0.5)}" if np.isfinite(r) else "correlation undefined")
     return txt + ". " + "; ".join(verdicts) + "."
 

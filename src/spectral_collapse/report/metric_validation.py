@@ -258,7 +258,8 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
         (t1, v1), (t2, v2) = _strong_correlation(ds, "s_dc", "s_g"), _strong_correlation(ds, "s_hf", "s_dc")
         per = "; a method's point is the mean of its seeds' runs" if "distinct methods" in t1 + t2 else ""
         corr = (f"{t1}, {t2} (95 % Fisher-z intervals{per})",
-                "strong positive correlations by the claims' rule (r beyond 0.5 with the interval above 0): "
+                "strong positive correlations by the claims' rule (r beyond 0.5 with the interval above 0; a "
+                "whole interval below 0.5 does not hold, anything else is inconclusive): "
                 f"S_DC with S_G {v1}, S_DC with S_HF {v2}" if v1 and v2 else
                 "strong positive correlations: not tested (a correlation is undefined)")
     return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "

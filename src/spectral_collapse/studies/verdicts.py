@@ -67,9 +67,9 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     if not checks:
         return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
-    n_inc = vs.count(INCONCLUSIVE)
-    head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_inc} inconclusive" if n_inc else "") + ": "
-            if len(vs) > 1 else "")
+    n_inc, n_fail = vs.count(INCONCLUSIVE), vs.count(FAILS)
+    head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_fail} {FAILS}" if n_fail else "")
+            + (f", {n_inc} inconclusive" if n_inc else "") + ": " if len(vs) > 1 else "")
     return Finding(fold(vs), head + "; ".join(t for _, t in checks))
 
 
