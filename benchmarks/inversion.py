@@ -31,20 +31,20 @@ __all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_
 LABELS = {
     "ddim": "Euler step, source time label (baseline)",
     "edm": "Euler step of the EDM-preconditioned model (same backbone)",
-    "heun": "EDM's second-order step: 2 forwards per step, 1 on the step from sigma = 0",
-    "taba": "first round(0.04 N) >= 1 steps replaced by one forward-diffusion jump",
+    "heun": "2 forwards per step, 1 on the step from σ = 0",
+    "taba": "the first round(0.04 N) ≥ 1 steps replaced by one forward-diffusion jump",
     "ovg": "DDIM + OVG drift, library default (one shared forward, both VJPs from it, as OVG().vjp takes them)",
-    "ovg_batched": "DDIM + OVG, both VJPs in one backward call (is_grads_batched)",
+    "ovg_batched": "DDIM + OVG, both VJPs in one backward call (torch.autograd's is_grads_batched)",
     "ovg_separate": "DDIM + OVG, two backward calls on the shared graph",
-    "ovg_naive": "released-code-like OVG: extra forward with graph, parameter grads on, two backward calls",
+    "ovg_naive": "an extra forward with graph, gradients for the network's weights on, two backward calls",
     "null_class": "w = 7.5: pivot DDIM, then up to 10 Adam steps on the null embedding per step",
     "direct_inversion": "w = 7.5: pivot DDIM, then one guided forward per step for the offsets",
     "renoise": ("as in our translation studies: R = 1 on every step, both estimates averaged, "
                 "KL reference at a forward-noised copy of the input, regularisation"),
-    "renoise_r9": ("authors' RunConfig: R = 9 re-evaluations (5 on the first steps) + 1 reference forward "
+    "renoise_r9": ("the authors' RunConfig: R = 9 re-evaluations (5 on the first steps) + 1 reference forward "
                    "(forward-noised input), regularisation"),
     "edict": "exact: 2 forwards per step on the coupled pair",
-    "bdia": "exact: 1 forward per step on the pair (z_t, z_t-1)",
+    "bdia": "exact: 1 forward per step on the pair of the current and the previous latent",
 }
 GUIDED_SCALE = 7.5  # Null-Class and DirectInversion are defined with classifier-free guidance (authors: 7.5)
 

@@ -8,13 +8,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from spectral_collapse.pipeline.cost_pages import (bench_name, median_quartiles, quartile_range, row_ref,
+                                                    variants_sentence)
+
 from .common import ROOT
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "training_table", "metrics_table",
            "scaling_frame", "latest_full", "floor_variants_table", "device_name", "clock_of", "short_date", "judge",
            "what_list", "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note",
            "renoise_first_steps", "fmt_iqr", "floor_variants_display", "training_legend", "TRAINING_LOOPS", "shown",
-           "nobreak"]
+           "nobreak", "bench_name", "variants_sentence", "naive_line", "QUARTILES", "quartile_range", "FLOOR_NAMES",
+           "row_ref"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -49,14 +53,13 @@ def latest_gpu(results_dir: str | Path | None = None) -> dict | None:
     return _newest(results_dir, "*-cuda.json")
 
 
-def fmt_ratio(st: dict | None, digits: int = 2) -> str:
-    """'2.81 [2.75-2.90]': median and quartiles of a ratio statistic."""
-    if not st or st.get("median") is None:
-        return "n/a"
-    m, a, b = st["median"], st.get("q25"), st.get("q75")
-    if a is None or b is None or st.get("n", 1) < 2:
-        return f"{m:.{digits}f}"
-    return f"{m:.{digits}f} [{a:.{digits}f}-{b:.{digits}f}]"
+QUARTILES = "median (quartiles)"   # a table column's header words for cells written by ``fmt_iqr``
+
+
+def fmt_ratio(st: dict | None, digits: int = 2, unit: str = "") -> str:
+    """'2.81× (quartiles 2.75–2.90)' with ``unit`` "×": a ratio statistic as prose states it, its median and its
+    quartiles over repeats (``cost_pages.median_quartiles``: the book's one form of a median with quartiles)."""
+    return median_quartiles(st, digits, unit)
 
 
 def nobreak(text: str) -> str:
@@ -65,8 +68,14 @@ def nobreak(text: str) -> str:
 
 
 def fmt_iqr(st: dict | None, digits: int = 2) -> str:
-    """'2.81 (2.75-2.90)': a ratio statistic as the tables print it, median then quartiles, on one line."""
-    return nobreak(fmt_ratio(st, digits).replace(" [", " (").replace("]", ")"))
+    """'2.81 (2.75–2.90)': a ratio statistic as a table cell under a header saying "median (quartiles)"
+    (``QUARTILES``), on one line."""
+    if not st or st.get("median") is None:
+        return "n/a"
+    m, a, b = st["median"], st.get("q25"), st.get("q75")
+    if a is None or b is None or st.get("n", 1) < 2:
+        return f"{m:.{digits}f}"
+    return nobreak(f"{m:.{digits}f} ({quartile_range(a, b, digits, cell=True)})")
 
 
 def short_date(iso) -> str:
@@ -154,13 +163,13 @@ def cost_table(res: dict, ratio: str | None = None, studies_steps: int | None = 
     rows = []
     for r in inv["rows"]:
         calls, nfe = r["calls_per_step"], r["nfe_per_step"]
-        row = {"method": r["label"],
+        row = {"method": bench_name(r["label"]),
                f"network calls / step ({n} steps)": nobreak(f"{calls:.2f}" + (f" ({nfe:.2f} NFE)" if nfe != calls else ""))}
         if studies_steps and studies_steps != n:
             at = calls_per_step_at(r["label"], studies_steps, inv.get("profile", "quick"))
             row[f"calls / step ({studies_steps} steps)"] = f"{calls:.2f}" if at is None else f"{at:.2f}"
-        row.update({"backward / step": round(r["backward_per_step"], 2),
-                    f"time / DDIM step ({_clock_word(ratio)})": fmt_iqr(r[ratio]),
+        row.update({"backward / step": f"{r['backward_per_step']:.2f}",
+                    f"time / DDIM step ({_clock_word(ratio)}), {QUARTILES}": fmt_iqr(r[ratio]),
                     "memory / DDIM": _mib_ratio(r)})
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
@@ -176,7 +185,7 @@ def what_list(res: dict) -> str:
     for r in inv["rows"]:
         note = LABELS.get(r["label"], r.get("note", ""))
         w = r.get("cfg_scale", 1)
-        out.append(f"- `{r['label']}`: {note}" + (f" (guidance w = {w:g})" if w != 1 and "w =" not in note else ""))
+        out.append(f"- {row_ref(r['label'])}: {note}" + (f" (guidance w = {w:g})" if w != 1 and "w =" not in note else ""))
     return "\n".join(out)
 
 
@@ -240,7 +249,7 @@ def reference_line(res: dict) -> str:
             f"{device_name(res)}).")
     if row is not None:
         st = row[clock]
-        text += (f" The `ddim` row is DDIM timed against that reference: {fmt_ratio(st)}, not exactly 1: the same work, "
+        text += (f" The DDIM row is DDIM timed against that reference: {fmt_ratio(st)}, not exactly 1: the same work, "
                  "timed second in each pair, reads that far from it (order, caches, memory allocation). A "
                  "difference of that size between two rows is not resolved by this run.")
     return text
@@ -260,7 +269,29 @@ def memory_resolution_line(res: dict) -> str:
     from spectral_collapse.pipeline.cost_pages import same_memory_text
 
     return (f"DDIM's own peak is {ddim.get('peak_mb', float('nan')):.0f} MiB. "
-            + same_memory_text(vals, names=", ".join(f"`{k}`" for k in _SAME_STATE[:-1]) + f" and `{_SAME_STATE[-1]}`"))
+            + same_memory_text(vals, names=", ".join(row_ref(k) for k in _SAME_STATE[:-1])
+                               + f" and {row_ref(_SAME_STATE[-1])}"))
+
+
+def naive_line(res: dict) -> str:
+    """The released code's way of computing an OVG step against the library's, on the run's device and in its clock:
+    both as multiples of a DDIM step, and the saving of sharing the base step's forward stated against its base (the
+    released code's step) and its device; the whole translations' ratio where the run timed both. '' without both
+    rows."""
+    inv = res["benchmarks"]["inversion"]
+    clock = clock_of(res)
+    naive, ovg = _method_row(inv, "ovg_naive"), _method_row(inv, "ovg")
+    if naive is None or ovg is None:
+        return ""
+    a, b = naive[clock]["median"], ovg[clock]["median"]
+    tr = inv.get("translation") or {}
+    whole = [((tr.get(k) or {}).get(clock) or {}).get("median") for k in ("ovg_naive", "ovg")]
+    return (f"{row_ref('ovg_naive')} (an extra forward with graph, gradients for the network's weights, two "
+            f"backward calls) takes {a:.2f}× a DDIM step against {b:.2f}× for the library's OVG, in "
+            f"{_clock_word(clock)} on {device_name(res)}: sharing the base step's forward makes the library's OVG step "
+            f"{1 - b / a:.0%} cheaper than the released code's step on that device"
+            + (f" (a whole translation {1 - whole[1] / whole[0]:.0%} cheaper than the released code's)"
+               if all(whole) else "") + ".")
 
 
 def floor_note(res: dict) -> str:
@@ -272,10 +303,10 @@ def floor_note(res: dict) -> str:
         return ""
     clock = clock_of(res)
     fl, ovg = inv["floor"][clock], (_method_row(inv, "ovg") or {}).get(clock, {})
-    return (f"On {device_name(res)} the OVG step reads {t['ovg_over_floor']:.2f}x its floor although it contains that "
-            f"work: the floor, timed as its own loop, took {fmt_ratio(fl)}x a DDIM step (range "
-            f"{fl.get('min', float('nan')):.2f}-{fl.get('max', float('nan')):.2f} over {fl.get('n', '?')} repeats) "
-            f"against {fmt_ratio(ovg)}x for the OVG step. A step of this small model on a GPU is bound by kernel "
+    return (f"On {device_name(res)} the OVG step reads {t['ovg_over_floor']:.2f}× its floor although it contains that "
+            f"work: the floor, timed as its own loop, took {fmt_ratio(fl, unit='×')} a DDIM step (range "
+            f"{quartile_range(fl.get('min', float('nan')), fl.get('max', float('nan')))} over {fl.get('n', '?')} "
+            f"repeats) against {fmt_ratio(ovg, unit='×')} for the OVG step. A step of this small model on a GPU is bound by kernel "
             "launches and synchronisation rather than arithmetic, so the floor is no lower bound there; the ratio is "
             "flagged, not read as OVG's overhead.")
 
@@ -293,7 +324,7 @@ def _legend(pairs) -> str:
 
 
 def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """``floor_variants_table`` with each variant named by its key ("default", "standard_layout", ...), and the
+    """``floor_variants_table`` with each variant named short ("default", "standard layout", ...), and the
     legend sentence saying what each changes."""
     def split(v: str) -> tuple[str, str]:
         if ": " in v:
@@ -305,28 +336,6 @@ def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     pairs = [split(str(v)) for v in t.index]
     shown = t.set_axis(pd.Index([a for a, _ in pairs], name=t.index.name), axis=0)
     return shown, _legend(pairs)
-
-
-# the training benchmark's loops: (row label, what the loop runs)
-TRAINING_LOOPS = {"ours": ("our trainer", "Accelerate, EMA, clipping, schedule, label dropout"),
-                  "bare_ema": ("bare + EMA", "the bare loop with the EMA update only")}
-
-
-def training_legend() -> str:
-    """What each row of ``training_table`` runs."""
-    return _legend(TRAINING_LOOPS.values())
-
-
-def training_table(res: dict) -> pd.DataFrame:
-    t = res["benchmarks"]["training"]
-    rows = []
-    for name, what in TRAINING_LOOPS.items():
-        r = t[name]
-        rows.append({"loop": what[0], "throughput vs bare (CPU)": fmt_iqr(r["throughput_ratio_cpu"], 3),
-                     "throughput vs bare (wall)": fmt_iqr(r["throughput_ratio_wall"], 3),
-                     "images / s (wall)": round(r["images_per_s_wall"], 1),
-                     "bare images / s (wall)": round(r["bare_images_per_s_wall"], 1)})
-    return pd.DataFrame(rows).set_index("loop")
 
 
 def gpu_vjp_line(gpu: dict, cpu: dict | None = None) -> str:
@@ -343,34 +352,11 @@ def gpu_vjp_line(gpu: dict, cpu: dict | None = None) -> str:
     cv = (((cpu or {}).get("benchmarks") or {}).get("inversion") or {}).get("vjp") or {}
     on_cpu = (f", the faster on {device_name(cpu)} (section *Inversion and translation*)"
               if cv.get("faster") == v["default"] else "")
-    return (f"Batched over separate VJPs on {device_name(gpu)}: {fmt_ratio(st)}× in wall time, paired in the same "
-            f"repeats, so {reading} here (the method table's `ovg_batched` and `ovg_separate` rows are timed in "
-            f"separate loops and are not this paired comparison). The library default, `vjp=\"{v['default']}\"`, is "
+    return (f"Batched over separate VJPs on {device_name(gpu)}: {fmt_ratio(st, unit='×')} in wall time, paired in the "
+            f"same repeats, so {reading} here (the method table's rows {row_ref('ovg_batched')} and "
+            f"{row_ref('ovg_separate')} are timed in separate loops and are not this paired comparison). The "
+            f"library default, `vjp=\"{v['default']}\"`, is "
             f"one setting for every device{on_cpu}; `OVG(vjp=\"batched\")` selects the other.")
-
-
-def training_clocks_note(res: dict, digits: int = 3) -> str:
-    """Why a row of ``training_table`` may read the same in its CPU and wall columns: each column is its own ratio
-    (CPU time, wall time), and a loop that never waits (pure computation on one thread) spends as much CPU time as
-    wall time, so the two agree; a loop whose wall time exceeds its CPU time waited (files, set-up). One sentence
-    naming the rows whose two columns agree at ``digits`` decimals, with the unrounded ratios and the seconds each
-    run waited; '' when none agree."""
-    t = res["benchmarks"]["training"]
-    same = []
-    for name, (label, _) in TRAINING_LOOPS.items():
-        r = t.get(name) or {}
-        c, w = (r.get(k, {}).get("median") for k in ("throughput_ratio_cpu", "throughput_ratio_wall"))
-        if c is None or w is None or f"{c:.{digits}f}" != f"{w:.{digits}f}":
-            continue
-        med = {k: (r.get(k) or {}).get("median", float("nan")) for k in ("wall_s", "cpu_s", "base_wall_s", "base_cpu_s")}
-        wait = max(med["wall_s"] - med["cpu_s"], med["base_wall_s"] - med["base_cpu_s"])
-        same.append(f"{label} ({c:.5f} in CPU time, {w:.5f} in wall time; in its runs and the bare loop's, wall "
-                    f"time exceeds CPU time by at most {wait * 1000:.1f} ms)")
-    if not same:
-        return ""
-    return ("The two throughput columns are separate measurements, and agree to the digits shown for "
-            + "; ".join(same) + ": a loop that computes on one thread without waiting spends its wall time as CPU "
-            "time, so both clocks give the same ratio.")
 
 
 def metrics_table(res: dict) -> pd.DataFrame:
@@ -380,18 +366,21 @@ def metrics_table(res: dict) -> pd.DataFrame:
     rows = []
     for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (tau cached)"), ("pca", "PCA")):
         r = m["latent"][k]
-        rows.append((f"{label}, {m['latent']['n']} latents 4x32x32", r["cpu_s"]["median"], r["wall_s"]["median"]))
+        rows.append((f"{label}, {m['latent']['n']:,} latents of 4 × 32 × 32", r["cpu_s"]["median"],
+                     r["wall_s"]["median"]))
     rows.append(("S_DC threshold tau, first call (cold)", m["latent"]["tau_cold_cpu_s"], m["latent"]["tau_cold_wall_s"]))
     p = m["pca_pixel"]
-    rows.append((f"PCA {p['n']} x {p['d']} (measured)", p["measured"]["cpu_s"]["median"], p["measured"]["wall_s"]["median"]))
+    rows.append((f"PCA {p['n']:,} × {p['d']:,} (measured)", p["measured"]["cpu_s"]["median"],
+                 p["measured"]["wall_s"]["median"]))
     i = m["image"]
     for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF")):
-        rows.append((f"{label}, {i['n']} images {i['size']}x{i['size']}", i[k]["cpu_s"]["median"], i[k]["wall_s"]["median"]))
+        rows.append((f"{label}, {i['n']:,} images of {i['size']} × {i['size']}", i[k]["cpu_s"]["median"],
+                     i[k]["wall_s"]["median"]))
     rows.append(("μ_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
     rows.append(("μ_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
     df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
     df["wall s"] = df["wall s"].astype(float)
-    df["x reference matrix product (CPU)"] = df["CPU s"] / m["ref_s"]
+    df["× reference matrix product (CPU)"] = df["CPU s"] / m["ref_s"]
     return df.round(3)
 
 
@@ -407,12 +396,20 @@ def scaling_frame(res: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# the floor variants' keys (``inversion.FLOOR_VARIANTS``) as a reader reads them
+FLOOR_NAMES = {"standard_layout": "standard layout", "input_grad_conv": "input gradient as a convolution"}
+
+
 def floor_variants_table(res: dict) -> pd.DataFrame:
     """One row per floor variant: its floor over its own DDIM step, and DDIM / floor over the default DDIM step."""
     fv = res["benchmarks"]["inversion"].get("floor_variants") or {}
     default = res["benchmarks"]["inversion"]["floor"]["ratio_cpu"]["median"]
     rows = [("default (channels-last batches, autograd's convolution backward)", default, 1.0, default)]
-    rows += [(f"{k}: {v['what']}", v["floor_over_own_ddim"], v["ddim_over_default_ddim"], v["floor_over_default_ddim"])
-             for k, v in fv.items()]
+    rows += [(f"{FLOOR_NAMES.get(k, k.replace('_', ' '))}: {v['what']}", v["floor_over_own_ddim"],
+              v["ddim_over_default_ddim"], v["floor_over_default_ddim"]) for k, v in fv.items()]
     return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM step",
                                        "floor / default DDIM step"]).set_index("variant").round(2)
+
+
+# the training tables live in report_training (imported last: it reads this module's helpers)
+from .report_training import TRAINING_LOOPS, training_clocks_note, training_legend, training_table  # noqa: E402

@@ -15,13 +15,16 @@ import pandas as pd
 
 from spectral_collapse.text import counted, plural
 
+from spectral_collapse.pipeline.cost_pages import RANGE, quartile_range
+
 from .report import (LATEST, _cpu_words, _legend, _method_row, _quartiles, clock_of, device_name, judge, load,
                      nobreak, short_date)
 
 __all__ = ["SMOKE_TARGET_S", "same_device", "targets_table", "full_targets_table", "targets_display", "model_name",
            "main_command_table", "shipped_training_table", "soak_line", "machine_runs", "machines_table",
            "machines_display", "machines_summary", "measured_elsewhere", "main_command_elsewhere",
-           "side_by_side_line", "load_smoke", "goal_text", "smoke_table", "smoke_line", "verdict"]
+           "side_by_side_line", "load_smoke", "goal_text", "smoke_table", "smoke_line", "verdict", "study_words",
+           "device_words"]
 
 SMOKE_TARGET_S = 60  # a smoke study (models it trains included): about a minute or less on 2 cores
 
@@ -40,15 +43,17 @@ class _Rows(list):
         med = st.get("median") if isinstance(st, dict) else st
         verdict = judge(float(med), goal, q25, q75) if judged and med is not None else "—"
         self.append((name, goal, None if med is None else round(float(med), 2),
-                     "" if q25 is None else f"{q25:.2f}-{q75:.2f}", verdict, short or name))
+                     "" if q25 is None else quartile_range(q25, q75), verdict, short or name))
 
     def metrics(self, m: dict, where: str = ""):
         """The large metric targets of a metrics benchmark ``m``; ``where`` names the run when it is not the table's
         own ("full run 2026-11-22, AMD EPYC")."""
         p, i = m["pca_pixel"], m["image"]
         for label, key, short, goal, extra in (
-                (f"PCA 2000 x {p['d']}", "wall_s_2000", "pixel PCA (seconds", "< 60", p["extrapolated_to_2000"]),
-                ("S_HF + S_LF, 1000 x 256^2", "total_wall_s_1000", "S_HF + S_LF (seconds", "< 10", i["extrapolated_to_1000"])):
+                (f"PCA of 2,000 images × {p['d']:,} pixel values", "wall_s_2000", "pixel PCA (seconds", "< 60",
+                 p["extrapolated_to_2000"]),
+                ("S_HF + S_LF of 1,000 images of 256 × 256", "total_wall_s_1000", "S_HF + S_LF (seconds", "< 10",
+                 i["extrapolated_to_1000"])):
             how = ", extrapolated" if extra and not where else ""
             self.add(f"{label} (seconds{how}{', ' + where if where else ''})", goal, (p if key == "wall_s_2000" else i)[key],
                      short=f"{short}{how})")
@@ -84,7 +89,7 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
         tr = (inv.get("translation") or {}).get("ovg", {}).get(clock)
         n = inv.get("steps")
         rows.add("OVG translation / DDIM translation" + (f" ({n} + {n} steps)" if n else ""), "<= 2",
-                 tr if tr else t["ovg_translation"], short="OVG / DDIM translation" + (f", {n}+{n} steps" if n else ""))
+                 tr if tr else t["ovg_translation"], short="OVG / DDIM translation" + (f", {n} + {n} steps" if n else ""))
     if "training" in b:
         t = b["training"]
         st = (t.get("ours") or {}).get("throughput_ratio_cpu") or t["target"]["ratio"]
@@ -93,7 +98,8 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     if fm is b.get("metrics"):
         fm = None
     if "metrics" in b:
-        rows.add("S_G + S_DC + PCA, 2000 x 4x32x32 (seconds)", "< 2", b["metrics"]["latent"]["total_warm_wall_s"],
+        rows.add("S_G + S_DC + PCA of 2,000 latents of 4 × 32 × 32 (seconds)", "< 2",
+                 b["metrics"]["latent"]["total_warm_wall_s"],
                  short="latent metrics (seconds)")
         if fm is None:
             rows.metrics(b["metrics"])
@@ -115,8 +121,8 @@ def full_targets_table(res: dict | None, full: dict | None) -> pd.DataFrame:
 
 def targets_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """``targets_table`` as the chapter shows it, narrow enough for the text column: short row labels, the
-    median and its quartiles in one cell ("3.37 (3.34-3.37)"); with the legend sentence naming each row in full."""
-    measured = [nobreak(("" if pd.isna(m) else f"{m:.2f}") + (f" ({q})" if q else ""))
+    median and its quartiles in one cell ("3.37 (3.34–3.37)"); with the legend sentence naming each row in full."""
+    measured = [nobreak(("" if pd.isna(m) else f"{m:.2f}") + (f" ({q})".replace(RANGE, f"\u2060{RANGE}\u2060") if q else ""))
                 for m, q in zip(t["measured"], t["quartiles"])]
     shown = pd.DataFrame({"goal": [goal_text(g) for g in t["goal"]], "measured (quartiles)": measured,
                           "verdict": t["verdict"].to_numpy()}, index=pd.Index(t["row"].to_numpy(), name="target"))
@@ -159,7 +165,17 @@ def main_command_table(mc: dict | None, checkpoints: dict) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["part", "seconds"])
     df["seconds"] = df["seconds"].astype(float)
     df["minutes"] = df["seconds"] / 60
-    return df.set_index("part").round(1)
+    df["minutes"] = df["minutes"].round(1)
+    df["seconds"] = df["seconds"].round().astype("Int64")   # whole seconds: a tenth of one is noise here
+    return df.set_index("part")
+
+
+def device_words(device: str) -> str:
+    """A training log's device as a reader reads it: "cuda: NVIDIA H100" -> "GPU: NVIDIA H100", "cpu: AMD EPYC,
+    1 thread" -> "CPU: AMD EPYC, 1 thread"; anything else as it is."""
+    kind, sep, rest = str(device).partition(":")
+    words = {"cuda": "GPU", "cpu": "CPU", "mps": "Apple GPU"}.get(kind.strip().lower())
+    return f"{words}{sep}{rest}" if words and sep else str(device)
 
 
 def shipped_training_table(checkpoints: dict, devices: dict | None = None) -> pd.DataFrame:
@@ -172,13 +188,13 @@ def shipped_training_table(checkpoints: dict, devices: dict | None = None) -> pd
     for folder, v in sorted(checkpoints.items()):
         if v.get("seconds") is None:
             continue
-        rows.append({"model": model_name(folder), "steps": v.get("steps"), "trained on": counted(devices.get(folder, "")),
+        steps = v.get("steps")
+        rows.append({"model": model_name(folder), "steps": f"{int(steps):,}" if steps is not None else "",
+                     "trained on": device_words(counted(devices.get(folder, ""))),
                      "hours": round(v["seconds"] / 3600, 2),
                      "what the log records": "all runs" if v.get("seconds_complete") else "last run only"})
     cols = ["model", "steps", "trained on", "hours", "what the log records"]
-    df = pd.DataFrame(rows, columns=cols)
-    df["steps"] = df["steps"].astype("Int64")
-    return df.set_index("model")
+    return pd.DataFrame(rows, columns=cols).set_index("model")
 
 
 def soak_line(soak: dict | None) -> str:
@@ -247,14 +263,14 @@ def machines_display(mt: pd.DataFrame) -> pd.DataFrame:
     steps = shown["steps"].dropna().unique()   # the translation ratio's length: inversion + sampling steps
     if len(steps) == 1:
         shown = shown.drop(columns=["steps"]).rename(
-            columns={"OVG translation / DDIM": f"OVG translation / DDIM ({int(steps[0])}+{int(steps[0])} steps)"})
+            columns={"OVG translation / DDIM": f"OVG translation / DDIM ({int(steps[0])} + {int(steps[0])} steps)"})
     return shown
 
 
 def machines_summary(mt: pd.DataFrame) -> str:
     """One markdown line per CPU of ``machines_table``: runs, ranges of the OVG ratios, median DDIM step time."""
     def span(col: pd.Series) -> str:
-        return f"{col.min():.2f}-{col.max():.2f}x"
+        return f"{quartile_range(col.min(), col.max())}×"
 
     lines = []
     for cpu, g in mt.groupby("cpu"):
@@ -297,9 +313,9 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
         lo, hi = sorted((train, infer))
         here = _cpu_words({"cpu": cpu})
-        out.append(f"On {_cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}x "
-                   f"and a DDIM step {infer:.2f}x as long as on {here}, the CPU of this record; the recorded "
-                   f"from-scratch run would take about {total * lo / 3600:.1f}-{total * hi / 3600:.1f} h there (the "
+        out.append(f"On {_cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}× "
+                   f"and a DDIM step {infer:.2f}× as long as on {here}, the CPU of this record; the recorded "
+                   f"from-scratch run would take about {quartile_range(total * lo / 3600, total * hi / 3600, 1)} h there (the "
                    f"{total / 3600:.1f} h measured on {here} scaled by those two ratios; an extrapolation, not a "
                    "measurement).")
     return out
@@ -309,10 +325,23 @@ def side_by_side_line(sbs: dict) -> str:
     """The measured effect of running studies side by side (``cli studies --jobs``) on the same chapters."""
     j1, j2 = sbs["jobs_1_s"], sbs["jobs_2_s"]
     return (f"Studies side by side (`cli studies --jobs 2`, what `make book` does on 2 cores): the same "
-            f"{len(sbs['studies'])} chapters ({', '.join(sbs['studies'])}), computed from scratch with the trained "
+            f"{len(sbs['studies'])} chapters ({'; '.join(map(study_words, sbs['studies']))}), computed from scratch with the trained "
             f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
-            f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}x the wall time "
+            f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}× the wall time "
             f"({sbs['date']}).")
+
+
+def study_words(key: str) -> str:
+    """A study and dataset key as a reader reads it: "pareto/ihc-sr" -> "OVG step sizes, ihc-sr" (the chapter's
+    title up to its colon); a key of no registered study as it is."""
+    from spectral_collapse.studies.registry import STUDIES
+
+    name, _, dataset = str(key).partition("/")
+    studies = STUDIES if isinstance(STUDIES, dict) else {s.name: s for s in STUDIES}
+    if name not in studies:
+        return str(key)
+    title = studies[name].title.split(":", 1)[0]
+    return f"{title}, {dataset}" if dataset else title
 
 
 def load_smoke(path: str | Path) -> dict | None:
@@ -323,9 +352,9 @@ def load_smoke(path: str | Path) -> dict | None:
 
 def smoke_table(rec: dict) -> pd.DataFrame:
     """One row per smoke study (its time includes the models it trained first), slowest first."""
-    rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
-    df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"≤ {SMOKE_TARGET_S} seconds"])
-    return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)
+    rows = [(study_words(k), v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
+    df = pd.DataFrame(rows, columns=["study, dataset", "seconds", f"≤ {SMOKE_TARGET_S} seconds"])
+    return df.sort_values("seconds", ascending=False).set_index("study, dataset").round(1)
 
 
 def smoke_line(rec: dict) -> str:
@@ -335,10 +364,12 @@ def smoke_line(rec: dict) -> str:
     over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
     failed = rec.get("failed") or {}
     return (f"{len(st)} smoke studies in {sum(st.values()):.0f} s one after another "
-            f"({rec.get('cpu_threads', '?')} torch threads, {rec.get('device', 'cpu')}, {rec.get('date', '')[:10]}); "
-            f"the slowest is {worst} at {st[worst]:.0f} s; training the smoke models took "
+            f"({rec.get('cpu_threads', '?')} torch threads, "
+            f"{'on the CPU' if str(rec.get('device', 'cpu')).startswith('cpu') else 'on a GPU'}, "
+            f"{rec.get('date', '')[:10]}); "
+            f"the slowest is {study_words(worst)} at {st[worst]:.0f} s; training the smoke models took "
             f"{sum((rec.get('train_s') or {}).values()):.0f} s of that. "
-            + (f"Over {SMOKE_TARGET_S} s: {', '.join(over)}. " if over else
+            + (f"Over {SMOKE_TARGET_S} s: {'; '.join(map(study_words, over))}. " if over else
                f"Every study took {SMOKE_TARGET_S} s or less. ")
             + (f"Failed: {', '.join(failed)}." if failed else ""))
 
@@ -391,7 +422,7 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
         where = f" ({mc['cpu']})" if mc.get("cpu") else ""
         if mc.get("profile_size"):
             steps = sorted({v["steps"] for v in (shipped or {}).values() if v.get("steps")})
-            now = (f" The shipped models train {steps[0]}-{steps[-1]} steps each (their training times from their own "
+            now = (f" The shipped models train {steps[0]:,}{RANGE}{steps[-1]:,} steps each (their training times from their own "
                    f"logs are in the table above) and ship with the repository, so a fresh clone installs them "
                    f"instead of training." if steps else "")
             parts.append(f"The main command from scratch was last timed on {short_date(mc.get('date'))} at an earlier, "
@@ -412,5 +443,6 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
         st = smoke["studies_s"]
         over = [k for k, v in st.items() if v > SMOKE_TARGET_S]
         parts.append(f"On the smoke profile {len(st) - len(over)} of {len(st)} studies ran in {SMOKE_TARGET_S} s or "
-                     f"less" + (f"; slower: {', '.join(f'{k} ({st[k]:.0f} s)' for k in over)}." if over else "."))
+                     f"less" + (f"; slower: {'; '.join(f'{study_words(k)} ({st[k]:.0f} s)' for k in over)}." if over
+                                else "."))
     return " ".join(p for p in parts if p)

@@ -34,7 +34,7 @@ def test_a_target_is_judged_on_the_device_of_the_run_that_measured_it():
     there = _bench_run("AMD EPYC", "2026-01-01T00:00:00", pca_s=29.0, extrapolated=False)
     assert not R.same_device(here, there) and R.same_device(here, json.loads(json.dumps(here)))
     tab = R.targets_table(here, there)
-    assert tab.loc["PCA 2000 x 196608 (seconds, extrapolated)", "verdict"] == "not met"
+    assert tab.loc["PCA of 2,000 images × 196,608 pixel values (seconds, extrapolated)", "verdict"] == "not met"
     assert not any("full run" in k for k in tab.index)
     assert "OVG translation / DDIM translation (3 + 3 steps)" in tab.index
     apart = R.full_targets_table(here, there)
@@ -42,10 +42,10 @@ def test_a_target_is_judged_on_the_device_of_the_run_that_measured_it():
     shown, legend = R.targets_display(apart)
     assert "pixel PCA (seconds, full size)" in shown.index and "AMD EPYC" in legend
     text = R.verdict(here, there, None, None)
-    assert "On 1 thread of an Intel Xeon CPU (2026-01-02)" in text and "PCA 2000 x 196608 (seconds, extrapolated) (78.0" in text
+    assert "On 1 thread of an Intel Xeon CPU (2026-01-02)" in text and "PCA of 2,000 images × 196,608 pixel values (seconds, extrapolated) (78.0" in text
     assert "At full size on 1 thread of an AMD EPYC CPU (2026-01-01): 2 of 2 metric targets are met." in text
     # the same device: the full run's measurement replaces the extrapolation, and nothing is judged apart
     twin = _bench_run("Intel(R) Xeon(R) Processor", "2026-01-01T00:00:00", pca_s=29.0, extrapolated=False)
     same = R.targets_table(here, twin)
-    assert same.filter(like="PCA 2000", axis=0)["verdict"].tolist() == ["met"] and R.full_targets_table(here, twin).empty
+    assert same.filter(like="PCA of 2,000 images", axis=0)["verdict"].tolist() == ["met"] and R.full_targets_table(here, twin).empty
     assert "At full size" not in R.verdict(here, twin, None, None)

@@ -208,13 +208,13 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     assert full["date"].startswith("2999")
     tab = report_runs.targets_table(smoke_results[1], full)
     cpu = report._cpu_words(newer["machine"])
-    row = tab.loc[f"PCA 2000 x 4096 (seconds, full run 2999-01-01, {cpu})"]
+    row = tab.loc[f"PCA of 2,000 images × 4,096 pixel values (seconds, full run 2999-01-01, {cpu})"]
     assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
-    assert f"S_HF + S_LF, 1000 x 256^2 (seconds, full run 2999-01-01, {cpu})" in tab.index
+    assert f"S_HF + S_LF of 1,000 images of 256 × 256 (seconds, full run 2999-01-01, {cpu})" in tab.index
     # one row per target on the same device: the full run's measurements replace the default run's (extrapolated) ones
     default = report_runs.targets_table(smoke_results[1])
     assert len(default) == len(tab) and not any("full run" in k for k in default.index)
-    assert sum(k.startswith("PCA 2000") for k in tab.index) == 1
+    assert sum(k.startswith("PCA of 2,000") for k in tab.index) == 1
     ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
     assert tab.loc["DDIM step / DDIM step (the reference timed against itself)", "measured"] == round(
         ddim["ratio_cpu"]["median"], 2)
@@ -352,10 +352,10 @@ def test_floor_variants_table_and_side_by_side_line():
         "channels_last": {"what": "cl", "floor_over_own_ddim": 3.6, "ddim_over_default_ddim": 0.8,
                           "floor_over_default_ddim": 2.88}}}}}
     t = floor_variants_table(res)
-    assert t.iloc[0].tolist() == [3.4, 1.0, 3.4] and t.loc["channels_last: cl"].tolist() == [3.6, 0.8, 2.88]
+    assert t.iloc[0].tolist() == [3.4, 1.0, 3.4] and t.loc["channels last: cl"].tolist() == [3.6, 0.8, 2.88]
     line = side_by_side_line({"studies": ["a/x", "b/x"], "jobs_1_s": 600, "jobs_2_s": 450, "threads_jobs_1": 2,
                               "threads_jobs_2": 1, "date": "2026-11-22"})
-    assert "2 chapters (a/x, b/x)" in line and "10.0 min one after another" in line and "0.75x the wall time" in line
+    assert "2 chapters (a/x; b/x)" in line and "10.0 min one after another" in line and "0.75× the wall time" in line
 
 
 def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path):
@@ -392,8 +392,8 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
     lines = machines_summary(t).splitlines()
     from benchmarks.report import _cpu_words   # the CPU named in words, as every other line of the chapter names it
 
-    assert len(lines) == 2 and lines[0].startswith(f"- {_cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30-3.30x DDIM")
-    assert lines[1].startswith(f"- {_cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90-2.90x DDIM")
+    assert len(lines) == 2 and lines[0].startswith(f"- {_cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30–3.30× DDIM")
+    assert lines[1].startswith(f"- {_cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90–2.90× DDIM")
     assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
 
 
@@ -413,8 +413,8 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
     (line,) = main_command_elsewhere(mc, tmp_path)
     from benchmarks.report import _cpu_words
 
-    assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00x and a DDIM step 1.50x" in line
-    assert f"about 3.0-4.0 h there (the 2.0 h measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
+    assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00× and a DDIM step 1.50×" in line
+    assert f"about 3.0–4.0 h there (the 2.0 h measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []
@@ -557,7 +557,7 @@ def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_re
     inv["clock"] = "ratio_wall"
     inv["targets"]["ovg_over_floor"] = 0.5
     note = report.floor_note(res)
-    assert note.startswith("On one Test GPU 80GB the OVG step reads 0.50x its floor")
+    assert note.startswith("On one Test GPU 80GB the OVG step reads 0.50× its floor")
     assert report_runs.targets_table(res).loc["OVG inversion step / floor", "goal"] == "(below 1: see note)"
     env = report.environment_md(res)
     assert "one Test GPU 80GB" in env and "no GPU" not in env
@@ -582,11 +582,11 @@ def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_p
     t = shipped_training_table(ck, {"a-quick-0123456789ab": "cpu: X"})
     assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "what the log records"] == "last run only"
     assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "what the log records"] == "all runs"
-    assert t.loc["a-quick", "trained on"] == "cpu: X"
+    assert t.loc["a-quick", "trained on"] == "CPU: X"       # the device in words
     rec = {"cpu": "CPU A", "cores": 2, "total_s": 48 * 60, "date": "2026-01-02T00:00:00",
            "profile_size": "250 training steps per model"}
     f = tmp_path / "mc.json"
     f.write_text(json.dumps(rec))
     text = verdict(None, None, mc.load_main_command(f), None, shipped=ck)
     assert "last timed on 2026-01-02 at an earlier, smaller quick profile (250 training steps per model)" in text
-    assert "48.0 min on 2 cores (CPU A)" in text and "train 6000-8000 steps each" in text
+    assert "48.0 min on 2 cores (CPU A)" in text and "train 6,000–8,000 steps each" in text

@@ -497,14 +497,15 @@ def test_dead_link_check_finds_missing_pages_and_linkified_file_names(tmp_path):
 
 
 def test_glossary_links_go_to_the_first_use_of_each_term_only(tmp_path):
-    """The first use of a glossary term in a chapter's prose becomes a {term} link (math terms by the text Sphinx
-    files them under); later uses, headings, code, links and other math stay as written."""
+    """The first use of a glossary term in a chapter's prose becomes a link: a {term} link for a word, a Markdown link
+    with the typeset symbol to the entry's label for a math term; later uses, headings, code, links and other math
+    stay as written."""
     import nbformat
 
     from spectral_collapse.pipeline.chapters import glossary_terms, link_glossary
 
     glossary = tmp_path / "glossary.md"
-    glossary.write_text("# Glossary\n\n```{glossary}\n$S_{HF}$\n  texture.\n\nSpectral collapse\n  it.\n\nCell\n"
+    glossary.write_text("# Glossary\n\n```{glossary}\n$S_{HF}$\n  (glossary-s-hf)=\n  texture.\n\nSpectral collapse\n  it.\n\nCell\n"
                         "  a cached piece.\n```\n")
     assert glossary_terms(glossary) == ["$S_{HF}$", "Spectral collapse", "Cell"]
     nb = nbformat.v4.new_notebook(cells=[
@@ -516,10 +517,10 @@ def test_glossary_links_go_to_the_first_use_of_each_term_only(tmp_path):
     assert link_glossary(nb, glossary) == 2
     assert nb.cells[0].source == "# S_HF and spectral collapse\n\nSee `S_HF` and [S_HF](x.md) and $S_HF + 1$."
     assert nb.cells[1].source == "S_HF = 1  # spectral collapse"
-    assert nb.cells[2].source == ("Each cell: {term}`S_HF <S_{HF}>`, then S_HF again; "
+    assert nb.cells[2].source == ("Each cell: [$S_{HF}$](#glossary-s-hf), then S_HF again; "
                                   "{term}`spectral collapse <Spectral collapse>`, Spectral collapse.")
     assert nb.cells[3].source == "Later: $S_{HF}$ and S_HF."
     maths = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("The score $S_{HF}$ is high.")])
     assert link_glossary(maths, glossary) == 1
-    assert maths.cells[0].source == "The score {term}`S_HF <S_{HF}>` is high."
+    assert maths.cells[0].source == "The score [$S_{HF}$](#glossary-s-hf) is high."
     assert link_glossary(nb, tmp_path / "no-glossary.md") == 0

@@ -152,9 +152,9 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
                  {"label": "ddim", "calls_per_step": 1.0, "backward_per_step": 0.0,
                   "ratio_cpu": {"median": 1.0, "n": 1}}]}}}
     text = C.cost_fragment("ovg", bench)
-    assert "2.61x the CPU time of a DDIM step" in text and "quartiles 2.50-2.70" in text and "1.70x its peak" in text
+    assert "2.61× the CPU time of a DDIM step" in text and "quartiles 2.50–2.70" in text and "1.70× its peak" in text
     assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in C.cost_fragment("renoise", bench)
-    assert "`ovg` (*OVG inversion step / DDIM step*)" in text and "random weights" in text and "a CPU" in text
+    assert "OVG (*OVG inversion step / DDIM step*)" in text and "random weights" in text and "a CPU" in text
     # where the benchmark ran few steps, the count at the studies' 50 steps follows from the method's definition
     inv = bench["benchmarks"]["inversion"]
     inv.update(steps=3, rows=inv["rows"] + [
@@ -168,7 +168,7 @@ def test_cost_and_reproducing_fragments_from_synthetic_measurements(tmp_path):
     k = max(1, round(0.04 * 50))                                       # TABA's jump replaces its first k steps
     assert f"({(50 - k) / 50:.2f} at the studies' 50" in C.cost_fragment("taba", bench)
     assert "one thread of an Intel Xeon CPU, 1 January 2026" in heun and "T00" not in heun
-    assert "*OVG translation / DDIM translation*" in C.cost_fragment("ovg", bench) and "2.20x" in C.cost_fragment(
+    assert "*OVG translation / DDIM translation*" in C.cost_fragment("ovg", bench) and "2.20×" in C.cost_fragment(
         "ovg", bench)
     timing = {"forward": {"cpu_s_per_image": 0.5, "wall_s_per_image": 0.6},
               "forward_backward": {"cpu_s_per_image": 1.5, "wall_s_per_image": 1.7}, "forward_flops": 2e11,
@@ -255,7 +255,7 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
     assert "The latent-space U-Net run, the only one the estimate above covers, comes to" in text
     assert f"{paper.train_eps.batch_size * 3 * 2e11 / step_s / 1e12:.0f} TFLOP/s" in text
     assert "OutOfMemoryError" not in text and "ran out of GPU memory at the paper's batch" in text
-    assert f"{(3.0 + 1) / 2:.2f}x DDIM's there: the guidance costs relatively more" in text
+    assert f"{(3.0 + 1) / 2:.2f}× DDIM's there: the guidance costs relatively more" in text
 
 
 def test_a_doc_link_does_not_repeat_the_word_the():
@@ -425,7 +425,7 @@ def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
                   {"backbone": "unet", "space": "pixel", "parameterization": "eps", "dataset": "bbbc021",
                    "error": "OutOfMemoryError"}]}}
     text = gpu_fragment(gpu)
-    assert "Test GPU" in text and "| 11.1 |" in text and "did not fit" in text and "(3.00x)" in text
+    assert "Test GPU" in text and "| 11.1 |" in text and "did not fit" in text and "(3.00×)" in text
 
 
 def test_book_sources_hold_no_control_characters():

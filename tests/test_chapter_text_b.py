@@ -158,7 +158,7 @@ def test_cells_above_zero_are_listed_with_what_they_are():
     assert "`edm`: steps 5–7" in text and "frequency 0 only" in text
     assert "`ddim`, the same steps without OVG's drift, stays below 0 there" in text
     assert "`edm`, the same steps without OVG's drift, is above 0 there too" in text
-    assert "1/√(H·W)" in text and "wider in σ" in text
+    assert "$1/\\sqrt{HW}$" in text and "wider in σ" in text
     assert positive_cells_text(_velocity({"ddim": quiet})).startswith("No update is above 0")
 
 

@@ -165,6 +165,7 @@ def test_a_grid_grown_past_the_profiles_default_is_not_tagged_default():
     import json
 
     from spectral_collapse.pipeline.notebook import parameters_table
+    from spectral_collapse.plotting.labels import step_size, step_sizes
     from spectral_collapse.studies.pareto import default_grid
 
     hf, lf = default_grid("quick")
@@ -174,6 +175,21 @@ def test_a_grid_grown_past_the_profiles_default_is_not_tagged_default():
     spec = {"study": "pareto", "dataset": "ihc-sr", "profile": "quick", "params": {"eta_hf": None, "eta_lf": None}}
     rows = {line.split(" | ")[0].strip("| "): line for line in parameters_table(spec, ds).splitlines()[2:]}
     assert rows["eta_hf"].endswith("(default) |")
-    assert "(default)" not in rows["eta_lf"] and f"{low:g} added at the low end" in rows["eta_lf"]
+    assert "(default)" not in rows["eta_lf"] and f"{step_size(low)} added at the low end" in rows["eta_lf"]
+    assert step_sizes(hf) in rows["eta_hf"] and "e-0" not in rows["eta_hf"]   # one step-size form, no "1e-06"
     ds.attrs["grid_extended"] = "[]"
     assert "(default)" in parameters_table(spec, ds.sel(eta_lf=lf)).split("eta_lf")[1]
+
+
+def test_a_pareto_choice_input_reads_its_step_sizes_and_variants_in_words():
+    """The "from pareto" row of a parameters table: step sizes as the book writes them, the per-variant choices
+    under a name in words, no "1e-06" and no "per_base"."""
+    from spectral_collapse.pipeline.notebook import parameters_table
+
+    choice = {"eta_hf": 1e-6, "eta_lf": 1e-3, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-3},
+                                                          "ovg_edm": {"eta_hf": 1e-7, "eta_lf": 0.1}}}
+    spec = {"study": "main_results", "dataset": "ihc-sr", "profile": "quick", "params": {},
+            "inputs": {"pareto": choice}}
+    row = next(line for line in parameters_table(spec).splitlines() if line.startswith("| from pareto"))
+    assert "per_base" not in row and "e-0" not in row
+    assert "per OVG variant" in row and "10⁻⁷" in row and "10⁻³" in row and "0.1" not in row

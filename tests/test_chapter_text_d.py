@@ -201,7 +201,14 @@ def test_the_your_model_chapter_names_the_pareto_choice_and_its_folders_in_words
     said = re.search(r"Pareto chapter </studies/pareto-ihc-sr>` chose for the suite's trained models: "
                      r"(?:eta_hf|\$\\eta_\{HF\}\$) (\S+), (?:eta_lf|\$\\eta_\{LF\}\$) (\S+)\.(?=\s|$)", text)
     assert said, "the chapter does not name the Pareto chapter's choice"
-    assert (float(said.group(1)), float(said.group(2))) == (chosen["eta_hf"], chosen["eta_lf"])
+    def number(text: str) -> float:   # "0.001", "1e-06" or, as the tables write it, "10⁻⁶"
+        power = re.fullmatch(r"(?:([\d.]+)[ \u00a0]×[ \u00a0])?10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", text)
+        if not power:
+            return float(text)
+        exp = int(power.group(2).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
+        return float(power.group(1) or 1) * 10.0 ** exp
+
+    assert (number(said.group(1)), number(said.group(2))) == (chosen["eta_hf"], chosen["eta_lf"])
     assert "tuned on ihc-sr" not in text
     assert "work folder" not in text and "folder:the" not in text and "/tmp/" not in text
     assert "the image folder written above" in text

@@ -152,8 +152,8 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
     assert colour["title"] == dash["title"]
     text = " ".join(_walk(spec, "subtitle").__next__())
     assert "TABA and N(0, I)" in text            # the coinciding curves are named
-    assert "factor 2" in svg and "factor 4" in svg
-    assert "factor 4: no curve for OVG" in text and "factor 2: no curve" not in text
+    assert "×2" in svg and "×4" in svg                # arms named in words (report.ablations.arm_name)
+    assert "×4: no curve for OVG" in text and "×2: no curve" not in text
     # a method with no curve anywhere is neither in the legend nor in the list of curves
     ds2 = ds.assign(pca_cev=ds["pca_cev"].where(ds["method"] != "ovg"))
     spec2 = pca_chart(ds2).to_dict()
@@ -257,8 +257,11 @@ def test_pareto_chart_title_is_short_and_the_subtitle_says_what_is_left_out():
     assert len(title["text"]) * 0.6 * 14 <= 420 and "grid point" not in title["text"]
     sub = " ".join(title["subtitle"]).replace("\u00a0", " ")
     assert all(len(x) * 0.6 * 11 <= 420 + 60 for x in title["subtitle"])
-    assert "1 grid point with" not in sub and "Not drawn: OVG at eta_HF 1e-05, eta_LF 1e-02 (1 of 3 samples " \
-                                             "failed)" in sub
+    from spectral_collapse.plotting.labels import step_size
+
+    # the step sizes as every text of the book writes them (``labels.step_size``), not as code prints them
+    assert "1 grid point with" not in sub and (f"Not drawn: OVG at eta_HF {step_size(1e-5)}, eta_LF "
+                                               f"{step_size(1e-2)} (1 of 3 samples failed)") in sub
     assert "3 crops" in sub
     # the two close baselines are named beside their own diamonds, off the markers
     names = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]

@@ -260,7 +260,7 @@ def test_schedule_verdict_follows_the_shares():
     ds.attrs.update(schedules=json.dumps({t: {"sigma_range": [i, i + 1]} for i, t in enumerate(("low", "mid", "high"))}),
                     max_time_ratio=1.5, target_rule="r", target_met=0, best_schedule="")
     said = verdict(ds)
-    assert f"The largest is the high third's (sigma 2 to 3, {share['high']:.0%})" in said
+    assert f"The largest is the high third's (σ 2 to 3, {share['high']:.0%})" in said
     assert f"the mid third alone keeps {share['mid']:.0%} as well" in said and "carries most" not in said
     assert "need not add to 100 %" in said and "partly agrees" in said
     assert f"the low third lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
@@ -274,3 +274,13 @@ def test_the_latent_arm_names_its_space_in_words():
     assert _space_words(latent) == "latent (VAE trained on this dataset)"
     assert _space_words({"space": "pixel", "latent_space": "null"}) == "pixel"
     assert '"' not in _space_words(latent)
+
+
+def test_a_tally_of_checks_agrees_in_number():
+    """"1 of 2 hold, 1 does not hold" and "0 of 2 hold, 2 do not hold": the count decides the verb."""
+    from spectral_collapse.studies.verdicts import FAILS, HOLDS, combine
+
+    one = combine([(True, "a"), (False, "b")], missing="")
+    two = combine([(False, "a"), (False, "b")], missing="")
+    assert one.detail.startswith("1 of 2 hold, 1 does not hold: ") and one.verdict == FAILS
+    assert two.detail.startswith("0 of 2 hold, 2 do not hold: ") and HOLDS not in two.verdict

@@ -244,8 +244,10 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
     assert f"S_DC ovg − ddim {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}]" in found["ovg"].detail
     assert found["scaled"].verdict == FAILS and "scalar multiple" in found["scaled"].detail
     page = verdict_markdown(ds)
-    for f in found.values():
-        assert f"{f.verdict}.** {f.detail}" in page
+    from spectral_collapse.report.flow_collapse import scaled_named
+
+    for f in found.values():   # the page names the latent-scaling remedy in words (``scaled_named``)
+        assert f"{f.verdict}.** {scaled_named(f.detail)}" in page
     # numbers that show collapse and its removal by OVG read as such
     made = ds.copy(deep=True)
     ddim_dc = made["s_dc"].sel({"method": "ddim"}).values

@@ -198,13 +198,13 @@ def test_reader_text_names_keys_and_methods_but_leaves_code_identifiers_and_keys
     text = ("| parameter | value |\n|---|---|\n| eta_hf | 1e-06 (default) |\n| n_images | 12 |\n| ovg_edm | 0.5 |\n"
             "| from pareto | eta_hf = 1e-06; per_base: ovg (eta_lf = 0.1) |\n\n"
             "Failed: eta_hf 1e-06, eta_lf 0.1 for ovg_edm; s_hf, s_lf_gt and ms_ssim; each grid point (its n_images). "
-            "Kept: ihc-sr-x4-edm-quick, s_hf_unit=2, `ovg_edm`, `eta_hf`, [ovg](ovg.md), ddim_x1.15, $S_{HF}$.")
+            "Kept: ihc-sr-x4-edm-quick, s_hf_unit=2, `ovg_edm`, `eta_hf`, [ovg](ovg.md), ihc-sr-x4-ddim_x1.15, $S_{HF}$.")
     out = reader_text(text)
     assert "| eta_hf | 1e-06 (default) |" in out and "| n_images | 12 |" in out       # the keys a user types
     assert "| OVG + EDM | 0.5 |" in out and r"| $\eta_{HF}$ = 1e-06; per_base: OVG ($\eta_{LF}$ = 0.1) |" in out
     assert r"Failed: $\eta_{HF}$ 1e-06, $\eta_{LF}$ 0.1 for OVG + EDM; $S_{HF}$, $S_{LF}$ (truth) and MS-SSIM" in out
     assert "(its `n_images`)" in out
-    assert out.endswith("Kept: ihc-sr-x4-edm-quick, `s_hf_unit`=2, `ovg_edm`, `eta_hf`, [OVG](ovg.md), ddim_x1.15, "
+    assert out.endswith("Kept: ihc-sr-x4-edm-quick, `s_hf_unit`=2, `ovg_edm`, `eta_hf`, [OVG](ovg.md), ihc-sr-x4-ddim_x1.15, "
                         "$S_{HF}$.")
     assert offences(md_text(out)) == [] and offences(md_text(text))
     assert reader_text(out) == out
@@ -318,7 +318,7 @@ def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them(
     assert list(shown.index) == [SETTING_NAMES[k] for k in ("n_images", "s_hf_unit", "steps", "ovg", "methods")]
     assert shown.loc[SETTING_NAMES["n_images"], "parameter"] == "n_images"   # a knob of the study: the key to set
     assert shown.loc[SETTING_NAMES["s_hf_unit"], "parameter"] == ""          # a stored setting: no key to type
-    assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 1e-06, η_LF 0.01")
+    assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 10⁻⁶, η_LF 10⁻²")
     assert shown.loc[SETTING_NAMES["methods"], "value"].startswith("OVG + EDM: Euler")
     assert offences(html_text(shown.to_html())) == [], offences(html_text(shown.to_html()))
 
@@ -372,7 +372,7 @@ def test_a_chart_names_methods_at_a_factor_and_leaves_other_series_alone():
 def test_chart_text_reads_in_reader_names():
     from spectral_collapse.plotting.labels import chart_label, chart_title, reader_spec
     from spectral_collapse.plotting.palette import chart_label as palette_label
-    from spectral_collapse.studies.method_labels import METHOD_NAMES
+    from spectral_collapse.studies.method_labels import METHOD_NAMES, VARIANT_NAMES
 
     assert palette_label is not None and palette_label("s_hf") == "S_HF"
     assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")
@@ -380,7 +380,8 @@ def test_chart_text_reads_in_reader_names():
     assert chart_label("x0 4 ovg_stable") == f"x0, {TIMES}4, {METHOD_NAMES['ovg_stable']}"
     assert chart_label("unet ddim") == f"U-Net, {METHOD_NAMES['ddim']}"
     assert chart_label("ovg_edm x_T") == f"{METHOD_NAMES['ovg_edm']} x_T"
-    assert chart_label("ovg_batched") == f"{METHOD_NAMES['ovg']} (batched)"
+    assert chart_label("ovg_batched") == VARIANT_NAMES["ovg_batched"]        # as the benchmark tables name it
+    assert chart_label("ovg_r7") == f"{METHOD_NAMES['ovg']} (R = 7)"         # another variant: method (variant)
     assert chart_label("(s_g: ± one std)") == "(S_G: ± one std)"
     assert chart_label(["a psnr title", None, 3]) == ["a PSNR title", None, 3]
     assert chart_label("s_hf_unit") == "s_hf_unit" and chart_label("ihc-sr-x4-edm") == "ihc-sr-x4-edm"

@@ -120,7 +120,9 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
     lines = table.splitlines()
     assert lines[:4] == ["| parameter | value |", "|---|---|", "| dataset | ihc-sr |", "| profile | quick |"]
     assert "| seeds | 0, 1 |" in lines and "| methods | default: the study's default set |" in lines
-    assert "| from pareto | eta_hf = 0.3, eta_lf = 0.05 (source: Pareto sweep (maximin)) |" in lines
+    from spectral_collapse.plotting.labels import step_size   # step sizes in the book's one form
+    assert (f"| from pareto | eta_hf {step_size(0.3)}, eta_lf {step_size(0.05)} (Pareto sweep (maximin)) |"
+            in lines)
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     # another study's results are named, not shown by their key
     assert "| from main_results | the stored main_results results for ihc-sr, quick |" in \
@@ -137,7 +139,7 @@ def test_parameters_table_says_the_pareto_step_sizes_are_unused_without_an_ovg_m
                                    methods=methods).with_inputs(pareto=pareto)
         row = next(line for line in parameters_table(json.loads(spec.to_json())).splitlines()
                    if line.startswith("| from pareto"))
-        assert ("eta_hf = 0.3" in row) is used and ("not used" in row) is not used
+        assert ("eta_hf 3" in row) is used and ("not used" in row) is not used
 
 
 def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
@@ -167,8 +169,8 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
         pareto={"eta_hf": 1e-6, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-4}, "ovg_edm": {"eta_hf": 1e-7}},
                 "source": "sweep"}, data="ebec2d401e0bf416")
     lines = parameters_table(json.loads(nested.to_json())).splitlines()
-    assert ("| from pareto | eta_hf = 1e-06; per_base: ovg (eta_hf = 1e-06, eta_lf = 0.0001), ovg_edm (eta_hf = 1e-07) "
-            "(source: sweep) |") in lines
+    assert ("| from pareto | eta_hf 10⁻⁶, eta_lf — (sweep); per OVG variant: ovg (eta_hf 10⁻⁶, eta_lf 10⁻⁴), "
+            "ovg_edm (eta_hf 10⁻⁷, eta_lf —) |") in lines
     assert "| from data | the ihc-sr images, checked for changes (an edit makes these results stale) |" in lines
     assert "ebec2d401e0bf416" not in "".join(lines)          # the signature stays in the results key
 

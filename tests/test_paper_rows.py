@@ -67,16 +67,21 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
 
 def test_the_chapters_name_a_row_another_table_contradicts():
     """The x16 TABA row that scale_factor shows as Table 5 prints it is said to carry Table 4's pixel-space numbers,
-    with the value the other tables give that setting, all read from the paper's tables."""
+    with the value the other tables give that setting, all read from the paper's tables; every row of Table 5 that
+    carries another row's numbers is named as a copy, with its setting."""
     from spectral_collapse.report.ablations import paper_lead, paper_notes
+    from spectral_collapse.studies.paper_copies import setting_words
 
     ds = _stored("scale_factor")
     notes = paper_notes(ds)
     p = paper_tables()
     rel = row_relations(p)
-    for r in rel[rel.table == "table5"].itertuples():
-        label = "x8" if r.scale == "x8" else r.scale
-        assert f"Table 5's {label} {method_name(r.method)} row" in notes
+    for r in rel[(rel.table == "table5") & (rel.relation == "same numbers")].itertuples():
+        row = {k: getattr(r, k) for k in ROW_KEYS}
+        named = (f"Table 5's {method_name(r.method)} row ({setting_words(row)})" in notes
+                 or re.search(rf"The {re.escape(method_name(r.method))} rows of Tables [\d, ]+and 5 "
+                              rf"\({re.escape(setting_words(row))}\)", notes))
+        assert named, (r.scale, r.method)
     latent = paper_row("table9", "bbbc021", "x16", "unet", "latent", "taba", p)
     assert f"PSNR {latent['psnr']:.2f}" in notes and "Table 4's pixel-space TABA row" in notes
     assert "Table 5" in paper_lead(ds)
@@ -133,10 +138,14 @@ def test_the_scorecard_says_which_rows_the_papers_tables_contradict():
                 ("table9", "x16", "latent", "ovg_taba", [16.5, 0.65, 0.28, 13.1, 0.96]),
                 ("table9", "x16", "latent", "ovg", [16.7, 0.66, 0.28, 18.6, 0.95])])
     said = paper_row_notes("table3", p)
-    assert "Table 3's OVG row: its numbers are those of Table 9's OVG + TABA row (all 5 metrics)" in said
-    assert "Table 9 gives the same setting and method PSNR 16.70, MS-SSIM 0.660, FID 18.60, S_HF 0.95" in said
+    assert "Table 3's OVG row (d ×16, U-Net, latent space) carries the numbers of Table 9's OVG + TABA row on all 5 " \
+           "metrics" in said
+    assert "Table 9 gives OVG in that setting PSNR 16.70, MS-SSIM 0.660, FID 18.60, S_HF 0.95" in said
+    assert "Table 3's row is the copy" in said
     apart = paper_row_notes("table3", p.assign(mean=p["mean"] + np.arange(len(p)) * 1e-3))   # no longer a copy
-    assert "its numbers are those of" not in apart and "Table 9 gives the same setting" in apart
+    assert "carries the numbers of" not in apart
+    assert "Table 3's OVG row (d ×16, U-Net, latent space) and Table 9 report the same setting and method with other " \
+           "numbers: Table 9 gives PSNR" in apart
     assert paper_row_notes("table3", p[p.method != "ovg_taba"].iloc[:0]) == ""
     # the scorecard's paper numbers are the paper's rows on their own keys
     card = scorecard(Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "metric", "value"])), paper=p)

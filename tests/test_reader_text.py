@@ -88,12 +88,15 @@ def test_schedule_settings_name_the_guided_steps_and_one_sigma_range_each():
     t = settings_table(ds, ("schedules", "cost"))
     text = t.loc["schedules", "value"]
     assert "sigma_max" not in text and "sigma_range" not in text and "fraction" not in text
-    for name, s in stored.items():
-        part = next(p for p in text.split("; ") if p.startswith(f"{name}:"))
+    from spectral_collapse.studies.schedule import schedule_name
+
+    for name, s in stored.items():   # each schedule by its name in prose ("every 4th step"), not its key
+        part = next(p for p in text.split("; ") if p.startswith(f"{schedule_name(name).removeprefix('the ')}:"))
         steps = s["guided_steps"]
         assert f"({len(steps)} of 12)" in part and str(steps[0]) in part and str(steps[-1]) in part
         lo, hi = s["sigma_range"]
-        assert part.endswith(f"sigma {readable(lo)} to {readable(hi)}"), part   # one range, the stored one
+        assert part.endswith(f"σ {readable(lo)} to {readable(hi)}"), part   # one range, the stored one
+    assert "every_4" not in text and text.count("every 4th step") == 1
     assert t.loc["cost", "value"].endswith(f"best of {TIMING_ROUNDS} interleaved rounds")
 
 
@@ -112,7 +115,7 @@ def test_models_show_their_names_and_where_the_weights_ship_not_paths_or_hashes(
     assert not HASH.search(shown) and "data/checkpoints" not in shown, shown
     assert t.loc["checkpoints", "value"] == ("eps: ihc-sr-x4-eps-quick; edm: ihc-sr-x4-edm-quick "
                                              "(trained weights shipped in data/weights)")
-    assert "checkpoint = ihc-sr-x4-vae-quick" in t.loc["latent", "value"]
+    assert "checkpoint ihc-sr-x4-vae-quick" in t.loc["latent", "value"]   # "key value" in words
     assert model_name("my/own-model") == "my/own-model"
 
 
@@ -238,7 +241,7 @@ def test_loop_notes_without_a_results_table_become_one_sentence_naming_the_sweep
                      "failure": (("method", "sample"), np.full((1, 4), ""))}, coords={"method": ["ovg"]})
     text = run_notes(attrs, ds)
     assert text.count("\n- ") == 1 and "2 grid points" in text and "inversion steps 37 to 38 of 50" in text
-    assert "inversion step 4 to" not in text and "(eta_hf 1e-08, eta_lf 0.1)" in text
+    assert "inversion step 4 to" not in text and "(eta_hf 10⁻⁸, eta_lf 10⁻¹)" in text
     assert not INTERNAL.search(text), text
 
 
@@ -295,3 +298,11 @@ def test_glossary_links_reach_the_markdown_a_code_cell_displays(tmp_path):
     assert nb.cells[2].outputs[0]["data"]["text/markdown"] == \
         "{term}`TABA <TABA>` and {term}`OVG <OVG>`: `TABA` agrees."
     assert nb.cells[3].source == "Later TABA and OVG."
+
+
+def test_the_noise_samples_score_and_the_ks_p_value_are_named_in_words():
+    from spectral_collapse.report.reader import reader_text
+
+    out = reader_text("the eps model's noise_s_hf is 0.9 and ks_p is small")
+    assert "noise_s_hf" not in out and "ks_p" not in out
+    assert "of samples from noise" in out and "p-value" in out

@@ -252,7 +252,7 @@ def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     assert len(paper) == len(PAPER_LABELS) * len(SCORES) and paper["paper_mean"].notna().all()
     assert set(cmp["table"].dropna()) == {table}
     shown = _cell_text(nb, "cmp = paper_comparison(ds)")
-    assert "paper_mean" in shown
+    assert "paper_mean" not in shown and "paper" in shown and "ours" in shown
     for (t, sc, method, metric), number in PAPER.items():
         if t == table:
             assert sc == scale and paper.set_index(["method", "metric"]).loc[(method, metric), "paper_mean"] == number

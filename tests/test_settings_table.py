@@ -18,7 +18,7 @@ def test_settings_read_as_text_and_leave_commits_in_the_file():
                                 "guidance": {"type": "OVG", "eta_hf": 1e-6, "eta_lf": 1e-4, "d": None}}])})
     t = settings_table(ds, ("steps", "ovg", "grid", "missing", "methods"), extra={"arm unet": {"backbone": "unet"}})
     assert list(t.index) == ["steps", "ovg", "grid", "methods", "arm unet", "computed", "package versions"]
-    assert t.loc["ovg", "value"] == "eta_hf 1e-06, eta_lf 0.0001 (default)"
+    assert t.loc["ovg", "value"] == "eta_hf 10⁻⁶, eta_lf 10⁻⁴ (default)"   # step sizes in the book's one form
     assert t.loc["grid", "value"] == "(1e-07, 0.1), (1e-06, 0.01)"
     assert t.loc["methods", "value"] == "ovg: Euler (eps, OVG eta_hf 1e-06, eta_lf 0.0001)"
     assert t.loc["computed", "value"] == "2026-11-23 17:57 UTC"

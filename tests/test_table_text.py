@@ -62,10 +62,13 @@ def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
             {"model": "b", "gate": "fails", "steps": 10, **{c: (v, c != "spectrum") for c, v in
                                                             zip(CHECKS, (0.414, 0.06, 0.0757, 0.6, 1.11, 0.01))}}]
     t = gate_frame(rows)
-    assert list(t.columns[:2]) == ["gate", "steps"]
-    assert t.loc["a", "memorisation"] == "1.10" and t.loc["b", "memorisation"] == "1.11"
+    from spectral_collapse.report.model_quality import GATE_HEADERS
+
+    assert list(t.columns[:1]) == ["gate"] and "steps" not in t   # the steps: in each model's section
+    assert t.loc["a", "nearest crop"] == "1.10" and t.loc["b", "nearest crop"] == "1.11"
     assert t.loc["b", "spectrum"] == "0.414\u00a0✗" and t.loc["a", "std"] == "0.081" and t.loc["b", "std"] == "0.076"
-    assert all(len({len(v.split(".")[-1].split("\u00a0")[0]) for v in t[c]}) == 1 for c in CHECKS)
+    assert all(len({len(v.split(".")[-1].split("\u00a0")[0]) for v in t[GATE_HEADERS.get(c, c)]}) == 1
+               for c in CHECKS)
 
 
 def test_shown_levels_drop_what_the_rows_repeat():

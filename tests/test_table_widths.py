@@ -118,8 +118,9 @@ def test_benchmark_tables_fit_the_text_column():
 def test_interval_cells_stay_on_one_line():
     from benchmarks import report as R
     cell = R.fmt_iqr({"median": 25.16, "q25": 24.85, "q75": 25.33, "n": 5})
-    assert " " not in cell and "-" not in cell and cell.replace("\u00a0", " ").replace("\u2011", "-") == \
-        "25.16 (24.85-25.33)"
+    # no plain space and no hyphen to wrap at; the quartiles joined by an en dash that does not wrap either
+    assert " " not in cell and "-" not in cell and cell.replace("\u00a0", " ").replace("\u2060", "") == \
+        "25.16 (24.85–25.33)"
 
 
 def test_paper_bars_name_their_panels_by_metric_and_write_methods_level():

@@ -451,4 +451,5 @@ def test_the_training_seed_paragraph_covers_each_dataset_and_names_every_moving_
     said = _seed_line(tmp_path, "quick")
     assert "ihc-sr" not in said and "models of ihc-edges trained again" in said
     title = CLAIM_TITLES["ovg_vs_ddim"]
-    assert f"*{title}* reads seed 0: holds, seed 1: holds, seed 2: does not hold" in said
+    assert (f"*{title}* reads training seed 0: holds, training seed 1: holds, training seed 2: does not hold"
+            in said)

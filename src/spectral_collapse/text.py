@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
+__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
            "times", "factor", "notation", "plain_symbols"]
 
 MINUS = "\u2212"
@@ -100,6 +100,11 @@ SYMBOLS = {
     "s_g": ("S", "G", "S_G", "S"),
     "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
     "eta_lf": (r"\eta", "LF", "eta_LF", "η"),
+    # the texture score's parts (Eq. 37): a crop's high-frequency wavelet energy E_HF and the real crops' mean log
+    # energy μ_HF; the Kolmogorov–Smirnov statistic D_KS of the latents' norms (Eq. 32)
+    "e_hf": ("E", "HF", "E_HF", "E"),
+    "mu_hf": (r"\mu", "HF", "μ_HF", "μ"),
+    "ks_d": ("D", "KS", "D_KS", "D"),
 }
 FORMS = ("md", "html", "chart")
 
@@ -175,3 +180,30 @@ def notation(text: str, form: str = "md") -> str:
         return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
+
+
+def step_size(x) -> str:
+    """An OVG step size (η_HF, η_LF) as every table, text and chart of the book writes it: a power of ten as
+    "10⁻⁶", any other value in its decade as "2.5 × 10⁻⁶" (the × between non-breaking spaces, so it never wraps), a
+    value between 1 and 10 as itself ("1", "3"), 0 as "0"; the same form ``report.reader.table_numbers`` gives a
+    table's "1e-06". Anything that is no number, as it is."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if not math.isfinite(v):
+        return str(x)
+    if v == 0:
+        return "0"
+    mant, exp = f"{abs(v):.2e}".split("e")
+    mant, exp = mant.rstrip("0").rstrip("."), int(exp)
+    sign = "\u2212" if v < 0 else ""
+    if exp == 0:
+        return sign + mant
+    ten = "10" + str(exp).translate(_SUPERSCRIPT)
+    return sign + (ten if mant == "1" else f"{mant}\u00a0×\u00a0{ten}")
+
+
+def step_sizes(values, sep: str = ", ") -> str:
+    """Several step sizes, each as ``step_size`` writes it, joined by ``sep``: "10⁻⁷, 10⁻⁶, 10⁻⁵"."""
+    return sep.join(step_size(v) for v in values)

@@ -130,9 +130,21 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
 
 def glossary_terms(glossary: Path) -> list[str]:
     """The terms of a MyST ``{glossary}`` block in ``glossary`` (a term is an unindented line inside the block)."""
+    return list(_glossary(glossary))
+
+
+def glossary_label(target: str) -> str:
+    """The MyST label a math term's glossary entry carries (``S_{HF}`` -> ``glossary-s-hf``): its first definition
+    line is ``(glossary-s-hf)=``, so that a Markdown link with typeset text, ``[$S_{HF}$](#glossary-s-hf)``, reaches
+    it (the ``{term}`` role shows its text untypeset, and MyST's ``[text](#term)`` misses a term with capitals)."""
+    return "glossary-" + re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
+
+
+def _glossary(glossary: Path) -> dict[str, str | None]:
+    """Each term of the glossary block -> the MyST label its definition carries (None when it has none)."""
     if not Path(glossary).is_file():
-        return []
-    terms, inside = [], False
+        return {}
+    terms, inside, heads = {}, False, []
     for line in Path(glossary).read_text().splitlines():
         if line.startswith("```{glossary}"):
             inside = True
@@ -140,7 +152,14 @@ def glossary_terms(glossary: Path) -> list[str]:
             inside = False
         elif inside and line.strip() and not line[0].isspace():
             term = line.strip()   # a headword set as code (`norm_z`) is the term as Sphinx reads it: its text
-            terms.append(term[1:-1] if len(term) > 2 and term[0] == term[-1] == "`" else term)
+            term = term[1:-1] if len(term) > 2 and term[0] == term[-1] == "`" else term
+            terms[term] = None
+            heads.append(term)
+        elif inside and line.strip():
+            label = re.fullmatch(r"\s+\(([\w-]+)\)=\s*", line)
+            for head in heads if label else ():
+                terms[head] = label.group(1)
+            heads = []
     return terms
 
 
@@ -197,39 +216,46 @@ def _set(block, text: str) -> None:
         node["data"][mime] = text
 
 
-def link_term(text: str, pattern: re.Pattern, math: str, target: str) -> str | None:
-    """``text`` with the first use of a term (outside code, links, math, HTML and headings) made a ``{term}`` link,
-    or None when the text does not use it."""
+def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str | None = None) -> str | None:
+    """``text`` with the first use of a term (outside code, links, math, HTML and headings) made a link to its
+    glossary entry, or None when the text does not use it: a math term whose entry carries ``label`` becomes a
+    Markdown link with the typeset symbol as its text (``[$S_{HF}$](#glossary-s-hf)``), any other term a ``{term}``
+    link."""
+    def link(words: str) -> str:
+        if math and label:
+            return f"[{math}](#{label})"
+        return f"{{term}}`{words} <{target}>`"
+
     pos, done, pieces = 0, False, []
     for prot in [*_PROTECTED.finditer(text), None]:
         end = prot.start() if prot else len(text)
         chunk = text[pos:end]
         hit = None if done else pattern.search(chunk)
         if hit:
-            chunk = f"{chunk[:hit.start()]}{{term}}`{hit.group(0)} <{target}>`{chunk[hit.end():]}"
+            chunk = f"{chunk[:hit.start()]}{link(hit.group(0))}{chunk[hit.end():]}"
             done = True
         pieces.append(chunk)
         if prot:
             piece = prot.group(0)
             if not done and math and piece == math:
-                piece, done = f"{{term}}`{target.replace('{', '').replace('}', '')} <{target}>`", True
+                piece, done = link(target.replace('{', '').replace('}', '')), True
             pieces.append(piece)
             pos = prot.end()
     return "".join(pieces) if done else None
 
 
 def link_glossary(nb, glossary: Path) -> int:
-    """Make each glossary term's first use on the page a link to the glossary (the ``{term}`` role), in place: the
+    """Make each glossary term's first use on the page a link to the glossary (``link_term``), in place: the
     page's prose is its markdown cells and the Markdown its code cells display (verdicts, notes, parameter tables),
     in page order; headings, code, links and other math are left alone. Returns how many terms were linked."""
     linked = 0
     blocks = _prose(nb)
-    for term in glossary_terms(glossary):
+    for term, label in _glossary(glossary).items():
         if term in _NOT_LINKED:
             continue
         pattern, math, target = _term_pattern(term)
         for block in blocks:
-            text = link_term(_get(block), pattern, math, target)
+            text = link_term(_get(block), pattern, math, target, label)
             if text is not None:
                 _set(block, text)
                 linked += 1

@@ -11,8 +11,87 @@ import pandas as pd
 
 from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_text, gpu_against_estimate,
                                   machine_text, paper_scale_estimate, profile_text, replicates_text, run_words)
+from ..studies.method_labels import VARIANT_NAMES
 from ..text import large
 from .fragments import md_table
+
+
+# The benchmarks time, beside the methods, variants of three of them. Each variant row has a short name (a table row,
+# a chart label; prose quotes it in italics, ``row_ref``) and words for a page that shows no table (``bench_words``).
+# A method's own label is named by ``studies.method_labels.method_name``.
+BENCH_NAMES = VARIANT_NAMES   # the benchmark rows' names, as tables, prose and charts show them
+BENCH_WORDS = {"heun": "EDM with Heun's second-order step",
+               "ovg_batched": "OVG with both VJPs in one backward call", "ovg_separate": "OVG with the VJPs in two calls",
+               "ovg_naive": "OVG as the authors' released code computes it",
+               "renoise": "ReNoise with 1 renoising step", "renoise_r9": "ReNoise with the authors' 9 renoising steps"}
+RANGE = "\u2013"   # an en dash: "3.34–3.37", a range of values, never a subtraction
+_JOIN = "\u2060"   # a word joiner: a range in a table cell does not wrap at its dash
+
+
+def bench_name(label) -> str:
+    """The name of a benchmark row as its table and chart show it ("ovg_naive" -> "OVG, released code", "ovg" ->
+    "OVG")."""
+    from ..studies.method_labels import method_name
+
+    return BENCH_NAMES.get(str(label)) or method_name(label)
+
+
+def row_ref(label) -> str:
+    """A benchmark row named in prose beside its table: a variant's short name in italics, so that its comma reads
+    as part of the name ("*EDM, Heun steps*"), a method by its name."""
+    return f"*{BENCH_NAMES[str(label)]}*" if str(label) in BENCH_NAMES else bench_name(label)
+
+
+def bench_words(label) -> str:
+    """A benchmark row in words, for a page that shows no table ("heun" -> "EDM with Heun's second-order step")."""
+    return BENCH_WORDS.get(str(label)) or bench_name(label)
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def variants_sentence(labels) -> str:
+    """One sentence saying what the benchmark's variant rows among ``labels`` are, each by its row name ("" when
+    there are none)."""
+    labels = set(map(str, labels))
+    parts = []
+    if "heun" in labels:
+        parts.append(f"{row_ref('heun')} is EDM with Heun's second-order step (two network calls a step)")
+    vjp = [k for k in ("ovg_batched", "ovg_separate") if k in labels]
+    if vjp:
+        parts.append(f"{_listed([row_ref(k) for k in vjp])} compute OVG's two vector-Jacobian products (VJPs) "
+                     + ("in one batched backward call or in two calls (the library default, as in the OVG row)"
+                        if len(vjp) == 2 else "in one batched backward call" if vjp[0] == "ovg_batched" else
+                        "in two calls (the library default, as in the OVG row)"))
+    if "ovg_naive" in labels:
+        parts.append(f"{row_ref('ovg_naive')} computes the OVG step as the authors' released code does (an extra "
+                     "forward with graph, gradients for the network's weights)")
+    rn = [k for k in ("renoise", "renoise_r9") if k in labels]
+    if "renoise_r9" in rn:
+        parts.append(f"{_listed([row_ref(k) for k in rn])} make "
+                     + ("1 renoising step R per inversion step, as the translation studies do, or the authors' 9"
+                        if len(rn) == 2 else "the authors' 9 renoising steps R per inversion step"))
+    if not parts:
+        return ""
+    return "Besides the methods, the table times variants of them: " + "; ".join(parts) + "."
+
+
+def quartile_range(q25: float, q75: float, digits: int = 2, cell: bool = False) -> str:
+    """Two quartiles as a range with an en dash, "3.34–3.37" (``cell``: kept on one line in a table cell)."""
+    dash = f"{_JOIN}{RANGE}{_JOIN}" if cell else RANGE
+    return f"{q25:.{digits}f}{dash}{q75:.{digits}f}"
+
+
+def median_quartiles(st: dict | None, digits: int = 2, unit: str = "") -> str:
+    """A median over repeats as prose states it, "3.37× (quartiles 3.34–3.37)" (``unit`` "×" or ""); the median alone
+    without repeats; "n/a" without a value."""
+    if not st or st.get("median") is None:
+        return "n/a"
+    text = f"{st['median']:.{digits}f}{unit}"
+    if st.get("q25") is None or st.get("q75") is None or st.get("n", 1) < 2:
+        return text
+    return f"{text} (quartiles {quartile_range(st['q25'], st['q75'], digits)})"
 
 
 _COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
@@ -79,8 +158,9 @@ def cost_fragment(method: str, bench: dict | None) -> str:
         return None
 
     def ratio(st: dict) -> str:
-        return (f"{st.get('median', float('nan')):.2f}x the {word} of a DDIM step"
-                + (f" (quartiles {st['q25']:.2f}-{st['q75']:.2f})" if "q25" in st and st.get("n", 1) > 1 else ""))
+        q = median_quartiles(st)
+        q = f" ({q.split(' (', 1)[1]}" if " (" in q else ""
+        return f"{st.get('median', float('nan')):.2f}× the {word} of a DDIM step{q}"
 
     parts = []
     for lab in have:
@@ -93,13 +173,13 @@ def cost_fragment(method: str, bench: dict | None) -> str:
                  + (f" at those {steps} steps ({at:.2f} at the studies' {n_studies}, from the method's definition)"
                     if at is not None and abs(at - calls) > 1e-9 else ""))
         if lab == "ddim":
-            parts.append(f"`ddim`: {count}; the same DDIM timed against the reference DDIM step reads {ratio(st)}, "
+            parts.append(f"DDIM: {count}; the same DDIM timed against the reference DDIM step reads {ratio(st)}, "
                          "which is how far this run reads identical work from 1")
             continue
         name = " (*OVG inversion step / DDIM step*)" if lab == "ovg" else ""
-        parts.append(f"`{lab}`{name}: {count}, {r.get('backward_per_step', float('nan')):.0f} backward passes, "
-                     f"{ratio(st)}"
-                     + (f", {mem:.2f}x its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
+        parts.append(f"{bench_words(lab)}{name}: {count}, {r.get('backward_per_step', float('nan')):.0f} backward "
+                     f"passes, {ratio(st)}"
+                     + (f", {mem:.2f}× its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
     setting = (f"Measured by `python -m benchmarks` (see the {cost}) on {where}{when}: the `{inv.get('profile')}` "
                f"profile's {inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net with random weights (cost does not "
                f"depend on the weights), batch {inv.get('batch')}"
@@ -108,15 +188,15 @@ def cost_fragment(method: str, bench: dict | None) -> str:
     tr = ((inv.get("translation") or {}).get("ovg") or {}).get(clock)
     if "ovg" in have and tr:
         text += (f" A whole translation (*OVG translation / DDIM translation*: inversion with guidance, then plain "
-                 f"sampling, {steps} + {steps} steps) takes {tr['median']:.2f}x the {word} of a DDIM translation on the "
+                 f"sampling, {steps} + {steps} steps) takes {tr['median']:.2f}× the {word} of a DDIM translation on the "
                  "same device ({doc}`benchmarks chapter </studies/benchmarks-ihc-sr>`).")
     same = [rows[k]["mem_ratio"] for k in ("edm", "heun", "taba") if k in rows
             and isinstance(rows[k].get("mem_ratio"), (int, float)) and np.isfinite(rows[k]["mem_ratio"])]
     if same and any(isinstance(rows[k].get("mem_ratio"), (int, float)) for k in have if k != "ddim"):
         keys = [k for k in ("edm", "heun", "taba") if k in rows and isinstance(rows[k].get("mem_ratio"), (int, float))
                 and np.isfinite(rows[k]["mem_ratio"])]
-        text += " " + same_memory_text(same, ", ".join(f"`{k}`" for k in keys[:-1]) + (" and " if len(keys) > 1 else "")
-                                       + f"`{keys[-1]}`")
+        names = [bench_words(k) for k in keys]
+        text += " " + same_memory_text(same, ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1])
     return text + "\n"
 
 def same_memory_text(same: list[float], names: str = "EDM, Heun and TABA") -> str:
@@ -181,8 +261,8 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
                      gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
     head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "
             f"({t['parameters'] / 1e6:.0f} M parameters, input {' × '.join(map(str, t['shape']))}) takes "
-            f"{t['forward']['cpu_s_per_image']:.3f} CPU-s per image for a forward pass and "
-            f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU-s for forward + backward; one forward is "
+            f"{t['forward']['cpu_s_per_image']:.3f} CPU seconds per image for a forward pass and "
+            f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU seconds for forward + backward; one forward is "
             f"{t['forward_flops'] / 1e9:.1f} GFLOP. " + basis_text(t, ratio, _ovg_source(bench) if ratio else None)
             + f" GPU hours assume a sustained {GPU_TFLOPS:.0f} TFLOP/s (a third of an A100's dense TF32 peak); VAE encoding and decoding, data loading and evaluation metrics are left out.\n\n")
     return head + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
@@ -205,16 +285,16 @@ def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: f
     for r in ps.get("train", []):
         run = run_words(r)
         if "step_s" in r:
-            rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:.1f}",
+            rows.append([run, f"{r['step_s']:.2f}", f"{r['steps']:,}", f"{r['projected_gpu_hours']:,.1f}",
                          f"{r['params_M']} M, {r['peak_GiB']:.0f} GiB"])
         else:
             rows.append([run, "did not fit", "", "", error_text(r.get("error", ""))])
     table = md_table(pd.DataFrame(rows, columns=["training run (Table 7)", "s per step", "steps",
-                                                 "projected GPU-hours", "parameters, peak memory"]))
+                                                 "projected GPU hours", "parameters, peak memory"]))
     text = (f"Measured on one {gpu.get('gpu', 'GPU')} (`python -m benchmarks.gpu_extras`, "
             f"`benchmarks/results/`): one optimiser step at the paper's batch, random inputs of the paper's shape, "
             f"median of three after two warm-ups; the projection is that time multiplied by the run's steps.\n\n"
-            f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):.0f} GPU-hours "
+            f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):,.0f} GPU hours "
             f"on this GPU.")
     why = gpu_against_estimate(gpu, timing) if timing else None
     if why:
@@ -223,14 +303,14 @@ def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: f
     if "ovg_s" in tr:
         gpu_ratio = tr["ovg_s"] / tr["ddim_s"]
         text += (f" One OVG translation of {tr['batch']} latents (DDIM base, {tr['steps']} steps each way) takes "
-                 f"{tr['ovg_s']:.2f} s against {tr['ddim_s']:.2f} s for DDIM ({gpu_ratio:.2f}x).")
+                 f"{tr['ovg_s']:.2f} s against {tr['ddim_s']:.2f} s for DDIM ({gpu_ratio:.2f}×).")
         if ovg_step_ratio:
             # a translation: `steps` guided inversion steps (ratio DDIM steps each) and `steps` plain sampling steps
             cpu = (ovg_step_ratio + 1) / 2
             text += (f" That ratio is for a whole translation, whose sampling half is unguided; the estimate above "
                      f"counts a guided inversion step as {ovg_step_ratio:.2f} forwards (the CPU ratio measured on the "
                      f"benchmarks' small U-Net), which "
-                     f"makes a translation {cpu:.2f}x DDIM's there"
+                     f"makes a translation {cpu:.2f}× DDIM's there"
                      + (f": the guidance costs relatively {'more' if gpu_ratio > cpu else 'less'} on this GPU."
                         if abs(gpu_ratio - cpu) > 0.05 * cpu else ", about the same."))
     return text + "\n"

@@ -49,12 +49,14 @@ def md_table(frame: pd.DataFrame, index: bool = False) -> str:
 def _cell(r, share: bool) -> str:
     """One scorecard cell, 'paper / ours': a mean ± its std over seeds where there is one, a share with its 95 %
     interval; "not run" where we have no counterpart."""
-    def pm(mean, std) -> str:
-        v = fmt_metric(mean, r.metric, share)
-        sd = fmt_metric(std, r.metric, share) if std is not None and np.isfinite(std) and std > 0 else ""
+    def pm(mean, std, printed: bool = False) -> str:
+        v = fmt_metric(mean, r.metric, share, printed=printed)
+        sd = (fmt_metric(std, r.metric, share, printed=printed)
+              if std is not None and np.isfinite(std) and std > 0 else "")
         return f"{v} ± {sd}" if v and sd else v
 
-    paper = pm(r.paper_mean, getattr(r, "paper_std", np.nan))
+    # the paper's numbers with the decimals its tables print ("0.83", not "0.830")
+    paper = pm(r.paper_mean, getattr(r, "paper_std", np.nan), printed=True)
     o = float(r.ours_mean)
     if not np.isfinite(o):
         return f"{paper} / not run"

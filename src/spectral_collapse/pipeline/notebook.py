@@ -126,21 +126,41 @@ def _cell(value) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+# keys of a resolved input's dict in words (a Pareto choice's per-variant step sizes)
+_INPUT_KEYS = {"per_base": "per OVG variant"}
+_STEP_SIZES = ("eta_hf", "eta_lf")
+
+
+def _value_cell(key, value) -> str:
+    """One value of a named setting as table text: an OVG step size as the book writes it ("10⁻⁶",
+    ``plotting.labels.step_size``; a list of them comma-joined), anything else as ``_cell`` writes it."""
+    if str(key) in _STEP_SIZES and value is not None:
+        from ..plotting.labels import step_size
+
+        return ", ".join(step_size(v) for v in value) if isinstance(value, (list, tuple)) else step_size(value)
+    return _cell(value)
+
+
 def _input_cell(value, name: str = "", spec: dict | None = None) -> str:
     """A resolved input in words: a dict shows its values and its source; another study's results key names those
     results; a content signature (what the data or model folders held) says what was checked, not the hash."""
     spec = spec or {}
     if value is None:
         return "none stored"
+    if name == "pareto" and isinstance(value, dict) and "eta_hf" in value:
+        from ..report.settings import ovg_text   # one text for the step sizes, here and in the settings table
+
+        return _cell(ovg_text(value))
     if isinstance(value, dict):
         source = value.get("source")
         def pairs(d):
-            return ", ".join(f"{k} = {_cell(v)}" for k, v in d.items())
+            return ", ".join(f"{k} = {_value_cell(k, v)}" for k, v in d.items())
 
         sep = "; " if any(isinstance(v, dict) for v in value.values()) else ", "
-        body = sep.join(f"{k}: " + ", ".join(f"{b} ({pairs(c)})" if isinstance(c, dict) else f"{b} = {_cell(c)}"
-                                             for b, c in v.items()) if isinstance(v, dict) else f"{k} = {_cell(v)}"
-                         for k, v in value.items() if k != "source")
+        body = sep.join(f"{_INPUT_KEYS.get(k, k)}: " + ", ".join(
+            f"{b} ({pairs(c)})" if isinstance(c, dict) else f"{b} = {_value_cell(b, c)}" for b, c in v.items())
+            if isinstance(v, dict) else f"{k} = {_value_cell(k, v)}"
+            for k, v in value.items() if k != "source")
         if source is not None:
             from ..report.settings import plain_source
 
@@ -196,6 +216,8 @@ def _used(name: str, ds) -> str | None:
         if (how == "coord" and what in ds.dims and what in ds.coords) or (how == "distinct" and what in ds.variables):
             values = ds[what].values.ravel().tolist()
             values = sorted(set(values)) if how == "distinct" else values
+            if name in _STEP_SIZES:
+                return _value_cell(name, values)
             return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
     return None
 
@@ -253,10 +275,12 @@ def _used_in_words(name: str, spec: dict, ds) -> str | None:
         return f"none: the loader's defaults for {spec.get('dataset')}"
     if name in ("eta_hf", "eta_lf"):
         ovg = _json_attr(ds, "ovg")
-        return _cell(ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
+        return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
     if name == "schedules" and "method" in ds.dims:
+        from ..report.schedule import row_names
+
         rest = [str(m) for m in ds["method"].values if str(m) not in ("ddim", "ovg")]
-        return ", ".join(rest) if rest else None
+        return ", ".join(row_names(rest)) if rest else None
     if name == "factors" and "factor" in ds.coords and all(v == 0 for v in ds["factor"].values.ravel().tolist()):
         return "none: the dataset has no SR factor"
     axes = ds.attrs.get("axes")
@@ -300,7 +324,7 @@ def _default_tag(name: str, spec: dict, ds) -> str:
     except (KeyError, ValueError, TypeError):
         pass
     ends = " and ".join(dict.fromkeys(grown))
-    what = f"{', '.join(f'{v:g}' for v in added)} added" if added else f"one log step added at the {ends} end"
+    what = f"{_value_cell(name, added)} added" if added else f"one log step added at the {ends} end"
     if added:
         what += f" at the {ends} end"
     return f"the {profile} profile's grid grown past its edge: {what}"
@@ -314,7 +338,7 @@ def parameters_table(spec: dict, ds=None) -> str:
     rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
     for name, value in (spec.get("params") or {}).items():
         if value is not None:
-            rows.append((name, _cell(value)))
+            rows.append((name, _value_cell(name, value)))
             continue
         used = _used(name, ds)
         used = used if used is not None else _used_in_words(name, spec, ds)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 
+from ..text import step_size
+
 __all__ = ["run_notes", "failure_notes", "reasons_text"]
 
 
@@ -138,7 +140,7 @@ def _nonfinite_words(notes: list[str], attrs: dict) -> str:
         where = (f"While OVG's step sizes were tuned ({tuning['n_images']} validation images per grid point), the "
                  f"translations at {len(notes)} grid point{'s' if len(notes) > 1 else ''} became non-finite")
         choice = tuning.get("choice") or {}
-        tail = (f"; the chosen point (eta_hf {choice['eta_hf']:g}, eta_lf {choice['eta_lf']:g}) is free of failed "
+        tail = (f"; the chosen point (eta_hf {step_size(choice['eta_hf'])}, eta_lf {step_size(choice['eta_lf'])}) is free of failed "
                 "samples" if choice.get("eta_hf") is not None and choice.get("eta_lf") is not None else "")
     else:
         where = f"{len(notes)} translation batch{'es' if len(notes) > 1 else ''} became non-finite"
@@ -165,7 +167,7 @@ def _no_point_words(base: str, attrs: dict) -> str:
     from ..studies.method_labels import OVG_DEFAULTS
 
     def eta(d) -> str:
-        return f"eta_hf {float(d['eta_hf']):g}, eta_lf {float(d['eta_lf']):g}"
+        return f"eta_hf {step_size(d['eta_hf'])}, eta_lf {step_size(d['eta_lf'])}"
 
     head = (f"Every step size of the OVG sweep for {base} had failed samples on the sweep's images, so the sweep "
             f"chose no step sizes for it")

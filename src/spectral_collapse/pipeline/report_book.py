@@ -120,8 +120,10 @@ def render_intro(report, title: str) -> str:
             ("folder", f"{_code(str(report.out))}: results in `results/`, computed cells in `cache/cells/`")]
     ovg = ovg_used(report)
     if ovg:
-        rows.append(("OVG step sizes", f"eta_HF = {ovg.get('eta_hf'):g}, eta_LF = {ovg.get('eta_lf'):g}: "
-                                       f"{_cell(ovg.get('source', ''))}"))
+        from ..plotting.labels import step_size
+
+        rows.append(("OVG step sizes", f"eta_HF = {step_size(ovg.get('eta_hf'))}, eta_LF = "
+                                       f"{step_size(ovg.get('eta_lf'))}: {_cell(ovg.get('source', ''))}"))
     lines = [f"# {title}", "",
              "This book runs the studies of the spectral-collapse suite on your images with your diffusers model: "
              "every study that takes a model runs on yours, nothing is trained. OVG's step sizes come from the "

@@ -45,34 +45,42 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
     """Source (input condition), each arm's outputs per method (first seed) and the ground truth, as a PNG grid;
-    a factor axis gets one source row per factor (its inputs differ)."""
+    a factor axis gets one source row per factor (its inputs differ). Rows are named in words: the arm
+    (``report.ablations.arm_name``), then the method ("ε-prediction, ×4, DDIM"; "source (ε-prediction, ×4)")."""
+    from ..report.ablations import arm_name
+
     axes = _axes(ds)
     by_factor = axes[-1] == "factor"
     rows = {}
     for combo in _grid(ds):
         sel = dict(zip(axes, combo))
-        name = " ".join(f"{v}" for v in combo)
+        name = arm_name(sel)
         if "source" not in rows or by_factor:
-            rows[f"source {name}" if by_factor else "source"] = ds["source_images"].sel(sel).values
+            rows[f"source ({name})" if by_factor else "source"] = ds["source_images"].sel(sel).values
         for m in ds["method"].values:
-            rows[f"{name} {m}"] = ds["images"].sel({**sel, "method": m}).isel(seed=0).values
+            rows[f"{name}, {method_name(m)}"] = ds["images"].sel({**sel, "method": m}).isel(seed=0).values
     rows["ground truth"] = ds["truth_images"].isel({a: 0 for a in axes}).values
     return image_grid(rows, cell=cell)
 
 
 def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     """The unit-variance inverted latents x_T of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
+    from ..report.ablations import arm_name
+
     rows = {}
     for combo in _grid(ds):
-        lat = arm_latents(ds, **dict(zip(_axes(ds), combo)))
+        sel = dict(zip(_axes(ds), combo))
+        lat = arm_latents(ds, **sel)
         for m in [x for x in methods if x in ds["method"].values]:
-            rows[f"{' '.join(map(str, combo))} {m}"] = lat.sel({"method": m}).isel(seed=0).values[:, :3] / 3
+            rows[f"{arm_name(sel)}, {method_name(m)}"] = lat.sel({"method": m}).isel(seed=0).values[:, :3] / 3
     return image_grid(rows, cell=cell)
 
 
 def _arm_label(axes: list[str], values) -> str:
-    """ "factor 4", "backbone dit", "factor 4, backbone unet": an arm named with its axes, not bare values."""
-    return ", ".join(f"{a} {v}" for a, v in zip(axes, values))
+    """An arm named in words by its axes' values ("×4", "DiT", "ε-prediction, ×4": ``report.ablations.arm_name``)."""
+    from ..report.ablations import arm_name
+
+    return arm_name(dict(zip(axes, values)))
 
 
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):

@@ -20,7 +20,7 @@ from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-export
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
            "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers"]
+           "label_layers", "line_obstacles"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -387,6 +387,22 @@ def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom,
         layers.append(alt.Chart(lab).mark_text(align="center", baseline="middle", fontSize=font_size, color=color,
                                                **halo).encode(x="lx:Q", y="ly:Q", text="label:N"))
     return layers
+
+
+def line_obstacles(segments, *, xdom, ydom, width: float, height: float, r: float = 3.0) -> pd.DataFrame:
+    """Obstacles for ``label_layers`` along straight marks (an error bar, a reference line): for each segment
+    (x0, y0, x1, y1) in data units, circles of radius ``r`` pixels every ``r`` pixels from end to end, as a frame of
+    x, y (data units) and r, so that no name is written across the line."""
+    rows = []
+    for x0, y0, x1, y1 in segments:
+        if not all(np.isfinite([x0, y0, x1, y1])):
+            continue
+        dx = (x1 - x0) / (xdom[1] - xdom[0]) * width
+        dy = (y1 - y0) / (ydom[1] - ydom[0]) * height
+        n = max(1, int(np.ceil(np.hypot(dx, dy) / max(r, 1.0))))
+        t = np.linspace(0.0, 1.0, n + 1)
+        rows.append(pd.DataFrame({"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0), "r": r}))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"x": [], "y": [], "r": []})
 
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",

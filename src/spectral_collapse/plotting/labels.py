@@ -6,7 +6,8 @@ reads names them. :func:`chart_label` writes one text that way: a method label b
 "S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``report.reader.reader_names``), "sigma" as "σ",
 a row label made of keys and a factor ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)", a method's variant
 ("ovg_batched") as "OVG (batched)", and the rest in the chart notation (``text.notation``: "x4" -> "×4", "->" ->
-"→"). :func:`reader_spec` applies it to every title of a
+"→"). :func:`step_size` writes an OVG step size ("10⁻⁶") the one way every table, text and chart of the book
+writes it. :func:`reader_spec` applies :func:`chart_label` to every title of a
 Vega-Lite spec; the book's renderer (``plotting.render``) passes each chart through it, so a chart built in a
 chapter reads the same as one built here. :func:`chart_label_expr` is the Vega expression that names keys among an
 axis's, a legend's or a facet header's labels.
@@ -16,14 +17,28 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["chart_label", "chart_title", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS"]
+from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
+
+__all__ = ["chart_label", "chart_title", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
+           "step_size", "step_sizes", "study_method_names"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
 # other words a chart writes otherwise: a sign, a solver's name
-_SIGNS = {"sigma": "σ", "heun": "Heun"}
+_SIGNS = {"sigma": "σ"}
 # a chart title that starts with one of these stays lower-case (a parameterization, a variable)
 _LOWER = {"eps", "x0", "v", "u", "k", "t"}
+
+
+@functools.lru_cache(maxsize=None)
+def study_method_names() -> dict[str, str]:
+    """{label: reader name} of the method labels a single study adds to the paper's (``METHOD_NAMES``): the flow
+    chapter's latent-scaling remedy ("ddim_x1.15" -> "DDIM (latent ×1.15)": DDIM with its inverted latent multiplied
+    by 1.15 before sampling)."""
+    from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
+    from ..text import TIMES
+
+    return {SCALED_LABEL: f"DDIM (latent {TIMES}{LATENT_SCALE:g})"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -36,6 +51,7 @@ def chart_names() -> dict[str, str]:
 
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
     names.update({k: v for k, v in METHOD_NAMES.items() if k != "copy"})
+    names.update(study_method_names())
     names.update(_SIGNS)
     # guidance schedules with an identifier for a key ("every_4" -> "every 4th step"; "low", "mid" are words)
     from ..studies.schedule import SCHEDULE_NAMES
@@ -76,8 +92,12 @@ def _compound(words: list[str]) -> str | None:
 
 def _variant(text: str) -> str | None:
     """A label that is a method label with a variant's suffix ("ovg_batched", "renoise_r9") as the method's name with
-    the variant ("OVG (batched)", "ReNoise (R = 9)"); None for any other text."""
-    from ..studies.method_labels import METHOD_NAMES
+    the variant: a benchmark variant by the name its table gives it (``VARIANT_NAMES``: "ovg_batched" -> "OVG,
+    batched VJPs"), any other as "OVG (stable)"-like "method (variant)"; None for any other text."""
+    from ..studies.method_labels import METHOD_NAMES, VARIANT_NAMES
+
+    if text in VARIANT_NAMES and text not in METHOD_NAMES:
+        return VARIANT_NAMES[text]
 
     m = re.fullmatch(r"([a-z]+(?:_[a-z]+)*?)_([a-z0-9.]+)", text)
     if not m or m.group(1) not in METHOD_NAMES or m.group(1) == "copy":
@@ -106,10 +126,11 @@ def chart_label(text):
 
 def chart_title(text):
     """A chart's or panel's own title: ``chart_label``, beginning with a capital ("resolution" -> "Resolution"),
-    unless it begins with a symbol, a key or a model word that is written lower-case ("eps", "x0")."""
+    unless it begins with a symbol, a key or a model word that is written lower-case ("eps", "x0"), or with a name
+    that is written as it is typed, a dataset's ("ihc-sr", "edges2shoes")."""
     text = chart_label(text)
     if isinstance(text, str):
-        first = re.match(r"[a-z][a-z]+\b", text)
+        first = re.match(r"[a-z][a-z]+(?![\w\-])", text)
         if first and first.group(0) not in _LOWER and first.group(0) not in COMPOUND_WORDS:
             return text[0].upper() + text[1:]
     return text

@@ -114,22 +114,29 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def _apart(runs: pd.DataFrame, labels: list, step_px: float, y_px, near_px: float = 9.0) -> list[float]:
+def _apart(runs: pd.DataFrame, labels: list, step_px: float, y_px, near_px: float = 9.0, spans=None) -> list[float]:
     """Pixel offsets that set apart runs of different methods drawn on one another: at the same S_G (a tie, such as
-    the many runs at S_G = 0) and within ``near_px`` vertically (``y_px``: each run's height in pixels). Each method
-    of a tie takes the first slot (0, 1, 2, ... times ``step_px``) where none of its points lies on a point of another
-    method already there; slots run inward from a bound of S_G's range [0, 1], so no run is drawn outside it, and
-    alternate around the value elsewhere. A run that covers no other method's stays where it is."""
+    the many runs at S_G = 0) whose marks overlap vertically: a run's mark spans ``spans`` (its interval bar, in
+    pixels: (low, high) per run) and at least ``near_px`` around its point (``y_px``: each run's height in pixels).
+    Each method of a tie takes the first slot (0, 1, 2, ... times ``step_px``) where none of its marks overlaps a mark
+    of another method already there; slots run inward from a bound of S_G's range [0, 1], so no run is drawn outside
+    it, and alternate around the value elsewhere. A run that covers no other method's stays where it is."""
     key = runs["s_g"].round(9).to_numpy()
     y = np.asarray(y_px, dtype=float)
+    lo, hi = y - near_px / 2, y + near_px / 2
+    if spans is not None:
+        s = np.asarray(spans, dtype=float)
+        ok = np.isfinite(s).all(axis=1)
+        lo[ok], hi[ok] = np.minimum(lo[ok], s[ok].min(axis=1)), np.maximum(hi[ok], s[ok].max(axis=1))
     slot = {}
     for v in np.unique(key):
-        placed: dict[int, list[float]] = {}
+        placed: dict[int, list[tuple[float, float]]] = {}
         for m in [x for x in labels if x in set(runs["method"][key == v])]:
-            ys = y[(key == v) & (runs["method"] == m).to_numpy()]
+            mine = (key == v) & (runs["method"] == m).to_numpy()
+            marks = list(zip(lo[mine], hi[mine]))
             k = next(k for k in range(len(labels) + 1)
-                     if all(abs(a - b) >= near_px for a in ys for b in placed.get(k, [])))
-            placed.setdefault(k, []).extend(ys)
+                     if all(a_hi < b_lo or b_hi < a_lo for a_lo, a_hi in marks for b_lo, b_hi in placed.get(k, [])))
+            placed.setdefault(k, []).extend(marks)
             slot[(v, m)] = k
     out = []
     for v, m in zip(key, runs["method"]):
@@ -138,13 +145,13 @@ def _apart(runs: pd.DataFrame, labels: list, step_px: float, y_px, near_px: floa
     return out
 
 
-def decorrelation_scatter(ds: xr.Dataset, step_px: float = 5.0) -> alt.LayerChart:
+def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChart:
     """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed; identical runs of a
     deterministic method drawn once), with the 95 % interval of the mean S_DC over the run's latents as a vertical
     bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
     S_DC = 1 or S_G = 0 is drawn whole; the x axis is labelled only over S_G's range [0, 1]. Runs of different
-    methods that would cover each other are set a few pixels apart (``_apart``: inward from 0, never below it; one
-    layer per method and offset, the values themselves unchanged)."""
+    methods whose points or interval bars would cover each other are set ``step_px`` apart (``_apart``: inward from
+    0, never below it; one layer per method and offset, the values themselves unchanged)."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
     has_ci = "run_s_dc_lo" in ds
@@ -158,7 +165,11 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 5.0) -> alt.LayerChar
     xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
     height = 260
-    runs["px"] = _apart(runs, labels, step_px, (runs["s_dc"] - ydom[0]) / (ydom[1] - ydom[0]) * height)
+    def px(v):
+        return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
+
+    spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
+    runs["px"] = _apart(runs, labels, step_px, px(runs["s_dc"]), spans=spans)
     in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
     x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
               axis=alt.Axis(labelExpr=in_range))
@@ -173,8 +184,9 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 5.0) -> alt.LayerChar
         tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
         for m, px, g in groups]
     title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
-        "Identical runs of a deterministic method (one per seed) are drawn once. Runs of different methods that "
-        f"would cover each other are set {step_px:g} px apart, rightwards at S_G = 0 (S_G is never below 0).", 380))
+        "Identical runs of a deterministic method (one per seed) are drawn once. Runs of different methods whose "
+        f"points or intervals would cover each other are set {step_px:g} px apart, rightwards at S_G = 0 (S_G is "
+        "never below 0).", 380))
     if has_ci:
         bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px).encode(
             x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups

@@ -3,10 +3,32 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["paper_bars", "SOURCE_COLORS"]
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines"]
 
 # ours mid grey (the black interval stays visible on it), the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
+
+# What a higher value of a score means, as the glossary defines the score: "better" only where it is
+READING = {
+    "s_hf": (True, "texture closer to real images'"),
+    "s_dc": (True, "latents closer to white noise"),
+    "psnr": (True, "closer to the ground truth pixel by pixel"),
+    "s_lf": (False, "more of the input's structure kept, not a better translation (the untranslated input scores "
+                    "highest)"),
+}
+
+
+def reading_lines(metrics) -> list[str]:
+    """Chart subtitle lines that say which way each of ``metrics`` reads: those for which higher is better in one
+    line ("S_HF, S_DC: higher is better"), and each other one with what a higher value means ("S_LF: higher is more
+    of the input's structure kept, not a better translation ..."). A metric with no known reading is not named."""
+    from ..report.tables import METRIC_NAMES
+
+    better = [METRIC_NAMES.get(m, m) for m in metrics if m in READING and READING[m][0]]
+    lines = [f"{', '.join(better)}: higher is better."] if better else []
+    lines += [f"{METRIC_NAMES.get(m, m)}: higher is {READING[m][1]}." for m in metrics if m in READING
+              and not READING[m][0]]
+    return lines
 
 
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
@@ -14,11 +36,13 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     """Our mean beside the paper's for each (method, metric) of ``report.tables.paper_comparison``, one panel per
     metric, titled by the metric's name (S_HF, ...). Our bars carry the tables' 95 % interval over test crops (``lo``,
     ``hi`` of ``paper_comparison``, which reads them from ``studies.aggregate.summary``); the paper's bars are its
-    reported means. The bars run across, the methods down the shared axis, so every method's name is written level
+    reported means. The axis says no direction; the subtitle says which way each metric reads (``reading_lines``:
+    S_LF measures structure kept, not quality). The bars run across, the methods down the shared axis, so every method's name is written level
     and whole."""
     import altair as alt
 
     from ..report.tables import METRIC_NAMES
+    from .charts import wrap_lines
 
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
@@ -34,7 +58,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     colours = alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
     bars = alt.Chart().mark_bar().encode(
         y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
-        x=alt.X("value:Q", title="score (higher is better)"),
+        x=alt.X("value:Q", title="score"),
         color=alt.Color("source:N", title=None, scale=colours, sort=list(SOURCE_COLORS)),
         tooltip=["method", "metric", "source", alt.Tooltip("value:Q", format=".3f"),
                  alt.Tooltip("lo:Q", format=".3f", title="95 % interval from"),
@@ -43,11 +67,13 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     if "lo" in long:
         layers.append(alt.Chart().mark_errorbar(ticks={"size": 5}, color="black", thickness=1.2).encode(
             y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
-            x=alt.X("lo:Q", title="score (higher is better)"), x2="hi:Q").transform_filter(
+            x=alt.X("lo:Q", title="score"), x2="hi:Q").transform_filter(
             "isValid(datum.lo) && isValid(datum.hi)"))
     long = long.astype(object).where(long.notna(), None)   # a missing interval is JSON null, not NaN
     return alt.layer(*layers, data=long).properties(width=width, height=height).facet(
         column=alt.Column("metric:N", title=None, sort=names, header=alt.Header(labelFontSize=12))).properties(
         title=alt.TitleParams("Ours beside the paper", subtitle=[
-            "Ours: mean over test crops with its 95 % interval (black bars); the paper: its reported mean."],
+            w for line in ["Ours: mean over test crops with its 95 % interval (black bars); the paper: its reported "
+                           "mean.", *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
+            for w in wrap_lines(line, len(names) * (width + 20))],
             anchor="start"))

@@ -9,6 +9,7 @@ from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
+from .labels import step_size
 from .palette import label_expr, method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
@@ -68,7 +69,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
 
     grid = grid_summary(ds)
     grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point",
-                       point=[f"eta_HF={h:.3g}, eta_LF={lo:.3g}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])])
+                       point=[f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])])
     base = baseline_summary(ds).assign(kind="baseline")
     base = base.assign(label=base["method"], name=base["method"].map(method_name), point=base["method"])
     pts = pd.concat([grid, base], ignore_index=True)
@@ -125,7 +126,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                                height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
     left_out = []
     for r in partly.itertuples(index=False):
-        left_out.append(f"{_name(r.label)} at eta_HF {r.eta_hf:.0e}, eta_LF {r.eta_lf:.0e} "
+        # each step size held to its symbol (non-breaking space) where the subtitle wraps
+        left_out.append(f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                         f"({int(r.failed)} of {n_samples} samples failed)")
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG base; dashed: each base's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines.")
@@ -170,10 +172,10 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
-    long["eta_HF"] = long["eta_hf"].map(lambda v: f"{v:.0e}")
-    long["eta_LF"] = long["eta_lf"].map(lambda v: f"{v:.0e}")
-    order_hf = [f"{v:.0e}" for v in sorted(grid["eta_hf"].unique())]
-    order_lf = [f"{v:.0e}" for v in sorted(grid["eta_lf"].unique(), reverse=True)]
+    long["eta_HF"] = long["eta_hf"].map(step_size)   # the step sizes as every text of the book writes them
+    long["eta_LF"] = long["eta_lf"].map(step_size)
+    order_hf = [step_size(v) for v in sorted(grid["eta_hf"].unique())]
+    order_lf = [step_size(v) for v in sorted(grid["eta_lf"].unique(), reverse=True)]
     n_hf, n_lf = len(order_hf), len(order_lf)
     value = long["value"].astype(float)
     nfail = long["failed"].fillna(0).astype(int)
@@ -219,7 +221,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
         most_text = base.mark_text(fontSize=9, color="black", lineBreak="\n").encode(text="label:N").transform_filter(
             alt.FieldEqualPredicate(field="status", equal=statuses[2]))
         panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
-            width=cell * n_hf, height=cell * n_lf).facet(row=alt.Row("base:N", title=None, header=header),
-                                                         title=alt.TitleParams(
-                f"{names.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
+            width=cell * n_hf, height=cell * n_lf).facet(
+            row=alt.Row("base:N", title=None, header=header, sort=list(map(str, grid["base"].unique()))),
+            title=alt.TitleParams(f"{names.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

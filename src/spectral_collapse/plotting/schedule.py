@@ -1,40 +1,57 @@
-"""Charts of the OVG-schedule chapter: cost against the share of full OVG's S_HF gain, per schedule."""
+"""Charts of the OVG-schedule chapter: cost against the share of full OVG's S_HF gain, per schedule, with its interval
+over the test crops; which steps each schedule guides."""
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from .labels import chart_label
 
-__all__ = ["cost_quality_chart", "guided_steps_chart"]
+__all__ = ["cost_quality_chart", "guided_steps_chart", "share_intervals"]
 
 
 def _kind(m: str) -> str:
     return m if m in ("ddim", "ovg") else "schedule"
 
 
-def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> alt.LayerChart:
-    """Time ratio (x DDIM) against the S_HF gain share, DDIM (0) and full OVG (1) as the two ends, each point named
-    where its name overlaps no other point or name (``charts.label_layers``: a thin line joins a name set further
-    out); the shaded corner is the target (time <= max ratio, share >= target); dashed lines mark DDIM's share (0)
-    and full OVG's (1): a schedule above 1 overshoots full OVG, one below 0 works against the gain. The time axis
-    spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an axis from 0 would leave
-    most of it empty."""
-    from .charts import label_layers, padded_domain
+def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method: its share of full OVG's S_HF gain with the 95 % bootstrap interval over the test crops that the
+    quality table shows (``studies.schedule.gain_share_interval``; DDIM's 0 and full OVG's 1 have none: NaN)."""
+    from ..studies.schedule import gain_share_interval
+
+    rows = []
+    for m in map(str, ds["method"].values):
+        share, lo, hi, n = gain_share_interval(ds, m)
+        ok = bool(np.isfinite(lo) and np.isfinite(hi) and hi > lo)
+        rows.append({"method": m, "share_lo": lo if ok else np.nan, "share_hi": hi if ok else np.nan, "crops": n})
+    return pd.DataFrame(rows)
+
+
+def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
+    """Time ratio (× DDIM) against the S_HF gain share, DDIM (0) and full OVG (1) as the two ends, each schedule with
+    its 95 % bootstrap interval over the test crops as a vertical bar (the interval the quality table gives), each
+    point named where its name overlaps no other point, bar, reference line or name (``charts.label_layers``: a thin
+    line joins a name set further out); the shaded corner is the target (time ≤ max ratio, share ≥ target); dashed
+    lines mark DDIM's share (0) and full OVG's (1): a schedule above 1 overshoots full OVG, one below 0 works against
+    the gain. The time axis spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an
+    axis from 0 would leave most of it empty. The subtitle says what the bars are."""
+    from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
     from .palette import METHOD_COLORS, label_expr
 
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
+    t = t.merge(share_intervals(ds), on="method", how="left")
     t["kind"] = t["method"].map(_kind)
     t["name"] = t["method"].map(chart_label)   # a point named by its method's or its schedule's reader name
     t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])
     lo = float(ds.attrs.get("max_time_ratio", 1.5))
     target = float(ds.attrs.get("target_share", 0.9))
-    top = max(1.05, float(t["s_hf_gain_share"].max()) if len(t) else 1.05)
+    top = max(1.05, float(np.nanmax(t[["s_hf_gain_share", "share_hi"]].to_numpy(float))) if len(t) else 1.05)
     xdom = padded_domain(t["time_ratio"], [1.0], [lo], pad=0.08)
     goal = pd.DataFrame({"x": [xdom[0]], "x2": [lo], "y": [target], "y2": [top]})
-    ydom = padded_domain(t["s_hf_gain_share"], [0.0, top], pad=0.06)
+    ydom = padded_domain(t["s_hf_gain_share"], t["share_lo"], t["share_hi"], [0.0, top], pad=0.06)
     x = alt.X("time_ratio:Q", title="wall time / DDIM's", scale=alt.Scale(domain=xdom, nice=False, zero=False))
     y = alt.Y("s_hf_gain_share:Q", title="share of full OVG's S_HF gain",
               scale=alt.Scale(domain=ydom, nice=False, zero=False))
@@ -43,20 +60,33 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 280) -> a
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
     kinds = ["ddim", "schedule", "ovg"]
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], "#997700", METHOD_COLORS["ovg"]])
-    pts = alt.Chart(t).mark_point(filled=True, size=80).encode(
-        x=x, y=y, color=alt.Color("kind:N", title="", sort=kinds, scale=colours,
-                                  legend=alt.Legend(labelExpr=label_expr(kinds))),
-        tooltip=["method", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
-                 "backward_passes"])
-    names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="name", xdom=xdom, ydom=ydom, width=width,
-                         height=height, r=6.0)
+    colour = alt.Color("kind:N", title="", sort=kinds, scale=colours, legend=alt.Legend(labelExpr=label_expr(kinds)))
+    tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
+               alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
+    pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    bars = t.dropna(subset=["share_lo", "share_hi"])
+    layers = [zone]
     ends = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))
-    return alt.layer(zone, ends, pts, *names).properties(width=width, height=height, title="cost against quality")
+    layers.append(ends)
+    if len(bars):
+        layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
+            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
+            color=colour, tooltip=tooltip))
+    segments = [(xdom[0], v, xdom[1], v) for v in (0.0, 1.0)]
+    segments += [(r.time_ratio, r.share_lo, r.time_ratio, r.share_hi) for r in bars.itertuples(index=False)]
+    obstacles = line_obstacles(segments, xdom=xdom, ydom=ydom, width=width, height=height, r=3.0)
+    names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="name", xdom=xdom, ydom=ydom, width=width,
+                         height=height, r=6.0, obstacles=obstacles)
+    n = int(bars["crops"].max()) if len(bars) else 0
+    sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "
+           "the ends of the share, with no interval." if len(bars) else "Means only: no interval over the crops.")
+    title = alt.TitleParams("Cost against quality", subtitle=wrap_lines(sub, width + 60), anchor="start")
+    return alt.layer(*layers, pts, *names).properties(width=width, height=height, title=title)
 
 
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
-    """Which inversion steps each method guides (step 0: lowest sigma); every fifth step labelled."""
+    """Which inversion steps each method guides (step 0: lowest σ); every fifth step labelled."""
     import json
 
     steps = int(ds.attrs["steps"])

@@ -16,7 +16,7 @@ import xarray as xr
 
 from ..reference import paper_tables
 from ..studies.ablations import ablation_summary
-from .ablations import paper_key_of
+from .ablations import arm_name, paper_key_of
 
 __all__ = ["pca_separation", "pca_note", "trend_words", "factor_trend_text"]
 
@@ -46,7 +46,7 @@ def pca_separation(ds: xr.Dataset) -> pd.DataFrame:
     "N(0, I)" (one draw). A method without a curve (fewer than two finite latents) is left out."""
     rows = []
     for sel in _arm_sels(ds):
-        arm = ", ".join(f"{a} {v}" for a, v in sel.items())
+        arm = arm_name(sel)
         cev = ds["pca_cev"].sel(sel)
         for m in cev["method"].values:
             curves = [c for c in cev.sel({"method": m}).transpose("seed", "component").values if np.isfinite(c).any()]
@@ -94,7 +94,7 @@ def _pca_chapter(ds: xr.Dataset, results_root) -> str:
     if not path.exists():
         return "the PCA-collapse chapter runs the same PCA on more latents"
     pc = load_results(path)
-    series = [str(v) for v in pc["series"].values]
+    series = ["Gaussian noise" if str(v) == "gaussian" else str(v) for v in pc["series"].values]
     return (f"the {{doc}}`PCA-collapse chapter </studies/pca_collapse-{dataset}>` runs the same PCA on "
             f"{int(pc['n'].values.min())} latents per series ({', '.join(series)})")
 

@@ -139,10 +139,10 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     """Markdown: methods whose rows in the paper's table carry the same numbers on every metric shown for one arm
     (the errata page lists such rows), so a reader does not set our difference between them against a difference
     the paper's table does not have; then each row shown that another of the paper's tables contradicts
-    (``reference.row_notes``: it carries another row's numbers, or the tables reporting its setting give others).
-    '' when there is neither."""
-    from ..reference import row_notes
+    (``studies.paper_copies.copy_notes``: which row carries which row's numbers and which of the two is the copy,
+    the same sentence in every chapter that shows a row of the pair). '' when there is neither."""
     from ..studies.method_labels import method_name
+    from ..studies.paper_copies import copy_notes
 
     cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table")]
@@ -162,8 +162,8 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     if lines:
         out.append("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our "
                    "difference between those methods has no counterpart in the paper's numbers.")
-    notes = row_notes(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
+    notes = copy_notes(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
     if notes:
-        out.append("Rows of the paper's tables that its other tables contradict (see {doc}`the errata </errata>`), "
-                   "shown as printed: " + " ".join(notes))
+        out.append("Rows of the paper's tables that carry another row's numbers (see {doc}`the errata </errata>`), "
+                   "shown as the paper prints them: " + " ".join(notes))
     return "\n\n".join(out)

@@ -21,13 +21,40 @@ from ..reference import paper_tables
 from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
 from ..studies.validity import failed_of
+from .main_results import MODEL_WORDS
 from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper_rows_shown,  # noqa: F401
                              paper_table, shown_levels)
 
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead", "paper_notes", "paper_rows_shown",
            "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
-           "ablation_verdict"]
+           "ablation_verdict", "arm_name", "arm_names", "ARM_WORDS"]
+
+# An arm's value on each ablation axis as the chapters write it ("factor" 4 -> "×4", "parameterization" eps ->
+# "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net")
+ARM_WORDS = {
+    "factor": lambda v: f"×{v}",
+    "parameterization": lambda v: {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction"}.get(
+        str(v), f"{v}-prediction"),
+    "space": lambda v: f"{v} space",
+    "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v), str(v)),
+}
+
+
+def arm_name(sel: dict) -> str:
+    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
+    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
+    return ", ".join(ARM_WORDS[a](v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
+
+
+def arm_names(ds: xr.Dataset) -> dict[str, str]:
+    """{arm tag (``per_arm``'s keys, "eps-factor4"): ``arm_name`` of its axes' values}, from the results' ``arms``."""
+    axes = json.loads(ds.attrs["axes"])
+    out = {}
+    for arm in json.loads(ds.attrs.get("arms") or "[]"):
+        if isinstance(arm, dict) and "tag" in arm:
+            out[str(arm["tag"])] = arm_name({a: arm[a] for a in axes if a in arm})
+    return out
 
 
 def profile_factors(ds: xr.Dataset) -> list[int]:
@@ -155,23 +182,26 @@ def factor_key(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model behind the results: arm, checkpoint, backbone kind, parameters, steps, batch, data space
-    (read from each checkpoint's config.json, or its shipped copy's in data/weights, where present)."""
+    """One row per model behind the results: arm (``arm_name``), model (its parameterization in words), checkpoint,
+    backbone, parameters, latent shape, training steps, batch, learning rate, data space (read from each checkpoint's config.json, or its shipped copy's in data/weights, where present)."""
     from ..train.shipped import shipped_dir
 
     rows = []
+    names = arm_names(ds)
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
         for par, path in json.loads(attrs.get("models") or "{}").items():
-            row = {"arm": tag, "model": par, "checkpoint": os.path.basename(str(path)) or "(given)"}
+            row = {"arm": names.get(tag, tag), "model": MODEL_WORDS.get(par, par),
+                   "checkpoint": os.path.basename(str(path)) or "(given)"}
             cfg_file = os.path.join(str(path), "config.json")
             if path and not os.path.exists(cfg_file):  # computed elsewhere: the shipped copy has the same config
                 cfg_file = str(shipped_dir(path) / "config.json")
             if path and os.path.exists(cfg_file):
                 cfg = json.loads(Path(cfg_file).read_text())
                 bb = cfg["model"]["backbone"]
-                row.update(backbone=bb.get("kind", "unet"), parameters=cfg.get("parameters"),
-                           shape=f"{bb['in_channels']}x{bb['sample_size']}x{bb['sample_size']}",
-                           steps=cfg["train"]["steps"], batch=cfg["train"]["batch_size"], lr=cfg["train"]["lr"])
+                row.update(backbone=ARM_WORDS["backbone"](bb.get("kind", "unet")), parameters=cfg.get("parameters"),
+                           shape=f"{bb['in_channels']} × {bb['sample_size']} × {bb['sample_size']}",
+                           steps=cfg["train"]["steps"], batch=cfg["train"]["batch_size"],
+                           **{"learning rate": cfg["train"]["lr"]})
             row["space"] = _space_words(attrs)
             rows.append(row)
     out = pd.DataFrame(rows)
@@ -241,7 +271,8 @@ def run_settings(ds: xr.Dataset) -> pd.DataFrame:
     when it was computed and with which packages."""
     from .settings import settings_table
 
-    arms = {f"arm {tag}": {k: a.get(k) for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
+    names = arm_names(ds)
+    arms = {f"arm {names.get(tag, tag)}": {k: a.get(k) for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
                            if a.get(k) is not None} for tag, a in json.loads(ds.attrs["per_arm"]).items()}
     return settings_table(ds, ("steps", "n_test", "ovg", "s_hf_unit", "s_lf_condition", "s_dc_definition", "axes"),
                           extra=arms)

@@ -213,7 +213,7 @@ def _with_seeds(sentence: str, runs: dict) -> str:
     if len(set(runs.values())) < 2:
         return sentence
     return (sentence[:-1] + "; with the main models retrained from other seeds the claim reads "
-            + ", ".join(f"{s}: {v}" for s, v in runs.items()) + ", so this answer depends on the training run.")
+            + ", ".join(f"training {s}: {v}" for s, v in runs.items()) + ", so this answer depends on the training run.")
 
 
 def _seed_line(root: str | Path, profile: str) -> str | None:
@@ -233,7 +233,7 @@ def _seed_line(root: str | Path, profile: str) -> str | None:
         text = (f"on {name}, {len(kept)} of the {len(kept) + len(moved)} claims the main results answer keep their "
                 f"verdict in all {len(seeds)} training runs")
         if len(moved):
-            text += " (" + "; ".join(f"*{r['claim']}* reads " + ", ".join(f"{s}: {r[s]}" for s in seeds)
+            text += " (" + "; ".join(f"*{r['claim']}* reads " + ", ".join(f"training {s}: {r[s]}" for s in seeds)
                                      for _, r in moved.iterrows()) + ")"
         parts.append(text)
         where.append(name)

@@ -20,18 +20,11 @@ import xarray as xr
 from ..metrics.latent import ks_resolution, s_g_tie
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
-           "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "typeset", "norm_sd_ratio", "sd_ratio_range",
-           "failure_modes_text", "k90_subsample_note"]
+           "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
+           "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading"]
 
-# Short column headers for the chapters' tables as a reader reads them; the tables themselves keep the results'
-# variable names (``shown`` renames a table for display).
-HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
-           "s_g": "S_G", "s_dc_lo": "S_DC low", "s_dc_hi": "S_DC high"}
-
-
-def shown(table: pd.DataFrame) -> pd.DataFrame:
-    """A chapter table with its short headers (``HEADERS``); columns without one keep their name."""
-    return table.rename(columns=HEADERS)
+from .latent_columns import HEADERS, column_legend, shown  # noqa: F401  (the chapters read them from here)
+from .latent_pca import pca_reading  # noqa: F401
 
 
 _TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
@@ -247,7 +240,7 @@ def _verdict_pca(ds: xr.Dataset) -> str:
            f"unlike Gaussian noise, and more so for sparser inputs. Our numbers ({int(ds['n'].values[-1])} latents): "
            f"components for 90 % of the variance: Gaussian {k['gaussian']}, " + ", ".join(f"{s} {k[s]}" for s in inv)
            + f"; mean cumulative variance ({_auc_reference(ds, a)}): "
-           + ", ".join(f"{s} {a[s]:.3f}" for s in [*inv, 'gaussian']) + f" ({_trained_at(ds)}).")
+           + ", ".join(f"{s} {a[s]:.3f}" for s in inv) + f" ({_trained_at(ds)}).")
     claims = _on_the_claims_page(ds)
     return txt + claims + (k90_subsample_note(ds) if claims else "")
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["collapse_verdict", "MAIN_CLAIMS", "beside_paper", "null_class_scale", "null_class_pairing"]
+__all__ = ["collapse_verdict", "MAIN_CLAIMS", "beside_paper", "beside_table", "null_class_scale", "null_class_pairing",
+           "latent_gaussianity_table", "noise_sample_table", "MODEL_WORDS"]
 
 # The paper's datasets as it names them
 _PAPER_NAMES = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
@@ -67,6 +68,58 @@ def beside_paper(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
             f"This chapter's `{dataset}` task is {what}. Compare orderings between methods, not absolute values.")
     pairing = null_class_pairing(ds, cmp)
     return text + (f"\n\n{pairing}" if pairing else "")
+
+
+def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The "beside the paper" table as the chapter shows it: one row per method (the run's order), under each
+    metric our mean beside the paper's ("ours" | "paper", a two-level header as the ablation chapters write it);
+    a metric the paper does not report has ours alone. ``cmp``: ``report.tables.paper_comparison``."""
+    from .tables import TABLE_METRICS
+
+    wide = cmp.pivot_table(index="method", columns="metric", values=["ours_mean", "paper_mean"], sort=False)
+    wide = wide.swaplevel(0, 1, axis=1).rename(columns={"ours_mean": "ours", "paper_mean": "paper"}, level=1)
+    metrics = [m for m in TABLE_METRICS if m in set(cmp["metric"])] + \
+        [m for m in dict.fromkeys(cmp["metric"]) if m not in TABLE_METRICS]
+    cols = [(m, w) for m in metrics for w in ("ours", "paper") if (m, w) in wide.columns and wide[(m, w)].notna().any()]
+    out = wide[cols]
+    out.columns = pd.MultiIndex.from_tuples(cols)
+    order = [str(m) for m in ds["method"].values if str(m) in out.index]
+    out = out.reindex(order)
+    for c in out.columns:
+        out[c] = out[c].map(lambda v, w=c[1]: _cell(v, digits if w == "ours" else None)).astype(object)
+    return out.rename_axis(index=None)
+
+
+def _cell(v, digits: int | None) -> str:
+    """A number of the beside-the-paper table: ours with ``digits`` decimals, the paper's as it prints it (the
+    fewest decimals, at least 2, that give its value); '—' where there is none."""
+    if v is None or not np.isfinite(v):
+        return "—"
+    if digits is None:
+        digits = next((d for d in (2, 3, 4) if abs(round(v, d) - v) < 1e-9), 4)
+    return f"{v:.{digits}f}"
+
+
+# The models of a run, by their parameterization, as the chapters name them
+MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM", "flow": "flow"}
+
+
+def noise_sample_table(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """The texture score S_HF of each model's samples from pure noise (mean over the samples), one row per model
+    named in words ("EDM", "ε-prediction")."""
+    v = ds["noise_s_hf"].mean("noise_image")
+    models = [str(m) for m in v["model"].values]
+    return pd.DataFrame({"S_HF of samples from noise": [round(float(v.sel(model=m)), digits) for m in models]},
+                        index=pd.Index([MODEL_WORDS.get(m, m) + " model" for m in models], name="model"))
+
+
+def latent_gaussianity_table(ds: xr.Dataset, seed, digits: int = 4) -> pd.DataFrame:
+    """One seed's Gaussianity of the inverted latents per method: S_G, the KS distance D_KS, the KS test's p-value and
+    the mean ‖x_T‖²/d, with headers a reader reads (the keys S_G, D_KS and ‖x_T‖²/d are named by ``report.reader``;
+    the KS test's p-value as 'p-value')."""
+    cols = [c for c in ("s_g", "ks_d", "ks_p", "mean_norm_ratio") if c in ds]
+    frame = ds[cols].sel(seed=seed).to_dataframe().drop(columns="seed", errors="ignore")[cols].round(digits)
+    return frame.rename(columns={"ks_p": "p-value"})
 
 
 def null_class_scale(ds: xr.Dataset) -> float | None:

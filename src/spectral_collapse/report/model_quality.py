@@ -13,16 +13,21 @@ from ..models.quality import CHECKS, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
            "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
-           "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits"]
+           "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits", "GATE_HEADERS"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
     "mean": "largest relative error of a channel's mean intensity ([0, 1] scale)",
     "std": "largest relative error of a channel's standard deviation",
     "patches": "sliced Wasserstein distance of 4 x 4 patches to training crops, relative to held-out real crops'",
-    "memorisation": "median distance to the nearest training crop, relative to held-out real crops'",
+    "memorisation": "median distance to the nearest training crop, relative to held-out real crops' (the gate "
+                    "tables' column nearest crop)",
     "plateau": "relative fall of the held-out loss over the last fifth of training",
 }
+
+
+# a check's column in the gate tables where its name is too long for the text column: a header that can wrap
+GATE_HEADERS = {"memorisation": "nearest crop"}
 
 
 def thresholds_table() -> pd.DataFrame:
@@ -80,16 +85,24 @@ def column_digits(values, figures: int = 2, most: int = 4) -> int:
     return int(min(most, max(2, figures - 1 - int(np.floor(np.log10(v.min()))))))
 
 
+def _most_digits(check: str) -> int:
+    """The most decimals a check's column shows: two beyond its threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2), enough
+    to read a value against the threshold."""
+    text = f"{THRESHOLDS[check]:g}"
+    return (len(text.split(".")[1]) if "." in text else 0) + 2
+
+
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``_gate_row``s as the chapter shows them: the verdict beside the model (first, so a table wider than the
-    column never hides it), the steps, then each check's worst value at one precision per column
-    (``column_digits``), a failed check marked "✗" (kept on the value's line), "n/a" where a check cannot be
-    judged (no training log), "∞" for an infinite value, "—" where a model has no such check."""
+    """``_gate_row``s as the chapter shows them, narrow enough for the text column: the verdict beside the model
+    (first, so that nothing hides it), then each check's worst value at one precision per column (``column_digits``, at most ``_most_digits``)
+    under a header that can wrap (``GATE_HEADERS``), a failed check marked "✗" (kept on the value's line), "n/a"
+    where a check cannot be judged (no training log), "∞" for an infinite value, "—" where a model has no such
+    check. The training steps are not a column: each model's section and the training-seeds chapter give them."""
     nb = "\u00a0"
-    out = [{k: r.get(k) for k in ("model", "gate", "steps")} for r in rows]
+    out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
     for c in CHECKS:
         cells = [r.get(c) for r in rows]
-        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None])
+        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=_most_digits(c))
         for o, x in zip(out, cells):
             if x is None:
                 o[c] = "—"
@@ -97,64 +110,16 @@ def gate_frame(rows: list[dict]) -> pd.DataFrame:
                 o[c] = "n/a"
             else:
                 o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
-    return pd.DataFrame(out, columns=["model", "gate", "steps", *CHECKS]).set_index("model")
+    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
+            .rename(columns=GATE_HEADERS))
 
 
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: the verdict, its training steps and the worst value of each check (over samplers and
-    labels), as ``gate_frame`` shows them. (Each model's role is under its loss curves.)"""
+    """One row per model: the verdict and the worst value of each check (over samplers and labels), as
+    ``gate_frame`` shows them. (Each model's role and training steps are under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
     rows = [_gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
     return _named(ds, gate_frame(rows))
-
-
-def _stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
-    """(gate report, config) a checkpoint folder keeps: its own quality.json and config.json, else its shipped
-    copy's (data/weights/<name>); (None, {}) when neither exists."""
-    from pathlib import Path
-
-    from ..studies.gate import GATE_FILE
-    from ..train.shipped import shipped_dir
-
-    rep, cfg = None, {}
-    for d in (Path(folder), shipped_dir(folder, weights_root)):
-        try:
-            rep = rep or GateReport.from_dict(json.loads((d / GATE_FILE).read_text()))
-        except (OSError, ValueError, KeyError):
-            pass
-        try:
-            cfg = cfg or json.loads((d / "config.json").read_text())
-        except (OSError, ValueError):
-            pass
-    return rep, cfg
-
-
-def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
-    """The gate table of models given as {name: checkpoint folder}, read from the gate report each keeps with its
-    weights (``studies.gate`` writes quality.json beside the checkpoint and its shipped copy): the same columns as
-    ``gate_table``, and "not stored" for a model whose report is not there."""
-    rows = []
-    for key, folder in folders.items():
-        rep, cfg = _stored_report(folder, weights_root)
-        steps = (cfg.get("train") or {}).get("steps")
-        rows.append(_gate_row(key, rep, steps) if rep is not None else {"model": key, "steps": steps,
-                                                                        "gate": "not stored"})
-    return gate_frame(rows).fillna("—")
-
-
-def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
-    """The gate of every training-seed replicate (``studies.models.SEED_REPLICATES``: the main eps and EDM models of
-    each bundled dataset trained again from seeds 1 and 2), read from the report stored with its weights; the
-    folder of each is computed from its configuration (``checkpoint_name``), without training it."""
-    from pathlib import Path
-
-    from ..studies.models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
-
-    root = Path(checkpoint_root or CHECKPOINT_ROOT)
-    from .settings import model_name
-
-    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
-    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
 
 
 def start_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -333,6 +298,8 @@ def mean_bias_omitted_text(ds: xr.Dataset) -> str:
 
 
 def _train_config(ds: xr.Dataset, key: str) -> dict:
+    from .stored_gates import _stored_report
+
     folder = json.loads(ds.attrs.get("checkpoints", "{}")).get(key)
     return _stored_report(folder)[1] if folder else {}
 
@@ -429,7 +396,8 @@ def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
     if frame.empty:
         return None
     lo, hi = float(frame["loss"].min()), float(frame["loss"].max())
-    return alt.Chart(frame, title=f"{shown_name(ds, key)}: loss").mark_line(point=False).encode(
+    # the model is named by the section heading above the chart, as typed (a title would begin it with a capital)
+    return alt.Chart(frame, title="Training and held-out loss").mark_line(point=False).encode(
         x=alt.X("step:Q", title="training step"),
         y=alt.Y("loss:Q", title="loss", scale=alt.Scale(type="log", domain=[lo * 0.9, hi * 1.1])),
         color=alt.Color("curve:N", title=None, scale=alt.Scale(range=["#0072B2", "#E69F00"]),
@@ -447,3 +415,6 @@ def sample_rows(ds: xr.Dataset, key: str) -> dict:
         out[f"{'reconstructed' if vae else 'sampled'}, {name}"] = m["samples"].sel(label=lab).values
         out[f"{'held-out' if vae else 'real'}, {name}"] = m["real"].sel(label=lab).values
     return out
+
+
+from .stored_gates import _stored_report, replicate_gate_table, stored_gate_table  # noqa: E402,F401  (imported from here)

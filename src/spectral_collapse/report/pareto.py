@@ -7,10 +7,37 @@ import json
 import xarray as xr
 
 from ..studies.pareto import MOST_FAILED, joint_front
+from ..plotting.labels import step_size
 from ..studies.claim_titles import SLF_READING
 from ..text import verb
 
-__all__ = ["frontier_verdict", "grid_rule"]
+__all__ = ["frontier_verdict", "grid_rule", "grid_table", "unbroken"]
+
+GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
+
+
+def unbroken(name: str) -> str:
+    """A reader name whose words stay on one line in a narrow table column or a wrapped subtitle: "OVG + TABA" with
+    non-breaking spaces, never "OVG +" over "TABA"."""
+    return str(name).replace(" ", "\u00a0")
+
+
+def grid_table(ds: xr.Dataset, digits: int = 4):
+    """The grid as the chapter's table shows it: one row per (base, eta_HF, eta_LF) with its means, failed count and
+    marks; each base by its reader name held on one line (``unbroken``), each step size as every text of the book
+    writes it (``plotting.labels.step_size``: "10⁻⁶"), "yes" where a point is on its base's front or chosen."""
+    from ..plotting.labels import step_size
+    from ..studies.method_labels import method_name
+    from ..studies.pareto import grid_summary
+
+    table = grid_summary(ds)
+    shown = table[[c for c in GRID_COLUMNS if c in table]].round({c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc",
+                                                                                        "s_g")})
+    yes = {True: "yes", False: ""}  # on the front / chosen: marked, else blank
+    return shown.assign(base=shown["base"].map(lambda b: unbroken(method_name(b))),
+                        eta_hf=shown["eta_hf"].map(step_size), eta_lf=shown["eta_lf"].map(step_size),
+                        on_front=shown["on_front"].map(yes), chosen=shown["chosen"].map(yes)).rename(
+        columns={"on_front": "on its base's front"})
 
 
 def grid_rule(ds: xr.Dataset) -> str:
@@ -59,7 +86,7 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
         text += (f"; no point of {' or '.join(method_name(b) for b in rest)} is on it." if rest else ".")
     if ch and len(base):
         best_hf, best_lf = base.loc[base["s_hf"].idxmax()], base.loc[base["s_lf"].idxmax()]
-        text += (f" The chosen {primary} point (eta_HF = {ch['eta_hf']:.3g}, eta_LF = {ch['eta_lf']:.3g}) has "
+        text += (f" The chosen {primary} point (eta_HF = {step_size(ch['eta_hf'])}, eta_LF = {step_size(ch['eta_lf'])}) has "
                  f"S_HF {ch['s_hf']:.3f} and S_LF {ch['s_lf']:.3f}; the best baseline on S_HF is {best_hf['method']} "
                  f"({best_hf['s_hf']:.3f}) and on S_LF {best_lf['method']} ({best_lf['s_lf']:.3f}).")
     from ..studies.claims import chapter_claims, findings_markdown

@@ -51,7 +51,12 @@ def reader_names() -> dict[str, str]:
     from .metric_validation import POINT_HEADERS
 
     names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
-    return {**{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
+    return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
+
+
+# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise and
+# the Kolmogorov–Smirnov test's p-value
+OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value"}
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..studies.profiles import get_profile
+from ..text import TIMES
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
            "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text"]
@@ -43,14 +44,14 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
     rows = []
     cfg = prof.train_eps
     n_train = datasets * models_per_dataset
-    rows.append({"work": f"training, {n_train} models ({cfg.steps:,} steps x batch {cfg.batch_size})",
+    rows.append({"work": f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
                  "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
                  "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
                  "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})
     per_image = sum(inv + smp + ovg * (ratio - 1) for inv, smp, ovg in PAPER_LABEL_PASSES.values())
     n_trans = datasets * prof.n_test * len(prof.seeds)
-    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods x {prof.n_test} images x "
-                         f"{len(prof.seeds)} seeds x {datasets} datasets, {prof.steps} + {prof.steps} steps",
+    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
+                         f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps",
                  "forward_equivalents": n_trans * per_image, "cpu_hours": n_trans * per_image * f_cpu / 3600,
                  "gpu_hours": n_trans * per_image * flops / (gpu_tflops * 1e12) / 3600})
     frame = pd.DataFrame(rows)
@@ -72,7 +73,7 @@ def profile_text(name: str = "quick") -> str:
         steps = f"{eps.steps:,} steps (eps-prediction) or {edm.steps:,} (EDM) of batch {eps.batch_size}"
     else:
         steps = f"{eps.steps:,} steps of batch {eps.batch_size}"
-    return (f"bundled {prof.image_size} x {prof.image_size}-pixel crops and, per model, a "
+    return (f"bundled {prof.image_size} {TIMES} {prof.image_size}-pixel crops and, per model, a "
             f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f} M-parameter U-Net trained {steps}")
 
 
@@ -186,7 +187,7 @@ def gpu_against_estimate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFL
     which = (f"The {len(rows)} latent-space U-Net runs, the only ones the estimate above covers, come to"
              if len(rows) > 1 else "The latent-space U-Net run, the only one the estimate above covers, comes to")
     return (f"{which} "
-            f"{measured:.1f} GPU-hours measured against the estimate's {estimate:.1f} for training them "
+            f"{measured:,.1f} GPU hours measured against the estimate's {estimate:.1f} for training them "
             f"({measured / estimate:.1f} times as many) because a training step of the paper U-Net (batch {batch}, "
             f"about three forwards of {flops / 1e9:.1f} GFLOP per image) took {step_s:.2f} s on this GPU, a "
             f"sustained {rate:.0f} TFLOP/s, where the estimate assumes {gpu_tflops:.0f} TFLOP/s.")

@@ -1,5 +1,6 @@
-"""What the OVG-schedule chapter says: the cost and quality of each guidance schedule, the sigma range that carries
-the S_HF gain, and the cheapest schedule that keeps it.
+"""What the OVG-schedule chapter says: the cost and quality of each guidance schedule, the σ range that carries
+the S_HF gain, and the cheapest schedule that keeps it. Tables and prose name each schedule as its chart does
+(``row_names``: "first half", "every 4th step") and a noise level by its symbol σ.
 
 A schedule's share of the gain is measured on its own: (its mean S_HF − DDIM's) / (full OVG's − DDIM's). The shares
 of the three thirds therefore need not add to 100 %: one third alone can keep more than full OVG (a share above
@@ -31,9 +32,20 @@ HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "�
            "latent_norm_ratio": "‖x_T‖²/d", "s_g": "S_G", "n_failed": "failed"}
 
 
+def row_names(keys) -> list[str]:
+    """Each method or schedule key as the chapter's chart and tables name it ("ddim" -> "DDIM", "first_half" ->
+    "first half", "every_4" -> "every 4th step"; ``plotting.labels.chart_label``)."""
+    from ..plotting.labels import chart_label
+
+    return [chart_label(str(k)) for k in keys]
+
+
 def shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The schedule table with its short headers (``HEADERS``)."""
-    return table.rename(columns=HEADERS)
+    """The schedule table with its short headers (``HEADERS``) and its rows named as the chart names them
+    (``row_names``); the index keeps its name."""
+    out = table.rename(columns=HEADERS)
+    out.index = pd.Index(row_names(out.index), name=out.index.name)
+    return out
 
 
 COST = ("guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio")
@@ -61,14 +73,14 @@ def quality_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def overview(ds: xr.Dataset) -> str:
     """One line on what a run holds."""
-    scheds = [m for m in map(str, ds["method"].values) if m not in ("ddim", "ovg")]
+    scheds = row_names(m for m in map(str, ds["method"].values) if m not in ("ddim", "ovg"))
     return (f"{ds.attrs['dataset']}, profile {ds.attrs['profile']}: {ds.sizes['sample']} test inputs, "
             f"{ds.attrs['steps']} steps each way; schedules {', '.join(scheds)} between DDIM and full OVG; timing on "
             f"{ds.attrs['timing_images']} inputs (DDIM {float(ds.attrs['ddim_time_s']):.2f} s)")
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: guided steps, their sigma range, cost (NFE, backward passes, time) and quality (means over the kept
+    """Per method: guided steps, their σ range, cost (NFE, backward passes, time) and quality (means over the kept
     samples; failed samples counted)."""
     per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
     cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
@@ -311,7 +323,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
         also = [t for t in thirds if t != top and share[t] >= 0.5]   # another third that alone keeps most of it
         parts.append(f"Guiding one third of the steps alone keeps this share of full OVG's gain (each third measured on "
                      f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
-                     f"{top} third's (sigma {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
+                     f"{top} third's (σ {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
                      + (overlap := _thirds_overlap(ds, top, thirds))
                      + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
                         f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so the gain "
@@ -319,13 +331,13 @@ def verdict(ds: xr.Dataset, root=None) -> str:
                         "most of it." if also else ", and no other third keeps half of the gain."))
         if "high" in thirds:
             agree = top == "high"
-            parts.append("The paper places the collapse at the low-SNR, high-sigma end of the inversion (Sec. 4, "
+            parts.append("The paper places the collapse at the low-SNR, high-σ end of the inversion (Sec. 4, "
                          "App. E, Fig. 17); on this run's shares (each with its 95 % interval over the crops in the "
                          "table above) "
                          f"this {'agrees' if agree and not also else 'partly agrees' if agree else 'does not agree'}: "
-                         + ("guidance where sigma is high keeps the largest mean share of full OVG's S_HF change"
+                         + ("guidance where σ is high keeps the largest mean share of full OVG's S_HF change"
                             + (f", though not the only large one ({', '.join(also)} too)" if also else "")
-                            if agree else f"the largest mean share comes from the {top} third, not from the high-sigma "
+                            if agree else f"the largest mean share comes from the {top} third, not from the high-σ "
                             "end") + ("; the intervals overlap, so this is a reading of means" if overlap else "")
                          + ".")
     outside = outside_shares(ds)

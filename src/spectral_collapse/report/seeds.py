@@ -20,12 +20,14 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.aggregate import TABLE_METRICS, crop_values
-from ..text import verb
+from ..text import step_size, verb
+from .seed_models import model_gates, models_table  # noqa: F401  (the chapter's imports name them here)
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
            "SOFTWARE", "software", "software_text", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
-           "S_G_FACTOR", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown"]
+           "S_G_FACTOR", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown",
+           "per_run_table", "claims_shown"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
@@ -112,7 +114,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 def spread_shown(spread: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """The spread table as the page shows it: numbers to ``digits`` decimals (the ratio to 2), a cell with no value
-    (S_G's interval over crops) as "—"."""
+    (S_G's interval over crops) as "—", each run's column named by its training seed ("training seed 1")."""
     out = spread.astype(object).copy()
     for col in spread.columns:
         if pd.api.types.is_numeric_dtype(spread[col]):
@@ -120,7 +122,7 @@ def spread_shown(spread: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             out[col] = [f"{v:.{d}f}" if pd.notna(v) else "—" for v in spread[col]]
         else:
             out[col] = [v if isinstance(v, str) or pd.notna(v) else "—" for v in spread[col]]
-    return out
+    return out.rename(columns=_run_column)
 
 
 def spread_legend(ds: xr.Dataset, level: float = POOLED_LEVEL, n_boot: int = POOLED_DRAWS) -> str:
@@ -179,7 +181,6 @@ def s_g_spread_text(ds: xr.Dataset, digits: int = 3) -> str:
         return ""
     items = [f"`{r.method}` {r.range:.{digits}f} against {r[2]:.{digits}f}"
              + (f" ({r.ratio:.1f} times)" if np.isfinite(r.ratio) else "") for r in t.itertuples(index=False)]
-    top = t.iloc[0]
     text = ("S_G, one score per set: the range of the runs' means against the standard deviation between the sets of "
             "one run (the translation seeds; median over runs), for each method whose S_G has not saturated at 0: "
             + "; ".join(items) + ".")
@@ -193,6 +194,27 @@ def s_g_spread_text(ds: xr.Dataset, digits: int = 3) -> str:
     elif t["ratio"].notna().any() and (t["ratio"] < 1).all():
         text += " For every method the runs' means span less than that standard deviation."
     return text
+
+
+def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The per-run table as the page shows it: ``report.ablations.format_ablation`` (a cell per method, training run
+    and metric) with the training seed and the method as columns named in words (the key ``train_seed`` is what the
+    results store, not what a reader reads) and the metrics in one header row."""
+    from .ablations import format_ablation
+
+    t = format_ablation(ds)
+    t.columns.name = None
+    return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
+
+
+def _run_column(column: str) -> str:
+    """A per-run column ("seed 1", as the tables store it) as the page names it: "training seed 1"."""
+    return f"training {column}" if str(column).startswith("seed ") else column
+
+
+def claims_shown(claims: pd.DataFrame) -> pd.DataFrame:
+    """``claims_by_seed`` as the page shows it: each run's column named by its training seed in words."""
+    return claims.rename(columns=_run_column)
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
@@ -238,7 +260,8 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     if len(moved):
         seeds = [c for c in claims.columns if c.startswith("seed ")]
         lines.append("Verdicts that change with the training seed: " + "; ".join(
-            f"{r['claim']} ({', '.join(f'{s}: {r[s]}' for s in seeds)})" for _, r in moved.iterrows()) + ".")
+            f"{r['claim']} ({', '.join(f'{_run_column(s)}: {r[s]}' for s in seeds)})" for _, r in moved.iterrows())
+            + ".")
     if len(ratio):
         big = spread[spread["range / half-width"] >= 1]
         lines.append(f"Between runs, a method's mean moves by {ratio.median():.2f} times the half-width of one run's "
@@ -262,45 +285,13 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     return "\n\n".join(lines)
 
 
-def models_table(ds: xr.Dataset) -> tuple[pd.DataFrame, str]:
-    """(the models behind the results, one row per training seed and model, with only the columns that differ
-    between them; one sentence with the settings they share), from ``report.ablations.trained_models``."""
-    import json
-
-    from .ablations import trained_models
-
-    t = trained_models(ds)
-    if t.empty:
-        return t, ""
-    seeds = {tag: int(a.get("seed", tag.rsplit("seed", 1)[-1])) if str(tag.rsplit("seed", 1)[-1]).isdigit() else tag
-             for tag, a in json.loads(ds.attrs["per_arm"]).items()}
-    t.insert(0, "training seed", t.pop("arm").map(lambda a: seeds.get(a, a)))
-    same = [c for c in t.columns if c not in ("training seed", "model", "checkpoint") and t[c].nunique(dropna=False) == 1]
-    words = {"backbone": "backbone", "parameters": "parameters", "shape": "input", "batch": "batch", "lr": "learning rate",
-             "space": "space", "steps": "training steps"}
-    shared = ", ".join(f"{words.get(c, c)} {t[c].iloc[0]}" for c in same)
-    return t.drop(columns=same).set_index(["training seed", "model"]), (f"Shared by every model: {shared}." if shared else "")
-
-
-def model_gates(ds: xr.Dataset, weights_root=None) -> pd.DataFrame:
-    """The quality gate of every model behind the results, read from the report stored with its weights
-    (``report.model_quality.stored_gate_table``: quality.json beside the checkpoint and its shipped copy)."""
-    import json
-    import os
-
-    from .model_quality import stored_gate_table
-
-    folders = {}
-    for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
-        for par, path in json.loads(attrs.get("models") or "{}").items():
-            folders[f"{os.path.basename(str(path))}"] = str(path)
-    return stored_gate_table(folders, weights_root)
-
-
 def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
     """What the S_G cells of the per-run table are (a set-level score: mean ± standard deviation over the
     translation seeds of one training run), and which methods read zero to ``digits`` decimals in every run and
-    seed: there S_G has saturated at 0 (the latents' variance is off by a few per cent), and norm_z orders them."""
+    seed: there S_G has saturated at 0 (the latents' variance is off by a few per cent), and norm_z orders them. The
+    cells of those methods are quoted as the table shows them (``aggregate.cell_text``: "0.000 (no spread)")."""
+    from .ablations import format_ablation
+
     if "s_g" not in ds:
         return ""
     n = ds.sizes.get("seed", 1)
@@ -314,10 +305,14 @@ def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
     if zero:
         names = [f"`{m}`" for m in zero]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
-        text += (f" For {listed}, every set of every run scores below "
-                 f"{0.5 * 10 ** -digits:g}, shown as {0:.{digits}f} ± {0:.{digits}f}: S_G has saturated at 0, as it "
-                 "does once the latents' variance is off by a few per cent; the main-results chapters give norm_z, "
-                 "which still orders such sets.")
+        table = format_ablation(ds, metrics=("s_g",), digits=digits)
+        methods = table.index.get_level_values("method")
+        cells = list(dict.fromkeys(str(c) for c in table.loc[methods.isin(zero), "s_g"]))
+        shown = " or ".join(f"“{c}”" for c in cells)
+        text += (f" For {listed}, every set of every run scores below {0.5 * 10 ** -digits:g}, so "
+                 f"{'its' if len(zero) == 1 else 'their'} cells read {shown}: S_G has saturated at 0, as it does "
+                 "once the latents' variance is off by a few per cent; the main-results chapters give norm_z, which "
+                 "still orders such sets.")
     return text
 
 
@@ -419,13 +414,13 @@ def crops_text(ds: xr.Dataset, pareto: xr.Dataset | None = None) -> str:
         held = (f": {len(idx)} of the {n_val} validation crops the {ds.attrs.get('profile', '')} profile holds out of "
                 f"every table, as the Pareto sweep translates {len(idx)} crops at each grid point (its n_images)"
                 if n_val and int(n_val) > len(idx) else ", the validation crops the profile holds out of every table")
-        parts.append(f"OVG's step sizes (eta_hf {float(used['eta_hf']):g}, eta_lf {float(used['eta_lf']):g}; each OVG "
+        parts.append(f"OVG's step sizes (eta_hf {step_size(used['eta_hf'])}, eta_lf {step_size(used['eta_lf'])}; each OVG "
                      f"variant at its own choice, listed in the settings) are the Pareto chapter's choice for "
                      f"{ds.attrs.get('dataset')}, tuned on validation {_crop_span(idx)}{held}. The step sizes are "
                      "thus not chosen on the crops they are judged on; every training run uses the same ones, tuned with the "
                      "seed-0 models.")
     elif used:
-        parts.append(f"OVG's step sizes: eta_hf {float(used['eta_hf']):g}, eta_lf {float(used['eta_lf']):g} "
+        parts.append(f"OVG's step sizes: eta_hf {step_size(used['eta_hf'])}, eta_lf {step_size(used['eta_lf'])} "
                      f"({source}).")
     return " ".join(parts)
 

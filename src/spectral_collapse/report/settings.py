@@ -23,12 +23,17 @@ __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "re
            "plain_source", "tuning_text", "ms_ssim_text",
            "versions_text", "SOURCE_TREE"]
 
+from .settings_words import ms_ssim_text, tuning_text  # noqa: E402,F401  (values in words, re-exported)
+
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
 SOURCE_TREE = "from the source tree"   # the suite run from a checkout, not installed as a package
 _HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")
 _MISSING = "—"
 
-_SETTINGS = "settings of"        # DataFrame.attrs key that marks a settings table (value: the study's name)
+_SETTINGS = "settings of"
+# a stored value that is a code's word, by what it means
+_VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
+                "space": {"vp": "variance-preserving (VP): the state x_t = √ᾱ x_0 + √(1 − ᾱ) ε"}}        # DataFrame.attrs key that marks a settings table (value: the study's name)
 
 # Each stored setting by the name a reader reads (rows of the chapters' settings tables)
 SETTING_NAMES = {
@@ -51,9 +56,18 @@ SETTING_NAMES = {
 }
 
 
-def setting_name(key) -> str:
-    """A stored setting's reader name (``SETTING_NAMES``); a row without one (an ablation arm's) as it is."""
-    return SETTING_NAMES.get(str(key), str(key))
+# a setting whose name depends on the study that stored it
+STUDY_SETTING_NAMES = {("gaussianity", "definition"): "S_G and the norm z-score",
+                       ("velocity", "definition"): "update spectrum", ("velocity", "space"): "coordinates of the updates"}
+
+
+def setting_name(key, study: str = "") -> str:
+    """A stored setting's reader name (``STUDY_SETTING_NAMES`` for the study, then ``SETTING_NAMES``); a row without
+    one (an ablation arm's, an extra row) in words (``settings_words.words``)."""
+    from .settings_words import words
+
+    key = str(key)
+    return STUDY_SETTING_NAMES.get((study, key)) or SETTING_NAMES.get(key) or words(key)
 
 
 def _study_params(study) -> set:
@@ -75,15 +89,20 @@ def _reader_value(text: str) -> str:
 
 def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     """A settings table (``settings_table``) as a reader sees it: each row named in words, the study parameter that
-    sets it (its key, only where the study has such a parameter) beside the value, values in the book's notation. Any
-    other table unchanged."""
+    sets it (its key, only where the study has such a parameter) beside the value, values in the book's notation and
+    in words (``_VALUE_WORDS``, ``settings_words.words``: no stored key, mapping or function path). Any other table
+    unchanged."""
     if _SETTINGS not in frame.attrs:
         return frame
-    params = _study_params(frame.attrs[_SETTINGS])
+    from .settings_words import words
+
+    study = frame.attrs[_SETTINGS]
+    params = _study_params(study)
     keys = [str(k) for k in frame.index]
-    out = pd.DataFrame({"value": [_reader_value(str(v)) for v in frame["value"]],
+    out = pd.DataFrame({"value": [words(_VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
+                                  for k, v in zip(keys, frame["value"])],
                         "parameter": [k if k in params else "" for k in keys]},
-                       index=pd.Index([setting_name(k) for k in keys], name="setting"))
+                       index=pd.Index([setting_name(k, study) for k in keys], name="setting"))
     if not any(out["parameter"]):
         out = out.drop(columns="parameter")
     return out
@@ -189,7 +208,7 @@ def _schedule_steps(steps: list[int], n: int) -> str:
 
 def schedules_text(value, attrs: dict | None = None) -> str:
     """The ovg_schedule study's ``schedules`` attr ({name: {guided_steps, sigma_range, schedule}}) as which
-    inversion steps each schedule guides and the sigma range they span (numbered from 0 = the first inversion step,
+    inversion steps each schedule guides, by its name in prose ("every 2nd step"), and the σ range they span (numbered from 0 = the first inversion step,
     lowest sigma, as the guided-steps chart is); the schedule's internal window parameters are left out."""
     value = _parsed(value)
     if not isinstance(value, dict):
@@ -200,16 +219,22 @@ def schedules_text(value, attrs: dict | None = None) -> str:
     except (TypeError, ValueError):
         n = 0
     n = n if n > 0 else int((attrs or {}).get("steps", 0) or 0)
+    from ..studies.schedule import schedule_name
+
     parts = []
-    for name, s in value.items():
+    for key, s in value.items():
+        name = schedule_name(key).removeprefix("the ")
         if not isinstance(s, dict):
             parts.append(f"{name}: {readable(s, 1)}")
             continue
         steps = [int(i) for i in (s.get("guided_steps") or [])]
         rng = s.get("sigma_range")
-        sig = (f", sigma {readable(float(rng[0]))} to {readable(float(rng[1]))}"
+        sig = (f", σ {readable(float(rng[0]))} to {readable(float(rng[1]))}"
                if isinstance(rng, (list, tuple)) and len(rng) == 2 else "")
-        parts.append(f"{name}: {_schedule_steps(steps, n)}{sig}")
+        body = _schedule_steps(steps, n)
+        if name.startswith("every "):   # the name says the stride already
+            body = body.split(": ", 1)[-1]
+        parts.append(f"{name}: {body}{sig}")
     return "; ".join(parts)
 
 
@@ -246,13 +271,19 @@ def ovg_text(value) -> str:
             return readable(value)
     if not isinstance(value, dict) or "eta_hf" not in value:
         return readable(value)
-    text = f"eta_hf {readable(value.get('eta_hf'))}, eta_lf {readable(value.get('eta_lf'))}"
+    from ..plotting.labels import step_size
+
+    def eta(v) -> str:
+        """A step size in the book's one form ("10⁻⁶", ``plotting.labels.step_size``); "—" where none is stored."""
+        return "—" if _empty(v) else step_size(v)
+
+    text = f"eta_hf {eta(value.get('eta_hf'))}, eta_lf {eta(value.get('eta_lf'))}"
     if value.get("source"):
         text += f" ({plain_source(value['source'])})"
     per = value.get("per_base")
     if isinstance(per, dict) and per:
         text += "; per OVG variant: " + ", ".join(
-            f"{b} (eta_hf {readable(c.get('eta_hf'))}, eta_lf {readable(c.get('eta_lf'))})" for b, c in per.items()
+            f"{b} (eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))})" for b, c in per.items()
             if isinstance(c, dict))
     return text
 
@@ -263,10 +294,34 @@ def _empty(value) -> bool:
     return isinstance(value, float) and not np.isfinite(value)
 
 
+def _mapping(value: dict, depth: int) -> str:
+    """A mapping's entries in words: "key value", its key by its name (``settings_words.key_words``), joined by
+    commas ("backbone U-Net, space pixel"), by semicolons where a value is a list ("η_HF 1e-07, 1e-06;
+    η_LF 0.01"), a nested mapping in parentheses; keys that share one text value named once ("DDIM, TABA and EDM:
+    computed on the sweep's images")."""
+    from ..plotting.labels import COMPOUND_WORDS
+    from .settings_words import key_words
+
+    def shown(v):
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return ", ".join(readable(x, depth + 2) for x in v)
+        text = readable(v, depth + 1)
+        return COMPOUND_WORDS.get(text, text) if isinstance(v, str) else text
+
+    names = {k: key_words(k) for k in value}
+    texts = {k: shown(v) for k, v in value.items()}
+    if len(value) > 1 and len(set(texts.values())) == 1 and " " in next(iter(texts.values())):
+        keys = list(names.values())
+        return f"{', '.join(keys[:-1])} and {keys[-1]}: {next(iter(texts.values()))}"
+    parts = [f"{names[k]} {texts[k]}" for k in value]
+    lists = any(isinstance(v, (list, tuple, np.ndarray)) and len(v) > 1 for v in value.values())
+    return ("; " if lists else ", ").join(parts)
+
+
 def readable(value, depth: int = 0) -> str:
-    """A stored setting as text a reader can take in: JSON text is parsed, mappings read "key = value" (nested ones
-    in parentheses; entries without a value are left out), lists comma-joined, floats in short form, a checkpoint
-    by its model name, missing values "—"."""
+    """A stored setting as text a reader can take in: JSON text is parsed, mappings read "key value" in words
+    (``_mapping``; entries without a value are left out), lists comma-joined, booleans "on" / "off", floats in short
+    form, a checkpoint by its model name, missing values "—"."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, str) and (value[:1] in "[{" or value.strip() == "null"):
@@ -277,10 +332,12 @@ def readable(value, depth: int = 0) -> str:
     if _empty(value):
         return _MISSING
     if isinstance(value, dict):
-        body = "; ".join(f"{k} = {readable(v, depth + 1)}" for k, v in value.items() if not _empty(v))
+        body = _mapping({k: v for k, v in value.items() if not _empty(v)}, depth)
         if not body:
             return _MISSING
         return f"({body})" if depth else body
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, (list, tuple, np.ndarray)):
         body = ", ".join(readable(v, depth + 1) for v in value)
         return f"({body})" if depth else body
@@ -328,47 +385,6 @@ def versions_text(versions) -> str:
         elif v.strip().lower() != "not installed":
             shown.append(f"{p} {v}")
     return ", ".join(shown)
-
-
-def tuning_text(value) -> str:
-    """A step-size tuning record ({"grid": {key: values}, "choice": {key: value, score: value}, "n_images", "rule",
-    "choice_on_edge"}) as a reader takes it in: the grid's size and range per step size, the chosen point with its
-    scores, the rule and the images, and where the choice lies on the grid's edge."""
-    from ..text import symbol
-
-    grid, choice = value.get("grid") or {}, value.get("choice") or {}
-    sizes = " × ".join(str(len(v)) for v in grid.values())
-    ranges = ", ".join(f"{symbol(k, 'chart')} {readable(min(v))} to {readable(max(v))}" for k, v in grid.items() if v)
-    steps = ", ".join(f"{symbol(k, 'chart')} {readable(v)}" for k, v in choice.items() if k in grid)
-    scores = ", ".join(f"{symbol(k, 'chart')} {v:.3f}" for k, v in choice.items()
-                       if k not in grid and isinstance(v, (int, float)))
-    text = f"grid of {sizes} ({ranges}); chosen {steps}" + (f" ({scores})" if scores else "")
-    if value.get("rule") or value.get("n_images"):
-        text += f" by the {value.get('rule', '')} rule".replace("the  rule", "the rule") + (
-            f" on {value['n_images']} images" if value.get("n_images") else "")
-    edge = []
-    for e in value.get("choice_on_edge") or []:
-        key, _, side = str(e).partition(" ")
-        edge.append(f"the {side or 'outer'} end of {symbol(key, 'chart') if key in grid else key}")
-    if edge:
-        text += "; at " + " and ".join(edge) + ", the grid's edge"
-    return text
-
-
-def ms_ssim_text(value) -> str:
-    """An MS-SSIM configuration (``metrics.image.ms_ssim``'s record) in words: scales, window, whether it is the
-    standard form, the smallest image it needs."""
-    cfg = _parsed(value)
-    if not isinstance(cfg, dict) or "scales" not in cfg:
-        return readable(value)
-    from ..metrics.image import MS_SSIM_WEIGHTS
-
-    kind = "the standard form" if cfg.get("standard") else \
-        f"a reduced, non-standard form (the standard one has {len(MS_SSIM_WEIGHTS)} scales)"
-    window = (f", a {cfg['kernel_size']}-px Gaussian window" if cfg.get("kernel_size") else "") + (
-        f" (σ {readable(cfg['kernel_sigma'])})" if cfg.get("kernel_size") and cfg.get("kernel_sigma") else "")
-    need = f"; needs images of at least {cfg['min_size']} px" if cfg.get("min_size") else ""
-    return f"{cfg['scales']} scales{window}: {kind}{need}"
 
 
 def _value(key: str, value, attrs: dict) -> str:

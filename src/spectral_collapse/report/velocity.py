@@ -1,7 +1,10 @@
 """What the spectral-velocity chapter says (paper App. E.2, Fig. 17): its verdict and where the heatmaps run above 0.
 
-The heatmaps show log10 of the radially averaged power of the updates z_{i+1} - z_i, against unit white noise (power
-1 in every bin, log 0). Two readings follow from the results:
+The heatmaps show log10 of the radially averaged power of the updates z_{i+1} − z_i, against unit white noise (power
+1 in every bin, log 0). The study stores that power averaged over its few test inputs, not each input's, so every
+reading here is one of means with no interval, and says so (``means_note``: "means of 4 inputs, no interval"), as
+the Pareto verdicts do. Formulas in the prose are typeset as maths (TeX between dollar signs). Two readings follow
+from the results:
 
 - ``velocity_verdict``: the paper's claim that DDIM's high-frequency updates vanish as t -> T while EDM keeps and OVG
   injects update energy, judged by comparisons that can go either way: the late high-frequency level of DDIM against
@@ -21,10 +24,11 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.method_labels import name_methods  # methods by their reader names; `label` in code stays
+from ..text import minus
 from .latents import velocity_summary
 
-__all__ = ["HF", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text", "vp_mean_rate",
-           "vp_mean_rate_text"]
+__all__ = ["HF", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text",
+           "vp_mean_rate", "vp_mean_rate_text", "means_note"]
 
 HF = 0.25     # cycles/px: the high-frequency band of the summary table
 LATE = 0.75   # the last quarter of the steps is "late", the first quarter "early"
@@ -41,18 +45,30 @@ def summary_table(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> pd.Data
     return s.rename(columns=SUMMARY_COLUMNS).rename_axis("method")
 
 
+def means_note(ds: xr.Dataset) -> str:
+    """How far the chapter's numbers go: "means of 4 inputs, no interval" (the study keeps the power averaged over
+    its test inputs, not each input's, so no interval over inputs can be drawn)."""
+    n = ds.attrs.get("n_samples")
+    try:
+        n = int(n)
+    except (TypeError, ValueError):
+        return "means over the test inputs, no interval"
+    return f"means of {n} input{'s' if n != 1 else ''}, no interval"
+
+
 def _agrees(ok: bool) -> str:
-    return "agrees" if ok else "does not agree"
+    return "agrees (means only)" if ok else "does not agree (means only)"
 
 
 def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
     """Markdown: the paper's claim, our numbers, and the comparisons that judge it (module docstring); the sign of
     the late high-frequency log power described, with why it separates no method."""
     s = velocity_summary(ds, hf=hf, late=late).set_index("method")
-    lines = [("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish as t -> T, while EDM "
-              "keeps update energy and OVG injects energy that prevents the vanishing. Our numbers, the mean log10 "
-              f"power of the updates at >= {hf:g} cycles/px over the last quarter of the steps: "
-              + ", ".join(f"{m} {v:.2f}" for m, v in s["hf_late"].items()) + ".")]
+    note = means_note(ds)
+    lines = [("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish as $t \\to T$, while "
+              "EDM keeps update energy and OVG injects energy that prevents the vanishing. Our numbers, the mean "
+              f"log10 power of the updates at ≥ {hf:g} cycles/px over the last quarter of the steps ({note}): "
+              + ", ".join(f"{m} {minus(f'{v:.2f}')}" for m, v in s["hf_late"].items()) + ".")]
     checks = []
     if "ddim" in s.index:
         for other in ("edm", "ovg"):
@@ -67,7 +83,8 @@ def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
                               f"steps than {other.upper()}'s ({fall['ddim']:+.2f} against {fall[other]:+.2f} "
                               f"decades): {_agrees(fall['ddim'] < fall[other])}")
     if checks:
-        lines.append("Checks:\n\n" + "\n".join(f"- {c}" for c in checks))
+        lines.append(f"Checks ({note}: the study keeps the power averaged over its inputs, so each check is "
+                     "decided on the means and read as indicative):\n\n" + "\n".join(f"- {c}" for c in checks))
     below = [m for m, v in s["hf_late"].items() if v < 0]
     if below:
         every = len(below) == len(s)
@@ -127,8 +144,9 @@ def vp_mean_rate_text(lo: float, hi: float) -> str:
     peak = float(vp_mean_rate(mid))
     at_lo, at_hi = (100 * float(vp_mean_rate(x)) / peak for x in (lo, hi))
     inside = lo <= mid <= hi
-    return (f"On the VP scale the state is x / √(1 + σ²), whose mean shrinks per unit σ at the rate "
-            f"σ / (1 + σ²)^(3/2), fastest at σ = 1/√2 ≈ {mid:.2f}; these steps span σ {lo:.3g} to {hi:.3g}"
+    return (f"On the VP scale the state is $z = x/\\sqrt{{1 + \\sigma^2}}$, whose mean shrinks per unit σ at the rate "
+            f"$\\sigma/(1 + \\sigma^2)^{{3/2}}$, fastest at $\\sigma = 1/\\sqrt{{2}} \\approx {mid:.2f}$; these steps "
+            f"span σ {lo:.3g} to {hi:.3g}"
             + (", which includes that peak" if inside else "")
             + f"; the rate is {at_lo:.0f} % of that peak at σ {lo:.3g} and {at_hi:.0f} % at σ {hi:.3g}.")
 
@@ -164,10 +182,10 @@ def positive_cells_text(ds: xr.Dataset) -> str:
     dc = [m for m, g in cells.groupby("method", sort=False) if set(g["bin"]) == {0}]
     if dc:
         named = " and ".join(f"`{m}`" for m in dc)
-        notes.append(f"The cells of {named} are in the frequency-0 bin, which holds H·W times the squared change of "
-                     "the state's mean where every other bin averages many coefficients: it passes 0 once a step "
-                     "moves the mean by more than 1/√(H·W) per pixel, a change that leaves the image's structure as "
-                     "it was.")
+        notes.append(f"The cells of {named} are in the frequency-0 bin, which holds $HW$ times the squared change of "
+                     "the state's mean ($H \\times W$ pixels) where every other bin averages many coefficients: it "
+                     "passes 0 once a step moves the mean by more than $1/\\sqrt{HW}$ per pixel, a change that leaves "
+                     "the image's structure as it was.")
         g = cells[cells["method"].isin(dc)]
         lo, hi = float(g["sigma_from"].min()), float(g["sigma_to"].max())
         if vp:

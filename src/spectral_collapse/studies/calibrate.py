@@ -61,6 +61,13 @@ def ovg_for(spec, ctx, given, data) -> dict:
     return calibrate_ovg(ctx, data, given, spec.profile, reason=op.get("source", ""), dataset=spec.dataset)
 
 
+
+def _grid_text(values) -> str:
+    """A step-size grid as the book writes it: "[10⁻⁷, 10⁻⁶, 10⁻⁵]"; anything else as it is."""
+    from ..text import step_sizes
+
+    return f"[{step_sizes(values)}]" if isinstance(values, (list, tuple)) else str(values)
+
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
                   rule: str = "maximin", dataset: str | None = None) -> dict:
     """{"eta_hf", "eta_lf", "per_base", "source"} chosen by the Pareto rule on ``n_images`` validation crops of
@@ -77,7 +84,7 @@ def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images:
     grid = json.loads(ds.attrs.get("grid", "{}"))
     name = dataset or getattr(data, "name", "the data")
     how = (f"{ds.attrs.get('n_images')} validation images of {name} with the given model, Pareto rule {rule} over "
-           f"eta_hf {grid.get('eta_hf')} x eta_lf {grid.get('eta_lf')}")
+           f"eta_hf {_grid_text(grid.get('eta_hf'))} × eta_lf {_grid_text(grid.get('eta_lf'))}")
     why = f" ({reason})" if reason else ""
     if not choice:
         head, no_sweep = _default_reason(reason)

@@ -18,7 +18,7 @@ from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import METHODS, get_method
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
-           "BASELINE_PARAMS", "METHOD_NAMES", "method_name", "name_methods", "name_quoted_methods", "method_specs",
+           "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_methods", "name_quoted_methods", "method_specs",
            "ovg_setting"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
@@ -43,7 +43,15 @@ METHOD_NAMES = {
     "null_class": "Null-Class", "direct_inversion": "DirectInversion", "renoise": "ReNoise", "edict": "EDICT",
     "bdia": "BDIA",
     "copy": "copy (control)", "ground_truth": "ground truth (control)",
+    # the flow chapter's remedy: DDIM with its inverted latent scaled by studies.flow_collapse.LATENT_SCALE
+    "ddim_x1.15": "DDIM (latent ×1.15)",
 }
+
+
+# The benchmarks' variants of a method (``benchmarks.inversion``), by the label their rows carry, as the cost and
+# benchmark tables, their prose and their charts name them.
+VARIANT_NAMES = {"heun": "EDM, Heun steps", "ovg_batched": "OVG, batched VJPs", "ovg_separate": "OVG, separate VJPs",
+                 "ovg_naive": "OVG, released code", "renoise": "ReNoise, R = 1", "renoise_r9": "ReNoise, R = 9"}
 
 
 def method_name(label) -> str:

@@ -140,7 +140,11 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             paper_space = a["paper_value"] if axis == "space" else pd.Series("latent", index=a.index)
 
             def source(v, k, ps) -> str:
-                said = f"{study} {dataset} factor {v} as {k}" if axis == "scale" else f"{study} {dataset} {axis} {v}"
+                from ..report.ablations import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
+
+                arm = (f"our ×{v} standing in for the paper's {k}" if axis == "scale" else
+                       arm_name({axis: str(v).lower()}))
+                said = f"{study} {dataset}, {arm}"
                 space = _space_note(arm_space.get(str(v)), ps)
                 return f"{said} ({space})" if space else said
 
@@ -260,12 +264,20 @@ def fmt_value(x: float) -> str:
     return "nan" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
-def fmt_metric(v: float, metric: str, share: bool = False) -> str:
-    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares in %; "" if missing."""
+# The decimals the paper's tables print a metric with (PSNR and FID 2, MS-SSIM and LPIPS 3, the scores 2)
+PAPER_DIGITS = {"psnr": 2, "fid": 2, "ms_ssim": 3, "lpips": 3, "s_hf": 2, "s_lf": 2, "s_dc": 2, "s_g": 2}
+
+
+def fmt_metric(v: float, metric: str, share: bool = False, printed: bool = False) -> str:
+    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares in %; "" if missing. With
+    ``printed``, a number of the paper's with the decimals its tables print (``PAPER_DIGITS``: "0.83", not "0.830",
+    which would claim a digit the paper does not give)."""
     if v is None or not np.isfinite(v):
         return ""
     if share:
         return f"{100 * v:.1f}%"
+    if printed:
+        return f"{v:.{PAPER_DIGITS.get(metric, 3)}f}"
     return f"{v:.2f}" if metric in ("psnr", "fid") else f"{v:.3f}"
 
 
@@ -315,17 +327,19 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
 
 
 def paper_row_notes(table: str, paper: pd.DataFrame | None = None) -> str:
-    """Markdown: the rows of one paper table that its other tables contradict (``reference.row_notes``: a row that
-    carries another row's numbers, or whose setting and method other tables report with other numbers), each said
-    once, so a reader knows the row is printed as the paper prints it; '' when none is."""
-    from ..reference import ROW_KEYS, row_notes
+    """Markdown: the rows of one paper table that carry another row's numbers, or that another row copies
+    (``paper_copies.copy_notes``: which row is the copy, and what the tables reporting its setting give), each said
+    once and in the words every chapter uses, so a reader knows the row is printed as the paper prints it; '' when
+    none is."""
+    from ..reference import ROW_KEYS
+    from .paper_copies import copy_notes
 
     p = paper_tables() if paper is None else paper
     rows = p[p["table"] == table][ROW_KEYS].drop_duplicates().to_dict("records")
-    notes = row_notes(rows, p)
+    notes = copy_notes(rows, p)
     if not notes:
         return ""
-    return ("Rows shown as the paper prints them, which its other tables contradict (see {doc}`the errata </errata>`): "
+    return ("Rows shown as the paper prints them that carry another row's numbers (see {doc}`the errata </errata>`): "
             + " ".join(notes) + "\n")
 
 

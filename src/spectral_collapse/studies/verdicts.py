@@ -68,7 +68,8 @@ def combine(checks: list[tuple], missing: str) -> Finding:
         return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     n_inc, n_fail = vs.count(INCONCLUSIVE), vs.count(FAILS)
-    head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_fail} {FAILS}" if n_fail else "")
+    fails = FAILS if n_fail == 1 else "do not hold"   # "1 does not hold", "2 do not hold"
+    head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_fail} {fails}" if n_fail else "")
             + (f", {n_inc} inconclusive" if n_inc else "") + ": " if len(vs) > 1 else "")
     return Finding(fold(vs), head + "; ".join(t for _, t in checks))
 

@@ -1,0 +1,63 @@
+"""The columns of the latent-analysis chapters' tables as a reader reads them: each column's header (``HEADERS``)
+and what it holds (``COLUMN_NOTES``), so that a table and the legend under it (``column_legend``) name the same
+headers. The tables themselves keep the results' variable names (code reads them by key); ``shown`` renames a table
+for display.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["HEADERS", "COLUMN_NOTES", "shown", "header", "column_legend"]
+
+# Short column headers for the chapters' tables. norm_z keeps its key: the glossary's name for it ("Norm z-score").
+HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
+           "s_g": "S_G", "s_dc_lo": "S_DC low", "s_dc_hi": "S_DC high", "ks_d": "D_KS", "ks_p": "p-value",
+           "mean_norm_ratio": "‖x_T‖²/d", "z_mean": "mean z", "norm_sd_ratio": "sd ratio", "k90_raw": "k90 raw",
+           "auc": "AUC", "auc_raw": "AUC raw", "n": "latents", "nonfinite": "non-finite"}
+
+# What each column holds, in words (the header is put in front of it by ``column_legend``)
+COLUMN_NOTES = {
+    "s_g": "1 − D_KS (Eq. 33) of the set of latents",
+    "ks_d": "the Kolmogorov-Smirnov statistic (Eq. 32) of the latents' ‖x_T‖² against χ²(d)",
+    "ks_p": "the KS test's p-value (how often Gaussian latents give a distance this large)",
+    "mean_norm_ratio": "the mean of ‖x_T‖²/d over the latents (1 for N(0, I))",
+    "z_mean": "the mean over the latents of (‖x_T‖² − d)/√(2d), each latent's squared norm as a z-score under χ²(d) "
+              "(about N(0, 1/n) for n Gaussian latents)",
+    "norm_z": "(mean ‖x_T‖² − d)/√(2d/n), the deviation of the mean squared norm from d in standard errors (about "
+              "N(0, 1) for Gaussian noise; signed, and still ordered where S_G has saturated)",
+    "norm_sd_ratio": "the sd of ‖x_T‖²/d over the latents divided by χ²(d)/d's sd √(2/d) (1 for Gaussian noise; below "
+                     "1, norms narrower than χ²(d))",
+    "k50": "components needed for 50 % of the variance", "k90": "for 90 %", "k99": "for 99 %",
+    "auc": "the mean of the cumulative explained-variance curve (near 1 when a few components carry the variance; "
+           "0.5 + 1/(2m) if it were spread exactly evenly over m components, which a finite set of Gaussian latents "
+           "never is: the gaussian row gives noise's own value at this count and size)",
+    "k90_raw": "k90 of the latents as inverted (not scaled to unit variance)", "auc_raw": "AUC of the latents as inverted",
+    "n": "latents in the PCA", "nonfinite": "latents left out for a non-finite value",
+    "s_dc": "1 − flagged share, the mean over the latents (higher: more like white noise)",
+    "flagged_ratio": "the share of 4×4 windows flagged as autocorrelated",
+    "s_dc_raw": "S_DC of the latents as inverted (not scaled to unit variance)",
+    "norm_ratio": "the mean squared norm per dimension (1 for N(0, I))",
+    "s_dc_lo": "the low end of the 95 % interval of the mean S_DC over the run's latents", "s_dc_hi": "its high end",
+    "steps": "inversion steps", "seed": "the seed of the stochastic methods' draws",
+}
+
+
+def shown(table: pd.DataFrame) -> pd.DataFrame:
+    """A chapter table with its short headers (``HEADERS``); columns without one keep their name."""
+    return table.rename(columns=HEADERS)
+
+
+def header(key: str) -> str:
+    """A column's header as the table shows it: ``HEADERS``, else the reader's name of a metric key, else the key."""
+    from .reader import reader_label
+
+    return HEADERS.get(key) or reader_label(key)
+
+
+def column_legend(table: pd.DataFrame, after: str = "") -> str:
+    """Markdown: "Columns: <header>: <what it holds>; ..." for each column of ``table`` (its stored keys) that
+    ``COLUMN_NOTES`` describes, each named by the header the table shows (``header``), in the table's order; then
+    ``after``."""
+    parts = [f"{header(str(c))}: {COLUMN_NOTES[str(c)]}" for c in table.columns if str(c) in COLUMN_NOTES]
+    text = ("Columns: " + "; ".join(parts) + ".") if parts else ""
+    return " ".join(x for x in (text, after) if x)

@@ -1,0 +1,171 @@
+"""The words of a chapter's settings table: what a stored key, an arm's tag or a stored definition says, written for
+a reader.
+
+Results files keep their settings as the code wrote them: keys ("latent_space", "num_train_timesteps"), mappings,
+and definitions that name the variables and functions they came from ("x_T = Denoiser.to_noise", "the raw form:
+s_dc_raw"). A settings table shows each of them in words (``report.settings.reader_view`` applies ``words`` to every
+row's name and value): a stored key by its name (``KEY_WORDS``; a metric by its reader name, a schedule or a method
+label by its chart name, any other key with its underscores as spaces), "key = value" clauses as "key: value", an
+ablation arm's tag by what it varies ("train_seed1" -> "training seed 1", "eps-factor4" -> "eps, ×4"), and the
+stored definitions' internal names by what they stand for (``_PHRASES``). Results already stored read the same way:
+the words are made when the table is shown, the results file is not changed.
+"""
+from __future__ import annotations
+
+import functools
+import re
+
+__all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text"]
+
+# a stored key: lower-case words joined by underscores ("s_dc_raw", "num_train_timesteps"); not part of a name with
+# hyphens, a path or a file name ("ihc-sr-x4-eps-quick", "data/weights")
+SNAKE_KEY = re.compile(r"(?<![\w\-./])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.\d+)?(?![\w\-/])")
+
+# a variable with a subscript ("x_t", "x_0", "z_i"), which the book writes as it is
+_VARIABLE = re.compile(r"[a-z]_[a-z0-9]{1,2}")
+
+# stored keys as a reader names them (those not named by the metrics', methods' or schedules' names)
+KEY_WORDS = {
+    "latent_space": "latent space", "vae": "autoencoder", "scaling_factor": "scaling factor", "encode": "encoding",
+    "num_train_timesteps": "training timesteps", "shift_terminal": "terminal shift", "dynamic": "dynamic shift",
+    "train_seed": "training seed", "factor": "SR factor", "backward_passes": "backward passes",
+    "time_ratio": "time ratio", "norm_ratio": "‖x_T‖²/d", "norm_z": "norm z-score", "z_mean": "mean z-score",
+    "ks_resolution": "the KS resolution", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "cev": "the curves",
+    "cev_raw": "the curves of the raw latents", "per_base": "per OVG variant", "timing_images": "timed inputs",
+}
+
+# stored definitions, as the studies wrote them and typeset (``report.latents.typeset``: ‖x_T‖², √, −), with their
+# internal names put in words (applied before the keys)
+_PHRASES = (
+    (re.compile(r"x_T = \w+\.to_noise"),
+     "x_T is the last inversion state scaled to the unit-variance noise the model samples from"),
+    (re.compile(r"\(s_dc, flagged_ratio, mask; the raw form: s_dc_raw\)"),
+     "(the score, the flagged share and the flag masks; S_DC raw is the same on the latents as inverted)"),
+    (re.compile(r"s_dc_raw: the same on the raw latent"), "S_DC raw is the same on the latents as inverted"),
+    (re.compile(r"\(cev; raw latents: cev_raw\)"), "(the curves; the raw latents' curves beside them)"),
+    (re.compile(r"norm_ratio = ‖x_T‖² / d; "), ""),
+    (re.compile(r"norm_z = \(mean ‖x_T‖² − d\) / √\(2 d / n\), ~N\(0, 1\) under N\(0, I\)"),
+     "norm z-score = (mean ‖x_T‖² − d) / √(2 d / n), about N(0, 1) for n Gaussian latents"),
+    (re.compile(r"S_G values within ks_resolution \(the KS critical distance at n, alpha ([\d.]+)\) tie"),
+     r"two S_G closer than the KS test's resolution (its critical distance at n latents, α = \1) count as tied"),
+    (re.compile(r"\|FFT\(z_\{i\+1\} − z_i\)\|\^2"), "|FFT(zᵢ₊₁ − zᵢ)|²"),
+    (re.compile(r"of timing_images inputs"), "of the timed inputs"),
+    (re.compile(r"\bFPR (?=\d)"), "false-positive rate "),
+    (re.compile(r"of the same count and shape, seed \+ (\d+)$"), r"of the same count and shape, seeded with the run's seed + \1"),
+    (re.compile(r"^invert under the source label (\S+) on the profile's grid"),
+     r"inverted under the source label \1 on the profile's step grid"),
+    (re.compile(r"(?<=\d)x(?= the\b)"), "×"),
+    (re.compile(r"\bEq\. (\d+)-(\d+)"), r"Eq. \1–\2"),
+    (re.compile(r"\bScaledLatentEuler\b"), "Euler on a scaled latent"),
+    (re.compile(r"\bNullClass\b"), "Null-Class"),
+)
+
+# a model word of an arm's tag ("unet" -> "U-Net"), a factor ("factor4" -> "×4"), a seed ("train_seed1")
+_ARM_PART = re.compile(r"(?:(?P<factor>factor)(?P<f>\d+)|(?P<seed>train_seed)(?P<s>\d+))")
+
+
+@functools.lru_cache(maxsize=None)
+def _names() -> dict[str, str]:
+    """{key: words}: metric and step-size keys by their chart names (symbols: "η_HF"), method labels and schedules by
+    theirs, then ``KEY_WORDS``."""
+    from ..plotting.labels import chart_names
+    from .reader import reader_names
+
+    return {**reader_names(), **chart_names(), **KEY_WORDS}
+
+
+def key_words(key: str) -> str:
+    """A stored key in words: its name where the book has one ("latent_space" -> "latent space", "s_lf_gt" ->
+    "S_LF (truth)", "every_2" -> "every 2nd step", "ddim_x1.15" -> "DDIM, latent ×1.15"), else its underscores as
+    spaces."""
+    from ..plotting.labels import chart_label
+
+    key = str(key)
+    if key in _names():
+        return _names()[key]
+    if _VARIABLE.fullmatch(key):
+        return key
+    named = chart_label(key)
+    return named if named != key and "_" not in named else key.replace("_", " ")
+
+
+def arm_words(tag: str) -> str:
+    """An ablation arm's tag by what it varies: "train_seed1" -> "training seed 1", "eps-factor4" -> "eps, ×4",
+    "unet" -> "U-Net", "latent" -> "latent space"."""
+    from ..plotting.labels import COMPOUND_WORDS
+    from ..text import factor
+
+    parts = []
+    for p in str(tag).split("-"):
+        m = _ARM_PART.fullmatch(p)
+        if m and m.group("factor"):
+            parts.append(factor(int(m.group("f"))))
+        elif m:
+            parts.append(f"training seed {m.group('s')}")
+        elif p in ("pixel", "latent"):
+            parts.append(f"{p} space")
+        else:
+            parts.append(COMPOUND_WORDS.get(p, key_words(p)))
+    return ", ".join(parts)
+
+
+def words(text: str) -> str:
+    """A settings row's name or value in words: the stored definitions' internal names (``_PHRASES``), an arm's row
+    ("arm train_seed1" -> "arm: training seed 1"), "key = value" clauses as "key: value", and every other stored
+    key by ``key_words``."""
+    from .latents import typeset
+
+    text = str(text)
+    arm = re.fullmatch(r"arm (\S+)", text)
+    if arm:
+        return f"arm: {arm_words(arm.group(1))}"
+    text = typeset(text)
+    for pattern, to in _PHRASES:
+        text = pattern.sub(to, text)
+    text = re.sub(r"(^|; )([a-z][a-z0-9]*(?:_[a-z0-9]+)+) = ", lambda m: f"{m.group(1)}{key_words(m.group(2))}: ",
+                  text)
+    return SNAKE_KEY.sub(lambda m: key_words(m.group(0)), text)
+
+
+def tuning_text(value) -> str:
+    """A step-size tuning record ({"grid": {key: values}, "choice": {key: value, score: value}, "n_images", "rule",
+    "choice_on_edge"}) as a reader takes it in: the grid's size and range per step size, the chosen point with its
+    scores, the rule and the images, and where the choice lies on the grid's edge."""
+    from ..text import symbol
+    from .settings import readable
+
+    grid, choice = value.get("grid") or {}, value.get("choice") or {}
+    sizes = " × ".join(str(len(v)) for v in grid.values())
+    ranges = ", ".join(f"{symbol(k, 'chart')} {readable(min(v))} to {readable(max(v))}" for k, v in grid.items() if v)
+    steps = ", ".join(f"{symbol(k, 'chart')} {readable(v)}" for k, v in choice.items() if k in grid)
+    scores = ", ".join(f"{symbol(k, 'chart')} {v:.3f}" for k, v in choice.items()
+                       if k not in grid and isinstance(v, (int, float)))
+    text = f"grid of {sizes} ({ranges}); chosen {steps}" + (f" ({scores})" if scores else "")
+    if value.get("rule") or value.get("n_images"):
+        text += f" by the {value.get('rule', '')} rule".replace("the  rule", "the rule") + (
+            f" on {value['n_images']} images" if value.get("n_images") else "")
+    edge = []
+    for e in value.get("choice_on_edge") or []:
+        key, _, side = str(e).partition(" ")
+        edge.append(f"the {side or 'outer'} end of {symbol(key, 'chart') if key in grid else key}")
+    if edge:
+        text += "; at " + " and ".join(edge) + ", the grid's edge"
+    return text
+
+
+def ms_ssim_text(value) -> str:
+    """An MS-SSIM configuration (``metrics.image.ms_ssim``'s record) in words: scales, window, whether it is the
+    standard form, the smallest image it needs."""
+    from ..metrics.image import MS_SSIM_WEIGHTS
+    from .settings import _parsed, readable
+
+    cfg = _parsed(value)
+    if not isinstance(cfg, dict) or "scales" not in cfg:
+        return readable(value)
+
+    kind = "the standard form" if cfg.get("standard") else \
+        f"a reduced, non-standard form (the standard one has {len(MS_SSIM_WEIGHTS)} scales)"
+    window = (f", a {cfg['kernel_size']}-px Gaussian window" if cfg.get("kernel_size") else "") + (
+        f" (σ {readable(cfg['kernel_sigma'])})" if cfg.get("kernel_size") and cfg.get("kernel_sigma") else "")
+    need = f"; needs images of at least {cfg['min_size']} px" if cfg.get("min_size") else ""
+    return f"{cfg['scales']} scales{window}: {kind}{need}"
