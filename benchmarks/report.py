@@ -335,7 +335,14 @@ def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
     pairs = [split(str(v)) for v in t.index]
     shown = t.set_axis(pd.Index([a for a, _ in pairs], name=t.index.name), axis=0)
-    return shown, _legend(pairs)
+    return shown, (_legend(pairs) + " " + FLOOR_COLUMNS).strip()
+
+
+# why a floor variant's columns do not multiply out (``inversion.run_floor_variants`` times each pair on its own)
+FLOOR_COLUMNS = ("Each column is timed on its own, as the median of its own paired repeats (the variant's floor "
+                 "against its own DDIM step; its DDIM step against the default one; its floor against the default "
+                 "DDIM step), so the third column is not the product of the first two: the gap between that product "
+                 "and the third column is the spread between separate timings.")
 
 
 def gpu_vjp_line(gpu: dict, cpu: dict | None = None) -> str:
@@ -364,11 +371,11 @@ def metrics_table(res: dict) -> pd.DataFrame:
     float64 1024 x 1024 matrix product), which carries the figures from this machine to another."""
     m = res["benchmarks"]["metrics"]
     rows = []
-    for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (tau cached)"), ("pca", "PCA")):
+    for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (threshold τ cached)"), ("pca", "PCA")):
         r = m["latent"][k]
         rows.append((f"{label}, {m['latent']['n']:,} latents of 4 × 32 × 32", r["cpu_s"]["median"],
                      r["wall_s"]["median"]))
-    rows.append(("S_DC threshold tau, first call (cold)", m["latent"]["tau_cold_cpu_s"], m["latent"]["tau_cold_wall_s"]))
+    rows.append(("S_DC threshold τ, first call (cold)", m["latent"]["tau_cold_cpu_s"], m["latent"]["tau_cold_wall_s"]))
     p = m["pca_pixel"]
     rows.append((f"PCA {p['n']:,} × {p['d']:,} (measured)", p["measured"]["cpu_s"]["median"],
                  p["measured"]["wall_s"]["median"]))

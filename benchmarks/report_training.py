@@ -14,9 +14,16 @@ TRAINING_LOOPS = {"ours": ("our trainer", "Accelerate, EMA, clipping, schedule, 
                   "bare_ema": ("bare + EMA", "the bare loop with the EMA update only")}
 
 
+# how the training table's columns are formed (``training.run_training``: each loop paired with its own bare runs)
+TRAINING_COLUMNS = ("Each row is paired with its own runs of the bare loop, so the bare images per second differ "
+                    "from row to row; a throughput column is the median of the per-pair ratios, and the images per "
+                    "second are the medians of each loop's own run times, so their quotient need not equal the "
+                    "ratio shown.")
+
+
 def training_legend() -> str:
-    """What each row of ``training_table`` runs."""
-    return _legend(TRAINING_LOOPS.values())
+    """What each row of ``training_table`` runs, and how its columns are formed."""
+    return f"{_legend(TRAINING_LOOPS.values())} {TRAINING_COLUMNS}"
 
 
 def training_table(res: dict) -> pd.DataFrame:

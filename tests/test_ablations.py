@@ -135,7 +135,9 @@ def test_a_one_factor_study_maps_its_factor_by_rank_in_the_profiles_list(fake_ru
     key = rep.paper_key_of(ds)
     assert dict(zip(key["factor"], key["paper_value"])) == {4: ab.paper_scale(4, (2, 4, 8))}
     assert ab.paper_key(ds)["paper_value"].tolist() == [ab.paper_scale(4, (4,))]   # ranked alone, it would differ
-    assert rep.factor_key(ds)["paper_value"].tolist() == [ab.paper_scale(4, (2, 4, 8))]
+    shown = rep.factor_key(ds)   # as the chapter shows it: factors in the book's form, no stored key as a header
+    assert shown["paper's factor"].tolist() == ["×" + ab.paper_scale(4, (2, 4, 8))[1:]]
+    assert shown["our factor"].tolist() == ["×4"] and not any(c.startswith("paper_") for c in shown.columns)
     cmp = rep.ablation_comparison(ds)
     assert set(cmp.loc[cmp.parameterization == "eps", "paper_scale"]) == {ab.paper_scale(4, (2, 4, 8))}
 
@@ -265,7 +267,7 @@ def test_eps_vs_x0_assembles_two_axes(fake_runs):
     verdict = rep.ablation_verdict(ds)
     from spectral_collapse.studies.claim_titles import CLAIM_TITLES
 
-    assert f"{CLAIM_TITLES['x0_structure']}** (Sec. 6.3 text): does not hold." in verdict
+    assert f"{CLAIM_TITLES['x0_structure']}** (Sec. 6.3 text): does not hold (share with no spread)." in verdict
     assert "x0-prediction improves texture and decorrelation** (Sec. 6.3, Table 6): " in verdict
     cmp = rep.ablation_comparison(ds)  # eps arms beside the paper's eps models per factor (Table 5)
     row = cmp[(cmp.parameterization == "eps") & (cmp.factor == 4) & (cmp.method == "ddim") & (cmp.metric == "s_dc")]

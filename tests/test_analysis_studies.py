@@ -76,7 +76,10 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
         np.testing.assert_allclose(ds["norm_ratio"].sel(series=sname).values[:len(shown)],
                                    lat.sample_norm_ratio(shown), rtol=1e-5)
     assert float(ds["mean_norm_ratio"].sel(series="gaussian")) == pytest.approx(1, abs=0.05)
-    assert {"k90_raw", "auc_raw", "mean_norm_ratio"} <= set(R.pca_table(ds).columns)
+    # the raw-latent columns are shown, or left out as equal to the unit-variance ones and said so under the table
+    raw = {"k90_raw", "auc_raw"} - set(R.pca_table(ds).columns)
+    assert "mean_norm_ratio" in R.pca_table(ds).columns and set(R.raw_same(ds)) == raw
+    assert (R.raw_note(ds) != "") == bool(raw)
     # an x8 block image of 16 px holds 2 x 2 x 3 = 12 numbers: 12 components carry all the variance
     assert ds["cev"].sel(series="ddim x8").values[11] > 1 - 1e-6
     # unit-variance latents: each input's mean / sd (3 +- 4 here) spreads along the constant image, which then holds

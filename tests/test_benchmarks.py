@@ -341,7 +341,7 @@ def test_main_command_breakdown(tmp_path):
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0, "seconds_total": 100.0}))
     times = mc.checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
     assert times["m-quick-123"]["seconds"] == 100.0 and times["m-quick-123"]["seconds_complete"]
-    assert main_command_table(d, times).loc["total", "seconds"] == 2250
+    assert main_command_table(d, times).loc["total (wall time)", "seconds"] == 2250
 
 
 def test_floor_variants_table_and_side_by_side_line():
@@ -588,5 +588,5 @@ def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_p
     f = tmp_path / "mc.json"
     f.write_text(json.dumps(rec))
     text = verdict(None, None, mc.load_main_command(f), None, shipped=ck)
-    assert "last timed on 2026-01-02 at an earlier, smaller quick profile (250 training steps per model)" in text
+    assert "timed at a smaller quick profile than the one this book uses (250 training steps per model, 2026-01-02)" in text
     assert "48.0 min on 2 cores (CPU A)" in text and "train 6,000–8,000 steps each" in text

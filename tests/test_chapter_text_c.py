@@ -47,7 +47,7 @@ def test_each_at_most_in_the_cells_text_names_its_quantity():
                                          {"edm": 0.3, "ovg_edm": 0.3}))
     hits = re.findall(r"\(([^()]*?)at most", text)
     assert hits and all(h.strip() for h in hits), text   # every "at most" is preceded by what it bounds
-    assert "log10 power at most" in text and "Δσ" in text.split("stay below 0")[-1]
+    assert "$\\log_{10}$ power at most" in text and "Δσ" in text.split("stay below 0")[-1]
 
 
 def test_the_velocity_summary_names_its_bands_in_words_and_keeps_the_numbers():

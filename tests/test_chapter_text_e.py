@@ -123,10 +123,10 @@ def test_the_spread_table_carries_s_g_with_its_runs_means():
     for k in range(4):
         assert abs(sg.loc["b", f"seed {k}"] - round(float(means[k]), 3)) < 1e-9
     assert abs(sg.loc["b", "range"] - round(float(np.ptp(means)), 3)) < 1e-9
-    assert sg[["crop CI half-width", "range / half-width", R.pooled_column()]].isna().all().all()
+    assert sg[[R.HALF_WIDTH, "range / half-width", R.pooled_column()]].isna().all().all()
     shown = R.spread_shown(t)
-    assert (shown[shown["metric"] == "s_g"]["crop CI half-width"] == "—").all()
-    assert (shown[shown["metric"] == "psnr"]["crop CI half-width"] != "—").all()
+    assert (shown[shown["metric"] == "s_g"][R.HALF_WIDTH] == "—").all()
+    assert (shown[shown["metric"] == "psnr"][R.HALF_WIDTH] != "—").all()
     assert R.spread_table(ds)["metric"].eq("s_g").any()                 # the default table carries S_G
 
 

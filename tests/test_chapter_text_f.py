@@ -63,7 +63,7 @@ def test_pca_note_links_the_pca_chapter_with_its_latents_when_stored(tmp_path):
                     attrs={"study": "pca_collapse"})
     save_results(pc, results_path("pca_collapse", "toy", "quick", tmp_path), add_provenance=False)
     said = pca_note(_pca_ds({"ddim": [0.7, 0.71], "ovg": [0.5, 0.51]}, n=8), results_root=tmp_path)
-    assert "</studies/pca_collapse-toy>" in said and "40 latents per series (ddim x4, gaussian)" in said
+    assert "</studies/pca_collapse-toy>" in said and "40 latents per series (ddim x4, Gaussian noise)" in said
     assert "Separate: ddim vs ovg" in said and "Do not separate" not in said
 
 

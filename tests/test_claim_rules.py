@@ -260,19 +260,19 @@ def test_schedule_verdict_follows_the_shares():
     ds.attrs.update(schedules=json.dumps({t: {"sigma_range": [i, i + 1]} for i, t in enumerate(("low", "mid", "high"))}),
                     max_time_ratio=1.5, target_rule="r", target_met=0, best_schedule="")
     said = verdict(ds)
-    assert f"The largest is the high third's (σ 2 to 3, {share['high']:.0%})" in said
-    assert f"the mid third alone keeps {share['mid']:.0%} as well" in said and "carries most" not in said
+    assert f"The largest is the high third's (σ 2.000 to 3.000, {100 * share['high']:.0f} %)" in said
+    assert f"the mid third alone keeps {100 * share['mid']:.0f} % as well" in said and "carries most" not in said
     assert "need not add to 100 %" in said and "partly agrees" in said
     assert f"the low third lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
-    assert f"{share['low']:.0%}".replace("-", "−") in said
+    assert f"{100 * share['low']:.0f} %".replace("-", "−") in said
 
 
 def test_the_latent_arm_names_its_space_in_words():
     from spectral_collapse.report.ablations import _space_words
 
     latent = {"space": "latent", "latent_space": json.dumps({"vae": "trained", "checkpoint": "x-vae"})}
-    assert _space_words(latent) == "latent (VAE trained on this dataset)"
-    assert _space_words({"space": "pixel", "latent_space": "null"}) == "pixel"
+    assert _space_words(latent) == "latent space (VAE trained on this dataset)"
+    assert _space_words({"space": "pixel", "latent_space": "null"}) == "pixel space"
     assert '"' not in _space_words(latent)
 
 

@@ -183,7 +183,7 @@ def test_the_pareto_claim_names_the_variants_whose_points_make_it():
     ds = _sweep({"ovg": [(0.5, 0.5), (0.6, 0.4)], "ovg_edm": [(0.95, 0.9), (0.9, 0.95)]}, {"ddim": (0.7, 0.7)})
     v = frontier_verdict(ds)
     assert v["holds"] and v["front_bases"] == ["ovg_edm"]
-    assert "OVG + EDM alone" in v["text"]
+    assert "are all OVG + EDM" in v["text"]
     by_base, n_base = C.front_bases(ds)
     assert by_base == {"ovg_edm": 2} and n_base == 0 and "both ovg_edm" in C.front_words(by_base)
 
@@ -198,7 +198,7 @@ def test_a_grid_point_where_most_images_failed_shows_no_mean_and_is_off_the_fron
     assert np.isfinite(g.loc[1e-2, "s_hf"])                                        # 1 of 4: the mean of the rest
     grid, _, front = P.joint_front(ds)
     assert len(grid) == 0 and front.tolist() == [True]                            # neither point is on the front
-    assert f"{P.MOST_FAILED:.0%}" in grid_rule(ds)
+    assert f"{100 * P.MOST_FAILED:.0f} %" in grid_rule(ds)
 
 
 # ----------------------------------------------------------------------------------------------- schedules
@@ -289,13 +289,14 @@ def test_settings_are_in_numeric_order_and_the_paper_datasets_in_its_names():
     assert reader_names("bbbc021 x8; edges2shoes") == "BBBC021 x8; Edges2Shoes"
 
 
-def test_a_correlation_short_of_its_line_would_likely_read_does_not_hold():
+def test_an_open_correlation_says_where_it_lies_without_guessing_the_outcome():
     from spectral_collapse.report.settle import settle_correlation
 
     short = settle_correlation("t", "Pearson r = +0.19 [−0.28, +0.58] (95 % Fisher-z interval)", "Pearson r(a, b) ≥ 0.5")
-    assert "falls short" in short and "does not hold" in short
+    assert "short of the rule's line" in short and "[−0.28, +0.58] reaches across the line" in short
+    assert "likely" not in short and "does not hold only with an interval wholly short" in short
     past = settle_correlation("t", "Pearson r = −0.62 [−0.90, +0.05]", "Pearson r(a, b) ≤ −0.5")
-    assert "past the rule's line" in past and "would read holds" in past
+    assert "past the rule's line" in past and "reaches across the line and 0" in past and "likely" not in past
 
 
 def test_the_claims_that_hold_are_counted_by_what_they_rest_on():
@@ -307,6 +308,20 @@ def test_the_claims_that_hold_are_counted_by_what_they_rest_on():
     said = held_counts(held)
     assert said.startswith("1 with its 95 % interval") and "1 on means only" in said and "1 on a share" in said
     assert C.verdict_words(C.HOLDS, "", C.MEANS) == f"{C.HOLDS} ({C.MEANS})"
+    assert C.verdict_words(C.HOLDS, "", "", held["our numbers"][1]) == f"{C.HOLDS} ({C.NO_SPREAD_SHARE})"
+    assert "over crops" not in said   # a set-level share has no spread over seeds, not crops
+
+
+def test_the_claims_tally_counts_the_claims_that_hold_as_the_conclusions_do():
+    from spectral_collapse.report.claims_page import tally_markdown
+    from spectral_collapse.report.settle import held_counts
+    from spectral_collapse.studies.shares import NO_SPREAD
+
+    c = pd.DataFrame({"title": list("abcd"), "verdict": [C.HOLDS, C.HOLDS, C.HOLDS, C.FAILS],
+                      "decided by": ["", C.MEANS, "", ""], "caveat": ["", "", "", ""],
+                      "our numbers": ["a [1, 2]", "front", f"62.5% ({NO_SPREAD} over 6 seeds)", "b [−2, −1]"]})
+    said = tally_markdown(c)
+    assert held_counts(c[c["verdict"] == C.HOLDS]) in said and "1 on a share with no spread" in said
 
 
 def test_the_s_lf_reading_is_said_beside_the_verdicts_that_use_it():
@@ -328,7 +343,7 @@ def test_the_ovg_answer_lists_only_what_it_costs():
                  for k in ("s_hf", "s_dc", "s_lf", "psnr")} for m in ("ddim", "ovg")}
     said = _ovg_sentence("d", means, ev)
     cost = said.split("it costs", 1)[1].split(";")[0]
-    assert "PSNR" in cost and "S_LF" not in cost and "no loss of the input's structure" in said
+    assert "PSNR" in cost and "S_LF" not in cost and "keeps more of the input's structure" in said
 
 
 def test_schedule_prose_names_keys_and_reads_overshoot_and_overlap_on_intervals():
@@ -375,3 +390,14 @@ def test_a_tally_of_several_comparisons_counts_every_verdict():
     head = found.detail.split(": ")[0]
     assert head == f"1 of 3 hold, 1 {FAILS}, 1 {INCONCLUSIVE}" and found.verdict == FAILS
     assert combine([(True, "a: x"), (True, "b: y")], "none").detail.startswith(f"2 of 2 hold: ") and HOLDS
+
+
+def test_a_claim_read_on_a_copied_paper_row_says_so():
+    from spectral_collapse.studies.paper_copies import copies_read
+    from spectral_collapse.studies.scorecard import paper_evidence
+
+    frame = paper_evidence().frame
+    said = copies_read(frame, ("backbone",))
+    assert said and all("the cop" in t for t in said)
+    assert copies_read(frame, ("main",)) == []   # the main tables' rows are the rows copied, not copies
+    assert copies_read(frame.iloc[0:0], ("backbone",)) == []

@@ -312,15 +312,24 @@ def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them(
     ds = xr.Dataset(attrs={"study": "pareto", "n_images": 12, "s_hf_unit": "uint8", "steps": 50,
                            "methods": '[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm"}]',
                            "ovg": '{"eta_hf": 1e-06, "eta_lf": 0.01, "source": "defaults"}'})
-    t = settings_table(ds, ("n_images", "s_hf_unit", "steps", "ovg", "methods"))
+    ds.attrs.update(seed=0, methods='[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm", '
+                    '"guidance": {"type": "OVG", "eta_hf": 1e-07, "eta_lf": 0.001}}]')
+    t = settings_table(ds, ("n_images", "s_hf_unit", "steps", "ovg", "methods", "seed"))
     assert t.loc["n_images", "value"] == "12"          # code reads the rows by their keys
     shown = short_model_names(t)                       # what the chapters display
-    assert list(shown.index) == [SETTING_NAMES[k] for k in ("n_images", "s_hf_unit", "steps", "ovg", "methods")]
+    keys = ("n_images", "s_hf_unit", "steps", "ovg", "methods", "seed")
+    assert list(shown.index) == [SETTING_NAMES[k] for k in keys]
     assert shown.loc[SETTING_NAMES["n_images"], "parameter"] == "n_images"   # a knob of the study: the key to set
     assert shown.loc[SETTING_NAMES["s_hf_unit"], "parameter"] == ""          # a stored setting: no key to type
     assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 10⁻⁶, η_LF 10⁻²")
-    assert shown.loc[SETTING_NAMES["methods"], "value"].startswith("OVG + EDM: Euler")
+    # a method's step sizes in the OVG row's one form, its model by name: never "0.001" beside "10⁻³"
+    assert shown.loc[SETTING_NAMES["methods"], "value"] == "OVG + EDM: Euler (EDM, OVG η_HF 10⁻⁷, η_LF 10⁻³)"
     assert offences(html_text(shown.to_html())) == [], offences(html_text(shown.to_html()))
+    # a study with one knob among the rows: its key in that row's name, no column empty but for one row
+    one = short_model_names(settings_table(ds, ("n_images", "s_hf_unit", "steps")))
+    assert list(one.columns) == ["value"]
+    assert list(one.index) == [f"{SETTING_NAMES['n_images']} (parameter n_images)", SETTING_NAMES["s_hf_unit"],
+                               SETTING_NAMES["steps"]]
 
 
 # --- the book -------------------------------------------------------------------------------------------------------

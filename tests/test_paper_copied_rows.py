@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.reference import paper_tables
+from spectral_collapse.reference import ROW_KEYS, paper_tables
 from spectral_collapse.studies.paper_copies import copy_groups, copy_notes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,8 +72,9 @@ def _stored(study: str) -> xr.Dataset:
 
 def test_the_chapters_and_the_scorecard_tell_one_truth_about_table_5s_taba_row():
     """Table 5's ×16 TABA row carries the numbers of Table 4's pixel-space TABA row; Tables 3, 4 and 9 give TABA in
-    Table 5's setting other numbers, so Table 5's row is the copy: every page that shows a row of that pair says this
-    one sentence, never that Table 4's pixel row is the copy."""
+    Table 5's setting other numbers, so Table 5's row is the copy: every chapter whose table carries the copy says
+    this one sentence (a chapter that shows only the row copied does not), never that Table 4's pixel row is the
+    copy."""
     from spectral_collapse.report.ablations import paper_notes
     from spectral_collapse.studies.scorecard import paper_row_notes
 
@@ -82,11 +83,20 @@ def test_the_chapters_and_the_scorecard_tell_one_truth_about_table_5s_taba_row()
     assert len(taba) == 1 and taba[0]["copies"][0]["table"] == "table5"
     assert taba[0]["source"]["table"] == "table4" and taba[0]["source"]["space"] == "pixel"
     sentence = copy_notes([taba[0]["source"]], p)[0]
-    pages = {study: paper_notes(_stored(study)) for study in ("scale_factor", "space_ablation", "eps_vs_x0")}
+    from spectral_collapse.report.ablation_paper import paper_rows_shown
+
+    def key(r):
+        return tuple(str(r[k]) for k in ROW_KEYS)
+
+    copies = {key(c) for c in taba[0]["copies"]}
+    chapters = {study: _stored(study) for study in ("scale_factor", "space_ablation", "eps_vs_x0")}
+    pages = {study: paper_notes(ds) for study, ds in chapters.items()}
     pages.update({t: paper_row_notes(t) for t in ("table4", "table5", "table9")})
     for page, text in pages.items():
-        assert sentence in text, page
+        shows_copy = page not in chapters or any(key(r) in copies for r in paper_rows_shown(chapters[page]))
+        assert (sentence in text) == shows_copy, page
         assert "Table 4's pixel-space TABA row: its numbers are those of" not in text, page
+    assert sentence in pages["scale_factor"] and sentence not in pages["space_ablation"]
     # every copy group is said in the same words wherever a row of it is shown
     for g in copy_groups(p):
         said = copy_notes([g["source"]], p)[0]

@@ -246,7 +246,7 @@ def test_loop_notes_without_a_results_table_become_one_sentence_naming_the_sweep
 
 
 def test_null_class_note_says_what_the_baseline_is_at_w_1_and_that_holds():
-    """At w = 1 Null-Class gives Direct Inversion's translation (the pivot inversion with the destination time
+    """At w = 1 Null-Class gives DirectInversion's translation (the pivot inversion with the destination time
     label, then plain sampling), not DDIM's: the note says so in words, and the stored old note is replaced."""
     from test_baselines import EmbeddedOracle
 
@@ -266,7 +266,7 @@ def test_null_class_note_says_what_the_baseline_is_at_w_1_and_that_holds():
     ddim = translate(D, x0, Euler(), sigmas=sig)
     torch.testing.assert_close(nc.output, di.output, rtol=0, atol=0)
     assert not torch.allclose(nc.output, ddim.output)
-    assert "Direct Inversion" in W1_NOTE and "not the suite's DDIM" in W1_NOTE
+    assert "DirectInversion" in W1_NOTE and "not the suite's DDIM" in W1_NOTE
     assert "cfg_scale" not in W1_NOTE and "NullClass(" not in W1_NOTE
     old = ("null_class at guidance scale w = 1: the null embedding does not enter the guided prediction, its gradient "
            "is exactly zero and Null-Class reduces to DDIM inversion; pass cfg_scale > 1 (or "

@@ -188,7 +188,7 @@ def test_scale_factor_notebook_on_bbbc021(real):
     assert dict(zip(cmp.factor, cmp.paper_scale)) == {2: "x8", 4: "x16"}
     # our inputs are 16 / f px; the paper's 256 / 8 and 256 / 16
     key = _cell_text(nb, "factor_key(ds)")
-    assert "x8" in key and "x16" in key and "32" in key
+    assert "×8" in key and "×16" in key and "32" in key
 
 
 @pytest.mark.slow

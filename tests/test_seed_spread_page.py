@@ -40,7 +40,7 @@ def test_models_table_keeps_what_differs_and_states_what_is_shared(tmp_path):
     assert list(table.index.names) == ["training seed", "model"]
     assert set(table.index.get_level_values(0)) == {0, 1}
     assert "steps" in table.columns and "lr" not in table.columns and "space" not in table.columns
-    assert "batch 32" in shared and "learning rate 0.001" in shared and "space pixel" in shared
+    assert "batch 32" in shared and "learning rate 0.001" in shared and "pixel space" in shared
 
 
 def test_model_gates_read_each_models_stored_report(tmp_path):

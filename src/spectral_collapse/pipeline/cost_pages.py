@@ -109,8 +109,6 @@ def cost_fragment(method: str, bench: dict | None) -> str:
     benchmark's few steps and, where a method's count depends on the number of steps, at the studies' number from the
     method's definition, and states how far this run reads identical work (the ``ddim`` row, and the memory of the
     methods that keep DDIM's own tensors) from a ratio of 1."""
-    from datetime import datetime
-
     from ..studies.profiles import get_profile
 
     cost = "{doc}`cost chapter </studies/cost-ihc-sr>`"
@@ -133,12 +131,6 @@ def cost_fragment(method: str, bench: dict | None) -> str:
         where = (f"{'one thread' if n == 1 else f'{n} threads' if n else 'the CPU'} of "
                  + (f"an {cpu} CPU" if cpu[:1].lower() in "aeiou" else f"a {cpu} CPU" if cpu else "a CPU")
                  if cpu or n else "a CPU")
-    when = ""
-    try:
-        d = datetime.fromisoformat(str(bench.get("date", "")))
-        when = f", {d.day} {d:%B %Y}"
-    except ValueError:
-        pass
     steps = inv.get("steps")
     try:
         n_studies = get_profile(inv.get("profile") or "quick").steps
@@ -173,14 +165,20 @@ def cost_fragment(method: str, bench: dict | None) -> str:
                  + (f" at those {steps} steps ({at:.2f} at the studies' {n_studies}, from the method's definition)"
                     if at is not None and abs(at - calls) > 1e-9 else ""))
         if lab == "ddim":
-            parts.append(f"DDIM: {count}; the same DDIM timed against the reference DDIM step reads {ratio(st)}, "
-                         "which is how far this run reads identical work from 1")
+            spread = abs(float(st.get("median", 1.0)) - 1.0)
+            parts.append(f"DDIM: {count}. Timed against the reference DDIM step, the same DDIM reads {ratio(st)}: "
+                         f"identical work reads {spread * 100:.0f} % away from 1 in this run, so a time ratio that "
+                         "close to 1 does not differ from DDIM's")
             continue
         name = " (*OVG inversion step / DDIM step*)" if lab == "ovg" else ""
-        parts.append(f"{bench_words(lab)}{name}: {count}, {r.get('backward_per_step', float('nan')):.0f} backward "
-                     f"passes, {ratio(st)}"
+        w = r.get("cfg_scale", 1)
+        scale = (f" at guidance scale $w = {w:g}$ (the studies translate at $w = 1$"
+                 + (", where Null-Class skips its optimisation" if lab == "null_class" else "") + ")"
+                 if isinstance(w, (int, float)) and w != 1 else "")
+        parts.append(f"{bench_words(lab)}{name}{scale}: {count}, {r.get('backward_per_step', float('nan')):.0f} "
+                     f"backward passes, {ratio(st)}"
                      + (f", {mem:.2f}× its peak memory" if isinstance(mem, (int, float)) and np.isfinite(mem) else ""))
-    setting = (f"Measured by `python -m benchmarks` (see the {cost}) on {where}{when}: the `{inv.get('profile')}` "
+    setting = (f"Measured by `python -m benchmarks` (see the {cost}) on {where}: the `{inv.get('profile')}` "
                f"profile's {inv.get('parameters', 0) / 1e6:.2f} M-parameter U-Net with random weights (cost does not "
                f"depend on the weights), batch {inv.get('batch')}"
                + (f", {steps} inversion steps" if steps else "") + ". ")
@@ -190,14 +188,34 @@ def cost_fragment(method: str, bench: dict | None) -> str:
         text += (f" A whole translation (*OVG translation / DDIM translation*: inversion with guidance, then plain "
                  f"sampling, {steps} + {steps} steps) takes {tr['median']:.2f}× the {word} of a DDIM translation on the "
                  "same device ({doc}`benchmarks chapter </studies/benchmarks-ihc-sr>`).")
-    same = [rows[k]["mem_ratio"] for k in ("edm", "heun", "taba") if k in rows
-            and isinstance(rows[k].get("mem_ratio"), (int, float)) and np.isfinite(rows[k]["mem_ratio"])]
-    if same and any(isinstance(rows[k].get("mem_ratio"), (int, float)) for k in have if k != "ddim"):
-        keys = [k for k in ("edm", "heun", "taba") if k in rows and isinstance(rows[k].get("mem_ratio"), (int, float))
-                and np.isfinite(rows[k]["mem_ratio"])]
-        names = [bench_words(k) for k in keys]
-        text += " " + same_memory_text(same, ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1])
+    text += memory_note(method, rows, have)
     return text + "\n"
+
+
+def _mem(row: dict | None) -> float | None:
+    m = (row or {}).get("mem_ratio")
+    return float(m) if isinstance(m, (int, float)) and np.isfinite(m) else None
+
+
+def memory_note(method: str, rows: dict, have: list[str]) -> str:
+    """What a page's memory ratio means beside the band that methods holding DDIM's own tensors read in this run.
+
+    The explanation (``same_memory_text``) is given once, on the EDM page; a page whose own ratio lies inside the
+    band says so in one sentence that points there; any other page says nothing about the band."""
+    keys = [k for k in ("edm", "heun", "taba") if _mem(rows.get(k)) is not None]
+    if not keys:
+        return ""
+    same = [_mem(rows[k]) for k in keys]
+    if method == "edm":
+        names = [bench_words(k) for k in keys]
+        return " " + same_memory_text(same, ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + names[-1])
+    lo, hi = min(min(same), 1.0), max(max(same), 1.0)
+    own = [m for k in have if k != "ddim" and (m := _mem(rows.get(k))) is not None]
+    if not own or not all(lo <= m <= hi for m in own):
+        return ""
+    return (f" That memory ratio lies in the band from {lo:.2f}× to {hi:.2f}× that methods holding DDIM's own tensors "
+            "read in this run, so it does not differ from DDIM's ({doc}`EDM page </methods/edm>` says why).")
+
 
 def same_memory_text(same: list[float], names: str = "EDM, Heun and TABA") -> str:
     """The memory band: methods that hold the same tensors as DDIM (true ratio 1) read ``same`` in this run, so a
@@ -259,7 +277,7 @@ def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
     est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
                      cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
                      gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
-    head = (f"**Estimate, not a measurement.** Measured on {machine_text(t)}: the paper U-Net "
+    head = (f"**Estimate, not a measurement.** It scales one measurement: on {machine_text(t)}, the paper U-Net "
             f"({t['parameters'] / 1e6:.0f} M parameters, input {' × '.join(map(str, t['shape']))}) takes "
             f"{t['forward']['cpu_s_per_image']:.3f} CPU seconds per image for a forward pass and "
             f"{t['forward_backward']['cpu_s_per_image']:.3f} CPU seconds for forward + backward; one forward is "

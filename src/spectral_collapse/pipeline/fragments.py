@@ -197,9 +197,31 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     cov = counts(card).reset_index().rename(columns={"table": "paper table"})
     cov = cov.assign(**{"paper table": cov["paper table"].map(table_name), "from": cov["from"].map(reader_text)})
     n, k = len(card), int(card["ours_mean"].notna().sum())
-    head = (f"Profile `{profile}`: {k} of the paper's {n} numbers have a counterpart in our stored results "
-            f"(files: {', '.join(sorted(p for ps in ev.files.values() for p in ps)) or 'none yet'}).\n\n")
+    files = sorted({p for ps in ev.files.values() for p in ps})
+    head = (f"On the {profile} profile, {k} of the paper's {n} numbers have a counterpart in our stored results "
+            f"({_studies_read(files)}).\n\n")
     return ordering_markdown(card) + not_run_note(card) + head + md_table(cov) + "\n" + scorecard_markdown(card)
+
+
+def _studies_read(files) -> str:
+    """The stored results a page reads, by the chapters that hold them: "the main results (ihc-sr, ihc-edges), …";
+    the file paths ``data/results/<study>/<dataset>-<profile>.nc`` are what a user finds on disk."""
+    from .graph import title
+
+    by: dict[str, list[str]] = {}
+    for f in files:
+        path = Path(str(f))
+        study, dataset = path.parent.name, path.name.rsplit("-", 1)[0]
+        by.setdefault(study, []).append(dataset)
+    if not by:
+        return "none yet"
+    def name(study: str) -> str:
+        try:
+            return f"*{title(study)}*"
+        except (KeyError, ValueError):
+            return study
+
+    return "read from " + "; ".join(f"{name(st)} ({', '.join(ds)})" for st, ds in by.items())
 
 
 def ordering_markdown(card) -> str:
@@ -208,7 +230,8 @@ def ordering_markdown(card) -> str:
     agree = agree[agree["pairs"] > 0]
     if agree.empty:
         return "No method pair is reported both by the paper and by us yet, so no ordering can be compared.\n\n"
-    parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({100 * r.share:.0f}%)" for r in agree.itertuples()]
+    parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({100 * r.share:.0f} %)"
+             for r in agree.itertuples()]
     return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
             "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
             "is what unrelated orderings would give" + (f"; {low}" if (low := ordering_note(agree)) else "") +
@@ -217,18 +240,39 @@ def ordering_markdown(card) -> str:
 
 
 def schedule_fragment(root: str | Path, profile: str) -> str:
-    """The OVG page's measured schedules: each dataset's ``ovg_schedule`` verdict (best schedule, cost, quality)."""
+    """The OVG page's measured schedules: what the runs translate (which of the main results' seeds and crops, so
+    that their DDIM and OVG means can be set beside the introduction's), then each dataset's ``ovg_schedule``
+    verdict (best schedule, cost, quality). The comparison between datasets is said once, after the last one."""
+    import tempfile
+
     from ..report.schedule import verdict
 
-    parts = []
-    for dataset in ("ihc-sr", "ihc-edges"):
-        path = results_path("ovg_schedule", dataset, profile, root)
-        if path.exists():
-            parts.append(f"- **{dataset}** ({profile} profile): " + verdict(load_results(path)).replace("\n\n", "\n\n  "))
-    if not parts:
+    found = [(d, load_results(p)) for d in ("ihc-sr", "ihc-edges")
+             if (p := results_path("ovg_schedule", d, profile, root)).exists()]
+    if not found:
         return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
                 "(chapter *Where OVG must act*).\n")
+    parts = [schedule_basis(found[0][1], root, profile)]
+    with tempfile.TemporaryDirectory() as none:   # no other dataset's result: the comparison waits for the last
+        for i, (dataset, ds) in enumerate(found):
+            said = verdict(ds, root if i == len(found) - 1 else none)
+            # the verdict's paragraphs stand without the chapter's table on this page
+            said = said.replace(" in the table above", "")
+            parts.append(f"- **{dataset}** ({profile} profile): " + said.replace("\n\n", "\n\n  "))
     return "\n".join(parts) + "\n"
+
+
+def schedule_basis(ds, root: str | Path, profile: str) -> str:
+    """What the schedule runs translate, beside what the main results average: the seed and number of test crops
+    of the stored ``ovg_schedule`` result against the main results' seeds (the introduction's means)."""
+    seed, n = ds.attrs.get("seed"), ds.attrs.get("n_test", ds.sizes.get("sample"))
+    main = results_path("main_results", "ihc-sr", profile, root)
+    seeds = int(load_results(main).sizes.get("seed", 1)) if main.exists() else None
+    text = f"Each run translates the main results' {n} test crops with sampling seed {seed} only"
+    if seeds and seeds > 1:
+        text += (f", so its DDIM and full-OVG means (and PSNR) differ from the introduction's, which average "
+                 f"{seeds} seeds ({seeds * int(n)} translations)")
+    return text + ".\n"
 
 
 _METRIC_NAMES = {"s_hf": "S_HF", "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G", "psnr": "PSNR", "ms_ssim": "MS-SSIM",
@@ -247,7 +291,8 @@ def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
                          claims=[c for c in CLAIMS if c.key == "table1"])
     lines = [f"- **Table 1, recomputed from Tables 8-11** (share of comparisons in which a stochastic method beats a "
-             f"deterministic one): {_metric_names(r['paper numbers'])}." for _, r in t1.iterrows()]
+             f"deterministic one; a metric holds where the recomputed share lies on the same side of 50 % as the "
+             f"reported one): {_metric_names(r['paper numbers'])}." for _, r in t1.iterrows()]
     t6 = p[(p["table"] == "table6") & p["metric"].isin(["psnr", "ms_ssim", "s_lf"])]
     if len(t6):
         lines.append("- **Table 6 as printed** (share of cases in which x0-prediction beats eps-prediction, for the "
@@ -255,7 +300,13 @@ def errata_fragment(paper: pd.DataFrame | None = None) -> str:
                      + ", ".join(f"{_METRIC_NAMES[r.metric]} {r.mean:.1%}" for r in t6.itertuples())
                      + ". The paper's tables give no per-case eps and x0 numbers, so these shares cannot be "
                        "recomputed from them.")
-    return (md_table(errata_checks(p)) + "\nThe paper's two tables of shares against its own numbers:\n\n"
+    checks = errata_checks(p)
+    col = "metrics compared"
+    head = ""
+    if col in checks.columns and checks[col].nunique() == 1:   # a constant column says it once, above the table
+        head = f"Each row compares the {checks[col].iloc[0]} metrics the two rows both report.\n\n"
+        checks = checks.drop(columns=col)
+    return (head + md_table(checks) + "\nThe paper's two tables of shares against its own numbers:\n\n"
             + "\n".join(lines) + "\n")
 
 

@@ -60,6 +60,8 @@ def _point(dims: list[str], values: tuple) -> tuple[str, str]:
         elif d == "factor":
             if v:
                 where.append(f"factor {v}")
+        elif d in ("eta_hf", "eta_lf") and isinstance(v, (int, float)):
+            where.append(f"{d} {step_size(float(v))}")       # step sizes as every chapter writes them
         else:
             where.append(f"{d} {v:g}" if isinstance(v, float) else f"{d} {v}")
     return who, ", ".join(where)

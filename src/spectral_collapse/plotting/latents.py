@@ -62,14 +62,14 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
     for s in ds["series"].values:
         if s != "gaussian":
             rows[f"{s} input"] = ds["inputs"].sel(series=s).values
-        rows[f"{s} x_T"] = ds["latents"].sel(series=s).values / 3
+        rows[f"{'Gaussian' if s == 'gaussian' else s} x_T"] = ds["latents"].sel(series=s).values / 3
     return image_grid(rows, cell=cell)
 
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
-    """Per method (and Gaussian noise, "gaussian (reference)" as the tables name it): histogram of
+    """Per method (and Gaussian noise, "gaussian (reference)", shown "Gaussian (reference)"): histogram of
     u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one x-range, the
     span of all the histograms and of chi2(d)/d's +-5 sd, so the panels compare by eye and no bar is clipped."""
     d = int(ds.attrs["d"])

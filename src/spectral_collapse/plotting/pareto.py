@@ -97,8 +97,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     bases = list(dict.fromkeys(g["label"]))
     # one legend for colour and shape, reading each base by its reader name (the data keep the labels)
     legend = alt.Legend(labelExpr=label_expr(bases))
-    colour = method_color(bases, field="label", title="OVG base", legend=legend)
-    shape = alt.Shape("label:N", title="OVG base", legend=legend, scale=alt.Scale(
+    colour = method_color(bases, field="label", title="OVG variant", legend=legend)
+    shape = alt.Shape("label:N", title="OVG variant", legend=legend, scale=alt.Scale(
         domain=bases, range=[_BASE_SHAPES[i % len(_BASE_SHAPES)] for i in range(len(bases))]))
     cloud = alt.Chart(g).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.3, opacity=0.8).encode(
         color=colour, shape=shape, **enc)
@@ -129,7 +129,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         # each step size held to its symbol (non-breaking space) where the subtitle wraps
         left_out.append(f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                         f"({int(r.failed)} of {n_samples} samples failed)")
-    sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG base; dashed: each base's Pareto front; "
+    sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines.")
     for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
         under = _inside(g, r.s_hf, r.s_lf, _R_RING, xdom, ydom, width, height, other_than=r.label)
@@ -195,7 +195,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
-        vals = d.loc[d["status"] != "every sample failed", "value"]
+        vals = d.loc[d["status"].isin(["kept", statuses[0]]), "value"]   # the colour spans the drawn means only
         dom = [float(vals.min()), float(vals.max())] if len(vals) else [0.0, 1.0]
         d["text_colour"] = text_on("viridis", d["value"], dom)
         base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF",

@@ -8,6 +8,8 @@ what that bounds (at most n − 1 components carry variance) and which methods' 
 """
 from __future__ import annotations
 
+import re
+
 import json
 
 import numpy as np
@@ -134,6 +136,15 @@ def pca_note(ds: xr.Dataset, results_root="data/results") -> str:
         if gone:
             said.append(f"no curve for {', '.join(gone)} (fewer than two finite inverted latents)")
         lines.append(f"- {arm}: {'; '.join(parts)}. " + ". ".join(x[0].upper() + x[1:] for x in said) + ".")
+    same = [str(arm) for arm, g in t.groupby("arm", sort=False)
+            if {"ddim", "ovg"} <= set(g["method"]) and not _separates(*(g[g["method"] == m].iloc[0]
+                                                                         for m in ("ddim", "ovg")))]
+    if same:
+        where = "every arm" if len(same) == t["arm"].nunique() else ", ".join(same)
+        lines.append(f"\nIn {where}, DDIM's and OVG's curves do not separate: OVG's latents spread their variance "
+                     "over the principal components as DDIM's do. What OVG changes shows in the tables' S_HF and "
+                     "S_DC, not in this PCA, so the recovery under OVG that the paper reports is read from those "
+                     "scores, not from these curves.")
     return (head + f"Over the {seeds} seeds, {crops}, k90 and the curve's mean (a range where the seeds differ; "
             f"Gaussian noise one draw), and whether two methods' curves separate (their ranges over the seeds do not "
             f"overlap):\n\n" + "\n".join(lines) + f"\n\nWith {n_txt} latents a curve tells methods apart only where "
@@ -208,5 +219,27 @@ def factor_trend_text(ds: xr.Dataset, metrics=("s_hf", "s_dc"), method: str = "d
     if said_ours:
         pairs = ", ".join(f"our x{int(f)} for its {v}" for f, v in zip(key["factor"], key["paper_value"]) if v)
         out.append(f"Ours, the same way ({method.upper()}, means over crops; {pairs}): " + "; ".join(said_ours) + ".")
+    judged = verdict_metrics(metrics)
+    if judged and set(judged) != set(metrics):
+        named = " and ".join(METRIC_NAMES.get(m, m) for m in judged)
+        rest = " and ".join(METRIC_NAMES.get(m, m) for m in metrics if m not in judged)
+        out.append(f"The verdict below on collapse growing with sparsity judges {named} alone (the claims page's "
+                   f"test of that claim); {rest} {'is' if len(metrics) - len(judged) == 1 else 'are'} not part of "
+                   f"it, and the trend {'it shows' if len(metrics) - len(judged) == 1 else 'they show'} above does "
+                   "not enter that verdict.")
     return " ".join(out)
+
+
+def verdict_metrics(metrics, claim: str = "scale_monotone") -> list[str]:
+    """Which of ``metrics`` the claims page's test of ``claim`` (its ``rule`` text, ``studies.claims.CLAIMS``)
+    reads, by their symbols there ("S_DC of ddim decreasing …" -> ["s_dc"]); [] without that claim."""
+    from ..studies.claims import CLAIMS
+    from .tables import METRIC_NAMES
+
+    found = next((c for c in CLAIMS if c.key == claim), None)
+    if found is None:
+        return []
+    test = str(found.rule)
+    return [m for m in metrics if re.search(rf"(?<![\w]){re.escape(METRIC_NAMES.get(m, m))}(?![\w])", test)
+            or re.search(rf"(?<![\w]){re.escape(m)}(?![\w])", test)]
 

@@ -86,8 +86,16 @@ def paper_lead(ds: xr.Dataset) -> str:
     for ax in json.loads(ds.attrs["axes"]):
         if ax in shown and paired(shown[ax], shown[col]) and (shown[ax].astype(str) != shown[col].astype(str)).any():
             both = shown[[ax, col]].drop_duplicates()
+            from .ablations import ARM_WORDS
+
+            def word(v):   # an arm's value as the tables name it ("×2", "U-Net"); the paper's "x8" as "×8"
+                return ARM_WORDS[ax](v) if ax in ARM_WORDS else v
+
+            def theirs(v):
+                return f"×{str(v)[1:]}" if str(v)[:1] == "x" and str(v)[1:].isdigit() else v
+
             arms += " Rows by our " + ax + ": " + ", ".join(
-                f"{a} beside the paper's {col[len('paper_'):]} {b}" for a, b in zip(both[ax], both[col])) + "."
+                f"{word(a)} beside the paper's {col[len('paper_'):]} {theirs(b)}" for a, b in zip(both[ax], both[col])) + "."
     named = (" The paper's table is named on every row." if pairs["paper_table"].nunique() > 1 else "")
     return (f"Joined on ({col[len('paper_'):]}, method, metric) with the paper's {tables} (BBBC021, the only dataset of "
             f"the paper's ablations).{arms}{named} Under each metric, ours beside the paper's number. {caveat}")
@@ -142,7 +150,6 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     (``studies.paper_copies.copy_notes``: which row carries which row's numbers and which of the two is the copy,
     the same sentence in every chapter that shows a row of the pair). '' when there is neither."""
     from ..studies.method_labels import method_name
-    from ..studies.paper_copies import copy_notes
 
     cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std", "paper_table")]
@@ -162,8 +169,26 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     if lines:
         out.append("In the paper's table, " + "; ".join(lines) + " (see {doc}`the errata </errata>`), so our "
                    "difference between those methods has no counterpart in the paper's numbers.")
-    notes = copy_notes(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
+    notes = _copy_notes_shown(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
     if notes:
         out.append("Rows of the paper's tables that carry another row's numbers (see {doc}`the errata </errata>`), "
                    "shown as the paper prints them: " + " ".join(notes))
     return "\n\n".join(out)
+
+
+def _copy_notes_shown(rows: list[dict]) -> list[str]:
+    """``studies.paper_copies.copy_notes`` on the rows a chapter shows, keeping a copy group's sentence only where the
+    chapter's table carries one of the group's copies (the row that repeats another's numbers): a page that shows
+    only the row copied, or a row of the copy's setting, does not show what the sentence is about. Sentences on rows
+    that other tables contradict are kept."""
+    from ..reference import ROW_KEYS
+    from ..studies.paper_copies import copy_groups, copy_notes, copy_sentence
+
+    def key(r) -> tuple:
+        return tuple(str(r[k]) for k in ROW_KEYS)
+
+    shown = {key(r) for r in rows}
+    groups = copy_groups()
+    hidden = {copy_sentence(g) for g in groups if not any(key(c) in shown for c in g["copies"])}
+    kept = {copy_sentence(g) for g in groups} - hidden
+    return [n for n in copy_notes(rows) if n in kept or n not in hidden]

@@ -28,7 +28,7 @@ from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead", "paper_notes", "paper_rows_shown",
            "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
-           "ablation_verdict", "arm_name", "arm_names", "ARM_WORDS"]
+           "ablation_verdict", "arm_name", "arm_names", "named_arms", "ARM_WORDS"]
 
 # An arm's value on each ablation axis as the chapters write it ("factor" 4 -> "×4", "parameterization" eps ->
 # "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net")
@@ -38,6 +38,7 @@ ARM_WORDS = {
         str(v), f"{v}-prediction"),
     "space": lambda v: f"{v} space",
     "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v), str(v)),
+    "train_seed": lambda v: f"training seed {v}",
 }
 
 
@@ -45,6 +46,26 @@ def arm_name(sel: dict) -> str:
     """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
     "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
     return ", ".join(ARM_WORDS[a](v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
+
+
+def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
+    """A chapter table as a reader sees it: each row level that is an ablation axis (``ARM_WORDS``) with its values
+    in words ("unet" -> "U-Net", 4 -> "×4", "eps" -> "ε-prediction", "pixel" -> "pixel space"), the rest and the
+    cells unchanged; the table itself keeps the stored values (code reads rows by them)."""
+    ix = frame.index
+    names = list(ix.names)
+    if not any(n in ARM_WORDS for n in names):
+        return frame
+
+    def word(name, v):
+        return ARM_WORDS[name](v) if name in ARM_WORDS and not (isinstance(v, float) and np.isnan(v)) else v
+
+    out = frame.copy()
+    if isinstance(ix, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t)) for t in ix], names=names)
+    else:
+        out.index = pd.Index([word(names[0], v) for v in ix], name=names[0])
+    return out
 
 
 def arm_names(ds: xr.Dataset) -> dict[str, str]:
@@ -173,12 +194,14 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:
-    """Which paper row each of our factors is compared with, with both input sizes (the paper's fields are 256 px)."""
+    """Which paper row each of our factors is compared with, with both input sizes (the paper's fields are 256 px),
+    as a reader reads it: each factor in the book's form ("×2" beside the paper's "×8"), no stored key as a header."""
     size = int(ds["truth_images"].shape[-1])
     key = paper_key_of(ds)
-    key["our input (px)"] = [size // int(f) for f in key["factor"]]
-    key["paper input (px)"] = [256 // int(v[1:]) if v else None for v in key["paper_value"]]
-    return key
+    return pd.DataFrame({"our factor": [ARM_WORDS["factor"](int(f)) for f in key["factor"]],
+                         "paper's factor": [ARM_WORDS["factor"](int(v[1:])) if v else "—" for v in key["paper_value"]],
+                         "our input (px)": [size // int(f) for f in key["factor"]],
+                         "paper input (px)": [256 // int(v[1:]) if v else None for v in key["paper_value"]]})
 
 
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
@@ -205,25 +228,28 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
             row["space"] = _space_words(attrs)
             rows.append(row)
     out = pd.DataFrame(rows)
-    for col in ("parameters", "steps", "batch"):  # whole numbers, shown as such beside a missing one
+    shown = {"parameters": lambda v: f"{v / 1e6:.2f} M", "steps": lambda v: f"{int(v):,}",
+             "batch": lambda v: f"{int(v)}", "learning rate": lambda v: f"{float(v):g}"}
+    for col, form in shown.items():   # as the chapters' prose writes them ("1.11 M", "6,000", "0.001")
         if col in out:
-            out[col] = out[col].astype("Int64")
+            out[col] = [form(v) if pd.notna(v) else "—" for v in out[col]]
     return out
 
 
 def _space_words(attrs: dict) -> str:
-    """An arm's data space in words: "pixel", or "latent" with the VAE it diffuses in ("latent (VAE trained on this
-    dataset)", "latent (pretrained VAE <source>)")."""
+    """An arm's data space as the chapters name it: "pixel space", or "latent space" with the VAE it diffuses in
+    ("latent space (VAE trained on this dataset)", "latent space (pretrained VAE <source>)")."""
     ls = json.loads(attrs.get("latent_space") or "null") or {}
     space = str(attrs.get("space") or ("latent" if ls else "pixel"))
+    named = ARM_WORDS["space"](space)
     if space != "latent" or not ls:
-        return space
+        return named
     vae = ls.get("vae")
     if vae == "trained":
-        return "latent (VAE trained on this dataset)"
+        return f"{named} (VAE trained on this dataset)"
     if isinstance(vae, dict) and vae.get("source"):
-        return f"latent (pretrained VAE {vae['source']})"
-    return "latent"
+        return f"{named} (pretrained VAE {vae['source']})"
+    return named
 
 
 def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
@@ -269,11 +295,18 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
 def run_settings(ds: xr.Dataset) -> pd.DataFrame:
     """The run's settings as a table: steps, test images, OVG step sizes, metric conventions, each arm's models,
     when it was computed and with which packages."""
-    from .settings import settings_table
+    from .settings import readable, settings_table
+    from .settings_words import key_words
 
     names = arm_names(ds)
-    arms = {f"arm {names.get(tag, tag)}": {k: a.get(k) for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
-                           if a.get(k) is not None} for tag, a in json.loads(ds.attrs["per_arm"]).items()}
+
+    def described(a: dict) -> str:
+        """An arm's setup in the chapters' words: "U-Net, pixel space, ε-prediction, wavelet sym3"."""
+        return ", ".join(ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{key_words(k)} {readable(a[k], 1)}"
+                         for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
+                         if a.get(k) is not None and readable(a[k]) != "—")
+
+    arms = {f"arm {names.get(tag, tag)}": described(a) for tag, a in json.loads(ds.attrs["per_arm"]).items()}
     return settings_table(ds, ("steps", "n_test", "ovg", "s_hf_unit", "s_lf_condition", "s_dc_definition", "axes"),
                           extra=arms)
 

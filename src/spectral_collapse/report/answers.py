@@ -21,6 +21,10 @@ from ..studies.store import load_results, results_path
 from .claims_page import deciding_evidence, reader_names, tally_markdown
 from ..studies.verdicts import fold, overshoots, paired_units, texture_check, versus
 
+# the latent norm ratio as the book typesets it (the glossary's *Norm ratio*), never in ASCII
+NORM_RATIO = r"$\lVert\mathbf{x}_T\rVert^2/d$"
+
+
 __all__ = ["collapse_numbers", "answers_markdown", "conclusions_markdown"]
 
 _DATASETS = ("ihc-sr", "ihc-edges")
@@ -64,7 +68,7 @@ def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     words = {HOLDS: "collapse shown", FAILS: "no collapse", INCONCLUSIVE: "collapse inconclusive"}.get(
         verdict, "collapse not judged")
     return (f"- **{dataset}: {words}.** DDIM's latents score S_DC {_f(d['s_dc'])} (unit-variance latents; "
-            f"||x_T||²/d {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
+            f"{NORM_RATIO} {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
             + ", ".join(f"{r.upper()} {_f(m[r]['s_dc'])} / {_f(m[r]['s_hf'])}" for r in refs)
             + " (S_DC / S_HF; 1 = like white noise / like real texture).")
 
@@ -95,13 +99,17 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     said = {"s_lf": (INPUT_STRUCTURE, f"S_LF {_f(d['s_lf'])} → {_f(o['s_lf'])}"),
             "psnr": ("fidelity", f"PSNR {_f(d['psnr'], 1)} → {_f(o['psnr'], 1)} dB")}
     lost = [k for k in said if _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k, higher=False)]) == HOLDS]
-    kept = [k for k in said if k not in lost]
+    # a score that rises beyond its minimal effect is a gain, said as one, not as "no loss"
+    gained = [k for k in said if k not in lost and _rule(ev, [versus(ev, "main", eq, "ovg", "ddim", k)]) == HOLDS]
+    kept = [k for k in said if k not in lost and k not in gained]
     price = "; ".join(
         ([f"it costs {' and '.join(f'{said[k][0]} ({said[k][1]})' for k in lost)}"] if lost else [])
+        + ([f"it keeps more of {' and '.join(f'{said[k][0]} ({said[k][1]})' for k in gained)}, beyond the minimal "
+            f"effect{'s' * (len(gained) > 1)}"] if gained else [])
         + ([f"no loss of {' or '.join(said[k][0] for k in kept)} beyond the minimal effect{'s' * (len(kept) > 1)} "
             f"({', '.join(said[k][1] for k in kept)})"] if kept else []))
     return minus(f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
-                 f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), ||x_T||²/d "
+                 f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), {NORM_RATIO} "
                  f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
                  + _why_not(verdict, rises, tex, crops, band) + f"; {price}.")
 
@@ -132,7 +140,7 @@ def _cost_phrase(bench: dict | None, bench_gpu: dict | None) -> str | None:
     (one model, batch and step count for both, timed in one run): on the CPU of ``bench`` and on the GPU of
     ``bench_gpu`` (parsed benchmark records, either None), each named with the setting it was timed at; None when
     neither has the measurement."""
-    parts = []
+    parts, settings = [], []
     for r, key in ((bench, "ratio_cpu"), (bench_gpu, "ratio_wall")):
         try:
             inv = r["benchmarks"]["inversion"]
@@ -142,17 +150,32 @@ def _cost_phrase(bench: dict | None, bench_gpu: dict | None) -> str | None:
         machine = r.get("machine") or {}
         cpu = " ".join(w for w in str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
                        if w != "Processor") or "unnamed"
-        where = f"one {machine['gpu']}" if machine.get("gpu") else f"one thread of an {cpu} CPU"
+        where = f"one {gpu_name(machine['gpu'])}" if machine.get("gpu") else f"one thread of an {cpu} CPU"
         shape = inv.get("image_shape") or []
-        setting = (f" ({inv.get('profile', '')} U-Net, {shape[-1]}-px images, batch {inv.get('batch')}, "
-                   f"{inv.get('steps')} steps each way)" if len(shape) >= 2 else "")
-        parts.append(f"{ratio:.2f}x on {where}{setting}")
+        settings.append(f"the {inv.get('profile', '')} U-Net, {shape[-1]}-px images, batch {inv.get('batch')}, "
+                        f"{inv.get('steps')} steps each way" if len(shape) >= 2 else "")
+        parts.append((f"{ratio:.2f}x", where))
     if not parts:
         return None
-    return ("**Cost.** An OVG translation takes " + " and ".join(parts) + " the time of a DDIM translation, "
-            "inversion and sampling timed together in one run (the *Performance benchmarks* chapter, which also gives "
-            "the cost of one inversion step). The ratio depends on the network and the device: the *Reproducing at the "
-            "paper's scale* page measures it for the paper's latent U-Net.")
+    one = len(set(settings)) == 1   # one setting: said once, before the devices
+    setting = f" ({settings[0]})" if one and settings[0] else ""
+    said = " and ".join(f"{x}{' the time of a DDIM translation' * (i == 0)} on {where}"
+                        + (f" ({st})" if st and not one else "") for i, ((x, where), st) in enumerate(zip(parts, settings)))
+    return (f"**Cost.** An OVG translation{setting}, inversion and sampling timed together in one run, takes {said} "
+            "(the *Performance benchmarks* chapter, which also gives the cost of one "
+            "inversion step). The ratio depends on the network, the number of steps and the device: the *Reproducing "
+            "at the paper's scale* page measures it for the paper's latent U-Net, a larger network, at the "
+            "paper's number of steps.")
+
+
+def gpu_name(device: str) -> str:
+    """A GPU as prose names it: the maker and model, without the memory size and bus ("NVIDIA H100 80GB HBM3" ->
+    "NVIDIA H100 GPU")."""
+    import re
+
+    words = [w for w in str(device).split() if not re.fullmatch(r"\d+\s*[GM]B|HBM\d*e?|PCIe|SXM\d*|NVL", w, re.I)]
+    name = " ".join(words) or "GPU"
+    return name if name.upper().endswith("GPU") else f"{name} GPU"
 
 
 def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict | None = None,

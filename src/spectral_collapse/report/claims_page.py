@@ -113,13 +113,14 @@ def _parts(detail: str) -> list[str]:
 
 def _bare(part: str) -> str:
     """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays, and so
-    does a note that stands in for an interval: "(no spread over 96 crops: ...)", and a bracketed operand of a difference:
-    "TABA − (OVG + EDM)")."""
+    does a note that stands in for an interval: "(no spread over 96 crops: ...)", a bracketed operand of a difference:
+    "TABA − (OVG + EDM)", and the paper's setting each of our scales stands for: "×2 (for the paper's ×8)")."""
     from ..studies.shares import NO_SPREAD
 
     part = part.split(" → ")[0]
     keep = re.findall(rf" \({NO_SPREAD}[^()]*\)", part)
     keep += re.findall(r"(?<= − )\([^()]*\)|\([^()]*\)(?= − )", part)   # a bracketed operand of a difference
+    keep += re.findall(r" \(for the paper's [^()]*\)", part)   # the paper's setting an analogue of ours stands for
     for i, k in enumerate(keep):
         part = part.replace(k, f"\0{i}\0")
     while True:
@@ -209,19 +210,18 @@ def rules_markdown() -> str:
 
 
 def tally_markdown(c: pd.DataFrame) -> str:
-    """How many claims read each verdict, and how many of them rest on a model below the quality gate (their verdict
-    indicative only), named."""
-    from ..studies.claims import INDICATIVE
+    """How many claims read each verdict, how those that hold are counted (with a 95 % interval, on means only, on a
+    share with no spread: ``settle.held_counts``, the count the conclusions give too), and how many verdicts rest on
+    a model below the quality gate (indicative only), named."""
+    from ..studies.claims import HOLDS, INDICATIVE
     from ..text import plural
-
-    from ..studies.claims import HOLDS, MEANS
+    from .settle import held_counts
 
     limited = c[c["caveat"].fillna("") != ""] if "caveat" in c else c.iloc[0:0]
     text = tally_text(c["verdict"])
-    means = int(((c["verdict"] == HOLDS) & (c["decided by"] == MEANS)).sum()) if "decided by" in c else 0
-    if means:
-        text += (f"; {means} of those that hold {'rests' if means == 1 else 'rest'} on means only, with no interval, "
-                 f"and {'is' if means == 1 else 'are'} read as indicative")
+    held = c[c["verdict"] == HOLDS]
+    if len(held) and "our numbers" in held:
+        text += f"; of those that hold, {held_counts(held)}"
     if len(limited):
         text += (f"; {plural(len(limited), 'verdict')} rest{'s' * (len(limited) == 1)} on a model below the quality "
                  f"gate, {INDICATIVE}: " + ", ".join(f"*{t}* ({v})" for t, v in zip(limited["title"],
@@ -229,20 +229,34 @@ def tally_markdown(c: pd.DataFrame) -> str:
     return text
 
 
+def sentence(text: str) -> str:
+    """``text`` as the start of a sentence: its first letter upper-case ("needs LPIPS ..." -> "Needs LPIPS ...")."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
+
+
 def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
     """The claims page's generated part, in the reader's names: the general rules (each once, by name), the tally, a
     summary table (each claim, our verdict with the comparison it rests on and that comparison's 95 % interval, the
     verdict on the paper's tables), then one section per claim: where the paper makes it, its statement, our verdict
     (qualified where it rests on a model below the quality gate) with every comparison, the sample, the claim's own
-    rule and the general rule that decides it, a note for a metric the rule names that our results lack, and the
-    verdict on the paper's tables."""
+    rule and the general rule that decides it, a note for a metric the rule names that our results lack, the
+    verdict on the paper's tables, and each copied printed row those tables' numbers come from
+    (``paper_copies.copies_read``: the same setting then reads two values on the page, and the note says which is
+    the copy)."""
     from ..studies.claims import CLAIMS, verdict_words
     from ..text import minus
 
+    from ..studies.paper_copies import copies_read
+    from ..studies.scorecard import paper_evidence
+
     c = evaluate_claims(ev, paper)
     reads = {cl.key: cl.reads for cl in CLAIMS}
-    table = pd.DataFrame({"claim": c["title"], "ours": [verdict_words(v, k, b) for v, k, b in zip(c["verdict"], c["caveat"],
-                                                                                 c["decided by"])],
+    pev = paper if paper is not None else paper_evidence()
+    copies = {k: copies_read(pev.frame, r) for k, r in reads.items()}   # a paper row that carries another row's numbers
+    table = pd.DataFrame({"claim": c["title"], "ours": [verdict_words(v, k, b, d) for v, k, b, d in
+                                                                   zip(c["verdict"], c["caveat"], c["decided by"],
+                                                                       c["our numbers"])],
                           "what it rests on (95 % interval)": [deciding_evidence(v, d) for v, d in
                                                                zip(c["verdict"], c["our numbers"])],
                           "the paper's own tables": c["paper's tables"]})
@@ -257,8 +271,9 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
         by = f"; decided by the *{r['decided by']}* rule (above)" if r["decided by"] else ""
         caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
         lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
-                     f"{verdict_words(r['verdict'], r['caveat'], r['decided by'])}.** {r['our numbers']}{caveat}\n"
+                     f"{verdict_words(r['verdict'], r['caveat'], r['decided by'], r['our numbers'])}.** {sentence(r['our numbers'])}{caveat}\n"
                      f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
-                     + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n")
+                     + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n"
+                     + "".join(f"- A copied row it reads: {t}\n" for t in copies.get(r["claim"], ())))
     return glossary_links(reader_names(minus("\n".join(lines))))

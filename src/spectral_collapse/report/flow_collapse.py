@@ -6,18 +6,23 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..plotting.labels import step_size, study_method_names
 from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
+from ..text import minus
 from .settings import settings_table
 from .tables import format_summary
 
 __all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text",
-           "sampler_note", "scaled_named", "NORM"]
+           "sampler_note", "scaled_named", "NORM", "PATTERN", "CONTRAST", "pattern_ratio", "picture_text",
+           "noise_quality"]
 
 NORM = "‖x_T‖²/d"   # the latent's mean squared norm per dimension, as the tables head it
+PATTERN = 5.0       # a latent set "shows a regular pattern" when its peak Fourier power over the median is ≥ 5 × noise's
+CONTRAST = 0.25     # outputs are "over-contrasted" when their pixel spread exceeds the ground truth's by ≥ 25 %
 
 # the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
 FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
@@ -116,13 +121,13 @@ def ovg_tuning_text(ds: xr.Dataset) -> str:
             f"validation crops{f' ({_crops(crops)})' if crops else ''}, none of them a test crop, over a grid of "
             f"eta_HF from {_span(grid['eta_hf'])} and eta_LF from {_span(grid['eta_lf'])} ({points} points)")
     if any(grown.values()):
-        text += (f"; the profile's grid is eta_HF {_span(first['eta_hf'])} and eta_LF {_span(first['eta_lf'])}, and "
-                 f"the sweep grew it beyond each edge its first choice sat on")
+        text += (f"; that is the profile's grid (eta_HF {_span(first['eta_hf'])}, eta_LF {_span(first['eta_lf'])}) "
+                 f"grown by one log step past each edge that a choice on it lies on")
     text += "."
     for edge in tuning.get("choice_on_edge") or []:
         axis, side = str(edge).split()
         name, low = _NAME.get(axis, axis), side == "low"
-        again = (f", even after the sweep grew the grid {'below' if low else 'above'} the profile's range"
+        again = (f", though the grid is grown {'below' if low else 'above'} the profile's range"
                  if side in grown.get(axis, []) else "")
         text += (f"\n\n**The chosen {name} ({step_size(choice[axis])}) is the {'smallest' if low else 'largest'} value "
                  f"of the grid{again}.** A choice on the grid's edge means the best {name} for this model may lie "
@@ -157,8 +162,9 @@ def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str
         heun = r[(r["sampler"] == "Heun") & (r["check"] == "std")]["value"].max()
         s_eu = max(u["std"] for u in eu)
         out.append(f"Euler's own 50-step samples from noise, which is how this chapter's translations are sampled, "
-                   f"have a channel spread off by up to {100 * s_eu:.1f} % (largest std error over labels; Heun's "
-                   f"second-order steps from the same starts: {100 * heun:.1f} %; the gate judges "
+                   f"have a per-channel standard deviation off from the data's by up to {100 * s_eu:.1f} % "
+                   f"(the largest error over labels; Heun's second-order steps from the same starts: "
+                   f"{100 * heun:.1f} %; the gate judges "
                    f"`{model_name(name)}` with Heun). Every method here samples with those Euler steps (TABA's "
                    "randomness is in where its inversion starts), so that part of the error is shared and is not a "
                    "difference between methods.")
@@ -179,3 +185,113 @@ def flow_settings(ds: xr.Dataset) -> pd.DataFrame:
     if "value" in table:   # the methods' setting names the remedy by its name, as the tables do
         table["value"] = table["value"].map(lambda v: scaled_named(v) if isinstance(v, str) else v)
     return table
+
+
+def _named(m: str) -> str:
+    """A method's reader name: the study's own labels (``scaled_named``), then the suite's (``name_methods``)."""
+    from ..studies.method_labels import name_methods
+
+    named = scaled_named(m)
+    return named if named != m else name_methods(m)
+
+
+def pattern_ratio(latents) -> tuple[float, float]:
+    """(ratio, frequency) of a set of latents (…, H, W), each channel scaled to unit variance: the power of the
+    strongest Fourier coefficient (frequency 0 left out), averaged over the set, over the median coefficient's, and
+    the radial frequency (cycles/px) of that peak. Noise gives a ratio near 1-2; a regular stripe or grid pattern
+    shared by the latents gives a large one."""
+    a = np.asarray(latents, dtype=np.float64)
+    a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
+    power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
+    power[0, 0] = np.nan
+    k = np.unravel_index(np.nanargmax(power), power.shape)
+    f = float(np.hypot(np.fft.fftfreq(a.shape[-2])[k[0]], np.fft.fftfreq(a.shape[-1])[k[1]]))
+    return float(np.nanmax(power) / np.nanmedian(power)), f
+
+
+def picture_text(ds: xr.Dataset) -> str:
+    """Markdown: what the pictures show beside the scores, by two rules fixed in constants. Latents: a method whose
+    shown latents (first seed) have a ``pattern_ratio`` at least ``PATTERN`` times that of N(0, I) noise of the same
+    shape shows a regular pattern; when its S_DC is still above DDIM's, the text says why S_DC misses it (S_DC flags
+    patches smoother than noise; a pattern at a high frequency is not smooth). Outputs: a method whose shown outputs
+    spread their pixels at least ``CONTRAST`` more than the ground truth's is over-contrasted, said beside its PSNR
+    gap to DDIM's. '' when neither rule fires."""
+    from ..studies.aggregate import crop_values
+
+    methods = [str(m) for m in ds["method"].values]
+    if "latents" not in ds or "ddim" not in methods:
+        return ""
+    idx = {m: i for i, m in enumerate(methods)}
+    mean = lambda metric, m: float(np.nanmean(crop_values(ds, metric, m)))  # noqa: E731
+    shown = ds["latents"].isel(seed=0)
+    noise, _ = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
+    out = []
+    for m in methods:
+        ratio, f = pattern_ratio(shown.isel(method=idx[m]).values)
+        if ratio < PATTERN * noise:
+            continue
+        text = (f"**{_named(m)}'s inverted latents show a regular pattern** (above): their strongest Fourier "
+                f"frequency, {f:.2f} cycles/px, carries {ratio:.0f} times the power of the median one, against "
+                f"{noise:.1f} for N(0, I) noise of the same shape (a pattern is read at {PATTERN:g} times noise's)")
+        if m != "ddim":
+            d_ratio, _ = pattern_ratio(shown.isel(method=idx["ddim"]).values)
+            text += f" and {d_ratio:.1f} for DDIM's"
+        text += "."
+        s_m, s_d = mean("s_dc", m), mean("s_dc", "ddim")
+        if m != "ddim" and s_m > s_d:
+            text += (f" Its $S_{{DC}}$ ({s_m:.3f}) is nonetheless above DDIM's ({s_d:.3f}): $S_{{DC}}$ flags patches "
+                     "smoother than noise (correlated neighbours), and a pattern "
+                     + ("at a high frequency alternates from pixel to pixel like noise does, so $S_{DC}$ does not "
+                        "count it. The picture shows structure that the score misses."
+                        if f >= 0.25 else "is not counted unless it makes its patches smooth. The picture shows "
+                                          "structure that the score misses."))
+        out.append(text)
+    if "images" in ds and "truth_images" in ds:
+        truth = np.asarray(ds["truth_images"].values, dtype=np.float64)
+        t_std = truth.std(axis=(-3, -2, -1))
+        for m in methods:
+            o = np.asarray(ds["images"].isel(method=idx[m], seed=0).values, dtype=np.float64)
+            ratio = float(np.nanmean(o.std(axis=(-3, -2, -1)) / t_std))
+            if ratio < 1 + CONTRAST:
+                continue
+            gap = mean("psnr", m) - mean("psnr", "ddim")
+            out.append(f"**{_named(m)}'s outputs are over-contrasted** (Translations, above): their pixels "
+                       f"spread {100 * (ratio - 1):.0f} % more than the ground truth's (mean ratio of standard "
+                       f"deviations over the crops shown, first seed; read as over-contrasted from "
+                       f"{100 * CONTRAST:.0f} %), and "
+                       f"its PSNR is {minus(f'{gap:+.2f}')} dB from DDIM's ({mean('psnr', m):.2f} against "
+                       f"{mean('psnr', 'ddim'):.2f}). PSNR counts each pixel's distance to the ground truth, so "
+                       "an over-contrasted output loses PSNR even where its structure is right.")
+    return "\n\n".join(out)
+
+
+def noise_quality(ds: xr.Dataset) -> tuple[pd.DataFrame, str]:
+    """The flow model's samples from noise beside the reference they are read against: a table of the mean texture
+    score S_HF of each model's samples and of the real target crops (the ground-truth control of the main table,
+    with its 95 % interval over crops), and one sentence reading each model against the real crops by S_HF's minimal
+    effect (``metrics.intervals.MIN_EFFECT``): within it, "scores as real crops do"; below it, "below"."""
+    from ..metrics.intervals import MIN_EFFECT, bootstrap_ci
+
+    if "noise_s_hf" not in ds:
+        return pd.DataFrame(), ""
+    rows, words = {}, []
+    real = None
+    if "control" in ds.dims and "control_s_hf" in ds and "ground_truth" in ds["control"].values.tolist():
+        ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
+        if ci.n:
+            real = ci.mean
+            rows["real target crops (ground truth of the test crops)"] = {
+                "S_HF": f"{ci.mean:.3f} [{ci.lo:.3f}, {ci.hi:.3f}]"}
+    eff = MIN_EFFECT["s_hf"]
+    for m in ds["model"].values.tolist():
+        v = float(ds["noise_s_hf"].sel(model=m).mean())
+        rows[f"samples from noise, {m} model"] = {"S_HF": f"{v:.3f}"}
+        if real is not None:
+            gap = v - real
+            how = ("score as the real crops do" if abs(gap) < eff else
+                   "score above the real crops" if gap > 0 else "score below the real crops")
+            words.append(f"the {m} model's samples {how} ({v:.3f} against {real:.3f}; a gap under {eff:g}, "
+                         f"$S_{{HF}}$'s minimal effect, counts as none)")
+    text = ("By texture, " + "; ".join(words) + ". $S_{HF}$ is higher for texture closer to the real crops'.") \
+        if words else ""
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("samples"), text

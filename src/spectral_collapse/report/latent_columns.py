@@ -30,7 +30,7 @@ COLUMN_NOTES = {
     "k50": "components needed for 50 % of the variance", "k90": "for 90 %", "k99": "for 99 %",
     "auc": "the mean of the cumulative explained-variance curve (near 1 when a few components carry the variance; "
            "0.5 + 1/(2m) if it were spread exactly evenly over m components, which a finite set of Gaussian latents "
-           "never is: the gaussian row gives noise's own value at this count and size)",
+           "never is: the Gaussian row gives noise's own value at this count and size)",
     "k90_raw": "k90 of the latents as inverted (not scaled to unit variance)", "auc_raw": "AUC of the latents as inverted",
     "n": "latents in the PCA", "nonfinite": "latents left out for a non-finite value",
     "s_dc": "1 − flagged share, the mean over the latents (higher: more like white noise)",
@@ -43,8 +43,12 @@ COLUMN_NOTES = {
 
 
 def shown(table: pd.DataFrame) -> pd.DataFrame:
-    """A chapter table with its short headers (``HEADERS``); columns without one keep their name."""
-    return table.rename(columns=HEADERS)
+    """A chapter table with its short headers (``HEADERS``), columns without one keeping their name, and the Gaussian
+    reference's rows named as the charts name them (``ROWS``: "Gaussian", "Gaussian (reference)")."""
+    return table.rename(columns=HEADERS, index=ROWS)
+
+
+ROWS = {"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"}
 
 
 def header(key: str) -> str:

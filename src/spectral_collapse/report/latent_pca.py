@@ -7,7 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
-__all__ = ["pca_reading"]
+__all__ = ["pca_reading", "noise_scatter", "reference_correlation", "on_noise_text"]
 
 
 def pca_reading(ds: xr.Dataset) -> str:
@@ -35,12 +35,13 @@ def pca_reading(ds: xr.Dataset) -> str:
     text = (f"Gaussian noise of the same count and size (dashed grey) {shape}: it reaches 90 % of the variance at "
             f"k = {k90_g}, where an even spread over the {m} components needs {k90_even}, and the mean of its curve "
             f"is {float(np.mean(g)):.3f} against {uniform_auc(m):.3f} for an even spread.")
-    said = []
+    said, on = [], []
     for s in [x for x in names if x != "gaussian"]:
         d = np.asarray(ds["cev"].sel(series=s).values, float)[keep] - g
         full = (d + g < 1 - 1e-9) | (g < 1 - 1e-9)       # components where either curve is still below 1
-        if float(np.max(np.abs(d))) < 0.01:
+        if float(np.max(np.abs(d))) < ON_NOISE:
             said.append(f"{_series(s)} on it (within {float(np.max(np.abs(d))):.3f} at every component)")
+            on.append(s)
         else:
             n_above, n = int(np.sum(d[full] > 1e-9)), int(full.sum())
             where = "at every component" if n_above == n else f"at {n_above} of the {n} components"
@@ -48,6 +49,81 @@ def pca_reading(ds: xr.Dataset) -> str:
     if said:
         text += (" Against the noise's curve (above it: more variance in the first k components): "
                  + "; ".join(said) + ".")
+    if on:
+        text += " " + on_noise_text(ds, on)
+    return text
+
+
+ON_NOISE = 0.01       # a series whose curve stays this close to the noise's at every component lies "on it"
+NOISE_DRAWS = 5       # fresh Gaussian sets behind the draw-to-draw scatter of the noise's curve
+NOISE_BUDGET = 5e7    # largest count x dimension drawn for that scatter (the paper profile's sets are not redrawn)
+
+
+def noise_scatter(ds: xr.Dataset, draws: int = NOISE_DRAWS, budget: float = NOISE_BUDGET) -> float | None:
+    """The largest gap, over ``draws`` fresh sets of Gaussian noise of the reference's count and shape (seeds 1 to
+    ``draws``, one PCA each as the study runs it), between a fresh set's curve and the stored Gaussian curve: how far
+    another draw of noise lies from the reference. None without stored latents or beyond ``budget``."""
+    if "latents" not in ds or "n" not in ds:
+        return None
+    n = int(ds["n"].sel(series="gaussian"))
+    shape = tuple(int(v) for v in ds["latents"].shape[2:])
+    if n < 2 or n * int(np.prod(shape)) > budget:
+        return None
+    import torch
+
+    from ..metrics.latent import pca_explained_variance
+
+    g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
+    gaps = []
+    for s in range(1, draws + 1):
+        c = pca_explained_variance(torch.randn((n, *shape), generator=torch.Generator().manual_seed(s)))
+        gaps.append(float(np.nanmax(np.abs(c - g[:len(c)]))))
+    return max(gaps)
+
+
+def reference_correlation(ds: xr.Dataset, series: str) -> float | None:
+    """The largest |Pearson r| between any stored latent of ``series`` and any stored latent of the Gaussian
+    reference (the first few of each set): near 1/sqrt(d) when they are independent, 1 if one were a scaled copy of
+    the other. None without stored latents."""
+    if "latents" not in ds:
+        return None
+    a = np.asarray(ds["latents"].sel(series=series).values, float)
+    b = np.asarray(ds["latents"].sel(series="gaussian").values, float)
+    a, b = a.reshape(len(a), -1), b.reshape(len(b), -1)
+    ok_a, ok_b = np.isfinite(a).all(1), np.isfinite(b).all(1)
+    if not ok_a.any() or not ok_b.any():
+        return None
+    r = np.corrcoef(a[ok_a], b[ok_b])[:ok_a.sum(), ok_a.sum():]
+    return float(np.max(np.abs(r)))
+
+
+def on_noise_text(ds: xr.Dataset, on: list[str]) -> str:
+    """Why a series can lie on the noise's curve: how far fresh draws of noise lie from the reference (a set of this
+    count and size has a nearly fixed curve, so any white latents lie this close), and that the series' latents are
+    not the reference's draws (their largest correlation with them against 1/sqrt(d))."""
+    names = " and ".join(_series(s) for s in on)
+    g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
+    gap = max(float(np.nanmax(np.abs(np.asarray(ds["cev"].sel(series=s).values, float) - g))) for s in on)
+    scatter = noise_scatter(ds)
+    text = (f"{names} lying on the noise's curve means {'its' if len(on) == 1 else 'their'} latents have no more "
+            f"structure than white noise to this PCA")
+    if scatter is not None:
+        text += (f": {NOISE_DRAWS} fresh draws of Gaussian noise of the same count and size lie up to "
+                 f"{scatter:.3f} from the reference's curve, "
+                 + (f"and {names} lies no further ({gap:.3f})" if gap <= scatter else
+                    f"and {names} lies a little further ({gap:.3f})"))
+    text += "."
+    corr = {s: reference_correlation(ds, s) for s in on}
+    if all(v is not None for v in corr.values()):
+        d = int(np.prod(ds["latents"].shape[2:]))
+        n_show = int(ds["latents"].shape[1])
+        sd = 1 / math.sqrt(d)
+        r = ", ".join(f"{_series(s)} {v:.3f} ({v / sd:.1f} sd)" for s, v in corr.items())
+        text += (f" Nor are they the reference's draws: the largest |correlation| over the {n_show * n_show} pairs "
+                 f"of the first {n_show} stored latents of each and of the reference is {r}, where a correlation "
+                 f"between independent noise maps has sd 1/√d = {sd:.3f} and a scaled copy gives 1.")
+    text += (" Each latent is scaled to unit variance before the PCA, so a spread of norms narrower or wider than "
+             "χ²(d) (the Gaussianity chapter's sd ratio) does not move these curves.")
     return text
 
 

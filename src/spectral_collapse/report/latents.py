@@ -21,7 +21,7 @@ from ..metrics.latent import ks_resolution, s_g_tie
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
            "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
-           "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading"]
+           "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading", "raw_same", "raw_note"]
 
 from .latent_columns import HEADERS, column_legend, shown  # noqa: F401  (the chapters read them from here)
 from .latent_pca import pca_reading  # noqa: F401
@@ -114,7 +114,30 @@ def pca_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per series: components for 50 / 90 / 99 % of the variance and the curve's mean (unit-variance latents), the
     same on the raw latents, the mean ||x_T||^2 / d (amplitude), latents and failed ones."""
     keys = _present(ds, ("k50", "k90", "k99", "auc", "k90_raw", "auc_raw", "mean_norm_ratio", "n", "nonfinite"))
-    return pd.DataFrame({k: ds[k].values for k in keys}, index=pd.Index(ds["series"].values, name="series"))
+    same = set(raw_same(ds))
+    return pd.DataFrame({k: ds[k].values for k in keys if k not in same},
+                        index=pd.Index(ds["series"].values, name="series"))
+
+
+def raw_same(ds: xr.Dataset) -> list[str]:
+    """The raw-latent columns (k90_raw, auc_raw) that equal their unit-variance column in every row at the shown
+    precision (k90 exactly, AUC to 3 decimals): the PCA table leaves them out and ``raw_note`` says so."""
+    out = []
+    for raw, base, digits in (("k90_raw", "k90", 0), ("auc_raw", "auc", 3)):
+        if raw in ds and base in ds and np.array_equal(np.round(np.asarray(ds[raw].values, float), digits),
+                                                       np.round(np.asarray(ds[base].values, float), digits)):
+            out.append(raw)
+    return out
+
+
+def raw_note(ds: xr.Dataset) -> str:
+    """One sentence for the raw-latent columns the PCA table leaves out as equal to the unit-variance ones; ''."""
+    same = raw_same(ds)
+    if not same:
+        return ""
+    what = " and ".join("k90" if k == "k90_raw" else "AUC" for k in same)
+    return (f"The PCA of the latents as inverted (not scaled to unit variance) gives the same {what} as the table's "
+            f"in every row, so the table does not repeat {'it' if len(same) == 1 else 'them'}.")
 
 
 def norm_sd_ratio(ratios, d: int) -> float:
@@ -301,13 +324,31 @@ def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents
     from ..metrics.intervals import three_way
 
     v = three_way(ci, min_effect, higher_is_claimed=higher)
-    return (f"{what} {_signed(ci.mean, 3, '+')} [{_signed(ci.lo, 3, '+')}, {_signed(ci.hi, 3, '+')}] over {ci.n} "
+    k = max([3] + [d for d in (_digits(float(x), 3) for x in (ci.mean, ci.lo, ci.hi)) if d is not None])
+    return (f"{what} {_signed(ci.mean, k, '+')} [{_signed(ci.lo, k, '+')}, {_signed(ci.hi, k, '+')}] over {ci.n} "
             f"{unit} (paired bootstrap): {v}")
 
 
 def _signed(x: float, digits: int, plus: str = "") -> str:
-    """A number with a true minus sign (−0.636), and a leading + when ``plus`` is "+"."""
-    return f"{x:{plus}.{digits}f}".replace("-", "−")
+    """A number with a true minus sign (−0.636), and a leading + when ``plus`` is "+". A nonzero number that rounds
+    to zero keeps its first significant digit (−0.0004), up to ``EXTRA_DIGITS`` more decimals; below that it reads
+    0 with no sign (never −0.000)."""
+    x = float(x)
+    need = _digits(x, digits)
+    if need is None:
+        return f"{0.0:.{digits}f}"
+    return f"{x:{plus}.{need}f}".replace("-", "−")
+
+
+def _digits(x: float, digits: int) -> int | None:
+    """Decimals that show ``x`` nonzero: ``digits``, more for a small nonzero number (up to ``EXTRA_DIGITS`` more);
+    None when it rounds to zero even then."""
+    if not np.isfinite(x) or round(x, digits) != 0:
+        return digits
+    return next((k for k in range(digits + 1, digits + EXTRA_DIGITS + 1) if round(x, k) != 0), None)
+
+
+EXTRA_DIGITS = 3   # decimals _signed adds to keep a small nonzero number's sign and first digit
 
 
 def _verdict_gaussianity(ds: xr.Dataset) -> str:

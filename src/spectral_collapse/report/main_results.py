@@ -138,7 +138,7 @@ def null_class_scale(ds: xr.Dataset) -> float | None:
 
 def null_class_pairing(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
     """Whether our ``null_class`` row and the paper's are the same setting: at w = 1 Null-Class has nothing to
-    optimise and translates as DirectInversion does; the paper's Null-Class row equal to its DirectInv row on every
+    optimise and translates as DirectInversion does; the paper's Null-Class row equal to its DirectInversion row on every
     metric compared here reads as the same (w = 1) setting, a different row as an optimised run. '' when either side
     lacks the rows."""
     w = null_class_scale(ds)
@@ -159,15 +159,15 @@ def null_class_pairing(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
         text = ("Our `null_class` runs at guidance scale w = 1, where Null-Class has nothing to optimise and translates "
                 "as DirectInversion does")
         if same:
-            return (text + f"; the paper's Null-Class and DirectInv rows in {tables} are equal as well ({names}), "
+            return (text + f"; the paper's Null-Class and DirectInversion rows in {tables} are equal as well ({names}), "
                     "which is what a run at w = 1 gives, so the two Null-Class rows are read as the same setting "
                     "(see {doc}`the errata </errata>`).")
-        return (text + f"; the paper's Null-Class row in {tables} differs from its DirectInv row ({names}), so it comes "
+        return (text + f"; the paper's Null-Class row in {tables} differs from its DirectInversion row ({names}), so it comes "
                 "from a run that optimised the embedding (w > 1): our `null_class` row and the paper's are different "
                 "settings, and their comparison is not like for like.")
     if same:
         return (f"Our `null_class` optimises the null embedding at w = {w:g}; the paper's Null-Class row in {tables} "
-                f"equals its DirectInv row ({names}), as a run at w = 1 would: the paper's row may be a different "
+                f"equals its DirectInversion row ({names}), as a run at w = 1 would: the paper's row may be a different "
                 "setting from ours.")
     return ""
 

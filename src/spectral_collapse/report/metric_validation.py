@@ -1,4 +1,4 @@
-"""What the metric-validation chapter says (paper App. B.4, Figs. 9, 11-12, 14): the spectrum slopes and the wavelet
+"""What the metric-validation chapter says (paper App. B.4, Figs. 9, 11–12, 14): the spectrum slopes and the wavelet
 they pick, S_HF of Fourier-filtered real images, the points the metrics' correlations run over, which image metrics
 could be computed, and the verdict paragraph.
 
@@ -29,7 +29,7 @@ def _agrees(flag: bool) -> str:
 def slope_table(ds: xr.Dataset) -> pd.DataFrame:
     """Spectrum slope per domain and the wavelet sym⌈|slope|⌉ it picks."""
     return pd.DataFrame({"slope": ds["slope"].values,
-                         "wavelet sym⌈|s|⌉": [wavelet_order(s) for s in ds["slope"].values]},
+                         "wavelet sym⌈|slope|⌉": [wavelet_order(s) for s in ds["slope"].values]},
                         index=pd.Index(ds["domain"].values, name="domain"))
 
 
@@ -91,6 +91,16 @@ def band_text(ds: xr.Dataset) -> str:
            f"crops resolve ({low:.3f})" if req[0] < low else "")
     return (f"The slope is fitted over {lo:.3f} to {hi:.3f} cycles/pixel, the {n} frequencies of the radially "
             f"averaged spectrum inside the requested band [{req[0]:g}, {req[1]:g}]{cut}.")
+
+
+def value_range(values, digits: int = 3) -> str:
+    """The span of ``values`` as a reader's range: an en dash between the ends, true minus signs ("0.907–0.974",
+    "−0.120 – −0.050" when an end is negative, so the dash is not read as a minus); one value when they agree."""
+    v = np.asarray(values, float)
+    lo, hi = (f"{float(x):.{digits}f}".replace("-", "−") for x in (np.nanmin(v), np.nanmax(v)))
+    if lo == hi:
+        return lo
+    return f"{lo} – {hi}" if "−" in lo + hi else f"{lo}–{hi}"
 
 
 def filters_text(ds: xr.Dataset) -> str:
@@ -275,12 +285,12 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
                 "whole interval below 0.5 does not hold, anything else is inconclusive): "
                 f"S_DC with S_G {v1}, S_DC with S_HF {v2}" if v1 and v2 else
                 "strong positive correlations: not tested (a correlation is undefined)")
-    return ("The paper claims (App. B.4, Figs. 9, 11-12, 14) that real images have spectrum slopes near -3.5 "
+    return ("The paper claims (App. B.4, Figs. 9, 11–12, 14) that real images have spectrum slopes near −3.5 "
             "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
             "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
             f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
-            f"{base:.3f}, with low frequencies removed {float(high.min()):.3f}-{float(high.max()):.3f}, with high "
-            f"frequencies removed {float(low.min()):.3f}-{float(low.max()):.3f}; {corr[0]}. "
+            f"{base:.3f}, with low frequencies removed {value_range(high)}, with high "
+            f"frequencies removed {value_range(low)}; {corr[0]}. "
             f"Slope in the paper's range, judged by the wavelet sym⌈|slope|⌉ it picks being the paper's "
             f"({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
             f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies, judged "

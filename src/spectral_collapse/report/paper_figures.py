@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..studies.claims import CLAIMS, evaluate_claims
+from ..studies.claims import CLAIM_TITLES, CLAIMS, evaluate_claims
 from ..studies.store import load_results, results_path
 from ..studies.verdicts import FAILS, HOLDS
 
@@ -48,7 +48,7 @@ FIGURES = (
     PaperFigure(2, "Qualitative comparison",
                 "on BBBC021 x16 in latent space, the deterministic baselines (DDIM, DirectInversion, Null-Class) "
                 "are oversmoothed, the stochastic ones (ReNoise, TABA) and plain EDM show artefacts or drift from "
-                "the input's structure, and EDM + OVG has both texture and structure",
+                "the input's structure, and OVG + EDM has both texture and structure",
                 ("edm_tradeoff", "taba_structure", "ovg_front"),
                 "the same methods on the ihc-sr test crops (pixel space, x4), with the signed texture error "
                 "Δlog E_HF (< 0 too smooth, > 0 too noisy) and S_LF of each", ("ihc-sr",), texture=("ovg_edm",)),
@@ -67,7 +67,7 @@ FIGURES = (
 
 _FIG2_METHODS = ("ddim", "direct_inversion", "null_class", "renoise", "taba", "edm", "ovg_edm", "ovg")
 _GROUP = {"ddim": "deterministic", "direct_inversion": "deterministic", "null_class": "deterministic",
-          "renoise": "stochastic", "taba": "stochastic", "edm": "EDM", "ovg_edm": "EDM + OVG", "ovg": "OVG"}
+          "renoise": "stochastic", "taba": "stochastic", "edm": "EDM", "ovg_edm": "OVG + EDM", "ovg": "OVG"}
 
 
 def agreement(verdicts) -> str:
@@ -237,7 +237,7 @@ def spectrum_finding(ds) -> tuple[str, str] | None:
              "lies nearer DDIM's: OVG's latent spectrum still falls nearly as steeply as DDIM's, so ours does not "
              "show the flat (white) spectrum of the paper's panel")
     return v, (f"- The latents' spectra of our figure (the figure's own check, not a claim of the claims page): slope "
-               f"of log10 power against log10 frequency {_fmt(d, True)} for DDIM (a range of {s['ddim'][1]:.1f} "
+               f"of $\\log_{{10}}$ power against $\\log_{{10}}$ frequency {_fmt(d, True)} for DDIM (a range of {s['ddim'][1]:.1f} "
                f"decades), {_fmt(o, True)} for OVG ({s['ovg'][1]:.1f}) and {_fmt(g, True)} for Gaussian noise "
                f"({s['gaussian'][1]:.1f}); OVG closes {closed:.0%} of DDIM's gap to the noise's slope and "
                f"{words}: **{v}**.")
@@ -260,9 +260,14 @@ def _means_only_note(fig: PaperFigure) -> str:
     keys = [c.key for c in CLAIMS if c.key in fig.claims and c.by == MEANS]
     if not keys:
         return ""
-    return ("\nThe claim" + ("s" if len(keys) > 1 else "") + " behind this figure rest" + ("" if len(keys) > 1 else "s")
-            + " on means only, with no interval, so its agreement is not judged with uncertainty: read it as "
-              "indicative.\n")
+    if len(keys) == len(fig.claims):
+        return ("\nThe claim" + ("s" if len(keys) > 1 else "") + " behind this figure rest" + ("" if len(keys) > 1
+                else "s") + " on means only, with no interval, so its agreement is not judged with uncertainty: read "
+                "it as indicative.\n")
+    titles = [f"*{CLAIM_TITLES.get(k, k)}*" for k in keys]
+    named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
+    return (f"\nOf the claims behind this figure, {named} rest{'s' if len(keys) == 1 else ''} on means only, with no "
+            "interval; the others are judged on their intervals. That part of the agreement is indicative.\n")
 
 
 def _coinciding(ds) -> str:
@@ -301,7 +306,8 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
               if fig.datasets else "judged on every dataset")
         body = [f"## Fig. {fig.number}: {fig.title}\n",
                 f"**The paper's panel:** {fig.paper}.\n\n**Ours:** {fig.ours}. **{agreement_sentence(word)}** "
-                f"({', '.join(verdicts) or 'no verdict'}; the claims behind it, by the claims page's rule, {on}):\n",
+                f"({', '.join(verdicts) or 'no verdict'}; the claims and checks behind it, by the claims page's rule, "
+                f"{on}):\n",
                 "\n".join(lines) + "\n" + _means_only_note(fig)]
         drawn = None
         if fig.number == 1 and main_ds is not None:

@@ -11,7 +11,7 @@ from ..plotting.labels import step_size
 from ..studies.claim_titles import SLF_READING
 from ..text import verb
 
-__all__ = ["frontier_verdict", "grid_rule", "grid_table", "unbroken"]
+__all__ = ["frontier_verdict", "grid_rule", "grid_table", "unbroken", "choice_markdown"]
 
 GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
 
@@ -37,15 +37,16 @@ def grid_table(ds: xr.Dataset, digits: int = 4):
     return shown.assign(base=shown["base"].map(lambda b: unbroken(method_name(b))),
                         eta_hf=shown["eta_hf"].map(step_size), eta_lf=shown["eta_lf"].map(step_size),
                         on_front=shown["on_front"].map(yes), chosen=shown["chosen"].map(yes)).rename(
-        columns={"on_front": "on its base's front"})
+        columns={"base": "OVG variant", "on_front": "on its variant's front"})
 
 
 def grid_rule(ds: xr.Dataset) -> str:
     """The rule for grid points with failed images, stated once for the chapter's chart, table and verdict."""
     n = ds.sizes.get("sample", 0)
     return (f"A grid point with any failed image (of its {n}) is never chosen and is not a point of any front, its "
-            f"base's or the joint one with the baselines; where more than {MOST_FAILED:.0%} of its images failed its "
-            "means are not shown (—), since they would describe the few images that survived, not the point.")
+            f"OVG variant's or the joint one with the baselines; where more than {100 * MOST_FAILED:.0f} % of its "
+            "images failed its means are not shown (—), since they would describe the few images that survived, not "
+            "the point.")
 
 
 def _bases_words(on) -> str:
@@ -92,9 +93,63 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     from ..studies.claims import chapter_claims, findings_markdown
 
     verdict = "holds" if out["holds"] else "does not hold"
-    where = (f", on the points of {' and '.join(method_name(b) for b in bases)} alone"
+    where = (f": the OVG points on the joint front are all {' or '.join(method_name(b) for b in bases)}"
              if out["holds"] and len(bases) < len(swept) else "")
     out["text"] = (f"The paper's claim that OVG expands the frontier {verdict} here{where} (means over the sweep's "
                    "validation crops, no interval, so read as indicative). " + text + f" {SLF_READING}."
                    + "\n\nOn the claims page, by the same rule:\n\n" + findings_markdown(chapter_claims(ds)))
     return out
+
+
+def choice_markdown(ds: xr.Dataset, dataset: str, profile: str) -> str:
+    """Markdown: each OVG variant's chosen step sizes with their means, the rule, which choice the other studies use,
+    how the grid is formed (the profile's log-spaced grid, grown by one log step past an edge that the primary
+    variant's choice lies on, at most ``extend`` times), and any choice that lies on an edge of the swept grid. All
+    in the present tense, as rules."""
+    import numpy as np
+
+    from ..studies.method_labels import method_name
+
+    choices = json.loads(ds.attrs["choices"])
+    primary = ds.attrs["primary"]
+    lines = [f"- **{method_name(b)}**: eta_HF = {step_size(c['eta_hf'])}, eta_LF = {step_size(c['eta_lf'])} "
+             f"(S_HF {c['s_hf']:.3f}, S_LF {c['s_lf']:.3f})" for b, c in choices.items()]
+    lines.append(f"\nRule: {ds.attrs['rule']}. "
+                 + (f"The {method_name(primary)} choice is what the other studies of {dataset} ({profile}) use for "
+                    "OVG." if primary in choices else
+                    f"No {method_name(primary)} grid point is free of failed samples, so the other studies use OVG's "
+                    "default step sizes."))
+    grown = json.loads(ds.attrs.get("grid_extended", "[]"))
+    if grown:
+        lines.append(f"\nThe grid is the profile's log-spaced grid, grown by one log step past each edge that the "
+                     f"{method_name(primary)} choice lies on and swept at the added points; here it is grown past "
+                     f"{', '.join(_edge_words(g) for g in grown)}. The eta_HF and eta_LF rows of the parameter table "
+                     "list the grid as swept.")
+    axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
+
+    def on_edges(c: dict) -> list[str]:
+        out = []
+        for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"])):
+            axis = axes[name]
+            if len(axis) > 1 and np.isclose(v, axis[0]):
+                out.append(f"{name} {step_size(v)}, the smallest value swept")
+            elif len(axis) > 1 and np.isclose(v, axis[-1]):
+                out.append(f"{name} {step_size(v)}, the largest value swept")
+        return out
+
+    edged = {b: on_edges(c) for b, c in choices.items() if on_edges(c)}
+    if edged:
+        lines.append("\n**Chosen on the edge of the grid:** " + "; ".join(f"{method_name(b)} ({', '.join(e)})"
+                                                                        for b, e in edged.items())
+                     + ". A better point may lie beyond that edge: the grid stops there"
+                     + (f" (it grows only past an edge of the {method_name(primary)} choice, and at most `extend` "
+                        "times)" if primary in choices else "")
+                     + ". Rerun with a wider `eta_hf` / `eta_lf` grid, or a larger `extend`, to find out.")
+    return "\n".join(lines)
+
+
+def _edge_words(edge: str) -> str:
+    """"eta_lf low" -> "the low edge of eta_LF" (an edge as the sweep stores it, in words)."""
+    axis, _, side = str(edge).partition(" ")
+    name = {"eta_hf": "eta_HF", "eta_lf": "eta_LF"}.get(axis, axis)
+    return f"the {side} edge of {name}" if side else name

@@ -59,6 +59,12 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
     return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
 
 
+def count_text(n: int) -> str:
+    """A count as the pages write it: four digits without a separator ("6000", as the hand-written pages say it),
+    larger counts grouped by thousands ("120,000")."""
+    return f"{n}" if abs(n) < 10_000 else f"{n:,}"
+
+
 def profile_text(name: str = "quick") -> str:
     """One sentence on what a profile trains, read from the profile itself: crop size, U-Net size, and the steps and
     batch of its eps and EDM models."""
@@ -66,13 +72,14 @@ def profile_text(name: str = "quick") -> str:
 
     prof = get_profile(name)
     eps, edm = prof.train_eps, prof.train_edm
+    n = count_text
     if eps.batch_size != edm.batch_size:
-        steps = (f"{eps.steps:,} steps of batch {eps.batch_size} (eps-prediction) or {edm.steps:,} of batch "
+        steps = (f"{n(eps.steps)} steps of batch {eps.batch_size} (eps-prediction) or {n(edm.steps)} of batch "
                  f"{edm.batch_size} (EDM)")
     elif eps.steps != edm.steps:
-        steps = f"{eps.steps:,} steps (eps-prediction) or {edm.steps:,} (EDM) of batch {eps.batch_size}"
+        steps = f"{n(eps.steps)} steps (eps-prediction) or {n(edm.steps)} (EDM) of batch {eps.batch_size}"
     else:
-        steps = f"{eps.steps:,} steps of batch {eps.batch_size}"
+        steps = f"{n(eps.steps)} steps of batch {eps.batch_size}"
     return (f"bundled {prof.image_size} {TIMES} {prof.image_size}-pixel crops and, per model, a "
             f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f} M-parameter U-Net trained {steps}")
 

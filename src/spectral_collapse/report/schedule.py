@@ -91,8 +91,16 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def _pct(x: float) -> str:
-    """A share of the gain in percent, with a true minus sign."""
-    return f"{x:.0%}".replace("-", "−")
+    """A share of the gain in percent as the book writes percentages ("76 %", a space before the sign), with a true
+    minus sign."""
+    return f"{100 * x:.0f} %".replace("-", "−")
+
+
+def _percent_spaced(text: str) -> str:
+    """``text`` with each percent sign set off from its number ("90%" -> "90 %"), as the book writes percentages."""
+    import re
+
+    return re.sub(r"(\d)%", r"\1 %", str(text))
 
 
 def _num(ds, var, m) -> float:
@@ -116,8 +124,10 @@ def timing_caveat(ds: xr.Dataset) -> str:
     ratio = {m: _num(ds, "time_ratio", m) for m in methods}
     passes = {m: _num(ds, "backward_passes", m) for m in methods}
     timed = [m for m in methods if math.isfinite(ratio[m]) and math.isfinite(passes[m])]
-    text = (f"whole translations of {ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, on "
-            "whatever device computed it: translations this small are noisy to time")
+    device = ds.attrs.get("device")
+    where = (f"on {device}" if device else "on the machine that ran the study (these results do not record which)")
+    text = (f"whole translations of {ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, "
+            f"{where}: translations this small are noisy to time")
     below = [m for m in timed if passes[m] > 0 and ratio[m] <= 1.0]
     pairs = [(a, b) for a in timed for b in timed if passes[a] > passes[b] and ratio[a] < ratio[b]]
     said = []
@@ -323,7 +333,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
         also = [t for t in thirds if t != top and share[t] >= 0.5]   # another third that alone keeps most of it
         parts.append(f"Guiding one third of the steps alone keeps this share of full OVG's gain (each third measured on "
                      f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
-                     f"{top} third's (σ {rng[0]:.3g} to {rng[1]:.3g}, {_pct(share[top])})"
+                     f"{top} third's (σ {rng[0]:.3f} to {rng[1]:.3f}, {_pct(share[top])})"
                      + (overlap := _thirds_overlap(ds, top, thirds))
                      + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
                         f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so the gain "
@@ -344,7 +354,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
     if outside:
         parts.append(outside)
     best = ds.attrs.get("best_schedule", "")
-    rule = ds.attrs.get("target_rule", "")
+    rule = _percent_spaced(ds.attrs.get("target_rule", ""))   # a stored rule in the book's percent style
     if best:
         b = best
         reading, said = target_reading(ds, b)

@@ -18,13 +18,16 @@ def models_table(ds: xr.Dataset) -> tuple[pd.DataFrame, str]:
     t = trained_models(ds)
     if t.empty:
         return t, ""
-    seeds = {tag: int(a.get("seed", tag.rsplit("seed", 1)[-1])) if str(tag.rsplit("seed", 1)[-1]).isdigit() else tag
-             for tag, a in json.loads(ds.attrs["per_arm"]).items()}
+    from .ablations import arm_names
+
+    names = arm_names(ds) if "axes" in ds.attrs else {}
+    seeds = {names.get(tag, tag): int(a.get("seed", tag.rsplit("seed", 1)[-1]))
+             if str(tag.rsplit("seed", 1)[-1]).isdigit() else tag for tag, a in json.loads(ds.attrs["per_arm"]).items()}
     t.insert(0, "training seed", t.pop("arm").map(lambda a: seeds.get(a, a)))
     same = [c for c in t.columns if c not in ("training seed", "model", "checkpoint") and t[c].nunique(dropna=False) == 1]
     words = {"backbone": "backbone", "parameters": "parameters", "shape": "input", "batch": "batch", "lr": "learning rate",
-             "space": "space", "steps": "training steps"}
-    shared = ", ".join(f"{words.get(c, c)} {t[c].iloc[0]}" for c in same)
+             "space": "", "steps": "training steps"}   # a space names itself ("pixel space")
+    shared = ", ".join(f"{words.get(c, c)} {t[c].iloc[0]}".strip() for c in same)
     return t.drop(columns=same).set_index(["training seed", "model"]), (f"Shared by every model: {shared}." if shared else "")
 
 

@@ -26,7 +26,7 @@ from .seed_models import model_gates, models_table  # noqa: F401  (the chapter's
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
            "SOFTWARE", "software", "software_text", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
-           "S_G_FACTOR", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown",
+           "S_G_FACTOR", "HALF_WIDTH", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown",
            "per_run_table", "claims_shown"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
@@ -34,6 +34,10 @@ SET_METRICS = ("s_g",)          # one number per set of latents (a translation s
 POOLED_LEVEL = 0.95             # level of the interval over runs and crops (``two_level_ci``)
 POOLED_DRAWS = 4000             # its bootstrap draws
 S_G_FACTOR = 3.0                # S_G's runs spanning this many within-run standard deviations: the run decides it
+
+
+# the spread table's column of one run's interval over crops (the median of its runs' half-widths)
+HALF_WIDTH = "half-width of a run's 95 % interval over crops"
 
 
 def pooled_column(level: float = POOLED_LEVEL) -> str:
@@ -104,7 +108,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
             row = {"method": method, "metric": metric}
             row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
             row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
-                        "crop CI half-width": round(half, digits) if np.isfinite(half) else np.nan,
+                        HALF_WIDTH: round(half, digits) if np.isfinite(half) else np.nan,
                         "range / half-width": round(rng / half, 2) if np.isfinite(half) and half > 0 else np.nan,
                         pooled_column(): f"[{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite([lo, hi]).all()
                         else np.nan})
@@ -311,8 +315,9 @@ def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
         shown = " or ".join(f"“{c}”" for c in cells)
         text += (f" For {listed}, every set of every run scores below {0.5 * 10 ** -digits:g}, so "
                  f"{'its' if len(zero) == 1 else 'their'} cells read {shown}: S_G has saturated at 0, as it does "
-                 "once the latents' variance is off by a few per cent; the main-results chapters give norm_z, which "
-                 "still orders such sets.")
+                 "once the latents' variance is off by a few per cent; the main-results chapters give each method's ‖x_T‖²/d (the "
+                 "squared norm of its latents over their dimension, 1 for Gaussian noise) beside S_G, which still "
+                 "orders such sets.")
     return text
 
 
@@ -375,8 +380,9 @@ def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPRE
 
 
 def _crop_span(idx) -> str:
-    """Crop numbers in words: "crops 48–59" for a run, else listed."""
-    idx = sorted(int(i) for i in idx)
+    """Crop numbers in words, numbered from 1 as every chapter numbers crops (stored index 47 is crop 48): "crops
+    49–60" for a run, else listed."""
+    idx = sorted(int(i) + 1 for i in idx)
     if len(idx) > 2 and idx == list(range(idx[0], idx[-1] + 1)):
         return f"crops {idx[0]}–{idx[-1]}"
     return "crop" + ("s " if len(idx) != 1 else " ") + ", ".join(map(str, idx))
@@ -396,7 +402,7 @@ def crops_text(ds: xr.Dataset, pareto: xr.Dataset | None = None) -> str:
         every = sorted(set().union(*per_seed.values()))
         same = len({tuple(v) for v in per_seed.values()}) == 1
         n = len(per_seed)
-        parts.append(f"The tables score {len(every)} test crops ({_crop_span(every)} of the paired split): "
+        parts.append(f"The tables score {len(every)} test crops ({_crop_span(every)} of the paired split, numbered from 1): "
                      + (f"each of the {n} translation seeds translates the same {len(every)}"
                         if same else f"each of the {n} translation seeds translates its own "
                                      f"{len(next(iter(per_seed.values())))}, and a crop's value is its mean over the "
@@ -412,7 +418,7 @@ def crops_text(ds: xr.Dataset, pareto: xr.Dataset | None = None) -> str:
         profile = _json_or_empty(ds.attrs.get("profile_values"))
         n_val = profile.get("n_val")
         held = (f": {len(idx)} of the {n_val} validation crops the {ds.attrs.get('profile', '')} profile holds out of "
-                f"every table, as the Pareto sweep translates {len(idx)} crops at each grid point (its n_images)"
+                f"every table, as the Pareto sweep translates {len(idx)} crops at each grid point"
                 if n_val and int(n_val) > len(idx) else ", the validation crops the profile holds out of every table")
         parts.append(f"OVG's step sizes (eta_hf {step_size(used['eta_hf'])}, eta_lf {step_size(used['eta_lf'])}; each OVG "
                      f"variant at its own choice, listed in the settings) are the Pareto chapter's choice for "

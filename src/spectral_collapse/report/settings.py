@@ -43,7 +43,7 @@ SETTING_NAMES = {
     "seed": "seed of the stochastic methods", "seeds": "seeds",
     "ovg": "OVG step sizes", "methods": "methods (model, inversion, guidance)", "checkpoints": "models",
     "models": "models", "model_factor": "SR factor of the model", "wavelet": "wavelet of the texture score",
-    "mu_hf": "texture score's reference log energy", "s_hf_unit": "texture score's pixel scale",
+    "mu_hf": "texture score's reference log energy μ_HF", "s_hf_unit": "texture score's pixel scale",
     "s_hf_gain": "texture score's gain", "s_lf_kappa": "structure score's low-pass cutoff",
     "s_lf_condition": "structure score's reference", "s_dc_definition": "decorrelation score",
     "definition": "definition", "rule": "operating-point rule", "target_rule": "target",
@@ -103,9 +103,19 @@ def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
                                   for k, v in zip(keys, frame["value"])],
                         "parameter": [k if k in params else "" for k in keys]},
                        index=pd.Index([setting_name(k, study) for k in keys], name="setting"))
-    if not any(out["parameter"]):
+    keyed = [p for p in out["parameter"] if p]
+    if len(keyed) < 2:   # one knob or none: its key in its row's name, not a column empty but for one row
+        out.index = pd.Index([_with_parameter(n, p) for n, p in zip(out.index, out["parameter"])], name="setting")
         out = out.drop(columns="parameter")
     return out
+
+
+def _with_parameter(name: str, key: str) -> str:
+    """A setting's name with the study parameter that sets it: "test images (parameter n_images)",
+    "methods (model, inversion, guidance; parameter methods)"; without a key, the name as it is."""
+    if not key:
+        return name
+    return f"{name[:-1]}; parameter {key})" if name.endswith(")") else f"{name} (parameter {key})"
 
 
 def model_name(path) -> str:
@@ -169,7 +179,8 @@ def _parsed(value):
 
 
 def models_text(value) -> str:
-    """``{role: checkpoint path}`` as "role: model name" joined, and where the weights come from (they ship in
+    """``{role: checkpoint path}`` as "role: model name" joined (a parameterization role by its name, "eps" ->
+    "ε-prediction"), and where the weights come from (they ship in
     data/weights; trained on this machine; or a folder of the reader's)."""
     value = _parsed(value)
     if not isinstance(value, dict):
@@ -177,7 +188,7 @@ def models_text(value) -> str:
     value = {k: v for k, v in value.items() if v not in (None, "")}
     if not value:
         return _MISSING
-    names = "; ".join(f"{role}: {model_name(p)}" for role, p in value.items())
+    names = "; ".join(f"{parameterization_words(role)}: {model_name(p)}" for role, p in value.items())
     paths = [str(p) for p in value.values()]
     if all(_shipped(p) for p in paths):
         where = "trained weights shipped in data/weights"
@@ -348,18 +359,32 @@ def readable(value, depth: int = 0) -> str:
 
 
 def _guidance(g) -> str:
-    """A guidance spec by its type and step sizes (the full spec stays in the results file)."""
+    """A guidance spec by its type and step sizes, each step size in the book's one form ("10⁻³",
+    ``text.step_size``, as the OVG row writes it); the full spec stays in the results file."""
+    from ..text import step_size
+
     if not isinstance(g, dict):
         return readable(g)
-    steps = ", ".join(f"{k} {readable(g[k])}" for k in ("eta_hf", "eta_lf") if k in g)
+    steps = ", ".join(f"{k} {step_size(g[k])}" for k in ("eta_hf", "eta_lf") if k in g)
     return f"{g.get('type', 'guidance')} {steps}".strip()
 
 
+# a method spec's parameterization as the chapters name the model it runs on
+PARAMETERIZATION_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM",
+                          "flow": "flow"}
+
+
+def parameterization_words(p) -> str:
+    """A parameterization key by the model it names ("eps" -> "ε-prediction", "edm" -> "EDM"); others as they are."""
+    return PARAMETERIZATION_WORDS.get(str(p).lower(), str(p))
+
+
 def _methods(value) -> str:
-    """The ``methods`` attr (a JSON list of method specs) as "label: Method (parameterization, guidance)"."""
+    """The ``methods`` attr (a JSON list of method specs) as "label: inversion (model, guidance)": the model by
+    ``parameterization_words``, OVG's step sizes as ``text.step_size`` writes them."""
     try:
         specs = json.loads(value) if isinstance(value, str) else value
-        return "; ".join(f"{m['label']}: {m.get('method', '?')} ({m.get('parameterization', '?')}"
+        return "; ".join(f"{m['label']}: {m.get('method', '?')} ({parameterization_words(m.get('parameterization', '?'))}"
                          + (f", {_guidance(m['guidance'])}" if m.get("guidance") else "") + ")" for m in specs)
     except (ValueError, TypeError, KeyError):
         return readable(value)

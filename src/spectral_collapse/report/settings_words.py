@@ -91,10 +91,13 @@ def key_words(key: str) -> str:
 
 def arm_words(tag: str) -> str:
     """An ablation arm's tag by what it varies: "train_seed1" -> "training seed 1", "eps-factor4" -> "eps, ×4",
-    "unet" -> "U-Net", "latent" -> "latent space"."""
+    "unet" -> "U-Net", "latent" -> "latent space"; a name already in words ("U-Net") as it is, never split at its
+    hyphen."""
     from ..plotting.labels import COMPOUND_WORDS
     from ..text import factor
 
+    if not re.fullmatch(r"[a-z0-9_.-]+", str(tag)):   # already a reader name ("U-Net", "ε-prediction, ×4")
+        return str(tag)
     parts = []
     for p in str(tag).split("-"):
         m = _ARM_PART.fullmatch(p)
@@ -116,7 +119,7 @@ def words(text: str) -> str:
     from .latents import typeset
 
     text = str(text)
-    arm = re.fullmatch(r"arm (\S+)", text)
+    arm = re.fullmatch(r"arm:? (.+)", text)
     if arm:
         return f"arm: {arm_words(arm.group(1))}"
     text = typeset(text)

@@ -39,34 +39,42 @@ def settle_within(title: str, detail: str) -> str:
 
 
 def settle_correlation(title: str, detail: str, rule: str) -> str:
-    """What would settle an open correlation claim: more distinct points narrow its interval; when r itself falls
-    short of the rule's line (``rule``: "... ≥ 0.5" or "... ≤ −0.5"), a narrower interval would likely read does not
-    hold, and when r is past the line, holds."""
+    """What would settle an open correlation claim: more distinct points narrow its interval. The rule (``rule``:
+    "... ≥ 0.5" or "... ≤ −0.5") reads does not hold only for an interval wholly short of the line and holds only for
+    one past it that excludes 0, so the sentence says where r and its interval lie against the line and what each
+    outcome would need, without guessing which a narrower interval would give."""
     base = (f"- *{title}*: more distinct (dataset, method) points (another dataset, more methods): a correlation "
             "over a few points has a wide interval")
-    r = re.search(rf"r = ({_NUM})", detail)
+    r = re.search(rf"r = ({_NUM})(?: \[({_NUM}), ({_NUM})\])?", detail)
     line = re.search(rf"([≥≤])\s*({_NUM})", rule)
     if not (r and line):
         return base + "."
-    value, at = _num(r.group(1)), _num(line.group(2))
-    short = value < at if line.group(1) == "≥" else value > at
-    return base + (f"; its r ({r.group(1)}) falls short of the rule's line ({line.group(1)} {line.group(2)}), so a "
-                   "narrower interval would likely read does not hold." if short else
-                   f"; its r ({r.group(1)}) is past the rule's line ({line.group(1)} {line.group(2)}), so a narrower "
-                   "interval that excludes 0 would read holds.")
+    value, at, sign = _num(r.group(1)), line.group(2), line.group(1)
+    short = value < _num(at) if sign == "≥" else value > _num(at)
+    side = "short of" if short else "past"
+    said = f"; its r ({r.group(1)}) lies {side} the rule's line ({sign} {at})"
+    if r.group(2):
+        lo, hi = _num(r.group(2)), _num(r.group(3))
+        reach = [w for w, on in (("the line", lo < _num(at) < hi), ("0", lo <= 0 <= hi)) if on]
+        where = f"reaches across {' and '.join(reach)}" if reach else "lies on one side of the line"
+        said += f" and its interval [{r.group(2)}, {r.group(3)}] {where}"
+    return base + said + (": it would read does not hold only with an interval wholly short of the line, and holds "
+                          "only with one past the line that excludes 0.")
 
 
 def held_counts(held) -> str:
     """How the claims that hold (rows of ``evaluate_claims``) are counted: with a 95 % interval, on means only (a rule
-    that decides on means), or on a share with no spread (the bootstrap gives no interval)."""
-    from ..studies.shares import NO_SPREAD
+    that decides on means), or on a share with no spread (the bootstrap gives no interval) — by
+    ``claims.held_basis``, the qualifier their verdicts carry."""
+    from ..studies.claims import HOLDS, MEANS, NO_SPREAD_SHARE, held_basis
 
-    means = [r.get("decided by") == MEANS_ONLY or MEANS_ONLY in str(r["rule"]) for _, r in held.iterrows()]
-    flat = [not m and NO_SPREAD in str(r["our numbers"]) for m, (_, r) in zip(means, held.iterrows())]
-    ci = len(held) - sum(means) - sum(flat)
+    basis = [held_basis(r.get("verdict", HOLDS), r.get("decided by") or "", r.get("our numbers", ""))
+             for _, r in held.iterrows()]
+    means, flat = basis.count(MEANS), basis.count(NO_SPREAD_SHARE)
+    ci = len(held) - means - flat
     parts = [f"{ci} with its 95 % interval"] if ci else []
-    parts += [f"{sum(means)} on means only, with no interval, read as indicative"] if sum(means) else []
-    parts += [f"{sum(flat)} on a share with no spread over crops, for which the bootstrap gives no interval"] if sum(flat) else []
+    parts += [f"{means} on means only, with no interval, read as indicative"] if means else []
+    parts += [f"{flat} on a share with no spread, for which the bootstrap gives no interval"] if flat else []
     return "; ".join(parts)
 
 

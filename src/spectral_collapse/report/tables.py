@@ -6,6 +6,8 @@ here. Comparison with the paper is a join on (method, metric).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -164,6 +166,28 @@ def copy_against_methods(ds: xr.Dataset, metric: str) -> dict:
             "higher": higher, "beyond": beyond, "copy": mean_copy}
 
 
+def _band_note(ds: xr.Dataset) -> str:
+    """Markdown: where the real crops' band of the signed texture error comes from (``studies.verdicts.real_band``:
+    the ground truth's own per-crop Δlog E_HF, mean ± one standard deviation), set apart from the ground-truth row's
+    cell, the 95 % interval of that mean; '' without the ground-truth control."""
+    from ..studies.verdicts import real_band
+
+    band = real_band(ds)
+    if band is None:
+        return ""
+    name = METRIC_NAMES.get("delta_log_e_hf", "delta_log_e_hf")
+    return (f"**The real crops' band for {name}, [{band[0]:+.2f}, {band[1]:+.2f}]**, which the verdicts use to call "
+            f"a texture right, too smooth or too noisy, is the mean ± one standard deviation of the ground truth's "
+            f"own per-crop {name} (how far single real crops lie from μ_HF). The ground truth (control) row's "
+            f"{name} cell is the 95 % interval of that mean, a narrower range: it is not the band.")
+
+
+def _said_once(reading: str, said: bool) -> str:
+    """The S_LF reading without its closing remark that the untranslated input scores highest on S_LF, where a note
+    above says so already."""
+    return re.sub(r"\s*\([^()]*untranslated input[^()]*\)\s*$", "", reading) if said else reading
+
+
 def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
     """Markdown notes on the controls against the methods, for the higher-is-better metrics shown: the copy above
     every method (the metric rewards doing nothing); the copy's mean above most methods' (how many, coinciding
@@ -175,8 +199,8 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
     beaten = copy_beats_every_method(ds)
     if beaten:
         notes.append(f"**The untranslated input scores best on {', '.join(METRIC_NAMES.get(m, m) for m in beaten)}.** "
-                     "The `copy (control)` row, the degraded input scored like a method, has a higher mean than every "
-                     "method there: that metric rewards doing nothing.")
+                     "The table's copy row (a control: the degraded input scored like a method) has a higher mean than "
+                     "every method there: that metric rewards doing nothing.")
     present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
     controls = ds["control"].values.tolist()
     for m in present:
@@ -191,8 +215,11 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
             notes.append(f"**The untranslated input has a higher mean {name} than {k} of {n} methods{once}**, "
                          f"and for {len(c['beyond'])} of them the paired 95 % interval over crops of the difference "
                          "lies above 0. The "
-                         f"`copy (control)` row scores {c['copy']:.3f} there: doing nothing scores better than most "
+                         f"copy (control) row scores {c['copy']:.3f} there: doing nothing scores better than most "
                          f"methods, so {name} alone cannot show that a translation is good.")
+    band = _band_note(ds)
+    if band:
+        notes.append(band)
     if "ground_truth" in controls:
         means = summary(ds, present).groupby("metric")["mean"].min() if present else pd.Series(dtype=float)
         for m in present:
@@ -205,6 +232,6 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
                              f"against {low:.3f} for the lowest method). {name} scores an output against {ref}, not "
                              f"the ground truth, so here it rewards resembling {ref}: a higher {name} is not a "
                              "better translation, and the target itself would rank last."
-                             + (f" {SLF_READING}." if m == "s_lf" else ""))
+                             + (f" {_said_once(SLF_READING, 's_lf' in beaten)}." if m == "s_lf" else ""))
     return notes
 

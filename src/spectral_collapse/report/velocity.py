@@ -9,7 +9,10 @@ from the results:
 - ``velocity_verdict``: the paper's claim that DDIM's high-frequency updates vanish as t -> T while EDM keeps and OVG
   injects update energy, judged by comparisons that can go either way: the late high-frequency level of DDIM against
   EDM's and OVG's, and how far each method's high-frequency power falls from the first to the last quarter of the
-  steps (a ratio of powers, so free of the states' units). The sign of the log power is reported, not judged: it
+  steps (a ratio of powers, so free of the states' units). Each comparison is read on the stored means by one rule
+  (``check_word``): a gap of at least ``MIN_EFFECT`` decades (a constant of the chapter) the way
+  the claim says agrees, as large a gap the other way does not agree, and a smaller gap either way is inconclusive.
+  The sign of the log power is reported, not judged: it
   compares a step's update with unit noise, and on the VP scale every method's steps are far smaller than that.
 - ``positive_cells_text``: the cells above 0 (updates with more power than unit noise in their bin), per method: which
   steps, noise levels and frequencies, and what they are (the frequency-0 bin is the state's mean; a guided method
@@ -28,10 +31,11 @@ from ..text import minus
 from .latents import velocity_summary
 
 __all__ = ["HF", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text",
-           "vp_mean_rate", "vp_mean_rate_text", "means_note"]
+           "vp_mean_rate", "vp_mean_rate_text", "means_note", "MIN_EFFECT", "check_word"]
 
 HF = 0.25     # cycles/px: the high-frequency band of the summary table
 LATE = 0.75   # the last quarter of the steps is "late", the first quarter "early"
+MIN_EFFECT = 0.25   # decades of update power: the smallest gap between two means that a check reads as a difference
 
 
 SUMMARY_COLUMNS = {"hf_late": "high frequencies, last quarter", "hf_early": "high frequencies, first quarter",
@@ -56,8 +60,24 @@ def means_note(ds: xr.Dataset) -> str:
     return f"means of {n} input{'s' if n != 1 else ''}, no interval"
 
 
-def _agrees(ok: bool) -> str:
-    return "agrees (means only)" if ok else "does not agree (means only)"
+def check_word(below: float, above: float, effect: float = MIN_EFFECT) -> str:
+    """The reading of one check that claims ``below`` < ``above`` (two means, in decades): "agrees" when ``below``
+    lies at least ``effect`` under ``above``, "does not agree" when it lies at least ``effect`` over it, and
+    "inconclusive" when the gap is smaller than ``effect`` either way."""
+    gap = float(above) - float(below)
+    if gap >= effect:
+        return "agrees"
+    if gap <= -effect:
+        return "does not agree"
+    return f"inconclusive (a gap under {effect:g} decades)"
+
+
+def _num(v: float) -> str:
+    return minus(f"{v:.2f}")
+
+
+def _signed(v: float) -> str:
+    return minus(f"{v:+.2f}")
 
 
 def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
@@ -67,30 +87,33 @@ def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
     note = means_note(ds)
     lines = [("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish as $t \\to T$, while "
               "EDM keeps update energy and OVG injects energy that prevents the vanishing. Our numbers, the mean "
-              f"log10 power of the updates at ≥ {hf:g} cycles/px over the last quarter of the steps ({note}): "
+              f"$\\log_{{10}}$ power of the updates at ≥ {hf:g} cycles/px over the last quarter of the steps ({note}): "
               + ", ".join(f"{m} {minus(f'{v:.2f}')}" for m, v in s["hf_late"].items()) + ".")]
     checks = []
     if "ddim" in s.index:
         for other in ("edm", "ovg"):
             if other in s.index:
                 checks.append(f"DDIM's late high-frequency power below {other.upper()}'s "
-                              f"({s.loc['ddim', 'hf_late']:.2f} against {s.loc[other, 'hf_late']:.2f}): "
-                              f"{_agrees(s.loc['ddim', 'hf_late'] < s.loc[other, 'hf_late'])}")
+                              f"({_num(s.loc['ddim', 'hf_late'])} against {_num(s.loc[other, 'hf_late'])} decades): "
+                              f"{check_word(s.loc['ddim', 'hf_late'], s.loc[other, 'hf_late'])}")
         fall = s["hf_late"] - s["hf_early"]
         for other in ("edm", "ovg"):
             if other in s.index:
                 checks.append(f"DDIM's high-frequency power falls further from the first to the last quarter of the "
-                              f"steps than {other.upper()}'s ({fall['ddim']:+.2f} against {fall[other]:+.2f} "
-                              f"decades): {_agrees(fall['ddim'] < fall[other])}")
+                              f"steps than {other.upper()}'s ({_signed(fall['ddim'])} against "
+                              f"{_signed(fall[other])} decades): {check_word(fall['ddim'], fall[other])}")
     if checks:
-        lines.append(f"Checks ({note}: the study keeps the power averaged over its inputs, so each check is "
-                     "decided on the means and read as indicative):\n\n" + "\n".join(f"- {c}" for c in checks))
+        lines.append(f"Checks ({note}: the study keeps the power averaged over its test inputs, so each check is "
+                     f"read on the means by one stated rule, with a minimal effect of {MIN_EFFECT:g} "
+                     f"decades: a gap of at least {MIN_EFFECT:g} decades the way the claim says agrees, as large a "
+                     "gap the other way does not agree, and a smaller gap is inconclusive; with no interval each "
+                     "reading is indicative):\n\n" + "\n".join(f"- {c}" for c in checks))
     below = [m for m, v in s["hf_late"].items() if v < 0]
     if below:
         every = len(below) == len(s)
-        levels = ", ".join(f"{m} {s.loc[m, 'hf_late']:.2f}" for m in below)
+        levels = ", ".join(f"{m} {_num(s.loc[m, 'hf_late'])}" for m in below)
         lines.append(
-            f"The paper's \"log energy well below 0\" is not judged here: log10 power is measured against unit white "
+            f"The paper's \"log energy well below 0\" is not judged here: $\\log_{{10}}$ power is measured against unit white "
             f"noise (0), and {'every method' if every else ', '.join(below)} stays below it late in the inversion "
             f"({levels}), as a step that moves each pixel by "
             f"much less than 1 does, whatever the method. "
@@ -167,7 +190,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
         freqs = ("frequency 0 only (not drawn in the heatmaps)" if bins == [0] else
                  f"frequencies {g['freq'].min():.3g} to {g['freq'].max():.3g} cycles/px")
         text = (f"`{m}`: {_steps(g['step'])} (σ {g['sigma_from'].min():.3g} to {g['sigma_to'].max():.3g}), "
-                f"{freqs}; largest {g['log_power'].max():+.2f}.")
+                f"{freqs}; largest {_signed(g['log_power'].max())}.")
         base = _base(m, methods)
         if base is not None:
             at = p[methods.index(base)][g["step"].to_numpy(), g["bin"].to_numpy()]
@@ -176,7 +199,8 @@ def positive_cells_text(ds: xr.Dataset) -> str:
                          "steps put the power there, not the drift.")
             elif np.all(np.nan_to_num(at, nan=np.inf) <= 0):
                 text += (f" `{base}`, the same steps without OVG's drift, stays below 0 there "
-                         f"(log10 power at most {np.nanmax(at):+.2f}): OVG's drift puts that power into the update.")
+                         f"($\\log_{{10}}$ power at most {_signed(np.nanmax(at))}): OVG's drift puts that power "
+                         "into the update.")
         lines.append(text)
     notes = []
     dc = [m for m, g in cells.groupby("method", sort=False) if set(g["bin"]) == {0}]

@@ -31,7 +31,7 @@ from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine,
                        label, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
-           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
+           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "held_basis", "NO_SPREAD_SHARE", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,8 @@ def _claim_lpips(ev: Evidence) -> Finding:
         best = d["lpips"].idxmin()
         checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"
                        + ("" if best == "ovg_edm" else f", ovg_edm {fmt_value(d.loc['ovg_edm', 'lpips'])}")))
-    return combine(checks, "needs LPIPS of the main results on an Edges2Shoes stand-in (LPIPS weights offline "
-                           "are needed)")
+    return combine(checks, "needs LPIPS of the main results on an Edges2Shoes stand-in, and LPIPS needs its AlexNet "
+                           "weights, which an offline run does not have")
 
 
 def front_bases(res) -> tuple[dict, int]:
@@ -268,9 +268,9 @@ CLAIMS: list[Claim] = [
     Claim("tradeoff_lf_dc", "Sec. 4, Fig. 4b, Fig. 16",
           "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.",
           _r_rule("S_LF, S_DC", "≤", signed(-0.5, 1)), _corr("s_lf", "s_dc", -1), by=CORRELATION),
-    Claim("edm_tradeoff", "Sec. 4 (parameterisation trade-off)",
+    Claim("edm_tradeoff", "Sec. 4 (parameterization trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
-          "than eps-prediction (standard DDIM).",
+          "than ε-prediction (standard DDIM).",
           "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset", _claim_edm_tradeoff,
           by=PAIRED),
     Claim("ovg_vs_ddim", "Sec. 5, Sec. 6.2",
@@ -369,10 +369,29 @@ def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
             "that passes it")
 
 
-def verdict_words(verdict: str, caveat: str = "", by: str = "") -> str:
-    """A verdict as a page names it: "does not hold", "does not hold, indicative only" when a caveat limits it, and
-    "holds (means only)" for a claim decided on means without an interval (``by`` the ``MEANS`` rule)."""
-    said = f"{verdict} ({MEANS})" if by == MEANS and verdict in (HOLDS, FAILS) else verdict
+NO_SPREAD_SHARE = "share with no spread"   # how a verdict resting on a share no bootstrap draw moves is qualified
+
+
+def held_basis(verdict: str, by: str = "", detail: str = "") -> str:
+    """What a decided verdict (holds or does not hold) rests on when it is not an interval: ``MEANS`` for a claim
+    decided on means (``by`` the ``MEANS`` rule), ``NO_SPREAD_SHARE`` when one of its shares has no spread (every
+    bootstrap draw gives the same share, so there is no interval: ``shares.share_span``), "" for an interval. The
+    claims page's tally, its verdicts and the conclusions' count all read it."""
+    from .shares import NO_SPREAD
+
+    if verdict not in (HOLDS, FAILS):
+        return ""
+    if by == MEANS:
+        return MEANS
+    return NO_SPREAD_SHARE if f"({NO_SPREAD}" in str(detail) else ""
+
+
+def verdict_words(verdict: str, caveat: str = "", by: str = "", detail: str = "") -> str:
+    """A verdict as a page names it: "does not hold", "does not hold, indicative only" when a caveat limits it,
+    "holds (means only)" for a claim decided on means without an interval (``by`` the ``MEANS`` rule) and "holds
+    (share with no spread)" for one that rests on a share with no interval (``detail``: its numbers)."""
+    basis = held_basis(verdict, by, detail)
+    said = f"{verdict} ({basis})" if basis else verdict
     return f"{said}, {INDICATIVE}" if caveat else said
 
 
@@ -406,8 +425,8 @@ def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
     """``judged_on``'s findings as a Markdown list, in the claims page's words; a verdict limited by a caveat (a model
     below the quality gate) is qualified beside it and the caveat follows its numbers."""
     return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): "
-                     f"{verdict_words(f.verdict, f.caveat, c.by)}. "
-                     f"{f.detail}." + (f" {f.caveat[0].upper()}{f.caveat[1:]}." if f.caveat else "")
+                     f"{verdict_words(f.verdict, f.caveat, c.by, f.detail)}. "
+                     f"{f.detail[:1].upper()}{f.detail[1:]}." + (f" {f.caveat[0].upper()}{f.caveat[1:]}." if f.caveat else "")
                      for c, f in found)
 
 

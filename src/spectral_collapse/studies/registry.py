@@ -135,7 +135,7 @@ _LIST = [
     Study("space_ablation", "Data-space ablation: pixel vs latent", _ABLATION, _ablation, datasets=("ihc-sr",),
           reads=("pareto",)),
     Study("scale_factor", "Scale-factor ablation", _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",)),
-    Study("eps_vs_x0", "Prediction target: eps vs x0", _ABLATION, _ablation, datasets=("ihc-sr",),
+    Study("eps_vs_x0", "Prediction target, ε-prediction vs x0-prediction", _ABLATION, _ablation, datasets=("ihc-sr",),
           reads=("pareto",)),
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
           {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation,

@@ -57,7 +57,8 @@ def fold(verdicts) -> str:
 
 def combine(checks: list[tuple], missing: str) -> Finding:
     """One finding from (verdict, text) checks (a bool verdict reads holds / does not hold; None, a check that could
-    not be made, is left out); the detail says how many held when there are several. Checks whose settings ("<setting>:
+    not be made, is left out); the detail says how many held when there are several, and each of several checks ends
+    with the verdict it reads ("... → does not hold") where its text does not say it already. Checks whose settings ("<setting>:
     ..." texts) come in string order are put in numeric order ("×8" before "×16"). No checks: not testable here,
     with ``missing`` as the detail."""
     checks = [c for c in checks if c is not None]
@@ -67,6 +68,8 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     if not checks:
         return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
+    if len(vs) > 1:   # each of several comparisons says what it reads, so a failing one is marked as a tie is
+        checks = [(v, t if " → " in str(t) else f"{t} → {w}") for (v, t), w in zip(checks, vs)]
     n_inc, n_fail = vs.count(INCONCLUSIVE), vs.count(FAILS)
     fails = FAILS if n_fail == 1 else "do not hold"   # "1 does not hold", "2 do not hold"
     head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_fail} {fails}" if n_fail else "")

@@ -10,7 +10,9 @@ Authors' algorithm (cure-lab/PnPInversion), in sigma coordinates:
 Here a sampling pass adds d_i to the samples whose label equals the inversion's source label (the source branch)
 and leaves the others alone. The authors' editing couples the branches through prompt-to-prompt attention
 injection; we have no such coupling, so the target-branch output (what ``translate`` returns) equals plain guided
-DDIM sampling from the inverted latent: DirectInversion changes nothing in unpaired translation (tested).
+DDIM sampling from its own pivot's latent (tested): the offsets change nothing in unpaired translation. That latent
+is not the suite's DDIM latent: the pivot tells the network the next noise level's time (the destination time
+label) where the suite's DDIM tells it the current level; it equals Null-Class's latent at w = 1.
 """
 from __future__ import annotations
 

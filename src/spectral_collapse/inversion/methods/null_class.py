@@ -36,7 +36,7 @@ from .ddim import Euler
 W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does not enter the guided prediction (its "
            "gradient is exactly zero), so there is nothing to optimise. Null-Class is then DDIM inversion with the "
            "network told the next noise level's time (the prompt-to-prompt and diffusers convention) followed by plain "
-           "DDIM sampling: the same translation as Direct Inversion, not the suite's DDIM, which tells the network "
+           "DDIM sampling: the same translation as DirectInversion, not the suite's DDIM, which tells the network "
            "the current level. The embedding is optimised only at a guidance scale above 1.")
 
 __all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss", "pivot_step",
