@@ -390,16 +390,16 @@ def test_latent_chapters_judge_ddim_against_the_references_three_ways():
                     "mean_norm_ratio": ("method", ratios.mean(1))}, coords={"method": methods},
                    attrs={"study": "gaussianity", "d": d, "gaussian_s_g": 0.93})
     said = R.verdict(g)
-    gap = f"{sg[0] - sg[1]:+.3f}".replace("-", "−")   # numbers carry a true minus sign
+    gap = f"{sg[0] - sg[1]:.3f}".replace("-", "−")   # numbers carry a true minus sign, no "+"
     assert f"S_G ddim − taba {gap}" in said and "(paired bootstrap): holds" in said
-    assert "S_G ddim − edm +0.000 [+0.000, +0.000] over 128 latents (paired bootstrap): inconclusive" in said
+    assert "S_G ddim − edm 0.000 [0.000, 0.000] over 128 latents (paired bootstrap): inconclusive" in said
     low, high = 0.6 + 0.05 * rng.standard_normal(n), 0.95 + 0.02 * rng.standard_normal(n)
     dc = xr.Dataset({"s_dc": (("method", "latent"), np.stack([low, high, low - 0.1])),
                      "run_s_g": ("run", rng.random(6)), "run_s_dc": ("run", rng.random(6))},
                     coords={"method": methods}, attrs={"study": "decorrelation"})
     said = R.verdict(dc)
     assert "DDIM below TABA: S_DC ddim − taba" in said and "latents (paired bootstrap): holds" in said
-    assert "DDIM below EDM: S_DC ddim − edm +0.100" in said and "(paired bootstrap): does not hold" in said
+    assert "DDIM below EDM: S_DC ddim − edm 0.100" in said and "(paired bootstrap): does not hold" in said
 
 
 def test_metric_validation_page_leaves_out_metrics_without_networks_and_names_no_path():

@@ -401,3 +401,12 @@ def test_a_claim_read_on_a_copied_paper_row_says_so():
     assert said and all("the cop" in t for t in said)
     assert copies_read(frame, ("main",)) == []   # the main tables' rows are the rows copied, not copies
     assert copies_read(frame.iloc[0:0], ("backbone",)) == []
+
+
+def test_a_finding_that_begins_with_a_dataset_key_keeps_it_as_typed():
+    """"ihc-sr (best OVG …)" starts a sentence as the key a user types; words are capitalised."""
+    from spectral_collapse.studies.claims import sentence_start
+
+    assert sentence_start("ihc-sr (best OVG by mean S_LF: OVG + EDM): holds") == "ihc-sr (best OVG by mean S_LF: OVG + EDM): holds"
+    assert sentence_start("needs LPIPS weights") == "Needs LPIPS weights"
+    assert sentence_start("s_hf rises") == "s_hf rises"

@@ -125,7 +125,7 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
             in lines)
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     # another study's results are named, not shown by their key
-    assert "| from main_results | the stored main_results results for ihc-sr, quick |" in \
+    assert "| from main_results | the stored results of *Main results* for ihc-sr, quick |" in \
         parameters_table(key.to_dict()).splitlines()
     assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b |"
 
@@ -245,6 +245,7 @@ def test_chapter_titles_name_the_dataset_and_a_question_keeps_its_mark():
     assert titled("# Main results", "quick") == "# Main results: ihc-sr"
     assert titled("# Main results", "smoke") == "# Main results: ihc-sr (smoke)"
     assert titled("# Are the models good enough?", "quick") == "# Are the models good enough? — ihc-sr"
+    assert titled("# Training seeds: how far", "quick") == "# Training seeds: how far — ihc-sr"   # never two colons
     assert not title_with_dataset(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("No heading.")]),
                                   "ihc-sr", "quick")
 

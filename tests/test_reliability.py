@@ -762,7 +762,7 @@ SILENT_BEFORE = [
                "{names} is 'steps' and {parameters} begins dataset, profile, methods"),
     Probe("data-options-factor-one", "data_options {\"factor\": 1} where --factor 1 was refused", OUTCOMES[1],
           ("data-options-factor-one",), case="data-options-factor-one"),
-    Probe("one-huge-image", "one 8000 x 8000 PNG in a folder", OUTCOMES[1],
+    Probe("one-huge-image", "one 8000 × 8000 PNG in a folder", OUTCOMES[1],
           ("test_folder_data.py::test_one_8000_pixel_image_and_a_folder_over_the_total_budget_are_refused_before_decoding",
            "folder-over-pixel-budget"),
           message="image {path} is {w} x {h} = {pixels} pixels by its header, over the limit of {max_pixels} "

@@ -103,3 +103,11 @@ def test_a_mapping_reads_as_named_values_not_a_dump():
     assert readable({"eta_hf": [1e-7, 1e-6], "eta_lf": [0.01]}) == "η_HF 1e-07, 1e-06; η_LF 0.01"
     assert arm_words("train_seed1") == "training seed 1" and arm_words("eps-factor4") == "eps, ×4"
     assert words("arm unet") == "arm: U-Net" and "Denoiser" not in words("x_T = Denoiser.to_noise")
+
+
+def test_a_step_size_grid_in_the_settings_reads_in_one_form():
+    """A stored grid of OVG step sizes reads "10⁻⁷, …, 10⁻⁴", never "1e-07" or "0.0001" beside "10⁻⁵"."""
+    from spectral_collapse.report.settings import readable
+
+    text = readable({"eta_hf": [1e-7, 1e-6, 1e-5, 1e-4], "eta_lf": [0.001, 0.01, 0.1, 1.0]})
+    assert "10⁻⁴" in text and "10⁻³" in text and "0.0001" not in text and "e-0" not in text and "0.001" not in text

@@ -113,7 +113,8 @@ def hide_parameter_cells(nb) -> int:
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
     "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)"; a question keeps its mark and
-    takes a dash: "# Are the models good enough? — ihc-sr". False when it has none."""
+    a heading that has a colon already takes a dash, so no heading reads two colons: "# Are the models good enough? —
+    ihc-sr", "# Training seeds: how far … — ihc-sr". False when it has none."""
     where = dataset + ("" if profile == "quick" else f" ({profile})")
     for cell in nb.cells:
         if cell.cell_type != "markdown":
@@ -122,7 +123,7 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
         for i, line in enumerate(lines):
             if re.match(r"#+\s", line):
                 head = line.rstrip()
-                lines[i] = f"{head} — {where}" if head.endswith("?") else f"{head}: {where}"
+                lines[i] = f"{head} — {where}" if head.endswith("?") or ":" in head else f"{head}: {where}"
                 cell.source = "\n".join(lines)
                 return True
     return False

@@ -309,7 +309,9 @@ def gpu_fragment(gpu: dict | None, timing: dict | None = None, ovg_step_ratio: f
             rows.append([run, "did not fit", "", "", error_text(r.get("error", ""))])
     table = md_table(pd.DataFrame(rows, columns=["training run (Table 7)", "s per step", "steps",
                                                  "projected GPU hours", "parameters, peak memory"]))
-    text = (f"Measured on one {gpu.get('gpu', 'GPU')} (`python -m benchmarks.gpu_extras`, "
+    from ..report.reproducing import gpu_words
+
+    text = (f"Measured on {gpu_words(gpu.get('gpu'))} (`python -m benchmarks.gpu_extras`, "
             f"`benchmarks/results/`): one optimiser step at the paper's batch, random inputs of the paper's shape, "
             f"median of three after two warm-ups; the projection is that time multiplied by the run's steps.\n\n"
             f"{table}\n\nThe runs that fit come to about {ps.get('total_projected_gpu_hours', 0):,.0f} GPU hours "

@@ -197,31 +197,9 @@ def scorecard_fragment(ev: Evidence, profile: str) -> str:
     cov = counts(card).reset_index().rename(columns={"table": "paper table"})
     cov = cov.assign(**{"paper table": cov["paper table"].map(table_name), "from": cov["from"].map(reader_text)})
     n, k = len(card), int(card["ours_mean"].notna().sum())
-    files = sorted({p for ps in ev.files.values() for p in ps})
     head = (f"On the {profile} profile, {k} of the paper's {n} numbers have a counterpart in our stored results "
-            f"({_studies_read(files)}).\n\n")
+            "(each table below names the chapters its numbers come from).\n\n")
     return ordering_markdown(card) + not_run_note(card) + head + md_table(cov) + "\n" + scorecard_markdown(card)
-
-
-def _studies_read(files) -> str:
-    """The stored results a page reads, by the chapters that hold them: "the main results (ihc-sr, ihc-edges), …";
-    the file paths ``data/results/<study>/<dataset>-<profile>.nc`` are what a user finds on disk."""
-    from .graph import title
-
-    by: dict[str, list[str]] = {}
-    for f in files:
-        path = Path(str(f))
-        study, dataset = path.parent.name, path.name.rsplit("-", 1)[0]
-        by.setdefault(study, []).append(dataset)
-    if not by:
-        return "none yet"
-    def name(study: str) -> str:
-        try:
-            return f"*{title(study)}*"
-        except (KeyError, ValueError):
-            return study
-
-    return "read from " + "; ".join(f"{name(st)} ({', '.join(ds)})" for st, ds in by.items())
 
 
 def ordering_markdown(card) -> str:
@@ -290,12 +268,12 @@ def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     p = paper_tables() if paper is None else paper
     t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
                          claims=[c for c in CLAIMS if c.key == "table1"])
-    lines = [f"- **Table 1, recomputed from Tables 8-11** (share of comparisons in which a stochastic method beats a "
+    lines = [f"- **Table 1, recomputed from Tables 8–11** (share of comparisons in which a stochastic method beats a "
              f"deterministic one; a metric holds where the recomputed share lies on the same side of 50 % as the "
              f"reported one): {_metric_names(r['paper numbers'])}." for _, r in t1.iterrows()]
     t6 = p[(p["table"] == "table6") & p["metric"].isin(["psnr", "ms_ssim", "s_lf"])]
     if len(t6):
-        lines.append("- **Table 6 as printed** (share of cases in which x0-prediction beats eps-prediction, for the "
+        lines.append("- **Table 6 as printed** (share of cases in which x0-prediction beats ε-prediction, for the "
                      "structure and reconstruction metrics the text of Sec. 6.3 speaks of): "
                      + ", ".join(f"{_METRIC_NAMES[r.metric]} {r.mean:.1%}" for r in t6.itertuples())
                      + ". The paper's tables give no per-case eps and x0 numbers, so these shares cannot be "

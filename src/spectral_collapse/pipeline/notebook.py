@@ -141,6 +141,16 @@ def _value_cell(key, value) -> str:
     return _cell(value)
 
 
+def _study_words(name: str) -> str:
+    """Another study by its chapter's title ("main_results" -> "*Main results*"); an unknown name as it is."""
+    from .graph import title
+
+    try:
+        return f"*{title(name)}*"
+    except (KeyError, ValueError):
+        return name
+
+
 def _input_cell(value, name: str = "", spec: dict | None = None) -> str:
     """A resolved input in words: a dict shows its values and its source; another study's results key names those
     results; a content signature (what the data or model folders held) says what was checked, not the hash."""
@@ -173,7 +183,7 @@ def _input_cell(value, name: str = "", spec: dict | None = None) -> str:
                 "model": "the model folder(s)"}.get(name, f"the {name} files")
         return _cell(f"{what}, checked for changes (an edit makes these results stale)")
     if isinstance(value, str) and len(value) > 16 and all(c in "0123456789abcdef" for c in value):
-        return _cell(f"the stored {name} results" + (f" for {where}" if where else ""))
+        return _cell(f"the stored results of {_study_words(name)}" + (f" for {where}" if where else ""))
     return _cell(value)
 
 

@@ -45,8 +45,8 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
     cev = cev.set_index("series").loc[order].reset_index()
-    subtitle = [f"Curves: {', '.join(map(chart_name, order))}."]
-    note = coincidence_note(coinciding_series(cev, "series", "component", "cev"))
+    subtitle = [f"Curves: {', '.join(map(series_name, order))}."]
+    note = coincidence_note([tuple(map(series_name, p)) for p in coinciding_series(cev, "series", "component", "cev")])
     if note:
         subtitle += wrap_lines(note + ".", 420)
     return series_lines(cev, x=alt.X("component:Q", title="principal component k"),
@@ -54,6 +54,13 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
                         title="series").properties(
         width=420, height=280, title=alt.TitleParams("Cumulative explained variance of the latents",
                                                      subtitle=subtitle, anchor="start"))
+
+
+def series_name(label) -> str:
+    """A series as the charts' text names it: the Gaussian reference capitalised ("Gaussian", "Gaussian
+    (reference)"), any other by ``chart_name``."""
+    s = str(label)
+    return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_name(s)
 
 
 def pca_images(ds: xr.Dataset, cell: int = 56):
@@ -185,8 +192,8 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChar
         for m, px, g in groups]
     title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
         "Identical runs of a deterministic method (one per seed) are drawn once. Runs of different methods whose "
-        f"points or intervals would cover each other are set {step_px:g} px apart, rightwards at S_G = 0 (S_G is "
-        "never below 0).", 380))
+        "points or intervals would cover each other are drawn side by side for legibility; at S_G = 0 they are "
+        "drawn to the right of 0, and their value is still 0 (S_G is never below 0).", 380))
     if has_ci:
         bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px).encode(
             x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups

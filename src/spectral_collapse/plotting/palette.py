@@ -107,11 +107,15 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
 
 def chart_name(label) -> str:
     """A series label as a chart writes it: a method label by its reader name ("ovg_edm" -> "OVG + EDM"), a method
-    at a factor ("ddim x2") as "DDIM ×2", any other label as it is."""
+    at a factor ("ddim x2") as "DDIM ×2", the Gaussian reference's key ("gaussian") as "Gaussian", any other label as
+    it is."""
     from ..studies.method_labels import name_methods
     from ..text import notation
 
-    return notation(name_methods(str(label)), "chart")
+    text = str(label)
+    if text in REFERENCE_LABELS and text.startswith("gaussian"):   # the reference's key, named as a word
+        text = "G" + text[1:]
+    return notation(name_methods(text), "chart")
 
 
 def chart_label(text):

@@ -396,5 +396,6 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     return (f"The paper reports {_PAPER_SAYS[study]}. " + (f"{trend}\n\n" if trend else "")
             + f"{_what_is_tested(ds, found)}Our numbers, judged by the claims "
             f"page's rule on this chapter's results (a comparison holds when its paired 95 % interval over crops "
-            f"excludes 0 on the claimed side by more than the metric's minimal effect; a share when its interval lies "
-            f"wholly on the paper's side of 50 %):\n\n" + lines + (f"\n\n{note}" if note else ""))
+            f"excludes 0 on the claimed side and its mean exceeds the metric's minimal effect; a share when its "
+            f"interval lies wholly on the paper's side of 50 %; a claim of several checks holds only when all of them "
+            f"hold):\n\n" + lines + (f"\n\n{note}" if note else ""))

@@ -57,6 +57,17 @@ def _rule(ev: Evidence, checks: list) -> str | None:
     return fold(HOLDS if v is True else FAILS if v is False else v for v in made) if made else None
 
 
+# S_DC is scored on each latent scaled to unit variance, whatever the latent's own ||x_T||^2 / d (said beside it)
+SCALED_NOTE = "measured on each latent scaled to unit variance"
+
+
+def _best_reference(best: str | None, gap: dict) -> str:
+    """The reference method (TABA or EDM) whose S_DC is the higher, named with that S_DC."""
+    if best is None:
+        return "no reference method in the main results"
+    return f"{best.upper()}, the higher of the references, reaches {_f(gap[best])}"
+
+
 def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
     """Whether DDIM collapses on ``dataset``: its S_DC and S_HF below every reference's (TABA, EDM), each a paired
     95 % interval over the test crops beyond the metric's minimal effect, with the means beside."""
@@ -67,8 +78,8 @@ def _collapse_sentence(dataset: str, m: dict, ev: Evidence) -> str:
                          for r in refs for k in ("s_dc", "s_hf")])
     words = {HOLDS: "collapse shown", FAILS: "no collapse", INCONCLUSIVE: "collapse inconclusive"}.get(
         verdict, "collapse not judged")
-    return (f"- **{dataset}: {words}.** DDIM's latents score S_DC {_f(d['s_dc'])} (unit-variance latents; "
-            f"{NORM_RATIO} {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
+    return (f"- **{dataset}: {words}.** DDIM's latents score S_DC {_f(d['s_dc'])} ({SCALED_NOTE}; the latents' own "
+            f"{NORM_RATIO} is {_f(d.get('latent_norm_ratio'), 2)}) and its translations S_HF {_f(d['s_hf'])}, against "
             + ", ".join(f"{r.upper()} {_f(m[r]['s_dc'])} / {_f(m[r]['s_hf'])}" for r in refs)
             + " (S_DC / S_HF; 1 = like white noise / like real texture).")
 
@@ -109,7 +120,7 @@ def _ovg_sentence(dataset: str, m: dict, ev: Evidence) -> str:
         + ([f"no loss of {' or '.join(said[k][0] for k in kept)} beyond the minimal effect{'s' * (len(kept) > 1)} "
             f"({', '.join(said[k][1] for k in kept)})"] if kept else []))
     return minus(f"- **{dataset}: {part}.** S_HF {_f(d['s_hf'])} → {_f(o['s_hf'])}, S_DC {_f(d['s_dc'])} → "
-                 f"{_f(o['s_dc'])} (the references reach {_f(gap.get(best, np.nan))}), {NORM_RATIO} "
+                 f"{_f(o['s_dc'])} ({_best_reference(best, gap)}), {NORM_RATIO} "
                  f"{_f(d.get('latent_norm_ratio'), 2)} → {_f(o.get('latent_norm_ratio'), 2)}"
                  + _why_not(verdict, rises, tex, crops, band) + f"; {price}.")
 

@@ -1,13 +1,14 @@
 """The columns of the latent-analysis chapters' tables as a reader reads them: each column's header (``HEADERS``)
 and what it holds (``COLUMN_NOTES``), so that a table and the legend under it (``column_legend``) name the same
 headers. The tables themselves keep the results' variable names (code reads them by key); ``shown`` renames a table
-for display.
+for display. The chapters' small words live here too: step counts as a list in words (``and_list``), the
+decorrelation overview, a paired comparison at one precision (``_judged``) and a claim's overall verdict (``overall``).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["HEADERS", "COLUMN_NOTES", "shown", "header", "column_legend"]
+__all__ = ["HEADERS", "COLUMN_NOTES", "shown", "header", "column_legend", "and_list", "decorrelation_overview", "overall"]
 
 # Short column headers for the chapters' tables. norm_z keeps its key: the glossary's name for it ("Norm z-score").
 HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
@@ -45,7 +46,27 @@ COLUMN_NOTES = {
 def shown(table: pd.DataFrame) -> pd.DataFrame:
     """A chapter table with its short headers (``HEADERS``), columns without one keeping their name, and the Gaussian
     reference's rows named as the charts name them (``ROWS``: "Gaussian", "Gaussian (reference)")."""
+    if isinstance(table.index, pd.RangeIndex) and len(table.columns) and not pd.api.types.is_numeric_dtype(table[table.columns[0]]):
+        table = table.set_index(table.columns[0])   # a row per record: its first (label) column leads, no 0 … n − 1
     return table.rename(columns=HEADERS, index=ROWS)
+
+
+def and_list(values) -> str:
+    """Values in words: "10, 25 and 50" (one: "50")."""
+    v = [f"{x:g}" if isinstance(x, float) else str(x) for x in values]
+    return v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}"
+
+
+def decorrelation_overview(ds) -> str:
+    """The decorrelation chapter's line on what it holds: the per-method latents (table, flag masks) and the
+    scatter's runs, with their step counts in words, and that the two are different latents."""
+    import numpy as np
+
+    steps = and_list(int(s) for s in np.atleast_1d(ds.attrs["steps_grid"]))
+    name = f"{ds.attrs.get('dataset')}, profile {ds.attrs.get('profile')}"
+    return (f"{name}: {ds.sizes['latent']} latents per method for the table and the flag masks; {ds.sizes['run']} "
+            f"runs for the scatter ({ds.attrs['n_run']} test inputs each, at {steps} steps). Each scatter run "
+            "inverts its inputs anew, so the table and the scatter score different latents.")
 
 
 ROWS = {"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"}
@@ -65,3 +86,29 @@ def column_legend(table: pd.DataFrame, after: str = "") -> str:
     parts = [f"{header(str(c))}: {COLUMN_NOTES[str(c)]}" for c in table.columns if str(c) in COLUMN_NOTES]
     text = ("Columns: " + "; ".join(parts) + ".") if parts else ""
     return " ".join(x for x in (text, after) if x)
+
+
+def _fixed(x: float, digits: int = 3) -> str:
+    """A number at ``digits`` decimals with a true minus sign and no "+"; a small negative number keeps its sign
+    (−0.000), exact zero reads 0.000."""
+    return f"{float(x):.{digits}f}".replace("-", "−")
+
+
+def overall(verdicts) -> str:
+    """A claim's verdict from its checks' verdicts: holds when all hold, does not hold when one does not, else
+    inconclusive."""
+    v = list(verdicts)
+    return "does not hold" if "does not hold" in v else "holds" if v and all(x == "holds" for x in v) else \
+        "inconclusive"
+
+
+def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents") -> str:
+    """One three-way comparison in words: "<what> <diff> [lo, hi] over n <unit> (paired bootstrap): <verdict>"."""
+    from ..metrics.intervals import three_way
+
+    v = three_way(ci, min_effect, higher_is_claimed=higher)
+    vals = [float(x) for x in (ci.mean, ci.lo, ci.hi)]
+    tiny = "; a value below 0.0005 in size is written ±0.000" if any(0 < abs(x) < 5e-4 for x in vals) else ""
+    return (f"{what} {_fixed(vals[0])} [{_fixed(vals[1])}, {_fixed(vals[2])}] over {ci.n} "
+            f"{unit} (paired bootstrap{tiny}): {v}")
+

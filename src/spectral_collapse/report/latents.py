@@ -23,7 +23,8 @@ __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary",
            "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
            "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading", "raw_same", "raw_note"]
 
-from .latent_columns import HEADERS, column_legend, shown  # noqa: F401  (the chapters read them from here)
+from .latent_columns import HEADERS, _judged, column_legend, decorrelation_overview, overall, shown  # noqa: F401
+from ..plotting.latents import series_name
 from .latent_pca import pca_reading  # noqa: F401
 
 
@@ -58,20 +59,19 @@ def overview(ds: xr.Dataset) -> str:
     """One line on what a run holds (sizes, model, reference)."""
     study, name = ds.attrs.get("study", ""), f"{ds.attrs.get('dataset')}, profile {ds.attrs.get('profile')}"
     if study == "pca_collapse":
-        return (f"{name}: series {', '.join(map(str, ds['series'].values))}; {int(ds['n'].values[-1])} latents of "
+        return (f"{name}: series {', '.join(map(series_name, ds['series'].values))}; {int(ds['n'].values[-1])} latents of "
                 f"dimension {ds['latents'][0, 0].size}; {_trained_at(ds)}")
     if study == "gaussianity":
         return f"{name}: {ds.sizes['latent']} latents per method, d = {ds.attrs['d']}"
     if study == "decorrelation":
-        steps = [int(s) for s in np.atleast_1d(ds.attrs["steps_grid"])]
-        return (f"{name}: {ds.sizes['latent']} latents per method; {ds.sizes['run']} runs for the scatter "
-                f"({ds.attrs['n_run']} test inputs each, steps {steps})")
+        return decorrelation_overview(ds)
     if study == "velocity":
         return (f"{name}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
                 f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
     if study == "metric_validation":
         return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {float(ds.attrs['mu_hf']):.3f} "
-                f"({ds.attrs['s_hf_unit']} units) from {ds.attrs['n_reference']} real images; "
+                f"({ds.attrs['s_hf_unit']} units) from {ds.attrs['n_reference']} real images (the reference pool); "
+                f"{ds.sizes.get('held_out', 0)} held-out real images filtered (n_real); "
                 f"{ds.sizes['point']} runs of the main results")
     raise ValueError(f"no overview for study {study!r}")
 
@@ -276,7 +276,7 @@ def k90_subsample_note(ds: xr.Dataset) -> str:
     m, n = int(ds.attrs["k90_subsample"]), int(ds["n"].values.min())
     if m >= n:
         return ""
-    means = ", ".join(f"{s} {v:.1f}" for s, v in zip(ds["series"].values.tolist(),
+    means = ", ".join(f"{series_name(s)} {v:.1f}" for s, v in zip(ds["series"].values.tolist(),
                                                      ds["k90_draws"].mean("draw").values.tolist()))
     return (f"\n\nThese k90 differences are over {ds.sizes['draw']} subsamples of {m} of the {n} latents of each "
             f"series (the same positions in every series), so they are not differences of the table's k90, which "
@@ -300,7 +300,13 @@ def _on_the_claims_page(ds: xr.Dataset) -> str:
     from ..studies.claims import chapter_claims, findings_markdown
 
     found = chapter_claims(ds)
-    return ("\n\nThe claims page judges the same results by its rule:\n\n" + findings_markdown(found)) if found else ""
+    if not found:
+        return ""
+    text, data = findings_markdown(found), str(ds.attrs.get("dataset", ""))
+    text = re.sub(r"\bgaussian\b", "Gaussian", text)            # the reference's name, as the chapter writes it
+    if data and data != data.capitalize():                      # a dataset's name keeps its case at a sentence start
+        text = text.replace(data.capitalize(), data)
+    return "\n\nThe claims page judges the same results by its rule:\n\n" + text
 
 
 def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0):
@@ -318,15 +324,6 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0):
     lo, hi = np.quantile(diffs, [0.025, 0.975])
     return Interval(float(stat(a) - stat(b)), float(lo), float(hi), len(a))
 
-
-def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents") -> str:
-    """One three-way comparison in words: "<what> <diff> [lo, hi] over n <unit> (paired bootstrap): <verdict>"."""
-    from ..metrics.intervals import three_way
-
-    v = three_way(ci, min_effect, higher_is_claimed=higher)
-    k = max([3] + [d for d in (_digits(float(x), 3) for x in (ci.mean, ci.lo, ci.hi)) if d is not None])
-    return (f"{what} {_signed(ci.mean, k, '+')} [{_signed(ci.lo, k, '+')}, {_signed(ci.hi, k, '+')}] over {ci.n} "
-            f"{unit} (paired bootstrap): {v}")
 
 
 def _signed(x: float, digits: int, plus: str = "") -> str:
@@ -390,9 +387,10 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
                      + _judged(f"|norm_z| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
-    modes = failure_modes_text(ds)
+    modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
     return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others) + ": "
-            + "; ".join(parts) + "." + (f"\n\n{modes}" if modes else ""))
+            + "; ".join(parts) + f". Overall (the claim holds only when all its checks hold): {end}."
+            + (f"\n\n{modes}" if modes else ""))
 
 
 def _verdict_decorrelation(ds: xr.Dataset) -> str:
@@ -422,7 +420,9 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
     verdicts.append("strong positive correlation (holds when r is beyond 0.5 and its interval above 0, does not "
                     "hold when the whole interval lies below 0.5, inconclusive otherwise): "
                     f"{correlation_verdict(r, lo, hi, 1, 0.5)}" if np.isfinite(r) else "correlation undefined")
-    return txt + ". " + "; ".join(verdicts) + "."
+    from .metric_validation import units_text
+
+    return txt + ". " + "; ".join(verdicts) + ". " + units_text("decorrelation")
 
 
 def _verdict_velocity(ds: xr.Dataset) -> str:

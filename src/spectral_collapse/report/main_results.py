@@ -185,7 +185,8 @@ def collapse_verdict(ds: xr.Dataset) -> str:
     if "ddim" not in [str(m) for m in ds["method"].values]:
         return "DDIM was not run, so no verdict on spectral collapse."
     text = ("Judged by the claims page's rule on this chapter's results (a comparison holds when its paired 95 % "
-            "interval over crops excludes 0 on the claimed side by more than the metric's minimal effect):\n\n"
+            "interval over crops excludes 0 on the claimed side and its mean exceeds the metric's minimal effect; a "
+            "claim of several checks holds only when all of them hold):\n\n"
             + findings_markdown(chapter_claims(ds, MAIN_CLAIMS)))
     if "s_g" in ds:
         g = ", ".join(f"{m} {float(ds['s_g'].sel({'method': m}).mean()):.3f}" for m in ds["method"].values)

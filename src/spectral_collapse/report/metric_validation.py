@@ -10,6 +10,7 @@ every run (S_G and the KS distance D_KS) is shown once, with the relation said o
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from ..metrics.spectral import wavelet_order
 
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
-           "points_note", "filters_text", "settings_table", "software_note"]
+           "points_note", "filters_text", "settings_table", "software_note", "fid_text", "correlations_text",
+           "SHOWN_CORRELATIONS", "units_text"]
 
 
 def _agrees(flag: bool) -> str:
@@ -90,7 +92,24 @@ def band_text(ds: xr.Dataset) -> str:
     cut = (f"; the requested lower end {req[0]:g} lies below the lowest frequency these {ds.sizes.get('x', '')}-pixel "
            f"crops resolve ({low:.3f})" if req[0] < low else "")
     return (f"The slope is fitted over {lo:.3f} to {hi:.3f} cycles/pixel, the {n} frequencies of the radially "
-            f"averaged spectrum inside the requested band [{req[0]:g}, {req[1]:g}]{cut}.")
+            f"averaged spectrum inside the requested band [{req[0]:g}, {req[1]:g}]{cut}.{lowest_wavelet_text(ds)}")
+
+
+def lowest_wavelet_text(ds: xr.Dataset) -> str:
+    """A sentence for the slopes whose ⌈|slope|⌉ lies below the rule's lowest wavelet (``wavelet_order``'s
+    ``min_order``, sym2: pywt has no sym1) and so pick that wavelet, not sym⌈|slope|⌉; '' when there are none."""
+    import inspect
+
+    if "domain" not in ds.variables or "slope" not in ds.variables:
+        return ""
+    lowest = int(inspect.signature(wavelet_order).parameters["min_order"].default)
+    low = [(str(d), float(v)) for d, v in zip(ds["domain"].values, ds["slope"].values)
+           if np.isfinite(v) and np.ceil(abs(float(v))) < lowest]
+    if not low:
+        return ""
+    said = " and ".join(f"the {d} slope {v:.3f}".replace("-", "−") for d, v in low)
+    return (f" The rule's lowest wavelet is sym{lowest} (there is no sym1), so {said} "
+            f"{'picks' if len(low) == 1 else 'pick'} sym{lowest}, not sym⌈|slope|⌉.")
 
 
 def value_range(values, digits: int = 3) -> str:
@@ -151,7 +170,41 @@ def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
                                       f"{', '.join(f'{float(v):g}' for v in np.ravel(ds.attrs['band']))})")
     if "filters" in table.index:
         table.loc["filters", "value"] = filters_text(ds)
+    if "fid" in table.index:
+        table.loc["fid", "value"] = fid_text(ds)
+    if "correlations" in table.index:
+        table.loc["correlations", "value"] = correlations_text(ds)
     return table
+
+
+# the correlation coefficients the chapter shows (heat map, verdict): the results also store Spearman's
+SHOWN_CORRELATIONS = ("Pearson",)
+
+
+def correlations_text(ds: xr.Dataset, shown=SHOWN_CORRELATIONS) -> str:
+    """The settings row of the correlations, naming only the coefficients the page shows (``shown``): the stored
+    text names every coefficient the results hold ("Pearson and Spearman over ...")."""
+    text = str(ds.attrs.get("correlations", ""))
+    m = re.match(r"(?P<names>[A-Z][a-z]+(?:(?:, | and )[A-Z][a-z]+)*) over (?P<rest>.*)", text)
+    if not m:
+        return text
+    names = [n for n in re.split(r", | and ", m.group("names")) if n in shown]
+    return f"{' and '.join(names) or m.group('names')} over {m.group('rest')}"
+
+
+def fid_text(ds: xr.Dataset) -> str:
+    """The settings row of FID / KID: what they would measure, and, when they were not computed (their network
+    missing, ``metrics.weights.is_unavailable``), that they were not computed here and why (``plain_status``)."""
+    from ..metrics.weights import is_unavailable, plain_status
+
+    what = str(ds.attrs.get("fid", "")).rstrip(".")
+    status = ds.attrs.get("fid_status")
+    if not is_unavailable(status):
+        return what
+    why = plain_status(status)
+    why = why.split(":", 1)[1].strip() if why.startswith("not computed:") else why
+    what = re.sub(r"^FID / KID of ", "", what)
+    return f"not computed here: {why}; they would score {what}" if what else f"not computed here: {why}"
 
 
 def software_note(ds: xr.Dataset, main: xr.Dataset | None) -> str:
@@ -297,4 +350,23 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
             f"by removing them changing the mean S_HF by less than {_STABLE:g} at every cutoff (largest change here "
             f"{moved:.3f}): {_agrees(stable)}; S_HF sensitive to high frequencies, judged by removing them lowering "
             f"it by more than {_DROPS:g} at one cutoff at least (largest drop here {fell:.3f}): {_agrees(drops)}; "
-            f"{corr[1]}.")
+            f"{corr[1]}." + (f" {units_text('metric_validation')}" if ds.sizes.get("point", 0) else ""))
+
+
+# What each chapter that judges "S_DC correlates strongly with S_G" correlates: its units, and the other chapter's
+_UNITS = {"metric_validation": "the method means of the main results (one point per distinct method, the mean of its "
+                               "seeds' runs)",
+          "decorrelation": "the inversion runs of its scatter (one point per run: its set of latents' S_G and mean "
+                           "S_DC)"}
+
+
+def units_text(study: str) -> str:
+    """One sentence for a chapter judging "S_DC correlates strongly with S_G": which units it correlates, and that
+    the other chapter (named by its title, ``studies.registry``) correlates the other units, so the two verdicts on
+    the one claim may differ."""
+    from ..studies.registry import get_study
+
+    other = next(k for k in _UNITS if k != study)
+    return (f"This chapter correlates S_DC with S_G over {_UNITS[study]}; the chapter "
+            f"\u201c{get_study(other).title}\u201d correlates them over {_UNITS[other]}"
+            ", so the two chapters' verdicts on the same claim can differ.")

@@ -120,6 +120,14 @@ def _image_png(img) -> bytes:
     return buf.getvalue()
 
 
+def _group(method: str) -> str:
+    """The group a method of Fig. 2's table belongs to, or '' when the group is the method itself (EDM, OVG)."""
+    from ..studies.method_labels import method_name
+
+    group = _GROUP[method]
+    return "" if group == method_name(method) else group
+
+
 def fig2_rows(ds) -> pd.DataFrame:
     """Fig. 2's numbers: per shown method, its group, and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
     rows = []
@@ -127,7 +135,7 @@ def fig2_rows(ds) -> pd.DataFrame:
         if m not in ds["method"].values:
             continue
         kept = ~ds["failed"].sel({"method": m}) if "failed" in ds else True
-        row = {"method": m, "group": _GROUP[m]}
+        row = {"method": m, "group": _group(m)}
         for metric in ("s_hf", "delta_log_e_hf", "s_lf"):
             if metric in ds:
                 row[metric] = float(ds[metric].sel({"method": m}).where(kept).mean())
@@ -266,8 +274,31 @@ def _means_only_note(fig: PaperFigure) -> str:
                 "it as indicative.\n")
     titles = [f"*{CLAIM_TITLES.get(k, k)}*" for k in keys]
     named = titles[0] if len(titles) == 1 else ", ".join(titles[:-1]) + " and " + titles[-1]
-    return (f"\nOf the claims behind this figure, {named} rest{'s' if len(keys) == 1 else ''} on means only, with no "
-            "interval; the others are judged on their intervals. That part of the agreement is indicative.\n")
+    count = "one rests" if len(keys) == 1 else f"{len(keys)} rest"   # the titles after a colon keep their capital
+    return (f"\nOf the claims behind this figure, {count} on means only, with no interval: {named}; the others are "
+            "judged on their intervals. That part of the agreement is indicative.\n")
+
+
+def sweep_crops(stored) -> str:
+    """How many of the profile's validation crops the Pareto sweep scores, from its stored results (``n_images`` and
+    the profile's ``n_val``): "The sweep scores 12 of the profile's 16 validation crops ...", or '' when unknown."""
+    import json
+
+    said = set()
+    for ds in stored:
+        n = ds.attrs.get("n_images")
+        try:
+            n_val = json.loads(ds.attrs.get("profile_values", "{}")).get("n_val")
+        except ValueError:
+            n_val = None
+        if n is not None and n_val and "validation" in str(ds.attrs.get("tuning_split", "")):
+            said.add((int(n), int(n_val)))
+    if len(said) != 1:
+        return ""
+    n, n_val = said.pop()
+    of = "all" if n == n_val else f"{n} of"
+    return (f"The sweep scores {of} the profile's {n_val} validation crops of each dataset, none of them a test crop "
+            "the tables score.")
 
 
 def _coinciding(ds) -> str:
@@ -334,6 +365,8 @@ def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, byt
             if stored:
                 pngs["fig6-pareto.png"] = _png(pareto_figure(stored))
                 drawn = "fig6-pareto.png"
+                if said := sweep_crops(stored):
+                    body.append(f"\n{said}\n")
         if drawn:   # a plain image: the book numbers its own figures, which would clash with the paper's numbers
             width = "55%" if fig.number == 2 else "100%"
             body.insert(1, f"```{{image}} {GENERATED}/{drawn}\n:width: {width}\n:alt: our analogue of the paper's "

@@ -13,7 +13,7 @@ from ..studies.profiles import get_profile
 from ..text import TIMES
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
-           "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text"]
+           "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text", "gpu_words"]
 
 TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
 # Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
@@ -159,6 +159,19 @@ def machine_text(timing: dict) -> str:
     return (f"an {cpu} CPU" + (f" with {cores} cores" if cores else "")
             + f", {'one torch thread' if threads == 1 else f'{threads} torch threads'}"
             + (f" (PyTorch {torch}{when})" if torch else (f" ({when[2:]})" if when else "")))
+
+
+def gpu_words(device: str | None) -> str:
+    """One GPU as prose names it, its memory in brackets: "NVIDIA H100 80GB HBM3" -> "one NVIDIA H100 GPU (80 GB)";
+    a name with no memory size gives "one NVIDIA H100 GPU", none at all "one GPU"."""
+    import re
+
+    from .answers import gpu_name
+
+    if not device:
+        return "one GPU"
+    mem = re.search(r"\b(\d+)\s*([GM])B\b", str(device), re.I)
+    return f"one {gpu_name(device)}" + (f" ({mem.group(1)} {mem.group(2).upper()}B)" if mem else "")
 
 
 _ERRORS = {"OutOfMemoryError": "ran out of GPU memory", "CUDA out of memory": "ran out of GPU memory"}

@@ -33,7 +33,7 @@ _MISSING = "—"
 _SETTINGS = "settings of"
 # a stored value that is a code's word, by what it means
 _VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
-                "space": {"vp": "variance-preserving (VP): the state x_t = √ᾱ x_0 + √(1 − ᾱ) ε"}}        # DataFrame.attrs key that marks a settings table (value: the study's name)
+                "space": {"vp": "variance-preserving (VP): the state xₜ = √ᾱ·x₀ + √(1 − ᾱ)·ε"}}        # DataFrame.attrs key that marks a settings table (value: the study's name)
 
 # Each stored setting by the name a reader reads (rows of the chapters' settings tables)
 SETTING_NAMES = {
@@ -58,7 +58,8 @@ SETTING_NAMES = {
 
 # a setting whose name depends on the study that stored it
 STUDY_SETTING_NAMES = {("gaussianity", "definition"): "S_G and the norm z-score",
-                       ("velocity", "definition"): "update spectrum", ("velocity", "space"): "coordinates of the updates"}
+                       ("velocity", "definition"): "update spectrum", ("velocity", "space"): "coordinates of the updates",
+                       ("pareto", "n_images"): "validation images per grid point"}
 
 
 def setting_name(key, study: str = "") -> str:
@@ -307,8 +308,8 @@ def _empty(value) -> bool:
 
 def _mapping(value: dict, depth: int) -> str:
     """A mapping's entries in words: "key value", its key by its name (``settings_words.key_words``), joined by
-    commas ("backbone U-Net, space pixel"), by semicolons where a value is a list ("η_HF 1e-07, 1e-06;
-    η_LF 0.01"), a nested mapping in parentheses; keys that share one text value named once ("DDIM, TABA and EDM:
+    commas ("backbone U-Net, space pixel"), by semicolons where a value is a list ("η_HF 10⁻⁷, 10⁻⁶;
+    η_LF 10⁻²", step sizes in the book's one form), a nested mapping in parentheses; keys that share one text value named once ("DDIM, TABA and EDM:
     computed on the sweep's images")."""
     from ..plotting.labels import COMPOUND_WORDS
     from .settings_words import key_words
@@ -319,8 +320,15 @@ def _mapping(value: dict, depth: int) -> str:
         text = readable(v, depth + 1)
         return COMPOUND_WORDS.get(text, text) if isinstance(v, str) else text
 
+    def step_sizes(v) -> str:
+        """An OVG step size, or a grid of them, in the book's one form ("10⁻⁷, 10⁻⁶, 10⁻⁵")."""
+        from ..text import step_size
+
+        return ", ".join(step_size(x) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else step_size(v)
+
     names = {k: key_words(k) for k in value}
-    texts = {k: shown(v) for k, v in value.items()}
+    texts = {k: step_sizes(v) if str(k) in ("eta_hf", "eta_lf") and not _empty(v) else shown(v)
+             for k, v in value.items()}
     if len(value) > 1 and len(set(texts.values())) == 1 and " " in next(iter(texts.values())):
         keys = list(names.values())
         return f"{', '.join(keys[:-1])} and {keys[-1]}: {next(iter(texts.values()))}"

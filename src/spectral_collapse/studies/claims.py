@@ -426,8 +426,18 @@ def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
     below the quality gate) is qualified beside it and the caveat follows its numbers."""
     return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): "
                      f"{verdict_words(f.verdict, f.caveat, c.by, f.detail)}. "
-                     f"{f.detail[:1].upper()}{f.detail[1:]}." + (f" {f.caveat[0].upper()}{f.caveat[1:]}." if f.caveat else "")
+                     f"{sentence_start(f.detail)}." + (f" {sentence_start(f.caveat)}." if f.caveat else "")
                      for c, f in found)
+
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*[-_][\w-]*")   # "ihc-sr", "s_hf": written as typed, never capitalised
+
+
+def sentence_start(text: str) -> str:
+    """``text`` as the start of a sentence: its first letter capitalised, unless it begins with a key written as a
+    user types it ("ihc-sr (best OVG …)", not "Ihc-sr")."""
+    text = str(text)
+    return text if _IDENTIFIER.match(text) else text[:1].upper() + text[1:]
 
 
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
