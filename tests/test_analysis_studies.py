@@ -90,7 +90,7 @@ def test_pca_of_gaussian_is_linear_and_ddim_latents_keep_the_input_rank(oracles)
     assert k90["ddim x8"] < k90["ddim x2"] < k90["gaussian"]
     said = R.verdict(ds)
     assert "paper claims" in said and "agree" not in said                 # no verdict of its own: the claims page's
-    assert "The claims page judges the same results by its rule" in said and "k90 ddim x8 − gaussian" in said
+    assert "The claims page judges the same results by its rule" in said and "k90 ddim x8 − Gaussian" in said
     draws = ds["k90_draws"]                                              # paired subsamples at one size, 30 of 40
     assert ds.attrs["k90_subsample"] == 30 and draws.sizes["draw"] == 200
     assert (draws.sel(series="ddim x8") < draws.sel(series="gaussian")).all()

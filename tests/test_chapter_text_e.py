@@ -52,7 +52,7 @@ def test_shares_outside_0_to_100_name_the_overshoot_and_what_works_against_it():
     assert "the low third lowers the mean S_HF to 0.700 against DDIM's 0.800" in against
     assert "not a sum of parts" in out
     assert "carries the gain alone" not in said            # high alone keeps more than all of it
-    assert "the mid third alone keeps 80% as well" in said and "not confined to one third" in said
+    assert "the mid third alone keeps 80 % as well" in said and "not confined to one third" in said
 
 
 def test_shares_within_0_to_100_get_no_overshoot_sentence():
