@@ -1,0 +1,254 @@
+"""A chapter's parameters table: each knob of the run, the values it took where it was left at its default, and each
+resolved input (another study's results, the data checked for changes, the Pareto sweep's step sizes) in words."""
+from __future__ import annotations
+
+import json
+import math
+
+def _cell(value) -> str:
+    """One value as table text: None -> "default", lists comma-joined, pipes escaped."""
+    if value is None:
+        text = "default"
+    elif isinstance(value, (list, tuple)):
+        text = ", ".join("default" if v is None else str(v) for v in value)
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+# keys of a resolved input's dict in words (a Pareto choice's per-variant step sizes)
+_INPUT_KEYS = {"per_base": "per OVG variant"}
+_STEP_SIZES = ("eta_hf", "eta_lf")
+
+
+def _value_cell(key, value) -> str:
+    """One value of a named setting as table text: an OVG step size as the book writes it ("10⁻⁶",
+    ``plotting.labels.step_size``; a list of them comma-joined), anything else as ``_cell`` writes it."""
+    if str(key) in _STEP_SIZES and value is not None:
+        from ..plotting.labels import step_size
+
+        return ", ".join(step_size(v) for v in value) if isinstance(value, (list, tuple)) else step_size(value)
+    return _cell(value)
+
+
+def _study_words(name: str) -> str:
+    """Another study by its chapter's title ("main_results" -> "*Main results*"); an unknown name as it is."""
+    from .graph import title
+
+    try:
+        return f"*{title(name)}*"
+    except (KeyError, ValueError):
+        return name
+
+
+def _input_cell(value, name: str = "", spec: dict | None = None) -> str:
+    """A resolved input in words: a dict shows its values and its source; another study's results key names those
+    results; a content signature (what the data or model folders held) says what was checked, not the hash."""
+    spec = spec or {}
+    if value is None:
+        return "none stored"
+    if name == "pareto" and isinstance(value, dict) and "eta_hf" in value:
+        from ..report.settings import ovg_text   # one text for the step sizes, here and in the settings table
+
+        return _cell(ovg_text(value))
+    if isinstance(value, dict):
+        source = value.get("source")
+        def pairs(d):
+            return ", ".join(f"{k} = {_value_cell(k, v)}" for k, v in d.items())
+
+        sep = "; " if any(isinstance(v, dict) for v in value.values()) else ", "
+        body = sep.join(f"{_INPUT_KEYS.get(k, k)}: " + ", ".join(
+            f"{b} ({pairs(c)})" if isinstance(c, dict) else f"{b} = {_value_cell(b, c)}" for b, c in v.items())
+            if isinstance(v, dict) else f"{k} = {_value_cell(k, v)}"
+            for k, v in value.items() if k != "source")
+        if source is not None:
+            from ..report.settings import plain_source
+
+            source = plain_source(source)
+        return f"{body} (source: {_cell(source)})" if source is not None else body
+    where = ", ".join(str(spec[k]) for k in ("dataset", "profile") if spec.get(k))
+    if isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value):
+        # content_inputs: a signature of what the data or model folders held, part of the results key
+        what = {"data": f"the {spec.get('dataset') or 'dataset'} images",
+                "model": "the model folder(s)"}.get(name, f"the {name} files")
+        return _cell(f"{what}, checked for changes (an edit makes these results stale)")
+    if isinstance(value, str) and len(value) > 16 and all(c in "0123456789abcdef" for c in value):
+        return _cell(f"the stored results of {_study_words(name)}" + (f" for {where}" if where else ""))
+    return _cell(value)
+
+
+# Where a knob left at None (the study's or profile's default) shows the values it took in the results: a dimension
+# coordinate of that name, the distinct values of a variable, the size of a dimension or an attribute (first match).
+# "series": a coordinate along another dimension, its distinct values in order, the N(0, I) reference and factor 0
+# (no SR factor) left out.
+_USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("coord", "method"), ("series", "method")),
+         "factors": (("coord", "factor"), ("series", "factor")), "kappas": (("coord", "kappa"),),
+         "keys": (("coord", "model"),), "bases": (("coord", "base"),), "baselines": (("coord", "method"),),
+         "eta_hf": (("coord", "eta_hf"),), "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
+         "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),)}
+_REFERENCE = ("gaussian", 0)   # not a method / factor of the run: the N(0, I) reference, "no SR factor"
+
+
+def _uses_ovg(spec: dict, ds) -> bool | None:
+    """Whether the run's methods (given, or read from the results) include an OVG method; None when neither says."""
+    given = (spec.get("params") or {}).get("methods")
+    names = given if given is not None else _used("methods", ds)
+    if names is None:
+        return None
+    names = names.split(", ") if isinstance(names, str) else [str(m) for m in names]
+    return any(m.strip().startswith("ovg") for m in names)
+
+
+def _used(name: str, ds) -> str | None:
+    """The values a default knob took, read from the results ``ds``; None when they do not say."""
+    if ds is None:
+        return None
+    for how, what in _USED.get(name, ()):
+        if how == "size" and what in ds.sizes:
+            return str(ds.sizes[what])
+        if how == "attr" and what in ds.attrs:
+            return _cell(ds.attrs[what])
+        if how == "series" and what in ds.coords and what not in ds.dims:
+            values = [v for v in dict.fromkeys(ds[what].values.ravel().tolist()) if v not in _REFERENCE]
+            if values:
+                return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+            continue
+        if (how == "coord" and what in ds.dims and what in ds.coords) or (how == "distinct" and what in ds.variables):
+            values = ds[what].values.ravel().tolist()
+            values = sorted(set(values)) if how == "distinct" else values
+            if name in _STEP_SIZES:
+                return _value_cell(name, values)
+            return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+    return None
+
+
+def _json_attr(ds, key: str):
+    try:
+        return json.loads(ds.attrs.get(key) or "null")
+    except (TypeError, ValueError):
+        return None
+
+
+def _models_used(ds) -> list[str]:
+    """The names of the models a run used (checkpoint folders without their content hash), from the results."""
+    from ..report.settings import model_name
+
+    for key in ("checkpoints", "models"):
+        found = _json_attr(ds, key)
+        if isinstance(found, dict) and any(found.values()):
+            return list(dict.fromkeys(model_name(v) for v in found.values() if v))
+    gate = _json_attr(ds, "model_gate")
+    return [model_name(k) for k in gate] if isinstance(gate, dict) else []
+
+
+def _used_in_words(name: str, spec: dict, ds) -> str | None:
+    """What a default knob meant in this run when the results hold it as a setting rather than a coordinate: the
+    models used, the profile's rule for models below the gate, the data options, OVG's step sizes, the schedules."""
+    profile = spec.get("profile")
+    if name == "allow_weak_model" and profile:
+        from ..report.settings import model_name
+        from ..studies.gate import weak_model_rule
+
+        try:
+            rule = weak_model_rule(profile)
+        except (KeyError, ValueError):
+            return None
+        gate = _json_attr(ds, "model_gate") if ds is not None else None
+        weak = [k for k, v in gate.items() if not v.get("passed")] if isinstance(gate, dict) else []
+        here = (f"; below the gate and allowed here: {', '.join(model_name(k) for k in weak)}" if weak else
+                "; every model used passes the gate" if gate else "")
+        return f"the {profile} profile's rule: it {rule}{here}"
+    if ds is None:
+        return None
+    if name == "model":
+        names = _models_used(ds)
+        return f"the {profile} profile's trained models: {', '.join(names)}" if names else None
+    if name == "models":
+        given = (spec.get("params") or {}).get("model")
+        return "none: one model inverts and samples (model)" if given else \
+            "none: the profile's trained models invert and sample"
+    if name == "data_options":
+        task = _json_attr(ds, "task")
+        if isinstance(task, dict) and task.get("kind"):
+            opts = ", ".join(f"{k} {v}" for k, v in task.items() if v is not None and k != "kind")
+            return f"the dataset's defaults: task {task['kind']}" + (f", {opts}" if opts else "")
+        return f"none: the loader's defaults for {spec.get('dataset')}"
+    if name in ("eta_hf", "eta_lf"):
+        ovg = _json_attr(ds, "ovg")
+        return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
+    if name == "schedules" and "method" in ds.dims:
+        from ..report.schedule import row_names
+
+        rest = [str(m) for m in ds["method"].values if str(m) not in ("ddim", "ovg")]
+        return ", ".join(row_names(rest)) if rest else None
+    if name == "factors" and "factor" in ds.coords and all(v == 0 for v in ds["factor"].values.ravel().tolist()):
+        return "none: the dataset has no SR factor"
+    axes = ds.attrs.get("axes")
+    if name == "factors" and axes is not None and "factor" not in (axes if isinstance(axes, (list, tuple)) else
+                                                                  str(axes).replace(",", " ").split()):
+        from ..studies.profiles import get_profile
+
+        try:
+            return f"not varied here: every arm at the {profile} profile's factor {get_profile(profile).factor}"
+        except (KeyError, ValueError):
+            return None
+    return None
+
+
+def _default(study: str | None, name: str) -> str:
+    """A default knob in words: the "None: ..." part of its registry doc ("default" when it has none)."""
+    from ..studies.registry import get_study
+
+    try:
+        doc = get_study(study).params[name].doc
+    except (KeyError, ValueError, TypeError):
+        return "default"
+    return f"default: {doc.split('None: ', 1)[1].rstrip('.')}" if "None: " in doc else "default"
+
+
+def _default_tag(name: str, spec: dict, ds) -> str:
+    """How a default knob's used values relate to the default: "default" when they are it; for a step-size grid the
+    study grew past an edge (``attrs["grid_extended"]``), the profile's grid and the values added to it."""
+    grown = [str(g).split()[1] for g in (_json_attr(ds, "grid_extended") or []) if str(g).split()[0] == name] \
+        if ds is not None else []
+    if not grown:
+        return "default"
+    profile = spec.get("profile") or (ds.attrs.get("profile") if ds is not None else None)
+    added = []
+    try:
+        from ..studies.pareto import default_grid
+
+        base = dict(zip(("eta_hf", "eta_lf"), default_grid(profile)))[name]
+        used = [float(v) for v in ds[name].values.ravel()] if name in ds.coords else []
+        added = [v for v in used if not any(math.isclose(v, b, rel_tol=1e-9) for b in base)]
+    except (KeyError, ValueError, TypeError):
+        pass
+    ends = " and ".join(dict.fromkeys(grown))
+    what = f"{_value_cell(name, added)} added" if added else f"one log step added at the {ends} end"
+    if added:
+        what += f" at the {ends} end"
+    return f"the {profile} profile's grid grown past its edge: {what}"
+
+
+def parameters_table(spec: dict, ds=None) -> str:
+    """A markdown table of one run: dataset, profile, each knob, each resolved input. A knob left at its default
+    shows the values it took in the results ``ds`` (seeds, methods, grids, counts, models, the data options, the
+    profile's gate rule) where they say, and what the default is in words otherwise (no results to read). Resolved
+    inputs are named in words (another study's results, the data checked for changes), not by their hashes."""
+    rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
+    for name, value in (spec.get("params") or {}).items():
+        if value is not None:
+            rows.append((name, _value_cell(name, value)))
+            continue
+        used = _used(name, ds)
+        used = used if used is not None else _used_in_words(name, spec, ds)
+        rows.append((name, _cell(f"{used} ({_default_tag(name, spec, ds)})") if used is not None
+                     else _cell(_default(spec.get("study"), name))))
+    for name, value in (spec.get("inputs") or {}).items():
+        unused = name == "pareto" and _uses_ovg(spec, ds) is False
+        rows.append((f"from {name}", _cell("not used: no OVG method in this run (the Pareto sweep's step sizes are "
+                                           "read for OVG methods only)") if unused else _input_cell(value, name, spec)))
+    lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines) + "\n"
