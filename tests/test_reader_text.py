@@ -113,7 +113,7 @@ def test_models_show_their_names_and_where_the_weights_ship_not_paths_or_hashes(
     t = settings_table(ds, ("checkpoints", "latent"))
     shown = " ".join(t["value"])
     assert not HASH.search(shown) and "data/checkpoints" not in shown, shown
-    assert t.loc["checkpoints", "value"] == ("eps: ihc-sr-x4-eps-quick; edm: ihc-sr-x4-edm-quick "
+    assert t.loc["checkpoints", "value"] == ("ε-prediction: ihc-sr-x4-eps-quick; EDM: ihc-sr-x4-edm-quick "
                                              "(trained weights shipped in data/weights)")
     assert "checkpoint ihc-sr-x4-vae-quick" in t.loc["latent", "value"]   # "key value" in words
     assert model_name("my/own-model") == "my/own-model"

@@ -221,8 +221,10 @@ def test_a_new_model_without_a_sweep_gets_step_sizes_calibrated_on_validation_cr
     assert "short calibration on 4 validation images of ihc-sr" in op["source"]
     assert "no Pareto sweep stored" in op["source"]                       # and why it was needed
     assert seen[0]["bases"] == ("ovg",) and seen[0]["baselines"] == () and seen[0]["n_images"] == 4
-    grid = [float(v) for v in op["source"].split("eta_hf [")[1].split("]")[0].split(",")]
-    assert op["eta_hf"] in grid and op["per_base"] == {"ovg": {"eta_hf": op["eta_hf"], "eta_lf": op["eta_lf"]}}
+    from spectral_collapse.text import step_size
+
+    grid = [v.strip() for v in op["source"].split("eta_hf [")[1].split("]")[0].split(",")]   # in the book's one form
+    assert step_size(op["eta_hf"]) in grid and op["per_base"] == {"ovg": {"eta_hf": op["eta_hf"], "eta_lf": op["eta_lf"]}}
     idx, note = validation_indices(data.test_source.shape[0], 4, 8)
     assert "validation" in note and len(idx) == 4
     # a stored sweep for the same model is taken as it is; so are the defaults when no user model is given
