@@ -158,7 +158,7 @@ def _ablation_checks(real, nb, study, axes: dict, anchors: dict, skip=()):
     for (_, value, method, metric), number in anchors.items():
         row = joined[(joined[col] == value) & (joined.method == method) & (joined.metric == metric)]
         assert row["paper_mean"].tolist() == [number], (value, method, metric)
-    shown = _cell_text(nb, "paper_table(ds)")
+    shown = _cell_text(nb, "named_arms(paper_table(ds))")
     assert "paper" in shown and "NaN" not in shown
     for number in anchors.values():
         assert f"{number:.2f}".rstrip("0") in shown
