@@ -307,7 +307,7 @@ def test_method_names_cover_every_label_and_read_in_legends():
 def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them():
     import xarray as xr
 
-    from spectral_collapse.report.settings import SETTING_NAMES, settings_table, short_model_names
+    from spectral_collapse.report.settings import SETTING_NAMES, setting_name, settings_table, short_model_names
 
     ds = xr.Dataset(attrs={"study": "pareto", "n_images": 12, "s_hf_unit": "uint8", "steps": 50,
                            "methods": '[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm"}]',
@@ -318,8 +318,8 @@ def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them(
     assert t.loc["n_images", "value"] == "12"          # code reads the rows by their keys
     shown = short_model_names(t)                       # what the chapters display
     keys = ("n_images", "s_hf_unit", "steps", "ovg", "methods", "seed")
-    assert list(shown.index) == [SETTING_NAMES[k] for k in keys]
-    assert shown.loc[SETTING_NAMES["n_images"], "parameter"] == "n_images"   # a knob of the study: the key to set
+    assert list(shown.index) == [setting_name(k, "pareto") for k in keys]    # the sweep's images: validation
+    assert shown.loc[setting_name("n_images", "pareto"), "parameter"] == "n_images"   # a knob of the study: the key to set
     assert shown.loc[SETTING_NAMES["s_hf_unit"], "parameter"] == ""          # a stored setting: no key to type
     assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 10⁻⁶, η_LF 10⁻²")
     # a method's step sizes in the OVG row's one form, its model by name: never "0.001" beside "10⁻³"
@@ -328,7 +328,7 @@ def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them(
     # a study with one knob among the rows: its key in that row's name, no column empty but for one row
     one = short_model_names(settings_table(ds, ("n_images", "s_hf_unit", "steps")))
     assert list(one.columns) == ["value"]
-    assert list(one.index) == [f"{SETTING_NAMES['n_images']} (parameter n_images)", SETTING_NAMES["s_hf_unit"],
+    assert list(one.index) == [f"{setting_name('n_images', 'pareto')} (parameter n_images)", SETTING_NAMES["s_hf_unit"],
                                SETTING_NAMES["steps"]]
 
 

@@ -100,7 +100,7 @@ def test_a_mapping_reads_as_named_values_not_a_dump():
 
     assert readable({"num_train_timesteps": 1000, "dynamic": False}) == "training timesteps 1000, dynamic shift off"
     assert readable({"ddim": "computed here", "taba": "computed here"}) == "DDIM and TABA: computed here"
-    assert readable({"eta_hf": [1e-7, 1e-6], "eta_lf": [0.01]}) == "η_HF 1e-07, 1e-06; η_LF 0.01"
+    assert readable({"eta_hf": [1e-7, 1e-6], "eta_lf": [0.01]}) == "η_HF 10⁻⁷, 10⁻⁶; η_LF 10⁻²"
     assert arm_words("train_seed1") == "training seed 1" and arm_words("eps-factor4") == "eps, ×4"
     assert words("arm unet") == "arm: U-Net" and "Denoiser" not in words("x_T = Denoiser.to_noise")
 
