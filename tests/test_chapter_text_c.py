@@ -110,7 +110,7 @@ def test_the_k90_of_subsamples_is_said_to_be_not_the_tables():
                     attrs={"k90_subsample": 96})
     text = k90_subsample_note(ds)
     assert "3 subsamples of 96 of the 128 latents" in text and "not differences of the table's k90" in text
-    assert "ddim 51.0" in text and "gaussian 80.0" in text
+    assert "DDIM 51.0" in text and "Gaussian 80.0" in text
     assert k90_subsample_note(ds.assign_attrs(k90_subsample=128)) == ""
     assert k90_subsample_note(ds.drop_vars("k90_draws")) == ""
 

@@ -437,7 +437,7 @@ def test_norm_histograms_share_one_x_range_and_draw_the_reference_in_grey():
     assert lo <= norm.min() and hi >= norm.max()
     colours = [m.get("color") for m in _walk(spec, "mark") if isinstance(m, dict) and m.get("type") == "line"]
     assert colours and set(colours) == {REFERENCE_COLOR} and REFERENCE_COLOR not in METHOD_COLORS.values()
-    assert "gaussian (reference)" in list(_walk(spec, "title"))
+    assert "Gaussian (reference)" in list(_walk(spec, "title"))
 
 
 def test_image_grid_rows_and_the_schedule_legend_read_in_reader_names():
