@@ -24,7 +24,7 @@ PUBLISHED = {
     "bdia": ("1 forward", {"calls_per_step": (1, 1), "backward_per_step": (0, 0)}),
     "heun": ("2 forwards, 1 on the step from σ = 0",
              {"calls_per_step": (lambda n: (2 * n - 1) / n, 2), "backward_per_step": (0, 0)}),
-    "direct_inversion": ("1 pivot forward plus one guided (2 NFE) forward",
+    "direct_inversion": ("1 forward of the DDIM inversion it follows plus one guided (2 NFE) forward",
                          {"calls_per_step": (2, 2), "nfe_per_step": (3, 3), "backward_per_step": (0, 0)}),
 }
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spectral_collapse.pipeline.cost_pages import (bench_name, median_quartiles, quartile_range, row_ref,
+from spectral_collapse.pipeline.cost_pages import (bench_name, median_quartiles, percent, quartile_range, row_ref,
                                                     variants_sentence)
 
 from .common import ROOT
@@ -18,7 +18,7 @@ __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "t
            "what_list", "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note",
            "renoise_first_steps", "fmt_iqr", "floor_variants_display", "training_legend", "TRAINING_LOOPS", "shown",
            "nobreak", "bench_name", "variants_sentence", "naive_line", "QUARTILES", "quartile_range", "FLOOR_NAMES",
-           "row_ref"]
+           "row_ref", "memory_words", "calls_note", "beyond_calls_line", "ROW_WORDS"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
 
@@ -175,20 +175,6 @@ def cost_table(res: dict, ratio: str | None = None, studies_steps: int | None = 
     return pd.DataFrame(rows).set_index("method")
 
 
-def what_list(res: dict) -> str:
-    """Markdown bullets: what each row of the cost table runs (the benchmark's description of its label,
-    ``inversion.LABELS``, else the note recorded with the run) and its guidance scale."""
-    from .inversion import LABELS
-
-    inv = res["benchmarks"]["inversion"]
-    out = []
-    for r in inv["rows"]:
-        note = LABELS.get(r["label"], r.get("note", ""))
-        w = r.get("cfg_scale", 1)
-        out.append(f"- {row_ref(r['label'])}: {note}" + (f" (guidance w = {w:g})" if w != 1 and "w =" not in note else ""))
-    return "\n".join(out)
-
-
 def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
     """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
     when the count per step does not depend on the number of steps.
@@ -289,8 +275,8 @@ def naive_line(res: dict) -> str:
     return (f"{row_ref('ovg_naive')} (an extra forward with graph, gradients for the network's weights, two "
             f"backward calls) takes {a:.2f}× a DDIM step against {b:.2f}× for the library's OVG, in "
             f"{_clock_word(clock)} on {device_name(res)}: sharing the base step's forward makes the library's OVG step "
-            f"{1 - b / a:.0%} cheaper than the released code's step on that device"
-            + (f" (a whole translation {1 - whole[1] / whole[0]:.0%} cheaper than the released code's)"
+            f"{percent(1 - b / a)} cheaper than the released code's step on that device"
+            + (f" (a whole translation {percent(1 - whole[1] / whole[0])} cheaper than the released code's)"
                if all(whole) else "") + ".")
 
 
@@ -420,3 +406,4 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
 
 # the training tables live in report_training (imported last: it reads this module's helpers)
 from .report_training import TRAINING_LOOPS, training_clocks_note, training_legend, training_table  # noqa: E402
+from .report_cost import ROW_WORDS, beyond_calls_line, calls_note, memory_words, what_list  # noqa: E402

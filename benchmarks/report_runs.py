@@ -336,7 +336,7 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
 def side_by_side_line(sbs: dict) -> str:
     """The measured effect of running studies side by side (``cli studies --jobs``) on the same chapters."""
     j1, j2 = sbs["jobs_1_s"], sbs["jobs_2_s"]
-    return (f"Studies side by side (`cli studies --jobs 2`, what `make book` does on 2 cores): the same "
+    return (f"Studies side by side (`python -m spectral_collapse studies --jobs 2`, what `make book` does on 2 cores): the same "
             f"{len(sbs['studies'])} chapters ({'; '.join(map(study_words, sbs['studies']))}), computed from scratch with the trained "
             f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
             f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}× the wall time "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from spectral_collapse.pipeline.toc import STUDY_PARTS, study_notebooks, study_parts  # noqa: E402,F401
+from spectral_collapse.pipeline.toc import STUDY_PARTS, studies_index, study_notebooks, study_parts  # noqa: E402,F401
 
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
@@ -99,10 +99,11 @@ def render_api(modules: list[str]) -> str:
 
 
 def outputs(root: Path = ROOT) -> dict[Path, str]:
-    """What the two generated files should contain for the repository at ``root``."""
+    """What the generated files (table of contents, studies index, API page) should contain for the repository at ``root``."""
     book = root / "book"
     return {
         root / "_toc.yml": render_toc(study_notebooks(book)),
+        book / "studies" / "index.md": studies_index(study_notebooks(book)),
         book / "api.md": render_api(package_modules(root / "src" / "spectral_collapse")),
     }
 

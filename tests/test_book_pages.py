@@ -283,7 +283,7 @@ def test_glossary_defines_the_terms_the_pages_use_and_its_links_resolve():
 
     glossary = ROOT / "book" / "glossary.md"
     terms = set(glossary_terms(glossary))
-    assert {"DDIM", "EDM", "eps-prediction", "x0-prediction", "ReNoise", "Null-Class", "DirectInversion", "EDICT",
+    assert {"DDIM", "EDM", "ε-prediction", "x0-prediction", "ReNoise", "Null-Class", "DirectInversion", "EDICT",
             "BDIA", "PSNR", "MS-SSIM", "LPIPS", "FID", "k90", "Minimal effect", "ihc-sr", "ihc-edges", "Seed",
             "Training seed", "Control", "Quality gate", "Verdict"} <= terms
     text = glossary.read_text()

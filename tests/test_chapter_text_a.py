@@ -58,6 +58,24 @@ def test_decorrelation_scatter_draws_s_g_at_its_value_and_labels_no_negative_s_g
     assert numbers and min(numbers) >= 0
 
 
+def test_one_methods_runs_at_several_step_counts_are_set_apart_where_they_would_cover_each_other():
+    """DDIM at 10, 25 and 50 steps, all at S_G = 0 and the same S_DC, are three points side by side, not one over
+    another; a step count whose point lies elsewhere stays at its value."""
+    ds = xr.Dataset({"run_method": ("run", ["ddim"] * 4), "run_steps": ("run", [10, 25, 50, 100]),
+                     "run_seed": ("run", [0] * 4), "run_s_g": ("run", [0.0, 0.0, 0.0, 0.0]),
+                     "run_s_dc": ("run", [0.5, 0.5, 0.5, 0.95])})
+    from spectral_collapse.plotting.latents import decorrelation_scatter
+
+    spec = decorrelation_scatter(ds).to_dict()
+    at = {}
+    for p in _layers(spec, "point"):
+        data = pd.DataFrame(spec["datasets"][p["data"]["name"]])
+        for steps in data["steps"]:
+            at[int(steps)] = p["mark"].get("xOffset", 0)
+    assert len({at[10], at[25], at[50]}) == 3 and min(at[10], at[25], at[50]) == 0
+    assert at[100] == 0
+
+
 # -------------------------------------------------------------------------------------------------- headers
 
 def test_chapter_tables_show_short_readable_headers():

@@ -89,7 +89,7 @@ def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the
     ev = S.evidence_of(_x0_results(), "x0")
     found = dict((c.key, f) for c, f in C.judged_on(ev, "x0"))["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
-    assert re.search(r"s_dc: 0\.0% \(no spread over \d+ crops: the bootstrap cannot give an interval\) of 2 "
+    assert re.search(r"s_dc: 0\.0 % \(no spread over \d+ crops: the bootstrap cannot give an interval\) of 2 "
                      r"comparisons \(ddim x4 lost, taba x4 lost\)", found.detail)
     assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
     assert f"fewer than {MIN_COMPARISONS} distinct comparisons" in found.detail

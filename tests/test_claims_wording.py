@@ -97,7 +97,7 @@ def test_a_zero_width_share_interval_is_said_in_words():
 
     said = share_span(0.625, 0.625, 0.625, 96, "crop")
     assert NO_SPREAD in said and "96 crops" in said and "[" not in said
-    assert share_span(0.625, 0.5, 0.75) == "62.5% [50.0%, 75.0%]"
+    assert share_span(0.625, 0.5, 0.75) == "62.5 % [50.0, 75.0]"
     # every comparison clear-cut: resampling crops never changes a winner, so the share has no spread
     parts = [_crops({"taba": 0.9 + _noise(3), "ddim": 0.1 + _noise(4), "null_class": 0.95 + _noise(5)}, "s_hf",
                     dataset=ds) for ds in ("a", "b")]

@@ -79,10 +79,10 @@ def test_a_median_and_its_quartiles_read_one_way_everywhere():
 def test_the_saving_of_sharing_the_forward_names_its_base_and_device():
     res = _results()
     line = report.naive_line(res)
-    assert "25% cheaper than the released code's step" in line      # 1 - 3.0 / 4.0, against the released code's step
+    assert "25 % cheaper than the released code's step" in line      # 1 - 3.0 / 4.0, against the released code's step
     assert report.device_name(res) in line and "CPU time" in line
     assert "4.00× a DDIM step against 3.00×" in line and "saves" not in line
-    assert "20% cheaper" in line                                     # whole translations: 1 - 2.0 / 2.5
+    assert "20 % cheaper" in line                                     # whole translations: 1 - 2.0 / 2.5
 
 
 def test_the_paper_recipe_and_counts_are_written_in_words_with_times_signs():

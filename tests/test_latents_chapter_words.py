@@ -64,6 +64,11 @@ def test_decorrelation_overview_writes_steps_in_words_and_says_the_latents_diffe
                     attrs={"dataset": "d", "profile": "p", "steps_grid": [10, 25, 50], "n_run": 4})
     said = decorrelation_overview(ds)
     assert "10, 25 and 50 steps" in said and "[" not in said and "different latents" in said
+    assert "White noise" not in said                                   # no latents to count channels of
+    from spectral_collapse.metrics.latent import white_noise_s_dc
+
+    said = decorrelation_overview(ds.assign_coords(channel=np.arange(4)))
+    assert f"S_DC = {white_noise_s_dc(4):.3f} on these 4-channel latents" in said
 
 
 def test_a_table_of_records_is_shown_without_its_row_numbers():

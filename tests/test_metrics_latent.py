@@ -252,3 +252,18 @@ def test_spectral_velocity_of_constant_updates():
     assert p.shape == (3, 2, 3, len(f0))
     np.testing.assert_allclose(p, np.broadcast_to(p0, p.shape), atol=1e-9)
     np.testing.assert_allclose(spectral_velocity(torch.stack(states))[1], p)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_white_noise_s_dc_is_what_the_measure_gives_white_noise(channels):
+    """The binomial expectation agrees with S_DC measured on fresh N(0, I) latents (many windows, so the mean is
+    tight), and the value differs between 3 and 4 channels as the flag rule says (2 of 3 against 2 of 4)."""
+    from spectral_collapse.metrics.latent import decorrelation, white_noise_s_dc
+
+    expected = white_noise_s_dc(channels)
+    x = torch.randn(48, channels, 32, 32, generator=torch.Generator().manual_seed(3))
+    measured = float(decorrelation(x).s_dc.mean())
+    assert abs(measured - expected) < 0.004, (measured, expected)
+    assert white_noise_s_dc(3) > white_noise_s_dc(4)
+    with pytest.raises(ValueError, match="channels"):
+        white_noise_s_dc(0)

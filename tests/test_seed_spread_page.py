@@ -58,7 +58,7 @@ def test_s_g_note_names_the_seeds_and_the_methods_that_read_zero(tmp_path):
     text = s_g_note(_results(tmp_path, s_g))
     assert "over the 3 translation seeds (0, 1, 2)" in text
     assert "For `ddim`, every set" in text and "`taba`" not in text
-    assert "0.000 ± 0.000" not in text and "its cells read “0.000 (no spread)”" in text   # as the table shows them
+    assert "0.000 ± 0.000" not in text and "its cells read “0.000 (spread < 0.001)”" in text   # as the table shows them
     s_g[0, 0, 1] = 0.01                                                    # one set of one run reads 0.010
     (tmp_path / "again").mkdir()
     assert "For `ddim`" not in s_g_note(_results(tmp_path / "again", s_g))

@@ -44,9 +44,9 @@ def test_p_text_says_below_the_digits_shown():
 def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
     from spectral_collapse.studies.aggregate import cell_text
 
-    assert cell_text(1.0, np.nan, lo=1.0, hi=1.0) == "1.000 (no spread)"
+    assert cell_text(1.0, np.nan, lo=1.0, hi=1.0) == "1.000 (spread < 0.001)"
     assert cell_text(0.5, np.nan, lo=0.4999, hi=0.5002) == "0.500 (spread < 0.001)"
-    assert cell_text(0.0, 0.0) == "0.000 (no spread)" and cell_text(1e-9, 2e-9) == "0.000 (spread < 0.001)"
+    assert cell_text(0.0, 0.0) == "0.000 (spread < 0.001)" and cell_text(1e-9, 2e-9) == "0.000 (spread < 0.001)"
     assert cell_text(0.5, 0.0007) == "0.500 ± 0.001" and cell_text(0.5, 0.1, lo=0.4, hi=0.6) == "0.500 [0.400, 0.600]"
     assert cell_text(-0.0001, 0.02) == "0.000 ± 0.020"
 

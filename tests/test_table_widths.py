@@ -53,7 +53,7 @@ def test_every_scorecard_table_fits_the_text_column_and_shows_every_metric():
     for name in ("S_HF", "S_LF", "S_DC", "S_G"):
         assert f"| {name} " in header, name
     # every bootstrap draw gives 100 %: no interval to print, and no "[100.0–100.0]" that reads like one
-    assert "100.0%" + F.LINE_BREAK + "(no spread)" in t1 and "[100.0–100.0]" not in t1
+    assert "100.0 %" + F.LINE_BREAK + "(no spread)" in t1 and "[100.0, 100.0]" not in t1
 
 
 def test_long_row_labels_break_at_spaces_within_the_limit():

@@ -178,7 +178,7 @@ def test_shares_count_distinct_comparisons_with_an_interval_over_crops():
     parts = _table1_parts(0.2)
     found = claim("table1")(evidence(*parts))
     # 2 datasets x 2 x 2 methods, every one clear-cut: no bootstrap draw changes a winner, so no interval to show
-    assert "s_hf: 100.0% (no spread over 96 crops: the bootstrap cannot give an interval) of 8 comparisons" \
+    assert "s_hf: 100.0 % (no spread over 96 crops: the bootstrap cannot give an interval) of 8 comparisons" \
         in found.detail
     doubled = claim("table1")(evidence(*parts, *parts))                           # every row twice: same comparisons
     assert doubled.detail == found.detail
@@ -187,7 +187,7 @@ def test_shares_count_distinct_comparisons_with_an_interval_over_crops():
     assert claim("table1")(evidence(*_table1_parts(-0.2, metrics=("s_lf",)), *parts)).verdict == V.HOLDS
     won = claim("table1")(evidence(*_table1_parts(0.2, metrics=("s_lf",)), *parts))
     assert won.verdict == V.FAILS
-    assert "s_lf: 100.0% (no spread over 96 crops: the bootstrap cannot give an interval) of 8" in won.detail
+    assert "s_lf: 100.0 % (no spread over 96 crops: the bootstrap cannot give an interval) of 8" in won.detail
     near = _table1_parts(0.0, noise=0.05)                        # stochastic methods at the deterministic level
     rows = pd.concat(near)
     s = V.share_interval(rows[rows["metric"] == "s_hf"], S.STOCHASTIC, S.DETERMINISTIC, "method", ["dataset"], "crop")

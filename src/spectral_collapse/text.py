@@ -8,6 +8,9 @@
 - ``symbol``: a metric or step-size symbol in the book's one notation: typeset for Markdown ("$S_{HF}$", as the
   glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
   charts, where MathJax does not run ("S_HF", "η_HF");
+- ``percent`` and ``interval``: a share as "93.8 %" (a space before the sign, as the book writes "95 %") and a 95 %
+  interval as "[12.5, 25.0]", its unit said once by the value it follows ("12.5 % [12.5, 25.0]");
+- ``ranges``: a range of numbers in prose ("Tables 8-11", "Figs. 14-16") with an en dash, "Tables 8–11";
 - ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
 - ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
   "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²"; code spans, maths and identifiers ("ihc-sr-x4") left as
@@ -21,7 +24,7 @@ import math
 import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
-           "times", "factor", "notation", "plain_symbols"]
+           "percent", "interval", "ranges", "spaced_percents", "times", "factor", "notation", "plain_symbols"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -125,6 +128,24 @@ def symbol(key: str, form: str = "md") -> str:
     raise ValueError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
 
 
+def percent(x: float | None, digits: int = 1) -> str:
+    """A share (a fraction: 0.938) as a percentage, the sign after a space as the book writes "95 %": "93.8 %";
+    "nan" when missing."""
+    if x is None or not math.isfinite(float(x)):
+        return "nan"
+    return f"{100 * float(x):.{digits}f} %".replace("-", MINUS)
+
+
+def interval(lo: float | None, hi: float | None, fmt=None) -> str:
+    """A 95 % interval in the book's one form, "[lo, hi]": its bounds without a unit (the value it follows says the
+    unit once: "12.5 % [12.5, 25.0]", "+0.19 [−0.28, +0.58]"), each written by ``fmt`` (a callable on a bound; by
+    default ``number`` with 3 decimals), a negative bound with a true minus sign; "" when a bound is missing."""
+    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        return ""
+    fmt = fmt or number
+    return "[" + ", ".join(str(fmt(float(v))).replace("-", MINUS) for v in (lo, hi)) + "]"
+
+
 def times(x: float | None, digits: int = 2) -> str:
     """A ratio as a multiple, with a true multiplication sign: "1.90×"; "nan" when missing."""
     return "nan" if x is None or not math.isfinite(float(x)) else f"{number(x, digits)}{TIMES}"
@@ -180,6 +201,26 @@ def notation(text: str, form: str = "md") -> str:
         return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
+
+
+# "8-11", "14-16": two whole numbers joined by a hyphen, neither part of a word, a decimal, a date or a path
+_RANGE = re.compile(r"(?<![\w.\-\u2212/:])(\d+)-(\d+)(?![\w.\-/:])")
+
+
+def ranges(text: str) -> str:
+    """A finished text with each range of whole numbers in prose ("Tables 8-11", "Figs. 14-16", "seeds 0-2") written
+    with an en dash ("Tables 8–11"); code, maths, link targets and HTML tags, decimals, exponents ("1e-5"), dates
+    and hyphenated names ("x8-x16", "ihc-sr-x4") as they are."""
+    return "".join(p if i % 2 else _RANGE.sub(r"\1–\2", p) for i, p in enumerate(_KEEP.split(text)))
+
+
+_GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
+
+
+def spaced_percents(text: str) -> str:
+    """A finished text with each percent written as ``percent`` writes it, a space before the sign ("2.2%" ->
+    "2.2 %"); code, maths, link targets and HTML tags as they are."""
+    return "".join(p if i % 2 else _GLUED_PERCENT.sub(" %", p) for i, p in enumerate(_KEEP.split(text)))
 
 
 def step_size(x) -> str:

@@ -35,7 +35,7 @@ from ..fourier import radial_frequency
 
 __all__ = [
     "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio",
-    "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation",
+    "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation", "white_noise_s_dc",
     "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
 ]
 
@@ -194,6 +194,18 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
             values.append(rho.reshape(-1).numpy())
         _TAU_CACHE[key] = float(np.quantile(np.concatenate(values).astype(np.float64), fpr))
     return _TAU_CACHE[key]
+
+
+def white_noise_s_dc(channels: int, fpr: float = 0.05, channel_fraction: float = 0.5) -> float:
+    """The S_DC that white noise scores in expectation: a window's channel falls below tau with probability ``fpr``
+    (tau is white noise's ``fpr`` quantile), the channels independently, and the window is flagged when at least
+    ``channel_fraction`` of its ``channels`` do: 1 − P(Binomial(channels, fpr) ≥ ⌈channel_fraction · channels⌉)
+    (0.993 for 3 channels, 0.986 for 4)."""
+    if channels < 1 or not 0 < fpr < 1 or not 0 < channel_fraction <= 1:
+        raise ValueError(f"need channels >= 1, 0 < fpr < 1 and 0 < channel_fraction <= 1; got {channels}, {fpr}, "
+                         f"{channel_fraction}")
+    need = math.ceil(channel_fraction * channels - 1e-9)
+    return 1.0 - float(scipy.stats.binom.sf(need - 1, channels, fpr))
 
 
 def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, channel_fraction: float = 0.5,

@@ -68,13 +68,20 @@ def variants_sentence(labels) -> str:
         parts.append(f"{row_ref('ovg_naive')} computes the OVG step as the authors' released code does (an extra "
                      "forward with graph, gradients for the network's weights)")
     rn = [k for k in ("renoise", "renoise_r9") if k in labels]
-    if "renoise_r9" in rn:
-        parts.append(f"{_listed([row_ref(k) for k in rn])} make "
-                     + ("1 renoising step R per inversion step, as the translation studies do, or the authors' 9"
-                        if len(rn) == 2 else "the authors' 9 renoising steps R per inversion step"))
+    if rn:
+        runs = {"renoise": "with 1 renoising step per inversion step (R = 1, as the translation studies run it)",
+                "renoise_r9": "with the authors' 9 (R = 9)" if len(rn) == 2 else
+                              "with the authors' 9 renoising steps per inversion step (R = 9)"}
+        parts.append(f"{_listed([row_ref(k) for k in rn])} {'time' if len(rn) == 2 else 'times'} ReNoise "
+                     + " and ".join(runs[k] for k in rn))
     if not parts:
         return ""
     return "Besides the methods, the table times variants of them: " + "; ".join(parts) + "."
+
+
+def percent(fraction: float, digits: int = 0) -> str:
+    """A fraction as the book writes a percentage, with a space before the sign: 0.213 -> "21 %"."""
+    return f"{fraction * 100:.{digits}f} %"
 
 
 def quartile_range(q25: float, q75: float, digits: int = 2, cell: bool = False) -> str:
@@ -167,7 +174,7 @@ def cost_fragment(method: str, bench: dict | None) -> str:
         if lab == "ddim":
             spread = abs(float(st.get("median", 1.0)) - 1.0)
             parts.append(f"DDIM: {count}. Timed against the reference DDIM step, the same DDIM reads {ratio(st)}: "
-                         f"identical work reads {spread * 100:.0f} % away from 1 in this run, so a time ratio that "
+                         f"identical work reads {percent(spread)} away from 1 in this run, so a time ratio that "
                          "close to 1 does not differ from DDIM's")
             continue
         name = " (*OVG inversion step / DDIM step*)" if lab == "ovg" else ""

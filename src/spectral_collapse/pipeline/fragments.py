@@ -23,7 +23,7 @@ from ..report.claims_page import claims_markdown
 from ..report.reader import reader_text as one_notation
 from ..studies.method_labels import name_quoted_methods
 from ..studies.store import load_results, results_path
-from ..text import minus
+from ..text import interval, minus, percent, ranges
 
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",
            "errata_fragment", "intro_fragment", "book_fragments"]
@@ -76,10 +76,12 @@ ROW_LABEL_CHARS = 16
 
 
 def interval_text(lo: float, hi: float, metric: str, share: bool = False) -> str:
-    """A 95 % interval as "[lo–hi]", the unit (%) left to the value it follows; "(no spread)" when every bootstrap
-    draw gave the same value (``shares.share_span``: a zero-width interval is no interval)."""
-    a, b = (fmt_metric(v, metric, share).rstrip("%") for v in (lo, hi))
-    return "(no spread)" if np.isclose(lo, hi, rtol=0.0, atol=1e-12) else f"[{a}–{b}]"
+    """A 95 % interval in the book's one form (``text.interval``: "[lo, hi]", the unit (%) left to the value it
+    follows); "(no spread)" when every bootstrap draw gave the same value (``shares.share_span``: a zero-width
+    interval is no interval)."""
+    if np.isclose(lo, hi, rtol=0.0, atol=1e-12):
+        return "(no spread)"
+    return interval(lo, hi, lambda v: fmt_metric(v, metric, share).removesuffix(" %"))
 
 
 def wrap_label(text: str, width: int = ROW_LABEL_CHARS) -> str:
@@ -208,7 +210,7 @@ def ordering_markdown(card) -> str:
     agree = agree[agree["pairs"] > 0]
     if agree.empty:
         return "No method pair is reported both by the paper and by us yet, so no ordering can be compared.\n\n"
-    parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({100 * r.share:.0f} %)"
+    parts = [f"{_METRIC_NAMES.get(r.metric, r.metric.upper())} {r.agree} of {r.pairs} ({percent(r.share, 0)})"
              for r in agree.itertuples()]
     return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
             "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
@@ -264,7 +266,7 @@ def _metric_names(text: str) -> str:
 
 def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     """The errata page's generated part: the table checks, then the paper's two share tables against its own
-    numbers: Table 1 recomputed from Tables 8-11, and Table 6 as printed (its cases are not in the tables)."""
+    numbers: Table 1 recomputed from Tables 8–11, and Table 6 as printed (its cases are not in the tables)."""
     p = paper_tables() if paper is None else paper
     t1 = evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence(p),
                          claims=[c for c in CLAIMS if c.key == "table1"])
@@ -275,7 +277,7 @@ def errata_fragment(paper: pd.DataFrame | None = None) -> str:
     if len(t6):
         lines.append("- **Table 6 as printed** (share of cases in which x0-prediction beats ε-prediction, for the "
                      "structure and reconstruction metrics the text of Sec. 6.3 speaks of): "
-                     + ", ".join(f"{_METRIC_NAMES[r.metric]} {r.mean:.1%}" for r in t6.itertuples())
+                     + ", ".join(f"{_METRIC_NAMES[r.metric]} {percent(r.mean)}" for r in t6.itertuples())
                      + ". The paper's tables give no per-case eps and x0 numbers, so these shares cannot be "
                        "recomputed from them.")
     checks = errata_checks(p)
@@ -304,7 +306,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
     """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}, each text
-    in the book's one notation (``report.reader.reader_text``).
+    in the book's one notation (``report.reader.reader_text``), its ranges with an en dash (``text.ranges``).
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
     benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
@@ -339,4 +341,5 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     for method in _COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: minus(one_notation(name_quoted_methods(v))) if isinstance(v, str) else v for name, v in out.items()}
+    return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v
+            for name, v in out.items()}

@@ -81,14 +81,14 @@ def show_missing_as_dash() -> bool:
 
     from ..report.reader import reader_table, reader_text  # keys, labels and ASCII forms in the book's notation
     from ..studies.method_labels import name_quoted_methods
-    from ..text import minus  # a negative number with a true minus sign, as the tables and front pages write it
+    from ..text import minus, ranges, spaced_percents  # true minus signs, en-dash ranges, "2.2 %"
     from ..report.settings import short_model_names  # a checkpoint folder by its model name, the hash left off
 
     ip.display_formatter.formatters["text/html"].for_type(
         pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)), na_rep=MISSING,
                                               index=not numbered(df)))
     ip.display_formatter.formatters["text/markdown"].for_type(
-        Markdown, lambda md: minus(reader_text(name_quoted_methods(md.data or ""))))
+        Markdown, lambda md: spaced_percents(ranges(minus(reader_text(name_quoted_methods(md.data or ""))))))
     ip.display_formatter.formatters["text/plain"].for_type(
         pd.DataFrame, lambda df, p, cycle: p.text(short_model_names(df).to_string(na_rep=MISSING,
                                                                                   index=not numbered(df))))

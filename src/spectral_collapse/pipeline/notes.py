@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..text import step_size
+from ..text import step_size, symbol
 
 __all__ = ["run_notes", "failure_notes", "reasons_text"]
 
@@ -169,9 +169,9 @@ def _no_point_words(base: str, attrs: dict) -> str:
     from ..studies.method_labels import OVG_DEFAULTS
 
     def eta(d) -> str:
-        return f"eta_hf {step_size(d['eta_hf'])}, eta_lf {step_size(d['eta_lf'])}"
+        return f"{symbol('eta_hf')} {step_size(d['eta_hf'])}, {symbol('eta_lf')} {step_size(d['eta_lf'])}"
 
-    head = (f"Every step size of the OVG sweep for {base} had failed samples on the sweep's images, so the sweep "
+    head = (f"Every step size the sweep tried for {base} had failed samples on the sweep's images, so the sweep "
             f"chose no step sizes for it")
     try:
         used = json.loads(attrs.get("ovg") or "null")

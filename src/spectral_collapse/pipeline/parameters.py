@@ -43,16 +43,17 @@ def _study_words(name: str) -> str:
         return name
 
 
-def _input_cell(value, name: str = "", spec: dict | None = None) -> str:
+def _input_cell(value, name: str = "", spec: dict | None = None, ran=None) -> str:
     """A resolved input in words: a dict shows its values and its source; another study's results key names those
-    results; a content signature (what the data or model folders held) says what was checked, not the hash."""
+    results; a content signature (what the data or model folders held) says what was checked, not the hash. The
+    Pareto sweep's choice shows the OVG variants of ``ran`` (the run's methods; None: every variant) only."""
     spec = spec or {}
     if value is None:
         return "none stored"
     if name == "pareto" and isinstance(value, dict) and "eta_hf" in value:
-        from ..report.settings import ovg_text   # one text for the step sizes, here and in the settings table
+        from ..report.settings import ovg_text, scoped_ovg   # one text, here and in the settings table
 
-        return _cell(ovg_text(value))
+        return _cell(ovg_text(scoped_ovg(value, ran)))
     if isinstance(value, dict):
         source = value.get("source")
         def pairs(d):
@@ -89,6 +90,21 @@ _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("c
          "eta_hf": (("coord", "eta_hf"),), "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
          "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),)}
 _REFERENCE = ("gaussian", 0)   # not a method / factor of the run: the N(0, I) reference, "no SR factor"
+
+
+def _methods_of(spec: dict, ds) -> list[str] | None:
+    """The method labels of the run: the ``methods`` knob where it is given, else those the results hold (the
+    Pareto sweep's OVG variants included); None when neither says."""
+    params = spec.get("params") or {}
+    given = params.get("methods")
+    if given is not None:
+        return [str(m).strip() for m in (given.split(",") if isinstance(given, str) else given)]
+    if ds is None:
+        return None
+    from ..report.settings import methods_run
+
+    ran = methods_run(ds)
+    return ran + [str(b) for b in (params.get("bases") or [])] if ran is not None else None
 
 
 def _uses_ovg(spec: dict, ds) -> bool | None:
@@ -148,33 +164,14 @@ def _used_in_words(name: str, spec: dict, ds) -> str | None:
     models used, the profile's rule for models below the gate, the data options, OVG's step sizes, the schedules."""
     profile = spec.get("profile")
     if name == "allow_weak_model" and profile:
-        from ..report.settings import model_name
-        from ..studies.gate import weak_model_rule
-
-        try:
-            rule = weak_model_rule(profile)
-        except (KeyError, ValueError):
-            return None
-        gate = _json_attr(ds, "model_gate") if ds is not None else None
-        weak = [k for k, v in gate.items() if not v.get("passed")] if isinstance(gate, dict) else []
-        here = (f"; below the gate and allowed here: {', '.join(model_name(k) for k in weak)}" if weak else
-                "; every model used passes the gate" if gate else "")
-        return f"the {profile} profile's rule: it {rule}{here}"
+        return _weak_rule(spec, ds)
     if ds is None:
         return None
     if name == "model":
         names = _models_used(ds)
         return f"the {profile} profile's trained models: {', '.join(names)}" if names else None
-    if name == "models":
-        given = (spec.get("params") or {}).get("model")
-        return "none: one model inverts and samples (model)" if given else \
-            "none: the profile's trained models invert and sample"
     if name == "data_options":
-        task = _json_attr(ds, "task")
-        if isinstance(task, dict) and task.get("kind"):
-            opts = ", ".join(f"{k} {v}" for k, v in task.items() if v is not None and k != "kind")
-            return f"the dataset's defaults: task {task['kind']}" + (f", {opts}" if opts else "")
-        return f"none: the loader's defaults for {spec.get('dataset')}"
+        return _data_defaults(spec, ds)
     if name in ("eta_hf", "eta_lf"):
         ovg = _json_attr(ds, "ovg")
         return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
@@ -195,6 +192,54 @@ def _used_in_words(name: str, spec: dict, ds) -> str | None:
         except (KeyError, ValueError):
             return None
     return None
+
+
+def _weak_rule(spec: dict, ds) -> str | None:
+    """The profile's rule for models below the quality gate, as it applies to this chapter: the model-set entries it
+    allows below the gate named only where the chapter uses them (its models, read from the results; without them
+    the entries of its dataset), and which models used are below the gate."""
+    from ..report.settings import model_name
+    from ..studies.models import MODEL_SET, SEED_REPLICATES
+    from ..studies.profiles import get_profile
+
+    profile = spec.get("profile")
+    try:
+        rule = get_profile(profile).allow_weak_models
+    except (KeyError, ValueError, TypeError):
+        return None
+    gate = _json_attr(ds, "model_gate") if ds is not None else None
+    used = {model_name(k) for k in gate} if isinstance(gate, dict) else set()
+    if isinstance(rule, (tuple, list, set, frozenset)) and rule:
+        datasets = {r.key: r.dataset for r in MODEL_SET + SEED_REPLICATES}
+        here = sorted(str(r) for r in rule if (f"{r}-{profile}" in used if used else
+                                               datasets.get(str(r), spec.get("dataset")) == spec.get("dataset")))
+        text = (f"it allows {', '.join(f'`{r}`' for r in here)} below the gate and refuses any other model below it"
+                if here else "it refuses a model below the gate (none of the models it allows below the gate is "
+                             "used here)")
+    else:
+        text = "it allows every model below the gate" if rule else "it refuses every model below the gate"
+    weak = [model_name(k) for k, v in gate.items() if not (v or {}).get("passed")] if isinstance(gate, dict) else []
+    text += (f"; below the gate and allowed here: {', '.join(weak)}" if weak else
+             "; every model used passes the gate" if gate else "")
+    return f"the {profile} profile's rule: {text}"
+
+
+def _data_defaults(spec: dict, ds) -> str | None:
+    """The data loader's options a run took by default, in words: the task the results record (``attrs["task"]``),
+    else the task of the dataset at the profile's settings; an SR factor that the run's arms vary is not named."""
+    task = _json_attr(ds, "task")
+    if not (isinstance(task, dict) and task.get("kind")):
+        try:
+            from ..studies.models import dataset_for
+
+            task = dataset_for(spec.get("profile"), spec.get("dataset")).task.describe()
+        except Exception:   # a folder that is gone, a dataset this install lacks: the default in words
+            return None
+    varied = "factor" in ds.dims and ds.sizes["factor"] > 1
+    opts = ", ".join(f"{k} {v}" for k, v in task.items() if v is not None and k != "kind" and
+                     not (varied and k == "factor"))
+    return (f"the dataset's defaults: task {task['kind']}" + (f", {opts}" if opts else "")
+            + (", at each arm's SR factor" if varied and task.get("factor") else ""))
 
 
 def _default(study: str | None, name: str) -> str:
@@ -232,13 +277,35 @@ def _default_tag(name: str, spec: dict, ds) -> str:
     return f"the {profile} profile's grid grown past its edge: {what}"
 
 
+# a knob left out of the table where another one chose instead: ``model`` where the pair ``models`` is given
+_ONE_ROW = {"model": "models"}
+
+
 def parameters_table(spec: dict, ds=None) -> str:
     """A markdown table of one run: dataset, profile, each knob, each resolved input. A knob left at its default
     shows the values it took in the results ``ds`` (seeds, methods, grids, counts, models, the data options, the
     profile's gate rule) where they say, and what the default is in words otherwise (no results to read). Resolved
-    inputs are named in words (another study's results, the data checked for changes), not by their hashes."""
+    inputs are named in words (another study's results, the data checked for changes), not by their hashes.
+
+    Each parameter has one row: the models a run used are the ``model`` row (the pair ``models`` shows only where it
+    is given, and then ``model`` only where it is given too). A row shows what applies to this chapter: the gate
+    rule's allowed models among the chapter's own, the Pareto sweep's step sizes for the OVG variants it runs, the
+    seed of the stochastic methods said to be unused where none runs."""
     rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
-    for name, value in (spec.get("params") or {}).items():
+    params = spec.get("params") or {}
+    ran = _methods_of(spec, ds)
+    for name, value in params.items():
+        if name in _ONE_ROW and params.get(_ONE_ROW[name]) is not None and value is None or \
+                name == "models" and value is None and "model" in params:
+            continue   # one row for the models: the knob that chose them (model, or the pair models)
+        if name == "seed" and ds is not None:
+            from ..report.settings import seed_use
+
+            unused = seed_use(ds, ran)
+            if unused:
+                shown = _value_cell(name, value) if value is not None else _used(name, ds)
+                rows.append((name, _cell(f"{shown}, {unused}")))
+                continue
         if value is not None:
             rows.append((name, _value_cell(name, value)))
             continue
@@ -249,6 +316,7 @@ def parameters_table(spec: dict, ds=None) -> str:
     for name, value in (spec.get("inputs") or {}).items():
         unused = name == "pareto" and _uses_ovg(spec, ds) is False
         rows.append((f"from {name}", _cell("not used: no OVG method in this run (the Pareto sweep's step sizes are "
-                                           "read for OVG methods only)") if unused else _input_cell(value, name, spec)))
+                                           "read for OVG methods only)") if unused
+                     else _input_cell(value, name, spec, ran)))
     lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     return "\n".join(lines) + "\n"

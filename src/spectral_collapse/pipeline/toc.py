@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["STUDY_PARTS", "study_notebooks", "study_parts"]
+__all__ = ["STUDY_PARTS", "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
 # The studies' chapters in the order of the paper's story, after the check that the models are fit to be studied:
 # the main results, then where collapse comes from
@@ -24,6 +24,64 @@ STUDY_PARTS = (
     ("Cost and performance", ("cost", "benchmarks")),
     ("Your data, your model", ("your_model",)),
 )
+
+
+# One line per study for the studies' index page (``studies_index``): the question its chapter answers.
+STUDY_LINES = {
+    "model_quality": "whether every model the studies use has learnt the data (samples from noise against real "
+                     "crops, memorisation, loss curves), judged against a gate fixed in advance.",
+    "main_results": "every inversion method translating the test crops, scored as in the paper's Table 2.",
+    "seed_spread": "how far the main results move when the models are trained again from other seeds.",
+    "pca_collapse": "how many principal components carry the variance of the inverted latents, against Gaussian "
+                    "noise (the paper's Fig. 3).",
+    "gaussianity": "whether the norms of the inverted latents follow the χ²(d) of Gaussian noise ($S_G$).",
+    "decorrelation": "how many 4 × 4 patches of the inverted latents are as rough as white noise's ($S_{DC}$).",
+    "velocity": "which spatial frequencies each inversion step changes (the paper's Fig. 17).",
+    "ovg_schedule": "what OVG keeps when it guides only some of the inversion steps.",
+    "pareto": "how OVG's two step sizes are chosen, by a sweep of structure against texture.",
+    "backbone_ablation": "whether collapse and OVG's remedy hold with a transformer (DiT) in place of the U-Net.",
+    "space_ablation": "whether collapse and OVG's remedy hold in an autoencoder's latent space as in pixels.",
+    "scale_factor": "how the methods compare as the super-resolution factor grows.",
+    "eps_vs_x0": "whether predicting the clean image instead of the noise cures collapse (the paper's Table 6).",
+    "flow_collapse": "whether inverting a flow-matching model collapses as DDIM inversion does.",
+    "metric_validation": "whether the spectral scores measure what they claim, on real images and filtered copies.",
+    "cost": "what each inversion method costs per step (network calls, time and memory) against DDIM.",
+    "benchmarks": "how long a translation, a training step and a metric take, stored with the machine that measured them.",
+    "your_model": "how to run a study with a diffusers model of your own and on your own image folders.",
+}
+
+
+def studies_index(studies: list[str]) -> str:
+    """The studies' index page (book/studies/index.md): what a chapter is, then each study whose chapters are in
+    ``studies`` (doc names "studies/<study>-<dataset>") under its part of ``STUDY_PARTS``, with its title
+    (``studies.registry``), a link to each dataset's chapter and its line in ``STUDY_LINES``."""
+    from ..studies.registry import STUDIES
+
+    titles = {name: study.title for name, study in STUDIES.items()}
+    by_study: dict[str, list[str]] = {}
+    for doc in studies:
+        by_study.setdefault(doc.split("/", 1)[1].split("-", 1)[0], []).append(doc)
+    lines = [
+        "# Studies", "",
+        "One chapter per study and dataset, grouped by the question the chapters answer. Each chapter is a study "
+        "notebook from `notebooks/`, executed by papermill with the parameters shown in its first cells, and reading "
+        "its numbers from `data/results/<study>/<dataset>-<profile>.nc`. Rerun one with other parameters, e.g. "
+        "`papermill notebooks/<study>.ipynb out.ipynb -p dataset <name> -p profile quick`.",
+    ]
+    listed = set()
+    parts = [*STUDY_PARTS, ("Other studies", tuple(s for s in by_study if not any(s in n for _, n in STUDY_PARTS)))]
+    for caption, names in parts:
+        mine = [n for n in names if n in by_study and n not in listed]
+        if not mine:
+            continue
+        lines += ["", f"## {caption}", ""]
+        for name in mine:
+            listed.add(name)
+            docs = by_study[name]
+            links = ", ".join(f"{{doc}}`{d.split('-', 1)[1]} </{d}>`" for d in docs)
+            line = STUDY_LINES.get(name, "")
+            lines.append(f"- **{titles.get(name, name)}** ({links}){': ' + line if line else ''}")
+    return "\n".join(lines) + "\n"
 
 
 def study_notebooks(book: Path, folder: str = "studies") -> list[str]:

@@ -17,10 +17,11 @@ import pandas as pd
 import xarray as xr
 
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
+from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
            "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers", "line_obstacles"]
+           "label_layers", "line_obstacles", "log_ticks"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -72,6 +73,7 @@ def metric_bars(
     width: int = 320,
     height: int = 220,
     interval: str = "std",
+    reference=None,
 ) -> alt.LayerChart:
     """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
     ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
@@ -79,9 +81,18 @@ def metric_bars(
     interval of every finite value of the group (``metrics.intervals.bootstrap_ci``).
 
     The metric is first averaged over every other dimension (samples, ...) within each (by, color, over)
-    cell; bars show the mean over ``over`` and the error bars +-1 std over it. ``over=None`` draws no bars
-    of error. NaN values are skipped.
+    cell; bars show the mean over ``over`` and the error bars +-1 std over it. With ``over=None`` a metric that
+    the Dataset holds per item (per latent or per sample) gets the 95 % bootstrap interval of its mean over the items
+    (the subtitle says so); one held once per group draws no bars of error. NaN values are skipped.
+    ``reference``: the Gaussian reference as a last, grey bar named "Gaussian (reference)", as the tables name it:
+    a number (no interval) or the reference's values per item (the same interval as the methods').
     """
+    from ..metrics.intervals import bootstrap_ci
+
+    items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
+             if d in ("latent", "sample")]
+    if over is None and interval == "std" and items:   # per-item values: their interval over the items
+        interval = "crops" if "sample" in items and by == "method" else "items"
     frame = to_frame(data, metric)
     keys = [by] + _as_list(color)
     _check_columns(frame, keys + _as_list(over))
@@ -92,19 +103,28 @@ def metric_bars(
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
     elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
         stats = _table_stats(data, metric, color)
-    elif interval == "crops":
-        from ..metrics.intervals import bootstrap_ci
-
+    elif interval in ("crops", "items"):
         rows = []
         for k, g in frame.groupby(keys, sort=False, dropna=False):
             c = bootstrap_ci(g[metric].to_numpy())
             rows.append((*(k if isinstance(k, tuple) else (k,)), c.mean, np.nan, c.n, c.lo, c.hi))
         stats = pd.DataFrame(rows, columns=[*keys, "mean", "std", "n", "lo", "hi"])
     else:
-        raise ValueError(f"interval must be 'std' or 'crops', got {interval!r}")
-    label = _title(data, metric)
+        raise ValueError(f"interval must be 'std', 'crops' or 'items', got {interval!r}")
+    if reference is not None:
+        ref = np.asarray(reference, dtype=np.float64).ravel()
+        c = bootstrap_ci(ref) if ref.size > 1 else None
+        stats = pd.concat([stats, pd.DataFrame([{by: "gaussian (reference)", "mean": c.mean if c else float(ref[0]),
+                                                 "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
+                                                 "hi": c.hi if c else np.nan}])], ignore_index=True)
+    label = title if isinstance(title, str) else _title(data, metric)
+    if interval == "items" and title is None:
+        n = int(data.sizes[items[0]])
+        title = alt.TitleParams(label, subtitle=f"Bars: 95 % bootstrap interval of the mean over {n} {items[0]}s.")
     order = list(dict.fromkeys(stats[by]))
-    x = alt.X(f"{by}:N", sort=order, title=by)
+    from .palette import label_expr
+
+    x = alt.X(f"{by}:N", sort=order, title=by, axis=alt.Axis(labelExpr=label_expr(order)))
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend
@@ -311,100 +331,6 @@ def coincidence_note(pairs: Sequence[tuple], what: str = "curves") -> str:
         f": {what} coincide (within 0.01), drawn over each other"
 
 
-def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float, height: float,
-                 font_size: float = 11.0) -> pd.DataFrame:
-    """Where to write each label so that it overlaps no marker, no other label and stays inside the plot.
-
-    ``anchors``: px, py (pixel position of the labelled marker, y down), label. ``obstacles``: px, py, r (markers
-    as circles). Each label tries boxes at growing distance in 8 directions around its marker and takes the one
-    with the least overlap (ties: the nearest). Returns anchors with lx, ly (the box centre), ex, ey (where a line
-    from the marker meets the box) and ``leader`` (True where the box sits far enough from its marker that a line
-    should join them)."""
-    boxes: list[tuple[float, float, float, float]] = []
-    out = []
-    dirs = [(1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1), (-1, 1)]
-
-    def overlap(b, c):
-        return max(0.0, min(b[2], c[2]) - max(b[0], c[0])) * max(0.0, min(b[3], c[3]) - max(b[1], c[1]))
-
-    for a in anchors.itertuples(index=False):
-        w, h = 0.62 * font_size * len(str(a.label)) + 4, font_size + 3
-        best = None
-        for dist in (11, 18, 28, 40, 56, 76):
-            for dx, dy in dirs:
-                norm = (dx * dx + dy * dy) ** 0.5
-                cx = a.px + dx / norm * (dist + w / 2 * abs(dx) / norm)
-                cy = a.py + dy / norm * (dist + h / 2 * abs(dy) / norm)
-                box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
-                cost = sum(overlap(box, (o.px - o.r, o.py - o.r, o.px + o.r, o.py + o.r))
-                           for o in obstacles.itertuples(index=False))
-                cost += sum(overlap(box, b) for b in boxes) * 2
-                out_x = max(0.0, -box[0]) + max(0.0, box[2] - width)
-                out_y = max(0.0, -box[1]) + max(0.0, box[3] - height)
-                cost += (out_x * h + out_y * w) * 4
-                key = (round(cost, 1), dist)
-                if best is None or key < best[0]:
-                    best = (key, cx, cy, box, dist)
-            if best[0][0] == 0:
-                break
-        _, cx, cy, box, dist = best
-        boxes.append(box)
-        vx, vy = cx - a.px, cy - a.py   # the leader ends where it meets the label's box
-        f = 1 - min((w / 2 + 2) / abs(vx) if vx else np.inf, (h / 2 + 1) / abs(vy) if vy else np.inf)
-        out.append({**a._asdict(), "lx": cx, "ly": cy, "ex": a.px + max(f, 0) * vx, "ey": a.py + max(f, 0) * vy,
-                    "leader": dist > 11})
-    return pd.DataFrame(out)
-
-
-def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom, width: float, height: float,
-                 obstacles: pd.DataFrame | None = None, font_size: float = 11.0, color: str = "#333333",
-                 r: float = 6.0) -> list:
-    """Layers that write ``frame[label]`` beside each point (``x``, ``y`` in data units on the linear domains
-    ``xdom`` / ``ydom`` of a ``width`` x ``height`` plot) where no marker or other label is (``place_labels``;
-    the points themselves, of radius ``r`` pixels, and ``obstacles``, a frame of x, y in data units and r in
-    pixels, are kept clear), with a
-    thin line to a name set further out, and a white halo under each name."""
-    if not len(frame):  # nothing to name (e.g. every point of the chart failed)
-        return []
-    px = lambda v: (np.asarray(v, dtype=float) - xdom[0]) / (xdom[1] - xdom[0]) * width    # noqa: E731
-    py = lambda v: (ydom[1] - np.asarray(v, dtype=float)) / (ydom[1] - ydom[0]) * height   # noqa: E731
-    obs = [pd.DataFrame({"px": px(frame[x]), "py": py(frame[y]), "r": r})]
-    if obstacles is not None and len(obstacles):
-        obs.append(pd.DataFrame({"px": px(obstacles["x"]), "py": py(obstacles["y"]), "r": obstacles["r"]}))
-    placed = place_labels(pd.DataFrame({"px": px(frame[x]), "py": py(frame[y]), "label": frame[label].astype(str)}),
-                          pd.concat(obs, ignore_index=True), width=width, height=height, font_size=font_size)
-    lab = pd.DataFrame({"label": placed["label"], x: np.asarray(frame[x], float), y: np.asarray(frame[y], float),
-                        "lx": xdom[0] + placed["lx"] / width * (xdom[1] - xdom[0]),
-                        "ly": ydom[1] - placed["ly"] / height * (ydom[1] - ydom[0]),
-                        "ex": xdom[0] + placed["ex"] / width * (xdom[1] - xdom[0]),
-                        "ey": ydom[1] - placed["ey"] / height * (ydom[1] - ydom[0]), "leader": placed["leader"]})
-    layers = []
-    lead = lab[lab["leader"]]
-    if len(lead):
-        layers.append(alt.Chart(lead).mark_rule(color=color, strokeWidth=0.8).encode(
-            x=f"{x}:Q", y=f"{y}:Q", x2="ex:Q", y2="ey:Q"))
-    for halo in (dict(stroke="white", strokeWidth=3), {}):
-        layers.append(alt.Chart(lab).mark_text(align="center", baseline="middle", fontSize=font_size, color=color,
-                                               **halo).encode(x="lx:Q", y="ly:Q", text="label:N"))
-    return layers
-
-
-def line_obstacles(segments, *, xdom, ydom, width: float, height: float, r: float = 3.0) -> pd.DataFrame:
-    """Obstacles for ``label_layers`` along straight marks (an error bar, a reference line): for each segment
-    (x0, y0, x1, y1) in data units, circles of radius ``r`` pixels every ``r`` pixels from end to end, as a frame of
-    x, y (data units) and r, so that no name is written across the line."""
-    rows = []
-    for x0, y0, x1, y1 in segments:
-        if not all(np.isfinite([x0, y0, x1, y1])):
-            continue
-        dx = (x1 - x0) / (xdom[1] - xdom[0]) * width
-        dy = (y1 - y0) / (ydom[1] - ydom[0]) * height
-        n = max(1, int(np.ceil(np.hypot(dx, dy) / max(r, 1.0))))
-        t = np.linspace(0.0, 1.0, n + 1)
-        rows.append(pd.DataFrame({"x": x0 + t * (x1 - x0), "y": y0 + t * (y1 - y0), "r": r}))
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"x": [], "y": [], "r": []})
-
-
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
                  points: bool = False, widths: tuple[float, float] = (4.5, 1.6),
                  opacity: float = 0.9) -> alt.LayerChart:
@@ -427,3 +353,22 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
         layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
             **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
     return alt.layer(*layers, data=frame)
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Tick values for a log axis over [lo, hi]: the densest of the series 1, 1-3, 1-2-5, 1-2-3-5 and 1 to 9 (times
+    powers of ten) that puts at least two and at most ``max_ticks`` ticks inside, so the labels never crowd; over a
+    span too narrow for two such ticks, three evenly spaced values rounded to two significant digits."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
+        return []
+    best: list[float] = []
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
+        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+                for m in mantissas if lo <= m * 10.0 ** k <= hi]
+        if len(vals) > max_ticks:
+            break
+        best = vals
+    if len(best) >= 2:
+        return best
+    return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 5)[1:4]})

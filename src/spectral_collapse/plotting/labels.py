@@ -20,7 +20,7 @@ import re
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
-           "step_size", "step_sizes", "study_method_names"]
+           "step_size", "step_sizes", "study_method_names", "fit_log_axes"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
@@ -189,6 +189,26 @@ def reader_spec(spec: dict) -> dict:
         if own.get("labelExpr") in (None, theme):
             config[part] = {**own, "labelExpr": own_expr}
     out["config"] = config
+    return fit_log_axes(out)
+
+
+def fit_log_axes(spec):
+    """``spec`` with every log axis that has a fixed domain and no tick values of its own ticked by
+    ``charts.log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
+    from .charts import log_ticks
+
+    if isinstance(spec, list):
+        return [fit_log_axes(v) for v in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out = {k: fit_log_axes(v) for k, v in spec.items()}
+    scale, axis = out.get("scale"), out.get("axis", {})
+    if (isinstance(scale, dict) and scale.get("type") == "log" and isinstance(scale.get("domain"), list)
+            and len(scale["domain"]) == 2 and all(isinstance(v, (int, float)) for v in scale["domain"])
+            and isinstance(axis, dict) and "values" not in axis):
+        ticks = log_ticks(*scale["domain"])
+        if ticks:
+            out["axis"] = {**axis, "values": ticks, **({} if "format" in axis else {"format": "~g"})}
     return out
 
 

@@ -105,9 +105,17 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G and the mean ||x_T||^2 / d per method, side by side."""
-    return alt.hconcat(metric_bars(ds, "s_g", over=None, width=260, height=180),
-                       metric_bars(ds, "mean_norm_ratio", over=None, width=260, height=180))
+    """S_G and the mean ||x_T||^2 / d per method, side by side, each with the Gaussian reference as a last, grey
+    bar; the mean ||x_T||^2 / d with its 95 % bootstrap interval over the latents where the results hold the values
+    per latent (S_G is one number per set of latents: no interval)."""
+    ref_g = ds.attrs.get("gaussian_s_g")
+    left = metric_bars(ds, "s_g", over=None, width=260, height=180,
+                       reference=None if ref_g is None else float(ref_g))
+    per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
+    ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
+    right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=260, height=180,
+                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d")
+    return alt.hconcat(left, right)
 
 
 # --------------------------------------------------------------------------------------- decorrelation (Fig. 8)
@@ -158,7 +166,8 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChar
     bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
     S_DC = 1 or S_G = 0 is drawn whole; the x axis is labelled only over S_G's range [0, 1]. Runs of different
     methods whose points or interval bars would cover each other are set ``step_px`` apart (``_apart``: inward from
-    0, never below it; one layer per method and offset, the values themselves unchanged)."""
+    0, never below it; one layer per method and offset, the values themselves unchanged); so are one method's runs
+    at different step counts."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
     has_ci = "run_s_dc_lo" in ds
@@ -176,7 +185,12 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChar
         return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
 
     spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
-    runs["px"] = _apart(runs, labels, step_px, px(runs["s_dc"]), spans=spans)
+    # one slot per (method, step count): one method's runs at several step counts cover each other as much as two
+    # methods' runs do
+    runs["slot"] = runs["method"] + " · " + runs["steps"].astype(str)
+    runs["px"] = _apart(runs.assign(method=runs["slot"]), list(dict.fromkeys(runs["slot"])), step_px,
+                        px(runs["s_dc"]), spans=spans)
+    runs = runs.drop(columns="slot")
     in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
     x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
               axis=alt.Axis(labelExpr=in_range))
@@ -191,8 +205,9 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChar
         tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
         for m, px, g in groups]
     title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
-        "Identical runs of a deterministic method (one per seed) are drawn once. Runs of different methods whose "
-        "points or intervals would cover each other are drawn side by side for legibility; at S_G = 0 they are "
+        "Identical runs of a deterministic method (one per seed) are drawn once. Runs (of different methods or "
+        "step counts) whose points or intervals would cover each other are drawn side by side for legibility; at "
+        "S_G = 0 they are "
         "drawn to the right of 0, and their value is still 0 (S_G is never below 0).", 380))
     if has_ci:
         bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px).encode(
@@ -207,11 +222,17 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 6.0) -> alt.LayerChar
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates). The colour
     scale spans the data: sequential blues (darkest = weakest update) when every value has one sign, a diverging
-    red-blue scale centred at 0 only when both signs occur. Every fourth frequency is labelled."""
+    red-blue scale centred at 0 only when both signs occur; the legend is titled by what the colour encodes and
+    labels the lowest and highest value (and 0). Every fourth frequency is labelled."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
+    # the legend says what the colour is and labels both ends and 0, so a thin band of red (the few updates of
+    # power above 1) reads as values up to the top label
+    mid = [0.0] if lo < 0 < hi and min(-lo, hi) > 0.1 * (hi - lo) else []   # 0 labelled where it has room
+    ends = sorted({round(lo, 1), round(hi, 1), *mid})
+    title = ["log10 power", "of the update"] + (["(red: above 0)"] if lo < 0 < hi else [])
     if lo < 0 < hi:
         scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
     else:   # one sign: a sequential scale; the weaker the update, the darker the blue
@@ -225,7 +246,8 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
-        color=alt.Color("log_power:Q", title=["log10", "power"], scale=scale),
+        color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
+            values=ends, format="+.1f" if lo < 0 < hi else ".1f", gradientLength=300, labelOverlap=False)),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
     ).properties(width=250, height=170).facet(facet=alt.Facet(
         "method:N", sort=list(map(str, ds["method"].values)), title=None, header=alt.Header(labelExpr=names)),

@@ -4,13 +4,14 @@ Fifteen labels can share a chart (the twelve methods, the two controls and the G
 colour-blind-safe set holds, so colour is not the only channel. The methods fall into families, and every family
 has its own point shape and line dash: the paper's non-OVG methods (circles, solid lines), OVG and its variants
 (triangles, dashed), the other baselines (squares, dotted), the controls (diamonds, dash-dot) and the Gaussian
-reference (crosses, long dashes). Within a family the colours are far apart in CIEDE2000 for normal vision and
-under simulated protanopia and deuteranopia; across families, where two colours come closer, shape and dash tell
-them apart. The colours come from Paul Tol's and Okabe and Ito's colour-blind-aware sets and a few
-ColorBrewer/Tableau hues (chosen as far apart as these sets allow). A method keeps its look on every page,
-whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets a spare
-colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``: "OVG +
-EDM", not ``ovg_edm``); the chart's data keep the labels.
+reference (crosses, long dashes). Any two colours of the methods, the controls and the reference lie at least 20
+apart in CIEDE2000 for normal vision, so two methods drawn on one chart never look alike; within a family they stay
+apart under simulated protanopia and deuteranopia as well, and across families, where two colours come closer for a
+colour-blind reader, shape and dash tell them apart. The colours come from Paul Tol's and Okabe and Ito's
+colour-blind-aware sets and a few ColorBrewer hues, chosen as far apart as these sets allow. A method keeps its look
+on every page, whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets
+a spare colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``:
+"OVG + EDM", not ``ovg_edm``); the chart's data keep the labels.
 """
 from __future__ import annotations
 
@@ -22,14 +23,14 @@ __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "
 
 METHOD_COLORS = {
     # the paper's methods without OVG
-    "ddim": "#0072B2", "taba": "#E69F00", "edm": "#BB5566",
+    "ddim": "#0072B2", "taba": "#E69F00", "edm": "#FB9A99",
     # OVG and its variants
-    "ovg": "#CC3311", "ovg_taba": "#225555", "ovg_edm": "#BBCC33", "ovg_stable": "#E377C2",
+    "ovg": "#CC3311", "ovg_taba": "#332288", "ovg_edm": "#663333", "ovg_stable": "#44AA99",
     # the other baselines
-    "null_class": "#225522", "direct_inversion": "#6A3D9A", "renoise": "#77AADD", "edict": "#44BB99",
-    "bdia": "#EE7733",
+    "null_class": "#BBCC33", "direct_inversion": "#225522", "renoise": "#33BBEE", "edict": "#E7298A",
+    "bdia": "#33A02C",
     # the controls: the untranslated input and the ground truth
-    "copy": "#AAAAAA", "ground_truth": "#000000",
+    "copy": "#BBBBBB", "ground_truth": "#000000",
 }
 METHOD_FAMILY = {
     "ddim": "paper", "taba": "paper", "edm": "paper",
@@ -45,8 +46,8 @@ FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": 
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
 REFERENCE_COLOR = "#666666"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
-# labels that are not methods: colours apart from every method's (CIEDE2000 > 16 from each and from each other)
-_SPARE = ("#FB9A99", "#663333", "#2CA02C", "#997700", "#17BECF", "#CAB2D6", "#004488")
+# labels that are not methods: colours apart from every method's (CIEDE2000 > 14 from each and from each other)
+_SPARE = ("#9467BD", "#225555", "#EE7733", "#997700", "#CAB2D6", "#F781BF", "#882255")
 _SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
 
 

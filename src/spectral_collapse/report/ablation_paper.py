@@ -80,8 +80,8 @@ def paper_lead(ds: xr.Dataset) -> str:
         which = "; ".join((f"our ×{f} beside " if f is not None else "") + f"{v} from {table_name(t)}"
                           for f, v, t in zip(ours, pairs[col], pairs["paper_table"]))
         return (f"The eps arms beside the paper's eps U-Net rows (BBBC021, latent space) of the main-results table of "
-                f"their factor's scale ({which}), joined on (scale, method, metric); Table 6, the table this chapter "
-                f"replicates, gives shares only (below), and the paper reports no x0 rows. {caveat}")
+                f"their factor's scale ({which}), matched to them by scale, method and metric; Table 6, the table this "
+                f"chapter replicates, gives shares only (below), and the paper reports no x0 rows. {caveat}")
     arms = ""
     for ax in json.loads(ds.attrs["axes"]):
         if ax in shown and paired(shown[ax], shown[col]) and (shown[ax].astype(str) != shown[col].astype(str)).any():
@@ -97,8 +97,8 @@ def paper_lead(ds: xr.Dataset) -> str:
             arms += " Rows by our " + ax + ": " + ", ".join(
                 f"{word(a)} beside the paper's {col[len('paper_'):]} {theirs(b)}" for a, b in zip(both[ax], both[col])) + "."
     named = (" The paper's table is named on every row." if pairs["paper_table"].nunique() > 1 else "")
-    return (f"Joined on ({col[len('paper_'):]}, method, metric) with the paper's {tables} (BBBC021, the only dataset of "
-            f"the paper's ablations).{arms}{named} Under each metric, ours beside the paper's number. {caveat}")
+    return (f"Rows are matched to the paper's {tables} (BBBC021, the only dataset of the paper's ablations) by "
+            f"{col[len('paper_'):]}, method and metric.{arms}{named} Under each metric, ours beside the paper's number. {caveat}")
 
 
 def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:

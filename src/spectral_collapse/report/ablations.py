@@ -1,4 +1,4 @@
-"""What the ablation chapters say about their results (paper Sec. 6.3, Tables 3-6): our tables, the join with the
+"""What the ablation chapters say about their results (paper Sec. 6.3, Tables 3–6): our tables, the join with the
 paper's BBBC021 rows, Table 6's "% improved", what was trained, the verdict paragraphs.
 
 Everything here is computed from a study's ``xr.Dataset`` (``studies.ablations.run_ablation_spec``); the per-arm
@@ -21,6 +21,7 @@ from ..reference import paper_tables
 from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
 from ..studies.validity import failed_of
+from ..text import percent
 from .main_results import MODEL_WORDS
 from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper_rows_shown,  # noqa: F401
                              paper_table, shown_levels)
@@ -28,7 +29,7 @@ from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper
 __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead", "paper_notes", "paper_rows_shown",
            "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
-           "ablation_verdict", "arm_name", "arm_names", "named_arms", "ARM_WORDS"]
+           "ablation_verdict", "arm_name", "arm_names", "named_arms", "one_header", "ARM_WORDS"]
 
 # An arm's value on each ablation axis as the chapters write it ("factor" 4 -> "×4", "parameterization" eps ->
 # "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net")
@@ -51,11 +52,10 @@ def arm_name(sel: dict) -> str:
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
     """A chapter table as a reader sees it: each row level that is an ablation axis (``ARM_WORDS``) with its values
     in words ("unet" -> "U-Net", 4 -> "×4", "eps" -> "ε-prediction", "pixel" -> "pixel space"), the rest and the
-    cells unchanged; the table itself keeps the stored values (code reads rows by them)."""
+    cells unchanged, and its row labels as leading columns under one header (``one_header``); the table itself keeps
+    the stored values (code reads rows by them)."""
     ix = frame.index
     names = list(ix.names)
-    if not any(n in ARM_WORDS for n in names):
-        return frame
 
     def word(name, v):
         return ARM_WORDS[name](v) if name in ARM_WORDS and not (isinstance(v, float) and np.isnan(v)) else v
@@ -65,6 +65,23 @@ def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
         out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t)) for t in ix], names=names)
     else:
         out.index = pd.Index([word(names[0], v) for v in ix], name=names[0])
+    return one_header(out)
+
+
+def one_header(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table whose named row labels (an arm and a method) become its leading columns, so that its HTML has one
+    header, the labels' names in it, and no extra header row holding only the index's names; an outer label that
+    repeats the row above it is left blank, as a grouped index shows it. The column levels lose their names (a
+    "metric" above the metric names says nothing more). A table without named row labels is returned as it is."""
+    if all(n is None for n in frame.index.names):
+        return frame
+    out = frame.copy()
+    out.columns = out.columns.set_names([None] * out.columns.nlevels)
+    out = out.reset_index()
+    outer = [c for c in out.columns[:frame.index.nlevels - 1]]
+    for j, c in enumerate(outer):
+        keys = out[outer[:j + 1]].astype(str).agg("\x1f".join, axis=1)
+        out[c] = out[c].astype(object).where(keys.ne(keys.shift()), "")
     return out
 
 
@@ -183,13 +200,12 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
         notes.append("; ".join(parts))
     from ..studies.shares import share_span
 
-    ours = [share_span(100 * v, 100 * a, 100 * b, pct="{:.1f} %").replace(" %, ", ", ").replace(" %]", "]")
-            for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
+    ours = [share_span(v, a, b) for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
     gone = f"; none for {'; '.join(missing)}" if missing else ""
     return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": ours,
                          "comparisons": [(f"{n}: {w}" if w else str(n)) + gone for n, w in zip(pi.comparisons, named)],
                          "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
-                         "paper": (100 * pi.paper_improved).round(1).map(lambda v: f"{v:.1f} %" if v == v else "—"),
+                         "paper": pi.paper_improved.map(lambda v: percent(v) if v == v else "—"),
                          "notes": notes}).set_index("metric")
 
 

@@ -19,6 +19,7 @@ from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
 from .claims_page import deciding_evidence, reader_names, tally_markdown
+from ..text import percent
 from ..studies.verdicts import fold, overshoots, paired_units, texture_check, versus
 
 # the latent norm ratio as the book typesets it (the glossary's *Norm ratio*), never in ASCII
@@ -219,7 +220,7 @@ def answers_markdown(root: str | Path, profile: str, ev: Evidence, bench: dict |
     agree = agree[agree["pairs"] > 0]
     if len(agree):
         lines += ["", "**Where do we agree with the paper?** Pairs of methods ordered as in the paper's tables: "
-                  + "; ".join(f"{r.metric.upper()} {100 * r.share:.0f}% of {r.pairs}" for r in agree.itertuples())
+                  + "; ".join(f"{r.metric.upper()} {percent(r.share, 0)} of {r.pairs}" for r in agree.itertuples())
                   + " (see the {doc}`scorecard`)."]
     lines += ["", f"**The paper's claims on our results** ({{doc}}`claims`): {tally_markdown(c)}."]
     lines += ["", _caveats(root, profile)]  # root: the results root

@@ -49,7 +49,7 @@ def internal_keys() -> list[str]:
 
 def reader_names(text: str) -> str:
     """``text`` with every internal key written as the pages name it ("S_DC(ddim)" -> "S_DC(DDIM)", "ovg_edm" ->
-    "OVG + EDM", "s_hf: 62.5%" -> "S_HF: 62.5%"). A key inside a longer name (a model folder such as
+    "OVG + EDM", "s_hf: 62.5 %" -> "S_HF: 62.5 %"). A key inside a longer name (a model folder such as
     ihc-sr-x4-eps-dit-quick, a path, a code span) is left as it is."""
     names = _key_names()
     keys = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
@@ -146,7 +146,7 @@ def deciding_evidence(verdict: str, detail: str) -> str:
     if "[" not in text and "bootstrap cannot give an interval" not in text:
         text += " (means only, no interval)"
     n = sum(" → " in p for p in parts)  # notes after the comparisons carry no verdict of their own
-    unit = "metrics" if re.match(r"[\w-]+: [\d.]+%", text) else "comparisons"  # a share per metric
+    unit = "metrics" if re.match(r"[\w-]+: [\d.]+ ?%", text) else "comparisons"  # a share per metric
     return text if n <= 1 else f"{text} (1 of {n} {unit})"
 
 

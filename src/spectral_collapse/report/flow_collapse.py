@@ -12,7 +12,8 @@ import xarray as xr
 
 from ..plotting.labels import step_size, study_method_names
 from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
-from ..text import minus
+from ..studies.pareto import rule_words
+from ..text import minus, symbol
 from .settings import settings_table
 from .tables import format_summary
 
@@ -117,11 +118,13 @@ def ovg_tuning_text(ds: xr.Dataset) -> str:
                  if out] for a in grid if a in first}
     crops = tuning.get("tuning_crops") or []
     points = " × ".join(str(len(grid[a])) for a in ("eta_hf", "eta_lf"))
-    text = (f"{head}, chosen by the Pareto rule {tuning.get('rule', '')} on {tuning.get('n_images', len(crops))} "
+    text = (f"{head}, chosen as {rule_words(tuning.get('rule', ''))} of the Pareto front on {tuning.get('n_images', len(crops))} "
             f"validation crops{f' ({_crops(crops)})' if crops else ''}, none of them a test crop, over a grid of "
-            f"eta_HF from {_span(grid['eta_hf'])} and eta_LF from {_span(grid['eta_lf'])} ({points} points)")
+            f"{symbol('eta_hf')} from {_span(grid['eta_hf'])} and {symbol('eta_lf')} from {_span(grid['eta_lf'])} "
+            f"({points} points)")
     if any(grown.values()):
-        text += (f"; that is the profile's grid (eta_HF {_span(first['eta_hf'])}, eta_LF {_span(first['eta_lf'])}) "
+        text += (f"; that is the profile's grid ({symbol('eta_hf')} {_span(first['eta_hf'])}, "
+                 f"{symbol('eta_lf')} {_span(first['eta_lf'])}) "
                  f"grown by one log step past each edge that a choice on it lies on")
     text += "."
     for edge in tuning.get("choice_on_edge") or []:

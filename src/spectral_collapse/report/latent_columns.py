@@ -66,7 +66,20 @@ def decorrelation_overview(ds) -> str:
     name = f"{ds.attrs.get('dataset')}, profile {ds.attrs.get('profile')}"
     return (f"{name}: {ds.sizes['latent']} latents per method for the table and the flag masks; {ds.sizes['run']} "
             f"runs for the scatter ({ds.attrs['n_run']} test inputs each, at {steps} steps). Each scatter run "
-            "inverts its inputs anew, so the table and the scatter score different latents.")
+            "inverts its inputs anew, so the table and the scatter score different latents." + _white_noise(ds))
+
+
+def _white_noise(ds) -> str:
+    """What white noise scores on this chapter's latents (``metrics.latent.white_noise_s_dc`` of their channel
+    count), as a sentence; "" when the results hold no latents to count channels of."""
+    from ..metrics.latent import white_noise_s_dc
+
+    if "channel" not in ds.dims:
+        return ""
+    c = int(ds.sizes["channel"])
+    return (f" White noise scores S_DC = {white_noise_s_dc(c):.3f} on these {c}-channel latents: each channel of a "
+            f"window falls below τ with probability 5 %, and a window is flagged when at least half of its "
+            f"channels do.")
 
 
 ROWS = {"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"}

@@ -69,7 +69,9 @@ def overview(ds: xr.Dataset) -> str:
         return (f"{name}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
                 f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
     if study == "metric_validation":
-        return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {float(ds.attrs['mu_hf']):.3f} "
+        from .metric_validation import reference_energy
+
+        return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {reference_energy(ds.attrs['mu_hf'])} "
                 f"({ds.attrs['s_hf_unit']} units) from {ds.attrs['n_reference']} real images (the reference pool); "
                 f"{ds.sizes.get('held_out', 0)} held-out real images filtered (n_real); "
                 f"{ds.sizes['point']} runs of the main results")

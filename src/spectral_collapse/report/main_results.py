@@ -64,7 +64,8 @@ def beside_paper(ds: xr.Dataset, cmp: pd.DataFrame) -> str:
         what = f"translating edge maps of {crops} into the crops, {analogue}: a sketch-to-image task like the paper's"
     else:
         what = f"{task.get('kind') or 'its own'} task, standing in for the paper's setting"
-    text = (f"Joined on (method, metric) with {where} ({theirs},{half} the paper's counterpart of this dataset). "
+    text = (f"Rows are matched to {where} ({theirs},{half} the paper's counterpart of this dataset) by method "
+            "and metric. "
             f"This chapter's `{dataset}` task is {what}. Compare orderings between methods, not absolute values.")
     pairing = null_class_pairing(ds, cmp)
     return text + (f"\n\n{pairing}" if pairing else "")

@@ -21,7 +21,13 @@ from ..metrics.spectral import wavelet_order
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
            "points_note", "filters_text", "settings_table", "software_note", "fid_text", "correlations_text",
-           "SHOWN_CORRELATIONS", "units_text"]
+           "SHOWN_CORRELATIONS", "units_text", "reference_energy"]
+
+
+def reference_energy(mu_hf: float) -> str:
+    """The texture score's reference log energy μ_HF as every page prints it: two decimals, the precision at which
+    it moves S_HF = 1 − |log E_HF − μ_HF| / μ_HF by less than a thousandth (the scores' own last digit)."""
+    return f"{float(mu_hf):.2f}"
 
 
 def _agrees(flag: bool) -> str:
@@ -56,6 +62,10 @@ def metric_points(ds: xr.Dataset) -> pd.DataFrame:
     return pts
 
 
+# what a header of the points table means, for the headers no glossary entry names (said under the table)
+POINT_GLOSSES = {"Δlog E_HF": "the signed texture error log E_HF − μ_HF (negative: smoother than real images)",
+                 "S_LF (truth)": "S_LF against the ground truth instead of the degraded input",
+                 "‖x_T‖²/d": "the latents' mean squared norm per dimension (1 for Gaussian noise)"}
 POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
                  "s_dc": "S_DC", "s_g": "S_G", "ks_d": "D_KS", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
                  "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
@@ -149,7 +159,9 @@ def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
     n = ""
     if main is not None and "sample" in main.dims:
         n = (f" ({main.sizes['sample']} crops per seed, {main.sizes.get('seed', 1)} seeds)")
-    said = f"Each row is the mean of its method's runs. {', '.join(crop)}: means over each run's test crops{n}."
+    glossed = [f"{h}: {POINT_GLOSSES[h]}" for h in shown.columns if h in POINT_GLOSSES]
+    said = (f"Each row is the mean of its method's runs{' (' + '; '.join(glossed) + ')' if glossed else ''}. "
+            f"{', '.join(crop)}: means over each run's test crops{n}.")
     if sets:
         said += f" {', '.join(sets)}: one value per run, over the latents of its test crops."
     if img:

@@ -13,7 +13,8 @@ from ..models.quality import CHECKS, THRESHOLDS, GateReport
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
            "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
-           "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits", "GATE_HEADERS"]
+           "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits", "GATE_HEADERS",
+           "check_value", "vp_noise_levels", "start_text", "drift_text"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -90,6 +91,58 @@ def _most_digits(check: str) -> int:
     to read a value against the threshold."""
     text = f"{THRESHOLDS[check]:g}"
     return (len(text.split(".")[1]) if "." in text else 0) + 2
+
+
+def check_value(value: float, check: str, signed: bool = False) -> str:
+    """``value`` of ``check`` at the precision its gate-table column allows (``_most_digits``), so that a value
+    the rule rejects never prints as its threshold ("+0.304", not "+0.30", beside "at most 0.3")."""
+    return f"{value:{'+' if signed else ''}.{_most_digits(check)}f}"
+
+
+def vp_noise_levels(steps: int = 50) -> dict:
+    """The noise levels of the VP (ε and x0) models' default schedule (``models.schedules.VPSchedule``): the
+    schedule's end (``end``: its largest σ), where a ``steps``-step DDIM sampler starts (``start``) and the signal's
+    share of a state there (``signal``, 1/√(1 + σ²))."""
+    from ..models.schedules import VPSchedule, ddim_sigmas
+
+    schedule = VPSchedule()
+    start = float(ddim_sigmas(schedule, steps)[0])
+    return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
+
+
+def start_text(steps: int = 50, pixels: int = 32 * 32) -> str:
+    """The introduction of the chapter's *Where sampling starts*, its noise levels computed from the schedule
+    (``vp_noise_levels``) and the noise's standard deviation averaged over a crop's ``pixels`` (σ/√pixels)."""
+    v = vp_noise_levels(steps)
+    return (
+        "The gate begins each sample at the sampler's first noise level from the Gaussian with the training crops' "
+        "mean and covariance plus noise: the part of the training distribution a perfect model expects there. "
+        f"Ordinary samplers begin from pure noise instead. At the first noise level of the {v['steps']}-step sampler "
+        f"on the scaled-linear schedule the VP models use (σ = {v['start']:.1f}, just below the schedule's end at "
+        f"σ = {v['end']:.1f}; signal share {v['signal']:.3f}), a {int(np.sqrt(pixels))} × {int(np.sqrt(pixels))} "
+        f"crop's brightness, the mean of each channel over its {pixels} pixels, is still readable through the noise: "
+        "it varies from crop to crop with a standard deviation of 0.16 to 0.41 on the [-1, 1] scale, while the noise "
+        f"averaged over those pixels has a standard deviation of {v['start'] / np.sqrt(pixels):.2f}. Pure noise tells "
+        "such a model that every crop is mid-grey, and its samples come out darker than the data whatever it "
+        "learned. The table gives both starts for the deterministic sampler: the gate judges the first; the second "
+        "is the schedule's non-zero terminal signal-to-noise ratio at work (for the EDM models, which start at "
+        "σ = 80, the two agree; for a flow-matching model the table adds the Euler steps of its inversions, below). "
+        "The same leak is what lets DDIM inversion carry a crop's low frequencies into its latent.")
+
+
+def drift_text() -> str:
+    """The introduction of the chapter's *Where a model's estimate of the colour drifts*, with the VP models'
+    schedule end and sampler start computed (``vp_noise_levels``)."""
+    v = vp_noise_levels()
+    return (
+        "Each model denoises real crops of each label at a range of noise levels; the table gives the error of the "
+        "denoised colour-channel mean (the channel that strays most, % of the crops' mean on the [0, 1] scale). The "
+        "exact denoiser is unbiased at every level. A network drifts at the levels it rarely saw in training, and a "
+        "sampler that starts there, or re-noises to them at every step as the stochastic sampler does, carries the "
+        "drift into its samples' colour: that is where a failed mean check comes from. The ε and x0 models' schedule "
+        f"ends at σ = {v['end']:.1f} (\"—\" above it), and their {v['steps']}-step sampler starts at "
+        f"σ = {v['start']:.1f}; the EDM models sample from σ = 80, the flow model from σ ≈ 1000 (t = 0.999 of its "
+        "time grid).")
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
@@ -178,7 +231,7 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
         bad = r[(r["check"] == "spectrum") & (r["passed"] == False)]  # noqa: E712 (None: not judged)
         for _, b in bad.iterrows():
             bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
-            out = [f"{k + 1}: {v:+.2f}" for k, v in enumerate(bands) if abs(v) > THRESHOLDS["spectrum"]]
+            out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands) if abs(v) > THRESHOLDS["spectrum"]]
             rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
                          "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
@@ -247,9 +300,9 @@ def below_gate_text(ds: xr.Dataset) -> str:
         bands = sorted(g["band"].unique())
         parts.append(
             f"`{key}` diffuses in the latent space of `{shown_name(ds, _autoencoder(info))}`; its spectrum fails in "
-            f"band{'s' if len(bands) > 1 else ''} {', '.join(str(b) for b in bands)} (worst {mine:+.2f} at band "
+            f"band{'s' if len(bands) > 1 else ''} {', '.join(str(b) for b in bands)} (worst {check_value(mine, 'spectrum', signed=True)} at band "
             f"{w['band']}, label {w['label']}), where the autoencoder's reconstructions of held-out crops already read "
-            f"{dec:+.2f} ({share} of it). The decoder loses that band even on the encodings of real crops, so this "
+            f"{check_value(dec, 'spectrum', signed=True)} ({share} of it). The decoder loses that band even on the encodings of real crops, so this "
             f"arm needs a sharper autoencoder (wider, or trained longer) to pass, not a longer-trained diffusion model.")
     return " ".join(parts)
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..studies.claims import CLAIM_TITLES, CLAIMS, evaluate_claims
 from ..studies.store import load_results, results_path
+from ..text import percent
 from ..studies.verdicts import FAILS, HOLDS
 
 __all__ = ["PaperFigure", "FIGURES", "agreement", "agreement_sentence", "on_datasets", "fig2_rows", "fig4_points",
@@ -247,7 +248,7 @@ def spectrum_finding(ds) -> tuple[str, str] | None:
     return v, (f"- The latents' spectra of our figure (the figure's own check, not a claim of the claims page): slope "
                f"of $\\log_{{10}}$ power against $\\log_{{10}}$ frequency {_fmt(d, True)} for DDIM (a range of {s['ddim'][1]:.1f} "
                f"decades), {_fmt(o, True)} for OVG ({s['ovg'][1]:.1f}) and {_fmt(g, True)} for Gaussian noise "
-               f"({s['gaussian'][1]:.1f}); OVG closes {closed:.0%} of DDIM's gap to the noise's slope and "
+               f"({s['gaussian'][1]:.1f}); OVG closes {percent(closed, 0)} of DDIM's gap to the noise's slope and "
                f"{words}: **{v}**.")
 
 

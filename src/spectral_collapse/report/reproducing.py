@@ -74,10 +74,10 @@ def profile_text(name: str = "quick") -> str:
     eps, edm = prof.train_eps, prof.train_edm
     n = count_text
     if eps.batch_size != edm.batch_size:
-        steps = (f"{n(eps.steps)} steps of batch {eps.batch_size} (eps-prediction) or {n(edm.steps)} of batch "
+        steps = (f"{n(eps.steps)} steps of batch {eps.batch_size} (ε-prediction) or {n(edm.steps)} of batch "
                  f"{edm.batch_size} (EDM)")
     elif eps.steps != edm.steps:
-        steps = f"{n(eps.steps)} steps (eps-prediction) or {n(edm.steps)} (EDM) of batch {eps.batch_size}"
+        steps = f"{n(eps.steps)} steps (ε-prediction) or {n(edm.steps)} (EDM) of batch {eps.batch_size}"
     else:
         steps = f"{n(eps.steps)} steps of batch {eps.batch_size}"
     return (f"bundled {prof.image_size} {TIMES} {prof.image_size}-pixel crops and, per model, a "
@@ -119,9 +119,9 @@ _DATASET_WORDS = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
 
 def run_words(row: dict) -> str:
     """A GPU training row's run in words: {'backbone': 'unet', 'space': 'latent', 'parameterization': 'eps',
-    'dataset': 'bbbc021'} -> 'latent-space U-Net, eps-prediction, BBBC021'."""
+    'dataset': 'bbbc021'} -> 'latent-space U-Net, ε-prediction, BBBC021'."""
     par = str(row.get("parameterization", ""))
-    par = {"eps": "eps-prediction", "x0": "x0-prediction"}.get(par, _PARAM_WORDS.get(par, par))
+    par = {"eps": "ε-prediction", "x0": "x0-prediction"}.get(par, _PARAM_WORDS.get(par, par))
     back = _BACKBONE_WORDS.get(str(row.get("backbone", "")), str(row.get("backbone", "")))
     data = _DATASET_WORDS.get(str(row.get("dataset", "")), str(row.get("dataset", "")))
     return f"{row.get('space', '')}-space {back}, {par}, {data}"

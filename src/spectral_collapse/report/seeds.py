@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.aggregate import TABLE_METRICS, crop_values
-from ..text import step_size, verb
+from ..text import percent, step_size, verb
 from .seed_models import model_gates, models_table  # noqa: F401  (the chapter's imports name them here)
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
@@ -42,7 +42,7 @@ HALF_WIDTH = "half-width of a run's 95 % interval over crops"
 
 def pooled_column(level: float = POOLED_LEVEL) -> str:
     """The spread table's column of the interval over runs and crops, named by its level."""
-    return f"{level:.0%} interval over runs and crops".replace("%", " %")
+    return f"{percent(level, 0)} interval over runs and crops"
 
 
 def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
@@ -293,7 +293,7 @@ def s_g_note(ds: xr.Dataset, digits: int = 3) -> str:
     """What the S_G cells of the per-run table are (a set-level score: mean ± standard deviation over the
     translation seeds of one training run), and which methods read zero to ``digits`` decimals in every run and
     seed: there S_G has saturated at 0 (the latents' variance is off by a few per cent), and norm_z orders them. The
-    cells of those methods are quoted as the table shows them (``aggregate.cell_text``: "0.000 (no spread)")."""
+    cells of those methods are quoted as the table shows them (``aggregate.cell_text``: "0.000 (spread < 0.001)")."""
     from .ablations import format_ablation
 
     if "s_g" not in ds:

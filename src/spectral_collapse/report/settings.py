@@ -21,14 +21,14 @@ import pandas as pd
 
 __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
            "plain_source", "tuning_text", "ms_ssim_text",
-           "versions_text", "SOURCE_TREE"]
+           "versions_text", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use"]
 
-from .settings_words import ms_ssim_text, tuning_text  # noqa: E402,F401  (values in words, re-exported)
+from .settings_words import (_HASHED, _MISSING, PARAMETERIZATION_WORDS, _empty, _guidance, _parsed,  # noqa: E402,F401
+                             ms_ssim_text, model_name, ovg_text, parameterization_words, plain_source, readable,
+                             tuning_text)   # values in words, re-exported: callers import them from here
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
 SOURCE_TREE = "from the source tree"   # the suite run from a checkout, not installed as a package
-_HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")
-_MISSING = "—"
 
 _SETTINGS = "settings of"
 # a stored value that is a code's word, by what it means
@@ -102,7 +102,7 @@ def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     keys = [str(k) for k in frame.index]
     out = pd.DataFrame({"value": [words(_VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
                                   for k, v in zip(keys, frame["value"])],
-                        "parameter": [k if k in params else "" for k in keys]},
+                        "parameter": [_knob(k) if _knob(k) in params else "" for k in keys]},
                        index=pd.Index([setting_name(k, study) for k in keys], name="setting"))
     keyed = [p for p in out["parameter"] if p]
     if len(keyed) < 2:   # one knob or none: its key in its row's name, not a column empty but for one row
@@ -111,21 +111,22 @@ def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+# a stored setting set by a study parameter of another name: the models a run used are set by ``model`` (the
+# two-model form ``models`` is the same choice given as a pair), one parameter name on every chapter
+_SETTING_KNOB = {"models": "model", "checkpoints": "model"}
+
+
+def _knob(key: str) -> str:
+    """The study parameter that sets a stored setting: its own key, or ``_SETTING_KNOB``'s."""
+    return _SETTING_KNOB.get(key, key)
+
+
 def _with_parameter(name: str, key: str) -> str:
     """A setting's name with the study parameter that sets it: "test images (parameter n_images)",
     "methods (model, inversion, guidance; parameter methods)"; without a key, the name as it is."""
     if not key:
         return name
     return f"{name[:-1]}; parameter {key})" if name.endswith(")") else f"{name} (parameter {key})"
-
-
-def model_name(path) -> str:
-    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
-    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
-    "ihc-sr-x4-eps-quick"); any other text unchanged."""
-    text = str(path).rstrip("/")
-    m = _HASHED.match(Path(text).name)
-    return m.group("name") if m else text
 
 
 def short_model_names(frame: pd.DataFrame) -> pd.DataFrame:
@@ -169,27 +170,28 @@ def _shipped(path) -> bool:
         return False
 
 
-def _parsed(value):
-    """A JSON object stored as text, parsed; anything else (or text that is not JSON) as it is."""
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+def _role_words(role) -> str:
+    """A model's role in words: its parameterization ("eps" -> "ε-prediction"), after the ablation arm it serves
+    where the role names one ("train_seed1/edm" -> "training seed 1, EDM")."""
+    from .settings_words import arm_words
+
+    arm, _, kind = str(role).rpartition("/")
+    parts = [parameterization_words(p) for p in arm_words(arm).split(", ")] if arm else []
+    return ", ".join(parts + [parameterization_words(kind)] if parameterization_words(kind) not in parts else parts)
 
 
 def models_text(value) -> str:
     """``{role: checkpoint path}`` as "role: model name" joined (a parameterization role by its name, "eps" ->
-    "ε-prediction"), and where the weights come from (they ship in
-    data/weights; trained on this machine; or a folder of the reader's)."""
+    "ε-prediction"; an ablation arm's role "arm/parameterization" by the arm's words too, "unet/eps" -> "U-Net,
+    ε-prediction"), and where the weights come from (they ship in data/weights; trained on this machine; or a
+    folder of the reader's)."""
     value = _parsed(value)
     if not isinstance(value, dict):
         return readable(value)
     value = {k: v for k, v in value.items() if v not in (None, "")}
     if not value:
         return _MISSING
-    names = "; ".join(f"{parameterization_words(role)}: {model_name(p)}" for role, p in value.items())
+    names = "; ".join(f"{_role_words(role)}: {model_name(p)}" for role, p in value.items())
     paths = [str(p) for p in value.values()]
     if all(_shipped(p) for p in paths):
         where = "trained weights shipped in data/weights"
@@ -265,128 +267,6 @@ def _cost(value, attrs: dict) -> str:
     return cost_text(rounds)
 
 
-_DEFAULTS_OLD = re.compile(r"defaults \(OVG_DEFAULTS, calibrated on (?P<on>[^)]*)\)")
-
-
-def plain_source(text: str) -> str:
-    """Where OVG's step sizes came from, in words: the suite's default step sizes are named as such, not by the
-    constant that holds them."""
-    return _DEFAULTS_OLD.sub(lambda m: f"defaults (the suite's step sizes, tuned on {m.group('on')})", str(text))
-
-
-def ovg_text(value) -> str:
-    """An ``ovg`` attr ({eta_hf, eta_lf, source, per_base}) as "eta_hf …, eta_lf … (where from); per variant: …"."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return readable(value)
-    if not isinstance(value, dict) or "eta_hf" not in value:
-        return readable(value)
-    from ..plotting.labels import step_size
-
-    def eta(v) -> str:
-        """A step size in the book's one form ("10⁻⁶", ``plotting.labels.step_size``); "—" where none is stored."""
-        return "—" if _empty(v) else step_size(v)
-
-    text = f"eta_hf {eta(value.get('eta_hf'))}, eta_lf {eta(value.get('eta_lf'))}"
-    if value.get("source"):
-        text += f" ({plain_source(value['source'])})"
-    per = value.get("per_base")
-    if isinstance(per, dict) and per:
-        text += "; per OVG variant: " + ", ".join(
-            f"{b} (eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))})" for b, c in per.items()
-            if isinstance(c, dict))
-    return text
-
-
-def _empty(value) -> bool:
-    if value is None or (isinstance(value, str) and value.strip() in ("", "null")):
-        return True
-    return isinstance(value, float) and not np.isfinite(value)
-
-
-def _mapping(value: dict, depth: int) -> str:
-    """A mapping's entries in words: "key value", its key by its name (``settings_words.key_words``), joined by
-    commas ("backbone U-Net, space pixel"), by semicolons where a value is a list ("η_HF 10⁻⁷, 10⁻⁶;
-    η_LF 10⁻²", step sizes in the book's one form), a nested mapping in parentheses; keys that share one text value named once ("DDIM, TABA and EDM:
-    computed on the sweep's images")."""
-    from ..plotting.labels import COMPOUND_WORDS
-    from .settings_words import key_words
-
-    def shown(v):
-        if isinstance(v, (list, tuple, np.ndarray)):
-            return ", ".join(readable(x, depth + 2) for x in v)
-        text = readable(v, depth + 1)
-        return COMPOUND_WORDS.get(text, text) if isinstance(v, str) else text
-
-    def step_sizes(v) -> str:
-        """An OVG step size, or a grid of them, in the book's one form ("10⁻⁷, 10⁻⁶, 10⁻⁵")."""
-        from ..text import step_size
-
-        return ", ".join(step_size(x) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else step_size(v)
-
-    names = {k: key_words(k) for k in value}
-    texts = {k: step_sizes(v) if str(k) in ("eta_hf", "eta_lf") and not _empty(v) else shown(v)
-             for k, v in value.items()}
-    if len(value) > 1 and len(set(texts.values())) == 1 and " " in next(iter(texts.values())):
-        keys = list(names.values())
-        return f"{', '.join(keys[:-1])} and {keys[-1]}: {next(iter(texts.values()))}"
-    parts = [f"{names[k]} {texts[k]}" for k in value]
-    lists = any(isinstance(v, (list, tuple, np.ndarray)) and len(v) > 1 for v in value.values())
-    return ("; " if lists else ", ").join(parts)
-
-
-def readable(value, depth: int = 0) -> str:
-    """A stored setting as text a reader can take in: JSON text is parsed, mappings read "key value" in words
-    (``_mapping``; entries without a value are left out), lists comma-joined, booleans "on" / "off", floats in short
-    form, a checkpoint by its model name, missing values "—"."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, str) and (value[:1] in "[{" or value.strip() == "null"):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            pass
-    if _empty(value):
-        return _MISSING
-    if isinstance(value, dict):
-        body = _mapping({k: v for k, v in value.items() if not _empty(v)}, depth)
-        if not body:
-            return _MISSING
-        return f"({body})" if depth else body
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if isinstance(value, (list, tuple, np.ndarray)):
-        body = ", ".join(readable(v, depth + 1) for v in value)
-        return f"({body})" if depth else body
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    text = str(value)
-    return model_name(text) if _HASHED.match(Path(text).name) else text
-
-
-def _guidance(g) -> str:
-    """A guidance spec by its type and step sizes, each step size in the book's one form ("10⁻³",
-    ``text.step_size``, as the OVG row writes it); the full spec stays in the results file."""
-    from ..text import step_size
-
-    if not isinstance(g, dict):
-        return readable(g)
-    steps = ", ".join(f"{k} {step_size(g[k])}" for k in ("eta_hf", "eta_lf") if k in g)
-    return f"{g.get('type', 'guidance')} {steps}".strip()
-
-
-# a method spec's parameterization as the chapters name the model it runs on
-PARAMETERIZATION_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM",
-                          "flow": "flow"}
-
-
-def parameterization_words(p) -> str:
-    """A parameterization key by the model it names ("eps" -> "ε-prediction", "edm" -> "EDM"); others as they are."""
-    return PARAMETERIZATION_WORDS.get(str(p).lower(), str(p))
-
-
 def _methods(value) -> str:
     """The ``methods`` attr (a JSON list of method specs) as "label: inversion (model, guidance)": the model by
     ``parameterization_words``, OVG's step sizes as ``text.step_size`` writes them."""
@@ -418,6 +298,56 @@ def versions_text(versions) -> str:
         elif v.strip().lower() != "not installed":
             shown.append(f"{p} {v}")
     return ", ".join(shown)
+
+
+# ------------------------------------------------------------------------------------ what applies to a chapter
+
+_REFERENCE_LABELS = ("gaussian",)   # the N(0, I) reference of the latent studies: not a method of the run
+_ONE_CHOICE = re.compile(r"; each OVG variant at its own choice(?=\))")
+
+
+def methods_run(ds) -> list[str] | None:
+    """The method labels a results dataset ran, in order: its ``method`` and ``base`` coordinates (the Pareto sweep's
+    OVG variants), the N(0, I) reference left out; None when the results do not say (no such coordinate)."""
+    if ds is None:
+        return None
+    found = [str(v) for c in ("method", "base") if c in getattr(ds, "coords", {})
+             for v in np.atleast_1d(ds[c].values).ravel()]
+    return [m for m in dict.fromkeys(found) if m not in _REFERENCE_LABELS] if found else None
+
+
+def scoped_ovg(value, ran) -> dict | str:
+    """An OVG step-size record ({eta_hf, eta_lf, source, per_base}) with only the OVG variants of ``ran`` (the
+    chapter's methods; None: all) in its per-variant choices; none left but plain OVG, the per-variant part and the
+    source's "each OVG variant at its own choice" are left out. Anything else as it is."""
+    value = _parsed(value)
+    if not isinstance(value, dict) or ran is None:
+        return value
+    value = dict(value)
+    per = value.get("per_base")
+    kept = {b: c for b, c in per.items() if b in ran} if isinstance(per, dict) else {}
+    if set(kept) <= {"ovg"}:
+        value.pop("per_base", None)
+        if value.get("source"):
+            value["source"] = _ONE_CHOICE.sub("", str(value["source"]))
+    else:
+        value["per_base"] = kept
+    return value
+
+
+def seed_use(ds, ran=None) -> str | None:
+    """Where the seed of the stochastic methods' draws is not used by a run, what it does there in words ("not used
+    here: …", or that it draws the N(0, I) reference only); None when a stochastic method runs or the results do
+    not say which methods ran."""
+    from ..studies.method_labels import STOCHASTIC, name_methods
+
+    ran = methods_run(ds) if ran is None else ran
+    if ran is None or set(ran) & set(STOCHASTIC):
+        return None
+    which = name_methods(", ".join(sorted(STOCHASTIC, key=lambda m: (m != "taba", m))))
+    reference = any(str(k).startswith("gaussian") for k in getattr(ds, "attrs", {}))
+    what = "draws the N(0, I) reference only" if reference else "not used here"
+    return f"{what}: none of this run's methods is stochastic ({which})"
 
 
 def _value(key: str, value, attrs: dict) -> str:
@@ -459,10 +389,20 @@ def _count_text(key: str, value, ds) -> str | None:
 def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     """The named attrs of a results dataset, one row each (those it lacks are left out), then ``extra`` rows
     ({setting: value}), then when it was computed and with which versions of the main packages. A count says the
-    total the chapter uses beside it (``_count_text``). Commit hashes and other provenance stay in the results
+    total the chapter uses beside it (``_count_text``). A setting shows what applies to the chapter's methods
+    (``methods_run``): OVG's step sizes for the OVG variants it runs (``scoped_ovg``), the seed of the stochastic
+    methods said to be unused where none runs (``seed_use``). Commit hashes and other provenance stay in the results
     file."""
-    attrs = dict(ds.attrs)
-    rows = [(k, _count_text(k, attrs[k], ds) or _value(k, attrs[k], attrs)) for k in keys if k in attrs]
+    attrs, ran = dict(ds.attrs), methods_run(ds)
+
+    def shown(k, v) -> str:
+        if k == "ovg":   # only the OVG variants the chapter runs
+            return ovg_text(scoped_ovg(v, ran))
+        if k == "seed" and seed_use(ds, ran):
+            return f"{readable(v)}, {seed_use(ds, ran)}"
+        return _count_text(k, v, ds) or _value(k, v, attrs)
+
+    rows = [(k, shown(k, attrs[k])) for k in keys if k in attrs]
     rows += [(k, _value(k, v, attrs)) for k, v in (extra or {}).items()]
     if "created" in attrs:
         rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16] + " UTC"))

@@ -13,9 +13,14 @@ the words are made when the table is shown, the results file is not changed.
 from __future__ import annotations
 
 import functools
+import json
 import re
+from pathlib import Path
 
-__all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text"]
+import numpy as np
+
+__all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text", "readable",
+           "model_name", "ovg_text", "plain_source", "parameterization_words", "PARAMETERIZATION_WORDS"]
 
 # a stored key: lower-case words joined by underscores ("s_dc_raw", "num_train_timesteps"); not part of a name with
 # hyphens, a path or a file name ("ihc-sr-x4-eps-quick", "data/weights")
@@ -135,7 +140,6 @@ def tuning_text(value) -> str:
     "choice_on_edge"}) as a reader takes it in: the grid's size and range per step size, the chosen point with its
     scores, the rule and the images, and where the choice lies on the grid's edge."""
     from ..text import symbol
-    from .settings import readable
 
     grid, choice = value.get("grid") or {}, value.get("choice") or {}
     sizes = " × ".join(str(len(v)) for v in grid.values())
@@ -160,7 +164,6 @@ def ms_ssim_text(value) -> str:
     """An MS-SSIM configuration (``metrics.image.ms_ssim``'s record) in words: scales, window, whether it is the
     standard form, the smallest image it needs."""
     from ..metrics.image import MS_SSIM_WEIGHTS
-    from .settings import _parsed, readable
 
     cfg = _parsed(value)
     if not isinstance(cfg, dict) or "scales" not in cfg:
@@ -172,3 +175,152 @@ def ms_ssim_text(value) -> str:
         f" (σ {readable(cfg['kernel_sigma'])})" if cfg.get("kernel_size") and cfg.get("kernel_sigma") else "")
     need = f"; needs images of at least {cfg['min_size']} px" if cfg.get("min_size") else ""
     return f"{cfg['scales']} scales{window}: {kind}{need}"
+
+
+# ---------------------------------------------------------------------------------------------- values in words
+# A stored value as a reader takes it in (``readable``): a mapping as "key value" in words, a checkpoint by its model
+# name, OVG's step sizes in the book's one form; ``report.settings`` re-exports these for the chapters.
+
+_HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint folder: name + 12-digit content hash
+_MISSING = "—"
+
+
+def model_name(path) -> str:
+    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
+    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick"); any other text unchanged."""
+    text = str(path).rstrip("/")
+    m = _HASHED.match(Path(text).name)
+    return m.group("name") if m else text
+
+
+def _parsed(value):
+    """A JSON object stored as text, parsed; anything else (or text that is not JSON) as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+_DEFAULTS_OLD = re.compile(r"defaults \(OVG_DEFAULTS, calibrated on (?P<on>[^)]*)\)")
+
+
+def plain_source(text: str) -> str:
+    """Where OVG's step sizes came from, in words: the suite's default step sizes are named as such, not by the
+    constant that holds them."""
+    return _DEFAULTS_OLD.sub(lambda m: f"defaults (the suite's step sizes, tuned on {m.group('on')})", str(text))
+
+
+def ovg_text(value) -> str:
+    """An ``ovg`` attr ({eta_hf, eta_lf, source, per_base}) as "eta_hf …, eta_lf … (where from); per variant: …"."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return readable(value)
+    if not isinstance(value, dict) or "eta_hf" not in value:
+        return readable(value)
+    from ..plotting.labels import step_size
+
+    def eta(v) -> str:
+        """A step size in the book's one form ("10⁻⁶", ``plotting.labels.step_size``); "—" where none is stored."""
+        return "—" if _empty(v) else step_size(v)
+
+    text = f"eta_hf {eta(value.get('eta_hf'))}, eta_lf {eta(value.get('eta_lf'))}"
+    if value.get("source"):
+        text += f" ({plain_source(value['source'])})"
+    per = value.get("per_base")
+    if isinstance(per, dict) and per:
+        text += "; per OVG variant: " + ", ".join(
+            f"{b} (eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))})" for b, c in per.items()
+            if isinstance(c, dict))
+    return text
+
+
+def _empty(value) -> bool:
+    if value is None or (isinstance(value, str) and value.strip() in ("", "null")):
+        return True
+    return isinstance(value, float) and not np.isfinite(value)
+
+
+def _mapping(value: dict, depth: int) -> str:
+    """A mapping's entries in words: "key value", its key by its name (``settings_words.key_words``), joined by
+    commas ("backbone U-Net, space pixel"), by semicolons where a value is a list ("η_HF 10⁻⁷, 10⁻⁶;
+    η_LF 10⁻²", step sizes in the book's one form), a nested mapping in parentheses; keys that share one text value named once ("DDIM, TABA and EDM:
+    computed on the sweep's images")."""
+    from ..plotting.labels import COMPOUND_WORDS
+    from .settings_words import key_words
+
+    def shown(v):
+        if isinstance(v, (list, tuple, np.ndarray)):
+            return ", ".join(readable(x, depth + 2) for x in v)
+        text = readable(v, depth + 1)
+        return COMPOUND_WORDS.get(text, text) if isinstance(v, str) else text
+
+    def step_sizes(v) -> str:
+        """An OVG step size, or a grid of them, in the book's one form ("10⁻⁷, 10⁻⁶, 10⁻⁵")."""
+        from ..text import step_size
+
+        return ", ".join(step_size(x) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else step_size(v)
+
+    names = {k: key_words(k) for k in value}
+    texts = {k: step_sizes(v) if str(k) in ("eta_hf", "eta_lf") and not _empty(v) else shown(v)
+             for k, v in value.items()}
+    if len(value) > 1 and len(set(texts.values())) == 1 and " " in next(iter(texts.values())):
+        keys = list(names.values())
+        return f"{', '.join(keys[:-1])} and {keys[-1]}: {next(iter(texts.values()))}"
+    parts = [f"{names[k]} {texts[k]}" for k in value]
+    lists = any(isinstance(v, (list, tuple, np.ndarray)) and len(v) > 1 for v in value.values())
+    return ("; " if lists else ", ").join(parts)
+
+
+def readable(value, depth: int = 0) -> str:
+    """A stored setting as text a reader can take in: JSON text is parsed, mappings read "key value" in words
+    (``_mapping``; entries without a value are left out), lists comma-joined, booleans "on" / "off", floats in short
+    form, a checkpoint by its model name, missing values "—"."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, str) and (value[:1] in "[{" or value.strip() == "null"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+    if _empty(value):
+        return _MISSING
+    if isinstance(value, dict):
+        body = _mapping({k: v for k, v in value.items() if not _empty(v)}, depth)
+        if not body:
+            return _MISSING
+        return f"({body})" if depth else body
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple, np.ndarray)):
+        body = ", ".join(readable(v, depth + 1) for v in value)
+        return f"({body})" if depth else body
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    text = str(value)
+    return model_name(text) if _HASHED.match(Path(text).name) else text
+
+
+def _guidance(g) -> str:
+    """A guidance spec by its type and step sizes, each step size in the book's one form ("10⁻³",
+    ``text.step_size``, as the OVG row writes it); the full spec stays in the results file."""
+    from ..text import step_size
+
+    if not isinstance(g, dict):
+        return readable(g)
+    steps = ", ".join(f"{k} {step_size(g[k])}" for k in ("eta_hf", "eta_lf") if k in g)
+    return f"{g.get('type', 'guidance')} {steps}".strip()
+
+
+# a method spec's parameterization as the chapters name the model it runs on
+PARAMETERIZATION_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM",
+                          "flow": "flow"}
+
+
+def parameterization_words(p) -> str:
+    """A parameterization key by the model it names ("eps" -> "ε-prediction", "edm" -> "EDM"); others as they are."""
+    return PARAMETERIZATION_WORDS.get(str(p).lower(), str(p))

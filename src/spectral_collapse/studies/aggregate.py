@@ -147,11 +147,10 @@ def _fixed(x: float, digits: int) -> str:
 
 
 def spread_text(spread: float, digits: int = 3) -> str:
-    """Words for a spread too small for ``digits`` decimals: "no spread" when it is exactly 0 (every value the
-    same), "spread < 0.001" when it is below the last digit shown; "" otherwise."""
+    """Words for a spread too small for ``digits`` decimals, one form for every such cell, none (every value the
+    same) included: "spread < 0.001"; "" otherwise. A table then reads one phrase for one fact, that its digits cannot
+    show the spread."""
     unit = 10.0 ** -digits
-    if spread == 0:
-        return "no spread"
     return f"spread < {unit:.{digits}f}" if abs(spread) < unit else ""
 
 
@@ -161,7 +160,7 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
     "mean ± std" (std over seeds) or the mean alone (std NaN); "n/a" when no sample is kept, and "(n = kept, F
     failed)" after the value whenever samples failed, so that a mean over the survivors never reads as a mean over
     all. A spread the digits cannot show (an interval whose ends print alike, a std that prints as 0) is said in
-    words (``spread_text``: "1.000 (no spread)", "0.000 (spread < 0.001)"), never as "0.000 ± 0.000" or
+    words (``spread_text``: "0.000 (spread < 0.001)"), never as "0.000 ± 0.000" or
     "1.000 [1.000, 1.000]", which read like measured numbers."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"

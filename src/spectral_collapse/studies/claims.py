@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .scorecard import OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence
+from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
+                        paper_printed)
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_scale_monotone, _claim_scale_psnr,
                                versus_or_tie)
@@ -29,6 +30,8 @@ from .shares import MIN_COMPARISONS
 from ..text import plural, signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
+from .claims_words import (INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
+                           held_basis, sentence_start, verdict_words)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "held_basis", "NO_SPREAD_SHARE", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
@@ -207,7 +210,6 @@ def _effects() -> str:
             f"of the signed texture error, {MIN_EFFECT['k90']:g} principal component of k90")
 
 
-PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
 RULES = {
     PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
@@ -323,8 +325,6 @@ CLAIMS: list[Claim] = [
 ]
 
 
-INDICATIVE = "indicative only"   # how a verdict that rests on a model below the quality gate is qualified
-
 
 def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
@@ -369,32 +369,6 @@ def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
             "that passes it")
 
 
-NO_SPREAD_SHARE = "share with no spread"   # how a verdict resting on a share no bootstrap draw moves is qualified
-
-
-def held_basis(verdict: str, by: str = "", detail: str = "") -> str:
-    """What a decided verdict (holds or does not hold) rests on when it is not an interval: ``MEANS`` for a claim
-    decided on means (``by`` the ``MEANS`` rule), ``NO_SPREAD_SHARE`` when one of its shares has no spread (every
-    bootstrap draw gives the same share, so there is no interval: ``shares.share_span``), "" for an interval. The
-    claims page's tally, its verdicts and the conclusions' count all read it."""
-    from .shares import NO_SPREAD
-
-    if verdict not in (HOLDS, FAILS):
-        return ""
-    if by == MEANS:
-        return MEANS
-    return NO_SPREAD_SHARE if f"({NO_SPREAD}" in str(detail) else ""
-
-
-def verdict_words(verdict: str, caveat: str = "", by: str = "", detail: str = "") -> str:
-    """A verdict as a page names it: "does not hold", "does not hold, indicative only" when a caveat limits it,
-    "holds (means only)" for a claim decided on means without an interval (``by`` the ``MEANS`` rule) and "holds
-    (share with no spread)" for one that rests on a share with no interval (``detail``: its numbers)."""
-    basis = held_basis(verdict, by, detail)
-    said = f"{verdict} ({basis})" if basis else verdict
-    return f"{said}, {INDICATIVE}" if caveat else said
-
-
 def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims that read the evidence ``reads`` ("main", "x0", "scale", ...; ``keys``: only these), each with
     its finding on ``ev`` (``judge``): what a chapter says of its own results, by the claims page's rule."""
@@ -421,30 +395,11 @@ def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
     return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 
-def findings_markdown(found: list[tuple[Claim, Finding]]) -> str:
-    """``judged_on``'s findings as a Markdown list, in the claims page's words; a verdict limited by a caveat (a model
-    below the quality gate) is qualified beside it and the caveat follows its numbers."""
-    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): "
-                     f"{verdict_words(f.verdict, f.caveat, c.by, f.detail)}. "
-                     f"{sentence_start(f.detail)}." + (f" {sentence_start(f.caveat)}." if f.caveat else "")
-                     for c, f in found)
-
-
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*[-_][\w-]*")   # "ihc-sr", "s_hf": written as typed, never capitalised
-
-
-def sentence_start(text: str) -> str:
-    """``text`` as the start of a sentence: its first letter capitalised, unless it begins with a key written as a
-    user types it ("ihc-sr (best OVG …)", not "Ihc-sr")."""
-    text = str(text)
-    return text if _IDENTIFIER.match(text) else text[:1].upper() + text[1:]
-
-
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
                     **load_kw) -> pd.DataFrame:
     """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
     ``RULES``), our verdict with its caveat ("" or what limits it), numbers and sample size, and the verdict on the
-    paper's tables."""
+    paper's tables, its numbers with the decimals the paper prints (``scorecard.paper_printed``)."""
     ours = ours if ours is not None else load_evidence(**load_kw)
     paper = paper if paper is not None else paper_evidence()
     rows = []
@@ -453,5 +408,5 @@ def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None,
         rows.append({"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where,
                      "statement": c.statement, "rule": c.rule, "decided by": c.by, "verdict": o.verdict,
                      "caveat": o.caveat, "our numbers": o.detail, "our sample": sample_size(ours, c.reads),
-                     "paper's tables": p.verdict, "paper numbers": p.detail})
+                     "paper's tables": p.verdict, "paper numbers": paper_printed(p.detail)})
     return pd.DataFrame(rows)

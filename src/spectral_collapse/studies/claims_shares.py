@@ -18,6 +18,7 @@ from .evidence import Evidence
 from .paper_shares import table1_frames, x0_frames
 from .shares import (MIN_COMPARISONS, MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out,
                      percent_improved, share_comparisons, share_span)
+from ..text import percent
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, label, share_table, share_verdict
 
 __all__ = ["metric_words", "share_checks"]
@@ -44,7 +45,7 @@ def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
 
 def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_above: dict,
                         reported: pd.Series) -> list[tuple[str, str]]:
-    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8-11 against the reported share's side of
+    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
     50 %; Table 6 (no per-method numbers to recompute it from) the reported share against the side the text puts it
     on. A metric the tables lack is not testable here, named in words."""
     checks = []
@@ -52,17 +53,17 @@ def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_abov
            if table == "table1" else None)
     for m in metrics:
         rep = float(reported.get(m, np.nan))
-        head = f"{m}: reported {rep:.1%}" if np.isfinite(rep) else f"{m}: no reported share"
+        head = f"{m}: reported {percent(rep)}" if np.isfinite(rep) else f"{m}: no reported share"
         if pct is not None:
             if m not in pct.index:
-                checks.append((UNTESTABLE, f"{head}; the paper's Tables 8-11 give no {metric_words(m)}, so the "
+                checks.append((UNTESTABLE, f"{head}; the paper's Tables 8–11 give no {metric_words(m)}, so the "
                                            f"share cannot be recomputed → {UNTESTABLE}"))
             elif not np.isfinite(rep) or rep == 0.5:
-                checks.append((UNTESTABLE, f"{head}, recomputed {pct.loc[m, 'improved']:.1%}: the reported share "
+                checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])}: the reported share "
                                            f"is on neither side of 50 % → {UNTESTABLE}"))
             else:
                 checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5,
-                                    f"{head}, recomputed from Tables 8-11 {pct.loc[m, 'improved']:.1%} of "
+                                    f"{head}, recomputed from Tables 8–11 {percent(pct.loc[m, 'improved'])} of "
                                     f"{int(pct.loc[m, 'cases'])}"))
         elif not np.isfinite(rep):
             checks.append((UNTESTABLE, f"the paper's Table 6 gives no share for {metric_words(m)} → {UNTESTABLE}"))
@@ -105,7 +106,7 @@ def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: st
         span = share_span(s.share, s.lo, s.hi, s.n_units, "crop" if s.unit == "crop" else "seed")
         checks.append((v, f"{m}: {span} of {s.cases} comparison{'s' * (s.cases != 1)}"
                           + (f" ({', '.join(named)})" if len(named) <= 6 else "")
-                          + f" (paper {reported.get(m, np.nan):.1%}; {'; '.join(notes)}) → {v}"
+                          + f" (paper {percent(reported.get(m, np.nan))}; {'; '.join(notes)}) → {v}"
                           + (f": fewer than {MIN_COMPARISONS} distinct comparisons, too few for a verdict" if few
                              else "")))
     return checks

@@ -46,6 +46,14 @@ __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid"
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
 RULES = ("maximin", "knee")
+RULE_WORDS = {"maximin": "the most balanced point", "knee": "the knee of the front"}
+
+
+def rule_words(rule) -> str:
+    """A choice rule as a reader reads it, its key kept once for those who type it: "the most balanced point (rule
+    `maximin`)"; an unknown or missing rule as its key."""
+    words = RULE_WORDS.get(str(rule))
+    return f"{words} (rule `{rule}`)" if words else f"rule `{rule}`"
 GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, n eta_LF) per profile
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf")
 
@@ -363,7 +371,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
                 for b, c in json.loads(ds.attrs.get("choices", "{}")).items() if c}
     split = ds.attrs.get("tuning_split", "")
     return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "per_base": per_base,
-            "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
+            "source": f"Pareto sweep{where} ({primary}, {rule_words(ds.attrs.get('rule'))}, "
                       f"{ds.attrs.get('n_images')} {'validation ' if split else ''}images, seed {ds.attrs.get('seed')}; "
                       f"each OVG variant at its own choice)"}
 

@@ -1,6 +1,6 @@
 """Reproduction scorecard: the paper's numbers beside ours, matched by a join.
 
-Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3-6, 8-11 in long form) is left-joined on
+Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3–6, 8–11 in long form) is left-joined on
 ``KEYS`` = (table, dataset, scale, backbone, space, method, metric) with the rows we derive from stored results; a
 paper row with no counterpart reads "not run". Our rows come from:
 
@@ -27,13 +27,14 @@ import pandas as pd
 from ..reference import paper_tables
 from .evidence import (_MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
                        arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
+from ..text import percent
 from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_row_notes", "below_gate_note", "not_run_note",
+           "method_means", "fmt_value", "fmt_metric", "paper_printed", "paper_row_notes", "below_gate_note", "not_run_note",
            "ordering_note", "METRICS_NOT_RUN"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -131,7 +132,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             continue
         for dataset, gd in g.groupby("dataset"):
             if STANDIN.get(dataset) != "bbbc021":
-                continue  # Tables 3-5 are BBBC021 only
+                continue  # Tables 3–5 are BBBC021 only
             labels = scale_labels(gd[axis].unique()) if axis == "scale" else {v: v.lower() for v in gd[axis].unique()}
             gd = gd[gd[axis].isin(list(labels))].assign(paper_value=lambda d: d[axis].map(labels))
             a = _agg(gd, ["paper_value", axis, "method", "metric"])
@@ -269,16 +270,43 @@ PAPER_DIGITS = {"psnr": 2, "fid": 2, "ms_ssim": 3, "lpips": 3, "s_hf": 2, "s_lf"
 
 
 def fmt_metric(v: float, metric: str, share: bool = False, printed: bool = False) -> str:
-    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares in %; "" if missing. With
+    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares as ``text.percent`` writes
+    them ("93.8 %"); "" if missing. With
     ``printed``, a number of the paper's with the decimals its tables print (``PAPER_DIGITS``: "0.83", not "0.830",
     which would claim a digit the paper does not give)."""
     if v is None or not np.isfinite(v):
         return ""
     if share:
-        return f"{100 * v:.1f}%"
+        return percent(v)
     if printed:
         return f"{v:.{PAPER_DIGITS.get(metric, 3)}f}"
     return f"{v:.2f}" if metric in ("psnr", "fid") else f"{v:.3f}"
+
+
+_PRINTED_LABEL = re.compile(r"(?<![\w-])(S_HF|S_LF|S_DC|S_G|PSNR|MS-SSIM|LPIPS|FID)(?![\w-])")
+_PRINTED_NUMBER = re.compile(r"(?<![\w.+\u2212\-])(\d+\.\d+)(?![\d.]|\s?%)")
+
+
+def paper_printed(text: str) -> str:
+    """A text about the paper's tables with each metric value it quotes written with the decimals the paper's tables
+    print (``PAPER_DIGITS``): "S_DC DDIM 0.970 vs TABA 0.980" -> "S_DC DDIM 0.97 vs TABA 0.98". A value belongs to
+    the metric named last before it; it is shortened only where no digit is lost (a mean of several printed numbers
+    keeps its decimals). Signed numbers (differences, correlations) and shares (%) are left as they are."""
+    keys = {"S_HF": "s_hf", "S_LF": "s_lf", "S_DC": "s_dc", "S_G": "s_g", "PSNR": "psnr", "MS-SSIM": "ms_ssim",
+            "LPIPS": "lpips", "FID": "fid"}
+    out, metric, pos = [], None, 0
+    tokens = sorted([*_PRINTED_LABEL.finditer(text), *_PRINTED_NUMBER.finditer(text)], key=lambda m: m.start())
+    for m in tokens:
+        if m.re is _PRINTED_LABEL:
+            metric = keys[m.group(1)]
+            continue
+        if metric is None:
+            continue
+        v, digits = float(m.group(1)), PAPER_DIGITS.get(metric, 3)
+        if abs(round(v, digits) - v) < 1e-9 and len(m.group(1).split(".")[1]) > digits:
+            out.append(text[pos:m.start()] + f"{v:.{digits}f}")
+            pos = m.end()
+    return "".join(out) + text[pos:]
 
 
 # ------------------------------------------------------------------------------------------------- errata

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..text import interval, percent
+
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "countable", "left_out", "percent_improved", "share_notes",
            "comparison_outcomes", "comparison_name", "wholly_failed", "share_comparisons", "failed_arm_names",
            "failed_left_out", "MISSING_NOTE", "NO_SPREAD", "share_span"]
@@ -26,18 +28,19 @@ NO_SPREAD = "no spread"
 
 
 def share_span(share: float, lo: float, hi: float, n_units: int | None = None, unit: str = "crop",
-               pct: str = "{:.1%}") -> str:
-    """A share with its 95 % interval, "62.5% [50.0%, 75.0%]". When every bootstrap draw gives the same share (a
-    zero-width interval: resampling the units never changes a comparison's winner, as with few comparisons whose
-    outcomes are all clear-cut), the interval would only repeat the share, so it is said in words instead:
-    "62.5% (no spread over 96 crops: the bootstrap cannot give an interval)". ``pct``: the format of a share."""
-    head = pct.format(share)
+               digits: int = 1) -> str:
+    """A share (a fraction) with its 95 % interval, as ``text.percent`` and ``text.interval`` write them: "62.5 %
+    [50.0, 75.0]". When every bootstrap draw gives the same share (a zero-width interval: resampling the units never
+    changes a comparison's winner, as with few comparisons whose outcomes are all clear-cut), the interval would only
+    repeat the share, so it is said in words instead: "62.5 % (no spread over 96 crops: the bootstrap cannot give an
+    interval)". ``digits``: the decimals of a percentage."""
+    head = percent(share, digits)
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return head
     if np.isclose(lo, hi, rtol=0.0, atol=1e-12):
         over = f" over {n_units} {unit}{'s' * (n_units != 1)}" if n_units else ""
         return f"{head} ({NO_SPREAD}{over}: the bootstrap cannot give an interval)"
-    return f"{head} [{pct.format(lo)}, {pct.format(hi)}]"
+    return f"{head} {interval(lo, hi, lambda v: f'{100 * v:.{digits}f}')}"
 
 
 def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:

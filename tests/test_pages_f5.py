@@ -1,0 +1,129 @@
+"""Hand-written and generated pages: methods' paragraphs on configurations that do not ship quote no measurement
+of them, glossary headwords are reader words, the studies index lists every chapter, the model-quality chapter's
+noise levels come from the schedule and its values never print as the threshold they break, and reader prose
+says ε-prediction."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+
+
+def _unshipped_section() -> str:
+    text = (BOOK / "methods.md").read_text()
+    return text[text.index("*The next three paragraphs say why"):text.index("A study run refuses a model below")]
+
+
+def test_methods_paragraphs_on_unshipped_models_quote_only_settings_and_computed_shares():
+    section = _unshipped_section()
+    # settings of the recipes (decays, P_mean, P_std, logit std) and the shares of training noise levels they put
+    # above a level, recomputed here from the distributions the paragraphs name
+    above = lambda mu, sd, level: 100 * (1 - NormalDist(mu, sd).cdf(np.log(level)))  # noqa: E731
+    computed = {f"{above(-1.2, 1.2, 10):.1f}", f"{above(0, 1, 16):.1f}"}
+    settings = {"0.999", "0.995", "1.2", "2.0"}
+    decimals = set(re.findall(r"(?<![\d.])\d+\.\d+", section))
+    assert decimals <= computed | settings, decimals - computed - settings
+    assert f"{above(0, 2, 16):.0f} %" in section and f"{above(-1.2, 2, 16):.0f} %" in section
+
+
+def test_glossary_headwords_are_reader_words():
+    from spectral_collapse.pipeline.chapters import glossary_terms
+
+    lines = (BOOK / "glossary.md").read_text().splitlines()
+    inside = False
+    heads = []
+    for line in lines:
+        if line.startswith("```{glossary}"):
+            inside = True
+        elif inside and line.startswith("```"):
+            inside = False
+        elif inside and line.strip() and not line[0].isspace():
+            heads.append(line.strip())
+    assert heads and len(heads) == len(glossary_terms(BOOK / "glossary.md"))
+    for head in heads:
+        assert not head.startswith("`"), f"{head}: a code key as a headword"
+        assert not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", head), head
+        assert not head.lower().startswith("rule "), f"{head}: a code rule name as a headword"
+    assert "eps-prediction" not in heads and "ε-prediction" in heads
+
+
+def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
+    from spectral_collapse.pipeline.toc import STUDY_LINES, studies_index, study_notebooks
+    from spectral_collapse.studies.registry import STUDIES
+
+    assert set(STUDY_LINES) == set(STUDIES)       # a new study needs its line on the index page
+    (tmp_path / "studies").mkdir()
+    for name in ("main_results-ihc-sr", "main_results-ihc-edges", "cost-ihc-sr", "newstudy-ihc-sr"):
+        (tmp_path / "studies" / f"{name}.ipynb").write_text("{}")
+    page = studies_index(study_notebooks(tmp_path))
+    for doc in study_notebooks(tmp_path):
+        assert f"</{doc}>`" in page, doc
+    assert STUDIES["main_results"].title in page and STUDY_LINES["cost"] in page
+    assert "## Other studies" in page and "pca_collapse" not in page
+
+
+def test_book_studies_index_is_the_generated_one():
+    from spectral_collapse.pipeline.toc import studies_index, study_notebooks
+
+    assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_notebooks(BOOK))
+
+
+def test_model_quality_noise_levels_come_from_the_schedule():
+    from spectral_collapse.models.schedules import VPSchedule, ddim_sigmas
+    from spectral_collapse.report.model_quality import drift_text, start_text
+
+    end, start = VPSchedule().sigma_max(), float(ddim_sigmas(VPSchedule(), 50)[0])
+    for text in (start_text(), drift_text()):
+        assert f"σ = {end:.1f}" in text and f"σ = {start:.1f}" in text
+        assert "about 13" not in text and "near σ" not in text
+    import nbformat
+    from spectral_collapse.train.heldout import HELDOUT_EVERY
+
+    nb = nbformat.read(ROOT / "notebooks" / "model_quality.ipynb", 4)
+    prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    assert "14.6" not in prose and "about 13" not in prose
+    assert "while training on the test split" not in prose
+    assert "crops the model never trains on" in prose and f"every {HELDOUT_EVERY} training steps" in prose
+
+
+def test_a_value_past_its_threshold_never_prints_as_the_threshold():
+    from spectral_collapse.models.quality import THRESHOLDS
+    from spectral_collapse.report import model_quality as M
+
+    t = THRESHOLDS["spectrum"]
+    just_over = t * 1.013
+    assert float(M.check_value(just_over, "spectrum")) != float(f"{t:g}")
+    assert float(M.check_value(-just_over, "spectrum", signed=True)) != -t
+
+    class Rep:
+        rows = pd.DataFrame([{"check": "spectrum", "passed": False, "label": 1, "sampler": "DDIM",
+                              "bands": [0.0, just_over, -just_over]}])
+
+    orig = M.reports
+    M.reports = lambda ds: {"m": Rep()}
+    try:
+        cell = M.spectrum_failures(type("D", (), {"attrs": {}})()).iloc[0, -1]
+    finally:
+        M.reports = orig
+    shown = [float(v) for v in re.findall(r": ([+−-]\d\.\d+)", cell)]
+    assert len(shown) == 2 and all(abs(v) > t for v in shown), cell
+
+
+def test_metric_validation_prints_mu_hf_once_one_way_and_glosses_its_headers():
+    import xarray as xr
+
+    from spectral_collapse.report import latents
+    from spectral_collapse.report.metric_validation import POINT_GLOSSES, POINT_HEADERS, reference_energy
+
+    ds = xr.Dataset(coords={"point": [0], "held_out": [0, 1]},
+                    attrs={"study": "metric_validation", "dataset": "d", "profile": "quick", "wavelet": "sym3",
+                           "mu_hf": 11.43987, "s_hf_unit": "uint8", "n_reference": 5})
+    line = latents.overview(ds)
+    assert f"μ_HF {reference_energy(11.43987)} " in line and "11.440" not in line
+    assert set(POINT_GLOSSES) <= set(POINT_HEADERS.values())
