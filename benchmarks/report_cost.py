@@ -153,16 +153,16 @@ def beyond_calls_line(res: dict, other: dict | None = None, factor: float = 2.0)
     r = far[0]
     t, c = r[clock]["median"], r["calls_per_step"]
     per, how = _per_call(inv, clock)
-    text = (f"On {device_name(res)} a network call costs about {per:.2f}× a DDIM step ({how}), so of "
-            f"{row_ref(r['label'])}'s {t:.2f}× in {_clock_word(clock)} its {c:.2f} calls per step take about "
-            f"{c * per:.2f}× and the other {t - c * per:.2f}× is time outside the network calls")
+    text = (f"On {device_name(res)} a network call costs about {per:.2f}× a DDIM step ({how}). Of "
+            f"{row_ref(r['label'])}'s {t:.2f}× in {_clock_word(clock)}, its {c:.2f} calls per step take about "
+            f"{c * per:.2f}×; the other {t - c * per:.2f}× is time spent outside the network calls")
     oinv = ((other or {}).get("benchmarks") or {}).get("inversion") or {}
     o = _method_row(oinv, r["label"])
     if o is not None:
         oc = clock_of(other)
         oper = _per_call(oinv, oc)[0]
-        text += (f", against {o[oc]['median'] - o['calls_per_step'] * oper:.2f}× of {o[oc]['median']:.2f}× on "
-                 f"{device_name(other)}")
+        text += (f" (on {device_name(other)}: {o[oc]['median'] - o['calls_per_step'] * oper:.2f}× of "
+                 f"{o[oc]['median']:.2f}×)")
     why = outside_calls_words(r["label"])
-    return (text + "; the benchmark times no part of a step on its own, so it does not say which work that is"
-            + (f": {why}" if why else "") + ".")
+    return (text + ". The benchmark does not time the parts of a step separately, so it cannot say which work that "
+            "is" + (f"; {why}" if why else "") + ".")

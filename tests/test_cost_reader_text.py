@@ -46,10 +46,10 @@ def test_a_ratio_far_above_its_calls_is_split_into_the_calls_and_the_rest():
     line = report.beyond_calls_line(gpu, cpu)
     per, rest = (20.0 - 14.0) / 6.0, 14.0 - 3.0 * (20.0 - 14.0) / 6.0
     assert f"{per:.2f}× a DDIM step" in line and f"other {rest:.2f}×" in line
-    assert f"{4.5 - 3.0:.2f}× of 4.50× on {report.device_name(cpu)}" in line     # the other device's remainder
-    assert report.device_name(gpu) in line and "does not say which work" in line   # stated, not attributed
+    assert f"on {report.device_name(cpu)}: {4.5 - 3.0:.2f}× of 4.50×" in line     # the other device's remainder
+    assert report.device_name(gpu) in line and "cannot say which work" in line     # stated, not attributed
     assert "noise regularisation" in line                                           # named from the code
-    assert line.count(". ") == 0                                                     # one sentence
+    assert line.count(". ") == 2                                # three short sentences: call cost, split, caveat
     assert report.beyond_calls_line(_run("cuda", {})) == ""                        # times that follow the calls
     nb = json.loads((ROOT / "notebooks" / "cost.ipynb").read_text())
     code = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")

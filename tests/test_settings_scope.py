@@ -136,3 +136,16 @@ def test_an_ablation_arms_models_are_named_by_the_arm_and_model_in_words():
     names = text.split(" (")[0]
     assert "/" not in names and "unet" not in names and "train_seed" not in names, text
     assert "U-Net" in names and "training seed 1" in names and names.count("x0-prediction") == 1, text
+
+
+def test_the_stored_choice_rule_is_said_in_words_where_shown_and_kept_as_stored_in_the_key():
+    """The Pareto sweep's ``source`` text is part of every downstream result's key, so it keeps "rule maximin"; the
+    settings show it as the point the rule picks, the rule's value kept for those who type it."""
+    from spectral_collapse.report.settings_words import ovg_text
+    from spectral_collapse.studies.pareto import rule_in_words
+
+    shown = ovg_text(CHOICE)
+    assert "the most balanced point (rule maximin)" in shown and shown.count("rule maximin") == 1
+    assert rule_in_words("Pareto rule knee over ...") == "the knee of the front (rule knee) over ..."
+    assert rule_in_words("no rule here") == "no rule here"
+    assert "rule maximin" in CHOICE["source"]                                # the stored form is untouched

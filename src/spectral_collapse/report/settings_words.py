@@ -209,8 +209,11 @@ _DEFAULTS_OLD = re.compile(r"defaults \(OVG_DEFAULTS, calibrated on (?P<on>[^)]*
 
 def plain_source(text: str) -> str:
     """Where OVG's step sizes came from, in words: the suite's default step sizes are named as such, not by the
-    constant that holds them."""
-    return _DEFAULTS_OLD.sub(lambda m: f"defaults (the suite's step sizes, tuned on {m.group('on')})", str(text))
+    constant that holds them, and the Pareto choice rule by what it picks (``studies.pareto.rule_in_words``)."""
+    from ..studies.pareto import rule_in_words
+
+    text = _DEFAULTS_OLD.sub(lambda m: f"defaults (the suite's step sizes, tuned on {m.group('on')})", str(text))
+    return rule_in_words(text)
 
 
 def ovg_text(value) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 
-from .pareto import NO_CHOICE, rule_words
+from .pareto import NO_CHOICE
 from .profiles import get_profile
 from .translation import OVG_DEFAULTS, ovg_setting
 
@@ -83,7 +83,7 @@ def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images:
     choice = json.loads(ds.attrs.get("choices", "{}")).get("ovg")
     grid = json.loads(ds.attrs.get("grid", "{}"))
     name = dataset or getattr(data, "name", "the data")
-    how = (f"{ds.attrs.get('n_images')} validation images of {name} with the given model, Pareto choice by {rule_words(rule)} over "
+    how = (f"{ds.attrs.get('n_images')} validation images of {name} with the given model, Pareto rule {rule} over "
            f"eta_hf {_grid_text(grid.get('eta_hf'))} × eta_lf {_grid_text(grid.get('eta_lf'))}")
     why = f" ({reason})" if reason else ""
     if not choice:

@@ -25,6 +25,7 @@ step sizes and the seed), so an interrupted sweep resumes.
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -50,10 +51,19 @@ RULE_WORDS = {"maximin": "the most balanced point", "knee": "the knee of the fro
 
 
 def rule_words(rule) -> str:
-    """A choice rule as a reader reads it, its key kept once for those who type it: "the most balanced point (rule
-    `maximin`)"; an unknown or missing rule as its key."""
+    """A choice rule as a reader reads it, its key (the ``rule`` parameter's value) kept once for those who type it:
+    "the most balanced point (rule maximin)"; an unknown or missing rule as "rule <key>"."""
     words = RULE_WORDS.get(str(rule))
-    return f"{words} (rule `{rule}`)" if words else f"rule `{rule}`"
+    return f"{words} (rule {rule})" if words else f"rule {rule}"
+
+
+_RULE_IN_TEXT = re.compile(r"(?:Pareto )?\brule (" + "|".join(RULES) + r")\b")
+
+
+def rule_in_words(text: str) -> str:
+    """A stored text (an ``ovg`` attr's ``source``, which is part of the results' key and so keeps its stored form)
+    with its choice rule in words: "(ovg, rule maximin, ...)" -> "(ovg, the most balanced point (rule maximin), ...)"."""
+    return _RULE_IN_TEXT.sub(lambda m: rule_words(m.group(1)), str(text))
 GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, n eta_LF) per profile
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf")
 
@@ -371,7 +381,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
                 for b, c in json.loads(ds.attrs.get("choices", "{}")).items() if c}
     split = ds.attrs.get("tuning_split", "")
     return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "per_base": per_base,
-            "source": f"Pareto sweep{where} ({primary}, {rule_words(ds.attrs.get('rule'))}, "
+            "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
                       f"{ds.attrs.get('n_images')} {'validation ' if split else ''}images, seed {ds.attrs.get('seed')}; "
                       f"each OVG variant at its own choice)"}
 
