@@ -149,3 +149,10 @@ def test_the_stored_choice_rule_is_said_in_words_where_shown_and_kept_as_stored_
     assert rule_in_words("Pareto rule knee over ...") == "the knee of the front (rule knee) over ..."
     assert rule_in_words("no rule here") == "no rule here"
     assert "rule maximin" in CHOICE["source"]                                # the stored form is untouched
+
+
+def test_a_stored_text_setting_shows_its_percent_in_the_books_form():
+    """A text stored before the book's percent form ("at least 90% of ...") is shown as the book writes it."""
+    from spectral_collapse.report.settings_words import readable
+
+    assert readable("at least 90% of full OVG's S_HF gain") == "at least 90 % of full OVG's S_HF gain"

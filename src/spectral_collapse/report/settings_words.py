@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..text import spaced_percents
+
 __all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text", "readable",
            "model_name", "ovg_text", "plain_source", "parameterization_words", "PARAMETERIZATION_WORDS"]
 
@@ -305,7 +307,8 @@ def readable(value, depth: int = 0) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     text = str(value)
-    return model_name(text) if _HASHED.match(Path(text).name) else text
+    # a stored text keeps the form it was stored in (it may be part of a results key): "90%" is shown "90 %"
+    return model_name(text) if _HASHED.match(Path(text).name) else spaced_percents(text)
 
 
 def _guidance(g) -> str:
