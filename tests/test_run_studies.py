@@ -161,6 +161,22 @@ def test_strip_progress_drops_bars_and_keeps_warnings():
     assert texts == [warn + "\n", "10%| kept: stdout is the study's own text\n"]
 
 
+def test_strip_progress_drops_the_runners_recompute_line_and_keeps_the_rest_of_stdout():
+    """A stored result recomputed while a chapter runs prints a log line naming its file: not chapter content."""
+    from nbformat.v4 import new_output
+
+    from spectral_collapse.pipeline.execute import strip_progress
+
+    log = "data/results/velocity/ihc-edges-quick.nc: stored results are stale (changed: inputs.pareto.source); recomputing them"
+    cell = new_code_cell("x")
+    cell.outputs = [new_output("stream", name="stdout", text=f"{log}\ntable\n\n  row 1\n"),
+                    new_output("stream", name="stdout", text=log + "\n"),
+                    new_output("stream", name="stdout", text="untouched\n\n")]
+    nb = new_notebook(cells=[cell])
+    assert strip_progress(nb) == 2
+    assert [o["text"] for o in nb.cells[0].outputs] == ["table\n\n  row 1\n", "untouched\n\n"]
+
+
 def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path, tiny):
     from spectral_collapse.pipeline.execute import restamp
 

@@ -73,12 +73,16 @@ def _key(path: Path, root: Path | None) -> str:
 
 
 _PROGRESS = re.compile(r"\d+%\|.*\|.*(it/s|s/it|\?it/s)|^\s*$")
+# the runner's line on a stored result it recomputes (``runner.run_study``): a log line naming a file, not a result
+_RUN_LOG = re.compile(r": stored results are stale \(.*\); recomputing them$| cannot be read \(.*\); recomputing it$")
 
 
 def strip_progress(nb) -> int:
-    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook; returns lines removed.
+    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook, and the runner's lines on
+    stored results it recomputed (from either stream); returns lines removed.
 
-    A long study writes thousands of bar updates, which would fill its chapter; warnings and errors stay.
+    A long study writes thousands of bar updates, which would fill its chapter, and a recomputation's log line names
+    a results file; warnings, errors and everything else a cell prints stay.
     """
     removed = 0
     for cell in nb.cells:
@@ -86,13 +90,15 @@ def strip_progress(nb) -> int:
             continue
         keep = []
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+            if out.get("output_type") == "stream" and out.get("name") in ("stderr", "stdout"):
                 lines = re.split(r"[\r\n]", out["text"])
-                kept = [ln for ln in lines if not _PROGRESS.search(ln)]
-                removed += sum(1 for ln in lines if ln.strip()) - len(kept)
-                if not kept:
-                    continue
-                out["text"] = "\n".join(kept) + "\n"
+                err = out.get("name") == "stderr"
+                if err or any(_RUN_LOG.search(ln) for ln in lines):
+                    kept = [ln for ln in lines if not (_RUN_LOG.search(ln) or (err and _PROGRESS.search(ln)))]
+                    removed += sum(1 for ln in lines if ln.strip()) - sum(1 for ln in kept if ln.strip())
+                    if not any(ln.strip() for ln in kept):
+                        continue
+                    out["text"] = "\n".join(ln for ln in kept if ln.strip() or not err) + ("\n" if err else "")
             keep.append(out)
         cell["outputs"] = keep
     return removed
