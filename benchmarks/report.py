@@ -256,7 +256,9 @@ def memory_resolution_line(res: dict) -> str:
 
     return (f"DDIM's own peak is {ddim.get('peak_mb', float('nan')):.0f} MiB. "
             + same_memory_text(vals, names=", ".join(row_ref(k) for k in _SAME_STATE[:-1])
-                               + f" and {row_ref(_SAME_STATE[-1])}"))
+                               + f" and {row_ref(_SAME_STATE[-1])}",
+                               device="gpu" if str((res.get("machine") or {}).get("device", "cpu")).startswith("cuda")
+                               or inv.get("clock") == "ratio_wall" else "cpu"))
 
 
 def naive_line(res: dict) -> str:

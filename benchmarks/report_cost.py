@@ -85,7 +85,7 @@ def memory_words(res: dict) -> str:
     call = f"one whole inversion of the batch of {inv['batch']} at {inv['steps']} steps"
     if on_gpu:
         return (f"Memory on this run is GPU memory: the peak of the memory PyTorch's allocator had handed out "
-                f"(torch.cuda.max_memory_allocated) during {call}, run once before to warm up, above what was "
+                f"(`torch.cuda.max_memory_allocated`) during {call}, run once before to warm up, above what was "
                 "allocated before the call (model, inputs); memory the allocator keeps cached but has not handed "
                 "out is not counted.")
     return (f"Memory: the peak resident memory (the operating system's high-water mark) during {call}, above what "

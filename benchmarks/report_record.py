@@ -42,3 +42,52 @@ def shipped_sentence(weights, shipped: dict) -> str:
             if left else f"The {len(every)} shipped models and their training, from each model's own log")
     return (head + ". \"last run only\": the log keeps the time of the run that finished the model alone; a "
             "training resumed from a checkpoint spent more.")
+
+
+def _recorded_count(size: str, words: str) -> int | None:
+    """The number a record's size text puts before ``words`` ("250 training steps per model" -> 250), or None."""
+    import re
+
+    m = re.search(r"(\d[\d,]*)\s+" + re.escape(words), str(size))
+    return int(m.group(1).replace(",", "")) if m else None
+
+
+def recorded_size(mc: dict | None, profile: str = "quick") -> str:
+    """What the main command's record was timed at, against the book's ``profile``: "an earlier quick profile, not
+    the one this book uses (250 training steps per model, this book 6,000–8,000; 24 test crops per seed, this book
+    16; ...)". Each number the record's size text states is set beside the profile's own, so a record that is larger
+    in one respect and smaller in another reads so; "" when the record names no size."""
+    size = (mc or {}).get("profile_size")
+    if not size:
+        return ""
+    from spectral_collapse.studies.profiles import get_profile
+    from spectral_collapse.pipeline.cost_pages import RANGE
+
+    p = get_profile(profile)
+    steps = sorted({c.steps for c in (p.train_eps, p.train_edm, getattr(p, "train_dit", None)) if c is not None})
+    book_steps = f"{steps[0]:,}" if len(steps) == 1 else f"{steps[0]:,}{RANGE}{steps[-1]:,}"
+    parts = []
+    for piece in str(size).split(", "):
+        if (n := _recorded_count(piece, "training steps")) is not None:
+            parts.append(f"{piece}, this book {book_steps}")
+        elif (n := _recorded_count(piece, "test crops")) is not None:
+            parts.append(f"{piece}, this book {p.n_test:,}")
+        else:
+            parts.append(piece)
+    return f"an earlier {p.name} profile, not the one this book uses ({'; '.join(parts)})"
+
+
+def main_command_note(mc: dict | None) -> str:
+    """What the main-command table's rows sum, said under it: the studies row sums each chapter's own time (two ran
+    at a time), training is part of it, and the chapters the record does not hold are named."""
+    from .report_runs import study_words
+
+    text = ("The studies row sums each chapter's own time; two chapters ran at a time, so that sum exceeds the total "
+            "wall time. Each model was trained inside the study that first needed it, so the training row is part of "
+            "the studies row.")
+    keys = list(((mc or {}).get("studies_s") or {}).keys())
+    left = untimed_chapters(keys) if keys else []
+    if left:
+        text += (f" The record holds {len(keys)} of the book's {len(keys) + len(left)} study chapters, the ones "
+                 f"the book had when it was timed; not in it: {'; '.join(map(study_words, left))}.")
+    return text

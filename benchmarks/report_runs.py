@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spectral_collapse.text import counted, plural
+from spectral_collapse.text import counted, plural, verb
 
 from spectral_collapse.pipeline.cost_pages import RANGE, quartile_range
 
@@ -38,12 +38,14 @@ def same_device(a: dict | None, b: dict | None) -> bool:
 class _Rows(list):
     """Rows of a targets table: (target, goal, measured, quartiles, verdict, short label)."""
 
-    def add(self, name, goal, st, judged=True, short=None):
+    def add(self, name, goal, st, judged=True, short=None, digits=2):
+        """One row; ``digits``: the decimals its quantity has wherever the chapter states it (ratios 2, the
+        trainer's throughput ratio 3 as in the training table, seconds 1 as in the metric section)."""
         q25, q75 = _quartiles(st) if isinstance(st, dict) else (None, None)
         med = st.get("median") if isinstance(st, dict) else st
         verdict = judge(float(med), goal, q25, q75) if judged and med is not None else "—"
-        self.append((name, goal, None if med is None else round(float(med), 2),
-                     "" if q25 is None else quartile_range(q25, q75), verdict, short or name))
+        self.append((name, goal, None if med is None else round(float(med), digits),
+                     "" if q25 is None else quartile_range(q25, q75, digits), verdict, short or name, digits, q25, q75))
 
     def metrics(self, m: dict, where: str = ""):
         """The large metric targets of a metrics benchmark ``m``; ``where`` names the run when it is not the table's
@@ -56,10 +58,11 @@ class _Rows(list):
                  i["extrapolated_to_1000"])):
             how = ", extrapolated" if extra and not where else ""
             self.add(f"{label} (seconds{how}{', ' + where if where else ''})", goal, (p if key == "wall_s_2000" else i)[key],
-                     short=f"{short}{how})")
+                     short=f"{short}{how})", digits=SECONDS_DIGITS)
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self, columns=["target", "goal", "measured", "quartiles", "verdict", "row"]).set_index("target")
+        return pd.DataFrame(self, columns=["target", "goal", "measured", "quartiles", "verdict", "row", "digits",
+                                           "q25", "q75"]).set_index("target")
 
 
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
@@ -93,14 +96,15 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
     if "training" in b:
         t = b["training"]
         st = (t.get("ours") or {}).get("throughput_ratio_cpu") or t["target"]["ratio"]
-        rows.add("trainer throughput / bare loop (CPU time)", ">= 0.95", st, short="trainer / bare loop")
+        rows.add("trainer throughput / bare loop (CPU time)", ">= 0.95", st, short="trainer / bare loop",
+                 digits=THROUGHPUT_DIGITS)
     fm = (full or {}).get("benchmarks", {}).get("metrics") if same_device(res, full) else None
     if fm is b.get("metrics"):
         fm = None
     if "metrics" in b:
         rows.add("S_G + S_DC + PCA of 2,000 latents of 4 × 32 × 32 (seconds)", "< 2",
                  b["metrics"]["latent"]["total_warm_wall_s"],
-                 short="latent metrics (seconds)")
+                 short="latent metrics (seconds)", digits=SECONDS_DIGITS)
         if fm is None:
             rows.metrics(b["metrics"])
     if fm is not None:
@@ -115,18 +119,46 @@ def full_targets_table(res: dict | None, full: dict | None) -> pd.DataFrame:
     fm = (full or {}).get("benchmarks", {}).get("metrics")
     if fm is not None and not same_device(res, full):
         rows.metrics(fm, f"full run {short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}")
-        rows[:] = [r[:5] + (r[5].replace(" (seconds)", " (seconds, full size)"),) for r in rows]
+        rows[:] = [r[:5] + (r[5].replace(" (seconds)", " (seconds, full size)"),) + r[6:] for r in rows]
     return rows.frame()
 
 
 def targets_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """``targets_table`` as the chapter shows it, narrow enough for the text column: short row labels, the
     median and its quartiles in one cell ("3.37 (3.34–3.37)"); with the legend sentence naming each row in full."""
-    measured = [nobreak(("" if pd.isna(m) else f"{m:.2f}") + (f" ({q})".replace(RANGE, f"\u2060{RANGE}\u2060") if q else ""))
-                for m, q in zip(t["measured"], t["quartiles"])]
+    digits = t["digits"] if "digits" in t else [2] * len(t)
+    measured = [nobreak(("" if pd.isna(m) else f"{m:.{int(d)}f}")
+                        + (f" ({q})".replace(RANGE, f"\u2060{RANGE}\u2060") if q else ""))
+                for m, q, d in zip(t["measured"], t["quartiles"], digits)]
     shown = pd.DataFrame({"goal": [goal_text(g) for g in t["goal"]], "measured (quartiles)": measured,
                           "verdict": t["verdict"].to_numpy()}, index=pd.Index(t["row"].to_numpy(), name="target"))
-    return shown, _legend(zip(t["row"], t.index))
+    return shown, _legend(zip(t["row"], t.index)) + noise_reasons(t)
+
+
+def noise_reasons(t: pd.DataFrame) -> str:
+    """Why each "within noise" row of a targets table is within noise: which quartile lies on which side of the goal,
+    with one more decimal where the shown quartile rounds onto the goal ("its upper quartile, 2.002, lies past the
+    goal of 2"). "" when no row is within noise."""
+    out = []
+    for _, r in t.iterrows():
+        if r["verdict"] != "within noise" or "q25" not in r or pd.isna(r.get("q25")) or pd.isna(r.get("q75")):
+            continue
+        op, x = str(r["goal"]).split()
+        x, d = float(x), int(r.get("digits", 2))
+        upper_side = op.startswith("<")          # for "<= x" the upper quartile is the one past the goal
+        past = float(r["q75"] if upper_side else r["q25"])
+        shown = f"{past:.{d}f}"
+        while float(shown) == x and d < 6:       # rounds onto the goal: show the digit that separates them
+            d += 1
+            shown = f"{past:.{d}f}"
+        out.append(f"{r['row']} is within noise: its {'upper' if upper_side else 'lower'} quartile, {shown}, lies "
+                   f"past the goal of {x:g} while its {'lower' if upper_side else 'upper'} quartile lies on the goal's "
+                   "side.")
+    return (" " + " ".join(out)) if out else ""
+
+
+SECONDS_DIGITS = 1      # a metric benchmark's seconds, in the targets table and in the metric section's text
+THROUGHPUT_DIGITS = 3   # the trainer's throughput ratio, in the targets table and in the training table
 
 
 def goal_text(goal) -> str:
@@ -327,8 +359,8 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         here = _cpu_words({"cpu": cpu})
         out.append(f"On {_cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}× "
                    f"and a DDIM step {infer:.2f}× as long as on {here}, the CPU of this record; the recorded "
-                   f"from-scratch run would take about {quartile_range(total * lo / 3600, total * hi / 3600, 1)} h there (the "
-                   f"{total / 3600:.1f} h measured on {here} scaled by those two ratios; an extrapolation, not a "
+                   f"from-scratch run would take about {quartile_range(total * lo / 60, total * hi / 60, 0)} min there (the "
+                   f"{total / 60:.1f} min measured on {here} scaled by those two ratios; an extrapolation, not a "
                    "measurement).")
     return out
 
@@ -395,11 +427,12 @@ def _judged_sentence(t: pd.DataFrame, where: str, what: str = "speed targets") -
 
     def listed(v):
         sub = judged[judged["verdict"] == v]
-        return "; ".join(f"{k} ({r['measured']}" + (f", quartiles {r['quartiles']}" if r["quartiles"] else "")
+        return "; ".join(f"{k} ({r['measured']:.{int(r.get('digits', 2))}f}"
+                         + (f", quartiles {r['quartiles']}" if r["quartiles"] else "")
                          + f", goal {goal_text(r['goal'])})" for k, r in sub.iterrows())
 
     n_met = int((judged["verdict"] == "met").sum())
-    text = f"{where}: {n_met} of {len(judged)} {what} are met"
+    text = f"{where}: {n_met} of {len(judged)} {what} {verb(n_met, 'is', 'are')} met"
     for v in ("within noise", "not met"):
         if (judged["verdict"] == v).any():
             text += f"; {v}: {listed(v)}"
@@ -415,10 +448,10 @@ def _targets_sentence(res: dict, full: dict | None = None, only_inversion: bool 
 
 
 def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | None, gpu: dict | None = None,
-            shipped: dict | None = None) -> str:
+            shipped: dict | None = None, profile: str = "quick") -> str:
     """The chapter's closing paragraph: which targets are met on each device (``full``: a --full run, judged on its
     own when it ran on another device; ``gpu``: a GPU run, latest_gpu), the main command's time (against its goal on
-    a GPU; a record taken at an earlier, smaller profile says so, beside the shipped models' training from their
+    a GPU; a record taken at an earlier profile says so, each of its sizes beside ``profile``'s, beside the shipped models' training from their
     logs, ``shipped``: checkpoint_times of data/weights), the smoke studies."""
     parts = []
     if res is not None:
@@ -438,8 +471,8 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
             now = (f" The shipped models train {steps[0]:,}{RANGE}{steps[-1]:,} steps each (their training times from their own "
                    f"logs are in the table above) and ship with the repository, so a fresh clone installs them "
                    f"instead of training." if steps else "")
-            parts.append(f"The main command from scratch is timed at a smaller quick profile than the one this book "
-                         f"uses ({mc['profile_size']}, {short_date(mc.get('date'))}): {mc['total_s'] / 60:.1f} min on "
+            parts.append(f"The main command from scratch is timed at {recorded_size(mc, profile)} "
+                         f"({short_date(mc.get('date'))}): {mc['total_s'] / 60:.1f} min on "
                          f"{mc.get('cores', '?')} cores{where}, a measurement of that size with no goal attached "
                          f"on a CPU; it does not time the profile of this book.{now}")
         else:
@@ -464,4 +497,5 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
 
 
 # what a record leaves out (imported last: it reads this module's helpers)
-from .report_record import shipped_sentence, untimed_chapters, untimed_line  # noqa: E402
+from .report_record import (main_command_note, recorded_size, shipped_sentence, untimed_chapters,  # noqa: E402
+                            untimed_line)

@@ -414,7 +414,7 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
     from benchmarks.report import _cpu_words
 
     assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00× and a DDIM step 1.50×" in line
-    assert f"about 3.0–4.0 h there (the 2.0 h measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
+    assert f"about 180–240 min there (the 120.0 min measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []
@@ -588,5 +588,6 @@ def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_p
     f = tmp_path / "mc.json"
     f.write_text(json.dumps(rec))
     text = verdict(None, None, mc.load_main_command(f), None, shipped=ck)
-    assert "timed at a smaller quick profile than the one this book uses (250 training steps per model, 2026-01-02)" in text
+    assert ("timed at an earlier quick profile, not the one this book uses (250 training steps per model, this book "
+            "6,000–8,000) (2026-01-02)") in text
     assert "48.0 min on 2 cores (CPU A)" in text and "train 6,000–8,000 steps each" in text

@@ -207,13 +207,14 @@ def test_errata_fragment_recomputes_table1_and_gives_table6_as_printed():
     """Table 1's shares recomputed from Tables 8–11 and Table 6's as printed, each under its own name (the page's
     prose points to them by name, not by position), with metrics written as the pages write them."""
     from spectral_collapse.reference import paper_tables
+    from spectral_collapse.text import percent
 
     p = paper_tables()
     text = F.errata_fragment(p)
     t1, t6 = text.split("- **Table 1, recomputed from Tables 8–11**")[1].split("- **Table 6 as printed**")
     assert "S_HF" in t1 and "s_hf" not in t1
     for r in p[(p["table"] == "table6") & p["metric"].isin(["psnr", "ms_ssim", "s_lf"])].itertuples():
-        assert f"{r.mean:.1%}" in t6
+        assert percent(r.mean) in t6
     assert "cannot be recomputed" in t6
     page = (ROOT / "book" / "errata.md").read_text()
     assert "bullet above" not in page and "*Table 6 as\n  printed*" in page

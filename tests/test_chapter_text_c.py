@@ -192,4 +192,4 @@ def test_a_pareto_choice_input_reads_its_step_sizes_and_variants_in_words():
             "inputs": {"pareto": choice}}
     row = next(line for line in parameters_table(spec).splitlines() if line.startswith("| from pareto"))
     assert "per_base" not in row and "e-0" not in row
-    assert "per OVG variant" in row and "10⁻⁷" in row and "10⁻³" in row and "0.1" not in row
+    assert "ovg_edm at eta_hf 10⁻⁷" in row and "10⁻³" in row and "0.1" not in row

@@ -63,7 +63,8 @@ def test_a_verdict_on_a_model_below_the_gate_is_indicative_only_with_the_gated_v
     assert plain.verdict == C.FAILS and plain.caveat == ""
     found = C.judge(c, _backbone_evidence(weak=True))
     assert found.verdict == C.FAILS                                   # the tally keeps the verdict
-    assert "dit-model" in found.caveat and C.INDICATIVE not in found.caveat  # said once, by ``verdict_words``
+    assert "the dit model of the backbone ablation" in found.caveat and "dit-model" not in found.caveat
+    assert C.INDICATIVE not in found.caveat  # said once, by ``verdict_words``
     # the gated comparisons cover the U-Net arm only; the DiT arm rests on the weak model alone: no bare "holds"
     assert "cover the unet backbone only" in found.caveat and "2 of 2 comparisons hold there" in found.caveat
     assert "the dit backbone rests only on the model below the gate" in found.caveat
@@ -183,7 +184,7 @@ def test_the_pareto_claim_names_the_variants_whose_points_make_it():
     ds = _sweep({"ovg": [(0.5, 0.5), (0.6, 0.4)], "ovg_edm": [(0.95, 0.9), (0.9, 0.95)]}, {"ddim": (0.7, 0.7)})
     v = frontier_verdict(ds)
     assert v["holds"] and v["front_bases"] == ["ovg_edm"]
-    assert "are all OVG + EDM" in v["text"]
+    assert "carried by OVG + EDM (2 points)" in v["text"] and "No point of OVG is on it" in v["text"]
     by_base, n_base = C.front_bases(ds)
     assert by_base == {"ovg_edm": 2} and n_base == 0 and "both ovg_edm" in C.front_words(by_base)
 
@@ -306,7 +307,7 @@ def test_the_claims_that_hold_are_counted_by_what_they_rest_on():
     held = pd.DataFrame({"rule": ["r", "r", "x (means only, no interval)"], "decided by": ["", "", C.MEANS],
                          "our numbers": ["a [1, 2]", f"62.5% ({NO_SPREAD} over 9 crops)", "front"]})
     said = held_counts(held)
-    assert said.startswith("1 with its 95 % interval") and "1 on means only" in said and "1 on a share" in said
+    assert said.startswith("1 rests on a 95 % interval") and "1 on means only" in said and "1 on a share" in said
     assert C.verdict_words(C.HOLDS, "", C.MEANS) == f"{C.HOLDS} ({C.MEANS})"
     assert C.verdict_words(C.HOLDS, "", "", held["our numbers"][1]) == f"{C.HOLDS} ({C.NO_SPREAD_SHARE})"
     assert "over crops" not in said   # a set-level share has no spread over seeds, not crops

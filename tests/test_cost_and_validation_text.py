@@ -65,8 +65,8 @@ def test_gpu_paragraph_compares_only_the_runs_the_estimate_covers_and_rounds_con
                                                            "ddim_s": 8.974, "ratio": 9.99}}}
     text = cost_pages.gpu_fragment(gpu, TIMING, 3.0)
     assert "The 4 latent-space U-Net runs, the only ones the estimate above covers, come to 177.6 GPU hours" in text
-    assert "unet /" not in text and "latent-space U-Net, eps-prediction, BBBC021" in text
-    assert "latent-space DiT, EDM" not in text and "latent-space DiT, eps-prediction, BBBC021" in text
+    assert "unet /" not in text and "latent-space U-Net, ε-prediction, BBBC021" in text
+    assert "latent-space DiT, EDM" not in text and "latent-space DiT, ε-prediction, BBBC021" in text
     shown = re.search(r"takes ([\d.]+) s against ([\d.]+) s for DDIM \(([\d.]+)×\)", text)
     a, b, r = (float(g) for g in shown.groups())
     assert r == pytest.approx(a / b, abs=0.006)           # the ratio is that of the times shown, not a stored one

@@ -99,21 +99,19 @@ def test_the_k90_entry_says_what_fewer_components_mean():
 
 
 def test_the_methods_page_crop_brightness_spread_is_the_bundled_pools():
-    import re
+    """The methods page says, without typing the data's numbers, that the crop-to-crop spread of ihc-sr's brightness
+    is of the same order as the pure-noise start's averaged noise (σ_0 / 32): not negligible beside it."""
     from pathlib import Path
 
     from spectral_collapse.data.bundled import ihc_sr
+    from spectral_collapse.models.schedules import VPSchedule, ddim_sigmas
 
     text = " ".join((Path(__file__).resolve().parents[1] / "book" / "methods.md").read_text().split())
-    said = re.search(r"training pools with a standard deviation of ([\d.]+) to ([\d.]+) .*?: ([\d.]+) to ([\d.]+) for "
-                     r"the inputs, ([\d.]+) to ([\d.]+) for the targets", text)
-    assert said, "the brightness sentence names its pools"
+    assert "brightness of ihc-sr's crops (each channel's mean over its pixels) is of the same order" in text
+    noise = float(ddim_sigmas(VPSchedule(), 50)[0]) / 32
     d = ihc_sr()
-    spread = {k: t.mean(dim=(2, 3)).std(0) for k, t in (("source", d.source), ("target", d.target))}
-    want = [min(float(v.min()) for v in spread.values()), max(float(v.max()) for v in spread.values()),
-            float(spread["source"].min()), float(spread["source"].max()),
-            float(spread["target"].min()), float(spread["target"].max())]
-    assert [float(x) for x in said.groups()] == [round(w, 2) for w in want]
+    spread = [float(t.mean(dim=(2, 3)).std(0).max()) for t in (d.source, d.target)]
+    assert all(noise / 3 < s < 3 * noise for s in spread), (spread, noise)
 
 
 def test_a_gpu_is_named_in_words_with_its_memory():

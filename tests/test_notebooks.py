@@ -169,9 +169,8 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
         pareto={"eta_hf": 1e-6, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-4}, "ovg_edm": {"eta_hf": 1e-7}},
                 "source": "sweep"}, data="ebec2d401e0bf416")
     lines = parameters_table(json.loads(nested.to_json())).splitlines()
-    assert ("| from pareto | eta_hf 10⁻⁶, eta_lf — (sweep); per OVG variant: ovg (eta_hf 10⁻⁶, eta_lf 10⁻⁴), "
-            "ovg_edm (eta_hf 10⁻⁷, eta_lf —) |") in lines
-    assert "| from data | the ihc-sr images, checked for changes (an edit makes these results stale) |" in lines
+    assert "| from pareto | ovg at eta_hf 10⁻⁶, eta_lf — (sweep); ovg_edm at eta_hf 10⁻⁷, eta_lf — |" in lines
+    assert "| from data | the ihc-sr images (the results are recomputed when they change) |" in lines
     assert "ebec2d401e0bf416" not in "".join(lines)          # the signature stays in the results key
 
 

@@ -138,7 +138,7 @@ def test_the_suite_run_from_its_source_tree_records_and_shows_its_version(monkey
     assert versions["spectral-collapse"].startswith(version) and "not installed" not in versions["spectral-collapse"]
     old = xr.Dataset(attrs={"versions": json.dumps({"spectral-collapse": "not installed", "torch": "2.1"})})
     shown = settings_table(old, ()).loc["package versions", "value"]
-    assert shown == "spectral-collapse from the source tree, torch 2.1"
+    assert shown == "spectral-collapse (version not recorded), torch 2.1"
 
 
 # ------------------------------------------------------------------------------------------------ parameter tables

@@ -84,18 +84,24 @@ def test_the_gate_rule_names_only_the_allowed_models_of_the_chapters_dataset_and
 
 
 def test_the_seed_of_the_stochastic_methods_is_said_to_be_unused_where_none_runs():
+    """The seed's row says plainly that no method of the run draws random numbers: it names no stochastic method (a
+    list of them read as if they ran) and is not a comma-joined afterthought to the value."""
     deterministic = _results(["ddim", "ovg"], study="velocity")
+    unused = "no method of this run draws random numbers"
     value = settings_table(deterministic, ("seed",)).loc["seed", "value"]
-    assert "not used here" in value, value
-    assert "not used here" in _rows(parameters_table(_spec("velocity", seed="0"), deterministic))["seed"]
+    row = _rows(parameters_table(_spec("velocity", seed="0"), deterministic))["seed"]
+    for text in (value, row):
+        assert f"0 ({unused})" in text, text
+        assert not [m for m in STOCHASTIC if method_name(m) in text or m in text], text
+        assert "stochastic" not in text and "not used here" not in text, text
     for label in sorted(STOCHASTIC):
         ds = _results(["ddim", label], study="velocity")
-        assert "not used" not in settings_table(ds, ("seed",)).loc["seed", "value"]
-        assert "not used" not in _rows(parameters_table(_spec("velocity", seed="0"), ds))["seed"]
-    # where the seed still draws the N(0, I) reference, the table says so rather than "not used"
+        assert unused not in settings_table(ds, ("seed",)).loc["seed", "value"]
+        assert unused not in _rows(parameters_table(_spec("velocity", seed="0"), ds))["seed"]
+    # where the seed still draws the N(0, I) reference, the table says so
     reference = _results(["ddim"], study="pca_collapse", gaussian="N(0, I) draws, seed + 777")
     value = settings_table(reference, ("seed",)).loc["seed", "value"]
-    assert "reference" in value and "not used" not in value, value
+    assert value.startswith("0 (draws the N(0, I) reference only") and "stochastic" not in value, value
 
 
 def test_ovg_step_sizes_list_only_the_ovg_variants_the_chapter_runs():
@@ -104,16 +110,39 @@ def test_ovg_step_sizes_list_only_the_ovg_variants_the_chapter_runs():
     plain = _results(["ddim", "taba", "ovg"], study="backbone_ablation")
     for text in (settings_table(plain, ("ovg",)).loc["ovg", "value"],
                  _rows(parameters_table(_spec("backbone_ablation"), plain))["from pareto"]):
-        assert "per OVG variant" not in text and "ovg_taba" not in text and taba not in text, text
+        assert "ovg_taba" not in text and taba not in text and "ovg_edm" not in text, text
         assert "each OVG variant" not in text, text
     with_edm = _results(["ddim", "ovg", "ovg_edm"], study="velocity")
     for text in (settings_table(with_edm, ("ovg",)).loc["ovg", "value"],
                  _rows(parameters_table(_spec("velocity"), with_edm))["from pareto"]):
-        assert "per OVG variant" in text and ("ovg_edm" in text or edm in text), text
+        assert "ovg_edm" in text or edm in text, text
         assert "ovg_taba" not in text and taba not in text, text
     # without results to read, every variant stays
     text = _rows(parameters_table(_spec()))["from pareto"]
     assert "ovg_taba" in text and "ovg_edm" in text, text
+
+
+def test_ovg_step_sizes_read_flat_with_each_variants_values_once():
+    """The Pareto choice reads as flat text: no bracket inside a bracket, each OVG variant's step sizes given once,
+    and where they come from said once (the stored source, part of the results' key, unchanged)."""
+    from spectral_collapse.report.settings_words import ovg_text
+
+    stored = json.dumps(CHOICE)
+    for ran in (["ddim", "ovg"], ["ddim", "ovg", "ovg_edm", "ovg_taba"], ["ddim", "ovg_edm"]):
+        ds = _results(ran, study="velocity")
+        for text in (settings_table(ds, ("ovg",)).loc["ovg", "value"],
+                     _rows(parameters_table(_spec("velocity"), ds))["from pareto"].split(" | ")[1]):
+            depth = deepest = 0
+            for ch in text:
+                depth += {"(": 1, ")": -1}.get(ch, 0)
+                deepest = max(deepest, depth)
+            assert deepest <= 1, text
+            ran_ovg = [m for m in ran if m.startswith("ovg")]
+            assert text.count("eta_hf") + text.count("η_HF") == len(ran_ovg), text   # each variant's once
+            assert text.count("Pareto sweep") == 1 and text.count("12 images") == 1, text
+            named = text.count(" at eta_hf ") + text.count(" at η_HF ")
+            assert named == (0 if ran_ovg == ["ovg"] else len(ran_ovg)), text     # named where not OVG alone
+    assert json.dumps(CHOICE) == stored
 
 
 def test_report_settings_stays_readable_and_keeps_its_names_importable():

@@ -239,7 +239,7 @@ class TerminalStart:
     of the data (EDM's sigma_max = 80) it is N(0, sigma^2) for all practical purposes. Where it is not, the pure
     noise N(0, 1 + sigma^2) that samplers start from misses the data's mean in the modes with most variance: the
     image-wide brightness of each channel. At the top of the scaled-linear schedule (sigma about 13, signal share
-    sqrt(alpha_bar) = 0.077) those modes are still readable through the noise on a 32 x 32 image, so samples begun
+    sqrt(alpha_bar) = 0.076) those modes are still readable through the noise on a 32 x 32 image, so samples begun
     from pure noise come out shifted toward mid-grey. That shift measures the schedule, not what the model learned;
     the gate reports it apart (``info["unit_start"]``).
     """

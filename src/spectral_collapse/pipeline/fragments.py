@@ -15,9 +15,10 @@ import pandas as pd
 from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
 from ..studies.claims import CLAIMS, evaluate_claims
+from ..studies.claims_words import STUDY_TITLES
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, paper_row_notes, scorecard)
-from ..studies.scorecard import below_gate_note, not_run_note, ordering_note
+from ..studies.scorecard import below_gate_note, not_run_note, ordering_note, ties_note
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..report.claims_page import claims_markdown
 from ..report.reader import reader_text as one_notation
@@ -113,9 +114,8 @@ _TABLE_KEY = re.compile(r"\btable(\d+)\b")
 _ROW_NAMES = {"x0_vs_eps": "x0 vs eps", "stochastic_vs_deterministic": "stochastic vs deterministic",
               "unet": "U-Net", "dit": "DiT"}
 # the studies that fill the scorecard, by the names of their chapters
-_STUDY_NAMES = {"main_results": "main results", "backbone_ablation": "backbone ablation",
-                "space_ablation": "data-space ablation", "scale_factor": "scale-factor ablation",
-                "eps_vs_x0": "eps vs x0 study"}
+_STUDY_NAMES = {k: STUDY_TITLES[k] for k in ("main_results", "backbone_ablation", "space_ablation", "scale_factor",
+                                             "eps_vs_x0")}
 # a paper table with more metric columns than this is shown as two tables of at most this many, so every column
 # fits the text column without a word split across lines
 MAX_METRIC_COLUMNS = 5
@@ -215,8 +215,8 @@ def ordering_markdown(card) -> str:
     return ("**Where our orderings agree with the paper's.** Of the pairs of methods that the paper and we both "
             "report in the same table and setting, the pairs ordered the same way: " + "; ".join(parts) + ". Half "
             "is what unrelated orderings would give" + (f"; {low}" if (low := ordering_note(agree)) else "") +
-            ". The absolute values are not comparable (our small models and bundled data stand in for the "
-            "paper's).\n\n")
+            ". " + (f"{tied} " if (tied := ties_note(agree)) else "") + "The absolute values are not comparable (our "
+            "small models and bundled data stand in for the paper's).\n\n")
 
 
 def schedule_fragment(root: str | Path, profile: str) -> str:

@@ -1,5 +1,6 @@
 """A chapter's parameters table: each knob of the run, the values it took where it was left at its default, and each
-resolved input (another study's results, the data checked for changes, the Pareto sweep's step sizes) in words."""
+resolved input (another study's results, the data the results are recomputed for when it changes, the Pareto sweep's
+step sizes) in words."""
 from __future__ import annotations
 
 import json
@@ -45,7 +46,8 @@ def _study_words(name: str) -> str:
 
 def _input_cell(value, name: str = "", spec: dict | None = None, ran=None) -> str:
     """A resolved input in words: a dict shows its values and its source; another study's results key names those
-    results; a content signature (what the data or model folders held) says what was checked, not the hash. The
+    results; a content signature (what the data or model folders held) names what the results depend on, not the
+    hash. The
     Pareto sweep's choice shows the OVG variants of ``ran`` (the run's methods; None: every variant) only."""
     spec = spec or {}
     if value is None:
@@ -73,8 +75,8 @@ def _input_cell(value, name: str = "", spec: dict | None = None, ran=None) -> st
     if isinstance(value, str) and len(value) == 16 and all(c in "0123456789abcdef" for c in value):
         # content_inputs: a signature of what the data or model folders held, part of the results key
         what = {"data": f"the {spec.get('dataset') or 'dataset'} images",
-                "model": "the model folder(s)"}.get(name, f"the {name} files")
-        return _cell(f"{what}, checked for changes (an edit makes these results stale)")
+                "model": "the model folders"}.get(name, f"the {name} files")
+        return _cell(f"{what} (the results are recomputed when they change)")
     if isinstance(value, str) and len(value) > 16 and all(c in "0123456789abcdef" for c in value):
         return _cell(f"the stored results of {_study_words(name)}" + (f" for {where}" if where else ""))
     return _cell(value)
@@ -194,10 +196,15 @@ def _used_in_words(name: str, spec: dict, ds) -> str | None:
     return None
 
 
+GATE = "quality gate"   # the glossary's term (the chapter's first use of it links there)
+
+
 def _weak_rule(spec: dict, ds) -> str | None:
-    """The profile's rule for models below the quality gate, as it applies to this chapter: the model-set entries it
-    allows below the gate named only where the chapter uses them (its models, read from the results; without them
-    the entries of its dataset), and which models used are below the gate."""
+    """The profile's rule for models below the quality gate, as it applies to this chapter, in one statement: the
+    model-set entries it allows below the gate named only where the chapter uses them (its models, read from the
+    results; without them the entries of its dataset), else that it refuses any model below the gate; then which
+    models used here are below the gate, or that every one passes it. Entries the chapter does not use go
+    unmentioned."""
     from ..report.settings import model_name
     from ..studies.models import MODEL_SET, SEED_REPLICATES
     from ..studies.profiles import get_profile
@@ -213,14 +220,13 @@ def _weak_rule(spec: dict, ds) -> str | None:
         datasets = {r.key: r.dataset for r in MODEL_SET + SEED_REPLICATES}
         here = sorted(str(r) for r in rule if (f"{r}-{profile}" in used if used else
                                                datasets.get(str(r), spec.get("dataset")) == spec.get("dataset")))
-        text = (f"it allows {', '.join(f'`{r}`' for r in here)} below the gate and refuses any other model below it"
-                if here else "it refuses a model below the gate (none of the models it allows below the gate is "
-                             "used here)")
+        text = (f"allows {', '.join(f'`{r}`' for r in here)} below the {GATE} and refuses any other model below it"
+                if here else f"refuses any model below the {GATE}")
     else:
-        text = "it allows every model below the gate" if rule else "it refuses every model below the gate"
+        text = f"allows any model below the {GATE}" if rule else f"refuses any model below the {GATE}"
     weak = [model_name(k) for k, v in gate.items() if not (v or {}).get("passed")] if isinstance(gate, dict) else []
-    text += (f"; below the gate and allowed here: {', '.join(weak)}" if weak else
-             "; every model used passes the gate" if gate else "")
+    text += (f"; used here below it: {', '.join(weak)}" if weak else
+             "; every model used here passes it" if gate else "")
     return f"the {profile} profile's rule: {text}"
 
 
@@ -285,7 +291,7 @@ def parameters_table(spec: dict, ds=None) -> str:
     """A markdown table of one run: dataset, profile, each knob, each resolved input. A knob left at its default
     shows the values it took in the results ``ds`` (seeds, methods, grids, counts, models, the data options, the
     profile's gate rule) where they say, and what the default is in words otherwise (no results to read). Resolved
-    inputs are named in words (another study's results, the data checked for changes), not by their hashes.
+    inputs are named in words (another study's results, the data they depend on), not by their hashes.
 
     Each parameter has one row: the models a run used are the ``model`` row (the pair ``models`` shows only where it
     is given, and then ``model`` only where it is given too). A row shows what applies to this chapter: the gate
@@ -303,8 +309,10 @@ def parameters_table(spec: dict, ds=None) -> str:
 
             unused = seed_use(ds, ran)
             if unused:
+                from ..report.settings import seed_text
+
                 shown = _value_cell(name, value) if value is not None else _used(name, ds)
-                rows.append((name, _cell(f"{shown}, {unused}")))
+                rows.append((name, _cell(seed_text(shown, unused))))
                 continue
         if value is not None:
             rows.append((name, _value_cell(name, value)))

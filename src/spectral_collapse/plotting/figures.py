@@ -10,7 +10,7 @@ from ..studies.method_labels import method_name
 from ..studies.scorecard import fmt_value, long_frame, method_means
 from ..text import symbol
 
-__all__ = ["collapse_figure", "correlation_figure"]
+__all__ = ["collapse_figure", "correlation_figure", "overprint_offsets"]
 
 
 def _latent_view(z: np.ndarray) -> np.ndarray:
@@ -87,7 +87,9 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
     """The paper's Fig. 4 from our points (``report.paper_figures.fig4_points``: one per dataset and method, the
     means of S_HF, S_LF and S_DC): (a) S_HF and (b) S_LF against S_DC. Each method in its book look (colour and
     shape, one legend); the first dataset's markers filled, the others' hollow (the title says which); both axes
-    fitted to the points with some padding, so a point at S_DC = 1 or at the top of S_LF is drawn whole."""
+    fitted to the points and their interval bars (``<metric>_lo`` / ``<metric>_hi`` where given) with some padding,
+    so a point at S_DC = 1 or at the top of S_LF is drawn whole; points that would print over each other are set a
+    few pixels apart sideways (``overprint_offsets``) and the subtitle says so."""
     import altair as alt
 
     from .charts import padded_domain
@@ -99,6 +101,7 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
+    twin: dict[str, str] = {}
     same = []   # methods whose points coincide with another's on every dataset: the later one is hidden
     for i, a in enumerate(labels):
         for b in labels[:i]:
@@ -106,24 +109,76 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
             pb = pts[pts["method"] == b].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
             if len(pa) and pa.equals(pb):
                 same.append(f"{method_name(a)} lies under {method_name(b)}")
+                twin[a] = b
                 break
-    xdom = padded_domain(pts["s_dc"], pad=0.06)
-    panels = []
+    have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
+    xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
+    panels, moved_any = [], False
     for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
-        ydom = padded_domain(pts[metric], pad=0.08)
-        enc = dict(
-            x=alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False)),
-            y=alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False)),
-            color=method_color(labels), shape=method_shape(labels),
-            tooltip=["dataset", "method", alt.Tooltip("s_dc:Q", format=".3f"),
-                     alt.Tooltip(f"{metric}:Q", format=".3f")])
-        hollow = alt.Chart(pts).mark_point(size=80, strokeWidth=1.8, filled=False).encode(**enc)
-        filled = alt.Chart(pts[pts["dataset"] == datasets[0]]).mark_point(size=80, filled=True, opacity=0.85).encode(
-            **enc)
-        panels.append(alt.layer(hollow, filled).properties(width=width, height=height,
-                                                            title=f"({'ab'[i]}) {name} vs S_DC"))
+        ybars = [pts[c] for c in (f"{metric}_lo", f"{metric}_hi") if c in pts]
+        ydom = padded_domain(pts[metric], *ybars, pad=0.08)
+        shown = ~pts["method"].isin(list(twin))   # a method under its twin keeps the twin's place
+        dx = pd.Series(overprint_offsets(pts[shown], "s_dc", metric, xdom, ydom, width, height,
+                                         order=[rank.get(m, len(rank)) for m in pts["method"][shown]]),
+                       index=pts.index[shown])
+        for hidden, under in twin.items():
+            for j in pts.index[pts["method"] == hidden]:
+                at = pts.index[shown & (pts["method"] == under) & (pts["dataset"] == pts.at[j, "dataset"])]
+                dx[j] = dx[at[0]] if len(at) else 0.0
+        dx = dx.reindex(pts.index).fillna(0.0).tolist()
+        moved_any |= any(dx)
+        x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+        y = alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False))
+        enc = dict(x=x, y=y, color=method_color(labels), shape=method_shape(labels),
+                   tooltip=["dataset", "method", alt.Tooltip("s_dc:Q", format=".3f"),
+                            alt.Tooltip(f"{metric}:Q", format=".3f")])
+        layers = []
+        for off, g in pts.assign(dx=dx).groupby("dx", sort=True):
+            if {f"{metric}_lo", f"{metric}_hi"} <= set(g) and g[f"{metric}_lo"].notna().any():
+                layers.append(alt.Chart(g.dropna(subset=[f"{metric}_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
+                                                                                     xOffset=off).encode(
+                    x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q", color=method_color(labels)))
+            if {"s_dc_lo", "s_dc_hi"} <= set(g) and g["s_dc_lo"].notna().any():
+                layers.append(alt.Chart(g.dropna(subset=["s_dc_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
+                                                                               xOffset=off).encode(
+                    x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y, color=method_color(labels)))
+            layers.append(alt.Chart(g).mark_point(size=80, strokeWidth=1.8, filled=False, xOffset=off).encode(**enc))
+            first = g[g["dataset"] == datasets[0]]
+            if len(first):
+                layers.append(alt.Chart(first).mark_point(size=80, filled=True, opacity=0.85, xOffset=off).encode(
+                    **enc))
+        panels.append(alt.layer(*layers).properties(width=width, height=height,
+                                                    title=f"({'ab'[i]}) {name} vs S_DC"))
     key = f"filled: {datasets[0]}" + (f"; hollow: {', '.join(datasets[1:])}" if len(datasets) > 1 else "")
+    notes = [f"One point per dataset and method ({key}" + (f"; {', '.join(same)}" if same else "") + ")."]
+    if any(pts[c].notna().any() for c in pts.columns if c.endswith("_lo")):
+        notes.append("Bars: 95 % bootstrap intervals of the mean over crops.")
+    if moved_any:
+        notes.append(f"Points that would print over each other are drawn up to {OVERPRINT_STEP * 2:.0f} pixels "
+                     "apart sideways; their values are unchanged.")
     return alt.hconcat(*panels).properties(title=alt.TitleParams(
-        "Texture and structure against decorrelation",
-        subtitle=f"One point per dataset and method ({key}" + (f"; {', '.join(same)}" if same else "") + ").",
-        anchor="start"))
+        "Texture and structure against decorrelation", subtitle=notes, anchor="start"))
+
+
+OVERPRINT_STEP = 9.0   # pixels: about one marker's width
+
+
+def overprint_offsets(pts: pd.DataFrame, xcol: str, ycol: str, xdom, ydom, width: float, height: float,
+                      order=None, near: float = 8.0) -> list[float]:
+    """Sideways pixel offsets (0, +step, -step, +2 step, -2 step) that keep points of a scatter from printing over
+    each other: a point closer than ``near`` pixels to one placed before it (in ``order``) takes the first offset
+    that clears every placed point. The values stay; only where they are drawn moves, at most two steps."""
+    xs = (pts[xcol].to_numpy(float) - xdom[0]) / (xdom[1] - xdom[0]) * width
+    ys = (pts[ycol].to_numpy(float) - ydom[0]) / (ydom[1] - ydom[0]) * height
+    idx = np.argsort(order if order is not None else np.arange(len(pts)), kind="stable")
+    placed: list[tuple[float, float]] = []
+    out = [0.0] * len(pts)
+    for i in idx:
+        for off in (0.0, OVERPRINT_STEP, -OVERPRINT_STEP, 2 * OVERPRINT_STEP, -2 * OVERPRINT_STEP):
+            if all(np.hypot(xs[i] + off - px, ys[i] - py) >= near for px, py in placed):
+                break
+        else:
+            off = 0.0
+        out[i] = off
+        placed.append((xs[i] + off, ys[i]))
+    return out

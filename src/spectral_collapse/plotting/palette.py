@@ -4,11 +4,13 @@ Fifteen labels can share a chart (the twelve methods, the two controls and the G
 colour-blind-safe set holds, so colour is not the only channel. The methods fall into families, and every family
 has its own point shape and line dash: the paper's non-OVG methods (circles, solid lines), OVG and its variants
 (triangles, dashed), the other baselines (squares, dotted), the controls (diamonds, dash-dot) and the Gaussian
-reference (crosses, long dashes). Any two colours of the methods, the controls and the reference lie at least 20
-apart in CIEDE2000 for normal vision, so two methods drawn on one chart never look alike; within a family they stay
-apart under simulated protanopia and deuteranopia as well, and across families, where two colours come closer for a
-colour-blind reader, shape and dash tell them apart. The colours come from Paul Tol's and Okabe and Ito's
-colour-blind-aware sets and a few ColorBrewer hues, chosen as far apart as these sets allow. A method keeps its look
+reference (crosses, long dashes), and within a family each method has a dash of its own (``METHOD_DASHES``), so two
+lines of one family differ in dash as well as in colour. Any two colours of the methods, the controls and the
+reference lie at least 25 apart in CIEDE2000 for normal vision (and 30 in CIE76), so two methods drawn on one chart
+never look alike; within a family they stay apart under simulated protanopia and deuteranopia as well, and across
+families, where two colours come closer for a colour-blind reader, shape and dash tell them apart. The colours were
+chosen by maximising the smallest CIEDE2000 difference between any two of them, the ground truth kept black and the
+reference a neutral grey, each dark enough to stand out on white. A method keeps its look
 on every page, whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets
 a spare colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``:
 "OVG + EDM", not ``ovg_edm``); the chart's data keep the labels.
@@ -17,20 +19,20 @@ from __future__ import annotations
 
 from typing import Iterable
 
-__all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "REFERENCE_COLOR",
+__all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
            "method_dash", "label_expr", "chart_name", "chart_label"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
-    "ddim": "#0072B2", "taba": "#E69F00", "edm": "#FB9A99",
+    "ddim": "#158026", "taba": "#970E42", "edm": "#30D200",
     # OVG and its variants
-    "ovg": "#CC3311", "ovg_taba": "#332288", "ovg_edm": "#663333", "ovg_stable": "#44AA99",
+    "ovg": "#31004E", "ovg_taba": "#FF4F59", "ovg_edm": "#E9CC19", "ovg_stable": "#8993FF",
     # the other baselines
-    "null_class": "#BBCC33", "direct_inversion": "#225522", "renoise": "#33BBEE", "edict": "#E7298A",
-    "bdia": "#33A02C",
+    "null_class": "#CA27E9", "direct_inversion": "#87631A", "renoise": "#F58B30", "edict": "#0BC5E0",
+    "bdia": "#005E77",
     # the controls: the untranslated input and the ground truth
-    "copy": "#BBBBBB", "ground_truth": "#000000",
+    "copy": "#EAA6CF", "ground_truth": "#000000",
 }
 METHOD_FAMILY = {
     "ddim": "paper", "taba": "paper", "edm": "paper",
@@ -43,11 +45,20 @@ FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", 
                  "reference": "cross", "other": "circle"}
 FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
                  "reference": [12, 4], "other": [1, 0]}
+# each method's own dash: a family's first member draws the family's dash, the others a variant of it, so two lines
+# of one family (OVG and OVG + EDM) differ in dash as well as in colour
+METHOD_DASHES = {
+    "ddim": [1, 0], "taba": [10, 3], "edm": [10, 3, 2, 3],
+    "ovg": [6, 3], "ovg_taba": [6, 2, 1, 2], "ovg_edm": [6, 2, 1, 2, 1, 2], "ovg_stable": [3, 4],
+    "null_class": [2, 2], "direct_inversion": [1, 4], "renoise": [4, 2, 1, 2], "edict": [2, 2, 6, 2],
+    "bdia": [5, 5],
+    "copy": [8, 3, 2, 3], "ground_truth": [14, 3, 2, 3, 2, 3],
+}
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
-REFERENCE_COLOR = "#666666"
+REFERENCE_COLOR = "#888888"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
-# labels that are not methods: colours apart from every method's (CIEDE2000 > 14 from each and from each other)
-_SPARE = ("#9467BD", "#225555", "#EE7733", "#997700", "#CAB2D6", "#F781BF", "#882255")
+# labels that are not methods: colours apart from every method's (CIEDE2000 > 19 from each and from each other)
+_SPARE = ("#662200", "#66EECC", "#2200EE", "#224422", "#886688", "#CC0000", "#88AA88")
 _SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
 
 
@@ -57,8 +68,7 @@ def method_style(label) -> tuple[str, str, list[int]] | None:
     if s in REFERENCE_LABELS:
         return REFERENCE_COLOR, FAMILY_SHAPES["reference"], FAMILY_DASHES["reference"]
     if s in METHOD_COLORS:
-        fam = METHOD_FAMILY[s]
-        return METHOD_COLORS[s], FAMILY_SHAPES[fam], FAMILY_DASHES[fam]
+        return METHOD_COLORS[s], FAMILY_SHAPES[METHOD_FAMILY[s]], METHOD_DASHES[s]
     return None
 
 

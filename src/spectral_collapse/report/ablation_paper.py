@@ -172,7 +172,7 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     notes = _copy_notes_shown(paper_rows_shown(ds, metrics)) if "paper_table" in cmp else []
     if notes:
         out.append("Rows of the paper's tables that carry another row's numbers (see {doc}`the errata </errata>`), "
-                   "shown as the paper prints them: " + " ".join(notes))
+                   "shown as the paper prints them:\n\n" + "\n".join(f"- {n}" for n in notes))
     return "\n\n".join(out)
 
 

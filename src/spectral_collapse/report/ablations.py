@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,12 +61,33 @@ def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
     def word(name, v):
         return ARM_WORDS[name](v) if name in ARM_WORDS and not (isinstance(v, float) and np.isnan(v)) else v
 
-    out = frame.copy()
+    out, notes = failed_row_notes(frame)
     if isinstance(ix, pd.MultiIndex):
-        out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t)) for t in ix], names=names)
+        out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t[:-1])) + (t[-1] + note,)
+                                               if names[-1] == "method" else tuple(word(n, v) for n, v in zip(names, t))
+                                               for t, note in zip(ix, notes)], names=names)
     else:
         out.index = pd.Index([word(names[0], v) for v in ix], name=names[0])
     return one_header(out)
+
+
+_ALL_FAILED = re.compile(r"^n/a \((\d+) of (\d+) samples failed\)$")
+
+
+def failed_row_notes(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A row of ``format_ablation`` whose every cell failed in all its samples, said once: its cells read "n/a" and
+    its note (" (48 of 48 failed)", as the main results' table labels a method's failed crops) goes beside the row's
+    method; every other row keeps its cells and gets "". Returns (the table, one note per row)."""
+    out, notes = frame.copy(), []
+    for i, (_, row) in enumerate(frame.iterrows()):
+        found = {m.groups() if (m := _ALL_FAILED.match(str(v))) else None for v in row.values}
+        if len(found) == 1 and None not in found:
+            f, t = found.pop()
+            out.iloc[i] = "n/a"
+            notes.append(f" ({f} of {t} failed)")
+        else:
+            notes.append("")
+    return out, notes
 
 
 def one_header(frame: pd.DataFrame) -> pd.DataFrame:
@@ -350,14 +372,15 @@ def _x0_failed_note(ds: xr.Dataset) -> str:
               not bool(failed.sel({"method": "ovg_stable", "parameterization": "x0"}).any()))
     return (f" Failed samples with the x0 models (non-finite, or beyond the methods page's validity bounds; a sample "
             f"is one test crop translated with one seed): {cells}. "
-            "OVG as the paper writes it (Eq. 7-14) differentiates ||eps||^2 with eps = (x - x0_hat) / sigma, which an "
-            "x0 model only gives through a division by the small sigma of the first inversion steps, so a fixed step "
+            "OVG as the paper writes it (Eq. 7-14) differentiates $\\lVert\\varepsilon\\rVert^2$ with "
+            "$\\varepsilon = (x - \\hat{x}_0) / \\sigma$, which an "
+            "x0 model only gives through a division by the small $\\sigma$ of the first inversion steps, so a fixed step "
             "size overshoots there. Cells with failed samples say how many of their samples failed, and their means "
             "run over the rest."
             + (f" {', '.join(sorted(set(whole)))} diverged on every crop with the x0 model, so the shares above have "
                "no comparison for it and count only the remaining ones." if whole else
                " The shares above leave the failed samples out.")
-            + (" The stable form (`ovg_stable`: an Euler step in sigma with a trust region, see the OVG method page) "
+            + (" The stable form (`ovg_stable`: an Euler step in $\\sigma$ with a trust region, see the OVG method page) "
                "kept every sample of the x0 models." if stable else ""))
 
 
@@ -398,6 +421,7 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     for the scale factors, how DDIM's scores move over the factors in the paper's Table 5 and in ours
     (``ablation_curves.factor_trend_text``)."""
     from ..studies.claims import chapter_claims, findings_markdown
+    from ..studies.claims_words import chapter_rule
 
     study = ds.attrs["study"]
     found = chapter_claims(ds)
@@ -411,7 +435,4 @@ def ablation_verdict(ds: xr.Dataset) -> str:
         trend = ""
     return (f"The paper reports {_PAPER_SAYS[study]}. " + (f"{trend}\n\n" if trend else "")
             + f"{_what_is_tested(ds, found)}Our numbers, judged by the claims "
-            f"page's rule on this chapter's results (a comparison holds when its paired 95 % interval over crops "
-            f"excludes 0 on the claimed side and its mean exceeds the metric's minimal effect; a share when its "
-            f"interval lies wholly on the paper's side of 50 %; a claim of several checks holds only when all of them "
-            f"hold):\n\n" + lines + (f"\n\n{note}" if note else ""))
+            f"page's rule on this chapter's results ({chapter_rule(shares=True)}):\n\n" + lines + (f"\n\n{note}" if note else ""))

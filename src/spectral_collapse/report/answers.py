@@ -274,7 +274,7 @@ def _seed_line(root: str | Path, profile: str) -> str | None:
         where.append(name)
     if not parts:
         return None
-    return ("**Does it depend on the trained model?** With the main eps and EDM models of "
+    return ("**Does it depend on the trained model?** With the main ε-prediction and EDM models of "
             + " and ".join(where) + " trained again from two other seeds (the chapter *Training seeds: how far the "
             "numbers move between training runs*): " + "; ".join(parts)
             + ". A verdict that moves with the training seed is within the spread between training runs, which the "
@@ -359,7 +359,8 @@ def conclusions_markdown(ev: Evidence) -> str:
     evidence in numbers (samples, failed samples, models below the quality gate, shares on too few comparisons,
     claims we cannot test), and what would settle each open claim."""
     from ..studies.claims import CLAIMS
-    from ..studies.samples import STUDY_NAMES, sample_size
+    from ..studies.claims_words import study_title, where_words
+    from ..studies.samples import sample_size
     from ..studies.shares import MIN_COMPARISONS
     from ..studies.claims import INDICATIVE
     from ..text import minus, plural
@@ -369,7 +370,7 @@ def conclusions_markdown(ev: Evidence) -> str:
     by_key = {cl.key: cl for cl in CLAIMS}
 
     def line(r, extra: str = "") -> str:
-        where = "" if f"({r['where']})" in r["title"] else f" ({r['where']})"  # a title may already name it
+        where = "" if f"({r['where']})" in r["title"] else f" ({where_words(r['where'])})"  # a title may name it
         caveat = f"; {INDICATIVE}: {r['caveat']}" if r["caveat"] else ""
         return f"- **{r['title']}**{where}: {deciding_evidence(r['verdict'], r['our numbers'])}{extra}{caveat}."
 
@@ -417,7 +418,7 @@ def conclusions_markdown(ev: Evidence) -> str:
     for _, r in open_.iterrows():
         why = _why_inconclusive(r["our numbers"])
         cl = by_key.get(r["claim"])
-        study = ", ".join(STUDY_NAMES.get(k, k) for k in cl.reads) if cl else ""
+        study = ", ".join(study_title(k) for k in cl.reads) if cl else ""
         if why == "a mean difference within the minimal effect":
             nxt.append(settle_within(r["title"], r["our numbers"]))
         elif why == "too few distinct comparisons":
@@ -433,7 +434,7 @@ def conclusions_markdown(ev: Evidence) -> str:
     for (study, dataset), models in weak:
         words = gate_model_words(ev, study, dataset, models)
         nxt.append(f"- Train {words} until {'it passes' if len(models) == 1 else 'they pass'} the quality gate and "
-                   f"run the {STUDY_NAMES.get(study, study)} study on {dataset} again.")
+                   f"run the {study_title(study)} study on {dataset} again.")
     if nxt:
         out += ["## What would settle the open claims", "", *nxt, ""]
     return reader_names(minus("\n".join(out)))

@@ -155,7 +155,7 @@ def _missing_metrics(statement: str, detail: str, reads: tuple[str, ...], ev: Ev
     claim reads does not store it), saying which stored results do hold it; "" when none is missing, or when the
     numbers are not per metric (a correlation, a PCA)."""
     from ..studies.evidence import METRICS as EVIDENCE_METRICS
-    from ..studies.samples import STUDY_NAMES
+    from ..studies.claims_words import study_title
     from ..studies.verdicts import label
 
     if detail.startswith("Pearson"):  # a correlation is one number over points, not a row per metric
@@ -175,7 +175,7 @@ def _missing_metrics(statement: str, detail: str, reads: tuple[str, ...], ev: Ev
         where = (f"the stored {', '.join(held)} results hold it, and {shows} it"
                  if held else "no stored results hold it")
         out.append(f"{label(m)}, which the claim names, is not in the stored results it is judged on "
-                   f"({', '.join(STUDY_NAMES.get(k, k) for k in reads)}), so the verdict rests on the other metrics; "
+                   f"({', '.join(study_title(k) for k in reads)}), so the verdict rests on the other metrics; "
                    f"{where}")
     return "; ".join(out)
 
@@ -235,6 +235,47 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def copied_rows(copies: dict) -> list[str]:
+    """The distinct copied rows of the paper's tables that the claims read (``copies``: claim -> notes of
+    ``paper_copies.copies_read``), in the order the claims first read them."""
+    return list(dict.fromkeys(t for notes in copies.values() for t in notes))
+
+
+def _copy_subject(note: str) -> str:
+    """The rows a copy note is about, its words before "carry" / "carries": "Table 5's TABA row (BBBC021 ×16, ...)"."""
+    return re.split(r"\s+carr(?:y|ies)\b", note, maxsplit=1)[0]
+
+
+def copies_markdown(copies: dict) -> str:
+    """The copied rows of the paper's tables, each said once above the claims (the claims that read one refer to it
+    by ``copies_reference``); "" when no claim reads one."""
+    rows = copied_rows(copies)
+    if not rows:
+        return ""
+    return ("**Copied rows in the paper's tables.** Some rows the claims read on the paper's own tables carry "
+            "another row's numbers; the claim sections below name the ones they read:\n\n"
+            + "\n".join(f"{i}. {t}" for i, t in enumerate(rows, 1)) + "\n")
+
+
+def copies_reference(notes) -> str:
+    """A claim section's short pointer to the copied rows it reads (said in full once, ``copies_markdown``)."""
+    if not notes:
+        return ""
+    return ("- It reads copied rows (see *Copied rows in the paper's tables* above): "
+            + "; ".join(re.sub(r"^The ", "the ", _copy_subject(t)) for t in dict.fromkeys(notes)) + ".\n")
+
+
+def sample_words(text: str) -> str:
+    """A claim's sample (``samples.sample_size``) with each study named by its chapter's title
+    (``claims_words.study_title``: "eps vs x0, ihc-sr" -> "ε-prediction vs x0-prediction, ihc-sr")."""
+    from ..studies.claims_words import study_title
+    from ..studies.samples import STUDY_NAMES
+
+    for key, name in STUDY_NAMES.items():
+        text = re.sub(rf"(^|; ){re.escape(name)}, ", lambda m, k=key: f"{m.group(1)}{study_title(k)}, ", str(text))
+    return text
+
+
 def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
     """The claims page's generated part, in the reader's names: the general rules (each once, by name), the tally, a
     summary table (each claim, our verdict with the comparison it rests on and that comparison's 95 % interval, the
@@ -265,15 +306,16 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
     lines = [rules_markdown(),
              f"Verdicts on our results: {tally_markdown(c)}. The table gives, for each claim, the comparison "
              "its verdict rests on (for a verdict other than holds, the first comparison that reads so) with its 95 % "
-             "interval; the section of the claim below gives every comparison.\n", "\n".join(rows) + "\n"]
+             "interval; the section of the claim below gives every comparison.\n", "\n".join(rows) + "\n",
+             copies_markdown(copies)]
     for _, r in c.rename(columns={"paper's tables": "paper verdict"}).iterrows():
         note = _missing_metrics(r["statement"], r["our numbers"], reads.get(r["claim"], ()), ev)
         by = f"; decided by the *{r['decided by']}* rule (above)" if r["decided by"] else ""
         caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
         lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
                      f"{verdict_words(r['verdict'], r['caveat'], r['decided by'], r['our numbers'])}.** {sentence(r['our numbers'])}{caveat}\n"
-                     f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
+                     f"- Sample: {sample_words(r['our sample'])}.\n- Rule: {r['rule']}{by}.\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
                      + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n"
-                     + "".join(f"- A copied row it reads: {t}\n" for t in copies.get(r["claim"], ())))
+                     + copies_reference(copies.get(r["claim"], ())))
     return glossary_links(reader_names(minus("\n".join(lines))))

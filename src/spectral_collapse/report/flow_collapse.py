@@ -13,12 +13,12 @@ import xarray as xr
 from ..plotting.labels import step_size, study_method_names
 from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
 from ..studies.pareto import rule_words
-from ..text import minus, symbol
+from ..text import minus, signed, symbol
 from .settings import settings_table
 from .tables import format_summary
 
 __all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text",
-           "sampler_note", "scaled_named", "NORM", "PATTERN", "CONTRAST", "pattern_ratio", "picture_text",
+           "sampler_note", "scaled_named", "verdict_rule", "copy_note", "raw_sdc_words", "NORM", "PATTERN", "CONTRAST", "pattern_ratio", "picture_text",
            "noise_quality"]
 
 NORM = "‖x_T‖²/d"   # the latent's mean squared norm per dimension, as the tables head it
@@ -75,10 +75,51 @@ def verdict_markdown(ds: xr.Dataset) -> str:
     """One paragraph per claim: its verdict in bold and the numbers it rests on (paired bootstrap over crops)."""
     found = findings(ds)
     lines = [f"- **{_CLAIMS[k]}: {f.verdict}.** {scaled_named(f.detail)}" for k, f in found.items()]
-    head = ("Each claim holds, does not hold or is inconclusive by the rule fixed before computing: a paired 95 % "
-            "bootstrap interval over test crops against the metric's minimal effect (0.01 for S_DC, 0.05 for the "
-            "signed HF error); a claim of several checks holds when all hold.")
-    return head + "\n\n" + "\n".join(lines)
+    return verdict_rule(ds) + "\n\n" + "\n".join(lines)
+
+
+def verdict_rule(ds: xr.Dataset) -> str:
+    """Markdown: the rule every verdict below follows, stated before them: the paired interval against the metric's
+    minimal effect (``MIN_EFFECT``), the overshoot rule of the signed texture check (``verdicts.texture_check``:
+    a method whose mean error ends beyond the real crops' band on the other side from DDIM's does not hold,
+    whatever its interval), and where that band comes from (``verdicts.real_band``, with its values), set apart
+    from the ground-truth row's 95 % interval of the table."""
+    from ..metrics.intervals import MIN_EFFECT, bootstrap_ci
+    from ..studies.verdicts import real_band
+
+    eff = lambda k: f"{MIN_EFFECT.get(k, 0.01):g}"  # noqa: E731
+    text = ("Each claim holds, does not hold or is inconclusive by a rule fixed before computing. A check holds when "
+            "the paired 95 % bootstrap interval over test crops of the difference lies beyond the metric's minimal "
+            f"effect ({eff('s_dc')} for S_DC, {eff('delta_log_e_hf')} for the size of the signed HF error "
+            "|Δlog E_HF|) in the claimed direction, does not hold when it lies beyond it the other way, and is "
+            "inconclusive otherwise. The signed HF error check has one more rule: a method whose mean error ends "
+            "beyond the real crops' band on the other side from DDIM's (DDIM too smooth, the method too noisy) "
+            "overshoots, and the check does not hold whatever its interval says. A claim of several checks holds "
+            "when all hold.")
+    band = real_band(ds)
+    if band is not None:
+        gt = bootstrap_ci(ds["control_delta_log_e_hf"].sel(control="ground_truth").values)
+        text += (f"\n\n**The real crops' band, [{signed(band[0], 2)}, {signed(band[1], 2)}]**, is the mean ± one "
+                 "standard deviation of the ground truth's own per-crop Δlog E_HF: how far single real crops lie "
+                 "from μ_HF. The ground truth (control) row of the table gives the 95 % interval of that mean, "
+                 f"[{signed(gt.lo)}, {signed(gt.hi)}], a narrower range: it is not the band.")
+    return text
+
+
+def copy_note(ds: xr.Dataset, metrics=("psnr", "s_hf", "s_lf")) -> str:
+    """Markdown: the metrics of ``metrics`` on which the untranslated input (``copy`` control) beats every method
+    (``report.tables.copy_beats_every_method``), listed in words ("PSNR and S_LF") with the verb agreeing; ''
+    when there is none."""
+    from .latent_columns import and_list
+    from .tables import METRIC_NAMES, copy_beats_every_method
+
+    beaten = copy_beats_every_method(ds, list(metrics))
+    if not beaten:
+        return ""
+    one = len(beaten) == 1
+    return (f"**The untranslated input scores best on {and_list(METRIC_NAMES.get(m, m) for m in beaten)}.** The "
+            f"`copy (control)` row beats every method there: {'that metric rewards' if one else 'those metrics reward'}"
+            " doing nothing.")
 
 
 def _span(values) -> str:
@@ -186,8 +227,20 @@ def flow_settings(ds: xr.Dataset) -> pd.DataFrame:
     table = settings_table(ds, ("wavelet", "mu_hf", "s_hf_unit", "s_lf_kappa", "s_lf_condition", "s_dc_definition",
                                 "ovg", "steps", "n_test", "checkpoints", "methods"), extra)
     if "value" in table:   # the methods' setting names the remedy by its name, as the tables do
-        table["value"] = table["value"].map(lambda v: scaled_named(v) if isinstance(v, str) else v)
+        table["value"] = table["value"].map(lambda v: raw_sdc_words(scaled_named(v)) if isinstance(v, str) else v)
     return table
+
+
+def raw_sdc_words(text: str) -> str:
+    """A setting's clause on the raw decorrelation score in words: the stored "s_dc_raw: the same on the raw latent"
+    (or its reader form "S_DC raw is the same on the latents as inverted") reads "s_dc_raw, the same score on the
+    latents as inverted (not scaled to unit variance), stored beside it"; the key is named at display."""
+    import re
+
+    text = re.sub(r"s_dc_raw: the same on the raw latent|S_DC raw is the same on the latents as inverted",
+                  "s_dc_raw, the same score on the latents as inverted (not scaled to unit variance), stored beside it",
+                  text)
+    return text.replace("flagged-patch ratio", "flagged share")   # the name the decorrelation chapter gives it
 
 
 def _named(m: str) -> str:

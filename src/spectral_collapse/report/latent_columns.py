@@ -10,8 +10,8 @@ import pandas as pd
 
 __all__ = ["HEADERS", "COLUMN_NOTES", "shown", "header", "column_legend", "and_list", "decorrelation_overview", "overall"]
 
-# Short column headers for the chapters' tables. norm_z keeps its key: the glossary's name for it ("Norm z-score").
-HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
+# Short column headers for the chapters' tables; norm_z by the glossary's name for it ("Norm z-score")
+HEADERS = {"norm_z": "norm z-score", "s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw", "norm_ratio": "‖x_T‖²/d",
            "s_g": "S_G", "s_dc_lo": "S_DC low", "s_dc_hi": "S_DC high", "ks_d": "D_KS", "ks_p": "p-value",
            "mean_norm_ratio": "‖x_T‖²/d", "z_mean": "mean z", "norm_sd_ratio": "sd ratio", "k90_raw": "k90 raw",
            "auc": "AUC", "auc_raw": "AUC raw", "n": "latents", "nonfinite": "non-finite"}
@@ -19,7 +19,7 @@ HEADERS = {"s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC r
 # What each column holds, in words (the header is put in front of it by ``column_legend``)
 COLUMN_NOTES = {
     "s_g": "1 − D_KS (Eq. 33) of the set of latents",
-    "ks_d": "the Kolmogorov-Smirnov statistic (Eq. 32) of the latents' ‖x_T‖² against χ²(d)",
+    "ks_d": "the Kolmogorov–Smirnov statistic (Eq. 32) of the latents' ‖x_T‖² against χ²(d)",
     "ks_p": "the KS test's p-value (how often Gaussian latents give a distance this large)",
     "mean_norm_ratio": "the mean of ‖x_T‖²/d over the latents (1 for N(0, I))",
     "z_mean": "the mean over the latents of (‖x_T‖² − d)/√(2d), each latent's squared norm as a z-score under χ²(d) "

@@ -31,7 +31,8 @@ def pca_reading(ds: xr.Dataset) -> str:
     k90_even = int(math.ceil(0.9 * m - 1e-9))
     k90_g = int(k[np.argmax(g >= 0.9 - 1e-12)])
     shape = ("lies on" if float(np.max(np.abs(gap))) < 0.01 else
-             f"bends above the straight line of an exactly even spread, by up to {gap[at]:.3f} (at k = {int(k[at])})")
+             f"lies above the cumulative share of an exactly even spread (k/{m} at k components, not drawn in the "
+             f"chart), by up to {gap[at]:.3f} (at k = {int(k[at])})")
     text = (f"Gaussian noise of the same count and size (dashed grey) {shape}: it reaches 90 % of the variance at "
             f"k = {k90_g}, where an even spread over the {m} components needs {k90_even}, and the mean of its curve "
             f"is {float(np.mean(g)):.3f} against {uniform_auc(m):.3f} for an even spread.")
@@ -47,10 +48,10 @@ def pca_reading(ds: xr.Dataset) -> str:
             where = "at every component" if n_above == n else f"at {n_above} of the {n} components"
             said.append(f"{_series(s)} above it {where} before both reach 1, by up to {float(np.max(d)):.3f}")
     if said:
-        text += (" Against the noise's curve (above it: more variance in the first k components): "
+        text += ("\n\nAgainst the noise's curve (above it: more variance in the first k components): "
                  + "; ".join(said) + ".")
     if on:
-        text += " " + on_noise_text(ds, on)
+        text += "\n\n" + on_noise_text(ds, on)
     return text
 
 

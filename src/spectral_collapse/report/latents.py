@@ -101,7 +101,10 @@ def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
             else "none: the model has no SR factor (the task is not super-resolution)")
     for k in ("definition", "s_dc_definition"):
         if k in table.index:
-            table.loc[k, "value"] = typeset(str(table.loc[k, "value"]))
+            table.loc[k, "value"] = typeset(str(table.loc[k, "value"])).replace("flagged-patch ratio", "flagged share")
+    if "pca" in table.index:   # the chart draws the unit-variance curves; the raw latents' curves are only stored
+        table.loc["pca", "value"] = str(table.loc["pca", "value"]).replace(
+            "(cev; raw latents: cev_raw)", "(the curves charted; the raw latents' curves are stored, not charted)")
     return table
 
 
@@ -359,7 +362,7 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
     sg = dict(zip(m, ds["s_g"].values.tolist()))
     nr = dict(zip(m, ds["mean_norm_ratio"].values.tolist()))
     txt = ("The paper claims (Fig. 7, Table 1) that deterministic DDIM latents fail the χ²(d) test on ‖x_T‖² "
-           "while stochastic or x0-predicting inversions come closer (S_G higher). "
+           "while stochastic or x₀-predicting inversions come closer (S_G higher). "
            f"Our numbers (d = {ds.attrs['d']}): S_G " + ", ".join(f"{k} {sg[k]:.3f}" for k in m)
            + "; mean ‖x_T‖²/d " + ", ".join(f"{k} {nr[k]:.3f}" for k in m)
            + f" (Gaussian noise: S_G {float(ds.attrs['gaussian_s_g']):.3f}).")
@@ -390,7 +393,9 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
                                higher=True))
         parts.append(said)
     modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
-    return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others) + ": "
+    return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others)
+            + " (further means a lower S_G by the paired interval over latents or, where the two S_G lie within the "
+            "KS test's resolution, a larger |norm_z| by one unit of its sd): "
             + "; ".join(parts) + f". Overall (the claim holds only when all its checks hold): {end}."
             + (f"\n\n{modes}" if modes else ""))
 

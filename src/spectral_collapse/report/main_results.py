@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["collapse_verdict", "MAIN_CLAIMS", "beside_paper", "beside_table", "null_class_scale", "null_class_pairing",
+__all__ = ["failed_note", "failed_counts", "collapse_verdict", "MAIN_CLAIMS", "beside_paper", "beside_table", "null_class_scale", "null_class_pairing",
            "latent_gaussianity_table", "noise_sample_table", "MODEL_WORDS"]
 
 # The paper's datasets as it names them
@@ -75,7 +75,7 @@ def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataF
     """The "beside the paper" table as the chapter shows it: one row per method (the run's order), under each
     metric our mean beside the paper's ("ours" | "paper", a two-level header as the ablation chapters write it);
     a metric the paper does not report has ours alone. ``cmp``: ``report.tables.paper_comparison``."""
-    from .tables import TABLE_METRICS
+    from .tables import TABLE_METRICS, failed_label
 
     wide = cmp.pivot_table(index="method", columns="metric", values=["ours_mean", "paper_mean"], sort=False)
     wide = wide.swaplevel(0, 1, axis=1).rename(columns={"ours_mean": "ours", "paper_mean": "paper"}, level=1)
@@ -88,7 +88,32 @@ def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataF
     out = out.reindex(order)
     for c in out.columns:
         out[c] = out[c].map(lambda v, w=c[1]: _cell(v, digits if w == "ours" else None)).astype(object)
+    out.index = [failed_label(m, *failed_counts(ds).get(m, (0, None))) for m in out.index]
     return out.rename_axis(index=None)
+
+
+def failed_counts(ds: xr.Dataset) -> dict[str, tuple[int, int | None]]:
+    """Per method with failed samples: (failed, kept), as ``report.tables.summary`` counts them (once per method:
+    every metric of a row leaves out the same samples); {} when the results record none."""
+    from .tables import summary
+
+    s = summary(ds)
+    if "failed" not in s:
+        return {}
+    per = s.drop_duplicates("method")
+    return {str(r["method"]): (int(r["failed"]), int(r["n"]) if "n" in per else None)
+            for _, r in per.iterrows() if int(r["failed"])}
+
+
+def failed_note(ds: xr.Dataset) -> str:
+    """Markdown: the sentence under the main results' verdict on failed samples, each method's count as its rows'
+    labels give it, ending in a full stop; "" when no sample failed."""
+    counts = failed_counts(ds)
+    if not counts:
+        return ""
+    return ("Failed samples (non-finite, or a latent / output beyond the validity bounds stated on the methods page) "
+            "are left out of the means and counted in the tables' row labels: "
+            + ", ".join(f"{m} {f} of {f + n}" if n is not None else f"{m} {f}" for m, (f, n) in counts.items()) + ".")
 
 
 def _cell(v, digits: int | None) -> str:
@@ -182,12 +207,11 @@ def collapse_verdict(ds: xr.Dataset) -> str:
     it? Each claim of ``MAIN_CLAIMS`` judged on this chapter's results by the claims page's rule and in its words
     (paired 95 % intervals over crops, three-way verdicts), then S_G per method."""
     from ..studies.claims import chapter_claims, findings_markdown
+    from ..studies.claims_words import chapter_rule
 
     if "ddim" not in [str(m) for m in ds["method"].values]:
         return "DDIM was not run, so no verdict on spectral collapse."
-    text = ("Judged by the claims page's rule on this chapter's results (a comparison holds when its paired 95 % "
-            "interval over crops excludes 0 on the claimed side and its mean exceeds the metric's minimal effect; a "
-            "claim of several checks holds only when all of them hold):\n\n"
+    text = (f"Judged by the claims page's rule on this chapter's results ({chapter_rule()}):\n\n"
             + findings_markdown(chapter_claims(ds, MAIN_CLAIMS)))
     if "s_g" in ds:
         g = ", ".join(f"{m} {float(ds['s_g'].sel({'method': m}).mean()):.3f}" for m in ds["method"].values)

@@ -307,6 +307,15 @@ def below_gate_text(ds: xr.Dataset) -> str:
     return " ".join(parts)
 
 
+def signed_percent(value: float, digits: int = 1) -> str:
+    """A signed percentage as a table shows it, "+0.4 %", "−0.1 %"; a value that rounds to zero is "0.0 %" with no
+    sign, so "+0.0 %" and "0.0 %" never stand for the same reading."""
+    shown = f"{value:.{digits}f}"
+    if float(shown) == 0:
+        return f"{0:.{digits}f} %"
+    return f"{value:+.{digits}f} %"
+
+
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per model and label, at each noise level: the error of the denoised colour-channel mean on real crops, the
     channel that strays most (signed, % of the crops' mean on the [0, 1] scale); "—" above the model's highest noise
@@ -323,7 +332,7 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
             row = {"model": key, "label": lab}
             for sig in m["bias_sigma"].values:
                 v = m.sel(label=lab, bias_sigma=sig).values
-                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else f"{100 * v[np.nanargmax(np.abs(v))]:+.1f} %"
+                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else signed_percent(100 * v[np.nanargmax(np.abs(v))])
             rows.append(row)
     return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
 
@@ -382,6 +391,13 @@ def loss_note(ds: xr.Dataset, key: str) -> str:
             "levels (random draws against fixed draws in four bands).")
 
 
+def _worst_with_sampler(rows: pd.DataFrame, check: str) -> str:
+    """"mean 0.011 (stochastic Heun)": a check's worst value over the gate's samplers, with the sampler that gave it."""
+    r = rows.loc[rows["value"].astype(float).idxmax()]
+    sampler = str(r.get("sampler") or "").strip()
+    return f"{check} {float(r['value']):.3f}" + (f" ({sampler})" if sampler else "")
+
+
 def edge_density_text(ds: xr.Dataset, white: float = 0.9) -> str:
     """One sentence per edge-map dataset (a task of kind "edges", whose source label 0 is the edge maps): the share
     of edge pixels (BT.601 luma below ``white`` on the [-1, 1] scale, the threshold S_LF's non-white mask uses) in
@@ -416,14 +432,17 @@ def edge_density_text(ds: xr.Dataset, white: float = 0.9) -> str:
             r = reps[k].rows
             lab0 = r[(r["label"] == 0) & r["check"].isin(["mean", "std"])]
             if len(lab0):
-                errs.append(f"`{shown_name(ds, k)}` mean {lab0[lab0['check'] == 'mean']['value'].max():.3f}, std "
-                            f"{lab0[lab0['check'] == 'std']['value'].max():.3f}")
+                errs.append(f"`{shown_name(ds, k)}` " + ", ".join(
+                    _worst_with_sampler(lab0[lab0["check"] == c], c) for c in ("mean", "std")
+                    if (lab0["check"] == c).any()))
         n = ds.sizes.get("image", 0)
         out.append(
             f"On {data}, edge pixels (luma below {white:g} on the [-1, 1] scale) cover {', '.join(parts)} of the "
             f"{n} sampled edge maps shown per model, against {100 * real:.0f} % of the {n} real edge maps beside them. "
             f"The gate judges edge maps by their channel means and standard deviations, spectra and 4 x 4 patch "
-            f"statistics over all its samples (label-0 relative errors: {'; '.join(errs)}; threshold "
+            f"statistics over all its samples (label-0 relative errors, each the worst over the gate's deterministic and "
+            f"stochastic samplers, which it names; the table *Where sampling starts* gives the deterministic sampler's "
+            f"alone: {'; '.join(errs)}; threshold "
             f"{THRESHOLDS['mean']:g} for each); none of its checks counts edge pixels or asks whether edges join up, so maps "
             f"denser or more broken than the real ones can pass, and the eight shown are a small sample of them.")
     return " ".join(out)
@@ -439,35 +458,5 @@ def verdict_text(ds: xr.Dataset) -> str:
     return text
 
 
-def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
-    """Training loss (every 50 steps) and held-out loss (mean over noise bands) against the training step."""
-    m = ds.sel(model=key)
-    tr = pd.DataFrame({"step": m["train_step"].values, "loss": m["train_loss"].values, "curve": "training"})
-    he = pd.DataFrame({"step": m["heldout_step"].values, "loss": m["heldout_loss"].sel(band=0).values,
-                       "curve": "held-out (EMA)"})
-    frame = pd.concat([tr, he]).dropna()
-    if frame.empty:
-        return None
-    lo, hi = float(frame["loss"].min()), float(frame["loss"].max())
-    # the model is named by the section heading above the chart, as typed (a title would begin it with a capital)
-    return alt.Chart(frame, title="Training and held-out loss").mark_line(point=False).encode(
-        x=alt.X("step:Q", title="training step"),
-        y=alt.Y("loss:Q", title="loss", scale=alt.Scale(type="log", domain=[lo * 0.9, hi * 1.1])),
-        color=alt.Color("curve:N", title=None, scale=alt.Scale(range=["#0072B2", "#E69F00"]),
-                        legend=alt.Legend(orient="bottom", labelLimit=0))
-    ).properties(width=width, height=height)
-
-
-def sample_rows(ds: xr.Dataset, key: str) -> dict:
-    """Image-grid rows: samples from noise (or reconstructions) and real crops of each label."""
-    m = ds.sel(model=key)
-    vae = "vae" in key
-    out = {}
-    for lab in (0, 1):
-        name = "source" if lab == 0 else "target"
-        out[f"{'reconstructed' if vae else 'sampled'}, {name}"] = m["samples"].sel(label=lab).values
-        out[f"{'held-out' if vae else 'real'}, {name}"] = m["real"].sel(label=lab).values
-    return out
-
-
+from .model_quality_charts import loss_chart, sample_rows, trained_caption  # noqa: E402,F401  (imported from here)
 from .stored_gates import _stored_report, replicate_gate_table, stored_gate_table  # noqa: E402,F401  (imported from here)

@@ -146,13 +146,31 @@ def fig2_rows(ds) -> pd.DataFrame:
 
 def fig4_points(ev) -> pd.DataFrame:
     """Fig. 4's points: one per distinct (dataset, method) of the main results, the mean over crops and seeds of
-    S_HF, S_LF and S_DC (the points the correlation claims are computed on)."""
+    S_HF, S_LF and S_DC (the points the correlation claims are computed on), and for each its 95 % bootstrap
+    interval over the crops (each crop's mean over seeds; ``<metric>_lo`` / ``<metric>_hi``, NaN where the results
+    hold no per-crop values)."""
+    from ..metrics.intervals import bootstrap_ci
+
+    metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
-    f = f[(f["study"] == "main") & f["metric"].isin(["s_hf", "s_lf", "s_dc"])]
+    f = f[(f["study"] == "main") & f["metric"].isin(metrics)]
     if f.empty:
-        return pd.DataFrame(columns=["dataset", "method", "s_hf", "s_lf", "s_dc"])
-    return (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
-            .dropna(subset=["s_dc"]))
+        return pd.DataFrame(columns=["dataset", "method", *metrics])
+    points = (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
+              .dropna(subset=["s_dc"]))
+    crops = getattr(ev, "crops", None)
+    for m in metrics:
+        points[f"{m}_lo"], points[f"{m}_hi"] = np.nan, np.nan
+    if crops is None or crops.empty or not {"crop", "metric", "value"} <= set(crops.columns):
+        return points
+    c = crops[(crops["study"] == "main") & crops["metric"].isin(metrics)]
+    per_crop = c.groupby(["dataset", "method", "metric", "crop"])["value"].mean()
+    for (dataset, method, metric), values in per_crop.groupby(level=[0, 1, 2]):
+        at = (points["dataset"] == dataset) & (points["method"] == method)
+        if at.any() and len(values) > 1:
+            ci = bootstrap_ci(values.to_numpy(), n_boot=2000)
+            points.loc[at, f"{metric}_lo"], points.loc[at, f"{metric}_hi"] = ci.lo, ci.hi
+    return points
 
 
 def _fig2_grid(ds):

@@ -2,7 +2,8 @@
 
 - ``reader_text``: a finished Markdown (or HTML) text with the keys the code and the results use written as the
   book names them: a metric key standing alone ("s_hf", "ms_ssim") by its name ("S_HF", "MS-SSIM"), a step-size key
-  ("eta_hf 1e-06") by its symbol, a method label ("ovg_edm") by its reader name ("OVG + EDM"), then
+  ("eta_hf 1e-06") or a symbol in a chart's form ("η_HF") by its typeset symbol, a method label ("ovg_edm") by its
+  reader name ("OVG + EDM"), then
   ``text.notation`` (typeset symbols, a true ×, ≤, →, ±); a study parameter's key in prose ("its n_images") is
   quoted as code, the key a user types. Code spans, fenced code, maths, link targets, HTML tags,
   identifiers that hold such a key ("s_hf_unit", "ihc-sr-x4-edm") and a table cell that holds only a study
@@ -54,9 +55,23 @@ def reader_names() -> dict[str, str]:
     return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
 
 
-# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise and
-# the Kolmogorov–Smirnov test's p-value
-OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value"}
+# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
+# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
+OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
+
+
+@functools.lru_cache(maxsize=None)
+def _chart_symbols() -> tuple[tuple[re.Pattern, str], ...]:
+    """(pattern, plain form) of each symbol whose chart form differs from its plain one ("η_HF" -> "eta_HF"): text
+    written with a chart's symbol is typeset as the plain one is."""
+    return tuple((re.compile(rf"(?<![\w$\\]){re.escape(f'{uni}_{sub}')}(?![\w}}])"), plain)
+                 for _, sub, plain, uni in SYMBOLS.values() if f"{uni}_{sub}" != plain)
+
+
+def _plain_symbols(part: str) -> str:
+    for rx, plain in _chart_symbols():
+        part = rx.sub(plain, part)
+    return part
 
 
 @functools.lru_cache(maxsize=None)
@@ -86,8 +101,9 @@ def _code() -> re.Pattern:
 
 
 def _named(part: str, form: str) -> str:
-    """Prose with its metric, step-size and method keys named and its parameter keys quoted as code."""
-    part = _keys().sub(lambda m: reader_label(m.group(1)), part)
+    """Prose with its metric, step-size and method keys named, a symbol in its chart form ("η_HF") in its plain one
+    (which ``text.notation`` typesets), and its parameter keys quoted as code."""
+    part = _plain_symbols(_keys().sub(lambda m: reader_label(m.group(1)), part))
     return _code().sub(lambda m: f"<code>{m.group(1)}</code>" if form == "html" else f"`{m.group(1)}`", part)
 
 

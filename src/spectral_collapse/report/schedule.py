@@ -90,6 +90,35 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
     return tab
 
 
+SIGMA_DIGITS = 3   # decimals of a σ wherever the chapter prints one: its tables, its verdict and its settings
+
+
+def sigma_text(x: float) -> str:
+    """A σ as every part of the chapter prints it: ``SIGMA_DIGITS`` decimals ("0.892", "13.043")."""
+    return f"{float(x):.{SIGMA_DIGITS}f}"
+
+
+def structure_reading(ds: xr.Dataset, schedule: str) -> str:
+    """A sentence on what ``schedule`` keeps of full OVG's structure change (S_LF from DDIM's), said when its mean S_LF
+    differs from full OVG's by at least S_LF's minimal effect (``MIN_EFFECT``): its S_LF beside full OVG's and
+    DDIM's and the share of that change it keeps; '' when it matches full OVG's S_LF, or when full OVG leaves S_LF
+    within that effect of DDIM's (no change to share), and when the results hold no S_LF of the three."""
+    from ..metrics.intervals import MIN_EFFECT
+
+    if "s_lf" not in ds or not {schedule, "ovg", "ddim"} <= set(map(str, ds["method"].values)):
+        return ""
+    lf = {m: float(ds["s_lf"].sel({"method": m}).mean(skipna=True).values) for m in (schedule, "ovg", "ddim")}
+    least = MIN_EFFECT.get("s_lf", 0.01)
+    change = lf["ovg"] - lf["ddim"]
+    if not all(map(math.isfinite, lf.values())) or abs(lf[schedule] - lf["ovg"]) < least:
+        return ""
+    said = (f" Its structure differs from full OVG's: S_LF {lf[schedule]:.3f} against full OVG's {lf['ovg']:.3f} "
+            f"and DDIM's {lf['ddim']:.3f}")
+    if abs(change) >= least:
+        said += f", so it keeps {_pct((lf[schedule] - lf['ddim']) / change)} of full OVG's S_LF change"
+    return said + "."
+
+
 def _pct(x: float) -> str:
     """A share of the gain in percent as the book writes percentages ("76 %", a space before the sign), with a true
     minus sign."""
@@ -126,8 +155,8 @@ def timing_caveat(ds: xr.Dataset) -> str:
     timed = [m for m in methods if math.isfinite(ratio[m]) and math.isfinite(passes[m])]
     device = ds.attrs.get("device")
     where = (f"on {device}" if device else "on the machine that ran the study (these results do not record which)")
-    text = (f"whole translations of {ds.attrs.get('timing_images', 'a few')} inputs timed within this study's run, "
-            f"{where}: translations this small are noisy to time")
+    text = (f"The times are whole translations of {ds.attrs.get('timing_images', 'a few')} inputs timed within this "
+            f"study's run, {where}. Translations this small are noisy to time")
     below = [m for m in timed if passes[m] > 0 and ratio[m] <= 1.0]
     pairs = [(a, b) for a in timed for b in timed if passes[a] > passes[b] and ratio[a] < ratio[b]]
     said = []
@@ -142,9 +171,9 @@ def timing_caveat(ds: xr.Dataset) -> str:
                     f"opposite order (the widest: {a}, {int(passes[a])} backward passes, at {ratio[a]:.2f}x against "
                     f"{b}, {int(passes[b])}, at {ratio[b]:.2f}x)")
     if said:
-        return text + ", and here " + "; ".join(said) + ", so the backward passes, not these ratios, order the " \
-            "schedules' costs"
-    return text + ", though here the ratios rise with the backward passes"
+        return text + ", and here " + "; ".join(said) + ". So the backward passes, not these ratios, order the " \
+            "schedules' costs."
+    return text + ", though here the ratios rise with the backward passes."
 
 
 def _n(key) -> str:
@@ -209,9 +238,10 @@ def outside_shares(ds: xr.Dataset) -> str:
             said += (f". {'Only ' if small else ''}{_names(map(_n, big))} {'does' if len(big) == 1 else 'do'} so by "
                      f"at least the smallest S_HF difference that counts ({least})" + _overshoot_reading(ds, big))
         if small:
-            said += (f"{'; ' if big else '. '}{_names(map(_n, small))} {'stays' if len(small) == 1 else 'stay'} within "
-                     + ("that" if big else f"the smallest S_HF difference that counts ({least})")
-                     + " of full OVG's, matching it rather than beating it")
+            one = len(small) == 1
+            said += (f"{'; ' if big else '. '}{_names(map(_n, small))} {'ends' if one else 'end'} less than the "
+                     f"smallest S_HF difference that counts ({least}) above full OVG's, so "
+                     f"{'it matches' if one else 'they match'} full OVG rather than {'beats' if one else 'beat'} it")
         parts.append(said)
     if under:
         parts.append(f"{_names(map(_n, under))} {'works' if len(under) == 1 else 'work'} "
@@ -315,9 +345,9 @@ def verdict(ds: xr.Dataset, root=None) -> str:
     ratio = {m: _num(ds, "time_ratio", m) for m in methods}
     gain = _num(ds, "s_hf_mean", "ovg") - _num(ds, "s_hf_mean", "ddim")
     parts = [f"Full OVG changes the mean S_HF from {_num(ds, 's_hf_mean', 'ddim'):.3f} (DDIM) to "
-             f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time "
-             f"({int(_num(ds, 'backward_passes', 'ovg'))} backward passes; {timing_caveat(ds)}; the *Performance "
-             "benchmarks* chapter measures OVG's cost per device in a dedicated benchmark)."]
+             f"{_num(ds, 's_hf_mean', 'ovg'):.3f} at {ratio['ovg']:.2f}x DDIM's wall time, with "
+             f"{int(_num(ds, 'backward_passes', 'ovg'))} backward passes. {timing_caveat(ds)} The *Performance "
+             "benchmarks* chapter measures OVG's cost per device in a dedicated benchmark."]
     from ..metrics.intervals import MIN_EFFECT
 
     if not math.isfinite(gain) or abs(gain) < MIN_EFFECT["s_hf"]:
@@ -333,7 +363,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
         also = [t for t in thirds if t != top and share[t] >= 0.5]   # another third that alone keeps most of it
         parts.append(f"Guiding one third of the steps alone keeps this share of full OVG's gain (each third measured on "
                      f"its own, so the shares need not add to 100 % and one can exceed it): {desc}. The largest is the "
-                     f"{top} third's (σ {rng[0]:.3f} to {rng[1]:.3f}, {_pct(share[top])})"
+                     f"{top} third's (σ {sigma_text(rng[0])} to {sigma_text(rng[1])}, {_pct(share[top])})"
                      + (overlap := _thirds_overlap(ds, top, thirds))
                      + (f", but the {' and '.join(also)} third{'s' * (len(also) > 1)} alone keep"
                         f"{'s' * (len(also) == 1)} {' and '.join(_pct(share[t]) for t in also)} as well, so the gain "
@@ -365,7 +395,8 @@ def verdict(ds: xr.Dataset, root=None) -> str:
                      + {"meets": f"It meets the target ({rule}), its whole interval at or above that share.",
                         "misses": f"It misses the target ({rule}), its whole interval below that share.",
                         "open": f"Whether it meets the target ({rule}) is open: its interval reaches across that "
-                                "share, so on these crops it may or may not keep it."}[reading])
+                                "share, so on these crops it may or may not keep it."}[reading]
+                     + structure_reading(ds, b))
     else:
         cheap = min((m for m in methods if m not in ("ddim", "ovg")), key=ratio.get, default=None)
         parts.append(f"No schedule runs within {float(ds.attrs['max_time_ratio'])}x DDIM's time"
@@ -387,6 +418,24 @@ def verdict(ds: xr.Dataset, root=None) -> str:
 
 def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
     """The chapter's "settings of this run": the named attrs, when they were computed and with which packages."""
+    import re
+
     from .settings import settings_table
 
-    return settings_table(ds, keys)
+    table = settings_table(ds, keys)
+    # the gain's definition under the name the quality table heads it by; each σ at the chapter's one precision
+    table = table.rename(index={"s_hf_gain": HEADERS["s_hf_gain_share"], "texture score's gain": HEADERS["s_hf_gain_share"]})
+    if "value" in table:
+        table["value"] = table["value"].map(lambda v: re.sub(
+            r"(σ )(\d+(?:\.\d+)?) to (\d+(?:\.\d+)?)",
+            lambda m: f"{m.group(1)}{sigma_text(_stored_sigma(ds, m.group(2)))} to "
+                      f"{sigma_text(_stored_sigma(ds, m.group(3)))}", v) if isinstance(v, str) else v)
+    return table
+
+
+def _stored_sigma(ds: xr.Dataset, text: str) -> float:
+    """The stored σ of the run's grid that a rounded σ of a setting stands for (the nearest one), so that the
+    setting prints it at the chapter's precision from the stored value, not from its rounding."""
+    sig = np.asarray(json.loads(ds.attrs.get("sigmas", "[]")), dtype=np.float64)
+    x = float(text)
+    return float(sig[np.argmin(np.abs(sig - x))]) if sig.size else x

@@ -10,7 +10,7 @@ import xarray as xr
 from ..studies.aggregate import crop_values
 from .seeds import SET_METRICS, SPREAD_METRICS, seed_arms
 
-__all__ = ["OUTLIER_FACTOR", "outlier_runs", "outlier_text"]
+__all__ = ["OUTLIER_FACTOR", "outlier_runs", "outlier_text", "outlier_rule"]
 
 OUTLIER_FACTOR = 3.0   # a run this many times the metric's typical spread between runs from the others is an outlier
 
@@ -64,6 +64,13 @@ def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER
     return pd.DataFrame(rows, columns=cols)
 
 
+def outlier_rule(factor: float = OUTLIER_FACTOR) -> str:
+    """The rule ``outlier_runs`` applies, in short sentences: what the typical spread is, then when a run is far out."""
+    return ("The typical spread of a metric is the median over methods of the range of the runs' means. A run is far "
+            "outside the others when its mean lies outside each other run's 95 % interval over crops and at least "
+            f"{factor:g} times that typical spread from the other runs' mean.")
+
+
 def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.DataFrame | None = None,
                  brief: bool = False) -> str:
     """Markdown: each training run that ``outlier_runs`` finds far outside the others, in words, with the rule; a
@@ -78,15 +85,13 @@ def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.Da
                           for r in out.itertuples(index=False))
         return (f"{'One run moves' if len(out) == 1 else f'{len(out)} runs move'} far outside the others (the rule is "
                 f"under the spread table): {named}.")
-    rule = (f"a run whose mean lies outside each other run's 95 % interval over crops and at least {factor:g} times "
-            "the metric's typical spread between runs from the other runs' mean, the typical spread being the median "
-            "over methods of the range of the runs' means")
+    rule = outlier_rule(factor)
     judged = ", ".join(m.upper() if m == "psnr" else m for m in SPREAD_METRICS if m in ds)
     unjudged = (" S_G has no interval over crops, so the rule does not judge it; its spread is set out above."
                 if any(m in ds for m in SET_METRICS) else "")
     if out.empty:
-        return (f"No training run moves far outside the others on any method and per-crop metric ({judged}; "
-                f"rule: {rule}).{unjudged}")
+        return (f"No training run moves far outside the others on any method and per-crop metric ({judged}). "
+                f"{rule}{unjudged}")
     lines = []
     for r in out.itertuples(index=False):
         name = r.metric.upper() if r.metric == "psnr" else r.metric
@@ -99,6 +104,6 @@ def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.Da
         lines.append(f"`{r.method}` on {name}, training seed {r[2]}: {r.mean:.3f} against {others} in the other runs, "
                      f"{r.gap:+.3f}{unit} from their mean, {abs(r.gap) / r[6]:.1f} times the typical spread of "
                      f"{r[6]:.3f}{unit}{crops}.")
-    return ("**Runs far outside the others** (" + rule + "): the number of that method in the other chapters, which "
-            f"use the seed-0 models, would read differently had the model been trained from that seed.{unjudged}\n\n"
+    return ("**Runs far outside the others**: the number of that method in the other chapters, which use the "
+            f"seed-0 models, would read differently had the model been trained from that seed. {rule}{unjudged}\n\n"
             + "\n".join(f"- {line}" for line in lines))

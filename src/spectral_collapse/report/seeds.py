@@ -22,12 +22,14 @@ import xarray as xr
 from ..studies.aggregate import TABLE_METRICS, crop_values
 from ..text import percent, step_size, verb
 from .seed_models import model_gates, models_table  # noqa: F401  (the chapter's imports name them here)
+from .seed_claims import (_run_column, agreement, claim_set_words, claims_by_seed, claims_intro,  # noqa: F401
+                          claims_shown)
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
            "SOFTWARE", "software", "software_text", "SET_METRICS", "POOLED_LEVEL", "POOLED_DRAWS",
            "S_G_FACTOR", "HALF_WIDTH", "pooled_column", "spread_legend", "s_g_spread", "s_g_spread_text", "spread_shown",
-           "per_run_table", "claims_shown"]
+           "per_run_table", "claims_shown", "claims_intro", "claim_set_words"]
 
 SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
 SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
@@ -143,7 +145,7 @@ def spread_legend(ds: xr.Dataset, level: float = POOLED_LEVEL, n_boot: int = POO
             f"deviation of those {n_runs} means, the median half-width of one run's {pct} interval over crops, and "
             f"the range over that half-width. The last column, *{pooled_column(level)}*, is a {pct} percentile "
             f"interval of the mean over all {n_runs} runs and their {crop_words} each (a crop's value being its mean "
-            f"over the translation seeds that translated it): each of {n_boot} bootstrap draws picks {n_runs} runs "
+            f"over the translation seeds that translated it): each of {n_boot:,} bootstrap draws picks {n_runs} runs "
             "with replacement, then each picked run's crops with replacement, and averages the picked runs' means. It "
             f"widens as the runs disagree, and with only {n_runs} runs to resample it can leave out the most extreme "
             "run's own mean.")
@@ -211,43 +213,6 @@ def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
     return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
 
 
-def _run_column(column: str) -> str:
-    """A per-run column ("seed 1", as the tables store it) as the page names it: "training seed 1"."""
-    return f"training {column}" if str(column).startswith("seed ") else column
-
-
-def claims_shown(claims: pd.DataFrame) -> pd.DataFrame:
-    """``claims_by_seed`` as the page shows it: each run's column named by its training seed in words."""
-    return claims.rename(columns=_run_column)
-
-
-def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per claim the main results answer: its verdict on each training run's results (the claims page's
-    rule and words), and whether the runs agree."""
-    from ..studies.claim_titles import CLAIM_TITLES
-    from ..studies.claims import chapter_claims
-
-    verdicts: dict[str, dict[int, str]] = {}
-    for k, sub in seed_arms(ds).items():
-        for claim, finding in chapter_claims(sub):
-            verdicts.setdefault(claim.key, {})[k] = finding.verdict
-    rows = []
-    for key, by in verdicts.items():
-        row = {"claim": CLAIM_TITLES.get(key, key)}
-        row.update({f"seed {k}": v for k, v in sorted(by.items())})
-        row["same verdict in every run"] = "yes" if len(set(by.values())) == 1 else "no"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def agreement(claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(claims judged in some run that keep their verdict in every run, those that do not), from ``claims_by_seed``."""
-    runs = [c for c in claims.columns if c.startswith("seed ")]
-    judged = claims[~claims[runs].isin(["not testable here"]).all(axis=1)]
-    same = judged["same verdict in every run"] == "yes"
-    return judged[same], judged[~same]
-
-
 def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: pd.DataFrame | None = None) -> str:
     """Markdown: how many claims keep their verdict across the training runs, which do not, and how wide the
     spread between runs is against the interval over crops. ``claims`` / ``spread``: the tables of
@@ -258,8 +223,8 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     spread = spread_table(ds) if spread is None else spread
     ratio = spread["range / half-width"].replace([np.inf, -np.inf], np.nan).dropna()
     n_runs = ds.sizes["train_seed"]
-    lines = [f"Of the {len(judged)} claims the main results answer (judged on each training run alone), "
-             f"{len(same)} {verb(len(same), 'gets', 'get')} the same verdict from all {n_runs} runs and {len(moved)} "
+    lines = [f"{claim_set_words(claims, len(judged))}. Of the {len(judged)} testable, {len(same)} "
+             f"{verb(len(same), 'gets', 'get')} the same verdict from all {n_runs} runs and {len(moved)} "
              f"{verb(len(moved), 'does', 'do')} not."]
     if len(moved):
         seeds = [c for c in claims.columns if c.startswith("seed ")]

@@ -2,7 +2,7 @@
 
 Values are shown as a reader takes them in: a mapping as "key = value" with empty entries left out, a model by its
 name (the checkpoint folder's content hash left off) and where its weights ship, a guidance schedule by the steps it
-guides, the package that ran the study from its source tree as such. Hashes and other provenance stay in the results
+guides, a package version the results did not record said to be unrecorded. Hashes and other provenance stay in the results
 file.
 
 The table keeps the stored keys as its row labels (code reads rows by key); what a reader sees (``reader_view``,
@@ -21,14 +21,14 @@ import pandas as pd
 
 __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
            "plain_source", "tuning_text", "ms_ssim_text",
-           "versions_text", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use"]
+           "versions_text", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use", "seed_text"]
 
 from .settings_words import (_HASHED, _MISSING, PARAMETERIZATION_WORDS, _empty, _guidance, _parsed,  # noqa: E402,F401
                              ms_ssim_text, model_name, ovg_text, parameterization_words, plain_source, readable,
                              tuning_text)   # values in words, re-exported: callers import them from here
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
-SOURCE_TREE = "from the source tree"   # the suite run from a checkout, not installed as a package
+SOURCE_TREE = "(version not recorded)"   # results of the suite run from a checkout that recorded no version
 
 _SETTINGS = "settings of"
 # a stored value that is a code's word, by what it means
@@ -279,8 +279,8 @@ def _methods(value) -> str:
 
 
 def versions_text(versions) -> str:
-    """The main packages' versions ("package version", joined); the suite itself run from a checkout without being
-    installed reads "spectral-collapse from the source tree", not "not installed"."""
+    """The main packages' versions ("package version", joined); the suite itself where the results recorded no
+    version of it (stored "not installed") reads "spectral-collapse (version not recorded)"."""
     if isinstance(versions, str):
         try:
             versions = json.loads(versions)
@@ -336,18 +336,22 @@ def scoped_ovg(value, ran) -> dict | str:
 
 
 def seed_use(ds, ran=None) -> str | None:
-    """Where the seed of the stochastic methods' draws is not used by a run, what it does there in words ("not used
-    here: …", or that it draws the N(0, I) reference only); None when a stochastic method runs or the results do
-    not say which methods ran."""
-    from ..studies.method_labels import STOCHASTIC, name_methods
+    """Where no method of a run draws random numbers, what the seed does there in words: "no method of this run
+    draws random numbers", or, where it still draws the latent studies' N(0, I) reference, "draws the N(0, I)
+    reference only; …"; None when a stochastic method runs or the results do not say which methods ran."""
+    from ..studies.method_labels import STOCHASTIC
 
     ran = methods_run(ds) if ran is None else ran
     if ran is None or set(ran) & set(STOCHASTIC):
         return None
-    which = name_methods(", ".join(sorted(STOCHASTIC, key=lambda m: (m != "taba", m))))
+    unused = "no method of this run draws random numbers"
     reference = any(str(k).startswith("gaussian") for k in getattr(ds, "attrs", {}))
-    what = "draws the N(0, I) reference only" if reference else "not used here"
-    return f"{what}: none of this run's methods is stochastic ({which})"
+    return f"draws the N(0, I) reference only; {unused}" if reference else unused
+
+
+def seed_text(value, use: str) -> str:
+    """A seed with what it does in the run (``seed_use``): "0 (no method of this run draws random numbers)"."""
+    return f"{value} ({use})"
 
 
 def _value(key: str, value, attrs: dict) -> str:
@@ -399,7 +403,7 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
         if k == "ovg":   # only the OVG variants the chapter runs
             return ovg_text(scoped_ovg(v, ran))
         if k == "seed" and seed_use(ds, ran):
-            return f"{readable(v)}, {seed_use(ds, ran)}"
+            return seed_text(readable(v), seed_use(ds, ran))
         return _count_text(k, v, ds) or _value(k, v, attrs)
 
     rows = [(k, shown(k, attrs[k])) for k in keys if k in attrs]

@@ -22,7 +22,7 @@ import numpy as np
 from ..text import spaced_percents
 
 __all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text", "readable",
-           "model_name", "ovg_text", "plain_source", "parameterization_words", "PARAMETERIZATION_WORDS"]
+           "model_name", "ovg_text", "plain_source", "sweep_words", "parameterization_words", "PARAMETERIZATION_WORDS"]
 
 # a stored key: lower-case words joined by underscores ("s_dc_raw", "num_train_timesteps"); not part of a name with
 # hyphens, a path or a file name ("ihc-sr-x4-eps-quick", "data/weights")
@@ -47,8 +47,12 @@ _PHRASES = (
     (re.compile(r"x_T = \w+\.to_noise"),
      "x_T is the last inversion state scaled to the unit-variance noise the model samples from"),
     (re.compile(r"\(s_dc, flagged_ratio, mask; the raw form: s_dc_raw\)"),
-     "(the score, the flagged share and the flag masks; S_DC raw is the same on the latents as inverted)"),
-    (re.compile(r"s_dc_raw: the same on the raw latent"), "S_DC raw is the same on the latents as inverted"),
+     "(the score, the flagged share and the flag masks; S_DC raw: the same score on the latents as inverted, not "
+     "scaled)"),
+    (re.compile(r"s_dc_raw: the same on the raw latent"),
+     "S_DC raw: the same score on the latents as inverted, not scaled"),
+    (re.compile(r"; s_lf_gt uses the ground truth"),
+     "; S_LF (truth): the same score against the ground-truth image instead"),
     (re.compile(r"\(cev; raw latents: cev_raw\)"), "(the curves; the raw latents' curves beside them)"),
     (re.compile(r"norm_ratio = ‖x_T‖² / d; "), ""),
     (re.compile(r"norm_z = \(mean ‖x_T‖² − d\) / √\(2 d / n\), ~N\(0, 1\) under N\(0, I\)"),
@@ -218,8 +222,34 @@ def plain_source(text: str) -> str:
     return rule_in_words(text)
 
 
+# a Pareto sweep's stored source ("Pareto sweep for ihc-sr, quick (ovg, rule maximin, 12 validation images, seed 0;
+# each OVG variant at its own choice)", the flow chapter's "Pareto sweep of OVG on the flow model (...)"), read apart
+# for display; the stored text, part of the results' key, keeps its form
+_SWEEP = re.compile(r"^Pareto sweep(?P<of> of OVG on the flow model)?(?: for (?P<data>[^()]+?), (?P<profile>[\w-]+))? "
+                    r"\((?P<primary>\w+), rule (?P<rule>\w+), (?P<n>\d+) (?P<split>validation )?images, "
+                    r"seed (?P<seed>[^;()]+)(?:; each OVG variant at its own choice)?\)$")
+
+
+def sweep_words(source) -> tuple[str, str] | None:
+    """(the primary OVG variant's key, where its step sizes come from in flat words) of a Pareto sweep's stored
+    source: "the most balanced point (rule maximin) of the Pareto sweep for ihc-sr (quick), on 12 validation images,
+    seed 0"; None for any other source (the defaults, a short calibration)."""
+    from ..studies.pareto import rule_words
+
+    m = _SWEEP.match(str(source or "").strip())
+    if m is None:
+        return None
+    sweep = "the Pareto sweep" + (" of OVG on the flow model" if m["of"] else "") + (
+        f" for {m['data']} ({m['profile']})" if m["data"] else "")
+    return m["primary"], f"{rule_words(m['rule'])} of {sweep}, on {m['n']} {m['split'] or ''}images, seed {m['seed']}"
+
+
 def ovg_text(value) -> str:
-    """An ``ovg`` attr ({eta_hf, eta_lf, source, per_base}) as "eta_hf …, eta_lf … (where from); per variant: …"."""
+    """An ``ovg`` attr ({eta_hf, eta_lf, source, per_base}) in flat words, each OVG variant's step sizes once: "eta_hf
+    10⁻⁶, eta_lf 10⁻³: the most balanced point (rule maximin) of the Pareto sweep for ihc-sr (quick), on 12
+    validation images, seed 0"; with other variants, the first named ("ovg at …: …; by the same rule, ovg_edm at
+    …; ovg_taba at …"). A source that is no sweep's (the defaults, a calibration) follows in parentheses, or after a
+    semicolon where it has parentheses of its own (no brackets nested in brackets)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -233,14 +263,30 @@ def ovg_text(value) -> str:
         """A step size in the book's one form ("10⁻⁶", ``plotting.labels.step_size``); "—" where none is stored."""
         return "—" if _empty(v) else step_size(v)
 
-    text = f"eta_hf {eta(value.get('eta_hf'))}, eta_lf {eta(value.get('eta_lf'))}"
-    if value.get("source"):
-        text += f" ({plain_source(value['source'])})"
-    per = value.get("per_base")
-    if isinstance(per, dict) and per:
-        text += "; per OVG variant: " + ", ".join(
-            f"{b} (eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))})" for b, c in per.items()
-            if isinstance(c, dict))
+    def pair(c: dict) -> str:
+        return f"eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))}"
+
+    source = value.get("source")
+    sweep = sweep_words(source) if source else None
+    primary = sweep[0] if sweep else "ovg"
+    per = {b: c for b, c in (value.get("per_base") or {}).items() if isinstance(c, dict)} \
+        if isinstance(value.get("per_base"), dict) else {}
+    others = [(b, pair(c)) for b, c in per.items() if b != primary]
+    if not others:
+        entries = [(None, pair(value))]
+    elif primary in per:
+        entries = [(primary, pair(value)), *others]
+    else:   # the chapter runs other variants only: the primary's step sizes do not apply to it
+        entries = others
+    (first, values), rest = entries[0], entries[1:]
+    text = f"{first} at {values}" if first else values
+    if sweep:
+        text += f": {sweep[1]}"
+    elif source:   # in parentheses, or after a semicolon where it has parentheses of its own
+        where = plain_source(source)
+        text += f"; {where}" if "(" in where else f" ({where})"
+    if rest:
+        text += ("; by the same rule, " if sweep else "; ") + "; ".join(f"{b} at {v}" for b, v in rest)
     return text
 
 

@@ -72,24 +72,19 @@ def held_counts(held) -> str:
              for _, r in held.iterrows()]
     means, flat = basis.count(MEANS), basis.count(NO_SPREAD_SHARE)
     ci = len(held) - means - flat
-    parts = [f"{ci} with its 95 % interval"] if ci else []
-    parts += [f"{means} on means only, with no interval, read as indicative"] if means else []
-    parts += [f"{flat} on a share with no spread, for which the bootstrap gives no interval"] if flat else []
-    return "; ".join(parts)
+    parts = [(n, said) for n, said in ((ci, "on a 95 % interval"),
+                                        (means, "on means only, with no interval, read as indicative"),
+                                        (flat, "on a share with no spread, for which the bootstrap gives no interval"))
+             if n]
+    # the first count carries the verb ("4 rest on a 95 % interval; 2 on means only ...")
+    return "; ".join(f"{n} {('rests ' if n == 1 else 'rest ') * (i == 0)}{said}" for i, (n, said) in enumerate(parts))
 
 
 def gate_model_words(ev, study: str, dataset: str, models) -> str:
-    """A model below the quality gate named in words, with its name in code: "the DiT model of the backbone ablation
-    (`ihc-sr-x4-eps-dit-quick`)", from the arm it serves (``Evidence.weak_arms``); without arms, "the model of the
-    PCA study on ihc-sr (`...`)"."""
-    from ..studies.samples import STUDY_NAMES
+    """A model below the quality gate named in words: "the DiT model of the backbone ablation on ihc-sr", from the arm
+    it serves (``Evidence.weak_arms``); without arms, "the model of the PCA collapse study on ihc-sr"
+    (``claims_words.gate_models_words``)."""
+    from ..studies.claims_words import gate_models_words
 
     arms = (getattr(ev, "weak_arms", {}) or {}).get((study, dataset))
-    names = ", ".join(f"`{m}`" for m in models)
-    what = STUDY_NAMES.get(study, study)
-    if arms:
-        served = sorted({v for v, ms in arms[1].items() if set(ms) & set(models)})
-        words = " and ".join(f"{v} {arms[0]}" if arms[0] == "space" else str(v) for v in served)
-        one = len(models) == 1
-        return f"the {words} model{'' if one else 's'} of the {what} on {dataset} ({names})"
-    return f"the model{'' if len(models) == 1 else 's'} of the {what} on {dataset} ({names})"
+    return gate_models_words(study, dataset, arms, models)

@@ -30,7 +30,7 @@ from .shares import MIN_COMPARISONS
 from ..text import plural, signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import (INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
+from .claims_words import (BAND_CLAUSE, gate_models_words, INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
                            held_basis, sentence_start, verdict_words)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
@@ -215,7 +215,8 @@ RULES = {
     PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
              "crop translated by several seeds counted once); it holds when the interval lies wholly on the claimed "
              f"side of 0 and the mean exceeds the metric's minimal effect ({_effects()}), does not hold when it lies "
-             "wholly on the other side beyond that, and is inconclusive otherwise; a claim of several comparisons "
+             f"wholly on the other side beyond that, and is inconclusive otherwise; {BAND_CLAUSE}; a claim of several "
+             "comparisons "
              "holds when every one does and does not hold when one does not (the paper's tables: the means; "
              f"{TIE_RULE})"),
     SHARE: ("each distinct comparison counts once, on the means over its crops; the share won has a 95 % bootstrap "
@@ -300,16 +301,18 @@ CLAIMS: list[Claim] = [
           "numbers name the OVG variants whose points make it", _claim_pareto, reads=("pareto",), by=MEANS),
     Claim("backbone", "Sec. 6.3, Table 3",
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
-          "S_DC than OVG.", "S_HF and S_DC of ddim minus ovg < 0 for each backbone",
+          "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
+          "S_DC(ddim) − S_DC(ovg) < 0",
           _ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
-          "and S_DC than TABA / OVG.", "S_HF and S_DC of ddim minus taba and minus ovg < 0 in each space (pixel and "
-          "latent)", _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
+          "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
+          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0", _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
-          "keep texture.", "at the largest factor: PSNR(ddim) − PSNR(taba), PSNR(ddim) − PSNR(ovg) > 0 and "
-          "S_HF(ddim) minus either's < 0", _claim_scale_psnr, reads=("scale",), by=PAIRED),
+          "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "
+          "PSNR(ddim) − PSNR(taba) and PSNR(ddim) − PSNR(ovg) each > 0, S_HF(ddim) − S_HF(taba) and "
+          "S_HF(ddim) − S_HF(ovg) each < 0", _claim_scale_psnr, reads=("scale",), by=PAIRED),
     Claim("scale_monotone", "Sec. 4, Fig. 3",
           "Collapse intensifies as the input becomes sparser (x8 → x16 → x32).",
           "S_DC of ddim decreasing at each step of the SR factor, each step paired on the same crops (seed, sample) "
@@ -346,9 +349,10 @@ def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
     """What a model below the quality gate leaves of a claim, in words: the arms (of an ablation) whose comparisons
     rest on that model alone, and the arms that the comparisons on the models passing the gate cover, with how many
     of those hold; for a study without arms, that no comparison is left without the model."""
-    models = ", ".join(f"`{m}`" for m in weak)
+    named = "; ".join(gate_models_words(study, ds, arms, weak) for (study, ds), arms in
+                      getattr(ev, "weak_arms", {}).items() if study in c.reads)
     head = f"shown {'in part ' if alone.verdict != UNTESTABLE else ''}on {'a model' if len(weak) == 1 else 'models'} " \
-           f"below the quality gate ({models})"
+           f"below the quality gate" + (f" ({named})" if named else "")
     if alone.verdict == UNTESTABLE:
         return f"{head}; no comparison of the claim rests on models that pass the gate"
     count = re.match(r"(\d+) of (\d+)", alone.detail)

@@ -11,13 +11,66 @@ import re
 from .claim_titles import CLAIM_TITLES
 from .verdicts import FAILS, HOLDS
 
-__all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "held_basis", "verdict_words",
-           "findings_markdown", "sentence_start"]
+__all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "BAND_CLAUSE", "chapter_rule",
+           "STUDY_TITLES", "study_title", "gate_models_words", "where_words",
+           "held_basis", "verdict_words", "findings_markdown", "sentence_start"]
 
 # the general rules a claim is decided by (the keys of ``claims.RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 INDICATIVE = "indicative only"   # how a verdict that rests on a model below the quality gate is qualified
 NO_SPREAD_SHARE = "share with no spread"   # how a verdict resting on a share no bootstrap draw moves is qualified
+
+# the band test of the signed texture error (``verdicts.texture_check``), stated wherever the paired rule is stated
+BAND_CLAUSE = ("a comparison of the signed texture error |Δlog E_HF| also does not hold when the method's mean error "
+               "ends beyond the real crops' band (their mean ± one standard deviation) on the other side from the "
+               "baseline's: it overshoots the band")
+
+
+# one reader name per study, the chapter's title as prose names it (``registry.STUDIES`` titles), by the study's key
+# and by the evidence's short label ("x0", "scale", ...)
+STUDY_TITLES = {"main_results": "main results", "backbone_ablation": "backbone ablation",
+                "space_ablation": "data-space ablation", "scale_factor": "scale-factor ablation",
+                "eps_vs_x0": "ε-prediction vs x0-prediction", "pareto": "Pareto sweep", "pca_collapse": "PCA collapse",
+                "seed_spread": "training seeds"}
+_EVIDENCE_STUDY = {"main": "main_results", "x0": "eps_vs_x0", "scale": "scale_factor", "backbone": "backbone_ablation",
+                   "space": "space_ablation"}
+
+
+def study_title(key: str) -> str:
+    """A study (its key, ``"eps_vs_x0"``, or the evidence's label, ``"x0"``) as every prose text names it: its
+    chapter's title in words (``STUDY_TITLES``); any other key unchanged."""
+    key = str(key)
+    return STUDY_TITLES.get(_EVIDENCE_STUDY.get(key, key), key)
+
+
+def gate_models_words(study: str, dataset: str, arms=None, models=()) -> str:
+    """Models below the quality gate named in words, never by their folder names: "the DiT model of the backbone
+    ablation on ihc-sr" from the arms they serve (``arms``: an ``Evidence.weak_arms`` entry, (axis, {arm value: model
+    names})); without arms, "the model of the PCA collapse study on ihc-sr"."""
+    what = study_title(study)
+    if arms:
+        served = sorted({str(v) for v, ms in arms[1].items() if not models or set(ms) & set(models)})
+        words = " and ".join(f"{v} {arms[0]}" if arms[0] == "space" else v for v in served)
+        n = len(served)
+        return f"the {words} model{'s' * (n > 1)} of the {what} on {dataset}"
+    n = max(len(models), 1)
+    return f"the model{'s' * (n > 1)} of the {what} study on {dataset}"
+
+
+def where_words(where: str) -> str:
+    """Where the paper makes a claim, for use inside brackets: a bracketed gloss becomes a comma clause, so no bracket
+    nests in another ("Sec. 6.2 (state-of-the-art trade-off)" -> "Sec. 6.2, state-of-the-art trade-off")."""
+    return re.sub(r"\s*\(([^()]*)\)", r", \1", str(where))
+
+
+def chapter_rule(shares: bool = False) -> str:
+    """The claims page's paired rule as a chapter quotes it, short, with the band clause (``BAND_CLAUSE``) the texture
+    comparisons are also read by; ``shares``: with the rule of a share of comparisons. One text for every chapter."""
+    return ("a comparison holds when its paired 95 % interval over crops excludes 0 on the claimed side and its mean "
+            "exceeds the metric's minimal effect, does not hold when it does so on the other side, and is "
+            f"inconclusive otherwise; {BAND_CLAUSE}"
+            + ("; a share holds when its interval lies wholly on the paper's side of 50 %" if shares else "")
+            + "; a claim of several checks holds only when all of them hold")
 
 
 def held_basis(verdict: str, by: str = "", detail: str = "") -> str:
@@ -46,7 +99,7 @@ def verdict_words(verdict: str, caveat: str = "", by: str = "", detail: str = ""
 def findings_markdown(found: list) -> str:
     """``judged_on``'s findings as a Markdown list, in the claims page's words; a verdict limited by a caveat (a model
     below the quality gate) is qualified beside it and the caveat follows its numbers."""
-    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({c.where}): "
+    return "\n".join(f"- **{CLAIM_TITLES.get(c.key, c.key)}** ({where_words(c.where)}): "
                      f"{verdict_words(f.verdict, f.caveat, c.by, f.detail)}. "
                      f"{sentence_start(f.detail)}." + (f" {sentence_start(f.caveat)}." if f.caveat else "")
                      for c, f in found)

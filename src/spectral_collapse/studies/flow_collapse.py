@@ -11,7 +11,7 @@ sigma = t / (1 - t)), so every method runs on it unchanged:
 - ``ddim``: deterministic Euler inversion and sampling, which is diffusers' flow Euler step x_t' = x_t + (t' - t) v
   in flow coordinates (the DDIM-style inversion of flow models);
 - ``ddim_x1.15``: the same inversion with the inverted latent multiplied by ``LATENT_SCALE`` = 1.15 before sampling,
-  the remedy Flux users apply to inverted latents (``ScaledLatentEuler``);
+  a fixed rescaling of the inverted latent toward the norm of noise, run beside OVG (``ScaledLatentEuler``);
 - ``taba``: TABA (stochastic, one draw per seed);
 - ``ovg``: Euler inversion with OVG's drift (paper Eq. 14), its gradients taken through the flow model's own
   coordinates x_t = x~ / (1 + sigma) (``D.input_scale``). Its step sizes are tuned for the flow model: the Pareto

@@ -34,7 +34,7 @@ __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", 
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_printed", "paper_row_notes", "below_gate_note", "not_run_note",
+           "method_means", "fmt_value", "fmt_metric", "paper_printed", "paper_row_notes", "below_gate_note", "not_run_note", "ties_note",
            "ordering_note", "METRICS_NOT_RUN"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -228,7 +228,19 @@ def ordering_note(agree: pd.DataFrame) -> str:
     names = [f"{_NAMES.get(r.metric, r.metric)}, at {100 * r.share:.0f} %," for r in low.itertuples()]
     one = len(names) == 1
     return (f"{' and '.join(names)} {'lies' if one else 'lie'} below it: on {'that metric' if one else 'those metrics'} "
-            "our orderings of methods go against the paper's more often than with them")
+            "our orderings of methods go against the paper's more often than with them (a reading of the share, with "
+            "no interval: the pairs share their methods, so they are not independent draws)")
+
+
+def ties_note(agree: pd.DataFrame) -> str:
+    """A sentence saying why the metrics' totals of pairs differ: a pair tied in the paper's printed means or in ours
+    orders neither way and is left out, counted per metric from ``ordering_agreement``'s ``ties``; '' when none is."""
+    if "ties" not in agree or not int(agree["ties"].sum()):
+        return ""
+    tied = [f"{_NAMES.get(r.metric, r.metric)} {r.ties}" for r in agree.itertuples() if r.ties]
+    return ("The totals differ between metrics because the tables report different metrics and because a pair tied "
+            "in the paper's printed numbers or in ours orders neither way and is left out (tied pairs: "
+            + ", ".join(tied) + ").")
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
@@ -379,17 +391,19 @@ def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
     rows = []
     group = [k for k in KEYS if k not in ("method",)]
     for metric, g in c.groupby("metric"):
-        pairs = agree = 0
+        pairs = agree = ties = 0
         for _, cell in g.groupby([k for k in group if k != "metric"], dropna=False):
             v = cell[["paper_mean", "ours_mean"]].to_numpy(float)
             for i in range(len(v)):
                 for j in range(i + 1, len(v)):
                     dp, do = np.sign(v[i, 0] - v[j, 0]), np.sign(v[i, 1] - v[j, 1])
                     if dp == 0 or do == 0:
+                        ties += 1
                         continue
                     pairs += 1
                     agree += int(dp == do)
-        rows.append({"metric": metric, "pairs": pairs, "agree": agree, "share": agree / pairs if pairs else np.nan})
+        rows.append({"metric": metric, "pairs": pairs, "agree": agree, "share": agree / pairs if pairs else np.nan,
+                     "ties": ties})
     order = {m: i for i, m in enumerate(METRICS)}
-    out = pd.DataFrame(rows, columns=["metric", "pairs", "agree", "share"])
+    out = pd.DataFrame(rows, columns=["metric", "pairs", "agree", "share", "ties"])
     return out.sort_values("metric", key=lambda s: s.map(order)).reset_index(drop=True)
