@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,9 +18,13 @@ from pathlib import Path
 # Python subprocess through PYTHONPATH. Downloads are switched off as on CI (tests that need the loopback server
 # switch them back on). Any refused attempt fails the session in pytest_sessionfinish below.
 _GUARD_DIR = Path(__file__).resolve().parent / "netguard"
-_spec = importlib.util.spec_from_file_location("spectral_collapse_netguard", _GUARD_DIR / "sitecustomize.py")
-netguard = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(netguard)
+_site = sys.modules.get("sitecustomize")
+if getattr(_site, "__file__", None) and Path(_site.__file__).resolve() == (_GUARD_DIR / "sitecustomize.py").resolve():
+    netguard = _site  # a worker process started with the guard on PYTHONPATH: one guard, one error class
+else:
+    _spec = importlib.util.spec_from_file_location("spectral_collapse_netguard", _GUARD_DIR / "sitecustomize.py")
+    netguard = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(netguard)
 _OWN_LOG = not os.environ.get(netguard.LOG_ENV)  # a nested pytest run shares its parent's log
 if _OWN_LOG:
     _fd, _log = tempfile.mkstemp(prefix="netguard-", suffix=".log")

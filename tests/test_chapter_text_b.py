@@ -44,13 +44,13 @@ def test_a_sweep_without_a_chosen_point_is_told_in_words_with_what_ran_instead()
     used = {"eta_hf": 1e-6, "eta_lf": 1e-2, "source": "defaults (the suite's step sizes): no sweep"}
     text = run_notes({"run_warnings": json.dumps([NO_POINT]), "ovg": json.dumps(used)})
     assert "no grid point without failed samples" not in text
-    assert "Every step size of the OVG sweep for ovg had failed samples" in text
-    assert "the suite's default step sizes instead (eta_hf 10⁻⁶, eta_lf 10⁻²)" in text
+    assert "Every step size the sweep tried for ovg had failed samples" in text
+    assert "the suite's default step sizes instead ($\\eta_{HF}$ 10⁻⁶, $\\eta_{LF}$ 10⁻²)" in text
     # the sweep's own results: what the studies reading it take
     other = NO_POINT.replace("ovg:", "ovg_edm:", 1)
     text = run_notes({"run_warnings": json.dumps([other]), "primary": "ovg",
                       "choices": json.dumps({"ovg": {"eta_hf": 3e-7, "eta_lf": 0.2}})})
-    assert "run ovg_edm at ovg's choice (eta_hf 3\u00a0×\u00a010⁻⁷, eta_lf 2\u00a0×\u00a010⁻¹)" in text
+    assert "run ovg_edm at ovg's choice ($\\eta_{HF}$ 3\u00a0×\u00a010⁻⁷, $\\eta_{LF}$ 2\u00a0×\u00a010⁻¹)" in text
     text = run_notes({"run_warnings": json.dumps([NO_POINT]), "primary": "ovg", "choices": "{}"})
     assert "use the suite's default step sizes" in text
 

@@ -138,7 +138,7 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     ds = xr.Dataset(attrs={"gate_reports": json.dumps({"m": rep.to_dict()})})
     t = spectrum_failures(ds)
     assert list(t.index) == [("m", 0)]
-    assert t.iloc[0, -1] == "4: -0.42, 8: +0.31, 16: +0.55"
+    assert t.iloc[0, -1] == "4: -0.420, 8: +0.310, 16: +0.550"     # at the gate column's precision
 
 
 def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstructions(monkeypatch):
@@ -176,7 +176,7 @@ def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstruct
     monkeypatch.setitem(profiles.PROFILES, "quick", replace(profiles.PROFILES["quick"], allow_weak_models=("lat",)))
     text = mq.below_gate_text(ds)
     assert "run `lat` below the gate" in text and "refuse `pix`" in text
-    assert "band 16, label 1" in text and "-0.30 (75 % of it)" in text
+    assert "band 16, label 1" in text and "-0.300 (75 % of it)" in text   # at the gate column's precision
     ds_ok = xr.Dataset(attrs={"gate_reports": json.dumps({"ae": reps["ae"].to_dict()}), "models": json.dumps(info)})
     assert mq.below_gate_text(ds_ok) == "" and mq.decoder_ceiling(ds_ok).empty
 

@@ -121,7 +121,7 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
     assert lines[:4] == ["| parameter | value |", "|---|---|", "| dataset | ihc-sr |", "| profile | quick |"]
     assert "| seeds | 0, 1 |" in lines and "| methods | default: the study's default set |" in lines
     from spectral_collapse.plotting.labels import step_size   # step sizes in the book's one form
-    assert (f"| from pareto | eta_hf {step_size(0.3)}, eta_lf {step_size(0.05)} (Pareto sweep (maximin)) |"
+    assert (f"| from pareto | eta_hf {step_size(0.3)}, eta_lf {step_size(0.05)}; Pareto sweep (maximin) |"
             in lines)
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     # another study's results are named, not shown by their key

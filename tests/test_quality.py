@@ -392,7 +392,7 @@ def test_edge_density_sentence_counts_the_edge_pixels_shown(tmp_path, monkeypatc
                           samples, real)
     text = M.edge_density_text(ds)
     assert "`a` 25 %" in text and f"against {100 * 0.125:.0f} %" in text and "`b`" not in text
-    assert "mean 0.010, std 0.020" in text        # the gate's label-0 errors, not label 1's
+    assert "`a` mean 0.010 (DDIM), std 0.020" in text   # the gate's label-0 errors, not label 1's, with the sampler named
 
 
 def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):

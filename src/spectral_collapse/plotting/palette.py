@@ -43,6 +43,10 @@ METHOD_FAMILY = {
 }
 FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", "control": "diamond",
                  "reference": "cross", "other": "circle"}
+# a method whose colour lies close to a family member's for colour-blind readers (or close for anyone) is drawn with
+# a shape of its own, so a scatter tells them apart by shape as a line chart does by dash
+METHOD_SHAPES = {"taba": "triangle-down", "edm": "triangle-left", "ovg_edm": "triangle-right", "edict": "wedge",
+                 "renoise": "arrow"}
 FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
                  "reference": [12, 4], "other": [1, 0]}
 # each method's own dash: a family's first member draws the family's dash, the others a variant of it, so two lines
@@ -68,7 +72,7 @@ def method_style(label) -> tuple[str, str, list[int]] | None:
     if s in REFERENCE_LABELS:
         return REFERENCE_COLOR, FAMILY_SHAPES["reference"], FAMILY_DASHES["reference"]
     if s in METHOD_COLORS:
-        return METHOD_COLORS[s], FAMILY_SHAPES[METHOD_FAMILY[s]], METHOD_DASHES[s]
+        return METHOD_COLORS[s], METHOD_SHAPES.get(s, FAMILY_SHAPES[METHOD_FAMILY[s]]), METHOD_DASHES[s]
     return None
 
 
@@ -173,7 +177,8 @@ def method_color(labels: Iterable, field: str = "method", title: str | None = "m
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``altair.Shape`` encoding of ``field``: each method's family shape (see the module's docstring)."""
+    """An ``altair.Shape`` encoding of ``field``: each method's shape (its family's, or its own in
+    ``METHOD_SHAPES``)."""
     import altair as alt
 
     labels = list(labels)
