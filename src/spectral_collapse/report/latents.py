@@ -26,6 +26,7 @@ __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary",
 from .latent_columns import HEADERS, _judged, column_legend, decorrelation_overview, overall, shown  # noqa: F401
 from ..plotting.latents import series_name
 from .latent_pca import pca_reading  # noqa: F401
+from .latent_norms import norm_sd_ratio, sd_ratio_range  # noqa: F401  (imported from here)
 
 
 _TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
@@ -143,23 +144,6 @@ def raw_note(ds: xr.Dataset) -> str:
     what = " and ".join("k90" if k == "k90_raw" else "AUC" for k in same)
     return (f"The PCA of the latents as inverted (not scaled to unit variance) gives the same {what} as the table's "
             f"in every row, so the table does not repeat {'it' if len(same) == 1 else 'them'}.")
-
-
-def norm_sd_ratio(ratios, d: int) -> float:
-    """The spread of a set's ‖x_T‖²/d against χ²(d)/d's: sample sd (ddof 1) over √(2/d); 1 for Gaussian noise,
-    below 1 for norms narrower than χ²(d), above 1 for wider."""
-    r = np.asarray(ratios, dtype=float)
-    r = r[np.isfinite(r)]
-    return float(np.std(r, ddof=1) / math.sqrt(2 / d)) if len(r) > 1 else float("nan")
-
-
-def sd_ratio_range(n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Where ``norm_sd_ratio`` of n Gaussian latents falls with probability 1 − alpha (the norms are near normal at
-    large d, so the sample variance is about χ²(n − 1)/(n − 1) times the true one)."""
-    import scipy.stats
-
-    q = scipy.stats.chi2.ppf([alpha / 2, 1 - alpha / 2], n - 1) / (n - 1)
-    return float(math.sqrt(q[0])), float(math.sqrt(q[1]))
 
 
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
