@@ -13,6 +13,7 @@ from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_tex
                                   machine_text, paper_scale_estimate, profile_text, replicates_text, run_words)
 from ..studies.method_labels import VARIANT_NAMES
 from ..text import large
+from ..text import percent as text_percent
 from .fragments import md_table
 
 
@@ -80,8 +81,8 @@ def variants_sentence(labels) -> str:
 
 
 def percent(fraction: float, digits: int = 0) -> str:
-    """A fraction as the book writes a percentage, with a space before the sign: 0.213 -> "21 %"."""
-    return f"{fraction * 100:.{digits}f} %"
+    """A fraction as the book writes a percentage, whole by default: 0.213 -> "21 %" (``text.percent``)."""
+    return text_percent(fraction, digits)
 
 
 def quartile_range(q25: float, q75: float, digits: int = 2, cell: bool = False) -> str:

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import percent, spaced_percents
+
 __all__ = ["overview", "schedule_table", "cost_table", "quality_table", "verdict", "settings", "HEADERS", "shown",
            "timing_caveat", "outside_shares", "target_reading", "other_datasets"]
 
@@ -120,16 +122,8 @@ def structure_reading(ds: xr.Dataset, schedule: str) -> str:
 
 
 def _pct(x: float) -> str:
-    """A share of the gain in percent as the book writes percentages ("76 %", a space before the sign), with a true
-    minus sign."""
-    return f"{100 * x:.0f} %".replace("-", "−")
-
-
-def _percent_spaced(text: str) -> str:
-    """``text`` with each percent sign set off from its number ("90%" -> "90 %"), as the book writes percentages."""
-    import re
-
-    return re.sub(r"(\d)%", r"\1 %", str(text))
+    """A share of the gain in whole percent ("76 %", ``text.percent``)."""
+    return percent(x, 0)
 
 
 def _num(ds, var, m) -> float:
@@ -384,7 +378,7 @@ def verdict(ds: xr.Dataset, root=None) -> str:
     if outside:
         parts.append(outside)
     best = ds.attrs.get("best_schedule", "")
-    rule = _percent_spaced(ds.attrs.get("target_rule", ""))   # a stored rule in the book's percent style
+    rule = spaced_percents(ds.attrs.get("target_rule", ""))   # a stored rule in the book's percent style
     if best:
         b = best
         reading, said = target_reading(ds, b)
