@@ -165,7 +165,7 @@ def test_backbone_ablation_assembles_arms_and_joins_table3(fake_runs):
     assert table.loc[("unet", "taba"), "psnr"].startswith(f"{_expected_mean(made[0], 'psnr', 'taba'):.3f}")
     verdict = rep.ablation_verdict(ds)  # the claims page's claim, judged on this chapter's arms alone
     assert "**Collapse is not a convolutional artefact (U-Net and DiT)** (Sec. 6.3, Table 3): " in verdict
-    assert " unet: S_DC ddim − ovg " in verdict and " dit: S_DC ddim − ovg " in verdict
+    assert " U-Net: S_DC ddim − ovg " in verdict and " DiT: S_DC ddim − ovg " in verdict
 
 
 def test_every_arm_gets_the_ovg_step_sizes_of_the_spec(fake_runs):
@@ -422,6 +422,6 @@ def test_paper_notes_name_methods_the_paper_reports_with_the_same_numbers(monkey
 
     monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(True))
     note = A.paper_notes(None)
-    assert "TABA and OVG of the pixel arm" in note and "3 metrics" in note and "DDIM" not in note
+    assert "TABA and OVG of the pixel-space arm" in note and "3 metrics" in note and "DDIM" not in note
     monkeypatch.setattr(A, "ablation_comparison", lambda ds, metrics=None: comparison(False))
     assert A.paper_notes(None) == ""

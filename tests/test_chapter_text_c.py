@@ -174,11 +174,11 @@ def test_a_grid_grown_past_the_profiles_default_is_not_tagged_default():
                     attrs={"profile": "quick", "grid_extended": json.dumps(["eta_lf low"])})
     spec = {"study": "pareto", "dataset": "ihc-sr", "profile": "quick", "params": {"eta_hf": None, "eta_lf": None}}
     rows = {line.split(" | ")[0].strip("| "): line for line in parameters_table(spec, ds).splitlines()[2:]}
-    assert rows["eta_hf"].endswith("(default) |")
-    assert "(default)" not in rows["eta_lf"] and f"{step_size(low)} added at the low end" in rows["eta_lf"]
+    assert rows["eta_hf"].endswith("| the default |")                      # the "set by" column
+    assert not rows["eta_lf"].endswith("| the default |") and f"{step_size(low)} added at the low end" in rows["eta_lf"]
     assert step_sizes(hf) in rows["eta_hf"] and "e-0" not in rows["eta_hf"]   # one step-size form, no "1e-06"
     ds.attrs["grid_extended"] = "[]"
-    assert "(default)" in parameters_table(spec, ds.sel(eta_lf=lf)).split("eta_lf")[1]
+    assert parameters_table(spec, ds.sel(eta_lf=lf)).split("eta_lf")[1].splitlines()[0].endswith("| the default |")
 
 
 def test_a_pareto_choice_input_reads_its_step_sizes_and_variants_in_words():

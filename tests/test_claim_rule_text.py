@@ -154,8 +154,15 @@ def test_chapter_prose_writes_formulas_as_maths_not_ascii():
 
 
 def test_a_claims_sample_names_its_study_by_the_chapter_title():
-    from spectral_collapse.report.claims_page import sample_words
+    import numpy as np
+    import pandas as pd
 
-    said = sample_words("eps vs x0, ihc-sr: 16 test crops; scale factor, ihc-sr: 16 test crops")
-    assert "eps vs x0" not in said and said.startswith("ε-prediction vs x0-prediction, ihc-sr")
-    assert "; scale-factor ablation, ihc-sr" in said
+    from spectral_collapse.studies.claims_words import study_title
+    from spectral_collapse.studies.samples import sample_size
+    from spectral_collapse.studies.scorecard import Evidence
+
+    frame = pd.DataFrame({"study": ["x0", "scale"], "dataset": "ihc-sr", "method": "ddim", "seed": 0,
+                          "metric": "s_hf", "value": 0.5, "failed": 0, "samples": np.nan})
+    said = sample_size(Evidence(frame=frame), ("x0", "scale"))
+    assert "eps vs x0" not in said and said.startswith(f"{study_title('x0')}, ihc-sr")
+    assert f"; {study_title('scale')}, ihc-sr" in said

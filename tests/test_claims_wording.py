@@ -63,11 +63,11 @@ def test_a_verdict_on_a_model_below_the_gate_is_indicative_only_with_the_gated_v
     assert plain.verdict == C.FAILS and plain.caveat == ""
     found = C.judge(c, _backbone_evidence(weak=True))
     assert found.verdict == C.FAILS                                   # the tally keeps the verdict
-    assert "the dit model of the backbone ablation" in found.caveat and "dit-model" not in found.caveat
+    assert "the DiT model of the backbone ablation" in found.caveat and "dit-model" not in found.caveat
     assert C.INDICATIVE not in found.caveat  # said once, by ``verdict_words``
     # the gated comparisons cover the U-Net arm only; the DiT arm rests on the weak model alone: no bare "holds"
-    assert "cover the unet backbone only" in found.caveat and "2 of 2 comparisons hold there" in found.caveat
-    assert "the dit backbone rests only on the model below the gate" in found.caveat
+    assert "cover the U-Net backbone only" in found.caveat and "2 of 2 comparisons hold there" in found.caveat
+    assert "the DiT backbone rests only on the model below the gate" in found.caveat
     assert ": holds" not in found.caveat
     said = C.findings_markdown([(c, found)])
     assert f"{C.FAILS}, {C.INDICATIVE}" in said and "below the quality gate" in said

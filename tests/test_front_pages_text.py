@@ -203,3 +203,15 @@ def test_pareto_rings_name_the_points_they_hide():
     shapes = [lay["encoding"]["shape"]["scale"]["range"] for lay in spec["layer"]
               if "shape" in lay.get("encoding", {}) and "scale" in lay["encoding"]["shape"]]
     assert shapes and len(set(shapes[0])) == 3   # one shape per OVG base
+
+
+def test_scorecard_ablation_rows_name_their_arm_as_readers_do():
+    from spectral_collapse.pipeline import fragments as F
+
+    card = _card().assign(table="table4")
+    card = pd.concat([card.assign(space="pixel"), card.assign(space="latent")])
+    md = F.scorecard_markdown(card)
+    assert "| pixel space" in md and "| latent space" in md
+    assert "| pixel |" not in md and "| latent |" not in md
+    back = F.scorecard_markdown(_card().assign(table="table3", backbone="dit"))
+    assert "| DiT" in back and "| dit |" not in back

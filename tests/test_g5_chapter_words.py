@@ -96,7 +96,7 @@ def test_pca_reading_names_undrawn_line_and_splits_paragraphs():
     from spectral_collapse.report.latent_pca import pca_reading
 
     text = pca_reading(_load("pca_collapse", "ihc-edges"))
-    assert "straight line" not in text and "not drawn" in text
+    assert "straight line" not in text and "the dotted line" in text and "not drawn" not in text
     assert all(len(p.split()) < 200 for p in text.split("\n\n"))
 
 
@@ -106,4 +106,4 @@ def test_gaussianity_verdict_states_tie_break_and_x0():
     text = verdict(_load("gaussianity", "ihc-sr"))
     assert "x0-" not in text
     if "further from N(0, I)" in text:
-        assert "|norm_z|" in text.split("further from N(0, I)")[1].split("): ")[0]
+        assert "|norm z-score|" in text.split("further from N(0, I)")[1].split("): ")[0]

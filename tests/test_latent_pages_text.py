@@ -74,7 +74,7 @@ def test_pca_reading_states_what_the_curves_show():
                     coords={"series": ["ddim", "gaussian", "taba"], "component": k})
     text = pca_reading(ds)
     gap = float(np.max(bent - even))
-    assert f"by up to {gap:.3f}" in text and "lies above the cumulative share of an exactly even spread" in text and "not drawn" in text
+    assert f"by up to {gap:.3f}" in text and "lies above the cumulative share of an exactly even spread" in text and "the dotted line" in text
     assert f"{float(np.mean(bent)):.3f} against {uniform_auc(m):.3f}" in text
     assert "DDIM above it at every component" in text and "TABA on it" in text
     flat = ds.assign(cev=(("series", "component"), np.stack([bent, even, even])))

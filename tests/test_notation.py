@@ -184,8 +184,9 @@ def test_notation_writes_ascii_stand_ins_as_their_signs_in_prose_only():
     text = ("eta 1e-6 -> S_DC 0.54 (t -> T, t->T), ||x_T||^2/d 0.99 +- 0.01, 0.5+-0.1; a <= b, c >= d, n < 10 and "
             "m > 2; `a -> b`, `x <= y`, $a <= b$, [go](a->b.md), <!-- c -> d -->, --jobs 1, x8-x16, 1e-6")
     out = notation(text)
-    assert out.startswith("eta 1e-6 → $S_{DC}$ 0.54 (t → T, t→T), ‖x_T‖²/d 0.99 ± 0.01, 0.5 ± 0.1; "
-                          "a ≤ b, c ≥ d")
+    assert out.startswith("eta 1e-6 → $S_{DC}$ 0.54 (t → T, t→T), $\\lVert\\mathbf{x}_T\\rVert^2/d$ 0.99 ± 0.01, "
+                          "0.5 ± 0.1; a ≤ b, c ≥ d")
+    assert "‖x_T‖²/d 0.99 ± 0.01" in notation(text, "chart")      # charts: the signs, in plain text
     assert "n < 10 and m > 2" in out and "`a -> b`, `x <= y`, $a <= b$, [go](a->b.md), <!-- c -> d -->" in out
     assert "--jobs 1" in out and out.endswith("1e-6")
     assert notation("a &lt;= b; p -&gt; q", "html") == "a ≤ b; p → q"      # escaped HTML text reads the same
@@ -404,7 +405,7 @@ def test_chart_text_reads_in_reader_names():
     out = reader_spec(spec)
     assert out["title"]["text"] == "Batch" and out["datasets"] == spec["datasets"]
     assert out["title"]["subtitle"] == [f"{METHOD_NAMES['direct_inversion']} lies under {METHOD_NAMES['null_class']}"]
-    assert out["encoding"]["x"]["title"] == "PSNR" and "ovg_edm" in out["config"]["axis"]["labelExpr"]
+    assert out["encoding"]["x"]["title"] == "PSNR (dB)" and "ovg_edm" in out["config"]["axis"]["labelExpr"]
     assert "S_HF" in out["encoding"]["color"]["legend"]["labelExpr"] and "title" not in spec["encoding"]["x"]
     vl_convert = pytest.importorskip("vl_convert")
     full = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"name": "d"}, "mark": "point",

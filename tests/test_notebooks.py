@@ -118,16 +118,18 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
         pareto={"eta_hf": 0.3, "eta_lf": 0.05, "source": "Pareto sweep (maximin)"})
     table = parameters_table(json.loads(spec.to_json()))
     lines = table.splitlines()
-    assert lines[:4] == ["| parameter | value |", "|---|---|", "| dataset | ihc-sr |", "| profile | quick |"]
-    assert "| seeds | 0, 1 |" in lines and "| methods | default: the study's default set |" in lines
+    assert lines[:4] == ["| parameter | value | set by |", "|---|---|---|", "| dataset | ihc-sr | given for this chapter |",
+                         "| profile | quick | given for this chapter |"]
+    assert "| seeds | 0, 1 | given for this chapter |" in lines
+    assert "| methods | the study's default set | the default |" in lines
     from spectral_collapse.plotting.labels import step_size   # step sizes in the book's one form
-    assert (f"| from pareto | eta_hf {step_size(0.3)}, eta_lf {step_size(0.05)}; Pareto sweep (maximin) |"
+    assert (f"| from pareto | eta_hf {step_size(0.3)}, eta_lf {step_size(0.05)}; Pareto sweep (maximin) | read by the run |"
             in lines)
     key = registry.study_spec("metric_validation").with_inputs(main_results="ab" * 32)
     # another study's results are named, not shown by their key
-    assert "| from main_results | the stored results of *Main results* for ihc-sr, quick |" in \
+    assert "| from main_results | the stored results of *Main results* for ihc-sr, quick | read by the run |" in \
         parameters_table(key.to_dict()).splitlines()
-    assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b |"
+    assert parameters_table({"dataset": "a|b", "profile": "quick"}).splitlines()[2] == "| dataset | a\\|b | given for this chapter |"
 
 
 def test_parameters_table_says_the_pareto_step_sizes_are_unused_without_an_ovg_method():
@@ -155,22 +157,22 @@ def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     ds = xr.Dataset({"psnr": (("method", "seed"), np.zeros((2, 3)))},
                     coords={"method": ["ddim", "ovg"], "seed": [0, 1, 2]})
     lines = parameters_table(spec, ds).splitlines()
-    assert "| methods | ddim, ovg (default) |" in lines and "| seeds | 0, 1, 2 (default) |" in lines
+    assert "| methods | ddim, ovg | the default |" in lines and "| seeds | 0, 1, 2 | the default |" in lines
     dec = json.loads(registry.study_spec("decorrelation", dataset="ihc-sr", profile="quick").to_json())
     runs = xr.Dataset({"run_steps": ("run", [10, 50, 10, 50]), "run_seed": ("run", [0, 0, 1, 1]),
                        "s_dc": (("method", "latent"), np.zeros((1, 5)))}, coords={"method": ["ddim"]})
     lines = parameters_table(dec, runs).splitlines()
-    assert "| steps_grid | 10, 50 (default) |" in lines and "| n_latents | 5 (default) |" in lines
-    assert "| seeds | 0, 1 (default) |" in lines
+    assert "| steps_grid | 10, 50 | the default |" in lines and "| n_latents | 5 | the default |" in lines
+    assert "| seeds | 0, 1 | the default |" in lines
     pca = json.loads(registry.study_spec("pca_collapse", dataset="ihc-sr", profile="quick").to_json())
     series = xr.Dataset(coords={"method": ("series", ["ddim", "ddim", "gaussian"]), "series": [0, 1, 2]})
-    assert "| methods | ddim (default) |" in parameters_table(pca, series).splitlines()
+    assert "| methods | ddim | the default |" in parameters_table(pca, series).splitlines()
     nested = registry.study_spec("main_results", dataset="ihc-sr", profile="quick").with_inputs(
         pareto={"eta_hf": 1e-6, "per_base": {"ovg": {"eta_hf": 1e-6, "eta_lf": 1e-4}, "ovg_edm": {"eta_hf": 1e-7}},
                 "source": "sweep"}, data="ebec2d401e0bf416")
     lines = parameters_table(json.loads(nested.to_json())).splitlines()
-    assert "| from pareto | ovg at eta_hf 10⁻⁶, eta_lf — (sweep); ovg_edm at eta_hf 10⁻⁷, eta_lf — |" in lines
-    assert "| from data | the ihc-sr images (the results are recomputed when they change) |" in lines
+    assert "| from pareto | ovg at eta_hf 10⁻⁶, eta_lf — (sweep); ovg_edm at eta_hf 10⁻⁷, eta_lf — | read by the run |" in lines
+    assert "| from data | the ihc-sr images (the results are recomputed when they change) | read by the run |" in lines
     assert "ebec2d401e0bf416" not in "".join(lines)          # the signature stays in the results key
 
 

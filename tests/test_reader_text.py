@@ -181,7 +181,7 @@ def test_the_weak_model_help_follows_the_profiles():
         if isinstance(rule, (tuple, list)):
             assert all(n in text and n in flat for n in rule)
         else:
-            assert text.startswith("allows every" if rule else "refuses every")
+            assert text.startswith("runs a study on every model" if rule else "refuses every")
     assert "quick and paper refuse" not in flat
 
 

@@ -169,7 +169,7 @@ def test_claims_fail_on_results_that_contradict_it(tmp_path):
     # the backbone check fails on one of the two arms only (both of its comparisons), and says so
     detail = c.loc["backbone", "our numbers"]
     assert detail.startswith("2 of 4 hold")
-    assert "ihc-sr unet: S_HF ddim − ovg +" in detail and "ihc-sr dit: S_HF ddim − ovg −" in detail
+    assert "ihc-sr U-Net: S_HF ddim − ovg +" in detail and "ihc-sr DiT: S_HF ddim − ovg −" in detail
 
 
 def test_correlation_claim_holds_and_fails():

@@ -21,7 +21,7 @@ EPS = "ihc-sr-x4-eps-quick-7e26214ebd7e"
 
 
 def _rows(table: str) -> dict:
-    return {line.split(" | ")[0].strip("| "): line.split(" | ", 1)[1].rstrip("| ") for line in table.splitlines()[2:]}
+    return {line.split(" | ")[0].strip("| "): line.split(" | ")[1] for line in table.splitlines()[2:]}   # the value column
 
 
 def _ds(gate: dict, **attrs) -> xr.Dataset:

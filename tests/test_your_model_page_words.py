@@ -1,4 +1,4 @@
-"""The your-model chapter numbers its images from 1, words the gate rule of a profile as what it lets run, names the
+"""The your-model chapter numbers its images from 1, words the gate rule of a profile as the suite states it, names the
 folder loader's held-out share in words, and drops a crop-numbering note when no crop numbers follow."""
 from __future__ import annotations
 
@@ -28,14 +28,15 @@ def test_the_image_grid_numbers_images_from_one():
     assert 'f"image {i + 1}"' in src and 'f"image {i}"' not in src
 
 
-def test_a_profile_that_lists_models_lets_them_run_even_below_the_gate():
+def test_the_gate_rule_of_a_profile_is_the_suites_one_plain_statement():
+    from spectral_collapse.studies.gate import weak_model_rule
     from spectral_collapse.studies.profiles import get_profile
 
-    ns = {"get_profile": get_profile}
-    exec(_defs("gate_rule")["gate_rule"], ns)
-    quick = ns["gate_rule"]("quick")
-    assert "run even below the gate" in quick and "allows the model-set entries" not in quick
-    assert all(f"`{k}`" in quick for k in get_profile("quick").allow_weak_models)
+    src = _source()
+    assert "from spectral_collapse.studies.gate import weak_model_rule as gate_rule" in src
+    assert "def gate_rule" not in src and "even below the gate" not in src
+    quick = weak_model_rule("quick")
+    assert "only when" in quick and all(f"`{k}`" in quick for k in get_profile("quick").allow_weak_models)
 
 
 def test_plain_words_the_held_out_share_and_drops_an_empty_numbering_note():

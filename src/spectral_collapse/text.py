@@ -13,8 +13,8 @@
 - ``ranges``: a range of numbers in prose ("Tables 8-11", "Figs. 14-16") with an en dash, "Tables 8–11";
 - ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
 - ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
-  "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²"; code spans, maths and identifiers ("ihc-sr-x4") left as
-  they are.
+  "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²", and the inverted latent x_T (alone, or its norm "‖x_T‖²/d")
+  typeset as the glossary writes it; code spans, maths and identifiers ("ihc-sr-x4", "x_T_raw") left as they are.
 
 Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
 """
@@ -173,6 +173,22 @@ _ASCII = ((re.compile(r"(?<= )(?:<=|&lt;=)(?= )"), "≤"), (re.compile(r"(?<= )(
           (re.compile(r"(?<=[\w)\]] )->(?= [\w(\[$])|(?<=\w)->(?=\w)|(?<=[\w)\]] )-&gt;(?= [\w(\[$])"), "→"),
           (re.compile(r"(?<=[\d)\]])\s*\+(?:-|/-)\s*(?=\.?\d)"), " ± "),
           (re.compile(r"\|\|([A-Za-z]\w*)\|\|(?:\^2|²)"), r"‖\1‖²"))
+# the inverted latent x_T in prose, alone or in its squared norm (per dimension): "x_T", "‖x_T‖²", "‖x_T‖²/d"; not
+# inside an identifier ("x_T_raw", "max_T"), a path or a file name ("x_T.pt")
+_LATENT = re.compile(r"(?<![\w$\\/.\-])(‖)?x_T(?(1)‖(²)?(\s?/\s?d\b)?)(?![\w{}‖]|\.\w)")
+# the latent as each form writes it (alone; its norm's opening and closing bars; the square): MathJax in the
+# glossary's and the methods page's letters (\lVert, never "|": the texts go into Markdown tables), subscripts for
+# HTML, plain text for charts
+_LATENT_FORMS = {"md": (r"\mathbf{x}_T", r"\lVert", r"\rVert", "^2"),
+                 "html": ("x<sub>T</sub>", "‖", "‖", "²"), "chart": ("x_T", "‖", "‖", "²")}
+
+
+def _latent(m: re.Match, form: str) -> str:
+    x, left, right, square = _LATENT_FORMS[form]
+    if m.group(1):
+        per_d = m.group(3) or ""
+        x = left + x + right + (square if m.group(2) else "") + (per_d.replace(" ", "") if form == "md" else per_d)
+    return f"${x}$" if form == "md" else x
 
 
 def plain_symbols(text: str) -> list[str]:
@@ -188,7 +204,9 @@ def notation(text: str, form: str = "md") -> str:
     """A finished text in the book's one notation: each plain metric or step-size symbol ("S_HF", "eta_LF") as
     ``symbol`` writes it in ``form``, each "1.9x" as "1.9×", each factor "x4" as "×4" (a range "x8-x16" as
     "×8–×16") and each "32 x 32" as "32 × 32", and the ASCII stand-ins "<=", ">=",
-    "->", "+-" and "||x_T||^2" as "≤", "≥", "→", "±" and "‖x_T‖²"; code spans, fenced code,
+    "->", "+-" and "||x_T||^2" as "≤", "≥", "→", "±" and "‖x_T‖²", and the latent "x_T" (alone or in its norm
+    "‖x_T‖²/d") as MathJax for "md" (``$\\mathbf{x}_T$``, ``$\\lVert\\mathbf{x}_T\\rVert^2/d$``: no "|", the texts go
+    into Markdown tables), ``x<sub>T</sub>`` for "html" and "x_T" for "chart"; code spans, fenced code,
     maths, link targets and HTML tags unchanged, and so are identifiers that hold such text ("ihc-sr-x4",
     "s_hf_unit")."""
     def fix(part: str) -> str:
@@ -198,6 +216,7 @@ def notation(text: str, form: str = "md") -> str:
         part = _TIMES_BEFORE.sub(lambda m: TIMES + m.group(1) + (f"–{TIMES}{m.group(2)}" if m.group(2) else ""), part)
         for rx, to in _ASCII:
             part = rx.sub(to, part)
+        part = _LATENT.sub(lambda m: _latent(m, form), part)
         return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))

@@ -266,7 +266,7 @@ def load_bbbc021(
     test_fraction: float = 0.1,  # fraction of fields held out as the paired test split
     max_per_pool: int | None = None,  # cap on images per pool (source, target, test); None = all (~10 GB at 256)
 ) -> UnpairedDomains:
-    """Prepared BBBC021 as unpaired xfactor SR: degraded source fields (label 0), clean target fields (label 1)."""
+    """Prepared BBBC021 as unpaired ×``factor`` SR: degraded source fields (label 0), clean target fields (label 1)."""
     check_factor(size, factor)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")

@@ -95,7 +95,7 @@ def _ihc_sr(size: int, factor: int, stride: int) -> UnpairedDomains:
 
 
 def ihc_sr(*, size: int = 32, factor: int = 4, stride: int | None = None) -> UnpairedDomains:
-    """x``factor`` SR: source = nearest_downup of source-band crops, target = clean target-band crops (cached)."""
+    """×``factor`` SR: source = nearest_downup of source-band crops, target = clean target-band crops (cached)."""
     stride = _check(size, factor, stride, True)
     return _ihc_sr(int(size), int(factor), stride)
 

@@ -15,7 +15,7 @@ import pandas as pd
 from ..plotting.figures import collapse_figure
 from ..reference import paper_tables
 from ..studies.claims import CLAIMS, evaluate_claims
-from ..studies.claims_words import STUDY_TITLES
+from ..studies.claims_words import STUDY_TITLES, arm_words
 from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_metric, load_evidence,
                                  ordering_agreement, paper_evidence, paper_row_notes, scorecard)
 from ..studies.scorecard import below_gate_note, not_run_note, ordering_note, ties_note
@@ -158,7 +158,7 @@ def _side_by_side(t: pd.DataFrame, idx: list[str], share: bool) -> str:
             continue
         rows = []
         for key, by in cells.items():
-            labels = [wrap_label(reader_text(str(v))) for v in key]
+            labels = [wrap_label(reader_text(arm_words(k, v))) for k, v in zip(idx, key)]
             rows.append([*labels, "paper", *[by.get(m, ("", ""))[0] for m in ms]])
             rows.append([*[""] * len(labels), "ours", *[by.get(m, ("", ""))[1] for m in ms]])
         frame = pd.DataFrame(rows, columns=[*idx, "", *[_METRIC_NAMES.get(m, m) for m in ms]])

@@ -70,8 +70,8 @@ def _point(dims: list[str], values: tuple) -> tuple[str, str]:
 def failure_notes(ds) -> list[str]:
     """The failed samples of a results table (``failed`` / ``failure`` over a ``sample`` dimension), one line per
     method (and grid point or arm): how many of how many failed and why, each reason once with its count, and, per
-    seed, which of that seed's test crops (numbered from 1, the order in which the chapter shows them). [] when
-    nothing failed or the results hold no such table."""
+    seed, which of that seed's test crops (numbered from 1, the order in which the chapter shows them; the heading
+    says so only where such numbers follow). [] when nothing failed or the results hold no such table."""
     import itertools
 
     import numpy as np
@@ -82,7 +82,7 @@ def failure_notes(ds) -> list[str]:
     seeds = "seed" in failed.dims
     dims = [d for d in failed.dims if d not in ("sample", "seed")]
     unit = "test crops" if seeds else "images"
-    lines, grouped = [], {}
+    lines, grouped, numbered = [], {}, False
     for values in itertools.product(*(failed[d].values.tolist() for d in dims)):
         at = dict(zip(dims, values))
         f = failed.sel(at) if at else failed
@@ -103,6 +103,7 @@ def failure_notes(ds) -> list[str]:
                     per.append(f"seed {s}: {int(row.sum())} of {row.size}, crop{'s' if row.sum() > 1 else ''} "
                                f"{_numbers(np.flatnonzero(row))}")
             text += "; " + "; ".join(per)
+            numbered = numbered or bool(per)
         lines.append(text)
     n_img = failed.sizes["sample"]
     for (who, k, total, why), where in grouped.items():
@@ -114,9 +115,10 @@ def failure_notes(ds) -> list[str]:
                          f"({why})")
     if not lines:
         return []
-    head = ("Failed samples, left out of the means (crops numbered from 1 within each seed, in the order the chapter "
-            "shows them):" if seeds else f"Failed samples, left out of the means (of the {n_img} images at each "
-                                         "point):")
+    # how crops are numbered is said only where crop numbers follow (a line that fails every crop lists none)
+    head = ("Failed samples, left out of the means" + (" (crops numbered from 1 within each seed, in the order the "
+                                                       "chapter shows them)" if numbered else "") + ":"
+            if seeds else f"Failed samples, left out of the means (of the {n_img} images at each point):")
     return [head + "".join(f"\n  - {line}" for line in lines)]
 
 
@@ -204,9 +206,9 @@ def _reworded(note: str) -> str:
         steps = f", {m.group('steps')} steps each way" if m.group("steps") else ""
         return (f"{m.group('label')}: {len(reasons)} test sample{'s' if len(reasons) != 1 else ''} failed "
                 f"({reasons_text(reasons)}{steps}); they are left out of the means")
-    from ..report.settings import plain_source
+    from ..report.settings_words import option_words, plain_source
 
-    return plain_source(note)
+    return option_words(plain_source(note))   # the data loader's options quoted with their values, in words
 
 
 def run_notes(attrs: dict, ds=None) -> str:

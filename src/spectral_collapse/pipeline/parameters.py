@@ -220,10 +220,12 @@ def _weak_rule(spec: dict, ds) -> str | None:
         datasets = {r.key: r.dataset for r in MODEL_SET + SEED_REPLICATES}
         here = sorted(str(r) for r in rule if (f"{r}-{profile}" in used if used else
                                                datasets.get(str(r), spec.get("dataset")) == spec.get("dataset")))
-        text = (f"allows {', '.join(f'`{r}`' for r in here)} below the {GATE} and refuses any other model below it"
-                if here else f"refuses any model below the {GATE}")
+        text = (f"runs a study on {', '.join(f'`{r}`' for r in here)} even where it is below the {GATE} (the chapter "
+                "then says so in a caution) and refuses any other model below it" if here
+                else f"refuses any model below the {GATE}")
     else:
-        text = f"allows any model below the {GATE}" if rule else f"refuses any model below the {GATE}"
+        text = (f"runs a study on any model, one below the {GATE} too (the chapter then says so in a caution)" if rule
+                else f"refuses any model below the {GATE}")
     weak = [model_name(k) for k, v in gate.items() if not (v or {}).get("passed")] if isinstance(gate, dict) else []
     text += (f"; used here below it: {', '.join(weak)}" if weak else
              "; every model used here passes it" if gate else "")
@@ -249,23 +251,25 @@ def _data_defaults(spec: dict, ds) -> str | None:
 
 
 def _default(study: str | None, name: str) -> str:
-    """A default knob in words: the "None: ..." part of its registry doc ("default" when it has none)."""
+    """What a default knob means, in words: the "None: ..." part of its registry doc ("—" when it has none; the
+    "set by" column says that it is the default)."""
     from ..studies.registry import get_study
 
     try:
         doc = get_study(study).params[name].doc
     except (KeyError, ValueError, TypeError):
-        return "default"
-    return f"default: {doc.split('None: ', 1)[1].rstrip('.')}" if "None: " in doc else "default"
+        return "—"
+    return doc.split('None: ', 1)[1].rstrip('.') if "None: " in doc else "—"
 
 
 def _default_tag(name: str, spec: dict, ds) -> str:
-    """How a default knob's used values relate to the default: "default" when they are it; for a step-size grid the
-    study grew past an edge (``attrs["grid_extended"]``), the profile's grid and the values added to it."""
+    """How a default knob's used values relate to the default, for the table's "set by" column: "the default" when
+    they are it; for a step-size grid the study grew past an edge (``attrs["grid_extended"]``), the profile's grid
+    and the values added to it."""
     grown = [str(g).split()[1] for g in (_json_attr(ds, "grid_extended") or []) if str(g).split()[0] == name] \
         if ds is not None else []
     if not grown:
-        return "default"
+        return DEFAULT
     profile = spec.get("profile") or (ds.attrs.get("profile") if ds is not None else None)
     added = []
     try:
@@ -280,8 +284,12 @@ def _default_tag(name: str, spec: dict, ds) -> str:
     what = f"{_value_cell(name, added)} added" if added else f"one log step added at the {ends} end"
     if added:
         what += f" at the {ends} end"
-    return f"the {profile} profile's grid grown past its edge: {what}"
+    return f"the default: the {profile} profile's grid, grown past its edge ({what})"
 
+
+# the table's third column: who set each row's value (a reader tells a value from its origin by the column, never by
+# words appended to the value)
+GIVEN, DEFAULT, INPUT = "given for this chapter", "the default", "read by the run"
 
 # a knob left out of the table where another one chose instead: ``model`` where the pair ``models`` is given
 _ONE_ROW = {"model": "models"}
@@ -296,8 +304,11 @@ def parameters_table(spec: dict, ds=None) -> str:
     Each parameter has one row: the models a run used are the ``model`` row (the pair ``models`` shows only where it
     is given, and then ``model`` only where it is given too). A row shows what applies to this chapter: the gate
     rule's allowed models among the chapter's own, the Pareto sweep's step sizes for the OVG variants it runs, the
-    seed of the stochastic methods said to be unused where none runs."""
-    rows = [("dataset", _cell(spec.get("dataset"))), ("profile", _cell(spec.get("profile")))]
+    seed of the stochastic methods said to be unused where none runs.
+
+    A third column, "set by", says where each value came from (given for this chapter, the default, or read by the
+    run), so that no tag is appended to a value where it could read as part of it."""
+    rows = [("dataset", _cell(spec.get("dataset")), GIVEN), ("profile", _cell(spec.get("profile")), GIVEN)]
     params = spec.get("params") or {}
     ran = _methods_of(spec, ds)
     for name, value in params.items():
@@ -312,19 +323,19 @@ def parameters_table(spec: dict, ds=None) -> str:
                 from ..report.settings import seed_text
 
                 shown = _value_cell(name, value) if value is not None else _used(name, ds)
-                rows.append((name, _cell(seed_text(shown, unused))))
+                rows.append((name, _cell(seed_text(shown, unused)), GIVEN if value is not None else DEFAULT))
                 continue
         if value is not None:
-            rows.append((name, _value_cell(name, value)))
+            rows.append((name, _value_cell(name, value), GIVEN))
             continue
         used = _used(name, ds)
         used = used if used is not None else _used_in_words(name, spec, ds)
-        rows.append((name, _cell(f"{used} ({_default_tag(name, spec, ds)})") if used is not None
-                     else _cell(_default(spec.get("study"), name))))
+        rows.append((name, _cell(used), _cell(_default_tag(name, spec, ds))) if used is not None
+                    else (name, _cell(_default(spec.get("study"), name)), DEFAULT))
     for name, value in (spec.get("inputs") or {}).items():
         unused = name == "pareto" and _uses_ovg(spec, ds) is False
         rows.append((f"from {name}", _cell("not used: no OVG method in this run (the Pareto sweep's step sizes are "
                                            "read for OVG methods only)") if unused
-                     else _input_cell(value, name, spec, ran)))
-    lines = ["| parameter | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+                     else _input_cell(value, name, spec, ran), INPUT))
+    lines = ["| parameter | value | set by |", "|---|---|---|"] + [f"| {k} | {v} | {w} |" for k, v, w in rows]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.method_labels import method_name
 from .palette import method_color
 from .charts import image_grid, metric_bars
+from .labels import chart_label
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
            "improvement_intervals"]
@@ -30,17 +31,24 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 
 
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
-    """One bar chart per metric, ``columns`` to a row: methods side by side, one bar per arm; error bars the tables'
-    95 % interval over test crops for a per-crop metric, the std over seeds for a set-level one such as S_G
-    (one-axis studies; a two-axis study returns None)."""
+    """One chart per metric, ``columns`` to a row: methods side by side, one point per arm with its interval as a
+    rule (the tables' 95 % interval over test crops for a per-crop metric, the std over seeds for a set-level one
+    such as S_G), on an axis fitted to the points and intervals rather than one from 0, so that differences between
+    arms small beside the values stay visible (one-axis studies; a two-axis study returns None)."""
     import altair as alt
 
     axes = _axes(ds)
     if len(axes) != 1:
         return None
-    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height,
-                                    interval="crops" if "sample" in ds[m].dims else "std")
-                        for m in metrics if m in ds], columns=columns)
+    shown = [m for m in metrics if m in ds]
+    per_set = [m for m in shown if "sample" not in ds[m].dims]
+    rules = "the 95 % interval over test crops" + (
+        f" ({', '.join(map(chart_label, per_set))}: ± one std over seeds)" if per_set else "")
+    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True,
+                                    interval="std" if m in per_set else "crops")
+                        for m in shown], columns=columns).properties(title=alt.TitleParams(
+        "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
+                                    "Each axis spans the values shown, not from 0."], anchor="start"))
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):

@@ -74,6 +74,7 @@ def metric_bars(
     height: int = 220,
     interval: str = "std",
     reference=None,
+    dots: bool = False,
 ) -> alt.LayerChart:
     """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
     ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
@@ -86,6 +87,9 @@ def metric_bars(
     (the subtitle says so); one held once per group draws no bars of error. NaN values are skipped.
     ``reference``: the Gaussian reference as a last, grey bar named "Gaussian (reference)", as the tables name it:
     a number (no interval) or the reference's values per item (the same interval as the methods').
+    ``dots``: a point per group with its interval as a rule, on an axis fitted to the points and intervals (a bar
+    must start at 0, which hides differences small beside the values, such as 0.02 between scores near 0.85; a point
+    need not).
     """
     from ..metrics.intervals import bootstrap_ci
 
@@ -130,12 +134,33 @@ def metric_bars(
     if color:   # side by side in the order of the colour legend
         enc["xOffset"] = alt.XOffset(f"{color}:N", sort=pd.unique(stats[color]).tolist())
     tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
+    if dots:
+        scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]]))
+        points = base.mark_point(filled=True, size=70, opacity=1).encode(
+            y=alt.Y("mean:Q", title=label, scale=scale), color=_color(stats, color or by, legend=bool(color)),
+            tooltip=tooltip, **enc)
+        rules = base.mark_errorbar(ticks={"size": 8}, color="black").encode(
+            y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
+        return alt.layer(rules, points)
     # bars per method name their method on the x axis: a colour legend would only repeat it
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
     errors = base.mark_errorbar(ticks={"size": 10}, color="black").encode(
         y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc)
     return alt.layer(bars, errors)
+
+
+def fitted_scale(values, pad: float = 0.12):
+    """A quantitative scale fitted to the finite ``values`` (zero left out unless they reach it), padded by ``pad``
+    of their range on each side (of their size where they are all equal), for points and intervals that need not
+    start at 0."""
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return alt.Scale(zero=False)
+    lo, hi = float(v.min()), float(v.max())
+    margin = pad * (hi - lo) if hi > lo else pad * max(abs(hi), 1e-12)
+    return alt.Scale(zero=False, nice=False, domain=[lo - margin, hi + margin])
 
 
 def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:

@@ -19,13 +19,15 @@ import re
 
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
-__all__ = ["chart_label", "chart_title", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
+__all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
            "step_size", "step_sizes", "study_method_names", "fit_log_axes"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
 # other words a chart writes otherwise: a sign, a solver's name
 _SIGNS = {"sigma": "σ"}
+# the unit an axis or a title names after a score's chart name: PSNR is in decibels
+UNITS = {"PSNR": "dB"}
 # a chart title that starts with one of these stays lower-case (a parameterization, a variable)
 _LOWER = {"eps", "x0", "v", "u", "k", "t"}
 
@@ -124,6 +126,20 @@ def chart_label(text):
     return notation(_keys().sub(lambda m: names[m.group(1)], text), "chart")
 
 
+def with_units(text):
+    """An axis title, a chart or panel title or a facet header with each score that has a unit (``UNITS``) followed
+    by it: "PSNR" -> "PSNR (dB)", "mean PSNR per arm" -> "mean PSNR (dB) per arm"; a text that already names the unit
+    ("PSNR gain (dB)") as it is; a list line by line; anything that is not text as it is."""
+    if isinstance(text, (list, tuple)):
+        return type(text)(with_units(t) for t in text)
+    if not isinstance(text, str):
+        return text
+    for name, unit in UNITS.items():
+        if unit not in text:
+            text = re.sub(rf"(?<![\w\-]){re.escape(name)}(?![\w\-])", f"{name} ({unit})", text)
+    return text
+
+
 def chart_title(text):
     """A chart's or panel's own title: ``chart_label``, beginning with a capital ("resolution" -> "Resolution"),
     unless it begins with a symbol, a key or a model word that is written lower-case ("eps", "x0"), or with a name
@@ -136,11 +152,12 @@ def chart_title(text):
     return text
 
 
-def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datum.label") -> str:
+def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datum.label", units: bool = False) -> str:
     """A Vega expression that writes a label which is a key by its chart name (``chart_names``), each of ``labels``
     by its ``chart_label``, and any other label as ``default`` writes it: the book theme's ``labelExpr`` of axes and
     facet headers, and the one ``reader_spec`` gives axes, legends and headers over a chart's own data. ``key``: what
-    the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn)."""
+    the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn).
+    ``units``: each name followed by its unit (``with_units``: "PSNR (dB)"), for facet headers, which title panels."""
     from .palette import _js
 
     shown = dict(chart_names())
@@ -148,6 +165,10 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
         name = chart_label(v)
         if name != v:
             shown[v] = name
+    if units:
+        shown.update({name: name for name in UNITS})
+        shown = {raw: with_units(name) for raw, name in shown.items()}
+        shown = {raw: name for raw, name in shown.items() if name != raw}
     expr = default
     for raw, name in reversed(list(shown.items())):
         expr = f"{key} === {_js(raw)} ? {_js(name)} : {expr}"
@@ -173,7 +194,8 @@ _CHANNELS = {"x", "y", "row", "column", "facet", *_LEGENDS, "theta", "radius"}
 
 def reader_spec(spec: dict) -> dict:
     """A Vega-Lite spec (a dict, as ``Chart.to_dict()`` gives it) in reader form: chart and panel titles and their
-    subtitles by ``chart_title``, axis, legend and header titles by ``chart_label``, and the labels an axis, a legend
+    subtitles by ``chart_title``, axis, legend and header titles by ``chart_label``, every title (not a subtitle)
+    and facet header naming a score with its unit (``with_units``: "PSNR (dB)"), and the labels an axis, a legend
     or a facet header lists from the data by ``chart_label`` (a ``labelExpr``; one the chart sets itself stays). The
     data and expressions are unchanged: a new spec; the one given is left as it is."""
     if not isinstance(spec, dict):
@@ -183,7 +205,7 @@ def reader_spec(spec: dict) -> dict:
     out = _walk(spec, True, expr)
     config = dict(out.get("config") or {})
     for part, own_expr, theme in (("axis", expr, chart_label_expr()),
-                                  ("header", chart_label_expr(labels=labels, key="datum.value"),
+                                  ("header", chart_label_expr(labels=labels, key="datum.value", units=True),
                                    chart_label_expr(key="datum.value"))):
         own = dict(config.get(part) or {})
         if own.get("labelExpr") in (None, theme):
@@ -263,5 +285,6 @@ def _channel(name: str, v: dict, expr: str, titled: bool = False) -> dict:
 def _title(v, chart: bool):
     name = chart_title if chart else chart_label
     if isinstance(v, dict):
-        return {**v, **{k: (name if k == "text" else chart_label)(v[k]) for k in ("text", "subtitle") if k in v}}
-    return name(v)
+        return {**v, **{k: (with_units(name(v[k])) if k == "text" else chart_label(v[k])) for k in ("text", "subtitle")
+                        if k in v}}
+    return with_units(name(v))

@@ -1,5 +1,6 @@
 """Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7),
-decorrelation (Fig. 8), spectral velocity (Fig. 17) and the validation of the metrics (Figs. 9, 11-12, 14)."""
+decorrelation (Fig. 8), spectral velocity (Fig. 17); the validation of the metrics' charts (Figs. 9, 11-12, 14) live in
+``plotting.metric_charts`` and are re-exported here."""
 from __future__ import annotations
 
 import altair as alt
@@ -10,11 +11,11 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from .palette import REFERENCE_COLOR, chart_name, label_expr, method_color, method_shape
-from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, metric_heatmap, padded_domain,
-                     plural, series_lines, wrap_lines)
+from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, padded_domain, series_lines,
+                     wrap_lines)
 
-__all__ = ["chi2_curve", "norm_histogram", "cev_chart", "pca_images", "norm_histograms", "gaussianity_bars",
-           "flag_masks", "decorrelation_scatter", "velocity_heatmaps", "sigma_grids", "spectra_chart",
+__all__ = ["chi2_curve", "norm_histogram", "norm_span", "norm_domain", "even_spread", "EVEN_SPREAD", "cev_chart",
+           "pca_images", "norm_histograms", "gaussianity_bars", "valued", "VALUE_NOTE", "flag_masks", "decorrelation_scatter", "velocity_heatmaps", "sigma_grids", "spectra_chart",
            "filter_examples", "filtered_s_hf_chart", "correlation_heatmap"]
 
 
@@ -37,23 +38,54 @@ def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- PCA (Fig. 3)
 
+EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (variance spread evenly over m components)
+
+
+def even_spread(ds: xr.Dataset) -> pd.DataFrame:
+    """The cumulative explained variance of variance spread exactly evenly over the m components of the Gaussian
+    reference's curve (``report.latent_pca.pca_reading`` reads the noise against it): k/m at k = 0 .. m; columns
+    component, cev. Empty without a Gaussian series."""
+    if "gaussian" not in [str(v) for v in ds["series"].values]:
+        return pd.DataFrame({"component": [], "cev": []})
+    g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
+    m = int(np.isfinite(g).sum())
+    k = np.arange(0, m + 1)
+    return pd.DataFrame({"component": k, "cev": k / m})
+
+
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
     """Cumulative explained variance against the number of components, one line per series in the book's method
-    look (the Gaussian reference grey, long dashes), one legend naming exactly the curves drawn; curves that
-    coincide are named in the subtitle."""
+    look (the Gaussian reference grey, long dashes), and, dotted black, the straight line of variance spread evenly
+    over the components (``even_spread``), each in the legend; the x-axis ends at the last component of the data.
+    Curves that coincide are named in the subtitle."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
     cev = cev.set_index("series").loc[order].reset_index()
+    even = even_spread(ds)
     subtitle = [f"Curves: {', '.join(map(series_name, order))}."]
+    if len(even):
+        m = int(even["component"].max())
+        subtitle += wrap_lines(f"Dotted: variance spread evenly over the {m} components (k/{m} in the first k).", 420)
     note = coincidence_note([tuple(map(series_name, p)) for p in coinciding_series(cev, "series", "component", "cev")])
     if note:
         subtitle += wrap_lines(note + ".", 420)
-    return series_lines(cev, x=alt.X("component:Q", title="principal component k"),
-                        y=alt.Y("cev:Q", title="cumulative explained variance"), series="series",
-                        title="series").properties(
-        width=420, height=280, title=alt.TitleParams("Cumulative explained variance of the latents",
-                                                     subtitle=subtitle, anchor="start"))
+    lo = 0 if len(even) else int(cev["component"].min())
+    hi = int(max(cev["component"].max(), even["component"].max() if len(even) else 0))
+    x = alt.X("component:Q", title="principal component k", scale=alt.Scale(domain=[lo, hi], nice=False, zero=False))
+    y = alt.Y("cev:Q", title="cumulative explained variance", scale=alt.Scale(domain=[0, 1]))
+    curves = series_lines(cev, x=x, y=y, series="series", title="series")
+    if len(even):
+        key = alt.Scale(domain=[EVEN_SPREAD], range=["black"])
+        line = alt.Chart(even.assign(reference=EVEN_SPREAD)).mark_line(strokeWidth=1.2).encode(
+            x=x, y=y, color=alt.Color("reference:N", scale=key, title="reference"),
+            strokeDash=alt.StrokeDash("reference:N", scale=alt.Scale(domain=[EVEN_SPREAD], range=[[2, 3]]),
+                                      title="reference"))
+        chart = alt.layer(curves, line).resolve_scale(color="independent", strokeDash="independent")
+    else:
+        chart = curves
+    return chart.properties(width=420, height=280, title=alt.TitleParams(
+        "Cumulative explained variance of the latents", subtitle=subtitle, anchor="start"))
 
 
 def series_name(label) -> str:
@@ -75,12 +107,28 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
+def norm_span(series: dict, d: int) -> tuple[float, float]:
+    """The span the norm histograms' bins cover: every set's u = ||x_T||^2 / d and chi2(d)/d's +-5 sd."""
+    sd = (2 / d) ** 0.5
+    return (float(min(1 - 5 * sd, *(u.min() for u in series.values()))),
+            float(max(1 + 5 * sd, *(u.max() for u in series.values()))))
+
+
+def norm_domain(series: dict, d: int, bins: int = 30) -> list[float]:
+    """The x-range every norm histogram shares: ``norm_span`` widened on each side by one bin, so the outermost bars
+    stand clear of the axis ends and a reader sees that no bar runs beyond them."""
+    lo, hi = norm_span(series, d)
+    pad = (hi - lo) / max(int(bins), 1)
+    return [lo - pad, hi + pad]
+
+
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
     """Per method (and Gaussian noise, "gaussian (reference)", shown "Gaussian (reference)"): histogram of
-    u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one x-range, the
-    span of all the histograms and of chi2(d)/d's +-5 sd, so the panels compare by eye and no bar is clipped."""
+    u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one set of bins
+    over ``norm_span`` (every method's latents and chi2(d)/d's +-5 sd) and one x-range a bin wider each side
+    (``norm_domain``), so the panels compare by eye and no latent lies beyond the axis; each panel's subtitle gives
+    the range of its own latents and the chart's title the span of all of them."""
     d = int(ds.attrs["d"])
-    sd = (2 / d) ** 0.5
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
         u = ds["gaussian_norm_ratio"].values if m == "gaussian" else ds["norm_ratio"].sel({"method": m}).values
@@ -89,33 +137,64 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
             series["gaussian (reference)" if m == "gaussian" else str(m)] = u
     if not series:
         return alt.vconcat()
-    lo = float(min(1 - 5 * sd, *(u.min() for u in series.values())))
-    hi = float(max(1 + 5 * sd, *(u.max() for u in series.values())))
+    span = norm_span(series, d)
+    lo, hi = norm_domain(series, d, bins)
+    data_lo, data_hi = (float(f(np.concatenate(list(series.values())))) for f in (np.min, np.max))
     fit = alt.Scale(domain=[lo, hi], zero=False, nice=False)  # one x-range, the data's span: the axis leaves out 0
     curve = chi2_curve(d, lo, hi)
     panels = []
     for m, u in series.items():
-        bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=(lo, hi))).mark_bar(opacity=0.6).encode(
+        bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=span)).mark_bar(opacity=0.6).encode(
             x=alt.X("left:Q", title="‖x_T‖²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
             y2=alt.datum(0))
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
             x=alt.X("u:Q", scale=fit), y="density:Q")
-        panels.append((bars + line).properties(width=200, height=150, title=chart_name(m)))
-    return alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
+        panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
+            chart_name(m), subtitle=f"{len(u)} latents, {_num(u.min())} to {_num(u.max())}")))
+    grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
+    return grid.properties(title=alt.TitleParams("Histograms of ‖x_T‖²/d", anchor="start", subtitle=wrap_lines(
+        f"Every panel shares one x-axis, {_num(lo, 2)} to {_num(hi, 2)}: it holds every latent of every method "
+        f"({_num(data_lo)} to {_num(data_hi)}) and χ²(d)/d ± 5 sd, with a bin to spare at each end.", 820)))
+
+
+def _num(x: float, digits: int = 3) -> str:
+    """A number at ``digits`` decimals with a true minus sign."""
+    return f"{float(x):.{digits}f}".replace("-", "−")
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     """S_G and the mean ||x_T||^2 / d per method, side by side, each with the Gaussian reference as a last, grey
     bar; the mean ||x_T||^2 / d with its 95 % bootstrap interval over the latents where the results hold the values
-    per latent (S_G is one number per set of latents: no interval)."""
+    per latent (S_G is one number per set of latents: no interval). Every bar carries its value (``valued``): a
+    black tick at the value and the number above the bar, so a bar of height 0 reads as 0, not as a missing bar."""
     ref_g = ds.attrs.get("gaussian_s_g")
-    left = metric_bars(ds, "s_g", over=None, width=260, height=180,
+    left = metric_bars(ds, "s_g", over=None, width=300, height=180,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
-    right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=260, height=180,
+    right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
                         reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d")
-    return alt.hconcat(left, right)
+    return alt.hconcat(valued(left, "S_G"), valued(right, "mean ‖x_T‖²/d"))
+
+
+VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a bar of height 0 is the tick at 0)."
+
+
+def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 3) -> alt.LayerChart:
+    """``charts.metric_bars``' chart with each bar's value on it: a black tick at the value and the value printed
+    above the bar (above its interval where it has one), and ``VALUE_NOTE`` under the title."""
+    stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
+    x = chart.layer[0].encoding.x
+    tick = alt.Chart(stats).mark_tick(color="black", thickness=2, size=22).encode(x=x, y="mean:Q")
+    text = alt.Chart(stats).transform_calculate(   # the bars' own data: the value above the bar and its interval
+        top="isValid(datum.hi) && isFinite(datum.hi) ? max(datum.mean, datum.hi) : datum.mean",
+        label=f"replace(format(datum.mean, '.{int(digits)}f'), '-', '−')").mark_text(
+        baseline="bottom", dy=-3, fontSize=10).encode(x=x, y=alt.Y("top:Q"), text="label:N")
+    old = chart.title
+    sub = list(getattr(old, "subtitle", None) or []) if not isinstance(old, str) else []
+    sub = [sub] if isinstance(sub, str) else sub
+    return alt.layer(chart, tick, text).properties(title=alt.TitleParams(
+        title, subtitle=sub + wrap_lines(VALUE_NOTE, 300), anchor="start"))
 
 
 # --------------------------------------------------------------------------------------- decorrelation (Fig. 8)
@@ -305,93 +384,5 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
 
 # ------------------------------------------------------------------------------ metric validation (Figs. 9-14)
 
-# a bin at the floor of the log (log10 of the guard added before it) holds no power at all, e.g. above an upsampled
-# source's own Nyquist frequency; drawn, it would stretch the axis down by many decades
-EMPTY_BIN_LOG10 = -15.0
-
-
-def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Mean log10 radial power spectrum per domain, and (dashed) its least-squares line over the fitting band. Bins
-    without power (log10 at or below ``EMPTY_BIN_LOG10``) are left out and the subtitle says how many, so the axis
-    fits the measured spectrum."""
-    rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
-    for dom in ds["domain"].values:
-        lp = ds["log_power"].sel(domain=dom).mean("channel").values
-        a, b = float(ds["slope_channel"].sel(domain=dom).mean()), float(ds["intercept_channel"].sel(domain=dom).mean())
-        for fi, v in zip(f[1:], lp[1:]):
-            if not np.isfinite(v) or v <= EMPTY_BIN_LOG10:
-                empty.setdefault(str(dom), []).append(float(fi))
-                continue
-            rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": v, "kind": "spectrum"})
-            if band[0] <= fi <= band[1]:
-                rows.append({"domain": str(dom), "log10 f": np.log10(fi), "log10 power": a * np.log10(fi) + b,
-                             "kind": "least-squares fit"})
-    frame = pd.DataFrame(rows)
-    sub = []
-    for dom, fs in empty.items():
-        sub.append(f"{dom}: {plural(len(fs), 'bin')} without power (f ≥ {min(fs):.2f} cycles/px) left out.")
-    chart = alt.Chart(frame).mark_line().encode(
-        x=alt.X("log10 f:Q", scale=alt.Scale(zero=False)),
-        y=alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05),
-                                                 nice=False, zero=False)),
-        color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
-        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))
-    return chart.properties(width=380, height=240, title=alt.TitleParams(
-        "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
-
-
-def filter_examples(ds: xr.Dataset, cell: int = 56):
-    """Held-out images and their filtered versions at the first, middle and last cutoff (fraction of Nyquist; the
-    labels are Latin, which the grid's bitmap font draws, unlike a Greek kappa)."""
-    ks = list(ds["kappa"].values)
-    rows = {"original": ds["held_out_images"].values}
-    for filt, name in (("lowpass", "HF removed"), ("highpass", "LF removed")):
-        for k in (ks[0], ks[len(ks) // 2], ks[-1]):
-            rows[f"{name}, cutoff {k:.2f}"] = ds["examples"].sel(filter=filt, kappa=k).values
-    return image_grid(rows, cell=cell)
-
-
-def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """S_HF of the filtered held-out images against the cutoff (mean ± std), dashed: unfiltered images; the legend
-    sits under the chart, where long labels have the chart's width."""
-    t = ds["filtered_s_hf"].to_dataframe().reset_index()
-    t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
-    stats = t.groupby(["filter", "kappa"])["filtered_s_hf"].agg(["mean", "std"]).reset_index()
-    stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
-    base = float(ds["unfiltered_s_hf"].mean())
-    colour = alt.Color("filter:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal"),
-                       scale=alt.Scale(domain=["low-pass (HF removed)", "high-pass (LF removed)"],
-                                       range=["#0072B2", "#E69F00"]))
-    line = alt.Chart(stats).mark_line(point=True).encode(x=alt.X("kappa:Q", title="cutoff κ (fraction of Nyquist)"),
-                                                         y=alt.Y("mean:Q", title="S_HF"), color=colour)
-    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x="kappa:Q", y="lo:Q", y2="hi:Q", color=colour)
-    rule = alt.Chart(pd.DataFrame({"y": [base]})).mark_rule(strokeDash=[4, 3], color="gray").encode(y="y:Q")
-    return (band + line + rule).properties(width=380, height=240, title=alt.TitleParams(
-        "S_HF of filtered held-out images", subtitle="Mean ± std over images; dashed: the unfiltered images.",
-        anchor="start"))
-
-
-def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
-    """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
-    each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
-    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
-    once (``complements``); a one-line note when there is none."""
-    from ..report.metric_validation import POINT_HEADERS, complements, metric_points
-
-    if ds.sizes.get("metric_a", 0) == 0:
-        note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
-        return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
-            align="left", fontSize=12).encode(text="text:N").properties(width=600, height=30)
-    corr = ds[method].to_dataframe().reset_index()
-    if {"points", "point_method", "metric"} <= set(ds.variables) and ds.sizes.get("point", 0):
-        twins = set(complements(metric_points(ds)))
-        corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
-    name = _CORRELATION_NAMES.get(method, method)
-    corr = corr.assign(**{c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")})
-    corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
-    return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
-                          cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
-                          title=f"{name} between the metrics, one point per distinct method")
-
-
-_CORRELATION_NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}
+from .metric_charts import (EMPTY_BIN_LOG10, NYQUIST, correlation_heatmap, filter_examples,  # noqa: E402,F401
+                            filtered_s_hf_chart, spectra_chart)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines"]
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines"]
 
 # ours mid grey (the black interval stays visible on it), the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -31,14 +31,52 @@ def reading_lines(metrics) -> list[str]:
     return lines
 
 
+def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
+    """{method: (failed samples, samples kept)} of the methods of ``cmp`` (``summary``'s ``failed``, ``n``) whose
+    samples partly or wholly failed."""
+    if "failed" not in cmp:
+        return {}
+    per = cmp.drop_duplicates("method").set_index("method")
+    out = {}
+    for m, f in per["failed"].items():
+        if pd.notna(f) and int(f) > 0:
+            n = per.loc[m, "n"] if "n" in per else None
+            out[str(m)] = (int(f), int(n) if n is not None and pd.notna(n) else None)
+    return out
+
+
+def failed_names(cmp: pd.DataFrame) -> dict[str, str]:
+    """{method: its axis label} for each method of ``cmp`` whose samples failed: its reader name with how many of
+    how many failed, as the tables' row labels write it ("BDIA (17 of 48 failed)", ``report.tables.failed_label``)."""
+    from ..report.tables import failed_label
+    from ..studies.method_labels import method_name
+
+    return {m: failed_label(method_name(m), f, n) for m, (f, n) in _failed(cmp).items()}
+
+
+def failed_lines(cmp: pd.DataFrame) -> list[str]:
+    """A subtitle line naming the methods of ``cmp`` whose samples failed (none: no line): their bars are means over
+    the samples kept."""
+    from ..studies.method_labels import method_name
+
+    failed = _failed(cmp)
+    if not failed:
+        return []
+    parts = [f"{method_name(m)} {f} of {f + n}" if n is not None else f"{method_name(m)} {f}"
+             for m, (f, n) in failed.items()]
+    return [f"Failed samples (non-finite or beyond the validity bounds), left out of our means: {', '.join(parts)}."]
+
+
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
     """Our mean beside the paper's for each (method, metric) of ``report.tables.paper_comparison``, one panel per
     metric, titled by the metric's name (S_HF, ...). Our bars carry the tables' 95 % interval over test crops (``lo``,
     ``hi`` of ``paper_comparison``, which reads them from ``studies.aggregate.summary``); the paper's bars are its
     reported means. The axis says no direction; the subtitle says which way each metric reads (``reading_lines``:
-    S_LF measures structure kept, not quality). The bars run across, the methods down the shared axis, so every method's name is written level
-    and whole."""
+    S_LF measures structure kept, not quality). The bars run across, the methods down the shared axis, so every
+    method's name is written level and whole. A method whose samples failed is named on the axis as the tables name
+    its row ("BDIA (17 of 48 failed)", ``report.tables.failed_label``: its bars are means over the samples kept), and
+    the subtitle says so."""
     import altair as alt
 
     from ..report.tables import METRIC_NAMES
@@ -52,7 +90,9 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     long = long.merge(ci.assign(source="ours"), on=["method", "metric", "source"], how="left")
     names = [METRIC_NAMES.get(m, m) for m in metrics]
     long["metric"] = long["metric"].map(lambda m: METRIC_NAMES.get(m, m))
-    sort = [str(m) for m in order]
+    shown = failed_names(cmp)
+    long["method"] = long["method"].map(lambda m: shown.get(str(m), m))
+    sort = [shown.get(str(m), str(m)) for m in order]
     height = height or 18 * max(1, long["method"].nunique())
     y = alt.Y("method:N", sort=sort, title=None, axis=alt.Axis(labelLimit=0))
     colours = alt.Scale(domain=list(SOURCE_COLORS), range=list(SOURCE_COLORS.values()))
@@ -74,6 +114,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
         column=alt.Column("metric:N", title=None, sort=names, header=alt.Header(labelFontSize=12))).properties(
         title=alt.TitleParams("Ours beside the paper", subtitle=[
             w for line in ["Ours: mean over test crops with its 95 % interval (black bars); the paper: its reported "
-                           "mean.", *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
+                           "mean.", *failed_lines(cmp),
+                           *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
             for w in wrap_lines(line, len(names) * (width + 20))],
             anchor="start"))

@@ -10,7 +10,8 @@ reference lie at least 25 apart in CIEDE2000 for normal vision (and 30 in CIE76)
 never look alike; within a family they stay apart under simulated protanopia and deuteranopia as well, and across
 families, where two colours come closer for a colour-blind reader, shape and dash tell them apart. The colours were
 chosen by maximising the smallest CIEDE2000 difference between any two of them, the ground truth kept black and the
-reference a neutral grey, each dark enough to stand out on white. A method keeps its look
+reference a neutral grey, among colours dark enough to stand out on white as a thin line or a small point: every one
+has a contrast ratio of at least 3:1 against the white page (WCAG relative luminance). A method keeps its look
 on every page, whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets
 a spare colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``:
 "OVG + EDM", not ``ovg_edm``); the chart's data keep the labels.
@@ -25,14 +26,14 @@ __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "
 
 METHOD_COLORS = {
     # the paper's methods without OVG
-    "ddim": "#158026", "taba": "#970E42", "edm": "#30D200",
+    "ddim": "#0D0059", "taba": "#145259", "edm": "#4191FF",
     # OVG and its variants
-    "ovg": "#31004E", "ovg_taba": "#FF4F59", "ovg_edm": "#E9CC19", "ovg_stable": "#8993FF",
+    "ovg": "#704C03", "ovg_taba": "#F75C77", "ovg_edm": "#9D9200", "ovg_stable": "#293EFF",
     # the other baselines
-    "null_class": "#CA27E9", "direct_inversion": "#87631A", "renoise": "#F58B30", "edict": "#0BC5E0",
-    "bdia": "#005E77",
+    "null_class": "#034B05", "direct_inversion": "#982472", "renoise": "#03A85E", "edict": "#C370E5",
+    "bdia": "#DB6510",
     # the controls: the untranslated input and the ground truth
-    "copy": "#EAA6CF", "ground_truth": "#000000",
+    "copy": "#98030F", "ground_truth": "#000000",
 }
 METHOD_FAMILY = {
     "ddim": "paper", "taba": "paper", "edm": "paper",
@@ -61,8 +62,9 @@ METHOD_DASHES = {
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
 REFERENCE_COLOR = "#888888"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
-# labels that are not methods: colours apart from every method's (CIEDE2000 > 19 from each and from each other)
-_SPARE = ("#662200", "#66EECC", "#2200EE", "#224422", "#886688", "#CC0000", "#88AA88")
+# labels that are not methods: colours apart from every method's (CIEDE2000 > 17 from each and from each other),
+# each with a contrast of at least 3:1 on white, as the methods' own
+_SPARE = ("#179BA9", "#35001A", "#667846", "#4F4D65", "#986F8B", "#3D1C07", "#45453A")
 _SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
 
 

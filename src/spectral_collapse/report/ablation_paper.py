@@ -5,6 +5,7 @@ notes on the paper's rows. Re-exported by ``report.ablations``.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import xarray as xr
@@ -149,6 +150,7 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
     the paper's table does not have; then each row shown that another of the paper's tables contradicts
     (``studies.paper_copies.copy_notes``: which row carries which row's numbers and which of the two is the copy,
     the same sentence in every chapter that shows a row of the pair). '' when there is neither."""
+    from ..studies.claims_words import arm_words
     from ..studies.method_labels import method_name
 
     cmp = ablation_comparison(ds, metrics).dropna(subset=["paper_mean"])
@@ -161,7 +163,9 @@ def paper_notes(ds: xr.Dataset, metrics=TABLE_METRICS) -> str:
             continue
         for _, same in rows.groupby(list(rows.columns), sort=False):
             if len(same) > 1:
-                arm_name = arm[0] if isinstance(arm, tuple) else arm
+                # the arm in the reader's words, as a modifier: "the DiT arm", "the pixel-space arm"
+                arm_name = re.sub(r" (space)$", r"-\1", arm_words(key[0][len("paper_"):],
+                                                                  arm[0] if isinstance(arm, tuple) else arm))
                 names = " and ".join(method_name(m) for m in same.index)
                 lines.append(f"{names} of the {arm_name} arm carry the same numbers on all {rows.shape[1]} metrics "
                              "shown here")

@@ -21,6 +21,8 @@ import xarray as xr
 from ..reference import paper_tables
 from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
+# an arm's value on each ablation axis as every page writes it, one table (``claims_words.ARM_WORDS``)
+from ..studies.claims_words import ARM_WORDS, arm_words
 from ..studies.validity import failed_of
 from ..text import percent
 from .main_results import MODEL_WORDS
@@ -32,22 +34,10 @@ __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead"
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
            "ablation_verdict", "arm_name", "arm_names", "named_arms", "one_header", "ARM_WORDS"]
 
-# An arm's value on each ablation axis as the chapters write it ("factor" 4 -> "×4", "parameterization" eps ->
-# "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net")
-ARM_WORDS = {
-    "factor": lambda v: f"×{v}",
-    "parameterization": lambda v: {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction"}.get(
-        str(v), f"{v}-prediction"),
-    "space": lambda v: f"{v} space",
-    "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v), str(v)),
-    "train_seed": lambda v: f"training seed {v}",
-}
-
-
 def arm_name(sel: dict) -> str:
     """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
     "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
-    return ", ".join(ARM_WORDS[a](v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
+    return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
@@ -417,11 +407,14 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     """Markdown, from the numbers: what the paper reports for this ablation, what the claims page tests of it (and
     which of the chapter's methods its comparisons leave out), then each claim of the claims page that reads it
     (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
-    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), and the x0 arms' failed samples;
+    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), each claim the paper's own tables
+    do not support with their numbers that go the other way (``claims_page.paper_dissent``), and the x0 arms' failed
+    samples;
     for the scale factors, how DDIM's scores move over the factors in the paper's Table 5 and in ours
     (``ablation_curves.factor_trend_text``)."""
     from ..studies.claims import chapter_claims, findings_markdown
     from ..studies.claims_words import chapter_rule
+    from .claims_page import paper_dissent
 
     study = ds.attrs["study"]
     found = chapter_claims(ds)
@@ -433,6 +426,8 @@ def ablation_verdict(ds: xr.Dataset) -> str:
         trend = factor_trend_text(ds)
     else:
         trend = ""
+    # the paper's own rows against a claim quoted here (Table 5's trend is said by ``factor_trend_text``)
+    dissent = paper_dissent(found, skip=("scale_monotone",) if trend else ())
     return (f"The paper reports {_PAPER_SAYS[study]}. " + (f"{trend}\n\n" if trend else "")
-            + f"{_what_is_tested(ds, found)}Our numbers, judged by the claims "
+            + f"{_what_is_tested(ds, found)}" + (f"{dissent} " if dissent else "") + "Our numbers, judged by the claims "
             f"page's rule on this chapter's results ({chapter_rule(shares=True)}):\n\n" + lines + (f"\n\n{note}" if note else ""))

@@ -17,7 +17,7 @@ from ..studies.scorecard import Evidence
 from ..studies.verdicts import tally_text
 
 __all__ = ["claims_markdown", "rules_markdown", "tally_markdown", "reader_names", "internal_keys", "deciding_evidence",
-           "glossary_links"]
+           "glossary_links", "paper_dissent"]
 
 
 def _key_names() -> dict[str, str]:
@@ -150,6 +150,36 @@ def deciding_evidence(verdict: str, detail: str) -> str:
     return text if n <= 1 else f"{text} (1 of {n} {unit})"
 
 
+def paper_dissent(found, skip=()) -> str:
+    """Markdown for a chapter that quotes the paper's claims (``found``: ``claims.chapter_claims``, less the keys in
+    ``skip``): each claim the paper's own tables do not support, judged by the same rule on the numbers they print
+    (the claims page's "On the paper's own tables"), with the printed numbers that go the other way, so the chapter
+    never sets our numbers against a claim without saying that the paper's rows contradict it too; '' when the
+    paper's tables support every claim."""
+    from ..studies.claims import CLAIM_TITLES
+    from ..studies.scorecard import paper_evidence, paper_printed
+    from ..text import verb
+
+    against = [(c, f, c.test(paper_evidence())) for c, f in found if c.key not in skip]
+    against = [(c, f, p) for c, f, p in against if p.verdict == FAILS]
+    out = []
+    for c, ours, p in against:
+        detail = paper_printed(p.detail)
+        parts = _parts(detail)
+        judged = [q for q in parts if " → " in q]
+        other = [q.split(" → ")[0] for q in judged if q.endswith(f"→ {FAILS}")]
+        what = "this claim" if len(found) == 1 else f"the claim “{CLAIM_TITLES.get(c.key, c.key)}”"
+        either = " either" if ours.verdict != HOLDS else ""
+        if judged and other:
+            said = (f"{len(other)} of the claim's {len(judged)} comparisons {verb(len(other), 'goes', 'go')} the "
+                    "other way (" + "; ".join(other) + ")")
+        else:
+            said = f"it does not hold ({detail})"
+        out.append(f"The paper's own tables do not support {what}{either}: judged by the same rule on the numbers "
+                   f"they print, {said}.")
+    return reader_names(" ".join(out))
+
+
 def _missing_metrics(statement: str, detail: str, reads: tuple[str, ...], ev: Evidence) -> str:
     """A sentence for each metric the claim's statement names that our per-metric numbers leave out (the study the
     claim reads does not store it), saying which stored results do hold it; "" when none is missing, or when the
@@ -265,17 +295,6 @@ def copies_reference(notes) -> str:
             + "; ".join(re.sub(r"^The ", "the ", _copy_subject(t)) for t in dict.fromkeys(notes)) + ".\n")
 
 
-def sample_words(text: str) -> str:
-    """A claim's sample (``samples.sample_size``) with each study named by its chapter's title
-    (``claims_words.study_title``: "eps vs x0, ihc-sr" -> "ε-prediction vs x0-prediction, ihc-sr")."""
-    from ..studies.claims_words import study_title
-    from ..studies.samples import STUDY_NAMES
-
-    for key, name in STUDY_NAMES.items():
-        text = re.sub(rf"(^|; ){re.escape(name)}, ", lambda m, k=key: f"{m.group(1)}{study_title(k)}, ", str(text))
-    return text
-
-
 def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
     """The claims page's generated part, in the reader's names: the general rules (each once, by name), the tally, a
     summary table (each claim, our verdict with the comparison it rests on and that comparison's 95 % interval, the
@@ -314,7 +333,7 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
         caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
         lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
                      f"{verdict_words(r['verdict'], r['caveat'], r['decided by'], r['our numbers'])}.** {sentence(r['our numbers'])}{caveat}\n"
-                     f"- Sample: {sample_words(r['our sample'])}.\n- Rule: {r['rule']}{by}.\n"
+                     f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
                      + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n"
                      + copies_reference(copies.get(r["claim"], ())))

@@ -30,9 +30,10 @@ def pca_reading(ds: xr.Dataset) -> str:
     at = int(np.argmax(gap))
     k90_even = int(math.ceil(0.9 * m - 1e-9))
     k90_g = int(k[np.argmax(g >= 0.9 - 1e-12)])
-    shape = ("lies on" if float(np.max(np.abs(gap))) < 0.01 else
-             f"lies above the cumulative share of an exactly even spread (k/{m} at k components, not drawn in the "
-             f"chart), by up to {gap[at]:.3f} (at k = {int(k[at])})")
+    shape = (f"lies on the cumulative share of an exactly even spread (the dotted line, k/{m} at k components)"
+             if float(np.max(np.abs(gap))) < 0.01 else
+             f"lies above the cumulative share of an exactly even spread (the dotted line, k/{m} at k components), "
+             f"by up to {gap[at]:.3f} (at k = {int(k[at])})")
     text = (f"Gaussian noise of the same count and size (dashed grey) {shape}: it reaches 90 % of the variance at "
             f"k = {k90_g}, where an even spread over the {m} components needs {k90_even}, and the mean of its curve "
             f"is {float(np.mean(g)):.3f} against {uniform_auc(m):.3f} for an even spread.")

@@ -28,6 +28,8 @@ from ..plotting.latents import series_name
 from .latent_pca import pca_reading  # noqa: F401
 from .latent_norms import norm_sd_ratio, sd_ratio_range  # noqa: F401  (imported from here)
 
+NORM_Z = HEADERS["norm_z"]   # the norm z-score as the tables' header names it, in every sentence too
+
 
 _TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
             (re.compile(r"sqrt\(([^()]*)\)"), r"√(\1)"), (re.compile(r"\+-"), "±"), (re.compile(r">="), "≥"),
@@ -196,13 +198,13 @@ def failure_modes_text(ds: xr.Dataset, alpha: float = 0.05) -> str:
         mode = ("scale and spread" if scale and spread else "scale only" if scale else
                 "spread only, the mean within two standard errors of 1" if spread else
                 "neither alone (the shape of the norms' distribution)")
-        groups.setdefault(mode, []).append(f"{m} (norm_z {_signed(z, 1)}, sd ratio {sd:.2f}"
+        groups.setdefault(mode, []).append(f"{m} ({NORM_Z} {_signed(z, 1)}, sd ratio {sd:.2f}"
                                            + (f", {spread} than χ²(d))" if spread else ")"))
     if not groups:
         return ""
     items = "; ".join(f"{mode}: {', '.join(ms)}" for mode, ms in groups.items())
     return (f"The KS test (p < {alpha:g}) rejects a set whose norms are off in scale (mean ‖x_T‖²/d away from 1, "
-            f"read from norm_z) or in spread (the sd of ‖x_T‖²/d against χ²(d)/d's √(2/d), the sd ratio, outside "
+            f"read from the {NORM_Z}) or in spread (the sd of ‖x_T‖²/d against χ²(d)/d's √(2/d), the sd ratio, outside "
             f"{lo:.2f} to {hi:.2f}, where n Gaussian latents fall 95 % of the time). Which applies, per rejected "
             f"method: {items}.")
 
@@ -352,7 +354,7 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
            + f" (Gaussian noise: S_G {float(ds.attrs['gaussian_s_g']):.3f}).")
     nz = dict(zip(m, ds["norm_z"].values.tolist())) if "norm_z" in ds else {}
     if nz:
-        txt += " norm_z (0 ± 1 under N(0, I)) " + ", ".join(f"{k} {_signed(nz[k], 1)}" for k in m) + "."
+        txt += f" {NORM_Z.capitalize()} (0 ± 1 under N(0, I)) " + ", ".join(f"{k} {_signed(nz[k], 1)}" for k in m) + "."
     others = [k for k in ("taba", "edm") if k in sg]
     if "ddim" not in sg or not others or "norm_ratio" not in ds:
         return txt
@@ -372,14 +374,14 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
         n = ci.n
         if said.endswith("inconclusive") and n > 0 and s_g_tie(sg["ddim"], sg[k], n):
             # both within the KS resolution (saturated): |norm_z| still orders them, one unit of its sd
-            said += (f"; the two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |norm_z|: "
-                     + _judged(f"|norm_z| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
+            said += (f"; the two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |{NORM_Z}|: "
+                     + _judged(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
     modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
     return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others)
             + " (further means a lower S_G by the paired interval over latents or, where the two S_G lie within the "
-            "KS test's resolution, a larger |norm_z| by one unit of its sd): "
+            f"KS test's resolution, a larger |{NORM_Z}| by one unit of its sd): "
             + "; ".join(parts) + f". Overall (the claim holds only when all its checks hold): {end}."
             + (f"\n\n{modes}" if modes else ""))
 

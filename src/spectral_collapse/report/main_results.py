@@ -205,14 +205,18 @@ MAIN_CLAIMS = ("collapse_sdc", "collapse_shf", "ovg_vs_ddim", "edm_tradeoff", "t
 def collapse_verdict(ds: xr.Dataset) -> str:
     """Markdown: does standard DDIM inversion show spectral collapse here, and what do OVG, EDM and TABA do about
     it? Each claim of ``MAIN_CLAIMS`` judged on this chapter's results by the claims page's rule and in its words
-    (paired 95 % intervals over crops, three-way verdicts), then S_G per method."""
+    (paired 95 % intervals over crops, three-way verdicts), each claim the paper's own tables do not support with
+    their numbers that go the other way (``claims_page.paper_dissent``), then S_G per method."""
     from ..studies.claims import chapter_claims, findings_markdown
     from ..studies.claims_words import chapter_rule
+    from .claims_page import paper_dissent
 
     if "ddim" not in [str(m) for m in ds["method"].values]:
         return "DDIM was not run, so no verdict on spectral collapse."
+    found = chapter_claims(ds, MAIN_CLAIMS)
+    dissent = paper_dissent(found)
     text = (f"Judged by the claims page's rule on this chapter's results ({chapter_rule()}):\n\n"
-            + findings_markdown(chapter_claims(ds, MAIN_CLAIMS)))
+            + findings_markdown(found) + (f"\n\n{dissent}" if dissent else ""))
     if "s_g" in ds:
         g = ", ".join(f"{m} {float(ds['s_g'].sel({'method': m}).mean()):.3f}" for m in ds["method"].values)
         text += f"\n\nS_G per method (mean over seeds): {g}."

@@ -21,7 +21,7 @@ from ..metrics.spectral import wavelet_order
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
            "points_note", "filters_text", "settings_table", "software_note", "fid_text", "correlations_text",
-           "SHOWN_CORRELATIONS", "units_text", "reference_energy"]
+           "SHOWN_CORRELATIONS", "units_text", "reference_energy", "saturation_text", "UNFILTERED"]
 
 
 def reference_energy(mu_hf: float) -> str:
@@ -41,12 +41,19 @@ def slope_table(ds: xr.Dataset) -> pd.DataFrame:
                         index=pd.Index(ds["domain"].values, name="domain"))
 
 
+UNFILTERED = "none (unfiltered)"   # the filter table's first row: the held-out images as they are
+
+
 def filter_table(ds: xr.Dataset) -> pd.DataFrame:
     """Mean S_HF of the filtered held-out images: cutoffs κ as rows (named in words, not by the key ``kappa``), the
-    two filters as columns, in one header row."""
+    two filters as columns, in one header row; a first row ``UNFILTERED`` gives the same images unfiltered (the mean
+    of ``unfiltered_s_hf``, the value the verdict reads the filters against) in both columns."""
     t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
     t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
     out = t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
+    if "unfiltered_s_hf" in ds:
+        base = float(ds["unfiltered_s_hf"].mean())
+        out = pd.concat([pd.DataFrame({c: [base] for c in out.columns}, index=[UNFILTERED]), out])
     # one header row: the cutoffs' header in its corner (the columns' name), the filters beside it
     out.index.name, out.columns.name = None, "cutoff κ (fraction of Nyquist)"
     return out
@@ -306,10 +313,8 @@ def _strong_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[str, str | None
     from ..studies.verdicts import correlation_verdict, fisher_interval
 
     name = f"r({a.upper()}, {b.upper()})"
-    if {"points", "point_method", "metric"} <= set(ds.variables) and {a, b} <= set(map(str, ds["metric"].values)):
-        pts = metric_points(ds)[["method", a, b]]
-        pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
-        per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+    per = _per_method(ds, a, b)
+    if per is not None:
         ok = len(per) >= 3 and per[a].nunique() > 1 and per[b].nunique() > 1
         r = float(np.corrcoef(per[a], per[b])[0, 1]) if ok else float("nan")
         n, unit = len(per), "distinct methods"
@@ -320,6 +325,47 @@ def _strong_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[str, str | None
     lo, hi = fisher_interval(r, n)
     said = f"{name} = {r:+.2f} [{lo:+.2f}, {hi:+.2f}] over {n} {unit}".replace("-", "−")
     return said, correlation_verdict(r, lo, hi, +1, 0.5)
+
+
+def _per_method(ds: xr.Dataset, a: str, b: str) -> pd.DataFrame | None:
+    """The points ``_strong_correlation`` correlates ``a`` and ``b`` over: one row per distinct method (the mean of
+    its seeds' runs, methods with the same values once), both finite; None without per-run points."""
+    if not ({"points", "point_method", "metric"} <= set(ds.variables) and {a, b} <= set(map(str, ds["metric"].values))):
+        return None
+    pts = metric_points(ds)[["method", a, b]]
+    pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
+    return pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+
+
+# the scores that live in [0, 1] (S = 1 − a distance or a share): a point at either end is at the score's bound
+BOUNDED = ("s_g", "s_dc", "s_hf")
+BOUND_DIGITS = 3   # a point within half a unit of this decimal of 0 or 1 sits at the bound (the table shows 0.000 / 1.000)
+
+
+def saturation_text(ds: xr.Dataset, pairs=(("s_dc", "s_g"), ("s_hf", "s_dc"))) -> str:
+    """A sentence per correlation the verdict reads whose points pile up at a bound of a score in [0, 1]
+    (``BOUNDED``): how many of the points sit at 0 or 1 (at the table's ``BOUND_DIGITS`` decimals), and that r over
+    such an axis says little (it mostly tells the points at the bound from the rest). Flagged when at least two
+    points and a quarter of them sit there; '' when none does."""
+    said = []
+    tol = 0.5 * 10.0 ** -BOUND_DIGITS
+    for a, b in pairs:
+        per = _per_method(ds, a, b)
+        if per is None or len(per) < 3:
+            continue
+        for m in (a, b):
+            if m not in BOUNDED:
+                continue
+            v = per[m].astype(float).to_numpy()
+            at = {end: int(np.sum(np.abs(v - end) < tol)) for end in (0, 1)}
+            k = sum(at.values())
+            if k >= 2 and k >= len(v) / 4:
+                ends = " and ".join(f"{n} at {end:.{BOUND_DIGITS}f}" for end, n in at.items() if n)
+                said.append(f"{k} of the {len(v)} points of r({a.upper()}, {b.upper()}) sit at a bound of "
+                            f"{m.upper()} ({ends}): over an axis where that many points "
+                            f"are tied at its end, r mostly tells those points from the rest and says little about "
+                            f"how {m.upper()} and {(b if m == a else a).upper()} vary together.")
+    return " ".join(said)
 
 
 # The fixed rules the verdict's "agrees" is judged by (App. B.4 gives none): S_HF is insensitive to low frequencies
@@ -356,7 +402,8 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
             f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
             f"{base:.3f}, with low frequencies removed {value_range(high)}, with high "
             f"frequencies removed {value_range(low)}; {corr[0]}. "
-            f"Slope in the paper's range, judged by the wavelet sym⌈|slope|⌉ it picks being the paper's "
+            + (f"{saturation_text(ds)} " if ds.sizes.get("point", 0) and saturation_text(ds) else "")
+            + f"Slope in the paper's range, judged by the wavelet sym⌈|slope|⌉ it picks being the paper's "
             f"({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
             f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies, judged "
             f"by removing them changing the mean S_HF by less than {_STABLE:g} at every cutoff (largest change here "

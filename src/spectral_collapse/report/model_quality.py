@@ -13,7 +13,7 @@ __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
            "mean_bias_table", "mean_bias_omitted_text", "loss_note", "edge_density_text", "stored_gate_table",
            "replicate_gate_table", "euler_text", "shown_name", "gate_frame", "column_digits", "GATE_HEADERS",
-           "check_value", "vp_noise_levels", "start_text", "drift_text"]
+           "check_value", "vp_noise_levels", "start_text", "drift_text", "brightness_spread"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -413,4 +413,4 @@ def verdict_text(ds: xr.Dataset) -> str:
 
 from .model_quality_charts import loss_chart, sample_rows, trained_caption  # noqa: E402,F401  (imported from here)
 from .stored_gates import _stored_report, replicate_gate_table, stored_gate_table  # noqa: E402,F401  (imported from here)
-from .model_quality_levels import drift_text, start_text, vp_noise_levels  # noqa: E402,F401  (imported from here)
+from .model_quality_levels import brightness_spread, drift_text, start_text, vp_noise_levels  # noqa: E402,F401  (imported from here)

@@ -67,8 +67,11 @@ FIGURES = (
 )
 
 _FIG2_METHODS = ("ddim", "direct_inversion", "null_class", "renoise", "taba", "edm", "ovg_edm", "ovg")
+# the groups of the paper's panel, as the page names them: the deterministic and the stochastic baselines, plain EDM
+# (the EDM model without guidance) and the OVG-guided methods; every method has one, so no cell of the table is blank
 _GROUP = {"ddim": "deterministic", "direct_inversion": "deterministic", "null_class": "deterministic",
-          "renoise": "stochastic", "taba": "stochastic", "edm": "EDM", "ovg_edm": "OVG + EDM", "ovg": "OVG"}
+          "renoise": "stochastic", "taba": "stochastic", "edm": "EDM model", "ovg_edm": "OVG guidance",
+          "ovg": "OVG guidance"}
 
 
 def agreement(verdicts) -> str:
@@ -122,11 +125,8 @@ def _image_png(img) -> bytes:
 
 
 def _group(method: str) -> str:
-    """The group a method of Fig. 2's table belongs to, or '' when the group is the method itself (EDM, OVG)."""
-    from ..studies.method_labels import method_name
-
-    group = _GROUP[method]
-    return "" if group == method_name(method) else group
+    """The group a method of Fig. 2's table belongs to (``_GROUP``), never blank."""
+    return _GROUP[method]
 
 
 def fig2_rows(ds) -> pd.DataFrame:

@@ -22,7 +22,8 @@ import numpy as np
 from ..text import spaced_percents
 
 __all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text", "readable",
-           "model_name", "ovg_text", "plain_source", "sweep_words", "parameterization_words", "PARAMETERIZATION_WORDS"]
+           "model_name", "ovg_text", "plain_source", "sweep_words", "parameterization_words", "PARAMETERIZATION_WORDS",
+           "DATA_OPTION_WORDS", "option_words"]
 
 # a stored key: lower-case words joined by underscores ("s_dc_raw", "num_train_timesteps"); not part of a name with
 # hyphens, a path or a file name ("ihc-sr-x4-eps-quick", "data/weights")
@@ -208,6 +209,26 @@ def _parsed(value):
         except ValueError:
             return value
     return value
+
+
+# the data loaders' options (``data.folder.load_folder``, ``data.bbbc021``) as a reader names them; a stored text that
+# quotes one ("drawn (seed 0, test_fraction 0.2)") reads in words where it is shown, the stored text unchanged
+DATA_OPTION_WORDS = {
+    "test_fraction": "held-out share", "split_seed": "split seed", "degrade_source": "degraded source",
+    "max_per_pool": "crops per pool at most", "min_size": "smallest side", "max_pixels": "largest image",
+    "max_total_pixels": "largest total", "on_corrupt": "on a corrupt file", "on_size_mismatch": "on mixed sizes",
+    "on_small": "on a small image", "test_source": "test source", "test_target": "test target",
+}
+_OPTION = re.compile(r"(?<![\w\-./`])(" + "|".join(sorted(map(re.escape, DATA_OPTION_WORDS), key=len, reverse=True))
+                     + r")(?= [\d'\"])")   # a key with its value after it; a bare key (naming the option) stays
+
+
+def option_words(text: str) -> str:
+    """A stored text (a results attribute, a run's note) with each data-loader option key it quotes with its value in
+    words (``DATA_OPTION_WORDS``: "test_fraction 0.2" -> "held-out share 0.2"); a bare key that names the option to
+    set, code spans, paths and longer identifiers unchanged."""
+    parts = re.split(r"(`[^`]*`)", str(text))
+    return "".join(p if i % 2 else _OPTION.sub(lambda m: DATA_OPTION_WORDS[m.group(1)], p) for i, p in enumerate(parts))
 
 
 _DEFAULTS_OLD = re.compile(r"defaults \(OVG_DEFAULTS, calibrated on (?P<on>[^)]*)\)")

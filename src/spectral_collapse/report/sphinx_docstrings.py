@@ -1,16 +1,44 @@
-"""A Sphinx extension for the book's API page: the suite's docstrings write lists as Markdown does (a list right
-under its lead-in line, a paragraph right after the list), which reStructuredText reads as errors. Before autodoc
-hands a docstring to the parser, ``rst_lists`` puts the blank lines reStructuredText needs around each list and
-``escape_bars`` keeps |x| and ||x|| as text.
+"""A Sphinx extension for the book's API page: the suite's docstrings are written as plain text with a little
+Markdown, and reStructuredText reads some of that as markup it was not meant to be, or as errors. Before autodoc
+hands a docstring to the parser (after napoleon), ``prepare``
+
+- puts the blank lines reStructuredText needs around each Markdown-style list (``rst_lists``: a list right under
+  its lead-in line, a paragraph right after the list) and brings a list item's deeper continuation lines back to
+  its text (``list_continuations``: reStructuredText read them as a definition, its first line in bold);
+- sets a displayed block (a formula or a table indented under a paragraph) as a literal block, in a fixed-width
+  font that keeps its columns (``displayed_blocks``; reStructuredText read it as a quotation);
+- writes code in single backquotes, as Markdown writes it, as code (``code_spans``; reStructuredText set it as an
+  italic title); roles and links in backquotes stay;
+- lets code that touches a letter (an "x" right before a code span, an "s" right after one) read as code
+  (``glued_code``: reStructuredText showed the backquotes instead);
+- keeps as text what reStructuredText would read as markup: bars around a norm (substitution references,
+  ``escape_bars``), a word ending in an underscore (a reference to a link target, ``escape_references``) and a
+  star that opens no emphasis, such as Python's keyword-only marker (``escape_stars``);
+- shows a literal block (the indented lines after a line ending in "::") as typed, less the double backquotes its
+  text sets code in (``literal_line``).
+
 Listed in _config.yml under ``sphinx.extra_extensions``.
 """
 from __future__ import annotations
 
 import re
 
-__all__ = ["rst_lists", "escape_bars", "prepare", "setup"]
+__all__ = ["rst_lists", "list_continuations", "displayed_blocks", "code_spans", "glued_code", "escape_bars",
+           "escape_references", "escape_stars", "literal_line", "prepare", "setup"]
 
 _ITEM = re.compile(r"^(\s*)(?:[-*+]|\d+\.)\s+\S")
+# an inline literal on one line
+_LITERAL = re.compile(r"(``[^`\n]+``)")
+# reStructuredText's rule for inline markup: what may stand right before a start-string and right after an end-string
+_BEFORE_OK = set(" \t\n-:/'\"<([{")
+_AFTER_OK = set(" \t\n-.,:;!?\\/'\")]}>")
+# text in backticks, from the left: a role with its argument (":func:`x`"), a link (`x`_, `x <url>`__), else
+# single backticks (code, in the docstrings)
+_TICKS = re.compile(r"(?P<role>:[\w.+-]+(?::[\w.+-]+)*:`[^`\n]*`)|(?P<link>`[^`\n]+`__?)|`(?P<code>[^`\n]+)`")
+# a word that ends in "_" or "__" (a reference to a link target): "s_dc_raw_", "name__"; not one already escaped
+_REFERENCE = re.compile(r"(?<![\w\\`])([A-Za-z0-9]+(?:[-_.:+][A-Za-z0-9]+)*)(__?)(?=$|[\s.,:;!?)\]}'\"])")
+_PAIRS = {'"': '"', "'": "'", "(": ")", "[": "]", "{": "}", "<": ">"}
+_STAR_START = re.compile(r"(?:(?<=^)|(?<=[\s(\[{<'\"/:-]))(\*\*|\*)(?=[^\s*])")
 
 
 def _indent(line: str) -> int:
@@ -43,6 +71,89 @@ def rst_lists(lines: list[str]) -> list[str]:
     return out
 
 
+def list_continuations(lines: list[str]) -> list[str]:
+    """``lines`` with each continuation line of a list item that is indented past the item's text brought back to
+    it: reStructuredText reads a deeper line right under an item as a definition ("- "edm": E lambda ...," over
+    "         lambda = ..." set the first line as a bold term)."""
+    out, col = [], None                    # col: the text column of the list item the paragraph is in
+    for line in lines:
+        m = _ITEM.match(line)
+        if not line.strip():
+            col = None
+        elif m:
+            col = m.end() - 1
+        elif col is not None and _indent(line) > col:
+            line = " " * col + line.lstrip()
+        out.append(line)
+    return out
+
+
+def displayed_blocks(lines: list[str]) -> list[str]:
+    """``lines`` with each displayed block (lines indented past the paragraph before them, after a blank line: a
+    formula, a table aligned with spaces, a command) made a literal block, as "::" does, so that it keeps its
+    columns in a fixed-width font; reStructuredText would set it as a quotation in running text. A block after a
+    line ending in "::", a directive or a field, and list items, stay as they are."""
+    out: list[str] = []
+    para_indent, para_kind = None, ""      # the indent and kind ("text", "literal", "other") of the last paragraph
+    in_block = None                        # the indent of the displayed or literal block being read
+    for i, line in enumerate(lines):
+        if not line.strip():
+            out.append(line)
+            continue
+        ind = _indent(line)
+        if in_block is not None and ind >= in_block:
+            out.append(line)
+            continue
+        in_block = None
+        prev_blank = i > 0 and not lines[i - 1].strip()
+        if prev_blank and para_indent is not None and ind > para_indent and not _ITEM.match(line):
+            if para_kind == "text":
+                out += ["::", ""]
+            if para_kind in ("text", "literal"):
+                in_block = ind
+                out.append(line)
+                continue
+        if prev_blank or para_indent is None:
+            stripped = line.lstrip()
+            m = _ITEM.match(line)
+            para_indent = m.end() - 1 if m else ind
+            para_kind = "other" if stripped.startswith((":", "..")) else "text"
+        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            para_kind = "literal"
+        out.append(line)
+    return out
+
+
+def _outside_literals(line: str, fix) -> str:
+    """``line`` with ``fix`` applied to its text outside inline literals (``...``) and left alone when a literal
+    opens on it and closes on another line."""
+    if line.count("``") % 2:
+        return line
+    return "".join(p if i % 2 else fix(p) for i, p in enumerate(_LITERAL.split(line)))
+
+
+def code_spans(line: str) -> str:
+    """``line`` with each code span in single backquotes (Markdown's) in double ones (reStructuredText's); a role's
+    argument and a link in backquotes as they are."""
+    return _outside_literals(line, lambda p: _TICKS.sub(lambda m: f"``{m['code']}``" if m["code"] else m.group(0), p))
+
+
+def glued_code(line: str) -> str:
+    """``line`` with an escaped space (a backslash and a space, which reStructuredText drops) between an inline
+    literal and a letter or sign it touches (an "x" before a factor in code, a plural "s" after a name in code), so
+    that the literal reads as code."""
+    if line.count("``") % 2:
+        return line
+    parts = _LITERAL.split(line)
+    for i in range(1, len(parts), 2):
+        before, after = parts[i - 1], parts[i + 1]
+        if before and before[-1] not in _BEFORE_OK and not before.endswith("\\ "):
+            parts[i - 1] = before + "\\ "
+        if after and after[0] not in _AFTER_OK:
+            parts[i + 1] = "\\ " + after
+    return "".join(parts)
+
+
 def escape_bars(line: str) -> str:
     """``line`` with each "|" outside ``literal`` text escaped: the docstrings write absolute values and norms as
     |x| and ||x||, which reStructuredText would read as substitution references."""
@@ -50,16 +161,88 @@ def escape_bars(line: str) -> str:
     return "``".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
 
 
+def escape_references(line: str) -> str:
+    """``line`` with the trailing "_" of a word ("s_dc_raw_", "x_") escaped: reStructuredText reads such a word as a
+    reference to a link target of that name and, finding none, shows an error in its place."""
+    return _outside_literals(line, lambda p: _REFERENCE.sub(lambda m: m.group(1) + m.group(2).replace("_", "\\_"), p))
+
+
+def _end(text: str, run: str, start: int) -> int:
+    """Where the emphasis ``run`` opened before ``start`` closes in ``text`` (-1: it does not)."""
+    for m in re.finditer(re.escape(run), text[start:]):
+        j = start + m.start()
+        after = text[j + len(run):j + len(run) + 1]
+        if text[j - 1] not in " \t\n*" and (not after or after in _AFTER_OK) and after != "*":
+            return j
+    return -1
+
+
+def escape_stars(text: str) -> str:
+    """``text`` (a paragraph, its lines joined by newlines) with each star or double star that would open emphasis
+    but has no closing one, or that stands before a comma or a bracket (``fn(*, size, **kw)``), escaped; emphasis
+    that closes (``*no*``, ``**bold**``) and stars that open nothing (``a * b``, ``z*_N``, ``2**22``) as they are.
+    Inline literals are skipped."""
+    masked = re.sub(r"``[^`]+``", lambda m: "\0" * len(m.group(0)), text)
+    out, i = [], 0
+    for m in _STAR_START.finditer(masked):
+        if m.start() < i:
+            continue
+        run = m.group(1)
+        before = masked[m.start() - 1] if m.start() else ""
+        if _PAIRS.get(before, "\1") == masked[m.end()]:
+            continue                         # alone in quotes or brackets ('"*"', "(**)"): no markup
+        # a star before a comma or a bracket is Python's ("fn(*, a)", "(*)"), never emphasis
+        j = -1 if masked[m.end()] in ",;:.)]}" else _end(masked, run, m.end())
+        # a closing run that another opening of the same run comes before closes that one ("**kw) ... **bold**")
+        if j >= 0 and any(o.group(1) == run for o in _STAR_START.finditer(masked, m.end(), j)):
+            j = -1
+        if j < 0:
+            out += [text[i:m.start()], "\\*" * len(run)]
+            i = m.end()
+        else:
+            out.append(text[i:j + len(run)])
+            i = j + len(run)
+    return "".join(out) + text[i:]
+
+
+def literal_line(line: str) -> str:
+    """A line of a literal block without the double backquotes that set code in its text: a literal block shows
+    every character as typed, backquotes too."""
+    return re.sub(r"``([^`\n]+)``", r"\1", line)
+
+
+def _inline(line: str) -> str:
+    return escape_bars(escape_references(glued_code(code_spans(line))))
+
+
 def prepare(lines: list[str]) -> list[str]:
-    """A docstring's lines as the API page parses them: ``rst_lists``, then ``escape_bars`` on every line outside
-    a literal block (the indented lines after a line ending in "::", shown as typed)."""
-    out, literal_from = [], None           # literal_from: the indent of the "::" line while inside its block
-    for line in rst_lists(lines):
+    """A docstring's lines as the API page parses them: ``rst_lists``; then each line outside a literal block
+    through ``code_spans``, ``glued_code``, ``escape_references`` and ``escape_bars``, and each paragraph through
+    ``escape_stars``; a literal block's lines through ``literal_line``."""
+    out: list[str] = []
+    para: list[str] = []                   # the lines of the paragraph being read (outside literal blocks)
+    literal_from = None                    # the indent of the "::" line while inside its block
+
+    def flush():
+        if para:
+            out.extend(escape_stars("\n".join(para)).split("\n"))
+            para.clear()
+
+    for line in displayed_blocks(list_continuations(rst_lists(lines))):
         if literal_from is not None and line.strip() and _indent(line) <= literal_from:
             literal_from = None
-        out.append(line if literal_from is not None else escape_bars(line))
-        if literal_from is None and line.rstrip().endswith("::"):
+        if literal_from is not None:
+            out.append(literal_line(line))
+            continue
+        if not line.strip() or _ITEM.match(line) or line.lstrip().startswith((":", "..")):
+            flush()                          # a paragraph ends at a blank line, a list item or a field
+        para.append(_inline(line))
+        if not line.strip():
+            flush()
+        if line.rstrip().endswith("::") and not line.lstrip().startswith(".."):
+            flush()
             literal_from = _indent(line)
+    flush()
     return out
 
 

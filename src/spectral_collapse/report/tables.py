@@ -14,6 +14,8 @@ import xarray as xr
 
 from ..reference import paper_counterpart, paper_rows
 from ..studies.claim_titles import SLF_READING
+from ..studies.claims_words import listed
+from ..text import plural, verb
 from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
@@ -198,9 +200,10 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
     notes = []
     beaten = copy_beats_every_method(ds)
     if beaten:
-        notes.append(f"**The untranslated input scores best on {', '.join(METRIC_NAMES.get(m, m) for m in beaten)}.** "
+        n = len(beaten)
+        notes.append(f"**The untranslated input scores best on {listed(METRIC_NAMES.get(m, m) for m in beaten)}.** "
                      "The table's copy row (a control: the degraded input scored like a method) has a higher mean than "
-                     "every method there: that metric rewards doing nothing.")
+                     f"every method there: {verb(n, 'that metric rewards', 'those metrics reward')} doing nothing.")
     present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
     controls = ds["control"].values.tolist()
     for m in present:
@@ -210,11 +213,15 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
         c = copy_against_methods(ds, m)
         k, n = len(c["higher"]), len(c["methods"])
         if n and k > n / 2:
-            once = (" (" + ", ".join(f"`{a}` counted with `{b}`, its identical translation" for a, b in
-                                     c["merged"].items()) + ")") if c["merged"] else ""
-            notes.append(f"**The untranslated input has a higher mean {name} than {k} of {n} methods{once}**, "
-                         f"and for {len(c['beyond'])} of them the paired 95 % interval over crops of the difference "
-                         "lies above 0. The "
+            once = (" (" + listed(f"`{a}` counted with `{b}`, its identical translation" for a, b in
+                                  c["merged"].items()) + ")") if c["merged"] else ""
+            nb = len(c["beyond"])
+            notes.append(f"**The untranslated input has a higher mean {name} than {k} of {plural(n, 'method')}"
+                         f"{once}**, and "
+                         + (f"for {nb} of them the paired 95 % {verb(nb, 'interval', 'intervals')} over crops of the "
+                            f"difference {verb(nb, 'lies', 'lie')} above 0" if nb else
+                            "for none of them does the paired 95 % interval over crops of the difference lie above 0")
+                         + ". The "
                          f"copy (control) row scores {c['copy']:.3f} there: doing nothing scores better than most "
                          f"methods, so {name} alone cannot show that a translation is good.")
     band = _band_note(ds)

@@ -174,13 +174,34 @@ def vp_mean_rate_text(lo: float, hi: float) -> str:
             + f"; the rate is {at_lo:.0f} % of that peak at σ {lo:.3g} and {at_hi:.0f} % at σ {hi:.3g}.")
 
 
+def frequency0_note(ds: xr.Dataset) -> str:
+    """Why the heatmaps leave out frequency 0, with the numbers of this run: that bin is one Fourier coefficient, the
+    change of the state's mean, where every other bin averages a ring of them, so its log10 power measures a shift
+    of the mean, not of the image's structure, and stands apart from the bins drawn. "" when there is no frequency 0."""
+    freq = ds["freq"].values
+    p = ds["log_power"].transpose("method", "step", "freq").values
+    dc, rest = p[:, :, freq == 0], p[:, :, freq > 0]
+    dc, rest = dc[np.isfinite(dc)], rest[np.isfinite(rest)]
+    text = ("Frequency 0 (the state's mean) is not drawn in the heatmaps: its bin is a single Fourier coefficient, "
+            "$HW$ times the squared change of the mean, where every other bin averages a ring of coefficients, so it "
+            "measures how far a step shifts the mean, not the image's structure")
+    if not (freq == 0).any():
+        return ""
+    if dc.size and rest.size:
+        text += (f"; its $\\log_{{10}}$ power runs from {_signed(dc.min())} to {_signed(dc.max())} in this run, the "
+                 f"bins drawn from {_signed(rest.min())} to {_signed(rest.max())}")
+    return text + "."
+
+
 def positive_cells_text(ds: xr.Dataset) -> str:
     """Markdown: where the heatmaps run above 0 (red), method by method, and what those cells are; a sentence saying
-    that none does when no cell is above 0."""
+    that none does when no cell is above 0; then why frequency 0 is not drawn (``frequency0_note``)."""
     cells = positive_cells(ds)
+    why = frequency0_note(ds)
     if cells.empty:
         return ("No update is above 0 at any step or frequency (frequency 0 included, which the heatmaps leave out): "
-                "every method's update carries less power than unit white noise in every bin.")
+                "every method's update carries less power than unit white noise in every bin."
+                + (f"\n\n{why}" if why else ""))
     methods = [str(m) for m in ds["method"].values]
     p = ds["log_power"].transpose("method", "step", "freq").values
     vp = ds.attrs.get("space") == "vp"
@@ -234,4 +255,4 @@ def positive_cells_text(ds: xr.Dataset) -> str:
     head = ("**Where the update power is above 0** (more power than unit white noise in the bin; red in the heatmaps, "
             "which leave out frequency 0, the bin of the state's mean):")
     return name_methods(head + "\n\n" + "\n".join(f"- {line}" for line in lines)
-                        + ("\n\n" + " ".join(notes) if notes else ""))
+                        + ("\n\n" + " ".join(notes) if notes else "") + (f"\n\n{why}" if why else ""))

@@ -27,10 +27,10 @@ from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_
 from .claims_shares import _claim_table1, _claim_x0_cure, _claim_x0_structure, metric_words, share_checks  # noqa: F401
 from .samples import sample_size
 from .shares import MIN_COMPARISONS
-from ..text import plural, signed
+from ..text import plural, signed, verb
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import (BAND_CLAUSE, gate_models_words, INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
+from .claims_words import (BAND_CLAUSE, arm_phrase, gate_models_words, INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
                            held_basis, sentence_start, verdict_words)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
@@ -340,11 +340,6 @@ def judge(c: Claim, ev: Evidence) -> Finding:
     return replace(found, caveat=gate_caveat(c, ev, weak, c.test(ev.gated())))
 
 
-def _arm_words(values) -> str:
-    values = [str(v) for v in values]
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]
-
-
 def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
     """What a model below the quality gate leaves of a claim, in words: the arms (of an ablation) whose comparisons
     rest on that model alone, and the arms that the comparisons on the models passing the gate cover, with how many
@@ -367,10 +362,9 @@ def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
     passing = [v for v in every if v not in below]
     if not passing:
         return f"{head}; no comparison of the claim rests on models that pass the gate"
-    return (f"{head}: the comparisons on the models that pass the gate cover the {_arm_words(passing)} "
-            f"{axis}{'s' if len(passing) > 1 else ''} only ({held}); the {_arm_words(below)} "
-            f"{axis}{'s rest' if len(below) > 1 else ' rests'} only on the model below the gate, untested by one "
-            "that passes it")
+    return (f"{head}: the comparisons on the models that pass the gate cover {arm_phrase(axis, passing)} only "
+            f"({held}); {arm_phrase(axis, below)} {verb(len(below), 'rests', 'rest')} only on the model below the "
+            "gate, untested by one that passes it")
 
 
 def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:

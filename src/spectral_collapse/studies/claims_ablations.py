@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval
+from .claims_words import arm_words
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
                        read_interval, signed)
@@ -69,7 +70,7 @@ def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fi
             if values and str(v).lower() not in values:
                 continue
             checks += [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
-                                     prefix=f"{ds} {v}: ")
+                                     prefix=f"{ds} {arm_words(axis, v)}: ")
                        for r in fixed_ref for m in ("s_hf", "s_dc")]
         # a model below the quality gate is said in the finding's caveat (``claims.judge``)
         return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
@@ -153,12 +154,17 @@ def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
 
 def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
     """A dataset with one sparsity level: the claim's "more so as the input gets sparser" cannot be tested on it, so
-    it is not a test of the claim; its k90 against Gaussian noise's is shown as the half it can speak to."""
+    it is not a test of the claim; its k90 against Gaussian noise's is shown as the other half of the claim, the one
+    it can speak to, with that comparison's own reading (one sentence, no semicolon: the claims page cuts a finding
+    into its comparisons at semicolons)."""
     v, text = check
     text = text.rsplit(" → ", 1)[0] if isinstance(v, str) else text
+    text = text[len(f"{ds}: "):] if text.startswith(f"{ds}: ") else text
     said = v if isinstance(v, str) else (HOLDS if v else FAILS)
+    said = f"is {said}" if said == INCONCLUSIVE else said
     return UNTESTABLE, (f"{ds}: one sparsity level only ({name}), so \"more so as the input gets sparser\" cannot be "
-                        f"tested on it ({text}; that half alone: {said})")
+                        f"tested on it, and only the claim's other half, fewer principal components than Gaussian "
+                        f"noise, is read there: {text}, which {said}")
 
 
 def _claim_pca(ev: Evidence) -> Finding:

@@ -12,7 +12,8 @@ from .claim_titles import CLAIM_TITLES
 from .verdicts import FAILS, HOLDS
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "BAND_CLAUSE", "chapter_rule",
-           "STUDY_TITLES", "study_title", "gate_models_words", "where_words",
+           "STUDY_TITLES", "study_title", "ARM_WORDS", "arm_words", "arm_phrase", "listed", "gate_models_words",
+           "where_words",
            "held_basis", "verdict_words", "findings_markdown", "sentence_start"]
 
 # the general rules a claim is decided by (the keys of ``claims.RULES``)
@@ -43,6 +44,39 @@ def study_title(key: str) -> str:
     return STUDY_TITLES.get(_EVIDENCE_STUDY.get(key, key), key)
 
 
+# An arm's value on each ablation axis as every page writes it (the stored results keep the keys): "factor" 4 ->
+# "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
+ARM_WORDS = {
+    "factor": lambda v: f"×{v}",
+    "parameterization": lambda v: {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction"}.get(
+        str(v), f"{v}-prediction"),
+    "space": lambda v: f"{v} space",
+    "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v).lower(), str(v)),
+    "train_seed": lambda v: f"training seed {v}",
+}
+
+
+def arm_words(axis: str, value) -> str:
+    """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``: "dit" -> "DiT", "latent" ->
+    "latent space"); a value of another axis as it is."""
+    return ARM_WORDS[axis](value) if axis in ARM_WORDS else str(value)
+
+
+def listed(items) -> str:
+    """Items in prose: "a", "a and b", "a, b and c"."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def arm_phrase(axis: str, values) -> str:
+    """Arms of one axis as a noun phrase, the axis named once: "the U-Net backbone", "the U-Net and DiT backbones",
+    "the pixel space" (the arm's words already end in the axis: never "pixel space space")."""
+    words = [arm_words(axis, v) for v in values]
+    if all(w.endswith(f" {axis}") for w in words):
+        return f"the {listed(words)}"
+    return f"the {listed(words)} {axis}{'s' * (len(words) > 1)}"
+
+
 def gate_models_words(study: str, dataset: str, arms=None, models=()) -> str:
     """Models below the quality gate named in words, never by their folder names: "the DiT model of the backbone
     ablation on ihc-sr" from the arms they serve (``arms``: an ``Evidence.weak_arms`` entry, (axis, {arm value: model
@@ -50,7 +84,7 @@ def gate_models_words(study: str, dataset: str, arms=None, models=()) -> str:
     what = study_title(study)
     if arms:
         served = sorted({str(v) for v, ms in arms[1].items() if not models or set(ms) & set(models)})
-        words = " and ".join(f"{v} {arms[0]}" if arms[0] == "space" else v for v in served)
+        words = listed(arm_words(arms[0], v) for v in served)
         n = len(served)
         return f"the {words} model{'s' * (n > 1)} of the {what} on {dataset}"
     n = max(len(models), 1)

@@ -195,24 +195,28 @@ def _takes_labels(D) -> bool:
 
 
 def weak_model_rule(profile: str) -> str:
-    """What a profile does with a model below the quality gate, in words, from its ``allow_weak_models``:
-    "allows every model below the gate", "refuses every model below the gate", or which models it allows."""
+    """What a profile does with a model below the quality gate, in plain words, from its ``allow_weak_models``: it
+    runs a study on such a model (every one, or only the model-set entries it lists) and the chapter then says so in
+    a caution above its numbers, or it refuses the model. The text follows "<profile> " ("quick runs a study ...")."""
     from .profiles import get_profile
 
     rule = get_profile(profile).allow_weak_models
+    said = "and the chapter then says so in a caution above its numbers"
     if isinstance(rule, (tuple, list, set, frozenset)) and rule:
         # model-set keys, as a user types them; a checkpoint adds the profile's name ("ihc-sr-x4-flow-quick")
         names = ", ".join(f"`{r}`" for r in sorted(str(r) for r in rule))
-        return (f"allows the model-set entries {names} (in every profile) below the gate and refuses any other "
-                "model below it")
-    return "allows every model below the gate" if rule else "refuses every model below the gate"
+        return (f"runs a study on a model below the gate only when it is one of the model-set entries {names} "
+                f"(the same list in every profile), {said}; it refuses any other model below the gate")
+    return (f"runs a study on every model, one below the gate too, {said}" if rule
+            else "refuses every model below the gate")
 
 
 def weak_model_rules() -> str:
-    """Every profile's rule for models below the quality gate ("smoke allows ...; quick allows ...; paper ...")."""
+    """Every profile's rule for models below the quality gate, one sentence each ("The smoke profile runs a study on
+    every model, ... The quick profile ...")."""
     from .profiles import PROFILES
 
-    return "; ".join(f"{p} {weak_model_rule(p)}" for p in PROFILES)
+    return " ".join(f"The {p} profile {weak_model_rule(p)}." for p in PROFILES)
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
@@ -273,7 +277,9 @@ def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
             f"{'passed it' if v.get('passed') else 'had it below the gate'}."
             for k, v in changed.items())
     if weak:
+        from ..text import notation   # the failed checks' thresholds in the book's notation ("must be ≤ 0.3")
+
         text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
-                + "; ".join(f"{k}: {v.get('failures')}" for k, v in weak.items())
+                + "; ".join(f"{k}: {notation(str(v.get('failures')))}" for k, v in weak.items())
                 + ". Its numbers describe an under-trained model, not the data.\n```\n\n" + text)
     return text

@@ -238,8 +238,8 @@ def get_profile(name: str) -> Profile:
 # Notebook parameters that a profile's main command (`cli studies`, `make book`) passes to one study, on top of the
 # notebook's own defaults (papermill by hand gets the defaults). The quick profile runs every study at its full
 # default size but one: the eps-vs-x0 ablation compares the two prediction targets at factor 4 only, because the
-# quick model set trains its x0 model at x4 alone (an x0 model at x2 and at x8 would each take about 2.5 hours on one
-# core); its chapter says so.
+# quick model set trains its x0 model at x4 alone (an x0 model at x2 and at x8 would each add a full training run
+# of the quick profile's length, as long as the x4 model's); its chapter says so.
 STUDY_PARAMS: dict[str, dict[str, dict]] = {
     "quick": {"eps_vs_x0": {"factors": [4]}},
 }

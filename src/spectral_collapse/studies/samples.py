@@ -13,13 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .claims_words import study_title
 from .scorecard import EXTRA_STUDIES, TABLE6_METHODS
 
-__all__ = ["STUDY_NAMES", "sample_size"]
-
-# The evidence's study labels as a reader knows the chapters.
-STUDY_NAMES = {"main": "main results", "x0": "eps vs x0", "scale": "scale factor", "backbone": "backbone ablation",
-               "space": "space ablation", "pareto": "Pareto sweep", "pca_collapse": "PCA"}
+__all__ = ["sample_size"]
 
 _CELL_AXES = {"scale": "factors", "backbone": "backbones", "space": "spaces", "parameterization": "parameterizations"}
 # The methods a study's claims count, where not all of its methods (the others are run beside them for the chapter).
@@ -83,8 +80,9 @@ def _extra_counts(study: str, res) -> str:
 
 
 def sample_size(ev, reads: tuple[str, ...]) -> str:
-    """What the verdict on ``ev`` for a claim reading ``reads`` is computed from; datasets with the same counts
-    share one entry ("ihc-edges, ihc-sr: 24 test crops × 3 seeds per method (11 methods)")."""
+    """What the verdict on ``ev`` for a claim reading ``reads`` is computed from, each study named by its chapter's
+    title (``claims_words.study_title``, the one source of the studies' reader names); datasets with the same counts
+    share one entry ("main results, ihc-edges, ihc-sr: 24 test crops × 3 seeds per method (11 methods)")."""
     if ev.source == "paper":
         return "the paper's reported means (the paper does not publish how many test images each mean is over)"
     parts = []
@@ -99,5 +97,5 @@ def sample_size(ev, reads: tuple[str, ...]) -> str:
         for ds, text in per.items():
             by_text.setdefault(text, []).append(str(ds))
         for text, datasets in by_text.items():
-            parts.append(f"{STUDY_NAMES.get(study, study)}, {', '.join(datasets)}: {text}")
+            parts.append(f"{study_title(study)}, {', '.join(datasets)}: {text}")
     return "; ".join(parts) if parts else "no stored results"

@@ -1,0 +1,133 @@
+"""Charts and image grids of the metric-validation chapter (paper App. B.4, Figs. 9, 11-12, 14): the radial power
+spectra with their fits, the Fourier-filtered examples and their S_HF, and the metrics' correlation heat map."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .charts import image_grid, metric_heatmap, padded_domain, plural, wrap_lines
+
+__all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
+           "correlation_heatmap"]
+
+
+# a bin at the floor of the log (log10 of the guard added before it) holds no power at all, e.g. above an upsampled
+# source's own Nyquist frequency; drawn, it would stretch the axis down by many decades
+EMPTY_BIN_LOG10 = -15.0
+
+
+NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
+
+
+def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
+    """Mean log10 radial power spectrum per domain against the frequency in cycles/pixel (log axis), and (dashed)
+    its least-squares line over the fitting band. Bins without power (log10 at or below ``EMPTY_BIN_LOG10``) are
+    left out and the subtitle says how many, so the axis fits the measured spectrum. The frequencies beyond
+    ``NYQUIST`` (reached only in the corners of the 2-D spectrum, up to √2 × 0.5 on its diagonal) are shaded and the
+    subtitle says what they are."""
+    rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
+    for dom in ds["domain"].values:
+        lp = ds["log_power"].sel(domain=dom).mean("channel").values
+        a, b = float(ds["slope_channel"].sel(domain=dom).mean()), float(ds["intercept_channel"].sel(domain=dom).mean())
+        for fi, v in zip(f[1:], lp[1:]):
+            if not np.isfinite(v) or v <= EMPTY_BIN_LOG10:
+                empty.setdefault(str(dom), []).append(float(fi))
+                continue
+            rows.append({"domain": str(dom), "f": float(fi), "log10 power": v, "kind": "spectrum"})
+            if band[0] <= fi <= band[1]:
+                rows.append({"domain": str(dom), "f": float(fi), "log10 power": a * np.log10(fi) + b,
+                             "kind": "least-squares fit"})
+    frame = pd.DataFrame(rows)
+    fmin, fmax = float(frame["f"].min()), float(frame["f"].max())
+    sub = []
+    for dom, fs in empty.items():
+        sub.append(f"{dom}: {plural(len(fs), 'bin')} without power (f ≥ {min(fs):.2f} cycles/pixel) left out.")
+    beyond = fmax > NYQUIST
+    if beyond:
+        sub += wrap_lines(
+            f"Shaded: frequencies above {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only "
+            f"the corners of the 2-D spectrum reach them (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its "
+            "diagonal), so their radial average runs over fewer and fewer coefficients.", 380)
+    x = alt.X("f:Q", title="frequency (cycles/pixel, log scale)",
+              scale=alt.Scale(type="log", domain=[fmin, fmax], nice=False),
+              axis=alt.Axis(values=_freq_ticks(fmin, fmax), format=".2~f"))
+    y = alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05), nice=False,
+                                               zero=False))
+    lines = alt.Chart(frame).mark_line().encode(
+        x=x, y=y, color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
+        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))
+    layers = [lines]
+    if beyond:
+        shade = alt.Chart(pd.DataFrame({"f": [NYQUIST], "f2": [fmax]})).mark_rect(color="#999999", opacity=0.15).encode(
+            x=x, x2="f2:Q")
+        rule = alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(x=x)
+        label = alt.Chart(pd.DataFrame({"f": [NYQUIST], "text": [f"Nyquist {NYQUIST:g}"]})).mark_text(
+            align="right", baseline="top", dx=-3, dy=3, fontSize=10, color="#444444").encode(
+            x=x, y=alt.value(0), text="text:N")
+        layers = [shade, rule, lines, label]
+    return alt.layer(*layers).properties(width=380, height=240, title=alt.TitleParams(
+        "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
+
+
+def _freq_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values of the spectrum's log frequency axis: 0.05, 0.1, 0.2, 0.3, 0.5 (Nyquist) and 0.7 where inside."""
+    return [v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if lo <= v <= hi]
+
+
+def filter_examples(ds: xr.Dataset, cell: int = 56):
+    """Held-out images and their filtered versions at the first, middle and last cutoff (fraction of Nyquist; the
+    labels are Latin, which the grid's bitmap font draws, unlike a Greek kappa)."""
+    ks = list(ds["kappa"].values)
+    rows = {"original": ds["held_out_images"].values}
+    for filt, name in (("lowpass", "HF removed"), ("highpass", "LF removed")):
+        for k in (ks[0], ks[len(ks) // 2], ks[-1]):
+            rows[f"{name}, cutoff {k:.2f}"] = ds["examples"].sel(filter=filt, kappa=k).values
+    return image_grid(rows, cell=cell)
+
+
+def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
+    """S_HF of the filtered held-out images against the cutoff (mean ± std), dashed: unfiltered images; the legend
+    sits under the chart, where long labels have the chart's width."""
+    t = ds["filtered_s_hf"].to_dataframe().reset_index()
+    t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
+    stats = t.groupby(["filter", "kappa"])["filtered_s_hf"].agg(["mean", "std"]).reset_index()
+    stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
+    base = float(ds["unfiltered_s_hf"].mean())
+    colour = alt.Color("filter:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal"),
+                       scale=alt.Scale(domain=["low-pass (HF removed)", "high-pass (LF removed)"],
+                                       range=["#0072B2", "#E69F00"]))
+    line = alt.Chart(stats).mark_line(point=True).encode(x=alt.X("kappa:Q", title="cutoff κ (fraction of Nyquist)"),
+                                                         y=alt.Y("mean:Q", title="S_HF"), color=colour)
+    band = alt.Chart(stats).mark_area(opacity=0.2).encode(x="kappa:Q", y="lo:Q", y2="hi:Q", color=colour)
+    rule = alt.Chart(pd.DataFrame({"y": [base]})).mark_rule(strokeDash=[4, 3], color="gray").encode(y="y:Q")
+    return (band + line + rule).properties(width=380, height=240, title=alt.TitleParams(
+        "S_HF of filtered held-out images", subtitle="Mean ± std over images; dashed: the unfiltered images.",
+        anchor="start"))
+
+
+def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
+    """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
+    each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
+    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
+    once (``complements``); a one-line note when there is none."""
+    from ..report.metric_validation import POINT_HEADERS, complements, metric_points
+
+    if ds.sizes.get("metric_a", 0) == 0:
+        note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
+        return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
+            align="left", fontSize=12).encode(text="text:N").properties(width=600, height=30)
+    corr = ds[method].to_dataframe().reset_index()
+    if {"points", "point_method", "metric"} <= set(ds.variables) and ds.sizes.get("point", 0):
+        twins = set(complements(metric_points(ds)))
+        corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
+    name = _CORRELATION_NAMES.get(method, method)
+    corr = corr.assign(**{c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")})
+    corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
+    return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
+                          cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
+                          title=f"{name} between the metrics, one point per distinct method")
+
+
+_CORRELATION_NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}

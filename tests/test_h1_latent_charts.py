@@ -1,0 +1,101 @@
+"""The latent chapters' charts show every value they hold: the norm histograms' x-axis holds every latent with room
+at both ends, every S_G bar carries its value (a 0 reads as 0), the PCA chart's x-axis ends with the data and draws
+the even-spread line its prose reads against, and the spectrum chart says what lies beyond Nyquist."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from test_charts import _walk
+
+
+def _gauss(d: int = 1024, n: int = 64) -> xr.Dataset:
+    """Three methods: one near χ²(d)/d, one far below it, one far above it (as EDM and OVG + EDM lie)."""
+    rng = np.random.default_rng(1)
+    sd = math.sqrt(2 / d)
+    ratio = np.stack([1 + sd * rng.standard_normal(n), 0.6 + 0.05 * rng.random(n), 1.3 + 0.3 * rng.random(n)])
+    return xr.Dataset({"norm_ratio": (("method", "latent"), ratio),
+                       "gaussian_norm_ratio": (("latent",), 1 + sd * rng.standard_normal(n)),
+                       "s_g": (("method",), [0.8, 0.0, 2e-9]), "mean_norm_ratio": (("method",), ratio.mean(1))},
+                      coords={"method": ["taba", "edm", "ovg_edm"], "latent": np.arange(n)},
+                      attrs={"d": d, "gaussian_s_g": 0.93})
+
+
+def test_norm_histograms_hold_every_latent_inside_the_axis_with_room_at_both_ends():
+    from spectral_collapse.plotting.latents import norm_histograms
+
+    ds = _gauss()
+    spec = norm_histograms(ds).to_dict()
+    u = np.concatenate([ds["norm_ratio"].values.ravel(), ds["gaussian_norm_ratio"].values])
+    domains = {tuple(v) for v in _walk(spec, "domain") if isinstance(v, list) and len(v) == 2}
+    assert len(domains) == 1
+    lo, hi = domains.pop()
+    assert lo < u.min() and hi > u.max()                         # no latent on or beyond an axis end
+    bars = [pd.DataFrame(v) for v in spec["datasets"].values() if v and "left" in v[0]]
+    assert bars and all(lo < b["left"].min() and b["right"].max() < hi for b in bars)   # bars stand clear of the ends
+    said = " ".join(" ".join(np.atleast_1d(t.get("subtitle", ""))) for t in _walk(spec, "title") if isinstance(t, dict))
+    assert f"{u.min():.3f} to {u.max():.3f}" in said             # the chart says the span the data cover
+
+
+def test_every_s_g_bar_carries_its_value_so_a_zero_reads_as_zero():
+    from spectral_collapse.plotting.latents import gaussianity_bars
+
+    spec = gaussianity_bars(_gauss()).to_dict()
+    texts = [m for m in _walk(spec, "mark") if (m == "text" or isinstance(m, dict) and m.get("type") == "text")]
+    ticks = [m for m in _walk(spec, "mark") if (m == "tick" or isinstance(m, dict) and m.get("type") == "tick")]
+    assert len(texts) == 2 and len(ticks) == 2                  # both panels: a value label and a tick per bar
+    calcs = [c for c in _walk(spec, "calculate") if "format(datum.mean" in c]
+    assert calcs                                                 # the label is the bar's own value
+    frames = [pd.DataFrame(v) for v in spec["datasets"].values() if v and "mean" in v[0]]
+    s_g = next(f for f in frames if np.isclose(f["mean"].max(), 0.93))
+    assert (s_g["mean"].abs() < 5e-4).sum() == 2                 # the two bars of height 0 are in the labelled data
+
+
+def _pca(components: int = 30, n: int = 30) -> xr.Dataset:
+    k = np.arange(1, components + 1)
+    m = n - 10                                                   # the curves end (reach 1) before the last component
+    even = np.minimum(k / m, 1.0)
+    cev = np.stack([1 - (1 - even) ** 3, 1 - (1 - even) ** 1.3])
+    cev[:, m:] = np.nan                                          # components beyond the latents' count: no data
+    return xr.Dataset({"cev": (("series", "component"), cev)}, coords={"series": ["ddim", "gaussian"], "component": k})
+
+
+def test_cev_axis_ends_with_the_data_and_draws_the_even_spread_with_a_legend_entry():
+    from spectral_collapse.plotting.latents import EVEN_SPREAD, cev_chart
+    from spectral_collapse.report.latent_pca import pca_reading
+
+    ds = _pca()
+    last = int(ds["component"].values[np.isfinite(ds["cev"].values).any(0)].max())
+    spec = cev_chart(ds).to_dict()
+    xs = [e["x"] for e in _walk(spec, "encoding") if "x" in e and e["x"].get("field") == "component"]
+    assert xs and all(x["scale"]["domain"][1] == last and x["scale"].get("nice") is False for x in xs)
+    even = next(pd.DataFrame(v) for v in spec["datasets"].values() if v and "reference" in v[0])
+    np.testing.assert_allclose(even["cev"], even["component"] / last)   # k/m over the m components of the noise
+    legend = [c["scale"]["domain"] for c in _walk(spec, "color") if isinstance(c, dict) and "scale" in c]
+    assert [EVEN_SPREAD] in legend
+    assert "not drawn" not in pca_reading(ds) and "dotted line" in pca_reading(ds)
+
+
+def _spectrum(top: float) -> xr.Dataset:
+    f = np.linspace(0, top, 20)
+    lp = -2 * np.log10(np.maximum(f, 0.02))
+    return xr.Dataset({"log_power": (("domain", "channel", "freq"), np.stack([lp, lp])[:, None, :]),
+                       "slope_channel": (("domain", "channel"), np.full((2, 1), -2.0)),
+                       "intercept_channel": (("domain", "channel"), np.zeros((2, 1)))},
+                      coords={"domain": ["target", "source"], "freq": f}, attrs={"band": [0.05, 0.4]})
+
+
+def test_the_spectrum_marks_and_explains_the_bins_beyond_nyquist():
+    from spectral_collapse.plotting.latents import NYQUIST, spectra_chart
+
+    spec = spectra_chart(_spectrum(math.sqrt(2) / 2)).to_dict()
+    sub = " ".join(np.atleast_1d(spec["title"]["subtitle"]))
+    assert "Nyquist" in sub and "corners of the 2-D spectrum" in sub
+    shade = [pd.DataFrame(v) for v in spec["datasets"].values() if v and "f2" in v[0]]
+    assert shade and shade[0]["f"].iloc[0] == NYQUIST and shade[0]["f2"].iloc[0] > NYQUIST
+    assert any("cycles/pixel" in str(t) for t in _walk(spec, "title"))
+    inside = spectra_chart(_spectrum(0.45)).to_dict()             # nothing beyond Nyquist: nothing to mark
+    assert not any(v and "f2" in v[0] for v in inside["datasets"].values())
+    assert "corners" not in " ".join(np.atleast_1d(inside["title"].get("subtitle", "")))

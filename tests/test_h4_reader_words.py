@@ -1,0 +1,139 @@
+"""Parameter tables, the gate's rule and caution, run notes and the model-quality chapter's numbers, as a reader
+reads them: values without tags appended, rules in plain words, the book's notation, clauses only where what they
+describe follows, and numbers that follow the data."""
+import json
+
+import numpy as np
+import xarray as xr
+
+from spectral_collapse.studies import registry
+
+
+def _cells(table: str) -> dict:
+    """{parameter: (value, set by)} of a parameters table."""
+    out = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        out[cells[0]] = tuple(cells[1:])
+    return out
+
+
+def test_a_default_value_reads_plainly_and_the_table_says_where_each_value_came_from():
+    from spectral_collapse.pipeline.parameters import parameters_table
+
+    spec = json.loads(registry.study_spec("main_results", dataset="ihc-sr", profile="quick", seeds="[0, 1]").to_json())
+    ds = xr.Dataset({"psnr": (("method", "seed"), np.zeros((2, 2)))},
+                    coords={"method": ["ddim", "ovg"], "seed": [0, 1]},
+                    attrs={"checkpoints": json.dumps({"eps": "data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e"}),
+                           "task": json.dumps({"kind": "sr", "factor": 4})})
+    table = parameters_table(spec, ds)
+    assert table.splitlines()[0] == "| parameter | value | set by |"
+    assert "(default)" not in table, table
+    rows = _cells(table)
+    assert all(len(v) == 2 for v in rows.values()), rows          # every row has its "set by" cell
+    assert rows["methods"] == ("ddim, ovg", "the default")
+    assert rows["model"][0].endswith("ihc-sr-x4-eps-quick") and rows["model"][1] == "the default"
+    assert rows["seeds"] == ("0, 1", "given for this chapter")
+    assert not [v for v, _ in rows.values() if v.endswith("default)")]
+
+
+def test_the_weak_model_rule_says_plainly_when_a_study_runs_below_the_gate():
+    from spectral_collapse.studies.gate import weak_model_rule, weak_model_rules
+    from spectral_collapse.studies.profiles import PROFILES, get_profile
+
+    for p in PROFILES:
+        rule, text = get_profile(p).allow_weak_models, weak_model_rule(p)
+        assert "lets" not in text and "even below" not in text, text
+        if isinstance(rule, (tuple, list, set, frozenset)) and rule:
+            assert "only when" in text and "says so" in text and all(f"`{r}`" in text for r in rule)
+        elif rule:
+            assert "every model" in text and "says so" in text
+        else:
+            assert text.startswith("refuses")
+    assert all(f"The {p} profile " in weak_model_rules() for p in PROFILES)
+
+
+def test_the_gate_caution_writes_its_thresholds_in_the_books_notation():
+    from spectral_collapse.studies.gate import gate_banner
+
+    attrs = {"model_gate": json.dumps({"ihc-sr-x4-eps-dit-quick-0123456789ab": {
+        "passed": False, "failures": "spectrum (DDIM, label 1) 0.414, must be <= 0.3; memorisation 0.5, must be >= 0.75"}})}
+    text = gate_banner(attrs)
+    assert "{caution}" in text and "must be ≤ 0.3" in text and "must be ≥ 0.75" in text
+    assert "<=" not in text and ">=" not in text
+
+
+def _failures(rows: list[list[bool]]) -> xr.Dataset:
+    failed = np.array(rows, bool)[:, None, :]              # (method, seed, sample)
+    return xr.Dataset({"failed": (("method", "seed", "sample"), failed),
+                       "failure": (("method", "seed", "sample"), np.where(failed, "output_range", ""))},
+                      coords={"method": ["ddim", "ovg"][:len(rows)], "seed": [0]})
+
+
+def test_the_crop_numbering_is_explained_only_where_crop_numbers_follow():
+    from spectral_collapse.pipeline.notes import failure_notes
+
+    every = failure_notes(_failures([[True] * 5, [True] * 5]))[0]
+    assert "numbered from 1" not in every and "5 of 5" in every
+    some = failure_notes(_failures([[True] * 5, [False, True, False, False, True]]))[0]
+    assert "numbered from 1" in some and "crops 2, 5" in some
+
+
+def test_stored_texts_quote_data_options_in_words_where_they_are_shown():
+    from spectral_collapse.pipeline.notes import run_notes
+    from spectral_collapse.report.settings_words import option_words
+
+    stored = "no test folders: 5 of 24 source images drawn (seed 0, test_fraction 0.2) as test inputs"
+    assert option_words(stored) == stored.replace("test_fraction 0.2", "held-out share 0.2")
+    kept = "`test_fraction 0.2`, data/test_fraction/x, my_test_fraction 3, a side below 8 px (min_size)"
+    assert option_words(kept) == kept                        # code, paths, identifiers, a bare option name
+    notes = run_notes({"run_warnings": json.dumps([stored])})
+    assert "held-out share 0.2" in notes and "test_fraction" not in notes
+
+
+def _crops(scale: float, seed: int = 0) -> xr.Dataset:
+    """Real crops whose per-channel brightness varies from crop to crop with sd ``scale`` x (1, 2, 3)."""
+    rng = np.random.default_rng(seed)
+    level = rng.standard_normal((2, 2, 8, 3, 1, 1)) * scale * np.array([1, 2, 3])[:, None, None]
+    real = (level + 0.01 * rng.standard_normal((2, 2, 8, 3, 4, 4))).astype(np.float32)
+    info = {"a-eps": {"parameterization": "eps", "space": "pixel"},
+            "a-edm": {"parameterization": "edm", "space": "pixel"}}
+    return xr.Dataset({"real": (("model", "label", "image", "channel", "y", "x"), real)},
+                      coords={"model": list(info)}, attrs={"models": json.dumps(info),
+                                                           "profile_values": json.dumps({"steps": 50})})
+
+
+def test_the_brightness_spread_follows_the_chapters_crops():
+    from spectral_collapse.report.model_quality import brightness_spread, start_text
+
+    small, large = _crops(0.05), _crops(0.15)
+    lo, hi, pixels = brightness_spread(small)
+    lo3, hi3, _ = brightness_spread(large)
+    assert pixels == 16 and np.isclose(lo3 / lo, 3, rtol=0.05) and np.isclose(hi3 / hi, 3, rtol=0.05)
+    expected = small["real"].sel(model=["a-eps"]).mean(["y", "x"]).std("image", ddof=1).values
+    assert np.isclose(lo, expected.min()) and np.isclose(hi, expected.max())   # the VP model's crops only
+    text = start_text(large)
+    assert f"standard deviation of {lo3:.2f} to {hi3:.2f}" in text and "a 4 × 4 crop" in text
+    assert "0.16 to 0.41" not in text and "0.16 to 0.41" not in start_text()
+
+
+def test_the_start_text_says_whether_brightness_reads_through_the_noise_by_the_numbers():
+    from spectral_collapse.report.model_quality import brightness_spread, start_text
+    from spectral_collapse.report.model_quality_levels import vp_noise_levels
+
+    noise = vp_noise_levels(50)["start"] / 4                   # sigma over the 16 pixels of a 4 x 4 crop
+    seen = set()
+    for scale in (0.01, noise / 2, 10 * noise):             # channels spread 1, 2 and 3 times the scale
+        crops = _crops(scale)
+        lo, hi, _ = brightness_spread(crops)
+        text = start_text(crops)
+        if lo >= noise:
+            seen.add("all")
+            assert "is still readable through the noise" in text
+        elif hi >= noise:
+            seen.add("some")
+            assert "is partly readable through the noise" in text
+        else:
+            seen.add("none")
+            assert "is hidden by the noise" in text and "readable" not in text
+    assert seen == {"all", "some", "none"}
