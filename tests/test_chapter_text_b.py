@@ -161,7 +161,7 @@ def test_cells_above_zero_are_listed_with_what_they_are():
     assert "`ddim`, the same steps without OVG's drift, stays below 0 there" in text
     assert "`edm`, the same steps without OVG's drift, is above 0 there too" in text
     assert "$1/\\sqrt{HW}$" in text and "wider in σ" in text
-    assert positive_cells_text(_velocity({"ddim": quiet})).startswith("No update is above 0")
+    assert positive_cells_text(_velocity({"ddim": quiet})).startswith("No update's log power is above 0")
 
 
 # ---------------------------------------------------------------------------------------- training seeds

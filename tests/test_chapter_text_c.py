@@ -92,7 +92,8 @@ def test_the_gaussianity_text_tells_a_scale_error_from_a_spread_error():
     assert tab.loc["narrow", "norm_sd_ratio"] < 0.5 < tab.loc["scaled", "norm_sd_ratio"]
     assert abs(tab.loc["gaussian (reference)", "norm_sd_ratio"] - 1) < 0.2
     text = failure_modes_text(ds)
-    groups = dict(part.split(": ", 1) for part in text.split("per rejected method: ")[1].rstrip(".").split("; "))
+    parts = re.split(r"(?<=\))\. ", text.split("per rejected method: ")[1].rstrip("."))   # one sentence per mode
+    groups = {k.lower(): v for k, v in (part.split(": ", 1) for part in parts)}
     assert "scaled" in groups["scale only"] and "narrow" in next(v for k, v in groups.items() if k.startswith("spread"))
     assert "both" in groups["scale and spread"] and "fine" not in text.split("per rejected method: ")[1]
     assert failure_modes_text(_gauss({"fine": (1.0, 1.0)})) == ""

@@ -432,7 +432,8 @@ def test_norm_histograms_share_one_x_range_and_draw_the_reference_in_grey():
                      "gaussian_norm_ratio": (("sample",), 1 + 0.01 * rng.standard_normal(20))},
                     coords={"method": ["ddim", "ovg"]}, attrs={"d": 4096})
     spec = L.norm_histograms(ds).to_dict()
-    domains = {tuple(d) for d in _walk(spec, "domain") if isinstance(d, list) and len(d) == 2}
+    domains = {tuple(x["scale"]["domain"]) for x in _walk(spec, "x")
+               if isinstance(x, dict) and isinstance(x.get("scale"), dict) and "domain" in x["scale"]}
     assert len(domains) == 1
     lo, hi = domains.pop()
     assert lo <= norm.min() and hi >= norm.max()

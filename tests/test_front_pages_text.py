@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # ------------------------------------------------------------------------------------------------ text helpers
 
 @pytest.mark.parametrize("x, digits, want", [(-0.28, 2, "−0.28"), (0.19, 2, "+0.19"), (-1.0, 3, "−1.000"),
-                                             (0.0, 1, "+0.0"), (float("nan"), 2, "nan"), (None, 2, "nan")])
+                                             (0.0, 1, "0.0"), (-0.0004, 3, "0.000"), (float("nan"), 2, "nan"), (None, 2, "nan")])
 def test_signed_uses_a_true_minus(x, digits, want):
     assert T.signed(x, digits) == want
 
@@ -95,7 +95,7 @@ def test_scorecard_tables_name_things_as_readers_do_and_stay_narrow():
     md = F.scorecard_markdown(_card())
     for raw in ("table9", "table6", "x0_vs_eps", "main_results", "eps_vs_x0", "| psnr", "| s_hf"):
         assert raw not in md, raw
-    assert "x0 vs eps" in md and "main results" in md and "| PSNR" in md
+    assert "x0 vs ε" in md and "eps" not in md and "main results" in md and "| PSNR" in md
     for line in md.splitlines():
         if line.startswith("| ") and not line.startswith("|---"):
             cells = line.strip("|").split(" | ")

@@ -128,3 +128,15 @@ def test_every_method_of_the_fig2_table_has_a_group():
     assert len(rows) == len(_FIG2_METHODS)
     assert rows["group"].map(lambda g: isinstance(g, str) and g.strip() != "").all()
     assert all(g != method_name(m) for m, g in zip(rows["method"], rows["group"]))
+
+
+def test_per_arm_scores_name_their_arms_as_the_prose_does():
+    from spectral_collapse.plotting.ablations import arm_bars
+
+    ds = _arm_ds().rename(train_seed="backbone").assign_coords(backbone=["unet", "dit", "unet-big"])
+    ds.attrs["axes"] = json.dumps(["backbone"])
+    spec = json.loads(arm_bars(ds, metrics=("s_hf",)).to_json())
+    data = pd.DataFrame(next(iter(spec["datasets"].values())))
+    assert list(pd.unique(data["backbone"])) == ["U-Net", "DiT", "unet-big"]   # keys in words, order kept
+    seeds = json.loads(arm_bars(_arm_ds(), metrics=("s_hf",)).to_json())
+    assert sorted(pd.unique(pd.DataFrame(next(iter(seeds["datasets"].values())))["train_seed"])) == [0, 1, 2]

@@ -30,7 +30,7 @@ def test_a_series_on_the_noise_curve_is_explained_by_noise_draws_and_its_correla
     assert "fresh draws of Gaussian noise of the same count and size" in text
     r = reference_correlation(_ds(copy=False), "taba")
     assert r < 5 / np.sqrt(3 * 16 * 16)
-    assert f"TABA {r:.3f}" in text and "16 pairs" in text
+    assert f"TABA {r:.3f}" in text and "16 |correlations|" in text
 
 
 def test_a_scaled_copy_of_the_reference_shows_a_correlation_of_one():

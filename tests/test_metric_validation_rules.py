@@ -24,8 +24,8 @@ def test_insensitivity_to_low_frequencies_states_its_threshold_and_the_change(sh
     from spectral_collapse.report.metric_validation import _STABLE, metric_validation_verdict
 
     said = metric_validation_verdict(_ds(high=[0.9 - shift, 0.9], low=[0.3, 0.6]))
-    part = said.split("insensitive to low frequencies")[1].split(";")[0]
-    assert f"less than {_STABLE:g}" in part and f"largest change here {shift:.3f}" in part
+    part = said.split("insensitive to low frequencies")[1].split(". ")[0]
+    assert f"less than {_STABLE:g}" in part and f"largest change here is {shift:.3f}" in part
     assert part.endswith(f": {word}")
 
 
@@ -34,8 +34,8 @@ def test_sensitivity_to_high_frequencies_states_its_threshold_and_the_drop(low, 
     from spectral_collapse.report.metric_validation import _DROPS, metric_validation_verdict
 
     said = metric_validation_verdict(_ds(high=[0.9, 0.9], low=low))
-    part = said.split("sensitive to high frequencies")[1].split(";")[0]
-    assert f"more than {_DROPS:g}" in part and f"largest drop here {0.9 - min(low):.3f}" in part
+    part = said.split("sensitive to high frequencies")[1].split(". ")[0]
+    assert f"more than {_DROPS:g}" in part and f"largest drop here is {0.9 - min(low):.3f}" in part
     assert part.endswith(f": {word}")
 
 
@@ -44,9 +44,9 @@ def test_every_agrees_in_the_verdict_follows_a_stated_rule():
 
     said = metric_validation_verdict(_ds(high=[0.88, 0.9], low=[0.3, 0.6]))
     clauses, depth, cur = [], 0, ""
-    for ch in said:   # the clauses: the text cut at the semicolons outside brackets
+    for i, ch in enumerate(said):   # the sentences: the text cut at each ". " outside brackets
         depth += (ch == "(") - (ch == ")")
-        if ch == ";" and depth == 0:
+        if ch == "." and said[i + 1:i + 2] == " " and depth == 0:
             clauses, cur = [*clauses, cur.strip()], ""
         else:
             cur += ch

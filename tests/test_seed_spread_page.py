@@ -81,13 +81,13 @@ def test_run_zero_is_compared_with_the_main_results_it_stands_for():
     moved["psnr"].loc[{"train_seed": 0, "method": "ovg"}] += 0.25
     said = main_results_agreement(moved, main)
     want = float(main["psnr"].sel({"method": "ovg"}).mean())
-    assert "1 of the 2 method means agree exactly" in said
+    assert "of the 2 means over crops (one per method and metric), 1 is the same in both to 3 decimals" in said
     assert f"PSNR of ovg, {want + 0.25:.3f} here against {want:.3f}" in said
 
 
 def test_run_zero_against_main_results_names_the_software_of_each_when_it_differs():
     """When the two results record different PyTorch or Python versions, the page names both and says that the
-    comparison mixes the training seed with the software; with the same versions it says neither."""
+    comparison differs by the training seed and the software at once; with the same versions it says neither."""
     from spectral_collapse.report.seeds import main_results_agreement, software_text
 
     rng = np.random.default_rng(3)
@@ -98,7 +98,7 @@ def test_run_zero_against_main_results_names_the_software_of_each_when_it_differ
     runs.attrs = {"versions": json.dumps({"torch": "9.2.5", "python": "3.98.0", "numpy": "2"})}
     said = main_results_agreement(runs, main)
     assert "PyTorch 9.2.5 and Python 3.98.0" in said and "PyTorch 9.1.0 and Python 3.99.1" in said
-    assert "mixes the training seed with the software" in said and "equal the main results' nonetheless" in said
+    assert "by the training seed and by the software at once" in said and "equal the main results' nonetheless" in said
     brief = software_text(runs, main, brief=True)
     assert "9.2.5" in brief and "9.1.0" in brief and "by seed and by software" in brief
     moved = runs.copy(deep=True)

@@ -173,8 +173,8 @@ def test_a_tuning_record_reads_as_its_grid_and_choice_not_a_dump():
            "choice": {"eta_hf": 1e-8, "eta_lf": 0.01, "s_hf": 0.97406, "s_lf": 0.82886}, "n_images": 12,
            "rule": "maximin", "choice_on_edge": ["eta_hf low"]}
     text = tuning_text(rec)
-    assert text.startswith("grid of 3 × 2 (η_HF 1e-08 to 1e-06, η_LF 0.001 to 0.01)")
-    assert "chosen η_HF 1e-08, η_LF 0.01 (S_HF 0.974, S_LF 0.829)" in text and "maximin rule on 12 images" in text
+    assert text.startswith("grid of 3 × 2 (η_HF 10⁻⁸ to 10⁻⁶, η_LF 10⁻³ to 10⁻²)")   # step sizes in the book's form
+    assert "chosen η_HF 10⁻⁸, η_LF 10⁻² (S_HF 0.974, S_LF 0.829)" in text and "maximin rule on 12 images" in text
     assert "low end of η_HF" in text and "choice_on_edge" not in text and " = " not in text
     table = settings_table(xr.Dataset(attrs={"study": "flow_collapse"}), [], {"OVG tuning": rec})
     assert table.loc["OVG tuning", "value"] == text

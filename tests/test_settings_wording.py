@@ -63,7 +63,7 @@ def test_stored_definitions_read_in_words_and_gloss_their_variants():
     shown = reader_view(settings_table(ds, ("s_dc_definition", "s_lf_condition")))
     text = " ".join(shown["value"])
     assert "is the same on" not in text and "uses the ground truth" not in text, text
-    assert "S_DC raw: the same score on the latents as inverted" in text, text
+    assert "S_DC raw is the same score on the latents as inverted" in text, text
     assert "S_LF (truth): the same score against the ground-truth image" in text, text
 
 

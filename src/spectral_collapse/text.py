@@ -14,7 +14,10 @@
 - ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
 - ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
   "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²", and the inverted latent x_T (alone, or its norm "‖x_T‖²/d")
-  typeset as the glossary writes it; code spans, maths and identifiers ("ihc-sr-x4", "x_T_raw") left as they are.
+  typeset as the glossary writes it, "eps" as a word as "ε" ("ε-prediction" where it names models), a number that
+  reads as zero without a sign ("−0.000" -> "0.000"); code spans, maths and identifiers ("ihc-sr-x4", "x_T_raw",
+  "eps_vs_x0") left as they are;
+- ``unsigned_zero``: a finished text with each signed zero ("−0.000", "+0.00") written "0.000".
 
 Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
 """
@@ -24,7 +27,7 @@ import math
 import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
-           "percent", "interval", "ranges", "spaced_percents", "times", "factor", "notation", "plain_symbols"]
+           "percent", "interval", "ranges", "unsigned_zero", "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -34,20 +37,28 @@ TIMES = "\u00d7"
 _NEGATIVE = re.compile(r"(?<![\w.\-−)\]])-(?=\.?\d)")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
+# a signed number that reads as zero: "−0.000", "+0.00", "-0" (not "x-0", "1e-0", "0-0", "−0.001", "−0.0004")
+_SIGNED_ZERO = re.compile(r"(?<![\w.\-−+])[-−+](0(?:\.0+)?)(?![\d.eE\w])")
 
 
 def signed(x: float | None, digits: int = 3) -> str:
     """``x`` with its sign always written, the minus a true minus sign: "+0.190", "−0.280"; "nan" when missing."""
     if x is None or not math.isfinite(float(x)):
         return "nan"
-    return f"{float(x):+.{digits}f}".replace("-", MINUS)
+    return unsigned_zero(f"{float(x):+.{digits}f}".replace("-", MINUS))
 
 
 def number(x: float | None, digits: int = 3) -> str:
     """``x`` with ``digits`` decimals, a negative one with a true minus sign; "nan" when missing."""
     if x is None or not math.isfinite(float(x)):
         return "nan"
-    return f"{float(x):.{digits}f}".replace("-", MINUS)
+    return unsigned_zero(f"{float(x):.{digits}f}".replace("-", MINUS))
+
+
+def unsigned_zero(text: str) -> str:
+    """``text`` with each number that reads as zero written without a sign: "−0.000", "-0.00", "+0.000" -> "0.000"
+    (a value that rounds to zero has no direction to show); "−0.001", "10⁻⁶", "x-0" and "1e-0" as they are."""
+    return _SIGNED_ZERO.sub(r"\1", text)
 
 
 def minus(text: str) -> str:
@@ -143,7 +154,7 @@ def interval(lo: float | None, hi: float | None, fmt=None) -> str:
     if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
         return ""
     fmt = fmt or number
-    return "[" + ", ".join(str(fmt(float(v))).replace("-", MINUS) for v in (lo, hi)) + "]"
+    return "[" + ", ".join(unsigned_zero(str(fmt(float(v))).replace("-", MINUS)) for v in (lo, hi)) + "]"
 
 
 def times(x: float | None, digits: int = 2) -> str:
@@ -183,12 +194,40 @@ _LATENT_FORMS = {"md": (r"\mathbf{x}_T", r"\lVert", r"\rVert", "^2"),
                  "html": ("x<sub>T</sub>", "‖", "‖", "²"), "chart": ("x_T", "‖", "‖", "²")}
 
 
+# "eps" as a word in prose: the noise ε ("x0 minus eps"), or the model kind ε-prediction where it names models, arms or
+# U-Nets ("the main eps and EDM models", "the eps arms"); identifiers ("ihc-sr-x4-eps-quick", "eps_vs_x0",
+# parameterization="eps", eps=1e-5), calls ("eps(z)") and code spans as they are
+_EPS = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?![\w\-\"'=(`]|\.\w)")
+_EPS_KIND = re.compile(r"(?:,? x0)?(?: and (?:EDM|x0|flow|ε-prediction))? (?:models?|arms?|U-Nets?|rows?)\b"
+                       r"| and \{term\}$")   # "eps and {term}`EDM <EDM>` models": the role's target is the next part
+
+
+def _eps(m: re.Match) -> str:
+    return "ε-prediction" if _EPS_KIND.match(m.string, m.end()) else "ε"
+
+
 def _latent(m: re.Match, form: str) -> str:
     x, left, right, square = _LATENT_FORMS[form]
     if m.group(1):
         per_d = m.group(3) or ""
         x = left + x + right + (square if m.group(2) else "") + (per_d.replace(" ", "") if form == "md" else per_d)
     return f"${x}$" if form == "md" else x
+
+
+# the latent inside maths written another way than the book's one form: "$x_T$", "$\\|x_T\\|^2$", "\\lVert x_T \\rVert_2^2 / d"
+_MATH_NORM = re.compile(r"(?:\\\||\\lVert|\|)\s*(?:x_T|\\mathbf\{x\}_T)\s*(?:\\\||\\rVert|\|)(?:_2)?(\^2)?(?:\s*/\s*d\b)?")
+_MATH_X = re.compile(r"(?<![\\\w{])x_T(?![\w{])")
+
+
+def _norm_maths(m: re.Match) -> str:
+    return r"\lVert\mathbf{x}_T\rVert" + (m.group(1) or "") + ("/d" if m.group(0).rstrip().endswith("d") else "")
+
+
+def latent_maths(maths: str) -> str:
+    """A maths span (``$...$``) with the inverted latent in the glossary's one form: a bold x ("$x_T$" ->
+    "$\\mathbf{x}_T$"), its norm with \\lVert and \\rVert, no subscript 2 and "/d" unspaced
+    ("$\\|x_T\\|_2^2 / d$" -> "$\\lVert\\mathbf{x}_T\\rVert^2/d$"); other maths as it is."""
+    return _MATH_X.sub(r"\\mathbf{x}_T", _MATH_NORM.sub(_norm_maths, maths))
 
 
 def plain_symbols(text: str) -> list[str]:
@@ -206,7 +245,9 @@ def notation(text: str, form: str = "md") -> str:
     "×8–×16") and each "32 x 32" as "32 × 32", and the ASCII stand-ins "<=", ">=",
     "->", "+-" and "||x_T||^2" as "≤", "≥", "→", "±" and "‖x_T‖²", and the latent "x_T" (alone or in its norm
     "‖x_T‖²/d") as MathJax for "md" (``$\\mathbf{x}_T$``, ``$\\lVert\\mathbf{x}_T\\rVert^2/d$``: no "|", the texts go
-    into Markdown tables), ``x<sub>T</sub>`` for "html" and "x_T" for "chart"; code spans, fenced code,
+    into Markdown tables), ``x<sub>T</sub>`` for "html" and "x_T" for "chart", the word "eps" as "ε" (as
+    "ε-prediction" where it names models, arms, U-Nets or rows: "the eps and EDM models"), and a number that reads as
+    zero without a sign ("−0.000" -> "0.000"); code spans, fenced code,
     maths, link targets and HTML tags unchanged, and so are identifiers that hold such text ("ihc-sr-x4",
     "s_hf_unit")."""
     def fix(part: str) -> str:
@@ -217,9 +258,13 @@ def notation(text: str, form: str = "md") -> str:
         for rx, to in _ASCII:
             part = rx.sub(to, part)
         part = _LATENT.sub(lambda m: _latent(m, form), part)
+        part = unsigned_zero(_EPS.sub(_eps, part))
         return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
-    return "".join(p if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
+    def kept(part: str) -> str:
+        return latent_maths(part) if form == "md" and part.startswith("$") else part
+
+    return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
 
 
 # "8-11", "14-16": two whole numbers joined by a hyphen, neither part of a word, a decimal, a date or a path

@@ -35,7 +35,7 @@ TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves 
     "table8": "Table 8: BBBC021 x8", "table10": "Table 10: BBBC021 x32",
     "table1": "Table 1: stochastic vs deterministic inversion (share of comparisons improved)",
     "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
-    "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0 vs eps prediction (share of cases improved)"}
+    "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0- vs ε-prediction (share of cases improved)"}
 
 
 def md_table(frame: pd.DataFrame, index: bool = False) -> str:
@@ -111,7 +111,7 @@ def table_chars(table_md: str) -> int:
 
 _TABLE_KEY = re.compile(r"\btable(\d+)\b")
 # the scorecard's row keys that are not method labels, as a reader names them
-_ROW_NAMES = {"x0_vs_eps": "x0 vs eps", "stochastic_vs_deterministic": "stochastic vs deterministic",
+_ROW_NAMES = {"x0_vs_eps": "x0 vs ε", "stochastic_vs_deterministic": "stochastic vs deterministic",
               "unet": "U-Net", "dit": "DiT"}
 # the studies that fill the scorecard, by the names of their chapters
 _STUDY_NAMES = {k: STUDY_TITLES[k] for k in ("main_results", "backbone_ablation", "space_ablation", "scale_factor",

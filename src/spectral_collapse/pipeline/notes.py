@@ -81,7 +81,8 @@ def failure_notes(ds) -> list[str]:
     failed, failure = ds["failed"], ds["failure"]
     seeds = "seed" in failed.dims
     dims = [d for d in failed.dims if d not in ("sample", "seed")]
-    unit = "test crops" if seeds else "images"
+    # a sweep on validation crops (``tuning_split``) counts them by that name, as the rest of its chapter does
+    unit = "test crops" if seeds else "validation crops" if getattr(ds, "attrs", {}).get("tuning_split") else "images"
     lines, grouped, numbered = [], {}, False
     for values in itertools.product(*(failed[d].values.tolist() for d in dims)):
         at = dict(zip(dims, values))
@@ -118,7 +119,7 @@ def failure_notes(ds) -> list[str]:
     # how crops are numbered is said only where crop numbers follow (a line that fails every crop lists none)
     head = ("Failed samples, left out of the means" + (" (crops numbered from 1 within each seed, in the order the "
                                                        "chapter shows them)" if numbered else "") + ":"
-            if seeds else f"Failed samples, left out of the means (of the {n_img} images at each point):")
+            if seeds else f"Failed samples, left out of the means (of the {n_img} {unit} at each point):")
     return [head + "".join(f"\n  - {line}" for line in lines)]
 
 
@@ -141,7 +142,7 @@ def _nonfinite_words(notes: list[str], attrs: dict) -> str:
         tuning = None
     sizes = {int(_NONFINITE.match(n).group("n")) for n in notes}
     if isinstance(tuning, dict) and sizes == {int(tuning.get("n_images") or -1)}:
-        where = (f"While OVG's step sizes were tuned ({tuning['n_images']} validation images per grid point), the "
+        where = (f"While OVG's step sizes were tuned ({tuning['n_images']} validation crops per grid point), the "
                  f"translations at {len(notes)} grid point{'s' if len(notes) > 1 else ''} became non-finite")
         choice = tuning.get("choice") or {}
         tail = (f"; the chosen point (eta_hf {step_size(choice['eta_hf'])}, eta_lf {step_size(choice['eta_lf'])}) is free of failed "
@@ -160,7 +161,8 @@ def _nonfinite_words(notes: list[str], attrs: dict) -> str:
         of = f" of {n_inv}" if n_inv else ""
         return f" at {'sampling' if sampling else 'inversion'} {steps}{of}"
 
-    each = "; ".join(f"{p} images{phase(s)}" for p, s in zip(parts, spans))
+    unit = "validation crops" if where.startswith("While OVG's") else "images"
+    each = "; ".join(f"{p} {unit}{phase(s)}" for p, s in zip(parts, spans))
     return f"{where}: {each}{tail}."
 
 
@@ -173,7 +175,7 @@ def _no_point_words(base: str, attrs: dict) -> str:
     def eta(d) -> str:
         return f"{symbol('eta_hf')} {step_size(d['eta_hf'])}, {symbol('eta_lf')} {step_size(d['eta_lf'])}"
 
-    head = (f"Every step size the sweep tried for {base} had failed samples on the sweep's images, so the sweep "
+    head = (f"Every step size the sweep tried for {base} had failed samples on the sweep's validation crops, so the sweep "
             f"chose no step sizes for it")
     try:
         used = json.loads(attrs.get("ovg") or "null")

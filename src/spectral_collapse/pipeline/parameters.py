@@ -287,9 +287,33 @@ def _default_tag(name: str, spec: dict, ds) -> str:
     return f"the default: the {profile} profile's grid, grown past its edge ({what})"
 
 
+def _step_origin(name: str, ds) -> str:
+    """Where an OVG step size the run read from its ``ovg`` attr came from, for the "set by" column, from the attr's
+    stored source: given to the study, chosen by a Pareto sweep (the flow model's own where it says so), a short
+    calibration, or the suite's defaults. A source that gives one step size and reads the rest from a sweep names
+    each by its own origin."""
+    ovg = _json_attr(ds, "ovg") if ds is not None else None
+    source = str(ovg.get("source") or "") if isinstance(ovg, dict) else ""
+    head, _, rest = source.partition("; the rest from the ")
+    if rest:   # "eta_hf = 1e-07 given to the study; the rest from the Pareto sweep ..."
+        if any(part.strip().startswith(f"{name} =") for part in head.replace(" given to the study", "").split(",")):
+            return GIVEN
+        source = rest
+    if source.startswith("given to the study"):
+        return GIVEN
+    if source.startswith("defaults"):
+        return DEFAULT
+    if source.startswith("short calibration"):
+        return "from a short calibration"
+    if source.startswith("Pareto sweep"):
+        return SWEEP + (" of OVG on the flow model" if "on the flow model" in source.split("(")[0] else "")
+    return DEFAULT
+
+
 # the table's third column: who set each row's value (a reader tells a value from its origin by the column, never by
 # words appended to the value)
 GIVEN, DEFAULT, INPUT = "given for this chapter", "the default", "read by the run"
+SWEEP = "from the Pareto sweep"   # a step size the run took from a Pareto sweep's choice
 
 # a knob left out of the table where another one chose instead: ``model`` where the pair ``models`` is given
 _ONE_ROW = {"model": "models"}
@@ -329,8 +353,11 @@ def parameters_table(spec: dict, ds=None) -> str:
             rows.append((name, _value_cell(name, value), GIVEN))
             continue
         used = _used(name, ds)
-        used = used if used is not None else _used_in_words(name, spec, ds)
-        rows.append((name, _cell(used), _cell(_default_tag(name, spec, ds))) if used is not None
+        tag = _default_tag(name, spec, ds) if used is not None else None
+        if used is None:
+            used = _used_in_words(name, spec, ds)
+            tag = _step_origin(name, ds) if name in _STEP_SIZES else DEFAULT
+        rows.append((name, _cell(used), _cell(tag)) if used is not None
                     else (name, _cell(_default(spec.get("study"), name)), DEFAULT))
     for name, value in (spec.get("inputs") or {}).items():
         unused = name == "pareto" and _uses_ovg(spec, ds) is False

@@ -40,6 +40,7 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
     axes = _axes(ds)
     if len(axes) != 1:
         return None
+    ds = reader_arms(ds, axes[0])
     shown = [m for m in metrics if m in ds]
     per_set = [m for m in shown if "sample" not in ds[m].dims]
     rules = "the 95 % interval over test crops" + (
@@ -49,6 +50,18 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
                         for m in shown], columns=columns).properties(title=alt.TitleParams(
         "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
                                     "Each axis spans the values shown, not from 0."], anchor="start"))
+
+
+def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
+    """``ds`` with the values of its ablation ``axis`` in the reader's words where they are keys ("unet" -> "U-Net",
+    "latent" -> "latent space", 4 -> "×4", "eps" -> "ε-prediction"; ``studies.claims_words.arm_words``), in the same
+    order, so that a legend names arms as the prose does; a training seed keeps its number (the legend's title says
+    what it is)."""
+    from ..studies.claims_words import arm_words
+
+    if axis == "train_seed" or axis not in ds.coords:
+        return ds
+    return ds.assign_coords({axis: [arm_words(axis, v) for v in ds[axis].values.tolist()]})
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
@@ -256,13 +269,13 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     enc = dict(x=x)
     if len(factors) > 1:   # one bar per factor beside each other; a single factor needs no legend
         enc["xOffset"] = alt.XOffset("factor:N")
-    y = alt.Y("delta:Q", title="x0 − eps")
+    y = alt.Y("delta:Q", title="x0 − ε")
     bars = alt.Chart().mark_bar().encode(y=y, color=method_color(labels, legend=None), **enc, **(
         {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}),
         tooltip=["method", "factor", alt.Tooltip("delta:Q", format=".4f"), alt.Tooltip("lo:Q", format=".4f"),
                  alt.Tooltip("hi:Q", format=".4f"), "n", "unit"])
     errs = alt.Chart().mark_errorbar(ticks={"size": 6}, color="black").encode(
-        y=alt.Y("lo:Q", title="x0 − eps"), y2="hi:Q", **enc).transform_filter(
+        y=alt.Y("lo:Q", title="x0 − ε"), y2="hi:Q", **enc).transform_filter(
         "isValid(datum.lo) && isValid(datum.hi)")
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
     imp = imp.astype(object).where(imp.notna(), None)
@@ -273,7 +286,7 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     from .charts import wrap_lines
 
     sub += [w for line in _drawn_against_shares(ds, drawn, counted) for w in wrap_lines(line, columns * width)]
-    head = f"x0 minus eps, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus eps per SR factor"
+    head = f"x0 minus ε, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus ε per SR factor"
     order = list(dict.fromkeys(imp["metric"]))
     return alt.layer(zero, bars, errs, data=imp).properties(width=width, height=height).facet(
         facet=alt.Facet("metric:N", title=None, sort=order, header=alt.Header(labelFontSize=12)),

@@ -113,10 +113,11 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
                 break
     have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
     xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
-    panels, moved_any = [], False
-    for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
+    panels, moved_any, offsets, ydoms = [], False, {}, {}
+    metrics = (("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))
+    for metric, _ in metrics:
         ybars = [pts[c] for c in (f"{metric}_lo", f"{metric}_hi") if c in pts]
-        ydom = padded_domain(pts[metric], *ybars, pad=0.08)
+        ydom = ydoms[metric] = padded_domain(pts[metric], *ybars, pad=0.08)
         shown = ~pts["method"].isin(list(twin))   # a method under its twin keeps the twin's place
         dx = pd.Series(overprint_offsets(pts[shown], "s_dc", metric, xdom, ydom, width, height,
                                          order=[rank.get(m, len(rank)) for m in pts["method"][shown]]),
@@ -125,8 +126,13 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
             for j in pts.index[pts["method"] == hidden]:
                 at = pts.index[shown & (pts["method"] == under) & (pts["dataset"] == pts.at[j, "dataset"])]
                 dx[j] = dx[at[0]] if len(at) else 0.0
-        dx = dx.reindex(pts.index).fillna(0.0).tolist()
-        moved_any |= any(dx)
+        offsets[metric] = dx.reindex(pts.index).fillna(0.0).tolist()
+        moved_any |= any(offsets[metric])
+    # the x axis holds every point where it is drawn, offset included: none is cut by the frame
+    xdom = fit_offsets(xdom, pts["s_dc"], [o for m, _ in metrics for o in offsets[m]], width,
+                       n=len(metrics))
+    for i, (metric, name) in enumerate(metrics):
+        ydom, dx = ydoms[metric], offsets[metric]
         x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
         y = alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False))
         enc = dict(x=x, y=y, color=method_color(labels), shape=method_shape(labels),
@@ -161,6 +167,25 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
 
 
 OVERPRINT_STEP = 9.0   # pixels: about one marker's width
+MARKER_PX = 7.0        # pixels from a marker's centre to the outside of its stroke (size 80, with its outline)
+
+
+def fit_offsets(dom, xs, offsets, width: float, n: int = 1, margin: float = MARKER_PX) -> tuple[float, float]:
+    """The x domain ``dom`` widened (never narrowed) so that every point of ``xs`` drawn ``offsets`` pixels
+    sideways (``n`` panels' offsets in a row, ``len(xs)`` each) lies whole inside a plot ``width`` pixels wide,
+    ``margin`` pixels clear of its frame."""
+    x = np.tile(np.asarray(xs, float), n)
+    off = np.asarray(offsets, float)
+    ok = np.isfinite(x)
+    x, off = x[ok], off[ok]
+    lo, hi = float(dom[0]), float(dom[1])
+    if not len(x):
+        return lo, hi
+    for _ in range(40):   # the scale changes as the domain widens: rounds settle it
+        per_px = (hi - lo) / width
+        lo = min(lo, float((x + (off - margin) * per_px).min()))
+        hi = max(hi, float((x + (off + margin) * per_px).max()))
+    return lo, hi
 
 
 def overprint_offsets(pts: pd.DataFrame, xcol: str, ycol: str, xdom, ydom, width: float, height: float,

@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from .palette import REFERENCE_COLOR, chart_name, label_expr, method_color, method_shape
-from .charts import (coincidence_note, coinciding_series, image_grid, metric_bars, padded_domain, series_lines,
+from .charts import (fitted_scale, coincidence_note, coinciding_series, image_grid, metric_bars, padded_domain, series_lines,
                      wrap_lines)
 
 __all__ = ["chi2_curve", "norm_histogram", "norm_span", "norm_domain", "even_spread", "EVEN_SPREAD", "cev_chart",
@@ -144,11 +144,15 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
     curve = chi2_curve(d, lo, hi)
     panels = []
     for m, u in series.items():
-        bars = alt.Chart(norm_histogram(u, bins=int(bins), range_=span)).mark_bar(opacity=0.6).encode(
-            x=alt.X("left:Q", title="‖x_T‖²/d", scale=fit), x2="right:Q", y=alt.Y("density:Q", title="density"),
-            y2=alt.datum(0))
+        hist = norm_histogram(u, bins=int(bins), range_=span)
+        # the density axis reaches a tenth above the tallest bar or curve: no bar touches the top frame
+        top = float(np.nanmax([hist["density"].max(), curve["density"].max()]))
+        dens = alt.Scale(domain=[0.0, 1.1 * top], nice=False) if np.isfinite(top) and top > 0 else alt.Undefined
+        bars = alt.Chart(hist).mark_bar(opacity=0.6).encode(
+            x=alt.X("left:Q", title="‖x_T‖²/d", scale=fit), x2="right:Q",
+            y=alt.Y("density:Q", title="density", scale=dens), y2=alt.datum(0))
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
-            x=alt.X("u:Q", scale=fit), y="density:Q")
+            x=alt.X("u:Q", scale=fit), y=alt.Y("density:Q", scale=dens))
         panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
             chart_name(m), subtitle=f"{len(u)} latents, {_num(u.min())} to {_num(u.max())}")))
     grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
@@ -173,10 +177,33 @@ def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
-                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d")
-    return alt.hconcat(valued(left, "S_G"), valued(right, "mean ‖x_T‖²/d"))
+                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True)
+    return alt.hconcat(valued(left, "S_G"), near_one(right, "mean ‖x_T‖²/d"))
 
 
+ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interval (none where the results hold one "
+            "number); dashed line: 1, the value of Gaussian noise.")
+
+
+def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
+    """``charts.metric_bars(..., dots=True)``' chart of a quantity whose Gaussian value is 1 (the mean ‖x_T‖²/d):
+    points with their intervals as rules on an axis fitted to them and to 1 (values such as 0.997 and 1.047 differ
+    visibly, as bars from 0 would not show), a dashed rule at 1, and ``ONE_NOTE`` under the title."""
+    stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
+    v = pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])
+    dom = fitted_scale(v).domain
+    for layer in chart.layer:
+        layer.encoding.y.scale = alt.Scale(domain=dom, zero=False, nice=False)
+    one = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(
+        y=alt.Y("one:Q", scale=alt.Scale(domain=dom, zero=False, nice=False)))
+    size = {k: getattr(chart, k) if getattr(chart, k) is not alt.Undefined else getattr(chart.layer[0], k)
+            for k in ("width", "height")}
+    return alt.layer(one, *chart.layer, data=stats).properties(**size,
+                                                    title=alt.TitleParams(title, subtitle=wrap_lines(ONE_NOTE, 300),
+                                                                          anchor="start"))
+
+
+VALUE_ROOM = 20.0   # pixels above the tallest bar for its number (10 px type, 3 px gap) and a margin to the frame
 VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a bar of height 0 is the tick at 0)."
 
 
@@ -190,6 +217,16 @@ def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 
         top="isValid(datum.hi) && isFinite(datum.hi) ? max(datum.mean, datum.hi) : datum.mean",
         label=f"replace(format(datum.mean, '.{int(digits)}f'), '-', '−')").mark_text(
         baseline="bottom", dy=-3, fontSize=10).encode(x=x, y=alt.Y("top:Q"), text="label:N")
+    # room above the tallest bar (or interval) for its number: the y axis reaches VALUE_ROOM pixels higher
+    tops = np.fmax(pd.to_numeric(stats["mean"], errors="coerce"), pd.to_numeric(stats["hi"], errors="coerce"))
+    top = float(np.nanmax(tops)) if np.isfinite(tops).any() else 0.0
+    height = next((float(h) for h in (chart.height, chart.layer[0].height) if h is not alt.Undefined), 180.0)
+    if top > 0:
+        dom = [min(0.0, float(np.nanmin(pd.to_numeric(stats["mean"], errors="coerce")))),
+               top / (1 - VALUE_ROOM / height)]
+        for layer in chart.layer:
+            layer.encoding.y.scale = alt.Scale(domain=dom, nice=False)
+        text = text.encode(y=alt.Y("top:Q", scale=alt.Scale(domain=dom, nice=False)))
     old = chart.title
     sub = list(getattr(old, "subtitle", None) or []) if not isinstance(old, str) else []
     sub = [sub] if isinstance(sub, str) else sub

@@ -103,7 +103,7 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
     band = alt.Chart(stats).mark_area(opacity=0.2).encode(x="kappa:Q", y="lo:Q", y2="hi:Q", color=colour)
     rule = alt.Chart(pd.DataFrame({"y": [base]})).mark_rule(strokeDash=[4, 3], color="gray").encode(y="y:Q")
     return (band + line + rule).properties(width=380, height=240, title=alt.TitleParams(
-        "S_HF of filtered held-out images", subtitle="Mean ± std over images; dashed: the unfiltered images.",
+        "S_HF of filtered held-out images", subtitle="Mean ± sd over images; dashed: the unfiltered images.",
         anchor="start"))
 
 

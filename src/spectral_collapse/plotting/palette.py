@@ -28,7 +28,7 @@ METHOD_COLORS = {
     # the paper's methods without OVG
     "ddim": "#0D0059", "taba": "#145259", "edm": "#4191FF",
     # OVG and its variants
-    "ovg": "#704C03", "ovg_taba": "#F75C77", "ovg_edm": "#9D9200", "ovg_stable": "#293EFF",
+    "ovg": "#704C03", "ovg_taba": "#F75C77", "ovg_edm": "#293EFF", "ovg_stable": "#9D9200",
     # the other baselines
     "null_class": "#034B05", "direct_inversion": "#982472", "renoise": "#03A85E", "edict": "#C370E5",
     "bdia": "#DB6510",
@@ -47,7 +47,7 @@ FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", 
 # a method whose colour lies close to a family member's for colour-blind readers (or close for anyone) is drawn with
 # a shape of its own, so a scatter tells them apart by shape as a line chart does by dash
 METHOD_SHAPES = {"taba": "triangle-down", "edm": "triangle-left", "ovg_edm": "triangle-right", "edict": "wedge",
-                 "renoise": "arrow"}
+                 "renoise": "arrow", "ovg_stable": "diamond"}
 FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
                  "reference": [12, 4], "other": [1, 0]}
 # each method's own dash: a family's first member draws the family's dash, the others a variant of it, so two lines

@@ -12,6 +12,7 @@ __all__ = ["place_labels", "label_layers", "line_obstacles", "text_width", "CLEA
 
 CLEARANCE = 3.0   # pixels kept free between a name's box and any marker, bar, line or other name
 NEAR = 11.0       # a name whose box sits within this distance of its marker needs no leader line
+OVERPRINT = 5000.0  # the cost of a name written over another name: above any other fault a place can have
 
 
 @lru_cache(maxsize=4)
@@ -109,9 +110,12 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
                 grown = _grow(box, clearance)
                 # within ``clearance`` of an obstacle: a small cost; on it (within 1 px): fifty times more
                 cost = _covered(grown, obs) + 50 * _covered(_grow(box, 1.0), obs)
-                cost += sum(_overlap(grown, b) for b in boxes) * 2
+                # on another name: far dearer than any other fault (names must never overprint); within
+                # ``clearance`` of one: a small cost
+                cost += sum(_overlap(grown, b) * 2 + (OVERPRINT + 20 * _overlap(box, b) if _overlap(box, b) else 0)
+                            for b in boxes)
                 for ln in leaders:   # a box written across another name's leader
-                    cost += 20 * int(((ln[:, 0] > grown[0]) & (ln[:, 0] < grown[2]) & (ln[:, 1] > grown[1])
+                    cost += 600 * int(((ln[:, 0] > grown[0]) & (ln[:, 0] < grown[2]) & (ln[:, 1] > grown[1])
                                       & (ln[:, 1] < grown[3])).any())
                 cost += (max(0.0, -box[0]) + max(0.0, box[2] - width)) * h * 4
                 cost += (max(0.0, -box[1]) + max(0.0, box[3] - height)) * w * 4

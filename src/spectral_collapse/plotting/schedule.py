@@ -38,7 +38,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     the gain. The time axis spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an
     axis from 0 would leave most of it empty. The subtitle says what the bars are."""
     from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
-    from .palette import METHOD_COLORS, label_expr
+    from .palette import _SPARE, METHOD_COLORS, label_expr
 
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
@@ -59,8 +59,10 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
         x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2",
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
     kinds = ["ddim", "schedule", "ovg"]
-    colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], "#997700", METHOD_COLORS["ovg"]])
-    colour = alt.Color("kind:N", title="", sort=kinds, scale=colours, legend=alt.Legend(labelExpr=label_expr(kinds)))
+    # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
+    colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], _SPARE[0], METHOD_COLORS["ovg"]])
+    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours,
+                       legend=alt.Legend(labelExpr=label_expr(kinds)))
     tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
                alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)

@@ -19,6 +19,7 @@ import xarray as xr
 from ..reference import paper_tables
 from ..studies.ablations import ablation_summary
 from .ablations import arm_name, paper_key_of
+from ..studies.claims_words import upper_first
 
 __all__ = ["pca_separation", "pca_note", "trend_words", "factor_trend_text"]
 
@@ -135,7 +136,7 @@ def pca_note(ds: xr.Dataset, results_root="data/results") -> str:
         gone = [str(m) for m in ds["method"].values if str(m) not in set(g["method"])]
         if gone:
             said.append(f"no curve for {', '.join(gone)} (fewer than two finite inverted latents)")
-        lines.append(f"- {arm}: {'; '.join(parts)}. " + ". ".join(x[0].upper() + x[1:] for x in said) + ".")
+        lines.append(f"- {arm}: {'; '.join(parts)}. " + ". ".join(upper_first(x) for x in said) + ".")
     same = [str(arm) for arm, g in t.groupby("arm", sort=False)
             if {"ddim", "ovg"} <= set(g["method"]) and not _separates(*(g[g["method"] == m].iloc[0]
                                                                          for m in ("ddim", "ovg")))]

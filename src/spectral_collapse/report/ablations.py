@@ -205,7 +205,7 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
         ties = out[out["outcome"] == "tie"]
         parts = [n for n in str(said or "").split("; ") if n and "failed" not in n and "ties" not in n]
         if len(ties):
-            parts.insert(0, "S_G ties counted half, x0 vs eps within the KS test's resolution at their latents: "
+            parts.insert(0, "S_G ties counted half, x0 vs ε within the KS test's resolution at their latents: "
                          + "; ".join(f"{comparison_name(r, pair_on, by, False)} {r.value_better:.3f} vs "
                                      f"{r.value_worse:.3f} (resolution {r.resolution:.3f})"
                                      for r in ties.itertuples()))
@@ -407,8 +407,9 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     """Markdown, from the numbers: what the paper reports for this ablation, what the claims page tests of it (and
     which of the chapter's methods its comparisons leave out), then each claim of the claims page that reads it
     (``studies.claims``), judged on this chapter's results alone by the same rule and in the same words
-    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), each claim the paper's own tables
-    do not support with their numbers that go the other way (``claims_page.paper_dissent``), and the x0 arms' failed
+    (holds / does not hold / inconclusive, with paired 95 % intervals over crops), after those verdicts each claim the
+    paper's own tables do not support with their numbers that go the other way (``claims_page.paper_dissent``), and
+    the x0 arms' failed
     samples;
     for the scale factors, how DDIM's scores move over the factors in the paper's Table 5 and in ours
     (``ablation_curves.factor_trend_text``)."""
@@ -429,5 +430,6 @@ def ablation_verdict(ds: xr.Dataset) -> str:
     # the paper's own rows against a claim quoted here (Table 5's trend is said by ``factor_trend_text``)
     dissent = paper_dissent(found, skip=("scale_monotone",) if trend else ())
     return (f"The paper reports {_PAPER_SAYS[study]}. " + (f"{trend}\n\n" if trend else "")
-            + f"{_what_is_tested(ds, found)}" + (f"{dissent} " if dissent else "") + "Our numbers, judged by the claims "
-            f"page's rule on this chapter's results ({chapter_rule(shares=True)}):\n\n" + lines + (f"\n\n{note}" if note else ""))
+            + f"{_what_is_tested(ds, found)}" + "Our numbers, judged by the claims "
+            f"page's rule on this chapter's results ({chapter_rule(shares=True)}):\n\n" + lines
+            + (f"\n\n{dissent}" if dissent else "") + (f"\n\n{note}" if note else ""))

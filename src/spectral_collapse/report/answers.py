@@ -16,6 +16,7 @@ from ..studies.aggregate import summary
 from ..studies.profiles import get_profile
 from ..studies.claims import CLAIM_TITLES, FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
 from ..studies.claim_titles import INPUT_STRUCTURE
+from ..studies.claims_words import upper_first
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
 from .claims_page import deciding_evidence, reader_names, tally_markdown
@@ -397,7 +398,7 @@ def conclusions_markdown(ev: Evidence) -> str:
                 "scale_factor": "scale", "eps_vs_x0": "x0"}
     for reads in sorted({reads_of.get(s, s) for s in ev.files}, key=lambda s: order.get(s, len(order))):
         said = sample_size(ev, (reads,))
-        limits.append(f"- {said[:1].upper()}{said[1:]}.")
+        limits.append(f"- {upper_first(said)}.")
     limits = list(dict.fromkeys(limits))
     weak = [(k, v) for k, v in ev.weak.items() if v]
     for (study, dataset), models in weak:

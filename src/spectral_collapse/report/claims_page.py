@@ -155,7 +155,8 @@ def paper_dissent(found, skip=()) -> str:
     ``skip``): each claim the paper's own tables do not support, judged by the same rule on the numbers they print
     (the claims page's "On the paper's own tables"), with the printed numbers that go the other way, so the chapter
     never sets our numbers against a claim without saying that the paper's rows contradict it too; '' when the
-    paper's tables support every claim."""
+    paper's tables support every claim. The text follows our verdicts on the page: it says the tables do not support
+    a claim "either" only where our verdict is "does not hold"."""
     from ..studies.claims import CLAIM_TITLES
     from ..studies.scorecard import paper_evidence, paper_printed
     from ..text import verb
@@ -169,7 +170,7 @@ def paper_dissent(found, skip=()) -> str:
         judged = [q for q in parts if " → " in q]
         other = [q.split(" → ")[0] for q in judged if q.endswith(f"→ {FAILS}")]
         what = "this claim" if len(found) == 1 else f"the claim “{CLAIM_TITLES.get(c.key, c.key)}”"
-        either = " either" if ours.verdict != HOLDS else ""
+        either = " either" if ours.verdict == FAILS else ""   # "either" echoes our own "does not hold" only
         if judged and other:
             said = (f"{len(other)} of the claim's {len(judged)} comparisons {verb(len(other), 'goes', 'go')} the "
                     "other way (" + "; ".join(other) + ")")
@@ -260,9 +261,11 @@ def tally_markdown(c: pd.DataFrame) -> str:
 
 
 def sentence(text: str) -> str:
-    """``text`` as the start of a sentence: its first letter upper-case ("needs LPIPS ..." -> "Needs LPIPS ...")."""
-    text = str(text)
-    return text[:1].upper() + text[1:]
+    """``text`` as the start of a sentence: its first letter upper-case ("needs LPIPS ..." -> "Needs LPIPS ..."),
+    a leading Greek symbol kept as it is (``claims_words.upper_first``)."""
+    from ..studies.claims_words import upper_first
+
+    return upper_first(text)
 
 
 def copied_rows(copies: dict) -> list[str]:

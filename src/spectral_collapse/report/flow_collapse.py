@@ -223,7 +223,8 @@ def flow_settings(ds: xr.Dataset) -> pd.DataFrame:
     tuning = json.loads(ds.attrs.get("ovg_tuning") or "{}")
     if tuning:
         extra["OVG tuning on the flow model"] = {k: tuning[k] for k in ("grid", "choice", "n_images", "rule",
-                                                                       "choice_on_edge") if k in tuning}
+                                                                       "choice_on_edge", "tuning_crops")
+                                                   if k in tuning}
     table = settings_table(ds, ("wavelet", "mu_hf", "s_hf_unit", "s_lf_kappa", "s_lf_condition", "s_dc_definition",
                                 "ovg", "steps", "n_test", "checkpoints", "methods"), extra)
     if "value" in table:   # the methods' setting names the remedy by its name, as the tables do
@@ -254,7 +255,7 @@ def _named(m: str) -> str:
 def pattern_ratio(latents) -> tuple[float, float]:
     """(ratio, frequency) of a set of latents (…, H, W), each channel scaled to unit variance: the power of the
     strongest Fourier coefficient (frequency 0 left out), averaged over the set, over the median coefficient's, and
-    the radial frequency (cycles/px) of that peak. Noise gives a ratio near 1-2; a regular stripe or grid pattern
+    the radial frequency (cycles/pixel) of that peak. Noise gives a ratio near 1-2; a regular stripe or grid pattern
     shared by the latents gives a large one."""
     a = np.asarray(latents, dtype=np.float64)
     a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
@@ -287,8 +288,9 @@ def picture_text(ds: xr.Dataset) -> str:
         if ratio < PATTERN * noise:
             continue
         text = (f"**{_named(m)}'s inverted latents show a regular pattern** (above): their strongest Fourier "
-                f"frequency, {f:.2f} cycles/px, carries {ratio:.0f} times the power of the median one, against "
-                f"{noise:.1f} for N(0, I) noise of the same shape (a pattern is read at {PATTERN:g} times noise's)")
+                f"frequency, {f:.2f} cycles/pixel, carries {ratio:.0f} times the power of the median one, against "
+                f"{noise:.1f} for N(0, I) noise of the same shape (the rule: a ratio of at least {PATTERN:g} times "
+                f"the noise's, here {PATTERN * noise:.1f}, marks a regular pattern)")
         if m != "ddim":
             d_ratio, _ = pattern_ratio(shown.isel(method=idx["ddim"]).values)
             text += f" and {d_ratio:.1f} for DDIM's"

@@ -23,7 +23,7 @@ COLUMN_NOTES = {
     "ks_p": "the KS test's p-value (how often Gaussian latents give a distance this large)",
     "mean_norm_ratio": "the mean of ‖x_T‖²/d over the latents (1 for N(0, I))",
     "z_mean": "the mean over the latents of (‖x_T‖² − d)/√(2d), each latent's squared norm as a z-score under χ²(d) "
-              "(about N(0, 1/n) for n Gaussian latents)",
+              "(about N(0, 1/n) for n Gaussian latents; the norm z-score is the same number times √n)",
     "norm_z": "(mean ‖x_T‖² − d)/√(2d/n), the deviation of the mean squared norm from d in standard errors (about "
               "N(0, 1) for Gaussian noise; signed, and still ordered where S_G has saturated)",
     "norm_sd_ratio": "the sd of ‖x_T‖²/d over the latents divided by χ²(d)/d's sd √(2/d) (1 for Gaussian noise; below "
@@ -121,7 +121,7 @@ def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents
 
     v = three_way(ci, min_effect, higher_is_claimed=higher)
     vals = [float(x) for x in (ci.mean, ci.lo, ci.hi)]
-    tiny = "; a value below 0.0005 in size is written ±0.000" if any(0 < abs(x) < 5e-4 for x in vals) else ""
+    tiny = "; a value below 0.0005 in size is written 0.000" if any(0 < abs(x) < 5e-4 for x in vals) else ""
     return (f"{what} {_fixed(vals[0])} [{_fixed(vals[1])}, {_fixed(vals[2])}] over {ci.n} "
             f"{unit} (paired bootstrap{tiny}): {v}")
 

@@ -35,8 +35,9 @@ def pca_reading(ds: xr.Dataset) -> str:
              f"lies above the cumulative share of an exactly even spread (the dotted line, k/{m} at k components), "
              f"by up to {gap[at]:.3f} (at k = {int(k[at])})")
     text = (f"Gaussian noise of the same count and size (dashed grey) {shape}: it reaches 90 % of the variance at "
-            f"k = {k90_g}, where an even spread over the {m} components needs {k90_even}, and the mean of its curve "
-            f"is {float(np.mean(g)):.3f} against {uniform_auc(m):.3f} for an even spread.")
+            f"k = {k90_g}, where an even spread over the {m} components needs {k90_even}, and its AUC (the mean of the "
+            f"cumulative explained-variance curve) is {float(np.mean(g)):.3f} against {uniform_auc(m):.3f} for an even "
+            f"spread.")
     said, on = [], []
     for s in [x for x in names if x != "gaussian"]:
         d = np.asarray(ds["cev"].sel(series=s).values, float)[keep] - g
@@ -121,9 +122,10 @@ def on_noise_text(ds: xr.Dataset, on: list[str]) -> str:
         n_show = int(ds["latents"].shape[1])
         sd = 1 / math.sqrt(d)
         r = ", ".join(f"{_series(s)} {v:.3f} ({v / sd:.1f} sd)" for s, v in corr.items())
-        text += (f" Nor are they the reference's draws: the largest |correlation| over the {n_show * n_show} pairs "
-                 f"of the first {n_show} stored latents of each and of the reference is {r}, where a correlation "
-                 f"between independent noise maps has sd 1/√d = {sd:.3f} and a scaled copy gives 1.")
+        text += (f" Nor are these latents the reference's noise itself: between the first {n_show} latents of "
+                 f"each set (those shown under Inputs and their latents), the largest of the {n_show * n_show} "
+                 f"|correlations| is {r}. Independent noise maps correlate with sd 1/√d = {sd:.3f}; a scaled copy "
+                 f"would give 1.")
     text += (" Each latent is scaled to unit variance before the PCA, so a spread of norms narrower or wider than "
              "χ²(d) (the Gaussianity chapter's sd ratio) does not move these curves.")
     return text

@@ -27,6 +27,7 @@ from .latent_columns import HEADERS, _judged, column_legend, decorrelation_overv
 from ..plotting.latents import series_name
 from .latent_pca import pca_reading  # noqa: F401
 from .latent_norms import norm_sd_ratio, sd_ratio_range  # noqa: F401  (imported from here)
+from .velocity import velocity_summary  # noqa: F401  (imported from here)
 
 NORM_Z = HEADERS["norm_z"]   # the norm z-score as the tables' header names it, in every sentence too
 
@@ -72,12 +73,11 @@ def overview(ds: xr.Dataset) -> str:
         return (f"{name}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
                 f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
     if study == "metric_validation":
-        from .metric_validation import reference_energy
+        from .metric_validation import pixel_scale, reference_energy, runs_text
 
         return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {reference_energy(ds.attrs['mu_hf'])} "
-                f"({ds.attrs['s_hf_unit']} units) from {ds.attrs['n_reference']} real images (the reference pool); "
-                f"{ds.sizes.get('held_out', 0)} held-out real images filtered (n_real); "
-                f"{ds.sizes['point']} runs of the main results")
+                f"({pixel_scale(ds.attrs['s_hf_unit'])}) from {ds.attrs['n_reference']} real images (the reference "
+                f"pool); {ds.sizes.get('held_out', 0)} held-out real images filtered (n_real); {runs_text(ds)}")
     raise ValueError(f"no overview for study {study!r}")
 
 
@@ -105,9 +105,14 @@ def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
     for k in ("definition", "s_dc_definition"):
         if k in table.index:
             table.loc[k, "value"] = typeset(str(table.loc[k, "value"])).replace("flagged-patch ratio", "flagged share")
-    if "pca" in table.index:   # the chart draws the unit-variance curves; the raw latents' curves are only stored
+    if "pca" in table.index:   # the chart draws the unit-variance curves; the latents as inverted feed the raw columns
         table.loc["pca", "value"] = str(table.loc["pca", "value"]).replace(
-            "(cev; raw latents: cev_raw)", "(the curves charted; the raw latents' curves are stored, not charted)")
+            "(cev; raw latents: cev_raw)", "(the charted curves; a second PCA, of the latents as inverted and not scaled, "
+            "is reported with the table)")
+    if "gaussian" in table.index:   # the reference's seed offset, in words
+        table.loc["gaussian", "value"] = re.sub(
+            r"seeded with the run's seed \+ \d+|seed \+ \d+$", "drawn from a random stream of their own, never the "
+            "inversions' noise", str(table.loc["gaussian", "value"]))
     return table
 
 
@@ -202,11 +207,11 @@ def failure_modes_text(ds: xr.Dataset, alpha: float = 0.05) -> str:
                                            + (f", {spread} than χ²(d))" if spread else ")"))
     if not groups:
         return ""
-    items = "; ".join(f"{mode}: {', '.join(ms)}" for mode, ms in groups.items())
+    items = " ".join(f"{mode[0].upper()}{mode[1:]}: {', '.join(ms)}." for mode, ms in groups.items())
     return (f"The KS test (p < {alpha:g}) rejects a set whose norms are off in scale (mean ‖x_T‖²/d away from 1, "
             f"read from the {NORM_Z}) or in spread (the sd of ‖x_T‖²/d against χ²(d)/d's √(2/d), the sd ratio, outside "
             f"{lo:.2f} to {hi:.2f}, where n Gaussian latents fall 95 % of the time). Which applies, per rejected "
-            f"method: {items}.")
+            f"method: {items}")
 
 
 def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -226,26 +231,10 @@ def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd.DataFrame:
-    """Per method: mean log10 update power at frequencies >= ``hf`` (and below) over the last / first steps."""
-    f = ds["freq"].values
-    rows = []
-    for m in ds["method"].values:
-        p = ds["log_power"].sel({"method": m}).values
-        p = p[~np.isnan(p).all(1)]                     # drop padding steps
-        p = np.where(np.isfinite(p), p, np.nan)        # exactly-zero power (-inf) is left out of the means
-        cut = int(math.floor(late * len(p)))
-        hi, lo = f >= hf, (f > 0) & (f < hf)
-        rows.append({"method": str(m), "hf_late": float(np.nanmean(p[cut:, hi])),
-                     "hf_early": float(np.nanmean(p[:len(p) - cut, hi])), "lf_late": float(np.nanmean(p[cut:, lo])),
-                     "min": float(np.nanmin(p[:, f > 0]))})
-    return pd.DataFrame(rows)
-
-
 # ------------------------------------------------------------------------------------------------- verdicts
 
 def _verdict_pca(ds: xr.Dataset) -> str:
-    """The paper's claim, our k90s and mean cumulative variances; the verdict is the claims page's (its three-way rule
+    """The paper's claim, our k90s and AUCs (means of the cumulative explained-variance curves); the verdict is the claims page's (its three-way rule
     on the paired subsample differences of k90), so the chapter and the claims page cannot disagree."""
     k = {str(s): int(v) for s, v in zip(ds["series"].values, ds["k90"].values)}
     a = {str(s): float(v) for s, v in zip(ds["series"].values, ds["auc"].values)}
@@ -253,7 +242,7 @@ def _verdict_pca(ds: xr.Dataset) -> str:
     txt = (f"The paper claims (Fig. 3) that inverted latents concentrate their variance in few principal components, "
            f"unlike Gaussian noise, and more so for sparser inputs. Our numbers ({int(ds['n'].values[-1])} latents): "
            f"components for 90 % of the variance: Gaussian {k['gaussian']}, " + ", ".join(f"{s} {k[s]}" for s in inv)
-           + f"; mean cumulative variance ({_auc_reference(ds, a)}): "
+           + f"; AUC ({_auc_reference(ds, a)}): "
            + ", ".join(f"{s} {a[s]:.3f}" for s in inv) + f" ({_trained_at(ds)}).")
     claims = _on_the_claims_page(ds)
     return txt + claims + (k90_subsample_note(ds) if claims else "")
@@ -275,7 +264,7 @@ def k90_subsample_note(ds: xr.Dataset) -> str:
 
 
 def _auc_reference(ds: xr.Dataset, auc: dict) -> str:
-    """What the mean cumulative variance is read against: the value of variance spread evenly over the curve's m
+    """What the AUC (the mean of the cumulative explained-variance curve) is read against: the value of variance spread evenly over the curve's m
     components, 0.5 + 1/(2m), and Gaussian noise of the same count and dimension (which lies above it: a finite
     sample of noise does not spread its variance evenly)."""
     m = int(ds["n_components"].values.max()) if "n_components" in ds else int(ds.sizes.get("component", 0))
@@ -283,6 +272,10 @@ def _auc_reference(ds: xr.Dataset, auc: dict) -> str:
     gauss = (f"Gaussian noise of the same count and dimension {auc['gaussian']:.3f}, the reference"
              if "gaussian" in auc else "")
     return "; ".join(x for x in (even, gauss) if x)
+
+
+# a zero written with a sign ("+0.0", "−0.0") as an interval bound: "[−2.0, +0.0]" -> "[−2.0, 0.0]"
+_SIGNED_ZERO = re.compile(r"(?:(?<=\[)|(?<=, ))[+−](0\.0+)(?=[\],])")
 
 
 def _on_the_claims_page(ds: xr.Dataset) -> str:
@@ -295,6 +288,7 @@ def _on_the_claims_page(ds: xr.Dataset) -> str:
         return ""
     text, data = findings_markdown(found), str(ds.attrs.get("dataset", ""))
     text = re.sub(r"\bgaussian\b", "Gaussian", text)            # the reference's name, as the chapter writes it
+    text = _SIGNED_ZERO.sub(r"\1", text)                         # an interval bound of zero carries no sign
     if data and data != data.capitalize():                      # a dataset's name keeps its case at a sentence start
         text = text.replace(data.capitalize(), data)
     return "\n\nThe claims page judges the same results by its rule:\n\n" + text
@@ -373,16 +367,17 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
         said = _judged(f"S_G ddim − {k}", ci, MIN_EFFECT["s_g"], higher=False)
         n = ci.n
         if said.endswith("inconclusive") and n > 0 and s_g_tie(sg["ddim"], sg[k], n):
-            # both within the KS resolution (saturated): |norm_z| still orders them, one unit of its sd
-            said += (f"; the two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |{NORM_Z}|: "
+            # both within the KS resolution (saturated): |norm_z| (about N(0, 1) for noise) still orders them
+            said += (f". The two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |{NORM_Z}|: "
                      + _judged(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
     modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
-    return (txt + " DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others)
-            + " (further means a lower S_G by the paired interval over latents or, where the two S_G lie within the "
-            f"KS test's resolution, a larger |{NORM_Z}| by one unit of its sd): "
-            + "; ".join(parts) + f". Overall (the claim holds only when all its checks hold): {end}."
+    return (txt + " The claim's check: DDIM further from N(0, I) than " + " and ".join(o.upper() for o in others)
+            + ". Further means a lower S_G, by the paired interval over latents. Where the two S_G lie within the KS "
+            f"test's resolution, it means a larger |{NORM_Z}| instead: by more than 1 on average (the {NORM_Z} is "
+            "about N(0, 1) for Gaussian noise), with the paired interval above 0. "
+            + " ".join(f"{p}." for p in parts) + f" Overall (the claim holds only when all its checks hold): {end}."
             + (f"\n\n{modes}" if modes else ""))
 
 
@@ -410,7 +405,7 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
             ci = paired_ci(ds["s_dc"].sel({"method": "ddim"}).values, ds["s_dc"].sel({"method": k}).values)
             verdicts.append("DDIM below " + k.upper() + ": " + _judged(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
                                                                        higher=False))
-    verdicts.append("strong positive correlation (holds when r is beyond 0.5 and its interval above 0, does not "
+    verdicts.append("strong positive correlation (holds when r is at least 0.5 and its interval lies above 0, does not "
                     "hold when the whole interval lies below 0.5, inconclusive otherwise): "
                     f"{correlation_verdict(r, lo, hi, 1, 0.5)}" if np.isfinite(r) else "correlation undefined")
     from .metric_validation import units_text

@@ -17,11 +17,13 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.spectral import wavelet_order
+from .metric_validation_words import pixel_scale, plain_outputs, runs_text  # noqa: F401  (imported from here)
 
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
            "points_note", "filters_text", "settings_table", "software_note", "fid_text", "correlations_text",
-           "SHOWN_CORRELATIONS", "units_text", "reference_energy", "saturation_text", "UNFILTERED"]
+           "SHOWN_CORRELATIONS", "units_text", "reference_energy", "saturation_text", "UNFILTERED", "pixel_scale",
+           "runs_text", "plain_outputs"]
 
 
 def reference_energy(mu_hf: float) -> str:
@@ -172,7 +174,8 @@ def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
     if sets:
         said += f" {', '.join(sets)}: one value per run, over the latents of its test crops."
     if img:
-        said += (f" {', '.join(img)}: {ds.attrs.get('image_metrics', 'on the stored outputs')}, so they average fewer "
+        said += (f" {', '.join(img)}: {plain_outputs(ds.attrs.get('image_metrics', 'on the output images'))}, so "
+                 "they average fewer "
                  "images than the other columns.")
     return said
 
@@ -190,7 +193,9 @@ def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
     if "filters" in table.index:
         table.loc["filters", "value"] = filters_text(ds)
     if "fid" in table.index:
-        table.loc["fid", "value"] = fid_text(ds)
+        table.loc["fid", "value"] = plain_outputs(fid_text(ds))
+    if "image_metrics" in table.index:
+        table.loc["image_metrics", "value"] = plain_outputs(str(table.loc["image_metrics", "value"]))
     if "correlations" in table.index:
         table.loc["correlations", "value"] = correlations_text(ds)
     return table
@@ -236,7 +241,7 @@ def software_note(ds: xr.Dataset, main: xr.Dataset | None) -> str:
         return ""
     here, there = (" and ".join(f"{n} {v}" for n, v in software(d).items()) for d in (ds, main))
     return (f"These results were computed with {here}; the main results they read (the points of the correlations "
-            f"and the stored outputs) with {there}.")
+            f"and the output images) with {there}.")
 
 
 # What a metric left out as another's complement is, for the sentence that says the relation.
@@ -381,9 +386,11 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
     slope = float(ds["slope"].sel(domain="target"))
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out")
     high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out")
-    base = float(ds["unfiltered_s_hf"].mean())
-    moved = float(np.abs(high - base).max())
-    fell = base - float(low.min())
+    # the differences of the values as the filter table shows them (three decimals), so the prose's number is the
+    # difference a reader computes from the table
+    base = round(float(ds["unfiltered_s_hf"].mean()), 3)
+    moved = float(np.abs(np.round(high.values, 3) - base).max())
+    fell = base - round(float(low.min()), 3)
     stable, drops = moved < _STABLE, fell > _DROPS
     if ds.sizes.get("point", 0) == 0:
         corr = (f"the correlations are missing ({ds.attrs.get('correlations', 'no main results')})",
@@ -399,17 +406,28 @@ def metric_validation_verdict(ds: xr.Dataset) -> str:
     return ("The paper claims (App. B.4, Figs. 9, 11–12, 14) that real images have spectrum slopes near −3.5 "
             "(hence sym4), that S_HF stays stable when low frequencies are removed and drops when high frequencies "
             "are removed, and that S_DC correlates strongly with S_G and with S_HF. "
-            f"Our numbers: slope {slope:.2f} ({ds.attrs['wavelet']}); S_HF of unfiltered held-out real images "
+            f"Our numbers: {_slopes_text(ds)}; S_HF of unfiltered held-out real images "
             f"{base:.3f}, with low frequencies removed {value_range(high)}, with high "
             f"frequencies removed {value_range(low)}; {corr[0]}. "
             + (f"{saturation_text(ds)} " if ds.sizes.get("point", 0) and saturation_text(ds) else "")
-            + f"Slope in the paper's range, judged by the wavelet sym⌈|slope|⌉ it picks being the paper's "
-            f"({wavelet_order(-3.5)}; ours is {wavelet_order(slope)}): "
-            f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}; S_HF insensitive to low frequencies, judged "
-            f"by removing them changing the mean S_HF by less than {_STABLE:g} at every cutoff (largest change here "
-            f"{moved:.3f}): {_agrees(stable)}; S_HF sensitive to high frequencies, judged by removing them lowering "
-            f"it by more than {_DROPS:g} at one cutoff at least (largest drop here {fell:.3f}): {_agrees(drops)}; "
-            f"{corr[1]}." + (f" {units_text('metric_validation')}" if ds.sizes.get("point", 0) else ""))
+            + f"Slope near the paper's −3.5, judged by the wavelet it picks (our target slope picks "
+            f"{wavelet_order(slope)}, the paper's {wavelet_order(-3.5)}): "
+            f"{_agrees(wavelet_order(slope) == wavelet_order(-3.5))}. "
+            f"S_HF insensitive to low frequencies, judged by removing them changing the mean S_HF by less than "
+            f"{_STABLE:g} at every cutoff (the largest change here is {moved:.3f}): {_agrees(stable)}. S_HF sensitive "
+            f"to high frequencies, judged by removing them lowering it by more than {_DROPS:g} at one cutoff at least "
+            f"(the largest drop here is {fell:.3f}): {_agrees(drops)}. {corr[1][0].upper()}{corr[1][1:]}."
+            + (f" {units_text('metric_validation')}" if ds.sizes.get("point", 0) else ""))
+
+
+def _slopes_text(ds: xr.Dataset) -> str:
+    """The spectrum slopes as the slope table gives them, each named by its domain with the wavelet it picks: the
+    target images' first (the one the verdict reads), then the other domains' ("target slope −2.67 (sym3), source
+    slope −0.597 (sym2)")."""
+    doms = [str(d) for d in ds["domain"].values]
+    order = sorted(doms, key=lambda d: d != "target")
+    return ", ".join(f"{d} slope {float(ds['slope'].sel(domain=d)):.3f} "
+                     f"({wavelet_order(float(ds['slope'].sel(domain=d)))})".replace("-", "−") for d in order)
 
 
 # What each chapter that judges "S_DC correlates strongly with S_G" correlates: its units, and the other chapter's

@@ -393,10 +393,10 @@ def edge_density_text(ds: xr.Dataset, white: float = 0.9) -> str:
             f"On {data}, edge pixels (luma below {white:g} on the [-1, 1] scale) cover {', '.join(parts)} of the "
             f"{n} sampled edge maps shown per model, against {100 * real:.0f} % of the {n} real edge maps beside them. "
             f"The gate judges edge maps by their channel means and standard deviations, spectra and 4 x 4 patch "
-            f"statistics over all its samples (label-0 relative errors, each the worst over the gate's deterministic and "
-            f"stochastic samplers, which it names; the table *Where sampling starts* gives the deterministic sampler's "
-            f"alone: {'; '.join(errs)}; threshold "
-            f"{THRESHOLDS['mean']:g} for each); none of its checks counts edge pixels or asks whether edges join up, so maps "
+            f"statistics over all its samples. Its label-0 relative errors (each the worse of its deterministic and "
+            f"stochastic samplers', named by the sampler that gives it) are {'; '.join(errs)} (threshold "
+            f"{THRESHOLDS['mean']:g} for each; the table *Where sampling starts* gives the deterministic sampler's "
+            f"errors alone). None of its checks counts edge pixels or asks whether edges join up, so maps "
             f"denser or more broken than the real ones can pass, and the eight shown are a small sample of them.")
     return " ".join(out)
 

@@ -43,13 +43,20 @@ def grid_table(ds: xr.Dataset, digits: int = 4):
 def grid_rule(ds: xr.Dataset) -> str:
     """The rule for grid points with failed images, stated once for the chapter's chart, table and verdict."""
     n = ds.sizes.get("sample", 0)
-    return (f"A grid point with any failed image (of its {n}) is never chosen and is not a point of any front, its "
-            f"OVG variant's or the joint one with the baselines; where more than {100 * MOST_FAILED:.0f} % of its "
-            "images failed its means are not shown (—), since they would describe the few images that survived, not "
-            "the point.")
+    return (f"A grid point with any failed validation crop (of its {n}) is never chosen and is not a point of any front, "
+            f"its OVG variant's or the joint one with the baselines; where more than {100 * MOST_FAILED:.0f} % of its "
+            "validation crops failed its means are not shown (—), since they would describe the few crops that "
+            "survived, not the point.")
 
 
-def _bases_words(on) -> str:
+def swept_order(ds: xr.Dataset):
+    """A sort key that puts OVG variants in the order the sweep holds them (its ``base`` coordinate: OVG, OVG + TABA,
+    OVG + EDM), so every text of the chapter names them in one order; a name the sweep lacks goes last."""
+    held = [str(b) for b in ds["base"].values.ravel().tolist()] if "base" in ds.coords else []
+    return lambda b: (held.index(str(b)) if str(b) in held else len(held), str(b))
+
+
+def _bases_words(on, order=str) -> str:
     """The OVG variants whose grid points are on the joint front, with their counts in words: "OVG (2 points) and
     OVG + EDM (2 points)"."""
     from ..studies.method_labels import method_name
@@ -57,13 +64,13 @@ def _bases_words(on) -> str:
     from .latent_columns import and_list
 
     counts = on.groupby("base").size()
-    return and_list(f"{method_name(b)} ({plural(int(k), 'point')})" for b, k in counts.items())
+    return and_list(f"{method_name(b)} ({plural(int(counts[b]), 'point')})" for b in sorted(counts.index, key=order))
 
 
 def frontier_verdict(ds: xr.Dataset) -> dict:
     """Does OVG expand the S_HF / S_LF frontier of the baselines (Sec. 5.2, Fig. 6)? Numbers and one paragraph.
 
-    On the joint front of every grid point free of failed samples and every baseline (means over the sweep's images),
+    On the joint front of every grid point free of failed samples and every baseline (means over the sweep's validation crops),
     count the OVG points and say which OVG variants they belong to; the claim holds when at least one OVG point is on
     it (OVG reaches beyond the baselines' envelope), and it rests on those variants' points alone. The chosen point of
     the primary base is compared with the best baseline on each axis.
@@ -76,8 +83,9 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     dominated = [str(m) for m, on_ in zip(base["method"], front[len(grid):]) if not on_]
     primary = ds.attrs.get("primary", "ovg")
     ch = json.loads(ds.attrs.get("choices", "{}")).get(primary)
-    bases = sorted(set(map(str, on["base"])))
-    swept = sorted(set(map(str, grid["base"])))
+    order = swept_order(ds)
+    bases = sorted(set(map(str, on["base"])), key=order)
+    swept = sorted(set(map(str, grid["base"])), key=order)
     out = {"front_ovg": n_ovg, "front_baselines": n_base, "dominated_baselines": dominated, "choice": ch,
            "holds": bool(n_ovg > 0), "front_bases": bases}
     from .latent_columns import and_list
@@ -102,7 +110,7 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     verdict = "holds" if out["holds"] else "does not hold"
     rule = (f"The rule: the claim holds when at least one grid point of any OVG variant swept ({family}) lies on the "
             "joint S_HF / S_LF front with the baselines, that is, reaches beyond the baselines' envelope.")
-    carried = (f" Here it is carried by {_bases_words(on)}." if out["holds"] else
+    carried = (f" Here it is carried by {_bases_words(on, order)}." if out["holds"] else
                " Here no point of any OVG variant is on it.")
     out["text"] = (f"The paper's claim that sweeping OVG's step sizes expands the frontier {verdict} here (means over "
                    "the sweep's validation crops, no interval, so read as indicative). " + rule + carried + " " + text

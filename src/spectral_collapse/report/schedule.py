@@ -78,7 +78,7 @@ def overview(ds: xr.Dataset) -> str:
     scheds = row_names(m for m in map(str, ds["method"].values) if m not in ("ddim", "ovg"))
     return (f"{ds.attrs['dataset']}, profile {ds.attrs['profile']}: {ds.sizes['sample']} test inputs, "
             f"{ds.attrs['steps']} steps each way; schedules {', '.join(scheds)} between DDIM and full OVG; timing on "
-            f"{ds.attrs['timing_images']} inputs (DDIM {float(ds.attrs['ddim_time_s']):.2f} s)")
+            f"{ds.attrs['timing_images']} inputs (DDIM {float(ds.attrs['ddim_time_s']):.{TABLE_DIGITS}f} s)")
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -95,9 +95,14 @@ def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
 SIGMA_DIGITS = 3   # decimals of a σ wherever the chapter prints one: its tables, its verdict and its settings
 
 
+TABLE_DIGITS = 3   # decimals of the chapter's cost and quality tables (the notebook rounds them so); its prose
+#                    prints a time from those tables with as many
+
+
 def sigma_text(x: float) -> str:
-    """A σ as every part of the chapter prints it: ``SIGMA_DIGITS`` decimals ("0.892", "13.043")."""
-    return f"{float(x):.{SIGMA_DIGITS}f}"
+    """A σ as every part of the chapter prints it: ``SIGMA_DIGITS`` decimals ("0.892", "13.043"); σ 0, the clean
+    image, as "0", not "0.000"."""
+    return "0" if float(x) == 0 else f"{float(x):.{SIGMA_DIGITS}f}"
 
 
 def structure_reading(ds: xr.Dataset, schedule: str) -> str:

@@ -104,6 +104,7 @@ def outlier_text(ds: xr.Dataset, factor: float = OUTLIER_FACTOR, outliers: pd.Da
         lines.append(f"`{r.method}` on {name}, training seed {r[2]}: {r.mean:.3f} against {others} in the other runs, "
                      f"{r.gap:+.3f}{unit} from their mean, {abs(r.gap) / r[6]:.1f} times the typical spread of "
                      f"{r[6]:.3f}{unit}{crops}.")
-    return ("**Runs far outside the others**: the number of that method in the other chapters, which use the "
-            f"seed-0 models, would read differently had the model been trained from that seed. {rule}{unjudged}\n\n"
+    return (f"**Runs far outside the others.** {rule} The other chapters show the numbers of the training seed 0 "
+            "models; a run listed below shows how far such a number can move when the same model is "
+            f"trained from another seed.{unjudged}\n\n"
             + "\n".join(f"- {line}" for line in lines))

@@ -223,7 +223,8 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     spread = spread_table(ds) if spread is None else spread
     ratio = spread["range / half-width"].replace([np.inf, -np.inf], np.nan).dropna()
     n_runs = ds.sizes["train_seed"]
-    lines = [f"{claim_set_words(claims, len(judged))}. Of the {len(judged)} testable, {len(same)} "
+    # which claims these are is said once, above the claims table (``claims_intro``); the verdict only counts them
+    lines = [f"Of the {len(judged)} testable claims of the table above, {len(same)} "
              f"{verb(len(same), 'gets', 'get')} the same verdict from all {n_runs} runs and {len(moved)} "
              f"{verb(len(moved), 'does', 'do')} not."]
     if len(moved):
@@ -306,10 +307,13 @@ def software_text(ds: xr.Dataset, main: xr.Dataset | None, brief: bool = False) 
     if brief:
         return (f"These runs were computed with {here}, the main results of the other chapters with {there}: set "
                 "against those numbers, a training run's differ by seed and by software at once.")
-    return (f"These results were computed with {here}, the main results with {there} (the versions each records): "
-            "a comparison between a training run here and the numbers of the other chapters, which show the main "
-            "results, mixes the training seed with the software. Compare the training runs with one another, as the "
-            "tables below do, to see the seed alone.")
+    return (f"These results were computed with {here}, the main results with {there} (the versions each records). "
+            "The other chapters show the main results, so a training run here differs from their numbers by the "
+            "training seed and by the software at once. To see the effect of the seed alone, compare the training "
+            "runs with one another, as the tables below do.")
+
+
+_SHOWN = 3   # the decimals ``main_results_agreement`` prints a mean with, and compares two means at
 
 
 def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPREAD_METRICS) -> str:
@@ -333,14 +337,16 @@ def main_results_agreement(ds: xr.Dataset, main: xr.Dataset | None, metrics=SPRE
     if not gaps or max(g[0] for g in gaps) == 0:
         return (mixed + " Run 0's method means equal the main results' nonetheless.") if mixed and gaps else mixed
     worst = max(gaps)
-    same = sum(g[0] == 0 for g in gaps)
+    same = sum(f"{g[3]:.{_SHOWN}f}" == f"{g[4]:.{_SHOWN}f}" for g in gaps)   # equal as the sentence prints them
     cause = ("what the other software does to the same models' inversions" if mixed else
              "with the same software (" + " and ".join(f"{n} {v}" for n, v in software(ds).items()) + "), what "
              "another device or another order of floating-point work does to the same inversions")
     return ((mixed + " " if mixed else "") +
             f"Training run 0 uses the main results' models, but its translations were computed apart from theirs: "
-            f"{same} of the {len(gaps)} method means agree exactly, and the largest gap is {worst[1].upper()} of "
-            f"{worst[2]}, {worst[3]:.3f} here against {worst[4]:.3f} in the main results: {cause}. Set it beside "
+            f"of the {len(gaps)} means over crops (one per method and metric), {same} "
+            f"{verb(same, 'is', 'are')} the same in both to {_SHOWN} decimals, and the largest gap is "
+            f"{worst[1].upper()} of {worst[2]}, {worst[3]:.{_SHOWN}f} here against {worst[4]:.{_SHOWN}f} in the main "
+            f"results: {cause}. Set it beside "
             f"the spread between training runs below.")
 
 

@@ -47,7 +47,7 @@ SETTING_NAMES = {
     "s_hf_gain": "texture score's gain", "s_lf_kappa": "structure score's low-pass cutoff",
     "s_lf_condition": "structure score's reference", "s_dc_definition": "decorrelation score",
     "definition": "definition", "rule": "operating-point rule", "target_rule": "target",
-    "primary": "methods the rule compares", "grid": "step-size grid", "baseline_sources": "baselines' source",
+    "primary": "OVG variants the rule picks a point for", "grid": "step-size grid", "baseline_sources": "baselines' source",
     "axes": "ablation axes", "band": "frequency band", "correlations": "correlations", "cost": "cost",
     "d": "latent dimension", "ddim_time_s": "DDIM translation time (s)", "fid": "FID", "filters": "filters",
     "gaussian": "Gaussian reference", "image_metrics": "image metrics", "inversion": "inversion",
@@ -59,7 +59,7 @@ SETTING_NAMES = {
 # a setting whose name depends on the study that stored it
 STUDY_SETTING_NAMES = {("gaussianity", "definition"): "S_G and the norm z-score",
                        ("velocity", "definition"): "update spectrum", ("velocity", "space"): "coordinates of the updates",
-                       ("pareto", "n_images"): "validation images per grid point"}
+                       ("pareto", "n_images"): "validation crops per grid point"}
 
 
 def setting_name(key, study: str = "") -> str:
@@ -369,7 +369,22 @@ def _value(key: str, value, attrs: dict) -> str:
         return _cost(value, attrs)
     if key == "ovg":
         return ovg_text(value)
-    return readable(value)
+    text = readable(value)
+    return said_once(text) if str(key).startswith("arm") else text
+
+
+def said_once(text: str) -> str:
+    """A description's comma-separated items each said once: an item that another item states more fully ("latent
+    space" beside "latent space (autoencoder trained, …)") is left out; commas inside parentheses do not split."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    items.append(text[start:].strip())
+    kept = [x for x in items if not any(y != x and y.startswith(x + " (") for y in items)]
+    return ", ".join(kept) if len(kept) < len(items) else text
 
 
 def _count_text(key: str, value, ds) -> str | None:
@@ -402,8 +417,12 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     def shown(k, v) -> str:
         if k == "ovg":   # only the OVG variants the chapter runs
             return ovg_text(scoped_ovg(v, ran))
+        if k == "primary" and "base" in getattr(ds, "coords", {}):   # the rule picks a point for each variant swept
+            return ", ".join(str(b) for b in ds["base"].values.ravel().tolist())
         if k == "seed" and seed_use(ds, ran):
             return seed_text(readable(v), seed_use(ds, ran))
+        if k == "baseline_sources" and attrs.get("tuning_split"):   # the stored text, in the chapter's one name
+            return _value(k, v, attrs).replace("the sweep's images", "the sweep's validation crops")
         return _count_text(k, v, ds) or _value(k, v, attrs)
 
     rows = [(k, shown(k, attrs[k])) for k in keys if k in attrs]

@@ -47,11 +47,11 @@ KEY_WORDS = {
 _PHRASES = (
     (re.compile(r"x_T = \w+\.to_noise"),
      "x_T is the last inversion state scaled to the unit-variance noise the model samples from"),
-    (re.compile(r"\(s_dc, flagged_ratio, mask; the raw form: s_dc_raw\)"),
-     "(the score, the flagged share and the flag masks; S_DC raw: the same score on the latents as inverted, not "
-     "scaled)"),
+    (re.compile(r"(?:each latent scaled to unit variance first )?\(s_dc, flagged_ratio, mask; the raw form: s_dc_raw\)"),
+     "S_DC, the flagged share and the flag masks are computed on each latent scaled to unit variance; S_DC raw is "
+     "the same score on the latents as inverted, without that scaling"),
     (re.compile(r"s_dc_raw: the same on the raw latent"),
-     "S_DC raw: the same score on the latents as inverted, not scaled"),
+     "S_DC raw is the same score on the latents as inverted, without that scaling"),
     (re.compile(r"; s_lf_gt uses the ground truth"),
      "; S_LF (truth): the same score against the ground-truth image instead"),
     (re.compile(r"\(cev; raw latents: cev_raw\)"), "(the curves; the raw latents' curves beside them)"),
@@ -148,16 +148,23 @@ def tuning_text(value) -> str:
     scores, the rule and the images, and where the choice lies on the grid's edge."""
     from ..text import symbol
 
+    from ..plotting.labels import step_size
+
     grid, choice = value.get("grid") or {}, value.get("choice") or {}
+
+    def shown(k, v) -> str:   # an OVG step size in the book's one form ("10⁻⁸"), anything else as it is
+        return step_size(v) if k in ("eta_hf", "eta_lf") else readable(v)
+
     sizes = " × ".join(str(len(v)) for v in grid.values())
-    ranges = ", ".join(f"{symbol(k, 'chart')} {readable(min(v))} to {readable(max(v))}" for k, v in grid.items() if v)
-    steps = ", ".join(f"{symbol(k, 'chart')} {readable(v)}" for k, v in choice.items() if k in grid)
+    ranges = ", ".join(f"{symbol(k, 'chart')} {shown(k, min(v))} to {shown(k, max(v))}" for k, v in grid.items() if v)
+    steps = ", ".join(f"{symbol(k, 'chart')} {shown(k, v)}" for k, v in choice.items() if k in grid)
     scores = ", ".join(f"{symbol(k, 'chart')} {v:.3f}" for k, v in choice.items()
                        if k not in grid and isinstance(v, (int, float)))
     text = f"grid of {sizes} ({ranges}); chosen {steps}" + (f" ({scores})" if scores else "")
     if value.get("rule") or value.get("n_images"):
         text += f" by the {value.get('rule', '')} rule".replace("the  rule", "the rule") + (
-            f" on {value['n_images']} images" if value.get("n_images") else "")
+            f" on {value['n_images']} {'validation crops' if value.get('tuning_crops') else 'images'}"
+            if value.get("n_images") else "")
     edge = []
     for e in value.get("choice_on_edge") or []:
         key, _, side = str(e).partition(" ")
@@ -262,7 +269,7 @@ def sweep_words(source) -> tuple[str, str] | None:
         return None
     sweep = "the Pareto sweep" + (" of OVG on the flow model" if m["of"] else "") + (
         f" for {m['data']} ({m['profile']})" if m["data"] else "")
-    return m["primary"], f"{rule_words(m['rule'])} of {sweep}, on {m['n']} {m['split'] or ''}images, seed {m['seed']}"
+    return m["primary"], f"{rule_words(m['rule'])} of {sweep}, on {m['n']} {'validation crops' if m['split'] else 'images'}, seed {m['seed']}"
 
 
 def ovg_text(value) -> str:

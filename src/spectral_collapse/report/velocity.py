@@ -28,19 +28,33 @@ import xarray as xr
 
 from ..studies.method_labels import name_methods  # methods by their reader names; `label` in code stays
 from ..text import minus
-from .latents import velocity_summary
 
-__all__ = ["HF", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text",
+__all__ = ["HF", "velocity_summary", "LATE", "SUMMARY_COLUMNS", "summary_table", "velocity_verdict", "positive_cells", "positive_cells_text",
            "vp_mean_rate", "vp_mean_rate_text", "means_note", "MIN_EFFECT", "check_word"]
 
-HF = 0.25     # cycles/px: the high-frequency band of the summary table
+HF = 0.25     # cycles/pixel: the high-frequency band of the summary table
 LATE = 0.75   # the last quarter of the steps is "late", the first quarter "early"
 MIN_EFFECT = 0.25   # decades of update power: the smallest gap between two means that a check reads as a difference
 
 
 SUMMARY_COLUMNS = {"hf_late": "high frequencies, last quarter", "hf_early": "high frequencies, first quarter",
-                   "lf_late": "low frequencies, last quarter", "min": "lowest cell (any step and frequency above 0)"}
+                   "lf_late": "low frequencies, last quarter", "min": "lowest cell (any step, any non-zero frequency)"}
 
+
+def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd.DataFrame:
+    """Per method: mean log10 update power at frequencies >= ``hf`` (and below) over the last / first steps."""
+    f = ds["freq"].values
+    rows = []
+    for m in ds["method"].values:
+        p = ds["log_power"].sel({"method": m}).values
+        p = p[~np.isnan(p).all(1)]                     # drop padding steps
+        p = np.where(np.isfinite(p), p, np.nan)        # exactly-zero power (-inf) is left out of the means
+        cut = int(math.floor(late * len(p)))
+        hi, lo = f >= hf, (f > 0) & (f < hf)
+        rows.append({"method": str(m), "hf_late": float(np.nanmean(p[cut:, hi])),
+                     "hf_early": float(np.nanmean(p[:len(p) - cut, hi])), "lf_late": float(np.nanmean(p[cut:, lo])),
+                     "min": float(np.nanmin(p[:, f > 0]))})
+    return pd.DataFrame(rows)
 
 def summary_table(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> pd.DataFrame:
     """The summary table as the chapter shows it: one row per method, the mean log10 update power of each band and
@@ -87,7 +101,7 @@ def velocity_verdict(ds: xr.Dataset, hf: float = HF, late: float = LATE) -> str:
     note = means_note(ds)
     lines = [("The paper claims (App. E.2, Fig. 17) that DDIM's high-frequency updates vanish as $t \\to T$, while "
               "EDM keeps update energy and OVG injects energy that prevents the vanishing. Our numbers, the mean "
-              f"$\\log_{{10}}$ power of the updates at ≥ {hf:g} cycles/px over the last quarter of the steps ({note}): "
+              f"$\\log_{{10}}$ power of the updates at ≥ {hf:g} cycles/pixel over the last quarter of the steps ({note}): "
               + ", ".join(f"{m} {minus(f'{v:.2f}')}" for m, v in s["hf_late"].items()) + ".")]
     checks = []
     if "ddim" in s.index:
@@ -199,7 +213,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
     cells = positive_cells(ds)
     why = frequency0_note(ds)
     if cells.empty:
-        return ("No update is above 0 at any step or frequency (frequency 0 included, which the heatmaps leave out): "
+        return ("No update's log power is above 0 at any step or frequency (frequency 0 included, which the heatmaps leave out): "
                 "every method's update carries less power than unit white noise in every bin."
                 + (f"\n\n{why}" if why else ""))
     methods = [str(m) for m in ds["method"].values]
@@ -209,7 +223,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
     for m, g in cells.groupby("method", sort=False):
         bins = sorted(g["bin"].unique())
         freqs = ("frequency 0 only (not drawn in the heatmaps)" if bins == [0] else
-                 f"frequencies {g['freq'].min():.3g} to {g['freq'].max():.3g} cycles/px")
+                 f"frequencies {g['freq'].min():.3g} to {g['freq'].max():.3g} cycles/pixel")
         text = (f"`{m}`: {_steps(g['step'])} (σ {g['sigma_from'].min():.3g} to {g['sigma_to'].max():.3g}), "
                 f"{freqs}; largest {_signed(g['log_power'].max())}.")
         base = _base(m, methods)
@@ -252,7 +266,7 @@ def positive_cells_text(ds: xr.Dataset) -> str:
                          "below 0 (steps of at most Δσ "
                          f"{max(near.values()):.3g}), "
                          "so each of their steps moves the mean further.")
-    head = ("**Where the update power is above 0** (more power than unit white noise in the bin; red in the heatmaps, "
+    head = ("**Where the log update power is above 0** (more power than unit white noise in the bin; red in the heatmaps, "
             "which leave out frequency 0, the bin of the state's mean):")
     return name_methods(head + "\n\n" + "\n".join(f"- {line}" for line in lines)
                         + ("\n\n" + " ".join(notes) if notes else "") + (f"\n\n{why}" if why else ""))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval
-from .claims_words import arm_words
+from .claims_words import HALF_READ, arm_words
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
                        read_interval, signed)
@@ -163,7 +163,7 @@ def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
     said = v if isinstance(v, str) else (HOLDS if v else FAILS)
     said = f"is {said}" if said == INCONCLUSIVE else said
     return UNTESTABLE, (f"{ds}: one sparsity level only ({name}), so \"more so as the input gets sparser\" cannot be "
-                        f"tested on it, and only the claim's other half, fewer principal components than Gaussian "
+                        f"tested on it, and {HALF_READ}, fewer principal components than Gaussian "
                         f"noise, is read there: {text}, which {said}")
 
 

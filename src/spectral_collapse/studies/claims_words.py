@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 
 from .claim_titles import CLAIM_TITLES
-from .verdicts import FAILS, HOLDS
+from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "BAND_CLAUSE", "chapter_rule",
            "STUDY_TITLES", "study_title", "ARM_WORDS", "arm_words", "arm_phrase", "listed", "gate_models_words",
            "where_words",
-           "held_basis", "verdict_words", "findings_markdown", "sentence_start"]
+           "held_basis", "verdict_words", "HALF_READ", "half_words", "findings_markdown", "sentence_start", "upper_first"]
 
 # the general rules a claim is decided by (the keys of ``claims.RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
@@ -22,8 +22,8 @@ INDICATIVE = "indicative only"   # how a verdict that rests on a model below the
 NO_SPREAD_SHARE = "share with no spread"   # how a verdict resting on a share no bootstrap draw moves is qualified
 
 # the band test of the signed texture error (``verdicts.texture_check``), stated wherever the paired rule is stated
-BAND_CLAUSE = ("a comparison of the signed texture error |Δlog E_HF| also does not hold when the method's mean error "
-               "ends beyond the real crops' band (their mean ± one standard deviation) on the other side from the "
+BAND_CLAUSE = ("a comparison of the size of the texture error, |Δlog E_HF|, also does not hold when the method's mean "
+               "signed texture error Δlog E_HF ends beyond the real crops' band (their mean ± one standard deviation) on the other side from the "
                "baseline's: it overshoots the band")
 
 
@@ -121,10 +121,32 @@ def held_basis(verdict: str, by: str = "", detail: str = "") -> str:
     return NO_SPREAD_SHARE if f"({NO_SPREAD}" in str(detail) else ""
 
 
+# how a finding says that only one half of a two-part claim could be read (``claims_ablations._one_level``), and the
+# reading of that half it ends with; ``verdict_words`` labels such a "not testable here" by the half's reading
+HALF_READ = "only the claim's other half"
+_HALF_SAID = re.compile(rf"{re.escape(HALF_READ)}[^;]*, which (is {INCONCLUSIVE}|{FAILS}|{HOLDS})(?=;|$)")
+
+
+def half_words(detail: str) -> str:
+    """The label of a claim of which only one half could be tested (every part of ``detail`` reads the testable half
+    only): "partly testable: the testable half holds" (or "does not hold", "is inconclusive", or "partly testable"
+    when the halves read differently); "" when the detail is not of that kind."""
+    parts = [p for p in re.split(r";\s*(?![^()]*\))", str(detail)) if p.strip()]
+    said = [m.group(1) for p in parts for m in [_HALF_SAID.search(p)] if m]
+    if not parts or len(said) != len(parts):
+        return ""
+    return f"partly testable: the testable half {said[0]}" if len(set(said)) == 1 else "partly testable"
+
+
 def verdict_words(verdict: str, caveat: str = "", by: str = "", detail: str = "") -> str:
     """A verdict as a page names it: "does not hold", "does not hold, indicative only" when a caveat limits it,
     "holds (means only)" for a claim decided on means without an interval (``by`` the ``MEANS`` rule) and "holds
-    (share with no spread)" for one that rests on a share with no interval (``detail``: its numbers)."""
+    (share with no spread)" for one that rests on a share with no interval (``detail``: its numbers); a "not testable
+    here" of which one half could be read is labelled by that half (``half_words``: "partly testable: the testable
+    half holds")."""
+    half = half_words(detail) if verdict == UNTESTABLE else ""
+    if half:
+        return f"{half}, {INDICATIVE}" if caveat else half
     basis = held_basis(verdict, by, detail)
     said = f"{verdict} ({basis})" if basis else verdict
     return f"{said}, {INDICATIVE}" if caveat else said
@@ -146,5 +168,12 @@ def sentence_start(text: str) -> str:
     """``text`` as the start of a sentence: its first letter capitalised, unless it begins with a key written as a
     user types it ("ihc-sr (best OVG …)", not "Ihc-sr")."""
     text = str(text)
-    return text if _IDENTIFIER.match(text) else text[:1].upper() + text[1:]
+    return text if _IDENTIFIER.match(text) else upper_first(text)
+
+
+def upper_first(text: str) -> str:
+    """``text`` with its first letter upper-case, unless that letter is Greek: a Greek letter that starts a
+    sentence is a symbol ("ε-prediction", "η_HF", "μ_HF"), whose case carries its meaning."""
+    text = str(text)
+    return text if text[:1] and "\u0370" <= text[0] <= "\u03ff" else text[:1].upper() + text[1:]
 
