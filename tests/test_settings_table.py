@@ -89,8 +89,8 @@ def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():
                                   "metric_a": ["s_dc", "s_g", "s_hf"], "metric_b": ["s_dc", "s_g", "s_hf"]},
                           attrs={"wavelet": "symN"})
 
-    assert "(sym4; ours is sym3): does not agree" in _verdict_metric_validation(ds(-2.67))
-    assert "(sym4; ours is sym4): agrees" in _verdict_metric_validation(ds(-3.4))
+    assert "(our target slope picks sym3, the paper's sym4): does not agree" in _verdict_metric_validation(ds(-2.67))
+    assert "(our target slope picks sym4, the paper's sym4): agrees" in _verdict_metric_validation(ds(-3.4))
 
 
 def test_verdicts_state_an_undefined_correlation_in_words():
