@@ -18,6 +18,7 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.latent import ks_resolution, s_g_tie
+from ..text import unsigned_zero
 
 __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary", "pca_table", "gaussianity_table",
            "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
@@ -274,10 +275,6 @@ def _auc_reference(ds: xr.Dataset, auc: dict) -> str:
     return "; ".join(x for x in (even, gauss) if x)
 
 
-# a zero written with a sign ("+0.0", "−0.0") as an interval bound: "[−2.0, +0.0]" -> "[−2.0, 0.0]"
-_SIGNED_ZERO = re.compile(r"(?:(?<=\[)|(?<=, ))[+−](0\.0+)(?=[\],])")
-
-
 def _on_the_claims_page(ds: xr.Dataset) -> str:
     """The claims page's verdicts on this chapter's results (its rule reads only the DDIM series), after a blank line;
     '' when no claim reads them."""
@@ -288,7 +285,7 @@ def _on_the_claims_page(ds: xr.Dataset) -> str:
         return ""
     text, data = findings_markdown(found), str(ds.attrs.get("dataset", ""))
     text = re.sub(r"\bgaussian\b", "Gaussian", text)            # the reference's name, as the chapter writes it
-    text = _SIGNED_ZERO.sub(r"\1", text)                         # an interval bound of zero carries no sign
+    text = unsigned_zero(text)                                  # an interval bound of zero carries no sign
     if data and data != data.capitalize():                      # a dataset's name keeps its case at a sentence start
         text = text.replace(data.capitalize(), data)
     return "\n\nThe claims page judges the same results by its rule:\n\n" + text
