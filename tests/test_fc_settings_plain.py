@@ -7,13 +7,19 @@ import xarray as xr
 
 
 def test_an_arm_description_names_each_thing_once():
-    from spectral_collapse.report.settings import settings_table
+    from spectral_collapse.report.ablations import run_settings
 
-    ds = xr.Dataset({"x": ("method", np.zeros(1))}, coords={"method": ["ddim"]})
-    text = "U-Net, latent space, ε-prediction, wavelet sym3, latent space (autoencoder trained, scaling factor 0.74)"
-    value = str(settings_table(ds, (), extra={"arm latent": text}).loc["arm latent", "value"])
+    arm = {"backbone": "unet", "space": "latent", "parameterization": "eps", "wavelet": "sym3",
+           "latent_space": {"autoencoder": "trained", "scaling_factor": 0.74}}
+    ds = xr.Dataset({"x": ("method", np.zeros(1))}, coords={"method": ["ddim"]},
+                    attrs={"axes": json.dumps(["space"]),
+                           "arms": json.dumps([{"tag": "latent", "space": "latent"}, {"tag": "pixel", "space": "pixel"}]),
+                           "per_arm": json.dumps({"latent": arm, "pixel": {**arm, "space": "pixel", "latent_space": None}})})
+    table = run_settings(ds)
+    value = str(table.loc["arm latent space", "value"])
     assert value.count("latent space") == 1, value
     assert "autoencoder trained, scaling factor 0.74" in value and "U-Net" in value
+    assert "pixel space" in str(table.loc["arm pixel space", "value"])
 
 
 def test_decorrelation_definition_is_plain():

@@ -329,10 +329,14 @@ def run_settings(ds: xr.Dataset) -> pd.DataFrame:
     names = arm_names(ds)
 
     def described(a: dict) -> str:
-        """An arm's setup in the chapters' words: "U-Net, pixel space, ε-prediction, wavelet sym3"."""
+        """An arm's setup in the chapters' words: "U-Net, pixel space, ε-prediction, wavelet sym3"; a latent arm's
+        space is said once, by its fuller latent-space entry (which names the autoencoder)."""
+        keys = ("backbone", "space", "parameterization", "wavelet", "latent_space")
+        shown = [k for k in keys if a.get(k) is not None and readable(a[k]) != "—"]
+        if "latent_space" in shown:
+            shown = [k for k in shown if k != "space"]
         return ", ".join(ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{key_words(k)} {readable(a[k], 1)}"
-                         for k in ("backbone", "space", "parameterization", "wavelet", "latent_space")
-                         if a.get(k) is not None and readable(a[k]) != "—")
+                         for k in shown)
 
     arms = {f"arm {names.get(tag, tag)}": described(a) for tag, a in json.loads(ds.attrs["per_arm"]).items()}
     return settings_table(ds, ("steps", "n_test", "ovg", "s_hf_unit", "s_lf_condition", "s_dc_definition", "axes"),

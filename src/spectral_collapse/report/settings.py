@@ -369,22 +369,7 @@ def _value(key: str, value, attrs: dict) -> str:
         return _cost(value, attrs)
     if key == "ovg":
         return ovg_text(value)
-    text = readable(value)
-    return said_once(text) if str(key).startswith("arm") else text
-
-
-def said_once(text: str) -> str:
-    """A description's comma-separated items each said once: an item that another item states more fully ("latent
-    space" beside "latent space (autoencoder trained, …)") is left out; commas inside parentheses do not split."""
-    items, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            items.append(text[start:i].strip())
-            start = i + 1
-    items.append(text[start:].strip())
-    kept = [x for x in items if not any(y != x and y.startswith(x + " (") for y in items)]
-    return ", ".join(kept) if len(kept) < len(items) else text
+    return readable(value)
 
 
 def _count_text(key: str, value, ds) -> str | None:
