@@ -125,3 +125,12 @@ def test_hand_written_pages_use_en_dash_ranges():
     head = (ROOT / "docs" / "errors.md").read_text().split("<!-- table -->")[0]
     assert ranges(head) == head
     assert not re.search(r"\d\$-\$\d", (ROOT / "book" / "methods" / "ovg.md").read_text())
+
+
+def test_one_listing_helper_lists_items_as_prose():
+    from spectral_collapse.report.latent_columns import and_list
+    from spectral_collapse.studies.claims_words import listed as claims_listed
+    from spectral_collapse.text import listed
+
+    assert listed(["a"]) == "a" and listed(["a", "b"]) == "a and b" and listed(("a", "b", "c")) == "a, b and c"
+    assert claims_listed is listed and and_list([10.0, 25, 0.5]) == "10, 25 and 0.5"

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "counted", "large", "symbol",
+__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "listed", "counted", "large", "symbol",
            "percent", "interval", "ranges", "unsigned_zero", "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths"]
 
 MINUS = "\u2212"
@@ -67,6 +67,12 @@ def minus(text: str) -> str:
     their hyphens."""
     parts = _CODE.split(text)
     return "".join(p if i % 2 else _NEGATIVE.sub(MINUS, p) for i, p in enumerate(parts))
+
+
+def listed(items) -> str:
+    """Items in prose, the book's one way of listing: "a", "a and b", "a, b and c"."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:

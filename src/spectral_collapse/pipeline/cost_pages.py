@@ -12,7 +12,7 @@ import pandas as pd
 from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_text, gpu_against_estimate,
                                   machine_text, paper_scale_estimate, profile_text, replicates_text, run_words)
 from ..studies.method_labels import VARIANT_NAMES
-from ..text import large
+from ..text import large, listed
 from ..text import percent as text_percent
 from .fragments import md_table
 
@@ -48,10 +48,6 @@ def bench_words(label) -> str:
     return BENCH_WORDS.get(str(label)) or bench_name(label)
 
 
-def _listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def variants_sentence(labels) -> str:
     """One sentence saying what the benchmark's variant rows among ``labels`` are, each by its row name ("" when
     there are none)."""
@@ -61,7 +57,7 @@ def variants_sentence(labels) -> str:
         parts.append(f"{row_ref('heun')} is EDM with Heun's second-order step (two network calls a step)")
     vjp = [k for k in ("ovg_batched", "ovg_separate") if k in labels]
     if vjp:
-        parts.append(f"{_listed([row_ref(k) for k in vjp])} compute OVG's two vector-Jacobian products (VJPs) "
+        parts.append(f"{listed([row_ref(k) for k in vjp])} compute OVG's two vector-Jacobian products (VJPs) "
                      + ("in one batched backward call or in two calls (the library default, as in the OVG row)"
                         if len(vjp) == 2 else "in one batched backward call" if vjp[0] == "ovg_batched" else
                         "in two calls (the library default, as in the OVG row)"))
@@ -73,7 +69,7 @@ def variants_sentence(labels) -> str:
         runs = {"renoise": "with 1 renoising step per inversion step (R = 1, as the translation studies run it)",
                 "renoise_r9": "with the authors' 9 (R = 9)" if len(rn) == 2 else
                               "with the authors' 9 renoising steps per inversion step (R = 9)"}
-        parts.append(f"{_listed([row_ref(k) for k in rn])} {'time' if len(rn) == 2 else 'times'} ReNoise "
+        parts.append(f"{listed([row_ref(k) for k in rn])} {'time' if len(rn) == 2 else 'times'} ReNoise "
                      + " and ".join(runs[k] for k in rn))
     if not parts:
         return ""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..text import listed
+
 __all__ = ["HEADERS", "COLUMN_NOTES", "shown", "header", "column_legend", "and_list", "decorrelation_overview", "overall"]
 
 # Short column headers for the chapters' tables; norm_z by the glossary's name for it ("Norm z-score")
@@ -53,8 +55,7 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
 
 def and_list(values) -> str:
     """Values in words: "10, 25 and 50" (one: "50")."""
-    v = [f"{x:g}" if isinstance(x, float) else str(x) for x in values]
-    return v[0] if len(v) == 1 else f"{', '.join(v[:-1])} and {v[-1]}"
+    return listed(f"{x:g}" if isinstance(x, float) else str(x) for x in values)
 
 
 def decorrelation_overview(ds) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..studies.profiles import get_profile
-from ..text import TIMES
+from ..text import TIMES, listed
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
            "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text", "gpu_words"]
@@ -84,10 +84,6 @@ def profile_text(name: str = "quick") -> str:
             f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f} M-parameter U-Net trained {steps}")
 
 
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def replicates_text(replicates=None) -> str:
     """How often each model is trained, read from ``studies.models.SEED_REPLICATES`` (or ``replicates``, roles with
     ``key`` and ``seed``): 'the main eps and EDM models of both datasets (4 models) are trained three times, from
@@ -105,10 +101,10 @@ def replicates_text(replicates=None) -> str:
                                                                            if k in order else len(order))
                                 if b in main))
     datasets = sorted({main[b].dataset for b in bases if b in main})
-    which = (f"the main {_and([_PARAM_WORDS.get(p, p) for p in params])} models of "
-             + ("both datasets" if len(datasets) == 2 else _and(datasets)) if params else "the main models")
+    which = (f"the main {listed([_PARAM_WORDS.get(p, p) for p in params])} models of "
+             + ("both datasets" if len(datasets) == 2 else listed(datasets)) if params else "the main models")
     times = {1: "once", 2: "twice", 3: "three times", 4: "four times"}.get(len(seeds), f"{len(seeds)} times")
-    return (f"{which} ({len(bases)} models) are trained {times}, from training seeds {_and([str(k) for k in seeds])} "
+    return (f"{which} ({len(bases)} models) are trained {times}, from training seeds {listed([str(k) for k in seeds])} "
             "(`studies.models.SEED_REPLICATES`), every other model once")
 
 

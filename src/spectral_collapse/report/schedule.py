@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..text import percent, spaced_percents
+from ..text import listed, percent, spaced_percents
 
 __all__ = ["overview", "schedule_table", "cost_table", "quality_table", "verdict", "settings", "HEADERS", "shown",
            "timing_caveat", "outside_shares", "target_reading", "other_datasets"]
@@ -139,11 +139,6 @@ def _psnr(ds, m) -> float:
     return float(ds["psnr"].sel({"method": m}).mean(skipna=True).values)
 
 
-def _names(items) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
-
-
 def timing_caveat(ds: xr.Dataset) -> str:
     """What the stored wall times of this run can carry, in words: they are whole translations timed within the
     study's run; where a guided schedule times at or below DDIM's, or a schedule with more backward passes times
@@ -160,7 +155,7 @@ def timing_caveat(ds: xr.Dataset) -> str:
     pairs = [(a, b) for a in timed for b in timed if passes[a] > passes[b] and ratio[a] < ratio[b]]
     said = []
     if below:
-        said.append(f"{_names(below)} {'times' if len(below) == 1 else 'time'} at or below DDIM's ("
+        said.append(f"{listed(below)} {'times' if len(below) == 1 else 'time'} at or below DDIM's ("
                     + ", ".join(f"{ratio[m]:.2f}x" for m in below) + ") although every guided step adds backward "
                     "passes")
     if pairs:
@@ -201,7 +196,7 @@ def _overshoot_reading(ds: xr.Dataset, big) -> str:
     loose = [m for m in big if m not in clear]
     out = ""
     if clear:
-        out += (f"; {_names(map(_n, clear))}'s share interval over the crops lies wholly above 100 %, so there "
+        out += (f"; {listed(map(_n, clear))}'s share interval over the crops lies wholly above 100 %, so there "
                 "guiding the other steps as well lowers S_HF")
     if loose:
         out += ("; " + "; ".join(f"{_n(m)}'s share interval over the crops ({_pct(ci[m][0])} to {_pct(ci[m][1])}) "
@@ -230,20 +225,20 @@ def outside_shares(ds: xr.Dataset) -> str:
         least = MIN_EFFECT["s_hf"]
         big = [m for m in over if mean[m] - mean["ovg"] >= least]
         small = [m for m in over if m not in big]
-        said = (f"{_names(map(_n, over))} {'overshoots' if len(over) == 1 else 'overshoot'}, guided alone: "
+        said = (f"{listed(map(_n, over))} {'overshoots' if len(over) == 1 else 'overshoot'}, guided alone: "
                 + "; ".join(f"{_n(m)} raises the mean S_HF to {mean[m]:.3f} against full OVG's {mean['ovg']:.3f} (a share of "
                             f"{_pct(share[m])})" for m in over))
         if big:
-            said += (f". {'Only ' if small else ''}{_names(map(_n, big))} {'does' if len(big) == 1 else 'do'} so by "
+            said += (f". {'Only ' if small else ''}{listed(map(_n, big))} {'does' if len(big) == 1 else 'do'} so by "
                      f"at least the smallest S_HF difference that counts ({least})" + _overshoot_reading(ds, big))
         if small:
             one = len(small) == 1
-            said += (f"{'; ' if big else '. '}{_names(map(_n, small))} {'ends' if one else 'end'} less than the "
+            said += (f"{'; ' if big else '. '}{listed(map(_n, small))} {'ends' if one else 'end'} less than the "
                      f"smallest S_HF difference that counts ({least}) above full OVG's, so "
                      f"{'it matches' if one else 'they match'} full OVG rather than {'beats' if one else 'beat'} it")
         parts.append(said)
     if under:
-        parts.append(f"{_names(map(_n, under))} {'works' if len(under) == 1 else 'work'} "
+        parts.append(f"{listed(map(_n, under))} {'works' if len(under) == 1 else 'work'} "
                      "against the gain: " + "; ".join(
                          f"{_n(m)} lowers the mean S_HF to {mean[m]:.3f} against DDIM's {mean['ddim']:.3f} (a share of "
                          f"{_pct(share[m])})" for m in under)

@@ -10,6 +10,7 @@ import re
 
 from .claim_titles import CLAIM_TITLES
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE
+from ..text import listed  # noqa: F401  (re-exported: studies.claims_words.listed)
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "BAND_CLAUSE", "chapter_rule",
            "STUDY_TITLES", "study_title", "ARM_WORDS", "arm_words", "arm_phrase", "listed", "gate_models_words",
@@ -60,12 +61,6 @@ def arm_words(axis: str, value) -> str:
     """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``: "dit" -> "DiT", "latent" ->
     "latent space"); a value of another axis as it is."""
     return ARM_WORDS[axis](value) if axis in ARM_WORDS else str(value)
-
-
-def listed(items) -> str:
-    """Items in prose: "a", "a and b", "a, b and c"."""
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def arm_phrase(axis: str, values) -> str:
