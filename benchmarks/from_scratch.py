@@ -129,7 +129,12 @@ def main(argv=None) -> int:
         print(f"wrote {a.summaries}")
         return 0
     work = Path(a.work)
-    os.environ["SPECTRAL_COLLAPSE_CHECKPOINTS"] = str(work / "checkpoints")  # read when studies.models is imported
+    # read when studies.models and train.shipped are imported: checkpoints and their shipped (float16) form go under
+    # --work, so the shipped weights in data/weights are never installed in place of training; every model is
+    # exported once trained and the studies compute from that form, as the book's numbers are
+    os.environ["SPECTRAL_COLLAPSE_CHECKPOINTS"] = str(work / "checkpoints")
+    os.environ["SPECTRAL_COLLAPSE_WEIGHTS"] = str(work / "weights")
+    os.environ["SPECTRAL_COLLAPSE_SHIP_WEIGHTS"] = "1"
 
     import torch
 
@@ -139,7 +144,16 @@ def main(argv=None) -> int:
     from spectral_collapse.studies.profiles import study_params
     from spectral_collapse.studies.registry import get_study
 
+    from spectral_collapse.train import shipped
+
     from .main_command import checkpoint_times
+
+    if Path(shipped.SHIPPED_ROOT).resolve() != (work / "weights").resolve():
+        raise RuntimeError(f"the shipped-weights folder was fixed at {shipped.SHIPPED_ROOT} before --work was read; run "
+                           f"`python -m benchmarks.from_scratch` in a fresh process")
+
+    def train_times():
+        return {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items() if v.get("seconds") is not None}
 
     dev = study_device()
     rec = {"profile": a.profile, "device": dev, "machine": platform.node(), "python": platform.python_version(),
@@ -163,6 +177,7 @@ def main(argv=None) -> int:
             rec["train_phase_s"] = train_set(a.profile, a.train_jobs)
         except RuntimeError as err:  # the studies train what is missing; the record says what failed here
             rec["failed"]["training"] = str(err)
+        rec["train_s"] = train_times()
         write()
     for study in graph.run_order(a.study):
         if get_study(study).run is None:
@@ -184,8 +199,7 @@ def main(argv=None) -> int:
                 torch.cuda.synchronize()
             rec["studies_s"][key] = time.perf_counter() - t0
             rec["summaries"][key] = summarize(ds)
-            rec["train_s"] = {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items()
-                              if v.get("seconds") is not None}
+            rec["train_s"] = train_times()
             rec["wall_s"] = time.perf_counter() - t_all
             print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
             write()

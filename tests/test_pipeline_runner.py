@@ -70,6 +70,38 @@ def test_retrained_weights_under_the_same_name_recompute(tmp_path, ckpts):
     assert not np.allclose(after["psnr"].values, before["psnr"].values)
 
 
+def test_weights_shipped_anew_under_the_same_name_recompute_where_no_checkpoint_is_installed(tmp_path, ckpts,
+                                                                                             monkeypatch, capsys):
+    """A model retrained and shipped (data/weights) under the same configuration, read on a machine with no installed
+    checkpoint: the stored results name the folder, its shipped form is installed to check them, and only other
+    weights make them stale (the same shipped weights reuse them)."""
+    import shutil
+
+    from spectral_collapse.train import shipped
+
+    monkeypatch.setattr(shipped, "SHIPPED_ROOT", str(tmp_path / "weights"))
+    res = tmp_path / "results"
+    first = run_study("main_results", results_root=res, **MAIN)
+    folder = Path(json.loads(first.attrs["checkpoints"])["eps"])
+    shipped.export(folder)  # the numbers now come from the shipped (float16) form
+    shipped_form = run_study("main_results", results_root=res, **MAIN)
+    shutil.rmtree(folder)
+    capsys.readouterr()
+    same = run_study("main_results", results_root=res, **MAIN)
+    assert (folder / "DONE").exists() and "stale" not in capsys.readouterr().out
+    assert same.attrs["created"] == shipped_form.attrs["created"]  # the same weights: the stored file is reused
+    for f in folder.glob("*.safetensors"):  # retrained: other weights, shipped under the same folder name
+        w = load_file(str(f))
+        save_file({k: (v + 0.05 if v.is_floating_point() else v) for k, v in w.items()}, str(f))
+    write_weight_hashes(folder)
+    shipped.export(folder)
+    shutil.rmtree(folder)
+    after = run_study("main_results", results_root=res, **MAIN)
+    assert f"stored results are stale (the weights in {folder} changed)" in capsys.readouterr().out
+    assert _cells(after)["computed"] > 0
+    assert not np.allclose(after["psnr"].values, same["psnr"].values)
+
+
 def test_changed_data_recomputes(tmp_path, ckpts):
     """Same dataset name and options, other arrays (a user's folder edited in place) -> new cells, never the old."""
     from dataclasses import replace

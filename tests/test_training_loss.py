@@ -141,3 +141,44 @@ def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
         lx = _mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, truncated_snr=True)
     assert float(le) == pytest.approx(float(per.mean()), rel=1e-9)
     assert float(lx) == pytest.approx(float(le), rel=1e-9)
+
+
+def test_ema_update_is_the_per_tensor_lerp_in_float64():
+    """The multi-tensor EMA step equals ema + (1 - decay)(net - ema) computed tensor by tensor in float64."""
+    from spectral_collapse.train.trainer import _ema_update
+
+    torch.manual_seed(0)
+    net, ema = tiny_unet(), tiny_unet()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn_like(p))
+    want = [e.double() + 0.3 * (p.double() - e.double()) for e, p in zip(ema.parameters(), net.parameters())]
+    _ema_update(ema, net, 0.7)
+    for w, e in zip(want, ema.parameters()):
+        assert torch.allclose(e.double(), w, rtol=0, atol=1e-6)
+    assert any((e != p).any() for e, p in zip(ema.parameters(), net.parameters()))  # moved part of the way only
+
+
+def test_to_device_keeps_values_and_dtype_on_the_cpu():
+    from spectral_collapse.train.losses import to_device
+
+    t = torch.randn(3, 4, dtype=torch.float64)
+    out = to_device(t, "cpu")
+    assert out.dtype == torch.float64 and torch.equal(out, t)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_pinned_copies_give_the_same_loss_as_plain_copies_on_a_gpu():
+    """On a GPU the loss drawn through pinned, non-blocking copies equals the one through plain copies."""
+    from spectral_collapse.train.losses import to_device
+
+    t = torch.randn(64, 3, 8, 8)
+    assert torch.equal(to_device(t, "cuda").cpu(), t)
+    D_cpu = make_denoiser(tiny_unet(), "eps")
+    D = make_denoiser(tiny_unet(), "eps").cuda()
+    x0 = torch.randn(8, 3, 16, 16, dtype=torch.float64)
+    y = torch.zeros(8, dtype=torch.long)
+    a = diffusion_loss(D, x0.cuda(), y.cuda(), torch.Generator().manual_seed(3), "eps")
+    b = diffusion_loss(D_cpu, x0, y, torch.Generator().manual_seed(3), "eps")
+    assert a.device.type == "cuda" and abs(float(a) - float(b)) <= 1e-9 * abs(float(b))

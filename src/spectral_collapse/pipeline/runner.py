@@ -133,9 +133,26 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
     except (TypeError, ValueError):
         recorded = {}
     for path, digest in recorded.items():
-        if Path(path).is_dir() and checkpoint_digest(path) not in (None, digest):
+        if _here(path) and checkpoint_digest(path) not in (None, digest):
             return f"the weights in {path} changed"
     return None
+
+
+def _here(path: str | os.PathLike) -> bool:
+    """Whether checkpoint folder ``path`` is on this machine, installing it from its shipped form (data/weights) when
+    only that is: a model retrained and shipped under the same configuration keeps its folder name, so only its
+    weights tell results computed from it from results computed from the weights it replaced. A folder neither here
+    nor shipped cannot be checked (results computed elsewhere)."""
+    from ..train.cache import checkpoint_lock
+    from ..train.shipped import HASHES, install, shipped_dir
+
+    path = Path(path)
+    if path.is_dir():
+        return True
+    if not (shipped_dir(path) / HASHES).is_file():
+        return False
+    with checkpoint_lock(path, path.name):
+        return (path / "DONE").exists() or install(path)
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:

@@ -20,7 +20,8 @@ import torch
 
 from ..models.denoisers import Denoiser
 
-__all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight"]
+__all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight",
+           "to_device"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm", "flow")
 LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean, P_std^2)
@@ -35,6 +36,15 @@ def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generato
     table = D.schedule.sigmas()
     t = torch.randint(0, len(table), (n,), generator=generator)
     return table[t]
+
+
+def to_device(t: torch.Tensor, device) -> torch.Tensor:
+    """``t`` (drawn on the CPU) on ``device``. To a GPU through pinned memory without blocking the CPU: a copy from
+    ordinary memory would first wait for every kernel queued before it. Values and dtype are unchanged."""
+    device = torch.device(device)
+    if device.type != "cuda" or t.device.type != "cpu":
+        return t.to(device)
+    return t.pin_memory().to(device, non_blocking=True)
 
 
 def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, objective: str, *,
@@ -52,8 +62,8 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
     if micro_batch is not None and (micro_batch < 1 or backward is None):
         raise ValueError(f"micro_batch must be >= 1 and come with a backward callable, got micro_batch={micro_batch}")
     B = x0.shape[0]
-    sigma = sample_sigmas(D, objective, B, generator, P_mean=P_mean, P_std=P_std)
-    n = torch.randn(x0.shape, generator=generator, dtype=torch.float32).to(x0)
+    sigma = to_device(sample_sigmas(D, objective, B, generator, P_mean=P_mean, P_std=P_std), x0.device)
+    n = to_device(torch.randn(x0.shape, generator=generator, dtype=torch.float32), x0.device).to(x0.dtype)
     chunk = B if micro_batch is None else min(int(micro_batch), B)
     if chunk == B and backward is None:
         return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma, truncated_snr)
