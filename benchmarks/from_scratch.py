@@ -92,6 +92,15 @@ def shares(keys: list[str], jobs: int) -> list[list[str]]:
     return out
 
 
+def work_env(work: Path) -> dict[str, str]:
+    """The environment of a from-scratch run in ``work``: checkpoints and their shipped (float16) form go under it, so
+    the weights shipped in data/weights (or wherever ``$SPECTRAL_COLLAPSE_WEIGHTS`` points) are never installed in
+    place of training; every model is shipped once trained and the studies compute from that form, as the book's
+    numbers are."""
+    return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"), "SPECTRAL_COLLAPSE_WEIGHTS": str(work / "weights"),
+            "SPECTRAL_COLLAPSE_SHIP_WEIGHTS": "1"}
+
+
 def train_set(profile: str, jobs: int, keys=None) -> float:
     """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side, each
     ``python -m spectral_collapse train --set`` over its share (``shares``); the wall seconds. A process that fails
@@ -129,12 +138,7 @@ def main(argv=None) -> int:
         print(f"wrote {a.summaries}")
         return 0
     work = Path(a.work)
-    # read when studies.models and train.shipped are imported: checkpoints and their shipped (float16) form go under
-    # --work, so the shipped weights in data/weights are never installed in place of training; every model is
-    # exported once trained and the studies compute from that form, as the book's numbers are
-    os.environ["SPECTRAL_COLLAPSE_CHECKPOINTS"] = str(work / "checkpoints")
-    os.environ["SPECTRAL_COLLAPSE_WEIGHTS"] = str(work / "weights")
-    os.environ["SPECTRAL_COLLAPSE_SHIP_WEIGHTS"] = "1"
+    os.environ.update(work_env(work))  # read when studies.models and train.shipped are imported
 
     import torch
 
@@ -144,13 +148,12 @@ def main(argv=None) -> int:
     from spectral_collapse.studies.profiles import study_params
     from spectral_collapse.studies.registry import get_study
 
+    from spectral_collapse.studies import models
     from spectral_collapse.train import shipped
 
     from .main_command import checkpoint_times
 
-    if Path(shipped.SHIPPED_ROOT).resolve() != (work / "weights").resolve():
-        raise RuntimeError(f"the shipped-weights folder was fixed at {shipped.SHIPPED_ROOT} before --work was read; run "
-                           f"`python -m benchmarks.from_scratch` in a fresh process")
+    models.CHECKPOINT_ROOT, shipped.SHIPPED_ROOT = str(work / "checkpoints"), str(work / "weights")  # imported before
 
     def train_times():
         return {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items() if v.get("seconds") is not None}

@@ -538,6 +538,25 @@ def test_train_set_trains_models_side_by_side_into_the_checkpoint_root(tmp_path,
     assert done == ["ihc-sr-x4-edm-smoke", "ihc-sr-x4-eps-smoke"] and wall > 0
 
 
+def test_a_from_scratch_run_trains_what_is_shipped_and_ships_it_under_its_work_folder(tmp_path, monkeypatch):
+    """A model already shipped where the environment points is trained again under ``work_env`` and shipped under
+    the work folder."""
+    from benchmarks.from_scratch import train_set, work_env
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    for k, v in {"SPECTRAL_COLLAPSE_CHECKPOINTS": tmp_path / "first", "SPECTRAL_COLLAPSE_WEIGHTS": tmp_path / "shipped",
+                 "SPECTRAL_COLLAPSE_SHIP_WEIGHTS": "1"}.items():
+        monkeypatch.setenv(k, str(v))
+    train_set("smoke", 1, ["ihc-sr-x4-eps"])
+    (name,) = [p.name for p in (tmp_path / "shipped").iterdir()]
+    for k, v in work_env(tmp_path / "work").items():
+        monkeypatch.setenv(k, v)
+    train_set("smoke", 1, ["ihc-sr-x4-eps"])
+    # installed from the first shipped copy, nothing would be shipped under the work folder
+    assert (tmp_path / "work" / "weights" / name / "sha256.json").is_file()
+    assert (tmp_path / "work" / "checkpoints" / name / "DONE").is_file()
+
+
 def test_a_target_is_judged_three_ways_by_its_quartiles():
     from benchmarks.report import judge
 
