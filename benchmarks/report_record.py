@@ -2,7 +2,7 @@
 does not hold, and the shipped models the training table does not list (re-exported by ``benchmarks.report_runs``)."""
 from __future__ import annotations
 
-__all__ = ["untimed_chapters", "untimed_line", "shipped_sentence"]
+__all__ = ["untimed_chapters", "untimed_line", "shipped_sentence", "gpu_training_line"]
 
 
 def untimed_chapters(keys) -> list[str]:
@@ -91,3 +91,30 @@ def main_command_note(mc: dict | None) -> str:
         text += (f" The record holds {len(keys)} of the book's {len(keys) + len(left)} study chapters, the ones "
                  f"the book had when it was timed; not in it: {'; '.join(map(study_words, left))}.")
     return text
+
+
+def gpu_training_line(results_dir) -> str:
+    """A sentence from the newest record of a GPU training phase (``*-train-phase.json``: a model set trained side by
+    side on one GPU by ``benchmarks.from_scratch --train-jobs``): the models, processes, wall time (summed over the
+    runs it took when it was stopped and resumed), the range of steps per second per process and the estimate of
+    the whole book from scratch on that GPU. "" without a record."""
+    import json
+    from pathlib import Path
+
+    files = sorted(Path(results_dir).glob("*-train-phase.json"))
+    if not files:
+        return ""
+    rec = json.loads(files[-1].read_text())
+    ph = rec["train_phase"]
+    runs = [v for k, v in ph.items() if k.startswith("wall_s_") and k.endswith("_run")]
+    wall = sum(runs)
+    rates = sorted(ph["steps_per_s_per_process"].values())
+    split = (f" in {len(runs)} runs (stopped once and resumed from the models' snapshots)" if len(runs) > 1 else "")
+    from spectral_collapse.report.reproducing import gpu_words
+
+    return (f"On {gpu_words(rec['gpu'])}, on {rec['date']}, the {ph['models']} models of the quick set trained from scratch in "
+            f"{ph['processes']} processes side by side took {int(wall // 60)} min {int(round(wall % 60))} s of wall "
+            f"time{split}, {rates[0]:g} to {rates[-1]:g} training steps per second per process, the GPU busy "
+            f"throughout; the shipped models are those weights (`{files[-1].name}`). "
+            f"{rec.get('whole_book_estimate', '')}").strip()
+

@@ -557,6 +557,22 @@ def test_a_from_scratch_run_trains_what_is_shipped_and_ships_it_under_its_work_f
     assert (tmp_path / "work" / "checkpoints" / name / "DONE").is_file()
 
 
+def test_the_gpu_training_line_sums_the_runs_and_spans_the_rates(tmp_path):
+    from benchmarks.report_record import gpu_training_line
+
+    assert gpu_training_line(tmp_path) == ""
+    rec = {"gpu": "Test GPU 80GB", "date": "2026-01-02", "whole_book_estimate": "An estimate.",
+           "train_phase": {"models": 3, "processes": 2, "wall_s_first_run": 100, "wall_s_resumed_run": 50.4,
+                           "wall_s_uninterrupted_estimate": 999, "steps_per_s_per_process": {"a": 12.5, "b": 9, "c": 30}}}
+    (tmp_path / "m-2026-01-02-train-phase.json").write_text(json.dumps(rec))
+    line = gpu_training_line(tmp_path)
+    assert "3 models" in line and "2 processes" in line and "2 min 30 s" in line and "in 2 runs" in line
+    assert "9 to 30 training steps per second" in line and line.endswith("An estimate.") and "999" not in line
+    rec["train_phase"].pop("wall_s_resumed_run")
+    (tmp_path / "m-2026-01-02-train-phase.json").write_text(json.dumps(rec))
+    assert "1 min 40 s" in gpu_training_line(tmp_path) and "runs" not in gpu_training_line(tmp_path)
+
+
 def test_a_target_is_judged_three_ways_by_its_quartiles():
     from benchmarks.report import judge
 
