@@ -135,6 +135,36 @@ def test_shipped_weights_install_exactly_and_skip_training(tmp_path, monkeypatch
     assert {p.name: p.read_bytes() for p in dest.iterdir() if p.name != ".lock"} == before
 
 
+def test_a_checkpoint_built_before_other_weights_shipped_under_its_name_is_installed_again(tmp_path, monkeypatch):
+    """Weights shipped anew under a checkpoint's folder name (a model retrained with the same configuration) replace
+    a checkpoint installed from the earlier ones, or trained here, at the next load; an unchanged shipped form
+    leaves the installed checkpoint alone."""
+    from safetensors.torch import load_file, save_file
+
+    from spectral_collapse.train import shipped
+    from spectral_collapse.train.trainer import train
+
+    monkeypatch.setattr(shipped, "SHIPPED_ROOT", str(tmp_path / "weights"))
+    spec, cfg = tiny_training()
+    local = train(spec, cfg, TinyData(), name="tiny-new", root=tmp_path / "ckpt", progress=False)  # trained here
+    assert not shipped.replaced(local.path)                       # nothing shipped: it stays
+    other = train(spec, cfg, TinyData(), name="tiny-new", root=tmp_path / "elsewhere", progress=False)
+    w = load_file(str(other.path / "ema.safetensors"))
+    save_file({k: v + 0.25 for k, v in w.items()}, str(other.path / "ema.safetensors"))  # retrained: other weights
+    from spectral_collapse.train.cache import write_weight_hashes
+    write_weight_hashes(other.path)
+    dest = shipped.export(other.path)
+    shipped_w = {k: v.float() for k, v in load_file(str(dest / "ema.fp16.safetensors")).items()}
+    assert shipped.replaced(local.path)                           # trained here before those weights shipped
+    again = train(spec, cfg, TinyData(), name="tiny-new", root=tmp_path / "ckpt", progress=False)
+    got = again.denoiser.net.state_dict()
+    assert all(torch.equal(got[k], shipped_w[k]) for k in shipped_w)
+    assert not shipped.replaced(again.path)
+    digest = (again.path / "weights.sha256.json").read_bytes()
+    train(spec, cfg, TinyData(), name="tiny-new", root=tmp_path / "ckpt", progress=False)
+    assert (again.path / "weights.sha256.json").read_bytes() == digest   # the same shipped form: not reinstalled
+
+
 def test_the_ship_flag_exports_a_model_once_trained(tmp_path, monkeypatch):
     from spectral_collapse.train import shipped
     from spectral_collapse.train.trainer import train

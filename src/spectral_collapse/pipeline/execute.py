@@ -2,7 +2,8 @@
 
 A chapter is executed when it is missing, or when one of its inputs changed since it was executed: its source
 notebook (``notebooks/<study>.ipynb``), its results file, the results files of the studies it reads, and for a
-study that stores no results the files its ``*_file`` parameters name. The notebook itself computes results only
+study that stores no results the files its ``*_file`` parameters name, and the hash files of the shipped weights
+its results were computed from (``shipped_weights``). The notebook itself computes results only
 when they are missing or out of date (``pipeline.runner``), so rerunning with nothing changed does no work.
 "Changed" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
 modification times (``pipeline.chapters``). Studies, datasets and order: ``pipeline.graph``.
@@ -105,7 +106,31 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
 
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
     read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
-    return [src, own, *read]
+    return [src, own, *read, *shipped_weights(own, root)]
+
+
+def shipped_weights(results: Path, root: Path) -> list[Path]:
+    """The hash files (``sha256.json``) of the shipped weights (data/weights) that stored ``results`` were computed
+    from. Weights shipped anew under the same folder name (a model retrained with the same configuration) change
+    them, so the chapter is executed again, and its notebook recomputes the results (``runner.stale_reason``)."""
+    from ..train.shipped import HASHES, shipped_dir
+
+    if not Path(results).is_file():
+        return []
+    try:
+        import xarray as xr
+
+        with xr.open_dataset(results) as ds:
+            recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
+    except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
+        return []
+    found = set()
+    for path in recorded if isinstance(recorded, dict) else ():
+        folder = shipped_dir(path)
+        folder = folder if folder.is_absolute() else Path(root) / folder
+        if (folder / HASHES).is_file():
+            found.add(folder / HASHES)
+    return sorted(found)
 
 
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:

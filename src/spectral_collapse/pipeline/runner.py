@@ -140,19 +140,20 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
 
 def _here(path: str | os.PathLike) -> bool:
     """Whether checkpoint folder ``path`` is on this machine, installing it from its shipped form (data/weights) when
-    only that is: a model retrained and shipped under the same configuration keeps its folder name, so only its
+    only that is, or when the folder was built from other weights than those shipped now (``train.shipped.replaced``):
+    a model retrained and shipped under the same configuration keeps its folder name, so only its
     weights tell results computed from it from results computed from the weights it replaced. A folder neither here
     nor shipped cannot be checked (results computed elsewhere)."""
     from ..train.cache import checkpoint_lock
-    from ..train.shipped import HASHES, install, shipped_dir
+    from ..train.shipped import HASHES, install, replaced, shipped_dir
 
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and not replaced(path):
         return True
     if not (shipped_dir(path) / HASHES).is_file():
-        return False
-    with checkpoint_lock(path, path.name):
-        return (path / "DONE").exists() or install(path)
+        return path.is_dir()
+    with checkpoint_lock(path, path.name):  # absent, or built from weights shipped before: installed as a load would
+        return ((path / "DONE").exists() and not replaced(path)) or install(path)
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:

@@ -8,7 +8,8 @@ configuration, so a shipped checkpoint is found only by a request for exactly th
 
 ``install(ckpt)`` builds the finished checkpoint folder ``ckpt`` from its shipped form (hashes checked, float16
 weights widened to float32); ``train.trainer.train`` and ``train.vae.train_vae`` call it before training, so a
-model that is shipped is never retrained. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
+model that is shipped is never retrained, and again when the shipped form changed (``replaced``), so a checkpoint
+built here never shadows other weights shipped under its name. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
 replaces the local folder by its installed form, so that the numbers computed here come from exactly the
 weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size). With
 ``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported this way first (``shipping``).
@@ -25,13 +26,14 @@ from safetensors.torch import load_file, save_file
 
 from .cache import CheckpointCorrupt, _sha256, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
-__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping"]
+__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced"]
 
 SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "data/weights")
 _MODEL = ("ema.safetensors", "ema.fp16.safetensors")
 _VAE = ("vae/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.fp16.safetensors")
 _KEEP = ("config.json", "log.json", "latent_space.json", "vae/config.json")
 HASHES = "sha256.json"
+INSTALLED_FROM = "shipped.sha256.json"  # in an installed checkpoint: the hashes of the shipped form it was built from
 
 
 def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
@@ -82,8 +84,23 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
     save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
     os.replace(tmp, ckpt / full)
     write_weight_hashes(ckpt, (full,))
+    shutil.copyfile(src / HASHES, ckpt / INSTALLED_FROM)
     atomic_write_bytes(ckpt / "DONE", b"")   # last: a folder without it is never loaded
     return True
+
+
+def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
+    """Whether the finished checkpoint ``ckpt`` must be installed again from its shipped form: one is shipped, and
+    ``ckpt`` was not installed from it (other weights shipped since under the same folder name, e.g. a model
+    retrained with the same configuration, or a checkpoint built before its weights shipped). Loading it as it
+    is would compute from weights other than those the repository ships."""
+    ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
+    if not (src / HASHES).is_file() or not (ckpt / "DONE").exists():
+        return False
+    try:
+        return (ckpt / INSTALLED_FROM).read_bytes() != (src / HASHES).read_bytes()
+    except OSError:
+        return True
 
 
 def _clear(ckpt: Path) -> None:
