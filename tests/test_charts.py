@@ -351,7 +351,7 @@ def test_paper_bars_carry_the_tables_interval_on_our_bars():
     assert data.loc[data["source"] == "paper", "lo"].isna().all()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
              for layer in spec["spec"]["layer"]]
-    assert marks == ["bar", "errorbar"]
+    assert marks == ["bar", "errorbar", "errorbar"]   # the interval: a black rule over a wider white one
 
 
 def test_metric_bars_over_crops_show_the_tables_numbers():

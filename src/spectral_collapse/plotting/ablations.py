@@ -12,7 +12,7 @@ import xarray as xr
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.method_labels import method_name
 from .palette import method_color
-from .charts import image_grid, metric_bars
+from .charts import image_grid, interval_rules, metric_bars
 from .labels import chart_label
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
@@ -45,7 +45,7 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
     per_set = [m for m in shown if "sample" not in ds[m].dims]
     rules = "the 95 % interval over test crops" + (
         f" ({', '.join(map(chart_label, per_set))}: ± one std over seeds)" if per_set else "")
-    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True,
+    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True, note=False,
                                     interval="std" if m in per_set else "crops")
                         for m in shown], columns=columns).properties(title=alt.TitleParams(
         "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
@@ -274,9 +274,8 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
         {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}),
         tooltip=["method", "factor", alt.Tooltip("delta:Q", format=".4f"), alt.Tooltip("lo:Q", format=".4f"),
                  alt.Tooltip("hi:Q", format=".4f"), "n", "unit"])
-    errs = alt.Chart().mark_errorbar(ticks={"size": 6}, color="black").encode(
-        y=alt.Y("lo:Q", title="x0 − ε"), y2="hi:Q", **enc).transform_filter(
-        "isValid(datum.lo) && isValid(datum.hi)")
+    errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
+                          y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
     imp = imp.astype(object).where(imp.notna(), None)
     units = sorted(set(zip(imp["metric"], imp["unit"])))
@@ -288,7 +287,7 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     sub += [w for line in _drawn_against_shares(ds, drawn, counted) for w in wrap_lines(line, columns * width)]
     head = f"x0 minus ε, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus ε per SR factor"
     order = list(dict.fromkeys(imp["metric"]))
-    return alt.layer(zero, bars, errs, data=imp).properties(width=width, height=height).facet(
+    return alt.layer(zero, bars, *errs, data=imp).properties(width=width, height=height).facet(
         facet=alt.Facet("metric:N", title=None, sort=order, header=alt.Header(labelFontSize=12)),
         columns=columns).resolve_scale(y="independent").resolve_axis(x="independent").properties(
         title=alt.TitleParams(head, subtitle=sub, anchor="start"))

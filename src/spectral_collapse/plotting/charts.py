@@ -21,7 +21,7 @@ from .placement import label_layers, line_obstacles, place_labels  # noqa: F401 
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
            "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers", "line_obstacles", "log_ticks"]
+           "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -53,12 +53,26 @@ def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
-    """Axis title: the variable's ``long_name`` / ``units`` attrs when the data is a Dataset."""
-    if isinstance(data, xr.Dataset) and name in data.variables:
+    """Axis title: the variable's ``long_name`` / ``units`` attrs when the data is a Dataset that sets them, else the
+    key's reader name with its unit (``labels.chart_label``, ``labels.with_units``: "s_g" -> "S_G", "psnr" ->
+    "PSNR (dB)")."""
+    from .labels import chart_label, with_units
+
+    if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
         attrs = data[name].attrs
-        label = attrs.get("long_name", name)
+        label = attrs["long_name"]
         return f"{label} [{attrs['units']}]" if attrs.get("units") else label
-    return name
+    return with_units(chart_label(name))
+
+
+def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
+    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one, so the interval
+    reads on a dark bar or point as on the white page. ``encoding``: the rule's channels (``y``, ``y2``, ...);
+    ``where``: a filter of the rows drawn."""
+    layers = [chart.mark_errorbar(ticks={"size": tick + 3, "color": "white"}, color="white", thickness=3.6),
+              chart.mark_errorbar(ticks={"size": tick, "color": "black"}, color="black", thickness=1.4)]
+    layers = [layer.encode(**encoding) for layer in layers]
+    return [layer.transform_filter(where) for layer in layers] if where else layers
 
 
 def metric_bars(
@@ -74,7 +88,8 @@ def metric_bars(
     height: int = 220,
     interval: str = "std",
     reference=None,
-    dots: bool = False,
+    dots: bool | None = None,
+    note: bool = True,
 ) -> alt.LayerChart:
     """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
     ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
@@ -89,7 +104,10 @@ def metric_bars(
     a number (no interval) or the reference's values per item (the same interval as the methods').
     ``dots``: a point per group with its interval as a rule, on an axis fitted to the points and intervals (a bar
     must start at 0, which hides differences small beside the values, such as 0.02 between scores near 0.85; a point
-    need not).
+    need not); by default (None) points wherever the chart draws intervals, bars where it draws one number per group.
+    ``note``: with points, a subtitle saying what the points and rules are and that the axis does not start at 0 (a
+    caller that says so once over several charts passes False). Every interval is drawn by ``interval_rules``, which
+    reads over a dark bar or point.
     """
     from ..metrics.intervals import bootstrap_ci
 
@@ -122,9 +140,16 @@ def metric_bars(
                                                  "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
                                                  "hi": c.hi if c else np.nan}])], ignore_index=True)
     label = title if isinstance(title, str) else _title(data, metric)
-    if interval == "items" and title is None:
-        n = int(data.sizes[items[0]])
-        title = alt.TitleParams(label, subtitle=f"Bars: 95 % bootstrap interval of the mean over {n} {items[0]}s.")
+    if dots is None:
+        dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
+    what = {"std": f"± one std over {over}s", "crops": "95 % interval over test crops",
+            "items": "95 % bootstrap interval of the mean" + (
+                f" over {int(data.sizes[items[0]])} {items[0]}s" if items else "")}[interval]
+    if interval == "items" and title is None and not dots:
+        title = alt.TitleParams(label, subtitle=f"Bars: {what}.")
+    elif dots and note and not isinstance(title, alt.TitleParams):
+        title = alt.TitleParams(title or label, subtitle=wrap_lines(
+            f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
     from .palette import label_expr
 
@@ -139,15 +164,12 @@ def metric_bars(
         points = base.mark_point(filled=True, size=70, opacity=1).encode(
             y=alt.Y("mean:Q", title=label, scale=scale), color=_color(stats, color or by, legend=bool(color)),
             tooltip=tooltip, **enc)
-        rules = base.mark_errorbar(ticks={"size": 8}, color="black").encode(
-            y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
-        return alt.layer(rules, points)
+        rules = interval_rules(base, 8, y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
+        return alt.layer(points, *rules)   # over the points: an interval narrower than its point still shows
     # bars per method name their method on the x axis: a colour legend would only repeat it
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
-    errors = base.mark_errorbar(ticks={"size": 10}, color="black").encode(
-        y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc)
-    return alt.layer(bars, errors)
+    return alt.layer(bars, *interval_rules(base, 10, y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc))
 
 
 def fitted_scale(values, pad: float = 0.12):

@@ -172,12 +172,12 @@ def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     per latent (S_G is one number per set of latents: no interval). Every bar carries its value (``valued``): a
     black tick at the value and the number above the bar, so a bar of height 0 reads as 0, not as a missing bar."""
     ref_g = ds.attrs.get("gaussian_s_g")
-    left = metric_bars(ds, "s_g", over=None, width=300, height=180,
+    left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=False,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
-                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True)
+                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True, note=False)
     return alt.hconcat(valued(left, "S_G"), near_one(right, "mean ‖x_T‖²/d"))
 
 
