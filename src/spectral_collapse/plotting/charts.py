@@ -21,7 +21,8 @@ from .placement import label_layers, line_obstacles, place_labels  # noqa: F401 
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
            "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale"]
+           "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
+           "dash_symbol_length", "nice_ticks"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -390,8 +391,11 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
     labels = list(dict.fromkeys(map(str, frame[series])))
     wide, thin = widths
     step = (wide - thin) / max(1, len(labels) - 1)
-    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
-               strokeDash=method_dash(labels, field=series, title=title))
+    # a legend of lines draws each entry's dash: long enough for a whole period and the next dash (a 10-pixel symbol
+    # would show the Gaussian reference's 12-pixel dash as a solid line); a legend of points draws their shapes
+    kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
+    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
+               strokeDash=method_dash(labels, field=series, title=title, **kw))
     if points:
         enc["shape"] = method_shape(labels, field=series, title=title)
     layers = []
@@ -400,6 +404,37 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
         layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
             **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
     return alt.layer(*layers, data=frame)
+
+
+def dash_symbol_length(labels, least: float = 10.0) -> float:
+    """Length in pixels of a legend's line symbol that shows the dash of every one of ``labels`` (``palette``): a
+    whole period of its pattern and its first dash again; ``least`` for solid lines."""
+    from .palette import method_styles
+
+    lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
+    return float(max([least, *lengths]))
+
+
+def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[float]:
+    """Between ``least`` and ``most`` evenly spaced round values inside [lo, hi] (a step of 1, 2, 2.5 or 5 times a
+    power of ten, the finest that gives no more than ``most``; 0 among them where the range crosses it): the ticks
+    of a colour bar or an axis that reads at a glance."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return [lo] if np.isfinite(lo) else []
+    best: list[float] = []
+    k = int(np.floor(np.log10(hi - lo))) + 1
+    for power in range(k, k - 4, -1):
+        for m in (5, 2.5, 2, 1):
+            step = m * 10.0 ** power
+            vals = [float(f"{v * step:.10g}") for v in range(int(np.ceil(lo / step - 1e-9)),
+                                                              int(np.floor(hi / step + 1e-9)) + 1)]
+            if len(vals) > most:   # no step gives least to most: the closer of the two counts
+                return vals if len(best) < least and len(vals) - most <= least - len(best) else best
+            best = vals
+            if len(vals) >= least:
+                return vals
+    return best
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
