@@ -107,11 +107,12 @@ def _arm_label(axes: list[str], values) -> str:
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) against Gaussian
     noise of the same count and dimension, one legend naming exactly the curves drawn (a method whose latents all
-    failed has no curve and no entry); curves that coincide are named in the subtitle. When no arm has two finite
+    failed has no curve and no entry); curves that coincide are named in the subtitle, arm by arm (or once, where
+    every arm has the same). When no arm has two finite
     latents, a Markdown note says so instead."""
     import altair as alt
 
-    from .charts import coinciding_series, coincidence_note, series_lines, wrap_lines
+    from .charts import coinciding_groups, grouped_coincidence_note, series_lines, wrap_lines
 
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
@@ -140,9 +141,9 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
         if gone:
             subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
                             "latents).")
-    note = coincidence_note(coinciding_series(both, "method", "component", "cev", by=["arm"]))
-    if note:
-        subtitle += wrap_lines(note + ".", 3 * width)
+    for line in grouped_coincidence_note(coinciding_groups(both, "method", "component", "cev", by=["arm"]),
+                                         both["arm"].nunique()):
+        subtitle += wrap_lines(line, 3 * width)
     lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
                          y=alt.Y("cev:Q", title="cumulative explained variance"))
     return lines.properties(width=width, height=height).facet(
