@@ -172,7 +172,7 @@ def test_metric_bars_mean_and_std_over_seeds():
             np.testing.assert_allclose(row["std"], runs.std(ddof=1))
             np.testing.assert_allclose(row["hi"] - row["lo"], 2 * runs.std(ddof=1))
     marks = [layer["mark"]["type"] for layer in chart.to_dict()["layer"]]
-    assert marks == ["bar", "errorbar"]
+    assert marks == ["point", "errorbar", "errorbar"]   # a mean with its interval: a point, the rule over a halo
 
 
 def test_metric_bars_rejects_unknown_dimension():

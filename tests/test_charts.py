@@ -151,7 +151,8 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
     assert colour["scale"]["domain"] == dash["scale"]["domain"] == ["ddim", "taba", "ovg", "N(0, I)"]
     assert colour["title"] == dash["title"]
     text = " ".join(_walk(spec, "subtitle").__next__())
-    assert "TABA and N(0, I)" in text            # the coinciding curves are named
+    # the coinciding curves are named arm by arm: OVG lies on DDIM where it has a curve (×2)
+    assert "×2: DDIM = OVG; TABA = N(0, I)." in text and "×4: TABA = N(0, I)." in text
     assert "×2" in svg and "×4" in svg                # arms named in words (report.ablations.arm_name)
     assert "×4: no curve for OVG" in text and "×2: no curve" not in text
     # a method with no curve anywhere is neither in the legend nor in the list of curves
@@ -351,7 +352,7 @@ def test_paper_bars_carry_the_tables_interval_on_our_bars():
     assert data.loc[data["source"] == "paper", "lo"].isna().all()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"]
              for layer in spec["spec"]["layer"]]
-    assert marks == ["bar", "errorbar"]
+    assert marks == ["bar", "errorbar", "errorbar"]   # the interval: a black rule over a wider white one
 
 
 def test_metric_bars_over_crops_show_the_tables_numbers():

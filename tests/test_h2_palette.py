@@ -35,3 +35,22 @@ def test_spare_colours_of_other_labels_stand_out_on_white_too():
 
     for colour in _SPARE:
         assert contrast(colour, "#FFFFFF") >= 3.0, colour
+
+
+def test_methods_shown_together_are_apart_by_colour_as_well():
+    """Methods of one family share a point shape and a dash family, and a family is drawn together (the benchmarks
+    chapter draws every baseline on one chart): any two of one family lie at least 27.5 CIEDE2000 apart, the
+    baselines at least 30, and every colour keeps its 3:1 contrast on white."""
+    import itertools
+
+    from spectral_collapse.plotting.palette import METHOD_FAMILY
+    from test_charts_palette import _de2000
+
+    for a, b in itertools.combinations(METHOD_COLORS, 2):
+        if METHOD_FAMILY[a] != METHOD_FAMILY[b]:
+            continue
+        least = 30.0 if METHOD_FAMILY[a] == "baseline" else 27.5
+        d = _de2000(METHOD_COLORS[a], METHOD_COLORS[b])
+        assert d >= least, (a, b, round(d, 1))
+    for colour in METHOD_COLORS.values():
+        assert contrast(colour, "#FFFFFF") >= 3.0, colour

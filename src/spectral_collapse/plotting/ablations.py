@@ -12,7 +12,7 @@ import xarray as xr
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.method_labels import method_name
 from .palette import method_color
-from .charts import image_grid, metric_bars
+from .charts import image_grid, interval_rules, metric_bars
 from .labels import chart_label
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
@@ -45,7 +45,7 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
     per_set = [m for m in shown if "sample" not in ds[m].dims]
     rules = "the 95 % interval over test crops" + (
         f" ({', '.join(map(chart_label, per_set))}: ± one std over seeds)" if per_set else "")
-    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True,
+    return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True, note=False,
                                     interval="std" if m in per_set else "crops")
                         for m in shown], columns=columns).properties(title=alt.TitleParams(
         "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
@@ -107,11 +107,12 @@ def _arm_label(axes: list[str], values) -> str:
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) against Gaussian
     noise of the same count and dimension, one legend naming exactly the curves drawn (a method whose latents all
-    failed has no curve and no entry); curves that coincide are named in the subtitle. When no arm has two finite
+    failed has no curve and no entry); curves that coincide are named in the subtitle, arm by arm (or once, where
+    every arm has the same). When no arm has two finite
     latents, a Markdown note says so instead."""
     import altair as alt
 
-    from .charts import coinciding_series, coincidence_note, series_lines, wrap_lines
+    from .charts import coinciding_groups, grouped_coincidence_note, series_lines, wrap_lines
 
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
@@ -140,9 +141,9 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
         if gone:
             subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
                             "latents).")
-    note = coincidence_note(coinciding_series(both, "method", "component", "cev", by=["arm"]))
-    if note:
-        subtitle += wrap_lines(note + ".", 3 * width)
+    for line in grouped_coincidence_note(coinciding_groups(both, "method", "component", "cev", by=["arm"]),
+                                         both["arm"].nunique()):
+        subtitle += wrap_lines(line, 3 * width)
     lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
                          y=alt.Y("cev:Q", title="cumulative explained variance"))
     return lines.properties(width=width, height=height).facet(
@@ -274,9 +275,8 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
         {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}),
         tooltip=["method", "factor", alt.Tooltip("delta:Q", format=".4f"), alt.Tooltip("lo:Q", format=".4f"),
                  alt.Tooltip("hi:Q", format=".4f"), "n", "unit"])
-    errs = alt.Chart().mark_errorbar(ticks={"size": 6}, color="black").encode(
-        y=alt.Y("lo:Q", title="x0 − ε"), y2="hi:Q", **enc).transform_filter(
-        "isValid(datum.lo) && isValid(datum.hi)")
+    errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
+                          y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
     imp = imp.astype(object).where(imp.notna(), None)
     units = sorted(set(zip(imp["metric"], imp["unit"])))
@@ -288,7 +288,7 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     sub += [w for line in _drawn_against_shares(ds, drawn, counted) for w in wrap_lines(line, columns * width)]
     head = f"x0 minus ε, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus ε per SR factor"
     order = list(dict.fromkeys(imp["metric"]))
-    return alt.layer(zero, bars, errs, data=imp).properties(width=width, height=height).facet(
+    return alt.layer(zero, bars, *errs, data=imp).properties(width=width, height=height).facet(
         facet=alt.Facet("metric:N", title=None, sort=order, header=alt.Header(labelFontSize=12)),
         columns=columns).resolve_scale(y="independent").resolve_axis(x="independent").properties(
         title=alt.TitleParams(head, subtitle=sub, anchor="start"))

@@ -18,10 +18,13 @@ import xarray as xr
 
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
+from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
+                       grouped_coincidence_note)
 
 __all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
-           "coinciding_series", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers", "line_obstacles", "log_ticks"]
+           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
+           "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
+           "dash_symbol_length", "nice_ticks"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -53,12 +56,26 @@ def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
 
 
 def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
-    """Axis title: the variable's ``long_name`` / ``units`` attrs when the data is a Dataset."""
-    if isinstance(data, xr.Dataset) and name in data.variables:
+    """Axis title: the variable's ``long_name`` / ``units`` attrs when the data is a Dataset that sets them, else the
+    key's reader name with its unit (``labels.chart_label``, ``labels.with_units``: "s_g" -> "S_G", "psnr" ->
+    "PSNR (dB)")."""
+    from .labels import chart_label, with_units
+
+    if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
         attrs = data[name].attrs
-        label = attrs.get("long_name", name)
+        label = attrs["long_name"]
         return f"{label} [{attrs['units']}]" if attrs.get("units") else label
-    return name
+    return with_units(chart_label(name))
+
+
+def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
+    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one, so the interval
+    reads on a dark bar or point as on the white page. ``encoding``: the rule's channels (``y``, ``y2``, ...);
+    ``where``: a filter of the rows drawn."""
+    layers = [chart.mark_errorbar(ticks={"size": tick + 3, "color": "white"}, color="white", thickness=3.6),
+              chart.mark_errorbar(ticks={"size": tick, "color": "black"}, color="black", thickness=1.4)]
+    layers = [layer.encode(**encoding) for layer in layers]
+    return [layer.transform_filter(where) for layer in layers] if where else layers
 
 
 def metric_bars(
@@ -74,7 +91,8 @@ def metric_bars(
     height: int = 220,
     interval: str = "std",
     reference=None,
-    dots: bool = False,
+    dots: bool | None = None,
+    note: bool = True,
 ) -> alt.LayerChart:
     """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
     ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
@@ -89,7 +107,10 @@ def metric_bars(
     a number (no interval) or the reference's values per item (the same interval as the methods').
     ``dots``: a point per group with its interval as a rule, on an axis fitted to the points and intervals (a bar
     must start at 0, which hides differences small beside the values, such as 0.02 between scores near 0.85; a point
-    need not).
+    need not); by default (None) points wherever the chart draws intervals, bars where it draws one number per group.
+    ``note``: with points, a subtitle saying what the points and rules are and that the axis does not start at 0 (a
+    caller that says so once over several charts passes False). Every interval is drawn by ``interval_rules``, which
+    reads over a dark bar or point.
     """
     from ..metrics.intervals import bootstrap_ci
 
@@ -122,9 +143,16 @@ def metric_bars(
                                                  "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
                                                  "hi": c.hi if c else np.nan}])], ignore_index=True)
     label = title if isinstance(title, str) else _title(data, metric)
-    if interval == "items" and title is None:
-        n = int(data.sizes[items[0]])
-        title = alt.TitleParams(label, subtitle=f"Bars: 95 % bootstrap interval of the mean over {n} {items[0]}s.")
+    if dots is None:
+        dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
+    what = {"std": f"± one std over {over}s", "crops": "95 % interval over test crops",
+            "items": "95 % bootstrap interval of the mean" + (
+                f" over {int(data.sizes[items[0]])} {items[0]}s" if items else "")}[interval]
+    if interval == "items" and title is None and not dots:
+        title = alt.TitleParams(label, subtitle=f"Bars: {what}.")
+    elif dots and note and not isinstance(title, alt.TitleParams):
+        title = alt.TitleParams(title or label, subtitle=wrap_lines(
+            f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
     from .palette import label_expr
 
@@ -139,15 +167,12 @@ def metric_bars(
         points = base.mark_point(filled=True, size=70, opacity=1).encode(
             y=alt.Y("mean:Q", title=label, scale=scale), color=_color(stats, color or by, legend=bool(color)),
             tooltip=tooltip, **enc)
-        rules = base.mark_errorbar(ticks={"size": 8}, color="black").encode(
-            y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
-        return alt.layer(rules, points)
+        rules = interval_rules(base, 8, y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
+        return alt.layer(points, *rules)   # over the points: an interval narrower than its point still shows
     # bars per method name their method on the x axis: a colour legend would only repeat it
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
-    errors = base.mark_errorbar(ticks={"size": 10}, color="black").encode(
-        y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc)
-    return alt.layer(bars, errors)
+    return alt.layer(bars, *interval_rules(base, 10, y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc))
 
 
 def fitted_scale(values, pad: float = 0.12):
@@ -319,43 +344,6 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
     return [a, b]
 
 
-def coinciding_series(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequence[str] = (),
-                      tol: float = 0.01) -> list[tuple]:
-    """Pairs of ``series`` whose curves (``y`` against ``x``, within each group of ``by``) differ by less than
-    ``tol`` at every shared ``x``: (first, second) in the frame's order, once each. Such lines draw over each other,
-    so a chart names them."""
-    names = list(dict.fromkeys(frame[series]))
-    groups = [g for _, g in frame.groupby(list(by), sort=False)] if by else [frame]
-    out = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            same, shared = True, False
-            for g in groups:
-                ca = g[g[series] == a].set_index(x)[y]
-                cb = g[g[series] == b].set_index(x)[y]
-                ca, cb = ca[~ca.index.duplicated()], cb[~cb.index.duplicated()]
-                common = ca.index.intersection(cb.index)
-                if len(common) == 0:
-                    continue
-                shared = True
-                if not np.all(np.abs(ca[common].to_numpy(float) - cb[common].to_numpy(float)) < tol):
-                    same = False
-                    break
-            if same and shared:
-                out.append((a, b))
-    return out
-
-
-def coincidence_note(pairs: Sequence[tuple], what: str = "curves") -> str:
-    """ "ddim and edm coincide" style sentence for ``coinciding_series`` pairs ("" when none)."""
-    if not pairs:
-        return ""
-    from ..studies.method_labels import method_name   # a method by its reader name, any other series as it is
-
-    return "; ".join(f"{method_name(a)} and {method_name(b)}" for a, b in pairs) + \
-        f": {what} coincide (within 0.01), drawn over each other"
-
-
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
                  points: bool = False, widths: tuple[float, float] = (4.5, 1.6),
                  opacity: float = 0.9) -> alt.LayerChart:
@@ -368,8 +356,11 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
     labels = list(dict.fromkeys(map(str, frame[series])))
     wide, thin = widths
     step = (wide - thin) / max(1, len(labels) - 1)
-    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
-               strokeDash=method_dash(labels, field=series, title=title))
+    # a legend of lines draws each entry's dash: long enough for a whole period and the next dash (a 10-pixel symbol
+    # would show the Gaussian reference's 12-pixel dash as a solid line); a legend of points draws their shapes
+    kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
+    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
+               strokeDash=method_dash(labels, field=series, title=title, **kw))
     if points:
         enc["shape"] = method_shape(labels, field=series, title=title)
     layers = []
@@ -378,6 +369,37 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
         layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
             **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
     return alt.layer(*layers, data=frame)
+
+
+def dash_symbol_length(labels, least: float = 10.0) -> float:
+    """Length in pixels of a legend's line symbol that shows the dash of every one of ``labels`` (``palette``): a
+    whole period of its pattern and its first dash again; ``least`` for solid lines."""
+    from .palette import method_styles
+
+    lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
+    return float(max([least, *lengths]))
+
+
+def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[float]:
+    """Between ``least`` and ``most`` evenly spaced round values inside [lo, hi] (a step of 1, 2, 2.5 or 5 times a
+    power of ten, the finest that gives no more than ``most``; 0 among them where the range crosses it): the ticks
+    of a colour bar or an axis that reads at a glance."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
+        return [lo] if np.isfinite(lo) else []
+    best: list[float] = []
+    k = int(np.floor(np.log10(hi - lo))) + 1
+    for power in range(k, k - 4, -1):
+        for m in (5, 2.5, 2, 1):
+            step = m * 10.0 ** power
+            vals = [float(f"{v * step:.10g}") for v in range(int(np.ceil(lo / step - 1e-9)),
+                                                              int(np.floor(hi / step + 1e-9)) + 1)]
+            if len(vals) > most:   # no step gives least to most: the closer of the two counts
+                return vals if len(best) < least and len(vals) - most <= least - len(best) else best
+            best = vals
+            if len(vals) >= least:
+                return vals
+    return best
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:

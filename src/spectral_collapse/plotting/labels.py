@@ -60,6 +60,8 @@ def chart_names() -> dict[str, str]:
 
     names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
     names["train_seed"] = "training seed"
+    # the latent's mean squared norm per dimension under the keys of its per-sample and per-latent values
+    names.update({k: names["mean_norm_ratio"] for k in ("latent_norm_ratio", "norm_ratio")})
     return names
 
 

@@ -11,7 +11,7 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from .palette import REFERENCE_COLOR, chart_name, label_expr, method_color, method_shape
-from .charts import (fitted_scale, coincidence_note, coinciding_series, image_grid, metric_bars, padded_domain, series_lines,
+from .charts import (fitted_scale, nice_ticks, coincidence_note, coinciding_series, image_grid, metric_bars, padded_domain, series_lines,
                      wrap_lines)
 
 __all__ = ["chi2_curve", "norm_histogram", "norm_span", "norm_domain", "even_spread", "EVEN_SPREAD", "cev_chart",
@@ -172,12 +172,12 @@ def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     per latent (S_G is one number per set of latents: no interval). Every bar carries its value (``valued``): a
     black tick at the value and the number above the bar, so a bar of height 0 reads as 0, not as a missing bar."""
     ref_g = ds.attrs.get("gaussian_s_g")
-    left = metric_bars(ds, "s_g", over=None, width=300, height=180,
+    left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=False,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
-                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True)
+                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True, note=False)
     return alt.hconcat(valued(left, "S_G"), near_one(right, "mean ‖x_T‖²/d"))
 
 
@@ -361,15 +361,19 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates). The colour
     scale spans the data: sequential blues (darkest = weakest update) when every value has one sign, a diverging
     red-blue scale centred at 0 only when both signs occur; the legend is titled by what the colour encodes and
-    labels the lowest and highest value (and 0). Every fourth frequency is labelled."""
+    labels round values along the bar (``charts.nice_ticks``: 4 to 6, 0 among them where both signs occur) and the
+    lowest and highest value where they stand apart from those. Every fourth frequency is labelled."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
-    # the legend says what the colour is and labels both ends and 0, so a thin band of red (the few updates of
-    # power above 1) reads as values up to the top label
-    mid = [0.0] if lo < 0 < hi and min(-lo, hi) > 0.1 * (hi - lo) else []   # 0 labelled where it has room
-    ends = sorted({round(lo, 1), round(hi, 1), *mid})
+    # the legend says what the colour is and labels round values along it and both ends, so a thin band of red (the
+    # few updates of power above 1) reads as values up to the top label
+    ticks_c = nice_ticks(lo, hi)
+    step_c = ticks_c[1] - ticks_c[0] if len(ticks_c) > 1 else hi - lo
+    ends = sorted({*ticks_c, *(e for e in (round(lo, 1), round(hi, 1))
+                               if min(abs(e - t) for t in ticks_c or [np.inf]) > 0.25 * step_c)})
+    digits = max(1, -int(np.floor(np.log10(step_c))) + (1 if f"{step_c:g}".endswith("5") else 0)) if step_c > 0 else 1
     title = ["log10 power", "of the update"] + (["(red: above 0)"] if lo < 0 < hi else [])
     if lo < 0 < hi:
         scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
@@ -385,7 +389,8 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
         color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
-            values=ends, format="+.1f" if lo < 0 < hi else ".1f", gradientLength=300, labelOverlap=False)),
+            values=ends, format=f"{'+' if lo < 0 < hi else ''}.{digits}~f", gradientLength=300,
+            labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
     ).properties(width=250, height=170).facet(facet=alt.Facet(
         "method:N", sort=list(map(str, ds["method"].values)), title=None, header=alt.Header(labelExpr=names)),

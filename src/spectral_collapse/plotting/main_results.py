@@ -5,7 +5,7 @@ import pandas as pd
 
 __all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines"]
 
-# ours mid grey (the black interval stays visible on it), the paper's light grey: sources, not methods
+# ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
 
 # What a higher value of a score means, as the glossary defines the score: "better" only where it is
@@ -80,7 +80,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     import altair as alt
 
     from ..report.tables import METRIC_NAMES
-    from .charts import wrap_lines
+    from .charts import interval_rules, wrap_lines
 
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
@@ -105,15 +105,14 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
                  alt.Tooltip("hi:Q", format=".3f", title="95 % interval to")])
     layers = [bars]
     if "lo" in long:
-        layers.append(alt.Chart().mark_errorbar(ticks={"size": 5}, color="black", thickness=1.2).encode(
-            y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
-            x=alt.X("lo:Q", title="score"), x2="hi:Q").transform_filter(
-            "isValid(datum.lo) && isValid(datum.hi)"))
+        layers += interval_rules(alt.Chart(), 5, "isValid(datum.lo) && isValid(datum.hi)", y=y,
+                                 yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
+                                 x=alt.X("lo:Q", title="score"), x2="hi:Q")
     long = long.astype(object).where(long.notna(), None)   # a missing interval is JSON null, not NaN
     return alt.layer(*layers, data=long).properties(width=width, height=height).facet(
         column=alt.Column("metric:N", title=None, sort=names, header=alt.Header(labelFontSize=12))).properties(
         title=alt.TitleParams("Ours beside the paper", subtitle=[
-            w for line in ["Ours: mean over test crops with its 95 % interval (black bars); the paper: its reported "
+            w for line in ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported "
                            "mean.", *failed_lines(cmp),
                            *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
             for w in wrap_lines(line, len(names) * (width + 20))],

@@ -7,8 +7,9 @@ has its own point shape and line dash: the paper's non-OVG methods (circles, sol
 reference (crosses, long dashes), and within a family each method has a dash of its own (``METHOD_DASHES``), so two
 lines of one family differ in dash as well as in colour. Any two colours of the methods, the controls and the
 reference lie at least 25 apart in CIEDE2000 for normal vision (and 30 in CIE76), so two methods drawn on one chart
-never look alike; within a family they stay apart under simulated protanopia and deuteranopia as well, and across
-families, where two colours come closer for a colour-blind reader, shape and dash tell them apart. The colours were
+never look alike; two of one family, which share a point shape and a dash family, lie at least 27.5 apart (the
+baselines, which the benchmarks chapter draws together, at least 30); within a family they stay apart under simulated
+protanopia and deuteranopia as well, and across families, where two colours come closer for a colour-blind reader, shape and dash tell them apart. The colours were
 chosen by maximising the smallest CIEDE2000 difference between any two of them, the ground truth kept black and the
 reference a neutral grey, among colours dark enough to stand out on white as a thin line or a small point: every one
 has a contrast ratio of at least 3:1 against the white page (WCAG relative luminance). A method keeps its look
@@ -30,7 +31,7 @@ METHOD_COLORS = {
     # OVG and its variants
     "ovg": "#704C03", "ovg_taba": "#F75C77", "ovg_edm": "#293EFF", "ovg_stable": "#9D9200",
     # the other baselines
-    "null_class": "#034B05", "direct_inversion": "#982472", "renoise": "#03A85E", "edict": "#C370E5",
+    "null_class": "#034B05", "direct_inversion": "#900060", "renoise": "#03A85E", "edict": "#D860FC",
     "bdia": "#DB6510",
     # the controls: the untranslated input and the ground truth
     "copy": "#98030F", "ground_truth": "#000000",
