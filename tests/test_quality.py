@@ -368,7 +368,7 @@ def test_loss_note_and_left_out_models_follow_each_models_configuration(tmp_path
         "vae": {"parameterization": "vae", "space": "pixel", "dataset": "d"}})
     weighted = M.loss_note(ds, "eps")
     assert "weighted by max(1, σ²)" in weighted and "unweighted" in weighted
-    assert M.loss_note(ds, "edm").startswith("Both curves are the `edm` objective with the same weighting")
+    assert M.loss_note(ds, "edm").startswith("Both curves are the EDM objective with the same weighting")
     assert M.loss_note(ds, "vae") == ""                       # no objective: no loss curves to explain
     shown = set(M.mean_bias_table(ds).index.get_level_values(0))
     text = M.mean_bias_omitted_text(ds)

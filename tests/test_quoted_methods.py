@@ -25,6 +25,6 @@ def test_a_chapter_kernel_names_quoted_methods_and_writes_true_minus_signs_in_ma
         assert show_missing_as_dash()
         data, _ = shell.display_formatter.format(Markdown("moves most for `ovg_taba`, -4.087 dB, 1e-07, `-1`"))
         # a negative number with a true minus sign; an exponent and code keep their hyphens
-        assert data["text/markdown"] == f"moves most for {METHOD_NAMES['ovg_taba']}, \u22124.087 dB, 1e-07, `-1`"
+        assert data["text/markdown"] == f"moves most for {METHOD_NAMES['ovg_taba']}, \u22124.087\u00a0dB, 1e-07, `-1`"
     finally:
         InteractiveShell.clear_instance()

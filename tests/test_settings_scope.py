@@ -184,4 +184,4 @@ def test_a_stored_text_setting_shows_its_percent_in_the_books_form():
     """A text stored before the book's percent form ("at least 90% of ...") is shown as the book writes it."""
     from spectral_collapse.report.settings_words import readable
 
-    assert readable("at least 90% of full OVG's S_HF gain") == "at least 90 % of full OVG's S_HF gain"
+    assert readable("at least 90% of full OVG's S_HF gain") == "at least 90\u00a0% of full OVG's S_HF gain"

@@ -22,7 +22,7 @@ def test_settings_read_as_text_and_leave_commits_in_the_file():
     assert t.loc["grid", "value"] == "(1e-07, 0.1), (1e-06, 0.01)"
     assert t.loc["methods", "value"] == "ovg: Euler (ε-prediction, OVG eta_hf 10⁻⁶, eta_lf 10⁻⁴)"
     assert t.loc["computed", "value"] == "2026-11-23 17:57 UTC"
-    assert t.loc["package versions", "value"] == "spectral-collapse 0.1.0, torch 2.14.1"
+    assert t.loc["package versions", "value"] == "this suite 0.1.0, torch 2.14.1"
     assert "44aa28f" not in t.to_string() and readable(float("nan")) == "—"
 
 

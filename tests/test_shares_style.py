@@ -144,8 +144,8 @@ def test_chapter_prose_gets_spaced_percents_and_en_dash_ranges_but_code_and_math
     from spectral_collapse.pipeline.notebook import show_missing_as_dash
     from spectral_collapse.text import spaced_percents
 
-    assert spaced_percents("about 2.2%; `50%` and $5%$ [x](a%20b)") == "about 2.2 %; `50%` and $5%$ [x](a%20b)"
-    assert spaced_percents("95 % and 12.5 %") == "95 % and 12.5 %"
+    assert spaced_percents("about 2.2%; `50%` and $5%$ [x](a%20b)") == "about 2.2\u00a0%; `50%` and $5%$ [x](a%20b)"
+    assert spaced_percents("95 % and 12.5 %") == "95\u00a0% and 12.5\u00a0%"
     shell = InteractiveShell.instance()
     try:
         assert show_missing_as_dash()
@@ -153,4 +153,4 @@ def test_chapter_prose_gets_spaced_percents_and_en_dash_ranges_but_code_and_math
     finally:
         InteractiveShell.clear_instance()
     text = md["text/markdown"]
-    assert "2.2 %" in text and "Tables 8–11" in text and "`pytest -k 8-11`" in text
+    assert "2.2\u00a0%" in text and "Tables 8–11" in text and "`pytest -k 8-11`" in text

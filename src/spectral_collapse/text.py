@@ -8,14 +8,18 @@
 - ``symbol``: a metric or step-size symbol in the book's one notation: typeset for Markdown ("$S_{HF}$", as the
   glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
   charts, where MathJax does not run ("S_HF", "η_HF");
-- ``percent`` and ``interval``: a share as "93.8 %" (a space before the sign, as the book writes "95 %") and a 95 %
-  interval as "[12.5, 25.0]", its unit said once by the value it follows ("12.5 % [12.5, 25.0]");
+- ``percent`` and ``interval``: a share as "93.8 %" (a space before the sign, as the book writes "95 %"; a
+  displayed text joins the two, ``unbroken``) and a 95 % interval as "[12.5, 25.0]", its unit said once by the value it follows ("12.5 % [12.5, 25.0]");
+- ``unbroken``: a finished text with each number and the unit or percent sign after it ("12.3 %", "0.77 s",
+  "256 px", "1.6 GB") joined by a no-break space (U+00A0), so a line never ends on the number and starts on its unit;
 - ``ranges``: a range of numbers in prose ("Tables 8-11", "Figs. 14-16") with an en dash, "Tables 8–11";
 - ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
 - ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
   "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²", and the inverted latent x_T (alone, or its norm "‖x_T‖²/d")
-  typeset as the glossary writes it, "eps" as a word as "ε" ("ε-prediction" where it names models), a number that
-  reads as zero without a sign ("−0.000" -> "0.000"); code spans, maths and identifiers ("ihc-sr-x4", "x_T_raw",
+  typeset as the glossary writes it, "eps" as a word as "ε" ("ε-prediction" where it names models, and
+  "eps-prediction" as "ε-prediction"), a number that
+  reads as zero without a sign ("−0.000" -> "0.000"), a number and its unit joined (``unbroken``); code spans, maths
+  and identifiers ("ihc-sr-x4", "x_T_raw",
   "eps_vs_x0") left as they are;
 - ``unsigned_zero``: a finished text with each signed zero ("−0.000", "+0.00") written "0.000".
 
@@ -26,11 +30,13 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "verb", "listed", "counted", "large", "symbol",
-           "percent", "interval", "ranges", "unsigned_zero", "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths"]
+__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
+           "plural", "verb", "listed", "counted", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
+           "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
+NBSP = "\u00a0"   # a no-break space: a number and its unit ("12.3 %", "0.77 s") never part at a line's end
 
 # a hyphen-minus that starts a number: not inside a word or a number ("x8-x16", "Tables 8-11", "1e-5"), not an option
 # ("--jobs 1")
@@ -146,7 +152,8 @@ def symbol(key: str, form: str = "md") -> str:
 
 
 def percent(x: float | None, digits: int = 1) -> str:
-    """A share (a fraction: 0.938) as a percentage, the sign after a space as the book writes "95 %": "93.8 %";
+    """A share (a fraction: 0.938) as a percentage, the sign after a space as the book writes "95 %": "93.8 %"
+    (verdicts and stored texts read it so; ``notation`` joins the two with a no-break space where the text is shown);
     "nan" when missing."""
     if x is None or not math.isfinite(float(x)):
         return "nan"
@@ -182,6 +189,9 @@ _TIMES_AFTER = re.compile(r"((?<![\w.\-])\d+(?:\.\d+)?|(?<=\d)\])x(?![\w\-])")  
 # "x0" is x0-prediction, "x86" and "x64" processors
 _TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)([1-9]\d*)(?:-x(\d+))?(?!\w|\.\d)")
 _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
+# a unit or a percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB", "48.4 min", "0.1 dB"
+# (not a word that starts like one: "2 sizes", "3 hours" keep their space, which may break)
+_UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
 # what ``notation`` leaves alone: code, maths, roles and link targets, HTML tags
 # (an HTML tag starts with a letter, "/" or "!": "a <= b" and "n < 10" are prose)
 _KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
@@ -204,6 +214,8 @@ _LATENT_FORMS = {"md": (r"\mathbf{x}_T", r"\lVert", r"\rVert", "^2"),
 # U-Nets ("the main eps and EDM models", "the eps arms"); identifiers ("ihc-sr-x4-eps-quick", "eps_vs_x0",
 # parameterization="eps", eps=1e-5), calls ("eps(z)") and code spans as they are
 _EPS = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?![\w\-\"'=(`]|\.\w)")
+# "eps-prediction", "eps-predicting" in prose: the model kind as the glossary names it, "ε-prediction"
+_EPS_HYPHEN = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?=-predict)")
 _EPS_KIND = re.compile(r"(?:,? x0)?(?: and (?:EDM|x0|flow|ε-prediction))? (?:models?|arms?|U-Nets?|rows?)\b"
                        r"| and \{term\}$")   # "eps and {term}`EDM <EDM>` models": the role's target is the next part
 
@@ -264,8 +276,8 @@ def notation(text: str, form: str = "md") -> str:
         for rx, to in _ASCII:
             part = rx.sub(to, part)
         part = _LATENT.sub(lambda m: _latent(m, form), part)
-        part = unsigned_zero(_EPS.sub(_eps, part))
-        return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
+        part = unsigned_zero(_EPS.sub(_eps, _EPS_HYPHEN.sub("ε", part)))
+        return _UNIT.sub(NBSP + r"\1", _TIMES_BETWEEN.sub(f" {TIMES} ", part))
 
     def kept(part: str) -> str:
         return latent_maths(part) if form == "md" and part.startswith("$") else part
@@ -287,10 +299,17 @@ def ranges(text: str) -> str:
 _GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
 
 
+def unbroken(text: str) -> str:
+    """A finished text with each number and its unit or percent sign joined by a no-break space ("12.3 %" ->
+    "12.3\u00a0%", "0.77 s", "256 px", "1.6 GB", "48.4 min"): a line never ends on the value and starts on its unit.
+    Code, maths, link targets and HTML tags as they are. Idempotent."""
+    return "".join(p if i % 2 else _UNIT.sub(NBSP + r"\1", p) for i, p in enumerate(_KEEP.split(text)))
+
+
 def spaced_percents(text: str) -> str:
-    """A finished text with each percent written as ``percent`` writes it, a space before the sign ("2.2%" ->
-    "2.2 %"); code, maths, link targets and HTML tags as they are."""
-    return "".join(p if i % 2 else _GLUED_PERCENT.sub(" %", p) for i, p in enumerate(_KEEP.split(text)))
+    """A finished text with each percent written as ``percent`` writes it, a no-break space before the sign
+    ("2.2%" and "2.2 %" -> "2.2\u00a0%"); code, maths, link targets and HTML tags as they are."""
+    return unbroken("".join(p if i % 2 else _GLUED_PERCENT.sub(NBSP + "%", p) for i, p in enumerate(_KEEP.split(text))))
 
 
 def step_size(x) -> str:

@@ -24,7 +24,7 @@ from ..studies.aggregate import TABLE_METRICS, cell_text
 # an arm's value on each ablation axis as every page writes it, one table (``claims_words.ARM_WORDS``)
 from ..studies.claims_words import ARM_WORDS, arm_words
 from ..studies.validity import failed_of
-from ..text import percent
+from ..text import listed, percent
 from .main_results import MODEL_WORDS
 from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper_rows_shown,  # noqa: F401
                              paper_table, shown_levels)
@@ -328,14 +328,24 @@ def run_settings(ds: xr.Dataset) -> pd.DataFrame:
 
     names = arm_names(ds)
 
+    def kinds(a: dict) -> list[str]:
+        """Every model kind the arm ran, its own first: its models' roles ("eps", "edm"; "unet/eps" by its kind)."""
+        try:
+            roles = [str(r).rpartition("/")[2] for r in json.loads(a.get("models") or "{}")]
+        except (TypeError, ValueError):
+            roles = []
+        return [k for k in dict.fromkeys([a.get("parameterization"), *roles]) if k]
+
     def described(a: dict) -> str:
-        """An arm's setup in the chapters' words: "U-Net, pixel space, ε-prediction, wavelet sym3"; a latent arm's
-        space is said once, by its fuller latent-space entry (which names the autoencoder)."""
+        """An arm's setup in the chapters' words: "U-Net, pixel space, ε-prediction and EDM models, wavelet sym3"
+        (every model the arm ran); a latent arm's space is said once, by its latent-space entry (naming the VAE)."""
         keys = ("backbone", "space", "parameterization", "wavelet", "latent_space")
         shown = [k for k in keys if a.get(k) is not None and readable(a[k]) != "—"]
         if "latent_space" in shown:
             shown = [k for k in shown if k != "space"]
-        return ", ".join(ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{key_words(k)} {readable(a[k], 1)}"
+        return ", ".join(listed(MODEL_WORDS.get(p, p) for p in kinds(a)) + " models"
+                         if k == "parameterization" and len(kinds(a)) > 1 else
+                         ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{key_words(k)} {readable(a[k], 1)}"
                          for k in shown)
 
     arms = {f"arm {names.get(tag, tag)}": described(a) for tag, a in json.loads(ds.attrs["per_arm"]).items()}

@@ -16,8 +16,8 @@ from ..studies.claims import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_cl
 from ..studies.scorecard import Evidence
 from ..studies.verdicts import tally_text
 
-__all__ = ["claims_markdown", "rules_markdown", "tally_markdown", "reader_names", "internal_keys", "deciding_evidence",
-           "glossary_links", "paper_dissent"]
+__all__ = ["claims_markdown", "rules_markdown", "rule_text", "tally_markdown", "reader_names", "internal_keys",
+           "deciding_evidence", "glossary_links", "paper_dissent"]
 
 
 def _key_names() -> dict[str, str]:
@@ -268,6 +268,41 @@ def sentence(text: str) -> str:
     return upper_first(text)
 
 
+# "x0" and "eps" as the model kinds a rule compares ("cases where x0 beats eps"): the glossary's names
+_KINDS = re.compile(r"(?<![\w\-`])(x0|eps|ε) (beats|against|vs\.?|and|over) (x0|eps|ε)(?![\w\-`])")
+_KIND_NAMES = {"x0": "x0-prediction", "eps": "ε-prediction", "ε": "ε-prediction"}
+
+
+def _top_level(text: str, sep: str = "; ") -> list[str]:
+    """``text`` split at each ``sep`` outside parentheses and brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([" and 1 or -(ch in ")]")
+        if depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            start = i + len(sep)
+    return parts + [text[start:]]
+
+
+def rule_text(rule: str, decided_by: str = "") -> str:
+    """A claim's rule as the page says it, in sentences a reader takes in one at a time: the model kinds it compares
+    by their names ("x0 beats eps" -> "x0-prediction beats ε-prediction"), each clause the rule joins with ";" a
+    sentence of its own, a closing parenthesis of several clauses ("... swept (means only, no interval; a grid point
+    ... is not a point of the front)") its own sentences, and the general rule that decides it ("Decided by the
+    *means only* rule (above).")."""
+    rule = _KINDS.sub(lambda m: f"{_KIND_NAMES[m.group(1)]} {m.group(2)} {_KIND_NAMES[m.group(3)]}", rule.strip())
+    out = []
+    for clause in _top_level(rule.rstrip(".")):
+        m = re.match(r"^(.*\S) \(([^()]*; [^()]*)\)$", clause.strip(), re.S)
+        pieces = [m.group(1), *_top_level(m.group(2))] if m else [clause]
+        # a first word that is a symbol or a key ("x0", "S_HF(ddim)") keeps its case
+        out += [p.strip() if re.match(r"[A-Za-z]+[\d_(]", p.strip()) else sentence(p.strip()) for p in pieces
+                if p.strip()]
+    if decided_by:
+        out.append(f"Decided by the *{decided_by}* rule (above)")
+    return " ".join(p + ("" if p.endswith((".", "?", "!")) else ".") for p in out)
+
+
 def copied_rows(copies: dict) -> list[str]:
     """The distinct copied rows of the paper's tables that the claims read (``copies``: claim -> notes of
     ``paper_copies.copies_read``), in the order the claims first read them."""
@@ -332,11 +367,10 @@ def claims_markdown(ev: Evidence, paper: Evidence | None = None) -> str:
              copies_markdown(copies)]
     for _, r in c.rename(columns={"paper's tables": "paper verdict"}).iterrows():
         note = _missing_metrics(r["statement"], r["our numbers"], reads.get(r["claim"], ()), ev)
-        by = f"; decided by the *{r['decided by']}* rule (above)" if r["decided by"] else ""
         caveat = f"\n- Indicative only: {r['caveat']}." if r["caveat"] else ""
         lines.append(f"\n## {r['title']}\n\n{r['where']}. {r['statement']}\n\n- **Our verdict: "
                      f"{verdict_words(r['verdict'], r['caveat'], r['decided by'], r['our numbers'])}.** {sentence(r['our numbers'])}{caveat}\n"
-                     f"- Sample: {r['our sample']}.\n- Rule: {r['rule']}{by}.\n"
+                     f"- Sample: {r['our sample']}.\n- Rule: {rule_text(r['rule'], r['decided by'])}\n"
                      + (f"- Not in our numbers: {note}.\n" if note else "")
                      + f"- On the paper's own tables: **{r['paper verdict']}**. {r['paper numbers']}\n"
                      + copies_reference(copies.get(r["claim"], ())))

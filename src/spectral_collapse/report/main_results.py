@@ -9,8 +9,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["failed_note", "failed_counts", "collapse_verdict", "MAIN_CLAIMS", "beside_paper", "beside_table", "null_class_scale", "null_class_pairing",
-           "latent_gaussianity_table", "noise_sample_table", "MODEL_WORDS"]
+from ..studies.method_labels import MODEL_WORDS  # the models by their parameterization (re-exported)
+
+__all__ = ["failed_note", "failed_counts", "collapse_verdict", "MAIN_CLAIMS", "beside_paper", "beside_table",
+           "null_class_scale", "null_class_pairing",
+           "latent_gaussianity_table", "noise_sample_table", "MODEL_WORDS", "smallest_norm_error", "latent_set_note"]
 
 # The paper's datasets as it names them
 _PAPER_NAMES = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
@@ -129,10 +132,6 @@ def _cell(v, digits: int | None) -> str:
     return f"{v:.{digits}f}"
 
 
-# The models of a run, by their parameterization, as the chapters name them
-MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM", "flow": "flow"}
-
-
 def noise_sample_table(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
     """The texture score S_HF of each model's samples from pure noise (mean over the samples), one row per model
     named in words ("EDM", "ε-prediction")."""
@@ -149,6 +148,46 @@ def latent_gaussianity_table(ds: xr.Dataset, seed, digits: int = 4) -> pd.DataFr
     cols = [c for c in ("s_g", "ks_d", "ks_p", "mean_norm_ratio") if c in ds]
     frame = ds[cols].sel(seed=seed).to_dataframe().drop(columns="seed", errors="ignore")[cols].round(digits)
     return frame.rename(columns={"ks_p": "p-value"})
+
+
+def smallest_norm_error(n: int, d: int) -> float:
+    """The relative error of the mean ‖x_T‖²/d at which the KS distance between chi2(d) and the scaled chi2(d)
+    reaches the test's 5 % critical distance for a set of ``n`` latents: smaller norm errors can pass the test."""
+    from scipy import optimize, stats
+
+    from ..metrics.latent import ks_resolution
+
+    u = stats.chi2.ppf(np.linspace(1e-6, 1 - 1e-6, 4001), d)
+    crit = ks_resolution(n)
+    return float(optimize.brentq(
+        lambda e: np.max(np.abs(stats.chi2.cdf(u, d) - stats.chi2.cdf(u / (1 + e), d))) - crit, 1e-7, 10.0))
+
+
+def latent_set_note(ds: xr.Dataset, seed, n_gaussianity: int | None = None) -> str:
+    """Markdown: the set of latents one seed's S_G and KS test score (how many latents per method, those with failed
+    samples left out, and d, the values in one latent), the distance below which the Kolmogorov–Smirnov test cannot
+    tell a set of n latents from Gaussian noise, n said as the number of latents in the set, and the norm error that
+    distance stands for; with ``n_gaussianity`` (the latents per method the Gaussianity chapter tests), the same
+    error at that chapter's n."""
+    from ..metrics.latent import ks_resolution
+    from ..studies.method_labels import method_name
+    from ..text import percent
+
+    n_set, d = int(ds.sizes["sample"]), int(np.prod(ds["latents"].shape[-3:]))
+    fewer = ""
+    if "n_kept" in ds:
+        kept = ds["n_kept"].sel(seed=seed).to_series()
+        fewer = "; ".join(f"{method_name(str(m))} {int(k)}, its {n_set - int(k)} failed samples left out"
+                          for m, k in kept.items() if int(k) < n_set)
+    said = (f"Seed {seed}'s set: {n_set} latents per method{f' ({fewer})' if fewer else ''}, each of d = {d} "
+            f"values. With n = {n_set}, the number of latents in a method's set, the Kolmogorov–Smirnov (KS) test "
+            f"tells the set from Gaussian noise only beyond a distance of {ks_resolution(n_set):.3f}, which a norm "
+            f"error (mean ‖x_T‖²/d off 1) reaches at about {percent(smallest_norm_error(n_set, d))}; a smaller error can "
+            "pass the test.")
+    if n_gaussianity:
+        said += (f" The Gaussianity chapter tests n = {n_gaussianity} latents per method, where that error is about "
+                 f"{percent(smallest_norm_error(n_gaussianity, d))}, so its S_G and p-values differ from these.")
+    return said
 
 
 def null_class_scale(ds: xr.Dataset) -> float | None:

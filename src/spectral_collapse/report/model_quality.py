@@ -325,21 +325,24 @@ def loss_note(ds: xr.Dataset, key: str) -> str:
     the objective without any weighting (``train.heldout``: EMA weights, held-out crops, mean over the noise
     bands). When the training loss is weighted the two are on different scales, and the gap between the curves is
     the weighting, not over- or under-fitting."""
+    from ..studies.method_labels import MODEL_WORDS
+
     train = (_train_config(ds, key).get("train") or {})
     obj = train.get("objective")
     if not obj:
         return ""
+    said = MODEL_WORDS.get(obj, f"`{obj}`")   # the objective by the model kind it trains: "the ε-prediction objective"
     if train.get("truncated_snr"):
         weight = "max(1, σ²)" if obj == "eps" else "max(1, 1/σ²)"
-        return (f"The training loss is the `{obj}` objective weighted by {weight} (truncated-SNR weighting, at least 1 "
+        return (f"The training loss is the {said} objective weighted by {weight} (truncated-SNR weighting, at least 1 "
                 "at every noise level); the held-out loss is the same objective unweighted. The training curve "
                 "therefore sits above the held-out one by the weighting, not by over-fitting: read each curve's "
                 "fall, not the gap between them.")
     if train.get("min_snr_gamma"):
-        return (f"The training loss is the `{obj}` objective with min-SNR weighting (gamma {train['min_snr_gamma']:g}, "
+        return (f"The training loss is the {said} objective with min-SNR weighting (gamma {train['min_snr_gamma']:g}, "
                 "at most 1); the held-out loss is the same objective unweighted, so the two are on different "
                 "scales: read each curve's fall, not the gap between them.")
-    return (f"Both curves are the `{obj}` objective with the same weighting; they differ in the weights (raw for "
+    return (f"Both curves are the {said} objective with the same weighting; they differ in the weights (raw for "
             "training, EMA for held-out), the crops (training batches against the held-out crops) and the noise "
             "levels (random draws against fixed draws in four bands).")
 

@@ -3,7 +3,8 @@
 - ``reader_text``: a finished Markdown (or HTML) text with the keys the code and the results use written as the
   book names them: a metric key standing alone ("s_hf", "ms_ssim") by its name ("S_HF", "MS-SSIM"), a step-size key
   ("eta_hf 1e-06") or a symbol in a chart's form ("η_HF") by its typeset symbol, a method label ("ovg_edm") by its
-  reader name ("OVG + EDM"), then
+  reader name ("OVG + EDM"), a study key naming a study ("the flow_collapse study") by ``study_name``
+  ("the flow-collapse study"), then
   ``text.notation`` (typeset symbols, a true ×, ≤, →, ±); a study parameter's key in prose ("its n_images") is
   quoted as code, the key a user types. Code spans, fenced code, maths, link targets, HTML tags,
   identifiers that hold such a key ("s_hf_unit", "ihc-sr-x4-edm") and a table cell that holds only a study
@@ -23,10 +24,10 @@ from __future__ import annotations
 import functools
 import re
 
-from ..text import MINUS, SYMBOLS, minus, notation
+from ..text import MINUS, SYMBOLS, minus, notation, unbroken
 
 __all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys",
-           "table_numbers", "p_text", "P_DIGITS"]
+           "table_numbers", "p_text", "P_DIGITS", "STUDY_NAMES", "study_name"]
 
 P_DIGITS = 4            # the decimals a p-value is shown with
 _EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
@@ -58,6 +59,31 @@ def reader_names() -> dict[str, str]:
 # result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
 # the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
 OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
+
+
+# A study's key (what a user types: ``studies --only flow_collapse``, the results' folder) as prose names the study
+# ("the flow-collapse study"); a key not listed reads with its underscores as hyphens
+STUDY_NAMES = {"eps_vs_x0": "ε-prediction vs x0-prediction", "pca_collapse": "PCA-collapse",
+               "ovg_schedule": "OVG-schedule", "backbone_ablation": "backbone ablation",
+               "space_ablation": "data-space ablation", "your_model": "your-model"}
+
+
+def study_name(key: str) -> str:
+    """A study key as prose names the study: "flow_collapse" -> "flow-collapse", "eps_vs_x0" -> "ε-prediction vs
+    x0-prediction", "space_ablation" -> "data-space ablation"."""
+    return STUDY_NAMES.get(key, key.replace("_", "-"))
+
+
+@functools.lru_cache(maxsize=None)
+def _studies() -> re.Pattern:
+    """A study key with an underscore standing alone in prose before the word that says it names a study ("the
+    flow_collapse study", "the seed_spread chapter", "the main_results results"); not in an identifier, a path or
+    a module ("report.seeds", "studies/flow_collapse.py")."""
+    from ..studies.registry import STUDIES
+
+    names = [st.name for st in (STUDIES.values() if isinstance(STUDIES, dict) else STUDIES) if "_" in st.name]
+    keys = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    return re.compile(rf"(?<![\w\-./=`])({keys})(?= (?:study|studies|chapter|chapters|results|ablation)\b)")
 
 
 @functools.lru_cache(maxsize=None)
@@ -104,6 +130,7 @@ def _named(part: str, form: str) -> str:
     """Prose with its metric, step-size and method keys named, a symbol in its chart form ("η_HF") in its plain one
     (which ``text.notation`` typesets), and its parameter keys quoted as code."""
     part = _plain_symbols(_keys().sub(lambda m: reader_label(m.group(1)), part))
+    part = _studies().sub(lambda m: study_name(m.group(1)), part)
     return _code().sub(lambda m: f"<code>{m.group(1)}</code>" if form == "html" else f"`{m.group(1)}`", part)
 
 
@@ -153,7 +180,8 @@ def table_numbers(text: str) -> str:
     number's hyphen-minus a true minus ("-0.652 [-0.739, -0.567]" -> "−0.652 [−0.739, −0.567]"), a subtraction's
     too ("1 - flagged ratio" -> "1 − flagged ratio"), a negative zero as zero ("−0.000" -> "0.000"), a number in
     exponent form as a power of ten ("1e-07" -> "10⁻⁷", "2.5e-05" -> "2.5 × 10⁻⁵", kept on one line: it never
-    wraps as "1e-" / "07"); ranges and names ("x8-x16", "ihc-sr") keep their hyphens. Idempotent."""
+    wraps as "1e-" / "07"), a number and its unit or percent sign joined by a no-break space ("12.3 %", "0.8 s":
+    ``text.unbroken``); ranges and names ("x8-x16", "ihc-sr") keep their hyphens. Idempotent."""
     def power(m: re.Match) -> str:
         mant, sign, exp = m.group(1), m.group(2), m.group(3)
         ten = "10" + ("⁻" if sign in ("-", MINUS) else "") + exp.translate(_SUPER)
@@ -162,7 +190,7 @@ def table_numbers(text: str) -> str:
 
     def fix(part: str) -> str:
         part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(power, part))
-        return _NEG_ZERO.sub(r"\1", minus(part))
+        return unbroken(_NEG_ZERO.sub(r"\1", minus(part)))
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_TAGS.split(str(text))))
 

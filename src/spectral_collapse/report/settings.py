@@ -21,14 +21,17 @@ import pandas as pd
 
 __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "readable", "model_name", "short_model_names", "models_text", "schedules_text", "ovg_text",
            "plain_source", "tuning_text", "ms_ssim_text",
-           "versions_text", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use", "seed_text"]
+           "versions_text", "SUITE", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use", "seed_text"]
 
 from .settings_words import (_HASHED, _MISSING, PARAMETERIZATION_WORDS, _empty, _guidance, _parsed,  # noqa: E402,F401
                              ms_ssim_text, model_name, ovg_text, parameterization_words, plain_source, readable,
                              tuning_text)   # values in words, re-exported: callers import them from here
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
-SOURCE_TREE = "(version not recorded)"   # results of the suite run from a checkout that recorded no version
+# the suite itself as the provenance row names it, and what it says where the results recorded no version of it (a run
+# from a source checkout that is not installed)
+SUITE = "this suite"
+SOURCE_TREE = "(its version not recorded: these numbers cannot be traced to a release of it)"
 
 _SETTINGS = "settings of"
 # a stored value that is a code's word, by what it means
@@ -279,8 +282,9 @@ def _methods(value) -> str:
 
 
 def versions_text(versions) -> str:
-    """The main packages' versions ("package version", joined); the suite itself where the results recorded no
-    version of it (stored "not installed") reads "spectral-collapse (version not recorded)"."""
+    """The main packages' versions ("package version", joined), the suite itself named in words ("this suite 0.3.0");
+    where the results recorded no version of it (stored "not installed") the row says so and what it means: "this
+    suite (its version not recorded: these numbers cannot be traced to a release of it)"."""
     if isinstance(versions, str):
         try:
             versions = json.loads(versions)
@@ -294,9 +298,9 @@ def versions_text(versions) -> str:
             continue
         v = str(versions[p])
         if p == "spectral-collapse" and v.strip().lower() in ("not installed", "", "none"):
-            shown.append(f"{p} {SOURCE_TREE}")
+            shown.append(f"{SUITE} {SOURCE_TREE}")
         elif v.strip().lower() != "not installed":
-            shown.append(f"{p} {v}")
+            shown.append(f"{SUITE if p == 'spectral-collapse' else p} {v}")
     return ", ".join(shown)
 
 
