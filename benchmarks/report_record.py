@@ -116,7 +116,8 @@ def gpu_training_line(results_dir) -> str:
             f"{ph['processes']} processes side by side took {int(wall // 60)} min {int(round(wall % 60))} s of wall "
             f"time{split}, {rates[0]:g} to {rates[-1]:g} training steps per second per process, the GPU busy "
             f"throughout (`{files[-1].name}`)"
-            + (f"; its weights are kept in `{rec['weights']}`, the book's numbers come from `data/weights`"
+            + (f"; its weights are kept in `{rec['weights']}`, and the book's numbers come from the models directly "
+                 f"under `data/weights`"
                if rec.get("weights") else "") + ". "
             f"{rec.get('whole_book_estimate', '')}").strip()
 
