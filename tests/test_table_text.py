@@ -96,7 +96,9 @@ def test_scorecard_marks_rows_from_a_model_below_the_gate():
 
     t = pd.concat([_card(), _card(backbone="unet", ours_below_gate="")])
     note = below_gate_note(t)
-    assert note.startswith("**Indicative only (below the gate):**") and "DiT DDIM (model m-dit)" in note
+    assert note.startswith("**Indicative only (below the gate):**") and "DiT DDIM (`m-dit`)" in note  # not a suite name
+    real = below_gate_note(_card(ours_below_gate="ihc-sr-x4-eps-dit-quick-3dd980aee9f0"))
+    assert "DiT DDIM (the ε-prediction DiT model of ihc-sr ×4)" in real and "3dd980" not in real
     assert "unet" not in note.lower().replace("u-net", "")
     assert below_gate_note(_card(ours_below_gate="")) == ""
 

@@ -190,7 +190,7 @@ def below_gate_note(t: pd.DataFrame) -> str:
     weak = t[t["ours_below_gate"].fillna("").astype(str) != ""]
     if weak.empty:
         return ""
-    from .method_labels import method_name
+    from .method_labels import method_name, model_words
 
     by: dict[str, list[str]] = {}
     for r in weak.drop_duplicates(["scale", "backbone", "space", "method"]).itertuples():
@@ -198,7 +198,8 @@ def below_gate_note(t: pd.DataFrame) -> str:
             if r.table != "table4" else str(r.space)
         arm = {"dit": "DiT"}.get(arm, arm)
         by.setdefault(r.ours_below_gate, []).append(f"{arm + ' ' if arm else ''}{method_name(r.method)}")
-    said = "; ".join(f"{', '.join(rows)} (model {models})" for models, rows in by.items())
+    said = "; ".join(f"{', '.join(rows)} ({', '.join(model_words(m.strip()) for m in str(models).split(','))})"
+                     for models, rows in by.items())
     return (f"**Indicative only (below the gate):** our numbers in the rows {said} come from a model below the "
             "quality gate ({doc}`the model-quality chapter </studies/model_quality-ihc-sr>`), which the study was "
             "allowed to run and whose chapter says so: they describe that model as trained, not a model of the "
