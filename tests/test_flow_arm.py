@@ -306,7 +306,7 @@ def test_flow_chapter_states_the_euler_sampler_error_from_the_stored_gate_report
     (tmp_path / name / "quality.json").write_text(json.dumps(rep.to_dict(), default=float))
     ds = xr.Dataset(attrs={"model_gate": json.dumps({name: {"passed": True}})})
     note = sampler_note(ds, checkpoint_root=tmp_path, weights_root=tmp_path / "none")
-    assert "12.3 %" in note and "`ihc-sr-x4-flow-quick`" in note and "Heun" in note
+    assert "12.3 %" in note and "the flow-matching model of ihc-sr ×4" in note and "`ihc-sr" not in note and "Heun" in note
     del rep.info["euler"]
     (tmp_path / name / "quality.json").write_text(json.dumps(rep.to_dict(), default=float))
     assert sampler_note(ds, checkpoint_root=tmp_path, weights_root=tmp_path / "none") == ""

@@ -352,7 +352,7 @@ def failure_line(err: BaseException) -> str:
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             results_root: str = "data/results") -> list[Path]:
-    """Adopt chapters executed outside ``execute_study`` (papermill by hand, older versions): strip progress bars
+    """Adopt chapters executed outside ``execute_study`` (papermill run by hand): strip progress bars
     and record the hashes of their current inputs (``chapter_inputs``) and the main command's parameters
     (``chapter_params``), so they count as up to date."""
     import nbformat

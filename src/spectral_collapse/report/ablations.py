@@ -282,7 +282,7 @@ def _space_words(attrs: dict) -> str:
 
 def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
     """Markdown: the latent arm's latent space (which VAE, how latents are encoded and scaled) and its reconstruction
-    figures (test reconstruction PSNR and MSE), from the results' ``latent_space_info``; results older than that
+    figures (test reconstruction PSNR and MSE), from the results' ``latent_space_info``; results that do not record it
     fall back to the VAE checkpoint's record when it is present here, else say how to show them."""
     attrs = json.loads(ds.attrs["per_arm"]).get(arm)
     if attrs is None:

@@ -190,7 +190,7 @@ def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str
 
     from ..studies.models import CHECKPOINT_ROOT
     from .model_quality import _stored_report
-    from .settings import model_name
+    from ..studies.method_labels import model_words
 
     try:
         used = json.loads(ds.attrs.get("model_gate") or "{}") or {}
@@ -209,7 +209,7 @@ def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str
                    f"have a per-channel standard deviation off from the data's by up to {100 * s_eu:.1f} % "
                    f"(the largest error over labels; Heun's second-order steps from the same starts: "
                    f"{100 * heun:.1f} %; the gate judges "
-                   f"`{model_name(name)}` with Heun). Every method here samples with those Euler steps (TABA's "
+                   f"{model_words(name)} with Heun). Every method here samples with those Euler steps (TABA's "
                    "randomness is in where its inversion starts), so that part of the error is shared and is not a "
                    "difference between methods.")
     return "\n\n".join(out)

@@ -23,8 +23,8 @@ x0-prediction models (see its docstring and book/methods/ovg.md).
 Both gradients come from the single forward of the base step (``ctx.first``). The two vector-Jacobian products
 are taken as two backward calls on the shared graph (``vjp="separate"``, the default) or in one batched backward
 call (``vjp="batched"``, torch.autograd.grad with is_grads_batched); they agree to round-off (tested). On CPU the
-two calls are about 15 % faster per OVG step than the batched one (vmap over the U-Net's backward; measured by
-``python -m benchmarks``, chapter "Performance benchmarks"), so they are the default.
+two calls take less time per OVG step than the batched one (vmap over the U-Net's backward; the ratio is measured
+by ``python -m benchmarks``, chapter "Performance benchmarks"), so they are the default.
 """
 from __future__ import annotations
 
