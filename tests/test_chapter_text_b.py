@@ -53,6 +53,11 @@ def test_a_sweep_without_a_chosen_point_is_told_in_words_with_what_ran_instead()
     assert "run ovg_edm at ovg's choice ($\\eta_{HF}$ 3\u00a0×\u00a010⁻⁷, $\\eta_{LF}$ 2\u00a0×\u00a010⁻¹)" in text
     text = run_notes({"run_warnings": json.dumps([NO_POINT]), "primary": "ovg", "choices": "{}"})
     assert "use the suite's default step sizes" in text
+    # step sizes from a short calibration on a user's images: named as the calibration, on its images
+    calibrated = {**used, "source": "defaults (the suite's step sizes): no sweep, and a short calibration (4 images)"}
+    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "ovg": json.dumps(calibrated)})
+    assert "Every step size the short calibration tried for ovg had failed samples on its validation images" in text
+    assert "sweep" not in text.split("instead")[0] and "crops" not in text
 
 
 # ------------------------------------------------------------------------------------- names in tables

@@ -175,13 +175,16 @@ def _no_point_words(base: str, attrs: dict) -> str:
     def eta(d) -> str:
         return f"{symbol('eta_hf')} {step_size(d['eta_hf'])}, {symbol('eta_lf')} {step_size(d['eta_lf'])}"
 
-    head = (f"Every step size the sweep tried for {base} had failed samples on the sweep's validation crops, so the sweep "
-            f"chose no step sizes for it")
     try:
         used = json.loads(attrs.get("ovg") or "null")
         choices = json.loads(attrs.get("choices") or "null")
     except (TypeError, ValueError):
         used, choices = None, None
+    # a short calibration on a user's images (studies.calibrate) is named as its source names it, with its images
+    calibrated = isinstance(used, dict) and "short calibration" in str(used.get("source", ""))
+    who, on = (("the short calibration", "its validation images") if calibrated else
+               ("the sweep", "the sweep's validation crops"))
+    head = f"Every step size {who} tried for {base} had failed samples on {on}, so {who} chose no step sizes for it"
     if isinstance(used, dict) and used.get("eta_hf") is not None:
         own = (used.get("per_base") or {}).get(base) or used
         kind = "the suite's default step sizes" if str(used.get("source", "")).startswith("defaults") else "step sizes"
