@@ -2,6 +2,8 @@
 reStructuredText would misread into markup it reads as meant. Each sample is parsed by docutils, as the page is."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from docutils import nodes
 from docutils.core import publish_doctree
@@ -95,3 +97,26 @@ def test_each_step_on_its_own():
 @pytest.mark.parametrize("doc", ["Plain text, no markup at all.", "- one\n- two\n\nText.", "*emphasis* and ``code``."])
 def test_text_without_such_things_parses_as_before(doc):
     assert _parsed(doc).pformat() == _tree(doc.split("\n")).pformat()
+
+
+def test_dataclass_signatures_show_what_a_factory_default_makes():
+    """The API page's signatures: a field defaulting to a factory reads as the value it makes (or the call that
+    makes it), never "<factory>", whatever its annotation (commas inside brackets included)."""
+    import dataclasses
+    import inspect
+
+    from spectral_collapse.report.sphinx_docstrings import _signature
+
+    @dataclasses.dataclass
+    class Knobs:
+        extra: dict[str, float] = dataclasses.field(default_factory=dict)
+        sizes: tuple = dataclasses.field(default_factory=lambda: (16, 32))
+        big: list = dataclasses.field(default_factory=lambda: list(range(100)))
+        plain: int = 3
+
+    sig, _ = _signature(None, "class", "Knobs", Knobs, {}, str(inspect.signature(Knobs)), None)
+    assert "<factory>" not in sig
+    shown = re.sub(r"'", "", sig)  # annotations may come quoted
+    assert "extra: dict[str, float] = {}" in shown and "sizes: tuple = (16, 32)" in shown and "plain: int = 3" in shown
+    assert "big: list = list(...)" in shown                      # too long to show: what kind of value it makes
+    assert _signature(None, "function", "f", len, {}, "(x)", None) is None

@@ -250,6 +250,42 @@ def _process(app, what, name, obj, options, lines):
     lines[:] = prepare(lines)
 
 
+def factory_defaults(obj) -> dict[str, str]:
+    """{field: what its default is} for the fields of dataclass ``obj`` whose default comes from a factory, which a
+    signature shows as ``<factory>``: the value the factory makes when it reads short (``{}``, ``(16, 32)``), else
+    the call that makes it (``UNetConfig()``; ``list(...)`` for a long value from an anonymous factory)."""
+    import dataclasses
+
+    if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
+        return {}
+    out = {}
+    for f in dataclasses.fields(obj):
+        make = f.default_factory
+        if make is dataclasses.MISSING:
+            continue
+        try:
+            value = make()
+            text = repr(value)
+        except Exception:  # a factory that needs its context: name it instead
+            value, text = None, ""
+        if not text or len(text) > 40 or text.startswith("<"):
+            named = getattr(make, "__name__", "<lambda>")
+            text = f"{named}()" if named != "<lambda>" else f"{type(value).__name__}(...)"
+        out[f.name] = text
+    return out
+
+
+def _signature(app, what, name, obj, options, signature, return_annotation):
+    """A dataclass's signature with each ``<factory>`` default replaced by what it makes (``factory_defaults``)."""
+    if not signature or "<factory>" not in signature:
+        return None
+    for field, text in factory_defaults(obj).items():
+        signature = re.sub(rf"(?<![\w.'\"]){re.escape(field)}(\s*:[^=()]*?)?\s*=\s*<factory>",
+                           lambda m: m.group(0).replace("<factory>", text), signature)
+    return signature, return_annotation
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _process)
+    app.connect("autodoc-process-signature", _signature)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
