@@ -145,15 +145,15 @@ def _here(path: str | os.PathLike) -> bool:
     weights tell results computed from it from results computed from the weights it replaced. A folder neither here
     nor shipped cannot be checked (results computed elsewhere)."""
     from ..train.cache import checkpoint_lock
-    from ..train.shipped import HASHES, install, replaced, shipped_dir
+    from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 
     path = Path(path)
-    if path.is_dir() and not replaced(path):
-        return True
     if not (shipped_dir(path) / HASHES).is_file():
         return path.is_dir()
+    if (path / "DONE").exists() and not replaced(path):
+        return True
     with checkpoint_lock(path, path.name):  # absent, or built from weights shipped before: installed as a load would
-        return ((path / "DONE").exists() and not replaced(path)) or install(path)
+        return refresh(path) or (path / "DONE").exists() or install(path)
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from .cache import CheckpointCorrupt, _sha256, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
-__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced"]
+__all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced", "refresh"]
 
 SHIPPED_ROOT = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "data/weights")
 _MODEL = ("ema.safetensors", "ema.fp16.safetensors")
@@ -101,6 +101,12 @@ def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> 
         return (ckpt / INSTALLED_FROM).read_bytes() != (src / HASHES).read_bytes()
     except OSError:
         return True
+
+
+def refresh(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
+    """Install ``ckpt`` again when it was built from other weights than those shipped under its name now
+    (``replaced``); True when it did. Call it holding the checkpoint's lock."""
+    return replaced(ckpt, root) and install(ckpt, root)
 
 
 def _clear(ckpt: Path) -> None:

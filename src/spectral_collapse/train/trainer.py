@@ -38,7 +38,7 @@ from ..models.backbones import UNetConfig, build_backbone, count_parameters
 from ..models.denoisers import Denoiser, make_denoiser
 from ..models.flow import FlowSchedule
 from ..models.schedules import VPSchedule
-from .shipped import export, install, replaced, shipping
+from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
@@ -200,8 +200,7 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
     if is_complete(ckpt) and not shipping(ckpt) and not replaced(ckpt):
         return load_trained(ckpt, spec)
     with checkpoint_lock(ckpt, name):
-        if replaced(ckpt):  # other weights shipped under this folder's name since it was built
-            install(ckpt)
+        refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
         if shipping(ckpt) and is_complete(ckpt):
             export(ckpt)
         if is_complete(ckpt) or install(ckpt):  # trained meanwhile by another process, or shipped (data/weights)

@@ -70,15 +70,14 @@ def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str 
     (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
     """
     from .cache import checkpoint_dir, checkpoint_lock
-    from .shipped import export, install, replaced, shipping
+    from .shipped import export, install, refresh, replaced, shipping
 
     full = vae_identity(cfg, tc, data)
     ckpt = checkpoint_dir(name, full, root)
     if (ckpt / "DONE").exists() and not shipping(ckpt) and not replaced(ckpt):
         return load_trained_vae(ckpt, sample=sample)
     with checkpoint_lock(ckpt, name):
-        if replaced(ckpt):  # other weights shipped under this folder's name since it was built
-            install(ckpt)
+        refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
         # else trained meanwhile by another process, or shipped with the repository (data/weights)
         if not (ckpt / "DONE").exists() and not install(ckpt):
             _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
