@@ -79,22 +79,29 @@ def package_modules(src: Path) -> list[str]:
 
 
 def render_api(modules: list[str]) -> str:
-    """book/api.md text: one automodule block per module (parsed as reStructuredText), headed by its subpackage."""
+    """book/api.md text: a section per subpackage, a heading and one automodule block per module inside it.
+
+    Modules directly under ``spectral_collapse`` share one section ("top-level modules"), so that no heading repeats.
+    Each module has its own heading: autodoc writes none, and without one the functions of one module run on into the
+    next with nothing to say where they live.
+    """
     lines = [
         "# API reference",
         "",
         "Generated from the docstrings of the installed `spectral_collapse` package by `scripts/make_toc.py`;",
-        "do not edit by hand.",
+        "do not edit by hand. One section per subpackage, one heading per module; the page's contents list on the",
+        "right goes to each module.",
     ]
-    current = None
-    for module in modules:
-        package = ".".join(module.split(".")[:2]) if module.count(".") >= 2 else module.split(".")[0]
-        if package != current:
-            lines += ["", f"## `{package}`"]
-            current = package
-        # eval-rst: the docstrings are reStructuredText (``code``, autodoc's :py:class: roles, <placeholders> as
-        # text), which the MyST parser of a bare {automodule} block would misread
-        lines += ["", "```{eval-rst}", f".. automodule:: {module}", "```"]
+    groups: dict[str, list[str]] = {}
+    for module in sorted(modules, key=lambda m: (m.count(".") >= 2, m)):  # the top-level modules first
+        parts = module.split(".")
+        groups.setdefault(".".join(parts[:2]) if len(parts) >= 3 else "", []).append(module)
+    for package, members in groups.items():
+        lines += ["", f"## `{package}`" if package else f"## `{members[0].split('.')[0]}`: top-level modules"]
+        for module in members:
+            # eval-rst: the docstrings are reStructuredText (``code``, autodoc's :py:class: roles, <placeholders> as
+            # text), which the MyST parser of a bare {automodule} block would misread
+            lines += ["", f"### `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", "```"]
     return "\n".join(lines) + "\n"
 
 

@@ -84,6 +84,10 @@ def test_make_toc_lists_only_present_notebooks_in_study_order(tmp_path):
     assert captions.index("Main results") < captions.index("Other studies") < captions.index("Reproduction")
     api = (tmp_path / "book" / "api.md").read_text()
     assert re.findall(r"\.\. automodule:: (\S+)", api) == ["spectral_collapse.cli", "spectral_collapse.metrics.spectral"]
+    # each module under its own heading, inside its subpackage's section; no section heading twice
+    assert re.findall(r"^(#+ .*)$", api, re.M)[1:] == [
+        "## `spectral_collapse`: top-level modules", "### `spectral_collapse.cli`",
+        "## `spectral_collapse.metrics`", "### `spectral_collapse.metrics.spectral`"]
     assert make_toc.main(["--root", str(tmp_path), "--check"]) == 0
     (studies / "pareto-ihc-sr.ipynb").write_text("{}")
     assert make_toc.main(["--root", str(tmp_path), "--check"]) == 1
