@@ -132,27 +132,70 @@ def test_reproducing_estimate_prints_large_counts_in_words(tmp_path, monkeypatch
     assert not re.search(r"\d{5,}", md.replace(",", "")) or re.search(r"\d{1,3}(,\d{3})+", md)
 
 
+def _page_lines(page: Path) -> list[str]:
+    """A hand-written page's lines with each ``{include}`` of a file outside _generated/ expanded (the part between
+    its :start-after: and :end-before: markers), as the book shows them."""
+    out, lines, i = [], page.read_text().splitlines(), 0
+    while i < len(lines):
+        m = re.match(r"^`{3,}\{include\}\s+(\S+)", lines[i])
+        if not m or "_generated" in m.group(1):
+            out.append(lines[i]); i += 1
+            continue
+        opts = {}
+        i += 1
+        while i < len(lines) and not lines[i].startswith("```"):
+            o = re.match(r"^:([\w-]+):\s*(.*)$", lines[i])
+            if o:
+                opts[o.group(1)] = o.group(2)
+            i += 1
+        i += 1
+        text = (page.parent / m.group(1)).read_text()
+        if "start-after" in opts:
+            text = text.split(opts["start-after"], 1)[1]
+        if "end-before" in opts:
+            text = text.split(opts["end-before"], 1)[0]
+        out += text.splitlines()
+    return out
+
+
+def _too_long_code_lines(lines: list[str], limit: int) -> list[int]:
+    """1-based numbers of the lines longer than ``limit`` inside code blocks of a shell or Python kind."""
+    too_long, inside = [], None
+    for i, line in enumerate(lines, 1):
+        m = re.match(r"^\s*(`{3,}|:{3,})(.*)$", line)
+        if m:
+            if inside is None:
+                inside = (m.group(1), m.group(2).strip())
+                continue
+            if m.group(1) == inside[0] and not m.group(2).strip():
+                inside = None
+                continue
+        if inside and inside[1] in ("bash", "python", "text", "console", "sh", "shell", "") \
+                and len(line.rstrip()) > limit:
+            too_long.append(i)
+    return too_long
+
+
 def test_book_code_blocks_fit_the_column():
-    """Command lines in the hand-written pages' code blocks are broken to fit the text column (about 76 characters
-    of monospace), so a reader sees a command whole."""
+    """Command lines in the hand-written pages' code blocks, and in the parts of the README a page includes, are
+    broken to fit the text column (76 characters of monospace: a 77th wraps in the browser), so a reader sees a
+    command whole."""
     too_long = []
     for page in [*(ROOT / "book").glob("*.md"), *(ROOT / "book" / "methods").glob("*.md")]:
         if page.name == "api.md":
             continue
-        inside = None
-        for i, line in enumerate(page.read_text().splitlines(), 1):
-            m = re.match(r"^\s*(`{3,}|:{3,})(.*)$", line)
-            if m:
-                if inside is None:
-                    inside = (m.group(1), m.group(2).strip())
-                    continue
-                if m.group(1) == inside[0] and not m.group(2).strip():
-                    inside = None
-                    continue
-            if inside and inside[1] in ("bash", "python", "text", "console", "sh", "shell", "") \
-                    and len(line.rstrip()) > 78:
-                too_long.append(f"{page.name}:{i}")
+        too_long += [f"{page.name}:{i}" for i in _too_long_code_lines(_page_lines(page), 76)]
     assert not too_long, too_long
+
+
+def test_the_code_block_check_sees_an_included_long_line(tmp_path):
+    (tmp_path / "README.md").write_text("x\n<!-- a -->\n```bash\n" + "y" * 77 + "\n```\n<!-- b -->\n" + "```bash\n"
+                                        + "z" * 90 + "\n```\n")
+    page = tmp_path / "p.md"
+    page.write_text("# P\n\n```{include} README.md\n:start-after: <!-- a -->\n:end-before: <!-- b -->\n```\n")
+    lines = _page_lines(page)
+    assert "y" * 77 in lines and "z" * 90 not in lines   # only the included part
+    assert _too_long_code_lines(lines, 76) == [lines.index("y" * 77) + 1]
 
 
 # ------------------------------------------------------------------------------------------- figures, Fig. 6

@@ -1017,7 +1017,9 @@ def _silent_doc(silent: dict) -> str:
               + (f"  > {_md(_commands_as_code(r['what_the_user_sees']))}\n\n" if r["what_the_user_sees"] else "")
               + (f"  {_md(r['then'][:1].upper() + r['then'][1:])}.\n\n" if r["then"] and r["what_the_user_sees"]
                  else "")
-              + "  Proved by " + ", ".join(f"`{t}`" for t in r["tests"]) + ".\n" for r in silent["cases"]]
+              # one test a line: a test name is often as long as the text column, and a comma or full stop after
+              # it would wrap onto a line of its own
+              + "  Proved by:\n\n" + "".join(f"  - `{t}`\n" for t in r["tests"]) for r in silent["cases"]]
     return ("\n## Faults that could pass unnoticed\n\nEach fault below could give a wrong or stale number with no "
             f"word if nothing checked for it. {silent['total']} faults that could pass unnoticed, and what happens "
             f"instead: {_counts_text(silent['counts'])}. Each is made and checked by the tests named (a test file and "

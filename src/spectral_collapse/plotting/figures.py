@@ -60,7 +60,7 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
     ydom = [lo / 10 ** 0.1, hi * 10 ** 0.1]
     chart = series_lines(sp, x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
                          y=alt.Y("power:Q", scale=alt.Scale(type="log", domain=ydom, nice=False),
-                                 title="radial power of x_T"),
+                                 title="radial power of the latent"),
                          series="latent", title=None, points=True, widths=(3.0, 2.0)).properties(
         width=300, height=grid.height - 80, title="Latent spectrum (flat = white noise)")
     png = Image.open(io.BytesIO(vlc.vegalite_to_png(reader_spec(chart.to_dict()), scale=1.0))).convert("RGB")
