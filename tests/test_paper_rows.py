@@ -206,3 +206,16 @@ def test_the_model_quality_chapter_names_models_as_the_other_chapters_do():
     assert shown_name(ds, "other") == "other"
     frame = pd.DataFrame({"model": ["ihc-sr-x4-eps"], "label": [0], "v": [1]}).set_index(["model", "label"])
     assert _named(ds, frame).index.get_level_values("model").tolist() == ["ihc-sr-x4-eps-quick"]
+
+
+def test_several_copied_rows_of_one_table_are_listed_one_an_item():
+    """Table 5 carries three rows copied from other tables: each is an item of a list, not a sentence run into one
+    paragraph; a table with one copied row keeps it in the sentence."""
+    from spectral_collapse.studies.scorecard import paper_row_notes
+
+    five = paper_row_notes("table5")
+    items = [line for line in five.splitlines() if line.startswith("- ")]
+    assert len(items) >= 2 and all(re.search(r"carr(y|ies) the numbers of|report the same setting", i) for i in items)
+    single = [t for t in ("table3", "table4", "table8", "table9", "table10")
+              if paper_row_notes(t) and "\n- " not in paper_row_notes(t)]
+    assert all(paper_row_notes(t).count("\n") == 1 for t in single)

@@ -380,8 +380,10 @@ def paper_row_notes(table: str, paper: pd.DataFrame | None = None) -> str:
     notes = copy_notes(rows, p)
     if not notes:
         return ""
-    return ("Rows shown as the paper prints them that carry another row's numbers (see {doc}`the errata </errata>`): "
-            + " ".join(notes) + "\n")
+    head = "Rows shown as the paper prints them that carry another row's numbers (see {doc}`the errata </errata>`):"
+    if len(notes) == 1:
+        return f"{head} {notes[0]}\n"
+    return head + "\n\n" + "".join(f"- {n}\n" for n in notes)   # one copied row an item, not one long paragraph
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
