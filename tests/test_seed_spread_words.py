@@ -39,3 +39,15 @@ def test_run_columns_and_the_verdict_name_the_training_seed():
     assert list(R.claims_shown(claims).columns[1:5]) == [f"training seed {k}" for k in range(4)]
     said = R.seed_verdict(ds, claims=claims, spread=R.spread_table(ds, metrics=("psnr", "s_g")))
     assert "(training seed 0: holds, training seed 1: inconclusive" in said
+
+
+def test_the_claims_intro_says_why_seed_0_can_differ_from_the_claims_page():
+    """The per-run claims read one dataset and the methods this study translates, the claims page every dataset and
+    method: the chapter names its dataset and its methods, so a differing seed-0 verdict is explained, not a puzzle."""
+    ds = _seed_results()
+    ds.attrs["dataset"] = "ihc-sr"
+    words = R.claims_intro(R.claims_by_seed(ds), ds)
+    methods = [str(m) for m in ds["method"].values]
+    assert "ihc-sr alone" in words and f"{len(methods)} method" in words
+    assert all(m in words for m in methods)
+    assert "Training seed 0" not in R.claims_intro(R.claims_by_seed(ds))   # without the results, no such claim

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-__all__ = ["claims_by_seed", "claims_shown", "agreement", "claim_set_words", "claims_intro"]
+__all__ = ["claims_by_seed", "claims_shown", "agreement", "claim_set_words", "claims_intro", "scope_words"]
 
 
 def _run_column(column: str) -> str:
@@ -57,15 +57,34 @@ def claim_set_words(claims: pd.DataFrame, n_judged: int | None = None) -> str:
             f"verdict gives {n_main} of them, those on collapse and its cures)")
 
 
-def claims_intro(claims: pd.DataFrame) -> str:
+def claims_intro(claims: pd.DataFrame, ds: xr.Dataset | None = None) -> str:
     """Markdown above the per-run claims table: which claims it judges (``claim_set_words``) and by which rule, the
-    claims page's (``claims_words.chapter_rule``), in the words every chapter quotes it in."""
+    claims page's (``claims_words.chapter_rule``), in the words every chapter quotes it in. Given the results
+    (``ds``), also why training seed 0's column can differ from the claims page's verdict on the same models
+    (``scope_words``)."""
     from ..studies.claims_words import chapter_rule
 
     judged = len(pd.concat(agreement(claims))) if len(claims) else 0
-    return (f"{claim_set_words(claims, judged)}. Each is judged on each training run's results alone by the claims "
+    text = (f"{claim_set_words(claims, judged)}. Each is judged on each training run's results alone by the claims "
             f"page's rule: {chapter_rule()}. A claim the results cannot test in any run has no agreement to read "
             "(—).")
+    return text + (" " + scope_words(ds) if ds is not None else "")
+
+
+def scope_words(ds: xr.Dataset) -> str:
+    """Why a verdict of training seed 0 (the models of every other chapter) can differ from the claims page's: that
+    page reads every bundled dataset and every method of the main results, this chapter one dataset and the methods
+    it translates, so a claim counts fewer comparisons or points here."""
+    from ..studies.method_labels import method_name
+    from ..text import listed, plural
+
+    methods = [str(m) for m in ds["method"].values] if "method" in ds.coords else []
+    dataset = str(ds.attrs.get("dataset", "")) or "one dataset"
+    return ("Training seed 0 holds the models every other chapter uses, yet its verdict can differ from the claims "
+            "page's: that page reads every bundled dataset and every method of the main results, this chapter "
+            f"{dataset} alone and {plural(len(methods), 'method')} ({listed(method_name(m) for m in methods)}), so a "
+            "share of comparisons or a correlation counts fewer comparisons or points here, and a claim another "
+            "dataset decides there is decided by this one here.")
 
 
 def agreement(claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -31,7 +31,7 @@ _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "nu
 # the suite itself as the provenance row names it, and what it says where the results recorded no version of it (a run
 # from a source checkout that is not installed)
 SUITE = "this suite"
-SOURCE_TREE = "(its version not recorded: these numbers cannot be traced to a release of it)"
+SOURCE_TREE = "(run from a source checkout, not an installed release: its version was not recorded)"
 
 _SETTINGS = "settings of"
 # a stored value that is a code's word, by what it means
@@ -47,7 +47,7 @@ SETTING_NAMES = {
     "ovg": "OVG step sizes", "methods": "methods (model, inversion, guidance)", "checkpoints": "models",
     "models": "models", "model_factor": "SR factor of the model", "wavelet": "wavelet of the texture score",
     "mu_hf": "texture score's reference log energy μ_HF", "s_hf_unit": "texture score's pixel scale",
-    "s_hf_gain": "texture score's gain", "s_lf_kappa": "structure score's low-pass cutoff",
+    "s_hf_gain": "texture score's gain", "s_lf_kappa": "structure score's low-pass cutoff (fraction of Nyquist)",
     "s_lf_condition": "structure score's reference", "s_dc_definition": "decorrelation score",
     "definition": "definition", "rule": "operating-point rule", "target_rule": "target",
     "primary": "OVG variants the rule picks a point for", "grid": "step-size grid", "baseline_sources": "baselines' source",
@@ -284,7 +284,7 @@ def _methods(value) -> str:
 def versions_text(versions) -> str:
     """The main packages' versions ("package version", joined), the suite itself named in words ("this suite 0.3.0");
     where the results recorded no version of it (stored "not installed") the row says so and what it means: "this
-    suite (its version not recorded: these numbers cannot be traced to a release of it)"."""
+    suite (run from a source checkout, not an installed release: its version was not recorded)"."""
     if isinstance(versions, str):
         try:
             versions = json.loads(versions)
