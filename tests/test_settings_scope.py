@@ -185,3 +185,11 @@ def test_a_stored_text_setting_shows_its_percent_in_the_books_form():
     from spectral_collapse.report.settings_words import readable
 
     assert readable("at least 90% of full OVG's S_HF gain") == "at least 90\u00a0% of full OVG's S_HF gain"
+
+
+def test_a_knob_whose_value_is_a_code_word_says_what_it_means():
+    """The velocity study's ``space`` given as "vp" reads as the value a reader types and what it means."""
+    rows = _rows(parameters_table(_spec("velocity", space="vp"), _results(["ddim"], study="velocity")))
+    assert "| vp: the variance-preserving scale" in rows["space"], rows["space"]
+    rows = _rows(parameters_table(_spec("velocity", space="sigma"), _results(["ddim"], study="velocity")))
+    assert "| sigma: the σ coordinates" in rows["space"], rows["space"]

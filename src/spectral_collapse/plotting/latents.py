@@ -313,7 +313,10 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
     labels = list(dict.fromkeys(runs["method"]))
     xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
-    width, height = 380, 260
+    # as wide as the text column allows beside the legend: the runs at S_G = 0 (every deterministic method) sit side
+    # by side within a few pixels, and a wider axis gives each of them more room
+    width, height = 520, 280
+
     def px(v):
         return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
 

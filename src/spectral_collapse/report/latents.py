@@ -109,7 +109,8 @@ def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
     if "pca" in table.index:   # the chart draws the unit-variance curves; the latents as inverted feed the raw columns
         table.loc["pca", "value"] = str(table.loc["pca", "value"]).replace(
             "(cev; raw latents: cev_raw)", "(the charted curves; a second PCA, of the latents as inverted and not scaled, "
-            "is reported with the table)")
+            "is compared with it in the table's raw columns or, where it gives the same numbers, in the line under the "
+            "table)")
     if "gaussian" in table.index:   # the reference's seed offset, in words
         table.loc["gaussian", "value"] = re.sub(
             r"seeded with the run's seed \+ \d+|seed \+ \d+$", "drawn from a random stream of their own, never the "
