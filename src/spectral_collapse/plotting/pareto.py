@@ -58,6 +58,35 @@ def _named(points: pd.DataFrame) -> str:
     return ", ".join(out)
 
 
+def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
+    """The 95 % bootstrap interval over the sweep's crops (``metrics.intervals.bootstrap_ci``) of S_HF and S_LF at
+    each of ``points`` (a grid row by base and step sizes, a baseline by method): columns label, s_hf, s_lf,
+    hf_lo, hf_hi, lf_lo, lf_hi. Failed samples (NaN) are left out, as the means leave them out."""
+    from ..metrics.intervals import bootstrap_ci
+
+    rows = []
+    for r in points.itertuples(index=False):
+        if r.kind == "baseline":
+            vals = {m: ds[f"baseline_{m}"].sel({"method": r.label}).values for m in ("s_hf", "s_lf")}
+        else:
+            at = dict(base=r.label, eta_hf=r.eta_hf, eta_lf=r.eta_lf)
+            vals = {m: ds[m].sel(at).values for m in ("s_hf", "s_lf")}
+        hf, lf = bootstrap_ci(vals["s_hf"]), bootstrap_ci(vals["s_lf"])
+        rows.append({"label": r.label, "kind": r.kind, "s_hf": float(r.s_hf), "s_lf": float(r.s_lf),
+                     "hf_lo": hf.lo, "hf_hi": hf.hi, "lf_lo": lf.lo, "lf_hi": lf.hi})
+    return pd.DataFrame(rows)
+
+
+def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
+    """Points along each interval rule of ``_interval_rows`` (``n`` per rule, small radius), so that a baseline's
+    name is placed clear of the rules as of the markers."""
+    parts = []
+    for r in ci.itertuples(index=False):
+        parts.append(pd.DataFrame({"x": np.linspace(r.hf_lo, r.hf_hi, n), "y": r.s_lf, "r": 2.0}))
+        parts.append(pd.DataFrame({"x": r.s_hf, "y": np.linspace(r.lf_lo, r.lf_hi, n), "r": 2.0}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"x": [], "y": [], "r": []})
+
+
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed,
     baselines as grey diamond outlines (a grid point at a baseline's place shows inside) with their names placed
@@ -80,8 +109,13 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     most_failed = int(((failed > 0) & (failed < n_samples) & ~(np.isfinite(pts["s_hf"]) &
                                                               np.isfinite(pts["s_lf"]))).sum())
     pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)]
-    xdom = padded_domain(pts["s_hf"], pad=0.07)
-    ydom = padded_domain(pts["s_lf"], pad=0.08)
+    # the 95 % intervals over the crops of the points the chapter reads (each variant's choice, the baselines), drawn
+    # as thin rules under the markers; the other grid points keep their means alone, or the cloud would be a thicket
+    read = pts[(pts["kind"] == "baseline") | pts["chosen"].fillna(False).astype(bool)]
+    ci = _interval_rows(ds, read.astype({"s_hf": float, "s_lf": float}))
+    ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]]).all(axis=1)] if len(ci) else ci
+    xdom = padded_domain(pts["s_hf"], *([ci["hf_lo"], ci["hf_hi"]] if len(ci) else []), pad=0.07)
+    ydom = padded_domain(pts["s_lf"], *([ci["lf_lo"], ci["lf_hi"]] if len(ci) else []), pad=0.08)
     ticks = max(3, int(width // 75))
     x_enc = alt.X("s_hf:Q", title="S_HF (texture, higher is better)",
                   scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(tickCount=ticks, format=".2f"))
@@ -111,8 +145,19 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                                           strokeWidth=1).encode(color=colour, shape=shape, **enc)
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
                                           strokeWidth=2.5).encode(color=colour, **enc)
-    layers = [cloud, front, on_top, chosen]
     b = pts[pts["kind"] == "baseline"]
+    bars = []
+    for kind, sel in (("grid", ci["kind"] != "baseline"), ("baseline", ci["kind"] == "baseline")):
+        part = ci[sel]
+        if not len(part):
+            continue
+        paint = dict(color=colour) if kind == "grid" else {}
+        mark = dict(strokeWidth=1.5, opacity=0.9) if kind == "grid" else dict(strokeWidth=1.5, color="#333333")
+        bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, x2="hf_hi:Q", y=y_enc, **paint)
+                    .transform_calculate(s_hf="datum.hf_lo"))
+        bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)
+                    .transform_calculate(s_lf="datum.lf_lo"))
+    layers = [*bars, cloud, front, on_top, chosen]
     if len(b):
         # drawn over the grid points as outlines: a grid point at a baseline's place stays visible inside the
         # diamond (OVG with small step sizes lands where its base method does), and is named in the subtitle
@@ -120,8 +165,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
         rings = g[g["chosen"].astype(bool)]
         obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
-                               pd.DataFrame({"x": rings["s_hf"], "y": rings["s_lf"], "r": _R_RING + 1})],
-                              ignore_index=True)
+                               pd.DataFrame({"x": rings["s_hf"], "y": rings["s_lf"], "r": _R_RING + 1}),
+                               _bar_obstacles(ci)], ignore_index=True)
         layers += label_layers(b, x="s_hf", y="s_lf", label="name", xdom=xdom, ydom=ydom, width=width,
                                height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
     left_out = []
@@ -130,7 +175,8 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         left_out.append(f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                         f"({int(r.failed)} of {n_samples} samples failed)")
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
-           f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines.")
+           f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines; bars on the "
+           f"chosen points and the baselines: their 95 % bootstrap interval over the crops.")
     for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
         under = _inside(g, r.s_hf, r.s_lf, _R_RING, xdom, ydom, width, height, other_than=r.label)
         if len(under):
