@@ -59,3 +59,39 @@ def test_only_code_the_book_prints_is_measured():
         assert too_wide(_nb(tags, long_line)) == ["cell 1, line 2: 200 characters"]
     assert too_wide(_nb([], "z = '" + "a" * (CODE_WIDTH - 6) + "'")) == []
     assert too_wide(_nb([], "z = '" + "a" * (CODE_WIDTH - 5) + "'")) != []
+
+
+# a fenced command block in a notebook's prose is set at the size of the pages' code blocks (book.css), which fits
+# 76 characters of the text column (the hand-written pages' rule, tests/test_front_pages_text.py)
+FENCE_WIDTH = 76
+
+
+def prose_blocks_too_wide(nb: dict) -> list[str]:
+    """'cell I: N characters' for each line of a fenced code block in a markdown cell longer than FENCE_WIDTH."""
+    import re
+
+    out = []
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "markdown":
+            continue
+        inside = False
+        for line in ("".join(c["source"]) if isinstance(c["source"], list) else c["source"]).split("\n"):
+            if re.match(r"^\s*`{3,}", line):
+                inside = not inside
+                continue
+            if inside and len(line) > FENCE_WIDTH:
+                out.append(f"cell {i}: {len(line)} characters")
+    return out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_command_blocks_in_the_prose_fit_the_text_column(path: Path):
+    """A command line shown in a chapter's prose is broken (backslash continuations) to fit the text column."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert not prose_blocks_too_wide(nb), f"{path.name}: {prose_blocks_too_wide(nb)}"
+
+
+def test_the_prose_check_reads_only_fenced_blocks():
+    long = "p" * 90
+    nb = {"cells": [{"cell_type": "markdown", "source": [long + "\n", "```bash\n", "ok\n", long + "\n", "```"]}]}
+    assert prose_blocks_too_wide(nb) == ["cell 0: 90 characters"]
