@@ -6,7 +6,8 @@ into three disjoint column bands so overlapping crops cannot leak between traini
 
     columns   0-255  target pool (label 1): clean crops, extracted with a stride
     columns 256-383  source pool (label 0): degraded crops, extracted with a stride
-    columns 384-511  paired test split: non-overlapping size x size tiles, row-major (64 tiles at size 32)
+    columns 384-511  paired test split: non-overlapping size x size tiles, row-major
+                     (64 tiles at size 32)
 
 ``ihc-sr`` degrades by nearest-neighbour down/up sampling (the paper's SR task, Sec. 6); ``ihc-edges`` by a Canny
 edge sketch (the paper's Edges2Shoes task in miniature). The split was measured to show spectral collapse with

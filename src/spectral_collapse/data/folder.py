@@ -3,9 +3,11 @@
 Layout (flat folders, hidden files ignored, sorted by name)::
 
     <root>/source/       source-domain images (e.g. low-resolution or sketches), label 0
-    <root>/target/       target-domain images, label 1 (different scenes from source/: the pools are unpaired)
+    <root>/target/       target-domain images, label 1
+                         (different scenes from source/: the pools are unpaired)
     <root>/test_source/  optional paired test inputs ...
-    <root>/test_target/  ... and their ground truth, matched by file name without extension
+    <root>/test_target/  ... and their ground truth, matched by file name without
+                         extension
 
 In the studies: ``dataset = "folder:<root>"`` with the options below as ``data_options`` (``load_dataset``).
 

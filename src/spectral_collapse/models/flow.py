@@ -3,12 +3,12 @@
 A flow-matching model (Lipman et al. 2023; Liu et al. 2023; diffusers' ``FlowMatchEulerDiscreteScheduler``) is
 trained on the straight path between the clean image x0 and the noise n,
 
-    x_t = (1 - t) x0 + t n,        t in [0, 1],        network(x_t, N t) = v ~ n - x0,
+    x_t = (1 - t) x0 + t n,   t in [0, 1],   network(x_t, N t) = v ~ n - x0,
 
 with N = ``num_train_timesteps`` (the network's time input is N t, as in diffusers' flow pipelines). Dividing by
 1 - t gives the suite's coordinates (models/schedules.py):
 
-    x~ = x_t / (1 - t) = x0 + sigma n,        sigma = t / (1 - t),        t = sigma / (1 + sigma),
+    x~ = x_t / (1 - t) = x0 + sigma n,   sigma = t / (1 - t),   t = sigma / (1 + sigma),
 
 so the input scale is 1 - t = 1 / (1 + sigma), and the velocity gives both estimates without a division:
 x0 = x_t - t v and n = x_t + (1 - t) v (check: x0 + sigma n = x_t (1 + sigma) = x~). An Euler step of

@@ -3,11 +3,12 @@
 What a folder must hold (as diffusers' ``save_pretrained`` writes it; ``DDPMPipeline(unet, scheduler)
 .save_pretrained(path)`` is the simplest case)::
 
-    model_index.json    optional; lists the components
-    unet/               a UNet2DModel, unconditional or class-conditional   } one of the two
-    transformer/        a DiTTransformer2DModel (class-conditional)         }
-    scheduler/          scheduler_config.json: a DDPM-type, an EDM or a flow-matching scheduler (below)
-    vae/                optional: an AutoencoderKL; the network then diffuses its latents
+    model_index.json  optional; lists the components
+    unet/             a UNet2DModel, unconditional or class-conditional  } one of
+    transformer/      a DiTTransformer2DModel (class-conditional)        } the two
+    scheduler/        scheduler_config.json: a DDPM-type, an EDM or a flow-matching
+                      scheduler (below)
+    vae/              optional: an AutoencoderKL; the network then diffuses its latents
 
 Mapping onto the suite (models/schedules.py, models/denoisers.py, models/flow.py), by the scheduler:
 

@@ -1,9 +1,9 @@
 """Noise schedules and sigma grids.
 
 Everything in the suite runs in EDM's sigma coordinates (Karras et al. 2022). A variance-preserving (VP)
-model with cumulative schedule alpha_bar_t is used through
+model with cumulative schedule alpha_bar_t is used through (paper Eq. 16)
 
-    x~ = x / sqrt(alpha_bar),      sigma = sqrt((1 - alpha_bar) / alpha_bar)        (paper Eq. 16)
+    x~ = x / sqrt(alpha_bar),      sigma = sqrt((1 - alpha_bar) / alpha_bar)
 
 so that x~ = x0 + sigma * eps and a deterministic DDIM step is exactly one Euler step of dx~/dsigma = eps.
 """

@@ -8,8 +8,9 @@ scheduler; an SDXL-type folder (``StableDiffusionXLPipeline``) has a second text
 
     label 0 (source)  ->  source_prompt
     label 1 (target)  ->  target_prompt
-    label 2 (null)    ->  null_prompt: the pipeline's unconditional input (classifier-free guidance's), by default
-                          the empty prompt "" encoded (SD), or zeros where the SDXL pipeline zeroes it
+    label 2 (null)    ->  null_prompt: the pipeline's unconditional input
+                          (classifier-free guidance's), by default the empty prompt ""
+                          encoded (SD), or zeros where the SDXL pipeline zeroes it
                           (``force_zeros_for_empty_prompt``, its default)
 
 Each prompt is encoded once, at loading, as diffusers' pipelines encode it (``encode_prompt``):

@@ -9,8 +9,8 @@ x_t = (1 - t) x0 + t n with the network's time input N t, models/flow.py and mod
 
     label 0 (source)  ->  source_prompt
     label 1 (target)  ->  target_prompt
-    label 2 (null)    ->  null_prompt, by default the empty prompt "" encoded (the pipeline's negative prompt;
-                          SD3 never replaces it by zeros)
+    label 2 (null)    ->  null_prompt, by default the empty prompt "" encoded (the
+                          pipeline's negative prompt; SD3 never replaces it by zeros)
 
 Each prompt is encoded once, at loading, as the pipeline's ``encode_prompt`` does:
 

@@ -3,8 +3,8 @@
 A study notebook has a ``parameters`` cell and then one call::
 
     from spectral_collapse.pipeline.notebook import open_study
-    ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf, results_root=results_root,
-                    rerun=rerun)
+    ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf,
+                    results_root=results_root, rerun=rerun)
 
 ``open_study`` chdirs to the repository root (so ``data/results`` works from ``notebooks/`` and from the book's
 executed copies), sets up SVG charts, turns papermill's string parameters into typed values (``studies.spec``),

@@ -1,17 +1,21 @@
 """Your report: one command builds a book for your data and your diffusers model, in a folder of its own.
 
-    python -m spectral_collapse report --data folder:/path/to/images --model /path/to/pipeline [--profile quick]
-    make report DATA=folder:/path/to/images MODEL=/path/to/pipeline [PROFILE=quick] [OUT=reports/mine]
+    python -m spectral_collapse report --data folder:/path/to/images \\
+        --model /path/to/pipeline [--profile quick]
+    make report DATA=folder:/path/to/images MODEL=/path/to/pipeline \\
+        [PROFILE=quick] [OUT=reports/mine]
 
 ``build_report`` runs every study that applies to a given model (``report_plan``) with the main command's own
 orchestration (``execute.run_studies``: papermill, staleness by content, studies after those they read) pointed at
 the report's folder, then writes the book's pages and builds its HTML:
 
-    <out>/results/            results, <study>/<dataset>-<profile>.nc (the results root)
-    <out>/cache/cells/        the cell cache (beside the results root, as data/cache/cells is for the project)
-    <out>/book/               _config.yml, _toc.yml, intro.md and studies/<study>-<dataset>[-<profile>].ipynb
-    <out>/book/_build/html/   the HTML; open index.html (it works offline)
-    <out>/report.json         what ran, what failed and what does not apply, as data
+    <out>/results/           results, <study>/<dataset>-<profile>.nc (the results root)
+    <out>/cache/cells/       the cell cache (beside the results root, as
+                             data/cache/cells is for the project)
+    <out>/book/              _config.yml, _toc.yml, intro.md and
+                             studies/<study>-<dataset>[-<profile>].ipynb
+    <out>/book/_build/html/  the HTML; open index.html (it works offline)
+    <out>/report.json        what ran, what failed and what does not apply, as data
 
 The project's own book/ and data/results/ are neither read nor written. Every study that takes a model runs on the
 given one; the intro page names each study that does not apply (the ablations compare models they train

@@ -2,13 +2,13 @@
 
 At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
 
-    L_HF = (||eps||^2 - d)^2              g_HF = grad_{x_t} L_HF          (Eq. 7-8)
-    L_LF = ||x0 - x0_ref||^2              g_LF = grad_{x_t} L_LF          (Eq. 9-10)
-    if <g_HF, g_LF> < 0 (conflict):                                      (Eq. 11-12, PCGrad-style)
+    L_HF = (||eps||^2 - d)^2      g_HF = grad_{x_t} L_HF      (Eq. 7-8)
+    L_LF = ||x0 - x0_ref||^2      g_LF = grad_{x_t} L_LF      (Eq. 9-10)
+    if <g_HF, g_LF> < 0 (conflict):                           (Eq. 11-12, PCGrad-style)
         u_HF = -eta_HF (g_HF - <g_HF,g_LF>/||g_LF||^2 g_LF)
         u_LF = -eta_LF (g_LF - <g_LF,g_HF>/||g_HF||^2 g_HF)
     else: u_HF = -eta_HF g_HF, u_LF = -eta_LF g_LF
-    x_{t+1} = x_{t+1}^base + u_LF + u_HF                                 (Eq. 14)
+    x_{t+1} = x_{t+1}^base + u_LF + u_HF                      (Eq. 14)
 
 Coordinates: the paper differentiates w.r.t. the model's own state x_t (VP: x_t = sqrt(alpha_bar) x~; EDM: x_t = x~)
 and adds the drift to x_{t+1}. The loop runs in x~, so we convert with s = D.input_scale(sigma):
@@ -199,7 +199,8 @@ class OVG:
 class StableOVG(OVG):
     """OVG's stable form: Eq. 14 read as one explicit Euler step of the controlled ODE
 
-        dx/dsigma = v_base(x, sigma) + c(x, sigma),   c = -(eta / sigma) * k * g_proj   (per term, HF and LF)
+        dx/dsigma = v_base(x, sigma) + c(x, sigma),
+        c = -(eta / sigma) * k * g_proj                    (per term, HF and LF)
 
     in the loop's sigma coordinates x~, with g_proj Eq. 11-12's (projected) gradient and k a Gauss-Newton length:
     -k g is the step that zeroes the root residual (||eps|| - sqrt(d) for L_HF, ||x0 - x0_ref|| for L_LF) to first

@@ -4,7 +4,8 @@ With D_{i->j}(z_i) the DDIM map from level i to level j using eps(z_i, sigma_i) 
 (the BDIA paper's update, Zhang et al. 2023):
 
     sampling   z_{i-1} = gamma z_{i+1} - gamma D_{i->i+1}(z_i) + D_{i->i-1}(z_i)
-    inversion  z_{i+1} = (z_{i-1} - D_{i->i-1}(z_i)) / gamma + D_{i->i+1}(z_i)        (its exact inverse)
+    inversion  z_{i+1} = (z_{i-1} - D_{i->i-1}(z_i)) / gamma + D_{i->i+1}(z_i)
+                                                                (its exact inverse)
 
 The first step of either pass from a single latent is plain DDIM. An inversion returns the pair (z_N, z_{N-1}) and
 sampling must start from both: its first step just moves to z_{N-1} (no forward), as the authors' code does.

@@ -4,8 +4,8 @@ Two coupled latents (x, y) start equal (the image, or the noise for generation).
 sigma to sigma_next with dt = sigma_next - sigma (the paper's coupled update, written in sigma coordinates, where the
 DDIM map is x + dt eps and the mixing commutes with the VP scaling):
 
-    x' = x + dt eps(y, sigma);   y' = y + dt eps(x', sigma)                      (affine coupling)
-    x_next = p x' + (1 - p) y';  y_next = p y' + (1 - p) x_next                 (mixing, p = 0.93)
+    x' = x + dt eps(y, sigma);   y' = y + dt eps(x', sigma)         (affine coupling)
+    x_next = p x' + (1 - p) y';  y_next = p y' + (1 - p) x_next    (mixing, p = 0.93)
 
 Inversion applies the exact algebraic inverse in reverse order: un-mix, then y, then x, so the pair reconstructs to
 round-off (the authors run in float64). Every eps carries the higher level's time label (the authors' t); the
