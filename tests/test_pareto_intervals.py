@@ -57,3 +57,17 @@ def test_the_chart_draws_the_intervals_as_rules_and_says_so():
     spans = [r for r in rules if "hf_hi" in str(r["encoding"]) or "lf_hi" in str(r["encoding"])]
     assert {tuple(sorted(k for k in r["encoding"] if k in ("x2", "y2"))) for r in spans} == {("x2",), ("y2",)}
     assert "95 % bootstrap interval" in " ".join(spec["title"]["subtitle"])
+
+
+def test_a_sweep_with_no_point_to_read_draws_no_interval_and_no_error():
+    """Every sample of every grid point and baseline failed (an untrained model): the chart still draws, without
+    intervals, as it draws without means."""
+    from spectral_collapse.plotting.pareto import _interval_rows, pareto_chart
+
+    ds = _stored()
+    for v in ("s_hf", "s_lf", "baseline_s_hf", "baseline_s_lf"):
+        ds[v] = ds[v] * np.nan
+    empty = _interval_rows(ds, pd.DataFrame(columns=["label", "kind", "s_hf", "s_lf"]))
+    assert len(empty) == 0 and {"hf_lo", "lf_hi"} <= set(empty.columns)
+    spec = pareto_chart(ds).to_dict()
+    assert not [layer for layer in spec["layer"] if "hf_hi" in str(layer.get("encoding", {}))]

@@ -138,7 +138,7 @@ def test_the_suite_run_from_its_source_tree_records_and_shows_its_version(monkey
     assert versions["spectral-collapse"].startswith(version) and "not installed" not in versions["spectral-collapse"]
     old = xr.Dataset(attrs={"versions": json.dumps({"spectral-collapse": "not installed", "torch": "2.1"})})
     shown = settings_table(old, ()).loc["package versions", "value"]
-    assert shown.startswith("this suite (its version not recorded") and shown.endswith("), torch 2.1")
+    assert shown.startswith("this suite (run from a source checkout, not an installed release: its version was not recorded") and shown.endswith("), torch 2.1")
     assert "spectral-collapse" not in shown
 
 

@@ -64,17 +64,20 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
     hf_lo, hf_hi, lf_lo, lf_hi. Failed samples (NaN) are left out, as the means leave them out."""
     from ..metrics.intervals import bootstrap_ci
 
+    def per_crop(r, metric: str) -> np.ndarray:
+        """The point's per-crop scores; empty where the results hold no such variable (no interval then)."""
+        name = f"baseline_{metric}" if r.kind == "baseline" else metric
+        if name not in ds or "sample" not in ds[name].dims:
+            return np.array([])
+        at = {"method": r.label} if r.kind == "baseline" else dict(base=r.label, eta_hf=r.eta_hf, eta_lf=r.eta_lf)
+        return ds[name].sel(at).values   # a dict, never .sel(method=...): "method" is also .sel's own keyword
+
     rows = []
     for r in points.itertuples(index=False):
-        if r.kind == "baseline":
-            vals = {m: ds[f"baseline_{m}"].sel({"method": r.label}).values for m in ("s_hf", "s_lf")}
-        else:
-            at = dict(base=r.label, eta_hf=r.eta_hf, eta_lf=r.eta_lf)
-            vals = {m: ds[m].sel(at).values for m in ("s_hf", "s_lf")}
-        hf, lf = bootstrap_ci(vals["s_hf"]), bootstrap_ci(vals["s_lf"])
+        hf, lf = bootstrap_ci(per_crop(r, "s_hf")), bootstrap_ci(per_crop(r, "s_lf"))
         rows.append({"label": r.label, "kind": r.kind, "s_hf": float(r.s_hf), "s_lf": float(r.s_lf),
                      "hf_lo": hf.lo, "hf_hi": hf.hi, "lf_lo": lf.lo, "lf_hi": lf.hi})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["label", "kind", "s_hf", "s_lf", "hf_lo", "hf_hi", "lf_lo", "lf_hi"])
 
 
 def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
@@ -113,7 +116,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     # as thin rules under the markers; the other grid points keep their means alone, or the cloud would be a thicket
     read = pts[(pts["kind"] == "baseline") | pts["chosen"].fillna(False).astype(bool)]
     ci = _interval_rows(ds, read.astype({"s_hf": float, "s_lf": float}))
-    ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]]).all(axis=1)] if len(ci) else ci
+    ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]].astype(float)).all(axis=1)]
     xdom = padded_domain(pts["s_hf"], *([ci["hf_lo"], ci["hf_hi"]] if len(ci) else []), pad=0.07)
     ydom = padded_domain(pts["s_lf"], *([ci["lf_lo"], ci["lf_hi"]] if len(ci) else []), pad=0.08)
     ticks = max(3, int(width // 75))
