@@ -71,3 +71,4 @@ def test_a_sweep_with_no_point_to_read_draws_no_interval_and_no_error():
     assert len(empty) == 0 and {"hf_lo", "lf_hi"} <= set(empty.columns)
     spec = pareto_chart(ds).to_dict()
     assert not [layer for layer in spec["layer"] if "hf_hi" in str(layer.get("encoding", {}))]
+    assert "bootstrap interval" not in " ".join(spec["title"]["subtitle"])   # no bars, so none are described

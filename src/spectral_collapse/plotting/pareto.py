@@ -178,8 +178,9 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         left_out.append(f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                         f"({int(r.failed)} of {n_samples} samples failed)")
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
-           f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines; bars on the "
-           f"chosen points and the baselines: their 95 % bootstrap interval over the crops.")
+           f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
+           + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
+              if len(ci) else "."))
     for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
         under = _inside(g, r.s_hf, r.s_lf, _R_RING, xdom, ydom, width, height, other_than=r.label)
         if len(under):
