@@ -24,20 +24,17 @@ _INPUT_KEYS = {"per_base": "per OVG variant"}
 _STEP_SIZES = ("eta_hf", "eta_lf")
 
 
-# a knob's value that is a code word, with what it means beside it (the value stays, since it is what a reader types)
-_VALUE_MEANINGS = {"space": {"vp": "the variance-preserving scale z = x/√(1 + σ²)",
-                             "sigma": "the σ coordinates x = x₀ + σε, unscaled"}}
-
-
 def _value_cell(key, value) -> str:
     """One value of a named setting as table text: an OVG step size as the book writes it ("10⁻⁶",
-    ``plotting.labels.step_size``; a list of them comma-joined), a code word with its meaning ("vp: the
-    variance-preserving scale ..."), anything else as ``_cell`` writes it."""
+    ``plotting.labels.step_size``; a list of them comma-joined), a code word with its meaning as the settings table
+    words it ("vp: variance-preserving (VP): ..."), anything else as ``_cell`` writes it."""
     if str(key) in _STEP_SIZES and value is not None:
         from ..plotting.labels import step_size
 
         return ", ".join(step_size(v) for v in value) if isinstance(value, (list, tuple)) else step_size(value)
-    meaning = _VALUE_MEANINGS.get(str(key), {}).get(str(value))
+    from ..report.settings import _VALUE_WORDS   # a code word's meaning, in the words the settings table uses
+
+    meaning = _VALUE_WORDS.get(str(key), {}).get(str(value))
     return _cell(f"{value}: {meaning}" if meaning else value)
 
 

@@ -33,10 +33,11 @@ _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "nu
 SUITE = "this suite"
 SOURCE_TREE = "(run from a source checkout, not an installed release: its version was not recorded)"
 
-_SETTINGS = "settings of"
+_SETTINGS = "settings of"   # DataFrame.attrs key that marks a settings table (value: the study's name)
 # a stored value that is a code's word, by what it means
 _VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
-                "space": {"vp": "variance-preserving (VP): the state xₜ = √ᾱ·x₀ + √(1 − ᾱ)·ε"}}        # DataFrame.attrs key that marks a settings table (value: the study's name)
+                "space": {"vp": "variance-preserving (VP): the state xₜ = √ᾱ·x₀ + √(1 − ᾱ)·ε",
+                          "sigma": "σ coordinates: the state x₀ + σ·ε, unscaled"}}
 
 # Each stored setting by the name a reader reads (rows of the chapters' settings tables)
 SETTING_NAMES = {
