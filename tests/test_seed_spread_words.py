@@ -51,3 +51,13 @@ def test_the_claims_intro_says_why_seed_0_can_differ_from_the_claims_page():
     assert "ihc-sr alone" in words and f"{len(methods)} method" in words
     assert all(m in words for m in methods)
     assert "Training seed 0" not in R.claims_intro(R.claims_by_seed(ds))   # without the results, no such claim
+
+
+def test_the_scope_sentence_reads_without_a_method_coordinate():
+    """Results without a method coordinate still give the sentence (with no list of names), not an error."""
+    ds = _seed_results().drop_vars("method")
+    ds.attrs["dataset"] = "ihc-sr"
+    from spectral_collapse.report.seed_claims import scope_words
+
+    words = scope_words(ds)
+    assert "ihc-sr alone and 0 methods, so" in words

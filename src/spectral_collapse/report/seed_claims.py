@@ -80,9 +80,10 @@ def scope_words(ds: xr.Dataset) -> str:
 
     methods = [str(m) for m in ds["method"].values] if "method" in ds.coords else []
     dataset = str(ds.attrs.get("dataset", "")) or "one dataset"
+    named = f" ({listed(method_name(m) for m in methods)})" if methods else ""
     return ("Training seed 0 holds the models every other chapter uses, yet its verdict can differ from the claims "
             "page's: that page reads every bundled dataset and every method of the main results, this chapter "
-            f"{dataset} alone and {plural(len(methods), 'method')} ({listed(method_name(m) for m in methods)}), so a "
+            f"{dataset} alone and {plural(len(methods), 'method')}{named}, so a "
             "share of comparisons or a correlation counts fewer comparisons or points here, and a claim another "
             "dataset decides there is decided by this one here.")
 
