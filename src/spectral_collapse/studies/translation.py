@@ -24,7 +24,8 @@ from ..inversion import Euler, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import CONTROLS, control_scores, image_scores  # noqa: F401  (re-exported)
+from .controls import CONTROLS, control_scores, image_scores, noise_sigma, rgb_detail_energy  # noqa: F401
+from .realism import add_kid, ovg_added_energy, reference_scoring
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
 from .validity import failure_bounds, failures
@@ -39,13 +40,15 @@ __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_D
 
 
 def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
-                  mu_hf: float, wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
-    """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc.
-    Without a ground truth (``truth`` None: data without a paired test split) psnr and s_lf_gt are NaN."""
+                  mu_hf: float, wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
+    """Per-sample metrics of one translated batch (paper App. B, and the realism scores of ``controls.image_scores``
+    with a ``reference``): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc, ... Without a ground truth (``truth``
+    None: data without a paired test split) the paired scores are NaN."""
     dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
     dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
     return {
-        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges),
+        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges,
+                       reference=reference),
         "s_dc": dc.s_dc,
         "s_dc_raw": dc_raw.s_dc,
         "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
@@ -58,8 +61,10 @@ def scoring_settings(data) -> dict:
     real = data.target[:: max(1, data.target.shape[0] // 512)]
     real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
+    reference, reference_features = reference_scoring(data, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
-            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges"}
+            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
+            "reference": reference, "reference_features": reference_features}
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -111,7 +116,7 @@ def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_
     if ls is not None:
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                           kappa=scoring["kappa"], edges=scoring["edges"])
+                           kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring.get("reference"))
     whole = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
     cells = {}
     for s, pos in groups.items():
@@ -171,7 +176,9 @@ def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, lab
     failed = reason != ""
     if warn:
         _warn_failed(label, seed, failed, reason, steps)
-    cell = xr.Dataset({k: ("sample", np.where(failed, np.nan, v)) for k, v in scores.items()})
+    cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
+                                                                    np.nan, v))
+                       for k, v in scores.items()})
     cell["finite"] = ("sample", nonfinite_step < 0)
     cell["nonfinite_step"] = ("sample", nonfinite_step)
     cell["failed"] = ("sample", failed)
@@ -238,8 +245,12 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
-    ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring)
+    noise = _noise_level(ds, gt_all[union] if paired else None, union, scoring["wavelet"])
+    ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring, sigma=noise[0],
+                                 crops=union)
                   .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
+    if paired:
+        ds = add_kid(ds, scoring["reference_features"])
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
@@ -248,6 +259,11 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     s_dc_definition="1 - flagged-patch ratio (tables' convention) on each latent scaled to unit "
                                     "variance; patch 4, stride 1, FPR 0.05; s_dc_raw: the same on the raw latent",
                     s_lf_range="[0, 1], data_range 1", failure_bounds=failure_bounds(),
+                    control_noise_sigma=float(noise[0]), control_noise_source=noise[1],
+                    realism_reference=f"{scoring['reference']['n']} crops of the target pool, evenly spaced "
+                                      "(disjoint from the paired test and validation crops)",
+                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on z-scored wavelet statistics of "
+                                       "YCbCr crops (metrics.realism); interval: 95 % bootstrap over the crops",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
                     paired_metrics=paired_metrics(data),
@@ -293,6 +309,14 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
+
+
+def _noise_level(ds: xr.Dataset, truth, crops, wavelet: str) -> tuple[float, str]:
+    """(sigma, source) of the noise controls: the noise that adds the detail energy OVG adds over the truth."""
+    if truth is None:
+        return 0.0, "no paired test split: no noise controls"
+    energy, source = ovg_added_energy(ds, rgb_detail_energy(truth, wavelet), crops)
+    return noise_sigma(truth, energy, crops, wavelet), source
 
 
 def paired_metrics(data) -> str:
