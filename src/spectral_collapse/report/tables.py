@@ -23,7 +23,8 @@ __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_lab
            "METRIC_NAMES"]
 
 METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
-                "s_dc": "S_DC", "s_g": "S_G"}
+                "s_dc": "S_DC", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
+                "delta_log_e_hf_chroma": "Δlog E_CbCr"}
 # What a metric scores an output against, where it is not the ground truth: a control scoring below every method
 # there says the metric rewards resembling that reference.
 _REFERENCE = {"s_lf": "the input condition"}
@@ -31,8 +32,10 @@ _REFERENCE = {"s_lf": "the input condition"}
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
 # The book's translation tables: the paper's metrics with the signed texture error beside S_HF (log E_HF - mu_HF:
-# below 0 too smooth, above 0 too noisy; S_HF alone cannot tell the two apart).
-DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "s_g")
+# below 0 too smooth, above 0 too noisy; S_HF alone cannot tell the two apart), the luma and chroma detail errors
+# against the paired truth and the wavelet-statistics KID against real crops (metrics.realism).
+DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "kid_wav", "s_lf",
+                   "s_dc", "s_g")
 
 
 def control_rows(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
 
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
 from .controls import CONTROLS, realism_reference
 
-__all__ = ["reference_scoring", "add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT"]
+__all__ = ["reference_scoring", "add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
+           "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
 
 N_BOOT = 1000
 # texture scores the gate examines, and how each ranks: "low" (smaller is closer to the truth), "abs" (nearer 0 is
@@ -187,3 +189,85 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
     else:
         verdict = "holds" if d.hi < 0 else "does not hold" if d.lo > 0 else "inconclusive"
     return verdict, "; ".join(words) + f" → {verdict}"
+
+
+def texture_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method and control: luma and chroma detail energy as a multiple of the paired truth's (geometric mean over
+    the crops), whether each mean (over the reference) lies in the real crops' band, the RGB detail coherence, and
+    KID_wav (mean over seeds) with its ratio to the ground truth's KID."""
+    rows = {}
+    bands = {s: truth_band(ds, s) for s in BAND_SCORES}
+
+    def row(get):
+        out = {"luma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_luma")))),
+               "chroma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_chroma"))))}
+        for s, name in zip(BAND_SCORES, ("luma_in_band", "chroma_in_band")):
+            m, b = float(np.nanmean(get(s))), bands[s]
+            out[name] = bool(b is not None and b[0] <= m <= b[1])
+        out["coherence"] = float(np.nanmean(get("hf_coherence")))
+        out["kid_wav"], out["kid_ratio"] = float(np.nanmean(get("kid_wav"))), float(np.nanmean(get("kid_wav_ratio")))
+        return out
+
+    for m in ds["method"].values.tolist() if "method" in ds.dims else []:
+        rows[m] = row(lambda v, m=m: ds[v].sel({"method": m}).values)
+    for c in CONTROLS:
+        rows[c] = row(lambda v, c=c: ds[f"control_{v}"].sel(control=c).values)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# ----------------------------------------------------------------------------- where OVG's drift goes
+
+class _DriftLog:
+    """A guidance term that records, per guided inversion step, the drift the wrapped term adds (model space)."""
+
+    def __init__(self, guidance):
+        self.guidance, self.steps = guidance, []
+
+    def __getattr__(self, name):
+        return getattr(self.guidance, name)
+
+    def drift(self, D, x, x_base, sigma, sigma_next, ctx):
+        u = self.guidance.drift(D, x, x_base, sigma, sigma_next, ctx)
+        self.steps.append((float(sigma), u.detach().double().clone()))
+        return u
+
+
+def chroma_share(field: np.ndarray) -> float:
+    """Fraction of an RGB field's energy (B, 3, H, W; a drift or a detail band) in the Cb and Cr channels of the
+    BT.601 map (1 - the Y share): about 0.65 for i.i.d. per-channel noise, near 0 for grey or coherent detail."""
+    y = np.einsum("kc,bchw->bkhw", rl.YCBCR_601, np.asarray(field, dtype=np.float64))
+    e = (y ** 2).sum(axis=(0, 2, 3))
+    return float((e[1] + e[2]) / e.sum())
+
+
+def drift_diagnostics(D, x: torch.Tensor, method, guidance, steps: int, block: int | None = None,
+                      truth: torch.Tensor | None = None) -> xr.Dataset:
+    """Where an OVG drift goes during the inversion of ``x`` (3-channel pixel models): per guided step its norm
+    (per image) and its chroma share (``chroma_share``), the chroma share of its sum over the steps, the same share
+    for white noise (the map's closed form) and for the truth's level-1 detail is left to the caller; with
+    ``block`` (an SR factor), how much more the summed drift changes across the input's block edges than inside
+    the blocks (mean squared horizontal difference, on edges / off edges; 1 when it ignores the grid); with
+    ``truth``, the chroma share of the truth's level-1 Haar detail beside it."""
+    from ..inversion import default_sigmas, invert
+
+    log = _DriftLog(guidance)
+    invert(D, x, default_sigmas(D, steps), method, guidance=log)
+    sig = np.array([s for s, _ in log.steps])
+    u = [v.numpy() for _, v in log.steps]
+    total = np.sum(u, axis=0)
+    white = (rl.YCBCR_601[1:] ** 2).sum() / (rl.YCBCR_601 ** 2).sum()
+    out = xr.Dataset({"ovg_drift_norm": ("drift_step", np.array([np.sqrt((v ** 2).sum() / len(v)) for v in u])),
+                      "ovg_drift_chroma_share": ("drift_step", np.array([chroma_share(v) for v in u]))},
+                     coords={"drift_step": np.arange(len(u)), "drift_sigma": ("drift_step", sig)})
+    out.attrs.update(ovg_drift_total_chroma_share=chroma_share(total), white_noise_chroma_share=float(white),
+                     ovg_drift_images=int(len(x)))
+    if truth is not None:
+        import pywt
+
+        det = np.concatenate(pywt.dwt2(truth.double().numpy(), "haar", axes=(-2, -1))[1], axis=0)
+        out.attrs["truth_detail_chroma_share"] = chroma_share(det)
+    if block and block > 1 and total.shape[-1] > block:
+        dx = ((total[..., 1:] - total[..., :-1]) ** 2).mean(axis=(0, 1, 2))
+        edge = np.arange(block - 1, len(dx), block)
+        out.attrs["ovg_drift_block_edge_ratio"] = float(dx[edge].mean() / np.delete(dx, edge).mean())
+    return out

@@ -355,8 +355,28 @@ def run_main_results(spec, ctx) -> xr.Dataset:
                                    user_models=given.info)
     models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
                                        progress=ctx.progress)
-    return translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                               ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
+    ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
+                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
+    return ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+
+
+def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
+    """Where plain OVG's drift goes on the first seed's test crops (``realism.drift_diagnostics``); empty for
+    latent models, grey images or results without OVG."""
+    from .realism import drift_diagnostics
+
+    if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
+        return xr.Dataset()
+    op = json.loads(ds.attrs["ovg"])
+    ms = method_specs(["ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=float(ds.attrs["s_lf_kappa"]),
+                      per_base=op.get("per_base"))[0]
+    crops = ds["crop"].isel(seed=0).values
+    x, truth = data.test_source[crops], data.test_target[crops]
+    factor = data.task.factor if data.task.kind == "sr" else None
+    key = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": models[ms.parameterization], "inputs": x,
+           "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
+    return ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
+                                                         int(ds.attrs["steps"]), block=factor, truth=truth))
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
