@@ -106,7 +106,7 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
 
     d = load_dataset("ihc-sr", size=16, factor=4)
     src, gt = d.test_source[:12], d.test_target[:12]
-    c = control_scores(src, gt, scoring_settings(d))
+    c = control_scores(src, gt, scoring_settings(d), sigma=0.05, crops=range(12))
     np.testing.assert_allclose(c["control_s_lf_gt"].sel(control="ground_truth").values, 1.0, atol=1e-6)
     np.testing.assert_allclose(c["control_s_lf"].sel(control="copy").values, 1.0, atol=1e-6)
     assert np.isnan(c["control_psnr"].sel(control="ground_truth").values).all()  # against itself: says nothing
@@ -117,7 +117,8 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
                     coords={"method": ["oracle"], "seed": [0, 1, 2], "sample": np.arange(12)}).merge(c)
     assert copy_beats_every_method(ds, ["psnr", "s_lf"]) == ["s_lf"]
     table = format_summary(ds, ["psnr", "s_lf"])
-    assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)"]
+    assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)", "blur (control)",
+                                 "colour noise (control)", "luma noise (control)"]
     assert table.loc["ground truth (control)", "psnr"] == "—"
     assert len(control_rows(ds.drop_dims("control"))) == 0
 

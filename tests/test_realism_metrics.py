@@ -153,3 +153,11 @@ def test_paired_difference_and_interval():
     iv = R.kid_interval(a, ref, n_boot=300)
     assert iv.lo <= iv.mean <= iv.hi and iv.n == 30
     assert iv.mean == pytest.approx(R.mmd2_unbiased(a, ref))
+
+
+def test_non_finite_images_score_nan_and_leave_the_others_alone():
+    x = _texture(n=4, size=16)
+    bad = x.copy()
+    bad[1, 0, 3, 3] = np.nan
+    coh = R.hf_coherence(bad)
+    assert np.isnan(coh[1]) and np.allclose(np.delete(coh, 1), np.delete(R.hf_coherence(x), 1))

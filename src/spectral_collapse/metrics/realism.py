@@ -108,7 +108,7 @@ def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = 
 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (1 coherent, 1/3 independent
-    channels; NaN for grey images or a flat image)."""
+    channels; NaN for grey images, a flat image or one with non-finite values)."""
     x = _array(images)
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
@@ -116,7 +116,9 @@ def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     v = np.moveaxis(det, 0, 2).reshape(len(x), 3, -1)                  # (B, channel, orient * h * w)
     v = v - v.mean(axis=2, keepdims=True)
     cov = np.einsum("bcn,bdn->bcd", v, v) / v.shape[-1]
-    eig = np.linalg.eigvalsh(cov)                                       # ascending
+    ok = np.isfinite(cov).all(axis=(1, 2))                              # a non-finite image scores NaN
+    eig = np.full((len(x), 3), np.nan)
+    eig[ok] = np.linalg.eigvalsh(cov[ok])                               # ascending
     with np.errstate(divide="ignore", invalid="ignore"):
         return eig[:, -1] / eig.sum(axis=1)
 
