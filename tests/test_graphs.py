@@ -138,3 +138,29 @@ def test_cuda_graph_sampling_equals_eager_sampling(monkeypatch):
     graphed = sample(D, z, sig, Euler(), label=1).x
     monkeypatch.setenv(graphs.ENV, "0")
     torch.testing.assert_close(graphed, sample(D, z, sig, Euler(), label=1).x, rtol=1e-4, atol=1e-4)
+
+
+# --- the device check's Python entry (scripts/gpu_check.sh runs it) ------------------------------------------------
+
+def test_device_check_runs_on_a_cpu_and_marks_the_cuda_lines_skipped(tmp_path, capsys):
+    import json
+    import subprocess
+
+    from benchmarks import gpu_check
+
+    assert subprocess.run(["bash", "-n", "scripts/gpu_check.sh"]).returncode == 0
+    assert gpu_check.main(["--tiny", "--out", str(tmp_path / "check.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rec = json.loads((tmp_path / "check.json").read_text())
+    assert lines[0].startswith("device: ") and rec["device"] in lines[0]
+    shown = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in lines[1:]}
+    cuda = torch.cuda.is_available()
+    for section, figures in (("training", rec["training"]), ("inversion", rec["inversion"])):
+        for name, value in figures.items():
+            if "cuda graphs" in name and not cuda:
+                assert value is None and shown[f"{section} {name}"] == "skipped (CUDA only)"
+            else:
+                assert value > 0 and shown[f"{section} {name}"].startswith(f"{value:.1f} ")
+    assert set(rec["training"]) == {"K=1 eager", "K=1 cuda graphs", "K=2 cuda graphs"}
+    assert set(rec["inversion"]) == {f"{what} {tag}" for what in ("DDIM sampling", "OVG-guided steps")
+                                     for tag in ("eager", "cuda graphs")}
