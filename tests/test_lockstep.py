@@ -51,6 +51,40 @@ def test_draw_batch_is_the_data_sets_own_batch():
     assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
 
 
+@pytest.mark.parametrize("views", [(0,), (0, 3, 5)])
+def test_draw_batch_is_a_latent_data_sets_own_batch(views):
+    from spectral_collapse.models.vae import LatentDomains
+
+    class Halve:  # a stand-in autoencoder: 2 channels at half the size
+        def encode(self, x):
+            return x[:, :2, ::2, ::2] * 0.5
+
+        def describe(self):
+            return {"kind": "halve"}
+
+    data = LatentDomains(pool_data(4), Halve(), views=views)
+    src, tgt = device_pools(data, "cpu")
+    assert src.shape == (len(views), 12, 2, 8, 8)
+    x, y = draw_batch(src, tgt, 6, torch.Generator().manual_seed(9))
+    x_ref, y_ref = data.train_batch(6, torch.Generator().manual_seed(9))
+    assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
+
+
+def test_a_snapshot_from_another_kind_of_generator_resumes_seeded_from_it():
+    from spectral_collapse.train.resume import restore_generator
+
+    foreign = torch.arange(16, dtype=torch.uint8)  # a CUDA generator's state is 16 bytes: seed and offset
+    a, b = torch.Generator(), torch.Generator()
+    with pytest.warns(RuntimeWarning, match="from another kind of generator"):
+        restore_generator(a, foreign)
+    with pytest.warns(RuntimeWarning):
+        restore_generator(b, foreign)
+    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=b))
+    same = torch.Generator().manual_seed(3)
+    restore_generator(a, same.get_state())
+    assert torch.equal(torch.rand(4, generator=a), torch.rand(4, generator=same))
+
+
 def test_schedule_state_is_the_trainers_scheduler_after_n_steps():
     cfg = TrainConfig(steps=30, warmup_steps=4, lr=3e-3)
     opt = torch.optim.AdamW([torch.zeros(2, requires_grad=True)], lr=cfg.lr)

@@ -322,7 +322,8 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
     """Train (or resume, or reuse) every job's model in one round (module docstring); one TrainedModel per job, in
     order. device: None for a GPU when one is visible, else the CPU. cuda_graphs=False replays nothing (eager steps
     on the GPU, for comparison). stop_after: stop each model after that many total steps (tests). record: a dict
-    that gets the round's figures (models, model_steps, seconds, capture_s, device, cuda_graphs)."""
+    that gets the round's figures (models trained, model_steps, seconds of the steps, capture_s, model_steps_per_s,
+    device, cuda_graphs); held-out evaluations, loss read-backs and snapshots are counted in the seconds."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     with ExitStack() as locks:
@@ -364,10 +365,13 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
             active = [m for m in active if m.step < m.end]
         if bar is not None:
             bar.close()
+        for _, m in members:
+            if m.stream is not None:
+                m.stream.synchronize()
+        seconds = time.time() - t0
         for i, m in members:
             results[i] = shipped_result(m.finish(t0, len(members)), m.ckpt, m.job.spec)
     if record is not None:
-        seconds = time.time() - t0
         record.update(models=len(members), model_steps=steps, seconds=seconds, capture_s=capture_s,
                       model_steps_per_s=steps / seconds if seconds > 0 else None, device=device_name(device),
                       cuda_graphs=bool(device.type == "cuda" and cuda_graphs))
