@@ -202,3 +202,23 @@ def test_graphed_training_resumes_to_the_uninterrupted_weights(tmp_path):
     wa, wb = weights(resumed.path), weights(straight.path)
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_the_from_scratch_run_trains_the_set_in_lockstep_and_gates_it(tmp_path, monkeypatch):
+    """The GPU phases of ``benchmarks.from_scratch`` run on a CPU too: a smoke model trained in a round into the
+    checkpoint root, its figures recorded with the device, then gated."""
+    from benchmarks.from_scratch import gate_set, lockstep_set
+    from spectral_collapse.studies import models
+
+    monkeypatch.setattr(models, "CHECKPOINT_ROOT", str(tmp_path))
+    keys = ["ihc-sr-x4-eps"]
+    rec = lockstep_set("smoke", keys)
+    done = sorted(p.name.rsplit("-", 1)[0] for p in tmp_path.iterdir() if (p / "DONE").exists())
+    assert done == ["ihc-sr-x4-eps-smoke"]
+    steps = sum(models.get_profile("smoke").train_config(r.parameterization, r.dataset).steps
+                for r in models.model_set(keys))
+    assert rec["models"] == 1 and rec["model_steps"] == steps and rec["device"].startswith("cpu: ")
+    assert rec["model_steps_per_s"] > 0 and rec["phase_s"] >= rec["seconds"] and rec["cuda_graphs"] is False
+    gate = gate_set("smoke", keys)
+    assert set(gate["passed"]) == set(keys) and gate["phase_s"] > 0
+    assert all((p / "quality.json").is_file() for p in tmp_path.iterdir() if (p / "DONE").exists())
