@@ -12,8 +12,8 @@ kind comes (Heun's second evaluation within a guided step) gets a graph of its o
 On a CPU nothing changes: ``replayed`` does nothing and the loop calls D as it is (bit-identical, tested). On a GPU
 the replayed kernels are the eager ones, so the results equal the eager loop's to float rounding (gpu-marked test).
 Calls that a graph cannot serve run eagerly: a network told another time (``told``), one with forward hooks
-(Null-Class's embedding override), parameters that need gradients, a sigma that needs gradients, and any kind whose
-capture failed (a warning names it). ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off.
+(Null-Class's embedding override), parameters that need gradients, a sigma that needs gradients, calls under
+autocast, and any kind whose capture failed (a warning names it). ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off.
 
 Cost: a capture is a few eager calls and a synchronisation (about 0.1 s for the quick U-Net), and each kind keeps
 its graph's activations on the GPU (tens of MB at batch 32). ``graph_stats(D)`` counts captures, replays and eager
@@ -194,6 +194,7 @@ class _Runner:
             return self.eager(D, x, sigma, label)
         key = (tuple(x.shape), x.dtype, grad)
         if (key in self.failed or getattr(D, "_time_sigma", None) is not None or not x.is_floating_point()
+                or torch.is_autocast_enabled(x.device.type)
                 or (torch.is_grad_enabled() and any(p.requires_grad for p in D.parameters()))
                 or any(m._forward_hooks or m._forward_pre_hooks for m in D.modules())):
             return self.eager(D, x, sigma, label)
