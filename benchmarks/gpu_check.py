@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -43,8 +44,10 @@ def _rate(fn, seconds: float, units_per_call: float, device) -> float:
     return n * units_per_call / (time.perf_counter() - t0)
 
 
+@lru_cache(maxsize=None)
 def quick_setting(tiny: bool):
-    """(ModelSpec, TrainConfig, data, batch): the quick eps U-Net on ihc-sr, or the smoke one on 16 px for --tiny."""
+    """(ModelSpec, TrainConfig, data, batch): the quick eps U-Net on ihc-sr, or the smoke one on 16 px for --tiny
+    (one data object, so that the lockstep trainer keeps one copy of its pools on the device)."""
     from spectral_collapse.studies.models import dataset_for
     from spectral_collapse.studies.profiles import get_profile
 

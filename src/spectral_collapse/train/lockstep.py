@@ -203,6 +203,8 @@ class Member:
             self.E.to(device).eval()
         self.net.train()
         self.graph, self.stream = None, torch.cuda.Stream(device) if self.cuda else None
+        if self.stream is not None:  # everything above was queued on the current stream
+            self.stream.wait_stream(torch.cuda.current_stream(device))
 
     # the step ------------------------------------------------------------------------------------------------------
     def step_fn(self) -> None:
@@ -266,12 +268,9 @@ class Member:
         self.stream.wait_stream(torch.cuda.current_stream(self.device))
 
     def advance(self) -> None:
-        """One step: the graph replayed on this model's stream, or ``step_fn`` run eagerly."""
-        if self.graph is not None:
-            with torch.cuda.stream(self.stream):
-                self.graph.replay()
-        else:
-            self.step_fn()
+        """One step on this model's stream: the graph replayed, or ``step_fn`` run eagerly."""
+        with self._on_stream():
+            self.graph.replay() if self.graph is not None else self.step_fn()
         self.step += 1
         self.run_n += 1
 
