@@ -191,9 +191,10 @@ class Member:
         self.table = self.D.schedule.sigmas().to(device) if vp and self.cuda else None
         self.loss_sum = torch.zeros((), device=device)
         self.run_n = 0
-        if self.cuda:  # the schedule as tables on the device, read at the step counter ``t``
-            self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(cfg.steps)], device=device)
-            self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(cfg.steps)], device=device)
+        if self.cuda:  # the schedule as tables on the device, read at the step counter ``t`` (the warm-up before a
+            n = cfg.steps + WARMUP_STEPS + 1  # capture may step past the last step: it is undone)
+            self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(n)], device=device)
+            self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(n)], device=device)
             self.t = torch.tensor([self.step], dtype=torch.long, device=device)
         self.held = heldout_set(job.data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
         self.E = None
