@@ -105,7 +105,7 @@ def test_models_trained_together_equal_each_trained_alone(tmp_path):
     assert [len(t.log) for t in together] == [1, 1, 1] and together[2].log[0][0] == 3  # the short one left early
 
 
-@pytest.mark.parametrize("parameterization", ["eps", "edm"])
+@pytest.mark.parametrize("parameterization", ["eps", "edm", "x0", "flow"])
 def test_lockstep_equals_the_trainer_on_the_cpu(tmp_path, parameterization):
     j = job(parameterization, seed=4)
     ours = train_lockstep([j], root=tmp_path / "lockstep", progress=False, device="cpu")[0]
