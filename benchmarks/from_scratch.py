@@ -12,6 +12,13 @@ quick networks are launch-bound, so several trainings share it well), and that p
 from each checkpoint's log (seconds of its own training); a study's time includes the models it trained first.
 After each study the record is rewritten, so an interrupted run keeps what it measured.
 
+On a GPU the model set is trained by the lockstep trainer instead (``train.lockstep``: every diffusion model of the
+set in one process, each step a CUDA graph, on a stream of its own; the autoencoder of the latent arm first, by its
+own trainer), then every model is gated (``studies.gate.trained_report``, whose sampling replays CUDA graphs), then
+the studies run. The record holds each phase's wall time (``phases_s``: train, gate, studies), the round's
+model-steps per second (``lockstep``) and the device by name. ``--trainer processes`` keeps the processes on a GPU;
+on a CPU nothing of this applies and the run is as described above.
+
 ``summarize`` reduces a results dataset to the mean of each metric per method; ``--summaries`` writes those of the
 stored results (the reference), ``--reference`` compares this run's with them (relative difference per entry).
 """
@@ -121,6 +128,47 @@ def train_set(profile: str, jobs: int, keys=None) -> float:
     return time.perf_counter() - t0
 
 
+def lockstep_set(profile: str, keys=None) -> dict:
+    """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (the latent arm's autoencoder first,
+    by its own trainer); the round's figures (``train_lockstep``'s record) with the phase's wall seconds."""
+    from spectral_collapse.studies import models
+    from spectral_collapse.studies.models import _model_plan, model_set
+    from spectral_collapse.train.lockstep import Job, train_lockstep
+
+    t0 = time.perf_counter()
+    jobs = []
+    for role in model_set(keys):
+        if role.parameterization == "vae":
+            models.load_role(profile, role, progress=False)
+            continue
+        spec, cfg, data, name = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
+                                            progress=False, root=None, backbone=role.backbone, space=role.space,
+                                            options=None, seed=role.seed)
+        jobs.append(Job(spec, cfg, data, name))
+    rec = {}
+    train_lockstep(jobs, root=models.CHECKPOINT_ROOT, record=rec)
+    return {**rec, "phase_s": time.perf_counter() - t0}
+
+
+def gate_set(profile: str, keys=None) -> dict:
+    """Gate every diffusion model of the set (each trained or loaded first): {key: passed}, with the wall seconds
+    (``phase_s``). The reports are cached beside the checkpoints, so the studies read them."""
+    from spectral_collapse.studies.gate import trained_report
+    from spectral_collapse.studies.models import _model_plan, load_role, model_set
+    from spectral_collapse.studies.profiles import get_profile
+
+    t0 = time.perf_counter()
+    out = {}
+    for role in model_set(keys):
+        if role.parameterization == "vae":
+            continue
+        tm = load_role(profile, role, progress=False)
+        data = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False, root=None,
+                           backbone=role.backbone, space=role.space, options=None, seed=role.seed)[2]
+        out[role.key] = bool(trained_report(tm, data, get_profile(profile), space=getattr(data, "space", None)).passed)
+    return {"passed": out, "phase_s": time.perf_counter() - t0}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.from_scratch", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", default="quick")
@@ -132,6 +180,9 @@ def main(argv=None) -> int:
     ap.add_argument("--train-jobs", type=int, default=0,
                     help="train the model set first, this many processes side by side (0: each study trains what "
                          "it needs)")
+    ap.add_argument("--trainer", choices=("auto", "lockstep", "processes"), default="auto",
+                    help="how the model set is trained first: auto = the lockstep trainer on a GPU, else as "
+                         "--train-jobs says")
     a = ap.parse_args(argv)
     if a.summaries:
         Path(a.summaries).write_text(json.dumps(stored_summaries("data/results", a.profile), indent=1))
@@ -166,6 +217,8 @@ def main(argv=None) -> int:
 
     def write():
         rec["total_studies_s"] = sum(rec["studies_s"].values())
+        if "phases_s" in rec:
+            rec["phases_s"]["studies"] = rec["total_studies_s"]
         rec["total_train_s"] = sum(rec["train_s"].values())
         if a.reference and Path(a.reference).exists():
             rec["comparison"] = compare(rec["summaries"], json.loads(Path(a.reference).read_text()))
@@ -174,7 +227,16 @@ def main(argv=None) -> int:
             Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
 
     t_all = time.perf_counter()
-    if a.train_jobs > 0:
+    if a.trainer == "lockstep" or (a.trainer == "auto" and dev.startswith("cuda")):
+        from spectral_collapse.train.trainer import device_name
+
+        rec["device_name"] = device_name(dev)
+        rec["lockstep"] = lockstep_set(a.profile)
+        rec["gate"] = gate_set(a.profile)
+        rec["phases_s"] = {"train": rec["lockstep"]["phase_s"], "gate": rec["gate"]["phase_s"]}
+        rec["train_s"] = train_times()
+        write()
+    elif a.train_jobs > 0:
         rec["train_jobs"] = a.train_jobs
         try:
             rec["train_phase_s"] = train_set(a.profile, a.train_jobs)

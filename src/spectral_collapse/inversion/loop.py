@@ -29,6 +29,7 @@ import torch
 
 from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
+from .graphs import replayed
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
            "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary",
@@ -262,7 +263,7 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     if progress and bar is None:
         from tqdm.auto import tqdm
         steps = tqdm(steps, desc=desc or direction, leave=False)
-    with frozen_parameters(D):
+    with frozen_parameters(D), replayed(D):  # on a GPU each network call replays a CUDA graph (graphs.py)
         for i in steps:
             sigma, sigma_next = float(sigmas[i]), float(sigmas[i + 1])
             ctx.step_index, ctx.first = i, None

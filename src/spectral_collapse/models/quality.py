@@ -258,7 +258,9 @@ class TerminalStart:
 
 def _draw(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
           start: TerminalStart | None = None) -> torch.Tensor:
-    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None."""
+    """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None. On a GPU
+    every network call of the sampler replays a CUDA graph, captured once per batch shape and kept with the model
+    for the gate's other samplers and labels (``inversion.graphs``, entered by ``sample``)."""
     from ..inversion.loop import default_sigmas, sample, sample_seeds
 
     sig = default_sigmas(D, steps)

@@ -62,9 +62,10 @@ class VPSchedule:
         """
         s = torch.as_tensor(sigma, dtype=torch.float64)
         table = self.sigmas()
-        log_table = table.log().to(device=s.device)  # on the caller's device (a model on a GPU)
+        cpu_log = table.log()
+        log_table = _log_table_on(self, cpu_log, s.device)  # on the caller's device (a model on a GPU)
         s = s.clamp(min=float(table[0]))
-        ls = s.log().clamp(max=float(log_table[-1]))
+        ls = s.log().clamp(max=float(cpu_log[-1]))  # read on the CPU: no wait for the GPU
         idx = torch.searchsorted(log_table, ls.reshape(-1)).clamp(1, len(log_table) - 1)
         lo, hi = log_table[idx - 1], log_table[idx]
         w = ((ls.reshape(-1) - lo) / (hi - lo)).clamp(0, 1)
@@ -79,6 +80,20 @@ class VPSchedule:
         lo = tt.floor().long().clamp(max=len(log_table) - 2)
         w = tt - lo.to(torch.float64)
         return (log_table[lo] * (1 - w) + log_table[lo + 1] * w).exp()
+
+
+_LOG_TABLES: dict = {}  # (schedule, device) -> log sigma table kept on that GPU
+
+
+def _log_table_on(schedule: VPSchedule, log_table: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``log_table`` (on the CPU) on ``device``: copied to a GPU once per schedule, so that a network call inside a
+    CUDA graph (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
+    if device.type == "cpu":
+        return log_table
+    key = (schedule, str(device))
+    if key not in _LOG_TABLES:
+        _LOG_TABLES[key] = log_table.to(device)
+    return _LOG_TABLES[key]
 
 
 @dataclass(frozen=True)

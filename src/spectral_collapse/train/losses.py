@@ -28,13 +28,15 @@ LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean
 
 
 def sample_sigmas(D: Denoiser, objective: str, n: int, generator: torch.Generator, *, P_mean: float = -1.2,
-                  P_std: float = 1.2) -> torch.Tensor:
+                  P_std: float = 1.2, table: torch.Tensor | None = None) -> torch.Tensor:
     """Training noise levels: VP time labels uniform on the discrete grid, or log-normal sigma (EDM; flow matching's
-    logit-normal t, as logit t = ln sigma)."""
+    logit-normal t, as logit t = ln sigma). Drawn on the generator's device; ``table``: the VP grid
+    ``D.schedule.sigmas()`` already on that device (a CUDA graph cannot copy it there)."""
+    dev = generator.device
     if objective in LOG_NORMAL:
-        return (P_mean + P_std * torch.randn(n, generator=generator, dtype=torch.float64)).exp()
-    table = D.schedule.sigmas()
-    t = torch.randint(0, len(table), (n,), generator=generator)
+        return (P_mean + P_std * torch.randn(n, generator=generator, dtype=torch.float64, device=dev)).exp()
+    table = D.schedule.sigmas() if table is None else table
+    t = torch.randint(0, len(table), (n,), generator=generator, device=dev)
     return table[t]
 
 
@@ -49,21 +51,26 @@ def to_device(t: torch.Tensor, device) -> torch.Tensor:
 
 def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, objective: str, *,
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
-                   backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
+                   backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False,
+                   table: torch.Tensor | None = None) -> torch.Tensor:
     """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
 
     micro_batch: run the network on chunks of this many samples (None: the whole batch at once). Every draw is made
     for the whole batch first, and each chunk's loss is weighted by its share of the batch, so the loss and its
     gradient are the whole batch's up to float rounding. Each chunk's weighted loss goes to ``backward(part,
     last)`` as soon as it is computed, which frees the chunk's graph before the next one; the return value is then
-    the detached total. The trainer chunks its CPU batches this way, which measured faster (``train.trainer``)."""
+    the detached total. The trainer chunks its CPU batches this way, which measured faster (``train.trainer``).
+
+    A CUDA generator draws on the GPU (``sample_sigmas``; ``table`` as there), so the whole call can be captured in a
+    CUDA graph (``train.lockstep``); a CPU generator's draws go over as before."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):
         raise ValueError(f"micro_batch must be >= 1 and come with a backward callable, got micro_batch={micro_batch}")
     B = x0.shape[0]
-    sigma = to_device(sample_sigmas(D, objective, B, generator, P_mean=P_mean, P_std=P_std), x0.device)
-    n = to_device(torch.randn(x0.shape, generator=generator, dtype=torch.float32), x0.device).to(x0.dtype)
+    sigma = to_device(sample_sigmas(D, objective, B, generator, P_mean=P_mean, P_std=P_std, table=table), x0.device)
+    n = torch.randn(x0.shape, generator=generator, dtype=torch.float32, device=generator.device)
+    n = to_device(n, x0.device).to(x0.dtype)
     chunk = B if micro_batch is None else min(int(micro_batch), B)
     if chunk == B and backward is None:
         return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma, truncated_snr)

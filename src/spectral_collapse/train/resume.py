@@ -1,13 +1,14 @@
 """The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
 
-Every ``checkpoint_every`` steps ``_write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
+Every ``checkpoint_every`` steps ``write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
 the training seconds so far and the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
-``_resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
+``resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
 cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
 ``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
@@ -39,7 +40,7 @@ def _read_weights(path: Path, fix: str) -> dict:
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
     """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap).
 
     seconds: training time spent to reach ``step``, earlier runs included (NaN when an earlier run did not record it),
@@ -81,7 +82,7 @@ def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
     return net_sd, ema_sd, st
 
 
-def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
+def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
     """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
 
     An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
@@ -104,3 +105,21 @@ def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
     if problems:
         raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
     return None
+
+
+def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
+    """Put a snapshot's random state back into ``gen``. A state saved by a generator of another kind (a CUDA
+    generator's 16 bytes against a CPU generator's Mersenne Twister, the lockstep trainer on a GPU against the trainer
+    on a CPU) does not fit: ``gen`` is then seeded from a hash of it, with a warning, so the resumed run is
+    reproducible but its draws are not those of an uninterrupted one."""
+    if state.numel() == gen.get_state().numel():
+        gen.set_state(state)
+        return
+    seed = int.from_bytes(hashlib.blake2b(state.numpy().tobytes(), digest_size=8).digest(), "little") >> 1
+    warnings.warn(f"the resume snapshot's random state ({state.numel()} bytes) is from another kind of generator than "
+                  f"this run's {gen.device.type} one; its draws continue from a seed derived from it", RuntimeWarning,
+                  stacklevel=2)
+    gen.manual_seed(seed)
+
+
+_write_resume, _resume_snapshot = write_resume, resume_snapshot  # the names the tests import

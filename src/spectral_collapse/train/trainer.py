@@ -43,10 +43,11 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import OBJECTIVES, diffusion_loss, to_device
-from .resume import _read_weights, _resume_snapshot, _save_weights, _write_resume
+from .resume import _read_weights, _save_weights, restore_generator, resume_snapshot, write_resume
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
-           "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for"]
+           "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
+           "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY"]
 
 CPU_MICRO_BATCH = 8
 LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those steps)
@@ -168,7 +169,8 @@ def _data_identity(data) -> dict:
     return {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(getattr(data, "meta", {}), default=str))}
 
 
-def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
+def full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
+    """What names a checkpoint folder (hashed by ``cache.checkpoint_dir``) and goes into its config.json."""
     tc = asdict(cfg)
     tc.pop("checkpoint_every")
     for key in ("min_snr_gamma", "truncated_snr"):  # unweighted: the hash of checkpoints trained before these options
@@ -177,7 +179,7 @@ def _full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
     return {"model": spec.to_dict(), "train": tc, "data": _data_identity(data)}
 
 
-def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> None:
     """ema <- ema + (1 - decay) (net - ema) for every parameter, in one multi-tensor call (a GPU launches a few
     kernels for the whole network rather than one per tensor); buffers are copied."""
     with torch.no_grad():
@@ -186,31 +188,59 @@ def _ema_update(ema: torch.nn.Module, net: torch.nn.Module, decay: float) -> Non
             e.copy_(b)
 
 
-def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
-          progress: bool = True, stop_after: int | None = None, accelerator=None) -> TrainedModel:
-    """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
-    from accelerate import Accelerator
+def ema_decay(cfg: TrainConfig, step: int) -> float:
+    """The EMA decay applied after optimizer step number ``step`` (1 for the first): min(ema_decay, (1 + n) / (10 + n))
+    with ``ema_warmup``, else ema_decay."""
+    return min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
 
+
+_full_config, _ema_update = full_config, ema_update  # the names other modules and tests import
+
+
+def check_objective(spec: ModelSpec, cfg: TrainConfig) -> None:
+    """Refuse an objective that does not go with the model's parameterization (EDM and flow matching pair up)."""
     for kind, what in _PAIRED.items():
         if (spec.parameterization == kind) != (cfg.objective == kind):
             raise ValueError(f"the {what} objective goes with the {what} parameterization (and only with it); got "
                              f"objective {cfg.objective!r} for a {spec.parameterization!r} model")
-    full = _full_config(spec, cfg, data)
+
+
+def reusable(ckpt: Path) -> bool:
+    """Whether the finished checkpoint ``ckpt`` can be loaded as it is (no lock needed)."""
+    return is_complete(ckpt) and not shipping(ckpt) and not replaced(ckpt)
+
+
+def adopt(ckpt: Path) -> bool:
+    """Holding ``ckpt``'s lock: bring in what another process trained or shipped meanwhile; True when ``ckpt`` is
+    then finished and nothing is left to train."""
+    refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
+    if shipping(ckpt) and is_complete(ckpt):
+        export(ckpt)
+    return is_complete(ckpt) or install(ckpt)  # trained meanwhile by another process, or shipped (data/weights)
+
+
+def shipped_result(tm: "TrainedModel", ckpt: Path, spec: ModelSpec) -> "TrainedModel":
+    """``tm`` as trained, or, when its weights are to be shipped, loaded back from the shipped form."""
+    if not shipping(ckpt) or not is_complete(ckpt):
+        return tm
+    export(ckpt)
+    return load_trained(ckpt, spec)
+
+
+def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
+          progress: bool = True, stop_after: int | None = None, accelerator=None) -> TrainedModel:
+    """Train (or resume, or reuse) a model. ``stop_after`` stops early after that many total steps (tests)."""
+    check_objective(spec, cfg)
+    full = full_config(spec, cfg, data)
     ckpt = checkpoint_dir(name, full, root)
-    if is_complete(ckpt) and not shipping(ckpt) and not replaced(ckpt):
+    if reusable(ckpt):
         return load_trained(ckpt, spec)
     with checkpoint_lock(ckpt, name):
-        refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
-        if shipping(ckpt) and is_complete(ckpt):
-            export(ckpt)
-        if is_complete(ckpt) or install(ckpt):  # trained meanwhile by another process, or shipped (data/weights)
+        if adopt(ckpt):
             return load_trained(ckpt, spec)
         tm = _train(spec, cfg, data, full, ckpt, name=name, progress=progress, stop_after=stop_after,
                     accelerator=accelerator)
-        if not shipping(ckpt) or not is_complete(ckpt):
-            return tm
-        export(ckpt)
-        return load_trained(ckpt, spec)
+        return shipped_result(tm, ckpt, spec)
 
 
 def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool,
@@ -226,14 +256,14 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
     step, log, held_log, seconds_before = 0, [], [], 0.0
-    snapshot = _resume_snapshot(ckpt)
+    snapshot = resume_snapshot(ckpt)
     if snapshot is not None:
         net_sd, ema_sd, st = snapshot
         net.load_state_dict(net_sd)
         ema.load_state_dict(ema_sd)
         opt.load_state_dict(st["optimizer"])
         sched.load_state_dict(st["scheduler"])
-        gen.set_state(st["rng"])
+        restore_generator(gen, st["rng"])
         step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
         held_log = [list(r) for r in st.get("heldout", torch.zeros(0, 2 + BANDS)).tolist()]
         seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))  # NaN: a snapshot that did not record it
@@ -294,8 +324,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         sched.step()
         opt.zero_grad(set_to_none=True)
         step += 1
-        decay = min(cfg.ema_decay, (1 + step) / (10 + step)) if cfg.ema_warmup else cfg.ema_decay
-        _ema_update(ema, net, decay)
+        ema_update(ema, net, ema_decay(cfg, step))
         run_loss, run_n = run_loss + loss.detach(), run_n + 1  # read back every LOG_EVERY steps, not each step
         if bar is not None:
             bar.update(1)
@@ -307,30 +336,39 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         if step % HELDOUT_EVERY == 0 or step == cfg.steps:
             evaluate()
         if acc.is_main_process and (step % cfg.checkpoint_every == 0 or step == end) and step < cfg.steps:
-            _write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log, seconds_before + time.time() - t0)
+            write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log, seconds_before + time.time() - t0)
     if bar is not None:
         bar.close()
     acc.wait_for_everyone()
     if step >= cfg.steps and acc.is_main_process:
-        _save_weights(net, ckpt / "model.safetensors")
-        _save_weights(ema, ckpt / "ema.safetensors")
-        write_weight_hashes(ckpt)
-        run_s = time.time() - t0
-        total_s = seconds_before + run_s  # the steps of earlier runs that this one resumed from, and its own
-        atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": run_s, "steps_this_run": step - step0,
-                                              "seconds_total": total_s if total_s == total_s else None,
-                                              "micro_batch": micro or cfg.batch_size, "device": _device_name(acc.device),
-                                              "heldout": held_log, "heldout_bands": BANDS,
-                                              "heldout_every": HELDOUT_EVERY})
-        atomic_write_bytes(ckpt / "DONE", b"")
-        shutil.rmtree(ckpt / "resume", ignore_errors=True)
-        shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
+        write_finished(ckpt, net, ema, log=log, heldout=held_log, seconds_this_run=time.time() - t0,
+                       seconds_before=seconds_before, steps_this_run=step - step0,
+                       micro_batch=micro or cfg.batch_size, device=acc.device)
     D.net = ema
     D.eval()
     return TrainedModel(denoiser=D, path=ckpt, log=log, spec=spec, config=cfg)
 
 
-def _device_name(device) -> str:
+def write_finished(ckpt: Path, net, ema, *, log, heldout, seconds_this_run: float, seconds_before: float,
+                   steps_this_run: int, micro_batch: int, device, **extra) -> None:
+    """Write a finished checkpoint: the weights and EMA weights with their hashes, log.json (``extra`` keys added to
+    it), then DONE; the resume snapshots go."""
+    _save_weights(net, ckpt / "model.safetensors")
+    _save_weights(ema, ckpt / "ema.safetensors")
+    write_weight_hashes(ckpt)
+    total_s = seconds_before + seconds_this_run  # the steps of earlier runs that this one resumed from, and its own
+    atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": seconds_this_run,
+                                          "steps_this_run": steps_this_run,
+                                          "seconds_total": total_s if total_s == total_s else None,
+                                          "micro_batch": micro_batch, "device": device_name(device),
+                                          "heldout": heldout, "heldout_bands": BANDS, "heldout_every": HELDOUT_EVERY,
+                                          **extra})
+    atomic_write_bytes(ckpt / "DONE", b"")
+    shutil.rmtree(ckpt / "resume", ignore_errors=True)
+    shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
+
+
+def device_name(device) -> str:
     """The device a run trained on, in words: the GPU's name, or the CPU's model and the threads used."""
     device = torch.device(device)
     if device.type == "cuda":
@@ -348,6 +386,9 @@ def _device_name(device) -> str:
     from ..text import plural
 
     return f"cpu: {cpu}, {plural(torch.get_num_threads(), 'thread')}"
+
+
+_device_name = device_name
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:

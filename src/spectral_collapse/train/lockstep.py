@@ -1,0 +1,378 @@
+"""Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
+
+The quick profile's networks are small (1.1 M parameters, 32 x 32 crops, batch 32): on a GPU one training step is a
+few hundred short kernels and the GPU waits on their launches. Here each model of a round has one step function
+(batch and noise draws, loss, backward, gradient clipping, AdamW, EMA update). On a GPU it is captured once per model
+as a CUDA graph, with the data set held on the device, and the graphs are replayed each on a CUDA stream of its own,
+so the models' kernels run side by side without launch gaps. On a CPU the same step function runs eagerly, one model
+after another.
+
+    from spectral_collapse.train.lockstep import Job, train_lockstep
+    trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")   # one TrainedModel each
+
+Everything around a step is the trainer's (``train.trainer``): the checkpoint folder (same configuration hash), the
+resume snapshots every ``checkpoint_every`` steps (same format; a snapshot written by either trainer resumes in the
+other), the held-out evaluation every HELDOUT_EVERY steps, the loss log (read back every LOG_EVERY steps), log.json,
+the shipping of finished weights. These run between replays, outside the graphs. Models of different networks and
+step counts share a round; a model that reaches its last step leaves it.
+
+Data on the device: a model's training pools are held in every dihedral view the trainer draws from (8 views of each
+crop, 8 times the pools' memory: about 250 MB for a bundled data set at 32 px, shared by the models of one data set;
+a latent data set's encoded views as they are), and a batch is indexed out of them with indices drawn on the device.
+
+Random draws. Each model has its own generator, seeded as the trainer's (seed * 1000), and draws in the trainer's
+order: pool indices, dihedral views, label dropout, noise levels, noise. On a CPU that generator is the trainer's
+CPU generator, so a model trained here equals the trainer's to the bit, and K models trained together equal each
+trained alone (tested). On a GPU it is a CUDA generator (Philox, same seed), drawing on the device: the same
+distributions in the same order but other numbers, so a GPU-trained model is another training run of the same
+configuration, not the CPU's model, and must pass the quality gate on its own. Its snapshots hold the CUDA
+generator's seed and offset; a snapshot of the other kind resumes with draws seeded from it
+(``resume.restore_generator``). In the graph the LR schedule and the EMA decay come from tables on the device indexed
+by a step counter on the device (float32 there, float64 on the CPU).
+
+What it costs: the GPU figures are measured by ``benchmarks.gpu_check`` (``scripts/gpu_check.sh``); a capture costs
+a few warm-up steps per model. On a CPU it trains as fast as the trainer, model after model.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..models.backbones import count_parameters
+from .cache import atomic_write_json, checkpoint_dir, checkpoint_lock
+from .heldout import HELDOUT_EVERY, heldout_loss, heldout_set
+from .losses import LOG_NORMAL, diffusion_loss
+from .resume import restore_generator, resume_snapshot, write_resume
+from .trainer import (LOG_EVERY, ModelSpec, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
+                      ema_update, full_config, load_trained, micro_batch_for, reusable, shipped_result, write_finished)
+
+__all__ = ["Job", "Member", "train_lockstep", "device_pools", "draw_batch", "schedule_state", "portable_optimizer_state",
+           "WARMUP_STEPS"]
+
+WARMUP_STEPS = 3  # eager steps on a side stream before a capture (optimizer state, cuDNN and cuBLAS set-up), undone
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model of a round: what ``trainer.train`` takes."""
+
+    spec: ModelSpec
+    cfg: TrainConfig
+    data: object
+    name: str
+
+
+_POOLS: dict = {}  # (id of the pools, device) -> (pools, views): one device copy per data set
+
+
+def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(source views, target views) of ``data`` on ``device``, each (V, N, C, H, W): view k of crop i is what the
+    trainer's ``data.train_batch`` makes of it when it draws element k of the dihedral group (V = 8), or a latent
+    data set's encoded views (``LatentDomains``)."""
+    device = torch.device(device)
+    if hasattr(data, "_encoded") and hasattr(data, "views"):
+        pools = data._encoded()
+        key = (id(pools[0]), id(pools[1]), str(device))
+        make = lambda: tuple(p.to(device) for p in pools)  # noqa: E731
+    elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
+        from ..data.unpaired import dihedral
+
+        pools = data.source, data.target
+        key = (id(pools[0]), id(pools[1]), str(device))
+        make = lambda: tuple(torch.stack([dihedral(p, k) for k in range(8)]).to(device) for p in pools)  # noqa: E731
+    else:
+        raise ValueError(f"the lockstep trainer needs the training pools on the device; {type(data).__name__} has no "
+                         f"source and target tensors (UnpairedDomains) nor encoded views (LatentDomains); train it "
+                         f"with train.trainer.train")
+    if key not in _POOLS:
+        _POOLS[key] = (pools, make())  # the pools are kept too, so that their ids stay theirs
+    return _POOLS[key][1]
+
+
+def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator):
+    """``data.train_batch(batch_size, gen)`` out of ``device_pools`` views, on the generator's device: the same draws
+    in the same order (source indices, target indices, one view per sample where there is more than one), so a CPU
+    generator gives the trainer's batch to the bit."""
+    dev = gen.device
+    n0 = batch_size // 2
+    n1 = batch_size - n0
+    i0 = torch.randint(src.shape[1], (n0,), generator=gen, device=dev)
+    i1 = torch.randint(tgt.shape[1], (n1,), generator=gen, device=dev)
+    if src.shape[0] > 1:
+        ks = torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev)
+    else:
+        ks = torch.zeros(batch_size, dtype=torch.long, device=dev)
+    x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
+    labels = torch.cat([torch.zeros(n0, dtype=torch.long, device=dev), torch.ones(n1, dtype=torch.long, device=dev)])
+    return x, labels
+
+
+def schedule_state(cfg: TrainConfig, step: int) -> dict:
+    """The state of the trainer's LR scheduler (``LambdaLR`` of ``cfg.lr_factor``) after ``step`` steps, as its
+    resume snapshots hold it."""
+    dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.lr)
+    sd = torch.optim.lr_scheduler.LambdaLR(dummy, cfg.lr_factor).state_dict()
+    sd.update(last_epoch=step, _step_count=step + 1, _last_lr=[cfg.lr * cfg.lr_factor(step)])
+    return sd
+
+
+def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step: int) -> dict:
+    """``opt.state_dict()`` after ``step`` steps in the form the trainer's AdamW under its LR scheduler writes: the
+    next step's float learning rate and the scheduler's ``initial_lr``, not capturable, step counts as CPU float
+    tensors (a capturable AdamW keeps a tensor LR and its step counts on the GPU)."""
+    sd = opt.state_dict()
+    groups = [{**g, "lr": cfg.lr * cfg.lr_factor(step), "initial_lr": cfg.lr, "capturable": False, "foreach": None}
+              for g in sd["param_groups"]]
+    state = {k: {n: (v.detach().to("cpu", torch.float32) if n == "step" else v) for n, v in st.items()}
+             for k, st in sd["state"].items()}
+    return {"state": state, "param_groups": groups}
+
+
+class _Fixed:
+    """An object whose ``state_dict()`` is a given dict (what ``write_resume`` asks of an optimizer or scheduler)."""
+
+    def __init__(self, sd: dict):
+        self.sd = sd
+
+    def state_dict(self) -> dict:
+        return self.sd
+
+
+def _backward(part, last: bool) -> None:
+    part.backward()
+
+
+class Member:
+    """One model of a round: networks, optimizer, generator, step function and, on a GPU, its CUDA graph and stream."""
+
+    def __init__(self, job: Job, full: dict, ckpt: Path, device: torch.device, stop_after: int | None):
+        spec, cfg = job.spec, job.cfg
+        self.job, self.cfg, self.ckpt, self.device = job, cfg, ckpt, device
+        self.cuda = device.type == "cuda"
+        if cfg.batch_size < 2:
+            raise ValueError(f"{job.name}: batch_size must be >= 2 to hold both domains, got {cfg.batch_size}")
+        torch.manual_seed(cfg.seed)
+        self.D = spec.build().to(device)
+        self.net = self.D.net
+        self.ema = copy.deepcopy(self.net).requires_grad_(False)
+        lr = torch.tensor(cfg.lr, dtype=torch.float32, device=device) if self.cuda else cfg.lr
+        extra = {"capturable": True, "foreach": True} if self.cuda else {}
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=cfg.weight_decay, **extra)
+        self.gen = torch.Generator(device).manual_seed(cfg.seed * 1000)
+        self.step, self.log, self.held_log, self.seconds_before = 0, [], [], 0.0
+        snapshot = resume_snapshot(ckpt)
+        if snapshot is not None:
+            net_sd, ema_sd, st = snapshot
+            self.net.load_state_dict(net_sd)
+            self.ema.load_state_dict(ema_sd)
+            self.opt.load_state_dict(st["optimizer"])
+            restore_generator(self.gen, st["rng"])
+            self.step, self.log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
+            self.held_log = [list(r) for r in st["heldout"].tolist()] if "heldout" in st else []
+            self.seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))
+        if self.cuda:  # a loaded snapshot brings the trainer's float LR and CPU step counts
+            for g in self.opt.param_groups:
+                g.update(lr=lr, capturable=True, foreach=True)
+            for st in self.opt.state.values():
+                if "step" in st:
+                    st["step"] = st["step"].to(device, torch.float32)
+        ckpt.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(ckpt / "config.json", {**full, "name": job.name, "parameters": count_parameters(self.net)})
+        self.step0 = self.step
+        self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        self.micro = micro_batch_for(device)
+        self.src, self.tgt = device_pools(job.data, device)
+        vp = cfg.objective not in LOG_NORMAL
+        self.table = self.D.schedule.sigmas().to(device) if vp and self.cuda else None
+        self.loss_sum = torch.zeros((), device=device)
+        self.run_n = 0
+        if self.cuda:  # the schedule as tables on the device, read at the step counter ``t`` (the warm-up before a
+            n = cfg.steps + WARMUP_STEPS + 1  # capture may step past the last step: it is undone)
+            self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(n)], device=device)
+            self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(n)], device=device)
+            self.t = torch.tensor([self.step], dtype=torch.long, device=device)
+        self.held = heldout_set(job.data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
+        self.E = None
+        if self.held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
+            self.E = spec.build()
+            self.E.net = self.ema
+            self.E.to(device).eval()
+        self.net.train()
+        self.graph, self.stream = None, torch.cuda.Stream(device) if self.cuda else None
+        if self.stream is not None:  # everything above was queued on the current stream
+            self.stream.wait_stream(torch.cuda.current_stream(device))
+
+    # the step ------------------------------------------------------------------------------------------------------
+    def step_fn(self) -> None:
+        """One training step (module docstring). On a GPU nothing in it waits for the device, so it can be captured."""
+        cfg, g = self.cfg, self.gen
+        self.opt.zero_grad(set_to_none=True)
+        x, y = draw_batch(self.src, self.tgt, cfg.batch_size, g)
+        drop = torch.rand(y.shape[0], generator=g, device=g.device) < cfg.label_dropout
+        y = torch.where(drop, torch.full_like(y, 2), y)
+        loss = diffusion_loss(self.D, x, y, g, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
+                              sigma_data=self.job.spec.sigma_data, micro_batch=self.micro, backward=_backward,
+                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr, table=self.table)
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
+        if self.cuda:
+            self.opt.param_groups[0]["lr"].copy_(self.lr_table.index_select(0, self.t).squeeze(0))
+            self.opt.step()
+            ema = list(self.ema.parameters())
+            diff = torch._foreach_sub([p.detach() for p in self.net.parameters()], ema)
+            torch._foreach_mul_(diff, self.w_table.index_select(0, self.t).squeeze(0))
+            torch._foreach_add_(ema, diff)
+            for e, b in zip(self.ema.buffers(), self.net.buffers()):
+                e.copy_(b)
+            self.t.add_(1)
+        else:
+            self.opt.param_groups[0]["lr"] = cfg.lr * cfg.lr_factor(self.step)
+            self.opt.step()
+            ema_update(self.ema, self.net, ema_decay(cfg, self.step + 1))
+        self.loss_sum.add_(loss.detach())
+
+    def _state(self) -> list[torch.Tensor]:
+        """Every tensor a step changes, optimizer state aside."""
+        return [*self.net.parameters(), *self.net.buffers(), *self.ema.parameters(), *self.ema.buffers(), self.t,
+                self.loss_sum]
+
+    def capture(self) -> None:
+        """Capture ``step_fn`` as a CUDA graph: WARMUP_STEPS eager steps on a side stream, the capture (which runs
+        nothing), then every tensor and the generator put back as they were, so the first replay is the next step."""
+        saved = [t.detach().clone() for t in self._state()]
+        opt_saved = {p: {k: v.clone() for k, v in st.items()} for p, st in self.opt.state.items()}
+        rng = self.gen.get_state()
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(WARMUP_STEPS):
+                self.step_fn()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        self.opt.zero_grad(set_to_none=True)  # the graph's backward makes the gradients in its own memory pool
+        graph = torch.cuda.CUDAGraph()
+        graph.register_generator_state(self.gen)
+        with torch.cuda.graph(graph):
+            self.step_fn()
+        with torch.no_grad():
+            for t, v in zip(self._state(), saved):
+                t.copy_(v)
+            for p, st in self.opt.state.items():  # a fresh optimizer's state is zeros (AdamW's lazy initial state)
+                for k, v in st.items():
+                    v.copy_(opt_saved[p][k]) if p in opt_saved else v.zero_()
+        self.gen.set_state(rng)
+        self.graph = graph
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+
+    def advance(self) -> None:
+        """One step on this model's stream: the graph replayed, or ``step_fn`` run eagerly."""
+        with self._on_stream():
+            self.graph.replay() if self.graph is not None else self.step_fn()
+        self.step += 1
+        self.run_n += 1
+
+    # around the steps (outside the graph, on this model's stream) ------------------------------------------------
+    def _on_stream(self):
+        return torch.cuda.stream(self.stream) if self.stream is not None else nullcontext()
+
+    def after_step(self, t0: float) -> None:
+        """The trainer's book-keeping after a step: loss log, held-out evaluation, resume snapshot."""
+        cfg, step = self.cfg, self.step
+        if step % LOG_EVERY == 0 or step == self.end:
+            with self._on_stream():
+                total = float(self.loss_sum)
+                self.loss_sum.zero_()
+            self.log.append((step, total / max(self.run_n, 1)))
+            self.run_n = 0
+        if step % HELDOUT_EVERY == 0 or step == cfg.steps:
+            self.evaluate()
+        if (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
+            with self._on_stream():
+                write_resume(self.ckpt, self.net, self.ema, _Fixed(portable_optimizer_state(self.opt, cfg, step)),
+                             _Fixed(schedule_state(cfg, step)), step, self.gen, self.log, self.held_log,
+                             self.seconds_before + time.time() - t0)
+
+    def evaluate(self) -> None:
+        if self.E is not None and (not self.held_log or self.held_log[-1][0] < self.step):
+            with self._on_stream():
+                loss = heldout_loss(self.E, self.held, self.cfg.objective, sigma_data=self.job.spec.sigma_data)
+            self.held_log.append([self.step, *loss])
+
+    def finish(self, t0: float, round_size: int) -> TrainedModel:
+        """Write the finished checkpoint (when the last step was reached) and return the EMA model."""
+        if self.stream is not None:
+            self.stream.synchronize()
+        if self.step >= self.cfg.steps:
+            write_finished(self.ckpt, self.net, self.ema, log=self.log, heldout=self.held_log,
+                           seconds_this_run=time.time() - t0, seconds_before=self.seconds_before,
+                           steps_this_run=self.step - self.step0, micro_batch=self.micro or self.cfg.batch_size,
+                           device=self.device, trainer="lockstep", round_size=round_size,
+                           cuda_graph=self.graph is not None)
+        self.D.net = self.ema
+        self.D.eval()
+        return TrainedModel(denoiser=self.D, path=self.ckpt, log=self.log, spec=self.job.spec, config=self.cfg)
+
+
+def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
+                   progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
+    """Train (or resume, or reuse) every job's model in one round (module docstring); one TrainedModel per job, in
+    order. device: None for a GPU when one is visible, else the CPU. cuda_graphs=False replays nothing (eager steps
+    on the GPU, for comparison). stop_after: stop each model after that many total steps (tests). record: a dict
+    that gets the round's figures (models trained, model_steps, seconds of the steps, capture_s, model_steps_per_s,
+    device, cuda_graphs); held-out evaluations, loss read-backs and snapshots are counted in the seconds."""
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    results, members = {}, []
+    with ExitStack() as locks:
+        for i, job in enumerate(jobs):
+            check_objective(job.spec, job.cfg)
+            full = full_config(job.spec, job.cfg, job.data)
+            ckpt = checkpoint_dir(job.name, full, root)
+            if reusable(ckpt):
+                results[i] = load_trained(ckpt, job.spec)
+                continue
+            locks.enter_context(checkpoint_lock(ckpt, job.name))
+            if adopt(ckpt):
+                results[i] = load_trained(ckpt, job.spec)
+                continue
+            members.append((i, Member(job, full, ckpt, device, stop_after)))
+        for _, m in members:
+            if m.step == 0:
+                m.evaluate()
+        t_cap = time.time()
+        if device.type == "cuda" and cuda_graphs:
+            for _, m in members:
+                m.capture()
+        capture_s, t0 = time.time() - t_cap, time.time()
+        bar = None
+        if progress and members:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=sum(m.end - m.step for _, m in members), desc=f"train {len(members)} models in lockstep",
+                       dynamic_ncols=True)
+        active, steps = [m for _, m in members if m.step < m.end], 0
+        while active:
+            for m in active:
+                m.advance()
+            for m in active:
+                m.after_step(t0)
+            steps += len(active)
+            if bar is not None:
+                bar.update(len(active))
+            active = [m for m in active if m.step < m.end]
+        if bar is not None:
+            bar.close()
+        for _, m in members:
+            if m.stream is not None:
+                m.stream.synchronize()
+        seconds = time.time() - t0
+        for i, m in members:
+            results[i] = shipped_result(m.finish(t0, len(members)), m.ckpt, m.job.spec)
+    if record is not None:
+        record.update(models=len(members), model_steps=steps, seconds=seconds, capture_s=capture_s,
+                      model_steps_per_s=steps / seconds if seconds > 0 else None, device=device_name(device),
+                      cuda_graphs=bool(device.type == "cuda" and cuda_graphs))
+    return [results[i] for i in range(len(jobs))]
