@@ -23,7 +23,6 @@ with ``python -m spectral_collapse.cli download <name>``. Everything here follow
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -33,6 +32,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from ..digest import read_sha256
 from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
@@ -87,12 +87,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+    """Hex SHA-256 of a file, read now in 1 MiB chunks."""
+    return read_sha256(path)
 
 
 def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int | None = None,

@@ -41,8 +41,8 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
     """Content digest of a checkpoint folder's weights; None when it has none.
 
     A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
-    against that record (hashes cached by file size and modification time, so an unchanged checkpoint is not
-    re-read) and the record is digested. Weights that do not match their record, or a folder holding weights but no
+    against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
+    is digested. Weights that do not match their record, or a folder holding weights but no
     record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
     load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
     ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
