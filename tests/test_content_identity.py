@@ -79,7 +79,7 @@ def test_a_file_changed_within_the_settling_time_is_hashed_again(tmp_path, monke
     f = tmp_path / "young.bin"
     f.write_bytes(b"a" * 100)
     digest.file_sha256(f)
-    assert str(Path(os.path.realpath(f))) not in digest._KNOWN
+    assert os.path.abspath(f) not in digest._KNOWN
 
 
 def _image_folder(root: Path, n: int = 3) -> Path:
@@ -126,3 +126,22 @@ def test_a_users_model_with_flipped_weights_is_another_model(tmp_path):
     flip_keeping_stamp(model / "unet" / "diffusion_pytorch_model.safetensors")
     assert _signature(model) != sig          # the process's loaded model (keyed by it) is not reused
     assert content_inputs(spec)["model"] != key  # nor are stored results computed from the old bytes
+
+
+def test_the_hashing_record_measures_a_10k_image_folder_and_its_ratios_are_its_seconds():
+    import json
+
+    record = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "hashing.json").read_text())
+    folder, weights, bundled = record["image_folder"], record["shipped_weights"], record["bundled_data"]
+    assert folder["images"] == 10_000
+    assert folder["hash_first_over_load"] == pytest.approx(folder["hash_first_s"] / folder["load_folder_s"])
+    assert folder["hash_first_over_stat"] == pytest.approx(folder["hash_first_s"] / folder["stat_only_s"])
+    assert bundled["hash_over_build"] == pytest.approx(bundled["hash_s"] / bundled["build_s"])
+    assert weights["megabytes_per_s"] == pytest.approx(weights["megabytes"] / weights["hash_all_s"], rel=0.01)
+
+
+def test_the_hashing_benchmark_runs_on_a_small_folder():
+    from benchmarks.hashing import _folder
+
+    out = _folder(20, 1)
+    assert out["images"] == 20 and all(out[k] > 0 for k in ("hash_first_s", "hash_again_s", "stat_only_s"))

@@ -28,7 +28,7 @@ __all__ = ["file_sha256", "read_sha256", "tree_sha256", "SETTLED_NS"]
 
 SETTLED_NS = 2_000_000_000   # a file's st_ctime must be this much older than its hashing for the digest to be kept
 _CHUNK = 1 << 20
-_KNOWN: dict[str, tuple[tuple, str]] = {}   # resolved path -> (stat stamp, sha256)
+_KNOWN: dict[str, tuple[tuple, str]] = {}   # absolute path -> (stat stamp, sha256)
 _LOCK = threading.Lock()
 
 
@@ -47,7 +47,7 @@ def _stamp(st: os.stat_result) -> tuple:
 
 def file_sha256(path: str | os.PathLike) -> str:
     """SHA-256 of a file's bytes, read once per process while its stat stamp holds (see the module docstring)."""
-    key = os.path.realpath(path)
+    key = os.path.abspath(path)
     before = os.stat(key)
     with _LOCK:
         known = _KNOWN.get(key)
