@@ -4,7 +4,7 @@
 file's ``os.stat`` stamp is unchanged: device, inode, size, modification time and status-change time (``st_ctime``,
 nanoseconds). The guarantee this rests on: a POSIX kernel sets ``st_ctime`` to the current time on every write,
 truncation or replacement of a file and on every change of its times (``os.utime``, ``touch``), and no call sets it
-to a chosen value; so a file whose bytes changed after it was hashed has another stamp, even when its size and
+to a chosen value (short of setting the system clock back); so a file whose bytes changed after it was hashed has another stamp, even when its size and
 modification time were put back. A digest is remembered only when the file's ``st_ctime`` was at least
 ``SETTLED_NS`` (2 s) older than the moment hashing began, so a change within the clock's granularity during or
 right after hashing cannot keep the stamp; a younger file is hashed again on every ask. Nothing is remembered on
@@ -13,8 +13,10 @@ disk: every process hashes each file it asks about once.
 ``tree_sha256(folder)`` is the SHA-256 over the relative names and file digests of the files under a folder (hidden
 names, those starting with ".", left out), or of the files given.
 
-Cost: one read of each file per process at the disk's or SHA-256's speed, whichever is slower
-(``python -m benchmarks.hashing``; the record is ``benchmarks/results/hashing.json``).
+Cost: one read of each file per process at the disk's or SHA-256's speed, whichever is slower. On a shared 2-core
+VM (``python -m benchmarks.hashing``, record in ``benchmarks/results/hashing.json``): a folder of 10,000 small PNGs
+in about 3.6 s the first time in a process (a sixth of decoding them, four times listing their sizes and dates) and
+1.9 s again; the 70 MB of shipped weights in about 1.4 s.
 """
 from __future__ import annotations
 
