@@ -48,11 +48,11 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
 
     A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
     against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
-    is digested. Weights that do not match their record, or a folder holding weights but no
-    record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
-    load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
-    ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
-    enter the study's key instead (``studies.content.content_inputs``).
+    is digested. Weights that do not match their record, or a folder holding weights but no record, give
+    ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next load names the
+    damaged file. A diffusers model folder of a user's pipeline (its config.json names a ``_diffusers_version``, and
+    it has no record) gives None: it is not the suite's checkpoint, and its files enter the study's key instead
+    (``studies.content.content_inputs``).
     """
     from ..train.cache import CheckpointCorrupt, check_weight_hashes
 
@@ -201,7 +201,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
                 return stored
             print(f"{path}: stored results are stale ({why}); recomputing them", flush=True)
         else:
-            print(f"{damaged}", flush=True)
+            print(damaged, flush=True)
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
