@@ -266,7 +266,7 @@ def test_folder_bad_input_messages(tmp_path):
 
 def test_folder_size_mismatch(tmp_path):
     root = _folders(tmp_path, size=16)
-    _save(root / "source" / "big.png", np.zeros((24, 32, 3), np.uint8))
+    _save(root / "source" / "big.png", np.full((24, 32, 3), 200, np.uint8))   # not a copy of a test input
     with pytest.raises(ValueError, match="2 different sizes.*24x32: 1 \\(e.g. big.png\\).*on_size_mismatch='resize'"):
         load_dataset("folder", root=root, size=16, factor=4)
     with warnings.catch_warnings():

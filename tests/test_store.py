@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.studies.store import load_results, provenance, results_path, sanitise_attrs, save_results
+from spectral_collapse.studies.store import (CHECKSUM, content_digest, load_results, provenance, results_path,
+                                             sanitise_attrs, save_results)
 
 
 def _dataset() -> xr.Dataset:
@@ -42,6 +43,7 @@ def test_round_trip_is_identical(tmp_path):
     back = load_results(path)
     for key in provenance():
         assert key in back.attrs
+    assert back.attrs.pop(CHECKSUM) == content_digest(xr.load_dataset(path, engine="h5netcdf"))
     back.attrs = {k: v for k, v in back.attrs.items() if k not in provenance()}
     # list attrs come back as arrays; compare them by value, everything else exactly
     np.testing.assert_array_equal(back.attrs.pop("sizes"), ds.attrs["sizes"])

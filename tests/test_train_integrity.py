@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,19 +73,22 @@ def test_a_record_trimmed_of_a_weight_file_does_not_let_that_file_load_unverifie
         load_trained(ck)
 
 
-def test_hashes_are_cached_by_size_and_mtime(ck, monkeypatch):
-    from spectral_collapse.train import cache
+def test_weight_hashes_are_read_once_per_process_while_the_files_are_unchanged(ck, monkeypatch):
+    from spectral_collapse import digest
 
+    monkeypatch.setattr(digest, "SETTLED_NS", -10**18)   # remember at once (files here are seconds old)
+    monkeypatch.setattr(digest, "_KNOWN", {})
     load_trained(ck)
     calls = []
-    real = cache._sha256
-    monkeypatch.setattr(cache, "_sha256", lambda p: calls.append(p) or real(p))
+    real = digest.read_sha256
+    monkeypatch.setattr(digest, "read_sha256", lambda p: calls.append(Path(p)) or real(p))
     load_trained(ck)
     assert calls == []                                    # unchanged: not read again
-    _flip(ck / "ema.safetensors")                         # rewritten: a new mtime, read again, refused
+    time.sleep(0.05)                                      # past the file system's timestamp granularity
+    _flip(ck / "ema.safetensors")                         # rewritten: a new stamp, read again, refused
     with pytest.raises(CheckpointCorrupt, match="ema.safetensors is not the file"):
         load_trained(ck)
-    assert calls == [ck / "ema.safetensors"]
+    assert calls == [(ck / "ema.safetensors").absolute()]
 
 
 @pytest.mark.parametrize("name,damage", [

@@ -13,7 +13,12 @@ with ``python -m spectral_collapse.cli download <name>``. Everything here follow
   alter the file, and a first download records its hash as the reference;
 * a partial ``.part`` file is resumed only when the server's strong ETag for the body it holds was recorded when it
   started (``<dest>.part.json``): the resume asks ``Range`` with ``If-Range``, so a server whose file changed sends
-  the whole new file instead, and a ``206`` answer carrying another ETag restarts from zero. A ``.part`` without
+  the whole new file instead, and a ``206`` answer carrying another ETag restarts from zero. A server can also
+  change a file and keep its ETag, so the resume asks again for the last ``RESUME_OVERLAP`` bytes (64 KiB) the
+  ``.part`` holds and restarts from zero, with a warning, when they come back different or the file's total size
+  differs from the one the transfer began with: a splice is caught where the two versions differ at the resume
+  point or in length (a change confined to earlier bytes of a same-sized file is caught by the SHA-256, when one is
+  expected: published, or recorded in the lock file). A ``.part`` without
   a recorded ETag (a server that sends only Last-Modified, whose one-second resolution cannot tell two versions
   written within a second apart) is discarded and fetched again from byte 0;
 * a file that is already there and verifies is not fetched again (no request is made); one that does not verify
@@ -23,7 +28,6 @@ with ``python -m spectral_collapse.cli download <name>``. Everything here follow
 """
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import os
@@ -33,6 +37,7 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+from ..digest import read_sha256
 from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
@@ -45,6 +50,7 @@ OFFLINE_ENV = "SPECTRAL_COLLAPSE_OFFLINE"  # "1" / "true" / "yes" forbids every 
 DATA_ROOT_ENV = "SPECTRAL_COLLAPSE_DATA"  # default root for raw datasets when no root is passed
 _OFFLINE_OVERRIDE: bool | None = None  # set_offline(); None = follow the environment variable
 _CHUNK = 1 << 20
+RESUME_OVERLAP = 64 << 10  # bytes a resume asks for again, to check they are the ones the partial file ends with
 
 
 class DownloadError(RuntimeError):
@@ -87,12 +93,8 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+    """Hex SHA-256 of a file, read now in 1 MiB chunks."""
+    return read_sha256(path)
 
 
 def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int | None = None,
@@ -149,6 +151,28 @@ def _resume_point(part: Path, meta: Path, url: str) -> tuple[int, str | None]:
         _discard(part, meta)
         return 0, None
     return part.stat().st_size, info["etag"]
+
+
+def _recorded_total(meta: Path) -> int | None:
+    """The total size the server gave when the partial file's transfer began (None when not recorded)."""
+    try:
+        total = json.loads(meta.read_text()).get("total")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) else None
+
+
+def _seam_matches(resp, part: Path, overlap: int) -> bool:
+    """Read the ``overlap`` bytes the server sent again and compare them with the end of the partial file."""
+    got = b""
+    while len(got) < overlap:
+        block = resp.read(overlap - len(got))
+        if not block:
+            break
+        got += block
+    with open(part, "rb") as f:
+        f.seek(-overlap, os.SEEK_END)
+        return f.read(overlap) == got
 
 
 def _same_body(headers, validator: str | None) -> bool:
@@ -223,35 +247,39 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
     start, validator = _resume_point(part, meta, url) if resume else (_discard(part, meta) or 0, None)
-    resp = _open(url, start, validator, timeout)
+    overlap = min(start, RESUME_OVERLAP)
+    resp = _open(url, start - overlap, validator, timeout)
     with resp:
         status = getattr(resp, "status", None) or resp.getcode()
         total = None
-        if status == 416:  # range starts past the end: complete if the server's total equals the partial size
-            tail = resp.headers.get("Content-Range", "").rsplit("/", 1)[-1]
-            if not (tail.isdigit() and int(tail) == start and _same_body(resp.headers, validator)):
-                _discard(part, meta)  # longer than the remote file, or another version of it: start over
-                return download(url, dest, resume=False, **again)
-            total, mode = start, "ab"
+        if status == 416:  # range starts past the end: the remote file is shorter than the partial one
+            _discard(part, meta)
+            return download(url, dest, resume=False, **again)
         elif status == 206:
             content_range = resp.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
             first = content_range.split(" ")[-1].split("-")[0]
-            if not first.isdigit() or int(first) != start:
-                raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte {start}")
+            if not first.isdigit() or int(first) != start - overlap:
+                raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte "
+                                    f"{start - overlap}")
+            tail = content_range.rsplit("/", 1)[-1]
+            total = int(tail) if tail.isdigit() else None
             if not _same_body(resp.headers, validator):  # the server ignored If-Range: never splice two versions
                 _discard(part, meta)
                 return download(url, dest, resume=False, **again)
-            tail = content_range.rsplit("/", 1)[-1]
-            total = int(tail) if tail.isdigit() else None
+            if total != _recorded_total(meta) or not _seam_matches(resp, part, overlap):
+                warnings.warn(f"{url} changed on the server since {part} was started, under the same ETag; "
+                              f"fetching it again from the start", RuntimeWarning, stacklevel=2)
+                _discard(part, meta)
+                return download(url, dest, resume=False, **again)
             mode = "ab"
         else:  # 200: full body (no partial file, a changed file under If-Range, or a server without ranges)
             start, mode = 0, "wb"
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            meta.write_text(json.dumps({"url": url, **_validator(resp.headers)}))  # what the .part will hold
+            meta.write_text(json.dumps({"url": url, "total": total, **_validator(resp.headers)}))  # the .part's origin
         if size is not None and total is not None and total != size:
             raise IntegrityError(f"{url}: server reports {total} bytes, expected {size}; {fix}")
-        _stream(resp if status != 416 else None, part, mode, start, total, progress, dest.name, url)
+        _stream(resp, part, mode, start, total, progress, dest.name, url)
     got = part.stat().st_size
     if total is not None and got != total:
         raise DownloadError(

@@ -39,6 +39,9 @@ Rules (each a keyword with a documented default):
   class. Without test folders there is no ground truth (``UnpairedDomains.paired`` is False, ``test_target``
   is filled with not-a-number values, and so are PSNR and the other paired metrics): a seeded ``test_fraction`` of source/ (at least one
   image) becomes the test inputs and is held out of the source pool.
+* Orientation and copies (``folder_checks``): a photo's EXIF orientation (e.g. tag value 6, a quarter turn) is
+  applied before anything else; a folder holding copies of one image (the same pixels under several names) warns,
+  and so do test inputs or ground truths that are also training images.
 * Identity: ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays, so a
   model trained on the folders is keyed by their content (the trainer's data identity is name + meta); where the
   folders are is in ``UnpairedDomains.origin``.
@@ -55,6 +58,8 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
+from .folder_checks import (duplicate_names, repeated_images, shared_with_training, small_images, upright,
+                            upright_size)
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
@@ -177,7 +182,7 @@ def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -
     for p in paths:
         try:
             with Image.open(p) as img:
-                w, h = img.size
+                w, h = upright_size(img)
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
                 raise ValueError(f"cannot read image {p}: {err}; {_FIX}") from err
@@ -205,44 +210,6 @@ def _check_total(headers: dict, max_total_pixels: int) -> None:
                          f"a larger max_total_pixels")
 
 
-def _small(sizes: dict[Path, tuple[int, int]], role: str, size: int, min_size: int, on_small: str,
-           bad: list[str]) -> dict[Path, tuple[int, int]]:
-    """Refuse (or skip with a warning) images whose shorter side is below ``min_size``; warn about upscaling."""
-    tiny = [p for p, hw in sizes.items() if min(hw) < min_size]
-    if tiny:
-        names = ", ".join(f"{p.name} ({sizes[p][1]}x{sizes[p][0]})" for p in tiny[:5])
-        if on_small == "raise":
-            raise ValueError(f"{len(tiny)} {role} image(s) have a side below {min_size} px (min_size): {names}; "
-                             f"remove them, or pass on_small='skip' to leave them out with a warning")
-        warnings.warn(f"left out {len(tiny)} {role} image(s) with a side below {min_size} px (min_size): {names}",
-                      UserWarning, stacklevel=3)
-        bad.extend(f"{p.name} (below min_size)" for p in tiny)
-        sizes = {p: hw for p, hw in sizes.items() if p not in tiny}
-    up = [p for p, hw in sizes.items() if min(hw) < size]
-    if up:
-        warnings.warn(f"{len(up)} {role} image(s) are smaller than {size} x {size} and are upscaled (e.g. "
-                      f"{up[0].name}, {sizes[up[0]][1]}x{sizes[up[0]][0]}); pass a smaller size to avoid it",
-                      UserWarning, stacklevel=3)
-    return sizes
-
-
-def _duplicates(paths: list[Path], role: str, folder) -> list[str]:
-    """Names that occur with several extensions in one folder: an error for test folders, else a warning."""
-    stems: dict[str, list[str]] = {}
-    for p in paths:
-        stems.setdefault(p.stem, []).append(p.name)
-    dup = {k: v for k, v in stems.items() if len(v) > 1}
-    if not dup:
-        return []
-    names = "; ".join(" + ".join(v) for v in list(dup.values())[:5])
-    if role.startswith("test"):
-        raise ValueError(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); "
-                         f"test files are paired by name, so keep one file per name")
-    warnings.warn(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); both "
-                  f"files are used. If they are one image in two formats, delete one", UserWarning, stacklevel=3)
-    return sorted(dup)
-
-
 def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, torch.Tensor]:
     """Decode, convert and fit every image; files with corrupt pixel data are skipped or raised."""
     from PIL import Image
@@ -252,7 +219,7 @@ def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, tor
         try:
             with Image.open(p) as img:
                 img.load()
-                arr = read_rgb(img)
+                arr = read_rgb(upright(img))
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
                 raise ValueError(f"cannot decode image {p}: {err}; {_FIX}") from err
@@ -343,7 +310,7 @@ def load_folder(
     paired = dirs["test_source"] is not None
     dirs = {k: v for k, v in dirs.items() if v is not None}
     files = {k: list_images(v, k.replace("_", " ")) for k, v in dirs.items()}
-    dups = {k: _duplicates(paths, k.replace("_", " "), dirs[k]) for k, paths in files.items()}
+    dups = {k: duplicate_names(paths, k.replace("_", " "), dirs[k]) for k, paths in files.items()}
     if paired:
         stems_s = {p.stem: p for p in files["test_source"]}
         stems_t = {p.stem: p for p in files["test_target"]}
@@ -352,11 +319,11 @@ def load_folder(
             raise ValueError(f"test_source and test_target must hold the same file names (extension aside); "
                              f"{len(unmatched)} unmatched, e.g. {', '.join(unmatched[:5])}")
     skipped = {key: [] for key in files}
-    small = {key: [] for key in files}  # left out below min_size (on_small="skip"), warned about by _small
+    small = {key: [] for key in files}  # left out below min_size (on_small="skip"), warned about by small_images
     with _own_pixel_limit():
         headers = {key: _scan(paths, on_corrupt, skipped[key], max_pixels) for key, paths in files.items()}
         _check_total(headers, max_total_pixels)
-        headers = {key: _small(h, key.replace("_", " "), size, min_size, on_small, small[key])
+        headers = {key: small_images(h, key.replace("_", " "), size, min_size, on_small, small[key])
                    for key, h in headers.items()}
         sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
         decoded = {key: _decode(list(h), size, on_corrupt, skipped[key]) for key, h in headers.items()}
@@ -397,6 +364,15 @@ def load_folder(
         split = (f"no test folders: {k} of {n} source images drawn (seed {seed}, test_fraction {test_fraction}) as "
                  f"test inputs{', held out of the source pool' if n > k else ''}; no ground truth, so no paired "
                  f"metrics")
+    by_pixels = {key: repeated_images(images, key.replace("_", " "), dirs[key]) for key, images in decoded.items()
+                 if key in ("source", "target")}
+    if paired or len(src_paths) < len(decoded["source"]):  # (a lone source image stays in the pool, said above)
+        kept = set(src_paths)
+        pool = {d: [p for p in v if p in kept] for d, v in by_pixels["source"].items()}
+        shared_with_training(list(zip(test_names, t_src)), {d: v for d, v in pool.items() if v}, "test inputs",
+                             "source")
+    if paired:
+        shared_with_training(list(zip(test_names, t_tgt)), by_pixels["target"], "test ground truths", "target")
     src = torch.stack([decoded["source"][p] for p in src_paths])
     tgt = torch.stack(list(decoded["target"].values()))
     if degrade_source:

@@ -74,6 +74,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..digest import file_sha256
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
 from .scheduler_config import EDMSettings, _tokens, schedule_from_config
@@ -156,7 +157,7 @@ def pipeline_folder(path: str | os.PathLike, *, revision: str | None = None,
 
 
 def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
-    """sha256 over the relative names and bytes of the model files of a pipeline folder (its content hash);
+    """sha256 over the relative names and byte digests of the model files of a pipeline folder (its content hash);
     ``parts``: which entries (default model_index.json, unet/, transformer/, scheduler/, vae/)."""
     folder = Path(folder)
     h = hashlib.sha256()
@@ -167,10 +168,7 @@ def folder_digest(folder: str | os.PathLike, parts: tuple = _PARTS) -> str:
             rel = f.relative_to(folder).as_posix()
             if any(s.startswith(".") for s in rel.split("/")):
                 continue
-            h.update(f"{rel}\0{f.stat().st_size}\0".encode())
-            with open(f, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
+            h.update(f"{rel}\0{file_sha256(f)}\n".encode())   # each file read once per process while unchanged
     return h.hexdigest()
 
 

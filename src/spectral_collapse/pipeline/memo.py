@@ -8,9 +8,11 @@ Anything it cannot hash by content raises, so a key never falls back to a name.
 Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc``, written to a private temporary file and renamed, so two
 processes never compute the same cell twice: the second waits on a lock file beside the cell (``<hash>.lock``,
 POSIX ``flock``) and reads what the first stored. Without locks (Windows) both compute, and the survivor is still a
-whole file; no run deletes another run's temporary files. Every cell carries a checksum of its numbers (attribute
-``content_sha256``), checked on read: a cell that cannot be read (truncated) or whose numbers no longer match their
-checksum (bytes flipped on disk, an edited file) is recomputed with a one-line warning naming it. Computing a cell never asks for another cell, so the locks cannot deadlock.
+whole file; no run deletes another run's temporary files. Every cell carries the checksum every results file
+carries (attribute ``content_sha256``, ``studies.store``: its numbers and attributes), checked on read: a cell that
+cannot be read (truncated) or whose numbers no longer match their checksum (bytes flipped on disk, an edited file)
+is recomputed with a one-line warning naming it. Computing a cell never asks for another cell, so the locks cannot
+deadlock.
 """
 from __future__ import annotations
 
@@ -27,13 +29,12 @@ import numpy as np
 import torch
 import xarray as xr
 
-from ..studies.store import ENGINE, restore_list_attrs, save_results
+from ..studies.store import ResultsChecksumError, ResultsFileError, read_verified, restore_list_attrs, save_results
 
-__all__ = ["Memo", "fingerprint", "key_hash", "content_digest", "DEFAULT_ROOT"]
+__all__ = ["Memo", "fingerprint", "key_hash", "DEFAULT_ROOT"]
 
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
-_FORMAT = 2  # layout of the cell files themselves (2: with a content checksum)
-_CHECKSUM = "content_sha256"
+_FORMAT = 3  # layout of the cell files themselves (3: the checksum of studies.store, attributes included)
 _NOT_CONTENT = ("training", "checkpoint")  # module attributes that name or mode a model, not its numbers
 
 
@@ -145,8 +146,7 @@ class Memo:
             cell = compute()
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
-            cell.attrs[_CHECKSUM] = content_digest(cell)
-            save_results(cell, path, add_provenance=False)
+            save_results(cell, path, add_provenance=False)   # with its checksum (studies.store)
         self.misses += 1
         return cell
 
@@ -154,33 +154,17 @@ class Memo:
         if not path.exists():
             return None
         try:
-            cell = restore_list_attrs(xr.load_dataset(path, engine=ENGINE))
-        except Exception as err:  # truncated or corrupt: recompute over it
-            warnings.warn(f"cached cell {path} cannot be read ({type(err).__name__}: {err}); recomputing it",
-                          RuntimeWarning, stacklevel=3)
-            return None
-        if cell.attrs.get(_CHECKSUM) != content_digest(cell):
+            cell = restore_list_attrs(read_verified(path))
+        except ResultsChecksumError:
             warnings.warn(f"cached cell {path} does not match its checksum (damaged on disk); recomputing it",
                           RuntimeWarning, stacklevel=3)
             return None
+        except ResultsFileError as err:  # truncated or corrupt: recompute over it
+            warnings.warn(f"cached cell {path} cannot be read ({type(err.__cause__).__name__}: {err.__cause__}); "
+                          f"recomputing it", RuntimeWarning, stacklevel=3)
+            return None
         self.hits += 1
         return cell
-
-
-def content_digest(ds: xr.Dataset) -> str:
-    """sha256 of a dataset's numbers: every variable and coordinate by name, dtype, shape and values (text by its
-    characters, so the netCDF round trip of string coordinates keeps the digest)."""
-    h = hashlib.sha256()
-    for name in sorted(map(str, ds.variables)):
-        v = np.asarray(ds[name].values)
-        if v.dtype.kind in "OUS":
-            h.update(f"{name}:text:{v.shape};".encode())
-            h.update("\x1f".join(map(str, v.ravel().tolist())).encode())
-        else:
-            a = np.ascontiguousarray(v)
-            h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
-            h.update(a.tobytes())
-    return h.hexdigest()
 
 
 def _stamp(path: Path) -> tuple | None:

@@ -24,7 +24,7 @@ images of the data with the given model, and the other studies take OVG's step s
 
 The default folder is ``reports/<name>`` under the checkout: the data's name, the model folder's name, the profile
 and 12 hex digits of a digest of the content signatures of the data and of the model (``studies.models.
-content_inputs``: file names, sizes and modification times), the data options and the weak-model rule. Two models,
+content_inputs``: file names and the SHA-256 of their bytes), the data options and the weak-model rule. Two models,
 or a model retrained in place, never share a folder; inside a folder (``--out``) the results are keyed by the same
 signatures, so a changed model is recomputed.
 """

@@ -11,7 +11,12 @@
    (``studies.content.content_inputs``), so editing them makes the stored results stale;
 3. otherwise says why the stored file is stale (``stale_reason``: the spec values, profile values or cache version
    that changed, or the checkpoint whose weights changed) and runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
-   stamps the spec, key and cell counts into the attrs and writes the file atomically.
+   stamps the spec, key and cell counts into the attrs and writes the file atomically (with its checksum,
+   ``studies.store``).
+
+A stored file that cannot be read, does not match its checksum, or lacks a variable its study declares
+(``studies.declared``) is computed again, and the results say so in their first run note (``run_warnings``, shown
+above the chapter's results by ``pipeline.notes.run_notes``).
 """
 from __future__ import annotations
 
@@ -28,7 +33,8 @@ from ..studies.cells import StudyContext
 from ..studies.content import content_inputs
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
-from ..studies.store import load_results, provenance, results_path, save_results
+from ..studies.declared import missing_variables
+from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
 from ..train.cache import HASH_FILE
 from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
@@ -41,12 +47,12 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
     """Content digest of a checkpoint folder's weights; None when it has none.
 
     A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
-    against that record (hashes cached by file size and modification time, so an unchanged checkpoint is not
-    re-read) and the record is digested. Weights that do not match their record, or a folder holding weights but no
-    record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
-    load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
-    ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
-    enter the study's key instead (``studies.content.content_inputs``).
+    against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
+    is digested. Weights that do not match their record, or a folder holding weights but no record, give
+    ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next load names the
+    damaged file. A diffusers model folder of a user's pipeline (its config.json names a ``_diffusers_version``, and
+    it has no record) gives None: it is not the suite's checkpoint, and its files enter the study's key instead
+    (``studies.content.content_inputs``).
     """
     from ..train.cache import CheckpointCorrupt, check_weight_hashes
 
@@ -186,17 +192,16 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     check_dataset(spec.dataset)  # a registered name or folder:<path>; the error lists them
     path = results_path(spec.study, dataset_key(spec.dataset), spec.profile, results_root)  # checks the names first
     spec, inputs = resolve_inputs(spec, results_root)
+    damaged = None   # why a stored file could not be used as it is: a note in the chapter of what is computed now
     if path.exists() and not rerun:
-        try:
-            stored = load_results(path)
-        except (OSError, ValueError) as err:
-            stored = None
-            print(f"{path} cannot be read ({type(err).__name__}: {err}); recomputing it")
+        stored, damaged = _stored(spec.study, path)
         if stored is not None:
             why = stale_reason(stored, spec)
             if why is None:
                 return stored
             print(f"{path}: stored results are stale ({why}); recomputing them", flush=True)
+        else:
+            print(damaged, flush=True)
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
@@ -207,7 +212,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
         with gate_policy(allow_weak(spec), cache=memo.root / "gate") as gate, running(name):
             ds = study.run(spec, StudyContext(cache=memo, inputs=inputs, progress=progress))
     ds.attrs["model_gate"] = json.dumps(gate.used)
-    ds.attrs["run_warnings"] = json.dumps(own_warnings(caught))
+    ds.attrs["run_warnings"] = json.dumps(([damaged] if damaged else []) + own_warnings(caught))
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
@@ -218,6 +223,25 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         save_results(ds, path, add_provenance=False)
     return ds
+
+
+def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
+    """(stored results, None) when the file at ``path`` reads, matches its checksum and holds every variable the
+    study declares (``studies.declared``); else (None, why it is computed again, in words for the chapter)."""
+    try:
+        stored = load_results(path)
+    except ResultsChecksumError:
+        return None, (f"The stored results file {path} did not match its checksum (its numbers were changed after "
+                      f"it was written), so these results were computed again.")
+    except (OSError, ValueError) as err:
+        cause = err.__cause__ or err
+        return None, (f"The stored results file {path} could not be read ({type(cause).__name__}), so these results "
+                      f"were computed again.")
+    missing = missing_variables(study, stored)
+    if missing:
+        return None, (f"The stored results file {path} lacked {', '.join(missing)}, which every {study} results file "
+                      f"holds, so these results were computed again.")
+    return stored, None
 
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])

@@ -29,11 +29,21 @@ def _bundled_digest(profile: str, dataset: str, options: str) -> str:
     return h.hexdigest()[:16]
 
 
+def _images_digest(folder: Path) -> str:
+    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder`` (its visible files
+    with an image extension, ``data.folder.IMAGE_EXTENSIONS``)."""
+    from ..data.folder import IMAGE_EXTENSIONS
+    from ..digest import tree_sha256
+
+    return tree_sha256(folder, [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS])
+
+
 def content_inputs(spec) -> dict:
     """What a stored results file must have been computed from, besides the spec's own values: a signature of a
-    folder dataset's files ("data": by file names, sizes and modification times) or of a bundled dataset's crops
+    folder dataset's images ("data": by file names and bytes) or of a bundled dataset's crops
     as built (so a change to the image or the cropping code makes results stale), and of the user's model folders
-    ("model"); 16 hex digits each."""
+    ("model": by file names and bytes); 16 hex digits each. Each file is read once per process while it stays
+    unchanged (``digest.file_sha256``)."""
     import hashlib
 
     out = {}
@@ -45,7 +55,7 @@ def content_inputs(spec) -> dict:
         base = Path(root).expanduser()
         folders = [Path(opts[k]) if opts.get(k) else base / k
                    for k in ("source", "target", "test_source", "test_target")]
-        sig = [(str(f), _signature(f) if f.is_dir() else None) for f in folders]
+        sig = [(str(f), _images_digest(f) if f.is_dir() else None) for f in folders]
         out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     one, two = spec.get("model", None), spec.get("models", None)
     paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])

@@ -304,25 +304,24 @@ class UserModels:
         return next(iter(self.models))
 
 
-def _signature(folder: Path) -> tuple:
-    """(name, size, mtime) of every file under ``folder``: changes when a file is rewritten."""
-    out = []
-    for f in sorted(q for q in folder.rglob("*") if q.is_file()):
-        st = f.stat()
-        out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
-    return tuple(out)
+def _signature(folder: Path) -> str:
+    """SHA-256 over the names and bytes of every file under ``folder`` (``digest.tree_sha256``): changes whenever a
+    file's content does, whatever its size and modification time."""
+    from ..digest import tree_sha256
+
+    return tree_sha256(folder)
 
 
 @functools.lru_cache(maxsize=8)
-def _load(path: str, signature: tuple, prompts: str = "{}"):
+def _load(path: str, signature: str, prompts: str = "{}"):
     from ..models.hub import from_diffusers
 
     return from_diffusers(path, **json.loads(prompts))
 
 
 def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
-    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (and the prompts) are
-    unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
+    """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (by content) and the
+    prompts are unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
     transformer names none); other models take the size they name."""
     from ..models.hub import _FLUX, _text_network, pipeline_folder
 

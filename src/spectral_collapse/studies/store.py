@@ -12,11 +12,25 @@ into lists (numbers: 1-d arrays, as longer lists come back; strings: lists). It 
 (``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree; the suite
 itself, run from a source tree without being installed, by its ``__version__``, marked "(source tree)"),
 the git commit of the source tree when there is one, and the creation time.
+
+Every file is written with a checksum, the attribute ``content_sha256``: SHA-256 over every variable and coordinate
+(name, dtype, shape, values, attributes) and every file attribute but itself, as a reader gets them back from the
+file. :func:`load_results` recomputes it and raises :class:`ResultsChecksumError` (naming the file and how to compute
+it again) when the numbers no longer match it: a value edited on disk, a variable dropped, flipped bytes. A file
+without the attribute is trusted as stored: nothing is computed or compared for it, and it gets its checksum the
+next time it is written.
+
+A file's bytes are built in memory (one more copy of the results) and written to a temporary file in the target
+folder, so a disk that fills up during the write raises :class:`DiskFullError` naming the folder and the fix, and
+leaves neither a temporary file nor a changed target.
 """
 from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import errno
+import hashlib
+import io
 import json
 import os
 import platform
@@ -31,7 +45,8 @@ import numpy as np
 import xarray as xr
 
 __all__ = ["save_results", "load_results", "results_path", "root_relative", "provenance", "sanitise_attrs",
-           "PROVENANCE_PACKAGES", "ResultsFileError", "restore_list_attrs"]
+           "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "DiskFullError", "restore_list_attrs",
+           "read_verified", "content_digest", "CHECKSUM"]
 
 ENGINE = "h5netcdf"
 PRODUCE_HINT = "make studies PROFILE={profile}  (= python -m spectral_collapse.cli studies --profile {profile})"
@@ -44,10 +59,20 @@ PROVENANCE_PACKAGES = (
 
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
 LIST_ATTRS = "list_attrs"  # attribute naming the list-valued attributes (see the module docstring)
+CHECKSUM = "content_sha256"  # attribute holding the file's checksum (see the module docstring)
+_NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class ResultsFileError(OSError):
     """A stored results file exists but cannot be read (truncated, damaged, not netCDF)."""
+
+
+class ResultsChecksumError(ResultsFileError):
+    """A stored results file reads, but its numbers do not match the checksum written with them."""
+
+
+class DiskFullError(OSError):
+    """A results file could not be written because its disk (or the user's quota) is full; nothing was stored."""
 
 
 def root_relative(path: str | os.PathLike, root: str | os.PathLike) -> str:
@@ -173,58 +198,139 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def _canon(value) -> str:
+    """An attribute value in one form whatever netCDF gives back: text as text, numbers as a flat list (a scalar and
+    a one-element list alike), floats by their exact hex form."""
+    if isinstance(value, (str, bytes)):
+        value = [value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, bytes)) for v in value):
+        return "text:" + "\x1f".join(v.decode() if isinstance(v, bytes) else v for v in value)
+    a = np.atleast_1d(np.asarray(value)).ravel()
+    if a.dtype.kind in "biu":
+        return "int:" + ",".join(str(int(v)) for v in a)
+    if a.dtype.kind == "f":
+        return "float:" + ",".join(float(v).hex() for v in a)
+    return "other:" + "\x1f".join(map(str, a.tolist()))
+
+
+def _update_attrs(h, attrs: dict) -> None:
+    for k in sorted(map(str, attrs)):
+        if k != CHECKSUM:
+            h.update(f"@{k}={_canon(attrs[k])};".encode())
+
+
+def content_digest(ds: xr.Dataset) -> str:
+    """SHA-256 of a dataset as read from a file: every variable and coordinate by name, dtype, shape, values and
+    attributes (text by its characters), and every dataset attribute but ``content_sha256`` itself."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        var = ds.variables[name]
+        v = np.asarray(var.values)
+        if v.dtype.kind in "OUS":
+            h.update(f"{name}:text:{v.shape};".encode())
+            h.update("\x1f".join(map(str, v.ravel().tolist())).encode())
+        else:
+            a = np.ascontiguousarray(v)
+            h.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+            h.update(a.tobytes())
+        _update_attrs(h, var.attrs)
+    h.update(b"#attrs;")
+    _update_attrs(h, ds.attrs)
+    return h.hexdigest()
+
+
+def _netcdf_bytes(ds: xr.Dataset) -> bytes:
+    return bytes(ds.to_netcdf(engine=ENGINE))
+
+
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True) -> Path:
-    """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs and provenance; return the path."""
+    """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs, provenance and its checksum;
+    return the path. A full disk raises DiskFullError naming the folder; nothing is left behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     out = ds.copy(deep=False)
-    out.attrs = _mark_lists(sanitise_attrs({**ds.attrs, **(provenance() if add_provenance else {})}))
+    attrs = sanitise_attrs({**ds.attrs, **(provenance() if add_provenance else {})})
+    attrs.pop(CHECKSUM, None)
+    out.attrs = _mark_lists(attrs)
     for name, var in out.variables.items():
         var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    # the checksum of the file as a reader gets it back (netCDF changes the form of some attributes)
+    out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(_netcdf_bytes(out)), engine=ENGINE))
+    _write_atomic(path, _netcdf_bytes(out))
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """``data`` into a temporary file beside ``path``, fsynced and renamed over it (the rename made durable too)."""
+    tmp = None
     try:
-        out.to_netcdf(tmp, engine=ENGINE)
-        with open(tmp, "rb") as f:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as err:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno in _NO_SPACE:
+            full = DiskFullError(
+                f"no space left to write {path.name} ({len(data) / 1e6:.1f} MB) in {path.parent.resolve()} "
+                f"({os.strerror(err.errno)}); nothing was stored there and an earlier file of that name is "
+                f"unchanged. Free space on that disk, or write elsewhere (run_study(..., results_root=...), CLI "
+                f"--results-root; the cell cache: SPECTRAL_COLLAPSE_CACHE), then run the same command again")
+            full.errno = err.errno
+            raise full from err
         raise
     try:  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
     except OSError:
-        return path
+        return
     try:
         os.fsync(dir_fd)
     except OSError:
         pass
     finally:
         os.close(dir_fd)
-    return path
+
+
+def _recompute_hint(path: Path) -> str:
+    dataset, profile = path.stem.rsplit("-", 1) if "-" in path.stem else ("<dataset>", "<profile>")
+    study = path.parent.name or "<study>"
+    return (f"Compute it again with rerun=True (run_study({study!r}, dataset={dataset!r}, profile={profile!r}, "
+            f"rerun=True), or rerun=True in its notebook) or on the command line: python -m spectral_collapse.cli "
+            f"studies --study {study} --dataset {dataset} --profile {profile} --force (or delete the file)")
+
+
+def read_verified(path: str | os.PathLike) -> xr.Dataset:
+    """A file written by save_results, read fully and checked against its checksum (attributes as stored, list
+    attributes not yet restored). Raises ResultsFileError when it cannot be read, ResultsChecksumError when its
+    numbers do not match the checksum; a file without a checksum is trusted as stored."""
+    path = Path(path)
+    try:
+        ds = xr.load_dataset(path, engine=ENGINE)
+    except Exception as err:  # h5py / h5netcdf raise OSError, ValueError, KeyError, ... on damaged files
+        raise ResultsFileError(f"the results file {path} cannot be read ({type(err).__name__}: {err}); it is "
+                               f"damaged or truncated. {_recompute_hint(path)}") from err
+    recorded = ds.attrs.get(CHECKSUM)
+    if recorded is not None and recorded != content_digest(ds):
+        raise ResultsChecksumError(f"the results file {path} does not match its checksum: its numbers were changed "
+                                   f"after it was written (edited, or damaged on disk). {_recompute_hint(path)}")
+    return ds
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
     """Read a results file fully into memory (the file is closed afterwards, so it can be overwritten).
 
-    A file that exists but cannot be read raises ResultsFileError naming it and how to compute it again."""
+    A file that exists but cannot be read raises ResultsFileError, one whose numbers do not match its checksum
+    ResultsChecksumError, each naming it and how to compute it again."""
     path = Path(path)
-    dataset, profile = path.stem.rsplit("-", 1) if "-" in path.stem else ("<dataset>", "<profile>")
     if not path.is_file():
+        profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
         raise FileNotFoundError(
             f"no results file at {path}; it is produced by the study run: {PRODUCE_HINT.format(profile=profile)}"
         )
-    try:
-        ds = xr.load_dataset(path, engine=ENGINE)
-    except Exception as err:  # h5py / h5netcdf raise OSError, ValueError, KeyError, ... on damaged files
-        study = path.parent.name or "<study>"
-        raise ResultsFileError(
-            f"the results file {path} cannot be read ({type(err).__name__}: {err}); it is damaged or truncated. "
-            f"Compute it again with rerun=True (run_study({study!r}, dataset={dataset!r}, profile={profile!r}, "
-            f"rerun=True), or rerun=True in its notebook) or on the command line: python -m spectral_collapse.cli "
-            f"studies --study {study} --dataset {dataset} --profile {profile} --force (or delete the file)"
-        ) from err
-    return restore_list_attrs(ds)
+    return restore_list_attrs(read_verified(path))
 
 
 def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:

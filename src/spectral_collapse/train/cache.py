@@ -21,6 +21,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..digest import file_sha256, read_sha256
+
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
            "write_weight_hashes", "check_weight_hashes"]
@@ -49,36 +51,8 @@ def read_json(path: str | os.PathLike, fix: str):
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-_SEEN = ".hash-cache.json"  # {file: [size, mtime_ns, sha256]} of the weight files hashed last in this folder
-
-
-def _sha256_seen(path: Path) -> str:
-    """SHA-256 of a weight file, read again only when its size or modification time changed since the last time
-    (recorded beside it in ``.hash-cache.json``), so an unchanged checkpoint is not re-read on every check."""
-    st = path.stat()
-    seen_file = path.parent / _SEEN
-    try:
-        seen = json.loads(seen_file.read_text())
-    except (OSError, ValueError):
-        seen = {}
-    rec = seen.get(path.name) if isinstance(seen, dict) else None
-    if isinstance(rec, list) and rec[:2] == [st.st_size, st.st_mtime_ns]:
-        return rec[2]
-    digest = _sha256(path)
-    seen = seen if isinstance(seen, dict) else {}
-    seen[path.name] = [st.st_size, st.st_mtime_ns, digest]
-    try:
-        atomic_write_json(seen_file, seen)
-    except OSError:
-        pass  # a read-only checkpoint is hashed again next time
-    return digest
+    """SHA-256 of a file's bytes, read now."""
+    return read_sha256(path)
 
 
 def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
@@ -95,7 +69,9 @@ def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
 
     A folder without the record, a record that is not a table, a weight file that is missing or whose SHA-256
     differs from the recorded one raises CheckpointCorrupt naming it and the fix: weights are never trusted
-    without their hashes. Hashes are cached by file size and modification time (``_sha256_seen``).
+    without their hashes. Each file is read and hashed once per process while it stays unchanged
+    (``digest.file_sha256``: its stat stamp, status-change time included, must hold, so bytes flipped with the size
+    and modification time put back are read again and refused).
     """
     ckpt = Path(ckpt)
     if not (ckpt / HASH_FILE).exists():
@@ -111,7 +87,7 @@ def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
             raise CheckpointCorrupt(f"{ckpt / HASH_FILE} records no hash for {name}; {retrain_fix(ckpt)}")
         if not (ckpt / name).exists():
             raise CheckpointCorrupt(f"{ckpt / name} is missing (recorded in {HASH_FILE}); {retrain_fix(ckpt)}")
-        got = _sha256_seen(ckpt / name)
+        got = file_sha256(ckpt / name)
         if got != recorded[name]:
             raise CheckpointCorrupt(
                 f"{ckpt / name} is not the file written when training finished: its SHA-256 is {got}, "

@@ -394,7 +394,7 @@ _device_name = device_name
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
     """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
 
-    The weight files are checked against ``weights.sha256.json`` first (cached by file size and modification time).
+    The weight files are checked against ``weights.sha256.json`` first (read once per process, ``digest.file_sha256``).
     A checkpoint without that record, a file that cannot be read, or a weight file with another hash raises
     CheckpointCorrupt naming it and the fix: weights are never loaded unverified.
     """

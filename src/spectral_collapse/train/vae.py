@@ -144,8 +144,9 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
 def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
     """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained).
 
-    The weights are checked against ``weights.sha256.json`` (cached by file size and modification time); a folder
-    without that record or with a damaged file raises CheckpointCorrupt naming it and the fix.
+    The weights are checked against ``weights.sha256.json`` (each file read once per process while unchanged,
+    ``digest.file_sha256``); a folder without that record or with a damaged file raises CheckpointCorrupt naming it
+    and the fix.
     """
     path = Path(path)
     if not (path / "DONE").exists():

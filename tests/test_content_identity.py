@@ -1,0 +1,147 @@
+"""Weights, a user's data folder and a user's model folder are recognised by the bytes they hold: a file whose bytes
+change while its size and modification time are put back (``os.utime``) is never taken for the file it was."""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from spectral_collapse import digest
+from spectral_collapse.pipeline.runner import DAMAGED, checkpoint_digest
+from spectral_collapse.studies.content import content_inputs
+from spectral_collapse.studies.models import _signature
+from spectral_collapse.studies.registry import study_spec
+from spectral_collapse.train.cache import CheckpointCorrupt, check_weight_hashes, write_weight_hashes
+
+
+@pytest.fixture
+def remembered(monkeypatch):
+    """Digests are kept at once (no settling time), so a reuse of a remembered digest would show."""
+    monkeypatch.setattr(digest, "SETTLED_NS", -10**18)
+    monkeypatch.setattr(digest, "_KNOWN", {})
+
+
+def flip_keeping_stamp(path: Path, offset: int = -1) -> None:
+    """Invert one byte of ``path`` and put its modification and access times back (its size is unchanged)."""
+    st = path.stat()
+    time.sleep(0.05)  # past the file system's timestamp granularity, as any later edit would be
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+def _checkpoint(folder: Path) -> Path:
+    folder.mkdir()
+    save_file({"w": torch.linspace(-1, 1, 256)}, str(folder / "ema.safetensors"))
+    save_file({"w": torch.linspace(-1, 1, 256)}, str(folder / "model.safetensors"))
+    write_weight_hashes(folder)
+    (folder / "DONE").write_text("")
+    return folder
+
+
+@pytest.mark.usefixtures("remembered")
+def test_flipped_weight_bytes_with_the_mtime_restored_are_refused(tmp_path):
+    ckpt = _checkpoint(tmp_path / "m-0123456789ab")
+    check_weight_hashes(ckpt)                      # verified and remembered
+    good = checkpoint_digest(ckpt)
+    flip_keeping_stamp(ckpt / "ema.safetensors")
+    with pytest.raises(CheckpointCorrupt, match="ema.safetensors is not the file written when training finished"):
+        check_weight_hashes(ckpt)
+    assert checkpoint_digest(ckpt) == DAMAGED != good
+
+
+@pytest.mark.usefixtures("remembered")
+def test_an_unchanged_file_is_read_once_per_process(tmp_path, monkeypatch):
+    f = tmp_path / "w.bin"
+    f.write_bytes(os.urandom(4096))
+    reads = []
+    real = digest.read_sha256
+    monkeypatch.setattr(digest, "read_sha256", lambda p: reads.append(p) or real(p))
+    first = digest.file_sha256(f)
+    assert digest.file_sha256(f) == first == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert len(reads) == 1
+    flip_keeping_stamp(f, 0)
+    assert digest.file_sha256(f) == hashlib.sha256(f.read_bytes()).hexdigest() != first
+    assert len(reads) == 2
+
+
+def test_a_file_changed_within_the_settling_time_is_hashed_again(tmp_path, monkeypatch):
+    """Without the age rule a change in the same clock tick as the hashing could keep every stamp field."""
+    monkeypatch.setattr(digest, "_KNOWN", {})
+    f = tmp_path / "young.bin"
+    f.write_bytes(b"a" * 100)
+    digest.file_sha256(f)
+    assert os.path.abspath(f) not in digest._KNOWN
+
+
+def _image_folder(root: Path, n: int = 3) -> Path:
+    """Uncompressed 8 x 8 RGB images (binary PPM), so inverting the pixels keeps each file's size."""
+    rng = np.random.default_rng(0)
+    for part in ("source", "target", "test_source", "test_target"):
+        (root / part).mkdir(parents=True)
+        for i in range(n):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            (root / part / f"im{i}.ppm").write_bytes(b"P6\n8 8\n255\n" + pixels.tobytes())
+    return root
+
+
+def _invert_keeping_stamps(folder: Path) -> None:
+    time.sleep(0.05)
+    for f in sorted(folder.iterdir()):
+        st = f.stat()
+        data = f.read_bytes()
+        head = len(b"P6\n8 8\n255\n")
+        f.write_bytes(data[:head] + bytes(255 - b for b in data[head:]))
+        os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert f.stat().st_size == st.st_size
+
+
+@pytest.mark.usefixtures("remembered")
+def test_inverted_test_images_with_sizes_and_mtimes_kept_make_the_results_stale(tmp_path):
+    root = _image_folder(tmp_path / "mine")
+    spec = study_spec("main_results", dataset=f"folder:{root}", profile="smoke")
+    before = spec.with_inputs(**content_inputs(spec)).key()
+    _invert_keeping_stamps(root / "test_source")
+    after = spec.with_inputs(**content_inputs(spec)).key()
+    assert before != after
+
+
+@pytest.mark.usefixtures("remembered")
+def test_a_users_model_with_flipped_weights_is_another_model(tmp_path):
+    model = tmp_path / "model"
+    (model / "unet").mkdir(parents=True)
+    (model / "model_index.json").write_text('{"_class_name": "DDPMPipeline"}')
+    save_file({"w": torch.linspace(-1, 1, 64)}, str(model / "unet" / "diffusion_pytorch_model.safetensors"))
+    spec = study_spec("pareto", dataset="folder:" + str(_image_folder(tmp_path / "d")), profile="smoke",
+                      model=str(model))
+    sig, key = _signature(model), content_inputs(spec)["model"]
+    flip_keeping_stamp(model / "unet" / "diffusion_pytorch_model.safetensors")
+    assert _signature(model) != sig          # the process's loaded model (keyed by it) is not reused
+    assert content_inputs(spec)["model"] != key  # nor are stored results computed from the old bytes
+
+
+def test_the_hashing_record_measures_a_10k_image_folder_and_its_ratios_are_its_seconds():
+    import json
+
+    record = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "hashing.json").read_text())
+    folder, weights, bundled = record["image_folder"], record["shipped_weights"], record["bundled_data"]
+    assert folder["images"] == 10_000
+    assert folder["hash_first_over_load"] == pytest.approx(folder["hash_first_s"] / folder["load_folder_s"])
+    assert folder["hash_first_over_stat"] == pytest.approx(folder["hash_first_s"] / folder["stat_only_s"])
+    assert bundled["hash_over_build"] == pytest.approx(bundled["hash_s"] / bundled["build_s"])
+    assert weights["megabytes_per_s"] == pytest.approx(weights["megabytes"] / weights["hash_all_s"], rel=0.01)
+
+
+def test_the_hashing_benchmark_runs_on_a_small_folder():
+    from benchmarks.hashing import _folder
+
+    out = _folder(20, 1)
+    assert out["images"] == 20 and all(out[k] > 0 for k in ("hash_first_s", "hash_again_s", "stat_only_s"))
