@@ -261,7 +261,7 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
 
 
 def test_the_study_refuses_weak_models_given_models_and_other_models_labels(flow_run):
-    from spectral_collapse.models.quality import WeakModelError
+    from spectral_collapse.studies.quality import WeakModelError
 
     ds, root, run_study = flow_run
     res = root / "refused"
@@ -293,7 +293,7 @@ def test_flow_chapter_states_the_euler_sampler_error_from_the_stored_gate_report
     import xarray as xr
 
     from spectral_collapse.data.unpaired import UnpairedDomains
-    from spectral_collapse.models.quality import gate_report
+    from spectral_collapse.studies.quality import gate_report
     from spectral_collapse.report.flow_collapse import sampler_note
 
     g = torch.Generator().manual_seed(0)

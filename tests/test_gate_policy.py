@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spectral_collapse.models import quality
-from spectral_collapse.models.quality import WeakModelError
+from spectral_collapse.studies import quality
+from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.gate import GATE_FILE, gate_banner
@@ -124,7 +124,7 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     their signs; passed checks and other checks are not listed."""
     import xarray as xr
 
-    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies.quality import GateReport
     from spectral_collapse.report.model_quality import spectrum_failures
 
     bands = [0.01] * 16
@@ -148,7 +148,7 @@ def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstruct
     whether the profile keeps the weak models or the studies refuse them."""
     import xarray as xr
 
-    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies.quality import GateReport
     from spectral_collapse.report import model_quality as mq
     from spectral_collapse.studies import profiles
 
@@ -264,7 +264,7 @@ def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, mo
 
     import pandas as pd
 
-    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies.quality import GateReport
     from spectral_collapse.studies import gate, models
     from spectral_collapse.train import shipped
 

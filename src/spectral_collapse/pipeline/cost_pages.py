@@ -14,7 +14,7 @@ from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_tex
 from ..studies.method_labels import VARIANT_NAMES
 from ..text import large, listed
 from ..text import percent as text_percent
-from .fragments import md_table
+from ..report.tables import md_table
 
 
 # The benchmarks time, beside the methods, variants of three of them. Each variant row has a short name (a table row,

@@ -3,7 +3,7 @@
 The data of a chart keep their keys (a method label, a metric key), which is what the code reads; what a reader
 reads names them. :func:`chart_label` writes one text that way: a method label by its reader name ("ovg_edm" ->
 "OVG + EDM", ``studies.method_labels.METHOD_NAMES``), a metric or step-size key by its chart name ("s_hf" ->
-"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``report.reader.reader_names``), "sigma" as "σ",
+"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``reader_names``), "sigma" as "σ",
 a row label made of keys and a factor ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)", a method's variant
 ("ovg_batched") as "OVG (batched)", and the rest in the chart notation (``text.notation``: "x4" -> "×4", "->" ->
 "→"). :func:`step_size` writes an OVG step size ("10⁻⁶") the one way every table, text and chart of the book
@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import re
 
+from ..text import SYMBOLS
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
@@ -47,7 +48,6 @@ def study_method_names() -> dict[str, str]:
 def chart_names() -> dict[str, str]:
     """{key: the name a chart writes}: method labels (not the word "copy"), metric and step-size keys (their chart
     symbol where they have one: "η_HF"), and a few signs ("sigma" -> "σ")."""
-    from ..report.reader import reader_names
     from ..studies.method_labels import METHOD_NAMES
     from ..text import SYMBOLS, symbol
 
@@ -290,3 +290,19 @@ def _title(v, chart: bool):
         return {**v, **{k: (with_units(name(v[k])) if k == "text" else chart_label(v[k])) for k in ("text", "subtitle")
                         if k in v}}
     return with_units(name(v))
+
+
+@functools.lru_cache(maxsize=None)
+def reader_names() -> dict[str, str]:
+    """{metric or step-size key: the plain name a reader reads}: the symbols' plain forms ("s_hf" -> "S_HF",
+    "eta_hf" -> "eta_HF", which ``text.notation`` typesets) and the other metrics' headers ("ms_ssim" -> "MS-SSIM",
+    ``studies.metric_validation.POINT_HEADERS``)."""
+    from ..studies.metric_validation import POINT_HEADERS
+
+    names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
+    return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
+
+
+# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
+# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
+OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}

@@ -22,7 +22,7 @@ from ..reference import paper_tables
 from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
 from ..studies.aggregate import TABLE_METRICS, cell_text
 # an arm's value on each ablation axis as every page writes it, one table (``claims_words.ARM_WORDS``)
-from ..studies.claims_words import ARM_WORDS, arm_words
+from ..studies.claims_words import ARM_WORDS, arm_name
 from ..studies.validity import failed_of
 from ..text import listed, percent
 from .main_results import MODEL_WORDS
@@ -33,11 +33,6 @@ __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead"
            "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
            "ablation_verdict", "arm_name", "arm_names", "named_arms", "one_header", "ARM_WORDS"]
-
-def arm_name(sel: dict) -> str:
-    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
-    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
-    return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:

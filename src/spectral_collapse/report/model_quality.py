@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..models.quality import CHECKS, THRESHOLDS, GateReport
+from ..studies.quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",

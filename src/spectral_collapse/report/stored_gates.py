@@ -7,7 +7,7 @@ import json
 
 import pandas as pd
 
-from ..models.quality import GateReport
+from ..studies.quality import GateReport
 from .model_quality import _gate_row, gate_frame
 
 __all__ = ["stored_gate_table", "replicate_gate_table"]

@@ -1,4 +1,4 @@
-"""The quality gate applied to the models of a study run (``models.quality`` measures; this module enforces).
+"""The quality gate applied to the models of a study run (``studies.quality`` measures; this module enforces).
 
 While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``: the profile's
 trained models (``studies.models.trained_model``), the VAE of the latent arm (``latent_space``) and a user's
@@ -25,8 +25,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models.quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
-                              vae_report)
+from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
+                      vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
            "active_policy", "gate_banner", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
@@ -87,7 +87,7 @@ def allowed(allow, name: str) -> bool:
 
 
 def _digest(folder: Path) -> str | None:
-    from ..pipeline.runner import checkpoint_digest
+    from ..train.cache import checkpoint_digest
 
     return checkpoint_digest(folder)
 
@@ -260,7 +260,7 @@ def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
         used = None
     if not used:
         return ""
-    from ..report.settings import model_name  # a model by its name; the checkpoint's content hash stays in the file
+    from ..train.cache import model_name  # a model by its name; the checkpoint's content hash stays in the file
 
     now = {model_name(k): current_status(k) for k in used}
     used = {model_name(k): v for k, v in used.items()}

@@ -141,7 +141,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             paper_space = a["paper_value"] if axis == "space" else pd.Series("latent", index=a.index)
 
             def source(v, k, ps) -> str:
-                from ..report.ablations import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
+                from .claims_words import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
 
                 arm = (f"our ×{v} standing in for the paper's {k}" if axis == "scale" else
                        arm_name({axis: str(v).lower()}))

@@ -2,7 +2,7 @@
 
 The trainer evaluates it on the EMA weights (the weights that ship) every ``HELDOUT_EVERY`` steps and at the end,
 so a loss curve of unseen data sits beside the training loss in ``log.json`` (``heldout``) and the model-quality
-gate can ask whether training reached a plateau (``models.quality``).
+gate can ask whether training reached a plateau (``studies.quality``).
 
 The held-out crops are the dataset's paired test split: its degraded inputs (label 0) and their clean ground truth
 (label 1), both kept out of the training pools. In a latent space they are encoded like the training images. The
