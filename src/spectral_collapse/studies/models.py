@@ -324,11 +324,12 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (and the prompts) are
     unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
     transformer names none); other models take the size they name."""
-    from ..models.hub import _FLUX, _text_network, pipeline_folder
+    from ..models.hub import pipeline_folder
+    from ..models.hub_folder import FLUX, text_network
 
     folder = pipeline_folder(path)
     opts = dict(prompts or {})
-    if size is not None and _text_network(folder) == _FLUX:
+    if size is not None and text_network(folder) == FLUX:
         opts["image_size"] = size
     return _load(str(folder), _signature(folder), json.dumps(opts, sort_keys=True))
 
