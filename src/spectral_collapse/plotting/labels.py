@@ -17,11 +17,14 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
+
 from ..text import SYMBOLS
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
-           "step_size", "step_sizes", "study_method_names", "fit_log_axes"]
+           "step_size", "step_sizes", "study_method_names", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
+           "js_string"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
@@ -160,8 +163,6 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
     facet headers, and the one ``reader_spec`` gives axes, legends and headers over a chart's own data. ``key``: what
     the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn).
     ``units``: each name followed by its unit (``with_units``: "PSNR (dB)"), for facet headers, which title panels."""
-    from .palette import _js
-
     shown = dict(chart_names())
     for v in labels or ():
         name = chart_label(v)
@@ -173,7 +174,7 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
         shown = {raw: name for raw, name in shown.items() if name != raw}
     expr = default
     for raw, name in reversed(list(shown.items())):
-        expr = f"{key} === {_js(raw)} ? {_js(name)} : {expr}"
+        expr = f"{key} === {js_string(raw)} ? {js_string(name)} : {expr}"
     return expr
 
 
@@ -218,9 +219,7 @@ def reader_spec(spec: dict) -> dict:
 
 def fit_log_axes(spec):
     """``spec`` with every log axis that has a fixed domain and no tick values of its own ticked by
-    ``charts.log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
-    from .charts import log_ticks
-
+    ``log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
     if isinstance(spec, list):
         return [fit_log_axes(v) for v in spec]
     if not isinstance(spec, dict):
@@ -306,3 +305,26 @@ def reader_names() -> dict[str, str]:
 # result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
 # the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
 OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Tick values for a log axis over [lo, hi]: the densest of the series 1, 1-3, 1-2-5, 1-2-3-5 and 1 to 9 (times
+    powers of ten) that puts at least two and at most ``max_ticks`` ticks inside, so the labels never crowd; over a
+    span too narrow for two such ticks, three evenly spaced values rounded to two significant digits."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
+        return []
+    best: list[float] = []
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
+        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+                for m in mantissas if lo <= m * 10.0 ** k <= hi]
+        if len(vals) > max_ticks:
+            break
+        best = vals
+    if len(best) >= 2:
+        return best
+    return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 5)[1:4]})
+
+
+def js_string(text: str) -> str:
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -227,7 +227,7 @@ def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[
     checkpoint root, else its shipped copy) when that report was made by this version of the gate; None when there
     is none (a user's model, or a report of an older gate version)."""
     from ..train.shipped import shipped_dir
-    from .models import CHECKPOINT_ROOT
+    from ..train.cache import CHECKPOINT_ROOT
 
     folder = Path(checkpoint_root or CHECKPOINT_ROOT) / name
     for f in (folder / GATE_FILE, shipped_dir(folder, weights_root) / GATE_FILE):

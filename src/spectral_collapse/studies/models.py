@@ -28,13 +28,13 @@ from pathlib import Path
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
+from ..train.cache import CHECKPOINT_ROOT
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "CHECKPOINT_ROOT"]
 
-CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
 
 
@@ -258,7 +258,7 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
     backbone, space, parameterization (the model behind the non-EDM labels) and seed (the models' training seed) are
     the ablations' axes; the defaults give the profile's main models.
     """
-    from .translation import method_specs
+    from .method_labels import method_specs
 
     p = get_profile(profile)
     name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
@@ -398,7 +398,7 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     """The method labels a study runs: ``labels`` (None: ``default``). With the user's models, a default set keeps
     the labels those models can run; an explicit label that needs another model (an EDM one) raises, naming the
     labels that can run."""
-    from .translation import method_specs
+    from .method_labels import method_specs
 
     if given is None:
         return list(default if labels is None else labels)
