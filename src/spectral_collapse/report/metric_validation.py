@@ -18,7 +18,7 @@ import xarray as xr
 
 from ..metrics.spectral import wavelet_order
 from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
-from .metric_validation_words import pixel_scale, plain_outputs, runs_text  # noqa: F401  (imported from here)
+from .metric_validation_words import correlation_points, pixel_scale, plain_outputs, runs_text  # noqa: F401  (imported from here)
 
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
@@ -67,19 +67,6 @@ POINT_GLOSSES = {"Δlog E_HF": "the signed texture error log E_HF − μ_HF (neg
                  "S_LF (truth)": "S_LF against the ground truth instead of the degraded input",
                  "‖x_T‖²/d": "the latents' mean squared norm per dimension (1 for Gaussian noise)"}
 
-
-def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
-    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
-    names as headers; a metric that is 1 minus another on every run (``complements``) is shown once."""
-    from ..studies.metric_validation import method_points
-
-    pts = metric_points(ds)
-    twins = complements(pts)
-    cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
-    per = method_points(pts, cols).round(digits)
-    per.index.name = "method"
-    return per.rename(columns=POINT_HEADERS)
 
 def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
     """(lowest, highest, count) of the stored spectrum's frequencies the slope was fitted over: the nonzero ones
@@ -171,7 +158,7 @@ def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
 def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
     """The chapter's settings table (``report.latents.settings``) with the band as fitted (``band_used``) and the
     filters typeset (``filters_text``)."""
-    from .latents import settings
+    from .latent_settings import settings
 
     table = settings(ds, keys)
     if "band" in table.index:

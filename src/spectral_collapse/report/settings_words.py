@@ -82,7 +82,7 @@ def _names() -> dict[str, str]:
     """{key: words}: metric and step-size keys by their chart names (symbols: "η_HF"), method labels and schedules by
     theirs, then ``KEY_WORDS``."""
     from ..plotting.labels import chart_names
-    from .reader import reader_names
+    from ..plotting.labels import reader_names
 
     return {**reader_names(), **chart_names(), **KEY_WORDS}
 
@@ -129,7 +129,7 @@ def words(text: str) -> str:
     """A settings row's name or value in words: the stored definitions' internal names (``_PHRASES``), an arm's row
     ("arm train_seed1" -> "arm: training seed 1"), "key = value" clauses as "key: value", and every other stored
     key by ``key_words``."""
-    from .latents import typeset
+    from ..text import typeset
 
     text = str(text)
     arm = re.fullmatch(r"arm:? (.+)", text)
