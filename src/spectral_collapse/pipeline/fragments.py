@@ -305,8 +305,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     newest GPU run of the benchmarks (``benchmarks/results/*-cuda.json``), whose OVG cost the answers quote beside the
     CPU's, or None.
     """
-    from .cost_pages import (_COST_LABELS, _ovg_step_ratio, _paper_timing, cost_fragment, gpu_fragment,
-                             profile_fragment, reproducing_fragment)  # imported here: the cost pages use this module's md_table
+    from .cost_pages import (COST_LABELS, bench_ovg_step_ratio, cost_fragment, gpu_fragment, paper_timing,
+                             profile_fragment, reproducing_fragment)
 
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -320,8 +320,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "claims.md": claims_markdown(ev), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-profile.md": profile_fragment(profile),
-                                   "reproducing-gpu.md": gpu_fragment(gpu, _paper_timing(results_root),
-                                                                      _ovg_step_ratio(bench))}
+                                   "reproducing-gpu.md": gpu_fragment(gpu, paper_timing(results_root),
+                                                                      bench_ovg_step_ratio(bench))}
     if png is not None:
         out["intro-collapse.png"] = png
     from ..report.paper_figures import figures_markdown
@@ -329,7 +329,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     figures_md, figure_pngs = figures_markdown(results_root, profile, ev)
     out["paper-figures.md"] = figures_md
     out.update(figure_pngs)
-    for method in _COST_LABELS:
+    for method in COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v

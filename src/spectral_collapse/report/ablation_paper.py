@@ -26,7 +26,7 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     eps U-Net rows of the main-results table of their factor's scale (Table 8, 9 or 10), the paper's full report of
     each setting, in which plain OVG and OVG + TABA have rows of their own.
     """
-    from ..studies.evidence import _MAIN_TABLE
+    from ..studies.evidence import MAIN_TABLE
     from ..studies.ablations import paper_key_of
 
     study = ds.attrs["study"]
@@ -37,7 +37,7 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
     if study == "eps_vs_x0":
         ours.loc[ours["parameterization"] != "eps", "paper_value"] = None
-        ours["paper_table"] = [_MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
+        ours["paper_table"] = [MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
         paper = paper[(paper.backbone == "unet") & (paper.space == "latent")]
     else:
         ours["paper_table"] = ABLATIONS[study][1]

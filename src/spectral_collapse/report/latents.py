@@ -24,7 +24,7 @@ __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary",
            "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
            "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading", "raw_same", "raw_note"]
 
-from .latent_columns import HEADERS, _judged, column_legend, decorrelation_overview, overall, shown  # noqa: F401
+from .latent_columns import HEADERS, column_legend, decorrelation_overview, judged_text, overall, shown  # noqa: F401
 from ..plotting.latents import series_name
 from .latent_pca import pca_reading, uniform_auc  # noqa: F401
 from .latent_settings import settings  # noqa: F401  (imported from here)
@@ -309,12 +309,12 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
     parts = []
     for k in others:
         ci = _paired_latents(ratio["ddim"], ratio[k], s_g)
-        said = _judged(f"S_G ddim − {k}", ci, MIN_EFFECT["s_g"], higher=False)
+        said = judged_text(f"S_G ddim − {k}", ci, MIN_EFFECT["s_g"], higher=False)
         n = ci.n
         if said.endswith("inconclusive") and n > 0 and s_g_tie(sg["ddim"], sg[k], n):
             # both within the KS resolution (saturated): |norm_z| (about N(0, 1) for noise) still orders them
             said += (f". The two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |{NORM_Z}|: "
-                     + _judged(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
+                     + judged_text(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
     modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
@@ -348,7 +348,7 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
     for k in ("taba", "edm"):
         if "ddim" in dc and k in dc:
             ci = paired_ci(ds["s_dc"].sel({"method": "ddim"}).values, ds["s_dc"].sel({"method": k}).values)
-            verdicts.append("DDIM below " + k.upper() + ": " + _judged(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
+            verdicts.append("DDIM below " + k.upper() + ": " + judged_text(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
                                                                        higher=False))
     verdicts.append("strong positive correlation (holds when r is at least 0.5 and its interval lies above 0, does not "
                     "hold when the whole interval lies below 0.5, inconclusive otherwise): "

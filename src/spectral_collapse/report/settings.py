@@ -35,7 +35,7 @@ SOURCE_TREE = "(run from a source checkout, not an installed release: its versio
 
 _SETTINGS = "settings of"   # DataFrame.attrs key that marks a settings table (value: the study's name)
 # a stored value that is a code's word, by what it means
-_VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
+VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
                 "space": {"vp": "variance-preserving (VP): the state xₜ = √ᾱ·x₀ + √(1 − ᾱ)·ε",
                           "sigma": "σ coordinates: the state x₀ + σ·ε, unscaled"}}
 
@@ -95,7 +95,7 @@ def _reader_value(text: str) -> str:
 def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     """A settings table (``settings_table``) as a reader sees it: each row named in words, the study parameter that
     sets it (its key, only where the study has such a parameter) beside the value, values in the book's notation and
-    in words (``_VALUE_WORDS``, ``settings_words.words``: no stored key, mapping or function path). Any other table
+    in words (``VALUE_WORDS``, ``settings_words.words``: no stored key, mapping or function path). Any other table
     unchanged."""
     if _SETTINGS not in frame.attrs:
         return frame
@@ -104,7 +104,7 @@ def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     study = frame.attrs[_SETTINGS]
     params = _study_params(study)
     keys = [str(k) for k in frame.index]
-    out = pd.DataFrame({"value": [words(_VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
+    out = pd.DataFrame({"value": [words(VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
                                   for k, v in zip(keys, frame["value"])],
                         "parameter": [_knob(k) if _knob(k) in params else "" for k in keys]},
                        index=pd.Index([setting_name(k, study) for k in keys], name="setting"))

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..data import split_dataset
-from .models import _signature, data_options, dataset_for
+from .models import folder_signature, data_options, dataset_for
 
 __all__ = ["content_inputs"]
 
@@ -45,7 +45,7 @@ def content_inputs(spec) -> dict:
         base = Path(root).expanduser()
         folders = [Path(opts[k]) if opts.get(k) else base / k
                    for k in ("source", "target", "test_source", "test_target")]
-        sig = [(str(f), _signature(f) if f.is_dir() else None) for f in folders]
+        sig = [(str(f), folder_signature(f) if f.is_dir() else None) for f in folders]
         out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     one, two = spec.get("model", None), spec.get("models", None)
     paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
@@ -55,6 +55,6 @@ def content_inputs(spec) -> dict:
         sig = []
         for p in paths:
             folder = pipeline_folder(str(p))
-            sig.append((str(folder), _signature(folder)))
+            sig.append((str(folder), folder_signature(folder)))
         out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     return out

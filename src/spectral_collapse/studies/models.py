@@ -175,7 +175,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     latent arm's name depends on its autoencoder, which is loaded (installed from the shipped weights, or trained)
     into ``root``."""
     from ..train.cache import checkpoint_dir
-    from ..train.trainer import _full_config
+    from ..train.trainer import full_config as _full_config
     from ..train.vae import vae_identity
 
     p = get_profile(profile)
@@ -304,7 +304,7 @@ class UserModels:
         return next(iter(self.models))
 
 
-def _signature(folder: Path) -> tuple:
+def folder_signature(folder: Path) -> tuple:
     """(name, size, mtime) of every file under ``folder``: changes when a file is rewritten."""
     out = []
     for f in sorted(q for q in folder.rglob("*") if q.is_file()):
@@ -331,7 +331,7 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     opts = dict(prompts or {})
     if size is not None and text_network(folder) == FLUX:
         opts["image_size"] = size
-    return _load(str(folder), _signature(folder), json.dumps(opts, sort_keys=True))
+    return _load(str(folder), folder_signature(folder), json.dumps(opts, sort_keys=True))
 
 
 def _image_size(D) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from .evidence import (_MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
+from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
                        arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
 from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
@@ -111,7 +111,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             scale = f"x{int(factor)}" if factor else ""
         else:
             scale = "x16" if pds == "bbbc021" else ""
-        table = _MAIN_TABLE.get((pds, scale))
+        table = MAIN_TABLE.get((pds, scale))
         if table is None:
             continue
         a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",

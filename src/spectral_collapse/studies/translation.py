@@ -76,8 +76,8 @@ def _numbers(info: dict | None) -> dict | None:
     return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
 
 
-def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                  n_images: int, groups: dict, ls=None) -> dict:
+def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                 n_images: int, groups: dict, ls=None) -> dict:
     """Translate ``x_in`` once (the shared translation cell), decode and score it per sample, and cut it into one
     table cell per seed: ``groups`` {seed: positions of that seed's test crops in x_in}. Set-level scores (S_G, KS)
     are computed on each seed's own crops."""
@@ -112,8 +112,8 @@ def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_
 
 def scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                 n_images: int, ls=None) -> xr.Dataset:
-    """One (label, seed) of a translation table over every input of ``x_in`` (``_scored_cells`` with one group)."""
-    return _scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
+    """One (label, seed) of a translation table over every input of ``x_in`` (``scored_cells`` with one group)."""
+    return scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
                          scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
 
 
@@ -160,13 +160,13 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
         if ms.label in STOCHASTIC:  # its own draws per seed, on that seed's crops
             for seed in seeds:
                 pos = [at[i] for i in subsets[seed]]
-                per.update({(ms.label, seed): c for c in _scored_cells(
+                per.update({(ms.label, seed): c for c in scored_cells(
                     ctx, D, x_all[pos], ms, seed=seed, src=src_all[subsets[seed]],
                     gt=gt_all[subsets[seed]] if paired else None, groups={seed: range(len(pos))}, **common).values()})
         else:  # deterministic: every crop of every seed translated once
-            cells = _scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
-                                  gt=gt_all[union] if paired else None,
-                                  groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
+            cells = scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
+                                 gt=gt_all[union] if paired else None,
+                                 groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
             per.update({(ms.label, s): c for s, c in cells.items()})
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],

@@ -1,8 +1,8 @@
 """The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
 
-Every ``checkpoint_every`` steps ``_write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
+Every ``checkpoint_every`` steps ``write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
 the training seconds so far and the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
-``_resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
+``resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
 cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
 ``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
 """
@@ -21,14 +21,14 @@ from .cache import CheckpointCorrupt, atomic_write_bytes
 from .heldout import BANDS
 
 
-def _save_weights(module: torch.nn.Module, path: Path) -> None:
+def save_weights(module: torch.nn.Module, path: Path) -> None:
     from safetensors.torch import save
 
     sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     atomic_write_bytes(path, save(sd))
 
 
-def _read_weights(path: Path, fix: str) -> dict:
+def read_weights(path: Path, fix: str) -> dict:
     """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -39,7 +39,7 @@ def _read_weights(path: Path, fix: str) -> dict:
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
     """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap).
 
     seconds: training time spent to reach ``step``, earlier runs included (NaN when an earlier run did not record it),
@@ -48,8 +48,8 @@ def _write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), 
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    _save_weights(net, tmp / "model.safetensors")
-    _save_weights(ema, tmp / "ema.safetensors")
+    save_weights(net, tmp / "model.safetensors")
+    save_weights(ema, tmp / "ema.safetensors")
     buf = io.BytesIO()
     torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
@@ -67,7 +67,7 @@ _STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
 
 def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
     """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
-    net_sd, ema_sd = (_read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
+    net_sd, ema_sd = (read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
     state = res / "state.pt"
     try:
         st = torch.load(state, weights_only=True)
@@ -81,7 +81,7 @@ def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
     return net_sd, ema_sd, st
 
 
-def _resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
+def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
     """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
 
     An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
