@@ -120,9 +120,9 @@ def tables_word(tables) -> str:
 
 
 def row_label(row: dict, against: dict | None = None, paper: pd.DataFrame | None = None) -> str:
-    """A row named by the fields a reader needs, then its method by its reader name (``method_names.method_name``):
-    against another row (``against``) the scale, backbone and data space that differ ("pixel-space TABA"); alone,
-    those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
+    """A row named by the fields a reader needs, then its method by its reader name
+    (``reference.method_names.method_name``): against another row (``against``) the scale, backbone and data space
+    that differ ("pixel-space TABA"); alone, those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
     if against is None:
         p = paper_tables() if paper is None else paper
         t = p[p["table"] == row["table"]]
