@@ -208,7 +208,7 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     full = report.latest_full(tmp_path)
     assert full["date"].startswith("2999")
     tab = report_runs.targets_table(smoke_results[1], full)
-    cpu = report._cpu_words(newer["machine"])
+    cpu = report.cpu_words(newer["machine"])
     row = tab.loc[f"PCA of 2,000 images × 4,096 pixel values (seconds, full run 2999-01-01, {cpu})"]
     assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
     assert f"S_HF + S_LF of 1,000 images of 256 × 256 (seconds, full run 2999-01-01, {cpu})" in tab.index

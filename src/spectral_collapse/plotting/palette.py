@@ -25,7 +25,7 @@ from .labels import js_string
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name", "chart_label"]
+           "method_dash", "label_expr", "chart_name", "chart_label", "SPARE_COLORS"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
