@@ -16,7 +16,8 @@ from spectral_collapse.studies import quality
 from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
-from spectral_collapse.studies.gate import GATE_FILE, gate_banner
+from spectral_collapse.studies.gate import GATE_FILE
+from spectral_collapse.studies.gate_status import gate_banner
 from spectral_collapse.train.heldout import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
@@ -265,7 +266,7 @@ def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, mo
     import pandas as pd
 
     from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.studies import gate, models
+    from spectral_collapse.studies import gate_status as gate, models
     from spectral_collapse.train import shipped
 
     name = "ihc-sr-x4-flow-quick-0123456789ab"

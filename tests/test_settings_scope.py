@@ -152,7 +152,7 @@ def test_report_settings_stays_readable_and_keeps_its_names_importable():
         lines = len(Path(module.__file__).read_text().splitlines())
         assert lines < 450, (module.__name__, lines)
     for name in ("readable", "model_name", "ovg_text", "plain_source", "tuning_text", "ms_ssim_text",
-                 "parameterization_words", "PARAMETERIZATION_WORDS", "_parsed", "settings_table", "short_model_names"):
+                 "parameterization_words", "PARAMETERIZATION_WORDS", "parsed_value", "settings_table", "short_model_names"):
         assert hasattr(settings, name), name
 
 

@@ -28,13 +28,13 @@ from pathlib import Path
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
-from ..train.cache import CHECKPOINT_ROOT
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models", "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model", "latent_space", "UserModels", "user_models",
            "study_labels", "CHECKPOINT_ROOT"]
 
+CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
 
 

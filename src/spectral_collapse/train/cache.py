@@ -25,11 +25,9 @@ from pathlib import Path
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
            "write_weight_hashes", "check_weight_hashes", "checkpoint_digest", "DAMAGED",
-           "HASHED_NAME", "model_name", "CHECKPOINT_ROOT"]
+           "HASHED_NAME", "model_name"]
 
 FORMAT_VERSION = 1
-# where the studies keep trained checkpoints (``checkpoint_dir`` under it)
-CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
 WEIGHT_FILES = ("model.safetensors", "ema.safetensors")
 HASH_FILE = "weights.sha256.json"
 
