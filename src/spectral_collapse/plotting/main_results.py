@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines"]
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines", "translation_panel",
+           "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
 
 # ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -117,3 +118,25 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
                            *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
             for w in wrap_lines(line, len(names) * (width + 20))],
             anchor="start"))
+
+
+PANEL_METHODS = ("ddim", "ovg", "taba", "ovg_taba")
+PANEL_CROPS = 4      # the first four test crops of the first seed: the same crops in every translation chapter
+PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the input's block grid stay visible
+
+
+def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
+    """The opening panel of a translation chapter: input, ground truth and each method's output at the step sizes
+    used (rows), on the first ``n`` test crops of the first seed (columns), each pixel drawn ``zoom`` times larger
+    by nearest-neighbour. Methods the results lack are left out; a failed sample is a grey "failed" tile."""
+    from .grids import image_grid
+
+    n = min(n, ds.sizes["image"])
+    rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
+    failed = {}
+    for m in methods:
+        if m in ds["method"].values:
+            rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:n]
+            failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:n]
+    return image_grid(rows, cell=zoom * int(ds.sizes["x"]), failed=failed,
+                      titles=[f"crop {int(c)}" for c in ds["crop"].isel(seed=0).values[:n]])

@@ -22,6 +22,8 @@ CLAIM_TITLES = {
     "tradeoff_lf_dc": f"Decorrelated latents keep less of {INPUT_STRUCTURE}",
     "edm_tradeoff": f"EDM restores texture and keeps less of {INPUT_STRUCTURE}",
     "ovg_vs_ddim": "OVG removes the collapse of standard inversion",
+    "ovg_texture": "OVG restores realistic texture (luma, chroma, KID)",
+    "ovg_taba_texture": "OVG + TABA restores texture better than TABA",
     "taba_structure": f"TABA pays for texture with {INPUT_STRUCTURE}",
     "ovg_front": f"An OVG variant is on the front of texture and {INPUT_STRUCTURE}",
     "ovg_edm_lpips": "OVG + EDM has the best perceptual quality on edges",

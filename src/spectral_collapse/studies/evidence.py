@@ -127,7 +127,7 @@ class Evidence:
     the paper's tables, which report means only) and whole Pareto / PCA results, ours or the paper's."""
 
     frame: pd.DataFrame
-    extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse") -> {dataset: xr.Dataset}
+    extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
     source: str = "ours"                           # "ours" | "paper"
     files: dict = field(default_factory=dict)      # study -> [paths] (ours)
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
@@ -232,6 +232,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     spaces = arm_spaces(ds)
     below = below_gate(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
+                    extra={"main": {dataset: ds}} if short == "main" else {},
                     bands={} if band is None else {(short, dataset): band},
                     spaces={(short, dataset): spaces} if spaces else {},
                     weak={(short, dataset): below} if below else {},
@@ -249,6 +250,8 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             one = evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))
             frames.append(one.frame)
             crops.append(one.crops)
+            for k, v in one.extra.items():
+                extra.setdefault(k, {}).update(v)
             bands.update(one.bands)
             spaces.update(one.spaces)
             weak.update(one.weak)

@@ -137,6 +137,24 @@ def method_points(pts: pd.DataFrame, cols: list) -> pd.DataFrame:
     return per[~per.round(12).duplicated()]
 
 
+def _gate(main: xr.Dataset | None) -> xr.Dataset:
+    """The controls gate of the texture scores on the main results (``realism.realism_gate``): per (score, control),
+    how much worse the control scores than the ground truth with its paired 95 % interval, and whether the score
+    passes; empty without main results holding the controls."""
+    from .realism import realism_gate
+
+    if main is None or "control_wav_features" not in main:
+        return xr.Dataset()
+    g = realism_gate(main)
+    idx = g.set_index(["score", "control"])
+    scores, controls = list(dict.fromkeys(g["score"])), list(dict.fromkeys(g["control"]))
+    grid = lambda col: np.array([[idx.loc[(s, c), col] for c in controls] for s in scores], dtype=np.float64)  # noqa: E731
+    return xr.Dataset({f"gate_{c}": (("gate_score", "gate_control"), grid(c)) for c in ("worse_by", "lo", "hi")}
+                      | {"gate_passes": ("gate_score", np.array([bool(idx.loc[(s, controls[0]), "passes"])
+                                                                  for s in scores]))},
+                      coords={"gate_score": scores, "gate_control": controls})
+
+
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
@@ -195,6 +213,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                 "point_method": ("point", pts["method"].astype(str).tolist()),
                 "point_seed": ("point", pts["seed"].astype(int).to_numpy()),
                 "metric_a": usable, "metric_b": usable})
+    ds = ds.merge(_gate(ctx.inputs.get("main_results")))
     ds.attrs.update(study="metric_validation", dataset=spec.dataset, profile=spec.profile, band=list(band),
                     wavelet=wavelet, mu_hf=float(mu), s_hf_unit="uint8", n_reference=len(real),
                     filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (high frequencies removed); highpass is "

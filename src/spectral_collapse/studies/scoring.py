@@ -13,19 +13,22 @@ import xarray as xr
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .controls import image_scores
+from .realism import reference_scoring
 from .validity import failures
 
 __all__ = ["score_outputs", "scoring_settings", "warn_failed", "with_failures", "paired_metrics"]
 
 
 def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
-                  mu_hf: float, wavelet: str, kappa: float, edges: bool) -> dict[str, np.ndarray]:
-    """Per-sample metrics of one translated batch (paper App. B): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc.
-    Without a ground truth (``truth`` None: data without a paired test split) psnr and s_lf_gt are NaN."""
+                  mu_hf: float, wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
+    """Per-sample metrics of one translated batch (paper App. B, and the realism scores of ``controls.image_scores``
+    with a ``reference``): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc, ... Without a ground truth (``truth``
+    None: data without a paired test split) the paired scores are NaN."""
     dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
     dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
     return {
-        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges),
+        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges,
+                       reference=reference),
         "s_dc": dc.s_dc,
         "s_dc_raw": dc_raw.s_dc,
         "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
@@ -38,8 +41,10 @@ def scoring_settings(data) -> dict:
     real = data.target[:: max(1, data.target.shape[0] // 512)]
     real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
+    reference, reference_features = reference_scoring(data, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
-            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges"}
+            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
+            "reference": reference, "reference_features": reference_features}
 
 
 def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
@@ -64,7 +69,7 @@ def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
 
 
 def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
-                   steps: int, warn: bool = True) -> xr.Dataset:
+                  steps: int, warn: bool = True) -> xr.Dataset:
     """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
     bound) set to NaN, marked (``failed``, ``failure``) and, with ``warn``, named in a warning; ``finite`` and
     ``nonfinite_step`` keep what the loop recorded."""
@@ -72,7 +77,9 @@ def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, labe
     failed = reason != ""
     if warn:
         warn_failed(label, seed, failed, reason, steps)
-    cell = xr.Dataset({k: ("sample", np.where(failed, np.nan, v)) for k, v in scores.items()})
+    cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
+                                                                    np.nan, v))
+                       for k, v in scores.items()})
     cell["finite"] = ("sample", nonfinite_step < 0)
     cell["nonfinite_step"] = ("sample", nonfinite_step)
     cell["failed"] = ("sample", failed)

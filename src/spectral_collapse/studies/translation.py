@@ -23,7 +23,8 @@ from ..inversion import Euler, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import CONTROLS, control_scores, image_scores  # noqa: F401  (re-exported)
+from .controls import CONTROLS, control_scores, image_scores, noise_sigma, rgb_detail_energy  # noqa: F401
+from .realism import add_kid, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
 from .validity import failure_bounds
@@ -87,7 +88,7 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
     if ls is not None:
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                           kappa=scoring["kappa"], edges=scoring["edges"])
+                           kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring.get("reference"))
     whole = with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
     cells = {}
     for s, pos in groups.items():
@@ -176,8 +177,12 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
-    ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring)
+    noise = _noise_level(ds, gt_all[union] if paired else None, union, scoring["wavelet"])
+    ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring, sigma=noise[0],
+                                 crops=union)
                   .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
+    if paired:
+        ds = add_kid(ds, scoring["reference_features"])
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
@@ -186,6 +191,11 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     s_dc_definition="1 - flagged-patch ratio (tables' convention) on each latent scaled to unit "
                                     "variance; patch 4, stride 1, FPR 0.05; s_dc_raw: the same on the raw latent",
                     s_lf_range="[0, 1], data_range 1", failure_bounds=failure_bounds(),
+                    control_noise_sigma=float(noise[0]), control_noise_source=noise[1],
+                    realism_reference=f"{scoring['reference']['n']} crops of the target pool, evenly spaced "
+                                      "(disjoint from the paired test and validation crops)",
+                    kid_wav_definition="unbiased MMD^2, kernel (x.y/d + 1)^3, on z-scored wavelet statistics of "
+                                       "YCbCr crops (metrics.realism); interval: 95 % bootstrap over the crops",
                     ovg=json.dumps(op), methods=json.dumps([m.describe() for m in specs], default=str),
                     task=json.dumps(data.task.describe()), data_meta=json.dumps(data.meta, default=str),
                     paired_metrics=paired_metrics(data),
@@ -233,6 +243,14 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
 
 
+def _noise_level(ds: xr.Dataset, truth, crops, wavelet: str) -> tuple[float, str]:
+    """(sigma, source) of the noise controls: the noise that adds the detail energy OVG adds over the truth."""
+    if truth is None:
+        return 0.0, "no paired test split: no noise controls"
+    energy, source = ovg_added_energy(ds, rgb_detail_energy(truth, wavelet), crops)
+    return noise_sigma(truth, energy, crops, wavelet), source
+
+
 def _sampler(D):
     """The model that samples: a ModelPair's target model, else the model itself."""
     from ..models.denoisers import ModelPair
@@ -261,8 +279,28 @@ def run_main_results(spec, ctx) -> xr.Dataset:
                                    user_models=given.info)
     models, ls, space = profile_models(spec.profile, spec.dataset, labels, options=data_options(spec),
                                        progress=ctx.progress)
-    return translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
-                               ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
+    ds = translation_results(ctx, data, models, profile=spec.profile, labels=labels, seeds=spec.get("seeds"),
+                             ovg=ovg_setting(spec), study="main_results", ls=ls, space=space)
+    return ds.merge(_ovg_drift(ctx, ds, data, models, ls), combine_attrs="drop_conflicts")
+
+
+def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
+    """Where plain OVG's drift goes on the first seed's test crops (``realism.drift_diagnostics``); empty for
+    latent models, grey images or results without OVG."""
+    from .realism import drift_diagnostics
+
+    if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
+        return xr.Dataset()
+    op = json.loads(ds.attrs["ovg"])
+    ms = method_specs(["ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=float(ds.attrs["s_lf_kappa"]),
+                      per_base=op.get("per_base"))[0]
+    crops = ds["crop"].isel(seed=0).values
+    x, truth = data.test_source[crops], data.test_target[crops]
+    factor = data.task.factor if data.task.kind == "sr" else None
+    key = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": models[ms.parameterization], "inputs": x,
+           "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
+    return ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
+                                                         int(ds.attrs["steps"]), block=factor, truth=truth))
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,

@@ -1,0 +1,283 @@
+"""Texture scores that tell texture from noise: luminance and chroma detail apart, and a distance between the
+distribution of a set of crops and real target crops.
+
+S_HF (Eq. 40) sums level-1 wavelet detail energy over the RGB channels, so colour speckle and tissue grain of the
+same energy score alike. The scores here split that energy and compare whole distributions:
+
+- ``ycbcr``: BT.601 luma Y and the two colour differences Cb, Cr (centred at 0) of [-1, 1] RGB images mapped to
+  [0, 1]. Adding the same value to R, G and B changes Y only (the Cb and Cr rows sum to zero).
+- ``hf_energy_luma_chroma``: mean squared level-1 detail coefficient (cH, cV, cD) of Y and of Cb + Cr per image.
+- ``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma``: log of that energy over the paired truth's (0 for the truth
+  itself; > 0 too much detail, < 0 too little; -0.69 = half the truth's energy); with ``reference`` given, over the
+  mean energy of a reference set instead.
+- ``hf_coherence``: largest eigenvalue over the trace of the 3 x 3 covariance of the RGB level-1 detail
+  coefficients (1: the channels' detail moves together, as in stained tissue; 1/3: independent per-channel noise).
+- ``wavelet_features`` and ``kid_wav``: KID (the unbiased estimator of MMD^2 with the cubic polynomial kernel
+  k(x, y) = (x.y / d + 1)^3 of Binkowski et al. 2018) between wavelet statistics of two crop sets, z-scored by the
+  reference set. The features of a crop, per YCbCr channel, level 1-3 and orientation: the log mean squared
+  coefficient and its excess kurtosis; the Y-Cb, Y-Cr and Cb-Cr correlations of the detail coefficients at levels 1
+  and 2; the low-pass band's mean and standard deviation per channel. They need no network and no download.
+  A feature that is constant over the reference set (the chroma of grey images) carries no information and is left
+  out of the z-scored set (``FeatureScaler``).
+
+Every score here is per crop except the KID, which compares sets; ``kid_interval`` gives it a bootstrap interval
+over the crops, and ``paired_kid_difference`` the interval of the difference of two sets scored on the same crops.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pywt
+import torch
+from scipy.stats import kurtosis
+
+from .intervals import Interval
+
+__all__ = ["YCBCR_601", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
+           "hf_coherence", "FEATURE_LEVELS", "feature_names", "wavelet_features", "FeatureScaler", "mmd2_unbiased",
+           "kid_wav", "kid_interval", "paired_kid_difference"]
+
+YCBCR_601 = np.array([[0.299, 0.587, 0.114],           # Y
+                      [-0.168736, -0.331264, 0.5],     # Cb (centred: no +0.5 offset)
+                      [0.5, -0.418688, -0.081312]])    # Cr
+FEATURE_LEVELS = 3            # wavelet levels of the KID features
+CORRELATION_LEVELS = (1, 2)   # levels whose cross-channel detail correlations are features
+_PAIRS = ((0, 1), (0, 2), (1, 2))
+FLAT = 1e-20  # a band whose mean square (in [0, 1] pixel units) is below this is flat: rounding, not signal
+_CHANNELS = ("Y", "Cb", "Cr")
+_ORIENT = ("H", "V", "D")
+
+
+def _array(images) -> np.ndarray:
+    """[-1, 1] images (B, C, H, W) as float64 numpy."""
+    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if x.ndim != 4:
+        raise ValueError(f"images must be (B, C, H, W), got shape {x.shape}")
+    return x.astype(np.float64, copy=False)
+
+
+def ycbcr(images) -> np.ndarray:
+    """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images taken as (x + 1) / 2 in [0, 1]; a grey image (C = 1) gives
+    its value as Y and zero chroma."""
+    x = (_array(images) + 1.0) / 2.0
+    if x.shape[1] == 1:
+        return np.concatenate([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
+    if x.shape[1] != 3:
+        raise ValueError(f"images must have 1 or 3 channels, got {x.shape[1]}")
+    return np.einsum("kc,bchw->bkhw", YCBCR_601, x)
+
+
+def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
+    """(3 orientations, B, C, h, w) level-1 detail coefficients (pywt ``dwt2``, symmetric boundary)."""
+    _, details = pywt.dwt2(x, wavelet, mode="symmetric", axes=(-2, -1))
+    return np.stack(details)
+
+
+def hf_energy_luma_chroma(images, wavelet: str = "sym4") -> tuple[np.ndarray, np.ndarray]:
+    """Per image, the mean squared level-1 detail coefficient of Y and of Cb + Cr (summed over the two)."""
+    det = _level1_details(ycbcr(images), wavelet)             # (3, B, 3, h, w)
+    e = (det ** 2).mean(axis=(0, 3, 4))                        # (B, 3): per channel, over orientations and positions
+    return e[:, 0], e[:, 1] + e[:, 2]
+
+
+def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
+    e = hf_energy_luma_chroma(images, wavelet)[which]
+    if (truth is None) == (reference is None):
+        raise ValueError("give exactly one of truth (paired, same crops) or reference (a set of real crops)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if truth is not None:
+            base = hf_energy_luma_chroma(truth, wavelet)[which]
+            if base.shape != e.shape:
+                raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
+            return np.log(e) - np.log(base)
+        return np.log(e) - np.log(hf_energy_luma_chroma(reference, wavelet)[which].mean())
+
+
+def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
+    """log(E_Y / E_Y of the paired truth) per image, or over the reference set's mean E_Y with ``reference``."""
+    return _delta(images, truth, reference, wavelet, 0)
+
+
+def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
+    """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``. Grey
+    images have no chroma: the result is NaN."""
+    return _delta(images, truth, reference, wavelet, 1)
+
+
+def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
+    """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (1 coherent, 1/3 independent
+    channels; NaN for grey images or a flat image)."""
+    x = _array(images)
+    if x.shape[1] != 3:
+        return np.full(len(x), np.nan)
+    det = _level1_details(x, "sym4" if wavelet is None else wavelet)   # (3, B, 3, h, w)
+    v = np.moveaxis(det, 0, 2).reshape(len(x), 3, -1)                  # (B, channel, orient * h * w)
+    v = v - v.mean(axis=2, keepdims=True)
+    cov = np.einsum("bcn,bdn->bcd", v, v) / v.shape[-1]
+    eig = np.linalg.eigvalsh(cov)                                       # ascending
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return eig[:, -1] / eig.sum(axis=1)
+
+
+# ------------------------------------------------------------------------------------------ KID features
+
+def feature_names(levels: int = FEATURE_LEVELS) -> list[str]:
+    """Names of the ``wavelet_features`` columns, in order."""
+    names = [f"{stat}_{c}_l{lv}_{o}" for stat in ("log_energy", "kurtosis") for c in _CHANNELS
+             for lv in range(1, levels + 1) for o in _ORIENT]
+    names += [f"corr_{_CHANNELS[a]}{_CHANNELS[b]}_l{lv}" for lv in CORRELATION_LEVELS for a, b in _PAIRS]
+    names += [f"lowpass_{stat}_{c}" for stat in ("mean", "std") for c in _CHANNELS]
+    return names
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation per row of (B, n) arrays; 0 where either row is flat (``FLAT``)."""
+    a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    va, vb = (a * a).mean(1), (b * b).mean(1)
+    ok = (va > FLAT) & (vb > FLAT)
+    den = np.sqrt(np.where(ok, va * vb, 1.0)) * a.shape[1]
+    return np.where(ok, (a * b).sum(1) / den, 0.0)
+
+
+def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS) -> np.ndarray:
+    """(B, F) wavelet statistics of YCbCr crops (``feature_names``): per channel, level and orientation the log
+    mean squared detail coefficient and its excess kurtosis (0 for a flat band, ``FLAT``); the cross-channel correlations of
+    detail at levels 1-2; the low-pass mean and std per channel. Levels beyond pywt's recommended depth for the
+    crop size (boundary effects at every coefficient) are computed all the same: every set is treated alike."""
+    y = ycbcr(images)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Level value of .* is too high")
+        coeffs = pywt.wavedec2(y, wavelet, mode="symmetric", level=levels, axes=(-2, -1))
+    b = len(y)
+    details = coeffs[1:][::-1]                       # level 1 (finest) first; each (cH, cV, cD) of (B, 3, h, w)
+    logs, kurts = [], []
+    for c in range(3):
+        for lv in range(levels):
+            for o in range(3):
+                d = details[lv][o][:, c].reshape(b, -1)
+                ms = (d * d).mean(1)
+                with np.errstate(divide="ignore"):
+                    logs.append(np.log(np.maximum(ms, FLAT)))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    k = kurtosis(d, axis=1, fisher=True, bias=True)
+                kurts.append(np.where(np.isfinite(k) & (d.var(1) > FLAT), k, 0.0))
+    corrs = []
+    for lv in CORRELATION_LEVELS:
+        flat = np.concatenate([details[lv - 1][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, 3, n)
+        corrs += [_corr(flat[:, i], flat[:, j]) for i, j in _PAIRS]
+    low = coeffs[0].reshape(b, 3, -1)
+    feats = logs + kurts + corrs + list(low.mean(2).T) + list(low.std(2).T)
+    return np.stack(feats, axis=1)
+
+
+@dataclass(frozen=True)
+class FeatureScaler:
+    """z-scores features by a reference set's mean and standard deviation; features constant over the reference
+    (std below ``1e-8`` of the largest) are dropped, since they cannot distinguish anything."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    keep: np.ndarray
+
+    @classmethod
+    def fit(cls, reference_features: np.ndarray) -> "FeatureScaler":
+        f = np.asarray(reference_features, dtype=np.float64)
+        if f.ndim != 2 or len(f) < 2:
+            raise ValueError(f"the reference needs at least 2 crops of features (n, F), got shape {f.shape}")
+        mean, std = f.mean(0), f.std(0)
+        keep = std > 1e-8 * max(std.max(), 1e-300)
+        return cls(mean, np.where(keep, std, 1.0), keep)
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return ((np.asarray(features, dtype=np.float64) - self.mean) / self.std)[:, self.keep]
+
+
+def _kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x @ y.T / x.shape[1] + 1.0) ** 3
+
+
+def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 between feature sets x (m, d) and y (n, d) with the cubic polynomial kernel (KID)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    m, n = len(x), len(y)
+    if m < 2 or n < 2:
+        raise ValueError(f"KID needs at least 2 crops in each set, got {m} and {n}")
+    kxx, kyy, kxy = _kernel(x, x), _kernel(y, y), _kernel(x, y)
+    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+                 - 2 * kxy.mean())
+
+
+def kid_wav(images, reference, wavelet: str = "sym4") -> float:
+    """KID between the wavelet features of ``images`` and of real ``reference`` crops, z-scored by the reference
+    (0 in expectation for crops drawn like the reference; larger is further from it)."""
+    ref = wavelet_features(reference, wavelet)
+    scale = FeatureScaler.fit(ref)
+    return mmd2_unbiased(scale(wavelet_features(images, wavelet)), scale(ref))
+
+
+class _KidParts:
+    """The kernel sums of one feature set against a fixed reference, so that a resample of the set's crops is scored
+    without recomputing kernels. A resample (indices, possibly repeated) is scored as a U-statistic over distinct
+    crops: pairs of a crop with its own copy are left out of the within-set term, as the unbiased estimator leaves
+    out the diagonal, so repeated draws do not inflate the score."""
+
+    def __init__(self, x: np.ndarray, reference: np.ndarray):
+        n = len(reference)
+        kyy = _kernel(reference, reference)
+        self.kxx = _kernel(x, x)
+        self.kxy = _kernel(x, reference).mean(1)
+        self.yy = (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
+
+    def __call__(self, idx: np.ndarray) -> float:
+        distinct = idx[:, None] != idx[None, :]
+        return float(self.kxx[np.ix_(idx, idx)][distinct].mean() + self.yy - 2 * self.kxy[idx].mean())
+
+
+def _percentiles(fn, n: int, n_boot: int, level: float, seed: int) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    draws = []
+    while len(draws) < n_boot:
+        idx = rng.integers(0, n, size=n)
+        if len(np.unique(idx)) >= 2:
+            draws.append(fn(idx))
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
+def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> Interval:
+    """KID of z-scored ``features`` (n, d) against z-scored ``reference`` with a percentile bootstrap interval
+    over the n crops (the reference held fixed; crops with a non-finite feature left out)."""
+    f = np.asarray(features, dtype=np.float64)
+    f = f[np.isfinite(f).all(1)]
+    if len(f) < 2:
+        return Interval(np.nan, np.nan, np.nan, len(f), level)
+    parts = _KidParts(f, np.asarray(reference, dtype=np.float64))
+    lo, hi = _percentiles(parts, len(f), n_boot, level, seed)
+    return Interval(parts(np.arange(len(f))), lo, hi, len(f), level)
+
+
+def paired_kid_difference(a: np.ndarray, b: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000,
+                          level: float = 0.95, seed: int = 0) -> Interval:
+    """KID(a) - KID(b) for two feature sets scored on the same crops (row i of a and b: crop i), with a paired
+    bootstrap interval (the same crops drawn for both). A crop with a non-finite feature on either side is left
+    out of both."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"paired KID needs both sets on the same crops, got {a.shape} and {b.shape}")
+    keep = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    a, b = a[keep], b[keep]
+    if len(a) < 2:
+        return Interval(np.nan, np.nan, np.nan, len(a), level)
+    ref = np.asarray(reference, dtype=np.float64)
+    pa, pb = _KidParts(a, ref), _KidParts(b, ref)
+
+    def diff(idx):
+        return pa(idx) - pb(idx)
+
+    lo, hi = _percentiles(diff, len(a), n_boot, level, seed)
+    return Interval(diff(np.arange(len(a))), lo, hi, len(a), level)

@@ -1,0 +1,273 @@
+"""Realism of a translation table: the wavelet-statistics KID of every (method, seed) and control against real
+target crops, and the gate that decides which texture scores may decide a verdict.
+
+``reference_scoring`` fits the realism reference of a dataset once (z-scoring of the KID features, the mean luma
+and chroma detail energy of real crops). ``add_kid`` scores each (method, seed) set of test crops and each control
+on the same crops with a bootstrap interval over the crops, and as a ratio to the ground truth's own KID on those
+crops. ``realism_gate`` reads a results table and says, per texture score, whether it ranks the ground truth first
+and every control worse by a paired interval that excludes zero (the rule a score must pass on a dataset before a
+texture verdict may be read off it there).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from ..metrics import realism as rl
+from ..metrics.intervals import paired_ci
+from .controls import CONTROLS, realism_reference
+
+__all__ = ["reference_scoring", "add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
+           "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
+
+N_BOOT = 1000
+# texture scores the gate examines, and how each ranks: "low" (smaller is closer to the truth), "abs" (nearer 0 is
+# closer: a signed log ratio to the truth) or "high" (larger is better, as the paper's S_HF)
+GATED_SCORES = {"kid_wav": "low", "delta_log_e_hf_luma": "abs", "delta_log_e_hf_chroma": "abs", "s_hf": "high",
+                "delta_log_e_hf": "abs"}
+
+
+def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
+    """The realism reference of a dataset: ({"scaler", "luma", "chroma"}, the reference crops' z-scored features)."""
+    real = realism_reference(data)
+    feats = rl.wavelet_features(real, wavelet)
+    scaler = rl.FeatureScaler.fit(feats)
+    luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
+    return {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)}, scaler(feats)
+
+
+def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str = "ovg") -> tuple[float, str]:
+    """Mean level-1 RGB detail energy (``e_hf_rgb``) that ``label`` adds over the ground truth on its test crops,
+    and where the number comes from; without that method, the truth's own mean detail energy (noise doubling it).
+    truth_energy: the truth's ``e_hf_rgb`` of each crop in ``crops`` (indices into the paired split)."""
+    at = {int(c): k for k, c in enumerate(crops)}
+    if "method" in ds.dims and label in ds["method"].values and "e_hf_rgb" in ds:
+        e = ds["e_hf_rgb"].sel({"method": label}).values.ravel()
+        t = np.array([truth_energy[at[int(c)]] for c in ds["crop"].values.ravel()])
+        keep = np.isfinite(e) & np.isfinite(t)
+        if keep.any():
+            return float(np.mean(e[keep] - t[keep])), f"the detail energy {label} adds over the truth"
+    return float(np.nanmean(truth_energy)), "the truth's own detail energy (no OVG run in this table)"
+
+
+def _kid_of(features: np.ndarray, ref: np.ndarray, seed: int) -> tuple[float, float, float]:
+    iv = rl.kid_interval(features, ref, n_boot=N_BOOT, seed=seed)
+    return iv.mean, iv.lo, iv.hi
+
+
+def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
+    """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
+    (control, seed) on that seed's crops, and ``kid_wav_ratio``: over the ground truth's KID on the same crops.
+    Failed samples (NaN features) are left out."""
+    ds = ds.copy()
+    seeds = ds["seed"].values.tolist()
+    crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
+    truth = {}
+    rows = {}
+    for c in CONTROLS:
+        f = ds["control_wav_features"].sel(control=c)
+        rows[c] = [_kid_of(f.sel(crop_index=crops[s]).values, ref, 0) for s in seeds]
+    for s_i, s in enumerate(seeds):
+        truth[s] = rows["ground_truth"][s_i][0]
+    ds["control_kid_wav"] = (("control", "seed"), np.array([[r[0] for r in rows[c]] for c in CONTROLS]))
+    ds["control_kid_wav_lo"] = (("control", "seed"), np.array([[r[1] for r in rows[c]] for c in CONTROLS]))
+    ds["control_kid_wav_hi"] = (("control", "seed"), np.array([[r[2] for r in rows[c]] for c in CONTROLS]))
+    t = np.array([truth[s] for s in seeds])
+    ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+    if "method" in ds.dims and "wav_features" in ds:
+        m = [[_kid_of(ds["wav_features"].sel({"method": k, "seed": s}).values, ref, 0) for s in seeds]
+             for k in ds["method"].values]
+        arr = np.array(m)                                     # (method, seed, 3)
+        for i, name in enumerate(("kid_wav", "kid_wav_lo", "kid_wav_hi")):
+            ds[name] = (("method", "seed"), arr[..., i])
+        ds["kid_wav_ratio"] = ds["kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+    ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
+    return ds
+
+
+def _per_crop(ds: xr.Dataset, score: str, who: str, crops) -> np.ndarray:
+    return ds[f"control_{score}"].sel(control=who, crop_index=crops).values
+
+
+def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
+    """Per texture score (``GATED_SCORES``) and control: the paired difference control - truth in the score's
+    "worse" direction (positive = the control scores worse), its 95 % interval over the crops, and whether the score
+    passes (every control worse, each interval above zero). KID compares sets, so its pairs are crops resampled
+    together (``metrics.realism.paired_kid_difference``). On the first seed's crops unless ``seed`` is given."""
+    seed = ds["seed"].values.tolist()[0] if seed is None else seed
+    crops = ds["crop"].sel(seed=seed).values
+    ref = ds["reference_wav_features"].values
+    rows = []
+    for score, kind in GATED_SCORES.items():
+        if f"control_{score}" not in ds and score != "kid_wav":
+            continue
+        for c in (c for c in CONTROLS if c != "ground_truth"):
+            if score == "kid_wav":
+                f = ds["control_wav_features"]
+                d = rl.paired_kid_difference(f.sel(control=c, crop_index=crops).values,
+                                             f.sel(control="ground_truth", crop_index=crops).values, ref,
+                                             n_boot=N_BOOT, seed=0)
+            else:
+                a, b = _per_crop(ds, score, c, crops), _per_crop(ds, score, "ground_truth", crops)
+                a, b = {"low": (a, b), "high": (-a, -b), "abs": (np.abs(a), np.abs(b))}[kind]
+                d = paired_ci(a, b, n_boot=N_BOOT, seed=0)
+            rows.append({"score": score, "control": c, "worse_by": d.mean, "lo": d.lo, "hi": d.hi,
+                         "worse": bool(d.lo > 0)})
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["passes"] = table.groupby("score")["worse"].transform("all")
+    return table
+
+
+# ------------------------------------------------------------------------------------- texture verdicts
+
+BAND_SCORES = ("delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
+
+
+def truth_band(ds: xr.Dataset, score: str) -> tuple[float, float] | None:
+    """The real crops' band of a detail score: mean ± one standard deviation of the ground truth's per-crop value
+    (how far single real test crops lie from the reference mean); None without it."""
+    if f"control_{score}" not in ds or "ground_truth" not in ds["control"].values.tolist():
+        return None
+    v = np.asarray(ds[f"control_{score}"].sel(control="ground_truth").values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return None
+    return float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))
+
+
+def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
+    """{crop id: z-scored features} of a method, the first seed that translated the crop (a deterministic method
+    gives every seed the same output of a crop; a stochastic one, one draw per crop)."""
+    out = {}
+    f = ds["wav_features"].sel({"method": method})
+    for s in ds["seed"].values.tolist():
+        for k, c in enumerate(ds["crop"].sel(seed=s).values.tolist()):
+            v = f.sel(seed=s).values[k]
+            if int(c) not in out and np.isfinite(v).all():
+                out[int(c)] = v
+    return out
+
+
+def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
+    """Whether ``a`` restores texture better than ``b`` on one dataset's main results: ``a``'s mean luma and chroma
+    detail (``BAND_SCORES``) inside the real crops' band (``truth_band``), and KID_wav(a) - KID_wav(b) below 0 with
+    its paired 95 % interval over the crops both translated. Out of a band (too smooth or too noisy) does not hold;
+    in both bands, holds when the KID interval lies below 0, does not hold when above, inconclusive otherwise; the
+    KID part is read only where KID_wav passes the controls (``realism_gate``). (verdict, text); None without
+    the scores."""
+    if "wav_features" not in ds or not {a, b} <= set(ds["method"].values.tolist()):
+        return None
+    words = []
+    inside = True
+    for score, name in zip(BAND_SCORES, ("luma", "chroma")):
+        band = truth_band(ds, score)
+        if band is None or score not in ds:
+            continue
+        m = float(np.nanmean(ds[score].sel({"method": a}).values))
+        ok = band[0] <= m <= band[1]
+        inside &= ok
+        words.append(f"{name} detail of {a} {m:+.2f} ({'inside' if ok else 'outside'} the real crops' band "
+                     f"[{band[0]:+.2f}, {band[1]:+.2f}])")
+    fa, fb = _per_crop_features(ds, a), _per_crop_features(ds, b)
+    shared = sorted(set(fa) & set(fb))
+    gate = realism_gate(ds)
+    kid_ok = not gate.empty and bool(gate.loc[gate["score"] == "kid_wav", "passes"].all())
+    d = rl.paired_kid_difference(np.stack([fa[c] for c in shared]), np.stack([fb[c] for c in shared]),
+                                 ds["reference_wav_features"].values, n_boot=N_BOOT, seed=0) \
+        if len(shared) > 1 else None
+    if d is not None:
+        words.append(f"KID_wav {a} − {b} {d.mean:+.3g} [{d.lo:+.3g}, {d.hi:+.3g}], {d.n} crops"
+                     + ("" if kid_ok else " (KID_wav fails the controls here: not read)"))
+    if not inside:
+        verdict = "does not hold"
+    elif d is None or not kid_ok:
+        verdict = "inconclusive"
+    else:
+        verdict = "holds" if d.hi < 0 else "does not hold" if d.lo > 0 else "inconclusive"
+    return verdict, "; ".join(words) + f" → {verdict}"
+
+
+def texture_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method and control: luma and chroma detail energy as a multiple of the paired truth's (geometric mean over
+    the crops), whether each mean (over the reference) lies in the real crops' band, the RGB detail coherence, and
+    KID_wav (mean over seeds) with its ratio to the ground truth's KID."""
+    rows = {}
+    bands = {s: truth_band(ds, s) for s in BAND_SCORES}
+
+    def row(get):
+        out = {"luma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_luma")))),
+               "chroma_x": float(np.exp(np.nanmean(get("delta_log_e_hf_chroma"))))}
+        for s, name in zip(BAND_SCORES, ("luma_in_band", "chroma_in_band")):
+            m, b = float(np.nanmean(get(s))), bands[s]
+            out[name] = bool(b is not None and b[0] <= m <= b[1])
+        out["coherence"] = float(np.nanmean(get("hf_coherence")))
+        out["kid_wav"], out["kid_ratio"] = float(np.nanmean(get("kid_wav"))), float(np.nanmean(get("kid_wav_ratio")))
+        return out
+
+    for m in ds["method"].values.tolist() if "method" in ds.dims else []:
+        rows[m] = row(lambda v, m=m: ds[v].sel({"method": m}).values)
+    for c in CONTROLS:
+        rows[c] = row(lambda v, c=c: ds[f"control_{v}"].sel(control=c).values)
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+# ----------------------------------------------------------------------------- where OVG's drift goes
+
+class _DriftLog:
+    """A guidance term that records, per guided inversion step, the drift the wrapped term adds (model space)."""
+
+    def __init__(self, guidance):
+        self.guidance, self.steps = guidance, []
+
+    def __getattr__(self, name):
+        return getattr(self.guidance, name)
+
+    def drift(self, D, x, x_base, sigma, sigma_next, ctx):
+        u = self.guidance.drift(D, x, x_base, sigma, sigma_next, ctx)
+        self.steps.append((float(sigma), u.detach().double().clone()))
+        return u
+
+
+def chroma_share(field: np.ndarray) -> float:
+    """Fraction of an RGB field's energy (B, 3, H, W; a drift or a detail band) in the Cb and Cr channels of the
+    BT.601 map (1 - the Y share): about 0.65 for i.i.d. per-channel noise, near 0 for grey or coherent detail."""
+    y = np.einsum("kc,bchw->bkhw", rl.YCBCR_601, np.asarray(field, dtype=np.float64))
+    e = (y ** 2).sum(axis=(0, 2, 3))
+    return float((e[1] + e[2]) / e.sum())
+
+
+def drift_diagnostics(D, x: torch.Tensor, method, guidance, steps: int, block: int | None = None,
+                      truth: torch.Tensor | None = None) -> xr.Dataset:
+    """Where an OVG drift goes during the inversion of ``x`` (3-channel pixel models): per guided step its norm
+    (per image) and its chroma share (``chroma_share``), the chroma share of its sum over the steps, the same share
+    for white noise (the map's closed form) and for the truth's level-1 detail is left to the caller; with
+    ``block`` (an SR factor), how much more the summed drift changes across the input's block edges than inside
+    the blocks (mean squared horizontal difference, on edges / off edges; 1 when it ignores the grid); with
+    ``truth``, the chroma share of the truth's level-1 Haar detail beside it."""
+    from ..inversion import default_sigmas, invert
+
+    log = _DriftLog(guidance)
+    invert(D, x, default_sigmas(D, steps), method, guidance=log)
+    sig = np.array([s for s, _ in log.steps])
+    u = [v.numpy() for _, v in log.steps]
+    total = np.sum(u, axis=0)
+    white = (rl.YCBCR_601[1:] ** 2).sum() / (rl.YCBCR_601 ** 2).sum()
+    out = xr.Dataset({"ovg_drift_norm": ("drift_step", np.array([np.sqrt((v ** 2).sum() / len(v)) for v in u])),
+                      "ovg_drift_chroma_share": ("drift_step", np.array([chroma_share(v) for v in u]))},
+                     coords={"drift_step": np.arange(len(u)), "drift_sigma": ("drift_step", sig)})
+    out.attrs.update(ovg_drift_total_chroma_share=chroma_share(total), white_noise_chroma_share=float(white),
+                     ovg_drift_images=int(len(x)))
+    if truth is not None:
+        import pywt
+
+        det = np.concatenate(pywt.dwt2(truth.double().numpy(), "haar", axes=(-2, -1))[1], axis=0)
+        out.attrs["truth_detail_chroma_share"] = chroma_share(det)
+    if block and block > 1 and total.shape[-1] > block:
+        dx = ((total[..., 1:] - total[..., :-1]) ** 2).mean(axis=(0, 1, 2))
+        edge = np.arange(block - 1, len(dx), block)
+        out.attrs["ovg_drift_block_edge_ratio"] = float(dx[edge].mean() / np.delete(dx, edge).mean())
+    return out

@@ -1,0 +1,102 @@
+"""The controls decide which texture scores may decide: on real bundled crops the wavelet-statistics KID ranks the
+ground truth first and the copied input, the blurred truth and both noises clearly worse; a score blind to a
+control fails the gate; and the texture verdict counts too much detail as failing."""
+import functools
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from spectral_collapse.data import load_dataset
+from spectral_collapse.metrics import realism as rl
+from spectral_collapse.studies.controls import (CONTROLS, control_images, control_scores, noise_sigma,
+                                                rgb_detail_energy)
+from spectral_collapse.studies.realism import add_kid, realism_gate, texture_verdict, truth_band
+from spectral_collapse.studies.translation import scoring_settings
+
+N = 48
+
+
+@functools.lru_cache(maxsize=2)
+def _controls_only(name: str, energy_scale: float = 1.0):
+    """A results table holding only the controls, on the first N paired crops of a bundled dataset, with noise
+    adding ``energy_scale`` times the truth's own level-1 detail energy."""
+    d = load_dataset(name, size=32, factor=4)
+    scoring = scoring_settings(d)
+    src, gt = d.test_source[:N], d.test_target[:N]
+    crops = list(range(N))
+    energy = energy_scale * rgb_detail_energy(gt, scoring["wavelet"]).mean()
+    sigma = noise_sigma(gt, energy, crops, scoring["wavelet"])
+    c = control_scores(src, gt, scoring, sigma=sigma, crops=crops)
+    ds = c.rename({"sample": "crop_index"}).assign_coords(crop_index=np.arange(N), seed=[0])
+    ds["crop"] = (("seed", "sample"), np.arange(N)[None])
+    return add_kid(ds, scoring["reference_features"]), scoring, (src, gt, sigma)
+
+
+@pytest.mark.parametrize("name", ["ihc-sr", "ihc-edges"])
+def test_kid_wav_passes_the_controls_on_bundled_crops(name):
+    ds, _, _ = _controls_only(name)
+    gate = realism_gate(ds)
+    kid = gate[gate["score"] == "kid_wav"].set_index("control")
+    assert kid["worse"].all() and kid["passes"].all(), kid
+    # colour speckle is further from real tissue than grain of the same energy in luminance
+    assert kid.loc["colour_noise", "worse_by"] > kid.loc["luma_noise", "worse_by"]
+    # the truth's own KID against the disjoint reference is small beside every control's
+    k = ds["control_kid_wav"].sel(seed=0)
+    assert all(k.sel(control=c) > k.sel(control="ground_truth") for c in CONTROLS if c != "ground_truth")
+
+
+def test_kid_wav_sees_colour_noise_at_an_eighth_of_its_amplitude():
+    ds, scoring, (src, gt, sigma) = _controls_only("ihc-sr")
+    weak = control_images(src, gt, sigma=sigma / 8, crops=range(N))["colour_noise"]
+    scaler = scoring["reference"]["scaler"]
+    f_weak, f_truth = (scaler(rl.wavelet_features(x, scoring["wavelet"])) for x in (weak, gt))
+    d = rl.paired_kid_difference(f_weak, f_truth, scoring["reference_features"], n_boot=500)
+    assert d.lo > 0
+
+
+def test_luma_and_chroma_errors_tell_the_two_noises_apart():
+    ds, _, _ = _controls_only("ihc-sr")
+    luma, chroma = (ds[f"control_delta_log_e_hf_{k}"] for k in ("luma", "chroma"))
+    assert float(chroma.sel(control="colour_noise").mean()) > 3 * float(chroma.sel(control="luma_noise").mean())
+    assert float(luma.sel(control="luma_noise").mean()) > float(luma.sel(control="colour_noise").mean())
+    assert float(luma.sel(control="blur").mean()) < 0 and float(chroma.sel(control="blur").mean()) < 0
+    np.testing.assert_allclose(luma.sel(control="ground_truth"), 0, atol=1e-12)
+
+
+def test_a_score_blind_to_a_control_fails_the_gate():
+    ds, _, _ = _controls_only("ihc-sr")
+    blind = ds["control_s_hf"].copy()
+    blind.loc[{"control": "colour_noise"}] = blind.sel(control="ground_truth").values
+    gate = realism_gate(ds.assign(control_s_hf=blind))
+    row = gate[gate["score"] == "s_hf"].set_index("control")
+    assert not row.loc["colour_noise", "worse"] and not row["passes"].any()
+
+
+def _as_methods(ds: xr.Dataset, outputs: dict, scoring) -> xr.Dataset:
+    """``ds`` with methods whose outputs are the given control images, scored like a study scores methods."""
+    from spectral_collapse.studies.controls import image_scores
+
+    rows = []
+    src = ds.attrs["src"]
+    for name, imgs in outputs.items():
+        s = image_scores(imgs, src, ds.attrs["gt"], mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
+                         kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
+        rows.append(xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], v) for k, v in s.items()})
+                    .expand_dims(seed=[0]).expand_dims(method=[name]))
+    return xr.merge([ds.drop_attrs(), xr.concat(rows, "method")])
+
+
+def test_texture_verdict_counts_too_much_detail_as_failing():
+    """A method equal to the truth plus colour noise is out of the chroma band: it does not restore texture, however
+    its KID compares; the truth itself against a blurred truth holds."""
+    ds, scoring, (src, gt, sigma) = _controls_only("ihc-sr")
+    imgs = control_images(src, gt, sigma=sigma, crops=range(N))
+    ds = ds.copy()
+    ds.attrs.update(src=src, gt=gt)
+    full = _as_methods(ds, {"noisy": imgs["colour_noise"], "exact": gt, "smooth": imgs["blur"]}, scoring)
+    assert truth_band(full, "delta_log_e_hf_chroma_ref") is not None
+    verdict, text = texture_verdict(full, "noisy", "smooth")
+    assert verdict == "does not hold" and "chroma detail of noisy" in text and "outside" in text
+    verdict, _ = texture_verdict(full, "exact", "smooth")
+    assert verdict == "holds"
