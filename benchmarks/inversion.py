@@ -116,7 +116,7 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
     raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
 
 
-def _inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:
+def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:
     p = get_profile(profile)
     s = size or p.image_size
     g = torch.Generator().manual_seed(seed)
@@ -265,7 +265,7 @@ def memory_case(case: dict):
     warnings.filterwarnings("ignore")
     par = build_case(case["label"])[3]
     D = make_model(case["profile"], par)
-    x = _inputs(case["profile"], case["batch"])
+    x = bench_inputs(case["profile"], case["batch"])
     with torch.no_grad():  # initialise the kernels outside the measured call
         D(x, 1.0, torch.zeros(x.shape[0], dtype=torch.long))
     return _runner(D, x, case["label"], case["steps"], case.get("what", "invert"))
@@ -281,7 +281,7 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
     clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
     cname = "wall" if on_gpu else "CPU"
     models = {par: make_model(profile, par) for par in ("eps", "edm")}
-    x = _inputs(profile, batch)
+    x = bench_inputs(profile, batch)
     D = models["eps"]
     base = _runner(D, x, "ddim", steps)
     base()

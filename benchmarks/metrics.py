@@ -57,7 +57,7 @@ def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, im
     out = {"ref_s": ref, "ref": "float64 1024 x 1024 @ 1024 x 1024 matrix product (numpy), CPU seconds"}
     # ---- latent metrics at 2000 x 4 x 32 x 32
     z = torch.randn((n_latents, 4, 32, 32), generator=torch.Generator().manual_seed(0))
-    lat._TAU_CACHE.clear()
+    lat.TAU_CACHE.clear()
     cold = timed(lambda: lat.decorrelation_threshold(z.shape[1:]))
     parts = {"s_g": lambda: lat.gaussianity(z), "s_dc": lambda: lat.decorrelation(z),
              "pca": lambda: lat.pca_explained_variance(z)}

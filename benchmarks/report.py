@@ -12,20 +12,19 @@ from spectral_collapse.pipeline.cost_pages import (bench_name, median_quartiles,
                                                     variants_sentence)
 
 from .common import ROOT
+from .report_clocks import QUARTILES, clock_of, clock_word, cpu_words, device_name, fmt_iqr, legend, method_row, nobreak
+# the cost rows' words and the training tables, re-exported: the chapters read them from here
+from .report_cost import ROW_WORDS, beyond_calls_line, calls_note, memory_words, what_list  # noqa: F401
+from .report_training import TRAINING_LOOPS, training_clocks_note, training_legend, training_table  # noqa: F401
 
 __all__ = ["load", "latest_gpu", "fmt_ratio", "environment_md", "cost_table", "training_table", "metrics_table",
            "scaling_frame", "latest_full", "floor_variants_table", "device_name", "clock_of", "short_date", "judge",
            "what_list", "calls_per_step_at", "reference_line", "memory_resolution_line", "floor_note",
            "renoise_first_steps", "fmt_iqr", "floor_variants_display", "training_legend", "TRAINING_LOOPS", "shown",
            "nobreak", "bench_name", "variants_sentence", "naive_line", "QUARTILES", "quartile_range", "FLOOR_NAMES",
-           "row_ref", "memory_words", "calls_note", "beyond_calls_line", "ROW_WORDS"]
+           "row_ref", "memory_words", "calls_note", "beyond_calls_line", "ROW_WORDS", "training_clocks_note"]
 
 LATEST = ROOT / "benchmarks" / "results" / "latest.json"
-
-
-def _method_row(inv: dict, label: str) -> dict | None:
-    """The inversion benchmark's row of one method (e.g. "ddim", timed against itself), or None."""
-    return next((r for r in inv.get("rows", []) if r["label"] == label), None)
 
 
 def load(path: str | Path | None = None) -> dict | None:
@@ -53,64 +52,15 @@ def latest_gpu(results_dir: str | Path | None = None) -> dict | None:
     return _newest(results_dir, "*-cuda.json")
 
 
-QUARTILES = "median (quartiles)"   # a table column's header words for cells written by ``fmt_iqr``
-
-
 def fmt_ratio(st: dict | None, digits: int = 2, unit: str = "") -> str:
     """'2.81× (quartiles 2.75–2.90)' with ``unit`` "×": a ratio statistic as prose states it, its median and its
     quartiles over repeats (``cost_pages.median_quartiles``: the book's one form of a median with quartiles)."""
     return median_quartiles(st, digits, unit)
 
 
-def nobreak(text: str) -> str:
-    """``text`` that a table cell keeps on one line: no-break spaces and non-breaking hyphens."""
-    return str(text).replace(" ", "\u00a0").replace("-", "\u2011")
-
-
-def fmt_iqr(st: dict | None, digits: int = 2) -> str:
-    """'2.81 (2.75–2.90)': a ratio statistic as a table cell under a header saying "median (quartiles)"
-    (``QUARTILES``), on one line."""
-    if not st or st.get("median") is None:
-        return "n/a"
-    m, a, b = st["median"], st.get("q25"), st.get("q75")
-    if a is None or b is None or st.get("n", 1) < 2:
-        return f"{m:.{digits}f}"
-    return nobreak(f"{m:.{digits}f} ({quartile_range(a, b, digits, cell=True)})")
-
-
 def short_date(iso) -> str:
     """'2026-11-23' from a recorded ISO timestamp (the day is what a reader needs)."""
     return str(iso or "")[:10]
-
-
-def _cpu_words(machine: dict) -> str:
-    """The CPU's model name without trademark marks ("Intel(R) Xeon(R) Processor" -> "Intel Xeon")."""
-    words = str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
-    return " ".join(w for w in words if w not in ("Processor", "CPU")) or "unnamed"
-
-
-def device_name(res: dict) -> str:
-    """Where a run's inversion ratios were measured, in words: "one NVIDIA H100 80GB HBM3" on a GPU run,
-    "1 thread of an Intel Xeon CPU" on a CPU run."""
-    m = res.get("machine") or {}
-    if str(m.get("device", "cpu")).startswith("cuda"):
-        return f"one {m.get('gpu') or 'GPU'}"
-    n = m.get("torch_threads")
-    cpu = _cpu_words(m)
-    art = "an" if cpu[:1].lower() in "aeiou" else "a"
-    return f"{n} thread{'s' if n and n > 1 else ''} of {art} {cpu} CPU" if n else f"{art} {cpu} CPU"
-
-
-def clock_of(res: dict) -> str:
-    """The ratio a run is read by: "ratio_wall" on a GPU (synchronised wall time), "ratio_cpu" on a CPU."""
-    inv = (res.get("benchmarks") or {}).get("inversion") or {}
-    if inv.get("clock"):
-        return inv["clock"]
-    return "ratio_wall" if str((res.get("machine") or {}).get("device", "cpu")).startswith("cuda") else "ratio_cpu"
-
-
-def _clock_word(clock: str) -> str:
-    return "wall time" if clock == "ratio_wall" else "CPU time"
 
 
 def environment_md(res: dict, gpu_where: str = "in their own section") -> str:
@@ -119,7 +69,7 @@ def environment_md(res: dict, gpu_where: str = "in their own section") -> str:
     m, v = res["machine"], res["versions"]
     load = m.get("load_average")
     on_gpu = str(m.get("device", "cpu")).startswith("cuda")
-    where = (f"Measured on {device_name(res)} (host CPU {_cpu_words(m)}, {m['cpu_count']} cores)" if on_gpu else
+    where = (f"Measured on {device_name(res)} (host CPU {cpu_words(m)}, {m['cpu_count']} cores)" if on_gpu else
              f"Measured on {device_name(res)} ({m['cpu_count']} cores, {m['memory_gb']} GB)")
     dev = ("The inversion ratios of this run are of the GPU's synchronised wall time." if on_gpu else
            "This run used the CPU only; its ratios are of CPU time"
@@ -140,12 +90,6 @@ def judge(median: float, goal: str, q25: float | None = None, q75: float | None 
     if q25 is not None and q75 is not None and ok(q25) != ok(q75):
         return "within noise"
     return "met" if ok(median) else "not met"
-
-
-def _quartiles(st: dict | None) -> tuple[float | None, float | None]:
-    if not st or st.get("n", 1) < 2:
-        return None, None
-    return st.get("q25"), st.get("q75")
 
 
 def _mib_ratio(r: dict):
@@ -169,7 +113,7 @@ def cost_table(res: dict, ratio: str | None = None, studies_steps: int | None = 
             at = calls_per_step_at(r["label"], studies_steps, inv.get("profile", "quick"))
             row[f"calls / step ({studies_steps} steps)"] = f"{calls:.2f}" if at is None else f"{at:.2f}"
         row.update({"backward / step": f"{r['backward_per_step']:.2f}",
-                    f"time / DDIM step ({_clock_word(ratio)}), {QUARTILES}": fmt_iqr(r[ratio]),
+                    f"time / DDIM step ({clock_word(ratio)}), {QUARTILES}": fmt_iqr(r[ratio]),
                     "memory / DDIM": _mib_ratio(r)})
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
@@ -229,9 +173,9 @@ def reference_line(res: dict) -> str:
     timed against it, which shows how far this run reads identical work from 1."""
     inv = res["benchmarks"]["inversion"]
     clock = clock_of(res)
-    row = _method_row(inv, "ddim")
+    row = method_row(inv, "ddim")
     text = (f"Every ratio divides a method's time by that of a DDIM inversion of the same batch on the same model, "
-            f"timed just before it in each of the {inv['repeats']} paired repeats ({_clock_word(clock)}, "
+            f"timed just before it in each of the {inv['repeats']} paired repeats ({clock_word(clock)}, "
             f"{device_name(res)}).")
     if row is not None:
         st = row[clock]
@@ -249,7 +193,7 @@ def memory_resolution_line(res: dict) -> str:
     as DDIM (``_SAME_STATE``), whose true ratio is 1."""
     inv = res["benchmarks"]["inversion"]
     vals = [r["mem_ratio"] for r in inv["rows"] if r["label"] in _SAME_STATE and r.get("mem_ratio") is not None]
-    ddim = _method_row(inv, "ddim") or {}
+    ddim = method_row(inv, "ddim") or {}
     if not vals:
         return ""
     from spectral_collapse.pipeline.cost_pages import same_memory_text
@@ -268,7 +212,7 @@ def naive_line(res: dict) -> str:
     rows."""
     inv = res["benchmarks"]["inversion"]
     clock = clock_of(res)
-    naive, ovg = _method_row(inv, "ovg_naive"), _method_row(inv, "ovg")
+    naive, ovg = method_row(inv, "ovg_naive"), method_row(inv, "ovg")
     if naive is None or ovg is None:
         return ""
     a, b = naive[clock]["median"], ovg[clock]["median"]
@@ -276,7 +220,7 @@ def naive_line(res: dict) -> str:
     whole = [((tr.get(k) or {}).get(clock) or {}).get("median") for k in ("ovg_naive", "ovg")]
     return (f"{row_ref('ovg_naive')} (an extra forward with graph, gradients for the network's weights, two "
             f"backward calls) takes {a:.2f}× a DDIM step against {b:.2f}× for the library's OVG, in "
-            f"{_clock_word(clock)} on {device_name(res)}: sharing the base step's forward makes the library's OVG step "
+            f"{clock_word(clock)} on {device_name(res)}: sharing the base step's forward makes the library's OVG step "
             f"{percent(1 - b / a)} cheaper than the released code's step on that device"
             + (f" (a whole translation {percent(1 - whole[1] / whole[0])} cheaper than the released code's)"
                if all(whole) else "") + ".")
@@ -290,7 +234,7 @@ def floor_note(res: dict) -> str:
     if not t.get("ovg_over_floor") or t["ovg_over_floor"] >= 1:
         return ""
     clock = clock_of(res)
-    fl, ovg = inv["floor"][clock], (_method_row(inv, "ovg") or {}).get(clock, {})
+    fl, ovg = inv["floor"][clock], (method_row(inv, "ovg") or {}).get(clock, {})
     return (f"On {device_name(res)} the OVG step reads {t['ovg_over_floor']:.2f}× its floor although it contains that "
             f"work: the floor, timed as its own loop, took {fmt_ratio(fl, unit='×')} a DDIM step (range "
             f"{quartile_range(fl.get('min', float('nan')), fl.get('max', float('nan')))} over {fl.get('n', '?')} "
@@ -305,12 +249,6 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename_axis(index=None, columns=frame.index.name)
 
 
-def _legend(pairs) -> str:
-    """'Rows: *a*: what a is; *b*: ...' for (short label, long label) pairs whose labels differ."""
-    parts = [f"*{a}*: {b}" for a, b in pairs if b and b != a]
-    return ("Rows: " + "; ".join(parts) + ".") if parts else ""
-
-
 def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """``floor_variants_table`` with each variant named short ("default", "standard layout", ...), and the
     legend sentence saying what each changes."""
@@ -323,7 +261,7 @@ def floor_variants_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
 
     pairs = [split(str(v)) for v in t.index]
     shown = t.set_axis(pd.Index([a for a, _ in pairs], name=t.index.name), axis=0)
-    return shown, (_legend(pairs) + " " + FLOOR_COLUMNS).strip()
+    return shown, (legend(pairs) + " " + FLOOR_COLUMNS).strip()
 
 
 # why a floor variant's columns do not multiply out (``inversion.run_floor_variants`` times each pair on its own)
@@ -405,7 +343,3 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM step",
                                        "floor / default DDIM step"]).set_index("variant").round(2)
 
-
-# the training tables live in report_training (imported last: it reads this module's helpers)
-from .report_training import TRAINING_LOOPS, training_clocks_note, training_legend, training_table  # noqa: E402
-from .report_cost import ROW_WORDS, beyond_calls_line, calls_note, memory_words, what_list  # noqa: E402

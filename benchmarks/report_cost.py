@@ -3,7 +3,9 @@ words, what the memory column measures on the run's device, how the calls per st
 and how much of a row's time its network calls do not explain (re-exported by ``benchmarks.report``)."""
 from __future__ import annotations
 
-from .report import _clock_word, _method_row, clock_of, device_name, row_ref
+from spectral_collapse.pipeline.cost_pages import row_ref
+
+from .report_clocks import clock_of, clock_word, device_name, method_row
 
 __all__ = ["ROW_WORDS", "what_list", "memory_words", "calls_note", "beyond_calls_line", "outside_calls_words"]
 
@@ -126,7 +128,7 @@ def outside_calls_words(label: str) -> str:
 def _per_call(inv: dict, clock: str) -> tuple[float, str]:
     """A network call's cost in DDIM steps on a run, and how it was found: from the two ReNoise rows (the more calls
     of the authors' setting over the same step work) where both were timed, else a DDIM step (one call)."""
-    a, b = _method_row(inv, "renoise"), _method_row(inv, "renoise_r9")
+    a, b = method_row(inv, "renoise"), method_row(inv, "renoise_r9")
     if a is not None and b is not None and b["calls_per_step"] > a["calls_per_step"]:
         dc = b["calls_per_step"] - a["calls_per_step"]
         dt = b[clock]["median"] - a[clock]["median"]
@@ -154,10 +156,10 @@ def beyond_calls_line(res: dict, other: dict | None = None, factor: float = 2.0)
     t, c = r[clock]["median"], r["calls_per_step"]
     per, how = _per_call(inv, clock)
     text = (f"On {device_name(res)} a network call costs about {per:.2f}× a DDIM step ({how}). Of "
-            f"{row_ref(r['label'])}'s {t:.2f}× in {_clock_word(clock)}, its {c:.2f} calls per step take about "
+            f"{row_ref(r['label'])}'s {t:.2f}× in {clock_word(clock)}, its {c:.2f} calls per step take about "
             f"{c * per:.2f}×; the other {t - c * per:.2f}× is time spent outside the network calls")
     oinv = ((other or {}).get("benchmarks") or {}).get("inversion") or {}
-    o = _method_row(oinv, r["label"])
+    o = method_row(oinv, r["label"])
     if o is not None:
         oc = clock_of(other)
         oper = _per_call(oinv, oc)[0]

@@ -2,7 +2,7 @@
 does not hold, and the shipped models the training table does not list (re-exported by ``benchmarks.report_runs``)."""
 from __future__ import annotations
 
-__all__ = ["untimed_chapters", "untimed_line", "shipped_sentence", "gpu_training_line"]
+__all__ = ["untimed_chapters", "untimed_line", "shipped_sentence", "gpu_training_line", "model_name", "study_words"]
 
 
 def untimed_chapters(keys) -> list[str]:
@@ -17,8 +17,6 @@ def untimed_chapters(keys) -> list[str]:
 
 def untimed_line(keys) -> str:
     """A sentence naming the chapters a per-study timing record leaves out, "" when it holds every one."""
-    from .report_runs import study_words
-
     left = untimed_chapters(keys)
     if not left:
         return ""
@@ -31,8 +29,6 @@ def shipped_sentence(weights, shipped: dict) -> str:
     a config), how many of them the table lists (those whose own log records a training time: ``shipped``,
     checkpoint_times of that folder), the others named, and what "last run only" means."""
     from pathlib import Path
-
-    from .report_runs import model_name
 
     every = sorted(p.parent.name for p in Path(weights).glob("*/config.json"))
     listed = [k for k in every if (shipped.get(k) or {}).get("seconds") is not None]
@@ -80,8 +76,6 @@ def recorded_size(mc: dict | None, profile: str = "quick") -> str:
 def main_command_note(mc: dict | None) -> str:
     """What the main-command table's rows sum, said under it: the studies row sums each chapter's own time (two ran
     at a time), training is part of it, and the chapters the record does not hold are named."""
-    from .report_runs import study_words
-
     text = ("The studies row sums each chapter's own time; two chapters ran at a time, so that sum exceeds the total "
             "wall time. Each model was trained inside the study that first needed it, so the training row is part of "
             "the studies row.")
@@ -121,3 +115,22 @@ def gpu_training_line(results_dir) -> str:
                if rec.get("weights") else "") + ". "
             f"{rec.get('whole_book_estimate', '')}").strip()
 
+
+def model_name(folder: str) -> str:
+    """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick")."""
+    stem, _, tail = str(folder).rpartition("-")
+    return stem if stem and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail) else str(folder)
+
+
+def study_words(key: str) -> str:
+    """A study and dataset key as a reader reads it: "pareto/ihc-sr" -> "OVG step sizes, ihc-sr" (the chapter's
+    title up to its colon); a key of no registered study as it is."""
+    from spectral_collapse.studies.registry import STUDIES
+
+    name, _, dataset = str(key).partition("/")
+    studies = STUDIES if isinstance(STUDIES, dict) else {s.name: s for s in STUDIES}
+    if name not in studies:
+        return str(key)
+    title = studies[name].title.split(":", 1)[0]
+    return f"{title}, {dataset}" if dataset else title

@@ -17,9 +17,11 @@ from spectral_collapse.text import counted, plural, verb
 
 from spectral_collapse.pipeline.cost_pages import RANGE, quartile_range
 
-from .report import (LATEST, _cpu_words, _legend, _method_row, _quartiles, clock_of, device_name, judge, load,
-                     nobreak, short_date)
-
+from .report import LATEST, judge, load, short_date
+from .report_clocks import clock_of, cpu_words, device_name, legend, method_row, nobreak, quartiles
+# what a record leaves out, re-exported: the chapters read it from here
+from .report_record import (main_command_note, model_name, recorded_size, shipped_sentence,  # noqa: F401
+                            study_words, untimed_chapters, untimed_line)
 __all__ = ["SMOKE_TARGET_S", "same_device", "targets_table", "full_targets_table", "targets_display", "model_name",
            "main_command_table", "shipped_training_table", "soak_line", "machine_runs", "machines_table",
            "machines_display", "machines_summary", "measured_elsewhere", "main_command_elsewhere",
@@ -41,7 +43,7 @@ class _Rows(list):
     def add(self, name, goal, st, judged=True, short=None, digits=2):
         """One row; ``digits``: the decimals its quantity has wherever the chapter states it (ratios 2, the
         trainer's throughput ratio 3 as in the training table, seconds 1 as in the metric section)."""
-        q25, q75 = _quartiles(st) if isinstance(st, dict) else (None, None)
+        q25, q75 = quartiles(st) if isinstance(st, dict) else (None, None)
         med = st.get("median") if isinstance(st, dict) else st
         verdict = judge(float(med), goal, q25, q75) if judged and med is not None else "—"
         self.append((name, goal, None if med is None else round(float(med), digits),
@@ -78,9 +80,9 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
         inv = b["inversion"]
         clock = clock_of(res)
         t = inv["targets"]
-        ovg = _method_row(inv, "ovg")
+        ovg = method_row(inv, "ovg")
         rows.add("OVG inversion step / DDIM step", "<= 3", ovg[clock] if ovg else t["ovg_step"], short="OVG / DDIM step")
-        self_row = _method_row(inv, "ddim")
+        self_row = method_row(inv, "ddim")
         if self_row is not None:  # DDIM timed against itself: how far a ratio of 1 reads from 1 in this run
             rows.add("DDIM step / DDIM step (the reference timed against itself)", "(1 if exact)", self_row[clock],
                      False, "DDIM / DDIM step")
@@ -108,7 +110,7 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
         if fm is None:
             rows.metrics(b["metrics"])
     if fm is not None:
-        rows.metrics(fm, f"full run {short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}")
+        rows.metrics(fm, f"full run {short_date(full.get('date'))}, {cpu_words(full.get('machine') or {})}")
     return rows.frame()
 
 
@@ -118,7 +120,7 @@ def full_targets_table(res: dict | None, full: dict | None) -> pd.DataFrame:
     rows = _Rows()
     fm = (full or {}).get("benchmarks", {}).get("metrics")
     if fm is not None and not same_device(res, full):
-        rows.metrics(fm, f"full run {short_date(full.get('date'))}, {_cpu_words(full.get('machine') or {})}")
+        rows.metrics(fm, f"full run {short_date(full.get('date'))}, {cpu_words(full.get('machine') or {})}")
         rows[:] = [r[:5] + (r[5].replace(" (seconds)", " (seconds, full size)"),) + r[6:] for r in rows]
     return rows.frame()
 
@@ -132,7 +134,7 @@ def targets_display(t: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                 for m, q, d in zip(t["measured"], t["quartiles"], digits)]
     shown = pd.DataFrame({"goal": [goal_text(g) for g in t["goal"]], "measured (quartiles)": measured,
                           "verdict": t["verdict"].to_numpy()}, index=pd.Index(t["row"].to_numpy(), name="target"))
-    return shown, _legend(zip(t["row"], t.index)) + noise_reasons(t)
+    return shown, legend(zip(t["row"], t.index)) + noise_reasons(t)
 
 
 def noise_reasons(t: pd.DataFrame) -> str:
@@ -164,13 +166,6 @@ THROUGHPUT_DIGITS = 3   # the trainer's throughput ratio, in the targets table a
 def goal_text(goal) -> str:
     """A goal as a reader sees it: "<= 3" -> "≤ 3", ">= 0.95" -> "≥ 0.95" (``judge`` reads the typed form)."""
     return str(goal).replace("<=", "≤").replace(">=", "≥")
-
-
-def model_name(folder: str) -> str:
-    """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
-    "ihc-sr-x4-eps-quick")."""
-    stem, _, tail = str(folder).rpartition("-")
-    return stem if stem and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail) else str(folder)
 
 
 # what the main-command table's rows sum, said under it (its row labels stay short so the table fits the column)
@@ -278,7 +273,7 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
         b, m = r["benchmarks"], r["machine"]
         inv, tr = b.get("inversion", {}), b.get("training", {})
         t = inv.get("targets", {})
-        ddim = _method_row(inv, "ddim")
+        ddim = method_row(inv, "ddim")
         rows.append({
             "date": str(r.get("date", ""))[:16].replace("T", " "), "file": r["file"], "cpu": m.get("cpu"),
             "batch": inv.get("batch"), "steps": inv.get("steps"),
@@ -299,7 +294,7 @@ def machines_display(mt: pd.DataFrame) -> pd.DataFrame:
     """``machines_table`` as the chapter shows it, narrow enough for the text column: no file column (the date
     names the run), the CPU in words ("Intel Xeon"), a batch size shared by every run folded into the DDIM column's
     name and a number of steps shared by every run into the translation column's."""
-    shown = mt.drop(columns=["file"]).assign(cpu=[_cpu_words({"cpu": c}) for c in mt["cpu"]])
+    shown = mt.drop(columns=["file"]).assign(cpu=[cpu_words({"cpu": c}) for c in mt["cpu"]])
     batches = shown["batch"].dropna().unique()
     if len(batches) == 1:
         shown = shown.drop(columns=["batch"]).rename(
@@ -320,7 +315,7 @@ def machines_summary(mt: pd.DataFrame) -> str:
     for cpu, g in mt.groupby("cpu"):
         floor = g["floor / DDIM"]
         lines.append(
-            f"- {_cpu_words({'cpu': cpu})}: {plural(len(g), 'run')}; OVG step {span(g['OVG step / DDIM'])} DDIM, "
+            f"- {cpu_words({'cpu': cpu})}: {plural(len(g), 'run')}; OVG step {span(g['OVG step / DDIM'])} DDIM, "
             + (f"floor {span(floor)}, " if floor.notna().any() else "")
             + f"OVG translation {span(g['OVG translation / DDIM'])}, "
             f"DDIM step {g['DDIM step (ms, CPU)'].median():.0f} ms (median over runs).")
@@ -356,8 +351,8 @@ def main_command_elsewhere(mc: dict | None, results_dir: str | Path | None = Non
         train = ref["bare images / s"] / row["bare images / s"]          # > 1: training takes longer there
         infer = row["DDIM step (ms, CPU)"] / ref["DDIM step (ms, CPU)"]  # > 1: studies take longer there
         lo, hi = sorted((train, infer))
-        here = _cpu_words({"cpu": cpu})
-        out.append(f"On {_cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}× "
+        here = cpu_words({"cpu": cpu})
+        out.append(f"On {cpu_words({'cpu': other})} (median of its stored benchmark runs) training takes {train:.2f}× "
                    f"and a DDIM step {infer:.2f}× as long as on {here}, the CPU of this record; the recorded "
                    f"from-scratch run would take about {quartile_range(total * lo / 60, total * hi / 60, 0)} min there (the "
                    f"{total / 60:.1f} min measured on {here} scaled by those two ratios; an extrapolation, not a "
@@ -373,19 +368,6 @@ def side_by_side_line(sbs: dict) -> str:
             f"models reused, took {j1 / 60:.1f} min one after another ({sbs['threads_jobs_1']} torch threads) and "
             f"{j2 / 60:.1f} min two at a time ({sbs['threads_jobs_2']} thread each): {j2 / j1:.2f}× the wall time "
             f"({sbs['date']}).")
-
-
-def study_words(key: str) -> str:
-    """A study and dataset key as a reader reads it: "pareto/ihc-sr" -> "OVG step sizes, ihc-sr" (the chapter's
-    title up to its colon); a key of no registered study as it is."""
-    from spectral_collapse.studies.registry import STUDIES
-
-    name, _, dataset = str(key).partition("/")
-    studies = STUDIES if isinstance(STUDIES, dict) else {s.name: s for s in STUDIES}
-    if name not in studies:
-        return str(key)
-    title = studies[name].title.split(":", 1)[0]
-    return f"{title}, {dataset}" if dataset else title
 
 
 def load_smoke(path: str | Path) -> dict | None:
@@ -495,7 +477,3 @@ def verdict(res: dict | None, full: dict | None, mc: dict | None, smoke: dict | 
                      + (f" ({left} other chapters are not timed on the smoke profile)." if left else "."))
     return " ".join(p for p in parts if p)
 
-
-# what a record leaves out (imported last: it reads this module's helpers)
-from .report_record import (main_command_note, recorded_size, shipped_sentence, untimed_chapters,  # noqa: E402
-                            untimed_line)

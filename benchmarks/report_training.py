@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .report import QUARTILES, _legend, fmt_iqr
+from .report_clocks import QUARTILES, fmt_iqr, legend
 
 __all__ = ["TRAINING_LOOPS", "training_legend", "training_table", "training_clocks_note"]
 
@@ -23,7 +23,7 @@ TRAINING_COLUMNS = ("Each row is paired with its own runs of the bare loop, so t
 
 def training_legend() -> str:
     """What each row of ``training_table`` runs, and how its columns are formed."""
-    return f"{_legend(TRAINING_LOOPS.values())} {TRAINING_COLUMNS}"
+    return f"{legend(TRAINING_LOOPS.values())} {TRAINING_COLUMNS}"
 
 
 def training_table(res: dict) -> pd.DataFrame:

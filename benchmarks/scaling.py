@@ -12,7 +12,7 @@ import torch
 from spectral_collapse.inversion import OVG, Euler, translate
 
 from .common import log_loglog_slope, stats, timed
-from .inversion import _inputs, make_model
+from .inversion import bench_inputs, make_model
 
 __all__ = ["run_scaling"]
 
@@ -27,7 +27,7 @@ def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int
     models = {size: make_model(profile, size=size) for size in sorted({s for s, _ in points})}
     fns = {}
     for size, batch in points:
-        x = _inputs(profile, batch, size=size)
+        x = bench_inputs(profile, batch, size=size)
         for name in ("ddim", "ovg"):
             fns[(size, batch, name)] = _translation(models[size], x, steps, name == "ovg")
     fns[points[0] + ("ddim",)]()  # warm-up

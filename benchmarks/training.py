@@ -19,7 +19,7 @@ import torch
 from spectral_collapse.models.backbones import build_backbone
 from spectral_collapse.studies.models import dataset_for
 from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.train.trainer import _ema_update, train
+from spectral_collapse.train.trainer import ema_update as _ema_update, train
 
 from .common import paired, ratio_stats
 

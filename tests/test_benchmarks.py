@@ -208,7 +208,7 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     full = report.latest_full(tmp_path)
     assert full["date"].startswith("2999")
     tab = report_runs.targets_table(smoke_results[1], full)
-    cpu = report._cpu_words(newer["machine"])
+    cpu = report.cpu_words(newer["machine"])
     row = tab.loc[f"PCA of 2,000 images × 4,096 pixel values (seconds, full run 2999-01-01, {cpu})"]
     assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
     assert f"S_HF + S_LF of 1,000 images of 256 × 256 (seconds, full run 2999-01-01, {cpu})" in tab.index
@@ -391,10 +391,10 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
         assert row[t.columns.get_loc("trainer / bare loop")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
     assert machines_table(tmp_path / "nothing-here").empty
     lines = machines_summary(t).splitlines()
-    from benchmarks.report import _cpu_words   # the CPU named in words, as every other line of the chapter names it
+    from benchmarks.report_clocks import cpu_words   # the CPU named in words, as every other line of the chapter names it
 
-    assert len(lines) == 2 and lines[0].startswith(f"- {_cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30–3.30× DDIM")
-    assert lines[1].startswith(f"- {_cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90–2.90× DDIM")
+    assert len(lines) == 2 and lines[0].startswith(f"- {cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30–3.30× DDIM")
+    assert lines[1].startswith(f"- {cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90–2.90× DDIM")
     assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
 
 
@@ -412,10 +412,10 @@ def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
         (tmp_path / name).write_text(json.dumps(r))
     mc = {"cpu": "CPU A", "from_scratch": {"wall_s": 7200}}
     (line,) = main_command_elsewhere(mc, tmp_path)
-    from benchmarks.report import _cpu_words
+    from benchmarks.report_clocks import cpu_words
 
-    assert line.startswith(f"On {_cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00× and a DDIM step 1.50×" in line
-    assert f"about 180–240 min there (the 120.0 min measured on {_cpu_words({'cpu': 'CPU A'})} scaled" in line
+    assert line.startswith(f"On {cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00× and a DDIM step 1.50×" in line
+    assert f"about 180–240 min there (the 120.0 min measured on {cpu_words({'cpu': 'CPU A'})} scaled" in line
     assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
     assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
     assert main_command_elsewhere(mc, tmp_path / "none") == []

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from spectral_collapse.plotting.palette import (_SPARE, METHOD_COLORS, METHOD_FAMILY, REFERENCE_COLOR,
+from spectral_collapse.plotting.palette import (METHOD_COLORS, METHOD_FAMILY, REFERENCE_COLOR, SPARE_COLORS,
                                                 method_styles)
 
 # Machado, Oliveira and Fernandes (2009), severity 1, on linear RGB
@@ -106,8 +106,8 @@ def test_methods_of_one_family_stay_apart_for_colour_blind_readers():
 
 def test_spare_colours_are_apart_from_every_method_and_from_each_other():
     colours = list(SHOWN_TOGETHER.values())
-    for i, s in enumerate(_SPARE):
-        for c in colours + list(_SPARE[:i]):
+    for i, s in enumerate(SPARE_COLORS):
+        for c in colours + list(SPARE_COLORS[:i]):
             assert _de2000(s, c) >= 12, (s, c)
     styles = method_styles(["ddim", "arm a", "arm b"])
     assert styles["arm a"][0] != styles["arm b"][0] and styles["arm a"][0] not in METHOD_COLORS.values()

@@ -161,7 +161,7 @@ def test_the_image_metrics_are_described_without_storage_talk():
 
 @pytest.mark.parametrize("notebook", ["model_quality.ipynb"])
 def test_the_plateau_rule_reads_as_the_gate_table_writes_it(notebook):
-    from spectral_collapse.models.quality import THRESHOLDS
+    from spectral_collapse.studies.quality import THRESHOLDS
 
     text = _markdown(notebook)
     assert "2 % or more" not in text and f"below {THRESHOLDS['plateau']:g}" in text

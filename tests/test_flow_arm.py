@@ -21,7 +21,7 @@ from spectral_collapse.models.flow import FlowDenoiser, FlowSchedule
 from spectral_collapse.models.oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.train.heldout import BANDS, heldout_loss, heldout_set
-from spectral_collapse.train.losses import _mean_loss, diffusion_loss, sample_sigmas
+from spectral_collapse.train.losses import mean_loss, diffusion_loss, sample_sigmas
 from spectral_collapse.train.trainer import ModelSpec, TrainConfig, train
 
 F64 = torch.float64
@@ -58,12 +58,12 @@ def test_the_exact_velocity_loses_the_analytic_minimum_and_any_other_field_more(
     sigma = sample_sigmas(_oracle(), "flow", B, gen, P_mean=0.0, P_std=1.0)
     n = torch.randn(x0.shape, generator=gen, dtype=F64)
     t = _t(sigma)
-    exact = float(_mean_loss(_oracle(), x0, labels, sigma, n, "flow", 0.5))
+    exact = float(mean_loss(_oracle(), x0, labels, sigma, n, "flow", 0.5))
     minimum = float((S**2 / _V(t)).mean())
     assert exact == pytest.approx(minimum, rel=0.01)
     s2 = 0.9
     a_other = _C(t, s2) / _V(t, s2)
-    other = float(_mean_loss(_oracle(s2), x0, labels, sigma, n, "flow", 0.5))
+    other = float(mean_loss(_oracle(s2), x0, labels, sigma, n, "flow", 0.5))
     predicted = float((S**2 / _V(t) + _V(t) * (a_other - _C(t) / _V(t)) ** 2).mean())
     assert other == pytest.approx(predicted, rel=0.01)
     assert other > exact * 1.05
@@ -261,7 +261,7 @@ def test_the_verdicts_are_read_from_the_numbers(flow_run):
 
 
 def test_the_study_refuses_weak_models_given_models_and_other_models_labels(flow_run):
-    from spectral_collapse.models.quality import WeakModelError
+    from spectral_collapse.studies.quality import WeakModelError
 
     ds, root, run_study = flow_run
     res = root / "refused"
@@ -293,7 +293,7 @@ def test_flow_chapter_states_the_euler_sampler_error_from_the_stored_gate_report
     import xarray as xr
 
     from spectral_collapse.data.unpaired import UnpairedDomains
-    from spectral_collapse.models.quality import gate_report
+    from spectral_collapse.studies.quality import gate_report
     from spectral_collapse.report.flow_collapse import sampler_note
 
     g = torch.Generator().manual_seed(0)

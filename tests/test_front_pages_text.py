@@ -125,7 +125,7 @@ def test_reproducing_estimate_prints_large_counts_in_words(tmp_path, monkeypatch
 
     timing = {"parameters": 6.4e8, "shape": [4, 32, 32], "forward": {"cpu_s_per_image": 2.9},
               "forward_backward": {"cpu_s_per_image": 9.9}, "forward_flops": 1.17e11}
-    monkeypatch.setattr(F, "_paper_timing", lambda root: timing)
+    monkeypatch.setattr(F, "paper_timing", lambda root: timing)
     monkeypatch.setattr(F, "machine_text", lambda t: "a test CPU")
     md = F.reproducing_fragment(tmp_path)
     assert "e+" not in md and "million" in md

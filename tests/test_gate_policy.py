@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spectral_collapse.models import quality
-from spectral_collapse.models.quality import WeakModelError
+from spectral_collapse.studies import quality
+from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
-from spectral_collapse.studies.gate import GATE_FILE, gate_banner
+from spectral_collapse.studies.gate import GATE_FILE
+from spectral_collapse.studies.gate_status import gate_banner
 from spectral_collapse.train.heldout import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
@@ -124,7 +125,7 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     their signs; passed checks and other checks are not listed."""
     import xarray as xr
 
-    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies.quality import GateReport
     from spectral_collapse.report.model_quality import spectrum_failures
 
     bands = [0.01] * 16
@@ -148,7 +149,7 @@ def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstruct
     whether the profile keeps the weak models or the studies refuse them."""
     import xarray as xr
 
-    from spectral_collapse.models.quality import GateReport
+    from spectral_collapse.studies.quality import GateReport
     from spectral_collapse.report import model_quality as mq
     from spectral_collapse.studies import profiles
 
@@ -264,8 +265,8 @@ def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, mo
 
     import pandas as pd
 
-    from spectral_collapse.models.quality import GateReport
-    from spectral_collapse.studies import gate, models
+    from spectral_collapse.studies.quality import GateReport
+    from spectral_collapse.studies import gate_status as gate, models
     from spectral_collapse.train import shipped
 
     name = "ihc-sr-x4-flow-quick-0123456789ab"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from spectral_collapse.models.quality import CHECKS, THRESHOLDS
+from spectral_collapse.studies.quality import CHECKS, THRESHOLDS
 from spectral_collapse.pipeline import fragments as F
 
 

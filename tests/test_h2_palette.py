@@ -31,9 +31,9 @@ def test_every_method_colour_has_a_contrast_of_3_to_1_on_white(label):
 
 
 def test_spare_colours_of_other_labels_stand_out_on_white_too():
-    from spectral_collapse.plotting.palette import _SPARE
+    from spectral_collapse.plotting.palette import SPARE_COLORS
 
-    for colour in _SPARE:
+    for colour in SPARE_COLORS:
         assert contrast(colour, "#FFFFFF") >= 3.0, colour
 
 

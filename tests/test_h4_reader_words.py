@@ -54,7 +54,7 @@ def test_the_weak_model_rule_says_plainly_when_a_study_runs_below_the_gate():
 
 
 def test_the_gate_caution_writes_its_thresholds_in_the_books_notation():
-    from spectral_collapse.studies.gate import gate_banner
+    from spectral_collapse.studies.gate_status import gate_banner
 
     attrs = {"model_gate": json.dumps({"ihc-sr-x4-eps-dit-quick-0123456789ab": {
         "passed": False, "failures": "spectrum (DDIM, label 1) 0.414, must be <= 0.3; memorisation 0.5, must be >= 0.75"}})}

@@ -178,8 +178,8 @@ def test_killed_study_keeps_its_cells_and_rerun_redoes_only_missing_ones(tmp_pat
     stale.write_bytes(b"half a file")
 
     computed = []  # one call per translation cell (the smoke test split fits one batch)
-    real = cells_mod._translate_batched
-    monkeypatch.setattr(cells_mod, "_translate_batched", lambda *a, **k: computed.append(a[2].label) or real(*a, **k))
+    real = cells_mod.translate_batched
+    monkeypatch.setattr(cells_mod, "translate_batched", lambda *a, **k: computed.append(a[2].label) or real(*a, **k))
     memo = Memo(root)
     ds = run_translation_study("killed", "ihc-sr", "smoke", labels=LABELS, seeds=SEEDS, models={"eps": _oracle()},
                                cache=memo, progress=False)

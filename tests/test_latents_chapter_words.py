@@ -87,13 +87,13 @@ def test_scatter_subtitle_says_side_by_side_in_words():
 
 def test_judged_interval_has_one_precision_keeps_tiny_signs_and_no_plus():
     from spectral_collapse.metrics.intervals import Interval
-    from spectral_collapse.report.latents import _judged
+    from spectral_collapse.report.latents import judged_text
 
-    said = _judged("S_G a − b", Interval(-0.00013, -0.00013, -0.00001, 128), 0.05, higher=False)
+    said = judged_text("S_G a − b", Interval(-0.00013, -0.00013, -0.00001, 128), 0.05, higher=False)
     nums = re.findall(r"[−+]?\d+\.\d+", said.split(" over ")[0])
     assert {len(n.split(".")[1]) for n in nums if n != "0.0005"} == {3}
     assert "−0.000 [−0.000, −0.000]" in said and "0.0005" in said
-    assert "+" not in _judged("x", Interval(0.2, 0.1, 0.3, 9), 0.05, higher=True)
+    assert "+" not in judged_text("x", Interval(0.2, 0.1, 0.3, 9), 0.05, higher=True)
 
 
 @pytest.mark.parametrize("parts, end", [(["holds", "holds"], "holds"), (["holds", "does not hold"], "does not hold"),

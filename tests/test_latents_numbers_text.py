@@ -42,9 +42,9 @@ def test_the_pca_table_leaves_out_raw_columns_equal_to_its_own_and_says_so():
 
 def test_an_interval_is_written_at_one_precision():
     from spectral_collapse.metrics.intervals import Interval
-    from spectral_collapse.report.latents import _judged
+    from spectral_collapse.report.latents import judged_text
 
-    text = _judged("S_G DDIM − EDM", Interval(-1.2e-4, -1.4e-4, -1.1e-5, 128), 0.01, higher=False)
+    text = judged_text("S_G DDIM − EDM", Interval(-1.2e-4, -1.4e-4, -1.1e-5, 128), 0.01, higher=False)
     nums = text.split("EDM ")[1].split(" over")[0].replace("[", "").replace("]", "").replace(",", "").split()
     assert len({len(n.split(".")[1]) for n in nums}) == 1, nums
 

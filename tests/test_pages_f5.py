@@ -93,7 +93,7 @@ def test_model_quality_noise_levels_come_from_the_schedule():
 
 
 def test_a_value_past_its_threshold_never_prints_as_the_threshold():
-    from spectral_collapse.models.quality import THRESHOLDS
+    from spectral_collapse.studies.quality import THRESHOLDS
     from spectral_collapse.report import model_quality as M
 
     t = THRESHOLDS["spectrum"]

@@ -34,7 +34,7 @@ def _stored(study: str, dataset: str = "ihc-sr") -> xr.Dataset:
 def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
     from spectral_collapse.report.ablations import ablation_comparison, paper_lead, paper_rows_shown, paper_table
     from spectral_collapse.studies.ablations import ABLATIONS
-    from spectral_collapse.studies.evidence import _MAIN_TABLE
+    from spectral_collapse.studies.evidence import MAIN_TABLE
 
     ds = _stored(study)
     cmp = ablation_comparison(ds).dropna(subset=["paper_mean"])
@@ -48,7 +48,7 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
         assert len(hit) == 1 and hit["mean"].iloc[0] == r.paper_mean, (r.paper_table, getattr(r, col), r.method)
     # the table named is the one the chapter replicates; eps_vs_x0 (Table 6, shares only) takes each scale's
     # main-results table, never another ablation's rows
-    want = ({_MAIN_TABLE[("bbbc021", v)] for v in cmp[col]} if study == "eps_vs_x0" else {ABLATIONS[study][1]})
+    want = ({MAIN_TABLE[("bbbc021", v)] for v in cmp[col]} if study == "eps_vs_x0" else {ABLATIONS[study][1]})
     assert set(cmp["paper_table"]) == want
     # every row the chapter shows is one printed row (its full key), with the numbers the comparison shows
     for row in paper_rows_shown(ds):

@@ -10,9 +10,9 @@ from spectral_collapse.data.unpaired import UnpairedDomains
 from spectral_collapse.models.backbones import UNetConfig, build_backbone
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
 from spectral_collapse.models.oracle import GaussianOracleNet
-from spectral_collapse.models.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
-                                              denoised_mean_bias, gate_report, plateau_change, sliced_wasserstein,
-                                              vae_report)
+from spectral_collapse.studies.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
+                                               denoised_mean_bias, gate_report, plateau_change, sliced_wasserstein,
+                                               vae_report)
 from spectral_collapse.models.schedules import VPSchedule
 
 SIZE = 16
@@ -417,7 +417,7 @@ def test_flow_model_is_judged_with_heun_and_eulers_errors_are_recorded_beside():
     inversions take are run from the same starts and their mean and std errors recorded, not judged. On the exact
     velocity of Gaussian data both are close to the data, and Heun is the closer of the two on the std."""
     from spectral_collapse.models.denoisers import make_denoiser
-    from spectral_collapse.models.quality import deterministic_sampler
+    from spectral_collapse.studies.quality import deterministic_sampler
 
     D = make_denoiser(GaussianOracleNet("flow"), "flow")
     assert deterministic_sampler(D) == "Heun"

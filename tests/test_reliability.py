@@ -32,7 +32,7 @@ from PIL import Image
 from conftest import NaNNet, TinyData, oracle_denoiser, tiny_training
 from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
 from spectral_collapse.cli import _whole
-from spectral_collapse.models.quality import WeakModelError
+from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPreparedError, DownloadError, IntegrityError,
                                              OfflineError, UnsafeArchiveError, safe_extract)
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
@@ -335,7 +335,7 @@ def _no_hash_record(tmp: Path):
 
 def _weak_model(tmp: Path):
     from spectral_collapse.studies.gate import gate_policy
-    from spectral_collapse.models.quality import gate_report
+    from spectral_collapse.studies.quality import gate_report
 
     g = torch.Generator().manual_seed(0)
     data = UnpairedDomains("noise", 16, torch.rand(64, 3, 16, 16, generator=g) * 2 - 1,

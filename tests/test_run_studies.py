@@ -12,7 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from spectral_collapse.pipeline.execute import _stale, execute_study, file_hash, stamp
+from spectral_collapse.pipeline.chapters import _stale
+from spectral_collapse.pipeline.execute import execute_study, file_hash, stamp
 from spectral_collapse.studies import registry
 
 COUNTER = '''
@@ -351,7 +352,8 @@ def test_jobs_must_be_a_whole_number_or_auto(bad):
 
 
 def test_jobs_auto_and_numbers():
-    from spectral_collapse.pipeline.execute import _cores, resolve_jobs
+    from spectral_collapse.pipeline.execute import resolve_jobs
+    from spectral_collapse.pipeline.parallel import _cores
 
     assert resolve_jobs("3") == 3 and resolve_jobs(2) == 2
     assert resolve_jobs("auto") == max(1, min(_cores(), 4))  # no GPU in the test environment
@@ -367,7 +369,8 @@ Path(f"threads-{dataset}-{profile}.txt").write_text(os.environ.get("OMP_NUM_THRE
 def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path):
     """Each child is `python -m spectral_collapse studies --study cost --dataset D --root <tiny repo>`: a registered
     study (children do not see a test's registry), whose notebook in the tiny repo records its thread count."""
-    from spectral_collapse.pipeline.execute import _cores, run_studies
+    from spectral_collapse.pipeline.execute import run_studies
+    from spectral_collapse.pipeline.parallel import _cores
 
     root = _tiny_repo(tmp_path, "cost", THREADS)
     results = tmp_path / "results"

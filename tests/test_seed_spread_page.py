@@ -8,7 +8,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.models.quality import THRESHOLDS
+from spectral_collapse.studies.quality import THRESHOLDS
 from spectral_collapse.report.seeds import model_gates, models_table, s_g_note
 
 

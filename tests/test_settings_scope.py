@@ -152,7 +152,7 @@ def test_report_settings_stays_readable_and_keeps_its_names_importable():
         lines = len(Path(module.__file__).read_text().splitlines())
         assert lines < 450, (module.__name__, lines)
     for name in ("readable", "model_name", "ovg_text", "plain_source", "tuning_text", "ms_ssim_text",
-                 "parameterization_words", "PARAMETERIZATION_WORDS", "_parsed", "settings_table", "short_model_names"):
+                 "parameterization_words", "PARAMETERIZATION_WORDS", "parsed_value", "settings_table", "short_model_names"):
         assert hasattr(settings, name), name
 
 
@@ -190,9 +190,9 @@ def test_a_stored_text_setting_shows_its_percent_in_the_books_form():
 def test_a_knob_whose_value_is_a_code_word_says_what_it_means():
     """The velocity study's ``space`` given as "vp" reads as the value a reader types and what it means."""
     rows = _rows(parameters_table(_spec("velocity", space="vp"), _results(["ddim"], study="velocity")))
-    from spectral_collapse.report.settings import _VALUE_WORDS
+    from spectral_collapse.report.settings import VALUE_WORDS
 
     # the meaning in the words of the settings table's row, so the two tables of a chapter say one thing
-    assert f"| vp: {_VALUE_WORDS['space']['vp']}" in rows["space"], rows["space"]
+    assert f"| vp: {VALUE_WORDS['space']['vp']}" in rows["space"], rows["space"]
     rows = _rows(parameters_table(_spec("velocity", space="sigma"), _results(["ddim"], study="velocity")))
     assert "| sigma: σ coordinates" in rows["space"], rows["space"]

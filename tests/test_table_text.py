@@ -52,7 +52,7 @@ def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
 
 
 def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
-    from spectral_collapse.models.quality import CHECKS
+    from spectral_collapse.studies.quality import CHECKS
     from spectral_collapse.report.model_quality import column_digits, gate_frame
 
     assert column_digits([1.1, 1.11, 1.09]) == 2 and column_digits([0.0647, 0.081]) == 3

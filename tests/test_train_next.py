@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from spectral_collapse.train.resume import _resume_snapshot, _write_resume
+from spectral_collapse.train.resume import resume_snapshot, write_resume
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,16 +31,16 @@ def test_an_unfinished_snapshot_is_carried_and_restored_exactly_and_a_finished_o
     unfinished, finished = root / "ihc-sr-x4-eps-quick-0123456789ab", root / "ihc-sr-x4-edm-quick-ba9876543210"
     for ck in (unfinished, finished):
         ck.mkdir(parents=True)
-        _write_resume(ck, net, ema, opt, sched, 300, gen, [(50, 0.5)])
+        write_resume(ck, net, ema, opt, sched, 300, gen, [(50, 0.5)])
     (finished / "DONE").write_text("")
     tn.carry(root)
     assert sorted(p.name for p in tn.CARRY.iterdir()) == [unfinished.name]
     fresh = tmp_path / "fresh"
     tn.restore(fresh)
-    got = _resume_snapshot(fresh / unfinished.name)
+    got = resume_snapshot(fresh / unfinished.name)
     assert got is not None and int(got[2]["step"]) == 300
     torch.testing.assert_close(got[0]["weight"], net.weight.detach())
     assert torch.equal(got[2]["rng"], gen.get_state())
-    _write_resume(fresh / unfinished.name, net, ema, opt, sched, 400, gen, [(50, 0.5)])  # training went on here
+    write_resume(fresh / unfinished.name, net, ema, opt, sched, 400, gen, [(50, 0.5)])  # training went on here
     tn.restore(fresh)  # a snapshot already in place is never overwritten by the older carried one
-    assert int(_resume_snapshot(fresh / unfinished.name)[2]["step"]) == 400
+    assert int(resume_snapshot(fresh / unfinished.name)[2]["step"]) == 400

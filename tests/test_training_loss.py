@@ -73,7 +73,7 @@ def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
     from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
     from spectral_collapse.models.oracle import GaussianOracleNet
     from spectral_collapse.models.schedules import VPSchedule
-    from spectral_collapse.train.losses import _mean_loss, min_snr_weight
+    from spectral_collapse.train.losses import mean_loss, min_snr_weight
 
     sig = torch.tensor([0.1, 0.5, 1.0, 10.0], dtype=torch.float64)
     w = min_snr_weight(sig, "eps", 5.0)
@@ -91,9 +91,9 @@ def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
     D_eps, D_x0 = EpsDenoiser(net, sched), X0Denoiser(GaussianOracleNet("x0", stds=(0.3, 0.7, 0.5),
                                                                         schedule=sched).double(), sched)
     with torch.no_grad():
-        le = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, min_snr_gamma=5.0)
-        lx = _mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, min_snr_gamma=5.0)
-        plain = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5)
+        le = mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, min_snr_gamma=5.0)
+        lx = mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, min_snr_gamma=5.0)
+        plain = mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5)
     assert float(le) == pytest.approx(float(lx), rel=1e-9)
     assert float(le) < float(plain)
 
@@ -122,7 +122,7 @@ def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
     from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
     from spectral_collapse.models.oracle import GaussianOracleNet
     from spectral_collapse.models.schedules import VPSchedule
-    from spectral_collapse.train.losses import _mean_loss, truncated_snr_weight
+    from spectral_collapse.train.losses import mean_loss, truncated_snr_weight
 
     sig = torch.tensor([0.1, 0.5, 1.0, 10.0], dtype=torch.float64)
     torch.testing.assert_close(truncated_snr_weight(sig, "eps"), torch.tensor([1.0, 1.0, 1.0, 100.0],
@@ -137,8 +137,8 @@ def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
     with torch.no_grad():
         pred = D_eps(x0 + sig.reshape(-1, 1, 1, 1) * n, sig, labels)
         per = torch.maximum((pred.eps - n).pow(2).mean((1, 2, 3)), (pred.x0 - x0).pow(2).mean((1, 2, 3)))
-        le = _mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, truncated_snr=True)
-        lx = _mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, truncated_snr=True)
+        le = mean_loss(D_eps, x0, labels, sig, n, "eps", 0.5, truncated_snr=True)
+        lx = mean_loss(D_x0, x0, labels, sig, n, "x0", 0.5, truncated_snr=True)
     assert float(le) == pytest.approx(float(per.mean()), rel=1e-9)
     assert float(lx) == pytest.approx(float(le), rel=1e-9)
 

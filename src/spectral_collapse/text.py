@@ -32,7 +32,8 @@ import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
            "plural", "verb", "listed", "counted", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths"]
+           "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths",
+           "typeset"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -337,3 +338,16 @@ def step_size(x) -> str:
 def step_sizes(values, sep: str = ", ") -> str:
     """Several step sizes, each as ``step_size`` writes it, joined by ``sep``: "10⁻⁷, 10⁻⁶, 10⁻⁵"."""
     return sep.join(step_size(v) for v in values)
+
+
+_TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
+            (re.compile(r"sqrt\(([^()]*)\)"), r"√(\1)"), (re.compile(r"\+-"), "±"), (re.compile(r">="), "≥"),
+            (re.compile(r"<="), "≤"), (re.compile(r"(?<![\w)])-(?=\d)"), "−"), (re.compile(r" - "), " − "))
+
+
+def typeset(text: str) -> str:
+    """Plain-ASCII formulas in reader-facing text typeset: chi2(d) -> χ²(d), ||x_T||^2 -> ‖x_T‖², sqrt(..) -> √(..),
+    +- -> ±, >= / <= -> ≥ / ≤, a minus sign before a number or between spaced terms -> −."""
+    for pattern, to in _TYPESET:
+        text = pattern.sub(to, text)
+    return text

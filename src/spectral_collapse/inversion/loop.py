@@ -42,10 +42,10 @@ class NonFiniteError(FloatingPointError):
 
 def sample_seeds(seed: int, indices) -> list[int]:
     """Per-sample seeds keyed by (run seed, global sample index): results do not depend on batch size."""
-    return [_mix(int(seed), int(i)) for i in indices]
+    return [mix_seed(int(seed), int(i)) for i in indices]
 
 
-def _mix(*parts) -> int:
+def mix_seed(*parts) -> int:
     h = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
     return int.from_bytes(h, "little") & ((1 << 63) - 1)
 
@@ -102,7 +102,7 @@ class Context:
         """Standard normal noise shaped like ``like``, drawn per sample from (seed, key) generators."""
         out = torch.empty_like(like, dtype=torch.float64, device="cpu")
         for b, s in enumerate(self.seeds):
-            g = torch.Generator().manual_seed(_mix(s, key))
+            g = torch.Generator().manual_seed(mix_seed(s, key))
             out[b] = torch.randn(like.shape[1:], generator=g, dtype=torch.float64)
         return out.to(dtype=like.dtype, device=like.device)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .latent import _as_numpy
+from .latent import as_numpy
 from .weights import inception_model
 
 __all__ = ["feature_stats", "frechet_distance", "fid_from_features", "kid_from_features", "inception_features",
@@ -29,7 +29,7 @@ __all__ = ["feature_stats", "frechet_distance", "fid_from_features", "kid_from_f
 
 def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean (F,) and sample covariance (F, F) (ddof = 1, as clean-fid) of (N, F) features, float64."""
-    f = _as_numpy(features)
+    f = as_numpy(features)
     if f.ndim != 2 or f.shape[0] < 2:
         raise ValueError(f"features must have shape (N, F) with N >= 2, got {f.shape}")
     return f.mean(0), np.cov(f, rowvar=False).reshape(f.shape[1], f.shape[1])
@@ -37,8 +37,8 @@ def feature_stats(features) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     """Frechet distance between N(mu1, sigma1) and N(mu2, sigma2) (the FID formula)."""
-    mu1, mu2 = np.atleast_1d(_as_numpy(mu1)), np.atleast_1d(_as_numpy(mu2))
-    s1, s2 = np.atleast_2d(_as_numpy(sigma1)), np.atleast_2d(_as_numpy(sigma2))
+    mu1, mu2 = np.atleast_1d(as_numpy(mu1)), np.atleast_1d(as_numpy(mu2))
+    s1, s2 = np.atleast_2d(as_numpy(sigma1)), np.atleast_2d(as_numpy(sigma2))
     if mu1.shape != mu2.shape or s1.shape != s2.shape or s1.shape != (len(mu1), len(mu1)):
         raise ValueError(f"shapes do not match: mu {mu1.shape} / {mu2.shape}, sigma {s1.shape} / {s2.shape}")
     ev = np.linalg.eigvals(s1 @ s2).real
@@ -68,7 +68,7 @@ def kid_from_features(feats1, feats2, num_subsets: int = 100, max_subset_size: i
     Subsets are drawn without replacement by a numpy Generator seeded with ``seed``. With m equal to both set
     sizes every subset is the whole set, so the value is the full-sample unbiased estimate.
     """
-    x, y = _as_numpy(feats1), _as_numpy(feats2)
+    x, y = as_numpy(feats1), as_numpy(feats2)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"features must be (N, F) with the same F, got {x.shape} and {y.shape}")
     m = min(len(x), len(y), max_subset_size)
@@ -99,7 +99,7 @@ def inception_features(images, *, path: str | os.PathLike | None = None, allow_d
     model, status = inception_model(path, allow_download=allow_download, on_missing=on_missing, device=device)
     if model is None:
         return None, status
-    x = _as_numpy(images, np.float32)
+    x = as_numpy(images, np.float32)
     if x.ndim != 4:
         raise ValueError(f"images must have shape (B, C, H, W), got {x.shape}")
     out = []
@@ -132,7 +132,7 @@ def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None
     """
     n_gen, n_real = len(generated), len(real)
     if features_fn is not None:
-        f1, f2, status = _as_numpy(features_fn(generated)), _as_numpy(features_fn(real)), "ok: custom features"
+        f1, f2, status = as_numpy(features_fn(generated)), as_numpy(features_fn(real)), "ok: custom features"
     else:
         f1, st = inception_features(generated, path=path, allow_download=allow_download, on_missing=on_missing,
                                     device=device)

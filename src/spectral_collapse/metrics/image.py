@@ -12,28 +12,28 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .latent import _as_numpy
+from .latent import as_numpy
 
 __all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
 
 _GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
 
 
-def _images(x, name: str, dtype=np.float64) -> np.ndarray:
-    x = _as_numpy(x, dtype)
+def image_batch(x, name: str, dtype=np.float64) -> np.ndarray:
+    x = as_numpy(x, dtype)
     if x.ndim != 4:
         raise ValueError(f"{name} must have shape (B, C, H, W), got {x.shape}; add axes with x[None] or x[:, None]")
     return x
 
 
 def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
-    x, y = _images(x, "x"), _images(y, "y")
+    x, y = image_batch(x, "x"), image_batch(y, "y")
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
     return x, y
 
 
-def _to_gray(x: np.ndarray) -> np.ndarray:
+def to_gray(x: np.ndarray) -> np.ndarray:
     """(B, 3, H, W) RGB -> (B, 1, H, W) BT.601 luma; one channel passes through."""
     if x.shape[1] == 1:
         return x
@@ -88,7 +88,7 @@ def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, m
     """
     x, y = _pair(x, y)
     if gray:
-        x, y = _to_gray(x), _to_gray(y)
+        x, y = to_gray(x), to_gray(y)
     b, c, h, w = x.shape
     if win_size % 2 != 1 or win_size < 3:
         raise ValueError(f"win_size must be odd and >= 3, got {win_size}")

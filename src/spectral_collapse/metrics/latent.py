@@ -47,7 +47,7 @@ def _as_tensor(x) -> torch.Tensor:
     return torch.as_tensor(np.asarray(x))
 
 
-def _as_numpy(x, dtype=np.float64) -> np.ndarray:
+def as_numpy(x, dtype=np.float64) -> np.ndarray:
     """A numpy copy of a tensor / array in ``dtype``."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
@@ -162,7 +162,7 @@ def patch_roughness(z, patch: int = 4, stride: int = 1) -> torch.Tensor:
     return 0.5 * (rh + rv)
 
 
-_TAU_CACHE: dict[tuple, float] = {}
+TAU_CACHE: dict[tuple, float] = {}
 
 
 def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 1, fpr: float = 0.05,
@@ -179,7 +179,7 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
     if not 0 < fpr < 1:
         raise ValueError(f"fpr must lie in (0, 1), got {fpr}")
     key = (shape, patch, stride, float(fpr), n_mc, seed, max_values)
-    if key not in _TAU_CACHE:
+    if key not in TAU_CACHE:
         g = torch.Generator().manual_seed(seed)
         per_draw = None
         values = []
@@ -192,8 +192,8 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
                 idx = torch.stack([torch.randperm(rho.shape[1], generator=g)[:per_draw] for _ in range(rho.shape[0])])
                 rho = rho.gather(1, idx)
             values.append(rho.reshape(-1).numpy())
-        _TAU_CACHE[key] = float(np.quantile(np.concatenate(values).astype(np.float64), fpr))
-    return _TAU_CACHE[key]
+        TAU_CACHE[key] = float(np.quantile(np.concatenate(values).astype(np.float64), fpr))
+    return TAU_CACHE[key]
 
 
 def white_noise_s_dc(channels: int, fpr: float = 0.05, channel_fraction: float = 0.5) -> float:

@@ -33,7 +33,7 @@ import torch
 
 from ..fourier import ideal_lowpass
 from .bandlimited import lowpass_ssim, narrow_band
-from .image import _images, _to_gray, ssim
+from .image import image_batch, to_gray, ssim
 from .latent import radial_power_spectrum
 
 __all__ = [
@@ -86,7 +86,7 @@ def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     of App. B.4), then a least-squares line is fitted per channel over the bins whose mean frequency lies in
     ``band`` (the paper's [0.005, 0.4]); DC is always excluded. Independent of pixel units.
     """
-    x = _images(images, "images")
+    x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
     if sel.sum() < 2:
@@ -124,7 +124,7 @@ def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: 
     if mode not in pywt.Modes.modes:
         raise ValueError(f"unknown mode {mode!r}; valid: {pywt.Modes.modes}")
     a, b = PIXEL_UNITS[unit]
-    x = _images(images, "images")
+    x = image_batch(images, "images")
     energies = []
     for i in range(0, len(x), max(1, int(chunk))) or [0]:
         _, details = pywt.dwt2(a * x[i:i + chunk] + b, wavelet, mode=mode, axes=(-2, -1))
@@ -217,7 +217,7 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
     fast = route == "bandlimited" or (route == "auto" and len(shape) == 4 and narrow_band(*shape[-2:], kappa))
     single = fast and all(getattr(v, "dtype", None) in (torch.float32, np.float32) for v in (generated, condition))
     dt = np.float32 if single else np.float64
-    gen, cond = _images(generated, "generated", dt), _images(condition, "condition", dt)
+    gen, cond = image_batch(generated, "generated", dt), image_batch(condition, "condition", dt)
     if gen.shape != cond.shape:
         raise ValueError(f"generated and condition must have the same shape, got {gen.shape} and {cond.shape}")
     h, w = gen.shape[-2:]
@@ -228,9 +228,9 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
     if isinstance(mask, str):
         if mask != "nonwhite":
             raise ValueError(f"unknown mask {mask!r}; valid: None, 'nonwhite', or a bool array (B, H, W)")
-        mask = _to_gray(cond)[:, 0] < white_threshold
+        mask = to_gray(cond)[:, 0] < white_threshold
     if gray:
-        gen, cond = _to_gray(gen).astype(dt, copy=False), _to_gray(cond).astype(dt, copy=False)  # f64 unless single
+        gen, cond = to_gray(gen).astype(dt, copy=False), to_gray(cond).astype(dt, copy=False)  # f64 unless single
     if mask is not None:
         mask = np.broadcast_to(np.asarray(mask, dtype=bool), (gen.shape[0], h, w))
     if value_range == "unit":  # after the mask, whose threshold is in [-1, 1] units

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .denoisers import Denoiser, Prediction, _bcast, call_net
+from .base import Denoiser, Prediction, bcast, call_net
 
 __all__ = ["FlowSchedule", "FlowDenoiser", "flow_schedule_from_config"]
 
@@ -162,8 +162,8 @@ class FlowDenoiser(Denoiser):
         return self.schedule.grid(steps)
 
     def _predict(self, x, sigma, label):
-        a = _bcast(1.0 / (1.0 + sigma), x)                    # 1 - t
-        t = _bcast(sigma / (1.0 + sigma), x)                  # t
+        a = bcast(1.0 / (1.0 + sigma), x)                    # 1 - t
+        t = bcast(sigma / (1.0 + sigma), x)                  # t
         xt = x * a                                            # model space: (1 - t) x0 + t n
         v = call_net(self.net, xt, self.schedule.sigma_to_t(sigma.detach().double()).to(x.dtype), label)
         return Prediction(x0=xt - t * v, eps=xt + a * v)

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-from .sd import Prompts, _tokens, load_encoder
+from .hub_folder import unsupported as _unsupported
+from .sd import Prompts, load_encoder, token_ids
 from .sd3 import PromptConditionedTransformer
 
 __all__ = ["PromptConditionedFlux", "FLUX_SIDE", "FLUX_TOKENS", "load_flux", "pack", "unpack", "image_ids"]
@@ -90,16 +91,14 @@ class PromptConditionedFlux(PromptConditionedTransformer):
 @torch.no_grad()
 def encode_flux(clip: tuple, t5: tuple, text: str, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(T5 token states (1, 512, C), CLIP pooled (1, P)) of one prompt (the pipeline's encode_prompt)."""
-    pooled = clip[1](_tokens(clip[0], text, clip[0].model_max_length, device)).pooler_output
-    return t5[1](_tokens(t5[0], text, T5_TOKENS, device))[0], pooled
+    pooled = clip[1](token_ids(clip[0], text, clip[0].model_max_length, device)).pooler_output
+    return t5[1](token_ids(t5[0], text, T5_TOKENS, device))[0], pooled
 
 
 def load_flux(folder: Path, index: dict, prompts: Prompts, side: int = FLUX_SIDE, *, dtype=torch.float32,
               device="cpu") -> tuple[PromptConditionedFlux, dict]:
     """(the prompt-conditioned Flux transformer, what the results record about its conditions) of a Flux folder."""
     import diffusers
-
-    from .hub import _unsupported
 
     cfg = json.loads((folder / "transformer" / "config.json").read_text())
     distilled = bool(cfg.get("guidance_embeds", False))

@@ -77,7 +77,11 @@ from torch import nn
 from ..digest import file_sha256
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
-from .scheduler_config import EDMSettings, _tokens, schedule_from_config
+from .hub_folder import FLUX as _FLUX, TEXT_UNET as _TEXT_UNET
+from .hub_folder import SUPPORTED, UnsupportedModelError
+from .hub_folder import read_json as _read_json, text_network as _text_network, unsupported as _unsupported
+from .scheduler_config import EDMSettings, schedule_from_config
+from .scheduler_config import image_tokens as _tokens
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 from .flux import FLUX_SIDE, load_flux
 from .sd3 import SD3_PARTS, load_sd3
@@ -85,27 +89,12 @@ from .sd3 import SD3_PARTS, load_sd3
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
-SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional or class-conditional) or "
-             "transformer/ (DiTTransformer2DModel), scheduler/ of a DDPM-type scheduler (beta_schedule linear, "
-             "scaled_linear or squaredcos_cap_v2, or trained_betas, optionally rescaled to zero terminal SNR; "
-             "prediction_type epsilon, sample or v_prediction), of EDMEulerScheduler or EDMDPMSolverMultistepScheduler "
-             "(prediction_type epsilon or v_prediction) or of FlowMatchEulerDiscreteScheduler or "
-             "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL); or a Stable "
-             "Diffusion / SDXL folder (unet/ UNet2DConditionModel, CLIP text_encoder/ + tokenizer/ "
-             "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) or an SD3 folder "
-             "(transformer/ SD3Transformer2DModel, CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/ "
-             "[+ T5 text_encoder_3/ + tokenizer_3/], vae/, a flow-matching scheduler) or a Flux folder (transformer/ "
-             "FluxTransformer2DModel, CLIP text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/, vae/, a "
-             "flow-matching scheduler), loaded with source_prompt and target_prompt")
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
 _TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
          "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
          "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
          "text_encoder_2/)")
-_TEXT_UNET = "UNet2DConditionModel"
-_FLUX = "FluxTransformer2DModel"
-_TEXT_FOLDERS = {_TEXT_UNET: "unet", "SD3Transformer2DModel": "transformer", _FLUX: "transformer"}  # those that load
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
@@ -117,14 +106,6 @@ _TEXT_NETWORKS = {
                               "latents packed 2 x 2",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class UnsupportedModelError(ValueError):
-    """The folder holds a model the suite cannot wrap; the message lists what is supported."""
-
-
-def _unsupported(what: str) -> UnsupportedModelError:
-    return UnsupportedModelError(f"{what}. Supported: {SUPPORTED}")
 
 
 def pipeline_folder(path: str | os.PathLike, *, revision: str | None = None,
@@ -198,13 +179,6 @@ class _Adapted(nn.Module):
         return out[:, :self.channels] if self.channels is not None else out
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise _unsupported(f"cannot read {path} ({type(err).__name__}: {err})") from err
-
-
 def _index(folder: Path) -> dict:
     return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
@@ -224,17 +198,6 @@ def flux_latent_side(image_size: int | None, down: int, what: str) -> int:
         raise ValueError(f"image_size={image_size!r} for {what}: a Flux model takes images whose side is a positive "
                          f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
     return image_size // down
-
-
-def _text_network(folder: Path) -> str | None:
-    """The class of the folder's text-conditioned network with text encoders beside it (SD, SDXL, SD3, Flux) or None."""
-    if not any((folder / p / "config.json").exists() for p in ("text_encoder", "text_encoder_2")):
-        return None
-    for cls, sub in _TEXT_FOLDERS.items():
-        cfg = folder / sub / "config.json"
-        if cfg.exists() and _read_json(cfg).get("_class_name") == cls:
-            return cls
-    return None
 
 
 def _check_components(folder: Path) -> str:

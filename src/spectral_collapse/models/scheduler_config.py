@@ -8,20 +8,15 @@ import math
 from dataclasses import dataclass
 
 from .flow import flow_schedule_from_config
+from .hub_folder import unsupported as _unsupported
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 
-__all__ = ["EDMSettings", "schedule_from_config"]
+__all__ = ["EDMSettings", "schedule_from_config", "image_tokens"]
 
 _EDM_SCHEDULERS = ("EDMEulerScheduler", "EDMDPMSolverMultistepScheduler")
 _FLOW_SCHEDULERS = ("FlowMatchEulerDiscreteScheduler", "FlowMatchHeunDiscreteScheduler")
 _PREDICTIONS = {"epsilon": "eps", "sample": "x0", "v_prediction": "v"}
 _BETAS = {"linear": "linear", "scaled_linear": "scaled_linear", "squaredcos_cap_v2": "cosine"}
-
-
-def _unsupported(what: str):
-    from .hub import _unsupported as make  # hub names what is supported; imported here, hub imports this module
-
-    return make(what)
 
 
 @dataclass(frozen=True)
@@ -90,7 +85,7 @@ def _edm_settings(cfg: dict, name: str) -> EDMSettings:
     return out
 
 
-def _tokens(net_cfg: dict) -> int | None:
+def image_tokens(net_cfg: dict) -> int | None:
     """The image sequence length of a network config: (sample_size / patch_size)^2 (patch 1 for a U-Net)."""
     size = net_cfg.get("sample_size")
     if size is None:

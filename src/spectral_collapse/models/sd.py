@@ -39,8 +39,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .hub_folder import unsupported as _unsupported
+
 __all__ = ["Prompts", "PromptConditionedUNet", "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "load_text_unet",
-           "prompts_from_options"]
+           "prompts_from_options", "token_ids", "load_encoder"]
 
 PROMPT_OPTIONS = ("source_prompt", "target_prompt", "null_prompt", "micro_conditioning")
 TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
@@ -170,8 +172,6 @@ def load_encoder(folder: Path, index: dict, tok: str, enc: str, classes: tuple, 
                  kind: str = "CLIP's") -> tuple:
     """(tokenizer, text encoder, its folder name) of ``enc``/ and ``tok``/; UnsupportedModelError (``missing``) when
     absent, or when the encoder is none of ``classes`` (``kind`` names them)."""
-    from .hub import _unsupported
-
     tf = _transformers(folder)
     if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
         raise _unsupported(missing)
@@ -195,7 +195,7 @@ def _encoders(folder: Path, index: dict, xl: bool, dtype, device) -> list[tuple]
             for tok, enc in parts]
 
 
-def _tokens(tokenizer, text: str, length: int, device) -> torch.Tensor:
+def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
     ids = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
     full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
     if full.shape[-1] > ids.shape[-1]:
@@ -209,7 +209,7 @@ def _encode(encoders: list, text: str, xl: bool, device) -> tuple[torch.Tensor, 
     """(token states (1, L, C), pooled (1, P) or None) of one prompt, as diffusers' encode_prompt computes them."""
     if not xl:
         tokenizer, model, _ = encoders[0]
-        ids = _tokens(tokenizer, text, tokenizer.model_max_length, device)
+        ids = token_ids(tokenizer, text, tokenizer.model_max_length, device)
         mask = None
         if getattr(model.config, "use_attention_mask", False):
             mask = tokenizer([text], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
@@ -217,7 +217,7 @@ def _encode(encoders: list, text: str, xl: bool, device) -> tuple[torch.Tensor, 
         return model(ids, attention_mask=mask)[0], None
     states, pooled = [], None
     for tokenizer, model, _ in encoders:
-        out = model(_tokens(tokenizer, text, tokenizer.model_max_length, device), output_hidden_states=True)
+        out = model(token_ids(tokenizer, text, tokenizer.model_max_length, device), output_hidden_states=True)
         if pooled is None and out[0].ndim == 2:   # the projected, pooled output of the last (projection) encoder
             pooled = out[0]
         states.append(out.hidden_states[-2])
@@ -245,8 +245,6 @@ def _time_ids(unet, prompts: Prompts, index: dict, pooled_dim: int, vae_downsamp
     expected = unet.add_embedding.linear_1.in_features
     passed = int(unet.config.addition_time_embed_dim) * n + pooled_dim
     if passed != expected:
-        from .hub import _unsupported
-
         raise _unsupported(f"{folder / 'unet'} expects added embeddings of length {expected}, but {n} time ids and "
                            f"pooled text embeddings of width {pooled_dim} give {passed} (check "
                            f"requires_aesthetics_score in model_index.json and text_encoder_2's projection_dim)")
@@ -255,8 +253,6 @@ def _time_ids(unet, prompts: Prompts, index: dict, pooled_dim: int, vae_downsamp
 
 def check_unet(folder: Path, cfg: dict) -> bool:
     """Whether the UNet2DConditionModel config is SDXL's (added text and time embeddings); raises for others."""
-    from .hub import _unsupported
-
     kind = cfg.get("addition_embed_type")
     if kind not in (None, "text_time"):
         raise _unsupported(f"{folder / 'unet'} has addition_embed_type {kind!r}; Stable Diffusion has none and SDXL "
@@ -301,8 +297,6 @@ def load_text_unet(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.f
     width = int(unet.config.cross_attention_dim if not isinstance(unet.config.cross_attention_dim, (list, tuple))
                 else unet.config.cross_attention_dim[0])
     if states.shape[-1] != width:
-        from .hub import _unsupported
-
         raise _unsupported(f"{folder / 'unet'} cross-attends to states of width {width}, but the text encoders "
                            f"({', '.join(e[2] for e in encoders)}) give {states.shape[-1]}")
     time_ids = None

@@ -32,7 +32,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .sd import Prompts, PromptConditionedUNet, _tokens, load_encoder
+from .hub_folder import unsupported as _unsupported
+from .sd import Prompts, PromptConditionedUNet, load_encoder, token_ids
 
 __all__ = ["PromptConditionedTransformer", "SD3_PARTS", "T5_TOKENS", "load_sd3"]
 
@@ -70,14 +71,14 @@ def encode_sd3(clips: list, t5: tuple | None, text: str, joint_dim: int, device)
     length = clips[0][0].model_max_length
     states, pooled = [], []
     for tokenizer, model, _ in clips:
-        out = model(_tokens(tokenizer, text, length, device), output_hidden_states=True)
+        out = model(token_ids(tokenizer, text, length, device), output_hidden_states=True)
         pooled.append(out[0])
         states.append(out.hidden_states[-2])
     clip = torch.cat(states, dim=-1)                                            # (1, L1, C1 + C2)
     if t5 is None:
         t5_states = torch.zeros(1, T5_TOKENS, joint_dim, dtype=clip.dtype, device=clip.device)
     else:
-        t5_states = t5[1](_tokens(t5[0], text, T5_TOKENS, device))[0].to(clip.dtype)
+        t5_states = t5[1](token_ids(t5[0], text, T5_TOKENS, device))[0].to(clip.dtype)
     clip = nn.functional.pad(clip, (0, t5_states.shape[-1] - clip.shape[-1]))
     return torch.cat([clip, t5_states], dim=-2), torch.cat(pooled, dim=-1)
 
@@ -86,8 +87,6 @@ def load_sd3(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32
              device="cpu") -> tuple[PromptConditionedTransformer, dict]:
     """(the prompt-conditioned transformer, what the results record about its conditions) of an SD3 folder."""
     import diffusers
-
-    from .hub import _unsupported
 
     if Prompts(prompts.source, prompts.target, prompts.null) != prompts:
         raise ValueError(f"micro_conditioning applies to SDXL (a U-Net with added time ids); {folder} is an SD3 "

@@ -270,7 +270,7 @@ def link_glossary(nb, glossary: Path) -> int:
     return linked
 
 
-def _write_atomic(nb, out: Path) -> None:
+def write_atomic(nb, out: Path) -> None:
     """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
     import nbformat
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
@@ -285,11 +285,11 @@ def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
     """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
     import nbformat
     nb = nbformat.read(str(out), as_version=4)
-    _record(nb, deps, root)
-    _write_atomic(nb, out)
+    record_inputs(nb, deps, root)
+    write_atomic(nb, out)
 
 
-def _record(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
+def record_inputs(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
     """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
     hashes = hashes or {}
     nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {

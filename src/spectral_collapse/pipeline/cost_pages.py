@@ -14,7 +14,7 @@ from ..report.reproducing import (GPU_TFLOPS, TIMING_FILE, basis_text, error_tex
 from ..studies.method_labels import VARIANT_NAMES
 from ..text import large, listed
 from ..text import percent as text_percent
-from .fragments import md_table
+from ..report.tables import md_table
 
 
 # The benchmarks time, beside the methods, variants of three of them. Each variant row has a short name (a table row,
@@ -98,7 +98,7 @@ def median_quartiles(st: dict | None, digits: int = 2, unit: str = "") -> str:
     return f"{text} (quartiles {quartile_range(st['q25'], st['q75'], digits)})"
 
 
-_COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
+COST_LABELS = {"ddim": ["ddim"], "edm": ["edm", "heun"], "taba": ["taba"], "ovg": ["ovg", "ovg_naive"],
                 "null_class": ["null_class"], "direct_inversion": ["direct_inversion"], "renoise": ["renoise"],
                 "edict": ["edict"], "bdia": ["bdia"]}
 
@@ -117,7 +117,7 @@ def cost_fragment(method: str, bench: dict | None) -> str:
 
     cost = "{doc}`cost chapter </studies/cost-ihc-sr>`"
     rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
-    have = [lab for lab in _COST_LABELS.get(method, [method]) if lab in rows]
+    have = [lab for lab in COST_LABELS.get(method, [method]) if lab in rows]
     if not have:
         return (f"No measured cost is stored yet for this method: see the {cost} (`python -m benchmarks` writes "
                 "benchmarks/results/latest.json).\n")
@@ -244,13 +244,13 @@ def same_memory_text(same: list[float], names: str = "EDM, Heun and TABA", devic
             f"ratio between {min(lo, 1.0):.2f}× and {max(hi, 1.0):.2f}× is not told apart from DDIM's by this run.")
 
 
-def _paper_timing(root: str | Path) -> dict | None:
+def paper_timing(root: str | Path) -> dict | None:
     """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
     path = Path(root) / TIMING_FILE
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def _ovg_step_ratio(bench: dict | None) -> float | None:
+def bench_ovg_step_ratio(bench: dict | None) -> float | None:
     """The CPU cost of one OVG inversion step in DDIM steps, as the benchmarks measured it (None: not measured)."""
     rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
     if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
@@ -265,7 +265,7 @@ _TRAINED_ON = {"smoke": "in seconds", "paper": "on GPUs",
 
 
 def _ovg_source(bench: dict | None) -> str:
-    """Where the OVG step ratio of ``_ovg_step_ratio`` was measured, and the assumption that carries it over."""
+    """Where the OVG step ratio of ``bench_ovg_step_ratio`` was measured, and the assumption that carries it over."""
     inv = ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {})
     size = f"{inv['parameters'] / 1e6:.2f} M-parameter " if inv.get("parameters") else ""
     prof = f"the `{inv['profile']}` profile's " if inv.get("profile") else "a small "
@@ -284,12 +284,12 @@ def profile_fragment(profile: str = "quick") -> str:
 
 def reproducing_fragment(root: str | Path, bench: dict | None = None) -> str:
     """The reproducing page's estimate: measured paper-U-Net timing -> compute of the paper's main results."""
-    t = _paper_timing(root)
+    t = paper_timing(root)
     if t is None:
         return ("```{note}\nNo timing of the paper U-Net is stored yet. Measure it (a minute on one CPU core) with\n"
                 "`python -m benchmarks.paper_unet` (benchmarks/paper_unet.py: `measure_paper_unet`)"
                 "\nand rebuild the pages with `python scripts/make_toc.py`.\n```\n")
-    ratio = _ovg_step_ratio(bench)
+    ratio = bench_ovg_step_ratio(bench)
     est = paper_scale_estimate(t, ovg_step_ratio=ratio)
     est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
                      cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],

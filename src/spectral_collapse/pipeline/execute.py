@@ -25,9 +25,10 @@ from pathlib import Path
 from . import graph
 from ..text import plural
 from ..report.reader import reader_cells
-from .chapters import (_inputs, _key, _record, _stale, _write_atomic, file_hash, hide_parameter_cells,  # noqa: F401
-                       link_glossary, stale_reason, stamp, strip_progress, title_with_dataset)
-from .parallel import (StudiesFailed, _cores, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
+from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
+                       strip_progress, title_with_dataset)
+from .chapters import record_inputs as _record, write_atomic as _write_atomic
+from .parallel import (StudiesFailed, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
                        run_side_by_side, thread_env)
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",

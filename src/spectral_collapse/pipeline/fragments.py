@@ -21,6 +21,7 @@ from ..studies.scorecard import (METRICS, Evidence, counts, errata_checks, fmt_m
 from ..studies.scorecard import below_gate_note, not_run_note, ordering_note, ties_note
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..report.claims_page import claims_markdown
+from ..report.tables import GENERATED, md_table
 from ..report.reader import reader_text as one_notation
 from ..studies.method_labels import name_quoted_methods
 from ..studies.store import load_results, results_path
@@ -29,22 +30,12 @@ from ..text import interval, minus, percent, ranges
 __all__ = ["GENERATED", "TABLE_TITLES", "md_table", "scorecard_markdown", "scorecard_fragment",
            "errata_fragment", "intro_fragment", "book_fragments"]
 
-GENERATED = "_generated"
 TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves first
     "table9": "Table 9: BBBC021 x16 (Table 2, right)", "table11": "Table 11: Edges2Shoes (Table 2, left)",
     "table8": "Table 8: BBBC021 x8", "table10": "Table 10: BBBC021 x32",
     "table1": "Table 1: stochastic vs deterministic inversion (share of comparisons improved)",
     "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
     "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0- vs ε-prediction (share of cases improved)"}
-
-
-def md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """A GitHub / MyST pipe table of ``frame`` (cells as text, '|' escaped)."""
-    f = frame.reset_index() if index else frame
-    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    lines = ["| " + " | ".join(esc(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
-    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in f.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
 
 
 def _cell(r, share: bool) -> str:
@@ -314,8 +305,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     newest GPU run of the benchmarks (``benchmarks/results/*-cuda.json``), whose OVG cost the answers quote beside the
     CPU's, or None.
     """
-    from .cost_pages import (_COST_LABELS, _ovg_step_ratio, _paper_timing, cost_fragment, gpu_fragment,
-                             profile_fragment, reproducing_fragment)  # imported here: the cost pages use this module's md_table
+    from .cost_pages import (COST_LABELS, bench_ovg_step_ratio, cost_fragment, gpu_fragment, paper_timing,
+                             profile_fragment, reproducing_fragment)
 
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -329,8 +320,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "claims.md": claims_markdown(ev), "errata.md": errata_fragment(),
                                    "reproducing.md": reproducing_fragment(results_root, bench),
                                    "reproducing-profile.md": profile_fragment(profile),
-                                   "reproducing-gpu.md": gpu_fragment(gpu, _paper_timing(results_root),
-                                                                      _ovg_step_ratio(bench))}
+                                   "reproducing-gpu.md": gpu_fragment(gpu, paper_timing(results_root),
+                                                                      bench_ovg_step_ratio(bench))}
     if png is not None:
         out["intro-collapse.png"] = png
     from ..report.paper_figures import figures_markdown
@@ -338,7 +329,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     figures_md, figure_pngs = figures_markdown(results_root, profile, ev)
     out["paper-figures.md"] = figures_md
     out.update(figure_pngs)
-    for method in _COST_LABELS:
+    for method in COST_LABELS:
         out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v

@@ -195,7 +195,7 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
         spec = None
     from IPython.display import Markdown, display
 
-    from ..studies.gate import gate_banner
+    from ..studies.gate_status import gate_banner
 
     banner = gate_banner(ds.attrs)
     if banner:

@@ -32,7 +32,7 @@ def _value_cell(key, value) -> str:
         from ..plotting.labels import step_size
 
         return ", ".join(step_size(v) for v in value) if isinstance(value, (list, tuple)) else step_size(value)
-    from ..report.settings import _VALUE_WORDS   # a code word's meaning, in the words the settings table uses
+    from ..report.settings import VALUE_WORDS as _VALUE_WORDS   # a code word's meaning, in the settings table's words
 
     meaning = _VALUE_WORDS.get(str(key), {}).get(str(value))
     return _cell(f"{value}: {meaning}" if meaning else value)

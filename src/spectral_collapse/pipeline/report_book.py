@@ -85,7 +85,7 @@ def render_gate_page(report) -> str:
     from ..studies.gate import GATE_LABEL
 
     lines = ["# Is your model good enough?", "", f"({GATE_LABEL})=",
-             "Before a study runs on your model, the suite's quality gate (`spectral_collapse.models.quality`) "
+             "Before a study runs on your model, the suite's quality gate (`spectral_collapse.studies.quality`) "
              "measures it on your data: samples from noise against your images (power spectrum, channel means and "
              "spreads, patch statistics) and memorisation. A model below the gate is refused unless the run allows "
              "it (`--allow-weak-model`, or the smoke profile); every chapter computed with it then carries a "

@@ -20,7 +20,6 @@ above the chapter's results by ``pipeline.notes.run_notes``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import warnings
@@ -35,50 +34,12 @@ from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.declared import missing_variables
 from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
-from ..train.cache import HASH_FILE
+from ..train.cache import DAMAGED, checkpoint_digest  # noqa: F401  (imported from here)
 from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
 from ..studies.progress import running
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "stale_reason", "check_can_store"]
-
-
-def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Content digest of a checkpoint folder's weights; None when it has none.
-
-    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
-    against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
-    is digested. Weights that do not match their record, or a folder holding weights but no record, give
-    ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next load names the
-    damaged file. A diffusers model folder of a user's pipeline (its config.json names a ``_diffusers_version``, and
-    it has no record) gives None: it is not the suite's checkpoint, and its files enter the study's key instead
-    (``studies.content.content_inputs``).
-    """
-    from ..train.cache import CheckpointCorrupt, check_weight_hashes
-
-    folder = Path(folder)
-    if (folder / HASH_FILE).is_file():
-        try:
-            check_weight_hashes(folder)
-        except CheckpointCorrupt:
-            return DAMAGED
-        return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
-    if _diffusers_model(folder):
-        return None
-    if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
-        return DAMAGED
-    return None
-
-
-DAMAGED = "damaged: weights do not match their recorded hashes"
-
-
-def _diffusers_model(folder: Path) -> bool:
-    """Whether ``folder`` is a diffusers model folder (``save_pretrained``: a config.json with ``_diffusers_version``)."""
-    try:
-        return "_diffusers_version" in json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:

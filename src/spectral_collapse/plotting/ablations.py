@@ -67,8 +67,8 @@ def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
 def translations_grid(ds: xr.Dataset, cell: int = 56):
     """Source (input condition), each arm's outputs per method (first seed) and the ground truth, as a PNG grid;
     a factor axis gets one source row per factor (its inputs differ). Rows are named in words: the arm
-    (``report.ablations.arm_name``), then the method ("ε-prediction, ×4, DDIM"; "source (ε-prediction, ×4)")."""
-    from ..report.ablations import arm_name
+    (``studies.claims_words.arm_name``), then the method ("ε-prediction, ×4, DDIM"; "source (ε-prediction, ×4)")."""
+    from ..studies.claims_words import arm_name
 
     axes = _axes(ds)
     by_factor = axes[-1] == "factor"
@@ -86,7 +86,7 @@ def translations_grid(ds: xr.Dataset, cell: int = 56):
 
 def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     """The unit-variance inverted latents x_T of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
-    from ..report.ablations import arm_name
+    from ..studies.claims_words import arm_name
 
     rows = {}
     for combo in _grid(ds):
@@ -98,8 +98,8 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 
 def _arm_label(axes: list[str], values) -> str:
-    """An arm named in words by its axes' values ("×4", "DiT", "ε-prediction, ×4": ``report.ablations.arm_name``)."""
-    from ..report.ablations import arm_name
+    """An arm named in words by its axes' values ("×4", "DiT", "ε-prediction, ×4": ``studies.claims_words.arm_name``)."""
+    from ..studies.claims_words import arm_name
 
     return arm_name(dict(zip(axes, values)))
 

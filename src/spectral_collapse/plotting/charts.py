@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
+from .labels import log_ticks  # noqa: F401  (re-exported)
 from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
 from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
                        grouped_coincidence_note)
@@ -400,22 +401,3 @@ def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[floa
             if len(vals) >= least:
                 return vals
     return best
-
-
-def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
-    """Tick values for a log axis over [lo, hi]: the densest of the series 1, 1-3, 1-2-5, 1-2-3-5 and 1 to 9 (times
-    powers of ten) that puts at least two and at most ``max_ticks`` ticks inside, so the labels never crowd; over a
-    span too narrow for two such ticks, three evenly spaced values rounded to two significant digits."""
-    lo, hi = float(min(lo, hi)), float(max(lo, hi))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
-        return []
-    best: list[float] = []
-    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
-        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-                for m in mantissas if lo <= m * 10.0 ** k <= hi]
-        if len(vals) > max_ticks:
-            break
-        best = vals
-    if len(best) >= 2:
-        return best
-    return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 5)[1:4]})

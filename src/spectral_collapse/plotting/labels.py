@@ -3,7 +3,7 @@
 The data of a chart keep their keys (a method label, a metric key), which is what the code reads; what a reader
 reads names them. :func:`chart_label` writes one text that way: a method label by its reader name ("ovg_edm" ->
 "OVG + EDM", ``studies.method_labels.METHOD_NAMES``), a metric or step-size key by its chart name ("s_hf" ->
-"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``report.reader.reader_names``), "sigma" as "σ",
+"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``reader_names``), "sigma" as "σ",
 a row label made of keys and a factor ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)", a method's variant
 ("ovg_batched") as "OVG (batched)", and the rest in the chart notation (``text.notation``: "x4" -> "×4", "->" ->
 "→"). :func:`step_size` writes an OVG step size ("10⁻⁶") the one way every table, text and chart of the book
@@ -17,10 +17,14 @@ from __future__ import annotations
 import functools
 import re
 
+import numpy as np
+
+from ..text import SYMBOLS
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
-           "step_size", "step_sizes", "study_method_names", "fit_log_axes"]
+           "step_size", "step_sizes", "study_method_names", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
+           "js_string"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
@@ -47,7 +51,6 @@ def study_method_names() -> dict[str, str]:
 def chart_names() -> dict[str, str]:
     """{key: the name a chart writes}: method labels (not the word "copy"), metric and step-size keys (their chart
     symbol where they have one: "η_HF"), and a few signs ("sigma" -> "σ")."""
-    from ..report.reader import reader_names
     from ..studies.method_labels import METHOD_NAMES
     from ..text import SYMBOLS, symbol
 
@@ -160,8 +163,6 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
     facet headers, and the one ``reader_spec`` gives axes, legends and headers over a chart's own data. ``key``: what
     the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn).
     ``units``: each name followed by its unit (``with_units``: "PSNR (dB)"), for facet headers, which title panels."""
-    from .palette import _js
-
     shown = dict(chart_names())
     for v in labels or ():
         name = chart_label(v)
@@ -173,7 +174,7 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
         shown = {raw: name for raw, name in shown.items() if name != raw}
     expr = default
     for raw, name in reversed(list(shown.items())):
-        expr = f"{key} === {_js(raw)} ? {_js(name)} : {expr}"
+        expr = f"{key} === {js_string(raw)} ? {js_string(name)} : {expr}"
     return expr
 
 
@@ -218,9 +219,7 @@ def reader_spec(spec: dict) -> dict:
 
 def fit_log_axes(spec):
     """``spec`` with every log axis that has a fixed domain and no tick values of its own ticked by
-    ``charts.log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
-    from .charts import log_ticks
-
+    ``log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
     if isinstance(spec, list):
         return [fit_log_axes(v) for v in spec]
     if not isinstance(spec, dict):
@@ -290,3 +289,42 @@ def _title(v, chart: bool):
         return {**v, **{k: (with_units(name(v[k])) if k == "text" else chart_label(v[k])) for k in ("text", "subtitle")
                         if k in v}}
     return with_units(name(v))
+
+
+@functools.lru_cache(maxsize=None)
+def reader_names() -> dict[str, str]:
+    """{metric or step-size key: the plain name a reader reads}: the symbols' plain forms ("s_hf" -> "S_HF",
+    "eta_hf" -> "eta_HF", which ``text.notation`` typesets) and the other metrics' headers ("ms_ssim" -> "MS-SSIM",
+    ``studies.metric_validation.POINT_HEADERS``)."""
+    from ..studies.metric_validation import POINT_HEADERS
+
+    names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
+    return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
+
+
+# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
+# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
+OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
+    """Tick values for a log axis over [lo, hi]: the densest of the series 1, 1-3, 1-2-5, 1-2-3-5 and 1 to 9 (times
+    powers of ten) that puts at least two and at most ``max_ticks`` ticks inside, so the labels never crowd; over a
+    span too narrow for two such ticks, three evenly spaced values rounded to two significant digits."""
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
+        return []
+    best: list[float] = []
+    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
+        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+                for m in mantissas if lo <= m * 10.0 ** k <= hi]
+        if len(vals) > max_ticks:
+            break
+        best = vals
+    if len(best) >= 2:
+        return best
+    return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 5)[1:4]})
+
+
+def js_string(text: str) -> str:
+    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"

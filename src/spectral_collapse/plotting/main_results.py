@@ -23,7 +23,7 @@ def reading_lines(metrics) -> list[str]:
     """Chart subtitle lines that say which way each of ``metrics`` reads: those for which higher is better in one
     line ("S_HF, S_DC: higher is better"), and each other one with what a higher value means ("S_LF: higher is more
     of the input's structure kept, not a better translation ..."). A metric with no known reading is not named."""
-    from ..report.tables import METRIC_NAMES
+    from ..studies.aggregate import METRIC_NAMES
 
     better = [METRIC_NAMES.get(m, m) for m in metrics if m in READING and READING[m][0]]
     lines = [f"{', '.join(better)}: higher is better."] if better else []
@@ -48,8 +48,8 @@ def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
 
 def failed_names(cmp: pd.DataFrame) -> dict[str, str]:
     """{method: its axis label} for each method of ``cmp`` whose samples failed: its reader name with how many of
-    how many failed, as the tables' row labels write it ("BDIA (17 of 48 failed)", ``report.tables.failed_label``)."""
-    from ..report.tables import failed_label
+    how many failed, as the tables' row labels write it ("BDIA (17 of 48 failed)", ``studies.aggregate.failed_label``)."""
+    from ..studies.aggregate import failed_label
     from ..studies.method_labels import method_name
 
     return {m: failed_label(method_name(m), f, n) for m, (f, n) in _failed(cmp).items()}
@@ -76,11 +76,11 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     reported means. The axis says no direction; the subtitle says which way each metric reads (``reading_lines``:
     S_LF measures structure kept, not quality). The bars run across, the methods down the shared axis, so every
     method's name is written level and whole. A method whose samples failed is named on the axis as the tables name
-    its row ("BDIA (17 of 48 failed)", ``report.tables.failed_label``: its bars are means over the samples kept), and
+    its row ("BDIA (17 of 48 failed)", ``studies.aggregate.failed_label``: its bars are means over the samples kept), and
     the subtitle says so."""
     import altair as alt
 
-    from ..report.tables import METRIC_NAMES
+    from ..studies.aggregate import METRIC_NAMES
     from .charts import interval_rules, wrap_lines
 
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",

@@ -110,9 +110,9 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
     each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
-    (``report.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
+    (``studies.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
     once (``complements``); a one-line note when there is none."""
-    from ..report.metric_validation import POINT_HEADERS, complements, metric_points
+    from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
 
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .labels import js_string
+
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name", "chart_label"]
+           "method_dash", "label_expr", "chart_name", "chart_label", "SPARE_COLORS"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -69,7 +71,7 @@ REFERENCE_COLOR = "#888888"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
 # labels that are not methods: colours apart from every method's (CIEDE2000 > 17 from each and from each other),
 # each with a contrast of at least 3:1 on white, as the methods' own
-_SPARE = ("#179BA9", "#35001A", "#667846", "#4F4D65", "#986F8B", "#3D1C07", "#45453A")
+SPARE_COLORS = ("#179BA9", "#35001A", "#667846", "#4F4D65", "#986F8B", "#3D1C07", "#45453A")
 _SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
 
 
@@ -90,7 +92,8 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
     for v in dict.fromkeys(str(v) for v in labels):
         style = method_style(v)
         if style is None:
-            style = (_SPARE[spare % len(_SPARE)], _SPARE_SHAPES[spare % len(_SPARE_SHAPES)], FAMILY_DASHES["other"])
+            style = (SPARE_COLORS[spare % len(SPARE_COLORS)], _SPARE_SHAPES[spare % len(_SPARE_SHAPES)],
+                     FAMILY_DASHES["other"])
             spare += 1
         out[v] = style
     return out
@@ -123,7 +126,7 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
     shown = {k: v for k, v in shown.items() if v != k}
     expr = default
     for key, name in reversed(list(shown.items())):
-        expr = f"datum.label === {_js(key)} ? {_js(name)} : {expr}"
+        expr = f"datum.label === {js_string(key)} ? {js_string(name)} : {expr}"
     return expr
 
 
@@ -147,10 +150,6 @@ def chart_label(text):
     from .labels import chart_label as label
 
     return label(text)
-
-
-def _js(text: str) -> str:
-    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _legend(labels, kw: dict) -> dict:

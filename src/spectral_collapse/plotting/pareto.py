@@ -238,7 +238,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
                      if s.startswith("most") else f"{v:.3f}" for v, k, s in zip(long["value"], nfail, status)]
     statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
-    from ..report.tables import METRIC_NAMES as names
+    from ..studies.aggregate import METRIC_NAMES as names
 
     # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
     header = alt.Header(labelExpr=label_expr(map(str, grid["base"].unique())).replace("datum.label", "datum.value"))

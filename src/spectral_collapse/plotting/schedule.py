@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .labels import chart_label
+from .labels import chart_label, js_string
 
 __all__ = ["cost_quality_chart", "guided_steps_chart", "share_intervals"]
 
@@ -38,7 +38,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     the gain. The time axis spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an
     axis from 0 would leave most of it empty. The subtitle says what the bars are."""
     from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
-    from .palette import _SPARE, METHOD_COLORS, label_expr
+    from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
 
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
@@ -60,7 +60,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
     kinds = ["ddim", "schedule", "ovg"]
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
-    colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], _SPARE[0], METHOD_COLORS["ovg"]])
+    colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
     colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours,
                        legend=alt.Legend(labelExpr=label_expr(kinds)))
     tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
@@ -113,10 +113,8 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
 
 def _names_expr(labels) -> str:
     """A Vega label expression writing each method or schedule key by its chart name (``plotting.labels``)."""
-    from .palette import _js
-
     expr = "datum.label"
     for key in map(str, labels):
         if chart_label(key) != key:
-            expr = f"datum.label === {_js(key)} ? {_js(chart_label(key))} : {expr}"
+            expr = f"datum.label === {js_string(key)} ? {js_string(chart_label(key))} : {expr}"
     return expr

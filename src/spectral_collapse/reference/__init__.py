@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "row_notes", "row_label",
-           "table_word", "SETTING", "ROW_KEYS", "METHOD_TABLES"]
+           "table_word", "tables_word", "paper_number", "METRIC_TEXT", "SETTING", "ROW_KEYS", "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
 _COUNTERPART = {
@@ -101,7 +101,7 @@ def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd
     return pd.DataFrame(out, columns=cols)
 
 
-_METRIC_TEXT = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF",
+METRIC_TEXT = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF",
                 "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G"}
 _FIELD_WORDS = {"space": "{}-space", "backbone": "{}", "scale": "{}", "dataset": "{}"}
 _BACKBONE_TEXT = {"unet": "U-Net", "dit": "DiT"}
@@ -112,7 +112,7 @@ def table_word(table: str) -> str:
     return "Table " + str(table).replace("table", "")
 
 
-def _tables_word(tables) -> str:
+def tables_word(tables) -> str:
     names = [str(t).replace("table", "") for t in sorted(set(tables), key=lambda t: int(str(t).replace("table", "")))]
     if len(names) == 1:
         return f"Table {names[0]}"
@@ -120,25 +120,25 @@ def _tables_word(tables) -> str:
 
 
 def row_label(row: dict, against: dict | None = None, paper: pd.DataFrame | None = None) -> str:
-    """A row named by the fields a reader needs, then its method by its reader name (``method_labels.method_name``):
-    against another row (``against``) the scale, backbone and data space that differ ("pixel-space TABA"); alone,
-    those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
+    """A row named by the fields a reader needs, then its method by its reader name
+    (``reference.method_names.method_name``): against another row (``against``) the scale, backbone and data space
+    that differ ("pixel-space TABA"); alone, those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
     if against is None:
         p = paper_tables() if paper is None else paper
         t = p[p["table"] == row["table"]]
         shown = [f for f in ("scale", "backbone", "space") if t[f].nunique() > 1]
     else:
         shown = [f for f in ("scale", "backbone", "space") if str(against.get(f) or "") != str(row.get(f) or "")]
-    from ..studies.method_labels import method_name
+    from .method_names import method_name
 
     parts = [_FIELD_WORDS[f].format(_BACKBONE_TEXT.get(str(row[f]), str(row[f]))) for f in shown if row.get(f)]
     return " ".join([*parts, method_name(row["method"])])
 
 
-def _number(metric: str, value: float) -> str:
+def paper_number(metric: str, value: float) -> str:
     """A paper number as its tables print it: PSNR and FID with 2 decimals, MS-SSIM and LPIPS 3, the scores 2."""
     digits = 3 if metric in ("ms_ssim", "lpips") else 2
-    return f"{_METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
+    return f"{METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
 
 
 def _copied_note(okeys, rel: pd.DataFrame, many: bool) -> str:
@@ -157,7 +157,7 @@ def _copied_note(okeys, rel: pd.DataFrame, many: bool) -> str:
     if not twins:
         return ""
     who = ("those rows carry" if many else "that row carries") if len(copies) == len(okeys) else \
-        f"{_tables_word(copies)}'s row{'s carry' if len(copies) > 1 else ' carries'}"
+        f"{tables_word(copies)}'s row{'s carry' if len(copies) > 1 else ' carries'}"
     return f"; {who} the numbers of " + " and of ".join(twins)
 
 
@@ -182,7 +182,7 @@ def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
                 t = dict(zip(ROW_KEYS, r))
                 twins.setdefault(row_label(t, me), []).append(t["table"])
             parts.append("its numbers are those of " + " and of ".join(
-                f"{_tables_word(tables)}'s {label} row{'s' if len(tables) > 1 else ''}" for label, tables in twins.items())
+                f"{tables_word(tables)}'s {label} row{'s' if len(tables) > 1 else ''}" for label, tables in twins.items())
                 + f" (all {int(same['metrics'].max())} metrics)")
         other = mine[mine["relation"] == "other numbers"]
         groups: dict[tuple, list[str]] = {}
@@ -193,11 +193,11 @@ def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
         given = set(w.loc[tuple(me[k] for k in ROW_KEYS)].dropna().index)
         for nums, okeys in groups.items():
             tables = [o[0] for o in okeys]
-            agree = [m for m in _METRIC_TEXT if m in given and m not in dict(nums)]
-            said = (f"{_METRIC_TEXT[agree[0]]} the same" if len(agree) == 1 else
+            agree = [m for m in METRIC_TEXT if m in given and m not in dict(nums)]
+            said = (f"{METRIC_TEXT[agree[0]]} the same" if len(agree) == 1 else
                     f"the other {len(agree)} the same" if agree else "")
-            parts.append(f"{_tables_word(tables)} {'gives' if len(tables) == 1 else 'give'} the same setting and "
-                         f"method {', '.join(_number(m, v) for m, v in nums)}" + (f" ({said})" if said else "")
+            parts.append(f"{tables_word(tables)} {'gives' if len(tables) == 1 else 'give'} the same setting and "
+                         f"method {', '.join(paper_number(m, v) for m, v in nums)}" + (f" ({said})" if said else "")
                          + _copied_note(okeys, rel, len(tables) > 1))
         out.append(f"{table_word(me['table'])}'s {row_label(me, paper=p)} row: " + "; ".join(parts) + ".")
     return out

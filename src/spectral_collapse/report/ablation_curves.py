@@ -17,8 +17,8 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
-from ..studies.ablations import ablation_summary
-from .ablations import arm_name, paper_key_of
+from ..studies.ablations import ablation_summary, paper_key_of
+from ..studies.claims_words import arm_name
 from ..studies.claims_words import upper_first
 
 __all__ = ["pca_separation", "pca_note", "trend_words", "factor_trend_text"]

@@ -26,8 +26,8 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     eps U-Net rows of the main-results table of their factor's scale (Table 8, 9 or 10), the paper's full report of
     each setting, in which plain OVG and OVG + TABA have rows of their own.
     """
-    from ..studies.evidence import _MAIN_TABLE
-    from .ablations import paper_key_of
+    from ..studies.evidence import MAIN_TABLE
+    from ..studies.ablations import paper_key_of
 
     study = ds.attrs["study"]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
@@ -37,7 +37,7 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
     if study == "eps_vs_x0":
         ours.loc[ours["parameterization"] != "eps", "paper_value"] = None
-        ours["paper_table"] = [_MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
+        ours["paper_table"] = [MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
         paper = paper[(paper.backbone == "unet") & (paper.space == "latent")]
     else:
         ours["paper_table"] = ABLATIONS[study][1]
@@ -87,7 +87,7 @@ def paper_lead(ds: xr.Dataset) -> str:
     for ax in json.loads(ds.attrs["axes"]):
         if ax in shown and paired(shown[ax], shown[col]) and (shown[ax].astype(str) != shown[col].astype(str)).any():
             both = shown[[ax, col]].drop_duplicates()
-            from .ablations import ARM_WORDS
+            from ..studies.claims_words import ARM_WORDS
 
             def word(v):   # an arm's value as the tables name it ("×2", "U-Net"); the paper's "x8" as "×8"
                 return ARM_WORDS[ax](v) if ax in ARM_WORDS else v

@@ -19,13 +19,13 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
-from ..studies.ablations import ablation_summary, axis_values, paper_key, paper_scale
+from ..studies.ablations import ablation_summary, axis_values, paper_key_of, profile_factors
 from ..studies.aggregate import TABLE_METRICS, cell_text
 # an arm's value on each ablation axis as every page writes it, one table (``claims_words.ARM_WORDS``)
-from ..studies.claims_words import ARM_WORDS, arm_words
+from ..studies.claims_words import ARM_WORDS, arm_name
 from ..studies.validity import failed_of
 from ..text import listed, percent
-from .main_results import MODEL_WORDS
+from ..studies.method_labels import MODEL_WORDS
 from .ablation_paper import (ablation_comparison, paper_lead, paper_notes, paper_rows_shown,  # noqa: F401
                              paper_table, shown_levels)
 
@@ -33,11 +33,6 @@ __all__ = ["format_ablation", "ablation_comparison", "paper_table", "paper_lead"
            "percent_improved", "percent_table",
            "factor_key", "paper_key_of", "profile_factors", "trained_models", "latent_space_text", "run_settings",
            "ablation_verdict", "arm_name", "arm_names", "named_arms", "one_header", "ARM_WORDS"]
-
-def arm_name(sel: dict) -> str:
-    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
-    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
-    return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,34 +100,6 @@ def arm_names(ds: xr.Dataset) -> dict[str, str]:
         if isinstance(arm, dict) and "tag" in arm:
             out[str(arm["tag"])] = arm_name({a: arm[a] for a in axes if a in arm})
     return out
-
-
-def profile_factors(ds: xr.Dataset) -> list[int]:
-    """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
-    profile's; else the study's own), with the study's own factors among them."""
-    own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
-    try:
-        recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors") or []
-    except (TypeError, ValueError):
-        recorded = []
-    if not recorded and ds.attrs.get("profile"):
-        from ..studies.profiles import get_profile
-
-        try:
-            recorded = list(get_profile(str(ds.attrs["profile"])).factors)
-        except (KeyError, ValueError):
-            recorded = []
-    return sorted({int(f) for f in recorded} | set(own))
-
-
-def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
-    """``studies.ablations.paper_key`` with our factors ranked in the profile's factor list (``profile_factors``),
-    not in the study's own: every chapter pairs a factor with the same row of the paper."""
-    key = paper_key(ds)
-    if key.columns[0] == "factor":
-        factors = profile_factors(ds)
-        key["paper_value"] = [paper_scale(v, factors) for v in key["factor"]]
-    return key
 
 
 def _failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
@@ -290,7 +257,7 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
     ls = json.loads(attrs.get("latent_space") or "null") or {}
     vae = ls.get("vae")
     if vae == "trained":
-        from .settings import model_name
+        from ..train.cache import model_name
 
         what = f"a VAE trained on this dataset (`{model_name(ls.get('checkpoint'))}`)"
     elif isinstance(vae, dict):
@@ -323,7 +290,8 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
 def run_settings(ds: xr.Dataset) -> pd.DataFrame:
     """The run's settings as a table: steps, test images, OVG step sizes, metric conventions, each arm's models,
     when it was computed and with which packages."""
-    from .settings import readable, settings_table
+    from .settings_words import readable
+    from .settings import settings_table
     from .settings_words import key_words
 
     names = arm_names(ds)

@@ -20,6 +20,7 @@ from ..studies.claims_words import upper_first
 from ..studies.scorecard import Evidence, ordering_agreement, scorecard
 from ..studies.store import load_results, results_path
 from .claims_page import deciding_evidence, reader_names, tally_markdown
+from .settle import open_part
 from ..text import percent
 from ..studies.verdicts import fold, overshoots, paired_units, texture_check, versus
 
@@ -232,7 +233,7 @@ def _runs_of(root: str | Path, profile: str, dataset: str, claim: str) -> dict:
     """{"seed k": verdict} of one claim over the training runs of the seed_spread study on ``dataset``; {} when those
     results are not stored or do not judge the claim."""
     from ..studies.claim_titles import CLAIM_TITLES
-    from .seeds import claims_by_seed
+    from .seed_claims import claims_by_seed
 
     path = results_path("seed_spread", dataset, profile, root)
     if not path.exists():
@@ -256,7 +257,7 @@ def _seed_line(root: str | Path, profile: str) -> str | None:
     """How the main results' claims fare when the main models are trained again from other seeds (the seed_spread
     study's stored results, per dataset that has them): how many keep their verdict in every training run, and each
     one that does not with its verdict per run. None when no such results are stored."""
-    from .seeds import agreement, claims_by_seed
+    from .seed_claims import agreement, claims_by_seed
 
     parts, where = [], []
     for name in _DATASETS:
@@ -331,13 +332,6 @@ def _title(key: str) -> str:
     return CLAIM_TITLES.get(key, key)
 
 
-def _open_part(detail: str) -> str:
-    """The first comparison of a finding's detail that reads inconclusive, with its reason ("" when none does)."""
-    from .claims_page import _parts
-
-    return next((p for p in _parts(detail) if f"→ {INCONCLUSIVE}" in p), "")
-
-
 def _why_inconclusive(detail: str) -> str:
     """What keeps an inconclusive claim from a verdict, in words, read from its first open comparison."""
     from ..studies.verdicts import WITHIN_EFFECT
@@ -346,7 +340,7 @@ def _why_inconclusive(detail: str) -> str:
         return "too few distinct comparisons"
     if "Fisher-z" in detail:
         return "the correlation's interval reaches past the rule's line"
-    part = _open_part(detail)
+    part = open_part(detail)
     if WITHIN_EFFECT in part:
         return "a mean difference within the minimal effect"
     if "leans the other way" in part:

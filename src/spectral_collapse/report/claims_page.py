@@ -15,6 +15,7 @@ import xarray as xr
 from ..studies.claims import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, evaluate_claims
 from ..studies.scorecard import Evidence
 from ..studies.verdicts import tally_text
+from .settle import bare_part, claim_parts
 
 __all__ = ["claims_markdown", "rules_markdown", "rule_text", "tally_markdown", "reader_names", "internal_keys",
            "deciding_evidence", "glossary_links", "paper_dissent"]
@@ -88,61 +89,16 @@ def glossary_links(text: str) -> str:
     return text
 
 
-def _parts(detail: str) -> list[str]:
-    """A finding's detail cut into its comparisons: the text after "N of M hold: " split at the semicolons that
-    are not inside brackets."""
-    body = re.sub(r"^\d+ of \d+ (testable )?hold[^:]*: ", "", detail)
-    out, depth, cur = [], 0, ""
-    for ch in body:
-        depth += ch in "([" and 1 or 0
-        depth -= ch in ")]" and 1 or 0
-        if ch == ";" and depth == 0:
-            out.append(cur.strip())
-            cur = ""
-        else:
-            cur += ch
-    parts, merged, carry = [p for p in [*out, cur.strip()] if p], [], ""
-    for i, p in enumerate(parts):  # a piece without a verdict arrow belongs to the comparison after it
-        if " → " not in p and i < len(parts) - 1:
-            carry += p + "; "
-        else:
-            merged.append(carry + p)
-            carry = ""
-    return merged
-
-
-def _bare(part: str) -> str:
-    """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays, and so
-    does a note that stands in for an interval: "(no spread over 96 crops: ...)", a bracketed operand of a difference:
-    "TABA − (OVG + EDM)", and the paper's setting each of our scales stands for: "×2 (for the paper's ×8)")."""
-    from ..studies.shares import NO_SPREAD
-
-    part = part.split(" → ")[0]
-    keep = re.findall(rf" \({NO_SPREAD}[^()]*\)", part)
-    keep += re.findall(r"(?<= − )\([^()]*\)|\([^()]*\)(?= − )", part)   # a bracketed operand of a difference
-    keep += re.findall(r" \(for the paper's [^()]*\)", part)   # the paper's setting an analogue of ours stands for
-    for i, k in enumerate(keep):
-        part = part.replace(k, f"\0{i}\0")
-    while True:
-        cut = re.sub(r" \([^()]*\)", "", part)
-        if cut == part:
-            break
-        part = cut
-    for i, k in enumerate(keep):
-        part = part.replace(f"\0{i}\0", k)
-    return part.strip()
-
-
 def deciding_evidence(verdict: str, detail: str) -> str:
     """The comparison a verdict rests on, short: for "does not hold" or "inconclusive" the first comparison that
     reads so, for "holds" the first of those that hold, with its 95 % interval where it has one (said in words when
     it has none), and how many comparisons there are."""
     if verdict == UNTESTABLE:
         return detail
-    parts = _parts(detail)
+    parts = claim_parts(detail)
     want = {FAILS: f"→ {FAILS}", INCONCLUSIVE: f"→ {INCONCLUSIVE}"}.get(verdict, f"→ {HOLDS}")
     pick = next((p for p in parts if want in p), parts[0])
-    text = _bare(pick)
+    text = bare_part(pick)
     if "[" not in text and "bootstrap cannot give an interval" not in text:
         text += " (means only, no interval)"
     n = sum(" → " in p for p in parts)  # notes after the comparisons carry no verdict of their own
@@ -166,7 +122,7 @@ def paper_dissent(found, skip=()) -> str:
     out = []
     for c, ours, p in against:
         detail = paper_printed(p.detail)
-        parts = _parts(detail)
+        parts = claim_parts(detail)
         judged = [q for q in parts if " → " in q]
         other = [q.split(" → ")[0] for q in judged if q.endswith(f"→ {FAILS}")]
         what = "this claim" if len(found) == 1 else f"the claim “{CLAIM_TITLES.get(c.key, c.key)}”"

@@ -189,7 +189,7 @@ def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str
     from pathlib import Path
 
     from ..studies.models import CHECKPOINT_ROOT
-    from .model_quality import _stored_report
+    from .stored_gates import stored_report
     from ..studies.method_labels import model_words
 
     try:
@@ -198,7 +198,7 @@ def sampler_note(ds: xr.Dataset, checkpoint_root=None, weights_root=None) -> str
         used = {}
     out = []
     for name in used:
-        rep, _ = _stored_report(str(Path(checkpoint_root or CHECKPOINT_ROOT) / name), weights_root)
+        rep, _ = stored_report(str(Path(checkpoint_root or CHECKPOINT_ROOT) / name), weights_root)
         eu = (rep.info.get("euler") or []) if rep is not None else []
         if not eu:
             continue

@@ -2,7 +2,8 @@
 and what it holds (``COLUMN_NOTES``), so that a table and the legend under it (``column_legend``) name the same
 headers. The tables themselves keep the results' variable names (code reads them by key); ``shown`` renames a table
 for display. The chapters' small words live here too: step counts as a list in words (``and_list``), the
-decorrelation overview, a paired comparison at one precision (``_judged``) and a claim's overall verdict (``overall``).
+decorrelation overview, a paired comparison at one precision (``judged_text``) and a claim's overall verdict
+(``overall``).
 """
 from __future__ import annotations
 
@@ -116,7 +117,7 @@ def overall(verdicts) -> str:
         "inconclusive"
 
 
-def _judged(what: str, ci, min_effect: float, higher: bool, unit: str = "latents") -> str:
+def judged_text(what: str, ci, min_effect: float, higher: bool, unit: str = "latents") -> str:
     """One three-way comparison in words: "<what> <diff> [lo, hi] over n <unit> (paired bootstrap): <verdict>"."""
     from ..metrics.intervals import three_way
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import xarray as xr
 
-__all__ = ["pca_reading", "noise_scatter", "reference_correlation", "on_noise_text"]
+__all__ = ["pca_reading", "noise_scatter", "reference_correlation", "on_noise_text", "uniform_auc"]
 
 
 def pca_reading(ds: xr.Dataset) -> str:
@@ -18,8 +18,6 @@ def pca_reading(ds: xr.Dataset) -> str:
     names = [str(v) for v in ds["series"].values]
     if "gaussian" not in names:
         return ""
-    from .latents import uniform_auc
-
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
     keep = np.isfinite(g)
     g = g[keep]
@@ -137,3 +135,9 @@ def _series(label: str) -> str:
     from ..text import notation
 
     return notation(" ".join(method_name(w) for w in str(label).split()), "chart")
+
+
+def uniform_auc(m: int) -> float:
+    """The mean of the cumulative explained-variance curve when the variance is spread evenly over ``m``
+    components: (1/m) * sum_k k/m = 0.5 + 1/(2m)."""
+    return 0.5 + 1.0 / (2 * int(m))

@@ -24,38 +24,21 @@ __all__ = ["verdict", "settings", "overview", "uniform_auc", "velocity_summary",
            "decorrelation_table", "decorrelation_runs", "HEADERS", "shown", "column_legend", "typeset", "norm_sd_ratio",
            "sd_ratio_range", "failure_modes_text", "k90_subsample_note", "pca_reading", "raw_same", "raw_note"]
 
-from .latent_columns import HEADERS, _judged, column_legend, decorrelation_overview, overall, shown  # noqa: F401
+from .latent_columns import HEADERS, column_legend, decorrelation_overview, judged_text, overall, shown  # noqa: F401
 from ..plotting.latents import series_name
-from .latent_pca import pca_reading  # noqa: F401
+from .latent_pca import pca_reading, uniform_auc  # noqa: F401
+from .latent_settings import settings  # noqa: F401  (imported from here)
+from ..text import typeset  # noqa: F401  (imported from here)
 from .latent_norms import norm_sd_ratio, sd_ratio_range  # noqa: F401  (imported from here)
 from .velocity import velocity_summary  # noqa: F401  (imported from here)
 
 NORM_Z = HEADERS["norm_z"]   # the norm z-score as the tables' header names it, in every sentence too
 
 
-_TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
-            (re.compile(r"sqrt\(([^()]*)\)"), r"√(\1)"), (re.compile(r"\+-"), "±"), (re.compile(r">="), "≥"),
-            (re.compile(r"<="), "≤"), (re.compile(r"(?<![\w)])-(?=\d)"), "−"), (re.compile(r" - "), " − "))
-
-
-def typeset(text: str) -> str:
-    """Plain-ASCII formulas in reader-facing text typeset: chi2(d) -> χ²(d), ||x_T||^2 -> ‖x_T‖², sqrt(..) -> √(..),
-    +- -> ±, >= / <= -> ≥ / ≤, a minus sign before a number or between spaced terms -> −."""
-    for pattern, to in _TYPESET:
-        text = pattern.sub(to, text)
-    return text
-
-
 def _trained_at(ds: xr.Dataset) -> str:
     """The model's SR factor in words: "model trained at x4", or "model without an SR factor" (factor 0)."""
     f = int(ds.attrs.get("model_factor") or 0)
     return f"model trained at x{f}" if f else "model without an SR factor"
-
-
-def uniform_auc(m: int) -> float:
-    """The mean of the cumulative explained-variance curve when the variance is spread evenly over ``m``
-    components: (1/m) * sum_k k/m = 0.5 + 1/(2m)."""
-    return 0.5 + 1.0 / (2 * int(m))
 
 
 # ------------------------------------------------------------------------------------------------ overviews
@@ -74,48 +57,13 @@ def overview(ds: xr.Dataset) -> str:
         return (f"{name}: {ds.sizes['step']} inversion steps, {ds.sizes['freq']} frequency bins, "
                 f"{ds.attrs['n_samples']} inputs, space {ds.attrs['space']}")
     if study == "metric_validation":
-        from .metric_validation import pixel_scale, reference_energy, runs_text
+        from .metric_validation_words import pixel_scale, runs_text
+        from .metric_validation import reference_energy
 
         return (f"{name}: wavelet {ds.attrs['wavelet']}, μ_HF {reference_energy(ds.attrs['mu_hf'])} "
                 f"({pixel_scale(ds.attrs['s_hf_unit'])}) from {ds.attrs['n_reference']} real images (the reference "
                 f"pool); {ds.sizes.get('held_out', 0)} held-out real images filtered (n_real); {runs_text(ds)}")
     raise ValueError(f"no overview for study {study!r}")
-
-
-def _uses_ovg(ds: xr.Dataset) -> bool:
-    """Whether any method (or series) of the results is OVG-guided (its label names OVG)."""
-    labels = [str(v) for c in ("method", "series") if c in ds.coords for v in ds[c].values]
-    return any("ovg" in v for v in labels)
-
-
-def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
-    """The chapter's "settings of this run": the named attrs, when they were computed and with which packages.
-
-    Values a reader could not read as stored are put in words: ``model_factor`` as the SR factor the model was trained
-    at (0: none), the definitions' ASCII formulas typeset; OVG's step sizes are left out when no method of the run is
-    OVG-guided (the run never used them)."""
-    from .settings import settings_table
-
-    keys = [k for k in keys if k != "ovg" or _uses_ovg(ds)]
-    table = settings_table(ds, keys)
-    if "model_factor" in table.index:
-        f = int(ds.attrs.get("model_factor") or 0)
-        table.loc["model_factor", "value"] = (
-            f"x{f}: every factor is inverted with the model trained at x{f}" if f
-            else "none: the model has no SR factor (the task is not super-resolution)")
-    for k in ("definition", "s_dc_definition"):
-        if k in table.index:
-            table.loc[k, "value"] = typeset(str(table.loc[k, "value"])).replace("flagged-patch ratio", "flagged share")
-    if "pca" in table.index:   # the chart draws the unit-variance curves; the latents as inverted feed the raw columns
-        table.loc["pca", "value"] = str(table.loc["pca", "value"]).replace(
-            "(cev; raw latents: cev_raw)", "(the charted curves; a second PCA, of the latents as inverted and not scaled, "
-            "is compared with it in the table's raw columns or, where it gives the same numbers, in the line under the "
-            "table)")
-    if "gaussian" in table.index:   # the reference's seed offset, in words
-        table.loc["gaussian", "value"] = re.sub(
-            r"seeded with the run's seed \+ \d+|seed \+ \d+$", "drawn from a random stream of their own, never the "
-            "inversions' noise", str(table.loc["gaussian", "value"]))
-    return table
 
 
 # --------------------------------------------------------------------------------------------------- tables
@@ -308,7 +256,6 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0):
     return Interval(float(stat(a) - stat(b)), float(lo), float(hi), len(a))
 
 
-
 def _signed(x: float, digits: int, plus: str = "") -> str:
     """A number with a true minus sign (−0.636), and a leading + when ``plus`` is "+". A nonzero number that rounds
     to zero keeps its first significant digit (−0.0004), up to ``EXTRA_DIGITS`` more decimals; below that it reads
@@ -362,12 +309,12 @@ def _verdict_gaussianity(ds: xr.Dataset) -> str:
     parts = []
     for k in others:
         ci = _paired_latents(ratio["ddim"], ratio[k], s_g)
-        said = _judged(f"S_G ddim − {k}", ci, MIN_EFFECT["s_g"], higher=False)
+        said = judged_text(f"S_G ddim − {k}", ci, MIN_EFFECT["s_g"], higher=False)
         n = ci.n
         if said.endswith("inconclusive") and n > 0 and s_g_tie(sg["ddim"], sg[k], n):
             # both within the KS resolution (saturated): |norm_z| (about N(0, 1) for noise) still orders them
             said += (f". The two lie within the KS resolution at n = {n} ({ks_resolution(n):.3f}), so by |{NORM_Z}|: "
-                     + _judged(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
+                     + judged_text(f"|{NORM_Z}| ddim − {k}", _paired_latents(ratio["ddim"], ratio[k], abs_z), 1.0,
                                higher=True))
         parts.append(said)
     modes, end = failure_modes_text(ds), overall(p.rsplit(": ", 1)[1] for p in parts)
@@ -401,7 +348,7 @@ def _verdict_decorrelation(ds: xr.Dataset) -> str:
     for k in ("taba", "edm"):
         if "ddim" in dc and k in dc:
             ci = paired_ci(ds["s_dc"].sel({"method": "ddim"}).values, ds["s_dc"].sel({"method": k}).values)
-            verdicts.append("DDIM below " + k.upper() + ": " + _judged(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
+            verdicts.append("DDIM below " + k.upper() + ": " + judged_text(f"S_DC ddim − {k}", ci, MIN_EFFECT["s_dc"],
                                                                        higher=False))
     verdicts.append("strong positive correlation (holds when r is at least 0.5 and its interval lies above 0, does not "
                     "hold when the whole interval lies below 0.5, inconclusive otherwise): "

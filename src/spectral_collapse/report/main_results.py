@@ -111,8 +111,8 @@ def failed_counts(ds: xr.Dataset) -> dict[str, tuple[int, int | None]]:
 def failed_note(ds: xr.Dataset) -> str:
     """Markdown: the sentence under the main results' verdict on failed samples, each method's count as its rows'
     labels give it, ending in a full stop; "" when no sample failed, or when the notes at the top of the chapter
-    (``pipeline.notes.failure_notes``, shown with the run's notes) already list them: the page says it once."""
-    from ..pipeline.notes import failure_notes
+    (``report.failures.failure_notes``, shown with the run's notes) already list them: the page says it once."""
+    from .failures import failure_notes
 
     counts = failed_counts(ds)
     if not counts or failure_notes(ds):

@@ -17,7 +17,8 @@ import pandas as pd
 import xarray as xr
 
 from ..metrics.spectral import wavelet_order
-from .metric_validation_words import pixel_scale, plain_outputs, runs_text  # noqa: F401  (imported from here)
+from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
+from .metric_validation_words import correlation_points, pixel_scale, plain_outputs, runs_text  # noqa: F401  (imported from here)
 
 __all__ = ["slope_table", "filter_table", "metric_points", "POINT_HEADERS", "correlation_points", "complements",
            "complements_text", "metric_status", "metric_validation_verdict", "band_used", "band_text",
@@ -61,37 +62,11 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
     return out
 
 
-def metric_points(ds: xr.Dataset) -> pd.DataFrame:
-    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
-    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
-    pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
-    pts = pts.loc[:, pts.notna().any()]
-    pts.insert(0, "seed", ds["point_seed"].values)
-    pts.insert(0, "method", ds["point_method"].values)
-    return pts
-
-
 # what a header of the points table means, for the headers no glossary entry names (said under the table)
 POINT_GLOSSES = {"Δlog E_HF": "the signed texture error log E_HF − μ_HF (negative: smoother than real images)",
                  "S_LF (truth)": "S_LF against the ground truth instead of the degraded input",
                  "‖x_T‖²/d": "the latents' mean squared norm per dimension (1 for Gaussian noise)"}
-POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
-                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "D_KS", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
-                 "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
 
-
-def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
-    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
-    names as headers; a metric that is 1 minus another on every run (``complements``) is shown once."""
-    from ..studies.metric_validation import method_points
-
-    pts = metric_points(ds)
-    twins = complements(pts)
-    cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
-    per = method_points(pts, cols).round(digits)
-    per.index.name = "method"
-    return per.rename(columns=POINT_HEADERS)
 
 def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
     """(lowest, highest, count) of the stored spectrum's frequencies the slope was fitted over: the nonzero ones
@@ -183,7 +158,7 @@ def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
 def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
     """The chapter's settings table (``report.latents.settings``) with the band as fitted (``band_used``) and the
     filters typeset (``filters_text``)."""
-    from .latents import settings
+    from .latent_settings import settings
 
     table = settings(ds, keys)
     if "band" in table.index:
@@ -247,25 +222,6 @@ def software_note(ds: xr.Dataset, main: xr.Dataset | None) -> str:
 # What a metric left out as another's complement is, for the sentence that says the relation.
 _DEFINED = {"ks_d": "Eq. 33"}   # the paper's equation for the relation (S_G = 1 − D_KS)
 _MEANING = {"ks_d": "the one-sample Kolmogorov–Smirnov statistic of the latents' ‖x_T‖² against χ²(d), Eq. 32"}
-
-
-def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
-    """{metric: its twin} for each metric column of ``points`` (``metric_points``) that equals 1 minus another on
-    every run where both are finite (two runs at least): S_G is 1 − D_KS by definition (Eq. 33), one quantity under two
-    names. The twin kept is the one ``POINT_HEADERS`` lists first (the paper's metrics before their by-products)."""
-    order = {k: i for i, k in enumerate(POINT_HEADERS)}
-    cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
-    out: dict[str, str] = {}
-    for i, kept in enumerate(cols):
-        if kept in out:
-            continue
-        a = points[kept].astype(float).to_numpy()
-        for other in cols[i + 1:]:
-            b = points[other].astype(float).to_numpy()
-            both = np.isfinite(a) & np.isfinite(b)
-            if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
-                out[other] = kept
-    return out
 
 
 def complements_text(ds: xr.Dataset) -> str:

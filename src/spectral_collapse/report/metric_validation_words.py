@@ -8,7 +8,9 @@ import re
 import pandas as pd
 import xarray as xr
 
-__all__ = ["pixel_scale", "runs_text", "plain_outputs"]
+from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
+
+__all__ = ["pixel_scale", "runs_text", "plain_outputs", "correlation_points"]
 
 
 def pixel_scale(unit: str) -> str:
@@ -27,8 +29,6 @@ def runs_text(ds: xr.Dataset) -> str:
     how = (f"{len(per)} methods × {counts[0]} seeds" if len(counts) == 1 else
            f"{len(per)} methods, " + ", ".join(f"{int((per == c).sum())} with {c} seed{'s' if c > 1 else ''}"
                                                for c in counts))
-    from .metric_validation import correlation_points
-
     distinct = len(correlation_points(ds))
     merged = (f"; the correlations read them as {distinct} distinct methods, methods whose scores coincide counted "
               "once" if distinct < len(per) else "")
@@ -48,3 +48,17 @@ def plain_outputs(text: str) -> str:
     for rx, to in _STORED_PHRASES:
         text = rx.sub(to, text)
     return text
+
+
+def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
+    methods with identical scores kept once: ``studies.metric_validation.method_points``), with the metrics' short
+    names as headers; a metric that is 1 minus another on every run (``complements``) is shown once."""
+    from ..studies.metric_validation import method_points
+
+    pts = metric_points(ds)
+    twins = complements(pts)
+    cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
+    per = method_points(pts, cols).round(digits)
+    per.index.name = "method"
+    return per.rename(columns=POINT_HEADERS)

@@ -7,7 +7,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..models.quality import CHECKS, THRESHOLDS, GateReport
+from ..studies.quality import CHECKS, THRESHOLDS, GateReport
+from .stored_gates import (GATE_HEADERS, column_digits, gate_frame, gate_row, most_digits,  # noqa: F401  (imported from here)
+                           replicate_gate_table, stored_gate_table, stored_report)
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "gate_table", "loss_chart", "sample_rows", "reports", "verdict_text",
            "start_table", "spectrum_failures", "decoder_ceiling", "below_gate_text",
@@ -26,10 +28,6 @@ CHECK_TEXT = {
 }
 
 
-# a check's column in the gate tables where its name is too long for the text column: a header that can wrap
-GATE_HEADERS = {"memorisation": "nearest crop"}
-
-
 def thresholds_table() -> pd.DataFrame:
     """Each check, what it measures and its rule."""
     rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
@@ -41,7 +39,7 @@ def shown_name(ds: xr.Dataset, key: str) -> str:
     """A model of the set as every chapter names it: its checkpoint's name without the content hash
     (``settings.model_name``: "ihc-sr-x4-eps-quick", the profile it was trained at included); the set's key where the
     results record no checkpoint for it."""
-    from .settings import model_name
+    from ..train.cache import model_name
 
     from pathlib import Path
 
@@ -66,65 +64,17 @@ def reports(ds: xr.Dataset) -> dict[str, GateReport]:
     return {k: GateReport.from_dict(v) for k, v in json.loads(ds.attrs["gate_reports"]).items()}
 
 
-def _gate_row(key: str, rep: GateReport, steps) -> dict:
-    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
-    t = rep.table().set_index("check")
-    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
-    for c in CHECKS:
-        row[c] = (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None
-    return row
-
-
-def column_digits(values, figures: int = 2, most: int = 4) -> int:
-    """The decimals one column of a table shows: enough for ``figures`` significant figures of its smallest
-    non-zero finite value, at most ``most``, at least 2 (a column shows every row with the same precision, never
-    "1.1" above "1.11")."""
-    v = np.abs(np.asarray([x for x in values if isinstance(x, (int, float)) and np.isfinite(x) and x != 0], float))
-    if not len(v):
-        return 2
-    return int(min(most, max(2, figures - 1 - int(np.floor(np.log10(v.min()))))))
-
-
-def _most_digits(check: str) -> int:
-    """The most decimals a check's column shows: two beyond its threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2), enough
-    to read a value against the threshold."""
-    text = f"{THRESHOLDS[check]:g}"
-    return (len(text.split(".")[1]) if "." in text else 0) + 2
-
-
 def check_value(value: float, check: str, signed: bool = False) -> str:
-    """``value`` of ``check`` at the precision its gate-table column allows (``_most_digits``), so that a value
+    """``value`` of ``check`` at the precision its gate-table column allows (``most_digits``), so that a value
     the rule rejects never prints as its threshold ("+0.304", not "+0.30", beside "at most 0.3")."""
-    return f"{value:{'+' if signed else ''}.{_most_digits(check)}f}"
-
-
-def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``_gate_row``s as the chapter shows them, narrow enough for the text column: the verdict beside the model
-    (first, so that nothing hides it), then each check's worst value at one precision per column (``column_digits``, at most ``_most_digits``)
-    under a header that can wrap (``GATE_HEADERS``), a failed check marked "✗" (kept on the value's line), "n/a"
-    where a check cannot be judged (no training log), "∞" for an infinite value, "—" where a model has no such
-    check. The training steps are not a column: each model's section and the training-seeds chapter give them."""
-    nb = "\u00a0"
-    out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
-    for c in CHECKS:
-        cells = [r.get(c) for r in rows]
-        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=_most_digits(c))
-        for o, x in zip(out, cells):
-            if x is None:
-                o[c] = "—"
-            elif x[1] is None or (isinstance(x[0], float) and np.isnan(x[0])):
-                o[c] = "n/a"
-            else:
-                o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
-    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
-            .rename(columns=GATE_HEADERS))
+    return f"{value:{'+' if signed else ''}.{most_digits(check)}f}"
 
 
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model: the verdict and the worst value of each check (over samplers and labels), as
     ``gate_frame`` shows them. (Each model's role and training steps are under its loss curves.)"""
     info = json.loads(ds.attrs["models"])
-    rows = [_gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
+    rows = [gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
     return _named(ds, gate_frame(rows))
 
 
@@ -313,10 +263,8 @@ def mean_bias_omitted_text(ds: xr.Dataset) -> str:
 
 
 def _train_config(ds: xr.Dataset, key: str) -> dict:
-    from .stored_gates import _stored_report
-
     folder = json.loads(ds.attrs.get("checkpoints", "{}")).get(key)
-    return _stored_report(folder)[1] if folder else {}
+    return stored_report(folder)[1] if folder else {}
 
 
 def loss_note(ds: xr.Dataset, key: str) -> str:
@@ -415,5 +363,4 @@ def verdict_text(ds: xr.Dataset) -> str:
 
 
 from .model_quality_charts import loss_chart, sample_rows, trained_caption  # noqa: E402,F401  (imported from here)
-from .stored_gates import _stored_report, replicate_gate_table, stored_gate_table  # noqa: E402,F401  (imported from here)
 from .model_quality_levels import brightness_spread, drift_text, start_text, vp_noise_levels  # noqa: E402,F401  (imported from here)

@@ -333,7 +333,7 @@ def _coinciding(ds) -> str:
 
 def figures_markdown(results_root, profile: str, ev) -> tuple[str, dict[str, bytes]]:
     """The page's markdown (one section per figure) and its PNGs ({file name: bytes}) from the stored results."""
-    from ..pipeline.fragments import GENERATED, md_table
+    from .tables import GENERATED, md_table
     from ..plotting.pareto import pareto_figure
 
     tables = {}

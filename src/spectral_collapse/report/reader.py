@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import re
 
+from ..plotting.labels import OTHER_NAMES, reader_names  # noqa: F401  (imported from here)
 from ..text import MINUS, SYMBOLS, minus, notation, unbroken
 
 __all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys",
@@ -43,22 +44,6 @@ _KEY = r"[a-z]+(?:_[a-z0-9]+)+"
 # a Markdown table cell, or an HTML cell's text, that holds one key and nothing else
 _KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
 _KEY_ONLY = re.compile(rf"\s*{_KEY}\s*")
-
-
-@functools.lru_cache(maxsize=None)
-def reader_names() -> dict[str, str]:
-    """{metric or step-size key: the plain name a reader reads}: the symbols' plain forms ("s_hf" -> "S_HF",
-    "eta_hf" -> "eta_HF", which ``text.notation`` typesets) and the other metrics' headers ("ms_ssim" -> "MS-SSIM",
-    ``report.metric_validation.POINT_HEADERS``)."""
-    from .metric_validation import POINT_HEADERS
-
-    names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
-    return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
-
-
-# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
-# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
-OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
 
 
 # A study's key (what a user types: ``studies --only flow_collapse``, the results' folder) as prose names the study

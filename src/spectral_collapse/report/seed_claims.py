@@ -8,17 +8,18 @@ from __future__ import annotations
 import pandas as pd
 import xarray as xr
 
-__all__ = ["claims_by_seed", "claims_shown", "agreement", "claim_set_words", "claims_intro", "scope_words"]
+__all__ = ["claims_by_seed", "claims_shown", "agreement", "claim_set_words", "claims_intro", "scope_words", "seed_arms",
+           "run_column"]
 
 
-def _run_column(column: str) -> str:
+def run_column(column: str) -> str:
     """A per-run column ("seed 1", as the tables store it) as the page names it: "training seed 1"."""
     return f"training {column}" if str(column).startswith("seed ") else column
 
 
 def claims_shown(claims: pd.DataFrame) -> pd.DataFrame:
     """``claims_by_seed`` as the page shows it: each run's column named by its training seed in words."""
-    return claims.rename(columns=_run_column)
+    return claims.rename(columns=run_column)
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
@@ -26,7 +27,6 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     rule and words), and whether the runs agree."""
     from ..studies.claim_titles import CLAIM_TITLES
     from ..studies.claims import UNTESTABLE, chapter_claims
-    from .seeds import seed_arms
 
     verdicts: dict[str, dict[int, str]] = {}
     for k, sub in seed_arms(ds).items():
@@ -94,3 +94,15 @@ def agreement(claims: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     judged = claims[~claims[runs].isin(["not testable here"]).all(axis=1)]
     same = judged["same verdict in every run"] == "yes"
     return judged[same], judged[~same]
+
+
+def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
+    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
+    if "train_seed" not in ds.dims:
+        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
+    out = {}
+    for k in ds["train_seed"].values:
+        sub = ds.sel(train_seed=k)
+        sub.attrs = dict(ds.attrs, study="main_results")
+        out[int(k)] = sub
+    return out

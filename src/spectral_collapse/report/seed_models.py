@@ -37,7 +37,7 @@ def model_gates(ds: xr.Dataset, weights_root=None) -> pd.DataFrame:
     import json
     import os
 
-    from .model_quality import stored_gate_table
+    from .stored_gates import stored_gate_table
 
     folders = {}
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():

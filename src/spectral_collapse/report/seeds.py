@@ -22,8 +22,8 @@ import xarray as xr
 from ..studies.aggregate import TABLE_METRICS, crop_values
 from ..text import percent, step_size, verb
 from .seed_models import model_gates, models_table  # noqa: F401  (the chapter's imports name them here)
-from .seed_claims import (_run_column, agreement, claim_set_words, claims_by_seed, claims_intro,  # noqa: F401
-                          claims_shown)
+from .seed_claims import (agreement, claim_set_words, claims_by_seed, claims_intro, claims_shown,  # noqa: F401
+                          run_column, seed_arms)
 
 __all__ = ["SPREAD_METRICS", "seed_arms", "two_level_ci", "spread_table", "claims_by_seed", "agreement",
            "seed_verdict", "models_table", "model_gates", "s_g_note", "main_results_agreement", "crops_text",
@@ -45,18 +45,6 @@ HALF_WIDTH = "half-width of a run's 95 % interval over crops"
 def pooled_column(level: float = POOLED_LEVEL) -> str:
     """The spread table's column of the interval over runs and crops, named by its level."""
     return f"{percent(level, 0)} interval over runs and crops"
-
-
-def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
-    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
-    if "train_seed" not in ds.dims:
-        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
-    out = {}
-    for k in ds["train_seed"].values:
-        sub = ds.sel(train_seed=k)
-        sub.attrs = dict(ds.attrs, study="main_results")
-        out[int(k)] = sub
-    return out
 
 
 def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
@@ -128,7 +116,7 @@ def spread_shown(spread: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
             out[col] = [f"{v:.{d}f}" if pd.notna(v) else "—" for v in spread[col]]
         else:
             out[col] = [v if isinstance(v, str) or pd.notna(v) else "—" for v in spread[col]]
-    return out.rename(columns=_run_column)
+    return out.rename(columns=run_column)
 
 
 def spread_legend(ds: xr.Dataset, level: float = POOLED_LEVEL, n_boot: int = POOLED_DRAWS) -> str:
@@ -230,7 +218,7 @@ def seed_verdict(ds: xr.Dataset, *, claims: pd.DataFrame | None = None, spread: 
     if len(moved):
         seeds = [c for c in claims.columns if c.startswith("seed ")]
         lines.append("Verdicts that change with the training seed: " + "; ".join(
-            f"{r['claim']} ({', '.join(f'{_run_column(s)}: {r[s]}' for s in seeds)})" for _, r in moved.iterrows())
+            f"{r['claim']} ({', '.join(f'{run_column(s)}: {r[s]}' for s in seeds)})" for _, r in moved.iterrows())
             + ".")
     if len(ratio):
         big = spread[spread["range / half-width"] >= 1]

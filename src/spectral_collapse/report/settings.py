@@ -23,8 +23,8 @@ __all__ = ["settings_table", "reader_view", "SETTING_NAMES", "setting_name", "re
            "plain_source", "tuning_text", "ms_ssim_text",
            "versions_text", "SUITE", "SOURCE_TREE", "methods_run", "scoped_ovg", "seed_use", "seed_text"]
 
-from .settings_words import (_HASHED, _MISSING, PARAMETERIZATION_WORDS, _empty, _guidance, _parsed,  # noqa: E402,F401
-                             ms_ssim_text, model_name, ovg_text, parameterization_words, plain_source, readable,
+from .settings_words import (HASHED_NAME, MISSING, PARAMETERIZATION_WORDS, is_empty, guidance_text,  # noqa: E402,F401
+                             parsed_value, ms_ssim_text, model_name, ovg_text, parameterization_words, plain_source, readable,
                              tuning_text)   # values in words, re-exported: callers import them from here
 
 _PROVENANCE_PACKAGES = ("spectral-collapse", "python", "torch", "diffusers", "numpy")
@@ -35,7 +35,7 @@ SOURCE_TREE = "(run from a source checkout, not an installed release: its versio
 
 _SETTINGS = "settings of"   # DataFrame.attrs key that marks a settings table (value: the study's name)
 # a stored value that is a code's word, by what it means
-_VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
+VALUE_WORDS = {"s_hf_unit": {"uint8": "pixel values 0 to 255 (8-bit)"},
                 "space": {"vp": "variance-preserving (VP): the state xₜ = √ᾱ·x₀ + √(1 − ᾱ)·ε",
                           "sigma": "σ coordinates: the state x₀ + σ·ε, unscaled"}}
 
@@ -95,7 +95,7 @@ def _reader_value(text: str) -> str:
 def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     """A settings table (``settings_table``) as a reader sees it: each row named in words, the study parameter that
     sets it (its key, only where the study has such a parameter) beside the value, values in the book's notation and
-    in words (``_VALUE_WORDS``, ``settings_words.words``: no stored key, mapping or function path). Any other table
+    in words (``VALUE_WORDS``, ``settings_words.words``: no stored key, mapping or function path). Any other table
     unchanged."""
     if _SETTINGS not in frame.attrs:
         return frame
@@ -104,7 +104,7 @@ def reader_view(frame: pd.DataFrame) -> pd.DataFrame:
     study = frame.attrs[_SETTINGS]
     params = _study_params(study)
     keys = [str(k) for k in frame.index]
-    out = pd.DataFrame({"value": [words(_VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
+    out = pd.DataFrame({"value": [words(VALUE_WORDS.get(k, {}).get(str(v), _reader_value(str(v))))
                                   for k, v in zip(keys, frame["value"])],
                         "parameter": [_knob(k) if _knob(k) in params else "" for k in keys]},
                        index=pd.Index([setting_name(k, study) for k in keys], name="setting"))
@@ -141,7 +141,7 @@ def short_model_names(frame: pd.DataFrame) -> pd.DataFrame:
     frame = reader_view(frame)
 
     def short(v):
-        return model_name(v) if isinstance(v, str) and _HASHED.match(Path(v.rstrip("/")).name) else v
+        return model_name(v) if isinstance(v, str) and HASHED_NAME.match(Path(v.rstrip("/")).name) else v
 
     def hashed(values) -> bool:
         return any(short(x) is not x for v in values for x in (v if isinstance(v, tuple) else (v,)))
@@ -189,17 +189,17 @@ def models_text(value) -> str:
     "ε-prediction"; an ablation arm's role "arm/parameterization" by the arm's words too, "unet/eps" -> "U-Net,
     ε-prediction"), and where the weights come from (they ship in data/weights; trained on this machine; or a
     folder of the reader's)."""
-    value = _parsed(value)
+    value = parsed_value(value)
     if not isinstance(value, dict):
         return readable(value)
     value = {k: v for k, v in value.items() if v not in (None, "")}
     if not value:
-        return _MISSING
+        return MISSING
     names = "; ".join(f"{_role_words(role)}: {model_name(p)}" for role, p in value.items())
     paths = [str(p) for p in value.values()]
     if all(_shipped(p) for p in paths):
         where = "trained weights shipped in data/weights"
-    elif all(_HASHED.match(Path(p).name) for p in paths):
+    elif all(HASHED_NAME.match(Path(p).name) for p in paths):
         where = "trained by the suite on this machine"
     else:
         where = ""
@@ -228,7 +228,7 @@ def schedules_text(value, attrs: dict | None = None) -> str:
     """The ovg_schedule study's ``schedules`` attr ({name: {guided_steps, sigma_range, schedule}}) as which
     inversion steps each schedule guides, by its name in prose ("every 2nd step"), and the σ range they span (numbered from 0 = the first inversion step,
     lowest sigma, as the guided-steps chart is); the schedule's internal window parameters are left out."""
-    value = _parsed(value)
+    value = parsed_value(value)
     if not isinstance(value, dict):
         return readable(value)
     n = 0
@@ -277,7 +277,7 @@ def _methods(value) -> str:
     try:
         specs = json.loads(value) if isinstance(value, str) else value
         return "; ".join(f"{m['label']}: {m.get('method', '?')} ({parameterization_words(m.get('parameterization', '?'))}"
-                         + (f", {_guidance(m['guidance'])}" if m.get("guidance") else "") + ")" for m in specs)
+                         + (f", {guidance_text(m['guidance'])}" if m.get("guidance") else "") + ")" for m in specs)
     except (ValueError, TypeError, KeyError):
         return readable(value)
 
@@ -325,7 +325,7 @@ def scoped_ovg(value, ran) -> dict | str:
     """An OVG step-size record ({eta_hf, eta_lf, source, per_base}) with only the OVG variants of ``ran`` (the
     chapter's methods; None: all) in its per-variant choices; none left but plain OVG, the per-variant part and the
     source's "each OVG variant at its own choice" are left out. Anything else as it is."""
-    value = _parsed(value)
+    value = parsed_value(value)
     if not isinstance(value, dict) or ran is None:
         return value
     value = dict(value)

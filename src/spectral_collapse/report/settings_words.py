@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from ..text import spaced_percents
+from ..train.cache import HASHED_NAME, model_name
 
 __all__ = ["KEY_WORDS", "key_words", "arm_words", "words", "SNAKE_KEY", "tuning_text", "ms_ssim_text", "readable",
            "model_name", "ovg_text", "plain_source", "sweep_words", "parameterization_words", "PARAMETERIZATION_WORDS",
-           "DATA_OPTION_WORDS", "option_words"]
+           "DATA_OPTION_WORDS", "option_words", "HASHED_NAME", "MISSING", "is_empty", "guidance_text", "parsed_value"]
 
 # a stored key: lower-case words joined by underscores ("s_dc_raw", "num_train_timesteps"); not part of a name with
 # hyphens, a path or a file name ("ihc-sr-x4-eps-quick", "data/weights")
@@ -81,7 +82,7 @@ def _names() -> dict[str, str]:
     """{key: words}: metric and step-size keys by their chart names (symbols: "η_HF"), method labels and schedules by
     theirs, then ``KEY_WORDS``."""
     from ..plotting.labels import chart_names
-    from .reader import reader_names
+    from ..plotting.labels import reader_names
 
     return {**reader_names(), **chart_names(), **KEY_WORDS}
 
@@ -128,7 +129,7 @@ def words(text: str) -> str:
     """A settings row's name or value in words: the stored definitions' internal names (``_PHRASES``), an arm's row
     ("arm train_seed1" -> "arm: training seed 1"), "key = value" clauses as "key: value", and every other stored
     key by ``key_words``."""
-    from .latents import typeset
+    from ..text import typeset
 
     text = str(text)
     arm = re.fullmatch(r"arm:? (.+)", text)
@@ -179,7 +180,7 @@ def ms_ssim_text(value) -> str:
     standard form, the smallest image it needs."""
     from ..metrics.image import MS_SSIM_WEIGHTS
 
-    cfg = _parsed(value)
+    cfg = parsed_value(value)
     if not isinstance(cfg, dict) or "scales" not in cfg:
         return readable(value)
 
@@ -195,20 +196,10 @@ def ms_ssim_text(value) -> str:
 # A stored value as a reader takes it in (``readable``): a mapping as "key value" in words, a checkpoint by its model
 # name, OVG's step sizes in the book's one form; ``report.settings`` re-exports these for the chapters.
 
-_HASHED = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint folder: name + 12-digit content hash
-_MISSING = "—"
+MISSING = "—"
 
 
-def model_name(path) -> str:
-    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
-    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
-    "ihc-sr-x4-eps-quick"); any other text unchanged."""
-    text = str(path).rstrip("/")
-    m = _HASHED.match(Path(text).name)
-    return m.group("name") if m else text
-
-
-def _parsed(value):
+def parsed_value(value):
     """A JSON object stored as text, parsed; anything else (or text that is not JSON) as it is."""
     if isinstance(value, str):
         try:
@@ -289,7 +280,7 @@ def ovg_text(value) -> str:
 
     def eta(v) -> str:
         """A step size in the book's one form ("10⁻⁶", ``plotting.labels.step_size``); "—" where none is stored."""
-        return "—" if _empty(v) else step_size(v)
+        return "—" if is_empty(v) else step_size(v)
 
     def pair(c: dict) -> str:
         return f"eta_hf {eta(c.get('eta_hf'))}, eta_lf {eta(c.get('eta_lf'))}"
@@ -318,7 +309,7 @@ def ovg_text(value) -> str:
     return text
 
 
-def _empty(value) -> bool:
+def is_empty(value) -> bool:
     if value is None or (isinstance(value, str) and value.strip() in ("", "null")):
         return True
     return isinstance(value, float) and not np.isfinite(value)
@@ -345,7 +336,7 @@ def _mapping(value: dict, depth: int) -> str:
         return ", ".join(step_size(x) for x in v) if isinstance(v, (list, tuple, np.ndarray)) else step_size(v)
 
     names = {k: key_words(k) for k in value}
-    texts = {k: step_sizes(v) if str(k) in ("eta_hf", "eta_lf") and not _empty(v) else shown(v)
+    texts = {k: step_sizes(v) if str(k) in ("eta_hf", "eta_lf") and not is_empty(v) else shown(v)
              for k, v in value.items()}
     if len(value) > 1 and len(set(texts.values())) == 1 and " " in next(iter(texts.values())):
         keys = list(names.values())
@@ -366,12 +357,12 @@ def readable(value, depth: int = 0) -> str:
             value = json.loads(value)
         except ValueError:
             pass
-    if _empty(value):
-        return _MISSING
+    if is_empty(value):
+        return MISSING
     if isinstance(value, dict):
-        body = _mapping({k: v for k, v in value.items() if not _empty(v)}, depth)
+        body = _mapping({k: v for k, v in value.items() if not is_empty(v)}, depth)
         if not body:
-            return _MISSING
+            return MISSING
         return f"({body})" if depth else body
     if isinstance(value, bool):
         return "on" if value else "off"
@@ -382,10 +373,10 @@ def readable(value, depth: int = 0) -> str:
         return f"{value:.4g}"
     text = str(value)
     # a stored text keeps the form it was stored in (it may be part of a results key): "90%" is shown "90 %"
-    return model_name(text) if _HASHED.match(Path(text).name) else spaced_percents(text)
+    return model_name(text) if HASHED_NAME.match(Path(text).name) else spaced_percents(text)
 
 
-def _guidance(g) -> str:
+def guidance_text(g) -> str:
     """A guidance spec by its type and step sizes, each step size in the book's one form ("10⁻³",
     ``text.step_size``, as the OVG row writes it); the full spec stays in the results file."""
     from ..text import step_size

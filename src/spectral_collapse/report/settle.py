@@ -1,12 +1,16 @@
 """Parts of the conclusions page (``report.answers.conclusions_markdown``) read from each claim's stored finding:
 what would settle an open claim (a comparison whose mean lies within the minimal effect, a correlation whose
 interval reaches past the rule's line), how the claims that hold are counted (on an interval, on means only, on a
-share with no spread), and a model below the quality gate named in words."""
+share with no spread), and a model below the quality gate named in words. A finding's detail is read in parts
+(``claim_parts``; ``open_part``: the first open one; ``bare_part``: one without its verdict arrow)."""
 from __future__ import annotations
 
 import re
 
-__all__ = ["settle_within", "settle_correlation", "held_counts", "gate_model_words", "MEANS_ONLY"]
+from ..studies.claims import INCONCLUSIVE
+
+__all__ = ["settle_within", "settle_correlation", "held_counts", "gate_model_words", "MEANS_ONLY",
+           "claim_parts", "bare_part", "open_part"]
 
 MEANS_ONLY = "means only"  # how a rule that decides on means, without an interval, says so
 _NUM = r"[+\-−]?\d+(?:\.\d+)?"
@@ -20,15 +24,12 @@ def settle_within(title: str, detail: str) -> str:
     """What would settle a claim whose open comparison has its mean difference within the minimal effect: when its
     whole interval lies within ± that effect, nothing more of the same (the data point against an effect of the
     rule's size); when the interval reaches beyond it, more samples could settle it either way."""
-    from .answers import _open_part
-    from .claims_page import _bare
-
-    part = _open_part(detail)
+    part = open_part(detail)
     effect = part.rsplit("(", 1)[-1].rstrip(")") if "(" in part else ""
     ci = re.search(rf"\[({_NUM}), ({_NUM})\]", part)
     size = re.search(r"±(\d+(?:\.\d+)?)", effect)
     inside = bool(ci and size) and max(abs(_num(ci.group(1))), abs(_num(ci.group(2)))) <= _num(size.group(1))
-    said = f"Its open comparison ({_bare(part)}) has a mean difference within the minimal effect" + (
+    said = f"Its open comparison ({bare_part(part)}) has a mean difference within the minimal effect" + (
         f" ({effect})" if effect else "")
     if inside:
         return (f"- *{title}*: more samples would not settle it. {said}, and its whole interval lies within it: the "
@@ -88,3 +89,54 @@ def gate_model_words(ev, study: str, dataset: str, models) -> str:
 
     arms = (getattr(ev, "weak_arms", {}) or {}).get((study, dataset))
     return gate_models_words(study, dataset, arms, models)
+
+
+def claim_parts(detail: str) -> list[str]:
+    """A finding's detail cut into its comparisons: the text after "N of M hold: " split at the semicolons that
+    are not inside brackets."""
+    body = re.sub(r"^\d+ of \d+ (testable )?hold[^:]*: ", "", detail)
+    out, depth, cur = [], 0, ""
+    for ch in body:
+        depth += ch in "([" and 1 or 0
+        depth -= ch in ")]" and 1 or 0
+        if ch == ";" and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts, merged, carry = [p for p in [*out, cur.strip()] if p], [], ""
+    for i, p in enumerate(parts):  # a piece without a verdict arrow belongs to the comparison after it
+        if " → " not in p and i < len(parts) - 1:
+            carry += p + "; "
+        else:
+            merged.append(carry + p)
+            carry = ""
+    return merged
+
+
+def bare_part(part: str) -> str:
+    """One comparison without its verdict arrow and its parenthesised notes (the interval in brackets stays, and so
+    does a note that stands in for an interval: "(no spread over 96 crops: ...)", a bracketed operand of a difference:
+    "TABA − (OVG + EDM)", and the paper's setting each of our scales stands for: "×2 (for the paper's ×8)")."""
+    from ..studies.shares import NO_SPREAD
+
+    part = part.split(" → ")[0]
+    keep = re.findall(rf" \({NO_SPREAD}[^()]*\)", part)
+    keep += re.findall(r"(?<= − )\([^()]*\)|\([^()]*\)(?= − )", part)   # a bracketed operand of a difference
+    keep += re.findall(r" \(for the paper's [^()]*\)", part)   # the paper's setting an analogue of ours stands for
+    for i, k in enumerate(keep):
+        part = part.replace(k, f"\0{i}\0")
+    while True:
+        cut = re.sub(r" \([^()]*\)", "", part)
+        if cut == part:
+            break
+        part = cut
+    for i, k in enumerate(keep):
+        part = part.replace(f"\0{i}\0", k)
+    return part.strip()
+
+
+def open_part(detail: str) -> str:
+    """The first comparison of a finding's detail that reads inconclusive, with its reason ("" when none does)."""
+
+    return next((p for p in claim_parts(detail) if f"→ {INCONCLUSIVE}" in p), "")

@@ -16,15 +16,13 @@ from ..reference import paper_counterpart, paper_rows
 from ..studies.claim_titles import SLF_READING
 from ..studies.claims_words import listed
 from ..text import plural, verb
-from ..studies.aggregate import TABLE_METRICS, cell_text, coinciding_methods, per_seed, summary
+from ..studies.aggregate import (METRIC_NAMES, TABLE_METRICS, cell_text, coinciding_methods, failed_label, per_seed,
+                                  summary)
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
            "coincidence_note", "control_rows", "copy_beats_every_method", "copy_against_methods", "control_notes",
-           "METRIC_NAMES"]
+           "METRIC_NAMES", "GENERATED", "md_table"]
 
-METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
-                "s_dc": "S_DC", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
-                "delta_log_e_hf_chroma": "Δlog E_CbCr"}
 # What a metric scores an output against, where it is not the ground truth: a control scoring below every method
 # there says the metric rewards resembling that reference.
 _REFERENCE = {"s_lf": "the input condition"}
@@ -73,14 +71,6 @@ def copy_beats_every_method(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[str]:
         if np.isfinite(copy) and np.isfinite(best) and copy > best:
             out.append(m)
     return out
-
-
-def failed_label(method: str, failed: int, n: int | None) -> str:
-    """A method's row label in a table of cells: the method, and where samples failed how many of how many
-    ("bdia (17 of 48 failed)"), said once for the row, since every metric of a method leaves out the same samples."""
-    if not failed:
-        return str(method)
-    return f"{method} ({failed} of {n + failed} failed)" if n is not None else f"{method} ({failed} failed)"
 
 
 def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, controls: bool = True) -> pd.DataFrame:
@@ -245,3 +235,14 @@ def control_notes(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
                              + (f" {_said_once(SLF_READING, 's_lf' in beaten)}." if m == "s_lf" else ""))
     return notes
 
+
+GENERATED = "_generated"
+
+
+def md_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A GitHub / MyST pipe table of ``frame`` (cells as text, '|' escaped)."""
+    f = frame.reset_index() if index else frame
+    esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["| " + " | ".join(esc(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
+    lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in f.itertuples(index=False)]
+    return "\n".join(lines) + "\n"

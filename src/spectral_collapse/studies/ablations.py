@@ -47,7 +47,7 @@ from .spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
            "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "paper_key", "axis_values", "ablation_summary",
-           "improvement_table", "arm_latents"]
+           "improvement_table", "arm_latents", "profile_factors", "paper_key_of"]
 
 ABLATION_LABELS = ("ddim", "taba", "ovg")   # the rows of the paper's Tables 3-6 (Standard, TABA, OVG)
 # eps_vs_x0 adds OVG's stable form beside the paper's (which diverges on x0-prediction models, kept visible)
@@ -306,3 +306,31 @@ def arm_latents(ds: xr.Dataset, **sel) -> xr.DataArray:
             name = "latents_" + a["tag"]
             return ds[name] if name in ds else ds["latents"].sel(sel)
     raise KeyError(f"no arm with {sel}; arms: {[a['tag'] for a in arms]}")
+
+
+def profile_factors(ds: xr.Dataset) -> list[int]:
+    """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
+    profile's; else the study's own), with the study's own factors among them."""
+    own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
+    try:
+        recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors") or []
+    except (TypeError, ValueError):
+        recorded = []
+    if not recorded and ds.attrs.get("profile"):
+        from ..studies.profiles import get_profile
+
+        try:
+            recorded = list(get_profile(str(ds.attrs["profile"])).factors)
+        except (KeyError, ValueError):
+            recorded = []
+    return sorted({int(f) for f in recorded} | set(own))
+
+
+def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
+    """``studies.ablations.paper_key`` with our factors ranked in the profile's factor list (``profile_factors``),
+    not in the study's own: every chapter pairs a factor with the same row of the paper."""
+    key = paper_key(ds)
+    if key.columns[0] == "factor":
+        factors = profile_factors(ds)
+        key["paper_value"] = [paper_scale(v, factors) for v in key["factor"]]
+    return key

@@ -23,7 +23,7 @@ import xarray as xr
 from .validity import failed_of
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
-           "spread_text", "crop_values"]
+           "spread_text", "crop_values", "METRIC_NAMES", "failed_label"]
 
 TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
@@ -177,3 +177,16 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
     if failed:
         text += f" (n = {n}, {failed} failed)" if n is not None else f" ({failed} failed)"
     return text
+
+
+METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF against the ground truth",
+                "s_dc": "S_DC", "s_g": "S_G", "kid_wav": "KID_wav", "delta_log_e_hf_luma": "Δlog E_Y",
+                "delta_log_e_hf_chroma": "Δlog E_CbCr"}
+
+
+def failed_label(method: str, failed: int, n: int | None) -> str:
+    """A method's row label in a table of cells: the method, and where samples failed how many of how many
+    ("bdia (17 of 48 failed)"), said once for the row, since every metric of a method leaves out the same samples."""
+    if not failed:
+        return str(method)
+    return f"{method} ({failed} of {n + failed} failed)" if n is not None else f"{method} ({failed} failed)"

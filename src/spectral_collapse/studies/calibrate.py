@@ -26,7 +26,7 @@ import re
 
 from .pareto import NO_CHOICE
 from .profiles import get_profile
-from .translation import OVG_DEFAULTS, ovg_setting
+from .method_labels import OVG_DEFAULTS, ovg_setting
 
 __all__ = ["CALIBRATION_IMAGES", "EXTEND", "ovg_for", "calibrate_ovg"]
 

@@ -23,7 +23,7 @@ from ..inversion.loop import primary
 from .progress import cell_bar
 from .spec import CACHE_VERSION
 
-__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell"]
+__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched"]
 
 
 class NoCache:
@@ -57,14 +57,14 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
     def compute():
         torch.manual_seed(seed)
         if sharding_active():  # launched on several processes: each translates its share (studies/distributed.py)
-            out, latent, bad, nfe = translate_sharded(_translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
+            out, latent, bad, nfe = translate_sharded(translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
                                                       steps, batch_size, bool(progress))
         else:
             batches = -(-len(x) // max(1, batch_size))
             with cell_bar(f"{ms.label} seed {seed}", len(x), 2 * steps * batches) as bar:
-                out, latent, bad, nfe = _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps,
-                                                           batch_size, bar or bool(ctx.progress if progress is None
-                                                                                   else progress))
+                out, latent, bad, nfe = translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps,
+                                                          batch_size, bar or bool(ctx.progress if progress is None
+                                                                                  else progress))
         return _arrays_cell(output=out, latent=latent, nonfinite_step=bad, nfe=nfe)
 
     key = {"cell": "translate", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
@@ -72,7 +72,7 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
     return ctx.cache.cell(key, compute)
 
 
-def _translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
+def translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
     """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``progress.CellBar``. A study scores
     failed samples itself (``validity``), so translate's latent-norm warning is off here."""
     outs, lats, bad, nfe = [], [], [], 0

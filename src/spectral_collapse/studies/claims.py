@@ -22,9 +22,9 @@ import pandas as pd
 from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
                         paper_printed)
 from .claim_titles import CLAIM_TITLES
-from .claims_ablations import (TIE_RULE, _ablation_collapse, _claim_pca, _claim_scale_monotone, _claim_scale_psnr,
+from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
                                versus_or_tie)
-from .claims_shares import _claim_table1, _claim_x0_cure, _claim_x0_structure, metric_words, share_checks  # noqa: F401
+from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words, share_checks  # noqa: F401
 from .samples import sample_size
 from .shares import MIN_COMPARISONS
 from ..text import plural, signed, verb
@@ -289,14 +289,14 @@ CLAIMS: list[Claim] = [
           "Stochastic inversions (TABA, ReNoise) beat deterministic ones (standard, Null-Class, DirectInversion) on "
           "S_DC, S_HF and S_G in most comparisons, and lose on S_LF in most.",
           "share of distinct (dataset, stochastic, deterministic) comparisons won by the stochastic method: above "
-          "50 % for S_DC, S_HF and S_G, below 50 % for S_LF", _claim_table1, by=SHARE),
+          "50 % for S_DC, S_HF and S_G, below 50 % for S_LF", claim_table1, by=SHARE),
     Claim("pca_collapse", "Sec. 4, Fig. 3",
           "Inverted latents concentrate their variance in fewer principal components than Gaussian noise, and more "
           "so as the input gets sparser.", "k90 (components for 90 % of the variance) of every DDIM series below "
           "Gaussian noise's, and below that of the next less sparse series; each difference a 95 % interval over "
           "subsamples of the latents (all series at one subsample size, drawn without replacement), read as a "
           "paired comparison is, with one component as its minimal effect (results without subsamples: the k90s "
-          "themselves, two-way)", _claim_pca, reads=("pca_collapse",)),
+          "themselves, two-way)", claim_pca, reads=("pca_collapse",)),
     Claim("corr_hf_dc", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
           _r_rule("S_HF, S_DC", "≥", "0.5"), _corr("s_hf", "s_dc", +1), by=CORRELATION),
@@ -348,28 +348,28 @@ CLAIMS: list[Claim] = [
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
           "S_DC(ddim) − S_DC(ovg) < 0",
-          _ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
+          ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
-          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0", _ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
+          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0", ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "
           "PSNR(ddim) − PSNR(taba) and PSNR(ddim) − PSNR(ovg) each > 0, S_HF(ddim) − S_HF(taba) and "
-          "S_HF(ddim) − S_HF(ovg) each < 0", _claim_scale_psnr, reads=("scale",), by=PAIRED),
+          "S_HF(ddim) − S_HF(ovg) each < 0", claim_scale_psnr, reads=("scale",), by=PAIRED),
     Claim("scale_monotone", "Sec. 4, Fig. 3",
           "Collapse intensifies as the input becomes sparser (x8 → x16 → x32).",
           "S_DC of ddim decreasing at each step of the SR factor, each step paired on the same crops (seed, sample) "
-          "at both factors", _claim_scale_monotone, reads=("scale",), by=PAIRED),
+          "at both factors", claim_scale_monotone, reads=("scale",), by=PAIRED),
     Claim("x0_cure", "Sec. 6.3, Table 6",
           "Switching to x0-prediction improves S_HF and S_DC in most cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: above 50 % for S_HF and S_DC",
-          _claim_x0_cure, reads=("x0",), by=SHARE),
+          claim_x0_cure, reads=("x0",), by=SHARE),
     Claim("x0_structure", "Sec. 6.3 text",
           "...but structural fidelity and reconstruction (S_LF, PSNR, MS-SSIM) improve in only a minority of cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: below 50 % for S_LF, PSNR and "
-          "MS-SSIM", _claim_x0_structure, reads=("x0",), by=SHARE),
+          "MS-SSIM", claim_x0_structure, reads=("x0",), by=SHARE),
 ]
 
 
@@ -425,11 +425,11 @@ def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
 
     from .scorecard import ABLATIONS, evidence_of
 
-    from .evidence import _below_gate
+    from .evidence import below_gate
 
     study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
     if study in ("pca_collapse", "pareto"):
-        below = _below_gate(ds)
+        below = below_gate(ds)
         ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
                       extra={study: {dataset: ds}}, weak={(study, dataset): below} if below else {},
                       weak_arms={(study, dataset): None} if below else {})

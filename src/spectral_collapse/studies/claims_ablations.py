@@ -60,7 +60,7 @@ def combine_testable(checks: list, missing: str) -> Finding:
     return Finding(fold(vs), head + "; ".join(t for _, t in judged) + "; " + "; ".join(untested))
 
 
-def _ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fixed_ref: tuple[str, ...]):
+def ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fixed_ref: tuple[str, ...]):
     def test(ev: Evidence) -> Finding:
         f = ev.select(short)
         if f.empty or axis not in f:
@@ -89,7 +89,7 @@ def _scale_labels(ev: Evidence, g: pd.DataFrame) -> dict:
     return scale_labels(g["scale"].unique()) if ev.source == "ours" else {s: s for s in g["scale"].unique()}
 
 
-def _claim_scale_psnr(ev: Evidence) -> Finding:
+def claim_scale_psnr(ev: Evidence) -> Finding:
     f = ev.select("scale")
     if f.empty or "scale" not in f:
         return Finding(UNTESTABLE, "needs scale_factor results")
@@ -106,7 +106,7 @@ def _claim_scale_psnr(ev: Evidence) -> Finding:
     return combine(checks, "needs scale_factor results with ddim, taba / ovg, PSNR and S_HF")
 
 
-def _claim_scale_monotone(ev: Evidence) -> Finding:
+def claim_scale_monotone(ev: Evidence) -> Finding:
     f = ev.select("scale", method="ddim", metric="s_dc")
     if f.empty or "scale" not in f:
         return Finding(UNTESTABLE, "needs scale_factor results with ddim and S_DC")
@@ -167,7 +167,7 @@ def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
                         f"noise, is read there: {text}, which {said}")
 
 
-def _claim_pca(ev: Evidence) -> Finding:
+def claim_pca(ev: Evidence) -> Finding:
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 3 is a plot without tabulated numbers")
     checks = []

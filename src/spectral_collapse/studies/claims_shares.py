@@ -137,7 +137,7 @@ def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataF
     return Finding(found.verdict, found.detail + (f"; {arms}" if arms else ""))
 
 
-def _claim_table1(ev: Evidence) -> Finding:
+def claim_table1(ev: Evidence) -> Finding:
     metrics = ("s_hf", "s_lf", "s_dc", "s_g")
     want = {m: True for m in ("s_hf", "s_dc", "s_g")} | {"s_lf": False}
     frame, crops, better, worse, by = table1_frames(ev)
@@ -150,9 +150,9 @@ def _x0_vs_eps(ev: Evidence, metrics, want) -> Finding:
     return _pct_claim(ev, "table6", xs, eps, by, frame, crops, metrics, want)
 
 
-def _claim_x0_cure(ev: Evidence) -> Finding:
+def claim_x0_cure(ev: Evidence) -> Finding:
     return _x0_vs_eps(ev, ("s_hf", "s_dc"), {"s_hf": True, "s_dc": True})
 
 
-def _claim_x0_structure(ev: Evidence) -> Finding:
+def claim_x0_structure(ev: Evidence) -> Finding:
     return _x0_vs_eps(ev, ("psnr", "ms_ssim", "s_lf"), {"psnr": False, "ms_ssim": False, "s_lf": False})

@@ -14,7 +14,7 @@ from ..text import listed  # noqa: F401  (re-exported: studies.claims_words.list
 
 __all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "NO_SPREAD_SHARE", "BAND_CLAUSE", "chapter_rule",
            "STUDY_TITLES", "study_title", "ARM_WORDS", "arm_words", "arm_phrase", "listed", "gate_models_words",
-           "where_words",
+           "where_words", "arm_name",
            "held_basis", "verdict_words", "HALF_READ", "half_words", "findings_markdown", "sentence_start", "upper_first"]
 
 # the general rules a claim is decided by (the keys of ``claims.RULES``)
@@ -172,3 +172,8 @@ def upper_first(text: str) -> str:
     text = str(text)
     return text if text[:1] and "\u0370" <= text[0] <= "\u03ff" else text[:1].upper() + text[1:]
 
+
+def arm_name(sel: dict) -> str:
+    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
+    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
+    return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..data import split_dataset
-from .models import _signature, data_options, dataset_for
+from .models import folder_signature, data_options, dataset_for
 
 __all__ = ["content_inputs"]
 
@@ -65,6 +65,6 @@ def content_inputs(spec) -> dict:
         sig = []
         for p in paths:
             folder = pipeline_folder(str(p))
-            sig.append((str(folder), _signature(folder)))
+            sig.append((str(folder), folder_signature(folder)))
         out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     return out

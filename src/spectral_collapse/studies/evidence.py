@@ -27,7 +27,7 @@ __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", 
            "arm_spaces", "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
-_MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
+MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
                ("edges2shoes", ""): "table11"}
 # study -> (short name in the evidence frame, the ablation axis, paper table)
 ABLATIONS = {"backbone_ablation": ("backbone", "backbone", "table3"), "space_ablation": ("space", "space", "table4"),
@@ -179,7 +179,7 @@ def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: the
     names of its models below the gate}), read from the results' ``per_arm`` models and ``model_gate`` record; None
     when the results have no arms (every row rests on the models below the gate) or do not say which model each arm
-    used. Only meaningful when ``_below_gate`` names a model."""
+    used. Only meaningful when ``below_gate`` names a model."""
     import re
 
     try:
@@ -230,7 +230,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 
     band = real_band(ds)
     spaces = arm_spaces(ds)
-    below = _below_gate(ds)
+    below = below_gate(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     extra={"main": {dataset: ds}} if short == "main" else {},
                     bands={} if band is None else {(short, dataset): band},
@@ -263,8 +263,8 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             name = str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])
             extra.setdefault(study, {})[name] = ds
             files.setdefault(study, []).append(str(path))
-            if _below_gate(ds):
-                weak[(study, name)], arms[(study, name)] = _below_gate(ds), None
+            if below_gate(ds):
+                weak[(study, name)], arms[(study, name)] = below_gate(ds), None
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
@@ -272,7 +272,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
                     weak_arms=arms, crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 
-def _below_gate(ds) -> list[str]:
+def below_gate(ds) -> list[str]:
     """The models a result was computed with that are below the quality gate (recorded in its ``model_gate``
     attribute), by name without the configuration hash."""
     import json
@@ -289,7 +289,7 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
     """The paper's Tables 3-5 and 8-11 as evidence (one "seed" holding the reported mean)."""
     p = paper_tables() if paper is None else paper
     rows = []
-    main = p[p["table"].isin(list(_MAIN_TABLE.values()))]
+    main = p[p["table"].isin(list(MAIN_TABLE.values()))]
     rows.append(main.assign(study="main", dataset=np.where(main["scale"] != "", main["dataset"] + " " + main["scale"],
                                                           main["dataset"])))
     for _, (short, axis, table) in ABLATIONS.items():

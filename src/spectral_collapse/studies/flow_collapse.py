@@ -162,10 +162,10 @@ def _add_scaled(ctx: StudyContext, ds: xr.Dataset, data, D, prof, *, n_images: i
     paired = bool(getattr(data, "paired", True))
     scoring = translation.scoring_settings(data)
     ms = flow_method_specs([SCALED_LABEL], {"eta_hf": 0.0, "eta_lf": 0.0})[0]
-    cells = translation._scored_cells(ctx, D, x_all, ms, seed=seeds[0], steps=prof.steps, batch_size=prof.batch_size,
-                                      src=src_all[union], gt=gt_all[union] if paired else None, scoring=scoring,
-                                      n_images=n_images, groups={s: [at[i] for i in subsets[s]] for s in seeds},
-                                      ls=ls)
+    cells = translation.scored_cells(ctx, D, x_all, ms, seed=seeds[0], steps=prof.steps, batch_size=prof.batch_size,
+                                     src=src_all[union], gt=gt_all[union] if paired else None, scoring=scoring,
+                                     n_images=n_images, groups={s: [at[i] for i in subsets[s]] for s in seeds},
+                                     ls=ls)
     part = xr.concat([cells[s].expand_dims(seed=[s]) for s in seeds], dim="seed").expand_dims(method=[SCALED_LABEL])
     per_method = [v for v in ds.data_vars if "method" in ds[v].dims]
     missing = sorted(set(per_method) - set(part.data_vars))

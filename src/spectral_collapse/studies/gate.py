@@ -1,4 +1,4 @@
-"""The quality gate applied to the models of a study run (``models.quality`` measures; this module enforces).
+"""The quality gate applied to the models of a study run (``studies.quality`` measures; this module enforces).
 
 While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``: the profile's
 trained models (``studies.models.trained_model``), the VAE of the latent arm (``latent_space``) and a user's
@@ -25,11 +25,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..models.quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
-                              vae_report)
+from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
+                      vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "gate_banner", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
+           "active_policy", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -87,7 +87,7 @@ def allowed(allow, name: str) -> bool:
 
 
 def _digest(folder: Path) -> str | None:
-    from ..pipeline.runner import checkpoint_digest
+    from ..train.cache import checkpoint_digest
 
     return checkpoint_digest(folder)
 
@@ -220,66 +220,3 @@ def weak_model_rules() -> str:
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
-
-
-def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[bool, str] | None:
-    """(passed, failures in words) of the gate report stored with checkpoint ``name`` (its folder under the
-    checkpoint root, else its shipped copy) when that report was made by this version of the gate; None when there
-    is none (a user's model, or a report of an older gate version)."""
-    from ..train.shipped import shipped_dir
-    from .models import CHECKPOINT_ROOT
-
-    folder = Path(checkpoint_root or CHECKPOINT_ROOT) / name
-    for f in (folder / GATE_FILE, shipped_dir(folder, weights_root) / GATE_FILE):
-        try:
-            d = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        try:
-            kind = json.loads((f.parent / "config.json").read_text())["model"]["parameterization"]
-        except (OSError, ValueError, KeyError, TypeError):
-            kind = None
-        if not isinstance(d, dict):
-            continue
-        if kind == "flow" and (d.get("settings") or {}).get("deterministic") != "Heun":
-            continue  # a flow model is judged with Heun's steps (_sampler_setting); a report made otherwise is not
-        if d.get("version") == GATE_VERSION and "passed" in d:
-            rep = GateReport.from_dict(d)
-            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
-    return None
-
-
-def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
-    """Markdown naming the models a result was computed with and their gate status, with a warning when a model
-    below the gate was allowed; '' when the result records none. It links to the page that carries the target
-    ``label`` (the chapter *Are the models good enough?*, or a report's *Is your model good enough?*), whatever
-    that page's file is called."""
-    try:
-        used = json.loads(attrs.get("model_gate") or "null")
-    except (TypeError, ValueError):
-        used = None
-    if not used:
-        return ""
-    from ..report.settings import model_name  # a model by its name; the checkpoint's content hash stays in the file
-
-    now = {model_name(k): current_status(k) for k in used}
-    used = {model_name(k): v for k, v in used.items()}
-    changed = {k: v for k, v in used.items() if now[k] is not None and now[k][0] != bool(v.get("passed"))}
-    for k in changed:  # the gate's current report on the same weights decides what the reader is told
-        used[k] = {**used[k], "passed": now[k][0], "failures": now[k][1]}
-    weak = {k: v for k, v in used.items() if not v.get("passed")}
-    parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
-    text = f"**Models** (see {{ref}}`Are the models good enough? <{label}>`): " + ", ".join(parts) + "."
-    if changed:
-        text += "".join(
-            f" `{k}`: the gate's current report on the same weights {'passes it' if used[k]['passed'] else 'has it below the gate'}; "
-            f"the report recorded when these results were computed, made under other gate settings, "
-            f"{'passed it' if v.get('passed') else 'had it below the gate'}."
-            for k, v in changed.items())
-    if weak:
-        from ..text import notation   # the failed checks' thresholds in the book's notation ("must be ≤ 0.3")
-
-        text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
-                + "; ".join(f"{k}: {notation(str(v.get('failures')))}" for k, v in weak.items())
-                + ". Its numbers describe an under-trained model, not the data.\n```\n\n" + text)
-    return text

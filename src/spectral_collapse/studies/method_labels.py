@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
 from ..inversion.methods import METHODS, get_method
+from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
            "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_methods", "name_quoted_methods",
@@ -32,22 +33,6 @@ STOCHASTIC = {"taba", "ovg_taba", "renoise"}
 # DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
 # (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
 OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
-# ``ovg_stable``: OVG's stable form (OVG.stable(), an Euler step of the controlled ODE with a trust region) on the
-# same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
-# label runs with the stable form's own defaults (guidance/ovg.py STABLE_*), not the study's eta_hf / eta_lf.
-STABLE_OVG_LABEL = "ovg_stable"
-
-# The name a reader sees for each label (as the paper and the glossary write them); the label itself is what a user
-# types (``methods=[...]``) and what the results store.
-METHOD_NAMES = {
-    "ddim": "DDIM", "taba": "TABA", "edm": "EDM", "ovg": "OVG", "ovg_taba": "OVG + TABA", "ovg_edm": "OVG + EDM",
-    STABLE_OVG_LABEL: "OVG (stable form)",
-    "null_class": "Null-Class", "direct_inversion": "DirectInversion", "renoise": "ReNoise", "edict": "EDICT",
-    "bdia": "BDIA",
-    "copy": "copy (control)", "ground_truth": "ground truth (control)",
-    # the flow chapter's remedy: DDIM with its inverted latent scaled by studies.flow_collapse.LATENT_SCALE
-    "ddim_x1.15": "DDIM (latent ×1.15)",
-}
 
 
 # The models of a run, by their parameterization (the key the profiles, the training configuration and the results
@@ -88,11 +73,6 @@ def model_words(name) -> str:
 # benchmark tables, their prose and their charts name them.
 VARIANT_NAMES = {"heun": "EDM, Heun steps", "ovg_batched": "OVG, batched VJPs", "ovg_separate": "OVG, separate VJPs",
                  "ovg_naive": "OVG, released code", "renoise": "ReNoise, R = 1", "renoise_r9": "ReNoise, R = 9"}
-
-
-def method_name(label) -> str:
-    """The reader's name of a method label ("ovg_edm" -> "OVG + EDM"); any other label as it is."""
-    return METHOD_NAMES.get(str(label), str(label))
 
 
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`|\]\([^)\n]*\)|<[^>\n]+>)", re.S)

@@ -22,7 +22,8 @@ from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
 
-__all__ = ["KAPPAS", "CORRELATED", "real_reference", "run_metric_validation"]
+__all__ = ["KAPPAS", "CORRELATED", "real_reference", "run_metric_validation", "metric_points", "POINT_HEADERS",
+           "complements"]
 
 KAPPAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)                     # filter cutoffs, fraction of Nyquist
 # the main results' metrics correlated with the image metrics and FID / KID (those the results hold)
@@ -221,3 +222,37 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
                              "target-pool images (no paired test split; they also enter the S_HF reference)",
                     **status)
     return ds
+
+
+def metric_points(ds: xr.Dataset) -> pd.DataFrame:
+    """The (method, seed) runs of the main results and every metric the correlations use; a metric computed for no
+    run (LPIPS or FID / KID without their pretrained networks) is left out, as ``metric_status`` says."""
+    pts = pd.DataFrame(ds["points"].values, columns=ds["metric"].values)
+    pts = pts.loc[:, pts.notna().any()]
+    pts.insert(0, "seed", ds["point_seed"].values)
+    pts.insert(0, "method", ds["point_method"].values)
+    return pts
+
+
+POINT_HEADERS = {"psnr": "PSNR", "s_hf": "S_HF", "delta_log_e_hf": "Δlog E_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF (truth)",
+                 "s_dc": "S_DC", "s_g": "S_G", "ks_d": "D_KS", "mean_norm_ratio": "‖x_T‖²/d", "ms_ssim": "MS-SSIM",
+                 "haarpsi": "HaarPSI", "lpips": "LPIPS", "fid": "FID", "kid": "KID"}
+
+
+def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
+    """{metric: its twin} for each metric column of ``points`` (``metric_points``) that equals 1 minus another on
+    every run where both are finite (two runs at least): S_G is 1 − D_KS by definition (Eq. 33), one quantity under two
+    names. The twin kept is the one ``POINT_HEADERS`` lists first (the paper's metrics before their by-products)."""
+    order = {k: i for i, k in enumerate(POINT_HEADERS)}
+    cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
+    out: dict[str, str] = {}
+    for i, kept in enumerate(cols):
+        if kept in out:
+            continue
+        a = points[kept].astype(float).to_numpy()
+        for other in cols[i + 1:]:
+            b = points[other].astype(float).to_numpy()
+            both = np.isfinite(a) & np.isfinite(b)
+            if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
+                out[other] = kept
+    return out

@@ -1,4 +1,4 @@
-"""Are the models good enough? The quality gate (``models.quality``) on every model of the profile's model set.
+"""Are the models good enough? The quality gate (``studies.quality``) on every model of the profile's model set.
 
 For each model of ``studies.models.MODEL_SET`` (or those named by the study's ``keys``): its gate report (cached
 with its weights, ``studies.gate``), its training and held-out loss curves from ``log.json``, samples from noise
@@ -10,7 +10,7 @@ Results: ``gate`` rows (model, row) with the check, sampler, label, value, thres
 (model); ``train_loss`` (model, train_step) and ``heldout_loss`` (model, heldout_step, band: 0 = mean over the
 noise bands, 1.. = each band, lowest noise first); ``samples`` and ``real`` (model, label, image, channel, y, x);
 ``mean_bias`` (model, label, bias_sigma, bias_channel): the relative error of each colour channel's mean as the
-model denoises real crops at each noise level (``models.quality.denoised_mean_bias``; NaN above the model's range,
+model denoises real crops at each noise level (``studies.quality.denoised_mean_bias``; NaN above the model's range,
 for the autoencoder and for a latent-space model).
 """
 from __future__ import annotations
@@ -40,14 +40,14 @@ def _pad(rows: list[list[float]], width: int) -> np.ndarray:
 
 
 def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
-    from ..models.quality import _draw, _samplers
+    from .quality import draw_samples, samplers
 
-    name, sampler = next(iter(_samplers(D).items()))
-    return _draw(D, sampler, N_SHOWN, label, steps, shape, 0, N_SHOWN, space)
+    name, sampler = next(iter(samplers(D).items()))
+    return draw_samples(D, sampler, N_SHOWN, label, steps, shape, 0, N_SHOWN, space)
 
 
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    from ..models.quality import _input_shape, _pools
+    from .quality import input_shape, crop_pools
     from .gate import gate_policy, trained_report, vae_gate_report
     from .models import dataset_for, load_role, model_set
     from .profiles import get_profile
@@ -63,7 +63,7 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             if role.parameterization == "vae":
                 folder = Path(got.path)
                 rep = vae_gate_report(got, data, p)
-                crops = [_spread(_pools(data, lab)[1]) for lab in (0, 1)]  # the held-out crops shown
+                crops = [_spread(crop_pools(data, lab)[1]) for lab in (0, 1)]  # the held-out crops shown
                 with torch.no_grad():  # each reconstruction beside the crop it reconstructs
                     shown = [got.decode(got.encode(c)) for c in crops]
                 log = {}
@@ -75,9 +75,9 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
                 view = data if space is None else _latent_view(data, space)
                 rep = trained_report(got, view, p, space=space)
-                shape = _input_shape(got.denoiser)
+                shape = input_shape(got.denoiser)
                 shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
-                crops = [_spread(_pools(data, lab)[0]) for lab in (0, 1)]  # real training crops beside the samples
+                crops = [_spread(crop_pools(data, lab)[0]) for lab in (0, 1)]  # real training crops beside the samples
                 log = json.loads((folder / "log.json").read_text()) if (folder / "log.json").exists() else {}
                 bias.append(np.stack([_mean_bias(got.denoiser, view, space, lab) for lab in (0, 1)]))
             keys.append(role.key)
@@ -119,14 +119,14 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
 
 def _mean_bias(D, view, space, label: int) -> np.ndarray:
     """(sigma, channel) relative error of the denoised channel means on real training crops of a label
-    (``models.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
+    (``studies.quality.denoised_mean_bias``), NaN above the model's highest noise level and for a latent-space
     model (its channels are latent channels, not colours)."""
-    from ..models.quality import _pools, denoised_mean_bias
+    from .quality import crop_pools, denoised_mean_bias
 
     out = np.full((len(BIAS_SIGMAS), 3), np.nan)
     if space is not None:
         return out
-    pool = _pools(view, label)[0]
+    pool = crop_pools(view, label)[0]
     crops = pool[torch.linspace(0, len(pool) - 1, min(BIAS_CROPS, len(pool))).round().long()]
     levels = [s for s in BIAS_SIGMAS if s <= float(getattr(D, "sigma_max", float("inf"))) * 1.0001]
     if levels:

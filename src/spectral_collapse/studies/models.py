@@ -175,7 +175,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     latent arm's name depends on its autoencoder, which is loaded (installed from the shipped weights, or trained)
     into ``root``."""
     from ..train.cache import checkpoint_dir
-    from ..train.trainer import _full_config
+    from ..train.trainer import full_config as _full_config
     from ..train.vae import vae_identity
 
     p = get_profile(profile)
@@ -258,7 +258,7 @@ def profile_models(profile: str, dataset: str, labels, *, parameterization: str 
     backbone, space, parameterization (the model behind the non-EDM labels) and seed (the models' training seed) are
     the ablations' axes; the defaults give the profile's main models.
     """
-    from .translation import method_specs
+    from .method_labels import method_specs
 
     p = get_profile(profile)
     name = p.resolve_space(backbone, "latent" if isinstance(space, LatentSpace) else space)
@@ -304,7 +304,7 @@ class UserModels:
         return next(iter(self.models))
 
 
-def _signature(folder: Path) -> str:
+def folder_signature(folder: Path) -> str:
     """SHA-256 over the names and bytes of every file under ``folder`` (``digest.tree_sha256``): changes whenever a
     file's content does, whatever its size and modification time."""
     from ..digest import tree_sha256
@@ -323,13 +323,14 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
     """``from_diffusers(path, **prompts)``, loaded once per process while the folder's files (by content) and the
     prompts are unchanged. ``size`` (the study's ``data_options`` size) is the image size a Flux folder is loaded for (its
     transformer names none); other models take the size they name."""
-    from ..models.hub import _FLUX, _text_network, pipeline_folder
+    from ..models.hub import pipeline_folder
+    from ..models.hub_folder import FLUX, text_network
 
     folder = pipeline_folder(path)
     opts = dict(prompts or {})
-    if size is not None and _text_network(folder) == _FLUX:
+    if size is not None and text_network(folder) == FLUX:
         opts["image_size"] = size
-    return _load(str(folder), _signature(folder), json.dumps(opts, sort_keys=True))
+    return _load(str(folder), folder_signature(folder), json.dumps(opts, sort_keys=True))
 
 
 def _image_size(D) -> int:
@@ -396,7 +397,7 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     """The method labels a study runs: ``labels`` (None: ``default``). With the user's models, a default set keeps
     the labels those models can run; an explicit label that needs another model (an EDM one) raises, naming the
     labels that can run."""
-    from .translation import method_specs
+    from .method_labels import method_specs
 
     if given is None:
         return list(default if labels is None else labels)

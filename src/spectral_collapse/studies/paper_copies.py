@@ -88,22 +88,22 @@ def copy_groups(paper: pd.DataFrame | None = None) -> list[dict]:
 def _numbers(rows: list[dict], against: dict, paper: pd.DataFrame) -> str:
     """The numbers ``rows`` give where they differ from ``against`` (as the paper prints them), and how many of the
     rest agree: "PSNR 16.66, FID 18.62 (S_LF the same)"."""
-    from ..reference import _METRIC_TEXT, _number, paper_row
+    from ..reference import METRIC_TEXT, paper_number, paper_row
 
     mine = paper_row(**against, paper=paper)
     theirs = paper_row(**rows[0], paper=paper)
-    both = [m for m in _METRIC_TEXT if m in mine.index and m in theirs.index]
+    both = [m for m in METRIC_TEXT if m in mine.index and m in theirs.index]
     differ = [m for m in both if mine[m] != theirs[m]]
     agree = [m for m in both if m not in differ]
-    said = (f" ({_METRIC_TEXT[agree[0]]} the same)" if len(agree) == 1 else
+    said = (f" ({METRIC_TEXT[agree[0]]} the same)" if len(agree) == 1 else
             f" (the other {len(agree)} the same)" if agree else "")
-    return ", ".join(_number(m, float(theirs[m])) for m in differ) + said
+    return ", ".join(paper_number(m, float(theirs[m])) for m in differ) + said
 
 
 def _tables(rows) -> str:
-    from ..reference import _tables_word
+    from ..reference import tables_word
 
-    return _tables_word([r["table"] for r in rows])
+    return tables_word([r["table"] for r in rows])
 
 
 def copy_sentence(group: dict, paper: pd.DataFrame | None = None) -> str:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .scorecard import DETERMINISTIC, METRICS, STOCHASTIC, TABLE6_METHODS
+from .evidence import METRICS
 from .shares import MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out, share_comparisons
 from .verdicts import share_table
 
-__all__ = ["table1_frames", "x0_frames", "table1_rows", "table6_rows"]
+__all__ = ["table1_frames", "x0_frames", "table1_rows", "table6_rows", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS"]
+
+DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
+STOCHASTIC = ("taba", "renoise")                             # Table 1's "stochastic" group
+TABLE6_METHODS = ("ddim", "taba", "ovg")                     # Table 6's rows (our stable OVG form is shown apart)
 
 
 def table1_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, tuple, tuple, str]:

@@ -38,7 +38,8 @@ from .cells import StudyContext, NoCache, translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
-from .translation import OVG_DEFAULTS, _with_failures, method_specs, paired_metrics, score_outputs, scoring_settings
+from .method_labels import OVG_DEFAULTS, method_specs
+from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
@@ -162,8 +163,8 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"])
     # failed samples (studies.validity) are NaN and marked; a sweep expects some, so no warning per grid point
-    cell = _with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
-                          seed=seed, steps=prof.steps, warn=False)
+    cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
+                         seed=seed, steps=prof.steps, warn=False)
     kept = ~cell["failed"].values
     g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
     cell["s_g"] = ((), np.nan if g is None else g.s_g)

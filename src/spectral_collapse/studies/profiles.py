@@ -12,7 +12,7 @@
   do not pass the quality gate at this scale, the DiT and the latent-space U-Net (the chapter *Are the models good
   enough?* says which check each fails); the profile runs those two with a warning on every chapter that uses them
   (``allow_weak_models``), lists the flow-matching U-Net there too (it passes when judged, like the EDM models, with
-  Heun's steps, ``models.quality``; a flow model retrained to another configuration that fell below the gate would
+  Heun's steps, ``studies.quality``; a flow model retrained to another configuration that fell below the gate would
   run with the warning), and refuses any other model below the gate. The trained weights ship in data/weights, so a fresh clone does not train them again.
 - ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
   SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
@@ -84,7 +84,7 @@ class Profile:
     batch_size: int = 64              # inversion batch size (results do not depend on it)
     n_from_noise: int = 32            # samples from noise shown in the book
     threads: int | None = None        # torch threads (None = leave as is)
-    gate_samples: int = 256           # samples per label and sampler of the model-quality gate (models.quality)
+    gate_samples: int = 256           # samples per label and sampler of the model-quality gate (studies.quality)
     flow_logit_std: float = FLOW_LOGIT_STD  # std of the flow model's logit-normal training times
     allow_weak_models: bool | tuple = False  # studies run on models below the gate (with a warning) instead of
     #                                   refusing them: all (True), none (False), or these model-set keys (arms that

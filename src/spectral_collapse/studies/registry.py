@@ -50,7 +50,7 @@ _MODEL = Param("str", None, "a diffusers pipeline folder or hub id used instead 
                "None: the profile's trained models")
 _MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: invert with the first, sample with "
                 "the second (DDIB); None: model or the trained ones")
-_WEAK = Param("bool", None, "run on a model below the quality gate (models.quality) instead of refusing it; every "
+_WEAK = Param("bool", None, "run on a model below the quality gate (studies.quality) instead of refusing it; every "
               "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows every "
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: studies.gate.weak_model_rules)")

@@ -25,7 +25,7 @@ import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
 from ..inversion.guidance.schedule import GuidanceSchedule
-from .cells import StudyContext, _translate_batched
+from .cells import StudyContext, translate_batched
 from .profiles import get_profile
 from .spec import StudySpec
 
@@ -81,7 +81,7 @@ def cost_text(rounds: int = TIMING_ROUNDS) -> str:
 
 def _timed(D, x, ms, seed, steps, batch_size) -> float:
     t0 = time.perf_counter()
-    _translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size, False)
+    translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size, False)
     return time.perf_counter() - t0
 
 
@@ -90,7 +90,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
     from .calibrate import ovg_for
     from .models import data_options, profile_models, spec_data, user_models
-    from .translation import _scored_cell, method_specs, scoring_settings, test_subsets
+    from .translation import scored_cell, method_specs, scoring_settings, test_subsets
 
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
@@ -127,15 +127,15 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     asc = np.sort(sig.double().numpy())
     cells, guided = [], {}
     for ms in specs:
-        cell = _scored_cell(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
-                            gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)
+        cell = scored_cell(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
+                           gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)
         cells.append(cell)
         guided[ms.label] = [] if ms.guidance is None else ms.guidance.schedule.guided_steps(asc)
 
     # timing: one translation of the same few inputs per method, same process, after an untimed warm-up
     x_t = x_in[:max(1, min(n_time, len(x_in)))]
     with torch.no_grad():
-        _translate_batched(D, x_t[:1], ddim, sample_seeds(seed, [0]), min(2, prof.steps), batch, False)
+        translate_batched(D, x_t[:1], ddim, sample_seeds(seed, [0]), min(2, prof.steps), batch, False)
     # each method timed in rounds (best of TIMING_ROUNDS), the methods interleaved within a round, so that a load
     # change on the machine (another study running beside this one) reaches every method alike
     secs = {ms.label: np.inf for ms in specs}

@@ -25,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from .evidence import (_MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
+from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
                        arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
 from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
+from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
+from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
@@ -49,10 +51,7 @@ METRICS_NOT_RUN = {
     "fid": "needs the Inception weights, which an offline run does not have",
     "lpips": "needs the AlexNet weights, which an offline run does not have",
 }
-DETERMINISTIC = ("ddim", "null_class", "direct_inversion")   # Table 1's "deterministic" group
-STOCHASTIC = ("taba", "renoise")                             # Table 1's "stochastic" group
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
-TABLE6_METHODS = ("ddim", "taba", "ovg")                     # Table 6's rows (our stable OVG form is shown apart)
 PAPER_SCALES = ("x8", "x16", "x32")
 STANDIN = {"ihc-sr": "bbbc021", "bbbc021": "bbbc021", "ihc-edges": "edges2shoes", "edges2shoes": "edges2shoes"}
 
@@ -112,7 +111,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             scale = f"x{int(factor)}" if factor else ""
         else:
             scale = "x16" if pds == "bbbc021" else ""
-        table = _MAIN_TABLE.get((pds, scale))
+        table = MAIN_TABLE.get((pds, scale))
         if table is None:
             continue
         a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
@@ -141,7 +140,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             paper_space = a["paper_value"] if axis == "space" else pd.Series("latent", index=a.index)
 
             def source(v, k, ps) -> str:
-                from ..report.ablations import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
+                from .claims_words import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
 
                 arm = (f"our ×{v} standing in for the paper's {k}" if axis == "scale" else
                        arm_name({axis: str(v).lower()}))
@@ -271,11 +270,6 @@ def method_means(f: pd.DataFrame, by=("dataset", "method")) -> pd.DataFrame:
     if f.empty:
         return pd.DataFrame()
     return f.groupby([*by, "metric"])["value"].mean().unstack("metric")
-
-
-def fmt_value(x: float) -> str:
-    """Three decimals, or "nan"."""
-    return "nan" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
 # The decimals the paper's tables print a metric with (PSNR and FID 2, MS-SSIM and LPIPS 3, the scores 2)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..text import interval, percent
+from ..text import interval, percent, plural
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "countable", "left_out", "percent_improved", "share_notes",
            "comparison_outcomes", "comparison_name", "wholly_failed", "share_comparisons", "failed_arm_names",
-           "failed_left_out", "MISSING_NOTE", "NO_SPREAD", "share_span"]
+           "failed_left_out", "MISSING_NOTE", "NO_SPREAD", "share_span", "paired_rows", "share_rows"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
 MIN_COMPARISONS = 3   # a share over fewer distinct comparisons is inconclusive, whatever its value
@@ -129,7 +129,6 @@ def comparison_outcomes(f: pd.DataFrame, better, worse, by: str, pair_on: list[s
     and ``resolution`` (for S_G: the KS resolution at the smaller kept-sample count, within which two values tie;
     NaN for other metrics). ``f``: the rows of one metric, with ``unit`` and, for S_G ties, ``n``."""
     from ..metrics.latent import ks_resolution
-    from .verdicts import paired_rows
 
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
@@ -188,9 +187,7 @@ def wholly_failed(frame: pd.DataFrame, labels, by: str, keys: list[str]) -> pd.D
 def share_comparisons(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metric: str):
     """The comparisons a share of ``metric`` counts, from the same rows ``verdicts.share_table`` reads: (outcomes as
     ``comparison_outcomes``, the columns a comparison holds fixed, the resampled unit, what was left out in words)."""
-    from .verdicts import _share_rows
-
-    f, unit, left = _share_rows(frame, crops, metric)
+    f, unit, left = share_rows(frame, crops, metric)
     pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
     return comparison_outcomes(f, better, worse, by, pair_on, unit), pair_on, unit, left
 
@@ -244,3 +241,33 @@ def failed_left_out(frame: pd.DataFrame, crops: pd.DataFrame, metric: str, unit:
 
 
 MISSING_NOTE = "each share counts only the remaining comparisons (a sample: one test crop translated with one seed)"
+
+
+def paired_rows(wide: pd.DataFrame, n_keys: int, by: str, better, worse):
+    """Each (better, worse) pair of labels that a setting of ``wide`` holds both of, with their values over the
+    units both scored: yields (setting key tuple, a, b, values of a, values of b, mask of the units both have).
+    ``wide``: rows (*setting, ``by``), one column per unit; ``n_keys``: the number of setting levels."""
+    for key, sub in wide.groupby(level=list(range(n_keys)), sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        labels = np.asarray(sub.index.get_level_values(by))
+        for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
+            xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
+            ok = np.isfinite(xa) & np.isfinite(xb)
+            if ok.any():
+                yield key, a, b, xa, xb, ok
+
+
+def share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str, list[str]]:
+    """The rows a share of ``metric`` is computed from, its resampled unit and what it leaves out, in words: per-crop
+    values (unit: crop; failed samples are NaN and drop out) for a per-sample metric, per-seed values (unit: seed;
+    cells with failed samples left out) for a set-level one; the second of two coinciding methods either way."""
+    src, unit = (crops, "crop") if not crops.empty and metric in set(crops["metric"]) else (frame, "seed")
+    f = src[src["metric"] == metric] if not src.empty else src
+    dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
+    n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates()) if dup.any() else 0
+    f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
+    notes = [f"{plural(n_dup, '(dataset, method) point')} coinciding with another method counted once"
+             if n_dup else "",
+             f"{why['failed']} {'failed crop values' if unit == 'crop' else 'cells with failed samples'} left out"
+             if why.get("failed") else ""]
+    return f.loc[:, f.notna().any() | (f.columns == "value")], unit, [n for n in notes if n]

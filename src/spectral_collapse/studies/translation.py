@@ -14,7 +14,6 @@ ablations share the translations they have in common with the main results.
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import torch
@@ -25,10 +24,11 @@ from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .controls import CONTROLS, control_scores, image_scores, noise_sigma, rgb_detail_energy  # noqa: F401
-from .realism import add_kid, ovg_added_energy, reference_scoring
+from .realism import add_kid, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
-from .validity import failure_bounds, failures
+from .validity import failure_bounds
+from .scoring import paired_metrics, score_outputs, scoring_settings, warn_failed, with_failures
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPER_LABELS,  # noqa: F401  (re-exported)
@@ -36,35 +36,7 @@ from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPE
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "score_outputs", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics"]
-
-
-def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
-                  mu_hf: float, wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
-    """Per-sample metrics of one translated batch (paper App. B, and the realism scores of ``controls.image_scores``
-    with a ``reference``): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc, ... Without a ground truth (``truth``
-    None: data without a paired test split) the paired scores are NaN."""
-    dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
-    dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
-    return {
-        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges,
-                       reference=reference),
-        "s_dc": dc.s_dc,
-        "s_dc_raw": dc_raw.s_dc,
-        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
-    }
-
-
-def scoring_settings(data) -> dict:
-    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
-    for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
-    real = data.target[:: max(1, data.target.shape[0] // 512)]
-    real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
-    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
-    reference, reference_features = reference_scoring(data, wavelet)
-    return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
-            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
-            "reference": reference, "reference_features": reference_features}
+           "from_noise_samples", "paired_metrics", "scored_cell"]
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -105,8 +77,8 @@ def _numbers(info: dict | None) -> dict | None:
     return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
 
 
-def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                  n_images: int, groups: dict, ls=None) -> dict:
+def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                 n_images: int, groups: dict, ls=None) -> dict:
     """Translate ``x_in`` once (the shared translation cell), decode and score it per sample, and cut it into one
     table cell per seed: ``groups`` {seed: positions of that seed's test crops in x_in}. Set-level scores (S_G, KS)
     are computed on each seed's own crops."""
@@ -117,12 +89,12 @@ def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
                            kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring.get("reference"))
-    whole = _with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
+    whole = with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
     cells = {}
     for s, pos in groups.items():
         pos_t = torch.as_tensor(list(pos), dtype=torch.long)
         cell = whole.isel(sample=list(pos))
-        _warn_failed(ms.label, s, cell["failed"].values, cell["failure"].values, steps)
+        warn_failed(ms.label, s, cell["failed"].values, cell["failure"].values, steps)
         kept = ~cell["failed"].values
         lat_s, out_s = latent[pos_t], out[pos_t]
         g = lat.gaussianity(lat_s[torch.from_numpy(kept)]) if kept.any() else None
@@ -139,51 +111,11 @@ def _scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_
     return cells
 
 
-def _scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                 n_images: int, ls=None) -> xr.Dataset:
-    """One (label, seed) of a translation table over every input of ``x_in`` (``_scored_cells`` with one group)."""
-    return _scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
+def scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
+                n_images: int, ls=None) -> xr.Dataset:
+    """One (label, seed) of a translation table over every input of ``x_in`` (``scored_cells`` with one group)."""
+    return scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
                          scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
-
-
-def _warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
-    """One warning, in words, naming a seed's failed test crops: how many of how many, each reason once with its
-    count, and which crops (numbered from 1 within the seed, the order in which chapters show them)."""
-    from collections import Counter
-
-    from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO
-
-    failed = np.asarray(failed, dtype=bool)
-    if not failed.any():
-        return
-    words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
-             "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
-    counts = Counter(str(r) for r in np.asarray(reason)[failed])
-    why = ", ".join(f"{words.get(r, r)} in {c}" for r, c in counts.most_common())
-    k, n = int(failed.sum()), failed.size
-    which = "every crop" if k == n else "crop" + ("s " if k > 1 else " ") + ", ".join(
-        str(i + 1) for i in np.flatnonzero(failed))
-    warnings.warn(f"{label}: {k} of {n} test crops of seed {seed} failed ({why}; {steps} steps each way): {which}; "
-                  "they are left out of the tables' means", RuntimeWarning)
-
-
-def _with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
-                   steps: int, warn: bool = True) -> xr.Dataset:
-    """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
-    bound) set to NaN, marked (``failed``, ``failure``) and, with ``warn``, named in a warning; ``finite`` and
-    ``nonfinite_step`` keep what the loop recorded."""
-    reason = failures(out, latent, nonfinite_step)
-    failed = reason != ""
-    if warn:
-        _warn_failed(label, seed, failed, reason, steps)
-    cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
-                                                                    np.nan, v))
-                       for k, v in scores.items()})
-    cell["finite"] = ("sample", nonfinite_step < 0)
-    cell["nonfinite_step"] = ("sample", nonfinite_step)
-    cell["failed"] = ("sample", failed)
-    cell["failure"] = ("sample", reason.astype("U12"))
-    return cell
 
 
 def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
@@ -229,13 +161,13 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
         if ms.label in STOCHASTIC:  # its own draws per seed, on that seed's crops
             for seed in seeds:
                 pos = [at[i] for i in subsets[seed]]
-                per.update({(ms.label, seed): c for c in _scored_cells(
+                per.update({(ms.label, seed): c for c in scored_cells(
                     ctx, D, x_all[pos], ms, seed=seed, src=src_all[subsets[seed]],
                     gt=gt_all[subsets[seed]] if paired else None, groups={seed: range(len(pos))}, **common).values()})
         else:  # deterministic: every crop of every seed translated once
-            cells = _scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
-                                  gt=gt_all[union] if paired else None,
-                                  groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
+            cells = scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
+                                 gt=gt_all[union] if paired else None,
+                                 groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
             per.update({(ms.label, s): c for s, c in cells.items()})
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],
@@ -317,14 +249,6 @@ def _noise_level(ds: xr.Dataset, truth, crops, wavelet: str) -> tuple[float, str
         return 0.0, "no paired test split: no noise controls"
     energy, source = ovg_added_energy(ds, rgb_detail_energy(truth, wavelet), crops)
     return noise_sigma(truth, energy, crops, wavelet), source
-
-
-def paired_metrics(data) -> str:
-    """What the results say about the paired metrics: computed against the test split's ground truth, or not."""
-    if getattr(data, "paired", True):
-        return "psnr and s_lf_gt against the paired test split's ground truth"
-    return ("none (psnr and s_lf_gt are not computed): "
-            f"{data.meta.get('test_split', 'the test inputs have no ground truth')}")
 
 
 def _sampler(D):

@@ -28,13 +28,13 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
-from .shares import LOWER_IS_BETTER, countable
+from .shares import LOWER_IS_BETTER, countable, paired_rows, share_rows
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
            "tally_text", "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
            "real_band", "overshoots", "read_interval", "open_reason", "WITHIN_EFFECT",
            "share_interval", "share_verdict", "fisher_interval", "correlation_verdict",
-           "distinct_points", "correlation_finding", "N_BOOT"]
+           "distinct_points", "correlation_finding", "N_BOOT", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
@@ -172,8 +172,6 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
 def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
                   prefix: str = "") -> tuple[bool, str] | None:
     """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text)."""
-    from .scorecard import fmt_value
-
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
@@ -248,20 +246,6 @@ def _s_g_tie(a: np.ndarray, b: np.ndarray, n: float) -> np.ndarray:
     return np.abs(a - b) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
 
 
-def paired_rows(wide: pd.DataFrame, n_keys: int, by: str, better, worse):
-    """Each (better, worse) pair of labels that a setting of ``wide`` holds both of, with their values over the
-    units both scored: yields (setting key tuple, a, b, values of a, values of b, mask of the units both have).
-    ``wide``: rows (*setting, ``by``), one column per unit; ``n_keys``: the number of setting levels."""
-    for key, sub in wide.groupby(level=list(range(n_keys)), sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        labels = np.asarray(sub.index.get_level_values(by))
-        for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
-            xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
-            ok = np.isfinite(xa) & np.isfinite(xb)
-            if ok.any():
-                yield key, a, b, xa, xb, ok
-
-
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
     """The share of distinct comparisons a ``better`` label wins against a ``worse`` one, with its 95 % interval.
@@ -313,22 +297,6 @@ def share_verdict(lo: float, hi: float, want_above: bool) -> str:
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
 
-def _share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str, list[str]]:
-    """The rows a share of ``metric`` is computed from, its resampled unit and what it leaves out, in words: per-crop
-    values (unit: crop; failed samples are NaN and drop out) for a per-sample metric, per-seed values (unit: seed;
-    cells with failed samples left out) for a set-level one; the second of two coinciding methods either way."""
-    src, unit = (crops, "crop") if not crops.empty and metric in set(crops["metric"]) else (frame, "seed")
-    f = src[src["metric"] == metric] if not src.empty else src
-    dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
-    n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates()) if dup.any() else 0
-    f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
-    notes = [f"{plural(n_dup, '(dataset, method) point')} coinciding with another method counted once"
-             if n_dup else "",
-             f"{why['failed']} {'failed crop values' if unit == 'crop' else 'cells with failed samples'} left out"
-             if why.get("failed") else ""]
-    return f.loc[:, f.notna().any() | (f.columns == "value")], unit, [n for n in notes if n]
-
-
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
     """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
     (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
@@ -337,7 +305,7 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
     in words). The claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:
-        f, unit, left = _share_rows(frame, crops, m)
+        f, unit, left = share_rows(frame, crops, m)
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
@@ -416,3 +384,8 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
     out = "; left out: " + ", ".join(o for o in out if o) if any(out) else ""
     return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] (95 % Fisher-z interval) over "
                       f"{len(w)} distinct (dataset, method) points{per}{out} → {v}")
+
+
+def fmt_value(x: float) -> str:
+    """Three decimals, or "nan"."""
+    return "nan" if x is None or not np.isfinite(x) else f"{x:.3f}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ from ..digest import file_sha256, read_sha256
 
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
-           "write_weight_hashes", "check_weight_hashes"]
+           "write_weight_hashes", "check_weight_hashes", "checkpoint_digest", "DAMAGED",
+           "HASHED_NAME", "model_name"]
 
 FORMAT_VERSION = 1
 WEIGHT_FILES = ("model.safetensors", "ema.safetensors")
@@ -161,3 +163,51 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
             if (Path(ckpt) / "DONE").exists():  # finished: the folder holds the checkpoint's files only
                 lock.unlink(missing_ok=True)     # (a waiter holds the old file open; it then finds DONE)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def checkpoint_digest(folder: str | os.PathLike) -> str | None:
+    """Content digest of a checkpoint folder's weights; None when it has none.
+
+    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
+    against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
+    is digested. Weights that do not match their record, or a folder holding weights but no
+    record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
+    load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
+    ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
+    enter the study's key instead (``studies.content.content_inputs``).
+    """
+    folder = Path(folder)
+    if (folder / HASH_FILE).is_file():
+        try:
+            check_weight_hashes(folder)
+        except CheckpointCorrupt:
+            return DAMAGED
+        return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
+    if _diffusers_model(folder):
+        return None
+    if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
+        return DAMAGED
+    return None
+
+
+DAMAGED = "damaged: weights do not match their recorded hashes"
+
+
+def _diffusers_model(folder: Path) -> bool:
+    """Whether ``folder`` is a diffusers model folder (``save_pretrained``: a config.json with ``_diffusers_version``)."""
+    try:
+        return "_diffusers_version" in json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+HASHED_NAME = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint folder: name + 12-digit content hash
+
+
+def model_name(path) -> str:
+    """A checkpoint folder (path or name) as a reader knows the model: its folder name without the 12-digit content
+    hash that the training cache appends ("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick"); any other text unchanged."""
+    text = str(path).rstrip("/")
+    m = HASHED_NAME.match(Path(text).name)
+    return m.group("name") if m else text

@@ -2,7 +2,7 @@
 
 The trainer evaluates it on the EMA weights (the weights that ship) every ``HELDOUT_EVERY`` steps and at the end,
 so a loss curve of unseen data sits beside the training loss in ``log.json`` (``heldout``) and the model-quality
-gate can ask whether training reached a plateau (``models.quality``).
+gate can ask whether training reached a plateau (``studies.quality``).
 
 The held-out crops are the dataset's paired test split: its degraded inputs (label 0) and their clean ground truth
 (label 1), both kept out of the training pools. In a latent space they are encoded like the training images. The
@@ -20,7 +20,7 @@ from statistics import NormalDist
 
 import torch
 
-from .losses import LOG_NORMAL, _mean_loss
+from .losses import LOG_NORMAL, mean_loss
 
 __all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
 
@@ -93,7 +93,7 @@ def heldout_loss(D, held: HeldOut, objective: str, *, sigma_data: float = 0.5, b
         tot, N = 0.0, len(held.x0)
         for i in range(0, N, batch_size):
             j = min(N, i + batch_size)
-            part = _mean_loss(D, held.x0[i:j].to(dev), held.labels[i:j].to(dev), held.sigma[b, i:j].to(dev),
+            part = mean_loss(D, held.x0[i:j].to(dev), held.labels[i:j].to(dev), held.sigma[b, i:j].to(dev),
                               held.n[b, i:j].to(dev), objective, sigma_data)
             tot += float(part) * (j - i)
         per_band.append(tot / N)

@@ -73,11 +73,11 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
     n = to_device(n, x0.device).to(x0.dtype)
     chunk = B if micro_batch is None else min(int(micro_batch), B)
     if chunk == B and backward is None:
-        return _mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma, truncated_snr)
+        return mean_loss(D, x0, labels, sigma, n, objective, sigma_data, min_snr_gamma, truncated_snr)
     total = torch.zeros((), dtype=x0.dtype, device=x0.device)
     for i in range(0, B, chunk):
         j = min(B, i + chunk)
-        part = _mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data, min_snr_gamma,
+        part = mean_loss(D, x0[i:j], labels[i:j], sigma[i:j], n[i:j], objective, sigma_data, min_snr_gamma,
                           truncated_snr)
         part = part if j - i == B else part * ((j - i) / B)
         backward(part, j == B)
@@ -111,7 +111,7 @@ def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
     return s2.clamp(min=1.0) if objective == "eps" else (1.0 / s2).clamp(min=1.0)
 
 
-def _mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
+def mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
                min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
     s = sigma.to(x0).reshape(-1, 1, 1, 1)
     pred = D(x0 + s * n, sigma.to(x0), labels)

@@ -22,14 +22,14 @@ from .cache import CheckpointCorrupt, atomic_write_bytes
 from .heldout import BANDS
 
 
-def _save_weights(module: torch.nn.Module, path: Path) -> None:
+def save_weights(module: torch.nn.Module, path: Path) -> None:
     from safetensors.torch import save
 
     sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
     atomic_write_bytes(path, save(sd))
 
 
-def _read_weights(path: Path, fix: str) -> dict:
+def read_weights(path: Path, fix: str) -> dict:
     """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -49,8 +49,8 @@ def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), s
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    _save_weights(net, tmp / "model.safetensors")
-    _save_weights(ema, tmp / "ema.safetensors")
+    save_weights(net, tmp / "model.safetensors")
+    save_weights(ema, tmp / "ema.safetensors")
     buf = io.BytesIO()
     torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
@@ -68,7 +68,7 @@ _STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
 
 def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
     """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
-    net_sd, ema_sd = (_read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
+    net_sd, ema_sd = (read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
     state = res / "state.pt"
     try:
         st = torch.load(state, weights_only=True)

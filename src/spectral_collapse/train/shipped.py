@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .cache import CheckpointCorrupt, _sha256, atomic_write_bytes, atomic_write_json, write_weight_hashes
+from ..data.download import sha256_file
+from .cache import CheckpointCorrupt, atomic_write_bytes, atomic_write_json, write_weight_hashes
 
 __all__ = ["SHIPPED_ROOT", "shipped_dir", "install", "export", "shipped_size", "shipping", "replaced", "refresh"]
 
@@ -70,7 +71,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
                          f"under another root (the default is data/checkpoints), never under {src.parent}")
     recorded = json.loads((src / HASHES).read_text())
     for name, digest in recorded.items():
-        if not (src / name).is_file() or _sha256(src / name) != digest:
+        if not (src / name).is_file() or sha256_file(src / name) != digest:
             raise CheckpointCorrupt(f"{src / name} is missing or does not match {src / HASHES}; restore it from the "
                                     f"repository (git checkout -- {src}) or delete {src} to train the model instead")
     full, half = _weights(src)
@@ -136,7 +137,7 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(ckpt / name, dest / name)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
-    atomic_write_json(dest / HASHES, {name: _sha256(dest / name) for name in files})
+    atomic_write_json(dest / HASHES, {name: sha256_file(dest / name) for name in files})
     install(ckpt, root)
     return dest
 

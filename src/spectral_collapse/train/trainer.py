@@ -43,7 +43,9 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import OBJECTIVES, diffusion_loss, to_device
-from .resume import _read_weights, _save_weights, restore_generator, resume_snapshot, write_resume
+from .resume import read_weights as _read_weights, resume_snapshot as _resume_snapshot  # noqa: F401
+from .resume import save_weights as _save_weights, write_resume as _write_resume  # noqa: F401
+from .resume import restore_generator, resume_snapshot, write_resume
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
@@ -437,3 +439,5 @@ def ensure_trained(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: 
                    progress: bool = True) -> TrainedModel:
     """Reuse the checkpoint for this exact configuration if complete, else train (resuming if possible)."""
     return train(spec, cfg, data, name=name, root=root, progress=progress)
+
+

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ...models.schedules import VPSchedule
 from .ddim import destination_prediction
-from ..loop import Context, _mix
+from ..loop import Context, mix_seed
 
 __all__ = ["ReNoise", "patch_kl_loss", "autocorrelation_loss", "noise_regularization"]
 
@@ -133,7 +133,7 @@ class ReNoise:
             return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # DDIM sampling
         ctx.state.setdefault("renoise_x0", x.detach())  # the first input of the inversion: the clean image
         if self.regularization_steps > 0 and "renoise_generators" not in ctx.state:
-            ctx.state["renoise_generators"] = [torch.Generator().manual_seed(_mix(s, self.noise_key))
+            ctx.state["renoise_generators"] = [torch.Generator().manual_seed(mix_seed(s, self.noise_key))
                                                for s in ctx.seeds]
         first = sigma_next < self.first_step_sigma(D)
         R = min(self.first_step_renoise_steps, self.renoise_steps) if first else self.renoise_steps

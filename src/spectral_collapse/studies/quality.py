@@ -50,12 +50,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .quality_measures import (_channel_errors, _nn_distances, _patch_ratio, band_log_ratio, denoised_mean_bias,
+from .quality_measures import (band_log_ratio, channel_errors, denoised_mean_bias, nn_distances, patch_ratio,
                                plateau_change, sliced_wasserstein)
 
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
            "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
-           "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model"]
+           "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model", "CHECKS", "samplers",
+           "draw_samples", "input_shape", "crop_pools"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -194,10 +195,10 @@ class StochasticHeun:
         return x + (sigma_next - hat) * 0.5 * (d_cur + d_next)
 
 
-def _samplers(D) -> dict:
+def samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler
     from ..inversion.methods.edm import Heun
-    from .denoisers import EDMDenoiser
+    from ..models.denoisers import EDMDenoiser
 
     det = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
     return {det[0]: det[1], "stochastic Heun": StochasticHeun()}
@@ -205,14 +206,14 @@ def _samplers(D) -> dict:
 
 def is_flow_model(D) -> bool:
     """Whether ``D`` is a flow-matching model (judged with Heun, with Euler's errors recorded beside)."""
-    from .flow import FlowDenoiser
+    from ..models.flow import FlowDenoiser
 
     return isinstance(D, FlowDenoiser)
 
 
 def deterministic_sampler(D) -> str:
-    """The name of the deterministic sampler the gate judges ``D`` with (``_samplers``): "DDIM" or "Heun"."""
-    return next(iter(_samplers(D)))
+    """The name of the deterministic sampler the gate judges ``D`` with (``samplers``): "DDIM" or "Heun"."""
+    return next(iter(samplers(D)))
 
 
 def start_pool(data, label: int, space=None) -> torch.Tensor:
@@ -223,7 +224,7 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
         return data._encoded()[label].flatten(0, 1)
     from ..data.unpaired import dihedral
 
-    pool, _ = _pools(getattr(data, "data", data), label)
+    pool, _ = crop_pools(getattr(data, "data", data), label)
     views = torch.cat([dihedral(pool, k) for k in range(8)])
     if space is None:
         return views
@@ -256,8 +257,8 @@ class TerminalStart:
         return (g + float(sigma) * z.double()).to(z.dtype)
 
 
-def _draw(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
-          start: TerminalStart | None = None) -> torch.Tensor:
+def draw_samples(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, batch: int, space=None,
+                 start: TerminalStart | None = None) -> torch.Tensor:
     """n samples of a label, begun from ``start`` (a TerminalStart), or from pure noise when start is None. On a GPU
     every network call of the sampler replays a CUDA graph, captured once per batch shape and kept with the model
     for the gate's other samplers and labels (``inversion.graphs``, entered by ``sample``)."""
@@ -275,7 +276,7 @@ def _draw(D, sampler, n: int, label: int, steps: int, shape: tuple, seed: int, b
     return torch.cat(out).float()
 
 
-def _input_shape(D) -> tuple:
+def input_shape(D) -> tuple:
     net = getattr(D, "net", None)
     cfg = getattr(net, "config", None)
     if cfg is None:
@@ -284,7 +285,7 @@ def _input_shape(D) -> tuple:
     return (int(cfg.in_channels), int(side), int(side))
 
 
-def _pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
+def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(training pool, held-out crops) of a class label: source / test_source for 0, target / test_target for 1."""
     base = getattr(data, "data", data)
     if label == 0:
@@ -305,16 +306,16 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
     """
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
-    shape = shape or _input_shape(D)
+    shape = shape or input_shape(D)
     gen = torch.Generator().manual_seed(_SEED)
     rows, info = [], {"n": n, "steps": steps, "labels": list(labels), "samples": {}, "unit_start": []}
     D.eval()
     for label in labels:
-        pool, held = _pools(base, label)
-        d_held = _nn_distances(held[:n], pool).median()
+        pool, held = crop_pools(base, label)
+        d_held = nn_distances(held[:n], pool).median()
         start = TerminalStart(start_pool(data, label, None if hasattr(data, "_encoded") else space))
-        for sname, sampler in _samplers(D).items():
-            x = _draw(D, sampler, n, label, steps, shape, seed, batch, space, start)
+        for sname, sampler in samplers(D).items():
+            x = draw_samples(D, sampler, n, label, steps, shape, seed, batch, space, start)
             if not torch.isfinite(x).all():
                 for check in ("spectrum", "mean", "std", "patches", "memorisation"):
                     rows.append(_row(check, float("nan"), sname, label))
@@ -322,22 +323,23 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
             ratio = band_log_ratio(x, pool)
             rows.append(_row("spectrum", float(np.abs(ratio).max()), sname, label,
                              bands=[round(float(v), 4) for v in ratio]))
-            m_err, s_err = _channel_errors(x, pool)
+            m_err, s_err = channel_errors(x, pool)
             rows.append(_row("mean", m_err, sname, label))
             rows.append(_row("std", s_err, sname, label))
-            rows.append(_row("patches", _patch_ratio(x, held, pool, gen), sname, label))
-            d_x = _nn_distances(x, pool).median()
+            rows.append(_row("patches", patch_ratio(x, held, pool, gen), sname, label))
+            d_x = nn_distances(x, pool).median()
             rows.append(_row("memorisation", float(d_x / d_held.clamp_min(1e-12)), sname, label))
             if keep_samples and sname != "stochastic Heun":
                 info["samples"][label] = x
         if is_flow_model(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
             from ..inversion.methods.ddim import Euler
 
-            m_err, s_err = _channel_errors(_draw(D, Euler(), n, label, steps, shape, seed, batch, space, start), pool)
+            euler = draw_samples(D, Euler(), n, label, steps, shape, seed, batch, space, start)
+            m_err, s_err = channel_errors(euler, pool)
             info.setdefault("euler", []).append({"sampler": "Euler", "label": label, "mean": m_err, "std": s_err})
         if unit_start:  # the same deterministic sampler begun from pure noise: the schedule's share, not judged
-            det_name, det = next(iter(_samplers(D).items()))
-            m_err, s_err = _channel_errors(_draw(D, det, n, label, steps, shape, seed, batch, space), pool)
+            det_name, det = next(iter(samplers(D).items()))
+            m_err, s_err = channel_errors(draw_samples(D, det, n, label, steps, shape, seed, batch, space), pool)
             info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err})
     change = plateau_change(heldout, total_steps)
     rows.append(_row("plateau", change))
@@ -352,16 +354,16 @@ def vae_report(space, data, *, name: str = "vae", n: int = 64, labels=(0, 1)) ->
     gen = torch.Generator().manual_seed(_SEED)
     rows, psnr = [], {}
     for label in labels:
-        pool, held = _pools(base, label)
+        pool, held = crop_pools(base, label)
         x = held[:n]
         with torch.no_grad():
             rec = space.decode(space.encode(x)).float()
         ratio = band_log_ratio(rec, x)
         rows.append(_row("spectrum", float(np.abs(ratio).max()), "reconstruction", label,
                          bands=[round(float(v), 4) for v in ratio]))
-        m_err, s_err = _channel_errors(rec, x)
+        m_err, s_err = channel_errors(rec, x)
         rows.append(_row("mean", m_err, "reconstruction", label))
         rows.append(_row("std", s_err, "reconstruction", label))
-        rows.append(_row("patches", _patch_ratio(rec, x, pool, gen), "reconstruction", label))
+        rows.append(_row("patches", patch_ratio(rec, x, pool, gen), "reconstruction", label))
         psnr[label] = float(10 * torch.log10(4.0 / (rec - x).pow(2).mean()))
     return GateReport(name, pd.DataFrame(rows), {"psnr_db": psnr, "n": n})

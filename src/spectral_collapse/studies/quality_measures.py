@@ -1,4 +1,4 @@
-"""The measurements behind the model-quality gate (``models.quality``): radially averaged power spectra, per-channel
+"""The measurements behind the model-quality gate (``studies.quality``): radially averaged power spectra, per-channel
 mean and std errors, a sliced Wasserstein distance between small patches, nearest-neighbour distances for
 memorisation, a model's bias in denoising real crops, and the held-out loss's change over the last fifth of training.
 Each is a plain function of tensors or logged numbers, usable on its own."""
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-__all__ = ["band_log_ratio", "sliced_wasserstein", "denoised_mean_bias", "plateau_change"]
+__all__ = ["band_log_ratio", "sliced_wasserstein", "denoised_mean_bias", "plateau_change", "channel_errors",
+           "patch_ratio", "nn_distances"]
 
 _PATCH = 4  # patch side of the patch-distribution distance
 _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
@@ -33,7 +34,7 @@ def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
     return np.where(np.isfinite(r), r, np.inf)
 
 
-def _channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
+def channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
     """Largest relative error over channels of the mean ([0, 1] intensities) and of the std."""
     xs, rs = x.double().transpose(0, 1).flatten(1), real.double().transpose(0, 1).flatten(1)
     mx, mr = (xs.mean(1) + 1) / 2, (rs.mean(1) + 1) / 2
@@ -59,7 +60,7 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = _PRO
     return float((pa - pb).abs().mean())
 
 
-def _patch_ratio(x: torch.Tensor, held: torch.Tensor, pool: torch.Tensor, gen: torch.Generator) -> float:
+def patch_ratio(x: torch.Tensor, held: torch.Tensor, pool: torch.Tensor, gen: torch.Generator) -> float:
     """SW(patches of x, of n training crops) / SW(patches of n held-out crops, of the same training crops)."""
     n = min(len(x), len(held), len(pool))
     ref = pool[torch.randperm(len(pool), generator=gen)[:n]]
@@ -68,7 +69,7 @@ def _patch_ratio(x: torch.Tensor, held: torch.Tensor, pool: torch.Tensor, gen: t
     return num / max(den, 1e-12)
 
 
-def _nn_distances(x: torch.Tensor, pool: torch.Tensor, views: bool = True) -> torch.Tensor:
+def nn_distances(x: torch.Tensor, pool: torch.Tensor, views: bool = True) -> torch.Tensor:
     """Euclidean distance of each image of x to its nearest image of pool (all eight dihedral views)."""
     from ..data.unpaired import dihedral
 
