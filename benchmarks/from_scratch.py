@@ -132,7 +132,7 @@ def lockstep_set(profile: str, keys=None) -> dict:
     """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (the latent arm's autoencoder first,
     by its own trainer); the round's figures (``train_lockstep``'s record) with the phase's wall seconds."""
     from spectral_collapse.studies import models
-    from spectral_collapse.studies.models import _model_plan, model_set
+    from spectral_collapse.studies.models import model_plan, model_set
     from spectral_collapse.train.lockstep import Job, train_lockstep
 
     t0 = time.perf_counter()
@@ -141,7 +141,7 @@ def lockstep_set(profile: str, keys=None) -> dict:
         if role.parameterization == "vae":
             models.load_role(profile, role, progress=False)
             continue
-        spec, cfg, data, name = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
+        spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
                                             progress=False, root=None, backbone=role.backbone, space=role.space,
                                             options=None, seed=role.seed)
         jobs.append(Job(spec, cfg, data, name))
@@ -154,7 +154,7 @@ def gate_set(profile: str, keys=None) -> dict:
     """Gate every diffusion model of the set (each trained or loaded first): {key: passed}, with the wall seconds
     (``phase_s``). The reports are cached beside the checkpoints, so the studies read them."""
     from spectral_collapse.studies.gate import trained_report
-    from spectral_collapse.studies.models import _model_plan, load_role, model_set
+    from spectral_collapse.studies.models import model_plan, load_role, model_set
     from spectral_collapse.studies.profiles import get_profile
 
     t0 = time.perf_counter()
@@ -163,7 +163,7 @@ def gate_set(profile: str, keys=None) -> dict:
         if role.parameterization == "vae":
             continue
         tm = load_role(profile, role, progress=False)
-        data = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False, root=None,
+        data = model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False, root=None,
                            backbone=role.backbone, space=role.space, options=None, seed=role.seed)[2]
         out[role.key] = bool(trained_report(tm, data, get_profile(profile), space=getattr(data, "space", None)).passed)
     return {"passed": out, "phase_s": time.perf_counter() - t0}

@@ -45,7 +45,7 @@ def _median(fn, repeats: int, before=None) -> float:
 def _forget() -> None:
     from spectral_collapse import digest
 
-    digest._KNOWN.clear()
+    digest.forget_hashes()
 
 
 def _weights(repeats: int) -> dict:

@@ -390,7 +390,7 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     """seed_spread's arms are training seeds 0, 1, 2; a non-zero seed changes the training config (and so the
     checkpoint hash) and names the folder, while seed 0 is exactly the profile's model."""
     from spectral_collapse.studies.ablations import ablation_arms
-    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, _model_plan, checkpoint_name
+    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, model_plan, checkpoint_name
 
     arms = ablation_arms("seed_spread", "smoke")
     assert [a.train_seed for a in arms] == [0, 1, 2] and [a.tag for a in arms] == ["train_seed0", "train_seed1",
@@ -400,8 +400,8 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     n0, n2 = (checkpoint_name("smoke", r, root=str(tmp_path)) for r in (base, rep))
     assert "-seed2-" in n2 and "seed" not in n0 and n0.rsplit("-", 1)[1] != n2.rsplit("-", 1)[1]
     plan = dict(factor=None, progress=False, root=str(tmp_path), backbone="unet", space=None, options=None)
-    assert _model_plan("smoke", "ihc-sr", "eps", seed=2, **plan)[1].seed == 2
-    assert _model_plan("smoke", "ihc-sr", "eps", **plan)[1].seed == 0
+    assert model_plan("smoke", "ihc-sr", "eps", seed=2, **plan)[1].seed == 2
+    assert model_plan("smoke", "ihc-sr", "eps", **plan)[1].seed == 0
     assert {r.seed for r in SEED_REPLICATES} == {1, 2} and len(SEED_REPLICATES) == 8
 
 

@@ -129,7 +129,7 @@ def latent_space(profile: str, dataset: str, *, factor: int | None = None, progr
     return space
 
 
-def _model_plan(profile: str, dataset: str, parameterization: str, *, factor, progress: bool, root, backbone: str,
+def model_plan(profile: str, dataset: str, parameterization: str, *, factor, progress: bool, root, backbone: str,
                 space, options, seed: int = 0) -> tuple:
     """(ModelSpec, TrainConfig, training data, checkpoint name stem) of the profile's model: what ``trained_model``
     trains and what names its folder (the stem plus the hash of the whole configuration)."""
@@ -157,7 +157,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     if p.threads:
         import torch
         torch.set_num_threads(p.threads)
-    spec, cfg, data, name = _model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
+    spec, cfg, data, name = model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
                                         backbone=backbone, space=space, options=options, seed=seed)
     tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
@@ -183,7 +183,7 @@ def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None)
     if role.parameterization == "vae":
         return checkpoint_dir(f"{_base_name(role.dataset, data)}-vae-{profile}",
                               vae_identity(p.vae, p.train_vae, data)).name
-    spec, cfg, data, name = _model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
+    spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
                                         progress=False, root=root, backbone=role.backbone, space=role.space,
                                         options=None, seed=role.seed)
     return checkpoint_dir(name, _full_config(spec, cfg, data)).name
