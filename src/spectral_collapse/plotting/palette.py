@@ -1,6 +1,6 @@
 """One look per method across the whole book: a colour, a point shape and a line dash.
 
-Eighteen labels can share a chart (the twelve methods, the five controls and the Gaussian reference), more than any
+Fifteen labels can share a chart (the twelve methods, the two controls and the Gaussian reference), more than any
 colour-blind-safe set holds, so colour is not the only channel. The methods fall into families, and every family
 has its own point shape and line dash: the paper's non-OVG methods (circles, solid lines), OVG and its variants
 (triangles, dashed), the other baselines (squares, dotted), the controls (diamonds, dash-dot) and the Gaussian
@@ -35,25 +35,23 @@ METHOD_COLORS = {
     # the other baselines
     "null_class": "#034B05", "direct_inversion": "#900060", "renoise": "#03A85E", "edict": "#D860FC",
     "bdia": "#DB6510",
-    # the controls: the untranslated input, the ground truth, the blurred truth and the truth with added noise
-    "copy": "#98030F", "ground_truth": "#000000", "blur": "#05A5AB", "colour_noise": "#4D4D65",
-    "luma_noise": "#35020E",
+    # the controls charts draw: the untranslated input and the ground truth (the blurred and noisy truths of the
+    # realism gate appear in tables; a chart that draws them gives them spare colours)
+    "copy": "#98030F", "ground_truth": "#000000",
 }
 METHOD_FAMILY = {
     "ddim": "paper", "taba": "paper", "edm": "paper",
     "ovg": "ovg", "ovg_taba": "ovg", "ovg_edm": "ovg", "ovg_stable": "ovg",
     "null_class": "baseline", "direct_inversion": "baseline", "renoise": "baseline", "edict": "baseline",
     "bdia": "baseline",
-    "copy": "control", "ground_truth": "control", "blur": "control", "colour_noise": "control",
-    "luma_noise": "control",
+    "copy": "control", "ground_truth": "control",
 }
 FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", "control": "diamond",
                  "reference": "cross", "other": "circle"}
 # a method whose colour lies close to a family member's for colour-blind readers (or close for anyone) is drawn with
 # a shape of its own, so a scatter tells them apart by shape as a line chart does by dash
 METHOD_SHAPES = {"taba": "triangle-down", "edm": "triangle-left", "ovg_edm": "triangle-right", "edict": "wedge",
-                 "renoise": "arrow", "ovg_stable": "diamond", "blur": "square", "colour_noise": "stroke",
-                 "luma_noise": "triangle-up"}
+                 "renoise": "arrow", "ovg_stable": "diamond"}
 FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
                  "reference": [12, 4], "other": [1, 0]}
 # each method's own dash: a family's first member draws the family's dash, the others a variant of it, so two lines
@@ -63,8 +61,7 @@ METHOD_DASHES = {
     "ovg": [6, 3], "ovg_taba": [6, 2, 1, 2], "ovg_edm": [6, 2, 1, 2, 1, 2], "ovg_stable": [3, 4],
     "null_class": [2, 2], "direct_inversion": [1, 4], "renoise": [4, 2, 1, 2], "edict": [2, 2, 6, 2],
     "bdia": [5, 5],
-    "copy": [8, 3, 2, 3], "ground_truth": [14, 3, 2, 3, 2, 3], "blur": [8, 3, 2, 3, 2, 3],
-    "colour_noise": [3, 3, 8, 3], "luma_noise": [12, 2, 2, 2],
+    "copy": [8, 3, 2, 3], "ground_truth": [14, 3, 2, 3, 2, 3],
 }
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
 REFERENCE_COLOR = "#888888"
