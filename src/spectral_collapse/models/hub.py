@@ -59,7 +59,10 @@ Anything else raises ``UnsupportedModelError`` saying why and listing what is su
 pipelines (an SD3Transformer2DModel or FluxTransformer2DModel without its text encoders, whose unconditional input is
 the encoded empty prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ
 autoencoders, flow schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
-(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into the
+(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. Before loading, the folder's weight files are
+checked whole and shaped as their config.json says, and one batch's memory is estimated from the config; after
+loading, the weights are checked finite (models/hub_checks.py); each failure raises ``ModelCheckError`` naming the
+file, the tensor or the size, and the fix. A hub id ("owner/name") is downloaded into the
 Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
 (``local_files_only``).
 """
@@ -76,12 +79,14 @@ from torch import nn
 
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
+from .hub_checks import ModelCheckError, check_finite, check_memory, check_weight_files
 from .scheduler_config import EDMSettings, _tokens, schedule_from_config
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 from .flux import FLUX_SIDE, load_flux
 from .sd3 import SD3_PARTS, load_sd3
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
+           "ModelCheckError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional or class-conditional) or "
@@ -321,6 +326,9 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
+    n_params = check_weight_files(folder, _PARTS[1:], network=sub)   # whole files, shapes as the config says
+    check_memory(_read_json(folder / sub / "config.json"), n_params, batch=1, where=str(folder / sub / "config.json"),
+                 device=device)
     import diffusers
 
     conditions, conditional = None, True
@@ -353,6 +361,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     else:
         D = make_denoiser(net, par, schedule=schedule)
     D = D.to(device).eval().requires_grad_(False)
+    check_finite(D, str(folder / sub))
     ls = None
     if (folder / "vae" / "config.json").exists():
         from .vae import PretrainedVAE, load_pretrained_vae
