@@ -35,10 +35,11 @@ __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "noteb
            "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
-# The kernel's own start-up log ("Kernel is running over TCP without encryption", its connection file) is noise on
-# the command's output: only its errors are shown. The studies' progress bars reach the terminal on their own path
-# (``studies.progress``), never the chapter.
-QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
+# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
+# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
+# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
+# terminal on their own path (``studies.progress``), never the chapter.
+QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:

@@ -245,13 +245,22 @@ def message_first(err: BaseException) -> BaseException:
                                                    "the bundled data"))
     head = f"{type(err).__name__}: {err}"
     err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
-    fd = getattr(sys.stderr, "_original_stdstream_copy", None)   # ipykernel's copy of the kernel process's stderr
+    fd = _kernel_terminal()
     if fd is not None and os.environ.get(ECHO_ENV) != "0":
         try:
             os.write(fd, f"{head}\n".encode())
         except OSError:
             pass
     return err
+
+
+def _kernel_terminal() -> int | None:
+    """In an IPython kernel, the file descriptor of the stderr of the process that started it (papermill's
+    terminal): ipykernel's copy of it where it captures the descriptors, else the process's own; None elsewhere."""
+    if not type(sys.stderr).__module__.startswith("ipykernel"):
+        return None
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+    return fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
 
 
 def strip_outputs(model: dict, **_) -> dict:
