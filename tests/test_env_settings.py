@@ -1,6 +1,7 @@
 """The suite's environment variables and file flags: a value that cannot be used stops the command with a message
 naming the variable (or flag), the value and what it takes, as the matching command-line flag does; a checkout that
-cannot be written names the variable that moves the checkpoints elsewhere."""
+cannot be written names the variable that moves the checkpoints elsewhere. (``environ.EnvironmentSettingError`` is a
+ValueError.)"""
 from __future__ import annotations
 
 import errno
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from probes import probe
-from spectral_collapse.environ import EnvironmentSettingError
 from spectral_collapse.pipeline.parallel import kernel_threads, torch_threads
 from spectral_collapse.studies.models import study_device, trained_model
 from spectral_collapse.train.shipped import install, shipped_dir
@@ -18,7 +18,7 @@ from spectral_collapse.train.shipped import install, shipped_dir
 @probe("unclear", "SPECTRAL_COLLAPSE_DEVICE=banana", "refused naming the variable and the valid values")
 def test_an_unknown_device_names_the_variable_and_the_valid_values(monkeypatch):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_DEVICE", "banana")
-    with pytest.raises(EnvironmentSettingError, match=r"SPECTRAL_COLLAPSE_DEVICE='banana' is not a device; valid "
+    with pytest.raises(ValueError, match=r"SPECTRAL_COLLAPSE_DEVICE='banana' is not a device; valid "
                                                       r"values: cpu, cuda, cuda:<index>, mps"):
         study_device()
     monkeypatch.setenv("SPECTRAL_COLLAPSE_DEVICE", "cpu")
@@ -29,10 +29,10 @@ def test_an_unknown_device_names_the_variable_and_the_valid_values(monkeypatch):
 @pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
 def test_a_thread_count_that_is_not_a_whole_number_is_refused(monkeypatch, value):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_THREADS", value)
-    with pytest.raises(EnvironmentSettingError, match=rf"SPECTRAL_COLLAPSE_THREADS='{value}' must be a whole number "
+    with pytest.raises(ValueError, match=rf"SPECTRAL_COLLAPSE_THREADS='{value}' must be a whole number "
                                                       r">= 1"):
         kernel_threads(2)
-    with pytest.raises(EnvironmentSettingError):
+    with pytest.raises(ValueError):
         torch_threads()   # what a study notebook calls when it starts
 
 
@@ -48,7 +48,7 @@ def test_a_valid_thread_count_is_taken(monkeypatch):
        "refused before any training, naming the variable")
 def test_a_weights_folder_that_is_not_there_is_refused_before_training(monkeypatch, tmp_path):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_WEIGHTS", "/nonexistent")
-    with pytest.raises(EnvironmentSettingError, match=r"SPECTRAL_COLLAPSE_WEIGHTS='/nonexistent' is not a folder"):
+    with pytest.raises(ValueError, match=r"SPECTRAL_COLLAPSE_WEIGHTS='/nonexistent' is not a folder"):
         install(tmp_path / "ihc-sr-x4-eps-quick-0123")   # the first thing a training does: look for shipped weights
     monkeypatch.setenv("SPECTRAL_COLLAPSE_WEIGHTS", str(tmp_path))
     assert shipped_dir("m") == tmp_path / "m"

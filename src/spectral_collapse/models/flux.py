@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from .hub_checks import check_shapes
 from .sd import Prompts, _tokens, load_encoder
 from .sd3 import PromptConditionedTransformer
 
@@ -129,6 +130,7 @@ def load_flux(folder: Path, index: dict, prompts: Prompts, side: int = FLUX_SIDE
         raise _unsupported(f"{folder / 'transformer'} takes text states of width {joint} and pooled embeddings of "
                            f"width {pooled_dim}, but text_encoder_2 (T5) gives {states.shape[-1]} and text_encoder "
                            f"(CLIP) {pooled.shape[-1]}")
+    check_shapes(folder / "transformer")   # the weights shaped as the config the checks above read
     net = diffusers.FluxTransformer2DModel.from_pretrained(str(folder / "transformer"), torch_dtype=dtype)
     guidance = (GUIDANCE if prompts.guidance_scale is None else float(prompts.guidance_scale)) if distilled else None
     info = {"prompts": {**prompts.describe(False), "guidance_scale": guidance}, "null": "encoded",  # in the sha256

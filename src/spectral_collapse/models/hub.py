@@ -79,7 +79,7 @@ from torch import nn
 
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
-from .hub_checks import ModelCheckError, check_finite, check_memory, check_weight_files
+from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
 from .scheduler_config import EDMSettings, _tokens, schedule_from_config
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 from .flux import FLUX_SIDE, load_flux
@@ -326,9 +326,9 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
-    n_params = check_weight_files(folder, _PARTS[1:], network=sub)   # whole files, shapes as the config says
+    n_params = check_weight_files(folder, _PARTS[1:], network=sub)   # whole weight files; shapes just before loading
     check_memory(_read_json(folder / sub / "config.json"), n_params, batch=1, where=str(folder / sub / "config.json"),
-                 device=device)
+                 device=device, itemsize=torch.empty((), dtype=dtype).element_size())
     import diffusers
 
     conditions, conditional = None, True
@@ -342,6 +342,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         net, conditions = (load_flux(folder, _index(folder), prompts, side, dtype=dtype, device=device)
                            if text == _FLUX else load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device))
     else:
+        check_shapes(folder / sub)
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
         cfg = net.config
         split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None

@@ -4,14 +4,15 @@ and finite, and the memory a run needs within what the machine has.
 ``check_weight_files`` reads only the safetensors headers (8 bytes, then a JSON header per file): a file shorter than
 its header says is truncated; a tensor whose shape differs from the one a network built from ``config.json`` (on the
 meta device: no memory, no time) expects names the tensor, the file and both shapes. ``check_finite`` runs once over
-the loaded parameters (one pass over the weights, far less than one network evaluation). ``check_memory`` estimates
-the float32 memory of one batch from the config alone: the weights plus the activations a forward keeps while OVG
-takes its gradient, per image 4 bytes x (channels x pixels, summed over a U-Net's levels, x 4 x (layers per block
-+ 1)), or for a transformer 4 bytes x tokens x width x 8 per layer. It is refused above the bound: the memory
-available now (the GPU's free memory on a GPU, else the system's available memory), or
-``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB`` when set. The estimate leaves out attention maps (PyTorch's fused attention
-does not store them) and is meant to stop sizes off by orders of magnitude (a config saying 4096 px for a 32-px
-model), not to predict the peak.
+the loaded parameters (one pass over the weights, far less than one network evaluation).
+
+``check_memory`` estimates the memory of one batch from the config alone, at the precision the model is loaded in
+(b bytes a value, 4 for float32): the weights, plus the activations a forward keeps while OVG takes its gradient,
+per image b x 4 (layers per block + 1) x channels x pixels summed over a U-Net's levels, or for a transformer
+b x 8 x tokens x width per layer. It is refused above the bound: the memory available now (the GPU's free memory
+on a GPU, else the system's available memory), or ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB`` when set. The estimate
+leaves out attention maps (PyTorch's fused attention does not store them) and is meant to stop sizes off by orders
+of magnitude (a config saying 4096 px for a 32-px model), not to predict the peak.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["ModelCheckError", "check_weight_files", "check_finite", "check_memory", "memory_estimate", "fits", "MEMORY_ENV"]
+__all__ = ["ModelCheckError", "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate", "fits", "MEMORY_ENV"]
 
 MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"
 _GIB = 2 ** 30
@@ -54,17 +55,22 @@ def _header(path: Path) -> dict:
 
 
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
-    """Every ``*.safetensors`` under ``folder/<part>`` whole; with ``network`` (the subfolder of the diffusers
-    network), each tensor of its weights shaped as a network built from its config.json expects. Returns the
-    number of values in the network's safetensors files (0 when it has none)."""
+    """Every ``*.safetensors`` under ``folder/<part>`` whole (headers only); returns the number of values in the
+    safetensors files of ``network`` (the subfolder of the diffusers network; 0 when it has none)."""
     count = 0
     for part in parts:
         for f in sorted((folder / part).glob("*.safetensors")) if (folder / part).is_dir() else ():
             header = _header(f)
             if part == network:
-                _check_shapes(folder / part, f, header)
                 count += sum(int(torch.tensor(v["shape"]).prod()) for k, v in header.items() if k != "__metadata__")
     return count
+
+
+def check_shapes(sub: Path) -> None:
+    """Each tensor of the safetensors files in the network folder ``sub`` shaped as a network built from its
+    config.json expects (called just before the weights are loaded, after the loaders' own checks of the config)."""
+    for f in sorted(sub.glob("*.safetensors")):
+        _check_shapes(sub, f, _header(f))
 
 
 def _check_shapes(sub: Path, file: Path, header: dict) -> None:
@@ -101,18 +107,19 @@ def _side(cfg: dict) -> int | None:
     return int(side) if isinstance(side, (int, float)) and side > 0 else None
 
 
-def memory_estimate(cfg: dict, n_params: int, batch: int) -> tuple[float, float]:
-    """(bytes of the weights, bytes of the activations of ``batch`` images) in float32, from a network config."""
+def memory_estimate(cfg: dict, n_params: int, batch: int, itemsize: int = 4) -> tuple[float, float]:
+    """(bytes of the weights, bytes of the activations of ``batch`` images) at ``itemsize`` bytes a value (4:
+    float32), from a network config."""
     side = _side(cfg)
     per_image = 0.0
     if side and cfg.get("block_out_channels"):
         k = 4 * (int(cfg.get("layers_per_block") or 2) + 1)
-        per_image = 4.0 * k * sum(c * (side / 2 ** i) ** 2 for i, c in enumerate(cfg["block_out_channels"]))
+        per_image = itemsize * k * sum(c * (side / 2 ** i) ** 2 for i, c in enumerate(cfg["block_out_channels"]))
     elif side and cfg.get("num_attention_heads") and cfg.get("attention_head_dim"):
         tokens = (side / int(cfg.get("patch_size") or 1)) ** 2
         width = int(cfg["num_attention_heads"]) * int(cfg["attention_head_dim"])
-        per_image = 4.0 * 8 * tokens * width * int(cfg.get("num_layers") or 1)
-    return 4.0 * n_params, per_image * batch
+        per_image = itemsize * 8 * tokens * width * int(cfg.get("num_layers") or 1)
+    return float(itemsize * n_params), per_image * batch
 
 
 def _available(device) -> tuple[float, str]:
@@ -135,9 +142,9 @@ def _available(device) -> tuple[float, str]:
     return float(psutil.virtual_memory().available), "available memory"
 
 
-def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cpu") -> None:
+def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cpu", itemsize: int = 4) -> None:
     """Refuse a run of ``batch`` images whose estimated memory (``memory_estimate``) exceeds what is available."""
-    weights, acts = memory_estimate(cfg, n_params, batch)
+    weights, acts = memory_estimate(cfg, n_params, batch, itemsize)
     bound, source = _available(device)
     if weights + acts <= bound:
         return
@@ -151,5 +158,6 @@ def check_memory(cfg: dict, n_params: int, *, batch: int, where: str, device="cp
 
 def fits(D, *, batch: int, device="cpu") -> None:
     """``check_memory`` for a loaded denoiser of ``from_diffusers`` run on batches of ``batch`` images."""
-    check_memory(dict(D.net.config), sum(p.numel() for p in D.parameters()), batch=batch,
-                 where=f"{D.checkpoint}/config.json", device=device)
+    params = list(D.parameters())
+    check_memory(dict(D.net.config), sum(p.numel() for p in params), batch=batch, where=f"{D.checkpoint}/config.json",
+                 device=device, itemsize=params[0].element_size() if params else 4)

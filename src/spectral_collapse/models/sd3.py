@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .hub_checks import check_shapes
 from .sd import Prompts, PromptConditionedUNet, _tokens, load_encoder
 
 __all__ = ["PromptConditionedTransformer", "SD3_PARTS", "T5_TOKENS", "load_sd3"]
@@ -116,6 +117,7 @@ def load_sd3(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32
         raise _unsupported(f"{folder / 'transformer'} takes text states of width {joint} and pooled embeddings of "
                            f"width {pooled_dim}, but the text encoders ({', '.join(e[2] for e in encoders)}) give "
                            f"{states.shape[-1]} and {pooled.shape[-1]}")
+    check_shapes(folder / "transformer")   # the weights shaped as the config the checks above read
     net = diffusers.SD3Transformer2DModel.from_pretrained(str(folder / "transformer"), torch_dtype=dtype)
     info = {"prompts": prompts.describe(False), "null": "encoded",
             "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders],
