@@ -15,7 +15,7 @@ from spectral_collapse.studies.models import study_device, trained_model
 from spectral_collapse.train.shipped import install, shipped_dir
 
 
-@probe("unclear", "SPECTRAL_COLLAPSE_DEVICE=banana", "refused naming the variable and the valid values")
+@probe("unclear", "`SPECTRAL_COLLAPSE_DEVICE=banana`", "refused naming the variable and the valid values")
 def test_an_unknown_device_names_the_variable_and_the_valid_values(monkeypatch):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_DEVICE", "banana")
     with pytest.raises(ValueError, match=r"SPECTRAL_COLLAPSE_DEVICE='banana' is not a device; valid "
@@ -25,7 +25,7 @@ def test_an_unknown_device_names_the_variable_and_the_valid_values(monkeypatch):
     assert study_device() == "cpu"
 
 
-@probe("silent", "SPECTRAL_COLLAPSE_THREADS=abc or 0", "refused naming the variable, as --threads is")
+@probe("silent", "`SPECTRAL_COLLAPSE_THREADS=abc` or `0`", "refused naming the variable, as `--threads` is")
 @pytest.mark.parametrize("value", ["abc", "0", "-2", "1.5"])
 def test_a_thread_count_that_is_not_a_whole_number_is_refused(monkeypatch, value):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_THREADS", value)
@@ -44,7 +44,7 @@ def test_a_valid_thread_count_is_taken(monkeypatch):
     assert kernel_threads(4) == 2
 
 
-@probe("silent", "SPECTRAL_COLLAPSE_WEIGHTS=/nonexistent (a 45-minute training started instead)",
+@probe("silent", "`SPECTRAL_COLLAPSE_WEIGHTS=/nonexistent` (a 45-minute training started instead)",
        "refused before any training, naming the variable")
 def test_a_weights_folder_that_is_not_there_is_refused_before_training(monkeypatch, tmp_path):
     monkeypatch.setenv("SPECTRAL_COLLAPSE_WEIGHTS", "/nonexistent")
@@ -54,7 +54,7 @@ def test_a_weights_folder_that_is_not_there_is_refused_before_training(monkeypat
     assert shipped_dir("m") == tmp_path / "m"
 
 
-@probe("silent", "--costs /nonexistent.json", "refused naming the flag")
+@probe("silent", "`--costs /nonexistent.json`", "refused naming the flag")
 def test_a_costs_file_that_is_not_there_is_refused(tmp_path):
     from spectral_collapse.cli import main
 
@@ -65,7 +65,7 @@ def test_a_costs_file_that_is_not_there_is_refused(tmp_path):
 
 
 @probe("unclear", "a read-only checkout installing the models (Errno 30)",
-       "refused naming the folder and SPECTRAL_COLLAPSE_CHECKPOINTS")
+       "refused naming the folder and `SPECTRAL_COLLAPSE_CHECKPOINTS`")
 def test_a_read_only_checkpoint_folder_names_the_variable(monkeypatch, tmp_path):
     root = tmp_path / "checkpoints"
     real = Path.mkdir

@@ -30,8 +30,8 @@ def _above_traceback(text: str) -> list[str]:
     return lines[:end]
 
 
-@probe("late", "papermill notebooks/pareto.ipynb out.ipynb -p dataset edges2shoes, without its data",
-       "one short message above papermill's traceback naming -p dataset ihc-edges and how to prepare edges2shoes")
+@probe("late", "`papermill notebooks/pareto.ipynb out.ipynb -p dataset edges2shoes` without its data",
+       "one short message above papermill's traceback naming `-p dataset ihc-edges` and how to prepare edges2shoes")
 def test_papermill_by_hand_shows_the_short_message_above_its_traceback(tmp_path):
     cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "pareto.ipynb"), str(tmp_path / "out.ipynb"),
            "-p", "dataset", "edges2shoes", "-p", "profile", "smoke", "-p", "results_root", str(tmp_path / "results"),
@@ -53,7 +53,7 @@ def test_papermill_by_hand_shows_the_short_message_above_its_traceback(tmp_path)
     assert error["traceback"][0] == text   # the notebook's own error output starts with the message too
 
 
-@probe("late", "python -m spectral_collapse studies with a study that fails in its notebook",
+@probe("late", "`python -m spectral_collapse studies` with a study that fails in its notebook",
        "the first line of the error output is the notebook's error class and message")
 def test_the_command_prints_a_notebooks_error_first(tmp_path):
     cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", "smoke", "--study", "pareto",
@@ -84,7 +84,7 @@ def test_debug_prints_the_message_before_the_notebooks_traceback(monkeypatch, ca
     assert err[0].startswith("error: ValueError: seeds=-1") and err[1] == "ValueError Traceback (most recent call last)"
 
 
-@probe("late", "a study failing inside make report (the studies run on, keep_going)",
+@probe("late", "a study failing inside `make report` (the other studies run on)",
        "each failure's line (study, error class and message) printed before its traceback")
 def test_a_failed_study_is_named_before_its_traceback(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(execute, "execute_study", lambda *a, **k: (_ for _ in ()).throw(_notebook_error()))
@@ -96,7 +96,7 @@ def test_a_failed_study_is_named_before_its_traceback(monkeypatch, capsys, tmp_p
     assert failed < err.index("ValueError Traceback (most recent call last)")
 
 
-@probe("late", "a bad study parameter given to a notebook (open_study)",
+@probe("late", "a bad study parameter given to a notebook (`open_study`)",
        "refused before the kernel sets up charts or loads anything, message first in the notebook's error")
 def test_open_study_checks_the_parameters_before_any_work(monkeypatch):
     monkeypatch.setattr(notebook, "setup_notebook", lambda *a, **k: pytest.fail("set up before the check"))

@@ -16,7 +16,7 @@ from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies.registry import study_spec
 
 
-@probe("crash", "-p methods '[\"ddim\",\"ddim\"]' (a method named twice)",
+@probe("crash", "`-p methods '[\"ddim\",\"ddim\"]'` (a method named twice)",
        "refused before any work, naming the repeated method; no results file is written")
 def test_a_repeated_method_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match=r"methods lists ddim more than once; give each value once"):
@@ -31,7 +31,7 @@ def test_every_list_parameter_refuses_a_repeated_value(name):
         study_spec("scale_factor", dataset="ihc-sr", profile="smoke", **{name: "[4, 2, 4]"})
 
 
-@probe("crash", "-p seeds '[99999999999999999999]'", "refused before any work, naming the allowed range")
+@probe("crash", "`-p seeds '[99999999999999999999]'`", "refused before any work, naming the allowed range")
 def test_a_seed_out_of_range_is_refused_naming_the_range():
     with pytest.raises(ValueError, match=r"seeds=99999999999999999999 is out of range; give a value from 0 up to "
                                          r"4294967295"):
@@ -42,7 +42,7 @@ def test_a_seed_out_of_range_is_refused_naming_the_range():
     __import__("numpy").random.RandomState(2 ** 32 - 1)
 
 
-@probe("silent", "-p n_images 1000000000 on data holding 8 crops",
+@probe("silent", "`-p n_images 1000000000` on data holding 8 crops",
        "the settings table shows the 8 crops used and that the given value was limited to them")
 def test_the_settings_table_shows_the_count_used_where_the_data_holds_fewer():
     spec = {"study": "pareto", "dataset": "ihc-sr", "profile": "smoke", "params": {"n_images": 1000000000}}
@@ -57,7 +57,7 @@ def _unet32():
     return make_denoiser(tiny_unet(dtype=torch.float32), "eps", schedule=VPSchedule())
 
 
-@probe("unclear", "translate given uint8 images", "refused at translate's entry with the conversion to use")
+@probe("unclear", "`translate` given uint8 images", "refused at translate's entry with the conversion to use")
 def test_translate_refuses_integer_images_with_the_conversion():
     x = torch.zeros(2, 3, 16, 16, dtype=torch.uint8)
     with pytest.raises(TypeError, match=r"x_src has dtype uint8; the models take float images in \[-1, 1\]: pass "
@@ -65,8 +65,8 @@ def test_translate_refuses_integer_images_with_the_conversion():
         translate(_unet32(), x, Euler(), steps=2)
 
 
-@probe("unclear", "translate given 3-D input (one image without a batch)",
-       "refused at translate's entry naming the shape and x[None]")
+@probe("unclear", "`translate` given 3-D input (one image without a batch)",
+       "refused at translate's entry naming the shape and `x[None]`")
 def test_translate_refuses_an_image_without_a_batch():
     with pytest.raises(ValueError, match=r"x_src has shape \(3, 16, 16\); the loop takes a batch of images "
                                          r"\(B, C, H, W\); for one image pass x_src\[None\]"):
@@ -77,7 +77,7 @@ def test_translate_refuses_an_image_without_a_batch():
         sample(_unet32(), torch.zeros(1, 3, 16, 16, dtype=torch.long), torch.linspace(0.1, 10, 3), Euler())
 
 
-@probe("unclear", "translate given float64 images to a float32 model",
+@probe("unclear", "`translate` given float64 images to a float32 model",
        "accepted: converted to the model's dtype at translate's entry")
 def test_translate_converts_float64_images_to_the_models_dtype():
     D = _unet32()

@@ -58,8 +58,8 @@ def test_truncated_weights_file_is_named_as_truncated(example, tmp_path, monkeyp
     assert str(folder / WEIGHTS) in str(err.value) and "save the model again" in str(err.value)
 
 
-@probe("unclear", "config.json disagreeing with the weights' shapes",
-       "refused naming the tensor and both shapes, never advising ignore_mismatched_sizes")
+@probe("unclear", "`config.json` disagreeing with the weights' shapes",
+       "refused naming the tensor and both shapes, never advising `ignore_mismatched_sizes`")
 def test_config_that_disagrees_with_the_weights_names_the_tensor_and_both_shapes(example, tmp_path, monkeypatch):
     folder = _copy(example, tmp_path)
     _edit_config(folder, block_out_channels=[8, 32])   # the saved weights are built for (16, 32)
@@ -78,7 +78,7 @@ def test_config_that_disagrees_with_the_weights_names_the_tensor_and_both_shapes
     assert "ignore_mismatched_sizes" not in text and "config.json saved with" in text
 
 
-@probe("crash", "a user model whose config says sample_size 4096",
+@probe("crash", "a user model whose config says `sample_size` 4096",
        "refused before loading with the memory estimate, the bound and the fix")
 def test_oversized_sample_size_is_refused_before_loading(example, tmp_path, monkeypatch):
     folder = _copy(example, tmp_path)
@@ -123,7 +123,7 @@ def test_nan_weights_are_refused_naming_the_tensor(example, tmp_path):
         from_diffusers(folder)
 
 
-@probe("crash", "DirectInversion when the loop stops early on non-finite values",
+@probe("crash", "`DirectInversion` (and Null-Class) when the loop stops early on non-finite values",
        "every sample recorded failed; no IndexError")
 @pytest.mark.parametrize("method", [DirectInversion(guidance_scale=1.0), NullClass(guidance_scale=2.0)],
                          ids=["direct", "null_class"])

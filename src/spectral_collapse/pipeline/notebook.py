@@ -244,7 +244,10 @@ def message_first(err: BaseException) -> BaseException:
         err = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this study on "
                                                    "the bundled data"))
     head = f"{type(err).__name__}: {err}"
-    err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
+    try:
+        err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
+    except AttributeError:   # an exception type that takes no attributes: IPython's own rendering
+        pass
     fd = _kernel_terminal()
     if fd is not None and os.environ.get(ECHO_ENV) != "0":
         try:
