@@ -55,13 +55,13 @@ def test_a_weights_folder_that_is_not_there_is_refused_before_training(monkeypat
 
 
 @probe("silent", "`--costs /nonexistent.json`", "refused naming the flag")
-def test_a_costs_file_that_is_not_there_is_refused(tmp_path):
+def test_a_costs_file_that_is_not_there_is_refused(monkeypatch):
     from spectral_collapse.cli import main
+    from spectral_collapse.pipeline import execute
 
+    monkeypatch.setattr(execute, "run_studies", lambda *a, **k: pytest.fail("the studies ran before the check"))
     with pytest.raises(SystemExit, match=r"--costs /nonexistent.json: no such file"):
-        main(["studies", "--profile", "smoke", "--study", "pareto", "--costs", "/nonexistent.json",
-              "--results-root", str(tmp_path / "results")])
-    assert not (tmp_path / "results").exists()
+        main(["studies", "--profile", "smoke", "--study", "pareto", "--costs", "/nonexistent.json"])
 
 
 @probe("unclear", "a read-only checkout installing the models (Errno 30)",

@@ -332,6 +332,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               progress: bool = False, warn_norm: bool = True) -> Translation:
     """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
 
+    ``x_src``: float images (B, C, H, W); integer images and other ranks are refused before any work, another float
+    precision is converted to the model's (``inversion.checks.entry_images``; ``invert`` and ``sample`` alike).
+
     The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
     solver), else the method itself. Guidance applies to inversion only (paper Sec. 5). The inversion's
     ``handoff`` seeds the sampling pass's state; pair-state methods sample from the whole pair, and ``x_T`` /
