@@ -25,7 +25,9 @@ def _env(tmp: Path) -> dict:
 
 
 def _above_traceback(text: str) -> list[str]:
-    lines = text.splitlines()
+    """The lines above the first traceback, without the kernel's own log lines ("[IPKernelApp] WARNING | ...", which
+    may come at any moment)."""
+    lines = [line for line in text.splitlines() if not line.startswith("[IPKernelApp]")]
     end = next((i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")), len(lines))
     return lines[:end]
 
@@ -39,9 +41,10 @@ def test_papermill_by_hand_shows_the_short_message_above_its_traceback(tmp_path)
     proc = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     head = _above_traceback(proc.stdout + proc.stderr)
-    start = next(i for i, line in enumerate(head) if line.startswith("DatasetNotPreparedError: the edges2shoes "
-                                                                      "dataset is not prepared"))
-    message = head[start:]
+    start = [i for i, line in enumerate(head) if line.startswith("DatasetNotPreparedError: the edges2shoes dataset "
+                                                                 "is not prepared")]
+    assert start, proc.stdout + proc.stderr[:4000]
+    message = head[start[0]:]
     assert len(message) <= 5, message
     text = "\n".join(message)
     assert "-p dataset ihc-edges" in text and "python -m spectral_collapse download edges2shoes" in text
