@@ -198,8 +198,8 @@ def test_notebook_stops_at_once_when_edges2shoes_is_not_prepared(tmp_path, monke
     assert proc.returncode != 0
     msg = proc.stderr + proc.stdout
     assert "DatasetNotPreparedError" in msg
-    assert "python -m spectral_collapse.cli download edges2shoes" in msg
-    assert "load_dataset('ihc-edges')" in msg
+    assert "python -m spectral_collapse download edges2shoes" in msg
+    assert "-p dataset ihc-edges" in msg   # a papermill user's words for the bundled alternative
     # it stopped in the check cell: nothing trained, nothing computed
     assert not (tmp_path / "ck").exists() and not (tmp_path / "results").exists()
     nb = json.loads(out.read_text())

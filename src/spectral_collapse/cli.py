@@ -51,6 +51,9 @@ def _studies(a):
             print(f"adopted {p}")
         return
 
+    if a.costs and not Path(a.costs).is_file():
+        raise SystemExit(f"--costs {a.costs}: no such file; give a timed main command's record (e.g. --costs "
+                         f"benchmarks/results/main_command.json) or leave --costs out")
     costs = recorded_costs(a.costs) if a.costs else None
     knobs = {"data_options": _json_arg("--data-options", a.data_options), "model": a.model,
              "models": _json_arg("--models", a.models), "allow_weak_model": True if a.allow_weak_model else None}
@@ -249,10 +252,16 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as err:  # one clear line; the traceback with --debug
+    except Exception as err:  # the message first, in one line; the traceback after it with --debug
+        from .pipeline.execute import failure_line, notebook_traceback
+
+        if getattr(err, "ename", None):   # a study notebook's error (papermill): its own class and message
+            print(f"error: {failure_line(err)} (in a study notebook; --debug shows its traceback)", file=sys.stderr)
+        else:
+            print(f"error: {err} ({type(err).__name__}; --debug shows the traceback)", file=sys.stderr)
         if a.debug:
+            print(notebook_traceback(err), file=sys.stderr, flush=True)
             raise
-        print(f"error: {err} ({type(err).__name__}; --debug shows the traceback)", file=sys.stderr)
         return 1
     return 0
 

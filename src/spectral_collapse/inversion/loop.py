@@ -18,7 +18,6 @@ Optional method hooks (all generic, used by the baselines):
 from __future__ import annotations
 
 import hashlib
-import itertools
 import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -30,6 +29,7 @@ import torch
 from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 from .graphs import replayed
+from .checks import NORM_RATIO_BOUND, entry_images, images_for_latent_model, model_device, warn_latent_norm
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
            "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary",
@@ -307,19 +307,12 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
     return Trajectory(x=x.to(home), nonfinite_step=bad, nfe=ctx.nfe, ctx=ctx)
 
 
-def model_device(D) -> torch.device | None:
-    """The device of a denoiser's first parameter or buffer (None for a module holding none)."""
-    if isinstance(D, torch.nn.Module):
-        for t in itertools.chain(D.parameters(), D.buffers()):
-            return t.device
-    return None
-
-
 def invert(D: Denoiser, x0: torch.Tensor, sigmas: torch.Tensor, method: Method, *, label=0, **kw) -> Trajectory:
     """Integrate from the clean image up a rising grid (paper Eq. 3). ``sigmas`` may be given descending."""
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
     if sigmas[0] > sigmas[-1]:
         sigmas = sigmas.flip(0)
+    x0 = entry_images(D, x0, "x0", pair=is_pair_method(method))
     kw.setdefault("x_ref", x0)
     return integrate(D, x0, sigmas, label, method, direction="invert", **kw)
 
@@ -329,6 +322,7 @@ def sample(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, method: Method, *
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
     if sigmas[0] < sigmas[-1]:
         sigmas = sigmas.flip(0)
+    x = entry_images(D, x, "x", pair=is_pair_method(method))
     return integrate(D, x, sigmas, label, method, direction="sample", **kw)
 
 
@@ -338,6 +332,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
               progress: bool = False, warn_norm: bool = True) -> Translation:
     """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
+
+    ``x_src``: float images (B, C, H, W); integer images and other ranks are refused before any work, another float
+    precision is converted to the model's (``inversion.checks.entry_images``; ``invert`` and ``sample`` alike).
 
     The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
     solver), else the method itself. Guidance applies to inversion only (paper Sec. 5). The inversion's
@@ -360,7 +357,8 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     """
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if _images_for_latent_model(D, x_src):  # images in, images out; x_T and latent stay in the VAE's latent space
+    x_src = entry_images(D, x_src, "x_src")
+    if images_for_latent_model(D, x_src):  # images in, images out; x_T and latent stay in the VAE's latent space
         ls = D.latent_space
         tr = translate(D, ls.encode(x_src), method, guidance=guidance, steps=steps, sigmas=sigmas,
                        source_label=source_label, target_label=target_label, seeds=seeds, cfg_scale=cfg_scale,
@@ -393,42 +391,6 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
                       RuntimeWarning, stacklevel=2)
     latent = D.to_noise(x_T, float(sig[0]))
     if warn_norm:
-        _warn_latent_norm(latent, bad, guidance)
+        warn_latent_norm(latent, bad, guidance)
     return Translation(x_T=x_T, latent=latent, output=gen.x, nonfinite_step=bad,
                        nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)
-
-
-def _images_for_latent_model(D, x: torch.Tensor) -> bool:
-    """Whether ``x`` holds images for a latent model ``D`` (not its latents): other channels than the VAE's latents,
-    or the network's side times the VAE's downsampling."""
-    ls = getattr(D, "latent_space", None)
-    if ls is None or x.ndim != 4:
-        return False
-    if x.shape[1] != ls.channels:
-        return True
-    side = getattr(getattr(getattr(D, "net", None), "config", None), "sample_size", None)
-    side = side[0] if isinstance(side, (tuple, list)) else side
-    return isinstance(side, int) and ls.downsample > 1 and x.shape[-1] == side * ls.downsample
-
-
-# ||x_T||^2 / d of an inverted latent (unit-variance form) that ``translate`` accepts without a warning. N(0, I) noise
-# gives 1 +- sqrt(2 / d) (1 +- 0.03 at d = 3072); a working DDIM inversion of the suite's eps models ends near 1
-# (0.8-1.1). Outside [0.5, 2] the latent's RMS is off the noise's by more than a factor sqrt(2): the sampler starts
-# from something it never saw in training. (A study instead marks a sample failed only past 1000, see
-# studies/validity.py, and scores the rest; this bound is a warning for direct use.)
-NORM_RATIO_BOUND = (0.5, 2.0)
-
-
-def _warn_latent_norm(latent: torch.Tensor, bad: torch.Tensor, guidance) -> None:
-    """One RuntimeWarning naming the finite samples whose ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``."""
-    ratio = latent.detach().double().flatten(1).pow(2).mean(1).cpu()
-    lo, hi = NORM_RATIO_BOUND
-    out = (torch.isfinite(ratio) & (bad.cpu() < 0) & ((ratio < lo) | (ratio > hi))).nonzero().flatten().tolist()
-    if not out:
-        return
-    where = ", ".join(f"sample {i}: {float(ratio[i]):.3g}" for i in out[:5]) + (" ..." if len(out) > 5 else "")
-    fix = ("lower OVG's step sizes (eta_hf, eta_lf) for this model, or let a study calibrate them (the pareto study, "
-           "or any study run with model=...)" if guidance is not None else
-           "check the model's scheduler and that the images are in [-1, 1]")
-    warnings.warn(f"{len(out)} of {len(ratio)} inverted latents have ||x_T||^2/d outside [{lo:g}, {hi:g}] (noise gives "
-                  f"1): {where}; {fix}", RuntimeWarning, stacklevel=3)

@@ -28,6 +28,7 @@ import torch
 
 from .hub_folder import unsupported as _unsupported
 from .sd import Prompts, load_encoder, token_ids
+from .hub_checks import check_shapes
 from .sd3 import PromptConditionedTransformer
 
 __all__ = ["PromptConditionedFlux", "FLUX_SIDE", "FLUX_TOKENS", "load_flux", "pack", "unpack", "image_ids"]
@@ -128,6 +129,7 @@ def load_flux(folder: Path, index: dict, prompts: Prompts, side: int = FLUX_SIDE
         raise _unsupported(f"{folder / 'transformer'} takes text states of width {joint} and pooled embeddings of "
                            f"width {pooled_dim}, but text_encoder_2 (T5) gives {states.shape[-1]} and text_encoder "
                            f"(CLIP) {pooled.shape[-1]}")
+    check_shapes(folder / "transformer")   # the weights shaped as the config the checks above read
     net = diffusers.FluxTransformer2DModel.from_pretrained(str(folder / "transformer"), torch_dtype=dtype)
     guidance = (GUIDANCE if prompts.guidance_scale is None else float(prompts.guidance_scale)) if distilled else None
     info = {"prompts": {**prompts.describe(False), "guidance_scale": guidance}, "null": "encoded",  # in the sha256

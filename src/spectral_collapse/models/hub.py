@@ -59,7 +59,10 @@ Anything else raises ``UnsupportedModelError`` saying why and listing what is su
 pipelines (an SD3Transformer2DModel or FluxTransformer2DModel without its text encoders, whose unconditional input is
 the encoded empty prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ
 autoencoders, flow schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
-(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. A hub id ("owner/name") is downloaded into the
+(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. Before loading, the folder's weight files are
+checked whole and shaped as their config.json says, and one batch's memory is estimated from the config; after
+loading, the weights are checked finite (models/hub_checks.py); each failure raises ``ModelCheckError`` naming the
+file, the tensor or the size, and the fix. A hub id ("owner/name") is downloaded into the
 Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
 (``local_files_only``).
 """
@@ -82,11 +85,13 @@ from .hub_folder import SUPPORTED, UnsupportedModelError
 from .hub_folder import read_json as _read_json, text_network as _text_network, unsupported as _unsupported
 from .scheduler_config import EDMSettings, schedule_from_config
 from .scheduler_config import image_tokens as _tokens
+from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
 from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
 from .flux import FLUX_SIDE, load_flux
 from .sd3 import SD3_PARTS, load_sd3
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
+           "ModelCheckError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
@@ -282,6 +287,9 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     if shift is not None and par != "flow":
         raise ValueError(f"shift={shift!r} applies to flow-matching models only; {folder} has a "
                          f"{sched_cfg.get('_class_name', 'scheduler')} (parameterization {par})")
+    n_params = check_weight_files(folder, _PARTS[1:], network=sub)   # whole weight files; shapes just before loading
+    check_memory(_read_json(folder / sub / "config.json"), n_params, batch=1, where=str(folder / sub / "config.json"),
+                 device=device, itemsize=torch.empty((), dtype=dtype).element_size())
     import diffusers
 
     conditions, conditional = None, True
@@ -295,6 +303,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         net, conditions = (load_flux(folder, _index(folder), prompts, side, dtype=dtype, device=device)
                            if text == _FLUX else load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device))
     else:
+        check_shapes(folder / sub)
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
         cfg = net.config
         split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None
@@ -314,6 +323,7 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     else:
         D = make_denoiser(net, par, schedule=schedule)
     D = D.to(device).eval().requires_grad_(False)
+    check_finite(D, str(folder / sub))
     ls = None
     if (folder / "vae" / "config.json").exists():
         from .vae import PretrainedVAE, load_pretrained_vae

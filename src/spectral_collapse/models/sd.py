@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .hub_folder import unsupported as _unsupported
+from .hub_checks import check_shapes
 
 __all__ = ["Prompts", "PromptConditionedUNet", "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "load_text_unet",
            "prompts_from_options", "token_ids", "load_encoder"]
@@ -286,6 +287,7 @@ def load_text_unet(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.f
         raise ValueError(f"micro_conditioning applies to SDXL (a U-Net with added time ids); {folder} is a Stable "
                          f"Diffusion folder: leave it out")
     encoders = _encoders(folder, index, xl, dtype, device)
+    check_shapes(folder / "unet")   # the weights shaped as the config the checks above read
     unet = diffusers.UNet2DConditionModel.from_pretrained(str(folder / "unet"), torch_dtype=dtype).to(device).eval()
     zeros = xl and prompts.null is None and bool(index.get("force_zeros_for_empty_prompt", True))
     null = "" if prompts.null is None else prompts.null

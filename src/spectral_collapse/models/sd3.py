@@ -34,6 +34,7 @@ from torch import nn
 
 from .hub_folder import unsupported as _unsupported
 from .sd import Prompts, PromptConditionedUNet, load_encoder, token_ids
+from .hub_checks import check_shapes
 
 __all__ = ["PromptConditionedTransformer", "SD3_PARTS", "T5_TOKENS", "load_sd3"]
 
@@ -115,6 +116,7 @@ def load_sd3(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32
         raise _unsupported(f"{folder / 'transformer'} takes text states of width {joint} and pooled embeddings of "
                            f"width {pooled_dim}, but the text encoders ({', '.join(e[2] for e in encoders)}) give "
                            f"{states.shape[-1]} and {pooled.shape[-1]}")
+    check_shapes(folder / "transformer")   # the weights shaped as the config the checks above read
     net = diffusers.SD3Transformer2DModel.from_pretrained(str(folder / "transformer"), torch_dtype=dtype)
     info = {"prompts": prompts.describe(False), "null": "encoded",
             "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders],

@@ -33,13 +33,14 @@ from .parallel import (StudiesFailed, environment, kernel_threads, recorded_cost
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
            "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
-           "recorded_costs", "StudiesFailed", "failure_line"]
+           "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
-# The kernel's own start-up log ("Kernel is running over TCP without encryption", its connection file) is noise on
-# the command's output: only its errors are shown. The studies' progress bars reach the terminal on their own path
-# (``studies.progress``), never the chapter.
-QUIET_KERNEL = ("--IPKernelApp.log_level=ERROR",)
+# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
+# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
+# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
+# terminal on their own path (``studies.progress``), never the chapter.
+QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
@@ -49,10 +50,13 @@ def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2)
     import random
 
     import papermill as pm
+
+    from .notebook import ECHO_ENV
     for attempt in range(retries + 1):
         try:
-            pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
-                                progress_bar=False, extra_arguments=list(QUIET_KERNEL))
+            with environment({ECHO_ENV: "0"}):   # the command prints a study's error itself, message first
+                pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
+                                    progress_bar=False, extra_arguments=list(QUIET_KERNEL))
             return
         except RuntimeError as err:
             if "before replying to kernel_info" not in str(err) or attempt == retries:
@@ -332,10 +336,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 if not keep_going:
                     raise
                 failed[(study, ds)] = failure_line(err)
-                trace = "\n".join(getattr(err, "traceback", None) or [])  # a notebook's own traceback (papermill)
-                if trace:
-                    print(re.sub(r"\x1b\[[0-9;]*m", "", trace), file=sys.stderr)
                 print(f"{study} / {ds}: FAILED ({failed[(study, ds)]})", file=sys.stderr, flush=True)
+                trace = notebook_traceback(err)   # after the message
+                if trace:
+                    print(f"the traceback of {study} / {ds}:\n{trace}", file=sys.stderr, flush=True)
                 continue
             if out is not None:
                 done.append(out)
@@ -349,6 +353,11 @@ def failure_line(err: BaseException) -> str:
     name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
     text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
     return " ".join(text.split())[:400]
+
+
+def notebook_traceback(err: BaseException) -> str:
+    """A failed notebook's own traceback (papermill's ``traceback``), without terminal colours; "" for other errors."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(getattr(err, "traceback", None) or []))
 
 
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,

@@ -22,7 +22,8 @@ from ..text import verb
 from .notes import failure_notes, reasons_text, run_notes  # noqa: F401  (re-exported)
 from .parameters import parameters_table  # noqa: F401  (re-exported: the chapters call it from here)
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "strip_outputs"]
+__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "strip_outputs", "message_first",
+           "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -170,10 +171,25 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
     shows the models it used with their quality-gate status (and a warning when a model below the gate was allowed)
     and the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
-    them (strings are parsed by the registry's types; unknown names raise before any work)."""
-    setup_notebook()
-    from ..studies.registry import get_study
+    them (strings are parsed by the registry's types; unknown names raise before any work).
+
+    An error stops the notebook with its class and message first (``message_first``), printed on the terminal
+    that runs the kernel too (papermill's), the traceback after it."""
+    try:
+        return _open_study(name, results_root=results_root, rerun=rerun, **params)
+    except Exception as err:
+        shown = message_first(err)
+        if shown is err:
+            raise
+        raise shown from err
+
+
+def _open_study(name: str, *, results_root, rerun, **params):
+    from ..studies.registry import get_study, study_spec
     from ..studies.spec import Param
+
+    study_spec(name, **params)   # every value parsed and checked before the kernel imports or loads anything heavy
+    setup_notebook()
     from .runner import run_study
 
     known = ["dataset", "profile", *get_study(name).params, "results_root", "rerun"]
@@ -206,6 +222,48 @@ def open_study(name: str, *, results_root: str | os.PathLike = "data/results", r
     if spec is not None:
         display(Markdown(parameters_table(spec, ds)))
     return ds
+
+
+ECHO_ENV = "SPECTRAL_COLLAPSE_ECHO_ERRORS"   # "0": a study's error is not echoed on the kernel's terminal
+
+
+def message_first(err: BaseException) -> BaseException:
+    """``err`` made to show its class and message first: a dataset that is not prepared says, in a papermill
+    user's words, how to prepare it and which bundled dataset runs instead (``-p dataset ihc-edges``); the
+    notebook's traceback (IPython's ``_render_traceback_``) starts with that message and has the frames after it;
+    and in a kernel started by papermill, the message goes to papermill's own terminal as well, above papermill's
+    traceback (not under the suite's own commands, which print it themselves: ``ECHO_ENV``)."""
+    import re
+    import traceback
+
+    from ..data.download import DatasetNotPreparedError
+
+    frames = "".join(traceback.format_exception(type(err), err, err.__traceback__)).splitlines()
+    if isinstance(err, DatasetNotPreparedError):
+        text = re.sub(r"load_dataset\('([^']+)'\)", r"-p dataset \1", str(err)).replace(".cli download", " download")
+        err = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this study on "
+                                                   "the bundled data"))
+    head = f"{type(err).__name__}: {err}"
+    try:
+        err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
+    except AttributeError:   # an exception type that takes no attributes: IPython's own rendering
+        pass
+    fd = _kernel_terminal()
+    if fd is not None and os.environ.get(ECHO_ENV) != "0":
+        try:
+            os.write(fd, f"{head}\n".encode())
+        except OSError:
+            pass
+    return err
+
+
+def _kernel_terminal() -> int | None:
+    """In an IPython kernel, the file descriptor of the stderr of the process that started it (papermill's
+    terminal): ipykernel's copy of it where it captures the descriptors, else the process's own; None elsewhere."""
+    if not type(sys.stderr).__module__.startswith("ipykernel"):
+        return None
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+    return fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
 
 
 def strip_outputs(model: dict, **_) -> dict:

@@ -49,9 +49,12 @@ def _whole_env(name: str) -> int | None:
 
 
 def kernel_threads(jobs: int = 1) -> int:
-    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS``, else
-    ``$OMP_NUM_THREADS`` (a number the user chose), else the cores shared out (cores // jobs, at least 1)."""
-    return _whole_env(THREADS_ENV) or _whole_env("OMP_NUM_THREADS") or max(1, _cores() // max(1, int(jobs)))
+    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (a whole number >= 1,
+    refused otherwise, as ``--threads`` is), else ``$OMP_NUM_THREADS`` (a number the user chose), else the cores
+    shared out (cores // jobs, at least 1)."""
+    from ..environ import env_whole
+
+    return env_whole(THREADS_ENV) or _whole_env("OMP_NUM_THREADS") or max(1, _cores() // max(1, int(jobs)))
 
 
 def thread_env(threads: int) -> dict:

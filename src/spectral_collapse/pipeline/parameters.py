@@ -146,6 +146,19 @@ def _used(name: str, ds) -> str | None:
     return None
 
 
+def _clamped(name: str, value, ds) -> int | None:
+    """The count a run used where it took fewer than the whole number given (``-p n_images 1000000000`` on data
+    holding 8 crops: the results' ``attrs[name]`` says 8); None where it used the value given."""
+    used = ds.attrs.get(name) if ds is not None else None
+    if isinstance(value, bool) or not isinstance(value, int) or isinstance(used, bool):
+        return None
+    try:
+        used = int(used)
+    except (TypeError, ValueError):
+        return None
+    return used if used < value else None
+
+
 def _json_attr(ds, key: str):
     try:
         return json.loads(ds.attrs.get(key) or "null")
@@ -354,7 +367,9 @@ def parameters_table(spec: dict, ds=None) -> str:
                 rows.append((name, _cell(seed_text(shown, unused)), GIVEN if value is not None else DEFAULT))
                 continue
         if value is not None:
-            rows.append((name, _value_cell(name, value), GIVEN))
+            used = _clamped(name, value, ds)
+            rows.append((name, _value_cell(name, value), GIVEN) if used is None else
+                        (name, _cell(used), _cell(f"{GIVEN} as {value}, limited to what the data holds")))
             continue
         used = _used(name, ds)
         tag = _default_tag(name, spec, ds) if used is not None else None

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
+from ..environ import env_device, writable
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
@@ -159,7 +160,8 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
         torch.set_num_threads(p.threads)
     spec, cfg, data, name = model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
                                         backbone=backbone, space=space, options=options, seed=seed)
-    tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
+    with writable("SPECTRAL_COLLAPSE_CHECKPOINTS", root or CHECKPOINT_ROOT):  # a read-only checkout names the fix
+        tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
     from .gate import enforce, trained_report
@@ -279,7 +281,7 @@ def study_device() -> str:
     "cpu". The numbers do not depend on it beyond float round-off (the cells' keys do not include it)."""
     import torch
 
-    dev = os.environ.get("SPECTRAL_COLLAPSE_DEVICE", "").strip()
+    dev = env_device("SPECTRAL_COLLAPSE_DEVICE")
     if dev:
         if dev.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"SPECTRAL_COLLAPSE_DEVICE={dev!r} but no GPU is visible; unset it or set it to 'cpu'")
@@ -353,10 +355,12 @@ def user_models(spec) -> UserModels | None:
         raise ValueError("give either model (one model: inversion and sampling) or models ({'source': ..., "
                          "'target': ...}: invert with the first, sample with the second), not both")
     from ..models.denoisers import ModelPair
+    from ..models.hub_checks import fits
 
-    prompts, size = prompt_options(spec), data_options(spec).get("size")
+    prompts, size, batch = prompt_options(spec), data_options(spec).get("size"), get_profile(spec.profile).batch_size
     if one is not None:
         D = _hub_model(str(one), prompts, size)
+        fits(D, batch=batch, device=study_device())   # a batch of the profile's inversions in memory, or refused
         _gate_user(spec, D, str(one))
         return UserModels({D.parameterization: D}, D.latent_space, {"model": _describe(D)}, _image_size(D))
     if not isinstance(two, dict) or set(two) != {"source", "target"}:
@@ -371,6 +375,8 @@ def user_models(spec) -> UserModels | None:
     if (ls_s is None) != (ls_t is None) or (ls_s is not None and Ds.origin["vae_sha256"] != Dt.origin["vae_sha256"]):
         raise ValueError("the source and target models must diffuse in the same space: both in pixels, or both with "
                          "the same vae/ (identical files)")
+    for D in (Ds, Dt):
+        fits(D, batch=batch, device=study_device())
     _gate_user(spec, Ds, str(two["source"]), labels=(0,))
     _gate_user(spec, Dt, str(two["target"]), labels=(1,))
     pair = ModelPair(Ds, Dt)

@@ -36,12 +36,13 @@ class Study:
 
 
 # --- shared knobs ---------------------------------------------------------------------------------------------
-_SEEDS = Param("list[int]", None, "seeds; None: the profile's (e.g. [0, 1, 2])", minimum=0)
+SEED_MAX = 2**32 - 1   # the largest seed every random generator the studies seed accepts (numpy's legacy one too)
+_SEEDS = Param("list[int]", None, "seeds; None: the profile's (e.g. [0, 1, 2])", minimum=0, maximum=SEED_MAX)
 _METHODS = Param("list[str]", None, "method labels; None: the study's default set")
 _FACTORS = Param("list[int]", None, "SR factors; None: the profile's (smoke 2, 4; quick 2, 4, 8; paper 8, 16, 32)",
                  minimum=2)
 _N_LATENTS = Param("int", None, "latents inverted; None: the profile's (smoke 16, quick 128, paper 2000)", minimum=2)
-_SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0)
+_SEED = Param("int", 0, "seed of the stochastic methods' draws", optional=False, minimum=0, maximum=SEED_MAX)
 # Every study that loads data takes the loader's options; the translation, Pareto and latent studies take a user's
 # model instead of training one (studies/models.py: spec_data, user_models). The ablations refuse a user's model.
 _DATA = Param("json", None, "options of the data loader, e.g. {\"task\": \"sr\", \"factor\": 4}; for folder:<path> "

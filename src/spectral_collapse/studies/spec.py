@@ -35,6 +35,7 @@ class Param:
     optional: bool = True          # None accepted (meaning: the study's / profile's own default)
     choices: tuple = ()            # allowed values of a str (or of each item of a list[str])
     minimum: float | None = None   # inclusive lower bound of an int / float (or of each list item)
+    maximum: float | None = None   # inclusive upper bound of an int / float (or of each list item)
 
     def __post_init__(self):
         if self.kind not in _KINDS:
@@ -58,7 +59,11 @@ class Param:
             items = _as_list(name, value)
             if not items:
                 raise ValueError(f"{name} is an empty list; give at least one value or None for the default")
-            return tuple(self._check(name, _scalar(name, v, item)) for v in items)
+            values = tuple(self._check(name, _scalar(name, v, item)) for v in items)
+            twice = sorted({str(v) for v in values if values.count(v) > 1})
+            if twice:   # each value is a coordinate of the results: a repeated one cannot be told apart
+                raise ValueError(f"{name} lists {', '.join(twice)} more than once; give each value once")
+            return values
         return self._check(name, _scalar(name, value, self.kind))
 
     def _check(self, name: str, v: Any) -> Any:
@@ -66,6 +71,9 @@ class Param:
             raise ValueError(f"{name}={v!r} is not valid; valid values: {', '.join(map(str, self.choices))}")
         if self.minimum is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v < self.minimum:
             raise ValueError(f"{name}={v!r} must be >= {self.minimum:g}")
+        if self.maximum is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v > self.maximum:
+            low = "" if self.minimum is None else f"from {self.minimum:.15g} "
+            raise ValueError(f"{name}={v!r} is out of range; give a value {low}up to {self.maximum:.15g}")
         return v
 
 

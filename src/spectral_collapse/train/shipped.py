@@ -39,7 +39,11 @@ INSTALLED_FROM = "shipped.sha256.json"  # in an installed checkpoint: the hashes
 
 def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
     """Where the shipped form of checkpoint folder ``ckpt`` lives (found by the folder's name)."""
-    return Path(root or SHIPPED_ROOT) / Path(ckpt).name
+    if root is None:
+        from ..environ import env_folder
+
+        root = env_folder("SPECTRAL_COLLAPSE_WEIGHTS", SHIPPED_ROOT)  # set to a folder that is not there: refused
+    return Path(root) / Path(ckpt).name
 
 
 

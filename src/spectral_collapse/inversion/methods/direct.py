@@ -59,12 +59,13 @@ class DirectInversion:
 
     @torch.no_grad()
     def finish(self, D, x, sigmas, ctx: Context) -> None:
-        """Offsets of the source branch, evaluated along the pivot in sampling order; handed to sampling."""
-        pivot = ctx.state.pop("pivot") + [x.detach()]
+        """Offsets of the source branch, evaluated along the pivot in sampling order; handed to sampling. A pivot cut
+        short (the loop stops early once every sample is non-finite) gives NaN offsets: every sample stays failed."""
+        pivot = ctx.state.pop("pivot", []) + [x.detach()]
         sig = sigmas.flip(0)
         N = len(sig) - 1
-        offsets = []
-        for i in range(N):
+        offsets = [] if len(pivot) == N + 1 else [torch.full_like(x, float("nan"))] * N
+        for i in range(N - len(offsets)):
             z, z_prev = pivot[N - i], pivot[N - i - 1]
             offsets.append(z_prev - self._guided_step(D, z, float(sig[i]), float(sig[i + 1]), ctx))
         ctx.state["handoff"] = {"sigmas": sig, "cfg_scale": self.scale(ctx), "offsets": offsets,

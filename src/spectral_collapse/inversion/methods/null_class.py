@@ -181,6 +181,8 @@ class NullClass:
         w = self.scale(ctx)
         handoff = {"sigmas": sig, "cfg_scale": w, "null_embeddings": None}
         ctx.state["handoff"] = handoff
+        if len(pivot) != N + 1:   # the loop stopped early: every sample is non-finite, nothing to fit
+            return
         if w == 1.0:
             warnings.warn(W1_NOTE, UserWarning, stacklevel=3)
             return

@@ -1,0 +1,77 @@
+"""The suite's environment variables, read with one rule: a variable that is set holds a valid value, or the
+command stops with a message naming the variable, the value and what it takes (as the matching command-line flag
+does). An unset or empty variable means the default."""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+__all__ = ["EnvironmentSettingError", "env_whole", "env_folder", "env_device", "writable"]
+
+
+class EnvironmentSettingError(ValueError):
+    """An environment variable of the suite holds a value it cannot use."""
+
+
+def _value(name: str) -> str | None:
+    text = os.environ.get(name, "").strip()
+    return text or None
+
+
+def env_whole(name: str, minimum: int = 1) -> int | None:
+    """``$name`` as a whole number >= minimum; None when unset."""
+    text = _value(name)
+    if text is None:
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = None
+    if n is None or n < minimum:
+        raise EnvironmentSettingError(f"{name}={text!r} must be a whole number >= {minimum}; set it so "
+                                      f"(e.g. {name}=1) or unset it for the default")
+    return n
+
+
+def env_folder(name: str, default: str) -> Path:
+    """``$name`` as a folder that exists (``default`` when unset, which need not exist yet)."""
+    text = _value(name)
+    if text is None:
+        return Path(default)
+    if not Path(text).expanduser().is_dir():
+        raise EnvironmentSettingError(f"{name}={text!r} is not a folder; point it at an existing folder or unset it "
+                                      f"for the default ({default})")
+    return Path(text).expanduser()
+
+
+def env_device(name: str) -> str | None:
+    """``$name`` as a torch device ("cpu", "cuda", "cuda:1", "mps"); None when unset."""
+    text = _value(name)
+    if text is None:
+        return None
+    import torch
+
+    try:
+        torch.device(text)
+    except (RuntimeError, ValueError):
+        raise EnvironmentSettingError(f"{name}={text!r} is not a device; valid values: cpu, cuda, cuda:<index>, mps "
+                                      f"(or unset it: a GPU when one is visible, else the CPU)") from None
+    return text
+
+
+_READ_ONLY = (13, 30)   # EACCES, EROFS (EPERM, 1, too)
+
+
+@contextlib.contextmanager
+def writable(name: str, folder: str | os.PathLike):
+    """Within the block, a folder that cannot be written (a read-only checkout, a read-only file system) raises a
+    PermissionError naming ``folder`` and the variable ``name`` that moves it elsewhere."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in (1, *_READ_ONLY):
+            raise
+        raise PermissionError(f"cannot write under {folder} ({err.strerror}: {err.filename}); set {name} to a "
+                              f"folder you can write (e.g. {name}=$HOME/spectral-collapse/{Path(str(folder)).name})"
+                              ) from err
