@@ -1,6 +1,7 @@
 # Entry points (see README):
 #   make book   set up .venv if needed, run the studies, build the report into book/_build/html
-#   make test   set up .venv if needed, run the test suite
+#   make test   set up .venv if needed, run the test suite (tests marked slow or gpu left out; at most 12 min on 2 cores)
+#   make test-slow  the same installation, then only the long end-to-end tests (marked slow); .ci/run runs both
 #   make lab    install JupyterLab (the optional `lab` extra) into .venv and open notebooks/ with the project's kernel
 #   make report DATA=folder:/path MODEL=/path/to/pipeline [PROFILE=quick] [OUT=dir] [DATA_OPTIONS='{"task": "sr"}']
 #               a book for your images and your diffusers model in a folder of its own (after `make book` or `make test`)
@@ -16,7 +17,7 @@ STAMP := $(VENV)/.setup-stamp
 LAB_STAMP := $(VENV)/.lab-stamp
 VEGA_BUNDLE := book/_static/vega-offline.js
 
-.PHONY: setup assets studies toc book test lab report clean
+.PHONY: setup assets studies toc book test test-slow lab report clean
 
 # Setup is idempotent: it reruns only when pyproject.toml or constraints.txt changed (stamp file).
 setup: $(STAMP)
@@ -47,6 +48,10 @@ book: studies assets
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# the tests marked slow (pyproject.toml's default -m leaves them out; a later -m takes its place)
+test-slow: $(STAMP)
+	$(VENV)/bin/pytest -m "slow and not gpu" $(PYTEST_ARGS)
 
 # JupyterLab, pinned like the rest (constraints.txt), installed once (stamp) into the same .venv. The kernel
 # "python3" is the project's: .venv's Python, declared in .venv/share/jupyter, which JUPYTER_PATH puts before any

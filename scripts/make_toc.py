@@ -60,6 +60,7 @@ def render_toc(studies: list[str]) -> str:
         "  - caption: Using the suite",
         "    chapters:",
         "      - file: extending",
+        "      - file: costs",
         "      - file: errors",
         "      - file: glossary",
         "      - file: api",

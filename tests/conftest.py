@@ -167,3 +167,17 @@ def tiny_training(parameterization: str = "eps", **config):
 
     kw = {"steps": 4, "batch_size": 4, "warmup_steps": 1, "objective": parameterization, **config}
     return get_profile("smoke").model_spec(parameterization), TrainConfig(**kw)
+
+
+@pytest.fixture(scope="session")
+def real_book(tmp_path_factory) -> Path:
+    """The committed book built as typed (`jupyter-book build book/` from the repository root, through the symlinked
+    config; autodoc imports every module), once per worker process; returns its html folder. A few minutes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path_factory.mktemp("realbook")
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", "book/", "--path-output",
+                           str(out)], cwd=root, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out / "_build" / "html"

@@ -171,6 +171,7 @@ def smoke_results(tmp_path_factory):
     return path, json.loads(path.read_text())
 
 
+@pytest.mark.slow  # the whole `python -m benchmarks --smoke` run (module fixture, minutes)
 def test_smoke_run_writes_results_with_provenance(smoke_results):
     path, res = smoke_results
     assert (path.parent / "latest.json").read_text() == path.read_text()
@@ -189,6 +190,7 @@ def test_smoke_run_writes_results_with_provenance(smoke_results):
     assert t["ovg_over_floor"] == pytest.approx(t["ovg_step"] / t["floor"])
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path, monkeypatch):
     """A --full run is stored by name beside latest.json (which the book reads for the default run); the targets
     table adds its measurements at the issue's sizes, from the newest full run by its recorded date."""
@@ -223,6 +225,7 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
 
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
     """--device: clear errors for an unknown device or a missing GPU; a GPU run (here its file handling, with the
     device check faked) is stored as *-cuda.json beside latest.json without replacing it, and found by date."""
@@ -311,6 +314,7 @@ def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_mod
         floor_variant(smoke_model, x, "bf16")
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run and executes the chapter
 @pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
 def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chapter):
     for name, results in (("with", str(smoke_results[0])), ("without", str(tmp_path / "missing.json"))):
@@ -359,6 +363,7 @@ def test_floor_variants_table_and_side_by_side_line():
     assert "2 chapters (a/x; b/x)" in line and "10.0 min one after another" in line and "0.75× the wall time" in line
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path):
     from benchmarks.report_runs import machine_runs, machines_summary, machines_table
 
@@ -398,6 +403,7 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
     assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
     from benchmarks.report_runs import main_command_elsewhere
 
@@ -526,6 +532,7 @@ def test_the_model_set_is_dealt_to_training_processes_with_the_vae_before_its_la
     assert shares(["a", "b", "c"], 2) == [["a", "c"], ["b"]]
 
 
+@pytest.mark.slow  # trains models in processes side by side
 def test_train_set_trains_models_side_by_side_into_the_checkpoint_root(tmp_path, monkeypatch):
     """Two smoke models by two processes: each finishes in the root the environment names; the wall time is
     returned."""
@@ -538,6 +545,7 @@ def test_train_set_trains_models_side_by_side_into_the_checkpoint_root(tmp_path,
     assert done == ["ihc-sr-x4-edm-smoke", "ihc-sr-x4-eps-smoke"] and wall > 0
 
 
+@pytest.mark.slow  # trains and ships a model twice, with its quality gate
 def test_a_from_scratch_run_trains_what_is_shipped_and_ships_it_under_its_work_folder(tmp_path, monkeypatch):
     """A model already shipped where the environment points is trained again under ``work_env`` and shipped under
     the work folder."""
@@ -583,6 +591,7 @@ def test_a_target_is_judged_three_ways_by_its_quartiles():
     assert judge(59.0, "< 60") == "met" and judge(61.0, "< 60") == "not met"   # no quartiles: the value decides
 
 
+@pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_results):
     from benchmarks import report, report_runs
 

@@ -54,7 +54,11 @@ def test_config_is_offline_and_does_not_execute():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert config["execute"]["execute_notebooks"] == "off"
     sphinx = config["sphinx"]
-    assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon"} <= set(sphinx["extra_extensions"])
+    extensions = sphinx["config"]["extensions"]
+    assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon", "myst_nb", "sphinx_book_theme"} <= set(extensions)
+    # thebe is off, and its extension would write a duplicate `const` script into every page
+    assert config["launch_buttons"]["thebe"] is False and "sphinx_thebe" not in extensions
+    assert "extra_extensions" not in sphinx, "sphinx.config.extensions is the whole list; extra_extensions is ignored"
     mathjax = sphinx["config"]["mathjax_path"]
     assert "://" not in mathjax
     extra = ROOT / "book" / sphinx["config"]["html_extra_path"][0]
@@ -144,6 +148,27 @@ def test_makefile_book_runs_studies_then_toc_then_build():
                 "scripts/make_toc.py", "jupyter-book build book/")
     steps = [out.index(s) for s in expected]
     assert steps == sorted(steps), out
+
+
+def test_make_test_slow_runs_the_slow_tests_and_ci_runs_both():
+    """`make test` leaves the tests marked slow out (pyproject's -m), `make test-slow` runs only them through the same
+    installation, and .ci/run runs `make test` and then `make test-slow`."""
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    import shlex
+    import tomllib
+
+    addopts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    assert "not slow" in shlex.split(addopts)[shlex.split(addopts).index("-m") + 1]
+    for target, marker in (("test", None), ("test-slow", "slow and not gpu")):
+        out = subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout
+        assert "pip install -c constraints.txt -e" in out, out
+        pytest_line = shlex.split([line for line in out.splitlines() if "bin/pytest" in line][-1])
+        assert (pytest_line[pytest_line.index("-m") + 1] if "-m" in pytest_line else None) == marker, pytest_line
+    ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
+    runs = [line for line in ci if line.startswith("make ")]
+    assert [r.split()[1] for r in runs] == ["test", "test-slow"], runs
 
 
 # --------------------------------------------------------------------------- charts and image grid
@@ -334,6 +359,78 @@ def _chromium(url: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProc
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+# Injected first into a copy of a page: records uncaught errors (a script's SyntaxError included), failed loads of
+# scripts, styles and images, unhandled promise rejections and console.error calls into a <pre> that --dump-dom shows.
+_PROBE = """<script>(function () {
+  var seen = [];
+  function keep(what) { seen.push(String(what)); var pre = document.getElementById("console-errors-probe");
+                        if (pre) { pre.textContent = JSON.stringify(seen); } }
+  window.addEventListener("error", function (e) {
+    var el = e.target;
+    if (el && el !== window && (el.src || el.href)) { keep("failed to load " + (el.src || el.href)); }
+    else { keep(e.message + " (" + (e.filename || "") + ":" + (e.lineno || 0) + ")"); }
+  }, true);
+  window.addEventListener("unhandledrejection", function (e) { keep("unhandled rejection: " + e.reason); });
+  var error = console.error;
+  console.error = function () { keep("console.error: " + Array.prototype.join.call(arguments, " "));
+                                return error.apply(console, arguments); };
+  document.addEventListener("DOMContentLoaded", function () {
+    var pre = document.createElement("pre"); pre.id = "console-errors-probe"; pre.hidden = true;
+    pre.textContent = JSON.stringify(seen); document.body.appendChild(pre);
+  });
+})();</script>"""
+
+
+def open_page(page: Path, tmp_path: Path, *extra: str) -> tuple[str, list[str]]:
+    """The DOM of ``page`` after headless chromium (network cut off) ran it, and the JavaScript errors it raised:
+    uncaught exceptions (a duplicate ``const`` declaration is one), failed loads of a script, style or image,
+    unhandled promise rejections, console.error calls, and any "Uncaught" line chromium logs. The page is opened from
+    a copy beside it (same folder, so its relative links hold) with the probe script put first into its head."""
+    from html import unescape
+
+    html = page.read_text(errors="replace")
+    if "<head>" not in html:  # a redirect stub (the book's index.html): only chromium's own log is read
+        proc = _chromium(page.as_uri(), tmp_path, "--dump-dom", "--enable-logging=stderr", "--v=0", *extra)
+        return proc.stdout, [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+    probe = page.with_name(f".probe-{page.name}")
+    probe.write_text(html.replace("<head>", "<head>" + _PROBE, 1))
+    try:
+        proc = _chromium(probe.as_uri(), tmp_path, "--dump-dom", "--enable-logging=stderr", "--v=0", *extra)
+    finally:
+        probe.unlink()
+    m = re.search(r'<pre id="console-errors-probe"[^>]*>(.*?)</pre>', proc.stdout, re.S)
+    assert m, f"{page.name}: the probe did not run; chromium said: {proc.stderr[-1500:]}"
+    found = json.loads(unescape(m.group(1)))
+    found += [line for line in proc.stderr.splitlines() if "CONSOLE" in line and "Uncaught" in line]
+    return proc.stdout, found
+
+
+def console_errors(page: Path, tmp_path: Path) -> list[str]:
+    """The JavaScript errors ``page`` raises in headless chromium (see open_page)."""
+    return open_page(page, tmp_path)[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_console_error_probe_sees_a_duplicate_declaration_and_a_missing_script(tmp_path):
+    page = tmp_path / "site" / "page.html"
+    page.parent.mkdir()
+    page.write_text('<html><head><script>const X = 1;</script><script>const X = 2;</script>'
+                    '<script src="missing.js"></script></head><body><p>x</p>'
+                    '<script>console.error("broken");</script></body></html>')
+    found = " | ".join(console_errors(page, tmp_path))
+    assert "already been declared" in found and "missing.js" in found and "broken" in found, found
+    page.write_text("<html><head><script>const X = 1;</script></head><body><p>x</p></body></html>")
+    assert console_errors(page, tmp_path) == []
+    assert sorted(p.name for p in page.parent.iterdir()) == ["page.html"]  # the probe copy is gone
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_tiny_book_raises_no_javascript_error(tiny_book, tmp_path):
+    """The project's _config.yml gives pages that run without a console error (no script declared twice, no
+    script or style that fails to load offline)."""
+    assert console_errors(tiny_book / "page.html", tmp_path) == []
+
+
 def test_tiny_book_html_uses_only_local_scripts(tiny_book):
     html = (tiny_book / "page.html").read_text()
     scripts = re.findall(r'<script[^>]*\ssrc="([^"]+)"', html)
@@ -381,12 +478,9 @@ def test_tiny_book_screenshot(tiny_book, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_book_builds_as_typed(tmp_path):
+def test_real_book_builds_as_typed(real_book):
     """`jupyter-book build book/` from the repository root, through the symlinked config (autodoc imports all)."""
-    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book/", "--path-output", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    html = tmp_path / "_build" / "html"
+    html = real_book
     assert (html / "mathjax" / "tex-svg-full.js").is_file()
     assert "save_results" in (html / "api.html").read_text()
     assert not dead_links(html), dead_links(html)[:20]

@@ -19,9 +19,9 @@ from spectral_collapse.pipeline import fragments as F
 from spectral_collapse.report import reproducing as R
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
-from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script
+from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
 
-PAGES = ["intro", "scorecard", "claims", "figures", "errata", "reproducing", "extending",
+PAGES = ["intro", "scorecard", "claims", "figures", "errata", "reproducing", "extending", "costs",
          *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia",
                                     "ovg")]]
 INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
@@ -387,20 +387,19 @@ def _page_problems(html_dir: Path, page: Path, dom: str) -> list[str]:
     return problems
 
 
+@pytest.mark.slow  # the whole book built, then about 50 pages opened one chromium each: minutes
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-def test_every_page_of_the_real_book_renders_offline(tmp_path):  # ~50 s: the book builds from stored results
-    """`jupyter-book build book/`, then every page in chromium with DNS cut off; screenshot of the main results."""
-    proc = subprocess.run([str(BIN / "jupyter-book"), "build", "book/", "--path-output", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    html = tmp_path / "_build" / "html"
+def test_every_page_of_the_real_book_renders_offline(real_book, tmp_path):
+    """`jupyter-book build book/`, then every page in chromium with DNS cut off (drawn, typeset, and no JavaScript
+    error in the console); screenshot of the main results."""
+    html = real_book
     pages = sorted(p for p in html.rglob("*.html") if not p.name.startswith(("genindex", "search", "py-modindex"))
                    and "_static" not in p.parts and "_sources" not in p.parts and "_images" not in p.parts)
     assert {f"{p}.html" for p in PAGES} <= {str(p.relative_to(html)) for p in pages}
     failures = {}
     for page in pages:
-        dom = _chromium(page.as_uri(), tmp_path, "--dump-dom").stdout
-        problems = _page_problems(html, page, dom)
+        dom, errors = open_page(page, tmp_path)
+        problems = _page_problems(html, page, dom) + [f"JavaScript error: {e}" for e in errors]
         if problems:
             failures[str(page.relative_to(html))] = problems
     assert failures == {}, failures

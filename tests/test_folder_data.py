@@ -282,6 +282,7 @@ def _pipeline(path: Path, prediction="epsilon", seed=0) -> str:
     return str(path)
 
 
+@pytest.mark.slow  # every translation method of a study end to end on a user model
 def test_studies_take_a_model_and_record_its_hash(tmp_path, ckpts):
     from spectral_collapse.models.hub import folder_digest
 
@@ -304,6 +305,7 @@ def test_studies_take_a_model_and_record_its_hash(tmp_path, ckpts):
     assert json.loads(again.attrs["cells"])["reused"] == 0
 
 
+@pytest.mark.slow  # four studies end to end on two user models
 def test_two_models_and_the_latent_studies_and_pareto(tmp_path, ckpts):
     src, tgt = _pipeline(tmp_path / "s"), _pipeline(tmp_path / "t", "v_prediction", seed=1)
     res = tmp_path / "r"

@@ -75,6 +75,7 @@ def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
     assert used[str(path)]["role"] == "your model" and used[str(path)]["passed"] is False
 
 
+@pytest.mark.slow  # the model-quality study over every model of the set
 def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
     """The chapter's study: a gate report, loss curves, samples and real crops for each model of the set (smoke
     models: all below the gate, shown, not refused), and the tables and charts the chapter draws from them."""

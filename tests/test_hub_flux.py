@@ -195,6 +195,7 @@ def test_missing_prompts_and_folders_that_cannot_map_say_why(folders, tmp_path):
 
 # ----------------------------------------------------------------------------------------------- studies
 
+@pytest.mark.slow  # a whole study on an SD3 / Flux pipeline folder
 @pytest.mark.parametrize("kind", ["sd3", "flux"])
 def test_a_study_runs_on_a_flow_transformer_folder(tmp_path, monkeypatch, kind):
     """main_results at the smoke profile on an SD3 or Flux folder, the prompts and (for Flux, whose transformer

@@ -305,6 +305,7 @@ def test_every_method_runs_on_the_sd_model(sd_model, name):
 
 # ----------------------------------------------------------------------------------------------- studies
 
+@pytest.mark.slow  # whole studies on a Stable Diffusion pipeline folder
 def test_studies_take_the_prompts_from_data_options(folders, tmp_path, monkeypatch):
     from spectral_collapse.pipeline.runner import run_study
     from spectral_collapse.studies import models as models_mod

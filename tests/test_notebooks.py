@@ -263,3 +263,24 @@ def test_study_chapters_show_results_not_code(nb):
     shown = ["".join(c["source"])[:60] for c in json.loads(nb.read_text())["cells"]
              if c["cell_type"] == "code" and not hidden & set(c.get("metadata", {}).get("tags", []))]
     assert not shown, f"{nb.name}: code shown in the chapter: {shown}"
+
+
+def test_a_hand_runs_files_are_git_ignored_and_the_books_results_are_not():
+    """What a hand run of a notebook writes (papermill's output notebook at the repository root, results of a profile
+    or dataset the book does not publish, the cell cache, smoke models) is git-ignored; the book's own results
+    (ihc-sr / ihc-edges on the quick profile) are not, so `make book` can commit a new study's."""
+    import shutil
+    import subprocess
+
+    from spectral_collapse.studies.store import results_path
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    ignored = ["out.ipynb", str(results_path("pareto", "ihc-edges", "smoke")), str(results_path("pareto", "bbbc021",
+               "quick")), str(results_path("main_results", "ihc-sr", "paper")), "data/cache/cells/00/x.nc",
+               "data/checkpoints/ihc-sr-x4-eps-smoke-0/model.safetensors", "reports/x/book/index.md"]
+    kept = [str(results_path("pareto", "ihc-edges", "quick")), str(results_path("new_study", "ihc-sr", "quick")),
+            "notebooks/new_study.ipynb", "book/studies/new_study-ihc-sr.ipynb", "data/results/reproducing/x.json"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *ignored, *kept], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.stdout.split() == ignored, f"ignored: {proc.stdout.split()}"

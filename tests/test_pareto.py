@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -226,6 +228,33 @@ def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     text = json.dumps(nb["cells"])
     assert "image/svg+xml" in text and "image/png" in text      # the Fig. 6 chart and the image grid
     assert "expands the frontier" in text
+
+
+@pytest.mark.slow
+def test_a_hand_run_from_the_repository_root_leaves_no_untracked_file(tmp_path):
+    """The README's hand run, `papermill notebooks/pareto.ipynb out.ipynb -p dataset ihc-edges -p profile smoke` from
+    the repository root, in a fresh clone (with this checkout's .gitignore and library): its results, cell cache,
+    smoke models and output notebook all land where git ignores them, so `git status` reads as before."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs git and a git checkout")
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--shared", str(ROOT), str(repo)], check=True, timeout=300)
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+
+    def status() -> list[str]:
+        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, check=True,
+                              capture_output=True, text=True).stdout.splitlines()
+
+    before = status()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    for name in ("SPECTRAL_COLLAPSE_CHECKPOINTS", "SPECTRAL_COLLAPSE_CACHE", "SPECTRAL_COLLAPSE_DATA"):
+        env.pop(name, None)  # the defaults, relative to the clone, are what a hand run uses
+    proc = subprocess.run([sys.executable, "-m", "papermill", "notebooks/pareto.ipynb", "out.ipynb", "-p", "dataset",
+                           "ihc-edges", "-p", "profile", "smoke", "-k", "python3", "--no-progress-bar"],
+                          cwd=repo, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (repo / "out.ipynb").is_file() and (repo / "data" / "results" / "pareto" / "ihc-edges-smoke.nc").is_file()
+    assert status() == before, [line for line in status() if line not in before]
 
 
 def test_a_choice_on_the_grid_edge_grows_the_grid_and_is_flagged(monkeypatch):

@@ -47,6 +47,7 @@ def test_stored_results_are_reused_and_rerun_recomputes(tmp_path, ckpts):
     np.testing.assert_array_equal(forced["psnr"].values, first["psnr"].values)
 
 
+@pytest.mark.slow  # a study run three times end to end
 def test_a_changed_knob_recomputes_only_what_it_changes(tmp_path, ckpts):
     res = tmp_path / "results"
     run_study("main_results", results_root=res, **MAIN)
@@ -55,6 +56,7 @@ def test_a_changed_knob_recomputes_only_what_it_changes(tmp_path, ckpts):
     assert list(both["method"].values) == ["ddim", "edm"]
 
 
+@pytest.mark.slow  # trains a model and runs a study twice
 def test_retrained_weights_under_the_same_name_recompute(tmp_path, ckpts):
     """The stale-numbers bug: same checkpoint folder name, other weights -> the next run must not reuse anything."""
     res = tmp_path / "results"
@@ -70,6 +72,7 @@ def test_retrained_weights_under_the_same_name_recompute(tmp_path, ckpts):
     assert not np.allclose(after["psnr"].values, before["psnr"].values)
 
 
+@pytest.mark.slow  # trains, ships and runs a study twice
 def test_weights_shipped_anew_under_the_same_name_recompute_where_no_checkpoint_is_installed(tmp_path, ckpts,
                                                                                              monkeypatch, capsys):
     """A model retrained and shipped (data/weights) under the same configuration, read on a machine with no installed

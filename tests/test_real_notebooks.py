@@ -8,7 +8,7 @@ split (compared with ``load_dataset`` on the same prepared root, per SR factor);
 chapter's paper comparison joins the paper's BBBC021 / Edges2Shoes rows, with anchor numbers typed here from the
 paper's Tables 3, 4, 5, 9 and 11 (not from our code).
 
-scale_factor on BBBC021 (~30 s) runs by default; the other chapters are marked slow (~25-35 s each).
+Every chapter here is marked slow (30 s to a minute each): `make test-slow` runs them.
 """
 from __future__ import annotations
 
@@ -179,6 +179,7 @@ def test_real_archives_are_downloaded_and_prepared_for_the_smoke_profile(real):
     assert len(e.test_source) == E2S_VAL == SMOKE.n_test and len(e.source) + len(e.target) == E2S_TRAIN
 
 
+@pytest.mark.slow  # a chapter executed end to end on the real-data path, like the other chapters here
 def test_scale_factor_notebook_on_bbbc021(real):
     """Table 5 on real-format BBBC021: the smoke factors 2, 4 stand for the paper's x8, x16 (by rank)."""
     nb = _execute(real, "scale_factor", "bbbc021", seeds=[0])
