@@ -299,8 +299,13 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
     factor = data.task.factor if data.task.kind == "sr" else None
     key = {"cell": "ovg_drift", "version": CACHE_VERSION, "model": models[ms.parameterization], "inputs": x,
            "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
-    return ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
+    cell = ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
                                                          int(ds.attrs["steps"]), block=factor, truth=truth))
+    cell.attrs = {k: v for k, v in cell.attrs.items() if k.startswith(DRIFT_ATTRS)}  # not the cell's own checksum
+    return cell
+
+
+DRIFT_ATTRS = ("ovg_drift_", "white_noise_", "truth_detail_")
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
