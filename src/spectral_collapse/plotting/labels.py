@@ -304,7 +304,9 @@ def reader_names() -> dict[str, str]:
 
 # result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
 # the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
-OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score"}
+OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score",
+               "delta_log_e_hf_luma": "Δlog E_Y", "delta_log_e_hf_chroma": "Δlog E_CbCr", "kid_wav": "KID_wav",
+               "hf_coherence": "HF coherence"}
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
