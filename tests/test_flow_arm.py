@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pytest
 import torch
+
+from spectral_collapse.studies.controls import CONTROLS
 from scipy import stats
 
 from spectral_collapse.models.denoisers import make_denoiser
@@ -194,7 +196,7 @@ def test_the_study_runs_every_method_on_the_trained_flow_model(flow_run):
     p = PROFILES["smoke"]
     assert ds["method"].values.tolist() == list(FLOW_LABELS)
     assert ds["seed"].values.tolist() == list(p.seeds) and ds.sizes["sample"] == p.n_test
-    assert ds["control"].values.tolist() == ["copy", "ground_truth"]
+    assert ds["control"].values.tolist() == list(CONTROLS)
     for m in ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio"):
         assert ds[m].dims == ("method", "seed", "sample"), m
         assert np.isfinite(ds[m].values).all(), m

@@ -26,6 +26,7 @@ from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_sca
                                versus_or_tie)
 from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words, share_checks  # noqa: F401
 from .samples import sample_size
+from .claims_texture import sdc_literal, texture_claim
 from .shares import MIN_COMPARISONS
 from ..text import plural, signed, verb
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
@@ -152,41 +153,8 @@ def _claim_ovg_vs_ddim(ev: Evidence) -> Finding:
         checks.append(texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
                       if not crops.empty else None)
     found = combine(checks, "needs main results with ovg and ddim")
-    literal = _sdc_literal(ev)
+    literal = sdc_literal(ev)
     return replace(found, detail=found.detail + "".join(f" [{n}]" for n in literal)) if literal else found
-
-
-def _sdc_literal(ev: Evidence) -> list[str]:
-    """Per dataset where they disagree: the S_DC check of OVG against DDIM under the paper's literal definition
-    (Eq. 36: the flagged share on the raw latent, lower = decorrelated; ``s_dc_raw`` is 1 - that share) beside the
-    one used (``s_dc``: on each latent scaled to unit variance)."""
-    from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
-
-    notes = []
-    for ds_name, ds in ev.extra.get("main", {}).items():
-        if not {"s_dc", "s_dc_raw"} <= set(ds.data_vars) or not {"ovg", "ddim"} <= set(ds["method"].values.tolist()):
-            continue
-        reads = {}
-        for m in ("s_dc", "s_dc_raw"):
-            a, b = (ds[m].sel({"method": k}).values.ravel() for k in ("ovg", "ddim"))
-            reads[m] = three_way(paired_ci(a, b), MIN_EFFECT["s_dc"])
-        if reads["s_dc"] != reads["s_dc_raw"]:
-            notes.append(f"{ds_name}: S_DC as used (unit-variance latents) {reads['s_dc']}, under the paper's literal "
-                         f"definition (flagged share of the raw latent) {reads['s_dc_raw']}")
-    return notes
-
-
-def _texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
-    def test(ev: Evidence) -> Finding:
-        from .realism import texture_verdict
-
-        checks = []
-        for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
-            got = texture_verdict(ds, a, b)
-            if got is not None:
-                checks.append((got[0], f"{ds_name}: {got[1]}"))
-        return combine(checks, f"needs main results with {a}, {b} and the realism scores")
-    return test
 
 
 def _claim_lpips(ev: Evidence) -> Finding:
@@ -324,10 +292,10 @@ CLAIMS: list[Claim] = [
           "on every dataset: OVG's mean luma and chroma detail (log energy over the real reference crops' mean) inside "
           "the real crops' band (mean ± std of the ground truth's per-crop value), and KID_wav(ovg) − KID_wav(ddim) "
           "< 0, its paired 95 % interval over the crops below 0 (read only where KID_wav ranks the ground truth "
-          "first and every control worse)", _texture_claim("ovg", "ddim"), by=PAIRED),
+          "first and every control worse)", texture_claim("ovg", "ddim"), by=PAIRED),
     Claim("ovg_taba_texture", "Sec. 6.2 (OVG + TABA)",
           "OVG added to TABA restores texture better than TABA alone.",
-          "as for OVG against DDIM, with OVG + TABA against TABA", _texture_claim("ovg_taba", "taba"), by=PAIRED),
+          "as for OVG against DDIM, with OVG + TABA against TABA", texture_claim("ovg_taba", "taba"), by=PAIRED),
     Claim("taba_structure", "Sec. 6.2",
           "TABA pays for its texture with structure: its S_LF is below that of the best OVG configuration.",
           "S_LF(taba) − S_LF(best OVG) < 0 on every dataset, the best of ovg, ovg_taba, ovg_edm by mean S_LF",

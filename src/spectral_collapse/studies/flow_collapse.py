@@ -44,6 +44,7 @@ from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
 from .profiles import get_profile, study_params
 from .spec import StudySpec
+from .realism import add_kid
 from .verdicts import FAILS, Finding, combine, compare, real_band, signed, texture_check
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
@@ -168,14 +169,16 @@ def _add_scaled(ctx: StudyContext, ds: xr.Dataset, data, D, prof, *, n_images: i
                                      ls=ls)
     part = xr.concat([cells[s].expand_dims(seed=[s]) for s in seeds], dim="seed").expand_dims(method=[SCALED_LABEL])
     per_method = [v for v in ds.data_vars if "method" in ds[v].dims]
+    kid = [v for v in per_method if v.startswith("kid_wav")]   # set-level: scored again over every label below
+    per_method = [v for v in per_method if v not in kid]
     missing = sorted(set(per_method) - set(part.data_vars))
     if missing:
         raise RuntimeError(f"the {SCALED_LABEL} cells lack {missing}, which the other labels' results hold")
     both = xr.concat([ds[per_method], part[per_method]], dim="method", data_vars="all", coords="minimal",
                      compat="override", join="outer")
-    out = ds.drop_vars([*per_method, "method"]).merge(both)
+    out = ds.drop_vars([*per_method, *kid, "method"]).merge(both)
     out.attrs = dict(ds.attrs)
-    return out
+    return add_kid(out, scoring["reference_features"]) if kid else out
 
 
 # ------------------------------------------------------------------------------------------------ the verdicts

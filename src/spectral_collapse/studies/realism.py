@@ -96,6 +96,8 @@ def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
     "worse" direction (positive = the control scores worse), its 95 % interval over the crops, and whether the score
     passes (every control worse, each interval above zero). KID compares sets, so its pairs are crops resampled
     together (``metrics.realism.paired_kid_difference``). On the first seed's crops unless ``seed`` is given."""
+    if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
+        return pd.DataFrame()
     seed = ds["seed"].values.tolist()[0] if seed is None else seed
     crops = ds["crop"].sel(seed=seed).values
     ref = ds["reference_wav_features"].values
@@ -159,7 +161,8 @@ def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
     in both bands, holds when the KID interval lies below 0, does not hold when above, inconclusive otherwise; the
     KID part is read only where KID_wav passes the controls (``realism_gate``). (verdict, text); None without
     the scores."""
-    if "wav_features" not in ds or not {a, b} <= set(ds["method"].values.tolist()):
+    if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
+            not {a, b} <= set(ds["method"].values.tolist()):
         return None
     words = []
     inside = True
@@ -208,10 +211,13 @@ def texture_table(ds: xr.Dataset) -> pd.DataFrame:
         out["kid_wav"], out["kid_ratio"] = float(np.nanmean(get("kid_wav"))), float(np.nanmean(get("kid_wav_ratio")))
         return out
 
+    def values(name: str, **at):
+        return ds[name].sel(at).values if name in ds else np.array([np.nan])   # a score these results lack: NaN
+
     for m in ds["method"].values.tolist() if "method" in ds.dims else []:
-        rows[m] = row(lambda v, m=m: ds[v].sel({"method": m}).values)
+        rows[m] = row(lambda v, m=m: values(v, method=m))
     for c in CONTROLS:
-        rows[c] = row(lambda v, c=c: ds[f"control_{v}"].sel(control=c).values)
+        rows[c] = row(lambda v, c=c: values(f"control_{v}", control=c))
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

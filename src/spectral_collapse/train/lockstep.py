@@ -8,7 +8,8 @@ so the models' kernels run side by side without launch gaps. On a CPU the same s
 after another.
 
     from spectral_collapse.train.lockstep import Job, train_lockstep
-    trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")   # one TrainedModel each
+    # one TrainedModel each
+    trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")
 
 Everything around a step is the trainer's (``train.trainer``): the checkpoint folder (same configuration hash), the
 resume snapshots every ``checkpoint_every`` steps (same format; a snapshot written by either trainer resumes in the
