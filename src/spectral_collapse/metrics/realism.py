@@ -9,7 +9,7 @@ same energy score alike. The scores here split that energy and compare whole dis
 - ``hf_energy_luma_chroma``: mean squared level-1 detail coefficient (cH, cV, cD) of Y and of Cb + Cr per image.
 - ``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma``: log of that energy over the paired truth's (0 for the truth
   itself; > 0 too much detail, < 0 too little; -0.69 = half the truth's energy); with ``reference`` given, over the
-  mean energy of a reference set instead.
+  mean energy of a reference set instead. Energies below ``FLAT`` count as ``FLAT`` (no -inf for grey images).
 - ``hf_coherence``: largest eigenvalue over the trace of the 3 x 3 covariance of the RGB level-1 detail
   coefficients (1: the channels' detail moves together, as in stained tissue; 1/3: independent per-channel noise).
 - ``wavelet_features`` and ``kid_wav``: KID (the unbiased estimator of MMD^2 with the cubic polynomial kernel
@@ -91,8 +91,8 @@ def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
             base = hf_energy_luma_chroma(truth, wavelet)[which]
             if base.shape != e.shape:
                 raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
-            return np.log(e) - np.log(base)
-        return np.log(e) - np.log(hf_energy_luma_chroma(reference, wavelet)[which].mean())
+            return np.log(np.maximum(e, FLAT)) - np.log(np.maximum(base, FLAT))
+        return np.log(np.maximum(e, FLAT)) - np.log(max(hf_energy_luma_chroma(reference, wavelet)[which].mean(), FLAT))
 
 
 def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
@@ -101,8 +101,9 @@ def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "s
 
 
 def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
-    """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``. Grey
-    images have no chroma: the result is NaN."""
+    """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``. An energy
+    below ``FLAT`` (a grey image has no chroma) counts as ``FLAT``: a grey output against colour truth scores a very
+    large deficit (about -40), two grey images 0."""
     return _delta(images, truth, reference, wavelet, 1)
 
 

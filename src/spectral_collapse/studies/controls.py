@@ -72,8 +72,10 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
     }
     if reference is not None:
         with np.errstate(divide="ignore", invalid="ignore"):
-            scores["delta_log_e_hf_luma_ref"] = np.log(luma) - np.log(reference["luma"])
-            scores["delta_log_e_hf_chroma_ref"] = np.log(chroma) - np.log(reference["chroma"])
+            floor = rl.FLAT   # a grey image has no chroma: a large finite deficit, not -inf
+            scores["delta_log_e_hf_luma_ref"] = np.log(np.maximum(luma, floor)) - np.log(max(reference["luma"], floor))
+            scores["delta_log_e_hf_chroma_ref"] = (np.log(np.maximum(chroma, floor))
+                                                   - np.log(max(reference["chroma"], floor)))
         scores["wav_features"] = reference["scaler"](rl.wavelet_features(out, wavelet))
     return scores
 
