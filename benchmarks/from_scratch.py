@@ -103,7 +103,9 @@ def work_env(work: Path) -> dict[str, str]:
     """The environment of a from-scratch run in ``work``: checkpoints and their shipped (float16) form go under it, so
     the weights shipped in data/weights (or wherever ``$SPECTRAL_COLLAPSE_WEIGHTS`` points) are never installed in
     place of training; every model is shipped once trained and the studies compute from that form, as the book's
-    numbers are."""
+    numbers are. Both folders are made here: the variables must name existing folders."""
+    for sub in ("checkpoints", "weights"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
     return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"), "SPECTRAL_COLLAPSE_WEIGHTS": str(work / "weights"),
             "SPECTRAL_COLLAPSE_SHIP_WEIGHTS": "1"}
 

@@ -6,8 +6,9 @@
 #
 #   scripts/gpu_check.sh [RECORD_FOLDER]     # from the repository root; records go to RECORD_FOLDER (default $OUT, /tmp)
 #
-# The reference measurement behind the GPU tables is /work/shared/reference/gpu-ceiling.py, beside the
-# checkout. A lent device machine receives the checkout only, never what lies beside it: copy the script to
+# The reference measurement (graphs on streams, the compute ceiling) is shared/reference/gpu-ceiling.py of the
+# project's shared folder, beside the checkout. A lent device machine receives the checkout only, never what lies
+# beside it: copy the script to
 # shared/gpu-ceiling.py inside the checkout (a folder .git/info/exclude ignores, named in the call's carry) before
 # the call; without it that part prints a line saying it was skipped. The device image has torch but not diffusers
 # or this package's other needs: carry them as wheels in .whl (the device tool's README says how); they are
