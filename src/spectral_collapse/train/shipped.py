@@ -42,7 +42,10 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
     if root is None:
         from ..environ import env_folder
 
-        root = env_folder("SPECTRAL_COLLAPSE_WEIGHTS", SHIPPED_ROOT)  # set to a folder that is not there: refused
+        given = os.environ.get("SPECTRAL_COLLAPSE_WEIGHTS", "")
+        if given and os.environ.get("SPECTRAL_COLLAPSE_SHIP_WEIGHTS", "") not in ("", "0"):
+            Path(given).expanduser().mkdir(parents=True, exist_ok=True)  # shipping: the folder the weights go to
+        root = env_folder("SPECTRAL_COLLAPSE_WEIGHTS", SHIPPED_ROOT)  # otherwise a folder that is not there: refused
     return Path(root) / Path(ckpt).name
 
 
