@@ -36,8 +36,8 @@ from scipy.stats import kurtosis
 from .intervals import Interval
 
 __all__ = ["YCBCR_601", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
-           "hf_coherence", "FEATURE_LEVELS", "feature_names", "wavelet_features", "FeatureScaler", "mmd2_unbiased",
-           "kid_wav", "kid_interval", "paired_kid_difference"]
+           "hf_coherence", "hf_energy_rgb", "FEATURE_LEVELS", "feature_names", "wavelet_features", "FeatureScaler",
+           "mmd2_unbiased", "kid_wav", "kid_interval", "paired_kid_difference"]
 
 YCBCR_601 = np.array([[0.299, 0.587, 0.114],           # Y
                       [-0.168736, -0.331264, 0.5],     # Cb (centred: no +0.5 offset)
@@ -73,6 +73,13 @@ def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
     """(3 orientations, B, C, h, w) level-1 detail coefficients (pywt ``dwt2``, symmetric boundary)."""
     _, details = pywt.dwt2(x, wavelet, mode="symmetric", axes=(-2, -1))
     return np.stack(details)
+
+
+def hf_energy_rgb(images, wavelet: str = "sym4") -> np.ndarray:
+    """Per image, the mean squared level-1 detail coefficient summed over the channels (the suite's [-1, 1] units):
+    i.i.d. noise of standard deviation s adds about C s^2 through an orthonormal wavelet."""
+    det = _level1_details(_array(images), wavelet)              # (3, B, C, h, w)
+    return (det ** 2).mean(axis=(0, 3, 4)).sum(1)
 
 
 def hf_energy_luma_chroma(images, wavelet: str = "sym4") -> tuple[np.ndarray, np.ndarray]:

@@ -23,6 +23,7 @@ from scipy.ndimage import gaussian_filter
 from ..metrics import realism as rl
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
+from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls' name for it
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
            "control_scores", "realism_reference"]
@@ -109,15 +110,6 @@ def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) 
     gt = truth.detach().cpu().numpy().astype(np.float64)
     unit = np.stack([_noise(gt[k].shape, i, False) for k, i in enumerate(crops)])
     return float(np.sqrt(target_energy / rgb_detail_energy(unit, wavelet).mean()))
-
-
-def rgb_detail_energy(images, wavelet: str) -> np.ndarray:
-    """Per image, the mean squared level-1 detail coefficient summed over the channels ([-1, 1] units)."""
-    import pywt
-
-    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    _, det = pywt.dwt2(x.astype(np.float64), wavelet, mode="symmetric", axes=(-2, -1))
-    return (np.stack(det) ** 2).mean(axis=(0, 3, 4)).sum(1)
 
 
 def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *, sigma: float,
