@@ -35,7 +35,7 @@ from .claims_words import (BAND_CLAUSE, arm_phrase, gate_models_words, INDICATIV
                            held_basis, sentence_start, verdict_words)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
-           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "held_basis", "NO_SPREAD_SHARE", "evaluate_claims", "judged_on", "chapter_claims", "findings_markdown", "metric_words", "share_checks"]
+           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "held_basis", "NO_SPREAD_SHARE", "evaluate_claims", "judged_on", "chapter_claims", "chapter_verdicts", "glue_verdicts", "findings_markdown", "metric_words", "share_checks"]
 
 
 @dataclass(frozen=True)
@@ -421,3 +421,17 @@ def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None,
                      "caveat": o.caveat, "our numbers": o.detail, "our sample": sample_size(ours, c.reads),
                      "paper's tables": p.verdict, "paper numbers": paper_printed(p.detail)})
     return pd.DataFrame(rows)
+
+
+def chapter_verdicts(ds, keys=None) -> pd.DataFrame:
+    """``chapter_claims`` as a table, one row per claim: key, title, where in the paper, verdict, caveat and the
+    numbers it rests on. A chapter shows this table and glues each verdict (``glue_verdicts``)."""
+    rows = [{"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where, "verdict": f.verdict,
+             "caveat": f.caveat, "numbers": f.detail} for c, f in chapter_claims(ds, keys)]
+    return pd.DataFrame(rows, columns=["claim", "title", "where", "verdict", "caveat", "numbers"])
+
+
+def glue_verdicts(ds, keys=None) -> dict[str, str]:
+    """{"claim_<key>": verdict} for the claims a chapter answers: the names a chapter's text glues its verdict words
+    under, so the words come from the claims page's rule and cannot go stale (tests/test_glued_verdicts.py)."""
+    return {f"claim_{c.key}": f.verdict for c, f in chapter_claims(ds, keys)}
