@@ -40,7 +40,7 @@ def test_decorrelation_scatter_draws_s_g_at_its_value_and_labels_no_negative_s_g
     S_G's range [0, 1]."""
     import vl_convert as vlc
 
-    from spectral_collapse.plotting.latents import decorrelation_scatter
+    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
 
     spec = decorrelation_scatter(_runs()).to_dict()
     points = _layers(spec, "point")
@@ -64,7 +64,7 @@ def test_one_methods_runs_at_several_step_counts_are_set_apart_where_they_would_
     ds = xr.Dataset({"run_method": ("run", ["ddim"] * 4), "run_steps": ("run", [10, 25, 50, 100]),
                      "run_seed": ("run", [0] * 4), "run_s_g": ("run", [0.0, 0.0, 0.0, 0.0]),
                      "run_s_dc": ("run", [0.5, 0.5, 0.5, 0.95])})
-    from spectral_collapse.plotting.latents import decorrelation_scatter
+    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
 
     spec = decorrelation_scatter(ds).to_dict()
     at = {}
@@ -79,16 +79,16 @@ def test_one_methods_runs_at_several_step_counts_are_set_apart_where_they_would_
 # -------------------------------------------------------------------------------------------------- headers
 
 def test_chapter_tables_show_short_readable_headers():
-    from spectral_collapse.report import latents as R
-    from spectral_collapse.report import schedule as S
+    from spectral_collapse.studies.latent_tables import shown
+    from spectral_collapse.studies.schedule import HEADERS
 
     raw = pd.DataFrame(columns=["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "s_dc_lo", "s_dc_hi"])
-    shown = list(R.shown(raw).columns)
-    assert "norm_ratio" not in shown and "flagged_ratio" not in shown
-    assert max(map(len, shown)) <= 14
-    sched = S.shown(pd.DataFrame(columns=["nfe", "latent_norm_ratio", "n_failed", "s_hf_gain_share"]))
+    heads = list(shown(raw).columns)
+    assert "norm_ratio" not in heads and "flagged_ratio" not in heads
+    assert max(map(len, heads)) <= 14
+    sched = pd.DataFrame(columns=["nfe", "latent_norm_ratio", "n_failed", "s_hf_gain_share"]).rename(columns=HEADERS)
     assert "NFE" in sched.columns and "latent_norm_ratio" not in sched.columns
-    assert max(map(len, sched.columns)) <= 16
+    assert max(map(len, HEADERS.values())) <= 16
 
 
 def test_schedule_chapter_defines_nfe_before_its_table_shows_it():
@@ -119,51 +119,6 @@ def test_schedule_chart_time_axis_fits_the_data_and_the_budget():
 
 
 # ------------------------------------------------------------------------------------- settings and formulas
-
-def test_settings_put_model_factor_in_words_and_leave_out_unused_ovg():
-    from spectral_collapse.report.latents import settings
-
-    ovg = json.dumps({"eta_hf": 1e-6, "eta_lf": 1e-3, "source": "test"})
-    for factor, word in ((0, "none"), (4, "x4")):
-        ds = xr.Dataset(coords={"series": ["ddim", "gaussian"], "method": ["ddim", "gaussian"]},
-                        attrs={"model_factor": str(factor), "ovg": ovg, "steps": 50})
-        table = settings(ds, ("steps", "model_factor", "ovg"))
-        assert table.loc["model_factor", "value"].startswith(word) and table.loc["model_factor", "value"] != str(factor)
-        assert "ovg" not in table.index            # no OVG-guided method in this run
-    used = xr.Dataset(coords={"method": ["ddim", "ovg"]}, attrs={"ovg": ovg})
-    assert "ovg" in settings(used, ("ovg",)).index
-
-
-def test_typeset_turns_ascii_formulas_into_symbols():
-    from spectral_collapse.report.latents import typeset
-
-    out = typeset("S_G = 1 - D_KS of ||x_T||^2 against chi2(d); 0 +- 1; sqrt(2 d / n); >= half; -0.5; Eq. 31-33")
-    assert "χ²(d)" in out and "‖x_T‖²" in out and "±" in out and "√(2 d / n)" in out and "≥" in out
-    assert "1 − D_KS" in out and "−0.5" in out and "31-33" in out and "chi2" not in out and "||" not in out
-
-
-def _gaussianity_ds(seed: int = 0) -> xr.Dataset:
-    rng = np.random.default_rng(seed)
-    d, n = 256, 40
-    ratio = np.stack([rng.chisquare(d, n) / d * s for s in (0.8, 1.0)])
-    from scipy import stats
-
-    s_g = [1 - stats.kstest(r * d, "chi2", args=(d,)).statistic for r in ratio]
-    return xr.Dataset({"norm_ratio": (("method", "latent"), ratio), "s_g": ("method", s_g),
-                       "mean_norm_ratio": ("method", ratio.mean(1)),
-                       "norm_z": ("method", (ratio.mean(1) * d - d) / np.sqrt(2 * d / n))},
-                      coords={"method": ["ddim", "taba", "edm"][:len(ratio)]},
-                      attrs={"study": "gaussianity", "d": d, "gaussian_s_g": 0.9})
-
-
-def test_gaussianity_verdict_is_typeset():
-    from spectral_collapse.report.latents import verdict
-
-    text = verdict(_gaussianity_ds())
-    assert "χ²(d)" in text and "‖x_T‖²" in text and "±" in text
-    assert "chi2" not in text and "||" not in text and "+-" not in text
-    assert not re.search(r"(?<![\w])-\d", text)     # minus signs, not hyphens, before numbers
-
 
 # --------------------------------------------------------------------------------------------- main results
 

@@ -1,6 +1,6 @@
-"""What the your-model, flow, velocity, training-seed and model-quality chapters say in words, from synthetic results:
-OVG step sizes that no sweep could choose, a choice on the edge of a grid, the sign of the update power and where it
-is above 0, the crops a table rests on, a training run far outside the others, and models named without their
+"""What the your-model, flow, velocity, training-seed and model-quality chapters say, from synthetic results: OVG
+step sizes that no sweep could choose, a choice on the edge of a grid, the velocity summary's quarters and the cells
+above 0, the crops a table rests on, a training run far outside the others, and models named without their
 checkpoint hash."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from spectral_collapse.report.flow_collapse import ovg_tuning_text
 from spectral_collapse.report.seed_outliers import outlier_runs, outlier_text
 from spectral_collapse.report.seeds import crops_text
 from spectral_collapse.report.settings import short_model_names
-from spectral_collapse.report.velocity import positive_cells, positive_cells_text, velocity_verdict
+from spectral_collapse.studies.latent_tables import positive_cells, velocity_summary
 
 NO_POINT = "ovg: no grid point without failed samples; no operating point chosen"
 
@@ -139,34 +139,28 @@ def _falling(start: float, stop: float, steps: int = 20, freqs: int = 8) -> np.n
     return np.repeat(np.linspace(start, stop, steps)[:, None], freqs, axis=1)
 
 
-def test_the_velocity_verdict_judges_comparisons_that_can_fail_and_not_the_sign():
-    ds = _velocity({"ddim": _falling(-3, -7), "edm": _falling(-4, -5), "ovg": _falling(-3, -4)})
-    text = velocity_verdict(ds)
-    assert "negative: agrees" not in text and "is not judged here" in text and "every method" in text
-    assert text.count(": agrees") == 4 and ": does not agree" not in text    # DDIM lowest late, and falls most
-    ds = _velocity({"ddim": _falling(-3, -3.5), "edm": _falling(-4, -8), "ovg": _falling(-3, -6)})
-    assert velocity_verdict(ds).count(": does not agree") == 4
-    ds = _velocity({"ddim": _falling(-2, -6), "edm": _falling(-6, -8), "ovg": _falling(-5, -7)})
-    text = velocity_verdict(ds)                                               # above both late, yet falls most
-    assert text.count(": does not agree") == 2 and text.count(": agrees") == 2
+def test_the_velocity_summary_reads_the_first_and_last_quarter_of_the_steps():
+    line = np.linspace(-3, -7, 20)
+    s = velocity_summary(_velocity({"ddim": _falling(-3, -7), "edm": _falling(-4, -5)}))
+    assert list(s.index) == ["ddim", "edm"]
+    assert s.loc["ddim", "hf_late"] == pytest.approx(line[15:].mean())
+    assert s.loc["ddim", "hf_early"] == pytest.approx(line[:5].mean())
+    assert s.loc["ddim", "lf_late"] == pytest.approx(line[15:].mean()) and s.loc["ddim", "min"] == pytest.approx(-7)
 
 
-def test_cells_above_zero_are_listed_with_what_they_are():
+def test_cells_above_zero_are_listed_with_their_noise_levels():
     quiet = _falling(-3, -6)
     dc = quiet.copy()
     dc[5:8, 0] = 0.4                                   # the mean's bin only
     guided = quiet.copy()
     guided[0, 1:3] = 0.8                               # OVG's first step, low frequencies
-    ds = _velocity({"ddim": quiet, "edm": dc, "ovg": guided, "ovg_edm": dc.copy()},
-                   sig_step={"edm": 0.3, "ovg_edm": 0.3})
+    ds = _velocity({"ddim": quiet, "edm": dc, "ovg": guided}, sig_step={"edm": 0.3})
     cells = positive_cells(ds)
-    assert set(cells["method"]) == {"edm", "ovg", "ovg_edm"}
-    text = positive_cells_text(ds)
-    assert "`edm`: steps 5–7" in text and "frequency 0 only" in text
-    assert "`ddim`, the same steps without OVG's drift, stays below 0 there" in text
-    assert "`edm`, the same steps without OVG's drift, is above 0 there too" in text
-    assert "$1/\\sqrt{HW}$" in text and "wider in σ" in text
-    assert positive_cells_text(_velocity({"ddim": quiet})).startswith("No update's log power is above 0")
+    assert set(cells["method"]) == {"edm", "ovg"} and len(cells) == 5
+    edm = cells[cells["method"] == "edm"]
+    assert list(edm["step"]) == [5, 6, 7] and set(edm["bin"]) == {0} and edm["log_power"].eq(0.4).all()
+    assert edm["sigma_from"].tolist() == pytest.approx([1.5, 1.8, 2.1])
+    assert positive_cells(_velocity({"ddim": quiet})).empty
 
 
 # ---------------------------------------------------------------------------------------- training seeds

@@ -316,7 +316,9 @@ def test_correlation_figure_and_decorrelation_scatter_draw_points_at_the_edges_w
                        "run_seed": ("run", [0, 1, 0]), "run_s_g": ("run", [0.0, 0.0, 0.6]),
                        "run_s_dc": ("run", [0.5, 0.5, 0.993]), "run_s_dc_lo": ("run", [0.45, 0.45, 0.99]),
                        "run_s_dc_hi": ("run", [0.55, 0.55, 0.996])})
-    sc = L.decorrelation_scatter(runs).to_dict()
+    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
+
+    sc = decorrelation_scatter(runs).to_dict()
     points = [layer for layer in sc["layer"] if layer["mark"]["type"] == "point"]   # one layer per method
     x, y = points[0]["encoding"]["x"]["scale"]["domain"], points[0]["encoding"]["y"]["scale"]["domain"]
     assert x[0] < 0.0 and x[1] > 0.6 and y[1] > 0.996 and y[0] < 0.45

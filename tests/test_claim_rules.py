@@ -199,17 +199,10 @@ def test_a_figure_drawn_from_one_dataset_is_judged_on_it_alone():
 # ----------------------------------------------------------------------------------------- latent chapters
 
 def test_the_pca_reference_is_computed_not_one_half():
-    from spectral_collapse.report.latents import uniform_auc, verdict
+    from spectral_collapse.studies.latent_tables import uniform_auc
 
     m = 16
     assert uniform_auc(m) == pytest.approx(np.mean(np.arange(1, m + 1) / m))
-    ds = xr.Dataset({"k90": ("series", [10, 14]), "auc": ("series", [0.7, 0.566]), "n": ("series", [64, 64]),
-                     "n_components": ("series", [m, m])},
-                    coords={"series": ["ddim", "gaussian"], "method": ("series", ["ddim", "gaussian"]),
-                            "factor": ("series", [0, 0])}, attrs={"study": "pca_collapse", "model_factor": 0})
-    said = verdict(ds)
-    assert f"0.5 + 1/(2 × {m}) = {uniform_auc(m):.3f}" in said and "Gaussian noise of the same count" in said
-    assert "0.5 = uniform" not in said and "x0" not in said and "model without an SR factor" in said
 
 
 def _mv(s_dc, s_hf, methods):
@@ -228,7 +221,7 @@ def _mv(s_dc, s_hf, methods):
 
 @pytest.mark.parametrize("slope", [0.0, 1.0])
 def test_a_strong_correlation_is_read_by_the_claims_three_way_rule(slope):
-    from spectral_collapse.report.latents import verdict
+    from spectral_collapse.report.metric_validation import metric_validation_verdict as verdict
 
     rng = np.random.default_rng(3)
     methods = [f"m{i}" for i in range(12)]
@@ -242,29 +235,6 @@ def test_a_strong_correlation_is_read_by_the_claims_three_way_rule(slope):
     assert "agrees" not in said.lower().split("strong positive correlations")[1]   # never the sign alone
     if slope == 0.0:
         assert want != V.HOLDS
-
-
-# ------------------------------------------------------------------------------------------------ schedules
-
-def test_schedule_verdict_follows_the_shares():
-    from spectral_collapse.report.schedule import verdict
-
-    methods = ["ddim", "ovg", "low", "mid", "high"]
-    s_hf = {"ddim": 0.80, "ovg": 0.90, "low": 0.75, "mid": 0.888, "high": 0.905}
-    share = {m: (v - s_hf["ddim"]) / (s_hf["ovg"] - s_hf["ddim"]) for m, v in s_hf.items()}
-    ds = xr.Dataset({"s_hf_mean": ("method", [s_hf[m] for m in methods]),
-                     "s_hf_gain_share": ("method", [share[m] for m in methods]),
-                     "time_ratio": ("method", [1.0, 1.8, 1.2, 1.1, 1.0]),
-                     "backward_passes": ("method", [0, 100, 34, 32, 34]),
-                     "psnr": (("method", "sample"), np.full((5, 2), 20.0))}, coords={"method": methods})
-    ds.attrs.update(schedules=json.dumps({t: {"sigma_range": [i, i + 1]} for i, t in enumerate(("low", "mid", "high"))}),
-                    max_time_ratio=1.5, target_rule="r", target_met=0, best_schedule="")
-    said = verdict(ds)
-    assert f"The largest is the high third's (σ 2.000 to 3.000, {100 * share['high']:.0f} %)" in said
-    assert f"the mid third alone keeps {100 * share['mid']:.0f} % as well" in said and "carries most" not in said
-    assert "need not add to 100 %" in said and "partly agrees" in said
-    assert f"the low third lowers the mean S_HF to {s_hf['low']:.3f} against DDIM's {s_hf['ddim']:.3f}" in said
-    assert f"{100 * share['low']:.0f} %".replace("-", "−") in said
 
 
 def test_the_latent_arm_names_its_space_in_words():

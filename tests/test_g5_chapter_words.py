@@ -1,5 +1,5 @@
-"""Prose of the flow, Pareto, schedule, PCA and Gaussianity chapters, read on their stored results: the rules a
-verdict follows are stated where it is given, lists read as English, one precision and one name per quantity."""
+"""Prose of the flow and Pareto chapters, read on their stored results: the rules a verdict follows are stated where
+it is given, lists read as English, one precision and one name per quantity."""
 import re
 from pathlib import Path
 
@@ -72,39 +72,3 @@ def test_pareto_verdict_states_rule_and_names_variants():
     if v["holds"]:
         assert "carried by" in text
     assert "points are OVG and" not in text and "point is OVG and" not in text
-
-
-def test_schedule_words_sigma_and_sentences():
-    from spectral_collapse.report.schedule import outside_shares, settings, verdict
-
-    ds = _load("ovg_schedule", "ihc-edges")
-    text = verdict(ds, ROOT)
-    first = text.split("\n\n")[0]
-    depth, deepest = 0, 0
-    for ch in first:                      # no brackets inside brackets in the opening paragraph
-        depth += ch == "("
-        deepest = max(deepest, depth)
-        depth -= ch == ")"
-    assert deepest <= 1
-    assert "within that of full OVG's" not in outside_shares(ds)
-    table = settings(ds, ("schedules", "s_hf_gain"))
-    assert "share of gain" in table.index and "s_hf_gain" not in table.index
-    sigmas = re.findall(r"σ (\d+(?:\.\d+)?) to (\d+(?:\.\d+)?)", str(table.loc["schedules", "value"]))
-    assert sigmas and all(len(x.split(".")[1]) == 3 for pair in sigmas for x in pair if "." in x)
-
-
-def test_pca_reading_names_undrawn_line_and_splits_paragraphs():
-    from spectral_collapse.report.latent_pca import pca_reading
-
-    text = pca_reading(_load("pca_collapse", "ihc-edges"))
-    assert "straight line" not in text and "the dotted line" in text and "not drawn" not in text
-    assert all(len(p.split()) < 200 for p in text.split("\n\n"))
-
-
-def test_gaussianity_verdict_states_tie_break_and_x0():
-    from spectral_collapse.report.latents import verdict
-
-    text = verdict(_load("gaussianity", "ihc-sr"))
-    assert "x0-" not in text
-    if "further from N(0, I)" in text:
-        assert "|norm z-score|" in text.split("further from N(0, I)")[1].split("): ")[0]

@@ -1,5 +1,5 @@
-"""The latent and metric-validation chapters' words: the unfiltered S_HF the verdict cites is a row of the filter
-table, a correlation over points piled at a bound of S_G says so, and no sentence names the norm z-score by its key."""
+"""The metric-validation chapter's words (the unfiltered S_HF the verdict cites is a row of the filter table, a
+correlation over points piled at a bound of S_G says so) and how the Gaussianity chapter tells scale from spread."""
 from __future__ import annotations
 
 import math
@@ -66,11 +66,14 @@ def _gauss(n: int = 200, d: int = 1024) -> xr.Dataset:
                              "gaussian_norm_z": 0.0})
 
 
-def test_no_sentence_of_the_gaussianity_chapter_names_the_norm_z_score_by_its_key():
-    from spectral_collapse.report.latent_columns import HEADERS
-    from spectral_collapse.report.latents import failure_modes_text, verdict
+def test_failure_modes_tell_scale_from_spread():
+    """A set with its mean norm at 0.8 is off in scale (|norm_z| far above 2) with a Gaussian spread; a set centred
+    on 1 with norms at 0.3 of chi2(d)'s spread is off in spread only (narrower); the Gaussian-spread sets' sd ratio
+    lies within the range n Gaussian latents reach."""
+    from spectral_collapse.studies.latent_tables import failure_modes, sd_ratio_range
 
-    ds = _gauss()
-    for text in (verdict(ds), failure_modes_text(ds)):
-        assert text and "norm_z" not in text
-    assert HEADERS["norm_z"] in verdict(ds).lower() and HEADERS["norm_z"] in failure_modes_text(ds)
+    modes = failure_modes(_gauss())
+    assert bool(modes.loc["ddim", "scale_off"]) and modes.loc["ddim", "spread"] == ""
+    assert modes.loc["taba", "spread"] == "narrower" and abs(modes.loc["taba", "norm_sd_ratio"] - 0.3) < 0.05
+    lo, hi = sd_ratio_range(200)
+    assert lo < modes.loc["edm", "norm_sd_ratio"] < hi and lo < 1 < hi

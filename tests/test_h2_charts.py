@@ -1,6 +1,5 @@
 """Chart text and scales outside the latent pages: failed methods named beside the paper's bars, PSNR with its
-unit, per-arm scores on a fitted axis, why the velocity heatmaps leave out frequency 0, and no blank group in the
-Fig. 2 table."""
+unit, per-arm scores on a fitted axis, and no blank group in the Fig. 2 table."""
 from __future__ import annotations
 
 import json
@@ -98,24 +97,6 @@ def test_per_arm_scores_sit_on_a_fitted_axis_with_their_intervals():
     data = pd.DataFrame(spec["datasets"][spec["data"]["name"]])
     assert (data["lo"] < data["mean"]).all() and (data["mean"] < data["hi"]).all()
     assert "not from 0" in " ".join(spec["title"]["subtitle"])
-
-
-def test_the_velocity_text_says_why_frequency_0_is_not_drawn():
-    from spectral_collapse.report.velocity import frequency0_note, positive_cells_text
-
-    steps, freqs = 10, 6
-    power = np.full((2, steps, freqs), -3.0)
-    power[:, :, 0] = -0.5
-    sf = np.tile(np.arange(steps) * 0.1, (2, 1))
-    ds = xr.Dataset({"log_power": (("method", "step", "freq"), power), "sigma_from": (("method", "step"), sf),
-                     "sigma_to": (("method", "step"), sf + 0.1)},
-                    coords={"method": ["ddim", "ovg"], "step": np.arange(steps), "freq": np.linspace(0, 0.5, freqs)},
-                    attrs={"space": "vp"})
-    note = frequency0_note(ds)
-    assert note.startswith("Frequency 0 (the state's mean) is not drawn") and "mean" in note
-    assert "−0.50" in note and "−3.00" in note
-    assert note in positive_cells_text(ds)
-    assert frequency0_note(ds.isel(freq=slice(1, None))) == ""
 
 
 def test_every_method_of_the_fig2_table_has_a_group():

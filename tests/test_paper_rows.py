@@ -153,7 +153,7 @@ def test_the_scorecard_says_which_rows_the_papers_tables_contradict():
 
 
 def test_the_gaussian_reference_row_has_every_column():
-    from spectral_collapse.report.latents import gaussianity_table
+    from spectral_collapse.studies.latent_tables import gaussianity_table
 
     rng = np.random.default_rng(0)
     d, n = 64, 40

@@ -1,41 +1,8 @@
-"""The velocity chapter's checks read stored means by a stated minimal effect, with an inconclusive band."""
+"""The Pareto and flow chapters' rules: failed-sample notes, pictures beside scores, the grown grid and its colour scale."""
 import re
 
 import numpy as np
 import xarray as xr
-
-from spectral_collapse.report.velocity import MIN_EFFECT, check_word, velocity_verdict
-
-
-def _falling(start: float, stop: float, steps: int = 20, freqs: int = 8) -> np.ndarray:
-    return np.repeat(np.linspace(start, stop, steps)[:, None], freqs, axis=1)
-
-
-def _velocity(power: dict) -> xr.Dataset:
-    methods = list(power)
-    steps, freqs = next(iter(power.values())).shape
-    sf = np.tile(np.arange(steps) * 0.1, (len(methods), 1))
-    return xr.Dataset({"log_power": (("method", "step", "freq"), np.stack([power[m] for m in methods])),
-                       "sigma_from": (("method", "step"), sf), "sigma_to": (("method", "step"), sf + 0.1)},
-                      coords={"method": methods, "step": np.arange(steps), "freq": np.linspace(0, 0.7, freqs)},
-                      attrs={"space": "vp", "n_samples": 4})
-
-
-def test_a_gap_under_the_minimal_effect_is_inconclusive_either_way():
-    assert check_word(-5.0, -5.0 + 2 * MIN_EFFECT) == "agrees"
-    assert check_word(-5.0, -5.0 - 2 * MIN_EFFECT) == "does not agree"
-    for gap in (MIN_EFFECT / 2, -MIN_EFFECT / 2):
-        assert check_word(-5.0, -5.0 + gap).startswith("inconclusive")
-
-
-def test_the_verdict_states_its_rule_and_reads_a_small_gap_as_inconclusive():
-    small = MIN_EFFECT / 3          # DDIM a little above the others late, and falling about as far: no difference
-    ds = _velocity({"ddim": _falling(-3, -5), "edm": _falling(-3 - small, -5 - small),
-                    "ovg": _falling(-3 - small, -5 - small)})
-    text = velocity_verdict(ds)
-    assert f"minimal effect of {MIN_EFFECT:g} decades" in text
-    assert text.count(": inconclusive") == 4 and ": does not agree" not in text and ": agrees" not in text
-    assert "log10" not in text and not re.search(r"-\d", text)      # typeset log and true minus signs
 
 
 def test_failed_sample_notes_of_a_sweep_write_step_sizes_as_every_chapter_does():
@@ -126,13 +93,6 @@ def test_the_grid_heatmap_colour_scale_spans_the_drawn_means_only():
 
     walk(spec)
     assert domains and all(lo > 0.69 for lo, hi in domains)
-
-
-def test_schedule_shares_are_written_as_the_book_writes_percentages():
-    from spectral_collapse.report.schedule import _pct
-
-    assert _pct(0.76) == "76 %" and _pct(1.03) == "103 %" and _pct(-0.2) == "−20 %"
-    assert not re.search(r"\d%", _pct(0.5))
 
 
 def test_the_grid_rule_writes_its_percentage_with_a_space_and_names_variants():

@@ -78,7 +78,7 @@ def test_metric_validation_verdict_judges_the_slope_by_the_wavelet_it_picks():
     """A slope of -2.67 picks sym3, not the paper's sym4: the verdict must not call it near -3.5."""
     import numpy as np
 
-    from spectral_collapse.report.latents import _verdict_metric_validation
+    from spectral_collapse.report.metric_validation import metric_validation_verdict as _verdict_metric_validation
 
     def ds(slope):
         return xr.Dataset({"slope": ("domain", [slope - 0.5, slope]),
@@ -100,18 +100,15 @@ def test_verdicts_state_an_undefined_correlation_in_words():
 
     import numpy as np
 
-    from spectral_collapse.report.latents import _verdict_decorrelation, _verdict_metric_validation
+    from spectral_collapse.report.metric_validation import metric_validation_verdict as _verdict_metric_validation
+    from spectral_collapse.studies.latent_tables import run_correlation
 
     def dec(run_s_g):
-        return xr.Dataset({"s_dc": (("method", "latent"), np.array([[0.4, 0.5], [0.7, 0.8]])),
-                           "run_s_g": ("run", run_s_g), "run_s_dc": ("run", [0.5, 0.6, 0.7, 0.8])},
-                          coords={"method": ["ddim", "taba"]})
+        return xr.Dataset({"run_s_g": ("run", run_s_g), "run_s_dc": ("run", [0.5, 0.6, 0.7, 0.8])})
 
-    flat = _verdict_decorrelation(dec([0.9, 0.9, 0.9, 0.9]))
-    assert "undefined" in flat and not re.search(r"(?i)(?<![\w-])nan(?![\w-])", flat)
-    assert "correlation undefined" in flat and "DDIM below TABA: S_DC ddim − taba" in flat
-    assert "holds; correlation undefined." in flat
-    assert "= 1.00" in _verdict_decorrelation(dec([0.1, 0.2, 0.3, 0.4]))
+    r, lo, hi, n = run_correlation(dec([0.9, 0.9, 0.9, 0.9]))       # a constant S_G: no correlation
+    assert np.isnan(r) and (lo, hi, n) == (-1.0, 1.0, 4)
+    assert abs(run_correlation(dec([0.1, 0.2, 0.3, 0.4]))[0] - 1.0) < 1e-9
 
     def mv(pearson):
         return xr.Dataset({"slope": ("domain", [-3.0, -3.4]),

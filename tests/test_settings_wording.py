@@ -68,9 +68,9 @@ def test_stored_definitions_read_in_words_and_gloss_their_variants():
 
 
 def test_the_norm_z_score_goes_by_its_name_in_tables_and_prose():
-    from spectral_collapse.report.latent_columns import header
+    from spectral_collapse.studies.latent_tables import HEADERS
 
-    assert header("norm_z") == "norm z-score"
+    assert HEADERS["norm_z"] == "norm z-score"
     html = reader_table(pd.DataFrame({"norm_z": [1.0]}, index=pd.Index(["ddim"], name="method")))
     assert "norm_z" not in html and "norm z-score" in html, html
     assert reader_text("norm_z (0 ± 1 under N(0, I)) DDIM −96.0") == "norm z-score (0 ± 1 under N(0, I)) DDIM −96.0"

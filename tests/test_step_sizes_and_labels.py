@@ -1,7 +1,6 @@
-"""The Pareto, guidance-schedule, velocity and flow chapters in reader form: one way of writing a step size in every
-table, text and chart; method names composed once and held on one line; the schedule chart's intervals drawn and
-its names clear of them; σ, not "sigma"; the velocity verdicts labelled as means without an interval; the flow
-chapter's latent-scaling remedy named in words."""
+"""The Pareto, guidance-schedule and flow chapters in reader form: one way of writing a step size in every table,
+text and chart; method names composed once and held on one line; the schedule chart's intervals drawn and its names
+clear of them; the flow chapter's latent-scaling remedy named in words."""
 from __future__ import annotations
 
 import json
@@ -187,53 +186,6 @@ def test_the_schedule_chart_writes_no_name_across_a_bar():
             hi = (b["share_hi"] - ydom[0]) / (ydom[1] - ydom[0]) * height
             across = abs(px - bx) < half - 2 and lo + 2 < py < hi - 2
             assert not across, (n["label"], b["method"])
-
-
-def test_the_schedule_chapter_says_sigma_as_its_symbol_and_names_schedules():
-    from spectral_collapse.report import schedule as S
-
-    ds = _schedule()
-    text = S.verdict(ds)
-    assert "σ" in text and not re.search(r"\bsigma\b", text)
-    over = S.overview(ds)
-    assert "first_half" not in over and chart_label("first_half") in over
-    assert "every_4" not in S.row_names(ds["method"].values)
-
-
-# ------------------------------------------------------------------------------------------------- velocity
-
-def _velocity(n_samples: int = 3) -> xr.Dataset:
-    methods, steps, freq = ["ddim", "edm", "ovg"], np.arange(8), np.linspace(0, 0.7, 6)
-    power = -np.ones((3, 8, 6)) * np.array([4.0, 6.0, 5.0])[:, None, None] - 0.1 * steps[None, :, None]
-    sig = np.tile(np.linspace(0.01, 10, 9), (3, 1))
-    return xr.Dataset({"log_power": (("method", "step", "freq"), power),
-                       "sigma_from": (("method", "step"), sig[:, :-1]), "sigma_to": (("method", "step"), sig[:, 1:])},
-                      coords={"method": methods, "step": steps, "freq": freq},
-                      attrs={"n_samples": n_samples, "space": "vp"})
-
-
-@pytest.mark.parametrize("n", [3, 4])
-def test_the_velocity_verdict_says_its_numbers_are_means_without_an_interval(n):
-    from spectral_collapse.report.velocity import velocity_verdict
-
-    text = velocity_verdict(_velocity(n))
-    assert f"means of {n} inputs, no interval" in text
-    checks = [line for line in text.splitlines() if line.startswith("- ")]
-    # each check read on the means by the stated minimal effect: agrees, does not agree, or inconclusive within it
-    assert checks and all(line.endswith(("agrees", "does not agree", "(a gap under 0.25 decades)")) for line in checks)
-    assert "minimal effect of 0.25 decades" in text and "indicative" in text
-
-
-def test_the_velocity_prose_writes_its_formulas_in_the_books_symbols():
-    from spectral_collapse.report.velocity import positive_cells_text, velocity_verdict, vp_mean_rate_text
-
-    prose = velocity_verdict(_velocity()) + vp_mean_rate_text(0.5, 2.0)
-    ds = _velocity()
-    ds["log_power"][:, 3, 0] = 0.5      # a frequency-0 cell above 0
-    prose += positive_cells_text(ds)
-    for ascii_form in ("->", ">=", "√(", "^(", "t -> T", "1/√(H"):
-        outside = re.sub(r"\$[^$]*\$", "", prose)
-        assert ascii_form not in outside, ascii_form
 
 
 def test_the_flow_remedys_reader_name_is_one_name_everywhere():

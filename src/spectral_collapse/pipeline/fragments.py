@@ -214,22 +214,17 @@ def schedule_fragment(root: str | Path, profile: str) -> str:
     """The OVG page's measured schedules: what the runs translate (which of the main results' seeds and crops, so
     that their DDIM and OVG means can be set beside the introduction's), then each dataset's ``ovg_schedule``
     verdict (best schedule, cost, quality). The comparison between datasets is said once, after the last one."""
-    import tempfile
-
-    from ..report.schedule import verdict
-
     found = [(d, load_results(p)) for d in ("ihc-sr", "ihc-edges")
              if (p := results_path("ovg_schedule", d, profile, root)).exists()]
     if not found:
         return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
                 "(chapter *Where OVG must act*).\n")
     parts = [schedule_basis(found[0][1], root, profile)]
-    with tempfile.TemporaryDirectory() as none:   # no other dataset's result: the comparison waits for the last
-        for i, (dataset, ds) in enumerate(found):
-            said = verdict(ds, root if i == len(found) - 1 else none)
-            # the verdict's paragraphs stand without the chapter's table on this page
-            said = said.replace(" in the table above", "")
-            parts.append(f"- **{dataset}** ({profile} profile): " + said.replace("\n\n", "\n\n  "))
+    for dataset, ds in found:
+        best = str(ds.attrs.get("best_schedule", "")) or "none"
+        parts.append(f"- **{dataset}** ({profile} profile): best schedule within "
+                     f"{float(ds.attrs['max_time_ratio']):g}x DDIM's time: {best} (share of the gain "
+                     f"{float(ds.attrs.get('best_gain_share', float('nan'))):.2f}; chapter *Where OVG must act*)")
     return "\n".join(parts) + "\n"
 
 

@@ -195,10 +195,10 @@ def _used_in_words(name: str, spec: dict, ds) -> str | None:
         ovg = _json_attr(ds, "ovg")
         return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
     if name == "schedules" and "method" in ds.dims:
-        from ..report.schedule import row_names
+        from ..plotting.labels import chart_label
 
         rest = [str(m) for m in ds["method"].values if str(m) not in ("ddim", "ovg")]
-        return ", ".join(row_names(rest)) if rest else None
+        return ", ".join(map(chart_label, rest)) if rest else None
     if name == "factors" and "factor" in ds.coords and all(v == 0 for v in ds["factor"].values.ravel().tolist()):
         return "none: the dataset has no SR factor"
     axes = ds.attrs.get("axes")

@@ -110,7 +110,7 @@ def copy_note(ds: xr.Dataset, metrics=("psnr", "s_hf", "s_lf")) -> str:
     """Markdown: the metrics of ``metrics`` on which the untranslated input (``copy`` control) beats every method
     (``report.tables.copy_beats_every_method``), listed in words ("PSNR and S_LF") with the verb agreeing; ''
     when there is none."""
-    from .latent_columns import and_list
+    from ..text import listed as and_list
     from .tables import METRIC_NAMES, copy_beats_every_method
 
     beaten = copy_beats_every_method(ds, list(metrics))

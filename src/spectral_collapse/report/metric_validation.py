@@ -156,9 +156,9 @@ def points_note(ds: xr.Dataset, main: xr.Dataset | None = None) -> str:
 
 
 def settings_table(ds: xr.Dataset, keys) -> pd.DataFrame:
-    """The chapter's settings table (``report.latents.settings``) with the band as fitted (``band_used``) and the
+    """The chapter's settings table (``report.settings.settings_table``) with the band as fitted (``band_used``) and the
     filters typeset (``filters_text``)."""
-    from .latent_settings import settings
+    from .settings import settings_table as settings
 
     table = settings(ds, keys)
     if "band" in table.index:

@@ -61,7 +61,7 @@ def _bases_words(on, order=str) -> str:
     OVG + EDM (2 points)"."""
     from ..studies.method_labels import method_name
     from ..text import plural
-    from .latent_columns import and_list
+    from ..text import listed as and_list
 
     counts = on.groupby("base").size()
     return and_list(f"{method_name(b)} ({plural(int(counts[b]), 'point')})" for b in sorted(counts.index, key=order))
@@ -88,7 +88,7 @@ def frontier_verdict(ds: xr.Dataset) -> dict:
     swept = sorted(set(map(str, grid["base"])), key=order)
     out = {"front_ovg": n_ovg, "front_baselines": n_base, "dominated_baselines": dominated, "choice": ch,
            "holds": bool(n_ovg > 0), "front_bases": bases}
-    from .latent_columns import and_list
+    from ..text import listed as and_list
 
     family = and_list([method_name(b) for b in swept]) if swept else "OVG"
     text = (f"On the joint S_HF / S_LF front of {len(grid)} grid points free of failed samples and {len(base)} baselines, "

@@ -20,6 +20,7 @@ import math
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -30,7 +31,8 @@ from .profiles import get_profile
 from .spec import StudySpec
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "cost_text", "schedule_set",
-           "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_name"]
+           "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_name", "schedule_table",
+           "HEADERS"]
 
 SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")
 # each schedule as prose names it (its key stays in tables and code)
@@ -213,3 +215,25 @@ def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: i
     draws = draws[np.isfinite(draws)]
     lo, hi = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
     return point, float(lo), float(hi), n
+
+# Short column headers of the schedule table as the chapter shows them (``schedule_table`` keeps the results' names)
+HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "σ to", "nfe": "NFE",
+           "backward_passes": "backward passes", "time_s": "time (s)", "time_ratio": "time / DDIM",
+           "s_hf_gain_share": "share of gain", "share_lo": "share low", "share_hi": "share high", "psnr": "PSNR",
+           "s_hf": "S_HF", "s_lf": "S_LF", "s_dc": "S_DC", "latent_norm_ratio": "‖x_T‖²/d", "s_g": "S_G",
+           "norm_z": "norm z-score", "n_failed": "failed"}
+
+
+def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method: guided steps, their σ range, cost (NFE, backward passes, time, time / DDIM's), the share of full
+    OVG's S_HF gain with its 95 % interval over the test crops (``gain_share_interval``; none for DDIM and full
+    OVG), quality means over the kept samples, S_G, norm_z and the failed samples."""
+    per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
+    cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
+            "s_hf_gain_share"]
+    tab = ds[cols].to_dataframe().join(per).join(ds[["s_g", "norm_z", "n_failed"]].to_dataframe())
+    ci = [gain_share_interval(ds, str(m))[1:3] for m in tab.index]
+    tab.insert(tab.columns.get_loc("s_hf_gain_share") + 1, "share_lo", [lo if hi > lo else np.nan for lo, hi in ci])
+    tab.insert(tab.columns.get_loc("share_lo") + 1, "share_hi", [hi if hi > lo else np.nan for lo, hi in ci])
+    tab.index.name = "method"
+    return tab

@@ -1,0 +1,135 @@
+"""Charts of the decorrelation chapter (paper Fig. 8): latents beside their flag masks, and S_DC against S_G with one
+point per inversion run, runs that would cover each other set side by side."""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .charts import image_grid, padded_domain, wrap_lines
+from .palette import method_color, method_shape
+
+__all__ = ["flag_masks", "slot_offsets", "decorrelation_scatter"]
+
+
+def flag_masks(ds: xr.Dataset, cell: int = 56):
+    """Per method: latents x_T (shown as x/3) and their flag masks (white = flagged window)."""
+    rows = {}
+    for m in ds["method"].values:
+        rows[f"{m} x_T"] = ds["latents"].sel({"method": m}).values / 3
+        rows[f"{m} flags"] = ds["mask"].sel({"method": m}).values[:, None] * 2.0 - 1   # flagged = white
+    return image_grid(rows, cell=cell)
+
+
+def _apart(runs: pd.DataFrame, labels: list, y_px, near_px: float = 9.0, spans=None) -> list[int]:
+    """Slots that set apart runs of different methods drawn on one another: at the same S_G (a tie, such as
+    the many runs at S_G = 0) whose marks overlap vertically: a run's mark spans ``spans`` (its interval bar, in
+    pixels: (low, high) per run) and at least ``near_px`` around its point (``y_px``: each run's height in pixels).
+    Each method of a tie takes the first slot (0, 1, 2, ...) where none of its marks overlaps a mark of another method
+    already there; ``slot_offsets`` turns the slots into pixels. A run that covers no other method's keeps slot 0 and
+    stays where it is."""
+    key = runs["s_g"].round(9).to_numpy()
+    y = np.asarray(y_px, dtype=float)
+    lo, hi = y - near_px / 2, y + near_px / 2
+    if spans is not None:
+        s = np.asarray(spans, dtype=float)
+        ok = np.isfinite(s).all(axis=1)
+        lo[ok], hi[ok] = np.minimum(lo[ok], s[ok].min(axis=1)), np.maximum(hi[ok], s[ok].max(axis=1))
+    slot = {}
+    for v in np.unique(key):
+        placed: dict[int, list[tuple[float, float]]] = {}
+        for m in [x for x in labels if x in set(runs["method"][key == v])]:
+            mine = (key == v) & (runs["method"] == m).to_numpy()
+            marks = list(zip(lo[mine], hi[mine]))
+            k = next(k for k in range(len(labels) + 1)
+                     if all(a_hi < b_lo or b_hi < a_lo for a_lo, a_hi in marks for b_lo, b_hi in placed.get(k, [])))
+            placed.setdefault(k, []).extend(marks)
+            slot[(v, m)] = k
+    return [slot[(v, m)] for v, m in zip(key, runs["method"])]
+
+
+def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float = 3.0) -> list[tuple[float, float]]:
+    """(x, y) pixel offsets of ``_apart``'s slots: sideways in steps of ``step_px`` but never more than ``cap_px``
+    from the value (inward from a bound of S_G's range [0, 1], alternating around the value elsewhere); the slots
+    beyond that share the sideways places, each row of them ``jitter_px`` higher or lower, so a run is never drawn
+    where it would read as a different value."""
+    per_row = max(1, int(cap_px // step_px) + 1)   # sideways places within the cap: 0, 1, ... steps from the value
+    out = []
+    for k, v in zip(slots, values):
+        side, row = k % per_row, k // per_row
+        if v <= 0 or v >= 1:
+            dx = step_px * side * (1 if v <= 0 else -1)
+        else:   # 0, +1, -1, +2, ... steps, the farthest inside the cap
+            dx = step_px * ((side + 1) // 2) * (1 if side % 2 else -1)
+            dx = float(np.clip(dx, -cap_px, cap_px))
+        dy = jitter_px * ((row + 1) // 2) * (-1 if row % 2 else 1)
+        out.append((float(dx), float(dy)))
+    return out
+
+
+def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.02) -> alt.LayerChart:
+    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed; identical runs of a
+    deterministic method drawn once), with the 95 % interval of the mean S_DC over the run's latents as a vertical
+    bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
+    S_DC = 1 or S_G = 0 is drawn whole; the x axis is labelled only over S_G's range [0, 1]. Runs of different
+    methods whose points or interval bars would cover each other are set ``step_px`` apart (``_apart``: inward from
+    0, never below it; one layer per method and offset, the values themselves unchanged), never further than ``cap``
+    of the axis width from their value, so a run at S_G = 0 does not read as a run at 0.1; ties beyond that many
+    places are jittered a few pixels up or down (``slot_offsets``). So are one method's runs at different step
+    counts."""
+    runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
+                         "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
+    has_ci = "run_s_dc_lo" in ds
+    if has_ci:
+        runs = runs.assign(lo=ds["run_s_dc_lo"].values, hi=ds["run_s_dc_hi"].values)
+    runs["method"] = runs["method"].astype(str)
+    keys = ["method", "steps", "s_g", "s_dc"] + (["lo", "hi"] if has_ci else [])
+    runs = (runs.assign(seeds=runs["seed"].astype(str)).groupby(keys, sort=False, dropna=False)
+            .agg(seeds=("seeds", ", ".join), runs=("seed", "size")).reset_index())
+    labels = list(dict.fromkeys(runs["method"]))
+    xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
+    ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
+    # as wide as the text column allows beside the legend: the runs at S_G = 0 (every deterministic method) sit side
+    # by side within a few pixels, and a wider axis gives each of them more room
+    width, height = 520, 280
+
+    def px(v):
+        return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
+
+    spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
+    # one slot per (method, step count): one method's runs at several step counts cover each other as much as two
+    # methods' runs do
+    runs["slot"] = runs["method"] + " · " + runs["steps"].astype(str)
+    slots = _apart(runs.assign(method=runs["slot"]), list(dict.fromkeys(runs["slot"])), px(runs["s_dc"]),
+                   spans=spans)
+    moved = slot_offsets(slots, runs["s_g"].round(9), step_px, cap * width)
+    runs["px"], runs["py"] = [dx for dx, _ in moved], [dy for _, dy in moved]
+    jittered = any(dy for _, dy in moved)
+    runs = runs.drop(columns="slot")
+    in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
+    x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
+              axis=alt.Axis(labelExpr=in_range))
+    y = alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)",
+              scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    steps = sorted(runs["steps"].unique().tolist())
+    size = alt.Size("steps:O", title="steps", sort=steps,
+                    scale=alt.Scale(domain=steps, range=list(np.linspace(35, 130, len(steps)))))
+    groups = [(m, (dx, dy), g) for (m, dx, dy), g in runs.groupby(["method", "px", "py"], sort=False)]
+    points = [alt.Chart(g).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white", xOffset=px[0],
+                                      yOffset=px[1]).encode(
+        x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size,
+        tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
+        for m, px, g in groups]
+    title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
+        "Identical runs of a deterministic method (one per seed) are drawn once. Runs (of different methods or "
+        "step counts) whose points or intervals would cover each other are drawn side by side for legibility, "
+        f"at most {cap * 100:.0f} % of the axis width from their value" + (" and, where more of them tie, a few pixels "
+        "above or below it" if jittered else "") + "; at S_G = 0 they are drawn to the right of 0, and their value "
+        "is still 0 (S_G is never below 0).", width))
+    if has_ci:
+        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1]).encode(
+            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
+            if g[["lo", "hi"]].notna().all(axis=1).any()]
+        return alt.layer(*bars, *points).properties(width=width, height=height, title=title)
+    return alt.layer(*points).properties(width=width, height=height, title=title)
