@@ -78,7 +78,7 @@ def test_cost_phrase_reads_in_order():
     assert "80GB" not in text and text.count("32-px") == 1
 
 
-def test_schedule_fragment_says_its_seed_and_compares_once():
+def test_schedule_fragment_says_its_seed_and_each_datasets_best_schedule():
     from spectral_collapse.pipeline.fragments import schedule_fragment
     from spectral_collapse.studies.store import results_path
 
@@ -87,8 +87,7 @@ def test_schedule_fragment_says_its_seed_and_compares_once():
         pytest.skip("no stored ovg_schedule results")
     text = schedule_fragment(ROOT / "data" / "results", "quick")
     assert "sampling seed" in text.split("- **")[0]
-    assert text.count("the stored result of this study") == 1
-    assert "in the table above" not in text
+    assert text.count("best schedule within") == 2 and "in the table above" not in text
 
 
 def test_answers_typeset_the_norm_ratio():
