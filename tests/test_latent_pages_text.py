@@ -36,7 +36,7 @@ TABLES = _tables()
 @pytest.mark.parametrize("name, table", TABLES, ids=[t[0] for t in TABLES])
 def test_tables_show_reader_headers_and_the_legend_names_them(name, table):
     from spectral_collapse.report.latents import column_legend, shown
-    from spectral_collapse.report.reader import reader_label
+    from spectral_collapse.plotting.reader import reader_label
 
     st = shown(table)
     st = st.reset_index() if st.index.name in table.columns else st   # a record table's label column leads

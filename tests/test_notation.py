@@ -56,7 +56,7 @@ def chart_keys() -> tuple[str, ...]:
     "mean_norm_ratio"), each where it has a reader name, and the plain symbols whose chart form differs ("eta_HF" -> "η_HF")."""
     from spectral_collapse.metrics import METRICS
     from spectral_collapse.plotting.labels import chart_names
-    from spectral_collapse.report.reader import reader_names
+    from spectral_collapse.plotting.reader import reader_names
     from spectral_collapse.studies.method_labels import OVG_DEFAULTS
 
     names = chart_names()
@@ -194,7 +194,7 @@ def test_notation_writes_ascii_stand_ins_as_their_signs_in_prose_only():
 
 
 def test_reader_text_names_keys_and_methods_but_leaves_code_identifiers_and_keys_to_type():
-    from spectral_collapse.report.reader import reader_text
+    from spectral_collapse.plotting.reader import reader_text
 
     text = ("| parameter | value |\n|---|---|\n| eta_hf | 1e-06 (default) |\n| n_images | 12 |\n| ovg_edm | 0.5 |\n"
             "| from pareto | eta_hf = 1e-06; per_base: ovg (eta_lf = 0.1) |\n\n"
@@ -218,7 +218,7 @@ def test_a_displayed_table_reads_in_the_notation_and_the_table_keeps_its_keys():
     import numpy as np
     import pandas as pd
 
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     frame = pd.DataFrame({"s_hf": [0.8, np.nan], "note": ["eta_hf 1e-06 diverged", "S_DC 0.5"],
                           "parameter": ["eta_hf", "n_images"], "label": ["ovg_edm", "arm 2"]},
@@ -262,7 +262,7 @@ def test_a_chapter_kernel_shows_markdown_and_tables_in_the_notation():
 def test_an_executed_chapters_own_prose_reads_in_the_notation():
     import nbformat
 
-    from spectral_collapse.report.reader import reader_cells
+    from spectral_collapse.plotting.reader import reader_cells
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("OVG (S_HF 0.96, S_DC < 0.89) at x16; `ovg`"),

@@ -33,7 +33,7 @@ def test_the_ks_resolution_sentence_says_what_n_counts():
 
 
 def test_eps_prediction_study_keys_and_objectives_read_as_names():
-    from spectral_collapse.report.reader import reader_text, study_name
+    from spectral_collapse.plotting.reader import reader_text, study_name
 
     said = reader_text("x0-prediction beats eps-prediction; a model of the flow_collapse study and the "
                        "eps_vs_x0 study; `flow_collapse` and report.flow_collapse stay")

@@ -13,7 +13,7 @@ def _code(nb) -> list[str]:
 
 
 def test_the_prose_it_displays_writes_norms_as_maths_and_step_sizes_as_powers_of_ten():
-    from spectral_collapse.report.reader import table_numbers
+    from spectral_collapse.plotting.reader import table_numbers
 
     cells = [c for c in _code(json.loads(NB.read_text())) if "display(Markdown(" in c and "said" in c]
     assert cells

@@ -89,7 +89,7 @@ ROWS = {"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"}
 
 def header(key: str) -> str:
     """A column's header as the table shows it: ``HEADERS``, else the reader's name of a metric key, else the key."""
-    from .reader import reader_label
+    from ..plotting.reader import reader_label
 
     return HEADERS.get(key) or reader_label(key)
 

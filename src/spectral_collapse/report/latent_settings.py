@@ -24,7 +24,7 @@ def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
     Values a reader could not read as stored are put in words: ``model_factor`` as the SR factor the model was trained
     at (0: none), the definitions' ASCII formulas typeset; OVG's step sizes are left out when no method of the run is
     OVG-guided (the run never used them)."""
-    from .settings import settings_table
+    from ..studies.settings import settings_table
 
     keys = [k for k in keys if k != "ovg" or _uses_ovg(ds)]
     table = settings_table(ds, keys)

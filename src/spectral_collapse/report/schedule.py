@@ -414,7 +414,7 @@ def settings(ds: xr.Dataset, keys) -> pd.DataFrame:
     """The chapter's "settings of this run": the named attrs, when they were computed and with which packages."""
     import re
 
-    from .settings import settings_table
+    from ..studies.settings import settings_table
 
     table = settings_table(ds, keys)
     # the gain's definition under the name the quality table heads it by; each σ at the chapter's one precision
