@@ -93,9 +93,3 @@ def test_an_arm_lists_every_model_it_ran():
         assert "ε-prediction" in value and ("EDM" in value) == ("edm" in kinds), value
 
 
-def test_the_suite_version_is_said_in_words():
-    from spectral_collapse.report.settings import versions_text
-
-    missing = versions_text({"spectral-collapse": "not installed", "torch": "2.1"})
-    assert "spectral-collapse" not in missing and "not recorded" in missing and "release" in missing
-    assert versions_text({"spectral-collapse": "0.3.0"}) == "this suite 0.3.0"
