@@ -2,28 +2,18 @@
 names the stored Pareto sweep's step sizes, its run's gate verdict, and no temporary folder."""
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from tests.test_glued_verdicts import glued as glued_values
+
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted(p for p in (ROOT / "book" / "studies").glob("*.ipynb") if not p.name.startswith("."))
 CITED = re.compile(r"\{glue:(?:text|md)?\}`([^`<]+?)(?::[^`]*)?`")
 YOUR_MODEL = ROOT / "book" / "studies" / "your_model-ihc-sr.ipynb"
-
-
-def glued_values(nb: dict) -> dict[str, str]:
-    """{name: value} of every value the notebook glued with myst-nb (outputs tagged ``scrapbook``)."""
-    out = {}
-    for cell in nb["cells"]:
-        for o in cell.get("outputs", []):
-            book = o.get("metadata", {}).get("scrapbook")
-            if book:
-                out[book["name"]] = ast.literal_eval(o["data"].get(book["mime_prefix"] + "text/plain", "''"))
-    return out
 
 
 def cited(nb: dict) -> set[str]:
