@@ -9,6 +9,7 @@ its key."""
 from __future__ import annotations
 
 import json
+import math
 
 __all__ = ["parameters_table", "GIVEN", "DEFAULT", "INPUT", "SWEEP"]
 
@@ -145,6 +146,23 @@ def _step_origin(name: str, ds) -> str:
     return DEFAULT
 
 
+def _grid_origin(name: str, spec: dict, ds) -> str:
+    """The "set by" tag of a step-size grid the study grew past the profile's edge (``attrs["grid_extended"]``):
+    "the profile's grid, 10⁻⁴ added at the low end"; ``DEFAULT`` for any other knob."""
+    grown = [str(g).split() for g in (_json_attr(ds, "grid_extended") or [])]
+    ends = list(dict.fromkeys(g[1] for g in grown if len(g) == 2 and g[0] == name))
+    if not ends or name not in ds.coords:
+        return DEFAULT
+    from ..studies.pareto import default_grid
+
+    try:
+        base = dict(zip(_STEP_SIZES, default_grid(spec.get("profile") or ds.attrs.get("profile"))))[name]
+    except (KeyError, ValueError, TypeError):
+        return DEFAULT
+    added = [float(v) for v in ds[name].values.ravel() if not any(math.isclose(v, b, rel_tol=1e-9) for b in base)]
+    return f"the profile's grid, {_value_cell(name, added)} added at the {' and '.join(ends)} end"
+
+
 def _input_cell(value) -> str:
     """A resolved input: a dict's values as ``key = value`` pairs (its stored source left to the results), a hash
     (another study's results key, a content signature) by its first 12 hex digits."""
@@ -189,7 +207,8 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
         if used is None:
             rows.append((name, _cell(_default(spec.get("study"), name)), DEFAULT))
         else:
-            rows.append((name, used, _step_origin(name, ds) if name in _STEP_SIZES else DEFAULT))
+            origin = _grid_origin(name, spec, ds) if name in ds.coords else _step_origin(name, ds)
+            rows.append((name, used, origin if name in _STEP_SIZES else DEFAULT))
     for name, value in (spec.get("inputs") or {}).items():
         unused = name == "pareto" and _uses_ovg(spec, ds) is False
         rows.append((f"from {name}", "not used (no OVG method)" if unused else _input_cell(value), INPUT))
