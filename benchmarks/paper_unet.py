@@ -4,7 +4,7 @@
                                                      # data/results/reproducing/paper-unet-cpu.json
     python -m benchmarks.paper_unet --root /tmp/r --threads 2
 
-The estimate itself (``paper_scale_estimate``) lives in the library (spectral_collapse.report.reproducing), since
+The estimate itself (``paper_scale_estimate``) lives in the library (spectral_collapse.studies.reproducing), since
 the book's reproducing page is generated from the stored timing; it is re-exported here.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spectral_collapse.report.reproducing import PAPER_LABEL_PASSES, TIMING_FILE, paper_scale_estimate
+from spectral_collapse.studies.reproducing import PAPER_LABEL_PASSES, TIMING_FILE, paper_scale_estimate
 
 __all__ = ["measure_paper_unet", "paper_scale_estimate", "PAPER_LABEL_PASSES", "TIMING_FILE", "main"]
 

@@ -12,15 +12,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.pipeline.notes import run_notes
 from spectral_collapse.report.flow_collapse import ovg_tuning_text
 from spectral_collapse.report.seed_outliers import outlier_runs, outlier_text
 from spectral_collapse.report.seeds import crops_text
-from spectral_collapse.report.settings import short_model_names
+from spectral_collapse.plotting.reader import short_model_names
 from spectral_collapse.studies.latent_tables import positive_cells, velocity_summary
-
-NO_POINT = "ovg: no grid point without failed samples; no operating point chosen"
-
 
 # --------------------------------------------------------------------------------- OVG without a chosen point
 
@@ -38,26 +34,6 @@ def test_a_calibration_that_chooses_nothing_says_so_in_one_sentence(monkeypatch)
     assert src.startswith("defaults (the suite's step sizes, tuned on a model): no Pareto sweep stored")
     assert src.count("defaults") == 1 and "(defaults" not in src           # the reason is not nested in itself
     assert "found no step sizes free of failed samples" in src and "wider grid" in src
-
-
-def test_a_sweep_without_a_chosen_point_is_told_in_words_with_what_ran_instead():
-    used = {"eta_hf": 1e-6, "eta_lf": 1e-2, "source": "defaults (the suite's step sizes): no sweep"}
-    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "ovg": json.dumps(used)})
-    assert "no grid point without failed samples" not in text
-    assert "Every step size the sweep tried for ovg had failed samples" in text
-    assert "the suite's default step sizes instead ($\\eta_{HF}$ 10⁻⁶, $\\eta_{LF}$ 10⁻²)" in text
-    # the sweep's own results: what the studies reading it take
-    other = NO_POINT.replace("ovg:", "ovg_edm:", 1)
-    text = run_notes({"run_warnings": json.dumps([other]), "primary": "ovg",
-                      "choices": json.dumps({"ovg": {"eta_hf": 3e-7, "eta_lf": 0.2}})})
-    assert "run ovg_edm at ovg's choice ($\\eta_{HF}$ 3\u00a0×\u00a010⁻⁷, $\\eta_{LF}$ 2\u00a0×\u00a010⁻¹)" in text
-    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "primary": "ovg", "choices": "{}"})
-    assert "use the suite's default step sizes" in text
-    # step sizes from a short calibration on a user's images: named as the calibration, on its images
-    calibrated = {**used, "source": "defaults (the suite's step sizes): no sweep, and a short calibration (4 images)"}
-    text = run_notes({"run_warnings": json.dumps([NO_POINT]), "ovg": json.dumps(calibrated)})
-    assert "Every step size the short calibration tried for ovg had failed samples on its validation images" in text
-    assert "sweep" not in text.split("instead")[0] and "crops" not in text
 
 
 # ------------------------------------------------------------------------------------- names in tables

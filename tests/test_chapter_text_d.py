@@ -1,21 +1,16 @@
 """Chapter text rules: a table says a method's failed samples once, in its row label; the Pareto chart keeps every
-marker visible and names bases and baselines as a reader does; the page on a user's model names the step sizes
-the studies use from the stored Pareto sweep, and its temporary folders in words."""
+marker visible and names bases and baselines as a reader does; the fallback step sizes and a calibration name
+their source as the studies do."""
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
-import pytest
 import xarray as xr
 
 from spectral_collapse.report.tables import format_summary
 from spectral_collapse.studies.method_labels import OVG_DEFAULTS, method_name
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 # ---------------------------------------------------------------------------------------------- tables
 
@@ -174,41 +169,3 @@ def test_a_calibration_names_the_data_as_the_study_does(monkeypatch):
     assert "4 validation images of folder:/data/mine with" in op["source"]
 
 
-def _shown(nb: dict) -> str:
-    out = []
-    for c in nb["cells"]:
-        for o in c.get("outputs", []):
-            if o["output_type"] == "stream":
-                out.append("".join(o["text"]))
-            for mime in ("text/markdown", "text/plain"):
-                if mime in o.get("data", {}):
-                    out.append("".join(o["data"][mime]))
-    return "\n".join(out)
-
-
-def test_the_your_model_chapter_names_the_pareto_choice_and_its_folders_in_words():
-    """The executed chapter, as the book shows it: the step sizes it says the bundled data's studies use are the
-    stored sweep's choice (the Pareto chapter's source), and no temporary path or placeholder path is shown."""
-    page = ROOT / "book" / "studies" / "your_model-ihc-sr.ipynb"
-    sweep_file = ROOT / "data" / "results" / "pareto" / "ihc-sr-quick.nc"
-    if not page.exists() or not sweep_file.exists():
-        pytest.skip("the executed chapter or the stored Pareto sweep is not in this checkout")
-    from spectral_collapse.studies.pareto import ovg_choice
-    from spectral_collapse.studies.store import load_results
-
-    text = _shown(json.loads(page.read_text(encoding="utf-8")))
-    chosen = ovg_choice(load_results(sweep_file))
-    said = re.search(r"Pareto chapter </studies/pareto-ihc-sr>` chose for the suite's trained models: "
-                     r"(?:eta_hf|\$\\eta_\{HF\}\$) (\S+), (?:eta_lf|\$\\eta_\{LF\}\$) (\S+)\.(?=\s|$)", text)
-    assert said, "the chapter does not name the Pareto chapter's choice"
-    def number(text: str) -> float:   # "0.001", "1e-06" or, as the tables write it, "10⁻⁶"
-        power = re.fullmatch(r"(?:([\d.]+)[ \u00a0]×[ \u00a0])?10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)", text)
-        if not power:
-            return float(text)
-        exp = int(power.group(2).translate(str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")))
-        return float(power.group(1) or 1) * 10.0 ** exp
-
-    assert (number(said.group(1)), number(said.group(2))) == (chosen["eta_hf"], chosen["eta_lf"])
-    assert "tuned on ihc-sr" not in text
-    assert "work folder" not in text and "folder:the" not in text and "/tmp/" not in text
-    assert "the image folder written above" in text

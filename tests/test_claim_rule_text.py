@@ -134,7 +134,7 @@ def test_the_main_results_failed_samples_are_labelled_beside_the_paper_and_said_
     counts = failed_counts(ds)
     if not counts:
         pytest.skip("no failed samples stored")
-    from spectral_collapse.pipeline.notes import failure_notes
+    from spectral_collapse.report.failures import failure_notes
 
     note = failed_note(ds)
     listed = bool(failure_notes(ds))   # the run's notes at the top already list them: the page says it once

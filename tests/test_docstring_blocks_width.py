@@ -3,7 +3,7 @@ paragraph ending in "::", a displayed formula or table that the page sets the sa
 shown in a fixed-width font that holds about 86 characters a line, and a longer line hides behind a scroll bar.
 Every module the page documents (scripts/make_toc.py's ``package_modules``) is read as the page reads it: each class,
 function and method defined in it, its docstring through napoleon and the page's own docstring hook
-(report.sphinx_docstrings), and each line of a block measured as shown, without the block's indent."""
+(pipeline.sphinx_docstrings), and each line of a block measured as shown, without the block's indent."""
 from __future__ import annotations
 
 import functools
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import spectral_collapse
-from spectral_collapse.report.sphinx_docstrings import (displayed_blocks, list_continuations, literal_line,
+from spectral_collapse.pipeline.sphinx_docstrings import (displayed_blocks, list_continuations, literal_line,
                                                          rst_lists)
 
 ROOT = Path(__file__).resolve().parents[1]

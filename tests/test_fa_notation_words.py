@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.report.reader import reader_text
+from spectral_collapse.plotting.reader import reader_text
 from spectral_collapse.text import interval, latent_maths, notation, number, signed, unsigned_zero
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,22 +15,8 @@ def _sweep(**attrs) -> xr.Dataset:
     return ds
 
 
-def test_settings_list_every_variant_the_rule_picks_a_point_for():
-    from spectral_collapse.report.settings import reader_view, settings_table
-
-    view = reader_view(settings_table(_sweep(), ("rule", "primary")))
-    row = next(i for i in view.index if "rule picks" in i)
-    value = str(view.loc[row].iloc[0])
-    from spectral_collapse.studies.method_labels import method_name
-    names = [method_name(b) for b in BASES]
-    assert all(n in value for n in names), value
-    assert [value.index(n + ",") if n + "," in value else value.rindex(n) for n in names] == \
-        sorted(value.index(n + ",") if n + "," in value else value.rindex(n) for n in names)
-    assert "compares" not in " ".join(view.index)
-
-
 def test_a_sweep_on_validation_crops_counts_them_so():
-    from spectral_collapse.pipeline.notes import failure_notes
+    from spectral_collapse.report.failures import failure_notes
     from spectral_collapse.report.pareto import grid_rule
 
     text = " ".join(failure_notes(_sweep(tuning_split="validation: the last crops")))
@@ -45,9 +31,3 @@ def test_variants_are_ordered_as_the_sweep_holds_them():
     assert sorted(["ovg_edm", "ovg", "ovg_taba"], key=order) == BASES
 
 
-def test_sweep_source_names_validation_crops():
-    from spectral_collapse.report.settings_words import ovg_text
-
-    text = ovg_text({"eta_hf": 1e-6, "eta_lf": 1e-3,
-                     "source": "Pareto sweep for ihc-sr, quick (ovg, rule maximin, 12 validation images, seed 0)"})
-    assert "12 validation crops" in text and "images" not in text, text

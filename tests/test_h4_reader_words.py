@@ -71,24 +71,12 @@ def _failures(rows: list[list[bool]]) -> xr.Dataset:
 
 
 def test_the_crop_numbering_is_explained_only_where_crop_numbers_follow():
-    from spectral_collapse.pipeline.notes import failure_notes
+    from spectral_collapse.report.failures import failure_notes
 
     every = failure_notes(_failures([[True] * 5, [True] * 5]))[0]
     assert "numbered from 1" not in every and "5 of 5" in every
     some = failure_notes(_failures([[True] * 5, [False, True, False, False, True]]))[0]
     assert "numbered from 1" in some and "crops 2, 5" in some
-
-
-def test_stored_texts_quote_data_options_in_words_where_they_are_shown():
-    from spectral_collapse.pipeline.notes import run_notes
-    from spectral_collapse.report.settings_words import option_words
-
-    stored = "no test folders: 5 of 24 source images drawn (seed 0, test_fraction 0.2) as test inputs"
-    assert option_words(stored) == stored.replace("test_fraction 0.2", "held-out share 0.2")
-    kept = "`test_fraction 0.2`, data/test_fraction/x, my_test_fraction 3, a side below 8 px (min_size)"
-    assert option_words(kept) == kept                        # code, paths, identifiers, a bare option name
-    notes = run_notes({"run_warnings": json.dumps([stored])})
-    assert "held-out share 0.2" in notes and "test_fraction" not in notes
 
 
 def _crops(scale: float, seed: int = 0) -> xr.Dataset:

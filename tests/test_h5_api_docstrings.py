@@ -1,4 +1,4 @@
-"""The API page's docstrings read as written: the autodoc hook (report.sphinx_docstrings.prepare) turns what
+"""The API page's docstrings read as written: the autodoc hook (pipeline.sphinx_docstrings.prepare) turns what
 reStructuredText would misread into markup it reads as meant. Each sample is parsed by docutils, as the page is."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from docutils import nodes
 from docutils.core import publish_doctree
 from docutils.parsers.rst import roles
 
-from spectral_collapse.report.sphinx_docstrings import (displayed_blocks, escape_stars, glued_code,
+from spectral_collapse.pipeline.sphinx_docstrings import (displayed_blocks, escape_stars, glued_code,
                                                          list_continuations, prepare)
 
 # Sphinx's roles, which plain docutils does not know, read as literals
@@ -105,7 +105,7 @@ def test_dataclass_signatures_show_what_a_factory_default_makes():
     import dataclasses
     import inspect
 
-    from spectral_collapse.report.sphinx_docstrings import _signature
+    from spectral_collapse.pipeline.sphinx_docstrings import _signature
 
     @dataclasses.dataclass
     class Knobs:

@@ -8,7 +8,7 @@ import re
 import pandas as pd
 import pytest
 
-from spectral_collapse.report.reader import reader_table, reader_text
+from spectral_collapse.plotting.reader import reader_table, reader_text
 from spectral_collapse.text import notation
 
 PROSE = ("If x_T ~ N(0, I) then ‖x_T‖² ~ χ²(d); the mean ||x_T||^2 / d and ‖x_T‖²/d per method, latents x_T "

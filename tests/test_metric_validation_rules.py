@@ -58,7 +58,7 @@ def test_every_agrees_in_the_verdict_follows_a_stated_rule():
 
 def test_the_filter_table_names_the_cutoff_in_words_in_one_header_row():
     from spectral_collapse.report.metric_validation import filter_table
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     t = filter_table(_ds(high=[0.9, 0.88], low=[0.3, 0.6]))
     assert "κ" in t.columns.name and t.index.name is None

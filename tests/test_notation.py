@@ -6,7 +6,7 @@ generated front pages (book/_generated/*.md) are scanned for
 - a plain metric or step-size symbol ("S_HF", "eta_LF") outside code and maths (``text.SYMBOLS``);
 - a ratio or factor written with the letter x ("1.9x", "x4") outside code and identifiers ("ihc-sr-x4");
 - a raw method label ("ovg_edm", ``studies.method_labels``), metric key ("delta_log_e_hf", ``metrics.METRICS``),
-  study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``report.settings``) outside
+  study parameter ("n_images", ``studies.registry``) or stored setting ("s_hf_unit", ``studies.settings``) outside
   code, and in charts (SVG text) a raw method label, metric key or step-size key ("psnr", "s_hf", "eta_hf",
   "eta_HF") where its reader name belongs (``plotting.labels.chart_label``).
 Every list of symbols and keys comes from the code's registries; every executed chapter and every generated page is
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.text import (SYMBOLS, TIMES, factor, notation, plain_symbols, symbol, times)
+from spectral_collapse.text import SYMBOLS, TIMES, factor, notation, symbol, times
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -41,22 +41,22 @@ def method_keys() -> tuple[str, ...]:
 def parameter_keys() -> tuple[str, ...]:
     """Identifier-like keys (with an underscore): study parameters, metric keys, stored settings."""
     from spectral_collapse.metrics import METRICS
-    from spectral_collapse.report.settings import SETTING_NAMES
     from spectral_collapse.studies.registry import STUDIES
+    from spectral_collapse.studies.settings import MEANINGS
 
     studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
-    keys = {k for s in studies for k in s.params} | set(METRICS) | set(SETTING_NAMES)
+    keys = {k for s in studies for k in s.params} | set(METRICS) | set(MEANINGS)
     return tuple(sorted((k for k in keys if "_" in k), key=len, reverse=True))
 
 
 @functools.lru_cache(maxsize=None)
 def chart_keys() -> tuple[str, ...]:
     """The keys a chart must not show raw: metric keys (``metrics.METRICS``) and OVG's step-size keys
-    (``OVG_DEFAULTS``) and the other stored metrics a reader names (``report.reader.reader_names``:
+    (``OVG_DEFAULTS``) and the other stored metrics a reader names (``plotting.labels.reader_names``:
     "mean_norm_ratio"), each where it has a reader name, and the plain symbols whose chart form differs ("eta_HF" -> "η_HF")."""
     from spectral_collapse.metrics import METRICS
     from spectral_collapse.plotting.labels import chart_names
-    from spectral_collapse.report.reader import reader_names
+    from spectral_collapse.plotting.labels import reader_names
     from spectral_collapse.studies.method_labels import OVG_DEFAULTS
 
     names = chart_names()
@@ -93,13 +93,17 @@ def md_text(source: str) -> str:
     return _MD_KEEP.sub(" ", source)
 
 
-_KEY_CELL = re.compile(r"<td>\s*[a-z]+(?:_[a-z0-9]+)+\s*</td>")
+_KEY_CELL = re.compile(r"<t[dh]>\s*[a-z]+(?:_[a-z0-9]+)+\s*</t[dh]>")
 
 
 def html_text(source: str) -> str:
-    """An HTML output's text without code; a table cell that holds only a key (a settings table's "parameter"
-    column, which names the key a user types) counts as code."""
-    source = _KEY_CELL.sub(lambda m: m.group(0) if _is_method(m.group(0)[4:-5].strip()) else "<td></td>", source)
+    """An HTML output's text without code; a table cell that holds only a key (a parameters table's "parameter"
+    column, a settings table's "setting" labels: the stored key) counts as code, a metric key in a header does not."""
+    def cell(m: re.Match) -> str:   # a method label, or a metric key in a header, is no key to type
+        key = m.group(0)[4:-5].strip()
+        return m.group(0) if _is_method(key) or m.group(0)[:4] == "<th>" and key in chart_keys() else "<td></td>"
+
+    source = _KEY_CELL.sub(cell, source)
     return html.unescape(_TAG.sub(" ", _HTML_DROP.sub(" ", source)))
 
 
@@ -175,7 +179,8 @@ def test_notation_typesets_symbols_and_times_but_leaves_code_maths_and_identifie
     assert out.startswith("$S_{HF}$ and $S_G$ rise") and f"1.9{TIMES} DDIM (2.81 [2.75-2.90]{TIMES} a step) at {TIMES}4" in out
     assert "(ihc-sr-x4, ddim_x1.15, s_hf_unit, x0 arm)" in out and f"{TIMES}8–{TIMES}16" in out and f"32 {TIMES} 32 crop on x86" in out
     assert "`S_HF`" in out and "$S_{LF}$" in out and "(page_2x.md)" in out
-    assert plain_symbols(out) == [] and plain_symbols(text) == ["S_HF", "S_G"]
+    plain = [[o.split("'")[1] for o in offences(md_text(t)) if o.startswith("plain symbol")] for t in (out, text)]
+    assert plain[0] == [] and sorted(plain[1]) == ["S_G", "S_HF"]
     assert notation(text, "chart").startswith("S_HF and S_G rise")
     assert notation(out) == out   # idempotent
 
@@ -194,7 +199,7 @@ def test_notation_writes_ascii_stand_ins_as_their_signs_in_prose_only():
 
 
 def test_reader_text_names_keys_and_methods_but_leaves_code_identifiers_and_keys_to_type():
-    from spectral_collapse.report.reader import reader_text
+    from spectral_collapse.plotting.reader import reader_text
 
     text = ("| parameter | value |\n|---|---|\n| eta_hf | 1e-06 (default) |\n| n_images | 12 |\n| ovg_edm | 0.5 |\n"
             "| from pareto | eta_hf = 1e-06; per_base: ovg (eta_lf = 0.1) |\n\n"
@@ -218,7 +223,7 @@ def test_a_displayed_table_reads_in_the_notation_and_the_table_keeps_its_keys():
     import numpy as np
     import pandas as pd
 
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     frame = pd.DataFrame({"s_hf": [0.8, np.nan], "note": ["eta_hf 1e-06 diverged", "S_DC 0.5"],
                           "parameter": ["eta_hf", "n_images"], "label": ["ovg_edm", "arm 2"]},
@@ -262,7 +267,7 @@ def test_a_chapter_kernel_shows_markdown_and_tables_in_the_notation():
 def test_an_executed_chapters_own_prose_reads_in_the_notation():
     import nbformat
 
-    from spectral_collapse.report.reader import reader_cells
+    from spectral_collapse.plotting.reader import reader_cells
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("OVG (S_HF 0.96, S_DC < 0.89) at x16; `ovg`"),
@@ -305,32 +310,17 @@ def test_method_names_cover_every_label_and_read_in_legends():
     assert off.to_dict()["encoding"]["color"]["legend"] is None
 
 
-def test_a_settings_table_names_parameters_for_readers_with_the_key_to_set_them():
+def test_a_displayed_settings_table_shows_the_stored_keys_and_values_in_the_notation():
     import xarray as xr
 
-    from spectral_collapse.report.settings import SETTING_NAMES, setting_name, settings_table, short_model_names
+    from spectral_collapse.pipeline.notebook import one_header_row
+    from spectral_collapse.plotting.reader import reader_table
+    from spectral_collapse.studies.settings import settings_table
 
-    ds = xr.Dataset(attrs={"study": "pareto", "n_images": 12, "s_hf_unit": "uint8", "steps": 50,
-                           "methods": '[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm"}]',
-                           "ovg": '{"eta_hf": 1e-06, "eta_lf": 0.01, "source": "defaults"}'})
-    ds.attrs.update(seed=0, methods='[{"label": "ovg_edm", "method": "Euler", "parameterization": "edm", '
-                    '"guidance": {"type": "OVG", "eta_hf": 1e-07, "eta_lf": 0.001}}]')
-    t = settings_table(ds, ("n_images", "s_hf_unit", "steps", "ovg", "methods", "seed"))
-    assert t.loc["n_images", "value"] == "12"          # code reads the rows by their keys
-    shown = short_model_names(t)                       # what the chapters display
-    keys = ("n_images", "s_hf_unit", "steps", "ovg", "methods", "seed")
-    assert list(shown.index) == [setting_name(k, "pareto") for k in keys]    # the sweep's images: validation
-    assert shown.loc[setting_name("n_images", "pareto"), "parameter"] == "n_images"   # a knob of the study: the key to set
-    assert shown.loc[SETTING_NAMES["s_hf_unit"], "parameter"] == ""          # a stored setting: no key to type
-    assert shown.loc[SETTING_NAMES["ovg"], "value"].startswith("η_HF 10⁻⁶, η_LF 10⁻²")
-    # a method's step sizes in the OVG row's one form, its model by name: never "0.001" beside "10⁻³"
-    assert shown.loc[SETTING_NAMES["methods"], "value"] == "OVG + EDM: Euler (EDM, OVG η_HF 10⁻⁷, η_LF 10⁻³)"
-    assert offences(html_text(shown.to_html())) == [], offences(html_text(shown.to_html()))
-    # a study with one knob among the rows: its key in that row's name, no column empty but for one row
-    one = short_model_names(settings_table(ds, ("n_images", "s_hf_unit", "steps")))
-    assert list(one.columns) == ["value"]
-    assert list(one.index) == [f"{setting_name('n_images', 'pareto')} (parameter n_images)", SETTING_NAMES["s_hf_unit"],
-                               SETTING_NAMES["steps"]]
+    ds = xr.Dataset(attrs={"n_images": 12, "s_hf_unit": "uint8", "ovg": '{"eta_hf": 1e-06, "eta_lf": 0.01}'})
+    shown = reader_table(one_header_row(settings_table(ds, ("n_images", "s_hf_unit", "ovg"))))
+    assert "<th>s_hf_unit</th>" in shown and "η<sub>HF</sub>" in shown   # the key as stored, the symbol typeset
+    assert offences(html_text(shown)) == [], offences(html_text(shown))
 
 
 # --- the book -------------------------------------------------------------------------------------------------------
@@ -360,23 +350,6 @@ def test_generated_page_uses_one_notation(path):
     """Every front page passes through report.reader.reader_text before pipeline.fragments writes it."""
     places = page_places(path)
     assert not places, "\n".join(places)
-
-
-def test_a_chart_names_methods_at_a_factor_and_leaves_other_series_alone():
-    import altair as alt
-    import pandas as pd
-
-    from spectral_collapse.plotting.palette import chart_name, label_expr, method_color
-
-    assert chart_name("ddim x2") == f"DDIM {TIMES}2" and chart_name("ovg_edm") == "OVG + EDM"
-    assert chart_name("gaussian") == "Gaussian" and chart_name(4) == "4"
-    df = pd.DataFrame({"series": ["ddim x2", "ddim x8", "gaussian"], "v": [1.0, 2.0, 3.0]})
-    chart = alt.Chart(df).mark_line().encode(x="v:Q", color=method_color(df["series"], field="series"))
-    vl_convert = pytest.importorskip("vl_convert")
-    labels = [html.unescape(t) for t in _SVG_TEXT.findall(vl_convert.vegalite_to_svg(chart.to_dict()))]
-    assert {f"DDIM {TIMES}2", f"DDIM {TIMES}8", "Gaussian"} <= set(labels)
-    assert offences(" | ".join(labels), charts=True) == []
-    assert "ddim x2" in label_expr(["ddim x2"])    # the expression matches the raw label the data hold
 
 
 def test_chart_text_reads_in_reader_names():

@@ -183,22 +183,9 @@ def test_one_name_for_the_ks_statistic_and_one_equation_for_each_relation():
             assert m.group(1) in ("32", "33"), (path, m.group(0))
 
 
-def test_settings_show_the_count_the_verdicts_use():
-    from spectral_collapse.report.settings import reader_view, settings_table
-
-    crops = np.arange(12).reshape(3, 4)                    # 3 seeds, each its own 4 crops
-    ds = xr.Dataset({"crop": (("seed", "sample"), crops)}, attrs={"n_test": 4, "study": "x"})
-    shown = reader_view(settings_table(ds, ("n_test",)))
-    assert shown.loc["test crops", "value"] == "4 per seed (12 distinct crops over the 3 seeds)"
-    same = ds.assign(crop=(("seed", "sample"), np.tile(np.arange(4), (3, 1))))   # every seed the same crops
-    assert reader_view(settings_table(same, ("n_test",))).loc["test crops", "value"] == "4"
-    runs = xr.Dataset(coords={"run": np.arange(7)}, attrs={"n_run": 5, "study": "x"})
-    assert reader_view(settings_table(runs, ("n_run",))).loc["test inputs per run", "value"] == "5 (7 runs)"
-
-
 def test_the_model_quality_chapter_names_models_as_the_other_chapters_do():
     from spectral_collapse.report.model_quality import _named, shown_name
-    from spectral_collapse.report.settings import model_name
+    from spectral_collapse.train.cache import model_name
 
     folder = "data/checkpoints/ihc-sr-x4-eps-quick-0123456789ab"
     ds = xr.Dataset(attrs={"checkpoints": json.dumps({"ihc-sr-x4-eps": folder})})

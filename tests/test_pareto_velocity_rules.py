@@ -6,7 +6,7 @@ import xarray as xr
 
 
 def test_failed_sample_notes_of_a_sweep_write_step_sizes_as_every_chapter_does():
-    from spectral_collapse.pipeline.notes import failure_notes
+    from spectral_collapse.report.failures import failure_notes
     from spectral_collapse.text import step_size
 
     hf, lf = [1e-7, 1e-5], [1e-3, 1e-1]

@@ -28,7 +28,7 @@ def _text(html: str) -> str:
 def test_main_results_tables_have_reader_headers():
     from spectral_collapse.reference import paper_tables
     from spectral_collapse.report.main_results import beside_table, latent_gaussianity_table, noise_sample_table
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
     from spectral_collapse.report.tables import paper_comparison
 
     ds = _stored("main_results")

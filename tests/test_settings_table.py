@@ -1,29 +1,41 @@
-"""A chapter's settings table: readable values, provenance without commit hashes."""
+"""A chapter's settings table: stored values in compact form with a static meaning, provenance without commit
+hashes; the chapters' table display; the API page's docstring processing."""
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import xarray as xr
 
-from spectral_collapse.report.settings import readable, settings_table
+from spectral_collapse.studies.settings import MEANINGS, compact, settings_table
 
 
-def test_settings_read_as_text_and_leave_commits_in_the_file():
+def test_settings_are_the_stored_values_with_their_meanings_and_leave_commits_in_the_file():
     ds = xr.Dataset(attrs={
         "steps": 50, "ovg": json.dumps({"eta_hf": 1e-06, "eta_lf": 0.0001, "source": "default"}),
         "grid": json.dumps([[1e-7, 0.1], [1e-6, 0.01]]), "created": "2026-11-23T17:57:28+00:00",
-        "git_commit": "44aa28f4adba43a47b1dd6e1656e5b9f6fe3f212",
-        "versions": json.dumps({"torch": "2.14.1", "spectral-collapse": "0.1.0", "h5py": "3"}),
-        "methods": json.dumps([{"label": "ovg", "method": "Euler", "parameterization": "eps",
-                                "guidance": {"type": "OVG", "eta_hf": 1e-6, "eta_lf": 1e-4, "d": None}}])})
-    t = settings_table(ds, ("steps", "ovg", "grid", "missing", "methods"), extra={"arm unet": {"backbone": "unet"}})
-    assert list(t.index) == ["steps", "ovg", "grid", "methods", "arm unet", "computed", "package versions"]
-    assert t.loc["ovg", "value"] == "eta_hf 10⁻⁶, eta_lf 10⁻⁴ (default)"   # step sizes in the book's one form
-    assert t.loc["grid", "value"] == "(1e-07, 0.1), (1e-06, 0.01)"
-    assert t.loc["methods", "value"] == "ovg: Euler (ε-prediction, OVG eta_hf 10⁻⁶, eta_lf 10⁻⁴)"
-    assert t.loc["computed", "value"] == "2026-11-23 17:57 UTC"
-    assert t.loc["package versions", "value"] == "this suite 0.1.0, torch 2.14.1"
-    assert "44aa28f" not in t.to_string() and readable(float("nan")) == "—"
+        "git_commit": "44aa28f4adba43a47b1dd6e1656e5b9f6fe3f212", "mu_hf": 0.123456789,
+        "models": json.dumps({"eps": "data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e", "edm": None}),
+        "versions": json.dumps({"torch": "2.14.1", "spectral-collapse": "0.1.0", "h5py": "3"})})
+    t = settings_table(ds, ("steps", "ovg", "grid", "missing", "models", "mu_hf"),
+                       extra={"arm unet": {"backbone": "unet"}})
+    assert list(t.index) == ["steps", "ovg", "grid", "models", "mu_hf", "arm unet", "computed", "versions"]
+    assert t.index.name == "setting" and list(t.columns) == ["value", "meaning"]
+    assert t.loc["steps", "value"] == "50" and t.loc["mu_hf", "value"] == "0.1235"
+    assert t.loc["ovg", "value"] == "eta_hf = 1e-06; eta_lf = 0.0001; source = default"
+    assert t.loc["grid", "value"] == "[1e-07, 0.1], [1e-06, 0.01]"
+    assert t.loc["models", "value"] == "eps = ihc-sr-x4-eps-quick"   # the hash left off, the empty role left out
+    assert t.loc["arm unet", "value"] == "backbone = unet"
+    assert t.loc["computed", "value"] == "2026-11-23 17:57"
+    assert t.loc["versions", "value"] == "spectral-collapse 0.1.0, torch 2.14.1"   # the main packages, in order
+    assert t.loc["steps", "meaning"] == MEANINGS["steps"] and t.loc["arm unet", "meaning"] == ""
+    assert "44aa28f" not in t.to_string()
+
+
+def test_compact_values():
+    assert compact(float("nan")) == compact(None) == compact("null") == compact({"a": None}) == "—"
+    assert compact({"a": {"b": [1, 2]}, "c": True}) == "a = (b = [1, 2]); c = true"
+    assert compact(np.float32(0.5)) == "0.5" and compact("ihc-sr-x4-eps-quick") == "ihc-sr-x4-eps-quick"
 
 
 def test_a_chapter_table_shows_a_missing_value_as_a_dash_not_nan():
@@ -133,7 +145,7 @@ def test_docstring_lists_get_the_blank_lines_restructuredtext_needs():
 
     import docutils.core
 
-    from spectral_collapse.report.sphinx_docstrings import rst_lists
+    from spectral_collapse.pipeline.sphinx_docstrings import rst_lists
 
     doc = ["Hooks:", "- ``start``: first", "  continued", "- ``finish``: second", "  1. nested", "  2. nested too",
            "  back in the item", "After the list.", "", "Text."]
@@ -149,41 +161,13 @@ def test_docstring_lists_get_the_blank_lines_restructuredtext_needs():
 
 
 def test_bars_outside_literals_are_escaped_so_norms_stay_text():
-    from spectral_collapse.report.sphinx_docstrings import escape_bars
+    from spectral_collapse.pipeline.sphinx_docstrings import escape_bars
 
     assert escape_bars("max |omega| and ``a|b`` and ||x||^2") == "max \\|omega\\| and ``a|b`` and \\|\\|x\\|\\|^2"
 
 
 def test_a_literal_block_is_left_as_typed():
-    from spectral_collapse.report.sphinx_docstrings import prepare
+    from spectral_collapse.pipeline.sphinx_docstrings import prepare
 
     doc = ["Steps::", "", "    L = ||x||^2", "", "Then |x| in text."]
     assert prepare(doc) == ["Steps::", "", "    L = ||x||^2", "", "Then \\|x\\| in text."]
-
-
-def test_a_tuning_record_reads_as_its_grid_and_choice_not_a_dump():
-    import xarray as xr
-
-    from spectral_collapse.report.settings import settings_table, tuning_text
-
-    rec = {"grid": {"eta_hf": [1e-8, 1e-7, 1e-6], "eta_lf": [0.001, 0.01]},
-           "choice": {"eta_hf": 1e-8, "eta_lf": 0.01, "s_hf": 0.97406, "s_lf": 0.82886}, "n_images": 12,
-           "rule": "maximin", "choice_on_edge": ["eta_hf low"]}
-    text = tuning_text(rec)
-    assert text.startswith("grid of 3 × 2 (η_HF 10⁻⁸ to 10⁻⁶, η_LF 10⁻³ to 10⁻²)")   # step sizes in the book's form
-    assert "chosen η_HF 10⁻⁸, η_LF 10⁻² (S_HF 0.974, S_LF 0.829)" in text and "maximin rule on 12 images" in text
-    assert "low end of η_HF" in text and "choice_on_edge" not in text and " = " not in text
-    table = settings_table(xr.Dataset(attrs={"study": "flow_collapse"}), [], {"OVG tuning": rec})
-    assert table.loc["OVG tuning", "value"] == text
-
-
-def test_the_ms_ssim_configuration_reads_in_words():
-    import json
-
-    from spectral_collapse.report.settings import ms_ssim_text
-
-    cfg = {"metric": "ms_ssim", "implementation": "piq.multi_scale_ssim", "scales": 3, "kernel_size": 7,
-           "kernel_sigma": 1.5, "standard": False, "min_size": 25}
-    text = ms_ssim_text(json.dumps(cfg))
-    assert text.startswith("3 scales, a 7-px Gaussian window") and "non-standard" in text and "25 px" in text
-    assert "standard = False" not in text and "piq" not in text

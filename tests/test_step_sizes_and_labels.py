@@ -12,7 +12,7 @@ import xarray as xr
 from test_pareto import synthetic_sweep
 
 from spectral_collapse.plotting.labels import chart_label, chart_title, step_size, step_sizes
-from spectral_collapse.report.reader import table_numbers
+from spectral_collapse.plotting.reader import table_numbers
 
 # an exponent as code writes it ("1e-06", "1E-5"), or a decimal step size of the grid ("0.0001"): never read
 _RAW = re.compile(r"\d[eE][-+]?\d|\b0\.000\d")

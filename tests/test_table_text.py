@@ -10,7 +10,7 @@ from spectral_collapse.text import MINUS
 
 
 def test_table_numbers_typeset_minus_negative_zero_and_exponents():
-    from spectral_collapse.report.reader import table_numbers
+    from spectral_collapse.plotting.reader import table_numbers
 
     out = table_numbers("<td>-0.652 [-0.739, -0.567]</td><td>η 1e-07</td><td>-0.000 [-0.000, -0.000]</td>"
                         "<td>ihc-sr-x4 x8-x16</td><code>-1</code>")
@@ -25,7 +25,7 @@ def test_table_numbers_typeset_minus_negative_zero_and_exponents():
 
 
 def test_reader_table_shows_negative_numbers_and_p_values_as_read():
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     frame = pd.DataFrame({"delta": [-68.435, 0.5], "ks_p": [0.0, 0.0312]}, index=["ddim", "taba"])
     html = reader_table(frame)
@@ -35,7 +35,7 @@ def test_reader_table_shows_negative_numbers_and_p_values_as_read():
 
 
 def test_p_text_says_below_the_digits_shown():
-    from spectral_collapse.report.reader import p_text
+    from spectral_collapse.plotting.reader import p_text
 
     assert p_text(0.0) == "< 0.0001" and p_text(3e-9) == "< 0.0001" and p_text(0.25) == "0.2500"
     assert p_text(0.004, digits=2) == "< 0.01" and np.isnan(p_text(np.nan))

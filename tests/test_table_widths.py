@@ -189,7 +189,7 @@ def html_chars(html: str) -> int:
 
 
 def test_html_chars_reads_columns_and_spans():
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     narrow = pd.DataFrame({("s_hf", "ours"): [0.5], ("s_hf", "paper"): [0.4]}, index=pd.Index(["ddim"], name="method"))
     wide = pd.DataFrame({"a": ["y" * F.TABLE_CHARS]}, index=["x"])
@@ -203,7 +203,7 @@ def test_the_ablation_chapters_paper_table_fits_the_text_column(study):
     import xarray as xr
 
     from spectral_collapse.report.ablations import paper_table
-    from spectral_collapse.report.reader import reader_table
+    from spectral_collapse.plotting.reader import reader_table
 
     path = Path(__file__).resolve().parents[1] / "data" / "results" / study / "ihc-sr-quick.nc"
     if not path.exists():

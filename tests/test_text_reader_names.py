@@ -33,7 +33,7 @@ def test_the_ks_resolution_sentence_says_what_n_counts():
 
 
 def test_eps_prediction_study_keys_and_objectives_read_as_names():
-    from spectral_collapse.report.reader import reader_text, study_name
+    from spectral_collapse.plotting.reader import reader_text, study_name
 
     said = reader_text("x0-prediction beats eps-prediction; a model of the flow_collapse study and the "
                        "eps_vs_x0 study; `flow_collapse` and report.flow_collapse stay")
@@ -93,9 +93,3 @@ def test_an_arm_lists_every_model_it_ran():
         assert "ε-prediction" in value and ("EDM" in value) == ("edm" in kinds), value
 
 
-def test_the_suite_version_is_said_in_words():
-    from spectral_collapse.report.settings import versions_text
-
-    missing = versions_text({"spectral-collapse": "not installed", "torch": "2.1"})
-    assert "spectral-collapse" not in missing and "not recorded" in missing and "release" in missing
-    assert versions_text({"spectral-collapse": "0.3.0"}) == "this suite 0.3.0"

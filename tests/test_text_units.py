@@ -20,7 +20,7 @@ PARTED = re.compile(r"\d (?:%|px|s|ms|min|dB|[KMG]i?B)(?!\w)")
     f"a share of {percent(0.625)} [50.0, 75.0]",
 ])
 def test_a_shown_value_keeps_its_unit_on_its_line(said):
-    from spectral_collapse.report.reader import reader_text
+    from spectral_collapse.plotting.reader import reader_text
 
     assert PARTED.search(said)                     # the text as composed parts them
     for shown in (notation(said), reader_text(said), reader_text(said, "html"), unbroken(said)):
@@ -29,7 +29,7 @@ def test_a_shown_value_keeps_its_unit_on_its_line(said):
 
 
 def test_a_table_keeps_each_value_with_its_unit():
-    from spectral_collapse.report.reader import reader_table, table_numbers
+    from spectral_collapse.plotting.reader import reader_table, table_numbers
 
     frame = pd.DataFrame({"share": [percent(0.25), percent(0.5)], "time": ["0.8 s", "12 ms"]}, index=["a", "b"])
     html = reader_table(frame)

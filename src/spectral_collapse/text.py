@@ -32,7 +32,7 @@ import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
            "plural", "verb", "listed", "counted", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "plain_symbols", "latent_maths",
+           "spaced_percents", "times", "factor", "notation", "latent_maths",
            "typeset"]
 
 MINUS = "\u2212"
@@ -249,15 +249,6 @@ def latent_maths(maths: str) -> str:
     return _MATH_X.sub(r"\\mathbf{x}_T", _MATH_NORM.sub(_norm_maths, maths))
 
 
-def plain_symbols(text: str) -> list[str]:
-    """The plain symbols ("S_HF", "eta_LF") in ``text`` outside code, maths, link targets and HTML tags."""
-    found = []
-    for i, part in enumerate(_KEEP.split(text)):
-        if i % 2 == 0:
-            found += [m.group(0) for rx in _PLAIN.values() for m in rx.finditer(part)]
-    return found
-
-
 def notation(text: str, form: str = "md") -> str:
     """A finished text in the book's one notation: each plain metric or step-size symbol ("S_HF", "eta_LF") as
     ``symbol`` writes it in ``form``, each "1.9x" as "1.9×", each factor "x4" as "×4" (a range "x8-x16" as
@@ -316,7 +307,7 @@ def spaced_percents(text: str) -> str:
 def step_size(x) -> str:
     """An OVG step size (η_HF, η_LF) as every table, text and chart of the book writes it: a power of ten as
     "10⁻⁶", any other value in its decade as "2.5 × 10⁻⁶" (the × between non-breaking spaces, so it never wraps), a
-    value between 1 and 10 as itself ("1", "3"), 0 as "0"; the same form ``report.reader.table_numbers`` gives a
+    value between 1 and 10 as itself ("1", "3"), 0 as "0"; the same form ``plotting.reader.table_numbers`` gives a
     table's "1e-06". Anything that is no number, as it is."""
     try:
         v = float(x)

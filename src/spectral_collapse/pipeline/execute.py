@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import graph
 from ..text import plural
-from ..report.reader import reader_cells
+from ..plotting.reader import reader_cells
 from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
                        strip_progress, title_with_dataset)
 from .chapters import record_inputs as _record, write_atomic as _write_atomic

@@ -22,7 +22,7 @@ from ..studies.scorecard import below_gate_note, not_run_note, ordering_note, ti
 from ..report.answers import answers_markdown, conclusions_markdown
 from ..report.claims_page import claims_markdown
 from ..report.tables import GENERATED, md_table
-from ..report.reader import reader_text as one_notation
+from ..plotting.reader import reader_text as one_notation
 from ..studies.method_labels import name_quoted_methods
 from ..studies.store import load_results, results_path
 from ..text import interval, minus, percent, ranges
@@ -292,7 +292,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
     """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}, each text
-    in the book's one notation (``report.reader.reader_text``), its ranges with an en dash (``text.ranges``).
+    in the book's one notation (``plotting.reader.reader_text``), its ranges with an en dash (``text.ranges``).
 
     ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
     benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the

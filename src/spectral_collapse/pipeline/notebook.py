@@ -18,12 +18,11 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..text import verb
-from .notes import failure_notes, reasons_text, run_notes  # noqa: F401  (re-exported)
-from .parameters import parameters_table  # noqa: F401  (re-exported: the chapters call it from here)
+from .notes import run_notes
+from .parameters import parameters_table
 
-__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "strip_outputs", "message_first",
-           "ECHO_ENV"]
+__all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
+           "message_first", "ECHO_ENV"]
 
 
 def repo_root(start: str | os.PathLike | None = None) -> Path:
@@ -64,8 +63,8 @@ MISSING = "—"
 def show_missing_as_dash() -> bool:
     """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
     available offline, a failed cell) as "—" instead of NaN, a checkpoint folder by its model name (the content hash
-    left off: ``report.settings.short_model_names``), and leave out a plain 0, 1, 2, ... row index; tables and
-    Markdown read in the book's notation (``report.reader``). Returns whether a kernel was found."""
+    left off: ``plotting.reader.short_model_names``), and leave out a plain 0, 1, 2, ... row index; tables and
+    Markdown read in the book's notation (``plotting.reader``). Returns whether a kernel was found."""
     try:
         from IPython import get_ipython
     except ImportError:
@@ -80,10 +79,9 @@ def show_missing_as_dash() -> bool:
 
     from IPython.display import Markdown
 
-    from ..report.reader import reader_table, reader_text  # keys, labels and ASCII forms in the book's notation
+    from ..plotting.reader import reader_table, reader_text, short_model_names
     from ..studies.method_labels import name_quoted_methods
     from ..text import minus, ranges, spaced_percents  # true minus signs, en-dash ranges, "2.2 %"
-    from ..report.settings import short_model_names  # a checkpoint folder by its model name, the hash left off
 
     ip.display_formatter.formatters["text/html"].for_type(
         pd.DataFrame, lambda df: reader_table(one_header_row(short_model_names(df)), na_rep=MISSING,
@@ -200,7 +198,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
     if foreign or stray:
         close = {**stray, **misspelled_parameters(foreign, known)}
         names = list(dict.fromkeys([*foreign, *stray]))
-        raise TypeError(f"unknown {verb(len(names), 'parameter', 'parameters')} of {name}: "
+        raise TypeError(f"unknown parameter{'s' if len(names) > 1 else ''} of {name}: "
                         + ", ".join(f"{k!r} (did you mean {close[k]!r}?)" if k in close else repr(k) for k in names)
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)

@@ -290,9 +290,7 @@ def latent_space_text(ds: xr.Dataset, arm: str = "latent") -> str:
 def run_settings(ds: xr.Dataset) -> pd.DataFrame:
     """The run's settings as a table: steps, test images, OVG step sizes, metric conventions, each arm's models,
     when it was computed and with which packages."""
-    from .settings_words import readable
-    from .settings import settings_table
-    from .settings_words import key_words
+    from ..studies.settings import compact as readable, settings_table
 
     names = arm_names(ds)
 
@@ -313,7 +311,7 @@ def run_settings(ds: xr.Dataset) -> pd.DataFrame:
             shown = [k for k in shown if k != "space"]
         return ", ".join(listed(MODEL_WORDS.get(p, p) for p in kinds(a)) + " models"
                          if k == "parameterization" and len(kinds(a)) > 1 else
-                         ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{key_words(k)} {readable(a[k], 1)}"
+                         ARM_WORDS[k](a[k]) if k in ARM_WORDS else f"{k.replace('_', ' ')} {readable(a[k], 1)}"
                          for k in shown)
 
     arms = {f"arm {names.get(tag, tag)}": described(a) for tag, a in json.loads(ds.attrs["per_arm"]).items()}

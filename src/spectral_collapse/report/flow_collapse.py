@@ -14,7 +14,7 @@ from ..plotting.labels import step_size, study_method_names
 from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL, findings
 from ..studies.pareto import rule_words
 from ..text import minus, signed, symbol
-from .settings import settings_table
+from ..studies.settings import settings_table
 from .tables import format_summary
 
 __all__ = ["FLOW_METRICS", "flow_table", "norm_table", "verdict_markdown", "flow_settings", "ovg_tuning_text",

@@ -1,62 +1,15 @@
-"""The reproducing chapter's estimate: compute of the paper profile's main results from a measured timing.
-
-The timing (``<results root>/reproducing/paper-unet-cpu.json``) is measured by ``python -m benchmarks.paper_unet``
-(benchmarks/paper_unet.py: ``measure_paper_unet``); this module only turns it into hours.
+"""The reproducing page's sentences around the estimate of ``studies.reproducing`` (the numbers live there):
+what a profile trains, where a timing was measured, a GPU measurement against the estimate. They serve
+``pipeline.cost_pages``' reproducing fragments only.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-
 from ..studies.profiles import get_profile
+from ..studies.reproducing import GPU_TFLOPS, PAPER_LABEL_PASSES, TIMING_FILE, gpu_rate, paper_scale_estimate
 from ..text import TIMES, listed
 
 __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "profile_text", "machine_text",
            "error_text", "gpu_against_estimate", "replicates_text", "run_words", "basis_text", "gpu_words"]
-
-TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
-# Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
-PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 0),      # (inversion forwards,
-                      "ovg": (50, 50, 50), "ovg_taba": (48, 50, 48), "ovg_edm": (50, 50, 50)}  # sampling, OVG steps)
-
-
-GPU_TFLOPS = 50.0  # the sustained rate the estimate assumes: a third of an A100's dense TF32 peak
-
-
-def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
-                         datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
-    """Estimated compute of the paper profile's main results (Table 2: BBBC021 x16 and Edges2Shoes) from a timing.
-
-    Training: steps x batch images of forward + backward per model (``models_per_dataset`` = eps and EDM).
-    Translation: per image the network passes of each paper label (PAPER_LABEL_PASSES), an OVG step costing
-    ``ovg_step_ratio`` forwards (None: one forward plus two vector-Jacobian products each costing a backward pass,
-    2 fb / f - 1 with f the forward and fb the forward + backward time; the benchmark chapter measures the real
-    ratio, pass it when known), times n_test images x seeds. CPU hours use the measured one-thread
-    CPU time; GPU hours divide FLOPs (forward FLOPs x passes; backward counted as 2 forwards) by an *assumed*
-    sustained ``gpu_tflops``. Both are estimates, not measurements of a full run.
-    """
-    prof = get_profile("paper")
-    f_cpu = timing["forward"]["cpu_s_per_image"]
-    fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
-    flops = float(timing["forward_flops"])
-    ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
-    rows = []
-    cfg = prof.train_eps
-    n_train = datasets * models_per_dataset
-    rows.append({"work": f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
-                 "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
-                 "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
-                 "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})
-    per_image = sum(inv + smp + ovg * (ratio - 1) for inv, smp, ovg in PAPER_LABEL_PASSES.values())
-    n_trans = datasets * prof.n_test * len(prof.seeds)
-    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
-                         f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps",
-                 "forward_equivalents": n_trans * per_image, "cpu_hours": n_trans * per_image * f_cpu / 3600,
-                 "gpu_hours": n_trans * per_image * flops / (gpu_tflops * 1e12) / 3600})
-    frame = pd.DataFrame(rows)
-    total = frame[["forward_equivalents", "cpu_hours", "gpu_hours"]].sum()
-    return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
 
 
 def count_text(n: int) -> str:
@@ -184,26 +137,15 @@ def error_text(error: str) -> str:
 
 
 def gpu_against_estimate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> str | None:
-    """How the measured GPU hours of the runs the estimate covers (the latent U-Net runs: eps and EDM per dataset)
-    compare with the estimate's training row, and why they differ: the FLOP rate the measured training step reached
-    (three forwards' FLOPs per image and step) against the rate the estimate assumes. None when the measurement
-    holds no such step."""
-    prof = get_profile("paper")
-    rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
-            if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
-    if not rows or not timing.get("forward_flops"):
+    """``studies.reproducing.gpu_rate`` in a sentence: the measured GPU hours of the latent U-Net runs against the
+    estimate's training row, and the FLOP rate the measured step reached against the assumed one."""
+    r = gpu_rate(gpu, timing, gpu_tflops=gpu_tflops)
+    if r is None:
         return None
-    step_s = sorted(float(r["step_s"]) for r in rows)[len(rows) // 2]
-    batch = int(rows[0].get("batch") or prof.train_eps.batch_size)
-    flops = float(timing["forward_flops"])
-    rate = batch * 3 * flops / step_s / 1e12
-    measured = sum(float(r.get("projected_gpu_hours") or 0.0) for r in rows)
-    estimate = float(paper_scale_estimate(timing, gpu_tflops=gpu_tflops, models_per_dataset=1,
-                                          datasets=len(rows))["gpu_hours"].iloc[0])
-    which = (f"The {len(rows)} latent-space U-Net runs, the only ones the estimate above covers, come to"
-             if len(rows) > 1 else "The latent-space U-Net run, the only one the estimate above covers, comes to")
-    return (f"{which} "
-            f"{measured:,.1f} GPU hours measured against the estimate's {estimate:.1f} for training them "
-            f"({measured / estimate:.1f} times as many) because a training step of the paper U-Net (batch {batch}, "
-            f"about three forwards of {flops / 1e9:.1f} GFLOP per image) took {step_s:.2f} s on this GPU, a "
-            f"sustained {rate:.0f} TFLOP/s, where the estimate assumes {gpu_tflops:.0f} TFLOP/s.")
+    which = (f"The {r['runs']} latent-space U-Net runs, the only ones the estimate above covers, come to"
+             if r["runs"] > 1 else "The latent-space U-Net run, the only one the estimate above covers, comes to")
+    return (f"{which} {r['measured_hours']:,.1f} GPU hours measured against the estimate's {r['estimate_hours']:.1f} "
+            f"for training them ({r['measured_hours'] / r['estimate_hours']:.1f} times as many) because a training "
+            f"step of the paper U-Net (batch {r['batch']}, about three forwards of {r['gflop']:.1f} GFLOP per image) "
+            f"took {r['step_s']:.2f} s on this GPU, a sustained {r['tflops']:.0f} TFLOP/s, where the estimate assumes "
+            f"{gpu_tflops:.0f} TFLOP/s.")

@@ -14,6 +14,7 @@
   text through ``reader_text``; its numbers typeset (``table_numbers``: a true minus, no "−0.000", an exponent
   as a power of ten, a p-value below the digits shown as "< 0.0001"). The table itself is not changed: code that
   reads it by key reads the same keys.
+- ``short_model_names``: a table's checkpoint folders by their model names (the content hash left off).
 
 The chapters' display (``pipeline.notebook.setup_notebook``) passes every Markdown and every table through these,
 an executed chapter's own Markdown cells pass through ``reader_cells`` (``pipeline.execute``), and the generated
@@ -24,11 +25,12 @@ from __future__ import annotations
 import functools
 import re
 
-from ..plotting.labels import OTHER_NAMES, reader_names  # noqa: F401  (imported from here)
+from ..train.cache import HASHED_NAME, model_name
+from .labels import reader_names
 from ..text import MINUS, SYMBOLS, minus, notation, unbroken
 
-__all__ = ["reader_names", "reader_label", "reader_text", "reader_table", "reader_cells", "code_keys",
-           "table_numbers", "p_text", "P_DIGITS", "STUDY_NAMES", "study_name"]
+__all__ = ["reader_label", "reader_text", "reader_table", "reader_cells", "code_keys", "table_numbers", "p_text",
+           "P_DIGITS", "STUDY_NAMES", "study_name", "short_model_names"]
 
 P_DIGITS = 4            # the decimals a p-value is shown with
 _EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
@@ -99,10 +101,10 @@ def code_keys() -> tuple[str, ...]:
     """The keys a user types that prose quotes as code: the studies' parameters and the stored settings with an
     underscore ("n_images", "s_hf_unit"), not the metrics' and step sizes' keys, which have names."""
     from ..studies.registry import STUDIES
-    from .settings import SETTING_NAMES
+    from ..studies.settings import MEANINGS
 
     studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
-    keys = {k for st in studies for k in st.params} | set(SETTING_NAMES)
+    keys = {k for st in studies for k in st.params} | set(MEANINGS)
     return tuple(sorted((k for k in keys if "_" in k and k not in reader_names()), key=len, reverse=True))
 
 
@@ -236,3 +238,33 @@ def reader_cells(nb) -> int:
             n += text != cell.source
             cell.source = text
     return n
+
+
+def short_model_names(frame):
+    """A table with every cell, index label and column label that is a checkpoint folder (a path or name ending in
+    the training cache's 12-digit content hash) shown by its model name (``train.cache.model_name``); a copy where
+    anything changes, else the table as it is. The results keep the full names."""
+    import pandas as pd
+
+    def short(v):
+        return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
+
+    def hashed(values) -> bool:
+        return any(short(x) is not x for v in values for x in (v if isinstance(v, tuple) else (v,)))
+
+    def index(ix: pd.Index) -> pd.Index:
+        if not hashed(ix):
+            return ix
+        if isinstance(ix, pd.MultiIndex):
+            return pd.MultiIndex.from_tuples([tuple(short(v) for v in t) for t in ix], names=ix.names)
+        return pd.Index([short(v) for v in ix], name=ix.name)
+
+    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
+    cells = [c for c in text if hashed(frame[c].tolist())]
+    if not cells and not hashed(frame.index) and not hashed(frame.columns):
+        return frame
+    out = frame.copy()
+    for c in cells:
+        out[c] = out[c].map(short)
+    out.index, out.columns = index(frame.index), index(frame.columns)
+    return out
