@@ -1,25 +1,5 @@
-"""Settings rows said plainly: an arm's description names each thing once; the decorrelation score's definition
-reads as sentences, not a parenthesis of internal names."""
-import json
-
-import numpy as np
-import xarray as xr
-
-
-def test_an_arm_description_names_each_thing_once():
-    from spectral_collapse.report.ablations import run_settings
-
-    arm = {"backbone": "unet", "space": "latent", "parameterization": "eps", "wavelet": "sym3",
-           "latent_space": {"autoencoder": "trained", "scaling_factor": 0.74}}
-    ds = xr.Dataset({"x": ("method", np.zeros(1))}, coords={"method": ["ddim"]},
-                    attrs={"axes": json.dumps(["space"]),
-                           "arms": json.dumps([{"tag": "latent", "space": "latent"}, {"tag": "pixel", "space": "pixel"}]),
-                           "per_arm": json.dumps({"latent": arm, "pixel": {**arm, "space": "pixel", "latent_space": None}})})
-    table = run_settings(ds)
-    value = str(table.loc["arm latent space", "value"])
-    assert value.count("latent space") == 1, value
-    assert "autoencoder trained, scaling factor 0.74" in value and "U-Net" in value
-    assert "pixel space" in str(table.loc["arm pixel space", "value"])
+"""Settings rows said plainly: the decorrelation score's definition reads as sentences, not a parenthesis of internal
+names."""
 
 
 def test_decorrelation_definition_is_plain():
@@ -30,7 +10,6 @@ def test_decorrelation_definition_is_plain():
     text = words(stored)
     assert "first (" not in text and "masks;" not in text, text
     assert "scaled to unit variance" in text and "S_DC raw" in text
-
 
 def test_a_tuning_record_writes_step_sizes_as_the_book_does_and_names_its_crops():
     from spectral_collapse.plotting.labels import step_size
