@@ -391,11 +391,3 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     assert model_plan("smoke", "ihc-sr", "eps", seed=2, **plan)[1].seed == 2
     assert model_plan("smoke", "ihc-sr", "eps", **plan)[1].seed == 0
     assert {r.seed for r in SEED_REPLICATES} == {1, 2} and len(SEED_REPLICATES) == 8
-
-
-def test_weak_models_are_the_models_below_the_gate_by_name():
-    gates = {"m-eps-quick-0123456789ab": {"passed": True}, "m-eps-dit-quick-abcdef012345": {"passed": False},
-             "m-eps-latent-quick-fedcba987654": {"passed": False}}
-    ds = xr.Dataset(attrs={"model_gate": json.dumps(gates)})
-    assert rep.weak_models(ds) == ["m-eps-dit-quick", "m-eps-latent-quick"]
-    assert rep.weak_models(xr.Dataset()) == []

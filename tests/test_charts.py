@@ -153,7 +153,7 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
     text = " ".join(_walk(spec, "subtitle").__next__())
     # the coinciding curves are named arm by arm: OVG lies on DDIM where it has a curve (×2)
     assert "×2: DDIM = OVG; TABA = N(0, I)." in text and "×4: TABA = N(0, I)." in text
-    assert "×2" in svg and "×4" in svg                # arms named in words (studies.claims_words.arm_name)
+    assert "×2" in svg and "×4" in svg                # arms named in words (report.ablations.arm_name)
     assert "×4: no curve for OVG" in text and "×2: no curve" not in text
     # a method with no curve anywhere is neither in the legend nor in the list of curves
     ds2 = ds.assign(pca_cev=ds["pca_cev"].where(ds["method"] != "ovg"))
