@@ -1,12 +1,17 @@
-"""The ablation and seed chapters' tables and prose name each arm, model and step size one way (the reader's names)."""
+"""The ablation and seed chapters name each arm one way (the reader's names) and list the models below the gate."""
 from __future__ import annotations
 
 
-import xarray as xr
 
-from spectral_collapse.report.ablation_curves import factor_trend_text, verdict_metrics
+def test_weak_models_are_the_models_below_the_gate_by_name():
+    import json
 
+    import xarray as xr
 
-def test_the_scale_verdict_says_which_metric_it_judges():
-    assert verdict_metrics(("s_hf", "s_dc")) == ["s_dc"]     # the claim's rule reads S_DC alone
-    assert factor_trend_text(xr.Dataset()) == ""            # no factors: nothing said
+    from spectral_collapse.studies.ablation_tables import weak_models
+
+    gates = {"m-eps-quick-0123456789ab": {"passed": True}, "m-eps-dit-quick-abcdef012345": {"passed": False},
+             "m-eps-latent-quick-fedcba987654": {"passed": False}}
+    ds = xr.Dataset(attrs={"model_gate": json.dumps(gates)})
+    assert weak_models(ds) == ["m-eps-dit-quick", "m-eps-latent-quick"]
+    assert weak_models(xr.Dataset()) == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -191,39 +190,3 @@ def test_cost_chapter_computes_the_count_of_short_renoise_steps():
     nb = json.loads((ROOT / "notebooks" / "cost.ipynb").read_text())
     code = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert "renoise_first_steps" in code and "one of {" not in code
-
-
-# ------------------------------------------------------------------------------------------------- ablations
-
-@dataclass
-class _Claim:
-    statement: str
-
-
-@dataclass
-class _Finding:
-    detail: str
-
-
-def test_ablation_verdict_says_which_methods_its_test_leaves_out():
-    from spectral_collapse.report.ablations import _what_is_tested
-
-    ds = xr.Dataset(coords={"method": ["ddim", "taba", "ovg", "ovg_stable"]})
-    found = [(_Claim("With both backbones DDIM has lower S_HF than OVG."),
-              _Finding("unet: S_HF ddim − ovg −0.1 [−0.2, −0.05] → holds"))]
-    text = _what_is_tested(ds, found)
-    assert "DDIM has lower S_HF than OVG" in text and "`taba`" in text and "`ovg_stable`" in text
-    assert "`ovg`" not in text and "`ddim`" not in text
-    assert _what_is_tested(ds, []) == ""
-
-
-def test_improvement_chart_caption_matches_the_shares():
-    """The chart's subtitle names the methods the shares count, a drawn method they do not count, and a counted
-    method without a bar."""
-    from spectral_collapse.plotting.ablations import _drawn_against_shares
-
-    ds = xr.Dataset(coords={"method": ["ddim", "taba", "ovg", "ovg_stable"]})
-    lines = " ".join(_drawn_against_shares(ds, ["ddim", "taba", "ovg_stable"], ("ddim", "taba", "ovg")))
-    assert "Counted in the shares above: DDIM, TABA." in lines   # methods by their reader names
-    assert "OVG (stable form)" in lines.split("Drawn, not counted:")[1] and "No bar for OVG:" in lines
-    assert "No bar" not in " ".join(_drawn_against_shares(ds, ["ddim", "taba", "ovg"], ("ddim", "taba", "ovg")))

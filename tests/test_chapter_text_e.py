@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
-from spectral_collapse.report import seed_outliers as O
-from spectral_collapse.report import seeds as R
+from spectral_collapse.metrics.intervals import MIN_EFFECT
+from spectral_collapse.studies import seed_tables as R
 
 
 # ---------------------------------------------------------------------------------------------- schedules
@@ -70,42 +69,6 @@ def test_the_spread_table_carries_s_g_with_its_runs_means():
     for k in range(4):
         assert abs(sg.loc["b", f"seed {k}"] - round(float(means[k]), 3)) < 1e-9
     assert abs(sg.loc["b", "range"] - round(float(np.ptp(means)), 3)) < 1e-9
-    assert sg[[R.HALF_WIDTH, "range / half-width", R.pooled_column()]].isna().all().all()
-    shown = R.spread_shown(t)
-    assert (shown[shown["metric"] == "s_g"][R.HALF_WIDTH] == "—").all()
-    assert (shown[shown["metric"] == "psnr"][R.HALF_WIDTH] != "—").all()
+    assert sg[["half-width", "ratio", "pooled"]].isna().all().all()
+    assert t[t["metric"] == "psnr"]["half-width"].notna().all()
     assert R.spread_table(ds)["metric"].eq("s_g").any()                 # the default table carries S_G
-
-
-def test_s_g_spread_names_the_method_the_training_run_decides():
-    ds = _seed_results()
-    table = R.s_g_spread(ds)
-    assert list(table["method"]) == ["b"]                               # "a" saturated at 0: left out
-    text = R.s_g_spread_text(ds)
-    assert "`b`" in text and "`a`" not in text and "decides its S_G" in text
-    claims = pd.DataFrame({"claim": ["x"], "seed 0": ["holds"], "seed 1": ["holds"], "seed 2": ["holds"],
-                           "seed 3": ["holds"], "same verdict in every run": ["yes"]})
-    verdict = R.seed_verdict(ds, claims=claims, spread=R.spread_table(ds, metrics=("psnr", "s_g")))
-    lo, hi = ds["s_g"].sel({"method": "b"}).mean("seed").values[[0, -1]]
-    assert f"moves most between runs for `b`: from {lo:.3f} (training seed 0) to {hi:.3f} (training seed 3)" in verdict
-    assert "its S_G here is the lowest of the runs'" in verdict
-    calm = ds.copy(deep=True)
-    calm["s_g"].loc[{"method": "b"}] = np.array([[0.45, 0.55], [0.46, 0.56], [0.44, 0.54], [0.45, 0.55]])
-    assert "decides its S_G" not in R.s_g_spread_text(calm)
-
-
-def test_the_pooled_interval_is_defined_from_the_results():
-    text = R.spread_legend(_seed_results(n_runs=4, n=10))
-    assert f"*{R.pooled_column()}*" in text
-    assert "all 4 runs and their 10 test crops each" in text and f"each of {R.POOLED_DRAWS:,} bootstrap draws" in text
-    assert "picks 4 runs with replacement" in text and "S_G is one score per set of latents (2 sets per run" in text
-    other = R.spread_legend(_seed_results(n_runs=3, n=7), level=0.9)
-    assert "all 3 runs and their 7 test crops each" in other and "90 % percentile interval" in other
-    assert "4 runs" not in other
-    with_sg = _seed_results()
-    calm = O.outlier_runs(with_sg, metrics=("psnr",))
-    assert "S_G has no interval over crops, so the rule does not judge it" in O.outlier_text(with_sg, outliers=calm)
-    no_sg = _seed_results().drop_vars("s_g")
-    assert "S_G" not in R.spread_legend(no_sg)
-    assert "S_G has no interval over crops" not in O.outlier_text(no_sg, outliers=O.outlier_runs(no_sg,
-                                                                                                 metrics=("psnr",)))

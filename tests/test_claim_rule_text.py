@@ -18,9 +18,9 @@ def test_every_statement_of_the_paired_rule_carries_the_band_clause():
 def test_chapters_quote_the_one_rule_text():
     import inspect
 
-    from spectral_collapse.report import ablations, main_results, seed_claims
+    from spectral_collapse.report import main_results
 
-    for mod, fn in ((main_results, "collapse_verdict"), (ablations, "ablation_verdict"), (seed_claims, "claims_intro")):
+    for mod, fn in ((main_results, "collapse_verdict"),):
         src = inspect.getsource(getattr(mod, fn))
         assert "chapter_rule(" in src and "minimal effect" not in src.split('"""')[-1]
 
@@ -82,44 +82,6 @@ def test_the_ordering_summary_says_why_totals_differ_and_reads_a_share_without_i
     assert "no interval" in ordering_note(agree)
 
 
-def test_a_row_failed_everywhere_is_said_once_beside_its_method():
-    from spectral_collapse.report.ablations import named_arms
-
-    ix = pd.MultiIndex.from_tuples([("x0", 4, "ovg"), ("x0", 4, "ddim")], names=["parameterization", "factor",
-                                                                                 "method"])
-    t = pd.DataFrame({"psnr": ["n/a (48 of 48 samples failed)", "20.1"], "s_hf": ["n/a (48 of 48 samples failed)",
-                                                                                  "0.9 (2 of 48 samples failed)"]},
-                     index=ix)
-    shown = named_arms(t)
-    text = shown.to_string()
-    assert text.count("48 of 48") == 1 and "ovg (48 of 48 failed)" in text and "2 of 48 samples failed" in text
-
-
-def test_seed_claims_count_a_named_set_and_untestable_rows_read_a_dash():
-    from spectral_collapse.report.seed_claims import agreement, claim_set_words
-    from spectral_collapse.report.main_results import MAIN_CLAIMS
-
-    claims = pd.DataFrame({"claim": ["a", "b", "c"], "seed 0": ["holds", "holds", "not testable here"],
-                           "seed 1": ["holds", "inconclusive", "not testable here"],
-                           "same verdict in every run": ["yes", "no", "—"]})
-    same, moved = agreement(claims)
-    said = claim_set_words(claims, len(same) + len(moved))
-    assert "3 claims that read the main results" in said and "2 of them are testable here" in said
-    assert f"gives {len(MAIN_CLAIMS)} of them" in said
-
-
-def test_the_outlier_rule_is_short_sentences_and_draws_carry_a_separator():
-    from spectral_collapse.report.seed_outliers import outlier_rule
-
-    import inspect
-
-    from spectral_collapse.report import seeds
-
-    rule = outlier_rule(3.0)
-    assert len(rule.split(". ")) >= 2 and all(len(s) < 200 for s in rule.split(". "))
-    assert "{n_boot:,}" in inspect.getsource(seeds.spread_legend)
-
-
 def test_the_main_results_failed_samples_are_labelled_beside_the_paper_and_said_with_a_stop():
     import pytest
 
@@ -147,9 +109,9 @@ def test_the_main_results_failed_samples_are_labelled_beside_the_paper_and_said_
 def test_chapter_prose_writes_formulas_as_maths_not_ascii():
     import inspect
 
-    from spectral_collapse.report import ablation_paper, ablations, main_results
+    from spectral_collapse.report import main_results
 
-    for mod in (ablations, ablation_paper, main_results):
+    for mod in (main_results,):
         src = inspect.getsource(mod)
         strings = re.findall(r'"[^"\n]*"', src)
         assert not [s for s in strings if re.search(r"\|\|\w+\|\|\^?2?|x0_hat|\bsigma\b(?!\$)", s)

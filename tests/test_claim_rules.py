@@ -238,12 +238,12 @@ def test_a_strong_correlation_is_read_by_the_claims_three_way_rule(slope):
 
 
 def test_the_latent_arm_names_its_space_in_words():
-    from spectral_collapse.report.ablations import _space_words
+    from spectral_collapse.studies.ablation_tables import space_label
 
     latent = {"space": "latent", "latent_space": json.dumps({"vae": "trained", "checkpoint": "x-vae"})}
-    assert _space_words(latent) == "latent space (VAE trained on this dataset)"
-    assert _space_words({"space": "pixel", "latent_space": "null"}) == "pixel space"
-    assert '"' not in _space_words(latent)
+    assert space_label(latent) == "latent space (VAE trained on this dataset)"
+    assert space_label({"space": "pixel", "latent_space": "null"}) == "pixel space"
+    assert '"' not in space_label(latent)
 
 
 def test_a_tally_of_checks_agrees_in_number():

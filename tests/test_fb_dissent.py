@@ -25,12 +25,3 @@ def test_band_clause_does_not_call_the_absolute_error_signed():
     for text in (BAND_CLAUSE, chapter_rule()):
         assert "signed texture error |Δlog E_HF|" not in text
         assert "|Δlog E_HF|" in text
-
-
-def test_dissent_follows_our_verdicts_in_the_ablation_chapter():
-    import inspect
-
-    from spectral_collapse.report import ablations
-
-    src = inspect.getsource(ablations.ablation_verdict)
-    assert src.index("dissent}") > src.index("+ lines")

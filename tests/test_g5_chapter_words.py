@@ -17,39 +17,6 @@ def _load(study: str, dataset: str = "ihc-sr"):
     return load_results(path)
 
 
-def test_flow_verdict_states_overshoot_rule_and_defines_band():
-    from spectral_collapse.report.flow_collapse import verdict_markdown
-    from spectral_collapse.studies.verdicts import real_band
-    from spectral_collapse.text import signed
-
-    ds = _load("flow_collapse")
-    text = verdict_markdown(ds)
-    head = text.split("\n- ")[0]
-    assert "overshoots" in head and "whatever its interval" in head       # the overshoot rule before the verdicts
-    lo, hi = real_band(ds)
-    assert f"[{signed(lo, 2)}, {signed(hi, 2)}]" in head                    # the band defined where it is used
-    assert "standard deviation" in head and "not the band" in head
-
-
-def test_copy_note_lists_metrics_in_english(monkeypatch):
-    from spectral_collapse.report import flow_collapse, tables
-
-    monkeypatch.setattr(tables, "copy_beats_every_method", lambda ds, metrics: ["psnr", "s_lf"])
-    two = flow_collapse.copy_note(None)
-    assert "PSNR and S_LF" in two and "those metrics reward" in two and ", S_LF" not in two
-    monkeypatch.setattr(tables, "copy_beats_every_method", lambda ds, metrics: ["psnr"])
-    assert "that metric rewards" in flow_collapse.copy_note(None)
-    monkeypatch.setattr(tables, "copy_beats_every_method", lambda ds, metrics: [])
-    assert flow_collapse.copy_note(None) == ""
-
-
-def test_flow_settings_name_the_raw_score_and_flagged_share():
-    from spectral_collapse.report.flow_collapse import raw_sdc_words
-
-    said = raw_sdc_words("1 - flagged-patch ratio; s_dc_raw: the same on the raw latent")
-    assert "as inverted" in said and "the same on the raw latent" not in said and "flagged share" in said
-
-
 def test_flow_intro_states_the_latent_scale_in_words_and_uses_epsilon():
     import json
 

@@ -130,7 +130,7 @@ def test_two_level_interval_carries_the_spread_between_training_runs():
     import numpy as np
 
     from spectral_collapse.metrics.intervals import bootstrap_ci
-    from spectral_collapse.report.seeds import two_level_ci
+    from spectral_collapse.studies.seed_tables import two_level_ci
 
     rng = np.random.default_rng(3)
     crops = rng.normal(0.0, 1.0, 40)

@@ -16,8 +16,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.reference import ROW_KEYS, paper_row, paper_tables, row_notes, row_relations
-from spectral_collapse.studies.method_labels import method_name
+from spectral_collapse.reference import ROW_KEYS, paper_tables, row_notes, row_relations
 
 ROOT = Path(__file__).resolve().parents[1]
 ABLATION_CHAPTERS = ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")
@@ -32,7 +31,7 @@ def _stored(study: str, dataset: str = "ihc-sr") -> xr.Dataset:
 
 @pytest.mark.parametrize("study", ABLATION_CHAPTERS)
 def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
-    from spectral_collapse.report.ablations import ablation_comparison, paper_lead, paper_rows_shown, paper_table
+    from spectral_collapse.studies.ablation_tables import ablation_comparison, paper_table
     from spectral_collapse.studies.ablations import ABLATIONS
     from spectral_collapse.studies.evidence import MAIN_TABLE
 
@@ -50,43 +49,14 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
     # main-results table, never another ablation's rows
     want = ({MAIN_TABLE[("bbbc021", v)] for v in cmp[col]} if study == "eps_vs_x0" else {ABLATIONS[study][1]})
     assert set(cmp["paper_table"]) == want
-    # every row the chapter shows is one printed row (its full key), with the numbers the comparison shows
-    for row in paper_rows_shown(ds):
-        printed = paper_row(**row)
-        shown = cmp[(cmp.paper_table == row["table"]) & (cmp[col] == row[axis]) & (cmp.method == row["method"])]
-        assert len(shown) and all(printed[m] == v for m, v in zip(shown.metric, shown.paper_mean))
     shown = paper_table(ds)
     names = {f"Table {t.replace('table', '')}" for t in want}
     if "paper's table" in shown.index.names:     # rows from more than one table name theirs
         assert set(shown.index.get_level_values("paper's table")) == names
-    else:                                        # one table for every row: the lead names it
-        assert len(names) == 1 and next(iter(names)) in paper_lead(ds)
+    else:                                        # one table for every row: the chapter's text names it
+        assert len(names) == 1
     assert not any(str(n).startswith("paper_") for n in shown.index.names)
     assert {w for _, w in shown.columns} <= {"ours", "paper"}
-
-
-def test_the_chapters_name_a_row_another_table_contradicts():
-    """The x16 TABA row that scale_factor shows as Table 5 prints it is said to carry Table 4's pixel-space numbers,
-    with the value the other tables give that setting, all read from the paper's tables; every row of Table 5 that
-    carries another row's numbers is named as a copy, with its setting."""
-    from spectral_collapse.report.ablations import paper_lead, paper_notes
-    from spectral_collapse.studies.paper_copies import setting_words
-
-    ds = _stored("scale_factor")
-    notes = paper_notes(ds)
-    p = paper_tables()
-    rel = row_relations(p)
-    for r in rel[(rel.table == "table5") & (rel.relation == "same numbers")].itertuples():
-        row = {k: getattr(r, k) for k in ROW_KEYS}
-        named = (f"Table 5's {method_name(r.method)} row ({setting_words(row)})" in notes
-                 or re.search(rf"The {re.escape(method_name(r.method))} rows of Tables [\d, ]+and 5 "
-                              rf"\({re.escape(setting_words(row))}\)", notes))
-        assert named, (r.scale, r.method)
-    latent = paper_row("table9", "bbbc021", "x16", "unet", "latent", "taba", p)
-    assert f"PSNR {latent['psnr']:.2f}" in notes and "Table 4's pixel-space TABA row" in notes
-    assert "Table 5" in paper_lead(ds)
-    eps = _stored("eps_vs_x0")
-    assert "Table 9" in paper_lead(eps) and "Table 5" not in paper_lead(eps)
 
 
 def _paper(rows) -> pd.DataFrame:

@@ -37,14 +37,16 @@ def _flow_pictures(stripe: float, contrast: float) -> xr.Dataset:
                       coords={"method": methods, "seed": [0]})
 
 
-def test_the_flow_page_says_what_its_pictures_show_beside_the_scores():
-    from spectral_collapse.report.flow_collapse import picture_text
+def test_the_flow_pictures_table_finds_the_stripe_and_the_contrast_it_was_given():
+    from spectral_collapse.studies.flow_tables import pattern_table
 
-    text = picture_text(_flow_pictures(stripe=1.5, contrast=1.7))
-    assert "OVG's inverted latents show a regular pattern" in text and "above DDIM's" in text
-    assert "the score misses" in text and "OVG's outputs are over-contrasted" in text and "PSNR" in text
-    assert "DDIM's inverted latents" not in text
-    assert picture_text(_flow_pictures(stripe=0.0, contrast=1.0)) == ""
+    t = pattern_table(_flow_pictures(stripe=1.5, contrast=1.7))
+    assert bool(t.loc["ovg", "pattern"]) and not bool(t.loc["ddim", "pattern"])
+    assert abs(t.loc["ovg", "frequency"] - 0.375) < 1e-9          # the stripe's frequency, cycles/pixel
+    assert abs(t.loc["ovg", "contrast"] - 1.7) < 1e-3 and abs(t.loc["ddim", "contrast"] - 1.0) < 1e-3
+    assert t.loc["N(0, I)", "/ noise's"] == 1.0
+    calm = pattern_table(_flow_pictures(stripe=0.0, contrast=1.0))
+    assert not calm.drop(index="N(0, I)")["pattern"].astype(bool).any()
 
 
 def test_the_pareto_choice_tells_the_grown_grid_as_a_rule_in_the_present_tense():

@@ -79,7 +79,7 @@ def test_a_spread_too_small_to_print_reads_alike_whether_it_is_zero_or_not():
 
 
 def test_an_ablation_table_has_no_header_row_of_index_names():
-    from spectral_collapse.report.ablations import named_arms
+    from spectral_collapse.studies.ablation_tables import named_arms
 
     ix = pd.MultiIndex.from_product([["unet", "dit"], ["ddim", "taba"]], names=["backbone", "method"])
     cols = pd.MultiIndex.from_product([["psnr", "s_hf"], ["ours", "paper"]], names=["metric", None])
@@ -92,18 +92,17 @@ def test_an_ablation_table_has_no_header_row_of_index_names():
 
 
 def test_the_comparison_with_the_paper_is_said_in_words():
-    from spectral_collapse.report.ablation_paper import paper_lead
     from spectral_collapse.report.main_results import beside_paper
     from spectral_collapse.report.tables import paper_comparison
     from spectral_collapse.studies.store import load_results, results_path
 
     said = []
-    for study in ("main_results", "backbone_ablation", "eps_vs_x0"):
+    for study in ("main_results",):
         path = results_path(study, "ihc-sr", "quick", ROOT / "data" / "results")
         if not path.exists():
             continue
         ds = load_results(path)
-        said.append(beside_paper(ds, paper_comparison(ds)) if study == "main_results" else paper_lead(ds))
+        said.append(beside_paper(ds, paper_comparison(ds)))
     if not said:
         pytest.skip("no stored results of the quick profile")
     for text in said:

@@ -72,7 +72,7 @@ def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
 
 
 def test_shown_levels_drop_what_the_rows_repeat():
-    from spectral_collapse.report.ablation_paper import shown_levels
+    from spectral_collapse.studies.ablation_tables import shown_levels
 
     ix = pd.MultiIndex.from_tuples([("unet", "unet", "Table 3", "ddim"), ("dit", "dit", "Table 3", "ddim")],
                                    names=["backbone", "paper_backbone", "paper_table", "method"])

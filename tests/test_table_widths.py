@@ -202,7 +202,7 @@ def test_the_ablation_chapters_paper_table_fits_the_text_column(study):
     reads in words, never by the code's keys ("paper_mean", "paper_table")."""
     import xarray as xr
 
-    from spectral_collapse.report.ablations import paper_table
+    from spectral_collapse.studies.ablation_tables import paper_table
     from spectral_collapse.plotting.reader import reader_table
 
     path = Path(__file__).resolve().parents[1] / "data" / "results" / study / "ihc-sr-quick.nc"

@@ -228,32 +228,6 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["metric", "method", "factor", "delta", "lo", "hi", "n", "unit"])
 
 
-def _share_methods() -> tuple[str, ...]:
-    """The methods the "% improved" shares count (the paper's Table 6 rows)."""
-    from ..studies.scorecard import TABLE6_METHODS
-
-    return tuple(TABLE6_METHODS)
-
-
-def _drawn_against_shares(ds: xr.Dataset, drawn: list, counted) -> list[str]:
-    """Subtitle lines saying how the chart's methods relate to the shares: which bars the shares count, which are
-    drawn but not counted (not a method of Table 6), and which counted method has no bar (every sample of one of its
-    arms failed, so neither the chart nor the shares have a comparison for it)."""
-    in_run = [str(m) for m in ds["method"].values]
-    shared = [m for m in drawn if m in counted]
-    extra = [m for m in drawn if m not in counted]
-    gone = [m for m in in_run if m in counted and m not in drawn]
-    lines = []
-    if shared:
-        lines.append(f"Counted in the shares above: {', '.join(map(method_name, shared))}.")
-    if extra:
-        lines.append(f"Drawn, not counted: {', '.join(map(method_name, extra))} (not a method of the paper's Table 6).")
-    if gone:
-        lines.append(f"No bar for {', '.join(map(method_name, gone))}: every sample of one of its arms failed, so "
-                     f"there is no comparison, and the shares leave {'it' if len(gone) == 1 else 'them'} out too.")
-    return lines
-
-
 def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
     """x0 minus eps per metric, method and factor: above 0 the x0 model scores higher. Error bars: the paired 95 %
     interval over test crops (± one std over seeds for the set-level S_G; ``improvement_intervals``)."""
@@ -263,9 +237,10 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
 
     imp = improvement_intervals(ds).dropna(subset=["delta"])
     factors = sorted(imp["factor"].unique().tolist())
-    counted = _share_methods()
+    from ..studies.scorecard import TABLE6_METHODS
+
     drawn = list(dict.fromkeys(imp["method"]))
-    labels = [m for m in drawn if m in counted] + [m for m in drawn if m not in counted]  # the shares' methods first
+    labels = [m for m in drawn if m in TABLE6_METHODS] + [m for m in drawn if m not in TABLE6_METHODS]
     x = alt.X("method:N", title=None, sort=labels, axis=alt.Axis(labelAngle=-30, labelAlign="right"))
     enc = dict(x=x)
     if len(factors) > 1:   # one bar per factor beside each other; a single factor needs no legend
@@ -283,9 +258,6 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     seeds = [m for m, u in units if u == "seeds"]
     sub = ["Bars: mean difference; black: its paired 95 % interval over test crops"
            + (f" ({', '.join(seeds)}: ± one std over seeds)." if seeds else ".")]
-    from .charts import wrap_lines
-
-    sub += [w for line in _drawn_against_shares(ds, drawn, counted) for w in wrap_lines(line, columns * width)]
     head = f"x0 minus ε, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus ε per SR factor"
     order = list(dict.fromkeys(imp["metric"]))
     return alt.layer(zero, bars, *errs, data=imp).properties(width=width, height=height).facet(

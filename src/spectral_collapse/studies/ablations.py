@@ -11,7 +11,7 @@ TABA, OVG) under several *arms*, one per value of its axis, and concatenates the
 - ``scale_factor``: axis ``factor`` = the profile's SR factors (quick 2, 4, 8 on 32-px crops; paper 8, 16, 32);
   refused, before any work, on data whose task is not super-resolution;
 - ``eps_vs_x0``: axes ``parameterization`` = eps, x0 and ``factor`` (one factor when the task is not
-  super-resolution); Table 6 counts how often the x0 model beats the eps model (``report.ablations``);
+  super-resolution); Table 6 counts how often the x0 model beats the eps model (``ablation_tables``);
 - ``seed_spread`` (not in the paper): axis ``train_seed`` = 0, 1, 2, the main eps and EDM models trained three times
   from different seeds (``studies.models.SEED_REPLICATES``), with the main results' methods: how far every number
   moves from one training run to the next, which an interval over test crops of one model cannot show.
@@ -24,8 +24,8 @@ Pareto choice recorded in the spec (``translation.ovg_setting``).
 Which arm of ours stands for which row of the paper is explicit (``paper_key``): backbone and space map to the
 tables' columns of the same names; our factors map to the paper's x8 / x16 / x32 by rank (``paper_scale``),
 because our 32-px crops cannot be degraded x16 or x32. The paper reports these ablations on BBBC021 only, so every
-dataset of ours is compared with the BBBC021 rows. Tables, the paper join and the verdicts are in
-``spectral_collapse.report.ablations``, the charts in ``spectral_collapse.plotting.ablations``.
+dataset of ours is compared with the BBBC021 rows. Tables and the paper join are in
+``spectral_collapse.studies.ablation_tables``, the charts in ``spectral_collapse.plotting.ablations``.
 """
 from __future__ import annotations
 

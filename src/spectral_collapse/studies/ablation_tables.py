@@ -1,0 +1,251 @@
+"""The ablation chapters' tables (paper Sec. 6.3, Tables 3-6), computed from a study's ``xr.Dataset``
+(``studies.ablations.run_ablation_spec``): our cells with 95 % intervals, the join with the paper's BBBC021 rows,
+Table 6's "% improved", the models behind the results and the ones below the quality gate.
+
+Our SR factors pair with the paper's by their rank in the profile's factor list (``ablations.paper_key_of``). A
+sample is one test crop translated with one seed; failed samples are counted in that unit.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..reference import paper_tables, table_word
+from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
+from .aggregate import TABLE_METRICS, cell_text
+from .claims_words import ARM_WORDS, arm_name
+from .method_labels import MODEL_WORDS
+from .validity import failed_of
+
+__all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
+           "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
+           "shown_levels", "paired"]
+
+
+def arm_names(ds: xr.Dataset) -> dict[str, str]:
+    """{arm tag (``per_arm``'s keys, "eps-factor4"): ``arm_name`` of its axes' values}, from the results' ``arms``."""
+    axes = json.loads(ds.attrs["axes"])
+    return {str(a["tag"]): arm_name({x: a[x] for x in axes if x in a})
+            for a in json.loads(ds.attrs.get("arms") or "[]") if isinstance(a, dict) and "tag" in a}
+
+
+def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
+    """(failed, all) samples of one (arm, method) over every seed; (0, 0) when the results record no failures."""
+    failed = failed_of(ds)
+    if failed is None:
+        return 0, 0
+    f = failed.sel({k: v for k, v in sel.items() if k in failed.dims}).sel({"method": method})
+    return int(f.sum()), int(f.size)
+
+
+def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
+    """Rows (axis values, method), columns metrics, cells as ``aggregate.cell_text`` (mean and 95 % interval); a
+    cell with failed samples adds "(f of n samples failed)", counted over every seed."""
+    s = ablation_summary(ds, metrics)
+    axes = list(axis_values(ds)[0])
+    counts = [failed_samples(ds, {a: r[a] for a in axes}, r["method"]) for _, r in s.iterrows()]
+    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
+    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) + (f" ({f} of {t} samples failed)" if f else "")
+                 for m, d, a, b, (f, t) in zip(s["mean"], s["std"], lo, hi, counts)]
+    t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
+    return t[[m for m in metrics if m in t.columns]]
+
+
+def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
+    """A chapter table as shown: each row level that is an ablation axis (``ARM_WORDS``) by its label ("dit" ->
+    "DiT", 4 -> "×4"), the row labels as leading columns under one header (``one_header``)."""
+    names = list(frame.index.names)
+
+    def word(name, v):
+        return ARM_WORDS[name](v) if name in ARM_WORDS and not (isinstance(v, float) and np.isnan(v)) else v
+
+    out = frame.copy()
+    if isinstance(frame.index, pd.MultiIndex):
+        out.index = pd.MultiIndex.from_tuples([tuple(word(n, v) for n, v in zip(names, t)) for t in frame.index],
+                                              names=names)
+    else:
+        out.index = pd.Index([word(names[0], v) for v in frame.index], name=names[0])
+    return one_header(out)
+
+
+def one_header(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table whose named row labels become its leading columns (one header row in HTML); an outer label that
+    repeats the row above it is left blank. A table without named row labels is returned as it is."""
+    if all(n is None for n in frame.index.names):
+        return frame
+    out = frame.copy()
+    out.columns = out.columns.set_names([None] * out.columns.nlevels)
+    out = out.reset_index()
+    outer = list(out.columns[:frame.index.nlevels - 1])
+    for j, c in enumerate(outer):
+        keys = out[outer[:j + 1]].astype(str).agg("\x1f".join, axis=1)
+        out[c] = out[c].astype(object).where(keys.ne(keys.shift()), "")
+    return out
+
+
+def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
+    """Table 6 from this chapter's results, counted as the claims and the scorecard count it
+    (``verdicts.share_table`` over ``paper_shares.x0_frames``): per metric, the share of distinct (method, factor)
+    comparisons in which the x0 model beats the eps model, its 95 % interval, the number of comparisons, the unit
+    of the interval (crop or seed), beside the paper's share (``paper_improved``)."""
+    from .paper_shares import x0_frames
+    from .scorecard import Evidence, crop_frame, long_frame
+    from .verdicts import share_table
+
+    dataset = str(ds.attrs.get("dataset", ""))
+    ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
+    frame, crops, xs, eps, by = x0_frames(ev)
+    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "notes"]
+    out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
+           [cols] if xs and eps else pd.DataFrame(columns=cols))
+    paper = paper_tables()
+    paper = paper[(paper.table == "table6")][["metric", "mean"]].rename(columns={"mean": "paper_improved"})
+    return out.merge(paper, on="metric", how="left")
+
+
+def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
+    """``percent_improved`` as shown: our share with its interval, the comparisons counted, the interval's unit and
+    the paper's share, indexed by metric."""
+    from .shares import share_span
+
+    pi = percent_improved(ds, metrics)
+    return pd.DataFrame({"metric": pi.metric,
+                         "x0 better (95 % interval)": [share_span(v, a, b) for v, a, b in zip(pi.improved, pi.lo, pi.hi)],
+                         "comparisons": pi.comparisons,
+                         "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
+                         "paper": pi.paper_improved.map(lambda v: f"{100 * v:.1f} %" if v == v else "—"),
+                         "notes": pi.notes}).set_index("metric")
+
+
+def factor_key(ds: xr.Dataset) -> pd.DataFrame:
+    """Which paper row each of our factors is compared with, with both input sizes (the paper's fields are 256 px)."""
+    size = int(ds["truth_images"].shape[-1])
+    key = paper_key_of(ds)
+    return pd.DataFrame({"our factor": [ARM_WORDS["factor"](int(f)) for f in key["factor"]],
+                         "paper's factor": [ARM_WORDS["factor"](int(v[1:])) if v else "—" for v in key["paper_value"]],
+                         "our input (px)": [size // int(f) for f in key["factor"]],
+                         "paper input (px)": [256 // int(v[1:]) if v else None for v in key["paper_value"]]})
+
+
+def _config(path) -> dict | None:
+    """A checkpoint's config.json, or its shipped copy's (data/weights) when the checkpoint is not here."""
+    from ..train.shipped import shipped_dir
+
+    if not path:
+        return None
+    f = Path(str(path)) / "config.json"
+    f = f if f.exists() else shipped_dir(path) / "config.json"
+    return json.loads(f.read_text()) if f.exists() else None
+
+
+def trained_models(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per model behind the results: arm, model (its parameterization), checkpoint, backbone, parameters,
+    input shape, training steps, batch, learning rate and data space, read from each checkpoint's config.json."""
+    rows, names = [], arm_names(ds)
+    for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
+        for par, path in json.loads(attrs.get("models") or "{}").items():
+            row = {"arm": names.get(tag, tag), "model": MODEL_WORDS.get(par, par),
+                   "checkpoint": os.path.basename(str(path)) or "(given)"}
+            cfg = _config(path)
+            if cfg is not None:
+                bb, tr = cfg["model"]["backbone"], cfg["train"]
+                row.update(backbone=ARM_WORDS["backbone"](bb.get("kind", "unet")),
+                           parameters=f"{cfg['parameters'] / 1e6:.2f} M",
+                           shape=f"{bb['in_channels']} × {bb['sample_size']} × {bb['sample_size']}",
+                           steps=f"{int(tr['steps']):,}", batch=f"{int(tr['batch_size'])}",
+                           **{"learning rate": f"{float(tr['lr']):g}"})
+            row["space"] = space_label(attrs)
+            rows.append(row)
+    return pd.DataFrame(rows).fillna("—")
+
+
+def space_label(attrs: dict) -> str:
+    """An arm's data space as a table label: "pixel space", or "latent space" with its VAE ("latent space (VAE
+    trained on this dataset)", "latent space (pretrained VAE <source>)")."""
+    ls = json.loads(attrs.get("latent_space") or "null") or {}
+    space = str(attrs.get("space") or ("latent" if ls else "pixel"))
+    named, vae = ARM_WORDS["space"](space), ls.get("vae")
+    if space != "latent" or not ls:
+        return named
+    if vae == "trained":
+        return f"{named} (VAE trained on this dataset)"
+    if isinstance(vae, dict) and vae.get("source"):
+        return f"{named} (pretrained VAE {vae['source']})"
+    return named
+
+
+def weak_models(ds: xr.Dataset) -> list[str]:
+    """The models behind the results that are below the quality gate (attrs ``model_gate``), by checkpoint name
+    without its hash ("ihc-sr-x4-eps-dit-quick"), in the order the results list them."""
+    from ..train.cache import model_name
+
+    gates = json.loads(ds.attrs.get("model_gate") or "{}") or {}
+    return [model_name(k) for k, g in gates.items() if not g.get("passed", True)]
+
+
+def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
+    """Our (mean, std) beside the paper's (BBBC021) number for each (arm, method, metric): a join on those keys with
+    the paper table the chapter replicates (Table 3, 4 or 5). eps_vs_x0 replicates Table 6, a table of shares; its
+    eps arms are joined with the paper's eps U-Net rows of the main-results table of their factor's scale."""
+    from .evidence import MAIN_TABLE
+
+    study = ds.attrs["study"]
+    ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
+    paper = paper_tables()
+    key = paper_key_of(ds)
+    ax, col = key.columns[0], key["paper_column"].iloc[0]
+    ours = ours.merge(key[[ax, "paper_value"]], on=ax, how="left")
+    if study == "eps_vs_x0":
+        ours.loc[ours["parameterization"] != "eps", "paper_value"] = None
+        ours["paper_table"] = [MAIN_TABLE.get(("bbbc021", v)) for v in ours["paper_value"]]
+        paper = paper[(paper.backbone == "unet") & (paper.space == "latent")]
+    else:
+        ours["paper_table"] = ABLATIONS[study][1]
+    paper = paper[paper.dataset == "bbbc021"].rename(columns={col: "paper_value", "mean": "paper_mean",
+                                                              "std": "paper_std", "table": "paper_table"})
+    on = ["paper_table", "paper_value", "method", "metric"]
+    out = ours.merge(paper[[*on, "paper_mean", "paper_std"]], on=on, how="left")
+    out.loc[out["paper_value"].isna(), "paper_table"] = None
+    return out.rename(columns={"paper_value": f"paper_{col}"})
+
+
+def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
+    """Rows (arm, the paper's column, the paper's table, method), columns (metric, "ours" | "paper"): ours beside
+    the paper's number under each metric (a metric the paper does not report has ours alone); row levels that add
+    nothing are left out (``shown_levels``)."""
+    cmp = ablation_comparison(ds, metrics)
+    cmp["paper_table"] = cmp["paper_table"].map(lambda t: table_word(t) if isinstance(t, str) else "—")
+    axes = json.loads(ds.attrs["axes"])
+    key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
+    wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],
+                           sort=False).round(digits)
+    wide = wide.swaplevel(0, 1, axis=1).rename(columns={"ours_mean": "ours", "paper_mean": "paper"}, level=1)
+    cols = [(m, w) for m in metrics for w in ("ours", "paper") if (m, w) in wide.columns and wide[(m, w)].notna().any()]
+    wide = wide[cols]
+    wide.columns = pd.MultiIndex.from_tuples(cols)
+    return shown_levels(wide, axes)
+
+
+def paired(ours, theirs) -> bool:
+    """Whether two columns of values pair one to one (each of ours with one of theirs, and back)."""
+    pairs = set(zip(ours, theirs))
+    return len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs})
+
+
+def shown_levels(wide: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+    """``wide`` without the row levels a reader does not need: a "paper_<axis>" level that pairs one to one with an
+    axis, and any level but the method's with one value throughout; the paper's levels named "paper's <key>"."""
+    ix = wide.index
+    drop = [n for n in ix.names if n.startswith("paper_") and n != "paper_table"
+            and any(paired(ix.get_level_values(a), ix.get_level_values(n)) for a in axes if a in ix.names)]
+    keep = [n for n in ix.names if n not in drop]
+    drop += [n for n in keep if n != "method" and ix.get_level_values(n).nunique() == 1 and len(keep) - len(drop) > 1]
+    out = wide.droplevel(drop) if drop and len(drop) < ix.nlevels else wide
+    names = [f"paper's {n[len('paper_'):]}" if isinstance(n, str) and n.startswith("paper_") else n
+             for n in out.index.names]
+    return out.rename_axis(index=names)

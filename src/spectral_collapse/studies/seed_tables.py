@@ -1,0 +1,179 @@
+"""The seed_spread chapter's tables: each training run's numbers, the spread between runs against the interval
+over crops, the claims judged on each run, runs far outside the others, and the models behind the results.
+
+A run is one training seed's models (``seed_arms`` shapes each as main_results' results); a crop's value is its
+mean over the translation seeds that translated it (``aggregate.crop_values``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .aggregate import TABLE_METRICS, crop_values
+
+__all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
+           "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
+
+SPREAD_METRICS = tuple(m for m in TABLE_METRICS if m != "s_g")  # per-crop metrics (S_G is one number per set)
+SET_METRICS = ("s_g",)          # one number per set of latents (a translation seed's test crops), no value per crop
+POOLED_LEVEL = 0.95             # level of the interval over runs and crops (``two_level_ci``)
+POOLED_DRAWS = 4000             # its bootstrap draws
+OUTLIER_FACTOR = 3.0            # a run this many times the typical spread between runs from the others is an outlier
+
+
+def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
+                 seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of the grand mean of ``groups`` (one array of crop values per training run) under a
+    two-level bootstrap: draw the runs with replacement, then each drawn run's crops with replacement, and average
+    the drawn runs' means. Its width carries the spread between runs as well as that between crops."""
+    groups = [np.asarray(g, dtype=np.float64)[np.isfinite(g)] for g in groups]
+    groups = [g for g in groups if len(g)]
+    if not groups:
+        return np.nan, np.nan
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_boot)
+    for b in range(n_boot):
+        runs = rng.integers(0, len(groups), len(groups))
+        means[b] = np.mean([groups[r][rng.integers(0, len(groups[r]), len(groups[r]))].mean() for r in runs])
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
+
+
+def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
+    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
+    if "train_seed" not in ds.dims:
+        raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
+    out = {}
+    for k in ds["train_seed"].values:
+        sub = ds.sel(train_seed=k)
+        sub.attrs = dict(ds.attrs, study="main_results")
+        out[int(k)] = sub
+    return out
+
+
+def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
+    """One row per (method, metric): each run's mean over crops ("seed k"), the range and std (ddof 1) of those
+    means, ``half-width`` (the median half-width of a run's 95 % bootstrap interval over crops), ``ratio`` (range /
+    half-width) and ``pooled`` (the 95 % interval of the mean over runs and crops, ``two_level_ci``). A set-level
+    metric (S_G) gives each run's mean over its sets, its range and std, and NaN for the rest."""
+    from ..metrics.intervals import bootstrap_ci
+
+    arms = seed_arms(ds)
+    rows = []
+    for method in [str(m) for m in ds["method"].values]:
+        for metric in metrics:
+            if metric not in ds:
+                continue
+            means, halves, groups = {}, [], []
+            for k, sub in arms.items():
+                if metric in SET_METRICS:
+                    sets = np.asarray(sub[metric].sel({"method": method}).values, dtype=np.float64).ravel()
+                    means[k] = float(np.nanmean(sets)) if np.isfinite(sets).any() else np.nan
+                    continue
+                groups.append(crop_values(sub, metric, method))
+                ci = bootstrap_ci(groups[-1])
+                means[k] = ci.mean
+                halves.append((ci.hi - ci.lo) / 2)
+            vals = np.array(list(means.values()), dtype=np.float64)
+            if not np.isfinite(vals).any():
+                continue
+            half = float(np.nanmedian(halves)) if halves else np.nan
+            rng = float(np.nanmax(vals) - np.nanmin(vals))
+            lo, hi = two_level_ci(groups) if groups else (np.nan, np.nan)
+            row = {"method": method, "metric": metric}
+            row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
+            row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
+                        "half-width": round(half, digits) if np.isfinite(half) else np.nan,
+                        "ratio": round(rng / half, 2) if np.isfinite(half) and half > 0 else np.nan,
+                        "pooled": f"[{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite([lo, hi]).all() else np.nan})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
+    """A cell per method, training run and metric (``ablation_tables.format_ablation``), the training seed and
+    the method as leading columns."""
+    from .ablation_tables import format_ablation
+
+    t = format_ablation(ds)
+    t.columns.name = None
+    return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
+
+
+def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per claim the main results answer: its verdict on each training run's results ("seed k", the
+    claims page's rule and words), and ``same`` (whether the runs agree; "—" when no run could test it)."""
+    from .claim_titles import CLAIM_TITLES
+    from .claims import UNTESTABLE, chapter_claims
+
+    verdicts: dict[str, dict[int, str]] = {}
+    for k, sub in seed_arms(ds).items():
+        for claim, finding in chapter_claims(sub):
+            verdicts.setdefault(claim.key, {})[k] = finding.verdict
+    rows = []
+    for key, by in verdicts.items():
+        row = {"claim": CLAIM_TITLES.get(key, key)}
+        row.update({f"seed {k}": v for k, v in sorted(by.items())})
+        row["same"] = ("—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1 else "no")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def models_table(ds: xr.Dataset) -> pd.DataFrame:
+    """The models behind the results (``ablation_tables.trained_models``), one row per training seed and model,
+    indexed by both."""
+    from .ablation_tables import arm_names, trained_models
+
+    t = trained_models(ds)
+    if t.empty:
+        return t
+    names = arm_names(ds) if "arms" in ds.attrs else {}
+    seeds = {names.get(tag, tag): int(m.group(1)) if (m := re.search(r"(\d+)$", tag)) else tag
+             for tag in json.loads(ds.attrs["per_arm"])}   # tags "train_seed<k>"
+    t.insert(0, "training seed", t.pop("arm").map(lambda a: seeds.get(a, a)))
+    return t.set_index(["training seed", "model"])
+
+
+def model_folders(ds: xr.Dataset) -> dict[str, str]:
+    """{checkpoint name: its folder} of every model behind the results, the input of the stored gate table."""
+    return {os.path.basename(str(path)): str(path) for a in json.loads(ds.attrs["per_arm"]).values()
+            for path in json.loads(a.get("models") or "{}").values()}
+
+
+def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
+    """The (method, metric) pairs for which one training run lies far outside the others: with at least three
+    runs, the run whose mean is farthest from the other runs' mean is an outlier when its mean lies outside each
+    other run's 95 % interval over crops and its distance is at least ``factor`` times the metric's typical spread
+    between runs (the median over methods of the range of the runs' means)."""
+    from ..metrics.intervals import bootstrap_ci
+
+    arms = seed_arms(ds)
+    cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread"]
+    if len(arms) < 3:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for metric in [m for m in metrics if m in ds]:
+        cis = {str(method): {k: bootstrap_ci(crop_values(sub, metric, str(method))) for k, sub in arms.items()}
+               for method in ds["method"].values}
+        ranges = [np.ptp([c.mean for c in by.values()]) for by in cis.values()
+                  if np.isfinite([c.mean for c in by.values()]).all()]
+        typical = float(np.median(ranges)) if ranges else np.nan
+        if not np.isfinite(typical) or typical <= 0:
+            continue
+        for method, by in cis.items():
+            means = {k: c.mean for k, c in by.items()}
+            if not np.isfinite(list(means.values())).all():
+                continue
+            gaps = {k: means[k] - np.mean([means[o] for o in means if o != k]) for k in means}
+            k = max(gaps, key=lambda j: abs(gaps[j]))
+            outside = all(not (by[o].lo <= means[k] <= by[o].hi) for o in by if o != k)
+            if outside and abs(gaps[k]) >= factor * typical:
+                rows.append({"method": method, "metric": metric, "training seed": k, "mean": means[k],
+                             "other runs": [means[o] for o in means if o != k], "gap": gaps[k],
+                             "typical spread": typical})
+    return pd.DataFrame(rows, columns=cols)
