@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .chapters import hide_parameter_cells, record_inputs, stale_reason, strip_progress, write_atomic
 
-__all__ = ["PAGES", "page_path", "page_inputs", "execute_page", "run_pages"]
+__all__ = ["PAGES", "page_path", "page_inputs", "page_reason", "execute_page", "run_pages"]
 
 # in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
 PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
@@ -36,6 +36,13 @@ def page_inputs(page: str, profile: str, root: Path, results_root: str = "data/r
     return [Path(root) / "notebooks" / "book" / f"{page}.ipynb", *sorted(results.glob(f"*/*-{profile}.nc"))]
 
 
+def page_reason(page: str, profile: str, root: Path, results_root: str = "data/results") -> str | None:
+    """Why ``execute_page`` would execute the page, in words (no page yet, an input changed); None when up to
+    date."""
+    return stale_reason(page_path(page, profile, root), page_inputs(page, profile, root, results_root), Path(root),
+                        {"profile": profile, "results_root": results_root})
+
+
 def execute_page(page: str, profile: str = "quick", *, root: Path, results_root: str = "data/results",
                  force: bool = False) -> Path | None:
     """Execute one page with papermill (the parameters its ``parameters`` cell declares, of ``profile`` and
@@ -46,7 +53,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     root = Path(root)
     deps = page_inputs(page, profile, root, results_root)
     out = page_path(page, profile, root)
-    reason = "forced" if force else stale_reason(out, deps, root, {"profile": profile, "results_root": results_root})
+    reason = "forced" if force else page_reason(page, profile, root, results_root)
     if reason is None:
         return None
     print(f"book page {page} / {profile}: executing ({reason})", flush=True)
@@ -54,6 +61,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     declared = pm.inspect_notebook(str(deps[0]))
     params = {k: v for k, v in {"profile": profile, "results_root": results_root}.items() if k in declared}
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(str(deps[0]), str(tmp), parameters=params, kernel_name="python3", cwd=str(root),
                             progress_bar=False)
