@@ -15,7 +15,13 @@ from pathlib import Path
 
 from .chapters import hide_parameter_cells, record_inputs, stale_reason, strip_progress, write_atomic
 
-__all__ = ["PAGES", "page_path", "page_inputs", "page_reason", "execute_page", "run_pages"]
+__all__ = ["PAGES", "QUIET_KERNEL", "page_path", "page_inputs", "page_reason", "execute_page", "run_pages"]
+
+# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
+# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
+# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
+# terminal on their own path (``studies.progress``), never the chapter.
+QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 # in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
 PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
@@ -64,7 +70,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(str(deps[0]), str(tmp), parameters=params, kernel_name="python3", cwd=str(root),
-                            progress_bar=False)
+                            progress_bar=False, extra_arguments=list(QUIET_KERNEL))
         nb = nbformat.read(str(tmp), as_version=4)
         hide_parameter_cells(nb)
         strip_progress(nb)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from . import graph
+from .book_pages import PAGES, QUIET_KERNEL, run_pages
 from ..text import plural
 from ..report.reader import reader_cells
 from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
@@ -36,11 +37,6 @@ __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "noteb
            "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
-# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
-# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
-# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
-# terminal on their own path (``studies.progress``), never the chapter.
-QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
@@ -276,8 +272,6 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     """
     from ..data import check_dataset
     from ..studies.profiles import get_profile
-
-    from .book_pages import PAGES, run_pages
 
     get_profile(profile)
     root = _root(root)
