@@ -291,8 +291,10 @@ def test_pages_build_in_a_book_of_their_own(tmp_path):
     # the study chapters are not built here: the targets the pages link to stand in, the model-quality chapter's
     # label and a page for every chapter a page or fragment links with {doc}`/studies/<study>-<dataset>`
     (book / "studies" / "index.md").write_text("# Studies\n\n(model-quality)=\n## Are the models good enough?\n")
-    linked = sorted({m for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]
-                     for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", f.read_text())})
+    texts = [f.read_text() for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]]
+    texts += ["".join(c["source"]) for f in book.glob("*.ipynb") for c in json.loads(f.read_text())["cells"]
+              if c["cell_type"] == "markdown"]
+    linked = sorted({m for text in texts for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", text)})
     for doc in linked:
         (book / f"{doc}.md").write_text(f"# {doc}\n")
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
