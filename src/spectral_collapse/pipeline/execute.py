@@ -37,8 +37,6 @@ __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "noteb
            "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
-
-
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
     """papermill.execute_notebook with a quiet kernel (``QUIET_KERNEL``), retried when the kernel dies while
     starting (processes starting kernels at the same moment can race for a port), never when the notebook itself
