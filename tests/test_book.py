@@ -108,7 +108,8 @@ def test_make_toc_without_studies_is_valid_for_sphinx_external_toc(tmp_path):
     committed = parse_toc_yaml(ROOT / "_toc.yml")
     for doc in committed:
         if not doc.startswith("studies/") or doc == "studies/index":
-            assert (ROOT / "book" / f"{doc}.md").is_file(), f"_toc.yml names book/{doc}.md, which does not exist"
+            assert any((ROOT / "book" / f"{doc}{ext}").is_file() for ext in (".md", ".ipynb")), \
+                f"_toc.yml names book/{doc}, which does not exist as .md or executed .ipynb"
     # the book builds only the files its toc lists (only_build_toc_files): a page left out is silently dropped
     pages = {str(p.relative_to(ROOT / "book").with_suffix("")) for p in (ROOT / "book").rglob("*.md")
              if not {"_build", "_vendor", "_generated", "_static"} & set(p.relative_to(ROOT / "book").parts)}

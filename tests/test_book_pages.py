@@ -1,5 +1,6 @@
-"""The book's pages: in the toc, their generated fragments (numbers from stored results, never typed), the build,
-and every page of the real book opened in headless chromium with the network cut off."""
+"""The book's pages: in the toc, their generated fragments and figures (numbers from stored results, never typed), the
+notebook pages executed into book/, the build, and every page of the real book opened in headless chromium with the
+network cut off."""
 from __future__ import annotations
 
 import json
@@ -15,15 +16,16 @@ import xarray as xr
 import yaml
 
 from spectral_collapse.pipeline import cost_pages as C
-from spectral_collapse.pipeline import fragments as F
+from spectral_collapse.pipeline.book_pages import PAGES as BOOK_PAGES
 from spectral_collapse.report import reproducing as R
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
 
-PAGES = ["intro", "scorecard", "claims", "figures", "errata", "reproducing", "extending", "costs",
-         *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia",
-                                    "ovg")]]
+MD_PAGES = ["reproducing", "extending", "costs",
+            *[f"methods/{m}" for m in ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict",
+                                       "bdia", "ovg")]]
+PAGES = [*BOOK_PAGES, *MD_PAGES]
 INCLUDE = re.compile(r"```\{include\}\s+(\S+)")
 
 
@@ -43,6 +45,10 @@ def test_every_page_is_in_the_toc_and_its_includes_exist():
     for page in PAGES:
         assert page in docs, f"{page} is not in _toc.yml; run `make toc`"
         assert page == "intro" or f"file: {page}\n" in make_toc.render_toc([])
+    for page in BOOK_PAGES:   # a notebook page: its source and the page executed from it, no .md beside it
+        assert (ROOT / "notebooks" / "book" / f"{page}.ipynb").is_file()
+        assert (ROOT / "book" / f"{page}.ipynb").is_file() and not (ROOT / "book" / f"{page}.md").exists()
+    for page in MD_PAGES:
         src = ROOT / "book" / f"{page}.md"
         assert src.is_file()
         for inc in INCLUDE.findall(src.read_text()):
@@ -60,12 +66,9 @@ def test_fragments_cover_every_include_and_degrade_without_results(tmp_path):
     gen = tmp_path / "book" / make_toc.GENERATED
     assert not (gen / "old-figure.png").exists()              # stale files are removed
     names = {p.name for p in gen.iterdir()}
-    wanted = {Path(inc).name for page in PAGES for inc in INCLUDE.findall((ROOT / "book" / f"{page}.md").read_text())
+    wanted = {Path(inc).name for page in MD_PAGES for inc in INCLUDE.findall((ROOT / "book" / f"{page}.md").read_text())
               if "_generated" in inc}
     assert wanted <= names and len(written) >= len(wanted)
-    intro = (gen / "intro-figure.md").read_text()
-    assert "{note}" in intro and "data/results/main_results/ihc-sr-quick.nc" in intro and "/tmp" not in intro
-    assert "not run" in (gen / "scorecard.md").read_text()
     assert "see the {doc}`cost chapter </studies/cost-ihc-sr>`" in (gen / "cost-ovg.md").read_text()
     assert "measure_paper_unet" in (gen / "reproducing.md").read_text()
     assert make_toc.write_fragments(tmp_path, "quick") == []  # idempotent
@@ -87,59 +90,29 @@ def _main_results(dataset="ihc-sr", n_img=3, seeds=(0, 1)) -> xr.Dataset:
     return ds
 
 
-def test_intro_figure_and_caption_come_from_the_stored_results(tmp_path):
+def test_intro_figure_is_drawn_from_the_stored_results():
     from PIL import Image
     import io
 
-    ds = _main_results()
-    save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
-    md, png = F.intro_fragment(tmp_path, "quick")
-    img = Image.open(io.BytesIO(png))
+    from spectral_collapse.plotting.figures import collapse_figure
+
+    img = Image.open(io.BytesIO(collapse_figure(_main_results())))
     assert img.width > img.height / 2 and np.asarray(img.convert("L")).std() > 10
-    assert "_generated/intro-collapse.png" in md
-    # the caption's numbers: mean over seeds of the per-seed sample means, computed here independently
-    from spectral_collapse.studies.method_labels import method_name
-
-    for method in ("ddim", "ovg"):
-        for metric in ("s_hf", "s_dc", "s_lf"):
-            v = float(ds[metric].sel({"method": method}).mean("sample").mean("seed"))
-            assert f"{method_name(method)} {v:.3f}" in md, (method, metric, md)
-    assert "TABA" not in md.split("Mean over seeds")[1]       # the figure shows DDIM and OVG only
 
 
-def test_figure_agreement_folds_the_claims_verdicts():
-    from spectral_collapse.report.paper_figures import agreement
-
-    assert agreement(["holds", "holds"]) == "agrees"
-    assert agreement(["does not hold", "does not hold"]) == "does not agree"
-    assert agreement(["holds", "does not hold"]) == agreement(["holds", "inconclusive"]) == "partly agrees"
-    assert agreement(["inconclusive", "not testable here"]) == agreement([]) == "undecided"
-
-
-def test_paper_figures_page_draws_each_figure_from_the_stored_results(tmp_path):
-    """Figs. 1, 2, 4 and 6 each get a section with the paper's panel, our verdict word and (where results exist) our
-    drawing; Fig. 2's table and Fig. 4's points are means recomputed here from the stored file."""
-    from PIL import Image
-    import io
-
-    from spectral_collapse.report.paper_figures import FIGURES, fig4_points, figures_markdown
+def test_paper_figures_numbers_are_means_of_the_stored_results(tmp_path):
+    """Fig. 2's table and Fig. 4's points are means recomputed here from the stored file; Fig. 2's grid is drawn."""
+    from spectral_collapse.plotting.figures import FIG2_GROUPS, fig2_grid, fig2_rows, fig4_points
 
     ds = _main_results()
     ds["delta_log_e_hf"] = ds["s_hf"] - 0.5
     save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
     ev = S.load_evidence(tmp_path, "quick")
-    md, pngs = figures_markdown(tmp_path, "quick", ev)
-    assert [int(n) for n in re.findall(r"^## Fig\. (\d+):", md, re.M)] == [f.number for f in FIGURES] == [1, 2, 4, 6]
-    assert set(pngs) == {"fig2-translations.png", "fig4-correlations.png"}   # no Pareto sweep stored: a note instead
-    for png in pngs.values():
-        assert np.asarray(Image.open(io.BytesIO(png)).convert("L")).std() > 10
-    fig6 = md.split("## Fig. 6")[1]
-    assert "not stored yet" in fig6 and "_generated/fig6" not in fig6
-    assert "_generated/intro-collapse.png" in md.split("## Fig. 2")[0]
-    assert all(re.search(r"\*\*(Our analogue (agrees|does not agree|partly agrees) with it|Whether our analogue "
-                         r"agrees with it is undecided)\*\*", sec) for sec in md.split("## Fig.")[1:])
-    taba = float(ds["s_lf"].sel({"method": "taba"}).mean())
-    assert f"| taba | stochastic | " in md and f" | {taba:.2f} |\n| ovg |" in md, md   # scores unsigned
+    rows = fig2_rows(ds).set_index("method")
+    assert list(rows.index) == ["ddim", "taba", "ovg"] and rows.loc["taba", "group"] == FIG2_GROUPS["taba"]
+    assert rows.loc["taba", "s_lf"] == pytest.approx(float(ds["s_lf"].sel({"method": "taba"}).mean()))
+    assert rows.loc["ovg", "delta_log_e_hf"] == pytest.approx(float(ds["s_hf"].sel({"method": "ovg"}).mean()) - 0.5)
+    assert np.asarray(fig2_grid(ds).convert("L")).std() > 10
     pts = fig4_points(ev).set_index("method")
     assert len(pts) == 3 and pts.loc["ovg", "s_dc"] == pytest.approx(float(ds["s_dc"].sel({"method": "ovg"}).mean()))
 
@@ -201,24 +174,6 @@ def test_errata_checks_find_the_copied_rows():
     # comparisons named with the book's method names, not the paper's (Standard, Null Class, Direct)
     assert all(re.search(rf"(?<![\w-]){w}(?![\w-])", c) is None for c in checks.index for w in ("Standard", "Direct"))
     assert any(METHOD_NAMES["null_class"] in c and METHOD_NAMES["direct_inversion"] in c for c in checks.index)
-
-
-def test_errata_fragment_recomputes_table1_and_gives_table6_as_printed():
-    """Table 1's shares recomputed from Tables 8–11 and Table 6's as printed, each under its own name (the page's
-    prose points to them by name, not by position), with metrics written as the pages write them."""
-    from spectral_collapse.reference import paper_tables
-    from spectral_collapse.text import percent
-
-    p = paper_tables()
-    text = F.errata_fragment(p)
-    t1, t6 = text.split("- **Table 1, recomputed from Tables 8–11**")[1].split("- **Table 6 as printed**")
-    assert "S_HF" in t1 and "s_hf" not in t1
-    for r in p[(p["table"] == "table6") & p["metric"].isin(["psnr", "ms_ssim", "s_lf"])].itertuples():
-        assert percent(r.mean) in t6
-    assert "cannot be recomputed" in t6
-    page = (ROOT / "book" / "errata.md").read_text()
-    assert "bullet above" not in page and "*Table 6 as\n  printed*" in page
-    assert "[github.com/nicoboou/ovg](https://github.com/nicoboou/ovg)" in page
 
 
 def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_path):
@@ -319,7 +274,9 @@ def test_pages_spell_the_command_line_one_way():
 
 
 def test_md_table_escapes_pipes():
-    text = F.md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
+    from spectral_collapse.report.tables import md_table
+
+    text = md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
     assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "| 1 |"]
 
 
@@ -334,8 +291,10 @@ def test_pages_build_in_a_book_of_their_own(tmp_path):
     # the study chapters are not built here: the targets the pages link to stand in, the model-quality chapter's
     # label and a page for every chapter a page or fragment links with {doc}`/studies/<study>-<dataset>`
     (book / "studies" / "index.md").write_text("# Studies\n\n(model-quality)=\n## Are the models good enough?\n")
-    linked = sorted({m for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]
-                     for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", f.read_text())})
+    texts = [f.read_text() for f in [*book.glob("*.md"), *book.glob("methods/*.md"), *book.glob("_generated/*.md")]]
+    texts += ["".join(c["source"]) for f in book.glob("*.ipynb") for c in json.loads(f.read_text())["cells"]
+              if c["cell_type"] == "markdown"]
+    linked = sorted({m for text in texts for m in re.findall(r"\{doc\}`(?:[^`<]*<)?/(studies/[\w-]+)>?`", text)})
     for doc in linked:
         (book / f"{doc}.md").write_text(f"# {doc}\n")
     shutil.copy(ROOT / "_config.yml", book / "_config.yml")
@@ -348,13 +307,13 @@ def test_pages_build_in_a_book_of_their_own(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     mine = [line for line in log.splitlines() if "WARNING" in line and "py:" not in line
-            and any(f"{p}.md" in line or "_generated" in line for p in PAGES)]
+            and any(f"{p}.md" in line or f"{p}.ipynb" in line or "_generated" in line for p in PAGES)]
     assert mine == [], "\n".join(mine)
     html = book / "_build" / "html"
     for page in PAGES:
         assert (html / f"{page}.html").is_file()
-    assert "compact-table" in (html / "scorecard.html").read_text()   # the side-by-side tables, kept narrow
-    assert "Our verdict" in (html / "claims.html").read_text()
+    assert "Table 9: BBBC021 x16" in (html / "scorecard.html").read_text()   # the side-by-side tables
+    assert "does not hold" in (html / "claims.html").read_text()             # the glued verdicts
 
 
 # ----------------------------------------------------------------------------------- every page in chromium

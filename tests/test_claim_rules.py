@@ -180,24 +180,6 @@ def test_the_pca_claim_needs_several_sparsity_levels():
     assert both.verdict == C.HOLDS and "(1 not testable here)" in both.detail   # judged on sr alone
 
 
-def test_a_figure_drawn_from_one_dataset_is_judged_on_it_alone():
-    from spectral_collapse.report.paper_figures import FIGURES, agreement_sentence, on_datasets
-
-    rows = []
-    for ds, lf in (("ihc-sr", -0.1), ("ihc-edges", +0.1)):   # EDM loses structure on ihc-sr only
-        for m, hf, slf in (("ddim", 0.8, 0.7), ("edm", 0.9, 0.7 + lf)):
-            rows += [dict(study="main", dataset=ds, method=m, seed=0, metric="s_hf", value=hf),
-                     dict(study="main", dataset=ds, method=m, seed=0, metric="s_lf", value=slf)]
-    ev = S.Evidence(frame=pd.DataFrame(rows))
-    assert claim("edm_tradeoff")(ev).verdict == C.FAILS
-    fig2 = next(f for f in FIGURES if f.number == 2)
-    assert fig2.datasets == ("ihc-sr",) and claim("edm_tradeoff")(on_datasets(ev, fig2.datasets)).verdict == C.HOLDS
-    assert agreement_sentence("undecided") == "Whether our analogue agrees with it is undecided"
-    assert agreement_sentence("partly agrees") == "Our analogue partly agrees with it"
-
-
-# ----------------------------------------------------------------------------------------- latent chapters
-
 def test_the_pca_reference_is_computed_not_one_half():
     from spectral_collapse.studies.latent_tables import uniform_auc
 

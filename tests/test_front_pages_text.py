@@ -1,5 +1,5 @@
 """How the front pages write numbers, counts and names: the shared text helpers and the generated fragments that
-use them (claims, scorecard, reproducing estimate, figures page, Fig. 6), on synthetic inputs."""
+use them (claim rules, reproducing estimate, Fig. 6), on synthetic inputs."""
 from __future__ import annotations
 
 import re
@@ -71,51 +71,6 @@ def test_claim_rules_and_correlations_print_no_ascii_minus():
     found = V.correlation_finding(w, {"failed": 1, "coinciding": 1}, "a", "b", -1, 0.5)
     assert not re.search(r"(?<![\w.])-\d", found.detail), found.detail
     assert "(s)" not in found.detail and "1 (dataset, method) point coinciding" in found.detail
-
-
-# ------------------------------------------------------------------------------------------------ scorecard
-
-def _card() -> pd.DataFrame:
-    rows = []
-    for table, axis in (("table9", {}), ("table6", {})):
-        methods = ["x0_vs_eps"] if table == "table6" else ["ddim", "direct_inversion"]
-        for m in methods:
-            for k, metric in enumerate(["psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc"]):
-                rows.append({"table": table, "dataset": "bbbc021", "scale": "x16", "backbone": "unet",
-                             "space": "latent", "method": m, "metric": metric, "paper_mean": 0.5 + k / 10,
-                             "paper_std": 0.01, "ours_mean": 0.4 + k / 10 if metric != "fid" else np.nan,
-                             "ours_std": 0.02, "ours_lo": np.nan, "ours_hi": np.nan,
-                             "ours_from": "main_results ihc-sr x4" if table == "table9" else "eps_vs_x0 at factor 4"})
-    return pd.DataFrame(rows)
-
-
-def test_scorecard_tables_name_things_as_readers_do_and_stay_narrow():
-    from spectral_collapse.pipeline import fragments as F
-
-    md = F.scorecard_markdown(_card())
-    for raw in ("table9", "table6", "x0_vs_eps", "main_results", "eps_vs_x0", "| psnr", "| s_hf"):
-        assert raw not in md, raw
-    assert "x0 vs ε" in md and "eps" not in md and "main results" in md and "| PSNR" in md
-    for line in md.splitlines():
-        if line.startswith("| ") and not line.startswith("|---"):
-            cells = line.strip("|").split(" | ")
-            metric_cells = len(cells) - 2   # method and paper / ours
-            assert metric_cells <= F.MAX_METRIC_COLUMNS, line
-            assert all(len(c.strip()) <= 24 for c in cells), line
-    # each table sits in the container whose cells book.css keeps on one line
-    n_tables = sum(line.startswith("|---") for line in md.splitlines())
-    assert n_tables >= 4 and md.count(":::{container} compact-table") == n_tables
-    css = (ROOT / "book" / "_static" / "book.css").read_text()
-    assert ".compact-table td" in css and "nowrap" in css.split(".compact-table td")[1][:200]
-    # a paper row and an ours row per method
-    assert re.search(r"\| ddim \| paper \|.*\n\|  \| ours \|", md)
-
-
-def test_table_names():
-    from spectral_collapse.pipeline.fragments import reader_text, table_name
-
-    assert table_name("table10") == "Table 10"
-    assert reader_text("backbone_ablation ihc-sr backbone dit; s_hf") == "backbone ablation ihc-sr backbone DiT; S_HF"
 
 
 # ------------------------------------------------------------------------------------- reproducing estimate
@@ -200,28 +155,6 @@ def test_the_code_block_check_sees_an_included_long_line(tmp_path):
 
 # ------------------------------------------------------------------------------------------- figures, Fig. 6
 
-def test_figure_texture_check_sees_an_overshoot():
-    """A method the panel shows with the right texture whose error overshoots the real crops' band is not an
-    agreement: the overshoot rule of the claims decides it."""
-    from spectral_collapse.report.paper_figures import FIGURES, agreement, texture_findings
-    from spectral_collapse.studies.evidence import Evidence
-
-    rng = np.random.default_rng(1)
-    rows = []
-    for crop in range(24):
-        for m, mu in (("ddim", -1.8), ("ovg_edm", 0.9), ("ovg", -0.1)):
-            rows.append({"study": "main", "dataset": "d", "method": m, "seed": 0, "sample": crop, "crop": crop,
-                         "metric": "delta_log_e_hf", "value": mu + 0.05 * rng.standard_normal()})
-    crops = pd.DataFrame(rows)
-    ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
-                  crops=crops, bands={("main", "d"): (-0.3, 0.3)})
-    v, lines = texture_findings(ev, ("ovg_edm", "ovg"), ("d",))
-    assert v[0] == "does not hold" and "overshoots" in lines[0]
-    assert v[1] == "holds"
-    assert agreement(["holds", "holds", *v[:1]]) != "agrees"
-    assert any(f.texture for f in FIGURES if f.number == 2)
-
-
 def test_pareto_rings_name_the_points_they_hide():
     import xarray as xr
 
@@ -246,15 +179,3 @@ def test_pareto_rings_name_the_points_they_hide():
     shapes = [lay["encoding"]["shape"]["scale"]["range"] for lay in spec["layer"]
               if "shape" in lay.get("encoding", {}) and "scale" in lay["encoding"]["shape"]]
     assert shapes and len(set(shapes[0])) == 3   # one shape per OVG base
-
-
-def test_scorecard_ablation_rows_name_their_arm_as_readers_do():
-    from spectral_collapse.pipeline import fragments as F
-
-    card = _card().assign(table="table4")
-    card = pd.concat([card.assign(space="pixel"), card.assign(space="latent")])
-    md = F.scorecard_markdown(card)
-    assert "| pixel space" in md and "| latent space" in md
-    assert "| pixel |" not in md and "| latent |" not in md
-    back = F.scorecard_markdown(_card().assign(table="table3", backbone="dit"))
-    assert "| DiT" in back and "| dit |" not in back

@@ -100,7 +100,7 @@ def test_per_arm_scores_sit_on_a_fitted_axis_with_their_intervals():
 
 
 def test_every_method_of_the_fig2_table_has_a_group():
-    from spectral_collapse.report.paper_figures import _FIG2_METHODS, fig2_rows
+    from spectral_collapse.plotting.figures import FIG2_METHODS as _FIG2_METHODS, fig2_rows
     from spectral_collapse.studies.method_labels import method_name
 
     ds = xr.Dataset({"s_hf": (("method", "sample"), np.ones((len(_FIG2_METHODS), 3)))},

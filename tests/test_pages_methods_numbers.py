@@ -1,6 +1,7 @@
 """The hand-written methods pages quote no measurement typed by hand: each number in their prose is either a
 setting, a consequence of a formula that these tests recompute, or absent. The introduction and the methods page
 say the same thing about what is typed."""
+import json
 import math
 import re
 from pathlib import Path
@@ -12,7 +13,11 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 
 
 def _prose(name: str) -> str:
-    """A page's text with its line breaks and runs of spaces read as single spaces."""
+    """A page's text with its line breaks and runs of spaces read as single spaces (a notebook page's: its
+    markdown cells, from its source in notebooks/book/)."""
+    if name.endswith(".ipynb"):
+        cells = json.loads((BOOK.parent / "notebooks" / "book" / name).read_text())["cells"]
+        return " ".join(" ".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").split())
     return " ".join((BOOK / name).read_text().split())
 
 
@@ -34,7 +39,7 @@ def test_methods_prose_has_no_code_constants_or_test_paths():
 
 
 def test_intro_and_methods_agree_on_what_is_typed():
-    intro, methods = _prose("intro.md"), _prose("methods.md")
+    intro, methods = _prose("intro.ipynb"), _prose("methods.md")
     assert "quote none of their measurements" in methods or "quotes none of their measurements" in methods
     assert "quotes measurements of configurations" not in intro
     assert "none of their measurements" in intro

@@ -100,28 +100,6 @@ def test_row_relations_find_copied_rows_and_disagreeing_tables():
     assert "that row carries the numbers of Table 4's pixel-space TABA row" in nine[0]
 
 
-def test_the_scorecard_says_which_rows_the_papers_tables_contradict():
-    from spectral_collapse.studies.scorecard import paper_row_notes, scorecard
-    from spectral_collapse.studies.evidence import Evidence
-
-    p = _paper([("table3", "x16", "latent", "ovg", [16.5, 0.65, 0.28, 13.1, 0.96]),
-                ("table9", "x16", "latent", "ovg_taba", [16.5, 0.65, 0.28, 13.1, 0.96]),
-                ("table9", "x16", "latent", "ovg", [16.7, 0.66, 0.28, 18.6, 0.95])])
-    said = paper_row_notes("table3", p)
-    assert "Table 3's OVG row (d ×16, U-Net, latent space) carries the numbers of Table 9's OVG + TABA row on all 5 " \
-           "metrics" in said
-    assert "Table 9 gives OVG in that setting PSNR 16.70, MS-SSIM 0.660, FID 18.60, S_HF 0.95" in said
-    assert "Table 3's row is the copy" in said
-    apart = paper_row_notes("table3", p.assign(mean=p["mean"] + np.arange(len(p)) * 1e-3))   # no longer a copy
-    assert "carries the numbers of" not in apart
-    assert "Table 3's OVG row (d ×16, U-Net, latent space) and Table 9 report the same setting and method with other " \
-           "numbers: Table 9 gives PSNR" in apart
-    assert paper_row_notes("table3", p[p.method != "ovg_taba"].iloc[:0]) == ""
-    # the scorecard's paper numbers are the paper's rows on their own keys
-    card = scorecard(Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "metric", "value"])), paper=p)
-    assert card.set_index(ROW_KEYS + ["metric"])["paper_mean"].equals(p.set_index(ROW_KEYS + ["metric"])["mean"])
-
-
 def test_the_gaussian_reference_row_has_every_column():
     from spectral_collapse.studies.latent_tables import gaussianity_table
 
@@ -164,15 +142,3 @@ def test_the_model_quality_chapter_names_models_as_the_other_chapters_do():
     frame = pd.DataFrame({"model": ["ihc-sr-x4-eps"], "label": [0], "v": [1]}).set_index(["model", "label"])
     assert _named(ds, frame).index.get_level_values("model").tolist() == ["ihc-sr-x4-eps-quick"]
 
-
-def test_several_copied_rows_of_one_table_are_listed_one_an_item():
-    """Table 5 carries three rows copied from other tables: each is an item of a list, not a sentence run into one
-    paragraph; a table with one copied row keeps it in the sentence."""
-    from spectral_collapse.studies.scorecard import paper_row_notes
-
-    five = paper_row_notes("table5")
-    items = [line for line in five.splitlines() if line.startswith("- ")]
-    assert len(items) >= 2 and all(re.search(r"carr(y|ies) the numbers of|report the same setting", i) for i in items)
-    single = [t for t in ("table3", "table4", "table8", "table9", "table10")
-              if paper_row_notes(t) and "\n- " not in paper_row_notes(t)]
-    assert all(paper_row_notes(t).count("\n") == 1 for t in single)

@@ -229,7 +229,6 @@ def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
 
 def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
     """Counts come from the stored results: crops and seeds per cell, failed samples, datasets apart when they differ."""
-    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
     from spectral_collapse.studies.samples import sample_size
 
     sr = main_ds("ihc-sr")
@@ -250,21 +249,8 @@ def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
     assert "2 backbones" in c.loc["backbone", "our sample"] and "ihc-edges" not in c.loc["backbone", "our sample"]
     assert c.loc["scale_x32", "our sample"] == "no stored results"
     assert c.loc["corr_hf_dc", "our sample"] == main      # same evidence, same count
-    page = claims_fragment(ev)
-    assert page.count("\n- Sample: ") == len(C.CLAIMS)
     assert "not publish" in sample_size(S.paper_evidence(), ("main",))
     set_level = S.Evidence(frame=pd.DataFrame({"study": "main", "dataset": "d", "method": ["a", "b"], "seed": 0,
                                                "metric": "s_g", "value": [0.1, 0.2], "failed": 0, "samples": np.nan}))
     assert sample_size(set_level, ("main",)) == "main results, d: 1 seed per method (2 methods)"
 
-
-def test_claims_page_has_one_section_per_claim_and_no_history(tmp_path):
-    """The claims page states each claim's current verdict once; earlier verdicts live in version control, not on
-    the page."""
-    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
-
-    c = claims_for(tmp_path, good=True)
-    page = claims_fragment(S.load_evidence(tmp_path / "good", "quick"))
-    for key, r in c.iterrows():
-        assert page.count(f"\n## {r['title']}\n") == 1 and f"**Our verdict: {r['verdict']}.**" in page
-    assert "changed" not in page.lower() and "Before" not in page

@@ -2,6 +2,7 @@
 on the text the claims, shares, scorecard and chapter helpers generate."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -23,6 +24,17 @@ def _paper_claims():
     return evaluate_claims(Evidence(frame=pd.DataFrame(columns=["study"])), paper_evidence())
 
 
+def _share_cell(lo: float, hi: float, mean: float = 0.2) -> str:
+    """Our cell of a share of the scorecard (``scorecard_tables.cell_pair``) with a 95 % interval [lo, hi]."""
+    from types import SimpleNamespace
+
+    from spectral_collapse.studies.scorecard_tables import cell_pair
+
+    row = SimpleNamespace(metric="s_lf", paper_mean=0.5, paper_std=np.nan, ours_mean=mean, ours_std=np.nan,
+                          ours_lo=lo, ours_hi=hi)
+    return cell_pair(row, share=True)[1]
+
+
 def test_percent_writes_a_space_before_the_sign():
     share = 15 / 16
     assert T.percent(share) == f"{100 * share:.1f} %"
@@ -31,25 +43,23 @@ def test_percent_writes_a_space_before_the_sign():
 
 
 def test_no_generated_share_glues_a_digit_to_its_percent_sign():
-    from spectral_collapse.pipeline.fragments import errata_fragment, interval_text
     from spectral_collapse.studies.scorecard import fmt_metric
     from spectral_collapse.studies.shares import share_span
 
     texts = [share_span(0.625, 0.5, 0.75), share_span(0.625, 0.625, 0.625, 96), fmt_metric(0.9375, "s_hf", True),
-             interval_text(0.125, 0.25, "s_lf", True), errata_fragment()]
+             _share_cell(0.125, 0.25)]
     texts += list(_paper_claims()["paper numbers"])
     glued = [t for t in texts if GLUED_PERCENT.search(t)]
     assert not glued, glued[:3]
 
 
 def test_shares_and_scorecard_write_one_interval_form():
-    from spectral_collapse.pipeline.fragments import interval_text
     from spectral_collapse.studies.shares import share_span
 
     lo, hi = 0.125, 0.25
     one = T.interval(100 * lo, 100 * hi, lambda v: f"{v:.1f}")
     assert share_span(0.2, lo, hi).endswith(" " + one)        # the unit said once, by the share before it
-    assert interval_text(lo, hi, "s_lf", share=True) == one     # the scorecard's cells: the same form
+    assert _share_cell(lo, hi) == f"{T.percent(0.2)} {one}"     # the scorecard's cells: the same form
     assert "–" not in one and "%" not in one
     assert T.interval(-0.5, 0.25) == f"[{T.MINUS}0.500, 0.250]"
 
@@ -117,21 +127,13 @@ def test_ranges_take_an_en_dash_in_prose_and_nowhere_else():
 
 
 def test_the_errata_and_claims_write_no_hyphen_ranges():
-    from spectral_collapse.pipeline.fragments import errata_fragment
-
-    texts = [errata_fragment(), *_paper_claims()["paper numbers"]]
-    texts += [(ROOT / "book" / f"{page}.md").read_text() for page in ("errata", "claims", "scorecard", "conclusions")]
+    texts = [*_paper_claims()["paper numbers"]]
+    texts += ["".join(c["source"]) for page in ("errata", "claims", "scorecard", "conclusions")
+              for c in json.loads((ROOT / "notebooks" / "book" / f"{page}.ipynb").read_text())["cells"]
+              if c["cell_type"] == "markdown"]
     found = [m.group(0) for t in texts for part in re.split(r"`[^`\n]*`|\]\([^)]*\)", t)
              for m in HYPHEN_RANGE.finditer(part)]
     assert not found, found[:5]
-
-
-def test_the_claims_words_live_apart_and_stay_importable_from_the_claims():
-    from spectral_collapse.studies import claims, claims_words
-
-    for name in ("findings_markdown", "sentence_start", "verdict_words", "held_basis", "INDICATIVE", "MEANS"):
-        assert getattr(claims, name) is getattr(claims_words, name)
-    assert len(Path(claims.__file__).read_text().splitlines()) < 450
 
 
 def test_chapter_prose_gets_spaced_percents_and_en_dash_ranges_but_code_and_maths_keep_theirs():

@@ -84,33 +84,3 @@ def test_shown_levels_drop_what_the_rows_repeat():
     out = shown_levels(pd.DataFrame({("s_hf", "ours"): [1, 2, 3]}, index=ix), ["factor"])
     assert list(out.index.names) == ["factor", "paper's scale", "paper's table", "method"]
 
-
-def _card(**kw) -> pd.DataFrame:
-    base = dict(table="table3", dataset="bbbc021", scale="x16", backbone="dit", space="latent", method="ddim",
-                metric="psnr", paper_mean=1.0, ours_mean=2.0, ours_below_gate="m-dit")
-    return pd.DataFrame([{**base, **kw}])
-
-
-def test_scorecard_marks_rows_from_a_model_below_the_gate():
-    from spectral_collapse.studies.scorecard import below_gate_note
-
-    t = pd.concat([_card(), _card(backbone="unet", ours_below_gate="")])
-    note = below_gate_note(t)
-    assert note.startswith("**Indicative only (below the gate):**") and "DiT DDIM (`m-dit`)" in note  # not a suite name
-    real = below_gate_note(_card(ours_below_gate="ihc-sr-x4-eps-dit-quick-3dd980aee9f0"))
-    assert "DiT DDIM (the ε-prediction DiT model of ihc-sr ×4)" in real and "3dd980" not in real
-    assert "unet" not in note.lower().replace("u-net", "")
-    assert below_gate_note(_card(ours_below_gate="")) == ""
-
-
-def test_scorecard_says_why_a_metric_is_not_run_and_when_orderings_fall_below_chance():
-    from spectral_collapse.studies.scorecard import not_run_note, ordering_note
-
-    card = pd.concat([_card(), _card(metric="ms_ssim", ours_mean=np.nan), _card(metric="fid", ours_mean=np.nan)])
-    note = not_run_note(card)
-    assert "MS-SSIM (" in note and "metric-validation" in note and "FID (" in note and "PSNR" not in note
-    assert not_run_note(_card()) == ""
-    agree = pd.DataFrame({"metric": ["psnr", "s_hf"], "pairs": [90, 80], "agree": [31, 60],
-                          "share": [31 / 90, 60 / 80]})
-    said = ordering_note(agree)
-    assert "PSNR, at 34 %," in said and "S_HF" not in said and ordering_note(agree.iloc[1:]) == ""

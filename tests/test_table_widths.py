@@ -13,9 +13,6 @@ from spectral_collapse.pipeline import fragments as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package sits beside src/
 
-_COMPACT = re.compile(r":::\{container\} compact-table\n(.*?):::", re.S)
-
-
 def _share_card() -> pd.DataFrame:
     """A Table 1 of long shares (100 %) with intervals, and a Table 9 with every metric, a std on each number."""
     rows = []
@@ -42,25 +39,18 @@ def test_table_chars_counts_the_widest_line_of_each_column():
     assert F.table_chars(wide) > F.TABLE_CHARS
 
 
-def test_every_scorecard_table_fits_the_text_column_and_shows_every_metric():
-    md = F.scorecard_markdown(_share_card())
-    tables = _COMPACT.findall(md)
-    assert tables
-    for t in tables:
-        assert F.table_chars(t) <= F.TABLE_CHARS, t
-    t1 = md[md.index("## Table 1:"):]
-    header = t1[t1.index("| method"):].splitlines()[0]
-    for name in ("S_HF", "S_LF", "S_DC", "S_G"):
-        assert f"| {name} " in header, name
-    # every bootstrap draw gives 100 %: no interval to print, and no "[100.0–100.0]" that reads like one
-    assert "100.0 %" + F.LINE_BREAK + "(no spread)" in t1 and "[100.0, 100.0]" not in t1
+def test_a_scorecard_table_shows_every_metric_and_a_share_without_spread_as_such():
+    from spectral_collapse.studies.scorecard_tables import side_by_side
 
-
-def test_long_row_labels_break_at_spaces_within_the_limit():
-    label = F.wrap_label("stochastic vs deterministic")
-    assert all(len(part) <= F.ROW_LABEL_CHARS for part in label.split(F.LINE_BREAK))
-    assert label.replace(F.LINE_BREAK, " ") == "stochastic vs deterministic"
-    assert F.wrap_label("ddim") == "ddim"
+    t1 = side_by_side(_share_card(), "table1")
+    assert list(t1.columns) == ["S_HF", "S_LF", "S_DC", "S_G"]
+    assert list(t1.index.get_level_values(-1)) == ["paper", "ours"]
+    # every bootstrap draw gives 100 %: no interval to print, and no "[100.0, 100.0]" that reads like one
+    ours = t1.xs("ours", level=-1).iloc[0]
+    assert all(v == "100.0 % (no spread)" for v in ours), ours
+    t9 = side_by_side(_share_card(), "table9")
+    assert len(t9.columns) == 7 and t9.loc[("OVG + TABA", "ours"), "PSNR"] == "392.73 ± 10.50"
+    assert t9.loc[("OVG + TABA", "paper"), "S_HF"] == "0.40 ± 0.00"
 
 
 def frame_chars(frame: pd.DataFrame) -> int:

@@ -61,21 +61,3 @@ def test_the_loss_note_names_the_objective_in_words(monkeypatch):
     assert "ε-prediction objective" in said and "`eps`" not in said and "eps objective" not in said
 
 
-def test_a_rule_names_model_kinds_and_says_one_thing_a_sentence():
-    from spectral_collapse.report.claims_page import claims_markdown, rule_text
-    from spectral_collapse.studies.claims import CLAIMS
-    from spectral_collapse.studies.scorecard import Evidence
-    import pandas as pd
-
-    said = rule_text("share of cases where x0 beats eps: above 50 %", "share")
-    assert "x0-prediction beats ε-prediction" in said and said.endswith("Decided by the *share* rule (above).")
-    for c in CLAIMS:
-        text = rule_text(c.rule, "means only")
-        assert not re.search(r"\bx0 beats (eps|ε)\b", text), c.key
-        # no sentence joins clauses with ";" outside brackets
-        assert all(";" not in re.sub(r"\([^()]*\)", "", s) for s in text.split(". ")), (c.key, text)
-    page = claims_markdown(Evidence(frame=pd.DataFrame(columns=["study"])))
-    rules = [line for line in page.splitlines() if line.startswith("- Rule:")]
-    assert rules and not any(re.search(r"\bx0 beats (eps|ε)\b", line) for line in rules)
-
-

@@ -280,22 +280,13 @@ def test_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
     assert S.paper_evidence().crops.empty
 
 
-def test_pages_count_the_four_verdicts_in_the_same_words():
-    from spectral_collapse.report.claims_page import claims_markdown as claims_fragment
-    from spectral_collapse.report.answers import conclusions_markdown
-
+def test_a_shift_inside_the_noise_is_inconclusive():
     ddim = base()
     noise = 0.05 * RNG.standard_normal(ddim.shape)
     ev = evidence(crops({"ddim": ddim, "taba": ddim + noise - noise.mean(), "edm": ddim + 0.05}, "s_hf"))
     c = C.evaluate_claims(ev).set_index("claim")
     assert c.loc["collapse_shf", "verdict"] == V.INCONCLUSIVE
-    tally = V.tally_text(c["verdict"])
-    assert tally.startswith("holds: ") and f"inconclusive: {int((c['verdict'] == V.INCONCLUSIVE).sum())}" in tally
-    assert f"(of {len(C.CLAIMS)} claims)" in tally
-    assert f"Verdicts on our results: {tally}; of those that hold, " in claims_fragment(ev)
-    page = conclusions_markdown(ev)
-    assert "can be read neither way" in page and page.index("## What it does not support") < page.index(
-        "## Limits of this evidence, in numbers") and "- Not testable here: " in page
+    assert set(c["verdict"]) <= set(V.VERDICT_ORDER)
 
 
 def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
@@ -317,82 +308,6 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
     assert mine and all(page[k] == v for k, v in mine.items())
     assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
     assert chapter_claims(ds.assign_attrs(study="velocity")) == []
-
-
-@pytest.mark.parametrize("crop_ids, n_seeds, want", [
-    ([list(range(16)), list(range(16, 32)), list(range(32, 48))], 3,
-     "a mean over 16 test crops per seed and 3 seeds (48 crops in all)"),
-    ([list(range(24))] * 3, 3, "a mean over the same 24 test crops, translated with each of 3 seeds"),
-])
-def test_the_caveats_count_the_crops_the_stored_results_hold(tmp_path, crop_ids, n_seeds, want):
-    """The intro's caveats count test crops from the stored main results: disjoint seeds add up, seeds that share
-    their crops do not."""
-    from spectral_collapse.report.answers import _caveats
-    from spectral_collapse.studies.store import results_path, save_results
-
-    n = len(crop_ids[0])
-    ds = xr.Dataset({"crop": (("seed", "image"), np.array(crop_ids))}, coords={"seed": list(range(n_seeds))},
-                    attrs={"n_test": n})
-    save_results(ds, results_path("main_results", "ihc-sr", "quick", tmp_path), add_provenance=False)
-    assert want in _caveats(tmp_path, "quick")
-
-
-def test_the_intros_per_dataset_answers_follow_the_claims_page_rule():
-    """The book's opening sentences use the claims' three-way rule per dataset, not raw means: a mean shift inside
-    the noise reads inconclusive, a clear one holds; OVG short of the references' S_DC "reduces" the collapse; a
-    cost is named only when its paired interval lies below DDIM's beyond the minimal effect."""
-    from spectral_collapse.report.answers import _collapse_sentence, _ovg_sentence
-
-    ddim = base()
-    noise = 0.05 * RNG.standard_normal(ddim.shape)
-    noise -= noise.mean()
-
-    def ev_of(ovg_shift, taba_shift=0.2):
-        per = {"ddim": ddim, "taba": ddim + taba_shift, "edm": ddim + taba_shift}
-        parts = [crops({**per, "ovg": ddim + ovg_shift}, k, dataset="ihc-sr") for k in ("s_hf", "s_dc")]
-        parts += [crops({"ddim": ddim, "ovg": ddim - 0.05, "taba": ddim, "edm": ddim}, k, dataset="ihc-sr")
-                  for k in ("s_lf", "psnr")]
-        ev = evidence(*parts)
-        means = ev.frame.groupby(["method", "metric"])["value"].mean().unstack().to_dict("index")
-        return ev, means
-
-    ev, m = ev_of(noise)
-    assert _collapse_sentence("ihc-sr", m, ev).startswith("- **ihc-sr: collapse shown.**")
-    said = _ovg_sentence("ihc-sr", m, ev)
-    assert said.startswith("- **ihc-sr: whether OVG removes it is inconclusive.**")
-    assert "S_HF does not rise beyond its minimal effect" in said   # the part that keeps it open
-    ev, m = ev_of(0.1)
-    said = _ovg_sentence("ihc-sr", m, ev)
-    assert said.startswith("- **ihc-sr: OVG reduces it.**")                    # the references stay 0.1 above
-    assert "it costs the input's structure (S_LF" in said and "does not rise" not in said  # PSNR: under 0.1 dB
-    ev, m = ev_of(0.2)
-    assert _ovg_sentence("ihc-sr", m, ev).startswith("- **ihc-sr: OVG removes it.**")
-    ev, m = ev_of(-0.1, taba_shift=noise)
-    assert _collapse_sentence("ihc-sr", m, ev).startswith("- **ihc-sr: collapse inconclusive.**")
-    said = _ovg_sentence("ihc-sr", m, ev)
-    assert said.startswith("- **ihc-sr: OVG does not remove it.**")
-    assert "S_HF falls, beyond its minimal effect" in said
-
-
-def test_the_intro_names_the_device_of_each_cost_ratio():
-    """OVG's cost in the answers is the benchmarks' whole-translation ratio, quoted from each record with the
-    device it was timed on (a CPU's cpu-time ratio, a GPU's wall-time ratio), and absent when no record has it."""
-    from spectral_collapse.report.answers import _cost_phrase
-
-    def record(key, value, machine):
-        return {"machine": machine, "benchmarks": {"inversion": {"translation": {"ovg": {key: {"median": value}}}}}}
-
-    cpu = record("ratio_cpu", 2.157, {"cpu": "Intel(R) Xeon(R) Processor", "gpu": None})
-    gpu = record("ratio_wall", 1.7171, {"cpu": "x", "gpu": "NVIDIA H100 80GB HBM3"})
-    said = _cost_phrase(cpu, gpu)
-    assert ("2.16x the time of a DDIM translation on one thread of an Intel Xeon CPU and 1.72x on one NVIDIA H100 GPU"
-            in said)
-    assert "1.72x" not in _cost_phrase(cpu, None) and "GPU" not in _cost_phrase(cpu, None)
-    assert _cost_phrase(None, {"machine": {}}) is None
-    cpu["benchmarks"]["inversion"].update(image_shape=[3, 32, 32], batch=8, steps=3, profile="quick")
-    said = _cost_phrase(cpu, None)
-    assert "translation (the quick U-Net, 32-px images, batch 8, 3 steps each way)" in said
-    assert "2.16x the time of a DDIM translation on one thread of an Intel Xeon CPU" in said
 
 
 def test_pca_claim_reads_paired_subsample_differences_three_ways():
@@ -427,31 +342,3 @@ def test_pca_claim_reads_paired_subsample_differences_three_ways():
     assert verdict(result(95 + spread, 94 + 2 * spread, 80 + spread)).verdict == V.INCONCLUSIVE   # x4 ~ x2
     assert verdict(result(105 + spread, 90 + spread, 80 + spread)).verdict == V.FAILS             # x2 above noise
 
-
-def test_the_training_seed_paragraph_covers_each_dataset_and_names_every_moving_claim(tmp_path):
-    """The answers' training-seed paragraph reads the seed_spread results of every dataset that has them: per
-    dataset, how many claims keep their verdict in every run, and each claim whose verdict moves with its verdict
-    per run. OVG clearly above DDIM in runs 0 and 1 and below it in run 2 moves "OVG removes the collapse"; a
-    dataset without results is not named; none at all gives no paragraph."""
-    from spectral_collapse.report.answers import _seed_line
-    from spectral_collapse.studies.claim_titles import CLAIM_TITLES
-    from spectral_collapse.studies.store import results_path, save_results
-
-    assert _seed_line(tmp_path, "quick") is None
-    rng = np.random.default_rng(5)
-    methods = ["ddim", "taba", "edm", "ovg"]
-    shift = {"ddim": 0.0, "taba": 0.3, "edm": 0.3}
-
-    def arm(ovg):
-        return np.stack([0.4 + {**shift, "ovg": ovg}[k] + 0.01 * rng.standard_normal((2, 8)) for k in methods])
-
-    data = {m: (("train_seed", "method", "seed", "sample"), np.stack([arm(0.2), arm(0.2), arm(-0.2)]))
-            for m in ("s_hf", "s_dc", "s_lf")}
-    ds = xr.Dataset(data, coords={"train_seed": [0, 1, 2], "method": methods, "seed": [0, 1]},
-                    attrs={"study": "seed_spread", "dataset": "ihc-edges"})
-    save_results(ds, results_path("seed_spread", "ihc-edges", "quick", tmp_path), add_provenance=False)
-    said = _seed_line(tmp_path, "quick")
-    assert "ihc-sr" not in said and "models of ihc-edges trained again" in said
-    title = CLAIM_TITLES["ovg_vs_ddim"]
-    assert (f"*{title}* reads training seed 0: holds, training seed 1: holds, training seed 2: does not hold"
-            in said)

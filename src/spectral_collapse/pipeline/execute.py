@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from . import graph
+from .book_pages import PAGES, QUIET_KERNEL, run_pages
 from ..text import plural
 from ..plotting.reader import reader_cells
 from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
@@ -34,13 +35,6 @@ from .parallel import (StudiesFailed, environment, kernel_threads, recorded_cost
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
            "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
            "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
-
-
-# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
-# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
-# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
-# terminal on their own path (``studies.progress``), never the chapter.
-QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 
 def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
@@ -266,6 +260,9 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     per "study/dataset", e.g. ``recorded_costs`` of a timed main command). With 1 they run one after another in
     this process, in run order (book order, prerequisites first).
 
+    Without a study list, or naming them among ``studies``, the book's own pages (``book_pages.PAGES``) are executed
+    after the chapters, unless ``book_dir`` or ``datasets`` is given.
+
     book_dir: where the chapters are written (default ``<root>/book/studies``). keep_going: with one job, a study
     that fails does not stop the others (the studies that read it are skipped); either way a failure raises
     ``StudiesFailed`` naming every failed and skipped study once the rest has run. threads: torch threads per
@@ -277,6 +274,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     get_profile(profile)
     root = _root(root)
     jobs = resolve_jobs(jobs)
+    pages = [s for s in studies or PAGES if s in PAGES] if book_dir is None and not datasets else []
+    studies = None if studies is None else [s for s in studies if s not in PAGES]
+    if studies == [] and pages:
+        return run_pages(profile, pages, root=root, results_root=results_root, force=force)
     order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
         check_dataset(ds)  # a registered name or folder:<path>
@@ -322,7 +323,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
               f"{plural(threads, 'torch thread')} each", flush=True)
         finished = run_side_by_side(pending, jobs, start, cost=costs)
-        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished]
+        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + run_pages(
+            profile, pages, root=root, results_root=results_root, force=force)
     done, failed, skipped = [], {}, []
     with environment(thread_env(threads)):  # the kernels started below inherit it
         for study, ds in pairs:
@@ -345,7 +347,7 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 done.append(out)
     if failed or skipped:
         raise StudiesFailed(failed, skipped)
-    return done
+    return done + run_pages(profile, pages, root=root, results_root=results_root, force=force)
 
 
 def failure_line(err: BaseException) -> str:

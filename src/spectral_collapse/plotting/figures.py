@@ -1,5 +1,6 @@
-"""Figures drawn as PNG (PIL + a Vega-Lite chart rendered offline): the introduction's spectral-collapse figure, and
-the figures page's correlation panels (the paper's Fig. 4)."""
+"""The paper's figures drawn from our results: the introduction's spectral-collapse figure (PNG: PIL + a Vega-Lite
+chart rendered offline), the translations grid and numbers of Fig. 2, the points and panels of Fig. 4, and the
+slopes of the latents' spectra that Fig. 1 shows."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +8,9 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.method_labels import method_name
-from ..studies.scorecard import fmt_value, long_frame, method_means
-from ..text import symbol
 
-__all__ = ["collapse_figure", "correlation_figure", "overprint_offsets"]
+__all__ = ["collapse_figure", "correlation_figure", "overprint_offsets", "fig2_rows", "fig2_grid", "fig4_points",
+           "spectrum_slopes", "FIG2_METHODS"]
 
 
 def _latent_view(z: np.ndarray) -> np.ndarray:
@@ -19,8 +19,8 @@ def _latent_view(z: np.ndarray) -> np.ndarray:
     return z if z.shape[1] in (1, 3) else z[:, :1]
 
 
-def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple[bytes, str]:
-    """The introduction's figure (PNG bytes) and caption from a main-results dataset: spectral collapse at a glance.
+def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
+    """The introduction's figure (PNG bytes) from a main-results dataset: spectral collapse at a glance.
 
     Left: the input, DDIM's and OVG's translations, the ground truth, and their inverted latents beside Gaussian
     noise. Right: radially averaged power spectrum of the latents (white noise is flat at 1).
@@ -69,22 +69,11 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> tuple
     fig.paste(png, (grid.width + 16, 0))
     buf = io.BytesIO()
     fig.save(buf, format="PNG")
-    w = method_means(long_frame(ds, "main", str(ds.attrs.get("dataset", ""))), by=("method",))
-
-    def v(m, metric):
-        return fmt_value(float(w.loc[m, metric])) if m in w.index and metric in w else "n/a"
-    caption = (f"{ds.attrs.get('dataset', '')}, profile {ds.attrs.get('profile', '')}: translations and inverted "
-               f"latents "
-               f"of the first {k} test images (seed 0). Mean over seeds: {symbol('s_hf')} (texture) " + ", ".join(
-                   f"{method_name(m)} {v(m, 's_hf')}" for m in shown)
-               + f"; {symbol('s_dc')} (1 = as decorrelated as white noise) " + ", ".join(
-                   f"{method_name(m)} {v(m, 's_dc')}" for m in shown) + f"; {symbol('s_lf')} (structure) " + ", ".join(
-                   f"{method_name(m)} {v(m, 's_lf')}" for m in shown) + ".")
-    return buf.getvalue(), caption
+    return buf.getvalue()
 
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
-    """The paper's Fig. 4 from our points (``report.paper_figures.fig4_points``: one per dataset and method, the
+    """The paper's Fig. 4 from our points (``fig4_points``: one per dataset and method, the
     means of S_HF, S_LF and S_DC): (a) S_HF and (b) S_LF against S_DC. Each method in its book look (colour and
     shape, one legend); the first dataset's markers filled, the others' hollow (the title says which); both axes
     fitted to the points and their interval bars (``<metric>_lo`` / ``<metric>_hi`` where given) with some padding,
@@ -207,3 +196,97 @@ def overprint_offsets(pts: pd.DataFrame, xcol: str, ycol: str, xdom, ydom, width
         out[i] = off
         placed.append((xs[i] + off, ys[i]))
     return out
+
+
+# the methods of the paper's Fig. 2 and the groups its panel shows them in
+FIG2_METHODS = ("ddim", "direct_inversion", "null_class", "renoise", "taba", "edm", "ovg_edm", "ovg")
+FIG2_GROUPS = {"ddim": "deterministic", "direct_inversion": "deterministic", "null_class": "deterministic",
+               "renoise": "stochastic", "taba": "stochastic", "edm": "EDM model", "ovg_edm": "OVG guidance",
+               "ovg": "OVG guidance"}
+
+
+def fig2_rows(ds) -> pd.DataFrame:
+    """Fig. 2's numbers: per shown method, its group, and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
+    rows = []
+    for m in FIG2_METHODS:
+        if m not in ds["method"].values:
+            continue
+        kept = ~ds["failed"].sel({"method": m}) if "failed" in ds else True
+        row = {"method": m, "group": FIG2_GROUPS[m]}
+        for metric in ("s_hf", "delta_log_e_hf", "s_lf"):
+            if metric in ds:
+                row[metric] = float(ds[metric].sel({"method": m}).where(kept).mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fig2_grid(ds, k: int = 4):
+    """Fig. 2's image grid: the first ``k`` test crops, their translations by each of ``FIG2_METHODS`` stored (seed
+    0, failed samples marked) and the ground truth."""
+    from ..plotting.charts import compose_grid
+
+    k = min(k, ds.sizes["image"])
+    rows = {"input": ds["source_images"].values[:k]}
+    failed = {}
+    for m in FIG2_METHODS:
+        if m in ds["method"].values:
+            rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:k]
+            if "failed" in ds:
+                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:k]
+    if "truth_images" in ds:
+        rows["ground truth"] = ds["truth_images"].values[:k]
+    return compose_grid(rows, cell=72, failed=failed)
+
+
+def fig4_points(ev) -> pd.DataFrame:
+    """Fig. 4's points: one per distinct (dataset, method) of the main results, the mean over crops and seeds of
+    S_HF, S_LF and S_DC (the points the correlation claims are computed on), and for each its 95 % bootstrap
+    interval over the crops (each crop's mean over seeds; ``<metric>_lo`` / ``<metric>_hi``, NaN where the results
+    hold no per-crop values)."""
+    from ..metrics.intervals import bootstrap_ci
+
+    metrics = ["s_hf", "s_lf", "s_dc"]
+    f = ev.frame
+    f = f[(f["study"] == "main") & f["metric"].isin(metrics)]
+    if f.empty:
+        return pd.DataFrame(columns=["dataset", "method", *metrics])
+    points = (f.groupby(["dataset", "method", "metric"])["value"].mean().unstack("metric").reset_index()
+              .dropna(subset=["s_dc"]))
+    crops = getattr(ev, "crops", None)
+    for m in metrics:
+        points[f"{m}_lo"], points[f"{m}_hi"] = np.nan, np.nan
+    if crops is None or crops.empty or not {"crop", "metric", "value"} <= set(crops.columns):
+        return points
+    c = crops[(crops["study"] == "main") & crops["metric"].isin(metrics)]
+    per_crop = c.groupby(["dataset", "method", "metric", "crop"])["value"].mean()
+    for (dataset, method, metric), values in per_crop.groupby(level=[0, 1, 2]):
+        at = (points["dataset"] == dataset) & (points["method"] == method)
+        if at.any() and len(values) > 1:
+            ci = bootstrap_ci(values.to_numpy(), n_boot=2000)
+            points.loc[at, f"{metric}_lo"], points.loc[at, f"{metric}_hi"] = ci.lo, ci.hi
+    return points
+
+
+def spectrum_slopes(ds, seed: int = 0) -> dict:
+    """The slope (least squares of log10 power on log10 radial frequency, the zero frequency left out) and the range
+    in decades of the latents' radially averaged power spectra that Fig. 1's analogue draws: DDIM's, OVG's (the
+    first of ovg, ovg_taba, ovg_edm stored) and Gaussian noise of the same shape; {} without stored latents."""
+    from ..metrics.latent import radial_power_spectrum
+
+    if "latents" not in ds:
+        return {}
+    methods = list(map(str, ds["method"].values))
+    ovg = next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
+    if "ddim" not in methods or ovg is None:
+        return {}
+    lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg)}
+    lat["gaussian"] = np.random.default_rng(0).standard_normal(lat["ddim"].shape)
+    out = {}
+    for name, z in lat.items():
+        f, pw = radial_power_spectrum(z)
+        p = np.asarray(pw).reshape(-1, len(f)).mean(0)
+        keep = (np.asarray(f) > 0) & (p > 0)
+        x, y = np.log10(np.asarray(f)[keep]), np.log10(p[keep])
+        out["ovg" if name == ovg else name] = (float(np.polyfit(x, y, 1)[0]), float(y.max() - y.min()))
+    return out
+

@@ -115,12 +115,12 @@ def gpu_words(device: str | None) -> str:
     a name with no memory size gives "one NVIDIA H100 GPU", none at all "one GPU"."""
     import re
 
-    from .answers import gpu_name
-
     if not device:
         return "one GPU"
     mem = re.search(r"\b(\d+)\s*([GM])B\b", str(device), re.I)
-    return f"one {gpu_name(device)}" + (f" ({mem.group(1)} {mem.group(2).upper()}B)" if mem else "")
+    words = [w for w in str(device).split() if not re.fullmatch(r"\d+\s*[GM]B|HBM\d*e?|PCIe|SXM\d*|NVL", w, re.I)]
+    name = " ".join(words) or "GPU"
+    return f"one {name if name.upper().endswith('GPU') else f'{name} GPU'}" + (f" ({mem.group(1)} {mem.group(2).upper()}B)" if mem else "")
 
 
 _ERRORS = {"OutOfMemoryError": "ran out of GPU memory", "CUDA out of memory": "ran out of GPU memory"}

@@ -1,14 +1,10 @@
 """The paper's quantitative claims, each a small function of the scorecard's ``Evidence`` with a verdict.
 
 Each claim returns a ``Finding``: "holds", "does not hold", "inconclusive" or "not testable here", with the numbers
-behind it. On our evidence (``scorecard.load_evidence``) a comparison of two methods is a paired 95 % bootstrap
-interval over the test crops both scored, read against the metric's minimal effect; shares count distinct
-comparisons and correlations distinct (dataset, method) points, each with an interval (``studies.verdicts``). A share
-over fewer than ``shares.MIN_COMPARISONS`` distinct comparisons is inconclusive, and the comparisons it counts are
-named. The same function runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one
-"seed" = the reported mean, no crops), where it decides on the means, so the claims page also shows where the
-paper's tables disagree with its text; there two equal means are a tie, inconclusive (a tie goes neither way), and a
-metric the tables lack is "not testable here" while the claim is judged on the metrics they give.
+behind it, decided by one of the general rules (``RULES``; intervals from ``studies.verdicts``). The same function
+runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one "seed" = the reported mean),
+where it decides on the means, so the claims page also shows where the paper's tables disagree with its text.
+``evaluate_claims`` tabulates every claim; ``glue_verdicts`` and ``chapter_verdicts`` serve a chapter's own results.
 """
 from __future__ import annotations
 
@@ -24,18 +20,18 @@ from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence,
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
                                versus_or_tie)
-from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words, share_checks  # noqa: F401
+from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words
 from .samples import sample_size
 from .claims_texture import sdc_literal, texture_claim
 from .shares import MIN_COMPARISONS
-from ..text import plural, signed, verb
+from ..text import signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import (BAND_CLAUSE, arm_phrase, gate_models_words, INDICATIVE, MEANS, NO_SPREAD_SHARE, PAIRED, SHARE, CORRELATION, findings_markdown,  # noqa: F401
-                           held_basis, sentence_start, verdict_words)
+from .claims_words import BAND_CLAUSE, CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
-           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "verdict_words", "held_basis", "NO_SPREAD_SHARE", "evaluate_claims", "judged_on", "chapter_claims", "chapter_verdicts", "glue_verdicts", "findings_markdown", "metric_words", "share_checks"]
+           "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
+           "chapter_claims", "chapter_verdicts", "glue_verdicts"]
 
 
 @dataclass(frozen=True)
@@ -91,8 +87,8 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
 
 
 def _no_point(ev: Evidence, key, row: pd.Series, metrics) -> str:
-    """Why a (dataset, method) is not a point of a correlation, in words: the metric it lacks, and whether every seed
-    of it had failed samples (such cells are left out of set-level metrics)."""
+    """Why a (dataset, method) is not a point of a correlation: the metric it lacks, and whether every seed had
+    failed samples."""
     key = key if isinstance(key, tuple) else (key,)
     lack = [m for m in metrics if not np.isfinite(row[m])]
     f = ev.select("main", dataset=key[0], method=key[-1])
@@ -181,27 +177,15 @@ def front_bases(res) -> tuple[dict, int]:
     return {str(b): int(n) for b, n in on.groupby("base").size().items()}, int(front[len(grid):].sum())
 
 
-def front_words(by_base: dict) -> str:
-    """The OVG grid points on a joint front, said with the variants they belong to: "2 OVG points, both ovg_edm",
-    "3 OVG points, 1 ovg and 2 ovg_edm"."""
-    n = sum(by_base.values())
-    if not n:
-        return "0 OVG points"
-    if len(by_base) == 1:
-        (b, k), = by_base.items()
-        return f"{plural(n, 'OVG point')}, {'it' if n == 1 else 'both' if n == 2 else 'all'} {b}"
-    parts = [f"{k} {b}" for b, k in sorted(by_base.items())]
-    return f"{plural(n, 'OVG point')}, {', '.join(parts[:-1])} and {parts[-1]}"
-
-
 def _claim_pareto(ev: Evidence) -> Finding:
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
     checks = []
     for ds, res in sorted(ev.extra.get("pareto", {}).items()):
         by_base, n_base = front_bases(res)
-        checks.append((sum(by_base.values()) > 0, f"{ds}: {front_words(by_base)}, and "
-                                                  f"{plural(n_base, 'baseline')} on the joint front"))
+        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items())) or "none"
+        checks.append((sum(by_base.values()) > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
+                                                  f"{n_base}"))
     return combine(checks, "needs pareto study results")
 
 
@@ -234,13 +218,9 @@ RULES = {
                   "interval excludes 0, does not hold when the interval lies wholly short of the threshold, and is "
                   "inconclusive otherwise (the paper's tables: r against the threshold alone)"),
     MEANS: ("a claim about a front of method means (the Pareto claims) has no interval to read: it holds when the "
-            "means satisfy its rule and does not hold when they do not, and its verdict says \"(means only)\" "
-            "beside it; such a verdict is not beyond its uncertainty, so read it as indicative"),
+            "means satisfy its rule and does not hold when they do not; such a verdict is not beyond its "
+            "uncertainty, so read it as indicative"),
 }
-
-
-def _r_rule(pair: str, op: str, threshold: str) -> str:
-    return f"Pearson r({pair}) {op} {threshold}"
 
 
 CLAIMS: list[Claim] = [
@@ -267,13 +247,13 @@ CLAIMS: list[Claim] = [
           "themselves, two-way)", claim_pca, reads=("pca_collapse",)),
     Claim("corr_hf_dc", "Sec. 4, Fig. 4a, Fig. 14, Fig. 15",
           "S_HF and S_DC are strongly and positively correlated across methods.",
-          _r_rule("S_HF, S_DC", "≥", "0.5"), _corr("s_hf", "s_dc", +1), by=CORRELATION),
+          "Pearson r(S_HF, S_DC) ≥ 0.5", _corr("s_hf", "s_dc", +1), by=CORRELATION),
     Claim("corr_dc_g", "Sec. 4, Fig. 8, Fig. 14",
           "The decorrelation score S_DC and the Gaussianity score S_G are strongly and positively correlated.",
-          _r_rule("S_DC, S_G", "≥", "0.5"), _corr("s_dc", "s_g", +1), by=CORRELATION),
+          "Pearson r(S_DC, S_G) ≥ 0.5", _corr("s_dc", "s_g", +1), by=CORRELATION),
     Claim("tradeoff_lf_dc", "Sec. 4, Fig. 4b, Fig. 16",
           "Restoring Gaussian, decorrelated latents costs structure: S_LF falls as S_DC rises.",
-          _r_rule("S_LF, S_DC", "≤", signed(-0.5, 1)), _corr("s_lf", "s_dc", -1), by=CORRELATION),
+          f"Pearson r(S_LF, S_DC) ≤ {signed(-0.5, 1)}", _corr("s_lf", "s_dc", -1), by=CORRELATION),
     Claim("edm_tradeoff", "Sec. 4 (parameterization trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
           "than ε-prediction (standard DDIM).",
@@ -344,40 +324,25 @@ CLAIMS: list[Claim] = [
 
 def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
-    quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``: which arms the comparisons on the models that
-    pass the gate cover, and which rest on the model below it alone); ``verdict_words`` adds "indicative only"."""
+    quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``)."""
     found = c.test(ev)
     weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
-    return replace(found, caveat=gate_caveat(c, ev, weak, c.test(ev.gated())))
+    return replace(found, caveat=gate_caveat(weak, c.test(ev.gated())))
 
 
-def gate_caveat(c: Claim, ev: Evidence, weak: list[str], alone: Finding) -> str:
-    """What a model below the quality gate leaves of a claim, in words: the arms (of an ablation) whose comparisons
-    rest on that model alone, and the arms that the comparisons on the models passing the gate cover, with how many
-    of those hold; for a study without arms, that no comparison is left without the model."""
-    named = "; ".join(gate_models_words(study, ds, arms, weak) for (study, ds), arms in
-                      getattr(ev, "weak_arms", {}).items() if study in c.reads)
-    head = f"shown {'in part ' if alone.verdict != UNTESTABLE else ''}on {'a model' if len(weak) == 1 else 'models'} " \
-           f"below the quality gate" + (f" ({named})" if named else "")
+def gate_caveat(weak: list[str], alone: Finding) -> str:
+    """A verdict's caveat when models below the quality gate (``weak``) enter it: "indicative only", the models,
+    and what the comparisons on the models that pass the gate (``alone``: the claim judged without the others)
+    give: "k of n comparisons hold", their verdict, or that none is left."""
     if alone.verdict == UNTESTABLE:
-        return f"{head}; no comparison of the claim rests on models that pass the gate"
-    count = re.match(r"(\d+) of (\d+)", alone.detail)
-    held = f"{count.group(1)} of {count.group(2)} comparisons hold there" if count else f"there it reads {alone.verdict}"
-    weak_by_axis = [a for (study, _), a in getattr(ev, "weak_arms", {}).items() if study in c.reads and a]
-    if not weak_by_axis:
-        return f"{head}; the comparisons on the models that pass the gate leave it out ({held})"
-    axis = weak_by_axis[0][0]
-    below = sorted({v for a in weak_by_axis for v in a[1]})
-    f = ev.frame[ev.frame["study"].isin(c.reads)] if "study" in ev.frame else ev.frame
-    every = sorted({str(v) for v in f[axis].dropna()}) if axis in f else []
-    passing = [v for v in every if v not in below]
-    if not passing:
-        return f"{head}; no comparison of the claim rests on models that pass the gate"
-    return (f"{head}: the comparisons on the models that pass the gate cover {arm_phrase(axis, passing)} only "
-            f"({held}); {arm_phrase(axis, below)} {verb(len(below), 'rests', 'rest')} only on the model below the "
-            "gate, untested by one that passes it")
+        rest = "no comparison rests on models that pass it"
+    elif count := re.match(r"(\d+) of (\d+)", alone.detail):
+        rest = f"on the models that pass it, {count.group(1)} of {count.group(2)} comparisons hold"
+    else:
+        rest = f"on the models that pass it: {alone.verdict}"
+    return f"{INDICATIVE}: below the quality gate: {', '.join(weak)}; {rest}"
 
 
 def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:
@@ -389,11 +354,8 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
 def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
     the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
-    import pandas as pd
-
-    from .scorecard import ABLATIONS, evidence_of
-
     from .evidence import below_gate
+    from .scorecard import ABLATIONS, evidence_of
 
     study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
     if study in ("pca_collapse", "pareto"):

@@ -5,14 +5,14 @@ different settings or methods with the same numbers ("same numbers"), and two ro
 with different numbers ("other numbers"). Of a pair with the same numbers, the copy is the row whose own setting and
 method another table reports with other numbers; the row no table contradicts is the one the numbers belong to.
 :func:`copy_groups` decides that once, and :func:`copy_notes` says it in one sentence per copied row (several tables
-copying the same row in one sentence), the same sentence in every chapter and on the scorecard, whichever row of
+copying the same row in one sentence), the same sentence in every chapter, whichever row of
 the pair a page shows.
 """
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["copy_groups", "copy_notes", "copy_sentence", "setting_words", "copies_read"]
+__all__ = ["copy_groups", "copy_notes", "copy_sentence", "setting_words"]
 
 _DATASETS = {"bbbc021": "BBBC021", "edges2shoes": "Edges2Shoes"}
 _BACKBONES = {"unet": "U-Net", "dit": "DiT"}
@@ -180,28 +180,3 @@ def _disagreement(key: tuple, explained: set, paper: pd.DataFrame) -> str:
     return (f"{table_word(me['table'])}'s {method_name(me['method'])} row ({setting_words(me)}) and "
             f"{_tables(others)} report the same setting and method with other numbers: "
             f"{_tables(others)} {'gives' if len(others) == 1 else 'give'} {_numbers(others, me, paper)}.")
-
-
-def copies_read(frame: pd.DataFrame, studies, paper: pd.DataFrame | None = None) -> list[str]:
-    """The sentences (``copy_sentence``) on each copied row that evidence of the paper's tables (``frame``: the rows
-    of ``scorecard.paper_evidence``) holds for ``studies``: a claim judged on such a row reads another row's numbers,
-    and says so where a page shows the same setting with the row's own numbers elsewhere. A row of the evidence is
-    matched to the printed row whose setting, method and values it carries; [] when none is a copy."""
-    from ..reference import ROW_KEYS, paper_tables
-
-    p = paper_tables() if paper is None else paper
-    f = frame[frame["study"].isin(studies)] if "study" in frame else frame.iloc[0:0]
-    setting = [k for k in ROW_KEYS if k != "table"]
-    copies = {_key(c): g for g in copy_groups(p) if g["decided"] for c in g["copies"]}
-    out: list[str] = []
-    for keys, rows in f.groupby(setting, dropna=False) if len(f) else []:
-        values = dict(zip(rows["metric"], rows["value"]))
-        cand = p.merge(pd.DataFrame([dict(zip(setting, keys))]), on=setting)
-        for table, t in cand.groupby("table"):
-            got = dict(zip(t["metric"], t["mean"]))
-            if all(abs(float(got[m]) - float(v)) < 1e-9 for m, v in values.items() if m in got):
-                g = copies.get(tuple(str(v) for v in (table, *keys)))
-                text = copy_sentence(g, p) if g else ""
-                if text and text not in out:
-                    out.append(text)
-    return out

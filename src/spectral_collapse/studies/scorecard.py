@@ -36,21 +36,9 @@ __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", 
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
            "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_printed", "paper_row_notes", "below_gate_note", "not_run_note", "ties_note",
-           "ordering_note", "METRICS_NOT_RUN"]
+           "method_means", "fmt_value", "fmt_metric", "paper_printed"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
-_NAMES = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF", "s_lf": "S_LF",
-          "s_dc": "S_DC", "s_g": "S_G"}
-# Why a metric of the paper's tables has no number of ours, and where the suite computes it
-METRICS_NOT_RUN = {
-    "ms_ssim": ("the studies behind these tables do not compute it: standard MS-SSIM ({scales} scales, an 11-px "
-                "window) needs images of at least {size} px, larger than our crops, so the {{doc}}`metric-validation "
-                "chapter </studies/metric_validation-ihc-sr>` computes a reduced, non-standard form and sets it "
-                "beside the other metrics instead"),
-    "fid": "needs the Inception weights, which an offline run does not have",
-    "lpips": "needs the AlexNet weights, which an offline run does not have",
-}
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
 PAPER_SCALES = ("x8", "x16", "x32")
 STANDIN = {"ihc-sr": "bbbc021", "bbbc021": "bbbc021", "ihc-edges": "edges2shoes", "edges2shoes": "edges2shoes"}
@@ -180,69 +168,6 @@ def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
     return list(arms[1].get(str(arm), []))
 
 
-def below_gate_note(t: pd.DataFrame) -> str:
-    """Markdown for one paper table of the scorecard: the rows whose numbers of ours come from a model below the
-    quality gate (``ours_below_gate``), marked "indicative only", with the model and the chapter that judges it;
-    '' when none does."""
-    if "ours_below_gate" not in t:
-        return ""
-    weak = t[t["ours_below_gate"].fillna("").astype(str) != ""]
-    if weak.empty:
-        return ""
-    from .method_labels import method_name, model_words
-
-    by: dict[str, list[str]] = {}
-    for r in weak.drop_duplicates(["scale", "backbone", "space", "method"]).itertuples():
-        arm = " ".join(str(v) for v in (r.backbone, r.space) if v and str(v) not in ("unet", "latent")) \
-            if r.table != "table4" else str(r.space)
-        arm = {"dit": "DiT"}.get(arm, arm)
-        by.setdefault(r.ours_below_gate, []).append(f"{arm + ' ' if arm else ''}{method_name(r.method)}")
-    said = "; ".join(f"{', '.join(rows)} ({', '.join(model_words(m.strip()) for m in str(models).split(','))})"
-                     for models, rows in by.items())
-    return (f"**Indicative only (below the gate):** our numbers in the rows {said} come from a model below the "
-            "quality gate ({doc}`the model-quality chapter </studies/model_quality-ihc-sr>`), which the study was "
-            "allowed to run and whose chapter says so: they describe that model as trained, not a model of the "
-            "data.\n")
-
-
-def not_run_note(card: pd.DataFrame) -> str:
-    """Markdown: for each metric of the paper's tables with no number of ours, why, and where the suite computes it
-    when it does elsewhere (``METRICS_NOT_RUN``); '' when every metric has one."""
-    have = set(card.loc[card["ours_mean"].notna(), "metric"])
-    gone = [m for m in METRICS if m in set(card["metric"]) and m not in have]
-    from ..metrics.image import MS_SSIM_WEIGHTS
-
-    scales = len(MS_SSIM_WEIGHTS)
-    why = {m: t.format(scales=scales, size=(11 - 1) * 2 ** (scales - 1) + 1) for m, t in METRICS_NOT_RUN.items()}
-    parts = [f"{_NAMES.get(m, m)} ({why.get(m, 'not computed by these studies')})" for m in gone]
-    return ("Metrics of the paper's tables with no number of ours (\"not run\"): " + "; ".join(parts) + ".\n\n"
-            if parts else "")
-
-
-def ordering_note(agree: pd.DataFrame) -> str:
-    """A clause (no final stop) for the metrics whose share of pairs ordered as the paper orders them is below one
-    half, the share unrelated orderings give (each pair a coin toss); '' when none is."""
-    low = agree[(agree["pairs"] > 0) & (agree["share"] < 0.5)]
-    if low.empty:
-        return ""
-    names = [f"{_NAMES.get(r.metric, r.metric)}, at {100 * r.share:.0f} %," for r in low.itertuples()]
-    one = len(names) == 1
-    return (f"{' and '.join(names)} {'lies' if one else 'lie'} below it: on {'that metric' if one else 'those metrics'} "
-            "our orderings of methods go against the paper's more often than with them (a reading of the share, with "
-            "no interval: the pairs share their methods, so they are not independent draws)")
-
-
-def ties_note(agree: pd.DataFrame) -> str:
-    """A sentence saying why the metrics' totals of pairs differ: a pair tied in the paper's printed means or in ours
-    orders neither way and is left out, counted per metric from ``ordering_agreement``'s ``ties``; '' when none is."""
-    if "ties" not in agree or not int(agree["ties"].sum()):
-        return ""
-    tied = [f"{_NAMES.get(r.metric, r.metric)} {r.ties}" for r in agree.itertuples() if r.ties]
-    return ("The totals differ between metrics because the tables report different metrics and because a pair tied "
-            "in the paper's printed numbers or in ours orders neither way and is left out (tied pairs: "
-            + ", ".join(tied) + ").")
-
-
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
     """Every paper row with ours beside it (left join on KEYS); ``status`` is "compared" or "not run"."""
     ev = ev if ev is not None else load_evidence(**load_kw)
@@ -359,25 +284,6 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
         d, n = diff(a, b)
         out.append({"comparison": name, "metrics compared": n, "max |difference| but FID (FID)": d})
     return pd.DataFrame(out)
-
-
-def paper_row_notes(table: str, paper: pd.DataFrame | None = None) -> str:
-    """Markdown: the rows of one paper table that carry another row's numbers, or that another row copies
-    (``paper_copies.copy_notes``: which row is the copy, and what the tables reporting its setting give), each said
-    once and in the words every chapter uses, so a reader knows the row is printed as the paper prints it; '' when
-    none is."""
-    from ..reference import ROW_KEYS
-    from .paper_copies import copy_notes
-
-    p = paper_tables() if paper is None else paper
-    rows = p[p["table"] == table][ROW_KEYS].drop_duplicates().to_dict("records")
-    notes = copy_notes(rows, p)
-    if not notes:
-        return ""
-    head = "Rows shown as the paper prints them that carry another row's numbers (see {doc}`the errata </errata>`):"
-    if len(notes) == 1:
-        return f"{head} {notes[0]}\n"
-    return head + "\n\n" + "".join(f"- {n}\n" for n in notes)   # one copied row an item, not one long paragraph
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:

@@ -31,7 +31,7 @@ from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
 from .shares import LOWER_IS_BETTER, countable, paired_rows, share_rows
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
-           "tally_text", "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
+           "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
            "real_band", "overshoots", "read_interval", "open_reason", "WITHIN_EFFECT",
            "share_interval", "share_verdict", "fisher_interval", "correlation_verdict",
            "distinct_points", "correlation_finding", "N_BOOT", "fmt_value"]
@@ -94,12 +94,6 @@ def natural_key(text: str) -> tuple:
     import re
 
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t)
-
-
-def tally_text(verdicts) -> str:
-    """How many claims read each verdict, in the verdicts' own words: "holds: 5, does not hold: 2, ..."."""
-    vs = list(verdicts)
-    return ", ".join(f"{v}: {vs.count(v)}" for v in VERDICT_ORDER) + f" (of {len(vs)} claims)"
 
 
 def label(metric: str) -> str:
