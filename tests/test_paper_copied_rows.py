@@ -53,25 +53,3 @@ def test_a_pair_that_no_table_settles_says_so():
     assert not g["decided"]
     (text,) = copy_notes([_key("table4", "pixel", "taba")], p)
     assert "do not say which row is right" in text and "copy" not in text.split(";")[-1]
-
-
-def test_the_scorecard_tells_one_truth_about_table_5s_taba_row():
-    """Table 5's ×16 TABA row carries the numbers of Table 4's pixel-space TABA row; Tables 3, 4 and 9 give TABA in
-    Table 5's setting other numbers, so Table 5's row is the copy: the scorecard's notes of each table say this one
-    sentence, never that Table 4's pixel row is the copy."""
-    from spectral_collapse.studies.scorecard import paper_row_notes
-
-    p = paper_tables()
-    taba = [g for g in copy_groups(p) if g["copies"][0]["method"] == "taba"]
-    assert len(taba) == 1 and taba[0]["copies"][0]["table"] == "table5"
-    assert taba[0]["source"]["table"] == "table4" and taba[0]["source"]["space"] == "pixel"
-    sentence = copy_notes([taba[0]["source"]], p)[0]
-    for table in ("table4", "table5", "table9"):
-        text = paper_row_notes(table)
-        assert sentence in text, table
-        assert "Table 4's pixel-space TABA row: its numbers are those of" not in text, table
-    # every copy group is said in the same words wherever a row of it is shown
-    for g in copy_groups(p):
-        said = copy_notes([g["source"]], p)[0]
-        for c in g["copies"]:
-            assert said in copy_notes([c], p)
