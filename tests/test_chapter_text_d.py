@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.report.tables import format_summary
+from spectral_collapse.studies.tables import format_summary
 from spectral_collapse.studies.method_labels import OVG_DEFAULTS, method_name
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,16 +15,6 @@ def test_every_statement_of_the_paired_rule_carries_the_band_clause():
     assert "50 %" in chapter_rule(shares=True) and "50 %" not in chapter_rule()
 
 
-def test_chapters_quote_the_one_rule_text():
-    import inspect
-
-    from spectral_collapse.report import ablations, main_results, seed_claims
-
-    for mod, fn in ((main_results, "collapse_verdict"), (ablations, "ablation_verdict"), (seed_claims, "claims_intro")):
-        src = inspect.getsource(getattr(mod, fn))
-        assert "chapter_rule(" in src and "minimal effect" not in src.split('"""')[-1]
-
-
 def test_rules_are_said_in_words_not_as_lists_of_formulas():
     from spectral_collapse.studies.claims import CLAIMS
 
@@ -97,7 +87,7 @@ def test_a_row_failed_everywhere_is_said_once_beside_its_method():
 
 def test_seed_claims_count_a_named_set_and_untestable_rows_read_a_dash():
     from spectral_collapse.report.seed_claims import agreement, claim_set_words
-    from spectral_collapse.report.main_results import MAIN_CLAIMS
+    from spectral_collapse.studies.tables import MAIN_CLAIMS
 
     claims = pd.DataFrame({"claim": ["a", "b", "c"], "seed 0": ["holds", "holds", "not testable here"],
                            "seed 1": ["holds", "inconclusive", "not testable here"],
@@ -118,30 +108,6 @@ def test_the_outlier_rule_is_short_sentences_and_draws_carry_a_separator():
     rule = outlier_rule(3.0)
     assert len(rule.split(". ")) >= 2 and all(len(s) < 200 for s in rule.split(". "))
     assert "{n_boot:,}" in inspect.getsource(seeds.spread_legend)
-
-
-def test_the_main_results_failed_samples_are_labelled_beside_the_paper_and_said_with_a_stop():
-    import pytest
-
-    from spectral_collapse.studies.store import load_results, results_path
-    from spectral_collapse.report.main_results import beside_table, failed_counts, failed_note
-    from spectral_collapse.report.tables import paper_comparison
-
-    path = results_path("main_results", "ihc-edges", "quick", "data/results")
-    if not path.exists():
-        pytest.skip("no stored main results")
-    ds = load_results(path)
-    counts = failed_counts(ds)
-    if not counts:
-        pytest.skip("no failed samples stored")
-    from spectral_collapse.pipeline.notes import failure_notes
-
-    note = failed_note(ds)
-    listed = bool(failure_notes(ds))   # the run's notes at the top already list them: the page says it once
-    assert note == "" if listed else note.endswith(".")
-    labels = list(beside_table(ds, paper_comparison(ds)).index)
-    for m, (f, n) in counts.items():
-        assert f"{m} ({f} of {f + n} failed)" in labels and (listed or f"{m} {f} of {f + n}" in note)
 
 
 def test_chapter_prose_writes_formulas_as_maths_not_ascii():

@@ -178,30 +178,6 @@ def _sweep(points: dict, baselines: dict, failed: dict | None = None, n=4) -> xr
     return ds
 
 
-def test_the_pareto_claim_names_the_variants_whose_points_make_it():
-    from spectral_collapse.report.pareto import frontier_verdict
-
-    ds = _sweep({"ovg": [(0.5, 0.5), (0.6, 0.4)], "ovg_edm": [(0.95, 0.9), (0.9, 0.95)]}, {"ddim": (0.7, 0.7)})
-    v = frontier_verdict(ds)
-    assert v["holds"] and v["front_bases"] == ["ovg_edm"]
-    assert "carried by OVG + EDM (2 points)" in v["text"] and "No point of OVG is on it" in v["text"]
-    by_base, n_base = C.front_bases(ds)
-    assert by_base == {"ovg_edm": 2} and n_base == 0 and "both ovg_edm" in C.front_words(by_base)
-
-
-def test_a_grid_point_where_most_images_failed_shows_no_mean_and_is_off_the_front():
-    from spectral_collapse.report.pareto import grid_rule
-    from spectral_collapse.studies import pareto as P
-
-    ds = _sweep({"ovg": [(0.99, 0.99), (0.5, 0.5)]}, {"ddim": (0.7, 0.7)}, failed={("ovg", 0): 3, ("ovg", 1): 1})
-    g = P.grid_summary(ds).set_index("eta_lf")
-    assert np.isnan(g.loc[1e-3, "s_hf"]) and g.loc[1e-3, "failed"] == 3          # 3 of 4 failed: no mean
-    assert np.isfinite(g.loc[1e-2, "s_hf"])                                        # 1 of 4: the mean of the rest
-    grid, _, front = P.joint_front(ds)
-    assert len(grid) == 0 and front.tolist() == [True]                            # neither point is on the front
-    assert f"{100 * P.MOST_FAILED:.0f} %" in grid_rule(ds)
-
-
 # ----------------------------------------------------------------------------------------------- schedules
 
 def _schedule(name: str, every4: np.ndarray, root=None) -> xr.Dataset:

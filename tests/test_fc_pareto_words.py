@@ -29,22 +29,6 @@ def test_settings_list_every_variant_the_rule_picks_a_point_for():
     assert "compares" not in " ".join(view.index)
 
 
-def test_a_sweep_on_validation_crops_counts_them_so():
-    from spectral_collapse.pipeline.notes import failure_notes
-    from spectral_collapse.report.pareto import grid_rule
-
-    text = " ".join(failure_notes(_sweep(tuning_split="validation: the last crops")))
-    assert "validation crops" in text and " images" not in text, text
-    assert "image" not in grid_rule(_sweep())
-
-
-def test_variants_are_ordered_as_the_sweep_holds_them():
-    from spectral_collapse.report.pareto import swept_order
-
-    order = swept_order(_sweep())
-    assert sorted(["ovg_edm", "ovg", "ovg_taba"], key=order) == BASES
-
-
 def test_sweep_source_names_validation_crops():
     from spectral_collapse.report.settings_words import ovg_text
 

@@ -131,18 +131,6 @@ def _controls(psnr: dict, copy_psnr: float, s_lf: dict, copy_s_lf: float, n: int
                 "crop_index": np.arange(n)})
 
 
-def test_control_notes_list_with_and_and_agree_with_their_count():
-    from spectral_collapse.report.tables import control_notes
-
-    two = "\n".join(control_notes(_controls({"a": 20.0, "b": 21.0}, 30.0, {"a": 0.4, "b": 0.5}, 0.95),
-                                  ["psnr", "s_lf"]))
-    assert "scores best on PSNR and S_LF.**" in two and "those metrics reward doing nothing" in two
-    one = "\n".join(control_notes(_controls({"a": 20.0, "b": 25.0}, 22.0, {"a": 0.4, "b": 0.5}, 0.95),
-                                  ["psnr", "s_lf"]))
-    assert "scores best on S_LF.**" in one and "that metric rewards doing nothing" in one
-    assert "PSNR, S_LF" not in two + one
-
-
 def test_the_studies_reader_names_have_one_source():
     import spectral_collapse.studies.samples as samples
     from spectral_collapse.studies.claims_words import study_title

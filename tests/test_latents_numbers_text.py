@@ -16,14 +16,6 @@ def test_signed_never_writes_a_negative_zero_and_keeps_small_signs():
     assert not [w for w in words if w.startswith("−") and float(w.replace("−", "-")) == 0], words
 
 
-def test_value_range_uses_an_en_dash_and_true_minus():
-    from spectral_collapse.report.metric_validation import value_range
-
-    assert value_range([0.974, 0.907, 0.95]) == "0.907–0.974"
-    assert value_range([-0.12, -0.05]) == "−0.120 – −0.050"
-    assert value_range([0.5, 0.5]) == "0.500"
-
-
 def test_the_pca_table_leaves_out_raw_columns_equal_to_its_own_and_says_so():
     from spectral_collapse.report.latents import pca_table, raw_note
 

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart
-from spectral_collapse.report.pareto import frontier_verdict
+from spectral_collapse.plotting.pareto import grid_heatmaps
 from spectral_collapse.studies import pareto as P
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.translation import OVG_DEFAULTS, ovg_setting
@@ -145,28 +144,6 @@ def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
                                                   "s_lf": flat_lf[k]}}),
                     baseline_sources=json.dumps({m: "synthetic" for m in names}))
     return ds
-
-
-def test_frontier_verdict_holds_and_fails_on_synthetic_sweeps(tmp_path):
-    good = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)],
-                           {"ddim": (0.4, 0.7), "taba": (0.85, 0.4)})
-    v = frontier_verdict(good)
-    assert v["holds"] and v["front_ovg"] == 3 and sorted(v["dominated_baselines"]) == ["ddim", "taba"]
-    assert v["choice"]["eta_hf"] == 1e-6 and v["choice"]["eta_lf"] == 1e-3
-    assert "holds here" in v["text"]
-    bad = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)],
-                          {"ddim": (0.5, 0.9), "edm": (0.9, 0.5)})
-    v = frontier_verdict(bad)
-    assert not v["holds"] and v["front_ovg"] == 0 and v["front_baselines"] == 2
-    assert "does not hold" in v["text"]
-    # the exported choice follows the results' primary base
-    assert P.ovg_choice(good)["eta_hf"] == 1e-6
-    table = P.grid_summary(good)
-    assert len(table) == 4 and table["chosen"].sum() == 1
-    import vl_convert as vlc
-
-    for chart in (pareto_chart(good), grid_heatmaps(good)):
-        assert vlc.vegalite_to_svg(chart.to_dict()).lstrip().startswith("<svg")
 
 
 def test_run_pareto_study_rejects_bad_arguments_before_work():

@@ -239,7 +239,7 @@ def test_eps_vs_x0_notebook_on_bbbc021(real):
 @pytest.mark.parametrize("dataset,table,scale", [("edges2shoes", "table11", ""), ("bbbc021", "table9", "x16")])
 def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     """Table 2 layout: every method on the real test split, joined with the paper's Table 9 / 11 rows."""
-    from spectral_collapse.report.tables import paper_comparison
+    from spectral_collapse.studies.tables import paper_comparison
     from spectral_collapse.studies.translation import PAPER_LABELS
 
     nb = _execute(real, "main_results", dataset)
