@@ -205,6 +205,9 @@ def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     text = json.dumps(nb["cells"])
     assert "image/svg+xml" in text and "image/png" in text      # the Fig. 6 chart and the image grid
     assert "expands the frontier" in text
+    glued = {o["metadata"]["scrapbook"]["name"] for c in nb["cells"] for o in c.get("outputs", [])
+             if "scrapbook" in o.get("metadata", {})}
+    assert {"claim_pareto_expands", "front_ovg", "chosen"} <= glued
 
 
 @pytest.mark.slow
