@@ -130,3 +130,30 @@ def test_the_brightness_spread_is_the_crops_channel_means_spread():
     assert brightness_spread(ds) == pytest.approx((sd.min(), sd.max(), 16))
     ds.attrs["models"] = json.dumps({"m": {"parameterization": "edm"}})  # not a VP model: nothing to measure
     assert brightness_spread(ds) is None
+
+
+def test_the_gate_lists_split_the_models_by_their_stored_verdicts():
+    from pathlib import Path
+
+    from spectral_collapse.studies.quality_tables import gate_lists, models_table
+    from spectral_collapse.studies.store import load_results
+
+    path = Path(__file__).resolve().parents[1] / "data" / "results" / "model_quality" / "ihc-sr-quick.nc"
+    if not path.exists():
+        pytest.skip("no stored model-quality results")
+    ds = load_results(path)
+    g = gate_lists(ds)
+    passed = ds["passed"].to_series()
+    assert g["passing"] == [k for k, v in passed.items() if v]
+    assert list(g["failing"]) == [k for k, v in passed.items() if not v]
+    assert sorted(g["kept"] + g["refused"]) == sorted(g["failing"])
+    assert models_table(ds)["gate"].tolist() == ["passes" if v else "fails" for v in passed.values]
+
+
+def test_the_loss_weighting_follows_the_training_configuration():
+    from spectral_collapse.studies.quality_tables import _weighting
+
+    assert _weighting("eps", {"truncated_snr": True}) == "max(1, σ²)"
+    assert _weighting("x0", {"truncated_snr": True}) == "max(1, 1/σ²)"
+    assert _weighting("eps", {"min_snr_gamma": 5.0}) == "min-SNR, γ = 5"
+    assert _weighting("edm", {}) == "none"

@@ -193,7 +193,7 @@ def test_notebook_runs_on_smoke_and_exports_the_choice(tmp_path, monkeypatch):
     results = tmp_path / "results"
     out = tmp_path / "out.ipynb"
     proc = _papermill(out, ROOT, dataset="ihc-sr", profile="smoke", results_root=str(results), bases='["ovg"]',
-                      eta_hf="[1e-7, 1e-5]", eta_lf="[1e-3]", baselines='["ddim"]', n_images=4)
+                      eta_hf="[1e-7, 1e-5]", eta_lf="[1e-3]", baselines='["ddim"]', n_images=4, extend=0)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ds = xr.load_dataset(results / "pareto" / "ihc-sr-smoke.nc", engine="h5netcdf")
     assert ds.sizes["eta_hf"] == 2 and ds.sizes["eta_lf"] == 1 and ds.sizes["sample"] == 4

@@ -266,7 +266,7 @@ def test_pareto_notebook_on_edges2shoes(real):
     from spectral_collapse.studies import pareto as P
     from spectral_collapse.text import step_size
 
-    nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test)
+    nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test, extend=0)  # the grid as given
     ds = _results(real, "pareto", "edges2shoes")
     hf, lf = P.default_grid("smoke")
     np.testing.assert_allclose(ds["eta_hf"].values, hf)
