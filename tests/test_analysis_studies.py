@@ -27,11 +27,12 @@ from spectral_collapse.metrics import spectral as spec
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.plotting.latents import chi2_curve, norm_histogram
 from spectral_collapse.report import latents as R
-from spectral_collapse.studies import metric_tables as MV
+from spectral_collapse.report import metric_validation as MV
 from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
-from spectral_collapse.studies.metric_validation import metric_points, real_reference, run_metric_validation
+from spectral_collapse.studies.metric_validation import real_reference, run_metric_validation
 from spectral_collapse.studies.registry import study_spec
+from spectral_collapse.studies.store import load_results, save_results
 from spectral_collapse.studies.velocity import run_velocity
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -330,18 +331,28 @@ def test_metric_validation_filters_spectra_and_correlations():
     a, b = s_g.mean(1), s_dc.mean(2).mean(1)
     assert float(ds["pearson"].sel(metric_a="s_dc", metric_b="s_g")) == pytest.approx(np.corrcoef(a, b)[0, 1])
     # image metrics only where the ground truth is stored: the first seed's outputs
-    pts = metric_points(ds).set_index(["method", "seed"])
+    pts = MV.metric_points(ds).set_index(["method", "seed"])
     assert pts["ms_ssim"].xs(0, level="seed").notna().all() and pts["ms_ssim"].xs(1, level="seed").isna().all()
     assert {"ms_ssim", "haarpsi", "lpips", "fid", "kid"} <= set(ds["metric"].values)
     assert ds.attrs["lpips_status"].startswith("ok") and ds.attrs["fid_status"] == "ok: custom features"
     assert "S_HF" in R.verdict(ds) and "positive correlations" in R.verdict(ds)
-    assert list(metric_points(ds).columns[:2]) == ["method", "seed"] and len(metric_points(ds)) == 7
+    assert list(MV.metric_points(ds).columns[:2]) == ["method", "seed"] and len(MV.metric_points(ds)) == 7
     # the displayed points are those the correlations use: one per method, the mean of its runs, short headers
     shown = MV.correlation_points(ds, digits=12)
     assert len(shown) == ds["point_method"].to_series().nunique() and "seed" not in shown.columns
     assert {"S_DC", "S_G", "PSNR"} <= set(shown.columns) and "s_dc" not in shown.columns
-    runs = metric_points(ds).groupby("method")["s_dc"].mean()
+    runs = MV.metric_points(ds).groupby("method")["s_dc"].mean()
     assert shown["S_DC"].to_dict() == pytest.approx(runs.to_dict())
+
+
+def test_metric_validation_without_main_results_says_so(tmp_path):
+    ds = run_metric_validation(smoke("metric_validation", n_real=8, kappas=[0.2, 0.5]), StudyContext())
+    assert ds.sizes["point"] == 0 and ds.sizes["metric_a"] == 0 and ds.sizes["kappa"] == 2
+    assert "no main_results" in ds.attrs["correlations"] and "no main_results" in ds.attrs["lpips_status"]
+    stored = load_results(save_results(ds, tmp_path / "mv.nc"))   # empty dimensions store and load
+    assert stored.sizes["point"] == 0
+    assert "not tested (no main results)" in R.verdict(stored)
+    assert "no main_results" in MV.metric_status(stored)
 
 
 @pytest.mark.slow
@@ -389,3 +400,20 @@ def test_latent_chapters_judge_ddim_against_the_references_three_ways():
     said = R.verdict(dc)
     assert "DDIM below TABA: S_DC ddim − taba" in said and "latents (paired bootstrap): holds" in said
     assert "DDIM below EDM: S_DC ddim − edm 0.100" in said and "(paired bootstrap): does not hold" in said
+
+
+def test_metric_validation_page_leaves_out_metrics_without_networks_and_names_no_path():
+    """A metric computed for no run (LPIPS or FID / KID whose pretrained network was not available offline) is left
+    out of the points table, and the status list says so in words, once, without the file, folder or exception."""
+    import xarray as xr
+
+    pts = np.array([[0.5, np.nan, 0.9], [0.6, np.nan, 0.8]])
+    ds = xr.Dataset({"points": (("point", "metric"), pts), "point_seed": (("point",), [0, 0]),
+                     "point_method": (("point",), ["ddim", "ovg"])}, coords={"metric": ["s_hf", "lpips", "s_dc"]},
+                    attrs={"lpips_status": "unavailable: alexnet-owt-7be5be79.pth not in /root/.cache/torch/hub "
+                                           "(URLError: <urlopen error [Errno -2] Name or service not known>)",
+                           "fid_status": "ok: custom features", "ms_ssim_config": "{}"})
+    assert MV.metric_points(ds).columns.tolist() == ["method", "seed", "s_hf", "s_dc"]
+    said = MV.metric_status(ds)
+    assert "LPIPS: not computed" in said and "FID / KID: computed" in said and "not available offline" in said
+    assert "/root" not in said and ".pth" not in said and "URLError" not in said
