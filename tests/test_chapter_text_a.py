@@ -138,37 +138,6 @@ def _cmp(null=(16.22, 0.85), direct=(16.22, 0.85), table="table9") -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def test_beside_paper_names_our_factor_as_standing_in_for_the_papers():
-    from spectral_collapse.report.main_results import beside_paper
-
-    text = beside_paper(_main_ds("ihc-sr", {"kind": "sr", "factor": 4}), _cmp())
-    assert "Table 9" in text and "×4" in text and "×16" in text and "stands in" in text and "↔" not in text
-    edges = beside_paper(_main_ds("ihc-edges", {"kind": "edges", "factor": None}), _cmp(table="table11"))
-    assert "Edges2Shoes" in edges and "Table 11" in edges and "×" not in edges.split("\n\n")[0]
-    assert "no paper column" in beside_paper(_main_ds("folder:x", {"kind": "generic"}), _cmp())
-
-
-def test_null_class_pairing_says_whether_the_papers_row_is_our_setting():
-    from spectral_collapse.report.main_results import null_class_pairing, null_class_scale
-
-    ds = _main_ds("ihc-sr", {"kind": "sr", "factor": 4})
-    assert null_class_scale(ds) == 1.0
-    assert "same setting" in null_class_pairing(ds, _cmp())
-    assert "not like for like" in null_class_pairing(ds, _cmp(null=(19.0, 0.9)))
-    tuned = _main_ds("ihc-sr", {"kind": "sr", "factor": 4},
-                     [{"label": "null_class", "method": "NullClass", "method_params": {"guidance_scale": 7.5}}])
-    assert "w = 7.5" in null_class_pairing(tuned, _cmp())
-    assert null_class_pairing(_main_ds("ihc-sr", {}, []), _cmp()) == ""
-
-
-def test_main_results_chapter_types_no_dataset_mapping():
-    nb = json.loads((ROOT / "notebooks" / "main_results.ipynb").read_text())
-    md = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    assert "↔" not in md and "BBBC021 ×16" not in md
-    code = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    assert "beside_paper(ds, cmp)" in code
-
-
 # ------------------------------------------------------------------------------------------------------ cost
 
 @pytest.mark.parametrize("steps", [3, 50])

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.report.tables import format_summary
+from spectral_collapse.studies.tables import format_summary
 from spectral_collapse.studies.method_labels import OVG_DEFAULTS, method_name
 
 # ---------------------------------------------------------------------------------------------- tables

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import xarray as xr
 
 
@@ -19,23 +20,9 @@ def _validation(points: np.ndarray, metrics: list[str], methods: list[str]) -> x
                       coords={"metric": metrics, "metric_a": metrics, "metric_b": metrics})
 
 
-def test_a_metric_that_is_one_minus_another_is_shown_once_and_the_relation_said_once():
-    from spectral_collapse.report.metric_validation import complements, complements_text, correlation_points
-
-    rng = np.random.default_rng(1)
-    s_g, s_dc, psnr = rng.random(5), rng.random(5), 20 + rng.random(5)
-    metrics = ["ks_d", "mean_norm_ratio", "psnr", "s_dc", "s_g"]
-    ds = _validation(np.stack([1 - s_g, 1 - s_dc + 0.01, psnr, s_dc, s_g], 1), metrics, list("abcde"))
-    assert complements(pd.DataFrame(ds["points"].values, columns=metrics)) == {"ks_d": "s_g"}
-    shown = correlation_points(ds)
-    assert "D_KS" not in shown.columns and {"S_G", "S_DC", "‖x_T‖²/d", "PSNR"} <= set(shown.columns)
-    said = complements_text(ds)
-    assert said.count("S_G = 1 − D_KS (Eq. 33; D_KS: ") == 1 and "Eq. 32" in said and "‖x_T‖²/d" not in said
-
-
 def test_the_correlation_heatmap_names_metrics_as_the_table_does():
     from spectral_collapse.plotting.latents import correlation_heatmap
-    from spectral_collapse.report.metric_validation import POINT_HEADERS
+    from spectral_collapse.studies.metric_validation import POINT_HEADERS
 
     rng = np.random.default_rng(2)
     s_g = rng.random(6)

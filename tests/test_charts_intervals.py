@@ -104,7 +104,7 @@ def _readable(spec) -> list[str]:
 def _bar_interval_charts():
     from spectral_collapse.plotting.ablations import improvement_chart
     from spectral_collapse.plotting.main_results import paper_bars
-    from spectral_collapse.report.tables import paper_comparison
+    from spectral_collapse.studies.tables import paper_comparison
 
     ds = _per_crop()
     yield "bars", metric_bars(ds, "s_dc", interval="crops", dots=False)
@@ -129,7 +129,7 @@ def test_every_interval_reads_over_the_mark_it_crosses():
 def _metric_keys() -> list[str]:
     from spectral_collapse.studies.flow_tables import FLOW_METRICS
     from spectral_collapse.plotting.reader import reader_names
-    from spectral_collapse.report.tables import METRIC_NAMES
+    from spectral_collapse.studies.tables import METRIC_NAMES
     from spectral_collapse.studies.aggregate import TABLE_METRICS
 
     keys = {*reader_names(), *METRIC_NAMES, *TABLE_METRICS, *FLOW_METRICS, "norm_ratio", "mean_norm_ratio"}

@@ -14,7 +14,6 @@ import xarray as xr
 from benchmarks import published, report
 from benchmarks.report_runs import goal_text, targets_display
 from spectral_collapse.pipeline import cost_pages
-from spectral_collapse.report import metric_validation as mv
 from spectral_collapse.report import reproducing as rp
 
 TIMING = {"forward": {"cpu_s_per_image": 2.0}, "forward_backward": {"cpu_s_per_image": 7.0}, "forward_flops": 1e11,
@@ -136,27 +135,6 @@ def _validation(size=32, band=(0.005, 0.4)):
     ds.attrs.update(band=list(band), filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (x); highpass is its "
                                               "complement", versions='{"torch": "2.0", "python": "3.1"}')
     return ds
-
-
-def test_band_text_states_the_frequencies_used():
-    ds = _validation()
-    f = ds["freq"].values
-    used = f[(f > 0) & (f >= 0.005) & (f <= 0.4)]
-    lo, hi, n = mv.band_used(ds)
-    assert (lo, hi, n) == (used.min(), used.max(), used.size)
-    text = mv.band_text(ds)
-    assert f"{used.min():.3f} to {used.max():.3f} cycles/pixel" in text and "lies below the lowest frequency" in text
-    ds2 = _validation(band=(0.1, 0.4))
-    assert "lies below" not in mv.band_text(ds2)
-    assert mv.filters_text(ds) == "low-pass keeps |ω| ≤ κ × 0.5 cycles/pixel (x); high-pass is its complement"
-
-
-def test_software_note_only_when_versions_differ():
-    ds = _validation()
-    assert mv.software_note(ds, None) == "" and mv.software_note(ds, ds.copy()) == ""
-    other = ds.copy()
-    other.attrs["versions"] = '{"torch": "9.9", "python": "3.1"}'
-    assert "9.9" in mv.software_note(ds, other) and "2.0" in mv.software_note(ds, other)
 
 
 def test_a_headword_set_as_code_is_its_text(tmp_path):

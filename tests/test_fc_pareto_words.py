@@ -15,19 +15,3 @@ def _sweep(**attrs) -> xr.Dataset:
     return ds
 
 
-def test_a_sweep_on_validation_crops_counts_them_so():
-    from spectral_collapse.report.failures import failure_notes
-    from spectral_collapse.report.pareto import grid_rule
-
-    text = " ".join(failure_notes(_sweep(tuning_split="validation: the last crops")))
-    assert "validation crops" in text and " images" not in text, text
-    assert "image" not in grid_rule(_sweep())
-
-
-def test_variants_are_ordered_as_the_sweep_holds_them():
-    from spectral_collapse.report.pareto import swept_order
-
-    order = swept_order(_sweep())
-    assert sorted(["ovg_edm", "ovg", "ovg_taba"], key=order) == BASES
-
-

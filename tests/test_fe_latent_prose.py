@@ -41,44 +41,6 @@ def _mv(high, base=0.974) -> xr.Dataset:
                       attrs={"wavelet": "sym3"})
 
 
-def test_the_largest_change_is_the_difference_of_the_values_as_shown():
-    from spectral_collapse.report.metric_validation import metric_validation_verdict
-
-    # 0.9736 and 0.9074 show as 0.974 and 0.907: the prose's change is 0.067, where the unrounded one is 0.0662
-    said = metric_validation_verdict(_mv([0.9074, 0.97], base=0.9736))
-    shown = round(round(0.9736, 3) - round(0.9074, 3), 3)
-    assert round(0.9736 - 0.9074, 3) != shown
-    assert f"largest change here is {shown:.3f}" in said
-
-
-def test_the_verdict_names_each_slope_by_its_domain():
-    from spectral_collapse.report.metric_validation import metric_validation_verdict
-
-    said = metric_validation_verdict(_mv([0.9, 0.97]))
-    assert "target slope −2.668 (sym3)" in said and "source slope −0.597 (sym2)" in said
-    assert "sym⌈|slope|⌉ it picks being" not in said
-
-
-def test_the_runs_add_up_as_methods_times_seeds():
-    from spectral_collapse.report.metric_validation import runs_text
-
-    methods = ["ddim", "taba", "edm", "ovg"]
-    pts = np.arange(12 * 2, dtype=float).reshape(12, 2)
-    ds = xr.Dataset({"points": (("point", "metric"), pts), "point_method": ("point", np.repeat(methods, 3)),
-                     "point_seed": ("point", np.tile([0, 1, 2], 4))}, coords={"metric": ["s_hf", "s_dc"]})
-    text = runs_text(ds)
-    assert text.startswith("12 runs of the main results (4 methods × 3 seeds")
-
-
-def test_the_image_metrics_are_described_without_storage_talk():
-    from spectral_collapse.report.metric_validation import pixel_scale, plain_outputs
-
-    stored = ("on the 8 stored outputs of the first seed's run of each method against their ground truth (the only "
-              "seed whose ground truth the main results store)")
-    assert "stored" not in plain_outputs(stored) and "8 output images" in plain_outputs(stored)
-    assert pixel_scale("uint8") == "on the 0–255 pixel scale"
-
-
 @pytest.mark.parametrize("notebook", ["model_quality.ipynb"])
 def test_the_plateau_rule_reads_as_the_gate_table_writes_it(notebook):
     from spectral_collapse.studies.quality import THRESHOLDS

@@ -30,12 +30,3 @@ def test_flow_intro_states_the_latent_scale_in_words_and_uses_epsilon():
     assert not re.search(r"(?<![$\\{])‖x_T‖", md)     # prose typesets x_T
 
 
-def test_pareto_verdict_states_rule_and_names_variants():
-    from spectral_collapse.report.pareto import frontier_verdict
-
-    v = frontier_verdict(_load("pareto"))
-    text = v["text"].split("\n\nOn the claims page")[0]
-    assert "The rule:" in text and "any OVG variant" in text
-    if v["holds"]:
-        assert "carried by" in text
-    assert "points are OVG and" not in text and "point is OVG and" not in text

@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -75,59 +74,13 @@ def test_a_user_model_gets_the_same_report(tmp_path, ckpts):
     assert used[str(path)]["role"] == "your model" and used[str(path)]["passed"] is False
 
 
-@pytest.mark.slow  # the model-quality study over every model of the set
-def test_model_quality_study_reports_every_model_of_the_set(tmp_path, ckpts):
-    """The chapter's study: a gate report, loss curves, samples and real crops for each model of the set (smoke
-    models: all below the gate, shown, not refused), and the tables and charts the chapter draws from them."""
-    from spectral_collapse.report.model_quality import (gate_table, loss_chart, sample_rows, shown_name, start_table,
-                                                        thresholds_table, verdict_text)
-    from spectral_collapse.studies.models import MODEL_SET
-
-    ds = run_study("model_quality", dataset="ihc-sr", profile="smoke", results_root=tmp_path / "results")
-    keys = [r.key for r in MODEL_SET]
-    assert ds["model"].values.tolist() == keys and not ds["passed"].values.any()
-    assert ds["samples"].sizes["image"] == 8 and ds["real"].shape == ds["samples"].shape
-    table = gate_table(ds)      # models named as every chapter names them: the checkpoint's name, "-smoke" included
-    name = {k: shown_name(ds, k) for k in keys}
-    assert name["ihc-sr-x4-eps"].startswith("ihc-sr-x4-eps-smoke")
-    assert list(table.index) == [name[k] for k in keys] and set(table["gate"]) == {"fails"}
-    assert table.loc[name["ihc-sr-x4-vae"], "plateau"] == "—"          # an autoencoder has no denoising loss
-    from spectral_collapse.studies.models import MODEL_SET
-
-    assert f"0 of {len(MODEL_SET)} models pass the gate" in verdict_text(ds)
-    assert loss_chart(ds, "ihc-sr-x4-eps") is not None and loss_chart(ds, "ihc-sr-x4-vae") is None
-    assert set(sample_rows(ds, "ihc-sr-x4-vae")) == {"reconstructed, source", "held-out, source",
-                                                     "reconstructed, target", "held-out, target"}
-    assert thresholds_table()["check"].tolist() == ["spectrum", "mean", "std", "patches", "memorisation", "plateau"]
-    assert "role" not in table and "steps" not in table   # roles and steps: under the loss curves
-    starts = start_table(ds)   # both starts of the deterministic sampler, per diffusion model and label
-    assert set(starts.index.get_level_values("model")) == {name[k] for k in keys} - {name["ihc-sr-x4-vae"]}
-    judged = starts[starts["sampler"] != "Euler (not judged)"]   # a flow model's Euler rows have no pure-noise start
-    assert judged.notna().all().all() and set(starts.index.get_level_values("label")) == {0, 1}
-    euler = starts[starts["sampler"] == "Euler (not judged)"]
-    assert euler[["mean error, gate start", "std error, gate start"]].notna().all().all()
-    heldout = ds["heldout_loss"].sel(model="ihc-sr-x4-eps", band=0).values
-    assert np.isfinite(heldout).sum() >= 2
-    # the denoised-mean table: EDM models up to sigma 80, VP models only within their schedule, none for the
-    # autoencoder or the latent model
-    from spectral_collapse.report.model_quality import mean_bias_table
-
-    bias = mean_bias_table(ds)
-    shown = set(bias.index.get_level_values("model"))
-    assert name["ihc-sr-x4-edm"] in shown and name["ihc-sr-x4-eps"] in shown
-    assert not shown & {name["ihc-sr-x4-vae"], name["ihc-sr-x4-eps-latent"]}
-    assert (bias.loc[(name["ihc-sr-x4-edm"], 1), "σ = 80"] != "—"
-            and bias.loc[(name["ihc-sr-x4-eps"], 1), "σ = 80"] == "—")
-    assert np.isfinite(ds["mean_bias"].sel(model="ihc-sr-x4-eps", bias_sigma=8.0).values).all()
-
-
 def test_spectrum_failures_name_the_bands_outside_the_rule():
     """The chapter's table of failed spectrum checks lists exactly the bands whose |log10 ratio| exceeds 0.3, with
     their signs; passed checks and other checks are not listed."""
     import xarray as xr
 
     from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.report.model_quality import spectrum_failures
+    from spectral_collapse.studies.quality_tables import spectrum_failures
 
     bands = [0.01] * 16
     bands[7], bands[15], bands[3] = 0.31, 0.55, -0.42
@@ -141,46 +94,6 @@ def test_spectrum_failures_name_the_bands_outside_the_rule():
     t = spectrum_failures(ds)
     assert list(t.index) == [("m", 0)]
     assert t.iloc[0, -1] == "4: -0.420, 8: +0.310, 16: +0.550"     # at the gate column's precision
-
-
-def test_a_latent_models_spectrum_failure_is_set_beside_its_decoders_reconstructions(monkeypatch):
-    """For a latent-space model's failed spectrum check, the decoder-ceiling table lists each band outside the rule
-    with the autoencoder's reconstruction ratio for the same label and the share of the shortfall it accounts for;
-    pixel models and passed checks are not listed; the chapter's text names the arm, the band and the share, and says
-    whether the profile keeps the weak models or the studies refuse them."""
-    import xarray as xr
-
-    from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.report import model_quality as mq
-    from spectral_collapse.studies import profiles
-
-    def spectrum(label, bands, sampler="DDIM"):
-        v = max(abs(b) for b in bands)
-        return dict(check="spectrum", sampler=sampler, label=label, value=v, threshold=0.3, rule="<=",
-                    passed=v <= 0.3, bands=bands)
-
-    latent = [0.0] * 16
-    latent[15], latent[12] = -0.40, -0.32
-    decoded = [0.0] * 16
-    decoded[15], decoded[12] = -0.30, -0.08
-    reps = {"lat": GateReport("lat", pd.DataFrame([spectrum(1, latent), spectrum(0, [0.05] * 16)])),
-            "pix": GateReport("pix", pd.DataFrame([spectrum(1, [0.5] * 16)])),
-            "ae": GateReport("ae", pd.DataFrame([spectrum(1, decoded, "reconstruction"),
-                                                  spectrum(0, [0.0] * 16, "reconstruction")]))}
-    info = {"lat": {"space": "latent", "parameterization": "eps"}, "pix": {"space": "pixel", "parameterization": "eps"},
-            "ae": {"space": "pixel", "parameterization": "vae"}}
-    ds = xr.Dataset(attrs={"gate_reports": json.dumps({k: r.to_dict() for k, r in reps.items()}),
-                           "models": json.dumps(info), "profile": "quick"})
-    t = mq.decoder_ceiling(ds).reset_index()
-    assert t["model"].tolist() == ["lat", "lat"] and t["band"].tolist() == [13, 16]
-    assert t["decoder's log10 ratio"].tolist() == [-0.08, -0.3]
-    assert t["decoder's share"].tolist() == ["25 %", "75 %"]
-    monkeypatch.setitem(profiles.PROFILES, "quick", replace(profiles.PROFILES["quick"], allow_weak_models=("lat",)))
-    text = mq.below_gate_text(ds)
-    assert "run `lat` below the gate" in text and "refuse `pix`" in text
-    assert "band 16, label 1" in text and "-0.300 (75 % of it)" in text   # at the gate column's precision
-    ds_ok = xr.Dataset(attrs={"gate_reports": json.dumps({"ae": reps["ae"].to_dict()}), "models": json.dumps(info)})
-    assert mq.below_gate_text(ds_ok) == "" and mq.decoder_ceiling(ds_ok).empty
 
 
 def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_its_weights(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ def _rows(names):
 
 
 def test_the_gate_tables_fit_the_text_column():
-    from spectral_collapse.report.model_quality import gate_frame
+    from spectral_collapse.studies.stored_gates import gate_frame
     from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES
 
     names = [f"{r.key}-quick" for r in MODEL_SET] + [f"{r.key}-quick" for r in SEED_REPLICATES]
@@ -39,7 +39,7 @@ def test_the_gate_tables_fit_the_text_column():
 
 
 def test_a_check_column_shows_at_most_two_decimals_beyond_its_threshold():
-    from spectral_collapse.report.model_quality import gate_frame
+    from spectral_collapse.studies.stored_gates import gate_frame
 
     rows = _rows(["a", "b"])
     rows[1]["mean"] = (0.0062, True)      # a small value does not widen the column past 3 decimals (threshold 0.1)
@@ -51,7 +51,7 @@ def test_the_loss_chart_title_does_not_begin_with_a_model_key():
     import xarray as xr
 
     from spectral_collapse.plotting.labels import chart_title
-    from spectral_collapse.report.model_quality import loss_chart
+    from spectral_collapse.plotting.model_quality import loss_chart
 
     ds = xr.Dataset({"train_step": (("model", "t"), [[50.0, 100.0]]), "train_loss": (("model", "t"), [[1.0, 0.5]]),
                      "heldout_step": (("model", "h"), [[50.0, 100.0]]),

@@ -89,39 +89,3 @@ def _crops(scale: float, seed: int = 0) -> xr.Dataset:
     return xr.Dataset({"real": (("model", "label", "image", "channel", "y", "x"), real)},
                       coords={"model": list(info)}, attrs={"models": json.dumps(info),
                                                            "profile_values": json.dumps({"steps": 50})})
-
-
-def test_the_brightness_spread_follows_the_chapters_crops():
-    from spectral_collapse.report.model_quality import brightness_spread, start_text
-
-    small, large = _crops(0.05), _crops(0.15)
-    lo, hi, pixels = brightness_spread(small)
-    lo3, hi3, _ = brightness_spread(large)
-    assert pixels == 16 and np.isclose(lo3 / lo, 3, rtol=0.05) and np.isclose(hi3 / hi, 3, rtol=0.05)
-    expected = small["real"].sel(model=["a-eps"]).mean(["y", "x"]).std("image", ddof=1).values
-    assert np.isclose(lo, expected.min()) and np.isclose(hi, expected.max())   # the VP model's crops only
-    text = start_text(large)
-    assert f"standard deviation of {lo3:.2f} to {hi3:.2f}" in text and "a 4 × 4 crop" in text
-    assert "0.16 to 0.41" not in text and "0.16 to 0.41" not in start_text()
-
-
-def test_the_start_text_says_whether_brightness_reads_through_the_noise_by_the_numbers():
-    from spectral_collapse.report.model_quality import brightness_spread, start_text
-    from spectral_collapse.report.model_quality_levels import vp_noise_levels
-
-    noise = vp_noise_levels(50)["start"] / 4                   # sigma over the 16 pixels of a 4 x 4 crop
-    seen = set()
-    for scale in (0.01, noise / 2, 10 * noise):             # channels spread 1, 2 and 3 times the scale
-        crops = _crops(scale)
-        lo, hi, _ = brightness_spread(crops)
-        text = start_text(crops)
-        if lo >= noise:
-            seen.add("all")
-            assert "is still readable through the noise" in text
-        elif hi >= noise:
-            seen.add("some")
-            assert "is partly readable through the noise" in text
-        else:
-            seen.add("none")
-            assert "is hidden by the noise" in text and "readable" not in text
-    assert seen == {"all", "some", "none"}

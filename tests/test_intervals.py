@@ -101,7 +101,7 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
     import xarray as xr
 
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.report.tables import control_rows, copy_beats_every_method, format_summary
+    from spectral_collapse.studies.tables import control_rows, copy_beats_every_method, format_summary
     from spectral_collapse.studies.translation import control_scores, scoring_settings
 
     d = load_dataset("ihc-sr", size=16, factor=4)

@@ -16,42 +16,6 @@ def _mv(slopes=(-0.6, -3.4), fid_status="unavailable: inception.pt not in /tmp; 
                              "correlations": "Pearson and Spearman over one point per distinct method (its runs)"})
 
 
-def test_fid_row_says_it_was_not_computed_and_why():
-    from spectral_collapse.report.metric_validation import fid_text
-
-    said = fid_text(_mv())
-    assert said.startswith("not computed here: ") and ("offline" in said or "not available" in said)
-    assert "URLError" not in said and "/tmp" not in said
-    assert fid_text(_mv(fid_status="ok: computed")) == _mv().attrs["fid"]
-
-
-@pytest.mark.parametrize("shown, absent", [(("Pearson",), "Spearman"), (("Spearman",), "Pearson")])
-def test_correlations_row_names_only_the_coefficients_shown(shown, absent):
-    from spectral_collapse.report.metric_validation import correlations_text
-
-    said = correlations_text(_mv(), shown)
-    assert absent not in said and said.startswith(shown[0] + " over one point")
-
-
-def test_a_slope_below_the_lowest_wavelet_says_the_rule_clamps_it():
-    import inspect
-
-    from spectral_collapse.metrics.spectral import wavelet_order
-    from spectral_collapse.report.metric_validation import lowest_wavelet_text
-
-    lowest = inspect.signature(wavelet_order).parameters["min_order"].default
-    said = lowest_wavelet_text(_mv(slopes=(-0.6, -3.4)))
-    assert f"lowest wavelet is sym{lowest}" in said and "source slope −0.600" in said and "target" not in said
-    assert lowest_wavelet_text(_mv(slopes=(-2.6, -3.4))) == ""
-
-
-def test_both_correlation_chapters_name_their_units_and_the_other_chapter():
-    from spectral_collapse.report.metric_validation import units_text
-    from spectral_collapse.studies.registry import get_study
-
-    mv, dec = units_text("metric_validation"), units_text("decorrelation")
-    assert get_study("decorrelation").title in mv and get_study("metric_validation").title in dec
-    assert "method means" in mv.split(";")[0] and "inversion runs" in dec.split(";")[0]
 
 
 def test_a_table_of_records_is_shown_without_its_row_numbers():

@@ -6,14 +6,6 @@ import numpy as np
 import xarray as xr
 
 
-def test_value_range_uses_an_en_dash_and_true_minus():
-    from spectral_collapse.report.metric_validation import value_range
-
-    assert value_range([0.974, 0.907, 0.95]) == "0.907–0.974"
-    assert value_range([-0.12, -0.05]) == "−0.120 – −0.050"
-    assert value_range([0.5, 0.5]) == "0.500"
-
-
 def test_the_pca_table_leaves_out_raw_columns_equal_to_its_own():
     from spectral_collapse.studies.latent_tables import pca_table, raw_same
 

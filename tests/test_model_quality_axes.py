@@ -1,14 +1,13 @@
-"""The model-quality chapter's loss charts fit their log axis to the data and title their legend; the line under a
-model's heading reads steps, device and method names as the book writes them; a drift that rounds to zero has no
-sign."""
+"""The model-quality chapter's loss charts fit their log axis to the data and title their legend; a drift that rounds
+to zero has no sign."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.report.model_quality import loss_chart, signed_percent, trained_caption
-from spectral_collapse.report.model_quality_charts import fitted_log_axis
+from spectral_collapse.plotting.model_quality import fitted_log_axis, loss_chart
+from spectral_collapse.studies.quality_tables import signed_percent
 
 
 @pytest.mark.parametrize("lo,hi", [(0.025, 0.6), (0.14, 0.9), (0.031, 0.049), (1.7, 240.0)])
@@ -28,12 +27,6 @@ def test_the_loss_chart_uses_the_fitted_axis_and_titles_its_legend():
     y = spec["encoding"]["y"]
     assert y["scale"]["domain"][0] <= 0.026 and min(y["axis"]["values"]) <= 0.026
     assert spec["encoding"]["color"]["title"]
-
-
-def test_the_caption_spaces_joined_methods_and_names_the_device_kind():
-    said = trained_caption("EDM and OVG+EDM on ihc-sr", 6000, "cpu: AMD EPYC, 1 thread(s)", "passes")
-    assert said == "EDM and OVG + EDM on ihc-sr; 6,000 training steps on CPU (AMD EPYC, 1 thread); the gate: **passes**."
-    assert "on GPU (NVIDIA H100)" in trained_caption("x", 8000, "cuda: NVIDIA H100", "fails")
 
 
 def test_a_drift_that_rounds_to_zero_has_no_sign():

@@ -74,27 +74,9 @@ def test_book_studies_index_is_the_generated_one():
     assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_notebooks(BOOK))
 
 
-def test_model_quality_noise_levels_come_from_the_schedule():
-    from spectral_collapse.models.schedules import VPSchedule, ddim_sigmas
-    from spectral_collapse.report.model_quality import drift_text, start_text
-
-    end, start = VPSchedule().sigma_max(), float(ddim_sigmas(VPSchedule(), 50)[0])
-    for text in (start_text(), drift_text()):
-        assert f"σ = {end:.1f}" in text and f"σ = {start:.1f}" in text
-        assert "about 13" not in text and "near σ" not in text
-    import nbformat
-    from spectral_collapse.train.heldout import HELDOUT_EVERY
-
-    nb = nbformat.read(ROOT / "notebooks" / "model_quality.ipynb", 4)
-    prose = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
-    assert "14.6" not in prose and "about 13" not in prose
-    assert "while training on the test split" not in prose
-    assert "crops the model never trains on" in prose and f"every {HELDOUT_EVERY} training steps" in prose
-
-
 def test_a_value_past_its_threshold_never_prints_as_the_threshold():
     from spectral_collapse.studies.quality import THRESHOLDS
-    from spectral_collapse.report import model_quality as M
+    from spectral_collapse.studies import quality_tables as M
 
     t = THRESHOLDS["spectrum"]
     just_over = t * 1.013
@@ -113,9 +95,3 @@ def test_a_value_past_its_threshold_never_prints_as_the_threshold():
         M.reports = orig
     shown = [float(v) for v in re.findall(r": ([+−-]\d\.\d+)", cell)]
     assert len(shown) == 2 and all(abs(v) > t for v in shown), cell
-
-
-def test_metric_validation_glosses_its_headers():
-    from spectral_collapse.report.metric_validation import POINT_GLOSSES, POINT_HEADERS
-
-    assert set(POINT_GLOSSES) <= set(POINT_HEADERS.values())

@@ -119,7 +119,7 @@ def test_the_gaussian_reference_row_has_every_column():
 
 
 def test_one_name_for_the_ks_statistic_and_one_equation_for_each_relation():
-    from spectral_collapse.report.metric_validation import POINT_HEADERS
+    from spectral_collapse.studies.metric_validation import POINT_HEADERS
 
     assert POINT_HEADERS["ks_d"] == "D_KS"
     sources = list((ROOT / "src" / "spectral_collapse").rglob("*.py")) + list((ROOT / "notebooks").glob("*.ipynb"))
@@ -132,7 +132,7 @@ def test_one_name_for_the_ks_statistic_and_one_equation_for_each_relation():
 
 
 def test_the_model_quality_chapter_names_models_as_the_other_chapters_do():
-    from spectral_collapse.report.model_quality import _named, shown_name
+    from spectral_collapse.studies.quality_tables import _named, shown_name
     from spectral_collapse.train.cache import model_name
 
     folder = "data/checkpoints/ihc-sr-x4-eps-quick-0123456789ab"

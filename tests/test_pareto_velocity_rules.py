@@ -49,22 +49,6 @@ def test_the_flow_pictures_table_finds_the_stripe_and_the_contrast_it_was_given(
     assert not calm.drop(index="N(0, I)")["pattern"].astype(bool).any()
 
 
-def test_the_pareto_choice_tells_the_grown_grid_as_a_rule_in_the_present_tense():
-    import json
-
-    from spectral_collapse.report.pareto import choice_markdown
-
-    hf, lf = [1e-8, 1e-7, 1e-6, 1e-5], [1e-3, 1e-2, 1e-1]
-    choices = {"ovg": {"eta_hf": 1e-8, "eta_lf": 1e-2, "s_hf": 0.9, "s_lf": 0.7}}
-    ds = xr.Dataset(coords={"eta_hf": hf, "eta_lf": lf},
-                    attrs={"choices": json.dumps(choices), "primary": "ovg", "rule": "maximin",
-                           "grid_extended": json.dumps(["eta_hf low"])})
-    text = choice_markdown(ds, "ihc-sr", "quick")
-    assert "grown by one log step past each edge" in text and "the low edge of eta_HF" in text
-    assert not re.search(r"\b(first|grew|again|sat|was swept)\b", text)
-    assert "smallest value swept" in text and "`maximin`" not in text
-
-
 def test_the_grid_heatmap_colour_scale_spans_the_drawn_means_only():
     """A cell where most samples failed has no mean: it must not stretch the colour scale down to 0."""
     import sys
@@ -97,13 +81,6 @@ def test_the_grid_heatmap_colour_scale_spans_the_drawn_means_only():
     assert domains and all(lo > 0.69 for lo, hi in domains)
 
 
-def test_the_grid_rule_writes_its_percentage_with_a_space_and_names_variants():
-    from test_pareto import synthetic_sweep
-
-    from spectral_collapse.report.pareto import grid_rule
-
-    text = grid_rule(synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9)}))
-    assert not re.search(r"\d%", text) and "base's" not in text
 
 
 def test_a_stored_target_rule_reads_in_the_book_percent_style():

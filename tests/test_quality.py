@@ -357,48 +357,10 @@ def _chapter_results(tmp_path, models: dict, samples=None, real=None):
                "gate_reports": json.dumps({k: {"model": k, "rows": rows} for k in keys})})
 
 
-def test_loss_note_and_left_out_models_follow_each_models_configuration(tmp_path):
-    from spectral_collapse.report import model_quality as M
-
-    ds = _chapter_results(tmp_path, {
-        "eps": {"parameterization": "eps", "space": "pixel", "dataset": "d",
-                "train": {"objective": "eps", "truncated_snr": True}},
-        "edm": {"parameterization": "edm", "space": "pixel", "dataset": "d", "train": {"objective": "edm"}},
-        "lat": {"parameterization": "eps", "space": "latent", "dataset": "d", "train": {"objective": "eps"}},
-        "vae": {"parameterization": "vae", "space": "pixel", "dataset": "d"}})
-    weighted = M.loss_note(ds, "eps")
-    assert "weighted by max(1, σ²)" in weighted and "unweighted" in weighted
-    assert M.loss_note(ds, "edm").startswith("Both curves are the EDM objective with the same weighting")
-    assert M.loss_note(ds, "vae") == ""                       # no objective: no loss curves to explain
-    shown = set(M.mean_bias_table(ds).index.get_level_values(0))
-    text = M.mean_bias_omitted_text(ds)
-    assert shown == {"eps", "edm"} and "`vae` is an autoencoder" in text and "`lat` diffuses in a latent space" in text
-
-
-def test_edge_density_sentence_counts_the_edge_pixels_shown(tmp_path, monkeypatch):
-    from types import SimpleNamespace
-
-    from spectral_collapse.report import model_quality as M
-    from spectral_collapse.studies import models
-
-    monkeypatch.setattr(models, "dataset_for", lambda profile, name, *a, **k: SimpleNamespace(
-        task=SimpleNamespace(kind="edges" if name == "e" else "sr")))
-    shape = (2, 2, 4, 3, 8, 8)
-    samples, real = np.ones(shape), np.ones(shape)     # white everywhere ...
-    samples[0, 0, :, :, :2, :] = -1                    # ... but 2 of 8 rows dark: 25 % edge pixels on model "a"
-    real[:, 0, :, :, :1, :] = -1                       # 1 of 8 rows: 12.5 % on the real edge maps
-    ds = _chapter_results(tmp_path, {"a": {"parameterization": "eps", "space": "pixel", "dataset": "e"},
-                                     "b": {"parameterization": "eps", "space": "pixel", "dataset": "s"}},
-                          samples, real)
-    text = M.edge_density_text(ds)
-    assert "`a` 25 %" in text and f"against {100 * 0.125:.0f} %" in text and "`b`" not in text
-    assert "`a` mean 0.010 (DDIM), std 0.020" in text   # the gate's label-0 errors, not label 1's, with the sampler named
-
-
 def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
     import json
 
-    from spectral_collapse.report.model_quality import stored_gate_table
+    from spectral_collapse.studies.stored_gates import stored_gate_table
 
     rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
                       name="oracle")
@@ -437,24 +399,3 @@ def test_a_vp_model_records_no_euler_rows():
     D = EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED)
     rep = gate_report(D, gaussian_data(), steps=8, n=16, shape=(3, SIZE, SIZE), labels=(1,), name="oracle-eps")
     assert "euler" not in rep.info
-
-
-def test_model_quality_chapter_shows_a_flow_models_euler_errors_unjudged(monkeypatch):
-    """The start table carries a flow model's Euler rows beside the judged ones, and the chapter's sentence names
-    the check Euler would fail; a model without Euler rows gets no sentence."""
-    from spectral_collapse.models.denoisers import make_denoiser
-    from spectral_collapse.report import model_quality as MQ
-
-    rep = gate_report(make_denoiser(GaussianOracleNet("flow"), "flow"), gaussian_data(), steps=12, n=16,
-                      shape=(3, SIZE, SIZE), labels=(1,), name="flow")
-    rep.info["euler"][0]["std"] = 0.137
-    monkeypatch.setattr(MQ, "reports", lambda ds: {"flow-model": rep})
-    table = MQ.start_table(None)
-    euler = table[table["sampler"] == "Euler (not judged)"]
-    assert len(euler) == 1 and euler["std error, gate start"].iloc[0] == 0.137
-    text = MQ.euler_text(None)
-    assert "`flow-model`" in text and "std error 0.137 against 0.1" in text and "Heun" in text
-    eps = gate_report(EpsDenoiser(GaussianOracleNet("eps", schedule=SCHED), SCHED), gaussian_data(), steps=8, n=16,
-                      shape=(3, SIZE, SIZE), labels=(1,), name="eps")
-    monkeypatch.setattr(MQ, "reports", lambda ds: {"eps-model": eps})
-    assert MQ.euler_text(None) == ""

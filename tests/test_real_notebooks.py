@@ -245,7 +245,7 @@ def test_eps_vs_x0_notebook_on_bbbc021(real):
 @pytest.mark.parametrize("dataset,table,scale", [("edges2shoes", "table11", ""), ("bbbc021", "table9", "x16")])
 def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     """Table 2 layout: every method on the real test split, joined with the paper's Table 9 / 11 rows."""
-    from spectral_collapse.report.tables import paper_comparison
+    from spectral_collapse.studies.tables import paper_comparison
     from spectral_collapse.studies.translation import PAPER_LABELS
 
     nb = _execute(real, "main_results", dataset)
@@ -258,7 +258,7 @@ def test_main_results_notebook_on_real_data(real, dataset, table, scale):
     paper = cmp[cmp.method.isin(PAPER_LABELS) & cmp.metric.isin(SCORES)]
     assert len(paper) == len(PAPER_LABELS) * len(SCORES) and paper["paper_mean"].notna().all()
     assert set(cmp["table"].dropna()) == {table}
-    shown = _cell_text(nb, "cmp = paper_comparison(ds)")
+    shown = _cell_text(nb, "display(beside_table(ds, cmp))")
     assert "paper_mean" not in shown and "paper" in shown and "ours" in shown
     for (t, sc, method, metric), number in PAPER.items():
         if t == table:
@@ -270,8 +270,9 @@ def test_main_results_notebook_on_real_data(real, dataset, table, scale):
 def test_pareto_notebook_on_edges2shoes(real):
     """The OVG step-size sweep on real-format Edges2Shoes: grid of the smoke profile, the exported choice, grid table."""
     from spectral_collapse.studies import pareto as P
+    from spectral_collapse.text import step_size
 
-    nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test)
+    nb = _execute(real, "pareto", "edges2shoes", n_images=SMOKE.n_test, extend=0)  # the grid as given
     ds = _results(real, "pareto", "edges2shoes")
     hf, lf = P.default_grid("smoke")
     np.testing.assert_allclose(ds["eta_hf"].values, hf)
@@ -280,5 +281,5 @@ def test_pareto_notebook_on_edges2shoes(real):
     assert ds["finite"].values.all() and np.isfinite(ds["s_hf"].values).all()
     choice = P.ovg_choice(ds)
     assert "Pareto sweep" in choice["source"] and choice["eta_hf"] in hf and choice["eta_lf"] in lf
-    table = _cell_text(nb, "table = grid_summary(ds)")
-    assert f"{min(hf):g}" in table  # step sizes ~1e-6 shown, not rounded to 0
+    table = _cell_text(nb, "grid_table(ds)")
+    assert step_size(min(hf)) in table  # step sizes ~1e-6 shown, not rounded to 0

@@ -43,7 +43,7 @@ from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies import profiles
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.store import ResultsFileError, results_path, save_results
-from spectral_collapse.report.tables import format_summary, summary
+from spectral_collapse.studies.tables import format_summary, summary
 from spectral_collapse.pipeline.execute import run_studies
 from spectral_collapse.studies.translation import method_specs, run_translation_study
 from spectral_collapse.train.trainer import CheckpointCorrupt, CheckpointMismatch, load_trained, train
@@ -1154,7 +1154,6 @@ def test_soak_script_on_smoke(tmp_path):
     assert all(s["peak_rss_mb"] > 50 for r in rep["rounds"] for s in r["studies"])  # the kernels were measured
 
 
-
 def _load_soak():
     import importlib.util
 
@@ -1202,7 +1201,6 @@ def test_soak_report_merges_lanes_and_flags_growth_per_lane():
     assert not rep["identical"] and rep["differences"] == ["lane 1, x differs"]
     assert len(rep["growth"]) == 2 and "s1/d peak 1000 -> 1250" in rep["growth"][0] and "lane 1" in rep["growth"][1]
     assert "2 processes side by side" in soak.markdown(rep)
-
 
 
 def test_soak_partial_report_from_its_log(tmp_path):

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from spectral_collapse import text as T
 
@@ -99,25 +98,6 @@ def test_an_ablation_table_has_no_header_row_of_index_names():
     assert head.count("<tr") == cols.nlevels                       # one header row per column level, no more
     assert "backbone" in head and "method" in head and "metric" not in head
     assert list(shown.iloc[:, 0]) == ["U-Net", "", "DiT", ""]      # an arm named once, as a grouped index shows it
-
-
-def test_the_comparison_with_the_paper_is_said_in_words():
-    from spectral_collapse.report.main_results import beside_paper
-    from spectral_collapse.report.tables import paper_comparison
-    from spectral_collapse.studies.store import load_results, results_path
-
-    said = []
-    for study in ("main_results",):
-        path = results_path(study, "ihc-sr", "quick", ROOT / "data" / "results")
-        if not path.exists():
-            continue
-        ds = load_results(path)
-        said.append(beside_paper(ds, paper_comparison(ds)))
-    if not said:
-        pytest.skip("no stored results of the quick profile")
-    for text in said:
-        assert not re.search(r"[Jj]oined on|\(\w+, method, metric\)", text), text[:200]
-        assert "matched" in text
 
 
 def test_ranges_take_an_en_dash_in_prose_and_nowhere_else():

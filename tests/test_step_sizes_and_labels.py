@@ -9,7 +9,6 @@ import re
 import numpy as np
 import pytest
 import xarray as xr
-from test_pareto import synthetic_sweep
 
 from spectral_collapse.plotting.labels import chart_label, chart_title, step_size, step_sizes
 from spectral_collapse.plotting.reader import table_numbers
@@ -48,26 +47,6 @@ def test_a_step_size_of_zero_one_or_no_number():
     assert step_size(0) == "0" and step_size(1.0) == "1" and step_size("n/a") == "n/a"
 
 
-def test_the_pareto_chapter_writes_every_step_size_one_way():
-    ds = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)], {"ddim": (0.4, 0.7)})
-    from spectral_collapse.plotting.labels import reader_spec
-    from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart
-    from spectral_collapse.report.pareto import frontier_verdict, grid_table
-
-    choice = json.loads(ds.attrs["choices"])["ovg"]
-    text = frontier_verdict(ds)["text"]
-    assert step_size(choice["eta_hf"]) in text and step_size(choice["eta_lf"]) in text
-    assert not _RAW.search(text.split("On the claims page")[0])
-    table = grid_table(ds)
-    assert set(table["eta_hf"]) == {step_size(v) for v in ds["eta_hf"].values}
-    assert set(table["eta_lf"]) == {step_size(v) for v in ds["eta_lf"].values}
-    heat = reader_spec(grid_heatmaps(ds).to_dict())
-    listed = {r["eta_HF"] for v in heat["datasets"].values() for r in v if "eta_HF" in r}
-    assert listed == {step_size(v) for v in ds["eta_hf"].values}
-    for spec in (heat, reader_spec(pareto_chart(ds).to_dict())):
-        assert not any(_RAW.search(t) for t in _texts(spec))
-
-
 def test_the_pareto_notebook_formats_no_step_size_itself():
     from pathlib import Path
 
@@ -79,15 +58,6 @@ def test_the_pareto_notebook_formats_no_step_size_itself():
 
 
 # --------------------------------------------------------------------------------------------- method names
-
-def test_a_method_name_in_the_grid_table_stays_on_one_line():
-    ds = synthetic_sweep([(0.9, 0.8), (0.5, 0.5), (0.95, 0.3), (0.2, 0.9)], {"ddim": (0.4, 0.7)},
-                         primary="ovg_taba")
-    from spectral_collapse.report.pareto import grid_table
-    from spectral_collapse.studies.method_labels import method_name
-
-    names = set(grid_table(ds)["OVG variant"])
-    assert names == {method_name("ovg_taba").replace(" ", "\u00a0")} and not any(" " in n for n in names)
 
 
 def test_a_chart_title_keeps_a_dataset_name_as_typed():

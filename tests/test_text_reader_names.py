@@ -20,17 +20,6 @@ def _results(study: str) -> xr.Dataset:
     return load_results(path)
 
 
-def test_the_ks_resolution_sentence_says_what_n_counts():
-    from spectral_collapse.report.main_results import latent_set_note
-
-    ds = _results("main_results")
-    seed = int(ds["seed"].values[0])
-    said = latent_set_note(ds, seed, n_gaussianity=2 * int(ds.sizes["sample"]))
-    n = int(ds.sizes["sample"])
-    assert f"n = {n}, the number of latents in a method's set" in said
-    assert "At this n" not in said and f"n = {2 * n} latents per method" in said
-
-
 def test_eps_prediction_study_keys_and_objectives_read_as_names():
     from spectral_collapse.plotting.reader import reader_text, study_name
 
@@ -50,14 +39,5 @@ def test_a_checkpoint_id_reads_in_words():
     assert "ε-prediction" in said and "DiT" in said and "×4" in said
     assert "training seed 1" in model_words("ihc-sr-x4-edm-seed1-quick") and "EDM" in model_words("ihc-sr-x4-edm")
     assert model_words("my/model") == "`my/model`"
-
-
-def test_the_loss_note_names_the_objective_in_words(monkeypatch):
-    from spectral_collapse.report import model_quality
-
-    monkeypatch.setattr(model_quality, "_train_config",
-                        lambda ds, key: {"train": {"objective": "eps", "truncated_snr": True}})
-    said = model_quality.loss_note(xr.Dataset(), "eps")
-    assert "ε-prediction objective" in said and "`eps`" not in said and "eps objective" not in said
 
 

@@ -70,7 +70,7 @@ def failed_lines(cmp: pd.DataFrame) -> list[str]:
 
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
-    """Our mean beside the paper's for each (method, metric) of ``report.tables.paper_comparison``, one panel per
+    """Our mean beside the paper's for each (method, metric) of ``studies.tables.paper_comparison``, one panel per
     metric, titled by the metric's name (S_HF, ...). Our bars carry the tables' 95 % interval over test crops (``lo``,
     ``hi`` of ``paper_comparison``, which reads them from ``studies.aggregate.summary``); the paper's bars are its
     reported means. The axis says no direction; the subtitle says which way each metric reads (``reading_lines``:

@@ -12,7 +12,7 @@ once, shared by every seed) has no spread over seeds: its std is NaN.
 Each cell also carries a 95 % interval of its mean: a percentile bootstrap over test crops
 (``metrics.intervals.bootstrap_ci``), the resampling unit being the crop. A crop's value is its mean over the seeds
 that translated it (one value for a deterministic method, whose seeds share their translations), so repeated
-translations of one crop never count as independent evidence (``crop_values``). The book's tables built on these are in ``spectral_collapse.report.tables``.
+translations of one crop never count as independent evidence (``crop_values``). The book's tables built on these are in ``spectral_collapse.studies.tables``.
 """
 from __future__ import annotations
 

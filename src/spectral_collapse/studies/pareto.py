@@ -40,10 +40,11 @@ from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_specs
 from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
+from .pareto_choice import NO_CHOICE, ovg_choice  # noqa: F401  (re-exported)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed"]
+           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
@@ -343,48 +344,6 @@ def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, ba
     return pareto_results(ctx, data, models, profile=profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases,
                           baselines=baselines, n_images=n_images, seed=seed, rule=rule, primary=primary,
                           n_show=n_show, ls=ls)
-
-
-NO_CHOICE = "defaults: no grid point"  # how ovg_choice's source starts when a sweep ran but chose nothing
-_SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader only under the same data and models
-
-
-def _other_setting(ds: xr.Dataset, spec) -> str:
-    """"" when the sweep ``ds`` ran on the reader's data options and models, else what differs."""
-    if spec is None:
-        return ""
-    try:
-        theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
-    except (TypeError, ValueError):
-        theirs = {}
-    diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
-    return ", ".join(diff)
-
-
-def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
-    """What a study reading the sweep takes from it: the primary base's chosen step sizes and where they come from,
-    or OVG_DEFAULTS with the reason (no sweep stored; the sweep ran on other data options or models; every grid
-    point diverged)."""
-    where = "" if spec is None else f" for {spec.dataset}, {spec.profile}"
-    # the text starts with "defaults": readers of a source (studies.calibrate, the chapters) test for it
-    defaults = "defaults (the suite's fallback step sizes, not a Pareto sweep's choice)"
-    if ds is None:
-        return {**OVG_DEFAULTS, "source": f"{defaults}: no Pareto sweep stored{where}"}
-    other = _other_setting(ds, spec)
-    if other:
-        return {**OVG_DEFAULTS, "source": f"{defaults}: the stored Pareto sweep{where} ran with {other}; "
-                                          f"run the pareto study with the same setting to tune OVG for it"}
-    primary = ds.attrs.get("primary", "ovg")
-    choice = json.loads(ds.attrs.get("choices", "{}")).get(primary)
-    if not choice:
-        return {**OVG_DEFAULTS, "source": f"{NO_CHOICE} of the {primary} sweep{where} was free of failed samples"}
-    per_base = {b: {"eta_hf": float(c["eta_hf"]), "eta_lf": float(c["eta_lf"])}
-                for b, c in json.loads(ds.attrs.get("choices", "{}")).items() if c}
-    split = ds.attrs.get("tuning_split", "")
-    return {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"]), "per_base": per_base,
-            "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
-                      f"{ds.attrs.get('n_images')} {'validation ' if split else ''}images, seed {ds.attrs.get('seed')}; "
-                      f"each OVG variant at its own choice)"}
 
 
 # ------------------------------------------------------------------------------------------- tables

@@ -1,14 +1,12 @@
-"""Charts and captions of the model-quality chapter's per-model sections (split from ``report.model_quality``, which
-re-exports them): the loss curves with a fitted log axis, the sample grids, and the line naming each model's role and
-training."""
+"""The model-quality chapter's per-model charts: the loss curves on a fitted log axis and the sample grids' rows."""
 from __future__ import annotations
-
-import re
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
+
+__all__ = ["fitted_log_axis", "loss_chart", "sample_rows"]
 
 _NICE = (1, 2, 3, 5)   # the mantissas a fitted log axis ends on
 
@@ -29,7 +27,7 @@ def fitted_log_axis(lo: float, hi: float) -> tuple[list[float], list[float]]:
     """A log axis fitted to data from ``lo`` to ``hi``: a domain whose ends are the nearest tick values around the data
     (1, 2, 3 or 5 times a power of ten), and the ticks (``plotting.charts.log_ticks``) inside it, so the lowest and
     highest data lie between labelled ticks."""
-    from ..plotting.charts import log_ticks
+    from .charts import log_ticks
 
     a, b = _nice_below(lo), _nice_above(hi)
     return [a, b], log_ticks(a, b)
@@ -65,26 +63,3 @@ def sample_rows(ds: xr.Dataset, key: str) -> dict:
         out[f"{'reconstructed' if vae else 'sampled'}, {name}"] = m["samples"].sel(label=lab).values
         out[f"{'held-out' if vae else 'real'}, {name}"] = m["real"].sel(label=lab).values
     return out
-
-
-_DEVICE_KIND = {"cpu": "CPU", "cuda": "GPU", "mps": "Apple GPU"}
-
-
-def trained_caption(role: str, steps, device: str | None, gate: str) -> str:
-    """The line under a model's heading: "EDM and OVG + EDM on ihc-sr; 8,000 training steps on CPU (AMD EPYC, 1
-    thread); the gate: **passes**." A stored role's joined method names ("OVG+EDM") are spaced, the steps carry
-    thousands separators, and a log's device ("cpu: AMD EPYC, 1 thread(s)") is named by its kind with its details in
-    parentheses."""
-    from ..text import counted
-
-    role = re.sub(r"(?<=\w)\+(?=\w)", " + ", str(role))
-    try:
-        said = f"{int(steps):,} training steps"
-    except (TypeError, ValueError):
-        said = "training steps not recorded"
-    if device:
-        kind, sep, rest = str(device).partition(":")
-        name = _DEVICE_KIND.get(kind.strip().lower())
-        said += (f" on {name} ({counted(rest.strip())})" if name and sep and rest.strip() else
-                 f" on {name}" if name else f" on {counted(str(device))}")
-    return f"{role}; {said}; the gate: **{gate}**."

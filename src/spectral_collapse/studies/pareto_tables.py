@@ -1,0 +1,76 @@
+"""The Pareto chapter's numbers: the sweep's grid as a table (``grid_table``) and the joint S_HF / S_LF front of
+the grid points and the baselines, counted (``front_counts``)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import xarray as xr
+
+from .method_labels import method_name
+from .pareto import grid_summary, joint_front
+
+__all__ = ["GRID_COLUMNS", "grid_table", "front_counts", "choices_table"]
+
+GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
+
+
+def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
+    """One row per (OVG variant, eta_HF, eta_LF): mean scores over the sweep's validation crops (``grid_summary``:
+    none where most crops failed), the failed count, and "yes" where the point is on its variant's front or
+    chosen. Step sizes as ``plotting.labels.step_size`` writes them ("10⁻⁶")."""
+    from ..text import step_size
+
+    table = grid_summary(ds)
+    shown = table[[c for c in GRID_COLUMNS if c in table]].round(
+        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g")})
+    yes = {True: "yes", False: ""}
+    return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
+                        eta_lf=shown["eta_lf"].map(step_size), on_front=shown["on_front"].map(yes),
+                        chosen=shown["chosen"].map(yes)).rename(
+        columns={"base": "OVG variant", "on_front": "on its variant's front"})
+
+
+def front_counts(ds: xr.Dataset) -> dict:
+    """The joint front of the grid points free of failed samples and the baselines (``joint_front``): how many
+    grid points (``n_grid``) and baselines (``n_baselines``) there are, how many of each lie on the front
+    (``front_ovg``, ``front_baselines``), the OVG variants with a point on it (``front_bases``, the sweep's order)
+    and those without (``off_bases``), the baselines some point dominates (``dominated``), the primary variant's
+    choice (``choice``: its step sizes and means, or None) and the baselines best on S_HF and on S_LF
+    (``best_hf``, ``best_lf``: (method, mean), or None). ``holds``: at least one OVG point on the front."""
+    grid, base, front = joint_front(ds)
+    n = len(grid)
+    on = grid[front[:n]]
+    swept = [str(b) for b in ds["base"].values if str(b) in set(map(str, grid["base"]))]
+    primary = ds.attrs.get("primary", "ovg")
+    best = {k: (str(base.loc[base[k].idxmax(), "method"]), float(base[k].max())) if len(base) else None
+            for k in ("s_hf", "s_lf")}
+    return {"n_grid": n, "n_baselines": len(base), "front_ovg": int(front[:n].sum()),
+            "front_baselines": int(front[n:].sum()),
+            "front_bases": [b for b in swept if b in set(map(str, on["base"]))],
+            "off_bases": [b for b in swept if b not in set(map(str, on["base"]))],
+            "dominated": [str(m) for m, f in zip(base["method"], front[n:]) if not f],
+            "choice": json.loads(ds.attrs.get("choices", "{}")).get(primary), "primary": primary,
+            "best_hf": best["s_hf"], "best_lf": best["s_lf"], "holds": bool(front[:n].sum() > 0)}
+
+
+def choices_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Each OVG variant's chosen point: its step sizes and means over the validation crops, and the edge of the
+    swept grid it lies on ("eta_HF smallest", "eta_LF largest"; blank inside the grid), where a better point may lie
+    beyond what was swept."""
+    import numpy as np
+
+    from ..text import step_size
+
+    axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
+    rows = {}
+    for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
+        if not c:
+            continue
+        edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
+                for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
+                if len(axes[name]) > 1 and np.isclose(v, end)]
+        rows[method_name(b)] = {"eta_HF": step_size(c["eta_hf"]), "eta_LF": step_size(c["eta_lf"]),
+                                "S_HF": round(c["s_hf"], 3), "S_LF": round(c["s_lf"], 3),
+                                "on the grid's edge": ", ".join(edge)}
+    return pd.DataFrame.from_dict(rows, orient="index")

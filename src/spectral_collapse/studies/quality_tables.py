@@ -1,0 +1,298 @@
+"""The model-quality chapter's tables and numbers (results of ``studies.model_quality``): the gate's checks and
+thresholds, each model's worst values, where sampling starts, where a spectrum check fails, the colour drift of
+the denoised mean, the VP schedule's noise levels and the share of edge pixels in sampled edge maps."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .quality import CHECKS, THRESHOLDS, GateReport
+from .stored_gates import gate_frame, gate_row, most_digits
+
+__all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
+           "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
+           "models_table", "vp_noise_levels", "brightness_spread", "edge_shares"]
+
+CHECK_TEXT = {
+    "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
+    "mean": "largest relative error of a channel's mean intensity ([0, 1] scale)",
+    "std": "largest relative error of a channel's standard deviation",
+    "patches": "sliced Wasserstein distance of 4 x 4 patches to training crops, relative to held-out real crops'",
+    "memorisation": "median distance to the nearest training crop, relative to held-out real crops' (the gate "
+                    "tables' column nearest crop)",
+    "plateau": "relative fall of the held-out loss over the last fifth of training",
+}
+
+
+def thresholds_table() -> pd.DataFrame:
+    """Each check, what it measures and its rule."""
+    rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
+    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[c]} {THRESHOLDS[c]:g}"}
+                         for c in CHECKS])
+
+
+def shown_name(ds: xr.Dataset, key: str) -> str:
+    """A model of the set as every chapter names it: its checkpoint's name without the content hash
+    (``settings.model_name``: "ihc-sr-x4-eps-quick", the profile it was trained at included); the set's key where the
+    results record no checkpoint for it."""
+    from ..train.cache import model_name
+
+    from pathlib import Path
+
+    folder = json.loads(getattr(ds, "attrs", {}).get("checkpoints", "{}") or "{}").get(key)
+    return Path(model_name(folder)).name if folder else str(key)
+
+
+def _named(ds: xr.Dataset, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its "model" index level (set keys) written as ``shown_name``."""
+    if "model" not in (frame.index.names or []):
+        return frame
+    if isinstance(frame.index, pd.MultiIndex):
+        level = frame.index.names.index("model")
+        frame.index = frame.index.set_levels(
+            [shown_name(ds, k) for k in frame.index.levels[level]], level=level, verify_integrity=False)
+    else:
+        frame.index = pd.Index([shown_name(ds, k) for k in frame.index], name="model")
+    return frame
+
+
+def reports(ds: xr.Dataset) -> dict[str, GateReport]:
+    return {k: GateReport.from_dict(v) for k, v in json.loads(ds.attrs["gate_reports"]).items()}
+
+
+def check_value(value: float, check: str, signed: bool = False) -> str:
+    """``value`` of ``check`` at the precision its gate-table column allows (``most_digits``), so that a value
+    the rule rejects never prints as its threshold ("+0.304", not "+0.30", beside "at most 0.3")."""
+    return f"{value:{'+' if signed else ''}.{most_digits(check)}f}"
+
+
+def gate_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per model: the verdict and the worst value of each check (over samplers and labels), as
+    ``gate_frame`` shows them. (Each model's role and training steps are under its loss curves.)"""
+    info = json.loads(ds.attrs["models"])
+    rows = [gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
+    return _named(ds, gate_frame(rows))
+
+
+def start_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per model and label, the deterministic sampler's channel-mean and std errors begun from the training data's
+    Gaussian plus noise (what the gate judges) and from pure noise (recorded, not judged)."""
+    rows = []
+    for key, rep in reports(ds).items():
+        r = rep.rows
+        for u in rep.info.get("unit_start", []):
+            judged = r[(r["sampler"] == u["sampler"]) & (r["label"] == u["label"])].set_index("check")["value"]
+            rows.append({"model": key, "label": int(u["label"]), "sampler": u["sampler"],
+                         "mean error, gate start": judged.get("mean"), "mean error, pure noise": u["mean"],
+                         "std error, gate start": judged.get("std"), "std error, pure noise": u["std"]})
+        for u in rep.info.get("euler", []):  # a flow model's own Euler steps, from the gate's start, not judged
+            rows.append({"model": key, "label": int(u["label"]), "sampler": "Euler (not judged)",
+                         "mean error, gate start": u["mean"], "mean error, pure noise": None,
+                         "std error, gate start": u["std"], "std error, pure noise": None})
+    cols = ["model", "label", "sampler", "mean error, gate start", "mean error, pure noise", "std error, gate start",
+            "std error, pure noise"]
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]).round(3))
+
+
+def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
+    """Where each failed spectrum check fails: per model, label and sampler, the radial bands (1 = lowest non-zero
+    frequency, 16 = Nyquist on 32-pixel crops) whose log10 power ratio leaves the threshold, with the ratio. Too much
+    power across the upper bands is static, too little is blur; isolated bands at the spectral zeros of
+    nearest-neighbour upsampling are notches the model fills."""
+    rows = []
+    for key, rep in reports(ds).items():
+        r = rep.rows
+        bad = r[(r["check"] == "spectrum") & (r["passed"] == False)]  # noqa: E712 (None: not judged)
+        for _, b in bad.iterrows():
+            bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
+            out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands) if abs(v) > THRESHOLDS["spectrum"]]
+            rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
+                         "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
+    cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
+
+
+def autoencoder(info: dict) -> str | None:
+    return next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
+
+
+def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
+    """For each failed spectrum check of a latent-space model, in each band outside the rule: the model's log10 power
+    ratio beside the ratio of the autoencoder's own reconstructions of held-out crops of that label, and the share of
+    the model's shortfall (or excess) the decoder already shows. A latent model's samples are decoded by that
+    decoder, so a band the decoder cannot reconstruct is a band no latent model of it can sample; a share near 100 %
+    puts the failure on the autoencoder, not on the diffusion model. Empty without a latent model or an autoencoder."""
+    info = json.loads(ds.attrs["models"])
+    reps = reports(ds)
+    vae = autoencoder(info)
+    cols = ["model", "label", "sampler", "band", "model's log10 ratio", "decoder's log10 ratio", "decoder's share"]
+    rows = []
+    if vae is not None:
+        vr = reps[vae].rows
+        for key, rep in reps.items():
+            if info.get(key, {}).get("space") != "latent" or info[key].get("parameterization") == "vae":
+                continue
+            r = rep.rows
+            for _, b in r[(r["check"] == "spectrum") & (r["passed"] == False)].iterrows():  # noqa: E712
+                ref = vr[(vr["check"] == "spectrum") & (vr["label"] == b["label"])]
+                if ref.empty or not isinstance(b.get("bands"), (list, np.ndarray)):
+                    continue
+                mine, dec = np.asarray(b["bands"], float), np.asarray(ref.iloc[0]["bands"], float)
+                for k in np.flatnonzero(np.abs(mine) > THRESHOLDS["spectrum"]):
+                    rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"], "band": int(k) + 1,
+                                 "model's log10 ratio": round(float(mine[k]), 3),
+                                 "decoder's log10 ratio": round(float(dec[k]), 3),
+                                 "decoder's share": f"{100 * dec[k] / mine[k]:.0f} %"})
+    return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
+
+
+def signed_percent(value: float, digits: int = 1) -> str:
+    """A signed percentage as a table shows it, "+0.4 %", "−0.1 %"; a value that rounds to zero is "0.0 %" with no
+    sign, so "+0.0 %" and "0.0 %" never stand for the same reading."""
+    shown = f"{value:.{digits}f}"
+    if float(shown) == 0:
+        return f"{0:.{digits}f} %"
+    return f"{value:+.{digits}f} %"
+
+
+def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per model and label, at each noise level: the error of the denoised colour-channel mean on real crops, the
+    channel that strays most (signed, % of the crops' mean on the [0, 1] scale); "—" above the model's highest noise
+    level. Models without the measurement (the autoencoder, a latent-space model, results stored without it) are
+    left out."""
+    if "mean_bias" not in ds:
+        return pd.DataFrame()
+    rows = []
+    for key in ds["model"].values.tolist():
+        m = ds["mean_bias"].sel(model=key)
+        if bool(m.isnull().all()):
+            continue
+        for lab in (0, 1):
+            row = {"model": key, "label": lab}
+            for sig in m["bias_sigma"].values:
+                v = m.sel(label=lab, bias_sigma=sig).values
+                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else signed_percent(100 * v[np.nanargmax(np.abs(v))])
+            rows.append(row)
+    return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
+
+
+def vp_noise_levels(steps: int = 50) -> dict:
+    """The noise levels of the VP (ε and x0) models' default schedule (``models.schedules.VPSchedule``): the
+    schedule's end (``end``: its largest σ), where a ``steps``-step DDIM sampler starts (``start``) and the signal's
+    share of a state there (``signal``, 1/√(1 + σ²))."""
+    from ..models.schedules import VPSchedule, ddim_sigmas
+
+    schedule = VPSchedule()
+    start = float(ddim_sigmas(schedule, steps)[0])
+    return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
+
+
+# the VP models (the scaled-linear schedule ``start_text`` speaks of): pixel-space ε- and x0-prediction models
+_VP = ("eps", "x0", "v")
+
+
+def brightness_spread(ds) -> tuple[float, float, int] | None:
+    """How much a crop's brightness (the mean of each channel over its pixels) varies from crop to crop, from the
+    real training crops the chapter shows beside each VP model's samples (``ds["real"]``: model, label, image,
+    channel, y, x): the smallest and largest standard deviation over crops, per model's dataset, label and channel,
+    and the pixels of a crop. None when the results hold no such crops."""
+    import json
+
+    if ds is None or "real" not in getattr(ds, "variables", {}):
+        return None
+    try:
+        info = json.loads(ds.attrs.get("models") or "{}")
+    except (TypeError, ValueError):
+        info = {}
+    keys = [k for k in ds["model"].values.tolist()
+            if not info.get(k) or (info[k].get("parameterization") in _VP and info[k].get("space") != "latent")]
+    if not keys:
+        return None
+    real = ds["real"].sel(model=keys)
+    means = real.mean(["y", "x"])                         # a crop's brightness per channel
+    sd = means.std("image", ddof=1).values                 # over the crops: per model, label, channel
+    sd = sd[np.isfinite(sd)]
+    if not sd.size:
+        return None
+    return float(sd.min()), float(sd.max()), int(real.sizes["y"] * real.sizes["x"])
+
+
+def gate_lists(ds: xr.Dataset) -> dict:
+    """Which models pass the gate (``passing``: keys), which fail and on what (``failing``: {key: the report's
+    first two failures}), and of the failing ones those the profile still runs as arms with a warning (``kept``,
+    ``Profile.allow_weak_models``) and those a study refuses (``refused``)."""
+    from .profiles import get_profile
+
+    reps = reports(ds)
+    failing = {k: r.describe_failures(2) for k, r in reps.items() if not r.passed}
+    allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models
+    kept = [k for k in failing if allowed is True or (allowed and k in allowed)]
+    return {"passing": [k for k, r in reps.items() if r.passed], "failing": failing, "kept": kept,
+            "refused": [k for k in failing if k not in kept]}
+
+
+def _weighting(objective: str | None, train: dict) -> str:
+    """The training loss's weighting as a table cell: truncated SNR, min-SNR or none."""
+    if train.get("truncated_snr"):
+        return "max(1, σ²)" if objective == "eps" else "max(1, 1/σ²)"
+    if train.get("min_snr_gamma"):
+        return f"min-SNR, γ = {train['min_snr_gamma']:g}"
+    return "none"
+
+
+def models_table(ds: xr.Dataset) -> pd.DataFrame:
+    """One row per model of the set: what it serves (``role``), its dataset, parameterization, space and backbone,
+    training steps and device, the weighting of its training loss (from the configuration stored with its
+    weights, ``stored_gates.stored_report``; '—' where none is stored) and the gate's verdict."""
+    from .stored_gates import stored_report
+
+    info = json.loads(ds.attrs["models"])
+    folders = json.loads(ds.attrs.get("checkpoints", "{}"))
+    rows = []
+    for key in ds["model"].values.tolist():
+        m = info.get(key, {})
+        train = (stored_report(folders[key])[1].get("train") or {}) if folders.get(key) else {}
+        rows.append({"model": key, "role": m.get("role"), "data": m.get("dataset"),
+                     "kind": f"{m.get('parameterization')}, {m.get('space')}, {m.get('backbone')}",
+                     "training steps": m.get("steps"), "device": m.get("device") or "—",
+                     "loss weighting": _weighting(train.get("objective"), train) if train else "—",
+                     "gate": "passes" if bool(ds["passed"].sel(model=key)) else "fails"})
+    return _named(ds, pd.DataFrame(rows).set_index("model"))
+
+
+def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
+    """For each pixel-space model of an edge-map dataset (a task of kind "edges", whose source label 0 is the edge
+    maps): the share of edge pixels (BT.601 luma below ``white`` on the [-1, 1] scale, the threshold S_LF's
+    non-white mask uses) in its sampled edge maps and in the real edge maps beside them, with the gate's worst
+    label-0 mean and std errors over its samplers; empty without such a model."""
+    from .models import dataset_for
+
+    info = json.loads(ds.attrs["models"])
+    luma = np.array([0.299, 0.587, 0.114]).reshape(1, 3, 1, 1)
+
+    def share(a):
+        a = np.asarray(a, float)
+        return float(((a[:, :3] * luma).sum(1) < white).mean())
+
+    reps, rows = reports(ds), []
+    for key in ds["model"].values.tolist():
+        m = info.get(key, {})
+        if m.get("parameterization") == "vae" or m.get("space") == "latent":
+            continue
+        try:
+            kind = dataset_for(ds.attrs.get("profile", "quick"), m["dataset"]).task.kind
+        except Exception:  # noqa: BLE001 - a dataset not available here: no row for it
+            continue
+        if kind != "edges":
+            continue
+        r = reps[key].rows
+        lab0 = r[r["label"] == 0].groupby("check")["value"].max()
+        rows.append({"model": key, "data": m["dataset"],
+                     "edge pixels, sampled": f"{100 * share(ds['samples'].sel(model=key, label=0).values):.0f} %",
+                     "edge pixels, real": f"{100 * share(ds['real'].sel(model=key, label=0).values):.0f} %",
+                     "worst mean error": round(float(lab0.get("mean", np.nan)), 3),
+                     "worst std error": round(float(lab0.get("std", np.nan)), 3)})
+    return _named(ds, pd.DataFrame(rows).set_index("model")) if rows else pd.DataFrame()

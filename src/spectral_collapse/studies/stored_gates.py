@@ -1,0 +1,115 @@
+"""The gate tables of models read from the report each keeps with its weights (``studies.gate`` writes quality.json
+beside the checkpoint and in its shipped copy), in the columns of ``gate_frame``: the models a
+study names by folder, and the training-seed replicates."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from .quality import CHECKS, THRESHOLDS, GateReport
+
+__all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_HEADERS", "gate_row", "column_digits",
+           "most_digits", "gate_frame"]
+
+
+def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
+    """(gate report, config) a checkpoint folder keeps: its own quality.json and config.json, else its shipped
+    copy's (data/weights/<name>); (None, {}) when neither exists."""
+    from pathlib import Path
+
+    from .gate import GATE_FILE
+    from ..train.shipped import shipped_dir
+
+    rep, cfg = None, {}
+    for d in (Path(folder), shipped_dir(folder, weights_root)):
+        try:
+            rep = rep or GateReport.from_dict(json.loads((d / GATE_FILE).read_text()))
+        except (OSError, ValueError, KeyError):
+            pass
+        try:
+            cfg = cfg or json.loads((d / "config.json").read_text())
+        except (OSError, ValueError):
+            pass
+    return rep, cfg
+
+
+def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
+    """The gate table of models given as {name: checkpoint folder}, read from the gate report each keeps with its
+    weights (``studies.gate`` writes quality.json beside the checkpoint and its shipped copy): the same columns as
+    ``gate_table``, and "not stored" for a model whose report is not there."""
+    rows = []
+    for key, folder in folders.items():
+        rep, cfg = stored_report(folder, weights_root)
+        steps = (cfg.get("train") or {}).get("steps")
+        rows.append(gate_row(key, rep, steps) if rep is not None else {"model": key, "steps": steps,
+                                                                        "gate": "not stored"})
+    return gate_frame(rows).fillna("—")
+
+
+def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
+    """The gate of every training-seed replicate (``studies.models.SEED_REPLICATES``: the main eps and EDM models of
+    each bundled dataset trained again from seeds 1 and 2), read from the report stored with its weights; the
+    folder of each is computed from its configuration (``checkpoint_name``), without training it."""
+    from pathlib import Path
+
+    from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
+
+    root = Path(checkpoint_root or CHECKPOINT_ROOT)
+    from ..train.cache import model_name
+
+    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
+    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
+
+
+# a check's column in the gate tables where its name is too long for the text column: a header that can wrap
+GATE_HEADERS = {"memorisation": "nearest crop"}
+
+
+def gate_row(key: str, rep: GateReport, steps) -> dict:
+    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
+    t = rep.table().set_index("check")
+    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
+    for c in CHECKS:
+        row[c] = (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None
+    return row
+
+
+def column_digits(values, figures: int = 2, most: int = 4) -> int:
+    """The decimals one column of a table shows: enough for ``figures`` significant figures of its smallest
+    non-zero finite value, at most ``most``, at least 2 (a column shows every row with the same precision, never
+    "1.1" above "1.11")."""
+    v = np.abs(np.asarray([x for x in values if isinstance(x, (int, float)) and np.isfinite(x) and x != 0], float))
+    if not len(v):
+        return 2
+    return int(min(most, max(2, figures - 1 - int(np.floor(np.log10(v.min()))))))
+
+
+def most_digits(check: str) -> int:
+    """The most decimals a check's column shows: two beyond its threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2), enough
+    to read a value against the threshold."""
+    text = f"{THRESHOLDS[check]:g}"
+    return (len(text.split(".")[1]) if "." in text else 0) + 2
+
+
+def gate_frame(rows: list[dict]) -> pd.DataFrame:
+    """``gate_row``s as the chapter shows them, narrow enough for the text column: the verdict beside the model
+    (first, so that nothing hides it), then each check's worst value at one precision per column (``column_digits``, at most ``most_digits``)
+    under a header that can wrap (``GATE_HEADERS``), a failed check marked "✗" (kept on the value's line), "n/a"
+    where a check cannot be judged (no training log), "∞" for an infinite value, "—" where a model has no such
+    check. The training steps are not a column: each model's section and the training-seeds chapter give them."""
+    nb = "\u00a0"
+    out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
+    for c in CHECKS:
+        cells = [r.get(c) for r in rows]
+        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=most_digits(c))
+        for o, x in zip(out, cells):
+            if x is None:
+                o[c] = "—"
+            elif x[1] is None or (isinstance(x[0], float) and np.isnan(x[0])):
+                o[c] = "n/a"
+            else:
+                o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
+    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
+            .rename(columns=GATE_HEADERS))
