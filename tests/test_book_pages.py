@@ -274,7 +274,7 @@ def test_pages_spell_the_command_line_one_way():
 
 
 def test_md_table_escapes_pipes():
-    from spectral_collapse.report.tables import md_table
+    from spectral_collapse.studies.tables import md_table
 
     text = md_table(pd.DataFrame({"a|b": ["x|y", 1]}))
     assert text.splitlines() == ["| a\\|b |", "|---|", "| x\\|y |", "| 1 |"]

@@ -347,7 +347,7 @@ def test_written_page_uses_one_notation(path):
 
 @pytest.mark.parametrize("path", sorted((BOOK / "_generated").glob("*.md")), ids=lambda p: p.name)
 def test_generated_page_uses_one_notation(path):
-    """Every front page passes through report.reader.reader_text before pipeline.fragments writes it."""
+    """Every front page passes through plotting.reader.reader_text before pipeline.fragments writes it."""
     places = page_places(path)
     assert not places, "\n".join(places)
 
