@@ -72,13 +72,6 @@ def test_gpu_paragraph_compares_only_the_runs_the_estimate_covers_and_rounds_con
     assert "benchmarks' small U-Net" in text
 
 
-def test_memory_band_is_explained_and_includes_one():
-    text = cost_pages.same_memory_text([0.8, 0.9])
-    assert "true memory ratio is 1" in text and "from 0.80× to 0.90×" in text and "between 0.80× and 1.00×" in text
-    assert "between 1.00× and 1.10×" in cost_pages.same_memory_text([1.05, 1.1])
-    assert "within that range of 1" not in text
-
-
 def test_published_counts_agree_within_the_tolerance_and_say_when_not():
     ok = {"label": "edict", "calls_per_step": 2.0, "backward_per_step": 0.0}
     bad = {"label": "edict", "calls_per_step": 2.5, "backward_per_step": 0.0}

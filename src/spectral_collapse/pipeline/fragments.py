@@ -305,8 +305,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     newest GPU run of the benchmarks (``benchmarks/results/*-cuda.json``), whose OVG cost the answers quote beside the
     CPU's, or None.
     """
-    from .cost_pages import (COST_LABELS, bench_ovg_step_ratio, cost_fragment, gpu_fragment, paper_timing,
-                             profile_fragment, reproducing_fragment)
+    from .cost_pages import bench_ovg_step_ratio, gpu_fragment, paper_timing, profile_fragment, reproducing_fragment
 
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -329,8 +328,6 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     figures_md, figure_pngs = figures_markdown(results_root, profile, ev)
     out["paper-figures.md"] = figures_md
     out.update(figure_pngs)
-    for method in COST_LABELS:
-        out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v
             for name, v in out.items()}
