@@ -209,8 +209,8 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     full = tables.latest_full(tmp_path)
     assert full["date"].startswith("2999")
     tab = tables.targets_table(smoke_results[1], full)
-    row = tab.loc["pixel PCA, 2,000 images"]       # measured at full size on the same device: not extrapolated
-    assert row.iloc[1] == "12345.0" and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
+    (key,) = [k for k in tab.index if k.startswith("pixel PCA")]   # the newest full run on the same device
+    assert tab.loc[key].iloc[1] == "12345.0" and tab.loc[key, "verdict"] == "not met"   # 12345 s against < 60 s
     default = tables.targets_table(smoke_results[1])
     assert len(default) == len(tab)
     ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
