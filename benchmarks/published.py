@@ -6,7 +6,7 @@ numbers of calls averaged over the run's steps, so anything beyond rounding is a
 """
 from __future__ import annotations
 
-__all__ = ["TOLERANCE", "PUBLISHED", "published_range", "agreement", "agreement_lines"]
+__all__ = ["TOLERANCE", "PUBLISHED", "published_range", "agreement"]
 
 TOLERANCE = 0.01
 
@@ -53,20 +53,3 @@ def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
             want = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
             off.append(f"{_WORDS[key]} {'not counted' if v is None else f'{float(v):.2f}'} against {want}")
     return not off, off
-
-
-def agreement_lines(rows: list[dict], steps: int, name=str, extra=None) -> list[str]:
-    """One line per benchmark row with published counts: measured counts per step, the authors' counts, and
-    'agrees' or 'does not agree' (with the counts that differ); ``name`` gives a label's reader name, ``extra``
-    (row -> text) what the line adds after them."""
-    out = []
-    for r in rows:
-        res = agreement(r, steps)
-        if res is None:
-            continue
-        ok, off = res
-        counts = ", ".join(f"{float(r[k]):.2f} {w}" for k, w in _WORDS.items() if r.get(k) is not None)
-        out.append(f"{name(r['label'])}: {counts} per step at {steps} steps (authors: {PUBLISHED[r['label']][0]}): "
-                   + ("agrees" if ok else "does not agree (" + "; ".join(off) + ")")
-                   + f", with a tolerance of {TOLERANCE:g} per count" + (f"; {extra(r)}" if extra else "") + ".")
-    return out

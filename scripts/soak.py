@@ -14,8 +14,8 @@ children (the kernel), sampled every ``--interval`` seconds; per round: this pro
 Pass criteria (written to the report): every results file of round 2 equals round 1 (all variables, coordinates
 and attributes except the provenance stamps); for every study, peak memory in round 2 <= peak in round 1 x (1 +
 ``--rel``) + ``--abs-mb``; this process grows by at most ``--abs-mb`` between the end of round 1 and of round 2.
-The report goes to ``--out`` (JSON, default docs/soak.json) and, unless ``--no-markdown``, a table to docs/soak.md
-(included in the book's page on errors and reliability). Exit status 1 when a criterion fails.
+The report goes to ``--out`` (JSON, default docs/soak.json; the benchmarks chapter reads it). Exit status 1 when a
+criterion fails.
 """
 from __future__ import annotations
 
@@ -175,49 +175,7 @@ def compare_results(a: Path, b: Path, only_common: bool = False, tag: str = "") 
     return [str(n) for n in names], diffs
 
 
-def markdown(rep: dict) -> str:
-    """The report as the Markdown page included in the book."""
-    r1, r2 = rep["rounds"][0], rep["rounds"][-1]
-    if rep.get("partial"):
-        return _partial_markdown(rep)
-    lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}; two rounds of "
-             f"{len(r1['studies'])} (study, dataset) runs"
-             + (f" in {rep['lanes']} processes side by side" if rep.get("lanes", 1) > 1 else "")
-             + f", {len(rep['files_compared'])} results files compared.",
-             "",
-             f"- Results identical in both rounds: **{'yes' if rep['identical'] else 'no'}**"
-             + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: {rep['differences'][0]})"),
-             f"- Memory within the bound (peak per study in round 2 <= round 1 x {1 + rep['bound']['rel']:.2f} + "
-             f"{rep['bound']['abs_mb']} MB; this process grows by <= {rep['bound']['abs_mb']} MB): "
-             f"**{'yes' if rep['within_bound'] else 'no'}**; this process: {r1['parent_rss_mb']} MB after round 1, "
-             f"{r2['parent_rss_mb']} MB after round 2",
-             f"- Wall time: {r1['wall_s']} s (round 1), {r2['wall_s']} s (round 2)",
-             _stored_line(rep.get("vs_stored")),
-             *([f"- Resumed: the first soak process was cut off; {rep['resumed_runs']} of "
-                f"{sum(len(r['studies']) for r in rep['rounds'])} runs are taken from its log (timings and memory as "
-                "logged, results files kept), the rest ran in a second process (`--resume`). The wall times and 'this "
-                "process' memory of a round cover only what that second process ran (a round's wall time adds the logged "
-                "times of its runs from the log); where it ran none of round 1, "
-                "its growth from round 1 to round 2 is not checked (no round-1 baseline)."] if rep.get("resumed_runs") else []),
-             "",
-             "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
-             "|---|---|---|---|---|---|"]
-    for a, b in zip(r1["studies"], r2["studies"]):
-        lines.append(f"| {a['study']} | {a['dataset']} | {a['wall_s']} | {b['wall_s']} | {a['peak_rss_mb']} | "
-                     f"{b['peak_rss_mb']} |")
-    return "\n".join(lines) + "\n"
-
-
 ROUND_LINE = re.compile(r"^round (?P<r>\d+): (?P<study>[\w-]+) / (?P<dataset>[\w.-]+): (?P<s>[\d.]+) s, peak (?P<mb>[\d.]+) MB")
-
-
-def _compare_study(a: Path, b: Path, study: str, dataset: str, profile: str,
-                   only_common: bool = False) -> tuple[list[str], list[str]]:
-    """compare_results restricted to one (study, dataset): the files under <study>/ that name <dataset>-<profile>."""
-    if not ((a / study).exists() and (b / study).exists()):
-        return [], []  # a study that stores no results (cost, benchmarks), or none stored before
-    files, diffs = compare_results(a / study, b / study, only_common=only_common, tag=f"{dataset}-{profile}")
-    return [f"{study}/{f}" for f in files], [f"{study}/{d}" for d in diffs]
 
 
 def log_rows(log: Path) -> dict[int, dict]:
@@ -240,83 +198,6 @@ def log_lanes(log: Path) -> list[list[tuple[str, str]]]:
         if m:
             lanes[int(m["k"])] = [tuple(p.split("/", 1)) for p in m["pairs"].split(", ")]
     return [lanes[k] for k in sorted(lanes)]
-
-
-def report_from_log(a, log: Path, work: Path) -> dict:
-    """A report of a soak still running (or cut off): the per-study lines of its log, results compared for the
-    studies that finished in both rounds (round 1 also against the stored results). The soak processes' own
-    memory at the end of each round is not in the log, so that check is left out."""
-    rows = log_rows(log)
-    lanes = sorted(p for p in work.glob("lane*") if p.is_dir()) or [work]
-    r1, r2 = rows.get(1, {}), rows.get(2, {})
-    files, diffs, growth, sfiles, sdiffs = [], [], [], [], []
-    for key, row in r1.items():
-        lane = next((p for p in lanes if (p / "round1" / "book" / f"{key[0]}-{key[1]}.ipynb").exists()
-                     or (p / "round1" / "book" / f"{key[0]}-{key[1]}-{a.profile}.ipynb").exists()), None)
-        if lane is None:
-            continue
-        if Path(a.seed_from).exists():
-            f, d = _compare_study(Path(a.seed_from), lane / "round1" / "results", *key, a.profile, only_common=True)
-            sfiles, sdiffs = sfiles + f, sdiffs + d
-        if key in r2:
-            f, d = _compare_study(lane / "round1" / "results", lane / "round2" / "results", *key, a.profile)
-            files, diffs = files + f, diffs + d
-            if r2[key]["peak_rss_mb"] > row["peak_rss_mb"] * (1 + a.rel) + a.abs_mb:
-                growth.append(f"round 2: {key[0]}/{key[1]} peak {row['peak_rss_mb']} -> {r2[key]['peak_rss_mb']} MB")
-    rounds = [{"round": r, "wall_s": round(sum(x["wall_s"] for x in rows.get(r, {}).values()) / max(1, len(lanes)), 1),
-               "parent_rss_mb": None, "studies": list(rows.get(r, {}).values())} for r in (1, 2)]
-    return {**_header(a, len(lanes)), "rounds": rounds, "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
-            "vs_stored": {"files": sfiles, "differences": sdiffs}, "within_bound": not growth, "growth": growth,
-            "partial": True, "twice": sorted("/".join(k) for k in r1 if k in r2)}
-
-
-def _partial_markdown(rep: dict) -> str:
-    r1, r2 = rep["rounds"]
-    second = {(x["study"], x["dataset"]): x for x in r2["studies"]}
-    lines = [f"Profile `{rep['profile']}`, {rep['date']}, {rep['machine']}, {rep['lanes']} processes side by side: "
-             f"**a partial report of a soak still running (or cut off)**. Round 1 finished {len(r1['studies'])} "
-             f"(study, dataset) runs, round 2 {len(r2['studies'])}; results are compared for the "
-             f"{len(rep['twice'])} that ran twice ({len(rep['files_compared'])} results files).",
-             "",
-             f"- Results identical in both rounds (those {len(rep['twice'])}): "
-             f"**{'yes' if rep['identical'] else 'no'}**"
-             + ("" if rep["identical"] else f" ({len(rep['differences'])} differences, first: "
-                f"{rep['differences'][0] if rep['differences'] else 'no files'})"),
-             f"- Peak memory per study within the bound (round 2 <= round 1 x {1 + rep['bound']['rel']:.2f} + "
-             f"{rep['bound']['abs_mb']} MB): **{'yes' if rep['within_bound'] else 'no'}**; the soak processes' own "
-             "growth is only known at the end of a full run",
-             _stored_line(rep.get("vs_stored")),
-             "",
-             "| Study | Dataset | Round 1 (s) | Round 2 (s) | Peak memory round 1 (MB) | Peak memory round 2 (MB) |",
-             "|---|---|---|---|---|---|"]
-    for a in r1["studies"]:
-        b = second.get((a["study"], a["dataset"]), {})
-        lines.append(f"| {a['study']} | {a['dataset']} | {a['wall_s']} | {b.get('wall_s', 'not run yet')} | "
-                     f"{a['peak_rss_mb']} | {b.get('peak_rss_mb', '')} |")
-    return "\n".join(lines) + "\n"
-
-
-ROUNDOFF = 1e-12
-
-
-def _gap(diff: str) -> float | None:
-    m = re.search(r"max abs difference ([0-9.eE+-]+)\)", diff)
-    return float(m.group(1)) if m else None
-
-
-def _stored_line(vs: dict | None) -> str:
-    if not vs or not vs["files"]:
-        return "- Round 1 against the stored results: not compared"
-    n, d = len(vs["files"]), vs["differences"]
-    head = f"- Round 1 against the stored results the book shows: {n} files in both compared, "
-    if not d:
-        return head + "all identical"
-    tiny = [x for x in d if (_gap(x) or 1.0) <= ROUNDOFF]
-    rest = [x for x in d if x not in tiny]
-    out = head + f"{len(d)} differences: {len(tiny)} of round-off size (at most {ROUNDOFF:g})"
-    if rest:
-        out += f"; {len(rest)} others, e.g. " + "; ".join(f"`{x}`" for x in rest[:4])
-    return out
 
 
 CHAINED = ("pareto", "main_results", "metric_validation")  # read each other's results file of the same dataset
@@ -351,7 +232,7 @@ def run_lanes(a, pairs, work: Path, assigned: list[list] | None = None) -> list[
     for k, lane in enumerate(assigned or balanced_lanes(pairs, a.lanes, cost)):
         out = work / f"lane{k}.json"
         cmd = [sys.executable, __file__, "--profile", a.profile, "--rounds", str(a.rounds), "--work",
-               str(work / f"lane{k}"), "--out", str(out), "--no-markdown", "--rel", str(a.rel), "--abs-mb",
+               str(work / f"lane{k}"), "--out", str(out), "--rel", str(a.rel), "--abs-mb",
                str(a.abs_mb), "--interval", str(a.interval), "--seed-from", a.seed_from, "--pairs", *["/".join(p) for p in lane]]
         if a.threads:
             cmd += ["--threads", str(a.threads)]
@@ -429,7 +310,6 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--work", default=None, help="scratch folder (default: data/cache/soak/<profile>)")
     ap.add_argument("--out", default=str(ROOT / "docs" / "soak.json"))
-    ap.add_argument("--no-markdown", action="store_true", help="do not write docs/soak.md")
     ap.add_argument("--rel", type=float, default=0.10, help="allowed relative growth of a study's peak memory")
     ap.add_argument("--abs-mb", type=float, default=100.0, help="allowed absolute growth (MB)")
     ap.add_argument("--interval", type=float, default=0.5, help="memory sampling period (s)")
@@ -438,11 +318,9 @@ def main(argv=None) -> int:
                     help="results folder whose Pareto choices and main results start every round")
     ap.add_argument("--no-seed", action="store_true", help="start every round from an empty results folder")
     ap.add_argument("--lanes", type=int, default=1, help="run the pairs as this many processes side by side")
-    ap.add_argument("--report-from-log", default=None, metavar="LOG",
-                    help="do not run: report on the soak writing LOG into --work (partial while it runs)")
-    ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
     ap.add_argument("--report-from-lanes", action="store_true",
                     help="do not run: rebuild the report of a finished soak from the lane reports in --work")
+    ap.add_argument("--pairs", nargs="*", default=None, help="study/dataset pairs (instead of --study/--dataset)")
     ap.add_argument("--resume", default=None, metavar="LOG",
                     help="continue the soak that wrote LOG into --work (same lanes): runs LOG records as finished are "
                          "not repeated; append this run's output to LOG")
@@ -469,14 +347,6 @@ def main(argv=None) -> int:
     else:
         pairs = [(s, d) for s in (a.study or known) for d in (a.dataset or graph.datasets(s))]
     work = Path(a.work) if a.work else ROOT / "data" / "cache" / "soak" / a.profile
-    if a.report_from_log:
-        rep = report_from_log(a, Path(a.report_from_log), work)
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
-        if not a.no_markdown:
-            (ROOT / "docs" / "soak.md").write_text(markdown(rep))
-        print(markdown(rep))
-        return 0
     if a.resume and not Path(a.resume).exists():
         ap.error(f"--resume: no soak log at {a.resume}")
     done = log_rows(Path(a.resume)) if a.resume else None
@@ -504,8 +374,6 @@ def main(argv=None) -> int:
     rep = report(a, lanes)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
-    if not a.no_markdown:
-        (ROOT / "docs" / "soak.md").write_text(markdown(rep))
     print(f"identical: {rep['identical']}, memory within bound: {rep['within_bound']}; report: {a.out}")
     for line in rep["differences"][:20] + rep["growth"]:
         print("  " + line)

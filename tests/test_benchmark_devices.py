@@ -26,26 +26,17 @@ def _bench_run(cpu: str, date: str, pca_s: float, extrapolated: bool, ovg_tr: fl
 
 def test_a_target_is_judged_on_the_device_of_the_run_that_measured_it():
     """A full run on another CPU does not lend its verdict to this run: this run's table keeps its own
-    (extrapolated) value and verdict, the full run's measurement is shown and judged apart with its device, and the
-    closing paragraph judges each on its own device. The translation row names its steps."""
-    from benchmarks import report_runs as R
+    (extrapolated) value and verdict; a full run on the same device replaces the extrapolation. The translation row
+    names its steps."""
+    from benchmarks import tables as T
 
     here = _bench_run("Intel(R) Xeon(R) Processor", "2026-01-02T00:00:00", pca_s=78.0, extrapolated=True)
     there = _bench_run("AMD EPYC", "2026-01-01T00:00:00", pca_s=29.0, extrapolated=False)
-    assert not R.same_device(here, there) and R.same_device(here, json.loads(json.dumps(here)))
-    tab = R.targets_table(here, there)
-    assert tab.loc["PCA of 2,000 images × 196,608 pixel values (seconds, extrapolated)", "verdict"] == "not met"
-    assert not any("full run" in k for k in tab.index)
-    assert "OVG translation / DDIM translation (3 + 3 steps)" in tab.index
-    apart = R.full_targets_table(here, there)
-    assert list(apart["verdict"]) == ["met", "met"] and all("AMD EPYC" in k for k in apart.index)
-    shown, legend = R.targets_display(apart)
-    assert "pixel PCA (seconds, full size)" in shown.index and "AMD EPYC" in legend
-    text = R.verdict(here, there, None, None)
-    assert "On 1 thread of an Intel Xeon CPU (2026-01-02)" in text and "PCA of 2,000 images × 196,608 pixel values (seconds, extrapolated) (78.0" in text
-    assert "At full size on 1 thread of an AMD EPYC CPU (2026-01-01): 2 of 2 metric targets are met." in text
-    # the same device: the full run's measurement replaces the extrapolation, and nothing is judged apart
+    assert not T.same_device(here, there) and T.same_device(here, json.loads(json.dumps(here)))
+    tab = T.targets_table(here, there)
+    assert tab.loc["pixel PCA, 2,000 images, extrapolated", "verdict"] == "not met"      # 78 s against < 60 s
+    assert "OVG / DDIM translation, 3 + 3 steps" in tab.index
     twin = _bench_run("Intel(R) Xeon(R) Processor", "2026-01-01T00:00:00", pca_s=29.0, extrapolated=False)
-    same = R.targets_table(here, twin)
-    assert same.filter(like="PCA of 2,000 images", axis=0)["verdict"].tolist() == ["met"] and R.full_targets_table(here, twin).empty
-    assert "At full size" not in R.verdict(here, twin, None, None)
+    same = T.targets_table(here, twin)
+    assert same.loc["pixel PCA, 2,000 images", "verdict"] == "met" and len(same) == len(tab)
+    assert T.verdict_counts(tab) == {"judged": 5, "met": 2, "within noise": 0, "not met": 3}

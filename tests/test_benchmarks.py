@@ -91,7 +91,7 @@ def test_naive_ovg_computes_the_same_drift(smoke_model):
 def test_calls_per_step_at_the_studies_steps_match_a_counted_inversion(smoke_model, label):
     """The cost table's count at the studies' 50 steps, computed from each method's definition, equals the calls a
     hook counts in a 50-step inversion (None: the count per step does not depend on the number of steps)."""
-    from benchmarks.report import calls_per_step_at
+    from benchmarks.tables import calls_per_step_at
 
     N = 50
     method, guidance, w, _ = build_case(label)
@@ -194,8 +194,7 @@ def test_smoke_run_writes_results_with_provenance(smoke_results):
 def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path, monkeypatch):
     """A --full run is stored by name beside latest.json (which the book reads for the default run); the targets
     table adds its measurements at the issue's sizes, from the newest full run by its recorded date."""
-    from benchmarks import report, report_runs
-    from benchmarks import run as run_mod
+    from benchmarks import run as run_mod, tables
 
     monkeypatch.setitem(run_mod.CONFIGS, "full", run_mod.CONFIGS["smoke"])  # the behaviour, not the sizes
     latest = tmp_path / "latest.json"
@@ -207,20 +206,15 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
     newer["benchmarks"]["metrics"]["pca_pixel"]["wall_s_2000"] = 12345.0
     (tmp_path / "zz-older-name-full.json").write_text(json.dumps({**old, "date": "1999-01-01T00:00:00"}))
     (tmp_path / "aa-newer-full.json").write_text(json.dumps(newer))
-    full = report.latest_full(tmp_path)
+    full = tables.latest_full(tmp_path)
     assert full["date"].startswith("2999")
-    tab = report_runs.targets_table(smoke_results[1], full)
-    cpu = report.cpu_words(newer["machine"])
-    row = tab.loc[f"PCA of 2,000 images × 4,096 pixel values (seconds, full run 2999-01-01, {cpu})"]
-    assert row["measured"] == 12345.0 and row["verdict"] == "not met"      # 12345 s against a goal of < 60 s
-    assert f"S_HF + S_LF of 1,000 images of 256 × 256 (seconds, full run 2999-01-01, {cpu})" in tab.index
-    # one row per target on the same device: the full run's measurements replace the default run's (extrapolated) ones
-    default = report_runs.targets_table(smoke_results[1])
-    assert len(default) == len(tab) and not any("full run" in k for k in default.index)
-    assert sum(k.startswith("PCA of 2,000") for k in tab.index) == 1
+    tab = tables.targets_table(smoke_results[1], full)
+    (key,) = [k for k in tab.index if k.startswith("pixel PCA")]   # the newest full run on the same device
+    assert tab.loc[key].iloc[1] == "12345.0" and tab.loc[key, "verdict"] == "not met"   # 12345 s against < 60 s
+    default = tables.targets_table(smoke_results[1])
+    assert len(default) == len(tab)
     ddim = next(r for r in smoke_results[1]["benchmarks"]["inversion"]["rows"] if r["label"] == "ddim")
-    assert tab.loc["DDIM step / DDIM step (the reference timed against itself)", "measured"] == round(
-        ddim["ratio_cpu"]["median"], 2)
+    assert tab.loc["DDIM / DDIM step"].iloc[1] == tables.fmt_iqr(ddim["ratio_cpu"])
     assert set(tab["verdict"]) <= {"met", "not met", "within noise", "—"}
 
 
@@ -229,7 +223,7 @@ def test_full_runs_keep_latest_and_add_their_metric_rows(smoke_results, tmp_path
 def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, monkeypatch):
     """--device: clear errors for an unknown device or a missing GPU; a GPU run (here its file handling, with the
     device check faked) is stored as *-cuda.json beside latest.json without replacing it, and found by date."""
-    from benchmarks import common, report
+    from benchmarks import common, tables
     from benchmarks import run as run_mod
 
     with pytest.raises(ValueError, match="valid: cpu, cuda"):
@@ -247,17 +241,8 @@ def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, 
         run_mod.run("smoke", only=["training"], out_dir=tmp_path, log=lambda *a: None)
     path = run_mod.run("smoke", only=["scaling"], out_dir=tmp_path, log=lambda *a: None)
     assert path.name.endswith("-smoke-cuda.json") and latest.read_text() == "cpu run"
-    assert report.latest_gpu(tmp_path)["benchmarks"].keys() == {"scaling"}
-    assert report.latest_gpu(smoke_results[0].parent) is None
-    # the chapter shows a stored GPU run in its Devices section
-    gpu = {**smoke_results[1], "date": "2999-01-01T00:00:00"}
-    gpu["machine"] = {**gpu["machine"], "device": "cuda:0", "gpu": "Test GPU 80GB"}
-    (smoke_results[0].parent / "box-20990101-000000-cuda.json").write_text(json.dumps(gpu))
-    try:
-        shown = _run_chapter("benchmarks", str(smoke_results[0]), tmp_path)
-    finally:
-        (smoke_results[0].parent / "box-20990101-000000-cuda.json").unlink()
-    assert "On a GPU**: one Test GPU 80GB" in shown
+    assert tables.latest_gpu(tmp_path)["benchmarks"].keys() == {"scaling"}
+    assert tables.latest_gpu(smoke_results[0].parent) is None
 
 
 def _run_chapter(chapter: str, results: str, tmp_path) -> str:
@@ -314,17 +299,20 @@ def test_floor_variants_compute_the_same_prediction_and_input_gradient(smoke_mod
         floor_variant(smoke_model, x, "bf16")
 
 
-@pytest.mark.slow  # reads the whole benchmarks smoke run and executes the chapter
+@pytest.mark.slow  # executes the chapter on the stored results
 @pytest.mark.parametrize("chapter", ["cost", "benchmarks"])
-def test_chapters_execute_with_and_without_results(smoke_results, tmp_path, chapter):
-    for name, results in (("with", str(smoke_results[0])), ("without", str(tmp_path / "missing.json"))):
-        shown = _run_chapter(chapter, results, tmp_path / name)
-        assert ("no `" + results + "`" in shown) == (name == "without")
+def test_chapters_execute_on_the_stored_results_and_glue_their_device(tmp_path, chapter):
+    from benchmarks import tables
+
+    shown = _run_chapter(chapter, "benchmarks/results/latest.json", tmp_path)
+    assert '"ename"' not in shown and repr(tables.device_name(tables.load())) in shown
+    with pytest.raises(Exception, match="python -m benchmarks"):
+        _run_chapter(chapter, str(tmp_path / "missing.json"), tmp_path / "missing")
 
 
 def test_main_command_breakdown(tmp_path):
     from benchmarks import main_command as mc
-    from benchmarks.report_runs import main_command_table
+    from benchmarks.records import main_command_table
 
     assert mc.load_main_command(tmp_path / "absent.json") is None
     f = tmp_path / "mc.json"
@@ -341,31 +329,28 @@ def test_main_command_breakdown(tmp_path):
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0}))
     times = mc.checkpoint_times(tmp_path / "ck")
     assert times["m-quick-123"]["seconds_this_run"] == 42.0 and times["m-quick-123"]["profile"] == "quick"
-    assert main_command_table(None, times)["seconds"].tolist() == [42.0]
-    assert main_command_table(None, times).index[0].endswith("(checkpoint log, its last run only)")
+    assert not times["m-quick-123"]["seconds_complete"]
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0, "seconds_total": 100.0}))
     times = mc.checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
     assert times["m-quick-123"]["seconds"] == 100.0 and times["m-quick-123"]["seconds_complete"]
-    assert main_command_table(d, times).loc["total (wall time)", "seconds"] == 2250
+    t = main_command_table(d)
+    assert t.loc["total (wall time)", "seconds"] == 2250 and t.loc["of which training, 2 models", "minutes"] == 15.0
 
 
-def test_floor_variants_table_and_side_by_side_line():
-    from benchmarks.report import floor_variants_table
-    from benchmarks.report_runs import side_by_side_line
+def test_floor_variants_table_reads_each_variant():
+    from benchmarks.tables import floor_variants_table
 
     res = {"benchmarks": {"inversion": {"floor": {"ratio_cpu": {"median": 3.4}}, "floor_variants": {
         "channels_last": {"what": "cl", "floor_over_own_ddim": 3.6, "ddim_over_default_ddim": 0.8,
                           "floor_over_default_ddim": 2.88}}}}}
     t = floor_variants_table(res)
-    assert t.iloc[0].tolist() == [3.4, 1.0, 3.4] and t.loc["channels last: cl"].tolist() == [3.6, 0.8, 2.88]
-    line = side_by_side_line({"studies": ["a/x", "b/x"], "jobs_1_s": 600, "jobs_2_s": 450, "threads_jobs_1": 2,
-                              "threads_jobs_2": 1, "date": "2026-11-22"})
-    assert "2 chapters (a/x; b/x)" in line and "10.0 min one after another" in line and "0.75× the wall time" in line
+    assert t.iloc[0].tolist() == [3.4, 1.0, 3.4] and t.loc["channels last"].tolist() == [3.6, 0.8, 2.88]
 
 
 @pytest.mark.slow  # reads the whole benchmarks smoke run
 def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path):
-    from benchmarks.report_runs import machine_runs, machines_summary, machines_table
+    from benchmarks.records import machines_table
+    from benchmarks.tables import cpu_words
 
     _, res = smoke_results
 
@@ -384,71 +369,16 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
     run_file("vm-20261122-110000-cuda.json", "GPU", "2026-11-22T11:00:00+00:00", device="cuda")
     run_file("vm-20261122-120000.json", "CPU C", "2026-11-22T12:00:00+00:00", mode="smoke")
     (tmp_path / "main_command.json").write_text(json.dumps({"total_s": 1.0}))
-    assert [r["file"] for r in machine_runs(tmp_path)] == ["vm-20261121-090000.json", "vm-20261122-090000.json"]
     t = machines_table(tmp_path)
-    assert t["cpu"].tolist() == ["CPU A", "CPU B"]
+    assert t["cpu"].tolist() == [cpu_words({"cpu": "CPU A"}), cpu_words({"cpu": "CPU B"})]
     assert t["OVG step / DDIM"].tolist() == [3.3, 2.9]
     for row, r in zip(t.itertuples(index=False), (a, b)):
         inv = r["benchmarks"]["inversion"]
         ddim = next(x for x in inv["rows"] if x["label"] == "ddim")
-        assert row[t.columns.get_loc("DDIM step (ms, CPU)")] == round(1e3 * ddim["base_cpu_s"]["median"], 1)
+        assert row[t.columns.get_loc("DDIM step (ms)")] == round(1e3 * ddim["base_cpu_s"]["median"], 1)
         assert row[t.columns.get_loc("floor / DDIM")] == round(inv["targets"]["floor"], 2)
-        assert row[t.columns.get_loc("trainer / bare loop")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
+        assert row[t.columns.get_loc("trainer / bare")] == round(r["benchmarks"]["training"]["target"]["ratio"], 2)
     assert machines_table(tmp_path / "nothing-here").empty
-    lines = machines_summary(t).splitlines()
-    from benchmarks.report_clocks import cpu_words   # the CPU named in words, as every other line of the chapter names it
-
-    assert len(lines) == 2 and lines[0].startswith(f"- {cpu_words({'cpu': 'CPU A'})}: 1 run; OVG step 3.30–3.30× DDIM")
-    assert lines[1].startswith(f"- {cpu_words({'cpu': 'CPU B'})}: 1 run; OVG step 2.90–2.90× DDIM")
-    assert lines[1].endswith(f"DDIM step {t['DDIM step (ms, CPU)'].iloc[1]:.0f} ms (median over runs).")
-
-
-@pytest.mark.slow  # reads the whole benchmarks smoke run
-def test_main_command_extrapolated_to_other_cpus(smoke_results, tmp_path):
-    from benchmarks.report_runs import main_command_elsewhere
-
-    _, res = smoke_results
-    for name, cpu, train, infer in (("vm-1.json", "CPU A", 1.0, 1.0), ("vm-2.json", "CPU B", 0.5, 1.5)):
-        r = json.loads(json.dumps(res))
-        r.update(mode="default", date=name)
-        r["machine"].update(cpu=cpu, device="cpu")
-        r["benchmarks"]["training"]["ours"]["bare_images_per_s_wall"] = 40.0 * train
-        ddim = next(x for x in r["benchmarks"]["inversion"]["rows"] if x["label"] == "ddim")
-        ddim["base_cpu_s"]["median"] = 0.05 * infer
-        (tmp_path / name).write_text(json.dumps(r))
-    mc = {"cpu": "CPU A", "from_scratch": {"wall_s": 7200}}
-    (line,) = main_command_elsewhere(mc, tmp_path)
-    from benchmarks.report_clocks import cpu_words
-
-    assert line.startswith(f"On {cpu_words({'cpu': 'CPU B'})} (") and "training takes 2.00× and a DDIM step 1.50×" in line
-    assert f"about 180–240 min there (the 120.0 min measured on {cpu_words({'cpu': 'CPU A'})} scaled" in line
-    assert main_command_elsewhere({**mc, "cpu": None}, tmp_path) == []          # a record that names no CPU
-    assert main_command_elsewhere({**mc, "cpu": "CPU C"}, tmp_path) == []       # no runs on the record's CPU
-    assert main_command_elsewhere(mc, tmp_path / "none") == []
-    # a CPU with its own from-scratch measurement gets that number, not the extrapolation
-    measured = {**mc, "measured_elsewhere": [{"cpu": "CPU B", "wall_s": 3000, "date": "d", "what": "smaller"}]}
-    assert main_command_elsewhere(measured, tmp_path) == ["On CPU B the main command from scratch was measured at "
-                                                          "50.0 min (d; smaller)."]
-
-
-def test_verdict_states_cpu_times_as_measurements_and_judges_a_gpu_run_against_its_goal(tmp_path):
-    """A CPU record and every other CPU's own measurement are stated without a goal; a GPU record is judged against
-    the 15-minute goal of the whole quick book on one GPU."""
-    from benchmarks import main_command as mc
-    from benchmarks.report_runs import verdict
-
-    f = tmp_path / "mc.json"
-    f.write_text(json.dumps({"cpu": "CPU A", "cores": 2, "total_s": 50 * 60, "measured_elsewhere": [
-        {"cpu": "CPU B", "wall_s": 88 * 60, "date": "d0"}, {"cpu": "CPU B", "wall_s": 75 * 60, "date": "d1"},
-        {"cpu": "CPU A", "wall_s": 99 * 60, "date": "old"}]}))
-    text = verdict(None, None, mc.load_main_command(f), None)
-    assert "took 50.0 min on 2 cores (CPU A), a measurement with no goal attached on a CPU" in text
-    assert "On CPU B (d1) it took 75.0 min." in text and "met" not in text
-    assert "99.0" not in text                    # the record's own CPU is stated by the record, not by an entry
-    assert "88.0" not in text                    # one sentence per CPU: its last listed run
-    f.write_text(json.dumps({"cpu": "CPU A", "cores": 16, "device": "cuda", "total_s": 12 * 60}))
-    assert "took 12.0 min on 16 cores (CPU A) and one GPU: the goal of under 15 min is met." in verdict(
-        None, None, mc.load_main_command(f), None)
 
 
 def test_main_command_record_and_log_parsing(tmp_path):
@@ -565,24 +495,8 @@ def test_a_from_scratch_run_trains_what_is_shipped_and_ships_it_under_its_work_f
     assert (tmp_path / "work" / "checkpoints" / name / "DONE").is_file()
 
 
-def test_the_gpu_training_line_sums_the_runs_and_spans_the_rates(tmp_path):
-    from benchmarks.report_record import gpu_training_line
-
-    assert gpu_training_line(tmp_path) == ""
-    rec = {"gpu": "Test GPU 80GB", "date": "2026-01-02", "whole_book_estimate": "An estimate.",
-           "train_phase": {"models": 3, "processes": 2, "wall_s_first_run": 100, "wall_s_resumed_run": 50.4,
-                           "wall_s_uninterrupted_estimate": 999, "steps_per_s_per_process": {"a": 12.5, "b": 9, "c": 30}}}
-    (tmp_path / "m-2026-01-02-train-phase.json").write_text(json.dumps(rec))
-    line = gpu_training_line(tmp_path)
-    assert "3 models" in line and "2 processes" in line and "2 min 30 s" in line and "in 2 runs" in line
-    assert "9 to 30 training steps per second" in line and line.endswith("An estimate.") and "999" not in line
-    rec["train_phase"].pop("wall_s_resumed_run")
-    (tmp_path / "m-2026-01-02-train-phase.json").write_text(json.dumps(rec))
-    assert "1 min 40 s" in gpu_training_line(tmp_path) and "runs" not in gpu_training_line(tmp_path)
-
-
 def test_a_target_is_judged_three_ways_by_its_quartiles():
-    from benchmarks.report import judge
+    from benchmarks.tables import judge
 
     assert judge(2.5, "<= 3", 2.4, 2.6) == "met"
     assert judge(3.4, "<= 3", 3.3, 3.5) == "not met"
@@ -592,47 +506,34 @@ def test_a_target_is_judged_three_ways_by_its_quartiles():
 
 
 @pytest.mark.slow  # reads the whole benchmarks smoke run
-def test_targets_name_their_device_and_flag_an_ovg_step_below_its_floor(smoke_results):
-    from benchmarks import report, report_runs
+def test_targets_are_read_in_the_clock_of_the_device_that_measured_them(smoke_results):
+    from benchmarks import tables
 
     res = json.loads(json.dumps(smoke_results[1]))
-    assert report.floor_note(res) == "" or res["benchmarks"]["inversion"]["targets"]["ovg_over_floor"] < 1
+    ovg = next(r for r in res["benchmarks"]["inversion"]["rows"] if r["label"] == "ovg")
+    cpu = tables.targets_table(res)
+    assert cpu.loc["OVG / DDIM step"].iloc[1] == tables.fmt_iqr(ovg["ratio_cpu"])
+    assert tables.device_name(res).endswith("CPU") and tables.clock_word(res) == "CPU time"
     res["machine"].update(device="cuda:0", gpu="Test GPU 80GB")
-    inv = res["benchmarks"]["inversion"]
-    inv["clock"] = "ratio_wall"
-    inv["targets"]["ovg_over_floor"] = 0.5
-    note = report.floor_note(res)
-    assert note.startswith("On one Test GPU 80GB the OVG step reads 0.50× its floor")
-    assert report_runs.targets_table(res).loc["OVG inversion step / floor", "goal"] == "(below 1: see note)"
-    env = report.environment_md(res)
-    assert "one Test GPU 80GB" in env and "no GPU" not in env
-    cpu = report.environment_md(smoke_results[1])
-    assert "CPU only" in cpu and "thread" in cpu
-    text = report_runs.verdict(smoke_results[1], None, None, None, gpu=res)
-    assert len(re.findall(r"speed targets? (?:is|are) met", text)) == 2 and "On one Test GPU 80GB" in text
+    res["benchmarks"]["inversion"]["clock"] = "ratio_wall"
+    gpu = tables.targets_table(res)
+    assert gpu.loc["OVG / DDIM step"].iloc[1] == tables.fmt_iqr(ovg["ratio_wall"])
+    assert tables.device_name(res) == "one Test GPU 80GB" and not tables.same_device(res, smoke_results[1])
+    n = tables.verdict_counts(gpu)
+    assert n["judged"] == n["met"] + n["within noise"] + n["not met"] == (gpu["verdict"] != "—").sum()
 
 
-def test_shipped_training_table_and_the_verdict_on_an_older_profile_record(tmp_path):
-    from benchmarks import main_command as mc
-    from benchmarks.report_runs import model_name, shipped_training_table, verdict
+def test_shipped_training_table_reads_each_models_log(tmp_path):
+    from benchmarks.records import model_name, shipped_training_table
 
     assert model_name("ihc-sr-x4-eps-quick-7e26214ebd7e") == "ihc-sr-x4-eps-quick"
     assert model_name("my-model") == "my-model"
-    for name, log in (("a-quick-0123456789ab", {"seconds_this_run": 3600.0}),
+    for name, log in (("a-quick-0123456789ab", {"seconds_this_run": 3600.0, "device": "cpu: X"}),
                       ("b-quick-ba9876543210", {"seconds_this_run": 60.0, "seconds_total": 7200.0})):
         (tmp_path / name).mkdir()
         (tmp_path / name / "log.json").write_text(json.dumps({"loss": [], **log}))
         (tmp_path / name / "config.json").write_text(json.dumps({"train": {"steps": 6000 if name < "b" else 8000}}))
-    ck = mc.checkpoint_times(tmp_path)
-    t = shipped_training_table(ck, {"a-quick-0123456789ab": "cpu: X"})
-    assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "what the log records"] == "last run only"
-    assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "what the log records"] == "all runs"
-    assert t.loc["a-quick", "trained on"] == "CPU: X"       # the device in words
-    rec = {"cpu": "CPU A", "cores": 2, "total_s": 48 * 60, "date": "2026-01-02T00:00:00",
-           "profile_size": "250 training steps per model"}
-    f = tmp_path / "mc.json"
-    f.write_text(json.dumps(rec))
-    text = verdict(None, None, mc.load_main_command(f), None, shipped=ck)
-    assert ("timed at an earlier quick profile, not the one this book uses (250 training steps per model, this book "
-            "6,000–8,000) (2026-01-02)") in text
-    assert "48.0 min on 2 cores (CPU A)" in text and "train 6,000–8,000 steps each" in text
+    t = shipped_training_table(tmp_path)
+    assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "log records"] == "last run only"
+    assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "log records"] == "all runs"
+    assert t.loc["a-quick", "trained on"] == "CPU: X" and t.loc["b-quick", "steps"] == 8000

@@ -140,22 +140,3 @@ def _cmp(null=(16.22, 0.85), direct=(16.22, 0.85), table="table9") -> pd.DataFra
 
 # ------------------------------------------------------------------------------------------------------ cost
 
-@pytest.mark.parametrize("steps", [3, 50])
-def test_renoise_first_steps_agree_with_the_calls_per_step(steps):
-    """The number of ReNoise steps on its first-step R, which the cost chapter states, is the one the call count
-    per step implies: N (R + 1 + ref) − k (R − R_first) calls over N steps."""
-    from benchmarks.inversion import build_case
-    from benchmarks.report import calls_per_step_at, renoise_first_steps
-
-    method = build_case("renoise_r9")[0]
-    k = renoise_first_steps("renoise_r9", steps, "smoke")
-    ref = int(method.regularization_steps > 0)
-    per = (method.renoise_steps + 1 + ref) * steps - k * (method.renoise_steps - method.first_step_renoise_steps)
-    assert 0 <= k <= steps and calls_per_step_at("renoise_r9", steps, "smoke") == pytest.approx(per / steps)
-    assert renoise_first_steps("ddim", steps, "smoke") is None
-
-
-def test_cost_chapter_computes_the_count_of_short_renoise_steps():
-    nb = json.loads((ROOT / "notebooks" / "cost.ipynb").read_text())
-    code = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
-    assert "renoise_first_steps" in code and "one of {" not in code

@@ -170,7 +170,7 @@ def test_the_flow_remedys_reader_name_is_one_name_everywhere():
 
 def test_charts_name_the_benchmark_variants_as_their_tables_do():
     """A benchmark row's label in a chart reads as the cost and benchmark tables name it."""
-    from spectral_collapse.pipeline.cost_pages import bench_name
+    from benchmarks.tables import bench_name
     from spectral_collapse.plotting.labels import chart_label
     from spectral_collapse.studies.method_labels import VARIANT_NAMES
 

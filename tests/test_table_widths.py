@@ -62,16 +62,6 @@ def frame_chars(frame: pd.DataFrame) -> int:
     return sum(widths) + F.CELL_PAD * len(widths)
 
 
-def _stored_benchmarks():
-    import pytest
-
-    from benchmarks import report as R
-    res = R.load()
-    if res is None:
-        pytest.skip("no stored benchmark run")
-    return R, res
-
-
 def test_frame_chars_reads_a_wide_cell():
     narrow = pd.DataFrame({"a b": ["1.00"]}, index=pd.Index(["x"]))
     wide = pd.DataFrame({"a": ["y" * F.TABLE_CHARS]}, index=["x"])
@@ -79,38 +69,23 @@ def test_frame_chars_reads_a_wide_cell():
 
 
 def test_benchmark_tables_fit_the_text_column():
-    from benchmarks import report_runs as RR
+    from benchmarks import records, tables as T
 
-    R, res = _stored_benchmarks()
-    full = R.latest_full()
-    shown = []
-    if "inversion" in res["benchmarks"]:
-        for table in (RR.targets_table(res, full), RR.full_targets_table(res, full)):
-            targets, legend = RR.targets_display(table)
-            assert all(k in legend for k in table.index if k not in targets.index)
-            shown.append(targets)
-        ct = R.cost_table(res)
-        shown.append(ct[[c for c in ct.columns if c.startswith("time / DDIM step") or c == "memory / DDIM"]])
-        shown.append(R.cost_table(res, studies_steps=50))
-        if res["benchmarks"]["inversion"].get("floor_variants"):
-            shown.append(R.floor_variants_display(R.floor_variants_table(res))[0])
-    if "training" in res["benchmarks"]:
-        shown.append(R.training_table(res))
-    mt = RR.machines_table()
-    if len(mt):
-        shown.append(RR.machines_display(mt))
+    res = T.load()
+    shown = [T.targets_table(res, T.latest_full()), T.cost_table(res, studies_steps=50),
+             T.floor_variants_table(res), T.training_table(res), T.published_table(res).drop(columns="authors"),
+             records.machines_table()]
     for frame in shown:
-        frame = R.shown(frame)
+        frame = T.shown(frame)
         assert frame.index.name is None          # no second header row holding only the index's name
         assert frame_chars(frame) <= F.TABLE_CHARS, frame.to_string()
 
 
-def test_interval_cells_stay_on_one_line():
-    from benchmarks import report as R
-    cell = R.fmt_iqr({"median": 25.16, "q25": 24.85, "q75": 25.33, "n": 5})
-    # no plain space and no hyphen to wrap at; the quartiles joined by an en dash that does not wrap either
-    assert " " not in cell and "-" not in cell and cell.replace("\u00a0", " ").replace("\u2060", "") == \
-        "25.16 (24.85–25.33)"
+def test_interval_cells_read_median_then_quartiles():
+    from benchmarks.tables import fmt_iqr
+
+    assert fmt_iqr({"median": 25.16, "q25": 24.85, "q75": 25.33, "n": 5}) == "25.16 (24.85–25.33)"
+    assert fmt_iqr({"median": 1.0, "q25": 0.5, "q75": 2.0, "n": 1}) == "1.00" and fmt_iqr(None) == "n/a"
 
 
 def test_paper_bars_name_their_panels_by_metric_and_write_methods_level():

@@ -79,8 +79,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     newest GPU measurement of the paper's scale (``benchmarks/results/*-extras.json``), or None; ``bench_gpu`` (the
     newest GPU run of the benchmarks) is not read by any fragment.
     """
-    from .cost_pages import (COST_LABELS, bench_ovg_step_ratio, cost_fragment, gpu_fragment, paper_timing,
-                             profile_fragment, reproducing_fragment)
+    from .cost_pages import bench_ovg_step_ratio, gpu_fragment, paper_timing, profile_fragment, reproducing_fragment
 
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
@@ -90,8 +89,6 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                    "reproducing-profile.md": profile_fragment(profile),
                                    "reproducing-gpu.md": gpu_fragment(gpu, paper_timing(results_root),
                                                                       bench_ovg_step_ratio(bench))}
-    for method in COST_LABELS:
-        out[f"cost-{method}.md"] = cost_fragment(method, bench)
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v
             for name, v in out.items()}

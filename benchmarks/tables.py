@@ -1,0 +1,282 @@
+"""Numbers and tables of the stored benchmark results (JSON files in benchmarks/results/), for the cost and
+benchmarks chapters: loading runs, the run's clock and device, each target judged by its quartiles, and one
+DataFrame per benchmark. The chapters' prose lives in their notebooks; this module returns values only."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from spectral_collapse.studies.method_labels import VARIANT_NAMES, method_name
+
+from .common import ROOT
+
+RESULTS = ROOT / "benchmarks" / "results"
+LATEST = RESULTS / "latest.json"
+SMOKE_TARGET_S = 60      # a smoke study (the models it trains included): about a minute or less on 2 cores
+QUARTILES = "median (quartiles)"   # header words of a column whose cells ``fmt_iqr`` writes
+RANGE = "\u2013"         # an en dash between two quartiles: "3.34–3.37"
+
+
+def load(path: str | Path | None = None) -> dict:
+    """A results file (default benchmarks/results/latest.json; a relative path is read from the repository root)."""
+    p = Path(path) if path else LATEST
+    p = p if p.is_absolute() else ROOT / p
+    if not p.exists():
+        raise FileNotFoundError(f"no benchmark results at {p}: run `python -m benchmarks` (a few minutes on 2 cores)")
+    return json.loads(p.read_text())
+
+
+def _newest(results_dir, pattern: str) -> dict | None:
+    """The results file matching ``pattern`` with the latest recorded date (file times are checkout times)."""
+    runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob(pattern)]
+    return max(runs, key=lambda r: str(r.get("date", ""))) if runs else None
+
+
+def latest_full(results_dir: str | Path | None = None) -> dict | None:
+    """The newest ``--full`` run (it holds the N = 2000 pixel PCA measured, not extrapolated), or None."""
+    return _newest(results_dir, "*-full.json")
+
+
+def latest_gpu(results_dir: str | Path | None = None) -> dict | None:
+    """The newest ``--device cuda`` run (inversion and scaling on a GPU), or None."""
+    return _newest(results_dir, "*-cuda.json")
+
+
+def bench_name(label) -> str:
+    """A benchmark row's name: a variant's short name ("ovg_naive" -> "OVG, released code"), else the method's."""
+    return VARIANT_NAMES.get(str(label)) or method_name(label)
+
+
+def method_row(inv: dict, label: str) -> dict | None:
+    """The inversion benchmark's row of one method (e.g. "ddim", timed against itself), or None."""
+    return next((r for r in inv.get("rows", []) if r["label"] == label), None)
+
+
+def cpu_words(machine: dict) -> str:
+    """The CPU's model name without trademark marks ("Intel(R) Xeon(R) Processor" -> "Intel Xeon")."""
+    words = str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
+    return " ".join(w for w in words if w not in ("Processor", "CPU")) or "unnamed"
+
+
+def on_gpu(res: dict) -> bool:
+    return str((res.get("machine") or {}).get("device", "cpu")).startswith("cuda")
+
+
+def device_name(res: dict) -> str:
+    """Where a run's ratios were measured: "one NVIDIA H100 80GB HBM3", or "1 thread of an Intel Xeon CPU"."""
+    m = res.get("machine") or {}
+    if on_gpu(res):
+        return f"one {m.get('gpu') or 'GPU'}"
+    n, cpu = m.get("torch_threads"), cpu_words(m)
+    art = "an" if cpu[:1].lower() in "aeiou" else "a"
+    return f"{n} thread{'s' if n and n > 1 else ''} of {art} {cpu} CPU" if n else f"{art} {cpu} CPU"
+
+
+def same_device(a: dict | None, b: dict | None) -> bool:
+    return a is not None and b is not None and device_name(a) == device_name(b)
+
+
+def clock_of(res: dict) -> str:
+    """The ratio a run is read by: "ratio_wall" on a GPU (synchronised wall time), "ratio_cpu" on a CPU."""
+    inv = (res.get("benchmarks") or {}).get("inversion") or {}
+    return inv.get("clock") or ("ratio_wall" if on_gpu(res) else "ratio_cpu")
+
+
+def clock_word(res: dict) -> str:
+    return "wall time" if clock_of(res) == "ratio_wall" else "CPU time"
+
+
+def judge(median: float, goal: str, q25: float | None = None, q75: float | None = None) -> str:
+    """A measurement against a goal "<= x", "< x", ">= x" or "> x": "met" when the median and its quartiles lie on
+    the goal's side, "not met" when they lie on the other, "within noise" when the quartiles cross the goal."""
+    op, x = goal.split()
+    x = float(x)
+    ok = {"<=": lambda v: v <= x, "<": lambda v: v < x, ">=": lambda v: v >= x, ">": lambda v: v > x}[op]
+    if q25 is not None and q75 is not None and ok(q25) != ok(q75):
+        return "within noise"
+    return "met" if ok(median) else "not met"
+
+
+def fmt_iqr(st: dict | float | None, digits: int = 2) -> str:
+    """'2.81 (2.75–2.90)': a median with its quartiles over repeats; the median alone without repeats."""
+    if not isinstance(st, dict):
+        return "n/a" if st is None else f"{st:.{digits}f}"
+    if st.get("median") is None:
+        return "n/a"
+    m, a, b = st["median"], st.get("q25"), st.get("q75")
+    if a is None or b is None or st.get("n", 2) < 2:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} ({a:.{digits}f}{RANGE}{b:.{digits}f})"
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as a chapter displays it: the index's name in the header row's first cell, methods by their names."""
+    return frame.rename_axis(index=None, columns=frame.index.name)
+
+
+def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
+    """Per-method cost per inversion step relative to DDIM, in the run's clock: network calls (and NFE where
+    guidance doubles them), backward calls, time with its quartiles, peak extra memory. ``studies_steps`` adds the
+    calls per step at that many steps from the method's definition (``calls_per_step_at``)."""
+    inv, clock = res["benchmarks"]["inversion"], clock_of(res)
+    n, rows = inv["steps"], []
+    for r in inv["rows"]:
+        calls, nfe = r["calls_per_step"], r["nfe_per_step"]
+        row = {"method": bench_name(r["label"]),
+               f"calls / step ({n} steps)": f"{calls:.2f}" + (f" ({nfe:.2f} NFE)" if nfe != calls else "")}
+        if studies_steps and studies_steps != n:
+            at = calls_per_step_at(r["label"], studies_steps, inv.get("profile", "quick"))
+            row[f"calls / step ({studies_steps} steps)"] = f"{calls if at is None else at:.2f}"
+        row.update({"backward / step": f"{r['backward_per_step']:.2f}",
+                    f"time / DDIM step, {QUARTILES}": fmt_iqr(r[clock]),
+                    "memory / DDIM": None if r.get("mem_ratio") is None else round(r["mem_ratio"], 2)})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("method")
+
+
+def ratio_frame(res: dict) -> pd.DataFrame:
+    """Median and quartiles of each method's time per step over DDIM's, in the run's clock (the cost chart)."""
+    inv, clock = res["benchmarks"]["inversion"], clock_of(res)
+    return pd.DataFrame([{"method": bench_name(r["label"]), "ratio": r[clock]["median"], "q25": r[clock]["q25"],
+                          "q75": r[clock]["q75"]} for r in inv["rows"]])
+
+
+def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
+    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
+    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
+    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
+    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
+    from spectral_collapse.inversion import Heun, default_sigmas
+    from spectral_collapse.inversion.methods.renoise import ReNoise
+    from spectral_collapse.inversion.methods.taba import TABA
+
+    from .inversion import build_case, make_model
+
+    method, _, _, par = build_case(label)
+    if isinstance(method, Heun):
+        return (2 * steps - 1) / steps
+    if isinstance(method, TABA):
+        return (steps - method.jump_steps(steps)) / steps
+    if isinstance(method, ReNoise) and method.first_step_renoise_steps < method.renoise_steps:
+        D = make_model(profile, par)
+        levels = sorted(float(v) for v in default_sigmas(D, steps))
+        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
+        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
+                   for nxt in levels[1:]) / steps
+    return None
+
+
+def published_table(res: dict) -> pd.DataFrame:
+    """Each row with published counts (``published.PUBLISHED``): the counted calls, NFE and backward calls per
+    step, the authors' counts, and whether every count lies in the published range (``published.agreement``)."""
+    from .published import PUBLISHED, agreement
+
+    inv = res["benchmarks"]["inversion"]
+    rows = []
+    for r in inv["rows"]:
+        found = agreement(r, inv["steps"])
+        if found is None:
+            continue
+        rows.append({"method": bench_name(r["label"]), "calls": round(r["calls_per_step"], 2),
+                     "NFE": round(r["nfe_per_step"], 2), "backward": round(r["backward_per_step"], 2),
+                     "authors": PUBLISHED[r["label"]][0], "agrees": "yes" if found[0] else "no: " + "; ".join(found[1])})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
+    """Every target of run ``res`` (goal, measured median, quartiles, ``judge``'s verdict; "—" for reference rows
+    without a goal), in the run's clock. The large metric targets come from ``full`` (a ``--full`` run) when it ran
+    on the same device, else from ``res`` (extrapolated where it says so)."""
+    b, rows = res["benchmarks"], []
+
+    def add(name, goal, st, digits=2):   # goal: "<= 3", "< 60 s" (judged), or a reference's words in parentheses
+        st = st if isinstance(st, dict) else {"median": st}
+        med, q25, q75 = st.get("median"), st.get("q25"), st.get("q75")
+        judged = goal[0] in "<>" and med is not None
+        verdict = judge(float(med), " ".join(goal.split()[:2]), q25, q75) if judged else "—"
+        rows.append((name, goal.replace("<=", "≤").replace(">=", "≥"), fmt_iqr(st, digits), verdict))
+
+    if "inversion" in b:
+        inv, clock = b["inversion"], clock_of(res)
+        t, n = inv["targets"], inv["steps"]
+        add("OVG / DDIM step", "<= 3", (method_row(inv, "ovg") or {}).get(clock, t["ovg_step"]))
+        if method_row(inv, "ddim") is not None:
+            add("DDIM / DDIM step", "(1 if exact)", method_row(inv, "ddim")[clock])
+        if "floor" in t:
+            add("floor / DDIM step", "(reference)", inv["floor"].get(clock, t["floor"]))
+            add("OVG step / floor", "(overhead)", t["ovg_over_floor"])
+        add(f"OVG / DDIM translation, {n} + {n} steps", "<= 2",
+            (inv.get("translation") or {}).get("ovg", {}).get(clock, t["ovg_translation"]))
+    if "training" in b:
+        t = b["training"]
+        add("trainer / bare loop", ">= 0.95", (t.get("ours") or {}).get("throughput_ratio_cpu", t["target"]["ratio"]), 3)
+    if "metrics" in b:
+        add("latent metrics, 2,000 latents", "< 2 s", b["metrics"]["latent"]["total_warm_wall_s"], 1)
+        m = (full["benchmarks"]["metrics"] if same_device(res, full) and "metrics" in full.get("benchmarks", {})
+             else b["metrics"])
+        p, i = m["pca_pixel"], m["image"]
+        add("pixel PCA, 2,000 images" + (", extrapolated" if p["extrapolated_to_2000"] else ""), "< 60 s",
+            p["wall_s_2000"], 1)
+        add("S_HF + S_LF, 1,000 images" + (", extrapolated" if i["extrapolated_to_1000"] else ""), "< 10 s",
+            i["total_wall_s_1000"], 1)
+    return pd.DataFrame(rows, columns=["target", "goal", f"measured, {QUARTILES}", "verdict"]).set_index("target")
+
+
+def verdict_counts(t: pd.DataFrame) -> dict[str, int]:
+    """How many targets of a ``targets_table`` are met, within noise and not met, and how many have a goal."""
+    v = t["verdict"]
+    return {"judged": int((v != "—").sum()), **{k: int((v == k).sum()) for k in ("met", "within noise", "not met")}}
+
+
+def training_table(res: dict) -> pd.DataFrame:
+    """Our trainer and the bare loop with an EMA update, each against its own paired runs of a bare PyTorch +
+    diffusers loop: throughput ratios in CPU and wall time with quartiles, and images per second."""
+    t, rows = res["benchmarks"]["training"], []
+    for key, name in (("ours", "our trainer"), ("bare_ema", "bare + EMA")):
+        r = t[key]
+        rows.append({"loop": name, f"throughput / bare (CPU), {QUARTILES}": fmt_iqr(r["throughput_ratio_cpu"], 3),
+                     f"throughput / bare (wall), {QUARTILES}": fmt_iqr(r["throughput_ratio_wall"], 3),
+                     "images / s (wall)": round(r["images_per_s_wall"], 1),
+                     "bare images / s (wall)": round(r["bare_images_per_s_wall"], 1)})
+    return pd.DataFrame(rows).set_index("loop")
+
+
+def metrics_table(res: dict) -> pd.DataFrame:
+    """Seconds per metric evaluation, and each as a multiple of a reference computation timed in the same run (a
+    float64 1024 x 1024 matrix product), which carries the figures to another machine."""
+    m = res["benchmarks"]["metrics"]
+    lat, p, i = m["latent"], m["pca_pixel"], m["image"]
+    rows = [(f"{label}, {lat['n']:,} latents of 4 × 32 × 32", lat[k]["cpu_s"]["median"], lat[k]["wall_s"]["median"])
+            for k, label in (("s_g", "S_G"), ("s_dc", "S_DC (threshold τ cached)"), ("pca", "PCA"))]
+    rows.append(("S_DC threshold τ, first call", lat["tau_cold_cpu_s"], lat["tau_cold_wall_s"]))
+    rows.append((f"PCA {p['n']:,} × {p['d']:,} (measured)", p["measured"]["cpu_s"]["median"],
+                 p["measured"]["wall_s"]["median"]))
+    rows += [(f"{label}, {i['n']:,} images of {i['size']} × {i['size']}", i[k]["cpu_s"]["median"],
+              i[k]["wall_s"]["median"]) for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF"))]
+    rows.append(("μ_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
+    rows.append(("μ_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
+    df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
+    df["wall s"] = df["wall s"].astype(float)
+    df["× reference product (CPU)"] = df["CPU s"] / m["ref_s"]
+    return df.round(3)
+
+
+def scaling_frame(res: dict) -> pd.DataFrame:
+    """One row per (sweep, method, size or batch) of the scaling benchmark: seconds per translation."""
+    s = res["benchmarks"]["scaling"]
+    return pd.DataFrame([{"sweep": sweep, "method": r["method"], "x": r["pixels"] if sweep == "resolution" else r["batch"],
+                          "cpu_s": r["cpu_s"]["median"], "wall_s": r["wall_s"]["median"]}
+                         for sweep in ("resolution", "batch") for r in s[sweep]])
+
+
+def floor_variants_table(res: dict) -> pd.DataFrame:
+    """One row per floor variant (``inversion.FLOOR_VARIANTS``): its floor over its own DDIM step, its DDIM step
+    and its floor over the default DDIM step; each column its own paired timing, so they need not multiply out."""
+    inv = res["benchmarks"]["inversion"]
+    rows = [("default", inv["floor"]["ratio_cpu"]["median"], 1.0, inv["floor"]["ratio_cpu"]["median"])]
+    rows += [(k.replace("_", " "), v["floor_over_own_ddim"], v["ddim_over_default_ddim"], v["floor_over_default_ddim"])
+             for k, v in (inv.get("floor_variants") or {}).items()]
+    return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM",
+                                       "floor / default DDIM"]).set_index("variant").round(2)
