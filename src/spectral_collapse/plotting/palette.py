@@ -24,7 +24,7 @@ from typing import Iterable
 from .labels import js_string
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
-           "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
+           "REFERENCE_LABELS", "method_style", "method_styles", "method_color", "method_shape",
            "method_dash", "label_expr", "chart_name", "chart_label", "SPARE_COLORS"]
 
 METHOD_COLORS = {
@@ -94,13 +94,6 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
             spare += 1
         out[v] = style
     return out
-
-
-def method_colors(labels: Iterable) -> tuple[list[str], list[str]]:
-    """(domain, range) for the labels of a chart, in their first-seen order: each method's own colour, and for a
-    label that is not a method the next spare colour (not used by any method)."""
-    styles = method_styles(labels)
-    return list(styles), [s[0] for s in styles.values()]
 
 
 def _scale(labels, i: int):

@@ -390,9 +390,6 @@ def device_name(device) -> str:
     return f"cpu: {cpu}, {plural(torch.get_num_threads(), 'thread')}"
 
 
-_device_name = device_name
-
-
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
     """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
 
