@@ -23,7 +23,7 @@ import yaml
 from PIL import Image
 
 from spectral_collapse.plotting import (
-    compose_grid, metric_bars, metric_heatmap, metric_scatter, setup_altair, vega_versions, write_vega_bundle,
+    compose_grid, metric_bars, metric_heatmap, setup_altair, vega_versions, write_vega_bundle,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -210,12 +210,8 @@ def test_metric_bars_rejects_unknown_dimension():
         metric_bars(_results(), "psnr", color="scale")
 
 
-def test_scatter_and_heatmap_aggregate_correctly():
+def test_the_heatmap_aggregates_correctly():
     ds = _results()
-    points = _layer_data(metric_scatter(ds, "psnr", "s_hf", by=("method", "guidance")))
-    assert len(points) == 6
-    row = points[(points.method == "EDM") & (points.guidance == "OVG")].iloc[0]
-    np.testing.assert_allclose(row["psnr"], ds.psnr.sel({"method": "EDM", "guidance": "OVG"}).mean())
     cells = _layer_data(metric_heatmap(ds, "s_hf", x="method", y="guidance", agg="median"))
     cell = cells[(cells.method == "TABA") & (cells.guidance == "none")].iloc[0]
     np.testing.assert_allclose(cell["s_hf"], np.median(ds.s_hf.sel({"method": "TABA", "guidance": "none"})))
@@ -225,7 +221,7 @@ def test_charts_render_to_svg_offline():
     import vl_convert as vlc
 
     ds = _results()
-    for chart in (metric_bars(ds, "psnr"), metric_scatter(ds, "psnr", "s_hf"),
+    for chart in (metric_bars(ds, "psnr"),
                   metric_heatmap(ds, "psnr", x="method", y="guidance")):
         svg = vlc.vegalite_to_svg(chart.to_dict())
         assert svg.lstrip().startswith("<svg") and "DDIM" in svg
@@ -308,14 +304,14 @@ NOTEBOOK_CELLS = [
                  " \\mathbf{g}_{LF}\\rangle}{\\lVert \\mathbf{g}_{LF}\\rVert_2^2} \\mathbf{g}_{LF}\\right)\n$$"),
     ("parameters", "n_samples = 3"),
     ("code", "import numpy as np, xarray as xr\n"
-             "from spectral_collapse.plotting import setup_altair, metric_bars, metric_scatter, image_grid\n"
+             "from spectral_collapse.plotting import setup_altair, metric_bars, image_grid\n"
              "rng = np.random.default_rng(0)\n"
              "ds = xr.Dataset({'psnr': (('method', 'seed', 'sample'), rng.normal(20, 2, (3, 2, n_samples))),\n"
              "                 's_hf': (('method', 'seed', 'sample'), rng.random((3, 2, n_samples)))},\n"
              "                coords={'method': ['DDIM', 'EDM', 'TABA'], 'seed': [0, 1]})\n"
              "setup_altair('svg')\n"
              "metric_bars(ds, 'psnr', title='svgchart')"),
-    ("code", "setup_altair('interactive')\nmetric_scatter(ds, 'psnr', 's_hf')"),
+    ("code", "setup_altair('interactive')\nmetric_bars(ds, 's_hf')"),
     ("code", "image_grid({'row': rng.uniform(-1, 1, (2, 3, 8, 8))})"),
 ]
 

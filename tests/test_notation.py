@@ -354,10 +354,8 @@ def test_generated_page_uses_one_notation(path):
 
 def test_chart_text_reads_in_reader_names():
     from spectral_collapse.plotting.labels import chart_label, chart_title, reader_spec
-    from spectral_collapse.plotting.palette import chart_label as palette_label
     from spectral_collapse.studies.method_labels import METHOD_NAMES, VARIANT_NAMES
 
-    assert palette_label is not None and palette_label("s_hf") == "S_HF"
     assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")
     assert chart_label("eta_HF") == symbol("eta_hf", "chart") and chart_label("sigma") == "σ"
     assert chart_label("x0 4 ovg_stable") == f"x0, {TIMES}4, {METHOD_NAMES['ovg_stable']}"

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from spectral_collapse.plotting.palette import METHOD_COLORS, REFERENCE_LABELS, method_colors, method_style
+from spectral_collapse.plotting.palette import METHOD_COLORS, REFERENCE_LABELS, method_style
 CONTROLS = ("copy", "ground_truth")   # the controls charts draw (the others appear in tables)
 from spectral_collapse.studies.translation import BASELINE_LABELS, PAPER_LABELS, STABLE_OVG_LABEL
 
@@ -75,14 +75,6 @@ def test_methods_that_share_a_chart_look_different_also_to_colour_blind_readers(
         assert normal[i, j] >= CLOSE or (styles[i][1] != styles[j][1] and styles[i][2] != styles[j][2])
     ddim, ovg = labels.index("ddim"), labels.index("ovg")     # the introduction's pair: far apart in colour alone
     assert normal[ddim, ovg] >= 40 and cvd[ddim, ovg] >= 30
-
-
-def test_a_method_keeps_its_colour_in_any_subset_and_other_labels_get_unused_colours():
-    a = dict(zip(*method_colors(["taba", "bdia", "ddim"])))
-    b = dict(zip(*method_colors(["ddim", "N(0, I)", "taba", "taba"])))
-    assert a["taba"] == b["taba"] == METHOD_COLORS["taba"] and a["ddim"] == b["ddim"]
-    assert a["taba"] != a["bdia"]
-    assert b["N(0, I)"] not in METHOD_COLORS.values() and list(b) == ["ddim", "N(0, I)", "taba"]
 
 
 def test_the_bar_chart_colours_methods_from_the_palette():

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.reference import ROW_KEYS, paper_tables, row_notes, row_relations
+from spectral_collapse.reference import ROW_KEYS, paper_row, paper_tables, row_relations
+from spectral_collapse.studies.method_labels import method_name
 
 ROOT = Path(__file__).resolve().parents[1]
 ABLATION_CHAPTERS = ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0")
@@ -85,19 +86,6 @@ def test_row_relations_find_copied_rows_and_disagreeing_tables():
     ddim = rel[(rel.table == "table5") & (rel.method == "ddim")]
     assert ddim.relation.tolist() == ["other numbers"] and ddim.differing.tolist() == ["s_hf"]
     assert rel[(rel.table == "table9") & (rel.method == "taba") & (rel.other_table == "table4")].empty  # agree
-    notes = row_notes([dict(table="table5", dataset="d", scale="x16", backbone="unet", space="latent", method=m)
-                       for m in ("taba", "ddim")], p)
-    assert notes[0].startswith("Table 5's TABA row: its numbers are those of Table 4's pixel-space TABA row")
-    assert "`" not in " ".join(notes)                       # methods by their reader names, never as code
-    assert "Tables 4 and 9 give the same setting and method PSNR 10.00" in notes[0]
-    assert "Table 9 gives the same setting and method S_HF 5.50 (the other 4 the same)" in notes[1]
-    assert row_notes([dict(table="table9", dataset="d", scale="x16", backbone="unet", space="latent",
-                           method="zzz")], p) == []
-    # a row the copy disagrees with names the copy as the faulty row, as the copy's own note does
-    nine = row_notes([dict(table="table9", dataset="d", scale="x16", backbone="unet", space="latent",
-                           method="taba")], p)
-    assert nine and "Table 5 gives the same setting and method" in nine[0]
-    assert "that row carries the numbers of Table 4's pixel-space TABA row" in nine[0]
 
 
 def test_the_gaussian_reference_row_has_every_column():

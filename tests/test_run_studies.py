@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from spectral_collapse.pipeline.chapters import _stale
+from spectral_collapse.pipeline.chapters import stale_reason
 from spectral_collapse.pipeline.execute import execute_study, file_hash, stamp
 from spectral_collapse.studies import registry
 
@@ -136,13 +136,13 @@ def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_pa
     dep.write_text("a")
     nbformat.write(new_notebook(), str(out))
     os.utime(dep, (time.time() + 100, time.time() + 100))
-    assert _stale(out, [dep])                       # no hashes: the newer dependency makes it stale
+    assert stale_reason(out, [dep]) is not None                       # no hashes: the newer dependency makes it stale
     stamp(out, [dep])
     os.utime(dep, (time.time() + 200, time.time() + 200))
-    assert not _stale(out, [dep])                   # hashes recorded: same content is not stale
+    assert stale_reason(out, [dep]) is None                   # hashes recorded: same content is not stale
     dep.write_text("b")
-    assert _stale(out, [dep])
-    assert _stale(tmp_path / "missing.ipynb", [dep])
+    assert stale_reason(out, [dep]) is not None
+    assert stale_reason(tmp_path / "missing.ipynb", [dep]) is not None
 
 
 def test_strip_progress_drops_bars_and_keeps_warnings():
@@ -190,9 +190,9 @@ def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path, tiny):
     nbformat.write(new_notebook(), str(out))
     os.utime(out, (time.time() - 3600, time.time() - 3600))
     src = root / "notebooks" / "tiny.ipynb"
-    assert _stale(out, [src, res], root)
+    assert stale_reason(out, [src, res], root) is not None
     assert restamp("quick", root=root) == [out]
-    assert not _stale(out, [src, res], root)
+    assert stale_reason(out, [src, res], root) is None
     assert execute_study("tiny", "ihc-sr", "quick", root=root) is None
 
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from spectral_collapse.data import DATASETS, TASK_KINDS, Task, load_dataset, load_folder, register_dataset
-from spectral_collapse.train.trainer import _data_identity
+from spectral_collapse.train.config import data_identity
 
 # ---------------------------------------------------------------- Task itself
 
@@ -232,17 +232,17 @@ def test_load_dataset_rejects_bad_tasks():
 
 
 @pytest.mark.parametrize("name,factor", [("ihc-sr", 4), ("ihc-sr", 8), ("ihc-edges", 4)])
-def test_task_stays_out_of_the_data_identity(name, factor):
-    # The trainer names checkpoint folders by a hash of (model, train config, _data_identity(data)), and
-    # _data_identity is {"name", "meta"}. The bundled models were trained before datasets had a task (e.g.
+def test_task_stays_out_of_thedata_identity(name, factor):
+    # The trainer names checkpoint folders by a hash of (model, train config, data_identity(data)), and
+    # data_identity is {"name", "meta"}. The bundled models were trained before datasets had a task (e.g.
     # ihc-sr-x4-eps-quick-45a9cd98ba55); putting the task into meta (or the identity) would rename every folder and
     # retrain. The task does not change what is trained (only the two pools are), so it lives in its own field.
     d = load_dataset(name, size=32, factor=factor)
-    ident = _data_identity(d)
+    ident = data_identity(d)
     assert set(ident) == {"name", "meta"}
     text = json.dumps(ident, sort_keys=True)
     assert '"task"' not in text and "kind" not in ident["meta"]
-    assert _data_identity(dataclasses.replace(d, task=Task())) == ident  # the task cannot move the hash
+    assert data_identity(dataclasses.replace(d, task=Task())) == ident  # the task cannot move the hash
 
 
 def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
@@ -272,10 +272,10 @@ def test_every_quick_model_has_shipped_weights_under_its_config_hash(tmp_path):
 @pytest.mark.parametrize("name,factor,digest", [("ihc-sr", 4, "3e3fcca1977e"), ("ihc-sr", 8, "f2f983eba4d8"),
                                                 ("ihc-edges", 4, "b9ffebef82c7")])
 def test_bundled_data_identity_digest_is_unchanged(name, factor, digest):
-    # Digests of _data_identity computed before datasets had a task (same code path as the trainer's hash input).
+    # Digests of data_identity computed before datasets had a task (same code path as the trainer's hash input).
     import hashlib
 
-    ident = _data_identity(load_dataset(name, size=32, factor=factor))
+    ident = data_identity(load_dataset(name, size=32, factor=factor))
     assert hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12] == digest
 
 

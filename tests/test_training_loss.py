@@ -99,15 +99,15 @@ def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
 
 
 def test_unweighted_training_keeps_its_checkpoint_hash():
-    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, _full_config
+    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, full_config
 
     class Data:
         name, meta = "d", {}
 
     cfg = TrainConfig()
-    assert not {"min_snr_gamma", "truncated_snr"} & set(_full_config(ModelSpec(), cfg, Data())["train"])
-    assert _full_config(ModelSpec(), TrainConfig(truncated_snr=True), Data())["train"]["truncated_snr"] is True
-    assert _full_config(ModelSpec(), TrainConfig(min_snr_gamma=5.0), Data())["train"]["min_snr_gamma"] == 5.0
+    assert not {"min_snr_gamma", "truncated_snr"} & set(full_config(ModelSpec(), cfg, Data())["train"])
+    assert full_config(ModelSpec(), TrainConfig(truncated_snr=True), Data())["train"]["truncated_snr"] is True
+    assert full_config(ModelSpec(), TrainConfig(min_snr_gamma=5.0), Data())["train"]["min_snr_gamma"] == 5.0
     with pytest.raises(ValueError, match="min_snr_gamma"):
         TrainConfig(objective="edm", min_snr_gamma=5.0)
     with pytest.raises(ValueError, match="truncated_snr"):
@@ -145,7 +145,7 @@ def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
 
 def test_ema_update_is_the_per_tensor_lerp_in_float64():
     """The multi-tensor EMA step equals ema + (1 - decay)(net - ema) computed tensor by tensor in float64."""
-    from spectral_collapse.train.trainer import _ema_update
+    from spectral_collapse.train.trainer import ema_update
 
     torch.manual_seed(0)
     net, ema = tiny_unet(), tiny_unet()
@@ -153,7 +153,7 @@ def test_ema_update_is_the_per_tensor_lerp_in_float64():
         for p in net.parameters():
             p.add_(torch.randn_like(p))
     want = [e.double() + 0.3 * (p.double() - e.double()) for e, p in zip(ema.parameters(), net.parameters())]
-    _ema_update(ema, net, 0.7)
+    ema_update(ema, net, 0.7)
     for w, e in zip(want, ema.parameters()):
         assert torch.allclose(e.double(), w, rtol=0, atol=1e-6)
     assert any((e != p).any() for e, p in zip(ema.parameters(), net.parameters()))  # moved part of the way only

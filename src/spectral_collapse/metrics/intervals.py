@@ -14,13 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way", "VERDICTS"]
+__all__ = ["MIN_EFFECT", "Interval", "bootstrap_ci", "paired_ci", "three_way"]
 
 # The smallest difference that counts, per metric: 0.01 of a score in [0, 1], 0.1 dB of PSNR, one principal component
 # of k90 (the components needed for 90 % of the variance: its resolution).
 MIN_EFFECT = {"psnr": 0.1, "s_hf": 0.01, "s_lf": 0.01, "s_lf_gt": 0.01, "s_dc": 0.01, "s_g": 0.01, "ssim": 0.01,
               "delta_log_e_hf": 0.05, "k90": 1.0}
-VERDICTS = ("holds", "does not hold", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,6 @@ class Interval:
     hi: float
     n: int
     level: float = 0.95
-
-    def excludes_zero(self) -> bool:
-        return self.lo > 0 or self.hi < 0
 
     def __str__(self) -> str:
         return f"{self.mean:.4g} [{self.lo:.4g}, {self.hi:.4g}]"

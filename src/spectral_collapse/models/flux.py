@@ -31,10 +31,9 @@ from .sd import Prompts, load_encoder, token_ids
 from .hub_checks import check_shapes
 from .sd3 import PromptConditionedTransformer
 
-__all__ = ["PromptConditionedFlux", "FLUX_SIDE", "FLUX_TOKENS", "load_flux", "pack", "unpack", "image_ids"]
+__all__ = ["PromptConditionedFlux", "FLUX_SIDE", "load_flux", "pack", "unpack", "image_ids"]
 
 FLUX_SIDE = 128                    # the pipeline's default latent side (default_sample_size)
-FLUX_TOKENS = (FLUX_SIDE // 2) ** 2  # its image tokens: 128 x 128 latents in 2 x 2 patches
 T5_TOKENS = 512                    # the Flux pipeline's max_sequence_length default
 GUIDANCE = 3.5                     # the Flux pipeline's guidance_scale default
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from .schedules import VPSchedule
 
-__all__ = ["GaussianOracleNet", "gaussian_ode_map"]
+__all__ = ["GaussianOracleNet"]
 
 
 class GaussianOracleNet(nn.Module):
@@ -72,10 +72,3 @@ class GaussianOracleNet(nn.Module):
         return out + 0 * self.dummy
 
 
-def gaussian_ode_map(x, s_from: float, s_to: float, sigma_from: float, sigma_to: float):
-    """Exact PF-ODE map for N(0, s^2 I) data: x(sigma) = x(sigma') * sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2).
-
-    With a label switch (inversion under std s_from, sampling under s_to) compose two such maps.
-    """
-    import math
-    return x * math.sqrt(s_to**2 + sigma_to**2) / math.sqrt(s_from**2 + sigma_from**2)

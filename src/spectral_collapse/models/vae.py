@@ -111,12 +111,6 @@ class LatentSpace:
         self.channels = int(cfg.latent_channels)
         self.downsample = 2 ** (len(cfg.block_out_channels) - 1)
 
-    def latent_shape(self, image_size: int) -> tuple[int, int, int]:
-        """(C, h, w) of the latents of an image_size x image_size image."""
-        if image_size % self.downsample:
-            raise ValueError(f"image size {image_size} is not divisible by the VAE's downsampling {self.downsample}")
-        return (self.channels, image_size // self.downsample, image_size // self.downsample)
-
     def describe(self) -> dict:
         """JSON-able identity (which autoencoder, scaling, shift when nonzero, encoding mode): part of every latent
         model's hash."""

@@ -36,12 +36,6 @@ def _inputs(out: Path) -> dict | None:
         return None
 
 
-def _stale(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> bool:
-    """Whether ``out`` must be executed again: missing, a dependency changed since (hashes, else mtimes), or the
-    run's resolved parameters differ from those recorded (``params``; see ``stale_reason``)."""
-    return stale_reason(out, deps, root, params) is not None
-
-
 def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: dict | None = None) -> str | None:
     """Why ``out`` must be executed again, in words (None: it is up to date)."""
     if not out.exists():
@@ -282,7 +276,7 @@ def write_atomic(nb, out: Path) -> None:
 
 
 def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
-    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``_stale`` compares)."""
+    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``stale_reason`` compares)."""
     import nbformat
     nb = nbformat.read(str(out), as_version=4)
     record_inputs(nb, deps, root)

@@ -39,7 +39,7 @@ from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
 from ..studies.progress import running
 
-__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "is_current", "stale_reason", "check_can_store"]
+__all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:
@@ -48,11 +48,6 @@ def _checkpoints(ds: xr.Dataset) -> dict:
     except (TypeError, ValueError):
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def is_current(ds: xr.Dataset, spec: StudySpec) -> bool:
-    """Whether stored results ``ds`` answer ``spec``: same key, and no named checkpoint here has other weights."""
-    return stale_reason(ds, spec) is None
 
 
 def _flat(value, prefix: str = "") -> dict:

@@ -1,8 +1,8 @@
 """Offline-safe charts (Altair, SVG by default) and PIL image grids for the study notebooks and the book."""
-from .charts import compose_grid, image_grid, metric_bars, metric_heatmap, metric_scatter, to_frame
+from .charts import compose_grid, image_grid, metric_bars, metric_heatmap, to_frame
 from .render import setup_altair, vega_versions, write_vega_bundle
 
 __all__ = [
     "setup_altair", "vega_versions", "write_vega_bundle",
-    "to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid",
+    "to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid",
 ]

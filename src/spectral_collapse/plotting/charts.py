@@ -16,15 +16,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .labels import log_ticks  # noqa: F401  (re-exported)
 from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
 from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
                        grouped_coincidence_note)
 
-__all__ = ["to_frame", "metric_bars", "metric_scatter", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
-           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain", "plural", "wrap_lines", "place_labels",
-           "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "coinciding_series",
+           "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain", "plural", "wrap_lines",
+           "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
            "dash_symbol_length", "nice_ticks"]
 
 
@@ -211,34 +212,6 @@ def _color(frame: pd.DataFrame, field: str, legend: bool = True):
     return method_color(frame[field], field=field, title=field, **kw)
 
 
-def metric_scatter(
-    data: xr.Dataset | pd.DataFrame,
-    x: str,
-    y: str,
-    *,
-    by: str | Sequence[str] = "method",
-    color: str | None = "method",
-    title: str | None = None,
-    width: int = 320,
-    height: int = 240,
-) -> alt.Chart:
-    """One point per ``by`` group at (mean ``x``, mean ``y``); e.g. a Pareto plot with by=("method", "scale")."""
-    frame = to_frame(data, [x, y])
-    keys = _as_list(by)
-    _check_columns(frame, keys + _as_list(color))
-    group = list(dict.fromkeys(keys + _as_list(color)))
-    means = frame.groupby(group, sort=False, dropna=False)[[x, y]].mean().reset_index()
-    enc: dict[str, Any] = {
-        "x": alt.X(f"{x}:Q", title=_title(data, x), scale=alt.Scale(zero=False)),
-        "y": alt.Y(f"{y}:Q", title=_title(data, y), scale=alt.Scale(zero=False)),
-        "tooltip": group + [alt.Tooltip(f"{x}:Q", format=".4g"), alt.Tooltip(f"{y}:Q", format=".4g")],
-    }
-    if color:
-        enc["color"] = _color(frame, color)
-    return alt.Chart(means).mark_point(filled=True, size=60).encode(**enc).properties(
-        width=width, height=height, title=title or f"{_title(data, y)} vs {_title(data, x)}")
-
-
 # Colour stops of the Vega schemes the heat maps use (the schemes' own 11 or 10 stops), to pick a legible text
 # colour for each cell from the luminance of the colour it is drawn in.
 SCHEME_STOPS = {
@@ -311,10 +284,6 @@ def metric_heatmap(
     texts = [base.mark_text(fontSize=10, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
         alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
     return alt.layer(rect, *texts)
-
-
-from ..text import plural  # noqa: E402,F401  ("1 grid point", "2 grid points"; re-exported)
-
 
 def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
     """``text`` broken into lines that fit ``width_px`` at ``font_px`` (a wide sans-serif: ~0.6 em a character):

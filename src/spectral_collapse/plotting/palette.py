@@ -24,8 +24,8 @@ from typing import Iterable
 from .labels import js_string
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
-           "REFERENCE_LABELS", "method_style", "method_styles", "method_colors", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name", "chart_label", "SPARE_COLORS"]
+           "REFERENCE_LABELS", "method_style", "method_styles", "method_color", "method_shape",
+           "method_dash", "label_expr", "chart_name", "SPARE_COLORS"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -96,13 +96,6 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
     return out
 
 
-def method_colors(labels: Iterable) -> tuple[list[str], list[str]]:
-    """(domain, range) for the labels of a chart, in their first-seen order: each method's own colour, and for a
-    label that is not a method the next spare colour (not used by any method)."""
-    styles = method_styles(labels)
-    return list(styles), [s[0] for s in styles.values()]
-
-
 def _scale(labels, i: int):
     """The scale of one channel (0 colour, 1 shape, 2 dash); its domain keeps the labels' own values (an arm's
     factor 2 stays the number 2, which is what the chart's data hold)."""
@@ -138,15 +131,6 @@ def chart_name(label) -> str:
     if text in REFERENCE_LABELS and text.startswith("gaussian"):   # the reference's key, named as a word
         text = "G" + text[1:]
     return notation(name_methods(text), "chart")
-
-
-def chart_label(text):
-    """Any chart text (title, axis title, row label, facet header, subtitle) in reader form: method labels by their
-    names, metric and step-size keys by their chart names ("s_hf" -> "S_HF", "eta_hf" -> "η_HF"), "sigma" as "σ",
-    a compound row label ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)" (``plotting.labels``)."""
-    from .labels import chart_label as label
-
-    return label(text)
 
 
 def _legend(labels, kw: dict) -> dict:

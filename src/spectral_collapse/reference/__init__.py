@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "row_notes", "row_label",
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "row_label",
            "table_word", "tables_word", "paper_number", "METRIC_TEXT", "SETTING", "ROW_KEYS", "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
@@ -141,63 +141,3 @@ def paper_number(metric: str, value: float) -> str:
     return f"{METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
 
 
-def _copied_note(okeys, rel: pd.DataFrame, many: bool) -> str:
-    """"; those rows carry the numbers of Table 9's OVG + TABA row" where the rows that disagree with a row are
-    themselves copies of another row (``row_relations``' "same numbers"), so every note names the same faulty row;
-    '' when none is."""
-    twins: dict[str, None] = {}
-    copies = []
-    for okey in okeys:
-        o = dict(zip(ROW_KEYS, map(str, okey)))
-        same = rel[(rel[ROW_KEYS].astype(str) == pd.Series(o)).all(axis=1) & (rel["relation"] == "same numbers")]
-        for r in same[[f"other_{k}" for k in ROW_KEYS]].itertuples(index=False):
-            t = dict(zip(ROW_KEYS, r))
-            twins[f"{table_word(t['table'])}'s {row_label(t, o)} row"] = None
-        copies += [okey[0]] if len(same) else []
-    if not twins:
-        return ""
-    who = ("those rows carry" if many else "that row carries") if len(copies) == len(okeys) else \
-        f"{tables_word(copies)}'s row{'s carry' if len(copies) > 1 else ' carries'}"
-    return f"; {who} the numbers of " + " and of ".join(twins)
-
-
-def row_notes(rows, paper: pd.DataFrame | None = None) -> list[str]:
-    """One sentence per printed row of ``rows`` (dicts of ``ROW_KEYS``) that another of the paper's tables contradicts
-    (``row_relations``): whose row's numbers it carries, and what the tables that report its own setting and method
-    give where they differ from it."""
-    p = paper_tables() if paper is None else paper
-    rel = row_relations(p)
-    w = _wide(p)
-    out = []
-    for row in rows:
-        me = {k: str(row[k]) for k in ROW_KEYS}
-        mine = rel[(rel[ROW_KEYS].astype(str) == pd.Series(me)).all(axis=1)]
-        if mine.empty:
-            continue
-        parts = []
-        same = mine[mine["relation"] == "same numbers"]
-        if len(same):
-            twins: dict[str, list[str]] = {}
-            for r in same[[f"other_{k}" for k in ROW_KEYS]].itertuples(index=False):
-                t = dict(zip(ROW_KEYS, r))
-                twins.setdefault(row_label(t, me), []).append(t["table"])
-            parts.append("its numbers are those of " + " and of ".join(
-                f"{tables_word(tables)}'s {label} row{'s' if len(tables) > 1 else ''}" for label, tables in twins.items())
-                + f" (all {int(same['metrics'].max())} metrics)")
-        other = mine[mine["relation"] == "other numbers"]
-        groups: dict[tuple, list[str]] = {}
-        for r in other.itertuples(index=False):
-            okey = tuple(getattr(r, f"other_{k}") for k in ROW_KEYS)
-            differ = [m for m in str(r.differing).split(", ") if m]
-            groups.setdefault(tuple((m, round(float(w.loc[okey, m]), 6)) for m in differ), []).append(okey)
-        given = set(w.loc[tuple(me[k] for k in ROW_KEYS)].dropna().index)
-        for nums, okeys in groups.items():
-            tables = [o[0] for o in okeys]
-            agree = [m for m in METRIC_TEXT if m in given and m not in dict(nums)]
-            said = (f"{METRIC_TEXT[agree[0]]} the same" if len(agree) == 1 else
-                    f"the other {len(agree)} the same" if agree else "")
-            parts.append(f"{tables_word(tables)} {'gives' if len(tables) == 1 else 'give'} the same setting and "
-                         f"method {', '.join(paper_number(m, v) for m, v in nums)}" + (f" ({said})" if said else "")
-                         + _copied_note(okeys, rel, len(tables) > 1))
-        out.append(f"{table_word(me['table'])}'s {row_label(me, paper=p)} row: " + "; ".join(parts) + ".")
-    return out

@@ -38,10 +38,9 @@ from .spec import StudySpec
 from .calibrate import ovg_for
 from .translation import PAPER_LABELS, STOCHASTIC, method_specs
 
-__all__ = ["LATENT_STUDIES", "DEFAULT_N_LATENTS", "Models", "Setup", "inversion_inputs", "explained_variance_summary",
+__all__ = ["DEFAULT_N_LATENTS", "Models", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study"]
 
-LATENT_STUDIES = ("pca_collapse", "gaussianity", "decorrelation")
 DEFAULT_N_LATENTS = {"smoke": 16, "quick": 128, "paper": 2000}  # Fig. 3 uses 2000 noise maps
 N_SHOW = 6     # inputs and latents stored per PCA series
 N_MASKS = 4    # latents and flag masks stored per decorrelation method

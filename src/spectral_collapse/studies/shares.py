@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..text import interval, percent, plural
 
-__all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "countable", "left_out", "percent_improved", "share_notes",
+__all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "countable", "percent_improved", "share_notes",
            "comparison_outcomes", "comparison_name", "wholly_failed", "share_comparisons", "failed_arm_names",
            "failed_left_out", "MISSING_NOTE", "NO_SPREAD", "share_span", "paired_rows", "share_rows"]
 
@@ -63,14 +63,6 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         why["coinciding"] = cells(dup & keep)
         keep &= ~dup
     return frame[keep], why
-
-
-def left_out(why: dict) -> str:
-    """What ``countable`` left out of a share or correlation, in words ("" when nothing)."""
-    parts = [f"{why['failed']} with failed samples" if why.get("failed") else "",
-             f"{why['coinciding']} of a method coinciding with another" if why.get("coinciding") else ""]
-    parts = [p for p in parts if p]
-    return f"; left out: {', '.join(parts)} ((dataset, method, seed) points)" if parts else ""
 
 
 def _s_g_tie(a: np.ndarray, b: np.ndarray, n: np.ndarray) -> np.ndarray:

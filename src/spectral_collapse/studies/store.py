@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["save_results", "load_results", "results_path", "root_relative", "provenance", "sanitise_attrs",
+__all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
            "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "DiskFullError", "restore_list_attrs",
            "read_verified", "content_digest", "CHECKSUM"]
 
@@ -73,14 +73,6 @@ class ResultsChecksumError(ResultsFileError):
 
 class DiskFullError(OSError):
     """A results file could not be written because its disk (or the user's quota) is full; nothing was stored."""
-
-
-def root_relative(path: str | os.PathLike, root: str | os.PathLike) -> str:
-    """``path`` relative to the results root (what results record, so they do not depend on where the root is)."""
-    try:
-        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike = "data/results") -> Path:

@@ -120,6 +120,3 @@ def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
                   f"this run's {gen.device.type} one; its draws continue from a seed derived from it", RuntimeWarning,
                   stacklevel=2)
     gen.manual_seed(seed)
-
-
-_write_resume, _resume_snapshot = write_resume, resume_snapshot  # the names the tests import
