@@ -73,6 +73,10 @@ def test_the_front_counts_name_the_variants_on_it_and_the_dominated_baselines():
     # the chosen point (eta_HF 1e-5, eta_LF 1e-3 on the 2 x 2 grid) lies on the largest eta_HF and smallest eta_LF
     table = choices_table(good)
     assert table.loc["OVG", "on the grid's edge"] == "eta_HF largest, eta_LF smallest"
+    unscored = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)],
+                               {"ddim": (float("nan"), float("nan"))})
+    f = front_counts(unscored)      # a baseline whose every sample failed has no best score, and no error
+    assert f["best_hf"] is None and f["best_lf"] is None
 
 
 def test_the_filter_changes_are_differences_of_the_table_values():

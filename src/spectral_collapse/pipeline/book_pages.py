@@ -6,7 +6,7 @@ after the study chapters and compute nothing. A page is executed when it is miss
 changed, or when any results file of the profile under ``results_root`` changed (content hashes recorded in the
 page's metadata, as for a study chapter: ``pipeline.chapters``). A page runs in seconds to a minute.
 
-    python -m spectral_collapse studies --profile quick --study claims conclusions   # these pages only
+    python -m spectral_collapse studies --study claims conclusions   # these pages only
 """
 from __future__ import annotations
 

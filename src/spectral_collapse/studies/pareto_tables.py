@@ -43,8 +43,8 @@ def front_counts(ds: xr.Dataset) -> dict:
     on = grid[front[:n]]
     swept = [str(b) for b in ds["base"].values if str(b) in set(map(str, grid["base"]))]
     primary = ds.attrs.get("primary", "ovg")
-    best = {k: (str(base.loc[base[k].idxmax(), "method"]), float(base[k].max())) if len(base) else None
-            for k in ("s_hf", "s_lf")}
+    best = {k: (str(base.loc[base[k].idxmax(), "method"]), float(base[k].max())) if base[k].notna().any() else None
+            for k in ("s_hf", "s_lf")}   # None: no baseline scored (every sample failed, or none ran)
     return {"n_grid": n, "n_baselines": len(base), "front_ovg": int(front[:n].sum()),
             "front_baselines": int(front[n:].sum()),
             "front_bases": [b for b in swept if b in set(map(str, on["base"]))],
