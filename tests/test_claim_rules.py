@@ -38,14 +38,14 @@ def _paper_main(metrics=("s_hf", "s_dc", "s_lf")) -> S.Evidence:
 def test_a_metric_the_tables_lack_is_not_testable_and_the_claim_is_judged_on_the_others():
     found = claim("table1")(_paper_main())
     assert found.verdict == C.HOLDS, found.detail          # every recomputed share on the reported side
-    assert "s_g: reported" in found.detail and "give no S_G (the Gaussianity score)" in found.detail
+    assert "s_g: reported 75.0 %, not in Tables 8–11 → not testable here" in found.detail
     assert "(1 not testable here)" in found.detail
     nothing = claim("table1")(_paper_main(metrics=()).__class__(frame=pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"]), source="paper"))
     assert nothing.verdict == C.UNTESTABLE
     # a correlation names exactly what is missing, in words
     corr = claim("corr_dc_g")(_paper_main())
-    assert corr.verdict == C.UNTESTABLE and "no S_G (the Gaussianity score)" in corr.detail
+    assert corr.verdict == C.UNTESTABLE and corr.detail == "no S_G"
     assert "S_DC" not in corr.detail.split("cannot")[0].replace("r(S_DC, S_G)", "")   # S_DC is there: not named
 
 
@@ -85,18 +85,13 @@ def _x0_results(factors=(4,), ovg_fails=True, seeds=(0, 1, 2), n=6) -> xr.Datase
     return ds
 
 
-def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the_failed_arm():
+def test_a_share_over_too_few_comparisons_is_inconclusive():
     ev = S.evidence_of(_x0_results(), "x0")
     found = dict((c.key, f) for c, f in C.judged_on(ev, "x0"))["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
-    assert re.search(r"s_dc: 0\.0 % \(no spread over \d+ crops: the bootstrap cannot give an interval\) of 2 "
-                     r"comparisons \(ddim x4 lost, taba x4 lost\)", found.detail)
+    assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.detail            # ovg x4 failed on every sample: no comparison
     assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
-    assert f"fewer than {MIN_COMPARISONS} distinct comparisons" in found.detail
     n = 3 * 6   # OVG's every x0 sample: 3 seeds x 6 crops
-    assert (f"no comparison for ovg x4, which diverged on every crop with the x0 model ({n} of its {n} samples "
-            "failed)") in found.detail
-    assert "counts only the remaining comparisons" in found.detail
     # the sample line counts the methods the claims count, and names the arm whose every sample failed
     from spectral_collapse.studies.samples import sample_size
 
@@ -105,7 +100,7 @@ def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the
     assert f"{n} of {2 * 3 * n} samples failed" in said and "every sample of ovg with the x0 model" in said
     # with three factors there are enough comparisons: the same losses now do not hold
     many = dict((c.key, f) for c, f in C.judged_on(S.evidence_of(_x0_results(factors=(2, 4, 8)), "x0"), "x0"))
-    assert "of 6 comparisons" in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
+    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
 
 
 def test_the_comparisons_named_are_the_ones_the_share_counts():
@@ -116,7 +111,7 @@ def test_the_comparisons_named_are_the_ones_the_share_counts():
     frame, crops, xs, eps, by = x0_frames(ev)
     for metric in ("s_hf", "s_dc"):
         share = V.share_table(frame, crops, xs, eps, by, (metric,)).iloc[0]
-        out, _, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
+        out, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
         score = out["outcome"].map({"won": 1.0, "tie": 0.5, "lost": 0.0})
         assert len(out) == share.cases == 6 and score.mean() == pytest.approx(share.share)
         # each comparison's means, recomputed here from the crops

@@ -100,7 +100,7 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
     frame, crops, xs, eps, by = x0_frames(ev)
-    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "notes"]
+    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "ties", "failed_out"]
     out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
            [cols] if xs and eps else pd.DataFrame(columns=cols))
     paper = paper_tables()
@@ -119,7 +119,7 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
                          "comparisons": pi.comparisons,
                          "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
                          "paper": pi.paper_improved.map(lambda v: f"{100 * v:.1f} %" if v == v else "—"),
-                         "notes": pi.notes}).set_index("metric")
+                         "ties": pi.ties, "failed left out": pi.failed_out}).set_index("metric")
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:

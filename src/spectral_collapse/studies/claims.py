@@ -20,7 +20,7 @@ from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence,
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
                                versus_or_tie)
-from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words
+from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure
 from .samples import sample_size
 from .claims_texture import sdc_literal, texture_claim
 from .shares import MIN_COMPARISONS
@@ -68,34 +68,20 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
     Fisher-z interval over those points; on the paper's tables, r against the threshold alone."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
-        lack = [metric_words(m) for m in (a, b) if m not in w]
+        lack = [label(m) for m in (a, b) if m not in w]
         if lack:
-            where = "the paper's tables give" if ev.source == "paper" else "the stored main results hold"
-            return Finding(UNTESTABLE, f"{where} no {' and no '.join(lack)}, so r({label(a)}, {label(b)}) cannot "
-                                       "be computed")
+            return Finding(UNTESTABLE, f"no {', '.join(lack)}")
         short = w[w[[a, b]].isna().any(axis=1)]
         w = w[[a, b]].dropna()
         w = w[w.groupby(level="dataset")[a].transform("count") > 2] if "dataset" in w.index.names else w
         if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
-            return Finding(UNTESTABLE, f"fewer than 3 varying points for {a} and {b}")
+            return Finding(UNTESTABLE, f"< 3 varying points of {a}, {b}")
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
         if short.empty:
             return found
-        return Finding(found.verdict, f"{found.detail}; " + "; ".join(_no_point(ev, k, r, (a, b))
-                                                                          for k, r in short.iterrows()))
+        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(" ".join(map(str, k if isinstance(
+            k, tuple) else (k,))) for k in short.index))
     return test
-
-
-def _no_point(ev: Evidence, key, row: pd.Series, metrics) -> str:
-    """Why a (dataset, method) is not a point of a correlation: the metric it lacks, and whether every seed had
-    failed samples."""
-    key = key if isinstance(key, tuple) else (key,)
-    lack = [m for m in metrics if not np.isfinite(row[m])]
-    f = ev.select("main", dataset=key[0], method=key[-1])
-    f = f[f["metric"].isin(lack)] if not f.empty else f
-    every = "failed" in f and not f.empty and bool((f["failed"].fillna(0) > 0).all())
-    why = " (every seed of it had failed samples)" if every else ""
-    return f"{' '.join(map(str, key))} has no {' or '.join(label(m) for m in lack)}{why}, so it is not a point here"
 
 
 def _main_by_dataset(ev: Evidence):

@@ -28,14 +28,14 @@ from ..reference import paper_tables
 from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
                        arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
-from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
+from .shares import LOWER_IS_BETTER, countable, percent_improved
 from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
 from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
-           "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
+           "percent_improved", "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric", "paper_printed"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]

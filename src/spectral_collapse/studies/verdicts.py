@@ -295,18 +295,18 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
     """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
     (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
     share, lo, hi, cases, ties, n_units (the units the interval resamples), unit ("crop", or "seed" for a set-level
-    metric), notes (what was left out or tied,
-    in words). The claims page and the scorecard both read their shares from here."""
+    metric), failed_out (failed crop values or cells left out), coinciding_out ((dataset, method) points of a
+    coinciding method counted once). The claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:
         f, unit, left = share_rows(frame, crops, m)
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
-            notes = [f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
             rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
-                         "unit": unit, "notes": "; ".join(n for n in notes if n)})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "notes"])
+                         "unit": unit, "failed_out": left["failed"], "coinciding_out": left["coinciding"]})
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
+                                       "coinciding_out"])
 
 
 # ------------------------------------------------------------------------------------------------ correlations
