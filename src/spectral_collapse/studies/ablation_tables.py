@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..reference import paper_tables, table_word
+from ..reference import paper_tables
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
 from .claims_words import ARM_WORDS, arm_name
@@ -219,7 +219,7 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
     the paper's number under each metric (a metric the paper does not report has ours alone); row levels that add
     nothing are left out (``shown_levels``)."""
     cmp = ablation_comparison(ds, metrics)
-    cmp["paper_table"] = cmp["paper_table"].map(lambda t: table_word(t) if isinstance(t, str) else "—")
+    cmp["paper_table"] = cmp["paper_table"].map(lambda t: t.replace("table", "Table ") if isinstance(t, str) else "—")
     axes = json.loads(ds.attrs["axes"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
     wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],
