@@ -193,7 +193,7 @@ def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
     assert set(c["paper's tables"]) <= {C.HOLDS, C.FAILS, C.INCONCLUSIVE, C.UNTESTABLE}
     # inconclusive on the paper's tables only where reported means tie: Table 10 has EDM and DDIM at S_DC 0.880
     assert c.loc["collapse_sdc", "paper's tables"] == C.INCONCLUSIVE
-    assert "S_DC ddim 0.88 vs edm 0.88 (equal: a tie, neither way)" in c.loc["collapse_sdc", "paper numbers"]
+    assert "S_DC ddim 0.88 vs edm 0.88 (tie)" in c.loc["collapse_sdc", "paper numbers"]
     # Table 1 recomputed from Tables 8-11, which give no S_G: S_G is not testable, the rest decides (all agree)
     assert c.loc["table1", "paper's tables"] == C.HOLDS
     assert "s_g: reported 75.0 %, not in Tables 8–11" in c.loc["table1", "paper numbers"]

@@ -27,7 +27,7 @@ from .shares import MIN_COMPARISONS
 from ..text import signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import BAND_CLAUSE, CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
+from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
@@ -175,37 +175,17 @@ def _claim_pareto(ev: Evidence) -> Finding:
     return combine(checks, "needs pareto study results")
 
 
-def _effects() -> str:
-    """The minimal effects of the metrics the claims compare, in words, from ``MIN_EFFECT``."""
-    from ..metrics.intervals import MIN_EFFECT
-
-    return (f"{MIN_EFFECT['s_hf']:g} of a score, {MIN_EFFECT['psnr']:g} dB of PSNR, {MIN_EFFECT['delta_log_e_hf']:g} "
-            f"of the signed texture error, {MIN_EFFECT['k90']:g} principal component of k90")
-
-
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
 RULES = {
-    PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
-             "crop translated by several seeds counted once); it holds when the interval lies wholly on the claimed "
-             f"side of 0 and the mean exceeds the metric's minimal effect ({_effects()}), does not hold when it lies "
-             f"wholly on the other side beyond that, and is inconclusive otherwise; {BAND_CLAUSE}; a claim of several "
-             "comparisons "
-             "holds when every one does and does not hold when one does not (the paper's tables: the means; "
-             f"{TIE_RULE})"),
-    SHARE: ("each distinct comparison counts once, on the means over its crops; the share won has a 95 % bootstrap "
-            "interval over crops (over seeds for the set-level S_G) and holds when that interval lies wholly on the "
-            "paper's side of 50 % for every metric, does not hold when it lies wholly on the other side; a share "
-            f"over fewer than {MIN_COMPARISONS} distinct comparisons is inconclusive, too small a base either way; "
-            "a share that every bootstrap draw reproduces has no interval, and is said so (the paper's tables: the "
-            "side of the reported share, exactly 50 % being a tie, inconclusive; a metric the tables do not give is "
-            "not testable here and the claim is judged on the others)"),
-    CORRELATION: ("Pearson r over distinct (dataset, method) points, each the mean over crops and seeds, with a 95 % "
-                  "Fisher-z interval over those points; it holds when r is beyond the claim's threshold and the "
-                  "interval excludes 0, does not hold when the interval lies wholly short of the threshold, and is "
-                  "inconclusive otherwise (the paper's tables: r against the threshold alone)"),
-    MEANS: ("a claim about a front of method means (the Pareto claims) has no interval to read: it holds when the "
-            "means satisfy its rule and does not hold when they do not; such a verdict is not beyond its "
-            "uncertainty, so read it as indicative"),
+    PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
+             "(metrics.intervals.MIN_EFFECT); every comparison must hold; |Δlog E_HF| also needs the mean inside the "
+             f"real crops' band; paper tables: the means, {TIE_RULE}"),
+    SHARE: ("share of distinct comparisons won, 95 % bootstrap interval over crops (seeds for S_G) wholly on the "
+            f"paper's side of 50 %; under {MIN_COMPARISONS} comparisons: inconclusive; paper tables: the reported "
+            "share's side of 50 %"),
+    CORRELATION: ("Pearson r over distinct (dataset, method) means, 95 % Fisher-z interval beyond the threshold and "
+                  "excluding 0; wholly short of the threshold: does not hold; paper tables: r alone"),
+    MEANS: "method means only, no interval: indicative",
 }
 
 
