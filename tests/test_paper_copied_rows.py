@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spectral_collapse.reference import paper_tables
 from spectral_collapse.studies.paper_copies import copy_groups
 
 def _paper(rows) -> pd.DataFrame:

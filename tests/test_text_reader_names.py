@@ -2,7 +2,6 @@
 their names, a checkpoint id in words, every model an arm ran, the suite's version in words, a rule in sentences."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest

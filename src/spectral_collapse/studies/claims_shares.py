@@ -17,7 +17,7 @@ from .evidence import Evidence
 from .paper_shares import table1_frames, x0_frames
 from .shares import MIN_COMPARISONS, percent_improved, share_span
 from ..text import percent
-from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, label, share_table, share_verdict
+from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, share_table, share_verdict
 
 __all__ = ["share_checks"]
 
