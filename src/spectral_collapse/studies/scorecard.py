@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..reference import paper_tables
 from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
-                       arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
+                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
 from .shares import LOWER_IS_BETTER, countable, percent_improved
 from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
