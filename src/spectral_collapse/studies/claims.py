@@ -149,8 +149,7 @@ def _claim_lpips(ev: Evidence) -> Finding:
         best = d["lpips"].idxmin()
         checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"
                        + ("" if best == "ovg_edm" else f", ovg_edm {fmt_value(d.loc['ovg_edm', 'lpips'])}")))
-    return combine(checks, "needs LPIPS of the main results on an Edges2Shoes stand-in, and LPIPS needs its AlexNet "
-                           "weights, which an offline run does not have")
+    return combine(checks, "needs LPIPS (AlexNet weights) on an Edges2Shoes stand-in")
 
 
 def front_bases(res) -> tuple[dict, int]:
