@@ -3,7 +3,6 @@ figure or chapter is judged on, and that the generated sentences follow the numb
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pandas as pd
@@ -38,14 +37,14 @@ def _paper_main(metrics=("s_hf", "s_dc", "s_lf")) -> S.Evidence:
 def test_a_metric_the_tables_lack_is_not_testable_and_the_claim_is_judged_on_the_others():
     found = claim("table1")(_paper_main())
     assert found.verdict == C.HOLDS, found.detail          # every recomputed share on the reported side
-    assert "s_g: reported" in found.detail and "give no S_G (the Gaussianity score)" in found.detail
+    assert "s_g: reported 75.0 %, not in Tables 8–11 → not testable here" in found.detail
     assert "(1 not testable here)" in found.detail
     nothing = claim("table1")(_paper_main(metrics=()).__class__(frame=pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"]), source="paper"))
     assert nothing.verdict == C.UNTESTABLE
     # a correlation names exactly what is missing, in words
     corr = claim("corr_dc_g")(_paper_main())
-    assert corr.verdict == C.UNTESTABLE and "no S_G (the Gaussianity score)" in corr.detail
+    assert corr.verdict == C.UNTESTABLE and corr.detail == "no S_G"
     assert "S_DC" not in corr.detail.split("cannot")[0].replace("r(S_DC, S_G)", "")   # S_DC is there: not named
 
 
@@ -53,7 +52,7 @@ def test_equal_reported_means_are_a_tie_not_the_other_way():
     f = pd.DataFrame([dict(study="main", dataset="d", method=m, seed=0, metric="s_dc", value=v)
                       for m, v in (("ddim", 0.88), ("taba", 0.99), ("edm", 0.88))])
     found = claim("collapse_sdc")(S.Evidence(frame=f, source="paper"))
-    assert found.verdict == C.INCONCLUSIVE and "a tie, neither way" in found.detail
+    assert found.verdict == C.INCONCLUSIVE and "(tie)" in found.detail
     f.loc[f["method"] == "edm", "value"] = 0.80                 # now the other way: does not hold
     assert claim("collapse_sdc")(S.Evidence(frame=f, source="paper")).verdict == C.FAILS
     rule = next(c.full_rule for c in C.CLAIMS if c.key == "collapse_sdc")
@@ -85,18 +84,13 @@ def _x0_results(factors=(4,), ovg_fails=True, seeds=(0, 1, 2), n=6) -> xr.Datase
     return ds
 
 
-def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the_failed_arm():
+def test_a_share_over_too_few_comparisons_is_inconclusive():
     ev = S.evidence_of(_x0_results(), "x0")
     found = dict((c.key, f) for c, f in C.judged_on(ev, "x0"))["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
-    assert re.search(r"s_dc: 0\.0 % \(no spread over \d+ crops: the bootstrap cannot give an interval\) of 2 "
-                     r"comparisons \(ddim x4 lost, taba x4 lost\)", found.detail)
+    assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.detail            # ovg x4 failed on every sample: no comparison
     assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
-    assert f"fewer than {MIN_COMPARISONS} distinct comparisons" in found.detail
     n = 3 * 6   # OVG's every x0 sample: 3 seeds x 6 crops
-    assert (f"no comparison for ovg x4, which diverged on every crop with the x0 model ({n} of its {n} samples "
-            "failed)") in found.detail
-    assert "counts only the remaining comparisons" in found.detail
     # the sample line counts the methods the claims count, and names the arm whose every sample failed
     from spectral_collapse.studies.samples import sample_size
 
@@ -105,7 +99,7 @@ def test_a_share_over_too_few_comparisons_is_inconclusive_and_names_them_and_the
     assert f"{n} of {2 * 3 * n} samples failed" in said and "every sample of ovg with the x0 model" in said
     # with three factors there are enough comparisons: the same losses now do not hold
     many = dict((c.key, f) for c, f in C.judged_on(S.evidence_of(_x0_results(factors=(2, 4, 8)), "x0"), "x0"))
-    assert "of 6 comparisons" in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
+    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
 
 
 def test_the_comparisons_named_are_the_ones_the_share_counts():
@@ -116,7 +110,7 @@ def test_the_comparisons_named_are_the_ones_the_share_counts():
     frame, crops, xs, eps, by = x0_frames(ev)
     for metric in ("s_hf", "s_dc"):
         share = V.share_table(frame, crops, xs, eps, by, (metric,)).iloc[0]
-        out, _, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
+        out, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
         score = out["outcome"].map({"won": 1.0, "tie": 0.5, "lost": 0.0})
         assert len(out) == share.cases == 6 and score.mean() == pytest.approx(share.share)
         # each comparison's means, recomputed here from the crops
@@ -150,21 +144,6 @@ def test_the_pareto_sweep_counts_validation_crops():
     assert _extra_counts("pareto", res).startswith("12 validation crops")
 
 
-def test_scorecard_source_is_one_sentence_per_table_with_the_space_of_our_models():
-    methods = ["ddim", "null_class", "direct_inversion", "taba"]
-    values = np.random.default_rng(1).random((4, 2, 3))
-    values[2] = values[1]                                          # direct_inversion == null_class, sample for sample
-    ds = xr.Dataset({"s_hf": (("method", "seed", "sample"), values)},
-                    coords={"method": methods, "seed": [0, 1], "sample": [0, 1, 2]})
-    ds.attrs.update(dataset="ihc-sr", space="pixel", data_meta=json.dumps({"factor": 4}))
-    rows = S.our_table_rows(S.evidence_of(ds, "main"))
-    src = set(rows.loc[rows["table"] == "table9", "ours_from"])
-    assert len(src) == 1, src                                      # stated once on the page
-    text = src.pop()
-    assert "our pixel-space models beside the paper's latent-space rows" in text
-    assert "direct_inversion coincides with null_class" in text and text.count("main_results ihc-sr") == 1
-
-
 def test_the_pca_claim_needs_several_sparsity_levels():
     def res(series, factors, k90):
         return xr.Dataset({"k90": ("series", k90)},
@@ -173,7 +152,7 @@ def test_the_pca_claim_needs_several_sparsity_levels():
 
     one = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
         "edges": res(["ddim", "gaussian"], [0, 0], [50, 110])}}))
-    assert one.verdict == C.UNTESTABLE and "one sparsity level only" in one.detail
+    assert one.verdict == C.UNTESTABLE and "one sparsity level (" in one.detail
     both = claim("pca_collapse")(S.Evidence(frame=pd.DataFrame(), extra={"pca_collapse": {
         "edges": res(["ddim", "gaussian"], [0, 0], [50, 110]),
         "sr": res(["ddim x2", "ddim x4", "gaussian"], [2, 4, 0], [90, 60, 110])}}))
@@ -185,20 +164,6 @@ def test_the_pca_reference_is_computed_not_one_half():
 
     m = 16
     assert uniform_auc(m) == pytest.approx(np.mean(np.arange(1, m + 1) / m))
-
-
-def _mv(s_dc, s_hf, methods):
-    pts = np.stack([s_dc, np.zeros_like(s_dc) + 0.5 * s_dc, s_hf], 1)
-    names = ["s_dc", "s_g", "s_hf"]
-    return xr.Dataset({"slope": ("domain", [-3.0, -3.4]),
-                       "filtered_s_hf": (("filter", "held_out"), np.array([[0.5, 0.6], [0.95, 0.96]])),
-                       "unfiltered_s_hf": ("held_out", [0.97, 0.97]),
-                       "points": (("point", "metric"), pts), "point_method": ("point", methods),
-                       "point_seed": ("point", np.zeros(len(methods), int)),
-                       "pearson": (("metric_a", "metric_b"), np.corrcoef(pts.T))},
-                      coords={"domain": ["source", "target"], "filter": ["lowpass", "highpass"], "metric": names,
-                              "metric_a": names, "metric_b": names},
-                      attrs={"wavelet": "symN", "study": "metric_validation"})
 
 
 def test_the_latent_arm_names_its_space_in_words():

@@ -128,8 +128,6 @@ def test_hand_written_pages_use_en_dash_ranges():
 
 
 def test_one_listing_helper_lists_items_as_prose():
-    from spectral_collapse.studies.claims_words import listed as claims_listed
     from spectral_collapse.text import listed
 
     assert listed(["a"]) == "a" and listed(["a", "b"]) == "a and b" and listed(("a", "b", "c")) == "a, b and c"
-    assert claims_listed is listed

@@ -30,16 +30,9 @@ def test_minus_typesets_negative_numbers_only():
         assert T.minus(keep) == keep
 
 
-def test_plural_and_verb():
+def test_plural():
     assert T.plural(1, "thread") == "1 thread" and T.plural(2, "thread") == "2 threads"
     assert T.plural(0, "index", "indices") == "0 indices"
-    assert T.verb(1, "does", "do") == "does" and T.verb(3, "does", "do") == "do"
-
-
-def test_counted_reads_stored_plural_placeholders():
-    assert T.counted("cpu: X, 1 thread(s)") == "cpu: X, 1 thread"
-    assert T.counted("2 thread(s); 1,200 point(s)") == "2 threads; 1,200 points"
-    assert T.counted("no count here (s)") == "no count here (s)"
 
 
 @pytest.mark.parametrize("n", [950, 12_400, 2.91e6, 1.392e8, 1.42e9, 999.96e6, 3.1e13])
@@ -70,7 +63,7 @@ def test_claim_rules_and_correlations_print_no_ascii_minus():
                                                      names=["dataset", "method"]))
     found = V.correlation_finding(w, {"failed": 1, "coinciding": 1}, "a", "b", -1, 0.5)
     assert not re.search(r"(?<![\w.])-\d", found.detail), found.detail
-    assert "(s)" not in found.detail and "1 (dataset, method) point coinciding" in found.detail
+    assert "coinciding 1, failed cells 1" in found.detail
 
 
 # ------------------------------------------------------------------------------------- reproducing estimate

@@ -16,7 +16,7 @@ from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.gate import GATE_FILE
-from spectral_collapse.studies.gate_status import gate_banner
+from spectral_collapse.studies.gate_status import gate_table
 from spectral_collapse.train.heldout import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
@@ -33,9 +33,10 @@ def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monk
     used = json.loads(ds.attrs["model_gate"])
     (name, status), = used.items()
     assert name.startswith("ihc-sr-x4-eps-smoke-") and status["passed"] is False and status["failures"]
-    banner = gate_banner(ds.attrs)
-    assert "{caution}" in banner and name.rsplit("-", 1)[0] in banner and "below the gate" in banner
-    assert name not in banner                                # the model by its name, without the content hash
+    models = gate_table(ds.attrs)
+    assert models.to_dict("records") == [{"model": name.rsplit("-", 1)[0], "gate": "below the gate",
+                                          "recorded": "below the gate", "failures": models.failures[0]}]
+    assert models.failures[0] and "<=" not in models.failures[0]   # the model by its name, without the hash
     # the report is cached beside the weights: a second study run on the same model measures nothing
     ckpt = next(ckpts.glob("ihc-sr-x4-eps-smoke-*"))
     assert json.loads((ckpt / GATE_FILE).read_text())["passed"] is False
@@ -130,14 +131,12 @@ def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_i
     assert len(measured) == 3 and len(list((tmp_path / "cache" / "gate").glob("user-*.json"))) == 2
 
 
-def test_gate_banner_links_to_the_gate_page_by_its_label_not_its_file_name():
-    """The banner's link resolves wherever the gate page lives and whatever it is called (the book's chapter is
+def test_gate_page_carries_the_label_chapters_link_to():
+    """The chapters' link to the gate page resolves wherever the gate page lives and whatever it is called (the book's chapter is
     model_quality-<dataset>[-<profile>], a report's studies/model_quality.md): both carry the label it points to."""
     from spectral_collapse.pipeline.report_book import render_gate_page
     from spectral_collapse.studies.gate import GATE_LABEL
 
-    attrs = {"model_gate": json.dumps({"ihc-sr-x4-eps-quick-0": {"passed": True, "failures": ""}})}
-    assert f"{{ref}}`Are the models good enough? <{GATE_LABEL}>`" in gate_banner(attrs)
     chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())
     assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
     page = render_gate_page(SimpleNamespace(chapters=[]))  # no chapter yet: the page still carries the label
@@ -171,16 +170,16 @@ def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_mo
     assert allow_weak(registry.study_spec("main_results", profile="quick", allow_weak_model=False)) is False
 
 
-def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, monkeypatch):
-    """Results record the gate's verdict when they were computed; the banner tells the reader the verdict of the
-    report now stored with the same weights, and says it changed. A flow model's report made with Euler's steps
+def test_gate_table_gives_the_gates_current_verdict_on_the_same_weights(tmp_path, monkeypatch):
+    """Results record the gate's verdict when they were computed; the table gives the verdict of the report now
+    stored with the same weights beside the recorded one. A flow model's report made with Euler's steps
     is not taken for the current one."""
     import json
 
     import pandas as pd
 
     from spectral_collapse.studies.quality import GateReport
-    from spectral_collapse.studies import gate_status as gate, models
+    from spectral_collapse.studies import models
     from spectral_collapse.train import shipped
 
     name = "ihc-sr-x4-flow-quick-0123456789ab"
@@ -198,8 +197,7 @@ def test_banner_tells_the_gates_current_verdict_on_the_same_weights(tmp_path, mo
                                                         default=float))
 
     store({"n": 256, "steps": 50})  # made with Euler's steps: not the current verdict
-    assert "below the gate" in gate.gate_banner(attrs) and "caution" in gate.gate_banner(attrs)
+    assert gate_table(attrs).gate.tolist() == ["below the gate"]
     store({"n": 256, "steps": 50, "deterministic": "Heun"})
-    text = gate.gate_banner(attrs)
-    assert "`ihc-sr-x4-flow-quick` (passes)" in text and "caution" not in text
-    assert "current report on the same weights passes it" in text and "had it below the gate" in text
+    row, = gate_table(attrs).to_dict("records")
+    assert row == {"model": "ihc-sr-x4-flow-quick", "gate": "passes", "recorded": "below the gate", "failures": ""}

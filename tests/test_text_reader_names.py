@@ -2,7 +2,6 @@
 their names, a checkpoint id in words, every model an arm ran, the suite's version in words, a rule in sentences."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -29,15 +28,3 @@ def test_eps_prediction_study_keys_and_objectives_read_as_names():
     assert "flow_collapse study" not in said and f"{study_name('flow_collapse')} study" in said
     assert "eps_vs_x0 study" not in said and "`flow_collapse`" in said and "report.flow_collapse" in said
     assert reader_text("ihc-sr-x4-eps-quick") == "ihc-sr-x4-eps-quick"   # an id is left as it is
-
-
-def test_a_checkpoint_id_reads_in_words():
-    from spectral_collapse.studies.method_labels import model_words
-
-    said = model_words("data/checkpoints/ihc-sr-x4-eps-dit-quick-7e26214ebd7e")
-    assert "ihc-sr-x4" not in said and "quick" not in said and "eps" not in said
-    assert "ε-prediction" in said and "DiT" in said and "×4" in said
-    assert "training seed 1" in model_words("ihc-sr-x4-edm-seed1-quick") and "EDM" in model_words("ihc-sr-x4-edm")
-    assert model_words("my/model") == "`my/model`"
-
-

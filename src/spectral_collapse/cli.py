@@ -120,14 +120,9 @@ def _download(a):
     print(f"checked against (or recorded in) {lock_path(a.root)}", file=sys.stderr)
 
 
-class _ProfileRules(str):
-    """Help text ending in every profile's rule for models below the quality gate, generated from the profiles when
-    the help is shown (reading them imports the models, which a command that does not show help need not)."""
-
-    def __mod__(self, params):
-        from .studies.gate import weak_model_rules
-
-        return f"{self}{weak_model_rules()})" % params
+_WEAK_HELP = ("run on models below the quality gate instead of refusing them (each chapter then carries a "
+              "warning); default: the profile's allow_weak_models (smoke: every model; quick: the model-set "
+              "entries it lists; paper: none)")
 
 
 class _Terminated(KeyboardInterrupt):
@@ -195,8 +190,7 @@ def main(argv=None):
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
     _model_options(s, "a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
     s.add_argument("--allow-weak-model", action="store_true",
-                   help=_ProfileRules("run on models below the quality gate instead of refusing them (each chapter "
-                                      "then carries a warning); the default is the profile's rule ("))
+                   help=_WEAK_HELP)
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--force", action="store_true")
@@ -223,8 +217,7 @@ def main(argv=None):
                    help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
     r.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
     r.add_argument("--allow-weak-model", action="store_true",
-                   help=_ProfileRules("run on a model below the quality gate (each chapter carries a warning); "
-                                      "default: the profile's rule ("))
+                   help=_WEAK_HELP)
     r.add_argument("--jobs", default="1", help="studies side by side (as for `studies`; default 1)")
     r.add_argument("--force", action="store_true", help="execute every chapter again")
     r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")

@@ -2,8 +2,7 @@
 
 - ``signed``: a difference or a correlation with its sign, the minus typeset as a true minus sign (U+2212);
 - ``minus``: the same typesetting applied to every negative number of a finished text, code spans left as they are;
-- ``plural`` and ``verb``: "1 thread", "2 threads"; "1 does not", "2 do not";
-- ``counted``: a stored text's "1 thread(s)" read as "1 thread" (texts written before ``plural`` was used);
+- ``plural``: "1 thread", "2 threads";
 - ``large``: a large count in words or powers of ten ("139 million", "2.9 million", "12,400");
 - ``symbol``: a metric or step-size symbol in the book's one notation: typeset for Markdown ("$S_{HF}$", as the
   glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
@@ -31,9 +30,8 @@ import math
 import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
-           "plural", "verb", "listed", "counted", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "latent_maths",
-           "typeset"]
+           "plural", "listed", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
+           "spaced_percents", "times", "factor", "notation", "latent_maths"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -85,20 +83,6 @@ def listed(items) -> str:
 def plural(n: int, word: str, words: str | None = None) -> str:
     """"1 grid point", "2 grid points" (``words``: an irregular plural)."""
     return f"{n} {word if n == 1 else (words or word + 's')}"
-
-
-def verb(n: int, one: str, many: str) -> str:
-    """The verb form that agrees with a count of ``n``: ``verb(1, "does", "do")`` is "does"."""
-    return one if n == 1 else many
-
-
-_COUNTED = re.compile(r"\b(\d[\d,]*) ([A-Za-z][\w-]*)\(s\)")
-
-
-def counted(text: str) -> str:
-    """``text`` with every "<n> <word>(s)" written as ``plural`` writes it: "1 thread(s)" -> "1 thread"."""
-    return _COUNTED.sub(lambda m: plural(int(m.group(1).replace(",", "")), m.group(2)).replace(
-        m.group(1).replace(",", ""), m.group(1), 1), text)
 
 
 def large(n: float, digits: int = 3) -> str:
@@ -329,16 +313,3 @@ def step_size(x) -> str:
 def step_sizes(values, sep: str = ", ") -> str:
     """Several step sizes, each as ``step_size`` writes it, joined by ``sep``: "10⁻⁷, 10⁻⁶, 10⁻⁵"."""
     return sep.join(step_size(v) for v in values)
-
-
-_TYPESET = ((re.compile(r"chi2\((\w+)\)"), r"χ²(\1)"), (re.compile(r"\|\|(\w+)\|\|\^2"), r"‖\1‖²"),
-            (re.compile(r"sqrt\(([^()]*)\)"), r"√(\1)"), (re.compile(r"\+-"), "±"), (re.compile(r">="), "≥"),
-            (re.compile(r"<="), "≤"), (re.compile(r"(?<![\w)])-(?=\d)"), "−"), (re.compile(r" - "), " − "))
-
-
-def typeset(text: str) -> str:
-    """Plain-ASCII formulas in reader-facing text typeset: chi2(d) -> χ²(d), ||x_T||^2 -> ‖x_T‖², sqrt(..) -> √(..),
-    +- -> ±, >= / <= -> ≥ / ≤, a minus sign before a number or between spaced terms -> −."""
-    for pattern, to in _TYPESET:
-        text = pattern.sub(to, text)
-    return text

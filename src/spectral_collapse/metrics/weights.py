@@ -17,9 +17,8 @@ that drops packets would hang them). With ``on_missing="nan"`` (default) a missi
 
 Behind a firewall: copy the two files to those places (the URLs are ``ALEXNET_URL`` and ``INCEPTION_URL``).
 
-A ``reason`` names files, folders and the error, for whoever fixes the machine. A page says it in words instead:
-:func:`plain_status` (one metric) and :func:`offline_note` (every metric whose network is missing, in one sentence,
-with how to enable it), for reasons stored by any version of this module.
+A ``reason`` names files, folders and the error, for whoever fixes the machine; :func:`plain_status` gives a page
+the short status of one metric.
 """
 from __future__ import annotations
 
@@ -36,8 +35,8 @@ from ..data.download import OFFLINE_ENV, is_offline
 __all__ = [
     "ALEXNET_FILE", "ALEXNET_URL", "INCEPTION_FILE", "INCEPTION_URL", "INCEPTION_ENV", "ON_MISSING",
     "MissingWeightsError", "WeightStatus", "hub_checkpoint", "inception_file", "downloads_allowed",
-    "download_timeout", "ensure_weights", "lpips_model", "inception_model", "plain_status", "offline_note",
-    "is_unavailable", "ENABLE_HINT",
+    "download_timeout", "ensure_weights", "lpips_model", "inception_model", "plain_status",
+    "is_unavailable",
 ]
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
@@ -187,62 +186,19 @@ def inception_model(path: str | os.PathLike | None = None, *, allow_download: bo
 # ------------------------------------------------------------------------------------------------- in words
 
 # What each weights file is for, as a page names it (the file names are how a stored reason says which one it was).
-_NETWORKS = {ALEXNET_FILE: "the AlexNet weights of LPIPS", INCEPTION_FILE: "the Inception network of FID / KID",
-             "LPIPS AlexNet backbone": "the AlexNet weights of LPIPS",
-             "clean-fid Inception": "the Inception network of FID / KID"}
-ENABLE_HINT = (f"run the study where downloads are allowed ({OFFLINE_ENV} unset or 0) and the network can be reached, "
-               "or copy the weight files into place as the API reference of spectral_collapse.metrics.weights "
-               "describes")
-
-
 def is_unavailable(reason) -> bool:
     """Whether a stored status says a metric's pretrained network was missing (its values are NaN)."""
     return str(reason or "").startswith("unavailable")
 
 
-def _network(reason: str) -> str:
-    for key, words in _NETWORKS.items():
-        if key in reason:
-            return words
-    return "its pretrained network"
-
-
-def _are(words: str) -> str:
-    return "are" if " weights" in words else "is"
-
-
 def plain_status(reason) -> str:
-    """A stored weights status (``WeightStatus.reason``, "ok: ..." / "unavailable: ...") in words for a page: no
-    file names, folders, addresses or exception text. Any other text (e.g. "not computed: no ground truth") is
-    returned as it is."""
+    """A stored weights status (``WeightStatus.reason``, "ok: ..." / "unavailable: ...") as a short status for a
+    page, without file names or exception text: "computed", "not computed (weights unreadable)" or "not computed
+    (weights not available offline)". Any other text (e.g. "not computed: no ground truth") is returned as it is."""
     text = str(reason or "").strip()
     if text.startswith("ok"):
         return "computed"
     if not is_unavailable(text):
         return text
-    net = _network(text)
-    if "not a readable" in text:
-        return (f"not computed: the stored copy of {net} cannot be read (damaged or incomplete); delete it so that "
-                "it is downloaded again")
-    why = ("downloads were switched off" if ("offline" in text or "allow_download=False" in text) else
-           "no network to download from" if "failed" in text else "not on this machine")
-    return f"not computed: {net} {_are(net)} not available offline ({why})"
-
-
-def offline_note(statuses) -> str:
-    """One sentence for every metric whose pretrained network was missing ({metric: stored status}): which metrics
-    are not computed, that their weights are not available offline, and how to enable them; "" when none is
-    missing."""
-    missing = {m: r for m, r in dict(statuses).items() if is_unavailable(r)}
-    if not missing:
-        return ""
-
-    def join(items):
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-    names = list(missing)
-    nets = list(dict.fromkeys(_network(str(r)) for r in missing.values()))
-    verb = "is" if len(names) == 1 else "are"
-    nets_verb = _are(nets[0]) if len(nets) == 1 else "are"
-    return (f"{join(names)} {verb} not computed: {join(nets)} {nets_verb} not available offline. To compute "
-            f"{'it' if len(names) == 1 else 'them'}, {ENABLE_HINT}.")
+    return "not computed (weights unreadable)" if "not a readable" in text else \
+        "not computed (weights not available offline)"

@@ -209,11 +209,15 @@ def _open_study(name: str, *, results_root, rerun, **params):
         spec = None
     from IPython.display import Markdown, display
 
-    from ..studies.gate_status import gate_banner
+    from ..studies.gate import GATE_LABEL
+    from ..studies.gate_status import gate_table
 
-    banner = gate_banner(ds.attrs)
-    if banner:
-        display(Markdown(banner))
+    models = gate_table(ds.attrs)
+    if not models.empty:
+        weak = (models["gate"] != "passes").any()
+        display(Markdown(("```{caution}\nComputed with a model below the quality gate.\n```\n\n" if weak else "")
+                         + f"**Models** ({{ref}}`Are the models good enough? <{GATE_LABEL}>`)"))
+        display(models)
     notes = run_notes(ds.attrs, ds)
     if notes:
         display(Markdown(notes))

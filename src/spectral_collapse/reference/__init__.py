@@ -10,8 +10,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "row_label",
-           "table_word", "tables_word", "paper_number", "METRIC_TEXT", "SETTING", "ROW_KEYS", "METHOD_TABLES"]
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "SETTING", "ROW_KEYS",
+           "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
 _COUNTERPART = {
@@ -99,45 +99,3 @@ def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd
                         "differing": ", ".join(differ)})
     cols = [*ROW_KEYS, "relation", *[f"other_{k}" for k in ROW_KEYS], "metrics", "differing"]
     return pd.DataFrame(out, columns=cols)
-
-
-METRIC_TEXT = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID", "s_hf": "S_HF",
-                "s_lf": "S_LF", "s_dc": "S_DC", "s_g": "S_G"}
-_FIELD_WORDS = {"space": "{}-space", "backbone": "{}", "scale": "{}", "dataset": "{}"}
-_BACKBONE_TEXT = {"unet": "U-Net", "dit": "DiT"}
-
-
-def table_word(table: str) -> str:
-    """A table key as the pages name it: "table5" -> "Table 5"."""
-    return "Table " + str(table).replace("table", "")
-
-
-def tables_word(tables) -> str:
-    names = [str(t).replace("table", "") for t in sorted(set(tables), key=lambda t: int(str(t).replace("table", "")))]
-    if len(names) == 1:
-        return f"Table {names[0]}"
-    return f"Tables {', '.join(names[:-1])} and {names[-1]}"
-
-
-def row_label(row: dict, against: dict | None = None, paper: pd.DataFrame | None = None) -> str:
-    """A row named by the fields a reader needs, then its method by its reader name
-    (``reference.method_names.method_name``): against another row (``against``) the scale, backbone and data space
-    that differ ("pixel-space TABA"); alone, those its table varies ("U-Net OVG" in Table 3, "x16 TABA" in Table 5)."""
-    if against is None:
-        p = paper_tables() if paper is None else paper
-        t = p[p["table"] == row["table"]]
-        shown = [f for f in ("scale", "backbone", "space") if t[f].nunique() > 1]
-    else:
-        shown = [f for f in ("scale", "backbone", "space") if str(against.get(f) or "") != str(row.get(f) or "")]
-    from .method_names import method_name
-
-    parts = [_FIELD_WORDS[f].format(_BACKBONE_TEXT.get(str(row[f]), str(row[f]))) for f in shown if row.get(f)]
-    return " ".join([*parts, method_name(row["method"])])
-
-
-def paper_number(metric: str, value: float) -> str:
-    """A paper number as its tables print it: PSNR and FID with 2 decimals, MS-SSIM and LPIPS 3, the scores 2."""
-    digits = 3 if metric in ("ms_ssim", "lpips") else 2
-    return f"{METRIC_TEXT.get(metric, metric)} {value:.{digits}f}"
-
-

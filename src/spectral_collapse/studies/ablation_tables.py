@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..reference import paper_tables, table_word
+from ..reference import paper_tables
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
 from .claims_words import ARM_WORDS, arm_name
@@ -100,7 +100,7 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
     frame, crops, xs, eps, by = x0_frames(ev)
-    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "notes"]
+    cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "ties", "failed_out"]
     out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
            [cols] if xs and eps else pd.DataFrame(columns=cols))
     paper = paper_tables()
@@ -119,7 +119,7 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
                          "comparisons": pi.comparisons,
                          "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
                          "paper": pi.paper_improved.map(lambda v: f"{100 * v:.1f} %" if v == v else "—"),
-                         "notes": pi.notes}).set_index("metric")
+                         "ties": pi.ties, "failed left out": pi.failed_out}).set_index("metric")
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:
@@ -219,7 +219,7 @@ def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.Da
     the paper's number under each metric (a metric the paper does not report has ours alone); row levels that add
     nothing are left out (``shown_levels``)."""
     cmp = ablation_comparison(ds, metrics)
-    cmp["paper_table"] = cmp["paper_table"].map(lambda t: table_word(t) if isinstance(t, str) else "—")
+    cmp["paper_table"] = cmp["paper_table"].map(lambda t: t.replace("table", "Table ") if isinstance(t, str) else "—")
     axes = json.loads(ds.attrs["axes"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
     wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],

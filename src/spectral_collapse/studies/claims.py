@@ -20,14 +20,14 @@ from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence,
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
                                versus_or_tie)
-from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure, metric_words
+from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure
 from .samples import sample_size
 from .claims_texture import sdc_literal, texture_claim
 from .shares import MIN_COMPARISONS
 from ..text import signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import BAND_CLAUSE, CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
+from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
@@ -68,34 +68,20 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
     Fisher-z interval over those points; on the paper's tables, r against the threshold alone."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
-        lack = [metric_words(m) for m in (a, b) if m not in w]
+        lack = [label(m) for m in (a, b) if m not in w]
         if lack:
-            where = "the paper's tables give" if ev.source == "paper" else "the stored main results hold"
-            return Finding(UNTESTABLE, f"{where} no {' and no '.join(lack)}, so r({label(a)}, {label(b)}) cannot "
-                                       "be computed")
+            return Finding(UNTESTABLE, f"no {', '.join(lack)}")
         short = w[w[[a, b]].isna().any(axis=1)]
         w = w[[a, b]].dropna()
         w = w[w.groupby(level="dataset")[a].transform("count") > 2] if "dataset" in w.index.names else w
         if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
-            return Finding(UNTESTABLE, f"fewer than 3 varying points for {a} and {b}")
+            return Finding(UNTESTABLE, f"< 3 varying points of {a}, {b}")
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
         if short.empty:
             return found
-        return Finding(found.verdict, f"{found.detail}; " + "; ".join(_no_point(ev, k, r, (a, b))
-                                                                          for k, r in short.iterrows()))
+        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(" ".join(map(str, k if isinstance(
+            k, tuple) else (k,))) for k in short.index))
     return test
-
-
-def _no_point(ev: Evidence, key, row: pd.Series, metrics) -> str:
-    """Why a (dataset, method) is not a point of a correlation: the metric it lacks, and whether every seed had
-    failed samples."""
-    key = key if isinstance(key, tuple) else (key,)
-    lack = [m for m in metrics if not np.isfinite(row[m])]
-    f = ev.select("main", dataset=key[0], method=key[-1])
-    f = f[f["metric"].isin(lack)] if not f.empty else f
-    every = "failed" in f and not f.empty and bool((f["failed"].fillna(0) > 0).all())
-    why = " (every seed of it had failed samples)" if every else ""
-    return f"{' '.join(map(str, key))} has no {' or '.join(label(m) for m in lack)}{why}, so it is not a point here"
 
 
 def _main_by_dataset(ev: Evidence):
@@ -163,8 +149,7 @@ def _claim_lpips(ev: Evidence) -> Finding:
         best = d["lpips"].idxmin()
         checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"
                        + ("" if best == "ovg_edm" else f", ovg_edm {fmt_value(d.loc['ovg_edm', 'lpips'])}")))
-    return combine(checks, "needs LPIPS of the main results on an Edges2Shoes stand-in, and LPIPS needs its AlexNet "
-                           "weights, which an offline run does not have")
+    return combine(checks, "needs LPIPS (AlexNet weights) on an Edges2Shoes stand-in")
 
 
 def front_bases(res) -> tuple[dict, int]:
@@ -189,37 +174,17 @@ def _claim_pareto(ev: Evidence) -> Finding:
     return combine(checks, "needs pareto study results")
 
 
-def _effects() -> str:
-    """The minimal effects of the metrics the claims compare, in words, from ``MIN_EFFECT``."""
-    from ..metrics.intervals import MIN_EFFECT
-
-    return (f"{MIN_EFFECT['s_hf']:g} of a score, {MIN_EFFECT['psnr']:g} dB of PSNR, {MIN_EFFECT['delta_log_e_hf']:g} "
-            f"of the signed texture error, {MIN_EFFECT['k90']:g} principal component of k90")
-
-
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
 RULES = {
-    PAIRED: ("each claimed difference is a paired 95 % bootstrap interval over the test crops both sides scored (a "
-             "crop translated by several seeds counted once); it holds when the interval lies wholly on the claimed "
-             f"side of 0 and the mean exceeds the metric's minimal effect ({_effects()}), does not hold when it lies "
-             f"wholly on the other side beyond that, and is inconclusive otherwise; {BAND_CLAUSE}; a claim of several "
-             "comparisons "
-             "holds when every one does and does not hold when one does not (the paper's tables: the means; "
-             f"{TIE_RULE})"),
-    SHARE: ("each distinct comparison counts once, on the means over its crops; the share won has a 95 % bootstrap "
-            "interval over crops (over seeds for the set-level S_G) and holds when that interval lies wholly on the "
-            "paper's side of 50 % for every metric, does not hold when it lies wholly on the other side; a share "
-            f"over fewer than {MIN_COMPARISONS} distinct comparisons is inconclusive, too small a base either way; "
-            "a share that every bootstrap draw reproduces has no interval, and is said so (the paper's tables: the "
-            "side of the reported share, exactly 50 % being a tie, inconclusive; a metric the tables do not give is "
-            "not testable here and the claim is judged on the others)"),
-    CORRELATION: ("Pearson r over distinct (dataset, method) points, each the mean over crops and seeds, with a 95 % "
-                  "Fisher-z interval over those points; it holds when r is beyond the claim's threshold and the "
-                  "interval excludes 0, does not hold when the interval lies wholly short of the threshold, and is "
-                  "inconclusive otherwise (the paper's tables: r against the threshold alone)"),
-    MEANS: ("a claim about a front of method means (the Pareto claims) has no interval to read: it holds when the "
-            "means satisfy its rule and does not hold when they do not; such a verdict is not beyond its "
-            "uncertainty, so read it as indicative"),
+    PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
+             "(metrics.intervals.MIN_EFFECT); every comparison must hold; |Δlog E_HF| also needs the mean inside the "
+             f"real crops' band; paper tables: the means, {TIE_RULE}"),
+    SHARE: ("share of distinct comparisons won, 95 % bootstrap interval over crops (seeds for S_G) wholly on the "
+            f"paper's side of 50 %; under {MIN_COMPARISONS} comparisons: inconclusive; paper tables: the reported "
+            "share's side of 50 %"),
+    CORRELATION: ("Pearson r over distinct (dataset, method) means, 95 % Fisher-z interval beyond the threshold and "
+                  "excluding 0; wholly short of the threshold: does not hold; paper tables: r alone"),
+    MEANS: "method means only, no interval: indicative",
 }
 
 

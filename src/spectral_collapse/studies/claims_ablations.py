@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval
-from .claims_words import HALF_READ, arm_words
+from .claims_words import arm_words
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
                        read_interval, signed)
@@ -20,7 +20,7 @@ from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine,
 __all__ = ["TIE_RULE", "versus_or_tie", "combine_testable"]
 
 # How two equal reported means read (appended to the rules that decide on means).
-TIE_RULE = "two equal means are a tie, which goes neither way: inconclusive"
+TIE_RULE = "two equal means are a tie: inconclusive"
 
 
 def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
@@ -38,7 +38,7 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
         return None
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
-        return INCONCLUSIVE, f"{found[1]} (equal: a tie, neither way) → {INCONCLUSIVE}"
+        return INCONCLUSIVE, f"{found[1]} (tie) → {INCONCLUSIVE}"
     return found
 
 
@@ -130,7 +130,7 @@ def claim_scale_monotone(ev: Evidence) -> Finding:
         sep = " > " if ok else ", "
         text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
                                                 for s, v in zip(order, vals))
-        checks.append((INCONCLUSIVE, f"{text} (equal at a step: a tie, neither way) → {INCONCLUSIVE}") if tied
+        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied
                       else (ok, text))
     return combine(checks, "needs scale_factor results at two or more factors")
 
@@ -153,18 +153,12 @@ def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
 
 
 def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
-    """A dataset with one sparsity level: the claim's "more so as the input gets sparser" cannot be tested on it, so
-    it is not a test of the claim; its k90 against Gaussian noise's is shown as the other half of the claim, the one
-    it can speak to, with that comparison's own reading (one sentence, no semicolon: the claims page cuts a finding
-    into its comparisons at semicolons)."""
+    """A dataset with one sparsity level ``name``: the claim's "more so as the input gets sparser" cannot be tested
+    on it, so it is not testable there; its k90 against Gaussian noise's stays in the numbers."""
     v, text = check
-    text = text.rsplit(" → ", 1)[0] if isinstance(v, str) else text
     text = text[len(f"{ds}: "):] if text.startswith(f"{ds}: ") else text
     said = v if isinstance(v, str) else (HOLDS if v else FAILS)
-    said = f"is {said}" if said == INCONCLUSIVE else said
-    return UNTESTABLE, (f"{ds}: one sparsity level only ({name}), so \"more so as the input gets sparser\" cannot be "
-                        f"tested on it, and {HALF_READ}, fewer principal components than Gaussian "
-                        f"noise, is read there: {text}, which {said}")
+    return UNTESTABLE, f"{ds}: one sparsity level ({name}): {text.rsplit(' → ', 1)[0]} → {said}"
 
 
 def claim_pca(ev: Evidence) -> Finding:

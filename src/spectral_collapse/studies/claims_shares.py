@@ -3,9 +3,8 @@ with the others.
 
 Table 1 (stochastic inversions beat deterministic ones) and Table 6 (x0-prediction beats eps-prediction) are shares
 of distinct comparisons won. On our evidence ``share_checks`` gives each metric's share with its 95 % interval
-against 50 %, inconclusive over fewer than ``shares.MIN_COMPARISONS`` comparisons, naming the comparisons counted,
-the S_G ties and the failed samples left out; on the paper's tables the recomputed or reported share is read against
-the side of 50 % the paper puts it on. ``metric_words`` names a metric in the words a verdict uses.
+against 50 %, inconclusive over fewer than ``shares.MIN_COMPARISONS`` comparisons; on the paper's tables the recomputed or reported share is read against
+the side of 50 % the paper puts it on.
 """
 from __future__ import annotations
 
@@ -16,38 +15,25 @@ from ..reference import paper_tables
 from .claims_ablations import combine_testable
 from .evidence import Evidence
 from .paper_shares import table1_frames, x0_frames
-from .shares import (MIN_COMPARISONS, MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out,
-                     percent_improved, share_comparisons, share_span)
+from .shares import MIN_COMPARISONS, percent_improved, share_span
 from ..text import percent
-from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, label, share_table, share_verdict
+from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, share_table, share_verdict
 
-__all__ = ["metric_words", "share_checks"]
-
-# The metrics in words, where a verdict says what is missing.
-_WORDS = {"s_hf": "S_HF (the high-frequency texture score)", "s_lf": "S_LF (the score of the input's low-frequency structure)",
-          "s_dc": "S_DC (the decorrelation score)", "s_g": "S_G (the Gaussianity score)", "psnr": "PSNR",
-          "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "fid": "FID"}
-
-
-def metric_words(metric: str) -> str:
-    """A metric as a sentence names it: "S_G (the Gaussianity score)"."""
-    return _WORDS.get(metric, label(metric))
-
+__all__ = ["share_checks"]
 
 def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
-    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 % is a tie, which
-    goes neither way: inconclusive."""
+    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 %: inconclusive."""
     if not np.isfinite(share):
         return UNTESTABLE, f"{text} → {UNTESTABLE}"
     v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
-    return v, text + (" (50 %: a tie, neither way)" if share == 0.5 else "") + f" → {v}"
+    return v, f"{text} → {v}"
 
 
 def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_above: dict,
                         reported: pd.Series) -> list[tuple[str, str]]:
     """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
     50 %; Table 6 (no per-method numbers to recompute it from) the reported share against the side the text puts it
-    on. A metric the tables lack is not testable here, named in words."""
+    on. A metric the tables lack is not testable here."""
     checks = []
     pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
            if table == "table1" else None)
@@ -56,67 +42,31 @@ def _paper_share_checks(table: str, frame, better, worse, by, metrics, want_abov
         head = f"{m}: reported {percent(rep)}" if np.isfinite(rep) else f"{m}: no reported share"
         if pct is not None:
             if m not in pct.index:
-                checks.append((UNTESTABLE, f"{head}; the paper's Tables 8–11 give no {metric_words(m)}, so the "
-                                           f"share cannot be recomputed → {UNTESTABLE}"))
+                checks.append((UNTESTABLE, f"{head}, not in Tables 8–11 → {UNTESTABLE}"))
             elif not np.isfinite(rep) or rep == 0.5:
-                checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])}: the reported share "
-                                           f"is on neither side of 50 % → {UNTESTABLE}"))
+                checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])} → {UNTESTABLE}"))
             else:
                 checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5,
-                                    f"{head}, recomputed from Tables 8–11 {percent(pct.loc[m, 'improved'])} of "
-                                    f"{int(pct.loc[m, 'cases'])}"))
+                                    f"{head}, recomputed {percent(pct.loc[m, 'improved'])} of {int(pct.loc[m, 'cases'])}"))
         elif not np.isfinite(rep):
-            checks.append((UNTESTABLE, f"the paper's Table 6 gives no share for {metric_words(m)} → {UNTESTABLE}"))
+            checks.append((UNTESTABLE, f"{head} → {UNTESTABLE}"))
         elif m in want_above:
-            checks.append(_side(rep, want_above[m], f"{head} (the text: {'above' if want_above[m] else 'below'} "
-                                                    "50 %)"))
+            checks.append(_side(rep, want_above[m], f"{head}, text {'>' if want_above[m] else '<'} 50 %"))
     return checks
-
-
-def _units(unit: str) -> str:
-    return "crops" if unit == "crop" else "seeds (a set-level metric)"
 
 
 def share_checks(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics, want_above: dict,
                  reported: pd.Series) -> list[tuple[str, str]]:
-    """One (verdict, text) per metric of a share claim on our evidence: the share of distinct comparisons won with
+    """One (verdict, numbers) per metric of a share claim on our evidence: the share of distinct comparisons won with
     its 95 % interval (``verdicts.share_table``) against 50 % (``verdicts.share_verdict``), inconclusive over fewer
-    than ``MIN_COMPARISONS`` comparisons. The text names the comparisons counted (when there are few), the S_G ties
-    with both values and the KS resolution they lie within, and the failed samples left out of the counted
-    comparisons (a sample: one test crop translated with one seed)."""
+    than ``MIN_COMPARISONS`` comparisons: "s_hf: 62.5 % [50.0, 75.0] of 12 (ties 1, paper 96.6 %) → holds"."""
     checks = []
     for s in share_table(frame, crops, better, worse, by, metrics).itertuples():
-        m = s.metric
-        out, pair_on, unit, left = share_comparisons(frame, crops, better, worse, by, m)
-        several = "dataset" in out and out["dataset"].nunique() > 1
-        named = [f"{comparison_name(r, pair_on, by, several)} {r.outcome}" for r in out.itertuples()]
-        notes = [f"interval over {_units(unit)}"]
-        ties = out[out["outcome"] == "tie"]
-        if len(ties):
-            notes.append(f"{len(ties)} S_G tie{'s' * (len(ties) > 1)} counted half, each within the KS test's "
-                         "resolution at its latents: " + "; ".join(
-                             f"{comparison_name(r, pair_on, by, several)} {r.value_better:.3f} vs "
-                             f"{r.value_worse:.3f} (resolution {r.resolution:.3f})" for r in ties.itertuples()))
-        notes += [n for n in left if "coinciding" in n]
-        failed = failed_left_out(frame, crops, m, unit, better, worse, by, pair_on)
-        notes += [failed] if failed else []
-        want = want_above.get(m, reported.get(m, np.nan) > 0.5)
-        few = s.cases < MIN_COMPARISONS
-        v = INCONCLUSIVE if few else share_verdict(s.lo, s.hi, want)
-        span = share_span(s.share, s.lo, s.hi, s.n_units, "crop" if s.unit == "crop" else "seed")
-        checks.append((v, f"{m}: {span} of {s.cases} comparison{'s' * (s.cases != 1)}"
-                          + (f" ({', '.join(named)})" if len(named) <= 6 else "")
-                          + f" (paper {percent(reported.get(m, np.nan))}; {'; '.join(notes)}) → {v}"
-                          + (f": fewer than {MIN_COMPARISONS} distinct comparisons, too few for a verdict" if few
-                             else "")))
+        v = INCONCLUSIVE if s.cases < MIN_COMPARISONS else share_verdict(s.lo, s.hi, want_above.get(
+            s.metric, reported.get(s.metric, np.nan) > 0.5))
+        checks.append((v, f"{s.metric}: {share_span(s.share, s.lo, s.hi)} of {s.cases} (ties {s.ties}, paper "
+                          f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
     return checks
-
-
-def _failed_arms(frame: pd.DataFrame, better, worse, by: str) -> str:
-    """The arms of a share claim whose every sample failed, so that their comparisons are missing from every share,
-    in words ("" when none)."""
-    names = failed_arm_names(frame, better, worse, by)
-    return f"no comparison for {'; '.join(names)}: {MISSING_NOTE}" if names else ""
 
 
 def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataFrame, crops: pd.DataFrame, metrics,
@@ -131,10 +81,8 @@ def _pct_claim(ev: Evidence, table: str, better, worse, by: str, frame: pd.DataF
                                 "the paper's tables give none of these shares")
     if frame.empty and crops.empty:
         return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
-    found = combine(share_checks(frame, crops, better, worse, by, metrics, want_above, reported),
-                    "no comparable pairs in the stored results")
-    arms = _failed_arms(frame, better, worse, by) if found.verdict != UNTESTABLE else ""
-    return Finding(found.verdict, found.detail + (f"; {arms}" if arms else ""))
+    return combine(share_checks(frame, crops, better, worse, by, metrics, want_above, reported),
+                   "no comparable pairs in the stored results")
 
 
 def claim_table1(ev: Evidence) -> Finding:

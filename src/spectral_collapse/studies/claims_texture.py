@@ -26,8 +26,7 @@ def sdc_literal(ev: Evidence) -> list[str]:
             a, b = (ds[m].sel({"method": k}).values.ravel() for k in ("ovg", "ddim"))
             reads[m] = three_way(paired_ci(a, b), MIN_EFFECT["s_dc"])
         if reads["s_dc"] != reads["s_dc_raw"]:
-            notes.append(f"{ds_name}: S_DC as used (unit-variance latents) {reads['s_dc']}, under the paper's literal "
-                         f"definition (flagged share of the raw latent) {reads['s_dc_raw']}")
+            notes.append(f"{ds_name}: S_DC {reads['s_dc']}, literal S_DC {reads['s_dc_raw']}")
     return notes
 
 

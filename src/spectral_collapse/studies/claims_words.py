@@ -1,21 +1,13 @@
 """Names the claims use: the general rules' keys, the caveat word of a verdict on a model below the quality gate,
-the band clause of the paired rule, and the reader names of studies and of ablation arms ("DiT", "×4")."""
+and the reader names of studies and of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
-from ..text import listed  # noqa: F401  (re-exported: studies.claims_words.listed)
-
-__all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "BAND_CLAUSE", "STUDY_TITLES", "study_title",
-           "ARM_WORDS", "arm_words", "listed", "arm_name", "HALF_READ", "upper_first"]
+__all__ = ["PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "STUDY_TITLES", "study_title",
+           "ARM_WORDS", "arm_words", "arm_name"]
 
 # the general rules a claim is decided by (the keys of ``claims.RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
 INDICATIVE = "indicative only"   # how a verdict that rests on a model below the quality gate is qualified
-
-# the band test of the signed texture error (``verdicts.texture_check``), stated wherever the paired rule is stated
-BAND_CLAUSE = ("a comparison of the size of the texture error, |Δlog E_HF|, also does not hold when the method's mean "
-               "signed texture error Δlog E_HF ends beyond the real crops' band (their mean ± one standard deviation) on the other side from the "
-               "baseline's: it overshoots the band")
-
 
 # one reader name per study, the chapter's title as prose names it (``registry.STUDIES`` titles), by the study's key
 # and by the evidence's short label ("x0", "scale", ...)
@@ -50,17 +42,6 @@ def arm_words(axis: str, value) -> str:
     """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``: "dit" -> "DiT", "latent" ->
     "latent space"); a value of another axis as it is."""
     return ARM_WORDS[axis](value) if axis in ARM_WORDS else str(value)
-
-
-# how a finding says that only one half of a two-part claim could be read (``claims_ablations._one_level``)
-HALF_READ = "only the claim's other half"
-
-
-def upper_first(text: str) -> str:
-    """``text`` with its first letter upper-case, unless that letter is Greek: a Greek letter that starts a
-    sentence is a symbol ("ε-prediction", "η_HF", "μ_HF"), whose case carries its meaning."""
-    text = str(text)
-    return text if text[:1] and "\u0370" <= text[0] <= "\u03ff" else text[:1].upper() + text[1:]
 
 
 def arm_name(sel: dict) -> str:

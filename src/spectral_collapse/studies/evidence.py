@@ -2,7 +2,7 @@
 
 ``long_frame`` turns one results file into per-seed means of every known metric (with the samples failed and kept
 per cell and the methods that coincide), ``crop_frame`` into per-crop values; ``Evidence`` holds both frames, whole
-Pareto / PCA results and each run's real-crop band and data spaces, and selects the rows of one study.
+Pareto / PCA results and each run's real-crop band, and selects the rows of one study.
 ``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile (main results,
 the ablations, ``eps_vs_x0``, and the Pareto and PCA studies read whole), and ``paper_evidence`` the paper's Tables
 3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the paper's: mean over the test images of one
@@ -24,7 +24,7 @@ from .validity import failed_of
 from .store import load_results
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame", "crop_frame",
-           "arm_spaces", "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
+           "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
@@ -132,7 +132,6 @@ class Evidence:
     files: dict = field(default_factory=dict)      # study -> [paths] (ours)
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
-    spaces: dict = field(default_factory=dict)     # (study, dataset) -> {arm's axis value ("" for one arm): space}
     weak: dict = field(default_factory=dict)       # (study, dataset) -> names of the models below the quality gate
     weak_arms: dict = field(default_factory=dict)  # (study, dataset) -> (axis, {arm value: weak names}) or None: all
 
@@ -204,21 +203,6 @@ def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     return alias, out
 
 
-def arm_spaces(ds: xr.Dataset) -> dict:
-    """The data space ("pixel" or "latent") each arm of a results file diffused in: {axis value: space} for an
-    ablation (its arms' ``per_arm`` records, keyed by the value of its last axis), {"": space} for a single-arm study;
-    {} when the results do not record it."""
-    if "per_arm" in ds.attrs and "arms" in ds.attrs:
-        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
-        out = {}
-        for a in arms:
-            space = (per_arm.get(a.get("tag"), {}) or {}).get("space")
-            if space and a.get("coords"):
-                out[str(a["coords"][-1][1])] = str(space)
-        return out
-    return {"": str(ds.attrs["space"])} if ds.attrs.get("space") else {}
-
-
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
     """One results dataset as evidence (``short``: its name in the evidence, "main", "x0", "scale", ...), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
@@ -229,12 +213,10 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     from .verdicts import real_band
 
     band = real_band(ds)
-    spaces = arm_spaces(ds)
     below = below_gate(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     extra={"main": {dataset: ds}} if short == "main" else {},
                     bands={} if band is None else {(short, dataset): band},
-                    spaces={(short, dataset): spaces} if spaces else {},
                     weak={(short, dataset): below} if below else {},
                     weak_arms={(short, dataset): weak_arms(ds)} if below else {})
 
@@ -242,7 +224,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
     root = Path(root)
-    frames, crops, files, extra, bands, spaces, weak, arms = [], [], {}, {}, {}, {}, {}, {}
+    frames, crops, files, extra, bands, weak, arms = [], [], {}, {}, {}, {}, {}
     studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
     for study, short in studies.items():
         for path in sorted((root / study).glob(f"*-{profile}.nc")):
@@ -253,7 +235,6 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
             for k, v in one.extra.items():
                 extra.setdefault(k, {}).update(v)
             bands.update(one.bands)
-            spaces.update(one.spaces)
             weak.update(one.weak)
             arms.update(one.weak_arms)
             files.setdefault(study, []).append(str(path))
@@ -268,7 +249,7 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["study", "dataset", "method", "seed", "metric", "value"])
     crops = [c for c in crops if not c.empty]
-    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, spaces=spaces, weak=weak,
+    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, weak=weak,
                     weak_arms=arms, crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 

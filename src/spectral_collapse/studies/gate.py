@@ -29,7 +29,7 @@ from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_repo
                       vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "GATE_LABEL", "weak_model_rule", "weak_model_rules"]
+           "active_policy", "GATE_LABEL"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -192,31 +192,6 @@ def _takes_labels(D) -> bool:
 
     net = getattr(D, "net", None)
     return net is not None and takes_labels(net)
-
-
-def weak_model_rule(profile: str) -> str:
-    """What a profile does with a model below the quality gate, in plain words, from its ``allow_weak_models``: it
-    runs a study on such a model (every one, or only the model-set entries it lists) and the chapter then says so in
-    a caution above its numbers, or it refuses the model. The text follows "<profile> " ("quick runs a study ...")."""
-    from .profiles import get_profile
-
-    rule = get_profile(profile).allow_weak_models
-    said = "and the chapter then says so in a caution above its numbers"
-    if isinstance(rule, (tuple, list, set, frozenset)) and rule:
-        # model-set keys, as a user types them; a checkpoint adds the profile's name ("ihc-sr-x4-flow-quick")
-        names = ", ".join(f"`{r}`" for r in sorted(str(r) for r in rule))
-        return (f"runs a study on a model below the gate only when it is one of the model-set entries {names} "
-                f"(the same list in every profile), {said}; it refuses any other model below the gate")
-    return (f"runs a study on every model, one below the gate too, {said}" if rule
-            else "refuses every model below the gate")
-
-
-def weak_model_rules() -> str:
-    """Every profile's rule for models below the quality gate, one sentence each ("The smoke profile runs a study on
-    every model, ... The quick profile ...")."""
-    from .profiles import PROFILES
-
-    return " ".join(f"The {p} profile {weak_model_rule(p)}." for p in PROFILES)
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page

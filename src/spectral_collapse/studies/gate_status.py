@@ -1,14 +1,17 @@
 """The gate's verdict on a result's models as the reader is told it: the verdict of the gate report stored now with
-the same weights (``current_status``), and the banner a chapter shows above its numbers (``gate_banner``)."""
+the same weights (``current_status``), and the table of a result's models a chapter shows above its numbers
+(``gate_table``)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .gate import GATE_FILE, GATE_LABEL
+import pandas as pd
+
+from .gate import GATE_FILE
 from .quality import GATE_VERSION, GateReport
 
-__all__ = ["current_status", "gate_banner"]
+__all__ = ["current_status", "gate_table"]
 
 
 def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[bool, str] | None:
@@ -38,37 +41,26 @@ def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[
     return None
 
 
-def gate_banner(attrs: dict, label: str = GATE_LABEL) -> str:
-    """Markdown naming the models a result was computed with and their gate status, with a warning when a model
-    below the gate was allowed; '' when the result records none. It links to the page that carries the target
-    ``label`` (the chapter *Are the models good enough?*, or a report's *Is your model good enough?*), whatever
-    that page's file is called."""
+def gate_table(attrs: dict) -> pd.DataFrame:
+    """The models a result was computed with, one row each: model (its name, without the content hash), gate
+    ("passes" / "below the gate": the verdict of the gate report stored now with the same weights, else the one
+    recorded with the result), recorded (the verdict recorded when the result was computed) and failures (the failed
+    checks, thresholds in the book's notation). Empty when the result records no model."""
     try:
         used = json.loads(attrs.get("model_gate") or "null")
     except (TypeError, ValueError):
         used = None
-    if not used:
-        return ""
+    from ..text import notation   # "must be ≤ 0.3"
     from ..train.cache import model_name  # a model by its name; the checkpoint's content hash stays in the file
 
-    now = {model_name(k): current_status(k) for k in used}
-    used = {model_name(k): v for k, v in used.items()}
-    changed = {k: v for k, v in used.items() if now[k] is not None and now[k][0] != bool(v.get("passed"))}
-    for k in changed:  # the gate's current report on the same weights decides what the reader is told
-        used[k] = {**used[k], "passed": now[k][0], "failures": now[k][1]}
-    weak = {k: v for k, v in used.items() if not v.get("passed")}
-    parts = [f"`{k}` ({'passes' if v.get('passed') else 'below the gate'})" for k, v in used.items()]
-    text = f"**Models** (see {{ref}}`Are the models good enough? <{label}>`): " + ", ".join(parts) + "."
-    if changed:
-        text += "".join(
-            f" `{k}`: the gate's current report on the same weights {'passes it' if used[k]['passed'] else 'has it below the gate'}; "
-            f"the report recorded when these results were computed, made under other gate settings, "
-            f"{'passed it' if v.get('passed') else 'had it below the gate'}."
-            for k, v in changed.items())
-    if weak:
-        from ..text import notation   # the failed checks' thresholds in the book's notation ("must be ≤ 0.3")
+    rows = []
+    for k, v in (used or {}).items():
+        now = current_status(k)
+        passed, failures = (now if now is not None else (bool(v.get("passed")), v.get("failures") or ""))
+        rows.append({"model": model_name(k), "gate": _word(passed), "recorded": _word(v.get("passed")),
+                     "failures": notation(str(failures or ""))})
+    return pd.DataFrame(rows, columns=["model", "gate", "recorded", "failures"])
 
-        text = ("```{caution}\nComputed with a model below the quality gate (allowed for this run): "
-                + "; ".join(f"{k}: {notation(str(v.get('failures')))}" for k, v in weak.items())
-                + ". Its numbers describe an under-trained model, not the data.\n```\n\n" + text)
-    return text
+
+def _word(passed) -> str:
+    return "passes" if passed else "below the gate"

@@ -7,9 +7,7 @@ drift, "OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHI
 defaults), ``ovg_setting`` gives a study's OVG step sizes (the Pareto sweep's choice, else ``OVG_DEFAULTS``), and the
 label groups (``PAPER_LABELS``, ``BASELINE_LABELS``, ``STOCHASTIC``) say which labels a table shows and which draw
 randomly per seed. ``METHOD_NAMES`` gives each label (and each control) the name a reader sees in charts and prose,
-``method_name`` looks one up. ``MODEL_WORDS`` names each model parameterization ("eps" -> "ε-prediction") and
-``model_words`` a trained model's checkpoint name in words ("ihc-sr-x4-eps-dit-quick" -> "the ε-prediction DiT model
-of ihc-sr ×4").
+``method_name`` looks one up. ``MODEL_WORDS`` names each model parameterization ("eps" -> "ε-prediction").
 """
 from __future__ import annotations
 
@@ -22,7 +20,7 @@ from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
            "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_methods", "name_quoted_methods",
-           "method_specs", "ovg_setting", "MODEL_WORDS", "model_words"]
+           "method_specs", "ovg_setting", "MODEL_WORDS"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
@@ -39,34 +37,6 @@ OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
 # use), as prose and tables name them
 MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM", "flow": "flow-matching",
                "vae": "autoencoder"}
-# the other parts of a trained model's name (``studies.models``: "<dataset>[-x<factor>]-<kind>[-<part>...]-<profile>")
-_MODEL_PARTS = {"dit": "DiT", "latent": "latent-space", "unet": "U-Net"}
-_PROFILES = ("smoke", "quick", "paper")
-_MODEL_NAME = re.compile(r"^(?P<data>ihc-sr|ihc-edges|bbbc021|edges2shoes|folder)(?:-x(?P<factor>\d+))?"
-                         r"-(?P<kind>eps|x0|v|edm|flow|vae)(?P<rest>(?:-[\w.]+)*)$")
-
-
-def model_words(name) -> str:
-    """A trained model's checkpoint name (with or without its content hash or folder) in words, as prose names it:
-    "ihc-sr-x4-eps-dit-quick" -> "the ε-prediction DiT model of ihc-sr ×4", "ihc-sr-x4-edm-seed1-quick" -> "the EDM
-    model of ihc-sr ×4 (training seed 1)"; the profile suffix is left out (the chapter says its profile). A name of
-    another form (a user's model, a hub id) as it is, in a code span: the thing a reader types."""
-    from pathlib import Path
-
-    text = Path(str(name).rstrip("/")).name
-    text = re.sub(r"-[0-9a-f]{12}$", "", text)
-    m = _MODEL_NAME.match(text)
-    if not m:
-        return f"`{name}`"
-    parts = [p for p in m.group("rest").split("-") if p]
-    while parts and parts[-1] in _PROFILES:
-        parts.pop()
-    seeds = [p[4:] for p in parts if re.fullmatch(r"seed\d+", p)]
-    kinds = [_MODEL_PARTS.get(p, p) for p in parts if not re.fullmatch(r"seed\d+", p)]
-    kind = " ".join([MODEL_WORDS[m.group("kind")], *kinds])
-    setting = m.group("data") + (f" \u00d7{m.group('factor')}" if m.group("factor") else "")
-    seed = f" (training seed {seeds[0]})" if seeds else ""
-    return f"the {kind} model of {setting}{seed}"
 
 
 # The benchmarks' variants of a method (``benchmarks.inversion``), by the label their rows carry, as the cost and

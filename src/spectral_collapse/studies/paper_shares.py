@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 
 from .evidence import METRICS
-from .shares import MISSING_NOTE, comparison_name, failed_arm_names, failed_left_out, share_comparisons
 from .verdicts import share_table
 
 __all__ = ["table1_frames", "x0_frames", "table1_rows", "table6_rows", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS"]
@@ -42,15 +41,6 @@ def x0_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, list, list, str]:
     return f, crops, xs, eps, "parameterization"
 
 
-def _counted(parts, metric: str) -> str:
-    """The comparisons a share of ``metric`` counts, named ("ddim x4, taba x4"), when there are few."""
-    frame, crops, better, worse, by = parts
-    out, pair_on, _, _ = share_comparisons(frame, crops, better, worse, by, metric)
-    several = "dataset" in out and out["dataset"].nunique() > 1
-    names = [comparison_name(r, pair_on, by, several) for r in out.itertuples()]
-    return f": {', '.join(names)}" if 0 < len(names) <= 6 else ""
-
-
 def _rows(parts, table: str, keys: dict, source: str) -> pd.DataFrame | None:
     frame, crops, better, worse, by = parts
     if frame.empty and crops.empty:
@@ -58,21 +48,9 @@ def _rows(parts, table: str, keys: dict, source: str) -> pd.DataFrame | None:
     s = share_table(frame, crops, better, worse, by, METRICS)
     if s.empty:
         return None
-    failed = failed_arm_names(frame, better, worse, by)
-    missing = f"; no comparison for {'; '.join(failed)}: {MISSING_NOTE}" if failed else ""
-
-    def notes(m, unit, said) -> str:   # the ties and coinciding methods; failed samples of the compared methods only
-        kept = [n for n in str(said or "").split("; ") if n and "failed" not in n]
-        out, pair_on, _, _ = share_comparisons(frame, crops, better, worse, by, m)
-        lost = failed_left_out(frame, crops, m, unit, better, worse, by, pair_on)
-        return "".join(f"; {n}" for n in [*kept, lost] if n)
-
     return pd.DataFrame({
         "table": table, **keys, "metric": s["metric"], "ours_mean": s["share"], "ours_std": np.nan,
-        "ours_lo": s["lo"], "ours_hi": s["hi"], "ours_n": s["cases"], "real": True,
-        "ours_from": [f"{source} (share of {n} distinct comparison{'s' * (n != 1)}{_counted(parts, m)}; 95 % "
-                      f"interval over {'crops' if u == 'crop' else 'seeds'}{notes(m, u, t)}{missing})"
-                      for m, n, u, t in zip(s["metric"], s["cases"], s["unit"], s["notes"])]})
+        "ours_lo": s["lo"], "ours_hi": s["hi"], "ours_n": s["cases"], "real": True, "ours_from": source})
 
 
 def table1_rows(ev) -> pd.DataFrame | None:
@@ -83,13 +61,6 @@ def table1_rows(ev) -> pd.DataFrame | None:
 
 
 def table6_rows(ev) -> pd.DataFrame | None:
-    """Our Table 6 rows: one per metric, the share with its interval; the source names the factors and methods
-    compared and the arms whose every sample failed (so that their comparisons are missing)."""
-    parts = x0_frames(ev)
-    frame = parts[0]
-    factors = sorted({str(v) for v in frame["scale"].dropna()}, key=float) if "scale" in frame else []
-    methods = [m for m in TABLE6_METHODS if "method" in frame and m in set(frame["method"])]
-    at = (f" at factor{'s' * (len(factors) > 1)} {', '.join(factors)}" if factors else "")
-    return _rows(parts, "table6", dict(dataset="bbbc021", scale="all", backbone="unet", space="latent",
-                                       method="x0_vs_eps"),
-                 f"eps_vs_x0{at}, x0 against eps for {', '.join(methods)}, one comparison per method and factor")
+    """Our Table 6 rows: one per metric, the share with its interval."""
+    return _rows(x0_frames(ev), "table6", dict(dataset="bbbc021", scale="all", backbone="unet", space="latent",
+                                               method="x0_vs_eps"), "eps_vs_x0")

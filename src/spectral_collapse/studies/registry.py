@@ -54,7 +54,7 @@ _MODELS = Param("json", None, "two models {\"source\": path, \"target\": path}: 
 _WEAK = Param("bool", None, "run on a model below the quality gate (studies.quality) instead of refusing it; every "
               "chapter and table of the run then carries a warning. None: the profile's rule (smoke allows every "
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
-              "models: studies.gate.weak_model_rules)")
+              "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 

@@ -26,16 +26,16 @@ import pandas as pd
 
 from ..reference import paper_tables
 from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
-                       arm_spaces, crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
+                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
-from .shares import LOWER_IS_BETTER, countable, percent_improved, share_notes
+from .shares import LOWER_IS_BETTER, countable, percent_improved
 from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
 from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
            "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
-           "percent_improved", "share_notes", "ordering_agreement", "counts", "errata_checks", "scale_labels",
+           "percent_improved", "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric", "paper_printed"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
@@ -70,22 +70,11 @@ def scale_labels(values) -> dict:
     return dict(zip(nums, PAPER_SCALES)) if len(nums) == 3 else {}
 
 
-def _space_note(space: str | None, paper_space: str) -> str:
-    """Which of our spaces a row comes from, beside the paper's: "our pixel-space models beside the paper's
-    latent-space rows" ("" when not recorded)."""
-    if not space:
-        return ""
-    if space == paper_space:
-        return f"our {space}-space models, in the same space as the paper's rows"
-    return f"our {space}-space models beside the paper's {paper_space}-space rows"
-
-
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
     """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1 and 6: the
     share's 95 % interval, ``paper_shares``), ours_n (seeds; Tables 1, 6: distinct comparisons), ours_failed (samples
-    left out of the mean; NaN where not recorded), ours_from: which study, dataset and arm, in which data space
-    (pixel or latent, beside the paper's), and which methods coincide (one text for every row of a table's source, so
-    the scorecard states it once)."""
+    left out of the mean; NaN where not recorded), ours_from: which study, dataset and arm ("main_results ihc-sr",
+    "scale_factor ihc-sr scale 8"), real: whether our dataset is the paper's (not a bundled stand-in)."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -104,14 +93,8 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             continue
         a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
                                                  space="latent", real=dataset == pds)
-        space = _space_note(ev.spaces.get(("main", dataset), {}).get(""), "latent")
-        note = ", ".join(n for n in ("" if dataset == pds else "bundled stand-in", space) if n)
-        same = g.groupby("method")["same_as"].first().to_dict() if "same_as" in g else {}
-        both = "; ".join(f"{m} coincides with {o} sample for sample (counted once in shares)"
-                         for m, o in sorted(same.items()) if o)
         a["ours_below_gate"] = ", ".join(_weak(ev, "main", dataset, None))
-        a["ours_from"] = (f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
-                          + (f" ({note})" if note else "") + (f"; {both}" if both else ""))
+        a["ours_from"] = f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
         out.append(a)
     for study, (short, axis, table) in ABLATIONS.items():
         g = ev.select(short)
@@ -124,27 +107,14 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             gd = gd[gd[axis].isin(list(labels))].assign(paper_value=lambda d: d[axis].map(labels))
             a = _agg(gd, ["paper_value", axis, "method", "metric"])
             fixed = {"backbone": "unet", "space": "latent", "scale": "x16", axis: a["paper_value"]}
-            arm_space = ev.spaces.get((short, dataset), {})
-            paper_space = a["paper_value"] if axis == "space" else pd.Series("latent", index=a.index)
-
-            def source(v, k, ps) -> str:
-                from .claims_words import arm_name   # the arm in the chapters' words ("DiT", "pixel space")
-
-                arm = (f"our ×{v} standing in for the paper's {k}" if axis == "scale" else
-                       arm_name({axis: str(v).lower()}))
-                said = f"{study} {dataset}, {arm}"
-                space = _space_note(arm_space.get(str(v)), ps)
-                return f"{said} ({space})" if space else said
-
             a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
-                                ours_from=[source(v, k, ps) for v, k, ps in zip(a[axis], a["paper_value"],
-                                                                                paper_space)],
+                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]],
                                 **fixed))
     from .paper_shares import table1_rows, table6_rows
 
     out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
-    cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from",
+    cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
             "ours_below_gate"]
     if not out:
         return pd.DataFrame(columns=cols)

@@ -32,7 +32,7 @@ from .shares import LOWER_IS_BETTER, countable, paired_rows, share_rows
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
            "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
-           "real_band", "overshoots", "read_interval", "open_reason", "WITHIN_EFFECT",
+           "real_band", "overshoots", "read_interval",
            "share_interval", "share_verdict", "fisher_interval", "correlation_verdict",
            "distinct_points", "correlation_finding", "N_BOOT", "fmt_value"]
 
@@ -100,33 +100,13 @@ def label(metric: str) -> str:
     return _LABELS.get(metric, metric.upper())
 
 
-# how an inconclusive comparison whose mean difference is smaller than the minimal effect is said (the conclusions
-# read it: such data point against an effect of the rule's size, more samples would not make it one)
-WITHIN_EFFECT = "its mean difference is within the minimal effect"
-
-
-def open_reason(ci, min_effect: float, higher: bool = True) -> str:
-    """Why a claimed difference (``ci``: an ``Interval``) reads inconclusive, in words: a mean within the minimal effect
-    (the data point against an effect of that size), a mean beyond it on the claimed side whose interval reaches 0,
-    or a mean beyond it on the other side whose interval reaches 0."""
-    m = ci.mean if higher else -ci.mean
-    if not np.isfinite(m):
-        return "no finite difference"
-    if abs(m) <= min_effect:
-        return f"{WITHIN_EFFECT} (±{min_effect:g})"
-    if m > 0:
-        return "its interval reaches 0"
-    return "its mean leans the other way, but its interval reaches 0"
-
-
 def read_interval(ci, min_effect: float, higher: bool = True) -> tuple[str, str]:
-    """(verdict, the words after the arrow) of a claimed difference: ``three_way``'s verdict, with the reason
-    (``open_reason``) when it is inconclusive: "inconclusive: its interval reaches 0"."""
+    """(verdict, the words after the arrow) of a claimed difference: ``three_way``'s verdict, both times."""
     v = three_way(ci, min_effect, higher_is_claimed=higher)
-    return v, (f"{v}: {open_reason(ci, min_effect, higher)}" if v == INCONCLUSIVE else v)
+    return v, v
 
 
-from ..text import plural, signed  # noqa: E402,F401  (a difference with its sign, a true minus sign; re-exported)
+from ..text import signed  # noqa: E402,F401  (a difference with its sign, a true minus sign; re-exported)
 
 
 # ------------------------------------------------------------------------------------------------ comparisons
@@ -211,14 +191,14 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     v, said = read_interval(ci, MIN_EFFECT["delta_log_e_hf"], higher=False)
     closer = abs(sa.mean()) < abs(sb.mean())
     if (v == HOLDS and not closer) or (v == FAILS and closer):
-        v, said = INCONCLUSIVE, f"{INCONCLUSIVE}: the mean errors and the paired interval disagree"
+        v, said = INCONCLUSIVE, INCONCLUSIVE
     where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
     over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
     if over:
         v = said = FAILS
     return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
                f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
-               + (f"; {a} overshoots the band" if over else "") + f" → {said}")
+               + ("; overshoots the band" if over else "") + f" → {said}")
 
 
 def versus(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
@@ -295,18 +275,18 @@ def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str
     """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
     (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
     share, lo, hi, cases, ties, n_units (the units the interval resamples), unit ("crop", or "seed" for a set-level
-    metric), notes (what was left out or tied,
-    in words). The claims page and the scorecard both read their shares from here."""
+    metric), failed_out (failed crop values or cells left out), coinciding_out ((dataset, method) points of a
+    coinciding method counted once). The claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:
         f, unit, left = share_rows(frame, crops, m)
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
-            notes = [f"{s['ties']} S_G ties counted half" if s["ties"] else "", *left]
             rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
-                         "unit": unit, "notes": "; ".join(n for n in notes if n)})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "notes"])
+                         "unit": unit, "failed_out": left["failed"], "coinciding_out": left["coinciding"]})
+    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
+                                       "coinciding_out"])
 
 
 # ------------------------------------------------------------------------------------------------ correlations
@@ -365,19 +345,16 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
     r = float(np.corrcoef(w[a], w[b])[0, 1])
     per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in
            sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
-    per = f" (per dataset: {', '.join(per)})" if per else ""
+    per = f" ({', '.join(per)})" if per else ""
     if paper:
         ok = r * sign >= threshold if sign else abs(r) >= threshold
         return Finding(HOLDS if ok else FAILS,
-                       f"Pearson r = {signed(r, 2)} over {len(w)} (dataset, method) points{per}")
+                       f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
     lo, hi = fisher_interval(r, len(w))
     v = correlation_verdict(r, lo, hi, sign, threshold)
-    out = [f"{plural(why['coinciding'], '(dataset, method) point')} coinciding with another method"
-           if why.get("coinciding") else "",
-           f"{plural(why['failed'], '(dataset, method, seed) cell')} with failed samples" if why.get("failed") else ""]
-    out = "; left out: " + ", ".join(o for o in out if o) if any(out) else ""
-    return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] (95 % Fisher-z interval) over "
-                      f"{len(w)} distinct (dataset, method) points{per}{out} → {v}")
+    out = f"; coinciding {why.get('coinciding', 0)}, failed cells {why.get('failed', 0)}"
+    return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] over {len(w)} points{per}"
+                      f"{out} → {v}")
 
 
 def fmt_value(x: float) -> str:
