@@ -140,8 +140,9 @@ def test_gate_banner_links_to_the_gate_page_by_its_label_not_its_file_name():
     assert f"{{ref}}`Are the models good enough? <{GATE_LABEL}>`" in gate_banner(attrs)
     chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())
     assert f"({GATE_LABEL})=\n" in "".join(chapter["cells"][0]["source"])
-    page = render_gate_page(SimpleNamespace(chapters=[]))  # no chapter yet: the page still carries the label
-    assert f"({GATE_LABEL})=" in page.splitlines()
+    page = render_gate_page(SimpleNamespace(chapters=[]), Path(__file__).resolve().parents[1])
+    assert f"({GATE_LABEL})=" in page.splitlines()   # no chapter yet: the page still carries the label
+    assert "No chapter recorded a gate report." in page
 
 
 def test_a_profile_can_allow_named_arms_below_the_gate_and_refuse_every_other_model(monkeypatch):
