@@ -120,7 +120,8 @@ def settings_frame(report) -> pd.DataFrame:
             **({"model": _code(k["model"])} if "model" in k else
                {"inverting model": _code(k["models"].get("source")),
                 "sampling model": _code(k["models"].get("target"))}),
-            "profile": _code(report.profile), "models below the quality gate allowed": k.get("allow_weak_model", ""),
+            "profile": _code(report.profile),
+            "models below the quality gate allowed": k.get("allow_weak_model", "the profile's rule"),
             **{f"content signature: {n}": _code(v) for n, v in sorted(report.content.items())},
             "folder": _code(str(report.out))}
     ovg = ovg_used(report)
