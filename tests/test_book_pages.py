@@ -15,9 +15,9 @@ import pytest
 import xarray as xr
 import yaml
 
-from spectral_collapse.pipeline import cost_pages as C
+from spectral_collapse.pipeline import fragments as F
 from spectral_collapse.pipeline.book_pages import PAGES as BOOK_PAGES
-from spectral_collapse.report import reproducing as R
+from spectral_collapse.studies import reproducing as R
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
 from test_book import BIN, CHROMIUM, NO_CHROMIUM, ROOT, _chromium, _load_script, open_page
@@ -140,8 +140,10 @@ def test_reproducing_fragments_from_synthetic_measurements(tmp_path):
     assert est.loc["total", "gpu_hours"] == pytest.approx(est.iloc[:2]["gpu_hours"].sum())
     (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
     (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
-    text = C.reproducing_fragment(tmp_path, bench)
-    assert "Estimate, not a measurement" in text and "2.61 forwards in every column (the CPU time of an OVG" in text and "| total |" in text
+    assert F.bench_ovg_step_ratio(bench) == 2.61 and F.paper_timing(tmp_path) == timing
+    text = F.book_fragments(tmp_path, "quick", bench)["reproducing.md"]
+    assert "| OVG inversion step in forwards | 2.61 |" in text and "| total |" in text
+    assert "| OVG inversion step in forwards | 5.00 |" in md_of(R.timing_table(timing))  # 2 * 1.5 / 0.5 - 1
 
 
 def test_errata_checks_find_the_copied_rows():
@@ -156,29 +158,29 @@ def test_errata_checks_find_the_copied_rows():
     assert any(METHOD_NAMES["null_class"] in c and METHOD_NAMES["direct_inversion"] in c for c in checks.index)
 
 
-def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_path):
-    """The opening reads the profile (no 'minutes'), the machine is named in words (no raw timestamp or build tag),
-    a recorded error is a phrase, and the measured GPU hours are set beside the estimate with the reason: the FLOP
-    rate the measured step reached against the one the estimate assumes."""
+def md_of(frame: pd.DataFrame) -> str:
+    from spectral_collapse.studies.tables import md_table
+
+    return md_table(frame)
+
+
+def test_reproducing_tables_read_the_profile_and_set_the_gpu_hours_beside_the_estimate():
+    """The profile table reads the profile; the GPU table's measured hours stand beside the estimate's hours for as
+    many runs, with the FLOP rate the measured step reached against the one the estimate assumes."""
     from spectral_collapse.studies.profiles import get_profile
 
     quick, paper = get_profile("quick"), get_profile("paper")
-    opening = C.profile_fragment("quick")
-    from spectral_collapse.report.reproducing import count_text
-
-    assert f"{count_text(quick.train_eps.steps)} steps" in opening and count_text(quick.train_edm.steps) in opening
-    assert "minutes" not in opening
+    prof = R.profile_table("quick").set_index("quantity")["value"]
+    assert prof["ε-prediction: steps, batch"] == f"{quick.train_eps.steps}, {quick.train_eps.batch_size}"
+    assert prof["EDM: steps, batch"] == f"{quick.train_edm.steps}, {quick.train_edm.batch_size}"
     page = (ROOT / "book" / "reproducing.md").read_text()
     assert "minutes" not in page and "this machine" not in page and "_generated/reproducing-profile.md" in page
     timing = {"forward": {"cpu_s_per_image": 0.5}, "forward_backward": {"cpu_s_per_image": 1.5},
               "forward_flops": 2e11, "parameters": 8.6e8, "shape": [4, 32, 32], "threads": 1,
               "created": "2026-11-21T18:49:51+00:00", "machine": {"cpu": "x86_64", "cpu_count": 2,
                                                                  "torch": "2.14.1+cu130"}}
-    (tmp_path / R.TIMING_FILE).parent.mkdir(parents=True)
-    (tmp_path / R.TIMING_FILE).write_text(json.dumps(timing))
-    head = C.reproducing_fragment(tmp_path).split("\n\n")[0]
-    assert "2 cores" in head and "(PyTorch 2.14.1, 21 November 2026)" in head
-    assert "T18:49" not in head and "+cu130" not in head and "x86_64" not in head
+    t = R.timing_table(timing).set_index("quantity")["value"]
+    assert t["PyTorch"] == "2.14.1" and t["measured"] == "2026-11-21" and t["CPU cores"] == "2"
     step_s, steps = 0.5, paper.train_eps.steps
     gpu = {"gpu": "Test GPU", "paper_scale": {"total_projected_gpu_hours": 44.4, "translation": {
         "batch": 4, "steps": 50, "ovg_s": 3.0, "ddim_s": 1.0, "ratio": 3.0},
@@ -187,13 +189,14 @@ def test_reproducing_page_speaks_in_words_and_says_why_the_gpu_hours_differ(tmp_
                    "peak_GiB": 40.0},
                   {"backbone": "unet", "space": "pixel", "parameterization": "eps", "dataset": "bbbc021",
                    "error": "OutOfMemoryError at the paper's batch of 64 on 80 GB"}]}}
-    text = C.gpu_fragment(gpu, timing, ovg_step_ratio=3.0)
+    g = R.gpu_table(gpu, timing, ovg_step_ratio=3.0).set_index("quantity")["value"]
     estimate = R.paper_scale_estimate(timing).iloc[0]["gpu_hours"] / 4      # the estimate's hours of one such run
-    assert f"({step_s * steps / 3600 / estimate:.1f} times as many)" in text
-    assert "The latent-space U-Net run, the only one the estimate above covers, comes to" in text
-    assert f"{paper.train_eps.batch_size * 3 * 2e11 / step_s / 1e12:.0f} TFLOP/s" in text
-    assert "OutOfMemoryError" not in text and "ran out of GPU memory at the paper's batch" in text
-    assert f"{(3.0 + 1) / 2:.2f}× DDIM's there: the guidance costs relatively more" in text
+    assert g["measured / estimated"] == f"{step_s * steps / 3600 / estimate:.1f}"
+    assert g["latent U-Net runs (1), measured GPU hours"] == f"{step_s * steps / 3600:,.1f}"
+    assert g["sustained TFLOP/s reached"] == f"{paper.train_eps.batch_size * 3 * 2e11 / step_s / 1e12:.0f}"
+    assert g["OVG / DDIM on the GPU"] == "3.00" and g["OVG / DDIM by the estimate's step cost"] == f"{(3 + 1) / 2:.2f}"
+    runs = R.gpu_train_table(gpu)
+    assert runs["error"].tolist() == ["", "OutOfMemoryError"] and runs["steps"].tolist() == [f"{steps:,}", ""]
 
 
 def test_a_doc_link_does_not_repeat_the_word_the():
@@ -355,9 +358,7 @@ def test_every_page_of_the_real_book_renders_offline(real_book, tmp_path):
 
 
 def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
-    from spectral_collapse.pipeline.cost_pages import gpu_fragment
-
-    assert "No GPU measurement" in gpu_fragment(None)
+    assert "No GPU measurement" in F.book_fragments("/nonexistent", "quick")["reproducing-gpu.md"]
     gpu = {"gpu": "Test GPU", "paper_scale": {"total_projected_gpu_hours": 13.0, "translation": {
         "batch": 4, "steps": 50, "ovg_s": 3.0, "ddim_s": 1.0, "ratio": 3.0},
         "train": [{"backbone": "unet", "space": "latent", "parameterization": "eps", "dataset": "bbbc021",
@@ -365,8 +366,8 @@ def test_gpu_fragment_projects_the_paper_runs_from_the_measured_steps():
                    "peak_GiB": 40.0},
                   {"backbone": "unet", "space": "pixel", "parameterization": "eps", "dataset": "bbbc021",
                    "error": "OutOfMemoryError"}]}}
-    text = gpu_fragment(gpu)
-    assert "Test GPU" in text and "| 11.1 |" in text and "did not fit" in text and "(3.00×)" in text
+    text = F.book_fragments("/nonexistent", "quick", gpu=gpu)["reproducing-gpu.md"]
+    assert "Test GPU" in text and "| 11.1 |" in text and "OutOfMemoryError" in text and "| 3.00 |" in text
 
 
 def test_book_sources_hold_no_control_characters():

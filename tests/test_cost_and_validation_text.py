@@ -1,10 +1,9 @@
-"""What the reproducing page, the cost paragraphs, the benchmarks and cost chapters and the metric-validation chapter
+"""What the reproducing tables, the benchmarks and cost chapters and the metric-validation chapter
 say, each from synthetic inputs: every number in the text follows from the inputs, and each sentence says what its
 numbers are."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -12,39 +11,19 @@ import pytest
 import xarray as xr
 
 from benchmarks import published
-from spectral_collapse.pipeline import cost_pages
-from spectral_collapse.report import reproducing as rp
+from spectral_collapse.studies import reproducing as rp
 
 TIMING = {"forward": {"cpu_s_per_image": 2.0}, "forward_backward": {"cpu_s_per_image": 7.0}, "forward_flops": 1e11,
           "parameters": 6e8, "shape": [4, 32, 32], "machine": {"cpu": "x86_64", "cpu_count": 2}, "threads": 1,
           "created": "2026-01-02T00:00:00"}
 
 
-@dataclass
-class _Role:
-    key: str
-    seed: int
-
-
-def test_replicates_text_follows_the_replicate_roles():
-    from spectral_collapse.studies.models import SEED_REPLICATES
-
-    said = rp.replicates_text()
-    seeds = sorted({0} | {r.seed for r in SEED_REPLICATES})
-    assert f"from training seeds {', '.join(map(str, seeds[:-1]))} and {seeds[-1]}" in said
-    assert "three times" in said and "every other model once" in said and "each once" not in said
-    two = rp.replicates_text([_Role("ihc-sr-x4-eps-seed5", 5)])
-    assert "twice" in two and "seeds 0 and 5" in two
-    assert rp.replicates_text(()) == "every model is trained once"
-    assert "each once" not in cost_pages.profile_fragment("quick")
-
-
-def test_estimate_states_the_basis_of_each_column():
+def test_the_estimates_columns_count_a_training_image_as_the_timing_table_says():
     t = dict(TIMING)
-    text = rp.basis_text(t, 3.37, "measured somewhere")
     fb = TIMING["forward_backward"]["cpu_s_per_image"] / TIMING["forward"]["cpu_s_per_image"]
-    assert f"{fb:.2f} forwards in the forward-pass and CPU-hour columns" in text
-    assert "3 forwards in the GPU-hour column" in text and "3.37 forwards in every column" in text
+    said = rp.timing_table(t, 3.37).set_index("quantity")["value"]
+    assert said["forward + backward in forwards (CPU columns)"] == f"{fb:.2f}"
+    assert said["OVG inversion step in forwards"] == "3.37"
     est = rp.paper_scale_estimate(t)
     train = est.iloc[0]
     # the columns' bases as stated: forward passes x fb/f on the CPU, 3 forwards of FLOPs on the GPU
@@ -52,7 +31,7 @@ def test_estimate_states_the_basis_of_each_column():
         == pytest.approx(fb / 3)
 
 
-def test_gpu_paragraph_compares_only_the_runs_the_estimate_covers_and_rounds_consistently():
+def test_gpu_table_compares_only_the_runs_the_estimate_covers_and_rounds_consistently():
     train = [{"backbone": "unet", "space": "latent", "parameterization": p, "dataset": d, "step_s": 2.0,
               "steps": 80000, "projected_gpu_hours": 44.4, "params_M": 600, "peak_GiB": 40.0}
              for d in ("bbbc021", "edges2shoes") for p in ("eps", "edm")]
@@ -61,14 +40,12 @@ def test_gpu_paragraph_compares_only_the_runs_the_estimate_covers_and_rounds_con
     gpu = {"gpu": "GPU X", "paper_scale": {"train": train, "total_projected_gpu_hours": 210.9,
                                            "translation": {"batch": 4, "steps": 50, "ovg_s": 24.746,
                                                            "ddim_s": 8.974, "ratio": 9.99}}}
-    text = cost_pages.gpu_fragment(gpu, TIMING, 3.0)
-    assert "The 4 latent-space U-Net runs, the only ones the estimate above covers, come to 177.6 GPU hours" in text
-    assert "unet /" not in text and "latent-space U-Net, ε-prediction, BBBC021" in text
-    assert "latent-space DiT, EDM" not in text and "latent-space DiT, ε-prediction, BBBC021" in text
-    shown = re.search(r"takes ([\d.]+) s against ([\d.]+) s for DDIM \(([\d.]+)×\)", text)
-    a, b, r = (float(g) for g in shown.groups())
+    said = rp.gpu_table(gpu, TIMING, 3.0).set_index("quantity")["value"]
+    assert said["latent U-Net runs (4), measured GPU hours"] == "177.6"
+    a, b, r = (float(said[k]) for k in ("OVG translation of 4 latents, s", "DDIM translation, s",
+                                         "OVG / DDIM on the GPU"))
     assert r == pytest.approx(a / b, abs=0.006)           # the ratio is that of the times shown, not a stored one
-    assert "benchmarks' small U-Net" in text
+    assert len(rp.gpu_train_table(gpu)) == 5
 
 
 def test_published_counts_agree_within_the_tolerance_and_say_when_not():

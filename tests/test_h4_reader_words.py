@@ -54,13 +54,14 @@ def _failures(rows: list[list[bool]]) -> xr.Dataset:
                       coords={"method": ["ddim", "ovg"][:len(rows)], "seed": [0]})
 
 
-def test_the_crop_numbering_is_explained_only_where_crop_numbers_follow():
-    from spectral_collapse.report.failures import failure_notes
+def test_the_failure_table_numbers_each_points_failed_crops_from_one():
+    from spectral_collapse.studies.validity import failure_table
 
-    every = failure_notes(_failures([[True] * 5, [True] * 5]))[0]
-    assert "numbered from 1" not in every and "5 of 5" in every
-    some = failure_notes(_failures([[True] * 5, [False, True, False, False, True]]))[0]
-    assert "numbered from 1" in some and "crops 2, 5" in some
+    table = failure_table(_failures([[True] * 5, [False, True, False, False, True]]))
+    assert table["method"].tolist() == ["ddim", "ovg"] and table["seed"].tolist() == [0, 0]
+    assert table["failed"].tolist() == [5, 2] and table["output_range"].tolist() == [5, 2]
+    assert table["crops"].tolist() == ["1, 2, 3, 4, 5", "2, 5"]
+    assert failure_table(_failures([[False] * 5])).empty
 
 
 def _crops(scale: float, seed: int = 0) -> xr.Dataset:

@@ -1,7 +1,6 @@
 """The method pages and the introduction state what the code does and say what differs where two pages give
 different numbers: DirectInversion and Null-Class coincide with each other, not with the suite's DDIM; the schedule
-fragment says which seed and crops it translates and compares the datasets once; the introduction says a rising
-score as a gain and names a GPU without its memory and bus."""
+table gives which seed and crops it translates and each dataset's best schedule."""
 from __future__ import annotations
 
 import re
@@ -9,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.pipeline import cost_pages as C
-from spectral_collapse.report.reproducing import gpu_words
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -39,21 +36,18 @@ def _bench():
             "benchmarks": {"inversion": {"profile": "quick", "batch": 8, "parameters": 1_110_000, "rows": rows}}}
 
 
-def test_gpu_name_drops_memory_and_bus():
-    assert gpu_words("NVIDIA H100 80GB HBM3") == "one NVIDIA H100 GPU (80 GB)"
-    assert gpu_words("NVIDIA A100-PCIE-40GB").endswith("GPU (40 GB)") and gpu_words(None) == "one GPU"
+def test_schedule_table_gives_its_seed_and_each_datasets_best_schedule():
+    from spectral_collapse.pipeline.fragments import schedule_table
+    from spectral_collapse.studies.store import load_results, results_path
 
-
-def test_schedule_fragment_says_its_seed_and_each_datasets_best_schedule():
-    from spectral_collapse.pipeline.fragments import schedule_fragment
-    from spectral_collapse.studies.store import results_path
-
-    if not all(results_path("ovg_schedule", d, "quick", ROOT / "data" / "results").exists()
-               for d in ("ihc-sr", "ihc-edges")):
+    paths = [results_path("ovg_schedule", d, "quick", ROOT / "data" / "results") for d in ("ihc-sr", "ihc-edges")]
+    if not all(p.exists() for p in paths):
         pytest.skip("no stored ovg_schedule results")
-    text = schedule_fragment(ROOT / "data" / "results", "quick")
-    assert "sampling seed" in text.split("- **")[0]
-    assert text.count("best schedule within") == 2 and "in the table above" not in text
+    table = schedule_table(ROOT / "data" / "results", "quick")
+    assert table["dataset"].tolist() == ["ihc-sr", "ihc-edges"]
+    for p, (_, row) in zip(paths, table.iterrows()):
+        attrs = load_results(p).attrs
+        assert row["sampling seed"] == attrs["seed"] and row["best schedule"] == (attrs.get("best_schedule") or "none")
 
 
 def test_methods_page_speaks_of_the_software_not_its_history():

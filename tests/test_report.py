@@ -104,7 +104,7 @@ def test_one_command_builds_a_report_in_its_own_folder_and_leaves_the_project_al
     assert set(record["not_applicable"]) == set(registry.STUDIES) - set(report_plan()[0])
     intro = (out / "book" / "intro.md").read_text()
     for study, reason in why.items():  # every study that does not run says why, on the intro page
-        assert f"({study}): {reason}." in intro
+        assert f"| `{study}` | does not apply | {reason} |" in intro
     for study in runs:  # every study that applies ran on the user's model, into the report's own roots
         chapter = out / "book" / f"{record['chapters'][study]}.ipynb"
         params = json.loads(chapter.read_text())["metadata"]["spectral_collapse"]["params"]
@@ -190,8 +190,9 @@ def test_a_failed_study_does_not_stop_the_report_and_is_named_on_its_intro(tmp_p
                      studies=["pareto", "main_results", "metric_validation"])
     assert calls == ["pareto"]  # main_results reads pareto, metric_validation reads main_results: not started
     intro = (tmp_path / "r" / "book" / "intro.md").read_text()
-    assert "**OVG step sizes: Pareto sweep** (pareto): failed: `ValueError: the sweep broke`" in intro
-    assert "**Main results** (main_results): not started: a study it reads failed" in intro
+    assert "| OVG step sizes: Pareto sweep | `pareto` | failed | `ValueError: the sweep broke` |" in intro
+    assert "| Main results | `main_results` | not started | a study it reads failed |" in intro
+    assert "$" not in intro.replace("$$", "")                    # every field of the template filled
     assert json.loads((tmp_path / "r" / "report.json").read_text())["failed"] == {"pareto": "ValueError: the sweep broke"}
 
 

@@ -1,6 +1,6 @@
-"""The book's generated markdown: the numbers of the hand-written pages, from stored results.
+"""The book's generated markdown: the numbers of the hand-written pages, as tables, from stored results.
 
-The method pages and the reproducing page hold the prose; their numbers come from these fragments, written into
+The method pages and the reproducing page hold the prose; their numbers come from these tables, written into
 book/_generated/ by scripts/make_toc.py from the stored results (``book_fragments``) and pulled in with MyST's
 {include}. The pages that read every result at once (introduction, scorecard, claims, figures, conclusions, errata)
 are notebooks of their own (``pipeline.book_pages``). Nothing here reads ``benchmarks/``: the benchmark measurements
@@ -8,14 +8,21 @@ are notebooks of their own (``pipeline.book_pages``). Nothing here reads ``bench
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pandas as pd
 
 from ..plotting.reader import reader_text as one_notation
 from ..studies.method_labels import name_quoted_methods
+from ..studies.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, paper_scale_estimate, profile_table,
+                                   timing_table)
 from ..studies.store import load_results, results_path
-from ..text import minus, ranges
+from ..studies.tables import md_table
+from ..text import large, minus, ranges
 
-__all__ = ["schedule_fragment", "schedule_basis", "book_fragments", "table_chars", "TABLE_CHARS", "CELL_PAD"]
+__all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments", "table_chars", "TABLE_CHARS",
+           "CELL_PAD"]
 
 # the text column is 752 px wide at a 1280 px window; a compact table (0.85 em, one line a cell) fits it while its
 # widest line per column, in characters, plus CELL_PAD per column stays within TABLE_CHARS
@@ -37,58 +44,78 @@ def table_chars(table_md: str) -> int:
     return sum(widest) + CELL_PAD * n
 
 
-def schedule_fragment(root: str | Path, profile: str) -> str:
-    """The OVG page's measured schedules: what the runs translate (which of the main results' seeds and crops, so
-    that their DDIM and OVG means can be set beside the introduction's), then each dataset's ``ovg_schedule``
-    verdict (best schedule, cost, quality). The comparison between datasets is said once, after the last one."""
-    found = [(d, load_results(p)) for d in ("ihc-sr", "ihc-edges")
-             if (p := results_path("ovg_schedule", d, profile, root)).exists()]
-    if not found:
-        return (f"No `ovg_schedule` results are stored for the `{profile}` profile yet; `make book` runs the study "
-                "(chapter *Where OVG must act*).\n")
-    parts = [schedule_basis(found[0][1], root, profile)]
-    for dataset, ds in found:
-        best = str(ds.attrs.get("best_schedule", "")) or "none"
-        parts.append(f"- **{dataset}** ({profile} profile): best schedule within "
-                     f"{float(ds.attrs['max_time_ratio']):g}x DDIM's time: {best} (share of the gain "
-                     f"{float(ds.attrs.get('best_gain_share', float('nan'))):.2f}; chapter *Where OVG must act*)")
-    return "\n".join(parts) + "\n"
+def paper_timing(root: str | Path) -> dict | None:
+    """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
+    path = Path(root) / TIMING_FILE
+    return json.loads(path.read_text()) if path.exists() else None
 
 
-def schedule_basis(ds, root: str | Path, profile: str) -> str:
-    """What the schedule runs translate, beside what the main results average: the seed and number of test crops
-    of the stored ``ovg_schedule`` result against the main results' seeds (the introduction's means)."""
-    seed, n = ds.attrs.get("seed"), ds.attrs.get("n_test", ds.sizes.get("sample"))
+def bench_ovg_step_ratio(bench: dict | None) -> float | None:
+    """The CPU cost of one OVG inversion step in DDIM steps, as the benchmarks measured it (None: not measured)."""
+    rows = {r["label"]: r for r in ((bench or {}).get("benchmarks", {}).get("inversion", {}) or {}).get("rows", [])}
+    if "ovg" in rows and (rows["ovg"].get("ratio_cpu") or {}).get("median"):
+        return float(rows["ovg"]["ratio_cpu"]["median"])
+    return None
+
+
+def schedule_table(root: str | Path, profile: str) -> pd.DataFrame:
+    """The OVG page's measured schedules, one row per dataset with stored ``ovg_schedule`` results: the sampling
+    seed and test crops its runs translate, the main results' seeds (whose means the introduction shows), and the
+    best schedule within the time budget with its share of full OVG's gain."""
     main = results_path("main_results", "ihc-sr", profile, root)
     seeds = int(load_results(main).sizes.get("seed", 1)) if main.exists() else None
-    text = f"Each run translates the main results' {n} test crops with sampling seed {seed} only"
-    if seeds and seeds > 1:
-        text += (f", so its DDIM and full-OVG means (and PSNR) differ from the introduction's, which average "
-                 f"{seeds} seeds ({seeds * int(n)} translations)")
-    return text + ".\n"
+    rows = []
+    for d in ("ihc-sr", "ihc-edges"):
+        if (p := results_path("ovg_schedule", d, profile, root)).exists():
+            a = load_results(p).attrs
+            rows.append({"dataset": d, "sampling seed": a.get("seed"), "test crops": a.get("n_test"),
+                         "main results' seeds": seeds, "time budget (× DDIM)": f"{float(a['max_time_ratio']):g}",
+                         "best schedule": str(a.get("best_schedule", "")) or "none",
+                         "share of the gain": f"{float(a.get('best_gain_share', float('nan'))):.2f}"})
+    return pd.DataFrame(rows)
+
+
+def _table_or(frame: pd.DataFrame, missing: str) -> str:
+    return md_table(frame) + "\n" if len(frame) else f"```{{note}}\n{missing}\n```\n"
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
-    """Every generated fragment of the book's pages: {file name under book/_generated: text or PNG bytes}, each text
-    in the book's one notation (``plotting.reader.reader_text``), its ranges with an en dash (``text.ranges``).
+    """Every generated fragment of the book's pages: {file name under book/_generated: a Markdown table}, each in the
+    book's one notation (``plotting.reader.reader_text``), its ranges with an en dash (``text.ranges``).
 
-    ``bench`` is the benchmark run the cost paragraphs and the reproducing estimate quote (the parsed
-    benchmarks/results/latest.json, which the caller reads; None: the pages point to the cost chapter); ``gpu`` the
-    newest GPU measurement of the paper's scale (``benchmarks/results/*-extras.json``), or None; ``bench_gpu`` (the
-    newest GPU run of the benchmarks) is not read by any fragment.
+    ``bench`` is the benchmark run whose OVG step ratio the reproducing estimate uses (the parsed
+    benchmarks/results/latest.json, which the caller reads); ``gpu`` the newest GPU measurement of the paper's scale
+    (``benchmarks/results/*-extras.json``), or None; ``bench_gpu`` (the newest GPU run of the benchmarks) is not
+    read by any fragment.
     """
-    from .cost_pages import bench_ovg_step_ratio, gpu_fragment, paper_timing, profile_fragment, reproducing_fragment
-
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
                         f"{bench}), not a path: the library does not read benchmarks/")
-    out: dict[str, str | bytes] = {"ovg-schedule.md": schedule_fragment(results_root, profile),
-                                   "reproducing.md": reproducing_fragment(results_root, bench),
-                                   "reproducing-profile.md": profile_fragment(profile),
-                                   "reproducing-gpu.md": gpu_fragment(gpu, paper_timing(results_root),
-                                                                      bench_ovg_step_ratio(bench))}
+    timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
+    if timing is None:
+        estimate = _table_or(pd.DataFrame(), "No timing of the paper U-Net is stored: measure it (a minute on one "
+                             "CPU core) with `python -m benchmarks.paper_unet` (`measure_paper_unet`), then run "
+                             "`python scripts/make_toc.py`.")
+    else:
+        est = paper_scale_estimate(timing, ovg_step_ratio=ratio)
+        est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
+                         cpu_hours=[f"{v:,.0f}" for v in est["cpu_hours"]],
+                         gpu_hours=[f"{v:,.1f}" for v in est["gpu_hours"]])
+        estimate = (md_table(timing_table(timing, ratio)) + "\n\n"
+                    + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
+                                                   "cpu_hours": "CPU hours (1 thread)",
+                                                   "gpu_hours": "GPU hours (assumed)"})) + "\n")
+    no_gpu = "No GPU measurement is stored: `python -m benchmarks.gpu_extras` on a GPU machine writes one."
+    fit = gpu if gpu and "paper_scale" in gpu else None
+    out: dict[str, str | bytes] = {
+        "ovg-schedule.md": _table_or(schedule_table(results_root, profile), f"No `ovg_schedule` results are stored "
+                                     f"for the `{profile}` profile; `make book` runs the study."),
+        "reproducing.md": estimate,
+        "reproducing-profile.md": md_table(profile_table(profile)) + "\n",
+        "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
+                               + "\n") if fit else _table_or(pd.DataFrame(), no_gpu)}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v
             for name, v in out.items()}

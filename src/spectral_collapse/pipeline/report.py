@@ -42,7 +42,7 @@ from pathlib import Path
 
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report"]
 
-# Why a study does not run on a given model (the intro page says so; the ablations get ABLATION below).
+# Why a study does not run on a given model (the intro page's table says so; the ablations get ABLATION).
 NOT_APPLICABLE = {
     "model_quality": "it measures the suite's own trained models; the quality-gate report of your model on your "
                      "data heads every chapter below instead",
@@ -53,10 +53,7 @@ NOT_APPLICABLE = {
     "flow_collapse": "it inverts a flow-matching model the suite trains itself; a flow-matching model of yours runs "
                      "in the other chapters (deterministic flow inversion is their ddim)",
 }
-ABLATION = "it compares models it trains itself ({arms}); one given model has no second arm to compare"
-ARMS = {"backbone_ablation": "a U-Net and a DiT", "space_ablation": "a pixel-space and a latent-space model",
-        "scale_factor": "one model per super-resolution factor", "eps_vs_x0": "an eps- and an x0-prediction model",
-        "seed_spread": "the main models trained from three seeds"}
+ABLATION = "it compares models it trains itself; one given model has no second arm to compare"
 
 
 def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
@@ -71,7 +68,7 @@ def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
         if name in NOT_APPLICABLE:
             why[name] = NOT_APPLICABLE[name]
         elif "model" in s.params and not s.takes_model:
-            why[name] = ABLATION.format(arms=ARMS.get(name, "arms of its own"))
+            why[name] = ABLATION
         elif s.run is None:
             why[name] = "its page stores no results of its own"
         else:

@@ -3,17 +3,24 @@
 The configuration is the project's ``_config.yml`` with the report's title and the project's vendored MathJax
 (book/_vendor, read in place), so the report renders offline like the project's book. The table of contents lists
 the executed chapters in the book's parts (``pipeline.toc``), after a page on the quality gate of the report's
-models (``studies/model_quality.md``, which the chapters' gate banners link to). The intro says what data, model,
-options and OVG step sizes the report ran with, links every chapter, and names each study that failed, was not
-started or does not apply to a given model, with the reason.
+models (``studies/model_quality.md``, which the chapters' gate banners link to). The intro and the gate page are
+the templates notebooks/report/{intro,model_quality}.md of the checkout, their ``$name`` fields filled with tables:
+the data, model, options and OVG step sizes the report ran with, its chapters, each study that failed, was not
+started or does not apply to a given model with the reason, and each model's gate report.
 """
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from string import Template
 
-__all__ = ["write_book", "render_config", "render_toc", "render_intro", "render_gate_page", "results_attrs", "ovg_used"]
+import pandas as pd
+
+__all__ = ["TEMPLATES", "write_book", "render_config", "render_toc", "render_intro", "render_gate_page",
+           "results_attrs", "ovg_used"]
+
+TEMPLATES = Path("notebooks") / "report"   # under the checkout
 
 
 def render_config(root: Path, title: str) -> str:
@@ -39,8 +46,19 @@ def render_toc(chapters: list[str]) -> str:
     return "\n".join(lines + study_parts(chapters)) + "\n"
 
 
-def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+def _code(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _page(root: Path, name: str, **fields: str) -> str:
+    return Template((Path(root) / TEMPLATES / name).read_text(encoding="utf-8")).substitute(fields)
+
+
+def _md(frame: pd.DataFrame, empty: str) -> str:
+    from ..studies.tables import md_table
+
+    return md_table(frame) if len(frame) else empty
 
 
 def results_attrs(report) -> dict:
@@ -74,85 +92,70 @@ def ovg_used(report) -> dict | None:
     return None
 
 
-def render_gate_page(report) -> str:
-    """studies/model_quality.md: what the quality gate is and what it found for each model of the report."""
+def gate_table(report) -> pd.DataFrame:
+    """Each model's gate report as the chapters recorded it: model, role, passed, failed checks."""
     used = {}
     for attrs in results_attrs(report).values():
         try:
             used.update(json.loads(attrs.get("model_gate") or "{}"))
         except (TypeError, ValueError):
             continue
+    return pd.DataFrame([{"model": _code(name), "role": v.get("role", ""), "passed": bool(v.get("passed")),
+                          "failed checks": v.get("failures") or ""} for name, v in used.items()])
+
+
+def render_gate_page(report, root: Path) -> str:
+    """studies/model_quality.md: the gate page's template with ``gate_table``."""
     from ..studies.gate import GATE_LABEL
 
-    lines = ["# Is your model good enough?", "", f"({GATE_LABEL})=",
-             "Before a study runs on your model, the suite's quality gate (`spectral_collapse.studies.quality`) "
-             "measures it on your data: samples from noise against your images (power spectrum, channel means and "
-             "spreads, patch statistics) and memorisation. A model below the gate is refused unless the run allows "
-             "it (`--allow-weak-model`, or the smoke profile); every chapter computed with it then carries a "
-             "warning, because its numbers describe the model's shortcomings rather than your data.", ""]
-    if not used:
-        return "\n".join(lines + ["No chapter recorded a gate report."]) + "\n"
-    lines += ["| model | role | gate | failed checks |", "|---|---|---|---|"]
-    for name, v in used.items():
-        lines.append(f"| {_code(name)} | {_cell(v.get('role', ''))} | "
-                     f"{'passes' if v.get('passed') else 'below the gate'} | {_cell(v.get('failures') or 'none')} |")
-    return "\n".join(lines) + "\n"
+    return _page(root, "model_quality.md", label=GATE_LABEL,
+                 table=_md(gate_table(report), "No chapter recorded a gate report."))
 
 
-def _code(value) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return "`" + text.replace("`", "'") + "`"
-
-
-def render_intro(report, title: str) -> str:
-    """intro.md: the inputs, the chapters, what did not run and why, and how to run it again."""
-    from . import graph
-
+def settings_frame(report) -> pd.DataFrame:
+    """What the report ran with, as (setting, value) rows: data, options, model(s), profile, the gate rule, content
+    signatures, folder and the OVG step sizes the chapters used."""
     k = report.knobs
-    model = _code(k["model"]) if "model" in k else (f"invert with {_code(k['models'].get('source'))}, sample with "
-                                                    f"{_code(k['models'].get('target'))}")
-    rows = [("data", _code(report.data)),
-            ("data options", _code(k["data_options"]) if k.get("data_options") else "the loader's defaults"),
-            ("model", model), ("profile", _code(report.profile)),
-            ("models below the quality gate", "allowed" if k.get("allow_weak_model") else
-             "refused" if k.get("allow_weak_model") is False else "the profile's rule"),
-            ("content signatures", ", ".join(f"{name} {_code(v)}" for name, v in sorted(report.content.items()))),
-            ("folder", f"{_code(str(report.out))}: results in `results/`, computed cells in `cache/cells/`")]
+    rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
+            **({"model": _code(k["model"])} if "model" in k else
+               {"inverting model": _code(k["models"].get("source")),
+                "sampling model": _code(k["models"].get("target"))}),
+            "profile": _code(report.profile),
+            "models below the quality gate allowed": k.get("allow_weak_model", "the profile's rule"),
+            **{f"content signature: {n}": _code(v) for n, v in sorted(report.content.items())},
+            "folder": _code(str(report.out))}
     ovg = ovg_used(report)
     if ovg:
         from ..plotting.labels import step_size
 
-        rows.append(("OVG step sizes", f"eta_HF = {step_size(ovg.get('eta_hf'))}, eta_LF = "
-                                       f"{step_size(ovg.get('eta_lf'))}: {_cell(ovg.get('source', ''))}"))
-    lines = [f"# {title}", "",
-             "This book runs the studies of the spectral-collapse suite on your images with your diffusers model: "
-             "every study that takes a model runs on yours, nothing is trained. OVG's step sizes come from the "
-             "Pareto sweep of this report (validation images of your data, your model), or for a study run without "
-             "it from a short calibration on the same images; the table says which. Each chapter opens with the "
-             "quality-gate status of your model on your data ({doc}`studies/model_quality`).", "",
-             "| | |", "|---|---|", *[f"| {a} | {b} |" for a, b in rows], "", "## Chapters", ""]
-    if report.chapters:
-        lines += [f"- {{doc}}`{doc}`" for doc in report.chapters.values()]
-    else:
-        lines += ["No chapter was executed."]
-    missing = [(s, f"failed: {_code(line)}") for s, line in report.failed.items()]
-    missing += [(s, "not started: a study it reads failed") for s in report.skipped]
-    if missing:
-        lines += ["", "## Studies that did not finish", "",
-                  *[f"- **{graph.title(s)}** ({s}): {why}" for s, why in missing], "",
-                  "The full error of each is printed by the command; run the same command again after fixing it "
-                  "(finished chapters and computed cells are kept)."]
-    if report.not_applicable:
-        lines += ["", "## Studies that do not apply to a given model", "",
-                  *[f"- **{graph.title(s)}** ({s}): {why}." for s, why in report.not_applicable.items()]]
+        rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
+                 "OVG step sizes from": ovg.get("source", "")}
+    return pd.DataFrame({"setting": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def missing_frame(report) -> pd.DataFrame:
+    """Each study that did not run: its title, name, status (failed, not started, does not apply) and why."""
+    from . import graph
+
+    rows = [(s, "failed", _code(line)) for s, line in report.failed.items()]
+    rows += [(s, "not started", "a study it reads failed") for s in report.skipped]
+    rows += [(s, "does not apply", why) for s, why in report.not_applicable.items()]
+    return pd.DataFrame([{"study": graph.title(s), "name": f"`{s}`", "status": st, "why": why}
+                         for s, st, why in rows])
+
+
+def render_intro(report, title: str, root: Path) -> str:
+    """intro.md: the intro's template with the settings, the chapters, the studies that did not run and the
+    command that runs the report again."""
+    k = report.knobs
     flags = " ".join([f"--data {report.data}",
                       f"--model {k['model']}" if "model" in k else f"--models '{json.dumps(k['models'])}'",
                       *([f"--data-options '{json.dumps(k['data_options'])}'"] if k.get("data_options") else []),
                       f"--profile {report.profile}", f"--out {report.out}"])
-    lines += ["", "## Running it again", "", "```bash", f"python -m spectral_collapse report {flags}", "```", "",
-              "A chapter is executed again only when its notebook, its results or what they were computed from changed "
-              "(the data's or the model's files, the options, the profile); otherwise the command rebuilds the pages."]
-    return "\n".join(lines) + "\n"
+    chapters = "\n".join(f"- {{doc}}`{doc}`" for doc in report.chapters.values()) or "No chapter was executed."
+    return _page(root, "intro.md", title=title, settings=_md(settings_frame(report), ""), chapters=chapters,
+                 missing=_md(missing_frame(report), "Every study ran."),
+                 command=f"python -m spectral_collapse report {flags}")
 
 
 def write_book(report, root: Path) -> None:
@@ -164,8 +167,8 @@ def write_book(report, root: Path) -> None:
     title = f"Your report: {what} on {report.data.split('/')[-1] or report.data}"
     (book / "_config.yml").write_text(render_config(root, title), encoding="utf-8")
     (book / "_toc.yml").write_text(render_toc(list(report.chapters.values())), encoding="utf-8")
-    (book / "intro.md").write_text(render_intro(report, title), encoding="utf-8")
-    (book / "studies" / "model_quality.md").write_text(render_gate_page(report), encoding="utf-8")
+    (book / "intro.md").write_text(render_intro(report, title, root), encoding="utf-8")
+    (book / "studies" / "model_quality.md").write_text(render_gate_page(report, root), encoding="utf-8")
     static = Path(root) / "book" / "_static"
     for js in sorted(static.glob("*.js")) if static.is_dir() else []:
         (book / "_static").mkdir(exist_ok=True)

@@ -2,7 +2,8 @@
 
 The timing (``<results root>/reproducing/paper-unet-cpu.json``) is measured by ``python -m benchmarks.paper_unet``
 (benchmarks/paper_unet.py: ``measure_paper_unet``); ``paper_scale_estimate`` turns it into forward passes, CPU hours
-and GPU hours, and ``gpu_rate`` sets a GPU measurement of the paper's training step beside the estimate.
+and GPU hours, and ``gpu_rate`` sets a GPU measurement of the paper's training step beside the estimate. The
+reproducing page shows them as tables (``profile_table``, ``timing_table``, ``gpu_train_table``, ``gpu_table``).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pandas as pd
 from ..text import TIMES
 from .profiles import get_profile
 
-__all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "gpu_rate"]
+__all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estimate", "gpu_rate", "profile_table",
+           "timing_table", "gpu_train_table", "gpu_table"]
 
 TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
 # Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
@@ -78,3 +80,80 @@ def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict
     return {"runs": len(rows), "measured_hours": sum(float(r.get("projected_gpu_hours") or 0.0) for r in rows),
             "estimate_hours": estimate, "step_s": step_s, "batch": batch, "gflop": flops / 1e9,
             "tflops": batch * 3 * flops / step_s / 1e12, "assumed_tflops": gpu_tflops}
+
+
+def profile_table(name: str = "quick") -> pd.DataFrame:
+    """What a profile trains, as (quantity, value) rows: crop size, U-Net parameters, the steps and batch of its eps
+    and EDM models, and the training seeds of the models ``studies.models.SEED_REPLICATES`` trains more than once."""
+    from ..models.backbones import build_backbone, count_parameters
+    from .models import SEED_REPLICATES
+
+    prof = get_profile(name)
+    seeds = sorted({0} | {int(r.seed) for r in SEED_REPLICATES}) if name != "paper" else [0]
+    reps = {r.key.rsplit("-seed", 1)[0] for r in SEED_REPLICATES} if name != "paper" else set()
+    rows = {"profile": name, "crop (px)": prof.image_size,
+            "U-Net parameters (M)": f"{count_parameters(build_backbone(prof.backbone)) / 1e6:.2f}",
+            "ε-prediction: steps, batch": f"{prof.train_eps.steps}, {prof.train_eps.batch_size}",
+            "EDM: steps, batch": f"{prof.train_edm.steps}, {prof.train_edm.batch_size}",
+            "models trained more than once": len(reps), "their training seeds": ", ".join(map(str, seeds))}
+    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
+                 gpu_tflops: float = GPU_TFLOPS) -> pd.DataFrame:
+    """The measurement the estimate scales, as (quantity, value) rows: where and when it was taken, the paper U-Net's
+    size and CPU seconds per image, and what a training image and an OVG inversion step count as in forwards
+    (``ovg_step_ratio``: measured by the benchmarks; None: one forward plus two backward-cost products)."""
+    m = timing.get("machine", {})
+    f, fb = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
+    rows = {"CPU": m.get("cpu", ""), "CPU cores": m.get("cpu_count", ""), "torch threads": timing.get("threads", 1),
+            "PyTorch": str(m.get("torch", "")).split("+")[0], "measured": str(timing.get("created", ""))[:10],
+            "parameters (M)": f"{timing['parameters'] / 1e6:.0f}",
+            "input shape": " × ".join(map(str, timing["shape"])),
+            "forward, CPU s per image": f"{f:.3f}", "forward + backward, CPU s per image": f"{fb:.3f}",
+            "one forward, GFLOP": f"{timing['forward_flops'] / 1e9:.1f}",
+            "forward + backward in forwards (CPU columns)": f"{fb / f:.2f}",
+            "forward + backward in forwards (GPU column, FLOPs)": "3",
+            "OVG inversion step in forwards": f"{ovg_step_ratio if ovg_step_ratio else 2 * fb / f - 1:.2f}",
+            "OVG step ratio measured by the benchmarks": "yes" if ovg_step_ratio else "no",
+            "assumed sustained GPU TFLOP/s": f"{gpu_tflops:.0f}"}
+    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def gpu_train_table(gpu: dict) -> pd.DataFrame:
+    """The GPU's training runs at the paper's scale (Table 7), one row each: the run (backbone, space,
+    parameterization, dataset), seconds per optimiser step, steps, projected GPU hours, parameters and peak memory;
+    a run that did not fit has its recorded error's name."""
+    rows = []
+    for r in (gpu.get("paper_scale") or {}).get("train", []):
+        fit = "step_s" in r
+        rows.append({"run": ", ".join(str(r.get(k, "")) for k in ("backbone", "space", "parameterization", "dataset")),
+                     "s per step": f"{r['step_s']:.2f}" if fit else "", "steps": f"{r['steps']:,}" if fit else "",
+                     "projected GPU hours": f"{r['projected_gpu_hours']:,.1f}" if fit else "",
+                     "parameters (M)": r.get("params_M", ""), "peak GiB": f"{r['peak_GiB']:.0f}" if fit else "",
+                     "error": "" if fit else str(r.get("error", "")).split(":")[0].split(" at ")[0]})
+    return pd.DataFrame(rows)
+
+
+def gpu_table(gpu: dict, timing: dict | None = None, ovg_step_ratio: float | None = None) -> pd.DataFrame:
+    """The GPU measurement beside the estimate, as (quantity, value) rows: the GPU, the projected hours of the runs
+    that fit, ``gpu_rate`` (with the CPU ``timing``) and one OVG translation against DDIM's, beside the ratio the
+    estimate's per-step cost implies for a translation whose sampling half is unguided ((ratio + 1) / 2)."""
+    ps = gpu.get("paper_scale") or {}
+    rows = {"GPU": gpu.get("gpu", ""), "projected GPU hours of the runs that fit":
+            f"{ps.get('total_projected_gpu_hours', 0):,.0f}"}
+    r = gpu_rate(gpu, timing) if timing else None
+    if r:
+        rows |= {f"latent U-Net runs ({r['runs']}), measured GPU hours": f"{r['measured_hours']:,.1f}",
+                 "the same runs, estimated GPU hours": f"{r['estimate_hours']:.1f}",
+                 "measured / estimated": f"{r['measured_hours'] / r['estimate_hours']:.1f}",
+                 "training step, s (batch)": f"{r['step_s']:.2f} ({r['batch']})",
+                 "sustained TFLOP/s reached": f"{r['tflops']:.0f}", "TFLOP/s assumed": f"{r['assumed_tflops']:.0f}"}
+    tr = ps.get("translation") or {}
+    if "ovg_s" in tr:
+        rows |= {f"OVG translation of {tr['batch']} latents, s": f"{tr['ovg_s']:.2f}",
+                 "DDIM translation, s": f"{tr['ddim_s']:.2f}",
+                 "OVG / DDIM on the GPU": f"{tr['ovg_s'] / tr['ddim_s']:.2f}"}
+        if ovg_step_ratio:
+            rows["OVG / DDIM by the estimate's step cost"] = f"{(ovg_step_ratio + 1) / 2:.2f}"
+    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
