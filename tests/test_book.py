@@ -153,7 +153,7 @@ def test_makefile_book_runs_studies_then_toc_then_build():
 
 def test_make_test_slow_runs_the_slow_tests_and_ci_runs_the_test_command():
     """`make test` leaves the tests marked slow out (pyproject's -m), `make test-slow` runs only them through the same
-    installation, and .ci/run runs `make test`, the README's test command."""
+    installation, and .ci/run runs `make test`, the README's test command, then `make test-slow`."""
     if shutil.which("make") is None:
         pytest.skip("make not installed")
     import shlex
@@ -169,7 +169,7 @@ def test_make_test_slow_runs_the_slow_tests_and_ci_runs_the_test_command():
         assert (pytest_line[pytest_line.index("-m") + 1] if "-m" in pytest_line else None) == marker, pytest_line
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     runs = [line for line in ci if line.startswith("make ")]
-    assert [r.split()[1] for r in runs] == ["test"], runs
+    assert [r.split()[1] for r in runs] == ["test", "test-slow"], runs
 
 
 # --------------------------------------------------------------------------- charts and image grid

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -226,7 +225,7 @@ def _result_notes(study: str, dataset: str, profile: str, root: Path, results_ro
     if get_study(study).run is None:
         return []
     from ..studies.store import load_results
-    from .notes import run_notes
+    from .notes import FAILED_LIST, failure_lines, run_notes
 
     path = Path(root) / results_path(study, dataset_key(dataset), profile, results_root)
     try:
@@ -234,10 +233,10 @@ def _result_notes(study: str, dataset: str, profile: str, root: Path, results_ro
     except (OSError, ValueError):
         return []
     attrs = dict(ds.attrs)
-    lines = []
-    try:  # the chapter's own words: failures counted from the results, each reason once
-        lines += [f"note: {n[2:]}" if n.startswith("- ") else f"  {n.strip()}"
-                  for n in run_notes(attrs, ds).splitlines() if n.lstrip().startswith("- ")]
+    lines = failure_lines(ds)
+    try:  # the run's own warnings, less its lists of failed samples when they are counted above
+        lines += [f"note: {n[2:]}" for n in run_notes(attrs, ds).splitlines()
+                  if n.startswith("- ") and not (lines and FAILED_LIST.search(n))]
         used = json.loads(attrs.get("model_gate") or "{}")
         lines += [f"below the quality gate (allowed): {k}: {v.get('failures')}" for k, v in used.items()
                   if not v.get("passed")]

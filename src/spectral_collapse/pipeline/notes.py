@@ -1,13 +1,15 @@
 """The notes shown above a study's results: what the run that computed them warned about.
 
 ``run_notes`` lists a run's warnings (the results' ``run_warnings`` attribute, a JSON list of strings written by
-the study and the translation loop) as a Markdown list, each once and as stored.
+the study and the translation loop) as a Markdown list, each once and as stored; ``failure_lines`` counts failed
+samples per method for the main command's notes after a chapter.
 """
 from __future__ import annotations
 
 import json
+import re
 
-__all__ = ["run_notes", "stored_notes"]
+__all__ = ["run_notes", "stored_notes", "failure_lines", "FAILED_LIST"]
 
 HEADING = "**Notes from the run that computed these results:**"
 
@@ -27,3 +29,27 @@ def run_notes(attrs: dict, ds=None) -> str:
     none. ``ds`` is accepted for the callers that pass the results and is not read."""
     notes = stored_notes(attrs)
     return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
+
+
+FAILED_LIST = re.compile(r"samples \[[\d, ]+\] failed")
+_WHY = {"nonfinite": "non-finite values", "latent_norm": "latent norm out of bounds",
+        "output_range": "output out of range"}
+
+
+def failure_lines(ds) -> list[str]:
+    """One line per method with failed samples: how many of its samples (test crops x seeds) failed, per reason."""
+    import numpy as np
+
+    from ..studies.validity import REASONS
+
+    if not {"failed", "failure"} <= set(ds.variables) or "method" not in ds["failed"].dims:
+        return []
+    out = []
+    for m in ds["method"].values:
+        failed = np.asarray(ds["failed"].sel({"method": m}).values, bool)
+        if failed.any():
+            why = np.asarray(ds["failure"].sel({"method": m}).values).astype(str)[failed]
+            counts = ", ".join(f"{_WHY.get(r, r)} in {int((why == r).sum())}"
+                               for r in REASONS if r and (why == r).any())
+            out.append(f"note: {m}: {int(failed.sum())} of {failed.size} test crops failed ({counts})")
+    return out
