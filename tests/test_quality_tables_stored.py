@@ -10,20 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from test_charts_intervals import _stored
 
 from spectral_collapse.studies import quality_tables as qt
 from spectral_collapse.studies.quality import CHECKS, THRESHOLDS, GateReport
 
-STORED = Path(__file__).resolve().parents[1] / "data" / "results" / "model_quality" / "ihc-sr-quick.nc"
-
 
 @pytest.fixture(scope="module")
 def stored():
-    if not STORED.is_file():
-        pytest.skip(f"no stored model-quality results at {STORED}")
-    from spectral_collapse.studies.store import load_results
-
-    return load_results(STORED)
+    return _stored("model_quality")
 
 
 def _raw_reports(ds) -> dict[str, dict]:
