@@ -100,3 +100,14 @@ def test_texture_verdict_counts_too_much_detail_as_failing():
     assert verdict == "does not hold" and "chroma detail of noisy" in text and "outside" in text
     verdict, _ = texture_verdict(full, "exact", "smooth")
     assert verdict == "holds"
+
+
+def test_metric_validation_gate_is_empty_without_a_reference_split():
+    """Main results of a folder without pairs hold controls but no reference crops: the gate has nothing to compare
+    and metric validation stores no gate variables instead of failing."""
+    import xarray as xr
+
+    from spectral_collapse.studies.metric_validation import _gate
+
+    main = xr.Dataset({"control_wav_features": (("control", "feature"), np.zeros((2, 3)))})
+    assert len(_gate(main).data_vars) == 0

@@ -146,6 +146,8 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
     if main is None or "control_wav_features" not in main:
         return xr.Dataset()
     g = realism_gate(main)
+    if g.empty:     # no paired truth (a user's folder without pairs): no control can be scored against it
+        return xr.Dataset()
     idx = g.set_index(["score", "control"])
     scores, controls = list(dict.fromkeys(g["score"])), list(dict.fromkeys(g["control"]))
     grid = lambda col: np.array([[idx.loc[(s, c), col] for c in controls] for s in scores], dtype=np.float64)  # noqa: E731
