@@ -37,19 +37,16 @@ _WHY = {"nonfinite": "non-finite values", "latent_norm": "latent norm out of bou
 
 
 def failure_lines(ds) -> list[str]:
-    """One line per method with failed samples: how many of its samples (test crops x seeds) failed, per reason."""
-    import numpy as np
+    """One line per method with failed samples: how many of its samples (test crops x seeds) failed, per reason,
+    summed over the rows of ``studies.validity.failure_table``."""
+    from ..studies.validity import REASONS, failure_table
 
-    from ..studies.validity import REASONS
-
-    if not {"failed", "failure"} <= set(ds.variables) or "method" not in ds["failed"].dims:
+    table = failure_table(ds)
+    if table.empty or "method" not in table:
         return []
     out = []
-    for m in ds["method"].values:
-        failed = np.asarray(ds["failed"].sel({"method": m}).values, bool)
-        if failed.any():
-            why = np.asarray(ds["failure"].sel({"method": m}).values).astype(str)[failed]
-            counts = ", ".join(f"{_WHY.get(r, r)} in {int((why == r).sum())}"
-                               for r in REASONS if r and (why == r).any())
-            out.append(f"note: {m}: {int(failed.sum())} of {failed.size} test crops failed ({counts})")
+    for m, rows in table.groupby("method", sort=False):
+        counts = ", ".join(f"{_WHY.get(r, r)} in {int(rows[r].sum())}" for r in REASONS if r and rows[r].sum())
+        of = ds["failed"].sel({"method": m}).size
+        out.append(f"note: {m}: {int(rows['failed'].sum())} of {of} test crops failed ({counts})")
     return out
