@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions")
+PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "content_sha256")  # the checksum covers the stamps
 
 
 def rss_mb(pid: int) -> float:
@@ -170,8 +170,9 @@ def compare_results(a: Path, b: Path, only_common: bool = False, tag: str = "") 
                 gap = (float(np.nanmax(np.abs(x.astype(float) - y.astype(float))))
                        if x.shape == y.shape and x.dtype.kind in "fiub" and x.size else "n/a")
                 diffs.append(f"{rel}:{v}: differs (max abs difference {gap})")
-        if set(da.attrs) != set(db.attrs) or any(str(da.attrs[k]) != str(db.attrs[k]) for k in da.attrs):
-            diffs.append(f"{rel}: attributes differ")
+        keys = sorted(k for k in set(da.attrs) | set(db.attrs) if str(da.attrs.get(k)) != str(db.attrs.get(k)))
+        if keys:
+            diffs.append(f"{rel}: attributes differ ({', '.join(keys)})")
     return [str(n) for n in names], diffs
 
 

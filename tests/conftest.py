@@ -37,6 +37,10 @@ for _name in ("SPECTRAL_COLLAPSE_OFFLINE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLIN
 # the test of that refusal removes this.
 os.environ.setdefault("SPECTRAL_COLLAPSE_ALLOW_HTTP", "1")
 netguard.install()
+# Two test workers share the machine: study kernels and other child processes take one torch thread each, like the
+# workers (left alone, each kernel would take every core and two of them would contend for the same two).
+for _name in ("SPECTRAL_COLLAPSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
 import pytest  # noqa: E402  (after the guard: imports must not reach the network either)
 import torch  # noqa: E402

@@ -63,10 +63,11 @@ def _latent_pipeline(path: Path, seed: int = 0) -> str:
 
 
 def _hashes(*folders: Path) -> dict:
-    """{path: sha256} of every file under ``folders`` (what a report must not change)."""
+    """{path: sha256} of every file under ``folders`` (what a report must not change), build output (``_build``,
+    which the book tests write beside a report test) aside."""
     out = {}
     for folder in folders:
-        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+        for f in sorted(p for p in folder.rglob("*") if p.is_file() and "_build" not in p.relative_to(folder).parts):
             out[str(f.relative_to(ROOT))] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
 

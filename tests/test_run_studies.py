@@ -366,9 +366,11 @@ Path(f"threads-{dataset}-{profile}.txt").write_text(os.environ.get("OMP_NUM_THRE
 '''
 
 
-def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path):
+def test_run_studies_with_two_jobs_executes_each_chapter_in_its_own_process(tmp_path, monkeypatch):
     """Each child is `python -m spectral_collapse studies --study cost --dataset D --root <tiny repo>`: a registered
     study (children do not see a test's registry), whose notebook in the tiny repo records its thread count."""
+    for name in ("SPECTRAL_COLLAPSE_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)  # the default: the cores shared out between the jobs
     from spectral_collapse.pipeline.execute import run_studies
     from spectral_collapse.pipeline.parallel import _cores
 
