@@ -1,0 +1,99 @@
+"""Tuning against testing: how each chosen OVG point and each baseline scores on the Pareto sweep's validation crops
+and on the main results' test crops, and which OVG variant validation alone would pick.
+
+The sweep (``pareto``) scores validation crops; the main results score other crops of the same paired split with
+the same step sizes (each variant at its own choice). The difference test - validation, with a 95 % percentile
+bootstrap interval over the two independent sets of crops, shows how far a choice made on validation carries to
+test; the baselines' differences show how far the two sets of crops differ by themselves. Costs: reads stored
+results; 2000 bootstrap resamples per cell (well under a second per table).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from .validity import failed_of
+
+__all__ = ["GAP_METRICS", "validation_scores", "scores_on_test", "validation_test_gap", "best_on_validation"]
+
+GAP_METRICS = ("s_hf", "s_lf", "delta_log_e_hf")
+
+
+def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
+    """Per-crop scores of ``label`` on the sweep's validation crops: an OVG variant at its chosen grid point, or a
+    baseline; failed crops left out. Empty when the sweep holds neither."""
+    if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
+        chosen = pareto["chosen"].sel(base=label)
+        if not bool(chosen.any()):
+            return np.array([])
+        at = chosen.where(chosen, drop=True)
+        sel = {"base": label, "eta_hf": at["eta_hf"].values[0], "eta_lf": at["eta_lf"].values[0]}
+        values, failed = pareto[metric].sel(sel), failed_of(pareto).sel(sel)
+    elif "method" in pareto.dims and label in pareto["method"].values and f"baseline_{metric}" in pareto:
+        values = pareto[f"baseline_{metric}"].sel({"method": label})
+        failed = failed_of(pareto, "baseline_").sel({"method": label})
+    else:
+        return np.array([])
+    v = np.asarray(values.values, float)
+    return v[~np.asarray(failed.values, bool) & np.isfinite(v)]
+
+
+def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
+    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out."""
+    if label not in main["method"].values or metric not in main:
+        return np.array([])
+    v = np.asarray(main[metric].sel({"method": label}).values, float).ravel()
+    failed = failed_of(main)
+    bad = np.zeros_like(v, bool) if failed is None else np.asarray(failed.sel({"method": label}).values, bool).ravel()
+    return v[~bad & np.isfinite(v)]
+
+
+def _gap(test: np.ndarray, val: np.ndarray, seed: int) -> tuple[float, float, float]:
+    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart)."""
+    if len(test) < 2 or len(val) < 2:
+        return (float(np.mean(test)) - float(np.mean(val)) if len(test) and len(val) else np.nan), np.nan, np.nan
+    res = stats.bootstrap((test, val), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis), n_resamples=2000,
+                          method="percentile", random_state=seed, vectorized=True)
+    return float(test.mean() - val.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
+    """One row per (label, metric) held by both results: the OVG variants swept (at their chosen points) and the
+    sweep's baselines; columns ``step sizes`` (the variant's choice, "" for a baseline), ``validation`` and ``test``
+    (means over crops), ``gap`` (test - validation) with ``gap_lo`` / ``gap_hi`` (95 % bootstrap), and the crop
+    counts ``n_val`` / ``n_test``. A variant whose main results ran other step sizes than the sweep chose is left out."""
+    choices = json.loads(pareto.attrs.get("choices", "{}"))
+    ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
+    bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []
+    baselines = [str(m) for m in pareto["method"].values] if "method" in pareto.dims else []
+    rows = []
+    for label in [*bases, *baselines]:
+        step = ""
+        if label in bases:
+            c = choices.get(label)
+            if c is None or {k: ran.get(label, {}).get(k) for k in ("eta_hf", "eta_lf")} != \
+                    {k: c[k] for k in ("eta_hf", "eta_lf")}:
+                continue
+            step = f"eta_HF {c['eta_hf']:.0e}, eta_LF {c['eta_lf']:.0e}"
+        for metric in metrics:
+            val, test = validation_scores(pareto, label, metric), scores_on_test(main, label, metric)
+            if not len(val) or not len(test):
+                continue
+            gap, lo, hi = _gap(test, val, seed)
+            rows.append({"method": label, "metric": metric, "step sizes": step, "validation": float(val.mean()),
+                         "test": float(test.mean()), "gap": gap, "gap_lo": lo, "gap_hi": hi,
+                         "n_val": len(val), "n_test": len(test)})
+    return pd.DataFrame(rows)
+
+
+def best_on_validation(pareto: xr.Dataset, labels, metric: str, higher: bool = True) -> str | None:
+    """Of ``labels``, the OVG variant whose chosen point has the best mean ``metric`` on the validation crops (the
+    largest when ``higher``); None when the sweep holds none of them."""
+    means = {m: float(v.mean()) for m in labels if len(v := validation_scores(pareto, m, metric))}
+    if not means:
+        return None
+    return (max if higher else min)(means, key=means.get)
