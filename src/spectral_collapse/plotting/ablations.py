@@ -31,10 +31,8 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 
 
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
-    """One chart per metric, ``columns`` to a row: methods side by side, one point per arm with its interval as a
-    rule (the tables' 95 % interval over test crops for a per-crop metric, the std over seeds for a set-level one
-    such as S_G), on an axis fitted to the points and intervals rather than one from 0, so that differences between
-    arms small beside the values stay visible (one-axis studies; a two-axis study returns None)."""
+    """One chart per metric: methods side by side, one point per arm with the tables' interval (crops; std over seeds
+    for a set-level score) on a fitted axis; None for a two-axis study."""
     import altair as alt
 
     axes = _axes(ds)
@@ -53,10 +51,8 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 
 
 def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
-    """``ds`` with the values of its ablation ``axis`` in the reader's words where they are keys ("unet" -> "U-Net",
-    "latent" -> "latent space", 4 -> "×4", "eps" -> "ε-prediction"; ``studies.claims_words.arm_words``), in the same
-    order, so that a legend names arms as the prose does; a training seed keeps its number (the legend's title says
-    what it is)."""
+    """``ds`` with its ablation ``axis`` values in words (``claims_words.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
+    training seed keeps its number."""
     from ..studies.claims_words import arm_words
 
     if axis == "train_seed" or axis not in ds.coords:
@@ -65,9 +61,8 @@ def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
-    """Source (input condition), each arm's outputs per method (first seed) and the ground truth, as a PNG grid;
-    a factor axis gets one source row per factor (its inputs differ). Rows are named in words: the arm
-    (``studies.claims_words.arm_name``), then the method ("ε-prediction, ×4, DDIM"; "source (ε-prediction, ×4)")."""
+    """Source, each arm's outputs per method (first seed) and the truth as a PNG grid; a factor axis gets one source row
+    per factor."""
     from ..studies.claims_words import arm_name
 
     axes = _axes(ds)
@@ -85,7 +80,7 @@ def translations_grid(ds: xr.Dataset, cell: int = 56):
 
 
 def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
-    """The unit-variance inverted latents x_T of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
+    """The unit-variance inverted latents of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
     from ..studies.claims_words import arm_name
 
     rows = {}
@@ -98,18 +93,15 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 
 def _arm_label(axes: list[str], values) -> str:
-    """An arm named in words by its axes' values ("×4", "DiT", "ε-prediction, ×4": ``studies.claims_words.arm_name``)."""
+    """An arm named in words by its axes' values (``claims_words.arm_name``)."""
     from ..studies.claims_words import arm_name
 
     return arm_name(dict(zip(axes, values)))
 
 
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
-    """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) against Gaussian
-    noise of the same count and dimension, one legend naming exactly the curves drawn (a method whose latents all
-    failed has no curve and no entry); curves that coincide are named in the subtitle, arm by arm (or once, where
-    every arm has the same). When no arm has two finite
-    latents, a Markdown note says so instead."""
+    """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
+    the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
     import altair as alt
 
     from .charts import coinciding_groups, grouped_coincidence_note, series_lines, wrap_lines
@@ -153,9 +145,8 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 
 
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
-    """Each metric against the SR factor, one line per method (Table 5 as curves), with the tables' error bars: the
-    95 % interval over test crops (``ablation_summary``'s ``lo``, ``hi``) and for a set-level score (no crops) the
-    mean ± one std over seeds. Methods sit side by side at each factor so their bars do not hide each other."""
+    """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
+    seeds for a set-level score)."""
     import altair as alt
 
     from .palette import method_color, method_dash, method_shape
@@ -194,10 +185,8 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
 
 
 def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
-    """x0 minus eps per (metric, method, factor): for a per-crop metric the mean over the crops both arms scored
-    and its paired 95 % interval (``verdicts.paired_units`` and ``intervals.paired_ci``, as the claims compare),
-    for a set-level one (S_G) the mean ± one std over seeds of ``improvement_table``'s differences. Columns:
-    metric, method, factor, delta, lo, hi, n, unit ("crops" or "seeds")."""
+    """x0 minus eps per (metric, method, factor): the paired 95 % interval over the crops both arms scored, or for a
+    set-level metric mean ± std over seeds. Columns: metric, method, factor, delta, lo, hi, n, unit."""
     from ..metrics.intervals import paired_ci
     from ..studies.scorecard import crop_frame
     from ..studies.verdicts import paired_units
@@ -229,8 +218,8 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
 
 
 def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
-    """x0 minus eps per metric, method and factor: above 0 the x0 model scores higher. Error bars: the paired 95 %
-    interval over test crops (± one std over seeds for the set-level S_G; ``improvement_intervals``)."""
+    """x0 minus eps per metric, method and factor (above 0: x0 scores higher) with ``improvement_intervals``' error
+    bars."""
     import altair as alt
 
     from .palette import method_color

@@ -1,6 +1,6 @@
 """Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7) and spectral
-velocity (Fig. 17); the decorrelation charts (Fig. 8) are in ``plotting.decorrelation``, and the validation of the metrics' charts (Figs. 9, 11-12, 14) live in
-``plotting.metric_charts`` and are re-exported here."""
+velocity (Fig. 17); the metric-validation charts (Figs. 9, 11-12, 14) are re-exported from ``plotting.metric_charts``.
+"""
 from __future__ import annotations
 
 import altair as alt
@@ -28,7 +28,7 @@ def chi2_curve(d: int, lo: float, hi: float, n: int = 400) -> pd.DataFrame:
 
 
 def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
-    """Density histogram of u = ||x_T||^2 / d: columns left, right, center, density (integrates to 1)."""
+    """Density histogram of u = ||x_T||^2 / d: columns left, right, center, density."""
     v = np.asarray(norm_ratio, dtype=np.float64)
     v = v[np.isfinite(v)]
     dens, edges = np.histogram(v, bins=bins, range=range_, density=True)
@@ -42,9 +42,8 @@ EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (vari
 
 
 def even_spread(ds: xr.Dataset) -> pd.DataFrame:
-    """The cumulative explained variance of variance spread exactly evenly over the m components of the Gaussian
-    reference's curve (``studies.latent_tables.noise_curve`` reads the noise against it): k/m at k = 0 .. m; columns
-    component, cev. Empty without a Gaussian series."""
+    """k/m at k = 0 .. m for the m components of the Gaussian reference's curve (variance spread evenly): columns
+    component, cev; empty without a Gaussian series."""
     if "gaussian" not in [str(v) for v in ds["series"].values]:
         return pd.DataFrame({"component": [], "cev": []})
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
@@ -54,10 +53,8 @@ def even_spread(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Cumulative explained variance against the number of components, one line per series in the book's method
-    look (the Gaussian reference grey, long dashes), and, dotted black, the straight line of variance spread evenly
-    over the components (``even_spread``), each in the legend; the x-axis ends at the last component of the data.
-    Curves that coincide are named in the subtitle."""
+    """Cumulative explained variance against the number of components, one line per series in the book's method look,
+    and dotted black the even spread (``even_spread``); coinciding curves named in the subtitle."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
@@ -89,8 +86,7 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def series_name(label) -> str:
-    """A series as the charts' text names it: the Gaussian reference capitalised ("Gaussian", "Gaussian
-    (reference)"), any other by ``chart_name``."""
+    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_name``."""
     s = str(label)
     return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_name(s)
 
@@ -108,26 +104,22 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
 def norm_span(series: dict, d: int) -> tuple[float, float]:
-    """The span the norm histograms' bins cover: every set's u = ||x_T||^2 / d and chi2(d)/d's +-5 sd."""
+    """The span of the norm histograms' bins: every set's u = ||x_T||^2 / d and chi2(d)/d's ±5 sd."""
     sd = (2 / d) ** 0.5
     return (float(min(1 - 5 * sd, *(u.min() for u in series.values()))),
             float(max(1 + 5 * sd, *(u.max() for u in series.values()))))
 
 
 def norm_domain(series: dict, d: int, bins: int = 30) -> list[float]:
-    """The x-range every norm histogram shares: ``norm_span`` widened on each side by one bin, so the outermost bars
-    stand clear of the axis ends and a reader sees that no bar runs beyond them."""
+    """``norm_span`` widened by one bin on each side: the x-range every norm histogram shares."""
     lo, hi = norm_span(series, d)
     pad = (hi - lo) / max(int(bins), 1)
     return [lo - pad, hi + pad]
 
 
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
-    """Per method (and Gaussian noise, "gaussian (reference)", shown "Gaussian (reference)"): histogram of
-    u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one set of bins
-    over ``norm_span`` (every method's latents and chi2(d)/d's +-5 sd) and one x-range a bin wider each side
-    (``norm_domain``), so the panels compare by eye and no latent lies beyond the axis; each panel's subtitle gives
-    the range of its own latents and the chart's title the span of all of them."""
+    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d over shared bins (``norm_span``) and
+    x-range (``norm_domain``) with the chi2(d)/d density in grey; subtitles give each panel's range."""
     d = int(ds.attrs["d"])
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
@@ -167,10 +159,8 @@ def _num(x: float, digits: int = 3) -> str:
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G and the mean ||x_T||^2 / d per method, side by side, each with the Gaussian reference as a last, grey
-    bar; the mean ||x_T||^2 / d with its 95 % bootstrap interval over the latents where the results hold the values
-    per latent (S_G is one number per set of latents: no interval). Every bar carries its value (``valued``): a
-    black tick at the value and the number above the bar, so a bar of height 0 reads as 0, not as a missing bar."""
+    """S_G (bars, ``valued``) and the mean ||x_T||^2 / d (points with their 95 % bootstrap interval over latents,
+    ``near_one``) per method, each with the Gaussian reference last."""
     ref_g = ds.attrs.get("gaussian_s_g")
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=False,
                        reference=None if ref_g is None else float(ref_g))
@@ -186,9 +176,8 @@ ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interv
 
 
 def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
-    """``charts.metric_bars(..., dots=True)``' chart of a quantity whose Gaussian value is 1 (the mean ‖x_T‖²/d):
-    points with their intervals as rules on an axis fitted to them and to 1 (values such as 0.997 and 1.047 differ
-    visibly, as bars from 0 would not show), a dashed rule at 1, and ``ONE_NOTE`` under the title."""
+    """A ``metric_bars(..., dots=True)`` chart of a quantity whose Gaussian value is 1, on an axis fitted to the points
+    and to 1, with a dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
     v = pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])
     dom = fitted_scale(v).domain
@@ -208,8 +197,8 @@ VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a
 
 
 def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 3) -> alt.LayerChart:
-    """``charts.metric_bars``' chart with each bar's value on it: a black tick at the value and the value printed
-    above the bar (above its interval where it has one), and ``VALUE_NOTE`` under the title."""
+    """A ``metric_bars`` chart with each bar's value as a black tick and a number above the bar (or its interval), and
+    ``VALUE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
     x = chart.layer[0].encoding.x
     tick = alt.Chart(stats).mark_tick(color="black", thickness=2, size=22).encode(x=x, y="mean:Q")
@@ -237,11 +226,8 @@ def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
-    """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates). The colour
-    scale spans the data: sequential blues (darkest = weakest update) when every value has one sign, a diverging
-    red-blue scale centred at 0 only when both signs occur; the legend is titled by what the colour encodes and
-    labels round values along the bar (``charts.nice_ticks``: 4 to 6, 0 among them where both signs occur) and the
-    lowest and highest value where they stand apart from those. Every fourth frequency is labelled."""
+    """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
+    centred at 0 for both; legend ticks by ``nice_ticks`` plus the ends."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
@@ -277,9 +263,8 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
 
 
 def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
-    """The noise level after each inversion step, per method (log scale), each method in its own look (colour and
-    dash), drawn so that a method whose grid another shares still shows (``charts.series_lines``); the subtitle
-    names the methods that share a grid."""
+    """The noise level after each inversion step per method (log axis, ``series_lines``); the subtitle names methods
+    that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
     pairs = coinciding_series(sig.assign(log_sigma=np.log10(sig["sigma_to"])), "method", "step", "log_sigma",

@@ -24,9 +24,7 @@ def _nice_above(v: float) -> float:
 
 
 def fitted_log_axis(lo: float, hi: float) -> tuple[list[float], list[float]]:
-    """A log axis fitted to data from ``lo`` to ``hi``: a domain whose ends are the nearest tick values around the data
-    (1, 2, 3 or 5 times a power of ten), and the ticks (``plotting.charts.log_ticks``) inside it, so the lowest and
-    highest data lie between labelled ticks."""
+    """A log-axis domain ending at the nearest 1, 2, 3, 5 × 10^k around [lo, hi], and its ``log_ticks``."""
     from .charts import log_ticks
 
     a, b = _nice_below(lo), _nice_above(hi)

@@ -1,22 +1,7 @@
-"""One look per method across the whole book: a colour, a point shape and a line dash.
-
-Fifteen labels can share a chart (the twelve methods, the two controls and the Gaussian reference), more than any
-colour-blind-safe set holds, so colour is not the only channel. The methods fall into families, and every family
-has its own point shape and line dash: the paper's non-OVG methods (circles, solid lines), OVG and its variants
-(triangles, dashed), the other baselines (squares, dotted), the controls (diamonds, dash-dot) and the Gaussian
-reference (crosses, long dashes), and within a family each method has a dash of its own (``METHOD_DASHES``), so two
-lines of one family differ in dash as well as in colour. Any two colours of the methods, the controls and the
-reference lie at least 25 apart in CIEDE2000 for normal vision (and 30 in CIE76), so two methods drawn on one chart
-never look alike; two of one family, which share a point shape and a dash family, lie at least 27.5 apart (the
-baselines, which the benchmarks chapter draws together, at least 30); within a family they stay apart under simulated
-protanopia and deuteranopia as well, and across families, where two colours come closer for a colour-blind reader, shape and dash tell them apart. The colours were
-chosen by maximising the smallest CIEDE2000 difference between any two of them, the ground truth kept black and the
-reference a neutral grey, among colours dark enough to stand out on white as a thin line or a small point: every one
-has a contrast ratio of at least 3:1 against the white page (WCAG relative luminance). A method keeps its look
-on every page, whichever subset of methods a chart shows; a label outside the table (an ablation arm, a filter) gets
-a spare colour of its own. A method's legend entry reads its reader name (``studies.method_labels.METHOD_NAMES``:
-"OVG + EDM", not ``ovg_edm``); the chart's data keep the labels.
-"""
+"""The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_COLORS``,
+``METHOD_SHAPES``, ``METHOD_DASHES``), one shape and dash family per group (paper, OVG, baselines, controls, Gaussian
+reference). Colours lie at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a
+spare colour; legends read methods by their reader names."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -83,8 +68,8 @@ def method_style(label) -> tuple[str, str, list[int]] | None:
 
 
 def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
-    """{label: (colour, shape, dash)} in the labels' first-seen order: each method's own look, and for a label that
-    is not a method the next spare colour (not used by any method) with its own shape, solid."""
+    """{label: (colour, shape, dash)} in first-seen order; a label that is not a method gets the next spare colour and
+    shape, solid."""
     out, spare = {}, 0
     for v in dict.fromkeys(str(v) for v in labels):
         style = method_style(v)
@@ -97,8 +82,7 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
 
 
 def _scale(labels, i: int):
-    """The scale of one channel (0 colour, 1 shape, 2 dash); its domain keeps the labels' own values (an arm's
-    factor 2 stays the number 2, which is what the chart's data hold)."""
+    """The scale of channel ``i`` (0 colour, 1 shape, 2 dash) over the labels' own values."""
     import altair as alt
 
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
@@ -107,9 +91,8 @@ def _scale(labels, i: int):
 
 
 def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> str:
-    """A Vega expression that writes each method label among ``labels`` (all of ``METHOD_NAMES`` when None) by its
-    reader name, a label made of a method label and a factor ("ddim x2") as "DDIM ×2", and any other label as
-    ``default`` writes it; for a legend's or an axis's ``labelExpr``."""
+    """A Vega expression writing each of ``labels`` (all of ``METHOD_NAMES`` when None) by its chart name, any other
+    label as ``default``."""
     from ..studies.method_labels import METHOD_NAMES
 
     shown = METHOD_NAMES if labels is None else {str(v): chart_name(v) for v in labels}
@@ -121,9 +104,8 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
 
 
 def chart_name(label) -> str:
-    """A series label as a chart writes it: a method label by its reader name ("ovg_edm" -> "OVG + EDM"), a method
-    at a factor ("ddim x2") as "DDIM ×2", the Gaussian reference's key ("gaussian") as "Gaussian", any other label as
-    it is."""
+    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" -> "Gaussian".
+    """
     from ..studies.method_labels import name_methods
     from ..text import notation
 
@@ -134,8 +116,7 @@ def chart_name(label) -> str:
 
 
 def _legend(labels, kw: dict) -> dict:
-    """``kw`` with a legend that reads the methods' reader names, unless the caller turned the legend off or set its
-    labels; ``legend=alt.Legend(...)`` keeps its other settings."""
+    """``kw`` with a legend that reads reader names, unless the legend is off or sets its labels."""
     import altair as alt
 
     legend = kw.get("legend", alt.Undefined)
@@ -155,8 +136,8 @@ def _legend(labels, kw: dict) -> dict:
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``altair.Color`` encoding of ``field`` with the book's method colours for ``labels``. Give
-    ``method_shape`` / ``method_dash`` the same labels, field and title, and the chart draws one legend."""
+    """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
+    labels and title for one legend."""
     import altair as alt
 
     labels = list(labels)
@@ -164,8 +145,7 @@ def method_color(labels: Iterable, field: str = "method", title: str | None = "m
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``altair.Shape`` encoding of ``field``: each method's shape (its family's, or its own in
-    ``METHOD_SHAPES``)."""
+    """An ``alt.Shape`` of ``field`` in each method's shape."""
     import altair as alt
 
     labels = list(labels)
@@ -173,7 +153,7 @@ def method_shape(labels: Iterable, field: str = "method", title: str | None = "m
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
-    """An ``altair.StrokeDash`` encoding of ``field``: each method's family dash (see the module's docstring)."""
+    """An ``alt.StrokeDash`` of ``field`` in each method's dash."""
     import altair as alt
 
     labels = list(labels)

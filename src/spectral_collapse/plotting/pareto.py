@@ -23,29 +23,27 @@ _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 
 
 def _crops(ds: xr.Dataset) -> str:
-    """ "12 validation crops" (the sweep's tuning split, apart from the crops the tables score)."""
+    """"12 validation crops": the sweep's tuning crops."""
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
     n = ds.sizes.get("sample", 0)
     return plural(n, f"{split}crop")
 
 
 def _name(label) -> str:
-    """A method's reader name for the subtitle, its words held together (non-breaking spaces) when the subtitle is
-    wrapped: "OVG + TABA" never splits over two lines."""
+    """A method's reader name with no-break spaces, so a wrapped subtitle never splits it."""
     return method_name(label).replace(" ", "\u00a0")
 
 
 def _inside(g: pd.DataFrame, x: float, y: float, radius: float, xdom, ydom, width: float, height: float,
             other_than: str | None = None) -> pd.DataFrame:
-    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), those of base ``other_than`` left
-    out: points another mark sits on."""
+    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), base ``other_than`` left out."""
     px = (g["s_hf"].astype(float) - x) / (xdom[1] - xdom[0]) * width
     py = (g["s_lf"].astype(float) - y) / (ydom[1] - ydom[0]) * height
     return g[(np.hypot(px, py) < radius) & (g["label"] != other_than)]
 
 
 def _named(points: pd.DataFrame) -> str:
-    """Grid points in words, by base in reader names: one point with its scores, several as a count with ranges."""
+    """Grid points in words by base: one with its scores, several as a count with ranges."""
     out = []
     for base, p in points.groupby("label", sort=False):
         if len(p) == 1:
@@ -59,13 +57,12 @@ def _named(points: pd.DataFrame) -> str:
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
-    """The 95 % bootstrap interval over the sweep's crops (``metrics.intervals.bootstrap_ci``) of S_HF and S_LF at
-    each of ``points`` (a grid row by base and step sizes, a baseline by method): columns label, s_hf, s_lf,
-    hf_lo, hf_hi, lf_lo, lf_hi. Failed samples (NaN) are left out, as the means leave them out."""
+    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``: columns label, kind,
+    s_hf, s_lf, hf_lo, hf_hi, lf_lo, lf_hi (failed samples left out)."""
     from ..metrics.intervals import bootstrap_ci
 
     def per_crop(r, metric: str) -> np.ndarray:
-        """The point's per-crop scores; empty where the results hold no such variable (no interval then)."""
+        """The point's per-crop scores; empty where the results hold none."""
         name = f"baseline_{metric}" if r.kind == "baseline" else metric
         if name not in ds or "sample" not in ds[name].dims:
             return np.array([])
@@ -81,8 +78,7 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """Points along each interval rule of ``_interval_rows`` (``n`` per rule, small radius), so that a baseline's
-    name is placed clear of the rules as of the markers."""
+    """``n`` small obstacles along each interval rule of ``_interval_rows``, so names avoid the rules."""
     parts = []
     for r in ci.itertuples(index=False):
         parts.append(pd.DataFrame({"x": np.linspace(r.hf_lo, r.hf_hi, n), "y": r.s_lf, "r": 2.0}))
@@ -91,12 +87,9 @@ def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
 
 
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
-    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed,
-    baselines as grey diamond outlines (a grid point at a baseline's place shows inside) with their names placed
-    clear of every marker (a thin line joins a name set further out to its diamond). Bases and baselines go by
-    their reader names ("OVG + TABA"), in the legend as on the chart. A short title; what the marks mean, the
-    crops, the grid points that share a ring or a diamond and the grid points left out (a mean over the surviving
-    samples of a partly failed point is not drawn) in a subtitle wrapped to the chart's width."""
+    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
+    as grey diamond outlines named clear of every marker; the subtitle says what the marks are, which points share a
+    ring or diamond and which are not drawn (partly failed)."""
     import altair as alt
 
     grid = grid_summary(ds)
@@ -202,8 +195,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
 
 
 def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):
-    """Fig. 6 for the figures page: one Pareto panel per dataset, stacked (not side by side), with text large
-    enough to read where the book shows the figure at its column's width (about 690 px)."""
+    """Fig. 6 for the figures page: one Pareto panel per dataset, stacked, with 13 px text."""
     import altair as alt
 
     charts = [pareto_chart(ds, width=width, height=height, font_size=13) for ds in datasets]
@@ -212,11 +204,8 @@ def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 29
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
-    """Mean of each metric over the (eta_HF, eta_LF) grid: metrics side by side, one row per OVG base, each metric
-    on its own colour scale. A cell whose samples partly failed keeps its colour (the mean of the rest), says how
-    many of its samples failed and is outlined; a cell where most samples failed has no mean (``pareto.grid_summary``)
-    and is light grey with its failed count; a cell whose every sample failed is grey and says "failed"; the legend
-    under the chart names them."""
+    """Mean of each metric over the (eta_HF, eta_LF) grid, metrics side by side, one row per base, each on its own
+    scale; partly failed cells outlined with their failed count, mostly or wholly failed cells grey."""
     import altair as alt
 
     grid = grid_summary(ds)

@@ -17,8 +17,8 @@ def _kind(m: str) -> str:
 
 
 def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: its share of full OVG's S_HF gain with the 95 % bootstrap interval over the test crops that the
-    quality table shows (``studies.schedule.gain_share_interval``; DDIM's 0 and full OVG's 1 have none: NaN)."""
+    """Per method: the 95 % bootstrap interval over crops of its share of full OVG's S_HF gain (NaN for DDIM and full
+    OVG)."""
     from ..studies.schedule import gain_share_interval
 
     rows = []
@@ -30,13 +30,8 @@ def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
-    """Time ratio (× DDIM) against the S_HF gain share, DDIM (0) and full OVG (1) as the two ends, each schedule with
-    its 95 % bootstrap interval over the test crops as a vertical bar (the interval the quality table gives), each
-    point named where its name overlaps no other point, bar, reference line or name (``charts.label_layers``: a thin
-    line joins a name set further out); the shaded corner is the target (time ≤ max ratio, share ≥ target); dashed
-    lines mark DDIM's share (0) and full OVG's (1): a schedule above 1 overshoots full OVG, one below 0 works against
-    the gain. The time axis spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an
-    axis from 0 would leave most of it empty. The subtitle says what the bars are."""
+    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named clear of
+    marks (``label_layers``), the target corner shaded and dashed lines at shares 0 and 1."""
     from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
     from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
 
@@ -88,8 +83,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
 
 
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
-    """Which inversion steps each method guides (step 0: lowest σ); every fifth step labelled; each step's cell
-    edged in white so that rows guiding alternate steps stay apart."""
+    """Which inversion steps each method guides (step 0: lowest σ), cells edged in white."""
     import json
 
     steps = int(ds.attrs["steps"])
@@ -112,7 +106,7 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
 
 
 def _names_expr(labels) -> str:
-    """A Vega label expression writing each method or schedule key by its chart name (``plotting.labels``)."""
+    """A Vega label expression writing each method or schedule key by its chart name."""
     expr = "datum.label"
     for key in map(str, labels):
         if chart_label(key) != key:
