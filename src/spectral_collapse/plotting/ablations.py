@@ -5,15 +5,22 @@ from __future__ import annotations
 import itertools
 import json
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import paired_ci
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
+from ..studies.aggregate import TABLE_METRICS
+from ..studies.claims_words import arm_name, arm_words
 from ..studies.method_labels import method_name
-from .palette import method_color
-from .charts import image_grid, interval_rules, metric_bars
+from ..studies.scorecard import TABLE6_METHODS, crop_frame
+from ..studies.verdicts import paired_units
+from .charts import (coinciding_groups, grouped_coincidence_note, image_grid, interval_rules, metric_bars, series_lines,
+                     wrap_lines)
 from .labels import chart_label
+from .palette import method_color, method_dash, method_shape
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
            "improvement_intervals"]
@@ -33,8 +40,6 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
     """One chart per metric: methods side by side, one point per arm with the tables' interval (crops; std over seeds
     for a set-level score) on a fitted axis; None for a two-axis study."""
-    import altair as alt
-
     axes = _axes(ds)
     if len(axes) != 1:
         return None
@@ -53,8 +58,6 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
     """``ds`` with its ablation ``axis`` values in words (``claims_words.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
     training seed keeps its number."""
-    from ..studies.claims_words import arm_words
-
     if axis == "train_seed" or axis not in ds.coords:
         return ds
     return ds.assign_coords({axis: [arm_words(axis, v) for v in ds[axis].values.tolist()]})
@@ -63,8 +66,6 @@ def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
 def translations_grid(ds: xr.Dataset, cell: int = 56):
     """Source, each arm's outputs per method (first seed) and the truth as a PNG grid; a factor axis gets one source row
     per factor."""
-    from ..studies.claims_words import arm_name
-
     axes = _axes(ds)
     by_factor = axes[-1] == "factor"
     rows = {}
@@ -81,8 +82,6 @@ def translations_grid(ds: xr.Dataset, cell: int = 56):
 
 def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     """The unit-variance inverted latents of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
-    from ..studies.claims_words import arm_name
-
     rows = {}
     for combo in _grid(ds):
         sel = dict(zip(_axes(ds), combo))
@@ -94,18 +93,12 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 def _arm_label(axes: list[str], values) -> str:
     """An arm named in words by its axes' values (``claims_words.arm_name``)."""
-    from ..studies.claims_words import arm_name
-
     return arm_name(dict(zip(axes, values)))
 
 
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
     the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
-    import altair as alt
-
-    from .charts import coinciding_groups, grouped_coincidence_note, series_lines, wrap_lines
-
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
     if pca.empty:  # PCA needs two finite inverted latents of an arm
@@ -147,10 +140,6 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
     """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
     seeds for a set-level score)."""
-    import altair as alt
-
-    from .palette import method_color, method_dash, method_shape
-
     s = ablation_summary(ds, metrics=metrics)
     s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
     by_seed = s["lo"].isna() & s["std"].notna()
@@ -187,12 +176,6 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
 def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
     """x0 minus eps per (metric, method, factor): the paired 95 % interval over the crops both arms scored, or for a
     set-level metric mean ± std over seeds. Columns: metric, method, factor, delta, lo, hi, n, unit."""
-    from ..metrics.intervals import paired_ci
-    from ..studies.scorecard import crop_frame
-    from ..studies.verdicts import paired_units
-
-    from ..studies.aggregate import TABLE_METRICS
-
     metrics = TABLE_METRICS if metrics is None else metrics
     crops = crop_frame(ds, "x0", str(ds.attrs.get("dataset", "")))
     scale = "scale" if "scale" in crops else "factor"
@@ -220,14 +203,8 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
 def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
     """x0 minus eps per metric, method and factor (above 0: x0 scores higher) with ``improvement_intervals``' error
     bars."""
-    import altair as alt
-
-    from .palette import method_color
-
     imp = improvement_intervals(ds).dropna(subset=["delta"])
     factors = sorted(imp["factor"].unique().tolist())
-    from ..studies.scorecard import TABLE6_METHODS
-
     drawn = list(dict.fromkeys(imp["method"]))
     labels = [m for m in drawn if m in TABLE6_METHODS] + [m for m in drawn if m not in TABLE6_METHODS]
     x = alt.X("method:N", title=None, sort=labels, axis=alt.Axis(labelAngle=-30, labelAlign="right"))

@@ -2,6 +2,7 @@
 and returns an Altair chart."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +13,8 @@ import xarray as xr
 
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
-from .labels import log_ticks  # noqa: F401  (re-exported)
+from .labels import chart_label, log_ticks, with_units  # noqa: F401  (log_ticks re-exported)
+from .palette import label_expr, method_color, method_dash, method_shape, method_styles
 from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
 from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
                        grouped_coincidence_note)
@@ -53,8 +55,6 @@ def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
 
 def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
     """Axis title: the variable's ``long_name`` [``units``] attrs where set, else the key's chart name with its unit."""
-    from .labels import chart_label, with_units
-
     if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
         attrs = data[name].attrs
         label = attrs["long_name"]
@@ -133,8 +133,6 @@ def metric_bars(
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
-    from .palette import label_expr
-
     x = alt.X(f"{by}:N", sort=order, title=by, axis=alt.Axis(labelExpr=label_expr(order)))
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
@@ -180,8 +178,6 @@ def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame
 
 def _color(frame: pd.DataFrame, field: str, legend: bool = True):
     """Colour encoding of ``field``: the book's method colours, spare colours for other labels."""
-    from .palette import method_color
-
     kw = {} if legend else {"legend": None}
     return method_color(frame[field], field=field, title=field, **kw)
 
@@ -246,8 +242,6 @@ def metric_heatmap(
 
 def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
     """``text`` wrapped to lines that fit ``width_px`` at ``font_px`` (~0.6 em a character): a subtitle."""
-    import textwrap
-
     return textwrap.wrap(text, max(20, int(width_px / (0.6 * font_px))))
 
 
@@ -276,13 +270,10 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
                  opacity: float = 0.9) -> alt.LayerChart:
     """One line per ``series`` value in the book's method look, the first widest and underneath, so a covered line shows
     as a rim; ``points`` adds markers. Facetable."""
-    from .palette import method_color, method_dash, method_shape
-
     labels = list(dict.fromkeys(map(str, frame[series])))
     wide, thin = widths
     step = (wide - thin) / max(1, len(labels) - 1)
-    # a legend of lines draws each entry's dash: long enough for a whole period and the next dash (a 10-pixel symbol
-    # would show the Gaussian reference's 12-pixel dash as a solid line); a legend of points draws their shapes
+    # a line legend's symbols long enough to show every dash's whole period
     kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
     enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
                strokeDash=method_dash(labels, field=series, title=title, **kw))
@@ -298,8 +289,6 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
 
 def dash_symbol_length(labels, least: float = 10.0) -> float:
     """Legend line length (px) showing a whole dash period of every one of ``labels``; ``least`` for solid lines."""
-    from .palette import method_styles
-
     lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
     return float(max([least, *lengths]))
 

@@ -77,16 +77,14 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
     labels = list(dict.fromkeys(runs["method"]))
     xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
-    # as wide as the text column allows beside the legend: the runs at S_G = 0 (every deterministic method) sit side
-    # by side within a few pixels, and a wider axis gives each of them more room
+    # as wide as the text column allows: the runs at S_G = 0 sit side by side within a few pixels
     width, height = 520, 280
 
     def px(v):
         return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
 
     spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
-    # one slot per (method, step count): one method's runs at several step counts cover each other as much as two
-    # methods' runs do
+    # one slot per (method, step count): one method's runs at several step counts cover each other too
     runs["slot"] = runs["method"] + " · " + runs["steps"].astype(str)
     slots = _apart(runs.assign(method=runs["slot"]), list(dict.fromkeys(runs["slot"])), px(runs["s_dc"]),
                    spans=spans)

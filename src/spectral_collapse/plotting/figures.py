@@ -2,11 +2,21 @@
 numbers, Fig. 4's points and panels, and the slopes of the latents' spectra that Fig. 1 shows."""
 from __future__ import annotations
 
+import io
+
+import altair as alt
 import numpy as np
 import pandas as pd
+import vl_convert as vlc
 import xarray as xr
+from PIL import Image
 
+from ..metrics.intervals import bootstrap_ci
+from ..metrics.latent import radial_power_spectrum
 from ..studies.method_labels import method_name
+from .charts import compose_grid, padded_domain, series_lines
+from .labels import reader_spec
+from .palette import METHOD_COLORS, method_color, method_shape
 
 __all__ = ["collapse_figure", "correlation_figure", "overprint_offsets", "fig2_rows", "fig2_grid", "fig4_points",
            "spectrum_slopes", "FIG2_METHODS"]
@@ -21,15 +31,6 @@ def _latent_view(z: np.ndarray) -> np.ndarray:
 def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
     """The introduction's figure as PNG bytes: inputs, DDIM's and OVG's translations, the truth and their latents beside
     noise (left); the latents' radial power spectra (right)."""
-    import io
-
-    import altair as alt
-    import vl_convert as vlc
-    from PIL import Image
-
-    from ..metrics.latent import radial_power_spectrum
-    from ..plotting.charts import compose_grid
-
     methods = list(map(str, ds["method"].values))
     ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
     shown = [m for m in ("ddim", ovg) if m in methods]
@@ -48,9 +49,6 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
         spectra.append(pd.DataFrame({"frequency": f, "power": pw.reshape(-1, len(f)).mean(0), "latent": name}))
     sp = pd.concat(spectra)
     sp = sp[sp["frequency"] > 0]
-    from .charts import series_lines
-    from .labels import reader_spec
-
     # the log axis fitted to the curves (a tenth of a decade beyond them), not run down to a round power of ten
     lo, hi = float(sp["power"][sp["power"] > 0].min()), float(sp["power"].max())
     ydom = [lo / 10 ** 0.1, hi * 10 ** 0.1]
@@ -72,11 +70,6 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
     """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
     filled and the others hollow, axes fitted to points and intervals; overprinting points moved sideways
     (``overprint_offsets``) and the subtitle says so."""
-    import altair as alt
-
-    from .charts import padded_domain
-    from .palette import METHOD_COLORS, method_color, method_shape
-
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
@@ -214,8 +207,6 @@ def fig2_rows(ds) -> pd.DataFrame:
 def fig2_grid(ds, k: int = 4):
     """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
     and the truth."""
-    from ..plotting.charts import compose_grid
-
     k = min(k, ds.sizes["image"])
     rows = {"input": ds["source_images"].values[:k]}
     failed = {}
@@ -232,8 +223,6 @@ def fig2_grid(ds, k: int = 4):
 def fig4_points(ev) -> pd.DataFrame:
     """Fig. 4's points: per (dataset, method) of the main results the mean S_HF, S_LF and S_DC and their 95 % bootstrap
     intervals over crops (``<metric>_lo`` / ``_hi``, NaN without per-crop values)."""
-    from ..metrics.intervals import bootstrap_ci
-
     metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
     f = f[(f["study"] == "main") & f["metric"].isin(metrics)]
@@ -259,8 +248,6 @@ def fig4_points(ev) -> pd.DataFrame:
 def spectrum_slopes(ds, seed: int = 0) -> dict:
     """{name: (slope, range in decades)} of the latents' radial power spectra for DDIM, OVG (first stored variant) and
     Gaussian noise; {} without latents."""
-    from ..metrics.latent import radial_power_spectrum
-
     if "latents" not in ds:
         return {}
     methods = list(map(str, ds["method"].values))

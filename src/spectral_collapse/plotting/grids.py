@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .labels import chart_label
+
 __all__ = ["compose_grid", "image_grid", "grid_font"]
 
 
@@ -71,8 +73,6 @@ def compose_grid(
             given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
             bad[:len(given)] |= given
         marks[str(k)] = bad
-    from .labels import chart_label   # row labels and column titles in reader form ("ovg_edm x_T" -> "OVG + EDM x_T")
-
     labels = {k: chart_label(k) + (" (all failed)" if len(m) and m.all() else "") for k, m in marks.items()}
     titles = [chart_label(str(t)) for t in titles] if titles else titles
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))

@@ -10,17 +10,15 @@ import re
 
 import numpy as np
 
-from ..text import SYMBOLS
+from ..text import SYMBOLS, factor, notation, symbol
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
-__all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
-           "step_size", "step_sizes", "study_method_names", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
-           "js_string"]
+__all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec",
+           "COMPOUND_WORDS", "step_size", "step_sizes", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
+           "js_string", "ternary"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
-# other words a chart writes otherwise: a sign, a solver's name
-_SIGNS = {"sigma": "σ"}
 # the unit an axis or a title names after a score's chart name: PSNR is in decibels
 UNITS = {"PSNR": "dB"}
 # a chart title that starts with one of these stays lower-case (a parameterization, a variable)
@@ -28,29 +26,16 @@ _LOWER = {"eps", "x0", "v", "u", "k", "t"}
 
 
 @functools.lru_cache(maxsize=None)
-def study_method_names() -> dict[str, str]:
-    """{label: reader name} of method labels a single study adds (the flow chapter's "ddim_x1.15" -> "DDIM (latent
-    ×1.15)")."""
-    from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
-    from ..text import TIMES
-
-    return {SCALED_LABEL: f"DDIM (latent {TIMES}{LATENT_SCALE:g})"}
-
-
-@functools.lru_cache(maxsize=None)
 def chart_names() -> dict[str, str]:
     """{key: the name a chart writes}: method labels (not "copy"), metric and step-size keys (their chart symbol:
     "η_HF"), schedules and a few signs ("sigma" -> "σ")."""
     from ..studies.method_labels import METHOD_NAMES
-    from ..text import SYMBOLS, symbol
+    from ..studies.schedule import SCHEDULE_NAMES
 
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
     names.update({k: v for k, v in METHOD_NAMES.items() if k != "copy"})
-    names.update(study_method_names())
-    names.update(_SIGNS)
-    # guidance schedules with an identifier for a key ("every_4" -> "every 4th step"; "low", "mid" are words)
-    from ..studies.schedule import SCHEDULE_NAMES
-
+    names["sigma"] = "σ"
+    # guidance schedules with an identifier for a key ("every_4" -> "every 4th step")
     names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
     names["train_seed"] = "training seed"
     # the latent's mean squared norm per dimension under the keys of its per-sample and per-latent values
@@ -69,7 +54,6 @@ def _compound(words: list[str]) -> str | None:
     """"x0 4 ovg_stable" -> "x0, ×4, OVG (stable form)": every word a key, a model word or a whole number, with a method
     or metric among them; else None."""
     from ..studies.method_labels import METHOD_NAMES
-    from ..text import factor
 
     names = chart_names()
     if len(words) < 2 or not any(w in names or w in METHOD_NAMES for w in words):
@@ -108,8 +92,6 @@ def chart_label(text):
         return type(text)(chart_label(t) for t in text)
     if not isinstance(text, str):
         return text
-    from ..text import notation
-
     names = chart_names()
     if text in names:
         return names[text]
@@ -155,6 +137,11 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
         shown.update({name: name for name in UNITS})
         shown = {raw: with_units(name) for raw, name in shown.items()}
         shown = {raw: name for raw, name in shown.items() if name != raw}
+    return ternary(shown, key, default)
+
+
+def ternary(shown: dict, key: str = "datum.label", default: str = "datum.label") -> str:
+    """A Vega expression giving ``shown[v]`` where ``key`` is v, else ``default``."""
     expr = default
     for raw, name in reversed(list(shown.items())):
         expr = f"{key} === {js_string(raw)} ? {js_string(name)} : {expr}"
@@ -163,12 +150,8 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
 
 def _data_labels(spec: dict) -> list[str]:
     """The short texts among a spec's data values that ``chart_label`` renames."""
-    rows = [r for v in (spec.get("datasets") or {}).values() for r in v]
-    found = {}
-    for r in rows:
-        for v in (r.values() if isinstance(r, dict) else ()):
-            if isinstance(v, str) and 0 < len(v) <= 60:
-                found[v] = None
+    rows = [r for v in (spec.get("datasets") or {}).values() for r in v if isinstance(r, dict)]
+    found = dict.fromkeys(v for r in rows for v in r.values() if isinstance(v, str) and 0 < len(v) <= 60)
     return [v for v in found if chart_label(v) != v]
 
 
@@ -279,8 +262,7 @@ def reader_names() -> dict[str, str]:
     return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
 
 
-# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
-# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
+# result keys that are neither a symbol nor a metric header
 OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score",
                "delta_log_e_hf_luma": "Δlog E_Y", "delta_log_e_hf_chroma": "Δlog E_CbCr", "kid_wav": "KID_wav",
                "hf_coherence": "HF coherence"}
@@ -294,8 +276,8 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
         return []
     best: list[float] = []
     for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
-        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-                for m in mantissas if lo <= m * 10.0 ** k <= hi]
+        decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+        vals = [float(f"{m * 10.0 ** k:.12g}") for k in decades for m in mantissas if lo <= m * 10.0 ** k <= hi]
         if len(vals) > max_ticks:
             break
         best = vals

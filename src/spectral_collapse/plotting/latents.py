@@ -14,8 +14,8 @@ from .palette import REFERENCE_COLOR, chart_name, label_expr
 from .charts import (coincidence_note, coinciding_series, fitted_scale, image_grid, metric_bars, nice_ticks,
                      series_lines, wrap_lines)
 
-__all__ = ["chi2_curve", "norm_histogram", "norm_span", "norm_domain", "even_spread", "EVEN_SPREAD", "cev_chart",
-           "pca_images", "norm_histograms", "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids", "spectra_chart",
+__all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
+           "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids", "spectra_chart",
            "filter_examples", "filtered_s_hf_chart", "correlation_heatmap"]
 
 
@@ -103,23 +103,9 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
-def norm_span(series: dict, d: int) -> tuple[float, float]:
-    """The span of the norm histograms' bins: every set's u = ||x_T||^2 / d and chi2(d)/d's ±5 sd."""
-    sd = (2 / d) ** 0.5
-    return (float(min(1 - 5 * sd, *(u.min() for u in series.values()))),
-            float(max(1 + 5 * sd, *(u.max() for u in series.values()))))
-
-
-def norm_domain(series: dict, d: int, bins: int = 30) -> list[float]:
-    """``norm_span`` widened by one bin on each side: the x-range every norm histogram shares."""
-    lo, hi = norm_span(series, d)
-    pad = (hi - lo) / max(int(bins), 1)
-    return [lo - pad, hi + pad]
-
-
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
-    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d over shared bins (``norm_span``) and
-    x-range (``norm_domain``) with the chi2(d)/d density in grey; subtitles give each panel's range."""
+    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d with the chi2(d)/d density in grey, every
+    panel on the same bins (over all latents and chi2(d)/d ± 5 sd) and x-range (a bin wider each side)."""
     d = int(ds.attrs["d"])
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
@@ -129,9 +115,10 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
             series["gaussian (reference)" if m == "gaussian" else str(m)] = u
     if not series:
         return alt.vconcat()
-    span = norm_span(series, d)
-    lo, hi = norm_domain(series, d, bins)
     data_lo, data_hi = (float(f(np.concatenate(list(series.values())))) for f in (np.min, np.max))
+    span = (min(1 - 5 * (2 / d) ** 0.5, data_lo), max(1 + 5 * (2 / d) ** 0.5, data_hi))
+    pad = (span[1] - span[0]) / max(int(bins), 1)
+    lo, hi = span[0] - pad, span[1] + pad
     fit = alt.Scale(domain=[lo, hi], zero=False, nice=False)  # one x-range, the data's span: the axis leaves out 0
     curve = chi2_curve(d, lo, hi)
     panels = []
@@ -196,7 +183,7 @@ VALUE_ROOM = 20.0   # pixels above the tallest bar for its number (10 px type, 3
 VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a bar of height 0 is the tick at 0)."
 
 
-def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 3) -> alt.LayerChart:
+def valued(chart: alt.LayerChart, title: str, digits: int = 3) -> alt.LayerChart:
     """A ``metric_bars`` chart with each bar's value as a black tick and a number above the bar (or its interval), and
     ``VALUE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
@@ -216,9 +203,8 @@ def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 
         for layer in chart.layer:
             layer.encoding.y.scale = alt.Scale(domain=dom, nice=False)
         text = text.encode(y=alt.Y("top:Q", scale=alt.Scale(domain=dom, nice=False)))
-    old = chart.title
-    sub = list(getattr(old, "subtitle", None) or []) if not isinstance(old, str) else []
-    sub = [sub] if isinstance(sub, str) else sub
+    sub = [] if isinstance(chart.title, str) else getattr(chart.title, "subtitle", None) or []
+    sub = [sub] if isinstance(sub, str) else list(sub)
     return alt.layer(chart, tick, text).properties(title=alt.TitleParams(
         title, subtitle=sub + wrap_lines(VALUE_NOTE, 300), anchor="start"))
 
@@ -232,8 +218,7 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
-    # the legend says what the colour is and labels round values along it and both ends, so a thin band of red (the
-    # few updates of power above 1) reads as values up to the top label
+    # the legend labels round values and both ends, so a thin band of red reads as values up to the top label
     ticks_c = nice_ticks(lo, hi)
     step_c = ticks_c[1] - ticks_c[0] if len(ticks_c) > 1 else hi - lo
     ends = sorted({*ticks_c, *(e for e in (round(lo, 1), round(hi, 1))

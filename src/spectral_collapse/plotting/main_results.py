@@ -1,7 +1,13 @@
 """Charts of the main-results chapter."""
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
+
+from ..studies.aggregate import METRIC_NAMES, failed_label
+from ..studies.method_labels import method_name
+from .charts import interval_rules, wrap_lines
+from .grids import image_grid
 
 __all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines", "translation_panel",
            "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
@@ -22,8 +28,6 @@ READING = {
 def reading_lines(metrics) -> list[str]:
     """Subtitle lines saying which way each of ``metrics`` reads: one line for those where higher is better, one each
     for the others."""
-    from ..studies.aggregate import METRIC_NAMES
-
     better = [METRIC_NAMES.get(m, m) for m in metrics if m in READING and READING[m][0]]
     lines = [f"{', '.join(better)}: higher is better."] if better else []
     lines += [f"{METRIC_NAMES.get(m, m)}: higher is {READING[m][1]}." for m in metrics if m in READING
@@ -47,16 +51,11 @@ def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
 def failed_names(cmp: pd.DataFrame) -> dict[str, str]:
     """{method: axis label with its failures} ("BDIA (17 of 48 failed)") for each method of ``cmp`` whose samples
     failed."""
-    from ..studies.aggregate import failed_label
-    from ..studies.method_labels import method_name
-
     return {m: failed_label(method_name(m), f, n) for m, (f, n) in _failed(cmp).items()}
 
 
 def failed_lines(cmp: pd.DataFrame) -> list[str]:
     """A subtitle line naming the methods whose samples failed (none: no line)."""
-    from ..studies.method_labels import method_name
-
     failed = _failed(cmp)
     if not failed:
         return []
@@ -69,11 +68,6 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
                height: int | None = None):
     """Our mean (with the tables' 95 % interval over crops) beside the paper's per method, one panel per metric, methods
     down the shared axis with failures named; the subtitle says which way each metric reads."""
-    import altair as alt
-
-    from ..studies.aggregate import METRIC_NAMES
-    from .charts import interval_rules, wrap_lines
-
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
     long["source"] = long["source"].str.replace("_mean", "")
@@ -119,8 +113,6 @@ PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the i
 def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
     """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
     the first seed, each pixel ``zoom`` times larger."""
-    from .grids import image_grid
-
     n = min(n, ds.sizes["image"])
     rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
     failed = {}

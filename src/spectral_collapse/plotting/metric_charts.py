@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
 from .charts import image_grid, metric_heatmap, padded_domain, plural, wrap_lines
 
 __all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
            "correlation_heatmap"]
 
 
-# a bin at the floor of the log (log10 of the guard added before it) holds no power at all, e.g. above an upsampled
-# source's own Nyquist frequency; drawn, it would stretch the axis down by many decades
+# log10 of a bin without power (the guard added before the log); drawn, it would stretch the axis by many decades
 EMPTY_BIN_LOG10 = -15.0
 
 
@@ -105,8 +105,6 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     """The metrics' correlation matrix over the main-results runs on a fixed -1 .. 1 red-blue scale, named as the
     chapter's table names them, one of each complementary pair; a note when there is none."""
-    from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
-
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
         return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(

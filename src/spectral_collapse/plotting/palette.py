@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from .labels import js_string
+import altair as alt
+
+from .labels import ternary
 
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_color", "method_shape",
@@ -20,8 +22,7 @@ METHOD_COLORS = {
     # the other baselines
     "null_class": "#034B05", "direct_inversion": "#900060", "renoise": "#03A85E", "edict": "#D860FC",
     "bdia": "#DB6510",
-    # the controls charts draw: the untranslated input and the ground truth (the blurred and noisy truths of the
-    # realism gate appear in tables; a chart that draws them gives them spare colours)
+    # the controls charts draw: the untranslated input and the ground truth
     "copy": "#98030F", "ground_truth": "#000000",
 }
 METHOD_FAMILY = {
@@ -33,14 +34,12 @@ METHOD_FAMILY = {
 }
 FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", "control": "diamond",
                  "reference": "cross", "other": "circle"}
-# a method whose colour lies close to a family member's for colour-blind readers (or close for anyone) is drawn with
-# a shape of its own, so a scatter tells them apart by shape as a line chart does by dash
+# a shape of its own for a method whose colour lies close to a family member's (for colour-blind readers)
 METHOD_SHAPES = {"taba": "triangle-down", "edm": "triangle-left", "ovg_edm": "triangle-right", "edict": "wedge",
                  "renoise": "arrow", "ovg_stable": "diamond"}
 FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
                  "reference": [12, 4], "other": [1, 0]}
-# each method's own dash: a family's first member draws the family's dash, the others a variant of it, so two lines
-# of one family (OVG and OVG + EDM) differ in dash as well as in colour
+# each method's own dash: a family's first member draws the family's dash, the others a variant of it
 METHOD_DASHES = {
     "ddim": [1, 0], "taba": [10, 3], "edm": [10, 3, 2, 3],
     "ovg": [6, 3], "ovg_taba": [6, 2, 1, 2], "ovg_edm": [6, 2, 1, 2, 1, 2], "ovg_stable": [3, 4],
@@ -51,8 +50,7 @@ METHOD_DASHES = {
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
 REFERENCE_COLOR = "#888888"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
-# labels that are not methods: colours apart from every method's (CIEDE2000 > 17 from each and from each other),
-# each with a contrast of at least 3:1 on white, as the methods' own
+# labels that are not methods: colours CIEDE2000 > 17 from every method's and each other, 3:1 contrast on white
 SPARE_COLORS = ("#179BA9", "#35001A", "#667846", "#4F4D65", "#986F8B", "#3D1C07", "#45453A")
 _SPARE_SHAPES = ("circle", "square", "triangle-up", "diamond", "triangle-down", "cross", "wedge")
 
@@ -83,8 +81,6 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
 
 def _scale(labels, i: int):
     """The scale of channel ``i`` (0 colour, 1 shape, 2 dash) over the labels' own values."""
-    import altair as alt
-
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
     styles = method_styles(raw)
     return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
@@ -96,11 +92,7 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
     from ..studies.method_labels import METHOD_NAMES
 
     shown = METHOD_NAMES if labels is None else {str(v): chart_name(v) for v in labels}
-    shown = {k: v for k, v in shown.items() if v != k}
-    expr = default
-    for key, name in reversed(list(shown.items())):
-        expr = f"datum.label === {js_string(key)} ? {js_string(name)} : {expr}"
-    return expr
+    return ternary({k: v for k, v in shown.items() if v != k}, default=default)
 
 
 def chart_name(label) -> str:
@@ -117,8 +109,6 @@ def chart_name(label) -> str:
 
 def _legend(labels, kw: dict) -> dict:
     """``kw`` with a legend that reads reader names, unless the legend is off or sets its labels."""
-    import altair as alt
-
     legend = kw.get("legend", alt.Undefined)
     if legend is None:
         return kw
@@ -138,23 +128,17 @@ def _legend(labels, kw: dict) -> dict:
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
     labels and title for one legend."""
-    import altair as alt
-
     labels = list(labels)
     return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **_legend(labels, kw))
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Shape`` of ``field`` in each method's shape."""
-    import altair as alt
-
     labels = list(labels)
     return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **_legend(labels, kw))
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.StrokeDash`` of ``field`` in each method's dash."""
-    import altair as alt
-
     labels = list(labels)
     return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **_legend(labels, kw))

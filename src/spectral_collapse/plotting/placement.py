@@ -104,8 +104,7 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
                 grown = _grow(box, clearance)
                 # within ``clearance`` of an obstacle: a small cost; on it (within 1 px): fifty times more
                 cost = _covered(grown, obs) + 50 * _covered(_grow(box, 1.0), obs)
-                # on another name: far dearer than any other fault (names must never overprint); within
-                # ``clearance`` of one: a small cost
+                # on another name: dearer than any other fault; within ``clearance`` of one: a small cost
                 cost += sum(_overlap(grown, b) * 2 + (OVERPRINT + 20 * _overlap(box, b) if _overlap(box, b) else 0)
                             for b in boxes)
                 for ln in leaders:   # a box written across another name's leader

@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
+
+import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
@@ -30,8 +33,7 @@ _KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
 _KEY_ONLY = re.compile(rf"\s*{_KEY}\s*")
 
 
-# A study's key (what a user types: ``studies --only flow_collapse``, the results' folder) as prose names the study
-# ("the flow-collapse study"); a key not listed reads with its underscores as hyphens
+# a study key as prose names the study; a key not listed reads with its underscores as hyphens
 STUDY_NAMES = {"eps_vs_x0": "ε-prediction vs x0-prediction", "pca_collapse": "PCA-collapse",
                "ovg_schedule": "OVG-schedule", "backbone_ablation": "backbone ablation",
                "space_ablation": "data-space ablation", "your_model": "your-model"}
@@ -49,8 +51,7 @@ def _studies() -> re.Pattern:
     """
     from ..studies.registry import STUDIES
 
-    names = [st.name for st in (STUDIES.values() if isinstance(STUDIES, dict) else STUDIES) if "_" in st.name]
-    keys = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    keys = "|".join(map(re.escape, sorted((k for k in STUDIES if "_" in k), key=len, reverse=True)))
     return re.compile(rf"(?<![\w\-./=`])({keys})(?= (?:study|studies|chapter|chapters|results|ablation)\b)")
 
 
@@ -82,8 +83,7 @@ def code_keys() -> tuple[str, ...]:
     from ..studies.registry import STUDIES
     from ..studies.settings import MEANINGS
 
-    studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
-    keys = {k for st in studies for k in st.params} | set(MEANINGS)
+    keys = {k for st in STUDIES.values() for k in st.params} | set(MEANINGS)
     return tuple(sorted((k for k in keys if "_" in k and k not in reader_names()), key=len, reverse=True))
 
 
@@ -157,8 +157,6 @@ def table_numbers(text: str) -> str:
 
 def p_text(p, digits: int = P_DIGITS):
     """A p-value at ``digits`` decimals, "< 0.0001" below what they show; a missing value as it is."""
-    import math
-
     try:
         x = float(p)
     except (TypeError, ValueError):
@@ -176,8 +174,6 @@ def _p_column(label) -> bool:
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
     p-values by ``p_text``); the frame is not changed."""
-    import pandas as pd
-
     def labels(ix: pd.Index) -> pd.Index:
         names = [reader_label(n) for n in ix.names]
         if isinstance(ix, pd.MultiIndex):
@@ -212,8 +208,6 @@ def reader_cells(nb) -> int:
 def short_model_names(frame):
     """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name; the
     table itself where none is."""
-    import pandas as pd
-
     def short(v):
         return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
 

@@ -4,10 +4,13 @@ writes the libraries every book page loads. Importing this package enables the b
 methods named by reader names)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import altair as alt
+
+from .labels import chart_label_expr, reader_spec
 
 __all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT"]
 
@@ -19,8 +22,6 @@ FONT = "DejaVu Sans, Verdana, sans-serif"
 @alt.theme.register(THEME, enable=True)
 def _book_theme() -> alt.theme.ThemeConfig:
     """The book's chart defaults: view size, font, padding, keys named on axes and headers."""
-    from .labels import chart_label_expr
-
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
                                       "legend": {"labelLimit": 260}, "axis": {"labelExpr": chart_label_expr()},
                                       "header": {"labelExpr": chart_label_expr(key="datum.value")}}}
@@ -29,8 +30,6 @@ def _book_theme() -> alt.theme.ThemeConfig:
 def _reading(renderer):
     """``renderer`` drawing the chart with its titles in reader form (``labels.reader_spec``)."""
     def draw(spec: dict, **metadata):
-        from .labels import reader_spec
-
         return renderer(reader_spec(spec), **metadata)
 
     draw.__wrapped__ = renderer
@@ -71,8 +70,6 @@ def vega_versions() -> dict[str, str]:
 
 def write_vega_bundle(path: str | os.PathLike) -> Path:
     """Write the offline vega + vega-lite + vega-embed bundle (vl-convert, no network) to ``path``."""
-    import json
-
     import vl_convert as vlc
     from altair.utils._importers import vl_version_for_vl_convert
 
