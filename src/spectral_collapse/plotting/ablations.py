@@ -91,11 +91,6 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def _arm_label(axes: list[str], values) -> str:
-    """An arm named in words by its axes' values (``claims_words.arm_name``)."""
-    return arm_name(dict(zip(axes, values)))
-
-
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
     the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
@@ -106,14 +101,10 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 
         return Markdown(f"No PCA curve: no arm has two finite inverted latents in this run "
                         f"({ds.attrs.get('n_test')} test images per arm).")
-    pca["arm"] = [_arm_label(axes, row) for row in pca[axes].itertuples(index=False)]
+    pca["arm"] = [arm_name(dict(zip(axes, row))) for row in pca[axes].itertuples(index=False)]
     gauss = ds["pca_cev_gaussian"].to_dataframe().reset_index().dropna()
-    if axes[0] in gauss:
-        gauss["arm"] = [_arm_label(axes, row) for row in gauss[axes].itertuples(index=False)]
-        gauss = gauss[gauss["arm"].isin(set(pca["arm"]))]
-    else:   # one reference for every arm
-        gauss = pd.concat([gauss.assign(arm=a) for a in dict.fromkeys(pca["arm"])], ignore_index=True)
-    gauss["method"] = "N(0, I)"
+    gauss["arm"] = [arm_name(dict(zip(axes, row))) for row in gauss[axes].itertuples(index=False)]
+    gauss = gauss[gauss["arm"].isin(set(pca["arm"]))].assign(method="N(0, I)")
     both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})],
                      ignore_index=True)[["arm", "method", "component", "cev"]]
     drawn = list(dict.fromkeys(both["method"]))

@@ -35,22 +35,16 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 def to_frame(data: xr.Dataset | pd.DataFrame, variables: str | Sequence[str]) -> pd.DataFrame:
     """Tidy frame with one column per dimension / coordinate and one per requested variable."""
     names = _as_list(variables)
-    if isinstance(data, pd.DataFrame):
-        missing = [n for n in names if n not in data.columns]
-        if missing:
-            raise KeyError(f"columns {missing} not in the frame; available: {sorted(map(str, data.columns))}")
-        return data.reset_index(drop=True)
-    missing = [n for n in names if n not in data.variables]
-    if missing:
-        raise KeyError(f"variables {missing} not in the dataset; available: {sorted(map(str, data.data_vars))}")
-    return data[names].to_dataframe().reset_index()
+    frame = isinstance(data, pd.DataFrame)
+    _require(names, data.columns if frame else data.variables, "columns of the frame" if frame else "variables")
+    return data.reset_index(drop=True) if frame else data[names].to_dataframe().reset_index()
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Raise a KeyError naming the columns that the chart needs but the data lacks."""
-    missing = [c for c in columns if c not in frame.columns]
+def _require(names: Sequence[str], have, what: str = "dimensions or coordinates of the data") -> None:
+    """Raise a KeyError naming the ``names`` that are not among ``have``."""
+    missing = [n for n in names if n not in have]
     if missing:
-        raise KeyError(f"{missing} are neither dimensions nor coordinates of the data; have {sorted(frame.columns)}")
+        raise KeyError(f"{missing} are not {what}; available: {sorted(map(str, have))}")
 
 
 def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
@@ -99,7 +93,7 @@ def metric_bars(
         interval = "crops" if "sample" in items and by == "method" else "items"
     frame = to_frame(data, metric)
     keys = [by] + _as_list(color)
-    _check_columns(frame, keys + _as_list(over))
+    _require(keys + _as_list(over), frame.columns)
     if interval == "std":
         per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
@@ -224,7 +218,7 @@ def metric_heatmap(
     """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, each cell's number in white or black
     by contrast; the colour spans ``domain`` (default: the data)."""
     frame = to_frame(data, metric)
-    _check_columns(frame, [x, y])
+    _require([x, y], frame.columns)
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
     lo, hi = domain or (float(cells[metric].min()), float(cells[metric].max()))
     cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
@@ -239,6 +233,7 @@ def metric_heatmap(
     texts = [base.mark_text(fontSize=10, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
         alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
     return alt.layer(rect, *texts)
+
 
 def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
     """``text`` wrapped to lines that fit ``width_px`` at ``font_px`` (~0.6 em a character): a subtitle."""

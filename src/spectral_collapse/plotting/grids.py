@@ -15,13 +15,9 @@ __all__ = ["compose_grid", "image_grid", "grid_font"]
 
 
 def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
-    """(B, C, H, W) or (C, H, W) in ``value_range`` -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by
+    """(B, C, H, W) array in ``value_range`` -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by
     channel in a k x k grey mosaic."""
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().float().numpy()
     arr = np.asarray(images, dtype=np.float64)
-    if arr.ndim == 3:
-        arr = arr[None]
     if arr.ndim != 4 or arr.shape[1] < 1:
         raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
     if arr.shape[1] not in (1, 3):
@@ -30,8 +26,7 @@ def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
         fill = np.full((b, k * k - c, h, w), (value_range[0] + value_range[1]) / 2)
         arr = np.concatenate([arr, fill], 1).reshape(b, k, k, h, w).transpose(0, 1, 3, 2, 4).reshape(b, 1, k * h, k * w)
     lo, hi = value_range
-    arr = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
-    arr = np.nan_to_num(arr, nan=0.0)
+    arr = np.nan_to_num(np.clip((arr - lo) / (hi - lo), 0.0, 1.0), nan=0.0)
     out = np.rint(arr * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
     return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
 

@@ -182,8 +182,7 @@ def reader_spec(spec: dict) -> dict:
 
 
 def fit_log_axes(spec):
-    """``spec`` with every log axis of fixed domain and no tick values of its own ticked by ``log_ticks``; a new spec.
-    """
+    """A new ``spec`` whose log axes of fixed domain and no tick values of their own are ticked by ``log_ticks``."""
     if isinstance(spec, list):
         return [fit_log_axes(v) for v in spec]
     if not isinstance(spec, dict):

@@ -1,6 +1,5 @@
 """Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7) and spectral
-velocity (Fig. 17); the metric-validation charts (Figs. 9, 11-12, 14) are re-exported from ``plotting.metric_charts``.
-"""
+velocity (Fig. 17)."""
 from __future__ import annotations
 
 import altair as alt
@@ -15,8 +14,7 @@ from .charts import (coincidence_note, coinciding_series, fitted_scale, image_gr
                      series_lines, wrap_lines)
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
-           "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids", "spectra_chart",
-           "filter_examples", "filtered_s_hf_chart", "correlation_heatmap"]
+           "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids"]
 
 
 # ------------------------------------------------------------------------------------------ chart data helpers
@@ -272,8 +270,3 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
         width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,
                                                      anchor="start"))
 
-
-# ------------------------------------------------------------------------------ metric validation (Figs. 9-14)
-
-from .metric_charts import (EMPTY_BIN_LOG10, NYQUIST, correlation_heatmap, filter_examples,  # noqa: E402,F401
-                            filtered_s_hf_chart, spectra_chart)

@@ -96,8 +96,7 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
 
 
 def chart_name(label) -> str:
-    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" -> "Gaussian".
-    """
+    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" -> "Gaussian"."""
     from ..studies.method_labels import name_methods
     from ..text import notation
 
@@ -107,14 +106,13 @@ def chart_name(label) -> str:
     return notation(name_methods(text), "chart")
 
 
-def _legend(labels, kw: dict) -> dict:
-    """``kw`` with a legend that reads reader names, unless the legend is off or sets its labels."""
+def _channel(channel, i: int, labels: list, field: str, title, kw: dict):
+    """``channel`` of ``field`` on style ``i``'s scale, with a legend that reads reader names unless the legend is off
+    or sets its labels."""
     legend = kw.get("legend", alt.Undefined)
-    if legend is None:
-        return kw
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
-    if all(chart_name(v) == str(v) for v in raw):
-        return kw
+    if legend is None or all(chart_name(v) == str(v) for v in raw):
+        return channel(f"{field}:N", title=title, scale=_scale(labels, i), **kw)
     if legend is alt.Undefined:
         legend = alt.Legend()
     elif isinstance(legend, dict):
@@ -122,23 +120,20 @@ def _legend(labels, kw: dict) -> dict:
     if legend.labelExpr is alt.Undefined:
         legend = legend.copy()
         legend.labelExpr = label_expr(raw)
-    return {**kw, "legend": legend}
+    return channel(f"{field}:N", title=title, scale=_scale(labels, i), **{**kw, "legend": legend})
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
     labels and title for one legend."""
-    labels = list(labels)
-    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **_legend(labels, kw))
+    return _channel(alt.Color, 0, list(labels), field, title, kw)
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Shape`` of ``field`` in each method's shape."""
-    labels = list(labels)
-    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **_legend(labels, kw))
+    return _channel(alt.Shape, 1, list(labels), field, title, kw)
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.StrokeDash`` of ``field`` in each method's dash."""
-    labels = list(labels)
-    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **_legend(labels, kw))
+    return _channel(alt.StrokeDash, 2, list(labels), field, title, kw)

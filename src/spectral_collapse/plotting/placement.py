@@ -7,6 +7,7 @@ from functools import lru_cache
 import altair as alt
 import numpy as np
 import pandas as pd
+from PIL import ImageFont
 
 __all__ = ["place_labels", "label_layers", "line_obstacles", "text_width", "CLEARANCE", "NEAR"]
 
@@ -18,10 +19,8 @@ OVERPRINT = 5000.0  # the cost of a name written over another name: above any ot
 @lru_cache(maxsize=4)
 def _font(size: float):
     try:
-        from PIL import ImageFont
-
         return ImageFont.truetype("DejaVuSans.ttf", int(round(size)))
-    except (ImportError, OSError):   # no DejaVu Sans here: the estimate below
+    except OSError:   # no DejaVu Sans here: the estimate below
         return None
 
 
@@ -38,8 +37,6 @@ def _overlap(b, c) -> float:
 
 def _covered(box, circles: np.ndarray) -> float:
     """Area of ``box`` covered by the bounding squares of ``circles`` (rows x, y, r), summed."""
-    if not len(circles):
-        return 0.0
     x, y, r = circles[:, 0], circles[:, 1], circles[:, 2]
     wx = np.clip(np.minimum(box[2], x + r) - np.maximum(box[0], x - r), 0, None)
     wy = np.clip(np.minimum(box[3], y + r) - np.maximum(box[1], y - r), 0, None)
@@ -52,13 +49,10 @@ def _grow(b, d: float):
 
 def _segment_hits(p0, p1, circles: np.ndarray, boxes) -> int:
     """How many of ``circles`` and ``boxes`` the segment p0 -> p1 passes through."""
-    hits = 0
     d = np.subtract(p1, p0)
-    length2 = float(d @ d) or 1.0
-    if len(circles):
-        t = np.clip(((circles[:, 0] - p0[0]) * d[0] + (circles[:, 1] - p0[1]) * d[1]) / length2, 0, 1)
-        near = np.hypot(p0[0] + t * d[0] - circles[:, 0], p0[1] + t * d[1] - circles[:, 1])
-        hits += int((near < circles[:, 2] + 1.0).sum())
+    t = np.clip(((circles[:, 0] - p0[0]) * d[0] + (circles[:, 1] - p0[1]) * d[1]) / (float(d @ d) or 1.0), 0, 1)
+    near = np.hypot(p0[0] + t * d[0] - circles[:, 0], p0[1] + t * d[1] - circles[:, 1])
+    hits = int((near < circles[:, 2] + 1.0).sum())
     ts = np.linspace(0, 1, 24)
     pts = np.stack([p0[0] + ts * d[0], p0[1] + ts * d[1]], 1)
     for b in boxes:
@@ -82,7 +76,7 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
     obs = obstacles[["px", "py", "r"]].to_numpy(float) if len(obstacles) else np.zeros((0, 3))
     rows = list(anchors.itertuples(index=False))
     own = np.array([[a.px, a.py] for a in rows], float).reshape(-1, 2)
-    crowd = [int((np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 40).sum()) if len(obs) else 0 for a in rows]
+    crowd = [int((np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 40).sum()) for a in rows]
     boxes: list[tuple] = []
     leaders: list[np.ndarray] = []   # circles of r 1 along the leaders already drawn
     placed: dict[int, dict] = {}
@@ -90,8 +84,7 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
     for i in sorted(range(len(rows)), key=lambda k: -crowd[k]):
         a = rows[i]
         w, h = text_width(str(a.label), font_size) + 4, font_size + 3
-        others = np.delete(obs, np.where(np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 1e-6)[0], 0) \
-            if len(obs) else obs
+        others = np.delete(obs, np.where(np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 1e-6)[0], 0)
         lead_obs = np.concatenate([others, *leaders]) if leaders else others
         best = None
         for dist in (NEAR, 16, 22, 30, 40, 54, 70, 90):
@@ -134,6 +127,8 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
             leaders.append(np.stack([np.linspace(a.px, ex, n), np.linspace(a.py, ey, n), np.ones(n)], 1))
         placed[i] = {**a._asdict(), "lx": cx, "ly": cy, "ex": ex, "ey": ey, "leader": dist > NEAR}
     return pd.DataFrame([placed[i] for i in range(len(rows))])
+
+
 def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom, width: float, height: float,
                  obstacles: pd.DataFrame | None = None, font_size: float = 11.0, color: str = "#333333",
                  r: float = 6.0) -> list:

@@ -1,7 +1,6 @@
 """What a reader reads: every finished text and every displayed table of the book in its one notation: ``reader_text``
 (keys by their names and symbols, method labels by reader names, code, maths and identifiers unchanged),
-``reader_table`` (a DataFrame as HTML, its numbers typeset), ``short_model_names`` (checkpoint folders by model name).
-"""
+``reader_table`` (a DataFrame as HTML, its numbers typeset), ``short_model_names`` (checkpoints by model name)."""
 from __future__ import annotations
 
 import functools
@@ -47,8 +46,7 @@ def study_name(key: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _studies() -> re.Pattern:
-    """A study key with an underscore standing alone before a word saying it names a study ("the flow_collapse study").
-    """
+    """A study key with an underscore standing alone before a word naming a study ("the flow_collapse study")."""
     from ..studies.registry import STUDIES
 
     keys = "|".join(map(re.escape, sorted((k for k in STUDIES if "_" in k), key=len, reverse=True)))
