@@ -115,14 +115,11 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
                             alt.Tooltip(f"{metric}:Q", format=".3f")])
         layers = []
         for off, g in pts.assign(dx=dx).groupby("dx", sort=True):
-            if {f"{metric}_lo", f"{metric}_hi"} <= set(g) and g[f"{metric}_lo"].notna().any():
-                layers.append(alt.Chart(g.dropna(subset=[f"{metric}_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
-                                                                                     xOffset=off).encode(
-                    x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q", color=method_color(labels)))
-            if {"s_dc_lo", "s_dc_hi"} <= set(g) and g["s_dc_lo"].notna().any():
-                layers.append(alt.Chart(g.dropna(subset=["s_dc_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
-                                                                               xOffset=off).encode(
-                    x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y, color=method_color(labels)))
+            for m, span in ((metric, dict(x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q")),
+                            ("s_dc", dict(x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y))):
+                if {f"{m}_lo", f"{m}_hi"} <= set(g) and g[f"{m}_lo"].notna().any():
+                    layers.append(alt.Chart(g.dropna(subset=[f"{m}_lo"])).mark_rule(
+                        strokeWidth=1.2, opacity=0.7, xOffset=off).encode(**span, color=method_color(labels)))
             layers.append(alt.Chart(g).mark_point(size=80, strokeWidth=1.8, filled=False, xOffset=off).encode(**enc))
             first = g[g["dataset"] == datasets[0]]
             if len(first):
