@@ -19,10 +19,10 @@ from .placement import label_layers, line_obstacles, place_labels  # noqa: F401 
 from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
                        grouped_coincidence_note)
 
-__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "coinciding_series",
-           "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain", "plural", "wrap_lines",
-           "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
-           "dash_symbol_length", "nice_ticks"]
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
+           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain",
+           "plural", "wrap_lines", "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules",
+           "fitted_scale", "dash_symbol_length", "nice_ticks"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:

@@ -113,8 +113,8 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
         "above or below it" if jittered else "") + "; at S_G = 0 they are drawn to the right of 0, and their value "
         "is still 0 (S_G is never below 0).", width))
     if has_ci:
-        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1]).encode(
-            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
-            if g[["lo", "hi"]].notna().all(axis=1).any()]
+        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1])
+                .encode(x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
+                if g[["lo", "hi"]].notna().all(axis=1).any()]
         return alt.layer(*bars, *points).properties(width=width, height=height, title=title)
     return alt.layer(*points).properties(width=width, height=height, title=title)

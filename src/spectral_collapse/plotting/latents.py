@@ -10,8 +10,8 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from .palette import REFERENCE_COLOR, chart_name, label_expr
-from .charts import (coincidence_note, coinciding_series, fitted_scale, image_grid, metric_bars, nice_ticks,
-                     series_lines, wrap_lines)
+from .charts import (coincidence_note, coinciding_groups, coinciding_series, fitted_scale, image_grid, metric_bars,
+                     nice_ticks, series_lines, wrap_lines)
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
            "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids"]
@@ -250,15 +250,8 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
     that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
-    pairs = coinciding_series(sig.assign(log_sigma=np.log10(sig["sigma_to"])), "method", "step", "log_sigma",
-                              tol=1e-3)
-    groups: list[list[str]] = []
-    for a, b in pairs:
-        g = next((g for g in groups if a in g or b in g), None)
-        if g is None:
-            groups.append([a, b])
-        else:
-            g.extend(v for v in (a, b) if v not in g)
+    log = sig.assign(log_sigma=np.log10(sig["sigma_to"]), all=0)
+    groups = [s for _, sets in coinciding_groups(log, "method", "step", "log_sigma", ["all"], tol=1e-3) for s in sets]
     sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
            + " (their lines lie on each other).") \
         if groups else "Every method has its own grid."

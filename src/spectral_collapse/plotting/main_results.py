@@ -9,8 +9,8 @@ from ..studies.method_labels import method_name
 from .charts import interval_rules, wrap_lines
 from .grids import image_grid
 
-__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines", "translation_panel",
-           "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines",
+           "translation_panel", "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
 
 # ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -40,12 +40,9 @@ def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
     if "failed" not in cmp:
         return {}
     per = cmp.drop_duplicates("method").set_index("method")
-    out = {}
-    for m, f in per["failed"].items():
-        if pd.notna(f) and int(f) > 0:
-            n = per.loc[m, "n"] if "n" in per else None
-            out[str(m)] = (int(f), int(n) if n is not None and pd.notna(n) else None)
-    return out
+    kept = per["n"] if "n" in per else pd.Series(None, index=per.index, dtype=object)
+    return {str(m): (int(f), int(kept[m]) if pd.notna(kept[m]) else None) for m, f in per["failed"].items()
+            if pd.notna(f) and int(f) > 0}
 
 
 def failed_names(cmp: pd.DataFrame) -> dict[str, str]:

@@ -96,7 +96,8 @@ def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> 
 
 
 def chart_name(label) -> str:
-    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" -> "Gaussian"."""
+    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" ->
+    "Gaussian"."""
     from ..studies.method_labels import name_methods
     from ..text import notation
 

@@ -47,8 +47,8 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
         x=alt.X("k90:Q", scale=scale, title=title), y=y)
     draws = ds.sizes.get("draw", 0)
     sub = wrap_lines(f"Points: the mean k90 over {draws} subsamples of {m} of the {n} latents of each series (the "
-                     f"draws the claims page reads); rules: the middle 95 % of those draws (hidden under its point where "
-                     f"the draws agree within a component); gold rings: the k90 of all {n} latents (the table's), "
-                     f"higher because more latents need more components.", width)
+                     f"draws the claims page reads); rules: the middle 95 % of those draws (hidden under its point "
+                     f"where the draws agree within a component); gold rings: the k90 of all {n} latents (the "
+                     f"table's), higher because more latents need more components.", width)
     return alt.layer(rules, points, rings).properties(width=width, height=28 * len(frame), title=alt.TitleParams(
         "k90 over subsamples of the latents", subtitle=sub, anchor="start"))
