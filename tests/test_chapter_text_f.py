@@ -21,7 +21,7 @@ def _validation(points: np.ndarray, metrics: list[str], methods: list[str]) -> x
 
 
 def test_the_correlation_heatmap_names_metrics_as_the_table_does():
-    from spectral_collapse.plotting.latents import correlation_heatmap
+    from spectral_collapse.plotting.metric_charts import correlation_heatmap
     from spectral_collapse.studies.metric_validation import POINT_HEADERS
 
     rng = np.random.default_rng(2)

@@ -15,6 +15,7 @@ from test_pareto import synthetic_sweep
 
 from spectral_collapse.plotting import charts as C
 from spectral_collapse.plotting import latents as L
+from spectral_collapse.plotting import metric_charts as MC
 from spectral_collapse.plotting.ablations import factor_chart, improvement_intervals, pca_chart
 from spectral_collapse.plotting.main_results import paper_bars
 from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart, pareto_figure
@@ -90,7 +91,7 @@ def test_image_grid_labels_draw_greek_letters():
                     coords={"filter": ["lowpass", "highpass"], "kappa": [0.1, 0.4, 0.8]})
     grid = C.compose_grid({"a": np.zeros((1, 3, 8, 8))})   # renders with that font
     assert grid.size[0] > 8
-    assert L.filter_examples(ds).data[:4] == b"\x89PNG"
+    assert MC.filter_examples(ds).data[:4] == b"\x89PNG"
 
 
 # ----------------------------------------------------------------------------------------------------- heatmaps
@@ -119,7 +120,7 @@ def test_heatmap_numbers_are_black_on_pale_cells_and_white_on_dark_ones():
 def test_correlation_heatmap_has_a_fixed_diverging_scale():
     ds = xr.Dataset({"pearson": (("metric_a", "metric_b"), np.array([[1.0, -0.04], [-0.04, 1.0]]))},
                     coords={"metric_a": ["s_hf", "s_dc"], "metric_b": ["s_hf", "s_dc"]})
-    chart = L.correlation_heatmap(ds)
+    chart = MC.correlation_heatmap(ds)
     assert list(_walk(chart.to_dict(), "domain"))[0] == [-1.0, 1.0]
     data = _datasets(chart)[0]
     assert set(data.loc[data["Pearson r"].abs() < 0.1, "text_colour"]) == {"black"}
@@ -188,7 +189,7 @@ def test_spectrum_axis_fits_the_measured_bins_and_says_what_was_left_out():
                      "slope_channel": (("domain", "channel"), np.full((2, 1), -2.0)),
                      "intercept_channel": (("domain", "channel"), np.zeros((2, 1)))},
                     coords={"domain": ["target", "source"], "freq": f}, attrs={"band": [0.05, 0.4]})
-    spec = L.spectra_chart(ds).to_dict()
+    spec = MC.spectra_chart(ds).to_dict()
     y = next(v["encoding"]["y"] for v in spec.get("layer", [spec]) if "scale" in v.get("encoding", {}).get("y", {}))
     lo, hi = y["scale"]["domain"]
     shown = lp[:, 1:][lp[:, 1:] > -15]

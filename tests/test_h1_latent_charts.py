@@ -88,7 +88,7 @@ def _spectrum(top: float) -> xr.Dataset:
 
 
 def test_the_spectrum_marks_and_explains_the_bins_beyond_nyquist():
-    from spectral_collapse.plotting.latents import NYQUIST, spectra_chart
+    from spectral_collapse.plotting.metric_charts import NYQUIST, spectra_chart
 
     spec = spectra_chart(_spectrum(math.sqrt(2) / 2)).to_dict()
     sub = " ".join(np.atleast_1d(spec["title"]["subtitle"]))

@@ -159,11 +159,11 @@ def test_the_schedule_chart_writes_no_name_across_a_bar():
 def test_the_flow_remedys_reader_name_is_one_name_everywhere():
     """METHOD_NAMES (prose, tables) and the chart names give the scaled-latent remedy the same name, built from the
     scale the flow study applies."""
-    from spectral_collapse.plotting.labels import study_method_names
+    from spectral_collapse.plotting.labels import chart_names
     from spectral_collapse.studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
     from spectral_collapse.studies.method_labels import METHOD_NAMES, name_methods
 
-    assert METHOD_NAMES[SCALED_LABEL] == study_method_names()[SCALED_LABEL]
+    assert METHOD_NAMES[SCALED_LABEL] == chart_names()[SCALED_LABEL]
     assert f"{LATENT_SCALE:g}" in METHOD_NAMES[SCALED_LABEL]
     assert name_methods(f"methods: ddim, {SCALED_LABEL}") == f"methods: DDIM, {METHOD_NAMES[SCALED_LABEL]}"
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 import itertools
 import json
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import paired_ci
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
+from ..studies.aggregate import TABLE_METRICS
+from ..studies.claims_words import arm_name, arm_words
 from ..studies.method_labels import method_name
-from .palette import method_color
-from .charts import image_grid, interval_rules, metric_bars
+from ..studies.scorecard import TABLE6_METHODS, crop_frame
+from ..studies.verdicts import paired_units
+from .charts import (coinciding_groups, grouped_coincidence_note, image_grid, interval_rules, metric_bars, series_lines,
+                     wrap_lines)
 from .labels import chart_label
+from .palette import method_color, method_dash, method_shape
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
            "improvement_intervals"]
@@ -31,12 +38,8 @@ def _grid(ds: xr.Dataset) -> list[tuple]:
 
 
 def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160, columns: int = 2):
-    """One chart per metric, ``columns`` to a row: methods side by side, one point per arm with its interval as a
-    rule (the tables' 95 % interval over test crops for a per-crop metric, the std over seeds for a set-level one
-    such as S_G), on an axis fitted to the points and intervals rather than one from 0, so that differences between
-    arms small beside the values stay visible (one-axis studies; a two-axis study returns None)."""
-    import altair as alt
-
+    """One chart per metric: methods side by side, one point per arm with the tables' interval (crops; std over seeds
+    for a set-level score) on a fitted axis; None for a two-axis study."""
     axes = _axes(ds)
     if len(axes) != 1:
         return None
@@ -53,23 +56,16 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 
 
 def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
-    """``ds`` with the values of its ablation ``axis`` in the reader's words where they are keys ("unet" -> "U-Net",
-    "latent" -> "latent space", 4 -> "×4", "eps" -> "ε-prediction"; ``studies.claims_words.arm_words``), in the same
-    order, so that a legend names arms as the prose does; a training seed keeps its number (the legend's title says
-    what it is)."""
-    from ..studies.claims_words import arm_words
-
+    """``ds`` with its ablation ``axis`` values in words (``claims_words.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
+    training seed keeps its number."""
     if axis == "train_seed" or axis not in ds.coords:
         return ds
     return ds.assign_coords({axis: [arm_words(axis, v) for v in ds[axis].values.tolist()]})
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
-    """Source (input condition), each arm's outputs per method (first seed) and the ground truth, as a PNG grid;
-    a factor axis gets one source row per factor (its inputs differ). Rows are named in words: the arm
-    (``studies.claims_words.arm_name``), then the method ("ε-prediction, ×4, DDIM"; "source (ε-prediction, ×4)")."""
-    from ..studies.claims_words import arm_name
-
+    """Source, each arm's outputs per method (first seed) and the truth as a PNG grid; a factor axis gets one source row
+    per factor."""
     axes = _axes(ds)
     by_factor = axes[-1] == "factor"
     rows = {}
@@ -85,9 +81,7 @@ def translations_grid(ds: xr.Dataset, cell: int = 56):
 
 
 def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
-    """The unit-variance inverted latents x_T of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
-    from ..studies.claims_words import arm_name
-
+    """The unit-variance inverted latents of each arm (first seed, first three channels, shown as x/3 + 0.5)."""
     rows = {}
     for combo in _grid(ds):
         sel = dict(zip(_axes(ds), combo))
@@ -97,23 +91,9 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def _arm_label(axes: list[str], values) -> str:
-    """An arm named in words by its axes' values ("×4", "DiT", "ε-prediction, ×4": ``studies.claims_words.arm_name``)."""
-    from ..studies.claims_words import arm_name
-
-    return arm_name(dict(zip(axes, values)))
-
-
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
-    """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) against Gaussian
-    noise of the same count and dimension, one legend naming exactly the curves drawn (a method whose latents all
-    failed has no curve and no entry); curves that coincide are named in the subtitle, arm by arm (or once, where
-    every arm has the same). When no arm has two finite
-    latents, a Markdown note says so instead."""
-    import altair as alt
-
-    from .charts import coinciding_groups, grouped_coincidence_note, series_lines, wrap_lines
-
+    """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
+    the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
     if pca.empty:  # PCA needs two finite inverted latents of an arm
@@ -121,14 +101,10 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 
         return Markdown(f"No PCA curve: no arm has two finite inverted latents in this run "
                         f"({ds.attrs.get('n_test')} test images per arm).")
-    pca["arm"] = [_arm_label(axes, row) for row in pca[axes].itertuples(index=False)]
+    pca["arm"] = [arm_name(dict(zip(axes, row))) for row in pca[axes].itertuples(index=False)]
     gauss = ds["pca_cev_gaussian"].to_dataframe().reset_index().dropna()
-    if axes[0] in gauss:
-        gauss["arm"] = [_arm_label(axes, row) for row in gauss[axes].itertuples(index=False)]
-        gauss = gauss[gauss["arm"].isin(set(pca["arm"]))]
-    else:   # one reference for every arm
-        gauss = pd.concat([gauss.assign(arm=a) for a in dict.fromkeys(pca["arm"])], ignore_index=True)
-    gauss["method"] = "N(0, I)"
+    gauss["arm"] = [arm_name(dict(zip(axes, row))) for row in gauss[axes].itertuples(index=False)]
+    gauss = gauss[gauss["arm"].isin(set(pca["arm"]))].assign(method="N(0, I)")
     both = pd.concat([pca.rename(columns={"pca_cev": "cev"}), gauss.rename(columns={"pca_cev_gaussian": "cev"})],
                      ignore_index=True)[["arm", "method", "component", "cev"]]
     drawn = list(dict.fromkeys(both["method"]))
@@ -153,13 +129,8 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
 
 
 def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int = 140):
-    """Each metric against the SR factor, one line per method (Table 5 as curves), with the tables' error bars: the
-    95 % interval over test crops (``ablation_summary``'s ``lo``, ``hi``) and for a set-level score (no crops) the
-    mean ± one std over seeds. Methods sit side by side at each factor so their bars do not hide each other."""
-    import altair as alt
-
-    from .palette import method_color, method_dash, method_shape
-
+    """Each metric against the SR factor, one line per method, with the tables' 95 % interval over crops (± one std over
+    seeds for a set-level score)."""
     s = ablation_summary(ds, metrics=metrics)
     s = s.assign(lo=s["lo"] if "lo" in s else np.nan, hi=s["hi"] if "hi" in s else np.nan)
     by_seed = s["lo"].isna() & s["std"].notna()
@@ -194,16 +165,8 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
 
 
 def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
-    """x0 minus eps per (metric, method, factor): for a per-crop metric the mean over the crops both arms scored
-    and its paired 95 % interval (``verdicts.paired_units`` and ``intervals.paired_ci``, as the claims compare),
-    for a set-level one (S_G) the mean ± one std over seeds of ``improvement_table``'s differences. Columns:
-    metric, method, factor, delta, lo, hi, n, unit ("crops" or "seeds")."""
-    from ..metrics.intervals import paired_ci
-    from ..studies.scorecard import crop_frame
-    from ..studies.verdicts import paired_units
-
-    from ..studies.aggregate import TABLE_METRICS
-
+    """x0 minus eps per (metric, method, factor): the paired 95 % interval over the crops both arms scored, or for a
+    set-level metric mean ± std over seeds. Columns: metric, method, factor, delta, lo, hi, n, unit."""
     metrics = TABLE_METRICS if metrics is None else metrics
     crops = crop_frame(ds, "x0", str(ds.attrs.get("dataset", "")))
     scale = "scale" if "scale" in crops else "factor"
@@ -229,16 +192,10 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
 
 
 def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, columns: int = 3):
-    """x0 minus eps per metric, method and factor: above 0 the x0 model scores higher. Error bars: the paired 95 %
-    interval over test crops (± one std over seeds for the set-level S_G; ``improvement_intervals``)."""
-    import altair as alt
-
-    from .palette import method_color
-
+    """x0 minus eps per metric, method and factor (above 0: x0 scores higher) with ``improvement_intervals``' error
+    bars."""
     imp = improvement_intervals(ds).dropna(subset=["delta"])
     factors = sorted(imp["factor"].unique().tolist())
-    from ..studies.scorecard import TABLE6_METHODS
-
     drawn = list(dict.fromkeys(imp["method"]))
     labels = [m for m in drawn if m in TABLE6_METHODS] + [m for m in drawn if m not in TABLE6_METHODS]
     x = alt.X("method:N", title=None, sort=labels, axis=alt.Axis(labelAngle=-30, labelAlign="right"))

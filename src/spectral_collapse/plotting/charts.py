@@ -1,13 +1,8 @@
-"""Small Altair charts for the study notebooks.
-
-Every chart takes an ``xr.Dataset`` (or a tidy ``pd.DataFrame``), does its aggregation in pandas, so the
-numbers a chart shows can be checked against the data, and returns an Altair chart. Rendering is set by
-:func:`spectral_collapse.plotting.render.setup_altair` (SVG by default, which draws offline).
-
-The image grids (:func:`image_grid`, :func:`compose_grid`) live in ``plotting.grids`` and are importable from here.
-"""
+"""Small Altair charts for the study notebooks: each takes an xr.Dataset (or a tidy pd.DataFrame), aggregates in pandas
+and returns an Altair chart."""
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,15 +13,16 @@ import xarray as xr
 
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
-from .labels import log_ticks  # noqa: F401  (re-exported)
+from .labels import chart_label, log_ticks, with_units  # noqa: F401  (log_ticks re-exported)
+from .palette import label_expr, method_color, method_dash, method_shape, method_styles
 from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
 from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
                        grouped_coincidence_note)
 
-__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "coinciding_series",
-           "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain", "plural", "wrap_lines",
-           "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules", "fitted_scale",
-           "dash_symbol_length", "nice_ticks"]
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
+           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain",
+           "plural", "wrap_lines", "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules",
+           "fitted_scale", "dash_symbol_length", "nice_ticks"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -39,30 +35,20 @@ def _as_list(value: str | Sequence[str] | None) -> list[str]:
 def to_frame(data: xr.Dataset | pd.DataFrame, variables: str | Sequence[str]) -> pd.DataFrame:
     """Tidy frame with one column per dimension / coordinate and one per requested variable."""
     names = _as_list(variables)
-    if isinstance(data, pd.DataFrame):
-        missing = [n for n in names if n not in data.columns]
-        if missing:
-            raise KeyError(f"columns {missing} not in the frame; available: {sorted(map(str, data.columns))}")
-        return data.reset_index(drop=True)
-    missing = [n for n in names if n not in data.variables]
-    if missing:
-        raise KeyError(f"variables {missing} not in the dataset; available: {sorted(map(str, data.data_vars))}")
-    return data[names].to_dataframe().reset_index()
+    frame = isinstance(data, pd.DataFrame)
+    _require(names, data.columns if frame else data.variables, "columns of the frame" if frame else "variables")
+    return data.reset_index(drop=True) if frame else data[names].to_dataframe().reset_index()
 
 
-def _check_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    """Raise a KeyError naming the columns that the chart needs but the data lacks."""
-    missing = [c for c in columns if c not in frame.columns]
+def _require(names: Sequence[str], have, what: str = "dimensions or coordinates of the data") -> None:
+    """Raise a KeyError naming the ``names`` that are not among ``have``."""
+    missing = [n for n in names if n not in have]
     if missing:
-        raise KeyError(f"{missing} are neither dimensions nor coordinates of the data; have {sorted(frame.columns)}")
+        raise KeyError(f"{missing} are not {what}; available: {sorted(map(str, have))}")
 
 
 def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
-    """Axis title: the variable's ``long_name`` / ``units`` attrs when the data is a Dataset that sets them, else the
-    key's reader name with its unit (``labels.chart_label``, ``labels.with_units``: "s_g" -> "S_G", "psnr" ->
-    "PSNR (dB)")."""
-    from .labels import chart_label, with_units
-
+    """Axis title: the variable's ``long_name`` [``units``] attrs where set, else the key's chart name with its unit."""
     if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
         attrs = data[name].attrs
         label = attrs["long_name"]
@@ -71,9 +57,8 @@ def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
 
 
 def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
-    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one, so the interval
-    reads on a dark bar or point as on the white page. ``encoding``: the rule's channels (``y``, ``y2``, ...);
-    ``where``: a filter of the rows drawn."""
+    """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one (reads on a dark
+    mark and on white); ``where`` filters the rows."""
     layers = [chart.mark_errorbar(ticks={"size": tick + 3, "color": "white"}, color="white", thickness=3.6),
               chart.mark_errorbar(ticks={"size": tick, "color": "black"}, color="black", thickness=1.4)]
     layers = [layer.encode(**encoding) for layer in layers]
@@ -96,24 +81,10 @@ def metric_bars(
     dots: bool | None = None,
     note: bool = True,
 ) -> alt.LayerChart:
-    """Bars of ``metric`` per ``by`` (grouped by ``color``), error bars = std over ``over`` (ddof=1), or with
-    ``interval="crops"`` the 95 % bootstrap interval of the mean over test crops: for a study's results (a Dataset
-    with methods) the tables' own numbers (``studies.aggregate.summary``, per value of ``color``), for a frame the
-    interval of every finite value of the group (``metrics.intervals.bootstrap_ci``).
-
-    The metric is first averaged over every other dimension (samples, ...) within each (by, color, over)
-    cell; bars show the mean over ``over`` and the error bars +-1 std over it. With ``over=None`` a metric that
-    the Dataset holds per item (per latent or per sample) gets the 95 % bootstrap interval of its mean over the items
-    (the subtitle says so); one held once per group draws no bars of error. NaN values are skipped.
-    ``reference``: the Gaussian reference as a last, grey bar named "Gaussian (reference)", as the tables name it:
-    a number (no interval) or the reference's values per item (the same interval as the methods').
-    ``dots``: a point per group with its interval as a rule, on an axis fitted to the points and intervals (a bar
-    must start at 0, which hides differences small beside the values, such as 0.02 between scores near 0.85; a point
-    need not); by default (None) points wherever the chart draws intervals, bars where it draws one number per group.
-    ``note``: with points, a subtitle saying what the points and rules are and that the axis does not start at 0 (a
-    caller that says so once over several charts passes False). Every interval is drawn by ``interval_rules``, which
-    reads over a dark bar or point.
-    """
+    """Bars (or, with ``dots``, points on a fitted axis) of ``metric`` per ``by`` and ``color``, with intervals drawn by
+    ``interval_rules``. ``interval``: "std" (over ``over``, after averaging every other dimension), "crops" (the tables'
+    95 % interval, ``studies.aggregate.summary``) or "items" (bootstrap over latents or samples). ``reference``: a last
+    grey "Gaussian (reference)" bar, a number or per-item values. ``dots=None``: points wherever there are intervals."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
@@ -122,7 +93,7 @@ def metric_bars(
         interval = "crops" if "sample" in items and by == "method" else "items"
     frame = to_frame(data, metric)
     keys = [by] + _as_list(color)
-    _check_columns(frame, keys + _as_list(over))
+    _require(keys + _as_list(over), frame.columns)
     if interval == "std":
         per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
@@ -156,8 +127,6 @@ def metric_bars(
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
-    from .palette import label_expr
-
     x = alt.X(f"{by}:N", sort=order, title=by, axis=alt.Axis(labelExpr=label_expr(order)))
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
@@ -178,9 +147,7 @@ def metric_bars(
 
 
 def fitted_scale(values, pad: float = 0.12):
-    """A quantitative scale fitted to the finite ``values`` (zero left out unless they reach it), padded by ``pad``
-    of their range on each side (of their size where they are all equal), for points and intervals that need not
-    start at 0."""
+    """A zero-free scale over the finite ``values`` padded by ``pad`` of their range (of their size where all equal)."""
     v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
     v = v[np.isfinite(v)]
     if not v.size:
@@ -191,7 +158,7 @@ def fitted_scale(values, pad: float = 0.12):
 
 
 def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:
-    """Per method (and value of ``color``): the tables' mean and 95 % interval over crops (``aggregate.summary``)."""
+    """Per method (and value of ``color``): the tables' mean and 95 % interval over crops."""
     from ..studies.aggregate import summary
 
     parts = []
@@ -204,22 +171,17 @@ def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame
 
 
 def _color(frame: pd.DataFrame, field: str, legend: bool = True):
-    """The colour encoding of ``field``: the book's method colours for methods (``plotting.palette``), spare
-    colours (apart from every method's) for another field such as an ablation arm."""
-    from .palette import method_color
-
+    """Colour encoding of ``field``: the book's method colours, spare colours for other labels."""
     kw = {} if legend else {"legend": None}
     return method_color(frame[field], field=field, title=field, **kw)
 
 
-# Colour stops of the Vega schemes the heat maps use (the schemes' own 11 or 10 stops), to pick a legible text
-# colour for each cell from the luminance of the colour it is drawn in.
+# the Vega schemes' own colour stops, for the text colour that reads on each heat-map cell
 SCHEME_STOPS = {
     "viridis": ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
                 "#fde725"),
     "redblue": ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3",
                 "#2166ac", "#053061"),
-    "blues": ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"),
 }
 
 
@@ -230,19 +192,12 @@ def _luminance(hex_colour: str) -> float:
     return float(lin @ [0.2126, 0.7152, 0.0722])
 
 
-def scheme_luminance(scheme: str, t, reverse: bool = False) -> np.ndarray:
-    """Luminance of ``scheme`` at positions ``t`` in [0, 1] (interpolated between the scheme's stops)."""
-    stops = SCHEME_STOPS[scheme][::-1] if reverse else SCHEME_STOPS[scheme]
-    lum = [_luminance(c) for c in stops]
-    return np.interp(np.clip(np.asarray(t, dtype=np.float64), 0, 1), np.linspace(0, 1, len(lum)), lum)
-
-
-def text_on(scheme: str, values, domain, reverse: bool = False) -> list[str]:
-    """"white" or "black" for a label on each cell: the one with the higher contrast against the cell's colour
-    (white below relative luminance 0.179, where the two contrasts are equal)."""
+def text_on(scheme: str, values, domain) -> list[str]:
+    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below luminance 0.179)."""
     lo, hi = domain
-    t = (np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0)
-    return ["white" if v < 0.179 else "black" for v in scheme_luminance(scheme, t, reverse)]
+    t = np.clip((np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
+    lum = [_luminance(c) for c in SCHEME_STOPS[scheme]]
+    return ["white" if v < 0.179 else "black" for v in np.interp(t, np.linspace(0, 1, len(lum)), lum)]
 
 
 def metric_heatmap(
@@ -260,19 +215,13 @@ def metric_heatmap(
     domain: tuple[float, float] | None = None,
     axis_titles: bool = True,
 ) -> alt.LayerChart:
-    """Heatmap of ``metric`` aggregated (``agg``: a pandas reduction name) over everything but ``x`` and ``y``.
-
-    The colour scale spans ``domain`` (default: the data). Each cell's number is white or black, whichever reads
-    better on the cell's colour (``text_on``; for a scheme outside ``SCHEME_STOPS``, white on the lower half).
-    ``axis_titles=False`` leaves the axes untitled (a matrix whose two axes list the same things)."""
+    """Heat map of ``metric`` aggregated by ``agg`` over all but ``x`` and ``y``, each cell's number in white or black
+    by contrast; the colour spans ``domain`` (default: the data)."""
     frame = to_frame(data, metric)
-    _check_columns(frame, [x, y])
+    _require([x, y], frame.columns)
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
     lo, hi = domain or (float(cells[metric].min()), float(cells[metric].max()))
-    if scheme in SCHEME_STOPS:
-        cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
-    else:
-        cells["text_colour"] = np.where(cells[metric] < (lo + hi) / 2, "white", "black")
+    cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
     label = _title(data, metric)
     base = alt.Chart(cells).encode(
         x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x])), **({} if axis_titles else {"title": None})),
@@ -285,19 +234,16 @@ def metric_heatmap(
         alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
     return alt.layer(rect, *texts)
 
-def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
-    """``text`` broken into lines that fit ``width_px`` at ``font_px`` (a wide sans-serif: ~0.6 em a character):
-    a chart's subtitle, which Vega-Lite does not wrap itself."""
-    import textwrap
 
+def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
+    """``text`` wrapped to lines that fit ``width_px`` at ``font_px`` (~0.6 em a character): a subtitle."""
     return textwrap.wrap(text, max(20, int(width_px / (0.6 * font_px))))
 
 
 def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float | None = None,
                   min_span: float = 0.05) -> list[float]:
-    """[min, max] of the finite ``values`` widened by ``pad`` of their span on each side (at least ``min_span``
-    wide), so that points at the extremes are drawn whole; ``lo`` / ``hi`` cap the ends (e.g. 0 for a score that
-    cannot be negative) only where the padding would cross them by more than the padding itself."""
+    """[min, max] of the finite ``values`` (at least ``min_span`` wide) widened by ``pad`` of the span; ``lo`` / ``hi``
+    cap the padding at a bound the data reach."""
     v = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in values]) if values else np.array([])
     v = v[np.isfinite(v)]
     if not len(v):
@@ -317,17 +263,12 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
                  points: bool = False, widths: tuple[float, float] = (4.5, 1.6),
                  opacity: float = 0.9) -> alt.LayerChart:
-    """One line per ``series`` value in the book's method look (colour and dash, one legend; ``palette``), the
-    first series drawn widest and underneath, each next one narrower on top, so a line that runs under another
-    still shows as its rim. ``points``: a marker in the series' shape at every point. ``x`` / ``y``: field names or
-    ``alt.X`` / ``alt.Y`` encodings. The data sit at the top of the layer (``facet`` works on the result)."""
-    from .palette import method_color, method_dash, method_shape
-
+    """One line per ``series`` value in the book's method look, the first widest and underneath, so a covered line shows
+    as a rim; ``points`` adds markers. Facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
     wide, thin = widths
     step = (wide - thin) / max(1, len(labels) - 1)
-    # a legend of lines draws each entry's dash: long enough for a whole period and the next dash (a 10-pixel symbol
-    # would show the Gaussian reference's 12-pixel dash as a solid line); a legend of points draws their shapes
+    # a line legend's symbols long enough to show every dash's whole period
     kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
     enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
                strokeDash=method_dash(labels, field=series, title=title, **kw))
@@ -342,18 +283,13 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
 
 
 def dash_symbol_length(labels, least: float = 10.0) -> float:
-    """Length in pixels of a legend's line symbol that shows the dash of every one of ``labels`` (``palette``): a
-    whole period of its pattern and its first dash again; ``least`` for solid lines."""
-    from .palette import method_styles
-
+    """Legend line length (px) showing a whole dash period of every one of ``labels``; ``least`` for solid lines."""
     lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
     return float(max([least, *lengths]))
 
 
 def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[float]:
-    """Between ``least`` and ``most`` evenly spaced round values inside [lo, hi] (a step of 1, 2, 2.5 or 5 times a
-    power of ten, the finest that gives no more than ``most``; 0 among them where the range crosses it): the ticks
-    of a colour bar or an axis that reads at a glance."""
+    """``least`` to ``most`` round values (steps of 1, 2, 2.5, 5 x 10^k) inside [lo, hi]."""
     lo, hi = float(min(lo, hi)), float(max(lo, hi))
     if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
         return [lo] if np.isfinite(lo) else []

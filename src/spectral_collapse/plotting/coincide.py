@@ -1,5 +1,5 @@
-"""Series drawn over each other: which curves of a chart coincide (within a tolerance at every shared point), per
-group such as an ablation arm, and the chart text that names them. Importable from ``plotting.charts``."""
+"""Series drawn over each other: which curves of a chart coincide (within a tolerance at every shared point), per group,
+and the chart text that names them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -13,9 +13,8 @@ __all__ = ["coinciding_series", "coinciding_groups", "grouped_coincidence_note",
 
 def coinciding_series(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequence[str] = (),
                       tol: float = 0.01) -> list[tuple]:
-    """Pairs of ``series`` whose curves (``y`` against ``x``, within each group of ``by``) differ by less than
-    ``tol`` at every shared ``x``: (first, second) in the frame's order, once each. Such lines draw over each other,
-    so a chart names them."""
+    """Pairs of ``series`` whose ``y`` against ``x`` (within each group of ``by``) differ by less than ``tol`` at every
+    shared ``x``, in the frame's order."""
     names = list(dict.fromkeys(frame[series]))
     groups = [g for _, g in frame.groupby(list(by), sort=False)] if by else [frame]
     out = []
@@ -40,9 +39,7 @@ def coinciding_series(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequ
 
 def coinciding_groups(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequence[str],
                       tol: float = 0.01) -> list[tuple[Any, list[list]]]:
-    """Per group of ``by`` (an arm), in the frame's order: (the group's value, or tuple of values, and the sets of
-    ``series`` whose curves coincide there, ``coinciding_series`` within the group joined into sets, each in the
-    frame's order); groups where none coincide are left out."""
+    """Per group of ``by`` with coinciding series: (the group's value, the sets of series that coincide there)."""
     order = list(dict.fromkeys(frame[series]))
     out = []
     for key, g in frame.groupby(list(by) if len(by) > 1 else by[0], sort=False):
@@ -58,9 +55,8 @@ def coinciding_groups(frame: pd.DataFrame, series: str, x: str, y: str, by: Sequ
 
 def grouped_coincidence_note(groups: Sequence[tuple[Any, list[list]]], n_groups: int, name=str,
                              what: str = "curves") -> list[str]:
-    """Subtitle lines for ``coinciding_groups``: a head line, then one line per group naming its sets of coinciding
-    series ("×2: DDIM = OVG; TABA = N(0, I)"), or one line for all ("every arm: ...") when every one of the
-    ``n_groups`` groups has the same sets; ``name`` writes a group's value. [] when none coincide."""
+    """Subtitle lines for ``coinciding_groups``: a head line and one line per group, or "every arm: ..." when every
+    group has the same sets; [] when none."""
     if not groups:
         return []
     from ..studies.method_labels import method_name
@@ -75,7 +71,7 @@ def grouped_coincidence_note(groups: Sequence[tuple[Any, list[list]]], n_groups:
 
 
 def coincidence_note(pairs: Sequence[tuple], what: str = "curves") -> str:
-    """ "ddim and edm coincide" style sentence for ``coinciding_series`` pairs ("" when none)."""
+    """A sentence naming the ``coinciding_series`` pairs ("" when none)."""
     if not pairs:
         return ""
     from ..studies.method_labels import method_name   # a method by its reader name, any other series as it is

@@ -1,5 +1,5 @@
 """Charts of the decorrelation chapter (paper Fig. 8): latents beside their flag masks, and S_DC against S_G with one
-point per inversion run, runs that would cover each other set side by side."""
+point per inversion run."""
 from __future__ import annotations
 
 import altair as alt
@@ -14,7 +14,7 @@ __all__ = ["flag_masks", "slot_offsets", "decorrelation_scatter"]
 
 
 def flag_masks(ds: xr.Dataset, cell: int = 56):
-    """Per method: latents x_T (shown as x/3) and their flag masks (white = flagged window)."""
+    """Per method: latents x_T (shown as x/3) and their flag masks (white = flagged)."""
     rows = {}
     for m in ds["method"].values:
         rows[f"{m} x_T"] = ds["latents"].sel({"method": m}).values / 3
@@ -23,12 +23,8 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
 
 
 def _apart(runs: pd.DataFrame, labels: list, y_px, near_px: float = 9.0, spans=None) -> list[int]:
-    """Slots that set apart runs of different methods drawn on one another: at the same S_G (a tie, such as
-    the many runs at S_G = 0) whose marks overlap vertically: a run's mark spans ``spans`` (its interval bar, in
-    pixels: (low, high) per run) and at least ``near_px`` around its point (``y_px``: each run's height in pixels).
-    Each method of a tie takes the first slot (0, 1, 2, ...) where none of its marks overlaps a mark of another method
-    already there; ``slot_offsets`` turns the slots into pixels. A run that covers no other method's keeps slot 0 and
-    stays where it is."""
+    """Slots setting apart runs of different methods whose marks (point within ``near_px``, or interval ``spans``, in
+    pixels) overlap at the same S_G: each method takes the first slot free of others' marks."""
     key = runs["s_g"].round(9).to_numpy()
     y = np.asarray(y_px, dtype=float)
     lo, hi = y - near_px / 2, y + near_px / 2
@@ -50,10 +46,8 @@ def _apart(runs: pd.DataFrame, labels: list, y_px, near_px: float = 9.0, spans=N
 
 
 def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float = 3.0) -> list[tuple[float, float]]:
-    """(x, y) pixel offsets of ``_apart``'s slots: sideways in steps of ``step_px`` but never more than ``cap_px``
-    from the value (inward from a bound of S_G's range [0, 1], alternating around the value elsewhere); the slots
-    beyond that share the sideways places, each row of them ``jitter_px`` higher or lower, so a run is never drawn
-    where it would read as a different value."""
+    """(x, y) pixel offsets of ``_apart``'s slots: sideways in ``step_px`` steps within ``cap_px`` (inward at S_G 0 or
+    1), further slots in rows ``jitter_px`` up or down."""
     per_row = max(1, int(cap_px // step_px) + 1)   # sideways places within the cap: 0, 1, ... steps from the value
     out = []
     for k, v in zip(slots, values):
@@ -69,15 +63,8 @@ def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float 
 
 
 def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.02) -> alt.LayerChart:
-    """Set-level S_G against mean S_DC, one point per inversion run (method, steps, seed; identical runs of a
-    deterministic method drawn once), with the 95 % interval of the mean S_DC over the run's latents as a vertical
-    bar where the results hold it. Both axes are fitted to the points and bars with some padding, so a point at
-    S_DC = 1 or S_G = 0 is drawn whole; the x axis is labelled only over S_G's range [0, 1]. Runs of different
-    methods whose points or interval bars would cover each other are set ``step_px`` apart (``_apart``: inward from
-    0, never below it; one layer per method and offset, the values themselves unchanged), never further than ``cap``
-    of the axis width from their value, so a run at S_G = 0 does not read as a run at 0.1; ties beyond that many
-    places are jittered a few pixels up or down (``slot_offsets``). So are one method's runs at different step
-    counts."""
+    """Set-level S_G against mean S_DC, one point per distinct run with its 95 % interval over latents where stored;
+    overlapping runs set up to ``cap`` of the axis width apart (``_apart``, ``slot_offsets``), values unchanged."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
     has_ci = "run_s_dc_lo" in ds
@@ -90,16 +77,14 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
     labels = list(dict.fromkeys(runs["method"]))
     xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
-    # as wide as the text column allows beside the legend: the runs at S_G = 0 (every deterministic method) sit side
-    # by side within a few pixels, and a wider axis gives each of them more room
+    # as wide as the text column allows: the runs at S_G = 0 sit side by side within a few pixels
     width, height = 520, 280
 
     def px(v):
         return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
 
     spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
-    # one slot per (method, step count): one method's runs at several step counts cover each other as much as two
-    # methods' runs do
+    # one slot per (method, step count): one method's runs at several step counts cover each other too
     runs["slot"] = runs["method"] + " · " + runs["steps"].astype(str)
     slots = _apart(runs.assign(method=runs["slot"]), list(dict.fromkeys(runs["slot"])), px(runs["s_dc"]),
                    spans=spans)
@@ -128,8 +113,8 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
         "above or below it" if jittered else "") + "; at S_G = 0 they are drawn to the right of 0, and their value "
         "is still 0 (S_G is never below 0).", width))
     if has_ci:
-        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1]).encode(
-            x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
-            if g[["lo", "hi"]].notna().all(axis=1).any()]
+        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1])
+                .encode(x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
+                if g[["lo", "hi"]].notna().all(axis=1).any()]
         return alt.layer(*bars, *points).properties(width=width, height=height, title=title)
     return alt.layer(*points).properties(width=width, height=height, title=title)

@@ -1,39 +1,36 @@
-"""The paper's figures drawn from our results: the introduction's spectral-collapse figure (PNG: PIL + a Vega-Lite
-chart rendered offline), the translations grid and numbers of Fig. 2, the points and panels of Fig. 4, and the
-slopes of the latents' spectra that Fig. 1 shows."""
+"""The paper's figures drawn from our results: the introduction's spectral-collapse figure (PNG), Fig. 2's grid and
+numbers, Fig. 4's points and panels, and the slopes of the latents' spectra that Fig. 1 shows."""
 from __future__ import annotations
 
+import io
+
+import altair as alt
 import numpy as np
 import pandas as pd
+import vl_convert as vlc
 import xarray as xr
+from PIL import Image
 
+from ..metrics.intervals import bootstrap_ci
+from ..metrics.latent import radial_power_spectrum
 from ..studies.method_labels import method_name
+from .charts import compose_grid, padded_domain, series_lines
+from .labels import reader_spec
+from .palette import METHOD_COLORS, method_color, method_shape
 
 __all__ = ["collapse_figure", "correlation_figure", "overprint_offsets", "fig2_rows", "fig2_grid", "fig4_points",
            "spectrum_slopes", "FIG2_METHODS"]
 
 
 def _latent_view(z: np.ndarray) -> np.ndarray:
-    """Latents for display: x / 3 (so N(0, I) fills the range), first channel when C is not 1 or 3."""
+    """Latents for display: x / 3, the first channel where C is not 1 or 3."""
     z = np.asarray(z, dtype=np.float64) / 3.0
     return z if z.shape[1] in (1, 3) else z[:, :1]
 
 
 def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
-    """The introduction's figure (PNG bytes) from a main-results dataset: spectral collapse at a glance.
-
-    Left: the input, DDIM's and OVG's translations, the ground truth, and their inverted latents beside Gaussian
-    noise. Right: radially averaged power spectrum of the latents (white noise is flat at 1).
-    """
-    import io
-
-    import altair as alt
-    import vl_convert as vlc
-    from PIL import Image
-
-    from ..metrics.latent import radial_power_spectrum
-    from ..plotting.charts import compose_grid
-
+    """The introduction's figure as PNG bytes: inputs, DDIM's and OVG's translations, the truth and their latents beside
+    noise (left); the latents' radial power spectra (right)."""
     methods = list(map(str, ds["method"].values))
     ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
     shown = [m for m in ("ddim", ovg) if m in methods]
@@ -52,9 +49,6 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
         spectra.append(pd.DataFrame({"frequency": f, "power": pw.reshape(-1, len(f)).mean(0), "latent": name}))
     sp = pd.concat(spectra)
     sp = sp[sp["frequency"] > 0]
-    from .charts import series_lines
-    from .labels import reader_spec
-
     # the log axis fitted to the curves (a tenth of a decade beyond them), not run down to a round power of ten
     lo, hi = float(sp["power"][sp["power"] > 0].min()), float(sp["power"].max())
     ydom = [lo / 10 ** 0.1, hi * 10 ** 0.1]
@@ -73,17 +67,9 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
-    """The paper's Fig. 4 from our points (``fig4_points``: one per dataset and method, the
-    means of S_HF, S_LF and S_DC): (a) S_HF and (b) S_LF against S_DC. Each method in its book look (colour and
-    shape, one legend); the first dataset's markers filled, the others' hollow (the title says which); both axes
-    fitted to the points and their interval bars (``<metric>_lo`` / ``<metric>_hi`` where given) with some padding,
-    so a point at S_DC = 1 or at the top of S_LF is drawn whole; points that would print over each other are set a
-    few pixels apart sideways (``overprint_offsets``) and the subtitle says so."""
-    import altair as alt
-
-    from .charts import padded_domain
-    from .palette import METHOD_COLORS, method_color, method_shape
-
+    """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
+    filled and the others hollow, axes fitted to points and intervals; overprinting points moved sideways
+    (``overprint_offsets``) and the subtitle says so."""
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
@@ -129,14 +115,11 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
                             alt.Tooltip(f"{metric}:Q", format=".3f")])
         layers = []
         for off, g in pts.assign(dx=dx).groupby("dx", sort=True):
-            if {f"{metric}_lo", f"{metric}_hi"} <= set(g) and g[f"{metric}_lo"].notna().any():
-                layers.append(alt.Chart(g.dropna(subset=[f"{metric}_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
-                                                                                     xOffset=off).encode(
-                    x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q", color=method_color(labels)))
-            if {"s_dc_lo", "s_dc_hi"} <= set(g) and g["s_dc_lo"].notna().any():
-                layers.append(alt.Chart(g.dropna(subset=["s_dc_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7,
-                                                                               xOffset=off).encode(
-                    x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y, color=method_color(labels)))
+            for m, span in ((metric, dict(x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q")),
+                            ("s_dc", dict(x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y))):
+                if {f"{m}_lo", f"{m}_hi"} <= set(g) and g[f"{m}_lo"].notna().any():
+                    layers.append(alt.Chart(g.dropna(subset=[f"{m}_lo"])).mark_rule(
+                        strokeWidth=1.2, opacity=0.7, xOffset=off).encode(**span, color=method_color(labels)))
             layers.append(alt.Chart(g).mark_point(size=80, strokeWidth=1.8, filled=False, xOffset=off).encode(**enc))
             first = g[g["dataset"] == datasets[0]]
             if len(first):
@@ -160,9 +143,8 @@ MARKER_PX = 7.0        # pixels from a marker's centre to the outside of its str
 
 
 def fit_offsets(dom, xs, offsets, width: float, n: int = 1, margin: float = MARKER_PX) -> tuple[float, float]:
-    """The x domain ``dom`` widened (never narrowed) so that every point of ``xs`` drawn ``offsets`` pixels
-    sideways (``n`` panels' offsets in a row, ``len(xs)`` each) lies whole inside a plot ``width`` pixels wide,
-    ``margin`` pixels clear of its frame."""
+    """The x domain ``dom`` widened so every point of ``xs`` drawn ``offsets`` pixels sideways (``n`` panels) lies
+    ``margin`` pixels inside a ``width`` plot."""
     x = np.tile(np.asarray(xs, float), n)
     off = np.asarray(offsets, float)
     ok = np.isfinite(x)
@@ -179,9 +161,8 @@ def fit_offsets(dom, xs, offsets, width: float, n: int = 1, margin: float = MARK
 
 def overprint_offsets(pts: pd.DataFrame, xcol: str, ycol: str, xdom, ydom, width: float, height: float,
                       order=None, near: float = 8.0) -> list[float]:
-    """Sideways pixel offsets (0, +step, -step, +2 step, -2 step) that keep points of a scatter from printing over
-    each other: a point closer than ``near`` pixels to one placed before it (in ``order``) takes the first offset
-    that clears every placed point. The values stay; only where they are drawn moves, at most two steps."""
+    """Sideways pixel offsets (0, ±1, ±2 steps) that keep each point, in ``order``, at least ``near`` pixels from those
+    placed before; values unchanged."""
     xs = (pts[xcol].to_numpy(float) - xdom[0]) / (xdom[1] - xdom[0]) * width
     ys = (pts[ycol].to_numpy(float) - ydom[0]) / (ydom[1] - ydom[0]) * height
     idx = np.argsort(order if order is not None else np.arange(len(pts)), kind="stable")
@@ -206,7 +187,7 @@ FIG2_GROUPS = {"ddim": "deterministic", "direct_inversion": "deterministic", "nu
 
 
 def fig2_rows(ds) -> pd.DataFrame:
-    """Fig. 2's numbers: per shown method, its group, and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
+    """Fig. 2's numbers: per shown method its group and mean S_HF, Δlog E_HF and S_LF over kept crops and seeds."""
     rows = []
     for m in FIG2_METHODS:
         if m not in ds["method"].values:
@@ -221,10 +202,8 @@ def fig2_rows(ds) -> pd.DataFrame:
 
 
 def fig2_grid(ds, k: int = 4):
-    """Fig. 2's image grid: the first ``k`` test crops, their translations by each of ``FIG2_METHODS`` stored (seed
-    0, failed samples marked) and the ground truth."""
-    from ..plotting.charts import compose_grid
-
+    """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
+    and the truth."""
     k = min(k, ds.sizes["image"])
     rows = {"input": ds["source_images"].values[:k]}
     failed = {}
@@ -239,12 +218,8 @@ def fig2_grid(ds, k: int = 4):
 
 
 def fig4_points(ev) -> pd.DataFrame:
-    """Fig. 4's points: one per distinct (dataset, method) of the main results, the mean over crops and seeds of
-    S_HF, S_LF and S_DC (the points the correlation claims are computed on), and for each its 95 % bootstrap
-    interval over the crops (each crop's mean over seeds; ``<metric>_lo`` / ``<metric>_hi``, NaN where the results
-    hold no per-crop values)."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """Fig. 4's points: per (dataset, method) of the main results the mean S_HF, S_LF and S_DC and their 95 % bootstrap
+    intervals over crops (``<metric>_lo`` / ``_hi``, NaN without per-crop values)."""
     metrics = ["s_hf", "s_lf", "s_dc"]
     f = ev.frame
     f = f[(f["study"] == "main") & f["metric"].isin(metrics)]
@@ -268,11 +243,8 @@ def fig4_points(ev) -> pd.DataFrame:
 
 
 def spectrum_slopes(ds, seed: int = 0) -> dict:
-    """The slope (least squares of log10 power on log10 radial frequency, the zero frequency left out) and the range
-    in decades of the latents' radially averaged power spectra that Fig. 1's analogue draws: DDIM's, OVG's (the
-    first of ovg, ovg_taba, ovg_edm stored) and Gaussian noise of the same shape; {} without stored latents."""
-    from ..metrics.latent import radial_power_spectrum
-
+    """{name: (slope, range in decades)} of the latents' radial power spectra for DDIM, OVG (first stored variant) and
+    Gaussian noise; {} without latents."""
     if "latents" not in ds:
         return {}
     methods = list(map(str, ds["method"].values))

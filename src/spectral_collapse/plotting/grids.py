@@ -1,11 +1,5 @@
-"""Image grids for the study notebooks: rows of images composed with PIL, shown as a PNG.
-
-:func:`compose_grid` lays out one row per label (the label on the left, optional column titles), scaling every
-image with nearest-neighbour to one cell size so that low-resolution inputs show their pixel grid; latents with
-other than 1 or 3 channels are shown channel by channel, and a failed sample is drawn as a grey tile that says
-"failed". :func:`image_grid` returns that grid as an ``IPython.display.Image`` (PNG), so image figures need neither
-matplotlib nor a browser-side library; :func:`grid_font` is the labels' font.
-"""
+"""Image grids for the study notebooks: rows of images composed with PIL and shown as a PNG, each image scaled by
+nearest neighbour to one cell size, a failed sample drawn as a grey "failed" tile."""
 from __future__ import annotations
 
 import io
@@ -15,18 +9,15 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .labels import chart_label
+
 __all__ = ["compose_grid", "image_grid", "grid_font"]
 
 
 def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
-    """(B, C, H, W) or (C, H, W) tensor / array in ``value_range`` -> uint8 (B, H, W, 3). C = 1 is grey, C = 3 RGB;
-    any other C (a VAE's latents) is shown channel by channel: grey panels in a k x k mosaic, k = ceil(sqrt(C)),
-    the unused panels mid-grey (4 channels of h x w: one 2h x 2w tile)."""
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().float().numpy()
+    """(B, C, H, W) array in ``value_range`` -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by
+    channel in a k x k grey mosaic."""
     arr = np.asarray(images, dtype=np.float64)
-    if arr.ndim == 3:
-        arr = arr[None]
     if arr.ndim != 4 or arr.shape[1] < 1:
         raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
     if arr.shape[1] not in (1, 3):
@@ -35,15 +26,13 @@ def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
         fill = np.full((b, k * k - c, h, w), (value_range[0] + value_range[1]) / 2)
         arr = np.concatenate([arr, fill], 1).reshape(b, k, k, h, w).transpose(0, 1, 3, 2, 4).reshape(b, 1, k * h, k * w)
     lo, hi = value_range
-    arr = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
-    arr = np.nan_to_num(arr, nan=0.0)
+    arr = np.nan_to_num(np.clip((arr - lo) / (hi - lo), 0.0, 1.0), nan=0.0)
     out = np.rint(arr * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
     return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
 
 
 def grid_font(size: int):
-    """The image grids' label font: DejaVu Sans where the system has it (it draws Greek, e.g. a kappa, and the
-    maths signs; Pillow's bundled default shows them as empty boxes), else Pillow's default."""
+    """DejaVu Sans at ``size`` (draws Greek and maths signs), else Pillow's default."""
     for name in ("DejaVuSans.ttf", "dejavu/DejaVuSans.ttf"):
         try:
             return ImageFont.truetype(name, size)
@@ -64,18 +53,9 @@ def compose_grid(
     background: int = 255,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one row per ``rows`` entry (label on the left), one column per image.
-
-    Each value is a (B, C, H, W) tensor / array in ``value_range`` (C = 1 or 3; latents of other C are shown
-    channel by channel, see ``_to_uint8``). Every image is scaled with
-    nearest-neighbour to ``cell`` pixels (default: the largest image size present, at least ``min_cell``),
-    so low-resolution inputs show their pixel grid. Rows with fewer images leave blank cells; ``titles``
-    label the columns; labels and titles read in reader form (``labels.chart_label``). A failed sample is drawn
-    as a grey tile that says "failed" instead of its pixels: one with
-    a non-finite value, or one marked in ``failed`` ({row label: (B,) booleans}, e.g. a study's ``failed``
-    variable, for samples that left the bounds of ``studies.validity``); a row whose samples all failed says so
-    in its label.
-    """
+    """PIL image: one row per ``rows`` entry ((B, C, H, W) in ``value_range``), labelled on the left in reader form,
+    images scaled to ``cell`` pixels (default the largest image, at least ``min_cell``); ``titles`` label columns; a
+    non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
     if not rows:
         raise ValueError("rows is empty; pass {'label': images, ...}")
     marks, batches = {}, {}
@@ -88,8 +68,6 @@ def compose_grid(
             given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
             bad[:len(given)] |= given
         marks[str(k)] = bad
-    from .labels import chart_label   # row labels and column titles in reader form ("ovg_edm x_T" -> "OVG + EDM x_T")
-
     labels = {k: chart_label(k) + (" (all failed)" if len(m) and m.all() else "") for k, m in marks.items()}
     titles = [chart_label(str(t)) for t in titles] if titles else titles
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
@@ -122,7 +100,7 @@ def compose_grid(
 
 
 def image_grid(rows: Mapping[str, Any], **kwargs: Any):
-    """:func:`compose_grid` as a PNG ``IPython.display.Image`` (renders in notebooks and the book, offline)."""
+    """:func:`compose_grid` as a PNG ``IPython.display.Image``."""
     from IPython.display import Image as PNG
 
     buffer = io.BytesIO()

@@ -1,17 +1,8 @@
-"""Chart text in reader form: titles, axis titles, facet headers, subtitles and image-grid row labels.
-
-The data of a chart keep their keys (a method label, a metric key), which is what the code reads; what a reader
-reads names them. :func:`chart_label` writes one text that way: a method label by its reader name ("ovg_edm" ->
-"OVG + EDM", ``studies.method_labels.METHOD_NAMES``), a metric or step-size key by its chart name ("s_hf" ->
-"S_HF", "eta_hf" -> "η_HF", "mean_norm_ratio" -> "‖x_T‖²/d", ``reader_names``), "sigma" as "σ",
-a row label made of keys and a factor ("x0 4 ovg_stable") as "x0, ×4, OVG (stable form)", a method's variant
-("ovg_batched") as "OVG (batched)", and the rest in the chart notation (``text.notation``: "x4" -> "×4", "->" ->
-"→"). :func:`step_size` writes an OVG step size ("10⁻⁶") the one way every table, text and chart of the book
-writes it. :func:`reader_spec` applies :func:`chart_label` to every title of a
-Vega-Lite spec; the book's renderer (``plotting.render``) passes each chart through it, so a chart built in a
-chapter reads the same as one built here. :func:`chart_label_expr` is the Vega expression that names keys among an
-axis's, a legend's or a facet header's labels.
-"""
+"""Chart text in reader form: titles, axis titles, facet headers, subtitles and image-grid row labels. The data of a
+chart keep their keys; :func:`chart_label` names them ("ovg_edm" -> "OVG + EDM", "s_hf" -> "S_HF", "eta_hf" -> "η_HF",
+"x0 4 ovg_stable" -> "x0, ×4, OVG (stable form)"), :func:`reader_spec` applies it to every title of a Vega-Lite spec
+(the book's renderer passes each chart through it) and :func:`chart_label_expr` is the Vega expression that names keys
+among an axis's, a legend's or a header's labels."""
 from __future__ import annotations
 
 import functools
@@ -19,17 +10,15 @@ import re
 
 import numpy as np
 
-from ..text import SYMBOLS
+from ..text import SYMBOLS, factor, notation, symbol
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
-__all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec", "COMPOUND_WORDS",
-           "step_size", "step_sizes", "study_method_names", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
-           "js_string"]
+__all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec",
+           "COMPOUND_WORDS", "step_size", "step_sizes", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
+           "js_string", "ternary"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
-# other words a chart writes otherwise: a sign, a solver's name
-_SIGNS = {"sigma": "σ"}
 # the unit an axis or a title names after a score's chart name: PSNR is in decibels
 UNITS = {"PSNR": "dB"}
 # a chart title that starts with one of these stays lower-case (a parameterization, a variable)
@@ -37,30 +26,16 @@ _LOWER = {"eps", "x0", "v", "u", "k", "t"}
 
 
 @functools.lru_cache(maxsize=None)
-def study_method_names() -> dict[str, str]:
-    """{label: reader name} of the method labels a single study adds to the paper's (``METHOD_NAMES``): the flow
-    chapter's latent-scaling remedy ("ddim_x1.15" -> "DDIM (latent ×1.15)": DDIM with its inverted latent multiplied
-    by 1.15 before sampling)."""
-    from ..studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
-    from ..text import TIMES
-
-    return {SCALED_LABEL: f"DDIM (latent {TIMES}{LATENT_SCALE:g})"}
-
-
-@functools.lru_cache(maxsize=None)
 def chart_names() -> dict[str, str]:
-    """{key: the name a chart writes}: method labels (not the word "copy"), metric and step-size keys (their chart
-    symbol where they have one: "η_HF"), and a few signs ("sigma" -> "σ")."""
+    """{key: the name a chart writes}: method labels (not "copy"), metric and step-size keys (their chart symbol:
+    "η_HF"), schedules and a few signs ("sigma" -> "σ")."""
     from ..studies.method_labels import METHOD_NAMES
-    from ..text import SYMBOLS, symbol
+    from ..studies.schedule import SCHEDULE_NAMES
 
     names = {k: symbol(k, "chart") if k in SYMBOLS else v for k, v in reader_names().items()}
     names.update({k: v for k, v in METHOD_NAMES.items() if k != "copy"})
-    names.update(study_method_names())
-    names.update(_SIGNS)
-    # guidance schedules with an identifier for a key ("every_4" -> "every 4th step"; "low", "mid" are words)
-    from ..studies.schedule import SCHEDULE_NAMES
-
+    names["sigma"] = "σ"
+    # guidance schedules with an identifier for a key ("every_4" -> "every 4th step")
     names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
     names["train_seed"] = "training seed"
     # the latent's mean squared norm per dimension under the keys of its per-sample and per-latent values
@@ -76,10 +51,9 @@ def _keys() -> re.Pattern:
 
 
 def _compound(words: list[str]) -> str | None:
-    """"x0 4 ovg_stable" -> "x0, ×4, OVG (stable form)": every word a key, a model word or a whole number, with at
-    least one method or metric among them; None for any other text."""
+    """"x0 4 ovg_stable" -> "x0, ×4, OVG (stable form)": every word a key, a model word or a whole number, with a method
+    or metric among them; else None."""
     from ..studies.method_labels import METHOD_NAMES
-    from ..text import factor
 
     names = chart_names()
     if len(words) < 2 or not any(w in names or w in METHOD_NAMES for w in words):
@@ -98,9 +72,8 @@ def _compound(words: list[str]) -> str | None:
 
 
 def _variant(text: str) -> str | None:
-    """A label that is a method label with a variant's suffix ("ovg_batched", "renoise_r9") as the method's name with
-    the variant: a benchmark variant by the name its table gives it (``VARIANT_NAMES``: "ovg_batched" -> "OVG,
-    batched VJPs"), any other as "OVG (stable)"-like "method (variant)"; None for any other text."""
+    """A method label with a variant's suffix ("ovg_batched", "renoise_r9") by its variant name (``VARIANT_NAMES``) or
+    as "method (variant)"; else None."""
     from ..studies.method_labels import METHOD_NAMES, VARIANT_NAMES
 
     if text in VARIANT_NAMES and text not in METHOD_NAMES:
@@ -114,14 +87,11 @@ def _variant(text: str) -> str | None:
 
 
 def chart_label(text):
-    """Any chart text (a title, an axis title, a row label, a facet header, a subtitle) in reader form; a list of
-    lines line by line; anything that is not text (None, a number, an Altair ``Undefined``) as it is."""
+    """Any chart text in reader form; a list line by line; anything that is not text as it is."""
     if isinstance(text, (list, tuple)):
         return type(text)(chart_label(t) for t in text)
     if not isinstance(text, str):
         return text
-    from ..text import notation
-
     names = chart_names()
     if text in names:
         return names[text]
@@ -132,9 +102,8 @@ def chart_label(text):
 
 
 def with_units(text):
-    """An axis title, a chart or panel title or a facet header with each score that has a unit (``UNITS``) followed
-    by it: "PSNR" -> "PSNR (dB)", "mean PSNR per arm" -> "mean PSNR (dB) per arm"; a text that already names the unit
-    ("PSNR gain (dB)") as it is; a list line by line; anything that is not text as it is."""
+    """``text`` with each score that has a unit (``UNITS``) followed by it ("PSNR" -> "PSNR (dB)") unless it names the
+    unit already; lists line by line."""
     if isinstance(text, (list, tuple)):
         return type(text)(with_units(t) for t in text)
     if not isinstance(text, str):
@@ -146,9 +115,8 @@ def with_units(text):
 
 
 def chart_title(text):
-    """A chart's or panel's own title: ``chart_label``, beginning with a capital ("resolution" -> "Resolution"),
-    unless it begins with a symbol, a key or a model word that is written lower-case ("eps", "x0"), or with a name
-    that is written as it is typed, a dataset's ("ihc-sr", "edges2shoes")."""
+    """A chart's or panel's own title: ``chart_label``, capitalised unless it begins with a lower-case symbol, model
+    word or dataset name."""
     text = chart_label(text)
     if isinstance(text, str):
         first = re.match(r"[a-z][a-z]+(?![\w\-])", text)
@@ -158,11 +126,8 @@ def chart_title(text):
 
 
 def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datum.label", units: bool = False) -> str:
-    """A Vega expression that writes a label which is a key by its chart name (``chart_names``), each of ``labels``
-    by its ``chart_label``, and any other label as ``default`` writes it: the book theme's ``labelExpr`` of axes and
-    facet headers, and the one ``reader_spec`` gives axes, legends and headers over a chart's own data. ``key``: what
-    the expression compares (a facet header's value is ``datum.value``, its ``datum.label`` the text drawn).
-    ``units``: each name followed by its unit (``with_units``: "PSNR (dB)"), for facet headers, which title panels."""
+    """A Vega expression comparing ``key`` and writing each key by its chart name (and each of ``labels`` by
+    ``chart_label``), else ``default``; ``units``: names with their units (facet headers)."""
     shown = dict(chart_names())
     for v in labels or ():
         name = chart_label(v)
@@ -172,6 +137,11 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
         shown.update({name: name for name in UNITS})
         shown = {raw: with_units(name) for raw, name in shown.items()}
         shown = {raw: name for raw, name in shown.items() if name != raw}
+    return ternary(shown, key, default)
+
+
+def ternary(shown: dict, key: str = "datum.label", default: str = "datum.label") -> str:
+    """A Vega expression giving ``shown[v]`` where ``key`` is v, else ``default``."""
     expr = default
     for raw, name in reversed(list(shown.items())):
         expr = f"{key} === {js_string(raw)} ? {js_string(name)} : {expr}"
@@ -179,13 +149,9 @@ def chart_label_expr(default: str = "datum.label", labels=None, key: str = "datu
 
 
 def _data_labels(spec: dict) -> list[str]:
-    """The short texts among a spec's data values: what an axis, a legend or a header over a field can list."""
-    rows = [r for v in (spec.get("datasets") or {}).values() for r in v]
-    found = {}
-    for r in rows:
-        for v in (r.values() if isinstance(r, dict) else ()):
-            if isinstance(v, str) and 0 < len(v) <= 60:
-                found[v] = None
+    """The short texts among a spec's data values that ``chart_label`` renames."""
+    rows = [r for v in (spec.get("datasets") or {}).values() for r in v if isinstance(r, dict)]
+    found = dict.fromkeys(v for r in rows for v in r.values() if isinstance(v, str) and 0 < len(v) <= 60)
     return [v for v in found if chart_label(v) != v]
 
 
@@ -196,11 +162,9 @@ _CHANNELS = {"x", "y", "row", "column", "facet", *_LEGENDS, "theta", "radius"}
 
 
 def reader_spec(spec: dict) -> dict:
-    """A Vega-Lite spec (a dict, as ``Chart.to_dict()`` gives it) in reader form: chart and panel titles and their
-    subtitles by ``chart_title``, axis, legend and header titles by ``chart_label``, every title (not a subtitle)
-    and facet header naming a score with its unit (``with_units``: "PSNR (dB)"), and the labels an axis, a legend
-    or a facet header lists from the data by ``chart_label`` (a ``labelExpr``; one the chart sets itself stays). The
-    data and expressions are unchanged: a new spec; the one given is left as it is."""
+    """A new Vega-Lite spec (``Chart.to_dict()``) in reader form: titles by ``chart_title`` / ``chart_label`` with
+    units, and the labels an axis, a legend or a header lists from the data renamed by a ``labelExpr`` (one the chart
+    sets stays)."""
     if not isinstance(spec, dict):
         return spec
     labels = _data_labels(spec)
@@ -218,8 +182,7 @@ def reader_spec(spec: dict) -> dict:
 
 
 def fit_log_axes(spec):
-    """``spec`` with every log axis that has a fixed domain and no tick values of its own ticked by
-    ``log_ticks`` (at most six, 1-3 or 1-2-5 steps), so its labels never crowd; a new spec."""
+    """A new ``spec`` whose log axes of fixed domain and no tick values of their own are ticked by ``log_ticks``."""
     if isinstance(spec, list):
         return [fit_log_axes(v) for v in spec]
     if not isinstance(spec, dict):
@@ -236,8 +199,7 @@ def fit_log_axes(spec):
 
 
 def _layer_titles(layers) -> frozenset:
-    """The channels that some layer of a layered chart titles itself: Vega-Lite joins the differing titles of the
-    layers' shared axis ("S_HF (texture), S_HF, ..."), so no other layer of it is given a title from its field."""
+    """The channels some layer of a layered chart titles itself (no other layer then gets a title from its field)."""
     titled = set()
     for layer in layers if isinstance(layers, list) else []:
         enc = layer.get("encoding", {}) if isinstance(layer, dict) else {}
@@ -269,9 +231,8 @@ def _walk(spec, _chart: bool, expr: str, titled: frozenset = frozenset()):
 
 
 def _channel(name: str, v: dict, expr: str, titled: bool = False) -> dict:
-    """An encoding channel titled by its field's name where the field is a key and neither the channel nor another
-    layer of its chart sets a title ("psnr" -> "PSNR"), and a legend over keys naming them unless it sets its own
-    labels (a method legend, ``palette``) or is turned off."""
+    """A channel titled by its field where the field is a key and nothing titles it, and a nominal legend naming keys
+    unless it sets its labels."""
     field = v.get("field")
     if (isinstance(field, str) and "title" not in v and not titled
             and not any(a in v for a in ("aggregate", "bin", "timeUnit")) and chart_label(field) != field):
@@ -293,33 +254,29 @@ def _title(v, chart: bool):
 
 @functools.lru_cache(maxsize=None)
 def reader_names() -> dict[str, str]:
-    """{metric or step-size key: the plain name a reader reads}: the symbols' plain forms ("s_hf" -> "S_HF",
-    "eta_hf" -> "eta_HF", which ``text.notation`` typesets) and the other metrics' headers ("ms_ssim" -> "MS-SSIM",
-    ``studies.metric_validation.POINT_HEADERS``)."""
+    """{metric or step-size key: plain name} ("s_hf" -> "S_HF", "ms_ssim" -> "MS-SSIM")."""
     from ..studies.metric_validation import POINT_HEADERS
 
     names = {key: plain for key, (_, _, plain, _) in SYMBOLS.items()}
     return {**OTHER_NAMES, **{k: v for k, v in POINT_HEADERS.items() if k not in names}, **names}
 
 
-# result keys that are neither a symbol nor a metric header: the main results' score of samples drawn from noise,
-# the Kolmogorov–Smirnov test's p-value and the norm z-score (the glossary's "Norm z-score")
+# result keys that are neither a symbol nor a metric header
 OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "norm_z": "norm z-score",
                "delta_log_e_hf_luma": "Δlog E_Y", "delta_log_e_hf_chroma": "Δlog E_CbCr", "kid_wav": "KID_wav",
                "hf_coherence": "HF coherence"}
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
-    """Tick values for a log axis over [lo, hi]: the densest of the series 1, 1-3, 1-2-5, 1-2-3-5 and 1 to 9 (times
-    powers of ten) that puts at least two and at most ``max_ticks`` ticks inside, so the labels never crowd; over a
-    span too narrow for two such ticks, three evenly spaced values rounded to two significant digits."""
+    """Log-axis ticks over [lo, hi]: the densest of 1, 1-3, 1-2-5, 1-2-3-5, 1-9 decades with 2 to ``max_ticks`` inside;
+    else three rounded geometric values."""
     lo, hi = float(min(lo, hi)), float(max(lo, hi))
     if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
         return []
     best: list[float] = []
     for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
-        vals = [float(f"{m * 10.0 ** k:.12g}") for k in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-                for m in mantissas if lo <= m * 10.0 ** k <= hi]
+        decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
+        vals = [float(f"{m * 10.0 ** k:.12g}") for k in decades for m in mantissas if lo <= m * 10.0 ** k <= hi]
         if len(vals) > max_ticks:
             break
         best = vals

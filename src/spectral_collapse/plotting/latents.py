@@ -1,6 +1,5 @@
 """Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7) and spectral
-velocity (Fig. 17); the decorrelation charts (Fig. 8) are in ``plotting.decorrelation``, and the validation of the metrics' charts (Figs. 9, 11-12, 14) live in
-``plotting.metric_charts`` and are re-exported here."""
+velocity (Fig. 17)."""
 from __future__ import annotations
 
 import altair as alt
@@ -11,12 +10,11 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from .palette import REFERENCE_COLOR, chart_name, label_expr
-from .charts import (coincidence_note, coinciding_series, fitted_scale, image_grid, metric_bars, nice_ticks,
-                     series_lines, wrap_lines)
+from .charts import (coincidence_note, coinciding_groups, coinciding_series, fitted_scale, image_grid, metric_bars,
+                     nice_ticks, series_lines, wrap_lines)
 
-__all__ = ["chi2_curve", "norm_histogram", "norm_span", "norm_domain", "even_spread", "EVEN_SPREAD", "cev_chart",
-           "pca_images", "norm_histograms", "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids", "spectra_chart",
-           "filter_examples", "filtered_s_hf_chart", "correlation_heatmap"]
+__all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
+           "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids"]
 
 
 # ------------------------------------------------------------------------------------------ chart data helpers
@@ -28,7 +26,7 @@ def chi2_curve(d: int, lo: float, hi: float, n: int = 400) -> pd.DataFrame:
 
 
 def norm_histogram(norm_ratio, bins: int = 30, range_=None) -> pd.DataFrame:
-    """Density histogram of u = ||x_T||^2 / d: columns left, right, center, density (integrates to 1)."""
+    """Density histogram of u = ||x_T||^2 / d: columns left, right, center, density."""
     v = np.asarray(norm_ratio, dtype=np.float64)
     v = v[np.isfinite(v)]
     dens, edges = np.histogram(v, bins=bins, range=range_, density=True)
@@ -42,9 +40,8 @@ EVEN_SPREAD = "even spread"   # the legend's name of the straight line k/m (vari
 
 
 def even_spread(ds: xr.Dataset) -> pd.DataFrame:
-    """The cumulative explained variance of variance spread exactly evenly over the m components of the Gaussian
-    reference's curve (``studies.latent_tables.noise_curve`` reads the noise against it): k/m at k = 0 .. m; columns
-    component, cev. Empty without a Gaussian series."""
+    """k/m at k = 0 .. m for the m components of the Gaussian reference's curve (variance spread evenly): columns
+    component, cev; empty without a Gaussian series."""
     if "gaussian" not in [str(v) for v in ds["series"].values]:
         return pd.DataFrame({"component": [], "cev": []})
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
@@ -54,10 +51,8 @@ def even_spread(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Cumulative explained variance against the number of components, one line per series in the book's method
-    look (the Gaussian reference grey, long dashes), and, dotted black, the straight line of variance spread evenly
-    over the components (``even_spread``), each in the legend; the x-axis ends at the last component of the data.
-    Curves that coincide are named in the subtitle."""
+    """Cumulative explained variance against the number of components, one line per series in the book's method look,
+    and dotted black the even spread (``even_spread``); coinciding curves named in the subtitle."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
@@ -89,8 +84,7 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def series_name(label) -> str:
-    """A series as the charts' text names it: the Gaussian reference capitalised ("Gaussian", "Gaussian
-    (reference)"), any other by ``chart_name``."""
+    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_name``."""
     s = str(label)
     return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_name(s)
 
@@ -107,27 +101,9 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
 
-def norm_span(series: dict, d: int) -> tuple[float, float]:
-    """The span the norm histograms' bins cover: every set's u = ||x_T||^2 / d and chi2(d)/d's +-5 sd."""
-    sd = (2 / d) ** 0.5
-    return (float(min(1 - 5 * sd, *(u.min() for u in series.values()))),
-            float(max(1 + 5 * sd, *(u.max() for u in series.values()))))
-
-
-def norm_domain(series: dict, d: int, bins: int = 30) -> list[float]:
-    """The x-range every norm histogram shares: ``norm_span`` widened on each side by one bin, so the outermost bars
-    stand clear of the axis ends and a reader sees that no bar runs beyond them."""
-    lo, hi = norm_span(series, d)
-    pad = (hi - lo) / max(int(bins), 1)
-    return [lo - pad, hi + pad]
-
-
 def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VConcatChart:
-    """Per method (and Gaussian noise, "gaussian (reference)", shown "Gaussian (reference)"): histogram of
-    u = ||x_T||^2 / d and the chi2(d)/d density, drawn in the reference's grey. Every panel shares one set of bins
-    over ``norm_span`` (every method's latents and chi2(d)/d's +-5 sd) and one x-range a bin wider each side
-    (``norm_domain``), so the panels compare by eye and no latent lies beyond the axis; each panel's subtitle gives
-    the range of its own latents and the chart's title the span of all of them."""
+    """Per method and for Gaussian noise: the histogram of u = ||x_T||^2 / d with the chi2(d)/d density in grey, every
+    panel on the same bins (over all latents and chi2(d)/d ± 5 sd) and x-range (a bin wider each side)."""
     d = int(ds.attrs["d"])
     series = {}
     for m in [*ds["method"].values, "gaussian"]:
@@ -137,9 +113,10 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
             series["gaussian (reference)" if m == "gaussian" else str(m)] = u
     if not series:
         return alt.vconcat()
-    span = norm_span(series, d)
-    lo, hi = norm_domain(series, d, bins)
     data_lo, data_hi = (float(f(np.concatenate(list(series.values())))) for f in (np.min, np.max))
+    span = (min(1 - 5 * (2 / d) ** 0.5, data_lo), max(1 + 5 * (2 / d) ** 0.5, data_hi))
+    pad = (span[1] - span[0]) / max(int(bins), 1)
+    lo, hi = span[0] - pad, span[1] + pad
     fit = alt.Scale(domain=[lo, hi], zero=False, nice=False)  # one x-range, the data's span: the axis leaves out 0
     curve = chi2_curve(d, lo, hi)
     panels = []
@@ -167,10 +144,8 @@ def _num(x: float, digits: int = 3) -> str:
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G and the mean ||x_T||^2 / d per method, side by side, each with the Gaussian reference as a last, grey
-    bar; the mean ||x_T||^2 / d with its 95 % bootstrap interval over the latents where the results hold the values
-    per latent (S_G is one number per set of latents: no interval). Every bar carries its value (``valued``): a
-    black tick at the value and the number above the bar, so a bar of height 0 reads as 0, not as a missing bar."""
+    """S_G (bars, ``valued``) and the mean ||x_T||^2 / d (points with their 95 % bootstrap interval over latents,
+    ``near_one``) per method, each with the Gaussian reference last."""
     ref_g = ds.attrs.get("gaussian_s_g")
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=False,
                        reference=None if ref_g is None else float(ref_g))
@@ -186,9 +161,8 @@ ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interv
 
 
 def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
-    """``charts.metric_bars(..., dots=True)``' chart of a quantity whose Gaussian value is 1 (the mean ‖x_T‖²/d):
-    points with their intervals as rules on an axis fitted to them and to 1 (values such as 0.997 and 1.047 differ
-    visibly, as bars from 0 would not show), a dashed rule at 1, and ``ONE_NOTE`` under the title."""
+    """A ``metric_bars(..., dots=True)`` chart of a quantity whose Gaussian value is 1, on an axis fitted to the points
+    and to 1, with a dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
     v = pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])
     dom = fitted_scale(v).domain
@@ -207,9 +181,9 @@ VALUE_ROOM = 20.0   # pixels above the tallest bar for its number (10 px type, 3
 VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a bar of height 0 is the tick at 0)."
 
 
-def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 3) -> alt.LayerChart:
-    """``charts.metric_bars``' chart with each bar's value on it: a black tick at the value and the value printed
-    above the bar (above its interval where it has one), and ``VALUE_NOTE`` under the title."""
+def valued(chart: alt.LayerChart, title: str, digits: int = 3) -> alt.LayerChart:
+    """A ``metric_bars`` chart with each bar's value as a black tick and a number above the bar (or its interval), and
+    ``VALUE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
     x = chart.layer[0].encoding.x
     tick = alt.Chart(stats).mark_tick(color="black", thickness=2, size=22).encode(x=x, y="mean:Q")
@@ -227,9 +201,8 @@ def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 
         for layer in chart.layer:
             layer.encoding.y.scale = alt.Scale(domain=dom, nice=False)
         text = text.encode(y=alt.Y("top:Q", scale=alt.Scale(domain=dom, nice=False)))
-    old = chart.title
-    sub = list(getattr(old, "subtitle", None) or []) if not isinstance(old, str) else []
-    sub = [sub] if isinstance(sub, str) else sub
+    sub = [] if isinstance(chart.title, str) else getattr(chart.title, "subtitle", None) or []
+    sub = [sub] if isinstance(sub, str) else list(sub)
     return alt.layer(chart, tick, text).properties(title=alt.TitleParams(
         title, subtitle=sub + wrap_lines(VALUE_NOTE, 300), anchor="start"))
 
@@ -237,17 +210,13 @@ def valued(chart: alt.LayerChart, title: str, by: str = "method", digits: int = 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
-    """Step against frequency per method, colour = log10 power of the update (blue: vanishing updates). The colour
-    scale spans the data: sequential blues (darkest = weakest update) when every value has one sign, a diverging
-    red-blue scale centred at 0 only when both signs occur; the legend is titled by what the colour encodes and
-    labels round values along the bar (``charts.nice_ticks``: 4 to 6, 0 among them where both signs occur) and the
-    lowest and highest value where they stand apart from those. Every fourth frequency is labelled."""
+    """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
+    centred at 0 for both; legend ticks by ``nice_ticks`` plus the ends."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
-    # the legend says what the colour is and labels round values along it and both ends, so a thin band of red (the
-    # few updates of power above 1) reads as values up to the top label
+    # the legend labels round values and both ends, so a thin band of red reads as values up to the top label
     ticks_c = nice_ticks(lo, hi)
     step_c = ticks_c[1] - ticks_c[0] if len(ticks_c) > 1 else hi - lo
     ends = sorted({*ticks_c, *(e for e in (round(lo, 1), round(hi, 1))
@@ -277,20 +246,12 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
 
 
 def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
-    """The noise level after each inversion step, per method (log scale), each method in its own look (colour and
-    dash), drawn so that a method whose grid another shares still shows (``charts.series_lines``); the subtitle
-    names the methods that share a grid."""
+    """The noise level after each inversion step per method (log axis, ``series_lines``); the subtitle names methods
+    that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
-    pairs = coinciding_series(sig.assign(log_sigma=np.log10(sig["sigma_to"])), "method", "step", "log_sigma",
-                              tol=1e-3)
-    groups: list[list[str]] = []
-    for a, b in pairs:
-        g = next((g for g in groups if a in g or b in g), None)
-        if g is None:
-            groups.append([a, b])
-        else:
-            g.extend(v for v in (a, b) if v not in g)
+    log = sig.assign(log_sigma=np.log10(sig["sigma_to"]), all=0)
+    groups = [s for _, sets in coinciding_groups(log, "method", "step", "log_sigma", ["all"], tol=1e-3) for s in sets]
     sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
            + " (their lines lie on each other).") \
         if groups else "Every method has its own grid."
@@ -302,8 +263,3 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
         width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,
                                                      anchor="start"))
 
-
-# ------------------------------------------------------------------------------ metric validation (Figs. 9-14)
-
-from .metric_charts import (EMPTY_BIN_LOG10, NYQUIST, correlation_heatmap, filter_examples,  # noqa: E402,F401
-                            filtered_s_hf_chart, spectra_chart)

@@ -1,10 +1,16 @@
 """Charts of the main-results chapter."""
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 
-__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines", "translation_panel",
-           "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
+from ..studies.aggregate import METRIC_NAMES, failed_label
+from ..studies.method_labels import method_name
+from .charts import interval_rules, wrap_lines
+from .grids import image_grid
+
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines",
+           "translation_panel", "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
 
 # ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -20,11 +26,8 @@ READING = {
 
 
 def reading_lines(metrics) -> list[str]:
-    """Chart subtitle lines that say which way each of ``metrics`` reads: those for which higher is better in one
-    line ("S_HF, S_DC: higher is better"), and each other one with what a higher value means ("S_LF: higher is more
-    of the input's structure kept, not a better translation ..."). A metric with no known reading is not named."""
-    from ..studies.aggregate import METRIC_NAMES
-
+    """Subtitle lines saying which way each of ``metrics`` reads: one line for those where higher is better, one each
+    for the others."""
     better = [METRIC_NAMES.get(m, m) for m in metrics if m in READING and READING[m][0]]
     lines = [f"{', '.join(better)}: higher is better."] if better else []
     lines += [f"{METRIC_NAMES.get(m, m)}: higher is {READING[m][1]}." for m in metrics if m in READING
@@ -33,33 +36,23 @@ def reading_lines(metrics) -> list[str]:
 
 
 def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
-    """{method: (failed samples, samples kept)} of the methods of ``cmp`` (``summary``'s ``failed``, ``n``) whose
-    samples partly or wholly failed."""
+    """{method: (failed samples, samples kept)} of the methods of ``cmp`` with failed samples."""
     if "failed" not in cmp:
         return {}
     per = cmp.drop_duplicates("method").set_index("method")
-    out = {}
-    for m, f in per["failed"].items():
-        if pd.notna(f) and int(f) > 0:
-            n = per.loc[m, "n"] if "n" in per else None
-            out[str(m)] = (int(f), int(n) if n is not None and pd.notna(n) else None)
-    return out
+    kept = per["n"] if "n" in per else pd.Series(None, index=per.index, dtype=object)
+    return {str(m): (int(f), int(kept[m]) if pd.notna(kept[m]) else None) for m, f in per["failed"].items()
+            if pd.notna(f) and int(f) > 0}
 
 
 def failed_names(cmp: pd.DataFrame) -> dict[str, str]:
-    """{method: its axis label} for each method of ``cmp`` whose samples failed: its reader name with how many of
-    how many failed, as the tables' row labels write it ("BDIA (17 of 48 failed)", ``studies.aggregate.failed_label``)."""
-    from ..studies.aggregate import failed_label
-    from ..studies.method_labels import method_name
-
+    """{method: axis label with its failures} ("BDIA (17 of 48 failed)") for each method of ``cmp`` whose samples
+    failed."""
     return {m: failed_label(method_name(m), f, n) for m, (f, n) in _failed(cmp).items()}
 
 
 def failed_lines(cmp: pd.DataFrame) -> list[str]:
-    """A subtitle line naming the methods of ``cmp`` whose samples failed (none: no line): their bars are means over
-    the samples kept."""
-    from ..studies.method_labels import method_name
-
+    """A subtitle line naming the methods whose samples failed (none: no line)."""
     failed = _failed(cmp)
     if not failed:
         return []
@@ -70,19 +63,8 @@ def failed_lines(cmp: pd.DataFrame) -> list[str]:
 
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
-    """Our mean beside the paper's for each (method, metric) of ``studies.tables.paper_comparison``, one panel per
-    metric, titled by the metric's name (S_HF, ...). Our bars carry the tables' 95 % interval over test crops (``lo``,
-    ``hi`` of ``paper_comparison``, which reads them from ``studies.aggregate.summary``); the paper's bars are its
-    reported means. The axis says no direction; the subtitle says which way each metric reads (``reading_lines``:
-    S_LF measures structure kept, not quality). The bars run across, the methods down the shared axis, so every
-    method's name is written level and whole. A method whose samples failed is named on the axis as the tables name
-    its row ("BDIA (17 of 48 failed)", ``studies.aggregate.failed_label``: its bars are means over the samples kept), and
-    the subtitle says so."""
-    import altair as alt
-
-    from ..studies.aggregate import METRIC_NAMES
-    from .charts import interval_rules, wrap_lines
-
+    """Our mean (with the tables' 95 % interval over crops) beside the paper's per method, one panel per metric, methods
+    down the shared axis with failures named; the subtitle says which way each metric reads."""
     long = cmp.melt(id_vars=["method", "metric"], value_vars=["ours_mean", "paper_mean"], var_name="source",
                     value_name="value")
     long["source"] = long["source"].str.replace("_mean", "")
@@ -126,11 +108,8 @@ PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the i
 
 
 def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
-    """The opening panel of a translation chapter: input, ground truth and each method's output at the step sizes
-    used (rows), on the first ``n`` test crops of the first seed (columns), each pixel drawn ``zoom`` times larger
-    by nearest-neighbour. Methods the results lack are left out; a failed sample is a grey "failed" tile."""
-    from .grids import image_grid
-
+    """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
+    the first seed, each pixel ``zoom`` times larger."""
     n = min(n, ds.sizes["image"])
     rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
     failed = {}

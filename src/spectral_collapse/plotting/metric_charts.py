@@ -7,14 +7,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
 from .charts import image_grid, metric_heatmap, padded_domain, plural, wrap_lines
 
 __all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
            "correlation_heatmap"]
 
 
-# a bin at the floor of the log (log10 of the guard added before it) holds no power at all, e.g. above an upsampled
-# source's own Nyquist frequency; drawn, it would stretch the axis down by many decades
+# log10 of a bin without power (the guard added before the log); drawn, it would stretch the axis by many decades
 EMPTY_BIN_LOG10 = -15.0
 
 
@@ -22,11 +22,8 @@ NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
 
 
 def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """Mean log10 radial power spectrum per domain against the frequency in cycles/pixel (log axis), and (dashed)
-    its least-squares line over the fitting band. Bins without power (log10 at or below ``EMPTY_BIN_LOG10``) are
-    left out and the subtitle says how many, so the axis fits the measured spectrum. The frequencies beyond
-    ``NYQUIST`` (reached only in the corners of the 2-D spectrum, up to √2 × 0.5 on its diagonal) are shaded and the
-    subtitle says what they are."""
+    """Mean log10 radial power spectrum per domain (log frequency axis) and its dashed least-squares fit over the band;
+    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, frequencies above ``NYQUIST`` shaded."""
     rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
@@ -72,13 +69,12 @@ def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def _freq_ticks(lo: float, hi: float) -> list[float]:
-    """Tick values of the spectrum's log frequency axis: 0.05, 0.1, 0.2, 0.3, 0.5 (Nyquist) and 0.7 where inside."""
+    """The spectrum's frequency ticks inside [lo, hi]."""
     return [v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if lo <= v <= hi]
 
 
 def filter_examples(ds: xr.Dataset, cell: int = 56):
-    """Held-out images and their filtered versions at the first, middle and last cutoff (fraction of Nyquist; the
-    labels are Latin, which the grid's bitmap font draws, unlike a Greek kappa)."""
+    """Held-out images and their filtered versions at the first, middle and last cutoff."""
     ks = list(ds["kappa"].values)
     rows = {"original": ds["held_out_images"].values}
     for filt, name in (("lowpass", "HF removed"), ("highpass", "LF removed")):
@@ -88,8 +84,7 @@ def filter_examples(ds: xr.Dataset, cell: int = 56):
 
 
 def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
-    """S_HF of the filtered held-out images against the cutoff (mean ± std), dashed: unfiltered images; the legend
-    sits under the chart, where long labels have the chart's width."""
+    """S_HF of the filtered held-out images against the cutoff (mean ± sd); dashed: unfiltered."""
     t = ds["filtered_s_hf"].to_dataframe().reset_index()
     t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
     stats = t.groupby(["filter", "kappa"])["filtered_s_hf"].agg(["mean", "std"]).reset_index()
@@ -108,12 +103,8 @@ def filtered_s_hf_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
-    """Correlation matrix of the metrics over the main-results runs on a fixed -1 .. 1 diverging scale (white at 0),
-    each number in black or white by its cell's luminance; the metrics named as the chapter's table names them
-    (``studies.metric_validation.POINT_HEADERS``), a metric that is 1 minus another on every run (S_G and D_KS) drawn
-    once (``complements``); a one-line note when there is none."""
-    from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
-
+    """The metrics' correlation matrix over the main-results runs on a fixed -1 .. 1 red-blue scale, named as the
+    chapter's table names them, one of each complementary pair; a note when there is none."""
     if ds.sizes.get("metric_a", 0) == 0:
         note = ds.attrs.get("correlations") or "no usable metrics (fewer than 3 runs or constant values)"
         return alt.Chart(pd.DataFrame({"text": [f"No correlations: {note}"]})).mark_text(
@@ -123,7 +114,8 @@ def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
         twins = set(complements(metric_points(ds)))
         corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
     name = _CORRELATION_NAMES.get(method, method)
-    corr = corr.assign(**{c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")})
+    header = {c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")}
+    corr = corr.assign(**header)
     corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
     return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
                           cell_height=22, domain=(-1.0, 1.0), axis_titles=False,

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .charts import log_ticks
+
 __all__ = ["fitted_log_axis", "loss_chart", "sample_rows"]
 
 _NICE = (1, 2, 3, 5)   # the mantissas a fitted log axis ends on
@@ -24,11 +26,7 @@ def _nice_above(v: float) -> float:
 
 
 def fitted_log_axis(lo: float, hi: float) -> tuple[list[float], list[float]]:
-    """A log axis fitted to data from ``lo`` to ``hi``: a domain whose ends are the nearest tick values around the data
-    (1, 2, 3 or 5 times a power of ten), and the ticks (``plotting.charts.log_ticks``) inside it, so the lowest and
-    highest data lie between labelled ticks."""
-    from .charts import log_ticks
-
+    """A log-axis domain ending at the nearest 1, 2, 3, 5 × 10^k around [lo, hi], and its ``log_ticks``."""
     a, b = _nice_below(lo), _nice_above(hi)
     return [a, b], log_ticks(a, b)
 

@@ -1,10 +1,13 @@
 """Charts of the Pareto sweep: S_LF against S_HF with fronts and choices (Fig. 6), and the grid as heatmaps."""
 from __future__ import annotations
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
+from ..studies.aggregate import METRIC_NAMES
 from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
@@ -14,38 +17,34 @@ from .palette import label_expr, method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
 
-# marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds (outlines, so a
-# grid point at a baseline's place shows inside its diamond)
+# marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
 _R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 8.0
-# every base of the sweep is an OVG variant, one family (one shape) in the book's palette: here each base gets its own
-# shape as well as its colour, so two bases' points at the same place stay apart
+# every base is an OVG variant (one family, one shape in the palette): here each base gets a shape of its own
 _BASE_SHAPES = ("triangle-up", "triangle-down", "square", "cross", "circle")
 
 
 def _crops(ds: xr.Dataset) -> str:
-    """ "12 validation crops" (the sweep's tuning split, apart from the crops the tables score)."""
+    """"12 validation crops": the sweep's tuning crops."""
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
     n = ds.sizes.get("sample", 0)
     return plural(n, f"{split}crop")
 
 
 def _name(label) -> str:
-    """A method's reader name for the subtitle, its words held together (non-breaking spaces) when the subtitle is
-    wrapped: "OVG + TABA" never splits over two lines."""
+    """A method's reader name with no-break spaces, so a wrapped subtitle never splits it."""
     return method_name(label).replace(" ", "\u00a0")
 
 
 def _inside(g: pd.DataFrame, x: float, y: float, radius: float, xdom, ydom, width: float, height: float,
             other_than: str | None = None) -> pd.DataFrame:
-    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), those of base ``other_than`` left
-    out: points another mark sits on."""
+    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), base ``other_than`` left out."""
     px = (g["s_hf"].astype(float) - x) / (xdom[1] - xdom[0]) * width
     py = (g["s_lf"].astype(float) - y) / (ydom[1] - ydom[0]) * height
     return g[(np.hypot(px, py) < radius) & (g["label"] != other_than)]
 
 
 def _named(points: pd.DataFrame) -> str:
-    """Grid points in words, by base in reader names: one point with its scores, several as a count with ranges."""
+    """Grid points in words by base: one with its scores, several as a count with ranges."""
     out = []
     for base, p in points.groupby("label", sort=False):
         if len(p) == 1:
@@ -59,13 +58,10 @@ def _named(points: pd.DataFrame) -> str:
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
-    """The 95 % bootstrap interval over the sweep's crops (``metrics.intervals.bootstrap_ci``) of S_HF and S_LF at
-    each of ``points`` (a grid row by base and step sizes, a baseline by method): columns label, s_hf, s_lf,
-    hf_lo, hf_hi, lf_lo, lf_hi. Failed samples (NaN) are left out, as the means leave them out."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``: columns label, kind,
+    s_hf, s_lf, hf_lo, hf_hi, lf_lo, lf_hi (failed samples left out)."""
     def per_crop(r, metric: str) -> np.ndarray:
-        """The point's per-crop scores; empty where the results hold no such variable (no interval then)."""
+        """The point's per-crop scores; empty where the results hold none."""
         name = f"baseline_{metric}" if r.kind == "baseline" else metric
         if name not in ds or "sample" not in ds[name].dims:
             return np.array([])
@@ -81,8 +77,7 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """Points along each interval rule of ``_interval_rows`` (``n`` per rule, small radius), so that a baseline's
-    name is placed clear of the rules as of the markers."""
+    """``n`` small obstacles along each interval rule of ``_interval_rows``, so names avoid the rules."""
     parts = []
     for r in ci.itertuples(index=False):
         parts.append(pd.DataFrame({"x": np.linspace(r.hf_lo, r.hf_hi, n), "y": r.s_lf, "r": 2.0}))
@@ -91,17 +86,12 @@ def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
 
 
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
-    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline, fronts as lines, choices ringed,
-    baselines as grey diamond outlines (a grid point at a baseline's place shows inside) with their names placed
-    clear of every marker (a thin line joins a name set further out to its diamond). Bases and baselines go by
-    their reader names ("OVG + TABA"), in the legend as on the chart. A short title; what the marks mean, the
-    crops, the grid points that share a ring or a diamond and the grid points left out (a mean over the surviving
-    samples of a partly failed point is not drawn) in a subtitle wrapped to the chart's width."""
-    import altair as alt
-
+    """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
+    as grey diamond outlines named clear of every marker; the subtitle says what the marks are, which points share a
+    ring or diamond and which are not drawn (partly failed)."""
     grid = grid_summary(ds)
-    grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point",
-                       point=[f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])])
+    point = [f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])]
+    grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point", point=point)
     base = baseline_summary(ds).assign(kind="baseline")
     base = base.assign(label=base["method"], name=base["method"].map(method_name), point=base["method"])
     pts = pd.concat([grid, base], ignore_index=True)
@@ -112,8 +102,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     most_failed = int(((failed > 0) & (failed < n_samples) & ~(np.isfinite(pts["s_hf"]) &
                                                               np.isfinite(pts["s_lf"]))).sum())
     pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)]
-    # the 95 % intervals over the crops of the points the chapter reads (each variant's choice, the baselines), drawn
-    # as thin rules under the markers; the other grid points keep their means alone, or the cloud would be a thicket
+    # intervals only on the points the chapter reads (each variant's choice, the baselines): the cloud stays legible
     read = pts[(pts["kind"] == "baseline") | pts["chosen"].fillna(False).astype(bool)]
     ci = _interval_rows(ds, read.astype({"s_hf": float, "s_lf": float}))
     ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]].astype(float)).all(axis=1)]
@@ -142,8 +131,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
     picked = g[g["chosen"].astype(bool)]
-    # the chosen point drawn again over every other base's points, with a white rim, and ringed in its base's
-    # colour: a ring says whose choice it is, also where another base's point lies inside it
+    # the chosen point drawn again on top with a white rim, and ringed in its base's colour
     on_top = alt.Chart(picked).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.6, opacity=1, stroke="white",
                                           strokeWidth=1).encode(color=colour, shape=shape, **enc)
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
@@ -162,21 +150,17 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                     .transform_calculate(s_lf="datum.lf_lo"))
     layers = [*bars, cloud, front, on_top, chosen]
     if len(b):
-        # drawn over the grid points as outlines: a grid point at a baseline's place stays visible inside the
-        # diamond (OVG with small step sizes lands where its base method does), and is named in the subtitle
+        # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        rings = g[g["chosen"].astype(bool)]
         obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
-                               pd.DataFrame({"x": rings["s_hf"], "y": rings["s_lf"], "r": _R_RING + 1}),
+                               pd.DataFrame({"x": picked["s_hf"], "y": picked["s_lf"], "r": _R_RING + 1}),
                                _bar_obstacles(ci)], ignore_index=True)
         layers += label_layers(b, x="s_hf", y="s_lf", label="name", xdom=xdom, ydom=ydom, width=width,
                                height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
-    left_out = []
-    for r in partly.itertuples(index=False):
-        # each step size held to its symbol (non-breaking space) where the subtitle wraps
-        left_out.append(f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
-                        f"({int(r.failed)} of {n_samples} samples failed)")
+    # each step size held to its symbol (no-break space) where the subtitle wraps
+    left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
+                f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
@@ -202,23 +186,15 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
 
 
 def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 290):
-    """Fig. 6 for the figures page: one Pareto panel per dataset, stacked (not side by side), with text large
-    enough to read where the book shows the figure at its column's width (about 690 px)."""
-    import altair as alt
-
+    """Fig. 6 for the figures page: one Pareto panel per dataset, stacked, with 13 px text."""
     charts = [pareto_chart(ds, width=width, height=height, font_size=13) for ds in datasets]
     return alt.vconcat(*charts, spacing=28).resolve_scale(color="independent", shape="independent").configure_axis(
         labelFontSize=13, titleFontSize=13).configure_legend(labelFontSize=13, titleFontSize=13)
 
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
-    """Mean of each metric over the (eta_HF, eta_LF) grid: metrics side by side, one row per OVG base, each metric
-    on its own colour scale. A cell whose samples partly failed keeps its colour (the mean of the rest), says how
-    many of its samples failed and is outlined; a cell where most samples failed has no mean (``pareto.grid_summary``)
-    and is light grey with its failed count; a cell whose every sample failed is grey and says "failed"; the legend
-    under the chart names them."""
-    import altair as alt
-
+    """Mean of each metric over the (eta_HF, eta_LF) grid, metrics side by side, one row per base, each on its own
+    scale; partly failed cells outlined with their failed count, mostly or wholly failed cells grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -238,8 +214,6 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
                      if s.startswith("most") else f"{v:.3f}" for v, k, s in zip(long["value"], nfail, status)]
     statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
-    from ..studies.aggregate import METRIC_NAMES as names
-
     # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
     header = alt.Header(labelExpr=label_expr(map(str, grid["base"].unique())).replace("datum.label", "datum.value"))
     panels = []
@@ -253,7 +227,7 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
         drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
         heat = base.mark_rect().encode(
-            color=alt.Color("value:Q", title=names.get(m, m), scale=alt.Scale(scheme="viridis", domain=dom)),
+            color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m), scale=alt.Scale(scheme="viridis", domain=dom)),
             tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
         ).transform_filter(drawn)
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
@@ -273,5 +247,5 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
         panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
             width=cell * n_hf, height=cell * n_lf).facet(
             row=alt.Row("base:N", title=None, header=header, sort=list(map(str, grid["base"].unique()))),
-            title=alt.TitleParams(f"{names.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
+            title=alt.TitleParams(f"{METRIC_NAMES.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

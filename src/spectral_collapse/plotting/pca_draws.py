@@ -14,8 +14,8 @@ __all__ = ["k90_draws_frame", "k90_draws_chart"]
 
 
 def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per series: name, the draws' mean k90 and their 2.5 / 97.5 percentiles (lo, hi), and the k90 of all
-    the series' latents (``k90``); empty without subsample draws."""
+    """Per series: the draws' mean k90, their 2.5 / 97.5 percentiles (lo, hi) and the whole set's k90; empty without
+    draws."""
     if "k90_draws" not in ds:
         return pd.DataFrame(columns=["series", "mean", "lo", "hi", "k90"])
     draws = ds["k90_draws"].values.astype(float)
@@ -25,9 +25,8 @@ def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def k90_draws_chart(ds: xr.Dataset, width: int = 420):
-    """Points: each series' mean k90 over the subsamples; rules: the middle 95 % of the draws; rings: the k90 of
-    every latent of the series (the table's), which a larger set puts higher. None without subsample draws or
-    when a subsample is the whole set."""
+    """Points: each series' mean k90 over subsamples; rules: the middle 95 % of draws; rings: the whole set's k90. None
+    without draws or when a subsample is the whole set."""
     frame = k90_draws_frame(ds)
     m, n = int(ds.attrs.get("k90_subsample", 0) or 0), int(ds["n"].values.min()) if "n" in ds else 0
     if not len(frame) or not m or m >= n:
@@ -48,8 +47,8 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
         x=alt.X("k90:Q", scale=scale, title=title), y=y)
     draws = ds.sizes.get("draw", 0)
     sub = wrap_lines(f"Points: the mean k90 over {draws} subsamples of {m} of the {n} latents of each series (the "
-                     f"draws the claims page reads); rules: the middle 95 % of those draws (hidden under its point where "
-                     f"the draws agree within a component); gold rings: the k90 of all {n} latents (the table's), "
-                     f"higher because more latents need more components.", width)
+                     f"draws the claims page reads); rules: the middle 95 % of those draws (hidden under its point "
+                     f"where the draws agree within a component); gold rings: the k90 of all {n} latents (the "
+                     f"table's), higher because more latents need more components.", width)
     return alt.layer(rules, points, rings).properties(width=width, height=28 * len(frame), title=alt.TitleParams(
         "k90 over subsamples of the latents", subtitle=sub, anchor="start"))

@@ -1,5 +1,5 @@
-"""Names written beside the points of a scatter: where each name goes so that it touches no marker, no bar or line,
-no other name and no other name's leader, and reads as the name of its own point."""
+"""Names written beside the points of a scatter where each touches no marker, bar, line, other name or leader, and reads
+as its own point's."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -7,6 +7,7 @@ from functools import lru_cache
 import altair as alt
 import numpy as np
 import pandas as pd
+from PIL import ImageFont
 
 __all__ = ["place_labels", "label_layers", "line_obstacles", "text_width", "CLEARANCE", "NEAR"]
 
@@ -18,15 +19,13 @@ OVERPRINT = 5000.0  # the cost of a name written over another name: above any ot
 @lru_cache(maxsize=4)
 def _font(size: float):
     try:
-        from PIL import ImageFont
-
         return ImageFont.truetype("DejaVuSans.ttf", int(round(size)))
-    except (ImportError, OSError):   # no DejaVu Sans here: the estimate below
+    except OSError:   # no DejaVu Sans here: the estimate below
         return None
 
 
 def text_width(text: str, font_size: float = 11.0) -> float:
-    """Width in pixels of ``text`` in the charts' font (DejaVu Sans, measured; ~0.62 em a character without it)."""
+    """Width in pixels of ``text`` in DejaVu Sans (measured; ~0.62 em a character without it)."""
     font = _font(font_size)
     est = 0.62 * font_size * len(text)
     return max(est, float(font.getlength(text))) if font is not None else est
@@ -37,9 +36,7 @@ def _overlap(b, c) -> float:
 
 
 def _covered(box, circles: np.ndarray) -> float:
-    """Area of ``box`` (x0, y0, x1, y1) covered by the bounding squares of ``circles`` (rows x, y, r), summed."""
-    if not len(circles):
-        return 0.0
+    """Area of ``box`` covered by the bounding squares of ``circles`` (rows x, y, r), summed."""
     x, y, r = circles[:, 0], circles[:, 1], circles[:, 2]
     wx = np.clip(np.minimum(box[2], x + r) - np.maximum(box[0], x - r), 0, None)
     wy = np.clip(np.minimum(box[3], y + r) - np.maximum(box[1], y - r), 0, None)
@@ -51,14 +48,11 @@ def _grow(b, d: float):
 
 
 def _segment_hits(p0, p1, circles: np.ndarray, boxes) -> int:
-    """How many of ``circles`` (rows x, y, r) and ``boxes`` the segment p0 -> p1 passes through."""
-    hits = 0
+    """How many of ``circles`` and ``boxes`` the segment p0 -> p1 passes through."""
     d = np.subtract(p1, p0)
-    length2 = float(d @ d) or 1.0
-    if len(circles):
-        t = np.clip(((circles[:, 0] - p0[0]) * d[0] + (circles[:, 1] - p0[1]) * d[1]) / length2, 0, 1)
-        near = np.hypot(p0[0] + t * d[0] - circles[:, 0], p0[1] + t * d[1] - circles[:, 1])
-        hits += int((near < circles[:, 2] + 1.0).sum())
+    t = np.clip(((circles[:, 0] - p0[0]) * d[0] + (circles[:, 1] - p0[1]) * d[1]) / (float(d @ d) or 1.0), 0, 1)
+    near = np.hypot(p0[0] + t * d[0] - circles[:, 0], p0[1] + t * d[1] - circles[:, 1])
+    hits = int((near < circles[:, 2] + 1.0).sum())
     ts = np.linspace(0, 1, 24)
     pts = np.stack([p0[0] + ts * d[0], p0[1] + ts * d[1]], 1)
     for b in boxes:
@@ -67,7 +61,7 @@ def _segment_hits(p0, p1, circles: np.ndarray, boxes) -> int:
 
 
 def _leader_end(px, py, cx, cy, w, h) -> tuple[float, float]:
-    """Where a line from the marker (px, py) to a name's box centred at (cx, cy) meets the box."""
+    """Where a line from the marker (px, py) to a box centred at (cx, cy) meets the box."""
     vx, vy = cx - px, cy - py
     f = 1 - min((w / 2 + 2) / abs(vx) if vx else np.inf, (h / 2 + 1) / abs(vy) if vy else np.inf)
     return px + max(f, 0) * vx, py + max(f, 0) * vy
@@ -75,20 +69,14 @@ def _leader_end(px, py, cx, cy, w, h) -> tuple[float, float]:
 
 def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float, height: float,
                  font_size: float = 11.0, clearance: float = CLEARANCE) -> pd.DataFrame:
-    """Where to write each label so that it overlaps no marker, no other label and stays inside the plot.
-
-    ``anchors``: px, py (pixel position of the labelled marker, y down), label. ``obstacles``: px, py, r (markers,
-    bars and lines as circles). Each label tries boxes at growing distance in 16 directions around its marker and
-    takes the one of least cost (ties: the nearest): the overlap of the box, grown by ``clearance`` pixels, with the
-    obstacles, the labels already placed and the plot's edges; a leader line (drawn to a box set further than
-    ``NEAR`` from its marker) that crosses a marker, a bar, a label or another leader; a box without a leader that
-    sits nearer another anchor's marker than its own (the name would read as that point's). The most crowded
-    markers are named first. Returns anchors with lx, ly (the box centre), ex, ey (where a line from the marker meets
-    the box) and ``leader`` (True where the box sits far enough from its marker that a line should join them)."""
+    """Where to write each label: boxes at growing distance in 16 directions round its marker, taking the least cost
+    (overlap with obstacles, names and edges; a leader crossing a mark; a name nearer another marker), most crowded
+    markers first. ``anchors``: px, py, label; ``obstacles``: px, py, r (pixels, y down). Returns anchors with lx, ly,
+    ex, ey and ``leader``."""
     obs = obstacles[["px", "py", "r"]].to_numpy(float) if len(obstacles) else np.zeros((0, 3))
     rows = list(anchors.itertuples(index=False))
     own = np.array([[a.px, a.py] for a in rows], float).reshape(-1, 2)
-    crowd = [int((np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 40).sum()) if len(obs) else 0 for a in rows]
+    crowd = [int((np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 40).sum()) for a in rows]
     boxes: list[tuple] = []
     leaders: list[np.ndarray] = []   # circles of r 1 along the leaders already drawn
     placed: dict[int, dict] = {}
@@ -96,8 +84,7 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
     for i in sorted(range(len(rows)), key=lambda k: -crowd[k]):
         a = rows[i]
         w, h = text_width(str(a.label), font_size) + 4, font_size + 3
-        others = np.delete(obs, np.where(np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 1e-6)[0], 0) \
-            if len(obs) else obs
+        others = np.delete(obs, np.where(np.hypot(obs[:, 0] - a.px, obs[:, 1] - a.py) < 1e-6)[0], 0)
         lead_obs = np.concatenate([others, *leaders]) if leaders else others
         best = None
         for dist in (NEAR, 16, 22, 30, 40, 54, 70, 90):
@@ -110,8 +97,7 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
                 grown = _grow(box, clearance)
                 # within ``clearance`` of an obstacle: a small cost; on it (within 1 px): fifty times more
                 cost = _covered(grown, obs) + 50 * _covered(_grow(box, 1.0), obs)
-                # on another name: far dearer than any other fault (names must never overprint); within
-                # ``clearance`` of one: a small cost
+                # on another name: dearer than any other fault; within ``clearance`` of one: a small cost
                 cost += sum(_overlap(grown, b) * 2 + (OVERPRINT + 20 * _overlap(box, b) if _overlap(box, b) else 0)
                             for b in boxes)
                 for ln in leaders:   # a box written across another name's leader
@@ -141,14 +127,14 @@ def place_labels(anchors: pd.DataFrame, obstacles: pd.DataFrame, *, width: float
             leaders.append(np.stack([np.linspace(a.px, ex, n), np.linspace(a.py, ey, n), np.ones(n)], 1))
         placed[i] = {**a._asdict(), "lx": cx, "ly": cy, "ex": ex, "ey": ey, "leader": dist > NEAR}
     return pd.DataFrame([placed[i] for i in range(len(rows))])
+
+
 def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom, width: float, height: float,
                  obstacles: pd.DataFrame | None = None, font_size: float = 11.0, color: str = "#333333",
                  r: float = 6.0) -> list:
-    """Layers that write ``frame[label]`` beside each point (``x``, ``y`` in data units on the linear domains
-    ``xdom`` / ``ydom`` of a ``width`` x ``height`` plot) where no marker or other label is (``place_labels``;
-    the points themselves, of radius ``r`` pixels, and ``obstacles``, a frame of x, y in data units and r in
-    pixels, are kept clear), with a
-    thin line to a name set further out, and a white halo under each name."""
+    """Altair layers writing ``frame[label]`` beside each point (data units on the linear ``xdom`` / ``ydom``) where
+    ``place_labels`` puts it, with a white halo and a thin leader to a name set further out; ``obstacles``: x, y (data)
+    and r (pixels)."""
     if not len(frame):  # nothing to name (e.g. every point of the chart failed)
         return []
     px = lambda v: (np.asarray(v, dtype=float) - xdom[0]) / (xdom[1] - xdom[0]) * width    # noqa: E731
@@ -175,9 +161,8 @@ def label_layers(frame: pd.DataFrame, *, x: str, y: str, label: str, xdom, ydom,
 
 
 def line_obstacles(segments, *, xdom, ydom, width: float, height: float, r: float = 3.0) -> pd.DataFrame:
-    """Obstacles for ``label_layers`` along straight marks (an error bar, a reference line): for each segment
-    (x0, y0, x1, y1) in data units, circles of radius ``r`` pixels every ``r`` pixels from end to end, as a frame of
-    x, y (data units) and r, so that no name is written across the line."""
+    """Obstacles along straight segments (x0, y0, x1, y1, data units): circles of radius ``r`` pixels every ``r``
+    pixels, as a frame of x, y, r."""
     rows = []
     for x0, y0, x1, y1 in segments:
         if not all(np.isfinite([x0, y0, x1, y1])):

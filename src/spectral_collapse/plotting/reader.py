@@ -1,29 +1,13 @@
-"""What a reader reads: every finished text and every displayed table of the book in its one notation.
-
-- ``reader_text``: a finished Markdown (or HTML) text with the keys the code and the results use written as the
-  book names them: a metric key standing alone ("s_hf", "ms_ssim") by its name ("S_HF", "MS-SSIM"), a step-size key
-  ("eta_hf 1e-06") or a symbol in a chart's form ("η_HF") by its typeset symbol, a method label ("ovg_edm") by its
-  reader name ("OVG + EDM"), a study key naming a study ("the flow_collapse study") by ``study_name``
-  ("the flow-collapse study"), then
-  ``text.notation`` (typeset symbols, a true ×, ≤, →, ±); a study parameter's key in prose ("its n_images") is
-  quoted as code, the key a user types. Code spans, fenced code, maths, link targets, HTML tags,
-  identifiers that hold such a key ("s_hf_unit", "ihc-sr-x4-edm") and a table cell that holds only a study
-  parameter's key (the key a user types: "| eta_hf | 1e-06 |") stay as they are.
-- ``reader_table``: a DataFrame as the chapters display it (HTML): column and row labels that are metric or
-  step-size keys by their names, cells and labels that are method labels by their reader names, the rest of its
-  text through ``reader_text``; its numbers typeset (``table_numbers``: a true minus, no "−0.000", an exponent
-  as a power of ten, a p-value below the digits shown as "< 0.0001"). The table itself is not changed: code that
-  reads it by key reads the same keys.
-- ``short_model_names``: a table's checkpoint folders by their model names (the content hash left off).
-
-The chapters' display (``pipeline.notebook.setup_notebook``) passes every Markdown and every table through these,
-an executed chapter's own Markdown cells pass through ``reader_cells`` (``pipeline.execute``), and the generated
-front pages (``pipeline.fragments.book_fragments``) through ``reader_text`` before they are written.
-"""
+"""What a reader reads: every finished text and every displayed table of the book in its one notation: ``reader_text``
+(keys by their names and symbols, method labels by reader names, code, maths and identifiers unchanged),
+``reader_table`` (a DataFrame as HTML, its numbers typeset), ``short_model_names`` (checkpoints by model name)."""
 from __future__ import annotations
 
 import functools
+import math
 import re
+
+import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
@@ -48,35 +32,30 @@ _KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
 _KEY_ONLY = re.compile(rf"\s*{_KEY}\s*")
 
 
-# A study's key (what a user types: ``studies --only flow_collapse``, the results' folder) as prose names the study
-# ("the flow-collapse study"); a key not listed reads with its underscores as hyphens
+# a study key as prose names the study; a key not listed reads with its underscores as hyphens
 STUDY_NAMES = {"eps_vs_x0": "ε-prediction vs x0-prediction", "pca_collapse": "PCA-collapse",
                "ovg_schedule": "OVG-schedule", "backbone_ablation": "backbone ablation",
                "space_ablation": "data-space ablation", "your_model": "your-model"}
 
 
 def study_name(key: str) -> str:
-    """A study key as prose names the study: "flow_collapse" -> "flow-collapse", "eps_vs_x0" -> "ε-prediction vs
-    x0-prediction", "space_ablation" -> "data-space ablation"."""
+    """A study key as prose names the study: "flow_collapse" -> "flow-collapse", "space_ablation" -> "data-space
+    ablation"."""
     return STUDY_NAMES.get(key, key.replace("_", "-"))
 
 
 @functools.lru_cache(maxsize=None)
 def _studies() -> re.Pattern:
-    """A study key with an underscore standing alone in prose before the word that says it names a study ("the
-    flow_collapse study", "the seed_spread chapter", "the main_results results"); not in an identifier, a path or
-    a module ("report.seeds", "studies/flow_collapse.py")."""
+    """A study key with an underscore standing alone before a word naming a study ("the flow_collapse study")."""
     from ..studies.registry import STUDIES
 
-    names = [st.name for st in (STUDIES.values() if isinstance(STUDIES, dict) else STUDIES) if "_" in st.name]
-    keys = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+    keys = "|".join(map(re.escape, sorted((k for k in STUDIES if "_" in k), key=len, reverse=True)))
     return re.compile(rf"(?<![\w\-./=`])({keys})(?= (?:study|studies|chapter|chapters|results|ablation)\b)")
 
 
 @functools.lru_cache(maxsize=None)
 def _chart_symbols() -> tuple[tuple[re.Pattern, str], ...]:
-    """(pattern, plain form) of each symbol whose chart form differs from its plain one ("η_HF" -> "eta_HF"): text
-    written with a chart's symbol is typeset as the plain one is."""
+    """(pattern, plain form) of each symbol whose chart form differs from its plain one ("η_HF" -> "eta_HF")."""
     return tuple((re.compile(rf"(?<![\w$\\]){re.escape(f'{uni}_{sub}')}(?![\w}}])"), plain)
                  for _, sub, plain, uni in SYMBOLS.values() if f"{uni}_{sub}" != plain)
 
@@ -98,13 +77,11 @@ def _keys() -> re.Pattern:
 
 @functools.lru_cache(maxsize=None)
 def code_keys() -> tuple[str, ...]:
-    """The keys a user types that prose quotes as code: the studies' parameters and the stored settings with an
-    underscore ("n_images", "s_hf_unit"), not the metrics' and step sizes' keys, which have names."""
+    """The keys with an underscore a user types (study parameters, stored settings) that prose quotes as code."""
     from ..studies.registry import STUDIES
     from ..studies.settings import MEANINGS
 
-    studies = STUDIES.values() if isinstance(STUDIES, dict) else STUDIES
-    keys = {k for st in studies for k in st.params} | set(MEANINGS)
+    keys = {k for st in STUDIES.values() for k in st.params} | set(MEANINGS)
     return tuple(sorted((k for k in keys if "_" in k and k not in reader_names()), key=len, reverse=True))
 
 
@@ -122,8 +99,8 @@ def _named(part: str, form: str) -> str:
 
 
 def reader_label(label):
-    """A table label or cell that is exactly a key, as a reader reads it: a method label by its name ("ovg_edm" ->
-    "OVG + EDM"), a metric or step-size key by its plain name ("s_dc" -> "S_DC"); anything else as it is."""
+    """A label or cell that is exactly a key by its reader name ("ovg_edm" -> "OVG + EDM", "s_dc" -> "S_DC"); anything
+    else as it is."""
     from ..studies.method_labels import METHOD_NAMES
 
     if not isinstance(label, str):
@@ -132,8 +109,7 @@ def reader_label(label):
 
 
 def _protected(key: str) -> bool:
-    """A key a table cell may hold as the thing to type: a study parameter or stored setting, not a metric or a
-    method ("eta_hf" stays; "s_hf", "ovg_edm" are named)."""
+    """A key a table cell keeps as typed: a parameter or setting, not a metric or method."""
     from ..studies.method_labels import METHOD_NAMES
 
     return key not in METHOD_NAMES and (key not in reader_names() or key.startswith("eta_"))
@@ -150,9 +126,8 @@ def _prose(part: str) -> str:
 
 
 def reader_text(text: str, form: str = "md") -> str:
-    """``text`` (finished Markdown, or HTML with ``form="html"``) in the book's one notation: metric and step-size
-    keys by their names and symbols, method labels by their reader names, then ``text.notation``; code, maths, link
-    targets, tags, identifiers and a table cell that holds only a parameter's key unchanged. Idempotent."""
+    """``text`` (Markdown, or HTML with ``form="html"``) in the book's notation; code, maths, link targets, tags,
+    identifiers and a cell holding only a parameter key unchanged. Idempotent."""
     parts = _CODE.split(str(text))
     if form == "html":   # an HTML cell whose whole text is one parameter key: the key to type
         parts = [p if i % 2 or (_KEY_ONLY.fullmatch(p) and _protected(p.strip())) else _named(p, "html")
@@ -163,12 +138,8 @@ def reader_text(text: str, form: str = "md") -> str:
 
 
 def table_numbers(text: str) -> str:
-    """A table's text (a cell, or HTML: tags and ``<code>`` left as they are) with its numbers typeset: a negative
-    number's hyphen-minus a true minus ("-0.652 [-0.739, -0.567]" -> "−0.652 [−0.739, −0.567]"), a subtraction's
-    too ("1 - flagged ratio" -> "1 − flagged ratio"), a negative zero as zero ("−0.000" -> "0.000"), a number in
-    exponent form as a power of ten ("1e-07" -> "10⁻⁷", "2.5e-05" -> "2.5 × 10⁻⁵", kept on one line: it never
-    wraps as "1e-" / "07"), a number and its unit or percent sign joined by a no-break space ("12.3 %", "0.8 s":
-    ``text.unbroken``); ranges and names ("x8-x16", "ihc-sr") keep their hyphens. Idempotent."""
+    """A table's text with its numbers typeset: true minus signs, no negative zero, exponents as powers of ten ("1e-07"
+    -> "10⁻⁷"), no-break space before a unit; tags and names kept. Idempotent."""
     def power(m: re.Match) -> str:
         mant, sign, exp = m.group(1), m.group(2), m.group(3)
         ten = "10" + ("⁻" if sign in ("-", MINUS) else "") + exp.translate(_SUPER)
@@ -183,11 +154,7 @@ def table_numbers(text: str) -> str:
 
 
 def p_text(p, digits: int = P_DIGITS):
-    """A p-value as a table shows it: ``digits`` decimals, and "< 0.0001" (the smallest value those digits show)
-    for one below it, a p of 0 included (a test's p is never exactly 0: it underflowed, or was rounded); a missing
-    value as it is."""
-    import math
-
+    """A p-value at ``digits`` decimals, "< 0.0001" below what they show; a missing value as it is."""
     try:
         x = float(p)
     except (TypeError, ValueError):
@@ -203,11 +170,8 @@ def _p_column(label) -> bool:
 
 
 def reader_table(frame, **to_html) -> str:
-    """A DataFrame as HTML in the book's notation (``reader_label`` on every row and column label, level name and
-    text cell; a "parameter" column, the keys a user types, as it is; then ``reader_text(..., "html")``). ``to_html``:
-    pandas' ``to_html`` options. The frame passed in is not changed."""
-    import pandas as pd
-
+    """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
+    p-values by ``p_text``); the frame is not changed."""
     def labels(ix: pd.Index) -> pd.Index:
         names = [reader_label(n) for n in ix.names]
         if isinstance(ix, pd.MultiIndex):
@@ -229,8 +193,7 @@ def reader_table(frame, **to_html) -> str:
 
 
 def reader_cells(nb) -> int:
-    """An executed chapter's Markdown cells through ``reader_text``, in place (the notebook's own prose reads as its
-    outputs do); returns the cells changed."""
+    """An executed chapter's Markdown cells through ``reader_text``, in place; returns the cells changed."""
     n = 0
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -241,11 +204,8 @@ def reader_cells(nb) -> int:
 
 
 def short_model_names(frame):
-    """A table with every cell, index label and column label that is a checkpoint folder (a path or name ending in
-    the training cache's 12-digit content hash) shown by its model name (``train.cache.model_name``); a copy where
-    anything changes, else the table as it is. The results keep the full names."""
-    import pandas as pd
-
+    """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name; the
+    table itself where none is."""
     def short(v):
         return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
 

@@ -1,33 +1,16 @@
-"""Offline rendering of Altair charts in notebooks and in the Jupyter Book.
-
-Altair's default renderer emits HTML that loads vega, vega-lite and vega-embed from a CDN, so the book
-shows "Error loading script" without a network. :func:`setup_altair` therefore defaults to the "svg"
-renderer: vl-convert draws the chart inside the kernel and the notebook stores ``image/svg+xml``, which
-Jupyter Book 1 turns into a plain image (no JavaScript, no network).
-
-For interactive charts (tooltips, zoom) use ``setup_altair("interactive")``: the default HTML output is
-kept, and :func:`write_vega_bundle` writes ``book/_static/vega-offline.js``, one copy of the three
-libraries that every book page loads. Altair's "universal" template skips fetching a library when the
-global ``VEGA_DEBUG`` already records the version it asks for, so the bundle presets those versions and
-defines ``vegaEmbed``. The bundle runs inside a function so its top-level ``const`` names cannot clash with
-Sphinx's (``const _`` in doctools.js). Never use the "inline" template (it clashes the same way) or the
-"mimetype" renderer (papermill rejects altair 6's MIME type) in book notebooks.
-
-An SVG chart keeps its text as text, and vl-convert lays it out (titles, legends, tick labels) with the widths of
-the font it measures, while the reader's browser draws it with its own sans-serif. Where that font is wider
-(DejaVu Sans, the usual Linux sans-serif) titles and legend labels ran past the image's edge and tick labels
-overprinted. Importing this package therefore enables the ``spectral_collapse`` theme (:data:`THEME`): charts
-name DejaVu Sans first, so vl-convert measures the widest common sans-serif (a browser without it falls back to
-a narrower one, which still fits), with a little padding round the chart. An axis that lists methods reads their
-reader names ("OVG + EDM", not ``ovg_edm``; ``studies.method_labels.METHOD_NAMES``), as the method legends of
-``plotting.palette`` do; an axis that sets its own ``labelExpr`` keeps it.
-"""
+"""Offline rendering of Altair charts in notebooks and in the Jupyter Book: :func:`setup_altair` defaults to the "svg"
+renderer (vl-convert draws the chart in the kernel, no network); "interactive" keeps HTML and :func:`write_vega_bundle`
+writes the libraries every book page loads. Importing this package enables the book's theme (DejaVu Sans, padding,
+methods named by reader names)."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import altair as alt
+
+from .labels import chart_label_expr, reader_spec
 
 __all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT"]
 
@@ -38,10 +21,7 @@ FONT = "DejaVu Sans, Verdana, sans-serif"
 
 @alt.theme.register(THEME, enable=True)
 def _book_theme() -> alt.theme.ThemeConfig:
-    """The book's chart defaults: Altair's view size, the font the layout is measured with, some padding, and
-    methods named on an axis by their reader names."""
-    from .labels import chart_label_expr
-
+    """The book's chart defaults: view size, font, padding, keys named on axes and headers."""
     return {"padding": 10, "config": {"font": FONT, "view": {"continuousWidth": 300, "continuousHeight": 300},
                                       "legend": {"labelLimit": 260}, "axis": {"labelExpr": chart_label_expr()},
                                       "header": {"labelExpr": chart_label_expr(key="datum.value")}}}
@@ -50,8 +30,6 @@ def _book_theme() -> alt.theme.ThemeConfig:
 def _reading(renderer):
     """``renderer`` drawing the chart with its titles in reader form (``labels.reader_spec``)."""
     def draw(spec: dict, **metadata):
-        from .labels import reader_spec
-
         return renderer(reader_spec(spec), **metadata)
 
     draw.__wrapped__ = renderer
@@ -91,9 +69,7 @@ def vega_versions() -> dict[str, str]:
 
 
 def write_vega_bundle(path: str | os.PathLike) -> Path:
-    """Write the offline vega + vega-lite + vega-embed bundle (built by vl-convert, no network) to ``path``."""
-    import json
-
+    """Write the offline vega + vega-lite + vega-embed bundle (vl-convert, no network) to ``path``."""
     import vl_convert as vlc
     from altair.utils._importers import vl_version_for_vl_convert
 

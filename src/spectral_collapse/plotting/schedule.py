@@ -2,25 +2,24 @@
 over the test crops; which steps each schedule guides."""
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .labels import chart_label, js_string
+from ..studies.schedule import gain_share_interval
+from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
+from .labels import chart_label, ternary
+from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
 
 __all__ = ["cost_quality_chart", "guided_steps_chart", "share_intervals"]
 
 
-def _kind(m: str) -> str:
-    return m if m in ("ddim", "ovg") else "schedule"
-
-
 def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: its share of full OVG's S_HF gain with the 95 % bootstrap interval over the test crops that the
-    quality table shows (``studies.schedule.gain_share_interval``; DDIM's 0 and full OVG's 1 have none: NaN)."""
-    from ..studies.schedule import gain_share_interval
-
+    """Per method: the 95 % bootstrap interval over crops of its share of full OVG's S_HF gain (NaN for DDIM and full
+    OVG)."""
     rows = []
     for m in map(str, ds["method"].values):
         share, lo, hi, n = gain_share_interval(ds, m)
@@ -30,20 +29,12 @@ def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
-    """Time ratio (× DDIM) against the S_HF gain share, DDIM (0) and full OVG (1) as the two ends, each schedule with
-    its 95 % bootstrap interval over the test crops as a vertical bar (the interval the quality table gives), each
-    point named where its name overlaps no other point, bar, reference line or name (``charts.label_layers``: a thin
-    line joins a name set further out); the shaded corner is the target (time ≤ max ratio, share ≥ target); dashed
-    lines mark DDIM's share (0) and full OVG's (1): a schedule above 1 overshoots full OVG, one below 0 works against
-    the gain. The time axis spans the points, DDIM's 1 and the time budget, not 0: every ratio lies near 1, and an
-    axis from 0 would leave most of it empty. The subtitle says what the bars are."""
-    from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
-    from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
-
+    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named clear of
+    marks (``label_layers``), the target corner shaded and dashed lines at shares 0 and 1."""
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     t = t.merge(share_intervals(ds), on="method", how="left")
-    t["kind"] = t["method"].map(_kind)
+    t["kind"] = t["method"].where(t["method"].isin(["ddim", "ovg"]), "schedule")
     t["name"] = t["method"].map(chart_label)   # a point named by its method's or its schedule's reader name
     t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])
     lo = float(ds.attrs.get("max_time_ratio", 1.5))
@@ -67,10 +58,8 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
                alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)
     bars = t.dropna(subset=["share_lo", "share_hi"])
-    layers = [zone]
-    ends = alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
-        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))
-    layers.append(ends)
+    layers = [zone, alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
+        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))]
     if len(bars):
         layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
             x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
@@ -88,33 +77,21 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
 
 
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
-    """Which inversion steps each method guides (step 0: lowest σ); every fifth step labelled; each step's cell
-    edged in white so that rows guiding alternate steps stay apart."""
-    import json
-
+    """Which inversion steps each method guides (step 0: lowest σ), cells edged in white."""
     steps = int(ds.attrs["steps"])
     sched = json.loads(ds.attrs["schedules"])
+    methods = list(map(str, ds["method"].values))
     rows = []
-    for m in map(str, ds["method"].values):
+    for m in methods:
         g = set(range(steps)) if m == "ovg" else set() if m == "ddim" else set(sched[m]["guided_steps"])
         rows += [{"method": m, "step": i, "guided": i in g} for i in range(steps)]
     every = 5 if steps > 20 else 1
-    # a white edge around every step's cell keeps adjacent rows (every 2nd and every 4th step) apart
+    names = ternary({k: chart_label(k) for k in reversed(methods) if chart_label(k) != k})
     return alt.Chart(pd.DataFrame(rows)).mark_rect(stroke="white", strokeWidth=1.5).encode(
         x=alt.X("step:O", title="inversion step (σ rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
-        y=alt.Y("method:N", sort=list(map(str, ds["method"].values)), title=None,
-                axis=alt.Axis(labelExpr=_names_expr(ds["method"].values))),
+        y=alt.Y("method:N", sort=methods, title=None, axis=alt.Axis(labelExpr=names)),
         color=alt.Color("guided:N", title="OVG drift on the step",
                         scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
                         legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
     ).properties(width=420, height=24 * ds.sizes["method"], title="Guided steps")
-
-
-def _names_expr(labels) -> str:
-    """A Vega label expression writing each method or schedule key by its chart name (``plotting.labels``)."""
-    expr = "datum.label"
-    for key in map(str, labels):
-        if chart_label(key) != key:
-            expr = f"datum.label === {js_string(key)} ? {js_string(chart_label(key))} : {expr}"
-    return expr
