@@ -261,11 +261,12 @@ CLAIMS: list[Claim] = [
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
           "S_DC(ddim) − S_DC(ovg) < 0",
-          ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
+          ablation_collapse("backbone", "backbone", ("ovg",)), reads=("backbone",), by=PAIRED),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
-          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0", ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
+          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0",
+          ablation_collapse("space", "space", ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "
