@@ -15,19 +15,20 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
-                        paper_printed)
+from ..text import signed
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
                                versus_or_tie)
 from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure
-from .samples import sample_size
 from .claims_texture import sdc_literal, texture_claim
+from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
+from .evidence import STUDY_NAMES, below_gate, evidence_of
+from .samples import sample_size
+from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
+                        paper_printed)
 from .shares import MIN_COMPARISONS
-from ..text import signed
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
                        label, texture_check)
-from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
@@ -64,8 +65,7 @@ def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence]
 
 
 def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
-    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``verdicts.distinct_points``) with a
-    Fisher-z interval over those points; on the paper's tables, r against the threshold alone."""
+    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``verdicts.correlation_finding``)."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
         lack = [label(m) for m in (a, b) if m not in w]
@@ -79,8 +79,8 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
         if short.empty:
             return found
-        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(" ".join(map(str, k if isinstance(
-            k, tuple) else (k,))) for k in short.index))
+        names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
+        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
     return test
 
 
@@ -152,25 +152,20 @@ def _claim_lpips(ev: Evidence) -> Finding:
     return combine(checks, "needs LPIPS (AlexNet weights) on an Edges2Shoes stand-in")
 
 
-def front_bases(res) -> tuple[dict, int]:
-    """({OVG base: its grid points on the joint front}, baselines on it) of a Pareto sweep's joint S_HF / S_LF front of
-    grid points free of failed samples and baselines (``pareto.joint_front``)."""
+def _claim_pareto(ev: Evidence) -> Finding:
+    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (``pareto.joint_front``,
+    grid points with failed samples left out)."""
     from .pareto import joint_front
 
-    grid, _, front = joint_front(res)
-    on = grid[front[:len(grid)]]
-    return {str(b): int(n) for b, n in on.groupby("base").size().items()}, int(front[len(grid):].sum())
-
-
-def _claim_pareto(ev: Evidence) -> Finding:
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
     checks = []
     for ds, res in sorted(ev.extra.get("pareto", {}).items()):
-        by_base, n_base = front_bases(res)
-        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items())) or "none"
-        checks.append((sum(by_base.values()) > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
-                                                  f"{n_base}"))
+        grid, _, front = joint_front(res)
+        by_base = grid[front[:len(grid)]].groupby("base").size()
+        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items(), key=lambda x: str(x[0]))) or "none"
+        checks.append((by_base.sum() > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
+                                          f"{int(front[len(grid):].sum())}"))
     return combine(checks, "needs pareto study results")
 
 
@@ -227,10 +222,11 @@ CLAIMS: list[Claim] = [
     Claim("ovg_vs_ddim", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
           "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset; and, where the signed texture "
-          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without overshooting: "
-          "|mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop |Δ(ovg)| − "
-          "|Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band (mean ± std "
-          "of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim, by=PAIRED),
+          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without "
+          "overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop "
+          "|Δ(ovg)| − |Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band "
+          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim,
+          by=PAIRED),
     Claim("ovg_texture", "Sec. 5, Sec. 6.2 (texture restored)",
           "OVG restores realistic texture after standard inversion: detail right in luminance and in colour, and "
           "crops closer to real ones than DDIM's.",
@@ -265,7 +261,8 @@ CLAIMS: list[Claim] = [
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
-          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0",
+          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
+          "each < 0",
           ablation_collapse("space", "space", ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
@@ -287,21 +284,19 @@ CLAIMS: list[Claim] = [
 ]
 
 
-
 def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
     quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``)."""
     found = c.test(ev)
-    weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study in c.reads for m in names})
+    weak = sorted({m for (study, _), names in ev.weak.items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
     return replace(found, caveat=gate_caveat(weak, c.test(ev.gated())))
 
 
 def gate_caveat(weak: list[str], alone: Finding) -> str:
-    """A verdict's caveat when models below the quality gate (``weak``) enter it: "indicative only", the models,
-    and what the comparisons on the models that pass the gate (``alone``: the claim judged without the others)
-    give: "k of n comparisons hold", their verdict, or that none is left."""
+    """A verdict's caveat when models below the quality gate (``weak``) enter it: the models, and what the claim
+    judged without them (``alone``) gives: "k of n comparisons hold", its verdict, or that none is left."""
     if alone.verdict == UNTESTABLE:
         rest = "no comparison rests on models that pass it"
     elif count := re.match(r"(\d+) of (\d+)", alone.detail):
@@ -320,9 +315,6 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
 def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
     the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
-    from .evidence import below_gate
-    from .scorecard import ABLATIONS, evidence_of
-
     study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
     if study in ("pca_collapse", "pareto"):
         below = below_gate(ds)
@@ -330,7 +322,7 @@ def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
                       extra={study: {dataset: ds}}, weak={(study, dataset): below} if below else {},
                       weak_arms={(study, dataset): None} if below else {})
         return judged_on(ev, study, keys)
-    short = {"main_results": "main", "eps_vs_x0": "x0", **{k: v[0] for k, v in ABLATIONS.items()}}.get(study)
+    short = STUDY_NAMES.get(study)
     return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 
