@@ -30,14 +30,7 @@ def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "met
     crops = ev.select(study, per_crop=True, **eq)
     if not crops.empty and metric in set(crops["metric"]):
         return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
-    f = ev.select(study, **eq)
-    found = compare_means(f, a, b, metric, by=by, higher=higher, prefix=prefix)
-    if found is None:
-        return None
-    means = f[f["metric"] == metric].groupby(by)["value"].mean()
-    if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
-        return INCONCLUSIVE, f"{found[1]} (tie) → {INCONCLUSIVE}"
-    return found
+    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
 
 
 def combine_testable(checks: list, missing: str) -> Finding:

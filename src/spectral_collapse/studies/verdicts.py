@@ -121,12 +121,15 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
 
 def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
                   prefix: str = "") -> tuple[bool, str] | None:
-    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text)."""
+    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text); two equal
+    means are a tie, inconclusive."""
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
-    ok = bool(means[a] > means[b]) if higher else bool(means[a] < means[b])
-    return ok, f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
+    text = f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
+    if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
+        return INCONCLUSIVE, f"{text} (tie) → {INCONCLUSIVE}"
+    return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
 
 
 def real_band(ds) -> tuple[float, float] | None:
