@@ -22,7 +22,7 @@ from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_sca
 from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure
 from .claims_texture import sdc_literal, texture_claim
 from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
-from .evidence import STUDY_NAMES, below_gate, evidence_of
+from .evidence import STUDY_NAMES, evidence_of
 from .samples import sample_size
 from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
                         paper_printed)
@@ -315,14 +315,7 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
 def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
     the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
-    study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
-    if study in ("pca_collapse", "pareto"):
-        below = below_gate(ds)
-        ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
-                      extra={study: {dataset: ds}}, weak={(study, dataset): below} if below else {},
-                      weak_arms={(study, dataset): None} if below else {})
-        return judged_on(ev, study, keys)
-    short = STUDY_NAMES.get(study)
+    short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 

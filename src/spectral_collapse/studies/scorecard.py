@@ -198,19 +198,20 @@ def paper_printed(text: str) -> str:
 def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's internal inconsistencies that its own tables show, each checked by code (max |difference|)."""
     p = paper_tables() if paper is None else paper
+
     def rows(table, method, **kw) -> pd.Series:
         q = p[(p["table"] == table) & (p["method"] == method)]
         for k, v in kw.items():
             q = q[q[k] == v]
         return q.set_index("metric")["mean"]
 
-    def diff(a, b) -> tuple[str, int]:
-        """'max |a - b| over the metrics but FID (|FID difference|)', and how many metrics were compared."""
+    def diff(a, b) -> tuple[int, str]:
+        """How many metrics were compared, and 'max |a - b| over the metrics but FID (|FID difference|)'."""
         j = pd.concat([a, b], axis=1, join="inner").dropna()
         d = (j.iloc[:, 0] - j.iloc[:, 1]).abs()
         rest = d[d.index != "fid"]
         text = fmt_metric(float(rest.max()), "psnr") if len(rest) else "n/a"
-        return text + (f" ({fmt_metric(float(d['fid']), 'fid')})" if "fid" in d.index else ""), len(j)
+        return len(j), text + (f" ({fmt_metric(float(d['fid']), 'fid')})" if "fid" in d.index else "")
 
     checks = [
         ("Table 5 x16 TABA row vs Table 4 pixel-space TABA row", rows("table5", "taba", scale="x16"),
@@ -231,11 +232,8 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
     ]
     checks += [(f"{t.replace('table', 'Table ')} Null-Class vs DirectInversion", rows(t, "null_class"),
                 rows(t, "direct_inversion")) for t in ("table8", "table9", "table10", "table11")]
-    out = []
-    for name, a, b in checks:
-        d, n = diff(a, b)
-        out.append({"comparison": name, "metrics compared": n, "max |difference| but FID (FID)": d})
-    return pd.DataFrame(out)
+    return pd.DataFrame([(name, *diff(a, b)) for name, a, b in checks],
+                        columns=["comparison", "metrics compared", "max |difference| but FID (FID)"])
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:

@@ -86,7 +86,6 @@ def label(metric: str) -> str:
     return _LABELS.get(metric, metric.upper())
 
 
-
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
