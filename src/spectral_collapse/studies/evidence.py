@@ -47,26 +47,41 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
     """Per-seed means of every known metric in ``ds`` (per-sample ones over the kept samples, set-level ones as they
     are): study, dataset, <other dims>, method, seed, metric, value, ``samples`` (NaN for set-level metrics),
     ``failed`` / ``n`` (samples failed / kept, where recorded) and ``same_as`` (``aggregate.coinciding_methods``)."""
-    frames = []
-    failed = failed_of(ds)
-    same = coinciding_methods(ds)
-    for m in METRICS:
-        if m not in ds or "method" not in ds[m].dims:
+    return _frame(ds, study, dataset, per_crop=False)
+
+
+def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
+    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
+    variable (the index into the paired split) where stored, else the sample index."""
+    return _frame(ds, study, dataset, per_crop=True)
+
+
+def _frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool) -> pd.DataFrame:
+    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
+    for m in CROP_METRICS if per_crop else METRICS:
+        v = ds[m] if m in ds else None
+        if v is None or "method" not in v.dims or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
+            continue  # a metric on images or models is not a table entry
+        if per_crop and "sample" not in v.dims:
             continue
-        v = ds[m]
-        v = v.mean("sample", skipna=True) if "sample" in v.dims else v
-        if set(v.dims) & _NON_METRIC_DIMS:  # a metric on images or models, not a table entry
-            continue
+        if per_crop and failed is not None and set(failed.dims) <= set(v.dims):
+            v = v.where(~failed.astype(bool))
+        if not per_crop and "sample" in v.dims:
+            v = v.mean("sample", skipna=True)
         df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
-        df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
-        if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
-            bad = failed.sum("sample").broadcast_like(v).transpose(*v.dims)
-            df["failed"] = bad.values.ravel().astype(int)
-            df["n"] = ds.sizes["sample"] - df["failed"]
+        if per_crop:
+            crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
+            df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
+        else:
+            df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
+            if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
+                df["failed"] = failed.sum("sample").broadcast_like(v).transpose(*v.dims).values.ravel().astype(int)
+                df["n"] = ds.sizes["sample"] - df["failed"]
         df["same_as"] = df["method"].astype(str).map(same).fillna("")
         frames.append(df)
     if not frames:
-        return pd.DataFrame(columns=_FRAME_COLUMNS)
+        return pd.DataFrame(columns=_CROP_COLUMNS if per_crop else _FRAME_COLUMNS)
     return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset))
 
 
@@ -80,27 +95,6 @@ def _name_axes(out: pd.DataFrame) -> pd.DataFrame:
     for col in ("method", *(a for a in AXES if a in out)):
         out[col] = out[col].astype(str)
     return out
-
-
-def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
-    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
-    variable (the index into the paired split) where stored, else the sample index."""
-    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
-    for m in CROP_METRICS:
-        v = ds[m] if m in ds else None
-        if v is None or not {"method", "sample"} <= set(v.dims) or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
-            continue
-        if failed is not None and set(failed.dims) <= set(v.dims):
-            v = v.where(~failed.astype(bool))
-        crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
-        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
-        df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
-        df["same_as"] = df["method"].astype(str).map(same).fillna("")
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(columns=_CROP_COLUMNS)
-    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset))
 
 
 def _factor(ds: xr.Dataset) -> int | None:

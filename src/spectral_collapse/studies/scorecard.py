@@ -176,13 +176,11 @@ def paper_printed(text: str) -> str:
     """``text`` with each metric value it quotes written with the decimals the paper's tables print: "S_DC DDIM 0.970"
     -> "S_DC DDIM 0.97". A value belongs to the metric named last before it and is shortened only where no digit is
     lost; signed numbers and shares (%) are left as they are."""
-    keys = {"S_HF": "s_hf", "S_LF": "s_lf", "S_DC": "s_dc", "S_G": "s_g", "PSNR": "psnr", "MS-SSIM": "ms_ssim",
-            "LPIPS": "lpips", "FID": "fid"}
     out, metric, pos = [], None, 0
     tokens = sorted([*_PRINTED_LABEL.finditer(text), *_PRINTED_NUMBER.finditer(text)], key=lambda m: m.start())
     for m in tokens:
         if m.re is _PRINTED_LABEL:
-            metric = keys[m.group(1)]
+            metric = m.group(1).lower().replace("-", "_")   # "MS-SSIM" -> "ms_ssim"
             continue
         if metric is None:
             continue
