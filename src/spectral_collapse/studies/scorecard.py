@@ -103,13 +103,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             "ours_below_gate"]
     if not out:
         return pd.DataFrame(columns=cols)
-    rows = pd.concat(out, ignore_index=True)
-    rows = rows.sort_values("real", ascending=False, kind="stable").drop_duplicates(KEYS)  # real data first
-    for c in ("ours_failed", "ours_lo", "ours_hi"):
-        if c not in rows:
-            rows[c] = np.nan
-    rows["ours_below_gate"] = rows["ours_below_gate"].fillna("") if "ours_below_gate" in rows else ""
-    return rows[cols].reset_index(drop=True)
+    rows = pd.concat(out, ignore_index=True).sort_values("real", ascending=False, kind="stable")  # real data first
+    rows = rows.drop_duplicates(KEYS).reindex(columns=cols)
+    rows["ours_below_gate"] = rows["ours_below_gate"].fillna("")
+    return rows.reset_index(drop=True)
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:

@@ -1,15 +1,10 @@
 """Which translated samples count: a sample is *failed* when its inversion diverged, not only when it became NaN.
 
-A diverging guidance step can leave a latent that is finite but enormous (an OVG run with eta_HF = 1e6 reaches
-||x_T||^2 / d ~ 4e9). ``failures`` marks, per sample, the first bound it leaves:
-
-- ``"nonfinite"``: a NaN / inf appeared during inversion or sampling (the loop records the step);
-- ``"latent_norm"``: ||x_T||^2 / d above ``MAX_NORM_RATIO`` = 1000 (1 +- sqrt(2 / d) under N(0, I); a poor but
-  working inversion reaches 10-250, a diverging step passes 1000 within a step or two);
-- ``"output_range"``: the raw (unclamped) output leaves [-MAX_ABS_OUTPUT, MAX_ABS_OUTPUT] = [-5, 5].
-
-Failed samples are left out of every mean and counted in every table cell (``aggregate.summary``); a (method, seed)
-cell with any failed sample is left out of the claims' shares and correlations.
+``failures`` marks, per sample, the first bound it leaves: ``"nonfinite"`` (a NaN / inf during inversion or
+sampling), ``"latent_norm"`` (||x_T||^2 / d above ``MAX_NORM_RATIO`` = 1000; 1 +- sqrt(2 / d) under N(0, I), 10-250
+for a poor but working inversion, 1e9 for a diverging OVG step) or ``"output_range"`` (the raw output beyond
++-``MAX_ABS_OUTPUT`` = 5). Failed samples are left out of every mean, counted in every table cell
+(``aggregate.summary``), and their (method, seed) cells left out of the claims' shares and correlations.
 """
 from __future__ import annotations
 
