@@ -28,13 +28,11 @@ def _bundled_digest(profile: str, dataset: str, options: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _images_digest(folder: Path) -> str | None:
-    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder``; None without it."""
+def _images_digest(folder: Path) -> str:
+    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder``."""
     from ..data.folder import IMAGE_EXTENSIONS
     from ..digest import tree_sha256
 
-    if not folder.is_dir():
-        return None
     return tree_sha256(folder, [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS])
 
 
@@ -51,7 +49,7 @@ def content_inputs(spec) -> dict:
         base = Path(root).expanduser()
         folders = [Path(opts[k]) if opts.get(k) else base / k
                    for k in ("source", "target", "test_source", "test_target")]
-        sig = [(str(f), _images_digest(f)) for f in folders]
+        sig = [(str(f), _images_digest(f) if f.is_dir() else None) for f in folders]
         out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     one, two = spec.get("model", None), spec.get("models", None)
     paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
