@@ -12,7 +12,7 @@ import xarray as xr
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies import verdicts as V
-from spectral_collapse.studies.shares import MIN_COMPARISONS, comparison_outcomes
+from spectral_collapse.studies.shares import MIN_COMPARISONS
 
 
 def claim(key: str):
@@ -100,34 +100,6 @@ def test_a_share_over_too_few_comparisons_is_inconclusive():
     # with three factors there are enough comparisons: the same losses now do not hold
     many = dict((c.key, f) for c, f in C.judged_on(S.evidence_of(_x0_results(factors=(2, 4, 8)), "x0"), "x0"))
     assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
-
-
-def test_the_comparisons_named_are_the_ones_the_share_counts():
-    ev = S.evidence_of(_x0_results(factors=(2, 4), ovg_fails=False), "x0")
-    from spectral_collapse.studies.paper_shares import x0_frames
-    from spectral_collapse.studies.shares import share_comparisons
-
-    frame, crops, xs, eps, by = x0_frames(ev)
-    for metric in ("s_hf", "s_dc"):
-        share = V.share_table(frame, crops, xs, eps, by, (metric,)).iloc[0]
-        out, _, _ = share_comparisons(frame, crops, xs, eps, by, metric)
-        score = out["outcome"].map({"won": 1.0, "tie": 0.5, "lost": 0.0})
-        assert len(out) == share.cases == 6 and score.mean() == pytest.approx(share.share)
-        # each comparison's means, recomputed here from the crops
-        c = crops[crops["metric"] == metric]
-        for r in out.itertuples():
-            g = c[(c["method"] == r.method) & (c["scale"] == r.scale)]
-            assert r.value_better == pytest.approx(g[g[by] == "x0"]["value"].mean())
-            assert r.value_worse == pytest.approx(g[g[by] == "eps"]["value"].mean())
-
-
-def test_s_g_ties_are_named_with_both_values_and_the_resolution():
-    from spectral_collapse.metrics.latent import ks_resolution
-
-    f = pd.DataFrame({"dataset": "d", "method": "ddim", "parameterization": ["x0", "eps"], "seed": 0,
-                      "metric": "s_g", "value": [0.008, 0.0], "n": 16})
-    out = comparison_outcomes(f, "x0", "eps", "parameterization", ["dataset", "method"], "seed")
-    assert out["outcome"].tolist() == ["tie"] and out["resolution"].iloc[0] == pytest.approx(ks_resolution(16))
 
 
 # ------------------------------------------------------------------------------------- sample lines and pages

@@ -1,18 +1,10 @@
 """Per-seed aggregation of a study's results, as the paper's tables do it (pure computation, no text).
 
-Note: ``method`` is also a keyword of xarray's ``.sel`` (nearest / pad), so ``ds.sel(method="ddim")`` does NOT
-select; always write ``ds.sel({"method": "ddim"})``.
-
-Aggregation follows the paper's tables: a per-sample metric is averaged over the test samples of one seed,
-then the mean and std (ddof = 1) are taken over seeds. Failed samples (non-finite, or a latent / output beyond
-the bounds of ``studies.validity``) are excluded and counted, never averaged in silently: every table cell with a
-failed sample says how many and over how many the mean runs (``cell_text``). A deterministic method (translated
-once, shared by every seed) has no spread over seeds: its std is NaN.
-
-Each cell also carries a 95 % interval of its mean: a percentile bootstrap over test crops
-(``metrics.intervals.bootstrap_ci``), the resampling unit being the crop. A crop's value is its mean over the seeds
-that translated it (one value for a deterministic method, whose seeds share their translations), so repeated
-translations of one crop never count as independent evidence (``crop_values``). The book's tables built on these are in ``spectral_collapse.studies.tables``.
+A per-sample metric is averaged over the kept test samples of one seed, then mean and std (ddof = 1) are taken over
+seeds; failed samples (``studies.validity``) are left out and counted in every cell (``cell_text``), and a
+deterministic method's std is NaN. Each cell's 95 % interval is a percentile bootstrap over test crops, a crop's
+value being its mean over the seeds that translated it (``crop_values``). ``method`` is also a keyword of xarray's
+``.sel``: select with ``ds.sel({"method": "ddim"})``.
 """
 from __future__ import annotations
 
@@ -29,11 +21,8 @@ TABLE_METRICS = ("psnr", "s_hf", "s_lf", "s_dc", "s_g")
 
 
 def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Long frame (method, seed, metric, value): per-sample metrics averaged over finite samples.
-
-    A metric name that is neither a variable of ``ds`` nor a known metric (metrics.METRICS) raises, listing the
-    valid ones; a known metric these results do not hold is skipped (an error when none is left).
-    """
+    """Long frame (method, seed, metric, value): per-sample metrics averaged over finite samples. An unknown metric
+    raises; a known one these results do not hold is skipped (an error when none is left)."""
     from ..metrics import METRICS
 
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -55,9 +44,8 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def deterministic_methods(ds: xr.Dataset) -> set[str]:
-    """Methods whose per-sample values are identical across every seed (translated once and shared: their std over
-    seeds is 0 by construction, so a table shows their mean alone). A method with no finite value is not one of them:
-    identical only in failing, its failures are counted in every seed."""
+    """Methods whose per-sample values are identical across every seed (translated once and shared), a method with
+    no finite value excepted."""
     if "seed" not in ds.dims or ds.sizes["seed"] < 2:
         return set()
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "sample" in ds[m].dims]
@@ -74,8 +62,7 @@ def deterministic_methods(ds: xr.Dataset) -> set[str]:
 
 def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
     """{method: the earlier method it coincides with} for methods whose per-sample PSNR, S_HF and S_LF are identical
-    in every arm and seed (e.g. Null-Class and DirectInversion at guidance scale 1, the same update by construction).
-    Shares and correlations count such a pair once; tables keep both rows and say so."""
+    in every arm and seed (Null-Class and DirectInversion at guidance scale 1)."""
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "method" in ds[m].dims and "sample" in ds[m].dims]
     if not keys or "method" not in ds.dims:
         return {}
@@ -91,10 +78,8 @@ def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:
 
 
 def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
-    """One value per test crop of ``method`` on ``metric``: the mean over the seeds that translated the crop, failed
-    samples left out (a crop whose every sample failed gives no value). Crops are identified by the ``crop``
-    variable (seed, sample) when the results hold one, else by the sample index (every seed translates the same
-    crops)."""
+    """One value per test crop of ``method`` on ``metric``: the mean over the seeds that translated it, failed samples
+    left out. Crops are the ``crop`` variable (seed, sample) where held, else the sample index."""
     v = ds[metric].sel({"method": method})
     failed = failed_of(ds)
     if failed is not None and "method" in failed.dims:
@@ -114,10 +99,10 @@ def crop_values(ds: xr.Dataset, metric: str, method: str) -> np.ndarray:
 
 def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """(method, metric) -> mean and std over seeds of the per-seed means of the kept samples, with ``n`` (kept
-    samples over all seeds), ``failed`` (samples left out: ``studies.validity``) and ``deterministic`` (the same
-    values for every seed, so ``std`` is NaN rather than a 0 that would read as a measured spread)."""
-    ps = per_seed(ds, metrics)
-    out = ps.groupby(["method", "metric"], sort=False)["value"].agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
+    samples), ``failed``, ``deterministic`` (std NaN) and the bootstrap interval over crops (``lo``, ``hi``,
+    ``crops``). Cost: one bootstrap per cell."""
+    ps = per_seed(ds, metrics).groupby(["method", "metric"], sort=False)["value"]
+    out = ps.agg(mean="mean", std=lambda s: s.std(ddof=1)).reset_index()
     det = deterministic_methods(ds)
     out["deterministic"] = out["method"].isin(det)
     out.loc[out["deterministic"], "std"] = np.nan
@@ -147,21 +132,16 @@ def _fixed(x: float, digits: int) -> str:
 
 
 def spread_text(spread: float, digits: int = 3) -> str:
-    """Words for a spread too small for ``digits`` decimals, one form for every such cell, none (every value the
-    same) included: "spread < 0.001"; "" otherwise. A table then reads one phrase for one fact, that its digits cannot
-    show the spread."""
+    """Words for a spread too small for ``digits`` decimals, none included: "spread < 0.001"; "" otherwise."""
     unit = 10.0 ** -digits
     return f"spread < {unit:.{digits}f}" if abs(spread) < unit else ""
 
 
 def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None, digits: int = 3,
               lo: float | None = None, hi: float | None = None) -> str:
-    """One table cell: "mean [lo, hi]" (the 95 % bootstrap interval over test crops) when an interval is given, else
-    "mean ± std" (std over seeds) or the mean alone (std NaN); "n/a" when no sample is kept, and "(n = kept, F
-    failed)" after the value whenever samples failed, so that a mean over the survivors never reads as a mean over
-    all. A spread the digits cannot show (an interval whose ends print alike, a std that prints as 0) is said in
-    words (``spread_text``: "0.000 (spread < 0.001)"), never as "0.000 ± 0.000" or
-    "1.000 [1.000, 1.000]", which read like measured numbers."""
+    """One table cell: "mean [lo, hi]" (95 % interval over test crops) when given, else "mean ± std" or the mean
+    alone; "n/a" when no sample is kept, "(n = kept, F failed)" after it when samples failed, and a spread the digits
+    cannot show in words (``spread_text``: "0.000 (spread < 0.001)")."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
     head = _fixed(mean, digits)
@@ -185,8 +165,7 @@ METRIC_NAMES = {"psnr": "PSNR", "s_hf": "S_HF", "s_lf": "S_LF", "s_lf_gt": "S_LF
 
 
 def failed_label(method: str, failed: int, n: int | None) -> str:
-    """A method's row label in a table of cells: the method, and where samples failed how many of how many
-    ("bdia (17 of 48 failed)"), said once for the row, since every metric of a method leaves out the same samples."""
+    """A method's row label: the method, and where samples failed how many of how many ("bdia (17 of 48 failed)")."""
     if not failed:
         return str(method)
     return f"{method} ({failed} of {n + failed} failed)" if n is not None else f"{method} ({failed} failed)"

@@ -1,16 +1,10 @@
 """Each claim's heading on the claims page (``studies.claims``): what the claim says, in words.
 
-S_LF scores an output's low frequencies against the input condition (App. B.5), so it rewards resembling the input:
-the headings say "the input's structure" (``INPUT_STRUCTURE``) where the paper says "structure", which is what S_LF
-measures here, not a better translation.
+S_LF scores an output's low frequencies against the input condition (App. B.5): the headings say "the input's
+structure" (``INPUT_STRUCTURE``) where the paper says "structure".
 """
 
-# what S_LF measures, as the headings and verdicts name it
-INPUT_STRUCTURE = "the input's structure"
-# how the claims read S_LF, said wherever a verdict reads it so (the claims page, the main results, the Pareto chapter)
-SLF_READING = ("The paper's claims read S_LF as structure kept, and the book tests them on the paper's terms: a "
-               "verdict that names S_LF says how much of the input's structure an output keeps, not that it is the "
-               "better translation (the untranslated input itself scores highest on S_LF)")
+INPUT_STRUCTURE = "the input's structure"   # what S_LF measures, as the headings and verdicts name it
 
 CLAIM_TITLES = {
     "collapse_sdc": "Standard inversion leaves correlated latents",

@@ -15,19 +15,21 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
-                        paper_printed)
+from ..reference import paper_tables
+from ..text import percent, signed
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
-                               versus_or_tie)
-from .claims_shares import claim_table1, claim_x0_cure, claim_x0_structure
-from .samples import sample_size
+                               combine_testable, versus_or_tie)
 from .claims_texture import sdc_literal, texture_claim
-from .shares import MIN_COMPARISONS
-from ..text import signed
-from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
-                       label, texture_check)
 from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
+from .evidence import STUDY_NAMES, evidence_of
+from .paper_shares import table1_frames, x0_frames
+from .samples import sample_size
+from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
+                        paper_printed)
+from .shares import MIN_COMPARISONS, percent_improved, share_span
+from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
+                       label, share_table, share_verdict, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
@@ -64,8 +66,7 @@ def _below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence]
 
 
 def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
-    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``verdicts.distinct_points``) with a
-    Fisher-z interval over those points; on the paper's tables, r against the threshold alone."""
+    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``verdicts.correlation_finding``)."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
         lack = [label(m) for m in (a, b) if m not in w]
@@ -79,8 +80,8 @@ def _corr(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Eviden
         found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
         if short.empty:
             return found
-        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(" ".join(map(str, k if isinstance(
-            k, tuple) else (k,))) for k in short.index))
+        names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
+        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
     return test
 
 
@@ -152,26 +153,73 @@ def _claim_lpips(ev: Evidence) -> Finding:
     return combine(checks, "needs LPIPS (AlexNet weights) on an Edges2Shoes stand-in")
 
 
-def front_bases(res) -> tuple[dict, int]:
-    """({OVG base: its grid points on the joint front}, baselines on it) of a Pareto sweep's joint S_HF / S_LF front of
-    grid points free of failed samples and baselines (``pareto.joint_front``)."""
+def _claim_pareto(ev: Evidence) -> Finding:
+    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (``pareto.joint_front``,
+    grid points with failed samples left out)."""
     from .pareto import joint_front
 
-    grid, _, front = joint_front(res)
-    on = grid[front[:len(grid)]]
-    return {str(b): int(n) for b, n in on.groupby("base").size().items()}, int(front[len(grid):].sum())
-
-
-def _claim_pareto(ev: Evidence) -> Finding:
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
     checks = []
     for ds, res in sorted(ev.extra.get("pareto", {}).items()):
-        by_base, n_base = front_bases(res)
-        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items())) or "none"
-        checks.append((sum(by_base.values()) > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
-                                                  f"{n_base}"))
+        grid, _, front = joint_front(res)
+        by_base = grid[front[:len(grid)]].groupby("base").size()
+        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items(), key=lambda x: str(x[0]))) or "none"
+        checks.append((by_base.sum() > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
+                                          f"{int(front[len(grid):].sum())}"))
     return combine(checks, "needs pareto study results")
+
+
+def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
+    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 %: inconclusive."""
+    if not np.isfinite(share):
+        return UNTESTABLE, f"{text} → {UNTESTABLE}"
+    v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
+    return v, f"{text} → {v}"
+
+
+def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, reported: pd.Series) -> list[tuple]:
+    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
+    50 %; Table 6 (nothing to recompute it from) the reported share against the side the text puts it on."""
+    checks = []
+    pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
+           if table == "table1" else None)
+    for m, above in want_above.items():
+        rep = float(reported.get(m, np.nan))
+        head = f"{m}: reported {percent(rep)}" if np.isfinite(rep) else f"{m}: no reported share"
+        if pct is None:
+            checks.append(_side(rep, above, f"{head}, text {'>' if above else '<'} 50 %") if np.isfinite(rep)
+                          else (UNTESTABLE, f"{head} → {UNTESTABLE}"))
+        elif m not in pct.index:
+            checks.append((UNTESTABLE, f"{head}, not in Tables 8–11 → {UNTESTABLE}"))
+        elif not np.isfinite(rep) or rep == 0.5:
+            checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])} → {UNTESTABLE}"))
+        else:
+            recomputed = f"recomputed {percent(pct.loc[m, 'improved'])} of {int(pct.loc[m, 'cases'])}"
+            checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5, f"{head}, {recomputed}"))
+    return checks
+
+
+def _share_claim(table: str, frames, want_above: dict):
+    """A claim that ``frames(ev)``'s better labels win more (``want_above[metric]``) or fewer than half of their
+    comparisons, per metric: our share's interval wholly on the paper's side of 50 % over at least
+    ``MIN_COMPARISONS`` comparisons, e.g. "s_hf: 62.5 % [50.0, 75.0] of 12 (ties 1, paper 96.6 %) → holds"."""
+    def test(ev: Evidence) -> Finding:
+        frame, crops, better, worse, by = frames(ev)
+        reported = paper_tables()
+        reported = reported[reported["table"] == table].set_index("metric")["mean"]
+        if ev.source == "paper":
+            return combine_testable(_paper_share_checks(table, frame, better, worse, by, want_above, reported),
+                                    "the paper's tables give none of these shares")
+        if frame.empty and crops.empty:
+            return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
+        checks = []
+        for s in share_table(frame, crops, better, worse, by, tuple(want_above)).itertuples():
+            v = INCONCLUSIVE if s.cases < MIN_COMPARISONS else share_verdict(s.lo, s.hi, want_above[s.metric])
+            checks.append((v, f"{s.metric}: {share_span(s.share, s.lo, s.hi)} of {s.cases} (ties {s.ties}, paper "
+                              f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
+        return combine(checks, "no comparable pairs in the stored results")
+    return test
 
 
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
@@ -202,7 +250,8 @@ CLAIMS: list[Claim] = [
           "Stochastic inversions (TABA, ReNoise) beat deterministic ones (standard, Null-Class, DirectInversion) on "
           "S_DC, S_HF and S_G in most comparisons, and lose on S_LF in most.",
           "share of distinct (dataset, stochastic, deterministic) comparisons won by the stochastic method: above "
-          "50 % for S_DC, S_HF and S_G, below 50 % for S_LF", claim_table1, by=SHARE),
+          "50 % for S_DC, S_HF and S_G, below 50 % for S_LF",
+          _share_claim("table1", table1_frames, {"s_hf": True, "s_lf": False, "s_dc": True, "s_g": True}), by=SHARE),
     Claim("pca_collapse", "Sec. 4, Fig. 3",
           "Inverted latents concentrate their variance in fewer principal components than Gaussian noise, and more "
           "so as the input gets sparser.", "k90 (components for 90 % of the variance) of every DDIM series below "
@@ -227,10 +276,11 @@ CLAIMS: list[Claim] = [
     Claim("ovg_vs_ddim", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
           "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset; and, where the signed texture "
-          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without overshooting: "
-          "|mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop |Δ(ovg)| − "
-          "|Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band (mean ± std "
-          "of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim, by=PAIRED),
+          "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without "
+          "overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop "
+          "|Δ(ovg)| − |Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band "
+          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", _claim_ovg_vs_ddim,
+          by=PAIRED),
     Claim("ovg_texture", "Sec. 5, Sec. 6.2 (texture restored)",
           "OVG restores realistic texture after standard inversion: detail right in luminance and in colour, and "
           "crops closer to real ones than DDIM's.",
@@ -261,11 +311,13 @@ CLAIMS: list[Claim] = [
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
           "S_DC(ddim) − S_DC(ovg) < 0",
-          ablation_collapse("backbone", "backbone", None, ("ovg",)), reads=("backbone",), by=PAIRED),
+          ablation_collapse("backbone", "backbone", ("ovg",)), reads=("backbone",), by=PAIRED),
     Claim("space", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
-          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) each < 0", ablation_collapse("space", "space", None, ("taba", "ovg")), reads=("space",), by=PAIRED),
+          "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
+          "each < 0",
+          ablation_collapse("space", "space", ("taba", "ovg")), reads=("space",), by=PAIRED),
     Claim("scale_x32", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "
@@ -278,29 +330,28 @@ CLAIMS: list[Claim] = [
     Claim("x0_cure", "Sec. 6.3, Table 6",
           "Switching to x0-prediction improves S_HF and S_DC in most cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: above 50 % for S_HF and S_DC",
-          claim_x0_cure, reads=("x0",), by=SHARE),
+          _share_claim("table6", x0_frames, {"s_hf": True, "s_dc": True}), reads=("x0",), by=SHARE),
     Claim("x0_structure", "Sec. 6.3 text",
           "...but structural fidelity and reconstruction (S_LF, PSNR, MS-SSIM) improve in only a minority of cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: below 50 % for S_LF, PSNR and "
-          "MS-SSIM", claim_x0_structure, reads=("x0",), by=SHARE),
+          "MS-SSIM", _share_claim("table6", x0_frames, {"psnr": False, "ms_ssim": False, "s_lf": False}),
+          reads=("x0",), by=SHARE),
 ]
-
 
 
 def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
     quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``)."""
     found = c.test(ev)
-    weak = sorted({m for (study, _), names in getattr(ev, "weak", {}).items() if study in c.reads for m in names})
+    weak = sorted({m for (study, _), names in ev.weak.items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
     return replace(found, caveat=gate_caveat(weak, c.test(ev.gated())))
 
 
 def gate_caveat(weak: list[str], alone: Finding) -> str:
-    """A verdict's caveat when models below the quality gate (``weak``) enter it: "indicative only", the models,
-    and what the comparisons on the models that pass the gate (``alone``: the claim judged without the others)
-    give: "k of n comparisons hold", their verdict, or that none is left."""
+    """A verdict's caveat when models below the quality gate (``weak``) enter it: the models, and what the claim
+    judged without them (``alone``) gives: "k of n comparisons hold", its verdict, or that none is left."""
     if alone.verdict == UNTESTABLE:
         rest = "no comparison rests on models that pass it"
     elif count := re.match(r"(\d+) of (\d+)", alone.detail):
@@ -319,17 +370,7 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
 def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
     """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
     the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
-    from .evidence import below_gate
-    from .scorecard import ABLATIONS, evidence_of
-
-    study, dataset = ds.attrs.get("study", ""), str(ds.attrs.get("dataset", ""))
-    if study in ("pca_collapse", "pareto"):
-        below = below_gate(ds)
-        ev = Evidence(frame=pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"]),
-                      extra={study: {dataset: ds}}, weak={(study, dataset): below} if below else {},
-                      weak_arms={(study, dataset): None} if below else {})
-        return judged_on(ev, study, keys)
-    short = {"main_results": "main", "eps_vs_x0": "x0", **{k: v[0] for k, v in ABLATIONS.items()}}.get(study)
+    short = STUDY_NAMES.get(ds.attrs.get("study", ""))
     return judged_on(evidence_of(ds, short), short, keys) if short else []
 
 

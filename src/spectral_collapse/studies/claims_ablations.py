@@ -1,21 +1,20 @@
 """Claims of the ablations (collapse along an ablation axis, the scale factor's PSNR and monotone trend) and of the
 PCA study, as functions of the scorecard's ``Evidence``; ``studies.claims`` lists them with the others.
 
-Two rules shared with ``studies.claims`` live here: ``versus_or_tie`` (on reported means, two equal means are a tie,
-read as inconclusive: a tie goes neither way) and ``combine_testable`` (checks that cannot be made, such as a metric
-the paper's tables do not report, are shown as "not testable here" and the claim is judged on the others).
+Two rules shared with ``studies.claims`` live here: ``versus_or_tie`` (two equal reported means are a tie, read as
+inconclusive) and ``combine_testable`` (checks that cannot be made are listed as "not testable here" and the claim is
+judged on the others).
 """
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
 
-from ..metrics.intervals import MIN_EFFECT, Interval
+from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from .claims_words import arm_words
 from .scorecard import PAPER_SCALES, Evidence, fmt_value, scale_labels
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare, compare_means, fold,
-                       read_interval, signed)
+                       signed)
 
 __all__ = ["TIE_RULE", "versus_or_tie", "combine_testable"]
 
@@ -26,26 +25,17 @@ TIE_RULE = "two equal means are a tie: inconclusive"
 def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
                   prefix: str = ""):
     """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
-    the evidence holds them (``verdicts.compare``, three-way), else on the means (``verdicts.compare_means``), where
-    two equal means are a tie and read inconclusive, not "does not hold" (``TIE_RULE``). None when a side is
-    missing."""
+    the evidence holds them (``verdicts.compare``), else on the means (``verdicts.compare_means``, ``TIE_RULE``).
+    None when a side is missing."""
     crops = ev.select(study, per_crop=True, **eq)
     if not crops.empty and metric in set(crops["metric"]):
         return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
-    f = ev.select(study, **eq)
-    found = compare_means(f, a, b, metric, by=by, higher=higher, prefix=prefix)
-    if found is None:
-        return None
-    means = f[f["metric"] == metric].groupby(by)["value"].mean()
-    if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
-        return INCONCLUSIVE, f"{found[1]} (tie) → {INCONCLUSIVE}"
-    return found
+    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
 
 
 def combine_testable(checks: list, missing: str) -> Finding:
-    """``verdicts.combine`` over the checks that could be made; checks whose verdict is "not testable here" are
-    listed after them and do not enter the verdict. Nothing testable: not testable here (their texts, else
-    ``missing``)."""
+    """``verdicts.combine`` over the checks that could be made, the "not testable here" ones listed after them;
+    nothing testable: not testable here (their texts, else ``missing``)."""
     checks = [c for c in checks if c is not None]
     untested = [t for v, t in checks if v == UNTESTABLE]
     judged = [(v, t) for v, t in checks if v != UNTESTABLE]
@@ -60,19 +50,15 @@ def combine_testable(checks: list, missing: str) -> Finding:
     return Finding(fold(vs), head + "; ".join(t for _, t in judged) + "; " + "; ".join(untested))
 
 
-def ablation_collapse(short: str, axis: str, values: tuple[str, ...] | None, fixed_ref: tuple[str, ...]):
+def ablation_collapse(short: str, axis: str, fixed_ref: tuple[str, ...]):
+    """The claim that DDIM's S_HF and S_DC are below each of ``fixed_ref``'s in every arm of ``axis``."""
     def test(ev: Evidence) -> Finding:
         f = ev.select(short)
         if f.empty or axis not in f:
             return Finding(UNTESTABLE, f"needs {short} results with a {axis} axis")
-        checks = []
-        for (ds, v), g in f.groupby(["dataset", axis]):
-            if values and str(v).lower() not in values:
-                continue
-            checks += [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
-                                     prefix=f"{ds} {arm_words(axis, v)}: ")
-                       for r in fixed_ref for m in ("s_hf", "s_dc")]
-        # a model below the quality gate is said in the finding's caveat (``claims.judge``)
+        checks = [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
+                                prefix=f"{ds} {arm_words(axis, v)}: ")
+                  for (ds, v), _ in f.groupby(["dataset", axis]) for r in fixed_ref for m in ("s_hf", "s_dc")]
         return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
     return test
 
@@ -136,25 +122,24 @@ def claim_scale_monotone(ev: Evidence) -> Finding:
 
 
 def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
-    """Each DDIM series' k90 against Gaussian noise's, and each against the next sparser one's, as paired
-    differences over the study's subsamples (``studies.latents.k90_draws``: the 95 % interval of the draws'
-    differences, read with ``verdicts.read_interval`` and a minimal effect of one component)."""
+    """Each DDIM series' k90 against Gaussian noise's and against the next sparser one's: the 95 % interval of the
+    differences over the study's subsamples (``studies.latents.k90_draws``), minimal effect one component."""
     draws = res["k90_draws"]
     m = int(res.attrs.get("k90_subsample", 0))
 
     def check(a: str, b: str) -> tuple[str, str]:
         d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
         ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
-        v, said = read_interval(ci, MIN_EFFECT["k90"], higher=False)
+        v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
         return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
-                   f"subsamples of {m} latents) → {said}")
+                   f"subsamples of {m} latents) → {v}")
 
     return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
 
 
 def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
-    """A dataset with one sparsity level ``name``: the claim's "more so as the input gets sparser" cannot be tested
-    on it, so it is not testable there; its k90 against Gaussian noise's stays in the numbers."""
+    """A dataset with one sparsity level ``name``: not testable ("sparser" needs two), its k90 against Gaussian
+    noise's kept in the numbers."""
     v, text = check
     text = text[len(f"{ds}: "):] if text.startswith(f"{ds}: ") else text
     said = v if isinstance(v, str) else (HOLDS if v else FAILS)
@@ -191,5 +176,3 @@ def claim_pca(ev: Evidence) -> Finding:
         checks.append((fewer and sparser, text))
     return combine_testable(checks, "needs pca_collapse results")
 
-
-# How comparisons, shares and correlations are decided (``studies.verdicts``), appended to each claim's rule.

@@ -4,6 +4,7 @@ enter each study's results key (``pipeline.runner``), so editing the data or a m
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,8 +19,6 @@ _BUNDLED = ("ihc-sr", "ihc-edges")
 @functools.lru_cache(maxsize=16)
 def _bundled_digest(profile: str, dataset: str, options: str) -> str:
     """16 hex digits of SHA-256 over the crops of a bundled dataset as this code builds them at the profile's size."""
-    import hashlib
-
     data = dataset_for(profile, dataset, options=json.loads(options))
     h = hashlib.sha256()
     for part in ("source", "target", "test_source", "test_target"):
@@ -30,8 +29,7 @@ def _bundled_digest(profile: str, dataset: str, options: str) -> str:
 
 
 def _images_digest(folder: Path) -> str:
-    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder`` (its visible files
-    with an image extension, ``data.folder.IMAGE_EXTENSIONS``)."""
+    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder``."""
     from ..data.folder import IMAGE_EXTENSIONS
     from ..digest import tree_sha256
 
@@ -39,13 +37,9 @@ def _images_digest(folder: Path) -> str:
 
 
 def content_inputs(spec) -> dict:
-    """What a stored results file must have been computed from, besides the spec's own values: a signature of a
-    folder dataset's images ("data": by file names and bytes) or of a bundled dataset's crops
-    as built (so a change to the image or the cropping code makes results stale), and of the user's model folders
-    ("model": by file names and bytes); 16 hex digits each. Each file is read once per process while it stays
-    unchanged (``digest.file_sha256``)."""
-    import hashlib
-
+    """Signatures (16 hex digits) of what a results file was computed from besides the spec's values: a folder
+    dataset's images or a bundled dataset's crops as built ("data"), and the user's model folders ("model"), each
+    file read once per process while unchanged (``digest.file_sha256``)."""
     out = {}
     kind, root = split_dataset(spec.dataset)
     if root is None and kind in _BUNDLED:
@@ -62,9 +56,6 @@ def content_inputs(spec) -> dict:
     if paths:
         from ..models.hub import pipeline_folder
 
-        sig = []
-        for p in paths:
-            folder = pipeline_folder(str(p))
-            sig.append((str(folder), folder_signature(folder)))
+        sig = [(str(f), folder_signature(f)) for f in (pipeline_folder(str(p)) for p in paths)]
         out["model"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     return out

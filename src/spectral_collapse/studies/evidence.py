@@ -1,16 +1,15 @@
 """The evidence the scorecard and the claims read: our stored results, or the paper's tables, as long frames.
 
-``long_frame`` turns one results file into per-seed means of every known metric (with the samples failed and kept
-per cell and the methods that coincide), ``crop_frame`` into per-crop values; ``Evidence`` holds both frames, whole
-Pareto / PCA results and each run's real-crop band, and selects the rows of one study.
-``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile (main results,
-the ablations, ``eps_vs_x0``, and the Pareto and PCA studies read whole), and ``paper_evidence`` the paper's Tables
-3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the paper's: mean over the test images of one
-seed.
+``long_frame`` turns one results file into per-seed means of every known metric, ``crop_frame`` into per-crop values;
+``Evidence`` holds both frames, whole Pareto / PCA results and each run's real-crop band, and selects the rows of one
+study. ``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile, and
+``paper_evidence`` the paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the
+paper's: mean over the test images of one seed.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -20,104 +19,87 @@ import xarray as xr
 
 from ..reference import paper_tables
 from .aggregate import coinciding_methods
-from .validity import failed_of
 from .store import load_results
+from .validity import failed_of
 
-__all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "long_frame", "crop_frame",
-           "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
+__all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "STUDY_NAMES", "Evidence", "long_frame",
+           "crop_frame", "weak_arms", "below_gate", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
-               ("edges2shoes", ""): "table11"}
+              ("edges2shoes", ""): "table11"}
 # study -> (short name in the evidence frame, the ablation axis, paper table)
 ABLATIONS = {"backbone_ablation": ("backbone", "backbone", "table3"), "space_ablation": ("space", "space", "table4"),
              "scale_factor": ("scale", "scale", "table5")}
-_AXIS_ALIASES = {"backbone": ("backbone", "arch", "architecture"), "space": ("space", "data_space"),
-                 "scale": ("scale", "factor", "sr_factor"), "parameterization": ("parameterization", "prediction",
-                                                                                  "objective", "target")}
+AXES = ("backbone", "space", "scale", "parameterization")   # the axes' evidence names (a results' "factor" is "scale")
 EXTRA_STUDIES = ("pareto", "pca_collapse")   # read whole, for the claims that need more than table numbers
+# each results folder the evidence reads, by its short name in the evidence
+STUDY_NAMES = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0",
+               **{s: s for s in EXTRA_STUDIES}}
 _NON_METRIC_DIMS = {"sample", "image", "channel", "y", "x", "noise_image", "model"}
 CROP_METRICS = (*METRICS, "delta_log_e_hf")  # those held per sample go into Evidence.crops
+_FRAME_COLUMNS = ["study", "dataset", "method", "seed", "metric", "value"]
 _CROP_COLUMNS = ["study", "dataset", "method", "seed", "sample", "crop", "metric", "value"]
+_HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds``: study, dataset, <other dims>, method, seed, metric, value,
-    with ``samples`` (per cell, NaN for set-level metrics), ``failed`` / ``n`` (samples failed / kept in that cell,
-    where the results record failures) and ``same_as``
-    (the method this one coincides with, ``aggregate.coinciding_methods``; "" for none).
+    """Per-seed means of every known metric in ``ds`` (per-sample ones over the kept samples, set-level ones as they
+    are): study, dataset, <other dims>, method, seed, metric, value, ``samples`` (NaN for set-level metrics),
+    ``failed`` / ``n`` (samples failed / kept, where recorded) and ``same_as`` (``aggregate.coinciding_methods``)."""
+    return _frame(ds, study, dataset, per_crop=False)
 
-    Per-sample variables are averaged over the kept samples of each seed; set-level ones (s_g, fid) are taken
-    as they are. Variables without a ``method`` dimension are skipped.
-    """
-    frames = []
-    failed = failed_of(ds)
-    same = coinciding_methods(ds)
-    for m in METRICS:
-        if m not in ds or "method" not in ds[m].dims:
+
+def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
+    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
+    variable (the index into the paired split) where stored, else the sample index."""
+    return _frame(ds, study, dataset, per_crop=True)
+
+
+def _frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool) -> pd.DataFrame:
+    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
+    for m in CROP_METRICS if per_crop else METRICS:
+        v = ds[m] if m in ds else None
+        if v is None or "method" not in v.dims or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
+            continue  # a metric on images or models is not a table entry
+        if per_crop and "sample" not in v.dims:
             continue
-        v = ds[m]
-        v = v.mean("sample", skipna=True) if "sample" in v.dims else v
-        extra = [d for d in v.dims if d in _NON_METRIC_DIMS]
-        if extra:  # a metric on images or models, not a table entry
-            continue
+        if per_crop and failed is not None and set(failed.dims) <= set(v.dims):
+            v = v.where(~failed.astype(bool))
+        if not per_crop and "sample" in v.dims:
+            v = v.mean("sample", skipna=True)
         df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
-        df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
-        if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
-            bad = failed.sum("sample").broadcast_like(v).transpose(*v.dims)
-            df["failed"] = bad.values.ravel().astype(int)
-            df["n"] = ds.sizes["sample"] - df["failed"]
+        if per_crop:
+            crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
+            df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
+        else:
+            df["samples"] = ds.sizes["sample"] if "sample" in ds[m].dims else np.nan
+            if failed is not None and "sample" in failed.dims and set(failed.dims) - {"sample"} <= set(v.dims):
+                df["failed"] = failed.sum("sample").broadcast_like(v).transpose(*v.dims).values.ravel().astype(int)
+                df["n"] = ds.sizes["sample"] - df["failed"]
         df["same_as"] = df["method"].astype(str).map(same).fillna("")
         frames.append(df)
     if not frames:
-        return pd.DataFrame(columns=["study", "dataset", "method", "seed", "metric", "value"])
-    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
+        return pd.DataFrame(columns=_CROP_COLUMNS if per_crop else _FRAME_COLUMNS)
+    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset))
 
 
-def _name_axes(out: pd.DataFrame, ds: xr.Dataset) -> pd.DataFrame:
-    """``out`` with a ``seed`` column (0 when the results have none), the axes under their evidence names (the
-    first of an axis's ``_AXIS_ALIASES`` that is a dimension or coordinate of ``ds``) and labels as text."""
+def _name_axes(out: pd.DataFrame) -> pd.DataFrame:
+    """``out`` with a ``seed`` column (0 when the results have none), the axes under their evidence names (``AXES``)
+    and labels as text."""
     if "seed" not in out:
         out["seed"] = 0
-    for axis, names in _AXIS_ALIASES.items():
-        name = next((n for n in names if n in ds.dims or n in ds.coords), None)
-        if name and name != axis and name in out:
-            out = out.rename(columns={name: axis})
-    for col in ("method", *(a for a in _AXIS_ALIASES if a in out)):
+    if "scale" not in out:
+        out = out.rename(columns={"factor": "scale"})
+    for col in ("method", *(a for a in AXES if a in out)):
         out[col] = out[col].astype(str)
     return out
 
 
-def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``; set-level ones such as s_g and fid
-    have no crops): study, dataset, <other dims>, method, seed, sample, crop, metric, value, same_as, with the axes
-    named as in ``long_frame``. A failed sample (``validity.failed_of``) keeps its row with value NaN. ``crop``
-    identifies the test crop: the results' ``crop`` variable (the index into the paired split each (seed, sample)
-    translated) where stored, else the sample index (every seed translated the same crops)."""
-    frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
-    for m in CROP_METRICS:
-        v = ds[m] if m in ds else None
-        if v is None or not {"method", "sample"} <= set(v.dims) or set(v.dims) & (_NON_METRIC_DIMS - {"sample"}):
-            continue
-        if failed is not None and set(failed.dims) <= set(v.dims):
-            v = v.where(~failed.astype(bool))
-        crop = ds["crop"] if "crop" in ds and set(ds["crop"].dims) <= set(v.dims) else v["sample"]
-        df = v.to_dataframe(name="value").reset_index()[[*v.dims, "value"]].assign(metric=m)
-        df["crop"] = crop.broadcast_like(v).transpose(*v.dims).values.ravel()
-        df["same_as"] = df["method"].astype(str).map(same).fillna("")
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(columns=_CROP_COLUMNS)
-    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset), ds)
-
-
-def _factor(ds: xr.Dataset, default: int | None = None) -> int | None:
-    """The SR factor a results file was made with (data_meta attr), if recorded."""
-    try:
-        meta = json.loads(ds.attrs.get("data_meta", "{}"))
-    except (TypeError, json.JSONDecodeError):
-        meta = {}
-    f = meta.get("factor", default)
+def _factor(ds: xr.Dataset) -> int | None:
+    """The SR factor a results file was made with (``data_meta`` attr), if recorded."""
+    f = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")
     return int(f) if f not in (None, "") else None
 
 
@@ -136,9 +118,8 @@ class Evidence:
     weak_arms: dict = field(default_factory=dict)  # (study, dataset) -> (axis, {arm value: weak names}) or None: all
 
     def gated(self) -> "Evidence":
-        """The same evidence without what a model below the quality gate computed: the rows of an ablation's arms
-        whose models are below the gate, or the whole (study, dataset) when it has no such arms (one model, or the
-        arms not recorded), and the whole results of a Pareto / PCA study computed with such a model."""
+        """The same evidence without what a model below the quality gate computed: an ablation's arms on such models
+        (the whole (study, dataset) when ``weak_arms`` does not split it), and a Pareto / PCA result on one."""
         frame, crops, extra = self.frame, self.crops, {k: dict(v) for k, v in self.extra.items()}
         for (study, dataset), arms in self.weak_arms.items():
             if study in extra:
@@ -164,8 +145,8 @@ class Evidence:
 
 
 def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
-    """``f`` without the rows of ``study`` on ``dataset`` that rest on a model below the gate: those of the arms named
-    in ``arms`` ((axis, {value: names})), or all of them when ``arms`` is None or its axis is not a column."""
+    """``f`` without the rows of ``study`` on ``dataset`` of the arms in ``arms`` ((axis, {value: names})), or all of
+    them when ``arms`` is None or its axis is not a column."""
     if f.empty or "study" not in f:
         return f
     hit = (f["study"] == study) & (f["dataset"].astype(str) == dataset)
@@ -174,108 +155,91 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
     return f[~hit]
 
 
-def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
-    """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: the
-    names of its models below the gate}), read from the results' ``per_arm`` models and ``model_gate`` record; None
-    when the results have no arms (every row rests on the models below the gate) or do not say which model each arm
-    used. Only meaningful when ``below_gate`` names a model."""
-    import re
+def _gate_failed(ds) -> set[str]:
+    """The models (with their hash) the ``model_gate`` record of a result says are below the quality gate."""
+    try:
+        gate = json.loads(ds.attrs.get("model_gate") or "{}")
+    except (TypeError, ValueError):
+        return set()
+    return {k for k, v in gate.items() if not v.get("passed", True)}
 
+
+def below_gate(ds) -> list[str]:
+    """The models a result was computed with that are below the quality gate, by name without the hash."""
+    return sorted(_HASH.sub("", k) for k in _gate_failed(ds))
+
+
+def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
+    """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
+    of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
+    which model each arm used."""
     try:
         per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
-        gate = json.loads(ds.attrs.get("model_gate") or "{}")
     except (KeyError, TypeError, ValueError):
         return None
-    weak = {k for k, v in gate.items() if not v.get("passed", True)}
+    weak = _gate_failed(ds)
     axis, out = None, {}
     for a in arms:
         if not a.get("coords"):
             return None
         axis = str(a["coords"][-1][0])
-        used = [Path(str(p)).name for p in json.loads((per_arm.get(a.get("tag"), {}) or {}).get("models") or "{}")
-                .values()]
-        names = sorted(re.sub(r"-[0-9a-f]{12}$", "", u) for u in used if u in weak)
+        models = json.loads((per_arm.get(a.get("tag"), {}) or {}).get("models") or "{}")
+        names = sorted(_HASH.sub("", u) for u in (Path(str(p)).name for p in models.values()) if u in weak)
         if names:
             out[str(a["coords"][-1][1])] = names
     if axis is None or not out:
         return None
-    alias = next((k for k, names in _AXIS_ALIASES.items() if axis in names), axis)
-    return alias, out
+    return ("scale" if axis == "factor" else axis), out
 
 
 def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evidence:
-    """One results dataset as evidence (``short``: its name in the evidence, "main", "x0", "scale", ...), read as
+    """One results dataset as evidence (``short``: its name in the evidence, ``STUDY_NAMES``), read as
     ``load_evidence`` reads a stored file: a chapter judges the claims on its own results with it."""
+    from .verdicts import real_band
+
     dataset = str(dataset or ds.attrs.get("dataset", ""))
+    below = below_gate(ds)
+    weak = {(short, dataset): below} if below else {}
+    if short in EXTRA_STUDIES:
+        return Evidence(frame=pd.DataFrame(columns=_FRAME_COLUMNS), extra={short: {dataset: ds}}, weak=weak,
+                        weak_arms={(short, dataset): None} if below else {})
     fr = long_frame(ds, short, dataset)
     if short == "main":
         fr["factor"] = _factor(ds)
-    from .verdicts import real_band
-
     band = real_band(ds)
-    below = below_gate(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band},
-                    weak={(short, dataset): below} if below else {},
+                    bands={} if band is None else {(short, dataset): band}, weak=weak,
                     weak_arms={(short, dataset): weak_arms(ds)} if below else {})
 
 
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
-    root = Path(root)
-    frames, crops, files, extra, bands, weak, arms = [], [], {}, {}, {}, {}, {}
-    studies = {"main_results": "main", **{k: v[0] for k, v in ABLATIONS.items()}, "eps_vs_x0": "x0"}
-    for study, short in studies.items():
-        for path in sorted((root / study).glob(f"*-{profile}.nc")):
+    parts, files, extra = [], {}, {}
+    for study, short in STUDY_NAMES.items():
+        for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
-            one = evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0]))
-            frames.append(one.frame)
-            crops.append(one.crops)
-            for k, v in one.extra.items():
-                extra.setdefault(k, {}).update(v)
-            bands.update(one.bands)
-            weak.update(one.weak)
-            arms.update(one.weak_arms)
+            parts.append(evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
             files.setdefault(study, []).append(str(path))
-    for study in EXTRA_STUDIES:
-        for path in sorted((root / study).glob(f"*-{profile}.nc")):
-            ds = load_results(path)
-            name = str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])
-            extra.setdefault(study, {})[name] = ds
-            files.setdefault(study, []).append(str(path))
-            if below_gate(ds):
-                weak[(study, name)], arms[(study, name)] = below_gate(ds), None
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["study", "dataset", "method", "seed", "metric", "value"])
-    crops = [c for c in crops if not c.empty]
-    return Evidence(frame=frame, extra=extra, source="ours", files=files, bands=bands, weak=weak,
-                    weak_arms=arms, crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
-
-
-def below_gate(ds) -> list[str]:
-    """The models a result was computed with that are below the quality gate (recorded in its ``model_gate``
-    attribute), by name without the configuration hash."""
-    import json
-    import re
-
-    try:
-        gate = json.loads(ds.attrs.get("model_gate") or "{}")
-    except (TypeError, ValueError):
-        return []
-    return sorted(re.sub(r"-[0-9a-f]{12}$", "", k) for k, v in gate.items() if not v.get("passed", True))
+    for e in parts:
+        for k, v in e.extra.items():
+            extra.setdefault(k, {}).update(v)
+    frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
+    crops = [e.crops for e in parts if not e.crops.empty]
+    return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
+                    extra=extra, source="ours", files=files, bands={k: v for e in parts for k, v in e.bands.items()},
+                    weak={k: v for e in parts for k, v in e.weak.items()},
+                    weak_arms={k: v for e in parts for k, v in e.weak_arms.items()},
+                    crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 
 def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
     """The paper's Tables 3-5 and 8-11 as evidence (one "seed" holding the reported mean)."""
     p = paper_tables() if paper is None else paper
-    rows = []
     main = p[p["table"].isin(list(MAIN_TABLE.values()))]
-    rows.append(main.assign(study="main", dataset=np.where(main["scale"] != "", main["dataset"] + " " + main["scale"],
-                                                          main["dataset"])))
-    for _, (short, axis, table) in ABLATIONS.items():
-        t = p[p["table"] == table]
-        rows.append(t.assign(study=short, dataset="bbbc021"))
+    rows = [main.assign(study="main", dataset=np.where(main["scale"] != "", main["dataset"] + " " + main["scale"],
+                                                       main["dataset"]))]
+    rows += [p[p["table"] == table].assign(study=short, dataset="bbbc021") for short, _, table in ABLATIONS.values()]
     f = pd.concat(rows, ignore_index=True).rename(columns={"mean": "value"})
     f["seed"] = 0
     return Evidence(frame=f[["study", "dataset", "scale", "backbone", "space", "method", "seed", "metric", "value"]],

@@ -3,11 +3,8 @@
 A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
 (model parameterization, inversion method, guidance) triple, a ``MethodSpec``: "OVG + TABA" is TABA with the OVG
 drift, "OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance).
-``method_specs`` maps labels to those triples (with the baselines' settings where they differ from the authors'
-defaults), ``ovg_setting`` gives a study's OVG step sizes (the Pareto sweep's choice, else ``OVG_DEFAULTS``), and the
-label groups (``PAPER_LABELS``, ``BASELINE_LABELS``, ``STOCHASTIC``) say which labels a table shows and which draw
-randomly per seed. ``METHOD_NAMES`` gives each label (and each control) the name a reader sees in charts and prose,
-``method_name`` looks one up. ``MODEL_WORDS`` names each model parameterization ("eps" -> "ε-prediction").
+``method_specs`` maps labels to those triples, ``ovg_setting`` gives a study's OVG step sizes, and ``METHOD_NAMES``
+gives each label the name a reader sees (``name_methods`` writes them into a text).
 """
 from __future__ import annotations
 
@@ -26,21 +23,15 @@ PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
 BASELINE_LABELS = ("null_class", "direct_inversion", "renoise", "edict", "bdia")
 STOCHASTIC = {"taba", "ovg_taba", "renoise"}
 
-# OVG step sizes when no Pareto choice is recorded in a study's inputs (see ``ovg_setting``).
-# Calibrated on 16 ihc-sr test crops with the quick eps model (half trained), paper form (no clipping, Eq. 14):
-# DDIM latents had S_DC 0.39; eta_hf 1e-6 -> S_DC 0.54, ||x_T||^2/d 0.99, S_G 0.59; eta_hf 1e-5 overshoots the norm
-# (1.09, S_G 0.007); eta_lf 1e-2 is stable, 1e-1 diverges. |g_HF| falls from ~4e6 at sigma 0 to ~3e4 at the top.
+# OVG step sizes when no Pareto choice is recorded (``ovg_setting``), on 16 ihc-sr crops with the quick eps model:
+# eta_hf 1e-6 lifts S_DC from 0.39 to 0.54 at ||x_T||^2/d 0.99, 1e-5 overshoots the norm; eta_lf 1e-1 diverges.
 OVG_DEFAULTS = {"eta_hf": 1e-6, "eta_lf": 1e-2}
 
 
-# The models of a run, by their parameterization (the key the profiles, the training configuration and the results
-# use), as prose and tables name them
-MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM", "flow": "flow-matching",
-               "vae": "autoencoder"}
-
-
-# The benchmarks' variants of a method (``benchmarks.inversion``), by the label their rows carry, as the cost and
-# benchmark tables, their prose and their charts name them.
+# The models of a run, by their parameterization, as prose and tables name them
+MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction", "edm": "EDM",
+               "flow": "flow-matching", "vae": "autoencoder"}
+# The benchmarks' variants of a method (``benchmarks.inversion``), as their tables and charts name them
 VARIANT_NAMES = {"heun": "EDM, Heun steps", "ovg_batched": "OVG, batched VJPs", "ovg_separate": "OVG, separate VJPs",
                  "ovg_naive": "OVG, released code", "renoise": "ReNoise, R = 1", "renoise_r9": "ReNoise, R = 9"}
 
@@ -70,13 +61,9 @@ def name_quoted_methods(text: str) -> str:
     return "".join(p if i % 2 else _QUOTED.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
 
 
-# Baseline settings of the translation studies where they differ from the authors' defaults:
-# ReNoise's RunConfig (R = 9, averaging over [8, 10)) is tuned for 4-step SDXL-Turbo; for 50-step DDIM the authors'
-# SD path uses R = 1, which is also 3x, not 11x, DDIM. The KL reference is the
-# forward-noised clean image (the authors' SDXL path): with their SD path's reference (the clean image fed to the
-# model as is) the regularisation drives our pixel-space latents off the Gaussian shell. Measured on 8 ihc-sr quick
-# test images, 50 steps: PSNR 5.25 dB, ||x_T||^2/d = 5.25 ("clean") against 22.69 dB, 0.78 ("forward"), 23.38 dB,
-# 0.85 (no regularisation) and 23.40 dB, 0.87 (DDIM).
+# Baseline settings where they differ from the authors' defaults: ReNoise with R = 1 (the authors' 50-step SD path;
+# R = 9 is tuned for 4-step SDXL-Turbo) and the forward-noised clean image as KL reference (the clean image as is
+# drives pixel-space latents off the Gaussian shell: PSNR 5.25 dB against 22.69 dB on 8 ihc-sr quick images).
 BASELINE_PARAMS = {"renoise": dict(renoise_steps=1, first_step_renoise_steps=1, average_range=(0, 2),
                                    first_step_range=(0, 2), reference="forward")}
 
@@ -89,9 +76,10 @@ class MethodSpec:
     guidance: object | None = None
 
     def describe(self) -> dict:
+        guidance = None if self.guidance is None else {"type": type(self.guidance).__name__, **asdict(self.guidance)}
         return {"label": self.label, "parameterization": self.parameterization, "method": type(self.method).__name__,
                 "method_params": asdict(self.method) if hasattr(self.method, "__dataclass_fields__") else {},
-                "guidance": None if self.guidance is None else {"type": type(self.guidance).__name__, **asdict(self.guidance)}}
+                "guidance": guidance}
 
 
 def ovg_setting(spec) -> dict:
@@ -110,10 +98,8 @@ def ovg_setting(spec) -> dict:
 
 def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float = 0.06, parameterization: str = "eps",
                  per_base: dict | None = None, **_) -> list[MethodSpec]:
-    """Map the paper's method labels to (model, method, guidance). Unknown labels list the valid ones.
-
-    per_base: {OVG label: {"eta_hf", "eta_lf"}}, each OVG variant's own step sizes (the Pareto sweep chooses one
-    operating point per base); a variant without its own runs at ``eta_hf`` / ``eta_lf``."""
+    """Map the paper's method labels to (model, method, guidance); an unknown label raises, listing the valid ones.
+    per_base: {OVG label: {"eta_hf", "eta_lf"}}, an OVG variant's own step sizes (else ``eta_hf`` / ``eta_lf``)."""
     per_base = per_base or {}
 
     def ovg_of(label: str) -> OVG:
@@ -134,9 +120,7 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
     for name in BASELINE_LABELS:
         if name in METHODS:
             table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
-    out = []
-    for lab in labels:
-        if lab not in table:
-            raise ValueError(f"unknown method label {lab!r}; valid labels: {', '.join(table)}")
-        out.append(table[lab])
-    return out
+    unknown = [lab for lab in labels if lab not in table]
+    if unknown:
+        raise ValueError(f"unknown method label {unknown[0]!r}; valid labels: {', '.join(table)}")
+    return [table[lab] for lab in labels]

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..reference import ROW_KEYS, paper_tables, row_relations
+
 __all__ = ["copy_groups"]
 
 
-
-def _keys():
-    from ..reference import ROW_KEYS
-
-    return ROW_KEYS
-
-
-def _key(row) -> tuple:
-    return tuple(str(row[k]) for k in _keys())
+def _key(row, prefix: str = "") -> tuple:
+    return tuple(str(row[f"{prefix}{k}"]) for k in ROW_KEYS)
 
 
 def _row(key: tuple) -> dict:
-    return dict(zip(_keys(), key))
+    return dict(zip(ROW_KEYS, key))
+
+
+def _table(key: tuple) -> int:
+    return int(str(key[0]).replace("table", ""))
 
 
 def copy_groups(paper: pd.DataFrame | None = None) -> list[dict]:
@@ -34,27 +33,22 @@ def copy_groups(paper: pd.DataFrame | None = None) -> list[dict]:
     method, one per table), ``metrics`` (how many the rows share), ``partners`` (the rows of other tables about the
     copies' own setting and method, which give other numbers) and ``decided`` (False where neither or both rows of
     a pair are contradicted: then ``copies`` holds the other row and the tables do not say which is right)."""
-    from ..reference import ROW_KEYS, paper_tables, row_relations
-
-    p = paper_tables() if paper is None else paper
-    rel = row_relations(p)
-    other = [f"other_{k}" for k in ROW_KEYS]
+    rel = row_relations(paper_tables() if paper is None else paper)
     same = rel[rel["relation"] == "same numbers"]
     contra = rel[rel["relation"] == "other numbers"]
-    contradicted = {_key(r) for r in contra[ROW_KEYS].to_dict("records")}
+    contradicted = {_key(r) for r in contra.to_dict("records")}
     groups: dict[tuple, dict] = {}
     seen = set()
     for r in same.to_dict("records"):
-        a, b = _key(r), tuple(str(r[k]) for k in other)
+        a, b = _key(r), _key(r, "other_")
         if (b, a) in seen:
             continue
         seen.add((a, b))
-        if (a in contradicted) != (b in contradicted):
+        decided = (a in contradicted) != (b in contradicted)
+        if decided:
             copy, source = (a, b) if a in contradicted else (b, a)
-            decided = True
         else:
-            copy, source = sorted((a, b), key=lambda k: (int(k[0].replace("table", "")), k))[::-1]
-            decided = False
+            copy, source = sorted((a, b), key=lambda k: (_table(k), k))[::-1]
         g = groups.setdefault((source, copy[1:], decided), {"source": _row(source), "copies": [], "partners": [],
                                                            "metrics": 0, "decided": decided})
         g["copies"].append(_row(copy))
@@ -62,9 +56,7 @@ def copy_groups(paper: pd.DataFrame | None = None) -> list[dict]:
     copies = {_key(c) for g in groups.values() for c in g["copies"] if g["decided"]}
     for g in groups.values():
         mine = {_key(c) for c in g["copies"]}
-        part = contra[[(_key(r) in mine) for r in contra[ROW_KEYS].to_dict("records")]]
-        found = {tuple(str(x[k]) for k in other) for x in part.to_dict("records")}
-        g["partners"] = [_row(k) for k in sorted(found - copies - mine,
-                                                 key=lambda k: int(k[0].replace("table", "")))]
-        g["copies"].sort(key=lambda c: int(str(c["table"]).replace("table", "")))
+        found = {_key(x, "other_") for x in contra.to_dict("records") if _key(x) in mine}
+        g["partners"] = [_row(k) for k in sorted(found - copies - mine, key=_table)]
+        g["copies"].sort(key=lambda c: _table((c["table"],)))
     return list(groups.values())

@@ -2,20 +2,10 @@
 
 Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3–6, 8–11 in long form) is left-joined on
 ``KEYS`` = (table, dataset, scale, backbone, space, method, metric) with the rows we derive from stored results; a
-paper row with no counterpart reads "not run". Our rows come from:
-
-- ``main_results/<dataset>-<profile>.nc``: bundled ``ihc-sr`` stands in for BBBC021 x16 (Table 9), ``ihc-edges``
-  for Edges2Shoes (Table 11); a real ``bbbc021`` run maps to Table 8 / 9 / 10 by its SR factor and a real
-  ``edges2shoes`` run to Table 11. A real dataset replaces its bundled stand-in on the same key.
-- ablation results (``backbone_ablation`` -> Table 3 by ``backbone``, ``space_ablation`` -> Table 4 by ``space``,
-  ``scale_factor`` -> Table 5 by ``scale``/``factor``), BBBC021 stand-ins only (those tables are BBBC021 x16).
-- Table 1 ("% of comparisons where a stochastic method beats a deterministic one") recomputed from the main
-  results, and Table 6 ("% of cases where x0-prediction beats eps-prediction") from ``eps_vs_x0`` results.
-
-Aggregation is the paper's: mean over the test images of one seed, then mean and std (ddof 1) over seeds.
-Our rows are read from the ``Evidence`` of ``studies.evidence`` (a long frame of per-seed means, a long frame of
-per-crop values, plus whole Pareto / PCA results), which is also what the claims (``studies.claims``) are judged on;
-``errata_checks`` compares the paper's tables with each other.
+paper row with no counterpart reads "not run". Main results map to Tables 8–11 (bundled ``ihc-sr`` stands in for
+BBBC021 x16, ``ihc-edges`` for Edges2Shoes; a real dataset replaces its stand-in), the ablations to Tables 3–5, and
+Tables 1 and 6 are recomputed shares (``paper_shares``). Aggregation is the paper's: mean over the test images of
+one seed, then mean and std (ddof 1) over seeds. ``errata_checks`` compares the paper's tables with each other.
 """
 from __future__ import annotations
 
@@ -25,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from .evidence import (MAIN_TABLE, ABLATIONS, CROP_METRICS, EXTRA_STUDIES, METRICS, Evidence,  # noqa: F401
-                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from ..text import percent
-from .shares import LOWER_IS_BETTER, countable, percent_improved
+from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
+                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
+from .shares import LOWER_IS_BETTER, countable, percent_improved
 from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
@@ -71,10 +61,9 @@ def scale_labels(values) -> dict:
 
 
 def our_table_rows(ev: Evidence) -> pd.DataFrame:
-    """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1 and 6: the
-    share's 95 % interval, ``paper_shares``), ours_n (seeds; Tables 1, 6: distinct comparisons), ours_failed (samples
-    left out of the mean; NaN where not recorded), ours_from: which study, dataset and arm ("main_results ihc-sr",
-    "scale_factor ihc-sr scale 8"), real: whether our dataset is the paper's (not a bundled stand-in)."""
+    """Our rows on the paper's ``KEYS``: ours_mean, ours_std (over seeds), ours_lo / ours_hi (Tables 1, 6: the share's
+    95 % interval), ours_n (seeds; Tables 1, 6: comparisons), ours_failed (samples left out), ours_from (study,
+    dataset and arm), real (our dataset is the paper's, not a stand-in) and ours_below_gate."""
     out = []
     main = ev.select("main")
     if "factor" not in main:
@@ -84,10 +73,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
         if pds is None:
             continue
         factor = None if pd.isna(factor) else factor
-        if dataset == "bbbc021":
-            scale = f"x{int(factor)}" if factor else ""
-        else:
-            scale = "x16" if pds == "bbbc021" else ""
+        scale = (f"x{int(factor)}" if factor else "") if dataset == "bbbc021" else ("x16" if pds == "bbbc021" else "")
         table = MAIN_TABLE.get((pds, scale))
         if table is None:
             continue
@@ -109,8 +95,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             fixed = {"backbone": "unet", "space": "latent", "scale": "x16", axis: a["paper_value"]}
             a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
-                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]],
-                                **fixed))
+                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
     from .paper_shares import table1_rows, table6_rows
 
     out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
@@ -118,18 +103,15 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             "ours_below_gate"]
     if not out:
         return pd.DataFrame(columns=cols)
-    rows = pd.concat(out, ignore_index=True)
-    rows = rows.sort_values("real", ascending=False, kind="stable").drop_duplicates(KEYS)  # real data first
-    for c in ("ours_failed", "ours_lo", "ours_hi"):
-        if c not in rows:
-            rows[c] = np.nan
-    rows["ours_below_gate"] = rows["ours_below_gate"].fillna("") if "ours_below_gate" in rows else ""
-    return rows[cols].reset_index(drop=True)
+    rows = pd.concat(out, ignore_index=True).sort_values("real", ascending=False, kind="stable")  # real data first
+    rows = rows.drop_duplicates(KEYS).reindex(columns=cols)
+    rows["ours_below_gate"] = rows["ours_below_gate"].fillna("")
+    return rows.reset_index(drop=True)
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
-    """The models below the quality gate that computed a (study, dataset) arm's rows, from the gate record the
-    results keep (``Evidence.weak_arms``): every arm's when the record does not split them by arm."""
+    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak_arms``):
+    every arm's when the record does not split them by arm."""
     if (short, dataset) not in ev.weak_arms:
         return []
     arms = ev.weak_arms[(short, dataset)]
@@ -172,10 +154,8 @@ PAPER_DIGITS = {"psnr": 2, "fid": 2, "ms_ssim": 3, "lpips": 3, "s_hf": 2, "s_lf"
 
 
 def fmt_metric(v: float, metric: str, share: bool = False, printed: bool = False) -> str:
-    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares as ``text.percent`` writes
-    them ("93.8 %"); "" if missing. With
-    ``printed``, a number of the paper's with the decimals its tables print (``PAPER_DIGITS``: "0.83", not "0.830",
-    which would claim a digit the paper does not give)."""
+    """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares as ``text.percent`` ("93.8 %");
+    "" if missing. ``printed``: a number of the paper's with the decimals its tables print (``PAPER_DIGITS``)."""
     if v is None or not np.isfinite(v):
         return ""
     if share:
@@ -190,17 +170,14 @@ _PRINTED_NUMBER = re.compile(r"(?<![\w.+\u2212\-])(\d+\.\d+)(?![\d.]|\s?%)")
 
 
 def paper_printed(text: str) -> str:
-    """A text about the paper's tables with each metric value it quotes written with the decimals the paper's tables
-    print (``PAPER_DIGITS``): "S_DC DDIM 0.970 vs TABA 0.980" -> "S_DC DDIM 0.97 vs TABA 0.98". A value belongs to
-    the metric named last before it; it is shortened only where no digit is lost (a mean of several printed numbers
-    keeps its decimals). Signed numbers (differences, correlations) and shares (%) are left as they are."""
-    keys = {"S_HF": "s_hf", "S_LF": "s_lf", "S_DC": "s_dc", "S_G": "s_g", "PSNR": "psnr", "MS-SSIM": "ms_ssim",
-            "LPIPS": "lpips", "FID": "fid"}
+    """``text`` with each metric value it quotes written with the decimals the paper's tables print: "S_DC DDIM 0.970"
+    -> "S_DC DDIM 0.97". A value belongs to the metric named last before it and is shortened only where no digit is
+    lost; signed numbers and shares (%) are left as they are."""
     out, metric, pos = [], None, 0
     tokens = sorted([*_PRINTED_LABEL.finditer(text), *_PRINTED_NUMBER.finditer(text)], key=lambda m: m.start())
     for m in tokens:
         if m.re is _PRINTED_LABEL:
-            metric = keys[m.group(1)]
+            metric = m.group(1).lower().replace("-", "_")   # "MS-SSIM" -> "ms_ssim"
             continue
         if metric is None:
             continue
@@ -216,19 +193,20 @@ def paper_printed(text: str) -> str:
 def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's internal inconsistencies that its own tables show, each checked by code (max |difference|)."""
     p = paper_tables() if paper is None else paper
+
     def rows(table, method, **kw) -> pd.Series:
         q = p[(p["table"] == table) & (p["method"] == method)]
         for k, v in kw.items():
             q = q[q[k] == v]
         return q.set_index("metric")["mean"]
 
-    def diff(a, b) -> tuple[str, int]:
-        """'max |a - b| over the metrics but FID (|FID difference|)', and how many metrics were compared."""
+    def diff(a, b) -> tuple[int, str]:
+        """How many metrics were compared, and 'max |a - b| over the metrics but FID (|FID difference|)'."""
         j = pd.concat([a, b], axis=1, join="inner").dropna()
         d = (j.iloc[:, 0] - j.iloc[:, 1]).abs()
         rest = d[d.index != "fid"]
         text = fmt_metric(float(rest.max()), "psnr") if len(rest) else "n/a"
-        return text + (f" ({fmt_metric(float(d['fid']), 'fid')})" if "fid" in d.index else ""), len(j)
+        return len(j), text + (f" ({fmt_metric(float(d['fid']), 'fid')})" if "fid" in d.index else "")
 
     checks = [
         ("Table 5 x16 TABA row vs Table 4 pixel-space TABA row", rows("table5", "taba", scale="x16"),
@@ -249,11 +227,8 @@ def errata_checks(paper: pd.DataFrame | None = None) -> pd.DataFrame:
     ]
     checks += [(f"{t.replace('table', 'Table ')} Null-Class vs DirectInversion", rows(t, "null_class"),
                 rows(t, "direct_inversion")) for t in ("table8", "table9", "table10", "table11")]
-    out = []
-    for name, a, b in checks:
-        d, n = diff(a, b)
-        out.append({"comparison": name, "metrics compared": n, "max |difference| but FID (FID)": d})
-    return pd.DataFrame(out)
+    return pd.DataFrame([(name, *diff(a, b)) for name, a, b in checks],
+                        columns=["comparison", "metrics compared", "max |difference| but FID (FID)"])
 
 
 def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
@@ -262,19 +237,14 @@ def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
     rows, and are not counted. Columns: metric, pairs, agree, share."""
     c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(["table1", "table6"])]
     rows = []
-    group = [k for k in KEYS if k not in ("method",)]
     for metric, g in c.groupby("metric"):
         pairs = agree = ties = 0
-        for _, cell in g.groupby([k for k in group if k != "metric"], dropna=False):
+        for _, cell in g.groupby([k for k in KEYS if k not in ("method", "metric")], dropna=False):
             v = cell[["paper_mean", "ours_mean"]].to_numpy(float)
-            for i in range(len(v)):
-                for j in range(i + 1, len(v)):
-                    dp, do = np.sign(v[i, 0] - v[j, 0]), np.sign(v[i, 1] - v[j, 1])
-                    if dp == 0 or do == 0:
-                        ties += 1
-                        continue
-                    pairs += 1
-                    agree += int(dp == do)
+            i, j = np.triu_indices(len(v), 1)
+            dp, do = np.sign(v[i, 0] - v[j, 0]), np.sign(v[i, 1] - v[j, 1])
+            tie = (dp == 0) | (do == 0)
+            ties, pairs, agree = ties + int(tie.sum()), pairs + int((~tie).sum()), agree + int((dp == do)[~tie].sum())
         rows.append({"metric": metric, "pairs": pairs, "agree": agree, "share": agree / pairs if pairs else np.nan,
                      "ties": ties})
     order = {m: i for i, m in enumerate(METRICS)}

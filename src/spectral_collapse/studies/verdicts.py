@@ -2,39 +2,32 @@
 
 A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing):
 
-- a *comparison* of two methods (or two settings of one method) on a metric pairs their per-crop values
-  (``Evidence.crops``) on the crops both scored, takes the paired percentile bootstrap interval of the mean
-  difference (``metrics.intervals.paired_ci``, 95 %, resampling test crops) and reads it with
-  ``metrics.intervals.three_way`` and the metric's minimal effect (``MIN_EFFECT``) in the claimed direction. A crop
-  translated by several seeds (results whose seeds share their crops) is one unit: its paired differences are
-  averaged over those seeds first, so a deterministic method's per-seed copies never count as more crops;
-- a *share* of comparisons won (Tables 1 and 6) counts each distinct (dataset, method pair) comparison once, on
-  the means over its crops, and takes a percentile bootstrap interval by resampling the crops of each dataset
-  (set-level metrics such as S_G have no crops: their unit is the seed, whose crops are its own). It holds when
-  the interval lies wholly on the paper's side of 50 %, does not hold when wholly on the other side;
-- a *correlation* is taken over distinct (dataset, method) points, each the mean over all crops and seeds, with a
-  Fisher-z interval over those points (``fisher_interval``): per-seed copies of a deterministic method are repeats,
-  not points. It holds when r is beyond the threshold in the claimed direction and the interval excludes 0, does
-  not hold when the whole interval is on the wrong side of the threshold.
+- a *comparison* pairs two labels' per-crop values (``Evidence.crops``), one unit per crop (averaged over the seeds
+  that share it), and reads the paired 95 % bootstrap interval of the mean difference with
+  ``metrics.intervals.three_way`` and the metric's minimal effect (``MIN_EFFECT``);
+- a *share* of comparisons won (Tables 1 and 6) counts each distinct comparison once, with a bootstrap interval
+  over the crops of each dataset (seeds for set-level metrics such as S_G), against 50 %;
+- a *correlation* is taken over distinct (dataset, method) points with a Fisher-z interval (``fisher_interval``).
 
 A claim made of several checks holds when all hold, does not hold when any does not, and is inconclusive otherwise.
 Evidence without per-crop values (the paper's tables: reported means only) is decided on the means, two-way.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
-from .shares import LOWER_IS_BETTER, countable, paired_rows, share_rows
+from ..text import signed
+from .shares import LOWER_IS_BETTER, countable, paired_rows, s_g_ties, share_rows
 
-__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine",
-           "label", "signed", "paired_units", "compare", "compare_means", "versus", "texture_check",
-           "real_band", "overshoots", "read_interval",
-           "share_interval", "share_verdict", "fisher_interval", "correlation_verdict",
-           "distinct_points", "correlation_finding", "N_BOOT", "fmt_value"]
+__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine", "label",
+           "signed", "paired_units", "compare", "compare_means", "texture_check", "real_band", "overshoots",
+           "share_interval", "share_verdict", "fisher_interval", "correlation_verdict", "distinct_points",
+           "correlation_finding", "N_BOOT", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
@@ -56,11 +49,8 @@ def fold(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict, text) checks (a bool verdict reads holds / does not hold; None, a check that could
-    not be made, is left out); the detail says how many held when there are several, and each of several checks ends
-    with the verdict it reads ("... → does not hold") where its text does not say it already. Checks whose settings ("<setting>:
-    ..." texts) come in string order are put in numeric order ("×8" before "×16"). No checks: not testable here,
-    with ``missing`` as the detail."""
+    """One finding from (verdict or bool, text) checks, None ones left out (none left: not testable here, ``missing``).
+    Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order."""
     checks = [c for c in checks if c is not None]
     settings = [str(t).split(": ")[0] for _, t in checks]
     if settings == sorted(settings):  # settings in string order (a groupby's): put their numbers in numeric order
@@ -68,7 +58,7 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     if not checks:
         return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
-    if len(vs) > 1:   # each of several comparisons says what it reads, so a failing one is marked as a tie is
+    if len(vs) > 1:   # each of several comparisons says what it reads
         checks = [(v, t if " → " in str(t) else f"{t} → {w}") for (v, t), w in zip(checks, vs)]
     n_inc, n_fail = vs.count(INCONCLUSIVE), vs.count(FAILS)
     fails = FAILS if n_fail == 1 else "do not hold"   # "1 does not hold", "2 do not hold"
@@ -78,8 +68,7 @@ def combine(checks: list[tuple], missing: str) -> Finding:
 
 
 def difference(a, b) -> str:
-    """The label of a difference a − b, with an operand whose name is compound ("ovg_edm", named "OVG + EDM") in
-    brackets, so that the difference does not read as arithmetic: "taba − (ovg_edm)"."""
+    """The label of a difference a − b, a compound name ("OVG + EDM") in brackets: "taba − (ovg_edm)"."""
     from .method_labels import METHOD_NAMES
 
     def operand(x) -> str:
@@ -89,10 +78,7 @@ def difference(a, b) -> str:
 
 
 def natural_key(text: str) -> tuple:
-    """``text`` as a sort key with its numbers read as numbers: "bbbc021 ×8" before "bbbc021 ×16" before
-    "bbbc021 ×32"."""
-    import re
-
+    """``text`` as a sort key with its numbers read as numbers: "bbbc021 ×8" before "bbbc021 ×16"."""
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text)) if t)
 
 
@@ -100,23 +86,13 @@ def label(metric: str) -> str:
     return _LABELS.get(metric, metric.upper())
 
 
-def read_interval(ci, min_effect: float, higher: bool = True) -> tuple[str, str]:
-    """(verdict, the words after the arrow) of a claimed difference: ``three_way``'s verdict, both times."""
-    v = three_way(ci, min_effect, higher_is_claimed=higher)
-    return v, v
-
-
-from ..text import signed  # noqa: E402,F401  (a difference with its sign, a true minus sign; re-exported)
-
-
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
-    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop.
+    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop, sorted.
 
-    Rows of ``f`` (one metric) are matched on every other column but ``value`` and ``same_as`` (dataset, seed,
-    sample, crop, the settings), pairs with a non-finite side are dropped, and the pairs of one crop (study,
-    dataset, crop and settings; several seeds where the seeds share their crops) are averaged. Sorted by crop."""
+    Rows of ``f`` (one metric) pair on every other column but ``value`` and ``same_as``; pairs with a non-finite side
+    are dropped and the pairs of one crop (over the seeds that share it) averaged."""
     f = f.loc[:, f.notna().any() | (f.columns == "value")]
     keys = [c for c in f.columns if c not in (by, "value", "same_as")]
     m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
@@ -130,33 +106,34 @@ def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray,
 
 def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
             prefix: str = "") -> tuple[str, str] | None:
-    """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``: (verdict, text), the claim
-    being a - b > 0 (``higher``) or < 0, by more than ``MIN_EFFECT[metric]`` (0.01 for a metric it lacks). None
-    when the two share no crop. The text reads e.g.
-    "<prefix>S_HF ovg − ddim +0.005 [−0.018, +0.031], 48 crops → inconclusive"."""
+    """Paired comparison of ``a`` against ``b`` on ``metric`` over the crops of ``f``, the claim a - b > 0
+    (``higher``) or < 0 by more than ``MIN_EFFECT[metric]`` (else 0.01): (verdict, "<prefix>S_HF ovg − ddim +0.005
+    [−0.018, +0.031], 48 crops → inconclusive"); None when the two share no crop."""
     xa, xb = paired_units(f[f["metric"] == metric], a, b, by)
     if not len(xa):
         return None
     ci = paired_ci(xa, xb)
-    v, said = read_interval(ci, MIN_EFFECT.get(metric, 0.01), higher)
+    v = three_way(ci, MIN_EFFECT.get(metric, 0.01), higher_is_claimed=higher)
     return v, (f"{prefix}{label(metric)} {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
-               f"{ci.n} crops → {said}")
+               f"{ci.n} crops → {v}")
 
 
 def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
                   prefix: str = "") -> tuple[bool, str] | None:
-    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text)."""
+    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text); two equal
+    means are a tie, inconclusive."""
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
-    ok = bool(means[a] > means[b]) if higher else bool(means[a] < means[b])
-    return ok, f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
+    text = f"{prefix}{label(metric)} {a} {fmt_value(means[a])} vs {b} {fmt_value(means[b])}"
+    if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
+        return INCONCLUSIVE, f"{text} (tie) → {INCONCLUSIVE}"
+    return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
 
 
 def real_band(ds) -> tuple[float, float] | None:
-    """The band of "right" for the signed texture error: mean ± one standard deviation of the per-crop
-    ``delta_log_e_hf`` of the real crops themselves (the ``ground_truth`` control of a translation result); None
-    without that control."""
+    """The band of "right" for the signed texture error: mean ± std of the real crops' own per-crop
+    ``delta_log_e_hf`` (the ``ground_truth`` control of a translation result); None without that control."""
     if "control_delta_log_e_hf" not in ds or "ground_truth" not in ds["control"].values.tolist():
         return None
     v = np.asarray(ds["control_delta_log_e_hf"].sel(control="ground_truth").values, dtype=np.float64).ravel()
@@ -167,19 +144,18 @@ def real_band(ds) -> tuple[float, float] | None:
 
 
 def overshoots(a: float, b: float, band: tuple[float, float]) -> bool:
-    """Whether a mean error ``a`` that started from ``b`` ends beyond the band on its other side (b too smooth, a too
-    noisy, or the reverse); never when ``b`` is inside the band."""
+    """Whether a mean error ``a`` that started from ``b`` ends beyond the band on its other side; never when ``b``
+    is inside the band."""
     lo, hi = band
     return (b < lo and a > hi) or (b > hi and a < lo)
 
 
 def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
                   band: tuple[float, float] | None = None) -> tuple[str, str] | None:
-    """Whether ``a``'s signed texture error (``delta_log_e_hf``: log E_HF - mu_HF of the real crops; < 0 too smooth,
-    > 0 too noisy) moves toward zero from ``b``'s without overshooting. Holds when |mean error(a)| < |mean error(b)|
-    and the paired interval of the per-crop |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold
-    in the reverse case, or when ``a``'s mean ends beyond the real crops' ``band`` (``real_band``) on the other side
-    from ``b``'s (``overshoots``); inconclusive otherwise. None when the metric is not in ``f``."""
+    """Whether ``a``'s signed texture error (``delta_log_e_hf``, < 0 too smooth) moves toward zero from ``b``'s:
+    holds when |mean(a)| < |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond
+    ``MIN_EFFECT``, does not hold in the reverse case or when ``a`` ``overshoots`` the ``band``; None without the
+    metric."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None
@@ -188,49 +164,27 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
     if not len(xa):
         return None
     ci = paired_ci(xa, xb)
-    v, said = read_interval(ci, MIN_EFFECT["delta_log_e_hf"], higher=False)
+    v = three_way(ci, MIN_EFFECT["delta_log_e_hf"], higher_is_claimed=False)
     closer = abs(sa.mean()) < abs(sb.mean())
     if (v == HOLDS and not closer) or (v == FAILS and closer):
-        v, said = INCONCLUSIVE, INCONCLUSIVE
+        v = INCONCLUSIVE
     where = "" if band is None else f"; real crops' band [{signed(band[0], 2)}, {signed(band[1], 2)}]"
     over = band is not None and overshoots(float(sa.mean()), float(sb.mean()), band)
     if over:
-        v = said = FAILS
-    return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], {ci.n} crops "
-               f"(mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
-               + ("; overshoots the band" if over else "") + f" → {said}")
-
-
-def versus(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
-           prefix: str = ""):
-    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq`` of the evidence ``ev``:
-    paired over crops where it holds them for ``metric`` (``compare``), else on the means (``compare_means``). None
-    when either side is missing."""
-    crops = ev.select(study, per_crop=True, **eq)
-    if not crops.empty and metric in set(crops["metric"]):
-        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
-    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
+        v = FAILS
+    return v, (f"{prefix}|Δlog E_HF| {difference(a, b)} {signed(ci.mean)} [{signed(ci.lo)}, {signed(ci.hi)}], "
+               f"{ci.n} crops (mean Δlog E_HF {a} {signed(sa.mean(), 2)}, {b} {signed(sb.mean(), 2)}{where})"
+               + ("; overshoots the band" if over else "") + f" → {v}")
 
 
 # ------------------------------------------------------------------------------------------------------ shares
 
-def _s_g_tie(a: np.ndarray, b: np.ndarray, n: float) -> np.ndarray:
-    from ..metrics.latent import ks_resolution
-
-    return np.abs(a - b) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
-
-
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
-    """The share of distinct comparisons a ``better`` label wins against a ``worse`` one, with its 95 % interval.
-
-    ``f``: rows of one metric with ``pair_on`` (the columns a comparison holds fixed, ``dataset`` first), ``by``
-    (the labels), ``unit`` (the resampled unit: crop, or seed for a set-level metric) and ``value``. A label's value
-    in a comparison is its mean over the units both labels scored; every (pair_on, better label, worse label)
-    comparison counts once, however many seeds repeat it. Lower-is-better metrics count a decrease; two S_G means
-    within the KS test's resolution at the smaller kept-sample count (column ``n``) are a tie, half a win. The
-    interval resamples the units of each dataset (shared by all its comparisons). Returns {share, lo, hi, cases,
-    ties, units, n_units (the units resampled, over every dataset)} or None when no comparison can be made."""
+    """The share of distinct comparisons a ``better`` label (column ``by``) wins against a ``worse`` one, each
+    (``pair_on``, better, worse) once on the means over the ``unit``s both scored, S_G ties (``s_g_ties``, column
+    ``n``) half a win, with a 95 % interval resampling each dataset's units. {share, lo, hi, cases, ties, units,
+    n_units} or None when no comparison can be made. Cost: ``n_boot`` draws per comparison."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -246,14 +200,15 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
         n_units += wide.shape[1]
         w = np.zeros((n_boot + 1, wide.shape[1]))
         w[0] = 1.0                                 # row 0: the observed units
-        np.add.at(w, (np.arange(1, n_boot + 1)[:, None], rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))), 1)
+        draw = rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))
+        np.add.at(w, (np.arange(1, n_boot + 1)[:, None], draw), 1)
         for key, a, b, xa, xb, ok in paired_rows(wide, len(pair_on), by, better, worse):
             tot = w[:, ok].sum(1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
             score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
             if metric == "s_g" and kept is not None:
-                tie = _s_g_tie(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
+                tie = s_g_ties(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
                 score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
             score[tot == 0] = np.nan
             point.append(score[0])
@@ -272,11 +227,9 @@ def share_verdict(lo: float, hi: float, want_above: bool) -> str:
 
 
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, the share of distinct comparisons ``better`` wins against ``worse`` with its 95 % interval
-    (``share_interval``): comparisons hold dataset and the other settings (method, scale) fixed. Columns: metric,
-    share, lo, hi, cases, ties, n_units (the units the interval resamples), unit ("crop", or "seed" for a set-level
-    metric), failed_out (failed crop values or cells left out), coinciding_out ((dataset, method) points of a
-    coinciding method counted once). The claims page and the scorecard both read their shares from here."""
+    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed, on
+    the rows of ``shares.share_rows``: metric, share, lo, hi, cases, ties, n_units, unit, failed_out, coinciding_out.
+    The claims page and the scorecard both read their shares from here."""
     rows = []
     for m in metrics:
         f, unit, left = share_rows(frame, crops, m)
@@ -315,10 +268,9 @@ def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: fl
 
 
 def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
-    """One point per (dataset, method): each metric's mean over all crops and seeds (per-sample metrics, from
-    ``crops``) or over seeds (set-level metrics, from ``frame``), so per-seed copies are one point. Cells with failed
-    samples (``frame``) and the second of two coinciding methods are left out. Returns (wide frame indexed by
-    ``keys``, {"failed": per-seed cells left out, "coinciding": methods left out})."""
+    """One point per ``keys``: each metric's mean over crops and seeds (``crops``) or, set-level, over seeds
+    (``frame``), without failed cells and the second of two coinciding methods. Returns (wide frame, {"failed":
+    per-seed cells left out, "coinciding": methods left out})."""
     f, why = countable(frame)
     keys = [k for k in keys if k in f or k in crops]
     parts = []
@@ -343,13 +295,13 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
     dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
     threshold alone."""
     r = float(np.corrcoef(w[a], w[b])[0, 1])
-    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in
-           sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1] if "dataset" in w.index.names else []
+    groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
+    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups
+           if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1]
     per = f" ({', '.join(per)})" if per else ""
     if paper:
         ok = r * sign >= threshold if sign else abs(r) >= threshold
-        return Finding(HOLDS if ok else FAILS,
-                       f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
+        return Finding(HOLDS if ok else FAILS, f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
     lo, hi = fisher_interval(r, len(w))
     v = correlation_verdict(r, lo, hi, sign, threshold)
     out = f"; coinciding {why.get('coinciding', 0)}, failed cells {why.get('failed', 0)}"
