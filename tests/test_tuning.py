@@ -107,3 +107,30 @@ def test_on_the_stored_results_ddims_means_are_the_two_files_own(dataset):
     assert row["test"] == pytest.approx(float(main["s_hf"].sel({"method": "ddim"}).where(ok).mean()))
     assert row["validation"] == pytest.approx(float(sweep["baseline_s_hf"].sel({"method": "ddim"}).mean()))
     assert row["n_val"] == sweep.sizes["sample"]
+
+
+def test_taba_structure_judges_taba_against_the_variant_best_on_validation(tmp_path):
+    """The claim's best OVG variant is the one whose chosen point has the best validation S_LF in the stored sweep,
+    although another variant has the best mean on the test crops."""
+    from test_scorecard import main_ds, write
+
+    from spectral_collapse.studies import claims as C
+    from spectral_collapse.studies.scorecard import load_evidence
+
+    main = main_ds("ihc-sr")                 # on test, ovg_edm has the highest S_LF of the three variants
+    assert float(main["s_lf"].sel({"method": "ovg_edm"}).mean()) > float(main["s_lf"].sel({"method": "ovg"}).mean())
+    n = 6
+    s_lf = np.full((3, 1, 1, n), 0.5)
+    s_lf[0] += 0.2                           # on validation, ovg is best
+    sweep = xr.Dataset({"s_lf": (("base", "eta_hf", "eta_lf", "sample"), s_lf),
+                        "failed": (("base", "eta_hf", "eta_lf", "sample"), np.zeros(s_lf.shape, bool)),
+                        "chosen": (("base", "eta_hf", "eta_lf"), np.ones((3, 1, 1), bool))},
+                       coords={"base": ["ovg", "ovg_taba", "ovg_edm"], "eta_hf": [1e-6], "eta_lf": [1e-3]})
+    sweep.attrs.update(dataset="ihc-sr", choices=json.dumps({}))
+    write(tmp_path, "main_results", "ihc-sr", main)
+    write(tmp_path, "pareto", "ihc-sr", sweep)
+    found = next(c for c in C.CLAIMS if c.key == "taba_structure").test(load_evidence(tmp_path, "quick"))
+    assert "best OVG by validation S_LF: ovg)" in found.detail and "ovg_edm" not in found.detail
+    (tmp_path / "pareto" / "ihc-sr-quick.nc").unlink()   # no sweep stored: the compared means pick
+    found = next(c for c in C.CLAIMS if c.key == "taba_structure").test(load_evidence(tmp_path, "quick"))
+    assert "best OVG by mean S_LF: ovg_edm" in found.detail
