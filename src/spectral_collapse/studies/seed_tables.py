@@ -1,9 +1,5 @@
 """The seed_spread chapter's tables: each training run's numbers, the spread between runs against the interval
-over crops, the claims judged on each run, runs far outside the others, and the models behind the results.
-
-A run is one training seed's models (``seed_arms`` shapes each as main_results' results); a crop's value is its
-mean over the translation seeds that translated it (``aggregate.crop_values``).
-"""
+over crops, the claims judged on each run, runs far outside the others, and the models behind the results."""
 from __future__ import annotations
 
 import json
@@ -28,9 +24,8 @@ OUTLIER_FACTOR = 3.0            # a run this many times the typical spread betwe
 
 def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of the grand mean of ``groups`` (one array of crop values per training run) under a
-    two-level bootstrap: draw the runs with replacement, then each drawn run's crops with replacement, and average
-    the drawn runs' means. Its width carries the spread between runs as well as that between crops."""
+    """Percentile interval of the grand mean of ``groups`` (crop values per training run) under a two-level
+    bootstrap: runs drawn with replacement, then each drawn run's crops."""
     groups = [np.asarray(g, dtype=np.float64)[np.isfinite(g)] for g in groups]
     groups = [g for g in groups if len(g)]
     if not groups:
@@ -45,7 +40,7 @@ def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LE
 
 
 def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
-    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
+    """{training seed: that run's results, shaped as main_results'}."""
     if "train_seed" not in ds.dims:
         raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
     out = {}
@@ -57,10 +52,8 @@ def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
-    """One row per (method, metric): each run's mean over crops ("seed k"), the range and std (ddof 1) of those
-    means, ``half-width`` (the median half-width of a run's 95 % bootstrap interval over crops), ``ratio`` (range /
-    half-width) and ``pooled`` (the 95 % interval of the mean over runs and crops, ``two_level_ci``). A set-level
-    metric (S_G) gives each run's mean over its sets, its range and std, and NaN for the rest."""
+    """One row per (method, metric): each run's mean ("seed k"), their range and std, the median half-width of a
+    run's 95 % interval over crops, range / half-width and the ``two_level_ci`` (NaN for set-level S_G)."""
     from ..metrics.intervals import bootstrap_ci
 
     arms = seed_arms(ds)
@@ -96,8 +89,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 
 def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
-    """A cell per method, training run and metric (``ablation_tables.format_ablation``), the training seed and
-    the method as leading columns."""
+    """``format_ablation``'s cells with the training seed and the method as leading columns."""
     from .ablation_tables import format_ablation
 
     t = format_ablation(ds)
@@ -106,8 +98,7 @@ def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per claim the main results answer: its verdict on each training run's results ("seed k", the
-    claims page's rule and words), and ``same`` (whether the runs agree; "—" when no run could test it)."""
+    """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
     from .claim_titles import CLAIM_TITLES
     from .claims import UNTESTABLE, chapter_claims
 
@@ -125,8 +116,7 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The models behind the results (``ablation_tables.trained_models``), one row per training seed and model,
-    indexed by both."""
+    """``trained_models`` indexed by training seed and model."""
     from .ablation_tables import arm_names, trained_models
 
     t = trained_models(ds)
@@ -140,16 +130,14 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def model_folders(ds: xr.Dataset) -> dict[str, str]:
-    """{checkpoint name: its folder} of every model behind the results, the input of the stored gate table."""
+    """{checkpoint name: its folder} of every model behind the results."""
     return {os.path.basename(str(path)): str(path) for a in json.loads(ds.attrs["per_arm"]).values()
             for path in json.loads(a.get("models") or "{}").values()}
 
 
 def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
-    """The (method, metric) pairs for which one training run lies far outside the others: with at least three
-    runs, the run whose mean is farthest from the other runs' mean is an outlier when its mean lies outside each
-    other run's 95 % interval over crops and its distance is at least ``factor`` times the metric's typical spread
-    between runs (the median over methods of the range of the runs' means)."""
+    """(method, metric) pairs whose farthest run (of at least three) lies outside every other run's 95 % interval
+    and ``factor`` x the metric's typical spread (median range over methods) from the others' mean."""
     from ..metrics.intervals import bootstrap_ci
 
     arms = seed_arms(ds)
