@@ -45,8 +45,7 @@ def unsigned_zero(text: str) -> str:
 def minus(text: str) -> str:
     """``text`` with each negative number's hyphen ("-0.28") a true minus sign; ranges, names, exponents and code
     keep their hyphens."""
-    parts = _CODE.split(text)
-    return "".join(p if i % 2 else _NEGATIVE.sub(MINUS, p) for i, p in enumerate(parts))
+    return _prose(text, lambda p: _NEGATIVE.sub(MINUS, p), _CODE)
 
 
 def listed(items) -> str:
@@ -79,17 +78,10 @@ def large(n: float, digits: int = 3) -> str:
 
 # the symbols of the paper's metrics (App. B, Eqs. 32, 37) and OVG's step sizes by results key:
 # (letter, subscript, plain text of code and charts, Unicode letter of charts)
-SYMBOLS = {
-    "s_hf": ("S", "HF", "S_HF", "S"),
-    "s_lf": ("S", "LF", "S_LF", "S"),
-    "s_dc": ("S", "DC", "S_DC", "S"),
-    "s_g": ("S", "G", "S_G", "S"),
-    "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
-    "eta_lf": (r"\eta", "LF", "eta_LF", "η"),
-    "e_hf": ("E", "HF", "E_HF", "E"),
-    "mu_hf": (r"\mu", "HF", "μ_HF", "μ"),
-    "ks_d": ("D", "KS", "D_KS", "D"),
-}
+SYMBOLS = {"s_hf": ("S", "HF", "S_HF", "S"), "s_lf": ("S", "LF", "S_LF", "S"), "s_dc": ("S", "DC", "S_DC", "S"),
+           "s_g": ("S", "G", "S_G", "S"), "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
+           "eta_lf": (r"\eta", "LF", "eta_LF", "η"), "e_hf": ("E", "HF", "E_HF", "E"),
+           "mu_hf": (r"\mu", "HF", "μ_HF", "μ"), "ks_d": ("D", "KS", "D_KS", "D")}
 FORMS = ("md", "html", "chart")
 
 
@@ -147,6 +139,13 @@ _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
 _UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
 # what ``notation`` leaves alone: code, maths, link targets, HTML tags (not "a <= b", "n < 10")
 _KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+
+
+def _prose(text: str, fix, keep=_KEEP, kept=str) -> str:
+    """``text`` with ``fix`` applied outside the spans ``keep`` matches and ``kept`` inside them."""
+    return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(keep.split(text)))
+
+
 # ASCII stand-ins in prose: "a <= b", "a >= b" (also HTML-escaped), "t -> T", "0.5 +- 0.1", "||x_T||^2/d"
 _ASCII = ((re.compile(r"(?<= )(?:<=|&lt;=)(?= )"), "≤"), (re.compile(r"(?<= )(?:>=|&gt;=)(?= )"), "≥"),
           (re.compile(r"(?<=[\w)\]] )->(?= [\w(\[$])|(?<=\w)->(?=\w)|(?<=[\w)\]] )-&gt;(?= [\w(\[$])"), "→"),
@@ -212,7 +211,7 @@ def notation(text: str, form: str = "md") -> str:
     def kept(part: str) -> str:
         return latent_maths(part) if form == "md" and part.startswith("$") else part
 
-    return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
+    return _prose(text, fix, kept=kept)
 
 
 # "8-11", "14-16": two whole numbers joined by a hyphen, neither part of a word, a decimal, a date or a path
@@ -221,7 +220,7 @@ _RANGE = re.compile(r"(?<![\w.\-\u2212/:])(\d+)-(\d+)(?![\w.\-/:])")
 
 def ranges(text: str) -> str:
     """A finished text with each range of whole numbers in prose with an en dash ("Tables 8-11" -> "Tables 8–11")."""
-    return "".join(p if i % 2 else _RANGE.sub(r"\1–\2", p) for i, p in enumerate(_KEEP.split(text)))
+    return _prose(text, lambda p: _RANGE.sub(r"\1–\2", p))
 
 
 _GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
@@ -229,12 +228,12 @@ _GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
 
 def unbroken(text: str) -> str:
     """A finished text with each number and its unit joined by a no-break space ("12.3 %" -> "12.3\u00a0%")."""
-    return "".join(p if i % 2 else _UNIT.sub(NBSP + r"\1", p) for i, p in enumerate(_KEEP.split(text)))
+    return _prose(text, lambda p: _UNIT.sub(NBSP + r"\1", p))
 
 
 def spaced_percents(text: str) -> str:
     """A finished text with a no-break space before each percent sign ("2.2%" -> "2.2\u00a0%")."""
-    return unbroken("".join(p if i % 2 else _GLUED_PERCENT.sub(NBSP + "%", p) for i, p in enumerate(_KEEP.split(text))))
+    return unbroken(_prose(text, lambda p: _GLUED_PERCENT.sub(NBSP + "%", p)))
 
 
 def step_size(x) -> str:
@@ -243,10 +242,8 @@ def step_size(x) -> str:
         v = float(x)
     except (TypeError, ValueError):
         return str(x)
-    if not math.isfinite(v):
-        return str(x)
-    if v == 0:
-        return "0"
+    if not math.isfinite(v) or v == 0:
+        return str(x) if v else "0"
     mant, exp = f"{abs(v):.2e}".split("e")
     mant, exp = mant.rstrip("0").rstrip("."), int(exp)
     sign = "\u2212" if v < 0 else ""

@@ -20,12 +20,10 @@ CONTRAST = 1.25     # outputs are over-contrasted when their pixel std is >= 1.2
 def norm_table(ds: xr.Dataset) -> pd.DataFrame:
     """Mean ‖x_T‖²/d of the inverted latents per method (N(0, I) noise: 1), and its ratio to DDIM's."""
     ref = float(crop_values(ds, "latent_norm_ratio", "ddim").mean()) if "ddim" in ds["method"].values else np.nan
-    rows = {}
-    for m in ds["method"].values.tolist():
-        v = crop_values(ds, "latent_norm_ratio", m)
-        mean = float(v.mean()) if len(v) else np.nan
-        rows[m] = {NORM: round(mean, 4), "/ DDIM's": round(mean / ref, 4)}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    means = {m: float(v.mean()) if len(v := crop_values(ds, "latent_norm_ratio", m)) else np.nan
+             for m in ds["method"].values.tolist()}
+    return pd.DataFrame.from_dict({m: {NORM: round(v, 4), "/ DDIM's": round(v / ref, 4)} for m, v in means.items()},
+                                  orient="index")
 
 
 def pattern_ratio(latents) -> tuple[float, float]:

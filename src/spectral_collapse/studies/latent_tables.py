@@ -30,10 +30,6 @@ def shown(table: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=HEADERS, index=ROWS)
 
 
-def _present(ds: xr.Dataset, keys) -> list[str]:
-    return [k for k in keys if k in ds]
-
-
 # ---------------------------------------------------------------------------------------------- PCA (Fig. 3)
 
 def uniform_auc(m: int) -> float:
@@ -53,7 +49,8 @@ def raw_same(ds: xr.Dataset) -> list[str]:
 
 def pca_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per series: k50 / k90 / k99, AUC, the raw forms where they differ, mean ||x_T||^2 / d, n and non-finite."""
-    keys = _present(ds, ("k50", "k90", "k99", "auc", "k90_raw", "auc_raw", "mean_norm_ratio", "n", "nonfinite"))
+    keys = [k for k in ("k50", "k90", "k99", "auc", "k90_raw", "auc_raw", "mean_norm_ratio", "n", "nonfinite")
+            if k in ds]
     same = set(raw_same(ds))
     return pd.DataFrame({k: ds[k].values for k in keys if k not in same},
                         index=pd.Index(ds["series"].values, name="series"))
@@ -160,7 +157,7 @@ def failure_modes(ds: xr.Dataset, alpha: float = 0.05) -> pd.DataFrame:
 def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
     """The KS test, norm_z and sd ratio per method, and a row for one draw of Gaussian noise of the same size
     (D_KS = 1 - S_G, Eq. 33; z_mean = norm_z / sqrt(n))."""
-    tab = ds[_present(ds, ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"])].to_dataframe()
+    tab = ds[[k for k in ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"] if k in ds]].to_dataframe()
     d = int(ds.attrs["d"]) if "d" in ds.attrs else None
     if "norm_ratio" in ds and d:
         tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
@@ -224,7 +221,7 @@ def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "e
 
 def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
     """Mean S_DC, flagged share, raw S_DC and ||x_T||^2 / d per method."""
-    return ds[_present(ds, ["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio"])].mean("latent").to_dataframe()
+    return ds[[k for k in ["s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio"] if k in ds]].mean("latent").to_dataframe()
 
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
@@ -272,12 +269,10 @@ def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd
 
 def positive_cells(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (method, step, frequency bin) with log10 update power above 0, with the step's noise levels."""
-    rows = []
     p = ds["log_power"].transpose("method", "step", "freq").values
-    for i, m in enumerate(ds["method"].values.tolist()):
-        for step, k in np.argwhere(np.nan_to_num(p[i], nan=-np.inf) > 0):
-            rows.append({"method": str(m), "step": int(ds["step"].values[step]), "freq": float(ds["freq"].values[k]),
-                         "bin": int(k), "log_power": float(p[i, step, k]),
-                         "sigma_from": float(ds["sigma_from"].values[i, step]),
-                         "sigma_to": float(ds["sigma_to"].values[i, step])})
-    return pd.DataFrame(rows, columns=["method", "step", "freq", "bin", "log_power", "sigma_from", "sigma_to"])
+    i, s, k = np.nonzero(np.nan_to_num(p, nan=-np.inf) > 0)
+    return pd.DataFrame({"method": ds["method"].values[i].astype(str), "step": ds["step"].values[s].astype(int),
+                         "freq": ds["freq"].values[k].astype(float), "bin": k.astype(int),
+                         "log_power": p[i, s, k].astype(float),
+                         "sigma_from": ds["sigma_from"].values[i, s].astype(float),
+                         "sigma_to": ds["sigma_to"].values[i, s].astype(float)})

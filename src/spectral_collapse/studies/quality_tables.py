@@ -48,13 +48,7 @@ def _named(ds: xr.Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its "model" index level (set keys) written as ``shown_name``."""
     if "model" not in (frame.index.names or []):
         return frame
-    if isinstance(frame.index, pd.MultiIndex):
-        level = frame.index.names.index("model")
-        frame.index = frame.index.set_levels(
-            [shown_name(ds, k) for k in frame.index.levels[level]], level=level, verify_integrity=False)
-    else:
-        frame.index = pd.Index([shown_name(ds, k) for k in frame.index], name="model")
-    return frame
+    return frame.rename(index=lambda k: shown_name(ds, k), level="model")
 
 
 def reports(ds: xr.Dataset) -> dict[str, GateReport]:

@@ -19,6 +19,10 @@ PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 
 GPU_TFLOPS = 50.0  # the sustained rate the estimate assumes: a third of an A100's dense TF32 peak
 
 
+def _quantities(rows: dict) -> pd.DataFrame:
+    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+
+
 def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
     """Estimated forwards, CPU hours and GPU hours of the paper profile's main results (Table 2) from a timing:
@@ -78,7 +82,7 @@ def profile_table(name: str = "quick") -> pd.DataFrame:
             "ε-prediction: steps, batch": f"{prof.train_eps.steps}, {prof.train_eps.batch_size}",
             "EDM: steps, batch": f"{prof.train_edm.steps}, {prof.train_edm.batch_size}",
             "models trained more than once": len(reps), "their training seeds": ", ".join(map(str, seeds))}
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)
 
 
 def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
@@ -98,7 +102,7 @@ def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
             "OVG inversion step in forwards": f"{ovg_step_ratio if ovg_step_ratio else 2 * fb / f - 1:.2f}",
             "OVG step ratio measured by the benchmarks": "yes" if ovg_step_ratio else "no",
             "assumed sustained GPU TFLOP/s": f"{gpu_tflops:.0f}"}
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)
 
 
 def gpu_train_table(gpu: dict) -> pd.DataFrame:
@@ -134,4 +138,4 @@ def gpu_table(gpu: dict, timing: dict | None = None, ovg_step_ratio: float | Non
                  "OVG / DDIM on the GPU": f"{tr['ovg_s'] / tr['ddim_s']:.2f}"}
         if ovg_step_ratio:
             rows["OVG / DDIM by the estimate's step cost"] = f"{(ovg_step_ratio + 1) / 2:.2f}"
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)

@@ -43,12 +43,7 @@ def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
     """{training seed: that run's results, shaped as main_results'}."""
     if "train_seed" not in ds.dims:
         raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
-    out = {}
-    for k in ds["train_seed"].values:
-        sub = ds.sel(train_seed=k)
-        sub.attrs = dict(ds.attrs, study="main_results")
-        out[int(k)] = sub
-    return out
+    return {int(k): ds.sel(train_seed=k).assign_attrs(study="main_results") for k in ds["train_seed"].values}
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:

@@ -73,13 +73,6 @@ def compact(value, depth: int = 0) -> str:
     return model_name(text) if HASHED_NAME.match(text.rstrip("/").rsplit("/", 1)[-1]) else text
 
 
-def _versions(versions) -> str:
-    versions = _parsed(versions)
-    if not isinstance(versions, dict):
-        return ""
-    return ", ".join(f"{p} {versions[p]}" for p in PACKAGES if p in versions)
-
-
 def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     """One row per attr in ``keys`` the results hold, then ``extra`` ({setting: value}), ``computed`` and
     ``versions``; index ``setting``, columns ``value`` (``compact``) and ``meaning`` (``MEANINGS``)."""
@@ -88,9 +81,9 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     rows += [(k, compact(v)) for k, v in (extra or {}).items()]
     if "created" in attrs:
         rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16]))
-    versions = _versions(attrs.get("versions"))
-    if versions:
-        rows.append(("versions", versions))
+    versions = _parsed(attrs.get("versions"))
+    if isinstance(versions, dict) and any(p in versions for p in PACKAGES):
+        rows.append(("versions", ", ".join(f"{p} {versions[p]}" for p in PACKAGES if p in versions)))
     out = pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
     out["meaning"] = [MEANINGS.get(str(k), "") for k in out.index]
     return out

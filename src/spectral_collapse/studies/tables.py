@@ -1,9 +1,4 @@
-"""The translation chapters' tables, computed from stored results (numbers and short headers, no prose).
-
-Aggregation (``per_seed``, ``summary``: mean over the test samples of one seed, then mean and std with ddof = 1
-over seeds, non-finite samples excluded and counted) is in ``studies.aggregate`` and re-exported here. Comparison
-with the paper is a join on (method, metric).
-"""
+"""The translation chapters' tables, computed from stored results (numbers and short headers, no prose)."""
 from __future__ import annotations
 
 import json
