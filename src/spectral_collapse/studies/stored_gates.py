@@ -64,10 +64,8 @@ GATE_HEADERS = {"memorisation": "nearest crop"}
 def gate_row(key: str, rep: GateReport, steps) -> dict:
     """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
     t = rep.table().set_index("check")
-    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
-    for c in CHECKS:
-        row[c] = (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None
-    return row
+    return {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps,
+            **{c: (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None for c in CHECKS}}
 
 
 def column_digits(values, figures: int = 2, most: int = 4) -> int:
