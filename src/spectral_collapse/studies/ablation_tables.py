@@ -11,12 +11,19 @@ import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
+from ..train.cache import model_name
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
 from .claims_words import ARM_WORDS, arm_name
+from .evidence import MAIN_TABLE
 from .method_labels import MODEL_WORDS
+from .paper_shares import x0_frames
+from .scorecard import Evidence, crop_frame, long_frame
+from .shares import share_span
+from .stored_gates import stored_report
 from .tables import ours_beside_paper
 from .validity import failed_of
+from .verdicts import share_table
 
 __all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
@@ -84,10 +91,6 @@ def one_header(frame: pd.DataFrame) -> pd.DataFrame:
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """Table 6 as the claims count it (``verdicts.share_table``): per metric, the share of (method, factor)
     comparisons the x0 model wins, its 95 % interval, count and unit, beside the paper's share."""
-    from .paper_shares import x0_frames
-    from .scorecard import Evidence, crop_frame, long_frame
-    from .verdicts import share_table
-
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
     frame, crops, xs, eps, by = x0_frames(ev)
@@ -101,8 +104,6 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """``percent_improved`` as shown, indexed by metric."""
-    from .shares import share_span
-
     pi = percent_improved(ds, metrics)
     spans = [share_span(v, a, b) for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
     return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": spans,
@@ -125,8 +126,6 @@ def factor_key(ds: xr.Dataset) -> pd.DataFrame:
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model behind the results: arm, model, checkpoint, its config.json's backbone, size and training,
     and the data space."""
-    from .stored_gates import stored_report
-
     rows, names = [], arm_names(ds)
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
         for par, path in json.loads(attrs.get("models") or "{}").items():
@@ -162,8 +161,6 @@ def space_label(attrs: dict) -> str:
 
 def weak_models(ds: xr.Dataset) -> list[str]:
     """The checkpoint names (without hash) of the models behind the results below the quality gate."""
-    from ..train.cache import model_name
-
     gates = json.loads(ds.attrs.get("model_gate") or "{}") or {}
     return [model_name(k) for k, g in gates.items() if not g.get("passed", True)]
 
@@ -171,8 +168,6 @@ def weak_models(ds: xr.Dataset) -> list[str]:
 def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Table 3, 4 or 5;
     eps_vs_x0's eps arms are joined with the paper's eps U-Net rows of the main-results table at their scale."""
-    from .evidence import MAIN_TABLE
-
     study = ds.attrs["study"]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()

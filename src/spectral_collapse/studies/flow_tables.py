@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
 from .aggregate import crop_values
 
 __all__ = ["FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table", "pattern_ratio", "pattern_table", "noise_table"]
@@ -57,8 +58,6 @@ def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def noise_table(ds: xr.Dataset) -> pd.DataFrame:
     """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
-    from ..metrics.intervals import bootstrap_ci
-
     rows = {}
     if "control_s_hf" in ds and "ground_truth" in ds["control"].values.tolist():
         ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)

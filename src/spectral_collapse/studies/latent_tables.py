@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .verdicts import fisher_interval
+
 __all__ = ["HEADERS", "shown", "uniform_auc", "pca_table", "raw_same", "noise_curve", "against_noise",
            "noise_scatter", "norm_sd_ratio", "sd_ratio_range", "smallest_norm_error", "failure_modes",
            "gaussianity_table", "gaussianity_contrasts", "decorrelation_table", "decorrelation_runs",
@@ -237,8 +239,6 @@ def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
 def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
     """(r, lo, hi, n): Pearson r(S_G, S_DC) over the distinct runs with its 95 % Fisher-z interval; NaN with fewer
     than three runs or a constant score."""
-    from .verdicts import fisher_interval
-
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
     pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0) if keep.any() else np.zeros((0, 2))

@@ -9,6 +9,7 @@ import xarray as xr
 
 from ..metrics.spectral import wavelet_order
 from .metric_validation import POINT_HEADERS, complements, method_points, metric_points
+from .verdicts import fisher_interval
 
 __all__ = ["slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
            "method_correlation"]
@@ -67,8 +68,6 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
     """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
     Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
-    from .verdicts import fisher_interval
-
     if not ({"points", "point_method", "metric"} <= set(ds.variables)
             and {a, b} <= set(map(str, ds["metric"].values))):
         return float("nan"), -1.0, 1.0, 0

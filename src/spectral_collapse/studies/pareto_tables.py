@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import step_size
 from .method_labels import method_name
 from .pareto import grid_summary, joint_front
 
@@ -19,8 +20,6 @@ GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
     """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means and failed count, "yes" where on its
     variant's front or chosen."""
-    from ..text import step_size
-
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
         {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g")})
@@ -52,8 +51,6 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
     """Each OVG variant's chosen point: step sizes, means and the grid edge it lies on ("eta_HF smallest")."""
-    from ..text import step_size
-
     axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():

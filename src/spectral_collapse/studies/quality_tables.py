@@ -4,13 +4,16 @@ the denoised mean, the VP schedule's noise levels and the share of edge pixels i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..train.cache import model_name
+from .profiles import get_profile
 from .quality import CHECKS, THRESHOLDS, GateReport
-from .stored_gates import gate_frame, gate_row, most_digits
+from .stored_gates import gate_frame, gate_row, most_digits, stored_report
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
@@ -36,10 +39,6 @@ def thresholds_table() -> pd.DataFrame:
 
 def shown_name(ds: xr.Dataset, key: str) -> str:
     """A model's checkpoint name without its hash ("ihc-sr-x4-eps-quick"), else its key in the set."""
-    from pathlib import Path
-
-    from ..train.cache import model_name
-
     folder = json.loads(getattr(ds, "attrs", {}).get("checkpoints", "{}") or "{}").get(key)
     return Path(model_name(folder)).name if folder else str(key)
 
@@ -103,16 +102,12 @@ def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
-def autoencoder(info: dict) -> str | None:
-    return next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
-
-
 def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
     """Per failed spectrum band of a latent-space model: its log10 power ratio beside the autoencoder's own
     reconstructions' and the decoder's share of it (near 100 %: the decoder's failure). Empty without both."""
     info = json.loads(ds.attrs["models"])
     reps = reports(ds)
-    vae = autoencoder(info)
+    vae = next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
     cols = ["model", "label", "sampler", "band", "model's log10 ratio", "decoder's log10 ratio", "decoder's share"]
     rows = []
     if vae is not None:
@@ -198,8 +193,6 @@ def brightness_spread(ds) -> tuple[float, float, int] | None:
 def gate_lists(ds: xr.Dataset) -> dict:
     """Models that pass (``passing``), fail ({key: first two failures}, ``failing``), and of those, the ones the
     profile runs with a warning (``kept``) or refuses (``refused``)."""
-    from .profiles import get_profile
-
     reps = reports(ds)
     failing = {k: r.describe_failures(2) for k, r in reps.items() if not r.passed}
     allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models
@@ -220,8 +213,6 @@ def _weighting(objective: str | None, train: dict) -> str:
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
     """One row per model: role, data, kind, training steps, device, loss weighting (from its stored configuration)
     and the gate's verdict."""
-    from .stored_gates import stored_report
-
     info = json.loads(ds.attrs["models"])
     folders = json.loads(ds.attrs.get("checkpoints", "{}"))
     rows = []

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
+from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
@@ -49,8 +51,6 @@ def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
     """One row per (method, metric): each run's mean ("seed k"), their range and std, the median half-width of a
     run's 95 % interval over crops, range / half-width and the ``two_level_ci`` (NaN for set-level S_G)."""
-    from ..metrics.intervals import bootstrap_ci
-
     arms = seed_arms(ds)
     rows = []
     for method in [str(m) for m in ds["method"].values]:
@@ -85,8 +85,6 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
     """``format_ablation``'s cells with the training seed and the method as leading columns."""
-    from .ablation_tables import format_ablation
-
     t = format_ablation(ds)
     t.columns.name = None
     return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
@@ -112,8 +110,6 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
     """``trained_models`` indexed by training seed and model."""
-    from .ablation_tables import arm_names, trained_models
-
     t = trained_models(ds)
     if t.empty:
         return t
@@ -133,8 +129,6 @@ def model_folders(ds: xr.Dataset) -> dict[str, str]:
 def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
     """(method, metric) pairs whose farthest run (of at least three) lies outside every other run's 95 % interval
     and ``factor`` x the metric's typical spread (median range over methods) from the others' mean."""
-    from ..metrics.intervals import bootstrap_ci
-
     arms = seed_arms(ds)
     cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread"]
     if len(arms) < 3:

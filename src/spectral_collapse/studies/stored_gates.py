@@ -4,10 +4,14 @@ study names by folder, and the training-seed replicates."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..train.cache import model_name
+from ..train.shipped import shipped_dir
+from .gate import GATE_FILE
 from .quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_HEADERS", "gate_row", "column_digits",
@@ -16,11 +20,6 @@ __all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_H
 
 def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
     """(gate report, config) of a checkpoint folder, else of its shipped copy; (None, {}) when neither exists."""
-    from pathlib import Path
-
-    from .gate import GATE_FILE
-    from ..train.shipped import shipped_dir
-
     rep, cfg = None, {}
     for d in (Path(folder), shipped_dir(folder, weights_root)):
         try:
@@ -47,9 +46,6 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
 
 def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
     """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
-    from pathlib import Path
-
-    from ..train.cache import model_name
     from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
     root = Path(checkpoint_root or CHECKPOINT_ROOT)

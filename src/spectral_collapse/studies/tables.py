@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
 from ..reference import paper_counterpart, paper_rows
 from .aggregate import METRIC_NAMES, TABLE_METRICS, cell_text, failed_label, per_seed, summary
 from .latent_tables import smallest_norm_error
@@ -30,8 +31,6 @@ GENERATED = "_generated"
 
 def control_rows(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
     """The controls' rows (``copy``, ``ground_truth``) in the table's format, '—' for latent metrics; empty without."""
-    from ..metrics.intervals import bootstrap_ci
-
     if "control" not in ds.dims:
         return pd.DataFrame()
 
