@@ -6,8 +6,11 @@ import math
 
 import numpy as np
 import pandas as pd
+import torch
 import xarray as xr
+from scipy import optimize, stats
 
+from ..metrics.latent import ks_resolution, pca_explained_variance
 from .verdicts import fisher_interval
 
 __all__ = ["HEADERS", "shown", "uniform_auc", "pca_table", "raw_same", "noise_curve", "against_noise",
@@ -94,10 +97,6 @@ def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
     shape = tuple(int(v) for v in ds["latents"].shape[2:])
     if n < 2 or n * int(np.prod(shape)) > budget:
         return float("nan")
-    import torch
-
-    from ..metrics.latent import pca_explained_variance
-
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
     gaps = []
     for s in range(1, draws + 1):
@@ -117,19 +116,13 @@ def norm_sd_ratio(ratios, d: int) -> float:
 
 def sd_ratio_range(n: int, alpha: float = 0.05) -> tuple[float, float]:
     """Where ``norm_sd_ratio`` of n Gaussian latents falls with probability 1 - alpha (variance ~ chi2(n-1)/(n-1))."""
-    import scipy.stats
-
-    q = scipy.stats.chi2.ppf([alpha / 2, 1 - alpha / 2], n - 1) / (n - 1)
+    q = stats.chi2.ppf([alpha / 2, 1 - alpha / 2], n - 1) / (n - 1)
     return float(math.sqrt(q[0])), float(math.sqrt(q[1]))
 
 
 def smallest_norm_error(n: int, d: int) -> float:
     """The relative error e of the mean ||x_T||^2 / d at which the KS distance between chi2(d) and (1 + e) chi2(d)
     reaches the 5 % critical distance at n latents: smaller scale errors can pass the test."""
-    from scipy import optimize, stats
-
-    from ..metrics.latent import ks_resolution
-
     u = stats.chi2.ppf(np.linspace(1e-6, 1 - 1e-6, 4001), d)
 
     def gap(e):
@@ -196,8 +189,6 @@ def _paired_latents(a, b, stat, *, n_boot: int = 2000, seed: int = 0) -> tuple[f
 def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "edm")) -> pd.DataFrame:
     """``base`` minus each of ``others``: S_G and |norm_z|, each with its paired bootstrap interval over latents
     (2000 draws, under a second at 128 latents). Empty without per-latent norms."""
-    import scipy.stats
-
     cols = ["s_g", "s_g_lo", "s_g_hi", "abs_z", "abs_z_lo", "abs_z_hi", "n"]
     methods = [str(v) for v in ds["method"].values]
     if "norm_ratio" not in ds or base not in methods:
@@ -205,7 +196,7 @@ def gaussianity_contrasts(ds: xr.Dataset, base: str = "ddim", others=("taba", "e
     d = int(ds.attrs["d"])
 
     def s_g(r):
-        return 1 - scipy.stats.kstest(r * d, "chi2", args=(d,)).statistic
+        return 1 - stats.kstest(r * d, "chi2", args=(d,)).statistic
 
     def abs_z(r):
         return abs(float(np.mean(r * d)) - d) / math.sqrt(2 * d / len(r))

@@ -13,6 +13,8 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
+from .claim_titles import CLAIM_TITLES
+from .claims import UNTESTABLE, chapter_claims
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
@@ -92,9 +94,6 @@ def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
-    from .claim_titles import CLAIM_TITLES
-    from .claims import UNTESTABLE, chapter_claims
-
     verdicts: dict[str, dict[int, str]] = {}
     for k, sub in seed_arms(ds).items():
         for claim, finding in chapter_claims(sub):
