@@ -116,6 +116,7 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
                      "psnr": (("method", "seed", "sample"), np.full((1, 3, 12), 40.0))},
                     coords={"method": ["oracle"], "seed": [0, 1, 2], "sample": np.arange(12)}).merge(c)
     assert copy_beats_every_method(ds, ["psnr", "s_lf"]) == ["s_lf"]
+    assert copy_beats_every_method(ds, ["ms_ssim"]) == []  # a metric the results lack is never flagged
     table = format_summary(ds, ["psnr", "s_lf"])
     assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)", "blur (control)",
                                  "colour noise (control)", "luma noise (control)"]

@@ -1,27 +1,5 @@
 """How the book writes numbers and counts in prose: one formatter for each, shared by every page and chapter.
 
-- ``signed``: a difference or a correlation with its sign, the minus typeset as a true minus sign (U+2212);
-- ``minus``: the same typesetting applied to every negative number of a finished text, code spans left as they are;
-- ``plural``: "1 thread", "2 threads";
-- ``large``: a large count in words or powers of ten ("139 million", "2.9 million", "12,400");
-- ``symbol``: a metric or step-size symbol in the book's one notation: typeset for Markdown ("$S_{HF}$", as the
-  glossary and the methods page write it), the same letters for HTML tables (S<sub>HF</sub>) and plain text for
-  charts, where MathJax does not run ("S_HF", "η_HF");
-- ``percent`` and ``interval``: a share as "93.8 %" (a space before the sign, as the book writes "95 %"; a
-  displayed text joins the two, ``unbroken``) and a 95 % interval as "[12.5, 25.0]", its unit said once by the value it follows ("12.5 % [12.5, 25.0]");
-- ``unbroken``: a finished text with each number and the unit or percent sign after it ("12.3 %", "0.77 s",
-  "256 px", "1.6 GB") joined by a no-break space (U+00A0), so a line never ends on the number and starts on its unit;
-- ``ranges``: a range of numbers in prose ("Tables 8-11", "Figs. 14-16") with an en dash, "Tables 8–11";
-- ``times`` and ``factor``: a ratio or a factor with a true multiplication sign ("1.90×", "×4");
-- ``notation``: a finished Markdown text with plain symbols typeset, "1.9x" / "x4" written with × and "<=",
-  "->", "+-", "||x_T||^2" as "≤", "→", "±", "‖x_T‖²", and the inverted latent x_T (alone, or its norm "‖x_T‖²/d")
-  typeset as the glossary writes it, "eps" as a word as "ε" ("ε-prediction" where it names models, and
-  "eps-prediction" as "ε-prediction"), a number that
-  reads as zero without a sign ("−0.000" -> "0.000"), a number and its unit joined (``unbroken``); code spans, maths
-  and identifiers ("ihc-sr-x4", "x_T_raw",
-  "eps_vs_x0") left as they are;
-- ``unsigned_zero``: a finished text with each signed zero ("−0.000", "+0.00") written "0.000".
-
 Nothing here imports the rest of the package, so every layer (train, studies, report, pipeline) may use it.
 """
 from __future__ import annotations
@@ -37,8 +15,7 @@ MINUS = "\u2212"
 TIMES = "\u00d7"
 NBSP = "\u00a0"   # a no-break space: a number and its unit ("12.3 %", "0.77 s") never part at a line's end
 
-# a hyphen-minus that starts a number: not inside a word or a number ("x8-x16", "Tables 8-11", "1e-5"), not an option
-# ("--jobs 1")
+# a hyphen-minus that starts a number: not in a word, a number ("x8-x16", "8-11", "1e-5") or an option ("--jobs")
 _NEGATIVE = re.compile(r"(?<![\w.\-−)\]])-(?=\.?\d)")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
@@ -61,17 +38,14 @@ def number(x: float | None, digits: int = 3) -> str:
 
 
 def unsigned_zero(text: str) -> str:
-    """``text`` with each number that reads as zero written without a sign: "−0.000", "-0.00", "+0.000" -> "0.000"
-    (a value that rounds to zero has no direction to show); "−0.001", "10⁻⁶", "x-0" and "1e-0" as they are."""
+    """``text`` with each number that reads as zero unsigned: "−0.000", "+0.000" -> "0.000"; "−0.001" as it is."""
     return _SIGNED_ZERO.sub(r"\1", text)
 
 
 def minus(text: str) -> str:
-    """``text`` with the hyphen-minus of each negative number ("-0.28", "[-1.5, ...") typeset as a true minus sign;
-    ranges ("Figs. 14-16"), hyphenated names ("x8-x16"), exponents ("1e-5") and code (`...`, fenced blocks) keep
-    their hyphens."""
-    parts = _CODE.split(text)
-    return "".join(p if i % 2 else _NEGATIVE.sub(MINUS, p) for i, p in enumerate(parts))
+    """``text`` with each negative number's hyphen ("-0.28") a true minus sign; ranges, names, exponents and code
+    keep their hyphens."""
+    return _prose(text, lambda p: _NEGATIVE.sub(MINUS, p), _CODE)
 
 
 def listed(items) -> str:
@@ -86,8 +60,8 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 
 
 def large(n: float, digits: int = 3) -> str:
-    """A count as a reader reads it: "950", "12,400", "2.91 million", "139 million", "1.42 billion"; beyond a
-    thousand billion a power of ten, "1.39 × 10¹⁵". ``digits`` significant figures above a million."""
+    """A count as a reader reads it: "12,400", "2.91 million", "1.42 billion", "1.39 × 10¹⁵" (``digits``
+    significant figures above a million)."""
     if n is None or not math.isfinite(float(n)):
         return "nan"
     n = float(n)
@@ -102,28 +76,18 @@ def large(n: float, digits: int = 3) -> str:
     return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}".replace("-", MINUS)
 
 
-# The symbols of the paper's metrics (App. B) and of OVG's step sizes, by the key the results and the code use:
-# (the letter, its subscript, the plain text that code and charts write, the Unicode letter charts show)
-SYMBOLS = {
-    "s_hf": ("S", "HF", "S_HF", "S"),
-    "s_lf": ("S", "LF", "S_LF", "S"),
-    "s_dc": ("S", "DC", "S_DC", "S"),
-    "s_g": ("S", "G", "S_G", "S"),
-    "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
-    "eta_lf": (r"\eta", "LF", "eta_LF", "η"),
-    # the texture score's parts (Eq. 37): a crop's high-frequency wavelet energy E_HF and the real crops' mean log
-    # energy μ_HF; the Kolmogorov–Smirnov statistic D_KS of the latents' norms (Eq. 32)
-    "e_hf": ("E", "HF", "E_HF", "E"),
-    "mu_hf": (r"\mu", "HF", "μ_HF", "μ"),
-    "ks_d": ("D", "KS", "D_KS", "D"),
-}
+# the symbols of the paper's metrics (App. B, Eqs. 32, 37) and OVG's step sizes by results key:
+# (letter, subscript, plain text of code and charts, Unicode letter of charts)
+SYMBOLS = {"s_hf": ("S", "HF", "S_HF", "S"), "s_lf": ("S", "LF", "S_LF", "S"), "s_dc": ("S", "DC", "S_DC", "S"),
+           "s_g": ("S", "G", "S_G", "S"), "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
+           "eta_lf": (r"\eta", "LF", "eta_LF", "η"), "e_hf": ("E", "HF", "E_HF", "E"),
+           "mu_hf": (r"\mu", "HF", "μ_HF", "μ"), "ks_d": ("D", "KS", "D_KS", "D")}
 FORMS = ("md", "html", "chart")
 
 
 def symbol(key: str, form: str = "md") -> str:
-    """The symbol of a metric or step size (``SYMBOLS``: "s_hf", "eta_lf", ...) as the book writes it: "md"
-    typeset for MathJax ("$S_{HF}$", "$\\eta_{LF}$"; one letter needs no braces: "$S_G$"), "html" for an HTML table
-    cell ("S<sub>HF</sub>", "η<sub>LF</sub>"), "chart" as plain text for a chart ("S_HF", "η_LF")."""
+    """The symbol of ``SYMBOLS[key]`` in ``form``: "md" ("$S_{HF}$", "$S_G$"), "html" ("S<sub>HF</sub>") or
+    "chart" ("η_LF")."""
     if key not in SYMBOLS:
         raise ValueError(f"unknown symbol {key!r}; known: {', '.join(SYMBOLS)}")
     letter, sub, _, uni = SYMBOLS[key]
@@ -137,18 +101,15 @@ def symbol(key: str, form: str = "md") -> str:
 
 
 def percent(x: float | None, digits: int = 1) -> str:
-    """A share (a fraction: 0.938) as a percentage, the sign after a space as the book writes "95 %": "93.8 %"
-    (verdicts and stored texts read it so; ``notation`` joins the two with a no-break space where the text is shown);
-    "nan" when missing."""
+    """A fraction as a percentage with a space before the sign, 0.938 -> "93.8 %"; "nan" when missing."""
     if x is None or not math.isfinite(float(x)):
         return "nan"
     return f"{100 * float(x):.{digits}f} %".replace("-", MINUS)
 
 
 def interval(lo: float | None, hi: float | None, fmt=None) -> str:
-    """A 95 % interval in the book's one form, "[lo, hi]": its bounds without a unit (the value it follows says the
-    unit once: "12.5 % [12.5, 25.0]", "+0.19 [−0.28, +0.58]"), each written by ``fmt`` (a callable on a bound; by
-    default ``number`` with 3 decimals), a negative bound with a true minus sign; "" when a bound is missing."""
+    """A 95 % interval "[lo, hi]" without a unit, each bound written by ``fmt`` (default ``number``); "" when a
+    bound is missing."""
     if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
         return ""
     fmt = fmt or number
@@ -165,41 +126,40 @@ def factor(n) -> str:
     return f"{TIMES}{n}"
 
 
-# plain forms written by code and older texts: "S_HF", "S_{HF}" outside maths, "eta_HF"; word boundaries keep
-# "s_hf_unit" and "ovg_edm" out
-_PLAIN = {key: re.compile(rf"(?<![\w$\\]){re.escape(plain)}(?![\w}}])|(?<![\w$\\]){re.escape(letter.lstrip(chr(92)))}_\{{{sub}\}}")
+# plain forms "S_HF", "S_{HF}" outside maths, "eta_HF"; not inside "s_hf_unit"
+_PLAIN = {key: re.compile(rf"(?<![\w$\\]){re.escape(plain)}(?![\w}}])"
+                          rf"|(?<![\w$\\]){re.escape(letter.lstrip(chr(92)))}_\{{{sub}\}}")
           for key, (letter, sub, plain, _) in SYMBOLS.items()}
 # "1.9x", "2x" (a ratio) and "x4", "x8-x16" (factors) in prose; "ihc-sr-x4", "ddim_x1.15" and "0x1f" stay
 _TIMES_AFTER = re.compile(r"((?<![\w.\-])\d+(?:\.\d+)?|(?<=\d)\])x(?![\w\-])")   # "1.9x", "2.81 [2.75-2.90]x"
 # "x0" is x0-prediction, "x86" and "x64" processors
 _TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)([1-9]\d*)(?:-x(\d+))?(?!\w|\.\d)")
 _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
-# a unit or a percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB", "48.4 min", "0.1 dB"
-# (not a word that starts like one: "2 sizes", "3 hours" keep their space, which may break)
+# a unit or percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB" (not "2 sizes")
 _UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
-# what ``notation`` leaves alone: code, maths, roles and link targets, HTML tags
-# (an HTML tag starts with a letter, "/" or "!": "a <= b" and "n < 10" are prose)
+# what ``notation`` leaves alone: code, maths, link targets, HTML tags (not "a <= b", "n < 10")
 _KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+
+
+def _prose(text: str, fix, keep=_KEEP, kept=str) -> str:
+    """``text`` with ``fix`` applied outside the spans ``keep`` matches and ``kept`` inside them."""
+    return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(keep.split(text)))
+
+
 # ASCII stand-ins in prose: "a <= b", "a >= b" (also HTML-escaped), "t -> T", "0.5 +- 0.1", "||x_T||^2/d"
 _ASCII = ((re.compile(r"(?<= )(?:<=|&lt;=)(?= )"), "≤"), (re.compile(r"(?<= )(?:>=|&gt;=)(?= )"), "≥"),
           (re.compile(r"(?<=[\w)\]] )->(?= [\w(\[$])|(?<=\w)->(?=\w)|(?<=[\w)\]] )-&gt;(?= [\w(\[$])"), "→"),
           (re.compile(r"(?<=[\d)\]])\s*\+(?:-|/-)\s*(?=\.?\d)"), " ± "),
           (re.compile(r"\|\|([A-Za-z]\w*)\|\|(?:\^2|²)"), r"‖\1‖²"))
-# the inverted latent x_T in prose, alone or in its squared norm (per dimension): "x_T", "‖x_T‖²", "‖x_T‖²/d"; not
-# inside an identifier ("x_T_raw", "max_T"), a path or a file name ("x_T.pt")
+# the latent in prose: "x_T", "‖x_T‖²", "‖x_T‖²/d"; not in an identifier ("x_T_raw"), a path or a file ("x_T.pt")
 _LATENT = re.compile(r"(?<![\w$\\/.\-])(‖)?x_T(?(1)‖(²)?(\s?/\s?d\b)?)(?![\w{}‖]|\.\w)")
-# the latent as each form writes it (alone; its norm's opening and closing bars; the square): MathJax in the
-# glossary's and the methods page's letters (\lVert, never "|": the texts go into Markdown tables), subscripts for
-# HTML, plain text for charts
+# the latent per form: (alone, norm's opening and closing bars, square); no "|" in "md" (Markdown tables)
 _LATENT_FORMS = {"md": (r"\mathbf{x}_T", r"\lVert", r"\rVert", "^2"),
                  "html": ("x<sub>T</sub>", "‖", "‖", "²"), "chart": ("x_T", "‖", "‖", "²")}
 
 
-# "eps" as a word in prose: the noise ε ("x0 minus eps"), or the model kind ε-prediction where it names models, arms or
-# U-Nets ("the main eps and EDM models", "the eps arms"); identifiers ("ihc-sr-x4-eps-quick", "eps_vs_x0",
-# parameterization="eps", eps=1e-5), calls ("eps(z)") and code spans as they are
+# "eps" as a word in prose: ε, or ε-prediction where it names models ("the eps arms"); not identifiers or calls
 _EPS = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?![\w\-\"'=(`]|\.\w)")
-# "eps-prediction", "eps-predicting" in prose: the model kind as the glossary names it, "ε-prediction"
 _EPS_HYPHEN = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?=-predict)")
 _EPS_KIND = re.compile(r"(?:,? x0)?(?: and (?:EDM|x0|flow|ε-prediction))? (?:models?|arms?|U-Nets?|rows?)\b"
                        r"| and \{term\}$")   # "eps and {term}`EDM <EDM>` models": the role's target is the next part
@@ -217,8 +177,9 @@ def _latent(m: re.Match, form: str) -> str:
     return f"${x}$" if form == "md" else x
 
 
-# the latent inside maths written another way than the book's one form: "$x_T$", "$\\|x_T\\|^2$", "\\lVert x_T \\rVert_2^2 / d"
-_MATH_NORM = re.compile(r"(?:\\\||\\lVert|\|)\s*(?:x_T|\\mathbf\{x\}_T)\s*(?:\\\||\\rVert|\|)(?:_2)?(\^2)?(?:\s*/\s*d\b)?")
+# the latent in maths in another form: "$x_T$", "$\\|x_T\\|^2$", "\\lVert x_T \\rVert_2^2 / d"
+_MATH_NORM = re.compile(r"(?:\\\||\\lVert|\|)\s*(?:x_T|\\mathbf\{x\}_T)\s*(?:\\\||\\rVert|\|)"
+                        r"(?:_2)?(\^2)?(?:\s*/\s*d\b)?")
 _MATH_X = re.compile(r"(?<![\\\w{])x_T(?![\w{])")
 
 
@@ -227,23 +188,15 @@ def _norm_maths(m: re.Match) -> str:
 
 
 def latent_maths(maths: str) -> str:
-    """A maths span (``$...$``) with the inverted latent in the glossary's one form: a bold x ("$x_T$" ->
-    "$\\mathbf{x}_T$"), its norm with \\lVert and \\rVert, no subscript 2 and "/d" unspaced
-    ("$\\|x_T\\|_2^2 / d$" -> "$\\lVert\\mathbf{x}_T\\rVert^2/d$"); other maths as it is."""
+    """A maths span with the latent in the glossary's form: "$\\|x_T\\|_2^2 / d$" ->
+    "$\\lVert\\mathbf{x}_T\\rVert^2/d$"."""
     return _MATH_X.sub(r"\\mathbf{x}_T", _MATH_NORM.sub(_norm_maths, maths))
 
 
 def notation(text: str, form: str = "md") -> str:
-    """A finished text in the book's one notation: each plain metric or step-size symbol ("S_HF", "eta_LF") as
-    ``symbol`` writes it in ``form``, each "1.9x" as "1.9×", each factor "x4" as "×4" (a range "x8-x16" as
-    "×8–×16") and each "32 x 32" as "32 × 32", and the ASCII stand-ins "<=", ">=",
-    "->", "+-" and "||x_T||^2" as "≤", "≥", "→", "±" and "‖x_T‖²", and the latent "x_T" (alone or in its norm
-    "‖x_T‖²/d") as MathJax for "md" (``$\\mathbf{x}_T$``, ``$\\lVert\\mathbf{x}_T\\rVert^2/d$``: no "|", the texts go
-    into Markdown tables), ``x<sub>T</sub>`` for "html" and "x_T" for "chart", the word "eps" as "ε" (as
-    "ε-prediction" where it names models, arms, U-Nets or rows: "the eps and EDM models"), and a number that reads as
-    zero without a sign ("−0.000" -> "0.000"); code spans, fenced code,
-    maths, link targets and HTML tags unchanged, and so are identifiers that hold such text ("ihc-sr-x4",
-    "s_hf_unit")."""
+    """A finished text in the book's notation for ``form``: symbols ("S_HF" -> ``symbol``), "1.9x", "x4", "x8-x16"
+    and "32 x 32" with ×, "<=", ">=", "->", "+-" as "≤", "≥", "→", "±", the latent "x_T" typeset, "eps" as "ε",
+    signed zeros unsigned, units joined; code, maths, links, HTML tags and identifiers as they are."""
     def fix(part: str) -> str:
         for key, rx in _PLAIN.items():
             part = rx.sub(lambda m, k=key: symbol(k, form), part)
@@ -258,7 +211,7 @@ def notation(text: str, form: str = "md") -> str:
     def kept(part: str) -> str:
         return latent_maths(part) if form == "md" and part.startswith("$") else part
 
-    return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(_KEEP.split(text)))
+    return _prose(text, fix, kept=kept)
 
 
 # "8-11", "14-16": two whole numbers joined by a hyphen, neither part of a word, a decimal, a date or a path
@@ -266,41 +219,31 @@ _RANGE = re.compile(r"(?<![\w.\-\u2212/:])(\d+)-(\d+)(?![\w.\-/:])")
 
 
 def ranges(text: str) -> str:
-    """A finished text with each range of whole numbers in prose ("Tables 8-11", "Figs. 14-16", "seeds 0-2") written
-    with an en dash ("Tables 8–11"); code, maths, link targets and HTML tags, decimals, exponents ("1e-5"), dates
-    and hyphenated names ("x8-x16", "ihc-sr-x4") as they are."""
-    return "".join(p if i % 2 else _RANGE.sub(r"\1–\2", p) for i, p in enumerate(_KEEP.split(text)))
+    """A finished text with each range of whole numbers in prose with an en dash ("Tables 8-11" -> "Tables 8–11")."""
+    return _prose(text, lambda p: _RANGE.sub(r"\1–\2", p))
 
 
 _GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
 
 
 def unbroken(text: str) -> str:
-    """A finished text with each number and its unit or percent sign joined by a no-break space ("12.3 %" ->
-    "12.3\u00a0%", "0.77 s", "256 px", "1.6 GB", "48.4 min"): a line never ends on the value and starts on its unit.
-    Code, maths, link targets and HTML tags as they are. Idempotent."""
-    return "".join(p if i % 2 else _UNIT.sub(NBSP + r"\1", p) for i, p in enumerate(_KEEP.split(text)))
+    """A finished text with each number and its unit joined by a no-break space ("12.3 %" -> "12.3\u00a0%")."""
+    return _prose(text, lambda p: _UNIT.sub(NBSP + r"\1", p))
 
 
 def spaced_percents(text: str) -> str:
-    """A finished text with each percent written as ``percent`` writes it, a no-break space before the sign
-    ("2.2%" and "2.2 %" -> "2.2\u00a0%"); code, maths, link targets and HTML tags as they are."""
-    return unbroken("".join(p if i % 2 else _GLUED_PERCENT.sub(NBSP + "%", p) for i, p in enumerate(_KEEP.split(text))))
+    """A finished text with a no-break space before each percent sign ("2.2%" -> "2.2\u00a0%")."""
+    return unbroken(_prose(text, lambda p: _GLUED_PERCENT.sub(NBSP + "%", p)))
 
 
 def step_size(x) -> str:
-    """An OVG step size (η_HF, η_LF) as every table, text and chart of the book writes it: a power of ten as
-    "10⁻⁶", any other value in its decade as "2.5 × 10⁻⁶" (the × between non-breaking spaces, so it never wraps), a
-    value between 1 and 10 as itself ("1", "3"), 0 as "0"; the same form ``plotting.reader.table_numbers`` gives a
-    table's "1e-06". Anything that is no number, as it is."""
+    """An OVG step size: "10⁻⁶", "2.5 × 10⁻⁶" (no-break spaces), "3", "0"; anything not a number as it is."""
     try:
         v = float(x)
     except (TypeError, ValueError):
         return str(x)
-    if not math.isfinite(v):
-        return str(x)
-    if v == 0:
-        return "0"
+    if not math.isfinite(v) or v == 0:
+        return str(x) if v else "0"
     mant, exp = f"{abs(v):.2e}".split("e")
     mant, exp = mant.rstrip("0").rstrip("."), int(exp)
     sign = "\u2212" if v < 0 else ""

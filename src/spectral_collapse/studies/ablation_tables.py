@@ -1,26 +1,29 @@
 """The ablation chapters' tables (paper Sec. 6.3, Tables 3-6), computed from a study's ``xr.Dataset``
 (``studies.ablations.run_ablation_spec``): our cells with 95 % intervals, the join with the paper's BBBC021 rows,
-Table 6's "% improved", the models behind the results and the ones below the quality gate.
-
-Our SR factors pair with the paper's by their rank in the profile's factor list (``ablations.paper_key_of``). A
-sample is one test crop translated with one seed; failed samples are counted in that unit.
-"""
+Table 6's "% improved", the models behind the results and the ones below the quality gate."""
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from ..reference import paper_tables
+from ..train.cache import model_name
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
 from .claims_words import ARM_WORDS, arm_name
+from .evidence import MAIN_TABLE
 from .method_labels import MODEL_WORDS
+from .paper_shares import x0_frames
+from .scorecard import Evidence, crop_frame, long_frame
+from .shares import share_span
+from .stored_gates import stored_report
+from .tables import ours_beside_paper
 from .validity import failed_of
+from .verdicts import share_table
 
 __all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
@@ -28,14 +31,14 @@ __all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_
 
 
 def arm_names(ds: xr.Dataset) -> dict[str, str]:
-    """{arm tag (``per_arm``'s keys, "eps-factor4"): ``arm_name`` of its axes' values}, from the results' ``arms``."""
+    """{arm tag ("eps-factor4"): ``arm_name`` of its axes' values}."""
     axes = json.loads(ds.attrs["axes"])
     return {str(a["tag"]): arm_name({x: a[x] for x in axes if x in a})
             for a in json.loads(ds.attrs.get("arms") or "[]") if isinstance(a, dict) and "tag" in a}
 
 
 def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
-    """(failed, all) samples of one (arm, method) over every seed; (0, 0) when the results record no failures."""
+    """(failed, all) samples (crop x seed) of one (arm, method); (0, 0) when the results record no failures."""
     failed = failed_of(ds)
     if failed is None:
         return 0, 0
@@ -44,8 +47,7 @@ def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
 
 
 def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (axis values, method), columns metrics, cells as ``aggregate.cell_text`` (mean and 95 % interval); a
-    cell with failed samples adds "(f of n samples failed)", counted over every seed."""
+    """Rows (axis values, method), columns metrics, cells ``cell_text`` plus "(f of n samples failed)" where any."""
     s = ablation_summary(ds, metrics)
     axes = list(axis_values(ds)[0])
     counts = [failed_samples(ds, {a: r[a] for a in axes}, r["method"]) for _, r in s.iterrows()]
@@ -57,8 +59,7 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
-    """A chapter table as shown: each row level that is an ablation axis (``ARM_WORDS``) by its label ("dit" ->
-    "DiT", 4 -> "×4"), the row labels as leading columns under one header (``one_header``)."""
+    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and row labels as columns (``one_header``)."""
     names = list(frame.index.names)
 
     def word(name, v):
@@ -74,8 +75,7 @@ def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def one_header(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table whose named row labels become its leading columns (one header row in HTML); an outer label that
-    repeats the row above it is left blank. A table without named row labels is returned as it is."""
+    """Named row labels as leading columns (one header row), an outer label repeating the row above left blank."""
     if all(n is None for n in frame.index.names):
         return frame
     out = frame.copy()
@@ -89,14 +89,8 @@ def one_header(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Table 6 from this chapter's results, counted as the claims and the scorecard count it
-    (``verdicts.share_table`` over ``paper_shares.x0_frames``): per metric, the share of distinct (method, factor)
-    comparisons in which the x0 model beats the eps model, its 95 % interval, the number of comparisons, the unit
-    of the interval (crop or seed), beside the paper's share (``paper_improved``)."""
-    from .paper_shares import x0_frames
-    from .scorecard import Evidence, crop_frame, long_frame
-    from .verdicts import share_table
-
+    """Table 6 as the claims count it (``verdicts.share_table``): per metric, the share of (method, factor)
+    comparisons the x0 model wins, its 95 % interval, count and unit, beside the paper's share."""
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
     frame, crops, xs, eps, by = x0_frames(ev)
@@ -109,13 +103,10 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """``percent_improved`` as shown: our share with its interval, the comparisons counted, the interval's unit and
-    the paper's share, indexed by metric."""
-    from .shares import share_span
-
+    """``percent_improved`` as shown, indexed by metric."""
     pi = percent_improved(ds, metrics)
-    return pd.DataFrame({"metric": pi.metric,
-                         "x0 better (95 % interval)": [share_span(v, a, b) for v, a, b in zip(pi.improved, pi.lo, pi.hi)],
+    spans = [share_span(v, a, b) for v, a, b in zip(pi.improved, pi.lo, pi.hi)]
+    return pd.DataFrame({"metric": pi.metric, "x0 better (95 % interval)": spans,
                          "comparisons": pi.comparisons,
                          "interval over": pi.unit.map({"crop": "crops", "seed": "seeds"}).fillna(pi.unit),
                          "paper": pi.paper_improved.map(lambda v: f"{100 * v:.1f} %" if v == v else "—"),
@@ -123,7 +114,7 @@ def percent_table(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def factor_key(ds: xr.Dataset) -> pd.DataFrame:
-    """Which paper row each of our factors is compared with, with both input sizes (the paper's fields are 256 px)."""
+    """The paper's factor each of ours is compared with, and both input sizes (the paper's fields: 256 px)."""
     size = int(ds["truth_images"].shape[-1])
     key = paper_key_of(ds)
     return pd.DataFrame({"our factor": [ARM_WORDS["factor"](int(f)) for f in key["factor"]],
@@ -132,27 +123,16 @@ def factor_key(ds: xr.Dataset) -> pd.DataFrame:
                          "paper input (px)": [256 // int(v[1:]) if v else None for v in key["paper_value"]]})
 
 
-def _config(path) -> dict | None:
-    """A checkpoint's config.json, or its shipped copy's (data/weights) when the checkpoint is not here."""
-    from ..train.shipped import shipped_dir
-
-    if not path:
-        return None
-    f = Path(str(path)) / "config.json"
-    f = f if f.exists() else shipped_dir(path) / "config.json"
-    return json.loads(f.read_text()) if f.exists() else None
-
-
 def trained_models(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model behind the results: arm, model (its parameterization), checkpoint, backbone, parameters,
-    input shape, training steps, batch, learning rate and data space, read from each checkpoint's config.json."""
+    """One row per model behind the results: arm, model, checkpoint, its config.json's backbone, size and training,
+    and the data space."""
     rows, names = [], arm_names(ds)
     for tag, attrs in json.loads(ds.attrs["per_arm"]).items():
         for par, path in json.loads(attrs.get("models") or "{}").items():
             row = {"arm": names.get(tag, tag), "model": MODEL_WORDS.get(par, par),
                    "checkpoint": os.path.basename(str(path)) or "(given)"}
-            cfg = _config(path)
-            if cfg is not None:
+            cfg = stored_report(str(path))[1] if path else {}
+            if cfg:
                 bb, tr = cfg["model"]["backbone"], cfg["train"]
                 row.update(backbone=ARM_WORDS["backbone"](bb.get("kind", "unet")),
                            parameters=f"{cfg['parameters'] / 1e6:.2f} M",
@@ -165,8 +145,8 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def space_label(attrs: dict) -> str:
-    """An arm's data space as a table label: "pixel space", or "latent space" with its VAE ("latent space (VAE
-    trained on this dataset)", "latent space (pretrained VAE <source>)")."""
+    """An arm's data space: "pixel space", "latent space (VAE trained on this dataset)" or "latent space
+    (pretrained VAE <source>)"."""
     ls = json.loads(attrs.get("latent_space") or "null") or {}
     space = str(attrs.get("space") or ("latent" if ls else "pixel"))
     named, vae = ARM_WORDS["space"](space), ls.get("vae")
@@ -180,20 +160,14 @@ def space_label(attrs: dict) -> str:
 
 
 def weak_models(ds: xr.Dataset) -> list[str]:
-    """The models behind the results that are below the quality gate (attrs ``model_gate``), by checkpoint name
-    without its hash ("ihc-sr-x4-eps-dit-quick"), in the order the results list them."""
-    from ..train.cache import model_name
-
+    """The checkpoint names (without hash) of the models behind the results below the quality gate."""
     gates = json.loads(ds.attrs.get("model_gate") or "{}") or {}
     return [model_name(k) for k, g in gates.items() if not g.get("passed", True)]
 
 
 def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Our (mean, std) beside the paper's (BBBC021) number for each (arm, method, metric): a join on those keys with
-    the paper table the chapter replicates (Table 3, 4 or 5). eps_vs_x0 replicates Table 6, a table of shares; its
-    eps arms are joined with the paper's eps U-Net rows of the main-results table of their factor's scale."""
-    from .evidence import MAIN_TABLE
-
+    """Our (mean, std) beside the paper's BBBC021 number per (arm, method, metric) from Table 3, 4 or 5;
+    eps_vs_x0's eps arms are joined with the paper's eps U-Net rows of the main-results table at their scale."""
     study = ds.attrs["study"]
     ours = ablation_summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
     paper = paper_tables()
@@ -215,31 +189,24 @@ def ablation_comparison(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
 
 
 def paper_table(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """Rows (arm, the paper's column, the paper's table, method), columns (metric, "ours" | "paper"): ours beside
-    the paper's number under each metric (a metric the paper does not report has ours alone); row levels that add
-    nothing are left out (``shown_levels``)."""
+    """Rows (arm, paper's key, paper's table, method), columns (metric, "ours" | "paper"), levels that add nothing
+    left out (``shown_levels``)."""
     cmp = ablation_comparison(ds, metrics)
     cmp["paper_table"] = cmp["paper_table"].map(lambda t: t.replace("table", "Table ") if isinstance(t, str) else "—")
     axes = json.loads(ds.attrs["axes"])
     key = [c for c in cmp.columns if c.startswith("paper_") and c not in ("paper_mean", "paper_std")]
-    wide = cmp.pivot_table(index=[*axes, *key, "method"], columns="metric", values=["ours_mean", "paper_mean"],
-                           sort=False).round(digits)
-    wide = wide.swaplevel(0, 1, axis=1).rename(columns={"ours_mean": "ours", "paper_mean": "paper"}, level=1)
-    cols = [(m, w) for m in metrics for w in ("ours", "paper") if (m, w) in wide.columns and wide[(m, w)].notna().any()]
-    wide = wide[cols]
-    wide.columns = pd.MultiIndex.from_tuples(cols)
-    return shown_levels(wide, axes)
+    return shown_levels(ours_beside_paper(cmp, [*axes, *key, "method"], metrics).round(digits), axes)
 
 
 def paired(ours, theirs) -> bool:
-    """Whether two columns of values pair one to one (each of ours with one of theirs, and back)."""
+    """Whether two columns of values pair one to one."""
     pairs = set(zip(ours, theirs))
     return len({a for a, _ in pairs}) == len(pairs) == len({b for _, b in pairs})
 
 
 def shown_levels(wide: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    """``wide`` without the row levels a reader does not need: a "paper_<axis>" level that pairs one to one with an
-    axis, and any level but the method's with one value throughout; the paper's levels named "paper's <key>"."""
+    """``wide`` without a "paper_<axis>" level pairing one to one with an axis, nor a level (but the method's) with
+    one value; the paper's levels named "paper's <key>"."""
     ix = wide.index
     drop = [n for n in ix.names if n.startswith("paper_") and n != "paper_table"
             and any(paired(ix.get_level_values(a), ix.get_level_values(n)) for a in axes if a in ix.names)]

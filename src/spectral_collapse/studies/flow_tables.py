@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
 from .aggregate import crop_values
 
 __all__ = ["FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table", "pattern_ratio", "pattern_table", "noise_table"]
@@ -20,19 +21,15 @@ CONTRAST = 1.25     # outputs are over-contrasted when their pixel std is >= 1.2
 def norm_table(ds: xr.Dataset) -> pd.DataFrame:
     """Mean ‖x_T‖²/d of the inverted latents per method (N(0, I) noise: 1), and its ratio to DDIM's."""
     ref = float(crop_values(ds, "latent_norm_ratio", "ddim").mean()) if "ddim" in ds["method"].values else np.nan
-    rows = {}
-    for m in ds["method"].values.tolist():
-        v = crop_values(ds, "latent_norm_ratio", m)
-        mean = float(v.mean()) if len(v) else np.nan
-        rows[m] = {NORM: round(mean, 4), "/ DDIM's": round(mean / ref, 4)}
-    return pd.DataFrame.from_dict(rows, orient="index")
+    means = {m: float(v.mean()) if len(v := crop_values(ds, "latent_norm_ratio", m)) else np.nan
+             for m in ds["method"].values.tolist()}
+    return pd.DataFrame.from_dict({m: {NORM: round(v, 4), "/ DDIM's": round(v / ref, 4)} for m, v in means.items()},
+                                  orient="index")
 
 
 def pattern_ratio(latents) -> tuple[float, float]:
-    """(ratio, frequency) of a set of latents (…, H, W), each channel scaled to unit variance: the power of the
-    strongest Fourier coefficient (frequency 0 left out), averaged over the set, over the median coefficient's, and
-    the radial frequency (cycles/pixel) of that peak. Noise gives a ratio near 1-2; a regular stripe or grid pattern
-    shared by the latents gives a large one."""
+    """(peak / median Fourier power averaged over unit-variance latents (…, H, W), the peak's radial frequency in
+    cycles/pixel): near 1-2 for noise, large for a shared stripe or grid pattern."""
     a = np.asarray(latents, dtype=np.float64)
     a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
     power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
@@ -43,9 +40,8 @@ def pattern_ratio(latents) -> tuple[float, float]:
 
 
 def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method, from the shown images (first seed): the ``pattern_ratio`` of its latents and its frequency, that
-    ratio over N(0, I) noise's of the same shape, ``pattern`` (that ratio at least ``PATTERN``), and ``contrast``
-    (the mean over crops of its outputs' pixel std over the ground truth's); a row "N(0, I)" last."""
+    """Per method (first seed): ``pattern_ratio``, its frequency, its ratio to noise's, ``pattern`` (>= ``PATTERN``)
+    and ``contrast`` (output pixel std over the ground truth's); a row "N(0, I)" last."""
     shown = ds["latents"].isel(seed=0)
     noise, nf = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
     t_std = np.asarray(ds["truth_images"].values, dtype=np.float64).std(axis=(-3, -2, -1))
@@ -61,10 +57,7 @@ def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def noise_table(ds: xr.Dataset) -> pd.DataFrame:
-    """S_HF of each model's samples from noise beside the real target crops' (the ground-truth control, its mean
-    and 95 % interval over crops): rows "real" and one per model, columns ``mean``, ``lo``, ``hi``."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
     rows = {}
     if "control_s_hf" in ds and "ground_truth" in ds["control"].values.tolist():
         ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)

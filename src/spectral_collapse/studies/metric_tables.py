@@ -9,6 +9,7 @@ import xarray as xr
 
 from ..metrics.spectral import wavelet_order
 from .metric_validation import POINT_HEADERS, complements, method_points, metric_points
+from .verdicts import fisher_interval
 
 __all__ = ["slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
            "method_correlation"]
@@ -24,8 +25,7 @@ def slope_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def filter_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Mean S_HF of the filtered held-out images: cutoffs κ as rows, the two filters as columns; a first row
-    ``UNFILTERED`` gives the same images unfiltered (the mean of ``unfiltered_s_hf``) in both columns."""
+    """Mean S_HF of the filtered held-out images, cutoffs κ x filters, with a first row ``UNFILTERED``."""
     t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
     t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
     out = t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
@@ -37,9 +37,8 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
-    """What the filters do to the mean S_HF of the held-out images, on the values the filter table shows (rounded
-    to ``digits``): ``unfiltered``; ``lf_moved``, the largest change over the cutoffs when low frequencies are
-    removed (high-pass); ``hf_fell``, the largest fall when high frequencies are removed (low-pass)."""
+    """On the filter table's rounded values: ``unfiltered`` S_HF, its largest change under high-pass
+    (``lf_moved``) and its largest fall under low-pass (``hf_fell``)."""
     base = round(float(ds["unfiltered_s_hf"].mean()), digits)
     low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out").values
     high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out").values
@@ -48,8 +47,7 @@ def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
 
 
 def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
-    """(lowest, highest, count) of the stored spectrum's frequencies the slope was fitted over: the nonzero ones
-    inside the requested band (``attrs['band']``)."""
+    """(lowest, highest, count) of the nonzero frequencies in ``attrs['band']`` the slope was fitted over."""
     lo, hi = (float(v) for v in np.ravel(ds.attrs["band"]))
     f = np.asarray(ds["freq"].values, dtype=float)
     sel = f[(f > 0) & (f >= lo) & (f <= hi)]
@@ -57,9 +55,8 @@ def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
 
 
 def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The points the correlations are computed over, one row per distinct method (the mean of its seeds' runs;
-    methods with identical scores kept once: ``method_points``), with the metrics' short names as headers; a metric
-    that is 1 minus another on every run (``complements``) is shown once."""
+    """The correlations' points, one per distinct method (``method_points``), a metric that is 1 minus another
+    shown once."""
     pts = metric_points(ds)
     twins = complements(pts)
     cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
@@ -69,11 +66,8 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 
 
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
-    """Pearson r of metrics ``a`` and ``b`` over one point per distinct method (the mean of its seeds' runs, methods
-    with the same values once, both finite), with its 95 % Fisher-z interval: (r, lo, hi, n points); r is NaN
-    with fewer than 3 points, a constant metric or no stored points."""
-    from .verdicts import fisher_interval
-
+    """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
+    Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
     if not ({"points", "point_method", "metric"} <= set(ds.variables)
             and {a, b} <= set(map(str, ds["metric"].values))):
         return float("nan"), -1.0, 1.0, 0

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import step_size
 from .method_labels import method_name
 from .pareto import grid_summary, joint_front
 
@@ -16,11 +18,8 @@ GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g
 
 
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
-    """One row per (OVG variant, eta_HF, eta_LF): mean scores over the sweep's validation crops (``grid_summary``:
-    none where most crops failed), the failed count, and "yes" where the point is on its variant's front or
-    chosen. Step sizes as ``plotting.labels.step_size`` writes them ("10⁻⁶")."""
-    from ..text import step_size
-
+    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means and failed count, "yes" where on its
+    variant's front or chosen."""
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
         {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g")})
@@ -32,12 +31,8 @@ def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
 
 
 def front_counts(ds: xr.Dataset) -> dict:
-    """The joint front of the grid points free of failed samples and the baselines (``joint_front``): how many
-    grid points (``n_grid``) and baselines (``n_baselines``) there are, how many of each lie on the front
-    (``front_ovg``, ``front_baselines``), the OVG variants with a point on it (``front_bases``, the sweep's order)
-    and those without (``off_bases``), the baselines some point dominates (``dominated``), the primary variant's
-    choice (``choice``: its step sizes and means, or None) and the baselines best on S_HF and on S_LF
-    (``best_hf``, ``best_lf``: (method, mean), or None). ``holds``: at least one OVG point on the front."""
+    """Counts of ``joint_front``: grid points and baselines in all and on the front, variants on and off it,
+    dominated baselines, the primary's choice, the best baselines on S_HF and S_LF, and ``holds``."""
     grid, base, front = joint_front(ds)
     n = len(grid)
     on = grid[front[:n]]
@@ -55,13 +50,7 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Each OVG variant's chosen point: its step sizes and means over the validation crops, and the edge of the
-    swept grid it lies on ("eta_HF smallest", "eta_LF largest"; blank inside the grid), where a better point may lie
-    beyond what was swept."""
-    import numpy as np
-
-    from ..text import step_size
-
+    """Each OVG variant's chosen point: step sizes, means and the grid edge it lies on ("eta_HF smallest")."""
     axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():

@@ -4,13 +4,16 @@ the denoised mean, the VP schedule's noise levels and the share of edge pixels i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..train.cache import model_name
+from .profiles import get_profile
 from .quality import CHECKS, THRESHOLDS, GateReport
-from .stored_gates import gate_frame, gate_row, most_digits
+from .stored_gates import gate_frame, gate_row, most_digits, stored_report
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
@@ -35,13 +38,7 @@ def thresholds_table() -> pd.DataFrame:
 
 
 def shown_name(ds: xr.Dataset, key: str) -> str:
-    """A model of the set as every chapter names it: its checkpoint's name without the content hash
-    (``settings.model_name``: "ihc-sr-x4-eps-quick", the profile it was trained at included); the set's key where the
-    results record no checkpoint for it."""
-    from ..train.cache import model_name
-
-    from pathlib import Path
-
+    """A model's checkpoint name without its hash ("ihc-sr-x4-eps-quick"), else its key in the set."""
     folder = json.loads(getattr(ds, "attrs", {}).get("checkpoints", "{}") or "{}").get(key)
     return Path(model_name(folder)).name if folder else str(key)
 
@@ -50,13 +47,7 @@ def _named(ds: xr.Dataset, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its "model" index level (set keys) written as ``shown_name``."""
     if "model" not in (frame.index.names or []):
         return frame
-    if isinstance(frame.index, pd.MultiIndex):
-        level = frame.index.names.index("model")
-        frame.index = frame.index.set_levels(
-            [shown_name(ds, k) for k in frame.index.levels[level]], level=level, verify_integrity=False)
-    else:
-        frame.index = pd.Index([shown_name(ds, k) for k in frame.index], name="model")
-    return frame
+    return frame.rename(index=lambda k: shown_name(ds, k), level="model")
 
 
 def reports(ds: xr.Dataset) -> dict[str, GateReport]:
@@ -64,22 +55,19 @@ def reports(ds: xr.Dataset) -> dict[str, GateReport]:
 
 
 def check_value(value: float, check: str, signed: bool = False) -> str:
-    """``value`` of ``check`` at the precision its gate-table column allows (``most_digits``), so that a value
-    the rule rejects never prints as its threshold ("+0.304", not "+0.30", beside "at most 0.3")."""
+    """``value`` of ``check`` with ``most_digits`` decimals, so a rejected value never prints as its threshold."""
     return f"{value:{'+' if signed else ''}.{most_digits(check)}f}"
 
 
 def gate_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model: the verdict and the worst value of each check (over samplers and labels), as
-    ``gate_frame`` shows them. (Each model's role and training steps are under its loss curves.)"""
+    """One row per model: the verdict and the worst value of each check, as ``gate_frame`` shows them."""
     info = json.loads(ds.attrs["models"])
     rows = [gate_row(key, rep, info[key].get("steps")) for key, rep in reports(ds).items()]
     return _named(ds, gate_frame(rows))
 
 
 def start_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per model and label, the deterministic sampler's channel-mean and std errors begun from the training data's
-    Gaussian plus noise (what the gate judges) and from pure noise (recorded, not judged)."""
+    """Per model and label, the channel-mean and std errors from the gate's start and from pure noise (not judged)."""
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
@@ -98,36 +86,28 @@ def start_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def spectrum_failures(ds: xr.Dataset) -> pd.DataFrame:
-    """Where each failed spectrum check fails: per model, label and sampler, the radial bands (1 = lowest non-zero
-    frequency, 16 = Nyquist on 32-pixel crops) whose log10 power ratio leaves the threshold, with the ratio. Too much
-    power across the upper bands is static, too little is blur; isolated bands at the spectral zeros of
-    nearest-neighbour upsampling are notches the model fills."""
+    """Per failed spectrum check (model, label, sampler): the radial bands (1 = lowest, 16 = Nyquist on 32-pixel
+    crops) whose log10 power ratio is outside the threshold, with the ratio."""
     rows = []
     for key, rep in reports(ds).items():
         r = rep.rows
         bad = r[(r["check"] == "spectrum") & (r["passed"] == False)]  # noqa: E712 (None: not judged)
         for _, b in bad.iterrows():
             bands = np.asarray(b.get("bands") if isinstance(b.get("bands"), (list, np.ndarray)) else [], float)
-            out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands) if abs(v) > THRESHOLDS["spectrum"]]
+            out = [f"{k + 1}: {check_value(v, 'spectrum', signed=True)}" for k, v in enumerate(bands)
+                   if abs(v) > THRESHOLDS["spectrum"]]
             rows.append({"model": key, "label": int(b["label"]), "sampler": b["sampler"],
                          "bands over the rule (band: log10 ratio)": ", ".join(out) or "—"})
     cols = ["model", "label", "sampler", "bands over the rule (band: log10 ratio)"]
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
-def autoencoder(info: dict) -> str | None:
-    return next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
-
-
 def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
-    """For each failed spectrum check of a latent-space model, in each band outside the rule: the model's log10 power
-    ratio beside the ratio of the autoencoder's own reconstructions of held-out crops of that label, and the share of
-    the model's shortfall (or excess) the decoder already shows. A latent model's samples are decoded by that
-    decoder, so a band the decoder cannot reconstruct is a band no latent model of it can sample; a share near 100 %
-    puts the failure on the autoencoder, not on the diffusion model. Empty without a latent model or an autoencoder."""
+    """Per failed spectrum band of a latent-space model: its log10 power ratio beside the autoencoder's own
+    reconstructions' and the decoder's share of it (near 100 %: the decoder's failure). Empty without both."""
     info = json.loads(ds.attrs["models"])
     reps = reports(ds)
-    vae = autoencoder(info)
+    vae = next((k for k, m in info.items() if m.get("parameterization") == "vae"), None)
     cols = ["model", "label", "sampler", "band", "model's log10 ratio", "decoder's log10 ratio", "decoder's share"]
     rows = []
     if vae is not None:
@@ -150,8 +130,7 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def signed_percent(value: float, digits: int = 1) -> str:
-    """A signed percentage as a table shows it, "+0.4 %", "−0.1 %"; a value that rounds to zero is "0.0 %" with no
-    sign, so "+0.0 %" and "0.0 %" never stand for the same reading."""
+    """A signed percentage, "+0.4 %", "−0.1 %"; one that rounds to zero "0.0 %" without a sign."""
     shown = f"{value:.{digits}f}"
     if float(shown) == 0:
         return f"{0:.{digits}f} %"
@@ -159,10 +138,8 @@ def signed_percent(value: float, digits: int = 1) -> str:
 
 
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per model and label, at each noise level: the error of the denoised colour-channel mean on real crops, the
-    channel that strays most (signed, % of the crops' mean on the [0, 1] scale); "—" above the model's highest noise
-    level. Models without the measurement (the autoencoder, a latent-space model, results stored without it) are
-    left out."""
+    """Per model, label and noise level: the signed error (%) of the denoised mean of the channel that strays most;
+    "—" above the model's highest noise level; models without the measurement left out."""
     if "mean_bias" not in ds:
         return pd.DataFrame()
     rows = []
@@ -180,9 +157,8 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def vp_noise_levels(steps: int = 50) -> dict:
-    """The noise levels of the VP (ε and x0) models' default schedule (``models.schedules.VPSchedule``): the
-    schedule's end (``end``: its largest σ), where a ``steps``-step DDIM sampler starts (``start``) and the signal's
-    share of a state there (``signal``, 1/√(1 + σ²))."""
+    """The VP schedule's largest σ (``end``), a ``steps``-step DDIM sampler's first σ (``start``) and the signal's
+    share there (``signal``, 1/√(1 + σ²))."""
     from ..models.schedules import VPSchedule, ddim_sigmas
 
     schedule = VPSchedule()
@@ -190,17 +166,12 @@ def vp_noise_levels(steps: int = 50) -> dict:
     return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
 
 
-# the VP models (the scaled-linear schedule ``start_text`` speaks of): pixel-space ε- and x0-prediction models
 _VP = ("eps", "x0", "v")
 
 
 def brightness_spread(ds) -> tuple[float, float, int] | None:
-    """How much a crop's brightness (the mean of each channel over its pixels) varies from crop to crop, from the
-    real training crops the chapter shows beside each VP model's samples (``ds["real"]``: model, label, image,
-    channel, y, x): the smallest and largest standard deviation over crops, per model's dataset, label and channel,
-    and the pixels of a crop. None when the results hold no such crops."""
-    import json
-
+    """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
+    and the pixels of a crop; None without such crops."""
     if ds is None or "real" not in getattr(ds, "variables", {}):
         return None
     try:
@@ -212,8 +183,7 @@ def brightness_spread(ds) -> tuple[float, float, int] | None:
     if not keys:
         return None
     real = ds["real"].sel(model=keys)
-    means = real.mean(["y", "x"])                         # a crop's brightness per channel
-    sd = means.std("image", ddof=1).values                 # over the crops: per model, label, channel
+    sd = real.mean(["y", "x"]).std("image", ddof=1).values
     sd = sd[np.isfinite(sd)]
     if not sd.size:
         return None
@@ -221,11 +191,8 @@ def brightness_spread(ds) -> tuple[float, float, int] | None:
 
 
 def gate_lists(ds: xr.Dataset) -> dict:
-    """Which models pass the gate (``passing``: keys), which fail and on what (``failing``: {key: the report's
-    first two failures}), and of the failing ones those the profile still runs as arms with a warning (``kept``,
-    ``Profile.allow_weak_models``) and those a study refuses (``refused``)."""
-    from .profiles import get_profile
-
+    """Models that pass (``passing``), fail ({key: first two failures}, ``failing``), and of those, the ones the
+    profile runs with a warning (``kept``) or refuses (``refused``)."""
     reps = reports(ds)
     failing = {k: r.describe_failures(2) for k, r in reps.items() if not r.passed}
     allowed = get_profile(ds.attrs.get("profile", "quick")).allow_weak_models
@@ -235,7 +202,7 @@ def gate_lists(ds: xr.Dataset) -> dict:
 
 
 def _weighting(objective: str | None, train: dict) -> str:
-    """The training loss's weighting as a table cell: truncated SNR, min-SNR or none."""
+    """The training loss's weighting: truncated SNR, min-SNR or none."""
     if train.get("truncated_snr"):
         return "max(1, σ²)" if objective == "eps" else "max(1, 1/σ²)"
     if train.get("min_snr_gamma"):
@@ -244,11 +211,8 @@ def _weighting(objective: str | None, train: dict) -> str:
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per model of the set: what it serves (``role``), its dataset, parameterization, space and backbone,
-    training steps and device, the weighting of its training loss (from the configuration stored with its
-    weights, ``stored_gates.stored_report``; '—' where none is stored) and the gate's verdict."""
-    from .stored_gates import stored_report
-
+    """One row per model: role, data, kind, training steps, device, loss weighting (from its stored configuration)
+    and the gate's verdict."""
     info = json.loads(ds.attrs["models"])
     folders = json.loads(ds.attrs.get("checkpoints", "{}"))
     rows = []
@@ -264,10 +228,8 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def edge_shares(ds: xr.Dataset, white: float = 0.9) -> pd.DataFrame:
-    """For each pixel-space model of an edge-map dataset (a task of kind "edges", whose source label 0 is the edge
-    maps): the share of edge pixels (BT.601 luma below ``white`` on the [-1, 1] scale, the threshold S_LF's
-    non-white mask uses) in its sampled edge maps and in the real edge maps beside them, with the gate's worst
-    label-0 mean and std errors over its samplers; empty without such a model."""
+    """Per pixel-space model of an edge-map dataset: the share of edge pixels (luma below ``white`` on [-1, 1]) in
+    its sampled and the real label-0 edge maps, and the gate's worst label-0 mean and std errors."""
     from .models import dataset_for
 
     info = json.loads(ds.attrs["models"])

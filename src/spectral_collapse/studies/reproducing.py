@@ -1,10 +1,5 @@
-"""The paper profile's compute, estimated from a measured timing of the paper U-Net: numbers only.
-
-The timing (``<results root>/reproducing/paper-unet-cpu.json``) is measured by ``python -m benchmarks.paper_unet``
-(benchmarks/paper_unet.py: ``measure_paper_unet``); ``paper_scale_estimate`` turns it into forward passes, CPU hours
-and GPU hours, and ``gpu_rate`` sets a GPU measurement of the paper's training step beside the estimate. The
-reproducing page shows them as tables (``profile_table``, ``timing_table``, ``gpu_train_table``, ``gpu_table``).
-"""
+"""The paper profile's compute, estimated from a measured timing of the paper U-Net
+(``python -m benchmarks.paper_unet``): numbers only."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,26 +13,21 @@ __all__ = ["TIMING_FILE", "PAPER_LABEL_PASSES", "GPU_TFLOPS", "paper_scale_estim
            "timing_table", "gpu_train_table", "gpu_table"]
 
 TIMING_FILE = Path("reproducing") / "paper-unet-cpu.json"   # under the results root
-# Translations per table cell in the paper profile: n_test images x seeds; the six paper labels per dataset.
-PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 0),      # (inversion forwards,
-                      "ovg": (50, 50, 50), "ovg_taba": (48, 50, 48), "ovg_edm": (50, 50, 50)}  # sampling, OVG steps)
-
-
+# (inversion forwards, sampling forwards, OVG steps) per translation of the six paper labels
+PAPER_LABEL_PASSES = {"ddim": (50, 50, 0), "taba": (48, 50, 0), "edm": (50, 50, 0),
+                      "ovg": (50, 50, 50), "ovg_taba": (48, 50, 48), "ovg_edm": (50, 50, 50)}
 GPU_TFLOPS = 50.0  # the sustained rate the estimate assumes: a third of an A100's dense TF32 peak
+
+
+def _quantities(rows: dict) -> pd.DataFrame:
+    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
 
 
 def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_step_ratio: float | None = None,
                          datasets: int = 2, models_per_dataset: int = 2) -> pd.DataFrame:
-    """Estimated compute of the paper profile's main results (Table 2: BBBC021 x16 and Edges2Shoes) from a timing.
-
-    Training: steps x batch images of forward + backward per model (``models_per_dataset`` = eps and EDM).
-    Translation: per image the network passes of each paper label (PAPER_LABEL_PASSES), an OVG step costing
-    ``ovg_step_ratio`` forwards (None: one forward plus two vector-Jacobian products each costing a backward pass,
-    2 fb / f - 1 with f the forward and fb the forward + backward time; the benchmark chapter measures the real
-    ratio, pass it when known), times n_test images x seeds. CPU hours use the measured one-thread
-    CPU time; GPU hours divide FLOPs (forward FLOPs x passes; backward counted as 2 forwards) by an *assumed*
-    sustained ``gpu_tflops``. Both are estimates, not measurements of a full run.
-    """
+    """Estimated forwards, CPU hours and GPU hours of the paper profile's main results (Table 2) from a timing:
+    training (forward + backward per image and step) and translation (``PAPER_LABEL_PASSES``, an OVG step costing
+    ``ovg_step_ratio`` forwards, default 2 fb / f - 1); GPU hours assume a sustained ``gpu_tflops``."""
     prof = get_profile("paper")
     f_cpu = timing["forward"]["cpu_s_per_image"]
     fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
@@ -62,11 +52,8 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
 
 
 def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict | None:
-    """A GPU measurement of the paper's training runs beside the estimate: the latent-space U-Net runs the estimate
-    covers (eps and EDM per dataset) as {runs, measured_hours (their projected GPU hours summed), estimate_hours
-    (``paper_scale_estimate``'s training row for as many models), step_s (the median measured step), batch,
-    gflop (one forward), tflops (the FLOP rate the step reached: three forwards per image and step),
-    assumed_tflops}; None when the measurement holds no such step or the timing no FLOP count."""
+    """The latent U-Net training runs of a GPU measurement beside the estimate: runs, measured and estimated hours,
+    median step, batch, gflop, the TFLOP/s reached and assumed; None without such runs or a FLOP count."""
     prof = get_profile("paper")
     rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
             if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
@@ -83,8 +70,7 @@ def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict
 
 
 def profile_table(name: str = "quick") -> pd.DataFrame:
-    """What a profile trains, as (quantity, value) rows: crop size, U-Net parameters, the steps and batch of its eps
-    and EDM models, and the training seeds of the models ``studies.models.SEED_REPLICATES`` trains more than once."""
+    """What a profile trains, as (quantity, value) rows: crop size, U-Net size, steps and batch, replicate seeds."""
     from ..models.backbones import build_backbone, count_parameters
     from .models import SEED_REPLICATES
 
@@ -96,14 +82,13 @@ def profile_table(name: str = "quick") -> pd.DataFrame:
             "ε-prediction: steps, batch": f"{prof.train_eps.steps}, {prof.train_eps.batch_size}",
             "EDM: steps, batch": f"{prof.train_edm.steps}, {prof.train_edm.batch_size}",
             "models trained more than once": len(reps), "their training seeds": ", ".join(map(str, seeds))}
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)
 
 
 def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
                  gpu_tflops: float = GPU_TFLOPS) -> pd.DataFrame:
-    """The measurement the estimate scales, as (quantity, value) rows: where and when it was taken, the paper U-Net's
-    size and CPU seconds per image, and what a training image and an OVG inversion step count as in forwards
-    (``ovg_step_ratio``: measured by the benchmarks; None: one forward plus two backward-cost products)."""
+    """The timing the estimate scales, as (quantity, value) rows: machine, U-Net size, CPU seconds per image and
+    the cost of a training image and an OVG step in forwards."""
     m = timing.get("machine", {})
     f, fb = timing["forward"]["cpu_s_per_image"], timing["forward_backward"]["cpu_s_per_image"]
     rows = {"CPU": m.get("cpu", ""), "CPU cores": m.get("cpu_count", ""), "torch threads": timing.get("threads", 1),
@@ -117,13 +102,11 @@ def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
             "OVG inversion step in forwards": f"{ovg_step_ratio if ovg_step_ratio else 2 * fb / f - 1:.2f}",
             "OVG step ratio measured by the benchmarks": "yes" if ovg_step_ratio else "no",
             "assumed sustained GPU TFLOP/s": f"{gpu_tflops:.0f}"}
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)
 
 
 def gpu_train_table(gpu: dict) -> pd.DataFrame:
-    """The GPU's training runs at the paper's scale (Table 7), one row each: the run (backbone, space,
-    parameterization, dataset), seconds per optimiser step, steps, projected GPU hours, parameters and peak memory;
-    a run that did not fit has its recorded error's name."""
+    """The GPU's training runs at the paper's scale (Table 7), one row each; a run that did not fit names its error."""
     rows = []
     for r in (gpu.get("paper_scale") or {}).get("train", []):
         fit = "step_s" in r
@@ -136,9 +119,8 @@ def gpu_train_table(gpu: dict) -> pd.DataFrame:
 
 
 def gpu_table(gpu: dict, timing: dict | None = None, ovg_step_ratio: float | None = None) -> pd.DataFrame:
-    """The GPU measurement beside the estimate, as (quantity, value) rows: the GPU, the projected hours of the runs
-    that fit, ``gpu_rate`` (with the CPU ``timing``) and one OVG translation against DDIM's, beside the ratio the
-    estimate's per-step cost implies for a translation whose sampling half is unguided ((ratio + 1) / 2)."""
+    """The GPU measurement beside the estimate, as (quantity, value) rows: projected hours, ``gpu_rate`` and OVG
+    against DDIM, measured and implied by the estimate's step cost ((ratio + 1) / 2)."""
     ps = gpu.get("paper_scale") or {}
     rows = {"GPU": gpu.get("gpu", ""), "projected GPU hours of the runs that fit":
             f"{ps.get('total_projected_gpu_hours', 0):,.0f}"}
@@ -156,4 +138,4 @@ def gpu_table(gpu: dict, timing: dict | None = None, ovg_step_ratio: float | Non
                  "OVG / DDIM on the GPU": f"{tr['ovg_s'] / tr['ddim_s']:.2f}"}
         if ovg_step_ratio:
             rows["OVG / DDIM by the estimate's step cost"] = f"{(ovg_step_ratio + 1) / 2:.2f}"
-    return pd.DataFrame({"quantity": list(rows), "value": [str(v) for v in rows.values()]})
+    return _quantities(rows)

@@ -1,10 +1,4 @@
-"""The scorecard as tables a page shows: one DataFrame per paper table, the paper's numbers beside ours.
-
-``scorecard.scorecard`` gives one row per number of the paper's tables with our counterpart; ``side_by_side``
-lays one paper table out as the paper prints it, a *paper* row and an *ours* row per method (and ablation value),
-one column per metric. Cells are strings: a mean ± its standard deviation over seeds, a share with its 95 %
-interval, "not run" where we have no counterpart.
-"""
+"""The scorecard as tables a page shows: one DataFrame per paper table, the paper's numbers beside ours."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,9 +30,8 @@ def _pm(mean, std, metric: str, share: bool, printed: bool = False) -> str:
 
 
 def cell_pair(r, share: bool) -> tuple[str, str]:
-    """(paper, ours) of one scorecard row: the paper's mean ± std with the decimals it prints ("—" when it gives
-    none); ours as a mean with its 95 % interval "[lo, hi]" (``text.interval``) where the row has one ("(no spread)" for a zero-width
-    one), else mean ± std; "not run" without a counterpart."""
+    """(paper, ours) of one scorecard row: the paper's mean ± std as it prints it, ours as mean "[lo, hi]" (or
+    "(no spread)"), else mean ± std; "not run" without a counterpart."""
     paper = _pm(r.paper_mean, getattr(r, "paper_std", np.nan), r.metric, share, printed=True) or "—"
     o = float(r.ours_mean)
     if not np.isfinite(o):
@@ -53,8 +46,7 @@ def cell_pair(r, share: bool) -> tuple[str, str]:
 
 
 def side_by_side(card: pd.DataFrame, table: str) -> pd.DataFrame:
-    """One paper table of ``card`` (``scorecard.scorecard``): index (ablation value,) method and "paper" / "ours",
-    one column per metric the paper reports there, in ``METRICS`` order."""
+    """One paper table of ``card``: rows (ablation value,) method, "paper" / "ours"; a column per metric."""
     t = card[card["table"] == table]
     idx = ([AXES[table]] if table in AXES else []) + ["method"]
     share = table in SHARE_TABLES

@@ -1,9 +1,5 @@
 """The seed_spread chapter's tables: each training run's numbers, the spread between runs against the interval
-over crops, the claims judged on each run, runs far outside the others, and the models behind the results.
-
-A run is one training seed's models (``seed_arms`` shapes each as main_results' results); a crop's value is its
-mean over the translation seeds that translated it (``aggregate.crop_values``).
-"""
+over crops, the claims judged on each run, runs far outside the others, and the models behind the results."""
 from __future__ import annotations
 
 import json
@@ -14,7 +10,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
+from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
+from .claim_titles import CLAIM_TITLES
+from .claims import UNTESTABLE, chapter_claims
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
@@ -28,9 +28,8 @@ OUTLIER_FACTOR = 3.0            # a run this many times the typical spread betwe
 
 def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LEVEL,
                  seed: int = 0) -> tuple[float, float]:
-    """Percentile interval of the grand mean of ``groups`` (one array of crop values per training run) under a
-    two-level bootstrap: draw the runs with replacement, then each drawn run's crops with replacement, and average
-    the drawn runs' means. Its width carries the spread between runs as well as that between crops."""
+    """Percentile interval of the grand mean of ``groups`` (crop values per training run) under a two-level
+    bootstrap: runs drawn with replacement, then each drawn run's crops."""
     groups = [np.asarray(g, dtype=np.float64)[np.isfinite(g)] for g in groups]
     groups = [g for g in groups if len(g)]
     if not groups:
@@ -45,24 +44,15 @@ def two_level_ci(groups, *, n_boot: int = POOLED_DRAWS, level: float = POOLED_LE
 
 
 def seed_arms(ds: xr.Dataset) -> dict[int, xr.Dataset]:
-    """{training seed: that run's results, shaped as main_results' (its attrs name the study main_results)}."""
+    """{training seed: that run's results, shaped as main_results'}."""
     if "train_seed" not in ds.dims:
         raise ValueError("these results have no train_seed axis; they are not the seed_spread study's")
-    out = {}
-    for k in ds["train_seed"].values:
-        sub = ds.sel(train_seed=k)
-        sub.attrs = dict(ds.attrs, study="main_results")
-        out[int(k)] = sub
-    return out
+    return {int(k): ds.sel(train_seed=k).assign_attrs(study="main_results") for k in ds["train_seed"].values}
 
 
 def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: int = 3) -> pd.DataFrame:
-    """One row per (method, metric): each run's mean over crops ("seed k"), the range and std (ddof 1) of those
-    means, ``half-width`` (the median half-width of a run's 95 % bootstrap interval over crops), ``ratio`` (range /
-    half-width) and ``pooled`` (the 95 % interval of the mean over runs and crops, ``two_level_ci``). A set-level
-    metric (S_G) gives each run's mean over its sets, its range and std, and NaN for the rest."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """One row per (method, metric): each run's mean ("seed k"), their range and std, the median half-width of a
+    run's 95 % interval over crops, range / half-width and the ``two_level_ci`` (NaN for set-level S_G)."""
     arms = seed_arms(ds)
     rows = []
     for method in [str(m) for m in ds["method"].values]:
@@ -96,21 +86,14 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 
 def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
-    """A cell per method, training run and metric (``ablation_tables.format_ablation``), the training seed and
-    the method as leading columns."""
-    from .ablation_tables import format_ablation
-
+    """``format_ablation``'s cells with the training seed and the method as leading columns."""
     t = format_ablation(ds)
     t.columns.name = None
     return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
-    """One row per claim the main results answer: its verdict on each training run's results ("seed k", the
-    claims page's rule and words), and ``same`` (whether the runs agree; "—" when no run could test it)."""
-    from .claim_titles import CLAIM_TITLES
-    from .claims import UNTESTABLE, chapter_claims
-
+    """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
     verdicts: dict[str, dict[int, str]] = {}
     for k, sub in seed_arms(ds).items():
         for claim, finding in chapter_claims(sub):
@@ -125,10 +108,7 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:
-    """The models behind the results (``ablation_tables.trained_models``), one row per training seed and model,
-    indexed by both."""
-    from .ablation_tables import arm_names, trained_models
-
+    """``trained_models`` indexed by training seed and model."""
     t = trained_models(ds)
     if t.empty:
         return t
@@ -140,18 +120,14 @@ def models_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def model_folders(ds: xr.Dataset) -> dict[str, str]:
-    """{checkpoint name: its folder} of every model behind the results, the input of the stored gate table."""
+    """{checkpoint name: its folder} of every model behind the results."""
     return {os.path.basename(str(path)): str(path) for a in json.loads(ds.attrs["per_arm"]).values()
             for path in json.loads(a.get("models") or "{}").values()}
 
 
 def outlier_runs(ds: xr.Dataset, metrics=SPREAD_METRICS, factor: float = OUTLIER_FACTOR) -> pd.DataFrame:
-    """The (method, metric) pairs for which one training run lies far outside the others: with at least three
-    runs, the run whose mean is farthest from the other runs' mean is an outlier when its mean lies outside each
-    other run's 95 % interval over crops and its distance is at least ``factor`` times the metric's typical spread
-    between runs (the median over methods of the range of the runs' means)."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """(method, metric) pairs whose farthest run (of at least three) lies outside every other run's 95 % interval
+    and ``factor`` x the metric's typical spread (median range over methods) from the others' mean."""
     arms = seed_arms(ds)
     cols = ["method", "metric", "training seed", "mean", "other runs", "gap", "typical spread"]
     if len(arms) < 3:

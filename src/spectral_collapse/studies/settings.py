@@ -1,11 +1,4 @@
-"""A chapter's "settings of this run": the stored settings of a results dataset as a plain table.
-
-``settings_table(ds, keys)`` gives one row per named attr the results hold (index ``setting``: the stored key), its
-value as stored in compact form (``value``: JSON mappings as ``key = value`` pairs, lists comma-joined, floats in
-short form, a checkpoint folder by its model name) and what the setting is (``meaning``: ``MEANINGS``, static).
-Commit hashes and other provenance stay in the results file; the table adds when the results were computed and
-the versions of the main packages.
-"""
+"""A chapter's "settings of this run": the stored settings of a results dataset as a plain table."""
 from __future__ import annotations
 
 import json
@@ -61,9 +54,8 @@ def _empty(value) -> bool:
 
 
 def compact(value, depth: int = 0) -> str:
-    """A stored setting in compact form: JSON text parsed, a mapping as ``key = value`` pairs (entries without a value
-    left out; nested ones in parentheses), lists comma-joined, floats in ``.4g`` form, a checkpoint folder by its
-    model name (``train.cache.model_name``), a missing value "—"."""
+    """A stored setting in compact form: a mapping as ``key = value`` pairs, lists comma-joined, floats ``.4g``, a
+    checkpoint folder by its model name, a missing value "—"."""
     value = _parsed(value)
     if _empty(value):
         return MISSING
@@ -81,25 +73,17 @@ def compact(value, depth: int = 0) -> str:
     return model_name(text) if HASHED_NAME.match(text.rstrip("/").rsplit("/", 1)[-1]) else text
 
 
-def _versions(versions) -> str:
-    versions = _parsed(versions)
-    if not isinstance(versions, dict):
-        return ""
-    return ", ".join(f"{p} {versions[p]}" for p in PACKAGES if p in versions)
-
-
 def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
-    """The named attrs of a results dataset, one row each in the order given (those it lacks left out), then
-    ``extra`` rows ({setting: value}), then ``computed`` (the results' ``created`` time) and ``versions``. Index
-    ``setting`` (the stored key); columns ``value`` (``compact``) and ``meaning`` (``MEANINGS``, "" where none)."""
+    """One row per attr in ``keys`` the results hold, then ``extra`` ({setting: value}), ``computed`` and
+    ``versions``; index ``setting``, columns ``value`` (``compact``) and ``meaning`` (``MEANINGS``)."""
     attrs = dict(ds.attrs)
     rows = [(k, compact(attrs[k])) for k in keys if k in attrs]
     rows += [(k, compact(v)) for k, v in (extra or {}).items()]
     if "created" in attrs:
         rows.append(("computed", str(attrs["created"]).replace("T", " ")[:16]))
-    versions = _versions(attrs.get("versions"))
-    if versions:
-        rows.append(("versions", versions))
+    versions = _parsed(attrs.get("versions"))
+    if isinstance(versions, dict) and any(p in versions for p in PACKAGES):
+        rows.append(("versions", ", ".join(f"{p} {versions[p]}" for p in PACKAGES if p in versions)))
     out = pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
     out["meaning"] = [MEANINGS.get(str(k), "") for k in out.index]
     return out

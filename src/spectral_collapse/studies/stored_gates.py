@@ -4,10 +4,14 @@ study names by folder, and the training-seed replicates."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..train.cache import model_name
+from ..train.shipped import shipped_dir
+from .gate import GATE_FILE
 from .quality import CHECKS, THRESHOLDS, GateReport
 
 __all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_HEADERS", "gate_row", "column_digits",
@@ -15,13 +19,7 @@ __all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_H
 
 
 def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
-    """(gate report, config) a checkpoint folder keeps: its own quality.json and config.json, else its shipped
-    copy's (data/weights/<name>); (None, {}) when neither exists."""
-    from pathlib import Path
-
-    from .gate import GATE_FILE
-    from ..train.shipped import shipped_dir
-
+    """(gate report, config) of a checkpoint folder, else of its shipped copy; (None, {}) when neither exists."""
     rep, cfg = None, {}
     for d in (Path(folder), shipped_dir(folder, weights_root)):
         try:
@@ -36,9 +34,7 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
 
 
 def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
-    """The gate table of models given as {name: checkpoint folder}, read from the gate report each keeps with its
-    weights (``studies.gate`` writes quality.json beside the checkpoint and its shipped copy): the same columns as
-    ``gate_table``, and "not stored" for a model whose report is not there."""
+    """The gate table of {name: checkpoint folder} from their stored reports; "not stored" where none is."""
     rows = []
     for key, folder in folders.items():
         rep, cfg = stored_report(folder, weights_root)
@@ -49,37 +45,27 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
 
 
 def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
-    """The gate of every training-seed replicate (``studies.models.SEED_REPLICATES``: the main eps and EDM models of
-    each bundled dataset trained again from seeds 1 and 2), read from the report stored with its weights; the
-    folder of each is computed from its configuration (``checkpoint_name``), without training it."""
-    from pathlib import Path
-
+    """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
     from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
     root = Path(checkpoint_root or CHECKPOINT_ROOT)
-    from ..train.cache import model_name
 
     folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
     return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
 
 
-# a check's column in the gate tables where its name is too long for the text column: a header that can wrap
 GATE_HEADERS = {"memorisation": "nearest crop"}
 
 
 def gate_row(key: str, rep: GateReport, steps) -> dict:
     """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
     t = rep.table().set_index("check")
-    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
-    for c in CHECKS:
-        row[c] = (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None
-    return row
+    return {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps,
+            **{c: (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None for c in CHECKS}}
 
 
 def column_digits(values, figures: int = 2, most: int = 4) -> int:
-    """The decimals one column of a table shows: enough for ``figures`` significant figures of its smallest
-    non-zero finite value, at most ``most``, at least 2 (a column shows every row with the same precision, never
-    "1.1" above "1.11")."""
+    """A column's decimals: ``figures`` significant figures of its smallest non-zero value, 2 to ``most``."""
     v = np.abs(np.asarray([x for x in values if isinstance(x, (int, float)) and np.isfinite(x) and x != 0], float))
     if not len(v):
         return 2
@@ -87,18 +73,14 @@ def column_digits(values, figures: int = 2, most: int = 4) -> int:
 
 
 def most_digits(check: str) -> int:
-    """The most decimals a check's column shows: two beyond its threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2), enough
-    to read a value against the threshold."""
+    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2)."""
     text = f"{THRESHOLDS[check]:g}"
     return (len(text.split(".")[1]) if "." in text else 0) + 2
 
 
 def gate_frame(rows: list[dict]) -> pd.DataFrame:
-    """``gate_row``s as the chapter shows them, narrow enough for the text column: the verdict beside the model
-    (first, so that nothing hides it), then each check's worst value at one precision per column (``column_digits``, at most ``most_digits``)
-    under a header that can wrap (``GATE_HEADERS``), a failed check marked "✗" (kept on the value's line), "n/a"
-    where a check cannot be judged (no training log), "∞" for an infinite value, "—" where a model has no such
-    check. The training steps are not a column: each model's section and the training-seeds chapter give them."""
+    """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
+    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check."""
     nb = "\u00a0"
     out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
     for c in CHECKS:

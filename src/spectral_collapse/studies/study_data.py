@@ -14,8 +14,7 @@ _NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
 
 
 def dataset_for(profile: str, dataset: str, factor: int | None = None, options: dict | None = None, **kw):
-    """The dataset at the profile's image size and SR factor; ``options`` (a study's data_options) and ``kw`` may set
-    ``size``, ``factor`` (an explicit ``factor`` argument wins: the ablations' arms), ``task`` and builder keywords."""
+    """The dataset at the profile's size and SR factor, unless ``factor``, ``options`` or ``kw`` set them."""
     p = get_profile(profile)
     opts = {**(options or {}), **kw}
     size = opts.pop("size", p.image_size)
@@ -25,8 +24,7 @@ def dataset_for(profile: str, dataset: str, factor: int | None = None, options: 
 
 
 def prompt_options(spec) -> dict:
-    """The prompts a text-conditioned model given with ``model`` / ``models`` takes from ``data_options``
-    (``PROMPT_OPTIONS``: source_prompt, target_prompt, null_prompt, micro_conditioning); {} when none is set."""
+    """The prompts (``PROMPT_OPTIONS``) a given text-conditioned model takes from ``data_options``; {} if none."""
     from ..models.sd import PROMPT_OPTIONS
 
     raw = spec.get("data_options", None)
@@ -38,8 +36,7 @@ def prompt_options(spec) -> dict:
 
 
 def data_options(spec) -> dict:
-    """The study's ``data_options`` knob as loader keywords, checked against the dataset's builder before loading
-    (without the prompts of a text-conditioned model, ``prompt_options``)."""
+    """The study's ``data_options`` without prompts, as loader keywords checked against the dataset's builder."""
     raw = spec.get("data_options", None)
     if raw is None:
         return {}

@@ -1,9 +1,4 @@
-"""The translation chapters' tables, computed from stored results (numbers and short headers, no prose).
-
-Aggregation (``per_seed``, ``summary``: mean over the test samples of one seed, then mean and std with ddof = 1
-over seeds, non-finite samples excluded and counted) is in ``studies.aggregate`` and re-exported here. Comparison
-with the paper is a join on (method, metric).
-"""
+"""The translation chapters' tables, computed from stored results (numbers and short headers, no prose)."""
 from __future__ import annotations
 
 import json
@@ -12,19 +7,20 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.intervals import bootstrap_ci
 from ..reference import paper_counterpart, paper_rows
 from .aggregate import METRIC_NAMES, TABLE_METRICS, cell_text, failed_label, per_seed, summary
+from .latent_tables import smallest_norm_error
 from .method_labels import MODEL_WORDS
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
            "control_rows", "copy_beats_every_method", "ground_truth_below", "METRIC_NAMES", "GENERATED", "md_table",
            "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table",
            "failed_counts", "noise_sample_table", "latent_gaussianity_table", "smallest_norm_error",
-           "null_class_scale", "paper_null_equals_direct"]
+           "null_class_scale", "paper_null_equals_direct", "ours_beside_paper"]
 
 HIGHER_IS_BETTER = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g")
-# The book's translation tables: the paper's metrics with the signed texture error beside S_HF (log E_HF - mu_HF:
-# below 0 too smooth, above 0 too noisy; S_HF alone cannot tell the two apart).
+# the paper's metrics with the signed texture error log E_HF - mu_HF beside S_HF (below 0 too smooth, above 0 noisy)
 DISPLAY_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "s_g")
 # the realism table: S_HF beside the scores that tell texture from noise (studies.realism, metrics.realism)
 REALISM_METRICS = ("s_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "kid_wav")
@@ -34,69 +30,53 @@ GENERATED = "_generated"
 
 
 def control_rows(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.DataFrame:
-    """The controls' rows (``copy``, ``ground_truth``: studies.translation.control_scores) in the table's format;
-    empty when the results hold none. Latent metrics (S_DC, S_G) have no control: '—'."""
-    from ..metrics.intervals import bootstrap_ci
-
+    """The controls' rows (``copy``, ``ground_truth``) in the table's format, '—' for latent metrics; empty without."""
     if "control" not in ds.dims:
         return pd.DataFrame()
-    rows = {}
-    for c in ds["control"].values.tolist():
-        row = {}
-        for m in metrics:
-            if f"control_{m}" not in ds:
-                row[m] = "—"
-                continue
-            ci = bootstrap_ci(ds[f"control_{m}"].sel(control=c).values)
-            row[m] = cell_text(ci.mean, np.nan, lo=ci.lo, hi=ci.hi, digits=digits) if ci.n else "—"
-        rows[f"{c.replace('_', ' ')} (control)"] = row
-    return pd.DataFrame.from_dict(rows, orient="index")
+
+    def cell(m, c):
+        ci = bootstrap_ci(ds[f"control_{m}"].sel(control=c).values) if f"control_{m}" in ds else None
+        return cell_text(ci.mean, np.nan, lo=ci.lo, hi=ci.hi, digits=digits) if ci and ci.n else "—"
+
+    return pd.DataFrame.from_dict({f"{c.replace('_', ' ')} (control)": {m: cell(m, c) for m in metrics}
+                                   for c in ds["control"].values.tolist()}, orient="index")
+
+
+def _control_beyond(ds: xr.Dataset, control: str, metrics, side: int) -> list[str]:
+    """Higher-is-better metrics on which ``control``'s mean is above (``side`` 1) or below (-1) every method's."""
+    if "control" not in ds.dims or control not in ds["control"].values.tolist():
+        return []
+    present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
+    if not present:
+        return []
+    means = summary(ds, present).groupby("metric")["mean"]
+    edge = means.max() if side > 0 else means.min()
+    ctrl = {m: float(ds[f"control_{m}"].sel(control=control).mean()) for m in present}
+    return [m for m in present if np.isfinite(ctrl[m]) and np.isfinite(edge.get(m, np.nan))
+            and side * (ctrl[m] - edge[m]) > 0]
 
 
 def copy_beats_every_method(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[str]:
-    """Higher-is-better metrics on which the ``copy`` control (the input, untranslated) has a higher mean than
-    every method: such a metric rewards doing nothing."""
-    if "control" not in ds.dims or "copy" not in ds["control"].values.tolist():
-        return []
-    s = summary(ds, [m for m in metrics if m in ds])
-    out = []
-    for m in metrics:
-        if f"control_{m}" not in ds or m not in HIGHER_IS_BETTER:
-            continue
-        copy = float(np.nanmean(ds[f"control_{m}"].sel(control="copy").values))
-        best = s.loc[s["metric"] == m, "mean"].max()
-        if np.isfinite(copy) and np.isfinite(best) and copy > best:
-            out.append(m)
-    return out
+    """Higher-is-better metrics on which the ``copy`` control (the input) beats every method's mean."""
+    return _control_beyond(ds, "copy", metrics, 1)
 
 
 def ground_truth_below(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
-    """Higher-is-better metrics on which the ``ground_truth`` control has a lower mean than every method: such a
-    metric scores an output against something other than the target (S_LF: the input condition)."""
-    if "control" not in ds.dims or "ground_truth" not in ds["control"].values.tolist():
-        return []
-    present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
-    lows = summary(ds, present).groupby("metric")["mean"].min() if present else pd.Series(dtype=float)
-    out = []
-    for m in present:
-        gt = float(ds[f"control_{m}"].sel(control="ground_truth").mean())
-        if np.isfinite(gt) and np.isfinite(lows.get(m, np.nan)) and gt < lows[m]:
-            out.append(m)
-    return out
+    """Higher-is-better metrics on which the ``ground_truth`` control scores below every method's mean."""
+    return _control_beyond(ds, "ground_truth", metrics, -1)
 
 
 def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, controls: bool = True) -> pd.DataFrame:
-    """Methods x metrics table of cells (``aggregate.cell_text``: 'mean [95 % interval over test crops]', numbers
-    only), in the dataset's method order, then the controls' rows (``control_rows``). A method whose samples failed
-    says how many once, in its row label (``failed_label``); its cells are means over the samples kept."""
+    """Methods x metrics cells ('mean [95 % interval over crops]', ``cell_text``), then the controls' rows; a row
+    label says how many samples failed (``failed_label``)."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = summary(ds, metrics)
     lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
     s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) for m, d, a, b in zip(s["mean"], s["std"], lo, hi)]
     t = s.pivot(index="method", columns="metric", values="cell")
-    t = t.reindex(index=[m for m in ds["method"].values if m in t.index], columns=[m for m in metrics if m in t.columns])
+    t = t.reindex(index=[m for m in ds["method"].values if m in t.index],
+                  columns=[m for m in metrics if m in t.columns])
     if "failed" in s:
-        # summary counts a method's failed samples once per method: every metric of the row shares them
         per = s.drop_duplicates("method").set_index("method")
         t.index = [failed_label(m, int(per.loc[m, "failed"]), int(per.loc[m, "n"]) if "n" in per else None)
                    for m in t.index]
@@ -118,8 +98,7 @@ def paper_comparison(ds: xr.Dataset, dataset: str | None = None, metrics=TABLE_M
 
 
 def failed_counts(ds: xr.Dataset) -> dict[str, tuple[int, int | None]]:
-    """Per method with failed samples: (failed, kept), as ``summary`` counts them (once per method: every metric of
-    a row leaves out the same samples); {} when the results record none."""
+    """{method: (failed, kept)} for each method with failed samples, as ``summary`` counts them."""
     s = summary(ds)
     if "failed" not in s:
         return {}
@@ -129,8 +108,7 @@ def failed_counts(ds: xr.Dataset) -> dict[str, tuple[int, int | None]]:
 
 
 def _cell(v, digits: int | None) -> str:
-    """A number of the beside-the-paper table: ours with ``digits`` decimals, the paper's as it prints it (the
-    fewest decimals, at least 2, that give its value); '—' where there is none."""
+    """Ours with ``digits`` decimals, the paper's (``digits`` None) with the fewest decimals (>= 2) that give it."""
     if v is None or not np.isfinite(v):
         return "—"
     if digits is None:
@@ -138,18 +116,22 @@ def _cell(v, digits: int | None) -> str:
     return f"{v:.{digits}f}"
 
 
-def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """The "beside the paper" table: one row per method (the run's order), under each metric our mean beside the
-    paper's ("ours" | "paper", a two-level header); a metric the paper does not report has ours alone.
-    ``cmp``: ``paper_comparison``."""
-    wide = cmp.pivot_table(index="method", columns="metric", values=["ours_mean", "paper_mean"], sort=False)
+def ours_beside_paper(cmp: pd.DataFrame, index, metrics) -> pd.DataFrame:
+    """``cmp``'s means as rows ``index``, columns (metric, "ours" | "paper"), a column without values left out."""
+    wide = cmp.pivot_table(index=index, columns="metric", values=["ours_mean", "paper_mean"], sort=False)
     wide = wide.swaplevel(0, 1, axis=1).rename(columns={"ours_mean": "ours", "paper_mean": "paper"}, level=1)
-    metrics = [m for m in TABLE_METRICS if m in set(cmp["metric"])] + \
-        [m for m in dict.fromkeys(cmp["metric"]) if m not in TABLE_METRICS]
-    cols = [(m, w) for m in metrics for w in ("ours", "paper")
-            if (m, w) in wide.columns and wide[(m, w)].notna().any()]
+    cols = [(m, w) for m in metrics for w in ("ours", "paper") if (m, w) in wide.columns and wide[(m, w)].notna().any()]
     out = wide[cols]
     out.columns = pd.MultiIndex.from_tuples(cols)
+    return out
+
+
+def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """One row per method, under each metric our mean beside the paper's ("ours" | "paper"); ``cmp``:
+    ``paper_comparison``."""
+    metrics = [m for m in TABLE_METRICS if m in set(cmp["metric"])] + \
+        [m for m in dict.fromkeys(cmp["metric"]) if m not in TABLE_METRICS]
+    out = ours_beside_paper(cmp, "method", metrics)
     out = out.reindex([str(m) for m in ds["method"].values if str(m) in out.index])
     for c in out.columns:
         out[c] = out[c].map(lambda v, w=c[1]: _cell(v, digits if w == "ours" else None)).astype(object)
@@ -158,8 +140,7 @@ def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataF
 
 
 def noise_sample_table(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
-    """The texture score S_HF of each model's samples from pure noise (mean over the samples), one row per model
-    named by its parameterization ("EDM", "ε-prediction")."""
+    """Mean S_HF of each model's samples from pure noise, one row per model ("EDM model")."""
     v = ds["noise_s_hf"].mean("noise_image")
     models = [str(m) for m in v["model"].values]
     return pd.DataFrame({"S_HF of samples from noise": [round(float(v.sel(model=m)), digits) for m in models]},
@@ -167,29 +148,14 @@ def noise_sample_table(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 
 
 def latent_gaussianity_table(ds: xr.Dataset, seed, digits: int = 4) -> pd.DataFrame:
-    """One seed's Gaussianity of the inverted latents per method: S_G, the KS distance D_KS, the KS test's p-value
-    ('p-value') and the mean ‖x_T‖²/d."""
+    """One seed's S_G, D_KS, KS p-value and mean ‖x_T‖²/d per method."""
     cols = [c for c in ("s_g", "ks_d", "ks_p", "mean_norm_ratio") if c in ds]
     frame = ds[cols].sel(seed=seed).to_dataframe().drop(columns="seed", errors="ignore")[cols].round(digits)
     return frame.rename(columns={"ks_p": "p-value"})
 
 
-def smallest_norm_error(n: int, d: int) -> float:
-    """The relative error of the mean ‖x_T‖²/d at which the KS distance between chi2(d) and the scaled chi2(d)
-    reaches the test's 5 % critical distance for a set of ``n`` latents: smaller norm errors can pass the test."""
-    from scipy import optimize, stats
-
-    from ..metrics.latent import ks_resolution
-
-    u = stats.chi2.ppf(np.linspace(1e-6, 1 - 1e-6, 4001), d)
-    crit = ks_resolution(n)
-    return float(optimize.brentq(
-        lambda e: np.max(np.abs(stats.chi2.cdf(u, d) - stats.chi2.cdf(u / (1 + e), d))) - crit, 1e-7, 10.0))
-
-
 def null_class_scale(ds: xr.Dataset) -> float | None:
-    """The guidance scale w our ``null_class`` ran at (its own ``guidance_scale``, else the studies' w = 1); None
-    when the run has no Null-Class method."""
+    """The guidance scale w our ``null_class`` ran at (default 1); None when the run has none."""
     try:
         specs = json.loads(ds.attrs.get("methods") or "[]")
     except (TypeError, ValueError):
@@ -202,8 +168,7 @@ def null_class_scale(ds: xr.Dataset) -> float | None:
 
 
 def paper_null_equals_direct(cmp: pd.DataFrame) -> bool | None:
-    """Whether the paper's Null-Class row equals its DirectInversion row on every metric both report in ``cmp``
-    (``paper_comparison``), as a run at w = 1 gives; None when the paper has not both rows."""
+    """Whether the paper's Null-Class row equals its DirectInversion row in ``cmp``; None without both rows."""
     if "paper_mean" not in cmp:
         return None
     paper = cmp.dropna(subset=["paper_mean"]).pivot_table(index="metric", columns="method", values="paper_mean")
