@@ -373,11 +373,18 @@ def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]
     return [(c, judge(c, ev)) for c in CLAIMS if reads in c.reads and (keys is None or c.key in keys)]
 
 
-def chapter_claims(ds, keys=None) -> list[tuple[Claim, Finding]]:
-    """The claims a study's results answer on their own (``keys``: only these), judged on those results alone by
-    the claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads."""
+def chapter_claims(ds, keys=None, reads: dict | None = None) -> list[tuple[Claim, Finding]]:
+    """The claims a study's results answer on their own (``keys``: only these), judged on those results by the
+    claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads.
+    ``reads``: results of other studies the chapter took its settings from, e.g. {"pareto": the sweep}."""
     short = STUDY_NAMES.get(ds.attrs.get("study", ""))
-    return judged_on(evidence_of(ds, short), short, keys) if short else []
+    if not short:
+        return []
+    ev = evidence_of(ds, short)
+    for study, other in (reads or {}).items():
+        if other is not None:
+            ev.extra.setdefault(study, {})[str(ds.attrs.get("dataset", ""))] = other
+    return judged_on(ev, short, keys)
 
 
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
@@ -397,15 +404,15 @@ def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None,
     return pd.DataFrame(rows)
 
 
-def chapter_verdicts(ds, keys=None) -> pd.DataFrame:
+def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
     """``chapter_claims`` as a table, one row per claim: key, title, where in the paper, verdict, caveat and the
     numbers it rests on. A chapter shows this table and glues each verdict (``glue_verdicts``)."""
     rows = [{"claim": c.key, "title": CLAIM_TITLES.get(c.key, c.key), "where": c.where, "verdict": f.verdict,
-             "caveat": f.caveat, "numbers": f.detail} for c, f in chapter_claims(ds, keys)]
+             "caveat": f.caveat, "numbers": f.detail} for c, f in chapter_claims(ds, keys, reads)]
     return pd.DataFrame(rows, columns=["claim", "title", "where", "verdict", "caveat", "numbers"])
 
 
-def glue_verdicts(ds, keys=None) -> dict[str, str]:
+def glue_verdicts(ds, keys=None, reads: dict | None = None) -> dict[str, str]:
     """{"claim_<key>": verdict} for the claims a chapter answers: the names a chapter's text glues its verdict words
     under, so the words come from the claims page's rule and cannot go stale (tests/test_glued_verdicts.py)."""
-    return {f"claim_{c.key}": f.verdict for c, f in chapter_claims(ds, keys)}
+    return {f"claim_{c.key}": f.verdict for c, f in chapter_claims(ds, keys, reads)}
