@@ -1,12 +1,7 @@
 """The pages of a user's report (``pipeline.report``): its Jupyter Book configuration, table of contents and intro.
 
-The configuration is the project's ``_config.yml`` with the report's title and the project's vendored MathJax
-(book/_vendor, read in place), so the report renders offline like the project's book. The table of contents lists
-the executed chapters in the book's parts (``pipeline.toc``), after a page on the quality gate of the report's
-models (``studies/model_quality.md``, which the chapters' gate banners link to). The intro and the gate page are
-the templates notebooks/report/{intro,model_quality}.md of the checkout, their ``$name`` fields filled with tables:
-the data, model, options and OVG step sizes the report ran with, its chapters, each study that failed, was not
-started or does not apply to a given model with the reason, and each model's gate report.
+The configuration is the project's ``_config.yml`` retitled, with its vendored MathJax, so the report renders
+offline; the intro and the gate page are the templates notebooks/report/{intro,model_quality}.md filled with tables.
 """
 from __future__ import annotations
 
@@ -105,7 +100,7 @@ def gate_table(report) -> pd.DataFrame:
 
 
 def render_gate_page(report, root: Path) -> str:
-    """studies/model_quality.md: the gate page's template with ``gate_table``."""
+    """studies/model_quality.md: the gate page with ``gate_table``."""
     from ..studies.gate import GATE_LABEL
 
     return _page(root, "model_quality.md", label=GATE_LABEL,
@@ -113,8 +108,7 @@ def render_gate_page(report, root: Path) -> str:
 
 
 def settings_frame(report) -> pd.DataFrame:
-    """What the report ran with, as (setting, value) rows: data, options, model(s), profile, the gate rule, content
-    signatures, folder and the OVG step sizes the chapters used."""
+    """What the report ran with, as (setting, value) rows, the OVG step sizes the chapters used included."""
     k = report.knobs
     rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
             **({"model": _code(k["model"])} if "model" in k else
@@ -145,8 +139,7 @@ def missing_frame(report) -> pd.DataFrame:
 
 
 def render_intro(report, title: str, root: Path) -> str:
-    """intro.md: the intro's template with the settings, the chapters, the studies that did not run and the
-    command that runs the report again."""
+    """intro.md: the settings, the chapters, the studies that did not run and the command that reruns it."""
     k = report.knobs
     flags = " ".join([f"--data {report.data}",
                       f"--model {k['model']}" if "model" in k else f"--models '{json.dumps(k['models'])}'",
@@ -159,8 +152,7 @@ def render_intro(report, title: str, root: Path) -> str:
 
 
 def write_book(report, root: Path) -> None:
-    """Write _config.yml, _toc.yml and intro.md of ``report`` into its book folder (and the project's offline
-    chart bundle into _static/, when the project has built one)."""
+    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/)."""
     book = Path(report.out) / "book"
     k = report.knobs
     what = Path(str(k["model"])).name if "model" in k else "your models"
