@@ -7,11 +7,20 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["EnvironmentSettingError", "env_whole", "env_folder", "env_device", "writable"]
+__all__ = ["EnvironmentSettingError", "whole", "env_whole", "env_folder", "env_device", "writable"]
 
 
 class EnvironmentSettingError(ValueError):
     """An environment variable of the suite holds a value it cannot use."""
+
+
+def whole(text, minimum: int = 1) -> int | None:
+    """``text`` as a whole number >= minimum; None when it is not one."""
+    try:
+        n = int(text)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= minimum else None
 
 
 def env_whole(name: str, minimum: int = 1) -> int | None:
@@ -19,11 +28,8 @@ def env_whole(name: str, minimum: int = 1) -> int | None:
     text = os.environ.get(name, "").strip()
     if not text:
         return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = None
-    if n is None or n < minimum:
+    n = whole(text, minimum)
+    if n is None:
         raise EnvironmentSettingError(f"{name}={text!r} must be a whole number >= {minimum}; set it so "
                                       f"(e.g. {name}=1) or unset it for the default")
     return n

@@ -8,38 +8,48 @@ came from. The notebook computes results only when they are missing or stale (``
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
+import xarray as xr
+
 from . import graph
-from .book_pages import PAGES, papermill as _papermill, run_pages
-from ..text import plural
+from ..data import check_dataset, dataset_key, split_dataset
 from ..plotting.reader import reader_cells
+from ..studies.content import content_inputs
+from ..studies.profiles import get_profile, study_params
+from ..studies.registry import get_study, study_spec
+from ..studies.spec import profile_values
+from ..studies.store import load_results, results_path
+from ..text import plural
+from ..train.shipped import HASHES, shipped_dir
+from .book_pages import PAGES, papermill as _papermill, run_pages
 from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
                        strip_progress, title_with_dataset)
 from .chapters import record_inputs as _record, write_atomic as _write_atomic
-from .parallel import (StudiesFailed, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
-                       run_side_by_side, thread_env)
+from .notebook import repo_root
+from .notes import FAILED_LIST, failure_lines, run_notes
+from .parallel import (StudiesFailed, environment, failure_line, kernel_threads, notebook_traceback,  # noqa: F401
+                       recorded_costs, resolve_jobs, run_side_by_side, thread_env)
+from .runner import check_can_store
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
-           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
-           "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
+           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs",
+           "run_side_by_side", "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
 def _root(root) -> Path:
-    from .notebook import repo_root
     return Path(root) if root else repo_root()
 
 
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
     """Where the executed chapter of (study, dataset, profile) is written."""
-    from ..data import dataset_key
-
     suffix = "" if profile == "quick" else f"-{profile}"
     return ((Path(book_dir) if book_dir else Path(root) / "book" / "studies")
             / f"{study}-{dataset_key(dataset)}{suffix}.ipynb")
@@ -47,9 +57,6 @@ def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: 
 
 def _params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
     """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
-    from ..studies.profiles import study_params
-    from ..studies.registry import get_study, study_spec
-
     knobs = {**study_params(profile, study), **(extra or {})}
     study_spec(study, dataset=dataset, profile=profile, **knobs)
     base = {"dataset": dataset, "profile": profile}
@@ -62,15 +69,9 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date (see the module's doc); the chapter's own
     results file, when the study stores one, comes second."""
-    from ..data import dataset_key
-    from ..studies.registry import get_study, study_spec
-    from ..studies.store import results_path
-
     root = Path(root)
     src = root / graph.source_notebook(study)
     if get_study(study).run is None:
-        from ..studies.profiles import study_params
-
         spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
         return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str))]
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
@@ -81,13 +82,9 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
 def shipped_weights(results: Path, root: Path) -> list[Path]:
     """The hash files (``sha256.json``) of the shipped weights (data/weights) that stored ``results`` were computed
     from: weights shipped anew under the same folder name make the chapter (and its results) stale."""
-    from ..train.shipped import HASHES, shipped_dir
-
     if not Path(results).is_file():
         return []
     try:
-        import xarray as xr
-
         with xr.open_dataset(results) as ds:
             recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
     except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
@@ -104,12 +101,6 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
     """Every resolved value a chapter depends on besides files: its papermill parameters, the content signatures
     of a folder dataset and of a user's models, and a digest of the profile's resolved values."""
-    import hashlib
-
-    from ..studies.content import content_inputs
-    from ..studies.registry import study_spec
-    from ..studies.spec import profile_values
-
     params = _params(study, dataset, profile, results_root, extra)
     spec = study_spec(study, **{k: v for k, v in params.items() if k != "results_root"})
     prof = hashlib.sha256(json.dumps(profile_values(profile), sort_keys=True).encode()).hexdigest()[:16]
@@ -120,7 +111,6 @@ def chapter_params(study: str, dataset: str, profile: str, results_root: str, ex
 def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
                results_root: str = "data/results", extra: dict | None = None) -> str | None:
     """Why ``execute_study`` would execute this (study, dataset), in words; None when it is up to date."""
-    from ..studies.registry import get_study
     deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
     if get_study(study).run is not None and not deps[1].exists():
         return "no stored results"
@@ -147,8 +137,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
                   results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
     """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date).
     Its parameters (``_params``) are checked against the registry's knobs before papermill starts."""
-    import nbformat
-
     root = _root(root)
     params = _params(study, dataset, profile, results_root, extra)
     src = root / graph.source_notebook(study)
@@ -159,7 +147,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
                                                results_root=results_root, extra=extra)
     if reason is None:
         return None
-    from .runner import check_can_store
 
     check_can_store(study, dataset, profile, results_root, root)  # as the notebook would, before a kernel starts
     print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
@@ -188,11 +175,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
 def _result_notes(study: str, dataset: str, profile: str, root: Path, results_root: str) -> list[str]:
     """One line per failed-sample count, run warning and allowed model below the quality gate of a chapter's
     results (printed after each chapter)."""
-    from ..data import dataset_key
-    from ..studies.registry import get_study
-    from ..studies.store import load_results, results_path
-    from .notes import FAILED_LIST, failure_lines, run_notes
-
     if get_study(study).run is None:
         return []
     try:
@@ -227,10 +209,6 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     failures raise ``StudiesFailed`` at the end. threads: torch threads per kernel (default
     ``parallel.kernel_threads``), passed as ``$SPECTRAL_COLLAPSE_THREADS``.
     """
-    from ..data import check_dataset, split_dataset
-    from ..studies.profiles import get_profile
-    from ..studies.registry import get_study
-
     get_profile(profile)
     root = _root(root)
     jobs = resolve_jobs(jobs)
@@ -305,26 +283,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     return done + run_pages(profile, pages, root=root, results_root=results_root, force=force)
 
 
-def failure_line(err: BaseException) -> str:
-    """One line for a study that failed: a notebook's error name and value (papermill's), else the exception's."""
-    name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
-    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
-    return " ".join(text.split())[:400]
-
-
-def notebook_traceback(err: BaseException) -> str:
-    """A failed notebook's own traceback (papermill's ``traceback``), without terminal colours; "" for other errors."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(getattr(err, "traceback", None) or []))
-
-
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             results_root: str = "data/results") -> list[Path]:
     """Adopt chapters executed by hand (papermill): strip progress bars and record their current inputs' hashes and
     the main command's parameters, so they count as up to date. Returns the chapters adopted."""
-    import nbformat
-
-    from ..studies.registry import get_study
-
     root = _root(root)
     suffix = "" if profile == "quick" else f"-{profile}"
     done = []

@@ -11,13 +11,12 @@ A study notebook has a ``parameters`` cell and then one call::
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from .notes import run_notes
+from .notes import json_attr, run_notes
 from .parameters import parameters_table
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
@@ -188,10 +187,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
-    try:
-        spec = json.loads(ds.attrs["spec"])
-    except (KeyError, TypeError, ValueError):
-        spec = None
+    spec = json_attr(ds.attrs, "spec")
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL

@@ -7,17 +7,23 @@ from __future__ import annotations
 import json
 import re
 
-__all__ = ["run_notes", "stored_notes", "failure_lines", "FAILED_LIST"]
+__all__ = ["run_notes", "stored_notes", "failure_lines", "json_attr", "FAILED_LIST"]
 
 HEADING = "**Notes from the run that computed these results:**"
 
 
+def json_attr(attrs, key: str, default=None):
+    """``attrs[key]`` parsed as JSON; ``default`` when it is missing, empty, null or not JSON."""
+    try:
+        value = json.loads(attrs.get(key) or "null")
+    except (TypeError, ValueError):
+        return default
+    return default if value is None else value
+
+
 def stored_notes(attrs: dict) -> list[str]:
     """The run's warnings (``attrs["run_warnings"]``, a JSON list), each once, in order; [] otherwise."""
-    try:
-        notes = json.loads(attrs.get("run_warnings") or "[]")
-    except (TypeError, ValueError):
-        return []
+    notes = json_attr(attrs, "run_warnings", [])
     return list(dict.fromkeys(str(n) for n in notes)) if isinstance(notes, list) else []
 
 

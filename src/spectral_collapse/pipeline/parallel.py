@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -16,8 +17,8 @@ from pathlib import Path
 from . import graph
 from ..text import plural
 
-__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "kernel_threads", "thread_env",
-           "torch_threads", "environment", "THREADS_ENV"]
+__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
+           "kernel_threads", "thread_env", "torch_threads", "environment", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
@@ -36,20 +37,24 @@ class StudiesFailed(RuntimeError):
                          f"run one alone with `python -m spectral_collapse studies --study S --dataset D`")
 
 
-def _whole_env(name: str) -> int | None:
-    try:
-        n = int(os.environ.get(name, ""))
-    except ValueError:
-        return None
-    return n if n >= 1 else None
+def failure_line(err: BaseException) -> str:
+    """One line for a study that failed: a notebook's error name and value (papermill's), else the exception's."""
+    name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
+    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
+    return " ".join(text.split())[:400]
+
+
+def notebook_traceback(err: BaseException) -> str:
+    """A failed notebook's own traceback (papermill's ``traceback``), without terminal colours; "" for other errors."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(getattr(err, "traceback", None) or []))
 
 
 def kernel_threads(jobs: int = 1) -> int:
     """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
     ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
-    from ..environ import env_whole
+    from ..environ import env_whole, whole
 
-    return env_whole(THREADS_ENV) or _whole_env("OMP_NUM_THREADS") or max(1, _cores() // max(1, int(jobs)))
+    return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, _cores() // max(1, int(jobs)))
 
 
 def thread_env(threads: int) -> dict:

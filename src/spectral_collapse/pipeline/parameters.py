@@ -5,8 +5,9 @@ the results (``_USED``), else its default's description; a resolved input its va
 its key."""
 from __future__ import annotations
 
-import json
 import math
+
+from .notes import json_attr
 
 __all__ = ["parameters_table", "GIVEN", "DEFAULT", "INPUT", "SWEEP"]
 
@@ -49,13 +50,6 @@ def _value_cell(key, value) -> str:
     return _cell(value)
 
 
-def _json_attr(ds, key: str):
-    try:
-        return json.loads(ds.attrs.get(key) or "null")
-    except (TypeError, ValueError):
-        return None
-
-
 def _used(name: str, ds) -> str | None:
     """The values a default knob took, read from the results ``ds``; None when they do not hold them."""
     if ds is None:
@@ -83,17 +77,17 @@ def _stored(name: str, ds) -> str | None:
 
     if name == "model":
         for key in ("checkpoints", "models", "model_gate"):
-            found = _json_attr(ds, key)
+            found = json_attr(ds.attrs, key)
             if isinstance(found, dict) and any(found.values()):
                 return _cell(list(dict.fromkeys(model_name(k if key == "model_gate" else v)
                                                 for k, v in found.items() if v)))
     if name == "data_options":
         from ..studies.settings import compact
 
-        task = _json_attr(ds, "task")
+        task = json_attr(ds.attrs, "task")
         return _cell(compact(task)) if isinstance(task, dict) and task else None
     if name in _STEP_SIZES:
-        ovg = _json_attr(ds, "ovg")
+        ovg = json_attr(ds.attrs, "ovg")
         return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
     return None
 
@@ -123,7 +117,7 @@ def _default(study: str | None, name: str) -> str:
 
 def _step_origin(name: str, ds) -> str:
     """Where an OVG step size came from (the ``ovg`` attr's source): given, a Pareto sweep, a calibration, default."""
-    ovg = _json_attr(ds, "ovg") if ds is not None else None
+    ovg = json_attr(ds.attrs, "ovg") if ds is not None else None
     source = str(ovg.get("source") or "") if isinstance(ovg, dict) else ""
     head, _, rest = source.partition("; the rest from the ")
     if rest:   # "eta_hf = 1e-07 given to the study; the rest from the Pareto sweep ..."
@@ -142,7 +136,7 @@ def _step_origin(name: str, ds) -> str:
 def _grid_origin(name: str, spec: dict, ds) -> str:
     """"the profile's grid, 10⁻⁴ added at the low end" for a grid grown past its edge (``grid_extended``), else
     ``DEFAULT``."""
-    grown = [str(g).split() for g in (_json_attr(ds, "grid_extended") or [])]
+    grown = [str(g).split() for g in (json_attr(ds.attrs, "grid_extended") or [])]
     ends = list(dict.fromkeys(g[1] for g in grown if len(g) == 2 and g[0] == name))
     if not ends or name not in ds.coords:
         return DEFAULT

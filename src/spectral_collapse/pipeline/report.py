@@ -23,6 +23,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import execute, graph
+from ..data import check_dataset, dataset_key
+from ..studies.content import content_inputs
+from ..studies.profiles import get_profile
+from ..studies.registry import get_study, study_spec
+from .notebook import repo_root
+from .report_book import write_book
+
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report"]
 
 # Why a study does not run on a given model (the intro page's table says so; the ablations get ABLATION).
@@ -42,9 +50,6 @@ ABLATION = "it compares models it trains itself; one given model has no second a
 def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
     """(the studies that run on a given model, in run order; {study: why it does not apply}), limited to
     ``studies`` when given (a name that does not apply raises, naming those that do)."""
-    from ..studies.registry import get_study
-    from . import graph
-
     runs, why = [], {}
     for name in graph.study_names():
         s = get_study(name)
@@ -73,9 +78,6 @@ def _knobs(model, models, data_options, allow_weak_model) -> dict:
 def report_content(data: str, profile: str, knobs: dict) -> dict:
     """The content signatures of the data and the model(s) (``studies.content.content_inputs``); a bad data option,
     model folder or ``models`` object raises here."""
-    from ..studies.content import content_inputs
-    from ..studies.registry import study_spec
-
     return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))
 
 
@@ -89,8 +91,6 @@ def _model_label(knobs: dict) -> str:
 
 def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
     """The default folder name: "<data>--<model>-<profile>-<digest>" (see the module docstring)."""
-    from ..data import dataset_key
-
     blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
                        "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -100,7 +100,6 @@ def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
 @dataclass
 class Report:
     """What ``build_report`` made: the folder, the HTML's index (None without HTML), each study's status."""
-
     out: Path
     html: Path | None
     data: str
@@ -126,11 +125,6 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>`` under ``root``),
     write its pages and build its HTML (unless ``html=False``). A failed study does not stop the others; the report
     names it and ``execute.StudiesFailed`` is raised at the end."""
-    from ..data import check_dataset
-    from ..studies.profiles import get_profile
-    from .execute import StudiesFailed, notebook_path, run_studies
-    from .notebook import repo_root
-
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -147,18 +141,18 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
     report = Report(out=out, html=None, data=data, profile=profile, knobs=knobs, content=content, not_applicable=why)
     try:
-        run_studies(profile, runs, [data], root=root, results_root=str(out / "results"), book_dir=book / "studies",
-                    force=force, jobs=jobs, knobs=knobs, keep_going=True, threads=threads)
+        execute.run_studies(profile, runs, [data], root=root, results_root=str(out / "results"),
+                            book_dir=book / "studies", force=force, jobs=jobs, knobs=knobs, keep_going=True,
+                            threads=threads)
         failure = None
-    except StudiesFailed as err:
+    except execute.StudiesFailed as err:
         failure = err
         report.failed = {s: line for (s, _), line in err.failed.items()}
         report.skipped = [s for s, _ in err.skipped]
     for s in runs:
-        path = notebook_path(s, data, profile, root, book / "studies")
+        path = execute.notebook_path(s, data, profile, root, book / "studies")
         if path.exists() and s not in report.failed and s not in report.skipped:
             report.chapters[s] = path.relative_to(book).with_suffix("").as_posix()
-    from .report_book import write_book
 
     write_book(report, root)
     if html:

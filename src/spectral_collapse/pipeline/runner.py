@@ -22,19 +22,19 @@ from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.declared import missing_variables
 from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
-from ..train.cache import DAMAGED, checkpoint_digest  # noqa: F401  (imported from here)
-from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
+from ..studies.profiles import get_profile
 from ..studies.progress import running
+from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
+from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
+from .memo import DEFAULT_ROOT, Memo
+from .notes import json_attr
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:
-    try:
-        value = json.loads(ds.attrs.get("checkpoints", "{}"))
-    except (TypeError, ValueError):
-        return {}
+    value = json_attr(ds.attrs, "checkpoints", {})
     return value if isinstance(value, dict) else {}
 
 
@@ -66,20 +66,13 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
             parts += _changed(json.loads(ds.attrs.get("spec", "{}")), spec.to_dict())
         except (TypeError, ValueError):
             parts.append("the recorded spec cannot be read")
-        try:
-            recorded = json.loads(ds.attrs["profile_values"])
-        except (KeyError, TypeError, ValueError):
-            recorded = None
+        recorded = json_attr(ds.attrs, "profile_values")
         if recorded is not None:
             parts += _changed(recorded, profile_values(spec.profile), prefix="profile ")
         if ds.attrs.get("cache_version") not in (None, CACHE_VERSION):
             parts.append(f"cache version {ds.attrs.get('cache_version')} -> {CACHE_VERSION}")
         return "changed: " + ", ".join(parts) if parts else "their key differs (a resolved input changed)"
-    try:
-        recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
-    except (TypeError, ValueError):
-        recorded = {}
-    for path, digest in recorded.items():
+    for path, digest in json_attr(ds.attrs, "checkpoint_sha256", {}).items():
         if _here(path) and checkpoint_digest(path) not in (None, digest):
             return f"the weights in {path} changed"
     return None
@@ -88,9 +81,6 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
 def _here(path: str | os.PathLike) -> bool:
     """Whether checkpoint folder ``path`` is on this machine, installed from its shipped form (data/weights) when
     only that is or the folder holds other weights than those shipped now (``train.shipped.replaced``)."""
-    from ..train.cache import checkpoint_lock
-    from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
-
     path = Path(path)
     if not (shipped_dir(path) / HASHES).is_file():
         return path.is_dir()
@@ -200,8 +190,6 @@ def own_warnings(caught) -> list[str]:
 def allow_weak(spec: StudySpec):
     """Which models a run of ``spec`` may use below the quality gate: all (True) or none (False) by its
     ``allow_weak_model`` knob, else the profile's rule (a bool, or model-set keys)."""
-    from ..studies.profiles import get_profile
-
     given = spec.get("allow_weak_model", None)
     if given is not None:
         return bool(given)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..studies.registry import STUDIES
+from .graph import study_names
+
 __all__ = ["STUDY_PARTS", "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
 # The chapters in the order of the paper's story; a study not listed goes to a last part, "Other studies".
@@ -51,8 +54,6 @@ STUDY_LINES = {
 def studies_index(studies: list[str]) -> str:
     """book/studies/index.md: what a chapter is, then each study of ``studies`` (doc names) under its part, with
     its title, a link to each dataset's chapter and its line in ``STUDY_LINES``."""
-    from ..studies.registry import STUDIES
-
     titles = {name: study.title for name, study in STUDIES.items()}
     by_study: dict[str, list[str]] = {}
     for doc in studies:
@@ -82,8 +83,6 @@ def studies_index(studies: list[str]) -> str:
 
 def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
     """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/``folder``, in book order."""
-    from .graph import study_names
-
     order = {name: i for i, name in enumerate(study_names())}
     names = [p.stem for p in (Path(book) / folder).glob("*.ipynb") if not p.name.startswith((".", "_"))]
 
