@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .environ import whole
 from .text import plural
 
 
@@ -98,11 +99,8 @@ def _json_arg(flag: str, text: str | None):
 def _whole(minimum: int, what: str):
     """An argparse type: a whole number >= minimum (so --factor 0 is refused, not read as 'not given')."""
     def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum:
+        value = whole(text, minimum)
+        if value is None:
             raise argparse.ArgumentTypeError(f"{what} must be a whole number >= {minimum}, got {text!r}")
         return value
     return parse
@@ -126,8 +124,7 @@ _WEAK_HELP = ("run on models below the quality gate instead of refusing them (ea
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the command is running so that it cleans up as after Ctrl-C (no half-written chapter,
-    side-by-side studies stopped)."""
+    """SIGTERM, raised where the command is running so that it cleans up as after Ctrl-C."""
 
 
 def _raise_terminated(signum, frame):
@@ -189,8 +186,7 @@ def main(argv=None):
     s.add_argument("--dataset", nargs="*", default=None,
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
     _model_options(s, "a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
-    s.add_argument("--allow-weak-model", action="store_true",
-                   help=_WEAK_HELP)
+    s.add_argument("--allow-weak-model", action="store_true", help=_WEAK_HELP)
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
     s.add_argument("--force", action="store_true")
@@ -216,8 +212,7 @@ def main(argv=None):
     r.add_argument("--out", default=None, metavar="DIR",
                    help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
     r.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
-    r.add_argument("--allow-weak-model", action="store_true",
-                   help=_WEAK_HELP)
+    r.add_argument("--allow-weak-model", action="store_true", help=_WEAK_HELP)
     r.add_argument("--jobs", default="1", help="studies side by side (as for `studies`; default 1)")
     r.add_argument("--force", action="store_true", help="execute every chapter again")
     r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")
@@ -246,7 +241,7 @@ def main(argv=None):
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # the message first, in one line; the traceback after it with --debug
-        from .pipeline.execute import failure_line, notebook_traceback
+        from .pipeline.parallel import failure_line, notebook_traceback
 
         if getattr(err, "ename", None):   # a study notebook's error (papermill): its own class and message
             print(f"error: {failure_line(err)} (in a study notebook; --debug shows its traceback)", file=sys.stderr)

@@ -7,28 +7,29 @@ import contextlib
 import os
 from pathlib import Path
 
-__all__ = ["EnvironmentSettingError", "env_whole", "env_folder", "env_device", "writable"]
+__all__ = ["EnvironmentSettingError", "whole", "env_whole", "env_folder", "env_device", "writable"]
 
 
 class EnvironmentSettingError(ValueError):
     """An environment variable of the suite holds a value it cannot use."""
 
 
-def _value(name: str) -> str | None:
-    text = os.environ.get(name, "").strip()
-    return text or None
+def whole(text, minimum: int = 1) -> int | None:
+    """``text`` as a whole number >= minimum; None when it is not one."""
+    try:
+        n = int(text)
+    except (TypeError, ValueError):
+        return None
+    return n if n >= minimum else None
 
 
 def env_whole(name: str, minimum: int = 1) -> int | None:
     """``$name`` as a whole number >= minimum; None when unset."""
-    text = _value(name)
-    if text is None:
+    text = os.environ.get(name, "").strip()
+    if not text:
         return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = None
-    if n is None or n < minimum:
+    n = whole(text, minimum)
+    if n is None:
         raise EnvironmentSettingError(f"{name}={text!r} must be a whole number >= {minimum}; set it so "
                                       f"(e.g. {name}=1) or unset it for the default")
     return n
@@ -36,8 +37,8 @@ def env_whole(name: str, minimum: int = 1) -> int | None:
 
 def env_folder(name: str, default: str) -> Path:
     """``$name`` as a folder that exists (``default`` when unset, which need not exist yet)."""
-    text = _value(name)
-    if text is None:
+    text = os.environ.get(name, "").strip()
+    if not text:
         return Path(default)
     if not Path(text).expanduser().is_dir():
         raise EnvironmentSettingError(f"{name}={text!r} is not a folder; point it at an existing folder or unset it "
@@ -47,8 +48,8 @@ def env_folder(name: str, default: str) -> Path:
 
 def env_device(name: str) -> str | None:
     """``$name`` as a torch device ("cpu", "cuda", "cuda:1", "mps"); None when unset."""
-    text = _value(name)
-    if text is None:
+    text = os.environ.get(name, "").strip()
+    if not text:
         return None
     import torch
 
@@ -65,8 +66,8 @@ _READ_ONLY = (13, 30)   # EACCES, EROFS (EPERM, 1, too)
 
 @contextlib.contextmanager
 def writable(name: str, folder: str | os.PathLike):
-    """Within the block, a folder that cannot be written (a read-only checkout, a read-only file system) raises a
-    PermissionError naming ``folder`` and the variable ``name`` that moves it elsewhere."""
+    """Within the block, a folder that cannot be written raises a PermissionError naming ``folder`` and the variable
+    ``name`` that moves it."""
     try:
         yield
     except OSError as err:

@@ -1,35 +1,55 @@
 """Execute the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb: the introduction, the
 scorecard, the claims, the paper's figures, the conclusions and the errata.
 
-These pages read every stored result of a profile at once (``studies.evidence.load_evidence``), so they run
-after the study chapters and compute nothing. A page is executed when it is missing, when its source notebook
-changed, or when any results file of the profile under ``results_root`` changed (content hashes recorded in the
-page's metadata, as for a study chapter: ``pipeline.chapters``). A page runs in seconds to a minute.
+They read every stored result of a profile (``studies.evidence.load_evidence``) and compute nothing, so they run
+after the study chapters, in seconds to a minute each. A page is executed when it is missing or its source notebook
+or any results file of the profile changed (content hashes, as for a chapter: ``pipeline.chapters``).
 
     python -m spectral_collapse studies --study claims conclusions   # these pages only
 """
 from __future__ import annotations
 
+import random
+import sys
 import time
 from pathlib import Path
 
 from .chapters import hide_parameter_cells, record_inputs, stale_reason, strip_progress, write_atomic
 
-__all__ = ["PAGES", "QUIET_KERNEL", "page_path", "page_inputs", "page_reason", "execute_page", "run_pages"]
+__all__ = ["PAGES", "QUIET_KERNEL", "papermill", "page_path", "page_inputs", "page_reason", "execute_page",
+           "run_pages"]
 
-# The kernel's own log ("Kernel is running over TCP without encryption", its connection file, "KeyboardInterrupt
-# caught in kernel" as papermill stops it after a failed cell) is noise on the command's output: a study's error
-# reaches the command through papermill, which prints it message first. The studies' progress bars reach the
-# terminal on their own path (``studies.progress``), never the chapter.
+# The kernel's own log (its connection, "KeyboardInterrupt caught in kernel") is noise on the command's output:
+# papermill reports a notebook's error, message first.
 QUIET_KERNEL = ("--IPKernelApp.log_level=CRITICAL",)
 
 # in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
 PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
 
 
+def papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
+    """papermill.execute_notebook in ``root`` with a quiet kernel, retried when the kernel dies while starting
+    (kernels starting at the same moment can race for a port), never when the notebook fails."""
+    import papermill as pm
+
+    from .notebook import ECHO_ENV
+    from .parallel import environment
+
+    for attempt in range(retries + 1):
+        try:
+            with environment({ECHO_ENV: "0"}):   # the command prints a study's error itself, message first
+                pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
+                                    progress_bar=False, extra_arguments=list(QUIET_KERNEL))
+            return
+        except RuntimeError as err:
+            if "before replying to kernel_info" not in str(err) or attempt == retries:
+                raise
+            print(f"{src.name}: the kernel died at start-up ({err}); retrying", file=sys.stderr, flush=True)
+            time.sleep(3 + 4 * random.random())
+
+
 def page_path(page: str, profile: str, root: Path) -> Path:
-    """Where the executed page is written: book/<page>.ipynb (book/<page>-<profile>.ipynb for another profile than
-    quick, which the book does not list)."""
+    """book/<page>.ipynb (book/<page>-<profile>.ipynb for a profile other than quick, which the book does not list)."""
     suffix = "" if profile == "quick" else f"-{profile}"
     return Path(root) / "book" / f"{page}{suffix}.ipynb"
 
@@ -43,16 +63,15 @@ def page_inputs(page: str, profile: str, root: Path, results_root: str = "data/r
 
 
 def page_reason(page: str, profile: str, root: Path, results_root: str = "data/results") -> str | None:
-    """Why ``execute_page`` would execute the page, in words (no page yet, an input changed); None when up to
-    date."""
+    """Why ``execute_page`` would execute the page, in words; None when it is up to date."""
     return stale_reason(page_path(page, profile, root), page_inputs(page, profile, root, results_root), Path(root),
                         {"profile": profile, "results_root": results_root})
 
 
 def execute_page(page: str, profile: str = "quick", *, root: Path, results_root: str = "data/results",
                  force: bool = False) -> Path | None:
-    """Execute one page with papermill (the parameters its ``parameters`` cell declares, of ``profile`` and
-    ``results_root``); returns the executed page, None when it is up to date."""
+    """Execute one page with papermill (``profile`` and ``results_root``, where its parameters cell declares them);
+    returns the executed page, None when it is up to date."""
     import nbformat
     import papermill as pm
 
@@ -69,8 +88,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pm.execute_notebook(str(deps[0]), str(tmp), parameters=params, kernel_name="python3", cwd=str(root),
-                            progress_bar=False, extra_arguments=list(QUIET_KERNEL))
+        papermill(deps[0], tmp, params, root)
         nb = nbformat.read(str(tmp), as_version=4)
         hide_parameter_cells(nb)
         strip_progress(nb)

@@ -1,10 +1,8 @@
 """An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
 the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title).
 
-"Stale" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
-modification times: a fresh clone writes files in arbitrary order and must not re-execute every chapter. Chapters
-without stored hashes fall back to modification times. Every write goes through a hidden copy beside the chapter,
-which no failure or interruption leaves behind.
+"Stale" compares the content hashes in the chapter's metadata (``spectral_collapse.inputs``), not modification times
+(a fresh clone writes files in any order); a chapter without them falls back to modification times.
 """
 from __future__ import annotations
 
@@ -13,25 +11,19 @@ import os
 import re
 from pathlib import Path
 
+from ..digest import read_sha256
+
 __all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "stamp"]
 
 
 def file_hash(path: Path) -> str | None:
     """sha256 of a file's bytes (None when it does not exist)."""
-    import hashlib
-
-    if not path.exists():
-        return None
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return read_sha256(path) if path.exists() else None
 
 
-def _inputs(out: Path) -> dict | None:
+def _recorded(out: Path, field: str):
     try:
-        return json.loads(out.read_text())["metadata"]["spectral_collapse"]["inputs"]
+        return json.loads(out.read_text())["metadata"]["spectral_collapse"][field]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -40,17 +32,13 @@ def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: 
     """Why ``out`` must be executed again, in words (None: it is up to date)."""
     if not out.exists():
         return "no chapter yet"
-    if params is not None:
-        try:
-            recorded = json.loads(out.read_text())["metadata"]["spectral_collapse"].get("params")
-        except (OSError, ValueError, KeyError, TypeError):
-            recorded = None
-        # a chapter stamped without parameters (by hand, or before they were recorded) is judged by its files
-        if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
-            changed = sorted(k for k in set(params) | set(recorded or {})
-                             if (recorded or {}).get(k) != json.loads(json.dumps(params.get(k), default=str)))
-            return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
-    stored = _inputs(out)
+    recorded = _recorded(out, "params") if params is not None else None
+    # a chapter stamped without parameters (by hand) is judged by its files
+    if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
+        changed = sorted(k for k in set(params) | set(recorded)
+                         if recorded.get(k) != json.loads(json.dumps(params.get(k), default=str)))
+        return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
+    stored = _recorded(out, "inputs")
     if stored is not None:
         changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
         return f"{', '.join(changed)} changed" if changed else None
@@ -72,12 +60,8 @@ _RUN_LOG = re.compile(r": stored results are stale \(.*\); recomputing them$| ca
 
 
 def strip_progress(nb) -> int:
-    """Drop progress-bar lines (tqdm) from stderr stream outputs of an executed notebook, and the runner's lines on
-    stored results it recomputed (from either stream); returns lines removed.
-
-    A long study writes thousands of bar updates, which would fill its chapter, and a recomputation's log line names
-    a results file; warnings, errors and everything else a cell prints stay.
-    """
+    """Drop progress-bar lines (tqdm) from an executed notebook's stderr outputs, and the runner's lines on stored
+    results it recomputed (either stream); returns the lines removed. Warnings, errors and the rest stay."""
     removed = 0
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -99,8 +83,8 @@ def strip_progress(nb) -> int:
 
 
 def hide_parameter_cells(nb) -> int:
-    """Tag the parameters cell and papermill's injected-parameters cell ``remove-cell`` in an executed chapter (the
-    page shows the run's parameters as a table instead); returns the cells tagged."""
+    """Tag the parameters and injected-parameters cells ``remove-cell`` (the page shows a parameters table
+    instead); returns the cells tagged."""
     n = 0
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
@@ -111,10 +95,9 @@ def hide_parameter_cells(nb) -> int:
 
 
 def title_with_dataset(nb, dataset: str, profile: str) -> bool:
-    """Append the dataset (and a profile other than quick) to the notebook's first markdown heading, in place:
-    "# Main results" -> "# Main results: ihc-sr" or "# Main results: ihc-sr (smoke)"; a question keeps its mark and
-    a heading that has a colon already takes a dash, so no heading reads two colons: "# Are the models good enough? —
-    ihc-sr", "# Training seeds: how far … — ihc-sr". False when it has none."""
+    """Append the dataset (and a profile other than quick) to the first markdown heading, in place: "# Main results:
+    ihc-sr (smoke)"; a question or a heading with a colon takes a dash ("# Are the models good enough? — ihc-sr").
+    False when there is no heading."""
     where = dataset + ("" if profile == "quick" else f" ({profile})")
     for cell in nb.cells:
         if cell.cell_type != "markdown":
@@ -135,9 +118,8 @@ def glossary_terms(glossary: Path) -> list[str]:
 
 
 def glossary_label(target: str) -> str:
-    """The MyST label a math term's glossary entry carries (``S_{HF}`` -> ``glossary-s-hf``): its first definition
-    line is ``(glossary-s-hf)=``, so that a Markdown link with typeset text, ``[$S_{HF}$](#glossary-s-hf)``, reaches
-    it (the ``{term}`` role shows its text untypeset, and MyST's ``[text](#term)`` misses a term with capitals)."""
+    """The MyST label a math term's glossary entry carries (``S_{HF}`` -> ``glossary-s-hf``), which a Markdown link
+    with typeset text reaches (``[$S_{HF}$](#glossary-s-hf)``)."""
     return "glossary-" + re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
 
 
@@ -172,10 +154,8 @@ _NOT_LINKED = {"Cell"}   # "cell" in a chapter's prose is a table cell, not the 
 
 
 def _term_pattern(term: str) -> tuple[re.Pattern, str, str]:
-    """(pattern for a use of ``term`` in prose, its math form or "", the target the term role needs).
-
-    A math term such as ``$S_{HF}$`` is used as ``S_HF`` or ``$S_{HF}$`` in the chapters; Sphinx files it under
-    its text without the dollars (``S_{HF}``)."""
+    """(pattern for a use of ``term`` in prose, its math form or "", the target the term role needs); a math term
+    ``$S_{HF}$`` is used as ``S_HF`` or ``$S_{HF}$`` and filed by Sphinx as ``S_{HF}``."""
     m = re.fullmatch(r"\$(.+)\$", term)
     if m:
         target = m.group(1)
@@ -188,9 +168,8 @@ _HIDDEN = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
 
 
 def _prose(nb) -> list[tuple[object, str | None]]:
-    """The chapter's prose in page order: each markdown cell (its ``source``) and each Markdown output a code cell
-    displays (a verdict, a note, a table of parameters; (output, "text/markdown")), outputs of hidden cells left
-    out."""
+    """The chapter's prose in page order: (markdown cell, None) and (Markdown output of a shown code cell,
+    "text/markdown")."""
     blocks = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -209,19 +188,9 @@ def _get(block) -> str:
     return "".join(text) if isinstance(text, list) else text
 
 
-def _set(block, text: str) -> None:
-    node, mime = block
-    if mime is None:
-        node.source = text
-    else:
-        node["data"][mime] = text
-
-
 def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str | None = None) -> str | None:
-    """``text`` with the first use of a term (outside code, links, math, HTML and headings) made a link to its
-    glossary entry, or None when the text does not use it: a math term whose entry carries ``label`` becomes a
-    Markdown link with the typeset symbol as its text (``[$S_{HF}$](#glossary-s-hf)``), any other term a ``{term}``
-    link."""
+    """``text`` with the first use of a term (outside code, links, math, HTML and headings) linked to its glossary
+    entry (a labelled math term as ``[$S_{HF}$](#label)``, else a ``{term}`` role); None when it is not used."""
     def link(words: str) -> str:
         if math and label:
             return f"[{math}](#{label})"
@@ -246,9 +215,8 @@ def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str
 
 
 def link_glossary(nb, glossary: Path) -> int:
-    """Make each glossary term's first use on the page a link to the glossary (``link_term``), in place: the
-    page's prose is its markdown cells and the Markdown its code cells display (verdicts, notes, parameter tables),
-    in page order; headings, code, links and other math are left alone. Returns how many terms were linked."""
+    """Link each glossary term's first use in the page's prose (``_prose``, ``link_term``), in place; returns how
+    many terms were linked."""
     linked = 0
     blocks = _prose(nb)
     for term, label in _glossary(glossary).items():
@@ -258,14 +226,18 @@ def link_glossary(nb, glossary: Path) -> int:
         for block in blocks:
             text = link_term(_get(block), pattern, math, target, label)
             if text is not None:
-                _set(block, text)
+                node, mime = block
+                if mime is None:
+                    node.source = text
+                else:
+                    node["data"][mime] = text
                 linked += 1
                 break
     return linked
 
 
 def write_atomic(nb, out: Path) -> None:
-    """Write ``nb`` to ``out`` through a hidden copy beside it, which no failure or interruption leaves behind."""
+    """Write ``nb`` to ``out`` through a hidden copy beside it that no failure or interruption leaves behind."""
     import nbformat
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     try:

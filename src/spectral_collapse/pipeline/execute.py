@@ -1,73 +1,55 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset).
 
-A chapter is executed when it is missing, or when one of its inputs changed since it was executed: its source
-notebook (``notebooks/<study>.ipynb``), its results file, the results files of the studies it reads, and for a
-study that stores no results the files its ``*_file`` parameters name, and the hash files of the shipped weights
-its results were computed from (``shipped_weights``). The notebook itself computes results only
-when they are missing or out of date (``pipeline.runner``), so rerunning with nothing changed does no work.
-"Changed" compares content hashes stored in the executed notebook's metadata (``spectral_collapse.inputs``), not
-modification times (``pipeline.chapters``). Studies, datasets and order: ``pipeline.graph``.
-
-Every root is a parameter: ``root`` (the checkout whose notebooks/ are executed), ``book_dir`` (where chapters are
-written; default ``<root>/book/studies``) and ``results_root`` (the cell cache sits beside it), so a report for a
-user's data and model (``pipeline.report``) runs the same code into a folder of its own.
+A chapter is executed when it is missing or one of its inputs changed since (content hashes in its metadata,
+``pipeline.chapters``): its source notebook, its results file, those of the studies it reads, the files its
+``*_file`` parameters name (a study that stores no results) and the hash files of the shipped weights its results
+came from. The notebook computes results only when they are missing or stale (``pipeline.runner``). Every root
+(``root``, ``book_dir``, ``results_root``) is a parameter, so a report (``pipeline.report``) runs the same code.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
+import xarray as xr
+
 from . import graph
-from .book_pages import PAGES, QUIET_KERNEL, run_pages
-from ..text import plural
+from ..data import check_dataset, dataset_key, split_dataset
 from ..plotting.reader import reader_cells
+from ..studies.content import content_inputs
+from ..studies.profiles import get_profile, study_params
+from ..studies.registry import get_study, study_spec
+from ..studies.spec import profile_values
+from ..studies.store import load_results, results_path
+from ..text import plural
+from ..train.shipped import HASHES, shipped_dir
+from .book_pages import PAGES, papermill as _papermill, run_pages
 from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
                        strip_progress, title_with_dataset)
 from .chapters import record_inputs as _record, write_atomic as _write_atomic
-from .parallel import (StudiesFailed, environment, kernel_threads, recorded_costs, resolve_jobs,  # noqa: F401
-                       run_side_by_side, thread_env)
+from .notebook import repo_root
+from .notes import FAILED_LIST, failure_lines, run_notes
+from .parallel import (StudiesFailed, environment, failure_line, kernel_threads, notebook_traceback,  # noqa: F401
+                       recorded_costs, resolve_jobs, run_side_by_side, thread_env)
+from .runner import check_can_store
 
 __all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
-           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs", "run_side_by_side",
-           "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
-
-
-def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
-    """papermill.execute_notebook with a quiet kernel (``QUIET_KERNEL``), retried when the kernel dies while
-    starting (processes starting kernels at the same moment can race for a port), never when the notebook itself
-    fails."""
-    import random
-
-    import papermill as pm
-
-    from .notebook import ECHO_ENV
-    for attempt in range(retries + 1):
-        try:
-            with environment({ECHO_ENV: "0"}):   # the command prints a study's error itself, message first
-                pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
-                                    progress_bar=False, extra_arguments=list(QUIET_KERNEL))
-            return
-        except RuntimeError as err:
-            if "before replying to kernel_info" not in str(err) or attempt == retries:
-                raise
-            print(f"{src.name}: the kernel died at start-up ({err}); retrying", file=sys.stderr, flush=True)
-            time.sleep(3 + 4 * random.random())
+           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs",
+           "run_side_by_side", "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
 
 
 def _root(root) -> Path:
-    from .notebook import repo_root
     return Path(root) if root else repo_root()
 
 
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
     """Where the executed chapter of (study, dataset, profile) is written."""
-    from ..data import dataset_key
-
     suffix = "" if profile == "quick" else f"-{profile}"
     return ((Path(book_dir) if book_dir else Path(root) / "book" / "studies")
             / f"{study}-{dataset_key(dataset)}{suffix}.ipynb")
@@ -75,9 +57,6 @@ def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: 
 
 def _params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
     """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
-    from ..studies.profiles import study_params
-    from ..studies.registry import get_study, study_spec
-
     knobs = {**study_params(profile, study), **(extra or {})}
     study_spec(study, dataset=dataset, profile=profile, **knobs)
     base = {"dataset": dataset, "profile": profile}
@@ -90,19 +69,11 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
                    extra: dict | None = None) -> list[Path]:
     """The files whose content decides whether a chapter is up to date (see the module's doc); the chapter's own
     results file, when the study stores one, comes second."""
-    from ..studies.registry import get_study, study_spec
-    from ..studies.store import results_path
-
     root = Path(root)
     src = root / graph.source_notebook(study)
     if get_study(study).run is None:
-        from ..studies.profiles import study_params
-
         spec = study_spec(study, dataset=dataset, profile=profile, **{**study_params(profile, study), **(extra or {})})
-        files = [v for k, v in spec.params if k.endswith("_file") and isinstance(v, str)]
-        return [src, *(root / f for f in files)]
-    from ..data import dataset_key
-
+        return [src, *(root / v for k, v in spec.params if k.endswith("_file") and isinstance(v, str))]
     own = root / results_path(study, dataset_key(dataset), profile, results_root)
     read = [root / results_path(s, dataset_key(dataset), profile, results_root) for s in graph.prerequisites(study)]
     return [src, own, *read, *shipped_weights(own, root)]
@@ -110,15 +81,10 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
 
 def shipped_weights(results: Path, root: Path) -> list[Path]:
     """The hash files (``sha256.json``) of the shipped weights (data/weights) that stored ``results`` were computed
-    from. Weights shipped anew under the same folder name (a model retrained with the same configuration) change
-    them, so the chapter is executed again, and its notebook recomputes the results (``runner.stale_reason``)."""
-    from ..train.shipped import HASHES, shipped_dir
-
+    from: weights shipped anew under the same folder name make the chapter (and its results) stale."""
     if not Path(results).is_file():
         return []
     try:
-        import xarray as xr
-
         with xr.open_dataset(results) as ds:
             recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
     except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
@@ -135,12 +101,6 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
     """Every resolved value a chapter depends on besides files: its papermill parameters, the content signatures
     of a folder dataset and of a user's models, and a digest of the profile's resolved values."""
-    import hashlib
-
-    from ..studies.content import content_inputs
-    from ..studies.registry import study_spec
-    from ..studies.spec import profile_values
-
     params = _params(study, dataset, profile, results_root, extra)
     spec = study_spec(study, **{k: v for k, v in params.items() if k != "results_root"})
     prof = hashlib.sha256(json.dumps(profile_values(profile), sort_keys=True).encode()).hexdigest()[:16]
@@ -151,7 +111,6 @@ def chapter_params(study: str, dataset: str, profile: str, results_root: str, ex
 def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
                results_root: str = "data/results", extra: dict | None = None) -> str | None:
     """Why ``execute_study`` would execute this (study, dataset), in words; None when it is up to date."""
-    from ..studies.registry import get_study
     deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
     if get_study(study).run is not None and not deps[1].exists():
         return "no stored results"
@@ -161,20 +120,23 @@ def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: 
 
 def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
               results_root: str = "data/results", extra: dict | None = None) -> bool:
-    """Whether ``execute_study`` would execute this (study, dataset): no results, a stale or missing chapter, or
-    other parameters than the chapter was executed with (a model, data options, the profile's values)."""
+    """Whether ``execute_study`` would execute this (study, dataset) (``run_reason`` is not None)."""
     return run_reason(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root,
                       extra=extra) is not None
+
+
+def _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, extra, hashes=None) -> None:
+    """Hide the parameter cells, strip progress bars, record the inputs' hashes and the chapter's parameters."""
+    hide_parameter_cells(nb)
+    strip_progress(nb)
+    _record(nb, deps, root, hashes)
+    nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
 
 
 def execute_study(study: str, dataset: str, profile: str, *, root: Path | None = None, book_dir: Path | None = None,
                   results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
     """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date).
-
-    Parameters: dataset, profile, results_root (studies that store results), the profile's ``study_params`` and
-    ``extra``, all checked against the registry's knobs before papermill starts."""
-    import nbformat
-
+    Its parameters (``_params``) are checked against the registry's knobs before papermill starts."""
     root = _root(root)
     params = _params(study, dataset, profile, results_root, extra)
     src = root / graph.source_notebook(study)
@@ -185,7 +147,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
                                                results_root=results_root, extra=extra)
     if reason is None:
         return None
-    from .runner import check_can_store
 
     check_can_store(study, dataset, profile, results_root, root)  # as the notebook would, before a kernel starts
     print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
@@ -199,14 +160,9 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
         title_with_dataset(nb, dataset, profile)
         link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
         reader_cells(nb)   # the chapter's prose in the book's one notation, as its outputs are
-        hide_parameter_cells(nb)
-        strip_progress(nb)
-        _record(nb, chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra), root,
-                {src: src_hash})
-        nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
-        # why it ran (a re-execution: what made the old chapter stale) is build history: the notebook's metadata
-        # keeps it, and the command's output says it; the page does not
-        nb.metadata["spectral_collapse"]["executed_because"] = reason
+        deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
+        _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, extra, {src: src_hash})
+        nb.metadata["spectral_collapse"]["executed_because"] = reason   # build history: metadata, not the page
         _write_atomic(nb, out)  # through the same temporary name papermill wrote
     finally:  # a failed or interrupted run (Ctrl-C, SIGTERM) leaves no hidden half-executed copy behind
         tmp.unlink(missing_ok=True)
@@ -217,20 +173,12 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
 
 
 def _result_notes(study: str, dataset: str, profile: str, root: Path, results_root: str) -> list[str]:
-    """What the results of a chapter's run warned about, and the models below the quality gate it was allowed to
-    use, one line each (printed by the main command after each chapter)."""
-    from ..data import dataset_key
-    from ..studies.registry import get_study
-    from ..studies.store import results_path
-
+    """One line per failed-sample count, run warning and allowed model below the quality gate of a chapter's
+    results (printed after each chapter)."""
     if get_study(study).run is None:
         return []
-    from ..studies.store import load_results
-    from .notes import FAILED_LIST, failure_lines, run_notes
-
-    path = Path(root) / results_path(study, dataset_key(dataset), profile, results_root)
     try:
-        ds = load_results(path)
+        ds = load_results(Path(root) / results_path(study, dataset_key(dataset), profile, results_root))
     except (OSError, ValueError):
         return []
     attrs = dict(ds.attrs)
@@ -252,25 +200,15 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 keep_going: bool = False, threads: int | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
 
-    datasets: registered names or "folder:<path>" (a user's folders). knobs: parameters given to every study that
-    declares them (the CLI's ``--data-options``, ``--model``, ``--models``: JSON text or values).
-
-    jobs: how many run side by side, each in its own process with cores / jobs torch threads ("auto": see
-    ``resolve_jobs``); a study starts once the studies it reads are done, the costliest first (``costs``: seconds
-    per "study/dataset", e.g. ``recorded_costs`` of a timed main command). With 1 they run one after another in
-    this process, in run order (book order, prerequisites first).
-
-    Without a study list, or naming them among ``studies``, the book's own pages (``book_pages.PAGES``) are executed
-    after the chapters, unless ``book_dir`` or ``datasets`` is given.
-
-    book_dir: where the chapters are written (default ``<root>/book/studies``). keep_going: with one job, a study
-    that fails does not stop the others (the studies that read it are skipped); either way a failure raises
-    ``StudiesFailed`` naming every failed and skipped study once the rest has run. threads: torch threads per
-    kernel (default: the cores / jobs, ``parallel.kernel_threads``), passed as ``$SPECTRAL_COLLAPSE_THREADS``.
+    datasets: registered names or "folder:<path>". knobs: parameters for every study that declares them (the CLI's
+    ``--data-options``, ``--model``, ``--models``). jobs: how many run side by side, each in its own process
+    ("auto": ``resolve_jobs``), the costliest ready one first (``costs``: seconds per "study/dataset"); with 1, one
+    after another in this process, in run order. The book's own pages (``book_pages.PAGES``) run after the chapters
+    when no study list is given or they are named in it, unless ``book_dir`` or ``datasets`` is given.
+    keep_going: with one job, a failed study does not stop the others (those reading it are skipped); either way
+    failures raise ``StudiesFailed`` at the end. threads: torch threads per kernel (default
+    ``parallel.kernel_threads``), passed as ``$SPECTRAL_COLLAPSE_THREADS``.
     """
-    from ..data import check_dataset
-    from ..studies.profiles import get_profile
-
     get_profile(profile)
     root = _root(root)
     jobs = resolve_jobs(jobs)
@@ -281,14 +219,11 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
         check_dataset(ds)  # a registered name or folder:<path>
-    from ..data import split_dataset
-    from ..studies.registry import get_study
-
     knobs = {k: v for k, v in (knobs or {}).items() if v is not None}
 
     def wanted(study: str, ds: str) -> bool:
-        """Without an explicit study list: a user's model skips the studies that cannot take one (the ablations),
-        a folder dataset the pages that store no results (they only name a dataset)."""
+        """Without a study list, a user's model skips the studies that cannot take one (the ablations) and a folder
+        dataset the pages that store no results."""
         s = get_study(study)
         if studies is not None:
             return True
@@ -296,12 +231,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
             return False
         return not (split_dataset(ds)[1] is not None and s.run is None)
 
-    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
-
     def extra(study: str) -> dict | None:
-        own = {k: v for k, v in knobs.items() if k in get_study(study).params}
-        return own or None
+        return {k: v for k, v in knobs.items() if k in get_study(study).params} or None
 
+    pairs = [(study, ds) for study in order for ds in datasets or graph.datasets(study) if wanted(study, ds)]
     book_dir = Path(book_dir) if book_dir else None
     threads = threads or kernel_threads(jobs)
     if jobs > 1:
@@ -350,27 +283,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     return done + run_pages(profile, pages, root=root, results_root=results_root, force=force)
 
 
-def failure_line(err: BaseException) -> str:
-    """One line for a study that failed: a notebook's error name and value (papermill's), else the exception's."""
-    name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
-    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
-    return " ".join(text.split())[:400]
-
-
-def notebook_traceback(err: BaseException) -> str:
-    """A failed notebook's own traceback (papermill's ``traceback``), without terminal colours; "" for other errors."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(getattr(err, "traceback", None) or []))
-
-
 def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             results_root: str = "data/results") -> list[Path]:
-    """Adopt chapters executed outside ``execute_study`` (papermill run by hand): strip progress bars
-    and record the hashes of their current inputs (``chapter_inputs``) and the main command's parameters
-    (``chapter_params``), so they count as up to date."""
-    import nbformat
-
-    from ..studies.registry import get_study
-
+    """Adopt chapters executed by hand (papermill): strip progress bars and record their current inputs' hashes and
+    the main command's parameters, so they count as up to date. Returns the chapters adopted."""
     root = _root(root)
     suffix = "" if profile == "quick" else f"-{profile}"
     done = []
@@ -383,10 +299,7 @@ def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
             if get_study(study).run is not None and not deps[1].exists():
                 continue
             nb = nbformat.read(str(out), as_version=4)
-            strip_progress(nb)
-            hide_parameter_cells(nb)
-            _record(nb, deps, root)
-            nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, None)
+            _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, None)
             _write_atomic(nb, out)
             done.append(out)
     return done

@@ -1,10 +1,7 @@
 """The book's generated markdown: the numbers of the hand-written pages, as tables, from stored results.
 
-The method pages and the reproducing page hold the prose; their numbers come from these tables, written into
-book/_generated/ by scripts/make_toc.py from the stored results (``book_fragments``) and pulled in with MyST's
-{include}. The pages that read every result at once (introduction, scorecard, claims, figures, conclusions, errata)
-are notebooks of their own (``pipeline.book_pages``). Nothing here reads ``benchmarks/``: the benchmark measurements
-(benchmarks/results/latest.json) come in as the ``bench`` dict.
+scripts/make_toc.py writes them into book/_generated/ (``book_fragments``) for the method and reproducing pages
+to {include}. Nothing here reads ``benchmarks/``: the benchmark measurements come in as the ``bench`` dict.
 """
 from __future__ import annotations
 
@@ -24,16 +21,15 @@ from ..text import large, minus, ranges
 __all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments", "table_chars", "TABLE_CHARS",
            "CELL_PAD"]
 
-# the text column is 752 px wide at a 1280 px window; a compact table (0.85 em, one line a cell) fits it while its
-# widest line per column, in characters, plus CELL_PAD per column stays within TABLE_CHARS
+# a compact table fits the 752 px text column while its widest line per column plus CELL_PAD stays in TABLE_CHARS
 TABLE_CHARS = 95
 CELL_PAD = 3
 LINE_BREAK = "<br>"   # a line break inside a pipe-table cell
 
 
 def table_chars(table_md: str) -> int:
-    """The width a pipe table needs, in characters: per column its longest line (cells split at ``LINE_BREAK``, a
-    column's header included) plus ``CELL_PAD``."""
+    """The width a pipe table needs, in characters: per column its longest line (cells split at ``LINE_BREAK``)
+    plus ``CELL_PAD``."""
     rows = [ln.strip().strip("|").split(" | ") for ln in table_md.splitlines()
             if ln.strip().startswith("|") and not set(ln.strip()) <= set("|-: ")]
     if not rows:
@@ -59,9 +55,8 @@ def bench_ovg_step_ratio(bench: dict | None) -> float | None:
 
 
 def schedule_table(root: str | Path, profile: str) -> pd.DataFrame:
-    """The OVG page's measured schedules, one row per dataset with stored ``ovg_schedule`` results: the sampling
-    seed and test crops its runs translate, the main results' seeds (whose means the introduction shows), and the
-    best schedule within the time budget with its share of full OVG's gain."""
+    """The OVG page's schedules, one row per dataset with ``ovg_schedule`` results: seed, test crops, the main
+    results' seeds, and the best schedule within the time budget with its share of full OVG's gain."""
     main = results_path("main_results", "ihc-sr", profile, root)
     seeds = int(load_results(main).sizes.get("seed", 1)) if main.exists() else None
     rows = []
@@ -82,14 +77,9 @@ def _table_or(frame: pd.DataFrame, missing: str) -> str:
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
                    bench: dict | None = None, gpu: dict | None = None,
                    bench_gpu: dict | None = None) -> dict[str, str | bytes]:
-    """Every generated fragment of the book's pages: {file name under book/_generated: a Markdown table}, each in the
-    book's one notation (``plotting.reader.reader_text``), its ranges with an en dash (``text.ranges``).
-
-    ``bench`` is the benchmark run whose OVG step ratio the reproducing estimate uses (the parsed
-    benchmarks/results/latest.json, which the caller reads); ``gpu`` the newest GPU measurement of the paper's scale
-    (``benchmarks/results/*-extras.json``), or None; ``bench_gpu`` (the newest GPU run of the benchmarks) is not
-    read by any fragment.
-    """
+    """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
+    benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
+    or None; ``bench_gpu`` is not read."""
     if isinstance(bench, (str, Path)):
         raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
                         f"{bench}), not a path: the library does not read benchmarks/")

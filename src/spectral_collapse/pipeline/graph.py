@@ -1,8 +1,6 @@
 """Which studies exist, on which datasets, in which order: all read from ``studies.registry.STUDIES``.
 
-The book's chapter order is the registry's order. A study runs after the studies it reads (``Study.reads``, same
-dataset and profile); ``run_order`` sorts a selection so that holds, keeping book order otherwise, and names the
-studies of a cycle when there is one. Every function reads the registry when called, nothing at import.
+The book's order is the registry's; ``run_order`` puts each study after those it reads (``Study.reads``).
 """
 from __future__ import annotations
 
@@ -50,11 +48,8 @@ def upstream(study: str) -> list[str]:
 
 
 def run_order(studies=None) -> list[str]:
-    """``studies`` (default: all), each after the studies it reads directly or through another, else in book order.
-    Only the given studies are returned (their prerequisites are not added).
-
-    Raises ValueError for an unknown study or when studies read each other in a cycle (the cycle is named).
-    """
+    """``studies`` (default: all; no prerequisite added), each after the studies it reads, else in book order.
+    Raises ValueError for an unknown study or a cycle (named)."""
     names = study_names()
     book = {name: i for i, name in enumerate(names)}
     wanted = list(dict.fromkeys(names if studies is None else studies))

@@ -1,18 +1,10 @@
 """The one cache: computed cells stored by a hash of what determines them, never by a name.
 
-A key is a dict of the objects a cell's numbers depend on. ``fingerprint`` hashes them by content: a tensor or
-array by dtype, shape and bytes; a torch module (a denoiser, a VAE) by its class, its scalar settings and every
-tensor of its state dict, so a retrained model with the same name is a different key; a dataclass by its fields.
-Anything it cannot hash by content raises, so a key never falls back to a name.
-
-Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc``, written to a private temporary file and renamed, so two
-processes never compute the same cell twice: the second waits on a lock file beside the cell (``<hash>.lock``,
-POSIX ``flock``) and reads what the first stored. Without locks (Windows) both compute, and the survivor is still a
-whole file; no run deletes another run's temporary files. Every cell carries the checksum every results file
-carries (attribute ``content_sha256``, ``studies.store``: its numbers and attributes), checked on read: a cell that
-cannot be read (truncated) or whose numbers no longer match their checksum (bytes flipped on disk, an edited file)
-is recomputed with a one-line warning naming it. Computing a cell never asks for another cell, so the locks cannot
-deadlock.
+A key is a dict of what a cell's numbers depend on; ``fingerprint`` hashes it by content (tensors and arrays by
+dtype, shape and bytes, a torch module by class, scalar settings and state dict, a dataclass by its fields) and
+raises on anything else. Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc`` written atomically under a
+``flock`` on ``<hash>.lock``, so two processes never compute one cell twice; each carries the checksum of
+``studies.store``, and a cell that cannot be read or fails it is recomputed with a warning.
 """
 from __future__ import annotations
 
@@ -80,9 +72,8 @@ _MODULE_DIGESTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _module_digest(m: torch.nn.Module) -> str:
-    """Digest of a module's class, scalar settings and every tensor of its state dict. A study asks for it once per
-    cell, so it is remembered per module while no tensor is replaced or changed in place (torch bumps a tensor's
-    version on every in-place write, loading a state dict included) and no setting changes."""
+    """Digest of a module's class, scalar settings and state dict, remembered per module while no tensor is
+    replaced or written in place (its ``_version``) and no setting changes."""
     settings = {k: v for k, v in vars(m).items() if not k.startswith("_") and k not in _NOT_CONTENT
                 and (isinstance(v, (bool, int, float, str, tuple)) or dataclasses.is_dataclass(v))}
     state = m.state_dict(keep_vars=True)
@@ -114,10 +105,8 @@ def key_hash(key: Mapping) -> str:
 
 
 class Memo:
-    """Content-keyed cell store under ``root``; ``refresh=True`` recomputes (and overwrites) every cell asked for.
-
-    ``hits`` and ``misses`` count the cells read and computed by this object.
-    """
+    """Content-keyed cell store under ``root``; ``refresh=True`` recomputes every cell asked for. ``hits`` and
+    ``misses`` count the cells read and computed."""
 
     def __init__(self, root: str | os.PathLike = DEFAULT_ROOT, *, refresh: bool = False):
         self.root = Path(root)
@@ -168,7 +157,7 @@ class Memo:
 
 
 def _stamp(path: Path) -> tuple | None:
-    """(modification time, size) of a cell file, None when there is none: tells a newly stored cell from one seen."""
+    """(modification time, size) of a cell file, None when there is none."""
     try:
         st = path.stat()
     except OSError:

@@ -6,19 +6,17 @@ A study notebook has a ``parameters`` cell and then one call::
     ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf,
                     results_root=results_root, rerun=rerun)
 
-``open_study`` chdirs to the repository root (so ``data/results`` works from ``notebooks/`` and from the book's
-executed copies), sets up SVG charts, turns papermill's string parameters into typed values (``studies.spec``),
-computes or loads the results (``pipeline.runner.run_study``) and shows the run's parameters as a small table.
+``open_study`` chdirs to the repository root, sets up SVG charts, parses papermill's string parameters
+(``studies.spec``), computes or loads the results (``pipeline.runner.run_study``) and shows the run's parameters.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
 from pathlib import Path
 
-from .notes import run_notes
+from .notes import json_attr, run_notes
 from .parameters import parameters_table
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
@@ -35,10 +33,8 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def setup_notebook(chdir: bool = True) -> Path:
-    """chdir to the repo root (relative data/ paths work from notebooks/ or book/studies/), put it on sys.path (the
-    ``benchmarks`` package lives there), torch threads as the main command chose them (``parallel.torch_threads``:
-    ``$SPECTRAL_COLLAPSE_THREADS``, else ``$OMP_NUM_THREADS``, else the cores), SVG charts, quiet warnings; returns
-    the root."""
+    """chdir to the repo root and put it on sys.path, set torch threads (``parallel.torch_threads``), SVG charts,
+    quiet warnings and the tables' display (``show_missing_as_dash``); returns the root."""
     from .parallel import torch_threads
 
     torch_threads()
@@ -61,15 +57,10 @@ MISSING = "—"
 
 
 def show_missing_as_dash() -> bool:
-    """In a running kernel, tables (pandas DataFrames) display a missing value (a metric not computed or not
-    available offline, a failed cell) as "—" instead of NaN, a checkpoint folder by its model name (the content hash
-    left off: ``plotting.reader.short_model_names``), and leave out a plain 0, 1, 2, ... row index; tables and
-    Markdown read in the book's notation (``plotting.reader``). Returns whether a kernel was found."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    ip = get_ipython()
+    """In a running kernel, tables display a missing value as "—", a checkpoint folder by its model name, no plain
+    0, 1, 2, ... row index, and tables and Markdown in the book's notation (``plotting.reader``). Returns whether a
+    kernel was found."""
+    ip = _ipython()
     if ip is None:
         return False
     import pandas as pd
@@ -95,9 +86,8 @@ def show_missing_as_dash() -> bool:
 
 
 def one_header_row(df):
-    """The table with its row index's name moved into the header row above the index column, so HTML shows no extra
-    header row holding only that name beside empty cells. A copy when anything moves; a table with a multi-level row
-    index, an unnamed index or an already named column level is returned as it is."""
+    """The table with its row index's name moved into the header row (HTML then shows no extra header row); a table
+    with a multi-level or unnamed row index, or a named column level, as it is."""
     import pandas as pd
 
     columns = df.columns
@@ -113,9 +103,8 @@ def one_header_row(df):
 
 
 def misspelled_parameters(names, known) -> dict:
-    """{name: the known parameter it is close to} for names that look like a misspelled parameter (``-p datset x``
-    defines ``datset`` in the kernel: papermill injects any name it is given, and the study would silently run its
-    default). Names far from every parameter (a reader's own variables) are left alone."""
+    """{name: the known parameter it is close to} for names that look like a misspelled parameter (``-p datset x``);
+    names far from every parameter are left alone."""
     import difflib
 
     out = {}
@@ -128,16 +117,20 @@ def misspelled_parameters(names, known) -> dict:
     return out
 
 
-def _injected_names() -> list[str]:
-    """The names papermill injected into the running kernel (its "# Parameters" cell, the last one executed);
-    [] outside a kernel or when the notebook ran without injected parameters."""
-    import ast
-
+def _ipython():
+    """The running IPython shell, None outside one."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython is a dependency
-        return []
-    ip = get_ipython()
+        return None
+    return get_ipython()
+
+
+def _injected_names() -> list[str]:
+    """The names papermill injected into the running kernel (its last "# Parameters" cell); [] when none."""
+    import ast
+
+    ip = _ipython()
     history = list(getattr(ip, "user_ns", {}).get("In", []) or []) if ip is not None else []
     for src in reversed(history):
         if isinstance(src, str) and src.lstrip().startswith("# Parameters"):
@@ -151,13 +144,8 @@ def _injected_names() -> list[str]:
 
 
 def _kernel_names() -> list[str]:
-    """The plain-valued global names of the running IPython kernel that the user (or papermill) defined; [] outside
-    a kernel."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return []
-    ip = get_ipython()
+    """The plain-valued global names the user (or papermill) defined in the running kernel; [] outside one."""
+    ip = _ipython()
     if ip is None:
         return []
     hidden = getattr(ip, "user_ns_hidden", {})
@@ -167,12 +155,9 @@ def _kernel_names() -> list[str]:
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
-    shows the models it used with their quality-gate status (and a warning when a model below the gate was allowed)
-    and the run's parameters as a table. ``params``: dataset, profile and the study's knobs, as papermill gives
-    them (strings are parsed by the registry's types; unknown names raise before any work).
-
-    An error stops the notebook with its class and message first (``message_first``), printed on the terminal
-    that runs the kernel too (papermill's), the traceback after it."""
+    shows its models' quality-gate status, the run's notes and parameters. ``params``: dataset, profile and knobs
+    as papermill gives them (unknown names raise before any work). An error shows its message first
+    (``message_first``)."""
     try:
         return _open_study(name, results_root=results_root, rerun=rerun, **params)
     except Exception as err:
@@ -191,8 +176,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
     from .runner import run_study
 
     known = ["dataset", "profile", *get_study(name).params, "results_root", "rerun"]
-    # papermill injects any name it is given (-p steps 0 on a study without steps would run its defaults): every
-    # injected name must be a parameter; in an interactive kernel, names close to a parameter are caught too
+    # every name papermill injected must be a parameter; kernel names close to a parameter are caught too
     foreign = [n for n in _injected_names() if n not in known]
     stray = misspelled_parameters(_kernel_names(), known)
     if foreign or stray:
@@ -203,10 +187,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
-    try:
-        spec = json.loads(ds.attrs["spec"])
-    except (KeyError, TypeError, ValueError):
-        spec = None
+    spec = json_attr(ds.attrs, "spec")
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL
@@ -230,11 +211,8 @@ ECHO_ENV = "SPECTRAL_COLLAPSE_ECHO_ERRORS"   # "0": a study's error is not echoe
 
 
 def message_first(err: BaseException) -> BaseException:
-    """``err`` made to show its class and message first: a dataset that is not prepared says, in a papermill
-    user's words, how to prepare it and which bundled dataset runs instead (``-p dataset ihc-edges``); the
-    notebook's traceback (IPython's ``_render_traceback_``) starts with that message and has the frames after it;
-    and in a kernel started by papermill, the message goes to papermill's own terminal as well, above papermill's
-    traceback (not under the suite's own commands, which print it themselves: ``ECHO_ENV``)."""
+    """``err`` made to show its class and message first in the notebook's traceback (a dataset not prepared says
+    so in a papermill user's words), and echoed on papermill's terminal unless ``ECHO_ENV`` is "0"."""
     import re
     import traceback
 
@@ -260,8 +238,7 @@ def message_first(err: BaseException) -> BaseException:
 
 
 def _kernel_terminal() -> int | None:
-    """In an IPython kernel, the file descriptor of the stderr of the process that started it (papermill's
-    terminal): ipykernel's copy of it where it captures the descriptors, else the process's own; None elsewhere."""
+    """In an IPython kernel, the file descriptor of the starting process's stderr (papermill's terminal); else None."""
     if not type(sys.stderr).__module__.startswith("ipykernel"):
         return None
     fd = getattr(sys.stderr, "_original_stdstream_copy", None)
@@ -270,7 +247,7 @@ def _kernel_terminal() -> int | None:
 
 def strip_outputs(model: dict, **_) -> dict:
     """Clear the outputs and execution counts of a notebook's contents model, in place (JupyterLab's pre-save hook
-    under ``make lab``: notebooks/ holds sources only; the executed copies with outputs are the book's)."""
+    under ``make lab``)."""
     if model.get("type") == "notebook" and isinstance(model.get("content"), dict):
         meta = model["content"].setdefault("metadata", {})
         if isinstance(meta.get("language_info"), dict):  # the running kernel's versions: noise in a diff

@@ -1,32 +1,34 @@
 """The notes shown above a study's results: what the run that computed them warned about.
 
-``run_notes`` lists a run's warnings (the results' ``run_warnings`` attribute, a JSON list of strings written by
-the study and the translation loop) as a Markdown list, each once and as stored; ``failure_lines`` counts failed
-samples per method for the main command's notes after a chapter.
+``run_notes`` lists the run's warnings (attr ``run_warnings``); ``failure_lines`` counts failed samples per method.
 """
 from __future__ import annotations
 
 import json
 import re
 
-__all__ = ["run_notes", "stored_notes", "failure_lines", "FAILED_LIST"]
+__all__ = ["run_notes", "stored_notes", "failure_lines", "json_attr", "FAILED_LIST"]
 
 HEADING = "**Notes from the run that computed these results:**"
 
 
-def stored_notes(attrs: dict) -> list[str]:
-    """The run's warnings as stored (``attrs["run_warnings"]``), each once, in order; [] when there are none or the
-    attribute is not a JSON list."""
+def json_attr(attrs, key: str, default=None):
+    """``attrs[key]`` parsed as JSON; ``default`` when it is missing, empty, null or not JSON."""
     try:
-        notes = json.loads(attrs.get("run_warnings") or "[]")
+        value = json.loads(attrs.get(key) or "null")
     except (TypeError, ValueError):
-        return []
+        return default
+    return default if value is None else value
+
+
+def stored_notes(attrs: dict) -> list[str]:
+    """The run's warnings (``attrs["run_warnings"]``, a JSON list), each once, in order; [] otherwise."""
+    notes = json_attr(attrs, "run_warnings", [])
     return list(dict.fromkeys(str(n) for n in notes)) if isinstance(notes, list) else []
 
 
 def run_notes(attrs: dict, ds=None) -> str:
-    """Markdown listing the run's warnings (``stored_notes``) under ``HEADING``, one item each; '' when there are
-    none. ``ds`` is accepted for the callers that pass the results and is not read."""
+    """Markdown listing ``stored_notes`` under ``HEADING``; '' when there are none (``ds`` is not read)."""
     notes = stored_notes(attrs)
     return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
 
@@ -37,8 +39,7 @@ _WHY = {"nonfinite": "non-finite values", "latent_norm": "latent norm out of bou
 
 
 def failure_lines(ds) -> list[str]:
-    """One line per method with failed samples: how many of its samples (test crops x seeds) failed, per reason,
-    summed over the rows of ``studies.validity.failure_table``."""
+    """One line per method with failed samples: how many failed, per reason (``studies.validity.failure_table``)."""
     from ..studies.validity import REASONS, failure_table
 
     table = failure_table(ds)

@@ -1,18 +1,15 @@
 """Running several study notebooks at once: how many, in which order, each after the studies it reads.
 
-``run_side_by_side`` starts (study, dataset) pairs as separate processes, at most ``jobs`` at a time, a pair only
-once what it reads has finished, the costliest ready pair first; ``resolve_jobs`` turns "auto" into a number.
-
-Torch threads are set deliberately, never left to torch's default (which, on a machine whose cores are busy with
-other work, can make a study many times slower): the main command gives each kernel ``kernel_threads(jobs)``
-threads through ``$SPECTRAL_COLLAPSE_THREADS`` (with ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS``), and a notebook
-applies it when it starts (``torch_threads``).
+Torch threads are always set, never left to torch's default (which can make a study many times slower on busy
+cores): each kernel gets ``kernel_threads(jobs)`` through ``$SPECTRAL_COLLAPSE_THREADS`` and applies it when it
+starts (``torch_threads``).
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -20,8 +17,8 @@ from pathlib import Path
 from . import graph
 from ..text import plural
 
-__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "kernel_threads", "thread_env",
-           "torch_threads", "environment", "THREADS_ENV"]
+__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
+           "kernel_threads", "thread_env", "torch_threads", "environment", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
@@ -40,21 +37,24 @@ class StudiesFailed(RuntimeError):
                          f"run one alone with `python -m spectral_collapse studies --study S --dataset D`")
 
 
-def _whole_env(name: str) -> int | None:
-    try:
-        n = int(os.environ.get(name, ""))
-    except ValueError:
-        return None
-    return n if n >= 1 else None
+def failure_line(err: BaseException) -> str:
+    """One line for a study that failed: a notebook's error name and value (papermill's), else the exception's."""
+    name, value = getattr(err, "ename", None), getattr(err, "evalue", None)
+    text = f"{name}: {value}" if name else f"{type(err).__name__}: {err}"
+    return " ".join(text.split())[:400]
+
+
+def notebook_traceback(err: BaseException) -> str:
+    """A failed notebook's own traceback (papermill's ``traceback``), without terminal colours; "" for other errors."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(getattr(err, "traceback", None) or []))
 
 
 def kernel_threads(jobs: int = 1) -> int:
-    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (a whole number >= 1,
-    refused otherwise, as ``--threads`` is), else ``$OMP_NUM_THREADS`` (a number the user chose), else the cores
-    shared out (cores // jobs, at least 1)."""
-    from ..environ import env_whole
+    """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
+    ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
+    from ..environ import env_whole, whole
 
-    return env_whole(THREADS_ENV) or _whole_env("OMP_NUM_THREADS") or max(1, _cores() // max(1, int(jobs)))
+    return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, _cores() // max(1, int(jobs)))
 
 
 def thread_env(threads: int) -> dict:
@@ -64,8 +64,7 @@ def thread_env(threads: int) -> dict:
 
 
 def torch_threads() -> int:
-    """Set this process's torch threads to ``kernel_threads()`` (what the main command chose, else the cores) and
-    return the number: a notebook calls it when it starts."""
+    """Set this process's torch threads to ``kernel_threads()`` and return the number (a notebook's first call)."""
     import torch
 
     n = kernel_threads(1)
@@ -119,15 +118,11 @@ def recorded_costs(path: str | os.PathLike) -> dict[str, float]:
 
 def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0,
                      cost: dict | None = None) -> list:
-    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished.
-
-    ``start(pair)`` launches one and returns a handle with ``poll()`` (None while running, then the exit status).
-    When a slot frees up, the costliest ready pair starts (``cost``: seconds per "study/dataset"; unknown pairs
-    count as 0, ties keep the given order), so no long study is left to run alone at the end. Starts are
-    ``stagger_s`` apart (kernels starting at the same moment can race for a port). A pair whose prerequisite
-    failed is not started. Returns the pairs that finished; raises RuntimeError naming the failed and the skipped
-    ones after everything else has run.
-    """
+    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished;
+    returns the pairs that finished. ``start(pair)`` returns a handle with ``poll()``. A freed slot takes the
+    costliest ready pair (``cost``: seconds per "study/dataset", else 0; ties in given order); starts are
+    ``stagger_s`` apart (kernels starting together race for a port). A pair whose prerequisite failed is skipped;
+    failures raise ``StudiesFailed`` after the rest has run."""
     cost = cost or {}
     order = {p: i for i, p in enumerate(pairs)}
     waiting = sorted(pairs, key=lambda p: (-cost.get(f"{p[0]}/{p[1]}", 0.0), order[p]))

@@ -1,15 +1,13 @@
 """A chapter's parameters table: each knob of the run, the value it took, and where that value came from.
 
-``parameters_table(spec, ds)`` is a Markdown table with the columns parameter, value and set by. A knob given for
-the chapter shows its value; a knob left at its default shows the values it took in the results ``ds`` (a
-coordinate, the distinct values of a variable, a size or an attr) where they hold them, else "default" and the
-default's description from the study's registry; each resolved input (another study's results, a content
-signature of the data or the models, the Pareto sweep's step sizes) shows its values or the first 12 hex digits of
+``parameters_table(spec, ds)``: a knob given shows its value; a knob left at its default the values it took in
+the results (``_USED``), else its default's description; a resolved input its values or the first 12 hex digits of
 its key."""
 from __future__ import annotations
 
-import json
 import math
+
+from .notes import json_attr
 
 __all__ = ["parameters_table", "GIVEN", "DEFAULT", "INPUT", "SWEEP"]
 
@@ -19,9 +17,8 @@ SWEEP = "from the Pareto sweep"   # a step size the run took from a Pareto sweep
 _STEP_SIZES = ("eta_hf", "eta_lf")
 _REFERENCE = ("gaussian", 0)   # not a method / factor of the run: the N(0, I) reference, "no SR factor"
 
-# Where a knob left at None shows the values it took in the results: a dimension coordinate of that name, the
-# distinct values of a variable, the size of a dimension or an attribute (first match). "series": a coordinate along
-# another dimension, its distinct values in order, ``_REFERENCE`` left out.
+# where a default knob's values are read from the results (first match); "series": a non-dimension coordinate's
+# distinct values in order, ``_REFERENCE`` left out
 _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("coord", "method"), ("series", "method")),
          "factors": (("coord", "factor"), ("series", "factor")), "kappas": (("coord", "kappa"),),
          "keys": (("coord", "model"),), "bases": (("coord", "base"),), "baselines": (("coord", "method"),),
@@ -53,13 +50,6 @@ def _value_cell(key, value) -> str:
     return _cell(value)
 
 
-def _json_attr(ds, key: str):
-    try:
-        return json.loads(ds.attrs.get(key) or "null")
-    except (TypeError, ValueError):
-        return None
-
-
 def _used(name: str, ds) -> str | None:
     """The values a default knob took, read from the results ``ds``; None when they do not hold them."""
     if ds is None:
@@ -82,30 +72,28 @@ def _used(name: str, ds) -> str | None:
 
 
 def _stored(name: str, ds) -> str | None:
-    """A default knob's value held as a results attr rather than a coordinate: the models used (by model name), the
-    data task, OVG's step sizes."""
+    """A default knob's value held as a results attr: the models used, the data task, OVG's step sizes."""
     from ..train.cache import model_name
 
     if name == "model":
         for key in ("checkpoints", "models", "model_gate"):
-            found = _json_attr(ds, key)
+            found = json_attr(ds.attrs, key)
             if isinstance(found, dict) and any(found.values()):
                 return _cell(list(dict.fromkeys(model_name(k if key == "model_gate" else v)
                                                 for k, v in found.items() if v)))
     if name == "data_options":
         from ..studies.settings import compact
 
-        task = _json_attr(ds, "task")
+        task = json_attr(ds.attrs, "task")
         return _cell(compact(task)) if isinstance(task, dict) and task else None
     if name in _STEP_SIZES:
-        ovg = _json_attr(ds, "ovg")
+        ovg = json_attr(ds.attrs, "ovg")
         return _value_cell(name, ovg[name]) if isinstance(ovg, dict) and ovg.get(name) is not None else None
     return None
 
 
 def _clamped(name: str, value, ds) -> int | None:
-    """The count a run used where it took fewer than the number given (``-p n_images 1000000000`` on data holding 8
-    crops: the results' ``attrs[name]`` says 8); None where it used the value given."""
+    """The count a run used (``attrs[name]``) where it took fewer than the number given; else None."""
     used = ds.attrs.get(name) if ds is not None else None
     if isinstance(value, bool) or not isinstance(value, int) or isinstance(used, bool):
         return None
@@ -128,9 +116,8 @@ def _default(study: str | None, name: str) -> str:
 
 
 def _step_origin(name: str, ds) -> str:
-    """Where an OVG step size read from the results' ``ovg`` attr came from (its stored source): given to the study,
-    a Pareto sweep, a short calibration or the suite's defaults."""
-    ovg = _json_attr(ds, "ovg") if ds is not None else None
+    """Where an OVG step size came from (the ``ovg`` attr's source): given, a Pareto sweep, a calibration, default."""
+    ovg = json_attr(ds.attrs, "ovg") if ds is not None else None
     source = str(ovg.get("source") or "") if isinstance(ovg, dict) else ""
     head, _, rest = source.partition("; the rest from the ")
     if rest:   # "eta_hf = 1e-07 given to the study; the rest from the Pareto sweep ..."
@@ -147,9 +134,9 @@ def _step_origin(name: str, ds) -> str:
 
 
 def _grid_origin(name: str, spec: dict, ds) -> str:
-    """The "set by" tag of a step-size grid the study grew past the profile's edge (``attrs["grid_extended"]``):
-    "the profile's grid, 10⁻⁴ added at the low end"; ``DEFAULT`` for any other knob."""
-    grown = [str(g).split() for g in (_json_attr(ds, "grid_extended") or [])]
+    """"the profile's grid, 10⁻⁴ added at the low end" for a grid grown past its edge (``grid_extended``), else
+    ``DEFAULT``."""
+    grown = [str(g).split() for g in (json_attr(ds.attrs, "grid_extended") or [])]
     ends = list(dict.fromkeys(g[1] for g in grown if len(g) == 2 and g[0] == name))
     if not ends or name not in ds.coords:
         return DEFAULT
@@ -164,8 +151,7 @@ def _grid_origin(name: str, spec: dict, ds) -> str:
 
 
 def _input_cell(value) -> str:
-    """A resolved input: a dict's values as ``key = value`` pairs (its stored source left to the results), a hash
-    (another study's results key, a content signature) by its first 12 hex digits."""
+    """A resolved input: a dict as ``key = value`` pairs (without its source), a hash by its first 12 hex digits."""
     if value is None:
         return "none stored"
     if isinstance(value, dict):
@@ -216,9 +202,8 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
 
 
 def parameters_table(spec: dict, ds=None) -> str:
-    """A Markdown table of one run (``spec``: the results' stored spec): dataset, profile, each knob (the models one
-    row: ``model``, or the pair ``models`` where it is given), each resolved input; the columns parameter, value and
-    set by (given for this chapter, the default, read by the run, from the Pareto sweep)."""
+    """A Markdown table (parameter, value, set by) of one run (``spec``: the results' stored spec): dataset,
+    profile, each knob (the models in one row) and each resolved input."""
     rows = [f"| {k} | {v} | {w} |" for k, v, w in _rows(spec, ds)]
     lines = ["| parameter | value | set by |", "|---|---|---|", *rows]
     return "\n".join(lines) + "\n"

@@ -6,27 +6,10 @@
         [PROFILE=quick] [OUT=reports/mine]
 
 ``build_report`` runs every study that applies to a given model (``report_plan``) with the main command's own
-orchestration (``execute.run_studies``: papermill, staleness by content, studies after those they read) pointed at
-the report's folder, then writes the book's pages and builds its HTML:
-
-    <out>/results/           results, <study>/<dataset>-<profile>.nc (the results root)
-    <out>/cache/cells/       the cell cache (beside the results root, as
-                             data/cache/cells is for the project)
-    <out>/book/              _config.yml, _toc.yml, intro.md and
-                             studies/<study>-<dataset>[-<profile>].ipynb
-    <out>/book/_build/html/  the HTML; open index.html (it works offline)
-    <out>/report.json        what ran, what failed and what does not apply, as data
-
-The project's own book/ and data/results/ are neither read nor written. Every study that takes a model runs on the
-given one; the intro page names each study that does not apply (the ablations compare models they train
-themselves, the cost pages time the suite's own U-Net) and says why. The Pareto sweep runs first, on validation
-images of the data with the given model, and the other studies take OVG's step sizes from it.
-
-The default folder is ``reports/<name>`` under the checkout: the data's name, the model folder's name, the profile
-and 12 hex digits of a digest of the content signatures of the data and of the model (``studies.models.
-content_inputs``: file names and the SHA-256 of their bytes), the data options and the weak-model rule. Two models,
-or a model retrained in place, never share a folder; inside a folder (``--out``) the results are keyed by the same
-signatures, so a changed model is recomputed.
+orchestration (``execute.run_studies``) into the report's folder (``results/``, ``cache/cells/``, ``book/`` with its
+HTML under ``_build/html``, ``report.json``), writes the pages and builds the HTML; the project's book/ and data/
+are neither read nor written. The default folder, ``reports/<data>--<model>-<profile>-<digest>``, is named by a
+digest of the content signatures of the data and the model, the data options and the weak-model rule.
 """
 from __future__ import annotations
 
@@ -39,6 +22,14 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from . import execute, graph
+from ..data import check_dataset, dataset_key
+from ..studies.content import content_inputs
+from ..studies.profiles import get_profile
+from ..studies.registry import get_study, study_spec
+from .notebook import repo_root
+from .report_book import write_book
 
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report"]
 
@@ -57,11 +48,8 @@ ABLATION = "it compares models it trains itself; one given model has no second a
 
 
 def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
-    """(the studies that run on a given model, in run order; {study: why it does not apply}). ``studies``: a
-    subset of the applicable ones (an unknown name, or one that does not apply, raises naming the valid ones)."""
-    from ..studies.registry import get_study
-    from . import graph
-
+    """(the studies that run on a given model, in run order; {study: why it does not apply}), limited to
+    ``studies`` when given (a name that does not apply raises, naming those that do)."""
     runs, why = [], {}
     for name in graph.study_names():
         s = get_study(name)
@@ -88,11 +76,8 @@ def _knobs(model, models, data_options, allow_weak_model) -> dict:
 
 
 def report_content(data: str, profile: str, knobs: dict) -> dict:
-    """The content signatures of the data and the model(s) (``studies.content.content_inputs``), checked: a data
-    option the loader does not take, a missing model folder or a bad ``models`` object raise here, naming it."""
-    from ..studies.content import content_inputs
-    from ..studies.registry import study_spec
-
+    """The content signatures of the data and the model(s) (``studies.content.content_inputs``); a bad data option,
+    model folder or ``models`` object raises here."""
     return content_inputs(study_spec("main_results", dataset=data, profile=profile, **knobs))
 
 
@@ -106,8 +91,6 @@ def _model_label(knobs: dict) -> str:
 
 def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
     """The default folder name: "<data>--<model>-<profile>-<digest>" (see the module docstring)."""
-    from ..data import dataset_key
-
     blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
                        "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -117,7 +100,6 @@ def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
 @dataclass
 class Report:
     """What ``build_report`` made: the folder, the HTML's index (None without HTML), each study's status."""
-
     out: Path
     html: Path | None
     data: str
@@ -139,16 +121,10 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                  profile: str = "quick", out: str | os.PathLike | None = None, jobs: int | str = 1,
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
                  threads: int | None = None, root: str | os.PathLike | None = None) -> Report:
-    """Run the studies of ``report_plan`` on ``data`` ("folder:<path>" or a dataset name) with the given ``model``
-    (a diffusers pipeline folder or hub id) or ``models`` ({"source": ..., "target": ...}) into the folder ``out``
-    (default: ``reports/<report_name>`` under the checkout ``root``), write its pages and build its HTML
-    (``html=False``: pages only). A study that fails does not stop the others; the report is built with what ran,
-    its intro names the failures, and ``execute.StudiesFailed`` is raised at the end."""
-    from ..data import check_dataset
-    from ..studies.profiles import get_profile
-    from .execute import StudiesFailed, notebook_path, run_studies
-    from .notebook import repo_root
-
+    """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
+    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>`` under ``root``),
+    write its pages and build its HTML (unless ``html=False``). A failed study does not stop the others; the report
+    names it and ``execute.StudiesFailed`` is raised at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -165,18 +141,18 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
     report = Report(out=out, html=None, data=data, profile=profile, knobs=knobs, content=content, not_applicable=why)
     try:
-        run_studies(profile, runs, [data], root=root, results_root=str(out / "results"), book_dir=book / "studies",
-                    force=force, jobs=jobs, knobs=knobs, keep_going=True, threads=threads)
+        execute.run_studies(profile, runs, [data], root=root, results_root=str(out / "results"),
+                            book_dir=book / "studies", force=force, jobs=jobs, knobs=knobs, keep_going=True,
+                            threads=threads)
         failure = None
-    except StudiesFailed as err:
+    except execute.StudiesFailed as err:
         failure = err
         report.failed = {s: line for (s, _), line in err.failed.items()}
         report.skipped = [s for s, _ in err.skipped]
     for s in runs:
-        path = notebook_path(s, data, profile, root, book / "studies")
+        path = execute.notebook_path(s, data, profile, root, book / "studies")
         if path.exists() and s not in report.failed and s not in report.skipped:
             report.chapters[s] = path.relative_to(book).with_suffix("").as_posix()
-    from .report_book import write_book
 
     write_book(report, root)
     if html:

@@ -1,12 +1,7 @@
 """The pages of a user's report (``pipeline.report``): its Jupyter Book configuration, table of contents and intro.
 
-The configuration is the project's ``_config.yml`` with the report's title and the project's vendored MathJax
-(book/_vendor, read in place), so the report renders offline like the project's book. The table of contents lists
-the executed chapters in the book's parts (``pipeline.toc``), after a page on the quality gate of the report's
-models (``studies/model_quality.md``, which the chapters' gate banners link to). The intro and the gate page are
-the templates notebooks/report/{intro,model_quality}.md of the checkout, their ``$name`` fields filled with tables:
-the data, model, options and OVG step sizes the report ran with, its chapters, each study that failed, was not
-started or does not apply to a given model with the reason, and each model's gate report.
+The configuration is the project's ``_config.yml`` retitled, with its vendored MathJax, so the report renders
+offline; the intro and the gate page are the templates notebooks/report/{intro,model_quality}.md filled with tables.
 """
 from __future__ import annotations
 
@@ -16,6 +11,17 @@ from pathlib import Path
 from string import Template
 
 import pandas as pd
+import xarray as xr
+import yaml
+
+from . import graph
+from ..data import dataset_key
+from ..plotting.labels import step_size
+from ..studies.gate import GATE_LABEL
+from ..studies.store import results_path
+from ..studies.tables import md_table
+from .notes import json_attr
+from .toc import study_parts
 
 __all__ = ["TEMPLATES", "write_book", "render_config", "render_toc", "render_intro", "render_gate_page",
            "results_attrs", "ovg_used"]
@@ -25,8 +31,6 @@ TEMPLATES = Path("notebooks") / "report"   # under the checkout
 
 def render_config(root: Path, title: str) -> str:
     """The report's _config.yml: the project's, retitled, with MathJax (and any vega bundle) taken from ``root``."""
-    import yaml
-
     cfg = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
     cfg["title"] = title
     cfg.pop("repository", None)
@@ -39,8 +43,6 @@ def render_config(root: Path, title: str) -> str:
 
 def render_toc(chapters: list[str]) -> str:
     """The report's _toc.yml: the intro, then the chapters (doc names) in the book's parts."""
-    from .toc import study_parts
-
     lines = ["# Written by `python -m spectral_collapse report`; rewritten at every run.", "format: jb-book",
              "root: intro", "parts:", "  - caption: Your model", "    chapters:", "      - file: studies/model_quality"]
     return "\n".join(lines + study_parts(chapters)) + "\n"
@@ -56,18 +58,12 @@ def _page(root: Path, name: str, **fields: str) -> str:
 
 
 def _md(frame: pd.DataFrame, empty: str) -> str:
-    from ..studies.tables import md_table
 
     return md_table(frame) if len(frame) else empty
 
 
 def results_attrs(report) -> dict:
     """{study: attrs of its stored results} for the report's chapters (studies without readable results left out)."""
-    import xarray as xr
-
-    from ..data import dataset_key
-    from ..studies.store import results_path
-
     out = {}
     for study in report.chapters:
         path = results_path(study, dataset_key(report.data), report.profile, Path(report.out) / "results")
@@ -83,10 +79,7 @@ def ovg_used(report) -> dict | None:
     """The OVG setting the chapters ran with (the main results', else the first recorded): eta_hf, eta_lf, source."""
     attrs = results_attrs(report)
     for study in ["main_results", *attrs]:
-        try:
-            value = json.loads(attrs.get(study, {}).get("ovg") or "null")
-        except (TypeError, ValueError):
-            value = None
+        value = json_attr(attrs.get(study, {}), "ovg")
         if isinstance(value, dict) and "eta_hf" in value:
             return value
     return None
@@ -96,25 +89,19 @@ def gate_table(report) -> pd.DataFrame:
     """Each model's gate report as the chapters recorded it: model, role, passed, failed checks."""
     used = {}
     for attrs in results_attrs(report).values():
-        try:
-            used.update(json.loads(attrs.get("model_gate") or "{}"))
-        except (TypeError, ValueError):
-            continue
+        used.update(json_attr(attrs, "model_gate", {}))
     return pd.DataFrame([{"model": _code(name), "role": v.get("role", ""), "passed": bool(v.get("passed")),
                           "failed checks": v.get("failures") or ""} for name, v in used.items()])
 
 
 def render_gate_page(report, root: Path) -> str:
-    """studies/model_quality.md: the gate page's template with ``gate_table``."""
-    from ..studies.gate import GATE_LABEL
-
+    """studies/model_quality.md: the gate page with ``gate_table``."""
     return _page(root, "model_quality.md", label=GATE_LABEL,
                  table=_md(gate_table(report), "No chapter recorded a gate report."))
 
 
 def settings_frame(report) -> pd.DataFrame:
-    """What the report ran with, as (setting, value) rows: data, options, model(s), profile, the gate rule, content
-    signatures, folder and the OVG step sizes the chapters used."""
+    """What the report ran with, as (setting, value) rows, the OVG step sizes the chapters used included."""
     k = report.knobs
     rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
             **({"model": _code(k["model"])} if "model" in k else
@@ -126,7 +113,6 @@ def settings_frame(report) -> pd.DataFrame:
             "folder": _code(str(report.out))}
     ovg = ovg_used(report)
     if ovg:
-        from ..plotting.labels import step_size
 
         rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
                  "OVG step sizes from": ovg.get("source", "")}
@@ -135,8 +121,6 @@ def settings_frame(report) -> pd.DataFrame:
 
 def missing_frame(report) -> pd.DataFrame:
     """Each study that did not run: its title, name, status (failed, not started, does not apply) and why."""
-    from . import graph
-
     rows = [(s, "failed", _code(line)) for s, line in report.failed.items()]
     rows += [(s, "not started", "a study it reads failed") for s in report.skipped]
     rows += [(s, "does not apply", why) for s, why in report.not_applicable.items()]
@@ -145,8 +129,7 @@ def missing_frame(report) -> pd.DataFrame:
 
 
 def render_intro(report, title: str, root: Path) -> str:
-    """intro.md: the intro's template with the settings, the chapters, the studies that did not run and the
-    command that runs the report again."""
+    """intro.md: the settings, the chapters, the studies that did not run and the command that reruns it."""
     k = report.knobs
     flags = " ".join([f"--data {report.data}",
                       f"--model {k['model']}" if "model" in k else f"--models '{json.dumps(k['models'])}'",
@@ -159,8 +142,7 @@ def render_intro(report, title: str, root: Path) -> str:
 
 
 def write_book(report, root: Path) -> None:
-    """Write _config.yml, _toc.yml and intro.md of ``report`` into its book folder (and the project's offline
-    chart bundle into _static/, when the project has built one)."""
+    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/)."""
     book = Path(report.out) / "book"
     k = report.knobs
     what = Path(str(k["model"])).name if "model" in k else "your models"

@@ -1,22 +1,10 @@
 """Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key.
 
-``run_study(spec)`` (or ``run_study("pareto", dataset=..., profile=..., **knobs)``):
-
-1. loads the stored results of each study it reads (same dataset and profile) and records their exports in the
-   spec's inputs (the Pareto sweep's chosen OVG step sizes; the main results' key);
-2. returns the stored results file ``<results_root>/<study>/<dataset>-<profile>.nc`` when its ``results_key``
-   equals the spec's key and every checkpoint it names, where present on this machine, still has the recorded
-   content hash (``<dataset>`` is ``data.dataset_key``: "folder:/my/data" is stored as "folder-data-<hash8>");
-   a folder dataset's files and a user's model folders enter the key through the spec's inputs
-   (``studies.content.content_inputs``), so editing them makes the stored results stale;
-3. otherwise says why the stored file is stale (``stale_reason``: the spec values, profile values or cache version
-   that changed, or the checkpoint whose weights changed) and runs the study with the one cell cache (``pipeline.memo``; ``rerun=True`` recomputes every cell),
-   stamps the spec, key and cell counts into the attrs and writes the file atomically (with its checksum,
-   ``studies.store``).
-
-A stored file that cannot be read, does not match its checksum, or lacks a variable its study declares
-(``studies.declared``) is computed again, and the results say so in their first run note (``run_warnings``, shown
-above the chapter's results by ``pipeline.notes.run_notes``).
+``run_study(spec)`` loads the stored results of each study it reads and records their exports in the spec's inputs;
+returns ``<results_root>/<study>/<dataset>-<profile>.nc`` when its ``results_key`` equals the spec's key and every
+checkpoint it names, where present here, still has the recorded hash; otherwise says why (``stale_reason``), runs
+the study with the cell cache (``pipeline.memo``) and writes the file atomically with its checksum. A stored file
+that cannot be read, fails its checksum or lacks a declared variable is computed again, with a note in the results.
 """
 from __future__ import annotations
 
@@ -34,24 +22,24 @@ from ..studies.registry import get_study, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
 from ..studies.declared import missing_variables
 from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
-from ..train.cache import DAMAGED, checkpoint_digest  # noqa: F401  (imported from here)
-from .memo import DEFAULT_ROOT, Memo
 from ..studies.gate import gate_policy
+from ..studies.profiles import get_profile
 from ..studies.progress import running
+from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
+from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
+from .memo import DEFAULT_ROOT, Memo
+from .notes import json_attr
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
 
 def _checkpoints(ds: xr.Dataset) -> dict:
-    try:
-        value = json.loads(ds.attrs.get("checkpoints", "{}"))
-    except (TypeError, ValueError):
-        return {}
+    value = json_attr(ds.attrs, "checkpoints", {})
     return value if isinstance(value, dict) else {}
 
 
 def _flat(value, prefix: str = "") -> dict:
-    """{"a.b.c": leaf} of nested dicts, for naming what changed between two recorded settings."""
+    """{"a.b.c": leaf} of nested dicts."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -69,46 +57,30 @@ def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
 
 
 def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
-    """Why stored results ``ds`` do not answer ``spec``, in words; None when they do.
-
-    The key decides (``StudySpec.key``: spec, resolved profile values, cache version); the recorded spec and
-    profile values only name what differs. Checkpoints named by the results and present here must still hold the
-    recorded weights.
-    """
+    """Why stored results ``ds`` do not answer ``spec``, in words; None when they do. The key decides
+    (``StudySpec.key``); the recorded spec and profile values only name what differs. Checkpoints named by the
+    results and present here must still hold the recorded weights."""
     if ds.attrs.get("results_key") != spec.key():
         parts = []
         try:
             parts += _changed(json.loads(ds.attrs.get("spec", "{}")), spec.to_dict())
         except (TypeError, ValueError):
             parts.append("the recorded spec cannot be read")
-        try:
-            recorded = json.loads(ds.attrs["profile_values"])
-        except (KeyError, TypeError, ValueError):
-            recorded = None
+        recorded = json_attr(ds.attrs, "profile_values")
         if recorded is not None:
             parts += _changed(recorded, profile_values(spec.profile), prefix="profile ")
         if ds.attrs.get("cache_version") not in (None, CACHE_VERSION):
             parts.append(f"cache version {ds.attrs.get('cache_version')} -> {CACHE_VERSION}")
         return "changed: " + ", ".join(parts) if parts else "their key differs (a resolved input changed)"
-    try:
-        recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
-    except (TypeError, ValueError):
-        recorded = {}
-    for path, digest in recorded.items():
+    for path, digest in json_attr(ds.attrs, "checkpoint_sha256", {}).items():
         if _here(path) and checkpoint_digest(path) not in (None, digest):
             return f"the weights in {path} changed"
     return None
 
 
 def _here(path: str | os.PathLike) -> bool:
-    """Whether checkpoint folder ``path`` is on this machine, installing it from its shipped form (data/weights) when
-    only that is, or when the folder was built from other weights than those shipped now (``train.shipped.replaced``):
-    a model retrained and shipped under the same configuration keeps its folder name, so only its
-    weights tell results computed from it from results computed from the weights it replaced. A folder neither here
-    nor shipped cannot be checked (results computed elsewhere)."""
-    from ..train.cache import checkpoint_lock
-    from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
-
+    """Whether checkpoint folder ``path`` is on this machine, installed from its shipped form (data/weights) when
+    only that is or the folder holds other weights than those shipped now (``train.shipped.replaced``)."""
     path = Path(path)
     if not (shipped_dir(path) / HASHES).is_file():
         return path.is_dir()
@@ -119,8 +91,7 @@ def _here(path: str | os.PathLike) -> bool:
 
 
 def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/results") -> tuple[StudySpec, dict]:
-    """The spec with its read studies' exports (and the content signatures of a folder dataset and of a user's
-    models) recorded, and {study: stored results} of those that exist."""
+    """(the spec with its read studies' exports and content signatures recorded, {study: stored results})."""
     study = get_study(spec.study)
     loaded, exports = {}, {}
     for name in study.reads:
@@ -136,8 +107,8 @@ def resolve_inputs(spec: StudySpec, results_root: str | os.PathLike = "data/resu
 def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/results",
               cache_root: str | os.PathLike | None = None, rerun: bool = False, progress: bool = False,
               save: bool = True, **raw) -> xr.Dataset:
-    """The results of ``spec`` (a StudySpec, or a study name with ``dataset``, ``profile`` and knobs as raw values),
-    loaded when stored under the same key, else computed and stored."""
+    """The results of ``spec`` (a StudySpec, or a study name with ``dataset``, ``profile`` and knobs), loaded when
+    stored under the same key, else computed and stored."""
     if not isinstance(spec, StudySpec):
         spec = study_spec(spec, **raw)
     elif raw:
@@ -161,7 +132,7 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     if save:
         _check_writable(path.parent, results_root)  # before the work, not after it
     memo = Memo(cache_root or _cache_root(results_root), refresh=rerun)
-    _check_cache_writable(memo.root)
+    _check_writable(memo.root, memo.root, *_CELLS)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         name = f"{spec.study}/{dataset_key(spec.dataset, path_hash=False)}"  # what progress bars are called
@@ -182,8 +153,8 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 
 
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
-    """(stored results, None) when the file at ``path`` reads, matches its checksum and holds every variable the
-    study declares (``studies.declared``); else (None, why it is computed again, in words for the chapter)."""
+    """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
+    else (None, why it is computed again, in words for the chapter)."""
     try:
         stored = load_results(path)
     except ResultsChecksumError:
@@ -204,8 +175,7 @@ _PACKAGE = str(Path(__file__).resolve().parents[1])
 
 
 def own_warnings(caught) -> list[str]:
-    """The distinct messages of the suite's own warnings among ``caught`` (library deprecation notices left out),
-    in the order first seen: what a reader of the results must know (skipped files, failed samples, ...)."""
+    """The distinct messages of the suite's own warnings among ``caught`` (not libraries'), in the order first seen."""
     out = []
     for w in caught:
         if not str(Path(w.filename).resolve()).startswith(_PACKAGE) and \
@@ -219,10 +189,7 @@ def own_warnings(caught) -> list[str]:
 
 def allow_weak(spec: StudySpec):
     """Which models a run of ``spec`` may use below the quality gate: all (True) or none (False) by its
-    ``allow_weak_model`` knob, else the profile's rule (``Profile.allow_weak_models``: a bool, or the model-set keys
-    of arms that cannot pass at that scale)."""
-    from ..studies.profiles import get_profile
-
+    ``allow_weak_model`` knob, else the profile's rule (a bool, or model-set keys)."""
     given = spec.get("allow_weak_model", None)
     if given is not None:
         return bool(given)
@@ -238,28 +205,25 @@ def _cache_root(results_root: str | os.PathLike) -> Path:
 
 def check_can_store(study: str, dataset: str, profile: str, results_root: str | os.PathLike = "data/results",
                     base: str | os.PathLike = ".") -> None:
-    """Raise, naming the folder and the option, when the results of ``study`` on (dataset, profile) are not stored
-    yet and could not be written there, or their cells beside them (paths relative to ``base``, the folder the
-    study runs in): the check ``run_study`` makes, for a caller that starts a notebook first."""
+    """Raise, naming the folder and the option, when the results of ``study`` are not stored yet and could not be
+    written, or their cells beside them (paths relative to ``base``): ``run_study``'s check, before a notebook."""
     if get_study(study).run is None:
         return
     path = Path(base) / results_path(study, dataset_key(dataset), profile, results_root)
     if not path.exists():
         _check_writable(path.parent, results_root)
-        _check_cache_writable(Path(base) / _cache_root(results_root))
+        cache = Path(base) / _cache_root(results_root)
+        _check_writable(cache, cache, *_CELLS)
 
 
-def _check_cache_writable(cache: Path) -> None:
-    """Raise (naming the cell cache and the option) unless cells could be written under ``cache``."""
-    _check_writable(cache, cache, what="cells under the cell cache", option="cache_root (by default the cache sits "
-                    "beside the results root, in its parent's cache/cells)")
+_CELLS = ("cells under the cell cache", "cache_root (by default the cache sits beside the results root, in its "
+          "parent's cache/cells)")
 
 
 def _check_writable(folder: Path, results_root, what: str = "results under the results root",
                     option: str = "results_root (CLI: --results-root)") -> None:
-    """Raise (naming the results root and the fix) unless a results file could be written into ``folder``: the
-    nearest existing folder on its path must be a writable folder (a folder that is not there yet is created by
-    the write, so its parent decides). Nothing is created here."""
+    """Raise (naming the root and the fix) unless the nearest existing folder on ``folder``'s path is a writable
+    folder. Nothing is created."""
     probe = Path(folder).resolve()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent

@@ -1,21 +1,7 @@
 """A Sphinx extension for the book's API page: the suite's docstrings are written as plain text with a little
-Markdown, and reStructuredText reads some of that as markup it was not meant to be, or as errors. Before autodoc
-hands a docstring to the parser (after napoleon), ``prepare``
-
-- puts the blank lines reStructuredText needs around each Markdown-style list (``rst_lists``: a list right under
-  its lead-in line, a paragraph right after the list) and brings a list item's deeper continuation lines back to
-  its text (``list_continuations``: reStructuredText read them as a definition, its first line in bold);
-- sets a displayed block (a formula or a table indented under a paragraph) as a literal block, in a fixed-width
-  font that keeps its columns (``displayed_blocks``; reStructuredText read it as a quotation);
-- writes code in single backquotes, as Markdown writes it, as code (``code_spans``; reStructuredText set it as an
-  italic title); roles and links in backquotes stay;
-- lets code that touches a letter (an "x" right before a code span, an "s" right after one) read as code
-  (``glued_code``: reStructuredText showed the backquotes instead);
-- keeps as text what reStructuredText would read as markup: bars around a norm (substitution references,
-  ``escape_bars``), a word ending in an underscore (a reference to a link target, ``escape_references``) and a
-  star that opens no emphasis, such as Python's keyword-only marker (``escape_stars``);
-- shows a literal block (the indented lines after a line ending in "::") as typed, less the double backquotes its
-  text sets code in (``literal_line``).
+Markdown, which reStructuredText would read as markup or errors. Autodoc hands each docstring (after napoleon) to
+``prepare``: blank lines around Markdown-style lists, list continuations brought back to their item, displayed
+blocks as literal blocks, single-backquoted code as code, and bars, trailing underscores and lone stars as text.
 
 Listed in _config.yml under ``sphinx.extra_extensions``.
 """
@@ -72,9 +58,8 @@ def rst_lists(lines: list[str]) -> list[str]:
 
 
 def list_continuations(lines: list[str]) -> list[str]:
-    """``lines`` with each continuation line of a list item that is indented past the item's text brought back to
-    it: reStructuredText reads a deeper line right under an item as a definition ("- "edm": E lambda ...," over
-    "         lambda = ..." set the first line as a bold term)."""
+    """``lines`` with each list item's continuation lines indented past its text brought back to it
+    (reStructuredText would read them as a definition)."""
     out, col = [], None                    # col: the text column of the list item the paragraph is in
     for line in lines:
         m = _ITEM.match(line)
@@ -89,10 +74,8 @@ def list_continuations(lines: list[str]) -> list[str]:
 
 
 def displayed_blocks(lines: list[str]) -> list[str]:
-    """``lines`` with each displayed block (lines indented past the paragraph before them, after a blank line: a
-    formula, a table aligned with spaces, a command) made a literal block, as "::" does, so that it keeps its
-    columns in a fixed-width font; reStructuredText would set it as a quotation in running text. A block after a
-    line ending in "::", a directive or a field, and list items, stay as they are."""
+    """``lines`` with each displayed block (lines indented past the paragraph before them, after a blank line) made a
+    literal block, so it keeps its columns; blocks after "::", a directive or a field, and list items, stay."""
     out: list[str] = []
     para_indent, para_kind = None, ""      # the indent and kind ("text", "literal", "other") of the last paragraph
     in_block = None                        # the indent of the displayed or literal block being read
@@ -125,23 +108,20 @@ def displayed_blocks(lines: list[str]) -> list[str]:
 
 
 def _outside_literals(line: str, fix) -> str:
-    """``line`` with ``fix`` applied to its text outside inline literals (``...``) and left alone when a literal
-    opens on it and closes on another line."""
+    """``line`` with ``fix`` applied outside inline literals; as it is when a literal spans lines."""
     if line.count("``") % 2:
         return line
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_LITERAL.split(line)))
 
 
 def code_spans(line: str) -> str:
-    """``line`` with each code span in single backquotes (Markdown's) in double ones (reStructuredText's); a role's
-    argument and a link in backquotes as they are."""
+    """``line`` with each Markdown code span (single backquotes) in double ones; roles and links as they are."""
     return _outside_literals(line, lambda p: _TICKS.sub(lambda m: f"``{m['code']}``" if m["code"] else m.group(0), p))
 
 
 def glued_code(line: str) -> str:
-    """``line`` with an escaped space (a backslash and a space, which reStructuredText drops) between an inline
-    literal and a letter or sign it touches (an "x" before a factor in code, a plural "s" after a name in code), so
-    that the literal reads as code."""
+    """``line`` with an escaped space (which reStructuredText drops) between an inline literal and a letter it
+    touches (an "x" before it, a plural "s" after it), so the literal reads as code."""
     if line.count("``") % 2:
         return line
     parts = _LITERAL.split(line)
@@ -155,15 +135,13 @@ def glued_code(line: str) -> str:
 
 
 def escape_bars(line: str) -> str:
-    """``line`` with each "|" outside ``literal`` text escaped: the docstrings write absolute values and norms as
-    |x| and ||x||, which reStructuredText would read as substitution references."""
+    """``line`` with each "|" outside ``literal`` text escaped (norms |x|, not substitution references)."""
     parts = line.split("``")
     return "``".join(p if i % 2 else p.replace("|", "\\|") for i, p in enumerate(parts))
 
 
 def escape_references(line: str) -> str:
-    """``line`` with the trailing "_" of a word ("s_dc_raw_", "x_") escaped: reStructuredText reads such a word as a
-    reference to a link target of that name and, finding none, shows an error in its place."""
+    """``line`` with the trailing "_" of a word ("s_dc_raw_") escaped (not a reference to a link target)."""
     return _outside_literals(line, lambda p: _REFERENCE.sub(lambda m: m.group(1) + m.group(2).replace("_", "\\_"), p))
 
 
@@ -178,10 +156,8 @@ def _end(text: str, run: str, start: int) -> int:
 
 
 def escape_stars(text: str) -> str:
-    """``text`` (a paragraph, its lines joined by newlines) with each star or double star that would open emphasis
-    but has no closing one, or that stands before a comma or a bracket (``fn(*, size, **kw)``), escaped; emphasis
-    that closes (``*no*``, ``**bold**``) and stars that open nothing (``a * b``, ``z*_N``, ``2**22``) as they are.
-    Inline literals are skipped."""
+    """``text`` (a paragraph) with each star or double star that would open emphasis but has no closing one, or
+    stands before a comma or bracket (``fn(*, **kw)``), escaped; closed emphasis and other stars as they are."""
     masked = re.sub(r"``[^`]+``", lambda m: "\0" * len(m.group(0)), text)
     out, i = [], 0
     for m in _STAR_START.finditer(masked):
@@ -206,8 +182,7 @@ def escape_stars(text: str) -> str:
 
 
 def literal_line(line: str) -> str:
-    """A line of a literal block without the double backquotes that set code in its text: a literal block shows
-    every character as typed, backquotes too."""
+    """A literal block's line without the double backquotes around code (a literal block shows them as typed)."""
     return re.sub(r"``([^`\n]+)``", r"\1", line)
 
 
@@ -216,9 +191,8 @@ def _inline(line: str) -> str:
 
 
 def prepare(lines: list[str]) -> list[str]:
-    """A docstring's lines as the API page parses them: ``rst_lists``; then each line outside a literal block
-    through ``code_spans``, ``glued_code``, ``escape_references`` and ``escape_bars``, and each paragraph through
-    ``escape_stars``; a literal block's lines through ``literal_line``."""
+    """A docstring's lines as the API page parses them: the block fixes, then each line's inline fixes, each
+    paragraph's ``escape_stars``, and ``literal_line`` inside literal blocks."""
     out: list[str] = []
     para: list[str] = []                   # the lines of the paragraph being read (outside literal blocks)
     literal_from = None                    # the indent of the "::" line while inside its block
@@ -251,9 +225,8 @@ def _process(app, what, name, obj, options, lines):
 
 
 def factory_defaults(obj) -> dict[str, str]:
-    """{field: what its default is} for the fields of dataclass ``obj`` whose default comes from a factory, which a
-    signature shows as ``<factory>``: the value the factory makes when it reads short (``{}``, ``(16, 32)``), else
-    the call that makes it (``UNetConfig()``; ``list(...)`` for a long value from an anonymous factory)."""
+    """{field: its default} for the factory-made fields of dataclass ``obj`` (``<factory>`` in a signature): the
+    value when short (``(16, 32)``), else the call (``UNetConfig()``, ``list(...)``)."""
     import dataclasses
 
     if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):

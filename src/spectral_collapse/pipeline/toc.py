@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..studies.registry import STUDIES
+from .graph import study_names
+
 __all__ = ["STUDY_PARTS", "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
-# The studies' chapters in the order of the paper's story, after the check that the models are fit to be studied:
-# the main results, then where collapse comes from
-# (Sec. 4 and where OVG must act), how OVG's step sizes are chosen, the ablations (Sec. 6.3), the check of the
-# metrics themselves, and what it all costs. A study not listed here goes to a last part, "Other studies".
+# The chapters in the order of the paper's story; a study not listed goes to a last part, "Other studies".
 STUDY_PARTS = (
     ("The models", ("model_quality",)),
     ("Main results", ("main_results", "seed_spread")),
@@ -52,11 +52,8 @@ STUDY_LINES = {
 
 
 def studies_index(studies: list[str]) -> str:
-    """The studies' index page (book/studies/index.md): what a chapter is, then each study whose chapters are in
-    ``studies`` (doc names "studies/<study>-<dataset>") under its part of ``STUDY_PARTS``, with its title
-    (``studies.registry``), a link to each dataset's chapter and its line in ``STUDY_LINES``."""
-    from ..studies.registry import STUDIES
-
+    """book/studies/index.md: what a chapter is, then each study of ``studies`` (doc names) under its part, with
+    its title, a link to each dataset's chapter and its line in ``STUDY_LINES``."""
     titles = {name: study.title for name, study in STUDIES.items()}
     by_study: dict[str, list[str]] = {}
     for doc in studies:
@@ -86,8 +83,6 @@ def studies_index(studies: list[str]) -> str:
 
 def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
     """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/``folder``, in book order."""
-    from .graph import study_names
-
     order = {name: i for i, name in enumerate(study_names())}
     names = [p.stem for p in (Path(book) / folder).glob("*.ipynb") if not p.name.startswith((".", "_"))]
 
@@ -98,8 +93,7 @@ def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
 
 
 def study_parts(studies: list[str]) -> list[str]:
-    """_toc.yml lines (sphinx-external-toc "jb-book" format, under ``parts:``) placing the doc names ``studies``
-    in ``STUDY_PARTS``; a study no part lists goes to "Other studies"."""
+    """_toc.yml lines (under ``parts:``) placing the doc names ``studies`` in ``STUDY_PARTS`` or "Other studies"."""
     lines, placed = [], set()
     for caption, names in STUDY_PARTS:
         mine = [s for s in studies if s.split("/", 1)[1].split("-", 1)[0] in names]
