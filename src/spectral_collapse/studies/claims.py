@@ -15,11 +15,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..reference import paper_tables
-from ..text import percent, signed
+from ..text import signed
 from .claim_titles import CLAIM_TITLES
 from .claims_ablations import (TIE_RULE, ablation_collapse, claim_pca, claim_scale_monotone, claim_scale_psnr,
-                               combine_testable, versus_or_tie)
+                               versus_or_tie)
+from .claims_shares import share_claim
 from .claims_texture import sdc_literal, texture_claim
 from .claims_words import CORRELATION, INDICATIVE, MEANS, PAIRED, SHARE
 from .evidence import STUDY_NAMES, evidence_of
@@ -27,10 +27,10 @@ from .paper_shares import table1_frames, x0_frames
 from .samples import sample_size
 from .scorecard import (OVG_LABELS, STANDIN, Evidence, fmt_value, load_evidence, method_means, paper_evidence,
                         paper_printed)
-from .shares import MIN_COMPARISONS, percent_improved, share_span
+from .shares import MIN_COMPARISONS
 from .tuning import best_on_validation
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, correlation_finding, distinct_points,
-                       label, share_table, share_verdict, texture_check)
+                       label, texture_check)
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "CLAIM_TITLES", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "judge", "evaluate_claims", "judged_on",
@@ -175,58 +175,6 @@ def _claim_pareto(ev: Evidence) -> Finding:
     return combine(checks, "needs pareto study results")
 
 
-def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
-    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 %: inconclusive."""
-    if not np.isfinite(share):
-        return UNTESTABLE, f"{text} → {UNTESTABLE}"
-    v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
-    return v, f"{text} → {v}"
-
-
-def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, reported: pd.Series) -> list[tuple]:
-    """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
-    50 %; Table 6 (nothing to recompute it from) the reported share against the side the text puts it on."""
-    checks = []
-    pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
-           if table == "table1" else None)
-    for m, above in want_above.items():
-        rep = float(reported.get(m, np.nan))
-        head = f"{m}: reported {percent(rep)}" if np.isfinite(rep) else f"{m}: no reported share"
-        if pct is None:
-            checks.append(_side(rep, above, f"{head}, text {'>' if above else '<'} 50 %") if np.isfinite(rep)
-                          else (UNTESTABLE, f"{head} → {UNTESTABLE}"))
-        elif m not in pct.index:
-            checks.append((UNTESTABLE, f"{head}, not in Tables 8–11 → {UNTESTABLE}"))
-        elif not np.isfinite(rep) or rep == 0.5:
-            checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])} → {UNTESTABLE}"))
-        else:
-            recomputed = f"recomputed {percent(pct.loc[m, 'improved'])} of {int(pct.loc[m, 'cases'])}"
-            checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5, f"{head}, {recomputed}"))
-    return checks
-
-
-def _share_claim(table: str, frames, want_above: dict):
-    """A claim that ``frames(ev)``'s better labels win more (``want_above[metric]``) or fewer than half of their
-    comparisons, per metric: our share's interval wholly on the paper's side of 50 % over at least
-    ``MIN_COMPARISONS`` comparisons, e.g. "s_hf: 62.5 % [50.0, 75.0] of 12 (ties 1, paper 96.6 %) → holds"."""
-    def test(ev: Evidence) -> Finding:
-        frame, crops, better, worse, by = frames(ev)
-        reported = paper_tables()
-        reported = reported[reported["table"] == table].set_index("metric")["mean"]
-        if ev.source == "paper":
-            return combine_testable(_paper_share_checks(table, frame, better, worse, by, want_above, reported),
-                                    "the paper's tables give none of these shares")
-        if frame.empty and crops.empty:
-            return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
-        checks = []
-        for s in share_table(frame, crops, better, worse, by, tuple(want_above)).itertuples():
-            v = INCONCLUSIVE if s.cases < MIN_COMPARISONS else share_verdict(s.lo, s.hi, want_above[s.metric])
-            checks.append((v, f"{s.metric}: {share_span(s.share, s.lo, s.hi)} of {s.cases} (ties {s.ties}, paper "
-                              f"{percent(reported.get(s.metric, np.nan))}) → {v}"))
-        return combine(checks, "no comparable pairs in the stored results")
-    return test
-
-
 # The general rules, each stated once (the claims page lists them) and named by the claims decided by them.
 RULES = {
     PAIRED: ("paired 95 % bootstrap interval over crops, on the claimed side of 0 beyond the metric's minimal effect "
@@ -256,7 +204,7 @@ CLAIMS: list[Claim] = [
           "S_DC, S_HF and S_G in most comparisons, and lose on S_LF in most.",
           "share of distinct (dataset, stochastic, deterministic) comparisons won by the stochastic method: above "
           "50 % for S_DC, S_HF and S_G, below 50 % for S_LF",
-          _share_claim("table1", table1_frames, {"s_hf": True, "s_lf": False, "s_dc": True, "s_g": True}), by=SHARE),
+          share_claim("table1", table1_frames, {"s_hf": True, "s_lf": False, "s_dc": True, "s_g": True}), by=SHARE),
     Claim("pca_collapse", "Sec. 4, Fig. 3",
           "Inverted latents concentrate their variance in fewer principal components than Gaussian noise, and more "
           "so as the input gets sparser.", "k90 (components for 90 % of the variance) of every DDIM series below "
@@ -336,11 +284,11 @@ CLAIMS: list[Claim] = [
     Claim("x0_cure", "Sec. 6.3, Table 6",
           "Switching to x0-prediction improves S_HF and S_DC in most cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: above 50 % for S_HF and S_DC",
-          _share_claim("table6", x0_frames, {"s_hf": True, "s_dc": True}), reads=("x0",), by=SHARE),
+          share_claim("table6", x0_frames, {"s_hf": True, "s_dc": True}), reads=("x0",), by=SHARE),
     Claim("x0_structure", "Sec. 6.3 text",
           "...but structural fidelity and reconstruction (S_LF, PSNR, MS-SSIM) improve in only a minority of cases.",
           "share of distinct (dataset, method, factor) cases where x0 beats eps: below 50 % for S_LF, PSNR and "
-          "MS-SSIM", _share_claim("table6", x0_frames, {"psnr": False, "ms_ssim": False, "s_lf": False}),
+          "MS-SSIM", share_claim("table6", x0_frames, {"psnr": False, "ms_ssim": False, "s_lf": False}),
           reads=("x0",), by=SHARE),
 ]
 
