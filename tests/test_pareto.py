@@ -237,56 +237,96 @@ def test_a_hand_run_from_the_repository_root_leaves_no_untracked_file(tmp_path):
     assert status() == before, [line for line in status() if line not in before]
 
 
-def test_a_choice_on_the_grid_edge_grows_the_grid_and_is_flagged(monkeypatch):
-    """S_HF rises with eta_hf at no cost in S_LF, so the maximin choice is the largest eta_hf swept: the quick
-    grid's top (1e-5). With extend=1 the grid grows one decade past it and the choice moves to 1e-4 (and is
-    flagged as still on the edge); with extend=0 it stays at 1e-5 and says so."""
+def test_a_choice_on_the_grid_edge_grows_the_grid_for_every_variant_and_is_flagged(monkeypatch):
+    """OVG's KID_wav falls as eta_hf grows (best at eta_LF 1e-2, inside the grid); OVG + TABA's falls as eta_lf
+    shrinks (best at eta_HF 1e-6). Each choice sits on its own edge of the quick grid, so with extend=1 the grid grows
+    past both (eta_HF up, eta_LF down), each choice moves there and is flagged as still on its edge; with extend=0
+    the grid stays and both edges are said."""
     from types import SimpleNamespace
 
     import torch
 
     def fake_cell(ctx, D, ms, src, gt, seed, prof, scoring, n_show, ls=None):
-        h = ms.guidance.eta_hf if ms.guidance is not None else 1e-9
-        t = (math.log10(h) + 9) / 6                        # 0 at 1e-9, 1 at 1e-3
+        h, lo = ms.guidance.eta_hf, ms.guidance.eta_lf
+        kid = (-math.log10(h) + abs(math.log10(lo) + 2) if ms.label == "ovg"
+               else math.log10(lo) + abs(math.log10(h) + 6))
         n = src.shape[0]
-        cell = xr.Dataset({k: ("sample", np.full(n, v)) for k, v in
-                           (("psnr", 20.0), ("s_hf", t), ("s_lf", 0.7), ("s_lf_gt", 0.5), ("s_dc", 0.5),
-                            ("delta_log_e_hf", 0.0))})
+        cell = xr.Dataset({k: ("sample", np.full(n, 0.0)) for k in P.SCORES})
+        cell["s_lf"] = ("sample", np.full(n, 0.7))
         cell["failed"] = ("sample", np.zeros(n, bool))
-        cell["s_g"] = ((), 0.5)
+        cell["s_g"], cell["kid_wav"] = ((), 0.5), ((), kid)
         cell["images"] = (("image", "channel", "y", "x"), np.zeros((n_show, 3, 4, 4), np.float32))
         return cell
 
     monkeypatch.setattr(P, "_cell", fake_cell)
-    monkeypatch.setattr(P, "scoring_settings", lambda data: {"kappa": 0.1, "wavelet": "db1", "mu_hf": 1.0})
+    monkeypatch.setattr(P, "scoring_settings", lambda data: {"kappa": 0.1, "wavelet": "db1", "mu_hf": 1.0,
+                                                             "reference": {"n": 4}})
+    monkeypatch.setattr(P, "_bands", lambda *a: ({"luma": (-1.0, 1.0), "chroma": (-1.0, 1.0)}, 0.1, "truths"))
     x = torch.zeros(4, 3, 4, 4)
     data = SimpleNamespace(test_source=x, test_target=x, name="toy", paired=True,
                            task=SimpleNamespace(describe=lambda: {"kind": "sr"}), meta={})
-    kw = dict(profile="quick", bases=["ovg"], baselines=[], eta_lf=[1e-2])
+    kw = dict(profile="quick", bases=["ovg", "ovg_taba"], baselines=[], eta_lf=[1e-3, 1e-2, 1e-1])
     grown = P.pareto_results(None, data, {"eps": None}, extend=1, **kw)
-    assert json.loads(grown.attrs["grid_extended"]) == ["eta_hf high"]
-    assert json.loads(grown.attrs["choices"])["ovg"]["eta_hf"] == pytest.approx(1e-4)
+    assert json.loads(grown.attrs["grid_extended"]) == ["eta_hf high", "eta_lf low"]
+    choices = json.loads(grown.attrs["choices"])
+    assert (choices["ovg"]["eta_hf"], choices["ovg"]["eta_lf"]) == pytest.approx((1e-4, 1e-2))
+    assert (choices["ovg_taba"]["eta_hf"], choices["ovg_taba"]["eta_lf"]) == pytest.approx((1e-6, 1e-4))
     assert list(grown["eta_hf"].values) == pytest.approx([1e-7, 1e-6, 1e-5, 1e-4])
-    assert json.loads(grown.attrs["choice_on_edge"]) == ["eta_hf high"]
+    assert list(grown["eta_lf"].values) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])
+    assert json.loads(grown.attrs["choice_on_edge"]) == ["eta_hf high"]            # the primary's
+    assert choices["ovg_taba"]["on_edge"] == ["eta_lf low"] and choices["ovg"]["on_edge"] == ["eta_hf high"]
     stuck = P.pareto_results(None, data, {"eps": None}, extend=0, **kw)
-    assert json.loads(stuck.attrs["choice_on_edge"]) == ["eta_hf high"]
-    assert json.loads(stuck.attrs["choices"])["ovg"]["eta_hf"] == pytest.approx(1e-5)
+    choices = json.loads(stuck.attrs["choices"])
+    assert choices["ovg"]["eta_hf"] == pytest.approx(1e-5) and choices["ovg_taba"]["eta_lf"] == pytest.approx(1e-3)
+    assert choices["ovg_taba"]["on_edge"] == ["eta_lf low"] and json.loads(stuck.attrs["grid_extended"]) == []
+
+
+def test_the_choice_keeps_to_the_real_crops_band_and_then_to_realism():
+    """Chroma detail grows with the step size (colour noise) while KID_wav keeps falling: the choice is the lowest
+    KID among the points inside both bands, not the lowest KID; with no point in band it falls back to every point
+    and says so. S_LF enters as the other objective: a point with equal KID and lower S_LF is dominated."""
+    from spectral_collapse.studies.pareto_choice import choose_point, truth_bands
+
+    kid = np.array([0.9, 0.6, 0.4, 0.2])
+    chroma = np.array([-0.8, 0.0, 0.5, 2.0])           # the last point adds colour noise
+    luma = np.zeros(4)
+    bands = truth_bands(np.array([-0.5, 0.5]), np.array([-1.0, 1.0]))
+    assert bands["luma"] == pytest.approx((-0.7071, 0.7071), abs=1e-4)                 # mean ± sd (ddof 1)
+    assert bands["chroma"][1] == pytest.approx(1.4142, abs=1e-4)
+    pick = choose_point(kid, np.full(4, 0.7), luma, chroma, bands)
+    assert pick["index"] == 2 and pick["banded"] and list(pick["in_band"]) == [True, True, True, False]
+    off = choose_point(kid, np.full(4, 0.7), luma + 5, chroma, bands)        # nothing in the luma band
+    assert off["index"] == 3 and not off["banded"]
+    lf = np.array([0.9, 0.8, 0.5, 0.1])
+    assert choose_point(np.array([0.9, 0.4, 0.4, 0.2]), lf, luma, chroma, bands)["index"] == 1   # 2 is dominated
+    assert choose_point(kid, lf, luma, chroma, bands, eligible=[True, True, False, True])["index"] in (0, 1)
+    assert truth_bands([0.3], [0.1])["luma"] == (-np.inf, np.inf)
 
 
 def test_the_sweep_tunes_on_crops_the_tables_do_not_score():
+    """Validation crops are one per block of the split (the same regions as the test crops), seeded, and never a
+    test crop of any seed."""
     from spectral_collapse.studies.pareto import validation_indices
+    from spectral_collapse.studies.splits import validation_crops
     from spectral_collapse.studies.translation import test_subsets
 
-    idx, note = validation_indices(64, 6, 16)
-    assert idx == list(range(48, 54)) and "apart from the crops the tables score" in note
+    val = validation_crops(64, 16)
+    assert val == validation_crops(64, 16) and len(val) == 16
+    assert [v // 4 for v in val] == list(range(16))                      # one of each block of 4 (a row of tiles)
+    assert len({v % 4 for v in val}) > 1                                 # not always the same column
+    idx, note = validation_indices(64, None, 16)
+    assert idx == val and "validation crops" in note and "apart from the crops the tables score" in note
+    some, _ = validation_indices(64, 6, 16)
+    assert len(some) == 6 and set(some) <= set(val) and some[0] == val[0] and some[-1] == val[-1]  # spread over all
     subsets = test_subsets(64, 16, [0, 1, 2], 16)
     every = [i for s in subsets.values() for i in s]
-    assert len(every) == len(set(every)) == 48 and max(every) < 48     # disjoint, none of the validation crops
-    assert not set(idx) & set(every)
+    assert len(every) == len(set(every)) == 48 and set(every) == set(range(64)) - set(val)   # disjoint, the rest
+    assert all(max(s) - min(s) > 32 for s in subsets.values())          # each seed's crops span the image
     overlap = test_subsets(64, 24, [0, 1, 2], 16)                       # 72 > 48: each seed draws its own 24
-    assert all(len(v) == 24 and max(v) < 48 for v in overlap.values()) and overlap[0] != overlap[1]
+    assert all(len(v) == 24 and not set(v) & set(val) for v in overlap.values()) and overlap[0] != overlap[1]
     idx, note = validation_indices(8, 6, 0)                             # no validation split: said plainly
     assert idx == list(range(6)) and "also test crops" in note
+    assert validation_crops(8, 8) == [] and test_subsets(8, 8, [0], 8)[0] == list(range(8))
 
 
 def test_each_ovg_variant_runs_at_its_own_choice():

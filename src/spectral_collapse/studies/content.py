@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..data import split_dataset
 from .models import folder_signature, data_options, dataset_for
+from .splits import SPLIT_SCHEME, SPLIT_STUDIES
 
 __all__ = ["content_inputs"]
 
@@ -51,6 +52,8 @@ def content_inputs(spec) -> dict:
                    for k in ("source", "target", "test_source", "test_target")]
         sig = [(str(f), _images_digest(f) if f.is_dir() else None) for f in folders]
         out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
+    if spec.study in SPLIT_STUDIES:
+        out["split"] = SPLIT_SCHEME
     one, two = spec.get("model", None), spec.get("models", None)
     paths = [one] if one is not None else ([two.get("source"), two.get("target")] if isinstance(two, dict) else [])
     if paths:

@@ -103,7 +103,7 @@ def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, labels) -> tuple[dict,
     from .pareto import ovg_choice, pareto_results
     from .registry import get_study
 
-    n = int(study_params(spec.profile, "pareto").get("n_images", get_study("pareto").params["n_images"].default))
+    n = study_params(spec.profile, "pareto").get("n_images", get_study("pareto").params["n_images"].default)
     sweep = pareto_results(ctx, data, {"flow": D}, profile=spec.profile, bases=["ovg"], baselines=["ddim"],
                            n_images=n, parameterization="flow", ls=ls)
     choice = ovg_choice(sweep)

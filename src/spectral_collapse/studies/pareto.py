@@ -7,14 +7,18 @@ and gives neither the grid nor the values (nor does the released code). This mod
    apart from the test crops the other studies score) with every grid point of every swept base
    (``ovg``, ``ovg_taba``, ``ovg_edm``: OVG on DDIM, on TABA, on the EDM model) and with the non-OVG baselines
    on the same images;
-2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF;
-3. ``choose_operating_point`` picks one point of that front by a stated rule:
-   - ``"maximin"`` (default): scale S_HF and S_LF to [0, 1] over the finite grid points of the base (min-max),
-     take the front point with the largest min(scaled S_HF, scaled S_LF), i.e. the most balanced point; ties go
-     to the larger scaled sum, then to the smaller step sizes;
+2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF
+   (the paper's Fig. 6 front, ``on_front``);
+3. ``pareto_choice.choose_point`` picks each base's point on realism and structure: among the points whose luma and
+   chroma detail lie in the real crops' band, the KID_wav / S_LF front and one point of it by a stated rule
+   (``choose_operating_point``):
+   - ``"maximin"`` (default): scale both to [0, 1] over the base's candidate points (min-max), take the front
+     point with the largest smaller scaled value, i.e. the most balanced point; ties go to the larger scaled sum,
+     then to the smaller step sizes;
    - ``"knee"``: on the same scaled axes, the front point farthest above the straight line joining the front's
      two ends (falls back to maximin when the front has fewer than 3 points).
    A grid point with any failed sample (non-finite, or beyond the bounds of ``studies.validity``) is never chosen.
+   A base whose choice lies on an edge of the grid grows the grid one log step past that edge (``extend`` times).
 4. The choice of the primary base (``ovg`` when swept) is this study's export (``ovg_choice``): the orchestrator
    records it in the inputs of every study that reads the sweep, which then use it for every OVG label.
 
@@ -34,13 +38,16 @@ import torch
 import xarray as xr
 
 from ..metrics import latent as lat
+from ..metrics import realism as rl
 from .cells import StudyContext, NoCache, translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_specs
+from .controls import image_scores, realism_reference
 from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
-from .pareto_choice import NO_CHOICE, ovg_choice  # noqa: F401  (re-exported)
+from .pareto_choice import (NO_CHOICE, RULES, choose_operating_point, choose_point, ovg_choice,  # noqa: F401
+                            pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
@@ -48,7 +55,6 @@ __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid"
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
-RULES = ("maximin", "knee")
 RULE_WORDS = {"maximin": "the most balanced point", "knee": "the knee of the front"}
 
 
@@ -67,7 +73,9 @@ def rule_in_words(text: str) -> str:
     with its choice rule in words: "(ovg, rule maximin, ...)" -> "(ovg, the most balanced point (rule maximin), ...)"."""
     return _RULE_IN_TEXT.sub(lambda m: rule_words(m.group(1)), str(text))
 GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, n eta_LF) per profile
-SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf")
+SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
+          "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
+BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_ref"}  # the scores the bands bound
 
 
 # ----------------------------------------------------------------------------------------------- the grid
@@ -86,72 +94,6 @@ def default_grid(profile: str, center: dict | None = None, decades: float = 2.0)
     return axis(center["eta_hf"], n_hf), axis(center["eta_lf"], n_lf)
 
 
-# ------------------------------------------------------------------------------------ frontier and choice
-
-def pareto_front(x, y) -> np.ndarray:
-    """Boolean mask of the points (x_i, y_i) not dominated when both are maximised; NaN points are never on it.
-
-    A point is dominated when another has x >= and y >= with at least one strict. Sort by x descending (y
-    descending within ties) and keep a running maximum of y: O(n log n).
-    """
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
-    on = np.zeros(x.shape, bool)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    order = ok[np.lexsort((-y[ok], -x[ok]))]
-    best_y, prev = -np.inf, None
-    for i in order:
-        if y[i] > best_y:
-            on[i], best_y, prev = True, y[i], i
-        elif y[i] == best_y and prev is not None and x[i] == x[prev]:
-            on[i] = True  # an exact duplicate of a front point is not dominated either
-    return on
-
-
-def scaled(v) -> np.ndarray:
-    """Min-max scaling to [0, 1] over the finite values (all 1 when they are equal); NaN stays NaN."""
-    v = np.asarray(v, float)
-    fin = np.isfinite(v)
-    if not fin.any():
-        return v.copy()
-    lo, hi = v[fin].min(), v[fin].max()
-    return np.where(fin, (v - lo) / (hi - lo) if hi > lo else 1.0, np.nan)
-
-
-def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
-    """Index of the chosen grid point (see the module docstring for the rules); None when nothing is eligible.
-
-    eligible: optional boolean mask (e.g. points without non-finite samples). size: optional tie-break key,
-    smaller preferred (e.g. eta_HF * eta_LF ranks), used after the rule's own tie-break.
-    """
-    if rule not in RULES:
-        raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
-    hf, lf = np.asarray(s_hf, float).copy(), np.asarray(s_lf, float).copy()
-    if eligible is not None:
-        bad = ~np.asarray(eligible, bool)
-        hf[bad], lf[bad] = np.nan, np.nan
-    front = pareto_front(hf, lf)
-    if not front.any():
-        return None
-    a, b = scaled(hf), scaled(lf)
-    size = np.zeros(len(hf)) if size is None else np.asarray(size, float)
-    idx = np.flatnonzero(front)
-    if rule == "knee" and len(idx) >= 3:
-        i_hf, i_lf = idx[np.argmax(a[idx])], idx[np.argmax(b[idx])]
-        p, q = np.array([a[i_hf], b[i_hf]]), np.array([a[i_lf], b[i_lf]])
-        d = q - p
-        # signed distance from the chord, positive on the side away from the origin (towards (1, 1))
-        normal = np.array([d[1], -d[0]]) / max(np.hypot(*d), 1e-12)
-        if normal @ (np.array([1.0, 1.0]) - p) < 0:
-            normal = -normal
-        dist = (np.stack([a[idx], b[idx]], 1) - p) @ normal
-        keys = (size[idx], -(a[idx] + b[idx]), -dist)
-    else:
-        keys = (size[idx], -(a[idx] + b[idx]), -np.minimum(a[idx], b[idx]))
-    return int(idx[np.lexsort(keys)[0]])
-
-
 # --------------------------------------------------------------------------------------------- the study
 
 def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=None) -> xr.Dataset:
@@ -162,11 +104,15 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     if ls is not None:
         out = ls.decode(out)
     scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                           kappa=scoring["kappa"], edges=scoring["edges"])
+                           kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
     # failed samples (studies.validity) are NaN and marked; a sweep expects some, so no warning per grid point
     cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
                          seed=seed, steps=prof.steps, warn=False)
     kept = ~cell["failed"].values
+    feats = scores["wav_features"][kept]
+    feats = feats[np.isfinite(feats).all(1)]
+    # KID_wav of the point's outputs against the real reference crops (a set score: no per-crop value)
+    cell["kid_wav"] = ((), rl.mmd2_unbiased(feats, scoring["reference_features"]) if len(feats) > 1 else np.nan)
     g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
     cell["s_g"] = ((), np.nan if g is None else g.s_g)
     cell["nfe"] = ((), int(tr["nfe"].values))
@@ -211,32 +157,52 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
         for m in base_labels:
             if m not in cells:
                 cells[m] = _cell(ctx, models[specs[m].parameterization], specs[m], src, gt, seed, prof, scoring, 0, ls)
-        bl = xr.concat([cells[m][[*SCORES, "failed"]].expand_dims(method=[m]) for m in base_labels], "method")
+        bl = xr.concat([cells[m][[*SCORES, "kid_wav", "failed"]].expand_dims(method=[m]) for m in base_labels],
+                       "method")
         ds = ds.merge(bl.rename({k: f"baseline_{k}" for k in bl.data_vars}).assign_coords(sample=np.arange(n)))
     ds["source_images"] = (("image", "channel", "y", "x"), src[:n_show].numpy().astype(np.float32))
     ds["truth_images"] = (("image", "channel", "y", "x"),
                           (data.test_target[:n_show] if gt is None else gt[:n_show]).numpy().astype(np.float32))
 
-    mean_hf, mean_lf = ds["s_hf"].mean("sample"), ds["s_lf"].mean("sample")
+    mean = {k: ds[k].mean("sample") for k in ("s_hf", "s_lf", *BAND_OF.values())}
     eligible = ~failed_of(ds).any("sample")
-    on_front = xr.zeros_like(eligible)
-    chosen = xr.zeros_like(eligible)
+    on_front, chosen, in_band = (xr.zeros_like(eligible) for _ in range(3))
     choices = {}
     for b in bases:
         sel = {"base": b}
-        hf, lf, ok = (v.sel(sel).values.ravel() for v in (mean_hf, mean_lf, eligible))
+        hf, lf, ok, kid = (v.sel(sel).values.ravel() for v in (mean["s_hf"], mean["s_lf"], eligible, ds["kid_wav"]))
         ranks = np.add.outer(np.arange(len(eta_hf)), np.arange(len(eta_lf))).ravel()
         on_front.loc[sel] = pareto_front(np.where(ok, hf, np.nan), np.where(ok, lf, np.nan)).reshape(len(eta_hf), -1)
-        k = choose_operating_point(hf, lf, rule, eligible=ok, size=ranks)
+        detail = {k: mean[v].sel(sel).values.ravel() for k, v in BAND_OF.items()}
+        pick = choose_point(kid, lf, detail["luma"], detail["chroma"], scoring["bands"], rule=rule, eligible=ok,
+                            size=ranks)
+        in_band.loc[sel] = pick["in_band"].reshape(len(eta_hf), -1)
+        k = pick["index"]
         if k is None:
             warnings.warn(f"{b}: no grid point without failed samples; no operating point chosen", RuntimeWarning,
                           stacklevel=2)
             continue
         i, j = divmod(k, len(eta_lf))
         chosen.loc[{"base": b, "eta_hf": eta_hf[i], "eta_lf": eta_lf[j]}] = True
-        choices[b] = {"eta_hf": eta_hf[i], "eta_lf": eta_lf[j], "s_hf": float(hf[k]), "s_lf": float(lf[k])}
-    ds["on_front"], ds["chosen"] = on_front.astype(bool), chosen.astype(bool)
+        choices[b] = {"eta_hf": eta_hf[i], "eta_lf": eta_lf[j], "s_hf": float(hf[k]), "s_lf": float(lf[k]),
+                      "kid_wav": float(kid[k]), "luma": float(detail["luma"][k]), "chroma": float(detail["chroma"][k]),
+                      "in_band": bool(pick["in_band"][k]), "banded": pick["banded"]}
+        choices[b]["on_edge"] = [f"{a} {side}" for a, side in _on_edge(choices[b], eta_hf, eta_lf)]
+    ds["on_front"], ds["chosen"], ds["in_band"] = on_front.astype(bool), chosen.astype(bool), in_band.astype(bool)
     return ds, choices
+
+
+def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
+    """The real crops' luma and chroma bands the choice reads (``truth_bands``), the KID_wav of the validation truths
+    (the floor a translation can reach on these crops; NaN without them) and where the bands come from: the
+    validation crops' truths, or the realism reference crops on data without a paired split."""
+    real, note = (gt, "the validation crops' ground truth") if gt is not None else \
+        (realism_reference(data), "the realism reference crops (no paired ground truth)")
+    sc = image_scores(real, real if gt is None else src, None, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
+                      kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
+    feats = sc["wav_features"][np.isfinite(sc["wav_features"]).all(1)]
+    kid = rl.mmd2_unbiased(feats, scoring["reference_features"]) if gt is not None and len(feats) > 1 else np.nan
+    return truth_bands(sc[BAND_OF["luma"]], sc[BAND_OF["chroma"]]), float(kid), note
 
 
 def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str, str]]:
@@ -251,7 +217,7 @@ def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str,
 
 
 def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
-                   baselines=BASELINES, n_images: int = 12, seed: int | None = None, rule: str = "maximin",
+                   baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
     """Sweep the OVG step sizes on ``data``'s validation crops, mark the Pareto front, choose an operating point.
@@ -274,6 +240,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     gt = gt if getattr(data, "paired", True) else None
     n_show = min(n_show, n)
     scoring = scoring_settings(data)
+    scoring["bands"], truth_kid, band_note = _bands(data, src, gt, scoring)
     base_labels = list(dict.fromkeys(baselines))
     kappa = scoring["kappa"]
     specs = {ms.label: ms for ms in method_specs([*bases, *base_labels], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=kappa,
@@ -286,10 +253,10 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     for attempt in range(extend + 1):
         ds, choices = _sweep(ctx, cells, models, specs, bases, base_labels, eta_hf, eta_lf, src, gt, seed, prof,
                              scoring, n_show, ls, n, data, rule, parameterization, kappa)
-        edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
+        edge = sorted({e for b in bases for e in _on_edge(choices.get(b), eta_hf, eta_lf)})  # every variant's
         if not edge or attempt == extend:
             break
-        for axis, side in edge:   # one more log step beyond the edge the choice sits on, then sweep again
+        for axis, side in edge:   # one more log step beyond each edge a choice sits on, then sweep again
             grid = eta_hf if axis == "eta_hf" else eta_lf
             step = grid[1] / grid[0] if len(grid) > 1 else 10.0
             grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
@@ -302,7 +269,8 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                     wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
                     s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
-                    grid_extended=json.dumps(extended),
+                    grid_extended=json.dumps(extended), bands=json.dumps(scoring["bands"]), band_source=band_note,
+                    truth_kid_wav=truth_kid, realism_reference=f"{scoring['reference']['n']} crops of the target pool",
                     choice_on_edge=json.dumps([f"{a} {side}" for a, side in edge]),
                     paired_metrics=paired_metrics(data), user_models=json.dumps(user_models),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}))
@@ -331,8 +299,8 @@ def run_pareto(spec, ctx) -> xr.Dataset:
 
 
 def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, bases=BASES, baselines=BASELINES,
-                     n_images: int = 12, seed: int | None = None, rule: str = "maximin", primary: str | None = None,
-                     n_show: int = 4, models: dict | None = None, cache=None, progress: bool = True) -> xr.Dataset:
+                     n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
+                     primary: str | None = None, n_show: int = 4, models: dict | None = None, cache=None, progress: bool = True) -> xr.Dataset:
     """The sweep for library use (no files): models trained or loaded for the profile unless given; cache: a cell
     cache (``pipeline.memo.Memo``; None computes every cell)."""
     from .models import dataset_for, profile_models
@@ -363,10 +331,11 @@ def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
     scores of a point where most images failed (``mostly_failed``) are NaN: a mean over the few survivors is no
     score of the point."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
-    frame = xr.Dataset({**cols, "s_g": ds["s_g"], "failed": failed_of(ds).sum("sample"),
-                        "on_front": ds["on_front"], "chosen": ds["chosen"]}).to_dataframe().reset_index()
+    cols.update({k: ds[k] for k in ("s_g", "kid_wav") if k in ds})
+    flags = {k: ds[k] for k in ("on_front", "in_band", "chosen") if k in ds}
+    frame = xr.Dataset({**cols, "failed": failed_of(ds).sum("sample"), **flags}).to_dataframe().reset_index()
     most = mostly_failed(frame["failed"], ds.sizes.get("sample", 0))
-    frame.loc[most, [c for c in (*cols, "s_g") if c in frame]] = np.nan
+    frame.loc[most, list(cols)] = np.nan
     return frame
 
 
@@ -375,7 +344,8 @@ def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
     names = [v for v in ds.data_vars if v.startswith("baseline_") and v not in ("baseline_failed", "baseline_failure")]
     if not names:
         return pd.DataFrame(columns=["method", "s_hf", "s_lf", "source"])
-    frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) for v in names}).to_dataframe()
+    frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) if "sample" in ds[v].dims
+                        else ds[v] for v in names}).to_dataframe()
     frame = frame.reset_index()
     src = json.loads(ds.attrs.get("baseline_sources", "{}"))
     frame["source"] = frame["method"].map(src)

@@ -1,14 +1,32 @@
-"""What a study reading the Pareto sweep takes from it: the primary OVG variant's chosen step sizes and their
-source (``ovg_choice``), or the suite's fallback step sizes with the reason."""
+"""How the Pareto sweep chooses each OVG variant's step sizes, and what a study reading the sweep takes from it.
+
+The choice (``choose_point``), per OVG variant, over its grid points free of failed samples:
+
+1. realism band: keep the points whose mean luma and chroma detail (level-1 wavelet energy in YCbCr, log ratio to
+   the real reference crops' mean) both lie in the real crops' band (mean ± one standard deviation of the
+   validation truths' per-crop values), so a point that adds colour noise, or stays smooth, is out; when no point
+   is in both bands, every eligible point stays in and the choice records it (``in_band`` False);
+2. objective: on those points, the Pareto front of realism (KID_wav against the real reference crops, lower is
+   better) and structure (S_LF, higher is better), and one point of it by the rule (``choose_operating_point``:
+   ``"maximin"``, the most balanced point, or ``"knee"``).
+
+S_HF, the paper's texture score, is kept beside them (the paper's S_HF / S_LF front, Fig. 6), but it does not
+choose: it scores colour noise as texture. ``ovg_choice`` returns the primary variant's choice to the studies that
+read the sweep, or the suite's fallback step sizes with the reason.
+"""
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import xarray as xr
 
 from .method_labels import OVG_DEFAULTS
 
-__all__ = ["NO_CHOICE", "ovg_choice"]
+__all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
+           "choose_point"]
+
+RULES = ("maximin", "knee")
 
 NO_CHOICE = "defaults: no grid point"  # how ovg_choice's source starts when a sweep ran but chose nothing
 _SAME = ("data_options", "model", "models")  # a sweep's choice serves a reader only under the same data and models
@@ -50,3 +68,95 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
             "source": f"Pareto sweep{where} ({primary}, rule {ds.attrs.get('rule')}, "
                       f"{ds.attrs.get('n_images')} {'validation ' if split else ''}images, seed {ds.attrs.get('seed')}; "
                       f"each OVG variant at its own choice)"}
+
+
+# ------------------------------------------------------------------------------------ frontier and choice
+
+def pareto_front(x, y) -> np.ndarray:
+    """Boolean mask of the points (x_i, y_i) not dominated when both are maximised; NaN points are never on it.
+
+    A point is dominated when another has x >= and y >= with at least one strict. Sort by x descending (y
+    descending within ties) and keep a running maximum of y: O(n log n).
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
+    on = np.zeros(x.shape, bool)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    order = ok[np.lexsort((-y[ok], -x[ok]))]
+    best_y, prev = -np.inf, None
+    for i in order:
+        if y[i] > best_y:
+            on[i], best_y, prev = True, y[i], i
+        elif y[i] == best_y and prev is not None and x[i] == x[prev]:
+            on[i] = True  # an exact duplicate of a front point is not dominated either
+    return on
+
+
+def scaled(v) -> np.ndarray:
+    """Min-max scaling to [0, 1] over the finite values (all 1 when they are equal); NaN stays NaN."""
+    v = np.asarray(v, float)
+    fin = np.isfinite(v)
+    if not fin.any():
+        return v.copy()
+    lo, hi = v[fin].min(), v[fin].max()
+    return np.where(fin, (v - lo) / (hi - lo) if hi > lo else 1.0, np.nan)
+
+
+def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
+    """Index of the chosen grid point (see the module docstring for the rules); None when nothing is eligible.
+
+    eligible: optional boolean mask (e.g. points without non-finite samples). size: optional tie-break key,
+    smaller preferred (e.g. eta_HF * eta_LF ranks), used after the rule's own tie-break.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
+    hf, lf = np.asarray(s_hf, float).copy(), np.asarray(s_lf, float).copy()
+    if eligible is not None:
+        bad = ~np.asarray(eligible, bool)
+        hf[bad], lf[bad] = np.nan, np.nan
+    front = pareto_front(hf, lf)
+    if not front.any():
+        return None
+    a, b = scaled(hf), scaled(lf)
+    size = np.zeros(len(hf)) if size is None else np.asarray(size, float)
+    idx = np.flatnonzero(front)
+    if rule == "knee" and len(idx) >= 3:
+        i_hf, i_lf = idx[np.argmax(a[idx])], idx[np.argmax(b[idx])]
+        p, q = np.array([a[i_hf], b[i_hf]]), np.array([a[i_lf], b[i_lf]])
+        d = q - p
+        # signed distance from the chord, positive on the side away from the origin (towards (1, 1))
+        normal = np.array([d[1], -d[0]]) / max(np.hypot(*d), 1e-12)
+        if normal @ (np.array([1.0, 1.0]) - p) < 0:
+            normal = -normal
+        dist = (np.stack([a[idx], b[idx]], 1) - p) @ normal
+        keys = (size[idx], -(a[idx] + b[idx]), -dist)
+    else:
+        keys = (size[idx], -(a[idx] + b[idx]), -np.minimum(a[idx], b[idx]))
+    return int(idx[np.lexsort(keys)[0]])
+
+
+def truth_bands(luma_ref, chroma_ref) -> dict:
+    """{"luma": (lo, hi), "chroma": (lo, hi)}: mean ± one standard deviation of real crops' per-crop detail (log
+    ratio to the reference mean), the band a point's mean must lie in; a band is (-inf, inf) with under 2 crops."""
+    out = {}
+    for name, v in (("luma", luma_ref), ("chroma", chroma_ref)):
+        v = np.asarray(v, float).ravel()
+        v = v[np.isfinite(v)]
+        out[name] = (float(v.mean() - v.std(ddof=1)), float(v.mean() + v.std(ddof=1))) if len(v) > 1 \
+            else (-np.inf, np.inf)
+    return out
+
+
+def choose_point(kid, s_lf, luma, chroma, bands: dict, *, rule: str = "maximin", eligible=None, size=None) -> dict:
+    """One variant's choice over its grid points (flat arrays of point means; see the module docstring):
+    {"index": int | None, "in_band": mask of points inside both bands, "banded": whether the choice was made among
+    in-band points}. A point with no KID_wav (NaN) is never chosen."""
+    luma, chroma = np.asarray(luma, float), np.asarray(chroma, float)
+    ok = np.ones(len(luma), bool) if eligible is None else np.asarray(eligible, bool).copy()
+    in_band = ((bands["luma"][0] <= luma) & (luma <= bands["luma"][1])
+               & (bands["chroma"][0] <= chroma) & (chroma <= bands["chroma"][1]))
+    banded = bool((ok & in_band & np.isfinite(np.asarray(kid, float))).any())
+    k = choose_operating_point(-np.asarray(kid, float), s_lf, rule, eligible=ok & in_band if banded else ok,
+                               size=size)
+    return {"index": k, "in_band": in_band, "banded": banded}

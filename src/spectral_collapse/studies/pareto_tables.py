@@ -14,20 +14,25 @@ from .pareto import grid_summary, joint_front
 
 __all__ = ["GRID_COLUMNS", "grid_table", "front_counts", "choices_table"]
 
-GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "s_hf", "s_lf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
+GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "kid_wav", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
+                "in_band", "s_lf", "s_hf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
+_READ = {"kid_wav": "KID_wav", "delta_log_e_hf_luma_ref": "luma detail", "delta_log_e_hf_chroma_ref": "chroma detail",
+         "in_band": "in the real band", "on_front": "on its variant's S_HF / S_LF front"}
 
 
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
-    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means and failed count, "yes" where on its
-    variant's front or chosen."""
+    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means (KID_wav and the luma / chroma detail
+    the choice reads first) and failed count, "yes" where inside both real bands, on its variant's S_HF / S_LF front
+    or chosen."""
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
-        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g")})
+        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
+                             "delta_log_e_hf_chroma_ref")})
     yes = {True: "yes", False: ""}
+    flags = {c: shown[c].map(yes) for c in ("on_front", "chosen", "in_band") if c in shown}
     return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
-                        eta_lf=shown["eta_lf"].map(step_size), on_front=shown["on_front"].map(yes),
-                        chosen=shown["chosen"].map(yes)).rename(
-        columns={"base": "OVG variant", "on_front": "on its variant's front"})
+                        eta_lf=shown["eta_lf"].map(step_size), **flags).rename(
+        columns={"base": "OVG variant", **_READ})
 
 
 def front_counts(ds: xr.Dataset) -> dict:
@@ -50,7 +55,8 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Each OVG variant's chosen point: step sizes, means and the grid edge it lies on ("eta_HF smallest")."""
+    """Each OVG variant's chosen point: step sizes, the means the choice read (KID_wav, luma and chroma detail,
+    whether inside both real bands, S_LF), S_HF, and the grid edge it lies on ("eta_HF smallest")."""
     axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
@@ -59,7 +65,10 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
         edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
                 for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
                 if len(axes[name]) > 1 and np.isclose(v, end)]
-        rows[method_name(b)] = {"eta_HF": step_size(c["eta_hf"]), "eta_LF": step_size(c["eta_lf"]),
-                                "S_HF": round(c["s_hf"], 3), "S_LF": round(c["s_lf"], 3),
+        realism = {"KID_wav": round(c["kid_wav"], 4), "luma detail": round(c["luma"], 3),
+                   "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no"} \
+            if "kid_wav" in c else {}
+        rows[method_name(b)] = {"eta_HF": step_size(c["eta_hf"]), "eta_LF": step_size(c["eta_lf"]), **realism,
+                                "S_LF": round(c["s_lf"], 3), "S_HF": round(c["s_hf"], 3),
                                 "on the grid's edge": ", ".join(edge)}
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -1,39 +1,62 @@
-"""Which crops of a dataset's paired split each study sees: the test crops each seed scores, and the validation
-crops the Pareto sweep tunes on (never scored by the tables)."""
+"""Which crops of a dataset's paired split each study sees: the validation crops the Pareto sweep tunes on, and the
+test crops each seed scores (never a validation crop).
+
+Validation crops are interleaved with the test crops, so both come from the same regions of the image: the paired
+split (row-major tiles on the bundled data) is cut into ``n_val`` consecutive blocks and one crop of each block,
+drawn with a fixed seed, is a validation crop. On the bundled data (64 tiles, 4 per row of tiles) that is one tile
+of each row of tiles at ``n_val`` = 16. The realism reference (``controls.realism_reference``) is the target pool:
+real crops of the same rows of the image, other columns, disjoint from both.
+"""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
-__all__ = ["test_subsets", "validation_indices"]
+__all__ = ["test_subsets", "validation_crops", "validation_indices", "SPLIT_SEED", "SPLIT_SCHEME", "SPLIT_STUDIES"]
+
+SPLIT_SEED = 20_251_123
+# how the crops are split, in the results key of every study that picks its crops here (``content.content_inputs``):
+# a change to the split makes their stored results stale
+SPLIT_SCHEME = f"validation: one per block, seed {SPLIT_SEED}; test: the rest, disjoint per seed"
+SPLIT_STUDIES = ("pareto", "main_results", "pca_collapse", "gaussianity", "decorrelation", "ovg_schedule",
+                 "backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "seed_spread", "flow_collapse")
+
+
+def validation_crops(n_split: int, n_val: int) -> list[int]:
+    """The validation crops of a paired split of ``n_split`` crops: one of each of ``n_val`` consecutive blocks
+    (``np.array_split``), chosen with ``SPLIT_SEED``; none when ``n_val`` is 0 or leaves no test crop."""
+    n_val = int(n_val)
+    if n_val <= 0 or n_val >= n_split:
+        return []
+    rng = np.random.default_rng(SPLIT_SEED)
+    return sorted(int(rng.choice(block)) for block in np.array_split(np.arange(n_split), n_val))
 
 
 def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
-    """{seed: indices into the paired split} of the crops each seed translates and scores. The last ``n_val`` crops
-    are the validation crops the Pareto sweep tunes on and are never scored here. When the remaining crops hold
-    ``n_test`` for every seed, the seeds take disjoint subsets of one fixed random order of them (so a seed is a
-    replicate on other crops, and a subset spans the whole image rather than one region); otherwise each seed draws
-    its own ``n_test`` of them (subsets overlap)."""
+    """{seed: indices into the paired split} of the crops each seed translates and scores: never a validation crop
+    (``validation_crops``). When the remaining crops hold ``n_test`` for every seed, the seeds take disjoint subsets
+    of one fixed random order of them (so a seed is a replicate on other crops, and a subset spans the whole image
+    rather than one region); otherwise each seed draws its own ``n_test`` of them (subsets overlap)."""
     seeds = list(seeds)
-    pool = max(0, n_split - max(0, int(n_val)))
-    if pool == 0:
-        pool = n_split  # no room for a validation split: every crop is a test crop
-    n = min(int(n_test), pool)
-    order = torch.randperm(pool, generator=torch.Generator().manual_seed(20_251_123)).tolist()
-    if n * len(seeds) <= pool:
+    held = set(validation_crops(n_split, n_val))
+    pool = [i for i in range(n_split) if i not in held]
+    n = min(int(n_test), len(pool))
+    order = [pool[k] for k in torch.randperm(len(pool), generator=torch.Generator().manual_seed(SPLIT_SEED)).tolist()]
+    if n * len(seeds) <= len(pool):
         return {s: sorted(order[k * n:(k + 1) * n]) for k, s in enumerate(seeds)}
-    return {s: sorted(torch.randperm(pool, generator=torch.Generator().manual_seed(1000 + int(s)))[:n].tolist())
-            for s in seeds}
+    draws = {s: torch.randperm(len(pool), generator=torch.Generator().manual_seed(1000 + int(s)))[:n] for s in seeds}
+    return {s: sorted(pool[k] for k in d.tolist()) for s, d in draws.items()}
 
 
-def validation_indices(n_split: int, n_images: int, n_val: int) -> tuple[list[int], str]:
-    """The crops the sweep tunes on: up to ``n_images`` of the last ``n_val`` crops of the paired split, which no
-    other study scores (``translation.test_subsets``), so the step sizes are not chosen on the crops they are judged
-    on. A split with no validation crops (``n_val`` 0, or nothing beside them) tunes on its first crops, and the note
-    says that tuning and testing share crops."""
-    n_val = max(0, min(int(n_val), n_split - 1))
-    if n_val > 0:
-        start = n_split - n_val
-        idx = list(range(start, start + min(n_images, n_val)))
-        return idx, f"validation crops {idx[0]}-{idx[-1]} of the paired split, apart from the crops the tables score"
-    idx = list(range(min(n_images, n_split)))
+def validation_indices(n_split: int, n_images: int | None, n_val: int) -> tuple[list[int], str]:
+    """The crops the sweep tunes on: ``n_images`` (None: all) of the validation crops, evenly spread over them, which
+    no other study scores. A split with no validation crops (``n_val`` 0, or nothing beside them) tunes on its first
+    crops, and the note says that tuning and testing share crops."""
+    val = validation_crops(n_split, n_val)
+    if val:
+        k = len(val) if n_images is None else min(int(n_images), len(val))
+        idx = [val[int(i)] for i in np.unique(np.linspace(0, len(val) - 1, k).round().astype(int))]
+        return idx, (f"{len(idx)} validation crops of the paired split, one per block of "
+                     f"{n_split // len(val)} crops (seeded), apart from the crops the tables score")
+    idx = list(range(n_split if n_images is None else min(int(n_images), n_split)))
     return idx, f"the first {len(idx)} crops of the paired split, which are also test crops (no validation split)"

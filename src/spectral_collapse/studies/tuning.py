@@ -20,12 +20,14 @@ from .validity import failed_of
 
 __all__ = ["GAP_METRICS", "validation_scores", "scores_on_test", "validation_test_gap", "best_on_validation"]
 
-GAP_METRICS = ("s_hf", "s_lf", "delta_log_e_hf")
+GAP_METRICS = ("kid_wav", "delta_log_e_hf_luma", "delta_log_e_hf_chroma", "s_lf", "s_hf", "delta_log_e_hf")
+SET_SCORES = ("kid_wav",)   # one number per set of crops: the gap has no interval over crops
 
 
 def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray:
     """Per-crop scores of ``label`` on the sweep's validation crops: an OVG variant at its chosen grid point, or a
-    baseline; failed crops left out. Empty when the sweep holds neither."""
+    baseline; failed crops left out (a set score such as KID_wav: its one value). Empty when the sweep holds
+    neither."""
     if "base" in pareto.dims and label in pareto["base"].values and metric in pareto:
         chosen = pareto["chosen"].sel(base=label)
         if not bool(chosen.any()):
@@ -39,14 +41,19 @@ def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray
     else:
         return np.array([])
     v = np.asarray(values.values, float)
+    if metric in SET_SCORES:
+        return v.ravel()[np.isfinite(v.ravel())]
     return v[~np.asarray(failed.values, bool) & np.isfinite(v)]
 
 
 def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
-    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out."""
+    """Per-crop scores of ``label`` on the main results' test crops (every seed), failed crops left out (a set score
+    such as KID_wav: one value per seed)."""
     if label not in main["method"].values or metric not in main:
         return np.array([])
     v = np.asarray(main[metric].sel({"method": label}).values, float).ravel()
+    if metric in SET_SCORES:
+        return v[np.isfinite(v)]
     failed = failed_of(main)
     bad = np.zeros_like(v, bool) if failed is None else np.asarray(failed.sel({"method": label}).values, bool).ravel()
     return v[~bad & np.isfinite(v)]
@@ -64,8 +71,9 @@ def _gap(test: np.ndarray, val: np.ndarray, seed: int) -> tuple[float, float, fl
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
     """One row per (label, metric) held by both results: the OVG variants swept (at their chosen points) and the
     sweep's baselines; columns ``step sizes`` (the variant's choice, "" for a baseline), ``validation`` and ``test``
-    (means over crops), ``gap`` (test - validation) with ``gap_lo`` / ``gap_hi`` (95 % bootstrap), and the crop
-    counts ``n_val`` / ``n_test``. A variant whose main results ran other step sizes than the sweep chose is left out."""
+    (means over crops; KID_wav: of the validation set and the mean over the test seeds' sets), ``gap`` (test -
+    validation) with ``gap_lo`` / ``gap_hi`` (95 % bootstrap; none for KID_wav), and the counts ``n_val`` / ``n_test``
+    (crops; KID_wav: sets). A variant whose main results ran other step sizes than the sweep chose is left out."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []
@@ -83,7 +91,8 @@ def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRIC
             val, test = validation_scores(pareto, label, metric), scores_on_test(main, label, metric)
             if not len(val) or not len(test):
                 continue
-            gap, lo, hi = _gap(test, val, seed)
+            gap, lo, hi = _gap(test, val, seed) if metric not in SET_SCORES else \
+                (float(test.mean() - val.mean()), np.nan, np.nan)
             rows.append({"method": label, "metric": metric, "step sizes": step, "validation": float(val.mean()),
                          "test": float(test.mean()), "gap": gap, "gap_lo": lo, "gap_hi": hi,
                          "n_val": len(val), "n_test": len(test)})
