@@ -353,3 +353,21 @@ def test_a_failed_grid_point_is_a_grey_cell_that_says_so():
     assert "NaN" not in text
     svg = vlc.vegalite_to_svg(text)
     assert svg.count(">failed<") == 2          # one cell in each metric's panel
+
+
+def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_below_every_kid():
+    """Of four grid points: one in band with a KID below DDIM's and TABA's (counted), one below both but out of band
+    (colour noise: not counted), one in band below DDIM's only (not counted), one in band and best but with a failed
+    crop (not counted)."""
+    from spectral_collapse.studies.pareto_tables import beats_baselines
+
+    ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9), "taba": (0.6, 0.5)})
+    ds["kid_wav"] = (("base", "eta_hf", "eta_lf"), np.array([[[1.0, 1.5], [2.5, 0.5]]]))
+    ds["in_band"] = (("base", "eta_hf", "eta_lf"), np.array([[[True, False], [True, True]]]))
+    ds["baseline_kid_wav"] = ("method", [3.0, 2.0])
+    ds["failed"] = (("base", "eta_hf", "eta_lf", "sample"), np.zeros((1, 2, 2, 3), bool))
+    ds["failed"][0, 1, 1, 0] = True
+    got = beats_baselines(ds)
+    assert len(got) == 1 and (got["eta_hf"][0], got["eta_lf"][0], got["kid_wav"][0]) == (1e-6, 1e-3, 1.0)
+    assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
+    assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty

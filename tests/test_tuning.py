@@ -134,3 +134,21 @@ def test_taba_structure_judges_taba_against_the_variant_best_on_validation(tmp_p
     (tmp_path / "pareto" / "ihc-sr-quick.nc").unlink()   # no sweep stored: the compared means pick
     found = next(c for c in C.CLAIMS if c.key == "taba_structure").test(load_evidence(tmp_path, "quick"))
     assert "best OVG by mean S_LF: ovg_edm" in found.detail
+
+
+def test_kid_wav_is_one_value_per_set_and_its_gap_has_no_interval():
+    """KID_wav compares sets: the sweep holds one value per chosen point and per baseline, the main results one per
+    seed; the gap is test's mean over seeds minus validation's value, with no bootstrap interval over crops."""
+    rng = np.random.default_rng(4)
+    sweep = _sweep(rng)
+    sweep["kid_wav"] = (("base", "eta_hf", "eta_lf"), np.arange(8.0).reshape(2, 2, 2))
+    sweep["baseline_kid_wav"] = ("method", [10.0, 20.0])
+    main = _main(rng, 0.0, RAN)
+    main["kid_wav"] = (("method", "seed"), np.array([[11.0, 13.0], [21.0, 21.0], [3.0, 5.0], [1.0, 2.0]]))
+    assert validation_scores(sweep, "ovg", "kid_wav").tolist() == [2.0]            # ovg's chosen (1e-6, 1e-3)
+    assert validation_scores(sweep, "taba", "kid_wav").tolist() == [20.0]
+    assert scores_on_test(main, "ovg", "kid_wav").tolist() == [3.0, 5.0]
+    gap = validation_test_gap(sweep, main, metrics=("kid_wav", "s_hf")).set_index(["method", "metric"])
+    assert gap.loc[("ovg", "kid_wav"), "gap"] == pytest.approx(4.0 - 2.0)
+    assert gap.loc[("ddim", "kid_wav"), "gap"] == pytest.approx(12.0 - 10.0)
+    assert np.isnan(gap.loc[("ovg", "kid_wav"), "gap_lo"]) and np.isfinite(gap.loc[("ovg", "s_hf"), "gap_lo"])

@@ -104,7 +104,9 @@ def scaled(v) -> np.ndarray:
 
 
 def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
-    """Index of the chosen grid point (see the module docstring for the rules); None when nothing is eligible.
+    """Index of the chosen grid point of two scores, both maximised (the sweep passes −KID_wav and S_LF; the
+    parameters keep the paper's S_HF / S_LF names), by the rule (``studies.pareto``'s docstring states both rules);
+    None when nothing is eligible.
 
     eligible: optional boolean mask (e.g. points without non-finite samples). size: optional tie-break key,
     smaller preferred (e.g. eta_HF * eta_LF ranks), used after the rule's own tie-break.

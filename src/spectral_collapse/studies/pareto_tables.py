@@ -10,9 +10,9 @@ import xarray as xr
 
 from ..text import step_size
 from .method_labels import method_name
-from .pareto import grid_summary, joint_front
+from .pareto import baseline_summary, grid_summary, joint_front
 
-__all__ = ["GRID_COLUMNS", "grid_table", "front_counts", "choices_table"]
+__all__ = ["GRID_COLUMNS", "grid_table", "front_counts", "choices_table", "beats_baselines"]
 
 GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "kid_wav", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
                 "in_band", "s_lf", "s_hf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
@@ -72,3 +72,20 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
                                 "S_LF": round(c["s_lf"], 3), "S_HF": round(c["s_hf"], 3),
                                 "on the grid's edge": ", ".join(edge)}
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba")) -> pd.DataFrame:
+    """The grid points that restore texture better than every one of ``baselines`` on the sweep's validation crops:
+    free of failed crops, luma and chroma detail inside the real crops' bands (``in_band``) and KID_wav below each
+    baseline's. One row per point (variant, step sizes, KID_wav, S_LF, S_HF); empty when none does or when the sweep
+    holds no KID_wav or none of the baselines."""
+    grid, base = grid_summary(ds), baseline_summary(ds)
+    cols = ["base", "eta_hf", "eta_lf", "kid_wav", "s_lf", "s_hf"]
+    if "kid_wav" not in grid or "in_band" not in grid or "kid_wav" not in base:
+        return pd.DataFrame(columns=cols)
+    kid = base.set_index("method")["kid_wav"]
+    bar = min((float(kid[m]) for m in baselines if m in kid.index and np.isfinite(kid[m])), default=np.nan)
+    if not np.isfinite(bar):
+        return pd.DataFrame(columns=cols)
+    ok = (grid["failed"] == 0) & grid["in_band"].astype(bool) & (grid["kid_wav"] < bar)
+    return grid.loc[ok, cols].reset_index(drop=True)
