@@ -249,7 +249,7 @@ def test_a_choice_on_the_grid_edge_grows_the_grid_for_every_variant_and_is_flagg
     def fake_cell(ctx, D, ms, src, gt, seed, prof, scoring, n_show, ls=None):
         h, lo = ms.guidance.eta_hf, ms.guidance.eta_lf
         kid = (-math.log10(h) + abs(math.log10(lo) + 2) if ms.label == "ovg"
-               else math.log10(lo) + abs(math.log10(h) + 6))
+               else 10 + math.log10(lo) + abs(math.log10(h) + 6))
         n = src.shape[0]
         cell = xr.Dataset({k: ("sample", np.full(n, 0.0)) for k in P.SCORES})
         cell["s_lf"] = ("sample", np.full(n, 0.7))
@@ -301,6 +301,24 @@ def test_the_choice_keeps_to_the_real_crops_band_and_then_to_realism():
     assert choose_point(np.array([0.9, 0.4, 0.4, 0.2]), lf, luma, chroma, bands)["index"] == 1   # 2 is dominated
     assert choose_point(kid, lf, luma, chroma, bands, eligible=[True, True, False, True])["index"] in (0, 1)
     assert truth_bands([0.3], [0.1])["luma"] == (-np.inf, np.inf)
+
+
+def test_the_choice_is_no_less_real_than_the_variants_unguided_method():
+    """Unconstrained, the balanced point trades KID_wav for S_LF (index 1); with the unguided base at KID 0.5 only
+    the point that beats it is a candidate; where no point beats the base, the least-KID point is taken and the
+    choice says so. KID_wav enters on a log scale: a point at 1e4 does not squash the rest to one end."""
+    from spectral_collapse.studies.pareto_choice import choose_point
+
+    kid, lf, zero = np.array([0.9, 0.6, 0.4, 0.2]), np.array([0.9, 0.8, 0.5, 0.1]), np.zeros(4)
+    bands = {"luma": (-1.0, 1.0), "chroma": (-1.0, 1.0)}
+    chroma = np.array([0.0, 0.0, 0.0, 3.0])
+    assert choose_point(kid, lf, zero, chroma, bands)["index"] == 1
+    pick = choose_point(kid, lf, zero, chroma, bands, base_kid=0.5)
+    assert pick["index"] == 2 and pick["beats_base"]
+    none = choose_point(kid, lf, zero, chroma, bands, base_kid=0.3)            # 0.2 is out of band
+    assert none["index"] == 2 and not none["beats_base"]
+    wide = np.array([1.0, 2.0, 1e4, 3.0])                                       # linear scaling: 1e4 squashes the rest
+    assert choose_point(wide, np.array([0.1, 0.5, 0.9, 0.6]), zero, zero, bands)["index"] == 3
 
 
 def test_the_sweep_tunes_on_crops_the_tables_do_not_score():

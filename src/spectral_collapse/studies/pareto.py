@@ -10,8 +10,9 @@ and gives neither the grid nor the values (nor does the released code). This mod
 2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF
    (the paper's Fig. 6 front, ``on_front``);
 3. ``pareto_choice.choose_point`` picks each base's point on realism and structure: among the points whose luma and
-   chroma detail lie in the real crops' band, the KID_wav / S_LF front and one point of it by a stated rule
-   (``choose_operating_point``):
+   chroma detail lie in the real crops' band and whose KID_wav is no worse than the variant's unguided method's
+   (each constraint dropped where no point meets it; see that module), the log KID_wav / S_LF front and one point of
+   it by a stated rule (``choose_operating_point``):
    - ``"maximin"`` (default): scale both to [0, 1] over the base's candidate points (min-max), take the front
      point with the largest smaller scaled value, i.e. the most balanced point; ties go to the larger scaled sum,
      then to the smaller step sizes;
@@ -46,8 +47,8 @@ from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_specs
 from .controls import image_scores, realism_reference
 from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
-from .pareto_choice import (NO_CHOICE, RULES, choose_operating_point, choose_point, ovg_choice,  # noqa: F401
-                            pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
+from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
+                            ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
@@ -174,8 +175,10 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
         ranks = np.add.outer(np.arange(len(eta_hf)), np.arange(len(eta_lf))).ravel()
         on_front.loc[sel] = pareto_front(np.where(ok, hf, np.nan), np.where(ok, lf, np.nan)).reshape(len(eta_hf), -1)
         detail = {k: mean[v].sel(sel).values.ravel() for k, v in BAND_OF.items()}
-        pick = choose_point(kid, lf, detail["luma"], detail["chroma"], scoring["bands"], rule=rule, eligible=ok,
-                            size=ranks)
+        base_kid = float(ds["baseline_kid_wav"].sel({"method": BASE_OF[b]})) \
+            if "baseline_kid_wav" in ds and BASE_OF[b] in ds["method"].values else None   # its method unguided
+        pick = choose_point(kid, lf, detail["luma"], detail["chroma"], scoring["bands"], base_kid=base_kid, rule=rule,
+                            eligible=ok, size=ranks)
         in_band.loc[sel] = pick["in_band"].reshape(len(eta_hf), -1)
         k = pick["index"]
         if k is None:
@@ -186,7 +189,8 @@ def _sweep(ctx, cells: dict, models, specs, bases, base_labels, eta_hf, eta_lf, 
         chosen.loc[{"base": b, "eta_hf": eta_hf[i], "eta_lf": eta_lf[j]}] = True
         choices[b] = {"eta_hf": eta_hf[i], "eta_lf": eta_lf[j], "s_hf": float(hf[k]), "s_lf": float(lf[k]),
                       "kid_wav": float(kid[k]), "luma": float(detail["luma"][k]), "chroma": float(detail["chroma"][k]),
-                      "in_band": bool(pick["in_band"][k]), "banded": pick["banded"]}
+                      "in_band": bool(pick["in_band"][k]), "banded": pick["banded"],
+                      "beats_base": pick["beats_base"], "base_kid_wav": base_kid}
         choices[b]["on_edge"] = [f"{a} {side}" for a, side in _on_edge(choices[b], eta_hf, eta_lf)]
     ds["on_front"], ds["chosen"], ds["in_band"] = on_front.astype(bool), chosen.astype(bool), in_band.astype(bool)
     return ds, choices

@@ -5,9 +5,13 @@ The choice (``choose_point``), per OVG variant, over its grid points free of fai
 1. realism band: keep the points whose mean luma and chroma detail (level-1 wavelet energy in YCbCr, log ratio to
    the real reference crops' mean) both lie in the real crops' band (mean ± one standard deviation of the
    validation truths' per-crop values), so a point that adds colour noise, or stays smooth, is out; when no point
-   is in both bands, every eligible point stays in and the choice records it (``in_band`` False);
-2. objective: on those points, the Pareto front of realism (KID_wav against the real reference crops, lower is
-   better) and structure (S_LF, higher is better), and one point of it by the rule (``choose_operating_point``:
+   is in both bands, every eligible point stays in and the choice records it (``banded`` False);
+2. no worse than its base: of those, keep the points whose KID_wav (against the real reference crops) is at most
+   that of the variant's method without guidance on the same crops (DDIM for OVG, TABA for OVG + TABA, EDM for
+   OVG + EDM); where none is, keep the point with the lowest KID_wav (``beats_base`` False): guidance that makes
+   the outputs less real than its base is not chosen for the structure it adds;
+3. objective: on those points, the Pareto front of realism (log KID_wav, lower is better: it spans decades over a
+   grid) and structure (S_LF, higher is better), and one point of it by the rule (``choose_operating_point``:
    ``"maximin"``, the most balanced point, or ``"knee"``).
 
 S_HF, the paper's texture score, is kept beside them (the paper's S_HF / S_LF front, Fig. 6), but it does not
@@ -24,7 +28,9 @@ import xarray as xr
 from .method_labels import OVG_DEFAULTS
 
 __all__ = ["NO_CHOICE", "ovg_choice", "RULES", "pareto_front", "scaled", "choose_operating_point", "truth_bands",
-           "choose_point"]
+           "choose_point", "BASE_OF", "KID_FLOOR"]
+
+BASE_OF = {"ovg": "ddim", "ovg_taba": "taba", "ovg_edm": "edm"}   # each OVG variant's method without guidance
 
 RULES = ("maximin", "knee")
 
@@ -150,15 +156,27 @@ def truth_bands(luma_ref, chroma_ref) -> dict:
     return out
 
 
-def choose_point(kid, s_lf, luma, chroma, bands: dict, *, rule: str = "maximin", eligible=None, size=None) -> dict:
+KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike as two draws of one distribution
+
+
+def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None = None, rule: str = "maximin",
+                 eligible=None, size=None) -> dict:
     """One variant's choice over its grid points (flat arrays of point means; see the module docstring):
     {"index": int | None, "in_band": mask of points inside both bands, "banded": whether the choice was made among
-    in-band points}. A point with no KID_wav (NaN) is never chosen."""
-    luma, chroma = np.asarray(luma, float), np.asarray(chroma, float)
+    in-band points, "beats_base": whether among points with a KID_wav no worse than ``base_kid`` (the variant's
+    method without guidance on the same crops)}. KID_wav enters on a log scale (it spans decades over a grid). A
+    point with no KID_wav (NaN) is never chosen."""
+    kid, luma, chroma = (np.asarray(v, float) for v in (kid, luma, chroma))
     ok = np.ones(len(luma), bool) if eligible is None else np.asarray(eligible, bool).copy()
+    ok &= np.isfinite(kid)
     in_band = ((bands["luma"][0] <= luma) & (luma <= bands["luma"][1])
                & (bands["chroma"][0] <= chroma) & (chroma <= bands["chroma"][1]))
-    banded = bool((ok & in_band & np.isfinite(np.asarray(kid, float))).any())
-    k = choose_operating_point(-np.asarray(kid, float), s_lf, rule, eligible=ok & in_band if banded else ok,
-                               size=size)
-    return {"index": k, "in_band": in_band, "banded": banded}
+    banded = bool((ok & in_band).any())
+    cand = ok & in_band if banded else ok
+    beats = False
+    if base_kid is not None and np.isfinite(base_kid) and cand.any():
+        beats = bool((cand & (kid <= base_kid)).any())
+        # realism no worse than without guidance; where no point manages that, the points as real as the grid gets
+        cand &= kid <= (base_kid if beats else np.min(kid[cand]))
+    k = choose_operating_point(-np.log10(np.maximum(kid, KID_FLOOR)), s_lf, rule, eligible=cand, size=size)
+    return {"index": k, "in_band": in_band, "banded": banded, "beats_base": beats}

@@ -56,7 +56,8 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
     """Each OVG variant's chosen point: step sizes, the means the choice read (KID_wav, luma and chroma detail,
-    whether inside both real bands, S_LF), S_HF, and the grid edge it lies on ("eta_HF smallest")."""
+    whether inside both real bands, whether its KID_wav is at most its unguided method's, S_LF), S_HF, and the grid
+    edge it lies on ("eta_HF smallest")."""
     axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
@@ -66,8 +67,8 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
                 for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
                 if len(axes[name]) > 1 and np.isclose(v, end)]
         realism = {"KID_wav": round(c["kid_wav"], 4), "luma detail": round(c["luma"], 3),
-                   "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no"} \
-            if "kid_wav" in c else {}
+                   "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no",
+                   "KID_wav ≤ unguided": "yes" if c.get("beats_base") else "no"} if "kid_wav" in c else {}
         rows[method_name(b)] = {"eta_HF": step_size(c["eta_hf"]), "eta_LF": step_size(c["eta_lf"]), **realism,
                                 "S_LF": round(c["s_lf"], 3), "S_HF": round(c["s_hf"], 3),
                                 "on the grid's edge": ", ".join(edge)}
