@@ -211,8 +211,9 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
                                np.where(nfail > 0, "some samples failed (mean of the rest)", "kept")))
     long["status"] = status
     long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
-    long["label"] = [f"{v:.3f}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
-                     if s.startswith("most") else f"{v:.3f}" for v, k, s in zip(long["value"], nfail, status)]
+    fmt = [".3g" if m == "kid_wav" else ".3f" for m in long["metric"]]   # KID_wav spans decades: 3 digits
+    long["label"] = [f"{v:{f}}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
+                     if s.startswith("most") else f"{v:{f}}" for v, k, s, f in zip(long["value"], nfail, status, fmt)]
     statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
     # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
     header = alt.Header(labelExpr=label_expr(map(str, grid["base"].unique())).replace("datum.label", "datum.value"))
@@ -221,13 +222,17 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
         d = long[long["metric"] == m].copy()
         vals = d.loc[d["status"].isin(["kept", statuses[0]]), "value"]   # the colour spans the drawn means only
         dom = [float(vals.min()), float(vals.max())] if len(vals) else [0.0, 1.0]
-        d["text_colour"] = text_on("viridis", d["value"], dom)
+        # KID_wav spans decades over a grid: a log colour scale where every drawn value is positive
+        log = m == "kid_wav" and len(vals) > 0 and dom[0] > 0
+        d["text_colour"] = text_on("viridis", np.log10(d["value"].clip(lower=dom[0])) if log else d["value"],
+                                   [np.log10(v) for v in dom] if log else dom)
         base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF",
                                            axis=alt.Axis(labelAngle=0)),
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
         drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
         heat = base.mark_rect().encode(
-            color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m), scale=alt.Scale(scheme="viridis", domain=dom)),
+            color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m) + (" (log scale)" if log else ""),
+                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear")),
             tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
         ).transform_filter(drawn)
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
