@@ -111,3 +111,25 @@ def test_metric_validation_gate_is_empty_without_a_reference_split():
 
     main = xr.Dataset({"control_wav_features": (("control", "feature"), np.zeros((2, 3)))})
     assert len(_gate(main).data_vars) == 0
+
+
+def test_the_noise_controls_never_vanish_when_ovg_adds_no_detail():
+    """The noise controls add the detail energy OVG adds over the truth; where OVG adds less than the truth's own
+    (a smooth choice adds none, or removes some), they add the truth's own energy instead, so a texture score is
+    always tested against noise; without an OVG run, the truth's own too."""
+    import xarray as xr
+
+    from spectral_collapse.studies.realism import ovg_added_energy
+
+    truth = np.array([1.0, 3.0, 2.0, 2.0])                    # the truth's detail energy of crops 0..3 (mean 2)
+    crops = [10, 11, 12, 13]
+
+    def ds_with(ovg_energy):
+        return xr.Dataset({"e_hf_rgb": (("method", "seed", "sample"), np.array([[ovg_energy]]))},
+                          coords={"method": ["ovg"]}).assign(crop=(("seed", "sample"), np.array([[10, 11, 12, 13]])))
+
+    noisy, why = ovg_added_energy(ds_with([11.0, 13.0, 12.0, 12.0]), truth, crops)
+    assert noisy == pytest.approx(10.0) and "adds over the truth" in why
+    smooth, why = ovg_added_energy(ds_with([0.5, 1.0, 0.5, 1.0]), truth, crops)
+    assert smooth == pytest.approx(2.0) and "truth's own" in why and "-1.25" in why
+    assert ovg_added_energy(xr.Dataset(), truth, crops)[0] == pytest.approx(2.0)

@@ -285,15 +285,16 @@ def run_main_results(spec, ctx) -> xr.Dataset:
 
 
 def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
-    """Where plain OVG's drift goes on the first seed's test crops (``realism.drift_diagnostics``); empty for
-    latent models, grey images or results without OVG."""
+    """Where plain OVG's variance drift goes on the first seed's test crops (``realism.drift_diagnostics``): the
+    variance term alone (eta_LF 0) at OVG's eta_HF, so the structure term does not mix in; empty for latent models,
+    grey images or results without OVG."""
     from .realism import drift_diagnostics
 
     if ls is not None or "ovg" not in ds["method"].values or data.test_source.shape[1] != 3:
         return xr.Dataset()
     op = json.loads(ds.attrs["ovg"])
-    ms = method_specs(["ovg"], eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=float(ds.attrs["s_lf_kappa"]),
-                      per_base=op.get("per_base"))[0]
+    eta_hf = (op.get("per_base") or {}).get("ovg", op)["eta_hf"]
+    ms = method_specs(["ovg"], eta_hf=eta_hf, eta_lf=0.0, lowpass_kappa=float(ds.attrs["s_lf_kappa"]))[0]
     crops = ds["crop"].isel(seed=0).values
     x, truth = data.test_source[crops], data.test_target[crops]
     factor = data.task.factor if data.task.kind == "sr" else None
