@@ -30,7 +30,8 @@ from spectral_collapse.studies import latent_tables as R
 from spectral_collapse.studies import metric_tables as MV
 from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
-from spectral_collapse.studies.metric_validation import real_reference, run_metric_validation
+from spectral_collapse.studies.controls import realism_reference
+from spectral_collapse.studies.metric_validation import run_metric_validation
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.store import load_results, save_results
 from spectral_collapse.studies.velocity import run_velocity
@@ -314,7 +315,7 @@ def test_metric_validation_filters_spectra_and_correlations():
                                lpips_kw={"model": model},
                                fid_kw={"features_fn": lambda im: torch.as_tensor(im).flatten(1)[:, ::97]})
     data = load_dataset("ihc-sr", size=16, factor=4)
-    real = real_reference(data)
+    real = realism_reference(data)
     assert float(ds["slope"].sel(domain="target")) == pytest.approx(spec.spectrum_slope(real))
     assert float(ds["slope_channel"].sel(domain="target").mean()) == pytest.approx(spec.spectrum_slope(real))
     # removing low frequencies leaves S_HF alone; removing high frequencies lowers it

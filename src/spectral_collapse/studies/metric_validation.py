@@ -18,23 +18,18 @@ from ..fourier import ideal_highpass, ideal_lowpass
 from ..metrics import latent as lat
 from ..metrics import spectral
 from .aggregate import per_seed
+from .controls import realism_reference
 from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
 
-__all__ = ["KAPPAS", "CORRELATED", "real_reference", "run_metric_validation", "metric_points", "POINT_HEADERS",
+__all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS",
            "complements"]
 
 KAPPAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)                     # filter cutoffs, fraction of Nyquist
 # the main results' metrics correlated with the image metrics and FID / KID (those the results hold)
 CORRELATED = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_lf_gt", "s_dc", "s_g", "ks_d", "mean_norm_ratio")
 MISSING = "not computed: no main_results stored for this dataset and profile (run main_results first)"
-
-
-def real_reference(data, max_images: int = 512) -> torch.Tensor:
-    """The real target images used as the S_HF reference (as the translation study picks them): no flat channel."""
-    real = data.target[:: max(1, data.target.shape[0] // max_images)]
-    return real[(real.flatten(2).std(2) > 1e-3).all(1)]
 
 
 def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -171,7 +166,7 @@ def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n
     """
     ctx = ctx or StudyContext()
     data = spec_data(spec)
-    real = real_reference(data)
+    real = realism_reference(data)   # the real target crops every texture score compares with
     wavelet = spectral.wavelet_order(spectral.spectrum_slope(real, band))
     mu = spectral.hf_reference(real, wavelet=wavelet)
     # Fig. 9: spectra of the target (real) and source (input) domains

@@ -12,7 +12,7 @@ import xarray as xr
 
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import image_scores
+from .controls import image_scores, realism_reference
 from .realism import reference_scoring
 from .validity import failures
 
@@ -38,8 +38,7 @@ def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tens
 def scoring_settings(data) -> dict:
     """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
     for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
-    real = data.target[:: max(1, data.target.shape[0] // 512)]
-    real = real[(real.flatten(2).std(2) > 1e-3).all(1)]  # a flat channel has zero power bins (log -inf) in the fit
+    real = realism_reference(data)   # no flat channel: it has zero power bins (log -inf) in the slope fit
     wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     reference, reference_features = reference_scoring(data, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
