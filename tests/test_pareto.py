@@ -388,4 +388,5 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     got = beats_baselines(ds)
     assert len(got) == 1 and (got["eta_hf"][0], got["eta_lf"][0], got["kid_wav"][0]) == (1e-6, 1e-3, 1.0)
     assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
+    assert len(beats_baselines(ds, banded=False)) == 2                         # the out-of-band point counts too
     assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty

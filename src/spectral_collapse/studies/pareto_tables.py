@@ -75,11 +75,11 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
-def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba")) -> pd.DataFrame:
+def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba"), banded: bool = True) -> pd.DataFrame:
     """The grid points that restore texture better than every one of ``baselines`` on the sweep's validation crops:
-    free of failed crops, luma and chroma detail inside the real crops' bands (``in_band``) and KID_wav below each
-    baseline's. One row per point (variant, step sizes, KID_wav, S_LF, S_HF); empty when none does or when the sweep
-    holds no KID_wav or none of the baselines."""
+    free of failed crops, luma and chroma detail inside the real crops' bands (``in_band``; not asked when
+    ``banded`` is False) and KID_wav below each baseline's. One row per point (variant, step sizes, KID_wav, S_LF,
+    S_HF); empty when none does or when the sweep holds no KID_wav or none of the baselines."""
     grid, base = grid_summary(ds), baseline_summary(ds)
     cols = ["base", "eta_hf", "eta_lf", "kid_wav", "s_lf", "s_hf"]
     if "kid_wav" not in grid or "in_band" not in grid or "kid_wav" not in base:
@@ -88,5 +88,5 @@ def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba")) -> pd.DataFrame:
     bar = min((float(kid[m]) for m in baselines if m in kid.index and np.isfinite(kid[m])), default=np.nan)
     if not np.isfinite(bar):
         return pd.DataFrame(columns=cols)
-    ok = (grid["failed"] == 0) & grid["in_band"].astype(bool) & (grid["kid_wav"] < bar)
+    ok = (grid["failed"] == 0) & (grid["in_band"].astype(bool) | (not banded)) & (grid["kid_wav"] < bar)
     return grid.loc[ok, cols].reset_index(drop=True)
