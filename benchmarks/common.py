@@ -1,10 +1,8 @@
 """Shared benchmark machinery: paired timing against a baseline, ratio statistics, call counting, provenance.
 
-Every figure is a ratio against a baseline timed in the same run. Repeats are *paired*: each repeat times the
-baseline and then the candidate back to back, so a change in machine load between repeats hits both; the
-ratio of each pair is one sample and we report its median and quartiles. Both wall-clock time
-(``time.perf_counter``) and process CPU time (``time.process_time``) are recorded: on a shared machine the CPU
-time of a single-threaded run is the steadier of the two, on an idle one they agree.
+Every figure is a ratio against a baseline timed in the same run. Each repeat times the baseline and then the
+candidate back to back (a load change hits both); the ratio of each pair is one sample, reported as median and
+quartiles, in wall time (``perf_counter``) and process CPU time (``process_time``, the steadier on a shared machine).
 """
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,8 +28,8 @@ _DEVICE = "cpu"  # where the inversion and scaling benchmarks put their models a
 
 
 def set_device(name: str) -> str:
-    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name.
-    On a GPU every timed call is bracketed by torch.cuda.synchronize(), so wall time is the GPU's time."""
+    """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name. On a
+    GPU every timed call is synchronised, so wall time is the GPU's time."""
     global _DEVICE
     import torch
 
@@ -62,8 +59,7 @@ def _sync() -> None:
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one call of ``fn`` (garbage collected before, not during; on a GPU the
-    device is synchronised before and after)."""
+    """(wall seconds, CPU seconds) of one call of ``fn``; garbage collected before, not during."""
     gc.collect()
     gc.disable()
     try:
@@ -154,12 +150,8 @@ def _output_tensor(out):
 
 @contextmanager
 def count_calls(net):
-    """Count forwards of ``net`` (a torch module) and the backward calls that reach its output.
-
-    A forward hook counts calls and batch elements; when the output takes part in autograd, a tensor hook on it
-    counts each backward call that flows a gradient into it (a batched vector-Jacobian product over several
-    cotangents is one call).
-    """
+    """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output (a
+    batched vector-Jacobian product over several cotangents is one call)."""
     counter = CallCounter()
 
     def on_backward(grad):
@@ -186,13 +178,6 @@ def log_loglog_slope(x, y) -> float:
     """Least-squares slope of log(y) against log(x) (the exponent of a power law y ~ x^k)."""
     x, y = np.log(np.asarray(x, dtype=np.float64)), np.log(np.asarray(y, dtype=np.float64))
     return float(np.polyfit(x, y, 1)[0])
-
-
-def _git(*args) -> str:
-    try:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=20).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def cpu_model() -> str:

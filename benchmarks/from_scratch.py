@@ -1,26 +1,13 @@
 """The main command's work from scratch on this machine: every model of a profile trained and every study computed,
-each timed, into one results file; optionally compared with another machine's results.
+each timed, into one record.
 
     python -m benchmarks.from_scratch --profile quick --out benchmarks/results/<machine>-<date>-from-scratch.json
 
-Studies run through ``pipeline.runner.run_study`` (what a study notebook calls) one after another, in the order of
-what each reads, into fresh results, cell and checkpoint folders (``--work``), so nothing stored is reused. Models
-run where ``studies.models.study_device`` puts them (a GPU when one is visible). With ``--train-jobs N`` the
-profile's model set (``studies.models.MODEL_SET``) is trained first by N processes side by side (on a GPU the small
-quick networks are launch-bound, so several trainings share it well), and that phase's wall time is recorded
-(``train_phase_s``); without it each study trains what it needs when it needs it. Training time per model comes
-from each checkpoint's log (seconds of its own training); a study's time includes the models it trained first.
-After each study the record is rewritten, so an interrupted run keeps what it measured.
-
-On a GPU the model set is trained by the lockstep trainer instead (``train.lockstep``: every diffusion model of the
-set in one process, each step a CUDA graph, on a stream of its own; the autoencoder of the latent arm first, by its
-own trainer), then every model is gated (``studies.gate.trained_report``, whose sampling replays CUDA graphs), then
-the studies run. The record holds each phase's wall time (``phases_s``: train, gate, studies), the round's
-model-steps per second (``lockstep``) and the device by name. ``--trainer processes`` keeps the processes on a GPU;
-on a CPU nothing of this applies and the run is as described above.
-
-``summarize`` reduces a results dataset to the mean of each metric per method; ``--summaries`` writes those of the
-stored results (the reference), ``--reference`` compares this run's with them (relative difference per entry).
+Studies run through ``pipeline.runner.run_study`` one after another, in dependency order, into fresh results, cell
+and checkpoint folders (``--work``), so nothing stored is reused. ``--train-jobs N`` trains the model set first
+with N processes side by side (``train_phase_s``); on a GPU the lockstep trainer trains it in one process
+(``train.lockstep``), then every model is gated, and the record holds each phase's wall time (``phases_s``).
+A study's time includes the models it trained first; the record is rewritten after each study.
 """
 from __future__ import annotations
 
@@ -31,57 +18,6 @@ import platform
 import sys
 import time
 from pathlib import Path
-
-METRICS = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "s_g", "latent_norm_ratio", "mean_norm_ratio", "ks_d",
-           "pca_auc", "noise_s_hf")
-
-
-def summarize(ds) -> dict:
-    """{metric: {method: mean}} (or {metric: mean} without a method axis) over every other axis, NaN skipped."""
-    out = {}
-    for name in METRICS:
-        if name not in ds:
-            continue
-        v = ds[name]
-        if "method" in v.dims:
-            m = v.mean([d for d in v.dims if d != "method"], skipna=True)
-            out[name] = {str(k): float(x) for k, x in zip(m["method"].values, m.values)}
-        else:
-            out[name] = float(v.mean(skipna=True))
-    return out
-
-
-def compare(ours: dict, ref: dict, tol: float = 1e-3) -> dict:
-    """Per study: the largest relative difference |ours - ref| / max(|ref|, 1e-6) and the entries above ``tol``."""
-    report = {}
-    for key, metrics in ours.items():
-        if key not in ref:
-            continue
-        worst, above = 0.0, []
-        for name, val in metrics.items():
-            r = ref[key].get(name)
-            pairs = [(name, val, r)] if not isinstance(val, dict) else [
-                (f"{name}/{m}", x, (r or {}).get(m)) for m, x in val.items()]
-            for label, a, b in pairs:
-                if a is None or b is None or a != a or b != b:  # NaN or absent on either side
-                    continue
-                d = abs(a - b) / max(abs(b), 1e-6)
-                worst = max(worst, d)
-                if d > tol:
-                    above.append({"entry": label, "ours": a, "reference": b, "rel_diff": d})
-        report[key] = {"max_rel_diff": worst, "above_tol": above}
-    return report
-
-
-def stored_summaries(results_root: str, profile: str) -> dict:
-    """Summaries of every stored results file of ``profile`` under ``results_root``, keyed "study/dataset"."""
-    from spectral_collapse.studies.store import load_results
-
-    out = {}
-    for f in sorted(Path(results_root).glob(f"*/*-{profile}.nc")):
-        out[f"{f.parent.name}/{f.name[:-len(profile) - 4]}"] = summarize(load_results(f))
-    return out
-
 
 def shares(keys: list[str], jobs: int) -> list[list[str]]:
     """``keys`` dealt round robin to ``jobs`` processes, in order; the latent model goes with the VAE it is trained
@@ -177,8 +113,6 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="the record (JSON); default: print only")
     ap.add_argument("--work", default="data/from-scratch", help="fresh folder for results, cells and checkpoints")
     ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one with results)")
-    ap.add_argument("--reference", default=None, help="summaries JSON of another machine's results to compare with")
-    ap.add_argument("--summaries", default=None, help="write the summaries of the stored results (data/results) here")
     ap.add_argument("--train-jobs", type=int, default=0,
                     help="train the model set first, this many processes side by side (0: each study trains what "
                          "it needs)")
@@ -186,10 +120,6 @@ def main(argv=None) -> int:
                     help="how the model set is trained first: auto = the lockstep trainer on a GPU, else as "
                          "--train-jobs says")
     a = ap.parse_args(argv)
-    if a.summaries:
-        Path(a.summaries).write_text(json.dumps(stored_summaries("data/results", a.profile), indent=1))
-        print(f"wrote {a.summaries}")
-        return 0
     work = Path(a.work)
     os.environ.update(work_env(work))  # read when studies.models and train.shipped are imported
 
@@ -204,7 +134,7 @@ def main(argv=None) -> int:
     from spectral_collapse.studies import models
     from spectral_collapse.train import shipped
 
-    from .main_command import checkpoint_times
+    from .tables import checkpoint_times
 
     models.CHECKPOINT_ROOT, shipped.SHIPPED_ROOT = str(work / "checkpoints"), str(work / "weights")  # imported before
 
@@ -215,15 +145,13 @@ def main(argv=None) -> int:
     rec = {"profile": a.profile, "device": dev, "machine": platform.node(), "python": platform.python_version(),
            "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0) if dev.startswith("cuda") else None,
            "cpu_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-           "studies_s": {}, "train_s": {}, "summaries": {}, "failed": {}}
+           "studies_s": {}, "train_s": {}, "failed": {}}
 
     def write():
         rec["total_studies_s"] = sum(rec["studies_s"].values())
         if "phases_s" in rec:
             rec["phases_s"]["studies"] = rec["total_studies_s"]
         rec["total_train_s"] = sum(rec["train_s"].values())
-        if a.reference and Path(a.reference).exists():
-            rec["comparison"] = compare(rec["summaries"], json.loads(Path(a.reference).read_text()))
         if a.out:
             Path(a.out).parent.mkdir(parents=True, exist_ok=True)
             Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
@@ -253,7 +181,7 @@ def main(argv=None) -> int:
             key = f"{study}/{dataset}"
             t0 = time.perf_counter()
             try:
-                ds = run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
+                run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
                                cache_root=work / "cells", **study_params(a.profile, study))
             except Exception as err:  # keep going: one failure must not hide the other studies' times
                 import traceback
@@ -265,7 +193,6 @@ def main(argv=None) -> int:
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             rec["studies_s"][key] = time.perf_counter() - t0
-            rec["summaries"][key] = summarize(ds)
             rec["train_s"] = train_times()
             rec["wall_s"] = time.perf_counter() - t_all
             print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)

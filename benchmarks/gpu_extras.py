@@ -1,16 +1,10 @@
-"""GPU measurements beside ``python -m benchmarks --device cuda`` (which times the OVG step against its floor and a
-DDIM step): what the device offers for the unguided steps, and the paper's scale.
+"""The paper's scale on a GPU, beside ``python -m benchmarks --device cuda``: the reproducing chapter's GPU tables.
 
     python -m benchmarks.gpu_extras --out benchmarks/results/<machine>-<date>-gpu-extras.json
 
-1. Unguided (DDIM) translation of 64 bundled test inputs, 50 steps, quick U-Net: float32 against bf16 autocast,
-   TF32 matrix units and ``torch.compile`` (its CUDA-graph mode), each timed with device synchronisation (median of
-   repeats after a warm-up) and compared with float32 by the largest absolute difference of the outputs on the
-   [-1, 1] scale. A variant is worth keeping only if that difference stays under ``--tol`` (default 2e-3, a quarter
-   of an 8-bit grey level).
-2. Paper scale (profile ``paper``, Table 7): one training step of each network at its batch (median of a few after a
-   warm-up) and one OVG translation (DDIM base, 50 steps, batch 32) of the latent U-Net; the projected GPU-hours of
-   each of the paper's training runs are its steps times the measured step time.
+Profile ``paper`` (Table 7): one training step of each network at its batch (median of a few after a warm-up) and
+one OVG translation (DDIM base, 50 steps, batch 32) of the latent U-Net; the projected GPU-hours of each of the
+paper's training runs are its steps times the measured step time.
 """
 from __future__ import annotations
 
@@ -36,87 +30,6 @@ def _timed(fn, repeats: int = 3, warmup: int = 1) -> tuple[float, object]:
         torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
     return statistics.median(times), out
-
-
-def unguided_variants(tol: float, log=print) -> dict:
-    import torch
-
-    from spectral_collapse.data import load_dataset
-    from spectral_collapse.inversion import Euler, translate
-
-    from .inversion import make_model
-
-    x = load_dataset("ihc-sr", size=32, factor=4).test_source[:64].cuda()
-    rows = {}
-
-    def run(D, ctx=None):
-        def fn():
-            with (ctx() if ctx else _null()):
-                return translate(D, x, Euler(), steps=50).output.float()
-        return fn
-
-    D = make_model("quick").cuda()
-    base_s, ref = _timed(run(D))
-    rows["float32"] = {"s": base_s, "ratio": 1.0, "max_abs_diff": 0.0}
-    log(f"float32 DDIM translation: {base_s * 1e3:.1f} ms")
-    variants = {
-        "bf16 autocast": (lambda: make_model("quick").cuda(),
-                          lambda: torch.autocast("cuda", dtype=torch.bfloat16)),
-        "tf32": (lambda: make_model("quick").cuda(), _tf32),
-        "torch.compile reduce-overhead": (lambda: _compiled(make_model("quick").cuda()), None),
-    }
-    for name, (build, ctx) in variants.items():
-        try:
-            t0 = time.perf_counter()
-            Dv = build()
-            fn = run(Dv, ctx)
-            fn()  # compilation, if any, happens here
-            torch.cuda.synchronize()
-            first = time.perf_counter() - t0
-            s, out = _timed(fn)
-            diff = float((out - ref).abs().max())
-            rows[name] = {"s": s, "ratio": s / base_s, "max_abs_diff": diff, "first_call_s": first,
-                          "within_tol": bool(diff <= tol)}
-            log(f"{name}: {s * 1e3:.1f} ms ({s / base_s:.2f}x), max |diff| {diff:.2e}, first call {first:.1f} s")
-        except Exception as err:  # a variant the device or this torch cannot run is recorded, not fatal
-            rows[name] = {"error": f"{type(err).__name__}: {str(err)[:300]}"}
-            log(f"{name}: failed ({rows[name]['error']})")
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = False
-            torch.backends.cudnn.allow_tf32 = False
-    return {"batch": 64, "steps": 50, "tol": tol, "rows": rows}
-
-
-class _Skipped(Exception):
-    """A part of the paper-scale run that was not asked for."""
-
-
-class _null:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-class _tf32:
-    def __enter__(self):
-        import torch
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-
-    def __exit__(self, *exc):
-        import torch
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        return False
-
-
-def _compiled(D):
-    import torch
-
-    D.net = torch.compile(D.net, mode="reduce-overhead", dynamic=False)
-    return D
 
 
 def paper_scale(log=print, parts=("train", "translation")) -> dict:
@@ -173,9 +86,10 @@ def paper_scale(log=print, parts=("train", "translation")) -> dict:
             torch.cuda.empty_cache()
             log(f"train {backbone}/{space} {par} {dataset}: failed ({row['error']})")
         out["train"].append(row)
+    out["total_projected_gpu_hours"] = sum(r.get("projected_gpu_hours", 0.0) for r in out["train"])
+    if "translation" not in parts:
+        return out
     try:
-        if "translation" not in parts:
-            raise _Skipped
         torch.manual_seed(0)
         D = p.model_spec("eps", "bbbc021").build().cuda().eval()
         x = torch.randn(32, 4, 32, 32, device="cuda").clamp(-3, 3) * 0.5
@@ -185,12 +99,9 @@ def paper_scale(log=print, parts=("train", "translation")) -> dict:
                               "finite": int(tr.finite.sum())}
         log(f"paper-scale translation, batch 32, 50 steps: OVG {s_ovg:.1f} s, DDIM {s_ddim:.1f} s "
             f"({s_ovg / s_ddim:.2f}x)")
-    except _Skipped:
-        pass
     except Exception as err:
         out["translation"] = {"error": f"{type(err).__name__}: {str(err)[:300]}"}
         log(f"paper-scale translation failed ({out['translation']['error']})")
-    out["total_projected_gpu_hours"] = sum(r.get("projected_gpu_hours", 0.0) for r in out["train"])
     return out
 
 
@@ -201,19 +112,14 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_extras", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=None)
-    ap.add_argument("--tol", type=float, default=2e-3)
-    ap.add_argument("--only", nargs="*", default=["variants", "train", "translation"],
-                    choices=["variants", "train", "translation"])
+    ap.add_argument("--only", nargs="*", default=["train", "translation"], choices=["train", "translation"])
     a = ap.parse_args(argv)
     if not torch.cuda.is_available():
         print("no GPU visible: this benchmark runs on a CUDA device only", file=sys.stderr)
         return 2
     rec = {"machine": platform.node(), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    if "variants" in a.only:
-        rec["unguided_variants"] = unguided_variants(a.tol)
-    if {"train", "translation"} & set(a.only):
-        rec["paper_scale"] = paper_scale(parts=a.only)
+    rec["paper_scale"] = paper_scale(parts=a.only)
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(rec, indent=1, default=str))

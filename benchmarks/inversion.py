@@ -1,14 +1,9 @@
 """Inversion cost of every registered method and of OVG, relative to DDIM inversion on the same model and batch.
 
-Per method: network calls and batch elements per step (counted with a forward hook), backward calls through the
-network per step (a hook on the network output), wall and CPU time per step as a ratio to DDIM (paired repeats),
-and peak extra memory (benchmarks/memory.py) as a ratio to DDIM's. Beside OVG (one forward with graph shared
-with the base step, both vector-Jacobian products from it) we time a naive OVG: the base step's own forward
-without graph, a second forward with graph and the parameters' gradients switched on, and two separate backward
-calls, as the released code does, minus its logging forwards.
-
-Weights are random (seeded): cost does not depend on them, except where a method stops early on its loss
-(Null-Class's inner loop), which then runs its maximum of 10 Adam steps.
+Per method: network calls, batch elements and backward calls per step (hooks), time per step as a ratio to DDIM's
+(paired repeats) and peak extra memory (benchmarks/memory.py) as a ratio to DDIM's. A naive OVG (its own forward
+with graph and parameter gradients on, two backward calls, as the released code) is timed beside the library's.
+Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all 10 steps).
 """
 from __future__ import annotations
 

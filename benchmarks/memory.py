@@ -1,13 +1,9 @@
 """Peak memory of a piece of CPU work: resident-set high-water mark in a fresh forked process per case.
 
-tracemalloc does not see torch's allocations, and the CPU allocator has no peak counter, so we measure the
-operating system's view. A helper process (``python -m benchmarks.memory``) imports the libraries and does no
-computation; for each case it forks a child, which builds its inputs and model (``setup``), releases freed heap
-pages (``malloc_trim``), records the resident set RSS0, resets the kernel's high-water mark (Linux: write 5 to
-/proc/self/clear_refs), runs the measured call, and reads VmHWM. The case's peak is VmHWM - RSS0: the extra
-memory the call needed at its worst moment, beyond what was already resident (model, inputs, libraries).
-A fresh child per case means no case reuses memory freed by another. Resolution is one page (4 KiB).
-Where /proc/self/clear_refs is missing (not Linux) the peak is reported as NaN with the reason.
+tracemalloc does not see torch's allocations, so the operating system's view is measured: a helper process
+(``python -m benchmarks.memory``) forks a child per case, which builds its inputs, records RSS0, resets the kernel's
+high-water mark (Linux: write 5 to /proc/self/clear_refs), runs the call and reads VmHWM; the peak is VmHWM - RSS0
+(one page, 4 KiB, resolution). Without /proc/self/clear_refs the peak is NaN with the reason.
 """
 from __future__ import annotations
 

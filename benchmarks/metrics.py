@@ -1,14 +1,11 @@
 """Metric throughput against its targets, and a machine-speed reference timed in the same run.
 
-- S_G, S_DC and PCA on 2000 latents of 4 x 32 x 32 (target: under 2 s together), with S_DC's threshold tau
-  computed (cold) and taken from the in-memory cache (warm).
-- PCA on N x 196608 (pixel space at 256 x 256; target for N = 2000: under 60 s without exhausting 24 GB). The
-  default run measures N = ``pca_n`` and scales by N^2 (the Gram matrix dominates); ``full=True`` measures
-  N = 2000 itself and its peak memory.
+- S_G, S_DC and PCA on 2000 latents of 4 x 32 x 32 (target: under 2 s together), S_DC's threshold cold and cached.
+- PCA on N x 196608 (256 x 256 pixels; target for N = 2000: under 60 s): the default run measures N = ``pca_n``
+  and scales by N^2 (the Gram matrix dominates); ``full=True`` measures N = 2000 and its peak memory.
 - S_HF and S_LF on N images of 256 x 256 (target for N = 1000: under 10 s), with mu_HF cold and cached.
 
-Every time is also given as a multiple of one float64 1024^3 matrix product timed in the same run (``ref_s``),
-so that runs on different machines compare.
+Every time is also a multiple of one float64 1024^3 matrix product timed in the same run (``ref_s``).
 """
 from __future__ import annotations
 

@@ -1,16 +1,13 @@
 """Run every benchmark and write benchmarks/results/<machine>-<date>.json and latest.json.
 
-    python -m benchmarks                 # default run: quick-profile U-Net, small batches, a few minutes on 2 cores
-    python -m benchmarks --full          # full sizes (PCA 2000 x 196608, 1000 images at 256 px, batch 16);
-                                         # written as <machine>-<date>-full.json, latest.json is left as it is
-    python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests; numbers mean little)
+    python -m benchmarks                 # quick-profile U-Net, small batches: a few minutes on 2 cores
+    python -m benchmarks --full          # full metric sizes: <machine>-<date>-full.json (latest.json unchanged)
+    python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests)
     python -m benchmarks --only inversion,training --out /tmp/bench
-    python -m benchmarks --device cuda   # inversion and scaling on the GPU: <machine>-<date>-cuda.json (the book's
-                                         # Devices section shows the newest); latest.json is left as it is
+    python -m benchmarks --device cuda   # inversion and scaling on a GPU: <machine>-<date>-cuda.json
 
-Each result file holds the machine, package versions, git commit, the configuration and every benchmark's
-numbers; all timings are ratios against a baseline timed in the same run (medians over paired repeats, with
-quartiles). The book chapters (notebooks/benchmarks.ipynb, notebooks/cost.ipynb) read latest.json.
+Each file holds the machine, versions, commit, configuration and every benchmark's numbers; timings are ratios
+against a baseline timed in the same run (medians and quartiles over paired repeats).
 """
 from __future__ import annotations
 
@@ -28,7 +25,7 @@ from .common import ROOT
 __all__ = ["CONFIGS", "BENCHMARKS", "run", "main", "RESULTS_DIR"]
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
-BENCHMARKS = ("inversion", "training", "metrics", "scaling", "main_command")
+BENCHMARKS = ("inversion", "training", "metrics", "scaling")
 
 CONFIGS = {
     "smoke": {
@@ -103,12 +100,9 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
         elif name == "metrics":
             from .metrics import run_metrics
             res = run_metrics(**cfg["metrics"], log=log)
-        elif name == "scaling":
+        else:
             from .scaling import run_scaling
             res = run_scaling(**cfg["scaling"], log=log)
-        else:
-            from .main_command import checkpoint_times
-            res = {"checkpoints": checkpoint_times()}
         result["benchmarks"][name] = res
         result["seconds"][name] = time.perf_counter() - t0
     result["seconds"]["total"] = time.perf_counter() - t_all

@@ -1,9 +1,7 @@
 """How translation cost grows with resolution and batch size, for DDIM and OVG (paired repeats, log-log slopes).
 
-One translation = ``steps`` inversion steps + ``steps`` sampling steps of the profile's backbone (random weights)
-at H = W = size. Each point's time is divided by the time of the DDIM translation at the smallest point of its
-sweep, timed in the same run, so the figures are ratios; the slope of log(time) against log(pixels) or
-log(batch) is the growth exponent (1 = linear).
+One translation is ``steps`` inversion plus ``steps`` sampling steps of the profile's backbone (random weights).
+Each point is also a ratio to the DDIM translation at its sweep's smallest point, timed in the same run.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Numbers and tables of the stored benchmark results (JSON files in benchmarks/results/), for the cost and
-benchmarks chapters: loading runs, the run's clock and device, each target judged by its quartiles, and one
-DataFrame per benchmark. The chapters' prose lives in their notebooks; this module returns values only."""
+"""Numbers and tables of the stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) for the
+cost and benchmarks chapters: runs, their clock and device, targets judged by their quartiles, one DataFrame per
+benchmark, and the whole-run records (main command, shipped models' training, smoke studies). Values only."""
 from __future__ import annotations
 
 import json
@@ -13,15 +13,13 @@ from spectral_collapse.studies.method_labels import VARIANT_NAMES, method_name
 from .common import ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
-LATEST = RESULTS / "latest.json"
 SMOKE_TARGET_S = 60      # a smoke study (the models it trains included): about a minute or less on 2 cores
 QUARTILES = "median (quartiles)"   # header words of a column whose cells ``fmt_iqr`` writes
-RANGE = "\u2013"         # an en dash between two quartiles: "3.34–3.37"
 
 
 def load(path: str | Path | None = None) -> dict:
     """A results file (default benchmarks/results/latest.json; a relative path is read from the repository root)."""
-    p = Path(path) if path else LATEST
+    p = Path(path) if path else RESULTS / "latest.json"
     p = p if p.is_absolute() else ROOT / p
     if not p.exists():
         raise FileNotFoundError(f"no benchmark results at {p}: run `python -m benchmarks` (a few minutes on 2 cores)")
@@ -108,7 +106,7 @@ def fmt_iqr(st: dict | float | None, digits: int = 2) -> str:
     m, a, b = st["median"], st.get("q25"), st.get("q75")
     if a is None or b is None or st.get("n", 2) < 2:
         return f"{m:.{digits}f}"
-    return f"{m:.{digits}f} ({a:.{digits}f}{RANGE}{b:.{digits}f})"
+    return f"{m:.{digits}f} ({a:.{digits}f}–{b:.{digits}f})"
 
 
 def shown(frame: pd.DataFrame) -> pd.DataFrame:
@@ -280,3 +278,112 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
              for k, v in (inv.get("floor_variants") or {}).items()]
     return pd.DataFrame(rows, columns=["variant", "floor / own DDIM step", "DDIM step / default DDIM",
                                        "floor / default DDIM"]).set_index("variant").round(2)
+
+
+# ------------------------------------------------------------------------------------------ whole-run records
+
+def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
+    """Per finished checkpoint folder: training ``seconds`` (``seconds_total`` of all its runs where the log has it,
+    else its last run, ``seconds_complete`` saying which), steps, batch size and the profile named in the folder."""
+    out = {}
+    for log in sorted(Path(root).glob("*/log.json")):
+        try:
+            d = json.loads(log.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        name = log.parent.name
+        cfg = {}
+        if (log.parent / "config.json").exists():
+            cfg = json.loads((log.parent / "config.json").read_text())
+        total = d.get("seconds_total")
+        out[name] = {"seconds_this_run": d.get("seconds_this_run"),
+                     "seconds": total if total is not None else d.get("seconds_this_run"),
+                     "seconds_complete": total is not None or (d.get("steps_this_run") is not None
+                                                                 and d["steps_this_run"] == cfg.get("train", {}).get("steps")),
+                     "steps": cfg.get("train", {}).get("steps"), "batch_size": cfg.get("train", {}).get("batch_size"),
+                     "profile": next((p for p in ("smoke", "quick", "paper") if f"-{p}-" in name + "-"), None)}
+    return out
+
+
+def load_main_command(path: str | Path = RESULTS / "main_command.json") -> dict | None:
+    """The timed main command (benchmarks/results/main_command.json: install_s, train_s, studies_s, book_s, ...)
+    with ``total_s`` (computed from the parts where not recorded), or None when not measured."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    d = json.loads(path.read_text())
+    parts = (d.get("install_s") or 0, sum((d.get("train_s") or {}).values()),
+             sum((d.get("studies_s") or {}).values()), d.get("book_s") or 0)
+    d["total_s"] = d.get("total_s") or sum(parts)
+    return d
+
+
+def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
+    """One row per stored default CPU run (not latest.json, --full or cuda files), oldest first: the CPU, its DDIM
+    step time and the target ratios measured on it. The ratios are properties of a CPU as much as of the code."""
+    rows = []
+    for f in sorted(Path(results_dir or RESULTS).glob("*.json")):
+        r = json.loads(f.read_text()) if f.name != "latest.json" else {}
+        m = r.get("machine")
+        if r.get("mode") != "default" or not isinstance(m, dict) or m.get("device", "cpu") != "cpu":
+            continue
+        inv, tr = r["benchmarks"].get("inversion", {}), r["benchmarks"].get("training", {})
+        t, ddim = inv.get("targets", {}), method_row(inv, "ddim")
+        rows.append({"date": str(r.get("date", ""))[:16].replace("T", " "), "cpu": cpu_words(m),
+                     "DDIM step (ms)": None if ddim is None else round(1e3 * ddim["base_cpu_s"]["median"], 1),
+                     "OVG step / DDIM": t.get("ovg_step"), "floor / DDIM": t.get("floor"),
+                     "OVG translation / DDIM": t.get("ovg_translation"),
+                     "trainer / bare": tr.get("target", {}).get("ratio"),
+                     "bare images / s": tr.get("ours", {}).get("bare_images_per_s_wall")})
+    cols = ["date", "cpu", "DDIM step (ms)", "OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM",
+            "trainer / bare", "bare images / s"]
+    df = pd.DataFrame(rows, columns=cols).sort_values("date")
+    df[cols[3:]] = df[cols[3:]].astype(float).round(2)
+    return df.set_index("date")
+
+
+def main_command_table(mc: dict) -> pd.DataFrame:
+    """The recorded from-scratch main command by part: install, its study chapters (each chapter's own time,
+    summed: two ran at a time, so the sum exceeds the wall time), the training inside them, book build, total."""
+    train, studies = mc.get("train_s") or {}, mc.get("studies_s") or {}
+    rows = [("install", mc.get("install_s")), (f"studies, {len(studies)} chapters (summed)", sum(studies.values())),
+            (f"of which training, {len(train)} models", sum(train.values())), ("book build", mc.get("book_s")),
+            ("total (wall time)", mc["total_s"])]
+    df = pd.DataFrame(rows, columns=["part", "seconds"]).astype({"seconds": float})
+    df["minutes"] = (df["seconds"] / 60).round(1)
+    df["seconds"] = df["seconds"].round().astype("Int64")
+    return df.set_index("part")
+
+
+def model_name(folder: str) -> str:
+    """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
+    "ihc-sr-x4-eps-quick")."""
+    stem, _, tail = str(folder).rpartition("-")
+    return stem if stem and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail) else str(folder)
+
+
+def shipped_training_table(weights: str | Path) -> pd.DataFrame:
+    """One row per shipped model under ``weights``: training steps, the device its log names, hours from its own
+    log, and whether the log holds every run the model took or only the run that finished it."""
+    rows = []
+    for folder, v in sorted(checkpoint_times(weights).items()):
+        if v.get("seconds") is None:
+            continue
+        try:
+            device = json.loads((Path(weights) / folder / "log.json").read_text()).get("device", "")
+        except (OSError, ValueError):
+            device = ""
+        kind, sep, rest = str(device).replace("1 thread(s)", "1 thread").replace("(s)", "s").partition(":")
+        rows.append({"model": model_name(folder), "steps": v.get("steps"),
+                     "trained on": {"cuda": "GPU", "cpu": "CPU"}.get(kind.strip(), kind) + sep + rest,
+                     "hours": round(v["seconds"] / 3600, 2),
+                     "log records": "all runs" if v.get("seconds_complete") else "last run only"})
+    return pd.DataFrame(rows, columns=["model", "steps", "trained on", "hours", "log records"]).set_index("model")
+
+
+def smoke_table(rec: dict) -> pd.DataFrame:
+    """One row per smoke study (its time includes the models it trained first), slowest first, against the
+    ``SMOKE_TARGET_S`` goal."""
+    rows = [(k, v, "met" if v <= SMOKE_TARGET_S else "not met") for k, v in rec["studies_s"].items()]
+    df = pd.DataFrame(rows, columns=["study / dataset", "seconds", f"≤ {SMOKE_TARGET_S} s"])
+    return df.sort_values("seconds", ascending=False).set_index("study / dataset").round(1)

@@ -1,12 +1,8 @@
 """Training throughput of our trainer against a bare PyTorch + diffusers loop (same model, batch, optimizer, data).
 
-"ours" is ``spectral_collapse.train.train`` on a fresh checkpoint folder (Accelerate, EMA, label dropout, gradient
-clipping, LR schedule, on a CPU each batch in chunks of ``trainer.CPU_MICRO_BATCH`` samples, one loss read-back per
-step, the final safetensors writes). "bare" builds the same UNet2DModel with the same seed and AdamW settings and
-runs: batch from the same data source, noise at a uniform time step of the same VP schedule, epsilon MSE, whole-batch
-backward, step, zero_grad; no EMA, clipping, schedule or logging.
-"bare + ema" adds only the EMA update, to attribute the overhead. Whole calls are timed (setup included), so
-the fixed cost of a short run counts against both.
+"ours" is ``spectral_collapse.train.train`` into a fresh folder (Accelerate, EMA, label dropout, clipping, LR
+schedule, the final writes); "bare" is the same UNet2DModel, seed and AdamW with an epsilon MSE step and nothing
+else; "bare + ema" adds the EMA update only. Whole calls are timed, setup included.
 """
 from __future__ import annotations
 

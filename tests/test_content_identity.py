@@ -139,9 +139,3 @@ def test_the_hashing_record_measures_a_10k_image_folder_and_its_ratios_are_its_s
     assert bundled["hash_over_build"] == pytest.approx(bundled["hash_s"] / bundled["build_s"])
     assert weights["megabytes_per_s"] == pytest.approx(weights["megabytes"] / weights["hash_all_s"], rel=0.01)
 
-
-def test_the_hashing_benchmark_runs_on_a_small_folder():
-    from benchmarks.hashing import _folder
-
-    out = _folder(20, 1)
-    assert out["images"] == 20 and all(out[k] > 0 for k in ("hash_first_s", "hash_again_s", "stat_only_s"))

@@ -69,12 +69,12 @@ def test_frame_chars_reads_a_wide_cell():
 
 
 def test_benchmark_tables_fit_the_text_column():
-    from benchmarks import records, tables as T
+    from benchmarks import tables as T
 
     res = T.load()
     shown = [T.targets_table(res, T.latest_full()), T.cost_table(res, studies_steps=50),
              T.floor_variants_table(res), T.training_table(res), T.published_table(res).drop(columns="authors"),
-             records.machines_table()]
+             T.machines_table()]
     for frame in shown:
         frame = T.shown(frame)
         assert frame.index.name is None          # no second header row holding only the index's name

@@ -5,7 +5,7 @@ stamp (device, inode, size, modification and status-change times) is unchanged: 
 write and no call sets it back, so changed bytes change the stamp. A digest is kept only for a file whose
 ``st_ctime`` is ``SETTLED_NS`` (2 s) older than its hashing. ``tree_sha256(folder)`` hashes the relative names and
 file digests of a folder's visible files. Cost: one read of each file per process (10,000 small PNGs in about
-3.6 s, 1.9 s again; ``python -m benchmarks.hashing``).
+3.6 s, 1.9 s again; ``benchmarks/results/hashing.json``).
 """
 from __future__ import annotations
 
