@@ -1,25 +1,11 @@
-"""SSIM of two ideally low-passed images, computed from their few kept Fourier coefficients (the fast path of S_LF).
+"""SSIM of two ideally low-passed images from their few kept Fourier coefficients (the fast path of S_LF).
 
-S_LF (App. B.5) is the SSIM of ``ideal_lowpass(generated)`` and ``ideal_lowpass(condition)``. At the paper's
-cutoff only a handful of frequencies survive (kappa = 0.06 of Nyquist at 256 px: |k| <= 7 cycles per image on each
-axis), so the five local statistics SSIM needs (box means of x, y, x^2, y^2, xy) are trigonometric polynomials of
-low degree, and everything can be done on those coefficients instead of on full-resolution images:
-
-1. Project each image on the kept band with two small DFT matrices (A x H and W x B, A = 2 n_y + 1), and apply the
-   circular mask of ``fourier.ideal_lowpass`` (the very same |omega| grid): the low-passed image's coefficients.
-2. Products double the band (|k| <= 2 n): sample the low-passed images on a coarse grid of 4 n + 1 points per axis
-   (no aliasing for a band of 2 n) and take its DFT: the exact coefficients of x^2, y^2 and xy.
-3. A centred box of ``win_size`` pixels is a multiplication by its Dirichlet kernel. For the interior pixels
-   (border of (win_size - 1) // 2 left out, as scikit-image's mean does) the circular box equals the plain one,
-   so the boundary mode does not matter.
-4. Synthesise four statistics (box means of x, y, xy and x^2 + y^2: SSIM needs only the sum of the two
-   variances) on the interior grid (real output: half the spectrum, one real matrix product
-   per axis) and apply scikit-image's SSIM formula (uniform window, sample covariance), mean over channels.
-
-The result equals ``ssim(ideal_lowpass(x), ideal_lowpass(y))`` to round-off (tested against it and against
-scikit-image). Cost: O(H W n) per image instead of full-resolution FFTs and five box filters; ``narrow_band``
-says when it applies (the band is at most a quarter of the image), otherwise callers use the direct route.
-"""
+At the paper's cutoff only a handful of frequencies survive (|k| <= 7 cycles per image at 256 px), so SSIM's five
+box means (x, y, x^2, y^2, xy) are low-degree trigonometric polynomials: the band is projected with small DFT
+matrices and masked as ``fourier.ideal_lowpass`` does, the products' band (2 n) is sampled on a 4 n + 1 grid
+without aliasing, the window is a Dirichlet multiplier (the interior pixels, as scikit-image's mean), and
+scikit-image's SSIM formula is applied. Equal to ``ssim(ideal_lowpass(x), ideal_lowpass(y))`` to round-off
+(tested); O(H W n) per image. ``narrow_band`` says when it applies."""
 from __future__ import annotations
 
 import functools
@@ -107,9 +93,8 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
                  K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
     """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)), channel mean, from the band's coefficients.
 
-    x, y: (B, C, H, W) arrays or tensors; ``mask`` (B, H, W) bool selects the SSIM-map pixels to average (interior
-    only, as ``image.ssim``); NaN where it keeps none. Requires ``narrow_band(H, W, kappa)``.
-    """
+    x, y: (B, C, H, W); ``mask`` (B, H, W) bool selects the interior SSIM-map pixels averaged (NaN where none).
+    Requires ``narrow_band(H, W, kappa)``."""
     x = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
     y = y if isinstance(y, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(y))
     if x.shape != y.shape or x.ndim != 4:

@@ -1,17 +1,10 @@
 """FID and KID between generated and real images (the paper's tables, Sec. 6), the clean-fid way, offline-safe.
 
-- ``frechet_distance``: ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1 S2)^{1/2}) of two Gaussians. tr (S1 S2)^{1/2} is
-  taken as the sum of square roots of the eigenvalues of S1 S2 (real and >= 0 for PSD S1, S2), which needs no
-  matrix square root.
-- ``kid_from_features``: KID (Binkowski et al. 2018), the unbiased MMD^2 with the cubic kernel
-  k(x, y) = (x.y / d + 1)^3, averaged over random subsets (clean-fid's defaults: 100 subsets of at most 1000).
-  FID is biased upward at small sample counts (its covariance needs many more than d = 2048 samples); KID is
-  unbiased at any count, so it is reported beside FID where only a few hundred images exist.
-- ``inception_features``: clean-fid "clean" mode features: [-1, 1] images quantised to uint8 (as a PNG would be),
-  resized per channel to 299 x 299 with PIL bicubic in float, then the TorchScript Inception's 2048-d pool features.
-- ``fid_kid``: both numbers plus the status of the Inception weights (metrics/weights.py): without the file and
-  with downloads off, FID and KID are NaN and ``status`` says why.
-"""
+``frechet_distance`` takes tr (S1 S2)^{1/2} as the sum of square roots of the eigenvalues of S1 S2 (no matrix
+square root); ``kid_from_features`` is the unbiased MMD^2 with the cubic kernel over random subsets (clean-fid's
+defaults), unbiased at any count where FID is biased upward at small counts; ``inception_features`` are clean-fid's
+"clean" mode features (uint8 quantised, PIL bicubic to 299 px, 2048-d pool); ``fid_kid`` gives both with the
+Inception weights' status (metrics/weights.py): NaN and the reason when the file is missing and downloads are off."""
 from __future__ import annotations
 
 import os
@@ -21,6 +14,7 @@ import numpy as np
 import torch
 
 from .latent import as_numpy
+from .realism import mmd2_unbiased
 from .weights import inception_model
 
 __all__ = ["feature_stats", "frechet_distance", "fid_from_features", "kid_from_features", "inception_features",
@@ -52,22 +46,10 @@ def fid_from_features(feats1, feats2) -> float:
     return frechet_distance(*feature_stats(feats1), *feature_stats(feats2))
 
 
-def _mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2, k(a, b) = (a.b / d + 1)^3: off-diagonal means of k(x, x) and k(y, y) minus 2 mean k(x, y)."""
-    d = x.shape[1]
-    kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
-    m, n = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (m * (m - 1)) + (kyy.sum() - np.trace(kyy)) / (n * (n - 1))
-                 - 2 * kxy.mean())
-
-
 def kid_from_features(feats1, feats2, num_subsets: int = 100, max_subset_size: int = 1000,
                       seed: int = 0) -> tuple[float, float]:
-    """KID (mean, std over subsets): unbiased MMD^2 on ``num_subsets`` random subsets of m = min(N1, N2, max) each.
-
-    Subsets are drawn without replacement by a numpy Generator seeded with ``seed``. With m equal to both set
-    sizes every subset is the whole set, so the value is the full-sample unbiased estimate.
-    """
+    """KID (mean, std over subsets): unbiased MMD^2 on ``num_subsets`` random subsets of m = min(N1, N2, max) each,
+    drawn without replacement, seeded by ``seed`` (m equal to both set sizes: the full-sample value)."""
     x, y = as_numpy(feats1), as_numpy(feats2)
     if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"features must be (N, F) with the same F, got {x.shape} and {y.shape}")
@@ -75,7 +57,7 @@ def kid_from_features(feats1, feats2, num_subsets: int = 100, max_subset_size: i
     if m < 2:
         raise ValueError(f"KID needs at least 2 samples per set, got {len(x)} and {len(y)}")
     rng = np.random.default_rng(seed)
-    vals = [_mmd2_unbiased(x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)])
+    vals = [mmd2_unbiased(x[rng.choice(len(x), m, replace=False)], y[rng.choice(len(y), m, replace=False)])
             for _ in range(num_subsets)]
     return float(np.mean(vals)), float(np.std(vals))
 
@@ -126,10 +108,8 @@ def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None
             kid_subset_size: int = 1000, seed: int = 0, device: str | torch.device = "cpu") -> FIDResult:
     """FID and KID between two image sets in [-1, 1] (B, C, H, W); clean-fid features unless ``features_fn`` is given.
 
-    ``features_fn(images) -> (N, F)`` replaces the Inception (wiring tests, other feature spaces); its status reads
-    "ok: custom features". Without the Inception file: NaN values and the reason in ``status`` (or
-    MissingWeightsError with ``on_missing="raise"``).
-    """
+    ``features_fn(images) -> (N, F)`` replaces the Inception (status "ok: custom features"). Without the Inception
+    file: NaN values and the reason in ``status`` (MissingWeightsError with ``on_missing="raise"``)."""
     n_gen, n_real = len(generated), len(real)
     if features_fn is not None:
         f1, f2, status = as_numpy(features_fn(generated)), as_numpy(features_fn(real)), "ok: custom features"

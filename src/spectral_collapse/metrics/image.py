@@ -1,12 +1,9 @@
 """Per-image similarity between a translation and a reference (paper Sec. 6 tables: PSNR, SSIM, MS-SSIM, HaarPSI,
 LPIPS).
 
-Inputs are (B, C, H, W) tensors or arrays in the library's range [-1, 1]; every function returns one float64 value
-per image (shape (B,)), so results keep a ``sample`` dimension. PSNR and SSIM work in [-1, 1] with
-``data_range`` = 2; the piq metrics map [-1, 1] to [0, 1] (after clipping, since piq rejects values outside its
-range) and use ``data_range`` = 1. LPIPS takes [-1, 1] as is; its pretrained backbone follows the offline policy
-of metrics/weights.py (NaN plus a reason when the weights are missing and downloads are off).
-"""
+Inputs are (B, C, H, W) in [-1, 1]; every function returns one float64 value per image. PSNR and SSIM work in
+[-1, 1] (data_range 2); the piq metrics clip and map to [0, 1] (data_range 1); LPIPS takes [-1, 1] and follows the
+offline policy of metrics/weights.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -43,11 +40,7 @@ def to_gray(x: np.ndarray) -> np.ndarray:
 
 
 def psnr(x, y, data_range: float = 2.0) -> np.ndarray:
-    """Per-image PSNR = 10 log10(data_range^2 / MSE_i), MSE over each image's C H W values (inf where equal).
-
-    The MSE is per image, not pooled over the batch, so the mean over images is the mean of per-image PSNRs
-    (as in the paper's per-sample tables), which differs from the PSNR of the pooled MSE.
-    """
+    """Per-image PSNR = 10 log10(data_range^2 / MSE_i) (inf where equal); the MSE is per image, not pooled."""
     x, y = _pair(x, y)
     mse = np.mean((x - y) ** 2, axis=(1, 2, 3))
     with np.errstate(divide="ignore"):
@@ -56,11 +49,8 @@ def psnr(x, y, data_range: float = 2.0) -> np.ndarray:
 
 def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K1: float = 0.01,
                K2: float = 0.03) -> np.ndarray:
-    """Channel-mean SSIM maps (B, H, W) of a batch, with scikit-image's formulas and filters, all images at once.
-
-    scikit-image's ``structural_similarity`` (uniform window, sample covariance) evaluated per channel: local means
-    by ``scipy.ndimage.uniform_filter`` over H and W (mode "reflect"), variances scaled by NP / (NP - 1).
-    """
+    """Channel-mean SSIM maps (B, H, W) with scikit-image's formulas (uniform window, sample covariance), all
+    images at once (``scipy.ndimage.uniform_filter``, mode "reflect")."""
     from scipy.ndimage import uniform_filter
 
     size = (1, 1, win_size, win_size)   # no filtering across images or channels
@@ -79,13 +69,9 @@ def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, m
          chunk: int = 2) -> np.ndarray:
     """Per-image SSIM (scikit-image's definition: uniform win_size window, sample covariance), mean over channels.
 
-    ``gray=True`` compares BT.601 luma instead of the channels. ``mask`` (B, H, W) or (H, W) bool averages the
-    channel-mean SSIM map over the masked pixels instead of all pixels; as in scikit-image's own mean, the border
-    of width (win_size - 1) // 2 is left out, so an all-true mask gives exactly scikit-image's value. An image
-    whose mask keeps no interior pixel gets NaN. The maps are computed ``chunk`` images at a time, vectorised
-    (equal to scikit-image's per-image ``structural_similarity`` to round-off; tested); small chunks keep the
-    temporaries in cache.
-    """
+    ``gray=True`` compares BT.601 luma. ``mask`` (B, H, W) or (H, W) bool averages the SSIM map over the masked
+    interior pixels (border (win_size - 1) // 2 left out, as scikit-image; NaN where none is kept). Equal to
+    scikit-image's ``structural_similarity`` to round-off (tested); ``chunk`` images at a time."""
     x, y = _pair(x, y)
     if gray:
         x, y = to_gray(x), to_gray(y)
@@ -124,12 +110,9 @@ def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
             kernel_sigma: float = 1.5) -> tuple[np.ndarray, dict]:
     """Per-image MS-SSIM (piq, Gaussian window) and the configuration used, as a dict for the results' attrs.
 
-    Standard MS-SSIM (5 scales, 11-px window) needs images of at least 161 px. By default (``scales=None``)
-    smaller images get a reduced, *non-standard* configuration: 3 scales with the first three standard weights
-    renormalised, and a 7-px window (needs >= 25 px; a 3-px window from 9 px). ``scales=5`` forces the standard
-    form. Any configuration needs min(H, W) >= (kernel_size - 1) 2^(scales - 1) + 1; below it the values are NaN
-    and ``config["reason"]`` says why. Images are clipped to [-1, 1] and mapped to [0, 1] (data_range 1).
-    """
+    Standard MS-SSIM (5 scales, 11-px window) needs 161 px; by default smaller images get a *non-standard* 3-scale form
+    (the first three weights renormalised) with a 7-px window (3 px from 9 px). Below min(H, W) >= (kernel_size - 1)
+    2^(scales - 1) + 1 the values are NaN and ``config["reason"]`` says why."""
     xt, yt = _unit_tensors(x, y)
     size = min(xt.shape[-2:])
     if scales is None:
@@ -154,11 +137,8 @@ def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
 
 
 def haarpsi(x, y) -> np.ndarray:
-    """Per-image HaarPSI (piq defaults: 3 scales, c = 30, alpha = 4.2; YIQ for RGB), images >= 16 px.
-
-    piq's ``scales`` is deliberately not exposed: other values give NaN at 8-64 px (ecosystem-facts 5).
-    Images are clipped to [-1, 1] and mapped to [0, 1] (data_range 1).
-    """
+    """Per-image HaarPSI (piq defaults: 3 scales, c = 30, alpha = 4.2; YIQ for RGB), images >= 16 px; piq's
+    ``scales`` is not exposed (other values give NaN at 8-64 px)."""
     xt, yt = _unit_tensors(x, y)
     if min(xt.shape[-2:]) < 16:
         raise ValueError(f"HaarPSI needs images of at least 16 x 16 px, got {tuple(xt.shape[-2:])}; upsample first")
@@ -168,15 +148,11 @@ def haarpsi(x, y) -> np.ndarray:
 
 def lpips(x, y, *, model=None, allow_download: bool | None = None, on_missing: str = "nan", min_size: int = 32,
           batch_size: int = 64) -> tuple[np.ndarray, str]:
-    """Per-image LPIPS (lpips 0.1.4, AlexNet backbone, v0.1 linear heads; lower = more similar) and a status string.
+    """Per-image LPIPS (lpips 0.1.4, AlexNet, v0.1 heads; lower = more similar) and a status string.
 
-    Inputs in [-1, 1] go to the network unchanged (LPIPS's own range), clipped; 1-channel images are repeated to 3.
-    AlexNet needs >= 32 px, so smaller images are first upsampled bilinearly by the smallest integer factor that
-    reaches ``min_size`` (said in the status). ``model`` replaces the pretrained network (any callable
-    ``model(a, b) -> (B, 1, 1, 1)``, e.g. ``lpips.LPIPS(pretrained=False, pnet_rand=True)`` for offline wiring tests).
-    Without the backbone file and with downloads off the values are NaN and the status gives the reason
-    (``on_missing="raise"`` raises MissingWeightsError).
-    """
+    Images under ``min_size`` px are upsampled bilinearly by an integer factor (said in the status); 1 channel is
+    repeated to 3. ``model(a, b) -> (B, 1, 1, 1)`` replaces the pretrained network. Without the backbone and with
+    downloads off: NaN and the reason (``on_missing="raise"`` raises MissingWeightsError)."""
     xt, yt = (torch.from_numpy(np.clip(a, -1, 1)).float() for a in _pair(x, y))
     if model is None:
         from .weights import lpips_model

@@ -1,13 +1,9 @@
 """Uncertainty of a study's numbers: bootstrap intervals over test crops, paired differences, three-way verdicts.
 
-The resampling unit is the test crop: a study scores every method on the same crops, so a method's mean gets a
-percentile bootstrap interval over its crops, and a comparison of two methods on shared inputs gets the interval of
-the mean of the per-crop differences (a paired bootstrap: crops are resampled, each keeping both methods' scores).
-A comparison then reads three ways (``three_way``): it holds when its interval lies wholly beyond zero in the
-claimed direction and its mean exceeds the metric's minimal effect (``MIN_EFFECT``, fixed before any result is
-computed), it does not hold when the interval lies wholly on the other side by more than the minimal effect, and
-it is inconclusive otherwise. Draws come from a seeded generator, so every interval is reproducible.
-"""
+The resampling unit is the test crop: a method's mean gets a percentile bootstrap interval over its crops, a
+comparison of two methods on the same crops the interval of the mean per-crop difference. ``three_way``: holds when
+the interval lies beyond zero in the claimed direction and the mean exceeds ``MIN_EFFECT``, does not hold when it
+lies on the other side by more than that, and is inconclusive otherwise. Draws are seeded."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,24 +1,15 @@
 """Diagnostics of inverted noise maps x_T (paper App. B.2-B.3, Fig. 3 and Fig. 17).
 
-- ``gaussianity``: S_G = 1 - D_KS between r = ||x_T||^2 and chi2(d) (Eq. 31-33). Beside D and the p-value it
-  returns mean(r / d), the mean z-score (r - d) / sqrt(2 d) and ``norm_z`` = (mean(r) - d) / sqrt(2 d / n),
-  because at d ~ 1e4-2e5 the KS test rejects even a 0.5 % scale error (D near 1), so D alone cannot say *how
-  far* a set of latents is off. ``ks_resolution(n)`` is the KS critical distance at n samples and
-  ``s_g_tie(a, b, n)`` says when two S_G values lie within it (they cannot be ordered).
-- ``decorrelation``: S_DC from the channel-wise patch roughness of Eq. 34, with the threshold tau of Eq. 35
-  calibrated by Monte Carlo on N(0, I) latents of the same shape, and the patch flags of Eq. 36. Eq. 36 defines
-  the *flagged* (autocorrelated) ratio, where high means structured, but the paper's tables report S_DC as
-  higher-is-better with ~0.98 for good methods; we return ``s_dc`` = 1 - flagged ratio (1 = like white noise)
-  and the flagged ratio beside it. By default each sample is first scaled to unit variance (``standardize``),
-  so S_DC measures spatial correlation only; its amplitude is reported beside it as ``norm_ratio``.
-- ``pca_explained_variance``: cumulative explained variance ratio of one PCA over a set of latents (Fig. 3),
-  computed from the N x N Gram matrix so that 2000 latents of dimension 196608 fit in memory; by default on
-  unit-variance samples as well.
-- ``radial_power_spectrum`` / ``spectral_velocity``: radially averaged power spectra of images, and of the
-  updates z_{t+1} - z_t along an inversion trajectory (Fig. 17).
+- ``gaussianity``: S_G = 1 - D_KS between ||x_T||^2 and chi2(d) (Eq. 31-33), with ``norm_z`` beside it, since at
+  large d the KS test rejects even a 0.5 % scale error; ``ks_resolution`` / ``s_g_tie`` say when two S_G tie.
+- ``decorrelation``: S_DC from the patch roughness of Eq. 34 against the threshold tau of Eq. 35 (Monte Carlo on
+  N(0, I)). Eq. 36 is the *flagged* ratio; the tables report 1 - it (``s_dc``, 1 = like white noise).
+- ``pca_explained_variance``: cumulative explained variance of one PCA over a set of latents (Fig. 3), from the
+  N x N Gram matrix.
+- ``radial_power_spectrum`` / ``spectral_velocity``: radially averaged power spectra of images and of the updates
+  along an inversion trajectory (Fig. 17).
 
-Inputs are torch tensors or numpy arrays with the sample axis first; results are numpy float64.
-"""
+Inputs are tensors or arrays with the sample axis first; results are numpy float64."""
 from __future__ import annotations
 
 import math
@@ -118,9 +109,8 @@ def s_g_tie(a: float, b: float, n: int, alpha: float = 0.05) -> bool:
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:
     """S_G of a set of latents (paper Eq. 31-33); ``d`` defaults to the element count of one latent.
 
-    ``norm_z`` = (mean(r) - d) / sqrt(2 d / n) with r = ||x_T||^2 is the standardized deviation of the mean squared
-    norm from chi2(d)'s mean: ~N(0, 1) under N(0, I) for any d, signed (> 0: too much energy), and still finite
-    and ordered where D_KS saturates at 1 (a 10 % variance error at d = 3072, n = 64 gives norm_z ~ 31)."""
+    ``norm_z`` = (mean(r) - d) / sqrt(2 d / n), r = ||x_T||^2: ~N(0, 1) under N(0, I), signed (> 0: too much energy),
+    and still ordered where D_KS saturates at 1."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"latents must have shape (N, ...) with N >= 1, got {tuple(x.shape)}")
@@ -169,10 +159,8 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
                             n_mc: int = 200, seed: int = 0, max_values: int = 2**22) -> float:
     """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), cached in memory.
 
-    ``n_mc`` latents are drawn (CPU generator seeded with ``seed``); roughness values are pooled over channels and
-    patches. Where n_mc * C * H' * W' exceeds ``max_values`` each draw contributes a seeded random subset of its
-    values, which bounds the memory at large shapes.
-    """
+    ``n_mc`` seeded draws, roughness pooled over channels and patches; at most ``max_values`` values are kept (a seeded
+    subset of each draw), which bounds the memory at large shapes."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3:
         raise ValueError(f"shape must be (C, H, W) of one latent, got {shape}")
@@ -197,9 +185,7 @@ def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 
 
 
 def white_noise_s_dc(channels: int, fpr: float = 0.05, channel_fraction: float = 0.5) -> float:
-    """The S_DC that white noise scores in expectation: a window's channel falls below tau with probability ``fpr``
-    (tau is white noise's ``fpr`` quantile), the channels independently, and the window is flagged when at least
-    ``channel_fraction`` of its ``channels`` do: 1 − P(Binomial(channels, fpr) ≥ ⌈channel_fraction · channels⌉)
+    """The S_DC white noise scores in expectation: 1 - P(Binomial(channels, fpr) >= ceil(channel_fraction channels))
     (0.993 for 3 channels, 0.986 for 4)."""
     if channels < 1 or not 0 < fpr < 1 or not 0 < channel_fraction <= 1:
         raise ValueError(f"need channels >= 1, 0 < fpr < 1 and 0 < channel_fraction <= 1; got {channels}, {fpr}, "
@@ -213,16 +199,9 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
                   standardize: bool = True) -> DecorrelationResult:
     """Per-sample S_DC (App. B.3): a patch is flagged when >= channel_fraction of its channels have rho <= tau.
 
-    Defaults: 4 x 4 windows at stride 1 (every valid position), FPR 0.05 as in the paper, at least half of the
-    channels (2 of 3 for RGB, 2 of 4 for SD-VAE latents), 200 Monte-Carlo draws. White noise then scores about
-    0.99 (3 channels: P(>= 2 of 3 below a 5 % quantile) ~ 0.007 per patch).
-
-    ``standardize`` (default) divides each sample by the standard deviation of all its elements before the
-    roughness is compared with tau (calibrated on N(0, I)), so S_DC measures spatial correlation, not amplitude:
-    white noise scores ~0.99 at any scale. A sample of zero variance is left as it is. ``standardize=False`` is
-    the paper's literal form, where roughness scales with the variance and white noise x 0.3 scores ~0.
-    ``norm_ratio`` (||x||^2 / d of the raw samples) reports the amplitude beside it.
-    """
+    Defaults: 4 x 4 windows at stride 1, FPR 0.05 (the paper's), half of the channels, 200 Monte-Carlo draws; white
+    noise scores ~0.99. ``standardize`` (default) scales each sample to unit variance first, so S_DC measures spatial
+    correlation, not amplitude (reported as ``norm_ratio``); ``standardize=False`` is the paper's literal form."""
     x = _as_tensor(latents)
     _check_4d(x, "latents")
     if not 0 < channel_fraction <= 1:
@@ -248,9 +227,8 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
 # ----------------------------------------------------------------------------------------------------------- PCA
 
 def _gram_update(acc, block: torch.Tensor, outer: bool):
-    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``. On CPU this is BLAS syrk into the upper
-    triangle of a Fortran-ordered numpy ``acc`` (half the multiply-adds of a general product); elsewhere a torch
-    matmul into a full tensor."""
+    """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``: BLAS syrk into the upper triangle of a
+    Fortran-ordered numpy ``acc`` on CPU, a torch matmul elsewhere."""
     if isinstance(acc, np.ndarray):
         from scipy.linalg.blas import get_blas_funcs
 
@@ -264,20 +242,10 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
                            dtype: torch.dtype = torch.float64, standardize: bool = True) -> np.ndarray:
     """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), length min(N, d) or n_components.
 
-    ``standardize`` (default) divides each latent by its root mean square sqrt(||x||^2 / d) first (a latent of
-    zero norm is left as it is), so that every latent has unit norm ratio and the curve describes the latents'
-    shape, not the spread of their norms; ``standardize=False`` runs the PCA on the raw latents. The scaling is
-    applied block by block (no copy). The root mean square rather than the sd is used so that a latent's own mean
-    stays in proportion to its fluctuations: dividing by the sd would turn a set of latents with means large
-    against their sd into one dominant component along the constant image.
-
-    The eigenvalues come from the N x N Gram matrix of the centred data (N <= d; accumulated over blocks of
-    ``chunk`` features, each centred by its own means) or from the d x d scatter matrix (N > d; accumulated over
-    blocks of ``chunk`` samples, centred by the means over all samples), in ``dtype``. On CPU the products are BLAS
-    syrk (only one triangle is formed). Extra memory beyond the input itself is about 8 (N^2 + N * chunk) bytes:
-    34 MB for N = 2000 (the input, 2000 x 196608 float32, is 1.6 GB and is never copied). Cost is N^2 d / 2
-    multiply-adds plus the eigenvalues of an N x N matrix (seconds on a GPU: pass a CUDA tensor).
-    """
+    ``standardize`` (default) divides each latent by its root mean square first (a zero latent is left as it is), so
+    the curve describes the latents' shape, not the spread of their norms. The eigenvalues come from the centred N x N
+    Gram matrix (N <= d) or the d x d scatter matrix, accumulated in blocks of ``chunk``, in ``dtype``. Extra memory is
+    about 8 (N^2 + N chunk) bytes, the input never copied; cost N^2 d / 2 multiply-adds (on a GPU for a CUDA tensor)."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 2:
         raise ValueError(f"latents must have shape (N, ...) with N >= 2, got {tuple(x.shape)}")
@@ -314,10 +282,8 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
 def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)).
 
-    Frequencies are in cycles/pixel; bin k collects |omega| in [(k - 1/2)/n, (k + 1/2)/n) with n = max(H, W),
-    ``freqs`` is the mean |omega| of each bin (bin 0 is DC), and empty bins are dropped. Unit white noise has power
-    1 in every bin. ``log=True`` returns log10 of the bin-averaged power.
-    """
+    Bin k collects |omega| (cycles/pixel) in [(k - 1/2)/n, (k + 1/2)/n), n = max(H, W); ``freqs`` is each bin's mean
+    |omega|, empty bins are dropped; unit white noise has power 1. ``log=True``: log10 of the bin means."""
     x = _as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dims (..., H, W), got {tuple(x.shape)}")
@@ -341,9 +307,7 @@ def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]
 def spectral_velocity(states, log: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Radial power spectrum of the updates z_{t+1} - z_t of a trajectory (Fig. 17): (freqs, power (T-1, ..., K)).
 
-    ``states`` is a sequence of equally shaped tensors / arrays, or one array with the step axis first. With
-    ``log=True`` (default) the values are log10 power = 2 log10 |Delta z| per bin, so vanishing updates are negative.
-    """
+    ``states``: equally shaped tensors / arrays, or one array with the step axis first; ``log``: log10 power."""
     z = _as_tensor(states) if not isinstance(states, (list, tuple)) else torch.stack([_as_tensor(s) for s in states])
     if z.shape[0] < 2:
         raise ValueError(f"need at least 2 states, got {z.shape[0]}")

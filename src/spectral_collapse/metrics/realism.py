@@ -1,28 +1,13 @@
 """Texture scores that tell texture from noise: luminance and chroma detail apart, and a distance between the
 distribution of a set of crops and real target crops.
 
-S_HF (Eq. 40) sums level-1 wavelet detail energy over the RGB channels, so colour speckle and tissue grain of the
-same energy score alike. The scores here split that energy and compare whole distributions:
-
-- ``ycbcr``: BT.601 luma Y and the two colour differences Cb, Cr (centred at 0) of [-1, 1] RGB images mapped to
-  [0, 1]. Adding the same value to R, G and B changes Y only (the Cb and Cr rows sum to zero).
-- ``hf_energy_luma_chroma``: mean squared level-1 detail coefficient (cH, cV, cD) of Y and of Cb + Cr per image.
-- ``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma``: log of that energy over the paired truth's (0 for the truth
-  itself; > 0 too much detail, < 0 too little; -0.69 = half the truth's energy); with ``reference`` given, over the
-  mean energy of a reference set instead. Energies below ``FLAT`` count as ``FLAT`` (no -inf for grey images).
-- ``hf_coherence``: largest eigenvalue over the trace of the 3 x 3 covariance of the RGB level-1 detail
-  coefficients (1: the channels' detail moves together, as in stained tissue; 1/3: independent per-channel noise).
-- ``wavelet_features`` and ``kid_wav``: KID (the unbiased estimator of MMD^2 with the cubic polynomial kernel
-  k(x, y) = (x.y / d + 1)^3 of Binkowski et al. 2018) between wavelet statistics of two crop sets, z-scored by the
-  reference set. The features of a crop, per YCbCr channel, level 1-3 and orientation: the log mean squared
-  coefficient and its excess kurtosis; the Y-Cb, Y-Cr and Cb-Cr correlations of the detail coefficients at levels 1
-  and 2; the low-pass band's mean and standard deviation per channel. They need no network and no download.
-  A feature that is constant over the reference set (the chroma of grey images) carries no information and is left
-  out of the z-scored set (``FeatureScaler``).
-
-Every score here is per crop except the KID, which compares sets; ``kid_interval`` gives it a bootstrap interval
-over the crops, and ``paired_kid_difference`` the interval of the difference of two sets scored on the same crops.
-"""
+S_HF (Eq. 40) sums level-1 wavelet detail energy over RGB, so colour speckle and tissue grain of the same energy
+score alike. Here: ``ycbcr`` (BT.601, chroma centred at 0); ``hf_energy_luma_chroma`` and the log ratios
+``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma`` against a paired truth or a reference set (energies below
+``FLAT`` count as ``FLAT``); ``hf_coherence`` (largest eigenvalue over trace of the RGB detail covariance: 1
+coherent, 1/3 independent noise); ``wavelet_features`` and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel,
+Binkowski et al. 2018) between wavelet statistics of two crop sets z-scored by the reference (no network needed),
+with bootstrap intervals over crops (``kid_interval``, ``paired_kid_difference``)."""
 from __future__ import annotations
 
 import warnings
@@ -76,8 +61,7 @@ def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
 
 
 def hf_energy_rgb(images, wavelet: str = "sym4") -> np.ndarray:
-    """Per image, the mean squared level-1 detail coefficient summed over the channels (the suite's [-1, 1] units):
-    i.i.d. noise of standard deviation s adds about C s^2 through an orthonormal wavelet."""
+    """Per image, the mean squared level-1 detail coefficient summed over the channels ([-1, 1] units)."""
     det = _level1_details(_array(images), wavelet)              # (3, B, C, h, w)
     return (det ** 2).mean(axis=(0, 3, 4)).sum(1)
 
@@ -108,15 +92,14 @@ def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "s
 
 
 def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
-    """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``. An energy
-    below ``FLAT`` (a grey image has no chroma) counts as ``FLAT``: a grey output against colour truth scores a very
-    large deficit (about -40), two grey images 0."""
+    """log(E_Cb+Cr / the paired truth's) per image, or over the reference set's mean with ``reference``; a grey
+    image's chroma counts as ``FLAT`` (about -40 against colour truth, 0 between two grey images)."""
     return _delta(images, truth, reference, wavelet, 1)
 
 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
-    """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (1 coherent, 1/3 independent
-    channels; NaN for grey images, a flat image or one with non-finite values)."""
+    """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN for grey, flat or
+    non-finite images)."""
     x = _array(images)
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
@@ -153,9 +136,8 @@ def _corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS) -> np.ndarray:
     """(B, F) wavelet statistics of YCbCr crops (``feature_names``): per channel, level and orientation the log
-    mean squared detail coefficient and its excess kurtosis (0 for a flat band, ``FLAT``); the cross-channel correlations of
-    detail at levels 1-2; the low-pass mean and std per channel. Levels beyond pywt's recommended depth for the
-    crop size (boundary effects at every coefficient) are computed all the same: every set is treated alike."""
+    mean squared detail coefficient and its excess kurtosis (0 for a flat band); the cross-channel detail correlations
+    at levels 1-2; the low-pass mean and std per channel."""
     y = ycbcr(images)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Level value of .* is too high")
@@ -185,8 +167,7 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
 
 @dataclass(frozen=True)
 class FeatureScaler:
-    """z-scores features by a reference set's mean and standard deviation; features constant over the reference
-    (std below ``1e-8`` of the largest) are dropped, since they cannot distinguish anything."""
+    """z-scores features by a reference set's mean and standard deviation, dropping features constant over it."""
 
     mean: np.ndarray
     std: np.ndarray
@@ -221,18 +202,15 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def kid_wav(images, reference, wavelet: str = "sym4") -> float:
-    """KID between the wavelet features of ``images`` and of real ``reference`` crops, z-scored by the reference
-    (0 in expectation for crops drawn like the reference; larger is further from it)."""
+    """KID between the wavelet features of ``images`` and of real ``reference`` crops, z-scored by the reference."""
     ref = wavelet_features(reference, wavelet)
     scale = FeatureScaler.fit(ref)
     return mmd2_unbiased(scale(wavelet_features(images, wavelet)), scale(ref))
 
 
 class _KidParts:
-    """The kernel sums of one feature set against a fixed reference, so that a resample of the set's crops is scored
-    without recomputing kernels. A resample (indices, possibly repeated) is scored as a U-statistic over distinct
-    crops: pairs of a crop with its own copy are left out of the within-set term, as the unbiased estimator leaves
-    out the diagonal, so repeated draws do not inflate the score."""
+    """Kernel sums of one feature set against a fixed reference, so that a bootstrap resample is scored without
+    recomputing kernels; a resample is a U-statistic over distinct crops (pairs of a crop with its copies left out)."""
 
     def __init__(self, x: np.ndarray, reference: np.ndarray):
         n = len(reference)
@@ -260,8 +238,8 @@ def _percentiles(fn, n: int, n_boot: int, level: float, seed: int) -> tuple[floa
 
 def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
                  seed: int = 0) -> Interval:
-    """KID of z-scored ``features`` (n, d) against z-scored ``reference`` with a percentile bootstrap interval
-    over the n crops (the reference held fixed; crops with a non-finite feature left out)."""
+    """KID of z-scored ``features`` against z-scored ``reference`` with a percentile bootstrap interval over the
+    crops (reference fixed; crops with a non-finite feature left out)."""
     f = np.asarray(features, dtype=np.float64)
     f = f[np.isfinite(f).all(1)]
     if len(f) < 2:
@@ -273,9 +251,8 @@ def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1
 
 def paired_kid_difference(a: np.ndarray, b: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000,
                           level: float = 0.95, seed: int = 0) -> Interval:
-    """KID(a) - KID(b) for two feature sets scored on the same crops (row i of a and b: crop i), with a paired
-    bootstrap interval (the same crops drawn for both). A crop with a non-finite feature on either side is left
-    out of both."""
+    """KID(a) - KID(b) of two feature sets on the same crops, with a paired bootstrap interval (crops with a
+    non-finite feature on either side left out)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"paired KID needs both sets on the same crops, got {a.shape} and {b.shape}")

@@ -1,25 +1,14 @@
 """Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44).
 
-- ``spectrum_slope`` / ``wavelet_order``: slope s of the radially averaged log power spectrum of real images,
-  fitted over a mid band, and the Symmlet ``sym{ceil(|s|)}`` it selects (Eq. 37).
-- ``hf_log_energy``: log E_HF, the level-1 wavelet detail energy summed over the 3 detail bands and the channels
-  (Eq. 38); ``hf_reference``: mu_HF, its mean over real images (Eq. 39); ``s_hf``: 1 - clip(|log E - mu| / |mu|)
-  per image (Eq. 40); ``delta_log_e``: log E - mu, the scale-free number beside it.
-- ``s_lf``: SSIM between ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
-  grayscale-and-mask variant for edge-map conditions. Inputs are the suite's [-1, 1] images; by default they are
-  scored as (x + 1) / 2 in [0, 1] with data_range 1 (as the suite's MS-SSIM and the authors' released metrics
-  code), since SSIM's luminance term is not invariant to an offset of both images.
+- ``spectrum_slope`` / ``wavelet_order``: slope of the real images' radially averaged log power spectrum and the
+  Symmlet ``sym{ceil(|s|)}`` it selects (Eq. 37).
+- ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf`` (Eq. 40) and ``delta_log_e`` = log E - mu.
+- ``s_lf``: SSIM of the ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
+  grayscale-and-mask variant for edge maps.
 
-Pixel units matter for S_HF. mu is a log-energy, so rescaling the pixels by a shifts every log E and mu by
-2 ln a: the difference log E - mu is unchanged but the ratio |log E - mu| / |mu| is not. With images in [0, 1],
-mu is ~0.36 on 32-px IHC crops and even real crops score ~0.36; in [0, 255] they score ~0.97 (measured on the bundled
-crops). The paper does not say which units it used; we default to ``unit="uint8"`` ([0, 255]), where real images score near 1 as the paper's tables suggest, and report ``delta_log_e`` beside it.
-Logs are natural; the S_HF ratio does not depend on the base.
-
-Reference statistics of a fixed image set (``spectrum_slope`` and ``hf_reference``, i.e. the wavelet choice and
-mu_HF of a dataset's real images) are cached in memory, keyed by a hash of the images' bytes and the keywords,
-so a sweep that rescores the same dataset computes them once; ``clear_reference_cache()`` empties the cache.
-"""
+S_HF depends on the pixel units (rescaling by a shifts log E and mu by 2 ln a): real 32-px crops score ~0.36 in
+[0, 1] and ~0.97 in [0, 255]. The paper does not say; the default is ``unit="uint8"``, with ``delta_log_e`` beside it.
+Reference statistics of an image set are cached in memory by a hash of its bytes (``clear_reference_cache``)."""
 from __future__ import annotations
 
 import functools
@@ -82,10 +71,8 @@ def _cached_reference(fn):
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
 
-    The per-image radially averaged log10 power spectra are averaged over images ("average log power spectrum"
-    of App. B.4), then a least-squares line is fitted per channel over the bins whose mean frequency lies in
-    ``band`` (the paper's [0.005, 0.4]); DC is always excluded. Independent of pixel units.
-    """
+    The images' radially averaged log10 spectra are averaged (App. B.4) and a line fitted per channel over the bins in
+    ``band`` (the paper's [0.005, 0.4]; DC excluded). Independent of pixel units."""
     x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
@@ -108,15 +95,9 @@ def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: 
                   per_coefficient: bool = False, drop_border: int = 0, chunk: int = 8) -> np.ndarray:
     """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, summed over cH, cV, cD and the channels.
 
-    ``unit`` sets the pixel scale before the transform: "uint8" [0, 255] (default), "unit" [0, 1], "signed" the
-    [-1, 1] input as is (see the module docstring: S_HF depends on it). ``mode`` is pywt's boundary mode;
-    "symmetric" (pywt's default) avoids the fake edge energy of "periodization" on non-periodic crops.
-    ``drop_border`` removes that many coefficients at each edge of every detail band (interior only: the values
-    left do not depend on the mode for sym4 with drop_border >= 3). ``per_coefficient`` divides E by the number of
-    coefficients summed (mean detail energy per coefficient; ~1 for unit white noise in "signed" units).
-    Energies of exactly 0 give -inf. Images are transformed ``chunk`` at a time (the same numbers; the transform's
-    temporaries then stay in cache, about 3x faster at 256 x 256 than one call on a large batch).
-    """
+    ``unit``: pixel scale before the transform, "uint8" [0, 255], "unit" [0, 1] or "signed" (the [-1, 1] input).
+    ``mode``: pywt's boundary mode. ``drop_border``: coefficients removed at each edge of every band.
+    ``per_coefficient``: divide E by the number of coefficients. Energies of 0 give -inf. ``chunk`` images at a time."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -164,12 +145,10 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------- S_LF
 
 def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff that keeps the same number of cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
 
-    The paper's kappa = 0.06 of Nyquist was set for 256-px images (radius 0.03 cycles/pixel = 7.7 cycles per image).
-    At 32 px the FFT's first non-zero frequency is 1/32 > 0.03, so kappa = 0.06 keeps only the mean colour; use
-    ``kappa_for_size(32)`` = 0.48 to keep the same structures. Clamped to sqrt(2) (everything kept).
-    """
+    The paper's kappa = 0.06 of Nyquist keeps only DC at 32 px; ``kappa_for_size(32)`` = 0.48 keeps its structures.
+    Clamped to sqrt(2) (everything kept)."""
     return min(kappa * reference_size / size, math.sqrt(2))
 
 
@@ -181,32 +160,13 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
          value_range: str = "unit") -> np.ndarray:
     """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels.
 
-    ``kappa`` is the paper's cutoff fraction of Nyquist, tuned for 256-px images: at other sizes pass
-    ``kappa_for_size(H)`` (a warning is raised where kappa keeps only DC). ``condition`` is whatever the caller
-    compares to (the input condition as in the paper, or a ground truth). For edge-map conditions (Edges2Shoes) use
-    ``gray=True`` (BT.601 luma of both images) and ``mask="nonwhite"``: the pixels where the condition's luma is
-    below ``white_threshold`` (in [-1, 1] units). A mask is applied to the SSIM map: the channel-mean SSIM map
-    of the low-passed pair is averaged over the masked pixels (border of (win_size - 1) // 2 excluded, see
-    ``image.ssim``) rather than over all pixels; filtering runs on the whole, unmasked images. ``mask`` may
-    also be a bool array (B, H, W) or (H, W). Images are filtered and compared ``chunk`` at a time (the same
-    numbers, less memory traffic).
-
-    ``value_range``: the inputs are always [-1, 1] images. "unit" (default) scores (x + 1) / 2, i.e. the images in
-    [0, 1], with ``data_range`` 1, as the suite's MS-SSIM and the authors' released metrics code (torchmetrics on
-    [0, 1], data_range=1.0) do; "signed" scores the [-1, 1] values as they are with ``data_range`` 2. The two
-    differ because SSIM's luminance term (2 mu_x mu_y + C1) / (mu_x^2 + mu_y^2 + C1) is not invariant to adding
-    the same offset to both images (contrast and structure terms are). ``data_range`` None (default) takes the
-    span of the chosen range (1 or 2); the low-pass, the grayscale conversion and ``white_threshold`` (always in
-    [-1, 1] units) commute with the affine map, so only the SSIM constants and the luminance term see it.
-
-    ``route``: "direct" low-passes with FFTs and runs ``image.ssim``; "bandlimited" computes the same SSIM from the
-    band's few Fourier coefficients (``metrics.bandlimited``; equal to round-off, about 10x faster at 256 px);
-    "auto" (default) takes the band-limited route where the band is narrow (``narrow_band``: at the paper's
-    kappa = 0.06 from 128 px up) and the direct one otherwise. The band-limited route computes in float32 when
-    both inputs are float32 (the models' images): within 6e-5 of the float64 value on tissue crops in the default
-    [0, 1] scoring (within 1e-5 in "signed": the offset costs float32 some cancellation in the local variances;
-    tested), 2.4x faster; anything else is computed in float64, as the direct route always is.
-    """
+    ``kappa``: the cutoff as a fraction of Nyquist (the paper's 0.06 is for 256 px; else ``kappa_for_size(H)``; a
+    warning where it keeps only DC). Edge-map conditions: ``gray=True`` (BT.601 luma) and ``mask="nonwhite"`` (pixels
+    whose condition luma is below ``white_threshold``, in [-1, 1] units), or a bool mask (B, H, W) / (H, W) that
+    averages the SSIM map (border of (win_size - 1) // 2 excluded). ``value_range``: "unit" scores (x + 1) / 2 with
+    data_range 1 (the authors' code), "signed" the [-1, 1] values with data_range 2; SSIM's luminance term tells them
+    apart. ``route``: "direct" (FFT low-pass, ``image.ssim``), "bandlimited" (``metrics.bandlimited``, equal to
+    round-off, ~10x faster at 256 px; float32 when both inputs are) or "auto" (band-limited where ``narrow_band``)."""
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
     if value_range not in _S_LF_VALUE_RANGES:

@@ -1,25 +1,14 @@
 """Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline).
 
-Two files matter, and both are looked up on disk before anything else:
+- LPIPS (lpips 0.1.4, AlexNet): ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (torchvision's
+  cache); the linear heads ship inside the lpips wheel.
+- FID / KID (clean-fid 0.1.35, "clean"): the TorchScript ``inception-2015-12-05.pt`` in the temporary folder (as
+  clean-fid expects), or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION`` or the ``path`` argument.
 
-- LPIPS (lpips 0.1.4, AlexNet): the backbone ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/``
-  (torchvision's cache; ``torch.hub.get_dir()``). The linear heads ship inside the lpips wheel.
-- FID / KID (clean-fid 0.1.35, mode "clean"): the TorchScript Inception ``inception-2015-12-05.pt``, by default in
-  the system's temporary folder as clean-fid expects, or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION``
-  or the ``path`` argument.
-
-When a file is missing, a download is attempted only if downloads are allowed: ``allow_download=True``, or
-``allow_download=None`` (default) and neither ``SPECTRAL_COLLAPSE_OFFLINE=1`` nor ``data.download.set_offline(True)``.
-Downloads run under ``socket.setdefaulttimeout`` (neither torch.hub nor clean-fid sets a timeout, so a network
-that drops packets would hang them). With ``on_missing="nan"`` (default) a missing network gives a
-:class:`WeightStatus` whose ``reason`` the metric stores beside its NaN values; ``on_missing="raise"`` raises
-:class:`MissingWeightsError` instead, for runs where the number matters.
-
-Behind a firewall: copy the two files to those places (the URLs are ``ALEXNET_URL`` and ``INCEPTION_URL``).
-
-A ``reason`` names files, folders and the error, for whoever fixes the machine; :func:`plain_status` gives a page
-the short status of one metric.
-"""
+A missing file is downloaded (with a socket timeout) only where downloads are allowed (``allow_download``, else
+not ``data.download.is_offline()``). ``on_missing="nan"`` (default) gives a :class:`WeightStatus` whose ``reason``
+is stored beside the NaN values; ``"raise"`` raises :class:`MissingWeightsError`. Behind a firewall, copy the two
+files there (``ALEXNET_URL``, ``INCEPTION_URL``)."""
 from __future__ import annotations
 
 import os
@@ -115,9 +104,7 @@ def _fail(status: WeightStatus, on_missing: str) -> WeightStatus:
 def ensure_weights(path: str | os.PathLike, url: str, *, name: str, allow_download: bool | None = None,
                    on_missing: str = "nan", timeout: float = 30.0, hash_prefix: str | None = None) -> WeightStatus:
     """Find ``path``, or download ``url`` to it when allowed; a WeightStatus, or MissingWeightsError in strict mode.
-
-    ``hash_prefix`` is checked on download (torch.hub's SHA-256 prefix check); an existing file is trusted.
-    """
+    ``hash_prefix`` is checked on download (torch.hub's SHA-256 prefix check); an existing file is trusted."""
     _check_on_missing(on_missing)
     path = Path(path)
     where = f"{path.name} not in {_shown(path.parent)}"
@@ -141,10 +128,8 @@ _MODELS: dict[tuple, object] = {}
 
 def lpips_model(net: str = "alex", *, allow_download: bool | None = None, on_missing: str = "nan",
                 timeout: float = 30.0):
-    """(lpips.LPIPS in eval mode, status) with the pretrained backbone, or (None, status) when it is missing.
-
-    Only AlexNet (the paper's LPIPS) is supported; the model is cached per backbone file.
-    """
+    """(lpips.LPIPS in eval mode, status) with the pretrained AlexNet backbone (the paper's LPIPS; cached), or
+    (None, status) when it is missing."""
     if net != "alex":
         raise ValueError(f"net must be 'alex' (the LPIPS of the paper's tables), got {net!r}")
     status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
@@ -183,18 +168,14 @@ def inception_model(path: str | os.PathLike | None = None, *, allow_download: bo
     return _MODELS[key], status
 
 
-# ------------------------------------------------------------------------------------------------- in words
-
-# What each weights file is for, as a page names it (the file names are how a stored reason says which one it was).
 def is_unavailable(reason) -> bool:
     """Whether a stored status says a metric's pretrained network was missing (its values are NaN)."""
     return str(reason or "").startswith("unavailable")
 
 
 def plain_status(reason) -> str:
-    """A stored weights status (``WeightStatus.reason``, "ok: ..." / "unavailable: ...") as a short status for a
-    page, without file names or exception text: "computed", "not computed (weights unreadable)" or "not computed
-    (weights not available offline)". Any other text (e.g. "not computed: no ground truth") is returned as it is."""
+    """A stored weights status as a page shows it: "computed", "not computed (weights unreadable)" or "not computed
+    (weights not available offline)"; other text (e.g. "not computed: no ground truth") is returned as it is."""
     text = str(reason or "").strip()
     if text.startswith("ok"):
         return "computed"
