@@ -1,12 +1,5 @@
 """What ``translate``, ``invert`` and ``sample`` check before any network call, and the one-line warning on an
-inverted latent's norm.
-
-Images enter the loop as float tensors (B, C, H, W), in [-1, 1] for pixel models. ``entry_images`` refuses an
-integer tensor (uint8 images from PIL or numpy: divide first) and a tensor of another rank, each with the fix in the
-message, and converts a floating tensor of another precision (float64 from numpy, float16) to the model's own
-weights' dtype, so ``translate(D, torch.from_numpy(x))`` runs in the model's precision. A model holding no weights
-(the analytic oracles) takes the input in the precision it is given.
-"""
+inverted latent's norm. Images enter the loop as float tensors (B, C, H, W), in [-1, 1] for pixel models."""
 from __future__ import annotations
 
 import itertools
@@ -27,7 +20,7 @@ def model_device(D) -> torch.device | None:
 
 def model_dtype(D) -> torch.dtype | None:
     """The dtype of a denoiser's weights: its first floating parameter of more than one value (None for a module
-    holding none, such as an analytic oracle with a placeholder scalar)."""
+    holding none, such as an analytic oracle)."""
     if isinstance(D, torch.nn.Module):
         for t in D.parameters():
             if t.is_floating_point() and t.numel() > 1:
@@ -36,9 +29,8 @@ def model_dtype(D) -> torch.dtype | None:
 
 
 def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:
-    """``x`` as the loop takes it, checked before any work: a float tensor of rank 4 (B, C, H, W), or 5 for a
-    pair-state method's stacked pair (``pair``), converted to the model's floating dtype; raises TypeError or
-    ValueError naming ``what``, what it got and the fix."""
+    """``x`` checked before any work: a float tensor of rank 4 (or 5 for a pair-state method's pair), converted to
+    the model's floating dtype; integer images and other ranks raise TypeError / ValueError naming the fix."""
     if not torch.is_tensor(x):
         raise TypeError(f"{what} must be a torch tensor of images (B, C, H, W) in [-1, 1], got {type(x).__name__}; "
                         f"convert it with torch.as_tensor(...).float()")
@@ -67,11 +59,8 @@ def images_for_latent_model(D, x: torch.Tensor) -> bool:
     return isinstance(side, int) and ls.downsample > 1 and x.shape[-1] == side * ls.downsample
 
 
-# ||x_T||^2 / d of an inverted latent (unit-variance form) that ``translate`` accepts without a warning. N(0, I) noise
-# gives 1 +- sqrt(2 / d) (1 +- 0.03 at d = 3072); a working DDIM inversion of the suite's eps models ends near 1
-# (0.8-1.1). Outside [0.5, 2] the latent's RMS is off the noise's by more than a factor sqrt(2): the sampler starts
-# from something it never saw in training. (A study instead marks a sample failed only past 1000, see
-# studies/validity.py, and scores the rest; this bound is a warning for direct use.)
+# ||x_T||^2 / d of an inverted latent that ``translate`` accepts without a warning: N(0, I) gives 1 +- sqrt(2 / d), a
+# working DDIM inversion 0.8-1.1; outside, the RMS is off the noise's by more than sqrt(2) (studies/validity.py).
 NORM_RATIO_BOUND = (0.5, 2.0)
 
 

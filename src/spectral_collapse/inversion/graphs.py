@@ -1,24 +1,13 @@
 """CUDA graphs for the inversion and sampling loops: each network call replayed from a graph captured once.
 
-The loop (``loop.integrate``) runs inside ``replayed(D)``. On a GPU every call ``D(x, sigma, label)`` there is served
-by a CUDA graph captured at the first call of its kind: the input shape and dtype, and whether the call builds an
-autograd graph (a guided step's forward, whose two vector-Jacobian products OVG takes, ``guidance.ovg``). The
-inputs are copied into the graph's static buffers, the graph replayed, and the outputs copied out. A guided call
-captures two graphs, the forward and its vector-Jacobian product, and returns its outputs through an autograd
-function whose backward replays the second: ``torch.autograd.grad`` works on them as on the eager ones, once per
-product (OVG's g_HF and g_LF each replay it). A forward whose autograd graph is still in use when a call of the same
-kind comes (Heun's second evaluation within a guided step) gets a graph of its own (up to ``MAX_SLOTS`` per kind).
-
-On a CPU nothing changes: ``replayed`` does nothing and the loop calls D as it is (bit-identical, tested). On a GPU
-the replayed kernels are the eager ones, so the results equal the eager loop's to float rounding (gpu-marked test).
-Calls that a graph cannot serve run eagerly: a network told another time (``told``), one with forward hooks
-(Null-Class's embedding override), parameters that need gradients, a sigma that needs gradients, calls under
-autocast, and any kind whose capture failed (a warning names it). ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off.
-
-Cost: a capture is a few eager calls and a synchronisation (about 0.1 s for the quick U-Net), and each kind keeps
-its graph's activations on the GPU (tens of MB at batch 32). ``graph_stats(D)`` counts captures, replays and eager
-calls; ``benchmarks.gpu_check`` measures network evaluations per second with and without the graphs.
-"""
+Within ``replayed(D)`` on a GPU, every call ``D(x, sigma, label)`` is served by a graph captured at the first call of
+its kind (input shape, dtype, and whether it builds an autograd graph). A guided call captures the forward and its
+vector-Jacobian product and returns through an autograd function whose backward replays the latter, once per
+product (OVG's g_HF and g_LF); a forward still in use gets another graph (up to ``MAX_SLOTS`` per kind). On a CPU
+nothing changes (bit-identical, tested); on a GPU the results equal the eager loop's to rounding. Calls a graph
+cannot serve run eagerly (a ``told`` network, forward hooks, parameters or sigma needing gradients, autocast, a
+failed capture); ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off. Cost: about 0.1 s per capture and the
+graph's activations (tens of MB at batch 32); ``graph_stats(D)`` counts captures, replays and eager calls."""
 from __future__ import annotations
 
 import numbers

@@ -1,20 +1,13 @@
 """One sigma-space loop for sampling, inversion and translation.
 
-k-diffusion's `sample_euler(model, x, sigmas)` is the model: a method is a function of (denoiser, x, sigmas)
-and inversion is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, paper Eq. 14) is a
-drift added after the base step; it shares the base step's network forward (``Context.first``).
+As k-diffusion's ``sample_euler(model, x, sigmas)``: a method is a function of (denoiser, x, sigmas) and inversion
+is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, Eq. 14) is a drift added after the base
+step, sharing its network forward (``Context.first``). Per-trajectory state lives in ``Context``.
 
-Per-trajectory state lives in ``Context``; methods are frozen dataclasses with one ``step``.
-
-Optional method hooks (all generic, used by the baselines):
-- ``start(D, x0, sigmas, ctx) -> (x, first_step)``: replaces the first inversion steps (TABA's jump).
-- ``finish(D, x, sigmas, ctx)``: runs after the inversion loop (Null-Class optimisation, DirectInversion offsets).
-  Whatever the sampling pass needs goes in ``ctx.state["handoff"]``; ``translate`` seeds the sampling pass's
-  ``ctx.state`` with it (``Trajectory.handoff``; pass ``state=inv.handoff`` to ``sample`` by hand).
-- ``pair_state = True``: the method carries two coupled latents (EDICT's (x, y), BDIA's (z_t, z_t-1)) stacked on a
-  new leading dim, (2, B, C, H, W); its ``step`` accepts an image or a pair and returns a pair. Component 0 is the
-  primary latent (``primary``); a sampling pass returns it as the output image.
-"""
+Optional method hooks: ``start(D, x0, sigmas, ctx) -> (x, first_step)`` replaces the first inversion steps (TABA);
+``finish(D, x, sigmas, ctx)`` runs after the inversion (Null-Class, DirectInversion) and leaves what sampling needs
+in ``ctx.state["handoff"]`` (``Trajectory.handoff``; ``translate`` passes it on); ``pair_state = True``: the state
+is two coupled latents stacked as (2, B, C, H, W) (EDICT, BDIA), component 0 the primary one."""
 from __future__ import annotations
 
 import hashlib
@@ -54,11 +47,8 @@ def mix_seed(*parts) -> int:
 class Context:
     """Per-trajectory state shared by the loop, the method and the guidance term.
 
-    label: (B,) class labels for the network (0 source, 1 target, 2 null).
-    direction: "invert" (sigma rising) or "sample" (sigma falling).
-    seeds: one int per sample; every random draw goes through ``randn`` keyed by (seed, key).
-    x_ref: the source image (model space) for guidance terms that need it (OVG's x0_ref).
-    """
+    label: (B,) class labels (0 source, 1 target, 2 null); direction: "invert" or "sample"; seeds: one per sample,
+    every random draw keyed by (seed, key) (``randn``); x_ref: the source image for guidance terms (OVG's x0_ref)."""
 
     label: torch.Tensor
     direction: str
@@ -74,11 +64,8 @@ class Context:
     net_override: Callable | None = None  # D -> context manager around each network call (Null-Class's embedding)
 
     def denoise(self, D: Denoiser, x: torch.Tensor, sigma) -> Prediction:
-        """Evaluate D with classifier-free guidance (scale w, null label) and count network forwards.
-
-        With ``net_override`` set, each network call runs inside ``net_override(D)`` (Null-Class inversion swaps the
-        null label's class embedding there; see methods/null_class.py).
-        """
+        """Evaluate D with classifier-free guidance (scale w, null label), counting network forwards; each call runs
+        inside ``net_override(D)`` when set (Null-Class's embedding)."""
         w = self.cfg_scale
         override = nullcontext() if self.net_override is None else self.net_override(D)
         with override:
@@ -192,8 +179,7 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
 
 
 def _check_null_label(D, null_label: int, cfg_scale: float) -> None:
-    """Classifier-free guidance evaluates the network under the null label too: refuse a class-conditional network
-    whose class embedding has no row for it (a two-class U-Net trained without a null class), before any work."""
+    """Refuse classifier-free guidance on a network whose class embedding has no row for the null label."""
     net = getattr(D, "net", None)
     emb = getattr(net, "class_embedding", None)
     rows = getattr(emb, "num_embeddings", None)
@@ -216,15 +202,11 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
               desc: str | None = None, state: dict | None = None) -> Trajectory:
     """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
 
-    callback(i, sigma, sigma_next, x, x_next, ctx) is called after every step (x_next already includes guidance).
-    on_nonfinite: "mark" records the first step at which each sample stops being finite and keeps going; once
-    every sample has failed and no callback watches the steps, the remaining steps are skipped and the state is NaN
-    (what they would have produced), so a diverged batch costs no further network evaluations;
-    "raise" raises NonFiniteError naming the samples and the step.
-    state: initial ``ctx.state`` (e.g. ``Trajectory.handoff`` of the inversion this sampling pass continues).
-    Pair-state methods (EDICT, BDIA): an inversion returns the (2, B, ...) pair; a sampling pass returns the
-    primary latent and keeps the final pair in ``ctx.state["pair"]``.
-    """
+    callback(i, sigma, sigma_next, x, x_next, ctx) runs after every step (x_next includes guidance). on_nonfinite:
+    "mark" records each sample's first non-finite step and goes on (once every sample has failed and no callback
+    watches, the remaining steps are skipped and the state is NaN); "raise" raises NonFiniteError. state: the initial
+    ``ctx.state`` (an inversion's ``handoff``). Pair-state methods: an inversion returns the (2, B, ...) pair, a
+    sampling pass the primary latent, with the pair in ``ctx.state["pair"]``."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
@@ -293,10 +275,7 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
             if bar is not None:
                 bar.update(1)
             if callback is None and bool((bad >= 0).all()) and i < len(sigmas) - 2:
-                # Every sample has failed: one more network pass would turn each of them NaN throughout (the
-                # per-sample normalisation spreads a NaN over the whole sample), so the remaining steps are skipped
-                # and the state is that NaN now. Outputs and failure steps are those of the full run; ``nfe``
-                # counts the evaluations made.
+                # every sample has failed: the remaining steps would only spread the NaN over each sample
                 x = torch.full_like(x, float("nan"))
                 break
         if direction == "invert" and hasattr(method, "finish"):
@@ -333,28 +312,13 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               progress: bool = False, warn_norm: bool = True) -> Translation:
     """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
 
-    ``x_src``: float images (B, C, H, W); integer images and other ranks are refused before any work, another float
-    precision is converted to the model's (``inversion.checks.entry_images``; ``invert`` and ``sample`` alike).
-
-    The sampler defaults to ``method.sampler()`` when the method defines one (TABA samples with its base
-    solver), else the method itself. Guidance applies to inversion only (paper Sec. 5). The inversion's
-    ``handoff`` seeds the sampling pass's state; pair-state methods sample from the whole pair, and ``x_T`` /
-    ``latent`` hold its primary component (the pair stays in ``inversion.x``).
-
-    Two models (DDIB): ``D`` inverts (its grid, its OVG drift, its ``to_noise``) and ``D_sample`` samples from the
-    same sigma-space state; a ``models.denoisers.ModelPair`` passed as ``D`` brings its target model as the
-    default ``D_sample``. Unconditional networks ignore the labels (``models.denoisers.call_net``): one such model
-    reconstructs its input, a pair of them translates.
-
-    A latent model (``D.latent_space``: a diffusers folder with vae/) takes images as they are: they are encoded,
-    translated in the latent space and the output decoded (images in, images out; ``x_T`` and ``latent`` are
-    latents). Latents of that model's shape are translated as given.
-
-    warn_norm: warn, in one line, when a finite sample's unit-variance latent has ||x_T||^2 / d outside
-    ``NORM_RATIO_BOUND`` (N(0, I) noise gives 1 +- sqrt(2 / d)): the inversion did not end on the noise the sampler
-    expects, typically OVG step sizes too large for this model. ``progress``: True draws the loop's own bars; an
-    object with ``update(n)`` is advanced once per step instead.
-    """
+    ``x_src``: float images (B, C, H, W), converted to the model's precision (``checks.entry_images``). The sampler
+    defaults to ``method.sampler()`` where defined (TABA: its base), else the method. Guidance applies to inversion
+    only (paper Sec. 5); the inversion's ``handoff`` seeds the sampling pass; pair-state methods sample from the pair
+    (``x_T`` / ``latent`` hold its primary). Two models (DDIB): ``D`` inverts and ``D_sample`` samples (a
+    ``ModelPair`` brings its target as the default). A latent model (``D.latent_space``) takes images: encoded,
+    translated, decoded. ``warn_norm``: one warning when a finite latent's ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``.
+    ``progress``: True draws bars; an object with ``update(n)`` is advanced once per step."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     x_src = entry_images(D, x_src, "x_src")

@@ -10,22 +10,12 @@ At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
     else: u_HF = -eta_HF g_HF, u_LF = -eta_LF g_LF
     x_{t+1} = x_{t+1}^base + u_LF + u_HF                      (Eq. 14)
 
-Coordinates: the paper differentiates w.r.t. the model's own state x_t (VP: x_t = sqrt(alpha_bar) x~; EDM: x_t = x~)
-and adds the drift to x_{t+1}. The loop runs in x~, so we convert with s = D.input_scale(sigma):
-g_t = g~ / s and u~ = u_t / s_next.
-
-The authors' released code differs: each drift is multiplied by a step length
-(DDIM: the integer time-label gap; EDM: ln(sigma_next / sigma)), each is clipped separately to
-clip_frac * ||x_base - x_t||, and x0_ref is the raw source rather than a low-passed one. ``OVG.released()``
-gives that variant; ``OVG()`` is the paper's equations; ``OVG.stable()`` (``StableOVG``) the stable form for
-x0-prediction models (see its docstring and book/methods/ovg.md).
-
-Both gradients come from the single forward of the base step (``ctx.first``). The two vector-Jacobian products
-are taken as two backward calls on the shared graph (``vjp="separate"``, the default) or in one batched backward
-call (``vjp="batched"``, torch.autograd.grad with is_grads_batched); they agree to round-off (tested). On CPU the
-two calls take less time per OVG step than the batched one (vmap over the U-Net's backward; the ratio is measured
-by ``python -m benchmarks``, chapter "Performance benchmarks"), so they are the default.
-"""
+The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~); the loop runs in x~, so with
+s = D.input_scale(sigma): g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations;
+``OVG.released()`` the authors' code (drifts times a step length, each clipped to clip_frac * ||x_base - x_t||, raw
+x0_ref); ``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md). Both gradients come from
+the base step's single forward (``ctx.first``), as two backward calls (``vjp="separate"``, faster on CPU) or one
+batched call (``"batched"``); they agree to round-off (tested)."""
 from __future__ import annotations
 
 import math
@@ -98,10 +88,10 @@ def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta
     return u_hf, u_lf
 
 
-
 def _unfit(v: float) -> str:
     """Why a step size is refused, in words (a message never prints nan or inf)."""
     return "not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})"
+
 
 @dataclass(frozen=True)
 class OVG:
@@ -202,18 +192,12 @@ class StableOVG(OVG):
         dx/dsigma = v_base(x, sigma) + c(x, sigma),
         c = -(eta / sigma) * k * g_proj                    (per term, HF and LF)
 
-    in the loop's sigma coordinates x~, with g_proj Eq. 11-12's (projected) gradient and k a Gauss-Newton length:
-    -k g is the step that zeroes the root residual (||eps|| - sqrt(d) for L_HF, ||x0 - x0_ref|| for L_LF) to first
-    order, k_HF = 4 r rho ||eps|| / ||g_HF||^2 (r = ||eps||^2 - d, rho = ||eps|| - sqrt(d)), k_LF = 2 L_LF / ||g_LF||^2.
-    The length is exact when the Jacobian is a multiple of the identity, as for an x0-prediction model's
-    eps = (x - x0)/sigma at small sigma, so the drift does not grow with that Jacobian's 1/sigma, with ||eps||^2 or
-    with d. Under linearisation the control relaxes each root residual as d rho / d ln(sigma) = -eta rho: ``eta_hf``
-    and ``eta_lf`` are dimensionless rates per unit ln sigma. The Euler step multiplies c by |sigma_next - sigma|;
-    the fraction eta |dsigma| / sigma is capped at 1 (at most one full Gauss-Newton step per step). Trust region:
-    the total drift is scaled down, per sample, to at most ``trust * ||x_base - x_t||`` (the base step's own
-    displacement in x~), so guidance never moves a sample further than ``trust`` times what the ODE moves it.
-    ``step_scaling`` and ``clip_frac`` (the released code's) do not apply.
-    """
+    in x~, with g_proj Eq. 11-12's gradient and k a Gauss-Newton length that zeroes the root residual (||eps|| -
+    sqrt(d), ||x0 - x0_ref||) to first order: k_HF = 4 r rho ||eps|| / ||g_HF||^2 (r = ||eps||^2 - d, rho = ||eps|| -
+    sqrt(d)), k_LF = 2 L_LF / ||g_LF||^2 (exact where the Jacobian is a multiple of the identity). ``eta_hf`` and
+    ``eta_lf`` are dimensionless rates per unit ln sigma; eta |dsigma| / sigma is capped at 1. Trust region: the
+    drift is scaled down per sample to at most ``trust * ||x_base - x_t||``. ``step_scaling`` and ``clip_frac`` do
+    not apply."""
 
     eta_hf: float = STABLE_ETA_HF   # relaxation rate of L_HF per unit ln sigma (dimensionless)
     eta_lf: float = STABLE_ETA_LF   # relaxation rate of L_LF per unit ln sigma (dimensionless)

@@ -1,10 +1,6 @@
 """Where along the trajectory a guidance term acts: every step (the paper), a sigma window, every k-th step, or the
-first / last fraction of the steps.
-
-A step the schedule leaves out takes the cheap path of the loop: the base method's step under ``torch.no_grad()``,
-no graph and no vector-Jacobian product. The full schedule (the default) is the paper's OVG, bit for bit; an empty
-one is the base method, bit for bit (both tested).
-"""
+first / last fraction of the steps. An unguided step takes the loop's cheap path (no graph, no vector-Jacobian
+product); the full schedule is the paper's OVG and an empty one the base method, bit for bit (tested)."""
 from __future__ import annotations
 
 import math

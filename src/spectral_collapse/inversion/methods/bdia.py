@@ -1,20 +1,14 @@
 """BDIA-DDIM: bidirectional integration approximation (Zhang, Lewis, Kleijn 2024; guoqiang-zhang-x/BDIA).
 
-With D_{i->j}(z_i) the DDIM map from level i to level j using eps(z_i, sigma_i) (current level, convention S)
-(the BDIA paper's update, Zhang et al. 2023):
+With D_{i->j}(z_i) the DDIM map from level i to level j using eps(z_i, sigma_i)::
 
     sampling   z_{i-1} = gamma z_{i+1} - gamma D_{i->i+1}(z_i) + D_{i->i-1}(z_i)
     inversion  z_{i+1} = (z_{i-1} - D_{i->i-1}(z_i)) / gamma + D_{i->i+1}(z_i)
-                                                                (its exact inverse)
 
-The first step of either pass from a single latent is plain DDIM. An inversion returns the pair (z_N, z_{N-1}) and
-sampling must start from both: its first step just moves to z_{N-1} (no forward), as the authors' code does.
-
-Coordinates: the authors combine states in x_t = sqrt(alpha_bar) x~. The loop runs in x~, where D_{i->j} is
-z~_i + (sigma_j - sigma_i) eps, so the gamma term picks up the ratio s(sigma_prev) / s(sigma_next) of the VP
-input scales (1 for EDM models). Cost: 1 evaluation per step (2 forwards with CFG); two latents kept.
-The state is (z_current, z_previous) stacked on a new leading dim, (2, B, C, H, W).
-"""
+The first step from a single latent is plain DDIM; an inversion returns the pair (z_N, z_{N-1}), and sampling's
+first step moves to z_{N-1} without a forward, as the authors' code. In x~ the gamma term carries the ratio
+s(sigma_prev) / s(sigma_next) of the VP input scales (1 for EDM). Cost: 1 evaluation per step. The state is
+(z_current, z_previous) stacked on a new leading dim, (2, B, C, H, W)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,8 +1,7 @@
 """Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
 
-Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling). In x~ = x/sqrt(alpha_bar)
-the update x~_next = x~ + (sigma_next - sigma) * eps is the same whether sigma rises or falls.
-"""
+Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
+x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,10 +10,9 @@ from ..loop import Context
 
 
 def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
-    """The prediction of an inversion step from sigma to sigma_next with the network told the destination's time
-    and given the current input: for a VP model the model-space latent goes in unchanged with the next timestep and
-    the output is read with the current level's alpha_bar (``told``; diffusers' DDIMInverseScheduler step), for
-    other models (EDM, flow) the network is evaluated at the next level on the current input."""
+    """The prediction of an inversion step with the network told the destination's time on the current input: for a
+    VP model the model-space latent goes in unchanged with the next timestep, read with the current alpha_bar
+    (``told``; diffusers' DDIMInverseScheduler); other models (EDM, flow) are evaluated at the next level."""
     told = getattr(D, "told", None)
     if told is not None:
         with told(sigma_next):
@@ -27,13 +25,8 @@ def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
 class Euler:
     """DDIM / EDM-Euler step. ``time_label``: network time label during inversion.
 
-    "source": evaluate eps at the current level (explicit Euler; the released OVG code, guided-diffusion, BDIA).
-    "destination": the network is told the next level's time and gets the current input (prompt-to-prompt,
-    diffusers pipelines). For a VP model this is diffusers' DDIMInverseScheduler step exactly: the model-space latent
-    x_t = x~ sqrt(alpha_bar_t) goes in unchanged with the next timestep, and the output is read as eps, x0 or v with
-    the current level's alpha_bar (``told``), so v- and x0-prediction models invert as diffusers inverts them. For
-    other models (EDM, flow) the network is evaluated at the next level on the current input.
-    """
+    "source": eps at the current level (explicit Euler; the released OVG code, guided-diffusion, BDIA).
+    "destination": ``destination_prediction`` (prompt-to-prompt, diffusers pipelines)."""
 
     time_label: str = "source"
 

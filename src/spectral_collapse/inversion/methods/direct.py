@@ -2,18 +2,13 @@
 
 Authors' algorithm (cure-lab/PnPInversion), in sigma coordinates:
 1. Pivot: DDIM inversion under the source label at w = 1, destination time label, z*_0..z*_N.
-2. Offsets in sampling order, always evaluated at the pivot: d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source))
-   (sampling indices, z*_0 = the inverted latent), with the editing guidance scale w.
-3. Editing from z*_N runs two branches: the source branch adds d_i after each guided DDIM step, which reproduces
-   the pivot exactly; the target branch takes plain guided DDIM steps with *no* offset.
+2. Offsets in sampling order, evaluated at the pivot: d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)).
+3. Editing from z*_N: the source branch adds d_i after each guided DDIM step (reproducing the pivot); the target
+   branch takes plain guided DDIM steps.
 
-Here a sampling pass adds d_i to the samples whose label equals the inversion's source label (the source branch)
-and leaves the others alone. The authors' editing couples the branches through prompt-to-prompt attention
-injection; we have no such coupling, so the target-branch output (what ``translate`` returns) equals plain guided
-DDIM sampling from its own pivot's latent (tested): the offsets change nothing in unpaired translation. That latent
-is not the suite's DDIM latent: the pivot tells the network the next noise level's time (the destination time
-label) where the suite's DDIM tells it the current level; it equals Null-Class's latent at w = 1.
-"""
+A sampling pass adds d_i to the samples whose label is the inversion's source label. Without the authors'
+attention coupling the target-branch output equals plain guided DDIM sampling from the pivot's latent (tested),
+which (destination time label) is not the suite's DDIM latent; it equals Null-Class's latent at w = 1."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,9 +26,8 @@ __all__ = ["DirectInversion"]
 class DirectInversion:
     """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
 
-    guidance_scale: w of the offset pass and of sampling; None = the run's ``cfg_scale`` (authors: 7.5).
-    pivot_scale: guidance of the pivot DDIM inversion (authors: 1). base: the pivot's solver (destination label).
-    """
+    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5). pivot_scale:
+    guidance of the pivot (authors: 1). base: the pivot's solver (destination label)."""
 
     guidance_scale: float | None = None
     pivot_scale: float = 1.0
@@ -59,8 +53,8 @@ class DirectInversion:
 
     @torch.no_grad()
     def finish(self, D, x, sigmas, ctx: Context) -> None:
-        """Offsets of the source branch, evaluated along the pivot in sampling order; handed to sampling. A pivot cut
-        short (the loop stops early once every sample is non-finite) gives NaN offsets: every sample stays failed."""
+        """Offsets of the source branch along the pivot in sampling order, handed to sampling; NaN offsets when the
+        pivot was cut short (every sample non-finite)."""
         pivot = ctx.state.pop("pivot", []) + [x.detach()]
         sig = sigmas.flip(0)
         N = len(sig) - 1

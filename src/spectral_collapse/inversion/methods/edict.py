@@ -1,20 +1,15 @@
 """EDICT: exact diffusion inversion via coupled transformations (Wallace et al. 2023; salesforce/EDICT).
 
-Two coupled latents (x, y) start equal (the image, or the noise for generation). A sampling step from level
-sigma to sigma_next with dt = sigma_next - sigma (the paper's coupled update, written in sigma coordinates, where the
-DDIM map is x + dt eps and the mixing commutes with the VP scaling):
+Two coupled latents (x, y) start equal. A sampling step with dt = sigma_next - sigma (the paper's coupled update in
+sigma coordinates)::
 
     x' = x + dt eps(y, sigma);   y' = y + dt eps(x', sigma)         (affine coupling)
     x_next = p x' + (1 - p) y';  y_next = p y' + (1 - p) x_next    (mixing, p = 0.93)
 
-Inversion applies the exact algebraic inverse in reverse order: un-mix, then y, then x, so the pair reconstructs to
-round-off (the authors run in float64). Every eps carries the higher level's time label (the authors' t); the
-second update of a sampling step (the first of an inversion step) sees a latent at the lower level, which the
-authors feed in model space unchanged, i.e. x~ rescaled by s(sigma_low) / s(sigma_high) (VP; 1 for EDM).
-"Leapfrog" swaps which latent moves first on alternate steps; the parity follows the sampling index
-so that inversion and sampling on the same grid pair up. Cost: 2 evaluations per step (4 forwards with CFG).
-The state is the pair stacked on a new leading dim, (2, B, C, H, W); x is the primary latent.
-"""
+Inversion applies the exact inverse in reverse order (un-mix, then y, then x). Every eps carries the higher
+level's time label; a latent at the lower level is fed in model space unchanged (x~ times s(sigma_low) /
+s(sigma_high)), as the authors do. "Leapfrog" alternates which latent moves first, by sampling index. Cost: 2
+evaluations per step. The state is the pair stacked on a new leading dim, (2, B, C, H, W); x is the primary."""
 from __future__ import annotations
 
 from dataclasses import dataclass

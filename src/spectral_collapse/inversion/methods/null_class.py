@@ -8,16 +8,10 @@ Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
    store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
 3. Sampling guides with the stored per-step embedding in place of the null label's.
 
-What is optimised is the embedding *vector* the network looks up for the null label (a diffusers UNet2DModel's
-``class_embedding`` row, or every DiT block's ``class_embedder.embedding_table`` row), one per sample so that the
-result does not depend on the batch. ``null_embedding_override`` swaps it in with forward hooks; the network and
-models/denoisers.py stay untouched.
-
-At w = 1 the guided prediction does not depend on the null embedding: the gradient is exactly zero and Null-Class
-is its pivot, DDIM inversion with the destination time label, then plain DDIM sampling, which is what DirectInversion
-gives too (the released OVG benchmark runs at w = 1). We say so (``W1_NOTE``) and skip the optimisation then.
-The loss is measured in the model's own coordinates (x_t = sqrt(alpha_bar) x~), as the authors' latents are.
-"""
+The optimised vector is the null label's class-embedding row (UNet2DModel ``class_embedding``, DiT
+``class_embedder.embedding_table``), one per sample, swapped in by forward hooks (``null_embedding_override``).
+At w = 1 its gradient is exactly zero: nothing is optimised and a warning says so (``W1_NOTE``). The loss is
+measured in the model's own coordinates (x_t = sqrt(alpha_bar) x~), as the authors' latents are."""
 from __future__ import annotations
 
 import warnings
@@ -30,9 +24,7 @@ from torch import nn
 from ..loop import Context
 from .ddim import Euler
 
-# What a run at w = 1 says (a reader sees it among a study's notes): at w = 1 nothing is optimised, and what is left is
-# the pivot inversion (DDIM with the destination time label, ``pivot_step``) and plain conditional DDIM sampling,
-# the very translation DirectInversion gives; the suite's ``ddim`` inverts with the source time label instead.
+# What a run at w = 1 says (a reader sees it among a study's notes)
 W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does not enter the guided prediction (its "
            "gradient is exactly zero), so there is nothing to optimise. Null-Class is then DDIM inversion with the "
            "network told the next noise level's time (the prompt-to-prompt and diffusers convention) followed by plain "
@@ -63,11 +55,8 @@ def _as_list(emb, n: int) -> list[torch.Tensor]:
 
 @contextmanager
 def null_embedding_override(D: nn.Module, emb, null_label: int = 2):
-    """Within the block, rows of the class-embedding output whose label is ``null_label`` become ``emb``.
-
-    emb: one tensor per table (a single tensor for one table), each (dim,) or (B, dim) per sample; for a batch that
-    is a multiple of B (classifier-free guidance concatenates [labels, null]) the rows repeat in sample order.
-    """
+    """Within the block, rows of the class-embedding output whose label is ``null_label`` become ``emb``: one tensor
+    per table, each (dim,) or (B, dim) per sample (repeated in sample order over a batch that is a multiple of B)."""
     tables = class_embedding_tables(D)
     embs = _as_list(emb, len(tables))
 
@@ -119,11 +108,8 @@ def check_grid(ctx: Context, name: str) -> None:
 
 def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, emb, w: float,
                         ctx: Context) -> torch.Tensor:
-    """Per-sample MSE (model coordinates) between the guided DDIM step from z and the pivot state ``target``.
-
-    eps_c is the conditional prediction at z; the null pass runs with ``emb`` as the null embedding, so the loss
-    is differentiable w.r.t. ``emb``. At w = 1 its gradient is exactly zero (eps_u + 1 (eps_c - eps_u)).
-    """
+    """Per-sample MSE (model coordinates) between the guided DDIM step from z and the pivot state ``target``;
+    differentiable w.r.t. the null embedding ``emb`` (eps_c: the conditional prediction at z)."""
     null = torch.full_like(ctx.label, ctx.null_label)
     with with_scale(ctx, 1.0, label=null, null_embedding=emb):
         eps_u = ctx.denoise(D, z, sigma).eps
@@ -137,10 +123,8 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 class NullClass:
     """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
 
-    guidance_scale: w of the optimisation and of sampling; None = the run's ``cfg_scale`` (translate's).
-    pivot_scale: guidance of the pivot DDIM inversion (authors: 1, conditional only).
-    base: the pivot's solver (authors: destination time label).
-    """
+    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``). pivot_scale: guidance of
+    the pivot DDIM inversion (authors: 1). base: the pivot's solver (authors: destination time label)."""
 
     guidance_scale: float | None = None
     inner_steps: int = 10            # J, at most this many Adam steps per sampling step

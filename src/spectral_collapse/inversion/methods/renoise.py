@@ -1,25 +1,18 @@
 """ReNoise inversion (Garibi et al. 2024): fixed-point re-evaluation inside every inversion step.
 
-Authors' algorithm (garibida/ReNoise-Inversion ``src/renoise_inversion.py``, ``RunConfig``), in sigma coordinates where the DDIM inversion map is f(eps) = x + (sigma_next - sigma) eps:
-- z^(0) = x; for k = 0..R: eps^(k) = eps(z^(k), sigma_next) (destination label), z^(k+1) = f(eps^(k)).
-  k = 0 is plain DDIM inversion (``Euler("destination")``: the model-space x_t goes in unchanged with the next
-  label); the iteration is a fixed-point (backward Euler) solve of z = f(eps(z, sigma_next)).
-- Averaging: eps_bar = mean of the *unregularised* eps^(k) with k in ``average_range`` = [8, 10); on the "first
-  steps" (destination level below training time 250) R is capped at 5 and the range is [0, 5). The step returns
-  f(regularise(eps_bar)), or the last iterate when no k falls in the range.
-- Noise regularisation (from pix2pix-zero), applied to eps^(k) for k >= range start and to eps_bar, in
-  ``regularization_steps`` rounds of one patch-KL step (lambda_kl, gradient clipped to +-100) and
-  ``ac_rolls`` autocorrelation steps (lambda_ac / ac_rolls each). The KL reference is eps at the reference state
-  (one extra forward per step): the forward-noised clean image x0 + sigma_next n with n fixed per sample
-  (``reference="forward"``, the authors' SDXL path) or the clean image itself as the model input
-  (``"clean"``, their SD path).
-- The authors' noise correction only serves stochastic samplers; with DDIM it is off and not implemented.
-Sampling is plain DDIM. Defaults are the authors' ``RunConfig`` (tuned for SDXL-Turbo, 4 steps).
+Authors' algorithm (garibida/ReNoise-Inversion, ``RunConfig``) in sigma coordinates, f(eps) = x + (sigma_next -
+sigma) eps:
+- z^(0) = x; for k = 0..R: eps^(k) = eps(z^(k), sigma_next), z^(k+1) = f(eps^(k)); k = 0 is DDIM inversion with
+  the destination label, the rest a fixed-point (backward Euler) solve of z = f(eps(z, sigma_next)).
+- The step returns f(regularise(mean of the unregularised eps^(k), k in ``average_range`` = [8, 10))); on the
+  first steps (destination below training time 250) R is capped at 5 and the range is [0, 5).
+- Noise regularisation (pix2pix-zero) of eps^(k) for k >= range start and of the mean: ``regularization_steps``
+  rounds of a patch-KL step (lambda_kl, gradient clipped to +-100) and ``ac_rolls`` autocorrelation steps. The KL
+  reference is eps at x0 + sigma_next n, n fixed per sample (``"forward"``, SDXL path) or at x0 itself (``"clean"``).
+- The noise correction serves stochastic samplers only and is not implemented. Sampling is plain DDIM.
 
-Generalisations (documented choices): the KL patches are 4x4 spatial patches per channel for any channel count
-(the authors' code assumes SD's 4 latent channels); guidance with w != 1 goes through ``ctx.denoise`` for the
-reference too (the authors' batching breaks there, ReNoise#4); roll shifts come from per-sample seeded generators.
-"""
+Generalised: 4x4 KL patches per channel for any channel count; guidance through ``ctx.denoise`` for the reference
+too; roll shifts from per-sample seeded generators."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,12 +39,8 @@ def patch_kl_loss(eps: torch.Tensor, eps_ref: torch.Tensor, patch: int = 4, tiny
 
 
 def autocorrelation_loss(eps: torch.Tensor, generators: list[torch.Generator], min_size: int = 8) -> torch.Tensor:
-    """Per-sample sum over channels and dyadic scales of squared mean products with a random roll along H and W.
-
-    As pix2pix-zero: per channel, at scales halved by 2x2 average pooling until the height is <= min_size, one
-    shift r ~ U{0, .., h/2 - 1} (drawn per sample, channel, scale in that order from the sample's generator) rolls
-    the map along H and along W.
-    """
+    """Per-sample sum over channels and dyadic scales of squared mean products with a random roll along H and W
+    (pix2pix-zero: one shift r ~ U{0, .., h/2 - 1} per sample, channel and scale, from the sample's generator)."""
     B, C, H, W = eps.shape
     heights = [H]
     while heights[-1] > min_size:
