@@ -22,25 +22,9 @@ from .memory import measure_peaks
 __all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_inversion", "memory_case",
            "FLOOR_VARIANTS", "InputGradConv2d", "floor_variant", "run_floor_variants"]
 
-# label -> (registered method name or None, note); guidance variants are built in build_case
-LABELS = {
-    "ddim": "Euler step, source time label (baseline)",
-    "edm": "Euler step of the EDM-preconditioned model (same backbone)",
-    "heun": "2 forwards per step, 1 on the step from σ = 0",
-    "taba": "the first round(0.04 N) ≥ 1 steps replaced by one forward-diffusion jump",
-    "ovg": "DDIM + OVG drift, library default (one shared forward, both VJPs from it, as OVG().vjp takes them)",
-    "ovg_batched": "DDIM + OVG, both VJPs in one backward call (torch.autograd's is_grads_batched)",
-    "ovg_separate": "DDIM + OVG, two backward calls on the shared graph",
-    "ovg_naive": "an extra forward with graph, gradients for the network's weights on, two backward calls",
-    "null_class": "w = 7.5: pivot DDIM, then up to 10 Adam steps on the null embedding per step",
-    "direct_inversion": "w = 7.5: pivot DDIM, then one guided forward per step for the offsets",
-    "renoise": ("as in our translation studies: R = 1 on every step, both estimates averaged, "
-                "KL reference at a forward-noised copy of the input, regularisation"),
-    "renoise_r9": ("the authors' RunConfig: R = 9 re-evaluations (5 on the first steps) + 1 reference forward "
-                   "(forward-noised input), regularisation"),
-    "edict": "exact: 2 forwards per step on the coupled pair",
-    "bdia": "exact: 1 forward per step on the pair of the current and the previous latent",
-}
+# the rows of the cost table, in order; build_case says what each runs
+LABELS = ("ddim", "edm", "heun", "taba", "ovg", "ovg_batched", "ovg_separate", "ovg_naive", "null_class",
+          "direct_inversion", "renoise", "renoise_r9", "edict", "bdia")
 GUIDED_SCALE = 7.5  # Null-Class and DirectInversion are defined with classifier-free guidance (authors: 7.5)
 
 
@@ -89,7 +73,10 @@ def make_model(profile: str, parameterization: str = "eps", size: int | None = N
 
 
 def build_case(label: str) -> tuple[object, object | None, float, str]:
-    """(method, guidance, cfg_scale, model parameterization) of a benchmark label."""
+    """(method, guidance, cfg_scale, model parameterization) of a benchmark label: taba, renoise, edict and bdia with
+    the translation studies' settings, renoise_r9 with the authors' (R = 9), ovg_naive as the released code."""
+    if label not in LABELS:
+        raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
     ovg = OVG()
     table = {
         "ddim": (Euler(), None, 1.0, "eps"),
@@ -101,14 +88,9 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
         "ovg_naive": (NoGradStep(Euler()), NaiveOVG(), 1.0, "eps"),
         "null_class": (get_method("null_class"), None, GUIDED_SCALE, "eps"),
         "direct_inversion": (get_method("direct_inversion"), None, GUIDED_SCALE, "eps"),
+        "renoise_r9": (get_method("renoise"), None, 1.0, "eps"),
     }
-    if label in table:
-        return table[label]
-    if label == "renoise_r9":
-        return get_method("renoise"), None, 1.0, "eps"
-    if label in ("taba", "renoise", "edict", "bdia"):  # the translation studies' settings
-        return get_method(label, **BASELINE_PARAMS.get(label, {})), None, 1.0, "eps"
-    raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
+    return table.get(label) or (get_method(label, **BASELINE_PARAMS.get(label, {})), None, 1.0, "eps")
 
 
 def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:
@@ -290,7 +272,7 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
                 fn()  # counted warm-up run
             pr = paired(base, fn, repeats, warmup=0)
             summ = pr.summary(per=steps)
-            rows.append({"label": label, "note": LABELS.get(label, ""), "cfg_scale": build_case(label)[2],
+            rows.append({"label": label, "cfg_scale": build_case(label)[2],
                          "calls_per_step": cnt.calls / steps, "nfe_per_step": cnt.elements / batch / steps,
                          "backward_per_step": cnt.backward / steps, **summ})
             log(f"  inversion {label:16s} x{summ['ratio_cpu']['median']:.2f} CPU, x{summ['ratio_wall']['median']:.2f} "

@@ -11,9 +11,11 @@ import ctypes
 import gc
 import importlib
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 __all__ = ["measure_peaks", "peak_supported", "allocation_case"]
@@ -64,31 +66,17 @@ def allocation_case(case: dict):
 
 
 def _serve(spec: dict) -> list[dict]:
+    """Each case in a fresh child forked from this helper, so that no case reuses memory freed by another."""
     mod, name = spec["runner"].split(":")
     runner = getattr(importlib.import_module(mod), name)
     out = []
     for case in spec["cases"]:
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            os.close(r)
-            try:
-                res = _run_child(runner, case)
-            except BaseException as e:  # report, never raise into the helper's loop
-                res = {"peak_mb": float("nan"), "error": f"{type(e).__name__}: {e}"}
-            os.write(w, json.dumps(res).encode())
-            os.close(w)
-            os._exit(0)
-        os.close(w)
-        chunks = []
-        while True:
-            b = os.read(r, 65536)
-            if not b:
-                break
-            chunks.append(b)
-        os.close(r)
-        os.waitpid(pid, 0)
-        out.append({**case, **json.loads(b"".join(chunks) or b'{"peak_mb": NaN, "error": "child died"}')})
+        try:
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as child:
+                res = child.submit(_run_child, runner, case).result()
+        except BaseException as e:  # report (a child that died too), never raise into the helper's loop
+            res = {"peak_mb": float("nan"), "error": f"{type(e).__name__}: {e}"}
+        out.append({**case, **res})
     return out
 
 

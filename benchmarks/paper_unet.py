@@ -1,11 +1,8 @@
-"""The paper-scale U-Net timing behind the reproducing chapter's compute estimate.
+"""The paper-scale U-Net timing behind the reproducing chapter's compute estimate
+(``studies.reproducing.paper_scale_estimate`` reads it).
 
-    python -m benchmarks.paper_unet                  # about a minute on one CPU core; writes
-                                                     # data/results/reproducing/paper-unet-cpu.json
+    python -m benchmarks.paper_unet      # a minute on one CPU core: data/results/reproducing/paper-unet-cpu.json
     python -m benchmarks.paper_unet --root /tmp/r --threads 2
-
-The estimate itself (``paper_scale_estimate``) lives in the library (spectral_collapse.studies.reproducing), since
-the book's reproducing page is generated from the stored timing; it is re-exported here.
 """
 from __future__ import annotations
 
@@ -16,23 +13,20 @@ from pathlib import Path
 
 import numpy as np
 
-from spectral_collapse.studies.reproducing import PAPER_LABEL_PASSES, TIMING_FILE, paper_scale_estimate
+from spectral_collapse.studies.reproducing import TIMING_FILE
 
-__all__ = ["measure_paper_unet", "paper_scale_estimate", "PAPER_LABEL_PASSES", "TIMING_FILE", "main"]
+from .common import timed
+
+__all__ = ["measure_paper_unet", "main"]
 
 
 def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results",
                        save: bool = True) -> dict:
-    """Time the paper profile's U-Net (random weights) on this machine's CPU: forward, and forward + backward.
-
-    Returns (and writes to ``<root>/reproducing/paper-unet-cpu.json``) seconds per image (CPU time of one thread,
-    the steadier figure on a shared machine, and wall time), the parameter count and the forward FLOPs per image
-    counted by ``torch.utils.flop_counter``. This is what the reproducing chapter's estimates are built on.
-    """
+    """Time the paper profile's U-Net (random weights) on this CPU, forward and forward + backward: seconds per image
+    (CPU and wall), parameters and forward FLOPs per image (``torch.utils.flop_counter``); written under ``root``."""
     import datetime as dt
     import os
     import platform
-    import time
 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
@@ -61,14 +55,8 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
         fwd()  # warm-up
         times = {}
         for name, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
-            cpu, wall = [], []
-            for _ in range(repeats):
-                w0, c0 = time.perf_counter(), time.process_time()
-                fn()
-                wall.append(time.perf_counter() - w0)
-                cpu.append(time.process_time() - c0)
-            times[name] = {"cpu_s_per_image": float(np.median(cpu)) / batch,
-                           "wall_s_per_image": float(np.median(wall)) / batch}
+            wall, cpu = np.median([timed(fn) for _ in range(repeats)], axis=0)
+            times[name] = {"cpu_s_per_image": float(cpu) / batch, "wall_s_per_image": float(wall) / batch}
         with FlopCounterMode(display=False) as fc, torch.no_grad():
             D(x[:1], sigma[:1], label[:1])
         out = {"profile": "paper", "shape": [c, side, side], "batch": batch, "repeats": repeats, "threads": threads,
@@ -83,7 +71,6 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(out, indent=1))
     return out
-
 
 
 def main(argv=None) -> int:

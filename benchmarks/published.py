@@ -6,7 +6,7 @@ numbers of calls averaged over the run's steps, so anything beyond rounding is a
 """
 from __future__ import annotations
 
-__all__ = ["TOLERANCE", "PUBLISHED", "published_range", "agreement"]
+__all__ = ["TOLERANCE", "PUBLISHED", "agreement"]
 
 TOLERANCE = 0.01
 
@@ -31,14 +31,6 @@ PUBLISHED = {
 _WORDS = {"calls_per_step": "calls", "nfe_per_step": "NFE", "backward_per_step": "backward calls"}
 
 
-def published_range(label: str, key: str, steps: int) -> tuple[float, float] | None:
-    """The published (low, high) of count ``key`` per step of ``label`` over ``steps`` steps; None if unpublished."""
-    spec = PUBLISHED.get(label, (None, {}))[1].get(key)
-    if spec is None:
-        return None
-    return tuple(float(v(steps) if callable(v) else v) for v in spec)
-
-
 def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
     """(whether every published count of a benchmark row agrees within ``TOLERANCE``, the counts that do not,
     in words); None for a label without published counts."""
@@ -46,8 +38,8 @@ def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
     if label not in PUBLISHED:
         return None
     off = []
-    for key in PUBLISHED[label][1]:
-        lo, hi = published_range(label, key, steps)
+    for key, spec in PUBLISHED[label][1].items():
+        lo, hi = (float(v(steps) if callable(v) else v) for v in spec)
         v = row.get(key)
         if v is None or not lo - TOLERANCE <= float(v) <= hi + TOLERANCE:
             want = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"

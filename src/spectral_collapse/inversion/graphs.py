@@ -15,6 +15,7 @@ import os
 import warnings
 import weakref
 from contextlib import contextmanager
+from types import SimpleNamespace
 
 import torch
 
@@ -72,7 +73,8 @@ class _Entry:
         self.x = x.detach().clone().requires_grad_(grad)
         self.sigma, self.label = sigma.detach().clone(), label.detach().clone()
         if EMULATE:
-            self.fwd, self.bwd = _Rerun(self._forward), _Rerun(self._backward)
+            # no graph: replay() reruns the captured function
+            self.fwd, self.bwd = SimpleNamespace(replay=self._forward), SimpleNamespace(replay=self._backward)
             self.fwd.replay()
             return
         side = torch.cuda.Stream(x.device)
@@ -120,13 +122,6 @@ class _Entry:
         self.fwd.replay()
         self.generation += 1
         return self.x0.detach().clone(), self.eps.detach().clone()
-
-
-class _Rerun:
-    """Stands in for a CUDA graph where there is none (``EMULATE``): replay() reruns the captured function."""
-
-    def __init__(self, fn):
-        self.replay = fn
 
 
 class _Replay(torch.autograd.Function):

@@ -14,7 +14,7 @@ import hashlib
 import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import torch
@@ -322,13 +322,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     x_src = entry_images(D, x_src, "x_src")
-    if images_for_latent_model(D, x_src):  # images in, images out; x_T and latent stay in the VAE's latent space
-        ls = D.latent_space
-        tr = translate(D, ls.encode(x_src), method, guidance=guidance, steps=steps, sigmas=sigmas,
-                       source_label=source_label, target_label=target_label, seeds=seeds, cfg_scale=cfg_scale,
-                       sample_cfg_scale=sample_cfg_scale, sampler=sampler, D_sample=D_sample, callback=callback,
-                       on_nonfinite=on_nonfinite, progress=progress, warn_norm=warn_norm)
-        return replace(tr, output=ls.decode(tr.output))
+    ls = D.latent_space if images_for_latent_model(D, x_src) else None  # images in, images out; x_T stays a latent
+    if ls is not None:
+        x_src = entry_images(D, ls.encode(x_src), "x_src")
     sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
     if sig[0] < sig[-1]:
         sig = sig.flip(0)
@@ -356,5 +352,6 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     latent = D.to_noise(x_T, float(sig[0]))
     if warn_norm:
         warn_latent_norm(latent, bad, guidance)
-    return Translation(x_T=x_T, latent=latent, output=gen.x, nonfinite_step=bad,
+    output = gen.x if ls is None else ls.decode(gen.x)
+    return Translation(x_T=x_T, latent=latent, output=output, nonfinite_step=bad,
                        nfe=inv.nfe + gen.nfe, inversion=inv, sampling=gen)

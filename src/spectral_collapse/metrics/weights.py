@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import socket
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +22,8 @@ from ..data.download import OFFLINE_ENV, is_offline
 
 __all__ = [
     "ALEXNET_FILE", "ALEXNET_URL", "INCEPTION_FILE", "INCEPTION_URL", "INCEPTION_ENV", "ON_MISSING",
-    "MissingWeightsError", "WeightStatus", "hub_checkpoint", "inception_file", "downloads_allowed",
-    "download_timeout", "ensure_weights", "lpips_model", "inception_model", "plain_status",
-    "is_unavailable",
+    "MissingWeightsError", "WeightStatus", "hub_checkpoint", "inception_file", "ensure_weights", "lpips_model",
+    "inception_model", "plain_status", "is_unavailable",
 ]
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
@@ -65,27 +63,6 @@ def inception_file(path: str | os.PathLike | None = None) -> Path:
     return p / INCEPTION_FILE if p.is_dir() else p
 
 
-def downloads_allowed(allow_download: bool | None = None) -> bool:
-    """``allow_download`` when given, else True unless downloads are switched off (data.download.is_offline)."""
-    return (not is_offline()) if allow_download is None else bool(allow_download)
-
-
-@contextmanager
-def download_timeout(seconds: float = 30.0):
-    """Set ``socket.setdefaulttimeout(seconds)`` for the block (urllib in torch.hub / clean-fid has none)."""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(old)
-
-
-def _check_on_missing(on_missing: str) -> None:
-    if on_missing not in ON_MISSING:
-        raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
-
-
 def _shown(folder: Path) -> str:
     """A folder as a reason shows it: under the home folder as ~/..., so published pages name no account's path."""
     try:
@@ -105,21 +82,26 @@ def ensure_weights(path: str | os.PathLike, url: str, *, name: str, allow_downlo
                    on_missing: str = "nan", timeout: float = 30.0, hash_prefix: str | None = None) -> WeightStatus:
     """Find ``path``, or download ``url`` to it when allowed; a WeightStatus, or MissingWeightsError in strict mode.
     ``hash_prefix`` is checked on download (torch.hub's SHA-256 prefix check); an existing file is trusted."""
-    _check_on_missing(on_missing)
+    if on_missing not in ON_MISSING:
+        raise ValueError(f"on_missing must be one of {ON_MISSING}, got {on_missing!r}")
     path = Path(path)
     where = f"{path.name} not in {_shown(path.parent)}"
     if path.is_file():
         return WeightStatus(name, str(path), True, f"ok: {name} from {path}")
-    if not downloads_allowed(allow_download):
+    allowed = not is_offline() if allow_download is None else bool(allow_download)
+    if not allowed:
         why = "allow_download=False" if allow_download is False else f"offline: {OFFLINE_ENV}=1"
         return _fail(WeightStatus(name, str(path), False, f"unavailable: {where} ({why})"), on_missing)
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)  # urllib in torch.hub has none: a network dropping packets would hang it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with download_timeout(timeout):
-            torch.hub.download_url_to_file(url, str(path), hash_prefix=hash_prefix, progress=False)
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=hash_prefix, progress=False)
     except Exception as err:  # any network / HTTP / hash failure (torch.hub removes its own .partial file)
         reason = f"unavailable: {where}; download from {url} failed ({type(err).__name__}: {err})"
         return _fail(WeightStatus(name, str(path), False, reason), on_missing)
+    finally:
+        socket.setdefaulttimeout(old)
     return WeightStatus(name, str(path), True, f"ok: {name} downloaded to {path}")
 
 
