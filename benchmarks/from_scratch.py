@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 def shares(keys: list[str], jobs: int) -> list[list[str]]:
-    """``keys`` dealt round robin to ``jobs`` processes, in order; the latent model goes with the VAE it is trained
-    on, after it, in one process."""
+    """``keys`` dealt round robin to ``jobs`` processes; a latent model goes after its VAE, in one process."""
     units, latent = [], [k for k in keys if k.endswith("-latent")]
     for k in keys:
         if k in latent:
@@ -36,10 +35,8 @@ def shares(keys: list[str], jobs: int) -> list[list[str]]:
 
 
 def work_env(work: Path) -> dict[str, str]:
-    """The environment of a from-scratch run in ``work``: checkpoints and their shipped (float16) form go under it, so
-    the weights shipped in data/weights (or wherever ``$SPECTRAL_COLLAPSE_WEIGHTS`` points) are never installed in
-    place of training; every model is shipped once trained and the studies compute from that form, as the book's
-    numbers are. Both folders are made here: the variables must name existing folders."""
+    """The environment of a from-scratch run in ``work`` (folders made here): checkpoints and shipped weights under it,
+    so the weights in data/weights are never used in place of training; every model is shipped once trained."""
     for sub in ("checkpoints", "weights"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"), "SPECTRAL_COLLAPSE_WEIGHTS": str(work / "weights"),
@@ -47,9 +44,8 @@ def work_env(work: Path) -> dict[str, str]:
 
 
 def train_set(profile: str, jobs: int, keys=None) -> float:
-    """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side, each
-    ``python -m spectral_collapse train --set`` over its share (``shares``); the wall seconds. A process that fails
-    raises, naming its models."""
+    """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side (``shares``); the wall
+    seconds. A process that fails raises, naming its models."""
     import subprocess
 
     from spectral_collapse.studies.models import model_set
@@ -182,7 +178,7 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             try:
                 run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
-                               cache_root=work / "cells", **study_params(a.profile, study))
+                          cache_root=work / "cells", **study_params(a.profile, study))
             except Exception as err:  # keep going: one failure must not hide the other studies' times
                 import traceback
 

@@ -4,14 +4,10 @@ network evaluations per second, each eager and with CUDA graphs.
     python -m benchmarks.gpu_check [--seconds 8] [--out FILE]      # scripts/gpu_check.sh runs it on a lent GPU
     python -m benchmarks.gpu_check --tiny                          # a few seconds, on a CPU: checks that it runs
 
-Training (``train.lockstep``): the quick profile's eps U-Net on the bundled ihc-sr crops (batch 32), K = 1, 8 and 16
-copies (seeds 0..K-1) stepped in lockstep: K = 1 eager, then each K with every step a CUDA graph replayed on a
-stream per model. Inversion (``inversion.graphs``): the same network untrained at batch 32, a DDIM sampling pass
-(network evaluations per second) and an OVG-guided DDIM inversion (guided steps per second: a forward and two
-vector-Jacobian products each), with the graphs on and off (``SPECTRAL_COLLAPSE_CUDA_GRAPHS``). Each figure is the
-rate over ``--seconds`` after a warm-up. On a CPU the CUDA lines print as skipped. One line per figure, and with
-``--out`` a JSON record naming the device.
-"""
+Training (``train.lockstep``): the quick eps U-Net on the bundled ihc-sr crops (batch 32), K = 1, 8 and 16 copies.
+Inversion (``inversion.graphs``): the same network untrained at batch 32, DDIM sampling (network evaluations per
+second) and OVG-guided DDIM inversion (guided steps per second), graphs on and off. Each figure is a rate over
+``--seconds`` after a warm-up; on a CPU the CUDA lines print as skipped."""
 from __future__ import annotations
 
 import argparse
@@ -46,8 +42,7 @@ def _rate(fn, seconds: float, units_per_call: float, device) -> float:
 
 @lru_cache(maxsize=None)
 def quick_setting(tiny: bool):
-    """(ModelSpec, TrainConfig, data, batch): the quick eps U-Net on ihc-sr, or the smoke one on 16 px for --tiny
-    (one data object, so that the lockstep trainer keeps one copy of its pools on the device)."""
+    """(ModelSpec, TrainConfig, data, batch): the quick eps U-Net on ihc-sr, or the smoke one on 16 px for --tiny."""
     from spectral_collapse.studies.models import dataset_for
     from spectral_collapse.studies.profiles import get_profile
 

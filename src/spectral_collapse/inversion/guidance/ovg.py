@@ -121,14 +121,10 @@ class OVG:
         if bad:
             raise ValueError(f"OVG step sizes must be finite and >= 0: {', '.join(bad)}; pass eta_hf=0 or eta_lf=0 "
                              f"to switch a term off")
-        if self.step_scaling not in ("none", "dt"):
-            raise ValueError(f"step_scaling must be 'none' or 'dt', got {self.step_scaling!r}")
-        if self.x0_ref not in ("lowpass", "raw"):
-            raise ValueError(f"x0_ref must be 'lowpass' or 'raw', got {self.x0_ref!r}")
-        if self.projection not in ("conflict", "always", "none"):
-            raise ValueError(f"projection must be 'conflict', 'always' or 'none', got {self.projection!r}")
-        if self.vjp not in ("batched", "separate"):
-            raise ValueError(f"vjp must be 'batched' or 'separate', got {self.vjp!r}")
+        for name, valid in (("step_scaling", ("none", "dt")), ("x0_ref", ("lowpass", "raw")),
+                            ("projection", ("conflict", "always", "none")), ("vjp", ("batched", "separate"))):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name} must be one of {valid}, got {getattr(self, name)!r}")
 
     form = "paper"  # class attribute, not a field: "paper" here, "stable" for ``StableOVG`` (cache keys unchanged)
 

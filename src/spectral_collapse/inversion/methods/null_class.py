@@ -46,19 +46,14 @@ def class_embedding_tables(D: nn.Module) -> list[nn.Embedding]:
     return tables
 
 
-def _as_list(emb, n: int) -> list[torch.Tensor]:
-    embs = [emb] if torch.is_tensor(emb) else list(emb)
-    if len(embs) != n:
-        raise ValueError(f"null embedding override has {len(embs)} tensors for {n} class-embedding tables")
-    return embs
-
-
 @contextmanager
 def null_embedding_override(D: nn.Module, emb, null_label: int = 2):
     """Within the block, rows of the class-embedding output whose label is ``null_label`` become ``emb``: one tensor
     per table, each (dim,) or (B, dim) per sample (repeated in sample order over a batch that is a multiple of B)."""
     tables = class_embedding_tables(D)
-    embs = _as_list(emb, len(tables))
+    embs = [emb] if torch.is_tensor(emb) else list(emb)
+    if len(embs) != len(tables):
+        raise ValueError(f"null embedding override has {len(embs)} tensors for {len(tables)} class-embedding tables")
 
     def make_hook(vec):
         def hook(module, inputs, out):
