@@ -95,8 +95,6 @@ def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, m
     return out
 
 
-# ------------------------------------------------------------------------------------------ piq metrics
-
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, finest scale first
 
 

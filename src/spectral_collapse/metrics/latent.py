@@ -74,8 +74,6 @@ def sample_norm_ratio(latents, chunk: int = 64) -> np.ndarray:
     return _sample_moments(x, chunk)[0]
 
 
-# ----------------------------------------------------------------------------------------------------------- S_G
-
 @dataclass(frozen=True)
 class GaussianityResult:
     s_g: float              # 1 - ks_d (Eq. 33)
@@ -122,8 +120,6 @@ def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityRe
                              mean_norm_ratio=float(np.mean(r / d)), z_mean=float(np.mean((r - d) / math.sqrt(2 * d))),
                              d=d, n=len(r), norm_z=float((np.mean(r) - d) / math.sqrt(2 * d / len(r))))
 
-
-# ---------------------------------------------------------------------------------------------------------- S_DC
 
 @dataclass(frozen=True)
 class DecorrelationResult:
@@ -224,8 +220,6 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
                                standardized=bool(standardize))
 
 
-# ----------------------------------------------------------------------------------------------------------- PCA
-
 def _gram_update(acc, block: torch.Tensor, outer: bool):
     """``acc + block @ block.T`` (outer) or ``acc + block.T @ block``: BLAS syrk into the upper triangle of a
     Fortran-ordered numpy ``acc`` on CPU, a torch matmul elsewhere."""
@@ -276,8 +270,6 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
     ratio = (ev / torch.diagonal(g).sum()).cumsum(0).cpu().numpy().astype(np.float64)
     return ratio if n_components is None else ratio[:n_components]
 
-
-# ------------------------------------------------------------------------------------------------------ spectra
 
 def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)).

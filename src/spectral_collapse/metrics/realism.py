@@ -114,8 +114,6 @@ def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
         return eig[:, -1] / eig.sum(axis=1)
 
 
-# ------------------------------------------------------------------------------------------ KID features
-
 def feature_names(levels: int = FEATURE_LEVELS) -> list[str]:
     """Names of the ``wavelet_features`` columns, in order."""
     names = [f"{stat}_{c}_l{lv}_{o}" for stat in ("log_energy", "kurtosis") for c in _CHANNELS

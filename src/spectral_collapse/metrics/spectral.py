@@ -32,10 +32,6 @@ __all__ = [
 
 # affine maps from the library's [-1, 1] pixels: x -> a x + b
 PIXEL_UNITS = {"uint8": (127.5, 127.5), "unit": (0.5, 0.5), "signed": (1.0, 0.0)}
-
-
-# ------------------------------------------------------------------------------ cached reference statistics
-
 _REFERENCE_CACHE: dict[tuple, float] = {}
 
 
@@ -65,8 +61,6 @@ def _cached_reference(fn):
     return wrapper
 
 
-# ------------------------------------------------------------------------------------------ wavelet choice
-
 @_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
@@ -88,8 +82,6 @@ def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
     k = min(max(math.ceil(abs(slope)), min_order, 2), max_order, 20)
     return f"sym{k}"
 
-
-# --------------------------------------------------------------------------------------------------- S_HF
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
                   per_coefficient: bool = False, drop_border: int = 0, chunk: int = 8) -> np.ndarray:
@@ -141,8 +133,6 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
         raise ValueError("mu_HF is 0, so Eq. 40 is undefined; use delta_log_e or another pixel unit")
     return 1 - np.clip(np.abs(delta_log_e(images, mu, **kw)) / abs(mu), 0, 1)
 
-
-# --------------------------------------------------------------------------------------------------- S_LF
 
 def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
     """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
