@@ -136,16 +136,12 @@ class CallCounter:
 
 
 def _output_tensor(out):
+    """The network output's tensor: the output itself, its ``.sample`` (diffusers) or its first element."""
     import torch
 
-    if torch.is_tensor(out):
-        return out
-    sample = getattr(out, "sample", None)
-    if torch.is_tensor(sample):
-        return sample
-    if isinstance(out, (tuple, list)) and out and torch.is_tensor(out[0]):
-        return out[0]
-    return None
+    t = getattr(out, "sample", out)
+    t = t[0] if isinstance(t, (tuple, list)) and t else t
+    return t if torch.is_tensor(t) else None
 
 
 @contextmanager
