@@ -171,6 +171,18 @@ def test_frechet_distance_closed_forms():
     assert F.frechet_distance(m1, s1, m1, s1) == pytest.approx(0, abs=1e-8)
 
 
+def test_fid_and_kid_refuse_feature_sets_of_the_wrong_shape():
+    f = np.zeros((4, 3))
+    with pytest.raises(ValueError, match=r"N >= 2, got \(1, 3\)"):
+        F.feature_stats(f[:1])
+    with pytest.raises(ValueError, match="shapes do not match"):
+        F.frechet_distance(np.zeros(3), np.eye(3), np.zeros(2), np.eye(2))
+    with pytest.raises(ValueError, match="the same F, got"):
+        F.kid_from_features(f, np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="at least 2 samples per set, got 1 and 4"):
+        F.kid_from_features(f[:1], f)
+
+
 def test_fid_of_gaussian_features_converges_to_closed_form():
     g = np.random.default_rng(1)
     A = g.standard_normal((4, 4))
