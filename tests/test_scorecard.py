@@ -225,32 +225,3 @@ def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
     got = ordering_agreement(card).set_index("metric")
     assert (got.loc["s_hf", "pairs"], got.loc["s_hf", "agree"]) == (3, 2)
     assert got.loc["psnr", "pairs"] == 0 and "s_dc" not in got.index
-
-
-def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
-    """Counts come from the stored results: crops and seeds per cell, failed samples, datasets apart when they differ."""
-    from spectral_collapse.studies.samples import sample_size
-
-    sr = main_ds("ihc-sr")
-    failed = np.zeros((sr.sizes["method"], sr.sizes["seed"], sr.sizes["sample"]), bool)
-    failed[METHODS.index("ovg"), 0, :2] = True
-    sr["failed"] = (("method", "seed", "sample"), failed)
-    edges = main_ds("ihc-edges", seeds=(0, 1))
-    write(tmp_path, "main_results", "ihc-sr", sr)
-    write(tmp_path, "main_results", "ihc-edges", edges)
-    write(tmp_path, "backbone_ablation", "ihc-sr", ablation_ds("backbone", ["unet", "dit"]))
-    ev = S.load_evidence(tmp_path, "quick")
-    c = C.evaluate_claims(ev).set_index("claim")
-
-    main = c.loc["collapse_sdc", "our sample"]
-    assert f"ihc-sr: {sr.sizes['sample']} test crops × {sr.sizes['seed']} seeds per method ({len(METHODS)} methods)" in main
-    assert f"{int(failed.sum())} of {failed.size} samples failed" in main
-    assert f"ihc-edges: {edges.sizes['sample']} test crops × {edges.sizes['seed']} seeds" in main
-    assert "2 backbones" in c.loc["backbone", "our sample"] and "ihc-edges" not in c.loc["backbone", "our sample"]
-    assert c.loc["scale_x32", "our sample"] == "no stored results"
-    assert c.loc["corr_hf_dc", "our sample"] == main      # same evidence, same count
-    assert "not publish" in sample_size(S.paper_evidence(), ("main",))
-    set_level = S.Evidence(frame=pd.DataFrame({"study": "main", "dataset": "d", "method": ["a", "b"], "seed": 0,
-                                               "metric": "s_g", "value": [0.1, 0.2], "failed": 0, "samples": np.nan}))
-    assert sample_size(set_level, ("main",)) == "main results, d: 1 seed per method (2 methods)"
-

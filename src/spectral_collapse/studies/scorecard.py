@@ -4,7 +4,7 @@ Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3–6, 
 ``KEYS`` = (table, dataset, scale, backbone, space, method, metric) with the rows we derive from stored results; a
 paper row with no counterpart reads "not run". Main results map to Tables 8–11 (bundled ``ihc-sr`` stands in for
 BBBC021 x16, ``ihc-edges`` for Edges2Shoes; a real dataset replaces its stand-in), the ablations to Tables 3–5, and
-Tables 1 and 6 are recomputed shares (``paper_shares``). Aggregation is the paper's: mean over the test images of
+Tables 1 and 6 are recomputed shares (``shares``). Aggregation is the paper's: mean over the test images of
 one seed, then mean and std (ddof 1) over seeds. ``errata_checks`` compares the paper's tables with each other.
 """
 from __future__ import annotations
@@ -18,8 +18,7 @@ from ..reference import paper_tables
 from ..text import percent
 from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
                        crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
-from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
-from .shares import LOWER_IS_BETTER, countable, percent_improved
+from .shares import DETERMINISTIC, LOWER_IS_BETTER, STOCHASTIC, TABLE6_METHODS, countable, percent_improved
 from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
@@ -96,7 +95,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
                                 ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
-    from .paper_shares import table1_rows, table6_rows
+    from .shares import table1_rows, table6_rows
 
     out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
     cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
