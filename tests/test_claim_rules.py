@@ -96,8 +96,8 @@ def test_a_share_over_too_few_comparisons_is_inconclusive():
 
 
 def test_the_pca_claim_needs_several_sparsity_levels():
-    def res(series, factors, k90):
-        return xr.Dataset({"k90": ("series", k90)},
+    def res(series, factors, k90):   # every subsample of a series with the same k90
+        return xr.Dataset({"k90": ("series", k90), "k90_draws": (("series", "draw"), np.repeat([k90], 20, 0).T)},
                           coords={"series": series, "method": ("series", ["ddim"] * (len(series) - 1) + ["gaussian"]),
                                   "factor": ("series", factors)})
 

@@ -11,6 +11,7 @@ import xarray as xr
 from spectral_collapse.reference import paper_tables
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies.shares import share_table
 from spectral_collapse.studies.store import results_path, save_results
 
 METHODS = ("ddim", "null_class", "direct_inversion", "renoise", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
@@ -134,13 +135,13 @@ def test_table6_percent_improved_from_eps_vs_x0(tmp_path):
     assert claims.loc["x0_structure", "verdict"] == C.HOLDS
 
 
-def test_percent_improved_against_a_hand_count():
+def test_a_share_against_a_hand_count():
     f = pd.DataFrame({"dataset": ["a"] * 4 + ["b"] * 4, "seed": 0,
                       "method": ["ddim", "taba", "ddim", "taba"] * 2, "metric": ["s_hf", "s_hf", "fid", "fid"] * 2,
                       "value": [0.5, 0.7, 10, 20, 0.9, 0.8, 30, 5]})
-    pct = S.percent_improved(f, "taba", "ddim", "method", ["dataset", "seed"]).set_index("metric")
-    assert pct.loc["s_hf", "improved"] == 0.5 and pct.loc["s_hf", "cases"] == 2
-    assert pct.loc["fid", "improved"] == 0.5    # lower FID is better: b improved, a did not
+    pct = share_table(f, f.iloc[0:0], "taba", "ddim", "method", ("s_hf", "fid")).set_index("metric")
+    assert pct.loc["s_hf", "share"] == 0.5 and pct.loc["s_hf", "cases"] == 2
+    assert pct.loc["fid", "share"] == 0.5       # lower FID is better: b improved, a did not
 
 
 # ------------------------------------------------------------------------------------------------- claims

@@ -16,7 +16,7 @@ from ..text import signed
 from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, Evidence, fmt_value, method_means, scale_labels
 from .shares import countable
 from .tuning import best_on_validation
-from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, combine_testable, compare,
+from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare,
                        correlation_verdict, fisher_interval, label, natural_key, texture_check, versus_or_tie)
 
 __all__ = ["ARM_WORDS", "arm_words", "arm_name", "below", "correlated", "edm_tradeoff", "taba_structure", "ovg_front",
@@ -298,44 +298,23 @@ def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
     return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
 
 
-def _one_level(ds: str, name: str, check: tuple[str, str]) -> tuple[str, str]:
-    """A dataset with one sparsity level ``name``: not testable ("sparser" needs two), its k90 against Gaussian
-    noise's kept in the numbers."""
-    v, text = check
-    text = text[len(f"{ds}: "):] if text.startswith(f"{ds}: ") else text
-    said = v if isinstance(v, str) else (HOLDS if v else FAILS)
-    return UNTESTABLE, f"{ds}: one sparsity level ({name}): {text.rsplit(' → ', 1)[0]} → {said}"
-
-
 def pca_fewer(ev: Evidence) -> Finding:
     if ev.source == "paper":
         return Finding(UNTESTABLE, "Fig. 3 is a plot without tabulated numbers")
     checks = []
     for ds, res in sorted(ev.extra.get("pca_collapse", {}).items()):
-        if "k90" not in res or "gaussian" not in res["series"].values:
+        if "k90_draws" not in res or "gaussian" not in res["series"].values:
             continue
-        k90 = res["k90"].to_series()
-        gauss = float(k90["gaussian"])
         inv = res.sel(series=[s for s in res["series"].values if s != "gaussian" and
                               str(res["method"].sel(series=s).values) == "ddim"])
         if inv.sizes.get("series", 0) == 0:
             continue
-        order = np.argsort(inv["factor"].values)
-        ks = [int(inv["k90"].values[i]) for i in order]
-        names = [str(inv["series"].values[i]) for i in order]
-        if "k90_draws" in res:  # subsampled k90s: three-way verdicts on paired differences
-            found = _k90_checks(ds, res, names)
-            checks += found if len(names) > 1 else [_one_level(ds, names[0], found[0])]
-            continue
-        text = (f"{ds}: components for 90 % of the variance: gaussian {int(gauss)}, "
-                + ", ".join(f"{n} {k}" for n, k in zip(names, ks)))
-        if len(ks) == 1:
-            checks.append(_one_level(ds, names[0], (ks[0] < gauss, text)))
-            continue
-        fewer = all(k < gauss for k in ks)
-        sparser = all(a >= b for a, b in zip(ks, ks[1:])) and ks[0] > ks[-1]
-        checks.append((fewer and sparser, text))
-    return combine_testable(checks, "needs pca_collapse results")
+        names = [str(inv["series"].values[i]) for i in np.argsort(inv["factor"].values)]
+        found = _k90_checks(ds, res, names)
+        if len(names) == 1:  # not testable ("sparser" needs two levels); the k90 against noise's kept in the numbers
+            found = [(UNTESTABLE, f"{ds}: one sparsity level ({names[0]}): {found[0][1][len(ds) + 2:]}")]
+        checks += found
+    return combine(checks, "needs pca_collapse results")
 
 
 def sdc_literal(ev: Evidence) -> list[str]:

@@ -1,19 +1,10 @@
 """The quality gate applied to the models of a study run (``studies.quality`` measures; this module enforces).
 
-While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``: the profile's
-trained models (``studies.models.trained_model``), the VAE of the latent arm (``latent_space``) and a user's
-diffusers models (``user_models``). A model below the gate stops the study with ``WeakModelError`` naming the model,
-the failed check, its value and its threshold, and the fix, unless the run allows weak models
-(``allow_weak_model=True``, or a profile whose numbers mean nothing anyway: ``smoke``). Either way the gate status
-of every model used is recorded in the results (attribute ``model_gate``), and each chapter shows it above its
-numbers, with a visible warning when a weak model was allowed.
-
-Reports of trained checkpoints are cached in the checkpoint folder (``quality.json``) and beside the shipped
-weights, under a key of the gate's version, its settings and the digest of the weights, so a fresh clone reads the
-reports of the shipped models instead of sampling again, and changed weights are measured again. A user's model
-is measured once per process and dataset, and inside a study run its report is also kept on disk beside the run's
-cell cache (``<cache>/gate/``), under a key of the gate's version, the model's content hash, the data and the
-settings: the chapters of one report, each in its own kernel, measure a model once.
+While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``. A model below
+the gate stops the study with ``WeakModelError`` (the model, the failed check, its value, its threshold and the fix),
+unless the run allows weak models; either way the gate status of every model used is recorded in the results
+(attribute ``model_gate``). Reports are cached with the weights (``quality.json``, keyed by the gate's version, its
+settings and the weights' digest) and, for a user's model, beside the run's cell cache (``<cache>/gate/``).
 """
 from __future__ import annotations
 

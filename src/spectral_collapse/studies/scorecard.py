@@ -18,13 +18,13 @@ from ..reference import paper_tables
 from ..text import percent
 from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
                        crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
-from .shares import DETERMINISTIC, LOWER_IS_BETTER, STOCHASTIC, TABLE6_METHODS, countable, percent_improved
+from .shares import DETERMINISTIC, LOWER_IS_BETTER, STOCHASTIC, TABLE6_METHODS
 from .verdicts import fmt_value
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
-           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
-           "percent_improved", "ordering_agreement", "counts", "errata_checks", "scale_labels",
+           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
+           "ordering_agreement", "counts", "errata_checks", "scale_labels",
            "method_means", "fmt_value", "fmt_metric", "paper_printed"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]

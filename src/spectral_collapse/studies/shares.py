@@ -15,10 +15,10 @@ import pandas as pd
 from ..reference import paper_tables
 from ..text import interval, percent
 from .evidence import METRICS
-from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, combine_testable
+from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "percent_improved", "s_g_ties", "share_span", "paired_rows", "share_rows", "share_interval",
+           "countable", "s_g_ties", "share_span", "paired_rows", "share_rows", "share_interval",
            "share_verdict", "share_table", "table1_frames", "x0_frames", "table1_rows", "table6_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
@@ -65,31 +65,6 @@ def s_g_ties(a, b, n) -> np.ndarray:
 
     res = np.vectorize(lambda k: ks_resolution(int(k)) if np.isfinite(k) and k >= 1 else 0.0, otypes=[float])(n)
     return np.abs(a - b) <= res
-
-
-def percent_improved(frame: pd.DataFrame, better, worse, by: str, pair_on: list[str]) -> pd.DataFrame:
-    """Per metric, the share of cases (rows matched on ``pair_on``) where a ``better`` label (column ``by``) beats a
-    ``worse`` one; lower-is-better metrics count a decrease and S_G ties (``s_g_ties``) half a win. Rows left out by
-    ``countable`` are counted in ``failed_out`` and ``coinciding_out``."""
-    better = (better,) if isinstance(better, str) else tuple(better)
-    worse = (worse,) if isinstance(worse, str) else tuple(worse)
-    rows = []
-    for metric, f in frame.groupby("metric"):
-        kept, why = countable(f[f[by].isin(better + worse)])
-        a, b = kept[kept[by].isin(better)], kept[kept[by].isin(worse)]
-        m = a.merge(b, on=[*pair_on, "metric"], suffixes=("_a", "_b"))
-        m = m[np.isfinite(m["value_a"]) & np.isfinite(m["value_b"])]
-        if m.empty:
-            continue
-        va, vb = m["value_a"].to_numpy(float), m["value_b"].to_numpy(float)
-        win = (va < vb) if metric in LOWER_IS_BETTER else (va > vb)
-        tie = np.zeros(len(m), bool)
-        if metric == "s_g" and "n_a" in m and "n_b" in m:
-            tie = s_g_ties(va, vb, np.minimum(m["n_a"].to_numpy(float), m["n_b"].to_numpy(float)))
-        score = np.where(tie, 0.5, win.astype(float))
-        rows.append({"metric": metric, "improved": float(score.mean()), "cases": len(m), "ties": int(tie.sum()),
-                     "failed_out": why["failed"], "coinciding_out": why["coinciding"]})
-    return pd.DataFrame(rows, columns=["metric", "improved", "cases", "ties", "failed_out", "coinciding_out"])
 
 
 def paired_rows(wide: pd.DataFrame, n_keys: int, by: str, better, worse):
@@ -242,7 +217,7 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
     """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
     50 %; Table 6 (nothing to recompute it from) the reported share against the side the text puts it on."""
     checks = []
-    pct = (percent_improved(frame, better, worse, by, ["dataset", "seed"]).set_index("metric")
+    pct = (share_table(frame, frame.iloc[0:0], better, worse, by, tuple(want_above)).set_index("metric")
            if table == "table1" else None)
     for m, above in want_above.items():
         rep = float(reported.get(m, np.nan))
@@ -253,10 +228,10 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
         elif m not in pct.index:
             checks.append((UNTESTABLE, f"{head}, not in Tables 8–11 → {UNTESTABLE}"))
         elif not np.isfinite(rep) or rep == 0.5:
-            checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'improved'])} → {UNTESTABLE}"))
+            checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'share'])} → {UNTESTABLE}"))
         else:
-            recomputed = f"recomputed {percent(pct.loc[m, 'improved'])} of {int(pct.loc[m, 'cases'])}"
-            checks.append(_side(float(pct.loc[m, "improved"]), rep > 0.5, f"{head}, {recomputed}"))
+            recomputed = f"recomputed {percent(pct.loc[m, 'share'])} of {int(pct.loc[m, 'cases'])}"
+            checks.append(_side(float(pct.loc[m, "share"]), rep > 0.5, f"{head}, {recomputed}"))
     return checks
 
 
@@ -269,7 +244,7 @@ def share_claim(table: str, frames, want_above: dict):
         reported = paper_tables()
         reported = reported[reported["table"] == table].set_index("metric")["mean"]
         if ev.source == "paper":
-            return combine_testable(_paper_share_checks(table, frame, better, worse, by, want_above, reported),
+            return combine(_paper_share_checks(table, frame, better, worse, by, want_above, reported),
                                     "the paper's tables give none of these shares")
         if frame.empty and crops.empty:
             return Finding(UNTESTABLE, "the results these shares are computed from are not stored")

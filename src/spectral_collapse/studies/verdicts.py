@@ -19,8 +19,8 @@ from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
 from ..text import signed
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
-           "combine_testable", "label", "signed", "paired_units", "compare", "compare_means", "versus_or_tie",
-           "texture_check", "real_band", "overshoots", "fisher_interval", "correlation_verdict", "fmt_value"]
+           "label", "signed", "paired_units", "compare", "compare_means", "versus_or_tie", "texture_check", "real_band",
+           "overshoots", "fisher_interval", "correlation_verdict", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
@@ -43,14 +43,23 @@ def fold(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text) checks, None ones left out (none left: not testable here, ``missing``).
-    Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order."""
+    """One finding from (verdict or bool, text) checks, None ones left out; "not testable here" checks are listed
+    after the others, which alone decide (none left: not testable here, their texts or ``missing``). Several checks:
+    the detail counts how many hold, each ends with its verdict, settings in numeric order."""
     checks = [c for c in checks if c is not None]
+    untested = [t for v, t in checks if v == UNTESTABLE]
+    checks = [(v, t) for v, t in checks if v != UNTESTABLE]
+    if not checks:
+        return Finding(UNTESTABLE, "; ".join(untested) or missing)
+    if untested:
+        vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
+        n_inc = vs.count(INCONCLUSIVE)
+        head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
+                + f" ({len(untested)} not testable here): ")
+        return Finding(fold(vs), head + "; ".join(t for _, t in checks) + "; " + "; ".join(untested))
     settings = [str(t).split(": ")[0] for _, t in checks]
     if settings == sorted(settings):  # settings in string order (a groupby's): put their numbers in numeric order
         checks = [c for _, c in sorted(zip(settings, checks), key=lambda x: natural_key(x[0]))]
-    if not checks:
-        return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     if len(vs) > 1:   # each of several comparisons says what it reads
         checks = [(v, t if " → " in str(t) else f"{t} → {w}") for (v, t), w in zip(checks, vs)]
@@ -59,23 +68,6 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     head = (f"{vs.count(HOLDS)} of {len(vs)} hold" + (f", {n_fail} {fails}" if n_fail else "")
             + (f", {n_inc} inconclusive" if n_inc else "") + ": " if len(vs) > 1 else "")
     return Finding(fold(vs), head + "; ".join(t for _, t in checks))
-
-
-def combine_testable(checks: list, missing: str) -> Finding:
-    """``verdicts.combine`` over the checks that could be made, the "not testable here" ones listed after them;
-    nothing testable: not testable here (their texts, else ``missing``)."""
-    checks = [c for c in checks if c is not None]
-    untested = [t for v, t in checks if v == UNTESTABLE]
-    judged = [(v, t) for v, t in checks if v != UNTESTABLE]
-    if not judged:
-        return Finding(UNTESTABLE, "; ".join(untested) or missing)
-    if not untested:
-        return combine(judged, missing)
-    vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in judged]
-    n_inc = vs.count(INCONCLUSIVE)
-    head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
-            + f" ({len(untested)} not testable here): ")
-    return Finding(fold(vs), head + "; ".join(t for _, t in judged) + "; " + "; ".join(untested))
 
 
 def difference(a, b) -> str:
