@@ -77,20 +77,14 @@ def allowed(allow, name: str) -> bool:
     return any(re.fullmatch(rf"{re.escape(k)}-[a-z0-9_]+-[0-9a-f]{{12}}", name) for k in allow)
 
 
-def _digest(folder: Path) -> str | None:
-    from ..train.cache import checkpoint_digest
-
-    return checkpoint_digest(folder)
-
-
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
     """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
     when the key matches, else computed and written to both."""
-    from ..train.cache import atomic_write_bytes
+    from ..train.cache import atomic_write_bytes, checkpoint_digest
     from ..train.shipped import HASHES, shipped_dir
 
     folder = Path(folder)
-    key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": _digest(folder), **settings},
+    key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": checkpoint_digest(folder), **settings},
                                     sort_keys=True).encode()).hexdigest()
     shipped = shipped_dir(folder)
     for f in (folder / GATE_FILE, shipped / GATE_FILE):
@@ -165,7 +159,10 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
                 return _USER_REPORTS[key]
             except (OSError, ValueError, KeyError, TypeError):
                 pass   # not measured yet, or unreadable: measure it
-        labels = labels or ((0, 1) if _takes_labels(D) else (1,))
+        from ..models.denoisers import takes_labels
+
+        net = getattr(D, "net", None)
+        labels = labels or ((0, 1) if net is not None and takes_labels(net) else (1,))
         _USER_REPORTS[key] = gate_report(D, data, name=name, steps=steps, n=n, labels=labels,
                                          space=getattr(D, "latent_space", None))
         if disk is not None:
@@ -176,13 +173,6 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
             except OSError:
                 pass   # a read-only cache: measured again next time
     return _USER_REPORTS[key]
-
-
-def _takes_labels(D) -> bool:
-    from ..models.denoisers import takes_labels
-
-    net = getattr(D, "net", None)
-    return net is not None and takes_labels(net)
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
