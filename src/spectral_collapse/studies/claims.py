@@ -4,7 +4,7 @@ Each claim returns a ``Finding``: "holds", "does not hold", "inconclusive" or "n
 behind it, decided by one of the general rules (``RULES``; the checks in ``studies.claim_checks``). The same function
 runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one "seed" = the reported mean),
 where it decides on the means, so the claims page also shows where the paper's tables disagree with its text.
-``evaluate_claims`` tabulates every claim; ``glue_verdicts`` and ``chapter_verdicts`` serve a chapter's own results.
+``evaluate_claims`` tabulates every claim; ``chapter_verdicts`` judges a chapter's own results by the same rule.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from .verdicts import FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, Finding
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "INPUT_STRUCTURE", "judge", "evaluate_claims",
-           "judged_on", "chapter_claims", "chapter_verdicts", "glue_verdicts"]
+           "chapter_claims", "chapter_verdicts"]
 
 # the general rules a claim is decided by (the keys of ``RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
@@ -188,12 +188,6 @@ def gate_caveat(weak: list[str], alone: Finding) -> str:
     return f"{INDICATIVE}: below the quality gate: {', '.join(weak)}; {rest}"
 
 
-def judged_on(ev: Evidence, reads: str, keys=None) -> list[tuple[Claim, Finding]]:
-    """The claims that read the evidence ``reads`` ("main", "x0", "scale", ...; ``keys``: only these), each with
-    its finding on ``ev`` (``judge``): what a chapter says of its own results, by the claims page's rule."""
-    return [(c, judge(c, ev)) for c in CLAIMS if reads in c.reads and (keys is None or c.key in keys)]
-
-
 def chapter_claims(ds, keys=None, reads: dict | None = None) -> list[tuple[Claim, Finding]]:
     """The claims a study's results answer on their own (``keys``: only these), judged on those results by the
     claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads.
@@ -205,7 +199,7 @@ def chapter_claims(ds, keys=None, reads: dict | None = None) -> list[tuple[Claim
     for study, other in (reads or {}).items():
         if other is not None:
             ev.extra.setdefault(study, {})[str(ds.attrs.get("dataset", ""))] = other
-    return judged_on(ev, short, keys)
+    return [(c, judge(c, ev)) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)]
 
 
 def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
@@ -226,13 +220,8 @@ def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None,
 
 def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
     """``chapter_claims`` as a table, one row per claim: key, title, where in the paper, verdict, caveat and the
-    numbers it rests on. A chapter shows this table and glues each verdict (``glue_verdicts``)."""
+    numbers it rests on. A chapter shows this table and glues each verdict as ``claim_<key>``."""
     rows = [{"claim": c.key, "title": c.title, "where": c.where, "verdict": f.verdict, "caveat": f.caveat,
              "numbers": f.detail} for c, f in chapter_claims(ds, keys, reads)]
     return pd.DataFrame(rows, columns=["claim", "title", "where", "verdict", "caveat", "numbers"])
 
-
-def glue_verdicts(ds, keys=None, reads: dict | None = None) -> dict[str, str]:
-    """{"claim_<key>": verdict} for the claims a chapter answers: the names a chapter's text glues its verdict words
-    under, so the words come from the claims page's rule and cannot go stale (tests/test_glued_verdicts.py)."""
-    return {f"claim_{c.key}": f.verdict for c, f in chapter_claims(ds, keys, reads)}
