@@ -1,10 +1,8 @@
 """The evidence the scorecard and the claims read: our stored results, or the paper's tables, as long frames.
 
-``long_frame`` turns one results file into per-seed means of every known metric, ``crop_frame`` into per-crop values;
-``Evidence`` holds both frames, whole Pareto / PCA results and each run's real-crop band, and selects the rows of one
-study. ``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile, and
-``paper_evidence`` the paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the
-paper's: mean over the test images of one seed.
+``Evidence`` holds per-seed means (``long_frame``), per-crop values (``crop_frame``), whole Pareto / PCA results and
+each run's real-crop band; ``load_evidence`` reads every stored results file of a profile, ``paper_evidence`` the
+paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean).
 """
 from __future__ import annotations
 

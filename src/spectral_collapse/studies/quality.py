@@ -255,20 +255,18 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
-                batch: int = 32, seed: int = 0, keep_samples: bool = False, unit_start: bool = True) -> GateReport:
+                batch: int = 32, seed: int = 0) -> GateReport:
     """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view of it) on every check.
 
     space: the LatentSpace that decodes the model's samples to images (None: a pixel model). heldout and
-    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check.
-    keep_samples: put the deterministic sampler's samples of each label in ``report.info["samples"]``.
-    unit_start: also run the deterministic sampler from pure noise and record its mean and std errors in
-    ``report.info["unit_start"]`` (not judged; see ``TerminalStart``).
+    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check. The deterministic
+    sampler's mean and std errors from pure noise go to ``report.info["unit_start"]`` (not judged; ``TerminalStart``).
     """
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
     gen = torch.Generator().manual_seed(_SEED)
-    rows, info = [], {"n": n, "steps": steps, "labels": list(labels), "samples": {}, "unit_start": []}
+    rows, info = [], {"n": n, "steps": steps, "labels": list(labels), "unit_start": []}
     D.eval()
     for label in labels:
         pool, held = crop_pools(base, label)
@@ -289,22 +287,17 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
             rows.append(_row("patches", patch_ratio(x, held, pool, gen), sname, label))
             d_x = nn_distances(x, pool).median()
             rows.append(_row("memorisation", float(d_x / d_held.clamp_min(1e-12)), sname, label))
-            if keep_samples and sname != "stochastic Heun":
-                info["samples"][label] = x
         if is_flow_model(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
             from ..inversion.methods.ddim import Euler
 
             euler = draw_samples(D, Euler(), n, label, steps, shape, seed, batch, space, start)
             m_err, s_err = channel_errors(euler, pool)
             info.setdefault("euler", []).append({"sampler": "Euler", "label": label, "mean": m_err, "std": s_err})
-        if unit_start:  # the same deterministic sampler begun from pure noise: the schedule's share, not judged
-            det_name, det = next(iter(samplers(D).items()))
-            m_err, s_err = channel_errors(draw_samples(D, det, n, label, steps, shape, seed, batch, space), pool)
-            info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err})
+        det_name, det = next(iter(samplers(D).items()))   # begun from pure noise: the schedule's share, not judged
+        m_err, s_err = channel_errors(draw_samples(D, det, n, label, steps, shape, seed, batch, space), pool)
+        info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err})
     change = plateau_change(heldout, total_steps)
     rows.append(_row("plateau", change))
-    if not keep_samples:
-        info.pop("samples")
     return GateReport(name, pd.DataFrame(rows), info)
 
 

@@ -1,11 +1,9 @@
 """Reproduction scorecard: the paper's numbers beside ours, matched by a join.
 
-Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3–6, 8–11 in long form) is left-joined on
-``KEYS`` = (table, dataset, scale, backbone, space, method, metric) with the rows we derive from stored results; a
-paper row with no counterpart reads "not run". Main results map to Tables 8–11 (bundled ``ihc-sr`` stands in for
-BBBC021 x16, ``ihc-edges`` for Edges2Shoes; a real dataset replaces its stand-in), the ablations to Tables 3–5, and
-Tables 1 and 6 are recomputed shares (``shares``). Aggregation is the paper's: mean over the test images of
-one seed, then mean and std (ddof 1) over seeds. ``errata_checks`` compares the paper's tables with each other.
+Every row of the paper's tables (``reference.paper_tables()``) is left-joined on ``KEYS`` with the rows we derive from
+stored results ("not run" without a counterpart): main results to Tables 8–11 (``ihc-sr`` stands in for BBBC021
+x16, ``ihc-edges`` for Edges2Shoes, a real dataset replaces its stand-in), ablations to Tables 3–5, and Tables 1
+and 6 recomputed as shares (``shares``). ``errata_checks`` compares the paper's tables with each other.
 """
 from __future__ import annotations
 

@@ -1,11 +1,5 @@
-"""Shares of comparisons won (the paper's Tables 1 and 6): what they may count, their intervals, our counterparts
-of the two tables and the claims they decide.
-
-A share counts a comparison only between cells that stand for what they claim: a (arm, method, seed) cell with a
-failed sample (``studies.validity``) is left out, and of two methods that coincide sample for sample
-(``aggregate.coinciding_methods``) only the first is counted. Two S_G values within the KS test's resolution at
-their sample count (``metrics.latent.ks_resolution``) cannot be ordered and count as a tie, half a win. A share over
-fewer than ``MIN_COMPARISONS`` distinct comparisons is inconclusive either way.
+"""Shares of comparisons won (the paper's Tables 1 and 6): what they may count (``countable``), their intervals
+(``share_table``), our counterparts of the two tables and the claims they decide (``share_claim``).
 """
 from __future__ import annotations
 
