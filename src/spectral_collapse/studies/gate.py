@@ -20,7 +20,7 @@ from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_repo
                       vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "GATE_LABEL"]
+           "active_policy", "GATE_LABEL", "read_json"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -77,6 +77,14 @@ def allowed(allow, name: str) -> bool:
     return any(re.fullmatch(rf"{re.escape(k)}-[a-z0-9_]+-[0-9a-f]{{12}}", name) for k in allow)
 
 
+def read_json(path: Path):
+    """The JSON file at ``path``; None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
     """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
     when the key matches, else computed and written to both."""
@@ -88,10 +96,7 @@ def _cached(folder: Path, settings: dict, compute) -> GateReport:
                                     sort_keys=True).encode()).hexdigest()
     shipped = shipped_dir(folder)
     for f in (folder / GATE_FILE, shipped / GATE_FILE):
-        try:
-            d = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
+        d = read_json(f)
         if isinstance(d, dict) and d.get("key") == key:
             return GateReport.from_dict(d)
     rep = compute()
@@ -109,20 +114,12 @@ def _settings(profile) -> dict:
     return {"n": int(profile.gate_samples), "steps": int(profile.steps)}
 
 
-def _sampler_setting(D) -> dict:
-    """The deterministic sampler in the cache key where it is not the one a VP or EDM model has always been judged
-    with (a flow-matching model's Heun), so a report made with another sampler is measured again."""
-    return {"deterministic": deterministic_sampler(D)} if is_flow_model(D) else {}
-
-
 def trained_report(tm, data, profile, space=None) -> GateReport:
     """The gate report of a TrainedModel (``data``: what it was trained on; ``space``: its LatentSpace, if any)."""
-    log = {}
-    try:
-        log = json.loads((Path(tm.path) / "log.json").read_text())
-    except (OSError, ValueError):
-        pass
-    st = {**_settings(profile), **_sampler_setting(tm.denoiser)}
+    log = read_json(Path(tm.path) / "log.json") or {}
+    st = _settings(profile)
+    if is_flow_model(tm.denoiser):  # judged with Heun: a report made with another sampler is measured again
+        st["deterministic"] = deterministic_sampler(tm.denoiser)
 
     def compute():
         return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,

@@ -41,7 +41,7 @@ def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
 
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     from .quality import input_shape, crop_pools
-    from .gate import gate_policy, trained_report, vae_gate_report
+    from .gate import gate_policy, read_json, trained_report, vae_gate_report
     from .models import dataset_for, load_role, model_set
     from .profiles import get_profile
 
@@ -80,7 +80,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             info[role.key] = {"checkpoint": folder.name, "role": role.role, "dataset": role.dataset,
                               "parameterization": role.parameterization, "space": role.space or p.space,
                               "backbone": role.backbone,
-                              "device": log.get("device", ""), "steps": _steps(folder),
+                              "device": log.get("device", ""),
+                              "steps": (read_json(folder / "config.json") or {}).get("train", {}).get("steps"),
                               "psnr_db": rep.info.get("psnr_db")}
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
             samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
@@ -133,10 +134,3 @@ def _spread(pool: torch.Tensor) -> torch.Tensor:
     """N_SHOWN crops spread evenly over a pool (neighbouring crops of a strided pool overlap)."""
     return pool[torch.linspace(0, len(pool) - 1, N_SHOWN).round().long()]
 
-
-def _steps(folder: Path) -> int | None:
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return cfg.get("train", {}).get("steps")

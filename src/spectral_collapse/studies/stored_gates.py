@@ -13,19 +13,11 @@ import pandas as pd
 from ..text import notation
 from ..train.cache import model_name
 from ..train.shipped import shipped_dir
-from .gate import GATE_FILE
+from .gate import GATE_FILE, read_json
 from .quality import CHECKS, GATE_VERSION, THRESHOLDS, GateReport
 
 __all__ = ["current_status", "gate_table", "stored_gate_table", "replicate_gate_table", "stored_report",
            "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame"]
-
-
-def _read(folder: Path, name: str):
-    """The JSON file ``name`` of ``folder``; None when it is missing or unreadable."""
-    try:
-        return json.loads((Path(folder) / name).read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
@@ -33,10 +25,10 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
     rep, cfg = None, {}
     for d in (Path(folder), shipped_dir(folder, weights_root)):
         try:
-            rep = rep or GateReport.from_dict(_read(d, GATE_FILE))
+            rep = rep or GateReport.from_dict(read_json(d / GATE_FILE))
         except (TypeError, KeyError):
             pass
-        cfg = cfg or _read(d, "config.json") or {}
+        cfg = cfg or read_json(d / "config.json") or {}
     return rep, cfg
 
 
@@ -48,12 +40,12 @@ def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[
 
     folder = Path(checkpoint_root or CHECKPOINT_ROOT) / name
     for d in (folder, shipped_dir(folder, weights_root)):
-        d_rep = _read(d, GATE_FILE)
+        d_rep = read_json(d / GATE_FILE)
         if not isinstance(d_rep, dict):
             continue
-        kind = ((_read(d, "config.json") or {}).get("model") or {}).get("parameterization")
+        kind = ((read_json(d / "config.json") or {}).get("model") or {}).get("parameterization")
         if kind == "flow" and (d_rep.get("settings") or {}).get("deterministic") != "Heun":
-            continue  # a flow model is judged with Heun's steps (gate._sampler_setting); a report made otherwise is not
+            continue  # a flow model is judged with Heun's steps (gate.trained_report); a report made otherwise is not
         if d_rep.get("version") == GATE_VERSION and "passed" in d_rep:
             rep = GateReport.from_dict(d_rep)
             return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
