@@ -170,7 +170,7 @@ def judge(c: Claim, ev: Evidence) -> Finding:
     """``c``'s finding on ``ev``. Where it rests, wholly or in part, on results computed with a model below the
     quality gate (``ev.weak``), its ``caveat`` says so (``gate_caveat``)."""
     found = c.test(ev)
-    weak = sorted({m for (study, _), names in ev.weak.items() if study in c.reads for m in names})
+    weak = sorted({m for (study, _), (names, _) in ev.weak.items() if study in c.reads for m in names})
     if not weak or found.verdict == UNTESTABLE:
         return found
     return replace(found, caveat=gate_caveat(weak, c.test(ev.gated())))

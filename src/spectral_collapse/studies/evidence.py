@@ -100,19 +100,19 @@ class Evidence:
     source: str = "ours"                           # "ours" | "paper"
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
-    weak: dict = field(default_factory=dict)       # (study, dataset) -> names of the models below the quality gate
-    weak_arms: dict = field(default_factory=dict)  # (study, dataset) -> (axis, {arm value: weak names}) or None: all
+    # (study, dataset) -> (names of the models below the quality gate, ``weak_arms``: which arms they computed)
+    weak: dict = field(default_factory=dict)
 
     def gated(self) -> "Evidence":
         """The same evidence without what a model below the quality gate computed: an ablation's arms on such models
         (the whole (study, dataset) when ``weak_arms`` does not split it), and a Pareto / PCA result on one."""
         frame, crops, extra = self.frame, self.crops, {k: dict(v) for k, v in self.extra.items()}
-        for (study, dataset), arms in self.weak_arms.items():
+        for (study, dataset), (_, arms) in self.weak.items():
             if study in extra:
                 extra[study].pop(dataset, None)
                 continue
             frame, crops = (_without(f, study, dataset, arms) for f in (frame, crops))
-        return replace(self, frame=frame, crops=crops, extra=extra, weak={}, weak_arms={})
+        return replace(self, frame=frame, crops=crops, extra=extra, weak={})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -180,10 +180,9 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
 
     dataset = str(dataset or ds.attrs.get("dataset", ""))
     below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
-    weak = {(short, dataset): below} if below else {}
     if short in EXTRA_STUDIES:
-        return Evidence(frame=pd.DataFrame(columns=_FRAME_COLUMNS), extra={short: {dataset: ds}}, weak=weak,
-                        weak_arms={(short, dataset): None} if below else {})
+        return Evidence(frame=pd.DataFrame(columns=_FRAME_COLUMNS), extra={short: {dataset: ds}},
+                        weak={(short, dataset): (below, None)} if below else {})
     fr = long_frame(ds, short, dataset)
     if short == "main":
         factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
@@ -191,8 +190,8 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     band = real_band(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band}, weak=weak,
-                    weak_arms={(short, dataset): weak_arms(ds)} if below else {})
+                    bands={} if band is None else {(short, dataset): band},
+                    weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
@@ -210,7 +209,6 @@ def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> 
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
                     extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
                     weak={k: v for e in parts for k, v in e.weak.items()},
-                    weak_arms={k: v for e in parts for k, v in e.weak_arms.items()},
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 

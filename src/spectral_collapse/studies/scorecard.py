@@ -109,14 +109,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
-    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak_arms``):
-    every arm's when the record does not split them by arm."""
-    if (short, dataset) not in ev.weak_arms:
-        return []
-    arms = ev.weak_arms[(short, dataset)]
-    if arms is None or arm is None:
-        return list(ev.weak.get((short, dataset), []))
-    return list(arms[1].get(str(arm), []))
+    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak``): every
+    arm's when the record does not split them by arm."""
+    names, arms = ev.weak.get((short, dataset), ([], None))
+    return list(names if arms is None or arm is None else arms[1].get(str(arm), []))
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
