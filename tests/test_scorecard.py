@@ -112,7 +112,7 @@ def test_real_dataset_replaces_its_bundled_stand_in(tmp_path):
     assert card[(card.table == "table8") & (card.metric == "psnr")].status.eq("compared").any()
 
 
-def test_table6_percent_improved_from_eps_vs_x0(tmp_path):
+def test_table6_share_from_eps_vs_x0(tmp_path):
     eps = main_ds("ihc-sr", methods=("ddim", "taba", "ovg")).drop_vars("images")
     x0 = eps.copy(deep=True)
     x0["s_hf"] = x0["s_hf"] + 0.05       # x0 always better on S_HF

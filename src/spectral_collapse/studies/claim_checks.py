@@ -1,8 +1,5 @@
 """The checks the paper's claims are decided by (``studies.claims`` lists the claims), each a function of the
-scorecard's ``Evidence`` returning a ``verdicts.Finding``: comparisons on the main results and along the ablations'
-axes, correlations over distinct points, the PCA study's k90s, the realism scores' texture verdicts and the two S_DC
-definitions; and the reader names of ablation arms ("DiT", "×4") the checks and tables write.
-"""
+scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -103,7 +100,7 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
 
 
 def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
-    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``verdicts.correlation_finding``)."""
+    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``correlation_finding``)."""
     def test(ev: Evidence) -> Finding:
         w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
         lack = [label(m) for m in (a, b) if m not in w]

@@ -201,8 +201,6 @@ def table6_rows(ev) -> pd.DataFrame | None:
 
 def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
     """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 %: inconclusive."""
-    if not np.isfinite(share):
-        return UNTESTABLE, f"{text} → {UNTESTABLE}"
     v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
     return v, f"{text} → {v}"
 
@@ -239,7 +237,7 @@ def share_claim(table: str, frames, want_above: dict):
         reported = reported[reported["table"] == table].set_index("metric")["mean"]
         if ev.source == "paper":
             return combine(_paper_share_checks(table, frame, better, worse, by, want_above, reported),
-                                    "the paper's tables give none of these shares")
+                           "the paper's tables give none of these shares")
         if frame.empty and crops.empty:
             return Finding(UNTESTABLE, "the results these shares are computed from are not stored")
         checks = []

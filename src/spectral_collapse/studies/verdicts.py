@@ -1,11 +1,8 @@
 """Three-way verdicts of the paper's claims on per-crop evidence: paired comparisons and correlations.
 
-A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing).
-A *comparison* pairs two labels' per-crop values, one unit per crop, and reads the paired 95 % bootstrap interval of
-the mean difference with ``metrics.intervals.three_way`` and the metric's minimal effect (``MIN_EFFECT``); a
-*correlation* over distinct points reads a Fisher-z interval; shares of comparisons are in ``studies.shares``.
-A claim made of several checks holds when all hold, does not hold when any does not, and is inconclusive otherwise.
-Evidence without per-crop values (the paper's tables: reported means only) is decided on the means, two-way.
+A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing):
+a comparison reads the paired 95 % bootstrap interval over crops against the metric's minimal effect (``MIN_EFFECT``),
+a correlation a Fisher-z interval; the paper's tables (means only) are decided on the means, two-way.
 """
 from __future__ import annotations
 
