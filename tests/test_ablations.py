@@ -239,9 +239,9 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     assert pi.loc["s_hf", "lo"] <= pi.loc["s_hf", "improved"] <= pi.loc["s_hf", "hi"]
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # paper Table 6
     # the chapter's share is the claims page's share, computed by the same function
-    from spectral_collapse.studies.paper_shares import x0_frames
+    from spectral_collapse.studies.shares import x0_frames
     from spectral_collapse.studies.scorecard import Evidence, crop_frame, long_frame
-    from spectral_collapse.studies.verdicts import share_table
+    from spectral_collapse.studies.shares import share_table
 
     ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=crop_frame(ds, "x0", "d"))
     frame, crops, xs, eps, by = x0_frames(ev)

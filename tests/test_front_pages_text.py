@@ -50,7 +50,7 @@ def test_large_counts_read_as_words_never_e_notation(n):
 
 def test_claim_rules_and_correlations_print_no_ascii_minus():
     """Every number of the claims' rules and of a correlation finding is typeset with a true minus."""
-    from spectral_collapse.studies import verdicts as V
+    from spectral_collapse.studies.claim_checks import correlation_finding
     from spectral_collapse.studies.claims import CLAIMS
 
     for c in CLAIMS:
@@ -61,7 +61,7 @@ def test_claim_rules_and_correlations_print_no_ascii_minus():
     w = pd.DataFrame({"a": x, "b": -x + 0.3 * rng.random(8)},
                      index=pd.MultiIndex.from_tuples([("d1" if i < 4 else "d2", f"m{i}") for i in range(8)],
                                                      names=["dataset", "method"]))
-    found = V.correlation_finding(w, {"failed": 1, "coinciding": 1}, "a", "b", -1, 0.5)
+    found = correlation_finding(w, {"failed": 1, "coinciding": 1}, "a", "b", -1, 0.5)
     assert not re.search(r"(?<![\w.])-\d", found.detail), found.detail
     assert "coinciding 1, failed cells 1" in found.detail
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.studies.claims import CLAIMS, glue_verdicts
+from spectral_collapse.studies.claims import CLAIMS, chapter_verdicts
 from spectral_collapse.studies.store import load_results
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,8 @@ def test_glued_verdicts_match_claims_table(path):
     sweep = [p for p in meta["inputs"] if p.startswith("data/results/pareto/")]
     # the main-results chapter judges its claims with the sweep its OVG step sizes come from, as it does here
     reads = {"pareto": load_results(ROOT / sweep[0])} if sweep and ds.attrs.get("study") == "main_results" else None
-    want = glue_verdicts(ds, reads=reads)
+    table = chapter_verdicts(ds, reads=reads)
+    want = {f"claim_{k}": v for k, v in zip(table["claim"], table["verdict"])}
     for name, said in names.items():
         assert name in want, f"{path.name} glues {name}, a claim its results do not answer"
         assert said == want[name], f"{path.name} says {name} {said!r}; the claims rule on its results: {want[name]!r}"

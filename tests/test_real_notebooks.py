@@ -88,10 +88,12 @@ def _execute(real, study: str, dataset: str, **params) -> dict:
     return nb
 
 
-def _cell_text(nb: dict, starts: str) -> str:
-    """Text shown by the (single) code cell with a line that starts with `starts`."""
-    cells = [c for c in nb["cells"] if c["cell_type"] == "code"
-             and any(line.lstrip().startswith(starts) for line in "".join(c["source"]).splitlines())]
+def _cell_text(nb: dict, starts: str, whole: bool = False) -> str:
+    """Text shown by the (single) code cell with a line that starts with `starts` (is `starts`, when `whole`)."""
+    def hit(line: str) -> bool:
+        return line.strip() == starts if whole else line.lstrip().startswith(starts)
+
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code" and any(map(hit, "".join(c["source"]).splitlines()))]
     assert len(cells) == 1, f"{len(cells)} cells have a line starting with {starts!r}"
     parts = []
     for o in cells[0].get("outputs", []):
@@ -165,7 +167,7 @@ def _ablation_checks(real, nb, study, axes: dict, anchors: dict, skip=()):
     assert "paper" in shown and "NaN" not in shown
     for number in anchors.values():
         assert f"{number:.2f}".rstrip("0") in shown
-    shown = _cell_text(nb, "chapter_verdicts(ds)")   # the claims table, judged on this chapter alone
+    shown = _cell_text(nb, "claim_table", whole=True)   # the claims table, judged on this chapter alone
     assert any(w in shown for w in ("holds", "does not hold", "inconclusive", "not testable here")), shown
     return ds, cmp
 

@@ -11,6 +11,7 @@ import xarray as xr
 from spectral_collapse.reference import paper_tables
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies.shares import share_table
 from spectral_collapse.studies.store import results_path, save_results
 
 METHODS = ("ddim", "null_class", "direct_inversion", "renoise", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
@@ -111,7 +112,7 @@ def test_real_dataset_replaces_its_bundled_stand_in(tmp_path):
     assert card[(card.table == "table8") & (card.metric == "psnr")].status.eq("compared").any()
 
 
-def test_table6_percent_improved_from_eps_vs_x0(tmp_path):
+def test_table6_share_from_eps_vs_x0(tmp_path):
     eps = main_ds("ihc-sr", methods=("ddim", "taba", "ovg")).drop_vars("images")
     x0 = eps.copy(deep=True)
     x0["s_hf"] = x0["s_hf"] + 0.05       # x0 always better on S_HF
@@ -134,13 +135,13 @@ def test_table6_percent_improved_from_eps_vs_x0(tmp_path):
     assert claims.loc["x0_structure", "verdict"] == C.HOLDS
 
 
-def test_percent_improved_against_a_hand_count():
+def test_a_share_against_a_hand_count():
     f = pd.DataFrame({"dataset": ["a"] * 4 + ["b"] * 4, "seed": 0,
                       "method": ["ddim", "taba", "ddim", "taba"] * 2, "metric": ["s_hf", "s_hf", "fid", "fid"] * 2,
                       "value": [0.5, 0.7, 10, 20, 0.9, 0.8, 30, 5]})
-    pct = S.percent_improved(f, "taba", "ddim", "method", ["dataset", "seed"]).set_index("metric")
-    assert pct.loc["s_hf", "improved"] == 0.5 and pct.loc["s_hf", "cases"] == 2
-    assert pct.loc["fid", "improved"] == 0.5    # lower FID is better: b improved, a did not
+    pct = share_table(f, f.iloc[0:0], "taba", "ddim", "method", ("s_hf", "fid")).set_index("metric")
+    assert pct.loc["s_hf", "share"] == 0.5 and pct.loc["s_hf", "cases"] == 2
+    assert pct.loc["fid", "share"] == 0.5       # lower FID is better: b improved, a did not
 
 
 # ------------------------------------------------------------------------------------------------- claims
@@ -225,32 +226,3 @@ def test_ordering_agreement_counts_pairs_ordered_as_in_the_paper():
     got = ordering_agreement(card).set_index("metric")
     assert (got.loc["s_hf", "pairs"], got.loc["s_hf", "agree"]) == (3, 2)
     assert got.loc["psnr", "pairs"] == 0 and "s_dc" not in got.index
-
-
-def test_each_claim_states_the_sample_its_verdict_rests_on(tmp_path):
-    """Counts come from the stored results: crops and seeds per cell, failed samples, datasets apart when they differ."""
-    from spectral_collapse.studies.samples import sample_size
-
-    sr = main_ds("ihc-sr")
-    failed = np.zeros((sr.sizes["method"], sr.sizes["seed"], sr.sizes["sample"]), bool)
-    failed[METHODS.index("ovg"), 0, :2] = True
-    sr["failed"] = (("method", "seed", "sample"), failed)
-    edges = main_ds("ihc-edges", seeds=(0, 1))
-    write(tmp_path, "main_results", "ihc-sr", sr)
-    write(tmp_path, "main_results", "ihc-edges", edges)
-    write(tmp_path, "backbone_ablation", "ihc-sr", ablation_ds("backbone", ["unet", "dit"]))
-    ev = S.load_evidence(tmp_path, "quick")
-    c = C.evaluate_claims(ev).set_index("claim")
-
-    main = c.loc["collapse_sdc", "our sample"]
-    assert f"ihc-sr: {sr.sizes['sample']} test crops × {sr.sizes['seed']} seeds per method ({len(METHODS)} methods)" in main
-    assert f"{int(failed.sum())} of {failed.size} samples failed" in main
-    assert f"ihc-edges: {edges.sizes['sample']} test crops × {edges.sizes['seed']} seeds" in main
-    assert "2 backbones" in c.loc["backbone", "our sample"] and "ihc-edges" not in c.loc["backbone", "our sample"]
-    assert c.loc["scale_x32", "our sample"] == "no stored results"
-    assert c.loc["corr_hf_dc", "our sample"] == main      # same evidence, same count
-    assert "not publish" in sample_size(S.paper_evidence(), ("main",))
-    set_level = S.Evidence(frame=pd.DataFrame({"study": "main", "dataset": "d", "method": ["a", "b"], "seed": 0,
-                                               "metric": "s_g", "value": [0.1, 0.2], "failed": 0, "samples": np.nan}))
-    assert sample_size(set_level, ("main",)) == "main results, d: 1 seed per method (2 methods)"
-

@@ -24,10 +24,10 @@ def _paper_claims():
 
 
 def _share_cell(lo: float, hi: float, mean: float = 0.2) -> str:
-    """Our cell of a share of the scorecard (``scorecard_tables.cell_pair``) with a 95 % interval [lo, hi]."""
+    """Our cell of a share of the scorecard (``scorecard.cell_pair``) with a 95 % interval [lo, hi]."""
     from types import SimpleNamespace
 
-    from spectral_collapse.studies.scorecard_tables import cell_pair
+    from spectral_collapse.studies.scorecard import cell_pair
 
     row = SimpleNamespace(metric="s_lf", paper_mean=0.5, paper_std=np.nan, ours_mean=mean, ours_std=np.nan,
                           ours_lo=lo, ours_hi=hi)

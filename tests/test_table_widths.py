@@ -40,7 +40,7 @@ def test_table_chars_counts_the_widest_line_of_each_column():
 
 
 def test_a_scorecard_table_shows_every_metric_and_a_share_without_spread_as_such():
-    from spectral_collapse.studies.scorecard_tables import side_by_side
+    from spectral_collapse.studies.scorecard import side_by_side
 
     t1 = side_by_side(_share_card(), "table1")
     assert list(t1.columns) == ["S_HF", "S_LF", "S_DC", "S_G"]

@@ -17,7 +17,7 @@ import xarray as xr
 from conftest import TinyData, tiny_training
 from spectral_collapse.metrics.latent import ks_resolution
 from spectral_collapse.studies.aggregate import cell_text, coinciding_methods, deterministic_methods, summary
-from spectral_collapse.studies.scorecard import countable, percent_improved
+from spectral_collapse.studies.shares import countable, share_table
 from spectral_collapse.studies.validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 
@@ -77,24 +77,25 @@ def test_coinciding_methods_are_counted_once_in_shares():
     f = long_frame(ds, "main", "toy")
     kept, why = countable(f)
     assert "direct_inversion" not in set(kept["method"]) and why["coinciding"] == 3   # 3 seeds
-    pct = percent_improved(f, "taba", ("ddim", "null_class", "direct_inversion"), "method", ["dataset", "seed"])
-    assert set(pct["cases"]) == {6}                                                   # 2 methods x 3 seeds
-    assert set(pct["coinciding_out"]) == {3}
+    pct = share_table(f, f.iloc[0:0], "taba", ("ddim", "null_class", "direct_inversion"), "method", ("psnr",))
+    assert set(pct["cases"]) == {2}                       # taba against ddim and null_class, the seeds pooled
+    assert set(pct["coinciding_out"]) == {1}              # direct_inversion's (dataset, method) point
 
 
 def test_s_g_within_ks_resolution_is_a_tie_and_failed_cells_are_left_out():
     n = 64
     res = ks_resolution(n)
     rows = []
-    for seed in range(3):
-        rows += [dict(dataset="d", method="taba", seed=seed, metric="s_g", value=1e-16, n=n, failed=0),
-                 dict(dataset="d", method="ddim", seed=seed, metric="s_g", value=0.0, n=n, failed=0)]
-    rows[0]["value"] = 0.5 + res                                   # seed 0: a real win, beyond the resolution
-    rows += [dict(dataset="d", method="taba", seed=3, metric="s_g", value=0.9, n=n, failed=2),
-             dict(dataset="d", method="ddim", seed=3, metric="s_g", value=0.1, n=n, failed=0)]
-    pct = percent_improved(pd.DataFrame(rows), "taba", "ddim", "method", ["dataset", "seed"]).iloc[0]
+    for d in range(3):   # one comparison per dataset
+        rows += [dict(dataset=f"d{d}", method="taba", seed=0, metric="s_g", value=1e-16, n=n, failed=0),
+                 dict(dataset=f"d{d}", method="ddim", seed=0, metric="s_g", value=0.0, n=n, failed=0)]
+    rows[0]["value"] = 0.5 + res                                   # d0: a real win, beyond the resolution
+    rows += [dict(dataset="d3", method="taba", seed=0, metric="s_g", value=0.9, n=n, failed=2),
+             dict(dataset="d3", method="ddim", seed=0, metric="s_g", value=0.1, n=n, failed=0)]
+    f = pd.DataFrame(rows)
+    pct = share_table(f, f.iloc[0:0], "taba", "ddim", "method", ("s_g",)).iloc[0]
     assert pct["cases"] == 3 and pct["ties"] == 2 and pct["failed_out"] == 1
-    assert pct["improved"] == pytest.approx((1 + 0.5 + 0.5) / 3)   # without the tie rule it would read 3 of 3
+    assert pct["share"] == pytest.approx((1 + 0.5 + 0.5) / 3)      # without the tie rule it would read 3 of 3
 
 
 def test_shipped_weights_install_exactly_and_skip_training(tmp_path, monkeypatch):

@@ -9,8 +9,10 @@ import pytest
 import xarray as xr
 
 from spectral_collapse.metrics.intervals import MIN_EFFECT, paired_ci
+from spectral_collapse.studies import claim_checks as K
 from spectral_collapse.studies import claims as C
 from spectral_collapse.studies import scorecard as S
+from spectral_collapse.studies import shares as SH
 from spectral_collapse.studies import verdicts as V
 
 N, SEEDS = 16, (0, 1, 2)   # 16 crops per seed, the seeds on disjoint crops: 48 crops in all
@@ -189,11 +191,11 @@ def test_shares_count_distinct_comparisons_with_an_interval_over_crops():
     assert "s_lf: 100.0 % [100.0, 100.0] of 8 " in won.detail
     near = _table1_parts(0.0, noise=0.05)                        # stochastic methods at the deterministic level
     rows = pd.concat(near)
-    s = V.share_interval(rows[rows["metric"] == "s_hf"], S.STOCHASTIC, S.DETERMINISTIC, "method", ["dataset"], "crop")
+    s = SH.share_interval(rows[rows["metric"] == "s_hf"], S.STOCHASTIC, S.DETERMINISTIC, "method", ["dataset"], "crop")
     assert s["cases"] == 8 and s["lo"] < 0.5 < s["hi"]
-    assert V.share_verdict(s["lo"], s["hi"], True) == V.INCONCLUSIVE
-    assert V.share_verdict(0.6, 0.9, True) == V.HOLDS and V.share_verdict(0.1, 0.4, True) == V.FAILS
-    assert V.share_verdict(0.1, 0.4, False) == V.HOLDS
+    assert SH.share_verdict(s["lo"], s["hi"], True) == V.INCONCLUSIVE
+    assert SH.share_verdict(0.6, 0.9, True) == V.HOLDS and SH.share_verdict(0.1, 0.4, True) == V.FAILS
+    assert SH.share_verdict(0.1, 0.4, False) == V.HOLDS
 
 
 def test_a_coinciding_method_is_counted_once_in_shares():
@@ -202,7 +204,7 @@ def test_a_coinciding_method_is_counted_once_in_shares():
         p.loc[p["method"] == "null_class", "same_as"] = "ddim"
     found = claim("table1")(evidence(*parts))
     assert "of 4 " in found.detail                    # 2 datasets x 2 stochastic x ddim
-    s = V.share_table(*[pd.concat(parts)] * 2, S.STOCHASTIC, S.DETERMINISTIC, "method", ("s_hf",)).iloc[0]
+    s = SH.share_table(*[pd.concat(parts)] * 2, S.STOCHASTIC, S.DETERMINISTIC, "method", ("s_hf",)).iloc[0]
     assert s.cases == 4 and s.coinciding_out == 2
 
 
@@ -226,7 +228,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
     once = claim("corr_hf_dc")(evidence(_points(8, 1.0, 0.02, seeds=(0,))))
     assert "over 8 points" in once.detail
     assert claim("corr_hf_dc")(evidence(rows, rows)).detail == found.detail
-    w, _ = V.distinct_points(evidence(rows, rows).frame, evidence(rows, rows).crops, ("s_hf", "s_dc"))
+    w, _ = K.distinct_points(evidence(rows, rows).frame, evidence(rows, rows).crops, ("s_hf", "s_dc"))
     assert len(w) == 8
     r = float(np.corrcoef(w["s_hf"], w["s_dc"])[0, 1])
     lo, hi = V.fisher_interval(r, 8)
@@ -236,7 +238,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
     # a strong negative r fails the claimed positive one; a moderate r over 5 points is inconclusive
     assert claim("corr_hf_dc")(evidence(_points(8, -1.0, 0.02))).verdict == V.FAILS
     few = _points(5, 0.7, 0.15)
-    w, _ = V.distinct_points(evidence(few).frame, evidence(few).crops, ("s_hf", "s_dc"))
+    w, _ = K.distinct_points(evidence(few).frame, evidence(few).crops, ("s_hf", "s_dc"))
     r = float(np.corrcoef(w["s_hf"], w["s_dc"])[0, 1])
     lo, hi = V.fisher_interval(r, 5)
     want = V.HOLDS if r >= 0.5 and lo > 0 else V.FAILS if hi < 0.5 else V.INCONCLUSIVE

@@ -191,7 +191,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL
-    from ..studies.gate_status import gate_table
+    from ..studies.stored_gates import gate_table
 
     models = gate_table(ds.attrs)
     if not models.empty:

@@ -13,7 +13,7 @@ import xarray as xr
 from ..metrics.intervals import paired_ci
 from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.aggregate import TABLE_METRICS
-from ..studies.claims_words import arm_name, arm_words
+from ..studies.claim_checks import arm_name, arm_words
 from ..studies.method_labels import method_name
 from ..studies.scorecard import TABLE6_METHODS, crop_frame
 from ..studies.verdicts import paired_units
@@ -56,7 +56,7 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
 
 
 def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
-    """``ds`` with its ablation ``axis`` values in words (``claims_words.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
+    """``ds`` with its ablation ``axis`` values in words (``claim_checks.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
     training seed keeps its number."""
     if axis == "train_seed" or axis not in ds.coords:
         return ds

@@ -8,7 +8,7 @@ import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
 from ..studies.aggregate import METRIC_NAMES
-from ..studies.claim_titles import INPUT_STRUCTURE
+from ..studies.claims import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from .charts import label_layers, padded_domain, plural, text_on, wrap_lines

@@ -14,16 +14,14 @@ from ..reference import paper_tables
 from ..train.cache import model_name
 from .ablations import ABLATIONS, ablation_summary, axis_values, paper_key_of
 from .aggregate import TABLE_METRICS, cell_text
-from .claims_words import ARM_WORDS, arm_name
+from .claim_checks import ARM_WORDS, arm_name
 from .evidence import MAIN_TABLE
 from .method_labels import MODEL_WORDS
-from .paper_shares import x0_frames
 from .scorecard import Evidence, crop_frame, long_frame
-from .shares import share_span
+from .shares import share_span, share_table, x0_frames
 from .stored_gates import stored_report
 from .tables import ours_beside_paper
 from .validity import failed_of
-from .verdicts import share_table
 
 __all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
@@ -89,7 +87,7 @@ def one_header(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
-    """Table 6 as the claims count it (``verdicts.share_table``): per metric, the share of (method, factor)
+    """Table 6 as the claims count it (``shares.share_table``): per metric, the share of (method, factor)
     comparisons the x0 model wins, its 95 % interval, count and unit, beside the paper's share."""
     dataset = str(ds.attrs.get("dataset", ""))
     ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))

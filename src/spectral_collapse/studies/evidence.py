@@ -1,10 +1,8 @@
 """The evidence the scorecard and the claims read: our stored results, or the paper's tables, as long frames.
 
-``long_frame`` turns one results file into per-seed means of every known metric, ``crop_frame`` into per-crop values;
-``Evidence`` holds both frames, whole Pareto / PCA results and each run's real-crop band, and selects the rows of one
-study. ``evidence_of`` reads one results dataset, ``load_evidence`` every stored results file of a profile, and
-``paper_evidence`` the paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean). Aggregation is the
-paper's: mean over the test images of one seed.
+``Evidence`` holds per-seed means (``long_frame``), per-crop values (``crop_frame``), whole Pareto / PCA results and
+each run's real-crop band; ``load_evidence`` reads every stored results file of a profile, ``paper_evidence`` the
+paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean).
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from .store import load_results
 from .validity import failed_of
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "STUDY_NAMES", "Evidence", "long_frame",
-           "crop_frame", "weak_arms", "below_gate", "evidence_of", "load_evidence", "paper_evidence"]
+           "crop_frame", "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
@@ -82,25 +80,14 @@ def _frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool) -> pd.DataF
         frames.append(df)
     if not frames:
         return pd.DataFrame(columns=_CROP_COLUMNS if per_crop else _FRAME_COLUMNS)
-    return _name_axes(pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset))
-
-
-def _name_axes(out: pd.DataFrame) -> pd.DataFrame:
-    """``out`` with a ``seed`` column (0 when the results have none), the axes under their evidence names (``AXES``)
-    and labels as text."""
+    out = pd.concat(frames, ignore_index=True).assign(study=study, dataset=dataset)
     if "seed" not in out:
         out["seed"] = 0
-    if "scale" not in out:
+    if "scale" not in out:   # the axes under their evidence names (``AXES``), labels as text
         out = out.rename(columns={"factor": "scale"})
     for col in ("method", *(a for a in AXES if a in out)):
         out[col] = out[col].astype(str)
     return out
-
-
-def _factor(ds: xr.Dataset) -> int | None:
-    """The SR factor a results file was made with (``data_meta`` attr), if recorded."""
-    f = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")
-    return int(f) if f not in (None, "") else None
 
 
 @dataclass
@@ -111,22 +98,21 @@ class Evidence:
     frame: pd.DataFrame
     extra: dict = field(default_factory=dict)      # study ("pareto", "pca_collapse", "main") -> {dataset: xr.Dataset}
     source: str = "ours"                           # "ours" | "paper"
-    files: dict = field(default_factory=dict)      # study -> [paths] (ours)
     crops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=_CROP_COLUMNS))
     bands: dict = field(default_factory=dict)      # (study, dataset) -> the real crops' band (``verdicts.real_band``)
-    weak: dict = field(default_factory=dict)       # (study, dataset) -> names of the models below the quality gate
-    weak_arms: dict = field(default_factory=dict)  # (study, dataset) -> (axis, {arm value: weak names}) or None: all
+    # (study, dataset) -> (names of the models below the quality gate, ``weak_arms``: which arms they computed)
+    weak: dict = field(default_factory=dict)
 
     def gated(self) -> "Evidence":
         """The same evidence without what a model below the quality gate computed: an ablation's arms on such models
         (the whole (study, dataset) when ``weak_arms`` does not split it), and a Pareto / PCA result on one."""
         frame, crops, extra = self.frame, self.crops, {k: dict(v) for k, v in self.extra.items()}
-        for (study, dataset), arms in self.weak_arms.items():
+        for (study, dataset), (_, arms) in self.weak.items():
             if study in extra:
                 extra[study].pop(dataset, None)
                 continue
             frame, crops = (_without(f, study, dataset, arms) for f in (frame, crops))
-        return replace(self, frame=frame, crops=crops, extra=extra, weak={}, weak_arms={})
+        return replace(self, frame=frame, crops=crops, extra=extra, weak={})
 
     def select(self, study: str, per_crop: bool = False, **eq) -> pd.DataFrame:
         """Rows of one study (of ``crops`` when ``per_crop``, else of ``frame``) with column == value for each
@@ -164,11 +150,6 @@ def _gate_failed(ds) -> set[str]:
     return {k for k, v in gate.items() if not v.get("passed", True)}
 
 
-def below_gate(ds) -> list[str]:
-    """The models a result was computed with that are below the quality gate, by name without the hash."""
-    return sorted(_HASH.sub("", k) for k in _gate_failed(ds))
-
-
 def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
     of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
@@ -198,38 +179,36 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
     from .verdicts import real_band
 
     dataset = str(dataset or ds.attrs.get("dataset", ""))
-    below = below_gate(ds)
-    weak = {(short, dataset): below} if below else {}
+    below = sorted(_HASH.sub("", k) for k in _gate_failed(ds))   # by name without the hash
     if short in EXTRA_STUDIES:
-        return Evidence(frame=pd.DataFrame(columns=_FRAME_COLUMNS), extra={short: {dataset: ds}}, weak=weak,
-                        weak_arms={(short, dataset): None} if below else {})
+        return Evidence(frame=pd.DataFrame(columns=_FRAME_COLUMNS), extra={short: {dataset: ds}},
+                        weak={(short, dataset): (below, None)} if below else {})
     fr = long_frame(ds, short, dataset)
     if short == "main":
-        fr["factor"] = _factor(ds)
+        factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
+        fr["factor"] = int(factor) if factor not in (None, "") else None
     band = real_band(ds)
     return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
                     extra={"main": {dataset: ds}} if short == "main" else {},
-                    bands={} if band is None else {(short, dataset): band}, weak=weak,
-                    weak_arms={(short, dataset): weak_arms(ds)} if below else {})
+                    bands={} if band is None else {(short, dataset): band},
+                    weak={(short, dataset): (below, weak_arms(ds))} if below else {})
 
 
 def load_evidence(root: str | Path = "data/results", profile: str = "quick") -> Evidence:
     """Our evidence: every stored results file of ``profile`` under ``root`` that the scorecard knows how to read."""
-    parts, files, extra = [], {}, {}
+    parts, extra = [], {}
     for study, short in STUDY_NAMES.items():
         for path in sorted((Path(root) / study).glob(f"*-{profile}.nc")):
             ds = load_results(path)
             parts.append(evidence_of(ds, short, str(ds.attrs.get("dataset") or path.stem.rsplit("-", 1)[0])))
-            files.setdefault(study, []).append(str(path))
     for e in parts:
         for k, v in e.extra.items():
             extra.setdefault(k, {}).update(v)
     frames = [e.frame for e in parts if not set(e.extra) & set(EXTRA_STUDIES)]
     crops = [e.crops for e in parts if not e.crops.empty]
     return Evidence(frame=pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=_FRAME_COLUMNS),
-                    extra=extra, source="ours", files=files, bands={k: v for e in parts for k, v in e.bands.items()},
+                    extra=extra, source="ours", bands={k: v for e in parts for k, v in e.bands.items()},
                     weak={k: v for e in parts for k, v in e.weak.items()},
-                    weak_arms={k: v for e in parts for k, v in e.weak_arms.items()},
                     crops=pd.concat(crops, ignore_index=True) if crops else pd.DataFrame(columns=_CROP_COLUMNS))
 
 

@@ -1,19 +1,10 @@
 """The quality gate applied to the models of a study run (``studies.quality`` measures; this module enforces).
 
-While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``: the profile's
-trained models (``studies.models.trained_model``), the VAE of the latent arm (``latent_space``) and a user's
-diffusers models (``user_models``). A model below the gate stops the study with ``WeakModelError`` naming the model,
-the failed check, its value and its threshold, and the fix, unless the run allows weak models
-(``allow_weak_model=True``, or a profile whose numbers mean nothing anyway: ``smoke``). Either way the gate status
-of every model used is recorded in the results (attribute ``model_gate``), and each chapter shows it above its
-numbers, with a visible warning when a weak model was allowed.
-
-Reports of trained checkpoints are cached in the checkpoint folder (``quality.json``) and beside the shipped
-weights, under a key of the gate's version, its settings and the digest of the weights, so a fresh clone reads the
-reports of the shipped models instead of sampling again, and changed weights are measured again. A user's model
-is measured once per process and dataset, and inside a study run its report is also kept on disk beside the run's
-cell cache (``<cache>/gate/``), under a key of the gate's version, the model's content hash, the data and the
-settings: the chapters of one report, each in its own kernel, measure a model once.
+While a study runs (``pipeline.runner.run_study``), every model it loads passes through ``enforce``. A model below
+the gate stops the study with ``WeakModelError`` (the model, the failed check, its value, its threshold and the fix),
+unless the run allows weak models; either way the gate status of every model used is recorded in the results
+(attribute ``model_gate``). Reports are cached with the weights (``quality.json``, keyed by the gate's version, its
+settings and the weights' digest) and, for a user's model, beside the run's cell cache (``<cache>/gate/``).
 """
 from __future__ import annotations
 
@@ -29,7 +20,7 @@ from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_repo
                       vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "GATE_LABEL"]
+           "active_policy", "GATE_LABEL", "read_json"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -86,27 +77,26 @@ def allowed(allow, name: str) -> bool:
     return any(re.fullmatch(rf"{re.escape(k)}-[a-z0-9_]+-[0-9a-f]{{12}}", name) for k in allow)
 
 
-def _digest(folder: Path) -> str | None:
-    from ..train.cache import checkpoint_digest
-
-    return checkpoint_digest(folder)
+def read_json(path: Path):
+    """The JSON file at ``path``; None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
     """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
     when the key matches, else computed and written to both."""
-    from ..train.cache import atomic_write_bytes
+    from ..train.cache import atomic_write_bytes, checkpoint_digest
     from ..train.shipped import HASHES, shipped_dir
 
     folder = Path(folder)
-    key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": _digest(folder), **settings},
+    key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": checkpoint_digest(folder), **settings},
                                     sort_keys=True).encode()).hexdigest()
     shipped = shipped_dir(folder)
     for f in (folder / GATE_FILE, shipped / GATE_FILE):
-        try:
-            d = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
+        d = read_json(f)
         if isinstance(d, dict) and d.get("key") == key:
             return GateReport.from_dict(d)
     rep = compute()
@@ -124,20 +114,12 @@ def _settings(profile) -> dict:
     return {"n": int(profile.gate_samples), "steps": int(profile.steps)}
 
 
-def _sampler_setting(D) -> dict:
-    """The deterministic sampler in the cache key where it is not the one a VP or EDM model has always been judged
-    with (a flow-matching model's Heun), so a report made with another sampler is measured again."""
-    return {"deterministic": deterministic_sampler(D)} if is_flow_model(D) else {}
-
-
 def trained_report(tm, data, profile, space=None) -> GateReport:
     """The gate report of a TrainedModel (``data``: what it was trained on; ``space``: its LatentSpace, if any)."""
-    log = {}
-    try:
-        log = json.loads((Path(tm.path) / "log.json").read_text())
-    except (OSError, ValueError):
-        pass
-    st = {**_settings(profile), **_sampler_setting(tm.denoiser)}
+    log = read_json(Path(tm.path) / "log.json") or {}
+    st = _settings(profile)
+    if is_flow_model(tm.denoiser):  # judged with Heun: a report made with another sampler is measured again
+        st["deterministic"] = deterministic_sampler(tm.denoiser)
 
     def compute():
         return gate_report(tm.denoiser, data, name=Path(tm.path).name, steps=st["steps"], n=st["n"], space=space,
@@ -174,7 +156,10 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
                 return _USER_REPORTS[key]
             except (OSError, ValueError, KeyError, TypeError):
                 pass   # not measured yet, or unreadable: measure it
-        labels = labels or ((0, 1) if _takes_labels(D) else (1,))
+        from ..models.denoisers import takes_labels
+
+        net = getattr(D, "net", None)
+        labels = labels or ((0, 1) if net is not None and takes_labels(net) else (1,))
         _USER_REPORTS[key] = gate_report(D, data, name=name, steps=steps, n=n, labels=labels,
                                          space=getattr(D, "latent_space", None))
         if disk is not None:
@@ -185,13 +170,6 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
             except OSError:
                 pass   # a read-only cache: measured again next time
     return _USER_REPORTS[key]
-
-
-def _takes_labels(D) -> bool:
-    from ..models.denoisers import takes_labels
-
-    net = getattr(D, "net", None)
-    return net is not None and takes_labels(net)
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page

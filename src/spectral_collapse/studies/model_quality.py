@@ -1,17 +1,10 @@
 """Are the models good enough? The quality gate (``studies.quality``) on every model of the profile's model set.
 
-For each model of ``studies.models.MODEL_SET`` (or those named by the study's ``keys``): its gate report (cached
-with its weights, ``studies.gate``), its training and held-out loss curves from ``log.json``, samples from noise
-beside real crops of each class label (the deterministic sampler, decoded for the latent arm), and, for the VAE,
-its reconstructions beside the held-out crops. The study computes under a policy that allows weak models: it is
-the page that shows them.
-
-Results: ``gate`` rows (model, row) with the check, sampler, label, value, threshold and verdict; ``passed``
-(model); ``train_loss`` (model, train_step) and ``heldout_loss`` (model, heldout_step, band: 0 = mean over the
-noise bands, 1.. = each band, lowest noise first); ``samples`` and ``real`` (model, label, image, channel, y, x);
-``mean_bias`` (model, label, bias_sigma, bias_channel): the relative error of each colour channel's mean as the
-model denoises real crops at each noise level (``studies.quality.denoised_mean_bias``; NaN above the model's range,
-for the autoencoder and for a latent-space model).
+For each model of ``studies.models.MODEL_SET`` (or those named by the study's ``keys``), computed under a policy
+that allows weak models: its gate report (``studies.gate``), its training and held-out losses from ``log.json``,
+samples from noise beside real crops of each label (for the VAE: reconstructions beside held-out crops), and
+``mean_bias`` (model, label, bias_sigma, bias_channel), the relative error of each channel's denoised mean
+(``studies.quality.denoised_mean_bias``; NaN above the model's range and for the VAE and latent-space models).
 """
 from __future__ import annotations
 
@@ -48,7 +41,7 @@ def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
 
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     from .quality import input_shape, crop_pools
-    from .gate import gate_policy, trained_report, vae_gate_report
+    from .gate import gate_policy, read_json, trained_report, vae_gate_report
     from .models import dataset_for, load_role, model_set
     from .profiles import get_profile
 
@@ -69,11 +62,12 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 log = {}
                 bias.append(np.full((2, len(BIAS_SIGMAS), 3), np.nan))
             else:
+                from ..models.vae import LatentDomains
                 from .models import latent_space
 
                 folder = Path(got.path)
                 space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
-                view = data if space is None else _latent_view(data, space)
+                view = data if space is None else LatentDomains(data, space)
                 rep = trained_report(got, view, p, space=space)
                 shape = input_shape(got.denoiser)
                 shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
@@ -86,7 +80,8 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
             info[role.key] = {"checkpoint": folder.name, "role": role.role, "dataset": role.dataset,
                               "parameterization": role.parameterization, "space": role.space or p.space,
                               "backbone": role.backbone,
-                              "device": log.get("device", ""), "steps": _steps(folder),
+                              "device": log.get("device", ""),
+                              "steps": (read_json(folder / "config.json") or {}).get("train", {}).get("steps"),
                               "psnr_db": rep.info.get("psnr_db")}
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
             samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
@@ -139,16 +134,3 @@ def _spread(pool: torch.Tensor) -> torch.Tensor:
     """N_SHOWN crops spread evenly over a pool (neighbouring crops of a strided pool overlap)."""
     return pool[torch.linspace(0, len(pool) - 1, N_SHOWN).round().long()]
 
-
-def _latent_view(data, space):
-    from ..models.vae import LatentDomains
-
-    return LatentDomains(data, space)
-
-
-def _steps(folder: Path) -> int | None:
-    try:
-        cfg = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return cfg.get("train", {}).get("steps")

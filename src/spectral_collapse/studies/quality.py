@@ -3,43 +3,14 @@
 A study of how inversion fails is only meaningful on a model that has learned the data: on an under-trained model
 the latents and translations describe the training run, not spectral collapse. ``gate_report`` measures a model
 against real crops of the data it models and returns one row per check, each with its value, its threshold and
-whether it passed. The thresholds are fixed here, before any study result is looked at (``THRESHOLDS``):
+whether it passed. The thresholds are fixed here, before any study result is looked at (``THRESHOLDS``).
 
-- **Samples from noise**, for each class label, from a deterministic sampler (DDIM steps for VP models, Heun for
-  EDM and flow-matching models) and from a stochastic one (EDM's stochastic Heun sampler on the same grid), compared
-  with real crops of that label (the label's training pool). A flow-matching model is judged with Heun's
-  second-order steps on its own time grid, not with the Euler steps its inversions take: at 50 steps Euler's
-  first-order error alone shrinks the spread of the samples (on the quick flow model the channel std is about 10 %
-  low with Euler and 6 % low with Heun from the same starts), which is the sampler's error, not the model's. Euler's
-  mean and std errors are recorded beside the judged rows, not judged (``info["euler"]``), so a chapter can say
-  what the studies' own sampler does:
-  - ``spectrum``: the radially averaged power spectrum (over images and channels), as the log10 ratio of the
-    samples' power to the real crops' power in every radial band from the lowest non-zero frequency up to the
-    Nyquist frequency; the value is the largest absolute ratio, at most 0.3 (a factor of 2 in power). Too much
-    high-frequency power is static; too little is blur.
-  - ``mean`` and ``std``: each channel's mean (on the [0, 1] intensity scale, so 0 is black) and standard deviation
-    over all pixels, as the largest relative error over channels, at most 10 %.
-  - ``patches``: the sliced Wasserstein distance between the 4 x 4 patches of the samples and those of an equal
-    number of training crops, divided by the same distance between held-out real crops (the test split, never
-    trained on) and those training crops: at most 2. A model may be twice as far from its data as unseen real
-    crops are, not more.
-  - ``memorisation``: the median distance of each sample to its nearest training crop (any of the eight
-    rotations and flips the trainer uses), divided by the same median for held-out crops: at least 0.75.
-    Copies of training crops sit far closer to the training set than unseen crops do.
-- ``plateau``: the held-out denoising loss that the trainer logs (``train.heldout``: fixed noise draws on the test
-  split, on the EMA weights) improves by less than 2 % over the last fifth of training. A model whose loss still
-  falls was stopped early. Models without such a log (a user's pipeline) are not judged on it (``passed`` None).
-- For an autoencoder (``vae_report``): the reconstructions of the held-out crops against those crops, on the
-  spectrum, mean, std and patch checks.
-
-Sampling starts from the Gaussian of the training data plus noise at the sampler's first level (``TerminalStart``),
-the part of the training marginal a perfect model expects there; the pure-noise start of ordinary samplers is run
-as well and its mean and std errors are recorded apart, not judged (``info["unit_start"]``).
-
-A model passes when every check it can be judged on passes. The sample counts (``n``) and the sampler's steps are
-arguments; the quick profile uses 256 samples per label and sampler at 50 steps. At 64, random subsets of the real
-pools themselves stray up to 10 % from the pool's channel means and stds (95th percentile), so a perfect model
-could fail on sampling noise alone; at 256 they stay within about 4 %.
+Samples of each class label come from a deterministic sampler (DDIM for VP models, Heun for EDM and flow-matching
+models: Euler's own error at 50 steps would be the sampler's, not the model's, so a flow model's Euler errors are
+recorded beside, not judged) and a stochastic one (``StochasticHeun``), begun from ``TerminalStart``; an
+autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check it can be judged on
+passes. At 64 samples, random subsets of the real pools stray up to 10 % from the pool's channel means and stds, so
+the quick profile uses 256 per label and sampler.
 """
 from __future__ import annotations
 
@@ -168,14 +139,9 @@ def _row(check, value, sampler=None, label=None, **extra) -> dict:
 
 @dataclass(frozen=True)
 class StochasticHeun:
-    """Stochastic sampler: EDM's Algorithm 2 (Karras et al. 2022). Each step first raises the noise level from
-    sigma to sigma_hat = sigma (1 + gamma) by adding fresh noise of std sqrt(sigma_hat^2 - sigma^2), then takes a
-    Heun step from sigma_hat down to sigma_next (Euler for the last step to 0). gamma = min(S_churn / steps,
-    sqrt(2) - 1), and no noise is added where sigma_hat would leave the model's range (above ``D.sigma_max``).
-    The noise comes from the context's per-sample seeds, so a batch's samples do not depend on its size.
-
-    Being second order, it keeps the marginals to within about 1 % of the exact Gaussian denoiser's at 50 steps,
-    where first-order ancestral steps (DDPM with 50 steps) shrink a N(0, 0.25) sample's std by about 10 %."""
+    """Stochastic sampler: EDM's Algorithm 2 (Karras et al. 2022): raise sigma to sigma (1 + gamma) with fresh noise
+    (gamma = min(S_churn / steps, sqrt(2) - 1), none above ``D.sigma_max``), then a Heun step down to sigma_next
+    (Euler for the last step to 0). Noise comes from the context's per-sample seeds."""
 
     S_churn: float = 40.0
 
@@ -234,15 +200,9 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
 
 class TerminalStart:
     """Where sampling starts at noise level sigma: g + sigma z, with g drawn (one seed per sample) from the Gaussian
-    with the mean and covariance of ``pool``, the data the model was trained on.
-
-    This is the Gaussian part of the model's training marginal at sigma. Where sigma is large against every mode
-    of the data (EDM's sigma_max = 80) it is N(0, sigma^2) for all practical purposes. Where it is not, the pure
-    noise N(0, 1 + sigma^2) that samplers start from misses the data's mean in the modes with most variance: the
-    image-wide brightness of each channel. At the top of the scaled-linear schedule (sigma about 13, signal share
-    sqrt(alpha_bar) = 0.076) those modes are still readable through the noise on a 32 x 32 image, so samples begun
-    from pure noise come out shifted toward mid-grey. That shift measures the schedule, not what the model learned;
-    the gate reports it apart (``info["unit_start"]``).
+    with the mean and covariance of ``pool``, the data the model was trained on: the Gaussian part of the training
+    marginal at sigma. Pure noise N(0, 1 + sigma^2) at the top of the VP schedule (sigma about 13) misses each
+    channel's brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it).
     """
 
     def __init__(self, pool: torch.Tensor):
@@ -295,20 +255,18 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
-                batch: int = 32, seed: int = 0, keep_samples: bool = False, unit_start: bool = True) -> GateReport:
+                batch: int = 32, seed: int = 0) -> GateReport:
     """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view of it) on every check.
 
     space: the LatentSpace that decodes the model's samples to images (None: a pixel model). heldout and
-    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check.
-    keep_samples: put the deterministic sampler's samples of each label in ``report.info["samples"]``.
-    unit_start: also run the deterministic sampler from pure noise and record its mean and std errors in
-    ``report.info["unit_start"]`` (not judged; see ``TerminalStart``).
+    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check. The deterministic
+    sampler's mean and std errors from pure noise go to ``report.info["unit_start"]`` (not judged; ``TerminalStart``).
     """
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
     gen = torch.Generator().manual_seed(_SEED)
-    rows, info = [], {"n": n, "steps": steps, "labels": list(labels), "samples": {}, "unit_start": []}
+    rows, info = [], {"n": n, "steps": steps, "labels": list(labels), "unit_start": []}
     D.eval()
     for label in labels:
         pool, held = crop_pools(base, label)
@@ -329,22 +287,17 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
             rows.append(_row("patches", patch_ratio(x, held, pool, gen), sname, label))
             d_x = nn_distances(x, pool).median()
             rows.append(_row("memorisation", float(d_x / d_held.clamp_min(1e-12)), sname, label))
-            if keep_samples and sname != "stochastic Heun":
-                info["samples"][label] = x
         if is_flow_model(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
             from ..inversion.methods.ddim import Euler
 
             euler = draw_samples(D, Euler(), n, label, steps, shape, seed, batch, space, start)
             m_err, s_err = channel_errors(euler, pool)
             info.setdefault("euler", []).append({"sampler": "Euler", "label": label, "mean": m_err, "std": s_err})
-        if unit_start:  # the same deterministic sampler begun from pure noise: the schedule's share, not judged
-            det_name, det = next(iter(samplers(D).items()))
-            m_err, s_err = channel_errors(draw_samples(D, det, n, label, steps, shape, seed, batch, space), pool)
-            info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err})
+        det_name, det = next(iter(samplers(D).items()))   # begun from pure noise: the schedule's share, not judged
+        m_err, s_err = channel_errors(draw_samples(D, det, n, label, steps, shape, seed, batch, space), pool)
+        info["unit_start"].append({"sampler": det_name, "label": label, "mean": m_err, "std": s_err})
     change = plateau_change(heldout, total_steps)
     rows.append(_row("plateau", change))
-    if not keep_samples:
-        info.pop("samples")
     return GateReport(name, pd.DataFrame(rows), info)
 
 

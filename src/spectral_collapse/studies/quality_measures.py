@@ -16,7 +16,6 @@ _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
 _SEED = 1234
 
 
-
 def _mean_power(x: torch.Tensor) -> np.ndarray:
     """Radially averaged power of a batch, averaged over images and channels, bands 0..Nyquist."""
     from ..metrics.latent import radial_power_spectrum
@@ -69,13 +68,13 @@ def patch_ratio(x: torch.Tensor, held: torch.Tensor, pool: torch.Tensor, gen: to
     return num / max(den, 1e-12)
 
 
-def nn_distances(x: torch.Tensor, pool: torch.Tensor, views: bool = True) -> torch.Tensor:
+def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
     """Euclidean distance of each image of x to its nearest image of pool (all eight dihedral views)."""
     from ..data.unpaired import dihedral
 
     flat_x = x.double().flatten(1)
     best = torch.full((len(x),), float("inf"), dtype=torch.float64)
-    for k in range(8 if views else 1):
+    for k in range(8):
         p = dihedral(pool, k).double().flatten(1)
         for i in range(0, len(p), 2048):
             best = torch.minimum(best, torch.cdist(flat_x, p[i:i + 2048]).min(1).values)
@@ -83,13 +82,9 @@ def nn_distances(x: torch.Tensor, pool: torch.Tensor, views: bool = True) -> tor
 
 
 def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
-    """The denoiser's estimate of each channel's mean, noise level by noise level: real crops ``x0`` of a label are
-    noised to each sigma (one seeded draw) and denoised, and the channel means of D(x0 + sigma n) are set against
-    those of x0 as relative errors on the [0, 1] intensity scale (the gate's ``mean`` check). The exact denoiser's
-    estimate is unbiased at every level (E[D(x_sigma)] = E[x0]); a network that has seen few training samples at a
-    level drifts there, and samplers that start at or re-noise to that level carry the drift into their samples.
-    A row per sigma, a column per channel. Not part of the gate's verdict: it says where a failed mean check comes
-    from."""
+    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: the
+    exact denoiser is unbiased at every level, a network drifts where it saw few training samples. Not judged: it
+    says where a failed ``mean`` check comes from."""
     from ..inversion.loop import model_device
 
     n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU

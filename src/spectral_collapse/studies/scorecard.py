@@ -1,11 +1,9 @@
 """Reproduction scorecard: the paper's numbers beside ours, matched by a join.
 
-Every row of the paper's tables (``reference.paper_tables()``: Tables 1, 3–6, 8–11 in long form) is left-joined on
-``KEYS`` = (table, dataset, scale, backbone, space, method, metric) with the rows we derive from stored results; a
-paper row with no counterpart reads "not run". Main results map to Tables 8–11 (bundled ``ihc-sr`` stands in for
-BBBC021 x16, ``ihc-edges`` for Edges2Shoes; a real dataset replaces its stand-in), the ablations to Tables 3–5, and
-Tables 1 and 6 are recomputed shares (``paper_shares``). Aggregation is the paper's: mean over the test images of
-one seed, then mean and std (ddof 1) over seeds. ``errata_checks`` compares the paper's tables with each other.
+Every row of the paper's tables (``reference.paper_tables()``) is left-joined on ``KEYS`` with the rows we derive from
+stored results ("not run" without a counterpart): main results to Tables 8–11 (``ihc-sr`` stands in for BBBC021
+x16, ``ihc-edges`` for Edges2Shoes, a real dataset replaces its stand-in), ablations to Tables 3–5, and Tables 1
+and 6 recomputed as shares (``shares``). ``errata_checks`` compares the paper's tables with each other.
 """
 from __future__ import annotations
 
@@ -15,18 +13,19 @@ import numpy as np
 import pandas as pd
 
 from ..reference import paper_tables
-from ..text import percent
+from ..text import interval, percent
 from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
                        crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
-from .paper_shares import DETERMINISTIC, STOCHASTIC, TABLE6_METHODS
-from .shares import LOWER_IS_BETTER, countable, percent_improved
-from .verdicts import fmt_value
+from .method_labels import method_name
+from .shares import DETERMINISTIC, LOWER_IS_BETTER, STOCHASTIC, TABLE6_METHODS
+from .verdicts import fmt_value, label
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
            "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
-           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard", "countable",
-           "percent_improved", "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_printed"]
+           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
+           "ordering_agreement", "counts", "errata_checks", "scale_labels",
+           "method_means", "fmt_value", "fmt_metric", "paper_printed", "TABLE_TITLES", "METRIC_NAMES",
+           "side_by_side", "cell_pair"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
@@ -96,7 +95,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
                                 ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
-    from .paper_shares import table1_rows, table6_rows
+    from .shares import table1_rows, table6_rows
 
     out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
     cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
@@ -110,14 +109,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
 
 
 def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
-    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak_arms``):
-    every arm's when the record does not split them by arm."""
-    if (short, dataset) not in ev.weak_arms:
-        return []
-    arms = ev.weak_arms[(short, dataset)]
-    if arms is None or arm is None:
-        return list(ev.weak.get((short, dataset), []))
-    return list(arms[1].get(str(arm), []))
+    """The models below the quality gate that computed a (study, dataset) arm's rows (``Evidence.weak``): every
+    arm's when the record does not split them by arm."""
+    names, arms = ev.weak.get((short, dataset), ([], None))
+    return list(names if arms is None or arm is None else arms[1].get(str(arm), []))
 
 
 def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
@@ -186,6 +181,59 @@ def paper_printed(text: str) -> str:
             out.append(text[pos:m.start()] + f"{v:.{digits}f}")
             pos = m.end()
     return "".join(out) + text[pos:]
+
+
+# -------------------------------------------------------------------------------- the tables the scorecard page shows
+
+TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves first
+    "table9": "Table 9: BBBC021 x16 (Table 2, right)", "table11": "Table 11: Edges2Shoes (Table 2, left)",
+    "table8": "Table 8: BBBC021 x8", "table10": "Table 10: BBBC021 x32",
+    "table1": "Table 1: stochastic vs deterministic inversion (share of comparisons improved)",
+    "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
+    "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0- vs ε-prediction (share of cases improved)"}
+METRIC_NAMES = {m: label(m) for m in METRICS}
+SHARE_TABLES = ("table1", "table6")
+ROWS = {"stochastic_vs_deterministic": "stochastic vs deterministic", "x0_vs_eps": "x0 vs ε"}
+TABLE_AXES = {table: axis for _, axis, table in ABLATIONS.values()}
+
+
+def _pm(mean, std, metric: str, share: bool, printed: bool = False) -> str:
+    v = fmt_metric(mean, metric, share, printed=printed)
+    ok = std is not None and np.isfinite(std) and std > 0
+    return f"{v} ± {fmt_metric(std, metric, share, printed=printed)}" if v and ok else v
+
+
+def cell_pair(r, share: bool) -> tuple[str, str]:
+    """(paper, ours) of one scorecard row: the paper's mean ± std as it prints it, ours as mean "[lo, hi]" (or
+    "(no spread)"), else mean ± std; "not run" without a counterpart."""
+    paper = _pm(r.paper_mean, getattr(r, "paper_std", np.nan), r.metric, share, printed=True) or "—"
+    o = float(r.ours_mean)
+    if not np.isfinite(o):
+        return paper, "not run"
+    lo, hi = float(getattr(r, "ours_lo", np.nan)), float(getattr(r, "ours_hi", np.nan))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return paper, _pm(o, float(r.ours_std), r.metric, share)
+    if np.isclose(lo, hi, rtol=0.0, atol=1e-12):
+        return paper, f"{fmt_metric(o, r.metric, share)} (no spread)"
+    bounds = interval(lo, hi, lambda v: fmt_metric(v, r.metric, share).removesuffix(" %"))
+    return paper, f"{fmt_metric(o, r.metric, share)} {bounds}"
+
+
+def side_by_side(card: pd.DataFrame, table: str) -> pd.DataFrame:
+    """One paper table of ``card``: rows (ablation value,) method, "paper" / "ours"; a column per metric."""
+    t = card[card["table"] == table]
+    idx = ([TABLE_AXES[table]] if table in TABLE_AXES else []) + ["method"]
+    share = table in SHARE_TABLES
+    rows: dict[tuple, dict[str, str]] = {}
+    for r in t.itertuples():
+        key = (*[str(getattr(r, k)) for k in idx[:-1]], ROWS.get(r.method, method_name(r.method)))
+        paper, ours = cell_pair(r, share)
+        rows.setdefault((*key, "paper"), {})[r.metric] = paper
+        rows.setdefault((*key, "ours"), {})[r.metric] = ours
+    present = [m for m in METRICS if m in set(t["metric"])]
+    out = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=present).fillna("")
+    out.index = pd.MultiIndex.from_tuples(out.index, names=[*idx, ""])
+    return out.rename(columns=METRIC_NAMES)
 
 
 # ------------------------------------------------------------------------------------------------- errata

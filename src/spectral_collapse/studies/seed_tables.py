@@ -13,7 +13,6 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
-from .claim_titles import CLAIM_TITLES
 from .claims import UNTESTABLE, chapter_claims
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
@@ -97,10 +96,10 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     verdicts: dict[str, dict[int, str]] = {}
     for k, sub in seed_arms(ds).items():
         for claim, finding in chapter_claims(sub):
-            verdicts.setdefault(claim.key, {})[k] = finding.verdict
+            verdicts.setdefault(claim.title, {})[k] = finding.verdict
     rows = []
-    for key, by in verdicts.items():
-        row = {"claim": CLAIM_TITLES.get(key, key)}
+    for title, by in verdicts.items():
+        row = {"claim": title}
         row.update({f"seed {k}": v for k, v in sorted(by.items())})
         row["same"] = ("—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1 else "no")
         rows.append(row)

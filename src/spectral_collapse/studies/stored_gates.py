@@ -1,6 +1,7 @@
-"""The gate tables of models read from the report each keeps with its weights (``studies.gate`` writes quality.json
-beside the checkpoint and in its shipped copy), in the columns of ``gate_frame``: the models a
-study names by folder, and the training-seed replicates."""
+"""The gate's verdicts read from the reports kept with the weights (``studies.gate`` writes quality.json beside each
+checkpoint and in its shipped copy): the table of a result's models a chapter shows above its numbers (``gate_table``),
+and the gate tables, in the columns of ``gate_frame``, of the models a study names by folder and of the training-seed
+replicates."""
 from __future__ import annotations
 
 import json
@@ -9,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..text import notation
 from ..train.cache import model_name
 from ..train.shipped import shipped_dir
-from .gate import GATE_FILE
-from .quality import CHECKS, THRESHOLDS, GateReport
+from .gate import GATE_FILE, read_json
+from .quality import CHECKS, GATE_VERSION, THRESHOLDS, GateReport
 
-__all__ = ["stored_gate_table", "replicate_gate_table", "stored_report", "GATE_HEADERS", "gate_row", "column_digits",
-           "most_digits", "gate_frame"]
+__all__ = ["current_status", "gate_table", "stored_gate_table", "replicate_gate_table", "stored_report",
+           "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame"]
 
 
 def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
@@ -23,14 +25,53 @@ def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, di
     rep, cfg = None, {}
     for d in (Path(folder), shipped_dir(folder, weights_root)):
         try:
-            rep = rep or GateReport.from_dict(json.loads((d / GATE_FILE).read_text()))
-        except (OSError, ValueError, KeyError):
+            rep = rep or GateReport.from_dict(read_json(d / GATE_FILE))
+        except (TypeError, KeyError):
             pass
-        try:
-            cfg = cfg or json.loads((d / "config.json").read_text())
-        except (OSError, ValueError):
-            pass
+        cfg = cfg or read_json(d / "config.json") or {}
     return rep, cfg
+
+
+def current_status(name: str, checkpoint_root=None, weights_root=None) -> tuple[bool, str] | None:
+    """(passed, failures in words) of the gate report stored with checkpoint ``name`` (its folder under the
+    checkpoint root, else its shipped copy) when that report was made by this version of the gate; None when there
+    is none (a user's model, or a report of an older gate version)."""
+    from .models import CHECKPOINT_ROOT
+
+    folder = Path(checkpoint_root or CHECKPOINT_ROOT) / name
+    for d in (folder, shipped_dir(folder, weights_root)):
+        d_rep = read_json(d / GATE_FILE)
+        if not isinstance(d_rep, dict):
+            continue
+        kind = ((read_json(d / "config.json") or {}).get("model") or {}).get("parameterization")
+        if kind == "flow" and (d_rep.get("settings") or {}).get("deterministic") != "Heun":
+            continue  # a flow model is judged with Heun's steps (gate.trained_report); a report made otherwise is not
+        if d_rep.get("version") == GATE_VERSION and "passed" in d_rep:
+            rep = GateReport.from_dict(d_rep)
+            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
+    return None
+
+
+def gate_table(attrs: dict) -> pd.DataFrame:
+    """The models a result was computed with, one row each: model (its name, without the content hash), gate
+    ("passes" / "below the gate": the verdict of the gate report stored now with the same weights, else the one
+    recorded with the result), recorded (the verdict recorded when the result was computed) and failures (the failed
+    checks, thresholds in the book's notation). Empty when the result records no model."""
+    try:
+        used = json.loads(attrs.get("model_gate") or "null")
+    except (TypeError, ValueError):
+        used = None
+    rows = []
+    for k, v in (used or {}).items():
+        now = current_status(k)
+        passed, failures = (now if now is not None else (bool(v.get("passed")), v.get("failures") or ""))
+        rows.append({"model": model_name(k), "gate": _word(passed), "recorded": _word(v.get("passed")),
+                     "failures": notation(str(failures or ""))})
+    return pd.DataFrame(rows, columns=["model", "gate", "recorded", "failures"])
+
+
+def _word(passed) -> str:
+    return "passes" if passed else "below the gate"
 
 
 def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:

@@ -1,16 +1,8 @@
-"""Three-way verdicts of the paper's claims on per-crop evidence: paired comparisons, shares and correlations.
+"""Three-way verdicts of the paper's claims on per-crop evidence: paired comparisons and correlations.
 
 A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing):
-
-- a *comparison* pairs two labels' per-crop values (``Evidence.crops``), one unit per crop (averaged over the seeds
-  that share it), and reads the paired 95 % bootstrap interval of the mean difference with
-  ``metrics.intervals.three_way`` and the metric's minimal effect (``MIN_EFFECT``);
-- a *share* of comparisons won (Tables 1 and 6) counts each distinct comparison once, with a bootstrap interval
-  over the crops of each dataset (seeds for set-level metrics such as S_G), against 50 %;
-- a *correlation* is taken over distinct (dataset, method) points with a Fisher-z interval (``fisher_interval``).
-
-A claim made of several checks holds when all hold, does not hold when any does not, and is inconclusive otherwise.
-Evidence without per-crop values (the paper's tables: reported means only) is decided on the means, two-way.
+a comparison reads the paired 95 % bootstrap interval over crops against the metric's minimal effect (``MIN_EFFECT``),
+a correlation a Fisher-z interval; the paper's tables (means only) are decided on the means, two-way.
 """
 from __future__ import annotations
 
@@ -22,16 +14,15 @@ import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
 from ..text import signed
-from .shares import LOWER_IS_BETTER, countable, paired_rows, s_g_ties, share_rows
 
-__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "Finding", "fold", "combine", "label",
-           "signed", "paired_units", "compare", "compare_means", "texture_check", "real_band", "overshoots",
-           "share_interval", "share_verdict", "fisher_interval", "correlation_verdict", "distinct_points",
-           "correlation_finding", "N_BOOT", "fmt_value"]
+__all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
+           "label", "signed", "paired_units", "compare", "compare_means", "versus_or_tie", "texture_check", "real_band",
+           "overshoots", "fisher_interval", "correlation_verdict", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
 VERDICT_ORDER = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
-N_BOOT = 2000   # bootstrap draws of a share's interval
+# How two equal reported means read (appended to the rules that decide on means).
+TIE_RULE = "two equal means are a tie: inconclusive"
 _LABELS = {"psnr": "PSNR", "ms_ssim": "MS-SSIM", "lpips": "LPIPS", "delta_log_e_hf": "Δlog E_HF"}
 
 
@@ -49,14 +40,23 @@ def fold(verdicts) -> str:
 
 
 def combine(checks: list[tuple], missing: str) -> Finding:
-    """One finding from (verdict or bool, text) checks, None ones left out (none left: not testable here, ``missing``).
-    Several checks: the detail counts how many hold, each ends with its verdict, settings in numeric order."""
+    """One finding from (verdict or bool, text) checks, None ones left out; "not testable here" checks are listed
+    after the others, which alone decide (none left: not testable here, their texts or ``missing``). Several checks:
+    the detail counts how many hold, each ends with its verdict, settings in numeric order."""
     checks = [c for c in checks if c is not None]
+    untested = [t for v, t in checks if v == UNTESTABLE]
+    checks = [(v, t) for v, t in checks if v != UNTESTABLE]
+    if not checks:
+        return Finding(UNTESTABLE, "; ".join(untested) or missing)
+    if untested:
+        vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
+        n_inc = vs.count(INCONCLUSIVE)
+        head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
+                + f" ({len(untested)} not testable here): ")
+        return Finding(fold(vs), head + "; ".join(t for _, t in checks) + "; " + "; ".join(untested))
     settings = [str(t).split(": ")[0] for _, t in checks]
     if settings == sorted(settings):  # settings in string order (a groupby's): put their numbers in numeric order
         checks = [c for _, c in sorted(zip(settings, checks), key=lambda x: natural_key(x[0]))]
-    if not checks:
-        return Finding(UNTESTABLE, missing)
     vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     if len(vs) > 1:   # each of several comparisons says what it reads
         checks = [(v, t if " → " in str(t) else f"{t} → {w}") for (v, t), w in zip(checks, vs)]
@@ -131,6 +131,17 @@ def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", hig
     return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
 
 
+def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
+                  prefix: str = ""):
+    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
+    the evidence holds them (``verdicts.compare``), else on the means (``verdicts.compare_means``, ``TIE_RULE``).
+    None when a side is missing."""
+    crops = ev.select(study, per_crop=True, **eq)
+    if not crops.empty and metric in set(crops["metric"]):
+        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
+    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
+
+
 def real_band(ds) -> tuple[float, float] | None:
     """The band of "right" for the signed texture error: mean ± std of the real crops' own per-crop
     ``delta_log_e_hf`` (the ``ground_truth`` control of a translation result); None without that control."""
@@ -177,71 +188,6 @@ def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
                + ("; overshoots the band" if over else "") + f" → {v}")
 
 
-# ------------------------------------------------------------------------------------------------------ shares
-
-def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
-                   n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
-    """The share of distinct comparisons a ``better`` label (column ``by``) wins against a ``worse`` one, each
-    (``pair_on``, better, worse) once on the means over the ``unit``s both scored, S_G ties (``s_g_ties``, column
-    ``n``) half a win, with a 95 % interval resampling each dataset's units. {share, lo, hi, cases, ties, units,
-    n_units} or None when no comparison can be made. Cost: ``n_boot`` draws per comparison."""
-    better = (better,) if isinstance(better, str) else tuple(better)
-    worse = (worse,) if isinstance(worse, str) else tuple(worse)
-    metric = str(f["metric"].iloc[0]) if len(f) else ""
-    f = f[f[by].isin(better + worse) & np.isfinite(f["value"].astype(float))]
-    if f.empty:
-        return None
-    cells = f.groupby([*pair_on, by, unit], dropna=False)
-    vals, kept = cells["value"].mean(), (cells["n"].min() if "n" in f else None)
-    rng = np.random.default_rng(seed)
-    point, draws, ties, n_units = [], [], 0, 0
-    for _, g in vals.groupby(level=0, sort=True):  # one dataset: its units are resampled together
-        wide = g.unstack(unit)                     # rows (*pair_on, by), one column per unit
-        n_units += wide.shape[1]
-        w = np.zeros((n_boot + 1, wide.shape[1]))
-        w[0] = 1.0                                 # row 0: the observed units
-        draw = rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))
-        np.add.at(w, (np.arange(1, n_boot + 1)[:, None], draw), 1)
-        for key, a, b, xa, xb, ok in paired_rows(wide, len(pair_on), by, better, worse):
-            tot = w[:, ok].sum(1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
-            score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
-            if metric == "s_g" and kept is not None:
-                tie = s_g_ties(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
-                score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
-            score[tot == 0] = np.nan
-            point.append(score[0])
-            draws.append(score[1:])
-    if not point:
-        return None
-    lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
-    return {"share": float(np.mean(point)), "lo": float(lo), "hi": float(hi), "cases": len(point), "ties": ties,
-            "units": unit, "n_units": n_units}
-
-
-def share_verdict(lo: float, hi: float, want_above: bool) -> str:
-    """A share's interval against 50 %: wholly on the paper's side holds, wholly on the other does not hold."""
-    on, off = (lo > 0.5, hi < 0.5) if want_above else (hi < 0.5, lo > 0.5)
-    return HOLDS if on else FAILS if off else INCONCLUSIVE
-
-
-def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed, on
-    the rows of ``shares.share_rows``: metric, share, lo, hi, cases, ties, n_units, unit, failed_out, coinciding_out.
-    The claims page and the scorecard both read their shares from here."""
-    rows = []
-    for m in metrics:
-        f, unit, left = share_rows(frame, crops, m)
-        pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
-        s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
-        if s is not None:
-            rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
-                         "unit": unit, "failed_out": left["failed"], "coinciding_out": left["coinciding"]})
-    return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
-                                       "coinciding_out"])
-
-
 # ------------------------------------------------------------------------------------------------ correlations
 
 def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -265,48 +211,6 @@ def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: fl
         r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
         on, off = r >= threshold and lo > 0, hi < threshold
     return HOLDS if on else FAILS if off else INCONCLUSIVE
-
-
-def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
-    """One point per ``keys``: each metric's mean over crops and seeds (``crops``) or, set-level, over seeds
-    (``frame``), without failed cells and the second of two coinciding methods. Returns (wide frame, {"failed":
-    per-seed cells left out, "coinciding": methods left out})."""
-    f, why = countable(frame)
-    keys = [k for k in keys if k in f or k in crops]
-    parts = []
-    c = crops[crops["same_as"].fillna("") == ""] if "same_as" in crops else crops
-    for m in metrics:
-        if not c.empty and m in set(c["metric"]):
-            parts.append(c[c["metric"] == m].groupby(keys)["value"].mean().rename(m))
-        elif not f.empty and m in set(f["metric"]):
-            parts.append(f[f["metric"] == m].groupby(keys)["value"].mean().rename(m))
-    coinciding = set()
-    for src in (frame, crops):
-        if "same_as" in src and not src.empty:
-            dup = src[src["same_as"].fillna("") != ""]
-            coinciding |= set(map(tuple, dup[keys].drop_duplicates().to_numpy()))
-    why = {"failed": why["failed"], "coinciding": len(coinciding)}
-    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
-
-
-def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
-                        paper: bool = False) -> Finding:
-    """Pearson r of columns ``a`` and ``b`` of ``w`` (distinct points, index with a ``dataset`` level), overall and per
-    dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
-    threshold alone."""
-    r = float(np.corrcoef(w[a], w[b])[0, 1])
-    groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
-    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups
-           if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1]
-    per = f" ({', '.join(per)})" if per else ""
-    if paper:
-        ok = r * sign >= threshold if sign else abs(r) >= threshold
-        return Finding(HOLDS if ok else FAILS, f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
-    lo, hi = fisher_interval(r, len(w))
-    v = correlation_verdict(r, lo, hi, sign, threshold)
-    out = f"; coinciding {why.get('coinciding', 0)}, failed cells {why.get('failed', 0)}"
-    return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] over {len(w)} points{per}"
-                      f"{out} → {v}")
 
 
 def fmt_value(x: float) -> str:

@@ -1,0 +1,346 @@
+"""The checks the paper's claims are decided by (``studies.claims`` lists the claims), each a function of the
+scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..metrics.intervals import MIN_EFFECT, Interval, three_way
+from ..text import signed
+from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, Evidence, fmt_value, method_means, scale_labels
+from .shares import countable
+from .tuning import best_on_validation
+from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare,
+                       correlation_verdict, fisher_interval, label, natural_key, texture_check, versus_or_tie)
+
+__all__ = ["ARM_WORDS", "arm_words", "arm_name", "below", "correlated", "edm_tradeoff", "taba_structure", "ovg_front",
+           "ovg_vs_ddim", "lowest_lpips", "pareto_expands", "ablation_collapse", "scale_psnr", "scale_monotone",
+           "pca_fewer", "texture_claim", "sdc_literal", "distinct_points", "correlation_finding"]
+
+# An arm's value on each ablation axis as every page writes it (the stored results keep the keys): "factor" 4 ->
+# "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
+ARM_WORDS = {
+    "factor": lambda v: f"×{v}",
+    "parameterization": lambda v: {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction"}.get(
+        str(v), f"{v}-prediction"),
+    "space": lambda v: f"{v} space",
+    "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v).lower(), str(v)),
+    "train_seed": lambda v: f"training seed {v}",
+}
+
+
+def arm_words(axis: str, value) -> str:
+    """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``: "dit" -> "DiT", "latent" ->
+    "latent space"); a value of another axis as it is."""
+    return ARM_WORDS[axis](value) if axis in ARM_WORDS else str(value)
+
+
+def arm_name(sel: dict) -> str:
+    """An arm named by its axes' values in words, in the axes' order: {"parameterization": "eps", "factor": 4} ->
+    "ε-prediction, ×4"; {"space": "pixel"} -> "pixel space"; an axis without words as "axis value"."""
+    return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
+
+
+def _datasets(ev: Evidence, study: str = "main") -> list[str]:
+    f = ev.select(study)
+    return sorted(f["dataset"].unique()) if not f.empty and "dataset" in f else []
+
+
+def below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence], Finding]:
+    def test(ev: Evidence) -> Finding:
+        checks = [versus_or_tie(ev, "main", {"dataset": ds}, low, h, metric, higher=False, prefix=f"{ds}: ")
+                  for ds in _datasets(ev) for h in highs]
+        return combine(checks, f"needs main results with {low} and one of {', '.join(highs)} ({metric})")
+    return test
+
+
+def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("dataset", "method")) -> tuple:
+    """One point per ``keys``: each metric's mean over crops and seeds (``crops``) or, set-level, over seeds
+    (``frame``), without failed cells and the second of two coinciding methods. Returns (wide frame, {"failed":
+    per-seed cells left out, "coinciding": methods left out})."""
+    f, why = countable(frame)
+    keys = [k for k in keys if k in f or k in crops]
+    parts = []
+    c = crops[crops["same_as"].fillna("") == ""] if "same_as" in crops else crops
+    for m in metrics:
+        if not c.empty and m in set(c["metric"]):
+            parts.append(c[c["metric"] == m].groupby(keys)["value"].mean().rename(m))
+        elif not f.empty and m in set(f["metric"]):
+            parts.append(f[f["metric"] == m].groupby(keys)["value"].mean().rename(m))
+    coinciding = set()
+    for src in (frame, crops):
+        if "same_as" in src and not src.empty:
+            dup = src[src["same_as"].fillna("") != ""]
+            coinciding |= set(map(tuple, dup[keys].drop_duplicates().to_numpy()))
+    why = {"failed": why["failed"], "coinciding": len(coinciding)}
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
+
+
+def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
+                        paper: bool = False) -> Finding:
+    """Pearson r of columns ``a`` and ``b`` of ``w`` (distinct points, index with a ``dataset`` level), overall and per
+    dataset. Ours: three-way on the Fisher-z interval (``correlation_verdict``); the paper's tables: r against the
+    threshold alone."""
+    r = float(np.corrcoef(w[a], w[b])[0, 1])
+    groups = sorted(w.groupby(level="dataset"), key=lambda x: natural_key(x[0])) if "dataset" in w.index.names else []
+    per = [f"{ds} {signed(np.corrcoef(g[a], g[b])[0, 1], 2)}" for ds, g in groups
+           if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1]
+    per = f" ({', '.join(per)})" if per else ""
+    if paper:
+        ok = r * sign >= threshold if sign else abs(r) >= threshold
+        return Finding(HOLDS if ok else FAILS, f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
+    lo, hi = fisher_interval(r, len(w))
+    v = correlation_verdict(r, lo, hi, sign, threshold)
+    out = f"; coinciding {why.get('coinciding', 0)}, failed cells {why.get('failed', 0)}"
+    return Finding(v, f"Pearson r = {signed(r, 2)} [{signed(lo, 2)}, {signed(hi, 2)}] over {len(w)} points{per}"
+                      f"{out} → {v}")
+
+
+def correlated(a: str, b: str, sign: int, threshold: float = 0.5) -> Callable[[Evidence], Finding]:
+    """Pearson r of ``a`` and ``b`` over distinct (dataset, method) points (``correlation_finding``)."""
+    def test(ev: Evidence) -> Finding:
+        w, why = distinct_points(ev.select("main"), ev.select("main", per_crop=True), (a, b))
+        lack = [label(m) for m in (a, b) if m not in w]
+        if lack:
+            return Finding(UNTESTABLE, f"no {', '.join(lack)}")
+        short = w[w[[a, b]].isna().any(axis=1)]
+        w = w[[a, b]].dropna()
+        w = w[w.groupby(level="dataset")[a].transform("count") > 2] if "dataset" in w.index.names else w
+        if len(w) < 3 or w[a].nunique() < 2 or w[b].nunique() < 2:
+            return Finding(UNTESTABLE, f"< 3 varying points of {a}, {b}")
+        found = correlation_finding(w, why, a, b, sign, threshold, paper=ev.source == "paper")
+        if short.empty:
+            return found
+        names = [" ".join(map(str, k if isinstance(k, tuple) else (k,))) for k in short.index]
+        return Finding(found.verdict, f"{found.detail}; no point: " + ", ".join(names))
+    return test
+
+
+def _main_by_dataset(ev: Evidence):
+    """(dataset, per-method metric means) of the stored main results, one dataset at a time."""
+    w = method_means(ev.select("main"))
+    for ds in (w.index.get_level_values(0).unique() if not w.empty else []):
+        yield ds, w.loc[ds]
+
+
+def edm_tradeoff(ev: Evidence) -> Finding:
+    checks = [versus_or_tie(ev, "main", {"dataset": ds}, "edm", "ddim", m, higher=m == "s_hf", prefix=f"{ds}: ")
+              for ds in _datasets(ev) for m in ("s_hf", "s_lf")]
+    return combine(checks, "needs main results with edm and ddim")
+
+
+def taba_structure(ev: Evidence) -> Finding:
+    checks = []
+    for ds in _datasets(ev):
+        crops = ev.select("main", per_crop=True, dataset=ds, metric="s_lf")
+        f = crops if not crops.empty else ev.select("main", dataset=ds, metric="s_lf")
+        means = f.groupby("method")["value"].mean() if not f.empty else pd.Series(dtype=float)
+        ovg = [m for m in OVG_LABELS if m in means.index and np.isfinite(means[m])]
+        if "taba" not in means.index or not ovg:
+            continue
+        sweep = ev.extra.get("pareto", {}).get(ds)   # the best variant is picked on validation, judged on test
+        best = best_on_validation(sweep, ovg, "s_lf") if sweep is not None else None
+        how = "validation S_LF"
+        if best is None:  # the paper's tables, or a run without a sweep: the compared means themselves
+            best, how = max(ovg, key=lambda m: means[m]), "mean S_LF"
+        checks.append(versus_or_tie(ev, "main", {"dataset": ds}, "taba", best, "s_lf", higher=False,
+                                    prefix=f"{ds} (best OVG by {how}: {best}): "))
+    return combine(checks, "needs main results with taba and an OVG variant")
+
+
+def ovg_front(ev: Evidence) -> Finding:
+    from .pareto import pareto_front
+
+    checks = []
+    for ds, d in _main_by_dataset(ev):
+        if not {"s_hf", "s_lf"} <= set(d.columns) or not any(m in d.index for m in OVG_LABELS):
+            continue
+        d = d[["s_hf", "s_lf"]].dropna()
+        front = pareto_front(d["s_hf"], d["s_lf"])
+        on = [m for m, f in zip(d.index, front) if f]
+        checks.append((any(m in OVG_LABELS for m in on), f"{ds}: front = {', '.join(on)}"))
+    return combine(checks, "needs main results with an OVG variant and S_HF, S_LF")
+
+
+def ovg_vs_ddim(ev: Evidence) -> Finding:
+    checks = []
+    for ds in _datasets(ev):
+        checks += [versus_or_tie(ev, "main", {"dataset": ds}, "ovg", "ddim", m, prefix=f"{ds}: ")
+                   for m in ("s_hf", "s_dc")]
+        crops = ev.select("main", per_crop=True, dataset=ds)
+        checks.append(texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
+                      if not crops.empty else None)
+    found = combine(checks, "needs main results with ovg and ddim")
+    literal = sdc_literal(ev)
+    return replace(found, detail=found.detail + "".join(f" [{n}]" for n in literal)) if literal else found
+
+
+def lowest_lpips(ev: Evidence) -> Finding:
+    checks = []
+    for ds, d in _main_by_dataset(ev):
+        if STANDIN.get(ds.split(" ")[0]) != "edges2shoes":
+            continue
+        if "lpips" not in d or d["lpips"].dropna().empty or "ovg_edm" not in d.index:
+            continue
+        best = d["lpips"].idxmin()
+        checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"
+                       + ("" if best == "ovg_edm" else f", ovg_edm {fmt_value(d.loc['ovg_edm', 'lpips'])}")))
+    return combine(checks, "needs LPIPS (AlexNet weights) on an Edges2Shoes stand-in")
+
+
+def pareto_expands(ev: Evidence) -> Finding:
+    """Some OVG grid point on each sweep's joint S_HF / S_LF front of grid points and baselines (``pareto.joint_front``,
+    grid points with failed samples left out)."""
+    from .pareto import joint_front
+
+    if ev.source == "paper":
+        return Finding(UNTESTABLE, "Fig. 6 gives no numbers and the step sizes are not published")
+    checks = []
+    for ds, res in sorted(ev.extra.get("pareto", {}).items()):
+        grid, _, front = joint_front(res)
+        by_base = grid[front[:len(grid)]].groupby("base").size()
+        bases = ", ".join(f"{k} {b}" for b, k in sorted(by_base.items(), key=lambda x: str(x[0]))) or "none"
+        checks.append((by_base.sum() > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
+                                          f"{int(front[len(grid):].sum())}"))
+    return combine(checks, "needs pareto study results")
+
+
+def ablation_collapse(short: str, axis: str, fixed_ref: tuple[str, ...]):
+    """The claim that DDIM's S_HF and S_DC are below each of ``fixed_ref``'s in every arm of ``axis``."""
+    def test(ev: Evidence) -> Finding:
+        f = ev.select(short)
+        if f.empty or axis not in f:
+            return Finding(UNTESTABLE, f"needs {short} results with a {axis} axis")
+        checks = [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
+                                prefix=f"{ds} {arm_words(axis, v)}: ")
+                  for (ds, v), _ in f.groupby(["dataset", axis]) for r in fixed_ref for m in ("s_hf", "s_dc")]
+        return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
+    return test
+
+
+def _scale_name(value, labels: dict, source: str) -> str:
+    """A scale as the evidence knows it: the paper's own label, or ours beside the paper's row it stands for."""
+    if source == "paper":
+        return str(labels[value])
+    ours = str(value) if str(value).startswith("x") else f"x{int(float(value))}"
+    return ours if ours == labels[value] else f"{ours} (for the paper's {labels[value]})"
+
+
+def _scale_labels(ev: Evidence, g: pd.DataFrame) -> dict:
+    return scale_labels(g["scale"].unique()) if ev.source == "ours" else {s: s for s in g["scale"].unique()}
+
+
+def scale_psnr(ev: Evidence) -> Finding:
+    f = ev.select("scale")
+    if f.empty or "scale" not in f:
+        return Finding(UNTESTABLE, "needs scale_factor results")
+    checks = []
+    for ds, g in f.groupby("dataset"):
+        labels = _scale_labels(ev, g)
+        if not labels:
+            continue
+        top = max(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
+        eq, pre = {"dataset": ds, "scale": top}, f"{ds} {_scale_name(top, labels, ev.source)}: "
+        for m in [m for m in ("taba", "ovg") if m in set(g["method"])]:
+            checks += [versus_or_tie(ev, "scale", eq, "ddim", m, "psnr", prefix=pre),
+                       versus_or_tie(ev, "scale", eq, "ddim", m, "s_hf", higher=False, prefix=pre)]
+    return combine(checks, "needs scale_factor results with ddim, taba / ovg, PSNR and S_HF")
+
+
+def scale_monotone(ev: Evidence) -> Finding:
+    f = ev.select("scale", method="ddim", metric="s_dc")
+    if f.empty or "scale" not in f:
+        return Finding(UNTESTABLE, "needs scale_factor results with ddim and S_DC")
+    checks = []
+    for ds, g in f.groupby("dataset"):
+        labels = _scale_labels(ev, g)
+        if len(labels) < 2:
+            continue
+        order = sorted(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
+        crops = ev.select("scale", per_crop=True, dataset=ds, method="ddim", metric="s_dc")
+        if not crops.empty and "scale" in crops:  # each step paired on the crops (seed, sample) of both factors
+            named = crops.assign(scale=crops["scale"].map(lambda s: _scale_name(s, labels, ev.source) if s in labels
+                                                          else s))
+            checks += [compare(named, *(_scale_name(s, labels, ev.source) for s in step), "s_dc", by="scale",
+                               prefix=f"{ds}: ddim ") for step in zip(order, order[1:])]
+            continue
+        vals = [g[g["scale"] == s]["value"].mean() for s in order]
+        steps = list(zip(vals, vals[1:]))
+        ok = all(a > b for a, b in steps)
+        tied = not ok and not any(a < b for a, b in steps)   # no step the other way, but equal means somewhere
+        sep = " > " if ok else ", "
+        text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
+                                                for s, v in zip(order, vals))
+        checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied
+                      else (ok, text))
+    return combine(checks, "needs scale_factor results at two or more factors")
+
+
+def _k90_checks(ds: str, res, names: list[str]) -> list[tuple[str, str]]:
+    """Each DDIM series' k90 against Gaussian noise's and against the next sparser one's: the 95 % interval of the
+    differences over the study's subsamples (``studies.latents.k90_draws``), minimal effect one component."""
+    draws = res["k90_draws"]
+    m = int(res.attrs.get("k90_subsample", 0))
+
+    def check(a: str, b: str) -> tuple[str, str]:
+        d = (draws.sel(series=a).values - draws.sel(series=b).values).astype(np.float64)
+        ci = Interval(float(d.mean()), *map(float, np.quantile(d, [0.025, 0.975])), len(d))
+        v = three_way(ci, MIN_EFFECT["k90"], higher_is_claimed=False)
+        return v, (f"{ds}: k90 {a} − {b} {signed(ci.mean, 1)} [{signed(ci.lo, 1)}, {signed(ci.hi, 1)}] ({len(d)} "
+                   f"subsamples of {m} latents) → {v}")
+
+    return [check(n, "gaussian") for n in names] + [check(b, a) for a, b in zip(names, names[1:])]
+
+
+def pca_fewer(ev: Evidence) -> Finding:
+    if ev.source == "paper":
+        return Finding(UNTESTABLE, "Fig. 3 is a plot without tabulated numbers")
+    checks = []
+    for ds, res in sorted(ev.extra.get("pca_collapse", {}).items()):
+        if "k90_draws" not in res or "gaussian" not in res["series"].values:
+            continue
+        inv = res.sel(series=[s for s in res["series"].values if s != "gaussian" and
+                              str(res["method"].sel(series=s).values) == "ddim"])
+        if inv.sizes.get("series", 0) == 0:
+            continue
+        names = [str(inv["series"].values[i]) for i in np.argsort(inv["factor"].values)]
+        found = _k90_checks(ds, res, names)
+        if len(names) == 1:  # not testable ("sparser" needs two levels); the k90 against noise's kept in the numbers
+            found = [(UNTESTABLE, f"{ds}: one sparsity level ({names[0]}): {found[0][1][len(ds) + 2:]}")]
+        checks += found
+    return combine(checks, "needs pca_collapse results")
+
+
+def sdc_literal(ev: Evidence) -> list[str]:
+    """Per dataset where they disagree: the S_DC check of OVG against DDIM under the paper's literal definition
+    (Eq. 36: the flagged share on the raw latent, lower = decorrelated; ``s_dc_raw`` is 1 - that share) beside the
+    one used (``s_dc``: on each latent scaled to unit variance)."""
+    from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
+
+    notes = []
+    for ds_name, ds in ev.extra.get("main", {}).items():
+        if not {"s_dc", "s_dc_raw"} <= set(ds.data_vars) or not {"ovg", "ddim"} <= set(ds["method"].values.tolist()):
+            continue
+        reads = {}
+        for m in ("s_dc", "s_dc_raw"):
+            a, b = (ds[m].sel({"method": k}).values.ravel() for k in ("ovg", "ddim"))
+            reads[m] = three_way(paired_ci(a, b), MIN_EFFECT["s_dc"])
+        if reads["s_dc"] != reads["s_dc_raw"]:
+            notes.append(f"{ds_name}: S_DC {reads['s_dc']}, literal S_DC {reads['s_dc_raw']}")
+    return notes
+
+
+def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:
+    def test(ev: Evidence) -> Finding:
+        from .realism import texture_verdict
+
+        checks = []
+        for ds_name, ds in sorted(ev.extra.get("main", {}).items()):
+            got = texture_verdict(ds, a, b)
+            if got is not None:
+                checks.append((got[0], f"{ds_name}: {got[1]}"))
+        return combine(checks, f"needs main results with {a}, {b} and the realism scores")
+    return test
