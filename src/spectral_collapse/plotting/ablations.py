@@ -17,8 +17,7 @@ from ..studies.claims_words import arm_name, arm_words
 from ..studies.method_labels import method_name
 from ..studies.scorecard import TABLE6_METHODS, crop_frame
 from ..studies.verdicts import paired_units
-from .charts import (coinciding_groups, grouped_coincidence_note, image_grid, interval_rules, metric_bars, series_lines,
-                     wrap_lines)
+from .charts import image_grid, interval_rules, metric_bars, series_lines
 from .labels import chart_label
 from .palette import method_color, method_dash, method_shape
 
@@ -93,7 +92,7 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
-    the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
+    the subtitle names missing curves. A Markdown note where no arm has two finite latents."""
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
     if pca.empty:  # PCA needs two finite inverted latents of an arm
@@ -117,9 +116,6 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
         if gone:
             subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
                             "latents).")
-    for line in grouped_coincidence_note(coinciding_groups(both, "method", "component", "cev", by=["arm"]),
-                                         both["arm"].nunique()):
-        subtitle += wrap_lines(line, 3 * width)
     lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
                          y=alt.Y("cev:Q", title="cumulative explained variance"))
     return lines.properties(width=width, height=height).facet(

@@ -13,16 +13,12 @@ import xarray as xr
 
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
-from .labels import chart_label, log_ticks, with_units  # noqa: F401  (log_ticks re-exported)
+from .labels import chart_label, with_units
 from .palette import label_expr, method_color, method_dash, method_shape, method_styles
-from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
-from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
-                       grouped_coincidence_note)
 
-__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
-           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain",
-           "plural", "wrap_lines", "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules",
-           "fitted_scale", "dash_symbol_length", "nice_ticks"]
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
+           "plural", "wrap_lines", "point_names", "interval_rules",
+           "fitted_scale", "dash_symbol_length"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -144,6 +140,14 @@ def metric_bars(
     bars = base.mark_bar().encode(
         y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
     return alt.layer(bars, *interval_rules(base, 10, y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc))
+
+
+def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
+                dx: float = 9.0) -> list[alt.Chart]:
+    """Layers writing ``frame[text]`` ``dx`` pixels right of each (``x``, ``y``) point, over a white halo."""
+    enc = dict(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
+    return [alt.Chart(frame).mark_text(align="left", baseline="middle", dx=dx, fontSize=font_size, color="#333333",
+                                       **halo).encode(**enc) for halo in (dict(stroke="white", strokeWidth=3), {})]
 
 
 def fitted_scale(values, pad: float = 0.12):
@@ -286,23 +290,3 @@ def dash_symbol_length(labels, least: float = 10.0) -> float:
     """Legend line length (px) showing a whole dash period of every one of ``labels``; ``least`` for solid lines."""
     lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
     return float(max([least, *lengths]))
-
-
-def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[float]:
-    """``least`` to ``most`` round values (steps of 1, 2, 2.5, 5 x 10^k) inside [lo, hi]."""
-    lo, hi = float(min(lo, hi)), float(max(lo, hi))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-        return [lo] if np.isfinite(lo) else []
-    best: list[float] = []
-    k = int(np.floor(np.log10(hi - lo))) + 1
-    for power in range(k, k - 4, -1):
-        for m in (5, 2.5, 2, 1):
-            step = m * 10.0 ** power
-            vals = [float(f"{v * step:.10g}") for v in range(int(np.ceil(lo / step - 1e-9)),
-                                                              int(np.floor(hi / step + 1e-9)) + 1)]
-            if len(vals) > most:   # no step gives least to most: the closer of the two counts
-                return vals if len(best) < least and len(vals) - most <= least - len(best) else best
-            best = vals
-            if len(vals) >= least:
-                return vals
-    return best

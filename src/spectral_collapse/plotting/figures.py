@@ -18,7 +18,7 @@ from .charts import compose_grid, padded_domain, series_lines
 from .labels import reader_spec
 from .palette import METHOD_COLORS, method_color, method_shape
 
-__all__ = ["collapse_figure", "correlation_figure", "overprint_offsets", "fig2_rows", "fig2_grid", "fig4_points",
+__all__ = ["collapse_figure", "correlation_figure", "fig2_rows", "fig2_grid", "fig4_points",
            "spectrum_slopes", "FIG2_METHODS"]
 
 
@@ -68,115 +68,39 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
     """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
-    filled and the others hollow, axes fitted to points and intervals; overprinting points moved sideways
-    (``overprint_offsets``) and the subtitle says so."""
+    filled and the others hollow, axes fitted to points and intervals."""
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
-    twin: dict[str, str] = {}
-    same = []   # methods whose points coincide with another's on every dataset: the later one is hidden
-    for i, a in enumerate(labels):
-        for b in labels[:i]:
-            pa = pts[pts["method"] == a].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
-            pb = pts[pts["method"] == b].set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index()
-            if len(pa) and pa.equals(pb):
-                same.append(f"{method_name(a)} lies under {method_name(b)}")
-                twin[a] = b
-                break
     have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
     xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
-    panels, moved_any, offsets, ydoms = [], False, {}, {}
-    metrics = (("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))
-    for metric, _ in metrics:
-        ybars = [pts[c] for c in (f"{metric}_lo", f"{metric}_hi") if c in pts]
-        ydom = ydoms[metric] = padded_domain(pts[metric], *ybars, pad=0.08)
-        shown = ~pts["method"].isin(list(twin))   # a method under its twin keeps the twin's place
-        dx = pd.Series(overprint_offsets(pts[shown], "s_dc", metric, xdom, ydom, width, height,
-                                         order=[rank.get(m, len(rank)) for m in pts["method"][shown]]),
-                       index=pts.index[shown])
-        for hidden, under in twin.items():
-            for j in pts.index[pts["method"] == hidden]:
-                at = pts.index[shown & (pts["method"] == under) & (pts["dataset"] == pts.at[j, "dataset"])]
-                dx[j] = dx[at[0]] if len(at) else 0.0
-        offsets[metric] = dx.reindex(pts.index).fillna(0.0).tolist()
-        moved_any |= any(offsets[metric])
-    # the x axis holds every point where it is drawn, offset included: none is cut by the frame
-    xdom = fit_offsets(xdom, pts["s_dc"], [o for m, _ in metrics for o in offsets[m]], width,
-                       n=len(metrics))
-    for i, (metric, name) in enumerate(metrics):
-        ydom, dx = ydoms[metric], offsets[metric]
-        x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    panels = []
+    for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
+        ydom = padded_domain(pts[metric], *[pts[c] for c in (f"{metric}_lo", f"{metric}_hi") if c in pts], pad=0.08)
         y = alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False))
         enc = dict(x=x, y=y, color=method_color(labels), shape=method_shape(labels),
                    tooltip=["dataset", "method", alt.Tooltip("s_dc:Q", format=".3f"),
                             alt.Tooltip(f"{metric}:Q", format=".3f")])
         layers = []
-        for off, g in pts.assign(dx=dx).groupby("dx", sort=True):
-            for m, span in ((metric, dict(x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q")),
-                            ("s_dc", dict(x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y))):
-                if {f"{m}_lo", f"{m}_hi"} <= set(g) and g[f"{m}_lo"].notna().any():
-                    layers.append(alt.Chart(g.dropna(subset=[f"{m}_lo"])).mark_rule(
-                        strokeWidth=1.2, opacity=0.7, xOffset=off).encode(**span, color=method_color(labels)))
-            layers.append(alt.Chart(g).mark_point(size=80, strokeWidth=1.8, filled=False, xOffset=off).encode(**enc))
-            first = g[g["dataset"] == datasets[0]]
-            if len(first):
-                layers.append(alt.Chart(first).mark_point(size=80, filled=True, opacity=0.85, xOffset=off).encode(
-                    **enc))
-        panels.append(alt.layer(*layers).properties(width=width, height=height,
-                                                    title=f"({'ab'[i]}) {name} vs S_DC"))
+        for m, span in ((metric, dict(x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q")),
+                        ("s_dc", dict(x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y))):
+            if {f"{m}_lo", f"{m}_hi"} <= set(pts) and pts[f"{m}_lo"].notna().any():
+                layers.append(alt.Chart(pts.dropna(subset=[f"{m}_lo"])).mark_rule(strokeWidth=1.2, opacity=0.7).encode(
+                    **span, color=method_color(labels)))
+        layers.append(alt.Chart(pts).mark_point(size=80, strokeWidth=1.8, filled=False).encode(**enc))
+        layers.append(alt.Chart(pts[pts["dataset"] == datasets[0]]).mark_point(size=80, filled=True, opacity=0.85)
+                      .encode(**enc))
+        panels.append(alt.layer(*layers).properties(width=width, height=height, title=f"({'ab'[i]}) {name} vs S_DC"))
     key = f"filled: {datasets[0]}" + (f"; hollow: {', '.join(datasets[1:])}" if len(datasets) > 1 else "")
-    notes = [f"One point per dataset and method ({key}" + (f"; {', '.join(same)}" if same else "") + ")."]
+    notes = [f"One point per dataset and method ({key})."]
     if any(pts[c].notna().any() for c in pts.columns if c.endswith("_lo")):
         notes.append("Bars: 95 % bootstrap intervals of the mean over crops.")
-    if moved_any:
-        notes.append(f"Points that would print over each other are drawn up to {OVERPRINT_STEP * 2:.0f} pixels "
-                     "apart sideways; their values are unchanged.")
     return alt.hconcat(*panels).properties(title=alt.TitleParams(
         "Texture and structure against decorrelation", subtitle=notes, anchor="start"))
-
-
-OVERPRINT_STEP = 9.0   # pixels: about one marker's width
-MARKER_PX = 7.0        # pixels from a marker's centre to the outside of its stroke (size 80, with its outline)
-
-
-def fit_offsets(dom, xs, offsets, width: float, n: int = 1, margin: float = MARKER_PX) -> tuple[float, float]:
-    """The x domain ``dom`` widened so every point of ``xs`` drawn ``offsets`` pixels sideways (``n`` panels) lies
-    ``margin`` pixels inside a ``width`` plot."""
-    x = np.tile(np.asarray(xs, float), n)
-    off = np.asarray(offsets, float)
-    ok = np.isfinite(x)
-    x, off = x[ok], off[ok]
-    lo, hi = float(dom[0]), float(dom[1])
-    if not len(x):
-        return lo, hi
-    for _ in range(40):   # the scale changes as the domain widens: rounds settle it
-        per_px = (hi - lo) / width
-        lo = min(lo, float((x + (off - margin) * per_px).min()))
-        hi = max(hi, float((x + (off + margin) * per_px).max()))
-    return lo, hi
-
-
-def overprint_offsets(pts: pd.DataFrame, xcol: str, ycol: str, xdom, ydom, width: float, height: float,
-                      order=None, near: float = 8.0) -> list[float]:
-    """Sideways pixel offsets (0, ±1, ±2 steps) that keep each point, in ``order``, at least ``near`` pixels from those
-    placed before; values unchanged."""
-    xs = (pts[xcol].to_numpy(float) - xdom[0]) / (xdom[1] - xdom[0]) * width
-    ys = (pts[ycol].to_numpy(float) - ydom[0]) / (ydom[1] - ydom[0]) * height
-    idx = np.argsort(order if order is not None else np.arange(len(pts)), kind="stable")
-    placed: list[tuple[float, float]] = []
-    out = [0.0] * len(pts)
-    for i in idx:
-        for off in (0.0, OVERPRINT_STEP, -OVERPRINT_STEP, 2 * OVERPRINT_STEP, -2 * OVERPRINT_STEP):
-            if all(np.hypot(xs[i] + off - px, ys[i] - py) >= near for px, py in placed):
-                break
-        else:
-            off = 0.0
-        out[i] = off
-        placed.append((xs[i] + off, ys[i]))
-    return out
 
 
 # the methods of the paper's Fig. 2 and the groups its panel shows them in

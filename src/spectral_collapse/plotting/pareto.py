@@ -11,7 +11,7 @@ from ..studies.aggregate import METRIC_NAMES
 from ..studies.claim_titles import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
-from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
+from .charts import padded_domain, plural, point_names, text_on, wrap_lines
 from .labels import step_size
 from .palette import label_expr, method_color
 
@@ -76,18 +76,9 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["label", "kind", "s_hf", "s_lf", "hf_lo", "hf_hi", "lf_lo", "lf_hi"])
 
 
-def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """``n`` small obstacles along each interval rule of ``_interval_rows``, so names avoid the rules."""
-    parts = []
-    for r in ci.itertuples(index=False):
-        parts.append(pd.DataFrame({"x": np.linspace(r.hf_lo, r.hf_hi, n), "y": r.s_lf, "r": 2.0}))
-        parts.append(pd.DataFrame({"x": r.s_hf, "y": np.linspace(r.lf_lo, r.lf_hi, n), "r": 2.0}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"x": [], "y": [], "r": []})
-
-
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
-    as grey diamond outlines named clear of every marker; the subtitle says what the marks are, which points share a
+    as grey diamond outlines named beside them; the subtitle says what the marks are, which points share a
     ring or diamond and which are not drawn (partly failed)."""
     grid = grid_summary(ds)
     point = [f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])]
@@ -153,11 +144,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
-                               pd.DataFrame({"x": picked["s_hf"], "y": picked["s_lf"], "r": _R_RING + 1}),
-                               _bar_obstacles(ci)], ignore_index=True)
-        layers += label_layers(b, x="s_hf", y="s_lf", label="name", xdom=xdom, ydom=ydom, width=width,
-                               height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
+        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, dx=_R_BASE + 3)
     # each step size held to its symbol (no-break space) where the subtitle wraps
     left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                 f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
