@@ -88,7 +88,7 @@ SWEEP = {"ovg": [(0.95, 0.70), (0.90, 0.74), (0.80, 0.77), (0.70, 0.30)],
 BASELINES = {"ddim": (0.75, 0.77), "taba": (0.877, 0.712), "edm": (0.79, 0.73)}
 
 
-def test_each_baseline_is_named_and_a_point_at_a_baselines_place_stays_visible_and_is_named():
+def test_each_baseline_is_named_and_a_point_at_a_baselines_place_stays_visible():
     from spectral_collapse.plotting.pareto import pareto_chart
 
     ds = _sweep(SWEEP, BASELINES)
@@ -100,26 +100,24 @@ def test_each_baseline_is_named_and_a_point_at_a_baselines_place_stays_visible_a
     # the baselines are outlines drawn over the grid: a grid point under a diamond shows through it
     diamonds = [layer["mark"] for layer in spec["layer"] if layer.get("mark", {}).get("shape") == "diamond"]
     assert diamonds and all(m.get("filled") is False for m in diamonds)
-    sub = " ".join(spec["title"]["subtitle"]).replace("\u00a0", " ")
-    assert "Inside the TABA diamond: 3 OVG + TABA points" in sub
 
 
 def test_pareto_chart_and_heatmaps_name_bases_and_baselines_by_their_reader_names():
     import vl_convert as vlc
 
+    from spectral_collapse.plotting.labels import reader_spec
     from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart
 
     ds = _sweep(SWEEP, BASELINES)
     spec = pareto_chart(ds).to_dict()
-    legends = [layer["encoding"][ch]["legend"]["labelExpr"] for layer in spec["layer"]
-               for ch in ("color", "shape") if "legend" in layer.get("encoding", {}).get(ch, {})]
-    assert legends and len(set(legends)) == 1     # colour and shape share one legend
+    svg = vlc.vegalite_to_svg(reader_spec(spec))   # as the book's renderer draws it
+    assert svg.count(">OVG variant<") == 1        # colour and shape share one legend
     for chart in (pareto_chart(ds), grid_heatmaps(ds)):
-        svg = vlc.vegalite_to_svg(chart.to_dict())
+        svg = vlc.vegalite_to_svg(reader_spec(chart.to_dict()))
         shown = set(re.findall(r">([^<>]+)</text>", svg))
         for key in SWEEP:
             assert key not in shown and method_name(key) in shown, key
-    svg = vlc.vegalite_to_svg(spec)
+    svg = vlc.vegalite_to_svg(reader_spec(spec))
     assert all(f">{method_name(m)}<" in svg for m in BASELINES)
 
 

@@ -14,7 +14,7 @@ import xarray as xr
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .labels import chart_label, with_units
-from .palette import label_expr, method_color, method_dash, method_shape, method_styles
+from .palette import method_color, method_dash, method_shape, method_styles
 
 __all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
            "plural", "wrap_lines", "point_names", "interval_rules",
@@ -123,7 +123,7 @@ def metric_bars(
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
-    x = alt.X(f"{by}:N", sort=order, title=by, axis=alt.Axis(labelExpr=label_expr(order)))
+    x = alt.X(f"{by}:N", sort=order, title=by)
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend

@@ -37,6 +37,7 @@ def chart_names() -> dict[str, str]:
     # guidance schedules with an identifier for a key ("every_4" -> "every 4th step")
     names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
     names["train_seed"] = "training seed"
+    names.update({"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"})
     # the latent's mean squared norm per dimension under the keys of its per-sample and per-latent values
     names.update({k: names["mean_norm_ratio"] for k in ("latent_norm_ratio", "norm_ratio")})
     return names

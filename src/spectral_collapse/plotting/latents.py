@@ -9,7 +9,7 @@ import scipy.stats
 import xarray as xr
 
 from ..studies.method_labels import method_name
-from .palette import REFERENCE_COLOR, chart_name, label_expr
+from .palette import REFERENCE_COLOR, chart_name
 from .charts import fitted_scale, image_grid, metric_bars, series_lines, wrap_lines
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
@@ -189,8 +189,6 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     steps = ds.sizes["step"]
     ticks = list(range(0, steps, 10 if steps > 20 else max(1, steps // 5)))
     freqs = sorted(frame["freq"].unique(), reverse=True)
-    # each panel headed by its method's reader name (a wrapped facet's header reads its datum.value)
-    names = label_expr(ds["method"].values, "datum.value").replace("datum.label", "datum.value")
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
@@ -200,7 +198,7 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
             labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
     ).properties(width=250, height=170).facet(facet=alt.Facet(
-        "method:N", sort=list(map(str, ds["method"].values)), title=None, header=alt.Header(labelExpr=names)),
+        "method:N", sort=list(map(str, ds["method"].values)), title=None),
         columns=2)
 
 

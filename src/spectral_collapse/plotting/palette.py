@@ -1,18 +1,16 @@
 """The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_COLORS``,
 ``METHOD_SHAPES``, ``METHOD_DASHES``), one shape and dash family per group (paper, OVG, baselines, controls, Gaussian
 reference). Colours lie at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a
-spare colour; legends read methods by their reader names."""
+spare colour. The book's renderer (``labels.reader_spec``) names the methods in legends and on axes."""
 from __future__ import annotations
 
 from typing import Iterable
 
 import altair as alt
 
-from .labels import ternary
-
 __all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
            "REFERENCE_LABELS", "method_style", "method_styles", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name", "SPARE_COLORS"]
+           "method_dash", "chart_name", "SPARE_COLORS"]
 
 METHOD_COLORS = {
     # the paper's methods without OVG
@@ -86,15 +84,6 @@ def _scale(labels, i: int):
     return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
 
 
-def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> str:
-    """A Vega expression writing each of ``labels`` (all of ``METHOD_NAMES`` when None) by its chart name, any other
-    label as ``default``."""
-    from ..studies.method_labels import METHOD_NAMES
-
-    shown = METHOD_NAMES if labels is None else {str(v): chart_name(v) for v in labels}
-    return ternary({k: v for k, v in shown.items() if v != k}, default=default)
-
-
 def chart_name(label) -> str:
     """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" ->
     "Gaussian"."""
@@ -107,34 +96,17 @@ def chart_name(label) -> str:
     return notation(name_methods(text), "chart")
 
 
-def _channel(channel, i: int, labels: list, field: str, title, kw: dict):
-    """``channel`` of ``field`` on style ``i``'s scale, with a legend that reads reader names unless the legend is off
-    or sets its labels."""
-    legend = kw.get("legend", alt.Undefined)
-    raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
-    if legend is None or all(chart_name(v) == str(v) for v in raw):
-        return channel(f"{field}:N", title=title, scale=_scale(labels, i), **kw)
-    if legend is alt.Undefined:
-        legend = alt.Legend()
-    elif isinstance(legend, dict):
-        legend = alt.Legend(**legend)
-    if legend.labelExpr is alt.Undefined:
-        legend = legend.copy()
-        legend.labelExpr = label_expr(raw)
-    return channel(f"{field}:N", title=title, scale=_scale(labels, i), **{**kw, "legend": legend})
-
-
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
     labels and title for one legend."""
-    return _channel(alt.Color, 0, list(labels), field, title, kw)
+    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **kw)
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Shape`` of ``field`` in each method's shape."""
-    return _channel(alt.Shape, 1, list(labels), field, title, kw)
+    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **kw)
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.StrokeDash`` of ``field`` in each method's dash."""
-    return _channel(alt.StrokeDash, 2, list(labels), field, title, kw)
+    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **kw)

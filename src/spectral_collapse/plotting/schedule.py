@@ -11,8 +11,8 @@ import xarray as xr
 
 from ..studies.schedule import gain_share_interval
 from .charts import padded_domain, point_names, wrap_lines
-from .labels import chart_label, ternary
-from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
+from .labels import chart_label
+from .palette import METHOD_COLORS, SPARE_COLORS
 
 __all__ = ["cost_quality_chart", "guided_steps_chart", "share_intervals"]
 
@@ -52,8 +52,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     kinds = ["ddim", "schedule", "ovg"]
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
-    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours,
-                       legend=alt.Legend(labelExpr=label_expr(kinds)))
+    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours)
     tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
                alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)
@@ -82,11 +81,10 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
         g = set(range(steps)) if m == "ovg" else set() if m == "ddim" else set(sched[m]["guided_steps"])
         rows += [{"method": m, "step": i, "guided": i in g} for i in range(steps)]
     every = 5 if steps > 20 else 1
-    names = ternary({k: chart_label(k) for k in reversed(methods) if chart_label(k) != k})
     return alt.Chart(pd.DataFrame(rows)).mark_rect(stroke="white", strokeWidth=1.5).encode(
         x=alt.X("step:O", title="inversion step (σ rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
-        y=alt.Y("method:N", sort=methods, title=None, axis=alt.Axis(labelExpr=names)),
+        y=alt.Y("method:N", sort=methods, title=None),
         color=alt.Color("guided:N", title="OVG drift on the step",
                         scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
                         legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
