@@ -42,7 +42,8 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
     axes = _axes(ds)
     if len(axes) != 1:
         return None
-    ds = reader_arms(ds, axes[0])
+    if axes[0] != "train_seed":   # arm values in words ("unet" -> "U-Net", 4 -> "×4"); a training seed keeps its number
+        ds = ds.assign_coords({axes[0]: [arm_words(axes[0], v) for v in ds[axes[0]].values.tolist()]})
     shown = [m for m in metrics if m in ds]
     per_set = [m for m in shown if "sample" not in ds[m].dims]
     rules = "the 95 % interval over test crops" + (
@@ -52,14 +53,6 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
                         for m in shown], columns=columns).properties(title=alt.TitleParams(
         "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
                                     "Each axis spans the values shown, not from 0."], anchor="start"))
-
-
-def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
-    """``ds`` with its ablation ``axis`` values in words (``claims_words.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
-    training seed keeps its number."""
-    if axis == "train_seed" or axis not in ds.coords:
-        return ds
-    return ds.assign_coords({axis: [arm_words(axis, v) for v in ds[axis].values.tolist()]})
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
@@ -135,8 +128,6 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
     s = s.dropna(subset=["mean"])
     labels = list(dict.fromkeys(s["method"]))
     s["factor"] = s["factor"].astype(int)
-    s = s.astype(object).where(s.notna(), None)
-    s[["mean"]] = s[["mean"]].astype(float)
     x = alt.X("factor:O", title="SR factor", axis=alt.Axis(labelAngle=0))
     off = alt.XOffset("method:N", sort=labels, scale=alt.Scale(paddingOuter=0.6))
     enc = dict(x=x, color=method_color(labels), shape=method_shape(labels))
@@ -206,7 +197,6 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
                           y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
-    imp = imp.astype(object).where(imp.notna(), None)
     units = sorted(set(zip(imp["metric"], imp["unit"])))
     seeds = [m for m, u in units if u == "seeds"]
     sub = ["Bars: mean difference; black: its paired 95 % interval over test crops"

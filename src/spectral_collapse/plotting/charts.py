@@ -43,15 +43,6 @@ def _require(names: Sequence[str], have, what: str = "dimensions or coordinates 
         raise KeyError(f"{missing} are not {what}; available: {sorted(map(str, have))}")
 
 
-def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
-    """Axis title: the variable's ``long_name`` [``units``] attrs where set, else the key's chart name with its unit."""
-    if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
-        attrs = data[name].attrs
-        label = attrs["long_name"]
-        return f"{label} [{attrs['units']}]" if attrs.get("units") else label
-    return with_units(chart_label(name))
-
-
 def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
     """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one (reads on a dark
     mark and on white); ``where`` filters the rows."""
@@ -68,7 +59,6 @@ def metric_bars(
     by: str = "method",
     color: str | None = None,
     over: str | None = "seed",
-    ddof: int = 1,
     title: str | None = None,
     width: int = 320,
     height: int = 220,
@@ -93,7 +83,7 @@ def metric_bars(
     if interval == "std":
         per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
-            mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
+            mean="mean", std=lambda s: s.std(ddof=1) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
     elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
         stats = _table_stats(data, metric, color)
@@ -111,7 +101,7 @@ def metric_bars(
         stats = pd.concat([stats, pd.DataFrame([{by: "gaussian (reference)", "mean": c.mean if c else float(ref[0]),
                                                  "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
                                                  "hi": c.hi if c else np.nan}])], ignore_index=True)
-    label = title if isinstance(title, str) else _title(data, metric)
+    label = title if isinstance(title, str) else with_units(chart_label(metric))
     if dots is None:
         dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
     what = {"std": f"± one std over {over}s", "crops": "95 % interval over test crops",
@@ -129,17 +119,14 @@ def metric_bars(
     if color:   # side by side in the order of the colour legend
         enc["xOffset"] = alt.XOffset(f"{color}:N", sort=pd.unique(stats[color]).tolist())
     tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
-    if dots:
-        scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]]))
-        points = base.mark_point(filled=True, size=70, opacity=1).encode(
-            y=alt.Y("mean:Q", title=label, scale=scale), color=_color(stats, color or by, legend=bool(color)),
-            tooltip=tooltip, **enc)
-        rules = interval_rules(base, 8, y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
-        return alt.layer(points, *rules)   # over the points: an interval narrower than its point still shows
-    # bars per method name their method on the x axis: a colour legend would only repeat it
-    bars = base.mark_bar().encode(
-        y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
-    return alt.layer(bars, *interval_rules(base, 10, y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc))
+    scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]])) if dots else alt.Undefined
+    mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
+    # marks per method name their method on the x axis: a colour legend would only repeat it
+    marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), tooltip=tooltip, **enc,
+                        color=_color(stats, color or by, legend=bool(color)))
+    # the rules over the points: an interval narrower than its point still shows
+    return alt.layer(marks, *interval_rules(base, 8 if dots else 10, y=alt.Y("lo:Q", title=label, scale=scale),
+                                            y2="hi:Q", **enc))
 
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
@@ -189,18 +176,13 @@ SCHEME_STOPS = {
 }
 
 
-def _luminance(hex_colour: str) -> float:
-    """WCAG relative luminance of an sRGB colour (0 black, 1 white)."""
-    rgb = np.array([int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)])
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return float(lin @ [0.2126, 0.7152, 0.0722])
-
-
 def text_on(scheme: str, values, domain) -> list[str]:
-    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below luminance 0.179)."""
+    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below WCAG relative
+    luminance 0.179)."""
     lo, hi = domain
     t = np.clip((np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
-    lum = [_luminance(c) for c in SCHEME_STOPS[scheme]]
+    rgb = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in SCHEME_STOPS[scheme]])
+    lum = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
     return ["white" if v < 0.179 else "black" for v in np.interp(t, np.linspace(0, 1, len(lum)), lum)]
 
 
@@ -226,7 +208,7 @@ def metric_heatmap(
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
     lo, hi = domain or (float(cells[metric].min()), float(cells[metric].max()))
     cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
-    label = _title(data, metric)
+    label = with_units(chart_label(metric))
     base = alt.Chart(cells).encode(
         x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x])), **({} if axis_titles else {"title": None})),
         y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y])), **({} if axis_titles else {"title": None})),

@@ -86,8 +86,6 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
                alt.Tooltip("s_lf:Q", format=".3f")]
     enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
-    pts = pts.astype(object).where(pts.notna(), None)   # a missing value is JSON null in the chart's data, not NaN
-    pts[["s_hf", "s_lf"]] = pts[["s_hf", "s_lf"]].astype(float)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
     # one legend for colour and shape (one title, one domain)

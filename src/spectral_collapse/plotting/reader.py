@@ -172,15 +172,6 @@ def _p_column(label) -> bool:
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
     p-values by ``p_text``); the frame is not changed."""
-    def labels(ix: pd.Index) -> pd.Index:
-        names = [reader_label(n) for n in ix.names]
-        if isinstance(ix, pd.MultiIndex):
-            values = [tuple(reader_label(v) for v in t) for t in ix]
-            return pd.MultiIndex.from_tuples(values, names=names) if values != list(ix) or names != list(ix.names) \
-                else ix
-        values = [reader_label(v) for v in ix]
-        return pd.Index(values, name=names[0]) if values != list(ix) or names != list(ix.names) else ix
-
     out = frame.copy()
     for j, c in enumerate(frame.columns):
         if _p_column(c[-1] if isinstance(c, tuple) else c) and pd.api.types.is_numeric_dtype(frame[c].dtype):
@@ -188,7 +179,7 @@ def reader_table(frame, **to_html) -> str:
             out.iloc[:, j] = frame.iloc[:, j].map(p_text)
         elif c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
             out.iloc[:, j] = frame.iloc[:, j].map(reader_label)
-    out.index, out.columns = labels(frame.index), labels(frame.columns)
+    out.index, out.columns = _relabel(frame.index, reader_label), _relabel(frame.columns, reader_label)
     return table_numbers(reader_text(out.to_html(**to_html), "html"))
 
 
@@ -203,28 +194,26 @@ def reader_cells(nb) -> int:
     return n
 
 
+def _relabel(ix: pd.Index, f) -> pd.Index:
+    """``ix`` with ``f`` applied to each label (each level's, in a MultiIndex) and each name; ``ix`` where none
+    changes."""
+    if not len(ix):
+        return ix
+    if isinstance(ix, pd.MultiIndex):
+        out = pd.MultiIndex.from_tuples([tuple(map(f, t)) for t in ix], names=[f(n) for n in ix.names])
+    else:
+        out = pd.Index([f(v) for v in ix], name=f(ix.name))
+    return ix if list(out) == list(ix) and list(out.names) == list(ix.names) else out
+
+
 def short_model_names(frame):
-    """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name; the
-    table itself where none is."""
+    """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name."""
     def short(v):
         return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
 
-    def hashed(values) -> bool:
-        return any(short(x) is not x for v in values for x in (v if isinstance(v, tuple) else (v,)))
-
-    def index(ix: pd.Index) -> pd.Index:
-        if not hashed(ix):
-            return ix
-        if isinstance(ix, pd.MultiIndex):
-            return pd.MultiIndex.from_tuples([tuple(short(v) for v in t) for t in ix], names=ix.names)
-        return pd.Index([short(v) for v in ix], name=ix.name)
-
-    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
-    cells = [c for c in text if hashed(frame[c].tolist())]
-    if not cells and not hashed(frame.index) and not hashed(frame.columns):
-        return frame
     out = frame.copy()
-    for c in cells:
-        out[c] = out[c].map(short)
-    out.index, out.columns = index(frame.index), index(frame.columns)
+    for j, c in enumerate(frame.columns):
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
+            out.iloc[:, j] = frame.iloc[:, j].map(short)
+    out.index, out.columns = _relabel(frame.index, short), _relabel(frame.columns, short)
     return out
