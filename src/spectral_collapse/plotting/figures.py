@@ -28,26 +28,35 @@ def _latent_view(z: np.ndarray) -> np.ndarray:
     return z if z.shape[1] in (1, 3) else z[:, :1]
 
 
+def _latent_spectra(ds: xr.Dataset, ovg: str | None = None, seed: int = 0) -> tuple[dict, dict]:
+    """({name: latents} of DDIM and OVG (``ovg``, else the first stored variant) where stored, and "gaussian": N(0, I)
+    draws of their shape; {name: (frequencies, mean radial power)} of each)."""
+    methods = list(map(str, ds["method"].values))
+    ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
+    lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg) if m in methods}
+    lat["gaussian"] = np.random.default_rng(0).standard_normal(next(iter(lat.values())).shape)
+    spectra = {}
+    for name, z in lat.items():
+        f, pw = radial_power_spectrum(z)
+        spectra[name] = (np.asarray(f), np.asarray(pw).reshape(-1, len(f)).mean(0))
+    return lat, spectra
+
+
 def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes:
     """The introduction's figure as PNG bytes: inputs, DDIM's and OVG's translations, the truth and their latents beside
     noise (left); the latents' radial power spectra (right)."""
-    methods = list(map(str, ds["method"].values))
-    ovg = ovg or next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
-    shown = [m for m in ("ddim", ovg) if m in methods]
+    lat, spectra = _latent_spectra(ds, ovg)
+    gauss = lat.pop("gaussian")
+    shown = list(lat)
     k = min(n, ds.sizes["image"])
-    lat = {m: ds["latents"].sel({"method": m}).isel(seed=0).values for m in shown}
-    gauss = np.random.default_rng(0).standard_normal(next(iter(lat.values())).shape)
     rows = {"input": ds["source_images"].values[:k]}
     rows.update({f"{method_name(m)} output": ds["images"].sel({"method": m}).isel(seed=0).values[:k] for m in shown})
     rows["ground truth"] = ds["truth_images"].values[:k]
     rows.update({f"{method_name(m)} latent": _latent_view(lat[m][:k]) for m in shown})
     rows["N(0, I) noise"] = _latent_view(gauss[:k])
     grid = compose_grid(rows, cell=72)
-    spectra = []
-    for name, z in [*lat.items(), ("N(0, I)", gauss)]:
-        f, pw = radial_power_spectrum(z)
-        spectra.append(pd.DataFrame({"frequency": f, "power": pw.reshape(-1, len(f)).mean(0), "latent": name}))
-    sp = pd.concat(spectra)
+    sp = pd.concat([pd.DataFrame({"frequency": f, "power": p, "latent": "N(0, I)" if name == "gaussian" else name})
+                    for name, (f, p) in spectra.items()])
     sp = sp[sp["frequency"] > 0]
     # the log axis fitted to the curves (a tenth of a decade beyond them), not run down to a round power of ten
     lo, hi = float(sp["power"][sp["power"] > 0].min()), float(sp["power"].max())
@@ -169,20 +178,14 @@ def fig4_points(ev) -> pd.DataFrame:
 def spectrum_slopes(ds, seed: int = 0) -> dict:
     """{name: (slope, range in decades)} of the latents' radial power spectra for DDIM, OVG (first stored variant) and
     Gaussian noise; {} without latents."""
-    if "latents" not in ds:
+    if "latents" not in ds or "ddim" not in ds["method"].values:
         return {}
-    methods = list(map(str, ds["method"].values))
-    ovg = next((m for m in ("ovg", "ovg_taba", "ovg_edm") if m in methods), None)
-    if "ddim" not in methods or ovg is None:
+    lat, spectra = _latent_spectra(ds, seed=seed)
+    if len(lat) < 3:   # no OVG variant stored
         return {}
-    lat = {m: ds["latents"].sel({"method": m}).isel(seed=seed).values for m in ("ddim", ovg)}
-    lat["gaussian"] = np.random.default_rng(0).standard_normal(lat["ddim"].shape)
     out = {}
-    for name, z in lat.items():
-        f, pw = radial_power_spectrum(z)
-        p = np.asarray(pw).reshape(-1, len(f)).mean(0)
-        keep = (np.asarray(f) > 0) & (p > 0)
-        x, y = np.log10(np.asarray(f)[keep]), np.log10(p[keep])
-        out["ovg" if name == ovg else name] = (float(np.polyfit(x, y, 1)[0]), float(y.max() - y.min()))
+    for name, (f, p) in spectra.items():
+        keep = (f > 0) & (p > 0)
+        x, y = np.log10(f[keep]), np.log10(p[keep])
+        out[name if name in ("ddim", "gaussian") else "ovg"] = (float(np.polyfit(x, y, 1)[0]), float(y.max() - y.min()))
     return out
-
