@@ -11,14 +11,13 @@ import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
-from ..text import MINUS, SYMBOLS, minus, notation, unbroken
+from ..text import MINUS, SYMBOLS, minus, notation, power, unbroken
 
 __all__ = ["reader_label", "reader_text", "reader_table", "reader_cells", "code_keys", "table_numbers", "p_text",
            "P_DIGITS", "STUDY_NAMES", "study_name", "short_model_names"]
 
 P_DIGITS = 4            # the decimals a p-value is shown with
 _EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
-_SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUBTRACT = re.compile(r"(?<=[\d)]) - (?=[\w(])")
 _NEG_ZERO = re.compile(MINUS + r"(0(?:\.0+)?)(?![\d.eE\u2011+])")
 _TAGS = re.compile(r"(<code>.*?</code>|<[^<>]+>)", re.S)
@@ -140,14 +139,13 @@ def reader_text(text: str, form: str = "md") -> str:
 def table_numbers(text: str) -> str:
     """A table's text with its numbers typeset: true minus signs, no negative zero, exponents as powers of ten ("1e-07"
     -> "10⁻⁷"), no-break space before a unit; tags and names kept. Idempotent."""
-    def power(m: re.Match) -> str:
+    def tens(m: re.Match) -> str:
         mant, sign, exp = m.group(1), m.group(2), m.group(3)
-        ten = "10" + ("⁻" if sign in ("-", MINUS) else "") + exp.translate(_SUPER)
-        sign, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
-        return sign + (ten if float(mant) == 1 else f"{mant}\u00a0×\u00a0{ten}")
+        neg, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
+        return neg + power(mant, -int(exp) if sign in ("-", MINUS) else int(exp))
 
     def fix(part: str) -> str:
-        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(power, part))
+        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(tens, part))
         return unbroken(_NEG_ZERO.sub(r"\1", minus(part)))
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_TAGS.split(str(text))))
