@@ -9,7 +9,7 @@ import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
            "plural", "listed", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "latent_maths", "power"]
+           "spaced_percents", "times", "factor", "notation", "latent_maths", "power", "KEPT"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -136,10 +136,10 @@ _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
 # a unit or percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB" (not "2 sizes")
 _UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
 # what ``notation`` leaves alone: code, maths, link targets, HTML tags (not "a <= b", "n < 10")
-_KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+KEPT = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 
 
-def _prose(text: str, fix, keep=_KEEP, kept=str) -> str:
+def _prose(text: str, fix, keep=KEPT, kept=str) -> str:
     """``text`` with ``fix`` applied outside the spans ``keep`` matches and ``kept`` inside them."""
     return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(keep.split(text)))
 

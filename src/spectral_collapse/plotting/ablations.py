@@ -104,11 +104,6 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     failed = [str(m) for m in ds["method"].values if str(m) not in drawn]
     if failed:
         subtitle.append(f"No curve for {', '.join(map(method_name, failed))}: fewer than two finite inverted latents.")
-    for arm, g in pca.groupby("arm", sort=False):   # a method drawn in some arms but not in this one
-        gone = [m for m in drawn if m not in set(g["method"]) and m in set(pca["method"])]
-        if gone:
-            subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
-                            "latents).")
     lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
                          y=alt.Y("cev:Q", title="cumulative explained variance"))
     return lines.properties(width=width, height=height).facet(

@@ -6,9 +6,8 @@ among an axis's, a legend's or a header's labels."""
 from __future__ import annotations
 
 import functools
+import json
 import re
-
-import numpy as np
 
 from ..text import SYMBOLS, factor, notation, symbol
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
@@ -252,4 +251,5 @@ OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "n
 
 
 def js_string(text: str) -> str:
-    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """``text`` as a string literal of a Vega expression."""
+    return json.dumps(str(text), ensure_ascii=False)

@@ -9,6 +9,7 @@ import scipy.stats
 import xarray as xr
 
 from ..studies.method_labels import method_name
+from ..text import number
 from .palette import REFERENCE_COLOR, chart_name
 from .charts import fitted_scale, image_grid, metric_bars, series_lines, wrap_lines
 
@@ -127,16 +128,11 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
             x=alt.X("u:Q", scale=fit), y=alt.Y("density:Q", scale=dens))
         panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
-            chart_name(m), subtitle=f"{len(u)} latents, {_num(u.min())} to {_num(u.max())}")))
+            chart_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
     grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
     return grid.properties(title=alt.TitleParams("Histograms of ‖x_T‖²/d", anchor="start", subtitle=wrap_lines(
-        f"Every panel shares one x-axis, {_num(lo, 2)} to {_num(hi, 2)}: it holds every latent of every method "
-        f"({_num(data_lo)} to {_num(data_hi)}) and χ²(d)/d ± 5 sd, with a bin to spare at each end.", 820)))
-
-
-def _num(x: float, digits: int = 3) -> str:
-    """A number at ``digits`` decimals with a true minus sign."""
-    return f"{float(x):.{digits}f}".replace("-", "−")
+        f"Every panel shares one x-axis, {number(lo, 2)} to {number(hi, 2)}: it holds every latent of every method "
+        f"({number(data_lo)} to {number(data_hi)}) and χ²(d)/d ± 5 sd, with a bin to spare at each end.", 820)))
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:

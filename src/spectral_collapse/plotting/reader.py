@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
-from ..text import MINUS, SYMBOLS, minus, notation, power, unbroken
+from ..text import KEPT, MINUS, SYMBOLS, minus, notation, power, unbroken
 
 __all__ = ["reader_label", "reader_text", "reader_table", "reader_cells", "code_keys", "table_numbers", "p_text",
            "P_DIGITS", "STUDY_NAMES", "study_name", "short_model_names"]
@@ -24,7 +24,6 @@ _TAGS = re.compile(r"(<code>.*?</code>|<[^<>]+>)", re.S)
 # a column of p-values, by its key: "p", "ks_p", "p_value", "p-value"
 _P_COLUMN = re.compile(r"(?:^|_)p(?:[_\-]value)?$")
 
-_CODE = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 _KEY = r"[a-z]+(?:_[a-z0-9]+)+"
 # a Markdown table cell, or an HTML cell's text, that holds one key and nothing else
 _KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
@@ -127,7 +126,7 @@ def _prose(part: str) -> str:
 def reader_text(text: str, form: str = "md") -> str:
     """``text`` (Markdown, or HTML with ``form="html"``) in the book's notation; code, maths, link targets, tags,
     identifiers and a cell holding only a parameter key unchanged. Idempotent."""
-    parts = _CODE.split(str(text))
+    parts = KEPT.split(str(text))
     if form == "html":   # an HTML cell whose whole text is one parameter key: the key to type
         parts = [p if i % 2 or (_KEY_ONLY.fullmatch(p) and _protected(p.strip())) else _named(p, "html")
                  for i, p in enumerate(parts)]
