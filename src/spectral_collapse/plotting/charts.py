@@ -130,11 +130,13 @@ def metric_bars(
 
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
-                dx: float = 9.0) -> list[alt.Chart]:
-    """Layers writing ``frame[text]`` ``dx`` pixels right of each (``x``, ``y``) point, over a white halo."""
+                off: float = 5.0) -> list[alt.Chart]:
+    """Layers writing ``frame[text]`` above and right of each (``x``, ``y``) point, ``off`` pixels each way (clear of
+    the point's horizontal and vertical interval bars), over a white halo."""
     enc = dict(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
-    return [alt.Chart(frame).mark_text(align="left", baseline="middle", dx=dx, fontSize=font_size, color="#333333",
-                                       **halo).encode(**enc) for halo in (dict(stroke="white", strokeWidth=3), {})]
+    return [alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=off, dy=-off, fontSize=font_size,
+                                       color="#333333", **halo).encode(**enc)
+            for halo in (dict(stroke="white", strokeWidth=3), {})]
 
 
 def fitted_scale(values, pad: float = 0.12):

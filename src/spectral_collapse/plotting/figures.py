@@ -77,13 +77,18 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
     """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
-    filled and the others hollow, axes fitted to points and intervals."""
+    filled and the others hollow, axes fitted to points and intervals; the subtitle names methods whose points
+    coincide."""
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
+    # methods whose points coincide with another's on every dataset: drawn over each other, so named in the subtitle
+    at = {m: g.set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index() for m, g in pts.groupby("method")}
+    twins = {a: next((b for b in labels[:i] if at[a].equals(at[b])), None) for i, a in enumerate(labels)}
+    same = [f"{method_name(a)} coincides with {method_name(b)}" for a, b in twins.items() if b]
     have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
     xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
     x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
@@ -105,7 +110,7 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
                       .encode(**enc))
         panels.append(alt.layer(*layers).properties(width=width, height=height, title=f"({'ab'[i]}) {name} vs S_DC"))
     key = f"filled: {datasets[0]}" + (f"; hollow: {', '.join(datasets[1:])}" if len(datasets) > 1 else "")
-    notes = [f"One point per dataset and method ({key})."]
+    notes = [f"One point per dataset and method ({key}" + "".join(f"; {t}" for t in same) + ")."]
     if any(pts[c].notna().any() for c in pts.columns if c.endswith("_lo")):
         notes.append("Bars: 95 % bootstrap intervals of the mean over crops.")
     return alt.hconcat(*panels).properties(title=alt.TitleParams(

@@ -119,7 +119,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, dx=_R_BASE + 3)
+        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE)
     # each step size held to its symbol (no-break space) where the subtitle wraps
     left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                 f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
