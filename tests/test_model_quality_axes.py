@@ -24,3 +24,15 @@ def test_the_loss_chart_uses_a_log_axis_and_titles_its_legend():
 def test_a_drift_that_rounds_to_zero_has_no_sign():
     assert signed_percent(0.04) == signed_percent(-0.04) == signed_percent(0.0) == "0.0 %"
     assert signed_percent(0.4) == "+0.4 %" and signed_percent(-0.4).endswith("0.4 %") and signed_percent(-0.4)[0] != "+"
+
+
+def test_sample_rows_pair_each_labels_samples_with_real_crops():
+    from spectral_collapse.plotting.model_quality import sample_rows
+
+    img = np.zeros((2, 2, 3, 4, 4))   # (model, label, C, H, W)
+    ds = xr.Dataset({"samples": (("model", "label", "c", "h", "w"), img), "real": (("model", "label", "c", "h", "w"),
+                     img + 1)}, coords={"model": ["m-eps", "m-vae"], "label": [0, 1]})
+    assert list(sample_rows(ds, "m-eps")) == ["sampled, source", "real, source", "sampled, target", "real, target"]
+    rows = sample_rows(ds, "m-vae")
+    assert list(rows) == ["reconstructed, source", "held-out, source", "reconstructed, target", "held-out, target"]
+    assert (rows["held-out, target"] == 1).all() and (rows["reconstructed, source"] == 0).all()

@@ -63,7 +63,8 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
              for m, (f, n) in failed.items()]
     lines = ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported mean.",
              *([f"Failed samples (non-finite or beyond the validity bounds), left out of our means: "
-                f"{', '.join(parts)}."] if parts else []), *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
+                f"{', '.join(parts)}."] if parts else []),
+             *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
     long["method"] = long["method"].map(lambda m: shown.get(str(m), m))
     sort = [shown.get(str(m), str(m)) for m in order]
     height = height or 18 * max(1, long["method"].nunique())
