@@ -156,25 +156,6 @@ def test_spectrum_slopes_fit_the_latents_radial_spectra(main):
     assert spectrum_slopes(main.sel({"method": ["ddim", "taba"]})) == {}   # no OVG method stored
 
 
-def test_fit_offsets_keep_every_drawn_point_inside_the_frame():
-    from spectral_collapse.plotting.figures import MARKER_PX, fit_offsets
-
-    assert fit_offsets((0.0, 1.0), [np.nan], [5.0], 100) == (0.0, 1.0)
-    xs, offs = np.array([0.0, 0.5, 1.0]), np.array([-18.0, 0.0, 18.0])
-    lo, hi = fit_offsets((0.0, 1.0), xs, offs, 200)
-    assert lo <= 0 and hi >= 1
-    px = (xs - lo) / (hi - lo) * 200 + offs
-    assert px.min() >= MARKER_PX - 1e-3 and px.max() <= 200 - MARKER_PX + 1e-3
-
-
-def test_overprint_offsets_step_aside_at_most_two_steps():
-    from spectral_collapse.plotting.figures import OVERPRINT_STEP as s, overprint_offsets
-
-    pts = pd.DataFrame({"x": [0.5] * 6, "y": [0.5] * 6})
-    out = overprint_offsets(pts, "x", "y", (0, 1), (0, 1), 400, 400)
-    assert out == [0.0, s, -s, 2 * s, -2 * s, 0.0]     # the sixth finds no free place and stays
-
-
 def test_fig4_points_average_the_main_study_without_crops():
     from spectral_collapse.plotting.figures import fig4_points
 

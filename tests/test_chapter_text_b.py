@@ -50,7 +50,7 @@ def test_tables_show_checkpoint_folders_by_model_name_and_keep_the_full_name():
     gates = pd.DataFrame({"gate": ["passes"]}, index=pd.Index(["m-edm-seed1-quick-abcdef012345"], name="model"))
     assert short_model_names(gates).index.tolist() == ["m-edm-seed1-quick"]
     plain = pd.DataFrame({"a": [1.0], "b": ["no-hash-here"]})
-    assert short_model_names(plain) is plain
+    assert short_model_names(plain).equals(plain)
 
 
 def test_the_notebook_table_display_drops_the_hash():

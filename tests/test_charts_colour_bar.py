@@ -1,5 +1,5 @@
-"""A colour bar reads at a glance: the velocity heatmaps' legend labels round values along the bar, not only its
-two ends (``charts.nice_ticks``)."""
+"""A colour bar reads at a glance: the velocity heatmaps' legend labels values along the bar, not only its two
+ends."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,28 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.plotting.charts import nice_ticks
 from spectral_collapse.plotting.latents import velocity_heatmaps
 
 RESULTS = Path(__file__).resolve().parents[1] / "data" / "results" / "velocity"
-
-
-def _round_step(values) -> bool:
-    steps = np.diff(values)
-    if not np.allclose(steps, steps[0]):
-        return False
-    mantissa = steps[0] / 10.0 ** np.floor(np.log10(steps[0]))
-    return any(np.isclose(mantissa, m) for m in (1, 2, 2.5, 5))
-
-
-@pytest.mark.parametrize("lo,hi", [(-9.02, 0.13), (-8.75, 0.8), (-7.3, -2.1), (0.0, 1.0), (0.61, 1.04), (12, 950)])
-def test_nice_ticks_are_four_to_six_round_values_inside_the_range(lo, hi):
-    t = nice_ticks(lo, hi)
-    assert 4 <= len(t) <= 6, t
-    assert lo - 1e-9 <= min(t) and max(t) <= hi + 1e-9
-    assert _round_step(t), t
-    if lo < 0 < hi:
-        assert 0.0 in t
 
 
 def _legend_values(ds: xr.Dataset) -> list[float]:

@@ -1,5 +1,5 @@
-"""The gaussianity charts: the numbers above the S_G bars fit under the frame, and the mean ||x_T||^2/d is drawn as
-points on an axis fitted to them and to 1 (Gaussian noise's value), with a rule at 1."""
+"""The gaussianity charts: the mean ||x_T||^2/d is drawn as points on an axis fitted to them and to 1 (Gaussian
+noise's value), with a rule at 1."""
 from __future__ import annotations
 
 import json
@@ -24,17 +24,11 @@ def _layers(spec):
         yield from _layers(ly)
 
 
-def test_value_labels_fit_under_the_frame_and_the_norm_is_points_round_one():
-    from spectral_collapse.plotting.latents import VALUE_ROOM, gaussianity_bars
+def test_the_norm_is_points_round_one():
+    from spectral_collapse.plotting.latents import gaussianity_bars
 
     spec = json.loads(gaussianity_bars(_study()).to_json())
-    left, right = spec["hconcat"]
-    doms = [ly["encoding"]["y"]["scale"]["domain"] for ly in _layers(left)
-            if "scale" in ly.get("encoding", {}).get("y", {})]
-    assert doms
-    height = left.get("height") or next(ly["height"] for ly in _layers(left) if "height" in ly)
-    for dom in doms:   # the tallest bar (0.95) leaves VALUE_ROOM pixels for its number
-        assert (dom[1] - 0.95) / (dom[1] - dom[0]) * height >= VALUE_ROOM - 1e-6
+    right = spec["hconcat"][1]
     marks = [ly["mark"]["type"] if isinstance(ly["mark"], dict) else ly["mark"] for ly in _layers(right)
              if "mark" in ly]
     assert "bar" not in marks and "point" in marks and "rule" in marks

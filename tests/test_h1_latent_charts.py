@@ -40,19 +40,15 @@ def test_norm_histograms_hold_every_latent_inside_the_axis_with_room_at_both_end
     assert f"{u.min():.3f} to {u.max():.3f}" in said             # the chart says the span the data cover
 
 
-def test_every_s_g_bar_carries_its_value_so_a_zero_reads_as_zero():
+def test_every_s_g_is_a_point_so_a_zero_reads_as_zero():
     from spectral_collapse.plotting.latents import gaussianity_bars
 
     spec = gaussianity_bars(_gauss()).to_dict()
-    texts = [m for m in _walk(spec, "mark") if (m == "text" or isinstance(m, dict) and m.get("type") == "text")]
-    ticks = [m for m in _walk(spec, "mark") if (m == "tick" or isinstance(m, dict) and m.get("type") == "tick")]
-    # the S_G panel: a value label and a tick per bar; the mean ||x_T||^2/d panel draws points round 1 instead
-    assert len(texts) == 1 and len(ticks) == 1
-    calcs = [c for c in _walk(spec, "calculate") if "format(datum.mean" in c]
-    assert calcs                                                 # the label is the bar's own value
+    marks = [m if isinstance(m, str) else m.get("type") for m in _walk(spec, "mark")]
+    assert "bar" not in marks and "point" in marks
     frames = [pd.DataFrame(v) for v in spec["datasets"].values() if v and "mean" in v[0]]
     s_g = next(f for f in frames if np.isclose(f["mean"].max(), 0.93))
-    assert (s_g["mean"].abs() < 5e-4).sum() == 2                 # the two bars of height 0 are in the labelled data
+    assert (s_g["mean"].abs() < 5e-4).sum() == 2                 # the two zeros are drawn points
 
 
 def _pca(components: int = 30, n: int = 30) -> xr.Dataset:

@@ -68,7 +68,7 @@ def test_psnr_reads_with_its_unit_on_axes_and_titles():
         x="v:Q").facet(column="metric:N")
     headed = reader_spec(alt_facet.to_dict())
     expr = headed["config"]["header"]["labelExpr"]
-    assert "'psnr' ? 'PSNR (dB)'" in expr
+    assert '"psnr" ? "PSNR (dB)"' in expr
 
 
 def _arm_ds() -> xr.Dataset:
@@ -121,3 +121,25 @@ def test_per_arm_scores_name_their_arms_as_the_prose_does():
     assert list(pd.unique(data["backbone"])) == ["U-Net", "DiT", "unet-big"]   # keys in words, order kept
     seeds = json.loads(arm_bars(_arm_ds(), metrics=("s_hf",)).to_json())
     assert sorted(pd.unique(pd.DataFrame(next(iter(seeds["datasets"].values())))["train_seed"])) == [0, 1, 2]
+
+
+def test_translation_panel_draws_input_truth_and_each_stored_method_and_greys_a_failed_crop():
+    import io
+
+    from PIL import Image
+
+    from spectral_collapse.plotting.main_results import translation_panel
+
+    rng = np.random.default_rng(0)
+    img = rng.uniform(-1, 1, (2, 1, 5, 3, 8, 8))   # (method, seed, image, C, y, x)
+    ds = xr.Dataset({"images": (("method", "seed", "image", "c", "y", "x"), img),
+                     "source_images": (("image", "c", "y", "x"), img[0, 0]),
+                     "truth_images": (("image", "c", "y", "x"), img[1, 0]),
+                     "failed": (("method", "seed", "image"), np.zeros((2, 1, 5), bool)),
+                     "crop": (("seed", "image"), [[7, 3, 1, 4, 9]])},
+                    coords={"method": ["ddim", "ovg"]})
+    ds["failed"][1, 0, 2] = True
+    shown = Image.open(io.BytesIO(translation_panel(ds, zoom=2).data)).convert("RGB")
+    cells = np.asarray(shown)
+    assert shown.height > 4 * 16 and shown.width > 4 * 16   # four rows (input, truth, DDIM, OVG), four crops
+    assert (cells == 200).all(axis=2).sum() > 100              # OVG's failed third crop is a grey tile

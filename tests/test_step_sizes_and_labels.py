@@ -132,30 +132,6 @@ def test_the_schedule_chart_draws_each_schedules_interval():
     assert isinstance(sub, list) and "interval" in " ".join(sub)
 
 
-def test_the_schedule_chart_writes_no_name_across_a_bar():
-    from spectral_collapse.plotting.schedule import cost_quality_chart
-
-    spec = cost_quality_chart(_schedule()).to_dict()
-    data = spec["datasets"]
-    bars = [r for lay in spec["layer"] if lay.get("mark", {}).get("type") == "rule"
-            and lay.get("encoding", {}).get("y2", {}).get("field") == "share_hi" for r in data[lay["data"]["name"]]]
-    names = [r for lay in spec["layer"] if lay.get("mark", {}).get("type") == "text"
-             for r in data[lay["data"]["name"]]]
-    xdom = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
-    ydom = spec["layer"][0]["encoding"]["y"]["scale"]["domain"]
-    width, height = spec["width"], spec["height"]
-    for n in names:
-        px = (n["lx"] - xdom[0]) / (xdom[1] - xdom[0]) * width
-        py = (n["ly"] - ydom[0]) / (ydom[1] - ydom[0]) * height
-        half = 0.6 * 11 * len(n["label"]) / 2
-        for b in bars:
-            bx = (b["time_ratio"] - xdom[0]) / (xdom[1] - xdom[0]) * width
-            lo = (b["share_lo"] - ydom[0]) / (ydom[1] - ydom[0]) * height
-            hi = (b["share_hi"] - ydom[0]) / (ydom[1] - ydom[0]) * height
-            across = abs(px - bx) < half - 2 and lo + 2 < py < hi - 2
-            assert not across, (n["label"], b["method"])
-
-
 def test_the_flow_remedys_reader_name_is_one_name_everywhere():
     """METHOD_NAMES (prose, tables) and the chart names give the scaled-latent remedy the same name, built from the
     scale the flow study applies."""

@@ -9,7 +9,7 @@ import re
 
 __all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
            "plural", "listed", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "latent_maths"]
+           "spaced_percents", "times", "factor", "notation", "latent_maths", "power", "KEPT"]
 
 MINUS = "\u2212"
 TIMES = "\u00d7"
@@ -23,18 +23,18 @@ _CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
 _SIGNED_ZERO = re.compile(r"(?<![\w.\-−+])[-−+](0(?:\.0+)?)(?![\d.eE\w])")
 
 
+def _missing(x) -> bool:
+    return x is None or not math.isfinite(float(x))
+
+
 def signed(x: float | None, digits: int = 3) -> str:
     """``x`` with its sign always written, the minus a true minus sign: "+0.190", "−0.280"; "nan" when missing."""
-    if x is None or not math.isfinite(float(x)):
-        return "nan"
-    return unsigned_zero(f"{float(x):+.{digits}f}".replace("-", MINUS))
+    return "nan" if _missing(x) else unsigned_zero(f"{float(x):+.{digits}f}".replace("-", MINUS))
 
 
 def number(x: float | None, digits: int = 3) -> str:
     """``x`` with ``digits`` decimals, a negative one with a true minus sign; "nan" when missing."""
-    if x is None or not math.isfinite(float(x)):
-        return "nan"
-    return unsigned_zero(f"{float(x):.{digits}f}".replace("-", MINUS))
+    return "nan" if _missing(x) else unsigned_zero(f"{float(x):.{digits}f}".replace("-", MINUS))
 
 
 def unsigned_zero(text: str) -> str:
@@ -62,7 +62,7 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 def large(n: float, digits: int = 3) -> str:
     """A count as a reader reads it: "12,400", "2.91 million", "1.42 billion", "1.39 × 10¹⁵" (``digits``
     significant figures above a million)."""
-    if n is None or not math.isfinite(float(n)):
+    if _missing(n):
         return "nan"
     n = float(n)
     if abs(n) < 1e6:
@@ -102,15 +102,13 @@ def symbol(key: str, form: str = "md") -> str:
 
 def percent(x: float | None, digits: int = 1) -> str:
     """A fraction as a percentage with a space before the sign, 0.938 -> "93.8 %"; "nan" when missing."""
-    if x is None or not math.isfinite(float(x)):
-        return "nan"
-    return f"{100 * float(x):.{digits}f} %".replace("-", MINUS)
+    return "nan" if _missing(x) else f"{100 * float(x):.{digits}f} %".replace("-", MINUS)
 
 
 def interval(lo: float | None, hi: float | None, fmt=None) -> str:
     """A 95 % interval "[lo, hi]" without a unit, each bound written by ``fmt`` (default ``number``); "" when a
     bound is missing."""
-    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+    if _missing(lo) or _missing(hi):
         return ""
     fmt = fmt or number
     return "[" + ", ".join(unsigned_zero(str(fmt(float(v))).replace("-", MINUS)) for v in (lo, hi)) + "]"
@@ -118,7 +116,7 @@ def interval(lo: float | None, hi: float | None, fmt=None) -> str:
 
 def times(x: float | None, digits: int = 2) -> str:
     """A ratio as a multiple, with a true multiplication sign: "1.90×"; "nan" when missing."""
-    return "nan" if x is None or not math.isfinite(float(x)) else f"{number(x, digits)}{TIMES}"
+    return "nan" if _missing(x) else f"{number(x, digits)}{TIMES}"
 
 
 def factor(n) -> str:
@@ -138,10 +136,10 @@ _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
 # a unit or percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB" (not "2 sizes")
 _UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
 # what ``notation`` leaves alone: code, maths, link targets, HTML tags (not "a <= b", "n < 10")
-_KEEP = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
+KEPT = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 
 
-def _prose(text: str, fix, keep=_KEEP, kept=str) -> str:
+def _prose(text: str, fix, keep=KEPT, kept=str) -> str:
     """``text`` with ``fix`` applied outside the spans ``keep`` matches and ``kept`` inside them."""
     return "".join(kept(p) if i % 2 else fix(p) for i, p in enumerate(keep.split(text)))
 
@@ -246,11 +244,13 @@ def step_size(x) -> str:
         return str(x) if v else "0"
     mant, exp = f"{abs(v):.2e}".split("e")
     mant, exp = mant.rstrip("0").rstrip("."), int(exp)
-    sign = "\u2212" if v < 0 else ""
-    if exp == 0:
-        return sign + mant
+    return (MINUS if v < 0 else "") + (mant if exp == 0 else power(mant, exp))
+
+
+def power(mant: str, exp: int) -> str:
+    """``mant`` × 10^``exp`` as the book writes it: "2.5 × 10⁻⁶" (no-break spaces), "10⁻⁶" for a mantissa of 1."""
     ten = "10" + str(exp).translate(_SUPERSCRIPT)
-    return sign + (ten if mant == "1" else f"{mant}\u00a0×\u00a0{ten}")
+    return ten if float(mant) == 1 else f"{mant}{NBSP}×{NBSP}{ten}"
 
 
 def step_sizes(values, sep: str = ", ") -> str:

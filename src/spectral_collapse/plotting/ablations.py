@@ -17,8 +17,7 @@ from ..studies.claim_checks import arm_name, arm_words
 from ..studies.method_labels import method_name
 from ..studies.scorecard import TABLE6_METHODS, crop_frame
 from ..studies.verdicts import paired_units
-from .charts import (coinciding_groups, grouped_coincidence_note, image_grid, interval_rules, metric_bars, series_lines,
-                     wrap_lines)
+from .charts import image_grid, interval_rules, metric_bars, series_lines
 from .labels import chart_label
 from .palette import method_color, method_dash, method_shape
 
@@ -43,7 +42,8 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
     axes = _axes(ds)
     if len(axes) != 1:
         return None
-    ds = reader_arms(ds, axes[0])
+    if axes[0] != "train_seed":   # arm values in words ("unet" -> "U-Net", 4 -> "×4"); a training seed keeps its number
+        ds = ds.assign_coords({axes[0]: [arm_words(axes[0], v) for v in ds[axes[0]].values.tolist()]})
     shown = [m for m in metrics if m in ds]
     per_set = [m for m in shown if "sample" not in ds[m].dims]
     rules = "the 95 % interval over test crops" + (
@@ -53,14 +53,6 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
                         for m in shown], columns=columns).properties(title=alt.TitleParams(
         "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
                                     "Each axis spans the values shown, not from 0."], anchor="start"))
-
-
-def reader_arms(ds: xr.Dataset, axis: str) -> xr.Dataset:
-    """``ds`` with its ablation ``axis`` values in words (``claim_checks.arm_words``: "unet" -> "U-Net", 4 -> "×4"); a
-    training seed keeps its number."""
-    if axis == "train_seed" or axis not in ds.coords:
-        return ds
-    return ds.assign_coords({axis: [arm_words(axis, v) for v in ds[axis].values.tolist()]})
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
@@ -93,7 +85,7 @@ def latents_grid(ds: xr.Dataset, methods=("ddim", "ovg"), cell: int = 56):
 
 def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     """Fig. 3 per arm: cumulative explained variance of the inverted latents' PCA (first seed) beside Gaussian noise;
-    the subtitle names missing and coinciding curves. A Markdown note where no arm has two finite latents."""
+    the subtitle names missing curves. A Markdown note where no arm has two finite latents."""
     axes = _axes(ds)
     pca = ds["pca_cev"].isel(seed=0).to_dataframe().reset_index().dropna(subset=["pca_cev"])
     if pca.empty:  # PCA needs two finite inverted latents of an arm
@@ -112,14 +104,6 @@ def pca_chart(ds: xr.Dataset, width: int = 220, height: int = 180):
     failed = [str(m) for m in ds["method"].values if str(m) not in drawn]
     if failed:
         subtitle.append(f"No curve for {', '.join(map(method_name, failed))}: fewer than two finite inverted latents.")
-    for arm, g in pca.groupby("arm", sort=False):   # a method drawn in some arms but not in this one
-        gone = [m for m in drawn if m not in set(g["method"]) and m in set(pca["method"])]
-        if gone:
-            subtitle.append(f"{arm}: no curve for {', '.join(map(method_name, gone))} (fewer than two finite inverted "
-                            "latents).")
-    for line in grouped_coincidence_note(coinciding_groups(both, "method", "component", "cev", by=["arm"]),
-                                         both["arm"].nunique()):
-        subtitle += wrap_lines(line, 3 * width)
     lines = series_lines(both, x=alt.X("component:Q", title="principal component k"),
                          y=alt.Y("cev:Q", title="cumulative explained variance"))
     return lines.properties(width=width, height=height).facet(
@@ -139,8 +123,6 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
     s = s.dropna(subset=["mean"])
     labels = list(dict.fromkeys(s["method"]))
     s["factor"] = s["factor"].astype(int)
-    s = s.astype(object).where(s.notna(), None)
-    s[["mean"]] = s[["mean"]].astype(float)
     x = alt.X("factor:O", title="SR factor", axis=alt.Axis(labelAngle=0))
     off = alt.XOffset("method:N", sort=labels, scale=alt.Scale(paddingOuter=0.6))
     enc = dict(x=x, color=method_color(labels), shape=method_shape(labels))
@@ -210,7 +192,6 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
                           y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
-    imp = imp.astype(object).where(imp.notna(), None)
     units = sorted(set(zip(imp["metric"], imp["unit"])))
     seeds = [m for m, u in units if u == "seeds"]
     sub = ["Bars: mean difference; black: its paired 95 % interval over test crops"

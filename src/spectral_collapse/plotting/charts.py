@@ -13,16 +13,12 @@ import xarray as xr
 
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
-from .labels import chart_label, log_ticks, with_units  # noqa: F401  (log_ticks re-exported)
-from .palette import label_expr, method_color, method_dash, method_shape, method_styles
-from .placement import label_layers, line_obstacles, place_labels  # noqa: F401  (re-exported)
-from .coincide import (coincidence_note, coinciding_groups, coinciding_series,  # noqa: F401  (re-exported)
-                       grouped_coincidence_note)
+from .labels import chart_label, with_units
+from .palette import method_color, method_dash, method_shape, method_styles
 
-__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines",
-           "coinciding_series", "coinciding_groups", "grouped_coincidence_note", "coincidence_note", "padded_domain",
-           "plural", "wrap_lines", "place_labels", "label_layers", "line_obstacles", "log_ticks", "interval_rules",
-           "fitted_scale", "dash_symbol_length", "nice_ticks"]
+__all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
+           "plural", "wrap_lines", "point_names", "interval_rules",
+           "fitted_scale", "dash_symbol_length"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -47,15 +43,6 @@ def _require(names: Sequence[str], have, what: str = "dimensions or coordinates 
         raise KeyError(f"{missing} are not {what}; available: {sorted(map(str, have))}")
 
 
-def _title(data: xr.Dataset | pd.DataFrame, name: str) -> str:
-    """Axis title: the variable's ``long_name`` [``units``] attrs where set, else the key's chart name with its unit."""
-    if isinstance(data, xr.Dataset) and name in data.variables and "long_name" in data[name].attrs:
-        attrs = data[name].attrs
-        label = attrs["long_name"]
-        return f"{label} [{attrs['units']}]" if attrs.get("units") else label
-    return with_units(chart_label(name))
-
-
 def interval_rules(chart: alt.Chart, tick: float = 8, where: str | None = None, **encoding) -> list[alt.Chart]:
     """An interval's layers over ``chart``'s data: a black rule with end ticks over a wider white one (reads on a dark
     mark and on white); ``where`` filters the rows."""
@@ -72,7 +59,6 @@ def metric_bars(
     by: str = "method",
     color: str | None = None,
     over: str | None = "seed",
-    ddof: int = 1,
     title: str | None = None,
     width: int = 320,
     height: int = 220,
@@ -97,7 +83,7 @@ def metric_bars(
     if interval == "std":
         per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
-            mean="mean", std=lambda s: s.std(ddof=ddof) if over else np.nan, n="count").reset_index()
+            mean="mean", std=lambda s: s.std(ddof=1) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
     elif interval == "crops" and isinstance(data, xr.Dataset) and by == "method" and "sample" in data[metric].dims:
         stats = _table_stats(data, metric, color)
@@ -115,7 +101,7 @@ def metric_bars(
         stats = pd.concat([stats, pd.DataFrame([{by: "gaussian (reference)", "mean": c.mean if c else float(ref[0]),
                                                  "std": np.nan, "n": ref.size, "lo": c.lo if c else np.nan,
                                                  "hi": c.hi if c else np.nan}])], ignore_index=True)
-    label = title if isinstance(title, str) else _title(data, metric)
+    label = title if isinstance(title, str) else with_units(chart_label(metric))
     if dots is None:
         dots = bool(np.isfinite(pd.to_numeric(stats["lo"], errors="coerce")).any())
     what = {"std": f"± one std over {over}s", "crops": "95 % interval over test crops",
@@ -127,23 +113,30 @@ def metric_bars(
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
-    x = alt.X(f"{by}:N", sort=order, title=by, axis=alt.Axis(labelExpr=label_expr(order)))
+    x = alt.X(f"{by}:N", sort=order, title=by)
     base = alt.Chart(stats).properties(width=width, height=height, title=title or label)
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend
         enc["xOffset"] = alt.XOffset(f"{color}:N", sort=pd.unique(stats[color]).tolist())
     tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
-    if dots:
-        scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]]))
-        points = base.mark_point(filled=True, size=70, opacity=1).encode(
-            y=alt.Y("mean:Q", title=label, scale=scale), color=_color(stats, color or by, legend=bool(color)),
-            tooltip=tooltip, **enc)
-        rules = interval_rules(base, 8, y=alt.Y("lo:Q", title=label, scale=scale), y2="hi:Q", **enc)
-        return alt.layer(points, *rules)   # over the points: an interval narrower than its point still shows
-    # bars per method name their method on the x axis: a colour legend would only repeat it
-    bars = base.mark_bar().encode(
-        y=alt.Y("mean:Q", title=label), color=_color(stats, color or by, legend=bool(color)), tooltip=tooltip, **enc)
-    return alt.layer(bars, *interval_rules(base, 10, y=alt.Y("lo:Q", title=label), y2="hi:Q", **enc))
+    scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]])) if dots else alt.Undefined
+    mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
+    # marks per method name their method on the x axis: a colour legend would only repeat it
+    marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), tooltip=tooltip, **enc,
+                        color=_color(stats, color or by, legend=bool(color)))
+    # the rules over the points: an interval narrower than its point still shows
+    return alt.layer(marks, *interval_rules(base, 8 if dots else 10, y=alt.Y("lo:Q", title=label, scale=scale),
+                                            y2="hi:Q", **enc))
+
+
+def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
+                off: float = 5.0) -> list[alt.Chart]:
+    """Layers writing ``frame[text]`` above and right of each (``x``, ``y``) point, ``off`` pixels each way (clear of
+    the point's horizontal and vertical interval bars), over a white halo."""
+    enc = dict(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
+    return [alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=off, dy=-off, fontSize=font_size,
+                                       color="#333333", **halo).encode(**enc)
+            for halo in (dict(stroke="white", strokeWidth=3), {})]
 
 
 def fitted_scale(values, pad: float = 0.12):
@@ -185,18 +178,13 @@ SCHEME_STOPS = {
 }
 
 
-def _luminance(hex_colour: str) -> float:
-    """WCAG relative luminance of an sRGB colour (0 black, 1 white)."""
-    rgb = np.array([int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)])
-    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return float(lin @ [0.2126, 0.7152, 0.0722])
-
-
 def text_on(scheme: str, values, domain) -> list[str]:
-    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below luminance 0.179)."""
+    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below WCAG relative
+    luminance 0.179)."""
     lo, hi = domain
     t = np.clip((np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
-    lum = [_luminance(c) for c in SCHEME_STOPS[scheme]]
+    rgb = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in SCHEME_STOPS[scheme]])
+    lum = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
     return ["white" if v < 0.179 else "black" for v in np.interp(t, np.linspace(0, 1, len(lum)), lum)]
 
 
@@ -222,7 +210,7 @@ def metric_heatmap(
     cells = frame.groupby([y, x], sort=False, dropna=False)[metric].agg(agg).reset_index()
     lo, hi = domain or (float(cells[metric].min()), float(cells[metric].max()))
     cells["text_colour"] = text_on(scheme, cells[metric], (lo, hi))
-    label = _title(data, metric)
+    label = with_units(chart_label(metric))
     base = alt.Chart(cells).encode(
         x=alt.X(f"{x}:O", sort=list(dict.fromkeys(cells[x])), **({} if axis_titles else {"title": None})),
         y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y])), **({} if axis_titles else {"title": None})),
@@ -286,23 +274,3 @@ def dash_symbol_length(labels, least: float = 10.0) -> float:
     """Legend line length (px) showing a whole dash period of every one of ``labels``; ``least`` for solid lines."""
     lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
     return float(max([least, *lengths]))
-
-
-def nice_ticks(lo: float, hi: float, least: int = 4, most: int = 6) -> list[float]:
-    """``least`` to ``most`` round values (steps of 1, 2, 2.5, 5 x 10^k) inside [lo, hi]."""
-    lo, hi = float(min(lo, hi)), float(max(lo, hi))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= lo:
-        return [lo] if np.isfinite(lo) else []
-    best: list[float] = []
-    k = int(np.floor(np.log10(hi - lo))) + 1
-    for power in range(k, k - 4, -1):
-        for m in (5, 2.5, 2, 1):
-            step = m * 10.0 ** power
-            vals = [float(f"{v * step:.10g}") for v in range(int(np.ceil(lo / step - 1e-9)),
-                                                              int(np.floor(hi / step + 1e-9)) + 1)]
-            if len(vals) > most:   # no step gives least to most: the closer of the two counts
-                return vals if len(best) < least and len(vals) - most <= least - len(best) else best
-            best = vals
-            if len(vals) >= least:
-                return vals
-    return best

@@ -6,16 +6,14 @@ among an axis's, a legend's or a header's labels."""
 from __future__ import annotations
 
 import functools
+import json
 import re
-
-import numpy as np
 
 from ..text import SYMBOLS, factor, notation, symbol
 from ..text import step_size, step_sizes  # noqa: F401  (charts name step sizes as the text does)
 
 __all__ = ["chart_label", "chart_title", "with_units", "UNITS", "chart_names", "chart_label_expr", "reader_spec",
-           "COMPOUND_WORDS", "step_size", "step_sizes", "fit_log_axes", "reader_names", "OTHER_NAMES", "log_ticks",
-           "js_string", "ternary"]
+           "COMPOUND_WORDS", "step_size", "step_sizes", "reader_names", "OTHER_NAMES", "js_string", "ternary"]
 
 # words of a compound row label that name a model rather than a method: parameterizations and backbones
 COMPOUND_WORDS = {"eps": "eps", "x0": "x0", "v": "v", "flow": "flow", "unet": "U-Net", "dit": "DiT"}
@@ -38,6 +36,7 @@ def chart_names() -> dict[str, str]:
     # guidance schedules with an identifier for a key ("every_4" -> "every 4th step")
     names.update({k: v.removeprefix("the ") for k, v in SCHEDULE_NAMES.items() if "_" in k})
     names["train_seed"] = "training seed"
+    names.update({"gaussian": "Gaussian", "gaussian (reference)": "Gaussian (reference)"})
     # the latent's mean squared norm per dimension under the keys of its per-sample and per-latent values
     names.update({k: names["mean_norm_ratio"] for k in ("latent_norm_ratio", "norm_ratio")})
     return names
@@ -178,23 +177,6 @@ def reader_spec(spec: dict) -> dict:
         if own.get("labelExpr") in (None, theme):
             config[part] = {**own, "labelExpr": own_expr}
     out["config"] = config
-    return fit_log_axes(out)
-
-
-def fit_log_axes(spec):
-    """A new ``spec`` whose log axes of fixed domain and no tick values of their own are ticked by ``log_ticks``."""
-    if isinstance(spec, list):
-        return [fit_log_axes(v) for v in spec]
-    if not isinstance(spec, dict):
-        return spec
-    out = {k: fit_log_axes(v) for k, v in spec.items()}
-    scale, axis = out.get("scale"), out.get("axis", {})
-    if (isinstance(scale, dict) and scale.get("type") == "log" and isinstance(scale.get("domain"), list)
-            and len(scale["domain"]) == 2 and all(isinstance(v, (int, float)) for v in scale["domain"])
-            and isinstance(axis, dict) and "values" not in axis):
-        ticks = log_ticks(*scale["domain"])
-        if ticks:
-            out["axis"] = {**axis, "values": ticks, **({} if "format" in axis else {"format": "~g"})}
     return out
 
 
@@ -268,23 +250,6 @@ OTHER_NAMES = {"noise_s_hf": "S_HF of samples from noise", "ks_p": "p-value", "n
                "delta_log_e_hf_chroma_ref": "chroma detail (vs real crops)"}
 
 
-def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> list[float]:
-    """Log-axis ticks over [lo, hi]: the densest of 1, 1-3, 1-2-5, 1-2-3-5, 1-9 decades with 2 to ``max_ticks`` inside;
-    else three rounded geometric values."""
-    lo, hi = float(min(lo, hi)), float(max(lo, hi))
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo <= 0:
-        return []
-    best: list[float] = []
-    for mantissas in ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), tuple(range(1, 10))):
-        decades = range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1)
-        vals = [float(f"{m * 10.0 ** k:.12g}") for k in decades for m in mantissas if lo <= m * 10.0 ** k <= hi]
-        if len(vals) > max_ticks:
-            break
-        best = vals
-    if len(best) >= 2:
-        return best
-    return sorted({float(f"{v:.2g}") for v in np.geomspace(lo, hi, 5)[1:4]})
-
-
 def js_string(text: str) -> str:
-    return "'" + str(text).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """``text`` as a string literal of a Vega expression."""
+    return json.dumps(str(text), ensure_ascii=False)

@@ -9,12 +9,12 @@ import scipy.stats
 import xarray as xr
 
 from ..studies.method_labels import method_name
-from .palette import REFERENCE_COLOR, chart_name, label_expr
-from .charts import (coincidence_note, coinciding_groups, coinciding_series, fitted_scale, image_grid, metric_bars,
-                     nice_ticks, series_lines, wrap_lines)
+from ..text import number
+from .palette import REFERENCE_COLOR, chart_name
+from .charts import fitted_scale, image_grid, metric_bars, series_lines, wrap_lines
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
-           "gaussianity_bars", "valued", "VALUE_NOTE", "velocity_heatmaps", "sigma_grids"]
+           "gaussianity_bars", "velocity_heatmaps", "sigma_grids"]
 
 
 # ------------------------------------------------------------------------------------------ chart data helpers
@@ -52,7 +52,7 @@ def even_spread(ds: xr.Dataset) -> pd.DataFrame:
 
 def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
     """Cumulative explained variance against the number of components, one line per series in the book's method look,
-    and dotted black the even spread (``even_spread``); coinciding curves named in the subtitle."""
+    and dotted black the even spread (``even_spread``)."""
     cev = ds["cev"].to_dataframe().reset_index().dropna(subset=["cev"])[["series", "component", "cev"]]
     cev["series"] = cev["series"].astype(str)
     order = [str(v) for v in ds["series"].values if str(v) in set(cev["series"])]
@@ -62,9 +62,6 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
     if len(even):
         m = int(even["component"].max())
         subtitle += wrap_lines(f"Dotted: variance spread evenly over the {m} components (k/{m} in the first k).", 420)
-    note = coincidence_note([tuple(map(series_name, p)) for p in coinciding_series(cev, "series", "component", "cev")])
-    if note:
-        subtitle += wrap_lines(note + ".", 420)
     lo = 0 if len(even) else int(cev["component"].min())
     hi = int(max(cev["component"].max(), even["component"].max() if len(even) else 0))
     x = alt.X("component:Q", title="principal component k", scale=alt.Scale(domain=[lo, hi], nice=False, zero=False))
@@ -131,29 +128,24 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
             x=alt.X("u:Q", scale=fit), y=alt.Y("density:Q", scale=dens))
         panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
-            chart_name(m), subtitle=f"{len(u)} latents, {_num(u.min())} to {_num(u.max())}")))
+            chart_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
     grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
     return grid.properties(title=alt.TitleParams("Histograms of ‖x_T‖²/d", anchor="start", subtitle=wrap_lines(
-        f"Every panel shares one x-axis, {_num(lo, 2)} to {_num(hi, 2)}: it holds every latent of every method "
-        f"({_num(data_lo)} to {_num(data_hi)}) and χ²(d)/d ± 5 sd, with a bin to spare at each end.", 820)))
-
-
-def _num(x: float, digits: int = 3) -> str:
-    """A number at ``digits`` decimals with a true minus sign."""
-    return f"{float(x):.{digits}f}".replace("-", "−")
+        f"Every panel shares one x-axis, {number(lo, 2)} to {number(hi, 2)}: it holds every latent of every method "
+        f"({number(data_lo)} to {number(data_hi)}) and χ²(d)/d ± 5 sd, with a bin to spare at each end.", 820)))
 
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
-    """S_G (bars, ``valued``) and the mean ||x_T||^2 / d (points with their 95 % bootstrap interval over latents,
-    ``near_one``) per method, each with the Gaussian reference last."""
+    """S_G and the mean ||x_T||^2 / d per method as points (a zero S_G shows), each with the Gaussian reference last;
+    the norm with its 95 % bootstrap interval over latents (``near_one``)."""
     ref_g = ds.attrs.get("gaussian_s_g")
-    left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=False,
+    left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
                         reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True, note=False)
-    return alt.hconcat(valued(left, "S_G"), near_one(right, "mean ‖x_T‖²/d"))
+    return alt.hconcat(left, near_one(right, "mean ‖x_T‖²/d"))
 
 
 ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interval (none where the results hold one "
@@ -161,67 +153,30 @@ ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interv
 
 
 def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
-    """A ``metric_bars(..., dots=True)`` chart of a quantity whose Gaussian value is 1, on an axis fitted to the points
-    and to 1, with a dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
+    """A ``metric_bars(..., dots=True)`` chart on an axis fitted to its points and to 1 (Gaussian noise's value), with a
+    dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
     stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
-    v = pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])
-    dom = fitted_scale(v).domain
+    dom = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])).domain
     for layer in chart.layer:
         layer.encoding.y.scale = alt.Scale(domain=dom, zero=False, nice=False)
     one = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(
         y=alt.Y("one:Q", scale=alt.Scale(domain=dom, zero=False, nice=False)))
-    size = {k: getattr(chart, k) if getattr(chart, k) is not alt.Undefined else getattr(chart.layer[0], k)
-            for k in ("width", "height")}
-    return alt.layer(one, *chart.layer, data=stats).properties(**size,
-                                                    title=alt.TitleParams(title, subtitle=wrap_lines(ONE_NOTE, 300),
-                                                                          anchor="start"))
-
-
-VALUE_ROOM = 20.0   # pixels above the tallest bar for its number (10 px type, 3 px gap) and a margin to the frame
-VALUE_NOTE = "The number above each bar is its value; the black tick marks it (a bar of height 0 is the tick at 0)."
-
-
-def valued(chart: alt.LayerChart, title: str, digits: int = 3) -> alt.LayerChart:
-    """A ``metric_bars`` chart with each bar's value as a black tick and a number above the bar (or its interval), and
-    ``VALUE_NOTE`` as subtitle."""
-    stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
-    x = chart.layer[0].encoding.x
-    tick = alt.Chart(stats).mark_tick(color="black", thickness=2, size=22).encode(x=x, y="mean:Q")
-    text = alt.Chart(stats).transform_calculate(   # the bars' own data: the value above the bar and its interval
-        top="isValid(datum.hi) && isFinite(datum.hi) ? max(datum.mean, datum.hi) : datum.mean",
-        label=f"replace(format(datum.mean, '.{int(digits)}f'), '-', '−')").mark_text(
-        baseline="bottom", dy=-3, fontSize=10).encode(x=x, y=alt.Y("top:Q"), text="label:N")
-    # room above the tallest bar (or interval) for its number: the y axis reaches VALUE_ROOM pixels higher
-    tops = np.fmax(pd.to_numeric(stats["mean"], errors="coerce"), pd.to_numeric(stats["hi"], errors="coerce"))
-    top = float(np.nanmax(tops)) if np.isfinite(tops).any() else 0.0
-    height = next((float(h) for h in (chart.height, chart.layer[0].height) if h is not alt.Undefined), 180.0)
-    if top > 0:
-        dom = [min(0.0, float(np.nanmin(pd.to_numeric(stats["mean"], errors="coerce")))),
-               top / (1 - VALUE_ROOM / height)]
-        for layer in chart.layer:
-            layer.encoding.y.scale = alt.Scale(domain=dom, nice=False)
-        text = text.encode(y=alt.Y("top:Q", scale=alt.Scale(domain=dom, nice=False)))
-    sub = [] if isinstance(chart.title, str) else getattr(chart.title, "subtitle", None) or []
-    sub = [sub] if isinstance(sub, str) else list(sub)
-    return alt.layer(chart, tick, text).properties(title=alt.TitleParams(
-        title, subtitle=sub + wrap_lines(VALUE_NOTE, 300), anchor="start"))
+    return alt.layer(one, *chart.layer, data=stats).properties(width=300, height=180, title=alt.TitleParams(
+        title, subtitle=wrap_lines(ONE_NOTE, 300), anchor="start"))
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
-    centred at 0 for both; legend ticks by ``nice_ticks`` plus the ends."""
+    centred at 0 for both; five legend labels from end to end."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
-    # the legend labels round values and both ends, so a thin band of red reads as values up to the top label
-    ticks_c = nice_ticks(lo, hi)
-    step_c = ticks_c[1] - ticks_c[0] if len(ticks_c) > 1 else hi - lo
-    ends = sorted({*ticks_c, *(e for e in (round(lo, 1), round(hi, 1))
-                               if min(abs(e - t) for t in ticks_c or [np.inf]) > 0.25 * step_c)})
-    digits = max(1, -int(np.floor(np.log10(step_c))) + (1 if f"{step_c:g}".endswith("5") else 0)) if step_c > 0 else 1
+    # five legend labels from end to end (rounded inward), so a thin band of red reads as values up to the top label
+    ends = (np.ceil(lo * 10) / 10, np.floor(hi * 10) / 10)
+    values = sorted({round(float(v), 1) for v in np.linspace(*ends, 5)}) if ends[0] < ends[1] else [lo, hi]
     title = ["log10 power", "of the update"] + (["(red: above 0)"] if lo < 0 < hi else [])
     if lo < 0 < hi:
         scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
@@ -230,18 +185,16 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     steps = ds.sizes["step"]
     ticks = list(range(0, steps, 10 if steps > 20 else max(1, steps // 5)))
     freqs = sorted(frame["freq"].unique(), reverse=True)
-    # each panel headed by its method's reader name (a wrapped facet's header reads its datum.value)
-    names = label_expr(ds["method"].values, "datum.value").replace("datum.label", "datum.value")
     return alt.Chart(frame).mark_rect().encode(
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
         color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
-            values=ends, format=f"{'+' if lo < 0 < hi else ''}.{digits}~f", gradientLength=300,
+            values=values, format=f"{'+' if lo < 0 < hi else ''}.1~f", gradientLength=300,
             labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
         tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
     ).properties(width=250, height=170).facet(facet=alt.Facet(
-        "method:N", sort=list(map(str, ds["method"].values)), title=None, header=alt.Header(labelExpr=names)),
+        "method:N", sort=list(map(str, ds["method"].values)), title=None),
         columns=2)
 
 
@@ -250,8 +203,8 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
     that share a grid."""
     sig = ds[["sigma_from", "sigma_to"]].to_dataframe().reset_index().dropna(subset=["sigma_to"])
     sig["method"] = sig["method"].astype(str)
-    log = sig.assign(log_sigma=np.log10(sig["sigma_to"]), all=0)
-    groups = [s for _, sets in coinciding_groups(log, "method", "step", "log_sigma", ["all"], tol=1e-3) for s in sets]
+    grids = sig.groupby("method", sort=False)["sigma_to"].agg(lambda s: tuple(np.round(np.log10(s), 3)))
+    groups = [list(g.index) for _, g in grids.groupby(grids, sort=False) if len(g) > 1]
     sub = ("Same grid: " + "; ".join(" and ".join(map(method_name, g)) for g in groups)
            + " (their lines lie on each other).") \
         if groups else "Every method has its own grid."

@@ -9,8 +9,8 @@ from ..studies.method_labels import method_name
 from .charts import interval_rules, wrap_lines
 from .grids import image_grid
 
-__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "failed_names", "failed_lines",
-           "translation_panel", "PANEL_METHODS", "PANEL_CROPS", "PANEL_ZOOM"]
+__all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "translation_panel", "PANEL_METHODS",
+           "PANEL_CROPS", "PANEL_ZOOM"]
 
 # ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -45,22 +45,6 @@ def _failed(cmp: pd.DataFrame) -> dict[str, tuple[int, int | None]]:
             if pd.notna(f) and int(f) > 0}
 
 
-def failed_names(cmp: pd.DataFrame) -> dict[str, str]:
-    """{method: axis label with its failures} ("BDIA (17 of 48 failed)") for each method of ``cmp`` whose samples
-    failed."""
-    return {m: failed_label(method_name(m), f, n) for m, (f, n) in _failed(cmp).items()}
-
-
-def failed_lines(cmp: pd.DataFrame) -> list[str]:
-    """A subtitle line naming the methods whose samples failed (none: no line)."""
-    failed = _failed(cmp)
-    if not failed:
-        return []
-    parts = [f"{method_name(m)} {f} of {f + n}" if n is not None else f"{method_name(m)} {f}"
-             for m, (f, n) in failed.items()]
-    return [f"Failed samples (non-finite or beyond the validity bounds), left out of our means: {', '.join(parts)}."]
-
-
 def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"), width: int = 170,
                height: int | None = None):
     """Our mean (with the tables' 95 % interval over crops) beside the paper's per method, one panel per metric, methods
@@ -73,7 +57,14 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     long = long.merge(ci.assign(source="ours"), on=["method", "metric", "source"], how="left")
     names = [METRIC_NAMES.get(m, m) for m in metrics]
     long["metric"] = long["metric"].map(lambda m: METRIC_NAMES.get(m, m))
-    shown = failed_names(cmp)
+    failed = _failed(cmp)
+    shown = {m: failed_label(method_name(m), f, n) for m, (f, n) in failed.items()}   # "BDIA (17 of 48 failed)"
+    parts = [f"{method_name(m)} {f} of {f + n}" if n is not None else f"{method_name(m)} {f}"
+             for m, (f, n) in failed.items()]
+    lines = ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported mean.",
+             *([f"Failed samples (non-finite or beyond the validity bounds), left out of our means: "
+                f"{', '.join(parts)}."] if parts else []),
+             *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
     long["method"] = long["method"].map(lambda m: shown.get(str(m), m))
     sort = [shown.get(str(m), str(m)) for m in order]
     height = height or 18 * max(1, long["method"].nunique())
@@ -91,15 +82,10 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
         layers += interval_rules(alt.Chart(), 5, "isValid(datum.lo) && isValid(datum.hi)", y=y,
                                  yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
                                  x=alt.X("lo:Q", title="score"), x2="hi:Q")
-    long = long.astype(object).where(long.notna(), None)   # a missing interval is JSON null, not NaN
     return alt.layer(*layers, data=long).properties(width=width, height=height).facet(
         column=alt.Column("metric:N", title=None, sort=names, header=alt.Header(labelFontSize=12))).properties(
-        title=alt.TitleParams("Ours beside the paper", subtitle=[
-            w for line in ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported "
-                           "mean.", *failed_lines(cmp),
-                           *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
-            for w in wrap_lines(line, len(names) * (width + 20))],
-            anchor="start"))
+        title=alt.TitleParams("Ours beside the paper", anchor="start",
+                              subtitle=[w for line in lines for w in wrap_lines(line, len(names) * (width + 20))]))
 
 
 PANEL_METHODS = ("ddim", "ovg", "taba", "ovg_taba")

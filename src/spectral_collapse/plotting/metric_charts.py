@@ -16,8 +16,6 @@ __all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "fi
 
 # log10 of a bin without power (the guard added before the log); drawn, it would stretch the axis by many decades
 EMPTY_BIN_LOG10 = -15.0
-
-
 NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
 
 
@@ -49,7 +47,8 @@ def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
             "diagonal), so their radial average runs over fewer and fewer coefficients.", 380)
     x = alt.X("f:Q", title="frequency (cycles/pixel, log scale)",
               scale=alt.Scale(type="log", domain=[fmin, fmax], nice=False),
-              axis=alt.Axis(values=_freq_ticks(fmin, fmax), format=".2~f"))
+              axis=alt.Axis(values=[v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if fmin <= v <= fmax],
+                            format=".2~f"))
     y = alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05), nice=False,
                                                zero=False))
     lines = alt.Chart(frame).mark_line().encode(
@@ -66,11 +65,6 @@ def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
         layers = [shade, rule, lines, label]
     return alt.layer(*layers).properties(width=380, height=240, title=alt.TitleParams(
         "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
-
-
-def _freq_ticks(lo: float, hi: float) -> list[float]:
-    """The spectrum's frequency ticks inside [lo, hi]."""
-    return [v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if lo <= v <= hi]
 
 
 def filter_examples(ds: xr.Dataset, cell: int = 56):
@@ -113,13 +107,10 @@ def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     if {"points", "point_method", "metric"} <= set(ds.variables) and ds.sizes.get("point", 0):
         twins = set(complements(metric_points(ds)))
         corr = corr[~corr["metric_a"].isin(twins) & ~corr["metric_b"].isin(twins)]
-    name = _CORRELATION_NAMES.get(method, method)
+    name = {"pearson": "Pearson r", "spearman": "Spearman ρ"}.get(method, method)
     header = {c: corr[c].map(lambda m: POINT_HEADERS.get(str(m), str(m))) for c in ("metric_a", "metric_b")}
     corr = corr.assign(**header)
     corr = corr.rename(columns={method: name, "metric_a": "metric", "metric_b": "against"})
     return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
                           cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
                           title=f"{name} between the metrics, one point per distinct method")
-
-
-_CORRELATION_NAMES = {"pearson": "Pearson r", "spearman": "Spearman ρ"}

@@ -1,52 +1,37 @@
-"""The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_COLORS``,
-``METHOD_SHAPES``, ``METHOD_DASHES``), one shape and dash family per group (paper, OVG, baselines, controls, Gaussian
-reference). Colours lie at least 25 apart in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a
-spare colour; legends read methods by their reader names."""
+"""The book's look of each method on every chart: a colour, a point shape and a line dash per method (``METHOD_LOOK``),
+one shape and dash family per group (paper, OVG, baselines, controls, Gaussian reference). Colours lie at least 25 apart
+in CIEDE2000 with a 3:1 contrast on white; a label that is not a method gets a spare colour. The book's renderer
+(``labels.reader_spec``) names the methods in legends and on axes."""
 from __future__ import annotations
 
 from typing import Iterable
 
 import altair as alt
 
-from .labels import ternary
+__all__ = ["METHOD_LOOK", "METHOD_COLORS", "METHOD_FAMILY", "REFERENCE_COLOR", "REFERENCE_LABELS", "method_style",
+           "method_styles", "method_color", "method_shape", "method_dash", "chart_name", "SPARE_COLORS"]
 
-__all__ = ["METHOD_COLORS", "METHOD_FAMILY", "FAMILY_SHAPES", "FAMILY_DASHES", "METHOD_DASHES", "REFERENCE_COLOR",
-           "REFERENCE_LABELS", "method_style", "method_styles", "method_color", "method_shape",
-           "method_dash", "label_expr", "chart_name", "SPARE_COLORS"]
-
-METHOD_COLORS = {
+# (colour, family, point shape, line dash) per method: a family shares its first member's shape, except where a colour
+# lies close to a family member's (for colour-blind readers); each method has a dash of its own
+METHOD_LOOK = {
     # the paper's methods without OVG
-    "ddim": "#0D0059", "taba": "#145259", "edm": "#4191FF",
+    "ddim": ("#0D0059", "paper", "circle", [1, 0]), "taba": ("#145259", "paper", "triangle-down", [10, 3]),
+    "edm": ("#4191FF", "paper", "triangle-left", [10, 3, 2, 3]),
     # OVG and its variants
-    "ovg": "#704C03", "ovg_taba": "#F75C77", "ovg_edm": "#293EFF", "ovg_stable": "#9D9200",
+    "ovg": ("#704C03", "ovg", "triangle-up", [6, 3]), "ovg_taba": ("#F75C77", "ovg", "triangle-up", [6, 2, 1, 2]),
+    "ovg_edm": ("#293EFF", "ovg", "triangle-right", [6, 2, 1, 2, 1, 2]),
+    "ovg_stable": ("#9D9200", "ovg", "diamond", [3, 4]),
     # the other baselines
-    "null_class": "#034B05", "direct_inversion": "#900060", "renoise": "#03A85E", "edict": "#D860FC",
-    "bdia": "#DB6510",
+    "null_class": ("#034B05", "baseline", "square", [2, 2]),
+    "direct_inversion": ("#900060", "baseline", "square", [1, 4]),
+    "renoise": ("#03A85E", "baseline", "arrow", [4, 2, 1, 2]), "edict": ("#D860FC", "baseline", "wedge", [2, 2, 6, 2]),
+    "bdia": ("#DB6510", "baseline", "square", [5, 5]),
     # the controls charts draw: the untranslated input and the ground truth
-    "copy": "#98030F", "ground_truth": "#000000",
+    "copy": ("#98030F", "control", "diamond", [8, 3, 2, 3]),
+    "ground_truth": ("#000000", "control", "diamond", [14, 3, 2, 3, 2, 3]),
 }
-METHOD_FAMILY = {
-    "ddim": "paper", "taba": "paper", "edm": "paper",
-    "ovg": "ovg", "ovg_taba": "ovg", "ovg_edm": "ovg", "ovg_stable": "ovg",
-    "null_class": "baseline", "direct_inversion": "baseline", "renoise": "baseline", "edict": "baseline",
-    "bdia": "baseline",
-    "copy": "control", "ground_truth": "control",
-}
-FAMILY_SHAPES = {"paper": "circle", "ovg": "triangle-up", "baseline": "square", "control": "diamond",
-                 "reference": "cross", "other": "circle"}
-# a shape of its own for a method whose colour lies close to a family member's (for colour-blind readers)
-METHOD_SHAPES = {"taba": "triangle-down", "edm": "triangle-left", "ovg_edm": "triangle-right", "edict": "wedge",
-                 "renoise": "arrow", "ovg_stable": "diamond"}
-FAMILY_DASHES = {"paper": [1, 0], "ovg": [6, 3], "baseline": [2, 2], "control": [8, 3, 2, 3],
-                 "reference": [12, 4], "other": [1, 0]}
-# each method's own dash: a family's first member draws the family's dash, the others a variant of it
-METHOD_DASHES = {
-    "ddim": [1, 0], "taba": [10, 3], "edm": [10, 3, 2, 3],
-    "ovg": [6, 3], "ovg_taba": [6, 2, 1, 2], "ovg_edm": [6, 2, 1, 2, 1, 2], "ovg_stable": [3, 4],
-    "null_class": [2, 2], "direct_inversion": [1, 4], "renoise": [4, 2, 1, 2], "edict": [2, 2, 6, 2],
-    "bdia": [5, 5],
-    "copy": [8, 3, 2, 3], "ground_truth": [14, 3, 2, 3, 2, 3],
-}
+METHOD_COLORS = {m: look[0] for m, look in METHOD_LOOK.items()}
+METHOD_FAMILY = {m: look[1] for m, look in METHOD_LOOK.items()}
 # the Gaussian reference (white noise, N(0, I)) under the names the charts give it
 REFERENCE_COLOR = "#888888"
 REFERENCE_LABELS = ("gaussian", "N(0, I)", "gaussian (reference)", "N(0, I) noise")
@@ -59,10 +44,8 @@ def method_style(label) -> tuple[str, str, list[int]] | None:
     """(colour, point shape, line dash) of a method, a control or the Gaussian reference; None for another label."""
     s = str(label)
     if s in REFERENCE_LABELS:
-        return REFERENCE_COLOR, FAMILY_SHAPES["reference"], FAMILY_DASHES["reference"]
-    if s in METHOD_COLORS:
-        return METHOD_COLORS[s], METHOD_SHAPES.get(s, FAMILY_SHAPES[METHOD_FAMILY[s]]), METHOD_DASHES[s]
-    return None
+        return REFERENCE_COLOR, "cross", [12, 4]
+    return (METHOD_LOOK[s][0], *METHOD_LOOK[s][2:]) if s in METHOD_LOOK else None
 
 
 def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
@@ -72,8 +55,7 @@ def method_styles(labels: Iterable) -> dict[str, tuple[str, str, list[int]]]:
     for v in dict.fromkeys(str(v) for v in labels):
         style = method_style(v)
         if style is None:
-            style = (SPARE_COLORS[spare % len(SPARE_COLORS)], _SPARE_SHAPES[spare % len(_SPARE_SHAPES)],
-                     FAMILY_DASHES["other"])
+            style = (SPARE_COLORS[spare % len(SPARE_COLORS)], _SPARE_SHAPES[spare % len(_SPARE_SHAPES)], [1, 0])
             spare += 1
         out[v] = style
     return out
@@ -84,15 +66,6 @@ def _scale(labels, i: int):
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
     styles = method_styles(raw)
     return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
-
-
-def label_expr(labels: Iterable | None = None, default: str = "datum.label") -> str:
-    """A Vega expression writing each of ``labels`` (all of ``METHOD_NAMES`` when None) by its chart name, any other
-    label as ``default``."""
-    from ..studies.method_labels import METHOD_NAMES
-
-    shown = METHOD_NAMES if labels is None else {str(v): chart_name(v) for v in labels}
-    return ternary({k: v for k, v in shown.items() if v != k}, default=default)
 
 
 def chart_name(label) -> str:
@@ -107,34 +80,17 @@ def chart_name(label) -> str:
     return notation(name_methods(text), "chart")
 
 
-def _channel(channel, i: int, labels: list, field: str, title, kw: dict):
-    """``channel`` of ``field`` on style ``i``'s scale, with a legend that reads reader names unless the legend is off
-    or sets its labels."""
-    legend = kw.get("legend", alt.Undefined)
-    raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
-    if legend is None or all(chart_name(v) == str(v) for v in raw):
-        return channel(f"{field}:N", title=title, scale=_scale(labels, i), **kw)
-    if legend is alt.Undefined:
-        legend = alt.Legend()
-    elif isinstance(legend, dict):
-        legend = alt.Legend(**legend)
-    if legend.labelExpr is alt.Undefined:
-        legend = legend.copy()
-        legend.labelExpr = label_expr(raw)
-    return channel(f"{field}:N", title=title, scale=_scale(labels, i), **{**kw, "legend": legend})
-
-
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Color`` of ``field`` in the book's method colours; give ``method_shape`` / ``method_dash`` the same
     labels and title for one legend."""
-    return _channel(alt.Color, 0, list(labels), field, title, kw)
+    return alt.Color(f"{field}:N", title=title, scale=_scale(labels, 0), **kw)
 
 
 def method_shape(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.Shape`` of ``field`` in each method's shape."""
-    return _channel(alt.Shape, 1, list(labels), field, title, kw)
+    return alt.Shape(f"{field}:N", title=title, scale=_scale(labels, 1), **kw)
 
 
 def method_dash(labels: Iterable, field: str = "method", title: str | None = "method", **kw):
     """An ``alt.StrokeDash`` of ``field`` in each method's dash."""
-    return _channel(alt.StrokeDash, 2, list(labels), field, title, kw)
+    return alt.StrokeDash(f"{field}:N", title=title, scale=_scale(labels, 2), **kw)

@@ -11,9 +11,9 @@ from ..studies.aggregate import METRIC_NAMES
 from ..studies.claims import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
-from .charts import label_layers, padded_domain, plural, text_on, wrap_lines
+from .charts import padded_domain, plural, point_names, text_on, wrap_lines
 from .labels import step_size
-from .palette import label_expr, method_color
+from .palette import method_color
 
 __all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
 
@@ -35,28 +35,6 @@ def _name(label) -> str:
     return method_name(label).replace(" ", "\u00a0")
 
 
-def _inside(g: pd.DataFrame, x: float, y: float, radius: float, xdom, ydom, width: float, height: float,
-            other_than: str | None = None) -> pd.DataFrame:
-    """The grid points of ``g`` drawn within ``radius`` pixels of (``x``, ``y``), base ``other_than`` left out."""
-    px = (g["s_hf"].astype(float) - x) / (xdom[1] - xdom[0]) * width
-    py = (g["s_lf"].astype(float) - y) / (ydom[1] - ydom[0]) * height
-    return g[(np.hypot(px, py) < radius) & (g["label"] != other_than)]
-
-
-def _named(points: pd.DataFrame) -> str:
-    """Grid points in words by base: one with its scores, several as a count with ranges."""
-    out = []
-    for base, p in points.groupby("label", sort=False):
-        if len(p) == 1:
-            out.append(f"{_name(base)} (S_HF {float(p['s_hf'].iloc[0]):.3f}, "
-                       f"S_LF {float(p['s_lf'].iloc[0]):.3f})")
-            continue
-        hf, lf = p["s_hf"].astype(float), p["s_lf"].astype(float)
-        out.append(f"{len(p)} {_name(base)} points (S_HF {hf.min():.3f} to {hf.max():.3f}, "
-                   f"S_LF {lf.min():.3f} to {lf.max():.3f})")
-    return ", ".join(out)
-
-
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
     """95 % bootstrap intervals over the sweep's crops of S_HF and S_LF at each of ``points``: columns label, kind,
     s_hf, s_lf, hf_lo, hf_hi, lf_lo, lf_hi (failed samples left out)."""
@@ -76,19 +54,10 @@ def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["label", "kind", "s_hf", "s_lf", "hf_lo", "hf_hi", "lf_lo", "lf_hi"])
 
 
-def _bar_obstacles(ci: pd.DataFrame, n: int = 12) -> pd.DataFrame:
-    """``n`` small obstacles along each interval rule of ``_interval_rows``, so names avoid the rules."""
-    parts = []
-    for r in ci.itertuples(index=False):
-        parts.append(pd.DataFrame({"x": np.linspace(r.hf_lo, r.hf_hi, n), "y": r.s_lf, "r": 2.0}))
-        parts.append(pd.DataFrame({"x": r.s_hf, "y": np.linspace(r.lf_lo, r.lf_hi, n), "r": 2.0}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"x": [], "y": [], "r": []})
-
-
 def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size: float = 11.0):
     """Fig. 6: S_LF against S_HF for every grid point (by base) and baseline: fronts dashed, choices ringed, baselines
-    as grey diamond outlines named clear of every marker; the subtitle says what the marks are, which points share a
-    ring or diamond and which are not drawn (partly failed)."""
+    as grey diamond outlines named beside them; the subtitle says what the marks are and which points are not drawn
+    (partly failed)."""
     grid = grid_summary(ds)
     point = [f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])]
     grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point", point=point)
@@ -117,14 +86,11 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
                alt.Tooltip("s_lf:Q", format=".3f")]
     enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
-    pts = pts.astype(object).where(pts.notna(), None)   # a missing value is JSON null in the chart's data, not NaN
-    pts[["s_hf", "s_lf"]] = pts[["s_hf", "s_lf"]].astype(float)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
-    # one legend for colour and shape, reading each base by its reader name (the data keep the labels)
-    legend = alt.Legend(labelExpr=label_expr(bases))
-    colour = method_color(bases, field="label", title="OVG variant", legend=legend)
-    shape = alt.Shape("label:N", title="OVG variant", legend=legend, scale=alt.Scale(
+    # one legend for colour and shape (one title, one domain)
+    colour = method_color(bases, field="label", title="OVG variant")
+    shape = alt.Shape("label:N", title="OVG variant", scale=alt.Scale(
         domain=bases, range=[_BASE_SHAPES[i % len(_BASE_SHAPES)] for i in range(len(bases))]))
     cloud = alt.Chart(g).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.3, opacity=0.8).encode(
         color=colour, shape=shape, **enc)
@@ -153,11 +119,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        obstacles = pd.concat([pd.DataFrame({"x": g["s_hf"], "y": g["s_lf"], "r": _R_POINT + 1}),
-                               pd.DataFrame({"x": picked["s_hf"], "y": picked["s_lf"], "r": _R_RING + 1}),
-                               _bar_obstacles(ci)], ignore_index=True)
-        layers += label_layers(b, x="s_hf", y="s_lf", label="name", xdom=xdom, ydom=ydom, width=width,
-                               height=height, obstacles=obstacles, font_size=font_size, r=_R_BASE + 1)
+        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE)
     # each step size held to its symbol (no-break space) where the subtitle wraps
     left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                 f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
@@ -165,14 +127,6 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
               if len(ci) else "."))
-    for r in picked.itertuples(index=False):   # another base's point hidden under a chosen one, named
-        under = _inside(g, r.s_hf, r.s_lf, _R_RING, xdom, ydom, width, height, other_than=r.label)
-        if len(under):
-            sub += f" Inside {_name(r.label)}'s ring also: {_named(under)}."
-    for r in b.itertuples(index=False):        # grid points at a baseline's place, inside its diamond, named
-        under = _inside(g, r.s_hf, r.s_lf, _R_BASE + 1, xdom, ydom, width, height)
-        if len(under):
-            sub += f" Inside the {_name(r.label)} diamond: {_named(under)}."
     if most_failed:
         left_out.append(f"{plural(most_failed, 'grid point')} where most samples failed (no mean shown)")
     if all_failed:
@@ -215,8 +169,6 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["label"] = [f"{v:{f}}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
                      if s.startswith("most") else f"{v:{f}}" for v, k, s, f in zip(long["value"], nfail, status, fmt)]
     statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
-    # each row's header reads its base's reader name (a header's datum holds the base in ``value``)
-    header = alt.Header(labelExpr=label_expr(map(str, grid["base"].unique())).replace("datum.label", "datum.value"))
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
@@ -251,6 +203,6 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
             alt.FieldEqualPredicate(field="status", equal=statuses[2]))
         panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
             width=cell * n_hf, height=cell * n_lf).facet(
-            row=alt.Row("base:N", title=None, header=header, sort=list(map(str, grid["base"].unique()))),
+            row=alt.Row("base:N", title=None, sort=list(map(str, grid["base"].unique()))),
             title=alt.TitleParams(f"{METRIC_NAMES.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

@@ -11,21 +11,19 @@ import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
-from ..text import MINUS, SYMBOLS, minus, notation, unbroken
+from ..text import KEPT, MINUS, SYMBOLS, minus, notation, power, unbroken
 
 __all__ = ["reader_label", "reader_text", "reader_table", "reader_cells", "code_keys", "table_numbers", "p_text",
            "P_DIGITS", "STUDY_NAMES", "study_name", "short_model_names"]
 
 P_DIGITS = 4            # the decimals a p-value is shown with
 _EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
-_SUPER = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _SUBTRACT = re.compile(r"(?<=[\d)]) - (?=[\w(])")
 _NEG_ZERO = re.compile(MINUS + r"(0(?:\.0+)?)(?![\d.eE\u2011+])")
 _TAGS = re.compile(r"(<code>.*?</code>|<[^<>]+>)", re.S)
 # a column of p-values, by its key: "p", "ks_p", "p_value", "p-value"
 _P_COLUMN = re.compile(r"(?:^|_)p(?:[_\-]value)?$")
 
-_CODE = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 _KEY = r"[a-z]+(?:_[a-z0-9]+)+"
 # a Markdown table cell, or an HTML cell's text, that holds one key and nothing else
 _KEY_CELL = re.compile(rf"(?<=\|)([ \t]*{_KEY}[ \t]*)(?=\|)")
@@ -128,7 +126,7 @@ def _prose(part: str) -> str:
 def reader_text(text: str, form: str = "md") -> str:
     """``text`` (Markdown, or HTML with ``form="html"``) in the book's notation; code, maths, link targets, tags,
     identifiers and a cell holding only a parameter key unchanged. Idempotent."""
-    parts = _CODE.split(str(text))
+    parts = KEPT.split(str(text))
     if form == "html":   # an HTML cell whose whole text is one parameter key: the key to type
         parts = [p if i % 2 or (_KEY_ONLY.fullmatch(p) and _protected(p.strip())) else _named(p, "html")
                  for i, p in enumerate(parts)]
@@ -140,14 +138,13 @@ def reader_text(text: str, form: str = "md") -> str:
 def table_numbers(text: str) -> str:
     """A table's text with its numbers typeset: true minus signs, no negative zero, exponents as powers of ten ("1e-07"
     -> "10⁻⁷"), no-break space before a unit; tags and names kept. Idempotent."""
-    def power(m: re.Match) -> str:
+    def tens(m: re.Match) -> str:
         mant, sign, exp = m.group(1), m.group(2), m.group(3)
-        ten = "10" + ("⁻" if sign in ("-", MINUS) else "") + exp.translate(_SUPER)
-        sign, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
-        return sign + (ten if float(mant) == 1 else f"{mant}\u00a0×\u00a0{ten}")
+        neg, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
+        return neg + power(mant, -int(exp) if sign in ("-", MINUS) else int(exp))
 
     def fix(part: str) -> str:
-        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(power, part))
+        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(tens, part))
         return unbroken(_NEG_ZERO.sub(r"\1", minus(part)))
 
     return "".join(p if i % 2 else fix(p) for i, p in enumerate(_TAGS.split(str(text))))
@@ -172,15 +169,6 @@ def _p_column(label) -> bool:
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
     p-values by ``p_text``); the frame is not changed."""
-    def labels(ix: pd.Index) -> pd.Index:
-        names = [reader_label(n) for n in ix.names]
-        if isinstance(ix, pd.MultiIndex):
-            values = [tuple(reader_label(v) for v in t) for t in ix]
-            return pd.MultiIndex.from_tuples(values, names=names) if values != list(ix) or names != list(ix.names) \
-                else ix
-        values = [reader_label(v) for v in ix]
-        return pd.Index(values, name=names[0]) if values != list(ix) or names != list(ix.names) else ix
-
     out = frame.copy()
     for j, c in enumerate(frame.columns):
         if _p_column(c[-1] if isinstance(c, tuple) else c) and pd.api.types.is_numeric_dtype(frame[c].dtype):
@@ -188,7 +176,7 @@ def reader_table(frame, **to_html) -> str:
             out.iloc[:, j] = frame.iloc[:, j].map(p_text)
         elif c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
             out.iloc[:, j] = frame.iloc[:, j].map(reader_label)
-    out.index, out.columns = labels(frame.index), labels(frame.columns)
+    out.index, out.columns = _relabel(frame.index, reader_label), _relabel(frame.columns, reader_label)
     return table_numbers(reader_text(out.to_html(**to_html), "html"))
 
 
@@ -203,28 +191,26 @@ def reader_cells(nb) -> int:
     return n
 
 
+def _relabel(ix: pd.Index, f) -> pd.Index:
+    """``ix`` with ``f`` applied to each label (each level's, in a MultiIndex) and each name; ``ix`` where none
+    changes."""
+    if not len(ix):
+        return ix
+    if isinstance(ix, pd.MultiIndex):
+        out = pd.MultiIndex.from_tuples([tuple(map(f, t)) for t in ix], names=[f(n) for n in ix.names])
+    else:
+        out = pd.Index([f(v) for v in ix], name=f(ix.name))
+    return ix if list(out) == list(ix) and list(out.names) == list(ix.names) else out
+
+
 def short_model_names(frame):
-    """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name; the
-    table itself where none is."""
+    """A copy of the table with every checkpoint folder (ending in the cache's content hash) by its model name."""
     def short(v):
         return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
 
-    def hashed(values) -> bool:
-        return any(short(x) is not x for v in values for x in (v if isinstance(v, tuple) else (v,)))
-
-    def index(ix: pd.Index) -> pd.Index:
-        if not hashed(ix):
-            return ix
-        if isinstance(ix, pd.MultiIndex):
-            return pd.MultiIndex.from_tuples([tuple(short(v) for v in t) for t in ix], names=ix.names)
-        return pd.Index([short(v) for v in ix], name=ix.name)
-
-    text = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)]
-    cells = [c for c in text if hashed(frame[c].tolist())]
-    if not cells and not hashed(frame.index) and not hashed(frame.columns):
-        return frame
     out = frame.copy()
-    for c in cells:
-        out[c] = out[c].map(short)
-    out.index, out.columns = index(frame.index), index(frame.columns)
+    for j, c in enumerate(frame.columns):
+        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
+            out.iloc[:, j] = frame.iloc[:, j].map(short)
+    out.index, out.columns = _relabel(frame.index, short), _relabel(frame.columns, short)
     return out

@@ -14,7 +14,7 @@ from .labels import chart_label_expr, reader_spec
 
 __all__ = ["setup_altair", "vega_versions", "write_vega_bundle", "MODES", "THEME", "FONT"]
 
-MODES = ("svg", "png", "interactive")
+MODES = ("svg", "interactive")
 THEME = "spectral_collapse"
 FONT = "DejaVu Sans, Verdana, sans-serif"
 
@@ -27,38 +27,27 @@ def _book_theme() -> alt.theme.ThemeConfig:
                                       "header": {"labelExpr": chart_label_expr(key="datum.value")}}}
 
 
-def _reading(renderer):
-    """``renderer`` drawing the chart with its titles in reader form (``labels.reader_spec``)."""
-    def draw(spec: dict, **metadata):
-        return renderer(reader_spec(spec), **metadata)
-
-    draw.__wrapped__ = renderer
-    return draw
+def _reading(spec: dict, **metadata):
+    """Altair's "svg" renderer drawing the chart with its titles in reader form (``labels.reader_spec``)."""
+    return _reading.__wrapped__(reader_spec(spec), **metadata)
 
 
-# the book's "svg" and "png" renderers: Altair's, with every title read by its reader name
-for _name in ("svg", "png"):
-    _own = alt.renderers._plugins[_name]
-    if not hasattr(_own, "__wrapped__"):
-        alt.renderers.register(_name, _reading(_own))
+_own = alt.renderers._plugins["svg"]
+_reading.__wrapped__ = getattr(_own, "__wrapped__", _own)   # importing this module again wraps Altair's own once
+alt.renderers.register("svg", _reading)
 
 
-def setup_altair(mode: str = "svg", *, scale_factor: float = 2.0) -> str:
-    """Enable an offline-safe Altair renderer: "svg" (default), "png" (``scale_factor``) or "interactive"."""
+def setup_altair(mode: str = "svg") -> str:
+    """Enable an offline-safe Altair renderer: "svg" (default) or "interactive"."""
     if mode not in MODES:
         raise ValueError(f"unknown altair mode {mode!r}; choose one of {', '.join(MODES)}")
     alt.theme.enable(THEME)
-    if mode in ("svg", "png"):
+    if mode == "svg":
         try:
             import vl_convert  # noqa: F401
         except ImportError as err:
-            raise ImportError(f"altair mode {mode!r} needs vl-convert-python; pip install vl-convert-python") from err
-    if mode == "svg":
-        alt.renderers.enable("svg")
-    elif mode == "png":
-        alt.renderers.enable("png", scale_factor=scale_factor)
-    else:
-        alt.renderers.enable("default")
+            raise ImportError("altair mode 'svg' needs vl-convert-python; pip install vl-convert-python") from err
+    alt.renderers.enable("svg" if mode == "svg" else "default")
     return mode
 
 

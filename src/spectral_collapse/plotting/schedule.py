@@ -10,9 +10,9 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.schedule import gain_share_interval
-from .charts import label_layers, line_obstacles, padded_domain, wrap_lines
-from .labels import chart_label, ternary
-from .palette import METHOD_COLORS, SPARE_COLORS, label_expr
+from .charts import padded_domain, point_names, wrap_lines
+from .labels import chart_label
+from .palette import METHOD_COLORS, SPARE_COLORS
 
 __all__ = ["cost_quality_chart", "guided_steps_chart", "share_intervals"]
 
@@ -29,8 +29,8 @@ def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
-    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named clear of
-    marks (``label_layers``), the target corner shaded and dashed lines at shares 0 and 1."""
+    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named beside
+    them, the target corner shaded and dashed lines at shares 0 and 1."""
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
     t = t.merge(share_intervals(ds), on="method", how="left")
@@ -52,8 +52,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     kinds = ["ddim", "schedule", "ovg"]
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
-    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours,
-                       legend=alt.Legend(labelExpr=label_expr(kinds)))
+    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours)
     tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
                alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
     pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)
@@ -64,11 +63,7 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
         layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
             x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
             color=colour, tooltip=tooltip))
-    segments = [(xdom[0], v, xdom[1], v) for v in (0.0, 1.0)]
-    segments += [(r.time_ratio, r.share_lo, r.time_ratio, r.share_hi) for r in bars.itertuples(index=False)]
-    obstacles = line_obstacles(segments, xdom=xdom, ydom=ydom, width=width, height=height, r=3.0)
-    names = label_layers(t, x="time_ratio", y="s_hf_gain_share", label="name", xdom=xdom, ydom=ydom, width=width,
-                         height=height, r=6.0, obstacles=obstacles)
+    names = point_names(t, x="time_ratio", y="s_hf_gain_share", text="name")
     n = int(bars["crops"].max()) if len(bars) else 0
     sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "
            "the ends of the share, with no interval." if len(bars) else "Means only: no interval over the crops.")
@@ -86,11 +81,10 @@ def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
         g = set(range(steps)) if m == "ovg" else set() if m == "ddim" else set(sched[m]["guided_steps"])
         rows += [{"method": m, "step": i, "guided": i in g} for i in range(steps)]
     every = 5 if steps > 20 else 1
-    names = ternary({k: chart_label(k) for k in reversed(methods) if chart_label(k) != k})
     return alt.Chart(pd.DataFrame(rows)).mark_rect(stroke="white", strokeWidth=1.5).encode(
         x=alt.X("step:O", title="inversion step (σ rising)",
                 axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
-        y=alt.Y("method:N", sort=methods, title=None, axis=alt.Axis(labelExpr=names)),
+        y=alt.Y("method:N", sort=methods, title=None),
         color=alt.Color("guided:N", title="OVG drift on the step",
                         scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
                         legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
