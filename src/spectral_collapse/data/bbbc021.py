@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .degrade import nearest_downup
-from .download import data_root, not_prepared, remove_tree, safe_extract
-from .lockfile import check_download, fetch
+from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
 from .folder import check_factor, fit_square, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -90,7 +89,7 @@ def download(root=None, *, base_url: str | None = None, plates=None, checksums: 
     """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones).
 
     Each file is checked against ``checksums[file name]`` when given, else against the SHA-256 recorded in the
-    download lock file at its first download (recorded there now when this is the first; see ``lockfile.py``).
+    download lock file at its first download (recorded there now when this is the first; see ``download.py``).
     """
     base_url = base_url or os.environ.get(URL_ENV) or BASE_URL
     base_url = base_url if base_url.endswith("/") else base_url + "/"

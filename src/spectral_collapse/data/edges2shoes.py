@@ -20,8 +20,7 @@ from pathlib import Path
 
 import torch
 
-from .download import data_root, not_prepared, remove_tree, safe_extract
-from .lockfile import check_download, fetch
+from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -30,7 +29,7 @@ __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_p
 # The pix2pix authors' dataset server, as in datasets/download_pix2pix_dataset.sh of
 # github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz. Those scripts
 # still say http://, but the host serves the same folder over HTTPS (the address other projects now use), so we
-# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (lockfile.py).
+# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (download.py).
 URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
 URL_ENV = "SPECTRAL_COLLAPSE_EDGES2SHOES_URL"  # overrides URL (mirrors, tests)
 ARCHIVE = "edges2shoes.tar.gz"
