@@ -1,11 +1,8 @@
 """Content identity of files and folders: the SHA-256 of their bytes, never their size and modification time.
 
-``file_sha256(path)`` reads the whole file once per process and reuses the digest while the file's ``os.stat``
-stamp (device, inode, size, modification and status-change times) is unchanged: the kernel sets ``st_ctime`` on every
-write and no call sets it back, so changed bytes change the stamp. A digest is kept only for a file whose
-``st_ctime`` is ``SETTLED_NS`` (2 s) older than its hashing. ``tree_sha256(folder)`` hashes the relative names and
-file digests of a folder's visible files. Cost: one read of each file per process (10,000 small PNGs in about
-3.6 s, 1.9 s again; ``python -m benchmarks.hashing``).
+``file_sha256(path)`` hashes a file once per process and reuses the digest while its ``os.stat`` stamp (inode, size,
+modification and status-change times) is unchanged and older than ``SETTLED_NS``; ``tree_sha256(folder)`` hashes a
+folder's visible files. Cost: 10,000 small PNGs in about 3.6 s (``python -m benchmarks.hashing``).
 """
 from __future__ import annotations
 

@@ -1,22 +1,9 @@
 """BBBC021 (Caie et al. 2010, via the Broad Bioimage Benchmark Collection) as x8 / x16 / x32 unpaired super-resolution.
 
-The paper (Sec. 6) super-resolves 3-channel fluorescence images of MCF-7 cells (DAPI, beta-tubulin, F-actin)
-from nearest-neighbour decimated inputs, "strictly unpaired": every field of view is either a high-resolution
-target or a degraded source, never both. The authors ship no preparation script, so every choice is ours:
-
-* Source files: one zip per plate (``BBBC021_v1_images_<plate>.zip``, 16-bit greyscale TIFFs of 1024 x 1280
-  px, one per channel, named ``<well>_s<site>_w<channel><uuid>.tif``) and ``BBBC021_v1_image.csv``, one row per
-  field with ``Image_FileName_{DAPI,Tubulin,Actin}``, ``Image_PathName_*`` (``Week1/Week1_22123``: the plate
-  folder), ``Image_Metadata_Plate_DAPI``, ``Image_Metadata_Well_DAPI``, compound and concentration.
-* Channel mapping ``CHANNELS``: R = actin, G = tubulin, B = DAPI (the usual nuclei-in-blue convention).
-* Intensity normalisation: per image and per channel, the 0.1 and 99.9 percentiles (``PERCENTILES``) are
-  mapped to 0 and 1 and values outside are clipped (a constant channel becomes 0); stored as 8-bit PNG.
-* Geometry: centre crop to 1024 x 1024, then a 4 x 4 box average to 256 x 256 (``crop="center"``); or
-  ``crop="tiles"``: non-overlapping native-resolution size x size tiles (tiles of one field stay in one split).
-* Split by field of view (seeded): ``test_fraction`` paired test fields, the rest halved into source fields
-  (degraded with ``nearest_downup(factor)``, label 0) and target fields (clean, label 1).
-
-``download`` -> ``prepare`` -> ``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
+Fields of view are either a clean target or a degraded source, never both (the paper's "strictly unpaired"). Our
+preparation choices (channels R = actin, G = tubulin, B = DAPI; per-image percentile clipping; centre crop and box
+average to 256 px; a seeded split by field) are listed in docs/datasets.md. ``download`` -> ``prepare`` ->
+``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
 """
 from __future__ import annotations
 

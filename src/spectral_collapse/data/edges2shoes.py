@@ -1,15 +1,8 @@
 """Edges2Shoes (Isola et al. 2017, pix2pix; photos from UT Zappos50K) as strictly unpaired edges -> shoe translation.
 
-The pix2pix archive ``edges2shoes.tar.gz`` holds ``edges2shoes/train/`` (49,825 pairs) and ``edges2shoes/val/``
-(200 pairs) of 256 x 512 JPEGs, each an edge map (left half) beside its photo (right half). The paper trains on
-"49k strictly unpaired images" (Sec. 6), so here every training pair gives only one half:
-
-* a seeded permutation splits the training pairs into two disjoint halves; the first gives its edge maps
-  (source, label 0), the second its photos (target, label 1) -- no photo's own sketch is ever in the source pool;
-* the ``val/`` pairs are the paired test split (edge map, ground-truth photo);
-* every half-image is resized from 256 x 256 to ``size`` x ``size`` (bilinear, antialiased).
-
-``download`` -> ``prepare`` (safe extraction) -> ``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
+A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source, label 0), the
+second its photos (target, label 1); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` ->
+``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
 """
 from __future__ import annotations
 

@@ -1,15 +1,8 @@
 """Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
 
-Training never sees pairs: a batch is half source crops and half target crops, each under its domain label
-(the trainer replaces labels by the null label 2 for classifier-free dropout). The paired test split
-(degraded input, ground truth) exists only for the paper's reference metrics (PSNR / SSIM / LPIPS).
-
-Datasets are built by name through a registry: ``register_dataset(name, fn)`` adds a builder
-``fn(*, size, factor, **kw) -> UnpairedDomains`` and ``load_dataset(name, ...)`` calls it.
-
-A dataset declares its task when it is built (``UnpairedDomains.task``, a ``Task``): ``sr`` (super-resolution by
-an integer ``factor``), ``edges`` (sketch -> image) or ``generic`` (any other translation). Code downstream reads
-``data.task`` and never branches on a dataset's name; ``load_dataset(name, task=...)`` overrides the declaration.
+Training never sees pairs; the paired test split exists only for the reference metrics (PSNR / SSIM / LPIPS).
+Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their ``Task`` ("sr" with a factor,
+"edges" or "generic"); code downstream reads ``data.task`` and never branches on a dataset's name.
 """
 from __future__ import annotations
 

@@ -1,33 +1,10 @@
 """Stable Diffusion and SDXL folders as the suite's denoiser: prompts stand for the labels.
 
-A Stable-Diffusion-type folder (``StableDiffusionPipeline.save_pretrained``) holds a ``UNet2DConditionModel``
-(unet/), a CLIP text encoder and its tokenizer (text_encoder/, tokenizer/), an ``AutoencoderKL`` (vae/) and a
-scheduler; an SDXL-type folder (``StableDiffusionXLPipeline``) has a second text encoder with a projection
-(text_encoder_2/, tokenizer_2/) and a U-Net with added text and time embeddings (``addition_embed_type``
-"text_time"). The suite's labels become prompts::
-
-    label 0 (source)  ->  source_prompt
-    label 1 (target)  ->  target_prompt
-    label 2 (null)    ->  null_prompt: the pipeline's unconditional input
-                          (classifier-free guidance's), by default the empty prompt ""
-                          encoded (SD), or zeros where the SDXL pipeline zeroes it
-                          (``force_zeros_for_empty_prompt``, its default)
-
-Each prompt is encoded once, at loading, as diffusers' pipelines encode it (``encode_prompt``):
-
-* SD: the text encoder's last hidden state of the tokens padded to ``model_max_length`` (B, L, C);
-* SDXL: the penultimate hidden states of both encoders, concatenated on the channels (B, L, C1 + C2), and the
-  pooled, projected output of the last encoder (``text_embeds``, B, P). The time ids are the pipeline's
-  micro-conditioning: original_size + crops_coords_top_left + target_size (default: the network's
-  ``sample_size`` times the VAE's downsampling, crop (0, 0)); for a refiner (``requires_aesthetics_score``),
-  original_size + crops_coords_top_left + (aesthetic_score,), with negative_aesthetic_score for the null label.
-
-The encodings sit in one table, ``class_embedding`` (an ``nn.Embedding`` of 3 rows: per label the token states
-flattened, then the pooled embedding), so the network is called as the suite calls a class-conditional one,
-``net(x, t, class_labels)``: classifier-free guidance (``translate(..., cfg_scale=w)``) concatenates [labels, null]
-as for any labelled model, and Null-Class inversion optimises the null row, which here is null-text inversion
-(Mokady et al. 2023) of the whole unconditional input. The table is part of the module's state, so a cache keyed
-by the model's content changes with the prompts. The text encoders are freed after encoding.
+Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
+Each prompt is encoded once at loading, as diffusers' ``encode_prompt`` does (SDXL: both encoders' penultimate
+states, the pooled projection and the micro-conditioning time ids), into one table, ``class_embedding``, so the
+network is called as a class-conditional one: classifier-free guidance and Null-Class inversion (of the null row:
+null-text inversion, Mokady et al. 2023) run unchanged.
 """
 from __future__ import annotations
 

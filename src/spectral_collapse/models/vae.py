@@ -1,19 +1,8 @@
 """Latent space for latent diffusion (paper Sec. 6.1, Table 4): a diffusers ``AutoencoderKL`` and its scaling.
 
-Two sources of an autoencoder:
-- ``PretrainedVAE``: a hub id or a local folder, loaded only when asked (the paper's SD-1.5 VAE,
-  ``runwayml/stable-diffusion-v1-5`` subfolder ``vae``, 4 x 32 x 32 latents of 256-px images, scaling 0.18215,
-  as the authors' code loads it). With downloads off (``SPECTRAL_COLLAPSE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) only the
-  local cache is used.
-- ``VAEConfig``: a small AutoencoderKL trained on the dataset's two pools for the CPU profiles (training lives in
-  ``train/vae.py``: ``train_vae``, ``load_trained_vae``).
-
-``LatentSpace`` wraps either: ``encode(images) -> scaling * (posterior mean - shift)`` (deterministic, the default) or
-a posterior sample (``sample=True``, per-sample seeds, independent of the batch size); ``decode(latents) -> images``
-of latents / scaling + shift. The shift is the config's ``shift_factor`` (SD3's and Flux's VAEs; 0 for SD's), as
-diffusers' pipelines use it: latents = (z - shift_factor) * scaling_factor.
-``LatentDomains`` presents a dataset in latent space to the diffusion trainer (its ``train_batch`` encodes the
-dihedral views of the images exactly, once, on first use).
+``PretrainedVAE`` loads a hub id or folder (the paper's SD-1.5 VAE, scaling 0.18215); ``VAEConfig`` is the small
+autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (posterior mean - shift) * scaling
+(or a seeded posterior sample) and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
 """
 from __future__ import annotations
 

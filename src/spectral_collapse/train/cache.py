@@ -1,15 +1,8 @@
 """Checkpoint folders named by a hash of the full configuration, reused when present.
 
-Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.safetensors, weights.sha256.json,
-log.json, DONE}, and while training runs ``resume/`` (the newest snapshot: model, EMA and state.pt) and
-``resume.old/`` (the one before it, the fall-back when the newest cannot be read).
-Weights are safetensors; the optimizer / RNG state (state.pt) is read back with torch.load(weights_only=True).
-Every write goes to a temporary file that is renamed, so a kill never leaves a half checkpoint.
-``weights.sha256.json`` holds the SHA-256 of each weight file, written when training finishes and checked on every
-load (``check_weight_hashes``), so a damaged or altered weight file is an error naming it rather than wrong numbers.
-It is not part of the configuration hash: the folder names do not change.
-Processes side by side (``cli studies --jobs N``) that need the same checkpoint take turns: the first trains it
-under an exclusive lock on ``<name>-<hash12>/.lock``, the others wait and then load it (``checkpoint_lock``).
+A folder ``<name>-<hash12>/`` holds config.json, model and EMA safetensors, ``weights.sha256.json`` (checked on every
+load), log.json and DONE, and ``resume/`` + ``resume.old/`` while training runs. Every write is a renamed temporary
+file. Processes that need the same checkpoint take turns under a lock on ``<name>-<hash12>/.lock``.
 """
 from __future__ import annotations
 

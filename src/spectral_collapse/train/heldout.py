@@ -1,17 +1,8 @@
 """Held-out denoising loss: the training objective on crops the model never sees, with fixed noise draws.
 
-The trainer evaluates it on the EMA weights (the weights that ship) every ``HELDOUT_EVERY`` steps and at the end,
-so a loss curve of unseen data sits beside the training loss in ``log.json`` (``heldout``) and the model-quality
-gate can ask whether training reached a plateau (``studies.quality``).
-
-The held-out crops are the dataset's paired test split: its degraded inputs (label 0) and their clean ground truth
-(label 1), both kept out of the training pools. In a latent space they are encoded like the training images. The
-noise levels are stratified into ``BANDS`` bands of equal probability under the objective's own training
-distribution (VP objectives: the uniform time grid; EDM: the log-normal sigma; flow matching: the logit-normal t,
-i.e. the log-normal sigma = t / (1 - t)), every crop is noised once in every
-band, and the draws come from a generator of their own (``HELDOUT_SEED``), so the training run's random stream is
-untouched and every evaluation of a run uses the same draws. The mean over bands estimates the training loss on
-unseen data; each band's mean shows where in the noise range a model still improves.
+Evaluated on the EMA weights every ``HELDOUT_EVERY`` steps on the paired test split, noised once in each of
+``BANDS`` equal-probability bands of the objective's own noise distribution, with draws from ``HELDOUT_SEED`` (the
+training stream is untouched). The mean over bands estimates the training loss on unseen data (``studies.quality``).
 """
 from __future__ import annotations
 

@@ -1,38 +1,15 @@
 """Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
 
-The quick profile's networks are small (1.1 M parameters, 32 x 32 crops, batch 32): on a GPU one training step is a
-few hundred short kernels and the GPU waits on their launches. Here each model of a round has one step function
-(batch and noise draws, loss, backward, gradient clipping, AdamW, EMA update). On a GPU it is captured once per model
-as a CUDA graph, with the data set held on the device, and the graphs are replayed each on a CUDA stream of its own,
-so the models' kernels run side by side without launch gaps. On a CPU the same step function runs eagerly, one model
-after another.
+Each model's step (batch and noise draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph
+with the data set on the device (all 8 dihedral views), and the graphs replay each on a stream of its own; on a CPU
+the same step runs eagerly, model after model. Everything around a step is the trainer's (``train.trainer``):
+checkpoint folders, resume snapshots (either trainer resumes the other's), held-out evaluation, logs, shipping.
 
-    from spectral_collapse.train.lockstep import Job, train_lockstep
-    # one TrainedModel each
+Each model draws from its own generator seeded as the trainer's, in the trainer's order: on a CPU a model equals the
+trainer's to the bit; on a GPU (Philox) it is another training run of the same configuration and must pass the
+quality gate on its own. GPU costs: ``benchmarks.gpu_check``.
+
     trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")
-
-Everything around a step is the trainer's (``train.trainer``): the checkpoint folder (same configuration hash), the
-resume snapshots every ``checkpoint_every`` steps (same format; a snapshot written by either trainer resumes in the
-other), the held-out evaluation every HELDOUT_EVERY steps, the loss log (read back every LOG_EVERY steps), log.json,
-the shipping of finished weights. These run between replays, outside the graphs. Models of different networks and
-step counts share a round; a model that reaches its last step leaves it.
-
-Data on the device: a model's training pools are held in every dihedral view the trainer draws from (8 views of each
-crop, 8 times the pools' memory: about 250 MB for a bundled data set at 32 px, shared by the models of one data set;
-a latent data set's encoded views as they are), and a batch is indexed out of them with indices drawn on the device.
-
-Random draws. Each model has its own generator, seeded as the trainer's (seed * 1000), and draws in the trainer's
-order: pool indices, dihedral views, label dropout, noise levels, noise. On a CPU that generator is the trainer's
-CPU generator, so a model trained here equals the trainer's to the bit, and K models trained together equal each
-trained alone (tested). On a GPU it is a CUDA generator (Philox, same seed), drawing on the device: the same
-distributions in the same order but other numbers, so a GPU-trained model is another training run of the same
-configuration, not the CPU's model, and must pass the quality gate on its own. Its snapshots hold the CUDA
-generator's seed and offset; a snapshot of the other kind resumes with draws seeded from it
-(``resume.restore_generator``). In the graph the LR schedule and the EMA decay come from tables on the device indexed
-by a step counter on the device (float32 there, float64 on the CPU).
-
-What it costs: the GPU figures are measured by ``benchmarks.gpu_check`` (``scripts/gpu_check.sh``); a capture costs
-a few warm-up steps per model. On a CPU it trains as fast as the trainer, model after model.
 """
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
 
-Every ``checkpoint_every`` steps ``write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
-the training seconds so far and the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
-``resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
-cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
-``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
+``write_resume`` swaps in a complete snapshot as ``resume/`` (the one before stays as ``resume.old/``);
+``resume_snapshot`` reads the newest readable one. The state is read with ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
 

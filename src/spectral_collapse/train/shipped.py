@@ -1,18 +1,9 @@
 """Trained weights shipped with the repository, so a fresh clone runs any study without training.
 
-``data/weights/<checkpoint folder name>/`` holds one finished checkpoint in its shipped form: the EMA weights in
-float16 safetensors (``ema.fp16.safetensors``; a VAE: ``vae/diffusion_pytorch_model.fp16.safetensors`` with its
-``vae/config.json``), the checkpoint's ``config.json`` (and ``log.json`` / ``latent_space.json``) and
-``sha256.json``, the SHA-256 of every file. The folder name carries the hash of the model and training
-configuration, so a shipped checkpoint is found only by a request for exactly that configuration.
-
-``install(ckpt)`` builds the finished checkpoint folder ``ckpt`` from its shipped form (hashes checked, float16
-weights widened to float32); ``train.trainer.train`` and ``train.vae.train_vae`` call it before training, so a
-model that is shipped is never retrained, and again when the shipped form changed (``replaced``), so a checkpoint
-built here never shadows other weights shipped under its name. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
-replaces the local folder by its installed form, so that the numbers computed here come from exactly the
-weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size). With
-``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported this way first (``shipping``).
+``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the checkpoint's JSON files and
+``sha256.json``. ``install(ckpt)`` builds the checkpoint from it (hashes checked, weights widened to float32);
+``export(ckpt)`` writes it and reinstalls ``ckpt``, so numbers come from exactly the weights a clone installs. With
+``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported first (``shipping``).
 """
 from __future__ import annotations
 

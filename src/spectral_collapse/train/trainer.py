@@ -1,25 +1,9 @@
 """Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
 
-Checkpoints live in a folder named by a hash of (model spec, train config, data description) and are reused
-when complete. Training is resumable after a kill: every ``checkpoint_every`` steps the weights, EMA, optimizer,
-LR schedule, step and the trainer's single RNG are written atomically, so a resumed run ends with the same
-weights as an uninterrupted one (CPU, fixed seed; tested). The snapshot before the newest is kept too: when the
-newest cannot be read, training resumes from that one (with a warning).
-
-Every file of a checkpoint that cannot be read (config.json, log.json, the weights, the resume state) raises
-CheckpointCorrupt naming the file and the fix; the weight files are checked against the SHA-256 recorded when
-training finished (``weights.sha256.json``, see ``cache.py``).
-
-On a GPU a step waits for nothing the GPU computes: the batch and the noise drawn on the CPU go over through pinned
-memory without blocking (``losses.to_device``), and the running loss is read back once per logged mean
-(``LOG_EVERY`` steps), so the CPU queues the next step's kernels while the GPU runs this one. The quick networks'
-steps are many small kernels, so that overlap is most of their speed there.
-
-On a CPU each batch runs through the network in chunks of ``CPU_MICRO_BATCH`` samples, each chunk's backward pass
-straight after its forward (``losses.diffusion_loss``): the same loss and gradient up to float rounding (every draw
-is made for the whole batch). Two trainings of the quick U-Net side by side on a 2-core machine took 0.77 s per step
-of 32 samples in chunks of 8, 0.83 s for the whole batch at once. Like the device, the chunking changes only
-rounding, so it is not in the configuration hash; the chunk size is written to the checkpoint's log.
+Checkpoints are cached by a hash of (model spec, train config, data description) (train/cache.py) and resumable
+after a kill: a resumed run ends with the same weights as an uninterrupted one (CPU, fixed seed; tested). On a CPU a
+batch runs in chunks of ``CPU_MICRO_BATCH`` samples (same loss up to rounding, not in the hash); on a GPU the loss
+is read back every ``LOG_EVERY`` steps so the CPU queues kernels ahead.
 """
 from __future__ import annotations
 

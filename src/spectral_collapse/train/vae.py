@@ -1,9 +1,7 @@
 """Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue).
 
-``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE reconstruction + a small KL term) and caches it
-like the diffusion models, in ``<root>/<name>-<hash>/``. Its scaling factor is measured from the data: 1 / std of
-the posterior means of the training images, so the scaled latents have unit variance as the diffusion prior
-assumes (the SD recipe).
+``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE + a small KL term), cached like the diffusion
+models; its scaling factor is 1 / std of the posterior means, so the scaled latents have unit variance.
 """
 from __future__ import annotations
 
