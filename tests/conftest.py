@@ -47,7 +47,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from spectral_collapse.models.denoisers import make_denoiser  # noqa: E402
-from spectral_collapse.models.oracle import GaussianOracleNet  # noqa: E402
+from oracle import GaussianOracleNet  # noqa: E402
 from spectral_collapse.models.schedules import VPSchedule  # noqa: E402
 
 torch.set_num_threads(1)  # shared machine; the core tests are sized for one core

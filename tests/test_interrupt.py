@@ -26,7 +26,7 @@ import xarray as xr
 from safetensors.torch import load_file
 
 from spectral_collapse.models.denoisers import EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies.models import dataset_for
 from spectral_collapse.studies.profiles import get_profile
@@ -143,7 +143,7 @@ STUDY_CHILD = """
 import sys, time, torch
 torch.set_num_threads(1)
 from spectral_collapse.models.denoisers import EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.studies.translation import run_translation_study

@@ -38,7 +38,7 @@ from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPrepar
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
 from spectral_collapse.metrics import get_metric
 from spectral_collapse.models.denoisers import EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies import profiles
 from spectral_collapse.studies.registry import study_spec

@@ -73,11 +73,8 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones).
-
-    Each file is checked against ``checksums[file name]`` when given, else against the SHA-256 recorded in the
-    download lock file at its first download (recorded there now when this is the first; see ``download.py``).
-    """
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each
+    checked against ``checksums[file name]`` or the download lock file."""
     base_url = base_url or os.environ.get(URL_ENV) or BASE_URL
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     checksums = checksums or {}
@@ -103,18 +100,6 @@ def channels_to_rgb(dapi: np.ndarray, tubulin: np.ndarray, actin: np.ndarray,
     return np.stack(out, axis=-1).astype(np.float32)
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    try:
-        import tifffile
-
-        return np.asarray(tifffile.imread(path))
-    except ImportError:  # pragma: no cover - tifffile ships with scikit-image
-        from PIL import Image
-
-        with Image.open(path) as img:
-            return np.asarray(img)
-
-
 def _save_png(arr01: np.ndarray, path: Path) -> None:
     """float (H, W, 3) in [0, 1] -> 8-bit PNG, written to a temporary name and renamed."""
     from PIL import Image
@@ -135,17 +120,10 @@ def _write_csv(rows: list[dict], path: Path) -> None:
 
 def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
                    percentiles) -> tuple[list[dict], list[str]]:
-    """Extract one plate zip, write its RGB PNGs; returns index rows and the fields skipped for missing files.
+    """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
+    files."""
+    import tifffile  # ships with scikit-image
 
-    The extracted files are removed afterwards, also when preparing the plate fails."""
-    try:
-        return _convert_plate(plate, rows, archive, work, out, size, crop, percentiles)
-    finally:
-        remove_tree(work)
-
-
-def _convert_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
-                   percentiles) -> tuple[list[dict], list[str]]:
     safe_extract(archive, work)
     found = {p.name: p for p in work.rglob("*") if p.is_file()}
     out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +133,7 @@ def _convert_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
         if not all(n in found for n in names):
             skipped.append(names[0])
             continue
-        dapi, tub, act = (_read_tiff(found[n]) for n in names)
+        dapi, tub, act = (np.asarray(tifffile.imread(found[n])) for n in names)
         rgb = to_tensor([channels_to_rgb(dapi, tub, act, percentiles)])[0] * 0.5 + 0.5  # (3, H, W) in [0, 1]
         field = f"{plate}_{Path(names[0]).stem.split('_w')[0]}"  # plate_well_site
         if min(rgb.shape[-2:]) < size:
@@ -218,8 +196,11 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
             plate_rows = [r for r in rows if r["plate"] == plate]
             name = ARCHIVE.format(plate=plate)
             check_download(dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root)
-            got, miss = _prepare_plate(plate, plate_rows, dl / ARCHIVE.format(plate=plate), work / plate,
-                                       prep / "images" / plate, size, crop, percentiles)
+            try:  # the extracted files are removed, also when preparing the plate fails
+                got, miss = _prepare_plate(plate, plate_rows, dl / name, work / plate, prep / "images" / plate, size,
+                                           crop, percentiles)
+            finally:
+                remove_tree(work / plate)
             _write_csv(got, part)
             skipped += miss
         with open(part, newline="", encoding="utf-8") as f:

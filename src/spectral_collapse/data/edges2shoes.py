@@ -53,10 +53,9 @@ def _images(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural)
 
 
-def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> Path:
-    """Check the archive's hash, extract it safely into <root>/edges2shoes/prepared/ and write prepared.json
-    (train / val lists). When the archive turns out not to hold the expected layout, the extracted files are removed.
-    """
+def prepare(root=None, *, progress: bool = True) -> Path:
+    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json (train / val
+    lists); an archive without the expected layout leaves nothing behind."""
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():
@@ -74,8 +73,6 @@ def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> P
     tmp = manifest.with_name("prepared.json.tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, manifest)
-    if not keep_archive:
-        (dl / ARCHIVE).unlink()
     return prep
 
 

@@ -186,24 +186,12 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                    micro_conditioning: dict | None = None, image_size: int | None = None) -> Denoiser:
     """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
 
-    labels: for a class-conditional network, its class ids standing for the suite's (source, target, null) labels
-    (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
-    shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
-    ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
-    source_prompt, target_prompt: for a Stable Diffusion / SDXL / SD3 / Flux folder (required there), the prompts of
-    labels 0 and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning:
-    SDXL's original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score,
-    negative_aesthetic_score), or a guidance-distilled Flux model's guidance_scale.
-    image_size: for a Flux folder (its transformer has no sample size), the image side the model will be run at, in
-    pixels (None: the pipeline's default, 128 latents times the VAE's downsampling, 1024 px for FLUX.1); the
-    dynamic shift is resolved for that image's sequence length, as the pipeline resolves it for its height and
-    width. An error for other models, whose networks name their size.
-    Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
-    ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
-    scheduler class, parameterization, schedule, label map; for a text-conditioned model the prompts, and a sha256
-    over the folder's files and the prompts, the folder's alone in ``folder_sha256``) and ``checkpoint`` (the
-    network's folder, as for trained models).
-    """
+    labels: a class-conditional network's class ids for the suite's (source, target, null); shift: a flow model's time
+    shift instead of the scheduler's; source_prompt, target_prompt (required for text-conditioned folders), null_prompt,
+    micro_conditioning (SDXL's sizes and crop, a refiner's aesthetic scores, Flux's guidance_scale): the prompts'
+    settings; image_size: a Flux model's image side in pixels (default 1024 for FLUX.1). Returns an eval-mode,
+    gradient-free ``Denoiser`` with ``latent_space`` (or None), ``origin`` (path, content sha256, classes, schedule,
+    prompts) and ``checkpoint`` (the network's folder)."""
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
     text = _text_network(folder)

@@ -60,13 +60,11 @@ def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
 def check_shapes(sub: Path) -> None:
     """Each tensor of the safetensors files in the network folder ``sub`` shaped as a network built from its
     config.json expects (called just before the weights are loaded, after the loaders' own checks of the config)."""
-    for f in sorted(sub.glob("*.safetensors")):
-        _check_shapes(sub, f, _header(f))
-
-
-def _check_shapes(sub: Path, file: Path, header: dict) -> None:
     import diffusers
 
+    files = sorted(sub.glob("*.safetensors"))
+    if not files:
+        return
     cfg = json.loads((sub / "config.json").read_text())
     cls = getattr(diffusers, str(cfg.get("_class_name")), None)
     try:
@@ -74,13 +72,14 @@ def _check_shapes(sub: Path, file: Path, header: dict) -> None:
             expected = {k: tuple(v.shape) for k, v in cls.from_config(cfg).state_dict().items()}
     except Exception:   # a class this diffusers cannot build from the config: from_pretrained says why
         return
-    for key, info in header.items():
-        got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
-        if key in expected and got is not None and got != expected[key]:
-            raise ModelCheckError(
-                f"{sub / 'config.json'} does not describe the weights in {file.name}: tensor {key} has shape "
-                f"{list(got)} in the file but {list(expected[key])} for the config; use the config.json saved with "
-                f"these weights (save_pretrained writes both)")
+    for file in files:
+        for key, info in _header(file).items():
+            got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
+            if key in expected and got is not None and got != expected[key]:
+                raise ModelCheckError(
+                    f"{sub / 'config.json'} does not describe the weights in {file.name}: tensor {key} has shape "
+                    f"{list(got)} in the file but {list(expected[key])} for the config; use the config.json saved "
+                    f"with these weights (save_pretrained writes both)")
 
 
 def check_finite(D: torch.nn.Module, where: str) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..data.unpaired import dihedral, draw_batch
+
 __all__ = ["VAEConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
            "load_pretrained_vae", "hub_offline"]
 
@@ -178,11 +180,8 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
 class LatentDomains:
     """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
 
-    ``train_batch`` draws like UnpairedDomains.train_batch (half source, half target, a random dihedral view each)
-    and returns the latents of the view of each image, encoded once on first use (the encoder is not
-    equivariant, so rotating latents would not give the latents of rotated images). Nothing is encoded when the
-    trainer finds a finished checkpoint, since it reads only ``name`` and ``meta`` then.
-    """
+    The latents of each dihedral view are encoded once, on first use (the encoder is not equivariant); nothing is
+    encoded when the trainer finds a finished checkpoint."""
 
     data: object
     space: LatentSpace
@@ -205,8 +204,6 @@ class LatentDomains:
     def _encoded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(V, N, C, h, w) latents of the allowed views of each pool, in the order of ``views``."""
         if not self._cache:
-            from ..data.unpaired import dihedral
-
             for key in ("source", "target"):
                 x = getattr(self.data, key)
                 self._cache[key] = torch.stack([self.space.encode(dihedral(x, k)) for k in self.views])
@@ -215,16 +212,7 @@ class LatentDomains:
     def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Half source latents (label 0), half target latents (label 1), each of a random allowed dihedral view."""
-        if batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
         src, tgt = self._encoded()
-        n0 = batch_size // 2
-        n1 = batch_size - n0
-        i0 = torch.randint(src.shape[1], (n0,), generator=generator)
-        i1 = torch.randint(tgt.shape[1], (n1,), generator=generator)
-        ks = torch.zeros(batch_size, dtype=torch.long)  # position in `views` (0: the first view, the image itself)
-        if augment and len(self.views) > 1:
-            ks = torch.randint(len(self.views), (batch_size,), generator=generator)
-        x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
-        labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
-        return x, labels
+        if not augment:  # the first view only
+            src, tgt = src[:1], tgt[:1]
+        return draw_batch(src, tgt, batch_size, generator)

@@ -66,15 +66,11 @@ def _wide(paper: pd.DataFrame) -> pd.DataFrame:
 
 
 def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd.DataFrame:
-    """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables:
+    """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables.
 
-    - "same numbers": a row of another table about another setting or method carries the same number on every
-      metric both give (``min_metrics`` at least), so one of the two is not what its label says;
-    - "other numbers": a row of another table about the same setting and method gives another number on at least one
-      metric both give.
-
-    Columns: the row's ``ROW_KEYS``, ``relation``, the other row's keys (``other_<key>``), ``metrics`` (how many
-    compared) and ``differing`` (those whose numbers differ)."""
+    "same numbers": another setting or method with the same number on every shared metric (at least ``min_metrics``);
+    "other numbers": the same setting and method with another number on a shared metric. Columns: ``ROW_KEYS``,
+    ``relation``, ``other_<key>``, ``metrics`` (how many compared), ``differing``."""
     w = _wide(paper_tables() if paper is None else paper)
     keys = list(w.index)
     vals = w.to_numpy(float)

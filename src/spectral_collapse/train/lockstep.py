@@ -21,11 +21,12 @@ from pathlib import Path
 
 import torch
 
+from ..data.unpaired import dihedral, draw_batch
 from ..models.backbones import count_parameters
 from .cache import atomic_write_json, checkpoint_dir, checkpoint_lock
 from .heldout import HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import LOG_NORMAL, diffusion_loss
-from .resume import restore_generator, resume_snapshot, write_resume
+from .resume import resume, write_resume
 from .trainer import (LOG_EVERY, ModelSpec, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
                       ema_update, full_config, load_trained, micro_batch_for, reusable, shipped_result, write_finished)
 
@@ -58,8 +59,6 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
         key = (id(pools[0]), id(pools[1]), str(device))
         make = lambda: tuple(p.to(device) for p in pools)  # noqa: E731
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
-        from ..data.unpaired import dihedral
-
         pools = data.source, data.target
         key = (id(pools[0]), id(pools[1]), str(device))
         make = lambda: tuple(torch.stack([dihedral(p, k) for k in range(8)]).to(device) for p in pools)  # noqa: E731
@@ -70,24 +69,6 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
     if key not in _POOLS:
         _POOLS[key] = (pools, make())  # the pools are kept too, so that their ids stay theirs
     return _POOLS[key][1]
-
-
-def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator):
-    """``data.train_batch(batch_size, gen)`` out of ``device_pools`` views, on the generator's device: the same draws
-    in the same order (source indices, target indices, one view per sample where there is more than one), so a CPU
-    generator gives the trainer's batch to the bit."""
-    dev = gen.device
-    n0 = batch_size // 2
-    n1 = batch_size - n0
-    i0 = torch.randint(src.shape[1], (n0,), generator=gen, device=dev)
-    i1 = torch.randint(tgt.shape[1], (n1,), generator=gen, device=dev)
-    if src.shape[0] > 1:
-        ks = torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev)
-    else:
-        ks = torch.zeros(batch_size, dtype=torch.long, device=dev)
-    x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
-    labels = torch.cat([torch.zeros(n0, dtype=torch.long, device=dev), torch.ones(n1, dtype=torch.long, device=dev)])
-    return x, labels
 
 
 def schedule_state(cfg: TrainConfig, step: int) -> dict:
@@ -142,17 +123,7 @@ class Member:
         extra = {"capturable": True, "foreach": True} if self.cuda else {}
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=cfg.weight_decay, **extra)
         self.gen = torch.Generator(device).manual_seed(cfg.seed * 1000)
-        self.step, self.log, self.held_log, self.seconds_before = 0, [], [], 0.0
-        snapshot = resume_snapshot(ckpt)
-        if snapshot is not None:
-            net_sd, ema_sd, st = snapshot
-            self.net.load_state_dict(net_sd)
-            self.ema.load_state_dict(ema_sd)
-            self.opt.load_state_dict(st["optimizer"])
-            restore_generator(self.gen, st["rng"])
-            self.step, self.log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
-            self.held_log = [list(r) for r in st["heldout"].tolist()] if "heldout" in st else []
-            self.seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))
+        self.step, self.log, self.held_log, self.seconds_before = resume(ckpt, self.net, self.ema, self.opt, self.gen)
         if self.cuda:  # a loaded snapshot brings the trainer's float LR and CPU step counts
             for g in self.opt.param_groups:
                 g.update(lr=lr, capturable=True, foreach=True)
@@ -297,11 +268,10 @@ class Member:
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round (module docstring); one TrainedModel per job, in
-    order. device: None for a GPU when one is visible, else the CPU. cuda_graphs=False replays nothing (eager steps
-    on the GPU, for comparison). stop_after: stop each model after that many total steps (tests). record: a dict
-    that gets the round's figures (models trained, model_steps, seconds of the steps, capture_s, model_steps_per_s,
-    device, cuda_graphs); held-out evaluations, loss read-backs and snapshots are counted in the seconds."""
+    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order.
+
+    device: None for a GPU when one is visible; cuda_graphs=False runs eager steps; stop_after: stop each model after
+    that many total steps (tests); record: a dict that gets the round's figures (model_steps, seconds, ...)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     with ExitStack() as locks:

@@ -55,14 +55,9 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    table: torch.Tensor | None = None) -> torch.Tensor:
     """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
 
-    micro_batch: run the network on chunks of this many samples (None: the whole batch at once). Every draw is made
-    for the whole batch first, and each chunk's loss is weighted by its share of the batch, so the loss and its
-    gradient are the whole batch's up to float rounding. Each chunk's weighted loss goes to ``backward(part,
-    last)`` as soon as it is computed, which frees the chunk's graph before the next one; the return value is then
-    the detached total. The trainer chunks its CPU batches this way, which measured faster (``train.trainer``).
-
-    A CUDA generator draws on the GPU (``sample_sigmas``; ``table`` as there), so the whole call can be captured in a
-    CUDA graph (``train.lockstep``); a CPU generator's draws go over as before."""
+    micro_batch: run the network on chunks of that many samples, each chunk's weighted loss passed to
+    ``backward(part, last)`` at once (the same loss and gradient up to rounding; the return value is then detached).
+    A CUDA generator draws on the GPU (``table`` as in ``sample_sigmas``): the call can be captured in a CUDA graph."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):

@@ -40,8 +40,6 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
     return Path(root) / Path(ckpt).name
 
 
-
-
 def _weights(folder: Path) -> tuple[str, str]:
     """(full-precision name, float16 name) of the weight file of a checkpoint or shipped folder."""
     return _VAE if (folder / "vae").is_dir() else _MODEL
@@ -57,10 +55,7 @@ def shipping(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> 
 
 def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
     """Build the finished checkpoint ``ckpt`` from its shipped form, if one is shipped; True when installed.
-
-    Every shipped file is checked against ``sha256.json`` first: a mismatch raises CheckpointCorrupt naming the
-    file (delete the shipped folder to train instead).
-    """
+    Every shipped file is checked against ``sha256.json`` first (CheckpointCorrupt naming the file)."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file():
         return False
@@ -89,10 +84,8 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
 
 
 def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Whether the finished checkpoint ``ckpt`` must be installed again from its shipped form: one is shipped, and
-    ``ckpt`` was not installed from it (other weights shipped since under the same folder name, e.g. a model
-    retrained with the same configuration, or a checkpoint built before its weights shipped). Loading it as it
-    is would compute from weights other than those the repository ships."""
+    """Whether the finished checkpoint ``ckpt`` must be installed again: other weights are shipped under its name
+    than those it was installed from."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file() or not (ckpt / "DONE").exists():
         return False
@@ -128,7 +121,9 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
     (dest / half).parent.mkdir(parents=True, exist_ok=True)
     tensors = load_file(str(ckpt / full))
     halves = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in tensors.items()}
-    _check_finite(halves)
+    bad = [k for k, v in halves.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")
     save_file(halves, str(dest / half))
     for name in _KEEP:
         if (ckpt / name).is_file():
@@ -143,9 +138,3 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
 def shipped_size(root: str | os.PathLike | None = None) -> int:
     """Bytes of every shipped file under ``root``."""
     return sum(p.stat().st_size for p in Path(root or SHIPPED_ROOT).rglob("*") if p.is_file())
-
-
-def _check_finite(tensors: dict) -> None:
-    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")

@@ -22,7 +22,7 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
 from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
 from .losses import diffusion_loss, to_device
-from .resume import read_weights, restore_generator, resume_snapshot, save_weights, write_resume
+from .resume import read_weights, resume, save_weights, write_resume
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
@@ -104,18 +104,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
-    step, log, held_log, seconds_before = 0, [], [], 0.0
-    snapshot = resume_snapshot(ckpt)
-    if snapshot is not None:
-        net_sd, ema_sd, st = snapshot
-        net.load_state_dict(net_sd)
-        ema.load_state_dict(ema_sd)
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
-        restore_generator(gen, st["rng"])
-        step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
-        held_log = [list(r) for r in st.get("heldout", torch.zeros(0, 2 + BANDS)).tolist()]
-        seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))  # NaN: a snapshot that did not record it
+    step, log, held_log, seconds_before = resume(ckpt, net, ema, opt, gen, sched)
     if acc.is_main_process:
         ckpt.mkdir(parents=True, exist_ok=True)
         atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
@@ -238,12 +227,10 @@ def device_name(device) -> str:
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
+    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first.
 
-    The weight files are checked against ``weights.sha256.json`` first (read once per process, ``digest.file_sha256``).
-    A checkpoint without that record, a file that cannot be read, or a weight file with another hash raises
-    CheckpointCorrupt naming it and the fix: weights are never loaded unverified.
-    """
+    With ``spec``, refuse a checkpoint built for another model; a file that cannot be read or has another hash raises
+    CheckpointCorrupt naming it and the fix."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "
