@@ -118,7 +118,7 @@ def _write_csv(rows: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
+def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int,
                    percentiles) -> tuple[list[dict], list[str]]:
     """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
     files."""
@@ -139,32 +139,21 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
         if min(rgb.shape[-2:]) < size:
             raise ValueError(f"BBBC021 field {field} is {rgb.shape[-2]}x{rgb.shape[-1]} px, smaller than size={size}; "
                              f"prepare with size <= {min(rgb.shape[-2:])}")
-        if crop == "center":
-            tiles = [fit_square(rgb, size, mode="area")]
-        else:
-            h, w = rgb.shape[-2] // size, rgb.shape[-1] // size
-            tiles = [rgb[:, i * size:(i + 1) * size, j * size:(j + 1) * size] for i in range(h) for j in range(w)]
-        for k, tile in enumerate(tiles):
-            tid = field if crop == "center" else f"{field}_t{k:02d}"
-            _save_png(tile.permute(1, 2, 0).clamp(0, 1).numpy(), out / f"{tid}.png")
-            index.append({"id": tid, "field": field, "file": f"images/{plate}/{tid}.png", "plate": plate,
-                          "well": r.get("Image_Metadata_Well_DAPI", ""),
-                          "compound": r.get("Image_Metadata_Compound", ""),
-                          "concentration": r.get("Image_Metadata_Concentration", "")})
+        _save_png(fit_square(rgb, size, mode="area").permute(1, 2, 0).clamp(0, 1).numpy(), out / f"{field}.png")
+        index.append({"id": field, "field": field, "file": f"images/{plate}/{field}.png", "plate": plate,
+                      "well": r.get("Image_Metadata_Well_DAPI", ""), "compound": r.get("Image_Metadata_Compound", ""),
+                      "concentration": r.get("Image_Metadata_Concentration", "")})
     return index, skipped
 
 
-def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
-            percentiles: tuple[float, float] = PERCENTILES, plates=None, overwrite: bool = False,
-            progress: bool = True) -> Path:
+def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
+            overwrite: bool = False, progress: bool = True) -> Path:
     """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}.
 
     ``plates=None`` prepares every plate whose zip is downloaded. Resumable: plates already written are kept.
     """
     from tqdm.auto import tqdm
 
-    if crop not in ("center", "tiles"):
-        raise ValueError(f"crop must be 'center' or 'tiles', got {crop!r}")
     check_factor(size, None)
     dl, prep, work = _dirs(root)
     if not (dl / IMAGE_CSV).exists():
@@ -175,7 +164,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
     chosen = _select(present, plates) if present else []
     if not chosen:
         raise not_prepared("bbbc021", root, dl / ARCHIVE.format(plate="<plate>"))
-    settings = {"size": int(size), "crop": crop, "percentiles": [float(p) for p in percentiles],
+    settings = {"size": int(size), "crop": "center", "percentiles": [float(p) for p in percentiles],
                 "channels": {"R": CHANNELS[0], "G": CHANNELS[1], "B": CHANNELS[2]}}
     manifest = prep / "prepared.json"
     if manifest.exists():
@@ -193,12 +182,11 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
     for plate in tqdm(chosen, desc="BBBC021 plates", disable=not progress):
         part = prep / "index" / f"{plate}.csv"
         if not part.exists():  # plates finished by an interrupted run are kept
-            plate_rows = [r for r in rows if r["plate"] == plate]
             name = ARCHIVE.format(plate=plate)
             check_download(dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root)
             try:  # the extracted files are removed, also when preparing the plate fails
-                got, miss = _prepare_plate(plate, plate_rows, dl / name, work / plate, prep / "images" / plate, size,
-                                           crop, percentiles)
+                got, miss = _prepare_plate(plate, [r for r in rows if r["plate"] == plate], dl / name, work / plate,
+                                           prep / "images" / plate, size, percentiles)
             finally:
                 remove_tree(work / plate)
             _write_csv(got, part)

@@ -168,18 +168,6 @@ class UnpairedDomains:
         labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
         return x, labels
 
-    def describe(self) -> str:
-        """A short human-readable summary: name, shapes, sizes of the pools and the test split, credit."""
-        lines = [f"{self.name}: {self.channels}x{self.size}x{self.size} crops, "
-                 f"source pool {len(self.source)} (label 0), target pool {len(self.target)} (label 1), "
-                 f"{'paired test split' if self.paired else 'test inputs without ground truth'} "
-                 f"{len(self.test_source)}; task {self.task}"]
-        if "description" in self.meta:
-            lines.append(str(self.meta["description"]))
-        if "credit" in self.meta:
-            lines.append(f"Credit: {self.meta['credit']}")
-        return "\n".join(lines)
-
 
 def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator | None):
     """A training batch out of pools of views (V, N, C, H, W), on the generator's device: source indices, target

@@ -36,14 +36,6 @@ class MissingPromptError(ValueError):
     """A text-conditioned model was loaded without the prompts that stand for the source and target labels."""
 
 
-def missing_prompts(what: str) -> MissingPromptError:
-    return MissingPromptError(
-        f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the source "
-        f"and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (optionally "
-        f"null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's empty prompt), or "
-        f"in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": \"...\"}}' beside model=<folder>")
-
-
 @dataclass(frozen=True)
 class Prompts:
     """The conditions of a text-conditioned model: the prompts of labels 0 / 1 / 2 and SDXL's micro-conditioning."""
@@ -82,7 +74,12 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
                          *, what: str = "this model") -> Prompts:
     """``Prompts`` of ``from_diffusers``'s keywords (or a study's data_options); MissingPromptError without both."""
     if source_prompt is None or target_prompt is None:
-        raise missing_prompts(what)
+        raise MissingPromptError(
+            f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the "
+            f"source and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") "
+            f"(optionally null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's "
+            f"empty prompt), or in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
+            f"\"...\"}}' beside model=<folder>")
     micro = dict(micro_conditioning or {})
     bad = sorted(set(micro) - set(_MICRO))
     if bad:
@@ -126,15 +123,6 @@ class PromptConditionedUNet(nn.Module):
         return self.unet(x, t, encoder_hidden_states=states.to(x.dtype), added_cond_kwargs=added).sample
 
 
-def _transformers(folder: Path):
-    try:
-        import transformers
-    except ImportError as err:
-        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
-                          f"need the transformers package, which is not installed; {INSTALL}") from err
-    return transformers
-
-
 def _component_class(folder: Path, index: dict, part: str) -> str | None:
     entry = index.get(part)
     if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[1]:
@@ -150,7 +138,11 @@ def load_encoder(folder: Path, index: dict, tok: str, enc: str, classes: tuple, 
                  kind: str = "CLIP's") -> tuple:
     """(tokenizer, text encoder, its folder name) of ``enc``/ and ``tok``/; UnsupportedModelError (``missing``) when
     absent, or when the encoder is none of ``classes`` (``kind`` names them)."""
-    tf = _transformers(folder)
+    try:
+        import transformers as tf
+    except ImportError as err:
+        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
+                          f"need the transformers package, which is not installed; {INSTALL}") from err
     if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
         raise _unsupported(missing)
     cls = _component_class(folder, index, enc)

@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "SETTING", "ROW_KEYS",
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "row_relations", "SETTING", "ROW_KEYS",
            "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
@@ -49,15 +49,6 @@ def paper_rows(dataset: str, tables=("table8", "table9", "table10", "table11"), 
 SETTING = ["dataset", "scale", "backbone", "space", "method"]    # what a row of a method table is about
 ROW_KEYS = ["table", *SETTING]                                  # one row of one table
 METHOD_TABLES = ("table3", "table4", "table5", "table8", "table9", "table10", "table11")  # rows per method
-
-
-def paper_row(table: str, dataset: str, scale: str, backbone: str, space: str, method: str,
-              paper: pd.DataFrame | None = None) -> pd.Series:
-    """One printed row of the paper's tables: its mean per metric (empty when the table has no such row)."""
-    p = paper_tables() if paper is None else paper
-    key = dict(table=table, dataset=dataset, scale=scale, backbone=backbone, space=space, method=method)
-    sel = p[(p[list(key)] == pd.Series(key)).all(axis=1)]
-    return sel.set_index("metric")["mean"]
 
 
 def _wide(paper: pd.DataFrame) -> pd.DataFrame:

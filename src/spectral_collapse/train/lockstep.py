@@ -18,6 +18,7 @@ import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
@@ -92,20 +93,6 @@ def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step:
     return {"state": state, "param_groups": groups}
 
 
-class _Fixed:
-    """An object whose ``state_dict()`` is a given dict (what ``write_resume`` asks of an optimizer or scheduler)."""
-
-    def __init__(self, sd: dict):
-        self.sd = sd
-
-    def state_dict(self) -> dict:
-        return self.sd
-
-
-def _backward(part, last: bool) -> None:
-    part.backward()
-
-
 class Member:
     """One model of a round: networks, optimizer, generator, step function and, on a GPU, its CUDA graph and stream."""
 
@@ -165,7 +152,8 @@ class Member:
         drop = torch.rand(y.shape[0], generator=g, device=g.device) < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, 2), y)
         loss = diffusion_loss(self.D, x, y, g, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
-                              sigma_data=self.job.spec.sigma_data, micro_batch=self.micro, backward=_backward,
+                              sigma_data=self.job.spec.sigma_data, micro_batch=self.micro,
+                              backward=lambda part, last: part.backward(),
                               min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr, table=self.table)
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
@@ -241,8 +229,9 @@ class Member:
             self.evaluate()
         if (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
             with self._on_stream():
-                write_resume(self.ckpt, self.net, self.ema, _Fixed(portable_optimizer_state(self.opt, cfg, step)),
-                             _Fixed(schedule_state(cfg, step)), step, self.gen, self.log, self.held_log,
+                opt = SimpleNamespace(state_dict=lambda: portable_optimizer_state(self.opt, cfg, step))
+                sched = SimpleNamespace(state_dict=lambda: schedule_state(cfg, step))
+                write_resume(self.ckpt, self.net, self.ema, opt, sched, step, self.gen, self.log, self.held_log,
                              self.seconds_before + time.time() - t0)
 
     def evaluate(self) -> None:
