@@ -6,7 +6,6 @@ autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (p
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path

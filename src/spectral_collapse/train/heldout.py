@@ -13,7 +13,7 @@ import torch
 
 from .losses import LOG_NORMAL, mean_loss
 
-__all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
+__all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss", "ema_evaluator"]
 
 HELDOUT_EVERY = 100   # training steps between two evaluations (and one at the end)
 HELDOUT_SEED = 20_251_123
@@ -73,6 +73,17 @@ def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float =
     sigma = _band_sigmas(getattr(D, "schedule", None), objective, u, P_mean=P_mean, P_std=P_std)
     n = torch.randn((BANDS, *x0.shape), generator=gen, dtype=torch.float32)
     return HeldOut(x0, y, sigma, n)
+
+
+def ema_evaluator(spec, ema, data, D, cfg, device) -> tuple[HeldOut | None, object]:
+    """(held-out inputs of a training run, a denoiser of ``spec`` on the EMA weights ``ema``, on ``device``);
+    (None, None) when the data has no test split."""
+    held = heldout_set(data, D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
+    if held is None:
+        return None, None
+    E = spec.build()
+    E.net = ema
+    return held, E.to(device).eval()
 
 
 @torch.no_grad()

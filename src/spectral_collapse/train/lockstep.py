@@ -25,7 +25,7 @@ import torch
 from ..data.unpaired import dihedral, draw_batch
 from ..models.backbones import count_parameters
 from .cache import atomic_write_json, checkpoint_dir, checkpoint_lock
-from .heldout import HELDOUT_EVERY, heldout_loss, heldout_set
+from .heldout import HELDOUT_EVERY, ema_evaluator, heldout_loss
 from .losses import LOG_NORMAL, diffusion_loss
 from .resume import resume, write_resume
 from .trainer import (LOG_EVERY, ModelSpec, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
@@ -132,12 +132,7 @@ class Member:
             self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(n)], device=device)
             self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(n)], device=device)
             self.t = torch.tensor([self.step], dtype=torch.long, device=device)
-        self.held = heldout_set(job.data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
-        self.E = None
-        if self.held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
-            self.E = spec.build()
-            self.E.net = self.ema
-            self.E.to(device).eval()
+        self.held, self.E = ema_evaluator(spec, self.ema, job.data, self.D, cfg, device)
         self.net.train()
         self.graph, self.stream = None, torch.cuda.Stream(device) if self.cuda else None
         if self.stream is not None:  # everything above was queued on the current stream

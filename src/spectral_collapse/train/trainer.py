@@ -20,7 +20,7 @@ from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
-from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
+from .heldout import BANDS, HELDOUT_EVERY, ema_evaluator, heldout_loss
 from .losses import diffusion_loss, to_device
 from .resume import read_weights, resume, save_weights, write_resume
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
@@ -127,12 +127,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
 
     call = _Call()
     micro = micro_batch_for(acc.device)
-    held = heldout_set(data, D_plain, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if acc.is_main_process else None
-    E = None
-    if held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
-        E = spec.build()
-        E.net = ema
-        E.to(acc.device).eval()
+    held, E = ema_evaluator(spec, ema, data, D_plain, cfg, acc.device) if acc.is_main_process else (None, None)
 
     def evaluate():
         if E is not None and (not held_log or held_log[-1][0] < step):
