@@ -15,7 +15,6 @@ from pathlib import Path
 __all__ = ["file_sha256", "read_sha256", "tree_sha256", "forget_hashes", "SETTLED_NS"]
 
 SETTLED_NS = 2_000_000_000   # a file's st_ctime must be this much older than its hashing for the digest to be kept
-_CHUNK = 1 << 20
 _KNOWN: dict[str, tuple[tuple, str]] = {}   # absolute path -> (stat stamp, sha256)
 
 
@@ -28,12 +27,9 @@ def forget_hashes() -> None:
 
 
 def read_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, read now in 1 MiB blocks (nothing remembered)."""
-    h = hashlib.sha256()
+    """SHA-256 of a file's bytes, read now (nothing remembered)."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _stamp(st: os.stat_result) -> tuple:

@@ -47,7 +47,7 @@ LOCK_NAME = "downloads.lock.json"
 PUBLISHED: dict[str, dict] = {}
 _OFFLINE_OVERRIDE: bool | None = None  # set_offline(); None = follow the environment variable
 _CHUNK = 1 << 20
-sha256_file = read_sha256  # hex SHA-256 of a file, read now in 1 MiB blocks
+sha256_file = read_sha256  # hex SHA-256 of a file, read now
 
 
 class DownloadError(RuntimeError):
