@@ -17,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["check_sr_factor", "Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "draw_batch", "DATASETS", "register_dataset", "load_dataset",
-           "split_dataset", "check_dataset", "dataset_key"]
+__all__ = ["check_sr_factor", "Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "draw_batch", "DATASETS",
+           "register_dataset", "load_dataset", "split_dataset", "check_dataset", "dataset_key"]
 
 TASK_KINDS = ("sr", "edges", "generic")
 

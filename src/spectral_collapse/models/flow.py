@@ -4,7 +4,8 @@ A flow-matching model (Lipman et al. 2023; Liu et al. 2023; diffusers' ``FlowMat
 trained on x_t = (1 - t) x0 + t n, t in [0, 1], with network(x_t, N t) = v ~ n - x0 (N = ``num_train_timesteps``).
 In the suite's coordinates (models/schedules.py)
 
-    x~ = x_t / (1 - t) = x0 + sigma n,   sigma = t / (1 - t),   x0 = x_t - t v,   n = x_t + (1 - t) v,
+    x~ = x_t / (1 - t) = x0 + sigma n,   sigma = t / (1 - t),
+    x0 = x_t - t v,   n = x_t + (1 - t) v,
 
 so an Euler step of dx~/dsigma = n is diffusers' flow Euler step and DDIM-style inversion, TABA and OVG run
 unchanged. The default grid (``FlowSchedule.grid``) is diffusers' shifted one with its top t = 1 (sigma = infinity)
