@@ -1,6 +1,6 @@
 """Shared fixtures for the core tests: float64 Gaussian-oracle denoisers, instrumented nets, a tiny diffusers UNet.
 
-The oracle (models/oracle.py) is the exact denoiser of N(0, s_label^2 I) data, so every closed form below is
+The oracle (tests/oracle.py) is the exact denoiser of N(0, s_label^2 I) data, so every closed form below is
 written here independently of the library: D*(x; sigma) = x s^2 / (sigma^2 + s^2), eps* = x sigma / (sigma^2 + s^2),
 and the PF-ODE solution x(sigma) = x(sigma') sqrt(s^2 + sigma^2) / sqrt(s^2 + sigma'^2).
 """
@@ -47,7 +47,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from spectral_collapse.models.denoisers import make_denoiser  # noqa: E402
-from spectral_collapse.models.oracle import GaussianOracleNet  # noqa: E402
+from oracle import GaussianOracleNet  # noqa: E402
 from spectral_collapse.models.schedules import VPSchedule  # noqa: E402
 
 torch.set_num_threads(1)  # shared machine; the core tests are sized for one core

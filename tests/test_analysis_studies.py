@@ -1,7 +1,7 @@
 """The latent-analysis studies (studies/latents.py, velocity.py, metric_validation.py) on the smoke profile, their
 shared inversion cells, their report and chart helpers, and their notebooks under papermill.
 
-The fast tests replace the trained networks by the exact Gaussian denoiser (models/oracle.py, tests/conftest.py):
+The fast tests replace the trained networks by the exact Gaussian denoiser (tests/oracle.py, tests/conftest.py):
 its probability-flow ODE only rescales x, so every deterministic inversion maps an input to a multiple of itself.
 That gives closed forms: the PCA of DDIM latents is the PCA of the inputs (an x8 block image of 16 px has rank
 <= 12), and every update of the trajectory has the input's power spectrum up to a factor.

@@ -13,7 +13,7 @@ from conftest import KINDS, STDS, closed_form, oracle_denoiser
 from torch import nn
 
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser, Prediction, make_denoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 
 TOL = dict(rtol=1e-10, atol=1e-12)

@@ -20,7 +20,7 @@ from scipy import stats
 
 from spectral_collapse.models.denoisers import make_denoiser
 from spectral_collapse.models.flow import FlowDenoiser, FlowSchedule
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.train.heldout import BANDS, heldout_loss, heldout_set
 from spectral_collapse.train.losses import mean_loss, diffusion_loss, sample_sigmas

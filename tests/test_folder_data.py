@@ -85,7 +85,7 @@ def test_without_test_folders_there_is_no_ground_truth_and_no_error(tmp_path):
     for x in d.test_source:  # none of them is in the training pool
         assert not any(torch.equal(x, y) for y in d.source)
     assert load_folder(root, size=16, seed=3, test_fraction=0.3).meta["test_names"] != d.meta["test_names"]
-    assert "no paired metrics" in d.meta["test_split"] and "without ground truth" in d.describe()
+    assert "no paired metrics" in d.meta["test_split"] and not d.paired
     with pytest.raises(ValueError, match=r"found test_source .* but no test_target.*remove test_source/"):
         _save(root / "test_source" / "x.png", np.zeros((16, 16, 3), np.uint8))
         load_folder(root, size=16)

@@ -26,7 +26,7 @@ import xarray as xr
 from safetensors.torch import load_file
 
 from spectral_collapse.models.denoisers import EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.studies.models import dataset_for
 from spectral_collapse.studies.profiles import get_profile
@@ -142,8 +142,9 @@ LABELS, SEEDS = ["ddim", "taba"], [0, 1, 2]  # ddim: one cell shared by the seed
 STUDY_CHILD = """
 import sys, time, torch
 torch.set_num_threads(1)
+sys.path.insert(0, %r)  # tests/, which holds the oracle
 from spectral_collapse.models.denoisers import EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.studies.translation import run_translation_study
@@ -158,7 +159,7 @@ sched = VPSchedule()
 D = EpsDenoiser(GaussianOracleNet("eps", schedule=sched), sched)
 run_translation_study("killed", "ihc-sr", "smoke", labels=%r, seeds=%r, models={"eps": D}, cache=Memo(sys.argv[1]),
                       progress=False)
-""" % (LABELS, SEEDS)
+""" % (str(Path(__file__).parent), LABELS, SEEDS)
 
 
 def _oracle():

@@ -51,6 +51,14 @@ def test_draw_batch_is_the_data_sets_own_batch():
     assert torch.equal(x, x_ref) and torch.equal(y, y_ref)
 
 
+def test_draw_batch_holds_both_domains_and_draws_without_a_generator():
+    src, tgt = torch.zeros(1, 3, 1, 2, 2), torch.ones(1, 2, 1, 2, 2)  # one view each: no view is drawn
+    with pytest.raises(ValueError, match="batch_size must be >= 2 to hold both domains, got 1"):
+        draw_batch(src, tgt, 1, None)
+    x, y = draw_batch(src, tgt, 5, None)
+    assert y.tolist() == [0, 0, 1, 1, 1] and (x[:2] == 0).all() and (x[2:] == 1).all()
+
+
 @pytest.mark.parametrize("views", [(0,), (0, 3, 5)])
 def test_draw_batch_is_a_latent_data_sets_own_batch(views):
     from spectral_collapse.models.vae import LatentDomains

@@ -16,7 +16,7 @@ from scipy import stats
 from spectral_collapse.inversion import (TABA, Euler, Heun, NonFiniteError, default_sigmas, get_method, integrate,
                                          invert, sample, sample_seeds, translate)
 from spectral_collapse.models.denoisers import EpsDenoiser, make_denoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule, karras_sigmas
 
 F64 = torch.float64

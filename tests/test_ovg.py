@@ -17,7 +17,7 @@ from conftest import STDS, CountingNet, SmoothNet, closed_form, oracle_denoiser,
 from spectral_collapse.inversion import OVG, TABA, Euler, Heun, default_sigmas, integrate, invert
 from spectral_collapse.inversion.guidance import orthogonal_drifts, ovg_gradients
 from spectral_collapse.models.denoisers import EpsDenoiser, make_denoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
 
 F64 = torch.float64

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.reference import ROW_KEYS, paper_row, paper_tables, row_relations
+from spectral_collapse.reference import ROW_KEYS, paper_tables, row_relations
 from spectral_collapse.studies.method_labels import method_name
 
 ROOT = Path(__file__).resolve().parents[1]

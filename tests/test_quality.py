@@ -9,7 +9,7 @@ from torch import nn
 from spectral_collapse.data.unpaired import UnpairedDomains
 from spectral_collapse.models.backbones import UNetConfig, build_backbone
 from spectral_collapse.models.denoisers import EDMDenoiser, EpsDenoiser
-from spectral_collapse.models.oracle import GaussianOracleNet
+from oracle import GaussianOracleNet
 from spectral_collapse.studies.quality import (THRESHOLDS, GateReport, TerminalStart, WeakModelError, band_log_ratio,
                                                denoised_mean_bias, gate_report, plateau_change, sliced_wasserstein,
                                                vae_report)

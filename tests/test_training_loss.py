@@ -71,7 +71,7 @@ def test_min_snr_weights_and_the_same_loss_in_eps_and_x0_form():
     import torch
 
     from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
-    from spectral_collapse.models.oracle import GaussianOracleNet
+    from oracle import GaussianOracleNet
     from spectral_collapse.models.schedules import VPSchedule
     from spectral_collapse.train.losses import mean_loss, min_snr_weight
 
@@ -120,7 +120,7 @@ def test_truncated_snr_loss_is_the_larger_of_the_eps_and_x0_errors():
     import torch
 
     from spectral_collapse.models.denoisers import EpsDenoiser, X0Denoiser
-    from spectral_collapse.models.oracle import GaussianOracleNet
+    from oracle import GaussianOracleNet
     from spectral_collapse.models.schedules import VPSchedule
     from spectral_collapse.train.losses import mean_loss, truncated_snr_weight
 

@@ -136,3 +136,11 @@ def test_inversion_that_stops_early_records_failed_samples(method):
     assert torch.isnan(out.output).all()
     inv = invert(D, x, torch.linspace(0.01, 10, 7), method)
     assert inv.nfe < 6   # the loop stopped early, and finish still handed off
+
+
+def test_a_network_folder_without_safetensors_is_left_to_from_pretrained(tmp_path):
+    """PyTorch .bin weights have no header to read: check_shapes reads nothing, not even config.json."""
+    from spectral_collapse.models.hub_checks import check_shapes
+
+    (tmp_path / "diffusion_pytorch_model.bin").write_bytes(b"")
+    assert check_shapes(tmp_path) is None

@@ -109,8 +109,7 @@ def _whole(minimum: int, what: str):
 def _download(a):
     import os
 
-    from .data.download import HTTP_ENV, download_dataset
-    from .data.lockfile import lock_path
+    from .data.download import HTTP_ENV, download_dataset, lock_path
 
     if a.allow_http:
         os.environ[HTTP_ENV] = "1"

@@ -1,9 +1,7 @@
 """Datasets as unpaired domains (label 0 source, 1 target) with a paired test split; see unpaired.py.
 
-``DATASETS`` maps a name to a builder ``fn(*, size, factor, **kw) -> UnpairedDomains``; modules add theirs with
-``register_dataset`` when imported here. Bundled (offline): ``ihc-sr``, ``ihc-edges``. Every dataset declares
-its ``task`` (``Task``: "sr" with a factor, "edges" or "generic"); ``load_dataset(name, task=...)`` overrides it.
-A user's folders load as ``load_dataset("folder:<path>", ...)`` (``dataset_key`` gives a file-name-safe form).
+Bundled (offline): ``ihc-sr``, ``ihc-edges``; downloadable: ``bbbc021``, ``edges2shoes``; a user's folders:
+``load_dataset("folder:<path>", ...)``.
 """
 from .degrade import edge_map, nearest_downup
 from .unpaired import (DATASETS, TASK_KINDS, Task, UnpairedDomains, check_dataset, dataset_key, dihedral, load_dataset,

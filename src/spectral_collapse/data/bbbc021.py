@@ -1,22 +1,9 @@
 """BBBC021 (Caie et al. 2010, via the Broad Bioimage Benchmark Collection) as x8 / x16 / x32 unpaired super-resolution.
 
-The paper (Sec. 6) super-resolves 3-channel fluorescence images of MCF-7 cells (DAPI, beta-tubulin, F-actin)
-from nearest-neighbour decimated inputs, "strictly unpaired": every field of view is either a high-resolution
-target or a degraded source, never both. The authors ship no preparation script, so every choice is ours:
-
-* Source files: one zip per plate (``BBBC021_v1_images_<plate>.zip``, 16-bit greyscale TIFFs of 1024 x 1280
-  px, one per channel, named ``<well>_s<site>_w<channel><uuid>.tif``) and ``BBBC021_v1_image.csv``, one row per
-  field with ``Image_FileName_{DAPI,Tubulin,Actin}``, ``Image_PathName_*`` (``Week1/Week1_22123``: the plate
-  folder), ``Image_Metadata_Plate_DAPI``, ``Image_Metadata_Well_DAPI``, compound and concentration.
-* Channel mapping ``CHANNELS``: R = actin, G = tubulin, B = DAPI (the usual nuclei-in-blue convention).
-* Intensity normalisation: per image and per channel, the 0.1 and 99.9 percentiles (``PERCENTILES``) are
-  mapped to 0 and 1 and values outside are clipped (a constant channel becomes 0); stored as 8-bit PNG.
-* Geometry: centre crop to 1024 x 1024, then a 4 x 4 box average to 256 x 256 (``crop="center"``); or
-  ``crop="tiles"``: non-overlapping native-resolution size x size tiles (tiles of one field stay in one split).
-* Split by field of view (seeded): ``test_fraction`` paired test fields, the rest halved into source fields
-  (degraded with ``nearest_downup(factor)``, label 0) and target fields (clean, label 1).
-
-``download`` -> ``prepare`` -> ``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
+Fields of view are either a clean target or a degraded source, never both (the paper's "strictly unpaired"). Our
+preparation choices (channels R = actin, G = tubulin, B = DAPI; per-image percentile clipping; centre crop and box
+average to 256 px; a seeded split by field) are listed in docs/datasets.md. ``download`` -> ``prepare`` ->
+``load_bbbc021``; the prepared set lives in ``<root>/bbbc021/prepared/``.
 """
 from __future__ import annotations
 
@@ -28,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .degrade import nearest_downup
-from .download import data_root, not_prepared, remove_tree, safe_extract
-from .lockfile import check_download, fetch
+from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
 from .folder import check_factor, fit_square, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -87,11 +73,8 @@ def _select(all_plates: list[str], plates) -> list[str]:
 
 def download(root=None, *, base_url: str | None = None, plates=None, checksums: dict | None = None,
              progress: bool = True, timeout: float = 30) -> Path:
-    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones).
-
-    Each file is checked against ``checksums[file name]`` when given, else against the SHA-256 recorded in the
-    download lock file at its first download (recorded there now when this is the first; see ``lockfile.py``).
-    """
+    """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each
+    checked against ``checksums[file name]`` or the download lock file."""
     base_url = base_url or os.environ.get(URL_ENV) or BASE_URL
     base_url = base_url if base_url.endswith("/") else base_url + "/"
     checksums = checksums or {}
@@ -117,18 +100,6 @@ def channels_to_rgb(dapi: np.ndarray, tubulin: np.ndarray, actin: np.ndarray,
     return np.stack(out, axis=-1).astype(np.float32)
 
 
-def _read_tiff(path: Path) -> np.ndarray:
-    try:
-        import tifffile
-
-        return np.asarray(tifffile.imread(path))
-    except ImportError:  # pragma: no cover - tifffile ships with scikit-image
-        from PIL import Image
-
-        with Image.open(path) as img:
-            return np.asarray(img)
-
-
 def _save_png(arr01: np.ndarray, path: Path) -> None:
     """float (H, W, 3) in [0, 1] -> 8-bit PNG, written to a temporary name and renamed."""
     from PIL import Image
@@ -147,19 +118,12 @@ def _write_csv(rows: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
+def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int,
                    percentiles) -> tuple[list[dict], list[str]]:
-    """Extract one plate zip, write its RGB PNGs; returns index rows and the fields skipped for missing files.
+    """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
+    files."""
+    import tifffile  # ships with scikit-image
 
-    The extracted files are removed afterwards, also when preparing the plate fails."""
-    try:
-        return _convert_plate(plate, rows, archive, work, out, size, crop, percentiles)
-    finally:
-        remove_tree(work)
-
-
-def _convert_plate(plate: str, rows: list[dict], archive: Path, work: Path, out: Path, size: int, crop: str,
-                   percentiles) -> tuple[list[dict], list[str]]:
     safe_extract(archive, work)
     found = {p.name: p for p in work.rglob("*") if p.is_file()}
     out.mkdir(parents=True, exist_ok=True)
@@ -169,38 +133,27 @@ def _convert_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
         if not all(n in found for n in names):
             skipped.append(names[0])
             continue
-        dapi, tub, act = (_read_tiff(found[n]) for n in names)
+        dapi, tub, act = (np.asarray(tifffile.imread(found[n])) for n in names)
         rgb = to_tensor([channels_to_rgb(dapi, tub, act, percentiles)])[0] * 0.5 + 0.5  # (3, H, W) in [0, 1]
         field = f"{plate}_{Path(names[0]).stem.split('_w')[0]}"  # plate_well_site
         if min(rgb.shape[-2:]) < size:
             raise ValueError(f"BBBC021 field {field} is {rgb.shape[-2]}x{rgb.shape[-1]} px, smaller than size={size}; "
                              f"prepare with size <= {min(rgb.shape[-2:])}")
-        if crop == "center":
-            tiles = [fit_square(rgb, size, mode="area")]
-        else:
-            h, w = rgb.shape[-2] // size, rgb.shape[-1] // size
-            tiles = [rgb[:, i * size:(i + 1) * size, j * size:(j + 1) * size] for i in range(h) for j in range(w)]
-        for k, tile in enumerate(tiles):
-            tid = field if crop == "center" else f"{field}_t{k:02d}"
-            _save_png(tile.permute(1, 2, 0).clamp(0, 1).numpy(), out / f"{tid}.png")
-            index.append({"id": tid, "field": field, "file": f"images/{plate}/{tid}.png", "plate": plate,
-                          "well": r.get("Image_Metadata_Well_DAPI", ""),
-                          "compound": r.get("Image_Metadata_Compound", ""),
-                          "concentration": r.get("Image_Metadata_Concentration", "")})
+        _save_png(fit_square(rgb, size, mode="area").permute(1, 2, 0).clamp(0, 1).numpy(), out / f"{field}.png")
+        index.append({"id": field, "field": field, "file": f"images/{plate}/{field}.png", "plate": plate,
+                      "well": r.get("Image_Metadata_Well_DAPI", ""), "compound": r.get("Image_Metadata_Compound", ""),
+                      "concentration": r.get("Image_Metadata_Concentration", "")})
     return index, skipped
 
 
-def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
-            percentiles: tuple[float, float] = PERCENTILES, plates=None, overwrite: bool = False,
-            progress: bool = True) -> Path:
+def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, float] = PERCENTILES, plates=None,
+            overwrite: bool = False, progress: bool = True) -> Path:
     """Downloaded plate zips + metadata CSV -> <root>/bbbc021/prepared/{images/, index.csv, prepared.json}.
 
     ``plates=None`` prepares every plate whose zip is downloaded. Resumable: plates already written are kept.
     """
     from tqdm.auto import tqdm
 
-    if crop not in ("center", "tiles"):
-        raise ValueError(f"crop must be 'center' or 'tiles', got {crop!r}")
     check_factor(size, None)
     dl, prep, work = _dirs(root)
     if not (dl / IMAGE_CSV).exists():
@@ -211,7 +164,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
     chosen = _select(present, plates) if present else []
     if not chosen:
         raise not_prepared("bbbc021", root, dl / ARCHIVE.format(plate="<plate>"))
-    settings = {"size": int(size), "crop": crop, "percentiles": [float(p) for p in percentiles],
+    settings = {"size": int(size), "crop": "center", "percentiles": [float(p) for p in percentiles],
                 "channels": {"R": CHANNELS[0], "G": CHANNELS[1], "B": CHANNELS[2]}}
     manifest = prep / "prepared.json"
     if manifest.exists():
@@ -229,11 +182,13 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, crop: str = "center",
     for plate in tqdm(chosen, desc="BBBC021 plates", disable=not progress):
         part = prep / "index" / f"{plate}.csv"
         if not part.exists():  # plates finished by an interrupted run are kept
-            plate_rows = [r for r in rows if r["plate"] == plate]
             name = ARCHIVE.format(plate=plate)
             check_download(dl / name, key=f"bbbc021/{name}", dataset="bbbc021", root=root)
-            got, miss = _prepare_plate(plate, plate_rows, dl / ARCHIVE.format(plate=plate), work / plate,
-                                       prep / "images" / plate, size, crop, percentiles)
+            try:  # the extracted files are removed, also when preparing the plate fails
+                got, miss = _prepare_plate(plate, [r for r in rows if r["plate"] == plate], dl / name, work / plate,
+                                           prep / "images" / plate, size, percentiles)
+            finally:
+                remove_tree(work / plate)
             _write_csv(got, part)
             skipped += miss
         with open(part, newline="", encoding="utf-8") as f:

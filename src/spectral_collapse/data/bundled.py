@@ -1,17 +1,8 @@
 """Datasets built from images shipped inside installed packages: no download, usable offline and in tests.
 
-Both datasets cut one image, ``skimage.data.immunohistochemistry()`` (512 x 512 RGB brightfield IHC of colonic
-glands, DAB + hematoxylin; "no known copyright restrictions"; courtesy of CMMI, shipped with scikit-image),
-into three disjoint column bands so overlapping crops cannot leak between training and testing:
-
-    columns   0-255  target pool (label 1): clean crops, extracted with a stride
-    columns 256-383  source pool (label 0): degraded crops, extracted with a stride
-    columns 384-511  paired test split: non-overlapping size x size tiles, row-major
-                     (64 tiles at size 32)
-
-``ihc-sr`` degrades by nearest-neighbour down/up sampling (the paper's SR task, Sec. 6); ``ihc-edges`` by a Canny
-edge sketch (the paper's Edges2Shoes task in miniature). The split was measured to show spectral collapse with
-a small CPU-trained model.
+Both cut ``skimage.data.immunohistochemistry()`` (512 x 512 RGB, courtesy of CMMI, no known copyright restrictions)
+into disjoint column bands (``IHC_REGIONS``): target pool, source pool, paired test tiles. ``ihc-sr`` degrades by
+nearest-neighbour down/up sampling (the paper's SR task), ``ihc-edges`` by a Canny edge sketch.
 """
 from __future__ import annotations
 

@@ -1,37 +1,28 @@
-"""Verified, resumable downloads for the real datasets (the archive checks are in ``extract.py``).
+"""Verified, resumable downloads for the real datasets, each file checked against its expected SHA-256.
 
-The paper's datasets (BBBC021, Edges2Shoes) are too large to bundle; users with internet fetch them once
-with ``python -m spectral_collapse.cli download <name>``. Everything here follows these rules:
+The paper's datasets (BBBC021, Edges2Shoes) are too large to bundle; users with internet fetch them once with
+``python -m spectral_collapse.cli download <name>``. A download streams into ``<dest>.part`` and is renamed to
+``dest`` only after its size and SHA-256 check out. A partial ``.part`` is resumed (``Range`` + ``If-Range``) only
+when the server's strong ETag was recorded when it started (``<dest>.part.json``); an answer for another version
+restarts from byte 0. Plain ``http://`` is refused unless allowed (``allow_http=True``, ``download --allow-http`` or
+``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``); ``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download
+raise at once.
 
-* a download streams into ``<dest>.part`` (tqdm bar) and is renamed to ``dest`` only after its size (the server's
-  Content-Length and/or the caller's ``size``) and its SHA-256 (when one is expected) check out; a mismatch deletes
-  the file and raises with both hashes and the fix. Which SHA-256 is expected is decided by ``lockfile.py``: a
-  checksum the host publishes, else the one recorded in the lock file (``data/downloads.lock.json``) at the first
-  complete download;
-* plain ``http://`` is refused unless allowed explicitly (``allow_http=True``, ``download --allow-http`` or
-  ``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``): without transport security anything between the host and this machine can
-  alter the file, and a first download records its hash as the reference;
-* a partial ``.part`` file is resumed only when the server's strong ETag for the body it holds was recorded when it
-  started (``<dest>.part.json``): the resume asks ``Range`` with ``If-Range``, so a server whose file changed sends
-  the whole new file instead, and a ``206`` answer carrying another ETag restarts from zero. A server can also
-  change a file and keep its ETag, so the resume asks again for the last ``RESUME_OVERLAP`` bytes (64 KiB) the
-  ``.part`` holds and restarts from zero, with a warning, when they come back different or the file's total size
-  differs from the one the transfer began with: a splice is caught where the two versions differ at the resume
-  point or in length (a change confined to earlier bytes of a same-sized file is caught by the SHA-256, when one is
-  expected: published, or recorded in the lock file). A ``.part`` without
-  a recorded ETag (a server that sends only Last-Modified, whose one-second resolution cannot tell two versions
-  written within a second apart) is discarded and fetched again from byte 0;
-* a file that is already there and verifies is not fetched again (no request is made); one that does not verify
-  is fetched again, with a warning;
-* archives are extracted by :func:`safe_extract` (``extract.py``): contained, and bounded in members and bytes;
-* ``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise at once.
+Expected hashes: a checksum the host publishes (:data:`PUBLISHED`; neither host publishes one), else the lock file
+``downloads.lock.json``, where the first complete download of each file records its SHA-256 (trust on first use).
+The lock file is ``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``<x>/data/downloads.lock.json`` for a data root
+``<x>/data/raw`` (committed, so every clone is held to it), else ``<data root>/downloads.lock.json``; its keys are
+``<dataset>/<file name>``. A host that really replaces a file: delete its entry.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import http.client
+import importlib
 import json
 import os
 import shutil
+import sys
 import urllib.error
 import urllib.request
 import warnings
@@ -44,13 +35,19 @@ __all__ = [
     "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "UnsafeArchiveError",
     "ArchiveLimitError", "DatasetNotPreparedError", "set_offline", "is_offline", "data_root", "sha256_file",
     "verify_file", "download", "safe_extract", "download_dataset", "prepare_dataset", "not_prepared",
+    "LOCK_ENV", "LOCK_NAME", "PUBLISHED", "lock_path", "read_lock", "fetch", "check_download",
 ]
 
 OFFLINE_ENV = "SPECTRAL_COLLAPSE_OFFLINE"  # "1" / "true" / "yes" forbids every download (tests and CI set it)
 DATA_ROOT_ENV = "SPECTRAL_COLLAPSE_DATA"  # default root for raw datasets when no root is passed
+HTTP_ENV = "SPECTRAL_COLLAPSE_ALLOW_HTTP"
+LOCK_ENV = "SPECTRAL_COLLAPSE_DOWNLOAD_LOCK"
+LOCK_NAME = "downloads.lock.json"
+# "<dataset>/<file name>" -> {"sha256", "size", "source"}: checksums the data's hosts publish. None is published.
+PUBLISHED: dict[str, dict] = {}
 _OFFLINE_OVERRIDE: bool | None = None  # set_offline(); None = follow the environment variable
 _CHUNK = 1 << 20
-RESUME_OVERLAP = 64 << 10  # bytes a resume asks for again, to check they are the ones the partial file ends with
+sha256_file = read_sha256  # hex SHA-256 of a file, read now
 
 
 class DownloadError(RuntimeError):
@@ -63,6 +60,10 @@ class OfflineError(DownloadError):
 
 class IntegrityError(DownloadError):
     """A downloaded file does not have the expected size or SHA-256."""
+
+
+class DatasetNotPreparedError(FileNotFoundError):
+    """A real dataset was asked for but is not downloaded and prepared."""
 
 
 def set_offline(flag: bool | None) -> None:
@@ -92,17 +93,9 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return here / "data" / "raw"
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read now in 1 MiB chunks."""
-    return read_sha256(path)
-
-
 def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int | None = None,
                 expected_from: str = "the sha256 argument", label: str | None = None) -> None:
-    """Raise IntegrityError unless the file has the given size and SHA-256 (each check only when given).
-
-    The message names the file (``label``, default its path), both values, and where the expected one comes from.
-    """
+    """Raise IntegrityError unless the file has the given size and SHA-256 (each check only when given)."""
     path = Path(path)
     label = label or str(path)
     if size is not None and path.stat().st_size != size:
@@ -113,90 +106,35 @@ def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int
             raise IntegrityError(f"{label}: SHA-256 {got}, expected {sha256.lower()} ({expected_from})")
 
 
-HTTP_ENV = "SPECTRAL_COLLAPSE_ALLOW_HTTP"
-
-
-def _http_allowed(allow_http: bool | None) -> bool:
-    if allow_http is not None:
-        return bool(allow_http)
-    return os.environ.get(HTTP_ENV, "").strip() not in ("", "0")
-
-
-def _strong(etag: str | None) -> str | None:
-    """The ETag when it is a strong validator (If-Range accepts only those), else None."""
-    return etag if etag and not etag.startswith("W/") else None
-
-
-def _validator(headers) -> dict:
-    return {"etag": _strong(headers.get("ETag")), "last_modified": headers.get("Last-Modified")}
-
-
 def _discard(part: Path, meta: Path) -> None:
     part.unlink(missing_ok=True)
     meta.unlink(missing_ok=True)
 
 
-def _resume_point(part: Path, meta: Path, url: str) -> tuple[int, str | None]:
-    """(bytes to keep, If-Range validator) of a partial file; one without a recorded validator is discarded."""
-    if not part.exists() or part.stat().st_size == 0:
-        _discard(part, meta)
-        return 0, None
+def _resume_etag(part: Path, meta: Path, url: str) -> str | None:
+    """The strong ETag recorded when ``part`` was started from ``url``; without one ``part`` is discarded (a
+    Last-Modified date has one-second resolution, so a file replaced within that second would be spliced)."""
     try:
         info = json.loads(meta.read_text())
     except (OSError, ValueError):
         info = None
-    if not isinstance(info, dict) or info.get("url") != url or not info.get("etag"):
-        # only a strong ETag proves the server still has the same file: a Last-Modified date has one-second
-        # resolution, so a file replaced within that second would be spliced; start over instead
-        _discard(part, meta)
-        return 0, None
-    return part.stat().st_size, info["etag"]
+    if part.exists() and part.stat().st_size and isinstance(info, dict) and info.get("url") == url and info.get("etag"):
+        return info["etag"]
+    _discard(part, meta)
+    return None
 
 
-def _recorded_total(meta: Path) -> int | None:
-    """The total size the server gave when the partial file's transfer began (None when not recorded)."""
-    try:
-        total = json.loads(meta.read_text()).get("total")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return total if isinstance(total, int) else None
-
-
-def _seam_matches(resp, part: Path, overlap: int) -> bool:
-    """Read the ``overlap`` bytes the server sent again and compare them with the end of the partial file."""
-    got = b""
-    while len(got) < overlap:
-        block = resp.read(overlap - len(got))
-        if not block:
-            break
-        got += block
-    with open(part, "rb") as f:
-        f.seek(-overlap, os.SEEK_END)
-        return f.read(overlap) == got
-
-
-def _same_body(headers, validator: str | None) -> bool:
-    """False when the answer names another version of the file than the one the partial file holds."""
-    if validator is None:
-        return True
-    got = _validator(headers)
-    if validator.startswith('"'):
-        return got["etag"] in (None, validator)
-    return got["last_modified"] in (None, validator)
-
-
-def _open(url: str, start: int, validator: str | None, timeout: float):
-    """Open `url`, asking for bytes from `start` on (If-Range: validator) when start > 0; returns the response."""
+def _open(url: str, start: int, etag: str | None, timeout: float):
+    """Open `url`, asking for bytes from `start` on (If-Range: etag) when start > 0; returns the response."""
     req = urllib.request.Request(url, headers={"User-Agent": "spectral-collapse-downloader"})
     if start > 0:
         req.add_header("Range", f"bytes={start}-")
-        if validator:
-            req.add_header("If-Range", validator)
+        req.add_header("If-Range", etag)
     try:
         resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by caller)
     except urllib.error.HTTPError as err:
         if err.code == 416 and start > 0:
-            return err  # range past the end: the partial file may already be complete
+            return err  # range past the end: the partial file is fetched again
         raise DownloadError(f"HTTP {err.code} {err.reason} for {url}; check the URL or try again later") from err
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         raise DownloadError(f"cannot reach {url}: {err}; check your connection (or the proxy) and retry") from err
@@ -215,7 +153,7 @@ def download(
     size: int | None = None,  # expected size in bytes; the server's Content-Length is always checked too
     progress: bool = True,  # tqdm progress bar on stderr
     timeout: float = 30,  # seconds per socket operation
-    resume: bool = True,  # continue an existing <dest>.part (Range + If-Range) when its validator was recorded
+    resume: bool = True,  # continue an existing <dest>.part (Range + If-Range) when its ETag was recorded
     expected_from: str = "the sha256 argument",  # where `sha256` comes from, for the messages
     fix: str | None = None,  # what a mismatch message tells the user to do
     allow_http: bool | None = None,  # plain http:// (no transport security); None: $SPECTRAL_COLLAPSE_ALLOW_HTTP
@@ -231,7 +169,7 @@ def download(
             return dest  # already downloaded and verified: no request
         except IntegrityError as err:
             warnings.warn(f"{err}; fetching it again", RuntimeWarning, stacklevel=2)
-            dest.unlink()  # stale or corrupt copy: fetch again
+            dest.unlink()
     if is_offline():
         raise OfflineError(
             f"downloads are switched off ({OFFLINE_ENV}=1 or set_offline(True)), so {url} was not fetched; "
@@ -240,46 +178,37 @@ def download(
         )
     if not url.lower().startswith(("http://", "https://")):
         raise DownloadError(f"only http(s) URLs are supported, got {url!r}")
-    if url.lower().startswith("http://") and not _http_allowed(allow_http):
+    http_ok = os.environ.get(HTTP_ENV, "").strip() not in ("", "0") if allow_http is None else allow_http
+    if url.lower().startswith("http://") and not http_ok:
         raise DownloadError(f"refusing plain http for {url}: nothing protects the file on its way (a cache or a "
                             f"network in between can alter it). Use an https:// address, or allow http explicitly "
                             f"(allow_http=True, `download --allow-http`, or {HTTP_ENV}=1)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
-    start, validator = _resume_point(part, meta, url) if resume else (_discard(part, meta) or 0, None)
-    overlap = min(start, RESUME_OVERLAP)
-    resp = _open(url, start - overlap, validator, timeout)
-    with resp:
+    etag = _resume_etag(part, meta, url) if resume else _discard(part, meta)
+    start = part.stat().st_size if etag else 0
+    with _open(url, start, etag, timeout) as resp:
         status = getattr(resp, "status", None) or resp.getcode()
-        total = None
-        if status == 416:  # range starts past the end: the remote file is shorter than the partial one
-            _discard(part, meta)
-            return download(url, dest, resume=False, **again)
-        elif status == 206:
+        if status == 206:
             content_range = resp.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
             first = content_range.split(" ")[-1].split("-")[0]
-            if not first.isdigit() or int(first) != start - overlap:
-                raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte "
-                                    f"{start - overlap}")
+            if not first.isdigit() or int(first) != start:
+                raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte {start}")
             tail = content_range.rsplit("/", 1)[-1]
             total = int(tail) if tail.isdigit() else None
-            if not _same_body(resp.headers, validator):  # the server ignored If-Range: never splice two versions
-                _discard(part, meta)
-                return download(url, dest, resume=False, **again)
-            if total != _recorded_total(meta) or not _seam_matches(resp, part, overlap):
-                warnings.warn(f"{url} changed on the server since {part} was started, under the same ETag; "
-                              f"fetching it again from the start", RuntimeWarning, stacklevel=2)
-                _discard(part, meta)
-                return download(url, dest, resume=False, **again)
-            mode = "ab"
-        else:  # 200: full body (no partial file, a changed file under If-Range, or a server without ranges)
-            start, mode = 0, "wb"
+        if status == 416 or (status == 206 and resp.headers.get("ETag") not in (None, etag)):
+            # past the end, or the server ignored If-Range and sent another version: never splice two versions
+            _discard(part, meta)
+            return download(url, dest, resume=False, **again)
+        if status != 206:  # 200: full body (no partial file, a changed file under If-Range, no range support)
+            start = 0
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            meta.write_text(json.dumps({"url": url, "total": total, **_validator(resp.headers)}))  # the .part's origin
+            etag = resp.headers.get("ETag")
+            meta.write_text(json.dumps({"url": url, "etag": None if not etag or etag.startswith("W/") else etag}))
         if size is not None and total is not None and total != size:
             raise IntegrityError(f"{url}: server reports {total} bytes, expected {size}; {fix}")
-        _stream(resp, part, mode, start, total, progress, dest.name, url)
+        _stream(resp, part, "ab" if start else "wb", start, total, progress, dest.name, url)
     got = part.stat().st_size
     if total is not None and got != total:
         raise DownloadError(
@@ -299,23 +228,114 @@ def _stream(resp, part: Path, mode: str, start: int, total: int | None, progress
     """Append the response body to `part` with a progress bar; keep what arrived when the transfer breaks."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-               disable=not progress, leave=False)
+    with tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
+              disable=not progress, leave=False) as bar, open(part, mode) as f:
+        while True:
+            try:
+                block = resp.read(_CHUNK)
+            except (OSError, ValueError, http.client.HTTPException) as err:  # cut short: keep the .part
+                raise DownloadError(
+                    f"{url}: transfer interrupted after {f.tell()} bytes ({err}); rerun to resume from {part}"
+                ) from err
+            if not block:
+                break
+            f.write(block)
+            bar.update(len(block))
+
+
+def lock_path(root: str | os.PathLike | None = None) -> Path:
+    """The lock file for the data root ``root`` (see the module docstring)."""
+    env = os.environ.get(LOCK_ENV, "").strip()
+    if env:
+        return Path(env).expanduser()
+    base = data_root(root)
+    if base.name == "raw" and base.parent.name == "data":
+        return base.parent / LOCK_NAME
+    return base / LOCK_NAME
+
+
+def read_lock(path: str | os.PathLike) -> dict[str, dict]:
+    """The recorded files of a lock file ({} when there is none); an unreadable one raises with the fix."""
+    path = Path(path)
+    if not path.exists():
+        return {}
     try:
-        with open(part, mode) as f:
-            while resp is not None:
-                try:
-                    block = resp.read(_CHUNK)
-                except (OSError, ValueError, http.client.HTTPException) as err:  # cut short: keep the .part
-                    raise DownloadError(
-                        f"{url}: transfer interrupted after {f.tell()} bytes ({err}); rerun to resume from {part}"
-                    ) from err
-                if not block:
-                    break
-                f.write(block)
-                bar.update(len(block))
-    finally:
-        bar.close()
+        files = json.loads(path.read_text(encoding="utf-8"))["files"]
+        if not isinstance(files, dict) or not all(isinstance(v, dict) and "sha256" in v for v in files.values()):
+            raise ValueError("entries without a sha256")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise IntegrityError(
+            f"the download lock file {path} cannot be read ({type(err).__name__}: {err}); restore it (git checkout "
+            f"{path}) or delete it, and the next download records the hashes again"
+        ) from None
+    return files
+
+
+def _record(lock: Path, key: str, file: Path, url: str) -> str:
+    """Add ``key``'s hash to the lock file (written whole, then renamed); returns the hash."""
+    digest = sha256_file(file)
+    files = read_lock(lock)
+    files[key] = {"sha256": digest, "size": file.stat().st_size, "url": url,
+                  "recorded": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                  "origin": "first download (trust on first use): not a checksum published by the host"}
+    about = ("SHA-256 of each dataset file at its first complete download (spectral_collapse.data.download); later "
+             "downloads and prepare() refuse a file with another hash. Commit this file.")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        tmp = lock.with_name(f".{lock.name}.tmp")
+        tmp.write_text(json.dumps({"about": about, "files": dict(sorted(files.items()))}, indent=1) + "\n")
+        os.replace(tmp, lock)
+    except OSError as err:
+        warnings.warn(f"could not record the SHA-256 of {file} in {lock} ({err}); later uses are not checked "
+                      f"until it is recorded", RuntimeWarning, stacklevel=3)
+    return digest
+
+
+def _expected(key: str, root=None, sha256: str | None = None, size: int | None = None):
+    """(sha256, size, where it comes from) for ``key``: the argument, a published checksum, the lock file, or None."""
+    if sha256:
+        return sha256.lower(), size, "the sha256 argument"
+    if key in PUBLISHED:
+        pin = PUBLISHED[key]
+        return pin["sha256"], pin.get("size"), f"the checksum published at {pin['source']}"
+    lock = lock_path(root)
+    entry = read_lock(lock).get(key)
+    if entry:  # its size is not checked first: the whole file is fetched, so the refusal can name both hashes
+        return entry["sha256"], size, f"{lock}, recorded at the first download on {entry['recorded']}"
+    return None, size, ""
+
+
+def _fix(key: str, root, dataset: str) -> str:
+    flag = "" if root is None else f" --root {root}"
+    return (f"download it again (python -m spectral_collapse.cli download {dataset}{flag}); if the host really "
+            f"replaced the file, delete the entry {key!r} from {lock_path(root)} to accept the new one")
+
+
+def fetch(url: str, dest: str | os.PathLike, *, key: str, dataset: str, root=None, sha256: str | None = None,
+          size: int | None = None, progress: bool = True, timeout: float = 30, allow_http: bool | None = None) -> Path:
+    """Download ``url`` to ``dest`` checked against the expected hash; record the hash at the first download."""
+    sha, size, where = _expected(key, root, sha256, size)
+    dest = download(url, dest, sha256=sha, size=size, progress=progress, timeout=timeout,
+                    expected_from=where or "the sha256 argument", fix=_fix(key, root, dataset), allow_http=allow_http)
+    lock = lock_path(root)
+    if sha is None and key not in read_lock(lock):
+        digest = _record(lock, key, dest, url)
+        print(f"recorded SHA-256 {digest} of {dest.name} (from its first download, {url}) in {lock}; later "
+              f"downloads are checked against it. The host publishes no checksum: compare this one with any "
+              f"the publisher or a colleague's copy gives before you rely on it", file=sys.stderr)
+    return dest
+
+
+def check_download(path: str | os.PathLike, *, key: str, dataset: str, root=None) -> None:
+    """Before a downloaded file is used: refuse it unless it has the expected hash (none expected: used as it is)."""
+    sha, size, where = _expected(key, root)
+    if sha is None:
+        return
+    try:
+        verify_file(path, sha256=sha, size=size, expected_from=where)
+    except IntegrityError as err:
+        raise IntegrityError(f"refusing to use {err}: it is not the file that was downloaded first (substituted, "
+                             f"spliced or damaged). Delete {path} and {_fix(key, root, dataset)}") from None
 
 
 def remove_tree(path: str | os.PathLike) -> None:
@@ -323,20 +343,16 @@ def remove_tree(path: str | os.PathLike) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-class DatasetNotPreparedError(FileNotFoundError):
-    """A real dataset was asked for but is not downloaded and prepared."""
-
-
-_REAL = {  # name -> (module, bundled offline alternative, rough download size)
-    "bbbc021": ("bbbc021", "ihc-sr", "55 plate zips of roughly 0.8 GB each; "
+_REAL = {  # name -> (bundled offline alternative, rough download size)
+    "bbbc021": ("ihc-sr", "55 plate zips of roughly 0.8 GB each; "
                 "download_dataset('bbbc021', plates=N) fetches only the first N"),
-    "edges2shoes": ("edges2shoes", "ihc-edges", "one archive of roughly 2 GB"),
+    "edges2shoes": ("ihc-edges", "one archive of roughly 2 GB"),
 }
 
 
 def not_prepared(name: str, root: str | os.PathLike | None, missing: Path) -> DatasetNotPreparedError:
     """The error for a real dataset that is not there: the exact download command and the bundled alternative."""
-    _module, alternative, volume = _REAL[name]
+    alternative, volume = _REAL[name]
     flag = "" if root is None or data_root(root) == data_root(None) else f" --root {root}"
     return DatasetNotPreparedError(
         f"the {name} dataset is not prepared ({missing} is missing). Download and prepare it once, on a machine "
@@ -348,9 +364,7 @@ def not_prepared(name: str, root: str | os.PathLike | None, missing: Path) -> Da
 def _module(name: str):
     if name not in _REAL:
         raise ValueError(f"unknown downloadable dataset {name!r}; valid names: {', '.join(sorted(_REAL))}")
-    import importlib
-
-    return importlib.import_module(f"{__package__}.{_REAL[name][0]}")
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 def download_dataset(name: str, root: str | os.PathLike | None = None, *, prepare: bool = True,

@@ -1,15 +1,8 @@
 """Edges2Shoes (Isola et al. 2017, pix2pix; photos from UT Zappos50K) as strictly unpaired edges -> shoe translation.
 
-The pix2pix archive ``edges2shoes.tar.gz`` holds ``edges2shoes/train/`` (49,825 pairs) and ``edges2shoes/val/``
-(200 pairs) of 256 x 512 JPEGs, each an edge map (left half) beside its photo (right half). The paper trains on
-"49k strictly unpaired images" (Sec. 6), so here every training pair gives only one half:
-
-* a seeded permutation splits the training pairs into two disjoint halves; the first gives its edge maps
-  (source, label 0), the second its photos (target, label 1) -- no photo's own sketch is ever in the source pool;
-* the ``val/`` pairs are the paired test split (edge map, ground-truth photo);
-* every half-image is resized from 256 x 256 to ``size`` x ``size`` (bilinear, antialiased).
-
-``download`` -> ``prepare`` (safe extraction) -> ``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
+A seeded permutation splits the training pairs into two halves: the first gives its edge maps (source, label 0), the
+second its photos (target, label 1); the ``val/`` pairs are the paired test split. ``download`` -> ``prepare`` ->
+``load_edges2shoes``; files live in ``<root>/edges2shoes/``.
 """
 from __future__ import annotations
 
@@ -20,8 +13,7 @@ from pathlib import Path
 
 import torch
 
-from .download import data_root, not_prepared, remove_tree, safe_extract
-from .lockfile import check_download, fetch
+from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -30,7 +22,7 @@ __all__ = ["URL", "ARCHIVE", "download", "prepare", "load_edges2shoes", "split_p
 # The pix2pix authors' dataset server, as in datasets/download_pix2pix_dataset.sh of
 # github.com/phillipi/pix2pix (and junyanz/pytorch-CycleGAN-and-pix2pix): <base>/<name>.tar.gz. Those scripts
 # still say http://, but the host serves the same folder over HTTPS (the address other projects now use), so we
-# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (lockfile.py).
+# fetch it over HTTPS. The host publishes no checksum: the lock file records the first download's (download.py).
 URL = "https://efrosgans.eecs.berkeley.edu/pix2pix/datasets/edges2shoes.tar.gz"
 URL_ENV = "SPECTRAL_COLLAPSE_EDGES2SHOES_URL"  # overrides URL (mirrors, tests)
 ARCHIVE = "edges2shoes.tar.gz"
@@ -61,10 +53,9 @@ def _images(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural)
 
 
-def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> Path:
-    """Check the archive's hash, extract it safely into <root>/edges2shoes/prepared/ and write prepared.json
-    (train / val lists). When the archive turns out not to hold the expected layout, the extracted files are removed.
-    """
+def prepare(root=None, *, progress: bool = True) -> Path:
+    """Check the archive's hash, extract it into <root>/edges2shoes/prepared/ and write prepared.json (train / val
+    lists); an archive without the expected layout leaves nothing behind."""
     dl, prep = _dirs(root)
     manifest = prep / "prepared.json"
     if manifest.exists():
@@ -82,8 +73,6 @@ def prepare(root=None, *, progress: bool = True, keep_archive: bool = True) -> P
     tmp = manifest.with_name("prepared.json.tmp")
     tmp.write_text(json.dumps(info))
     os.replace(tmp, manifest)
-    if not keep_archive:
-        (dl / ARCHIVE).unlink()
     return prep
 
 

@@ -1,50 +1,11 @@
 """A user's own data as unpaired domains: a source folder (label 0), a target folder (label 1), optional test folders.
 
-Layout (flat folders, hidden files ignored, sorted by name)::
-
-    <root>/source/       source-domain images (e.g. low-resolution or sketches), label 0
-    <root>/target/       target-domain images, label 1
-                         (different scenes from source/: the pools are unpaired)
-    <root>/test_source/  optional paired test inputs ...
-    <root>/test_target/  ... and their ground truth, matched by file name without
-                         extension
-
-In the studies: ``dataset = "folder:<root>"`` with the options below as ``data_options`` (``load_dataset``).
-
-Rules (each a keyword with a documented default):
-
-* Image mode -> RGB: 8-bit modes (L, 1, P, CMYK, YCbCr, ...) go through ``PIL.Image.convert("RGB")``
-  (grey is copied to the three channels); 16/32-bit integer modes (I;16, I) are divided by 65535, float
-  mode F is read as [0, 1]; both are clipped to [0, 1] and copied to three channels; an alpha channel
-  (RGBA, LA, PA, transparent P) is composited over a white background. Multi-frame files give their first frame.
-* Geometry: images are centre-cropped to a square (the shorter side) and resized to ``size`` x ``size``
-  (bilinear with antialiasing, values clipped to [0, 1]); images already ``size`` x ``size`` are untouched.
-  Images of different sizes within one set are an error unless ``on_size_mismatch="resize"``.
-* Image limits, read from each file's header before any pixel is decoded: more than ``max_pixels`` pixels
-  (default 16 megapixels, e.g. 4096 x 4096; decoding one such image takes about 0.8 GB as floats) is an error
-  naming the file (a decompression bomb or a slide that needs tiling first); more than ``max_total_pixels`` over
-  all the folders (default 2 gigapixels, e.g. 30,000 images of 256 x 256) is an error naming the largest files; a shorter side below ``min_size`` (default 8 px) is an error naming the files, or with
-  ``on_small="skip"`` a warning and the files are left out; images smaller than ``size`` are upscaled with a
-  warning. Two files of one folder with the same name but different extensions (``im0.png``, ``im0.jpg``) are
-  reported: an error in the test folders (the pairing would be ambiguous), a warning in source/ and target/.
-* Corrupt or unreadable files: ``on_corrupt="skip"`` drops them with one warning that gives the count and
-  names (recorded in ``meta["skipped"]``; a broken test file drops its pair), ``"raise"`` stops at the first.
-* ``size`` must be divisible by the SR ``factor`` (checked before any image is decoded).
-* Task: ``task`` declares what the folders hold (default "generic"): a ``Task``, a kind string ("sr" takes
-  ``factor``), or a dict {"kind" or "task": kind, "factor": int}. ``factor`` fills in an "sr" task given without
-  one; an "sr" task's own factor wins over ``factor`` (``load_dataset`` always passes its default factor) and is
-  then the factor checked against ``size`` and used by ``degrade_source``.
-* Test split, a seeded draw (``seed``, default 0), never the first files by name: the test pairs come in a
-  seeded random order, so a study's first ``n`` test images are a random subset even when the names sort by
-  class. Without test folders there is no ground truth (``UnpairedDomains.paired`` is False, ``test_target``
-  is filled with not-a-number values, and so are PSNR and the other paired metrics): a seeded ``test_fraction`` of source/ (at least one
-  image) becomes the test inputs and is held out of the source pool.
-* Orientation and copies (``folder_checks``): a photo's EXIF orientation (e.g. tag value 6, a quarter turn) is
-  applied before anything else; a folder holding copies of one image (the same pixels under several names) warns,
-  and so do test inputs or ground truths that are also training images.
-* Identity: ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays, so a
-  model trained on the folders is keyed by their content (the trainer's data identity is name + meta); where the
-  folders are is in ``UnpairedDomains.origin``.
+Layout: ``<root>/source/``, ``<root>/target/`` (unpaired), optionally ``<root>/test_source/`` and
+``<root>/test_target/`` (paired by file name without extension). In the studies: ``dataset = "folder:<root>"`` with
+the keywords of ``load_folder`` as ``data_options``. Images become RGB in [-1, 1], centre-cropped to a square and
+resized to ``size``; sizes are read from the headers before decoding (``max_pixels``, ``max_total_pixels``). Without
+test folders a seeded ``test_fraction`` of source/ becomes test inputs without ground truth (paired metrics NaN).
+``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays (docs/datasets.md).
 """
 from __future__ import annotations
 

@@ -1,13 +1,8 @@
 """Checks of a user's image folders (``folder.load_folder``): image orientation, small images, names given twice,
 and images given twice by content.
 
-* EXIF orientation: a photo whose EXIF Orientation tag (0x0112) says the camera was turned (tags 2-8, e.g. 6 for
-  a quarter turn) is turned upright before use (``PIL.ImageOps.exif_transpose``), and its header size is read
-  upright too, so size checks and crops see the image as a viewer shows it.
-* Copies: images are compared by a SHA-256 of their pixels as loaded (after conversion and resizing, so one picture
-  saved twice under two names is found; the same picture re-encoded lossily is not). A folder holding copies of one
-  image warns (each copy weighs as another image), and test inputs or ground truths that are also training images
-  warn (their scores measure recall, not translation). The warnings name the files and reach the chapter's notes.
+EXIF orientation is applied before use (``PIL.ImageOps.exif_transpose``), header sizes are read upright; copies are
+found by a SHA-256 of the loaded pixels and warned about, within a folder and between test and training images.
 """
 from __future__ import annotations
 

@@ -1,15 +1,8 @@
 """Unpaired two-domain data (paper Sec. 3 and 6): a source pool (label 0), a target pool (label 1), a paired test split.
 
-Training never sees pairs: a batch is half source crops and half target crops, each under its domain label
-(the trainer replaces labels by the null label 2 for classifier-free dropout). The paired test split
-(degraded input, ground truth) exists only for the paper's reference metrics (PSNR / SSIM / LPIPS).
-
-Datasets are built by name through a registry: ``register_dataset(name, fn)`` adds a builder
-``fn(*, size, factor, **kw) -> UnpairedDomains`` and ``load_dataset(name, ...)`` calls it.
-
-A dataset declares its task when it is built (``UnpairedDomains.task``, a ``Task``): ``sr`` (super-resolution by
-an integer ``factor``), ``edges`` (sketch -> image) or ``generic`` (any other translation). Code downstream reads
-``data.task`` and never branches on a dataset's name; ``load_dataset(name, task=...)`` overrides the declaration.
+Training never sees pairs; the paired test split exists only for the reference metrics (PSNR / SSIM / LPIPS).
+Datasets are built by name (``register_dataset``, ``load_dataset``) and declare their ``Task`` ("sr" with a factor,
+"edges" or "generic"); code downstream reads ``data.task`` and never branches on a dataset's name.
 """
 from __future__ import annotations
 
@@ -24,8 +17,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-__all__ = ["check_sr_factor", "Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "DATASETS", "register_dataset", "load_dataset",
-           "split_dataset", "check_dataset", "dataset_key"]
+__all__ = ["check_sr_factor", "Task", "TASK_KINDS", "UnpairedDomains", "dihedral", "draw_batch", "DATASETS",
+           "register_dataset", "load_dataset", "split_dataset", "check_dataset", "dataset_key"]
 
 TASK_KINDS = ("sr", "edges", "generic")
 
@@ -158,11 +151,8 @@ class UnpairedDomains:
 
     def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random crops, first batch_size // 2 from the source pool (label 0), the rest from the target pool (label 1).
-
-        Each sample gets an independent random element of the dihedral group (rot90 and flips) when ``augment``.
-        The result depends only on the generator's state (deterministic for a seeded ``torch.Generator``).
-        """
+        """Random crops, first batch_size // 2 from the source pool (label 0), the rest from the target pool (label 1),
+        each in a random dihedral view when ``augment``; deterministic for a seeded generator."""
         if batch_size < 2:
             raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
         n0 = batch_size // 2
@@ -178,17 +168,24 @@ class UnpairedDomains:
         labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
         return x, labels
 
-    def describe(self) -> str:
-        """A short human-readable summary: name, shapes, sizes of the pools and the test split, credit."""
-        lines = [f"{self.name}: {self.channels}x{self.size}x{self.size} crops, "
-                 f"source pool {len(self.source)} (label 0), target pool {len(self.target)} (label 1), "
-                 f"{'paired test split' if self.paired else 'test inputs without ground truth'} "
-                 f"{len(self.test_source)}; task {self.task}"]
-        if "description" in self.meta:
-            lines.append(str(self.meta["description"]))
-        if "credit" in self.meta:
-            lines.append(f"Credit: {self.meta['credit']}")
-        return "\n".join(lines)
+
+def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator | None):
+    """A training batch out of pools of views (V, N, C, H, W), on the generator's device: source indices, target
+    indices, one view per sample where there are several; the draws of ``UnpairedDomains.train_batch``."""
+    if batch_size < 2:
+        raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
+    dev = src.device if gen is None else gen.device
+    n0 = batch_size // 2
+    n1 = batch_size - n0
+    i0 = torch.randint(src.shape[1], (n0,), generator=gen, device=dev)
+    i1 = torch.randint(tgt.shape[1], (n1,), generator=gen, device=dev)
+    if src.shape[0] > 1:
+        ks = torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev)
+    else:
+        ks = torch.zeros(batch_size, dtype=torch.long, device=dev)
+    x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
+    labels = torch.cat([torch.zeros(n0, dtype=torch.long, device=dev), torch.ones(n1, dtype=torch.long, device=dev)])
+    return x, labels
 
 
 DATASETS: dict[str, Callable[..., UnpairedDomains]] = {}
@@ -236,11 +233,8 @@ def register_dataset(name: str, fn: Callable[..., UnpairedDomains], *, overwrite
 def load_dataset(name: str, *, size: int = 32, factor: int = 4, task: Any = None, **kw) -> UnpairedDomains:
     """Build the registered dataset ``name`` at crop size ``size`` (and SR factor ``factor`` where it applies).
 
-    ``name`` may be "<builder>:<path>": "folder:/my/data" is ``load_folder(root="/my/data", ...)``.
-
-    ``task`` (None: keep the task the builder declares) overrides the declared task for any builder: a Task, a
-    kind string ("sr" uses ``factor``), or a dict {"kind" or "task": kind, "factor": int} (see ``Task.parse``).
-    """
+    ``name`` may be "<builder>:<path>" ("folder:/my/data" is ``load_folder(root="/my/data", ...)``); ``task`` (a Task, a
+    kind or a dict, see ``Task.parse``) overrides the task the builder declares."""
     check_dataset(name)
     kind, root = split_dataset(name)
     if root is not None:

@@ -1,10 +1,7 @@
 """Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel or DiTTransformer2DModel.
 
-The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; our `quick` profile uses a ~1.1M-parameter version
-(small enough to train on a CPU, large enough to show the collapse) and `smoke` a tiny one. Conditioning is a learned class embedding with 3 classes
-(0 source, 1 target, 2 null) added to the time embedding (diffusers `num_class_embeds`).
-The backbone ablation (paper Table 3) uses a DiT instead (models/dit.py: ``DiTConfig``, kind "dit").
-A config's ``kind`` selects the network; ``backbone_from_dict`` reads either kind back from a checkpoint.
+The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; ``quick`` uses a ~1.1M-parameter one, ``smoke`` a tiny
+one, with 3 classes (0 source, 1 target, 2 null). The backbone ablation uses a DiT (models/dit.py).
 """
 from __future__ import annotations
 

@@ -26,17 +26,10 @@ def takes_labels(net: nn.Module) -> bool:
 
 
 def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Call a diffusers-style network and return its raw output tensor.
+    """Call a diffusers-style network and return its raw output tensor (labels only when it takes them).
 
-    A class-conditional network gets the labels (0 source, 1 target, 2 null); an unconditional one (no class
-    embedding, ``takes_labels``) is called without them, so its denoiser ignores the label.
-
-    Image batches enter in channels-last memory order, which the convolution kernels run faster (about 1.1-1.2x
-    per forward and per vector-Jacobian product of the quick U-Net on one CPU thread); the values are the same up
-    to float rounding (about 4e-6 on eps), and the output is returned in the standard order. A network with an
-    ``input_memory_format`` attribute gets its batches in that order instead (``torch.contiguous_format``: the
-    standard one).
-    """
+    Image batches enter channels-last (about 1.1-1.2x faster on a CPU; the same values up to rounding) unless the
+    network's ``input_memory_format`` says otherwise; the output is returned in the standard order."""
     if x.ndim == 4:
         x = x.contiguous(memory_format=getattr(net, "input_memory_format", torch.channels_last))
     out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)

@@ -171,11 +171,8 @@ def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma
 class ModelPair(Denoiser):
     """Two-model translation in the manner of DDIB (Su et al. 2023): invert with ``source``, sample with ``target``.
 
-    As a denoiser the pair *is* its source model (every call, coordinate map and grid is the source model's), so
-    inversion, OVG's drift and the latent ``to_noise`` use the inverting model; ``inversion.translate`` samples
-    with ``target`` (its ``D_sample`` default). Both models' weights are part of the pair's state (a cache keyed
-    by the pair's content changes when either model does).
-    """
+    As a denoiser the pair is its source model; ``inversion.translate`` samples with ``target``. Both models' weights
+    are part of the pair's state."""
 
     def __init__(self, source: Denoiser, target: Denoiser):
         if isinstance(source, ModelPair) or isinstance(target, ModelPair):

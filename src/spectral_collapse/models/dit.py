@@ -1,17 +1,8 @@
 """Class-conditional Diffusion Transformer (DiT, Peebles & Xie 2023) backbone from a config, never from a hub.
 
-The paper's backbone ablation (Sec. 6.3, Table 3) replaces the SD-1.5-like U-Net by a DiT-L/2 on BBBC021 latents
-(App. D, Table 7: 120k steps). We build diffusers' ``DiTTransformer2DModel`` with
-- ``out_channels = in_channels``: the network predicts eps / x0 / v / EDM's F only (the original DiT's learned
-  variance doubles the output channels; our samplers are deterministic and never use it);
-- ``num_embeds_ada_norm = 3``: labels 0 source, 1 target, 2 null, as for the U-Net;
-- its own label dropout switched off: diffusers' adaLN-Zero label embedder drops labels with probability 0.1
-  from the global RNG in every block independently while training; our trainer already replaces 10% of the
-  labels by the null label 2 from its seeded generator, so a second, unseeded dropout would double it and
-  break bit-exact resumption.
-
-It is called like the U-Net, ``net(x, t, class_labels=label).sample`` (models.denoisers.call_net), so every
-denoiser wrapper works unchanged.
+The backbone ablation (paper Sec. 6.3, Table 3) builds diffusers' ``DiTTransformer2DModel`` with ``out_channels =
+in_channels`` (no learned variance), three labels (0 source, 1 target, 2 null) and its own label dropout off (the
+trainer's seeded dropout replaces it, keeping resumption bit-exact). It is called like the U-Net.
 """
 from __future__ import annotations
 

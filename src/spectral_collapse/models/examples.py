@@ -1,12 +1,7 @@
 """Tiny randomly initialised diffusers pipeline folders, one of each kind ``from_diffusers`` loads.
 
-They show the loading routes without a download (the chapter *Your data, your model* builds each and loads it) and
-serve as inputs to tests. Random networks generate nothing meaningful: use them to try a route, never for numbers.
-
-``save_example(kind, path)`` writes the folder a user's ``save_pretrained`` would and returns its path; ``KINDS`` lists
-the kinds with what each stands for. Stable Diffusion, SDXL, SD3 and Flux folders need ``transformers`` (the CLIP and T5
-text encoders; the T5 tokenizer is built from a ``tokenizers`` Unigram vocabulary, without sentencepiece) and take the
-prompts ``EXAMPLE_PROMPTS`` when loaded (``TEXT_KINDS``).
+They show the loading routes without a download (the chapter *Your data, your model*) and serve tests; random
+networks generate nothing meaningful. Text-conditioned kinds (``TEXT_KINDS``) need ``transformers``.
 """
 from __future__ import annotations
 

@@ -1,27 +1,15 @@
 """Flow-matching (rectified-flow) velocity networks in the suite's sigma coordinates.
 
 A flow-matching model (Lipman et al. 2023; Liu et al. 2023; diffusers' ``FlowMatchEulerDiscreteScheduler``) is
-trained on the straight path between the clean image x0 and the noise n,
+trained on x_t = (1 - t) x0 + t n, t in [0, 1], with network(x_t, N t) = v ~ n - x0 (N = ``num_train_timesteps``).
+In the suite's coordinates (models/schedules.py)
 
-    x_t = (1 - t) x0 + t n,   t in [0, 1],   network(x_t, N t) = v ~ n - x0,
+    x~ = x_t / (1 - t) = x0 + sigma n,   sigma = t / (1 - t),
+    x0 = x_t - t v,   n = x_t + (1 - t) v,
 
-with N = ``num_train_timesteps`` (the network's time input is N t, as in diffusers' flow pipelines). Dividing by
-1 - t gives the suite's coordinates (models/schedules.py):
-
-    x~ = x_t / (1 - t) = x0 + sigma n,   sigma = t / (1 - t),   t = sigma / (1 + sigma),
-
-so the input scale is 1 - t = 1 / (1 + sigma), and the velocity gives both estimates without a division:
-x0 = x_t - t v and n = x_t + (1 - t) v (check: x0 + sigma n = x_t (1 + sigma) = x~). An Euler step of
-dx~/dsigma = n between two levels is exactly diffusers' flow Euler step x_t' = x_t + (t' - t) v between the
-matching times (both give x_t' = (1 - t') x0 + t' n), so DDIM-style inversion, TABA and OVG run unchanged.
-
-Grid (``FlowSchedule.grid``): diffusers' default sampling times, shifted by the scheduler's ``shift``
-(t -> shift t / (1 + (shift - 1) t)), optionally stretched to ``shift_terminal``, then 0. Its first time, t = 1, is
-sigma = infinity; the suite replaces it by t_top = shift(1 - 1/N), the highest level of the model's discrete
-training table below 1 (sigma_top = 999 for N = 1000 and shift 1, about 3000 for shift 3). An inversion therefore
-ends at t_top, not at t = 1: its unit-variance latent x~ / sigma_top = x_t / t_top differs from the t = 1 state
-of diffusers' own loop by x0 / sigma_top (a thousandth of the image for N = 1000), and sampling from noise starts
-from x_t = t_top z.
+so an Euler step of dx~/dsigma = n is diffusers' flow Euler step and DDIM-style inversion, TABA and OVG run
+unchanged. The default grid (``FlowSchedule.grid``) is diffusers' shifted one with its top t = 1 (sigma = infinity)
+replaced by t_top = shift(1 - 1/N), the highest training level below 1.
 """
 from __future__ import annotations
 

@@ -1,23 +1,9 @@
 """Flux folders as the suite's denoiser: prompts stand for the labels, as for SD3 (models/sd3.py).
 
-A Flux-type folder (``FluxPipeline.save_pretrained``) holds a ``FluxTransformer2DModel`` (transformer/), a CLIP text
-encoder (text_encoder/ + tokenizer/: its pooled output) and a T5 encoder (text_encoder_2/ + tokenizer_2/: the token
-states), an ``AutoencoderKL`` with ``scaling_factor`` and ``shift_factor`` (vae/) and a
-``FlowMatchEulerDiscreteScheduler`` (scheduler/), usually with ``use_dynamic_shifting``. The labels are prompts
-(0 source_prompt, 1 target_prompt, 2 null_prompt or the empty prompt, encoded: the negative prompt of the
-pipeline's ``true_cfg_scale``). Each prompt is encoded once, as the pipeline's ``encode_prompt`` does: CLIP's
-``pooler_output`` on tokens padded to its tokenizer's ``model_max_length`` (``pooled_projections``), T5's last hidden
-state on tokens padded to ``T5_TOKENS`` = 512 (the pipeline's ``max_sequence_length`` default), text position ids 0.
-
-The suite's latents stay (B, C, H, W); the network sees them as the pipeline packs them (``_pack_latents``): 2 x 2
-patches, (B, H W / 4, 4 C), with image position ids (0, row, column) of the patches, and unpacks its velocity.
-Its time input is t (the pipeline passes timestep / 1000; the network multiplies by 1000 itself), so the suite's N t
-is divided by 1000 here. A guidance-distilled model (``guidance_embeds``: FLUX.1-dev) gets the guidance scale as an
-input, ``micro_conditioning={"guidance_scale": g}`` (default 3.5, the pipeline's); the suite's ``cfg_scale`` is the
-pipeline's true classifier-free guidance with the null prompt. The dynamic shift is resolved for the image tokens of
-the size the model is loaded for, ``from_diffusers(path, image_size=...)``: by default the pipeline's default image,
-``FLUX_SIDE`` = 128 x 128 latents (1024 x 1024 px for FLUX.1), unless ``from_diffusers(path, shift=...)`` gives it. The default grid is the scheduler's (linear from 1 to 1 / N before the shift); the pipeline's own is
-linear from 1 to 1 / steps: pass ``sigmas`` to ``translate`` for that one.
+Each prompt is encoded once as the pipeline's ``encode_prompt`` does: CLIP's pooled output and T5's states on
+``T5_TOKENS`` tokens. The latents stay (B, C, H, W); the network sees them packed in 2 x 2 patches with their
+position ids. A guidance-distilled model gets ``micro_conditioning={"guidance_scale": g}`` (default 3.5); the
+dynamic shift is resolved for ``from_diffusers(path, image_size=...)`` (default ``FLUX_SIDE`` = 128 latents).
 """
 from __future__ import annotations
 

@@ -1,70 +1,13 @@
 """A diffusers pipeline folder (or a hub id) as the suite's denoiser: ``from_diffusers(path)``.
 
-What a folder must hold (as diffusers' ``save_pretrained`` writes it; ``DDPMPipeline(unet, scheduler)
-.save_pretrained(path)`` is the simplest case)::
-
-    model_index.json  optional; lists the components
-    unet/             a UNet2DModel, unconditional or class-conditional  } one of
-    transformer/      a DiTTransformer2DModel (class-conditional)        } the two
-    scheduler/        scheduler_config.json: a DDPM-type, an EDM or a flow-matching
-                      scheduler (below)
-    vae/              optional: an AutoencoderKL; the network then diffuses its latents
-
-Mapping onto the suite (models/schedules.py, models/denoisers.py, models/flow.py), by the scheduler:
-
-* DDPM-type (DDPM, DDIM, PNDM, Euler, DPM-Solver, ...): ``beta_schedule`` linear / scaled_linear / squaredcos_cap_v2
-  -> ``VPSchedule`` ("cosine" for the last), ``trained_betas`` -> ``TabulatedVPSchedule``, over
-  ``num_train_timesteps``; ``prediction_type`` epsilon / sample / v_prediction -> the "eps" / "x0" / "v" denoiser.
-  ``rescale_betas_zero_snr`` -> ``ZeroTerminalSNRSchedule``: the rescaled levels, with the last one (alpha_bar = 0,
-  sigma = infinity) kept finite: at alpha_bar = 2^-24 (sigma about 4096) as diffusers' Euler scheduler does, or,
-  where that is not below the level before it (linear betas), one more step of the last log-sigma spacing.
-* ``EDMEulerScheduler`` / ``EDMDPMSolverMultistepScheduler``: ``sigma_min``, ``sigma_max``, ``sigma_data`` -> the
-  "edm" denoiser (c_in, c_skip, c_out of EDM, the network's time input c_noise = ln(sigma) / 4, as diffusers'
-  ``precondition_inputs`` / ``precondition_noise`` / ``precondition_outputs``); ``prediction_type`` epsilon ->
-  ``EDMDenoiser``, v_prediction -> ``EDMVDenoiser`` (c_out negated). The default grid is Karras' (rho = 7) between
-  sigma_max and sigma_min.
-* ``FlowMatchEulerDiscreteScheduler`` / ``FlowMatchHeunDiscreteScheduler`` (a velocity network trained on
-  x_t = (1 - t) x0 + t n, time input N t) -> ``FlowDenoiser``: sigma = t / (1 - t). The default grid is the
-  scheduler's own: shifted by ``shift``, stretched to ``shift_terminal`` when set, with its top t = 1 (sigma =
-  infinity) replaced by the highest training level below it (models/flow.py). With ``use_dynamic_shifting`` the
-  shift is resolved once, at loading, by the scheduler's rule for the image sequence length of the network's
-  ``sample_size`` (patches of ``patch_size`` for a transformer, pixels for a U-Net): mu runs linearly from
-  ``base_shift`` at ``base_image_seq_len`` to ``max_shift`` at ``max_image_seq_len``, shift = exp(mu)
-  (``time_shift_type`` exponential) or mu (linear); ``from_diffusers(path, shift=...)`` sets it instead.
-
-Text-conditioned U-Nets (models/sd.py): a Stable-Diffusion-type folder (unet/ a ``UNet2DConditionModel``, text_encoder/
-and tokenizer/ of CLIP, vae/ an AutoencoderKL, scheduler/ as above) or an SDXL-type one (also text_encoder_2/ and
-tokenizer_2/, and the U-Net's added text and time embeddings) loads with prompts in place of the labels:
-``from_diffusers(path, source_prompt=..., target_prompt=...)`` (label 0, label 1; the null label 2 is the pipeline's
-unconditional input, or ``null_prompt``; SDXL's ``micro_conditioning``: original_size, crops_coords_top_left,
-target_size). Without both prompts it raises ``MissingPromptError`` naming them; without the transformers package an
-ImportError that says how to install it. Its ``safety_checker``, ``feature_extractor`` and ``image_encoder`` are not
-used (they take no part in denoising). An SD3-type folder (models/sd3.py: transformer/ an ``SD3Transformer2DModel``,
-CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/, optionally T5 text_encoder_3/ + tokenizer_3/, vae/
-with its ``shift_factor``, a flow-matching scheduler/ as above) loads the same way, the network called with each label's
-token states and pooled embeddings; a Flux-type folder (models/flux.py: transformer/ a ``FluxTransformer2DModel``, CLIP
-text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/) too, on latents packed 2 x 2 inside the wrapper, with its
-guidance embedding (``micro_conditioning={"guidance_scale": ...}``) and the dynamic shift of the image size it is
-loaded for (``image_size``; by default the pipeline's, 1024 px for FLUX.1).
-
-For every kind: a network without a class embedding is called without labels (it ignores the suite's 0 source /
-1 target labels); a class-conditional one gets them, through ``labels=(source, target, null)`` when its classes
-differ. A DiT with learned variance (``out_channels = 2 * in_channels``) keeps the first half of its output (as
-diffusers' DiTPipeline does). The other sampling settings of a scheduler (``timestep_spacing``, ``steps_offset``,
-``clip_sample``, thresholding, solver order, ``rho``, ``sigma_schedule``, ``final_sigmas_type``, Karras /
-exponential / beta sigmas of a flow scheduler, ``stochastic_sampling``) are not used: the suite integrates
-deterministically on its own grid (``inversion.default_sigmas``) and never clips x0.
-
-Anything else raises ``UnsupportedModelError`` saying why and listing what is supported: other text-conditioned
-pipelines (an SD3Transformer2DModel or FluxTransformer2DModel without its text encoders, whose unconditional input is
-the encoded empty prompt; U-Nets with other text encoders than CLIP's, inpainting and image-conditioned U-Nets), VQ
-autoencoders, flow schedulers with ``invert_sigmas``, EDM-type schedulers with another preconditioning
-(``CosineDPMSolverMultistepScheduler``) and x0-predicting EDM configs. Before loading, the folder's weight files are
-checked whole and shaped as their config.json says, and one batch's memory is estimated from the config; after
-loading, the weights are checked finite (models/hub_checks.py); each failure raises ``ModelCheckError`` naming the
-file, the tensor or the size, and the fix. A hub id ("owner/name") is downloaded into the
-Hugging Face cache and then read as a folder; with downloads off (``vae.hub_offline``) only the cache is used
-(``local_files_only``).
+The folder is what ``save_pretrained`` writes: unet/ (``UNet2DModel``) or transformer/ (``DiTTransformer2DModel``),
+scheduler/ and optionally vae/ (``AutoencoderKL``: the network diffuses its latents). The scheduler decides the
+wrapper (models/scheduler_config.py): a DDPM-type scheduler gives a VP schedule and the eps / x0 / v denoiser, an
+EDM scheduler the EDM denoiser, a flow-matching scheduler the ``FlowDenoiser``. Text-conditioned folders (Stable
+Diffusion, SDXL: models/sd.py; SD3: models/sd3.py; Flux: models/flux.py) load with prompts in place of the labels,
+``from_diffusers(path, source_prompt=..., target_prompt=...)``. Anything else raises ``UnsupportedModelError``
+listing what is supported. The weight files are checked before loading (models/hub_checks.py). A hub id is read
+from the Hugging Face cache, downloaded first unless downloads are off.
 """
 from __future__ import annotations
 
@@ -243,24 +186,12 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
                    micro_conditioning: dict | None = None, image_size: int | None = None) -> Denoiser:
     """The denoiser of a diffusers pipeline folder or hub id (see the module docstring for what is supported).
 
-    labels: for a class-conditional network, its class ids standing for the suite's (source, target, null) labels
-    (default: 0, 1, 2 as the suite trains them); ignored by unconditional networks.
-    shift: for a flow-matching model, the time shift of its default grid instead of the scheduler's (or of the one
-    ``use_dynamic_shifting`` resolves for the network's sample size); an error for other models.
-    source_prompt, target_prompt: for a Stable Diffusion / SDXL / SD3 / Flux folder (required there), the prompts of
-    labels 0 and 1; null_prompt: the null label's (None: the pipeline's unconditional input); micro_conditioning:
-    SDXL's original_size, crops_coords_top_left, target_size (and a refiner's aesthetic_score,
-    negative_aesthetic_score), or a guidance-distilled Flux model's guidance_scale.
-    image_size: for a Flux folder (its transformer has no sample size), the image side the model will be run at, in
-    pixels (None: the pipeline's default, 128 latents times the VAE's downsampling, 1024 px for FLUX.1); the
-    dynamic shift is resolved for that image's sequence length, as the pipeline resolves it for its height and
-    width. An error for other models, whose networks name their size.
-    Returns an eval-mode, gradient-free ``Denoiser`` with three extra attributes: ``latent_space`` (the
-    ``LatentSpace`` of its vae/, or None for a pixel model), ``origin`` (path, content sha256, network class,
-    scheduler class, parameterization, schedule, label map; for a text-conditioned model the prompts, and a sha256
-    over the folder's files and the prompts, the folder's alone in ``folder_sha256``) and ``checkpoint`` (the
-    network's folder, as for trained models).
-    """
+    labels: a class-conditional network's class ids for the suite's (source, target, null); shift: a flow model's time
+    shift instead of the scheduler's; source_prompt, target_prompt (required for text-conditioned folders), null_prompt,
+    micro_conditioning (SDXL's sizes and crop, a refiner's aesthetic scores, Flux's guidance_scale): the prompts'
+    settings; image_size: a Flux model's image side in pixels (default 1024 for FLUX.1). Returns an eval-mode,
+    gradient-free ``Denoiser`` with ``latent_space`` (or None), ``origin`` (path, content sha256, classes, schedule,
+    prompts) and ``checkpoint`` (the network's folder)."""
     folder = pipeline_folder(path, revision=revision, local_files_only=local_files_only)
     sub = _check_components(folder)
     text = _text_network(folder)

@@ -1,18 +1,9 @@
 """Checks of a user's diffusers folder, before any heavy work: weight files whole, weights shaped as the config says
 and finite, and the memory a run needs within what the machine has.
 
-``check_weight_files`` reads only the safetensors headers (8 bytes, then a JSON header per file): a file shorter than
-its header says is truncated; a tensor whose shape differs from the one a network built from ``config.json`` (on the
-meta device: no memory, no time) expects names the tensor, the file and both shapes. ``check_finite`` runs once over
-the loaded parameters (one pass over the weights, far less than one network evaluation).
-
-``check_memory`` estimates the memory of one batch from the config alone, at the precision the model is loaded in
-(b bytes a value, 4 for float32): the weights, plus the activations a forward keeps while OVG takes its gradient,
-per image b x 4 (layers per block + 1) x channels x pixels summed over a U-Net's levels, or for a transformer
-b x 8 x tokens x width per layer. It is refused above the bound: the memory available now (the GPU's free memory
-on a GPU, else the system's available memory), or ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB`` when set. The estimate
-leaves out attention maps (PyTorch's fused attention does not store them) and is meant to stop sizes off by orders
-of magnitude (a config saying 4096 px for a 32-px model), not to predict the peak.
+Only the safetensors headers are read, and the expected shapes come from a network built on the meta device. The
+memory estimate (weights plus the activations a gradient keeps, from the config) is meant to stop sizes off by
+orders of magnitude, not to predict the peak; ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB`` sets the bound.
 """
 from __future__ import annotations
 
@@ -69,13 +60,11 @@ def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
 def check_shapes(sub: Path) -> None:
     """Each tensor of the safetensors files in the network folder ``sub`` shaped as a network built from its
     config.json expects (called just before the weights are loaded, after the loaders' own checks of the config)."""
-    for f in sorted(sub.glob("*.safetensors")):
-        _check_shapes(sub, f, _header(f))
-
-
-def _check_shapes(sub: Path, file: Path, header: dict) -> None:
     import diffusers
 
+    files = sorted(sub.glob("*.safetensors"))
+    if not files:
+        return
     cfg = json.loads((sub / "config.json").read_text())
     cls = getattr(diffusers, str(cfg.get("_class_name")), None)
     try:
@@ -83,13 +72,14 @@ def _check_shapes(sub: Path, file: Path, header: dict) -> None:
             expected = {k: tuple(v.shape) for k, v in cls.from_config(cfg).state_dict().items()}
     except Exception:   # a class this diffusers cannot build from the config: from_pretrained says why
         return
-    for key, info in header.items():
-        got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
-        if key in expected and got is not None and got != expected[key]:
-            raise ModelCheckError(
-                f"{sub / 'config.json'} does not describe the weights in {file.name}: tensor {key} has shape "
-                f"{list(got)} in the file but {list(expected[key])} for the config; use the config.json saved with "
-                f"these weights (save_pretrained writes both)")
+    for file in files:
+        for key, info in _header(file).items():
+            got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
+            if key in expected and got is not None and got != expected[key]:
+                raise ModelCheckError(
+                    f"{sub / 'config.json'} does not describe the weights in {file.name}: tensor {key} has shape "
+                    f"{list(got)} in the file but {list(expected[key])} for the config; use the config.json saved "
+                    f"with these weights (save_pretrained writes both)")
 
 
 def check_finite(D: torch.nn.Module, where: str) -> None:

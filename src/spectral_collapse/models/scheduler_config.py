@@ -30,12 +30,9 @@ class EDMSettings:
 
 
 def schedule_from_config(cfg: dict, *, tokens: int | None = None, shift: float | None = None) -> tuple:
-    """(schedule, parameterization) of a diffusers scheduler config; UnsupportedModelError otherwise.
-
-    DDPM-type: (VPSchedule, "eps" | "x0" | "v"); EDM: (EDMSettings, "edm"); flow matching: (FlowSchedule, "flow").
-    tokens: the image sequence length for which a flow scheduler with ``use_dynamic_shifting`` resolves its shift;
-    shift: a flow model's time shift to use instead of the scheduler's.
-    """
+    """(schedule, parameterization) of a diffusers scheduler config: DDPM-type (VPSchedule, "eps" | "x0" | "v"),
+    EDM (EDMSettings, "edm") or flow matching (FlowSchedule, "flow", shift resolved for ``tokens`` or given as
+    ``shift``); UnsupportedModelError otherwise."""
     name = str(cfg.get("_class_name", "scheduler"))
     if cfg.get("precondition_type", "edm") != "edm":
         raise _unsupported(f"the scheduler {name} preconditions with {cfg['precondition_type']!r}; the suite's EDM "

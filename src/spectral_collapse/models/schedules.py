@@ -126,18 +126,9 @@ ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-
 class ZeroTerminalSNRSchedule(VPSchedule):
     """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr).
 
-    sqrt(alpha_bar) of the base schedule (``kind`` / ``beta_start`` / ``beta_end`` / ``num_train_timesteps``, or the
-    betas in ``table``) is shifted so that its last value is 0 and scaled so that its first is unchanged. The last
-    level, alpha_bar = 0, is sigma = infinity in the suite's coordinates and is kept finite:
-
-    * at alpha_bar = ``top_alpha_bar`` (2^-24, sigma about 4096: what diffusers' Euler and DPM-Solver schedulers put
-      there), when that lies below the level before it (scaled_linear, cosine);
-    * otherwise one more step of the last spacing in log sigma, sigma_T = sigma_{T-1}^2 / sigma_{T-2} (the linear
-      schedule, whose level T - 1 is already at alpha_bar 4e-9, sigma 15406, and gets sigma_T about 31000).
-
-    Every other level is the rescaled one. DDIM's "leading" grid (``ddim_sigmas``, the suite's default) never reaches
-    the last level for fewer steps than levels; a "trailing" grid starts on it.
-    """
+    The last level (alpha_bar = 0, sigma = infinity) is kept finite: at ``top_alpha_bar`` (2^-24, sigma about 4096, as
+    diffusers' Euler scheduler) when that lies below the level before it, else one more step of the last log-sigma
+    spacing, sigma_T = sigma_{T-1}^2 / sigma_{T-2} (linear betas)."""
 
     table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
     top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR

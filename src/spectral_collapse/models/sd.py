@@ -1,33 +1,10 @@
 """Stable Diffusion and SDXL folders as the suite's denoiser: prompts stand for the labels.
 
-A Stable-Diffusion-type folder (``StableDiffusionPipeline.save_pretrained``) holds a ``UNet2DConditionModel``
-(unet/), a CLIP text encoder and its tokenizer (text_encoder/, tokenizer/), an ``AutoencoderKL`` (vae/) and a
-scheduler; an SDXL-type folder (``StableDiffusionXLPipeline``) has a second text encoder with a projection
-(text_encoder_2/, tokenizer_2/) and a U-Net with added text and time embeddings (``addition_embed_type``
-"text_time"). The suite's labels become prompts::
-
-    label 0 (source)  ->  source_prompt
-    label 1 (target)  ->  target_prompt
-    label 2 (null)    ->  null_prompt: the pipeline's unconditional input
-                          (classifier-free guidance's), by default the empty prompt ""
-                          encoded (SD), or zeros where the SDXL pipeline zeroes it
-                          (``force_zeros_for_empty_prompt``, its default)
-
-Each prompt is encoded once, at loading, as diffusers' pipelines encode it (``encode_prompt``):
-
-* SD: the text encoder's last hidden state of the tokens padded to ``model_max_length`` (B, L, C);
-* SDXL: the penultimate hidden states of both encoders, concatenated on the channels (B, L, C1 + C2), and the
-  pooled, projected output of the last encoder (``text_embeds``, B, P). The time ids are the pipeline's
-  micro-conditioning: original_size + crops_coords_top_left + target_size (default: the network's
-  ``sample_size`` times the VAE's downsampling, crop (0, 0)); for a refiner (``requires_aesthetics_score``),
-  original_size + crops_coords_top_left + (aesthetic_score,), with negative_aesthetic_score for the null label.
-
-The encodings sit in one table, ``class_embedding`` (an ``nn.Embedding`` of 3 rows: per label the token states
-flattened, then the pooled embedding), so the network is called as the suite calls a class-conditional one,
-``net(x, t, class_labels)``: classifier-free guidance (``translate(..., cfg_scale=w)``) concatenates [labels, null]
-as for any labelled model, and Null-Class inversion optimises the null row, which here is null-text inversion
-(Mokady et al. 2023) of the whole unconditional input. The table is part of the module's state, so a cache keyed
-by the model's content changes with the prompts. The text encoders are freed after encoding.
+Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
+Each prompt is encoded once at loading, as diffusers' ``encode_prompt`` does (SDXL: both encoders' penultimate
+states, the pooled projection and the micro-conditioning time ids), into one table, ``class_embedding``, so the
+network is called as a class-conditional one: classifier-free guidance and Null-Class inversion (of the null row:
+null-text inversion, Mokady et al. 2023) run unchanged.
 """
 from __future__ import annotations
 
@@ -57,14 +34,6 @@ INSTALL = "pip install transformers (pinned: pip install -c constraints.txt -e \
 
 class MissingPromptError(ValueError):
     """A text-conditioned model was loaded without the prompts that stand for the source and target labels."""
-
-
-def missing_prompts(what: str) -> MissingPromptError:
-    return MissingPromptError(
-        f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the source "
-        f"and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (optionally "
-        f"null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's empty prompt), or "
-        f"in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": \"...\"}}' beside model=<folder>")
 
 
 @dataclass(frozen=True)
@@ -105,7 +74,12 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
                          *, what: str = "this model") -> Prompts:
     """``Prompts`` of ``from_diffusers``'s keywords (or a study's data_options); MissingPromptError without both."""
     if source_prompt is None or target_prompt is None:
-        raise missing_prompts(what)
+        raise MissingPromptError(
+            f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the "
+            f"source and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") "
+            f"(optionally null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's "
+            f"empty prompt), or in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
+            f"\"...\"}}' beside model=<folder>")
     micro = dict(micro_conditioning or {})
     bad = sorted(set(micro) - set(_MICRO))
     if bad:
@@ -149,15 +123,6 @@ class PromptConditionedUNet(nn.Module):
         return self.unet(x, t, encoder_hidden_states=states.to(x.dtype), added_cond_kwargs=added).sample
 
 
-def _transformers(folder: Path):
-    try:
-        import transformers
-    except ImportError as err:
-        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
-                          f"need the transformers package, which is not installed; {INSTALL}") from err
-    return transformers
-
-
 def _component_class(folder: Path, index: dict, part: str) -> str | None:
     entry = index.get(part)
     if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[1]:
@@ -173,7 +138,11 @@ def load_encoder(folder: Path, index: dict, tok: str, enc: str, classes: tuple, 
                  kind: str = "CLIP's") -> tuple:
     """(tokenizer, text encoder, its folder name) of ``enc``/ and ``tok``/; UnsupportedModelError (``missing``) when
     absent, or when the encoder is none of ``classes`` (``kind`` names them)."""
-    tf = _transformers(folder)
+    try:
+        import transformers as tf
+    except ImportError as err:
+        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
+                          f"need the transformers package, which is not installed; {INSTALL}") from err
     if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
         raise _unsupported(missing)
     cls = _component_class(folder, index, enc)

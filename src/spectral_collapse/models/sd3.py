@@ -1,28 +1,8 @@
 """Stable Diffusion 3 folders as the suite's denoiser: prompts stand for the labels, as for SD / SDXL (models/sd.py).
 
-An SD3-type folder (``StableDiffusion3Pipeline.save_pretrained``) holds an ``SD3Transformer2DModel`` (transformer/),
-two CLIP text encoders with projections (text_encoder/ + tokenizer/, text_encoder_2/ + tokenizer_2/), optionally a
-T5 encoder (text_encoder_3/ + tokenizer_3/; the pipeline accepts none and then feeds zeros for the T5 tokens), an
-``AutoencoderKL`` with ``scaling_factor`` and ``shift_factor`` (vae/: latents (z - shift) * scale, models/vae.py) and
-a ``FlowMatchEulerDiscreteScheduler`` with its ``shift`` (scheduler/: the suite's ``FlowDenoiser`` on
-x_t = (1 - t) x0 + t n with the network's time input N t, models/flow.py and models/hub.py). The labels::
-
-    label 0 (source)  ->  source_prompt
-    label 1 (target)  ->  target_prompt
-    label 2 (null)    ->  null_prompt, by default the empty prompt "" encoded (the
-                          pipeline's negative prompt; SD3 never replaces it by zeros)
-
-Each prompt is encoded once, at loading, as the pipeline's ``encode_prompt`` does:
-
-* CLIP: the penultimate hidden states of both encoders, on tokens padded to the first tokenizer's
-  ``model_max_length``, concatenated on the channels (L1, C1 + C2) and zero-padded to the T5 width; the pooled
-  embeddings (``pooled_projections``) are both encoders' projected outputs concatenated (P1 + P2);
-* T5: the last hidden state of the tokens padded to ``T5_TOKENS`` = 256 (the pipeline's ``max_sequence_length``
-  default), or zeros (256, ``joint_attention_dim``) without text_encoder_3/;
-* ``encoder_hidden_states`` = [CLIP tokens; T5 tokens] on the token axis (L1 + 256, ``joint_attention_dim``).
-
-The table of the three encodings is the module's ``class_embedding``, as for SD (``PromptConditionedUNet``), so
-classifier-free guidance and Null-Class inversion (of the null row: null-text inversion) run unchanged.
+Each prompt is encoded once as the pipeline's ``encode_prompt`` does: both CLIP encoders' penultimate states
+(zero-padded to the T5 width) followed by T5's last hidden state on ``T5_TOKENS`` tokens (zeros without
+text_encoder_3/), and both projected pooled outputs. The null label is the encoded empty prompt (or ``null_prompt``).
 """
 from __future__ import annotations
 

@@ -1,29 +1,19 @@
 """Latent space for latent diffusion (paper Sec. 6.1, Table 4): a diffusers ``AutoencoderKL`` and its scaling.
 
-Two sources of an autoencoder:
-- ``PretrainedVAE``: a hub id or a local folder, loaded only when asked (the paper's SD-1.5 VAE,
-  ``runwayml/stable-diffusion-v1-5`` subfolder ``vae``, 4 x 32 x 32 latents of 256-px images, scaling 0.18215,
-  as the authors' code loads it). With downloads off (``SPECTRAL_COLLAPSE_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``) only the
-  local cache is used.
-- ``VAEConfig``: a small AutoencoderKL trained on the dataset's two pools for the CPU profiles (training lives in
-  ``train/vae.py``: ``train_vae``, ``load_trained_vae``).
-
-``LatentSpace`` wraps either: ``encode(images) -> scaling * (posterior mean - shift)`` (deterministic, the default) or
-a posterior sample (``sample=True``, per-sample seeds, independent of the batch size); ``decode(latents) -> images``
-of latents / scaling + shift. The shift is the config's ``shift_factor`` (SD3's and Flux's VAEs; 0 for SD's), as
-diffusers' pipelines use it: latents = (z - shift_factor) * scaling_factor.
-``LatentDomains`` presents a dataset in latent space to the diffusion trainer (its ``train_batch`` encodes the
-dihedral views of the images exactly, once, on first use).
+``PretrainedVAE`` loads a hub id or folder (the paper's SD-1.5 VAE, scaling 0.18215); ``VAEConfig`` is the small
+autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (posterior mean - shift) * scaling
+(or a seeded posterior sample) and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from ..data.unpaired import dihedral, draw_batch
 
 __all__ = ["VAEConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
            "load_pretrained_vae", "hub_offline"]
@@ -189,11 +179,8 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
 class LatentDomains:
     """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
 
-    ``train_batch`` draws like UnpairedDomains.train_batch (half source, half target, a random dihedral view each)
-    and returns the latents of the view of each image, encoded once on first use (the encoder is not
-    equivariant, so rotating latents would not give the latents of rotated images). Nothing is encoded when the
-    trainer finds a finished checkpoint, since it reads only ``name`` and ``meta`` then.
-    """
+    The latents of each dihedral view are encoded once, on first use (the encoder is not equivariant); nothing is
+    encoded when the trainer finds a finished checkpoint."""
 
     data: object
     space: LatentSpace
@@ -216,8 +203,6 @@ class LatentDomains:
     def _encoded(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(V, N, C, h, w) latents of the allowed views of each pool, in the order of ``views``."""
         if not self._cache:
-            from ..data.unpaired import dihedral
-
             for key in ("source", "target"):
                 x = getattr(self.data, key)
                 self._cache[key] = torch.stack([self.space.encode(dihedral(x, k)) for k in self.views])
@@ -226,16 +211,7 @@ class LatentDomains:
     def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Half source latents (label 0), half target latents (label 1), each of a random allowed dihedral view."""
-        if batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
         src, tgt = self._encoded()
-        n0 = batch_size // 2
-        n1 = batch_size - n0
-        i0 = torch.randint(src.shape[1], (n0,), generator=generator)
-        i1 = torch.randint(tgt.shape[1], (n1,), generator=generator)
-        ks = torch.zeros(batch_size, dtype=torch.long)  # position in `views` (0: the first view, the image itself)
-        if augment and len(self.views) > 1:
-            ks = torch.randint(len(self.views), (batch_size,), generator=generator)
-        x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
-        labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
-        return x, labels
+        if not augment:  # the first view only
+            src, tgt = src[:1], tgt[:1]
+        return draw_batch(src, tgt, batch_size, generator)

@@ -10,7 +10,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "paper_row", "row_relations", "SETTING", "ROW_KEYS",
+__all__ = ["paper_tables", "paper_counterpart", "paper_rows", "row_relations", "SETTING", "ROW_KEYS",
            "METHOD_TABLES"]
 
 # Which paper setting each of our datasets stands in for (bundled data are small analogues, not the same data).
@@ -51,30 +51,17 @@ ROW_KEYS = ["table", *SETTING]                                  # one row of one
 METHOD_TABLES = ("table3", "table4", "table5", "table8", "table9", "table10", "table11")  # rows per method
 
 
-def paper_row(table: str, dataset: str, scale: str, backbone: str, space: str, method: str,
-              paper: pd.DataFrame | None = None) -> pd.Series:
-    """One printed row of the paper's tables: its mean per metric (empty when the table has no such row)."""
-    p = paper_tables() if paper is None else paper
-    key = dict(table=table, dataset=dataset, scale=scale, backbone=backbone, space=space, method=method)
-    sel = p[(p[list(key)] == pd.Series(key)).all(axis=1)]
-    return sel.set_index("metric")["mean"]
-
-
 def _wide(paper: pd.DataFrame) -> pd.DataFrame:
     p = paper[paper["table"].isin(METHOD_TABLES)]
     return p.pivot_table(index=ROW_KEYS, columns="metric", values="mean", sort=False)
 
 
 def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd.DataFrame:
-    """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables:
+    """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables.
 
-    - "same numbers": a row of another table about another setting or method carries the same number on every
-      metric both give (``min_metrics`` at least), so one of the two is not what its label says;
-    - "other numbers": a row of another table about the same setting and method gives another number on at least one
-      metric both give.
-
-    Columns: the row's ``ROW_KEYS``, ``relation``, the other row's keys (``other_<key>``), ``metrics`` (how many
-    compared) and ``differing`` (those whose numbers differ)."""
+    "same numbers": another setting or method with the same number on every shared metric (at least ``min_metrics``);
+    "other numbers": the same setting and method with another number on a shared metric. Columns: ``ROW_KEYS``,
+    ``relation``, ``other_<key>``, ``metrics`` (how many compared), ``differing``."""
     w = _wide(paper_tables() if paper is None else paper)
     keys = list(w.index)
     vals = w.to_numpy(float)

@@ -1,15 +1,8 @@
 """Checkpoint folders named by a hash of the full configuration, reused when present.
 
-Layout: data/checkpoints/<name>-<hash12>/{config.json, model.safetensors, ema.safetensors, weights.sha256.json,
-log.json, DONE}, and while training runs ``resume/`` (the newest snapshot: model, EMA and state.pt) and
-``resume.old/`` (the one before it, the fall-back when the newest cannot be read).
-Weights are safetensors; the optimizer / RNG state (state.pt) is read back with torch.load(weights_only=True).
-Every write goes to a temporary file that is renamed, so a kill never leaves a half checkpoint.
-``weights.sha256.json`` holds the SHA-256 of each weight file, written when training finishes and checked on every
-load (``check_weight_hashes``), so a damaged or altered weight file is an error naming it rather than wrong numbers.
-It is not part of the configuration hash: the folder names do not change.
-Processes side by side (``cli studies --jobs N``) that need the same checkpoint take turns: the first trains it
-under an exclusive lock on ``<name>-<hash12>/.lock``, the others wait and then load it (``checkpoint_lock``).
+A folder ``<name>-<hash12>/`` holds config.json, model and EMA safetensors, ``weights.sha256.json`` (checked on every
+load), log.json and DONE, and ``resume/`` + ``resume.old/`` while training runs. Every write is a renamed temporary
+file. Processes that need the same checkpoint take turns under a lock on ``<name>-<hash12>/.lock``.
 """
 from __future__ import annotations
 
@@ -52,29 +45,18 @@ def read_json(path: str | os.PathLike, fix: str):
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def _sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read now."""
-    return read_sha256(path)
-
-
 def write_weight_hashes(ckpt: str | os.PathLike, names=WEIGHT_FILES) -> dict:
     """Write ``weights.sha256.json`` ({weight file: SHA-256}) for the weight files ``names`` present in ``ckpt``."""
     ckpt = Path(ckpt)
-    hashes = {name: _sha256(ckpt / name) for name in names if (ckpt / name).exists()}
+    hashes = {name: read_sha256(ckpt / name) for name in names if (ckpt / name).exists()}
     atomic_write_json(ckpt / HASH_FILE, hashes)
     return hashes
 
 
 def check_weight_hashes(ckpt: str | os.PathLike, names=None) -> dict:
-    """Check the weight files ``names`` (None: every file recorded and every ``*.safetensors`` file in the folder)
-    against ``weights.sha256.json``; the record.
-
-    A folder without the record, a record that is not a table, a weight file that is missing or whose SHA-256
-    differs from the recorded one raises CheckpointCorrupt naming it and the fix: weights are never trusted
-    without their hashes. Each file is read and hashed once per process while it stays unchanged
-    (``digest.file_sha256``: its stat stamp, status-change time included, must hold, so bytes flipped with the size
-    and modification time put back are read again and refused).
-    """
+    """Check the weight files ``names`` (None: every recorded and every ``*.safetensors`` file) against
+    ``weights.sha256.json``; the record. A missing record, file or hash, or another SHA-256, raises CheckpointCorrupt
+    naming it and the fix (each file hashed once per process while unchanged, ``digest.file_sha256``)."""
     ckpt = Path(ckpt)
     if not (ckpt / HASH_FILE).exists():
         raise CheckpointCorrupt(f"{ckpt} has no {HASH_FILE}, so its weights cannot be verified and are not used; "
@@ -134,12 +116,8 @@ def is_complete(ckpt: Path) -> bool:
 
 @contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
-    """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built.
-
-    A second process asking for the same checkpoint waits here (and says so on stderr) instead of training it
-    twice; on return the caller checks ``is_complete`` again. No lock is taken inside a distributed launch (every
-    rank trains the same checkpoint together) or where ``fcntl`` is missing (Windows).
-    """
+    """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
+    waits (saying so on stderr). No lock inside a distributed launch or where ``fcntl`` is missing."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
@@ -166,16 +144,10 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Content digest of a checkpoint folder's weights; None when it has none.
+    """Content digest of a checkpoint folder's weights (the digest of its verified ``weights.sha256.json``).
 
-    A finished checkpoint records its weight files' SHA-256 in ``weights.sha256.json``; the files are verified
-    against that record (each file read once per process while unchanged, ``digest.file_sha256``) and the record
-    is digested. Weights that do not match their record, or a folder holding weights but no
-    record, give ``DAMAGED``, which matches no stored digest: results computed from them are stale, and the next
-    load names the damaged file. A diffusers model folder of a user's pipeline (its config.json names a
-    ``_diffusers_version``, and it has no record) gives None: it is not the suite's checkpoint, and its files
-    enter the study's key instead (``studies.content.content_inputs``).
-    """
+    ``DAMAGED`` when weights do not match their record or have none; None for a folder without weights or a user's
+    diffusers model folder (its files enter the study's key instead, ``studies.content.content_inputs``)."""
     folder = Path(folder)
     if (folder / HASH_FILE).is_file():
         try:

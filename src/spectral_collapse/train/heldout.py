@@ -1,17 +1,8 @@
 """Held-out denoising loss: the training objective on crops the model never sees, with fixed noise draws.
 
-The trainer evaluates it on the EMA weights (the weights that ship) every ``HELDOUT_EVERY`` steps and at the end,
-so a loss curve of unseen data sits beside the training loss in ``log.json`` (``heldout``) and the model-quality
-gate can ask whether training reached a plateau (``studies.quality``).
-
-The held-out crops are the dataset's paired test split: its degraded inputs (label 0) and their clean ground truth
-(label 1), both kept out of the training pools. In a latent space they are encoded like the training images. The
-noise levels are stratified into ``BANDS`` bands of equal probability under the objective's own training
-distribution (VP objectives: the uniform time grid; EDM: the log-normal sigma; flow matching: the logit-normal t,
-i.e. the log-normal sigma = t / (1 - t)), every crop is noised once in every
-band, and the draws come from a generator of their own (``HELDOUT_SEED``), so the training run's random stream is
-untouched and every evaluation of a run uses the same draws. The mean over bands estimates the training loss on
-unseen data; each band's mean shows where in the noise range a model still improves.
+Evaluated on the EMA weights every ``HELDOUT_EVERY`` steps on the paired test split, noised once in each of
+``BANDS`` equal-probability bands of the objective's own noise distribution, with draws from ``HELDOUT_SEED`` (the
+training stream is untouched). The mean over bands estimates the training loss on unseen data (``studies.quality``).
 """
 from __future__ import annotations
 
@@ -22,7 +13,7 @@ import torch
 
 from .losses import LOG_NORMAL, mean_loss
 
-__all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
+__all__ = ["HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss", "ema_evaluator"]
 
 HELDOUT_EVERY = 100   # training steps between two evaluations (and one at the end)
 HELDOUT_SEED = 20_251_123
@@ -82,6 +73,17 @@ def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float =
     sigma = _band_sigmas(getattr(D, "schedule", None), objective, u, P_mean=P_mean, P_std=P_std)
     n = torch.randn((BANDS, *x0.shape), generator=gen, dtype=torch.float32)
     return HeldOut(x0, y, sigma, n)
+
+
+def ema_evaluator(spec, ema, data, D, cfg, device) -> tuple[HeldOut | None, object]:
+    """(held-out inputs of a training run, a denoiser of ``spec`` on the EMA weights ``ema``, on ``device``);
+    (None, None) when the data has no test split."""
+    held = heldout_set(data, D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
+    if held is None:
+        return None, None
+    E = spec.build()
+    E.net = ema
+    return held, E.to(device).eval()
 
 
 @torch.no_grad()

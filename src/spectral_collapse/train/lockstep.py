@@ -1,38 +1,15 @@
 """Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
 
-The quick profile's networks are small (1.1 M parameters, 32 x 32 crops, batch 32): on a GPU one training step is a
-few hundred short kernels and the GPU waits on their launches. Here each model of a round has one step function
-(batch and noise draws, loss, backward, gradient clipping, AdamW, EMA update). On a GPU it is captured once per model
-as a CUDA graph, with the data set held on the device, and the graphs are replayed each on a CUDA stream of its own,
-so the models' kernels run side by side without launch gaps. On a CPU the same step function runs eagerly, one model
-after another.
+Each model's step (batch and noise draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph
+with the data set on the device (all 8 dihedral views), and the graphs replay each on a stream of its own; on a CPU
+the same step runs eagerly, model after model. Everything around a step is the trainer's (``train.trainer``):
+checkpoint folders, resume snapshots (either trainer resumes the other's), held-out evaluation, logs, shipping.
 
-    from spectral_collapse.train.lockstep import Job, train_lockstep
-    # one TrainedModel each
+Each model draws from its own generator seeded as the trainer's, in the trainer's order: on a CPU a model equals the
+trainer's to the bit; on a GPU (Philox) it is another training run of the same configuration and must pass the
+quality gate on its own. GPU costs: ``benchmarks.gpu_check``.
+
     trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")
-
-Everything around a step is the trainer's (``train.trainer``): the checkpoint folder (same configuration hash), the
-resume snapshots every ``checkpoint_every`` steps (same format; a snapshot written by either trainer resumes in the
-other), the held-out evaluation every HELDOUT_EVERY steps, the loss log (read back every LOG_EVERY steps), log.json,
-the shipping of finished weights. These run between replays, outside the graphs. Models of different networks and
-step counts share a round; a model that reaches its last step leaves it.
-
-Data on the device: a model's training pools are held in every dihedral view the trainer draws from (8 views of each
-crop, 8 times the pools' memory: about 250 MB for a bundled data set at 32 px, shared by the models of one data set;
-a latent data set's encoded views as they are), and a batch is indexed out of them with indices drawn on the device.
-
-Random draws. Each model has its own generator, seeded as the trainer's (seed * 1000), and draws in the trainer's
-order: pool indices, dihedral views, label dropout, noise levels, noise. On a CPU that generator is the trainer's
-CPU generator, so a model trained here equals the trainer's to the bit, and K models trained together equal each
-trained alone (tested). On a GPU it is a CUDA generator (Philox, same seed), drawing on the device: the same
-distributions in the same order but other numbers, so a GPU-trained model is another training run of the same
-configuration, not the CPU's model, and must pass the quality gate on its own. Its snapshots hold the CUDA
-generator's seed and offset; a snapshot of the other kind resumes with draws seeded from it
-(``resume.restore_generator``). In the graph the LR schedule and the EMA decay come from tables on the device indexed
-by a step counter on the device (float32 there, float64 on the CPU).
-
-What it costs: the GPU figures are measured by ``benchmarks.gpu_check`` (``scripts/gpu_check.sh``); a capture costs
-a few warm-up steps per model. On a CPU it trains as fast as the trainer, model after model.
 """
 from __future__ import annotations
 
@@ -41,14 +18,16 @@ import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 
+from ..data.unpaired import dihedral, draw_batch
 from ..models.backbones import count_parameters
 from .cache import atomic_write_json, checkpoint_dir, checkpoint_lock
-from .heldout import HELDOUT_EVERY, heldout_loss, heldout_set
+from .heldout import HELDOUT_EVERY, ema_evaluator, heldout_loss
 from .losses import LOG_NORMAL, diffusion_loss
-from .resume import restore_generator, resume_snapshot, write_resume
+from .resume import resume, write_resume
 from .trainer import (LOG_EVERY, ModelSpec, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
                       ema_update, full_config, load_trained, micro_batch_for, reusable, shipped_result, write_finished)
 
@@ -81,8 +60,6 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
         key = (id(pools[0]), id(pools[1]), str(device))
         make = lambda: tuple(p.to(device) for p in pools)  # noqa: E731
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
-        from ..data.unpaired import dihedral
-
         pools = data.source, data.target
         key = (id(pools[0]), id(pools[1]), str(device))
         make = lambda: tuple(torch.stack([dihedral(p, k) for k in range(8)]).to(device) for p in pools)  # noqa: E731
@@ -93,24 +70,6 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
     if key not in _POOLS:
         _POOLS[key] = (pools, make())  # the pools are kept too, so that their ids stay theirs
     return _POOLS[key][1]
-
-
-def draw_batch(src: torch.Tensor, tgt: torch.Tensor, batch_size: int, gen: torch.Generator):
-    """``data.train_batch(batch_size, gen)`` out of ``device_pools`` views, on the generator's device: the same draws
-    in the same order (source indices, target indices, one view per sample where there is more than one), so a CPU
-    generator gives the trainer's batch to the bit."""
-    dev = gen.device
-    n0 = batch_size // 2
-    n1 = batch_size - n0
-    i0 = torch.randint(src.shape[1], (n0,), generator=gen, device=dev)
-    i1 = torch.randint(tgt.shape[1], (n1,), generator=gen, device=dev)
-    if src.shape[0] > 1:
-        ks = torch.randint(src.shape[0], (batch_size,), generator=gen, device=dev)
-    else:
-        ks = torch.zeros(batch_size, dtype=torch.long, device=dev)
-    x = torch.cat([src[ks[:n0], i0], tgt[ks[n0:], i1]])
-    labels = torch.cat([torch.zeros(n0, dtype=torch.long, device=dev), torch.ones(n1, dtype=torch.long, device=dev)])
-    return x, labels
 
 
 def schedule_state(cfg: TrainConfig, step: int) -> dict:
@@ -134,20 +93,6 @@ def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step:
     return {"state": state, "param_groups": groups}
 
 
-class _Fixed:
-    """An object whose ``state_dict()`` is a given dict (what ``write_resume`` asks of an optimizer or scheduler)."""
-
-    def __init__(self, sd: dict):
-        self.sd = sd
-
-    def state_dict(self) -> dict:
-        return self.sd
-
-
-def _backward(part, last: bool) -> None:
-    part.backward()
-
-
 class Member:
     """One model of a round: networks, optimizer, generator, step function and, on a GPU, its CUDA graph and stream."""
 
@@ -165,17 +110,7 @@ class Member:
         extra = {"capturable": True, "foreach": True} if self.cuda else {}
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=cfg.weight_decay, **extra)
         self.gen = torch.Generator(device).manual_seed(cfg.seed * 1000)
-        self.step, self.log, self.held_log, self.seconds_before = 0, [], [], 0.0
-        snapshot = resume_snapshot(ckpt)
-        if snapshot is not None:
-            net_sd, ema_sd, st = snapshot
-            self.net.load_state_dict(net_sd)
-            self.ema.load_state_dict(ema_sd)
-            self.opt.load_state_dict(st["optimizer"])
-            restore_generator(self.gen, st["rng"])
-            self.step, self.log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
-            self.held_log = [list(r) for r in st["heldout"].tolist()] if "heldout" in st else []
-            self.seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))
+        self.step, self.log, self.held_log, self.seconds_before = resume(ckpt, self.net, self.ema, self.opt, self.gen)
         if self.cuda:  # a loaded snapshot brings the trainer's float LR and CPU step counts
             for g in self.opt.param_groups:
                 g.update(lr=lr, capturable=True, foreach=True)
@@ -197,12 +132,7 @@ class Member:
             self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(n)], device=device)
             self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(n)], device=device)
             self.t = torch.tensor([self.step], dtype=torch.long, device=device)
-        self.held = heldout_set(job.data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
-        self.E = None
-        if self.held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
-            self.E = spec.build()
-            self.E.net = self.ema
-            self.E.to(device).eval()
+        self.held, self.E = ema_evaluator(spec, self.ema, job.data, self.D, cfg, device)
         self.net.train()
         self.graph, self.stream = None, torch.cuda.Stream(device) if self.cuda else None
         if self.stream is not None:  # everything above was queued on the current stream
@@ -217,7 +147,8 @@ class Member:
         drop = torch.rand(y.shape[0], generator=g, device=g.device) < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, 2), y)
         loss = diffusion_loss(self.D, x, y, g, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
-                              sigma_data=self.job.spec.sigma_data, micro_batch=self.micro, backward=_backward,
+                              sigma_data=self.job.spec.sigma_data, micro_batch=self.micro,
+                              backward=lambda part, last: part.backward(),
                               min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr, table=self.table)
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.grad_clip)
@@ -293,8 +224,9 @@ class Member:
             self.evaluate()
         if (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
             with self._on_stream():
-                write_resume(self.ckpt, self.net, self.ema, _Fixed(portable_optimizer_state(self.opt, cfg, step)),
-                             _Fixed(schedule_state(cfg, step)), step, self.gen, self.log, self.held_log,
+                opt = SimpleNamespace(state_dict=lambda: portable_optimizer_state(self.opt, cfg, step))
+                sched = SimpleNamespace(state_dict=lambda: schedule_state(cfg, step))
+                write_resume(self.ckpt, self.net, self.ema, opt, sched, step, self.gen, self.log, self.held_log,
                              self.seconds_before + time.time() - t0)
 
     def evaluate(self) -> None:
@@ -320,11 +252,10 @@ class Member:
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round (module docstring); one TrainedModel per job, in
-    order. device: None for a GPU when one is visible, else the CPU. cuda_graphs=False replays nothing (eager steps
-    on the GPU, for comparison). stop_after: stop each model after that many total steps (tests). record: a dict
-    that gets the round's figures (models trained, model_steps, seconds of the steps, capture_s, model_steps_per_s,
-    device, cuda_graphs); held-out evaluations, loss read-backs and snapshots are counted in the seconds."""
+    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order.
+
+    device: None for a GPU when one is visible; cuda_graphs=False runs eager steps; stop_after: stop each model after
+    that many total steps (tests); record: a dict that gets the round's figures (model_steps, seconds, ...)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     with ExitStack() as locks:

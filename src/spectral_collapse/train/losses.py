@@ -5,14 +5,9 @@
 - "v":   E ||v_hat - v||^2, v = a n - b x0 (a = sqrt(alpha_bar), b = sqrt(1 - alpha_bar)).
 - "edm": E lambda(sigma) ||D(x; sigma) - x0||^2, ln sigma ~ N(P_mean, P_std^2),
          lambda = (sigma^2 + sigma_data^2) / (sigma sigma_data)^2 (paper Eq. 28-29; Karras et al. 2022).
-- "flow": flow matching / rectified flow (Lipman et al. 2023; Liu et al. 2023; SD3, Esser et al. 2024) for a
-         velocity network (models/flow.py): the network sees x_t = (1 - t) x0 + t n and time N t and is trained on
-         E ||v_hat - (n - x0)||^2 (unweighted), with v_hat = eps_hat - x0_hat read through the denoiser (the
-         FlowDenoiser's eps_hat = x_t + (1 - t) v and x0_hat = x_t - t v differ by exactly v). Times are drawn
-         logit-normal, logit t ~ N(P_mean, P_std^2): SD3's and diffusers' default ``weighting_scheme="logit_normal"``
-         takes logit_mean 0, logit_std 1, which the profiles set (``studies.profiles``). Since sigma = t / (1 - t),
-         logit t = ln sigma: the draw is EDM's log-normal sigma with those constants. t is drawn continuously in (0, 1)
-         rather than on diffusers' table of N levels (which holds t = 1, pure noise, sigma = infinity).
+- "flow": flow matching (Lipman et al. 2023; SD3, Esser et al. 2024): E ||v_hat - (n - x0)||^2 with
+         v_hat = eps_hat - x0_hat, logit t ~ N(P_mean, P_std^2) (SD3's "logit_normal"), i.e. ln sigma ~ N(P_mean,
+         P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
 """
 from __future__ import annotations
 
@@ -55,14 +50,9 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    table: torch.Tensor | None = None) -> torch.Tensor:
     """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
 
-    micro_batch: run the network on chunks of this many samples (None: the whole batch at once). Every draw is made
-    for the whole batch first, and each chunk's loss is weighted by its share of the batch, so the loss and its
-    gradient are the whole batch's up to float rounding. Each chunk's weighted loss goes to ``backward(part,
-    last)`` as soon as it is computed, which frees the chunk's graph before the next one; the return value is then
-    the detached total. The trainer chunks its CPU batches this way, which measured faster (``train.trainer``).
-
-    A CUDA generator draws on the GPU (``sample_sigmas``; ``table`` as there), so the whole call can be captured in a
-    CUDA graph (``train.lockstep``); a CPU generator's draws go over as before."""
+    micro_batch: run the network on chunks of that many samples, each chunk's weighted loss passed to
+    ``backward(part, last)`` at once (the same loss and gradient up to rounding; the return value is then detached).
+    A CUDA generator draws on the GPU (``table`` as in ``sample_sigmas``): the call can be captured in a CUDA graph."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):

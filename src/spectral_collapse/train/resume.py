@@ -1,10 +1,7 @@
 """The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
 
-Every ``checkpoint_every`` steps ``write_resume`` writes the weights, EMA, optimizer, LR schedule, step, loss log,
-the training seconds so far and the trainer's RNG into a temporary folder and swaps it in as ``resume/`` (the one before stays as ``resume.old/``).
-``resume_snapshot`` reads the newest readable snapshot, falling back to the previous one with a warning; a file that
-cannot be read raises CheckpointCorrupt naming it and the fix. The state file is read with
-``torch.load(weights_only=True)``: one holding Python objects other than tensors is refused.
+``write_resume`` swaps in a complete snapshot as ``resume/`` (the one before stays as ``resume.old/``);
+``resume_snapshot`` reads the newest readable one. The state is read with ``torch.load(weights_only=True)``.
 """
 from __future__ import annotations
 
@@ -41,11 +38,8 @@ def read_weights(path: Path, fix: str) -> dict:
 
 
 def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
-    """Write a consistent resume point: fill a temp folder, then swap it in (old one kept until the swap).
-
-    seconds: training time spent to reach ``step``, earlier runs included (NaN when an earlier run did not record it),
-    so that the time of a training killed and resumed is the time of the steps it kept, not of its last run only.
-    """
+    """Write a consistent resume point: fill a temp folder, then swap it in (the old one kept as resume.old).
+    seconds: training time to reach ``step``, earlier runs included (NaN when unknown)."""
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -83,11 +77,8 @@ def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
 
 
 def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
-    """The newest readable resume snapshot (newest first, then the one before), or None when there is none.
-
-    An unreadable newest snapshot gives a warning and the previous one is used; when none can be read, the error
-    names every file and says how to restart from step 0.
-    """
+    """The newest readable resume snapshot (then the one before, with a warning), or None when there is none;
+    CheckpointCorrupt naming every file when none can be read."""
     fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
     problems = []
     for res in (ckpt / "resume", ckpt / "resume.old"):
@@ -107,11 +98,27 @@ def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
     return None
 
 
+def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple[int, list, list, float]:
+    """Load the newest resume snapshot of ``ckpt`` into the networks, optimizer (and LR scheduler) and generator;
+    (step, loss log, held-out log, training seconds so far), or a fresh start's (0, [], [], 0.0)."""
+    snapshot = resume_snapshot(ckpt)
+    if snapshot is None:
+        return 0, [], [], 0.0
+    net_sd, ema_sd, st = snapshot
+    net.load_state_dict(net_sd)
+    ema.load_state_dict(ema_sd)
+    opt.load_state_dict(st["optimizer"])
+    if sched is not None:
+        sched.load_state_dict(st["scheduler"])
+    restore_generator(gen, st["rng"])
+    held = st.get("heldout", torch.zeros(0, 2 + BANDS))
+    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in held.tolist()],
+            float(st.get("seconds", torch.tensor(float("nan")))))  # NaN: a snapshot that did not record it
+
+
 def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
-    """Put a snapshot's random state back into ``gen``. A state saved by a generator of another kind (a CUDA
-    generator's 16 bytes against a CPU generator's Mersenne Twister, the lockstep trainer on a GPU against the trainer
-    on a CPU) does not fit: ``gen`` is then seeded from a hash of it, with a warning, so the resumed run is
-    reproducible but its draws are not those of an uninterrupted one."""
+    """Put a snapshot's random state back into ``gen``; a state of another kind of generator (CUDA against CPU)
+    seeds ``gen`` from a hash of it instead, with a warning."""
     if state.numel() == gen.get_state().numel():
         gen.set_state(state)
         return

@@ -1,18 +1,9 @@
 """Trained weights shipped with the repository, so a fresh clone runs any study without training.
 
-``data/weights/<checkpoint folder name>/`` holds one finished checkpoint in its shipped form: the EMA weights in
-float16 safetensors (``ema.fp16.safetensors``; a VAE: ``vae/diffusion_pytorch_model.fp16.safetensors`` with its
-``vae/config.json``), the checkpoint's ``config.json`` (and ``log.json`` / ``latent_space.json``) and
-``sha256.json``, the SHA-256 of every file. The folder name carries the hash of the model and training
-configuration, so a shipped checkpoint is found only by a request for exactly that configuration.
-
-``install(ckpt)`` builds the finished checkpoint folder ``ckpt`` from its shipped form (hashes checked, float16
-weights widened to float32); ``train.trainer.train`` and ``train.vae.train_vae`` call it before training, so a
-model that is shipped is never retrained, and again when the shipped form changed (``replaced``), so a checkpoint
-built here never shadows other weights shipped under its name. ``export(ckpt)`` writes the shipped form of a trained checkpoint and
-replaces the local folder by its installed form, so that the numbers computed here come from exactly the
-weights a fresh clone installs (rounding to float16 moves each weight by at most 2^-11 of its size). With
-``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported this way first (``shipping``).
+``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the checkpoint's JSON files and
+``sha256.json``. ``install(ckpt)`` builds the checkpoint from it (hashes checked, weights widened to float32);
+``export(ckpt)`` writes it and reinstalls ``ckpt``, so numbers come from exactly the weights a clone installs. With
+``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported first (``shipping``).
 """
 from __future__ import annotations
 
@@ -49,8 +40,6 @@ def shipped_dir(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) 
     return Path(root) / Path(ckpt).name
 
 
-
-
 def _weights(folder: Path) -> tuple[str, str]:
     """(full-precision name, float16 name) of the weight file of a checkpoint or shipped folder."""
     return _VAE if (folder / "vae").is_dir() else _MODEL
@@ -66,10 +55,7 @@ def shipping(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> 
 
 def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
     """Build the finished checkpoint ``ckpt`` from its shipped form, if one is shipped; True when installed.
-
-    Every shipped file is checked against ``sha256.json`` first: a mismatch raises CheckpointCorrupt naming the
-    file (delete the shipped folder to train instead).
-    """
+    Every shipped file is checked against ``sha256.json`` first (CheckpointCorrupt naming the file)."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file():
         return False
@@ -98,10 +84,8 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
 
 
 def replaced(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> bool:
-    """Whether the finished checkpoint ``ckpt`` must be installed again from its shipped form: one is shipped, and
-    ``ckpt`` was not installed from it (other weights shipped since under the same folder name, e.g. a model
-    retrained with the same configuration, or a checkpoint built before its weights shipped). Loading it as it
-    is would compute from weights other than those the repository ships."""
+    """Whether the finished checkpoint ``ckpt`` must be installed again: other weights are shipped under its name
+    than those it was installed from."""
     ckpt, src = Path(ckpt), shipped_dir(ckpt, root)
     if not (src / HASHES).is_file() or not (ckpt / "DONE").exists():
         return False
@@ -137,7 +121,9 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
     (dest / half).parent.mkdir(parents=True, exist_ok=True)
     tensors = load_file(str(ckpt / full))
     halves = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in tensors.items()}
-    _check_finite(halves)
+    bad = [k for k, v in halves.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")
     save_file(halves, str(dest / half))
     for name in _KEEP:
         if (ckpt / name).is_file():
@@ -152,9 +138,3 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
 def shipped_size(root: str | os.PathLike | None = None) -> int:
     """Bytes of every shipped file under ``root``."""
     return sum(p.stat().st_size for p in Path(root or SHIPPED_ROOT).rglob("*") if p.is_file())
-
-
-def _check_finite(tensors: dict) -> None:
-    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")

@@ -1,25 +1,9 @@
 """Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
 
-Checkpoints live in a folder named by a hash of (model spec, train config, data description) and are reused
-when complete. Training is resumable after a kill: every ``checkpoint_every`` steps the weights, EMA, optimizer,
-LR schedule, step and the trainer's single RNG are written atomically, so a resumed run ends with the same
-weights as an uninterrupted one (CPU, fixed seed; tested). The snapshot before the newest is kept too: when the
-newest cannot be read, training resumes from that one (with a warning).
-
-Every file of a checkpoint that cannot be read (config.json, log.json, the weights, the resume state) raises
-CheckpointCorrupt naming the file and the fix; the weight files are checked against the SHA-256 recorded when
-training finished (``weights.sha256.json``, see ``cache.py``).
-
-On a GPU a step waits for nothing the GPU computes: the batch and the noise drawn on the CPU go over through pinned
-memory without blocking (``losses.to_device``), and the running loss is read back once per logged mean
-(``LOG_EVERY`` steps), so the CPU queues the next step's kernels while the GPU runs this one. The quick networks'
-steps are many small kernels, so that overlap is most of their speed there.
-
-On a CPU each batch runs through the network in chunks of ``CPU_MICRO_BATCH`` samples, each chunk's backward pass
-straight after its forward (``losses.diffusion_loss``): the same loss and gradient up to float rounding (every draw
-is made for the whole batch). Two trainings of the quick U-Net side by side on a 2-core machine took 0.77 s per step
-of 32 samples in chunks of 8, 0.83 s for the whole batch at once. Like the device, the chunking changes only
-rounding, so it is not in the configuration hash; the chunk size is written to the checkpoint's log.
+Checkpoints are cached by a hash of (model spec, train config, data description) (train/cache.py) and resumable
+after a kill: a resumed run ends with the same weights as an uninterrupted one (CPU, fixed seed; tested). On a CPU a
+batch runs in chunks of ``CPU_MICRO_BATCH`` samples (same loss up to rounding, not in the hash); on a GPU the loss
+is read back every ``LOG_EVERY`` steps so the CPU queues kernels ahead.
 """
 from __future__ import annotations
 
@@ -36,9 +20,9 @@ from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
-from .heldout import BANDS, HELDOUT_EVERY, heldout_loss, heldout_set
+from .heldout import BANDS, HELDOUT_EVERY, ema_evaluator, heldout_loss
 from .losses import diffusion_loss, to_device
-from .resume import read_weights, restore_generator, resume_snapshot, save_weights, write_resume
+from .resume import read_weights, resume, save_weights, write_resume
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
@@ -120,18 +104,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
-    step, log, held_log, seconds_before = 0, [], [], 0.0
-    snapshot = resume_snapshot(ckpt)
-    if snapshot is not None:
-        net_sd, ema_sd, st = snapshot
-        net.load_state_dict(net_sd)
-        ema.load_state_dict(ema_sd)
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
-        restore_generator(gen, st["rng"])
-        step, log = int(st["step"]), [tuple(r) for r in st["log"].tolist()]
-        held_log = [list(r) for r in st.get("heldout", torch.zeros(0, 2 + BANDS)).tolist()]
-        seconds_before = float(st.get("seconds", torch.tensor(float("nan"))))  # NaN: a snapshot that did not record it
+    step, log, held_log, seconds_before = resume(ckpt, net, ema, opt, gen, sched)
     if acc.is_main_process:
         ckpt.mkdir(parents=True, exist_ok=True)
         atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
@@ -154,12 +127,7 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
 
     call = _Call()
     micro = micro_batch_for(acc.device)
-    held = heldout_set(data, D_plain, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if acc.is_main_process else None
-    E = None
-    if held is not None:  # the EMA weights in a denoiser of their own, evaluated on the held-out crops
-        E = spec.build()
-        E.net = ema
-        E.to(acc.device).eval()
+    held, E = ema_evaluator(spec, ema, data, D_plain, cfg, acc.device) if acc.is_main_process else (None, None)
 
     def evaluate():
         if E is not None and (not held_log or held_log[-1][0] < step):
@@ -254,12 +222,10 @@ def device_name(device) -> str:
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights). With ``spec``, refuse a checkpoint built for another model.
+    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first.
 
-    The weight files are checked against ``weights.sha256.json`` first (read once per process, ``digest.file_sha256``).
-    A checkpoint without that record, a file that cannot be read, or a weight file with another hash raises
-    CheckpointCorrupt naming it and the fix: weights are never loaded unverified.
-    """
+    With ``spec``, refuse a checkpoint built for another model; a file that cannot be read or has another hash raises
+    CheckpointCorrupt naming it and the fix."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "

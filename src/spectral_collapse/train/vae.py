@@ -1,13 +1,10 @@
 """Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue).
 
-``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE reconstruction + a small KL term) and caches it
-like the diffusion models, in ``<root>/<name>-<hash>/``. Its scaling factor is measured from the data: 1 / std of
-the posterior means of the training images, so the scaled latents have unit variance as the diffusion prior
-assumes (the SD recipe).
+``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE + a small KL term), cached like the diffusion
+models; its scaling factor is 1 / std of the posterior means, so the scaled latents have unit variance.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
@@ -19,6 +16,7 @@ from torch import nn
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
 from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
+from .config import data_identity
 
 VAE_WEIGHTS = ("vae/diffusion_pytorch_model.safetensors",)  # checked against weights.sha256.json on every load
 
@@ -58,17 +56,13 @@ def _vae_loss(vae: nn.Module, x: torch.Tensor, gen: torch.Generator, kl_weight: 
 
 def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
     """What names a trained VAE's folder (its config hash): the architecture, the training settings and the data."""
-    return {"vae": cfg.to_dict(), "train": asdict(tc),
-            "data": {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(data.meta, default=str))}}
+    return {"vae": cfg.to_dict(), "train": asdict(tc), "data": data_identity(data)}
 
 
 def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
               progress: bool = True, sample: bool = False) -> LatentSpace:
-    """Train (or reuse) a small VAE on ``data``'s two pools; cached in <root>/<name>-<hash>/ like diffusion models.
-
-    The folder holds ``vae/`` (diffusers save_pretrained: config.json + safetensors), ``latent_space.json``
-    (scaling factor, reconstruction error) and ``DONE``. An interrupted run starts over (a few CPU minutes).
-    """
+    """Train (or reuse) a small VAE on ``data``'s two pools, cached in <root>/<name>-<hash>/ (``vae/``,
+    ``latent_space.json``, ``DONE``) like diffusion models; an interrupted run starts over (a few CPU minutes)."""
     from .cache import checkpoint_dir, checkpoint_lock
     from .shipped import export, install, refresh, replaced, shipping
 
@@ -142,12 +136,8 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
 
 
 def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
-    """The LatentSpace of a finished ``train_vae`` folder (loaded through the local-folder path of from_pretrained).
-
-    The weights are checked against ``weights.sha256.json`` (each file read once per process while unchanged,
-    ``digest.file_sha256``); a folder without that record or with a damaged file raises CheckpointCorrupt naming it
-    and the fix.
-    """
+    """The LatentSpace of a finished ``train_vae`` folder, its weights checked against ``weights.sha256.json``
+    (CheckpointCorrupt naming a damaged file and the fix)."""
     path = Path(path)
     if not (path / "DONE").exists():
         raise FileNotFoundError(f"no finished VAE at {path}; train it with train_vae (or the study that needs it)")

@@ -1,4 +1,4 @@
-"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM / flow networks (closed forms for tests).
+"""Exact denoisers of Gaussian data, wrapped as eps / x0 / v / EDM / flow networks (a test fixture: closed forms).
 
 For data ~ N(m, s^2 I), D*(x; sigma) = m + (x - m) s^2 / (sigma^2 + s^2) is the exact denoiser (m = 0 unless
 ``means`` is given). ``GaussianOracleNet``
@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .schedules import VPSchedule
+from spectral_collapse.models.schedules import VPSchedule
 
 __all__ = ["GaussianOracleNet"]
 
@@ -28,7 +28,7 @@ class GaussianOracleNet(nn.Module):
         if kind not in ("eps", "x0", "v", "edm", "flow"):
             raise ValueError(f"unknown kind {kind!r}")
         if schedule is None:
-            from .flow import FlowSchedule
+            from spectral_collapse.models.flow import FlowSchedule
 
             schedule = FlowSchedule() if kind == "flow" else VPSchedule()
         self.kind, self.schedule, self.sigma_data, self.time_input = kind, schedule, sigma_data, time_input
