@@ -33,7 +33,7 @@ def test_methods_paragraphs_on_unshipped_models_quote_only_settings_and_computed
 
 
 def test_glossary_headwords_are_reader_words():
-    from spectral_collapse.pipeline.chapters import glossary_terms
+    from spectral_collapse.pipeline.chapters import glossary
 
     lines = (BOOK / "glossary.md").read_text().splitlines()
     inside = False
@@ -45,7 +45,7 @@ def test_glossary_headwords_are_reader_words():
             inside = False
         elif inside and line.strip() and not line[0].isspace():
             heads.append(line.strip())
-    assert heads and len(heads) == len(glossary_terms(BOOK / "glossary.md"))
+    assert heads and len(heads) == len(glossary(BOOK / "glossary.md"))
     for head in heads:
         assert not head.startswith("`"), f"{head}: a code key as a headword"
         assert not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", head), head

@@ -45,12 +45,8 @@ def _weights(a):
 
 
 def _studies(a):
-    from .pipeline.execute import recorded_costs, restamp, run_studies
-
-    if a.restamp:
-        for p in restamp(a.profile, results_root=a.results_root):
-            print(f"adopted {p}")
-        return
+    from .pipeline.execute import run_studies
+    from .pipeline.parallel import recorded_costs
 
     if a.costs and not Path(a.costs).is_file():
         raise SystemExit(f"--costs {a.costs}: no such file; give a timed main command's record (e.g. --costs "
@@ -197,8 +193,6 @@ def main(argv=None):
     s.add_argument("--costs", default=None, metavar="JSON",
                    help="a timed main command's record (its studies_s: seconds per study/dataset, e.g. "
                         "benchmarks/results/main_command.json): with --jobs > 1 the costliest ready study starts first")
-    s.add_argument("--restamp", action="store_true",
-                   help="adopt chapters executed by hand: strip progress bars, record their inputs' hashes")
     s.add_argument("--book-dir", default=None, metavar="DIR",
                    help="where the executed chapters are written (default: book/studies of --root)")
     _run_flags(s)

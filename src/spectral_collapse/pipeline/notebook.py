@@ -199,7 +199,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
         display(Markdown(("```{caution}\nComputed with a model below the quality gate.\n```\n\n" if weak else "")
                          + f"**Models** ({{ref}}`Are the models good enough? <{GATE_LABEL}>`)"))
         display(models)
-    notes = run_notes(ds.attrs, ds)
+    notes = run_notes(ds.attrs)
     if notes:
         display(Markdown(notes))
     if spec is not None:

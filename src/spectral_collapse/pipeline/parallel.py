@@ -6,7 +6,6 @@ starts (``torch_threads``).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from . import graph
 from ..text import plural
 
 __all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
-           "kernel_threads", "thread_env", "torch_threads", "environment", "THREADS_ENV"]
+           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
@@ -71,21 +70,6 @@ def torch_threads() -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
-
-
-@contextlib.contextmanager
-def environment(values: dict):
-    """Within the block, ``os.environ`` holds ``values`` (processes started there inherit them); restored after."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items()})
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def resolve_jobs(jobs: int | str) -> int:
