@@ -1,7 +1,7 @@
 """Soak run: a profile's studies, run back to back twice, must give identical results without memory growth.
 
     python scripts/soak.py --profile quick                                         # every study and dataset, twice
-    python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (tests/test_reliability.py)
+    python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (a slow test)
 
 Each round executes every (study, dataset) notebook as `python -m spectral_collapse studies` does, into a fresh
 results folder (``<work>/round<r>/results``, seeded with the stored Pareto choices that other studies read), so every
@@ -29,7 +29,8 @@ from pathlib import Path
 import psutil  # a dependency of ipykernel, which runs the study notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
-PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "content_sha256")  # the checksum covers the stamps
+# provenance stamps, which differ between rounds (the checksum covers them too)
+PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "content_sha256")
 
 
 def tree_rss_mb() -> float:

@@ -51,13 +51,22 @@ STUDY_LINES = {
 }
 
 
+def _study(doc: str) -> str:
+    """The study of a chapter's doc name ("studies/main_results-ihc-sr" -> "main_results")."""
+    return doc.split("/", 1)[1].split("-", 1)[0]
+
+
+def _parts(docs: list[str]) -> list[tuple[str, list[str]]]:
+    """(caption, doc names) for each part of ``STUDY_PARTS`` that holds a chapter of ``docs``, then "Other studies"."""
+    parts = [(caption, [d for d in docs if _study(d) in names]) for caption, names in STUDY_PARTS]
+    placed = {d for _, mine in parts for d in mine}
+    parts.append(("Other studies", [d for d in docs if d not in placed]))
+    return [(caption, mine) for caption, mine in parts if mine]
+
+
 def studies_index(studies: list[str]) -> str:
     """book/studies/index.md: what a chapter is, then each study of ``studies`` (doc names) under its part, with
     its title, a link to each dataset's chapter and its line in ``STUDY_LINES``."""
-    titles = {name: study.title for name, study in STUDIES.items()}
-    by_study: dict[str, list[str]] = {}
-    for doc in studies:
-        by_study.setdefault(doc.split("/", 1)[1].split("-", 1)[0], []).append(doc)
     lines = [
         "# Studies", "",
         "One chapter per study and dataset, grouped by the question the chapters answer. Each chapter is a study "
@@ -65,19 +74,13 @@ def studies_index(studies: list[str]) -> str:
         "its numbers from `data/results/<study>/<dataset>-<profile>.nc`. Rerun one with other parameters, e.g. "
         "`papermill notebooks/<study>.ipynb out.ipynb -p dataset <name> -p profile quick`.",
     ]
-    listed = set()
-    parts = [*STUDY_PARTS, ("Other studies", tuple(s for s in by_study if not any(s in n for _, n in STUDY_PARTS)))]
-    for caption, names in parts:
-        mine = [n for n in names if n in by_study and n not in listed]
-        if not mine:
-            continue
+    for caption, docs in _parts(studies):
         lines += ["", f"## {caption}", ""]
-        for name in mine:
-            listed.add(name)
-            docs = by_study[name]
-            links = ", ".join(f"{{doc}}`{d.split('-', 1)[1]} </{d}>`" for d in docs)
+        for name in dict.fromkeys(map(_study, docs)):
+            links = ", ".join(f"{{doc}}`{d.split('-', 1)[1]} </{d}>`" for d in docs if _study(d) == name)
+            title = STUDIES[name].title if name in STUDIES else name
             line = STUDY_LINES.get(name, "")
-            lines.append(f"- **{titles.get(name, name)}** ({links}){': ' + line if line else ''}")
+            lines.append(f"- **{title}** ({links}){': ' + line if line else ''}")
     return "\n".join(lines) + "\n"
 
 
@@ -85,22 +88,12 @@ def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
     """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/``folder``, in book order."""
     order = {name: i for i, name in enumerate(study_names())}
     names = [p.stem for p in (Path(book) / folder).glob("*.ipynb") if not p.name.startswith((".", "_"))]
-
-    def key(name: str) -> tuple[int, str]:
-        return (order.get(name.split("-", 1)[0], len(order)), name)
-
-    return [f"{folder}/{n}" for n in sorted(names, key=key)]
+    return [f"{folder}/{n}" for n in sorted(names, key=lambda n: (order.get(n.split("-", 1)[0], len(order)), n))]
 
 
 def study_parts(studies: list[str]) -> list[str]:
     """_toc.yml lines (under ``parts:``) placing the doc names ``studies`` in ``STUDY_PARTS`` or "Other studies"."""
-    lines, placed = [], set()
-    for caption, names in STUDY_PARTS:
-        mine = [s for s in studies if s.split("/", 1)[1].split("-", 1)[0] in names]
-        placed.update(mine)
-        if mine:
-            lines += [f"  - caption: {caption}", "    chapters:", *[f"      - file: {s}" for s in mine]]
-    rest = [s for s in studies if s not in placed]
-    if rest:
-        lines += ["  - caption: Other studies", "    chapters:", *[f"      - file: {s}" for s in rest]]
+    lines = []
+    for caption, docs in _parts(studies):
+        lines += [f"  - caption: {caption}", "    chapters:", *[f"      - file: {d}" for d in docs]]
     return lines
