@@ -19,9 +19,14 @@ def _train(a):
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.set is not None:
+        from .studies.gate import gate_policy
+
         for role in model_set(a.set or None):
-            got = load_role(a.profile, role)
+            with gate_policy(True) as gate:  # each model's gate measured (and kept beside its weights), never refused
+                got = load_role(a.profile, role)
             print(f"{role.key}: {getattr(got, 'path', None) or got.identity.get('checkpoint', '')}")
+            for name, rec in gate.used.items():
+                print(f"  {name}: {'passes' if rec['passed'] else 'fails: ' + rec['failures']}", flush=True)
         return
     for par in a.param:
         tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=_json_arg(a, "data_options") or {})
@@ -132,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=_THREADS, default=None)
     t.add_argument("--set", nargs="*", default=None, metavar="KEY",
                    help="train the profile's model set on the bundled data (studies.models.MODEL_SET), or the "
-                        "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm)")
+                        "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm), and print "
+                        "each one's quality gate")
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
     s.add_argument("--study", nargs="*", default=None)
     s.add_argument("--dataset", nargs="*", default=None,

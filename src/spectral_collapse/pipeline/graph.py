@@ -6,17 +6,12 @@ from __future__ import annotations
 
 from ..studies import registry
 
-__all__ = ["study_names", "title", "datasets", "source_notebook", "prerequisites", "upstream", "run_order"]
+__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "upstream", "run_order"]
 
 
 def study_names() -> list[str]:
     """Every study, in book order."""
     return list(registry.STUDIES)
-
-
-def title(study: str) -> str:
-    """The study's page title."""
-    return registry.get_study(study).title
 
 
 def datasets(study: str) -> tuple[str, ...]:

@@ -167,12 +167,9 @@ def _stamp(path: Path) -> tuple | None:
 
 @contextlib.contextmanager
 def _cell_lock(path: Path):
-    """An exclusive lock on ``<cell>.lock`` while one process computes the cell; a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
+    """An exclusive lock on ``<cell>.lock`` while one process computes the cell (POSIX ``flock``)."""
+    import fcntl
+
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_suffix(".lock")
     with open(lock, "a+") as f:
@@ -181,5 +178,3 @@ def _cell_lock(path: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-

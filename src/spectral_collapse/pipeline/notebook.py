@@ -32,15 +32,14 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return p
 
 
-def setup_notebook(chdir: bool = True) -> Path:
+def setup_notebook() -> Path:
     """chdir to the repo root and put it on sys.path, set torch threads (``parallel.torch_threads``), SVG charts,
     quiet warnings and the tables' display (``show_missing_as_dash``); returns the root."""
     from .parallel import torch_threads
 
     torch_threads()
     root = repo_root()
-    if chdir:
-        os.chdir(root)
+    os.chdir(root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from ..plotting.render import setup_altair
@@ -51,9 +50,6 @@ def setup_notebook(chdir: bool = True) -> Path:
     warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
     show_missing_as_dash()
     return root
-
-
-MISSING = "—"
 
 
 def show_missing_as_dash() -> bool:
@@ -72,6 +68,7 @@ def show_missing_as_dash() -> bool:
 
     from ..plotting.reader import reader_table, reader_text, short_model_names
     from ..studies.method_labels import name_quoted_methods
+    from ..studies.settings import MISSING
     from ..text import minus, ranges, spaced_percents  # true minus signs, en-dash ranges, "2.2 %"
 
     ip.display_formatter.formatters["text/html"].for_type(
@@ -119,10 +116,8 @@ def misspelled_parameters(names, known) -> dict:
 
 def _ipython():
     """The running IPython shell, None outside one."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
+    from IPython import get_ipython
+
     return get_ipython()
 
 

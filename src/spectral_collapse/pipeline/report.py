@@ -70,11 +70,6 @@ def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
     return graph.run_order(runs), why
 
 
-def _knobs(model, models, data_options, allow_weak_model) -> dict:
-    return {k: v for k, v in {"data_options": data_options, "model": model, "models": models,
-                              "allow_weak_model": allow_weak_model}.items() if v is not None}
-
-
 def report_content(data: str, profile: str, knobs: dict) -> dict:
     """The content signatures of the data and the model(s) (``studies.content.content_inputs``); a bad data option,
     model folder or ``models`` object raises here."""
@@ -130,7 +125,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     if (model is None) == (models is None):
         raise ValueError("a report needs exactly one of model (a diffusers pipeline folder, e.g. --model "
                          "/path/to/pipeline) and models ({\"source\": ..., \"target\": ...})")
-    knobs = _knobs(model, models, data_options, allow_weak_model)
+    knobs = {k: v for k, v in {"data_options": data_options, "model": model, "models": models,
+                               "allow_weak_model": allow_weak_model}.items() if v is not None}
     runs, why = report_plan(studies)
     content = report_content(data, profile, knobs)
     root = Path(root).resolve() if root else repo_root()

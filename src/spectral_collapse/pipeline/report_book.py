@@ -14,10 +14,10 @@ import pandas as pd
 import xarray as xr
 import yaml
 
-from . import graph
 from ..data import dataset_key
 from ..plotting.labels import step_size
 from ..studies.gate import GATE_LABEL
+from ..studies.registry import get_study
 from ..studies.store import results_path
 from ..studies.tables import md_table
 from .notes import json_attr
@@ -58,7 +58,6 @@ def _page(root: Path, name: str, **fields: str) -> str:
 
 
 def _md(frame: pd.DataFrame, empty: str) -> str:
-
     return md_table(frame) if len(frame) else empty
 
 
@@ -113,7 +112,6 @@ def settings_frame(report) -> pd.DataFrame:
             "folder": _code(str(report.out))}
     ovg = ovg_used(report)
     if ovg:
-
         rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
                  "OVG step sizes from": ovg.get("source", "")}
     return pd.DataFrame({"setting": list(rows), "value": [str(v) for v in rows.values()]})
@@ -124,7 +122,7 @@ def missing_frame(report) -> pd.DataFrame:
     rows = [(s, "failed", _code(line)) for s, line in report.failed.items()]
     rows += [(s, "not started", "a study it reads failed") for s in report.skipped]
     rows += [(s, "does not apply", why) for s, why in report.not_applicable.items()]
-    return pd.DataFrame([{"study": graph.title(s), "name": f"`{s}`", "status": st, "why": why}
+    return pd.DataFrame([{"study": get_study(s).title, "name": f"`{s}`", "status": st, "why": why}
                          for s, st, why in rows])
 
 

@@ -155,20 +155,18 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
     else (None, why it is computed again, in words for the chapter)."""
+    stored = None
     try:
         stored = load_results(path)
+        missing = missing_variables(study, stored)
+        why = f"lacked {', '.join(missing)}, which every {study} results file holds," if missing else None
     except ResultsChecksumError:
-        return None, (f"The stored results file {path} did not match its checksum (its numbers were changed after "
-                      f"it was written), so these results were computed again.")
+        why = "did not match its checksum (its numbers were changed after it was written),"
     except (OSError, ValueError) as err:
-        cause = err.__cause__ or err
-        return None, (f"The stored results file {path} could not be read ({type(cause).__name__}), so these results "
-                      f"were computed again.")
-    missing = missing_variables(study, stored)
-    if missing:
-        return None, (f"The stored results file {path} lacked {', '.join(missing)}, which every {study} results file "
-                      f"holds, so these results were computed again.")
-    return stored, None
+        why = f"could not be read ({type(err.__cause__ or err).__name__}),"
+    if why is None:
+        return stored, None
+    return None, f"The stored results file {path} {why} so these results were computed again."
 
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
