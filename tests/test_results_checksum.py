@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.pipeline.notes import run_notes
+from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies.declared import DECLARED
 from spectral_collapse.studies.registry import STUDIES

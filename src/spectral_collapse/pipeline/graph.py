@@ -4,6 +4,8 @@ The book's order is the registry's; ``run_order`` puts each study after those it
 """
 from __future__ import annotations
 
+import graphlib
+
 from ..studies import registry
 
 __all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "upstream", "run_order"]
@@ -47,27 +49,23 @@ def run_order(studies=None) -> list[str]:
     Raises ValueError for an unknown study or a cycle (named)."""
     names = study_names()
     book = {name: i for i, name in enumerate(names)}
-    wanted = list(dict.fromkeys(names if studies is None else studies))
-    for s in wanted:
+    wanted = set(names if studies is None else studies)
+    for s in sorted(wanted, key=lambda s: book.get(s, len(book))):
         registry.get_study(s)
-    selected = set(wanted)
-    order: list[str] = []
-    state: dict[str, str] = {}  # "visiting" on the current path, "done" once placed
-
-    def visit(s: str, path: list[str]) -> None:
-        if state.get(s) == "done":
-            return
-        if state.get(s) == "visiting":
-            cycle = path[path.index(s):] + [s]
-            raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
-                             f"studies/registry.py")
-        state[s] = "visiting"
-        for dep in sorted(prerequisites(s), key=lambda d: book.get(d, len(book))):
-            visit(dep, path + [s])
-        state[s] = "done"
-        if s in selected:
+    sorter = graphlib.TopologicalSorter({s: prerequisites(s) for s in names})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as err:  # args[1]: each node is read by the next, the first one repeated at the end
+        ring = err.args[1][:0:-1]
+        start = ring.index(min(ring, key=book.get))
+        cycle = ring[start:] + ring[:start + 1]
+        raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
+                         f"studies/registry.py") from None
+    order, ready = [], []
+    while sorter.is_active():   # one at a time, the first ready study in book order
+        ready = sorted([*ready, *sorter.get_ready()], key=book.get)
+        s = ready.pop(0)
+        sorter.done(s)
+        if s in wanted:
             order.append(s)
-
-    for s in sorted(wanted, key=lambda d: book.get(d, len(book))):
-        visit(s, [])
     return order

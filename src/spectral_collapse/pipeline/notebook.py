@@ -16,8 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .notes import json_attr, run_notes
-from .parameters import parameters_table
+from .parameters import json_attr, parameters_table, run_notes
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
            "message_first", "ECHO_ENV"]
@@ -104,14 +103,8 @@ def misspelled_parameters(names, known) -> dict:
     names far from every parameter are left alone."""
     import difflib
 
-    out = {}
-    for n in names:
-        if n in known:
-            continue
-        close = difflib.get_close_matches(n, known, n=1, cutoff=0.75)
-        if close:
-            out[n] = close[0]
-    return out
+    return {n: close[0] for n in names
+            if n not in known and (close := difflib.get_close_matches(n, known, n=1, cutoff=0.75))}
 
 
 def _ipython():

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from . import graph
+from ..environ import env_whole, whole
 from ..text import plural
 
 __all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
@@ -51,8 +52,6 @@ def notebook_traceback(err: BaseException) -> str:
 def kernel_threads(jobs: int = 1) -> int:
     """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
     ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
-    from ..environ import env_whole, whole
-
     return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, _cores() // max(1, int(jobs)))
 
 
@@ -78,11 +77,8 @@ def resolve_jobs(jobs: int | str) -> int:
         import torch
 
         return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
-    try:
-        n = int(jobs)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1 or isinstance(jobs, bool) or str(n) != str(jobs).strip():
+    n = None if isinstance(jobs, bool) else whole(jobs)
+    if n is None:
         raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
     return n
 

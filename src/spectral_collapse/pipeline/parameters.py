@@ -1,15 +1,39 @@
-"""A chapter's parameters table: each knob of the run, the value it took, and where that value came from.
+"""What a chapter shows above a study's results: the notes of the run that computed them and its parameters table.
 
-``parameters_table(spec, ds)``: a knob given shows its value; a knob left at its default the values it took in
-the results (``_USED``), else its default's description; a resolved input its values or the first 12 hex digits of
-its key."""
+``run_notes(attrs)`` lists the run's warnings (attr ``run_warnings``). ``parameters_table(spec, ds)``: a knob given
+shows its value; a knob left at its default the values it took in the results (``_USED``), else its default's
+description; a resolved input its values or the first 12 hex digits of its key."""
 from __future__ import annotations
 
+import json
 import math
 
-from .notes import json_attr
+__all__ = ["parameters_table", "run_notes", "stored_notes", "json_attr", "HEADING", "GIVEN", "DEFAULT", "INPUT",
+           "SWEEP"]
 
-__all__ = ["parameters_table", "GIVEN", "DEFAULT", "INPUT", "SWEEP"]
+HEADING = "**Notes from the run that computed these results:**"
+
+
+def json_attr(attrs, key: str, default=None):
+    """``attrs[key]`` parsed as JSON; ``default`` when it is missing, empty, null or not JSON."""
+    try:
+        value = json.loads(attrs.get(key) or "null")
+    except (TypeError, ValueError):
+        return default
+    return default if value is None else value
+
+
+def stored_notes(attrs: dict) -> list[str]:
+    """The run's warnings (``attrs["run_warnings"]``, a JSON list), each once, in order; [] otherwise."""
+    notes = json_attr(attrs, "run_warnings", [])
+    return list(dict.fromkeys(str(n) for n in notes)) if isinstance(notes, list) else []
+
+
+def run_notes(attrs: dict) -> str:
+    """Markdown listing ``stored_notes`` under ``HEADING``; '' when there are none."""
+    notes = stored_notes(attrs)
+    return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
+
 
 # the "set by" column: where each row's value came from
 GIVEN, DEFAULT, INPUT = "given for this chapter", "the default", "read by the run"

@@ -20,7 +20,7 @@ from ..studies.gate import GATE_LABEL
 from ..studies.registry import get_study
 from ..studies.store import results_path
 from ..studies.tables import md_table
-from .notes import json_attr
+from .parameters import json_attr
 from .toc import study_parts
 
 __all__ = ["TEMPLATES", "write_book", "render_config", "render_toc", "render_intro", "render_gate_page",

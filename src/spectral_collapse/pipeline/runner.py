@@ -28,7 +28,7 @@ from ..studies.progress import running
 from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo
-from .notes import json_attr
+from .parameters import json_attr
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
