@@ -1,7 +1,7 @@
 """Write the book's table of contents (_toc.yml), studies index, API page (book/api.md) and page fragments.
 
 The table of contents lists only the study chapters present in book/studies/ (`make studies` writes them), grouped
-as pipeline.toc says; the API page has one autodoc block per module of src/spectral_collapse. The hand-written pages
+as pipeline.graph says; the API page has one autodoc block per module of src/spectral_collapse. The hand-written pages
 take every number from fragments in book/_generated/, regenerated from the stored results and
 benchmarks/results/latest.json (pipeline.fragments.book_fragments); --check does not look at them.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from spectral_collapse.pipeline.toc import studies_index, study_notebooks, study_parts  # noqa: E402
+from spectral_collapse.pipeline.graph import studies_index, study_notebooks, study_parts  # noqa: E402
 
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")

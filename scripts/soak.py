@@ -3,15 +3,11 @@
     python scripts/soak.py --profile quick                                         # every study and dataset, twice
     python scripts/soak.py --profile smoke --study main_results --dataset ihc-sr   # a short run (a slow test)
 
-Each round executes every (study, dataset) notebook as `python -m spectral_collapse studies` does, into a fresh
-results folder (``<work>/round<r>/results``, seeded with the stored Pareto choices that other studies read), so every
-number is computed again; trained models are reused from the checkpoint root. Measured per study: wall time and the
-peak resident memory of this process and its children (the kernel), sampled every half second.
-
-Pass criteria: every results file of round 2 equals round 1's (provenance stamps aside), and each study's peak memory
-in round 2 is at most round 1's x (1 + ``--rel``) + ``--abs-mb``. The report goes to ``--out`` (JSON, default
-docs/soak.json, which the benchmarks chapter reads); exit status 1 when a criterion fails. A full quick soak takes
-hours on 2 cores.
+Each round executes every (study, dataset) chapter into a fresh results folder (seeded with the stored Pareto
+choices other studies read), reusing the trained models, and samples the peak resident memory of this process and
+its children (the kernel). It passes when round 2's results files equal round 1's (provenance stamps aside) and each
+study's peak in round 2 is at most round 1's x (1 + --rel) + --abs-mb (0.1, 100 MB). The report goes to
+docs/soak.json (the benchmarks chapter reads it); exit status 1 when a criterion fails. A quick soak takes hours.
 """
 from __future__ import annotations
 
@@ -104,8 +100,7 @@ def compare_results(a: Path, b: Path) -> tuple[list[str], list[str]]:
             da, db = (xr.load_dataset(p, engine="h5netcdf") for p in (pa, pb))
             da.attrs, db.attrs = _without_stamps(da.attrs), _without_stamps(db.attrs)
             if not da.identical(db):
-                changed = [v for v in sorted(set(da.variables) | set(db.variables))
-                           if v not in da.variables or v not in db.variables or not da[v].identical(db[v])]
+                changed = [v for v in da.variables if v not in db.variables or not da[v].identical(db[v])]
                 diffs.append(f"{rel}: differs ({', '.join(changed) or 'attributes'})")
     return [str(n) for n in names], diffs
 

@@ -54,7 +54,7 @@ def test_glossary_headwords_are_reader_words():
 
 
 def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
-    from spectral_collapse.pipeline.toc import STUDY_LINES, studies_index, study_notebooks
+    from spectral_collapse.pipeline.graph import STUDY_LINES, studies_index, study_notebooks
     from spectral_collapse.studies.registry import STUDIES
 
     assert set(STUDY_LINES) == set(STUDIES)       # a new study needs its line on the index page
@@ -69,7 +69,7 @@ def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
 
 
 def test_book_studies_index_is_the_generated_one():
-    from spectral_collapse.pipeline.toc import studies_index, study_notebooks
+    from spectral_collapse.pipeline.graph import studies_index, study_notebooks
 
     assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_notebooks(BOOK))
 

@@ -29,7 +29,7 @@ def _train(a):
                 print(f"  {name}: {'passes' if rec['passed'] else 'fails: ' + rec['failures']}", flush=True)
         return
     for par in a.param:
-        tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=_json_arg(a, "data_options") or {})
+        tm = trained_model(a.profile, a.dataset, par, factor=a.factor, options=a.data_options or {})
         print(f"{par}: {tm.path}")
 
 
@@ -54,7 +54,7 @@ def _studies(a):
     if a.costs and not Path(a.costs).is_file():
         raise SystemExit(f"--costs {a.costs}: no such file; give a timed main command's record (e.g. --costs "
                          f"benchmarks/results/main_command.json) or leave --costs out")
-    knobs = {"data_options": _json_arg(a, "data_options"), "model": a.model, "models": _json_arg(a, "models"),
+    knobs = {"data_options": a.data_options, "model": a.model, "models": a.models,
              "allow_weak_model": True if a.allow_weak_model else None}
     _progress_on(a.quiet)
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
@@ -67,10 +67,9 @@ def _report(a):
     from .pipeline.report import build_report
 
     _progress_on(a.quiet)
-    build_report(a.data, model=a.model, models=_json_arg(a, "models"), data_options=_json_arg(a, "data_options"),
-                 profile=a.profile, out=a.out, jobs=a.jobs, force=a.force,
-                 allow_weak_model=True if a.allow_weak_model else None, studies=a.study or None,
-                 html=not a.no_html, threads=a.threads)
+    build_report(a.data, model=a.model, models=a.models, data_options=a.data_options, profile=a.profile, out=a.out,
+                 jobs=a.jobs, force=a.force, allow_weak_model=True if a.allow_weak_model else None,
+                 studies=a.study or None, html=not a.no_html, threads=a.threads)
 
 
 def _download(a):
@@ -90,14 +89,15 @@ def _progress_on(quiet: bool) -> None:
     os.environ[ENV] = "0" if quiet else os.environ.get(ENV) or "1"
 
 
-def _json_arg(a, name: str):
-    """The JSON option ``--name`` parsed (None when not given); a clear error naming the flag otherwise."""
-    text, flag = getattr(a, name), "--" + name.replace("_", "-")
-    try:
-        return None if text is None else json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SystemExit(f"{flag} {text!r} is not valid JSON ({err}); e.g. {flag} '{{\"task\": \"sr\", "
-                         f"\"factor\": 4}}'") from None
+def _json(flag: str):
+    """An argparse type: the option's JSON value parsed; a clear error naming the flag (SystemExit) otherwise."""
+    def parse(text: str):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SystemExit(f"{flag} {text!r} is not valid JSON ({err}); e.g. {flag} '{{\"task\": \"sr\", "
+                             f"\"factor\": 4}}'") from None
+    return parse
 
 
 def _whole(minimum: int, what: str):
@@ -170,10 +170,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="execute every chapter again")
     r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")
     for p in (t, s, r):
-        p.add_argument("--data-options", default=None, metavar="JSON",
+        p.add_argument("--data-options", type=_json("--data-options"), default=None, metavar="JSON",
                        help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
     for p in (s, r):
-        p.add_argument("--models", default=None, metavar="JSON",
+        p.add_argument("--models", type=_json("--models"), default=None, metavar="JSON",
                        help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
                             'with the second')
         p.add_argument("--allow-weak-model", action="store_true", help=_WEAK_HELP)

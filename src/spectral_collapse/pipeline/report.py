@@ -41,7 +41,6 @@ from ..studies.store import results_path
 from ..studies.tables import md_table
 from .notebook import repo_root
 from .parameters import json_attr
-from .toc import study_parts
 
 __all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report", "write_book",
            "render_gate_page"]
@@ -217,7 +216,7 @@ def render_toc(chapters: list[str]) -> str:
     """The report's _toc.yml: the intro, then the chapters (doc names) in the book's parts."""
     lines = ["# Written by `python -m spectral_collapse report`; rewritten at every run.", "format: jb-book",
              "root: intro", "parts:", "  - caption: Your model", "    chapters:", "      - file: studies/model_quality"]
-    return "\n".join(lines + study_parts(chapters)) + "\n"
+    return "\n".join(lines + graph.study_parts(chapters)) + "\n"
 
 
 def _code(value) -> str:
@@ -321,7 +320,6 @@ def write_book(report, root: Path) -> None:
     (book / "_toc.yml").write_text(render_toc(list(report.chapters.values())), encoding="utf-8")
     (book / "intro.md").write_text(render_intro(report, title, root), encoding="utf-8")
     (book / "studies" / "model_quality.md").write_text(render_gate_page(report, root), encoding="utf-8")
-    static = Path(root) / "book" / "_static"
-    for js in sorted(static.glob("*.js")) if static.is_dir() else []:
+    for js in sorted((Path(root) / "book" / "_static").glob("*.js")):
         (book / "_static").mkdir(exist_ok=True)
         shutil.copy2(js, book / "_static" / js.name)

@@ -33,11 +33,6 @@ from .parameters import json_attr
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
 
-def _checkpoints(ds: xr.Dataset) -> dict:
-    value = json_attr(ds.attrs, "checkpoints", {})
-    return value if isinstance(value, dict) else {}
-
-
 def _flat(value, prefix: str = "") -> dict:
     """{"a.b.c": leaf} of nested dicts."""
     if isinstance(value, dict):
@@ -142,7 +137,9 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     ds.attrs["run_warnings"] = json.dumps(([damaged] if damaged else []) + own_warnings(caught))
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
+    used = json_attr(ds.attrs, "checkpoints", {})
+    digests = {p: checkpoint_digest(p) for p in (used.values() if isinstance(used, dict) else ())
+               if isinstance(p, str) and Path(p).is_dir()}
     ds.attrs.update(spec=spec.to_json(), results_key=spec.key(), cache_version=CACHE_VERSION,
                     profile_values=json.dumps(profile_values(spec.profile), sort_keys=True),
                     checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
