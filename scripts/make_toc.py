@@ -6,7 +6,6 @@ take every number from fragments in book/_generated/, regenerated from the store
 benchmarks/results/latest.json (pipeline.fragments.book_fragments); --check does not look at them.
 
     python scripts/make_toc.py                    # rewrite _toc.yml, book/api.md and book/_generated/
-    python scripts/make_toc.py --profile smoke    # fragments from another profile's results
     python scripts/make_toc.py --check            # exit 1 if _toc.yml or book/api.md is out of date (CI)
 """
 from __future__ import annotations
@@ -133,7 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
-    parser.add_argument("--profile", default="quick", help="whose results the page fragments show (default quick)")
     args = parser.parse_args(argv)
     stale = []
     for path, text in outputs(args.root).items():
@@ -147,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in stale) + "; run `make toc`")
         return 1
     if not args.check:
-        for path in write_fragments(args.root, args.profile):
+        for path in write_fragments(args.root):
             print(f"wrote {path.relative_to(args.root)}")
     return 0
 

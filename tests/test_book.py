@@ -55,7 +55,8 @@ def test_config_is_offline_and_does_not_execute():
     assert config["execute"]["execute_notebooks"] == "off"
     sphinx = config["sphinx"]
     extensions = sphinx["config"]["extensions"]
-    assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon", "myst_nb", "sphinx_book_theme"} <= set(extensions)
+    assert {"sphinx.ext.autodoc", "spectral_collapse.pipeline.sphinx_docstrings", "myst_nb",
+            "sphinx_book_theme"} <= set(extensions)
     # thebe is off, and its extension would write a duplicate `const` script into every page
     assert config["launch_buttons"]["thebe"] is False and "sphinx_thebe" not in extensions
     assert "extra_extensions" not in sphinx, "sphinx.config.extensions is the whole list; extra_extensions is ignored"

@@ -119,9 +119,6 @@ def _raise_terminated(signum, frame):
     raise _Terminated
 
 
-_WEAK_HELP = ("run on models below the quality gate instead of refusing them (each chapter then carries a "
-              "warning); default: the profile's allow_weak_models (smoke: every model; quick: the model-set "
-              "entries it lists; paper: none)")
 _THREADS = _whole(1, "the number of torch threads")
 
 
@@ -140,18 +137,12 @@ def _parser() -> argparse.ArgumentParser:
                         "models of it named, in that order (e.g. --set ihc-sr-x4-eps ihc-sr-x4-edm), and print "
                         "each one's quality gate")
     s = sub.add_parser("studies", help="execute the study notebooks that are missing or stale into book/studies/")
-    s.add_argument("--study", nargs="*", default=None)
     s.add_argument("--dataset", nargs="*", default=None,
                    help="dataset names, or folder:<path> for your own folders (default: each study's datasets)")
     s.add_argument("--model", default=None, metavar="PATH",
                    help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
-    s.add_argument("--force", action="store_true")
-    s.add_argument("--jobs", default="1",
-                   help="studies run side by side, each in its own process with cores/jobs torch threads; a study "
-                        "waits for the studies it reads (default 1: one after another; 'auto': the cores, at most 4, "
-                        "or 1 with a GPU)")
     s.add_argument("--costs", default=None, metavar="JSON",
                    help="a timed main command's record (its studies_s: seconds per study/dataset, e.g. "
                         "benchmarks/results/main_command.json): with --jobs > 1 the costliest ready study starts first")
@@ -165,18 +156,24 @@ def _parser() -> argparse.ArgumentParser:
                    help="your diffusers pipeline folder (unet/ or transformer/, scheduler/) or hub id")
     r.add_argument("--out", default=None, metavar="DIR",
                    help="the report's folder (default: reports/<data>--<model>-<profile>-<content digest>)")
-    r.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
-    r.add_argument("--jobs", default="1", help="studies side by side (as for `studies`; default 1)")
-    r.add_argument("--force", action="store_true", help="execute every chapter again")
     r.add_argument("--no-html", action="store_true", help="write the chapters and pages, skip jupyter-book build")
     for p in (t, s, r):
         p.add_argument("--data-options", type=_json("--data-options"), default=None, metavar="JSON",
                        help='loader options, e.g. \'{"task": "sr", "factor": 4}\' (docs/datasets.md)')
     for p in (s, r):
+        p.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one that applies)")
+        p.add_argument("--force", action="store_true", help="execute every chapter again")
+        p.add_argument("--jobs", default="1",
+                       help="studies run side by side, each in its own process with cores/jobs torch threads; a study "
+                            "waits for the studies it reads (default 1: one after another; 'auto': the cores, at most "
+                            "4, or 1 with a GPU)")
         p.add_argument("--models", type=_json("--models"), default=None, metavar="JSON",
                        help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
                             'with the second')
-        p.add_argument("--allow-weak-model", action="store_true", help=_WEAK_HELP)
+        p.add_argument("--allow-weak-model", action="store_true",
+                       help="run on models below the quality gate instead of refusing them (each chapter then carries a "
+                            "warning); default: the profile's allow_weak_models (smoke: every model; quick: the "
+                            "model-set entries it lists; paper: none)")
         p.add_argument("--threads", type=_THREADS, default=None,
                        help="torch threads per study kernel (default: $SPECTRAL_COLLAPSE_THREADS, else "
                             "$OMP_NUM_THREADS, else the cores / jobs)")

@@ -136,20 +136,9 @@ def glossary(path: Path) -> dict[str, str | None]:
 
 
 # pieces of markdown a link must not go into: fenced code, inline code and roles, links, math, HTML, headings
-_PROTECTED = re.compile(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*", re.S | re.M)
+_PROTECTED = re.compile(r"(```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*)", re.S | re.M)
 _NOT_LINKED = {"Cell"}   # "cell" in a chapter's prose is a table cell, not the cache's
 _HIDDEN = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
-
-
-def _term_pattern(term: str) -> tuple[re.Pattern, str, str]:
-    """(pattern for a use of ``term`` in prose, its math form or "", the target the term role needs); a math term
-    ``$S_{HF}$`` is used as ``S_HF`` or ``$S_{HF}$`` and filed by Sphinx as ``S_{HF}``."""
-    m = re.fullmatch(r"\$(.+)\$", term)
-    if m:
-        target = m.group(1)
-        plain = target.replace("{", "").replace("}", "")
-        return re.compile(rf"(?<![\w$]){re.escape(plain)}(?![\w])"), term, target
-    return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I), "", term
 
 
 def _prose(nb) -> list[tuple[dict, str]]:
@@ -172,21 +161,16 @@ def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str
     def link(words: str) -> str:
         return f"[{math}](#{label})" if math and label else f"{{term}}`{words} <{target}>`"
 
-    pos, done, pieces = 0, False, []
-    for prot in [*_PROTECTED.finditer(text), None]:
-        chunk = text[pos:prot.start() if prot else len(text)]
-        hit = None if done else pattern.search(chunk)
-        if hit:
-            chunk = f"{chunk[:hit.start()]}{link(hit.group(0))}{chunk[hit.end():]}"
-            done = True
-        pieces.append(chunk)
-        if prot:
-            piece = prot.group(0)
-            if not done and math and piece == math:
-                piece, done = link(target.replace('{', '').replace('}', '')), True
-            pieces.append(piece)
-            pos = prot.end()
-    return "".join(pieces) if done else None
+    parts = _PROTECTED.split(text)   # the prose between protected pieces at even places, the pieces at odd ones
+    for i, part in enumerate(parts):
+        if i % 2 == 0 and (hit := pattern.search(part)):
+            parts[i] = f"{part[:hit.start()]}{link(hit.group(0))}{part[hit.end():]}"
+        elif i % 2 and math and part == math:
+            parts[i] = link(target.replace("{", "").replace("}", ""))
+        else:
+            continue
+        return "".join(parts)
+    return None
 
 
 def link_glossary(nb, path: Path) -> int:
@@ -197,7 +181,13 @@ def link_glossary(nb, path: Path) -> int:
     for term, label in glossary(path).items():
         if term in _NOT_LINKED:
             continue
-        pattern, math, target = _term_pattern(term)
+        m = re.fullmatch(r"\$(.+)\$", term)   # a math term $S_{HF}$: used as S_HF or $S_{HF}$, filed as S_{HF}
+        if m:
+            math, target = term, m.group(1)
+            pattern = re.compile(rf"(?<![\w$]){re.escape(target.replace('{', '').replace('}', ''))}(?![\w])")
+        else:
+            math, target = "", term
+            pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I)
         for node, key in blocks:
             text = node[key]
             text = link_term("".join(text) if isinstance(text, list) else text, pattern, math, target, label)

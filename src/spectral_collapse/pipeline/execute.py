@@ -1,13 +1,10 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
 then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb.
 
-A chapter is executed when it is missing or one of its inputs changed since (content hashes in its metadata,
-``pipeline.chapters``): its source notebook, its results file, those of the studies it reads, the files its
-``*_file`` parameters name (a study that stores no results) and the hash files of the shipped weights its results
-came from. A page (intro, scorecard, claims, figures, conclusions, errata) reads every stored result of a profile and
-computes nothing: it is executed when its source or any results file of the profile changed. The notebook computes
-results only when they are missing or stale (``pipeline.runner``). Every root (``root``, ``book_dir``,
-``results_root``) is a parameter, so a report (``pipeline.report``) runs the same code.
+A chapter is executed when it is missing or one of its inputs (``chapter_inputs``) changed since (content hashes in
+its metadata, ``pipeline.chapters``); a page, which reads every stored result of a profile and computes nothing, when
+its source or any results file of the profile changed. The notebook computes results only when they are missing or
+stale (``pipeline.runner``). Every root is a parameter, so a report (``pipeline.report``) runs the same code.
 """
 from __future__ import annotations
 
@@ -102,8 +99,9 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
-    """The files whose content decides whether a chapter is up to date (see the module's doc); the chapter's own
-    results file, when the study stores one, comes second."""
+    """The files whose content decides whether a chapter is up to date: its source notebook, its results file
+    (second, when the study stores one), those of the studies it reads and the hash files of the shipped weights its
+    results came from; for a study that stores no results, the files its ``*_file`` parameters name."""
     root = Path(root)
     src = root / graph.source_notebook(study)
     if get_study(study).run is None:

@@ -109,7 +109,8 @@ STUDY_LINES = {
     "flow_collapse": "whether inverting a flow-matching model collapses as DDIM inversion does.",
     "metric_validation": "whether the spectral scores measure what they claim, on real images and filtered copies.",
     "cost": "what each inversion method costs per step (network calls, time and memory) against DDIM.",
-    "benchmarks": "how long a translation, a training step and a metric take, stored with the machine that measured them.",
+    "benchmarks": "how long a translation, a training step and a metric take, stored with the machine that measured "
+                  "them.",
     "your_model": "how to run a study with a diffusers model of your own and on your own image folders.",
 }
 

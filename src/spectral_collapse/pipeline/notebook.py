@@ -16,6 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from IPython import get_ipython
+
 from .parameters import json_attr, parameters_table, run_notes
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
@@ -55,7 +57,7 @@ def show_missing_as_dash() -> bool:
     """In a running kernel, tables display a missing value as "—", a checkpoint folder by its model name, no plain
     0, 1, 2, ... row index, and tables and Markdown in the book's notation (``plotting.reader``). Returns whether a
     kernel was found."""
-    ip = _ipython()
+    ip = get_ipython()
     if ip is None:
         return False
     import pandas as pd
@@ -107,18 +109,11 @@ def misspelled_parameters(names, known) -> dict:
             if n not in known and (close := difflib.get_close_matches(n, known, n=1, cutoff=0.75))}
 
 
-def _ipython():
-    """The running IPython shell, None outside one."""
-    from IPython import get_ipython
-
-    return get_ipython()
-
-
 def _injected_names() -> list[str]:
     """The names papermill injected into the running kernel (its last "# Parameters" cell); [] when none."""
     import ast
 
-    ip = _ipython()
+    ip = get_ipython()
     history = list(getattr(ip, "user_ns", {}).get("In", []) or []) if ip is not None else []
     for src in reversed(history):
         if isinstance(src, str) and src.lstrip().startswith("# Parameters"):
@@ -133,7 +128,7 @@ def _injected_names() -> list[str]:
 
 def _kernel_names() -> list[str]:
     """The plain-valued global names the user (or papermill) defined in the running kernel; [] outside one."""
-    ip = _ipython()
+    ip = get_ipython()
     if ip is None:
         return []
     hidden = getattr(ip, "user_ns_hidden", {})
@@ -216,21 +211,15 @@ def message_first(err: BaseException) -> BaseException:
         err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
     except AttributeError:   # an exception type that takes no attributes: IPython's own rendering
         pass
-    fd = _kernel_terminal()
-    if fd is not None and os.environ.get(ECHO_ENV) != "0":
+    if type(sys.stderr).__module__.startswith("ipykernel") and os.environ.get(ECHO_ENV) != "0":
+        # in a kernel: the starting process's stderr (papermill's terminal)
+        fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+        fd = fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
         try:
             os.write(fd, f"{head}\n".encode())
-        except OSError:
+        except (OSError, TypeError):   # TypeError: no descriptor at all
             pass
     return err
-
-
-def _kernel_terminal() -> int | None:
-    """In an IPython kernel, the file descriptor of the starting process's stderr (papermill's terminal); else None."""
-    if not type(sys.stderr).__module__.startswith("ipykernel"):
-        return None
-    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
-    return fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
 
 
 def strip_outputs(model: dict, **_) -> dict:

@@ -48,8 +48,6 @@ _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("c
          "keys": (("coord", "model"),), "bases": (("coord", "base"),), "baselines": (("coord", "method"),),
          "eta_hf": (("coord", "eta_hf"),), "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
          "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),), "schedules": (("coord", "method"),)}
-# a knob left out of the table where another one chose instead: ``model`` where the pair ``models`` is given
-_ONE_ROW = {"model": "models"}
 
 
 def _cell(value) -> str:
@@ -205,8 +203,8 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
     rows = [("dataset", _cell(spec.get("dataset")), GIVEN), ("profile", _cell(spec.get("profile")), GIVEN)]
     params = spec.get("params") or {}
     for name, value in params.items():
-        if name in _ONE_ROW and params.get(_ONE_ROW[name]) is not None and value is None or \
-                name == "models" and value is None and "model" in params:
+        if value is None and (name == "model" and params.get("models") is not None or name == "models"
+                              and "model" in params):
             continue   # one row for the models: the knob that chose them (model, or the pair models)
         if value is not None:
             used = _clamped(name, value, ds)

@@ -119,9 +119,7 @@ class Report:
     not_applicable: dict = field(default_factory=dict)  # study -> why
 
     def to_json(self) -> str:
-        d = asdict(self)
-        d.update(out=str(self.out), html=None if self.html is None else str(self.html))
-        return json.dumps(d, indent=2, sort_keys=True, default=str) + "\n"
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n"
 
 
 def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
@@ -143,7 +141,11 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     content = report_content(data, profile, knobs)
     root = Path(root).resolve() if root else repo_root()
     out = (Path(out) if out else root / "reports" / report_name(data, profile, knobs, content)).resolve()
-    _check_not_the_project(out, root)
+    for own in (root / "book", root / "data"):   # the project's own folders are never written
+        own = own.resolve()
+        if out == own or out.is_relative_to(own) or own.is_relative_to(out):
+            raise ValueError(f"report folder {out} would write into the project's own {own}; pass --out a folder of "
+                             f"its own (default: reports/<name> under the checkout)")
     book = out / "book"
     (book / "studies").mkdir(parents=True, exist_ok=True)
     print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
@@ -170,15 +172,6 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     if failure is not None:
         raise failure
     return report
-
-
-def _check_not_the_project(out: Path, root: Path) -> None:
-    """Refuse an output folder that is, holds or lies in the project's own book/ or data/."""
-    for own in (root / "book", root / "data"):
-        own = own.resolve()
-        if out == own or out.is_relative_to(own) or own.is_relative_to(out):
-            raise ValueError(f"report folder {out} would write into the project's own {own}; pass --out a folder of "
-                             f"its own (default: reports/<name> under the checkout)")
 
 
 def _build_html(book: Path) -> Path:
