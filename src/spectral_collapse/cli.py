@@ -1,4 +1,5 @@
-"""Command line: python -m spectral_collapse {train, studies, report, download, weights} (also python -m spectral_collapse.cli)."""
+"""Command line: python -m spectral_collapse {train, studies, report, download, weights} (also python -m
+spectral_collapse.cli)."""
 from __future__ import annotations
 
 import argparse
