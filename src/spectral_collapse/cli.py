@@ -45,7 +45,8 @@ def _weights(a):
                                 f"(`make book` or `python -m spectral_collapse train`)")
     for ckpt in done:
         print(f"{ckpt.name} -> {export(ckpt, a.out)}")
-    print(f"{len(done)} checkpoints, {shipped_size(a.out or SHIPPED_ROOT) / 2**20:.1f} MiB under {a.out or SHIPPED_ROOT}")
+    out = a.out or SHIPPED_ROOT
+    print(f"{len(done)} checkpoints, {shipped_size(out) / 2**20:.1f} MiB under {out}")
 
 
 def _studies(a):
@@ -150,7 +151,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--book-dir", default=None, metavar="DIR",
                    help="where the executed chapters are written (default: book/studies of --root)")
     r = sub.add_parser("report", help="build a book for your data and your diffusers model in a folder of its own "
-                                      "(results, cells, chapters, HTML); the project's book/ and data/ stay as they are")
+                                      "(results, cells, chapters, HTML); the project's book/ and data/ are left alone")
     r.add_argument("--data", required=True, metavar="DATASET",
                    help="folder:<path> (your source/ and target/ folders, docs/datasets.md) or a dataset name")
     r.add_argument("--model", default=None, metavar="PATH",
@@ -172,8 +173,8 @@ def _parser() -> argparse.ArgumentParser:
                        help='two models instead, \'{"source": PATH, "target": PATH}\': invert with the first, sample '
                             'with the second')
         p.add_argument("--allow-weak-model", action="store_true",
-                       help="run on models below the quality gate instead of refusing them (each chapter then carries a "
-                            "warning); default: the profile's allow_weak_models (smoke: every model; quick: the "
+                       help="run on models below the quality gate instead of refusing them (each chapter then carries "
+                            "a warning); default: the profile's allow_weak_models (smoke: every model; quick: the "
                             "model-set entries it lists; paper: none)")
         p.add_argument("--threads", type=_THREADS, default=None,
                        help="torch threads per study kernel (default: $SPECTRAL_COLLAPSE_THREADS, else "

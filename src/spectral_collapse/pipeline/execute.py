@@ -115,10 +115,12 @@ def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, result
 def shipped_weights(results: Path, root: Path) -> list[Path]:
     """The hash files (``sha256.json``) of the shipped weights (data/weights) that stored ``results`` were computed
     from: weights shipped anew under the same folder name make the chapter (and its results) stale."""
+    if not Path(results).is_file():
+        return []
     try:
         with xr.open_dataset(results) as ds:
             recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
-    except (OSError, ValueError, TypeError):  # no results, or unreadable: the chapter is judged by the file's hash
+    except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
         return []
     folders = [shipped_dir(path) for path in (recorded if isinstance(recorded, dict) else ())]
     hashes = {(f if f.is_absolute() else Path(root) / f) / HASHES for f in folders}
