@@ -27,11 +27,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -c constraints.txt -e ".[test]"
 	touch $@
 
-# Offline vega bundle (rebuilt when the environment changes) and a check of the vendored MathJax.
+# Offline vega bundle (vega, vega-lite and vega-embed built by vl-convert, no network; not committed), rebuilt when
+# the environment changes, so that charts in Altair's interactive HTML mode draw offline.
 assets: $(VEGA_BUNDLE)
 
-$(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py scripts/make_book_assets.py
-	$(PY) scripts/make_book_assets.py
+$(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py
+	$(PY) -c "from spectral_collapse.plotting.render import write_vega_bundle; print('wrote', write_vega_bundle('$@'))"
 
 # studies: executes every study notebook (notebooks/) that is missing or stale with papermill into book/studies/,
 # each after the studies it reads; with JOBS > 1 the costliest first, as timed in the main command's record.

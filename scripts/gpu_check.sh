@@ -1,18 +1,12 @@
 #!/usr/bin/env bash
 # The device check, in one run of under 8 minutes on a GPU: training model-steps per second of K = 1, 8 and 16 models
-# in lockstep (eager, and every step a CUDA graph) and the inversion loop's network evaluations per second, eager and
-# with CUDA graphs (python -m benchmarks.gpu_check), then the reference measurement in the same call when a copy of it
-# is present.
+# in lockstep and the inversion loop's network evaluations per second, eager and with CUDA graphs
+# (python -m benchmarks.gpu_check), then the reference measurement shared/gpu-ceiling.py when the checkout holds it.
 #
 #   scripts/gpu_check.sh [RECORD_FOLDER]     # from the repository root; records go to RECORD_FOLDER (default $OUT, /tmp)
 #
-# The reference measurement (graphs on streams, the compute ceiling) is shared/reference/gpu-ceiling.py of the
-# project's shared folder, beside the checkout. A lent device machine receives the checkout only, never what lies
-# beside it: copy the script to
-# shared/gpu-ceiling.py inside the checkout (a folder .git/info/exclude ignores, named in the call's carry) before
-# the call; without it that part prints a line saying it was skipped. The device image has torch but not diffusers
-# or this package's other needs: carry them as wheels in .whl (the device tool's README says how); they are
-# installed into /tmp/site first. PYTHON picks the interpreter (default: .venv/bin/python if there, else python3).
+# Wheels in .whl/ (packages the GPU machine lacks) are installed into /tmp/site first. PYTHON picks the interpreter
+# (default: .venv/bin/python if there, else python3).
 set -u
 out=${1:-${OUT:-/tmp}}
 mkdir -p "$out"

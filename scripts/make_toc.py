@@ -1,32 +1,24 @@
-"""Write the book's table of contents (_toc.yml), API page (book/api.md) and page fragments from what exists.
+"""Write the book's table of contents (_toc.yml), studies index, API page (book/api.md) and page fragments.
 
-The study notebooks in book/studies/ are produced by `make studies`, so the table of contents lists only
-those present (a missing notebook would break the build). The API page gets one autodoc block per module
-of src/spectral_collapse, so new modules appear without editing the book.
-
-The hand-written pages (intro, methods/*, scorecard, claims, errata, reproducing) take every number from
-fragments in book/_generated/, which this script regenerates from the stored results
-(data/results/<study>/<dataset>-<profile>.nc) and benchmarks/results/latest.json through
-spectral_collapse.pipeline.fragments.book_fragments. They depend on data, so --check does not look at them.
-
-The studies are grouped into parts in the order of the paper's story (STUDY_PARTS); within a part, and for a
-study no part lists, the order is that of spectral_collapse.studies.registry.STUDIES.
+The table of contents lists only the study chapters present in book/studies/ (`make studies` writes them), grouped
+as pipeline.graph says; the API page has one autodoc block per module of src/spectral_collapse. The hand-written pages
+take every number from fragments in book/_generated/, regenerated from the stored results and
+benchmarks/results/latest.json (pipeline.fragments.book_fragments); --check does not look at them.
 
     python scripts/make_toc.py                    # rewrite _toc.yml, book/api.md and book/_generated/
-    python scripts/make_toc.py --profile smoke    # fragments from another profile's results
     python scripts/make_toc.py --check            # exit 1 if _toc.yml or book/api.md is out of date (CI)
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from spectral_collapse.pipeline.toc import STUDY_PARTS, studies_index, study_notebooks, study_parts  # noqa: E402,F401
+from spectral_collapse.pipeline.graph import studies_index, study_notebooks, study_parts  # noqa: E402
 
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
@@ -80,12 +72,8 @@ def package_modules(src: Path) -> list[str]:
 
 
 def render_api(modules: list[str]) -> str:
-    """book/api.md text: a section per subpackage, a heading and one automodule block per module inside it.
-
-    Modules directly under ``spectral_collapse`` share one section ("top-level modules"), so that no heading repeats.
-    Each module has its own heading: autodoc writes none, and without one the functions of one module run on into the
-    next with nothing to say where they live.
-    """
+    """book/api.md text: a section per subpackage (the top-level modules share one), a heading and an automodule
+    block per module (autodoc writes no heading of its own)."""
     lines = [
         "# API reference",
         "",
@@ -99,15 +87,13 @@ def render_api(modules: list[str]) -> str:
         groups.setdefault(".".join(parts[:2]) if len(parts) >= 3 else "", []).append(module)
     for package, members in groups.items():
         lines += ["", f"## `{package}`" if package else f"## `{members[0].split('.')[0]}`: top-level modules"]
-        for module in members:
-            # eval-rst: the docstrings are reStructuredText (``code``, autodoc's :py:class: roles, <placeholders> as
-            # text), which the MyST parser of a bare {automodule} block would misread
+        for module in members:   # eval-rst: autodoc writes reStructuredText
             lines += ["", f"### `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", "```"]
     return "\n".join(lines) + "\n"
 
 
 def outputs(root: Path = ROOT) -> dict[Path, str]:
-    """What the generated files (table of contents, studies index, API page) should contain for the repository at ``root``."""
+    """What the generated files (table of contents, studies index, API page) should hold for the checkout ``root``."""
     book = root / "book"
     return {
         root / "_toc.yml": render_toc(study_notebooks(book)),
@@ -116,34 +102,23 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
     }
 
 
-def load_benchmarks(path: Path) -> dict | None:
-    """The parsed benchmark results file, None when nothing was measured yet."""
-    return json.loads(path.read_text()) if path.exists() else None
-
-
 def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
     """Regenerate book/_generated/ from the stored results under ``root``; returns the files that changed."""
     from spectral_collapse.pipeline.fragments import book_fragments
 
     out = root / "book" / GENERATED
     out.mkdir(parents=True, exist_ok=True)
-    cwd = os.getcwd()
-    os.chdir(root)  # relative paths, so the pages name data/results/..., not this machine's folders
-    try:
-        results = root / "benchmarks" / "results"
-        extras = sorted(results.glob("*-extras.json"))
-        gpu_runs = [load_benchmarks(f) for f in results.glob("*-cuda.json")]
-        newest_gpu = max(gpu_runs, key=lambda r: str(r.get("date", ""))) if gpu_runs else None  # by recorded date
-        fragments = book_fragments("data/results", profile, load_benchmarks(root / BENCHMARKS),
-                                   load_benchmarks(extras[-1]) if extras else None, bench_gpu=newest_gpu)
-    finally:
-        os.chdir(cwd)
+    results = root / "benchmarks" / "results"
+    bench = json.loads((root / BENCHMARKS).read_text()) if (root / BENCHMARKS).exists() else None
+    extras = sorted(results.glob("*-extras.json"))
+    gpu = json.loads(extras[-1].read_text()) if extras else None
+    with contextlib.chdir(root):  # relative paths, so the pages name data/results/..., not this machine's folders
+        fragments = book_fragments("data/results", profile, bench, gpu)
     changed = []
     for name, body in fragments.items():
         path = out / name
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
+        if not path.exists() or path.read_text(encoding="utf-8") != body:
+            path.write_text(body, encoding="utf-8")
             changed.append(path)
     for stale in out.iterdir():  # e.g. the figure of a run whose results were deleted
         if stale.is_file() and stale.name not in fragments and not stale.name.startswith("."):
@@ -157,8 +132,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
-    parser.add_argument("--profile", default="quick", help="whose results the page fragments show (default quick)")
-    parser.add_argument("--no-fragments", action="store_true", help="do not regenerate book/_generated/")
     args = parser.parse_args(argv)
     stale = []
     for path, text in outputs(args.root).items():
@@ -171,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check and stale:
         print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in stale) + "; run `make toc`")
         return 1
-    if not args.check and not args.no_fragments:
-        for path in write_fragments(args.root, args.profile):
+    if not args.check:
+        for path in write_fragments(args.root):
             print(f"wrote {path.relative_to(args.root)}")
     return 0
 

@@ -55,7 +55,8 @@ def test_config_is_offline_and_does_not_execute():
     assert config["execute"]["execute_notebooks"] == "off"
     sphinx = config["sphinx"]
     extensions = sphinx["config"]["extensions"]
-    assert {"sphinx.ext.autodoc", "sphinx.ext.napoleon", "myst_nb", "sphinx_book_theme"} <= set(extensions)
+    assert {"sphinx.ext.autodoc", "spectral_collapse.pipeline.sphinx_docstrings", "myst_nb",
+            "sphinx_book_theme"} <= set(extensions)
     # thebe is off, and its extension would write a duplicate `const` script into every page
     assert config["launch_buttons"]["thebe"] is False and "sphinx_thebe" not in extensions
     assert "extra_extensions" not in sphinx, "sphinx.config.extensions is the whole list; extra_extensions is ignored"
@@ -597,25 +598,25 @@ def test_glossary_links_go_to_the_first_use_of_each_term_only(tmp_path):
     stay as written."""
     import nbformat
 
-    from spectral_collapse.pipeline.chapters import glossary_terms, link_glossary
+    from spectral_collapse.pipeline.chapters import glossary, link_glossary
 
-    glossary = tmp_path / "glossary.md"
-    glossary.write_text("# Glossary\n\n```{glossary}\n$S_{HF}$\n  (glossary-s-hf)=\n  texture.\n\nSpectral collapse\n  it.\n\nCell\n"
+    glossary_md = tmp_path / "glossary.md"
+    glossary_md.write_text("# Glossary\n\n```{glossary}\n$S_{HF}$\n  (glossary-s-hf)=\n  texture.\n\nSpectral collapse\n  it.\n\nCell\n"
                         "  a cached piece.\n```\n")
-    assert glossary_terms(glossary) == ["$S_{HF}$", "Spectral collapse", "Cell"]
+    assert list(glossary(glossary_md)) == ["$S_{HF}$", "Spectral collapse", "Cell"]
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# S_HF and spectral collapse\n\nSee `S_HF` and [S_HF](x.md) and $S_HF + 1$."),
         nbformat.v4.new_code_cell("S_HF = 1  # spectral collapse"),
         nbformat.v4.new_markdown_cell("Each cell: S_HF, then S_HF again; spectral collapse, Spectral collapse."),
         nbformat.v4.new_markdown_cell("Later: $S_{HF}$ and S_HF."),
     ])
-    assert link_glossary(nb, glossary) == 2
+    assert link_glossary(nb, glossary_md) == 2
     assert nb.cells[0].source == "# S_HF and spectral collapse\n\nSee `S_HF` and [S_HF](x.md) and $S_HF + 1$."
     assert nb.cells[1].source == "S_HF = 1  # spectral collapse"
     assert nb.cells[2].source == ("Each cell: [$S_{HF}$](#glossary-s-hf), then S_HF again; "
                                   "{term}`spectral collapse <Spectral collapse>`, Spectral collapse.")
     assert nb.cells[3].source == "Later: $S_{HF}$ and S_HF."
     maths = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("The score $S_{HF}$ is high.")])
-    assert link_glossary(maths, glossary) == 1
+    assert link_glossary(maths, glossary_md) == 1
     assert maths.cells[0].source == "The score [$S_{HF}$](#glossary-s-hf) is high."
     assert link_glossary(nb, tmp_path / "no-glossary.md") == 0

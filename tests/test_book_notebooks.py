@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spectral_collapse.pipeline import book_pages as B
+from spectral_collapse.pipeline import execute as B
 from spectral_collapse.studies.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[1]

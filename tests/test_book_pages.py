@@ -16,7 +16,7 @@ import xarray as xr
 import yaml
 
 from spectral_collapse.pipeline import fragments as F
-from spectral_collapse.pipeline.book_pages import PAGES as BOOK_PAGES
+from spectral_collapse.pipeline.execute import PAGES as BOOK_PAGES
 from spectral_collapse.studies import reproducing as R
 from spectral_collapse.studies import scorecard as S
 from spectral_collapse.studies.store import results_path, save_results
@@ -218,10 +218,10 @@ def _labels() -> set[str]:
 
 
 def test_glossary_defines_the_terms_the_pages_use_and_its_links_resolve():
-    from spectral_collapse.pipeline.chapters import glossary_terms
+    from spectral_collapse.pipeline.chapters import glossary as read_glossary
 
     glossary = ROOT / "book" / "glossary.md"
-    terms = set(glossary_terms(glossary))
+    terms = set(read_glossary(glossary))
     assert {"DDIM", "EDM", "ε-prediction", "x0-prediction", "ReNoise", "Null-Class", "DirectInversion", "EDICT",
             "BDIA", "PSNR", "MS-SSIM", "LPIPS", "FID", "k90", "Minimal effect", "ihc-sr", "ihc-edges", "Seed",
             "Training seed", "Control", "Quality gate", "Verdict"} <= terms

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.pipeline.notes import run_notes
+from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.plotting.reader import short_model_names
 from spectral_collapse.studies.latent_tables import positive_cells, velocity_summary
 from spectral_collapse.studies.seed_tables import outlier_runs

@@ -67,8 +67,8 @@ def _validation(size=32, band=(0.005, 0.4)):
 
 
 def test_a_headword_set_as_code_is_its_text(tmp_path):
-    from spectral_collapse.pipeline.chapters import glossary_terms
+    from spectral_collapse.pipeline.chapters import glossary
 
     g = tmp_path / "glossary.md"
     g.write_text("```{glossary}\nNorm z-score\n`norm_z`\n  A definition.\n```\n")
-    assert glossary_terms(g) == ["Norm z-score", "norm_z"]
+    assert list(glossary(g)) == ["Norm z-score", "norm_z"]

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from spectral_collapse.data import load_dataset, load_folder
-from spectral_collapse.pipeline.notes import run_notes
+from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import own_warnings
 
 RNG = np.random.default_rng(0)

@@ -134,7 +134,7 @@ def test_a_user_models_report_is_kept_on_disk_for_the_next_process_and_follows_i
 def test_gate_page_carries_the_label_chapters_link_to():
     """The chapters' link to the gate page resolves wherever the gate page lives and whatever it is called (the book's chapter is
     model_quality-<dataset>[-<profile>], a report's studies/model_quality.md): both carry the label it points to."""
-    from spectral_collapse.pipeline.report_book import render_gate_page
+    from spectral_collapse.pipeline.report import render_gate_page
     from spectral_collapse.studies.gate import GATE_LABEL
 
     chapter = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "model_quality.ipynb").read_text())

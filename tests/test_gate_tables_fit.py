@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from spectral_collapse.studies.quality import CHECKS, THRESHOLDS
-from spectral_collapse.pipeline import fragments as F
+import table_rule as F
 
 
 def _html_chars(frame) -> int:
-    """The width an HTML table needs by the rule of ``fragments.table_chars``: per column its longest cell or the
+    """The width an HTML table needs by the rule of ``table_rule.table_chars``: per column its longest cell or the
     longest word of its header (a header wraps at spaces; a row label does not), plus ``CELL_PAD``."""
     cols = [(str(frame.index.name or ""), [str(v) for v in frame.index])]
     cols += [(str(c), [str(v) for v in frame[c]]) for c in frame.columns]

@@ -89,7 +89,8 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
     the way Jupyter does, and nothing breaks: the checks pass, and the chapter becomes stale so `make book` runs it."""
     from nbformat.v4 import new_code_cell
 
-    from spectral_collapse.pipeline.execute import chapter_inputs, needs_run, stamp
+    from spectral_collapse.pipeline.chapters import record_inputs
+    from spectral_collapse.pipeline.execute import chapter_inputs, chapter_params, run_reason
 
     study, results = "cost", "data/results"
     src = tmp_path / "notebooks" / f"{study}.ipynb"
@@ -97,9 +98,11 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
     src.write_bytes((ROOT / "notebooks" / f"{study}.ipynb").read_bytes())
     out = tmp_path / "book" / "studies" / f"{study}-ihc-sr.ipynb"
     out.parent.mkdir(parents=True)
-    out.write_bytes(src.read_bytes())
-    stamp(out, chapter_inputs(study, "ihc-sr", "quick", root=tmp_path, results_root=results), tmp_path)
-    assert not needs_run(study, "ihc-sr", "quick", root=tmp_path, results_root=results)
+    chapter = nbformat.read(str(src), as_version=4)
+    record_inputs(chapter, chapter_inputs(study, "ihc-sr", "quick", root=tmp_path, results_root=results), tmp_path)
+    chapter.metadata["spectral_collapse"]["params"] = chapter_params(study, "ihc-sr", "quick", results, None)
+    nbformat.write(chapter, str(out))
+    assert run_reason(study, "ihc-sr", "quick", root=tmp_path, results_root=results) is None
 
     nb = nbformat.read(str(src), as_version=4)
     nb.cells[0].source += "\n\nA sentence added in JupyterLab."
@@ -108,7 +111,7 @@ def test_a_saved_edit_passes_the_checks_and_runs_at_the_next_build(tmp_path):
     params.source = params.source.replace("# only names the page", "# names the page only")
     nbformat.write(nb, str(src))  # what Jupyter's save does (nbformat, indent 1, new cell ids)
     check_notebook(src)
-    assert needs_run(study, "ihc-sr", "quick", root=tmp_path, results_root=results)
+    assert run_reason(study, "ihc-sr", "quick", root=tmp_path, results_root=results) == "notebooks/cost.ipynb changed"
 
 
 def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():

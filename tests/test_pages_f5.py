@@ -33,7 +33,7 @@ def test_methods_paragraphs_on_unshipped_models_quote_only_settings_and_computed
 
 
 def test_glossary_headwords_are_reader_words():
-    from spectral_collapse.pipeline.chapters import glossary_terms
+    from spectral_collapse.pipeline.chapters import glossary
 
     lines = (BOOK / "glossary.md").read_text().splitlines()
     inside = False
@@ -45,7 +45,7 @@ def test_glossary_headwords_are_reader_words():
             inside = False
         elif inside and line.strip() and not line[0].isspace():
             heads.append(line.strip())
-    assert heads and len(heads) == len(glossary_terms(BOOK / "glossary.md"))
+    assert heads and len(heads) == len(glossary(BOOK / "glossary.md"))
     for head in heads:
         assert not head.startswith("`"), f"{head}: a code key as a headword"
         assert not re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", head), head
@@ -54,7 +54,7 @@ def test_glossary_headwords_are_reader_words():
 
 
 def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
-    from spectral_collapse.pipeline.toc import STUDY_LINES, studies_index, study_notebooks
+    from spectral_collapse.pipeline.graph import STUDY_LINES, studies_index, study_notebooks
     from spectral_collapse.studies.registry import STUDIES
 
     assert set(STUDY_LINES) == set(STUDIES)       # a new study needs its line on the index page
@@ -69,7 +69,7 @@ def test_studies_index_lists_every_chapter_with_its_line(tmp_path):
 
 
 def test_book_studies_index_is_the_generated_one():
-    from spectral_collapse.pipeline.toc import studies_index, study_notebooks
+    from spectral_collapse.pipeline.graph import studies_index, study_notebooks
 
     assert (BOOK / "studies" / "index.md").read_text() == studies_index(study_notebooks(BOOK))
 

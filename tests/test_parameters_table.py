@@ -4,8 +4,7 @@ import json
 
 import xarray as xr
 
-from spectral_collapse.pipeline.notes import HEADING, run_notes, stored_notes
-from spectral_collapse.pipeline.parameters import DEFAULT, GIVEN, parameters_table
+from spectral_collapse.pipeline.parameters import DEFAULT, GIVEN, HEADING, parameters_table, run_notes, stored_notes
 
 
 def _rows(table: str) -> dict[str, tuple[str, str]]:

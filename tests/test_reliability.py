@@ -1163,90 +1163,29 @@ def _load_soak():
     return mod
 
 
-def test_soak_lanes_balance_cost_and_keep_order():
+def test_soak_compares_rounds_without_their_stamps_and_flags_memory_growth(tmp_path):
+    """Two rounds' results that differ only in provenance stamps are identical; a changed variable, a file missing
+    from one round and a peak above the bound are each named."""
     soak = _load_soak()
-    pairs = [("a", "x"), ("b", "x"), ("c", "x"), ("d", "x"), ("e", "x")]
-    cost = {"a/x": 100, "b/x": 60, "c/x": 50, "d/x": 40, "e/x": 10}
-    lanes = soak.balanced_lanes(pairs, 2, cost)
-    loads = sorted(sum(cost["/".join(p)] for p in lane) for lane in lanes)
-    assert loads == [120, 140]  # longest first to the lighter lane: a, b, c (to b), d (to a), e (to b, c)
-    assert sorted(p for lane in lanes for p in lane) == pairs
-    for lane in lanes:
-        assert lane == sorted(lane)  # original order within a lane
-    assert soak.balanced_lanes(pairs[:1], 3, cost) == [[("a", "x")]]  # no empty lanes
-    # the Pareto sweep, main results and metric validation of one dataset share a lane, in their order
-    chained = [("pareto", "d1"), ("pareto", "d2"), ("main_results", "d1"), ("main_results", "d2"),
-               ("metric_validation", "d1"), ("metric_validation", "d2"), ("pca", "d1"), ("pca", "d2")]
-    lanes = soak.balanced_lanes(chained, 2, {"pareto/d1": 500, "pareto/d2": 500, "pca/d1": 400, "pca/d2": 400})
-    for lane in lanes:
-        for d in ("d1", "d2"):
-            mine = [s for s, dd in lane if dd == d and s in soak.CHAINED]
-            assert mine in ([], list(soak.CHAINED))
-    assert sorted(len(lane) for lane in lanes) == [4, 4]
+    a, b = tmp_path / "r1", tmp_path / "r2"
+    for root, created, value in ((a, "monday", 1.0), (b, "tuesday", 1.0)):
+        (root / "s").mkdir(parents=True)
+        xr.Dataset({"x": ("i", [value, 2.0])}, attrs={"created": created, "steps": 3}).to_netcdf(
+            root / "s" / "d.nc", engine="h5netcdf")
+        (root / "s" / "c.json").write_text(json.dumps({"eta": 1e-6, "created": created}))
+    assert soak.compare_results(a, b) == (["s/c.json", "s/d.nc"], [])
+    xr.Dataset({"x": ("i", [1.5, 2.0])}, attrs={"steps": 3}).to_netcdf(b / "s" / "d.nc", engine="h5netcdf")
+    (a / "s" / "e.json").write_text("{}")
+    assert soak.compare_results(a, b)[1] == ["s/d.nc: differs (x)", "s/e.json: only in round 1"]
 
+    def rnd(r, peak):
+        return {"round": r, "wall_s": 1.0, "studies": [{"study": "s", "dataset": "d", "wall_s": 1.0,
+                                                         "peak_rss_mb": peak}]}
 
-def test_soak_report_merges_lanes_and_flags_growth_per_lane():
-    soak = _load_soak()
-
-    def lane(name, peaks, parents, diffs=()):
-        return {"rounds": [{"round": r + 1, "wall_s": 10.0 * (r + 1), "parent_rss_mb": parents[r],
-                            "studies": [{"study": name, "dataset": "d", "wall_s": 1.0, "peak_rss_mb": peaks[r]}]}
-                           for r in range(2)], "files_compared": [f"{name}.nc"], "differences": list(diffs)}
-
-    a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0})()
-    rep = soak.report(a, [lane("s1", [1000, 1150], [500, 520]), lane("s2", [900, 1000], [400, 450])])
-    assert rep["identical"] and rep["within_bound"] and rep["lanes"] == 2
-    assert [s["study"] for s in rep["rounds"][1]["studies"]] == ["s1", "s2"] and rep["rounds"][1]["wall_s"] == 20.0
-    rep = soak.report(a, [lane("s1", [1000, 1250], [500, 520]), lane("s2", [900, 1000], [400, 650], ["x differs"])])
-    assert not rep["identical"] and rep["differences"] == ["lane 1, x differs"]
-    assert len(rep["growth"]) == 2 and "s1/d peak 1000 -> 1250" in rep["growth"][0] and "lane 1" in rep["growth"][1]
-
-
-
-def test_soak_resume_reruns_only_what_the_log_lacks(tmp_path, monkeypatch):
-    """A soak cut off mid-way is continued: logged runs keep their results and rows, the others run."""
-    import spectral_collapse.pipeline.execute as run
-
-    soak = _load_soak()
-    log = tmp_path / "log.txt"
-    # round-1 peaks far above what beta's fake run measures here (this test process, however large the suite made it)
-    log.write_text("lane 0: alpha/d, beta/d\nlane 1: gamma/d\nround 1: alpha / d: 10.0 s, peak 90000.0 MB\n"
-                   "noise\nround 1: beta / d: 5.0 s, peak 90000.0 MB\nround 2: alpha / d: 9.0 s, peak 990.0 MB\n")
-    assert soak.log_lanes(log) == [[("alpha", "d"), ("beta", "d")], [("gamma", "d")]]
-    done = soak.log_rows(log)
-    assert sorted(done) == [1, 2] and done[2][("alpha", "d")]["wall_s"] == 9.0
-    work, calls = tmp_path / "work", []
-    kept = work / "round2" / "results" / "alpha" / "d-quick.nc"
-    kept.parent.mkdir(parents=True)
-    kept.write_text("round 2 alpha")
-
-    def fake_execute(study, dataset, profile, **kw):
-        calls.append((study, dataset))
-        out = Path(kw["results_root"]) / study / f"{dataset}-{profile}.nc"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(study)
-
-    monkeypatch.setattr(run, "execute_study", fake_execute)
-    rnd = soak.run_round(2, [("alpha", "d"), ("beta", "d")], "quick", work, 0.05, None, done=done[2])
-    assert calls == [("beta", "d")]  # alpha finished round 2 before the cut
-    assert kept.read_text() == "round 2 alpha"  # its results were not wiped
-    assert rnd["studies"][0] == {**done[2][("alpha", "d")], "from_log": True}
-    assert not rnd["studies"][1].get("from_log")
-    lane = {"rounds": [{"round": 1, "wall_s": 0.0, "parent_rss_mb": 100.0, "studies": [
-        {**done[1][("alpha", "d")], "from_log": True}, {**done[1][("beta", "d")], "from_log": True}]}, rnd],
-        "files_compared": ["alpha.nc"], "differences": []}
-    a = type("A", (), {"profile": "quick", "rel": 0.1, "abs_mb": 100.0})()
-    rnd["parent_rss_mb"] = 900.0  # the resumed process ran none of round 1: no baseline, no growth flagged
-    rep = soak.report(a, [lane])
-    assert rep["within_bound"], rep["growth"]
-    assert rep["resumed_runs"] == 3
-    (work / "lane0.json").write_text(json.dumps(lane))  # a finished soak's report is rebuilt from its lanes
-    assert soak.main(["--report-from-lanes", "--work", str(work), "--out", str(tmp_path / "soak.json"),
-                      "--profile", "quick"]) == 0
-    assert json.loads((tmp_path / "soak.json").read_text())["resumed_runs"] == 3
-    calls.clear()  # without a log the round starts from scratch
-    soak.run_round(2, [("alpha", "d")], "quick", work, 0.05, None)
-    assert calls == [("alpha", "d")] and kept.read_text() == "alpha"
+    rep = soak.report("smoke", [rnd(1, 1000.0), rnd(2, 1150.0)], ["s/d.nc"], [], rel=0.1, abs_mb=100.0)
+    assert rep["identical"] and rep["within_bound"]
+    rep = soak.report("smoke", [rnd(1, 1000.0), rnd(2, 1250.0)], ["s/d.nc"], ["x"], rel=0.1, abs_mb=100.0)
+    assert not rep["identical"] and rep["growth"] == ["s/d peak 1000.0 -> 1250.0 MB"]
 
 
 def test_an_unwritable_cache_beside_the_results_is_refused_before_any_work(tmp_path, monkeypatch):

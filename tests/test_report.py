@@ -300,7 +300,7 @@ def test_kernels_start_quietly_with_the_threads_the_command_chose(tmp_path, monk
     params.metadata["tags"] = ["parameters"]
     nb.cells = [new_markdown_cell("# Tiny"), params, new_code_cell(
         "from pathlib import Path\nimport torch\nfrom spectral_collapse.pipeline.notebook import setup_notebook\n"
-        "setup_notebook(chdir=False)\np = Path(results_root) / 'tiny' / f'{dataset}-{profile}.nc'\n"
+        "setup_notebook()\np = Path(results_root) / 'tiny' / f'{dataset}-{profile}.nc'\n"
         "p.parent.mkdir(parents=True, exist_ok=True)\np.write_text(str(torch.get_num_threads()))")]
     nbformat.write(nb, str(root / "notebooks" / "tiny.ipynb"))
     capfd.readouterr()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from spectral_collapse.pipeline.notes import run_notes
+from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies.declared import DECLARED
 from spectral_collapse.studies.registry import STUDIES
@@ -49,7 +49,7 @@ def _recomputed(ds, why: str) -> None:
     np.testing.assert_array_equal(ds["psnr"].values, TRUE_PSNR)
     first = json.loads(ds.attrs["run_warnings"])[0]
     assert "The stored results file" in first and why in first and "computed again" in first
-    assert first in run_notes(ds.attrs, ds)          # what the chapter shows above its results
+    assert first in run_notes(ds.attrs)          # what the chapter shows above its results
 
 
 def test_a_psnr_changed_on_disk_is_recomputed_and_the_chapter_says_so(study):

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from spectral_collapse.pipeline.chapters import stale_reason
-from spectral_collapse.pipeline.execute import execute_study, file_hash, stamp
+from spectral_collapse.pipeline.chapters import file_hash, record_inputs, stale_reason
+from spectral_collapse.pipeline.execute import execute_study
 from spectral_collapse.studies import registry
 
 COUNTER = '''
@@ -87,7 +87,7 @@ def test_hashes_not_mtimes_decide_and_changes_reexecute(tmp_path, tiny):
 
 def test_a_chapter_is_stale_when_the_results_it_reads_change(tmp_path, tiny, monkeypatch):
     """A reader's chapter (its numbers depend on what it reads) is executed again when the read results change."""
-    from spectral_collapse.pipeline.execute import chapter_inputs, needs_run
+    from spectral_collapse.pipeline.execute import chapter_inputs, run_reason
 
     reader = registry.Study("reader", "Reader", {}, run=lambda spec, ctx: None, datasets=("ihc-sr",),
                             reads=("tiny",))
@@ -99,9 +99,10 @@ def test_a_chapter_is_stale_when_the_results_it_reads_change(tmp_path, tiny, mon
         "reader.ipynb", "ihc-sr-smoke.nc", "ihc-sr-smoke.nc"]
     execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=results)
     assert execute_study("reader", "ihc-sr", "smoke", root=root, results_root=results) is not None
-    assert not needs_run("reader", "ihc-sr", "smoke", root=root, results_root=results)
+    assert run_reason("reader", "ihc-sr", "smoke", root=root, results_root=results) is None
     (tmp_path / "results" / "tiny" / "ihc-sr-smoke.nc").write_text("new choice")
-    assert needs_run("reader", "ihc-sr", "smoke", root=root, results_root=results)
+    assert run_reason("reader", "ihc-sr", "smoke", root=root, results_root=results).endswith(
+        "results/tiny/ihc-sr-smoke.nc changed")
 
 
 def test_parameters_are_checked_against_the_registry_before_papermill_starts(tmp_path, tiny, monkeypatch):
@@ -131,24 +132,25 @@ def test_studies_that_store_no_results_depend_on_the_files_their_parameters_name
     assert _params("gaussianity", "ihc-sr", "quick", "r", None)["results_root"] == "r"
 
 
-def test_unstamped_notebooks_fall_back_to_mtimes_and_stamp_records_hashes(tmp_path):
+def test_a_chapter_without_recorded_hashes_is_stale_and_recorded_hashes_decide(tmp_path):
     dep, out = tmp_path / "dep.txt", tmp_path / "out.ipynb"
     dep.write_text("a")
-    nbformat.write(new_notebook(), str(out))
-    os.utime(dep, (time.time() + 100, time.time() + 100))
-    assert stale_reason(out, [dep]) is not None                       # no hashes: the newer dependency makes it stale
-    stamp(out, [dep])
+    nb = new_notebook()
+    nbformat.write(nb, str(out))
+    assert stale_reason(out, [dep]) == "no inputs recorded in the chapter"
+    record_inputs(nb, [dep], None)
+    nbformat.write(nb, str(out))
     os.utime(dep, (time.time() + 200, time.time() + 200))
     assert stale_reason(out, [dep]) is None                   # hashes recorded: same content is not stale
     dep.write_text("b")
-    assert stale_reason(out, [dep]) is not None
-    assert stale_reason(tmp_path / "missing.ipynb", [dep]) is not None
+    assert stale_reason(out, [dep]) == "dep.txt changed"
+    assert stale_reason(tmp_path / "missing.ipynb", [dep]) == "no chapter yet"
 
 
 def test_strip_progress_drops_bars_and_keeps_warnings():
     from nbformat.v4 import new_output
 
-    from spectral_collapse.pipeline.execute import strip_progress
+    from spectral_collapse.pipeline.chapters import strip_progress
 
     bars = "".join(f"\rinvert:  {p}%|##        | {p // 2}/50 [00:0{p % 10}<00:10,  2.58s/it]" for p in (0, 2, 4))
     warn = "/x/translation.py:129: RuntimeWarning: 1 of 8 samples became non-finite"
@@ -166,7 +168,7 @@ def test_strip_progress_drops_the_runners_recompute_line_and_keeps_the_rest_of_s
     """A stored result recomputed while a chapter runs prints a log line naming its file: not chapter content."""
     from nbformat.v4 import new_output
 
-    from spectral_collapse.pipeline.execute import strip_progress
+    from spectral_collapse.pipeline.chapters import strip_progress
 
     log = "data/results/velocity/ihc-edges-quick.nc: stored results are stale (changed: inputs.pareto.source); recomputing them"
     cell = new_code_cell("x")
@@ -176,24 +178,6 @@ def test_strip_progress_drops_the_runners_recompute_line_and_keeps_the_rest_of_s
     nb = new_notebook(cells=[cell])
     assert strip_progress(nb) == 2
     assert [o["text"] for o in nb.cells[0].outputs] == ["table\n\n  row 1\n", "untouched\n\n"]
-
-
-def test_restamp_adopts_a_chapter_executed_by_hand(tmp_path, tiny):
-    from spectral_collapse.pipeline.execute import restamp
-
-    root = _tiny_repo(tmp_path)
-    (root / "book" / "studies").mkdir(parents=True)
-    res = root / "data" / "results" / "tiny" / "ihc-sr-quick.nc"
-    res.parent.mkdir(parents=True)
-    res.write_text("results")
-    out = root / "book" / "studies" / "tiny-ihc-sr.ipynb"
-    nbformat.write(new_notebook(), str(out))
-    os.utime(out, (time.time() - 3600, time.time() - 3600))
-    src = root / "notebooks" / "tiny.ipynb"
-    assert stale_reason(out, [src, res], root) is not None
-    assert restamp("quick", root=root) == [out]
-    assert stale_reason(out, [src, res], root) is None
-    assert execute_study("tiny", "ihc-sr", "quick", root=root) is None
 
 
 def test_committed_quick_chapters_were_run_with_the_profiles_study_parameters():
@@ -271,7 +255,7 @@ PAIRS = [("pareto", "a"), ("pareto", "b"), ("main_results", "a"), ("gaussianity"
 
 
 def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
-    from spectral_collapse.pipeline.execute import run_side_by_side
+    from spectral_collapse.pipeline.parallel import run_side_by_side
     from spectral_collapse.pipeline.graph import prerequisites
 
     log, running = [], set()
@@ -292,7 +276,7 @@ def test_side_by_side_respects_what_each_study_reads_and_the_job_limit():
 
 
 def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
-    from spectral_collapse.pipeline.execute import run_side_by_side
+    from spectral_collapse.pipeline.parallel import run_side_by_side
 
     log, running = [], set()
     with pytest.raises(RuntimeError) as err:
@@ -305,7 +289,7 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
 
 
 def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
-    from spectral_collapse.pipeline.execute import recorded_costs, run_side_by_side
+    from spectral_collapse.pipeline.parallel import recorded_costs, run_side_by_side
 
     log, running = [], set()
     cost = {"pareto/b": 900.0, "gaussianity/a": 500.0, "main_results/a": 100.0}
@@ -322,7 +306,7 @@ def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
 
 
 def test_side_by_side_stops_the_started_studies_when_interrupted():
-    from spectral_collapse.pipeline.execute import run_side_by_side
+    from spectral_collapse.pipeline.parallel import run_side_by_side
 
     stopped = []
 
@@ -345,14 +329,14 @@ def test_side_by_side_stops_the_started_studies_when_interrupted():
 
 @pytest.mark.parametrize("bad", [0, -1, "x", "1.5", True, None])
 def test_jobs_must_be_a_whole_number_or_auto(bad):
-    from spectral_collapse.pipeline.execute import resolve_jobs
+    from spectral_collapse.pipeline.parallel import resolve_jobs
 
     with pytest.raises(ValueError, match="jobs must be a whole number >= 1 or 'auto'"):
         resolve_jobs(bad)
 
 
 def test_jobs_auto_and_numbers():
-    from spectral_collapse.pipeline.execute import resolve_jobs
+    from spectral_collapse.pipeline.parallel import resolve_jobs
     from spectral_collapse.pipeline.parallel import _cores
 
     assert resolve_jobs("3") == 3 and resolve_jobs(2) == 2
@@ -426,7 +410,7 @@ def test_executed_chapters_hide_the_parameter_cells_once():
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from spectral_collapse.pipeline.execute import hide_parameter_cells
+    from spectral_collapse.pipeline.chapters import hide_parameter_cells
 
     nb = new_notebook(cells=[new_code_cell("a = 1"), new_code_cell("dataset = 'x'"), new_code_cell("dataset = 'y'")])
     nb.cells[1].metadata["tags"] = ["parameters"]
@@ -576,46 +560,6 @@ def test_an_unwritable_results_root_stops_the_chapter_before_papermill_starts(tm
                      "--results-root", str(tmp_path / "taken" / "results")]) == 1
 
 
-NOTED = '''
-import json
-from pathlib import Path
-import xarray as xr
-p = Path(results_root) / "tiny" / f"{dataset}-{profile}.nc"
-p.parent.mkdir(parents=True, exist_ok=True)
-xr.Dataset(attrs={"run_warnings": json.dumps(["skipped 1 unreadable image(s) (source: broken.png (OSError))"]),
-                  "model_gate": json.dumps({"tiny-eps": {"passed": False, "failures": "std 0.35 > 0.1"}})}
-           ).to_netcdf(p, engine="h5netcdf")
-'''
-
-
-def test_the_main_command_prints_what_each_run_warned_about(tmp_path, tiny, capsys):
-    """The warnings a study kept with its results, and the models below the quality gate it was allowed to use,
-    reach the main command's output one line each after the chapter (the chapter itself silences library noise)."""
-    root = _tiny_repo(tmp_path, code=NOTED)
-    assert execute_study("tiny", "ihc-sr", "smoke", root=root, results_root=str(tmp_path / "results")) is not None
-    err = capsys.readouterr().err.splitlines()
-    assert "  note: skipped 1 unreadable image(s) (source: broken.png (OSError))" in err
-    assert "  below the quality gate (allowed): tiny-eps: std 0.35 > 0.1" in err
-
-
-def test_an_interrupted_stamp_leaves_no_hidden_copy(tmp_path, monkeypatch):
-    """Recording a chapter's inputs (stamp, restamp) writes a hidden copy and moves it into place; an interruption
-    in between leaves the chapter as it was and no hidden copy."""
-    out = tmp_path / "book" / "studies" / "tiny-ihc-sr-smoke.ipynb"
-    out.parent.mkdir(parents=True)
-    nbformat.write(new_notebook(cells=[new_code_cell("x = 1")]), str(out))
-    before = out.read_text()
-
-    def interrupted(src, dst):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        stamp(out, [out], tmp_path)
-    monkeypatch.undo()
-    assert [p.name for p in out.parent.iterdir()] == [out.name] and out.read_text() == before
-
-
 def test_a_profile_edit_makes_the_chapter_stale_and_says_why(tmp_path, tiny, monkeypatch):
     """A chapter records a digest of its profile's resolved values: editing the profile (here the test crops)
     executes it again, and the reason names what changed."""
@@ -645,29 +589,3 @@ def test_a_read_only_results_root_that_holds_the_results_still_serves_the_chapte
     check_can_store("tiny", "ihc-sr", "smoke", str(res))
     with pytest.raises(PermissionError, match=r"results root \S*results \(\S*results/tiny is not writable\)"):
         check_can_store("tiny", "ihc-edges", "smoke", str(res))
-
-
-def test_the_main_commands_notes_after_a_chapter_count_failures_in_words(tmp_path):
-    """What the main command prints after a chapter: failed samples counted from the stored results (how many of
-    how many, each reason once), not the run's raw list of sample indices and repeated reasons."""
-    import json
-
-    import numpy as np
-    import xarray as xr
-
-    from spectral_collapse.pipeline.execute import _result_notes
-    from spectral_collapse.studies.store import results_path, save_results
-
-    failed = np.zeros((2, 2, 4), bool)
-    failed[1, 0, :3] = True                     # ovg, seed 0: 3 of its 4 crops
-    failure = np.where(failed, "nonfinite", "").astype(object)
-    ds = xr.Dataset({"failed": (("method", "seed", "sample"), failed),
-                     "failure": (("method", "seed", "sample"), failure)},
-                    coords={"method": ["ddim", "ovg"], "seed": [0, 1]},
-                    attrs={"run_warnings": json.dumps(["ovg, seed 0: test samples [0, 1, 2] failed (nonfinite, "
-                                                       "nonfinite, nonfinite; 50 steps each way)"])})
-    save_results(ds, tmp_path / results_path("main_results", "ihc-sr", "quick", "data/results"),
-                 add_provenance=False)
-    said = "\n".join(_result_notes("main_results", "ihc-sr", "quick", tmp_path, "data/results"))
-    assert "ovg: 3 of 8 test crops failed" in said and "[0, 1, 2]" not in said
-    assert said.count("nonfinite") == 0 and "non-finite values in 3" in said

@@ -1,5 +1,5 @@
 """A chapter's settings table: stored values in compact form with a static meaning, provenance without commit
-hashes; the chapters' table display; the API page's docstring processing."""
+hashes; the chapters' table display."""
 from __future__ import annotations
 
 import json
@@ -98,38 +98,3 @@ def test_a_correlation_over_constant_runs_is_undefined_with_an_open_interval():
     r, lo, hi, n = run_correlation(dec([0.9, 0.9, 0.9, 0.9]))       # a constant S_G: no correlation
     assert np.isnan(r) and (lo, hi, n) == (-1.0, 1.0, 4)
     assert abs(run_correlation(dec([0.1, 0.2, 0.3, 0.4]))[0] - 1.0) < 1e-9
-
-
-def test_docstring_lists_get_the_blank_lines_restructuredtext_needs():
-    """A list right under its lead-in line, a nested list right under its item and a paragraph right after a list
-    parse without errors once ``rst_lists`` has run; other lines are unchanged."""
-    import io
-
-    import docutils.core
-
-    from spectral_collapse.pipeline.sphinx_docstrings import rst_lists
-
-    doc = ["Hooks:", "- ``start``: first", "  continued", "- ``finish``: second", "  1. nested", "  2. nested too",
-           "  back in the item", "After the list.", "", "Text."]
-
-    def problems(lines):
-        err = io.StringIO()
-        docutils.core.publish_doctree("\n".join(lines), settings_overrides={"warning_stream": err, "halt_level": 5})
-        return err.getvalue()
-
-    assert "Unexpected indentation" in problems(doc) or "ends without a blank line" in problems(doc)
-    fixed = rst_lists(doc)
-    assert problems(fixed) == "" and [x for x in fixed if x] == [x for x in doc if x]
-
-
-def test_bars_outside_literals_are_escaped_so_norms_stay_text():
-    from spectral_collapse.pipeline.sphinx_docstrings import escape_bars
-
-    assert escape_bars("max |omega| and ``a|b`` and ||x||^2") == "max \\|omega\\| and ``a|b`` and \\|\\|x\\|\\|^2"
-
-
-def test_a_literal_block_is_left_as_typed():
-    from spectral_collapse.pipeline.sphinx_docstrings import prepare
-
-    doc = ["Steps::", "", "    L = ||x||^2", "", "Then |x| in text."]
-    assert prepare(doc) == ["Steps::", "", "    L = ||x||^2", "", "Then \\|x\\| in text."]

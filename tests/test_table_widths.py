@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import pandas as pd
 
-from spectral_collapse.pipeline import fragments as F
+import table_rule as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks package sits beside src/
 

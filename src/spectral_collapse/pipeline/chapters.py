@@ -1,19 +1,20 @@
 """An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
-the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title).
+the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title,
+glossary terms linked).
 
-"Stale" compares the content hashes in the chapter's metadata (``spectral_collapse.inputs``), not modification times
-(a fresh clone writes files in any order); a chapter without them falls back to modification times.
+"Stale" compares the content hashes in the chapter's metadata (``spectral_collapse.inputs``), never modification
+times (a fresh clone writes files in any order).
 """
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 from ..digest import read_sha256
 
-__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "stamp"]
+__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "link_glossary",
+           "glossary", "record_inputs"]
 
 
 def file_hash(path: Path) -> str | None:
@@ -32,19 +33,17 @@ def stale_reason(out: Path, deps: list[Path], root: Path | None = None, params: 
     """Why ``out`` must be executed again, in words (None: it is up to date)."""
     if not out.exists():
         return "no chapter yet"
-    recorded = _recorded(out, "params") if params is not None else None
-    # a chapter stamped without parameters (by hand) is judged by its files
-    if recorded is not None and recorded != json.loads(json.dumps(params, sort_keys=True, default=str)):
-        changed = sorted(k for k in set(params) | set(recorded)
-                         if recorded.get(k) != json.loads(json.dumps(params.get(k), default=str)))
-        return f"its parameters changed ({', '.join(changed) or 'none recorded'})"
+    if params is not None:
+        recorded = _recorded(out, "params") or {}
+        params = json.loads(json.dumps(params, sort_keys=True, default=str))
+        changed = sorted(k for k in set(params) | set(recorded) if recorded.get(k) != params.get(k))
+        if changed:
+            return f"its parameters changed ({', '.join(changed)})"
     stored = _recorded(out, "inputs")
-    if stored is not None:
-        changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
-        return f"{', '.join(changed)} changed" if changed else None
-    t = out.stat().st_mtime
-    newer = [d.name for d in deps if d.exists() and d.stat().st_mtime > t]
-    return f"{', '.join(newer)} newer than the chapter" if newer else None
+    if stored is None:
+        return "no inputs recorded in the chapter"
+    changed = [_key(d, root) for d in deps if stored.get(_key(d, root)) != file_hash(d)]
+    return f"{', '.join(changed)} changed" if changed else None
 
 
 def _key(path: Path, root: Path | None) -> str:
@@ -112,23 +111,13 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     return False
 
 
-def glossary_terms(glossary: Path) -> list[str]:
-    """The terms of a MyST ``{glossary}`` block in ``glossary`` (a term is an unindented line inside the block)."""
-    return list(_glossary(glossary))
-
-
-def glossary_label(target: str) -> str:
-    """The MyST label a math term's glossary entry carries (``S_{HF}`` -> ``glossary-s-hf``), which a Markdown link
-    with typeset text reaches (``[$S_{HF}$](#glossary-s-hf)``)."""
-    return "glossary-" + re.sub(r"[^a-z0-9]+", "-", target.lower()).strip("-")
-
-
-def _glossary(glossary: Path) -> dict[str, str | None]:
-    """Each term of the glossary block -> the MyST label its definition carries (None when it has none)."""
-    if not Path(glossary).is_file():
+def glossary(path: Path) -> dict[str, str | None]:
+    """Each term of the MyST ``{glossary}`` block in ``path`` (an unindented line inside it) -> the MyST label its
+    definition carries (None when it has none); {} without the file."""
+    if not Path(path).is_file():
         return {}
     terms, inside, heads = {}, False, []
-    for line in Path(glossary).read_text().splitlines():
+    for line in Path(path).read_text().splitlines():
         if line.startswith("```{glossary}"):
             inside = True
         elif inside and line.startswith("```"):
@@ -147,112 +136,66 @@ def _glossary(glossary: Path) -> dict[str, str | None]:
 
 
 # pieces of markdown a link must not go into: fenced code, inline code and roles, links, math, HTML, headings
-_PROTECTED = re.compile(r"```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*", re.S | re.M)
-
-
+_PROTECTED = re.compile(r"(```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*)", re.S | re.M)
 _NOT_LINKED = {"Cell"}   # "cell" in a chapter's prose is a table cell, not the cache's
-
-
-def _term_pattern(term: str) -> tuple[re.Pattern, str, str]:
-    """(pattern for a use of ``term`` in prose, its math form or "", the target the term role needs); a math term
-    ``$S_{HF}$`` is used as ``S_HF`` or ``$S_{HF}$`` and filed by Sphinx as ``S_{HF}``."""
-    m = re.fullmatch(r"\$(.+)\$", term)
-    if m:
-        target = m.group(1)
-        plain = target.replace("{", "").replace("}", "")
-        return re.compile(rf"(?<![\w$]){re.escape(plain)}(?![\w])"), term, target
-    return re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I), "", term
-
-
 _HIDDEN = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
 
 
-def _prose(nb) -> list[tuple[object, str | None]]:
-    """The chapter's prose in page order: (markdown cell, None) and (Markdown output of a shown code cell,
-    "text/markdown")."""
+def _prose(nb) -> list[tuple[dict, str]]:
+    """The chapter's prose in page order, as (node, key) pairs: each markdown cell's source and each Markdown output
+    of a shown code cell."""
     blocks = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            blocks.append((cell, None))
+            blocks.append((cell, "source"))
         elif cell.cell_type == "code" and not _HIDDEN & set(cell.get("metadata", {}).get("tags", [])):
-            for out in cell.get("outputs", []):
-                if out.get("output_type") in ("display_data", "execute_result") and \
-                        "text/markdown" in out.get("data", {}):
-                    blocks.append((out, "text/markdown"))
+            blocks += [(out["data"], "text/markdown") for out in cell.get("outputs", [])
+                       if out.get("output_type") in ("display_data", "execute_result")
+                       and "text/markdown" in out.get("data", {})]
     return blocks
-
-
-def _get(block) -> str:
-    node, mime = block
-    text = node.source if mime is None else node["data"][mime]
-    return "".join(text) if isinstance(text, list) else text
 
 
 def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str | None = None) -> str | None:
     """``text`` with the first use of a term (outside code, links, math, HTML and headings) linked to its glossary
     entry (a labelled math term as ``[$S_{HF}$](#label)``, else a ``{term}`` role); None when it is not used."""
     def link(words: str) -> str:
-        if math and label:
-            return f"[{math}](#{label})"
-        return f"{{term}}`{words} <{target}>`"
+        return f"[{math}](#{label})" if math and label else f"{{term}}`{words} <{target}>`"
 
-    pos, done, pieces = 0, False, []
-    for prot in [*_PROTECTED.finditer(text), None]:
-        end = prot.start() if prot else len(text)
-        chunk = text[pos:end]
-        hit = None if done else pattern.search(chunk)
-        if hit:
-            chunk = f"{chunk[:hit.start()]}{link(hit.group(0))}{chunk[hit.end():]}"
-            done = True
-        pieces.append(chunk)
-        if prot:
-            piece = prot.group(0)
-            if not done and math and piece == math:
-                piece, done = link(target.replace('{', '').replace('}', '')), True
-            pieces.append(piece)
-            pos = prot.end()
-    return "".join(pieces) if done else None
+    parts = _PROTECTED.split(text)   # the prose between protected pieces at even places, the pieces at odd ones
+    for i, part in enumerate(parts):
+        if i % 2 == 0 and (hit := pattern.search(part)):
+            parts[i] = f"{part[:hit.start()]}{link(hit.group(0))}{part[hit.end():]}"
+        elif i % 2 and math and part == math:
+            parts[i] = link(target.replace("{", "").replace("}", ""))
+        else:
+            continue
+        return "".join(parts)
+    return None
 
 
-def link_glossary(nb, glossary: Path) -> int:
-    """Link each glossary term's first use in the page's prose (``_prose``, ``link_term``), in place; returns how
-    many terms were linked."""
+def link_glossary(nb, path: Path) -> int:
+    """Link each term of the glossary at ``path`` at its first use in the page's prose, in place; returns how many
+    terms were linked."""
     linked = 0
     blocks = _prose(nb)
-    for term, label in _glossary(glossary).items():
+    for term, label in glossary(path).items():
         if term in _NOT_LINKED:
             continue
-        pattern, math, target = _term_pattern(term)
-        for block in blocks:
-            text = link_term(_get(block), pattern, math, target, label)
+        m = re.fullmatch(r"\$(.+)\$", term)   # a math term $S_{HF}$: used as S_HF or $S_{HF}$, filed as S_{HF}
+        if m:
+            math, target = term, m.group(1)
+            pattern = re.compile(rf"(?<![\w$]){re.escape(target.replace('{', '').replace('}', ''))}(?![\w])")
+        else:
+            math, target = "", term
+            pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I)
+        for node, key in blocks:
+            text = node[key]
+            text = link_term("".join(text) if isinstance(text, list) else text, pattern, math, target, label)
             if text is not None:
-                node, mime = block
-                if mime is None:
-                    node.source = text
-                else:
-                    node["data"][mime] = text
+                node[key] = text
                 linked += 1
                 break
     return linked
-
-
-def write_atomic(nb, out: Path) -> None:
-    """Write ``nb`` to ``out`` through a hidden copy beside it that no failure or interruption leaves behind."""
-    import nbformat
-    tmp = out.with_name(f".{out.name}.tmp.ipynb")
-    try:
-        nbformat.write(nb, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def stamp(out: Path, deps: list[Path], root: Path | None = None) -> None:
-    """Record the content hashes of ``deps`` in the executed notebook ``out`` (what ``stale_reason`` compares)."""
-    import nbformat
-    nb = nbformat.read(str(out), as_version=4)
-    record_inputs(nb, deps, root)
-    write_atomic(nb, out)
 
 
 def record_inputs(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:

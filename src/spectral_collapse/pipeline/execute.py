@@ -1,20 +1,22 @@
-"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset).
+"""Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
+then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb.
 
-A chapter is executed when it is missing or one of its inputs changed since (content hashes in its metadata,
-``pipeline.chapters``): its source notebook, its results file, those of the studies it reads, the files its
-``*_file`` parameters name (a study that stores no results) and the hash files of the shipped weights its results
-came from. The notebook computes results only when they are missing or stale (``pipeline.runner``). Every root
-(``root``, ``book_dir``, ``results_root``) is a parameter, so a report (``pipeline.report``) runs the same code.
+A chapter is executed when it is missing or one of its inputs (``chapter_inputs``) changed since (content hashes in
+its metadata, ``pipeline.chapters``); a page, which reads every stored result of a profile and computes nothing, when
+its source or any results file of the profile changed. The notebook computes results only when they are missing or
+stale (``pipeline.runner``). Every root is a parameter, so a report (``pipeline.report``) runs the same code.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import xarray as xr
@@ -26,26 +28,56 @@ from ..studies.content import content_inputs
 from ..studies.profiles import get_profile, study_params
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import profile_values
-from ..studies.store import load_results, results_path
+from ..studies.store import results_path
 from ..text import plural
 from ..train.shipped import HASHES, shipped_dir
-from .book_pages import PAGES, papermill as _papermill, run_pages
-from .chapters import (file_hash, hide_parameter_cells, link_glossary, stale_reason, stamp,  # noqa: F401
-                       strip_progress, title_with_dataset)
-from .chapters import record_inputs as _record, write_atomic as _write_atomic
-from .notebook import repo_root
-from .notes import FAILED_LIST, failure_lines, run_notes
-from .parallel import (StudiesFailed, environment, failure_line, kernel_threads, notebook_traceback,  # noqa: F401
-                       recorded_costs, resolve_jobs, run_side_by_side, thread_env)
+from .chapters import (file_hash, hide_parameter_cells, link_glossary, record_inputs, stale_reason, strip_progress,
+                       title_with_dataset)
+from .notebook import ECHO_ENV, repo_root
+from .parallel import (StudiesFailed, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
+                       run_side_by_side, thread_env)
 from .runner import check_can_store
 
-__all__ = ["run_studies", "execute_study", "needs_run", "chapter_inputs", "notebook_path", "stamp", "restamp",
-           "file_hash", "strip_progress", "hide_parameter_cells", "title_with_dataset", "resolve_jobs",
-           "run_side_by_side", "recorded_costs", "StudiesFailed", "failure_line", "notebook_traceback"]
+__all__ = ["run_studies", "execute_study", "run_reason", "chapter_inputs", "notebook_path", "PAGES", "page_inputs",
+           "page_reason", "execute_page"]
+
+# in the order of the book: the introduction opens it, the others close it (book/_toc.yml)
+PAGES = ("intro", "scorecard", "claims", "figures", "conclusions", "errata")
 
 
-def _root(root) -> Path:
-    return Path(root) if root else repo_root()
+def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2) -> None:
+    """papermill.execute_notebook in ``root`` with a quiet kernel (its own log is noise on the command's output),
+    retried when the kernel dies while starting (kernels starting together race for a port)."""
+    import papermill as pm
+
+    for attempt in range(retries + 1):
+        try:
+            with mock.patch.dict(os.environ, {ECHO_ENV: "0"}):   # the command prints a study's error itself
+                pm.execute_notebook(str(src), str(out), parameters=params, kernel_name="python3", cwd=str(root),
+                                    progress_bar=False, extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            return
+        except RuntimeError as err:
+            if "before replying to kernel_info" not in str(err) or attempt == retries:
+                raise
+            print(f"{src.name}: the kernel died at start-up ({err}); retrying", file=sys.stderr, flush=True)
+            time.sleep(3 + 4 * random.random())
+
+
+def _execute(src: Path, out: Path, params: dict, root: Path, finish) -> None:
+    """papermill ``src`` into ``out`` through a hidden copy that no failure or interruption leaves behind;
+    ``finish(nb)`` tidies and stamps the executed notebook before it is moved into place."""
+    tmp = out.with_name(f".{out.name}.tmp.ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _papermill(src, tmp, params, root)
+        nb = nbformat.read(str(tmp), as_version=4)
+        hide_parameter_cells(nb)
+        strip_progress(nb)
+        finish(nb)
+        nbformat.write(nb, str(tmp))
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
@@ -67,8 +99,9 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
                    extra: dict | None = None) -> list[Path]:
-    """The files whose content decides whether a chapter is up to date (see the module's doc); the chapter's own
-    results file, when the study stores one, comes second."""
+    """The files whose content decides whether a chapter is up to date: its source notebook, its results file
+    (second, when the study stores one), those of the studies it reads and the hash files of the shipped weights its
+    results came from; for a study that stores no results, the files its ``*_file`` parameters name."""
     root = Path(root)
     src = root / graph.source_notebook(study)
     if get_study(study).run is None:
@@ -89,13 +122,9 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
             recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
     except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
         return []
-    found = set()
-    for path in recorded if isinstance(recorded, dict) else ():
-        folder = shipped_dir(path)
-        folder = folder if folder.is_absolute() else Path(root) / folder
-        if (folder / HASHES).is_file():
-            found.add(folder / HASHES)
-    return sorted(found)
+    folders = [shipped_dir(path) for path in (recorded if isinstance(recorded, dict) else ())]
+    hashes = {(f if f.is_absolute() else Path(root) / f) / HASHES for f in folders}
+    return sorted(h for h in hashes if h.is_file())
 
 
 def chapter_params(study: str, dataset: str, profile: str, results_root: str, extra: dict | None) -> dict:
@@ -118,26 +147,11 @@ def run_reason(study: str, dataset: str, profile: str, *, root: Path, book_dir: 
                         chapter_params(study, dataset, profile, results_root, extra))
 
 
-def needs_run(study: str, dataset: str, profile: str, *, root: Path, book_dir: Path | None = None,
-              results_root: str = "data/results", extra: dict | None = None) -> bool:
-    """Whether ``execute_study`` would execute this (study, dataset) (``run_reason`` is not None)."""
-    return run_reason(study, dataset, profile, root=root, book_dir=book_dir, results_root=results_root,
-                      extra=extra) is not None
-
-
-def _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, extra, hashes=None) -> None:
-    """Hide the parameter cells, strip progress bars, record the inputs' hashes and the chapter's parameters."""
-    hide_parameter_cells(nb)
-    strip_progress(nb)
-    _record(nb, deps, root, hashes)
-    nb.metadata["spectral_collapse"]["params"] = chapter_params(study, dataset, profile, results_root, extra)
-
-
 def execute_study(study: str, dataset: str, profile: str, *, root: Path | None = None, book_dir: Path | None = None,
                   results_root: str = "data/results", force: bool = False, extra: dict | None = None) -> Path | None:
     """Execute one study notebook for one dataset; returns the executed notebook path (None if up to date).
     Its parameters (``_params``) are checked against the registry's knobs before papermill starts."""
-    root = _root(root)
+    root = Path(root) if root else repo_root()
     params = _params(study, dataset, profile, results_root, extra)
     src = root / graph.source_notebook(study)
     if not src.exists():
@@ -147,51 +161,73 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
                                                results_root=results_root, extra=extra)
     if reason is None:
         return None
-
     check_can_store(study, dataset, profile, results_root, root)  # as the notebook would, before a kernel starts
     print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
     t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
-    tmp = out.with_name(f".{out.name}.tmp.ipynb")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        _papermill(src, tmp, params, root)
-        nb = nbformat.read(str(tmp), as_version=4)
+
+    def finish(nb):
         title_with_dataset(nb, dataset, profile)
         link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
         reader_cells(nb)   # the chapter's prose in the book's one notation, as its outputs are
         deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
-        _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, extra, {src: src_hash})
-        nb.metadata["spectral_collapse"]["executed_because"] = reason   # build history: metadata, not the page
-        _write_atomic(nb, out)  # through the same temporary name papermill wrote
-    finally:  # a failed or interrupted run (Ctrl-C, SIGTERM) leaves no hidden half-executed copy behind
-        tmp.unlink(missing_ok=True)
+        record_inputs(nb, deps, root, {src: src_hash})
+        nb.metadata["spectral_collapse"].update(params=chapter_params(study, dataset, profile, results_root, extra),
+                                                executed_because=reason)   # build history: metadata, not the page
+
+    _execute(src, out, params, root, finish)
     print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
-    for line in _result_notes(study, dataset, profile, root, results_root):
-        print(f"  {line}", file=sys.stderr, flush=True)
     return out
 
 
-def _result_notes(study: str, dataset: str, profile: str, root: Path, results_root: str) -> list[str]:
-    """One line per failed-sample count, run warning and allowed model below the quality gate of a chapter's
-    results (printed after each chapter)."""
-    if get_study(study).run is None:
-        return []
-    try:
-        ds = load_results(Path(root) / results_path(study, dataset_key(dataset), profile, results_root))
-    except (OSError, ValueError):
-        return []
-    attrs = dict(ds.attrs)
-    lines = failure_lines(ds)
-    try:  # the run's own warnings, less its lists of failed samples when they are counted above
-        lines += [f"note: {n[2:]}" for n in run_notes(attrs, ds).splitlines()
-                  if n.startswith("- ") and not (lines and FAILED_LIST.search(n))]
-        used = json.loads(attrs.get("model_gate") or "{}")
-        lines += [f"below the quality gate (allowed): {k}: {v.get('failures')}" for k, v in used.items()
-                  if not v.get("passed")]
-    except (TypeError, ValueError):
-        pass
-    return lines
+def page_inputs(page: str, profile: str, root: Path, results_root: str = "data/results") -> list[Path]:
+    """The page's source notebook, then every stored results file of ``profile`` (<study>/<dataset>-<profile>.nc)."""
+    if page not in PAGES:
+        raise ValueError(f"unknown book page {page!r}; the pages are {', '.join(PAGES)}")
+    results = Path(root) / results_root
+    return [Path(root) / "notebooks" / "book" / f"{page}.ipynb", *sorted(results.glob(f"*/*-{profile}.nc"))]
+
+
+def _page_path(page: str, profile: str, root: Path) -> Path:
+    """book/<page>.ipynb (book/<page>-<profile>.ipynb for a profile other than quick, which the book does not list)."""
+    return Path(root) / "book" / f"{page}{'' if profile == 'quick' else f'-{profile}'}.ipynb"
+
+
+def page_reason(page: str, profile: str, root: Path, results_root: str = "data/results") -> str | None:
+    """Why ``execute_page`` would execute the page, in words; None when it is up to date."""
+    return stale_reason(_page_path(page, profile, root), page_inputs(page, profile, root, results_root), Path(root),
+                        {"profile": profile, "results_root": results_root})
+
+
+def execute_page(page: str, profile: str = "quick", *, root: Path, results_root: str = "data/results",
+                 force: bool = False) -> Path | None:
+    """Execute one book page with papermill (``profile`` and ``results_root``, where its parameters cell declares
+    them); returns the executed page, None when it is up to date."""
+    import papermill as pm
+
+    root = Path(root)
+    deps = page_inputs(page, profile, root, results_root)
+    out = _page_path(page, profile, root)
+    reason = "forced" if force else page_reason(page, profile, root, results_root)
+    if reason is None:
+        return None
+    print(f"book page {page} / {profile}: executing ({reason})", flush=True)
+    t0 = time.time()
+    declared = pm.inspect_notebook(str(deps[0]))
+    params = {k: v for k, v in {"profile": profile, "results_root": results_root}.items() if k in declared}
+
+    def finish(nb):
+        record_inputs(nb, deps, root)
+        nb.metadata["spectral_collapse"]["params"] = {"profile": profile, "results_root": results_root}
+
+    _execute(deps[0], out, params, root, finish)
+    print(f"book page {page} / {profile}: executed in {time.time() - t0:.0f} s -> {out}", flush=True)
+    return out
+
+
+def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) -> list[Path]:
+    done = [execute_page(p, profile, root=root, results_root=results_root, force=force) for p in pages]
+    return [p for p in done if p is not None]
 
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
@@ -203,19 +239,18 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
     datasets: registered names or "folder:<path>". knobs: parameters for every study that declares them (the CLI's
     ``--data-options``, ``--model``, ``--models``). jobs: how many run side by side, each in its own process
     ("auto": ``resolve_jobs``), the costliest ready one first (``costs``: seconds per "study/dataset"); with 1, one
-    after another in this process, in run order. The book's own pages (``book_pages.PAGES``) run after the chapters
-    when no study list is given or they are named in it, unless ``book_dir`` or ``datasets`` is given.
-    keep_going: with one job, a failed study does not stop the others (those reading it are skipped); either way
-    failures raise ``StudiesFailed`` at the end. threads: torch threads per kernel (default
-    ``parallel.kernel_threads``), passed as ``$SPECTRAL_COLLAPSE_THREADS``.
+    after another in this process, in run order. The book's pages (``PAGES``) run after the chapters when no study
+    list is given or they are named in it, unless ``book_dir`` or ``datasets`` is given. keep_going: with one job, a
+    failed study does not stop the others (those reading it are skipped); either way failures raise
+    ``StudiesFailed`` at the end. threads: torch threads per kernel (default ``parallel.kernel_threads``).
     """
     get_profile(profile)
-    root = _root(root)
+    root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)
     pages = [s for s in studies or PAGES if s in PAGES] if book_dir is None and not datasets else []
     studies = None if studies is None else [s for s in studies if s not in PAGES]
     if studies == [] and pages:
-        return run_pages(profile, pages, root=root, results_root=results_root, force=force)
+        return _run_pages(profile, pages, root, results_root, force)
     order = graph.run_order(studies)  # checks every name before the first notebook starts
     for ds in datasets or ():
         check_dataset(ds)  # a registered name or folder:<path>
@@ -241,8 +276,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         pending: list = []
         for study, ds in pairs:  # run order: a pair whose prerequisite is pending may find new inputs then
             if force or any((s, ds) in pending for s in graph.prerequisites(study)) or \
-                    needs_run(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
-                              extra=extra(study)):
+                    run_reason(study, ds, profile, root=root, book_dir=book_dir, results_root=results_root,
+                               extra=extra(study)) is not None:
                 pending.append((study, ds))
 
         def start(pair):
@@ -256,10 +291,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
               f"{plural(threads, 'torch thread')} each", flush=True)
         finished = run_side_by_side(pending, jobs, start, cost=costs)
-        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + run_pages(
-            profile, pages, root=root, results_root=results_root, force=force)
+        return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
+            profile, pages, root, results_root, force)
     done, failed, skipped = [], {}, []
-    with environment(thread_env(threads)):  # the kernels started below inherit it
+    with mock.patch.dict(os.environ, thread_env(threads)):  # the kernels started below inherit it
         for study, ds in pairs:
             if any((s, ds) in failed or (s, ds) in skipped for s in graph.upstream(study)):
                 skipped.append((study, ds))
@@ -280,26 +315,4 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 done.append(out)
     if failed or skipped:
         raise StudiesFailed(failed, skipped)
-    return done + run_pages(profile, pages, root=root, results_root=results_root, force=force)
-
-
-def restamp(profile: str = "quick", *, root: str | os.PathLike | None = None,
-            results_root: str = "data/results") -> list[Path]:
-    """Adopt chapters executed by hand (papermill): strip progress bars and record their current inputs' hashes and
-    the main command's parameters, so they count as up to date. Returns the chapters adopted."""
-    root = _root(root)
-    suffix = "" if profile == "quick" else f"-{profile}"
-    done = []
-    for study in graph.study_names():
-        for out in sorted((root / "book" / "studies").glob(f"{study}-*{suffix}.ipynb")):
-            dataset = out.stem[len(study) + 1:len(out.stem) - len(suffix)]
-            if not suffix and any(out.stem.endswith(f"-{p}") for p in ("smoke", "paper")):
-                continue
-            deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root)
-            if get_study(study).run is not None and not deps[1].exists():
-                continue
-            nb = nbformat.read(str(out), as_version=4)
-            _stamp_chapter(nb, deps, study, dataset, profile, root, results_root, None)
-            _write_atomic(nb, out)
-            done.append(out)
-    return done
+    return done + _run_pages(profile, pages, root, results_root, force)

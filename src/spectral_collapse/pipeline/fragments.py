@@ -18,27 +18,7 @@ from ..studies.store import load_results, results_path
 from ..studies.tables import md_table
 from ..text import large, minus, ranges
 
-__all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments", "table_chars", "TABLE_CHARS",
-           "CELL_PAD"]
-
-# a compact table fits the 752 px text column while its widest line per column plus CELL_PAD stays in TABLE_CHARS
-TABLE_CHARS = 95
-CELL_PAD = 3
-LINE_BREAK = "<br>"   # a line break inside a pipe-table cell
-
-
-def table_chars(table_md: str) -> int:
-    """The width a pipe table needs, in characters: per column its longest line (cells split at ``LINE_BREAK``)
-    plus ``CELL_PAD``."""
-    rows = [ln.strip().strip("|").split(" | ") for ln in table_md.splitlines()
-            if ln.strip().startswith("|") and not set(ln.strip()) <= set("|-: ")]
-    if not rows:
-        return 0
-    n = max(len(r) for r in rows)
-    widest = [max((len(part.strip()) for r in rows if i < len(r) for part in r[i].split(LINE_BREAK)), default=0)
-              for i in range(n)]
-    return sum(widest) + CELL_PAD * n
-
+__all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments"]
 
 def paper_timing(root: str | Path) -> dict | None:
     """The stored CPU timing of the paper U-Net (``python -m benchmarks.paper_unet``), or None."""
@@ -75,14 +55,10 @@ def _table_or(frame: pd.DataFrame, missing: str) -> str:
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
-                   bench: dict | None = None, gpu: dict | None = None,
-                   bench_gpu: dict | None = None) -> dict[str, str | bytes]:
+                   bench: dict | None = None, gpu: dict | None = None) -> dict[str, str]:
     """{file name under book/_generated: a Markdown table} in the book's one notation. ``bench``: the parsed
     benchmarks/results/latest.json (its OVG step ratio); ``gpu``: the newest GPU measurement of the paper's scale,
-    or None; ``bench_gpu`` is not read."""
-    if isinstance(bench, (str, Path)):
-        raise TypeError("book_fragments takes the benchmark results as a dict (json.loads of "
-                        f"{bench}), not a path: the library does not read benchmarks/")
+    or None."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
         estimate = _table_or(pd.DataFrame(), "No timing of the paper U-Net is stored: measure it (a minute on one "
@@ -99,7 +75,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                                    "gpu_hours": "GPU hours (assumed)"})) + "\n")
     no_gpu = "No GPU measurement is stored: `python -m benchmarks.gpu_extras` on a GPU machine writes one."
     fit = gpu if gpu and "paper_scale" in gpu else None
-    out: dict[str, str | bytes] = {
+    out = {
         "ovg-schedule.md": _table_or(schedule_table(results_root, profile), f"No `ovg_schedule` results are stored "
                                      f"for the `{profile}` profile; `make book` runs the study."),
         "reproducing.md": estimate,
@@ -107,5 +83,4 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
                                + "\n") if fit else _table_or(pd.DataFrame(), no_gpu)}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: ranges(minus(one_notation(name_quoted_methods(v)))) if isinstance(v, str) else v
-            for name, v in out.items()}
+    return {name: ranges(minus(one_notation(name_quoted_methods(v)))) for name, v in out.items()}

@@ -1,22 +1,24 @@
 """Which studies exist, on which datasets, in which order: all read from ``studies.registry.STUDIES``.
 
-The book's order is the registry's; ``run_order`` puts each study after those it reads (``Study.reads``).
+The book's order is the registry's; ``run_order`` puts each study after those it reads (``Study.reads``). The
+chapters of a book's table of contents (the project's, ``scripts/make_toc.py``, and a user's report) are grouped into
+parts in the order of the paper's story (``STUDY_PARTS``); within a part, and for a study no part lists, in book
+order.
 """
 from __future__ import annotations
 
+import graphlib
+from pathlib import Path
+
 from ..studies import registry
 
-__all__ = ["study_names", "title", "datasets", "source_notebook", "prerequisites", "upstream", "run_order"]
+__all__ = ["study_names", "datasets", "source_notebook", "prerequisites", "upstream", "run_order", "STUDY_PARTS",
+           "STUDY_LINES", "study_notebooks", "study_parts", "studies_index"]
 
 
 def study_names() -> list[str]:
     """Every study, in book order."""
     return list(registry.STUDIES)
-
-
-def title(study: str) -> str:
-    """The study's page title."""
-    return registry.get_study(study).title
 
 
 def datasets(study: str) -> tuple[str, ...]:
@@ -52,27 +54,110 @@ def run_order(studies=None) -> list[str]:
     Raises ValueError for an unknown study or a cycle (named)."""
     names = study_names()
     book = {name: i for i, name in enumerate(names)}
-    wanted = list(dict.fromkeys(names if studies is None else studies))
-    for s in wanted:
+    wanted = set(names if studies is None else studies)
+    for s in sorted(wanted, key=lambda s: book.get(s, len(book))):
         registry.get_study(s)
-    selected = set(wanted)
-    order: list[str] = []
-    state: dict[str, str] = {}  # "visiting" on the current path, "done" once placed
-
-    def visit(s: str, path: list[str]) -> None:
-        if state.get(s) == "done":
-            return
-        if state.get(s) == "visiting":
-            cycle = path[path.index(s):] + [s]
-            raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
-                             f"studies/registry.py")
-        state[s] = "visiting"
-        for dep in sorted(prerequisites(s), key=lambda d: book.get(d, len(book))):
-            visit(dep, path + [s])
-        state[s] = "done"
-        if s in selected:
+    sorter = graphlib.TopologicalSorter({s: prerequisites(s) for s in names})
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as err:  # args[1]: each node is read by the next, the first one repeated at the end
+        ring = err.args[1][:0:-1]
+        start = ring.index(min(ring, key=book.get))
+        cycle = ring[start:] + ring[:start + 1]
+        raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
+                         f"studies/registry.py") from None
+    order, ready = [], []
+    while sorter.is_active():   # one at a time, the first ready study in book order
+        ready = sorted([*ready, *sorter.get_ready()], key=book.get)
+        s = ready.pop(0)
+        sorter.done(s)
+        if s in wanted:
             order.append(s)
-
-    for s in sorted(wanted, key=lambda d: book.get(d, len(book))):
-        visit(s, [])
     return order
+
+
+# The chapters in the order of the paper's story; a study not listed goes to a last part, "Other studies".
+STUDY_PARTS = (
+    ("The models", ("model_quality",)),
+    ("Main results", ("main_results", "seed_spread")),
+    ("Where collapse comes from", ("pca_collapse", "gaussianity", "decorrelation", "velocity", "ovg_schedule")),
+    ("Choosing OVG's step sizes", ("pareto",)),
+    ("Ablations", ("backbone_ablation", "space_ablation", "scale_factor", "eps_vs_x0", "flow_collapse")),
+    ("Checking the metrics", ("metric_validation",)),
+    ("Cost and performance", ("cost", "benchmarks")),
+    ("Your data, your model", ("your_model",)),
+)
+
+
+# One line per study for the studies' index page (``studies_index``): the question its chapter answers.
+STUDY_LINES = {
+    "model_quality": "whether every model the studies use has learnt the data (samples from noise against real "
+                     "crops, memorisation, loss curves), judged against a gate fixed in advance.",
+    "main_results": "every inversion method translating the test crops, scored as in the paper's Table 2.",
+    "seed_spread": "how far the main results move when the models are trained again from other seeds.",
+    "pca_collapse": "how many principal components carry the variance of the inverted latents, against Gaussian "
+                    "noise (the paper's Fig. 3).",
+    "gaussianity": "whether the norms of the inverted latents follow the χ²(d) of Gaussian noise ($S_G$).",
+    "decorrelation": "how many 4 × 4 patches of the inverted latents are as rough as white noise's ($S_{DC}$).",
+    "velocity": "which spatial frequencies each inversion step changes (the paper's Fig. 17).",
+    "ovg_schedule": "what OVG keeps when it guides only some of the inversion steps.",
+    "pareto": "how OVG's two step sizes are chosen, by a sweep of structure against texture.",
+    "backbone_ablation": "whether collapse and OVG's remedy hold with a transformer (DiT) in place of the U-Net.",
+    "space_ablation": "whether collapse and OVG's remedy hold in an autoencoder's latent space as in pixels.",
+    "scale_factor": "how the methods compare as the super-resolution factor grows.",
+    "eps_vs_x0": "whether predicting the clean image instead of the noise cures collapse (the paper's Table 6).",
+    "flow_collapse": "whether inverting a flow-matching model collapses as DDIM inversion does.",
+    "metric_validation": "whether the spectral scores measure what they claim, on real images and filtered copies.",
+    "cost": "what each inversion method costs per step (network calls, time and memory) against DDIM.",
+    "benchmarks": "how long a translation, a training step and a metric take, stored with the machine that measured "
+                  "them.",
+    "your_model": "how to run a study with a diffusers model of your own and on your own image folders.",
+}
+
+
+def _study(doc: str) -> str:
+    """The study of a chapter's doc name ("studies/main_results-ihc-sr" -> "main_results")."""
+    return doc.split("/", 1)[1].split("-", 1)[0]
+
+
+def _parts(docs: list[str]) -> list[tuple[str, list[str]]]:
+    """(caption, doc names) for each part of ``STUDY_PARTS`` that holds a chapter of ``docs``, then "Other studies"."""
+    parts = [(caption, [d for d in docs if _study(d) in names]) for caption, names in STUDY_PARTS]
+    placed = {d for _, mine in parts for d in mine}
+    parts.append(("Other studies", [d for d in docs if d not in placed]))
+    return [(caption, mine) for caption, mine in parts if mine]
+
+
+def studies_index(studies: list[str]) -> str:
+    """book/studies/index.md: what a chapter is, then each study of ``studies`` (doc names) under its part, with
+    its title, a link to each dataset's chapter and its line in ``STUDY_LINES``."""
+    lines = [
+        "# Studies", "",
+        "One chapter per study and dataset, grouped by the question the chapters answer. Each chapter is a study "
+        "notebook from `notebooks/`, executed by papermill with the parameters shown in its first cells, and reading "
+        "its numbers from `data/results/<study>/<dataset>-<profile>.nc`. Rerun one with other parameters, e.g. "
+        "`papermill notebooks/<study>.ipynb out.ipynb -p dataset <name> -p profile quick`.",
+    ]
+    for caption, docs in _parts(studies):
+        lines += ["", f"## {caption}", ""]
+        for name in dict.fromkeys(map(_study, docs)):
+            links = ", ".join(f"{{doc}}`{d.split('-', 1)[1]} </{d}>`" for d in docs if _study(d) == name)
+            title = registry.STUDIES[name].title if name in registry.STUDIES else name
+            line = STUDY_LINES.get(name, "")
+            lines.append(f"- **{title}** ({links}){': ' + line if line else ''}")
+    return "\n".join(lines) + "\n"
+
+
+def study_notebooks(book: Path, folder: str = "studies") -> list[str]:
+    """Doc names ("studies/<study>-<dataset>") of the executed notebooks in ``book``/``folder``, in book order."""
+    order = {name: i for i, name in enumerate(study_names())}
+    names = [p.stem for p in (Path(book) / folder).glob("*.ipynb") if not p.name.startswith((".", "_"))]
+    return [f"{folder}/{n}" for n in sorted(names, key=lambda n: (order.get(n.split("-", 1)[0], len(order)), n))]
+
+
+def study_parts(studies: list[str]) -> list[str]:
+    """_toc.yml lines (under ``parts:``) placing the doc names ``studies`` in ``STUDY_PARTS`` or "Other studies"."""
+    lines = []
+    for caption, docs in _parts(studies):
+        lines += [f"  - caption: {caption}", "    chapters:", *[f"      - file: {d}" for d in docs]]
+    return lines

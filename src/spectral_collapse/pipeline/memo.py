@@ -23,7 +23,7 @@ import xarray as xr
 
 from ..studies.store import ResultsChecksumError, ResultsFileError, read_verified, restore_list_attrs, save_results
 
-__all__ = ["Memo", "fingerprint", "key_hash", "DEFAULT_ROOT"]
+__all__ = ["Memo", "fingerprint", "DEFAULT_ROOT"]
 
 DEFAULT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CACHE", "data/cache/cells")
 _FORMAT = 3  # layout of the cell files themselves (3: the checksum of studies.store, attributes included)
@@ -99,11 +99,6 @@ def fingerprint(obj: Any) -> str:
     return h.hexdigest()
 
 
-def key_hash(key: Mapping) -> str:
-    """The file name stem of the cell with this key."""
-    return fingerprint({"format": _FORMAT, **key})
-
-
 class Memo:
     """Content-keyed cell store under ``root``; ``refresh=True`` recomputes every cell asked for. ``hits`` and
     ``misses`` count the cells read and computed."""
@@ -115,7 +110,7 @@ class Memo:
         self.misses = 0
 
     def path(self, key: Mapping) -> Path:
-        h = key_hash(key)
+        h = fingerprint({"format": _FORMAT, **key})
         return self.root / h[:2] / f"{h}.nc"
 
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
@@ -167,12 +162,9 @@ def _stamp(path: Path) -> tuple | None:
 
 @contextlib.contextmanager
 def _cell_lock(path: Path):
-    """An exclusive lock on ``<cell>.lock`` while one process computes the cell; a no-op where fcntl is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
+    """An exclusive lock on ``<cell>.lock`` while one process computes the cell (POSIX ``flock``)."""
+    import fcntl
+
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = path.with_suffix(".lock")
     with open(lock, "a+") as f:
@@ -181,5 +173,3 @@ def _cell_lock(path: Path):
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
-
-

@@ -16,8 +16,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from .notes import json_attr, run_notes
-from .parameters import parameters_table
+from IPython import get_ipython
+
+from .parameters import json_attr, parameters_table, run_notes
 
 __all__ = ["repo_root", "setup_notebook", "open_study", "parameters_table", "run_notes", "strip_outputs",
            "message_first", "ECHO_ENV"]
@@ -32,15 +33,14 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return p
 
 
-def setup_notebook(chdir: bool = True) -> Path:
+def setup_notebook() -> Path:
     """chdir to the repo root and put it on sys.path, set torch threads (``parallel.torch_threads``), SVG charts,
     quiet warnings and the tables' display (``show_missing_as_dash``); returns the root."""
     from .parallel import torch_threads
 
     torch_threads()
     root = repo_root()
-    if chdir:
-        os.chdir(root)
+    os.chdir(root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
     from ..plotting.render import setup_altair
@@ -53,14 +53,11 @@ def setup_notebook(chdir: bool = True) -> Path:
     return root
 
 
-MISSING = "—"
-
-
 def show_missing_as_dash() -> bool:
     """In a running kernel, tables display a missing value as "—", a checkpoint folder by its model name, no plain
     0, 1, 2, ... row index, and tables and Markdown in the book's notation (``plotting.reader``). Returns whether a
     kernel was found."""
-    ip = _ipython()
+    ip = get_ipython()
     if ip is None:
         return False
     import pandas as pd
@@ -72,6 +69,7 @@ def show_missing_as_dash() -> bool:
 
     from ..plotting.reader import reader_table, reader_text, short_model_names
     from ..studies.method_labels import name_quoted_methods
+    from ..studies.settings import MISSING
     from ..text import minus, ranges, spaced_percents  # true minus signs, en-dash ranges, "2.2 %"
 
     ip.display_formatter.formatters["text/html"].for_type(
@@ -107,30 +105,15 @@ def misspelled_parameters(names, known) -> dict:
     names far from every parameter are left alone."""
     import difflib
 
-    out = {}
-    for n in names:
-        if n in known:
-            continue
-        close = difflib.get_close_matches(n, known, n=1, cutoff=0.75)
-        if close:
-            out[n] = close[0]
-    return out
-
-
-def _ipython():
-    """The running IPython shell, None outside one."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency
-        return None
-    return get_ipython()
+    return {n: close[0] for n in names
+            if n not in known and (close := difflib.get_close_matches(n, known, n=1, cutoff=0.75))}
 
 
 def _injected_names() -> list[str]:
     """The names papermill injected into the running kernel (its last "# Parameters" cell); [] when none."""
     import ast
 
-    ip = _ipython()
+    ip = get_ipython()
     history = list(getattr(ip, "user_ns", {}).get("In", []) or []) if ip is not None else []
     for src in reversed(history):
         if isinstance(src, str) and src.lstrip().startswith("# Parameters"):
@@ -145,7 +128,7 @@ def _injected_names() -> list[str]:
 
 def _kernel_names() -> list[str]:
     """The plain-valued global names the user (or papermill) defined in the running kernel; [] outside one."""
-    ip = _ipython()
+    ip = get_ipython()
     if ip is None:
         return []
     hidden = getattr(ip, "user_ns_hidden", {})
@@ -199,7 +182,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
         display(Markdown(("```{caution}\nComputed with a model below the quality gate.\n```\n\n" if weak else "")
                          + f"**Models** ({{ref}}`Are the models good enough? <{GATE_LABEL}>`)"))
         display(models)
-    notes = run_notes(ds.attrs, ds)
+    notes = run_notes(ds.attrs)
     if notes:
         display(Markdown(notes))
     if spec is not None:
@@ -228,21 +211,15 @@ def message_first(err: BaseException) -> BaseException:
         err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
     except AttributeError:   # an exception type that takes no attributes: IPython's own rendering
         pass
-    fd = _kernel_terminal()
-    if fd is not None and os.environ.get(ECHO_ENV) != "0":
+    if type(sys.stderr).__module__.startswith("ipykernel") and os.environ.get(ECHO_ENV) != "0":
+        # in a kernel: the starting process's stderr (papermill's terminal)
+        fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+        fd = fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
         try:
             os.write(fd, f"{head}\n".encode())
-        except OSError:
+        except (OSError, TypeError):   # TypeError: no descriptor at all
             pass
     return err
-
-
-def _kernel_terminal() -> int | None:
-    """In an IPython kernel, the file descriptor of the starting process's stderr (papermill's terminal); else None."""
-    if not type(sys.stderr).__module__.startswith("ipykernel"):
-        return None
-    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
-    return fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
 
 
 def strip_outputs(model: dict, **_) -> dict:

@@ -6,7 +6,6 @@ starts (``torch_threads``).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -15,10 +14,11 @@ import time
 from pathlib import Path
 
 from . import graph
+from ..environ import env_whole, whole
 from ..text import plural
 
 __all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
-           "kernel_threads", "thread_env", "torch_threads", "environment", "THREADS_ENV"]
+           "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
 
@@ -52,8 +52,6 @@ def notebook_traceback(err: BaseException) -> str:
 def kernel_threads(jobs: int = 1) -> int:
     """Torch threads for each of ``jobs`` studies side by side: ``$SPECTRAL_COLLAPSE_THREADS`` (checked), else
     ``$OMP_NUM_THREADS``, else cores // jobs (at least 1)."""
-    from ..environ import env_whole, whole
-
     return env_whole(THREADS_ENV) or whole(os.environ.get("OMP_NUM_THREADS")) or max(1, _cores() // max(1, int(jobs)))
 
 
@@ -73,32 +71,14 @@ def torch_threads() -> int:
     return n
 
 
-@contextlib.contextmanager
-def environment(values: dict):
-    """Within the block, ``os.environ`` holds ``values`` (processes started there inherit them); restored after."""
-    before = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items()})
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def resolve_jobs(jobs: int | str) -> int:
     """``jobs`` as a number: "auto" is 1 with a GPU (one device), else the cores, at most 4 (about 2.5 GB each)."""
     if jobs == "auto":
         import torch
 
         return 1 if torch.cuda.is_available() else max(1, min(_cores(), 4))
-    try:
-        n = int(jobs)
-    except (TypeError, ValueError):
-        n = 0
-    if n < 1 or isinstance(jobs, bool) or str(n) != str(jobs).strip():
+    n = None if isinstance(jobs, bool) else whole(jobs)
+    if n is None:
         raise ValueError(f"jobs must be a whole number >= 1 or 'auto', got {jobs!r}")
     return n
 

@@ -1,15 +1,39 @@
-"""A chapter's parameters table: each knob of the run, the value it took, and where that value came from.
+"""What a chapter shows above a study's results: the notes of the run that computed them and its parameters table.
 
-``parameters_table(spec, ds)``: a knob given shows its value; a knob left at its default the values it took in
-the results (``_USED``), else its default's description; a resolved input its values or the first 12 hex digits of
-its key."""
+``run_notes(attrs)`` lists the run's warnings (attr ``run_warnings``). ``parameters_table(spec, ds)``: a knob given
+shows its value; a knob left at its default the values it took in the results (``_USED``), else its default's
+description; a resolved input its values or the first 12 hex digits of its key."""
 from __future__ import annotations
 
+import json
 import math
 
-from .notes import json_attr
+__all__ = ["parameters_table", "run_notes", "stored_notes", "json_attr", "HEADING", "GIVEN", "DEFAULT", "INPUT",
+           "SWEEP"]
 
-__all__ = ["parameters_table", "GIVEN", "DEFAULT", "INPUT", "SWEEP"]
+HEADING = "**Notes from the run that computed these results:**"
+
+
+def json_attr(attrs, key: str, default=None):
+    """``attrs[key]`` parsed as JSON; ``default`` when it is missing, empty, null or not JSON."""
+    try:
+        value = json.loads(attrs.get(key) or "null")
+    except (TypeError, ValueError):
+        return default
+    return default if value is None else value
+
+
+def stored_notes(attrs: dict) -> list[str]:
+    """The run's warnings (``attrs["run_warnings"]``, a JSON list), each once, in order; [] otherwise."""
+    notes = json_attr(attrs, "run_warnings", [])
+    return list(dict.fromkeys(str(n) for n in notes)) if isinstance(notes, list) else []
+
+
+def run_notes(attrs: dict) -> str:
+    """Markdown listing ``stored_notes`` under ``HEADING``; '' when there are none."""
+    notes = stored_notes(attrs)
+    return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
+
 
 # the "set by" column: where each row's value came from
 GIVEN, DEFAULT, INPUT = "given for this chapter", "the default", "read by the run"
@@ -24,8 +48,6 @@ _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("c
          "keys": (("coord", "model"),), "bases": (("coord", "base"),), "baselines": (("coord", "method"),),
          "eta_hf": (("coord", "eta_hf"),), "eta_lf": (("coord", "eta_lf"),), "steps_grid": (("distinct", "run_steps"),),
          "n_latents": (("size", "latent"),), "seed": (("attr", "seed"),), "schedules": (("coord", "method"),)}
-# a knob left out of the table where another one chose instead: ``model`` where the pair ``models`` is given
-_ONE_ROW = {"model": "models"}
 
 
 def _cell(value) -> str:
@@ -181,8 +203,8 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
     rows = [("dataset", _cell(spec.get("dataset")), GIVEN), ("profile", _cell(spec.get("profile")), GIVEN)]
     params = spec.get("params") or {}
     for name, value in params.items():
-        if name in _ONE_ROW and params.get(_ONE_ROW[name]) is not None and value is None or \
-                name == "models" and value is None and "model" in params:
+        if value is None and (name == "model" and params.get("models") is not None or name == "models"
+                              and "model" in params):
             continue   # one row for the models: the knob that chose them (model, or the pair models)
         if value is not None:
             used = _clamped(name, value, ds)

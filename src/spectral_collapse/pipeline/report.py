@@ -9,7 +9,9 @@
 orchestration (``execute.run_studies``) into the report's folder (``results/``, ``cache/cells/``, ``book/`` with its
 HTML under ``_build/html``, ``report.json``), writes the pages and builds the HTML; the project's book/ and data/
 are neither read nor written. The default folder, ``reports/<data>--<model>-<profile>-<digest>``, is named by a
-digest of the content signatures of the data and the model, the data options and the weak-model rule.
+digest of the content signatures of the data and the model, the data options and the weak-model rule. The book's
+configuration is the project's ``_config.yml`` retitled, with its vendored MathJax, so the report renders offline; the
+intro and the gate page are the templates notebooks/report/{intro,model_quality}.md filled with tables.
 """
 from __future__ import annotations
 
@@ -22,16 +24,26 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from string import Template
+
+import pandas as pd
+import xarray as xr
+import yaml
 
 from . import execute, graph
 from ..data import check_dataset, dataset_key
+from ..plotting.labels import step_size
 from ..studies.content import content_inputs
+from ..studies.gate import GATE_LABEL
 from ..studies.profiles import get_profile
 from ..studies.registry import get_study, study_spec
+from ..studies.store import results_path
+from ..studies.tables import md_table
 from .notebook import repo_root
-from .report_book import write_book
+from .parameters import json_attr
 
-__all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report"]
+__all__ = ["NOT_APPLICABLE", "report_plan", "report_content", "report_name", "build_report", "Report", "write_book",
+           "render_gate_page"]
 
 # Why a study does not run on a given model (the intro page's table says so; the ablations get ABLATION).
 NOT_APPLICABLE = {
@@ -68,11 +80,6 @@ def report_plan(studies=None) -> tuple[list[str], dict[str, str]]:
                              f"{', '.join(runs)}")
         runs = [s for s in runs if s in studies]
     return graph.run_order(runs), why
-
-
-def _knobs(model, models, data_options, allow_weak_model) -> dict:
-    return {k: v for k, v in {"data_options": data_options, "model": model, "models": models,
-                              "allow_weak_model": allow_weak_model}.items() if v is not None}
 
 
 def report_content(data: str, profile: str, knobs: dict) -> dict:
@@ -112,9 +119,7 @@ class Report:
     not_applicable: dict = field(default_factory=dict)  # study -> why
 
     def to_json(self) -> str:
-        d = asdict(self)
-        d.update(out=str(self.out), html=None if self.html is None else str(self.html))
-        return json.dumps(d, indent=2, sort_keys=True, default=str) + "\n"
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n"
 
 
 def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
@@ -130,12 +135,17 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     if (model is None) == (models is None):
         raise ValueError("a report needs exactly one of model (a diffusers pipeline folder, e.g. --model "
                          "/path/to/pipeline) and models ({\"source\": ..., \"target\": ...})")
-    knobs = _knobs(model, models, data_options, allow_weak_model)
+    knobs = {k: v for k, v in {"data_options": data_options, "model": model, "models": models,
+                               "allow_weak_model": allow_weak_model}.items() if v is not None}
     runs, why = report_plan(studies)
     content = report_content(data, profile, knobs)
     root = Path(root).resolve() if root else repo_root()
     out = (Path(out) if out else root / "reports" / report_name(data, profile, knobs, content)).resolve()
-    _check_not_the_project(out, root)
+    for own in (root / "book", root / "data"):   # the project's own folders are never written
+        own = own.resolve()
+        if out == own or out.is_relative_to(own) or own.is_relative_to(out):
+            raise ValueError(f"report folder {out} would write into the project's own {own}; pass --out a folder of "
+                             f"its own (default: reports/<name> under the checkout)")
     book = out / "book"
     (book / "studies").mkdir(parents=True, exist_ok=True)
     print(f"report for {data} with {_model_label(knobs)} ({profile}) -> {out}", flush=True)
@@ -164,15 +174,6 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     return report
 
 
-def _check_not_the_project(out: Path, root: Path) -> None:
-    """Refuse an output folder that is, holds or lies in the project's own book/ or data/."""
-    for own in (root / "book", root / "data"):
-        own = own.resolve()
-        if out == own or out.is_relative_to(own) or own.is_relative_to(out):
-            raise ValueError(f"report folder {out} would write into the project's own {own}; pass --out a folder of "
-                             f"its own (default: reports/<name> under the checkout)")
-
-
 def _build_html(book: Path) -> Path:
     """jupyter-book build ``book``; returns index.html. A failed build raises with the end of its output."""
     exe = Path(sys.executable).with_name("jupyter-book")
@@ -185,3 +186,133 @@ def _build_html(book: Path) -> Path:
         raise RuntimeError(f"jupyter-book build {book} failed (exit status {done.returncode}); the chapters and "
                            f"pages are in {book}. Its last lines:\n{tail}")
     return index
+
+
+# --- the report's pages ---------------------------------------------------------------------------------------------
+
+TEMPLATES = Path("notebooks") / "report"   # under the checkout
+
+
+def render_config(root: Path, title: str) -> str:
+    """The report's _config.yml: the project's, retitled, with MathJax (and any vega bundle) taken from ``root``."""
+    cfg = yaml.safe_load((Path(root) / "_config.yml").read_text(encoding="utf-8"))
+    cfg["title"] = title
+    cfg.pop("repository", None)
+    sphinx = cfg.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx["html_extra_path"] = [str((Path(root) / "book" / "_vendor").resolve())]
+    head = ("# Jupyter Book configuration of a report written by `python -m spectral_collapse report`: the project's\n"
+            "# _config.yml with this report's title; rewritten at every run.\n")
+    return head + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True)
+
+
+def render_toc(chapters: list[str]) -> str:
+    """The report's _toc.yml: the intro, then the chapters (doc names) in the book's parts."""
+    lines = ["# Written by `python -m spectral_collapse report`; rewritten at every run.", "format: jb-book",
+             "root: intro", "parts:", "  - caption: Your model", "    chapters:", "      - file: studies/model_quality"]
+    return "\n".join(lines + graph.study_parts(chapters)) + "\n"
+
+
+def _code(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return "`" + text.replace("`", "'") + "`"
+
+
+def _page(root: Path, name: str, **fields: str) -> str:
+    return Template((Path(root) / TEMPLATES / name).read_text(encoding="utf-8")).substitute(fields)
+
+
+def _md(frame: pd.DataFrame, empty: str) -> str:
+    return md_table(frame) if len(frame) else empty
+
+
+def results_attrs(report) -> dict:
+    """{study: attrs of its stored results} for the report's chapters (studies without readable results left out)."""
+    out = {}
+    for study in report.chapters:
+        path = results_path(study, dataset_key(report.data), report.profile, Path(report.out) / "results")
+        try:
+            with xr.open_dataset(path, engine="h5netcdf") as ds:
+                out[study] = dict(ds.attrs)
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def ovg_used(report) -> dict | None:
+    """The OVG setting the chapters ran with (the main results', else the first recorded): eta_hf, eta_lf, source."""
+    attrs = results_attrs(report)
+    for study in ["main_results", *attrs]:
+        value = json_attr(attrs.get(study, {}), "ovg")
+        if isinstance(value, dict) and "eta_hf" in value:
+            return value
+    return None
+
+
+def gate_table(report) -> pd.DataFrame:
+    """Each model's gate report as the chapters recorded it: model, role, passed, failed checks."""
+    used = {}
+    for attrs in results_attrs(report).values():
+        used.update(json_attr(attrs, "model_gate", {}))
+    return pd.DataFrame([{"model": _code(name), "role": v.get("role", ""), "passed": bool(v.get("passed")),
+                          "failed checks": v.get("failures") or ""} for name, v in used.items()])
+
+
+def render_gate_page(report, root: Path) -> str:
+    """studies/model_quality.md: the gate page with ``gate_table``."""
+    return _page(root, "model_quality.md", label=GATE_LABEL,
+                 table=_md(gate_table(report), "No chapter recorded a gate report."))
+
+
+def settings_frame(report) -> pd.DataFrame:
+    """What the report ran with, as (setting, value) rows, the OVG step sizes the chapters used included."""
+    k = report.knobs
+    rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
+            **({"model": _code(k["model"])} if "model" in k else
+               {"inverting model": _code(k["models"].get("source")),
+                "sampling model": _code(k["models"].get("target"))}),
+            "profile": _code(report.profile),
+            "models below the quality gate allowed": k.get("allow_weak_model", "the profile's rule"),
+            **{f"content signature: {n}": _code(v) for n, v in sorted(report.content.items())},
+            "folder": _code(str(report.out))}
+    ovg = ovg_used(report)
+    if ovg:
+        rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
+                 "OVG step sizes from": ovg.get("source", "")}
+    return pd.DataFrame({"setting": list(rows), "value": [str(v) for v in rows.values()]})
+
+
+def missing_frame(report) -> pd.DataFrame:
+    """Each study that did not run: its title, name, status (failed, not started, does not apply) and why."""
+    rows = [(s, "failed", _code(line)) for s, line in report.failed.items()]
+    rows += [(s, "not started", "a study it reads failed") for s in report.skipped]
+    rows += [(s, "does not apply", why) for s, why in report.not_applicable.items()]
+    return pd.DataFrame([{"study": get_study(s).title, "name": f"`{s}`", "status": st, "why": why}
+                         for s, st, why in rows])
+
+
+def render_intro(report, title: str, root: Path) -> str:
+    """intro.md: the settings, the chapters, the studies that did not run and the command that reruns it."""
+    k = report.knobs
+    flags = " ".join([f"--data {report.data}",
+                      f"--model {k['model']}" if "model" in k else f"--models '{json.dumps(k['models'])}'",
+                      *([f"--data-options '{json.dumps(k['data_options'])}'"] if k.get("data_options") else []),
+                      f"--profile {report.profile}", f"--out {report.out}"])
+    chapters = "\n".join(f"- {{doc}}`{doc}`" for doc in report.chapters.values()) or "No chapter was executed."
+    return _page(root, "intro.md", title=title, settings=_md(settings_frame(report), ""), chapters=chapters,
+                 missing=_md(missing_frame(report), "Every study ran."),
+                 command=f"python -m spectral_collapse report {flags}")
+
+
+def write_book(report, root: Path) -> None:
+    """Write the report's _config.yml, _toc.yml, intro.md, gate page and the project's chart bundles (_static/)."""
+    book = Path(report.out) / "book"
+    k = report.knobs
+    what = Path(str(k["model"])).name if "model" in k else "your models"
+    title = f"Your report: {what} on {report.data.split('/')[-1] or report.data}"
+    (book / "_config.yml").write_text(render_config(root, title), encoding="utf-8")
+    (book / "_toc.yml").write_text(render_toc(list(report.chapters.values())), encoding="utf-8")
+    (book / "intro.md").write_text(render_intro(report, title, root), encoding="utf-8")
+    (book / "studies" / "model_quality.md").write_text(render_gate_page(report, root), encoding="utf-8")
+    for js in sorted((Path(root) / "book" / "_static").glob("*.js")):
+        (book / "_static").mkdir(exist_ok=True)
+        shutil.copy2(js, book / "_static" / js.name)

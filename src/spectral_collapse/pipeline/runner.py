@@ -28,14 +28,9 @@ from ..studies.progress import running
 from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo
-from .notes import json_attr
+from .parameters import json_attr
 
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
-
-
-def _checkpoints(ds: xr.Dataset) -> dict:
-    value = json_attr(ds.attrs, "checkpoints", {})
-    return value if isinstance(value, dict) else {}
 
 
 def _flat(value, prefix: str = "") -> dict:
@@ -142,7 +137,9 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
     ds.attrs["run_warnings"] = json.dumps(([damaged] if damaged else []) + own_warnings(caught))
     for w in caught:  # handed on to the caller's filters (a notebook shows run_warnings instead)
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    digests = {p: checkpoint_digest(p) for p in _checkpoints(ds).values() if isinstance(p, str) and Path(p).is_dir()}
+    used = json_attr(ds.attrs, "checkpoints", {})
+    digests = {p: checkpoint_digest(p) for p in (used.values() if isinstance(used, dict) else ())
+               if isinstance(p, str) and Path(p).is_dir()}
     ds.attrs.update(spec=spec.to_json(), results_key=spec.key(), cache_version=CACHE_VERSION,
                     profile_values=json.dumps(profile_values(spec.profile), sort_keys=True),
                     checkpoint_sha256=json.dumps({p: d for p, d in digests.items() if d}),
@@ -155,20 +152,18 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
     else (None, why it is computed again, in words for the chapter)."""
+    stored = None
     try:
         stored = load_results(path)
+        missing = missing_variables(study, stored)
+        why = f"lacked {', '.join(missing)}, which every {study} results file holds," if missing else None
     except ResultsChecksumError:
-        return None, (f"The stored results file {path} did not match its checksum (its numbers were changed after "
-                      f"it was written), so these results were computed again.")
+        why = "did not match its checksum (its numbers were changed after it was written),"
     except (OSError, ValueError) as err:
-        cause = err.__cause__ or err
-        return None, (f"The stored results file {path} could not be read ({type(cause).__name__}), so these results "
-                      f"were computed again.")
-    missing = missing_variables(study, stored)
-    if missing:
-        return None, (f"The stored results file {path} lacked {', '.join(missing)}, which every {study} results file "
-                      f"holds, so these results were computed again.")
-    return stored, None
+        why = f"could not be read ({type(err.__cause__ or err).__name__}),"
+    if why is None:
+        return stored, None
+    return None, f"The stored results file {path} {why} so these results were computed again."
 
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
