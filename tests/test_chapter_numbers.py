@@ -80,7 +80,7 @@ def test_the_front_counts_name_the_variants_on_it_and_the_dominated_baselines():
 
 
 def test_the_filter_changes_are_differences_of_the_table_values():
-    from spectral_collapse.studies.metric_tables import filter_changes, filter_table
+    from spectral_collapse.studies.metric_validation import filter_changes, filter_table
 
     kappa = [0.1, 0.5]
     held = np.array([[[0.40, 0.42], [0.95, 0.97]], [[0.90, 0.92], [0.93, 0.95]]])  # filter x kappa x held_out
@@ -99,7 +99,7 @@ def test_the_filter_changes_are_differences_of_the_table_values():
 def test_a_method_correlation_is_pearsons_over_distinct_methods():
     from scipy import stats
 
-    from spectral_collapse.studies.metric_tables import method_correlation
+    from spectral_collapse.studies.metric_validation import method_correlation
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=6), rng.normal(size=6)

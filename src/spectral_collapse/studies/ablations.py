@@ -1,32 +1,5 @@
 """Ablation studies of the paper's Sec. 6.3: backbone (Table 3), data space (Table 4), SR factor (Table 5) and
-prediction target (Table 6).
-
-Each study translates the paired test split with the methods of the paper's ablation tables (DDIM = "Standard",
-TABA, OVG) under several *arms*, one per value of its axis, and concatenates the per-arm translation results
-(``translation.translation_results``) along that axis:
-
-- ``backbone_ablation``: axis ``backbone`` = unet, dit (same data space, same training recipe);
-- ``space_ablation``: axis ``space`` = pixel, latent (the latent models diffuse VAE latents; S_G, S_DC and the PCA
-  live on those latents, the image metrics on the decoded outputs);
-- ``scale_factor``: axis ``factor`` = the profile's SR factors (quick 2, 4, 8 on 32-px crops; paper 8, 16, 32);
-  refused, before any work, on data whose task is not super-resolution;
-- ``eps_vs_x0``: axes ``parameterization`` = eps, x0 and ``factor`` (one factor when the task is not
-  super-resolution); Table 6 counts how often the x0 model beats the eps model (``ablation_tables``);
-- ``seed_spread`` (not in the paper): axis ``train_seed`` = 0, 1, 2, the main eps and EDM models trained three times
-  from different seeds (``studies.models.SEED_REPLICATES``), with the main results' methods: how far every number
-  moves from one training run to the next, which an interval over test crops of one model cannot show.
-
-Every translation is a cell of the context's cache, keyed by the model's weights, the inputs, the method, steps and
-seed: the arms that use the main models (the U-Net arm, the pixel arm, the profile's factor, the eps arms) share
-their cells with the main results and with each other. Every arm translates with the same OVG step sizes, the
-Pareto choice recorded in the spec (``translation.ovg_setting``).
-
-Which arm of ours stands for which row of the paper is explicit (``paper_key``): backbone and space map to the
-tables' columns of the same names; our factors map to the paper's x8 / x16 / x32 by rank (``paper_scale``),
-because our 32-px crops cannot be degraded x16 or x32. The paper reports these ablations on BBBC021 only, so every
-dataset of ours is compared with the BBBC021 rows. Tables and the paper join are in
-``spectral_collapse.studies.ablation_tables``, the charts in ``spectral_collapse.plotting.ablations``.
-"""
+prediction target (Table 6)."""
 from __future__ import annotations
 
 import itertools

@@ -1,16 +1,8 @@
-"""Computed cells that studies share: an inversion's latents, a translation's outputs.
-
-A study never decides where a cell is stored. It asks its context's cache for a cell by a key dict holding the
-objects that determine the numbers (the denoiser itself, the input tensors, the method's description, steps, seeds)
-and a compute function; the cache (``pipeline.memo.Memo``) hashes the key by content: the weights of the model,
-the bytes of the data. ``NoCache`` computes every time (plain library use, tests).
-
-Two studies that invert the same inputs with the same model, method, steps and seeds get the same cell: the
-backbone ablation's U-Net arm and the main results share their DDIM, TABA and OVG translations, PCA, Gaussianity
-and decorrelation share their latents, and take those of the main results' test inputs from their translations.
-"""
+"""Computed cells that studies share: an inversion's latents, a translation's outputs."""
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -23,7 +15,8 @@ from ..inversion.loop import primary
 from .progress import cell_bar
 from .spec import CACHE_VERSION
 
-__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched"]
+__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched", "sharding_active",
+           "translate_sharded"]
 
 
 class NoCache:
@@ -52,11 +45,9 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
     """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
     use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
     non-finite step per sample (-1: none) and the network evaluations ``nfe``."""
-    from .distributed import sharding_active, translate_sharded
-
     def compute():
         torch.manual_seed(seed)
-        if sharding_active():  # launched on several processes: each translates its share (studies/distributed.py)
+        if sharding_active():  # launched on several processes: each translates its share (``translate_sharded``)
             out, latent, bad, nfe = translate_sharded(translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
                                                       steps, batch_size, bool(progress))
         else:
@@ -126,3 +117,35 @@ def _arrays_cell(**arrays) -> xr.Dataset:
         else:
             out[name] = ((), np.asarray(v))
     return out
+
+
+# --- scale-out over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out) ---
+
+_local = threading.local()
+
+
+def sharding_active() -> bool:
+    """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1), outside a shard being computed."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not getattr(_local, "inside", False)
+
+
+def translate_sharded(local: Callable, D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int,
+                      progress: bool):
+    """``local(D, x_src[share], ms, seeds[share], steps, batch_size, progress)`` on this process's contiguous share,
+    gathered back in sample order on every process (tensors only), ``nfe`` summed. Every process must see the same
+    cell cache: one that found a cell cached would skip a collective the others wait in."""
+    from accelerate import PartialState
+    from accelerate.utils import gather
+
+    st = PartialState(cpu=not torch.cuda.is_available())
+    n = x_src.shape[0]
+    _local.inside = True
+    try:
+        if n < st.num_processes:  # too few samples to share: every process does all of them
+            return local(D, x_src, ms, seeds, steps, batch_size, progress)
+        with st.split_between_processes(list(range(n)), apply_padding=True) as idx:  # last share padded
+            out, lat, bad, nfe = local(D, x_src[idx], ms, [seeds[i] for i in idx], steps, batch_size, progress)
+    finally:
+        _local.inside = False
+    out, lat, bad = (gather(t.contiguous().to(st.device)).cpu()[:n] for t in (out, lat, bad))
+    return out, lat, bad, int(gather(torch.tensor([nfe], device=st.device)).sum())

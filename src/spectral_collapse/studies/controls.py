@@ -1,18 +1,5 @@
 """The image-only scores of a translation table and its controls: what an output scores without a latent, and the
-reference rows every table carries.
-
-Controls, scored like the methods on the same crops:
-
-- ``ground_truth``: the clean crop;
-- ``copy``: the degraded input as the model is given it (e.g. nearest-neighbour upsampled);
-- ``blur``: the truth blurred by a Gaussian of sigma 1 px (too little detail);
-- ``colour_noise``: the truth plus i.i.d. Gaussian noise drawn per pixel and per channel (colour speckle);
-- ``luma_noise``: the truth plus the same i.i.d. noise value added to R, G and B (grain in luminance only).
-
-Both noises carry the level-1 detail energy that OVG adds over the truth on the same crops (``noise_sigma``), so a
-score that ranks them like the truth cannot tell OVG's excess from texture. A score may decide a texture verdict
-only if it ranks the ground truth first and every control worse (``realism_gate``).
-"""
+reference rows every table carries."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,25 +1,4 @@
-"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation.
-
-- ``pca_collapse`` (Fig. 3): cumulative explained variance of one PCA over a set of inverted latents against
-  Gaussian noise of the same shape and count. Super-resolution data (``data.task.kind == "sr"``): the profile's
-  model (trained at the dataset's factor) inverts inputs degraded at several factors; other tasks: DDIM vs TABA vs
-  EDM latents. The PCA runs on unit-variance latents (``cev``; the raw latents' curve is ``cev_raw``), with the
-  latents' amplitude ||x_T||^2 / d beside it (``norm_ratio`` per latent, ``mean_norm_ratio`` per series).
-- ``gaussianity`` (Fig. 7, Eq. 31-33): ||x_T||^2 per latent against chi2(d); KS statistic, p-value, S_G,
-  mean ||x_T||^2 / d and ``norm_z`` (the standardized deviation of the mean squared norm, which keeps resolution
-  where S_G saturates) per method. S_G tests the amplitude itself, so it has no unit-variance form.
-- ``decorrelation`` (Fig. 8, Eq. 34-36): per-latent S_DC (1 - flagged-patch ratio, on unit-variance latents;
-  the paper's raw form is ``s_dc_raw``) and flag masks per method, with ||x_T||^2 / d beside them, and
-  (S_G, norm_z, mean S_DC, mean S_DC raw, mean ||x_T||^2 / d) over runs with several seeds and step counts.
-
-Inversion: a method label of studies/translation.py inverts under the source label 0 on the profile's grid; its
-latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs, then
-evenly spaced source-pool crops when more latents are asked for. Every inversion is a cell of the context's cache
-(``cells.invert_cell``, keyed by the model's weights, the inputs, the method, steps and seed), so the three studies
-share their latents: deterministic methods invert with seed 0 whatever the study's seed. The leading test inputs
-at the profile's step count are the translation studies' own inputs: their latents are read from (or computed
-as) the main results' translation cells, so each such inversion runs once in the whole book.
-"""
+"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation."""
 from __future__ import annotations
 
 import json

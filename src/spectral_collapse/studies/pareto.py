@@ -1,32 +1,4 @@
-"""OVG step-size sweep (paper Sec. 5.2, Fig. 6): S_LF against S_HF over an (eta_HF, eta_LF) grid.
-
-The paper picks (eta_HF, eta_LF) "via a grid search, selecting the values that yield the best joint performance"
-and gives neither the grid nor the values (nor does the released code). This module makes that search explicit:
-
-1. ``run_pareto`` translates ``n_images`` validation crops (``validation_indices``: the last of the paired split,
-   apart from the test crops the other studies score) with every grid point of every swept base
-   (``ovg``, ``ovg_taba``, ``ovg_edm``: OVG on DDIM, on TABA, on the EDM model) and with the non-OVG baselines
-   on the same images;
-2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF
-   (the paper's Fig. 6 front, ``on_front``);
-3. ``pareto_choice.choose_point`` picks each base's point on realism and structure: among the points whose luma and
-   chroma detail lie in the real crops' band and whose KID_wav is no worse than the variant's unguided method's
-   (each constraint dropped where no point meets it; see that module), the log KID_wav / S_LF front and one point of
-   it by a stated rule (``choose_operating_point``):
-   - ``"maximin"`` (default): scale both to [0, 1] over the base's candidate points (min-max), take the front
-     point with the largest smaller scaled value, i.e. the most balanced point; ties go to the larger scaled sum,
-     then to the smaller step sizes;
-   - ``"knee"``: on the same scaled axes, the front point farthest above the straight line joining the front's
-     two ends (falls back to maximin when the front has fewer than 3 points).
-   A grid point with any failed sample (non-finite, or beyond the bounds of ``studies.validity``) is never chosen.
-   A base whose choice lies on an edge of the grid grows the grid one log step past that edge (``extend`` times).
-4. The choice of the primary base (``ovg`` when swept) is this study's export (``ovg_choice``): the orchestrator
-   records it in the inputs of every study that reads the sweep, which then use it for every OVG label.
-
-Every translation uses per-sample seeds keyed by (seed, test index), as the main-results study does, and is a cell
-of the context's cache (``cells.translate_cell``: keyed by the model's weights, the images, the method with its
-step sizes and the seed), so an interrupted sweep resumes.
-"""
+"""OVG step-size sweep (paper Sec. 5.2, Fig. 6): S_LF against S_HF over an (eta_HF, eta_LF) grid."""
 from __future__ import annotations
 
 import json

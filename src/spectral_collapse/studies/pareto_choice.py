@@ -1,23 +1,4 @@
-"""How the Pareto sweep chooses each OVG variant's step sizes, and what a study reading the sweep takes from it.
-
-The choice (``choose_point``), per OVG variant, over its grid points free of failed samples:
-
-1. realism band: keep the points whose mean luma and chroma detail (level-1 wavelet energy in YCbCr, log ratio to
-   the real reference crops' mean) both lie in the real crops' band (mean ± one standard deviation of the
-   validation truths' per-crop values), so a point that adds colour noise, or stays smooth, is out; when no point
-   is in both bands, every eligible point stays in and the choice records it (``banded`` False);
-2. no worse than its base: of those, keep the points whose KID_wav (against the real reference crops) is at most
-   that of the variant's method without guidance on the same crops (DDIM for OVG, TABA for OVG + TABA, EDM for
-   OVG + EDM); where none is, keep the point with the lowest KID_wav (``beats_base`` False): guidance that makes
-   the outputs less real than its base is not chosen for the structure it adds;
-3. objective: on those points, the Pareto front of realism (log KID_wav, lower is better: it spans decades over a
-   grid) and structure (S_LF, higher is better), and one point of it by the rule (``choose_operating_point``:
-   ``"maximin"``, the most balanced point, or ``"knee"``).
-
-S_HF, the paper's texture score, is kept beside them (the paper's S_HF / S_LF front, Fig. 6), but it does not
-choose: it scores colour noise as texture. ``ovg_choice`` returns the primary variant's choice to the studies that
-read the sweep, or the suite's fallback step sizes with the reason.
-"""
+"""How the Pareto sweep chooses each OVG variant's step sizes, and what a study reading the sweep takes from it."""
 from __future__ import annotations
 
 import json
@@ -111,7 +92,9 @@ def scaled(v) -> np.ndarray:
 
 def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
     """Index of the chosen grid point of two scores, both maximised (the sweep passes −KID_wav and S_LF; the
-    parameters keep the paper's S_HF / S_LF names), by the rule (``studies.pareto``'s docstring states both rules);
+    parameters keep the paper's S_HF / S_LF names), by the rule: "maximin", the front point
+    with the largest smaller min-max-scaled value; "knee", the front point farthest above the chord joining the
+    front's ends (maximin below 3 front points);
     None when nothing is eligible.
 
     eligible: optional boolean mask (e.g. points without non-finite samples). size: optional tie-break key,
@@ -161,7 +144,7 @@ KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike
 
 def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None = None, rule: str = "maximin",
                  eligible=None, size=None) -> dict:
-    """One variant's choice over its grid points (flat arrays of point means; see the module docstring):
+    """One variant's choice over its grid points (flat arrays of point means):
     {"index": int | None, "in_band": mask of points inside both bands, "banded": whether the choice was made among
     in-band points, "beats_base": whether among points with a KID_wav no worse than ``base_kid`` (the variant's
     method without guidance on the same crops)}. KID_wav enters on a log scale (it spans decades over a grid). A

@@ -1,35 +1,4 @@
-"""Profiles: one module defines every scale the suite runs at.
-
-- ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
-- ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net): 6000 training steps of batch 32 with an EMA decay of 0.999 for the eps, x0 and flow
-  U-Nets (about 2.4 hours each on one core with two trainings side by side on a 2-core machine; at 2500 steps and
-  EMA 0.995 the eps model's stochastic samples still filled the x4 spectral notch), 8000 for the DiT (cheaper per
-  step), 8000 for the EDM U-Nets (which draw their training noise levels from a wider log-normal, P_std 2.0), 2000
-  for the VAE; eps and x0 models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
-  other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
-  sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Two models
-  do not pass the quality gate at this scale, the DiT and the latent-space U-Net (the chapter *Are the models good
-  enough?* says which check each fails); the profile runs those two with a warning on every chapter that uses them
-  (``allow_weak_models``), lists the flow-matching U-Net there too (it passes when judged, like the EDM models, with
-  Heun's steps, ``studies.quality``; a flow model retrained to another configuration that fell below the gate would
-  run with the warning), and refuses any other model below the gate. The trained weights ship in data/weights, so a fresh clone does not train them again.
-- ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
-  SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
-  constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
-
-Flow matching: ``model_spec("flow")`` / ``train_config("flow")`` give a rectified-flow velocity network (models/flow.py,
-N = 1000 time levels, no shift) of the profile's U-Net, trained like the eps model (same steps, batch, learning rate
-and EMA) on the flow objective (train/losses.py) with logit-normal times, logit t ~ N(0, s^2): s = 1 is SD3's and
-diffusers' default (``FLOW_LOGIT_STD``), the quick profile uses s = 2 (``Profile.flow_logit_std``). The
-flow_collapse study uses it.
-
-Ablation axes (paper Sec. 6.3): ``model_spec`` / ``train_config`` take ``backbone`` ("unet" | "dit") and ``space``
-("pixel" | "latent"; default the profile's ``space``). The network is reshaped to the diffused tensor (3 x H x W
-pixels, or the VAE's C x H/f x W/f latents), so the defaults give exactly the configs (and checkpoint hashes)
-of the main models. ``vae`` is a small AutoencoderKL trained on the dataset (smoke, quick) or a pretrained one
-(paper: the SD VAE); ``factors`` are the SR factors of the scale-factor and eps-vs-x0 ablations.
-"""
+"""Profiles: one module defines every scale the suite runs at."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace

@@ -1,16 +1,4 @@
-"""Progress of a study's long cells, on the terminal of the command that runs it.
-
-A translation or inversion cell (``cells.translate_cell``, ``cells.invert_cell``) draws a tqdm bar when
-``$SPECTRAL_COLLAPSE_PROGRESS`` is set (``python -m spectral_collapse studies`` and ``report`` set it for the
-kernels they start): the bar names the study and dataset, the method label and seed, counts the network steps of
-every image of the cell and shows the images done, the elapsed time and the time left::
-
-    pareto/ihc-sr · ovg seed 0:  50%|█▌ | 50/100 [00:41<00:41,  1.21step/s, images 8/16]
-
-Inside a notebook kernel the bar is written to the kernel process's own stderr, which is the terminal of the command
-that started it, so it never enters the chapter; elsewhere to ``sys.stderr``. Without the variable nothing is drawn
-(library use, tests). A cell found in the cache, or done within ``DELAY_S``, draws nothing.
-"""
+"""Progress of a study's long cells, on the terminal of the command that runs it."""
 from __future__ import annotations
 
 import contextlib

@@ -1,13 +1,5 @@
 """Realism of a translation table: the wavelet-statistics KID of every (method, seed) and control against real
-target crops, and the gate that decides which texture scores may decide a verdict.
-
-``reference_scoring`` fits the realism reference of a dataset once (z-scoring of the KID features, the mean luma
-and chroma detail energy of real crops). ``add_kid`` scores each (method, seed) set of test crops and each control
-on the same crops with a bootstrap interval over the crops, and as a ratio to the ground truth's own KID on those
-crops. ``realism_gate`` reads a results table and says, per texture score, whether it ranks the ground truth first
-and every control worse by a paired interval that excludes zero (the rule a score must pass on a dataset before a
-texture verdict may be read off it there).
-"""
+target crops, and the gate that decides which texture scores may decide a verdict."""
 from __future__ import annotations
 
 import numpy as np

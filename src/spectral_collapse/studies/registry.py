@@ -1,12 +1,4 @@
-"""Every study of the suite: its knobs, the function that computes it, what it reads from other studies.
-
-A study is ``run(spec, ctx) -> xr.Dataset`` (``spec``: a frozen StudySpec, ``ctx``: the cell cache and the results
-of the studies it ``reads``). What a study takes from another is declared here and resolved by the orchestrator
-(``pipeline.runner``): it loads the read study's stored results for the same dataset and profile, passes them in
-``ctx.inputs``, and records the read study's ``export`` (for the Pareto sweep: the chosen OVG step sizes) in the
-spec's inputs, so a changed choice changes the reader's key. The run order follows from ``reads``
-(``pipeline.graph``). The order of ``STUDIES`` is the book's chapter order.
-"""
+"""Every study of the suite: its knobs, the function that computes it, what it reads from other studies."""
 from __future__ import annotations
 
 import importlib
@@ -15,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from .spec import Param, StudySpec, make_spec
 
-__all__ = ["Study", "STUDIES", "get_study", "study_spec"]
+__all__ = ["Study", "STUDIES", "get_study", "study_spec", "DECLARED", "missing_variables"]
 
 BUNDLED = ("ihc-sr", "ihc-edges")
 
@@ -182,3 +174,30 @@ def get_study(name: str) -> Study:
 def study_spec(name: str, *, dataset: Any = "ihc-sr", profile: Any = "quick", **raw) -> StudySpec:
     """The typed spec of study ``name`` from raw values (papermill's strings, a caller's lists); see ``make_spec``."""
     return make_spec(name, get_study(name).params, dataset=dataset, profile=profile, **raw)
+
+
+# The variables every results file of a study holds, whatever its knobs, dataset or model: a stored file without one
+# is incomplete and computed again by ``pipeline.runner.run_study``, with a note in the chapter.
+_TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
+DECLARED: dict[str, tuple[str, ...]] = {
+    "main_results": _TRANSLATION,
+    "backbone_ablation": _TRANSLATION,
+    "space_ablation": _TRANSLATION,
+    "scale_factor": _TRANSLATION,
+    "eps_vs_x0": _TRANSLATION,
+    "seed_spread": _TRANSLATION,
+    "flow_collapse": _TRANSLATION,
+    "pareto": ("psnr", "s_hf", "s_lf", "chosen", "failed"),
+    "ovg_schedule": ("psnr", "s_hf", "s_lf", "failed"),
+    "gaussianity": ("ks_d", "norm_ratio", "s_g"),
+    "decorrelation": ("s_dc", "norm_ratio"),
+    "pca_collapse": ("cev", "k90", "norm_ratio"),
+    "velocity": ("log_power",),
+    "metric_validation": ("slope", "pearson", "spearman"),
+    "model_quality": ("passed",),
+}
+
+
+def missing_variables(study: str, ds) -> list[str]:
+    """The variables ``study`` declares that the results ``ds`` lack, in declared order ([] when none)."""
+    return [name for name in DECLARED.get(study, ()) if name not in ds.variables]

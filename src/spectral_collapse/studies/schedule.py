@@ -1,17 +1,4 @@
-"""Where along the inversion OVG must act: guidance schedules, their cost and their quality.
-
-OVG guides every inversion step in the paper; each guided step takes two vector-Jacobian products through the
-network, a step the schedule leaves out takes the base method's cheap no-grad path (guidance/schedule.py). The
-study translates the main results' test inputs with DDIM (no step guided), full OVG (every step) and OVG restricted
-to a schedule: a third of the steps by position (``low``: the first third of the inversion, lowest sigma; ``mid``;
-``high``: the last third, highest sigma), the first / last half, every 2nd / 4th step. DDIM and full OVG are the
-main results' own translation cells (same model, inputs, method description, seed and steps).
-
-Per method it records the per-sample scores of the main results, the Gaussianity of the latent set, the cost
-(network evaluations, backward passes = 2 x guided steps, wall time of one translation of ``timing_images`` inputs
-divided by DDIM's, timed in the same run) and the share of full OVG's S_HF gain over DDIM the schedule keeps.
-Timing is the only part not cached.
-"""
+"""Where along the inversion OVG must act: guidance schedules, their cost and their quality."""
 from __future__ import annotations
 
 import dataclasses

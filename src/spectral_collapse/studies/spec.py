@@ -1,13 +1,4 @@
-"""A study's settings as one frozen value, and the one place where papermill's parameters become typed values.
-
-papermill passes ``-p`` values as it parses them itself: ``-p seeds "[1,2]"`` arrives as the string '[1,2]',
-``-p dataset 123`` as an int. ``Param.parse`` turns each form into the declared type, and raises a TypeError or
-ValueError that names the parameter and shows how to write it, before any work starts.
-
-A ``StudySpec`` holds the study's name, dataset, profile, its own knobs (``params``) and what the orchestrator
-resolved from other studies (``inputs``: for example the OVG step sizes chosen by the Pareto sweep). Its ``key()``
-is a hash of all of that plus ``CACHE_VERSION``; a stored results file is reused only under the same key.
-"""
+"""A study's settings as one frozen value, and the one place where papermill's parameters become typed values."""
 from __future__ import annotations
 
 import hashlib

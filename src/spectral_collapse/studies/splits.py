@@ -1,12 +1,5 @@
 """Which crops of a dataset's paired split each study sees: the validation crops the Pareto sweep tunes on, and the
-test crops each seed scores (never a validation crop).
-
-Validation crops are interleaved with the test crops, so both come from the same regions of the image: the paired
-split (row-major tiles on the bundled data) is cut into ``n_val`` consecutive blocks and one crop of each block,
-drawn with a fixed seed, is a validation crop. On the bundled data (64 tiles, 4 per row of tiles) that is one tile
-of each row of tiles at ``n_val`` = 16. The realism reference (``controls.realism_reference``) is the target pool:
-real crops of the same rows of the image, other columns, disjoint from both.
-"""
+test crops each seed scores (never a validation crop)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,16 +1,4 @@
-"""Translation studies: run every (method label, seed) on a dataset's paired test split and score it.
-
-A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
-(model parameterization, inversion method, guidance) triple: "OVG + TABA" is TABA with the OVG drift,
-"OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance); the labels and
-what each runs are defined in ``studies.method_labels``.
-
-Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
-seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
-seeds instead chose test subsets (as the authors' code does). Each (label, seed) translation is a cell of the
-context's cache (``cells.translate_cell``), so an interrupted study, rerun, redoes only what is missing, and the
-ablations share the translations they have in common with the main results.
-"""
+"""Translation studies: run every (method label, seed) on a dataset's paired test split and score it."""
 from __future__ import annotations
 
 import json
@@ -71,17 +59,10 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
                              f"profile (models=None) or load the dataset at the model's size")
 
 
-def _numbers(info: dict | None) -> dict | None:
-    """The scalar entries of a latent space's training record (scaling factor, test reconstruction MSE and PSNR), so
-    that the results carry them and a chapter needs no checkpoint to show them; None without a record."""
-    return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
-
-
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int, groups: dict, ls=None) -> dict:
-    """Translate ``x_in`` once (the shared translation cell), decode and score it per sample, and cut it into one
-    table cell per seed: ``groups`` {seed: positions of that seed's test crops in x_in}. Set-level scores (S_G, KS)
-    are computed on each seed's own crops."""
+    """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
+    {seed: positions of its crops in x_in}; set-level scores (S_G, KS) on each seed's own crops."""
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     bad = torch.from_numpy(tr["nonfinite_step"].values)
@@ -122,17 +103,13 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         n_test: int | None = None, n_images: int = 8, batch_size: int | None = None,
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
                         space: str | None = None, study: str = "main_results",
-                        user_models: dict | None = None) -> xr.Dataset:
-    """Translate each seed's ``n_test`` paired test crops (``test_subsets``: disjoint across seeds when they fit,
-    never the validation crops) with every label and score them.
+                        user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
+    """The per-sample table (method, seed, sample) of every label, and the MethodSpecs ``extra``, on each seed's
+    ``n_test`` test crops (``test_subsets``), with ``crop``, images, latents, samples from noise and the controls.
 
-    models: {parameterization: Denoiser} holding every model the labels need. ls: the LatentSpace the models diffuse
-    in (inputs encoded, outputs decoded), or None. ovg: {"eta_hf", "eta_lf", "source"} (default OVG_DEFAULTS).
-    A deterministic label translates every crop of every seed once (one cell), cut per seed. Returns the per-sample
-    table (method, seed, sample) with ``crop`` (seed, sample: the crop's index in the paired split), images,
-    latents, samples drawn from noise and the controls (``control_scores``); no file is read or written. Data without a paired
-    test split (``data.paired`` False) gets NaN paired metrics (psnr, s_lf_gt) and NaN truth images, and says so in
-    ``attrs["paired_metrics"]``. user_models: what the results record about a user's models (path, sha256).
+    models: {parameterization: Denoiser}; ls: the LatentSpace they diffuse in, or None; ovg: {"eta_hf", "eta_lf",
+    "source"} (default OVG_DEFAULTS). A deterministic label translates every crop once, cut per seed. Data without
+    a paired test split gets NaN paired metrics. user_models: what the results record about a user's models.
     """
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
@@ -145,8 +122,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
-                         per_base=op.get("per_base"),
-                         parameterization=parameterization)
+                         per_base=op.get("per_base"), parameterization=parameterization) + list(extra)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
     if missing:
@@ -184,6 +160,9 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     if paired:
         ds = add_kid(ds, scoring["reference_features"])
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
+    # the latent space's scalar training record (scaling factor, reconstruction MSE / PSNR) for the chapters
+    info = getattr(ls, "info", None)
+    numbers = None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
                     s_lf_kappa=float(scoring["kappa"]),
@@ -203,7 +182,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}),
                     backbone=backbone, parameterization=parameterization, space=space or prof.space,
                     latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
-                    latent_space_info=json.dumps(_numbers(getattr(ls, "info", None))))
+                    latent_space_info=json.dumps(numbers))
     noise = ctx.cache.cell(
         {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
          "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),

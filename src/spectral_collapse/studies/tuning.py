@@ -1,12 +1,5 @@
 """Tuning against testing: how each chosen OVG point and each baseline scores on the Pareto sweep's validation crops
-and on the main results' test crops, and which OVG variant validation alone would pick.
-
-The sweep (``pareto``) scores validation crops; the main results score other crops of the same paired split with
-the same step sizes (each variant at its own choice). The difference test - validation, with a 95 % percentile
-bootstrap interval over the two independent sets of crops, shows how far a choice made on validation carries to
-test; the baselines' differences show how far the two sets of crops differ by themselves. Costs: reads stored
-results; 2000 bootstrap resamples per cell (well under a second per table).
-"""
+and on the main results' test crops, and which OVG variant validation alone would pick."""
 from __future__ import annotations
 
 import json

@@ -1,10 +1,4 @@
-"""Spectral velocity of inversion (paper App. E.2, Fig. 17).
-
-log10 of the radially averaged power of the updates z_{i+1} - z_i of an inversion, per step, averaged over channels
-and test inputs, for DDIM, EDM, OVG and OVG + EDM. The inversion loop hands every step to a callback, which keeps
-the states. Each method's heatmap is one cell of the context's cache, keyed by the model's weights, the inputs,
-the method, steps, the space of the states and the seed.
-"""
+"""Spectral velocity of inversion (paper App. E.2, Fig. 17)."""
 from __future__ import annotations
 
 import math
