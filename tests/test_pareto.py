@@ -146,15 +146,15 @@ def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
     return ds
 
 
-def test_run_pareto_study_rejects_bad_arguments_before_work():
+def test_pareto_results_rejects_bad_arguments_before_work():
     with pytest.raises(ValueError, match="ovg, ovg_taba, ovg_edm"):
-        P.run_pareto_study("ihc-sr", "smoke", bases=["ddim"])
+        P.pareto_results(None, None, {}, profile="smoke", bases=["ddim"])
     with pytest.raises(ValueError, match="maximin, knee"):
-        P.run_pareto_study("ihc-sr", "smoke", rule="best")
+        P.pareto_results(None, None, {}, profile="smoke", rule="best")
     with pytest.raises(ValueError, match="distinct values >= 0"):
-        P.run_pareto_study("ihc-sr", "smoke", eta_hf=[1e-6, 1e-6])
+        P.pareto_results(None, None, {}, profile="smoke", eta_hf=[1e-6, 1e-6])
     with pytest.raises(ValueError, match="unknown profile"):
-        P.run_pareto_study("ihc-sr", "tiny")
+        P.pareto_results(None, None, {}, profile="tiny")
     with pytest.raises(ValueError, match="maximin, knee"):  # the notebook's knobs are checked when parsed
         study_spec("pareto", dataset="ihc-sr", profile="smoke", rule="best")
 

@@ -64,11 +64,8 @@ class Arm:
 
 
 def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[Arm]:
-    """The arms of one ablation study at a profile (factors: the SR factors, default the profile's).
-
-    task: the loaded data's ``Task`` (None: not checked). When its kind is not "sr", ``scale_factor`` is refused and
-    ``eps_vs_x0`` has one factor (the profile's; it changes nothing in the data).
-    """
+    """The arms of one ablation study at a profile (factors: default the profile's). With ``task`` (the data's) not
+    "sr", ``scale_factor`` is refused and ``eps_vs_x0`` has the profile's factor only."""
     if study not in ABLATIONS:
         raise ValueError(f"unknown ablation {study!r}; valid: {', '.join(ABLATIONS)}")
     p = get_profile(profile)
@@ -92,14 +89,9 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 
 
 def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
-    """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes.
-
-    Knobs: ``methods`` (default ABLATION_LABELS; eps_vs_x0 adds ``ovg_stable``), ``seeds`` (default the profile's), ``factors`` (default the
-    profile's). Besides the translation metrics, each arm gets the PCA of its first ``n_pca`` inverted latents per
-    (method, seed) against Gaussian noise of the same count and dimension (``pca_cev``, ``pca_cev_gaussian``,
-    ``pca_auc``: the mean of the cumulative curve, 0.5 + 1/(2m) for variance spread evenly over m components).
-    Bad knobs (labels, a scale-factor study on data without an SR factor) raise before any model is trained.
-    """
+    """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes;
+    each arm also gets the PCA of its first ``n_pca`` inverted latents per (method, seed) against Gaussian noise
+    (``pca_cev``, ``pca_cev_gaussian``, ``pca_auc``). Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
@@ -211,11 +203,8 @@ def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> x
 # --- reading the results -------------------------------------------------------------------------------------
 
 def paper_scale(factor: int, factors) -> str:
-    """The paper's factor that ours stands for: itself when every factor of ``factors`` is one of the paper's (8, 16,
-    32), else x8 / x16 / x32 by the rank of ``factor`` in ``factors``. Pass the profile's whole factor list
-    (``Profile.factors``, recorded in a results file's ``profile_values``), not the factors one study ran: a study at
-    factor 4 alone then maps 4 where the study of every factor maps it, so every chapter pairs our factor with the
-    same row of the paper. "" when ``factor`` is not in ``factors`` or ranks past x32."""
+    """The paper's factor that ours stands for: itself when every factor in ``factors`` (the profile's whole list) is
+    one of the paper's 8, 16, 32, else x8 / x16 / x32 by rank; "" when not in ``factors`` or ranked past x32."""
     factors = sorted({int(f) for f in factors})
     if set(factors) <= {8, 16, 32}:
         return f"x{int(factor)}"

@@ -50,10 +50,9 @@ def _grid_text(values) -> str:
 
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
                   rule: str = "maximin", dataset: str | None = None) -> dict:
-    """{"eta_hf", "eta_lf", "per_base", "source"} chosen by the Pareto rule on ``n_images`` validation crops of
-    ``data`` with the user's models ``given`` (OVG on the model's base method only, grid grown up to ``EXTEND`` times);
-    OVG_DEFAULTS with the reason when no grid point is free of failed samples. ``dataset``: the data's name as the
-    study gives it ("folder:/data/mine")."""
+    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops with the user's
+    models ``given`` (OVG on their base method, the grid grown up to ``EXTEND`` times); OVG_DEFAULTS with the reason
+    when no grid point is free of failed samples."""
     from .pareto import pareto_results
 
     n = max(1, min(int(n_images), get_profile(profile).n_val))

@@ -88,10 +88,8 @@ def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, c
 
 
 def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) -> float:
-    """The noise standard deviation whose colour noise adds ``target_energy`` (mean squared level-1 detail
-    coefficient summed over R, G, B, [-1, 1] units) to ``truth`` on average: added energy is quadratic in sigma,
-    measured once at sigma 1 without clipping (i.i.d. noise of std s adds about C s^2 through an orthonormal
-    wavelet). 0 when the target is not positive."""
+    """The std of colour noise that adds ``target_energy`` (mean squared level-1 detail, summed over R, G, B) to
+    ``truth`` on average: the added energy is quadratic in sigma, measured once at sigma 1; 0 when not positive."""
     if not np.isfinite(target_energy) or target_energy <= 0:
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)

@@ -31,10 +31,8 @@ N_IMAGES = 8   # translated images and latents stored per (method, seed)
 
 @dataclass(frozen=True)
 class ScaledLatentEuler(Euler):
-    """Euler (DDIM) inversion whose last step multiplies the state by ``scale``; sampling is plain Euler.
-
-    At the top level sigma_top the state is x~ = x_t / (1 - t_top), so the scale multiplies the model's x_t, and the
-    unit-variance latent x~ / sigma_top, by the same factor: the inverted noise, scaled before sampling starts."""
+    """Euler (DDIM) inversion whose last step multiplies the state, and so the unit-variance latent, by ``scale``;
+    sampling is plain Euler."""
 
     scale: float = LATENT_SCALE
 

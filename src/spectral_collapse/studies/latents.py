@@ -27,10 +27,8 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 class Models:
-    """The denoisers of a study by parameterization: the ones given (tests), the user's (the study's ``model`` /
-    ``models`` knobs: nothing is trained, a parameterization they do not give raises), else the profile's trained
-    model (``models.trained_model``, trained once). ``checkpoints`` maps each one used to its checkpoint folder,
-    when it has one; ``user`` is the user's models (``models.UserModels``) or None."""
+    """The denoisers of a study by parameterization: the ones given (tests), the user's (nothing trained), else the
+    profile's trained model; ``checkpoints`` maps each one used to its checkpoint folder."""
 
     def __init__(self, spec: StudySpec, given: dict | None = None, progress: bool = False):
         self.profile, self.dataset, self.progress = spec.profile, spec.dataset, progress
@@ -107,14 +105,8 @@ class Setup:
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells.
-
-        At the profile's step count on the study's own data, the leading test inputs, the crops the translation
-        studies translate (``main_crops``), come from their translation cell (``cells.translate_cell``: the same
-        key as the main results', so whichever study runs first computes it and the other reads it); the rest, and
-        every other step count or degradation factor, from an inversion cell (``cells.invert_cell``). A latent study
-        run before (or without) the main results therefore also samples those inputs: for DDIM that doubles their
-        cost, for OVG it adds about a third; in the book the main results read them back."""
+        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
+        inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
         ms = self.method(label)
         data = self.data_at(factor)
         union = self.main_crops(data)
@@ -189,11 +181,8 @@ K90_SUBSAMPLE = 0.75  # each draws this share of a series' latents, without repl
 
 
 def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share: float = K90_SUBSAMPLE) -> tuple:
-    """(k90 of each set on each subsample (sets, draws), the subsample size m): draw b takes m = share * (smallest
-    set) latents of every set without replacement, with one generator per draw, so sets of equal size take the same
-    positions (paired draws). Subsampling rather than the bootstrap: resampling with replacement repeats latents,
-    which removes principal components and biases k90 down. Differences between sets at a common m are what the
-    claims read; k90 itself grows with m."""
+    """(k90 of each set on each of ``draws`` subsamples (sets, draws), subsample size m = share * smallest set):
+    paired draws without replacement (the bootstrap repeats latents, which biases k90 down); compare sets at one m."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
     for b in range(draws):
@@ -204,11 +193,8 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
 
 
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 3: cumulative explained variance of inverted latents per (method, factor) series and of Gaussian noise.
-
-    Defaults: SR data inverts DDIM latents of inputs degraded at the profile's factors (the model is the profile's,
-    trained at the data's factor); other tasks compare DDIM, TABA and EDM. Gaussian noise has the same count and
-    shape."""
+    """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same count
+    and shape: SR data inverts DDIM at the profile's factors, other tasks DDIM, TABA and EDM."""
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
@@ -308,10 +294,8 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------------- Fig. 8
 
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed) run.
-
-    The runs use the test split only (profile's n_test inputs); seeds vary only the stochastic methods.
-    ``steps_grid`` defaults to (steps / 5, steps / 2, steps) of the profile, at least 2 steps."""
+    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
+    run on the test split, ``steps_grid`` default (steps / 5, steps / 2, steps)."""
     labels = st.labels(PAPER_LABELS)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]

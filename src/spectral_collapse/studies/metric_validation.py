@@ -152,15 +152,9 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
-    """Spectrum slopes (Fig. 9), S_HF of Fourier-filtered real images (Figs. 11-12), metric correlations (Fig. 14).
-
-    S_HF uses the translation study's reference: mu_HF and the wavelet from the real target pool; it scores the
-    held-out real images of the test split (ground truth) after an ideal low-pass (high frequencies removed) or
-    high-pass (low frequencies removed) at each cutoff ``kappas`` (fraction of Nyquist). The correlations use the
-    main_results runs of ``ctx.inputs["main_results"]``; image metrics (MS-SSIM, HaarPSI, LPIPS) and FID / KID are
-    computed on the outputs stored there (the first n_images test images). ``lpips_kw`` / ``fid_kw``: passed to
-    the LPIPS and FID helpers (tests give a small LPIPS model and a feature function).
-    """
+    """Spectrum slopes (Fig. 9), S_HF of ideal low- / high-pass filtered held-out real images at each ``kappas``
+    (Figs. 11-12) and the metric correlations over the runs of ``ctx.inputs["main_results"]`` (Fig. 14).
+    ``lpips_kw`` / ``fid_kw``: passed to the LPIPS and FID helpers."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
     real = realism_reference(data)   # the real target crops every texture score compares with

@@ -154,9 +154,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
 
 def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None) -> str:
     """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
-    training it: ``data/weights`` must hold this folder for a fresh clone to use the model rather than train it. The
-    latent arm's name depends on its autoencoder, which is loaded (installed from the shipped weights, or trained)
-    into ``root``."""
+    training it (the latent arm's autoencoder is loaded or trained into ``root``)."""
     from ..train.cache import checkpoint_dir
     from ..train.trainer import full_config as _full_config
     from ..train.vae import vae_identity
@@ -235,12 +233,8 @@ def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
                    backbone: str = "unet", space=None, options: dict | None = None, progress: bool = False,
                    given: dict | None = None, seed: int = 0) -> tuple[dict, LatentSpace | None, str]:
-    """The denoisers the method ``labels`` need, by parameterization (``given`` ones kept, the others trained or
-    loaded for the profile), the LatentSpace they diffuse in (None: pixels; ``space`` may be one) and its name.
-
-    backbone, space, parameterization (the model behind the non-EDM labels) and seed (the models' training seed) are
-    the ablations' axes; the defaults give the profile's main models.
-    """
+    """({parameterization: denoiser} the ``labels`` need, ``given`` ones kept and the others trained or loaded, the
+    LatentSpace or None, its space name); backbone, space, parameterization and seed are the ablations' axes."""
     from .method_labels import method_specs
 
     p = get_profile(profile)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import warnings
 
 import numpy as np
@@ -12,7 +11,7 @@ import xarray as xr
 
 from ..metrics import latent as lat
 from ..metrics import realism as rl
-from .cells import StudyContext, NoCache, translate_cell
+from .cells import translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
@@ -23,28 +22,11 @@ from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, c
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
-           "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
+           "choose_operating_point", "pareto_results", "run_pareto", "ovg_choice",
            "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
-RULE_WORDS = {"maximin": "the most balanced point", "knee": "the knee of the front"}
-
-
-def rule_words(rule) -> str:
-    """A choice rule as a reader reads it, its key (the ``rule`` parameter's value) kept once for those who type it:
-    "the most balanced point (rule maximin)"; an unknown or missing rule as "rule <key>"."""
-    words = RULE_WORDS.get(str(rule))
-    return f"{words} (rule {rule})" if words else f"rule {rule}"
-
-
-_RULE_IN_TEXT = re.compile(r"(?:Pareto )?\brule (" + "|".join(RULES) + r")\b")
-
-
-def rule_in_words(text: str) -> str:
-    """A stored text (an ``ovg`` attr's ``source``, which is part of the results' key and so keeps its stored form)
-    with its choice rule in words: "(ovg, rule maximin, ...)" -> "(ovg, the most balanced point (rule maximin), ...)"."""
-    return _RULE_IN_TEXT.sub(lambda m: rule_words(m.group(1)), str(text))
 GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, n eta_LF) per profile
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
           "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
@@ -196,17 +178,9 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
-    """Sweep the OVG step sizes on ``data``'s validation crops, mark the Pareto front, choose an operating point.
-
-    eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
-    baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
-    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label;
-    parameterization: the model behind the non-EDM labels (a user's "v" or "x0" model); user_models: what the
-    results record about a user's models. Scores need no ground truth (S_HF, S_LF against the input); PSNR is NaN
-    on data without a paired test split. extend: how many times the grid grows by one log step beyond an edge
-    that the primary base's choice sits on (then swept again; the cells already computed are reused). A choice
-    still on an edge after that is recorded in ``attrs["choice_on_edge"]``, the extensions in ``grid_extended``.
-    """
+    """Sweep the OVG step sizes of ``bases`` on the validation crops, with ``baselines`` on the same axes; mark
+    each base's S_HF / S_LF front and choose its point by ``rule``. The grid grows one log step past an edge a
+    choice sits on, ``extend`` times (``grid_extended``, ``choice_on_edge``)."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
@@ -272,22 +246,6 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     models, ls, _ = profile_models(spec.profile, spec.dataset, [*bases, *baselines], options=data_options(spec),
                                    progress=ctx.progress)
     return pareto_results(ctx, data, models, ls=ls, **kw)
-
-
-def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, bases=BASES, baselines=BASELINES,
-                     n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
-                     primary: str | None = None, n_show: int = 4, models: dict | None = None, cache=None, progress: bool = True) -> xr.Dataset:
-    """The sweep for library use (no files): models trained or loaded for the profile unless given; cache: a cell
-    cache (``pipeline.memo.Memo``; None computes every cell)."""
-    from .models import dataset_for, profile_models
-
-    _check(bases, rule, eta_hf, eta_lf, primary, profile)
-    data = dataset_for(profile, dataset)
-    models, ls, _ = profile_models(profile, dataset, [*bases, *baselines], given=models, progress=progress)
-    ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
-    return pareto_results(ctx, data, models, profile=profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases,
-                          baselines=baselines, n_images=n_images, seed=seed, rule=rule, primary=primary,
-                          n_show=n_show, ls=ls)
 
 
 # ------------------------------------------------------------------------------------------- tables

@@ -76,10 +76,8 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
 
 
 def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba"), banded: bool = True) -> pd.DataFrame:
-    """The grid points that restore texture better than every one of ``baselines`` on the sweep's validation crops:
-    free of failed crops, luma and chroma detail inside the real crops' bands (``in_band``; not asked when
-    ``banded`` is False) and KID_wav below each baseline's. One row per point (variant, step sizes, KID_wav, S_LF,
-    S_HF); empty when none does or when the sweep holds no KID_wav or none of the baselines."""
+    """The grid points free of failed crops, in both real bands (unless not ``banded``) and with KID_wav below
+    every one of ``baselines``'; empty when none, or without KID_wav or baselines."""
     grid, base = grid_summary(ds), baseline_summary(ds)
     cols = ["base", "eta_hf", "eta_lf", "kid_wav", "s_lf", "s_hf"]
     if "kid_wav" not in grid or "in_band" not in grid or "kid_wav" not in base:

@@ -164,17 +164,13 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
         train_eps=TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.999, truncated_snr=True),
-        # EDM: a wider log-normal of training noise levels than EDM's P_std 1.2. At 1.2 almost no training sample has
-        # sigma above 10 (0.2 %), yet a third of the 50-step Karras grid from sigma_max = 80 lies there; the network's
-        # denoised mean drifts with sigma there (the label-1 blue channel +4 % at sigma 16, +14 % at 80) and the
-        # stochastic sampler, re-noising at every level, carries that into its samples. At P_std 2.0 and 6000 steps
-        # every sample check passes but the held-out loss still falls 2.1 % over the last fifth of training (the
-        # plateau rule asks < 2 %): the wider range has more to learn, hence 8000 steps.
+        # EDM: P_std 2.0, not 1.2: at 1.2 almost no training sigma exceeds 10, where a third of the 50-step Karras grid
+        # lies, and the denoised colour drifts there (+14 % blue at sigma 80); 8000 steps because at 6000 the held-out
+        # loss still falls 2.1 % over the last fifth (the plateau rule asks < 2 %)
         train_edm=TrainConfig(objective="edm", steps=8000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.999,
                               P_std=2.0),
-        # flow: logit t = ln sigma ~ N(0, 1) puts 0.3 % of training times above sigma 16 and almost none above 40,
-        # where the 50-step sampling grid starts (sigma 999, then 48, 24, 15); the denoised colour drifts there (-6 to
-        # -12 % at sigma >= 40) and deterministic samples end 12 % dark. At std 2.0, 8 % lie above sigma 16.
+        # flow: logit std 2.0 puts 8 % of training times above sigma 16 (std 1: 0.3 %), where the sampling grid
+        # starts; at std 1 the denoised colour drifts there and deterministic samples end 12 % dark
         flow_logit_std=2.0,
         n_test=16, n_val=16, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32,
         allow_weak_models=("ihc-sr-x4-eps-dit", "ihc-sr-x4-eps-latent", "ihc-sr-x4-flow"),
@@ -204,11 +200,8 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
 
 
-# Notebook parameters that a profile's main command (`cli studies`, `make book`) passes to one study, on top of the
-# notebook's own defaults (papermill by hand gets the defaults). The quick profile runs every study at its full
-# default size but one: the eps-vs-x0 ablation compares the two prediction targets at factor 4 only, because the
-# quick model set trains its x0 model at x4 alone (an x0 model at x2 and at x8 would each add a full training run
-# of the quick profile's length, as long as the x4 model's); its chapter says so.
+# Notebook parameters a profile's main command (`cli studies`, `make book`) passes to one study beside the notebook's
+# defaults: quick runs eps_vs_x0 at factor 4 only, as its model set trains the x0 model at x4 alone.
 STUDY_PARAMS: dict[str, dict[str, dict]] = {
     "quick": {"eps_vs_x0": {"factors": [4]}},
 }

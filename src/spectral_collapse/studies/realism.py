@@ -31,11 +31,8 @@ def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
 
 
 def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str = "ovg") -> tuple[float, str]:
-    """The level-1 RGB detail energy the noise controls add to the truth, and where the number comes from: the mean
-    energy ``label`` adds over the ground truth on its test crops (``e_hf_rgb``), or, where it adds less than the
-    truth's own mean detail energy (a smooth choice adds none) or is not run, the truth's own (noise doubling the
-    detail), so the controls always test a score against noise that a texture score must not reward.
-    truth_energy: the truth's ``e_hf_rgb`` of each crop in ``crops`` (indices into the paired split)."""
+    """(energy, source): the level-1 RGB detail energy the noise controls add to the truth: what ``label`` adds on
+    its test crops, or the truth's own mean energy where it adds less or is not run."""
     own = float(np.nanmean(truth_energy))
     at = {int(c): k for k, c in enumerate(crops)}
     if "method" in ds.dims and label in ds["method"].values and "e_hf_rgb" in ds:
@@ -91,10 +88,8 @@ def _per_crop(ds: xr.Dataset, score: str, who: str, crops) -> np.ndarray:
 
 
 def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control: the paired difference control - truth in the score's
-    "worse" direction (positive = the control scores worse), its 95 % interval over the crops, and whether the score
-    passes (every control worse, each interval above zero). KID compares sets, so its pairs are crops resampled
-    together (``metrics.realism.paired_kid_difference``). On the first seed's crops unless ``seed`` is given."""
+    """Per texture score and control: the paired difference control - truth in the "worse" direction with its 95 %
+    interval over the first seed's crops (KID: crops resampled together), and whether the score passes."""
     if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
         return pd.DataFrame()
     seed = ds["seed"].values.tolist()[0] if seed is None else seed
@@ -154,12 +149,8 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
-    """Whether ``a`` restores texture better than ``b`` on one dataset's main results: ``a``'s mean luma and chroma
-    detail (``BAND_SCORES``) inside the real crops' band (``truth_band``), and KID_wav(a) - KID_wav(b) below 0 with
-    its paired 95 % interval over the crops both translated. Out of a band (too smooth or too noisy) does not hold;
-    in both bands, holds when the KID interval lies below 0, does not hold when above, inconclusive otherwise; the
-    KID part is read only where KID_wav passes the controls (``realism_gate``). (verdict, text); None without
-    the scores."""
+    """(verdict, text) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
+    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate)."""
     if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
@@ -247,12 +238,8 @@ def chroma_share(field: np.ndarray) -> float:
 
 def drift_diagnostics(D, x: torch.Tensor, method, guidance, steps: int, block: int | None = None,
                       truth: torch.Tensor | None = None) -> xr.Dataset:
-    """Where an OVG drift goes during the inversion of ``x`` (3-channel pixel models): per guided step its norm
-    (per image) and its chroma share (``chroma_share``), the chroma share of its sum over the steps, the same share
-    for white noise (the map's closed form) and for the truth's level-1 detail is left to the caller; with
-    ``block`` (an SR factor), how much more the summed drift changes across the input's block edges than inside
-    the blocks (mean squared horizontal difference, on edges / off edges; 1 when it ignores the grid); with
-    ``truth``, the chroma share of the truth's level-1 Haar detail beside it."""
+    """Where an OVG drift goes while inverting ``x`` (3-channel pixel models): per guided step its norm and chroma
+    share, the chroma share of its sum, the block-edge ratio of that sum with ``block``, and the truth's share."""
     from ..inversion import default_sigmas, invert
 
     log = _DriftLog(guidance)

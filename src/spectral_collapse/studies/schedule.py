@@ -175,10 +175,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
 
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
-    """A schedule's share of full OVG's S_HF gain over DDIM with its 95 % percentile bootstrap interval over the test
-    crops: (share, lo, hi, crops). Each draw resamples the crops that DDIM, full OVG and the schedule all kept (the
-    same crops for the three, so the share stays paired) and takes (mean S_HF(schedule) − mean S_HF(DDIM)) /
-    (mean S_HF(OVG) − mean S_HF(DDIM)); draws whose gain is 0 are left out. NaN interval with fewer than 2 crops."""
+    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
+    interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
     labels = [str(m) for m in ds["method"].values]
     if "s_hf" not in ds or "sample" not in ds["s_hf"].dims:   # shares without per-crop scores: no interval
         return float(ds["s_hf_gain_share"].values[labels.index(method)]), float("nan"), float("nan"), 0

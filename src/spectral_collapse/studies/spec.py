@@ -182,10 +182,8 @@ class StudySpec:
 
 
 def profile_values(name: str) -> dict:
-    """The resolved values of profile ``name`` as JSON-able data (nested configs included), with the model and
-    training configs it derives for every parameterization, backbone and data space of the model set (the paper's
-    Table 7 overrides, which objectives get truncated-SNR weighting): a change to how a profile derives them makes
-    the results computed under it stale, as an edit of its fields does."""
+    """The resolved values of profile ``name`` as JSON-able data, with the model and training configs it derives for
+    every parameterization, backbone and space: changing how a profile derives them makes its results stale."""
     from dataclasses import asdict
 
     from .profiles import get_profile

@@ -26,10 +26,8 @@ def validation_crops(n_split: int, n_val: int) -> list[int]:
 
 
 def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
-    """{seed: indices into the paired split} of the crops each seed translates and scores: never a validation crop
-    (``validation_crops``). When the remaining crops hold ``n_test`` for every seed, the seeds take disjoint subsets
-    of one fixed random order of them (so a seed is a replicate on other crops, and a subset spans the whole image
-    rather than one region); otherwise each seed draws its own ``n_test`` of them (subsets overlap)."""
+    """{seed: indices into the paired split} each seed scores, never a validation crop: disjoint subsets of one fixed
+    random order when they fit, else each seed's own draw."""
     seeds = list(seeds)
     held = set(validation_crops(n_split, n_val))
     pool = [i for i in range(n_split) if i not in held]

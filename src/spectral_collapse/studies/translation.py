@@ -104,13 +104,9 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
                         space: str | None = None, study: str = "main_results",
                         user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
-    """The per-sample table (method, seed, sample) of every label, and the MethodSpecs ``extra``, on each seed's
-    ``n_test`` test crops (``test_subsets``), with ``crop``, images, latents, samples from noise and the controls.
-
-    models: {parameterization: Denoiser}; ls: the LatentSpace they diffuse in, or None; ovg: {"eta_hf", "eta_lf",
-    "source"} (default OVG_DEFAULTS). A deterministic label translates every crop once, cut per seed. Data without
-    a paired test split gets NaN paired metrics. user_models: what the results record about a user's models.
-    """
+    """The per-sample table (method, seed, sample) of every label (and MethodSpec ``extra``) on each seed's test
+    crops, with ``crop``, images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace.
+    A deterministic label translates every crop once, cut per seed."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     subsets = test_subsets(data.test_source.shape[0], n_test or prof.n_test, seeds, prof.n_val)
@@ -197,15 +193,9 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files).
-
-    models: optional {parameterization: Denoiser}; missing ones are trained (or loaded) for the profile.
-    backbone ("unet" | "dit"), space ("pixel" | "latent" | a LatentSpace; None = the profile's) and parameterization
-    (the model behind ddim / taba / ovg: "eps" or "x0") select the models of an ablation (studies/ablations.py).
-    In latent space the test inputs are encoded, the models translate latents (S_G, S_DC on those latents) and the
-    outputs are decoded for the image metrics. cache: a cell cache (``pipeline.memo.Memo``; None computes all).
-    Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
-    """
+    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
+    ``models`` given are kept; backbone, space and parameterization select an ablation's models; ``cache``: a cell
+    cache (None computes all). Bad arguments raise before any model is trained."""
     from .cells import StudyContext
     from .models import dataset_for, profile_models
 
@@ -290,10 +280,7 @@ DRIFT_ATTRS = ("ovg_drift_", "white_noise_", "truth_detail_")
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
                        label: int = 1, space=None, shape: tuple | None = None) -> xr.Dataset:
-    """Samples from pure noise under the target label for each model, with their S_HF (is the model any good?).
-
-    space: the LatentSpace the models diffuse in (samples are decoded), or None for pixel models.
-    """
+    """Samples from pure noise under the target label for each model, with their S_HF (decoded by ``space``)."""
     from ..inversion import default_sigmas, sample
 
     imgs, shf, dle = [], [], []

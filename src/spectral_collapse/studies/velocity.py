@@ -52,12 +52,8 @@ def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, spac
 
 
 def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """Fig. 17: log10 of the radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples.
-
-    ``space="vp"`` (default) measures z = x / sqrt(1 + sigma^2), the VP (DDIM x_t) scale, for every model, so the
-    EDM model's states (up to sigma_max = 80) are on the same footing; ``"sigma"`` uses the raw sigma-space states.
-    ``models``: denoisers by parameterization to use instead of the profile's trained models.
-    """
+    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples; z on the
+    VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
     labels = st.labels(VELOCITY_LABELS)
