@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -163,6 +164,14 @@ def _randn(shape, seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
+def _padded(rows) -> np.ndarray:
+    """1-d arrays as the rows of one array, NaN-padded to the longest."""
+    out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
 # --------------------------------------------------------------------------------------------------- Fig. 3
 
 def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict:
@@ -200,15 +209,12 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
     labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
-    series, curves, raw_curves, ratios, shows, inputs, meta, kept = [], [], [], [], [], [], [], []
+    series, ratios, shows, inputs, meta, kept = [], [], [], [], [], []
     for label in labels:
         for f in factors:
             z, ok, x = st.latents(label, n, factor=f, seed=seed)
             series.append(label if f is None else f"{label} x{f}")
-            zk = z[torch.from_numpy(ok)]
-            kept.append(zk)
-            curves.append(lat.pca_explained_variance(zk))
-            raw_curves.append(lat.pca_explained_variance(zk, standardize=False))
+            kept.append(z[torch.from_numpy(ok)])
             ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
             shows.append(z[:N_SHOW].numpy())
             inputs.append(x[:N_SHOW].numpy())
@@ -216,21 +222,15 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     gz = _randn(z.shape, seed + 777)
     series.append("gaussian")
     kept.append(gz)
-    curves.append(lat.pca_explained_variance(gz))
-    raw_curves.append(lat.pca_explained_variance(gz, standardize=False))
-    draws, m_sub = k90_draws(kept, seed)
     ratios.append(lat.sample_norm_ratio(gz))
     shows.append(gz[:N_SHOW].numpy())
     inputs.append(np.full_like(inputs[-1], np.nan))
     meta.append(("gaussian", 0, len(gz), 0))
-    K = max(len(c) for c in curves + raw_curves)
-    cev, cev_raw = np.full((len(series), K), np.nan), np.full((len(series), K), np.nan)
-    for i, (c, r) in enumerate(zip(curves, raw_curves)):
-        cev[i, :len(c)], cev_raw[i, :len(r)] = c, r
-    L = max(len(r) for r in ratios)
-    norm_ratio = np.full((len(series), L), np.nan)
-    for i, r in enumerate(ratios):
-        norm_ratio[i, :len(r)] = r
+    curves = [lat.pca_explained_variance(zk) for zk in kept]
+    raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
+    draws, m_sub = k90_draws(kept, seed)
+    cev, cev_raw, norm_ratio = _padded(curves), _padded(raw_curves), _padded(ratios)
+    K, L = cev.shape[1], norm_ratio.shape[1]
     summ = [explained_variance_summary(c) for c in curves]
     summ_raw = [explained_variance_summary(c) for c in raw_curves]
     ds = xr.Dataset(
@@ -317,15 +317,16 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
         for steps in grid:
             for seed in (seeds if label in STOCHASTIC else seeds[:1]):
                 z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
-                keep = torch.from_numpy(ok)
-                g = lat.gaussianity(z[keep]) if ok.any() else None
-                dc = lat.decorrelation(z[keep]) if ok.any() else None
-                dc_raw = lat.decorrelation(z[keep], standardize=False).s_dc.mean() if ok.any() else np.nan
-                ci = bootstrap_ci(dc.s_dc) if dc is not None else None   # over the run's latents
-                runs.append((label, steps, seed, np.nan if g is None else g.s_g,
-                             np.nan if dc is None else dc.s_dc.mean(), int(ok.sum()), dc_raw,
-                             np.nan if g is None else g.norm_z, np.nan if dc is None else dc.norm_ratio.mean(),
-                             np.nan if ci is None else ci.lo, np.nan if ci is None else ci.hi))
+                runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
+                if ok.any():   # else the run's scores are NaN
+                    zk = z[torch.from_numpy(ok)]
+                    g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
+                    ci = bootstrap_ci(dc.s_dc)   # over the run's latents
+                    runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
+                                    s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
+                                    norm_ratio=dc.norm_ratio.mean())
+    scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio")
+    runs = pd.DataFrame(runs, columns=["method", "steps", "seed", "n", *scores])
     ds = xr.Dataset(
         {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
          "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
@@ -333,17 +334,10 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
          "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in ratios])),
          "mask": (("method", "image", "py", "px"), np.stack(masks)),
          "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
-         "run_s_g": ("run", np.array([r[3] for r in runs], dtype=np.float64)),
-         "run_s_dc": ("run", np.array([r[4] for r in runs], dtype=np.float64)),
-         "run_s_dc_lo": ("run", np.array([r[9] for r in runs], dtype=np.float64)),
-         "run_s_dc_hi": ("run", np.array([r[10] for r in runs], dtype=np.float64)),
-         "run_n": ("run", np.array([r[5] for r in runs])),
-         "run_s_dc_raw": ("run", np.array([r[6] for r in runs], dtype=np.float64)),
-         "run_norm_z": ("run", np.array([r[7] for r in runs], dtype=np.float64)),
-         "run_norm_ratio": ("run", np.array([r[8] for r in runs], dtype=np.float64))},
+         **{f"run_{k}": ("run", runs[k].to_numpy(np.float64)) for k in scores},
+         "run_n": ("run", runs["n"].to_numpy(np.int64))},
         coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
-                "run_method": ("run", [r[0] for r in runs]), "run_steps": ("run", [r[1] for r in runs]),
-                "run_seed": ("run", [r[2] for r in runs])})
+                **{f"run_{k}": ("run", runs[k].tolist()) for k in ("method", "steps", "seed")}})
     ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
                                              "FPR 0.05, >= half of the channels; each latent scaled to unit "

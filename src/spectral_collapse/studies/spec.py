@@ -97,9 +97,7 @@ def _scalar(name: str, v: Any, kind: str) -> Any:
         if isinstance(v, str) and v.strip().lower() in ("true", "false"):
             return v.strip().lower() == "true"
         raise TypeError(f"{name} must be {hint}, got {v!r}")
-    if isinstance(v, bool):
-        raise TypeError(f"{name} must be {hint}, got {v!r}")
-    if isinstance(v, str):
+    if isinstance(v, str):   # a bool, given or parsed, is refused below
         try:
             v = json.loads(v.strip())
         except json.JSONDecodeError:
