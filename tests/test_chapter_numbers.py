@@ -59,7 +59,7 @@ def test_null_class_runs_at_its_own_guidance_scale_else_one():
 
 
 def test_the_front_counts_name_the_variants_on_it_and_the_dominated_baselines():
-    from spectral_collapse.studies.pareto_tables import choices_table, front_counts
+    from spectral_collapse.studies.pareto import choices_table, front_counts
 
     good = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.9, 0.9), (0.1, 0.1)], {"ddim": (0.5, 0.5), "taba": (0.95, 0.2)})
     f = front_counts(good)

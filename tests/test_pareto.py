@@ -377,7 +377,7 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     """Of four grid points: one in band with a KID below DDIM's and TABA's (counted), one below both but out of band
     (colour noise: not counted), one in band below DDIM's only (not counted), one in band and best but with a failed
     crop (not counted)."""
-    from spectral_collapse.studies.pareto_tables import beats_baselines
+    from spectral_collapse.studies.pareto import beats_baselines
 
     ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9), "taba": (0.6, 0.5)})
     ds["kid_wav"] = (("base", "eta_hf", "eta_lf"), np.array([[[1.0, 1.5], [2.5, 0.5]]]))

@@ -75,10 +75,10 @@ def _report(a):
 
 
 def _progress_on(quiet: bool) -> None:
-    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.progress)."""
+    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.cells.cell_bar)."""
     import os
 
-    from .studies.progress import ENV
+    from .studies.cells import ENV
 
     os.environ[ENV] = "0" if quiet else os.environ.get(ENV) or "1"
 

@@ -15,7 +15,7 @@ from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
-from .profiles import get_profile
+from .profiles import PROFILES, get_profile
 from .spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
@@ -108,7 +108,9 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
         if factor not in loaded:
             loaded[factor] = spec_data(spec, factor)
         data = loaded[factor]
-        models, ls, space = _arm_models(spec, ctx, arm, labels)
+        models, ls, space = profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
+                                           factor=arm.factor, backbone=arm.backbone, space=arm.space,
+                                           options=data_options(spec), progress=ctx.progress, seed=arm.train_seed)
         checkpoints.update({f"{arm.tag}/{par}": D.checkpoint for par, D in models.items()
                             if isinstance(getattr(D, "checkpoint", None), str)})
         part = translation.translation_results(
@@ -119,13 +121,6 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
     ds = _assemble(spec.study, arms, parts, labels)
     ds.attrs["checkpoints"] = json.dumps(checkpoints)
     return ds
-
-
-def _arm_models(spec: StudySpec, ctx: StudyContext, arm: Arm, labels) -> tuple[dict, object, str]:
-    """The arm's trained models by parameterization (those its labels need), its LatentSpace (or None), its space."""
-    return profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
-                          factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),
-                          progress=ctx.progress, seed=arm.train_seed)
 
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
@@ -172,10 +167,7 @@ _SHARED = ("dataset", "profile", "seeds", "n_test", "steps", "s_hf_unit", "s_lf_
 
 def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> xr.Dataset:
     """Concatenate the arms' results along the study's axes (latents per arm when their shapes differ)."""
-    axes = [k for k, _ in arms[0].coords]
-    for arm in arms:
-        if [k for k, _ in arm.coords] != axes:
-            raise ValueError(f"every arm must set the axes {axes}; got {arm.coords}")
+    axes = [k for k, _ in arms[0].coords]   # every arm of a study sets the same axes (``ablation_arms``)
     shapes = {p["latents"].shape for p in parts if "latents" in p}
     split = len(shapes) > 1 or len({p["latents"].dims for p in parts if "latents" in p}) > 1
     parts = [_arm_part(p, a, split) for p, a in zip(parts, arms)]
@@ -274,18 +266,10 @@ def profile_factors(ds: xr.Dataset) -> list[int]:
     """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
     profile's; else the study's own), with the study's own factors among them."""
     own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
-    try:
-        recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors") or []
-    except (TypeError, ValueError):
-        recorded = []
-    if not recorded and ds.attrs.get("profile"):
-        from ..studies.profiles import get_profile
-
-        try:
-            recorded = list(get_profile(str(ds.attrs["profile"])).factors)
-        except (KeyError, ValueError):
-            recorded = []
-    return sorted({int(f) for f in recorded} | set(own))
+    recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors")
+    if not recorded and ds.attrs.get("profile") in PROFILES:
+        recorded = PROFILES[ds.attrs["profile"]].factors
+    return sorted({int(f) for f in recorded or ()} | set(own))
 
 
 def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:

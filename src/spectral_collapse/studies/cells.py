@@ -1,7 +1,10 @@
 """Computed cells that studies share: an inversion's latents, a translation's outputs."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -12,11 +15,54 @@ import xarray as xr
 
 from ..inversion import default_sigmas, invert, sample_seeds, translate
 from ..inversion.loop import primary
-from .progress import cell_bar
 from .spec import CACHE_VERSION
 
 __all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched", "sharding_active",
-           "translate_sharded"]
+           "translate_sharded", "ENV", "running", "cell_bar"]
+
+# --- progress bars of the long cells, on the terminal of the command that runs the study ---
+ENV = "SPECTRAL_COLLAPSE_PROGRESS"   # set (not "" or "0") by `cli studies` / `report` for the kernels they start
+DELAY_S = 2.0  # a cell done sooner draws no bar: only the long ones are shown
+_STUDY: contextvars.ContextVar[str] = contextvars.ContextVar("spectral_collapse_study", default="")
+_TERMINAL = None
+
+
+@contextlib.contextmanager
+def running(name: str):
+    """Within the block, bars are named after study ``name`` (e.g. "main_results/folder-mine")."""
+    token = _STUDY.set(str(name))
+    try:
+        yield
+    finally:
+        _STUDY.reset(token)
+
+
+def _terminal():
+    """The process's own stderr: in an IPython kernel the descriptor it had before the kernel captured it."""
+    global _TERMINAL
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if fd is None:
+        return sys.stderr
+    if _TERMINAL is None:
+        _TERMINAL = os.fdopen(os.dup(fd), "w", buffering=1)
+    return _TERMINAL
+
+
+@contextlib.contextmanager
+def cell_bar(what: str, images: int, steps: int):
+    """A tqdm bar over the network steps of one cell, with ``images_done(k)`` for the images done, while ``ENV`` is
+    set; else None."""
+    if os.environ.get(ENV, "").strip() in ("", "0"):
+        yield None
+        return
+    from tqdm import tqdm
+
+    name = _STUDY.get()
+    with tqdm(total=int(steps), desc=f"{name} · {what}" if name else what, unit="step", leave=True, file=_terminal(),
+              mininterval=1.0, delay=DELAY_S, dynamic_ncols=True) as bar:
+        bar.images_done = lambda k: bar.set_postfix_str(f"images {int(k)}/{int(images)}", refresh=False)
+        bar.images_done(0)
+        yield bar
 
 
 class NoCache:
@@ -64,7 +110,7 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
 
 
 def translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
-    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``progress.CellBar``. A study scores
+    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``cell_bar``. A study scores
     failed samples itself (``validity``), so translate's latent-norm warning is off here."""
     outs, lats, bad, nfe = [], [], [], 0
     for i in range(0, x_src.shape[0], batch_size):

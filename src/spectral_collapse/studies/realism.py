@@ -48,11 +48,6 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
     return own, "the truth's own detail energy (no OVG run in this table)"
 
 
-def _kid_of(features: np.ndarray, ref: np.ndarray, seed: int) -> tuple[float, float, float]:
-    iv = rl.kid_interval(features, ref, n_boot=N_BOOT, seed=seed)
-    return iv.mean, iv.lo, iv.hi
-
-
 def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
     (control, seed) on that seed's crops, and ``kid_wav_ratio``: over the ground truth's KID on the same crops.
@@ -60,25 +55,20 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
-    truth = {}
-    rows = {}
-    for c in CONTROLS:
-        f = ds["control_wav_features"].sel(control=c)
-        rows[c] = [_kid_of(f.sel(crop_index=crops[s]).values, ref, 0) for s in seeds]
-    for s_i, s in enumerate(seeds):
-        truth[s] = rows["ground_truth"][s_i][0]
-    ds["control_kid_wav"] = (("control", "seed"), np.array([[r[0] for r in rows[c]] for c in CONTROLS]))
-    ds["control_kid_wav_lo"] = (("control", "seed"), np.array([[r[1] for r in rows[c]] for c in CONTROLS]))
-    ds["control_kid_wav_hi"] = (("control", "seed"), np.array([[r[2] for r in rows[c]] for c in CONTROLS]))
-    t = np.array([truth[s] for s in seeds])
-    ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+
+    def kid(features, dim: str, labels, per_seed) -> None:   # kid_wav, _lo, _hi of (label, seed)
+        iv = [[rl.kid_interval(per_seed(features.sel({dim: k}), s), ref, n_boot=N_BOOT, seed=0) for s in seeds]
+              for k in labels]
+        prefix = "control_" if dim == "control" else ""
+        for part, name in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
+            ds[f"{prefix}kid_wav{name}"] = ((dim, "seed"), np.array([[getattr(v, part) for v in r] for r in iv]))
+
+    kid(ds["control_wav_features"], "control", CONTROLS, lambda f, s: f.sel(crop_index=crops[s]).values)
+    truth = ds["control_kid_wav"].sel(control="ground_truth", drop=True)
+    ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / truth
     if "method" in ds.dims and "wav_features" in ds:
-        m = [[_kid_of(ds["wav_features"].sel({"method": k, "seed": s}).values, ref, 0) for s in seeds]
-             for k in ds["method"].values]
-        arr = np.array(m)                                     # (method, seed, 3)
-        for i, name in enumerate(("kid_wav", "kid_wav_lo", "kid_wav_hi")):
-            ds[name] = (("method", "seed"), arr[..., i])
-        ds["kid_wav_ratio"] = ds["kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+        kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
+        ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
     return ds
 
