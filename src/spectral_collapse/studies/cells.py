@@ -130,9 +130,6 @@ def invert_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: 
     """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
     and ``finite`` per sample. ``offset``: the index of ``x[0]`` in the inputs it was cut from, so that input i draws
     with ``sample_seeds(seed, [offset + i])`` as it would in one cell of all the inputs."""
-    if offset < 0:
-        raise ValueError(f"offset must be >= 0, got {offset}")
-
     def compute():
         sig = default_sigmas(D, steps)
         lats, ok = [], []

@@ -19,8 +19,6 @@ CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
 BLUR_SIGMA = 1.0          # px
 NOISE_SEED = 7_919        # noise of crop i is drawn from Generator(NOISE_SEED + i): the same whatever the batch
-REALISM_METRICS = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_hf_luma_ref",
-                   "delta_log_e_hf_chroma_ref", "hf_coherence")
 
 
 def realism_reference(data, max_images: int = 512) -> torch.Tensor:

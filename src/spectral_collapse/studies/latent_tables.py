@@ -219,12 +219,8 @@ def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
     """One row per inversion run of the scatter: method, steps, seed, S_G, S_DC and the run's other stored scores."""
-    cols = {"method": ds["run_method"].values, "steps": ds["run_steps"].values, "seed": ds["run_seed"].values,
-            "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values}
-    for k in ("run_s_dc_lo", "run_s_dc_hi", "run_norm_z", "run_s_dc_raw", "run_norm_ratio"):
-        if k in ds:
-            cols[k[4:]] = ds[k].values
-    return pd.DataFrame(cols)
+    return pd.DataFrame({k: ds[f"run_{k}"].values for k in ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi",
+                                                            "norm_z", "s_dc_raw", "norm_ratio") if f"run_{k}" in ds})
 
 
 def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:

@@ -52,24 +52,18 @@ def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
     truth = main["truth_images"].values
-    rows, status = [], {}
-    if not np.isfinite(truth).all():  # no paired test split: nothing to compare the outputs with
-        reason = "not computed: the main results have no ground truth (no paired test split)"
-        rows = [{"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan}
-                for m in main["method"].values for s in main["seed"].values]
-        return pd.DataFrame(rows), {"lpips_status": reason, "ms_ssim_config": "{}"}
-    first = main["seed"].values[0]
+    paired = np.isfinite(truth).all()   # else no paired test split: nothing to compare the outputs with
+    rows, status = [], {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results "
+                                          "have no ground truth (no paired test split)"}
     for m in main["method"].values:
         for s in main["seed"].values:
-            if s != first:
-                rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
-                continue
-            out = main["images"].sel({"method": m, "seed": s}).values
-            ms, cfg = ms_ssim(out, truth)
-            lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
-            rows.append({"method": str(m), "seed": int(s), "ms_ssim": _mean(ms), "haarpsi": _mean(haarpsi(out, truth)),
-                         "lpips": _mean(lp)})
-            status["ms_ssim_config"] = json.dumps(cfg)
+            rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
+            if paired and s == main["seed"].values[0]:
+                out = main["images"].sel({"method": m, "seed": s}).values
+                ms, cfg = ms_ssim(out, truth)
+                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
+                rows[-1].update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
+                status["ms_ssim_config"] = json.dumps(cfg)
     return pd.DataFrame(rows), status
 
 

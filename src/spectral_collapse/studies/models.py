@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..data import DATASETS, dataset_key, load_dataset, split_dataset
+from ..digest import tree_sha256 as folder_signature  # a model folder's files, by content
 from ..environ import env_device, writable
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
@@ -279,14 +280,6 @@ class UserModels:
     @property
     def parameterization(self) -> str:
         return next(iter(self.models))
-
-
-def folder_signature(folder: Path) -> str:
-    """SHA-256 over the names and bytes of every file under ``folder`` (``digest.tree_sha256``): changes whenever a
-    file's content does, whatever its size and modification time."""
-    from ..digest import tree_sha256
-
-    return tree_sha256(folder)
 
 
 @functools.lru_cache(maxsize=8)

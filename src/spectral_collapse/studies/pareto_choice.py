@@ -23,10 +23,7 @@ def _other_setting(ds: xr.Dataset, spec) -> str:
     """"" when the sweep ``ds`` ran on the reader's data options and models, else what differs."""
     if spec is None:
         return ""
-    try:
-        theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
-    except (TypeError, ValueError):
-        theirs = {}
+    theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
     diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
     return ", ".join(diff)
 

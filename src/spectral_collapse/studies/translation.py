@@ -129,18 +129,15 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     per = {}
     common = dict(steps=prof.steps, batch_size=batch_size, scoring=scoring, n_images=n_images, ls=ls)
     for ms in specs:
-        D = models[ms.parameterization]
-        if ms.label in STOCHASTIC:  # its own draws per seed, on that seed's crops
-            for seed in seeds:
-                pos = [at[i] for i in subsets[seed]]
-                per.update({(ms.label, seed): c for c in scored_cells(
-                    ctx, D, x_all[pos], ms, seed=seed, src=src_all[subsets[seed]],
-                    gt=gt_all[subsets[seed]] if paired else None, groups={seed: range(len(pos))}, **common).values()})
-        else:  # deterministic: every crop of every seed translated once
-            cells = scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
-                                 gt=gt_all[union] if paired else None,
-                                 groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
-            per.update({(ms.label, s): c for s, c in cells.items()})
+        # a stochastic label draws per seed on that seed's crops; a deterministic one translates every crop once
+        runs = [(s, {s: subsets[s]}) for s in seeds] if ms.label in STOCHASTIC else [(seeds[0], subsets)]
+        for seed, groups in runs:
+            crops = sorted(set().union(*map(set, groups.values())))
+            pos = {i: k for k, i in enumerate(crops)}
+            per.update({(ms.label, s): c for s, c in scored_cells(
+                ctx, models[ms.parameterization], x_all[[at[i] for i in crops]], ms, seed=seed, src=src_all[crops],
+                gt=gt_all[crops] if paired else None, groups={s: [pos[i] for i in groups[s]] for s in groups},
+                **common).items()})
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],
                    dim="method", data_vars="all", coords="minimal", compat="override", join="outer")
@@ -149,7 +146,10 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
-    noise = _noise_level(ds, gt_all[union] if paired else None, union, scoring["wavelet"])
+    noise = (0.0, "no paired test split: no noise controls")   # (sigma, source): the detail energy OVG adds
+    if paired:
+        energy, source = ovg_added_energy(ds, rgb_detail_energy(gt_all[union], scoring["wavelet"]), union)
+        noise = (noise_sigma(gt_all[union], energy, union, scoring["wavelet"]), source)
     ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring, sigma=noise[0],
                                  crops=union)
                   .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
@@ -210,14 +210,6 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
-
-
-def _noise_level(ds: xr.Dataset, truth, crops, wavelet: str) -> tuple[float, str]:
-    """(sigma, source) of the noise controls: the noise that adds the detail energy OVG adds over the truth."""
-    if truth is None:
-        return 0.0, "no paired test split: no noise controls"
-    energy, source = ovg_added_energy(ds, rgb_detail_energy(truth, wavelet), crops)
-    return noise_sigma(truth, energy, crops, wavelet), source
 
 
 def _sampler(D):
