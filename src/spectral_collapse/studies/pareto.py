@@ -17,8 +17,7 @@ from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_name, method_specs
-from .controls import image_scores, realism_reference
-from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
+from .controls import image_scores, paired_metrics, realism_reference, score_outputs, scoring_settings, with_failures
 from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 

@@ -9,9 +9,9 @@ import xarray as xr
 
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
-from .controls import CONTROLS, realism_reference
+from .controls import CONTROLS
 
-__all__ = ["reference_scoring", "add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
+__all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
            "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
 
 N_BOOT = 1000
@@ -19,15 +19,6 @@ N_BOOT = 1000
 # closer: a signed log ratio to the truth) or "high" (larger is better, as the paper's S_HF)
 GATED_SCORES = {"kid_wav": "low", "delta_log_e_hf_luma": "abs", "delta_log_e_hf_chroma": "abs", "s_hf": "high",
                 "delta_log_e_hf": "abs"}
-
-
-def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
-    """The realism reference of a dataset: ({"scaler", "luma", "chroma"}, the reference crops' z-scored features)."""
-    real = realism_reference(data)
-    feats = rl.wavelet_features(real, wavelet)
-    scaler = rl.FeatureScaler.fit(feats)
-    luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
-    return {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)}, scaler(feats)
 
 
 def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str = "ovg") -> tuple[float, str]:

@@ -23,7 +23,6 @@ class Study:
     datasets: tuple = BUNDLED
     reads: tuple = ()                       # studies (same dataset and profile) whose results this one takes
     export: Callable | None = None          # (its results or None, reader's spec) -> what readers record as input
-    doc: str = ""
     takes_model: bool = False               # runs on a user's model (knobs model / models) instead of training
 
 
@@ -73,8 +72,7 @@ _ablation = _lazy("ablations", "run_ablation_spec")
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
         "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
-    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",),
-        doc="the quality gate on every model the studies use: samples from noise against real crops, loss curves"),
+    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
                         minimum=0),
@@ -133,8 +131,7 @@ _LIST = [
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
           {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation,
           datasets=("ihc-sr", "ihc-edges"),
-          reads=("pareto",), doc="the main results' methods with the main eps and EDM models trained from three "
-          "seeds: the spread between training runs beside the interval over test crops"),
+          reads=("pareto",)),
     Study("flow_collapse", "Flow matching: does flow inversion collapse?", {
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
@@ -144,8 +141,7 @@ _LIST = [
         "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
                         "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
-    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",),
-        doc="deterministic (Euler / DDIM-style) inversion of a flow-matching model: collapse, OVG, the x1.15 remedy"),
+    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",)),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),
@@ -158,7 +154,7 @@ _LIST = [
     Study("your_model", "Your data, your model", {
         "steps": Param("int", 20, "inversion and sampling steps of the demonstration", optional=False, minimum=2),
         "n_images": Param("int", 4, "bundled test images translated", optional=False, minimum=1),
-    }, datasets=("ihc-sr",), doc="a diffusers model saved and loaded back, translating bundled images"),
+    }, datasets=("ihc-sr",)),
 ]
 STUDIES: dict[str, Study] = {s.name: s for s in _LIST}
 

@@ -11,12 +11,12 @@ from ..inversion import Euler, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import CONTROLS, control_scores, image_scores, noise_sigma, rgb_detail_energy  # noqa: F401
+from .controls import (CONTROLS, control_scores, image_scores, noise_sigma, paired_metrics,  # noqa: F401
+                       rgb_detail_energy, score_outputs, scoring_settings, warn_failed, with_failures)
 from .realism import add_kid, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
 from .validity import failure_bounds
-from .scoring import paired_metrics, score_outputs, scoring_settings, warn_failed, with_failures
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPER_LABELS,  # noqa: F401  (re-exported)
