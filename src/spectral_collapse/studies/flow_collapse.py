@@ -20,8 +20,8 @@ from .spec import StudySpec
 from .verdicts import FAILS, Finding, combine, compare, real_band, signed, texture_check
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
-           "run_flow_collapse", "findings", "FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table", "pattern_ratio",
-           "pattern_table", "noise_table"]
+           "run_flow_collapse", "findings", "FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table",
+           "pattern_ratio", "pattern_table", "noise_table"]
 
 LATENT_SCALE = 1.15
 SCALED_LABEL = "ddim_x1.15"

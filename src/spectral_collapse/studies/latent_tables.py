@@ -219,8 +219,8 @@ def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
     """One row per inversion run of the scatter: method, steps, seed, S_G, S_DC and the run's other stored scores."""
-    return pd.DataFrame({k: ds[f"run_{k}"].values for k in ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi",
-                                                            "norm_z", "s_dc_raw", "norm_ratio") if f"run_{k}" in ds})
+    cols = ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi", "norm_z", "s_dc_raw", "norm_ratio")
+    return pd.DataFrame({k: ds[f"run_{k}"].values for k in cols if f"run_{k}" in ds})
 
 
 def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:

@@ -166,7 +166,8 @@ def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
 
 def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str, str]]:
     """[(axis, "low" | "high")] for each grid axis (of more than one value) whose end the choice sits on."""
-    return [(axis, "low" if choice[axis] == grid[0] else "high") for axis, grid in (("eta_hf", eta_hf), ("eta_lf", eta_lf))
+    return [(axis, "low" if choice[axis] == grid[0] else "high")
+            for axis, grid in (("eta_hf", eta_hf), ("eta_lf", eta_lf))
             if choice and len(grid) > 1 and choice[axis] in (grid[0], grid[-1])]
 
 

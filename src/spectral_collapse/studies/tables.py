@@ -71,7 +71,8 @@ def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, con
     label says how many samples failed (``failed_label``)."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = summary(ds, metrics)
-    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) for m, d, a, b in zip(s["mean"], s["std"], s["lo"], s["hi"])]
+    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b)
+                 for m, d, a, b in zip(s["mean"], s["std"], s["lo"], s["hi"])]
     t = s.pivot(index="method", columns="metric", values="cell")
     t = t.reindex(index=[m for m in ds["method"].values if m in t.index],
                   columns=[m for m in metrics if m in t.columns])
