@@ -224,11 +224,10 @@ def model_set(keys=None) -> list[ModelRole]:
 
 def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str | None = None):
     """Train (or load) one model of the set: a TrainedModel, or the LatentSpace for the VAE role."""
-    space = role.space
     if role.parameterization == "vae":
         return latent_space(profile, role.dataset, factor=role.factor, progress=progress, root=root)
     return trained_model(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress,
-                         root=root, backbone=role.backbone, space=space, seed=role.seed)
+                         root=root, backbone=role.backbone, space=role.space, seed=role.seed)
 
 
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,

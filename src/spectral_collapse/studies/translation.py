@@ -270,9 +270,10 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
 DRIFT_ATTRS = ("ovg_drift_", "white_noise_", "truth_detail_")
 
 
-def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
-                       label: int = 1, space=None, shape: tuple | None = None) -> xr.Dataset:
-    """Samples from pure noise under the target label for each model, with their S_HF (decoded by ``space``)."""
+def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,
+                       space=None) -> xr.Dataset:
+    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF (decoded by
+    ``space``)."""
     from ..inversion import default_sigmas, sample
 
     imgs, shf, dle = [], [], []
@@ -280,15 +281,9 @@ def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavele
     for par in pars:
         D = models[par]
         sig = default_sigmas(D, steps)
-        if shape is None:  # the network's own input shape (diffusers configs), else the caller must say
-            cfg = D.net.config
-            side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
-            shape = (cfg.in_channels, side, side)
-        full = (n, *shape)
-        z = torch.empty(full)
-        for i, s in enumerate(sample_seeds(seed + 10_000, range(n))):
-            z[i] = torch.randn(full[1:], generator=torch.Generator().manual_seed(s))
-        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=label).x
+        z = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(s))
+                         for s in sample_seeds(seed + 10_000, range(n))])
+        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=1).x
         x = (x if space is None else space.decode(x)).clamp(-1, 1)
         imgs.append(x.numpy().astype(np.float32))
         shf.append(spec.s_hf(x, mu_hf, wavelet=wavelet))
