@@ -17,7 +17,7 @@ from .controls import realism_reference
 from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
-from .verdicts import fisher_interval
+from .latent_tables import pearson_interval
 
 __all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
            "slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
@@ -302,7 +302,4 @@ def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, fl
     pts = metric_points(ds)[["method", a, b]]
     pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
     per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
-    ok = len(per) >= 3 and per[a].nunique() > 1 and per[b].nunique() > 1
-    r = float(np.corrcoef(per[a], per[b])[0, 1]) if ok else float("nan")
-    lo, hi = fisher_interval(r, len(per))
-    return r, lo, hi, len(per)
+    return pearson_interval(per[a].to_numpy(float), per[b].to_numpy(float))
