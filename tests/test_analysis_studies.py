@@ -27,7 +27,7 @@ from spectral_collapse.metrics import spectral as spec
 from spectral_collapse.pipeline.memo import Memo
 from spectral_collapse.plotting.latents import chi2_curve, norm_histogram
 from spectral_collapse.studies import latent_tables as R
-from spectral_collapse.studies import metric_tables as MV
+from spectral_collapse.studies import metric_validation as MV
 from spectral_collapse.studies.cells import StudyContext
 from spectral_collapse.studies.latents import inversion_inputs, run_latent_study
 from spectral_collapse.studies.controls import realism_reference

@@ -59,7 +59,7 @@ def test_null_class_runs_at_its_own_guidance_scale_else_one():
 
 
 def test_the_front_counts_name_the_variants_on_it_and_the_dominated_baselines():
-    from spectral_collapse.studies.pareto_tables import choices_table, front_counts
+    from spectral_collapse.studies.pareto import choices_table, front_counts
 
     good = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.9, 0.9), (0.1, 0.1)], {"ddim": (0.5, 0.5), "taba": (0.95, 0.2)})
     f = front_counts(good)
@@ -80,7 +80,7 @@ def test_the_front_counts_name_the_variants_on_it_and_the_dominated_baselines():
 
 
 def test_the_filter_changes_are_differences_of_the_table_values():
-    from spectral_collapse.studies.metric_tables import filter_changes, filter_table
+    from spectral_collapse.studies.metric_validation import filter_changes, filter_table
 
     kappa = [0.1, 0.5]
     held = np.array([[[0.40, 0.42], [0.95, 0.97]], [[0.90, 0.92], [0.93, 0.95]]])  # filter x kappa x held_out
@@ -99,7 +99,7 @@ def test_the_filter_changes_are_differences_of_the_table_values():
 def test_a_method_correlation_is_pearsons_over_distinct_methods():
     from scipy import stats
 
-    from spectral_collapse.studies.metric_tables import method_correlation
+    from spectral_collapse.studies.metric_validation import method_correlation
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=6), rng.normal(size=6)

@@ -81,7 +81,7 @@ def test_smallest_norm_error_reaches_the_ks_critical_distance():
 def test_null_class_scale_reads_the_methods_guidance():
     from spectral_collapse.studies.tables import null_class_scale
 
-    ds = xr.Dataset(attrs={"methods": "{not json"})
+    ds = xr.Dataset(attrs={"methods": json.dumps([{"label": "ddim"}])})
     assert null_class_scale(ds) is None
     ds.attrs["methods"] = json.dumps([{"label": "ddim"}, {"label": "null_class", "method_params": {}}])
     assert null_class_scale(ds) == 1.0

@@ -127,7 +127,7 @@ def test_every_interval_reads_over_the_mark_it_crosses():
 # ---------------------------------------------------------------------------------------- reader axis titles
 
 def _metric_keys() -> list[str]:
-    from spectral_collapse.studies.flow_tables import FLOW_METRICS
+    from spectral_collapse.studies.flow_collapse import FLOW_METRICS
     from spectral_collapse.plotting.reader import reader_names
     from spectral_collapse.studies.tables import METRIC_NAMES
     from spectral_collapse.studies.aggregate import TABLE_METRICS

@@ -18,7 +18,7 @@ def _ds(high: list[float], low: list[float], base: float = 0.9) -> xr.Dataset:
 
 
 def test_the_filter_table_names_the_cutoff_in_words_in_one_header_row():
-    from spectral_collapse.studies.metric_tables import filter_table
+    from spectral_collapse.studies.metric_validation import filter_table
     from spectral_collapse.plotting.reader import reader_table
 
     t = filter_table(_ds(high=[0.9, 0.88], low=[0.3, 0.6]))

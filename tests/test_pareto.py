@@ -146,15 +146,15 @@ def synthetic_sweep(ovg_points, baselines, primary="ovg") -> xr.Dataset:
     return ds
 
 
-def test_run_pareto_study_rejects_bad_arguments_before_work():
+def test_pareto_results_rejects_bad_arguments_before_work():
     with pytest.raises(ValueError, match="ovg, ovg_taba, ovg_edm"):
-        P.run_pareto_study("ihc-sr", "smoke", bases=["ddim"])
+        P.pareto_results(None, None, {}, profile="smoke", bases=["ddim"])
     with pytest.raises(ValueError, match="maximin, knee"):
-        P.run_pareto_study("ihc-sr", "smoke", rule="best")
+        P.pareto_results(None, None, {}, profile="smoke", rule="best")
     with pytest.raises(ValueError, match="distinct values >= 0"):
-        P.run_pareto_study("ihc-sr", "smoke", eta_hf=[1e-6, 1e-6])
+        P.pareto_results(None, None, {}, profile="smoke", eta_hf=[1e-6, 1e-6])
     with pytest.raises(ValueError, match="unknown profile"):
-        P.run_pareto_study("ihc-sr", "tiny")
+        P.pareto_results(None, None, {}, profile="tiny")
     with pytest.raises(ValueError, match="maximin, knee"):  # the notebook's knobs are checked when parsed
         study_spec("pareto", dataset="ihc-sr", profile="smoke", rule="best")
 
@@ -377,7 +377,7 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     """Of four grid points: one in band with a KID below DDIM's and TABA's (counted), one below both but out of band
     (colour noise: not counted), one in band below DDIM's only (not counted), one in band and best but with a failed
     crop (not counted)."""
-    from spectral_collapse.studies.pareto_tables import beats_baselines
+    from spectral_collapse.studies.pareto import beats_baselines
 
     ds = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.4, 0.2), (0.1, 0.1)], {"ddim": (0.5, 0.9), "taba": (0.6, 0.5)})
     ds["kid_wav"] = (("base", "eta_hf", "eta_lf"), np.array([[[1.0, 1.5], [2.5, 0.5]]]))

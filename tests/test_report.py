@@ -264,7 +264,7 @@ def test_translate_warns_in_one_line_when_latents_leave_the_noise():
 
 def test_a_long_cell_draws_a_bar_naming_study_method_and_images_only_when_asked(monkeypatch, capsys):
     from spectral_collapse.inversion import Euler
-    from spectral_collapse.studies import progress
+    from spectral_collapse.studies import cells as progress
     from spectral_collapse.studies.cells import StudyContext, translate_cell
     from spectral_collapse.studies.translation import MethodSpec
 

@@ -14,7 +14,7 @@ import xarray as xr
 
 from spectral_collapse.pipeline.parameters import run_notes
 from spectral_collapse.pipeline.runner import run_study
-from spectral_collapse.studies.declared import DECLARED
+from spectral_collapse.studies.registry import DECLARED
 from spectral_collapse.studies.registry import STUDIES
 from spectral_collapse.studies.store import (CHECKSUM, ResultsChecksumError, content_digest, load_results,
                                              read_verified, results_path, save_results)

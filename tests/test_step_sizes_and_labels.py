@@ -75,7 +75,7 @@ def test_the_latent_scaling_remedy_is_named_in_words():
 
 def test_the_flow_norm_table_gives_each_latents_norm_and_its_ratio_to_ddims():
     from spectral_collapse.studies.flow_collapse import SCALED_LABEL
-    from spectral_collapse.studies.flow_tables import NORM, norm_table
+    from spectral_collapse.studies.flow_collapse import NORM, norm_table
 
     crops = np.arange(4)
     methods = ["ddim", SCALED_LABEL]

@@ -84,8 +84,8 @@ def _download(a):
 
 
 def _progress_on(quiet: bool) -> None:
-    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.progress)."""
-    from .studies.progress import ENV
+    """Let the kernels this command starts draw their cells' progress bars on its terminal (studies.cells.cell_bar)."""
+    from .studies.cells import ENV
 
     os.environ[ENV] = "0" if quiet else os.environ.get(ENV) or "1"
 

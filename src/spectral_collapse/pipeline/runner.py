@@ -16,15 +16,13 @@ from pathlib import Path
 import xarray as xr
 
 from ..data import check_dataset, dataset_key
-from ..studies.cells import StudyContext
+from ..studies.cells import StudyContext, running
 from ..studies.content import content_inputs
-from ..studies.registry import get_study, study_spec
+from ..studies.registry import get_study, missing_variables, study_spec
 from ..studies.spec import CACHE_VERSION, StudySpec, profile_values
-from ..studies.declared import missing_variables
 from ..studies.store import ResultsChecksumError, load_results, provenance, results_path, save_results
 from ..studies.gate import gate_policy
 from ..studies.profiles import get_profile
-from ..studies.progress import running
 from ..train.cache import DAMAGED, checkpoint_digest, checkpoint_lock  # noqa: F401  (DAMAGED imported from here)
 from ..train.shipped import HASHES, install, refresh, replaced, shipped_dir
 from .memo import DEFAULT_ROOT, Memo

@@ -49,9 +49,8 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
     s = ablation_summary(ds, metrics)
     axes = list(axis_values(ds)[0])
     counts = [failed_samples(ds, {a: r[a] for a in axes}, r["method"]) for _, r in s.iterrows()]
-    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
     s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) + (f" ({f} of {t} samples failed)" if f else "")
-                 for m, d, a, b, (f, t) in zip(s["mean"], s["std"], lo, hi, counts)]
+                 for m, d, a, b, (f, t) in zip(s["mean"], s["std"], s["lo"], s["hi"], counts)]
     t = s.pivot_table(index=[*axes, "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     return t[[m for m in metrics if m in t.columns]]
 

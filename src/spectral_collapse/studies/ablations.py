@@ -1,32 +1,5 @@
 """Ablation studies of the paper's Sec. 6.3: backbone (Table 3), data space (Table 4), SR factor (Table 5) and
-prediction target (Table 6).
-
-Each study translates the paired test split with the methods of the paper's ablation tables (DDIM = "Standard",
-TABA, OVG) under several *arms*, one per value of its axis, and concatenates the per-arm translation results
-(``translation.translation_results``) along that axis:
-
-- ``backbone_ablation``: axis ``backbone`` = unet, dit (same data space, same training recipe);
-- ``space_ablation``: axis ``space`` = pixel, latent (the latent models diffuse VAE latents; S_G, S_DC and the PCA
-  live on those latents, the image metrics on the decoded outputs);
-- ``scale_factor``: axis ``factor`` = the profile's SR factors (quick 2, 4, 8 on 32-px crops; paper 8, 16, 32);
-  refused, before any work, on data whose task is not super-resolution;
-- ``eps_vs_x0``: axes ``parameterization`` = eps, x0 and ``factor`` (one factor when the task is not
-  super-resolution); Table 6 counts how often the x0 model beats the eps model (``ablation_tables``);
-- ``seed_spread`` (not in the paper): axis ``train_seed`` = 0, 1, 2, the main eps and EDM models trained three times
-  from different seeds (``studies.models.SEED_REPLICATES``), with the main results' methods: how far every number
-  moves from one training run to the next, which an interval over test crops of one model cannot show.
-
-Every translation is a cell of the context's cache, keyed by the model's weights, the inputs, the method, steps and
-seed: the arms that use the main models (the U-Net arm, the pixel arm, the profile's factor, the eps arms) share
-their cells with the main results and with each other. Every arm translates with the same OVG step sizes, the
-Pareto choice recorded in the spec (``translation.ovg_setting``).
-
-Which arm of ours stands for which row of the paper is explicit (``paper_key``): backbone and space map to the
-tables' columns of the same names; our factors map to the paper's x8 / x16 / x32 by rank (``paper_scale``),
-because our 32-px crops cannot be degraded x16 or x32. The paper reports these ablations on BBBC021 only, so every
-dataset of ours is compared with the BBBC021 rows. Tables and the paper join are in
-``spectral_collapse.studies.ablation_tables``, the charts in ``spectral_collapse.plotting.ablations``.
-"""
+prediction target (Table 6)."""
 from __future__ import annotations
 
 import itertools
@@ -42,7 +15,7 @@ from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
-from .profiles import get_profile
+from .profiles import PROFILES, get_profile
 from .spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
@@ -91,11 +64,8 @@ class Arm:
 
 
 def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[Arm]:
-    """The arms of one ablation study at a profile (factors: the SR factors, default the profile's).
-
-    task: the loaded data's ``Task`` (None: not checked). When its kind is not "sr", ``scale_factor`` is refused and
-    ``eps_vs_x0`` has one factor (the profile's; it changes nothing in the data).
-    """
+    """The arms of one ablation study at a profile (factors: default the profile's). With ``task`` (the data's) not
+    "sr", ``scale_factor`` is refused and ``eps_vs_x0`` has the profile's factor only."""
     if study not in ABLATIONS:
         raise ValueError(f"unknown ablation {study!r}; valid: {', '.join(ABLATIONS)}")
     p = get_profile(profile)
@@ -119,14 +89,9 @@ def ablation_arms(study: str, profile: str, *, factors=None, task=None) -> list[
 
 
 def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_IMAGES, n_pca: int = N_PCA) -> xr.Dataset:
-    """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes.
-
-    Knobs: ``methods`` (default ABLATION_LABELS; eps_vs_x0 adds ``ovg_stable``), ``seeds`` (default the profile's), ``factors`` (default the
-    profile's). Besides the translation metrics, each arm gets the PCA of its first ``n_pca`` inverted latents per
-    (method, seed) against Gaussian noise of the same count and dimension (``pca_cev``, ``pca_cev_gaussian``,
-    ``pca_auc``: the mean of the cumulative curve, 0.5 + 1/(2m) for variance spread evenly over m components).
-    Bad knobs (labels, a scale-factor study on data without an SR factor) raise before any model is trained.
-    """
+    """One ablation study (``spec.study`` in ABLATIONS): translate under every arm and concatenate along its axes;
+    each arm also gets the PCA of its first ``n_pca`` inverted latents per (method, seed) against Gaussian noise
+    (``pca_cev``, ``pca_cev_gaussian``, ``pca_auc``). Bad knobs raise before any model is trained."""
     if spec.get("model") is not None or spec.get("models") is not None:
         raise ValueError(f"{spec.study} compares models it trains itself (one per arm: backbone, data space, SR "
                          f"factor or prediction target), so it cannot run on a given model; leave model / models "
@@ -143,7 +108,9 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
         if factor not in loaded:
             loaded[factor] = spec_data(spec, factor)
         data = loaded[factor]
-        models, ls, space = _arm_models(spec, ctx, arm, labels)
+        models, ls, space = profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
+                                           factor=arm.factor, backbone=arm.backbone, space=arm.space,
+                                           options=data_options(spec), progress=ctx.progress, seed=arm.train_seed)
         checkpoints.update({f"{arm.tag}/{par}": D.checkpoint for par, D in models.items()
                             if isinstance(getattr(D, "checkpoint", None), str)})
         part = translation.translation_results(
@@ -154,13 +121,6 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
     ds = _assemble(spec.study, arms, parts, labels)
     ds.attrs["checkpoints"] = json.dumps(checkpoints)
     return ds
-
-
-def _arm_models(spec: StudySpec, ctx: StudyContext, arm: Arm, labels) -> tuple[dict, object, str]:
-    """The arm's trained models by parameterization (those its labels need), its LatentSpace (or None), its space."""
-    return profile_models(spec.profile, spec.dataset, labels, parameterization=arm.parameterization,
-                          factor=arm.factor, backbone=arm.backbone, space=arm.space, options=data_options(spec),
-                          progress=ctx.progress, seed=arm.train_seed)
 
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
@@ -207,10 +167,7 @@ _SHARED = ("dataset", "profile", "seeds", "n_test", "steps", "s_hf_unit", "s_lf_
 
 def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> xr.Dataset:
     """Concatenate the arms' results along the study's axes (latents per arm when their shapes differ)."""
-    axes = [k for k, _ in arms[0].coords]
-    for arm in arms:
-        if [k for k, _ in arm.coords] != axes:
-            raise ValueError(f"every arm must set the axes {axes}; got {arm.coords}")
+    axes = [k for k, _ in arms[0].coords]   # every arm of a study sets the same axes (``ablation_arms``)
     shapes = {p["latents"].shape for p in parts if "latents" in p}
     split = len(shapes) > 1 or len({p["latents"].dims for p in parts if "latents" in p}) > 1
     parts = [_arm_part(p, a, split) for p, a in zip(parts, arms)]
@@ -238,11 +195,8 @@ def _assemble(study: str, arms: list[Arm], parts: list[xr.Dataset], labels) -> x
 # --- reading the results -------------------------------------------------------------------------------------
 
 def paper_scale(factor: int, factors) -> str:
-    """The paper's factor that ours stands for: itself when every factor of ``factors`` is one of the paper's (8, 16,
-    32), else x8 / x16 / x32 by the rank of ``factor`` in ``factors``. Pass the profile's whole factor list
-    (``Profile.factors``, recorded in a results file's ``profile_values``), not the factors one study ran: a study at
-    factor 4 alone then maps 4 where the study of every factor maps it, so every chapter pairs our factor with the
-    same row of the paper. "" when ``factor`` is not in ``factors`` or ranks past x32."""
+    """The paper's factor that ours stands for: itself when every factor in ``factors`` (the profile's whole list) is
+    one of the paper's 8, 16, 32, else x8 / x16 / x32 by rank; "" when not in ``factors`` or ranked past x32."""
     factors = sorted({int(f) for f in factors})
     if set(factors) <= {8, 16, 32}:
         return f"x{int(factor)}"
@@ -312,18 +266,10 @@ def profile_factors(ds: xr.Dataset) -> list[int]:
     """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
     profile's; else the study's own), with the study's own factors among them."""
     own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
-    try:
-        recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors") or []
-    except (TypeError, ValueError):
-        recorded = []
-    if not recorded and ds.attrs.get("profile"):
-        from ..studies.profiles import get_profile
-
-        try:
-            recorded = list(get_profile(str(ds.attrs["profile"])).factors)
-        except (KeyError, ValueError):
-            recorded = []
-    return sorted({int(f) for f in recorded} | set(own))
+    recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors")
+    if not recorded and ds.attrs.get("profile") in PROFILES:
+        recorded = PROFILES[ds.attrs["profile"]].factors
+    return sorted({int(f) for f in recorded or ()} | set(own))
 
 
 def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:

@@ -1,11 +1,4 @@
-"""Per-seed aggregation of a study's results, as the paper's tables do it (pure computation, no text).
-
-A per-sample metric is averaged over the kept test samples of one seed, then mean and std (ddof = 1) are taken over
-seeds; failed samples (``studies.validity``) are left out and counted in every cell (``cell_text``), and a
-deterministic method's std is NaN. Each cell's 95 % interval is a percentile bootstrap over test crops, a crop's
-value being its mean over the seeds that translated it (``crop_values``). ``method`` is also a keyword of xarray's
-``.sel``: select with ``ds.sel({"method": "ddim"})``.
-"""
+"""Per-seed aggregation of a study's results, as the paper's tables do it (pure computation, no text)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,24 +1,4 @@
-"""OVG step sizes for a model that no Pareto sweep has seen: a short sweep on validation images of the study's data.
-
-``OVG_DEFAULTS`` were tuned on the suite's quick eps model of ihc-sr; on another model they can drive the
-inverted latent far off the noise (||x_T||^2 / d in the hundreds) or fail outright. A study reading the Pareto
-sweep (``translation.ovg_setting``) takes the sweep's choice when one is stored for the same data options and
-models. When none is, and the study runs on a user's model (knobs ``model`` / ``models``), ``ovg_for`` calibrates
-instead of falling back to the defaults:
-
-- the Pareto rule of ``studies.pareto`` (``pareto_results``: the front of mean S_HF / S_LF over the grid, the
-  operating point by the stated rule, a grid point with any failed sample never chosen, the grid grown past an
-  edge the choice sits on), on a reduced problem: OVG on the model's own base method only (no OVG + TABA or
-  OVG + EDM variants, no baselines) and ``CALIBRATION_IMAGES`` validation crops, the crops the Pareto study tunes
-  on (``splits.validation_indices``), never the test crops the studies score;
-- the profile's grid around OVG_DEFAULTS (smoke 2 x 2, quick 3 x 3 points, two decades each way), grown up to
-  ``EXTEND`` times, since a new model's step sizes can sit far from the suite's.
-
-Cost: (grid points + extensions) x CALIBRATION_IMAGES OVG translations at the profile's steps, about a fifth of the
-quick Pareto study (one base of three, 4 images of 6, no baselines); each translation is a cell of the study's cache,
-so studies of the same model and data share the calibration and it runs once. Every OVG variant of the study then
-runs at the calibrated step sizes, and the results' ``ovg`` attribute says where they came from.
-"""
+"""OVG step sizes for a model that no Pareto sweep has seen: a short sweep on validation images of the study's data."""
 from __future__ import annotations
 
 import json
@@ -61,19 +41,18 @@ def ovg_for(spec, ctx, given, data) -> dict:
     return calibrate_ovg(ctx, data, given, spec.profile, reason=op.get("source", ""), dataset=spec.dataset)
 
 
-
 def _grid_text(values) -> str:
     """A step-size grid as the book writes it: "[10⁻⁷, 10⁻⁶, 10⁻⁵]"; anything else as it is."""
     from ..text import step_sizes
 
     return f"[{step_sizes(values)}]" if isinstance(values, (list, tuple)) else str(values)
 
+
 def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images: int = CALIBRATION_IMAGES,
                   rule: str = "maximin", dataset: str | None = None) -> dict:
-    """{"eta_hf", "eta_lf", "per_base", "source"} chosen by the Pareto rule on ``n_images`` validation crops of
-    ``data`` with the user's models ``given`` (see the module docstring); OVG_DEFAULTS, with the reason, when no
-    grid point is free of failed samples. ``dataset``: the data as the study names it ("folder:/data/mine"), in
-    the source's words; else the loader's name."""
+    """{"eta_hf", "eta_lf", "per_base", "source"} by the Pareto rule on ``n_images`` validation crops with the user's
+    models ``given`` (OVG on their base method, the grid grown up to ``EXTEND`` times); OVG_DEFAULTS with the reason
+    when no grid point is free of failed samples."""
     from .pareto import pareto_results
 
     n = max(1, min(int(n_images), get_profile(profile).n_val))

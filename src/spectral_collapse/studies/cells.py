@@ -1,16 +1,11 @@
-"""Computed cells that studies share: an inversion's latents, a translation's outputs.
-
-A study never decides where a cell is stored. It asks its context's cache for a cell by a key dict holding the
-objects that determine the numbers (the denoiser itself, the input tensors, the method's description, steps, seeds)
-and a compute function; the cache (``pipeline.memo.Memo``) hashes the key by content: the weights of the model,
-the bytes of the data. ``NoCache`` computes every time (plain library use, tests).
-
-Two studies that invert the same inputs with the same model, method, steps and seeds get the same cell: the
-backbone ablation's U-Net arm and the main results share their DDIM, TABA and OVG translations, PCA, Gaussianity
-and decorrelation share their latents, and take those of the main results' test inputs from their translations.
-"""
+"""Computed cells that studies share: an inversion's latents, a translation's outputs."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -20,10 +15,54 @@ import xarray as xr
 
 from ..inversion import default_sigmas, invert, sample_seeds, translate
 from ..inversion.loop import primary
-from .progress import cell_bar
 from .spec import CACHE_VERSION
 
-__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched"]
+__all__ = ["StudyContext", "NoCache", "translate_cell", "invert_cell", "translate_batched", "sharding_active",
+           "translate_sharded", "ENV", "running", "cell_bar"]
+
+# --- progress bars of the long cells, on the terminal of the command that runs the study ---
+ENV = "SPECTRAL_COLLAPSE_PROGRESS"   # set (not "" or "0") by `cli studies` / `report` for the kernels they start
+DELAY_S = 2.0  # a cell done sooner draws no bar: only the long ones are shown
+_STUDY: contextvars.ContextVar[str] = contextvars.ContextVar("spectral_collapse_study", default="")
+_TERMINAL = None
+
+
+@contextlib.contextmanager
+def running(name: str):
+    """Within the block, bars are named after study ``name`` (e.g. "main_results/folder-mine")."""
+    token = _STUDY.set(str(name))
+    try:
+        yield
+    finally:
+        _STUDY.reset(token)
+
+
+def _terminal():
+    """The process's own stderr: in an IPython kernel the descriptor it had before the kernel captured it."""
+    global _TERMINAL
+    fd = getattr(sys.stderr, "_original_stdstream_copy", None)
+    if fd is None:
+        return sys.stderr
+    if _TERMINAL is None:
+        _TERMINAL = os.fdopen(os.dup(fd), "w", buffering=1)
+    return _TERMINAL
+
+
+@contextlib.contextmanager
+def cell_bar(what: str, images: int, steps: int):
+    """A tqdm bar over the network steps of one cell, with ``images_done(k)`` for the images done, while ``ENV`` is
+    set; else None."""
+    if os.environ.get(ENV, "").strip() in ("", "0"):
+        yield None
+        return
+    from tqdm import tqdm
+
+    name = _STUDY.get()
+    with tqdm(total=int(steps), desc=f"{name} · {what}" if name else what, unit="step", leave=True, file=_terminal(),
+              mininterval=1.0, delay=DELAY_S, dynamic_ncols=True) as bar:
+        bar.images_done = lambda k: bar.set_postfix_str(f"images {int(k)}/{int(images)}", refresh=False)
+        bar.images_done(0)
+        yield bar
 
 
 class NoCache:
@@ -52,11 +91,9 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
     """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
     use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
     non-finite step per sample (-1: none) and the network evaluations ``nfe``."""
-    from .distributed import sharding_active, translate_sharded
-
     def compute():
         torch.manual_seed(seed)
-        if sharding_active():  # launched on several processes: each translates its share (studies/distributed.py)
+        if sharding_active():  # launched on several processes: each translates its share (``translate_sharded``)
             out, latent, bad, nfe = translate_sharded(translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
                                                       steps, batch_size, bool(progress))
         else:
@@ -73,7 +110,7 @@ def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, step
 
 
 def translate_batched(D, x_src, ms, seeds, steps, batch_size, progress):
-    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``progress.CellBar``. A study scores
+    """Translate in batches; ``progress``: a bool (the loop's own bars) or a ``cell_bar``. A study scores
     failed samples itself (``validity``), so translate's latent-norm warning is off here."""
     outs, lats, bad, nfe = [], [], [], 0
     for i in range(0, x_src.shape[0], batch_size):
@@ -93,9 +130,6 @@ def invert_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: 
     """Invert ``x`` under label 0 on D's default grid; the cell holds the unit-variance ``latent`` x_T (sample, ...)
     and ``finite`` per sample. ``offset``: the index of ``x[0]`` in the inputs it was cut from, so that input i draws
     with ``sample_seeds(seed, [offset + i])`` as it would in one cell of all the inputs."""
-    if offset < 0:
-        raise ValueError(f"offset must be >= 0, got {offset}")
-
     def compute():
         sig = default_sigmas(D, steps)
         lats, ok = [], []
@@ -126,3 +160,35 @@ def _arrays_cell(**arrays) -> xr.Dataset:
         else:
             out[name] = ((), np.asarray(v))
     return out
+
+
+# --- scale-out over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out) ---
+
+_local = threading.local()
+
+
+def sharding_active() -> bool:
+    """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1), outside a shard being computed."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not getattr(_local, "inside", False)
+
+
+def translate_sharded(local: Callable, D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int,
+                      progress: bool):
+    """``local(D, x_src[share], ms, seeds[share], steps, batch_size, progress)`` on this process's contiguous share,
+    gathered back in sample order on every process (tensors only), ``nfe`` summed. Every process must see the same
+    cell cache: one that found a cell cached would skip a collective the others wait in."""
+    from accelerate import PartialState
+    from accelerate.utils import gather
+
+    st = PartialState(cpu=not torch.cuda.is_available())
+    n = x_src.shape[0]
+    _local.inside = True
+    try:
+        if n < st.num_processes:  # too few samples to share: every process does all of them
+            return local(D, x_src, ms, seeds, steps, batch_size, progress)
+        with st.split_between_processes(list(range(n)), apply_padding=True) as idx:  # last share padded
+            out, lat, bad, nfe = local(D, x_src[idx], ms, [seeds[i] for i in idx], steps, batch_size, progress)
+    finally:
+        _local.inside = False
+    out, lat, bad = (gather(t.contiguous().to(st.device)).cpu()[:n] for t in (out, lat, bad))
+    return out, lat, bad, int(gather(torch.tensor([nfe], device=st.device)).sum())

@@ -1,39 +1,31 @@
-"""The image-only scores of a translation table and its controls: what an output scores without a latent, and the
-reference rows every table carries.
-
-Controls, scored like the methods on the same crops:
-
-- ``ground_truth``: the clean crop;
-- ``copy``: the degraded input as the model is given it (e.g. nearest-neighbour upsampled);
-- ``blur``: the truth blurred by a Gaussian of sigma 1 px (too little detail);
-- ``colour_noise``: the truth plus i.i.d. Gaussian noise drawn per pixel and per channel (colour speckle);
-- ``luma_noise``: the truth plus the same i.i.d. noise value added to R, G and B (grain in luminance only).
-
-Both noises carry the level-1 detail energy that OVG adds over the truth on the same crops (``noise_sigma``), so a
-score that ranks them like the truth cannot tell OVG's excess from texture. A score may decide a texture verdict
-only if it ranks the ground truth first and every control worse (``realism_gate``).
-"""
+"""Scoring a translation: the paper's metrics of each output against its source and ground truth, with the settings
+the data imply, the failed samples marked, and the controls (reference rows) every table carries, scored alike.
+Shared by the translation studies and the Pareto sweep."""
 from __future__ import annotations
+
+import warnings
+from collections import Counter
 
 import numpy as np
 import torch
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from ..metrics import latent as lat
 from ..metrics import realism as rl
 from ..metrics import spectral as spec
 from ..metrics.image import psnr
 from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls' name for it
+from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
-           "control_scores", "realism_reference"]
+           "control_scores", "realism_reference", "reference_scoring", "score_outputs", "scoring_settings",
+           "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
 BLUR_SIGMA = 1.0          # px
 NOISE_SEED = 7_919        # noise of crop i is drawn from Generator(NOISE_SEED + i): the same whatever the batch
-REALISM_METRICS = ("delta_log_e_hf_luma", "delta_log_e_hf_chroma", "delta_log_e_hf_luma_ref",
-                   "delta_log_e_hf_chroma_ref", "hf_coherence")
 
 
 def realism_reference(data, max_images: int = 512) -> torch.Tensor:
@@ -101,10 +93,8 @@ def control_images(source: torch.Tensor, truth: torch.Tensor, *, sigma: float, c
 
 
 def noise_sigma(truth: torch.Tensor, target_energy: float, crops, wavelet: str) -> float:
-    """The noise standard deviation whose colour noise adds ``target_energy`` (mean squared level-1 detail
-    coefficient summed over R, G, B, [-1, 1] units) to ``truth`` on average: added energy is quadratic in sigma,
-    measured once at sigma 1 without clipping (i.i.d. noise of std s adds about C s^2 through an orthonormal
-    wavelet). 0 when the target is not positive."""
+    """The std of colour noise that adds ``target_energy`` (mean squared level-1 detail, summed over R, G, B) to
+    ``truth`` on average: the added energy is quadratic in sigma, measured once at sigma 1; 0 when not positive."""
     if not np.isfinite(target_energy) or target_energy <= 0:
         return 0.0
     gt = truth.detach().cpu().numpy().astype(np.float64)
@@ -133,3 +123,83 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
         out["control_wav_features"] = (("control", "sample", "feature"),
                                        np.stack([rows[c]["wav_features"] for c in CONTROLS]))
     return out
+
+
+def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
+    """The realism reference of a dataset: ({"scaler", "luma", "chroma"}, the reference crops' z-scored features)."""
+    real = realism_reference(data)
+    feats = rl.wavelet_features(real, wavelet)
+    scaler = rl.FeatureScaler.fit(feats)
+    luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
+    return {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)}, scaler(feats)
+
+
+def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
+                  mu_hf: float, wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
+    """Per-sample metrics of one translated batch (paper App. B, and the realism scores of ``controls.image_scores``
+    with a ``reference``): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc, ... Without a ground truth (``truth``
+    None: data without a paired test split) the paired scores are NaN."""
+    dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
+    dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
+    return {
+        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges,
+                       reference=reference),
+        "s_dc": dc.s_dc,
+        "s_dc_raw": dc_raw.s_dc,
+        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
+    }
+
+
+def scoring_settings(data) -> dict:
+    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
+    for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
+    real = realism_reference(data)   # no flat channel: it has zero power bins (log -inf) in the slope fit
+    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
+    reference, reference_features = reference_scoring(data, wavelet)
+    return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
+            "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
+            "reference": reference, "reference_features": reference_features}
+
+
+def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:
+    """One warning, in words, naming a seed's failed test crops: how many of how many, each reason once with its
+    count, and which crops (numbered from 1 within the seed, the order in which chapters show them)."""
+    failed = np.asarray(failed, dtype=bool)
+    if not failed.any():
+        return
+    words = {"nonfinite": "non-finite values", "output_range": f"output beyond ±{MAX_ABS_OUTPUT:g}",
+             "latent_norm": f"latent norm ‖x_T‖²/d above {MAX_NORM_RATIO:g}"}
+    counts = Counter(str(r) for r in np.asarray(reason)[failed])
+    why = ", ".join(f"{words.get(r, r)} in {c}" for r, c in counts.most_common())
+    k, n = int(failed.sum()), failed.size
+    which = "every crop" if k == n else "crop" + ("s " if k > 1 else " ") + ", ".join(
+        str(i + 1) for i in np.flatnonzero(failed))
+    warnings.warn(f"{label}: {k} of {n} test crops of seed {seed} failed ({why}; {steps} steps each way): {which}; "
+                  "they are left out of the tables' means", RuntimeWarning)
+
+
+def with_failures(scores: dict, out, latent, nonfinite_step: np.ndarray, *, label: str, seed: int,
+                  steps: int, warn: bool = True) -> xr.Dataset:
+    """Per-sample scores with the failed samples (``validity.failures``: non-finite, or a latent / output beyond its
+    bound) set to NaN, marked (``failed``, ``failure``) and, with ``warn``, named in a warning; ``finite`` and
+    ``nonfinite_step`` keep what the loop recorded."""
+    reason = failures(out, latent, nonfinite_step)
+    failed = reason != ""
+    if warn:
+        warn_failed(label, seed, failed, reason, steps)
+    cell = xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], np.where(failed[(...,) + (None,) * (np.ndim(v) - 1)],
+                                                                    np.nan, v))
+                       for k, v in scores.items()})
+    cell["finite"] = ("sample", nonfinite_step < 0)
+    cell["nonfinite_step"] = ("sample", nonfinite_step)
+    cell["failed"] = ("sample", failed)
+    cell["failure"] = ("sample", reason.astype("U12"))
+    return cell
+
+
+def paired_metrics(data) -> str:
+    """What the results say about the paired metrics: computed against the test split's ground truth, or not."""
+    if getattr(data, "paired", True):
+        return "psnr and s_lf_gt against the paired test split's ground truth"
+    return ("none (psnr and s_lf_gt are not computed): "
+            f"{data.meta.get('test_split', 'the test inputs have no ground truth')}")

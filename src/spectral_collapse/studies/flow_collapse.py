@@ -1,54 +1,27 @@
-"""Flow matching: does deterministic flow inversion collapse spectrally, and does OVG remove it?
-
-The study translates the paired test split with the profile's flow-matching (rectified-flow) model
-(``Profile.model_spec("flow")``: the eps model's U-Net trained on x_t = (1 - t) x0 + t n to predict v = n - x0,
-train/losses.py) and scores every crop as the main results do (S_HF, the signed HF error delta_log_e_hf, S_LF,
-S_DC, PSNR, the latent norm ratio ||x_T||^2 / d), beside the controls (``copy``, ``ground_truth``).
-
-In the suite's sigma coordinates the flow model is one more denoiser (models/flow.py: x~ = x_t / (1 - t),
-sigma = t / (1 - t)), so every method runs on it unchanged:
-
-- ``ddim``: deterministic Euler inversion and sampling, which is diffusers' flow Euler step x_t' = x_t + (t' - t) v
-  in flow coordinates (the DDIM-style inversion of flow models);
-- ``ddim_x1.15``: the same inversion with the inverted latent multiplied by ``LATENT_SCALE`` = 1.15 before sampling,
-  a fixed rescaling of the inverted latent toward the norm of noise, run beside OVG (``ScaledLatentEuler``);
-- ``taba``: TABA (stochastic, one draw per seed);
-- ``ovg``: Euler inversion with OVG's drift (paper Eq. 14), its gradients taken through the flow model's own
-  coordinates x_t = x~ / (1 + sigma) (``D.input_scale``). Its step sizes are tuned for the flow model: the Pareto
-  sweep's grid and rule (``pareto.pareto_results``, base ``ovg``, the profile's grid and number of images) on the
-  validation crops, never the test crops, with the flow model; the study's ``eta_hf`` / ``eta_lf`` set them
-  instead. The eps model's choice does not carry over: the flow model's coordinates scale x_t by 1 / (1 + sigma)
-  where the eps model's scale it by 1 / sqrt(1 + sigma^2), so the same step size is a different push.
-
-``findings`` reads three claims from the per-crop numbers (``studies.verdicts``: paired bootstrap over crops, the
-metric's ``MIN_EFFECT``), each holds / does not hold / inconclusive:
-
-(a) flow inversion collapses: S_DC of ddim below TABA's, and ddim's signed HF error below 0 (outputs too smooth);
-(b) OVG moves S_DC up from ddim's and the signed HF error toward 0 without overshooting (``verdicts.texture_check``);
-(c) the x1.15 scaling does the same. S_DC is measured on each latent scaled to unit variance, which a scalar multiple
-    does not change: where ddim_x1.15's S_DC equals ddim's on every crop, its S_DC check does not hold by
-    construction (the scaling leaves the latent's structure as it was), and the detail says so.
-"""
+"""Flow matching: does deterministic flow inversion collapse spectrally, and does OVG remove it?"""
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from ..inversion import Euler
+from ..metrics.intervals import bootstrap_ci
 from . import translation
 from .translation import OVG_DEFAULTS
+from .aggregate import crop_values
 from .cells import StudyContext
 from .models import data_options, profile_models, spec_data
-from .profiles import get_profile, study_params
+from .profiles import study_params
 from .spec import StudySpec
-from .realism import add_kid
 from .verdicts import FAILS, Finding, combine, compare, real_band, signed, texture_check
 
 __all__ = ["LATENT_SCALE", "SCALED_LABEL", "FLOW_LABELS", "N_IMAGES", "ScaledLatentEuler", "flow_method_specs",
-           "run_flow_collapse", "findings"]
+           "run_flow_collapse", "findings", "FLOW_METRICS", "NORM", "PATTERN", "CONTRAST", "norm_table",
+           "pattern_ratio", "pattern_table", "noise_table"]
 
 LATENT_SCALE = 1.15
 SCALED_LABEL = "ddim_x1.15"
@@ -58,10 +31,8 @@ N_IMAGES = 8   # translated images and latents stored per (method, seed)
 
 @dataclass(frozen=True)
 class ScaledLatentEuler(Euler):
-    """Euler (DDIM) inversion whose last step multiplies the state by ``scale``; sampling is plain Euler.
-
-    At the top level sigma_top the state is x~ = x_t / (1 - t_top), so the scale multiplies the model's x_t, and the
-    unit-variance latent x~ / sigma_top, by the same factor: the inverted noise, scaled before sampling starts."""
+    """Euler (DDIM) inversion whose last step multiplies the state, and so the unit-variance latent, by ``scale``;
+    sampling is plain Euler."""
 
     scale: float = LATENT_SCALE
 
@@ -133,52 +104,20 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
     std = [lab for lab in labels if lab != SCALED_LABEL]
     if not std:
         raise ValueError(f"methods must hold a label besides {SCALED_LABEL}, e.g. ddim (its unscaled reference)")
-    prof = get_profile(spec.profile)
     data = spec_data(spec)
     models, ls, space = profile_models(spec.profile, spec.dataset, std, parameterization="flow",
                                        options=data_options(spec), progress=ctx.progress)
     ovg, tuning = _ovg(spec, ctx, data, models["flow"], ls, labels)
+    scaled = flow_method_specs([SCALED_LABEL], ovg) if SCALED_LABEL in labels else []
     ds = translation.translation_results(ctx, data, models, profile=spec.profile, labels=std, seeds=spec.get("seeds"),
                                          n_images=n_images, ovg=ovg, ls=ls, parameterization="flow", space=space,
-                                         study="flow_collapse")
-    if SCALED_LABEL in labels:
-        ds = _add_scaled(ctx, ds, data, models["flow"], prof, n_images=n_images, ls=ls)
+                                         study="flow_collapse", extra=tuple(scaled))
     ds = ds.sel({"method": labels})
     ds.attrs.update(
         methods=json.dumps([m.describe() for m in flow_method_specs(labels, ovg, ds.attrs["s_lf_kappa"])], default=str),
         latent_scale=LATENT_SCALE, labels=json.dumps(labels), ovg_tuning=json.dumps(tuning),
         flow_schedule=json.dumps(asdict(models["flow"].schedule)))
     return ds
-
-
-def _add_scaled(ctx: StudyContext, ds: xr.Dataset, data, D, prof, *, n_images: int, ls=None) -> xr.Dataset:
-    """``ds`` with the ``SCALED_LABEL`` rows: the same crops as the other labels (``ds["crop"]``), translated once
-    (the method is deterministic) and cut per seed, scored like them."""
-    seeds = [int(s) for s in ds["seed"].values]
-    subsets = {s: [int(i) for i in ds["crop"].sel(seed=s).values] for s in seeds}
-    union = sorted(set().union(*map(set, subsets.values())))
-    at = {i: k for k, i in enumerate(union)}
-    src_all, gt_all = data.test_source, data.test_target
-    x_all = src_all[union] if ls is None else ls.encode(src_all[union])
-    paired = bool(getattr(data, "paired", True))
-    scoring = translation.scoring_settings(data)
-    ms = flow_method_specs([SCALED_LABEL], {"eta_hf": 0.0, "eta_lf": 0.0})[0]
-    cells = translation.scored_cells(ctx, D, x_all, ms, seed=seeds[0], steps=prof.steps, batch_size=prof.batch_size,
-                                     src=src_all[union], gt=gt_all[union] if paired else None, scoring=scoring,
-                                     n_images=n_images, groups={s: [at[i] for i in subsets[s]] for s in seeds},
-                                     ls=ls)
-    part = xr.concat([cells[s].expand_dims(seed=[s]) for s in seeds], dim="seed").expand_dims(method=[SCALED_LABEL])
-    per_method = [v for v in ds.data_vars if "method" in ds[v].dims]
-    kid = [v for v in per_method if v.startswith("kid_wav")]   # set-level: scored again over every label below
-    per_method = [v for v in per_method if v not in kid]
-    missing = sorted(set(per_method) - set(part.data_vars))
-    if missing:
-        raise RuntimeError(f"the {SCALED_LABEL} cells lack {missing}, which the other labels' results hold")
-    both = xr.concat([ds[per_method], part[per_method]], dim="method", data_vars="all", coords="minimal",
-                     compat="override", join="outer")
-    out = ds.drop_vars([*per_method, *kid, "method"]).merge(both)
-    out.attrs = dict(ds.attrs)
-    return add_kid(out, scoring["reference_features"]) if kid else out
 
 
 # ------------------------------------------------------------------------------------------------ the verdicts
@@ -218,8 +157,9 @@ def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 
 
 def findings(ds: xr.Dataset) -> dict[str, Finding]:
-    """The study's three claims read from its per-crop numbers (module docstring): {"collapse": (a), "ovg": (b),
-    "scaled": (c)}; a claim whose methods were not run is "not testable here"."""
+    """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
+    below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
+    were not run is "not testable here"."""
     f = _crops(ds)
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
@@ -230,3 +170,61 @@ def findings(ds: xr.Dataset) -> dict[str, Finding]:
         out[key] = combine([_s_dc_up(f, ds, m), texture_check(f, m, "ddim", band=band)] if has(m, "ddim") else [],
                            f"needs the {m} and ddim labels")
     return out
+
+
+# ------------------------------------------------------------------------------------------- the tables
+
+# the main results' per-crop metrics, with the latent's norm ratio ||x_T||^2 / d beside S_DC (on unit-variance latents)
+FLOW_METRICS = ("psnr", "s_hf", "delta_log_e_hf", "s_lf", "s_dc", "latent_norm_ratio")
+NORM = "‖x_T‖²/d"   # the latent's mean squared norm per dimension, as the tables head it
+PATTERN = 5.0       # a latent set shows a regular pattern when its peak Fourier power ratio is >= 5 x noise's
+CONTRAST = 1.25     # outputs are over-contrasted when their pixel std is >= 1.25 x the ground truth's
+
+
+def norm_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Mean ‖x_T‖²/d of the inverted latents per method (N(0, I) noise: 1), and its ratio to DDIM's."""
+    ref = float(crop_values(ds, "latent_norm_ratio", "ddim").mean()) if "ddim" in ds["method"].values else np.nan
+    means = {m: float(v.mean()) if len(v := crop_values(ds, "latent_norm_ratio", m)) else np.nan
+             for m in ds["method"].values.tolist()}
+    return pd.DataFrame.from_dict({m: {NORM: round(v, 4), "/ DDIM's": round(v / ref, 4)} for m, v in means.items()},
+                                  orient="index")
+
+
+def pattern_ratio(latents) -> tuple[float, float]:
+    """(peak / median Fourier power averaged over unit-variance latents (…, H, W), the peak's radial frequency in
+    cycles/pixel): near 1-2 for noise, large for a shared stripe or grid pattern."""
+    a = np.asarray(latents, dtype=np.float64)
+    a = a / np.maximum(a.std(axis=(-2, -1), keepdims=True), 1e-12)
+    power = (np.abs(np.fft.fft2(a)) ** 2).reshape(-1, *a.shape[-2:]).mean(axis=0)
+    power[0, 0] = np.nan
+    k = np.unravel_index(np.nanargmax(power), power.shape)
+    f = float(np.hypot(np.fft.fftfreq(a.shape[-2])[k[0]], np.fft.fftfreq(a.shape[-1])[k[1]]))
+    return float(np.nanmax(power) / np.nanmedian(power)), f
+
+
+def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method (first seed): ``pattern_ratio``, its frequency, its ratio to noise's, ``pattern`` (>= ``PATTERN``)
+    and ``contrast`` (output pixel std over the ground truth's); a row "N(0, I)" last."""
+    shown = ds["latents"].isel(seed=0)
+    noise, nf = pattern_ratio(np.random.default_rng(0).standard_normal(shown.isel(method=0).shape))
+    t_std = np.asarray(ds["truth_images"].values, dtype=np.float64).std(axis=(-3, -2, -1))
+    rows = {}
+    for m in ds["method"].values.tolist():
+        r, f = pattern_ratio(shown.sel({"method": m}).values)
+        out = np.asarray(ds["images"].sel({"method": m}).isel(seed=0).values, dtype=np.float64)
+        rows[m] = {"peak / median": r, "frequency": f, "/ noise's": r / noise, "pattern": r >= PATTERN * noise,
+                   "contrast": float(np.nanmean(out.std(axis=(-3, -2, -1)) / t_std))}
+    rows["N(0, I)"] = {"peak / median": noise, "frequency": nf, "/ noise's": 1.0, "pattern": False,
+                       "contrast": np.nan}
+    return pd.DataFrame.from_dict(rows, orient="index").round(3)
+
+
+def noise_table(ds: xr.Dataset) -> pd.DataFrame:
+    """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
+    rows = {}
+    if "control_s_hf" in ds and "ground_truth" in ds["control"].values.tolist():
+        ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
+        rows["real"] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}
+    for m in ds["model"].values.tolist() if "noise_s_hf" in ds else []:
+        rows[m] = {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")

@@ -16,7 +16,7 @@ from .verdicts import fisher_interval
 __all__ = ["HEADERS", "shown", "uniform_auc", "pca_table", "raw_same", "noise_curve", "against_noise",
            "noise_scatter", "norm_sd_ratio", "sd_ratio_range", "smallest_norm_error", "failure_modes",
            "gaussianity_table", "gaussianity_contrasts", "decorrelation_table", "decorrelation_runs",
-           "run_correlation", "velocity_summary", "positive_cells"]
+           "run_correlation", "pearson_interval", "velocity_summary", "positive_cells"]
 
 # short column headers of the chapters' tables (``shown``)
 HEADERS = {"norm_z": "norm z-score", "s_dc": "S_DC", "flagged_ratio": "flagged share", "s_dc_raw": "S_DC raw",
@@ -219,12 +219,8 @@ def decorrelation_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def decorrelation_runs(ds: xr.Dataset) -> pd.DataFrame:
     """One row per inversion run of the scatter: method, steps, seed, S_G, S_DC and the run's other stored scores."""
-    cols = {"method": ds["run_method"].values, "steps": ds["run_steps"].values, "seed": ds["run_seed"].values,
-            "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values}
-    for k in ("run_s_dc_lo", "run_s_dc_hi", "run_norm_z", "run_s_dc_raw", "run_norm_ratio"):
-        if k in ds:
-            cols[k[4:]] = ds[k].values
-    return pd.DataFrame(cols)
+    cols = ("method", "steps", "seed", "s_g", "s_dc", "s_dc_lo", "s_dc_hi", "norm_z", "s_dc_raw", "norm_ratio")
+    return pd.DataFrame({k: ds[f"run_{k}"].values for k in cols if f"run_{k}" in ds})
 
 
 def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
@@ -233,10 +229,14 @@ def run_correlation(ds: xr.Dataset) -> tuple[float, float, float, int]:
     g, c = ds["run_s_g"].values, ds["run_s_dc"].values
     keep = np.isfinite(g) & np.isfinite(c)
     pts = np.unique(np.stack([g[keep], c[keep]], 1), axis=0) if keep.any() else np.zeros((0, 2))
-    ok = len(pts) > 2 and np.std(pts[:, 0]) > 0 and np.std(pts[:, 1]) > 0
-    r = float(np.corrcoef(pts[:, 0], pts[:, 1])[0, 1]) if ok else np.nan
-    lo, hi = fisher_interval(r, len(pts))
-    return r, lo, hi, len(pts)
+    return pearson_interval(pts[:, 0], pts[:, 1])
+
+
+def pearson_interval(a, b) -> tuple[float, float, float, int]:
+    """(r, lo, hi, n): Pearson r of paired values with its 95 % Fisher-z interval; NaN below 3 pairs or constant."""
+    ok = len(a) > 2 and np.std(a) > 0 and np.std(b) > 0
+    r = float(np.corrcoef(a, b)[0, 1]) if ok else np.nan
+    return (r, *fisher_interval(r, len(a)), len(a))
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)

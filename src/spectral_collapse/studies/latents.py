@@ -1,30 +1,10 @@
-"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation.
-
-- ``pca_collapse`` (Fig. 3): cumulative explained variance of one PCA over a set of inverted latents against
-  Gaussian noise of the same shape and count. Super-resolution data (``data.task.kind == "sr"``): the profile's
-  model (trained at the dataset's factor) inverts inputs degraded at several factors; other tasks: DDIM vs TABA vs
-  EDM latents. The PCA runs on unit-variance latents (``cev``; the raw latents' curve is ``cev_raw``), with the
-  latents' amplitude ||x_T||^2 / d beside it (``norm_ratio`` per latent, ``mean_norm_ratio`` per series).
-- ``gaussianity`` (Fig. 7, Eq. 31-33): ||x_T||^2 per latent against chi2(d); KS statistic, p-value, S_G,
-  mean ||x_T||^2 / d and ``norm_z`` (the standardized deviation of the mean squared norm, which keeps resolution
-  where S_G saturates) per method. S_G tests the amplitude itself, so it has no unit-variance form.
-- ``decorrelation`` (Fig. 8, Eq. 34-36): per-latent S_DC (1 - flagged-patch ratio, on unit-variance latents;
-  the paper's raw form is ``s_dc_raw``) and flag masks per method, with ||x_T||^2 / d beside them, and
-  (S_G, norm_z, mean S_DC, mean S_DC raw, mean ||x_T||^2 / d) over runs with several seeds and step counts.
-
-Inversion: a method label of studies/translation.py inverts under the source label 0 on the profile's grid; its
-latent is the unit-variance x_T (``Denoiser.to_noise``). Inputs are the paired test split's degraded inputs, then
-evenly spaced source-pool crops when more latents are asked for. Every inversion is a cell of the context's cache
-(``cells.invert_cell``, keyed by the model's weights, the inputs, the method, steps and seed), so the three studies
-share their latents: deterministic methods invert with seed 0 whatever the study's seed. The leading test inputs
-at the profile's step count are the translation studies' own inputs: their latents are read from (or computed
-as) the main results' translation cells, so each such inversion runs once in the whole book.
-"""
+"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation."""
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 
@@ -48,10 +28,8 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 class Models:
-    """The denoisers of a study by parameterization: the ones given (tests), the user's (the study's ``model`` /
-    ``models`` knobs: nothing is trained, a parameterization they do not give raises), else the profile's trained
-    model (``models.trained_model``, trained once). ``checkpoints`` maps each one used to its checkpoint folder,
-    when it has one; ``user`` is the user's models (``models.UserModels``) or None."""
+    """The denoisers of a study by parameterization: the ones given (tests), the user's (nothing trained), else the
+    profile's trained model; ``checkpoints`` maps each one used to its checkpoint folder."""
 
     def __init__(self, spec: StudySpec, given: dict | None = None, progress: bool = False):
         self.profile, self.dataset, self.progress = spec.profile, spec.dataset, progress
@@ -128,14 +106,8 @@ class Setup:
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
-        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells.
-
-        At the profile's step count on the study's own data, the leading test inputs, the crops the translation
-        studies translate (``main_crops``), come from their translation cell (``cells.translate_cell``: the same
-        key as the main results', so whichever study runs first computes it and the other reads it); the rest, and
-        every other step count or degradation factor, from an inversion cell (``cells.invert_cell``). A latent study
-        run before (or without) the main results therefore also samples those inputs: for DDIM that doubles their
-        cost, for OVG it adds about a third; in the book the main results read them back."""
+        """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
+        inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
         ms = self.method(label)
         data = self.data_at(factor)
         union = self.main_crops(data)
@@ -192,6 +164,14 @@ def _randn(shape, seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
+def _padded(rows) -> np.ndarray:
+    """1-d arrays as the rows of one array, NaN-padded to the longest."""
+    out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
 # --------------------------------------------------------------------------------------------------- Fig. 3
 
 def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict:
@@ -210,11 +190,8 @@ K90_SUBSAMPLE = 0.75  # each draws this share of a series' latents, without repl
 
 
 def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share: float = K90_SUBSAMPLE) -> tuple:
-    """(k90 of each set on each subsample (sets, draws), the subsample size m): draw b takes m = share * (smallest
-    set) latents of every set without replacement, with one generator per draw, so sets of equal size take the same
-    positions (paired draws). Subsampling rather than the bootstrap: resampling with replacement repeats latents,
-    which removes principal components and biases k90 down. Differences between sets at a common m are what the
-    claims read; k90 itself grows with m."""
+    """(k90 of each set on each of ``draws`` subsamples (sets, draws), subsample size m = share * smallest set):
+    paired draws without replacement (the bootstrap repeats latents, which biases k90 down); compare sets at one m."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
     for b in range(draws):
@@ -225,25 +202,19 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
 
 
 def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 3: cumulative explained variance of inverted latents per (method, factor) series and of Gaussian noise.
-
-    Defaults: SR data inverts DDIM latents of inputs degraded at the profile's factors (the model is the profile's,
-    trained at the data's factor); other tasks compare DDIM, TABA and EDM. Gaussian noise has the same count and
-    shape."""
+    """Fig. 3: cumulative explained variance per (method, factor) series and of Gaussian noise of the same count
+    and shape: SR data inverts DDIM at the profile's factors, other tasks DDIM, TABA and EDM."""
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
     labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
-    series, curves, raw_curves, ratios, shows, inputs, meta, kept = [], [], [], [], [], [], [], []
+    series, ratios, shows, inputs, meta, kept = [], [], [], [], [], []
     for label in labels:
         for f in factors:
             z, ok, x = st.latents(label, n, factor=f, seed=seed)
             series.append(label if f is None else f"{label} x{f}")
-            zk = z[torch.from_numpy(ok)]
-            kept.append(zk)
-            curves.append(lat.pca_explained_variance(zk))
-            raw_curves.append(lat.pca_explained_variance(zk, standardize=False))
+            kept.append(z[torch.from_numpy(ok)])
             ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
             shows.append(z[:N_SHOW].numpy())
             inputs.append(x[:N_SHOW].numpy())
@@ -251,21 +222,15 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     gz = _randn(z.shape, seed + 777)
     series.append("gaussian")
     kept.append(gz)
-    curves.append(lat.pca_explained_variance(gz))
-    raw_curves.append(lat.pca_explained_variance(gz, standardize=False))
-    draws, m_sub = k90_draws(kept, seed)
     ratios.append(lat.sample_norm_ratio(gz))
     shows.append(gz[:N_SHOW].numpy())
     inputs.append(np.full_like(inputs[-1], np.nan))
     meta.append(("gaussian", 0, len(gz), 0))
-    K = max(len(c) for c in curves + raw_curves)
-    cev, cev_raw = np.full((len(series), K), np.nan), np.full((len(series), K), np.nan)
-    for i, (c, r) in enumerate(zip(curves, raw_curves)):
-        cev[i, :len(c)], cev_raw[i, :len(r)] = c, r
-    L = max(len(r) for r in ratios)
-    norm_ratio = np.full((len(series), L), np.nan)
-    for i, r in enumerate(ratios):
-        norm_ratio[i, :len(r)] = r
+    curves = [lat.pca_explained_variance(zk) for zk in kept]
+    raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
+    draws, m_sub = k90_draws(kept, seed)
+    cev, cev_raw, norm_ratio = _padded(curves), _padded(raw_curves), _padded(ratios)
+    K, L = cev.shape[1], norm_ratio.shape[1]
     summ = [explained_variance_summary(c) for c in curves]
     summ_raw = [explained_variance_summary(c) for c in raw_curves]
     ds = xr.Dataset(
@@ -329,10 +294,8 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 # --------------------------------------------------------------------------------------------------- Fig. 8
 
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
-    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed) run.
-
-    The runs use the test split only (profile's n_test inputs); seeds vary only the stochastic methods.
-    ``steps_grid`` defaults to (steps / 5, steps / 2, steps) of the profile, at least 2 steps."""
+    """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
+    run on the test split, ``steps_grid`` default (steps / 5, steps / 2, steps)."""
     labels = st.labels(PAPER_LABELS)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
@@ -354,15 +317,16 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
         for steps in grid:
             for seed in (seeds if label in STOCHASTIC else seeds[:1]):
                 z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
-                keep = torch.from_numpy(ok)
-                g = lat.gaussianity(z[keep]) if ok.any() else None
-                dc = lat.decorrelation(z[keep]) if ok.any() else None
-                dc_raw = lat.decorrelation(z[keep], standardize=False).s_dc.mean() if ok.any() else np.nan
-                ci = bootstrap_ci(dc.s_dc) if dc is not None else None   # over the run's latents
-                runs.append((label, steps, seed, np.nan if g is None else g.s_g,
-                             np.nan if dc is None else dc.s_dc.mean(), int(ok.sum()), dc_raw,
-                             np.nan if g is None else g.norm_z, np.nan if dc is None else dc.norm_ratio.mean(),
-                             np.nan if ci is None else ci.lo, np.nan if ci is None else ci.hi))
+                runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
+                if ok.any():   # else the run's scores are NaN
+                    zk = z[torch.from_numpy(ok)]
+                    g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
+                    ci = bootstrap_ci(dc.s_dc)   # over the run's latents
+                    runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
+                                    s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
+                                    norm_ratio=dc.norm_ratio.mean())
+    scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio")
+    runs = pd.DataFrame(runs, columns=["method", "steps", "seed", "n", *scores])
     ds = xr.Dataset(
         {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
          "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
@@ -370,17 +334,10 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
          "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in ratios])),
          "mask": (("method", "image", "py", "px"), np.stack(masks)),
          "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
-         "run_s_g": ("run", np.array([r[3] for r in runs], dtype=np.float64)),
-         "run_s_dc": ("run", np.array([r[4] for r in runs], dtype=np.float64)),
-         "run_s_dc_lo": ("run", np.array([r[9] for r in runs], dtype=np.float64)),
-         "run_s_dc_hi": ("run", np.array([r[10] for r in runs], dtype=np.float64)),
-         "run_n": ("run", np.array([r[5] for r in runs])),
-         "run_s_dc_raw": ("run", np.array([r[6] for r in runs], dtype=np.float64)),
-         "run_norm_z": ("run", np.array([r[7] for r in runs], dtype=np.float64)),
-         "run_norm_ratio": ("run", np.array([r[8] for r in runs], dtype=np.float64))},
+         **{f"run_{k}": ("run", runs[k].to_numpy(np.float64)) for k in scores},
+         "run_n": ("run", runs["n"].to_numpy(np.int64))},
         coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
-                "run_method": ("run", [r[0] for r in runs]), "run_steps": ("run", [r[1] for r in runs]),
-                "run_seed": ("run", [r[2] for r in runs])})
+                **{f"run_{k}": ("run", runs[k].tolist()) for k in ("method", "steps", "seed")}})
     ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
                                              "FPR 0.05, >= half of the channels; each latent scaled to unit "

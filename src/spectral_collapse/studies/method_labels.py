@@ -1,11 +1,4 @@
-"""The method labels of the translation studies and what each one runs.
-
-A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
-(model parameterization, inversion method, guidance) triple, a ``MethodSpec``: "OVG + TABA" is TABA with the OVG
-drift, "OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance).
-``method_specs`` maps labels to those triples, ``ovg_setting`` gives a study's OVG step sizes, and ``METHOD_NAMES``
-gives each label the name a reader sees (``name_methods`` writes them into a text).
-"""
+"""The method labels of the translation studies and what each one runs."""
 from __future__ import annotations
 
 import re

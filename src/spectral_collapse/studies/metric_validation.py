@@ -1,10 +1,4 @@
-"""Validation of the metrics (paper App. B.4, Figs. 9, 11-12, 14).
-
-Radially averaged log power spectra of the target (real) and source domains and their slopes (Fig. 9), S_HF of
-Fourier-filtered held-out real images (Figs. 11-12), and the correlation matrix of all metrics over the runs of the
-main-results study (Fig. 14). The main results come from the context (``ctx.inputs["main_results"]``, resolved by
-the orchestrator); without them the correlation part is empty and the attrs say why.
-"""
+"""Validation of the metrics (paper App. B.4, Figs. 9, 11-12, 14)."""
 from __future__ import annotations
 
 import json
@@ -17,14 +11,17 @@ import xarray as xr
 from ..fourier import ideal_highpass, ideal_lowpass
 from ..metrics import latent as lat
 from ..metrics import spectral
+from ..metrics.spectral import wavelet_order
 from .aggregate import per_seed
 from .controls import realism_reference
 from .cells import StudyContext
 from .models import spec_data
 from .spec import StudySpec
+from .latent_tables import pearson_interval
 
-__all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS",
-           "complements"]
+__all__ = ["KAPPAS", "CORRELATED", "run_metric_validation", "metric_points", "POINT_HEADERS", "complements",
+           "slope_table", "filter_table", "UNFILTERED", "band_used", "filter_changes", "correlation_points",
+           "method_correlation"]
 
 KAPPAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8)                     # filter cutoffs, fraction of Nyquist
 # the main results' metrics correlated with the image metrics and FID / KID (those the results hold)
@@ -55,24 +52,18 @@ def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
     truth = main["truth_images"].values
-    rows, status = [], {}
-    if not np.isfinite(truth).all():  # no paired test split: nothing to compare the outputs with
-        reason = "not computed: the main results have no ground truth (no paired test split)"
-        rows = [{"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan}
-                for m in main["method"].values for s in main["seed"].values]
-        return pd.DataFrame(rows), {"lpips_status": reason, "ms_ssim_config": "{}"}
-    first = main["seed"].values[0]
+    paired = np.isfinite(truth).all()   # else no paired test split: nothing to compare the outputs with
+    rows, status = [], {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results "
+                                          "have no ground truth (no paired test split)"}
     for m in main["method"].values:
         for s in main["seed"].values:
-            if s != first:
-                rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
-                continue
-            out = main["images"].sel({"method": m, "seed": s}).values
-            ms, cfg = ms_ssim(out, truth)
-            lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
-            rows.append({"method": str(m), "seed": int(s), "ms_ssim": _mean(ms), "haarpsi": _mean(haarpsi(out, truth)),
-                         "lpips": _mean(lp)})
-            status["ms_ssim_config"] = json.dumps(cfg)
+            rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
+            if paired and s == main["seed"].values[0]:
+                out = main["images"].sel({"method": m, "seed": s}).values
+                ms, cfg = ms_ssim(out, truth)
+                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
+                rows[-1].update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
+                status["ms_ssim_config"] = json.dumps(cfg)
     return pd.DataFrame(rows), status
 
 
@@ -155,15 +146,9 @@ def _gate(main: xr.Dataset | None) -> xr.Dataset:
 def run_metric_validation(spec: StudySpec, ctx: StudyContext | None = None, *, n_examples: int = 4,
                           band: tuple[float, float] = (0.005, 0.4), lpips_kw: dict | None = None,
                           fid_kw: dict | None = None) -> xr.Dataset:
-    """Spectrum slopes (Fig. 9), S_HF of Fourier-filtered real images (Figs. 11-12), metric correlations (Fig. 14).
-
-    S_HF uses the translation study's reference: mu_HF and the wavelet from the real target pool; it scores the
-    held-out real images of the test split (ground truth) after an ideal low-pass (high frequencies removed) or
-    high-pass (low frequencies removed) at each cutoff ``kappas`` (fraction of Nyquist). The correlations use the
-    main_results runs of ``ctx.inputs["main_results"]``; image metrics (MS-SSIM, HaarPSI, LPIPS) and FID / KID are
-    computed on the outputs stored there (the first n_images test images). ``lpips_kw`` / ``fid_kw``: passed to
-    the LPIPS and FID helpers (tests give a small LPIPS model and a feature function).
-    """
+    """Spectrum slopes (Fig. 9), S_HF of ideal low- / high-pass filtered held-out real images at each ``kappas``
+    (Figs. 11-12) and the metric correlations over the runs of ``ctx.inputs["main_results"]`` (Fig. 14).
+    ``lpips_kw`` / ``fid_kw``: passed to the LPIPS and FID helpers."""
     ctx = ctx or StudyContext()
     data = spec_data(spec)
     real = realism_reference(data)   # the real target crops every texture score compares with
@@ -253,3 +238,68 @@ def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
             if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
                 out[other] = kept
     return out
+
+
+# ------------------------------------------------------------------------------------------- the tables
+
+UNFILTERED = "none (unfiltered)"   # the filter table's first row: the held-out images as they are
+
+
+def slope_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Spectrum slope per domain and the wavelet sym⌈|slope|⌉ it picks (``metrics.spectral.wavelet_order``)."""
+    return pd.DataFrame({"slope": ds["slope"].values,
+                         "wavelet sym⌈|slope|⌉": [wavelet_order(s) for s in ds["slope"].values]},
+                        index=pd.Index(ds["domain"].values, name="domain"))
+
+
+def filter_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Mean S_HF of the filtered held-out images, cutoffs κ x filters, with a first row ``UNFILTERED``."""
+    t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
+    t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
+    out = t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
+    if "unfiltered_s_hf" in ds:
+        base = float(ds["unfiltered_s_hf"].mean())
+        out = pd.concat([pd.DataFrame({c: [base] for c in out.columns}, index=[UNFILTERED]), out])
+    out.index.name, out.columns.name = None, "cutoff κ (fraction of Nyquist)"
+    return out
+
+
+def filter_changes(ds: xr.Dataset, digits: int = 3) -> dict[str, float]:
+    """On the filter table's rounded values: ``unfiltered`` S_HF, its largest change under high-pass
+    (``lf_moved``) and its largest fall under low-pass (``hf_fell``)."""
+    base = round(float(ds["unfiltered_s_hf"].mean()), digits)
+    low = ds["filtered_s_hf"].sel(filter="lowpass").mean("held_out").values
+    high = ds["filtered_s_hf"].sel(filter="highpass").mean("held_out").values
+    return {"unfiltered": base, "lf_moved": float(np.abs(np.round(high, digits) - base).max()),
+            "hf_fell": base - round(float(np.min(low)), digits)}
+
+
+def band_used(ds: xr.Dataset) -> tuple[float, float, int]:
+    """(lowest, highest, count) of the nonzero frequencies in ``attrs['band']`` the slope was fitted over."""
+    lo, hi = (float(v) for v in np.ravel(ds.attrs["band"]))
+    f = np.asarray(ds["freq"].values, dtype=float)
+    sel = f[(f > 0) & (f >= lo) & (f <= hi)]
+    return (float(sel.min()), float(sel.max()), int(sel.size)) if sel.size else (float("nan"), float("nan"), 0)
+
+
+def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
+    """The correlations' points, one per distinct method (``method_points``), a metric that is 1 minus another
+    shown once."""
+    pts = metric_points(ds)
+    twins = complements(pts)
+    cols = [c for c in pts.columns if c not in ("method", "seed") and c not in twins]
+    per = method_points(pts, cols).round(digits)
+    per.index.name = "method"
+    return per.rename(columns=POINT_HEADERS)
+
+
+def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
+    """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
+    Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
+    if not ({"points", "point_method", "metric"} <= set(ds.variables)
+            and {a, b} <= set(map(str, ds["metric"].values))):
+        return float("nan"), -1.0, 1.0, 0
+    pts = metric_points(ds)[["method", a, b]]
+    pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
+    per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+    return pearson_interval(per[a].to_numpy(float), per[b].to_numpy(float))

@@ -1,42 +1,78 @@
-"""The data and the models of a study: trained once per (profile, dataset), cached by config hash, or the user's.
-
-Data: ``spec_data(spec, factor)`` loads ``spec.dataset`` (a registered name or "folder:<path>") at the profile's
-image size with the study's ``data_options`` (a dict: ``task``, ``factor``, ``size`` and the builder's own keywords,
-e.g. ``seed``, ``test_fraction``, ``degrade_source`` of ``data.folder.load_folder``). ``dataset_key`` (data) is the
-dataset's file-name-safe form used for results files, chapters and checkpoint names.
-
-Models: ``trained_model`` trains (or loads) the profile's model of a parameterization on the dataset (ablation
-axes ``backbone`` "unet" | "dit" and ``space`` "pixel" | "latent" | a LatentSpace; the defaults give the main models
-with unchanged names and hashes). In latent space the model trains on the VAE latents of the dataset
-(``latent_space``: the profile's pretrained VAE, or a small VAE trained on the dataset and cached like the models).
-``user_models(spec)`` instead loads the study's ``model`` (one diffusers pipeline folder or hub id: inversion and
-sampling) or ``models`` ({"source": ..., "target": ...}: invert with the first, sample with the second, DDIB
-style) with ``models.from_diffusers``; then nothing is trained and labels that need another model (the EDM ones)
-are refused (``study_labels``). A text-conditioned model (Stable Diffusion / SDXL) takes its prompts from
-``data_options`` (``source_prompt``, ``target_prompt``, optionally ``null_prompt`` and SDXL's ``micro_conditioning``:
-``prompt_options``); ``data_options`` leaves them out of the loader's keywords.
-"""
+"""The data and the models of a study: trained once per (profile, dataset), cached by config hash, or the user's."""
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..data import dataset_key
+from ..data import DATASETS, dataset_key, load_dataset, split_dataset
+from ..digest import tree_sha256 as folder_signature  # a model folder's files, by content
 from ..environ import env_device, writable
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
 from ..train.trainer import TrainedModel, ensure_trained
 from .profiles import get_profile
-from .study_data import data_options, dataset_for, prompt_options
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
            "study_device", "dataset_for", "spec_data", "data_options", "prompt_options", "trained_model",
            "latent_space", "UserModels", "user_models", "study_labels", "CHECKPOINT_ROOT"]
 
 CHECKPOINT_ROOT = os.environ.get("SPECTRAL_COLLAPSE_CHECKPOINTS", "data/checkpoints")
+_NOT_OPTIONS = ("root", "name")  # given by the dataset string itself
+
+
+def dataset_for(profile: str, dataset: str, factor: int | None = None, options: dict | None = None, **kw):
+    """The dataset at the profile's size and SR factor, unless ``factor``, ``options`` or ``kw`` set them."""
+    p = get_profile(profile)
+    opts = {**(options or {}), **kw}
+    size = opts.pop("size", p.image_size)
+    given = opts.pop("factor", None)
+    f = factor if factor is not None else (given if given is not None else p.factor)
+    return load_dataset(dataset, size=size, factor=f, **opts)
+
+
+def prompt_options(spec) -> dict:
+    """The prompts (``PROMPT_OPTIONS``) a given text-conditioned model takes from ``data_options``; {} if none."""
+    from ..models.sd import PROMPT_OPTIONS
+
+    raw = spec.get("data_options", None)
+    got = {k: raw[k] for k in PROMPT_OPTIONS if k in raw} if isinstance(raw, dict) else {}
+    if got and spec.get("model", None) is None and spec.get("models", None) is None:
+        raise ValueError(f"data_options {sorted(got)} are the prompts of a text-conditioned model (Stable Diffusion / "
+                         f"SDXL); give that model with model=<folder> (or models=...), or leave them out")
+    return got
+
+
+def data_options(spec) -> dict:
+    """The study's ``data_options`` without prompts, as loader keywords checked against the dataset's builder."""
+    raw = spec.get("data_options", None)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise TypeError(f"data_options must be a JSON object such as '{{\"task\": \"sr\", \"factor\": 4}}', "
+                        f"got {raw!r}")
+    prompts = prompt_options(spec)
+    raw = {k: v for k, v in raw.items() if k not in prompts}
+    kind, _ = split_dataset(spec.dataset)
+    fn = DATASETS.get(kind)
+    bad = [k for k in raw if k in _NOT_OPTIONS]
+    if bad:
+        raise ValueError(f"data_options may not set {', '.join(bad)}: the dataset string names the data "
+                         f"(dataset='folder:<path>')")
+    if fn is not None:
+        sig = inspect.signature(fn).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+            known = {"task", "size", "factor", *sig}
+            unknown = sorted(set(raw) - known)
+            if unknown:
+                raise ValueError(f"data_options {unknown} are not options of dataset {kind!r}; its options: "
+                                 f"{', '.join(sorted(k for k in known if k not in _NOT_OPTIONS))}")
+    return dict(raw)
+
+
 def spec_data(spec, factor: int | None = None):
     """The data of a study: ``spec.dataset`` with its ``data_options``, at the profile's image size (or, with a
     user's model, the size that model takes), at SR factor ``factor`` (None: the options' or the profile's)."""
@@ -119,9 +155,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
 
 def checkpoint_name(profile: str, role: "ModelRole", *, root: str | None = None) -> str:
     """The folder a model of the set trains into and ships under (``<name>-<config hash>``), computed without
-    training it: ``data/weights`` must hold this folder for a fresh clone to use the model rather than train it. The
-    latent arm's name depends on its autoencoder, which is loaded (installed from the shipped weights, or trained)
-    into ``root``."""
+    training it (the latent arm's autoencoder is loaded or trained into ``root``)."""
     from ..train.cache import checkpoint_dir
     from ..train.trainer import full_config as _full_config
     from ..train.vae import vae_identity
@@ -190,22 +224,17 @@ def model_set(keys=None) -> list[ModelRole]:
 
 def load_role(profile: str, role: ModelRole, *, progress: bool = True, root: str | None = None):
     """Train (or load) one model of the set: a TrainedModel, or the LatentSpace for the VAE role."""
-    space = role.space
     if role.parameterization == "vae":
         return latent_space(profile, role.dataset, factor=role.factor, progress=progress, root=root)
     return trained_model(profile, role.dataset, role.parameterization, factor=role.factor, progress=progress,
-                         root=root, backbone=role.backbone, space=space, seed=role.seed)
+                         root=root, backbone=role.backbone, space=role.space, seed=role.seed)
 
 
 def profile_models(profile: str, dataset: str, labels, *, parameterization: str = "eps", factor: int | None = None,
                    backbone: str = "unet", space=None, options: dict | None = None, progress: bool = False,
                    given: dict | None = None, seed: int = 0) -> tuple[dict, LatentSpace | None, str]:
-    """The denoisers the method ``labels`` need, by parameterization (``given`` ones kept, the others trained or
-    loaded for the profile), the LatentSpace they diffuse in (None: pixels; ``space`` may be one) and its name.
-
-    backbone, space, parameterization (the model behind the non-EDM labels) and seed (the models' training seed) are
-    the ablations' axes; the defaults give the profile's main models.
-    """
+    """({parameterization: denoiser} the ``labels`` need, ``given`` ones kept and the others trained or loaded, the
+    LatentSpace or None, its space name); backbone, space, parameterization and seed are the ablations' axes."""
     from .method_labels import method_specs
 
     p = get_profile(profile)
@@ -250,14 +279,6 @@ class UserModels:
     @property
     def parameterization(self) -> str:
         return next(iter(self.models))
-
-
-def folder_signature(folder: Path) -> str:
-    """SHA-256 over the names and bytes of every file under ``folder`` (``digest.tree_sha256``): changes whenever a
-    file's content does, whatever its size and modification time."""
-    from ..digest import tree_sha256
-
-    return tree_sha256(folder)
 
 
 @functools.lru_cache(maxsize=8)

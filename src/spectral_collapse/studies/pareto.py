@@ -1,36 +1,7 @@
-"""OVG step-size sweep (paper Sec. 5.2, Fig. 6): S_LF against S_HF over an (eta_HF, eta_LF) grid.
-
-The paper picks (eta_HF, eta_LF) "via a grid search, selecting the values that yield the best joint performance"
-and gives neither the grid nor the values (nor does the released code). This module makes that search explicit:
-
-1. ``run_pareto`` translates ``n_images`` validation crops (``validation_indices``: the last of the paired split,
-   apart from the test crops the other studies score) with every grid point of every swept base
-   (``ovg``, ``ovg_taba``, ``ovg_edm``: OVG on DDIM, on TABA, on the EDM model) and with the non-OVG baselines
-   on the same images;
-2. ``pareto_front`` marks the grid points that no other grid point of the same base beats on both S_HF and S_LF
-   (the paper's Fig. 6 front, ``on_front``);
-3. ``pareto_choice.choose_point`` picks each base's point on realism and structure: among the points whose luma and
-   chroma detail lie in the real crops' band and whose KID_wav is no worse than the variant's unguided method's
-   (each constraint dropped where no point meets it; see that module), the log KID_wav / S_LF front and one point of
-   it by a stated rule (``choose_operating_point``):
-   - ``"maximin"`` (default): scale both to [0, 1] over the base's candidate points (min-max), take the front
-     point with the largest smaller scaled value, i.e. the most balanced point; ties go to the larger scaled sum,
-     then to the smaller step sizes;
-   - ``"knee"``: on the same scaled axes, the front point farthest above the straight line joining the front's
-     two ends (falls back to maximin when the front has fewer than 3 points).
-   A grid point with any failed sample (non-finite, or beyond the bounds of ``studies.validity``) is never chosen.
-   A base whose choice lies on an edge of the grid grows the grid one log step past that edge (``extend`` times).
-4. The choice of the primary base (``ovg`` when swept) is this study's export (``ovg_choice``): the orchestrator
-   records it in the inputs of every study that reads the sweep, which then use it for every OVG label.
-
-Every translation uses per-sample seeds keyed by (seed, test index), as the main-results study does, and is a cell
-of the context's cache (``cells.translate_cell``: keyed by the model's weights, the images, the method with its
-step sizes and the seed), so an interrupted sweep resumes.
-"""
+"""OVG step-size sweep (paper Sec. 5.2, Fig. 6): S_LF against S_HF over an (eta_HF, eta_LF) grid."""
 from __future__ import annotations
 
 import json
-import re
 import warnings
 
 import numpy as np
@@ -40,39 +11,23 @@ import xarray as xr
 
 from ..metrics import latent as lat
 from ..metrics import realism as rl
-from .cells import StudyContext, NoCache, translate_cell
+from ..text import step_size
+from .cells import translate_cell
 from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
-from .method_labels import OVG_DEFAULTS, method_specs
-from .controls import image_scores, realism_reference
-from .scoring import paired_metrics, score_outputs, scoring_settings, with_failures
+from .method_labels import OVG_DEFAULTS, method_name, method_specs
+from .controls import image_scores, paired_metrics, realism_reference, score_outputs, scoring_settings, with_failures
 from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
-           "choose_operating_point", "pareto_results", "run_pareto", "run_pareto_study", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE"]
+           "choose_operating_point", "pareto_results", "run_pareto", "ovg_choice",
+           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE",
+           "GRID_COLUMNS", "grid_table", "front_counts", "choices_table", "beats_baselines"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
-RULE_WORDS = {"maximin": "the most balanced point", "knee": "the knee of the front"}
-
-
-def rule_words(rule) -> str:
-    """A choice rule as a reader reads it, its key (the ``rule`` parameter's value) kept once for those who type it:
-    "the most balanced point (rule maximin)"; an unknown or missing rule as "rule <key>"."""
-    words = RULE_WORDS.get(str(rule))
-    return f"{words} (rule {rule})" if words else f"rule {rule}"
-
-
-_RULE_IN_TEXT = re.compile(r"(?:Pareto )?\brule (" + "|".join(RULES) + r")\b")
-
-
-def rule_in_words(text: str) -> str:
-    """A stored text (an ``ovg`` attr's ``source``, which is part of the results' key and so keeps its stored form)
-    with its choice rule in words: "(ovg, rule maximin, ...)" -> "(ovg, the most balanced point (rule maximin), ...)"."""
-    return _RULE_IN_TEXT.sub(lambda m: rule_words(m.group(1)), str(text))
 GRID_SIZES = {"smoke": (2, 2), "quick": (3, 3), "paper": (5, 5)}   # (n eta_HF, n eta_LF) per profile
 SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
           "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref")
@@ -211,30 +166,18 @@ def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
 
 def _on_edge(choice: dict | None, eta_hf: list, eta_lf: list) -> list[tuple[str, str]]:
     """[(axis, "low" | "high")] for each grid axis (of more than one value) whose end the choice sits on."""
-    if not choice:
-        return []
-    out = []
-    for axis, grid in (("eta_hf", eta_hf), ("eta_lf", eta_lf)):
-        if len(grid) > 1 and choice[axis] in (grid[0], grid[-1]):
-            out.append((axis, "low" if choice[axis] == grid[0] else "high"))
-    return out
+    return [(axis, "low" if choice[axis] == grid[0] else "high")
+            for axis, grid in (("eta_hf", eta_hf), ("eta_lf", eta_lf))
+            if choice and len(grid) > 1 and choice[axis] in (grid[0], grid[-1])]
 
 
 def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf=None, bases=BASES,
                    baselines=BASELINES, n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
                    primary: str | None = None, n_show: int = 4, ls=None, parameterization: str = "eps",
                    user_models: dict | None = None, extend: int = 1) -> xr.Dataset:
-    """Sweep the OVG step sizes on ``data``'s validation crops, mark the Pareto front, choose an operating point.
-
-    eta_hf / eta_lf: grids (None: ``default_grid(profile)``). bases: which OVG variants to sweep (BASES).
-    baselines: non-OVG labels shown on the same axes. primary: the base whose choice is the study's export
-    (default "ovg" if swept, else the first base). models: {parameterization: Denoiser} for every label;
-    parameterization: the model behind the non-EDM labels (a user's "v" or "x0" model); user_models: what the
-    results record about a user's models. Scores need no ground truth (S_HF, S_LF against the input); PSNR is NaN
-    on data without a paired test split. extend: how many times the grid grows by one log step beyond an edge
-    that the primary base's choice sits on (then swept again; the cells already computed are reused). A choice
-    still on an edge after that is recorded in ``attrs["choice_on_edge"]``, the extensions in ``grid_extended``.
-    """
+    """Sweep the OVG step sizes of ``bases`` on the validation crops, with ``baselines`` on the same axes; mark
+    each base's S_HF / S_LF front and choose its point by ``rule``. The grid grows one log step past an edge a
+    choice sits on, ``extend`` times (``grid_extended``, ``choice_on_edge``)."""
     prof = get_profile(profile)
     bases, eta_hf, eta_lf, primary = _check(bases, rule, eta_hf, eta_lf, primary, profile)
     seed = int(prof.seeds[0] if seed is None else seed)
@@ -302,22 +245,6 @@ def run_pareto(spec, ctx) -> xr.Dataset:
     return pareto_results(ctx, data, models, ls=ls, **kw)
 
 
-def run_pareto_study(dataset: str, profile: str, *, eta_hf=None, eta_lf=None, bases=BASES, baselines=BASELINES,
-                     n_images: int | None = None, seed: int | None = None, rule: str = "maximin",
-                     primary: str | None = None, n_show: int = 4, models: dict | None = None, cache=None, progress: bool = True) -> xr.Dataset:
-    """The sweep for library use (no files): models trained or loaded for the profile unless given; cache: a cell
-    cache (``pipeline.memo.Memo``; None computes every cell)."""
-    from .models import dataset_for, profile_models
-
-    _check(bases, rule, eta_hf, eta_lf, primary, profile)
-    data = dataset_for(profile, dataset)
-    models, ls, _ = profile_models(profile, dataset, [*bases, *baselines], given=models, progress=progress)
-    ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
-    return pareto_results(ctx, data, models, profile=profile, eta_hf=eta_hf, eta_lf=eta_lf, bases=bases,
-                          baselines=baselines, n_images=n_images, seed=seed, rule=rule, primary=primary,
-                          n_show=n_show, ls=ls)
-
-
 # ------------------------------------------------------------------------------------------- tables
 
 # A grid point where more than this share of the sweep's images failed shows no means: they would describe the few
@@ -363,3 +290,79 @@ def joint_front(ds: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]
     base = baseline_summary(ds)
     pts = pd.concat([grid, base], ignore_index=True)
     return grid, base, pareto_front(pts["s_hf"], pts["s_lf"])
+
+
+GRID_COLUMNS = ["base", "eta_hf", "eta_lf", "kid_wav", "delta_log_e_hf_luma_ref", "delta_log_e_hf_chroma_ref",
+                "in_band", "s_lf", "s_hf", "psnr", "s_dc", "s_g", "failed", "on_front", "chosen"]
+_READ = {"kid_wav": "KID_wav", "delta_log_e_hf_luma_ref": "luma detail", "delta_log_e_hf_chroma_ref": "chroma detail",
+         "in_band": "in the real band", "on_front": "on its variant's S_HF / S_LF front"}
+
+
+def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
+    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means (KID_wav and the luma / chroma detail
+    the choice reads first) and failed count, "yes" where inside both real bands, on its variant's S_HF / S_LF front
+    or chosen."""
+    table = grid_summary(ds)
+    shown = table[[c for c in GRID_COLUMNS if c in table]].round(
+        {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
+                             "delta_log_e_hf_chroma_ref")})
+    yes = {True: "yes", False: ""}
+    flags = {c: shown[c].map(yes) for c in ("on_front", "chosen", "in_band") if c in shown}
+    return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
+                        eta_lf=shown["eta_lf"].map(step_size), **flags).rename(
+        columns={"base": "OVG variant", **_READ})
+
+
+def front_counts(ds: xr.Dataset) -> dict:
+    """Counts of ``joint_front``: grid points and baselines in all and on the front, variants on and off it,
+    dominated baselines, the primary's choice, the best baselines on S_HF and S_LF, and ``holds``."""
+    grid, base, front = joint_front(ds)
+    n = len(grid)
+    on = grid[front[:n]]
+    swept = [str(b) for b in ds["base"].values if str(b) in set(map(str, grid["base"]))]
+    primary = ds.attrs.get("primary", "ovg")
+    best = {k: (str(base.loc[base[k].idxmax(), "method"]), float(base[k].max())) if base[k].notna().any() else None
+            for k in ("s_hf", "s_lf")}   # None: no baseline scored (every sample failed, or none ran)
+    return {"n_grid": n, "n_baselines": len(base), "front_ovg": int(front[:n].sum()),
+            "front_baselines": int(front[n:].sum()),
+            "front_bases": [b for b in swept if b in set(map(str, on["base"]))],
+            "off_bases": [b for b in swept if b not in set(map(str, on["base"]))],
+            "dominated": [str(m) for m, f in zip(base["method"], front[n:]) if not f],
+            "choice": json.loads(ds.attrs.get("choices", "{}")).get(primary), "primary": primary,
+            "best_hf": best["s_hf"], "best_lf": best["s_lf"], "holds": bool(front[:n].sum() > 0)}
+
+
+def choices_table(ds: xr.Dataset) -> pd.DataFrame:
+    """Each OVG variant's chosen point: step sizes, the means the choice read (KID_wav, luma and chroma detail,
+    whether inside both real bands, whether its KID_wav is at most its unguided method's, S_LF), S_HF, and the grid
+    edge it lies on ("eta_HF smallest")."""
+    axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
+    rows = {}
+    for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
+        if not c:
+            continue
+        edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
+                for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
+                if len(axes[name]) > 1 and np.isclose(v, end)]
+        realism = {"KID_wav": round(c["kid_wav"], 4), "luma detail": round(c["luma"], 3),
+                   "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no",
+                   "KID_wav ≤ unguided": "yes" if c.get("beats_base") else "no"} if "kid_wav" in c else {}
+        rows[method_name(b)] = {"eta_HF": step_size(c["eta_hf"]), "eta_LF": step_size(c["eta_lf"]), **realism,
+                                "S_LF": round(c["s_lf"], 3), "S_HF": round(c["s_hf"], 3),
+                                "on the grid's edge": ", ".join(edge)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba"), banded: bool = True) -> pd.DataFrame:
+    """The grid points free of failed crops, in both real bands (unless not ``banded``) and with KID_wav below
+    every one of ``baselines``'; empty when none, or without KID_wav or baselines."""
+    grid, base = grid_summary(ds), baseline_summary(ds)
+    cols = ["base", "eta_hf", "eta_lf", "kid_wav", "s_lf", "s_hf"]
+    if "kid_wav" not in grid or "in_band" not in grid or "kid_wav" not in base:
+        return pd.DataFrame(columns=cols)
+    kid = base.set_index("method")["kid_wav"]
+    bar = min((float(kid[m]) for m in baselines if m in kid.index and np.isfinite(kid[m])), default=np.nan)
+    if not np.isfinite(bar):
+        return pd.DataFrame(columns=cols)
+    ok = (grid["failed"] == 0) & (grid["in_band"].astype(bool) | (not banded)) & (grid["kid_wav"] < bar)
+    return grid.loc[ok, cols].reset_index(drop=True)

@@ -1,23 +1,4 @@
-"""How the Pareto sweep chooses each OVG variant's step sizes, and what a study reading the sweep takes from it.
-
-The choice (``choose_point``), per OVG variant, over its grid points free of failed samples:
-
-1. realism band: keep the points whose mean luma and chroma detail (level-1 wavelet energy in YCbCr, log ratio to
-   the real reference crops' mean) both lie in the real crops' band (mean ± one standard deviation of the
-   validation truths' per-crop values), so a point that adds colour noise, or stays smooth, is out; when no point
-   is in both bands, every eligible point stays in and the choice records it (``banded`` False);
-2. no worse than its base: of those, keep the points whose KID_wav (against the real reference crops) is at most
-   that of the variant's method without guidance on the same crops (DDIM for OVG, TABA for OVG + TABA, EDM for
-   OVG + EDM); where none is, keep the point with the lowest KID_wav (``beats_base`` False): guidance that makes
-   the outputs less real than its base is not chosen for the structure it adds;
-3. objective: on those points, the Pareto front of realism (log KID_wav, lower is better: it spans decades over a
-   grid) and structure (S_LF, higher is better), and one point of it by the rule (``choose_operating_point``:
-   ``"maximin"``, the most balanced point, or ``"knee"``).
-
-S_HF, the paper's texture score, is kept beside them (the paper's S_HF / S_LF front, Fig. 6), but it does not
-choose: it scores colour noise as texture. ``ovg_choice`` returns the primary variant's choice to the studies that
-read the sweep, or the suite's fallback step sizes with the reason.
-"""
+"""How the Pareto sweep chooses each OVG variant's step sizes, and what a study reading the sweep takes from it."""
 from __future__ import annotations
 
 import json
@@ -42,10 +23,7 @@ def _other_setting(ds: xr.Dataset, spec) -> str:
     """"" when the sweep ``ds`` ran on the reader's data options and models, else what differs."""
     if spec is None:
         return ""
-    try:
-        theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
-    except (TypeError, ValueError):
-        theirs = {}
+    theirs = json.loads(ds.attrs.get("spec", "{}")).get("params", {})
     diff = [f"{k}={theirs.get(k)!r} (this study: {spec.get(k)!r})" for k in _SAME if theirs.get(k) != spec.get(k)]
     return ", ".join(diff)
 
@@ -79,11 +57,7 @@ def ovg_choice(ds: xr.Dataset | None, spec=None) -> dict:
 # ------------------------------------------------------------------------------------ frontier and choice
 
 def pareto_front(x, y) -> np.ndarray:
-    """Boolean mask of the points (x_i, y_i) not dominated when both are maximised; NaN points are never on it.
-
-    A point is dominated when another has x >= and y >= with at least one strict. Sort by x descending (y
-    descending within ties) and keep a running maximum of y: O(n log n).
-    """
+    """Boolean mask of the points (x_i, y_i) not dominated when both are maximised; NaN points are never on it."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
@@ -110,13 +84,9 @@ def scaled(v) -> np.ndarray:
 
 
 def choose_operating_point(s_hf, s_lf, rule: str = "maximin", eligible=None, size=None) -> int | None:
-    """Index of the chosen grid point of two scores, both maximised (the sweep passes −KID_wav and S_LF; the
-    parameters keep the paper's S_HF / S_LF names), by the rule (``studies.pareto``'s docstring states both rules);
-    None when nothing is eligible.
-
-    eligible: optional boolean mask (e.g. points without non-finite samples). size: optional tie-break key,
-    smaller preferred (e.g. eta_HF * eta_LF ranks), used after the rule's own tie-break.
-    """
+    """Index of the chosen point of two maximised scores by ``rule``: "maximin", the front point with the largest
+    smaller min-max-scaled value; "knee", the one farthest above the chord of the front's ends (maximin below 3);
+    None when nothing is ``eligible``. Ties go to the larger scaled sum, then the smaller ``size``."""
     if rule not in RULES:
         raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
     hf, lf = np.asarray(s_hf, float).copy(), np.asarray(s_lf, float).copy()
@@ -161,11 +131,9 @@ KID_FLOOR = 1e-6   # an unbiased KID estimate can fall below 0 for sets as alike
 
 def choose_point(kid, s_lf, luma, chroma, bands: dict, *, base_kid: float | None = None, rule: str = "maximin",
                  eligible=None, size=None) -> dict:
-    """One variant's choice over its grid points (flat arrays of point means; see the module docstring):
-    {"index": int | None, "in_band": mask of points inside both bands, "banded": whether the choice was made among
-    in-band points, "beats_base": whether among points with a KID_wav no worse than ``base_kid`` (the variant's
-    method without guidance on the same crops)}. KID_wav enters on a log scale (it spans decades over a grid). A
-    point with no KID_wav (NaN) is never chosen."""
+    """One variant's choice over its grid points: among the eligible points in both real bands (all when none is) and
+    with KID_wav <= ``base_kid`` (else the lowest), the log KID_wav / S_LF front's point by ``rule``: {"index",
+    "in_band", "banded", "beats_base"}."""
     kid, luma, chroma = (np.asarray(v, float) for v in (kid, luma, chroma))
     ok = np.ones(len(luma), bool) if eligible is None else np.asarray(eligible, bool).copy()
     ok &= np.isfinite(kid)

@@ -1,35 +1,4 @@
-"""Profiles: one module defines every scale the suite runs at.
-
-- ``smoke``: tests and CI. Tiny images and networks, seconds per notebook; numbers mean nothing.
-- ``quick``: the default of the main command. CPU-feasible on 2 cores with the bundled IHC data (32 x 32 crops,
-  a ~1.1M-parameter U-Net): 6000 training steps of batch 32 with an EMA decay of 0.999 for the eps, x0 and flow
-  U-Nets (about 2.4 hours each on one core with two trainings side by side on a 2-core machine; at 2500 steps and
-  EMA 0.995 the eps model's stochastic samples still filled the x4 spectral notch), 8000 for the DiT (cheaper per
-  step), 8000 for the EDM U-Nets (which draw their training noise levels from a wider log-normal, P_std 2.0), 2000
-  for the VAE; eps and x0 models with truncated-SNR loss weighting (``TrainConfig.truncated_snr``, book/methods.md); 16 paired test crops per seed, the three seeds on disjoint crops (48 of the 64 test tiles; the
-  other 16 are the validation crops the Pareto sweep tunes on), 128 inverted latents in the latent studies, 256 samples per label and
-  sampler for the model-quality gate, inversions in batches of 32 (the results do not depend on it). Two models
-  do not pass the quality gate at this scale, the DiT and the latent-space U-Net (the chapter *Are the models good
-  enough?* says which check each fails); the profile runs those two with a warning on every chapter that uses them
-  (``allow_weak_models``), lists the flow-matching U-Net there too (it passes when judged, like the EDM models, with
-  Heun's steps, ``studies.quality``; a flow model retrained to another configuration that fell below the gate would
-  run with the warning), and refuses any other model below the gate. The trained weights ship in data/weights, so a fresh clone does not train them again.
-- ``paper``: the paper's hyperparameters (Table 7, App. D) for a GPU and the real datasets: SD-1.5-like U-Net on
-  SD-VAE latents (4 x 32 x 32 of 256-px images, scaling 0.18215), batch 128, lr 5e-5, EMA 0.995, 80k steps; EDM
-  constants sigma_min 0.002, sigma_max 80, P_std 1.2; DiT-L/2 for the backbone ablation (120k steps).
-
-Flow matching: ``model_spec("flow")`` / ``train_config("flow")`` give a rectified-flow velocity network (models/flow.py,
-N = 1000 time levels, no shift) of the profile's U-Net, trained like the eps model (same steps, batch, learning rate
-and EMA) on the flow objective (train/losses.py) with logit-normal times, logit t ~ N(0, s^2): s = 1 is SD3's and
-diffusers' default (``FLOW_LOGIT_STD``), the quick profile uses s = 2 (``Profile.flow_logit_std``). The
-flow_collapse study uses it.
-
-Ablation axes (paper Sec. 6.3): ``model_spec`` / ``train_config`` take ``backbone`` ("unet" | "dit") and ``space``
-("pixel" | "latent"; default the profile's ``space``). The network is reshaped to the diffused tensor (3 x H x W
-pixels, or the VAE's C x H/f x W/f latents), so the defaults give exactly the configs (and checkpoint hashes)
-of the main models. ``vae`` is a small AutoencoderKL trained on the dataset (smoke, quick) or a pretrained one
-(paper: the SD VAE); ``factors`` are the SR factors of the scale-factor and eps-vs-x0 ablations.
-"""
+"""Profiles: one module defines every scale the suite runs at."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -195,17 +164,13 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", image_size=32, factor=4, backbone=_QUICK_UNET,
         train_eps=TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.999, truncated_snr=True),
-        # EDM: a wider log-normal of training noise levels than EDM's P_std 1.2. At 1.2 almost no training sample has
-        # sigma above 10 (0.2 %), yet a third of the 50-step Karras grid from sigma_max = 80 lies there; the network's
-        # denoised mean drifts with sigma there (the label-1 blue channel +4 % at sigma 16, +14 % at 80) and the
-        # stochastic sampler, re-noising at every level, carries that into its samples. At P_std 2.0 and 6000 steps
-        # every sample check passes but the held-out loss still falls 2.1 % over the last fifth of training (the
-        # plateau rule asks < 2 %): the wider range has more to learn, hence 8000 steps.
+        # EDM: P_std 2.0, not 1.2: at 1.2 almost no training sigma exceeds 10, where a third of the 50-step Karras grid
+        # lies, and the denoised colour drifts there (+14 % blue at sigma 80); 8000 steps because at 6000 the held-out
+        # loss still falls 2.1 % over the last fifth (the plateau rule asks < 2 %)
         train_edm=TrainConfig(objective="edm", steps=8000, batch_size=32, lr=1e-3, warmup_steps=50, ema_decay=0.999,
                               P_std=2.0),
-        # flow: logit t = ln sigma ~ N(0, 1) puts 0.3 % of training times above sigma 16 and almost none above 40,
-        # where the 50-step sampling grid starts (sigma 999, then 48, 24, 15); the denoised colour drifts there (-6 to
-        # -12 % at sigma >= 40) and deterministic samples end 12 % dark. At std 2.0, 8 % lie above sigma 16.
+        # flow: logit std 2.0 puts 8 % of training times above sigma 16 (std 1: 0.3 %), where the sampling grid
+        # starts; at std 1 the denoised colour drifts there and deterministic samples end 12 % dark
         flow_logit_std=2.0,
         n_test=16, n_val=16, steps=50, seeds=(0, 1, 2), batch_size=32, n_from_noise=32,
         allow_weak_models=("ihc-sr-x4-eps-dit", "ihc-sr-x4-eps-latent", "ihc-sr-x4-flow"),
@@ -235,11 +200,8 @@ def get_profile(name: str) -> Profile:
         raise ValueError(f"unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}") from None
 
 
-# Notebook parameters that a profile's main command (`cli studies`, `make book`) passes to one study, on top of the
-# notebook's own defaults (papermill by hand gets the defaults). The quick profile runs every study at its full
-# default size but one: the eps-vs-x0 ablation compares the two prediction targets at factor 4 only, because the
-# quick model set trains its x0 model at x4 alone (an x0 model at x2 and at x8 would each add a full training run
-# of the quick profile's length, as long as the x4 model's); its chapter says so.
+# Notebook parameters a profile's main command (`cli studies`, `make book`) passes to one study beside the notebook's
+# defaults: quick runs eps_vs_x0 at factor 4 only, as its model set trains the x0 model at x4 alone.
 STUDY_PARAMS: dict[str, dict[str, dict]] = {
     "quick": {"eps_vs_x0": {"factors": [4]}},
 }

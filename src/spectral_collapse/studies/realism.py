@@ -1,13 +1,5 @@
 """Realism of a translation table: the wavelet-statistics KID of every (method, seed) and control against real
-target crops, and the gate that decides which texture scores may decide a verdict.
-
-``reference_scoring`` fits the realism reference of a dataset once (z-scoring of the KID features, the mean luma
-and chroma detail energy of real crops). ``add_kid`` scores each (method, seed) set of test crops and each control
-on the same crops with a bootstrap interval over the crops, and as a ratio to the ground truth's own KID on those
-crops. ``realism_gate`` reads a results table and says, per texture score, whether it ranks the ground truth first
-and every control worse by a paired interval that excludes zero (the rule a score must pass on a dataset before a
-texture verdict may be read off it there).
-"""
+target crops, and the gate that decides which texture scores may decide a verdict."""
 from __future__ import annotations
 
 import numpy as np
@@ -17,9 +9,9 @@ import xarray as xr
 
 from ..metrics import realism as rl
 from ..metrics.intervals import paired_ci
-from .controls import CONTROLS, realism_reference
+from .controls import CONTROLS
 
-__all__ = ["reference_scoring", "add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
+__all__ = ["add_kid", "ovg_added_energy", "GATED_SCORES", "realism_gate", "N_BOOT", "BAND_SCORES",
            "truth_band", "texture_verdict", "texture_table", "chroma_share", "drift_diagnostics"]
 
 N_BOOT = 1000
@@ -29,21 +21,9 @@ GATED_SCORES = {"kid_wav": "low", "delta_log_e_hf_luma": "abs", "delta_log_e_hf_
                 "delta_log_e_hf": "abs"}
 
 
-def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
-    """The realism reference of a dataset: ({"scaler", "luma", "chroma"}, the reference crops' z-scored features)."""
-    real = realism_reference(data)
-    feats = rl.wavelet_features(real, wavelet)
-    scaler = rl.FeatureScaler.fit(feats)
-    luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
-    return {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)}, scaler(feats)
-
-
 def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str = "ovg") -> tuple[float, str]:
-    """The level-1 RGB detail energy the noise controls add to the truth, and where the number comes from: the mean
-    energy ``label`` adds over the ground truth on its test crops (``e_hf_rgb``), or, where it adds less than the
-    truth's own mean detail energy (a smooth choice adds none) or is not run, the truth's own (noise doubling the
-    detail), so the controls always test a score against noise that a texture score must not reward.
-    truth_energy: the truth's ``e_hf_rgb`` of each crop in ``crops`` (indices into the paired split)."""
+    """(energy, source): the level-1 RGB detail energy the noise controls add to the truth: what ``label`` adds on
+    its test crops, or the truth's own mean energy where it adds less or is not run."""
     own = float(np.nanmean(truth_energy))
     at = {int(c): k for k, c in enumerate(crops)}
     if "method" in ds.dims and label in ds["method"].values and "e_hf_rgb" in ds:
@@ -59,11 +39,6 @@ def ovg_added_energy(ds: xr.Dataset, truth_energy: np.ndarray, crops, label: str
     return own, "the truth's own detail energy (no OVG run in this table)"
 
 
-def _kid_of(features: np.ndarray, ref: np.ndarray, seed: int) -> tuple[float, float, float]:
-    iv = rl.kid_interval(features, ref, n_boot=N_BOOT, seed=seed)
-    return iv.mean, iv.lo, iv.hi
-
-
 def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
     """``kid_wav`` (with ``kid_wav_lo`` / ``kid_wav_hi``, 95 % bootstrap over the crops) per (method, seed) and per
     (control, seed) on that seed's crops, and ``kid_wav_ratio``: over the ground truth's KID on the same crops.
@@ -71,25 +46,20 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
     ds = ds.copy()
     seeds = ds["seed"].values.tolist()
     crops = {s: ds["crop"].sel(seed=s).values for s in seeds}
-    truth = {}
-    rows = {}
-    for c in CONTROLS:
-        f = ds["control_wav_features"].sel(control=c)
-        rows[c] = [_kid_of(f.sel(crop_index=crops[s]).values, ref, 0) for s in seeds]
-    for s_i, s in enumerate(seeds):
-        truth[s] = rows["ground_truth"][s_i][0]
-    ds["control_kid_wav"] = (("control", "seed"), np.array([[r[0] for r in rows[c]] for c in CONTROLS]))
-    ds["control_kid_wav_lo"] = (("control", "seed"), np.array([[r[1] for r in rows[c]] for c in CONTROLS]))
-    ds["control_kid_wav_hi"] = (("control", "seed"), np.array([[r[2] for r in rows[c]] for c in CONTROLS]))
-    t = np.array([truth[s] for s in seeds])
-    ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+
+    def kid(features, dim: str, labels, per_seed) -> None:   # kid_wav, _lo, _hi of (label, seed)
+        iv = [[rl.kid_interval(per_seed(features.sel({dim: k}), s), ref, n_boot=N_BOOT, seed=0) for s in seeds]
+              for k in labels]
+        prefix = "control_" if dim == "control" else ""
+        for part, name in (("mean", ""), ("lo", "_lo"), ("hi", "_hi")):
+            ds[f"{prefix}kid_wav{name}"] = ((dim, "seed"), np.array([[getattr(v, part) for v in r] for r in iv]))
+
+    kid(ds["control_wav_features"], "control", CONTROLS, lambda f, s: f.sel(crop_index=crops[s]).values)
+    truth = ds["control_kid_wav"].sel(control="ground_truth", drop=True)
+    ds["control_kid_wav_ratio"] = ds["control_kid_wav"] / truth
     if "method" in ds.dims and "wav_features" in ds:
-        m = [[_kid_of(ds["wav_features"].sel({"method": k, "seed": s}).values, ref, 0) for s in seeds]
-             for k in ds["method"].values]
-        arr = np.array(m)                                     # (method, seed, 3)
-        for i, name in enumerate(("kid_wav", "kid_wav_lo", "kid_wav_hi")):
-            ds[name] = (("method", "seed"), arr[..., i])
-        ds["kid_wav_ratio"] = ds["kid_wav"] / xr.DataArray(t, dims="seed", coords={"seed": seeds})
+        kid(ds["wav_features"], "method", ds["method"].values, lambda f, s: f.sel(seed=s).values)
+        ds["kid_wav_ratio"] = ds["kid_wav"] / truth
     ds["reference_wav_features"] = (("reference_crop", "feature"), ref)
     return ds
 
@@ -99,10 +69,8 @@ def _per_crop(ds: xr.Dataset, score: str, who: str, crops) -> np.ndarray:
 
 
 def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
-    """Per texture score (``GATED_SCORES``) and control: the paired difference control - truth in the score's
-    "worse" direction (positive = the control scores worse), its 95 % interval over the crops, and whether the score
-    passes (every control worse, each interval above zero). KID compares sets, so its pairs are crops resampled
-    together (``metrics.realism.paired_kid_difference``). On the first seed's crops unless ``seed`` is given."""
+    """Per texture score and control: the paired difference control - truth in the "worse" direction with its 95 %
+    interval over the first seed's crops (KID: crops resampled together), and whether the score passes."""
     if "reference_wav_features" not in ds:   # no paired test split: no KID, no gate
         return pd.DataFrame()
     seed = ds["seed"].values.tolist()[0] if seed is None else seed
@@ -162,12 +130,8 @@ def _per_crop_features(ds: xr.Dataset, method: str) -> dict[int, np.ndarray]:
 
 
 def texture_verdict(ds: xr.Dataset, a: str, b: str) -> tuple[str, str] | None:
-    """Whether ``a`` restores texture better than ``b`` on one dataset's main results: ``a``'s mean luma and chroma
-    detail (``BAND_SCORES``) inside the real crops' band (``truth_band``), and KID_wav(a) - KID_wav(b) below 0 with
-    its paired 95 % interval over the crops both translated. Out of a band (too smooth or too noisy) does not hold;
-    in both bands, holds when the KID interval lies below 0, does not hold when above, inconclusive otherwise; the
-    KID part is read only where KID_wav passes the controls (``realism_gate``). (verdict, text); None without
-    the scores."""
+    """(verdict, text) of "``a`` restores texture better than ``b``": its luma and chroma detail inside the real
+    band and KID_wav(a) - KID_wav(b) below 0 (paired interval over crops; read only where KID_wav passes the gate)."""
     if not {"wav_features", "reference_wav_features"} <= set(ds.data_vars) or \
             not {a, b} <= set(ds["method"].values.tolist()):
         return None
@@ -255,12 +219,8 @@ def chroma_share(field: np.ndarray) -> float:
 
 def drift_diagnostics(D, x: torch.Tensor, method, guidance, steps: int, block: int | None = None,
                       truth: torch.Tensor | None = None) -> xr.Dataset:
-    """Where an OVG drift goes during the inversion of ``x`` (3-channel pixel models): per guided step its norm
-    (per image) and its chroma share (``chroma_share``), the chroma share of its sum over the steps, the same share
-    for white noise (the map's closed form) and for the truth's level-1 detail is left to the caller; with
-    ``block`` (an SR factor), how much more the summed drift changes across the input's block edges than inside
-    the blocks (mean squared horizontal difference, on edges / off edges; 1 when it ignores the grid); with
-    ``truth``, the chroma share of the truth's level-1 Haar detail beside it."""
+    """Where an OVG drift goes while inverting ``x`` (3-channel pixel models): per guided step its norm and chroma
+    share, the chroma share of its sum, the block-edge ratio of that sum with ``block``, and the truth's share."""
     from ..inversion import default_sigmas, invert
 
     log = _DriftLog(guidance)

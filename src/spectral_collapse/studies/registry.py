@@ -1,12 +1,4 @@
-"""Every study of the suite: its knobs, the function that computes it, what it reads from other studies.
-
-A study is ``run(spec, ctx) -> xr.Dataset`` (``spec``: a frozen StudySpec, ``ctx``: the cell cache and the results
-of the studies it ``reads``). What a study takes from another is declared here and resolved by the orchestrator
-(``pipeline.runner``): it loads the read study's stored results for the same dataset and profile, passes them in
-``ctx.inputs``, and records the read study's ``export`` (for the Pareto sweep: the chosen OVG step sizes) in the
-spec's inputs, so a changed choice changes the reader's key. The run order follows from ``reads``
-(``pipeline.graph``). The order of ``STUDIES`` is the book's chapter order.
-"""
+"""Every study of the suite: its knobs, the function that computes it, what it reads from other studies."""
 from __future__ import annotations
 
 import importlib
@@ -15,7 +7,7 @@ from typing import Any, Callable, Mapping
 
 from .spec import Param, StudySpec, make_spec
 
-__all__ = ["Study", "STUDIES", "get_study", "study_spec"]
+__all__ = ["Study", "STUDIES", "get_study", "study_spec", "DECLARED", "missing_variables"]
 
 BUNDLED = ("ihc-sr", "ihc-edges")
 
@@ -31,7 +23,6 @@ class Study:
     datasets: tuple = BUNDLED
     reads: tuple = ()                       # studies (same dataset and profile) whose results this one takes
     export: Callable | None = None          # (its results or None, reader's spec) -> what readers record as input
-    doc: str = ""
     takes_model: bool = False               # runs on a user's model (knobs model / models) instead of training
 
 
@@ -81,8 +72,7 @@ _ablation = _lazy("ablations", "run_ablation_spec")
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
         "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
-    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",),
-        doc="the quality gate on every model the studies use: samples from noise against real crops, loss curves"),
+    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
                         minimum=0),
@@ -141,8 +131,7 @@ _LIST = [
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
           {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation,
           datasets=("ihc-sr", "ihc-edges"),
-          reads=("pareto",), doc="the main results' methods with the main eps and EDM models trained from three "
-          "seeds: the spread between training runs beside the interval over test crops"),
+          reads=("pareto",)),
     Study("flow_collapse", "Flow matching: does flow inversion collapse?", {
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
@@ -152,8 +141,7 @@ _LIST = [
         "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
                         "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
-    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",),
-        doc="deterministic (Euler / DDIM-style) inversion of a flow-matching model: collapse, OVG, the x1.15 remedy"),
+    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",)),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),
@@ -166,7 +154,7 @@ _LIST = [
     Study("your_model", "Your data, your model", {
         "steps": Param("int", 20, "inversion and sampling steps of the demonstration", optional=False, minimum=2),
         "n_images": Param("int", 4, "bundled test images translated", optional=False, minimum=1),
-    }, datasets=("ihc-sr",), doc="a diffusers model saved and loaded back, translating bundled images"),
+    }, datasets=("ihc-sr",)),
 ]
 STUDIES: dict[str, Study] = {s.name: s for s in _LIST}
 
@@ -182,3 +170,30 @@ def get_study(name: str) -> Study:
 def study_spec(name: str, *, dataset: Any = "ihc-sr", profile: Any = "quick", **raw) -> StudySpec:
     """The typed spec of study ``name`` from raw values (papermill's strings, a caller's lists); see ``make_spec``."""
     return make_spec(name, get_study(name).params, dataset=dataset, profile=profile, **raw)
+
+
+# The variables every results file of a study holds, whatever its knobs, dataset or model: a stored file without one
+# is incomplete and computed again by ``pipeline.runner.run_study``, with a note in the chapter.
+_TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
+DECLARED: dict[str, tuple[str, ...]] = {
+    "main_results": _TRANSLATION,
+    "backbone_ablation": _TRANSLATION,
+    "space_ablation": _TRANSLATION,
+    "scale_factor": _TRANSLATION,
+    "eps_vs_x0": _TRANSLATION,
+    "seed_spread": _TRANSLATION,
+    "flow_collapse": _TRANSLATION,
+    "pareto": ("psnr", "s_hf", "s_lf", "chosen", "failed"),
+    "ovg_schedule": ("psnr", "s_hf", "s_lf", "failed"),
+    "gaussianity": ("ks_d", "norm_ratio", "s_g"),
+    "decorrelation": ("s_dc", "norm_ratio"),
+    "pca_collapse": ("cev", "k90", "norm_ratio"),
+    "velocity": ("log_power",),
+    "metric_validation": ("slope", "pearson", "spearman"),
+    "model_quality": ("passed",),
+}
+
+
+def missing_variables(study: str, ds) -> list[str]:
+    """The variables ``study`` declares that the results ``ds`` lack, in declared order ([] when none)."""
+    return [name for name in DECLARED.get(study, ()) if name not in ds.variables]

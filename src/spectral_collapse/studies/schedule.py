@@ -1,17 +1,4 @@
-"""Where along the inversion OVG must act: guidance schedules, their cost and their quality.
-
-OVG guides every inversion step in the paper; each guided step takes two vector-Jacobian products through the
-network, a step the schedule leaves out takes the base method's cheap no-grad path (guidance/schedule.py). The
-study translates the main results' test inputs with DDIM (no step guided), full OVG (every step) and OVG restricted
-to a schedule: a third of the steps by position (``low``: the first third of the inversion, lowest sigma; ``mid``;
-``high``: the last third, highest sigma), the first / last half, every 2nd / 4th step. DDIM and full OVG are the
-main results' own translation cells (same model, inputs, method description, seed and steps).
-
-Per method it records the per-sample scores of the main results, the Gaussianity of the latent set, the cost
-(network evaluations, backward passes = 2 x guided steps, wall time of one translation of ``timing_images`` inputs
-divided by DDIM's, timed in the same run) and the share of full OVG's S_HF gain over DDIM the schedule keeps.
-Timing is the only part not cached.
-"""
+"""Where along the inversion OVG must act: guidance schedules, their cost and their quality."""
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +17,8 @@ from .cells import StudyContext, translate_batched
 from .profiles import get_profile
 from .spec import StudySpec
 
-__all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "cost_text", "schedule_set",
-           "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_name", "schedule_table",
+__all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "schedule_set",
+           "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_table",
            "HEADERS"]
 
 SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_4")
@@ -39,11 +26,6 @@ SCHEDULES = ("low", "mid", "high", "first_half", "last_half", "every_2", "every_
 SCHEDULE_NAMES = {"low": "the low third", "mid": "the middle third", "high": "the high third",
                   "first_half": "the first half", "last_half": "the last half", "every_2": "every 2nd step",
                   "every_4": "every 4th step", "ovg": "full OVG", "ddim": "DDIM"}
-
-
-def schedule_name(key: str) -> str:
-    """A schedule's name in prose ("every_4" -> "every 4th step"); an unknown key as it is."""
-    return SCHEDULE_NAMES.get(str(key), str(key))
 MAX_TIME_RATIO = 1.5
 TARGET_SHARE = 0.9
 TARGET_RULE = (f"at least {100 * TARGET_SHARE:.0f} % of full OVG's S_HF gain over DDIM at no more than {MAX_TIME_RATIO}x "
@@ -72,13 +54,6 @@ def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
 
 
 TIMING_ROUNDS = 2
-
-
-def cost_text(rounds: int = TIMING_ROUNDS) -> str:
-    """How the study counts a schedule's cost (its settings' ``cost``): backward passes, and the wall-time ratio
-    taken as the best of ``rounds`` timings."""
-    return ("backward_passes = 2 vector-Jacobian products per guided inversion step; time_ratio = wall time of one "
-            f"translation of timing_images inputs / DDIM's, same run, best of {int(rounds)} interleaved rounds")
 
 
 def _timed(D, x, ms, seed, steps, batch_size) -> float:
@@ -179,7 +154,9 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
         target_rule=TARGET_RULE, max_time_ratio=MAX_TIME_RATIO, target_share=TARGET_SHARE,
         best_schedule=best, best_gain_share=best_share, target_met=int(bool(best) and best_share >= TARGET_SHARE),
         s_hf_gain="(S_HF(schedule) - S_HF(ddim)) / (S_HF(ovg) - S_HF(ddim)), means over the kept samples",
-        cost=cost_text(TIMING_ROUNDS), timing_rounds=TIMING_ROUNDS,
+        cost="backward_passes = 2 vector-Jacobian products per guided inversion step; time_ratio = wall time of one "
+             f"translation of timing_images inputs / DDIM's, same run, best of {TIMING_ROUNDS} interleaved rounds",
+        timing_rounds=TIMING_ROUNDS,
         wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(scoring["kappa"]),
         models=json.dumps({par: str(getattr(D, "checkpoint", ""))}),
         checkpoints=json.dumps({k: v for k, v in {par: str(getattr(D, "checkpoint", ""))}.items() if v}),
@@ -188,10 +165,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
 
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
-    """A schedule's share of full OVG's S_HF gain over DDIM with its 95 % percentile bootstrap interval over the test
-    crops: (share, lo, hi, crops). Each draw resamples the crops that DDIM, full OVG and the schedule all kept (the
-    same crops for the three, so the share stays paired) and takes (mean S_HF(schedule) − mean S_HF(DDIM)) /
-    (mean S_HF(OVG) − mean S_HF(DDIM)); draws whose gain is 0 are left out. NaN interval with fewer than 2 crops."""
+    """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
+    interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
     labels = [str(m) for m in ds["method"].values]
     if "s_hf" not in ds or "sample" not in ds["s_hf"].dims:   # shares without per-crop scores: no interval
         return float(ds["s_hf_gain_share"].values[labels.index(method)]), float("nan"), float("nan"), 0

@@ -1,13 +1,4 @@
-"""A study's settings as one frozen value, and the one place where papermill's parameters become typed values.
-
-papermill passes ``-p`` values as it parses them itself: ``-p seeds "[1,2]"`` arrives as the string '[1,2]',
-``-p dataset 123`` as an int. ``Param.parse`` turns each form into the declared type, and raises a TypeError or
-ValueError that names the parameter and shows how to write it, before any work starts.
-
-A ``StudySpec`` holds the study's name, dataset, profile, its own knobs (``params``) and what the orchestrator
-resolved from other studies (``inputs``: for example the OVG step sizes chosen by the Pareto sweep). Its ``key()``
-is a hash of all of that plus ``CACHE_VERSION``; a stored results file is reused only under the same key.
-"""
+"""A study's settings as one frozen value, and the one place where papermill's parameters become typed values."""
 from __future__ import annotations
 
 import hashlib
@@ -106,9 +97,7 @@ def _scalar(name: str, v: Any, kind: str) -> Any:
         if isinstance(v, str) and v.strip().lower() in ("true", "false"):
             return v.strip().lower() == "true"
         raise TypeError(f"{name} must be {hint}, got {v!r}")
-    if isinstance(v, bool):
-        raise TypeError(f"{name} must be {hint}, got {v!r}")
-    if isinstance(v, str):
+    if isinstance(v, str):   # a bool, given or parsed, is refused below
         try:
             v = json.loads(v.strip())
         except json.JSONDecodeError:
@@ -191,10 +180,8 @@ class StudySpec:
 
 
 def profile_values(name: str) -> dict:
-    """The resolved values of profile ``name`` as JSON-able data (nested configs included), with the model and
-    training configs it derives for every parameterization, backbone and data space of the model set (the paper's
-    Table 7 overrides, which objectives get truncated-SNR weighting): a change to how a profile derives them makes
-    the results computed under it stale, as an edit of its fields does."""
+    """The resolved values of profile ``name`` as JSON-able data, with the model and training configs it derives for
+    every parameterization, backbone and space: changing how a profile derives them makes its results stale."""
     from dataclasses import asdict
 
     from .profiles import get_profile

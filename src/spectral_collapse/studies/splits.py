@@ -1,12 +1,5 @@
 """Which crops of a dataset's paired split each study sees: the validation crops the Pareto sweep tunes on, and the
-test crops each seed scores (never a validation crop).
-
-Validation crops are interleaved with the test crops, so both come from the same regions of the image: the paired
-split (row-major tiles on the bundled data) is cut into ``n_val`` consecutive blocks and one crop of each block,
-drawn with a fixed seed, is a validation crop. On the bundled data (64 tiles, 4 per row of tiles) that is one tile
-of each row of tiles at ``n_val`` = 16. The realism reference (``controls.realism_reference``) is the target pool:
-real crops of the same rows of the image, other columns, disjoint from both.
-"""
+test crops each seed scores (never a validation crop)."""
 from __future__ import annotations
 
 import numpy as np
@@ -33,10 +26,8 @@ def validation_crops(n_split: int, n_val: int) -> list[int]:
 
 
 def test_subsets(n_split: int, n_test: int, seeds, n_val: int) -> dict:
-    """{seed: indices into the paired split} of the crops each seed translates and scores: never a validation crop
-    (``validation_crops``). When the remaining crops hold ``n_test`` for every seed, the seeds take disjoint subsets
-    of one fixed random order of them (so a seed is a replicate on other crops, and a subset spans the whole image
-    rather than one region); otherwise each seed draws its own ``n_test`` of them (subsets overlap)."""
+    """{seed: indices into the paired split} each seed scores, never a validation crop: disjoint subsets of one fixed
+    random order when they fit, else each seed's own draw."""
     seeds = list(seeds)
     held = set(validation_crops(n_split, n_val))
     pool = [i for i in range(n_split) if i not in held]

@@ -1,31 +1,9 @@
-"""Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file.
-
-Files live at ``data/results/<study>/<dataset>-<profile>.nc`` and are written through
-``engine="h5netcdf"`` (netCDF4/HDF5 keeps int64, bool and unicode strings, unlike netCDF3). A write goes
-to a temporary file in the same folder, is fsynced and then renamed over the target with ``os.replace``,
-so an interrupted run leaves either the old file or the new one, never half a file.
-
-netCDF attributes cannot hold dicts, bools or None, so :func:`save_results` stores dicts (and mixed
-lists) as JSON strings, bools as 0/1 and None as "". netCDF also gives a list of one element back as a scalar, so
-the names of the list-valued attributes are stored in ``list_attrs`` and :func:`load_results` turns those back
-into lists (numbers: 1-d arrays, as longer lists come back; strings: lists). It also stamps provenance: package versions
-(``importlib.metadata``; PyWavelets by its distribution name, because ``pywt.__version__`` can disagree; the suite
-itself, run from a source tree without being installed, by its ``__version__``, marked "(source tree)"),
-the git commit of the source tree when there is one, and the creation time.
-
-Every file is written with a checksum, the attribute ``content_sha256``: SHA-256 over every variable and coordinate
-(name, dtype, shape, values, attributes) and every file attribute but itself, as a reader gets them back from the
-file. :func:`load_results` recomputes it and raises :class:`ResultsChecksumError` (naming the file and how to compute
-it again) when the numbers no longer match it: a value edited on disk, a variable dropped, flipped bytes. A file
-without the attribute is trusted as stored: nothing is computed or compared for it, and it gets its checksum the
-next time it is written.
-
-A file's bytes are built in memory (one more copy of the results) and written to a temporary file in the target
-folder, so a disk that fills up during the write raises :class:`DiskFullError` naming the folder and the fix, and
-leaves neither a temporary file nor a changed target.
-"""
+"""Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file (h5netcdf), written atomically
+(temporary file, fsync, ``os.replace``) with provenance and a checksum of its contents (``content_sha256``) that
+:func:`load_results` verifies."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import errno
@@ -58,8 +36,8 @@ PROVENANCE_PACKAGES = (
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9_.][A-Za-z0-9_.+-]*$")
-LIST_ATTRS = "list_attrs"  # attribute naming the list-valued attributes (see the module docstring)
-CHECKSUM = "content_sha256"  # attribute holding the file's checksum (see the module docstring)
+LIST_ATTRS = "list_attrs"  # names the list-valued attributes (netCDF gives a one-element list back as a scalar)
+CHECKSUM = "content_sha256"  # attribute holding the file's checksum (``content_digest``)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -102,7 +80,7 @@ def _json_default(obj: Any) -> Any:
 
 
 def _sanitise_value(value: Any) -> Any:
-    """One attribute value in a form netCDF4 accepts (see module docstring)."""
+    """One attribute value in a form netCDF4 accepts: dicts and mixed lists as JSON, bools as 0/1, None as ""."""
     if value is None:
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -134,11 +112,7 @@ def _mark_lists(clean: dict) -> dict:
 
 def _restore_lists(attrs: dict) -> dict:
     """Undo what netCDF does to one-element lists, for the attributes ``list_attrs`` names; drops ``list_attrs``."""
-    try:
-        names = json.loads(attrs.pop(LIST_ATTRS, "[]"))
-    except (TypeError, ValueError):
-        names = []
-    for k in names if isinstance(names, list) else []:
+    for k in json.loads(attrs.pop(LIST_ATTRS, "[]")):
         v = attrs.get(k)
         if isinstance(v, str):
             attrs[k] = [v]
@@ -161,24 +135,18 @@ _OUTPUTS = (":(top,exclude)book", ":(top,exclude)data/results", ":(top,exclude)d
             ":(top,exclude)benchmarks/results")
 
 
-def _source_version() -> str:
-    """The suite's version when it runs from a source tree without being installed (PYTHONPATH=src): the package's
-    ``__version__``, which pyproject.toml's version matches, marked as the source tree's."""
-    from .. import __version__
-
-    return f"{__version__} (source tree)"
-
-
 def provenance() -> dict[str, Any]:
     """Provenance attrs: ``created`` (UTC ISO), ``git_commit``, ``git_dirty`` (0/1: code or inputs differ from the
     commit, the run's outputs under book/, data/results, data/weights and benchmarks/results aside; -1 no git),
     ``versions`` (JSON)."""
+    from .. import __version__
+
     versions = {"python": platform.python_version()}
     for name in PROVENANCE_PACKAGES:
         try:
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = _source_version() if name == "spectral-collapse" else "not installed"
+        except metadata.PackageNotFoundError:   # the suite itself, run from a source tree (PYTHONPATH=src)
+            versions[name] = f"{__version__} (source tree)" if name == "spectral-collapse" else "not installed"
     commit = _git("rev-parse", "HEAD")
     # the run's own outputs (executed chapters, stored results) do not count: only the code and inputs
     dirty = (1 if _git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *_OUTPUTS) else 0) if commit else -1
@@ -231,10 +199,6 @@ def content_digest(ds: xr.Dataset) -> str:
     return h.hexdigest()
 
 
-def _netcdf_bytes(ds: xr.Dataset) -> bytes:
-    return bytes(ds.to_netcdf(engine=ENGINE))
-
-
 def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: bool = True) -> Path:
     """Write ``ds`` atomically to ``path`` (netCDF4, h5netcdf) with sanitised attrs, provenance and its checksum;
     return the path. A full disk raises DiskFullError naming the folder; nothing is left behind."""
@@ -247,8 +211,8 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
     for name, var in out.variables.items():
         var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
     # the checksum of the file as a reader gets it back (netCDF changes the form of some attributes)
-    out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(_netcdf_bytes(out)), engine=ENGINE))
-    _write_atomic(path, _netcdf_bytes(out))
+    out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(out.to_netcdf(engine=ENGINE)), engine=ENGINE))
+    _write_atomic(path, bytes(out.to_netcdf(engine=ENGINE)))
     return path
 
 
@@ -274,16 +238,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
             full.errno = err.errno
             raise full from err
         raise
-    try:  # make the rename itself durable
+    with contextlib.suppress(OSError):  # make the rename itself durable
         dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def _recompute_hint(path: Path) -> str:
@@ -295,9 +255,8 @@ def _recompute_hint(path: Path) -> str:
 
 
 def read_verified(path: str | os.PathLike) -> xr.Dataset:
-    """A file written by save_results, read fully and checked against its checksum (attributes as stored, list
-    attributes not yet restored). Raises ResultsFileError when it cannot be read, ResultsChecksumError when its
-    numbers do not match the checksum; a file without a checksum is trusted as stored."""
+    """A file written by save_results, read fully and checked against its checksum (list attributes not yet
+    restored); a file without a checksum is trusted as stored."""
     path = Path(path)
     try:
         ds = xr.load_dataset(path, engine=ENGINE)
@@ -312,10 +271,8 @@ def read_verified(path: str | os.PathLike) -> xr.Dataset:
 
 
 def load_results(path: str | os.PathLike) -> xr.Dataset:
-    """Read a results file fully into memory (the file is closed afterwards, so it can be overwritten).
-
-    A file that exists but cannot be read raises ResultsFileError, one whose numbers do not match its checksum
-    ResultsChecksumError, each naming it and how to compute it again."""
+    """Read a results file fully into memory (closed afterwards) with its list attributes restored; raises
+    ResultsFileError (unreadable) or ResultsChecksumError (numbers changed), each saying how to compute it again."""
     path = Path(path)
     if not path.is_file():
         profile = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else "<profile>"
@@ -326,8 +283,7 @@ def load_results(path: str | os.PathLike) -> xr.Dataset:
 
 
 def restore_list_attrs(ds: xr.Dataset) -> xr.Dataset:
-    """Give the list-valued attributes of a dataset read from a file written by save_results their list form back
-    (in place; returns ``ds``). :func:`load_results` does this; other readers of such files should too."""
+    """Give the list-valued attributes of a dataset read from a save_results file their list form back (in place)."""
     ds.attrs = _restore_lists(dict(ds.attrs))
     for var in ds.variables.values():
         var.attrs = _restore_lists(dict(var.attrs))

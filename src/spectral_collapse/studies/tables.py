@@ -71,8 +71,8 @@ def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, con
     label says how many samples failed (``failed_label``)."""
     metrics = [m for m in metrics if m in ds] or list(metrics)
     s = summary(ds, metrics)
-    lo, hi = (s["lo"], s["hi"]) if "lo" in s else ([None] * len(s), [None] * len(s))
-    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b) for m, d, a, b in zip(s["mean"], s["std"], lo, hi)]
+    s["cell"] = [cell_text(m, d, digits=digits, lo=a, hi=b)
+                 for m, d, a, b in zip(s["mean"], s["std"], s["lo"], s["hi"])]
     t = s.pivot(index="method", columns="metric", values="cell")
     t = t.reindex(index=[m for m in ds["method"].values if m in t.index],
                   columns=[m for m in metrics if m in t.columns])
@@ -156,12 +156,8 @@ def latent_gaussianity_table(ds: xr.Dataset, seed, digits: int = 4) -> pd.DataFr
 
 def null_class_scale(ds: xr.Dataset) -> float | None:
     """The guidance scale w our ``null_class`` ran at (default 1); None when the run has none."""
-    try:
-        specs = json.loads(ds.attrs.get("methods") or "[]")
-    except (TypeError, ValueError):
-        specs = []
-    for m in specs:
-        if isinstance(m, dict) and m.get("label") == "null_class":
+    for m in json.loads(ds.attrs.get("methods") or "[]"):
+        if m.get("label") == "null_class":
             w = (m.get("method_params") or {}).get("guidance_scale")
             return float(w) if w is not None else 1.0
     return None

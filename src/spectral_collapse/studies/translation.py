@@ -1,16 +1,4 @@
-"""Translation studies: run every (method label, seed) on a dataset's paired test split and score it.
-
-A method label of the paper's tables (``ddim, taba, edm, ovg, ovg_taba, ovg_edm`` and the baselines) is a
-(model parameterization, inversion method, guidance) triple: "OVG + TABA" is TABA with the OVG drift,
-"OVG + EDM" is Euler inversion of the EDM model with the OVG drift (ARCHITECTURE.md, Guidance); the labels and
-what each runs are defined in ``studies.method_labels``.
-
-Seeds: every per-sample random draw is keyed by (seed, test index). Deterministic labels do not depend on the
-seed and are computed once and shared by all seeds (their std over seeds is 0 by construction); the paper's
-seeds instead chose test subsets (as the authors' code does). Each (label, seed) translation is a cell of the
-context's cache (``cells.translate_cell``), so an interrupted study, rerun, redoes only what is missing, and the
-ablations share the translations they have in common with the main results.
-"""
+"""Translation studies: run every (method label, seed) on a dataset's paired test split and score it."""
 from __future__ import annotations
 
 import json
@@ -23,12 +11,12 @@ from ..inversion import Euler, sample_seeds
 from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
-from .controls import CONTROLS, control_scores, image_scores, noise_sigma, rgb_detail_energy  # noqa: F401
+from .controls import (CONTROLS, control_scores, image_scores, noise_sigma, paired_metrics,  # noqa: F401
+                       rgb_detail_energy, score_outputs, scoring_settings, warn_failed, with_failures)
 from .realism import add_kid, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
 from .validity import failure_bounds
-from .scoring import paired_metrics, score_outputs, scoring_settings, warn_failed, with_failures
 from .profiles import get_profile
 from .spec import CACHE_VERSION
 from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPER_LABELS,  # noqa: F401  (re-exported)
@@ -71,17 +59,10 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
                              f"profile (models=None) or load the dataset at the model's size")
 
 
-def _numbers(info: dict | None) -> dict | None:
-    """The scalar entries of a latent space's training record (scaling factor, test reconstruction MSE and PSNR), so
-    that the results carry them and a chapter needs no checkpoint to show them; None without a record."""
-    return None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
-
-
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
                  n_images: int, groups: dict, ls=None) -> dict:
-    """Translate ``x_in`` once (the shared translation cell), decode and score it per sample, and cut it into one
-    table cell per seed: ``groups`` {seed: positions of that seed's test crops in x_in}. Set-level scores (S_G, KS)
-    are computed on each seed's own crops."""
+    """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
+    {seed: positions of its crops in x_in}; set-level scores (S_G, KS) on each seed's own crops."""
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     bad = torch.from_numpy(tr["nonfinite_step"].values)
@@ -122,18 +103,10 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                         n_test: int | None = None, n_images: int = 8, batch_size: int | None = None,
                         ovg: dict | None = None, ls=None, parameterization: str = "eps", backbone: str = "unet",
                         space: str | None = None, study: str = "main_results",
-                        user_models: dict | None = None) -> xr.Dataset:
-    """Translate each seed's ``n_test`` paired test crops (``test_subsets``: disjoint across seeds when they fit,
-    never the validation crops) with every label and score them.
-
-    models: {parameterization: Denoiser} holding every model the labels need. ls: the LatentSpace the models diffuse
-    in (inputs encoded, outputs decoded), or None. ovg: {"eta_hf", "eta_lf", "source"} (default OVG_DEFAULTS).
-    A deterministic label translates every crop of every seed once (one cell), cut per seed. Returns the per-sample
-    table (method, seed, sample) with ``crop`` (seed, sample: the crop's index in the paired split), images,
-    latents, samples drawn from noise and the controls (``control_scores``); no file is read or written. Data without a paired
-    test split (``data.paired`` False) gets NaN paired metrics (psnr, s_lf_gt) and NaN truth images, and says so in
-    ``attrs["paired_metrics"]``. user_models: what the results record about a user's models (path, sha256).
-    """
+                        user_models: dict | None = None, extra: tuple = ()) -> xr.Dataset:
+    """The per-sample table (method, seed, sample) of every label (and MethodSpec ``extra``) on each seed's test
+    crops, with ``crop``, images, latents, samples from noise and the controls; ``ls``: the models' LatentSpace.
+    A deterministic label translates every crop once, cut per seed."""
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     subsets = test_subsets(data.test_source.shape[0], n_test or prof.n_test, seeds, prof.n_val)
@@ -145,8 +118,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     scoring = scoring_settings(data)
     op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     specs = method_specs(labels, eta_hf=op["eta_hf"], eta_lf=op["eta_lf"], lowpass_kappa=scoring["kappa"],
-                         per_base=op.get("per_base"),
-                         parameterization=parameterization)
+                         per_base=op.get("per_base"), parameterization=parameterization) + list(extra)
     needed = sorted({m.parameterization for m in specs})
     missing = [p for p in needed if p not in models]
     if missing:
@@ -157,18 +129,15 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     per = {}
     common = dict(steps=prof.steps, batch_size=batch_size, scoring=scoring, n_images=n_images, ls=ls)
     for ms in specs:
-        D = models[ms.parameterization]
-        if ms.label in STOCHASTIC:  # its own draws per seed, on that seed's crops
-            for seed in seeds:
-                pos = [at[i] for i in subsets[seed]]
-                per.update({(ms.label, seed): c for c in scored_cells(
-                    ctx, D, x_all[pos], ms, seed=seed, src=src_all[subsets[seed]],
-                    gt=gt_all[subsets[seed]] if paired else None, groups={seed: range(len(pos))}, **common).values()})
-        else:  # deterministic: every crop of every seed translated once
-            cells = scored_cells(ctx, D, x_all, ms, seed=seeds[0], src=src_all[union],
-                                 gt=gt_all[union] if paired else None,
-                                 groups={s: [at[i] for i in subsets[s]] for s in seeds}, **common)
-            per.update({(ms.label, s): c for s, c in cells.items()})
+        # a stochastic label draws per seed on that seed's crops; a deterministic one translates every crop once
+        runs = [(s, {s: subsets[s]}) for s in seeds] if ms.label in STOCHASTIC else [(seeds[0], subsets)]
+        for seed, groups in runs:
+            crops = sorted(set().union(*map(set, groups.values())))
+            pos = {i: k for k, i in enumerate(crops)}
+            per.update({(ms.label, s): c for s, c in scored_cells(
+                ctx, models[ms.parameterization], x_all[[at[i] for i in crops]], ms, seed=seed, src=src_all[crops],
+                gt=gt_all[crops] if paired else None, groups={s: [pos[i] for i in groups[s]] for s in groups},
+                **common).items()})
     ds = xr.concat([xr.concat([per[(ms.label, s)].expand_dims(seed=[s]) for s in seeds], dim="seed")
                     .expand_dims(method=[ms.label]) for ms in specs],
                    dim="method", data_vars="all", coords="minimal", compat="override", join="outer")
@@ -177,13 +146,19 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
     ds["truth_images"] = (("image", "channel", "y", "x"), gt[:k_img].numpy().astype(np.float32))
     ds = ds.assign_coords(sample=np.arange(n), image=np.arange(k_img))
     ds["crop"] = (("seed", "sample"), np.array([subsets[s] for s in seeds], dtype=np.int64))
-    noise = _noise_level(ds, gt_all[union] if paired else None, union, scoring["wavelet"])
+    noise = (0.0, "no paired test split: no noise controls")   # (sigma, source): the detail energy OVG adds
+    if paired:
+        energy, source = ovg_added_energy(ds, rgb_detail_energy(gt_all[union], scoring["wavelet"]), union)
+        noise = (noise_sigma(gt_all[union], energy, union, scoring["wavelet"]), source)
     ds = ds.merge(control_scores(src_all[union], gt_all[union] if paired else None, scoring, sigma=noise[0],
                                  crops=union)
                   .rename({"sample": "crop_index"}).assign_coords(crop_index=np.array(union, dtype=np.int64)))
     if paired:
         ds = add_kid(ds, scoring["reference_features"])
     checkpoints = {par: str(getattr(models[par], "checkpoint", "")) for par in needed}
+    # the latent space's scalar training record (scaling factor, reconstruction MSE / PSNR) for the chapters
+    info = getattr(ls, "info", None)
+    numbers = None if info is None else {k: v for k, v in info.items() if isinstance(v, (int, float))}
     ds.attrs = dict(study=study, dataset=data.name, profile=profile, seeds=json.dumps(seeds), n_test=n,
                     steps=prof.steps, wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_hf_unit="uint8",
                     s_lf_kappa=float(scoring["kappa"]),
@@ -203,7 +178,7 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}),
                     backbone=backbone, parameterization=parameterization, space=space or prof.space,
                     latent_space=json.dumps(None if ls is None else ls.describe(), default=str),
-                    latent_space_info=json.dumps(_numbers(getattr(ls, "info", None))))
+                    latent_space_info=json.dumps(numbers))
     noise = ctx.cache.cell(
         {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
          "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),
@@ -218,15 +193,9 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
                           factor: int | None = None, n_test: int | None = None, n_images: int = 8, cache=None,
                           progress: bool = True, backbone: str = "unet", space=None, parameterization: str = "eps",
                           batch_size: int | None = None, ovg: dict | None = None) -> xr.Dataset:
-    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files).
-
-    models: optional {parameterization: Denoiser}; missing ones are trained (or loaded) for the profile.
-    backbone ("unet" | "dit"), space ("pixel" | "latent" | a LatentSpace; None = the profile's) and parameterization
-    (the model behind ddim / taba / ovg: "eps" or "x0") select the models of an ablation (studies/ablations.py).
-    In latent space the test inputs are encoded, the models translate latents (S_G, S_DC on those latents) and the
-    outputs are decoded for the image metrics. cache: a cell cache (``pipeline.memo.Memo``; None computes all).
-    Bad arguments (names, seeds, sizes, a model that does not fit the data) raise before any model is trained.
-    """
+    """Translation results of a (dataset, profile) with the profile's trained models (library use; no files);
+    ``models`` given are kept; backbone, space and parameterization select an ablation's models; ``cache``: a cell
+    cache (None computes all). Bad arguments raise before any model is trained."""
     from .cells import StudyContext
     from .models import dataset_for, profile_models
 
@@ -241,14 +210,6 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
-
-
-def _noise_level(ds: xr.Dataset, truth, crops, wavelet: str) -> tuple[float, str]:
-    """(sigma, source) of the noise controls: the noise that adds the detail energy OVG adds over the truth."""
-    if truth is None:
-        return 0.0, "no paired test split: no noise controls"
-    energy, source = ovg_added_energy(ds, rgb_detail_energy(truth, wavelet), crops)
-    return noise_sigma(truth, energy, crops, wavelet), source
 
 
 def _sampler(D):
@@ -309,12 +270,10 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
 DRIFT_ATTRS = ("ovg_drift_", "white_noise_", "truth_detail_")
 
 
-def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, seed: int = 0,
-                       label: int = 1, space=None, shape: tuple | None = None) -> xr.Dataset:
-    """Samples from pure noise under the target label for each model, with their S_HF (is the model any good?).
-
-    space: the LatentSpace the models diffuse in (samples are decoded), or None for pixel models.
-    """
+def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,
+                       space=None) -> xr.Dataset:
+    """Samples of ``shape`` from pure noise under the target label for each model, with their S_HF (decoded by
+    ``space``)."""
     from ..inversion import default_sigmas, sample
 
     imgs, shf, dle = [], [], []
@@ -322,15 +281,9 @@ def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavele
     for par in pars:
         D = models[par]
         sig = default_sigmas(D, steps)
-        if shape is None:  # the network's own input shape (diffusers configs), else the caller must say
-            cfg = D.net.config
-            side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
-            shape = (cfg.in_channels, side, side)
-        full = (n, *shape)
-        z = torch.empty(full)
-        for i, s in enumerate(sample_seeds(seed + 10_000, range(n))):
-            z[i] = torch.randn(full[1:], generator=torch.Generator().manual_seed(s))
-        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=label).x
+        z = torch.stack([torch.randn(shape, generator=torch.Generator().manual_seed(s))
+                         for s in sample_seeds(seed + 10_000, range(n))])
+        x = sample(D, D.from_noise(z, float(sig[0])), sig, Euler(), label=1).x
         x = (x if space is None else space.decode(x)).clamp(-1, 1)
         imgs.append(x.numpy().astype(np.float32))
         shf.append(spec.s_hf(x, mu_hf, wavelet=wavelet))

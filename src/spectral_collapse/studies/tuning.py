@@ -1,12 +1,5 @@
 """Tuning against testing: how each chosen OVG point and each baseline scores on the Pareto sweep's validation crops
-and on the main results' test crops, and which OVG variant validation alone would pick.
-
-The sweep (``pareto``) scores validation crops; the main results score other crops of the same paired split with
-the same step sizes (each variant at its own choice). The difference test - validation, with a 95 % percentile
-bootstrap interval over the two independent sets of crops, shows how far a choice made on validation carries to
-test; the baselines' differences show how far the two sets of crops differ by themselves. Costs: reads stored
-results; 2000 bootstrap resamples per cell (well under a second per table).
-"""
+and on the main results' test crops, and which OVG variant validation alone would pick."""
 from __future__ import annotations
 
 import json
@@ -69,11 +62,9 @@ def _gap(test: np.ndarray, val: np.ndarray, seed: int) -> tuple[float, float, fl
 
 
 def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRICS, seed: int = 0) -> pd.DataFrame:
-    """One row per (label, metric) held by both results: the OVG variants swept (at their chosen points) and the
-    sweep's baselines; columns ``step sizes`` (the variant's choice, "" for a baseline), ``validation`` and ``test``
-    (means over crops; KID_wav: of the validation set and the mean over the test seeds' sets), ``gap`` (test -
-    validation) with ``gap_lo`` / ``gap_hi`` (95 % bootstrap; none for KID_wav), and the counts ``n_val`` / ``n_test``
-    (crops; KID_wav: sets). A variant whose main results ran other step sizes than the sweep chose is left out."""
+    """One row per (label, metric): the mean on the sweep's validation crops and on the test crops, the gap
+    test - validation with its 95 % bootstrap interval (none for KID_wav), and the counts; a variant whose main
+    results ran other step sizes than the sweep chose is left out."""
     choices = json.loads(pareto.attrs.get("choices", "{}"))
     ran = json.loads(main.attrs.get("ovg", "{}") or "{}").get("per_base", {})
     bases = [str(b) for b in pareto["base"].values] if "base" in pareto.dims else []

@@ -1,11 +1,4 @@
-"""Which translated samples count: a sample is *failed* when its inversion diverged, not only when it became NaN.
-
-``failures`` marks, per sample, the first bound it leaves: ``"nonfinite"`` (a NaN / inf during inversion or
-sampling), ``"latent_norm"`` (||x_T||^2 / d above ``MAX_NORM_RATIO`` = 1000; 1 +- sqrt(2 / d) under N(0, I), 10-250
-for a poor but working inversion, 1e9 for a diverging OVG step) or ``"output_range"`` (the raw output beyond
-+-``MAX_ABS_OUTPUT`` = 5). Failed samples are left out of every mean, counted in every table cell
-(``aggregate.summary``), and their (method, seed) cells left out of the claims' shares and correlations.
-"""
+"""Which translated samples count: a sample is *failed* when its inversion diverged, not only when it became NaN."""
 from __future__ import annotations
 
 import numpy as np

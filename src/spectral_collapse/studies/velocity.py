@@ -1,10 +1,4 @@
-"""Spectral velocity of inversion (paper App. E.2, Fig. 17).
-
-log10 of the radially averaged power of the updates z_{i+1} - z_i of an inversion, per step, averaged over channels
-and test inputs, for DDIM, EDM, OVG and OVG + EDM. The inversion loop hands every step to a callback, which keeps
-the states. Each method's heatmap is one cell of the context's cache, keyed by the model's weights, the inputs,
-the method, steps, the space of the states and the seed.
-"""
+"""Spectral velocity of inversion (paper App. E.2, Fig. 17)."""
 from __future__ import annotations
 
 import math
@@ -58,12 +52,8 @@ def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, spac
 
 
 def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
-    """Fig. 17: log10 of the radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples.
-
-    ``space="vp"`` (default) measures z = x / sqrt(1 + sigma^2), the VP (DDIM x_t) scale, for every model, so the
-    EDM model's states (up to sigma_max = 80) are on the same footing; ``"sigma"`` uses the raw sigma-space states.
-    ``models``: denoisers by parameterization to use instead of the profile's trained models.
-    """
+    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples; z on the
+    VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
     labels = st.labels(VELOCITY_LABELS)
