@@ -376,6 +376,28 @@ def test_machines_table_lists_each_default_cpu_run_once(smoke_results, tmp_path)
     assert machines_table(tmp_path / "nothing-here").empty
 
 
+# ---------------------------------------------------------------------------------------------- scale-out
+
+WORKER = textwrap.dedent('''
+    import json, os, sys
+    import numpy as np, torch
+    torch.set_num_threads(1)
+    sys.path.insert(0, {root!r})
+    from benchmarks.inversion import make_model
+    from spectral_collapse.studies.translation import run_translation_study
+    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    # no cell cache (run_translation_study's default): every launch computes everything
+    # batches of one sample in both launches: the per-sample arithmetic is then identical (no batch-size-dependent
+    # kernel choice), so sharding may change nothing, to the bit
+    ds = run_translation_study("scaleout", "ihc-sr", "smoke", labels=["ddim", "ovg"], seeds=[0], n_test=5,
+                               batch_size=1, models={{"eps": make_model("smoke")}}, progress=False)
+    out = {{k: ds[k].values.tolist() for k in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio", "images")}}
+    out["world"], out["nfe"] = world, ds["nfe"].values.tolist()
+    with open(os.path.join(sys.argv[1], f"out-{{world}}-{{rank}}.json"), "w") as f:
+        json.dump(out, f)
+''')
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
