@@ -47,23 +47,6 @@ def test_the_gate_caution_writes_its_thresholds_in_the_books_notation():
     assert "<=" not in text and ">=" not in text
 
 
-def _failures(rows: list[list[bool]]) -> xr.Dataset:
-    failed = np.array(rows, bool)[:, None, :]              # (method, seed, sample)
-    return xr.Dataset({"failed": (("method", "seed", "sample"), failed),
-                       "failure": (("method", "seed", "sample"), np.where(failed, "output_range", ""))},
-                      coords={"method": ["ddim", "ovg"][:len(rows)], "seed": [0]})
-
-
-def test_the_failure_table_numbers_each_points_failed_crops_from_one():
-    from spectral_collapse.studies.validity import failure_table
-
-    table = failure_table(_failures([[True] * 5, [False, True, False, False, True]]))
-    assert table["method"].tolist() == ["ddim", "ovg"] and table["seed"].tolist() == [0, 0]
-    assert table["failed"].tolist() == [5, 2] and table["output_range"].tolist() == [5, 2]
-    assert table["crops"].tolist() == ["1, 2, 3, 4, 5", "2, 5"]
-    assert failure_table(_failures([[False] * 5])).empty
-
-
 def _crops(scale: float, seed: int = 0) -> xr.Dataset:
     """Real crops whose per-channel brightness varies from crop to crop with sd ``scale`` x (1, 2, 3)."""
     rng = np.random.default_rng(seed)

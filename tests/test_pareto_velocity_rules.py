@@ -1,26 +1,8 @@
-"""The Pareto and flow chapters' rules: the failure table, pictures beside scores, the grown grid and its colour scale."""
+"""The Pareto and flow chapters' rules: pictures beside scores, the grown grid and its colour scale."""
 import re
 
 import numpy as np
 import xarray as xr
-
-
-def test_the_failure_table_of_a_sweep_has_one_row_per_failed_grid_point():
-    from spectral_collapse.studies.validity import failure_table
-
-    hf, lf = [1e-7, 1e-5], [1e-3, 1e-1]
-    failed = np.zeros((1, 2, 2, 4), bool)
-    failed[0, 0, 1, :] = True
-    failed[0, 1, 0, 2] = True
-    reasons = np.where(failed, "nonfinite", "").astype("<U12")
-    reasons[0, 1, 0, 2] = "latent_norm"
-    ds = xr.Dataset({"failed": (("base", "eta_hf", "eta_lf", "sample"), failed),
-                     "failure": (("base", "eta_hf", "eta_lf", "sample"), reasons)},
-                    coords={"base": ["ovg"], "eta_hf": hf, "eta_lf": lf})
-    table = failure_table(ds)
-    assert table[["eta_hf", "eta_lf", "failed", "of"]].values.tolist() == [[hf[0], lf[1], 4, 4], [hf[1], lf[0], 1, 4]]
-    assert table["nonfinite"].tolist() == [4, 0] and table["latent_norm"].tolist() == [0, 1]
-    assert table["crops"].tolist() == ["1, 2, 3, 4", "3"]
 
 
 def _flow_pictures(stripe: float, contrast: float) -> xr.Dataset:

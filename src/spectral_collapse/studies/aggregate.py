@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import unsigned_zero
 from .validity import failed_of
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
@@ -118,12 +119,6 @@ def summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     return out
 
 
-def _fixed(x: float, digits: int) -> str:
-    """``x`` with ``digits`` decimals, a negative value that rounds to zero written "0.000", not "-0.000"."""
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
 def spread_text(spread: float, digits: int = 3) -> str:
     """Words for a spread too small for ``digits`` decimals, none included: "spread < 0.001"; "" otherwise."""
     unit = 10.0 ** -digits
@@ -137,14 +132,15 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
     cannot show in words (``spread_text``: "0.000 (spread < 0.001)")."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
-    head = _fixed(mean, digits)
+    head = unsigned_zero(f"{mean:.{digits}f}")
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
-        a, b = _fixed(lo, digits), _fixed(hi, digits)
+        a, b = unsigned_zero(f"{lo:.{digits}f}"), unsigned_zero(f"{hi:.{digits}f}")
         words = spread_text(hi - lo, digits) if a == b else ""
         text = f"{head} ({words})" if words else f"{head} [{a}, {b}]"
     elif np.isfinite(std):
-        words = spread_text(std, digits) if float(_fixed(std, digits)) == 0 else ""
-        text = f"{head} ({words})" if words else f"{head} ± {_fixed(std, digits)}"
+        sd = unsigned_zero(f"{std:.{digits}f}")
+        words = spread_text(std, digits) if float(sd) == 0 else ""
+        text = f"{head} ({words})" if words else f"{head} ± {sd}"
     else:
         text = head
     if failed:

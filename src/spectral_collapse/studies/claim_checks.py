@@ -2,7 +2,6 @@
 scorecard's ``Evidence`` returning a ``verdicts.Finding``; and the reader names of ablation arms ("DiT", "×4")."""
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -16,9 +15,9 @@ from .tuning import best_on_validation
 from .verdicts import (FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine, compare,
                        correlation_verdict, fisher_interval, label, natural_key, texture_check, versus_or_tie)
 
-__all__ = ["ARM_WORDS", "arm_words", "arm_name", "below", "correlated", "edm_tradeoff", "taba_structure", "ovg_front",
-           "ovg_vs_ddim", "lowest_lpips", "pareto_expands", "ablation_collapse", "scale_psnr", "scale_monotone",
-           "pca_fewer", "texture_claim", "sdc_literal", "distinct_points", "correlation_finding"]
+__all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "taba_structure", "ovg_front",
+           "ovg_texture_check", "lowest_lpips", "pareto_expands", "scale_psnr", "scale_monotone",
+           "pca_fewer", "texture_claim", "distinct_points", "correlation_finding"]
 
 # An arm's value on each ablation axis as every page writes it (the stored results keep the keys): "factor" 4 ->
 # "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
@@ -44,16 +43,23 @@ def arm_name(sel: dict) -> str:
     return ", ".join(arm_words(a, v) if a in ARM_WORDS else f"{a} {v}" for a, v in sel.items())
 
 
-def _datasets(ev: Evidence, study: str = "main") -> list[str]:
-    f = ev.select(study)
-    return sorted(f["dataset"].unique()) if not f.empty and "dataset" in f else []
-
-
-def below(metric: str, low: str, highs: tuple[str, ...]) -> Callable[[Evidence], Finding]:
+def differences(study: str, pairs, missing: str, axis: str | None = None, more=None) -> Callable[[Evidence], Finding]:
+    """The claim that every difference a − b of ``pairs`` ((a, b, metric, higher) each: > 0 when ``higher``, else
+    < 0) holds on each dataset (and each arm of ``axis``) of ``study`` (``versus_or_tie``); ``more(ev, dataset)``:
+    further checks of a dataset."""
     def test(ev: Evidence) -> Finding:
-        checks = [versus_or_tie(ev, "main", {"dataset": ds}, low, h, metric, higher=False, prefix=f"{ds}: ")
-                  for ds in _datasets(ev) for h in highs]
-        return combine(checks, f"needs main results with {low} and one of {', '.join(highs)} ({metric})")
+        f = ev.select(study)
+        if axis is not None and (f.empty or axis not in f):
+            return Finding(UNTESTABLE, f"needs {study} results with a {axis} axis")
+        keys = ["dataset", *([axis] if axis else [])]
+        settings = f[keys].dropna().drop_duplicates().sort_values(keys).to_numpy() if "dataset" in f else []
+        checks = []
+        for ds, *arm in settings:
+            pre = f"{ds} {arm_words(axis, arm[0])}: " if arm else f"{ds}: "
+            eq = {"dataset": ds, **({axis: arm[0]} if arm else {})}
+            checks += [versus_or_tie(ev, study, eq, a, b, m, higher=h, prefix=pre) for a, b, m, h in pairs]
+            checks += more(ev, ds) if more else []
+        return combine(checks, missing)
     return test
 
 
@@ -70,13 +76,10 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
             parts.append(c[c["metric"] == m].groupby(keys)["value"].mean().rename(m))
         elif not f.empty and m in set(f["metric"]):
             parts.append(f[f["metric"] == m].groupby(keys)["value"].mean().rename(m))
-    coinciding = set()
-    for src in (frame, crops):
-        if "same_as" in src and not src.empty:
-            dup = src[src["same_as"].fillna("") != ""]
-            coinciding |= set(map(tuple, dup[keys].drop_duplicates().to_numpy()))
-    why = {"failed": why["failed"], "coinciding": len(coinciding)}
-    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
+    coinciding = {tuple(k) for src in (frame, crops) if "same_as" in src and not src.empty
+                  for k in src.loc[src["same_as"].fillna("") != "", keys].to_numpy()}
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), {"failed": why["failed"],
+                                                                      "coinciding": len(coinciding)}
 
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
@@ -126,15 +129,9 @@ def _main_by_dataset(ev: Evidence):
         yield ds, w.loc[ds]
 
 
-def edm_tradeoff(ev: Evidence) -> Finding:
-    checks = [versus_or_tie(ev, "main", {"dataset": ds}, "edm", "ddim", m, higher=m == "s_hf", prefix=f"{ds}: ")
-              for ds in _datasets(ev) for m in ("s_hf", "s_lf")]
-    return combine(checks, "needs main results with edm and ddim")
-
-
 def taba_structure(ev: Evidence) -> Finding:
-    checks = []
-    for ds in _datasets(ev):
+    checks, main = [], ev.select("main")
+    for ds in sorted(main["dataset"].unique()) if "dataset" in main else []:
         crops = ev.select("main", per_crop=True, dataset=ds, metric="s_lf")
         f = crops if not crops.empty else ev.select("main", dataset=ds, metric="s_lf")
         means = f.groupby("method")["value"].mean() if not f.empty else pd.Series(dtype=float)
@@ -165,17 +162,11 @@ def ovg_front(ev: Evidence) -> Finding:
     return combine(checks, "needs main results with an OVG variant and S_HF, S_LF")
 
 
-def ovg_vs_ddim(ev: Evidence) -> Finding:
-    checks = []
-    for ds in _datasets(ev):
-        checks += [versus_or_tie(ev, "main", {"dataset": ds}, "ovg", "ddim", m, prefix=f"{ds}: ")
-                   for m in ("s_hf", "s_dc")]
-        crops = ev.select("main", per_crop=True, dataset=ds)
-        checks.append(texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
-                      if not crops.empty else None)
-    found = combine(checks, "needs main results with ovg and ddim")
-    literal = sdc_literal(ev)
-    return replace(found, detail=found.detail + "".join(f" [{n}]" for n in literal)) if literal else found
+def ovg_texture_check(ev: Evidence, ds: str) -> list:
+    """OVG's signed texture error against DDIM's on a dataset's crops (``texture_check``), as ``differences`` adds it."""
+    crops = ev.select("main", per_crop=True, dataset=ds)
+    return [texture_check(crops, "ovg", "ddim", prefix=f"{ds}: ", band=ev.bands.get(("main", ds)))
+            if not crops.empty else None]
 
 
 def lowest_lpips(ev: Evidence) -> Finding:
@@ -206,19 +197,6 @@ def pareto_expands(ev: Evidence) -> Finding:
         checks.append((by_base.sum() > 0, f"{ds}: OVG points on the joint front: {bases}; baselines: "
                                           f"{int(front[len(grid):].sum())}"))
     return combine(checks, "needs pareto study results")
-
-
-def ablation_collapse(short: str, axis: str, fixed_ref: tuple[str, ...]):
-    """The claim that DDIM's S_HF and S_DC are below each of ``fixed_ref``'s in every arm of ``axis``."""
-    def test(ev: Evidence) -> Finding:
-        f = ev.select(short)
-        if f.empty or axis not in f:
-            return Finding(UNTESTABLE, f"needs {short} results with a {axis} axis")
-        checks = [versus_or_tie(ev, short, {"dataset": ds, axis: v}, "ddim", r, m, higher=False,
-                                prefix=f"{ds} {arm_words(axis, v)}: ")
-                  for (ds, v), _ in f.groupby(["dataset", axis]) for r in fixed_ref for m in ("s_hf", "s_dc")]
-        return combine(checks, f"needs {short} results with ddim and {'/'.join(fixed_ref)}")
-    return test
 
 
 def _scale_name(value, labels: dict, source: str) -> str:
@@ -312,25 +290,6 @@ def pca_fewer(ev: Evidence) -> Finding:
             found = [(UNTESTABLE, f"{ds}: one sparsity level ({names[0]}): {found[0][1][len(ds) + 2:]}")]
         checks += found
     return combine(checks, "needs pca_collapse results")
-
-
-def sdc_literal(ev: Evidence) -> list[str]:
-    """Per dataset where they disagree: the S_DC check of OVG against DDIM under the paper's literal definition
-    (Eq. 36: the flagged share on the raw latent, lower = decorrelated; ``s_dc_raw`` is 1 - that share) beside the
-    one used (``s_dc``: on each latent scaled to unit variance)."""
-    from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
-
-    notes = []
-    for ds_name, ds in ev.extra.get("main", {}).items():
-        if not {"s_dc", "s_dc_raw"} <= set(ds.data_vars) or not {"ovg", "ddim"} <= set(ds["method"].values.tolist()):
-            continue
-        reads = {}
-        for m in ("s_dc", "s_dc_raw"):
-            a, b = (ds[m].sel({"method": k}).values.ravel() for k in ("ovg", "ddim"))
-            reads[m] = three_way(paired_ci(a, b), MIN_EFFECT["s_dc"])
-        if reads["s_dc"] != reads["s_dc_raw"]:
-            notes.append(f"{ds_name}: S_DC {reads['s_dc']}, literal S_DC {reads['s_dc_raw']}")
-    return notes
 
 
 def texture_claim(a: str, b: str) -> Callable[[Evidence], Finding]:

@@ -1,11 +1,6 @@
-"""The paper's quantitative claims, each a small function of the scorecard's ``Evidence`` with a verdict.
-
-Each claim returns a ``Finding``: "holds", "does not hold", "inconclusive" or "not testable here", with the numbers
-behind it, decided by one of the general rules (``RULES``; the checks in ``studies.claim_checks``). The same function
-runs on evidence built from the paper's own tables (``scorecard.paper_evidence``: one "seed" = the reported mean),
-where it decides on the means, so the claims page also shows where the paper's tables disagree with its text.
-``evaluate_claims`` tabulates every claim; ``chapter_verdicts`` judges a chapter's own results by the same rule.
-"""
+"""The paper's quantitative claims, one row of ``CLAIMS`` each: a check of the scorecard's ``Evidence`` (our results,
+or the paper's own tables) returning a ``Finding`` ("holds", "does not hold", "inconclusive", "not testable here")
+decided by one of the general rules (``RULES``)."""
 from __future__ import annotations
 
 import re
@@ -15,8 +10,8 @@ from typing import Callable
 import pandas as pd
 
 from ..text import signed
-from .claim_checks import (ablation_collapse, below, correlated, edm_tradeoff, lowest_lpips, ovg_front, ovg_vs_ddim,
-                           pareto_expands, pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
+from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
+                           pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import STUDY_NAMES, evidence_of
 from .scorecard import Evidence, load_evidence, paper_evidence, paper_printed
 from .shares import MIN_COMPARISONS, share_claim, table1_frames, x0_frames
@@ -64,11 +59,13 @@ CLAIMS: list[Claim] = [
           "Standard deterministic inversion leaves spatially correlated latents: its decorrelation score S_DC is "
           "below that of TABA and EDM.",
           "S_DC(ddim) − S_DC(taba) < 0 and S_DC(ddim) − S_DC(edm) < 0 on every dataset",
-          below("s_dc", "ddim", ("taba", "edm")), by=PAIRED),
+          differences("main", (("ddim", "taba", "s_dc", False), ("ddim", "edm", "s_dc", False)),
+                      "needs main results with ddim and one of taba, edm (s_dc)"), by=PAIRED),
     Claim("collapse_shf", "Standard inversion loses high frequencies", "Sec. 4, Sec. 6.2, Table 2",
           "Those correlated latents give outputs short of high frequencies: S_HF of standard inversion is below "
           "TABA's and EDM's.", "S_HF(ddim) − S_HF(taba) < 0 and S_HF(ddim) − S_HF(edm) < 0 on every dataset",
-          below("s_hf", "ddim", ("taba", "edm")), by=PAIRED),
+          differences("main", (("ddim", "taba", "s_hf", False), ("ddim", "edm", "s_hf", False)),
+                      "needs main results with ddim and one of taba, edm (s_hf)"), by=PAIRED),
     Claim("table1", "Stochastic inversions beat deterministic ones on texture (Table 1)", "Table 1",
           "Stochastic inversions (TABA, ReNoise) beat deterministic ones (standard, Null-Class, DirectInversion) on "
           "S_DC, S_HF and S_G in most comparisons, and lose on S_LF in most.",
@@ -96,16 +93,18 @@ CLAIMS: list[Claim] = [
           "Sec. 4 (parameterization trade-off)",
           "x0-prediction (EDM) restores high-frequency texture but drifts structurally: higher S_HF and lower S_LF "
           "than ε-prediction (standard DDIM).",
-          "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset", edm_tradeoff,
-          by=PAIRED),
+          "S_HF(edm) − S_HF(ddim) > 0 and S_LF(edm) − S_LF(ddim) < 0 on every dataset",
+          differences("main", (("edm", "ddim", "s_hf", True), ("edm", "ddim", "s_lf", False)),
+                      "needs main results with edm and ddim"), by=PAIRED),
     Claim("ovg_vs_ddim", "OVG removes the collapse of standard inversion", "Sec. 5, Sec. 6.2",
           "OVG removes the collapse of standard inversion: higher S_HF and S_DC than DDIM.",
           "S_HF(ovg) − S_HF(ddim) > 0 and S_DC(ovg) − S_DC(ddim) > 0 on every dataset; and, where the signed texture "
           "error Δlog E_HF (log E_HF − μ_HF of the real crops) is stored, OVG's moves toward 0 without "
           "overshooting: |mean Δlog E_HF(ovg)| < |mean Δlog E_HF(ddim)| and the paired interval of the per-crop "
           "|Δ(ovg)| − |Δ(ddim)| below 0 beyond its minimal effect, OVG's mean not ending beyond the real crops' band "
-          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's", ovg_vs_ddim,
-          by=PAIRED),
+          "(mean ± std of the ground truth's per-crop Δlog E_HF) on the other side from DDIM's",
+          differences("main", (("ovg", "ddim", "s_hf", True), ("ovg", "ddim", "s_dc", True)),
+                      "needs main results with ovg and ddim", more=ovg_texture_check), by=PAIRED),
     Claim("ovg_texture", "OVG restores realistic texture (luma, chroma, KID)", "Sec. 5, Sec. 6.2 (texture restored)",
           "OVG restores realistic texture after standard inversion: detail right in luminance and in colour, and "
           "crops closer to real ones than DDIM's.",
@@ -138,13 +137,15 @@ CLAIMS: list[Claim] = [
           "Collapse is not a convolutional artefact: with both U-Net and DiT, standard inversion has lower S_HF and "
           "S_DC than OVG.", "for each backbone, DDIM's S_HF and S_DC below OVG's: S_HF(ddim) − S_HF(ovg) < 0 and "
           "S_DC(ddim) − S_DC(ovg) < 0",
-          ablation_collapse("backbone", "backbone", ("ovg",)), reads=("backbone",), by=PAIRED),
+          differences("backbone", (("ddim", "ovg", "s_hf", False), ("ddim", "ovg", "s_dc", False)),
+                      "needs backbone results with ddim and ovg", axis="backbone"), reads=("backbone",), by=PAIRED),
     Claim("space", "Collapse is not a VAE artefact (pixel and latent space)", "Sec. 6.3, Table 4",
           "Collapse is not a VAE artefact: in pixel space as in latent space, standard inversion has lower S_HF "
           "and S_DC than TABA / OVG.", "in each space (pixel and latent), DDIM's S_HF and S_DC below TABA's and OVG's: "
           "S_HF(ddim) − S_HF(taba), S_HF(ddim) − S_HF(ovg), S_DC(ddim) − S_DC(taba) and S_DC(ddim) − S_DC(ovg) "
           "each < 0",
-          ablation_collapse("space", "space", ("taba", "ovg")), reads=("space",), by=PAIRED),
+          differences("space", [("ddim", r, m, False) for r in ("taba", "ovg") for m in ("s_hf", "s_dc")],
+                      "needs space results with ddim and taba/ovg", axis="space"), reads=("space",), by=PAIRED),
     Claim("scale_x32", "At the sparsest input, DDIM keeps PSNR and loses texture", "Sec. 6.3, Table 5",
           "At the sparsest input (x32) standard inversion keeps the highest PSNR but the lowest S_HF; TABA and OVG "
           "keep texture.", "at the largest factor, DDIM's PSNR above TABA's and OVG's and its S_HF below both: "

@@ -1,9 +1,5 @@
-"""The evidence the scorecard and the claims read: our stored results, or the paper's tables, as long frames.
-
-``Evidence`` holds per-seed means (``long_frame``), per-crop values (``crop_frame``), whole Pareto / PCA results and
-each run's real-crop band; ``load_evidence`` reads every stored results file of a profile, ``paper_evidence`` the
-paper's Tables 3-5 and 8-11 (one "seed" holding the reported mean).
-"""
+"""The evidence the scorecard and the claims read: our stored results (``load_evidence``), or the paper's Tables 3-5
+and 8-11 (``paper_evidence``, one "seed" holding the reported mean), as long frames."""
 from __future__ import annotations
 
 import json
@@ -41,21 +37,10 @@ _CROP_COLUMNS = ["study", "dataset", "method", "seed", "sample", "crop", "metric
 _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
-def long_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds`` (per-sample ones over the kept samples, set-level ones as they
-    are): study, dataset, <other dims>, method, seed, metric, value, ``samples`` (NaN for set-level metrics),
-    ``failed`` / ``n`` (samples failed / kept, where recorded) and ``same_as`` (``aggregate.coinciding_methods``)."""
-    return _frame(ds, study, dataset, per_crop=False)
-
-
-def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
-    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
-    variable (the index into the paired split) where stored, else the sample index."""
-    return _frame(ds, study, dataset, per_crop=True)
-
-
-def _frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool) -> pd.DataFrame:
+def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
+    """Per-seed means of every known metric in ``ds`` (``per_crop``: ``crop_frame``'s rows): study, dataset, <other
+    dims>, method, seed, metric, value, ``samples`` (NaN for set-level metrics), ``failed`` / ``n`` (samples failed /
+    kept, where recorded) and ``same_as`` (``aggregate.coinciding_methods``)."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -88,6 +73,13 @@ def _frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool) -> pd.DataF
     for col in ("method", *(a for a in AXES if a in out)):
         out[col] = out[col].astype(str)
     return out
+
+
+def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
+    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
+    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
+    variable (the index into the paired split) where stored, else the sample index."""
+    return long_frame(ds, study, dataset, per_crop=True)
 
 
 @dataclass
@@ -143,10 +135,7 @@ def _without(f: pd.DataFrame, study: str, dataset: str, arms) -> pd.DataFrame:
 
 def _gate_failed(ds) -> set[str]:
     """The models (with their hash) the ``model_gate`` record of a result says are below the quality gate."""
-    try:
-        gate = json.loads(ds.attrs.get("model_gate") or "{}")
-    except (TypeError, ValueError):
-        return set()
+    gate = json.loads(ds.attrs.get("model_gate") or "{}")
     return {k for k, v in gate.items() if not v.get("passed", True)}
 
 

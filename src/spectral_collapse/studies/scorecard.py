@@ -1,10 +1,6 @@
-"""Reproduction scorecard: the paper's numbers beside ours, matched by a join.
-
-Every row of the paper's tables (``reference.paper_tables()``) is left-joined on ``KEYS`` with the rows we derive from
-stored results ("not run" without a counterpart): main results to Tables 8–11 (``ihc-sr`` stands in for BBBC021
-x16, ``ihc-edges`` for Edges2Shoes, a real dataset replaces its stand-in), ablations to Tables 3–5, and Tables 1
-and 6 recomputed as shares (``shares``). ``errata_checks`` compares the paper's tables with each other.
-"""
+"""Reproduction scorecard: every row of the paper's tables left-joined on ``KEYS`` with ours (``ihc-sr`` stands in
+for BBBC021 x16, ``ihc-edges`` for Edges2Shoes, a real dataset replaces its stand-in; Tables 1 and 6 as shares);
+``errata_checks`` compares the paper's tables with each other."""
 from __future__ import annotations
 
 import re
@@ -17,7 +13,7 @@ from ..text import interval, percent
 from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
                        crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
 from .method_labels import method_name
-from .shares import DETERMINISTIC, LOWER_IS_BETTER, STOCHASTIC, TABLE6_METHODS
+from .shares import DETERMINISTIC, LOWER_IS_BETTER, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
 from .verdicts import fmt_value, label
 
 __all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
@@ -95,9 +91,7 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
             out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
                                 ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
-    from .shares import table1_rows, table6_rows
-
-    out += [t for t in (table1_rows(ev), table6_rows(ev)) if t is not None]
+    out += share_table_rows(ev)
     cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
             "ours_below_gate"]
     if not out:
@@ -192,7 +186,6 @@ TABLE_TITLES = {  # in the order the scorecard shows them: Table 2's two halves 
     "table3": "Table 3: backbone (BBBC021 x16)", "table4": "Table 4: data space (BBBC021 x16)",
     "table5": "Table 5: SR factor (BBBC021)", "table6": "Table 6: x0- vs ε-prediction (share of cases improved)"}
 METRIC_NAMES = {m: label(m) for m in METRICS}
-SHARE_TABLES = ("table1", "table6")
 ROWS = {"stochastic_vs_deterministic": "stochastic vs deterministic", "x0_vs_eps": "x0 vs ε"}
 TABLE_AXES = {table: axis for _, axis, table in ABLATIONS.values()}
 
@@ -283,7 +276,7 @@ def ordering_agreement(card: pd.DataFrame) -> pd.DataFrame:
     """Per metric: of the pairs of methods (same table, dataset and setting) that both the paper and we report, the
     share ordered the same way (the paper's ties and ours are left out). Tables 1 and 6 are shares, not method
     rows, and are not counted. Columns: metric, pairs, agree, share."""
-    c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(["table1", "table6"])]
+    c = card[card["ours_mean"].notna() & card["paper_mean"].notna() & ~card["table"].isin(list(SHARE_TABLES))]
     rows = []
     for metric, g in c.groupby("metric"):
         pairs = agree = ties = 0

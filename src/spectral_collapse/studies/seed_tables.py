@@ -74,13 +74,12 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
             half = float(np.nanmedian(halves)) if halves else np.nan
             rng = float(np.nanmax(vals) - np.nanmin(vals))
             lo, hi = two_level_ci(groups) if groups else (np.nan, np.nan)
-            row = {"method": method, "metric": metric}
-            row.update({f"seed {k}": round(float(v), digits) for k, v in means.items()})
-            row.update({"range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
-                        "half-width": round(half, digits) if np.isfinite(half) else np.nan,
-                        "ratio": round(rng / half, 2) if np.isfinite(half) and half > 0 else np.nan,
-                        "pooled": f"[{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite([lo, hi]).all() else np.nan})
-            rows.append(row)
+            rows.append({"method": method, "metric": metric,
+                         **{f"seed {k}": round(float(v), digits) for k, v in means.items()},
+                         "range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
+                         "half-width": round(half, digits) if np.isfinite(half) else np.nan,
+                         "ratio": round(rng / half, 2) if np.isfinite(half) and half > 0 else np.nan,
+                         "pooled": f"[{lo:.{digits}f}, {hi:.{digits}f}]" if np.isfinite([lo, hi]).all() else np.nan})
     return pd.DataFrame(rows)
 
 
@@ -97,13 +96,9 @@ def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     for k, sub in seed_arms(ds).items():
         for claim, finding in chapter_claims(sub):
             verdicts.setdefault(claim.title, {})[k] = finding.verdict
-    rows = []
-    for title, by in verdicts.items():
-        row = {"claim": title}
-        row.update({f"seed {k}": v for k, v in sorted(by.items())})
-        row["same"] = ("—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1 else "no")
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"claim": title, **{f"seed {k}": v for k, v in sorted(by.items())},
+                          "same": "—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1
+                          else "no"} for title, by in verdicts.items()])
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:

@@ -6,14 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..metrics.latent import ks_resolution
 from ..reference import paper_tables
 from ..text import interval, percent
 from .evidence import METRICS
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, UNTESTABLE, Finding, combine
 
 __all__ = ["LOWER_IS_BETTER", "MIN_COMPARISONS", "N_BOOT", "DETERMINISTIC", "STOCHASTIC", "TABLE6_METHODS",
-           "countable", "s_g_ties", "share_span", "paired_rows", "share_rows", "share_interval",
-           "share_verdict", "share_table", "table1_frames", "x0_frames", "table1_rows", "table6_rows", "share_claim"]
+           "countable", "share_span", "share_interval", "share_verdict", "share_table", "table1_frames", "x0_frames",
+           "SHARE_TABLES", "share_table_rows", "share_claim"]
 
 LOWER_IS_BETTER = {"lpips", "fid"}
 MIN_COMPARISONS = 3   # a share over fewer distinct comparisons is inconclusive, whatever its value
@@ -53,48 +54,13 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return frame[keep], why
 
 
-def s_g_ties(a, b, n) -> np.ndarray:
-    """Whether S_G values ``a`` and ``b`` lie within the KS test's resolution at ``n`` samples (none below 1)."""
-    from ..metrics.latent import ks_resolution
-
-    res = np.vectorize(lambda k: ks_resolution(int(k)) if np.isfinite(k) and k >= 1 else 0.0, otypes=[float])(n)
-    return np.abs(a - b) <= res
-
-
-def paired_rows(wide: pd.DataFrame, n_keys: int, by: str, better, worse):
-    """Each (better, worse) pair of labels a setting of ``wide`` (rows (*setting, ``by``), one column per unit) holds
-    both of: yields (setting key tuple, a, b, values of a, values of b, mask of the units both scored)."""
-    for key, sub in wide.groupby(level=list(range(n_keys)), sort=True, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        labels = np.asarray(sub.index.get_level_values(by))
-        for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
-            xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
-            ok = np.isfinite(xa) & np.isfinite(xb)
-            if ok.any():
-                yield key, a, b, xa, xb, ok
-
-
-def share_rows(frame: pd.DataFrame, crops: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str, dict]:
-    """The rows a share of ``metric`` is computed from, its resampled unit and what it leaves out: per-crop values
-    (unit: crop; failed samples are NaN) for a per-sample metric, per-seed values (unit: seed; ``countable``) for a
-    set-level one, without the second of two coinciding methods; {"failed": values or cells, "coinciding": (dataset,
-    method) points} left out."""
-    src, unit = (crops, "crop") if not crops.empty and metric in set(crops["metric"]) else (frame, "seed")
-    f = src[src["metric"] == metric] if not src.empty else src
-    dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
-    n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates())
-    f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
-    return f.loc[:, f.notna().any() | (f.columns == "value")], unit, {"failed": why["failed"], "coinciding": n_dup}
-
-
 # ------------------------------------------------------------------------------------------- intervals
 
 def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], unit: str, *,
                    n_boot: int = N_BOOT, seed: int = 0) -> dict | None:
-    """The share of distinct comparisons a ``better`` label (column ``by``) wins against a ``worse`` one, each
-    (``pair_on``, better, worse) once on the means over the ``unit``s both scored, S_G ties (``s_g_ties``, column
-    ``n``) half a win, with a 95 % interval resampling each dataset's units. {share, lo, hi, cases, ties, units,
-    n_units} or None when no comparison can be made. Cost: ``n_boot`` draws per comparison."""
+    """The share of comparisons (``pair_on``, better, worse) a ``better`` label (column ``by``) wins on the means over
+    the ``unit``s both scored (S_G within the KS resolution at column ``n``: half a win), with a 95 % interval
+    resampling each dataset's units: {share, lo, hi, cases, ties, units, n_units} or None. Cost: ``n_boot`` draws."""
     better = (better,) if isinstance(better, str) else tuple(better)
     worse = (worse,) if isinstance(worse, str) else tuple(worse)
     metric = str(f["metric"].iloc[0]) if len(f) else ""
@@ -112,17 +78,25 @@ def share_interval(f: pd.DataFrame, better, worse, by: str, pair_on: list[str], 
         w[0] = 1.0                                 # row 0: the observed units
         draw = rng.integers(0, wide.shape[1], (n_boot, wide.shape[1]))
         np.add.at(w, (np.arange(1, n_boot + 1)[:, None], draw), 1)
-        for key, a, b, xa, xb, ok in paired_rows(wide, len(pair_on), by, better, worse):
-            tot = w[:, ok].sum(1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
-            score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
-            if metric == "s_g" and kept is not None:
-                tie = s_g_ties(ma, mb, min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min())))
-                score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
-            score[tot == 0] = np.nan
-            point.append(score[0])
-            draws.append(score[1:])
+        for key, sub in wide.groupby(level=list(range(len(pair_on))), sort=True, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            labels = np.asarray(sub.index.get_level_values(by))
+            for a, b in [(a, b) for a in better for b in worse if a in labels and b in labels]:
+                xa, xb = sub[labels == a].to_numpy(float)[0], sub[labels == b].to_numpy(float)[0]
+                ok = np.isfinite(xa) & np.isfinite(xb)
+                if not ok.any():
+                    continue
+                tot = w[:, ok].sum(1)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    ma, mb = w[:, ok] @ xa[ok] / tot, w[:, ok] @ xb[ok] / tot
+                score = ((ma < mb) if metric in LOWER_IS_BETTER else (ma > mb)).astype(float)
+                if metric == "s_g" and kept is not None:   # S_G within the KS test's resolution: a tie, half a win
+                    n = min(float(kept.loc[(*key, a)].min()), float(kept.loc[(*key, b)].min()))
+                    tie = np.abs(ma - mb) <= (ks_resolution(int(n)) if np.isfinite(n) and n >= 1 else 0.0)
+                    score, ties = np.where(tie, 0.5, score), ties + int(tie[0])
+                score[tot == 0] = np.nan
+                point.append(score[0])
+                draws.append(score[1:])
     if not point:
         return None
     lo, hi = np.nanquantile(np.nanmean(np.vstack(draws), 0), [0.025, 0.975])
@@ -137,17 +111,22 @@ def share_verdict(lo: float, hi: float, want_above: bool) -> str:
 
 
 def share_table(frame: pd.DataFrame, crops: pd.DataFrame, better, worse, by: str, metrics) -> pd.DataFrame:
-    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed, on
-    the rows of ``share_rows``: metric, share, lo, hi, cases, ties, n_units, unit, failed_out, coinciding_out.
-    The claims page and the scorecard both read their shares from here."""
+    """Per metric, ``share_interval`` of ``better`` against ``worse`` with dataset, method and scale held fixed: metric,
+    share, lo, hi, cases, ties, n_units, unit, failed_out, coinciding_out (cells or values left out). The claims page
+    and the scorecard both read their shares from here."""
     rows = []
-    for m in metrics:
-        f, unit, left = share_rows(frame, crops, m)
+    for m in metrics:   # per-crop values (failed samples NaN), else per-seed ones (``countable``); one of 2 coinciding
+        src, unit = (crops, "crop") if not crops.empty and m in set(crops["metric"]) else (frame, "seed")
+        f = src[src["metric"] == m] if not src.empty else src
+        dup = (f["same_as"].fillna("") != "") if "same_as" in f else pd.Series(False, index=f.index)
+        n_dup = len(f.loc[dup, [c for c in ("dataset", "method") if c in f]].drop_duplicates())
+        f, why = countable(f[~dup]) if unit == "seed" else (f[~dup], {"failed": int(f.loc[~dup, "value"].isna().sum())})
+        f = f.loc[:, f.notna().any() | (f.columns == "value")]
         pair_on = [c for c in ("dataset", "method", "scale") if c in f and c != by]
         s = share_interval(f, better, worse, by, pair_on, unit) if not f.empty and pair_on else None
         if s is not None:
             rows.append({"metric": m, **{k: s[k] for k in ("share", "lo", "hi", "cases", "ties", "n_units")},
-                         "unit": unit, "failed_out": left["failed"], "coinciding_out": left["coinciding"]})
+                         "unit": unit, "failed_out": why["failed"], "coinciding_out": n_dup})
     return pd.DataFrame(rows, columns=["metric", "share", "lo", "hi", "cases", "ties", "n_units", "unit", "failed_out",
                                        "coinciding_out"])
 
@@ -174,29 +153,25 @@ def x0_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, list, list, str]:
     return f, crops, xs, eps, "parameterization"
 
 
-def _rows(parts, table: str, keys: dict, source: str) -> pd.DataFrame | None:
-    frame, crops, better, worse, by = parts
-    if frame.empty and crops.empty:
-        return None
-    s = share_table(frame, crops, better, worse, by, METRICS)
-    if s.empty:
-        return None
-    return pd.DataFrame({
-        "table": table, **keys, "metric": s["metric"], "ours_mean": s["share"], "ours_std": np.nan,
-        "ours_lo": s["lo"], "ours_hi": s["hi"], "ours_n": s["cases"], "real": True, "ours_from": source})
+# our Tables 1 and 6: (the frames compared, the table's fixed keys, where ours come from)
+SHARE_TABLES = {"table1": (table1_frames, dict(dataset="all", scale="", backbone="unet", space="latent",
+                                               method="stochastic_vs_deterministic"), "main_results, every dataset"),
+                "table6": (x0_frames, dict(dataset="bbbc021", scale="all", backbone="unet", space="latent",
+                                           method="x0_vs_eps"), "eps_vs_x0")}
 
 
-def table1_rows(ev) -> pd.DataFrame | None:
-    """Our Table 1 rows: one per metric, the share with its interval (``ours_lo``, ``ours_hi``)."""
-    return _rows(table1_frames(ev), "table1", dict(dataset="all", scale="", backbone="unet", space="latent",
-                                                   method="stochastic_vs_deterministic"),
-                 "main_results, every dataset")
-
-
-def table6_rows(ev) -> pd.DataFrame | None:
-    """Our Table 6 rows: one per metric, the share with its interval."""
-    return _rows(x0_frames(ev), "table6", dict(dataset="bbbc021", scale="all", backbone="unet", space="latent",
-                                               method="x0_vs_eps"), "eps_vs_x0")
+def share_table_rows(ev) -> list[pd.DataFrame]:
+    """Our Table 1 and 6 rows on the scorecard's keys: one per metric, the share with its interval (``ours_lo``,
+    ``ours_hi``)."""
+    out = []
+    for table, (frames, keys, source) in SHARE_TABLES.items():
+        frame, crops, better, worse, by = frames(ev)
+        s = share_table(frame, crops, better, worse, by, METRICS) if not (frame.empty and crops.empty) else None
+        if s is not None and not s.empty:
+            out.append(pd.DataFrame({"table": table, **keys, "metric": s["metric"], "ours_mean": s["share"],
+                                     "ours_std": np.nan, "ours_lo": s["lo"], "ours_hi": s["hi"], "ours_n": s["cases"],
+                                     "real": True, "ours_from": source}))
+    return out
 
 
 def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import torch
 
-__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "REASONS", "failures", "failure_bounds", "failed_of",
-           "failure_table"]
+__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "REASONS", "failures", "failure_bounds", "failed_of"]
 
 MAX_NORM_RATIO = 1000.0
 MAX_ABS_OUTPUT = 5.0
@@ -46,26 +44,3 @@ def failed_of(ds, prefix: str = ""):
     if f"{prefix}failed" in ds:
         return ds[f"{prefix}failed"]
     return ~ds[f"{prefix}finite"] if f"{prefix}finite" in ds else None
-
-
-def failure_table(ds):
-    """The failed samples of a results table, one row per point with any (its coordinates besides ``sample``):
-    ``failed``, ``of`` (samples there), a count per reason of ``REASONS`` and ``crops`` (the failed samples'
-    positions from 1); empty when nothing failed or the results hold no ``failed`` / ``failure``."""
-    if ds is None or not {"failed", "failure"} <= set(ds.variables) or "sample" not in ds["failed"].dims:
-        return pd.DataFrame()
-    failed = ds["failed"].transpose(..., "sample")
-    failure = ds["failure"].transpose(*failed.dims)
-    dims = list(failed.dims[:-1])
-    flat, why = np.asarray(failed.values, bool), np.asarray(failure.values).astype(str)
-    rows = []
-    for at in np.ndindex(*flat.shape[:-1]):
-        mask = flat[at]
-        if not mask.any():
-            continue
-        row = {d: failed[d].values[i].item() for d, i in zip(dims, at)}
-        row.update(failed=int(mask.sum()), of=int(mask.size))
-        row.update({r: int((why[at][mask] == r).sum()) for r in REASONS if r})
-        row["crops"] = ", ".join(str(int(i) + 1) for i in np.flatnonzero(mask))
-        rows.append(row)
-    return pd.DataFrame(rows)

@@ -1,9 +1,5 @@
-"""Three-way verdicts of the paper's claims on per-crop evidence: paired comparisons and correlations.
-
-A claim reads **holds**, **does not hold** or **inconclusive** (**not testable here** when its evidence is missing):
-a comparison reads the paired 95 % bootstrap interval over crops against the metric's minimal effect (``MIN_EFFECT``),
-a correlation a Fisher-z interval; the paper's tables (means only) are decided on the means, two-way.
-"""
+"""Three-way verdicts of the paper's claims on per-crop evidence: a paired 95 % bootstrap interval over crops against
+the metric's minimal effect (``MIN_EFFECT``), a correlation's Fisher-z interval; the paper's tables on the means."""
 from __future__ import annotations
 
 import re
@@ -16,7 +12,7 @@ from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
 from ..text import signed
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
-           "label", "signed", "paired_units", "compare", "compare_means", "versus_or_tie", "texture_check", "real_band",
+           "label", "signed", "paired_units", "compare", "versus_or_tie", "texture_check", "real_band",
            "overshoots", "fisher_interval", "correlation_verdict", "fmt_value"]
 
 HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE = "holds", "does not hold", "inconclusive", "not testable here"
@@ -71,10 +67,8 @@ def difference(a, b) -> str:
     """The label of a difference a − b, a compound name ("OVG + EDM") in brackets: "taba − (ovg_edm)"."""
     from .method_labels import METHOD_NAMES
 
-    def operand(x) -> str:
-        return f"({x})" if " + " in METHOD_NAMES.get(str(x), "") else str(x)
-
-    return f"{operand(a)} − {operand(b)}"
+    a, b = (f"({x})" if " + " in METHOD_NAMES.get(str(x), "") else str(x) for x in (a, b))
+    return f"{a} − {b}"
 
 
 def natural_key(text: str) -> tuple:
@@ -89,10 +83,9 @@ def label(metric: str) -> str:
 # ------------------------------------------------------------------------------------------------ comparisons
 
 def paired_units(f: pd.DataFrame, a, b, by: str = "method") -> tuple[np.ndarray, np.ndarray]:
-    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop, sorted.
-
-    Rows of ``f`` (one metric) pair on every other column but ``value`` and ``same_as``; pairs with a non-finite side
-    are dropped and the pairs of one crop (over the seeds that share it) averaged."""
+    """The values of ``a`` and ``b`` (labels in column ``by``) on the crops both scored, one entry per crop, sorted:
+    rows of ``f`` (one metric) pair on every other column but ``value`` and ``same_as``, pairs with a non-finite side
+    dropped and the pairs of one crop (over the seeds that share it) averaged."""
     f = f.loc[:, f.notna().any() | (f.columns == "value")]
     keys = [c for c in f.columns if c not in (by, "value", "same_as")]
     m = f[f[by] == a].merge(f[f[by] == b], on=keys, suffixes=("_a", "_b"))
@@ -118,10 +111,15 @@ def compare(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: b
                f"{ci.n} crops → {v}")
 
 
-def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", higher: bool = True,
-                  prefix: str = "") -> tuple[bool, str] | None:
-    """The two-way comparison of reported means (evidence without crops): (a's mean beyond b's, text); two equal
-    means are a tie, inconclusive."""
+def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
+                  prefix: str = ""):
+    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
+    the evidence holds them (``compare``), else two-way on the reported means (two equal means: ``TIE_RULE``).
+    None when a side is missing."""
+    crops = ev.select(study, per_crop=True, **eq)
+    if not crops.empty and metric in set(crops["metric"]):
+        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
+    f = ev.select(study, **eq)
     means = f[f["metric"] == metric].groupby(by)["value"].mean()
     if a not in means or b not in means or not np.isfinite(means[a]) or not np.isfinite(means[b]):
         return None
@@ -129,17 +127,6 @@ def compare_means(f: pd.DataFrame, a, b, metric: str, *, by: str = "method", hig
     if np.isclose(float(means[a]), float(means[b]), rtol=0.0, atol=1e-9):
         return INCONCLUSIVE, f"{text} (tie) → {INCONCLUSIVE}"
     return (bool(means[a] > means[b]) if higher else bool(means[a] < means[b])), text
-
-
-def versus_or_tie(ev, study: str, eq: dict, a, b, metric: str, *, by: str = "method", higher: bool = True,
-                  prefix: str = ""):
-    """A claimed difference a - b (> 0 when ``higher``) on the rows of ``study`` with ``eq``: paired over crops where
-    the evidence holds them (``verdicts.compare``), else on the means (``verdicts.compare_means``, ``TIE_RULE``).
-    None when a side is missing."""
-    crops = ev.select(study, per_crop=True, **eq)
-    if not crops.empty and metric in set(crops["metric"]):
-        return compare(crops, a, b, metric, by=by, higher=higher, prefix=prefix)
-    return compare_means(ev.select(study, **eq), a, b, metric, by=by, higher=higher, prefix=prefix)
 
 
 def real_band(ds) -> tuple[float, float] | None:
@@ -163,10 +150,9 @@ def overshoots(a: float, b: float, band: tuple[float, float]) -> bool:
 
 def texture_check(f: pd.DataFrame, a: str, b: str, prefix: str = "",
                   band: tuple[float, float] | None = None) -> tuple[str, str] | None:
-    """Whether ``a``'s signed texture error (``delta_log_e_hf``, < 0 too smooth) moves toward zero from ``b``'s:
-    holds when |mean(a)| < |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond
-    ``MIN_EFFECT``, does not hold in the reverse case or when ``a`` ``overshoots`` the ``band``; None without the
-    metric."""
+    """Whether ``a``'s signed texture error (``delta_log_e_hf``) moves toward zero from ``b``'s: holds when |mean(a)| <
+    |mean(b)| and the paired interval of |error(a)| - |error(b)| lies below 0 beyond ``MIN_EFFECT``; does not hold in
+    the reverse case or when ``a`` ``overshoots`` the ``band``; None without the metric."""
     g = f[f["metric"] == "delta_log_e_hf"]
     if g.empty:
         return None
