@@ -24,7 +24,7 @@ from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPE
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics", "scored_cell"]
+           "from_noise_samples", "paired_metrics", "scored_cells"]
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -60,9 +60,11 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                 n_images: int, groups: dict, ls=None) -> dict:
+                 n_images: int, groups: dict | None = None, ls=None) -> dict:
     """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
-    {seed: positions of its crops in x_in}; set-level scores (S_G, KS) on each seed's own crops."""
+    {seed: positions of its crops in x_in} (None: every input, under ``seed``); set-level scores (S_G, KS) on each
+    seed's own crops."""
+    groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     bad = torch.from_numpy(tr["nonfinite_step"].values)
@@ -89,13 +91,6 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
         cell["latents"] = (lat_dims, lat_s[:k_img].numpy().astype(np.float32))
         cells[s] = cell.assign_coords(sample=np.arange(len(pos)))
     return cells
-
-
-def scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                n_images: int, ls=None) -> xr.Dataset:
-    """One (label, seed) of a translation table over every input of ``x_in`` (``scored_cells`` with one group)."""
-    return scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
-                         scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
 
 
 def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
