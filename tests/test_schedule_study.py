@@ -120,3 +120,15 @@ def test_registry_and_notebook():
     assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1
     assert sum(c.count("open_study(") for c in code) == 1
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_schedules_named_twice_or_as_a_method_are_refused():
+    import dataclasses
+
+    from spectral_collapse.studies.schedule import run_ovg_schedule
+
+    spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")
+    for names in (("low", "low"), ("ddim", "mid")):
+        bad = dataclasses.replace(spec, params=tuple((k, names if k == "schedules" else v) for k, v in spec.params))
+        with pytest.raises(ValueError, match="schedules must be distinct names other than ddim and ovg"):
+            run_ovg_schedule(bad)
