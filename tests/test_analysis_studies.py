@@ -1,4 +1,4 @@
-"""The latent-analysis studies (studies/latents.py, velocity.py, metric_validation.py) on the smoke profile, their
+"""The latent-analysis studies (studies/latents.py, metric_validation.py) on the smoke profile, their
 shared inversion cells, their report and chart helpers, and their notebooks under papermill.
 
 The fast tests replace the trained networks by the exact Gaussian denoiser (tests/oracle.py, tests/conftest.py):
