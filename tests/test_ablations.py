@@ -134,7 +134,6 @@ def test_a_one_factor_study_maps_its_factor_by_rank_in_the_profiles_list(fake_ru
     ds.attrs["profile_values"] = json.dumps({"factors": [2, 4, 8]})
     key = ab.paper_key_of(ds)
     assert dict(zip(key["factor"], key["paper_value"])) == {4: ab.paper_scale(4, (2, 4, 8))}
-    assert ab.paper_key(ds)["paper_value"].tolist() == [ab.paper_scale(4, (4,))]   # ranked alone, it would differ
     shown = rep.factor_key(ds)   # as the chapter shows it: factors in the book's form, no stored key as a header
     assert shown["paper's factor"].tolist() == ["×" + ab.paper_scale(4, (2, 4, 8))[1:]]
     assert shown["our factor"].tolist() == ["×4"] and not any(c.startswith("paper_") for c in shown.columns)
@@ -391,3 +390,24 @@ def test_seed_spread_arms_train_the_main_models_from_other_seeds(tmp_path):
     assert model_plan("smoke", "ihc-sr", "eps", seed=2, **plan)[1].seed == 2
     assert model_plan("smoke", "ihc-sr", "eps", **plan)[1].seed == 0
     assert {r.seed for r in SEED_REPLICATES} == {1, 2} and len(SEED_REPLICATES) == 8
+
+
+def test_an_ablation_refuses_a_given_model_and_names_its_arms_for_an_unknown_one(fake_runs):
+    import dataclasses
+
+    spec = _spec("backbone_ablation")
+    given = dataclasses.replace(spec, params=tuple((k, "models/mine" if k == "model" else v) for k, v in spec.params))
+    with pytest.raises(ValueError, match="compares models it trains itself"):
+        ab.run_ablation_spec(given, StudyContext())
+    ds = ab.run_ablation_spec(spec, StudyContext(), n_pca=6)
+    with pytest.raises(KeyError, match="no arm with"):
+        ab.arm_latents(ds, backbone="vit")
+
+
+def test_the_model_set_is_named_by_its_keys():
+    from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES, model_set
+
+    assert model_set() == list(MODEL_SET)
+    assert model_set([SEED_REPLICATES[0].key, "ihc-sr-x4-eps"]) == [SEED_REPLICATES[0], MODEL_SET[0]]
+    with pytest.raises(ValueError, match="unknown model\\(s\\) nope; the model set: ihc-sr-x4-eps"):
+        model_set(["nope"])

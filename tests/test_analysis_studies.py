@@ -1,4 +1,4 @@
-"""The latent-analysis studies (studies/latents.py, velocity.py, metric_validation.py) on the smoke profile, their
+"""The latent-analysis studies (studies/latents.py, metric_validation.py) on the smoke profile, their
 shared inversion cells, their report and chart helpers, and their notebooks under papermill.
 
 The fast tests replace the trained networks by the exact Gaussian denoiser (tests/oracle.py, tests/conftest.py):
@@ -34,7 +34,7 @@ from spectral_collapse.studies.controls import realism_reference
 from spectral_collapse.studies.metric_validation import run_metric_validation
 from spectral_collapse.studies.registry import study_spec
 from spectral_collapse.studies.store import load_results, save_results
-from spectral_collapse.studies.velocity import run_velocity
+from spectral_collapse.studies.latents import run_velocity
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = ("pca_collapse", "gaussianity", "decorrelation", "velocity", "metric_validation")

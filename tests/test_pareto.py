@@ -390,3 +390,13 @@ def test_a_point_restores_texture_better_than_the_baselines_only_in_band_and_bel
     assert len(beats_baselines(ds, baselines=("ddim",))) == 2                  # below DDIM's 3.0: also (1e-5, 1e-3)
     assert len(beats_baselines(ds, banded=False)) == 2                         # the out-of-band point counts too
     assert beats_baselines(ds.drop_vars("baseline_kid_wav")).empty
+
+
+def test_a_sweep_run_with_other_data_options_serves_no_reader():
+    sweep = synthetic_sweep([(0.3, 0.3), (0.2, 0.4), (0.9, 0.9), (0.1, 0.1)], {"ddim": (0.5, 0.5)})
+    sweep.attrs["spec"] = json.dumps({"params": {"data_options": {"factor": 2}}})
+    op = P.ovg_choice(sweep, study_spec("main_results", dataset="ihc-sr", profile="smoke"))
+    assert (op["eta_hf"], op["eta_lf"]) == (OVG_DEFAULTS["eta_hf"], OVG_DEFAULTS["eta_lf"])
+    assert op["source"].startswith("defaults") and "data_options={'factor': 2} (this study: None)" in op["source"]
+    assert "per_base" not in op
+    assert np.isnan(P.scaled([np.nan, np.nan])).all()      # nothing finite to scale: NaN stays NaN

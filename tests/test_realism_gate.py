@@ -80,8 +80,7 @@ def _as_methods(ds: xr.Dataset, outputs: dict, scoring) -> xr.Dataset:
     rows = []
     src = ds.attrs["src"]
     for name, imgs in outputs.items():
-        s = image_scores(imgs, src, ds.attrs["gt"], mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                         kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
+        s = image_scores(imgs, src, ds.attrs["gt"], scoring)
         rows.append(xr.Dataset({k: (("sample", "feature")[:np.ndim(v)], v) for k, v in s.items()})
                     .expand_dims(seed=[0]).expand_dims(method=[name]))
     return xr.merge([ds.drop_attrs(), xr.concat(rows, "method")])

@@ -54,7 +54,7 @@ def test_ddim_and_ovg_rows_are_the_main_results_cells(run):
     from spectral_collapse.studies.cells import StudyContext
     from spectral_collapse.studies.models import profile_models, spec_data
     from spectral_collapse.studies.profiles import get_profile
-    from spectral_collapse.studies.translation import method_specs, scored_cell, scoring_settings, test_subsets
+    from spectral_collapse.studies.translation import method_specs, scored_cells, scoring_settings, test_subsets
 
     ds, tmp = run
     spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")
@@ -64,8 +64,8 @@ def test_ddim_and_ovg_rows_are_the_main_results_cells(run):
     ms = method_specs(["ddim"], eta_hf=0.0, eta_lf=0.0, lowpass_kappa=scoring["kappa"])[0]
     idx = test_subsets(len(data.test_source), prof.n_test, prof.seeds, prof.n_val)[prof.seeds[0]]
     src, gt = data.test_source[idx], data.test_target[idx]
-    direct = scored_cell(StudyContext(), models["eps"], src, ms, seed=prof.seeds[0], steps=prof.steps,
-                         batch_size=prof.batch_size, src=src, gt=gt, scoring=scoring, n_images=0)
+    direct = scored_cells(StudyContext(), models["eps"], src, ms, seed=prof.seeds[0], steps=prof.steps,
+                          batch_size=prof.batch_size, src=src, gt=gt, scoring=scoring, n_images=0)[prof.seeds[0]]
     for v in ("psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"):
         np.testing.assert_allclose(ds[v].sel({"method": "ddim"}).values, direct[v].values, rtol=1e-6, equal_nan=True)
 
@@ -120,3 +120,15 @@ def test_registry_and_notebook():
     assert sum("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]) == 1
     assert sum(c.count("open_study(") for c in code) == 1
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_schedules_named_twice_or_as_a_method_are_refused():
+    import dataclasses
+
+    from spectral_collapse.studies.schedule import run_ovg_schedule
+
+    spec = registry.study_spec("ovg_schedule", dataset="ihc-sr", profile="smoke")
+    for names in (("low", "low"), ("ddim", "mid")):
+        bad = dataclasses.replace(spec, params=tuple((k, names if k == "schedules" else v) for k, v in spec.params))
+        with pytest.raises(ValueError, match="schedules must be distinct names other than ddim and ovg"):
+            run_ovg_schedule(bad)

@@ -19,8 +19,8 @@ from .profiles import PROFILES, get_profile
 from .spec import StudySpec
 
 __all__ = ["Arm", "ABLATION_LABELS", "ABLATIONS", "PAPER_SCALES", "HIGHER_IS_BETTER", "N_IMAGES", "N_PCA",
-           "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "paper_key", "axis_values", "ablation_summary",
-           "improvement_table", "arm_latents", "profile_factors", "paper_key_of"]
+           "TRAIN_SEEDS", "ablation_arms", "run_ablation_spec", "paper_scale", "axis_values", "ablation_summary",
+           "improvement_table", "arm_latents", "paper_key_of"]
 
 ABLATION_LABELS = ("ddim", "taba", "ovg")   # the rows of the paper's Tables 3-6 (Standard, TABA, OVG)
 # eps_vs_x0 adds OVG's stable form beside the paper's (which diverges on x0-prediction models, kept visible)
@@ -150,9 +150,8 @@ def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
 
 def _arm_part(ds: xr.Dataset, arm: Arm, split_latents: bool) -> xr.Dataset:
     """One arm's translation results, made concatenable: single-model noise samples, per-arm latent variables."""
-    if "model" in ds.dims:
-        ds = ds.isel(model=0, drop=True)
-    if split_latents and "latents" in ds:
+    ds = ds.isel(model=0, drop=True)
+    if split_latents:
         lat = ds["latents"]
         ds = ds.drop_vars("latents")
         name = "latents_" + arm.tag
@@ -206,15 +205,6 @@ def paper_scale(factor: int, factors) -> str:
     return PAPER_SCALES[rank] if rank < len(PAPER_SCALES) else ""
 
 
-def paper_key(ds: xr.Dataset) -> pd.DataFrame:
-    """(our axis value(s) -> paper column, value) for the study's axis: backbone, space or scale."""
-    ax = json.loads(ds.attrs["axes"])[-1]
-    values = [v.item() if hasattr(v, "item") else v for v in ds[ax].values]
-    if ax == "factor":
-        return pd.DataFrame({ax: values, "paper_column": "scale", "paper_value": [paper_scale(v, values) for v in values]})
-    return pd.DataFrame({ax: values, "paper_column": ax, "paper_value": values})
-
-
 def axis_values(ds: xr.Dataset) -> list[dict]:
     """Every arm's coordinates as {axis: value}, in the results' order."""
     axes = json.loads(ds.attrs["axes"])
@@ -262,21 +252,16 @@ def arm_latents(ds: xr.Dataset, **sel) -> xr.DataArray:
     raise KeyError(f"no arm with {sel}; arms: {[a['tag'] for a in arms]}")
 
 
-def profile_factors(ds: xr.Dataset) -> list[int]:
-    """The SR factors of the profile the results were computed at (its recorded ``profile_values``; else the named
-    profile's; else the study's own), with the study's own factors among them."""
-    own = [int(v) for v in ds["factor"].values] if "factor" in ds.coords else []
+def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
+    """(our axis value(s) -> paper column, value) for the study's axis: backbone, space or scale; a factor ranked in
+    the profile's factor list (its recorded ``profile_values``, else the named profile's), so that every chapter
+    pairs a factor with the same row of the paper."""
+    ax = json.loads(ds.attrs["axes"])[-1]
+    values = [v.item() if hasattr(v, "item") else v for v in ds[ax].values]
+    if ax != "factor":
+        return pd.DataFrame({ax: values, "paper_column": ax, "paper_value": values})
     recorded = json.loads(ds.attrs.get("profile_values") or "{}").get("factors")
     if not recorded and ds.attrs.get("profile") in PROFILES:
         recorded = PROFILES[ds.attrs["profile"]].factors
-    return sorted({int(f) for f in recorded or ()} | set(own))
-
-
-def paper_key_of(ds: xr.Dataset) -> pd.DataFrame:
-    """``studies.ablations.paper_key`` with our factors ranked in the profile's factor list (``profile_factors``),
-    not in the study's own: every chapter pairs a factor with the same row of the paper."""
-    key = paper_key(ds)
-    if key.columns[0] == "factor":
-        factors = profile_factors(ds)
-        key["paper_value"] = [paper_scale(v, factors) for v in key["factor"]]
-    return key
+    factors = sorted({int(f) for f in recorded or ()} | {int(v) for v in values})
+    return pd.DataFrame({ax: values, "paper_column": "scale", "paper_value": [paper_scale(v, factors) for v in values]})

@@ -5,7 +5,6 @@ import contextlib
 import contextvars
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -86,22 +85,19 @@ class StudyContext:
     progress: bool = False
 
 
-def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int,
-                   progress: bool | None = None) -> xr.Dataset:
+def translate_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, seed: int, steps: int, batch_size: int) -> xr.Dataset:
     """Translate ``x`` (invert under label 0, sample under label 1) with a MethodSpec; per sample i the random draws
     use seed ``sample_seeds(seed, [i])``. Returns a cell with ``output`` and ``latent`` (sample, ...), the first
     non-finite step per sample (-1: none) and the network evaluations ``nfe``."""
     def compute():
         torch.manual_seed(seed)
+        seeds = sample_seeds(seed, range(len(x)))
         if sharding_active():  # launched on several processes: each translates its share (``translate_sharded``)
-            out, latent, bad, nfe = translate_sharded(translate_batched, D, x, ms, sample_seeds(seed, range(len(x))),
-                                                      steps, batch_size, bool(progress))
+            out, latent, bad, nfe = translate_sharded(D, x, ms, seeds, steps, batch_size)
         else:
             batches = -(-len(x) // max(1, batch_size))
             with cell_bar(f"{ms.label} seed {seed}", len(x), 2 * steps * batches) as bar:
-                out, latent, bad, nfe = translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps,
-                                                          batch_size, bar or bool(ctx.progress if progress is None
-                                                                                  else progress))
+                out, latent, bad, nfe = translate_batched(D, x, ms, seeds, steps, batch_size, bar or bool(ctx.progress))
         return _arrays_cell(output=out, latent=latent, nonfinite_step=bad, nfe=nfe)
 
     key = {"cell": "translate", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
@@ -164,31 +160,23 @@ def _arrays_cell(**arrays) -> xr.Dataset:
 
 # --- scale-out over processes with Hugging Face Accelerate (ARCHITECTURE.md: Scale-out) ---
 
-_local = threading.local()
-
-
 def sharding_active() -> bool:
-    """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1), outside a shard being computed."""
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and not getattr(_local, "inside", False)
+    """True in a multi-process launch (torchrun / accelerate set WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def translate_sharded(local: Callable, D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int,
-                      progress: bool):
-    """``local(D, x_src[share], ms, seeds[share], steps, batch_size, progress)`` on this process's contiguous share,
-    gathered back in sample order on every process (tensors only), ``nfe`` summed. Every process must see the same
-    cell cache: one that found a cell cached would skip a collective the others wait in."""
+def translate_sharded(D, x_src: torch.Tensor, ms, seeds: list[int], steps: int, batch_size: int):
+    """``translate_batched`` (no progress bars) on this process's contiguous share of ``x_src``, gathered back in
+    sample order on every process (tensors only), ``nfe`` summed. Every process must see the same cell cache: one
+    that found a cell cached would skip a collective the others wait in."""
     from accelerate import PartialState
     from accelerate.utils import gather
 
     st = PartialState(cpu=not torch.cuda.is_available())
     n = x_src.shape[0]
-    _local.inside = True
-    try:
-        if n < st.num_processes:  # too few samples to share: every process does all of them
-            return local(D, x_src, ms, seeds, steps, batch_size, progress)
-        with st.split_between_processes(list(range(n)), apply_padding=True) as idx:  # last share padded
-            out, lat, bad, nfe = local(D, x_src[idx], ms, [seeds[i] for i in idx], steps, batch_size, progress)
-    finally:
-        _local.inside = False
+    if n < st.num_processes:  # too few samples to share: every process does all of them
+        return translate_batched(D, x_src, ms, seeds, steps, batch_size, False)
+    with st.split_between_processes(list(range(n)), apply_padding=True) as idx:  # last share padded
+        out, lat, bad, nfe = translate_batched(D, x_src[idx], ms, [seeds[i] for i in idx], steps, batch_size, False)
     out, lat, bad = (gather(t.contiguous().to(st.device)).cpu()[:n] for t in (out, lat, bad))
     return out, lat, bad, int(gather(torch.tensor([nfe], device=st.device)).sum())

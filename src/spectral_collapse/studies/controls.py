@@ -19,7 +19,7 @@ from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
-           "control_scores", "realism_reference", "reference_scoring", "score_outputs", "scoring_settings",
+           "control_scores", "realism_reference", "scoring_settings",
            "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
@@ -36,11 +36,14 @@ def realism_reference(data, max_images: int = 512) -> torch.Tensor:
     return real[(real.flatten(2).std(2) > 1e-3).all(1)]
 
 
-def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *, mu_hf: float,
-                 wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
-    """The per-sample metrics of images alone (no latent): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, the luma and
-    chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean), hf_coherence and, with a
-    ``reference`` (a ``FeatureScaler`` fitted on real crops), the z-scored wavelet features of the KID."""
+def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, scoring: dict,
+                 latent: torch.Tensor | None = None) -> dict[str, np.ndarray]:
+    """Per-sample metrics (paper App. B) with the ``scoring_settings`` of the data: psnr, s_hf, delta_log_e_hf, s_lf,
+    s_lf_gt, the luma and chroma detail errors (to the paired truth; ``_ref``: to the reference set's mean),
+    hf_coherence, with a ``reference`` the z-scored wavelet features of the KID, and with a ``latent`` s_dc, s_dc_raw
+    and latent_norm_ratio. Without a ground truth (``truth`` None) the paired scores are NaN."""
+    mu_hf, wavelet, kappa, edges = (scoring[k] for k in ("mu_hf", "wavelet", "kappa", "edges"))
+    reference = scoring.get("reference")
     out = output.clamp(-1, 1)
     lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
     nan = np.full(len(out), np.nan)
@@ -70,6 +73,10 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
             scores["delta_log_e_hf_chroma_ref"] = (np.log(np.maximum(chroma, floor))
                                                    - np.log(max(reference["chroma"], floor)))
         scores["wav_features"] = reference["scaler"](rl.wavelet_features(out, wavelet))
+    if latent is not None:
+        dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
+        dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
+        scores.update(s_dc=dc.s_dc, s_dc_raw=dc_raw.s_dc, latent_norm_ratio=dc_raw.norm_ratio)  # ||x_T||^2 / d, raw
     return scores
 
 
@@ -107,12 +114,10 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
     """The controls of a translation table, scored like the methods on the same crops (``CONTROLS``; without a
     paired test split only ``copy`` is scored, the others are NaN). A metric on which ``copy`` beats every method
     rewards doing nothing."""
-    kw = dict(mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], kappa=scoring["kappa"], edges=scoring["edges"],
-              reference=scoring.get("reference"))
-    rows = {"copy": image_scores(src, src, gt, **kw)}
+    rows = {"copy": image_scores(src, src, gt, scoring)}
     if gt is not None:
         imgs = control_images(src, gt, sigma=sigma, crops=crops)
-        rows.update({c: image_scores(imgs[c], src, gt, **kw) for c in CONTROLS if c != "copy"})
+        rows.update({c: image_scores(imgs[c], src, gt, scoring) for c in CONTROLS if c != "copy"})
         rows["ground_truth"]["psnr"] = np.full(len(src), np.nan)  # against itself: infinite, says nothing
     rows.update({c: {k: np.full_like(v, np.nan, dtype=np.float64) for k, v in rows["copy"].items()}
                  for c in CONTROLS if c not in rows})
@@ -125,40 +130,19 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
     return out
 
 
-def reference_scoring(data, wavelet: str) -> tuple[dict, np.ndarray]:
-    """The realism reference of a dataset: ({"scaler", "luma", "chroma"}, the reference crops' z-scored features)."""
-    real = realism_reference(data)
+def scoring_settings(data) -> dict:
+    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
+    for its image size, the edge-map handling of S_LF when its task is sketch-to-image, and the realism reference
+    ({"scaler", "luma", "chroma", "n"} and the reference crops' z-scored features)."""
+    real = realism_reference(data)   # no flat channel: it has zero power bins (log -inf) in the slope fit
+    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
     feats = rl.wavelet_features(real, wavelet)
     scaler = rl.FeatureScaler.fit(feats)
     luma, chroma = rl.hf_energy_luma_chroma(real, wavelet)
-    return {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)}, scaler(feats)
-
-
-def score_outputs(output: torch.Tensor, latent: torch.Tensor, source: torch.Tensor, truth: torch.Tensor | None, *,
-                  mu_hf: float, wavelet: str, kappa: float, edges: bool, reference=None) -> dict[str, np.ndarray]:
-    """Per-sample metrics of one translated batch (paper App. B, and the realism scores of ``controls.image_scores``
-    with a ``reference``): psnr, s_hf, delta_log_e_hf, s_lf, s_lf_gt, s_dc, ... Without a ground truth (``truth``
-    None: data without a paired test split) the paired scores are NaN."""
-    dc = lat.decorrelation(latent)                       # on unit-variance latents: correlation, not amplitude
-    dc_raw = lat.decorrelation(latent, standardize=False)  # the paper's raw form, kept beside it
-    return {
-        **image_scores(output, source, truth, mu_hf=mu_hf, wavelet=wavelet, kappa=kappa, edges=edges,
-                       reference=reference),
-        "s_dc": dc.s_dc,
-        "s_dc_raw": dc_raw.s_dc,
-        "latent_norm_ratio": dc_raw.norm_ratio,   # ||x_T||^2 / d of the raw latent
-    }
-
-
-def scoring_settings(data) -> dict:
-    """Metric settings of a dataset (App. B): the S_HF wavelet and reference from its target pool, the S_LF cutoff
-    for its image size, and the edge-map handling of S_LF when its task is sketch-to-image."""
-    real = realism_reference(data)   # no flat channel: it has zero power bins (log -inf) in the slope fit
-    wavelet = spec.wavelet_order(spec.spectrum_slope(real))
-    reference, reference_features = reference_scoring(data, wavelet)
     return {"wavelet": wavelet, "mu_hf": spec.hf_reference(real, wavelet=wavelet),
             "kappa": spec.kappa_for_size(data.test_source.shape[-1]), "edges": data.task.kind == "edges",
-            "reference": reference, "reference_features": reference_features}
+            "reference": {"scaler": scaler, "luma": float(luma.mean()), "chroma": float(chroma.mean()), "n": len(real)},
+            "reference_features": scaler(feats)}
 
 
 def warn_failed(label: str, seed: int, failed, reason, steps: int) -> None:

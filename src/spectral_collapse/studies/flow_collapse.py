@@ -57,15 +57,10 @@ def flow_method_specs(labels, ovg: dict, lowpass_kappa: float = 0.06) -> list[tr
     return [specs[lab] for lab in labels]
 
 
-def _given(spec: StudySpec) -> dict:
-    """The OVG step sizes given to the study ({} when none)."""
-    return {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
-
-
 def _ovg(spec: StudySpec, ctx: StudyContext, data, D, ls, labels) -> tuple[dict, dict]:
     """OVG's step sizes on the flow model and how they were found: both given to the study, else the flow model's own
     Pareto sweep on the validation crops (one given: the other from the sweep). (setting, tuning record)."""
-    given = _given(spec)
+    given = {k: float(spec.get(k)) for k in ("eta_hf", "eta_lf") if spec.get(k, None) is not None}
     needs = any(ms.guidance is not None and ms.label != translation.STABLE_OVG_LABEL  # the stable form: own sizes
                 for ms in flow_method_specs(labels, {**OVG_DEFAULTS, "source": ""}))
     if len(given) == 2 or not needs:
@@ -122,17 +117,10 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
 
 # ------------------------------------------------------------------------------------------------ the verdicts
 
-def _crops(ds: xr.Dataset):
-    from .scorecard import crop_frame
-
-    return crop_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")))
-
-
 def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
     """Whether ``method``'s signed HF error (delta_log_e_hf) lies below 0 beyond MIN_EFFECT: the 95 % bootstrap
     interval over crops of its mean (``three_way``, claimed direction negative)."""
-    from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
-    from .aggregate import crop_values
+    from ..metrics.intervals import MIN_EFFECT, three_way
 
     v = crop_values(ds, "delta_log_e_hf", method)
     if not len(v):
@@ -146,8 +134,6 @@ def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
 def _s_dc_up(f, ds: xr.Dataset, method: str) -> tuple[str, str] | None:
     """S_DC of ``method`` above ddim's (paired over crops); where the two agree on every crop, as a scalar multiple
     of the latent must (S_DC is measured on unit-variance latents), the check does not hold and says why."""
-    from .aggregate import crop_values
-
     a, b = crop_values(ds, "s_dc", method), crop_values(ds, "s_dc", "ddim")
     if len(a) and len(a) == len(b) and np.allclose(a, b, rtol=0.0, atol=1e-9):
         why = (": S_DC is measured on each latent scaled to unit variance, which a scalar multiple leaves as it was"
@@ -160,7 +146,9 @@ def findings(ds: xr.Dataset) -> dict[str, Finding]:
     """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
     below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
     were not run is "not testable here"."""
-    f = _crops(ds)
+    from .scorecard import crop_frame
+
+    f = crop_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")))
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
     out = {"collapse": combine([compare(f, "ddim", "taba", "s_dc", higher=False), _below_zero(ds, "ddim")]
@@ -221,10 +209,8 @@ def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
 
 def noise_table(ds: xr.Dataset) -> pd.DataFrame:
     """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
-    rows = {}
-    if "control_s_hf" in ds and "ground_truth" in ds["control"].values.tolist():
-        ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
-        rows["real"] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}
-    for m in ds["model"].values.tolist() if "noise_s_hf" in ds else []:
+    ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
+    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}}
+    for m in ds["model"].values.tolist():
         rows[m] = {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")

@@ -1,57 +1,34 @@
-"""Studies of inverted latents (paper Sec. 4, App. B): PCA collapse, Gaussianity, patch decorrelation."""
+"""Studies of inverted latents (paper Sec. 4, App. B, App. E.2): PCA collapse, Gaussianity, patch decorrelation and
+the spectral velocity of inversion."""
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
 
+from ..inversion import default_sigmas, invert, sample_seeds
+from ..inversion.loop import primary
 from ..metrics import latent as lat
 from ..metrics.intervals import bootstrap_ci
 from ..metrics.spectral import kappa_for_size
 from .cells import StudyContext, invert_cell, translate_cell
 from .models import data_options, spec_data, study_labels, trained_model, user_models
 from .profiles import get_profile
-from .spec import StudySpec
+from .spec import CACHE_VERSION, StudySpec
 from .calibrate import ovg_for
 from .translation import PAPER_LABELS, STOCHASTIC, method_specs
 
-__all__ = ["DEFAULT_N_LATENTS", "Models", "Setup", "inversion_inputs", "explained_variance_summary",
-           "run_latent_study"]
+__all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
+           "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
 
 DEFAULT_N_LATENTS = {"smoke": 16, "quick": 128, "paper": 2000}  # Fig. 3 uses 2000 noise maps
 N_SHOW = 6     # inputs and latents stored per PCA series
 N_MASKS = 4    # latents and flag masks stored per decorrelation method
 INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denoiser.to_noise"
-
-
-class Models:
-    """The denoisers of a study by parameterization: the ones given (tests), the user's (nothing trained), else the
-    profile's trained model; ``checkpoints`` maps each one used to its checkpoint folder."""
-
-    def __init__(self, spec: StudySpec, given: dict | None = None, progress: bool = False):
-        self.profile, self.dataset, self.progress = spec.profile, spec.dataset, progress
-        self.options = data_options(spec)
-        self.user = None if given else user_models(spec)
-        self.given = dict(given or (self.user.models if self.user is not None else {}))
-        self.checkpoints: dict[str, str] = {}
-
-    def __call__(self, parameterization: str):
-        if parameterization not in self.given:
-            if self.user is not None:
-                raise ValueError(f"this study needs a {parameterization} model, which the given model(s) "
-                                 f"({', '.join(self.user.models)}) cannot stand for")
-            tm = trained_model(self.profile, self.dataset, parameterization, progress=self.progress,
-                               options=self.options)
-            self.given[parameterization] = tm.denoiser
-            self.checkpoints[parameterization] = str(tm.path)
-        D = self.given[parameterization]
-        path = getattr(D, "checkpoint", None)
-        if isinstance(path, str) and parameterization not in self.checkpoints:
-            self.checkpoints[parameterization] = path
-        return D
 
 
 def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
@@ -71,18 +48,36 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
 
 
 class Setup:
-    """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache."""
+    """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache. The
+    models: the ones given (tests), the user's (nothing trained), else the profile's trained models;
+    ``checkpoints`` maps each one used to its checkpoint folder."""
 
     def __init__(self, spec: StudySpec, ctx: StudyContext, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
         self.prof = get_profile(spec.profile)
-        self.models = Models(spec, models, ctx.progress)
+        self.user = user = None if models else user_models(spec)
+        self.given = dict(models or (user.models if user is not None else {}))
+        self.checkpoints: dict[str, str] = {}
         self.data = spec_data(spec)
-        self.ovg = ovg_for(spec, ctx, self.models.user, self.data)  # a user's model without a sweep: calibrated
+        self.ovg = ovg_for(spec, ctx, user, self.data)  # a user's model without a sweep: calibrated
         self.kappa = kappa_for_size(self.data.size)
-        user = self.models.user
         self.base = user.parameterization if user is not None else "eps"  # the model behind ddim / taba / ovg
         self.space = user.latent_space if user is not None else None      # a user's latent model: encode inputs
+
+    def model(self, parameterization: str):
+        """The denoiser of a parameterization (trained or loaded once), its checkpoint recorded."""
+        if parameterization not in self.given:
+            if self.user is not None:
+                raise ValueError(f"this study needs a {parameterization} model, which the given model(s) "
+                                 f"({', '.join(self.user.models)}) cannot stand for")
+            tm = trained_model(self.spec.profile, self.spec.dataset, parameterization, progress=self.ctx.progress,
+                               options=data_options(self.spec))
+            self.given[parameterization] = tm.denoiser
+            self.checkpoints[parameterization] = str(tm.path)
+        D = self.given[parameterization]
+        if isinstance(getattr(D, "checkpoint", None), str):
+            self.checkpoints.setdefault(parameterization, D.checkpoint)
+        return D
 
     def method(self, label: str):
         """The MethodSpec of a method label with the study's OVG step sizes."""
@@ -92,7 +87,7 @@ class Setup:
 
     def labels(self, default) -> list[str]:
         """The study's ``methods`` (None: ``default``), those a user's model can run when one is given."""
-        return study_labels(self.spec.get("methods"), default, self.models.user)
+        return study_labels(self.spec.get("methods"), default, self.user)
 
     def inputs(self, x):
         """Inputs in the models' space: encoded by a user's latent model's VAE, else the images themselves."""
@@ -113,7 +108,7 @@ class Setup:
         union = self.main_crops(data)
         x, n_test_split = inversion_inputs(data, n, lead=union)
         x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
-        D = self.models(ms.parameterization)
+        D = self.model(ms.parameterization)
         seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
         own = factor is None or factor == self.data.task.factor
         k = min(n_test_split, len(union)) if own and steps == self.prof.steps and self.space is None else 0
@@ -139,8 +134,8 @@ class Setup:
         return sorted(set().union(*map(set, subsets.values())))
 
     def attrs(self, **extra) -> dict:
-        ck = json.dumps(self.models.checkpoints)
-        user = self.models.user
+        ck = json.dumps(self.checkpoints)
+        user = self.user
         return {"study": self.spec.study, "dataset": self.spec.dataset, "profile": self.spec.profile,
                 "steps": self.prof.steps, "ovg": json.dumps(self.ovg), "models": ck, "checkpoints": ck,
                 "inversion": INVERSION, "user_models": json.dumps(None if user is None else user.info),
@@ -209,23 +204,17 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
     labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
     n, seed = _n_latents(spec), int(spec["seed"])
+    runs = [(label, f, *st.latents(label, n, factor=f, seed=seed)) for label in labels for f in factors]
+    z, x = runs[-1][2], runs[-1][4]
+    runs.append(("gaussian", None, _randn(z.shape, seed + 777), np.ones(len(z), bool), torch.full_like(x, np.nan)))
     series, ratios, shows, inputs, meta, kept = [], [], [], [], [], []
-    for label in labels:
-        for f in factors:
-            z, ok, x = st.latents(label, n, factor=f, seed=seed)
-            series.append(label if f is None else f"{label} x{f}")
-            kept.append(z[torch.from_numpy(ok)])
-            ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
-            shows.append(z[:N_SHOW].numpy())
-            inputs.append(x[:N_SHOW].numpy())
-            meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
-    gz = _randn(z.shape, seed + 777)
-    series.append("gaussian")
-    kept.append(gz)
-    ratios.append(lat.sample_norm_ratio(gz))
-    shows.append(gz[:N_SHOW].numpy())
-    inputs.append(np.full_like(inputs[-1], np.nan))
-    meta.append(("gaussian", 0, len(gz), 0))
+    for label, f, z, ok, x in runs:
+        series.append(label if f is None else f"{label} x{f}")
+        kept.append(z[torch.from_numpy(ok)])
+        ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
+        shows.append(z[:N_SHOW].numpy())
+        inputs.append(x[:N_SHOW].numpy())
+        meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
     draws, m_sub = k90_draws(kept, seed)
@@ -345,4 +334,67 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
                              norm_ratio="||x_T||^2 / d per latent (amplitude; 1 under N(0, I))",
                              run_s_dc_interval="95 % percentile bootstrap interval of a run's mean S_DC over its "
                                                "latents (run_s_dc_lo, run_s_dc_hi)"))
+    return ds
+
+
+# --------------------------------------------------------------------------------------------------- Fig. 17
+
+VELOCITY_LABELS = ("ddim", "edm", "ovg", "ovg_edm")              # the four panels of Fig. 17
+# the scale applied to a state x at noise level sigma before taking differences
+SPACES = {"vp": lambda s: 1.0 / math.sqrt(1.0 + s * s), "sigma": lambda s: 1.0}
+
+
+def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, space: str, seed: int) -> xr.Dataset:
+    """One method's velocity: ``log_power`` (step, freq), ``sigma_from`` / ``sigma_to`` (step) of inverting ``x``."""
+    if space not in SPACES:
+        raise ValueError(f"unknown space {space!r}; valid: {', '.join(SPACES)}")
+    scale = SPACES[space]
+
+    def compute():
+        states, sigmas = [], []
+
+        def cb(i, sigma, sigma_next, x_cur, x_next, _ctx):
+            if not states:
+                states.append(scale(sigma) * primary(x_cur, ms.method).detach().double().cpu())
+            states.append(scale(sigma_next) * primary(x_next, ms.method).detach().double().cpu())
+            sigmas.append((sigma, sigma_next))
+
+        invert(D, x, default_sigmas(D, steps), ms.method, guidance=ms.guidance, label=0,
+               seeds=sample_seeds(seed, range(len(x))), callback=cb)
+        freqs, power = lat.spectral_velocity(states, log=False)        # (T, B, C, K)
+        with np.errstate(divide="ignore"):
+            logp = np.log10(power.mean((1, 2)))
+        return xr.Dataset({"log_power": (("step", "freq"), np.asarray(logp, dtype=np.float64)),
+                           "sigma_from": ("step", np.array([float(s[0]) for s in sigmas])),
+                           "sigma_to": ("step", np.array([float(s[1]) for s in sigmas]))},
+                          coords={"freq": np.asarray(freqs, dtype=np.float64)})
+
+    key = {"cell": "velocity", "version": CACHE_VERSION, "model": D, "inputs": x, "method": ms.describe(),
+           "steps": int(steps), "space": space, "seed": int(seed)}
+    return ctx.cache.cell(key, compute)
+
+
+def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: dict | None = None) -> xr.Dataset:
+    """Fig. 17: log10 radial power of z_{i+1} - z_i per inversion step, averaged over channels and samples; z on the
+    VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
+    ctx = ctx or StudyContext()
+    st = Setup(spec, ctx, models)
+    labels = st.labels(VELOCITY_LABELS)
+    space, seed = spec["space"], int(spec["seed"])
+    x = st.inputs(st.data.test_source[:int(spec["n_samples"])])
+    specs = [st.method(label) for label in labels]
+    cells = [velocity_cell(ctx, st.model(ms.parameterization), x, ms, steps=st.prof.steps, space=space, seed=seed)
+             for ms in specs]
+    T = max(c.sizes["step"] for c in cells)
+
+    def pad(a):
+        a = np.asarray(a, dtype=np.float64)
+        return np.pad(a, [(0, T - len(a))] + [(0, 0)] * (a.ndim - 1), constant_values=np.nan)
+
+    ds = xr.Dataset({v: (("method", "step", *cells[0][v].dims[1:]), np.stack([pad(c[v].values) for c in cells]))
+                     for v in ("log_power", "sigma_from", "sigma_to")},
+                    coords={"method": labels, "step": np.arange(T), "freq": cells[0]["freq"].values})
+    ds.attrs.update(st.attrs(n_samples=len(x), seed=seed, space=space,
+                             definition="log10 of the radially averaged power |FFT(z_{i+1} - z_i)|^2 / (H W), "
+                                        "averaged over channels and samples before the log"))
     return ds

@@ -257,9 +257,8 @@ def filter_table(ds: xr.Dataset) -> pd.DataFrame:
     t = ds["filtered_s_hf"].mean("held_out").to_dataframe().reset_index()
     t["filter"] = t["filter"].map({"lowpass": "low-pass (HF removed)", "highpass": "high-pass (LF removed)"})
     out = t.pivot(index="kappa", columns="filter", values="filtered_s_hf")
-    if "unfiltered_s_hf" in ds:
-        base = float(ds["unfiltered_s_hf"].mean())
-        out = pd.concat([pd.DataFrame({c: [base] for c in out.columns}, index=[UNFILTERED]), out])
+    base = float(ds["unfiltered_s_hf"].mean())
+    out = pd.concat([pd.DataFrame({c: [base] for c in out.columns}, index=[UNFILTERED]), out])
     out.index.name, out.columns.name = None, "cutoff κ (fraction of Nyquist)"
     return out
 

@@ -56,21 +56,18 @@ def data_options(spec) -> dict:
                         f"got {raw!r}")
     prompts = prompt_options(spec)
     raw = {k: v for k, v in raw.items() if k not in prompts}
-    kind, _ = split_dataset(spec.dataset)
-    fn = DATASETS.get(kind)
     bad = [k for k in raw if k in _NOT_OPTIONS]
     if bad:
         raise ValueError(f"data_options may not set {', '.join(bad)}: the dataset string names the data "
                          f"(dataset='folder:<path>')")
-    if fn is not None:
-        sig = inspect.signature(fn).parameters
-        if not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
-            known = {"task", "size", "factor", *sig}
-            unknown = sorted(set(raw) - known)
-            if unknown:
-                raise ValueError(f"data_options {unknown} are not options of dataset {kind!r}; its options: "
-                                 f"{', '.join(sorted(k for k in known if k not in _NOT_OPTIONS))}")
-    return dict(raw)
+    kind, _ = split_dataset(spec.dataset)
+    sig = inspect.signature(DATASETS[kind]).parameters if kind in DATASETS else None
+    known = {"task", "size", "factor", *(sig or ())}
+    unknown = sorted(set(raw) - known)
+    if unknown and sig is not None and not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+        raise ValueError(f"data_options {unknown} are not options of dataset {kind!r}; its options: "
+                         f"{', '.join(sorted(k for k in known if k not in _NOT_OPTIONS))}")
+    return raw
 
 
 def spec_data(spec, factor: int | None = None):

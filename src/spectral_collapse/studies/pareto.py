@@ -17,7 +17,7 @@ from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_name, method_specs
-from .controls import image_scores, paired_metrics, realism_reference, score_outputs, scoring_settings, with_failures
+from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
 from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
 
@@ -59,8 +59,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     if ls is not None:
         out = ls.decode(out)
-    scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                           kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
+    scores = image_scores(out, src, gt, scoring, latent)
     # failed samples (studies.validity) are NaN and marked; a sweep expects some, so no warning per grid point
     cell = with_failures({k: scores[k] for k in SCORES}, out, latent, tr["nonfinite_step"].values, label=ms.label,
                          seed=seed, steps=prof.steps, warn=False)
@@ -157,8 +156,7 @@ def _bands(data, src, gt, scoring) -> tuple[dict, float, str]:
     validation crops' truths, or the realism reference crops on data without a paired split."""
     real, note = (gt, "the validation crops' ground truth") if gt is not None else \
         (realism_reference(data), "the realism reference crops (no paired ground truth)")
-    sc = image_scores(real, real if gt is None else src, None, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                      kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring["reference"])
+    sc = image_scores(real, real if gt is None else src, None, scoring)
     feats = sc["wav_features"][np.isfinite(sc["wav_features"]).all(1)]
     kid = rl.mmd2_unbiased(feats, scoring["reference_features"]) if gt is not None and len(feats) > 1 else np.nan
     return truth_bands(sc[BAND_OF["luma"]], sc[BAND_OF["chroma"]]), float(kid), note

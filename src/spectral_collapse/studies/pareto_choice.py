@@ -61,16 +61,11 @@ def pareto_front(x, y) -> np.ndarray:
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"x and y must be 1-d of the same length, got shapes {x.shape} and {y.shape}")
-    on = np.zeros(x.shape, bool)
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
-    order = ok[np.lexsort((-y[ok], -x[ok]))]
-    best_y, prev = -np.inf, None
-    for i in order:
-        if y[i] > best_y:
-            on[i], best_y, prev = True, y[i], i
-        elif y[i] == best_y and prev is not None and x[i] == x[prev]:
-            on[i] = True  # an exact duplicate of a front point is not dominated either
-    return on
+    ok = np.isfinite(x) & np.isfinite(y)
+    # dominated[i]: some finite j is at least as good on both and better on one (an exact duplicate is not)
+    ge = (x[None, :] >= x[:, None]) & (y[None, :] >= y[:, None]) & ok[None, :]
+    dominated = (ge & ((x[None, :] > x[:, None]) | (y[None, :] > y[:, None]))).any(1)
+    return ok & ~dominated
 
 
 def scaled(v) -> np.ndarray:

@@ -67,7 +67,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
     from .calibrate import ovg_for
     from .models import data_options, profile_models, spec_data, user_models
-    from .translation import scored_cell, method_specs, scoring_settings, test_subsets
+    from .translation import scored_cells, method_specs, scoring_settings, test_subsets
 
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
@@ -104,9 +104,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     asc = np.sort(sig.double().numpy())
     cells, guided = [], {}
     for ms in specs:
-        cell = scored_cell(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
-                           gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)
-        cells.append(cell)
+        cells.append(scored_cells(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
+                                  gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)[seed])
         guided[ms.label] = [] if ms.guidance is None else ms.guidance.schedule.guided_steps(asc)
 
     # timing: one translation of the same few inputs per method, same process, after an untimed warm-up

@@ -12,7 +12,7 @@ from ..inversion.methods import METHODS
 from ..metrics import latent as lat
 from ..metrics import spectral as spec
 from .controls import (CONTROLS, control_scores, image_scores, noise_sigma, paired_metrics,  # noqa: F401
-                       rgb_detail_energy, score_outputs, scoring_settings, warn_failed, with_failures)
+                       rgb_detail_energy, scoring_settings, warn_failed, with_failures)
 from .realism import add_kid, ovg_added_energy
 from .splits import test_subsets  # noqa: F401  (the translation tables' crops)
 from .cells import NoCache, translate_cell
@@ -23,8 +23,8 @@ from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPE
                             STABLE_OVG_LABEL, STOCHASTIC, MethodSpec, method_specs, ovg_setting)
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
-           "scoring_settings", "score_outputs", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics", "scored_cell"]
+           "scoring_settings", "translation_results", "run_translation_study", "run_main_results",
+           "from_noise_samples", "paired_metrics", "scored_cells"]
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -60,16 +60,17 @@ def _check_models_fit(models: dict, needed, x_in: torch.Tensor, dataset: str) ->
 
 
 def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                 n_images: int, groups: dict, ls=None) -> dict:
+                 n_images: int, groups: dict | None = None, ls=None) -> dict:
     """Translate ``x_in`` once (one cell), decode and score it, and cut it into one table cell per seed: ``groups``
-    {seed: positions of its crops in x_in}; set-level scores (S_G, KS) on each seed's own crops."""
+    {seed: positions of its crops in x_in} (None: every input, under ``seed``); set-level scores (S_G, KS) on each
+    seed's own crops."""
+    groups = groups or {seed: range(len(x_in))}
     tr = translate_cell(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size)
     out, latent = torch.from_numpy(tr["output"].values), torch.from_numpy(tr["latent"].values)
     bad = torch.from_numpy(tr["nonfinite_step"].values)
     if ls is not None:
         out = ls.decode(out)
-    scores = score_outputs(out, latent, src, gt, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"],
-                           kappa=scoring["kappa"], edges=scoring["edges"], reference=scoring.get("reference"))
+    scores = image_scores(out, src, gt, scoring, latent)
     whole = with_failures(scores, out, latent, bad.numpy(), label=ms.label, seed=seed, steps=steps, warn=False)
     cells = {}
     for s, pos in groups.items():
@@ -90,13 +91,6 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
         cell["latents"] = (lat_dims, lat_s[:k_img].numpy().astype(np.float32))
         cells[s] = cell.assign_coords(sample=np.arange(len(pos)))
     return cells
-
-
-def scored_cell(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_size: int, src, gt, scoring: dict,
-                n_images: int, ls=None) -> xr.Dataset:
-    """One (label, seed) of a translation table over every input of ``x_in`` (``scored_cells`` with one group)."""
-    return scored_cells(ctx, D, x_in, ms, seed=seed, steps=steps, batch_size=batch_size, src=src, gt=gt,
-                         scoring=scoring, n_images=n_images, groups={seed: range(len(x_in))}, ls=ls)[seed]
 
 
 def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_LABELS, seeds=None,
@@ -183,9 +177,10 @@ def translation_results(ctx, data, models: dict, *, profile: str, labels=PAPER_L
         {"cell": "from_noise", "version": CACHE_VERSION, "models": {p: models[p] for p in needed},
          "n": prof.n_from_noise, "steps": prof.steps, "seed": seeds[0], "mu_hf": float(scoring["mu_hf"]),
          "wavelet": scoring["wavelet"], "decoder": None if ls is None else ls.vae, "shape": tuple(x_all.shape[1:])},
-        lambda: from_noise_samples({p: _sampler(models[p]) for p in needed}, prof.n_from_noise, prof.steps,
-                                   mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], seed=seeds[0], space=ls,
-                                   shape=tuple(x_all.shape[1:])))
+        # a ModelPair (two-model translation) samples with its target model
+        lambda: from_noise_samples({p: getattr(models[p], "target", models[p]) for p in needed}, prof.n_from_noise,
+                                   prof.steps, mu_hf=scoring["mu_hf"], wavelet=scoring["wavelet"], seed=seeds[0],
+                                   space=ls, shape=tuple(x_all.shape[1:])))
     return ds.merge(noise)
 
 
@@ -210,13 +205,6 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
                                n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
-
-
-def _sampler(D):
-    """The model that samples: a ModelPair's target model, else the model itself."""
-    from ..models.denoisers import ModelPair
-
-    return D.target if isinstance(D, ModelPair) else D
 
 
 def run_main_results(spec, ctx) -> xr.Dataset:
@@ -263,11 +251,9 @@ def _ovg_drift(ctx, ds: xr.Dataset, data, models: dict, ls) -> xr.Dataset:
            "method": ms.describe(), "steps": int(ds.attrs["steps"]), "block": factor, "truth": truth}
     cell = ctx.cache.cell(key, lambda: drift_diagnostics(models[ms.parameterization], x, ms.method, ms.guidance,
                                                          int(ds.attrs["steps"]), block=factor, truth=truth))
-    cell.attrs = {k: v for k, v in cell.attrs.items() if k.startswith(DRIFT_ATTRS)}  # not the cell's own checksum
+    # the diagnostics' attrs, not the cell's own checksum
+    cell.attrs = {k: v for k, v in cell.attrs.items() if k.startswith(("ovg_drift_", "white_noise_", "truth_detail_"))}
     return cell
-
-
-DRIFT_ATTRS = ("ovg_drift_", "white_noise_", "truth_detail_")
 
 
 def from_noise_samples(models: dict, n: int, steps: int, *, mu_hf: float, wavelet: str, shape: tuple, seed: int = 0,
