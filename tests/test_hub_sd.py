@@ -227,7 +227,7 @@ def test_sdxl_added_conditions_reach_the_unet(folders):
     assert float((changed - D(x, 1.0, 0).eps).abs().max()) > 1e-6
     with pytest.raises(ValueError, match=r"micro_conditioning keys \['size'\] are unknown"):
         from_diffusers(folder, **PROMPTS, micro_conditioning={"size": (8, 8)})
-    with pytest.raises(ValueError, match=r"micro_conditioning applies to SDXL"):
+    with pytest.raises(ValueError, match=r"does not apply to a Stable Diffusion folder"):
         from_diffusers(folders["sd"], **PROMPTS, micro_conditioning=micro)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .degrade import nearest_downup
-from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
+from .download import check_download, data_root, fetch, not_prepared, safe_extract
 from .folder import check_factor, fit_square, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -176,7 +177,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
                              "to prepare it again, or use the same settings")
         manifest.unlink()
     if overwrite:
-        remove_tree(prep)
+        shutil.rmtree(prep, ignore_errors=True)
     (prep / "index").mkdir(parents=True, exist_ok=True)
     index, skipped = [], []
     for plate in tqdm(chosen, desc="BBBC021 plates", disable=not progress):
@@ -188,7 +189,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
                 got, miss = _prepare_plate(plate, [r for r in rows if r["plate"] == plate], dl / name, work / plate,
                                            prep / "images" / plate, size, percentiles)
             finally:
-                remove_tree(work / plate)
+                shutil.rmtree(work / plate, ignore_errors=True)
             _write_csv(got, part)
             skipped += miss
         with open(part, newline="", encoding="utf-8") as f:

@@ -2,9 +2,9 @@
 
 The folder is what ``save_pretrained`` writes: unet/ (``UNet2DModel``) or transformer/ (``DiTTransformer2DModel``),
 scheduler/ and optionally vae/ (``AutoencoderKL``: the network diffuses its latents). The scheduler decides the
-wrapper (models/scheduler_config.py): a DDPM-type scheduler gives a VP schedule and the eps / x0 / v denoiser, an
+wrapper (models/hub_folder.py): a DDPM-type scheduler gives a VP schedule and the eps / x0 / v denoiser, an
 EDM scheduler the EDM denoiser, a flow-matching scheduler the ``FlowDenoiser``. Text-conditioned folders (Stable
-Diffusion, SDXL: models/sd.py; SD3: models/sd3.py; Flux: models/flux.py) load with prompts in place of the labels,
+Diffusion, SDXL, SD3 and Flux: models/sd.py) load with prompts in place of the labels,
 ``from_diffusers(path, source_prompt=..., target_prompt=...)``. Anything else raises ``UnsupportedModelError``
 listing what is supported. The weight files are checked before loading (models/hub_checks.py). A hub id is read
 from the Hugging Face cache, downloaded first unless downloads are off.
@@ -25,20 +25,19 @@ from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
 from .hub_folder import FLUX as _FLUX, TEXT_UNET as _TEXT_UNET
 from .hub_folder import SUPPORTED, UnsupportedModelError
-from .hub_folder import read_json as _read_json, text_network as _text_network, unsupported as _unsupported
-from .scheduler_config import EDMSettings, schedule_from_config
-from .scheduler_config import image_tokens as _tokens
+from .hub_folder import EDMSettings, schedule_from_config
+from .hub_folder import image_tokens as _tokens, read_json as _read_json, text_network as _text_network
+from .hub_folder import unsupported as _unsupported
 from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
-from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
-from .flux import FLUX_SIDE, load_flux
-from .sd3 import SD3_PARTS, load_sd3
+from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
+from .sd import prompts_from_options
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
            "ModelCheckError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
-_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
+_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
 _TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
          "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
          "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
@@ -154,7 +153,7 @@ def _check_components(folder: Path) -> str:
     used = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and any(v)}
     known = {"unet", "transformer", "scheduler", "vae"}
     if _text_network(folder):
-        known |= {*TEXT_PARTS, *IGNORED_PARTS, *SD3_PARTS}
+        known |= {*TEXT_PARTS, *IGNORED_PARTS}
     extra = sorted(used - known)
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
@@ -224,15 +223,12 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     import diffusers
 
     conditions, conditional = None, True
-    if text == _TEXT_UNET:
-        net, conditions = load_text_unet(folder, _index(folder), prompts, dtype=dtype, device=device,
-                                         vae_downsample=down)
-    elif text:
-        if par != "flow":
+    if text:
+        if text != _TEXT_UNET and par != "flow":
             raise _unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
                                f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
-        net, conditions = (load_flux(folder, _index(folder), prompts, side, dtype=dtype, device=device)
-                           if text == _FLUX else load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device))
+        net, conditions = load_text(folder, _index(folder), text, prompts, side=side or FLUX_SIDE, dtype=dtype,
+                                    device=device, vae_downsample=down)
     else:
         check_shapes(folder / sub)
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)
