@@ -1,18 +1,12 @@
 """Verified, resumable downloads for the real datasets, each file checked against its expected SHA-256.
 
-The paper's datasets (BBBC021, Edges2Shoes) are too large to bundle; users with internet fetch them once with
-``python -m spectral_collapse.cli download <name>``. A download streams into ``<dest>.part`` and is renamed to
-``dest`` only after its size and SHA-256 check out. A partial ``.part`` is resumed (``Range`` + ``If-Range``) only
-when the server's strong ETag was recorded when it started (``<dest>.part.json``); an answer for another version
-restarts from byte 0. Plain ``http://`` is refused unless allowed (``allow_http=True``, ``download --allow-http`` or
-``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``); ``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download
-raise at once.
-
-Expected hashes (neither host publishes a checksum): the lock file ``downloads.lock.json``, where the first
-complete download of each file records its SHA-256 (trust on first use). The lock file is
-``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``<x>/data/downloads.lock.json`` for a data root ``<x>/data/raw``
-(committed, so every clone is held to it), else ``<data root>/downloads.lock.json``; its keys are
-``<dataset>/<file name>``. A host that really replaces a file: delete its entry.
+A download streams into ``<dest>.part`` and becomes ``dest`` only after its size and SHA-256 check out; a partial
+file is resumed (``Range`` + ``If-Range``) only under the strong ETag recorded when it started. Plain ``http://`` is
+refused unless allowed (``allow_http=True``, ``download --allow-http`` or ``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``);
+``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise at once. Neither host publishes a
+checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the lock file
+(``lock_path``: ``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``data/downloads.lock.json`` beside a data root
+``data/raw``, committed), keyed ``<dataset>/<file name>``; a host that really replaces a file: delete its entry.
 """
 from __future__ import annotations
 

@@ -56,25 +56,14 @@ def tiny_vae(seed: int = 0, **config):
                          layers_per_block=1, norm_num_groups=4, sample_size=IMAGE_SIDE, **config)
 
 
-def _byte_chars() -> list[str]:
-    """The 256 printable characters byte-level BPE uses for the bytes (GPT-2 / CLIP's byte-to-unicode table)."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
 def write_tokenizer(folder: str | Path):
     """A CLIP tokenizer from a vocab.json / merges.txt written into ``folder``: every byte alone and word-final, and
     the merges of the example prompts' words."""
     from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode   # GPT-2 / CLIP's byte-to-character table
 
     folder = Path(folder)
-    chars = _byte_chars()
+    chars = list(bytes_to_unicode().values())
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in [*chars, *(c + "</w>" for c in chars)]:
         vocab.setdefault(c, len(vocab))

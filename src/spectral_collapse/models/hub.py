@@ -2,12 +2,10 @@
 
 The folder is what ``save_pretrained`` writes: unet/ (``UNet2DModel``) or transformer/ (``DiTTransformer2DModel``),
 scheduler/ and optionally vae/ (``AutoencoderKL``: the network diffuses its latents). The scheduler decides the
-wrapper (models/hub_folder.py): a DDPM-type scheduler gives a VP schedule and the eps / x0 / v denoiser, an
-EDM scheduler the EDM denoiser, a flow-matching scheduler the ``FlowDenoiser``. Text-conditioned folders (Stable
-Diffusion, SDXL, SD3 and Flux: models/sd.py) load with prompts in place of the labels,
-``from_diffusers(path, source_prompt=..., target_prompt=...)``. Anything else raises ``UnsupportedModelError``
-listing what is supported. The weight files are checked before loading (models/hub_checks.py). A hub id is read
-from the Hugging Face cache, downloaded first unless downloads are off.
+wrapper (``hub_folder.schedule_from_config``): eps / x0 / v, EDM or flow. Text-conditioned folders (SD, SDXL, SD3,
+Flux: models/sd.py) take prompts in place of the labels. Anything else raises ``UnsupportedModelError`` listing what
+is supported; weight files are checked before loading (models/hub_checks.py); a hub id is read from the Hugging Face
+cache, downloaded first unless downloads are off.
 """
 from __future__ import annotations
 
@@ -38,10 +36,6 @@ __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
-_TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
-         "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
-         "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
-         "text_encoder_2/)")
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
@@ -130,23 +124,6 @@ def _index(folder: Path) -> dict:
     return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
 
-def _vae_downsample(folder: Path) -> int:
-    """How much the folder's VAE shrinks an image side: 2 per level after the first (8 when it has no vae/)."""
-    vae_cfg = folder / "vae" / "config.json"
-    return 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
-
-
-def flux_latent_side(image_size: int | None, down: int, what: str) -> int:
-    """The latent side of a Flux model run on ``image_size``-px images (None: the pipeline's default 128), checked
-    to pack into whole 2 x 2 patches."""
-    if image_size is None:
-        return FLUX_SIDE
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down):
-        raise ValueError(f"image_size={image_size!r} for {what}: a Flux model takes images whose side is a positive "
-                         f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
-    return image_size // down
-
-
 def _check_components(folder: Path) -> str:
     """The network's subfolder ("unet" or "transformer"); raises for components the suite cannot use."""
     index = _index(folder)
@@ -157,7 +134,7 @@ def _check_components(folder: Path) -> str:
     extra = sorted(used - known)
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
-                           f"{', '.join(extra)} (text or image conditioning, other autoencoders); {_TEXT}")
+                           f"{', '.join(extra)} (text or image conditioning, other autoencoders)")
     nets = [k for k in _NETWORKS if (folder / k / "config.json").exists()]
     if len(nets) != 1:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir())) or "no subfolders"
@@ -169,7 +146,7 @@ def _check_components(folder: Path) -> str:
     text = cls == _text_network(folder)
     if cls in _TEXT_NETWORKS and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
-                           f"{_TEXT_NETWORKS[cls]}; {_TEXT}")
+                           f"{_TEXT_NETWORKS[cls]}")
     if cls != _NETWORKS[nets[0]] and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
     vae = folder / "vae" / "config.json"
@@ -210,8 +187,13 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     if image_size is not None and text != _FLUX:
         raise ValueError(f"image_size={image_size!r} applies to Flux folders, whose transformer has no sample size; "
                          f"{folder / sub} names its own: leave image_size out")
-    down = _vae_downsample(folder)
-    side = flux_latent_side(image_size, down, str(folder)) if text == _FLUX else None
+    vae_cfg = folder / "vae" / "config.json"   # the VAE halves the side at each level after the first
+    down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
+    bad = isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down)
+    if image_size is not None and bad:
+        raise ValueError(f"image_size={image_size!r} for {folder}: a Flux model takes images whose side is a positive "
+                         f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
+    side = (FLUX_SIDE if image_size is None else image_size // down) if text == _FLUX else None
     tokens = (side // 2) ** 2 if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
     if shift is not None and par != "flow":

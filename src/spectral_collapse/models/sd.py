@@ -1,14 +1,11 @@
-"""Text-conditioned diffusers folders as the suite's denoiser: Stable Diffusion, SDXL, SD3 and Flux, prompts for labels.
+"""Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
 Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
 Each prompt is encoded once at loading, as the pipeline's ``encode_prompt`` does, into one table,
 ``class_embedding``, so the network is called as a class-conditional one: classifier-free guidance and Null-Class
-inversion (of the null row: null-text inversion, Mokady et al. 2023) run unchanged. SD: the last CLIP states; SDXL:
-both encoders' penultimate states, the pooled projection and the micro-conditioning time ids; SD3: both CLIP
-encoders' penultimate states (zero-padded to the T5 width) followed by T5's states on ``SD3_T5_TOKENS`` tokens (zeros
-without text_encoder_3/) and both pooled outputs; Flux: T5's states and CLIP's pooled output, the latents packed
-in 2 x 2 patches with their position ids, ``micro_conditioning={"guidance_scale": g}`` for a guidance-distilled
-model (default 3.5) and the dynamic shift resolved for ``from_diffusers(path, image_size=...)``.
+inversion (of the null row: null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents stay
+(B, C, H, W) and are packed 2 x 2 for the network; a guidance-distilled Flux model takes
+``micro_conditioning={"guidance_scale": g}`` (default 3.5).
 """
 from __future__ import annotations
 
@@ -267,7 +264,9 @@ def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
 
 @torch.no_grad()
 def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``."""
+    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``: SD the last
+    CLIP states; SDXL both encoders' penultimate states and the projection's pooled output; SD3 those of both CLIP
+    encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
     def ids(enc, length=None):
         return token_ids(enc[0], text, length or enc[0].model_max_length, device)
 
