@@ -257,7 +257,8 @@ def test_sd3_folders_that_cannot_map_say_why(folders, tmp_path):
     one = tmp_path / "one_clip"
     shutil.copytree(full, one)
     shutil.rmtree(one / "text_encoder_2")
-    with pytest.raises(UnsupportedModelError, match=r"no text_encoder_2/ or tokenizer_2/; an SD3 folder needs text_encoder/"):
+    with pytest.raises(UnsupportedModelError,
+                       match=r"no text_encoder_2/ or tokenizer_2/; an SD3 folder needs text_encoder/"):
         from_diffusers(one, **PROMPTS)
     bare = tmp_path / "bare"                                       # the transformer without its text encoders
     for part in ("transformer", "scheduler"):

@@ -39,10 +39,8 @@ _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_P
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
-    "SD3Transformer2DModel": "it takes text-encoder tokens (encoder_hidden_states) and pooled text embeddings "
-                             "(pooled_projections) at every call; its unconditional input is the empty prompt encoded "
-                             "by its text encoders, and zero embeddings are no neutral stand-in (the joint attention's "
-                             "output changes with the number of zero tokens)",
+    "SD3Transformer2DModel": "it takes text-encoder tokens and pooled text embeddings (pooled_projections) at "
+                             "every call, and zero embeddings are no neutral stand-in for the encoded empty prompt",
     "FluxTransformer2DModel": "it takes T5 tokens, pooled CLIP embeddings and their position ids at every call, on "
                               "latents packed 2 x 2",
 }

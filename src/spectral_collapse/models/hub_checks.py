@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["ModelCheckError", "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate", "fits", "MEMORY_ENV"]
+__all__ = ["ModelCheckError", "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate",
+           "fits", "MEMORY_ENV"]
 
 MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"
 _GIB = 2 ** 30
