@@ -227,7 +227,7 @@ def test_sdxl_added_conditions_reach_the_unet(folders):
     assert float((changed - D(x, 1.0, 0).eps).abs().max()) > 1e-6
     with pytest.raises(ValueError, match=r"micro_conditioning keys \['size'\] are unknown"):
         from_diffusers(folder, **PROMPTS, micro_conditioning={"size": (8, 8)})
-    with pytest.raises(ValueError, match=r"micro_conditioning applies to SDXL"):
+    with pytest.raises(ValueError, match=r"does not apply to a Stable Diffusion folder"):
         from_diffusers(folders["sd"], **PROMPTS, micro_conditioning=micro)
 
 
@@ -375,3 +375,17 @@ def test_unsupported_text_conditioned_folders_say_why(folders, tmp_path):
     (t5 / "model_index.json").write_text(json.dumps({**index, "text_encoder": ["transformers", "T5EncoderModel"]}))
     with pytest.raises(UnsupportedModelError, match=r"holds a T5EncoderModel; the supported text encoders are CLIP"):
         from_diffusers(t5, **PROMPTS)
+
+
+@pytest.mark.parametrize("config,match", [
+    ({"addition_embed_type": "text"}, r"addition_embed_type 'text'; Stable Diffusion has none and SDXL 'text_time'"),
+    ({"num_class_embeds": 10}, r"has a class embedding .*the suite runs text-to-image U-Nets"),
+    ({"encoder_hid_dim_type": "text_proj"}, r"projects its conditioning \(encoder_hid_dim_type 'text_proj'\)"),
+])
+def test_unet_variants_that_are_not_text_to_image_are_refused_from_the_config(tmp_path, config, match):
+    """Upscalers, image-variation and projected-conditioning U-Nets are refused before any encoder is loaded."""
+    from spectral_collapse.models.sd import _family
+
+    with pytest.raises(UnsupportedModelError, match=match):
+        _family(tmp_path, "UNet2DConditionModel", {"in_channels": 4, **config})
+    assert _family(tmp_path, "UNet2DConditionModel", {"in_channels": 4, "addition_embed_type": "text_time"}) == "sdxl"

@@ -223,7 +223,7 @@ def test_a_folder_without_prompts_says_which_to_pass(folders):
         from_diffusers(folders["t5"])
     with pytest.raises(MissingPromptError, match=r"text-conditioned model.*source_prompt.*target_prompt"):
         from_diffusers(folders["no_t5"], target_prompt=TGT)
-    with pytest.raises(ValueError, match=r"micro_conditioning applies to SDXL .* SD3 folder"):
+    with pytest.raises(ValueError, match=r"micro_conditioning original_size does not apply to an SD3 folder"):
         from_diffusers(folders["t5"], **PROMPTS, micro_conditioning={"original_size": (8, 8)})
     with pytest.raises(ValueError, match=r"labels=.* applies to class-conditional networks"):
         from_diffusers(folders["t5"], **PROMPTS, labels=(0, 1, 2))
@@ -257,7 +257,8 @@ def test_sd3_folders_that_cannot_map_say_why(folders, tmp_path):
     one = tmp_path / "one_clip"
     shutil.copytree(full, one)
     shutil.rmtree(one / "text_encoder_2")
-    with pytest.raises(UnsupportedModelError, match=r"no text_encoder_2/ or tokenizer_2/; an SD3 folder needs both"):
+    with pytest.raises(UnsupportedModelError,
+                       match=r"no text_encoder_2/ or tokenizer_2/; an SD3 folder needs text_encoder/"):
         from_diffusers(one, **PROMPTS)
     bare = tmp_path / "bare"                                       # the transformer without its text encoders
     for part in ("transformer", "scheduler"):

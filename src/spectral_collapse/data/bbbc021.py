@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 
 from .degrade import nearest_downup
-from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
-from .folder import check_factor, fit_square, split_indices, to_tensor
+from .download import check_download, data_root, fetch, not_prepared, safe_extract
+from .folder import check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
 __all__ = ["BASE_URL", "IMAGE_CSV", "ARCHIVE", "CHANNELS", "PERCENTILES", "download", "prepare", "load_bbbc021",
@@ -176,7 +177,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
                              "to prepare it again, or use the same settings")
         manifest.unlink()
     if overwrite:
-        remove_tree(prep)
+        shutil.rmtree(prep, ignore_errors=True)
     (prep / "index").mkdir(parents=True, exist_ok=True)
     index, skipped = [], []
     for plate in tqdm(chosen, desc="BBBC021 plates", disable=not progress):
@@ -188,7 +189,7 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
                 got, miss = _prepare_plate(plate, [r for r in rows if r["plate"] == plate], dl / name, work / plate,
                                            prep / "images" / plate, size, percentiles)
             finally:
-                remove_tree(work / plate)
+                shutil.rmtree(work / plate, ignore_errors=True)
             _write_csv(got, part)
             skipped += miss
         with open(part, newline="", encoding="utf-8") as f:
@@ -205,13 +206,6 @@ def prepare(root=None, *, size: int = PREPARED_SIZE, percentiles: tuple[float, f
     return prep
 
 
-def _load_png(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as img:
-        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-
-
 def load_bbbc021(
     *,
     size: int = 256,  # output size; at most the prepared size (smaller sizes are box- or bilinear-downscaled)
@@ -222,6 +216,8 @@ def load_bbbc021(
     max_per_pool: int | None = None,  # cap on images per pool (source, target, test); None = all (~10 GB at 256)
 ) -> UnpairedDomains:
     """Prepared BBBC021 as unpaired ×``factor`` SR: degraded source fields (label 0), clean target fields (label 1)."""
+    from PIL import Image
+
     check_factor(size, factor)
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction}")
@@ -246,7 +242,7 @@ def load_bbbc021(
     for part in parts:
         chosen = {fields[i] for i in part}
         files = [r["file"] for r in index if r["field"] in chosen][:max_per_pool]
-        x = to_tensor([_load_png(prep / f) for f in files])
+        x = to_tensor([read_rgb(Image.open(prep / f)) for f in files])
         if size != psize:
             x = fit_square(x, size, mode="area" if psize % size == 0 else "bilinear").clamp(-1, 1)
         pools.append((x, files))

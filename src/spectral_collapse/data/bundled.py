@@ -52,62 +52,51 @@ def _check(size, factor, stride, uses_factor: bool) -> int:
     if uses_factor:
         check_sr_factor(factor)
         if size % factor:
-            raise ValueError(f"size {size} is not a multiple of factor {factor}; use e.g. size={size - size % factor or factor}")
+            raise ValueError(f"size {size} is not a multiple of factor {factor}; use e.g. "
+                             f"size={size - size % factor or factor}")
     stride = size // 4 if stride is None else stride
     if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
         raise ValueError(f"stride must be an integer >= 1 (default size // 4), got {stride!r}")
     return int(stride)
 
 
-def _meta(name, size, stride, origins, counts, **extra) -> dict:
-    return {"dataset": name, "image": "skimage.data.immunohistochemistry() (512x512 RGB)", "size": int(size),
-            "stride": int(stride), "regions": IHC_REGIONS, "crop_origins": origins, "counts": counts,
-            "labels": {"source": 0, "target": 1, "null": 2}, "licence": "no known copyright restrictions",
-            "credit": IHC_CREDIT, **extra}
-
-
-@functools.lru_cache(maxsize=16)
-def _split(size: int, stride: int):
+@functools.lru_cache(maxsize=32)
+def _ihc(name: str, size: int, stride: int, factor: int | None, canny: tuple) -> UnpairedDomains:
+    """The IHC dataset ``name`` (cached): crops of the three bands, source and test inputs degraded by
+    ``nearest_downup(factor)`` (ihc-sr) or ``edge_map(**canny)`` (ihc-edges)."""
     img = ihc_image()
     tgt, o_tgt = extract_crops(img, IHC_REGIONS["target"], size, stride)
     src, o_src = extract_crops(img, IHC_REGIONS["source"], size, stride)
     test, o_test = extract_crops(img, IHC_REGIONS["test"], size, size)
-    return tgt, src, test, {"target": o_tgt, "source": o_src, "test": o_test}
-
-
-@functools.lru_cache(maxsize=16)
-def _ihc_sr(size: int, factor: int, stride: int) -> UnpairedDomains:
-    tgt, src, test, origins = _split(size, stride)
-    counts = {"source": len(src), "target": len(tgt), "test": len(test)}
-    meta = _meta("ihc-sr", size, stride, origins, counts, factor=int(factor),
-                 degradation=f"nearest_downup(factor={factor}): top-left pixel of each block, repeated",
-                 description=f"x{factor} nearest-neighbour super-resolution on IHC tissue crops")
-    return UnpairedDomains("ihc-sr", size, nearest_downup(src, factor), tgt, nearest_downup(test, factor), test, meta,
-                           task=Task("sr", int(factor)))
+    if name == "ihc-sr":
+        degrade, task = functools.partial(nearest_downup, factor=factor), Task("sr", factor)
+        extra = dict(factor=factor, degradation=f"nearest_downup(factor={factor}): top-left pixel of each block, "
+                                                f"repeated",
+                     description=f"x{factor} nearest-neighbour super-resolution on IHC tissue crops")
+    else:
+        degrade, task = functools.partial(edge_map, **dict(canny)), Task("edges")
+        extra = dict(factor=None, canny=dict(canny),
+                     degradation="edge_map: Canny edges of the luminance, dark on white",
+                     description="edges -> tissue translation on IHC crops (Edges2Shoes-like)")
+    meta = {"dataset": name, "image": "skimage.data.immunohistochemistry() (512x512 RGB)", "size": int(size),
+            "stride": int(stride), "regions": IHC_REGIONS,
+            "crop_origins": {"target": o_tgt, "source": o_src, "test": o_test},
+            "counts": {"source": len(src), "target": len(tgt), "test": len(test)},
+            "labels": {"source": 0, "target": 1, "null": 2}, "licence": "no known copyright restrictions",
+            "credit": IHC_CREDIT, **extra}
+    return UnpairedDomains(name, size, degrade(src), tgt, degrade(test), test, meta, task=task)
 
 
 def ihc_sr(*, size: int = 32, factor: int = 4, stride: int | None = None) -> UnpairedDomains:
     """×``factor`` SR: source = nearest_downup of source-band crops, target = clean target-band crops (cached)."""
     stride = _check(size, factor, stride, True)
-    return _ihc_sr(int(size), int(factor), stride)
-
-
-@functools.lru_cache(maxsize=16)
-def _ihc_edges(size: int, stride: int, canny: tuple) -> UnpairedDomains:
-    tgt, src, test, origins = _split(size, stride)
-    kw = dict(canny)
-    counts = {"source": len(src), "target": len(tgt), "test": len(test)}
-    meta = _meta("ihc-edges", size, stride, origins, counts, factor=None, canny=kw,
-                 degradation="edge_map: Canny edges of the luminance, dark on white",
-                 description="edges -> tissue translation on IHC crops (Edges2Shoes-like)")
-    return UnpairedDomains("ihc-edges", size, edge_map(src, **kw), tgt, edge_map(test, **kw), test, meta,
-                           task=Task("edges"))
+    return _ihc("ihc-sr", int(size), stride, int(factor), ())
 
 
 def ihc_edges(*, size: int = 32, factor: int = 4, stride: int | None = None, **canny) -> UnpairedDomains:
     """Edges -> tissue: source = edge_map of source-band crops (``canny`` goes to edge_map), target = clean crops."""
     stride = _check(size, factor, stride, False)
-    return _ihc_edges(int(size), stride, tuple(sorted(canny.items())))
+    return _ihc("ihc-edges", int(size), stride, None, tuple(sorted(canny.items())))
 
 
 register_dataset("ihc-sr", ihc_sr)

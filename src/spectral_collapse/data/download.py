@@ -1,41 +1,37 @@
 """Verified, resumable downloads for the real datasets, each file checked against its expected SHA-256.
 
-The paper's datasets (BBBC021, Edges2Shoes) are too large to bundle; users with internet fetch them once with
-``python -m spectral_collapse.cli download <name>``. A download streams into ``<dest>.part`` and is renamed to
-``dest`` only after its size and SHA-256 check out. A partial ``.part`` is resumed (``Range`` + ``If-Range``) only
-when the server's strong ETag was recorded when it started (``<dest>.part.json``); an answer for another version
-restarts from byte 0. Plain ``http://`` is refused unless allowed (``allow_http=True``, ``download --allow-http`` or
-``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``); ``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download
-raise at once.
-
-Expected hashes: a checksum the host publishes (:data:`PUBLISHED`; neither host publishes one), else the lock file
-``downloads.lock.json``, where the first complete download of each file records its SHA-256 (trust on first use).
-The lock file is ``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``<x>/data/downloads.lock.json`` for a data root
-``<x>/data/raw`` (committed, so every clone is held to it), else ``<data root>/downloads.lock.json``; its keys are
-``<dataset>/<file name>``. A host that really replaces a file: delete its entry.
+A download streams into ``<dest>.part`` and becomes ``dest`` only after its size and SHA-256 check out; a partial
+file is resumed (``Range`` + ``If-Range``) only under the strong ETag recorded when it started. Plain ``http://`` is
+refused unless allowed (``allow_http=True``, ``download --allow-http`` or ``SPECTRAL_COLLAPSE_ALLOW_HTTP=1``);
+``SPECTRAL_COLLAPSE_OFFLINE=1`` (or :func:`set_offline`) makes every download raise at once. Neither host publishes a
+checksum, so the first complete download of each file records its SHA-256 (trust on first use) in the lock file
+(``lock_path``: ``$SPECTRAL_COLLAPSE_DOWNLOAD_LOCK``, else ``data/downloads.lock.json`` beside a data root
+``data/raw``, committed), keyed ``<dataset>/<file name>``; a host that really replaces a file: delete its entry.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import http.client
 import importlib
+import itertools
 import json
 import os
 import shutil
 import sys
+import tarfile
 import urllib.error
 import urllib.request
 import warnings
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 from ..digest import read_sha256
-from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
     "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "UnsafeArchiveError",
     "ArchiveLimitError", "DatasetNotPreparedError", "set_offline", "is_offline", "data_root", "sha256_file",
     "verify_file", "download", "safe_extract", "download_dataset", "prepare_dataset", "not_prepared",
-    "LOCK_ENV", "LOCK_NAME", "PUBLISHED", "lock_path", "read_lock", "fetch", "check_download",
+    "LOCK_ENV", "LOCK_NAME", "lock_path", "read_lock", "fetch", "check_download",
 ]
 
 OFFLINE_ENV = "SPECTRAL_COLLAPSE_OFFLINE"  # "1" / "true" / "yes" forbids every download (tests and CI set it)
@@ -43,8 +39,6 @@ DATA_ROOT_ENV = "SPECTRAL_COLLAPSE_DATA"  # default root for raw datasets when n
 HTTP_ENV = "SPECTRAL_COLLAPSE_ALLOW_HTTP"
 LOCK_ENV = "SPECTRAL_COLLAPSE_DOWNLOAD_LOCK"
 LOCK_NAME = "downloads.lock.json"
-# "<dataset>/<file name>" -> {"sha256", "size", "source"}: checksums the data's hosts publish. None is published.
-PUBLISHED: dict[str, dict] = {}
 _OFFLINE_OVERRIDE: bool | None = None  # set_offline(); None = follow the environment variable
 _CHUNK = 1 << 20
 sha256_file = read_sha256  # hex SHA-256 of a file, read now
@@ -60,6 +54,14 @@ class OfflineError(DownloadError):
 
 class IntegrityError(DownloadError):
     """A downloaded file does not have the expected size or SHA-256."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds members that would be written outside the target folder, or exceeds the limits."""
+
+
+class ArchiveLimitError(UnsafeArchiveError):
+    """An archive holds more members or more uncompressed bytes than the limits allow."""
 
 
 class DatasetNotPreparedError(FileNotFoundError):
@@ -106,45 +108,6 @@ def verify_file(path: str | os.PathLike, *, sha256: str | None = None, size: int
             raise IntegrityError(f"{label}: SHA-256 {got}, expected {sha256.lower()} ({expected_from})")
 
 
-def _discard(part: Path, meta: Path) -> None:
-    part.unlink(missing_ok=True)
-    meta.unlink(missing_ok=True)
-
-
-def _resume_etag(part: Path, meta: Path, url: str) -> str | None:
-    """The strong ETag recorded when ``part`` was started from ``url``; without one ``part`` is discarded (a
-    Last-Modified date has one-second resolution, so a file replaced within that second would be spliced)."""
-    try:
-        info = json.loads(meta.read_text())
-    except (OSError, ValueError):
-        info = None
-    if part.exists() and part.stat().st_size and isinstance(info, dict) and info.get("url") == url and info.get("etag"):
-        return info["etag"]
-    _discard(part, meta)
-    return None
-
-
-def _open(url: str, start: int, etag: str | None, timeout: float):
-    """Open `url`, asking for bytes from `start` on (If-Range: etag) when start > 0; returns the response."""
-    req = urllib.request.Request(url, headers={"User-Agent": "spectral-collapse-downloader"})
-    if start > 0:
-        req.add_header("Range", f"bytes={start}-")
-        req.add_header("If-Range", etag)
-    try:
-        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked by caller)
-    except urllib.error.HTTPError as err:
-        if err.code == 416 and start > 0:
-            return err  # range past the end: the partial file is fetched again
-        raise DownloadError(f"HTTP {err.code} {err.reason} for {url}; check the URL or try again later") from err
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
-        raise DownloadError(f"cannot reach {url}: {err}; check your connection (or the proxy) and retry") from err
-    if url.lower().startswith("https://") and not resp.geturl().lower().startswith("https://"):
-        resp.close()
-        raise DownloadError(f"{url} redirected to {resp.geturl()}, which is not HTTPS; refusing the downgrade "
-                            "(use an https:// mirror, or that address itself if you trust it)")
-    return resp
-
-
 def download(
     url: str,
     dest: str | os.PathLike,
@@ -159,10 +122,10 @@ def download(
     allow_http: bool | None = None,  # plain http:// (no transport security); None: $SPECTRAL_COLLAPSE_ALLOW_HTTP
 ) -> Path:
     """Fetch `url` to `dest` once, verified; return dest. Idempotent: a present, verifying dest is not re-fetched."""
+    from tqdm.auto import tqdm
+
     dest = Path(dest)
     fix = fix or f"delete {dest} and rerun, or check the expected value (the file on the server may have changed)"
-    again = dict(sha256=sha256, size=size, progress=progress, timeout=timeout, expected_from=expected_from, fix=fix,
-                 allow_http=allow_http)
     if dest.exists():
         try:
             verify_file(dest, sha256=sha256, size=size, expected_from=expected_from)
@@ -185,30 +148,70 @@ def download(
                             f"(allow_http=True, `download --allow-http`, or {HTTP_ENV}=1)")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, meta = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.json")
-    etag = _resume_etag(part, meta, url) if resume else _discard(part, meta)
-    start = part.stat().st_size if etag else 0
-    with _open(url, start, etag, timeout) as resp:
-        status = getattr(resp, "status", None) or resp.getcode()
-        if status == 206:
-            content_range = resp.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
-            first = content_range.split(" ")[-1].split("-")[0]
-            if not first.isdigit() or int(first) != start:
-                raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte {start}")
-            tail = content_range.rsplit("/", 1)[-1]
-            total = int(tail) if tail.isdigit() else None
-        if status == 416 or (status == 206 and resp.headers.get("ETag") not in (None, etag)):
-            # past the end, or the server ignored If-Range and sent another version: never splice two versions
-            _discard(part, meta)
-            return download(url, dest, resume=False, **again)
-        if status != 206:  # 200: full body (no partial file, a changed file under If-Range, no range support)
-            start = 0
-            length = resp.headers.get("Content-Length")
-            total = int(length) if length and length.isdigit() else None
-            etag = resp.headers.get("ETag")
-            meta.write_text(json.dumps({"url": url, "etag": None if not etag or etag.startswith("W/") else etag}))
-        if size is not None and total is not None and total != size:
-            raise IntegrityError(f"{url}: server reports {total} bytes, expected {size}; {fix}")
-        _stream(resp, part, "ab" if start else "wb", start, total, progress, dest.name, url)
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, ValueError):
+        info = None
+    # a partial file is resumed only under the strong ETag recorded when it started: a Last-Modified date has
+    # one-second resolution, so a file replaced within that second would be spliced
+    ok = resume and isinstance(info, dict) and info.get("url") == url and part.exists() and part.stat().st_size
+    etag = info.get("etag") if ok else None
+    while True:  # at most twice: a resume refused (416, another version) starts over from byte 0
+        if not etag:
+            part.unlink(missing_ok=True)
+            meta.unlink(missing_ok=True)
+        start = part.stat().st_size if etag else 0
+        req = urllib.request.Request(url, headers={"User-Agent": "spectral-collapse-downloader"})
+        if start > 0:
+            req.add_header("Range", f"bytes={start}-")
+            req.add_header("If-Range", etag)
+        try:
+            resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http/https only, checked above)
+        except urllib.error.HTTPError as err:
+            if err.code == 416 and start > 0:  # range past the end: the partial file is fetched again
+                etag = None
+                continue
+            raise DownloadError(f"HTTP {err.code} {err.reason} for {url}; check the URL or try again later") from err
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+            raise DownloadError(f"cannot reach {url}: {err}; check your connection (or the proxy) and retry") from err
+        if url.lower().startswith("https://") and not resp.geturl().lower().startswith("https://"):
+            resp.close()
+            raise DownloadError(f"{url} redirected to {resp.geturl()}, which is not HTTPS; refusing the downgrade "
+                                "(use an https:// mirror, or that address itself if you trust it)")
+        with resp:
+            status = getattr(resp, "status", None) or resp.getcode()
+            if status == 206:
+                content_range = resp.headers.get("Content-Range", "")  # "bytes START-END/TOTAL"
+                first = content_range.split(" ")[-1].split("-")[0]
+                if not first.isdigit() or int(first) != start:
+                    raise DownloadError(f"{url}: server answered range {content_range!r} to a request from byte "
+                                        f"{start}")
+                tail = content_range.rsplit("/", 1)[-1]
+                total = int(tail) if tail.isdigit() else None
+                if resp.headers.get("ETag") not in (None, etag):  # another version: never splice two versions
+                    etag = None
+                    continue
+            else:  # 200: full body (no partial file, a changed file under If-Range, no range support)
+                start = 0
+                length = resp.headers.get("Content-Length")
+                total = int(length) if length and length.isdigit() else None
+                etag = resp.headers.get("ETag")
+                meta.write_text(json.dumps({"url": url, "etag": None if not etag or etag.startswith("W/") else etag}))
+            if size is not None and total is not None and total != size:
+                raise IntegrityError(f"{url}: server reports {total} bytes, expected {size}; {fix}")
+            with tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name,
+                      disable=not progress, leave=False) as bar, open(part, "ab" if start else "wb") as f:
+                while True:
+                    try:
+                        block = resp.read(_CHUNK)
+                    except (OSError, ValueError, http.client.HTTPException) as err:  # cut short: keep the .part
+                        raise DownloadError(f"{url}: transfer interrupted after {f.tell()} bytes ({err}); rerun to "
+                                            f"resume from {part}") from err
+                    if not block:
+                        break
+                    f.write(block)
+                    bar.update(len(block))
+        break
     got = part.stat().st_size
     if total is not None and got != total:
         raise DownloadError(
@@ -217,30 +220,12 @@ def download(
     try:
         verify_file(part, sha256=sha256, size=size, expected_from=expected_from, label=f"{dest} (from {url})")
     except IntegrityError as err:
-        _discard(part, meta)
+        part.unlink(missing_ok=True)
+        meta.unlink(missing_ok=True)
         raise IntegrityError(f"{err}; the file was deleted; {fix}") from None
     os.replace(part, dest)
     meta.unlink(missing_ok=True)
     return dest
-
-
-def _stream(resp, part: Path, mode: str, start: int, total: int | None, progress: bool, desc: str, url: str) -> None:
-    """Append the response body to `part` with a progress bar; keep what arrived when the transfer breaks."""
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-              disable=not progress, leave=False) as bar, open(part, mode) as f:
-        while True:
-            try:
-                block = resp.read(_CHUNK)
-            except (OSError, ValueError, http.client.HTTPException) as err:  # cut short: keep the .part
-                raise DownloadError(
-                    f"{url}: transfer interrupted after {f.tell()} bytes ({err}); rerun to resume from {part}"
-                ) from err
-            if not block:
-                break
-            f.write(block)
-            bar.update(len(block))
 
 
 def lock_path(root: str | os.PathLike | None = None) -> Path:
@@ -292,12 +277,9 @@ def _record(lock: Path, key: str, file: Path, url: str) -> str:
 
 
 def _expected(key: str, root=None, sha256: str | None = None, size: int | None = None):
-    """(sha256, size, where it comes from) for ``key``: the argument, a published checksum, the lock file, or None."""
+    """(sha256, size, where it comes from) for ``key``: the argument, the lock file, or None."""
     if sha256:
         return sha256.lower(), size, "the sha256 argument"
-    if key in PUBLISHED:
-        pin = PUBLISHED[key]
-        return pin["sha256"], pin.get("size"), f"the checksum published at {pin['source']}"
     lock = lock_path(root)
     entry = read_lock(lock).get(key)
     if entry:  # its size is not checked first: the whole file is fetched, so the refusal can name both hashes
@@ -338,9 +320,65 @@ def check_download(path: str | os.PathLike, *, key: str, dataset: str, root=None
                              f"spliced or damaged). Delete {path} and {_fix(key, root, dataset)}") from None
 
 
-def remove_tree(path: str | os.PathLike) -> None:
-    """Delete a folder tree if it exists (used to drop extracted archives after preparation)."""
-    shutil.rmtree(path, ignore_errors=True)
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike, *, max_bytes: int = 16 * 2**30,
+                 max_members: int = 100_000, max_ratio: float = 100.0) -> list[Path]:
+    """Extract a zip or tar(.gz/.bz2/.xz) archive into ``dest`` after checking every member's header; the files
+    written. UnsafeArchiveError: a member would leave ``dest`` (tar: ``tarfile.data_filter``; zip: an absolute name
+    or ``..``) or the archive exceeds a limit (ArchiveLimitError): more than ``max_members`` members (Edges2Shoes has
+    about 50,000), more than ``max_bytes`` uncompressed (a BBBC021 plate is about 2 GB) or, above 64 MiB, more than
+    ``max_ratio`` times the archive's size (a zip bomb expands thousands of times). On an error the target folder is
+    removed when this call created it."""
+    archive, dest = Path(archive), Path(dest).resolve()
+    is_zip = zipfile.is_zipfile(archive)
+    if not (is_zip or tarfile.is_tarfile(archive)):
+        raise UnsafeArchiveError(f"{archive} is neither a zip nor a tar archive; delete it and download it again")
+    created = not dest.exists()
+    try:
+        with zipfile.ZipFile(archive) if is_zip else tarfile.open(archive) as arc:
+            if is_zip:
+                members = arc.infolist()
+                sizes = [m.file_size for m in members]
+            else:  # headers one by one: a flood of members stops at the limit
+                members = list(itertools.islice(arc, max_members + 1))
+                sizes = [m.size if m.isfile() else 0 for m in members]
+            total, ratio = sum(sizes), sum(sizes) / max(archive.stat().st_size, 1)
+            limit = (f"it holds more than {max_members} members (max_members=)" if len(sizes) > max_members else
+                     f"its members expand to more than {max_bytes / 2**20:.1f} MiB (max_bytes=)" if total > max_bytes
+                     else f"it expands {ratio:.0f} times, more than {max_ratio:g} (max_ratio=)"
+                     if total > 64 * 2**20 and ratio > max_ratio else None)
+            if limit:
+                raise ArchiveLimitError(f"refusing to extract {archive.name}: {limit}. Nothing was kept. If the "
+                                        "archive is genuine, raise the limit; otherwise delete it and download it "
+                                        "again from the official source.")
+            bad = [f"{m.filename} ({why})" for m in members if (why := _zip_problem(m.filename))] if is_zip else []
+            for m in [] if is_zip else members:
+                try:
+                    if tarfile.data_filter(m, str(dest)).name != m.name:  # the filter strips a leading "/"
+                        bad.append(f"{m.name} (absolute path)")
+                except tarfile.FilterError as err:
+                    bad.append(f"{m.name} ({err})")
+            if bad:
+                shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+                raise UnsafeArchiveError(
+                    f"refusing to extract {archive.name}: {len(bad)} member{'s' if len(bad) > 1 else ''} would be "
+                    f"written outside {dest}: {shown}. Nothing was extracted. Do not use this archive; download it "
+                    "again from the official source.")
+            if is_zip:
+                arc.extractall(dest)
+                return [dest / m.filename for m in members if not m.is_dir()]
+            arc.extractall(dest, members=members, filter="data")
+            return [dest / m.name for m in members if m.isfile()]
+    except BaseException:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _zip_problem(name: str) -> str | None:
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if name.startswith(("/", "\\")) or (parts and ":" in parts[0]):
+        return "absolute path"
+    return "'..' in path" if ".." in parts else None
 
 
 _REAL = {  # name -> (bundled offline alternative, rough download size)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import re
 from pathlib import Path
 
 import torch
 
-from .download import check_download, data_root, fetch, not_prepared, remove_tree, safe_extract
+from .download import check_download, data_root, fetch, not_prepared, safe_extract
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 
@@ -63,12 +64,12 @@ def prepare(root=None, *, progress: bool = True) -> Path:
     if not (dl / ARCHIVE).exists():
         raise not_prepared("edges2shoes", root, dl / ARCHIVE)
     check_download(dl / ARCHIVE, key=f"edges2shoes/{ARCHIVE}", dataset="edges2shoes", root=root)
-    remove_tree(prep)  # no manifest: whatever is there is left from an interrupted preparation
+    shutil.rmtree(prep, ignore_errors=True)  # no manifest: whatever is there is left from an interrupted preparation
     safe_extract(dl / ARCHIVE, prep)
     try:
         info = _index(dl, prep)
     except BaseException:
-        remove_tree(prep)
+        shutil.rmtree(prep, ignore_errors=True)
         raise
     tmp = manifest.with_name("prepared.json.tmp")
     tmp.write_text(json.dumps(info))

@@ -6,6 +6,8 @@ the keywords of ``load_folder`` as ``data_options``. Images become RGB in [-1, 1
 resized to ``size``; sizes are read from the headers before decoding (``max_pixels``, ``max_total_pixels``). Without
 test folders a seeded ``test_fraction`` of source/ becomes test inputs without ground truth (paired metrics NaN).
 ``meta`` holds no absolute path and carries ``fingerprint``, the sha256 of the four arrays (docs/datasets.md).
+EXIF orientation is applied before use and header sizes are read upright; copies (the same pixels under several
+names) are warned about within a folder and between test and training images.
 """
 from __future__ import annotations
 
@@ -19,12 +21,10 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
-from .folder_checks import (duplicate_names, repeated_images, shared_with_training, small_images, upright,
-                            upright_size)
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb", "fit_square",
-           "to_tensor", "check_factor", "split_indices"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb",
+           "fit_square", "to_tensor", "check_factor", "split_indices", "upright", "upright_size", "pixel_digest"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 _CORRUPT_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
@@ -115,6 +115,115 @@ def split_indices(n: int, seed: int, fractions: tuple[float, ...]) -> list[np.nd
     return [np.sort(perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+# --- checks: orientation, small images, names and images given twice ----------------------------------------------
+
+ORIENTATION = 0x0112   # the EXIF tag; values 5-8 swap width and height
+
+
+def _orientation(img, header: bool = False) -> int:
+    """The EXIF orientation of a PIL image (1 when none). ``header``: from what opening the file read, without
+    decoding pixels (a PNG keeps its EXIF where Pillow finds it only by decoding, so that is not done then)."""
+    from PIL import Image
+
+    try:
+        if "exif" in img.info:
+            exif = Image.Exif()
+            exif.load(img.info["exif"])
+        elif header and img.format not in ("TIFF", "MPO"):
+            return 1
+        else:
+            exif = img.getexif()
+        return int(exif.get(ORIENTATION, 1) or 1)
+    except Exception:  # an EXIF block that cannot be parsed: the image as stored
+        return 1
+
+
+def upright(img):
+    """The PIL image turned as its EXIF orientation says (the image itself when it says nothing or 1)."""
+    from PIL import ImageOps
+
+    return ImageOps.exif_transpose(img) if _orientation(img) != 1 else img
+
+
+def upright_size(img) -> tuple[int, int]:
+    """(width, height) of the image as shown upright, from its header (nothing decoded)."""
+    w, h = img.size
+    return (h, w) if _orientation(img, header=True) in (5, 6, 7, 8) else (w, h)
+
+
+def small_images(sizes: dict[Path, tuple[int, int]], role: str, size: int, min_size: int, on_small: str,
+                 bad: list[str]) -> dict[Path, tuple[int, int]]:
+    """Refuse (or skip with a warning) images whose shorter side is below ``min_size``; warn about upscaling."""
+    tiny = [p for p, hw in sizes.items() if min(hw) < min_size]
+    if tiny:
+        names = ", ".join(f"{p.name} ({sizes[p][1]}x{sizes[p][0]})" for p in tiny[:5])
+        if on_small == "raise":
+            raise ValueError(f"{len(tiny)} {role} image(s) have a side below {min_size} px (min_size): {names}; "
+                             f"remove them, or pass on_small='skip' to leave them out with a warning")
+        warnings.warn(f"left out {len(tiny)} {role} image(s) with a side below {min_size} px (min_size): {names}",
+                      UserWarning, stacklevel=3)
+        bad.extend(f"{p.name} (below min_size)" for p in tiny)
+        sizes = {p: hw for p, hw in sizes.items() if p not in tiny}
+    up = [p for p, hw in sizes.items() if min(hw) < size]
+    if up:
+        warnings.warn(f"{len(up)} {role} image(s) are smaller than {size} x {size} and are upscaled (e.g. "
+                      f"{up[0].name}, {sizes[up[0]][1]}x{sizes[up[0]][0]}); pass a smaller size to avoid it",
+                      UserWarning, stacklevel=3)
+    return sizes
+
+
+def duplicate_names(paths: list[Path], role: str, folder) -> list[str]:
+    """Names that occur with several extensions in one folder: an error for test folders, else a warning."""
+    stems: dict[str, list[str]] = {}
+    for p in paths:
+        stems.setdefault(p.stem, []).append(p.name)
+    dup = {k: v for k, v in stems.items() if len(v) > 1}
+    if not dup:
+        return []
+    names = "; ".join(" + ".join(v) for v in list(dup.values())[:5])
+    if role.startswith("test"):
+        raise ValueError(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); "
+                         f"test files are paired by name, so keep one file per name")
+    warnings.warn(f"the {role} folder {folder} holds {len(dup)} name(s) with several extensions ({names}); both "
+                  f"files are used. If they are one image in two formats, delete one", UserWarning, stacklevel=3)
+    return sorted(dup)
+
+
+def pixel_digest(x: torch.Tensor) -> str:
+    """SHA-256 of one loaded image's pixels (float32, as the loader gives them)."""
+    return hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+
+
+def _listed(names: list[str], most: int = 4) -> str:
+    return ", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def repeated_images(images: dict[Path, torch.Tensor], role: str, folder) -> dict[str, list[Path]]:
+    """Warn when a folder holds copies of one image (the same pixels under several names); {digest: paths} of
+    every image by its pixel digest."""
+    groups: dict[str, list[Path]] = {}
+    for p, x in images.items():
+        groups.setdefault(pixel_digest(x), []).append(p)
+    copies = sorted((v for v in groups.values() if len(v) > 1), key=len, reverse=True)
+    if copies:
+        extra = sum(len(v) - 1 for v in copies)
+        parts = "; ".join(f"{len(v)} copies: {_listed([p.name for p in v])}" for v in copies[:3])
+        warnings.warn(f"the {role} folder {folder} holds {extra + len(copies)} images that are copies of "
+                      f"{len(copies)} (the same pixels; {parts}); each copy counts as another image. Keep one file of "
+                      f"each", UserWarning, stacklevel=3)
+    return groups
+
+
+def shared_with_training(tests: list[tuple[str, torch.Tensor]], pool: dict[str, list[Path]], what: str,
+                         role: str) -> None:
+    """Warn when test images (name, pixels) are also training images of ``pool`` ({pixel digest: paths})."""
+    shared = [(name, pool[pixel_digest(x)]) for name, x in tests if pixel_digest(x) in pool]
+    if shared:
+        pairs = _listed([f"{name} = {paths[0].name}" for name, paths in shared])
+        warnings.warn(f"{len(shared)} of {len(tests)} {what} are also training images in {role}/ (the same pixels: "
+                      f"{pairs}); their scores measure what the model remembers, not how it translates. Remove them "
+                      f"from {role}/ or from the test folders", UserWarning, stacklevel=3)
+
 
 MAX_PIXELS = 16 * 1024 * 1024  # pixels per image read from the header; more is refused before decoding
 MAX_TOTAL_PIXELS = 2 * 1024**3  # pixels of all images of a dataset's folders, from the headers; likewise
@@ -134,27 +243,39 @@ def _own_pixel_limit():
         Image.MAX_IMAGE_PIXELS = saved
 
 
-def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -> dict[Path, tuple[int, int]]:
-    """Read only the header of every file: {path: (H, W)}; files that cannot be opened are skipped or raised; a file
-    over ``max_pixels`` raises before anything is decoded."""
+def _each(paths, on_corrupt: str, bad: list[str], verb: str, read) -> dict:
+    """{path: read(the opened PIL image)} of the files that open; one that fails is skipped (named in ``bad``) or
+    raised, as ``on_corrupt`` says."""
     from PIL import Image
 
-    sizes = {}
+    out = {}
     for p in paths:
         try:
             with Image.open(p) as img:
-                w, h = upright_size(img)
+                out[p] = read(img)
         except _CORRUPT_ERRORS as err:
             if on_corrupt == "raise":
-                raise ValueError(f"cannot read image {p}: {err}; {_FIX}") from err
+                raise ValueError(f"cannot {verb} image {p}: {err}; {_FIX}") from err
             bad.append(f"{p.name} ({type(err).__name__})")
-            continue
+    return out
+
+
+def _scan(paths: list[Path], on_corrupt: str, bad: list[str], max_pixels: int) -> dict[Path, tuple[int, int]]:
+    """{path: (H, W)} from the headers only (upright); a file over ``max_pixels`` raises before anything is
+    decoded."""
+    sizes = _each(paths, on_corrupt, bad, "read", lambda img: upright_size(img)[::-1])
+    for p, (h, w) in sizes.items():
         if w * h > max_pixels:
             raise ValueError(f"image {p} is {w} x {h} = {w * h:,} pixels by its header, over the limit of "
                              f"{max_pixels:,} (max_pixels); it was not decoded. Downscale or tile it first, or pass "
                              f"a larger max_pixels if the file is genuine")
-        sizes[p] = (h, w)
     return sizes
+
+
+def _decoded(img, size: int) -> torch.Tensor:
+    """One image decoded, turned upright, converted (``read_rgb``) and fitted to size x size."""
+    img.load()
+    return fit_square(to_tensor([read_rgb(upright(img))])[0], size).clamp(-1, 1)
 
 
 def _check_total(headers: dict, max_total_pixels: int) -> None:
@@ -169,25 +290,6 @@ def _check_total(headers: dict, max_total_pixels: int) -> None:
                          f"of {max_total_pixels:,} (max_total_pixels); nothing was decoded. Largest: {big}. "
                          f"Downscale the images (they are resized to the model's size anyway), use fewer, or pass "
                          f"a larger max_total_pixels")
-
-
-def _decode(paths, size: int, on_corrupt: str, bad: list[str]) -> dict[Path, torch.Tensor]:
-    """Decode, convert and fit every image; files with corrupt pixel data are skipped or raised."""
-    from PIL import Image
-
-    out = {}
-    for p in paths:
-        try:
-            with Image.open(p) as img:
-                img.load()
-                arr = read_rgb(upright(img))
-        except _CORRUPT_ERRORS as err:
-            if on_corrupt == "raise":
-                raise ValueError(f"cannot decode image {p}: {err}; {_FIX}") from err
-            bad.append(f"{p.name} ({type(err).__name__})")
-            continue
-        out[p] = fit_square(to_tensor([arr])[0], size).clamp(-1, 1)
-    return out
 
 
 def _check_sizes(sizes: dict[Path, tuple[int, int]], role: str, on_size_mismatch: str) -> dict[str, int]:
@@ -256,7 +358,8 @@ def load_folder(
         raise ValueError("degrade_source=True needs an SR factor; pass e.g. factor=4")
     base = Path(root).expanduser() if root is not None else None
     if base is not None and not base.is_dir():
-        raise FileNotFoundError(f"data folder {base} does not exist; pass root= the folder that holds source/, target/, "
+        raise FileNotFoundError(f"data folder {base} does not exist; pass root= the folder that holds source/, "
+                                f"target/, "
                                 f"test_source/ and test_target/ (or pass those folders one by one)")
     if base is None and (source is None or target is None):
         raise ValueError("pass root= (a folder with source/ and target/) or both source= and target= folders")
@@ -287,7 +390,8 @@ def load_folder(
         headers = {key: small_images(h, key.replace("_", " "), size, min_size, on_small, small[key])
                    for key, h in headers.items()}
         sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
-        decoded = {key: _decode(list(h), size, on_corrupt, skipped[key]) for key, h in headers.items()}
+        decoded = {key: _each(list(h), on_corrupt, skipped[key], "decode", lambda img: _decoded(img, size))
+                   for key, h in headers.items()}
     n_skipped = sum(len(v) for v in skipped.values())
     if n_skipped:
         names = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in skipped.items() if v)

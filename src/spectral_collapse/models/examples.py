@@ -11,8 +11,7 @@ from pathlib import Path
 import torch
 
 __all__ = ["KINDS", "TEXT_KINDS", "EXAMPLE_PROMPTS", "save_example", "write_tokenizer", "text_encoder", "tiny_vae",
-           "tiny_condition_unet", "sd_scheduler", "t5_tokenizer", "t5_encoder", "tiny_sd3_transformer",
-           "tiny_flux_transformer", "flux_scheduler"]
+           "sd_scheduler", "tiny_flux_transformer"]
 
 KINDS = {
     "ddpm": "an unconditional UNet2DModel with a DDPMScheduler (epsilon prediction): DDPMPipeline.save_pretrained",
@@ -35,6 +34,8 @@ MAX_TOKENS = 16      # the tiny CLIP tokenizer's model_max_length
 IMAGE_SIDE = 16      # the image side of every example (latent kinds: 8 x 8 latents of a VAE that halves)
 
 
+
+
 def _unet(seed: int = 0, *, size: int = IMAGE_SIDE, channels: int = 3, classes: int | None = None):
     from diffusers import UNet2DModel
 
@@ -42,16 +43,6 @@ def _unet(seed: int = 0, *, size: int = IMAGE_SIDE, channels: int = 3, classes: 
     return UNet2DModel(sample_size=size, in_channels=channels, out_channels=channels, layers_per_block=1,
                        block_out_channels=(16, 32), down_block_types=("DownBlock2D",) * 2,
                        up_block_types=("UpBlock2D",) * 2, norm_num_groups=8, num_class_embeds=classes).eval()
-
-
-def _save_parts(path: Path, scheduler, *, net, net_folder: str = "unet", pipeline: str = "SomePipeline") -> Path:
-    """``<net_folder>/`` + ``scheduler/`` + ``model_index.json``, as a pipeline's save_pretrained writes them."""
-    net.save_pretrained(path / net_folder)
-    scheduler.save_pretrained(path / "scheduler")
-    (path / "model_index.json").write_text(json.dumps({"_class_name": pipeline,
-                                                       net_folder: ["diffusers", type(net).__name__],
-                                                       "scheduler": ["diffusers", type(scheduler).__name__]}))
-    return path
 
 
 def tiny_vae(seed: int = 0, **config):
@@ -65,25 +56,14 @@ def tiny_vae(seed: int = 0, **config):
                          layers_per_block=1, norm_num_groups=4, sample_size=IMAGE_SIDE, **config)
 
 
-def _byte_chars() -> list[str]:
-    """The 256 printable characters byte-level BPE uses for the bytes (GPT-2 / CLIP's byte-to-unicode table)."""
-    bs = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    cs, n = bs[:], 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
 def write_tokenizer(folder: str | Path):
     """A CLIP tokenizer from a vocab.json / merges.txt written into ``folder``: every byte alone and word-final, and
     the merges of the example prompts' words."""
     from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode   # GPT-2 / CLIP's byte-to-character table
 
     folder = Path(folder)
-    chars = _byte_chars()
+    chars = list(bytes_to_unicode().values())
     vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
     for c in [*chars, *(c + "</w>" for c in chars)]:
         vocab.setdefault(c, len(vocab))
@@ -109,7 +89,7 @@ def text_encoder(seed: int, projection: bool = False):
     return (CLIPTextModelWithProjection if projection else CLIPTextModel)(cfg).eval()
 
 
-def tiny_condition_unet(xl: bool = False, seed: int = 0):
+def _condition_unet(seed: int, xl: bool):
     """A UNet2DConditionModel on 4-channel 8 x 8 latents with cross-attention of width 32 (SDXL: 64, with the
     added text and time embeddings)."""
     from diffusers import UNet2DConditionModel
@@ -125,33 +105,18 @@ def tiny_condition_unet(xl: bool = False, seed: int = 0):
     return UNet2DConditionModel(**kw).eval()
 
 
-def t5_tokenizer():
-    """A T5 tokenizer (Unigram) whose pieces are the letters, the example prompts' words and T5's specials."""
-    from transformers import T5TokenizerFast
+def _t5(seed: int) -> dict:
+    """A one-layer T5 encoder of width 64 and its Unigram tokenizer (the letters, the example prompts' words and
+    T5's specials: 33 pieces)."""
+    from transformers import T5Config, T5EncoderModel, T5TokenizerFast
 
-    words = [("▁a", -0.5), ("▁cat", -0.5), ("▁dog", -0.5)]
-    letters = [(c, -1.0) for c in "▁abcdefghijklmnopqrstuvwxyz"]
-    return T5TokenizerFast(vocab=[("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *letters, *words], extra_ids=0)
-
-
-def t5_encoder(seed: int, width: int = 64):
-    """A one-layer T5 encoder of width ``width`` over the 33 pieces of ``t5_tokenizer``."""
-    from transformers import T5Config, T5EncoderModel
-
+    words = [("\u2581a", -0.5), ("\u2581cat", -0.5), ("\u2581dog", -0.5)]
+    letters = [(c, -1.0) for c in "\u2581abcdefghijklmnopqrstuvwxyz"]
     torch.manual_seed(seed)
-    return T5EncoderModel(T5Config(vocab_size=33, d_model=width, d_kv=8, d_ff=37, num_layers=1, num_heads=2,
-                                   pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)).eval()
-
-
-def tiny_sd3_transformer(seed: int = 0):
-    """An SD3Transformer2DModel on 4-channel 8 x 8 latents (patches of 2), text states of width 64 (two CLIP encoders
-    of 32, T5 of 64) and pooled embeddings of 64 (two projections of 32)."""
-    from diffusers import SD3Transformer2DModel
-
-    torch.manual_seed(seed)
-    return SD3Transformer2DModel(sample_size=IMAGE_SIDE // 2, patch_size=2, in_channels=4, out_channels=4, num_layers=1,
-                                 attention_head_dim=8, num_attention_heads=2, joint_attention_dim=64,
-                                 caption_projection_dim=16, pooled_projection_dim=64, pos_embed_max_size=8).eval()
+    return {"tokenizer": T5TokenizerFast(vocab=[("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0), *letters, *words],
+                                         extra_ids=0),
+            "encoder": T5EncoderModel(T5Config(vocab_size=33, d_model=64, d_kv=8, d_ff=37, num_layers=1, num_heads=2,
+                                               pad_token_id=0, eos_token_id=1, decoder_start_token_id=0)).eval()}
 
 
 def tiny_flux_transformer(seed: int = 0, guidance: bool = True):
@@ -165,19 +130,49 @@ def tiny_flux_transformer(seed: int = 0, guidance: bool = True):
                                   guidance_embeds=guidance, axes_dims_rope=(2, 2, 4)).eval()
 
 
-def flux_scheduler():
-    """FLUX.1's scheduler settings: shift resolved by the image size between 0.5 (256 tokens) and 1.15 (4096)."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
-
-    return FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5, max_shift=1.15,
-                                           base_image_seq_len=256, max_image_seq_len=4096)
-
-
 def sd_scheduler():
     """Stable Diffusion's DDIM schedule (scaled linear betas from 0.00085 to 0.012)."""
     from diffusers import DDIMScheduler
 
     return DDIMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012)
+
+
+# kind -> (scheduler class, its settings) of the kinds without text encoders (others: DDPMScheduler)
+_SCHEDULERS = {"flow": ("FlowMatchEulerDiscreteScheduler", {}), "edm": ("EDMEulerScheduler", {}),
+               "zero-snr": ("DDIMScheduler", dict(prediction_type="v_prediction", rescale_betas_zero_snr=True,
+                                                  timestep_spacing="trailing"))}
+
+
+def _text_pipeline(kind: str, path: Path, seed: int, d):
+    """The diffusers pipeline of a text-conditioned kind, with its tokenizers written under ``path``."""
+    tok = write_tokenizer(path / "_tok")
+    if kind == "sd":
+        return d.StableDiffusionPipeline(vae=tiny_vae(), text_encoder=text_encoder(seed), tokenizer=tok,
+                                         unet=_condition_unet(seed, False), scheduler=sd_scheduler(),
+                                         safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    if kind == "sdxl":
+        return d.StableDiffusionXLPipeline(vae=tiny_vae(), text_encoder=text_encoder(seed + 1),
+                                           text_encoder_2=text_encoder(seed + 2, projection=True), tokenizer=tok,
+                                           tokenizer_2=write_tokenizer(path / "_tok2"),
+                                           unet=_condition_unet(seed, True), scheduler=sd_scheduler())
+    if kind == "flux":
+        t5 = _t5(seed + 2)
+        return d.FluxPipeline(
+            transformer=tiny_flux_transformer(seed), vae=tiny_vae(seed, scaling_factor=0.5, shift_factor=0.1),
+            scheduler=d.FlowMatchEulerDiscreteScheduler(shift=3.0, use_dynamic_shifting=True, base_shift=0.5,
+                                                        max_shift=1.15, base_image_seq_len=256, max_image_seq_len=4096),
+            text_encoder=text_encoder(seed + 1), tokenizer=tok, text_encoder_2=t5["encoder"],
+            tokenizer_2=t5["tokenizer"])
+    torch.manual_seed(seed)   # sd3: 8 x 8 latents in patches of 2; text states of 64 (CLIP 32 + 32, T5 64)
+    net = d.SD3Transformer2DModel(sample_size=IMAGE_SIDE // 2, patch_size=2, in_channels=4, out_channels=4,
+                                  num_layers=1, attention_head_dim=8, num_attention_heads=2, joint_attention_dim=64,
+                                  caption_projection_dim=16, pooled_projection_dim=64, pos_embed_max_size=8).eval()
+    t5 = _t5(seed + 3)
+    return d.StableDiffusion3Pipeline(
+        transformer=net, scheduler=d.FlowMatchEulerDiscreteScheduler(shift=3.0),
+        vae=tiny_vae(seed, scaling_factor=1.5, shift_factor=0.1), text_encoder=text_encoder(seed + 1, True),
+        tokenizer=tok, text_encoder_2=text_encoder(seed + 2, True), tokenizer_2=write_tokenizer(path / "_tok2"),
+        text_encoder_3=t5["encoder"], tokenizer_3=t5["tokenizer"])
 
 
 def save_example(kind: str, path: str | Path, seed: int = 0) -> Path:
@@ -187,47 +182,26 @@ def save_example(kind: str, path: str | Path, seed: int = 0) -> Path:
     if kind not in KINDS:
         raise ValueError(f"unknown example kind {kind!r}; choose one of {', '.join(KINDS)}")
     path = Path(path)
-    if kind in ("ddpm", "class-conditional"):
-        diffusers.DDPMPipeline(unet=_unet(seed, classes=2 if kind == "class-conditional" else None),
-                               scheduler=diffusers.DDPMScheduler()).save_pretrained(path)
-    elif kind == "dit":
+    if kind in TEXT_KINDS:
+        _text_pipeline(kind, path, seed, diffusers).save_pretrained(path)
+        return path
+    name, settings = _SCHEDULERS.get(kind, ("DDPMScheduler", {}))
+    scheduler = getattr(diffusers, name)(**settings)
+    if kind == "dit":
         torch.manual_seed(seed)
         net = diffusers.DiTTransformer2DModel(num_attention_heads=2, attention_head_dim=8, in_channels=3,
                                               out_channels=3, num_layers=1, sample_size=IMAGE_SIDE, patch_size=2,
                                               num_embeds_ada_norm=3)
-        _save_parts(path, diffusers.DDPMScheduler(), net=net, net_folder="transformer", pipeline="DiTPipeline")
-    elif kind == "latent":
-        diffusers.DDPMPipeline(unet=_unet(seed, size=IMAGE_SIDE // 2, channels=4),
-                               scheduler=diffusers.DDPMScheduler()).save_pretrained(path)
-        tiny_vae(seed).save_pretrained(path / "vae")
-    elif kind == "flow":
-        _save_parts(path, diffusers.FlowMatchEulerDiscreteScheduler(), net=_unet(seed))
-    elif kind == "edm":
-        _save_parts(path, diffusers.EDMEulerScheduler(), net=_unet(seed))
-    elif kind == "zero-snr":
-        _save_parts(path, diffusers.DDIMScheduler(prediction_type="v_prediction", rescale_betas_zero_snr=True,
-                                                  timestep_spacing="trailing"), net=_unet(seed))
-    elif kind == "sd":
-        diffusers.StableDiffusionPipeline(
-            vae=tiny_vae(), text_encoder=text_encoder(seed), tokenizer=write_tokenizer(path / "_tok"),
-            unet=tiny_condition_unet(seed=seed), scheduler=sd_scheduler(), safety_checker=None,
-            feature_extractor=None, requires_safety_checker=False).save_pretrained(path)
-    elif kind == "sd3":
-        diffusers.StableDiffusion3Pipeline(
-            transformer=tiny_sd3_transformer(seed), scheduler=diffusers.FlowMatchEulerDiscreteScheduler(shift=3.0),
-            vae=tiny_vae(seed, scaling_factor=1.5, shift_factor=0.1), text_encoder=text_encoder(seed + 1, True),
-            tokenizer=write_tokenizer(path / "_tok"), text_encoder_2=text_encoder(seed + 2, True),
-            tokenizer_2=write_tokenizer(path / "_tok2"), text_encoder_3=t5_encoder(seed + 3),
-            tokenizer_3=t5_tokenizer()).save_pretrained(path)
-    elif kind == "flux":
-        diffusers.FluxPipeline(
-            transformer=tiny_flux_transformer(seed), scheduler=flux_scheduler(),
-            vae=tiny_vae(seed, scaling_factor=0.5, shift_factor=0.1), text_encoder=text_encoder(seed + 1),
-            tokenizer=write_tokenizer(path / "_tok"), text_encoder_2=t5_encoder(seed + 2),
-            tokenizer_2=t5_tokenizer()).save_pretrained(path)
     else:
-        diffusers.StableDiffusionXLPipeline(
-            vae=tiny_vae(), text_encoder=text_encoder(seed + 1), text_encoder_2=text_encoder(seed + 2, projection=True),
-            tokenizer=write_tokenizer(path / "_tok"), tokenizer_2=write_tokenizer(path / "_tok2"),
-            unet=tiny_condition_unet(xl=True, seed=seed), scheduler=sd_scheduler()).save_pretrained(path)
+        latent = kind == "latent"
+        net = _unet(seed, size=IMAGE_SIDE // 2 if latent else IMAGE_SIDE, channels=4 if latent else 3,
+                    classes=2 if kind == "class-conditional" else None)
+    sub = "transformer" if kind == "dit" else "unet"
+    net.save_pretrained(path / sub)   # what a pipeline's save_pretrained writes
+    scheduler.save_pretrained(path / "scheduler")
+    pipeline = "DiTPipeline" if kind == "dit" else "DDPMPipeline"
+    (path / "model_index.json").write_text(json.dumps({"_class_name": pipeline, sub: ["diffusers", type(net).__name__],
+                                                       "scheduler": ["diffusers", name]}))
+    if kind == "latent":
+        tiny_vae(seed).save_pretrained(path / "vae")
     return path

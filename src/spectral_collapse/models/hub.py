@@ -2,12 +2,10 @@
 
 The folder is what ``save_pretrained`` writes: unet/ (``UNet2DModel``) or transformer/ (``DiTTransformer2DModel``),
 scheduler/ and optionally vae/ (``AutoencoderKL``: the network diffuses its latents). The scheduler decides the
-wrapper (models/scheduler_config.py): a DDPM-type scheduler gives a VP schedule and the eps / x0 / v denoiser, an
-EDM scheduler the EDM denoiser, a flow-matching scheduler the ``FlowDenoiser``. Text-conditioned folders (Stable
-Diffusion, SDXL: models/sd.py; SD3: models/sd3.py; Flux: models/flux.py) load with prompts in place of the labels,
-``from_diffusers(path, source_prompt=..., target_prompt=...)``. Anything else raises ``UnsupportedModelError``
-listing what is supported. The weight files are checked before loading (models/hub_checks.py). A hub id is read
-from the Hugging Face cache, downloaded first unless downloads are off.
+wrapper (``hub_folder.schedule_from_config``): eps / x0 / v, EDM or flow. Text-conditioned folders (SD, SDXL, SD3,
+Flux: models/sd.py) take prompts in place of the labels. Anything else raises ``UnsupportedModelError`` listing what
+is supported; weight files are checked before loading (models/hub_checks.py); a hub id is read from the Hugging Face
+cache, downloaded first unless downloads are off.
 """
 from __future__ import annotations
 
@@ -25,31 +23,24 @@ from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
 from .flow import FlowDenoiser
 from .hub_folder import FLUX as _FLUX, TEXT_UNET as _TEXT_UNET
 from .hub_folder import SUPPORTED, UnsupportedModelError
-from .hub_folder import read_json as _read_json, text_network as _text_network, unsupported as _unsupported
-from .scheduler_config import EDMSettings, schedule_from_config
-from .scheduler_config import image_tokens as _tokens
+from .hub_folder import EDMSettings, schedule_from_config
+from .hub_folder import image_tokens as _tokens, read_json as _read_json, text_network as _text_network
+from .hub_folder import unsupported as _unsupported
 from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
-from .sd import IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text_unet, prompts_from_options
-from .flux import FLUX_SIDE, load_flux
-from .sd3 import SD3_PARTS, load_sd3
+from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
+from .sd import prompts_from_options
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
            "ModelCheckError",
            "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
-_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS, *SD3_PARTS)
-_TEXT = ("of the text-conditioned pipelines, Stable Diffusion, SDXL, SD3 and Flux load (a UNet2DConditionModel with "
-         "CLIP text_encoder/ and tokenizer/, SDXL also text_encoder_2/ and tokenizer_2/; an SD3Transformer2DModel with "
-         "both CLIP encoders and optionally T5's; a FluxTransformer2DModel with CLIP text_encoder/ and T5 "
-         "text_encoder_2/)")
+_PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
 # networks that cannot run without text embeddings, and why
 _TEXT_NETWORKS = {
     _TEXT_UNET: "it cross-attends to text-encoder states (encoder_hidden_states) at every call",
-    "SD3Transformer2DModel": "it takes text-encoder tokens (encoder_hidden_states) and pooled text embeddings "
-                             "(pooled_projections) at every call; its unconditional input is the empty prompt encoded "
-                             "by its text encoders, and zero embeddings are no neutral stand-in (the joint attention's "
-                             "output changes with the number of zero tokens)",
+    "SD3Transformer2DModel": "it takes text-encoder tokens and pooled text embeddings (pooled_projections) at "
+                             "every call, and zero embeddings are no neutral stand-in for the encoded empty prompt",
     "FluxTransformer2DModel": "it takes T5 tokens, pooled CLIP embeddings and their position ids at every call, on "
                               "latents packed 2 x 2",
 }
@@ -131,34 +122,17 @@ def _index(folder: Path) -> dict:
     return _read_json(folder / "model_index.json") if (folder / "model_index.json").exists() else {}
 
 
-def _vae_downsample(folder: Path) -> int:
-    """How much the folder's VAE shrinks an image side: 2 per level after the first (8 when it has no vae/)."""
-    vae_cfg = folder / "vae" / "config.json"
-    return 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
-
-
-def flux_latent_side(image_size: int | None, down: int, what: str) -> int:
-    """The latent side of a Flux model run on ``image_size``-px images (None: the pipeline's default 128), checked
-    to pack into whole 2 x 2 patches."""
-    if image_size is None:
-        return FLUX_SIDE
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down):
-        raise ValueError(f"image_size={image_size!r} for {what}: a Flux model takes images whose side is a positive "
-                         f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
-    return image_size // down
-
-
 def _check_components(folder: Path) -> str:
     """The network's subfolder ("unet" or "transformer"); raises for components the suite cannot use."""
     index = _index(folder)
     used = {k for k, v in index.items() if not k.startswith("_") and isinstance(v, (list, tuple)) and any(v)}
     known = {"unet", "transformer", "scheduler", "vae"}
     if _text_network(folder):
-        known |= {*TEXT_PARTS, *IGNORED_PARTS, *SD3_PARTS}
+        known |= {*TEXT_PARTS, *IGNORED_PARTS}
     extra = sorted(used - known)
     if extra:
         raise _unsupported(f"{folder} is a {index.get('_class_name', 'pipeline')} with components "
-                           f"{', '.join(extra)} (text or image conditioning, other autoencoders); {_TEXT}")
+                           f"{', '.join(extra)} (text or image conditioning, other autoencoders)")
     nets = [k for k in _NETWORKS if (folder / k / "config.json").exists()]
     if len(nets) != 1:
         found = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_dir())) or "no subfolders"
@@ -170,7 +144,7 @@ def _check_components(folder: Path) -> str:
     text = cls == _text_network(folder)
     if cls in _TEXT_NETWORKS and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, which cannot run without text embeddings: "
-                           f"{_TEXT_NETWORKS[cls]}; {_TEXT}")
+                           f"{_TEXT_NETWORKS[cls]}")
     if cls != _NETWORKS[nets[0]] and not text:
         raise _unsupported(f"{folder / nets[0]} holds a {cls}, not a {_NETWORKS[nets[0]]}")
     vae = folder / "vae" / "config.json"
@@ -211,8 +185,13 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     if image_size is not None and text != _FLUX:
         raise ValueError(f"image_size={image_size!r} applies to Flux folders, whose transformer has no sample size; "
                          f"{folder / sub} names its own: leave image_size out")
-    down = _vae_downsample(folder)
-    side = flux_latent_side(image_size, down, str(folder)) if text == _FLUX else None
+    vae_cfg = folder / "vae" / "config.json"   # the VAE halves the side at each level after the first
+    down = 2 ** (len(_read_json(vae_cfg).get("block_out_channels", (0,) * 4)) - 1) if vae_cfg.exists() else 8
+    bad = isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0 or image_size % (2 * down)
+    if image_size is not None and bad:
+        raise ValueError(f"image_size={image_size!r} for {folder}: a Flux model takes images whose side is a positive "
+                         f"multiple of {2 * down} (its VAE shrinks {down}x and the transformer packs 2 x 2 latents)")
+    side = (FLUX_SIDE if image_size is None else image_size // down) if text == _FLUX else None
     tokens = (side // 2) ** 2 if text == _FLUX else _tokens(_read_json(folder / sub / "config.json"))
     schedule, par = schedule_from_config(sched_cfg, tokens=tokens, shift=shift)
     if shift is not None and par != "flow":
@@ -224,15 +203,12 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
     import diffusers
 
     conditions, conditional = None, True
-    if text == _TEXT_UNET:
-        net, conditions = load_text_unet(folder, _index(folder), prompts, dtype=dtype, device=device,
-                                         vae_downsample=down)
-    elif text:
-        if par != "flow":
+    if text:
+        if text != _TEXT_UNET and par != "flow":
             raise _unsupported(f"{folder / sub} holds {text}, a velocity network, but scheduler/ has a "
                                f"{sched_cfg.get('_class_name')}; it needs a flow-matching scheduler")
-        net, conditions = (load_flux(folder, _index(folder), prompts, side, dtype=dtype, device=device)
-                           if text == _FLUX else load_sd3(folder, _index(folder), prompts, dtype=dtype, device=device))
+        net, conditions = load_text(folder, _index(folder), text, prompts, side=side or FLUX_SIDE, dtype=dtype,
+                                    device=device, vae_downsample=down)
     else:
         check_shapes(folder / sub)
         net = getattr(diffusers, _NETWORKS[sub]).from_pretrained(str(folder / sub), torch_dtype=dtype)

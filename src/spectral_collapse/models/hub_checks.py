@@ -8,13 +8,14 @@ orders of magnitude, not to predict the peak; ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB
 from __future__ import annotations
 
 import json
+import math
 import os
-import struct
 from pathlib import Path
 
 import torch
 
-__all__ = ["ModelCheckError", "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate", "fits", "MEMORY_ENV"]
+__all__ = ["ModelCheckError", "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate",
+           "fits", "MEMORY_ENV"]
 
 MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"
 _GIB = 2 ** 30
@@ -24,25 +25,17 @@ class ModelCheckError(ValueError):
     """A user's model folder fails a check made before loading or running it; the message names the file and fix."""
 
 
-def _header(path: Path) -> dict:
-    """The JSON header of a safetensors file; raises ModelCheckError for a file shorter than the header says."""
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-        n = struct.unpack("<Q", head)[0] if len(head) == 8 else None
-        if n is None or 8 + n > size:
-            raise ModelCheckError(f"{path} is truncated ({size} bytes, too short for its own header); download or "
-                                  f"save the model again")
-        try:
-            header = json.loads(fh.read(n))
-        except ValueError:
-            raise ModelCheckError(f"{path} is not a readable safetensors file (its header is not JSON); download or "
-                                  f"save the model again") from None
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    if 8 + n + end > size:
-        raise ModelCheckError(f"{path} is truncated: {size} bytes where its header describes {8 + n + end}; download "
-                              f"or save the model again")
-    return header
+def _shapes(path: Path) -> dict[str, tuple]:
+    """{tensor name: shape} from a safetensors file's header; ModelCheckError for a file cut short or unreadable
+    (safetensors checks that the header covers the whole file)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except SafetensorError as err:
+        raise ModelCheckError(f"{path} is truncated or not a safetensors file ({err}); download or save the model "
+                              f"again") from None
 
 
 def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
@@ -51,9 +44,9 @@ def check_weight_files(folder: Path, parts, network: str | None = None) -> int:
     count = 0
     for part in parts:
         for f in sorted((folder / part).glob("*.safetensors")) if (folder / part).is_dir() else ():
-            header = _header(f)
+            shapes = _shapes(f)
             if part == network:
-                count += sum(int(torch.tensor(v["shape"]).prod()) for k, v in header.items() if k != "__metadata__")
+                count += sum(math.prod(v) for v in shapes.values())
     return count
 
 
@@ -73,9 +66,8 @@ def check_shapes(sub: Path) -> None:
     except Exception:   # a class this diffusers cannot build from the config: from_pretrained says why
         return
     for file in files:
-        for key, info in _header(file).items():
-            got = tuple(info.get("shape", ())) if isinstance(info, dict) else None
-            if key in expected and got is not None and got != expected[key]:
+        for key, got in _shapes(file).items():
+            if key in expected and got != expected[key]:
                 raise ModelCheckError(
                     f"{sub / 'config.json'} does not describe the weights in {file.name}: tensor {key} has shape "
                     f"{list(got)} in the file but {list(expected[key])} for the config; use the config.json saved "

@@ -1,10 +1,11 @@
-"""Stable Diffusion and SDXL folders as the suite's denoiser: prompts stand for the labels.
+"""Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
 Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
-Each prompt is encoded once at loading, as diffusers' ``encode_prompt`` does (SDXL: both encoders' penultimate
-states, the pooled projection and the micro-conditioning time ids), into one table, ``class_embedding``, so the
-network is called as a class-conditional one: classifier-free guidance and Null-Class inversion (of the null row:
-null-text inversion, Mokady et al. 2023) run unchanged.
+Each prompt is encoded once at loading, as the pipeline's ``encode_prompt`` does, into one table,
+``class_embedding``, so the network is called as a class-conditional one: classifier-free guidance and Null-Class
+inversion (of the null row: null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents stay
+(B, C, H, W) and are packed 2 x 2 for the network; a guidance-distilled Flux model takes
+``micro_conditioning={"guidance_scale": g}`` (default 3.5).
 """
 from __future__ import annotations
 
@@ -16,20 +17,52 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .hub_folder import unsupported as _unsupported
 from .hub_checks import check_shapes
+from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, unsupported as _unsupported
 
-__all__ = ["Prompts", "PromptConditionedUNet", "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "load_text_unet",
-           "prompts_from_options", "token_ids", "load_encoder"]
+__all__ = ["Prompts", "PromptConditionedUNet", "PromptConditionedTransformer", "PromptConditionedFlux",
+           "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "FLUX_SIDE", "load_text", "prompts_from_options",
+           "token_ids", "pack", "unpack", "image_ids"]
 
 PROMPT_OPTIONS = ("source_prompt", "target_prompt", "null_prompt", "micro_conditioning")
-TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2")
+TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "text_encoder_3", "tokenizer_3")
 # pipeline components that take no part in denoising (output filtering, image prompts): present or not, unused
 IGNORED_PARTS = ("safety_checker", "feature_extractor", "image_encoder")
-_ENCODERS = ("CLIPTextModel", "CLIPTextModelWithProjection")
 _MICRO = ("original_size", "crops_coords_top_left", "target_size", "aesthetic_score", "negative_aesthetic_score",
           "guidance_scale")
 INSTALL = "pip install transformers (pinned: pip install -c constraints.txt -e \".[sd]\")"
+FLUX_SIDE = 128                    # the Flux pipeline's default latent side (default_sample_size)
+FLUX_T5_TOKENS = 512               # the Flux pipeline's max_sequence_length default
+SD3_T5_TOKENS = 256                # the SD3 pipeline's max_sequence_length default
+GUIDANCE = 3.5                     # the Flux pipeline's guidance_scale default
+_CLIP = ("CLIPTextModel", "CLIPTextModelWithProjection")
+_T5 = ("T5EncoderModel",)
+
+
+@dataclass(frozen=True)
+class _Family:
+    """What a text-conditioned folder holds: its encoders (tokenizer, encoder, classes, required) in the pipeline's
+    order, the micro-conditioning it takes, the text widths' config keys and defaults, and the channel packing."""
+
+    name: str
+    encoders: tuple
+    micro: tuple = ()
+    widths: tuple = (("cross_attention_dim", 768),)
+    packing: int = 1
+
+
+FAMILIES = {
+    "sd": _Family("a Stable Diffusion folder", (("tokenizer", "text_encoder", _CLIP, True),)),
+    "sdxl": _Family("an SDXL folder", (("tokenizer", "text_encoder", _CLIP, False),
+                                       ("tokenizer_2", "text_encoder_2", _CLIP, True)), _MICRO[:5]),
+    "sd3": _Family("an SD3 folder", (("tokenizer", "text_encoder", _CLIP[1:], True),
+                                     ("tokenizer_2", "text_encoder_2", _CLIP[1:], True),
+                                     ("tokenizer_3", "text_encoder_3", _T5, False)),
+                   widths=(("joint_attention_dim", 4096), ("pooled_projection_dim", 2048))),
+    "flux": _Family("a Flux folder", (("tokenizer", "text_encoder", _CLIP[:1], True),
+                                      ("tokenizer_2", "text_encoder_2", _T5, True)),
+                    widths=(("joint_attention_dim", 4096), ("pooled_projection_dim", 768)), packing=4),
+}
 
 
 class MissingPromptError(ValueError):
@@ -106,21 +139,81 @@ class PromptConditionedUNet(nn.Module):
     def config(self):
         return self.unet.config
 
-    def conditions(self, class_labels: torch.Tensor) -> tuple[torch.Tensor, dict | None]:
-        """(encoder_hidden_states (B, L, C), added_cond_kwargs or None) of labels (B,)."""
-        labels = class_labels.long()
-        rows = self.class_embedding(labels)                                    # (B, L * C [+ P])
-        n = self.tokens * self.width
-        states = rows[:, :n].reshape(-1, self.tokens, self.width)
-        if not self.added:
-            return states, None
-        return states, {"text_embeds": rows[:, n:], "time_ids": self.time_ids[labels].to(rows.dtype)}
-
-    def forward(self, x, t, class_labels=None):
+    def rows(self, class_labels, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(token states (B, L, C), pooled embeddings (B, P)) of labels (B,), in x's dtype."""
         if class_labels is None:
             raise ValueError("a prompt-conditioned network needs labels (0 source, 1 target, 2 null prompt)")
-        states, added = self.conditions(class_labels.to(x.device))
-        return self.unet(x, t, encoder_hidden_states=states.to(x.dtype), added_cond_kwargs=added).sample
+        rows = self.class_embedding(class_labels.to(x.device).long()).to(x.dtype)   # (B, L * C [+ P])
+        n = self.tokens * self.width
+        return rows[:, :n].reshape(-1, self.tokens, self.width), rows[:, n:]
+
+    def forward(self, x, t, class_labels=None):
+        states, pooled = self.rows(class_labels, x)
+        added = None
+        if self.added:
+            added = {"text_embeds": pooled, "time_ids": self.time_ids[class_labels.to(x.device).long()].to(x.dtype)}
+        return self.unet(x, t, encoder_hidden_states=states, added_cond_kwargs=added).sample
+
+
+class PromptConditionedTransformer(PromptConditionedUNet):
+    """An ``SD3Transformer2DModel`` called as the suite calls a class-conditional network: ``net(x, t, class_labels)``
+    looks up each label's token states (``encoder_hidden_states``) and pooled embedding (``pooled_projections``)."""
+
+    def forward(self, x, t, class_labels=None):
+        states, pooled = self.rows(class_labels, x)
+        t = torch.as_tensor(t, device=x.device)
+        return self.unet(hidden_states=x, timestep=t.expand(x.shape[0]) if t.ndim == 0 else t,
+                         encoder_hidden_states=states, pooled_projections=pooled, return_dict=False)[0]
+
+
+def pack(x: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) -> (B, H W / 4, 4 C): 2 x 2 patches in rows, as the pipeline's ``_pack_latents``."""
+    B, C, H, W = x.shape
+    return x.reshape(B, C, H // 2, 2, W // 2, 2).permute(0, 2, 4, 1, 3, 5).reshape(B, (H // 2) * (W // 2), C * 4)
+
+
+def unpack(z: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """The inverse of ``pack``: (B, H W / 4, 4 C) -> (B, C, H, W)."""
+    B, _, D = z.shape
+    return z.reshape(B, H // 2, W // 2, D // 4, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(B, D // 4, H, W)
+
+
+def image_ids(H: int, W: int, dtype, device) -> torch.Tensor:
+    """(H W / 4, 3) position ids (0, row, column) of the 2 x 2 patches of an H x W latent."""
+    ids = torch.zeros(H // 2, W // 2, 3, dtype=dtype, device=device)
+    ids[..., 1] = torch.arange(H // 2, dtype=dtype, device=device)[:, None]
+    ids[..., 2] = torch.arange(W // 2, dtype=dtype, device=device)[None, :]
+    return ids.reshape(-1, 3)
+
+
+class PromptConditionedFlux(PromptConditionedTransformer):
+    """A ``FluxTransformer2DModel`` called as ``net(x, t, class_labels)`` on unpacked latents (module docstring)."""
+
+    def __init__(self, transformer, states: torch.Tensor, pooled: torch.Tensor, guidance: float | None,
+                 side: int = FLUX_SIDE):
+        super().__init__(transformer, states, pooled)
+        self.guidance = guidance
+        self.side = int(side)
+
+    @property
+    def config(self):
+        """The transformer's config, with the input the suite gives it: ``in_channels`` the VAE's latent channels
+        (before 2 x 2 packing) and ``sample_size`` the latent side the model was loaded for."""
+        from diffusers.configuration_utils import FrozenDict
+
+        cfg = self.unet.config
+        return FrozenDict({**cfg, "in_channels": int(cfg.in_channels) // 4, "sample_size": self.side})
+
+    def forward(self, x, t, class_labels=None):
+        states, pooled = self.rows(class_labels, x)
+        B, _, H, W = x.shape
+        t = torch.as_tensor(t, device=x.device, dtype=x.dtype)
+        g = None if self.guidance is None else torch.full((B,), self.guidance, dtype=x.dtype, device=x.device)
+        out = self.unet(hidden_states=pack(x), timestep=(t.expand(B) if t.ndim == 0 else t) / 1000, guidance=g,
+                        pooled_projections=pooled, encoder_hidden_states=states,
+                        txt_ids=torch.zeros(self.tokens, 3, dtype=x.dtype, device=x.device),
+                        img_ids=image_ids(H, W, x.dtype, x.device), return_dict=False)[0]
+        return unpack(out, H, W)
 
 
 def _component_class(folder: Path, index: dict, part: str) -> str | None:
@@ -134,35 +227,30 @@ def _component_class(folder: Path, index: dict, part: str) -> str | None:
     return None
 
 
-def load_encoder(folder: Path, index: dict, tok: str, enc: str, classes: tuple, missing: str, dtype, device,
-                 kind: str = "CLIP's") -> tuple:
-    """(tokenizer, text encoder, its folder name) of ``enc``/ and ``tok``/; UnsupportedModelError (``missing``) when
-    absent, or when the encoder is none of ``classes`` (``kind`` names them)."""
+def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, device) -> list[tuple]:
+    """[(tokenizer, text encoder, its folder name) or None where an optional one is absent] in the pipeline's order;
+    UnsupportedModelError when a required one is absent or of another class."""
     try:
         import transformers as tf
     except ImportError as err:
-        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3): its text encoders "
-                          f"need the transformers package, which is not installed; {INSTALL}") from err
-    if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
-        raise _unsupported(missing)
-    cls = _component_class(folder, index, enc)
-    if cls not in classes:
-        raise _unsupported(f"{folder / enc} holds a {cls}; the supported text encoders are {kind} "
-                           f"({', '.join(classes)})")
-    tokenizer = tf.AutoTokenizer.from_pretrained(str(folder / tok))
-    model = getattr(tf, cls).from_pretrained(str(folder / enc), dtype=dtype).to(device).eval()
-    return tokenizer, model.requires_grad_(False), enc
-
-
-def _encoders(folder: Path, index: dict, xl: bool, dtype, device) -> list[tuple]:
-    """[(tokenizer, text encoder, its folder name)] in the pipeline's order."""
-    parts = [("tokenizer", "text_encoder")] if not xl else (
-        [("tokenizer", "text_encoder")] if (folder / "text_encoder" / "config.json").exists() else []) + [
-        ("tokenizer_2", "text_encoder_2")]
-    need = "text_encoder/ and tokenizer/" if not xl else "text_encoder_2/ and tokenizer_2/"
-    return [load_encoder(folder, index, tok, enc, _ENCODERS, f"{folder} has a UNet2DConditionModel but no {enc}/ or "
-                         f"{tok}/; {'an SDXL' if xl else 'a Stable Diffusion'} folder needs {need}", dtype, device)
-            for tok, enc in parts]
+        raise ImportError(f"{folder} is a text-conditioned pipeline (Stable Diffusion, SDXL, SD3, Flux): its text "
+                          f"encoders need the transformers package, which is not installed; {INSTALL}") from err
+    out = []
+    for tok, enc, classes, required in family.encoders:
+        if not required and not (folder / enc / "config.json").exists():
+            out.append(None)
+            continue
+        if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
+            need = ", ".join(f"{e}/ + {t}/" for t, e, _, r in family.encoders if r)
+            raise _unsupported(f"{folder} has a {cls} but no {enc}/ or {tok}/; {family.name} needs {need}")
+        found = _component_class(folder, index, enc)
+        if found not in classes:
+            raise _unsupported(f"{folder / enc} holds a {found}; the supported text encoders are "
+                               f"{'T5' if classes == _T5 else 'CLIP'}'s ({', '.join(classes)})")
+        tokenizer = tf.AutoTokenizer.from_pretrained(str(folder / tok))
+        model = getattr(tf, found).from_pretrained(str(folder / enc), dtype=dtype).to(device).eval()
+        out.append((tokenizer, model.requires_grad_(False), enc))
+    return out
 
 
 def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
@@ -175,34 +263,45 @@ def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
 
 
 @torch.no_grad()
-def _encode(encoders: list, text: str, xl: bool, device) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as diffusers' encode_prompt computes them."""
-    if not xl:
+def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``: SD the last
+    CLIP states; SDXL both encoders' penultimate states and the projection's pooled output; SD3 those of both CLIP
+    encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
+    def ids(enc, length=None):
+        return token_ids(enc[0], text, length or enc[0].model_max_length, device)
+
+    if kind == "sd":
         tokenizer, model, _ = encoders[0]
-        ids = token_ids(tokenizer, text, tokenizer.model_max_length, device)
         mask = None
         if getattr(model.config, "use_attention_mask", False):
             mask = tokenizer([text], padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                              return_tensors="pt").attention_mask.to(device)
-        return model(ids, attention_mask=mask)[0], None
-    states, pooled = [], None
-    for tokenizer, model, _ in encoders:
-        out = model(token_ids(tokenizer, text, tokenizer.model_max_length, device), output_hidden_states=True)
-        if pooled is None and out[0].ndim == 2:   # the projected, pooled output of the last (projection) encoder
-            pooled = out[0]
+        return model(ids(encoders[0]), attention_mask=mask)[0], None
+    if kind == "flux":
+        clip, t5 = encoders
+        return t5[1](ids(t5, FLUX_T5_TOKENS))[0], clip[1](ids(clip)).pooler_output
+    clips = [e for e in encoders if e is not None and e[2] != "text_encoder_3"]
+    length = clips[0][0].model_max_length if kind == "sd3" else None    # SD3: the first tokenizer's length for both
+    states, pooled = [], []
+    for enc in clips:
+        out = enc[1](ids(enc, length), output_hidden_states=True)
+        if out[0].ndim == 2:   # the projected, pooled output of an encoder with projection
+            pooled.append(out[0])
         states.append(out.hidden_states[-2])
-    return torch.cat(states, dim=-1), pooled
+    clip = torch.cat(states, dim=-1)                                            # (1, L1, C1 + C2)
+    if kind == "sdxl":
+        return clip, pooled[0]
+    t5 = encoders[2]
+    if t5 is None:
+        t5_states = torch.zeros(1, SD3_T5_TOKENS, joint, dtype=clip.dtype, device=clip.device)
+    else:
+        t5_states = t5[1](ids(t5, SD3_T5_TOKENS))[0].to(clip.dtype)
+    clip = nn.functional.pad(clip, (0, t5_states.shape[-1] - clip.shape[-1]))
+    return torch.cat([clip, t5_states], dim=-2), torch.cat(pooled, dim=-1)
 
 
-def _image_side(unet_cfg, vae_downsample: int) -> tuple[int, int]:
-    size = unet_cfg.sample_size
-    h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
-    return int(h) * vae_downsample, int(w) * vae_downsample
-
-
-def _time_ids(unet, prompts: Prompts, index: dict, pooled_dim: int, vae_downsample: int, folder: Path) -> torch.Tensor:
-    """(3, n) SDXL time ids of labels 0 / 1 / 2 (the pipelines' ``_get_add_time_ids``)."""
-    side = _image_side(unet.config, vae_downsample)
+def _time_ids(cfg: dict, prompts: Prompts, index: dict, pooled_dim: int, side: tuple, where: Path) -> torch.Tensor:
+    """(3, n) SDXL time ids of labels 0 / 1 / 2 (the pipelines' ``_get_add_time_ids``) for images of ``side``."""
     original = prompts.original_size or side
     target = prompts.target_size or side
     crop = prompts.crops_coords_top_left
@@ -212,70 +311,98 @@ def _time_ids(unet, prompts: Prompts, index: dict, pooled_dim: int, vae_downsamp
     else:
         rows = [(*original, *crop, *target)] * 3
     n = len(rows[0])
-    expected = unet.add_embedding.linear_1.in_features
-    passed = int(unet.config.addition_time_embed_dim) * n + pooled_dim
+    expected = int(cfg.get("projection_class_embeddings_input_dim") or 0)
+    passed = int(cfg["addition_time_embed_dim"]) * n + pooled_dim
     if passed != expected:
-        raise _unsupported(f"{folder / 'unet'} expects added embeddings of length {expected}, but {n} time ids and "
-                           f"pooled text embeddings of width {pooled_dim} give {passed} (check "
-                           f"requires_aesthetics_score in model_index.json and text_encoder_2's projection_dim)")
+        raise _unsupported(f"{where} expects added embeddings of length {expected}, but {n} time ids and pooled text "
+                           f"embeddings of width {pooled_dim} give {passed} (check requires_aesthetics_score in "
+                           f"model_index.json and text_encoder_2's projection_dim)")
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def check_unet(folder: Path, cfg: dict) -> bool:
-    """Whether the UNet2DConditionModel config is SDXL's (added text and time embeddings); raises for others."""
-    kind = cfg.get("addition_embed_type")
-    if kind not in (None, "text_time"):
-        raise _unsupported(f"{folder / 'unet'} has addition_embed_type {kind!r}; Stable Diffusion has none and SDXL "
-                           f"'text_time'")
-    if cfg.get("class_embed_type") is not None or cfg.get("num_class_embeds") is not None:
-        raise _unsupported(f"{folder / 'unet'} has a class embedding (class_embed_type / num_class_embeds: an upscaler "
-                           f"or image-variation model); the suite runs text-to-image U-Nets")
-    if cfg.get("encoder_hid_dim_type") is not None:
-        raise _unsupported(f"{folder / 'unet'} projects its conditioning (encoder_hid_dim_type "
-                           f"{cfg['encoder_hid_dim_type']!r}); the suite feeds CLIP text states directly")
+def _family(folder: Path, cls: str, cfg: dict) -> str:
+    """The family ("sd", "sdxl", "sd3", "flux") of a text-conditioned network config; raises for variants the suite
+    cannot run (added or class embeddings, projected conditioning, inpainting channels, patched Flux)."""
+    where = folder / TEXT_FOLDERS[cls]
+    kind = "flux" if cls == FLUX else "sd3" if cls != TEXT_UNET else "sd"
+    if cls == TEXT_UNET:
+        added = cfg.get("addition_embed_type")
+        if added not in (None, "text_time"):
+            raise _unsupported(f"{where} has addition_embed_type {added!r}; Stable Diffusion has none and SDXL "
+                               f"'text_time'")
+        if cfg.get("class_embed_type") is not None or cfg.get("num_class_embeds") is not None:
+            raise _unsupported(f"{where} has a class embedding (class_embed_type / num_class_embeds: an upscaler or "
+                               f"image-variation model); the suite runs text-to-image U-Nets")
+        if cfg.get("encoder_hid_dim_type") is not None:
+            raise _unsupported(f"{where} projects its conditioning (encoder_hid_dim_type "
+                               f"{cfg['encoder_hid_dim_type']!r}); the suite feeds CLIP text states directly")
+        kind = "sdxl" if added == "text_time" else "sd"
     vae = folder / "vae" / "config.json"
-    if vae.exists():
-        channels = json.loads(vae.read_text()).get("latent_channels", 4)
-        if cfg.get("in_channels", 4) != channels or (cfg.get("out_channels") or cfg.get("in_channels", 4)) != channels:
-            raise _unsupported(f"{folder / 'unet'} maps {cfg.get('in_channels')} input channels to "
-                               f"{cfg.get('out_channels')} outputs while vae/ has {channels} latent channels (an "
-                               f"inpainting or image-conditioned model); text-to-image U-Nets take and give the "
-                               f"latents")
-    return kind == "text_time"
+    inputs = int(cfg.get("in_channels", 4))
+    outputs = cfg.get("out_channels") or inputs
+    packing = FAMILIES[kind].packing
+    channels = json.loads(vae.read_text()).get("latent_channels", 4) if vae.exists() else inputs // packing
+    patched = kind == "flux" and int(cfg.get("patch_size") or 1) != 1
+    if inputs != outputs or inputs != channels * packing or patched:
+        raise _unsupported(f"{where} maps {inputs} input channels to {outputs} outputs (patch_size "
+                           f"{cfg.get('patch_size')}) while vae/ has {channels} latent channels (an inpainting or "
+                           f"image-conditioned model); text-to-image networks take and give the latents"
+                           f"{' in 2 x 2 patches (4 x the channels, patch_size 1)' if kind == 'flux' else ''}")
+    return kind
 
 
-def load_text_unet(folder: Path, index: dict, prompts: Prompts, *, dtype=torch.float32, device="cpu",
-                   vae_downsample: int = 8) -> tuple[PromptConditionedUNet, dict]:
-    """(the prompt-conditioned network, what the results record about its conditions) of an SD / SDXL folder."""
+def load_text(folder: Path, index: dict, cls: str, prompts: Prompts, *, side: int = FLUX_SIDE, dtype=torch.float32,
+              device="cpu", vae_downsample: int = 8) -> tuple[nn.Module, dict]:
+    """(the prompt-conditioned network, what the results record about its conditions) of a folder whose network is
+    ``cls`` (one of ``hub_folder.TEXT_FOLDERS``); ``side``: a Flux model's latent side."""
     import diffusers
 
-    xl = check_unet(folder, json.loads((folder / "unet" / "config.json").read_text()))
-    if prompts.guidance_scale is not None:
-        raise ValueError(f"guidance_scale applies to Flux models with a guidance embedding; {folder} is a U-Net")
-    if not xl and Prompts(prompts.source, prompts.target, prompts.null) != prompts:
-        raise ValueError(f"micro_conditioning applies to SDXL (a U-Net with added time ids); {folder} is a Stable "
-                         f"Diffusion folder: leave it out")
-    encoders = _encoders(folder, index, xl, dtype, device)
-    check_shapes(folder / "unet")   # the weights shaped as the config the checks above read
-    unet = diffusers.UNet2DConditionModel.from_pretrained(str(folder / "unet"), torch_dtype=dtype).to(device).eval()
-    zeros = xl and prompts.null is None and bool(index.get("force_zeros_for_empty_prompt", True))
+    sub = folder / TEXT_FOLDERS[cls]
+    cfg = json.loads((sub / "config.json").read_text())
+    kind = _family(folder, cls, cfg)
+    family = FAMILIES[kind]
+    distilled = kind == "flux" and bool(cfg.get("guidance_embeds", False))
+    takes = family.micro + (("guidance_scale",) if distilled else ())
+    bare = Prompts(prompts.source, prompts.target, prompts.null)
+    given = [k for k in _MICRO if getattr(prompts, k) != getattr(bare, k) and k not in takes]
+    if given:
+        raise ValueError(f"micro_conditioning {', '.join(given)} does not apply to {family.name} ({sub}): SDXL takes "
+                         f"sizes, crop and aesthetic scores, a Flux model with a guidance embedding (guidance_embeds "
+                         f"true) guidance_scale; leave it out (guide others with cfg_scale)")
+    encoders = _encoders(folder, index, family, cls, dtype, device)
+    widths = [cfg.get(k) or v for k, v in family.widths]
+    widths = [int(w[0] if isinstance(w, (list, tuple)) else w) for w in widths]
     null = "" if prompts.null is None else prompts.null
-    encoded = [_encode(encoders, text, xl, device) for text in (prompts.source, prompts.target, null)]
+    encoded = [_encode(kind, encoders, text, widths[0], device) for text in (prompts.source, prompts.target, null)]
     states = torch.cat([s for s, _ in encoded]).to(dtype)                      # (3, L, C)
-    pooled = torch.cat([p for _, p in encoded]).to(dtype) if xl else None      # (3, P)
+    pooled = None if kind == "sd" else torch.cat([p for _, p in encoded]).to(dtype)   # (3, P)
+    zeros = kind == "sdxl" and prompts.null is None and bool(index.get("force_zeros_for_empty_prompt", True))
     if zeros:
         states[2], pooled[2] = 0.0, 0.0
-    width = int(unet.config.cross_attention_dim if not isinstance(unet.config.cross_attention_dim, (list, tuple))
-                else unet.config.cross_attention_dim[0])
-    if states.shape[-1] != width:
-        raise _unsupported(f"{folder / 'unet'} cross-attends to states of width {width}, but the text encoders "
-                           f"({', '.join(e[2] for e in encoders)}) give {states.shape[-1]}")
-    time_ids = None
-    if xl:
-        time_ids = _time_ids(unet, prompts, index, int(pooled.shape[-1]), vae_downsample, folder).to(dtype)
-    net = PromptConditionedUNet(unet, states, pooled, time_ids)
-    info = {"prompts": prompts.describe(xl), "null": "zeros" if zeros else "encoded",
-            "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders], "sdxl": xl,
-            "time_ids": None if time_ids is None else time_ids.tolist()}
+    encoders = [e for e in encoders if e is not None]
+    got = [states.shape[-1], *([] if len(widths) == 1 else [pooled.shape[-1]])]
+    if got != widths:
+        pooled_width = f" and pooled embeddings of width {widths[1]}" if len(widths) > 1 else ""
+        raise _unsupported(f"{sub} takes text states of width {widths[0]}{pooled_width}, but the text encoders "
+                           f"({', '.join(e[2] for e in encoders)}) give {' and '.join(map(str, got))}")
+    info = {"prompts": prompts.describe(kind == "sdxl"), "null": "zeros" if zeros else "encoded",
+            "text_encoders": [f"{e[2]}: {type(e[1]).__name__}" for e in encoders]}
+    check_shapes(sub)   # the weights shaped as the config the checks above read
+    net = getattr(diffusers, cls).from_pretrained(str(sub), torch_dtype=dtype).to(device).eval()
     del encoders
-    return net, info
+    if kind in ("sd", "sdxl"):
+        time_ids = None
+        if kind == "sdxl":
+            size = cfg.get("sample_size")
+            h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
+            side_px = (int(h) * vae_downsample, int(w) * vae_downsample)
+            time_ids = _time_ids(cfg, prompts, index, int(pooled.shape[-1]), side_px, sub).to(dtype)
+        info |= {"sdxl": kind == "sdxl", "time_ids": None if time_ids is None else time_ids.tolist()}
+        return PromptConditionedUNet(net, states, pooled, time_ids), info
+    if kind == "sd3":
+        info |= {"t5": "encoded" if len(info["text_encoders"]) == 3 else "zeros", "text_tokens": int(states.shape[1])}
+        return PromptConditionedTransformer(net, states, pooled), info
+    guidance = (GUIDANCE if prompts.guidance_scale is None else float(prompts.guidance_scale)) if distilled else None
+    info["prompts"]["guidance_scale"] = guidance   # in the sha256
+    info["text_tokens"] = FLUX_T5_TOKENS
+    return PromptConditionedFlux(net, states, pooled, guidance, side), info
