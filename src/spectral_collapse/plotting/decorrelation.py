@@ -22,32 +22,9 @@ def flag_masks(ds: xr.Dataset, cell: int = 56):
     return image_grid(rows, cell=cell)
 
 
-def _apart(runs: pd.DataFrame, labels: list, y_px, near_px: float = 9.0, spans=None) -> list[int]:
-    """Slots setting apart runs of different methods whose marks (point within ``near_px``, or interval ``spans``, in
-    pixels) overlap at the same S_G: each method takes the first slot free of others' marks."""
-    key = runs["s_g"].round(9).to_numpy()
-    y = np.asarray(y_px, dtype=float)
-    lo, hi = y - near_px / 2, y + near_px / 2
-    if spans is not None:
-        s = np.asarray(spans, dtype=float)
-        ok = np.isfinite(s).all(axis=1)
-        lo[ok], hi[ok] = np.minimum(lo[ok], s[ok].min(axis=1)), np.maximum(hi[ok], s[ok].max(axis=1))
-    slot = {}
-    for v in np.unique(key):
-        placed: dict[int, list[tuple[float, float]]] = {}
-        for m in [x for x in labels if x in set(runs["method"][key == v])]:
-            mine = (key == v) & (runs["method"] == m).to_numpy()
-            marks = list(zip(lo[mine], hi[mine]))
-            k = next(k for k in range(len(labels) + 1)
-                     if all(a_hi < b_lo or b_hi < a_lo for a_lo, a_hi in marks for b_lo, b_hi in placed.get(k, [])))
-            placed.setdefault(k, []).extend(marks)
-            slot[(v, m)] = k
-    return [slot[(v, m)] for v, m in zip(key, runs["method"])]
-
-
 def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float = 3.0) -> list[tuple[float, float]]:
-    """(x, y) pixel offsets of ``_apart``'s slots: sideways in ``step_px`` steps within ``cap_px`` (inward at S_G 0 or
-    1), further slots in rows ``jitter_px`` up or down."""
+    """(x, y) pixel offsets of the runs' slots (0, 1, ... among the runs at one S_G): sideways in ``step_px`` steps
+    within ``cap_px`` (inward at S_G 0 or 1), further slots in rows ``jitter_px`` up or down."""
     per_row = max(1, int(cap_px // step_px) + 1)   # sideways places within the cap: 0, 1, ... steps from the value
     out = []
     for k, v in zip(slots, values):
@@ -64,7 +41,7 @@ def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float 
 
 def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.02) -> alt.LayerChart:
     """Set-level S_G against mean S_DC, one point per distinct run with its 95 % interval over latents where stored;
-    overlapping runs set up to ``cap`` of the axis width apart (``_apart``, ``slot_offsets``), values unchanged."""
+    runs at one S_G set up to ``cap`` of the axis width apart (``slot_offsets``), values unchanged."""
     runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
                          "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
     has_ci = "run_s_dc_lo" in ds
@@ -79,19 +56,12 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
     ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
     # as wide as the text column allows: the runs at S_G = 0 sit side by side within a few pixels
     width, height = 520, 280
-
-    def px(v):
-        return (np.asarray(v, dtype=float) - ydom[0]) / (ydom[1] - ydom[0]) * height
-
-    spans = np.stack([px(runs["lo"]), px(runs["hi"])], axis=1) if has_ci else None
-    # one slot per (method, step count): one method's runs at several step counts cover each other too
-    runs["slot"] = runs["method"] + " · " + runs["steps"].astype(str)
-    slots = _apart(runs.assign(method=runs["slot"]), list(dict.fromkeys(runs["slot"])), px(runs["s_dc"]),
-                   spans=spans)
+    # one slot per (method, step count) among the runs at one S_G: one method's runs at several step counts too
+    slots = runs.assign(at=runs["s_g"].round(9), slot=runs["method"] + " · " + runs["steps"].astype(str))
+    slots = slots.groupby("at", sort=False)["slot"].transform(lambda v: pd.factorize(v)[0])
     moved = slot_offsets(slots, runs["s_g"].round(9), step_px, cap * width)
     runs["px"], runs["py"] = [dx for dx, _ in moved], [dy for _, dy in moved]
     jittered = any(dy for _, dy in moved)
-    runs = runs.drop(columns="slot")
     in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
     x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
               axis=alt.Axis(labelExpr=in_range))
@@ -103,12 +73,11 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
     groups = [(m, (dx, dy), g) for (m, dx, dy), g in runs.groupby(["method", "px", "py"], sort=False)]
     points = [alt.Chart(g).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white", xOffset=px[0],
                                       yOffset=px[1]).encode(
-        x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size,
-        tooltip=["method", "steps", "seeds", alt.Tooltip("s_g:Q", format=".3f"), alt.Tooltip("s_dc:Q", format=".3f")])
+        x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size)
         for m, px, g in groups]
     title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
         "Identical runs of a deterministic method (one per seed) are drawn once. Runs (of different methods or "
-        "step counts) whose points or intervals would cover each other are drawn side by side for legibility, "
+        "step counts) at the same S_G are drawn side by side for legibility, "
         f"at most {cap * 100:.0f} % of the axis width from their value" + (" and, where more of them tie, a few pixels "
         "above or below it" if jittered else "") + "; at S_G = 0 they are drawn to the right of 0, and their value "
         "is still 0 (S_G is never below 0).", width))

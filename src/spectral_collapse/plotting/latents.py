@@ -10,8 +10,9 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from ..text import number
-from .palette import REFERENCE_COLOR, chart_name
-from .charts import fitted_scale, image_grid, metric_bars, series_lines, wrap_lines
+from .labels import chart_label
+from .palette import REFERENCE_COLOR
+from .charts import image_grid, metric_bars, series_lines, wrap_lines
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
            "gaussianity_bars", "velocity_heatmaps", "sigma_grids"]
@@ -81,9 +82,9 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def series_name(label) -> str:
-    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_name``."""
+    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_label``."""
     s = str(label)
-    return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_name(s)
+    return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_label(s)
 
 
 def pca_images(ds: xr.Dataset, cell: int = 56):
@@ -128,7 +129,7 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
             x=alt.X("u:Q", scale=fit), y=alt.Y("density:Q", scale=dens))
         panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
-            chart_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
+            series_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
     grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
     return grid.properties(title=alt.TitleParams("Histograms of ‖x_T‖²/d", anchor="start", subtitle=wrap_lines(
         f"Every panel shares one x-axis, {number(lo, 2)} to {number(hi, 2)}: it holds every latent of every method "
@@ -137,46 +138,31 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     """S_G and the mean ||x_T||^2 / d per method as points (a zero S_G shows), each with the Gaussian reference last;
-    the norm with its 95 % bootstrap interval over latents (``near_one``)."""
+    the norm with its 95 % bootstrap interval over latents and a dashed line at 1 (Gaussian noise's value)."""
     ref_g = ds.attrs.get("gaussian_s_g")
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
+    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(ONE_NOTE, 300), anchor="start")
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
-                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True, note=False)
-    return alt.hconcat(left, near_one(right, "mean ‖x_T‖²/d"))
+                        reference=ref_u if per_latent else None, title=title, dots=True, note=False, rule=1.0)
+    return alt.hconcat(left, right)
 
 
 ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interval (none where the results hold one "
             "number); dashed line: 1, the value of Gaussian noise.")
 
 
-def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
-    """A ``metric_bars(..., dots=True)`` chart on an axis fitted to its points and to 1 (Gaussian noise's value), with a
-    dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
-    stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
-    dom = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])).domain
-    for layer in chart.layer:
-        layer.encoding.y.scale = alt.Scale(domain=dom, zero=False, nice=False)
-    one = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(
-        y=alt.Y("one:Q", scale=alt.Scale(domain=dom, zero=False, nice=False)))
-    return alt.layer(one, *chart.layer, data=stats).properties(width=300, height=180, title=alt.TitleParams(
-        title, subtitle=wrap_lines(ONE_NOTE, 300), anchor="start"))
-
-
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
-    centred at 0 for both; five legend labels from end to end."""
+    centred at 0 for both."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
-    # five legend labels from end to end (rounded inward), so a thin band of red reads as values up to the top label
-    ends = (np.ceil(lo * 10) / 10, np.floor(hi * 10) / 10)
-    values = sorted({round(float(v), 1) for v in np.linspace(*ends, 5)}) if ends[0] < ends[1] else [lo, hi]
     title = ["log10 power", "of the update"] + (["(red: above 0)"] if lo < 0 < hi else [])
     if lo < 0 < hi:
         scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
@@ -189,10 +175,7 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
-        color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
-            values=values, format=f"{'+' if lo < 0 < hi else ''}.1~f", gradientLength=300,
-            labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
-        tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
+        color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(format=".1~f")),
     ).properties(width=250, height=170).facet(facet=alt.Facet(
         "method:N", sort=list(map(str, ds["method"].values)), title=None),
         columns=2)
@@ -210,7 +193,7 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
         if groups else "Every method has its own grid."
     lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
     decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
-    return series_lines(sig, x=alt.X("step:Q", title="inversion step"), widths=(5.0, 2.0),
+    return series_lines(sig, x=alt.X("step:Q", title="inversion step"),
                         y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after the step",
                                 axis=alt.Axis(values=decades, format="~g"))).properties(
         width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,

@@ -73,10 +73,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     bars = alt.Chart().mark_bar().encode(
         y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
         x=alt.X("value:Q", title="score"),
-        color=alt.Color("source:N", title="scores of", scale=colours, sort=list(SOURCE_COLORS)),
-        tooltip=["method", "metric", "source", alt.Tooltip("value:Q", format=".3f"),
-                 alt.Tooltip("lo:Q", format=".3f", title="95 % interval from"),
-                 alt.Tooltip("hi:Q", format=".3f", title="95 % interval to")])
+        color=alt.Color("source:N", title="scores of", scale=colours, sort=list(SOURCE_COLORS)))
     layers = [bars]
     if "lo" in long:
         layers += interval_rules(alt.Chart(), 5, "isValid(datum.lo) && isValid(datum.hi)", y=y,

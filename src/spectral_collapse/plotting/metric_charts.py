@@ -21,7 +21,7 @@ NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
 
 def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
     """Mean log10 radial power spectrum per domain (log frequency axis) and its dashed least-squares fit over the band;
-    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, frequencies above ``NYQUIST`` shaded."""
+    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, a dashed rule at ``NYQUIST``."""
     rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
@@ -42,27 +42,21 @@ def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
     beyond = fmax > NYQUIST
     if beyond:
         sub += wrap_lines(
-            f"Shaded: frequencies above {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only "
-            f"the corners of the 2-D spectrum reach them (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its "
-            "diagonal), so their radial average runs over fewer and fewer coefficients.", 380)
+            f"Dashed rule: {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only the corners of "
+            f"the 2-D spectrum lie beyond it (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its diagonal), so "
+            "the radial average there runs over fewer and fewer coefficients.", 380)
     x = alt.X("f:Q", title="frequency (cycles/pixel, log scale)",
               scale=alt.Scale(type="log", domain=[fmin, fmax], nice=False),
               axis=alt.Axis(values=[v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if fmin <= v <= fmax],
                             format=".2~f"))
     y = alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05), nice=False,
                                                zero=False))
-    lines = alt.Chart(frame).mark_line().encode(
+    layers = [alt.Chart(frame).mark_line().encode(
         x=x, y=y, color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
-        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))
-    layers = [lines]
+        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))]
     if beyond:
-        shade = alt.Chart(pd.DataFrame({"f": [NYQUIST], "f2": [fmax]})).mark_rect(color="#999999", opacity=0.15).encode(
-            x=x, x2="f2:Q")
-        rule = alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(x=x)
-        label = alt.Chart(pd.DataFrame({"f": [NYQUIST], "text": [f"Nyquist {NYQUIST:g}"]})).mark_text(
-            align="right", baseline="top", dx=-3, dy=3, fontSize=10, color="#444444").encode(
-            x=x, y=alt.value(0), text="text:N")
-        layers = [shade, rule, lines, label]
+        layers.append(alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(
+            x=x))
     return alt.layer(*layers).properties(width=380, height=240, title=alt.TitleParams(
         "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
 

@@ -83,9 +83,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     y_enc = alt.Y("s_lf:Q", title=f"S_LF ({INPUT_STRUCTURE} kept)",
                   scale=alt.Scale(domain=ydom, nice=False, zero=False),
                   axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
-    tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
-               alt.Tooltip("s_lf:Q", format=".3f")]
-    enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
+    enc = dict(x=x_enc, y=y_enc)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
     # one legend for colour and shape (one title, one domain)
@@ -97,9 +95,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
     picked = g[g["chosen"].astype(bool)]
-    # the chosen point drawn again on top with a white rim, and ringed in its base's colour
-    on_top = alt.Chart(picked).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.6, opacity=1, stroke="white",
-                                          strokeWidth=1).encode(color=colour, shape=shape, **enc)
+    # the chosen point ringed in its base's colour
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
                                           strokeWidth=2.5).encode(color=colour, **enc)
     b = pts[pts["kind"] == "baseline"]
@@ -114,12 +110,12 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                     .transform_calculate(s_hf="datum.hf_lo"))
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)
                     .transform_calculate(s_lf="datum.lf_lo"))
-    layers = [*bars, cloud, front, on_top, chosen]
+    layers = [*bars, cloud, front, chosen]
     if len(b):
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE)
+        layers.append(point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE))
     # each step size held to its symbol (no-break space) where the subtitle wraps
     left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
                 f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
@@ -148,7 +144,7 @@ def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 29
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     """Mean of each metric over the (eta_HF, eta_LF) grid, metrics side by side, one row per base, each on its own
-    scale; partly failed cells outlined with their failed count, mostly or wholly failed cells grey."""
+    scale; a partly failed cell names its failed count, a cell where most or every sample failed is grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -156,53 +152,36 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["eta_LF"] = long["eta_lf"].map(step_size)
     order_hf = [step_size(v) for v in sorted(grid["eta_hf"].unique())]
     order_lf = [step_size(v) for v in sorted(grid["eta_lf"].unique(), reverse=True)]
-    n_hf, n_lf = len(order_hf), len(order_lf)
     value = long["value"].astype(float)
     nfail = long["failed"].fillna(0).astype(int)
     # a cell where most samples failed has no mean (``pareto.grid_summary``): grey, with its failed count
-    status = np.where(nfail >= max(n_samples, 1), "every sample failed",
-                      np.where(~np.isfinite(value), "most samples failed (no mean)",
-                               np.where(nfail > 0, "some samples failed (mean of the rest)", "kept")))
-    long["status"] = status
+    long["drawn"] = np.isfinite(value) & (nfail < max(n_samples, 1))
     long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
     fmt = [".3g" if m == "kid_wav" else ".3f" for m in long["metric"]]   # KID_wav spans decades: 3 digits
-    long["label"] = [f"{v:{f}}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
-                     if s.startswith("most") else f"{v:{f}}" for v, k, s, f in zip(long["value"], nfail, status, fmt)]
-    statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
+    long["label"] = [("failed" if k >= max(n_samples, 1) else f"{k} of {n_samples}\nfailed") if not d
+                     else f"{v:{f}}\n{k} failed" if k else f"{v:{f}}"
+                     for v, k, d, f in zip(long["value"], nfail, long["drawn"], fmt)]
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
-        vals = d.loc[d["status"].isin(["kept", statuses[0]]), "value"]   # the colour spans the drawn means only
+        vals = d.loc[d["drawn"], "value"]   # the colour spans the drawn means only
         dom = [float(vals.min()), float(vals.max())] if len(vals) else [0.0, 1.0]
         # KID_wav spans decades over a grid: a log colour scale where every drawn value is positive
         log = m == "kid_wav" and len(vals) > 0 and dom[0] > 0
-        d["text_colour"] = text_on("viridis", np.log10(d["value"].clip(lower=dom[0])) if log else d["value"],
-                                   [np.log10(v) for v in dom] if log else dom)
-        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF",
-                                           axis=alt.Axis(labelAngle=0)),
+        d["text_colour"] = np.where(d["drawn"], text_on("viridis", np.log10(d["value"].clip(lower=dom[0])) if log
+                                                        else d["value"], [np.log10(v) for v in dom] if log else dom),
+                                    "black")
+        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF", axis=alt.Axis(labelAngle=0)),
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
-        drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
         heat = base.mark_rect().encode(
             color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m) + (" (log scale)" if log else ""),
-                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear")),
-            tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
-        ).transform_filter(drawn)
+                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear"))
+        ).transform_filter("datum.drawn")
+        failed = base.mark_rect(color="#DDDDDD").transform_filter("!datum.drawn")
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
-            drawn).transform_filter(alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
-        mark = alt.Scale(domain=statuses, range=["#D55E00", "#BDBDBD", "#DDDDDD"])
-        legend = alt.Legend(title=None, symbolType="square", symbolStrokeWidth=3, orient="bottom",
-                            direction="horizontal")
-        outline = base.mark_rect(filled=False, strokeWidth=3).encode(
-            stroke=alt.Stroke("status:N", scale=mark, legend=legend)).transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[0]))
-        failed = base.mark_rect().encode(fill=alt.Fill("status:N", scale=mark, legend=legend)).transform_filter(
-            alt.FieldOneOfPredicate(field="status", oneOf=statuses[1:]))
-        failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[1]))
-        most_text = base.mark_text(fontSize=9, color="black", lineBreak="\n").encode(text="label:N").transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[2]))
-        panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
-            width=cell * n_hf, height=cell * n_lf).facet(
+            alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
+        panels.append(alt.layer(heat, failed, *texts).properties(
+            width=cell * len(order_hf), height=cell * len(order_lf)).facet(
             row=alt.Row("base:N", title=None, sort=list(map(str, grid["base"].unique()))),
             title=alt.TitleParams(f"{METRIC_NAMES.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")

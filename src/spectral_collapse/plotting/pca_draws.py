@@ -41,8 +41,7 @@ def k90_draws_chart(ds: xr.Dataset, width: int = 420):
     rules = alt.Chart(frame).mark_rule(strokeWidth=3, color="#333333").encode(
         x=alt.X("lo:Q", scale=scale, title=title), x2="hi:Q", y=y)
     points = alt.Chart(frame).mark_point(filled=True, size=36, color="#333333").encode(
-        x=x, y=y, tooltip=["series", alt.Tooltip("mean:Q", format=".1f"), alt.Tooltip("lo:Q", format=".1f"),
-                           alt.Tooltip("hi:Q", format=".1f"), alt.Tooltip("k90:Q", format=".0f")])
+        x=x, y=y)
     rings = alt.Chart(frame).mark_point(filled=False, size=140, shape="circle", color="#b8860b", strokeWidth=2).encode(
         x=alt.X("k90:Q", scale=scale, title=title), y=y)
     draws = ds.sizes.get("draw", 0)

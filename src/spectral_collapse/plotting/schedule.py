@@ -53,22 +53,20 @@ def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> a
     # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
     colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
     colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours)
-    tooltip = ["name:N", alt.Tooltip("time_ratio:Q", format=".2f"), alt.Tooltip("s_hf_gain_share:Q", format=".2f"),
-               alt.Tooltip("share_lo:Q", format=".2f"), alt.Tooltip("share_hi:Q", format=".2f"), "backward_passes"]
-    pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour)
     bars = t.dropna(subset=["share_lo", "share_hi"])
     layers = [zone, alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
         y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))]
     if len(bars):
         layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
             x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
-            color=colour, tooltip=tooltip))
+            color=colour))
     names = point_names(t, x="time_ratio", y="s_hf_gain_share", text="name")
     n = int(bars["crops"].max()) if len(bars) else 0
     sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "
            "the ends of the share, with no interval." if len(bars) else "Means only: no interval over the crops.")
     title = alt.TitleParams("Cost against quality", subtitle=wrap_lines(sub, width + 60), anchor="start")
-    return alt.layer(*layers, pts, *names).properties(width=width, height=height, title=title)
+    return alt.layer(*layers, pts, names).properties(width=width, height=height, title=title)
 
 
 def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
