@@ -18,7 +18,7 @@ def _ties() -> xr.Dataset:
 
 
 def test_tied_runs_stay_within_two_percent_of_the_axis_and_apart():
-    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
+    from spectral_collapse.plotting.latents import decorrelation_scatter
 
     spec = decorrelation_scatter(_ties()).to_dict()
     width = spec["width"]
@@ -34,7 +34,7 @@ def test_tied_runs_stay_within_two_percent_of_the_axis_and_apart():
 
 
 def test_slot_offsets_cap_the_sideways_shift_inside_the_range():
-    from spectral_collapse.plotting.decorrelation import slot_offsets
+    from spectral_collapse.plotting.latents import slot_offsets
 
     moved = slot_offsets(range(9), [0.4] * 9, 3.5, 7.6)
     assert max(abs(dx) for dx, _ in moved) <= 7.6 and moved[0] == (0.0, 0.0)

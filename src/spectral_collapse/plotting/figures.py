@@ -16,6 +16,7 @@ from ..metrics.latent import radial_power_spectrum
 from ..studies.method_labels import method_name
 from .charts import compose_grid, padded_domain, series_lines
 from .labels import reader_spec
+from .main_results import translation_rows
 from .palette import METHOD_COLORS, method_color, method_shape
 
 __all__ = ["collapse_figure", "correlation_figure", "fig2_rows", "fig2_grid", "fig4_points",
@@ -135,16 +136,9 @@ def fig2_rows(ds) -> pd.DataFrame:
 def fig2_grid(ds, k: int = 4):
     """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
     and the truth."""
-    k = min(k, ds.sizes["image"])
-    rows = {"input": ds["source_images"].values[:k]}
-    failed = {}
-    for m in FIG2_METHODS:
-        if m in ds["method"].values:
-            rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:k]
-            if "failed" in ds:
-                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:k]
-    if "truth_images" in ds:
-        rows["ground truth"] = ds["truth_images"].values[:k]
+    rows, failed = translation_rows(ds, FIG2_METHODS, min(k, ds.sizes["image"]))
+    if "ground truth" in rows:   # Fig. 2 ends with the truth
+        rows["ground truth"] = rows.pop("ground truth")
     return compose_grid(rows, cell=72, failed=failed)
 
 
