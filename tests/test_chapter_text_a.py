@@ -106,7 +106,7 @@ def _schedule_ds(ratios) -> xr.Dataset:
 
 
 def test_schedule_chart_time_axis_fits_the_data_and_the_budget():
-    from spectral_collapse.plotting.schedule import cost_quality_chart
+    from spectral_collapse.plotting.pareto import cost_quality_chart
 
     spec = cost_quality_chart(_schedule_ds([1.0, 1.8, 1.1, 0.95])).to_dict()
     domains = [lay["encoding"]["x"]["scale"]["domain"] for lay in spec["layer"]

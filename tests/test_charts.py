@@ -19,7 +19,7 @@ from spectral_collapse.plotting import metric_charts as MC
 from spectral_collapse.plotting.ablations import factor_chart, improvement_intervals, pca_chart
 from spectral_collapse.plotting.main_results import paper_bars
 from spectral_collapse.plotting.pareto import grid_heatmaps, pareto_chart, pareto_figure
-from spectral_collapse.plotting.schedule import guided_steps_chart
+from spectral_collapse.plotting.pareto import guided_steps_chart
 
 
 def _svg(chart) -> str:
