@@ -278,11 +278,14 @@ def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.0
 
 def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
     """Step against frequency per method, colour = log10 power of the update: sequential blues for one sign, red-blue
-    centred at 0 for both."""
+    centred at 0 for both; five legend labels from end to end."""
     frame = ds["log_power"].to_dataframe().reset_index()
     frame = frame[(frame["freq"] > 0) & np.isfinite(frame["log_power"])]
     frame["freq"] = frame["freq"].round(2)
     lo, hi = float(frame["log_power"].min()), float(frame["log_power"].max())
+    # five legend labels from end to end (rounded inward), so a thin band of red reads as values up to the top label
+    ends = (np.ceil(lo * 10) / 10, np.floor(hi * 10) / 10)
+    values = sorted({round(float(v), 1) for v in np.linspace(*ends, 5)}) if ends[0] < ends[1] else [lo, hi]
     title = ["log10 power", "of the update"] + (["(red: above 0)"] if lo < 0 < hi else [])
     if lo < 0 < hi:
         scale = alt.Scale(scheme="redblue", reverse=True, domainMid=0, domain=[lo, hi])
@@ -295,7 +298,9 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
         x=alt.X("step:O", axis=alt.Axis(values=ticks, labelAngle=0), title="inversion step"),
         y=alt.Y("freq:O", sort="descending", title="cycles / pixel",
                 axis=alt.Axis(values=freqs[::4], format=".2f")),
-        color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(format=".1~f")),
+        color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
+            values=values, format=f"{'+' if lo < 0 < hi else ''}.1~f", gradientLength=300,
+            labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
     ).properties(width=250, height=170).facet(facet=alt.Facet(
         "method:N", sort=list(map(str, ds["method"].values)), title=None),
         columns=2)

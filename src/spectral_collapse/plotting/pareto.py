@@ -65,10 +65,9 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     as grey diamond outlines named beside them; the subtitle says what the marks are and which points are not drawn
     (partly failed)."""
     grid = grid_summary(ds)
-    point = [f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])]
-    grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point", point=point)
-    base = baseline_summary(ds).assign(kind="baseline")
-    base = base.assign(label=base["method"], name=base["method"].map(method_name), point=base["method"])
+    grid = grid.assign(label=grid["base"], kind="OVG grid point")
+    base = baseline_summary(ds)
+    base = base.assign(label=base["method"], name=base["method"].map(method_name), kind="baseline")
     pts = pd.concat([grid, base], ignore_index=True)
     n_samples = ds.sizes.get("sample", 0)
     failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
@@ -83,12 +82,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]].astype(float)).all(axis=1)]
     xdom = padded_domain(pts["s_hf"], *([ci["hf_lo"], ci["hf_hi"]] if len(ci) else []), pad=0.07)
     ydom = padded_domain(pts["s_lf"], *([ci["lf_lo"], ci["lf_hi"]] if len(ci) else []), pad=0.08)
-    ticks = max(3, int(width // 75))
     x_enc = alt.X("s_hf:Q", title="S_HF (texture, higher is better)",
-                  scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(tickCount=ticks, format=".2f"))
+                  scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(format=".2f"))
     y_enc = alt.Y("s_lf:Q", title=f"S_LF ({INPUT_STRUCTURE} kept)",
-                  scale=alt.Scale(domain=ydom, nice=False, zero=False),
-                  axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
+                  scale=alt.Scale(domain=ydom, nice=False, zero=False), axis=alt.Axis(format=".2f"))
     enc = dict(x=x_enc, y=y_enc)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
