@@ -172,7 +172,7 @@ def test_overlapping_lines_stay_visible():
     spec = L.sigma_grids(ds).to_dict()
     assert spec["title"]["text"].startswith("Noise level")
     assert "DDIM and OVG" in spec["title"]["subtitle"] and "EDM and OVG + EDM" in spec["title"]["subtitle"]
-    dashes = spec["encoding"]["strokeDash"]["scale"]["range"]
+    dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
     assert dashes[0] != dashes[2] and dashes[1] != dashes[3]    # ddim vs ovg, edm vs ovg_edm
 
 

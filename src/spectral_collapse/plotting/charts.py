@@ -124,7 +124,8 @@ def metric_bars(
     mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
     # marks per method name their method on the x axis: a colour legend would only repeat it
     marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), **enc,
-                        color=_color(stats, color or by, legend=bool(color)))
+                        color=method_color(stats[color or by], field=color or by, title=color or by,
+                                           **({} if color else {"legend": None})))
     line = [] if rule is None else [alt.Chart(pd.DataFrame({"rule": [rule]})).mark_rule(
         color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(y=alt.Y("rule:Q", scale=scale))]
     # the rules over the points: an interval narrower than its point still shows
@@ -150,12 +151,6 @@ def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame
         parts.append(pd.DataFrame({"method": s["method"], **({color: v} if color else {}), "mean": s["mean"],
                                    "std": np.nan, "n": s["crops"], "lo": s["lo"], "hi": s["hi"]}))
     return pd.concat(parts, ignore_index=True)
-
-
-def _color(frame: pd.DataFrame, field: str, legend: bool = True):
-    """Colour encoding of ``field``: the book's method colours, spare colours for other labels."""
-    kw = {} if legend else {"legend": None}
-    return method_color(frame[field], field=field, title=field, **kw)
 
 
 # the span of each Vega scheme (as a fraction of its domain) whose colours are light enough for black text: WCAG
@@ -231,7 +226,7 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
 
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
-                 points: bool = False) -> alt.Chart:
+                 points: bool = False) -> alt.LayerChart:
     """One line per ``series`` value in the book's method look (colour and dash; ``points`` adds shaped markers).
     Facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
@@ -242,7 +237,7 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
     if points:
         enc["shape"] = method_shape(labels, field=series, title=title)
     point = alt.OverlayMarkDef(filled=True, size=36, opacity=1) if points else False
-    return alt.Chart(frame).mark_line(strokeWidth=2, opacity=0.9, point=point).encode(**enc)
+    return alt.layer(alt.Chart().mark_line(strokeWidth=2, opacity=0.9, point=point).encode(**enc), data=frame)
 
 
 def dash_symbol_length(labels, least: float = 10.0) -> float:

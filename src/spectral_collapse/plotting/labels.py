@@ -155,8 +155,8 @@ def _walk(spec, chart: bool, expr: str, titled: frozenset = frozenset()):
                     and not any(a in v for a in ("aggregate", "bin", "timeUnit"))):
                 v = {**v, "title": field}
             legend = v.get("legend", {})
-            if k in _LEGENDS and v.get("type") in ("nominal", "ordinal") and legend is not None \
-                    and "labelExpr" not in legend:
+            named = k in _LEGENDS and v.get("type") in ("nominal", "ordinal") and legend is not None
+            if named and "labelExpr" not in legend:
                 v = {**v, "legend": {**legend, "labelExpr": expr}}
             out[k] = _walk(v, False, expr, titled)
         else:

@@ -16,6 +16,7 @@ from ..studies.claims import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from ..studies.schedule import gain_share_interval
+from ..text import NBSP
 from .charts import padded_domain, plural, point_names, text_on, wrap_lines
 from .labels import chart_label, step_size
 from .palette import METHOD_COLORS, SPARE_COLORS, method_color
@@ -34,11 +35,6 @@ def _crops(ds: xr.Dataset) -> str:
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
     n = ds.sizes.get("sample", 0)
     return plural(n, f"{split}crop")
-
-
-def _name(label) -> str:
-    """A method's reader name with no-break spaces, so a wrapped subtitle never splits it."""
-    return method_name(label).replace(" ", "\u00a0")
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
@@ -119,9 +115,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
         layers.append(point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE))
-    # each step size held to its symbol (no-break space) where the subtitle wraps
-    left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
-                f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
+    # each method's name and step size held together (no-break spaces) where the subtitle wraps
+    left_out = [f"{method_name(r.label).replace(' ', NBSP)} at eta_HF{NBSP}{step_size(r.eta_hf)}, "
+                f"eta_LF{NBSP}{step_size(r.eta_lf)} ({int(r.failed)} of {n_samples} samples failed)"
+                for r in partly.itertuples(index=False)]
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
