@@ -162,7 +162,7 @@ def test_decorrelation_masks_runs_and_scatter(oracles):
     # each run's mean S_DC lies inside its bootstrap interval over latents, and the chart draws the intervals
     assert (ds["run_s_dc_lo"] <= ds["run_s_dc"]).all() and (ds["run_s_dc"] <= ds["run_s_dc_hi"]).all()
     assert (ds["run_s_dc_hi"] > ds["run_s_dc_lo"]).any()
-    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
+    from spectral_collapse.plotting.latents import decorrelation_scatter
 
     spec = decorrelation_scatter(ds).to_dict()
     marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]

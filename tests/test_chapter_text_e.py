@@ -31,7 +31,7 @@ def _schedule(s_hf: dict, ratio: dict, passes: dict | None = None, best: str = "
 
 
 def test_cost_chart_marks_both_ends_of_the_share():
-    from spectral_collapse.plotting.schedule import cost_quality_chart
+    from spectral_collapse.plotting.pareto import cost_quality_chart
 
     ds = _schedule({"ddim": 0.80, "ovg": 0.90, "low": 0.70, "high": 0.92}, {"ddim": 1.0, "ovg": 1.8, "low": 1.2,
                                                                            "high": 1.1})

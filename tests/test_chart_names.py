@@ -13,11 +13,11 @@ def test_a_chart_names_methods_at_a_factor_and_leaves_other_series_alone():
     import altair as alt
     import pandas as pd
 
-    from spectral_collapse.plotting.labels import reader_spec
-    from spectral_collapse.plotting.palette import chart_name, method_color
+    from spectral_collapse.plotting.labels import chart_label, reader_spec
+    from spectral_collapse.plotting.palette import method_color
 
-    assert chart_name("ddim x2") == f"DDIM {TIMES}2" and chart_name("ovg_edm") == "OVG + EDM"
-    assert chart_name("gaussian") == "Gaussian" and chart_name(4) == "4"
+    assert chart_label("ddim x2") == f"DDIM {TIMES}2" and chart_label("ovg_edm") == "OVG + EDM"
+    assert chart_label("gaussian") == "Gaussian" and chart_label(4) == 4
     df = pd.DataFrame({"series": ["ddim x2", "ddim x8", "gaussian"], "v": [1.0, 2.0, 3.0]})
     chart = alt.Chart(df).mark_line().encode(x="v:Q", color=method_color(df["series"], field="series"))
     vl_convert = pytest.importorskip("vl_convert")

@@ -18,7 +18,7 @@ def _ties() -> xr.Dataset:
 
 
 def test_tied_runs_stay_within_two_percent_of_the_axis_and_apart():
-    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
+    from spectral_collapse.plotting.latents import decorrelation_scatter
 
     spec = decorrelation_scatter(_ties()).to_dict()
     width = spec["width"]
@@ -34,7 +34,7 @@ def test_tied_runs_stay_within_two_percent_of_the_axis_and_apart():
 
 
 def test_slot_offsets_cap_the_sideways_shift_inside_the_range():
-    from spectral_collapse.plotting.decorrelation import slot_offsets
+    from spectral_collapse.plotting.latents import slot_offsets
 
     moved = slot_offsets(range(9), [0.4] * 9, 3.5, 7.6)
     assert max(abs(dx) for dx, _ in moved) <= 7.6 and moved[0] == (0.0, 0.0)
@@ -55,16 +55,3 @@ def test_fig4_draws_each_points_interval_bars():
     rules = [lay for lay in spec["hconcat"][0]["layer"] if lay["mark"]["type"] == "rule"]
     assert any("y2" in lay["encoding"] for lay in rules) and any("x2" in lay["encoding"] for lay in rules)
     assert "interval" in " ".join(spec["title"]["subtitle"])
-
-
-def test_fig4_names_methods_whose_points_coincide():
-    """Null-Class and DirectInversion at one place on every dataset are drawn over each other: the subtitle says so."""
-    from spectral_collapse.plotting.figures import correlation_figure
-
-    pts = pd.DataFrame({"dataset": ["a"] * 3 + ["b"] * 3, "method": ["null_class", "direct_inversion", "ddim"] * 2,
-                        "s_hf": [0.8, 0.8, 0.7, 0.6, 0.6, 0.5], "s_lf": [0.5, 0.5, 0.4, 0.3, 0.3, 0.2],
-                        "s_dc": [0.4, 0.4, 0.3, 0.2, 0.2, 0.1]})
-    subtitle = " ".join(correlation_figure(pts).to_dict()["title"]["subtitle"])
-    assert "DirectInversion coincides with Null-Class" in subtitle and "DDIM coincides" not in subtitle
-    pts.loc[4, "s_hf"] = 0.61   # apart on one dataset: not named
-    assert "coincides" not in " ".join(correlation_figure(pts).to_dict()["title"]["subtitle"])

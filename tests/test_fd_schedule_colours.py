@@ -1,4 +1,4 @@
-"""The schedule chart (``plotting.schedule.cost_quality_chart``) as the ihc-edges study draws it: two schedules at
+"""The schedule chart (``plotting.pareto.cost_quality_chart``) as the ihc-edges study draws it: two schedules at
 nearly one cost and one share (last half, high) with interval bars between them."""
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _study(seed: int, jitter: float) -> xr.Dataset:
 
 
 def test_schedule_and_ovg_colours_are_far_apart_and_the_legend_has_a_title():
-    from spectral_collapse.plotting.schedule import cost_quality_chart
+    from spectral_collapse.plotting.pareto import cost_quality_chart
     from tests.test_h2_palette import contrast
     from tests.test_charts_palette import _de2000
 

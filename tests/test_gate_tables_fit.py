@@ -51,7 +51,7 @@ def test_the_loss_chart_title_does_not_begin_with_a_model_key():
     import xarray as xr
 
     from spectral_collapse.plotting.labels import chart_title
-    from spectral_collapse.plotting.model_quality import loss_chart
+    from spectral_collapse.plotting.metric_charts import loss_chart
 
     ds = xr.Dataset({"train_step": (("model", "t"), [[50.0, 100.0]]), "train_loss": (("model", "t"), [[1.0, 0.5]]),
                      "heldout_step": (("model", "h"), [[50.0, 100.0]]),

@@ -89,9 +89,9 @@ def test_the_spectrum_marks_and_explains_the_bins_beyond_nyquist():
     spec = spectra_chart(_spectrum(math.sqrt(2) / 2)).to_dict()
     sub = " ".join(np.atleast_1d(spec["title"]["subtitle"]))
     assert "Nyquist" in sub and "corners of the 2-D spectrum" in sub
-    shade = [pd.DataFrame(v) for v in spec["datasets"].values() if v and "f2" in v[0]]
-    assert shade and shade[0]["f"].iloc[0] == NYQUIST and shade[0]["f2"].iloc[0] > NYQUIST
+    rule = [pd.DataFrame(v) for v in spec["datasets"].values() if v and list(v[0]) == ["f"]]
+    assert rule and rule[0]["f"].iloc[0] == NYQUIST
     assert any("cycles/pixel" in str(t) for t in _walk(spec, "title"))
     inside = spectra_chart(_spectrum(0.45)).to_dict()             # nothing beyond Nyquist: nothing to mark
-    assert not any(v and "f2" in v[0] for v in inside["datasets"].values())
+    assert not any(v and list(v[0]) == ["f"] for v in inside["datasets"].values())
     assert "corners" not in " ".join(np.atleast_1d(inside["title"].get("subtitle", "")))

@@ -41,7 +41,7 @@ def test_tables_show_reader_headers(name, table):
 
 def _scatter_marks(ds):
     """Per method: (x pixel offset, low, high) of each run's interval bar at S_G = 0, from the chart's spec."""
-    from spectral_collapse.plotting.decorrelation import decorrelation_scatter
+    from spectral_collapse.plotting.latents import decorrelation_scatter
 
     spec = decorrelation_scatter(ds).to_dict()
     marks = []

@@ -26,7 +26,7 @@ def test_a_table_of_records_is_shown_without_its_row_numbers():
 
 
 def test_scatter_subtitle_says_side_by_side_in_words():
-    from spectral_collapse.plotting import decorrelation
+    from spectral_collapse.plotting import latents as decorrelation
 
     src = open(decorrelation.__file__).read()
     assert " px apart" not in src and "side by side" in src

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.plotting.model_quality import loss_chart
+from spectral_collapse.plotting.metric_charts import loss_chart
 from spectral_collapse.studies.quality_tables import signed_percent
 
 
@@ -27,7 +27,7 @@ def test_a_drift_that_rounds_to_zero_has_no_sign():
 
 
 def test_sample_rows_pair_each_labels_samples_with_real_crops():
-    from spectral_collapse.plotting.model_quality import sample_rows
+    from spectral_collapse.plotting.metric_charts import sample_rows
 
     img = np.zeros((2, 2, 3, 4, 4))   # (model, label, C, H, W)
     ds = xr.Dataset({"samples": (("model", "label", "c", "h", "w"), img), "real": (("model", "label", "c", "h", "w"),

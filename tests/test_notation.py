@@ -360,15 +360,12 @@ def test_chart_text_reads_in_reader_names():
 
     assert chart_label("s_hf") == symbol("s_hf", "chart") and chart_label("eta_hf") == symbol("eta_hf", "chart")
     assert chart_label("eta_HF") == symbol("eta_hf", "chart") and chart_label("sigma") == "σ"
-    assert chart_label("x0 4 ovg_stable") == f"x0, {TIMES}4, {METHOD_NAMES['ovg_stable']}"
-    assert chart_label("unet ddim") == f"U-Net, {METHOD_NAMES['ddim']}"
     assert chart_label("ovg_edm x_T") == f"{METHOD_NAMES['ovg_edm']} x_T"
     assert chart_label("ovg_batched") == VARIANT_NAMES["ovg_batched"]        # as the benchmark tables name it
-    assert chart_label("ovg_r7") == f"{METHOD_NAMES['ovg']} (R = 7)"         # another variant: method (variant)
     assert chart_label("(s_g: ± one std)") == "(S_G: ± one std)"
     assert chart_label(["a psnr title", None, 3]) == ["a PSNR title", None, 3]
     assert chart_label("s_hf_unit") == "s_hf_unit" and chart_label("ihc-sr-x4-edm") == "ihc-sr-x4-edm"
-    assert chart_title("resolution") == "Resolution" and chart_title("eps 4 ddim").startswith("eps, ")
+    assert chart_title("resolution") == "Resolution" and chart_title("x0 ddim").startswith("x0 ")
     for key in ("psnr", "mean_norm_ratio", "delta_log_e_hf", "s_dc", "direct_inversion", "eta_lf"):
         assert offences(key, charts=True) and offences(chart_label(key), charts=True) == []
     spec = {"title": {"text": "batch", "subtitle": ["direct_inversion lies under null_class"]},

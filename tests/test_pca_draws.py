@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from spectral_collapse.plotting.pca_draws import k90_draws_chart, k90_draws_frame
+from spectral_collapse.plotting.latents import k90_draws_chart, k90_draws_frame
 
 
 def _ds(m: int = 96, n: int = 128) -> xr.Dataset:

@@ -92,7 +92,7 @@ def test_schedule_set_covers_the_steps_in_thirds():
 
 
 def test_the_schedule_table_and_charts_read_the_results(run):
-    from spectral_collapse.plotting import schedule as plots
+    from spectral_collapse.plotting import pareto as plots
     from spectral_collapse.studies.schedule import gain_share_interval, schedule_table
 
     ds, _ = run

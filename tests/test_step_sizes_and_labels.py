@@ -113,7 +113,7 @@ def _schedule(n: int = 12) -> xr.Dataset:
 
 
 def test_the_schedule_chart_draws_each_schedules_interval():
-    from spectral_collapse.plotting.schedule import cost_quality_chart
+    from spectral_collapse.plotting.pareto import cost_quality_chart
     from spectral_collapse.studies.schedule import gain_share_interval
 
     ds = _schedule()

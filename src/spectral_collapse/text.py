@@ -82,7 +82,6 @@ SYMBOLS = {"s_hf": ("S", "HF", "S_HF", "S"), "s_lf": ("S", "LF", "S_LF", "S"), "
            "s_g": ("S", "G", "S_G", "S"), "eta_hf": (r"\eta", "HF", "eta_HF", "η"),
            "eta_lf": (r"\eta", "LF", "eta_LF", "η"), "e_hf": ("E", "HF", "E_HF", "E"),
            "mu_hf": (r"\mu", "HF", "μ_HF", "μ"), "ks_d": ("D", "KS", "D_KS", "D")}
-FORMS = ("md", "html", "chart")
 
 
 def symbol(key: str, form: str = "md") -> str:
@@ -91,13 +90,11 @@ def symbol(key: str, form: str = "md") -> str:
     if key not in SYMBOLS:
         raise ValueError(f"unknown symbol {key!r}; known: {', '.join(SYMBOLS)}")
     letter, sub, _, uni = SYMBOLS[key]
-    if form == "md":
-        return f"${letter}_{{{sub}}}$" if len(sub) > 1 else f"${letter}_{sub}$"
-    if form == "html":
-        return f"{uni}<sub>{sub}</sub>"
-    if form == "chart":
-        return f"{uni}_{sub}"
-    raise ValueError(f"unknown form {form!r}; choose one of {', '.join(FORMS)}")
+    forms = {"md": f"${letter}_{{{sub}}}$" if len(sub) > 1 else f"${letter}_{sub}$", "html": f"{uni}<sub>{sub}</sub>",
+             "chart": f"{uni}_{sub}"}
+    if form not in forms:
+        raise ValueError(f"unknown form {form!r}; choose one of {', '.join(forms)}")
+    return forms[form]
 
 
 def percent(x: float | None, digits: int = 1) -> str:

@@ -132,11 +132,8 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
     errs = alt.Chart().mark_rule(strokeWidth=1.4).encode(
         xOffset=off, y=alt.Y("lo:Q", title=None), y2="hi:Q", **{k: v for k, v in enc.items() if k != "shape"}
     ).transform_filter("isValid(datum.lo) && isValid(datum.hi)")
-    pts = alt.Chart().mark_point(filled=True, size=45, opacity=1).encode(
-        xOffset=off, y=alt.Y("mean:Q", title=None), tooltip=["method", "factor", "metric",
-                                                             alt.Tooltip("mean:Q", format=".3f"),
-                                                             alt.Tooltip("lo:Q", format=".3f"),
-                                                             alt.Tooltip("hi:Q", format=".3f")], **enc)
+    pts = alt.Chart().mark_point(filled=True, size=45, opacity=1).encode(xOffset=off, y=alt.Y("mean:Q", title=None),
+                                                                         **enc)
     set_level = sorted({m for m, b in zip(s["metric"], by_seed) if b})
     sub = "Mean with the tables' 95 % interval over test crops"
     sub += f" ({', '.join(set_level)}: ± one std over seeds)." if set_level else "."
@@ -186,9 +183,7 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
         enc["xOffset"] = alt.XOffset("factor:N")
     y = alt.Y("delta:Q", title="x0 − ε")
     bars = alt.Chart().mark_bar().encode(y=y, color=method_color(labels, legend=None), **enc, **(
-        {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}),
-        tooltip=["method", "factor", alt.Tooltip("delta:Q", format=".4f"), alt.Tooltip("lo:Q", format=".4f"),
-                 alt.Tooltip("hi:Q", format=".4f"), "n", "unit"])
+        {"opacity": alt.Opacity("factor:O", title="SR factor")} if len(factors) > 1 else {}))
     errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
                           y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))

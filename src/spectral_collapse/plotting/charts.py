@@ -14,11 +14,10 @@ import xarray as xr
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .labels import chart_label, with_units
-from .palette import method_color, method_dash, method_shape, method_styles
+from .palette import REFERENCE_COLOR, method_color, method_dash, method_shape, method_styles
 
 __all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
-           "plural", "wrap_lines", "point_names", "interval_rules",
-           "fitted_scale", "dash_symbol_length"]
+           "plural", "wrap_lines", "point_names", "interval_rules"]
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -66,11 +65,13 @@ def metric_bars(
     reference=None,
     dots: bool | None = None,
     note: bool = True,
+    rule: float | None = None,
 ) -> alt.LayerChart:
     """Bars (or, with ``dots``, points on a fitted axis) of ``metric`` per ``by`` and ``color``, with intervals drawn by
     ``interval_rules``. ``interval``: "std" (over ``over``, after averaging every other dimension), "crops" (the tables'
     95 % interval, ``studies.aggregate.summary``) or "items" (bootstrap over latents or samples). ``reference``: a last
-    grey "Gaussian (reference)" bar, a number or per-item values. ``dots=None``: points wherever there are intervals."""
+    grey "Gaussian (reference)" bar, a number or per-item values. ``dots=None``: points wherever there are intervals.
+    ``rule``: a dashed grey line at that value, inside the axis."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
@@ -118,36 +119,25 @@ def metric_bars(
     enc: dict[str, Any] = {"x": x}
     if color:   # side by side in the order of the colour legend
         enc["xOffset"] = alt.XOffset(f"{color}:N", sort=pd.unique(stats[color]).tolist())
-    tooltip = keys + [alt.Tooltip("mean:Q", format=".4g"), alt.Tooltip("std:Q", format=".3g"), "n:Q"]
-    scale = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"]])) if dots else alt.Undefined
+    span = padded_domain(stats["mean"], stats["lo"], stats["hi"], [] if rule is None else [rule], pad=0.12, min_span=0)
+    scale = alt.Scale(zero=False, nice=False, domain=span) if dots else alt.Undefined
     mark = base.mark_point(filled=True, size=70, opacity=1) if dots else base.mark_bar()
     # marks per method name their method on the x axis: a colour legend would only repeat it
-    marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), tooltip=tooltip, **enc,
-                        color=_color(stats, color or by, legend=bool(color)))
+    marks = mark.encode(y=alt.Y("mean:Q", title=label, scale=scale), **enc,
+                        color=method_color(stats[color or by], field=color or by, title=color or by,
+                                           **({} if color else {"legend": None})))
+    line = [] if rule is None else [alt.Chart(pd.DataFrame({"rule": [rule]})).mark_rule(
+        color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(y=alt.Y("rule:Q", scale=scale))]
     # the rules over the points: an interval narrower than its point still shows
-    return alt.layer(marks, *interval_rules(base, 8 if dots else 10, y=alt.Y("lo:Q", title=label, scale=scale),
-                                            y2="hi:Q", **enc))
+    return alt.layer(*line, marks, *interval_rules(base, 8 if dots else 10, y=alt.Y("lo:Q", title=label, scale=scale),
+                                                   y2="hi:Q", **enc))
 
 
 def point_names(frame: pd.DataFrame, *, x: str, y: str, text: str, font_size: float = 11.0,
-                off: float = 5.0) -> list[alt.Chart]:
-    """Layers writing ``frame[text]`` above and right of each (``x``, ``y``) point, ``off`` pixels each way (clear of
-    the point's horizontal and vertical interval bars), over a white halo."""
-    enc = dict(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
-    return [alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=off, dy=-off, fontSize=font_size,
-                                       color="#333333", **halo).encode(**enc)
-            for halo in (dict(stroke="white", strokeWidth=3), {})]
-
-
-def fitted_scale(values, pad: float = 0.12):
-    """A zero-free scale over the finite ``values`` padded by ``pad`` of their range (of their size where all equal)."""
-    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if not v.size:
-        return alt.Scale(zero=False)
-    lo, hi = float(v.min()), float(v.max())
-    margin = pad * (hi - lo) if hi > lo else pad * max(abs(hi), 1e-12)
-    return alt.Scale(zero=False, nice=False, domain=[lo - margin, hi + margin])
+                off: float = 5.0) -> alt.Chart:
+    """A layer writing ``frame[text]`` above and right of each (``x``, ``y``) point, ``off`` pixels each way."""
+    return alt.Chart(frame).mark_text(align="left", baseline="bottom", dx=off, dy=-off, fontSize=font_size,
+                                      color="#333333").encode(x=f"{x}:Q", y=f"{y}:Q", text=f"{text}:N")
 
 
 def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame:
@@ -163,29 +153,17 @@ def _table_stats(ds: xr.Dataset, metric: str, color: str | None) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
-def _color(frame: pd.DataFrame, field: str, legend: bool = True):
-    """Colour encoding of ``field``: the book's method colours, spare colours for other labels."""
-    kw = {} if legend else {"legend": None}
-    return method_color(frame[field], field=field, title=field, **kw)
-
-
-# the Vega schemes' own colour stops, for the text colour that reads on each heat-map cell
-SCHEME_STOPS = {
-    "viridis": ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
-                "#fde725"),
-    "redblue": ("#67001f", "#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", "#92c5de", "#4393c3",
-                "#2166ac", "#053061"),
-}
+# the span of each Vega scheme (as a fraction of its domain) whose colours are light enough for black text: WCAG
+# relative luminance of the scheme's colour stops above 0.179, where black has the higher contrast
+LIGHT_SPANS = {"viridis": (0.4365, 1.0), "redblue": (0.159, 0.8615)}
 
 
 def text_on(scheme: str, values, domain) -> list[str]:
-    """"white" or "black" per cell of ``values`` on ``scheme``: the higher contrast (white below WCAG relative
-    luminance 0.179)."""
+    """"white" or "black" per cell of ``values`` on ``scheme``: the text colour of the higher contrast."""
     lo, hi = domain
-    t = np.clip((np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0), 0, 1)
-    rgb = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in SCHEME_STOPS[scheme]])
-    lum = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [0.2126, 0.7152, 0.0722]
-    return ["white" if v < 0.179 else "black" for v in np.interp(t, np.linspace(0, 1, len(lum)), lum)]
+    t = (np.asarray(values, dtype=np.float64) - lo) / ((hi - lo) or 1.0)
+    a, b = LIGHT_SPANS[scheme]
+    return ["black" if a <= v <= b else "white" for v in np.clip(t, 0, 1)]
 
 
 def metric_heatmap(
@@ -216,8 +194,7 @@ def metric_heatmap(
         y=alt.Y(f"{y}:O", sort=list(dict.fromkeys(cells[y])), **({} if axis_titles else {"title": None})),
     ).properties(title=title or f"{label} ({agg})", width=alt.Step(cell_width), height=alt.Step(cell_height))
     rect = base.mark_rect().encode(
-        color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme, domain=[lo, hi])),
-        tooltip=[x, y, alt.Tooltip(f"{metric}:Q", format=fmt)])
+        color=alt.Color(f"{metric}:Q", title=label, scale=alt.Scale(scheme=scheme, domain=[lo, hi])))
     texts = [base.mark_text(fontSize=10, color=c).encode(text=alt.Text(f"{metric}:Q", format=fmt)).transform_filter(
         alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
     return alt.layer(rect, *texts)
@@ -237,7 +214,7 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
     if not len(v):
         return [0.0, 1.0]
     a, b = float(v.min()), float(v.max())
-    span = max(b - a, min_span)
+    span = max(b - a, min_span) or max(abs(b), 1e-12)
     mid = (a + b) / 2
     a, b = min(a, mid - span / 2), max(b, mid + span / 2)
     a, b = a - pad * span, b + pad * span
@@ -249,25 +226,18 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
 
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
-                 points: bool = False, widths: tuple[float, float] = (4.5, 1.6),
-                 opacity: float = 0.9) -> alt.LayerChart:
-    """One line per ``series`` value in the book's method look, the first widest and underneath, so a covered line shows
-    as a rim; ``points`` adds markers. Facetable."""
+                 points: bool = False) -> alt.LayerChart:
+    """One line per ``series`` value in the book's method look (colour and dash; ``points`` adds shaped markers).
+    Facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
-    wide, thin = widths
-    step = (wide - thin) / max(1, len(labels) - 1)
     # a line legend's symbols long enough to show every dash's whole period
     kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
     enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
                strokeDash=method_dash(labels, field=series, title=title, **kw))
     if points:
         enc["shape"] = method_shape(labels, field=series, title=title)
-    layers = []
-    for i, name in enumerate(labels):
-        point = alt.OverlayMarkDef(filled=True, size=36, opacity=1) if points else False
-        layers.append(alt.Chart().mark_line(strokeWidth=wide - i * step, opacity=opacity, point=point).encode(
-            **enc).transform_filter(alt.FieldEqualPredicate(field=series, equal=name)))
-    return alt.layer(*layers, data=frame)
+    point = alt.OverlayMarkDef(filled=True, size=36, opacity=1) if points else False
+    return alt.layer(alt.Chart().mark_line(strokeWidth=2, opacity=0.9, point=point).encode(**enc), data=frame)
 
 
 def dash_symbol_length(labels, least: float = 10.0) -> float:

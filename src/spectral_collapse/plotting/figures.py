@@ -16,6 +16,7 @@ from ..metrics.latent import radial_power_spectrum
 from ..studies.method_labels import method_name
 from .charts import compose_grid, padded_domain, series_lines
 from .labels import reader_spec
+from .main_results import translation_rows
 from .palette import METHOD_COLORS, method_color, method_shape
 
 __all__ = ["collapse_figure", "correlation_figure", "fig2_rows", "fig2_grid", "fig4_points",
@@ -64,7 +65,7 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
     chart = series_lines(sp, x=alt.X("frequency:Q", title="frequency (cycles / pixel)"),
                          y=alt.Y("power:Q", scale=alt.Scale(type="log", domain=ydom, nice=False),
                                  title="radial power of the latent"),
-                         series="latent", title=None, points=True, widths=(3.0, 2.0)).properties(
+                         series="latent", title=None, points=True).properties(
         width=300, height=grid.height - 80, title="Latent spectrum (flat = white noise)")
     png = Image.open(io.BytesIO(vlc.vegalite_to_png(reader_spec(chart.to_dict()), scale=1.0))).convert("RGB")
     fig = Image.new("RGB", (grid.width + png.width + 16, max(grid.height, png.height)), (255, 255, 255))
@@ -77,18 +78,13 @@ def collapse_figure(ds: xr.Dataset, n: int = 4, ovg: str | None = None) -> bytes
 
 def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210):
     """Fig. 4 from ``fig4_points``: (a) S_HF and (b) S_LF against S_DC, each method in its book look, the first dataset
-    filled and the others hollow, axes fitted to points and intervals; the subtitle names methods whose points
-    coincide."""
+    filled and the others hollow, axes fitted to points and intervals."""
     pts = points.dropna(subset=["s_dc"]).copy()
     pts["method"] = pts["method"].astype(str)
     pts["dataset"] = pts["dataset"].astype(str)
     rank = {m: i for i, m in enumerate(METHOD_COLORS)}
     labels = sorted(dict.fromkeys(pts["method"]), key=lambda m: (rank.get(m, len(rank)), m))
     datasets = list(dict.fromkeys(pts["dataset"]))
-    # methods whose points coincide with another's on every dataset: drawn over each other, so named in the subtitle
-    at = {m: g.set_index("dataset")[["s_hf", "s_lf", "s_dc"]].round(4).sort_index() for m, g in pts.groupby("method")}
-    twins = {a: next((b for b in labels[:i] if at[a].equals(at[b])), None) for i, a in enumerate(labels)}
-    same = [f"{method_name(a)} coincides with {method_name(b)}" for a, b in twins.items() if b]
     have = [c for c in ("s_dc_lo", "s_dc_hi") if c in pts]
     xdom = padded_domain(pts["s_dc"], *[pts[c] for c in have], pad=0.06)
     x = alt.X("s_dc:Q", title="S_DC (decorrelation)", scale=alt.Scale(domain=xdom, nice=False, zero=False))
@@ -96,9 +92,7 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
     for i, (metric, name) in enumerate((("s_hf", "S_HF (texture)"), ("s_lf", "S_LF (structure)"))):
         ydom = padded_domain(pts[metric], *[pts[c] for c in (f"{metric}_lo", f"{metric}_hi") if c in pts], pad=0.08)
         y = alt.Y(f"{metric}:Q", title=name, scale=alt.Scale(domain=ydom, nice=False, zero=False))
-        enc = dict(x=x, y=y, color=method_color(labels), shape=method_shape(labels),
-                   tooltip=["dataset", "method", alt.Tooltip("s_dc:Q", format=".3f"),
-                            alt.Tooltip(f"{metric}:Q", format=".3f")])
+        enc = dict(x=x, y=y, color=method_color(labels), shape=method_shape(labels))
         layers = []
         for m, span in ((metric, dict(x=x, y=f"{metric}_lo:Q", y2=f"{metric}_hi:Q")),
                         ("s_dc", dict(x="s_dc_lo:Q", x2="s_dc_hi:Q", y=y))):
@@ -110,7 +104,7 @@ def correlation_figure(points: pd.DataFrame, width: int = 225, height: int = 210
                       .encode(**enc))
         panels.append(alt.layer(*layers).properties(width=width, height=height, title=f"({'ab'[i]}) {name} vs S_DC"))
     key = f"filled: {datasets[0]}" + (f"; hollow: {', '.join(datasets[1:])}" if len(datasets) > 1 else "")
-    notes = [f"One point per dataset and method ({key}" + "".join(f"; {t}" for t in same) + ")."]
+    notes = [f"One point per dataset and method ({key})."]
     if any(pts[c].notna().any() for c in pts.columns if c.endswith("_lo")):
         notes.append("Bars: 95 % bootstrap intervals of the mean over crops.")
     return alt.hconcat(*panels).properties(title=alt.TitleParams(
@@ -142,16 +136,9 @@ def fig2_rows(ds) -> pd.DataFrame:
 def fig2_grid(ds, k: int = 4):
     """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
     and the truth."""
-    k = min(k, ds.sizes["image"])
-    rows = {"input": ds["source_images"].values[:k]}
-    failed = {}
-    for m in FIG2_METHODS:
-        if m in ds["method"].values:
-            rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:k]
-            if "failed" in ds:
-                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:k]
-    if "truth_images" in ds:
-        rows["ground truth"] = ds["truth_images"].values[:k]
+    rows, failed = translation_rows(ds, FIG2_METHODS, min(k, ds.sizes["image"]))
+    if "ground truth" in rows:   # Fig. 2 ends with the truth
+        rows["ground truth"] = rows.pop("ground truth")
     return compose_grid(rows, cell=72, failed=failed)
 
 

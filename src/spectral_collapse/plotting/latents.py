@@ -1,4 +1,5 @@
-"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3), Gaussianity (Fig. 7) and spectral
+"""Charts and image grids of the latent-analysis chapters: PCA collapse (Fig. 3, with the k90 over subsamples that the
+claims page reads), Gaussianity (Fig. 7), decorrelation (Fig. 8: S_DC against S_G per inversion run) and spectral
 velocity (Fig. 17)."""
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import xarray as xr
 
 from ..studies.method_labels import method_name
 from ..text import number
-from .palette import REFERENCE_COLOR, chart_name
-from .charts import fitted_scale, image_grid, metric_bars, series_lines, wrap_lines
+from .labels import chart_label
+from .palette import REFERENCE_COLOR, method_color, method_shape
+from .charts import image_grid, metric_bars, padded_domain, series_lines, wrap_lines
 
 __all__ = ["chi2_curve", "norm_histogram", "even_spread", "EVEN_SPREAD", "cev_chart", "pca_images", "norm_histograms",
-           "gaussianity_bars", "velocity_heatmaps", "sigma_grids"]
+           "gaussianity_bars", "velocity_heatmaps", "sigma_grids", "k90_draws_frame", "k90_draws_chart",
+           "flag_masks", "slot_offsets", "decorrelation_scatter"]
 
 
 # ------------------------------------------------------------------------------------------ chart data helpers
@@ -81,9 +84,9 @@ def cev_chart(ds: xr.Dataset) -> alt.LayerChart:
 
 
 def series_name(label) -> str:
-    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_name``."""
+    """A series as the charts' text names it: "Gaussian" for the reference, any other by ``chart_label``."""
     s = str(label)
-    return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_name(s)
+    return "Gaussian" + s[len("gaussian"):] if s.startswith("gaussian") else chart_label(s)
 
 
 def pca_images(ds: xr.Dataset, cell: int = 56):
@@ -94,6 +97,46 @@ def pca_images(ds: xr.Dataset, cell: int = 56):
             rows[f"{s} input"] = ds["inputs"].sel(series=s).values
         rows[f"{'Gaussian' if s == 'gaussian' else s} x_T"] = ds["latents"].sel(series=s).values / 3
     return image_grid(rows, cell=cell)
+
+
+def k90_draws_frame(ds: xr.Dataset) -> pd.DataFrame:
+    """Per series: the draws' mean k90, their 2.5 / 97.5 percentiles (lo, hi) and the whole set's k90; empty without
+    draws."""
+    if "k90_draws" not in ds:
+        return pd.DataFrame(columns=["series", "mean", "lo", "hi", "k90"])
+    draws = ds["k90_draws"].values.astype(float)
+    lo, hi = np.percentile(draws, [2.5, 97.5], axis=1)
+    return pd.DataFrame({"series": [series_name(s) for s in ds["series"].values], "mean": draws.mean(1),
+                         "lo": lo, "hi": hi, "k90": ds["k90"].values.astype(float)})
+
+
+def k90_draws_chart(ds: xr.Dataset, width: int = 420):
+    """Points: each series' mean k90 over subsamples; rules: the middle 95 % of draws; rings: the whole set's k90. None
+    without draws or when a subsample is the whole set."""
+    frame = k90_draws_frame(ds)
+    m, n = int(ds.attrs.get("k90_subsample", 0) or 0), int(ds["n"].values.min()) if "n" in ds else 0
+    if not len(frame) or not m or m >= n:
+        return None
+    order = list(frame["series"])
+    y = alt.Y("series:N", sort=order, title=None)
+    span = [float(min(frame["lo"].min(), frame["k90"].min())), float(max(frame["hi"].max(), frame["k90"].max()))]
+    pad = max(1.0, 0.06 * (span[1] - span[0]))
+    scale = alt.Scale(domain=[span[0] - pad, span[1] + pad], nice=False, zero=False)
+    title = "k90 (components for 90 % of the variance)"
+    x = alt.X("mean:Q", title=title, scale=scale)
+    rules = alt.Chart(frame).mark_rule(strokeWidth=3, color="#333333").encode(
+        x=alt.X("lo:Q", scale=scale, title=title), x2="hi:Q", y=y)
+    points = alt.Chart(frame).mark_point(filled=True, size=36, color="#333333").encode(
+        x=x, y=y)
+    rings = alt.Chart(frame).mark_point(filled=False, size=140, shape="circle", color="#b8860b", strokeWidth=2).encode(
+        x=alt.X("k90:Q", scale=scale, title=title), y=y)
+    draws = ds.sizes.get("draw", 0)
+    sub = wrap_lines(f"Points: the mean k90 over {draws} subsamples of {m} of the {n} latents of each series (the "
+                     f"draws the claims page reads); rules: the middle 95 % of those draws (hidden under its point "
+                     f"where the draws agree within a component); gold rings: the k90 of all {n} latents (the "
+                     f"table's), higher because more latents need more components.", width)
+    return alt.layer(rules, points, rings).properties(width=width, height=28 * len(frame), title=alt.TitleParams(
+        "k90 over subsamples of the latents", subtitle=sub, anchor="start"))
 
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)
@@ -128,7 +171,7 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
         line = alt.Chart(curve).mark_line(color=REFERENCE_COLOR, strokeDash=[4, 2]).encode(
             x=alt.X("u:Q", scale=fit), y=alt.Y("density:Q", scale=dens))
         panels.append((bars + line).properties(width=200, height=150, title=alt.TitleParams(
-            chart_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
+            series_name(m), subtitle=f"{len(u)} latents, {number(u.min())} to {number(u.max())}")))
     grid = alt.vconcat(*[alt.hconcat(*panels[i:i + columns]) for i in range(0, len(panels), columns)])
     return grid.properties(title=alt.TitleParams("Histograms of ‖x_T‖²/d", anchor="start", subtitle=wrap_lines(
         f"Every panel shares one x-axis, {number(lo, 2)} to {number(hi, 2)}: it holds every latent of every method "
@@ -137,32 +180,98 @@ def norm_histograms(ds: xr.Dataset, bins: int = 30, columns: int = 4) -> alt.VCo
 
 def gaussianity_bars(ds: xr.Dataset) -> alt.HConcatChart:
     """S_G and the mean ||x_T||^2 / d per method as points (a zero S_G shows), each with the Gaussian reference last;
-    the norm with its 95 % bootstrap interval over latents (``near_one``)."""
+    the norm with its 95 % bootstrap interval over latents and a dashed line at 1 (Gaussian noise's value)."""
     ref_g = ds.attrs.get("gaussian_s_g")
     left = metric_bars(ds, "s_g", over=None, width=300, height=180, dots=True, note=False,
                        reference=None if ref_g is None else float(ref_g))
     per_latent = "norm_ratio" in ds and "latent" in ds["norm_ratio"].dims
     ref_u = ds["gaussian_norm_ratio"].values if "gaussian_norm_ratio" in ds else None
+    title = alt.TitleParams("mean ‖x_T‖²/d", subtitle=wrap_lines(ONE_NOTE, 300), anchor="start")
     right = metric_bars(ds, "norm_ratio" if per_latent else "mean_norm_ratio", over=None, width=300, height=180,
-                        reference=ref_u if per_latent else None, title="mean ‖x_T‖²/d", dots=True, note=False)
-    return alt.hconcat(left, near_one(right, "mean ‖x_T‖²/d"))
+                        reference=ref_u if per_latent else None, title=title, dots=True, note=False, rule=1.0)
+    return alt.hconcat(left, right)
 
 
 ONE_NOTE = ("Points: the mean over the latents; rules: its 95 % bootstrap interval (none where the results hold one "
             "number); dashed line: 1, the value of Gaussian noise.")
 
 
-def near_one(chart: alt.LayerChart, title: str) -> alt.LayerChart:
-    """A ``metric_bars(..., dots=True)`` chart on an axis fitted to its points and to 1 (Gaussian noise's value), with a
-    dashed rule at 1 and ``ONE_NOTE`` as subtitle."""
-    stats = chart.data if isinstance(chart.data, pd.DataFrame) else chart.layer[0].data
-    dom = fitted_scale(pd.concat([stats["mean"], stats["lo"], stats["hi"], pd.Series([1.0])])).domain
-    for layer in chart.layer:
-        layer.encoding.y.scale = alt.Scale(domain=dom, zero=False, nice=False)
-    one = alt.Chart(pd.DataFrame({"one": [1.0]})).mark_rule(color=REFERENCE_COLOR, strokeDash=[4, 3]).encode(
-        y=alt.Y("one:Q", scale=alt.Scale(domain=dom, zero=False, nice=False)))
-    return alt.layer(one, *chart.layer, data=stats).properties(width=300, height=180, title=alt.TitleParams(
-        title, subtitle=wrap_lines(ONE_NOTE, 300), anchor="start"))
+# ------------------------------------------------------------------------------------- decorrelation (Fig. 8)
+
+def flag_masks(ds: xr.Dataset, cell: int = 56):
+    """Per method: latents x_T (shown as x/3) and their flag masks (white = flagged)."""
+    rows = {}
+    for m in ds["method"].values:
+        rows[f"{m} x_T"] = ds["latents"].sel({"method": m}).values / 3
+        rows[f"{m} flags"] = ds["mask"].sel({"method": m}).values[:, None] * 2.0 - 1   # flagged = white
+    return image_grid(rows, cell=cell)
+
+
+def slot_offsets(slots, values, step_px: float, cap_px: float, jitter_px: float = 3.0) -> list[tuple[float, float]]:
+    """(x, y) pixel offsets of the runs' slots (0, 1, ... among the runs at one S_G): sideways in ``step_px`` steps
+    within ``cap_px`` (inward at S_G 0 or 1), further slots in rows ``jitter_px`` up or down."""
+    per_row = max(1, int(cap_px // step_px) + 1)   # sideways places within the cap: 0, 1, ... steps from the value
+    out = []
+    for k, v in zip(slots, values):
+        side, row = k % per_row, k // per_row
+        if v <= 0 or v >= 1:
+            dx = step_px * side * (1 if v <= 0 else -1)
+        else:   # 0, +1, -1, +2, ... steps, the farthest inside the cap
+            dx = step_px * ((side + 1) // 2) * (1 if side % 2 else -1)
+            dx = float(np.clip(dx, -cap_px, cap_px))
+        dy = jitter_px * ((row + 1) // 2) * (-1 if row % 2 else 1)
+        out.append((float(dx), float(dy)))
+    return out
+
+
+def decorrelation_scatter(ds: xr.Dataset, step_px: float = 3.5, cap: float = 0.02) -> alt.LayerChart:
+    """Set-level S_G against mean S_DC, one point per distinct run with its 95 % interval over latents where stored;
+    runs at one S_G set up to ``cap`` of the axis width apart (``slot_offsets``), values unchanged."""
+    runs = pd.DataFrame({"method": ds["run_method"].values, "steps": ds["run_steps"].values,
+                         "seed": ds["run_seed"].values, "s_g": ds["run_s_g"].values, "s_dc": ds["run_s_dc"].values})
+    has_ci = "run_s_dc_lo" in ds
+    if has_ci:
+        runs = runs.assign(lo=ds["run_s_dc_lo"].values, hi=ds["run_s_dc_hi"].values)
+    runs["method"] = runs["method"].astype(str)
+    keys = ["method", "steps", "s_g", "s_dc"] + (["lo", "hi"] if has_ci else [])
+    runs = (runs.assign(seeds=runs["seed"].astype(str)).groupby(keys, sort=False, dropna=False)
+            .agg(seeds=("seeds", ", ".join), runs=("seed", "size")).reset_index())
+    labels = list(dict.fromkeys(runs["method"]))
+    xdom = padded_domain(runs["s_g"], pad=0.08, lo=0.0, hi=1.0)
+    ydom = padded_domain(runs["s_dc"], *(([runs["lo"], runs["hi"]]) if has_ci else []), pad=0.06, hi=1.0)
+    # as wide as the text column allows: the runs at S_G = 0 sit side by side within a few pixels
+    width, height = 520, 280
+    # one slot per (method, step count) among the runs at one S_G: one method's runs at several step counts too
+    slots = runs.assign(at=runs["s_g"].round(9), slot=runs["method"] + " · " + runs["steps"].astype(str))
+    slots = slots.groupby("at", sort=False)["slot"].transform(lambda v: pd.factorize(v)[0])
+    moved = slot_offsets(slots, runs["s_g"].round(9), step_px, cap * width)
+    runs["px"], runs["py"] = [dx for dx, _ in moved], [dy for _, dy in moved]
+    jittered = any(dy for _, dy in moved)
+    in_range = "datum.value < 0 || datum.value > 1 ? '' : datum.label"   # S_G lies in [0, 1]: no tick label beyond
+    x = alt.X("s_g:Q", title="S_G (set of latents)", scale=alt.Scale(domain=xdom, nice=False, zero=False),
+              axis=alt.Axis(labelExpr=in_range))
+    y = alt.Y("s_dc:Q", title="mean S_DC (95 % interval over latents)",
+              scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    steps = sorted(runs["steps"].unique().tolist())
+    size = alt.Size("steps:O", title="steps", sort=steps,
+                    scale=alt.Scale(domain=steps, range=list(np.linspace(35, 130, len(steps)))))
+    groups = [(m, (dx, dy), g) for (m, dx, dy), g in runs.groupby(["method", "px", "py"], sort=False)]
+    points = [alt.Chart(g).mark_point(filled=True, opacity=0.85, strokeWidth=0.6, stroke="white", xOffset=px[0],
+                                      yOffset=px[1]).encode(
+        x=x, y=y, color=method_color(labels), shape=method_shape(labels), size=size)
+        for m, px, g in groups]
+    title = alt.TitleParams("S_DC against S_G, one point per inversion run", anchor="start", subtitle=wrap_lines(
+        "Identical runs of a deterministic method (one per seed) are drawn once. Runs (of different methods or "
+        "step counts) at the same S_G are drawn side by side for legibility, "
+        f"at most {cap * 100:.0f} % of the axis width from their value" + (" and, where more of them tie, a few pixels "
+        "above or below it" if jittered else "") + "; at S_G = 0 they are drawn to the right of 0, and their value "
+        "is still 0 (S_G is never below 0).", width))
+    if has_ci:
+        bars = [alt.Chart(g.dropna(subset=["lo", "hi"])).mark_rule(strokeWidth=1.5, xOffset=px[0], yOffset=px[1])
+                .encode(x=x, y="lo:Q", y2="hi:Q", color=method_color(labels)) for m, px, g in groups
+                if g[["lo", "hi"]].notna().all(axis=1).any()]
+        return alt.layer(*bars, *points).properties(width=width, height=height, title=title)
+    return alt.layer(*points).properties(width=width, height=height, title=title)
 
 
 # ------------------------------------------------------------------------------------------- velocity (Fig. 17)
@@ -192,7 +301,6 @@ def velocity_heatmaps(ds: xr.Dataset) -> alt.FacetChart:
         color=alt.Color("log_power:Q", title=title, scale=scale, legend=alt.Legend(
             values=values, format=f"{'+' if lo < 0 < hi else ''}.1~f", gradientLength=300,
             labelOverlap=False, labelExpr="datum.value === 0 ? '0' : datum.label")),
-        tooltip=["method", "step", "freq", alt.Tooltip("log_power:Q", format=".2f")],
     ).properties(width=250, height=170).facet(facet=alt.Facet(
         "method:N", sort=list(map(str, ds["method"].values)), title=None),
         columns=2)
@@ -210,7 +318,7 @@ def sigma_grids(ds: xr.Dataset) -> alt.LayerChart:
         if groups else "Every method has its own grid."
     lo, hi = np.log10(sig["sigma_to"].min()), np.log10(sig["sigma_to"].max())
     decades = [10.0 ** k for k in range(int(np.floor(lo)), int(np.ceil(hi)) + 1)]
-    return series_lines(sig, x=alt.X("step:Q", title="inversion step"), widths=(5.0, 2.0),
+    return series_lines(sig, x=alt.X("step:Q", title="inversion step"),
                         y=alt.Y("sigma_to:Q", scale=alt.Scale(type="log"), title="σ after the step",
                                 axis=alt.Axis(values=decades, format="~g"))).properties(
         width=320, height=170, title=alt.TitleParams("Noise level σ after each inversion step", subtitle=sub,

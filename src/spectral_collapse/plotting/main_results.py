@@ -10,7 +10,7 @@ from .charts import interval_rules, wrap_lines
 from .grids import image_grid
 
 __all__ = ["paper_bars", "SOURCE_COLORS", "READING", "reading_lines", "translation_panel", "PANEL_METHODS",
-           "PANEL_CROPS", "PANEL_ZOOM"]
+           "PANEL_CROPS", "PANEL_ZOOM", "translation_rows"]
 
 # ours mid grey, the paper's light grey: sources, not methods
 SOURCE_COLORS = {"ours": "#7A7A7A", "paper": "#CFCFCF"}
@@ -73,10 +73,7 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     bars = alt.Chart().mark_bar().encode(
         y=y, yOffset=alt.YOffset("source:N", sort=list(SOURCE_COLORS)),
         x=alt.X("value:Q", title="score"),
-        color=alt.Color("source:N", title="scores of", scale=colours, sort=list(SOURCE_COLORS)),
-        tooltip=["method", "metric", "source", alt.Tooltip("value:Q", format=".3f"),
-                 alt.Tooltip("lo:Q", format=".3f", title="95 % interval from"),
-                 alt.Tooltip("hi:Q", format=".3f", title="95 % interval to")])
+        color=alt.Color("source:N", title="scores of", scale=colours, sort=list(SOURCE_COLORS)))
     layers = [bars]
     if "lo" in long:
         layers += interval_rules(alt.Chart(), 5, "isValid(datum.lo) && isValid(datum.hi)", y=y,
@@ -93,15 +90,25 @@ PANEL_CROPS = 4      # the first four test crops of the first seed: the same cro
 PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the input's block grid stay visible
 
 
-def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
-    """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
-    the first seed, each pixel ``zoom`` times larger."""
-    n = min(n, ds.sizes["image"])
-    rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
+def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
+    """An image grid's rows of the first ``n`` crops: input, ground truth and each stored method's outputs (first
+    seed); and {method: its failed marks}."""
+    rows = {"input": ds["source_images"].values[:n]}
+    if "truth_images" in ds:
+        rows["ground truth"] = ds["truth_images"].values[:n]
     failed = {}
     for m in methods:
         if m in ds["method"].values:
             rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:n]
-            failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:n]
+            if "failed" in ds:
+                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:n]
+    return rows, failed
+
+
+def translation_panel(ds, methods=PANEL_METHODS, n: int = PANEL_CROPS, zoom: int = PANEL_ZOOM):
+    """A translation chapter's opening panel: input, truth and each method's output (rows) on the first ``n`` crops of
+    the first seed, each pixel ``zoom`` times larger."""
+    n = min(n, ds.sizes["image"])
+    rows, failed = translation_rows(ds, methods, n)
     return image_grid(rows, cell=zoom * int(ds.sizes["x"]), failed=failed,
                       titles=[f"crop {int(c)}" for c in ds["crop"].isel(seed=0).values[:n]])

@@ -1,5 +1,6 @@
-"""Charts and image grids of the metric-validation chapter (paper App. B.4, Figs. 9, 11-12, 14): the radial power
-spectra with their fits, the Fourier-filtered examples and their S_HF, and the metrics' correlation heat map."""
+"""Charts and image grids of the validation chapters: the metric-validation chapter's (paper App. B.4, Figs. 9, 11-12,
+14) radial power spectra with their fits, Fourier-filtered examples and their S_HF, and the metrics' correlation heat
+map; the model-quality chapter's loss curves (log axis) and sample grids' rows."""
 from __future__ import annotations
 
 import altair as alt
@@ -11,7 +12,7 @@ from ..studies.metric_validation import POINT_HEADERS, complements, metric_point
 from .charts import image_grid, metric_heatmap, padded_domain, plural, wrap_lines
 
 __all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
-           "correlation_heatmap"]
+           "correlation_heatmap", "loss_chart", "sample_rows"]
 
 
 # log10 of a bin without power (the guard added before the log); drawn, it would stretch the axis by many decades
@@ -21,7 +22,7 @@ NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
 
 def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
     """Mean log10 radial power spectrum per domain (log frequency axis) and its dashed least-squares fit over the band;
-    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, frequencies above ``NYQUIST`` shaded."""
+    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, a dashed rule at ``NYQUIST``."""
     rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
@@ -42,27 +43,21 @@ def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
     beyond = fmax > NYQUIST
     if beyond:
         sub += wrap_lines(
-            f"Shaded: frequencies above {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only "
-            f"the corners of the 2-D spectrum reach them (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its "
-            "diagonal), so their radial average runs over fewer and fewer coefficients.", 380)
+            f"Dashed rule: {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only the corners of "
+            f"the 2-D spectrum lie beyond it (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its diagonal), so "
+            "the radial average there runs over fewer and fewer coefficients.", 380)
     x = alt.X("f:Q", title="frequency (cycles/pixel, log scale)",
               scale=alt.Scale(type="log", domain=[fmin, fmax], nice=False),
               axis=alt.Axis(values=[v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if fmin <= v <= fmax],
                             format=".2~f"))
     y = alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05), nice=False,
                                                zero=False))
-    lines = alt.Chart(frame).mark_line().encode(
+    layers = [alt.Chart(frame).mark_line().encode(
         x=x, y=y, color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
-        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))
-    layers = [lines]
+        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))]
     if beyond:
-        shade = alt.Chart(pd.DataFrame({"f": [NYQUIST], "f2": [fmax]})).mark_rect(color="#999999", opacity=0.15).encode(
-            x=x, x2="f2:Q")
-        rule = alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(x=x)
-        label = alt.Chart(pd.DataFrame({"f": [NYQUIST], "text": [f"Nyquist {NYQUIST:g}"]})).mark_text(
-            align="right", baseline="top", dx=-3, dy=3, fontSize=10, color="#444444").encode(
-            x=x, y=alt.value(0), text="text:N")
-        layers = [shade, rule, lines, label]
+        layers.append(alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(
+            x=x))
     return alt.layer(*layers).properties(width=380, height=240, title=alt.TitleParams(
         "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
 
@@ -114,3 +109,33 @@ def correlation_heatmap(ds: xr.Dataset, method: str = "pearson"):
     return metric_heatmap(corr, name, x="metric", y="against", scheme="redblue", fmt=".2f", cell_width=44,
                           cell_height=22, domain=(-1.0, 1.0), axis_titles=False,
                           title=f"{name} between the metrics, one point per distinct method")
+
+
+def loss_chart(ds: xr.Dataset, key: str, width: int = 300, height: int = 180):
+    """Training loss (every 50 steps) and held-out loss (mean over noise bands) against the training step."""
+    m = ds.sel(model=key)
+    tr = pd.DataFrame({"step": m["train_step"].values, "loss": m["train_loss"].values, "curve": "training"})
+    he = pd.DataFrame({"step": m["heldout_step"].values, "loss": m["heldout_loss"].sel(band=0).values,
+                       "curve": "held-out (EMA)"})
+    frame = pd.concat([tr, he]).dropna()
+    if frame.empty:
+        return None
+    # the model is named by the section heading above the chart, as typed (a title would begin it with a capital)
+    return alt.Chart(frame, title="Training and held-out loss").mark_line(point=False).encode(
+        x=alt.X("step:Q", title="training step"),
+        y=alt.Y("loss:Q", title="loss (log scale)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~g")),
+        color=alt.Color("curve:N", title="loss of", scale=alt.Scale(range=["#0072B2", "#E69F00"]),
+                        legend=alt.Legend(orient="bottom", labelLimit=0))
+    ).properties(width=width, height=height)
+
+
+def sample_rows(ds: xr.Dataset, key: str) -> dict:
+    """Image-grid rows: samples from noise (or reconstructions) and real crops of each label."""
+    m = ds.sel(model=key)
+    vae = "vae" in key
+    out = {}
+    for lab in (0, 1):
+        name = "source" if lab == 0 else "target"
+        out[f"{'reconstructed' if vae else 'sampled'}, {name}"] = m["samples"].sel(label=lab).values
+        out[f"{'held-out' if vae else 'real'}, {name}"] = m["real"].sel(label=lab).values
+    return out

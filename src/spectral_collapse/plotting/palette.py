@@ -9,7 +9,7 @@ from typing import Iterable
 import altair as alt
 
 __all__ = ["METHOD_LOOK", "METHOD_COLORS", "METHOD_FAMILY", "REFERENCE_COLOR", "REFERENCE_LABELS", "method_style",
-           "method_styles", "method_color", "method_shape", "method_dash", "chart_name", "SPARE_COLORS"]
+           "method_styles", "method_color", "method_shape", "method_dash", "SPARE_COLORS"]
 
 # (colour, family, point shape, line dash) per method: a family shares its first member's shape, except where a colour
 # lies close to a family member's (for colour-blind readers); each method has a dash of its own
@@ -66,18 +66,6 @@ def _scale(labels, i: int):
     raw = list(dict.fromkeys(v.item() if hasattr(v, "item") else v for v in labels))
     styles = method_styles(raw)
     return alt.Scale(domain=raw, range=[styles[str(v)][i] for v in raw])
-
-
-def chart_name(label) -> str:
-    """A series label as a chart writes it: "ovg_edm" -> "OVG + EDM", "ddim x2" -> "DDIM ×2", "gaussian" ->
-    "Gaussian"."""
-    from ..studies.method_labels import name_methods
-    from ..text import notation
-
-    text = str(label)
-    if text in REFERENCE_LABELS and text.startswith("gaussian"):   # the reference's key, named as a word
-        text = "G" + text[1:]
-    return notation(name_methods(text), "chart")
 
 
 def method_color(labels: Iterable, field: str = "method", title: str | None = "method", **kw):

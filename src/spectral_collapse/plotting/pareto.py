@@ -1,5 +1,9 @@
-"""Charts of the Pareto sweep: S_LF against S_HF with fronts and choices (Fig. 6), and the grid as heatmaps."""
+"""Charts of OVG's tuning: the Pareto sweep's S_LF against S_HF with fronts and choices (Fig. 6) and its grid as
+heatmaps; the OVG-schedule chapter's cost against the share of full OVG's S_HF gain per schedule, with its interval
+over the test crops, and which steps each schedule guides."""
 from __future__ import annotations
+
+import json
 
 import altair as alt
 import numpy as np
@@ -11,11 +15,14 @@ from ..studies.aggregate import METRIC_NAMES
 from ..studies.claims import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
+from ..studies.schedule import gain_share_interval
+from ..text import NBSP
 from .charts import padded_domain, plural, point_names, text_on, wrap_lines
-from .labels import step_size
-from .palette import method_color
+from .labels import chart_label, step_size
+from .palette import METHOD_COLORS, SPARE_COLORS, method_color
 
-__all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps"]
+__all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps", "cost_quality_chart", "guided_steps_chart",
+           "share_intervals"]
 
 # marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
 _R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 8.0
@@ -28,11 +35,6 @@ def _crops(ds: xr.Dataset) -> str:
     split = "validation " if "validation" in str(ds.attrs.get("tuning_split", "")) else ""
     n = ds.sizes.get("sample", 0)
     return plural(n, f"{split}crop")
-
-
-def _name(label) -> str:
-    """A method's reader name with no-break spaces, so a wrapped subtitle never splits it."""
-    return method_name(label).replace(" ", "\u00a0")
 
 
 def _interval_rows(ds: xr.Dataset, points: pd.DataFrame) -> pd.DataFrame:
@@ -59,10 +61,9 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     as grey diamond outlines named beside them; the subtitle says what the marks are and which points are not drawn
     (partly failed)."""
     grid = grid_summary(ds)
-    point = [f"eta_HF {step_size(h)}, eta_LF {step_size(lo)}" for h, lo in zip(grid["eta_hf"], grid["eta_lf"])]
-    grid = grid.assign(label=grid["base"], name=grid["base"].map(method_name), kind="OVG grid point", point=point)
-    base = baseline_summary(ds).assign(kind="baseline")
-    base = base.assign(label=base["method"], name=base["method"].map(method_name), point=base["method"])
+    grid = grid.assign(label=grid["base"], kind="OVG grid point")
+    base = baseline_summary(ds)
+    base = base.assign(label=base["method"], name=base["method"].map(method_name), kind="baseline")
     pts = pd.concat([grid, base], ignore_index=True)
     n_samples = ds.sizes.get("sample", 0)
     failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
@@ -77,15 +78,11 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     ci = ci[np.isfinite(ci[["hf_lo", "hf_hi", "lf_lo", "lf_hi"]].astype(float)).all(axis=1)]
     xdom = padded_domain(pts["s_hf"], *([ci["hf_lo"], ci["hf_hi"]] if len(ci) else []), pad=0.07)
     ydom = padded_domain(pts["s_lf"], *([ci["lf_lo"], ci["lf_hi"]] if len(ci) else []), pad=0.08)
-    ticks = max(3, int(width // 75))
     x_enc = alt.X("s_hf:Q", title="S_HF (texture, higher is better)",
-                  scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(tickCount=ticks, format=".2f"))
+                  scale=alt.Scale(domain=xdom, nice=False, zero=False), axis=alt.Axis(format=".2f"))
     y_enc = alt.Y("s_lf:Q", title=f"S_LF ({INPUT_STRUCTURE} kept)",
-                  scale=alt.Scale(domain=ydom, nice=False, zero=False),
-                  axis=alt.Axis(tickCount=max(3, int(height // 50)), format=".2f", titlePadding=8))
-    tooltip = [alt.Tooltip("name:N", title="method"), "point", alt.Tooltip("s_hf:Q", format=".3f"),
-               alt.Tooltip("s_lf:Q", format=".3f")]
-    enc = dict(x=x_enc, y=y_enc, tooltip=tooltip)
+                  scale=alt.Scale(domain=ydom, nice=False, zero=False), axis=alt.Axis(format=".2f"))
+    enc = dict(x=x_enc, y=y_enc)
     g = pts[pts["kind"] == "OVG grid point"]
     bases = list(dict.fromkeys(g["label"]))
     # one legend for colour and shape (one title, one domain)
@@ -97,9 +94,7 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     front = alt.Chart(g[g["on_front"].astype(bool)].sort_values("s_hf")).mark_line(strokeDash=[4, 3]).encode(
         color=colour, detail="label:N", order="s_hf:Q", x="s_hf:Q", y="s_lf:Q")
     picked = g[g["chosen"].astype(bool)]
-    # the chosen point drawn again on top with a white rim, and ringed in its base's colour
-    on_top = alt.Chart(picked).mark_point(filled=True, size=np.pi * _R_POINT ** 2 * 1.6, opacity=1, stroke="white",
-                                          strokeWidth=1).encode(color=colour, shape=shape, **enc)
+    # the chosen point ringed in its base's colour
     chosen = alt.Chart(picked).mark_point(size=np.pi * _R_RING ** 2 * 1.3, shape="circle", filled=False,
                                           strokeWidth=2.5).encode(color=colour, **enc)
     b = pts[pts["kind"] == "baseline"]
@@ -114,15 +109,16 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
                     .transform_calculate(s_hf="datum.hf_lo"))
         bars.append(alt.Chart(part).mark_rule(**mark).encode(x=x_enc, y=y_enc, y2="lf_hi:Q", **paint)
                     .transform_calculate(s_lf="datum.lf_lo"))
-    layers = [*bars, cloud, front, on_top, chosen]
+    layers = [*bars, cloud, front, chosen]
     if len(b):
         # outlines over the grid points: a grid point at a baseline's place shows inside the diamond
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
-        layers += point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE)
-    # each step size held to its symbol (no-break space) where the subtitle wraps
-    left_out = [f"{_name(r.label)} at eta_HF\u00a0{step_size(r.eta_hf)}, eta_LF\u00a0{step_size(r.eta_lf)} "
-                f"({int(r.failed)} of {n_samples} samples failed)" for r in partly.itertuples(index=False)]
+        layers.append(point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE))
+    # each method's name and step size held together (no-break spaces) where the subtitle wraps
+    left_out = [f"{method_name(r.label).replace(' ', NBSP)} at eta_HF{NBSP}{step_size(r.eta_hf)}, "
+                f"eta_LF{NBSP}{step_size(r.eta_lf)} ({int(r.failed)} of {n_samples} samples failed)"
+                for r in partly.itertuples(index=False)]
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
@@ -148,7 +144,7 @@ def pareto_figure(datasets: list[xr.Dataset], width: int = 500, height: int = 29
 
 def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     """Mean of each metric over the (eta_HF, eta_LF) grid, metrics side by side, one row per base, each on its own
-    scale; partly failed cells outlined with their failed count, mostly or wholly failed cells grey."""
+    scale; a partly failed cell names its failed count, a cell where most or every sample failed is grey."""
     grid = grid_summary(ds)
     n_samples = ds.sizes.get("sample", 0)
     long = grid.melt(id_vars=["base", "eta_hf", "eta_lf", "failed"], value_vars=list(metrics), var_name="metric")
@@ -156,53 +152,108 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     long["eta_LF"] = long["eta_lf"].map(step_size)
     order_hf = [step_size(v) for v in sorted(grid["eta_hf"].unique())]
     order_lf = [step_size(v) for v in sorted(grid["eta_lf"].unique(), reverse=True)]
-    n_hf, n_lf = len(order_hf), len(order_lf)
     value = long["value"].astype(float)
     nfail = long["failed"].fillna(0).astype(int)
     # a cell where most samples failed has no mean (``pareto.grid_summary``): grey, with its failed count
-    status = np.where(nfail >= max(n_samples, 1), "every sample failed",
-                      np.where(~np.isfinite(value), "most samples failed (no mean)",
-                               np.where(nfail > 0, "some samples failed (mean of the rest)", "kept")))
-    long["status"] = status
+    long["drawn"] = np.isfinite(value) & (nfail < max(n_samples, 1))
     long["value"] = value.where(np.isfinite(value), 0.0)  # not drawn: failed cells are filtered
     fmt = [".3g" if m == "kid_wav" else ".3f" for m in long["metric"]]   # KID_wav spans decades: 3 digits
-    long["label"] = [f"{v:{f}}\n{k} failed" if s.startswith("some") else f"{k} of {n_samples}\nfailed"
-                     if s.startswith("most") else f"{v:{f}}" for v, k, s, f in zip(long["value"], nfail, status, fmt)]
-    statuses = ["some samples failed (mean of the rest)", "every sample failed", "most samples failed (no mean)"]
+    long["label"] = [("failed" if k >= max(n_samples, 1) else f"{k} of {n_samples}\nfailed") if not d
+                     else f"{v:{f}}\n{k} failed" if k else f"{v:{f}}"
+                     for v, k, d, f in zip(long["value"], nfail, long["drawn"], fmt)]
     panels = []
     for m in metrics:
         d = long[long["metric"] == m].copy()
-        vals = d.loc[d["status"].isin(["kept", statuses[0]]), "value"]   # the colour spans the drawn means only
+        vals = d.loc[d["drawn"], "value"]   # the colour spans the drawn means only
         dom = [float(vals.min()), float(vals.max())] if len(vals) else [0.0, 1.0]
         # KID_wav spans decades over a grid: a log colour scale where every drawn value is positive
         log = m == "kid_wav" and len(vals) > 0 and dom[0] > 0
-        d["text_colour"] = text_on("viridis", np.log10(d["value"].clip(lower=dom[0])) if log else d["value"],
-                                   [np.log10(v) for v in dom] if log else dom)
-        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF",
-                                           axis=alt.Axis(labelAngle=0)),
+        d["text_colour"] = np.where(d["drawn"], text_on("viridis", np.log10(d["value"].clip(lower=dom[0])) if log
+                                                        else d["value"], [np.log10(v) for v in dom] if log else dom),
+                                    "black")
+        base = alt.Chart(d).encode(x=alt.X("eta_HF:O", sort=order_hf, title="eta_HF", axis=alt.Axis(labelAngle=0)),
                                    y=alt.Y("eta_LF:O", sort=order_lf, title="eta_LF"))
-        drawn = alt.FieldOneOfPredicate(field="status", oneOf=["kept", statuses[0]])
         heat = base.mark_rect().encode(
             color=alt.Color("value:Q", title=METRIC_NAMES.get(m, m) + (" (log scale)" if log else ""),
-                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear")),
-            tooltip=["base", "eta_HF", "eta_LF", alt.Tooltip("value:Q", format=".3f"), "status"]
-        ).transform_filter(drawn)
+                            scale=alt.Scale(scheme="viridis", domain=dom, type="log" if log else "linear"))
+        ).transform_filter("datum.drawn")
+        failed = base.mark_rect(color="#DDDDDD").transform_filter("!datum.drawn")
         texts = [base.mark_text(fontSize=10, lineBreak="\n", color=c).encode(text="label:N").transform_filter(
-            drawn).transform_filter(alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
-        mark = alt.Scale(domain=statuses, range=["#D55E00", "#BDBDBD", "#DDDDDD"])
-        legend = alt.Legend(title=None, symbolType="square", symbolStrokeWidth=3, orient="bottom",
-                            direction="horizontal")
-        outline = base.mark_rect(filled=False, strokeWidth=3).encode(
-            stroke=alt.Stroke("status:N", scale=mark, legend=legend)).transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[0]))
-        failed = base.mark_rect().encode(fill=alt.Fill("status:N", scale=mark, legend=legend)).transform_filter(
-            alt.FieldOneOfPredicate(field="status", oneOf=statuses[1:]))
-        failed_text = base.mark_text(fontSize=9, color="black", text="failed").transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[1]))
-        most_text = base.mark_text(fontSize=9, color="black", lineBreak="\n").encode(text="label:N").transform_filter(
-            alt.FieldEqualPredicate(field="status", equal=statuses[2]))
-        panels.append(alt.layer(heat, *texts, failed, failed_text, most_text, outline).properties(
-            width=cell * n_hf, height=cell * n_lf).facet(
+            alt.FieldEqualPredicate(field="text_colour", equal=c)) for c in ("white", "black")]
+        panels.append(alt.layer(heat, failed, *texts).properties(
+            width=cell * len(order_hf), height=cell * len(order_lf)).facet(
             row=alt.Row("base:N", title=None, sort=list(map(str, grid["base"].unique()))),
             title=alt.TitleParams(f"{METRIC_NAMES.get(m, m)}: mean over {_crops(ds)}", anchor="start")))
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")
+
+
+def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
+    """Per method: the 95 % bootstrap interval over crops of its share of full OVG's S_HF gain (NaN for DDIM and full
+    OVG)."""
+    rows = []
+    for m in map(str, ds["method"].values):
+        share, lo, hi, n = gain_share_interval(ds, m)
+        ok = bool(np.isfinite(lo) and np.isfinite(hi) and hi > lo)
+        rows.append({"method": m, "share_lo": lo if ok else np.nan, "share_hi": hi if ok else np.nan, "crops": n})
+    return pd.DataFrame(rows)
+
+
+def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
+    """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named beside
+    them, the target corner shaded and dashed lines at shares 0 and 1."""
+    t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
+    t["method"] = t["method"].astype(str)
+    t = t.merge(share_intervals(ds), on="method", how="left")
+    t["kind"] = t["method"].where(t["method"].isin(["ddim", "ovg"]), "schedule")
+    t["name"] = t["method"].map(chart_label)   # a point named by its method's or its schedule's reader name
+    t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])
+    lo = float(ds.attrs.get("max_time_ratio", 1.5))
+    target = float(ds.attrs.get("target_share", 0.9))
+    top = max(1.05, float(np.nanmax(t[["s_hf_gain_share", "share_hi"]].to_numpy(float))) if len(t) else 1.05)
+    xdom = padded_domain(t["time_ratio"], [1.0], [lo], pad=0.08)
+    goal = pd.DataFrame({"x": [xdom[0]], "x2": [lo], "y": [target], "y2": [top]})
+    ydom = padded_domain(t["s_hf_gain_share"], t["share_lo"], t["share_hi"], [0.0, top], pad=0.06)
+    x = alt.X("time_ratio:Q", title="wall time / DDIM's", scale=alt.Scale(domain=xdom, nice=False, zero=False))
+    y = alt.Y("s_hf_gain_share:Q", title="share of full OVG's S_HF gain",
+              scale=alt.Scale(domain=ydom, nice=False, zero=False))
+    zone = alt.Chart(goal).mark_rect(opacity=0.12, color="green").encode(
+        x=alt.X("x:Q", scale=alt.Scale(domain=xdom, nice=False)), x2="x2",
+        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="y2")
+    kinds = ["ddim", "schedule", "ovg"]
+    # a schedule in a colour no method has (the first spare one, a teal far from OVG's brown and DDIM's navy)
+    colours = alt.Scale(domain=kinds, range=[METHOD_COLORS["ddim"], SPARE_COLORS[0], METHOD_COLORS["ovg"]])
+    colour = alt.Color("kind:N", title="guidance", sort=kinds, scale=colours)
+    pts = alt.Chart(t).mark_point(filled=True, size=80, opacity=1).encode(x=x, y=y, color=colour)
+    bars = t.dropna(subset=["share_lo", "share_hi"])
+    layers = [zone, alt.Chart(pd.DataFrame({"y": [0.0, 1.0]})).mark_rule(strokeDash=[4, 3], color="#888888").encode(
+        y=alt.Y("y:Q", scale=alt.Scale(domain=ydom, nice=False)))]
+    if len(bars):
+        layers.append(alt.Chart(bars).mark_rule(strokeWidth=1.5).encode(
+            x="time_ratio:Q", y=alt.Y("share_lo:Q", scale=alt.Scale(domain=ydom, nice=False)), y2="share_hi:Q",
+            color=colour))
+    names = point_names(t, x="time_ratio", y="s_hf_gain_share", text="name")
+    n = int(bars["crops"].max()) if len(bars) else 0
+    sub = (f"Bars: each schedule's 95 % bootstrap interval over the {n} test crops; DDIM (0) and full OVG (1) are "
+           "the ends of the share, with no interval." if len(bars) else "Means only: no interval over the crops.")
+    title = alt.TitleParams("Cost against quality", subtitle=wrap_lines(sub, width + 60), anchor="start")
+    return alt.layer(*layers, pts, names).properties(width=width, height=height, title=title)
+
+
+def guided_steps_chart(ds: xr.Dataset) -> alt.Chart:
+    """Which inversion steps each method guides (step 0: lowest σ), cells edged in white."""
+    steps = int(ds.attrs["steps"])
+    sched = json.loads(ds.attrs["schedules"])
+    methods = list(map(str, ds["method"].values))
+    rows = []
+    for m in methods:
+        g = set(range(steps)) if m == "ovg" else set() if m == "ddim" else set(sched[m]["guided_steps"])
+        rows += [{"method": m, "step": i, "guided": i in g} for i in range(steps)]
+    every = 5 if steps > 20 else 1
+    return alt.Chart(pd.DataFrame(rows)).mark_rect(stroke="white", strokeWidth=1.5).encode(
+        x=alt.X("step:O", title="inversion step (σ rising)",
+                axis=alt.Axis(values=list(range(0, steps, every)), labelAngle=0)),
+        y=alt.Y("method:N", sort=methods, title=None),
+        color=alt.Color("guided:N", title="OVG drift on the step",
+                        scale=alt.Scale(domain=[False, True], range=["#eeeeee", "#d62728"]),
+                        legend=alt.Legend(labelExpr="datum.value ? 'guided' : 'unguided'")),
+    ).properties(width=420, height=24 * ds.sizes["method"], title="Guided steps")

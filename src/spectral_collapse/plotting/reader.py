@@ -58,12 +58,6 @@ def _chart_symbols() -> tuple[tuple[re.Pattern, str], ...]:
                  for _, sub, plain, uni in SYMBOLS.values() if f"{uni}_{sub}" != plain)
 
 
-def _plain_symbols(part: str) -> str:
-    for rx, plain in _chart_symbols():
-        part = rx.sub(plain, part)
-    return part
-
-
 @functools.lru_cache(maxsize=None)
 def _keys() -> re.Pattern:
     from ..studies.method_labels import METHOD_NAMES
@@ -91,7 +85,9 @@ def _code() -> re.Pattern:
 def _named(part: str, form: str) -> str:
     """Prose with its metric, step-size and method keys named, a symbol in its chart form ("η_HF") in its plain one
     (which ``text.notation`` typesets), and its parameter keys quoted as code."""
-    part = _plain_symbols(_keys().sub(lambda m: reader_label(m.group(1)), part))
+    part = _keys().sub(lambda m: reader_label(m.group(1)), part)
+    for rx, plain in _chart_symbols():
+        part = rx.sub(plain, part)
     part = _studies().sub(lambda m: study_name(m.group(1)), part)
     return _code().sub(lambda m: f"<code>{m.group(1)}</code>" if form == "html" else f"`{m.group(1)}`", part)
 
@@ -162,16 +158,14 @@ def p_text(p, digits: int = P_DIGITS):
     return f"< {floor:.{digits}f}" if x < floor else f"{x:.{digits}f}"
 
 
-def _p_column(label) -> bool:
-    return isinstance(label, str) and bool(_P_COLUMN.search(label.strip().lower()))
-
-
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
     p-values by ``p_text``); the frame is not changed."""
     out = frame.copy()
     for j, c in enumerate(frame.columns):
-        if _p_column(c[-1] if isinstance(c, tuple) else c) and pd.api.types.is_numeric_dtype(frame[c].dtype):
+        label = c[-1] if isinstance(c, tuple) else c
+        p_column = isinstance(label, str) and _P_COLUMN.search(label.strip().lower())
+        if p_column and pd.api.types.is_numeric_dtype(frame[c].dtype):
             out[c] = out[c].astype(object)
             out.iloc[:, j] = frame.iloc[:, j].map(p_text)
         elif c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):

@@ -42,11 +42,7 @@ def setup_altair(mode: str = "svg") -> str:
     if mode not in MODES:
         raise ValueError(f"unknown altair mode {mode!r}; choose one of {', '.join(MODES)}")
     alt.theme.enable(THEME)
-    if mode == "svg":
-        try:
-            import vl_convert  # noqa: F401
-        except ImportError as err:
-            raise ImportError("altair mode 'svg' needs vl-convert-python; pip install vl-convert-python") from err
+    # vl-convert-python, which draws "svg" in the kernel, is a dependency of the package (pyproject.toml)
     alt.renderers.enable("svg" if mode == "svg" else "default")
     return mode
 

@@ -40,8 +40,8 @@ def paper_rows(dataset: str, tables=("table8", "table9", "table10", "table11"), 
     """The paper's main-results rows (mean, std per method and metric) for our dataset's counterpart."""
     pds, sc = paper_counterpart(dataset, scale)
     df = paper_tables()
-    sel = df[df.table.isin(tables) & (df.dataset == pds) & (df.scale == sc) & (df.backbone == backbone) & (df.space == space)]
-    return sel.reset_index(drop=True)
+    at = df.table.isin(tables) & (df.dataset == pds) & (df.scale == sc) & (df.backbone == backbone)
+    return df[at & (df.space == space)].reset_index(drop=True)
 
 
 # ------------------------------------------------------------------------------------ rows across tables
@@ -51,18 +51,14 @@ ROW_KEYS = ["table", *SETTING]                                  # one row of one
 METHOD_TABLES = ("table3", "table4", "table5", "table8", "table9", "table10", "table11")  # rows per method
 
 
-def _wide(paper: pd.DataFrame) -> pd.DataFrame:
-    p = paper[paper["table"].isin(METHOD_TABLES)]
-    return p.pivot_table(index=ROW_KEYS, columns="metric", values="mean", sort=False)
-
-
 def row_relations(paper: pd.DataFrame | None = None, min_metrics: int = 4) -> pd.DataFrame:
     """How each row of the paper's method tables (Tables 3-5, 8-11) stands to the rows of its other tables.
 
     "same numbers": another setting or method with the same number on every shared metric (at least ``min_metrics``);
     "other numbers": the same setting and method with another number on a shared metric. Columns: ``ROW_KEYS``,
     ``relation``, ``other_<key>``, ``metrics`` (how many compared), ``differing``."""
-    w = _wide(paper_tables() if paper is None else paper)
+    p = paper_tables() if paper is None else paper
+    w = p[p["table"].isin(METHOD_TABLES)].pivot_table(index=ROW_KEYS, columns="metric", values="mean", sort=False)
     keys = list(w.index)
     vals = w.to_numpy(float)
     out = []
