@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import math
 import os
@@ -21,8 +22,6 @@ import time
 from pathlib import Path
 
 from .common import ROOT
-
-__all__ = ["CONFIGS", "BENCHMARKS", "run", "main", "RESULTS_DIR"]
 
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 BENCHMARKS = ("inversion", "training", "metrics", "scaling")
@@ -51,14 +50,12 @@ CONFIGS = {
 
 
 def _clean(o):
-    """JSON-safe copy: NaN / inf -> None, tuples -> lists."""
+    """JSON-safe copy: NaN / inf -> None."""
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_clean(v) for v in o]
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
+    return None if isinstance(o, float) and not math.isfinite(o) else o
 
 
 GPU_BENCHMARKS = ("inversion", "scaling")  # the ones that run on --device; training and metrics are CPU work
@@ -91,18 +88,7 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     for name in only:
         t0 = time.perf_counter()
         log(f"[{name}]")
-        if name == "inversion":
-            from .inversion import run_inversion
-            res = run_inversion(**cfg["inversion"], log=log)
-        elif name == "training":
-            from .training import run_training
-            res = run_training(**cfg["training"], log=log)
-        elif name == "metrics":
-            from .metrics import run_metrics
-            res = run_metrics(**cfg["metrics"], log=log)
-        else:
-            from .scaling import run_scaling
-            res = run_scaling(**cfg["scaling"], log=log)
+        res = getattr(importlib.import_module(f".{name}", __package__), f"run_{name}")(**cfg[name], log=log)
         result["benchmarks"][name] = res
         result["seconds"][name] = time.perf_counter() - t0
     result["seconds"]["total"] = time.perf_counter() - t_all
