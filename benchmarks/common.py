@@ -4,11 +4,7 @@ provenance.
 Every figure is a ratio against a baseline timed in the same run. Each repeat times the baseline and then the
 candidate back to back (a load change hits both); the ratio of each pair is one sample, reported as median and
 quartiles, in wall time (``perf_counter``) and process CPU time (``process_time``, the steadier on a shared machine).
-
-Peak memory is the operating system's view (tracemalloc does not see torch's allocations): each case runs in a fresh
-process forked from a clean server (``forkserver``), which builds its inputs, records RSS0, resets the kernel's
-high-water mark (Linux: write 5 to /proc/self/clear_refs), runs the call and reads VmHWM; the peak is VmHWM - RSS0
-(one page, 4 KiB, resolution). Without /proc/self/clear_refs the peak is NaN with the reason.
+Peak memory is the operating system's view (tracemalloc does not see torch's allocations; ``measure_peaks``).
 """
 from __future__ import annotations
 
@@ -26,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -77,7 +74,8 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
 def stats(values) -> dict:
     """Median, quartiles, min, max and count of a list of numbers (NaN-free)."""
     d = pd.Series(values, dtype=np.float64).describe()
-    return {"median": d["50%"], "q25": d["25%"], "q75": d["75%"], "min": d["min"], "max": d["max"], "n": int(d["count"])}
+    return {"median": d["50%"], "q25": d["25%"], "q75": d["75%"], "min": d["min"], "max": d["max"],
+            "n": int(d["count"])}
 
 
 def ratio_stats(candidate, baseline) -> dict:
@@ -108,20 +106,11 @@ def paired(base: Callable[[], object], candidate: Callable[[], object], repeats:
     return Paired(*np.array([[*timed(base), *timed(candidate)] for _ in range(repeats)]).reshape(repeats, 4).T)
 
 
-@dataclass
-class CallCounter:
-    """Network calls, batch elements fed to the network, and backward calls through the network's output."""
-
-    calls: int = 0
-    elements: int = 0
-    backward: int = 0
-
-
 @contextmanager
 def count_calls(net):
     """Count forwards of ``net`` (calls and batch elements) and the backward calls that reach its output (a
     batched vector-Jacobian product over several cotangents is one call)."""
-    counter = CallCounter()
+    counter = SimpleNamespace(calls=0, elements=0, backward=0)
 
     def on_backward(grad):
         counter.backward += 1
@@ -151,6 +140,8 @@ def _vm_kib(field: str) -> int:
 
 
 def _peak_child(runner: str, case: dict) -> dict:
+    """In a fresh process: build the case, record RSS0, reset the kernel's high-water mark (write 5 to
+    /proc/self/clear_refs), run the call and read VmHWM; the peak is VmHWM - RSS0 (one page, 4 KiB, resolution)."""
     mod, name = runner.split(":")
     fn = getattr(importlib.import_module(mod), name)(case)  # setup: model, inputs, warm-up
     gc.collect()
@@ -201,8 +192,8 @@ def environment() -> dict:
     from spectral_collapse.studies.store import provenance
 
     prov = provenance()
-    info = Path("/proc/cpuinfo")
-    cpu = re.findall(r"^model name\s*:\s*(.*)$", info.read_text() if info.exists() else "", re.M) or [platform.processor()]
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = re.findall(r"^model name\s*:\s*(.*)$", info, re.M) or [platform.processor()]
     return {
         "machine": {"hostname": socket.gethostname(), "platform": platform.platform(), "cpu": cpu[0].strip(),
                     "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),

@@ -3,11 +3,9 @@ each timed, into one record.
 
     python -m benchmarks.from_scratch --profile quick --out benchmarks/results/<machine>-<date>-from-scratch.json
 
-Studies run through ``pipeline.runner.run_study`` one after another, in dependency order, into fresh results, cell
-and checkpoint folders (``--work``), so nothing stored is reused. ``--train-jobs N`` trains the model set first
-with N processes side by side (``train_phase_s``); on a GPU the lockstep trainer trains it in one process
-(``train.lockstep``), then every model is gated, and the record holds each phase's wall time (``phases_s``).
-A study's time includes the models it trained first; the record is rewritten after each study.
+Studies run one after another, in dependency order, into fresh results, cell and checkpoint folders (``--work``), so
+nothing stored is reused; a study's time includes the models it trained first. On a GPU the lockstep trainer trains
+the model set first (``train.lockstep``) and every model is gated; the record holds each phase's wall time.
 """
 from __future__ import annotations
 
@@ -15,24 +13,21 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 
 def shares(keys: list[str], jobs: int) -> list[list[str]]:
     """``keys`` dealt round robin to ``jobs`` processes; a latent model goes after its VAE, in one process."""
-    units, latent = [], [k for k in keys if k.endswith("-latent")]
-    for k in keys:
-        if k in latent:
-            continue
-        units.append([k, *latent] if k.endswith("-vae") else [k])
+    latent = [k for k in keys if k.endswith("-latent")]
+    units = [[k, *latent] if k.endswith("-vae") else [k] for k in keys if k not in latent]
     if latent and not any(k.endswith("-vae") for k in keys):
         units.append(latent)
-    out = [[] for _ in range(min(jobs, len(units)))]
-    for i, unit in enumerate(units):
-        out[i % len(out)] += unit
-    return out
+    n = min(jobs, len(units))
+    return [sum(units[i::n], []) for i in range(n)]
 
 
 def work_env(work: Path) -> dict[str, str]:
@@ -47,8 +42,6 @@ def work_env(work: Path) -> dict[str, str]:
 def train_set(profile: str, jobs: int, keys=None) -> float:
     """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side (``shares``); the wall
     seconds. A process that fails raises, naming its models."""
-    import subprocess
-
     from spectral_collapse.studies.models import model_set
 
     parts = shares([r.key for r in model_set(keys)], jobs)
@@ -109,11 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default="data/from-scratch", help="fresh folder for results, cells and checkpoints")
     ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one with results)")
     ap.add_argument("--train-jobs", type=int, default=0,
-                    help="train the model set first, this many processes side by side (0: each study trains what "
-                         "it needs)")
-    ap.add_argument("--trainer", choices=("auto", "lockstep", "processes"), default="auto",
-                    help="how the model set is trained first: auto = the lockstep trainer on a GPU, else as "
-                         "--train-jobs says")
+                    help="train the model set first, this many processes side by side (0: on a GPU the lockstep "
+                         "trainer trains it; on a CPU each study trains what it needs)")
     a = ap.parse_args(argv)
     work = Path(a.work)
     os.environ.update(work_env(work))  # read when studies.models and train.shipped are imported
@@ -148,7 +138,7 @@ def main(argv=None) -> int:
             Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
 
     t_all = time.perf_counter()
-    if a.trainer == "lockstep" or (a.trainer == "auto" and dev.startswith("cuda")):
+    if a.train_jobs == 0 and dev.startswith("cuda"):
         from spectral_collapse.train.trainer import device_name
 
         rec["device_name"] = device_name(dev)
@@ -172,8 +162,6 @@ def main(argv=None) -> int:
                 run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
                           cache_root=work / "cells", **study_params(a.profile, study))
             except Exception as err:  # keep going: one failure must not hide the other studies' times
-                import traceback
-
                 rec["failed"][key] = f"{type(err).__name__}: {err}"
                 print(f"{key}: FAILED {rec['failed'][key]}\n{traceback.format_exc()[-1500:]}", flush=True)
                 write()

@@ -1,12 +1,10 @@
 """Inversion cost of every registered method and of OVG, relative to DDIM inversion on the same model and batch.
 
-Per method: network calls, batch elements and backward calls per step (hooks), time per step (the whole inversion,
-start and finish hooks included, over its steps) as a ratio to DDIM's (median and quartiles over paired repeats) and
-peak extra memory as a ratio to DDIM's: peak RSS above the pre-call resident set in a fresh forked process per method
-on a CPU (benchmarks/memory.py), peak CUDA memory allocated above the pre-call allocation on a GPU. A naive OVG (its
-own forward with graph and parameter gradients on, two backward calls, as the released code) is timed beside the
-library's. Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all 10
-steps).
+Per method: network calls, batch elements and backward calls per step (hooks), time per step as a ratio to DDIM's
+(paired repeats) and peak extra memory as a ratio to DDIM's (peak RSS in a fresh process per method on a CPU,
+``common.measure_peaks``; peak CUDA memory on a GPU). A naive OVG, computed as the released code does, is timed beside
+the library's. Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all
+10 steps).
 """
 from __future__ import annotations
 
@@ -44,7 +42,8 @@ class NoGradStep:
 
 @dataclass(frozen=True)
 class NaiveOVG(OVG):
-    """OVG computed the released code's way: its own forward with graph (parameters requiring grad), 2 backward calls."""
+    """OVG as the released code computes it: its own forward with graph (parameters requiring grad), 2 backward
+    calls."""
 
     vjp: str = "separate"
 
@@ -102,40 +101,38 @@ def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 
     return (torch.rand((batch, p.backbone.in_channels, s, s), generator=g) * 2 - 1).to(device())
 
 
-def _runner(D, x, label: str, steps: int, what: str = "invert"):
+def _runner(D, x, label: str, steps: int):
     method, guidance, w, _ = build_case(label)
-    if what == "invert":
-        sig = default_sigmas(D, steps)
-        return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
-    return lambda: translate(D, x, method, guidance=guidance, steps=steps, cfg_scale=w)
+    sig = default_sigmas(D, steps)
+    return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
 
 
-def best_schedule(root: str = "data/results", profile: str = "quick", dataset: str = "ihc-sr") -> str:
-    """The schedule the stored ``ovg_schedule`` study found best (its ``best_schedule``), else "high"."""
-    from spectral_collapse.studies.store import load_results, results_path
-
-    path = results_path("ovg_schedule", dataset, profile, root)
-    best = load_results(path).attrs.get("best_schedule") if path.exists() else None
-    return str(best) if best and best not in ("ddim", "ovg", "none", "None") else "high"
+def translations(D, x, steps: int, cases: dict, repeats: int, clock: str, log=print) -> dict:
+    """Whole translations (``steps`` each way) of each case {label: (method, guidance)}, each as a ratio to a DDIM
+    translation timed in the same paired runs."""
+    base = lambda: translate(D, x, Euler(), steps=steps)
+    out = {}
+    for label, (method, g) in cases.items():
+        out[label] = paired(base, lambda m=method, g=g: translate(D, x, m, guidance=g, steps=steps), repeats).summary()
+        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({steps} steps)")
+    return out
 
 
 def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
-    """Whole translations (SCHEDULE_STEPS steps each way) of full OVG and of OVG under the schedule study's best
-    schedule, each as a ratio to a DDIM translation timed in the same paired runs."""
+    """Full OVG and OVG under the schedule the stored quick ``ovg_schedule`` study found best (else "high"),
+    SCHEDULE_STEPS steps each way (``translations``)."""
     from spectral_collapse.studies.schedule import schedule_set
+    from spectral_collapse.studies.store import load_results, results_path
 
-    name = best_schedule()
+    path = results_path("ovg_schedule", "ihc-sr", "quick")
+    best = load_results(path).attrs.get("best_schedule") if path.exists() else None
+    name = str(best) if best and best not in ("ddim", "ovg", "none", "None") else "high"
     sig = default_sigmas(D, SCHEDULE_STEPS)
     sched = schedule_set([name], sig.cpu().numpy())[name]
-    base = lambda: translate(D, x, Euler(), steps=SCHEDULE_STEPS)
-    out = {"steps": SCHEDULE_STEPS, "schedule": name,
-           "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig)))}
-    for label, guidance in (("ovg", OVG()), (f"ovg_{name}", OVG(schedule=sched))):
-        pr = paired(base, lambda g=guidance: translate(D, x, Euler(), guidance=g, steps=SCHEDULE_STEPS), repeats,
-                    warmup=1)
-        out[label] = pr.summary()
-        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({SCHEDULE_STEPS} steps)")
-    return out
+    return {"steps": SCHEDULE_STEPS, "schedule": name,
+            "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig))),
+            **translations(D, x, SCHEDULE_STEPS, {"ovg": (Euler(), OVG()),
+                                                  f"ovg_{name}": (Euler(), OVG(schedule=sched))}, repeats, clock, log)}
 
 
 def floor_runner(D, x, steps: int):
@@ -206,7 +203,8 @@ def run_floor_variants(D, x, steps: int, repeats: int, base, clock: str) -> dict
         own = paired(_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
         vs_default = paired(base, floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
         ddim_speed = paired(base, _runner(Dv, xv, "ddim", steps), repeats, warmup=1).summary()
-        out[name] = {"floor_over_own_ddim": own[clock]["median"], "floor_over_default_ddim": vs_default[clock]["median"],
+        out[name] = {"floor_over_own_ddim": own[clock]["median"],
+                     "floor_over_default_ddim": vs_default[clock]["median"],
                      "ddim_over_default_ddim": ddim_speed[clock]["median"]}
     return out
 
@@ -233,10 +231,8 @@ def memory_case(case: dict):
     return _runner(D, x, case["label"], case["steps"])
 
 
-def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, labels=None,
-                  memory: bool = True, log=print) -> dict:
+def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, log=print) -> dict:
     """Cost per inversion step of every label relative to DDIM, and OVG vs DDIM whole translations."""
-    labels = list(labels or LABELS)
     on_gpu = device() != "cpu"
     clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
     cname = "wall" if on_gpu else "CPU"
@@ -248,21 +244,18 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for label in labels:
+        for label in LABELS:
             _, _, w, par = build_case(label)
             fn = _runner(models[par], x, label, steps)
             with count_calls(models[par].net) as cnt:
                 fn()  # counted warm-up run
             summ = paired(base, fn, repeats, warmup=0).summary(per=steps)
             rows.append({"label": label, "cfg_scale": w, "calls_per_step": cnt.calls / steps,
-                         "nfe_per_step": cnt.elements / batch / steps, "backward_per_step": cnt.backward / steps, **summ})
+                         "nfe_per_step": cnt.elements / batch / steps, "backward_per_step": cnt.backward / steps,
+                         **summ})
             log(f"  inversion {label:16s} x{summ['ratio_cpu']['median']:.2f} CPU, x{summ['ratio_wall']['median']:.2f} "
                 f"wall vs ddim; {cnt.calls / steps:.1f} calls, {cnt.backward / steps:.1f} backward per step")
-        trans = {}
-        for label in ("ovg", "ovg_naive"):
-            pr = paired(_runner(D, x, "ddim", steps, "translate"), _runner(D, x, label, steps, "translate"), repeats)
-            trans[label] = pr.summary()
-            log(f"  translation {label:10s} x{trans[label][clock]['median']:.2f} {cname} vs ddim")
+        trans = translations(D, x, steps, {k: build_case(k)[:2] for k in ("ovg", "ovg_naive")}, repeats, clock, log)
         sched = schedule_translations(D, x, repeats, clock, log)
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
@@ -271,19 +264,18 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         for name, v in variants.items():
             log(f"  floor variant {name}: x{v['floor_over_own_ddim']:.2f} its own ddim step, ddim x"
                 f"{v['ddim_over_default_ddim']:.2f} the default's")
-    if memory:
-        if on_gpu:
-            peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in labels}
-        else:
-            cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in labels]
-            peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
-        base_peak = peaks.get("ddim", {}).get("peak_mb", float("nan"))
-        for r in rows:
-            pk = peaks[r["label"]]
-            r["peak_mb"] = pk.get("peak_mb", float("nan"))
-            r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak > 0 else float("nan")
-            if "error" in pk:
-                r["memory_error"] = pk["error"]
+    if on_gpu:
+        peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in LABELS}
+    else:
+        cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in LABELS]
+        peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
+    base_peak = peaks["ddim"].get("peak_mb", float("nan"))
+    for r in rows:
+        pk = peaks[r["label"]]
+        r["peak_mb"] = pk.get("peak_mb", float("nan"))
+        r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak > 0 else float("nan")
+        if "error" in pk:
+            r["memory_error"] = pk["error"]
     vjp_s = vjp.summary()
     faster = "batched" if vjp_s[clock]["median"] < 1 else "separate"
     ovg_step = next((r[clock]["median"] for r in rows if r["label"] == "ovg"), float("nan"))
