@@ -16,6 +16,8 @@ import torch
 
 from spectral_collapse.inversion import OVG, Euler, Heun, get_method, invert, translate
 from spectral_collapse.inversion.loop import default_sigmas
+from spectral_collapse.inversion.methods.renoise import ReNoise
+from spectral_collapse.inversion.methods.taba import TABA
 from spectral_collapse.studies.profiles import get_profile
 from spectral_collapse.studies.translation import BASELINE_PARAMS
 
@@ -91,6 +93,25 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
         "renoise_r9": (get_method("renoise"), None, 1.0, "eps"),
     }
     return table.get(label) or (get_method(label, **BASELINE_PARAMS.get(label, {})), None, 1.0, "eps")
+
+
+def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
+    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
+    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
+    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
+    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
+    method, _, _, par = build_case(label)
+    if isinstance(method, Heun):
+        return (2 * steps - 1) / steps
+    if isinstance(method, TABA):
+        return (steps - method.jump_steps(steps)) / steps
+    if isinstance(method, ReNoise) and method.first_step_renoise_steps < method.renoise_steps:
+        D = make_model(profile, par)
+        levels = sorted(float(v) for v in default_sigmas(D, steps))
+        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
+        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
+                   for nxt in levels[1:]) / steps
+    return None
 
 
 def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:

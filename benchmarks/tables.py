@@ -15,6 +15,7 @@ import pandas as pd
 from spectral_collapse.studies.method_labels import VARIANT_NAMES, method_name
 
 from .common import ROOT
+from .inversion import calls_per_step_at
 
 RESULTS = ROOT / "benchmarks" / "results"
 SMOKE_TARGET_S = 60      # a smoke study (the models it trains included): about a minute or less on 2 cores
@@ -133,7 +134,7 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
 def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
     """Per-method cost per inversion step relative to DDIM, in the run's clock: network calls (and NFE where
     guidance doubles them), backward calls, time with its quartiles, peak extra memory. ``studies_steps`` adds the
-    calls per step at that many steps from the method's definition (``calls_per_step_at``)."""
+    calls per step at that many steps from the method's definition (``inversion.calls_per_step_at``)."""
     inv, clock = res["benchmarks"]["inversion"], clock_of(res)
     n, rows = inv["steps"], []
     for r in inv["rows"]:
@@ -155,31 +156,6 @@ def ratio_frame(res: dict) -> pd.DataFrame:
     inv, clock = res["benchmarks"]["inversion"], clock_of(res)
     return pd.DataFrame([{"method": bench_name(r["label"]), "ratio": r[clock]["median"], "q25": r[clock]["q25"],
                           "q75": r[clock]["q75"]} for r in inv["rows"]])
-
-
-def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
-    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
-    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
-    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
-    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
-    from spectral_collapse.inversion import Heun, default_sigmas
-    from spectral_collapse.inversion.methods.renoise import ReNoise
-    from spectral_collapse.inversion.methods.taba import TABA
-
-    from .inversion import build_case, make_model
-
-    method, _, _, par = build_case(label)
-    if isinstance(method, Heun):
-        return (2 * steps - 1) / steps
-    if isinstance(method, TABA):
-        return (steps - method.jump_steps(steps)) / steps
-    if isinstance(method, ReNoise) and method.first_step_renoise_steps < method.renoise_steps:
-        D = make_model(profile, par)
-        levels = sorted(float(v) for v in default_sigmas(D, steps))
-        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
-        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
-                   for nxt in levels[1:]) / steps
-    return None
 
 
 def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:

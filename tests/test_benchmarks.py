@@ -91,7 +91,7 @@ def test_naive_ovg_computes_the_same_drift(smoke_model):
 def test_calls_per_step_at_the_studies_steps_match_a_counted_inversion(smoke_model, label):
     """The cost table's count at the studies' 50 steps, computed from each method's definition, equals the calls a
     hook counts in a 50-step inversion (None: the count per step does not depend on the number of steps)."""
-    from benchmarks.tables import calls_per_step_at
+    from benchmarks.inversion import calls_per_step_at
 
     N = 50
     method, guidance, w, _ = build_case(label)
