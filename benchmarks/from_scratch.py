@@ -3,11 +3,9 @@ each timed, into one record.
 
     python -m benchmarks.from_scratch --profile quick --out benchmarks/results/<machine>-<date>-from-scratch.json
 
-Studies run through ``pipeline.runner.run_study`` one after another, in dependency order, into fresh results, cell
-and checkpoint folders (``--work``), so nothing stored is reused. ``--train-jobs N`` trains the model set first
-with N processes side by side (``train_phase_s``); on a GPU the lockstep trainer trains it in one process
-(``train.lockstep``), then every model is gated, and the record holds each phase's wall time (``phases_s``).
-A study's time includes the models it trained first; the record is rewritten after each study.
+Studies run one after another, in dependency order, into fresh results, cell and checkpoint folders (``--work``), so
+nothing stored is reused; a study's time includes the models it trained first. On a GPU the lockstep trainer trains
+the model set first (``train.lockstep``) and every model is gated; the record holds each phase's wall time.
 """
 from __future__ import annotations
 
@@ -15,23 +13,21 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
+
 
 def shares(keys: list[str], jobs: int) -> list[list[str]]:
     """``keys`` dealt round robin to ``jobs`` processes; a latent model goes after its VAE, in one process."""
-    units, latent = [], [k for k in keys if k.endswith("-latent")]
-    for k in keys:
-        if k in latent:
-            continue
-        units.append([k, *latent] if k.endswith("-vae") else [k])
+    latent = [k for k in keys if k.endswith("-latent")]
+    units = [[k, *latent] if k.endswith("-vae") else [k] for k in keys if k not in latent]
     if latent and not any(k.endswith("-vae") for k in keys):
         units.append(latent)
-    out = [[] for _ in range(min(jobs, len(units)))]
-    for i, unit in enumerate(units):
-        out[i % len(out)] += unit
-    return out
+    n = min(jobs, len(units))
+    return [sum(units[i::n], []) for i in range(n)]
 
 
 def work_env(work: Path) -> dict[str, str]:
@@ -39,15 +35,13 @@ def work_env(work: Path) -> dict[str, str]:
     so the weights in data/weights are never used in place of training; every model is shipped once trained."""
     for sub in ("checkpoints", "weights"):
         (work / sub).mkdir(parents=True, exist_ok=True)
-    return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"), "SPECTRAL_COLLAPSE_WEIGHTS": str(work / "weights"),
-            "SPECTRAL_COLLAPSE_SHIP_WEIGHTS": "1"}
+    return {"SPECTRAL_COLLAPSE_CHECKPOINTS": str(work / "checkpoints"),
+            "SPECTRAL_COLLAPSE_WEIGHTS": str(work / "weights"), "SPECTRAL_COLLAPSE_SHIP_WEIGHTS": "1"}
 
 
 def train_set(profile: str, jobs: int, keys=None) -> float:
     """Train ``profile``'s model set (or ``keys`` of it) with ``jobs`` processes side by side (``shares``); the wall
     seconds. A process that fails raises, naming its models."""
-    import subprocess
-
     from spectral_collapse.studies.models import model_set
 
     parts = shares([r.key for r in model_set(keys)], jobs)
@@ -62,25 +56,28 @@ def train_set(profile: str, jobs: int, keys=None) -> float:
     return time.perf_counter() - t0
 
 
+def _plans(profile: str, keys):
+    """(role, model_plan(...)) of each diffusion model of ``profile``'s set (or ``keys`` of it)."""
+    from spectral_collapse.studies.models import model_plan, model_set
+
+    for role in model_set(keys):
+        if role.parameterization != "vae":
+            yield role, model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False,
+                                   root=None, backbone=role.backbone, space=role.space, options=None, seed=role.seed)
+
+
 def lockstep_set(profile: str, keys=None) -> dict:
     """Train ``profile``'s model set (or ``keys`` of it) with the lockstep trainer (the latent arm's autoencoder first,
     by its own trainer); the round's figures (``train_lockstep``'s record) with the phase's wall seconds."""
     from spectral_collapse.studies import models
-    from spectral_collapse.studies.models import model_plan, model_set
     from spectral_collapse.train.lockstep import Job, train_lockstep
 
     t0 = time.perf_counter()
-    jobs = []
-    for role in model_set(keys):
+    for role in models.model_set(keys):
         if role.parameterization == "vae":
             models.load_role(profile, role, progress=False)
-            continue
-        spec, cfg, data, name = model_plan(profile, role.dataset, role.parameterization, factor=role.factor,
-                                            progress=False, root=None, backbone=role.backbone, space=role.space,
-                                            options=None, seed=role.seed)
-        jobs.append(Job(spec, cfg, data, name))
     rec = {}
-    train_lockstep(jobs, root=models.CHECKPOINT_ROOT, record=rec)
+    train_lockstep([Job(*plan) for _, plan in _plans(profile, keys)], root=models.CHECKPOINT_ROOT, record=rec)
     return {**rec, "phase_s": time.perf_counter() - t0}
 
 
@@ -88,18 +85,13 @@ def gate_set(profile: str, keys=None) -> dict:
     """Gate every diffusion model of the set (each trained or loaded first): {key: passed}, with the wall seconds
     (``phase_s``). The reports are cached beside the checkpoints, so the studies read them."""
     from spectral_collapse.studies.gate import trained_report
-    from spectral_collapse.studies.models import model_plan, load_role, model_set
+    from spectral_collapse.studies.models import load_role
     from spectral_collapse.studies.profiles import get_profile
 
     t0 = time.perf_counter()
-    out = {}
-    for role in model_set(keys):
-        if role.parameterization == "vae":
-            continue
-        tm = load_role(profile, role, progress=False)
-        data = model_plan(profile, role.dataset, role.parameterization, factor=role.factor, progress=False, root=None,
-                           backbone=role.backbone, space=role.space, options=None, seed=role.seed)[2]
-        out[role.key] = bool(trained_report(tm, data, get_profile(profile), space=getattr(data, "space", None)).passed)
+    out = {role.key: bool(trained_report(load_role(profile, role, progress=False), data, get_profile(profile),
+                                         space=getattr(data, "space", None)).passed)
+           for role, (_, _, data, _) in _plans(profile, keys)}
     return {"passed": out, "phase_s": time.perf_counter() - t0}
 
 
@@ -110,11 +102,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", default="data/from-scratch", help="fresh folder for results, cells and checkpoints")
     ap.add_argument("--study", nargs="*", default=None, help="only these studies (default: every one with results)")
     ap.add_argument("--train-jobs", type=int, default=0,
-                    help="train the model set first, this many processes side by side (0: each study trains what "
-                         "it needs)")
-    ap.add_argument("--trainer", choices=("auto", "lockstep", "processes"), default="auto",
-                    help="how the model set is trained first: auto = the lockstep trainer on a GPU, else as "
-                         "--train-jobs says")
+                    help="train the model set first, this many processes side by side (0: on a GPU the lockstep "
+                         "trainer trains it; on a CPU each study trains what it needs)")
     a = ap.parse_args(argv)
     work = Path(a.work)
     os.environ.update(work_env(work))  # read when studies.models and train.shipped are imported
@@ -123,27 +112,23 @@ def main(argv=None) -> int:
 
     from spectral_collapse.pipeline import graph
     from spectral_collapse.pipeline.runner import run_study
-    from spectral_collapse.studies.models import study_device
+    from spectral_collapse.studies import models
     from spectral_collapse.studies.profiles import study_params
     from spectral_collapse.studies.registry import get_study
-
-    from spectral_collapse.studies import models
     from spectral_collapse.train import shipped
 
     from .tables import checkpoint_times
 
     models.CHECKPOINT_ROOT, shipped.SHIPPED_ROOT = str(work / "checkpoints"), str(work / "weights")  # imported before
-
-    def train_times():
-        return {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items() if v.get("seconds") is not None}
-
-    dev = study_device()
+    dev = models.study_device()
     rec = {"profile": a.profile, "device": dev, "machine": platform.node(), "python": platform.python_version(),
            "torch": torch.__version__, "gpu": torch.cuda.get_device_name(0) if dev.startswith("cuda") else None,
            "cpu_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "studies_s": {}, "train_s": {}, "failed": {}}
 
-    def write():
+    def write():  # the record so far, with the training times of every finished model
+        times = checkpoint_times(work / "checkpoints").items()
+        rec["train_s"] = {k: v["seconds"] for k, v in times if v.get("seconds") is not None}
         rec["total_studies_s"] = sum(rec["studies_s"].values())
         if "phases_s" in rec:
             rec["phases_s"]["studies"] = rec["total_studies_s"]
@@ -153,23 +138,20 @@ def main(argv=None) -> int:
             Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
 
     t_all = time.perf_counter()
-    if a.trainer == "lockstep" or (a.trainer == "auto" and dev.startswith("cuda")):
+    if a.train_jobs == 0 and dev.startswith("cuda"):
         from spectral_collapse.train.trainer import device_name
 
         rec["device_name"] = device_name(dev)
         rec["lockstep"] = lockstep_set(a.profile)
         rec["gate"] = gate_set(a.profile)
         rec["phases_s"] = {"train": rec["lockstep"]["phase_s"], "gate": rec["gate"]["phase_s"]}
-        rec["train_s"] = train_times()
-        write()
     elif a.train_jobs > 0:
         rec["train_jobs"] = a.train_jobs
         try:
             rec["train_phase_s"] = train_set(a.profile, a.train_jobs)
         except RuntimeError as err:  # the studies train what is missing; the record says what failed here
             rec["failed"]["training"] = str(err)
-        rec["train_s"] = train_times()
-        write()
+    write()
     for study in graph.run_order(a.study):
         if get_study(study).run is None:
             continue
@@ -180,8 +162,6 @@ def main(argv=None) -> int:
                 run_study(study, dataset=dataset, profile=a.profile, results_root=work / "results",
                           cache_root=work / "cells", **study_params(a.profile, study))
             except Exception as err:  # keep going: one failure must not hide the other studies' times
-                import traceback
-
                 rec["failed"][key] = f"{type(err).__name__}: {err}"
                 print(f"{key}: FAILED {rec['failed'][key]}\n{traceback.format_exc()[-1500:]}", flush=True)
                 write()
@@ -189,11 +169,9 @@ def main(argv=None) -> int:
             if dev.startswith("cuda"):
                 torch.cuda.synchronize()
             rec["studies_s"][key] = time.perf_counter() - t0
-            rec["train_s"] = train_times()
             rec["wall_s"] = time.perf_counter() - t_all
             print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
             write()
-    write()
     print(json.dumps({k: rec[k] for k in ("device", "gpu", "wall_s", "total_train_s", "total_studies_s", "failed")
                       if k in rec}, default=str))
     return 0

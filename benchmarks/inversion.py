@@ -1,31 +1,34 @@
 """Inversion cost of every registered method and of OVG, relative to DDIM inversion on the same model and batch.
 
 Per method: network calls, batch elements and backward calls per step (hooks), time per step as a ratio to DDIM's
-(paired repeats) and peak extra memory (benchmarks/memory.py) as a ratio to DDIM's. A naive OVG (its own forward
-with graph and parameter gradients on, two backward calls, as the released code) is timed beside the library's.
-Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all 10 steps).
+(paired repeats) and peak extra memory as a ratio to DDIM's (peak RSS in a fresh process per method on a CPU,
+``common.measure_peaks``; peak CUDA memory on a GPU). A naive OVG, computed as the released code does, is timed beside
+the library's. Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all
+10 steps).
 """
 from __future__ import annotations
 
+import copy
+import warnings
 from dataclasses import dataclass, replace
 
 import torch
 
 from spectral_collapse.inversion import OVG, Euler, Heun, get_method, invert, translate
 from spectral_collapse.inversion.loop import default_sigmas
+from spectral_collapse.inversion.methods.renoise import ReNoise
+from spectral_collapse.inversion.methods.taba import TABA
 from spectral_collapse.studies.profiles import get_profile
 from spectral_collapse.studies.translation import BASELINE_PARAMS
 
-from .common import count_calls, device, paired
-from .memory import measure_peaks
-
-__all__ = ["NaiveOVG", "NoGradStep", "LABELS", "build_case", "make_model", "run_inversion", "memory_case",
-           "FLOOR_VARIANTS", "InputGradConv2d", "floor_variant", "run_floor_variants"]
+from .common import count_calls, device, measure_peaks, paired
 
 # the rows of the cost table, in order; build_case says what each runs
 LABELS = ("ddim", "edm", "heun", "taba", "ovg", "ovg_batched", "ovg_separate", "ovg_naive", "null_class",
           "direct_inversion", "renoise", "renoise_r9", "edict", "bdia")
 GUIDED_SCALE = 7.5  # Null-Class and DirectInversion are defined with classifier-free guidance (authors: 7.5)
+SCHEDULE_STEPS = 15   # steps of the schedule timing: enough for a third of them to be a schedule of its own
+FLOOR_VARIANTS = ("standard_layout", "input_grad_conv")   # floor_variant says what each changes
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class NoGradStep:
 
 @dataclass(frozen=True)
 class NaiveOVG(OVG):
-    """OVG computed the released code's way: its own forward with graph (parameters requiring grad), 2 backward calls."""
+    """OVG as the released code computes it: its own forward with graph (parameters requiring grad), 2 backward
+    calls."""
 
     vjp: str = "separate"
 
@@ -64,8 +68,7 @@ class NaiveOVG(OVG):
 
 def make_model(profile: str, parameterization: str = "eps", size: int | None = None, seed: int = 0):
     """The profile's backbone with random weights (seeded), as a denoiser in eval mode; ``size`` overrides H = W."""
-    p = get_profile(profile)
-    spec = p.model_spec(parameterization)
+    spec = get_profile(profile).model_spec(parameterization)
     if size is not None:
         spec = replace(spec, backbone=replace(spec.backbone, sample_size=size))
     torch.manual_seed(seed)
@@ -77,14 +80,13 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
     the translation studies' settings, renoise_r9 with the authors' (R = 9), ovg_naive as the released code."""
     if label not in LABELS:
         raise ValueError(f"unknown benchmark label {label!r}; valid: {', '.join(LABELS)}")
-    ovg = OVG()
     table = {
         "ddim": (Euler(), None, 1.0, "eps"),
         "edm": (Euler(), None, 1.0, "edm"),
         "heun": (Heun(), None, 1.0, "eps"),
-        "ovg": (Euler(), ovg, 1.0, "eps"),
-        "ovg_batched": (Euler(), replace(ovg, vjp="batched"), 1.0, "eps"),
-        "ovg_separate": (Euler(), replace(ovg, vjp="separate"), 1.0, "eps"),
+        "ovg": (Euler(), OVG(), 1.0, "eps"),
+        "ovg_batched": (Euler(), OVG(vjp="batched"), 1.0, "eps"),
+        "ovg_separate": (Euler(), OVG(vjp="separate"), 1.0, "eps"),
         "ovg_naive": (NoGradStep(Euler()), NaiveOVG(), 1.0, "eps"),
         "null_class": (get_method("null_class"), None, GUIDED_SCALE, "eps"),
         "direct_inversion": (get_method("direct_inversion"), None, GUIDED_SCALE, "eps"),
@@ -93,53 +95,65 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
     return table.get(label) or (get_method(label, **BASELINE_PARAMS.get(label, {})), None, 1.0, "eps")
 
 
+def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
+    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
+    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
+    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
+    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
+    method, _, _, par = build_case(label)
+    if isinstance(method, Heun):
+        return (2 * steps - 1) / steps
+    if isinstance(method, TABA):
+        return (steps - method.jump_steps(steps)) / steps
+    if isinstance(method, ReNoise) and method.first_step_renoise_steps < method.renoise_steps:
+        D = make_model(profile, par)
+        levels = sorted(float(v) for v in default_sigmas(D, steps))
+        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
+        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
+                   for nxt in levels[1:]) / steps
+    return None
+
+
 def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 1) -> torch.Tensor:
+    """``batch`` uniform images in [-1, 1] of the profile's channels and size (or ``size``), seeded."""
     p = get_profile(profile)
     s = size or p.image_size
     g = torch.Generator().manual_seed(seed)
     return (torch.rand((batch, p.backbone.in_channels, s, s), generator=g) * 2 - 1).to(device())
 
 
-def _runner(D, x, label: str, steps: int, what: str = "invert"):
+def _runner(D, x, label: str, steps: int):
     method, guidance, w, _ = build_case(label)
     sig = default_sigmas(D, steps)
-    if what == "invert":
-        return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
-    return lambda: translate(D, x, method, guidance=guidance, steps=steps, cfg_scale=w)
+    return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
 
 
-SCHEDULE_STEPS = 15   # steps of the schedule timing: enough for a third of them to be a schedule of its own
-
-
-def best_schedule(root: str = "data/results", profile: str = "quick", dataset: str = "ihc-sr") -> str:
-    """The schedule the stored ``ovg_schedule`` study found best (its ``best_schedule``), else "high"."""
-    from spectral_collapse.studies.store import load_results, results_path
-
-    path = results_path("ovg_schedule", dataset, profile, root)
-    if path.exists():
-        best = load_results(path).attrs.get("best_schedule")
-        if best and best not in ("ddim", "ovg", "none", "None"):
-            return str(best)
-    return "high"
+def translations(D, x, steps: int, cases: dict, repeats: int, clock: str, log=print) -> dict:
+    """Whole translations (``steps`` each way) of each case {label: (method, guidance)}, each as a ratio to a DDIM
+    translation timed in the same paired runs."""
+    base = lambda: translate(D, x, Euler(), steps=steps)
+    out = {}
+    for label, (method, g) in cases.items():
+        out[label] = paired(base, lambda m=method, g=g: translate(D, x, m, guidance=g, steps=steps), repeats).summary()
+        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({steps} steps)")
+    return out
 
 
 def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
-    """Whole translations (SCHEDULE_STEPS steps each way) of full OVG and of OVG under the schedule study's best
-    schedule, each as a ratio to a DDIM translation timed in the same paired runs."""
+    """Full OVG and OVG under the schedule the stored quick ``ovg_schedule`` study found best (else "high"),
+    SCHEDULE_STEPS steps each way (``translations``)."""
     from spectral_collapse.studies.schedule import schedule_set
+    from spectral_collapse.studies.store import load_results, results_path
 
-    name = best_schedule()
+    path = results_path("ovg_schedule", "ihc-sr", "quick")
+    best = load_results(path).attrs.get("best_schedule") if path.exists() else None
+    name = str(best) if best and best not in ("ddim", "ovg", "none", "None") else "high"
     sig = default_sigmas(D, SCHEDULE_STEPS)
     sched = schedule_set([name], sig.cpu().numpy())[name]
-    base = lambda: translate(D, x, Euler(), steps=SCHEDULE_STEPS)
-    out = {"steps": SCHEDULE_STEPS, "schedule": name,
-           "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig)))}
-    for label, guidance in (("ovg", OVG()), (f"ovg_{name}", OVG(schedule=sched))):
-        pr = paired(base, lambda g=guidance: translate(D, x, Euler(), guidance=g, steps=SCHEDULE_STEPS), repeats,
-                    warmup=1)
-        out[label] = pr.summary()
-        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({SCHEDULE_STEPS} steps)")
-    return out
+    return {"steps": SCHEDULE_STEPS, "schedule": name,
+            "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig))),
+            **translations(D, x, SCHEDULE_STEPS, {"ovg": (Euler(), OVG()),
+                                                  f"ovg_{name}": (Euler(), OVG(schedule=sched))}, repeats, clock, log)}
 
 
 def floor_runner(D, x, steps: int):
@@ -186,38 +200,31 @@ class InputGradConv2d(torch.nn.Conv2d):
 
 
 def floor_variant(D, x, variant: str):
-    """A copy of (D, x) for one floor variant: "standard_layout" (batches reach the network in the standard
-    contiguous order rather than ``call_net``'s channels-last), or "input_grad_conv" convolutions."""
-    import copy
-
+    """A copy of (D, x) with frozen weights for one of FLOOR_VARIANTS: "standard_layout" (batches reach the network
+    in the standard contiguous order rather than ``call_net``'s channels-last), or "input_grad_conv" (each stride-1
+    convolution's input gradient computed as a forward convolution)."""
+    if variant not in FLOOR_VARIANTS:
+        raise ValueError(f"unknown floor variant {variant!r}; valid: {', '.join(FLOOR_VARIANTS)}")
     D2 = copy.deepcopy(D).requires_grad_(False)  # inference: frozen weights, as the library's trained models
     if variant == "standard_layout":
         D2.net.input_memory_format = torch.contiguous_format
         return D2, x.contiguous()
-    if variant == "input_grad_conv":
-        for m in D2.modules():
-            if type(m) is torch.nn.Conv2d:
-                m.__class__ = InputGradConv2d
-        return D2, x
-    raise ValueError(f"unknown floor variant {variant!r}; valid: standard_layout, input_grad_conv")
-
-
-FLOOR_VARIANTS = {
-    "standard_layout": "batches in the standard contiguous order (the library feeds the network channels-last)",
-    "input_grad_conv": "each stride-1 convolution's input gradient computed as a forward convolution",
-}
+    for m in D2.modules():
+        if type(m) is torch.nn.Conv2d:
+            m.__class__ = InputGradConv2d
+    return D2, x
 
 
 def run_floor_variants(D, x, steps: int, repeats: int, base, clock: str) -> dict:
     """Can the floor be lowered on this machine? Each variant's floor against its own DDIM step (the target's
     ratio) and against the default DDIM step (how much faster in absolute terms)."""
     out = {}
-    for name, what in FLOOR_VARIANTS.items():
+    for name in FLOOR_VARIANTS:
         Dv, xv = floor_variant(D, x, name)
         own = paired(_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
         vs_default = paired(base, floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
         ddim_speed = paired(base, _runner(Dv, xv, "ddim", steps), repeats, warmup=1).summary()
-        out[name] = {"what": what, "floor_over_own_ddim": own[clock]["median"],
+        out[name] = {"floor_over_own_ddim": own[clock]["median"],
                      "floor_over_default_ddim": vs_default[clock]["median"],
                      "ddim_over_default_ddim": ddim_speed[clock]["median"]}
     return out
@@ -236,24 +243,17 @@ def _gpu_peak_mb(fn) -> float:
 
 def memory_case(case: dict):
     """Memory-helper runner: build the case's model and input, warm up, return the measured call."""
-    import warnings
-
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
-    par = build_case(case["label"])[3]
-    D = make_model(case["profile"], par)
+    D = make_model(case["profile"], build_case(case["label"])[3])
     x = bench_inputs(case["profile"], case["batch"])
     with torch.no_grad():  # initialise the kernels outside the measured call
         D(x, 1.0, torch.zeros(x.shape[0], dtype=torch.long))
-    return _runner(D, x, case["label"], case["steps"], case.get("what", "invert"))
+    return _runner(D, x, case["label"], case["steps"])
 
 
-def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, labels=None,
-                  memory: bool = True, log=print) -> dict:
+def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, log=print) -> dict:
     """Cost per inversion step of every label relative to DDIM, and OVG vs DDIM whole translations."""
-    import warnings
-
-    labels = list(labels or LABELS)
     on_gpu = device() != "cpu"
     clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
     cname = "wall" if on_gpu else "CPU"
@@ -265,24 +265,18 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for label in labels:
-            par = build_case(label)[3]
+        for label in LABELS:
+            _, _, w, par = build_case(label)
             fn = _runner(models[par], x, label, steps)
             with count_calls(models[par].net) as cnt:
                 fn()  # counted warm-up run
-            pr = paired(base, fn, repeats, warmup=0)
-            summ = pr.summary(per=steps)
-            rows.append({"label": label, "cfg_scale": build_case(label)[2],
-                         "calls_per_step": cnt.calls / steps, "nfe_per_step": cnt.elements / batch / steps,
-                         "backward_per_step": cnt.backward / steps, **summ})
+            summ = paired(base, fn, repeats, warmup=0).summary(per=steps)
+            rows.append({"label": label, "cfg_scale": w, "calls_per_step": cnt.calls / steps,
+                         "nfe_per_step": cnt.elements / batch / steps, "backward_per_step": cnt.backward / steps,
+                         **summ})
             log(f"  inversion {label:16s} x{summ['ratio_cpu']['median']:.2f} CPU, x{summ['ratio_wall']['median']:.2f} "
                 f"wall vs ddim; {cnt.calls / steps:.1f} calls, {cnt.backward / steps:.1f} backward per step")
-        trans = {}
-        tbase = _runner(D, x, "ddim", steps, "translate")
-        for label in ("ovg", "ovg_naive"):
-            pr = paired(tbase, _runner(D, x, label, steps, "translate"), repeats, warmup=1)
-            trans[label] = pr.summary()
-            log(f"  translation {label:10s} x{trans[label][clock]['median']:.2f} {cname} vs ddim")
+        trans = translations(D, x, steps, {k: build_case(k)[:2] for k in ("ovg", "ovg_naive")}, repeats, clock, log)
         sched = schedule_translations(D, x, repeats, clock, log)
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
@@ -291,41 +285,30 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         for name, v in variants.items():
             log(f"  floor variant {name}: x{v['floor_over_own_ddim']:.2f} its own ddim step, ddim x"
                 f"{v['ddim_over_default_ddim']:.2f} the default's")
-    if memory:
-        if on_gpu:
-            peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in labels}
-        else:
-            cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in labels]
-            peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
-        base_peak = peaks.get("ddim", {}).get("peak_mb", float("nan"))
-        for r in rows:
-            pk = peaks[r["label"]]
-            r["peak_mb"] = pk.get("peak_mb", float("nan"))
-            r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak and base_peak > 0 else float("nan")
-            if "error" in pk:
-                r["memory_error"] = pk["error"]
+    if on_gpu:
+        peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in LABELS}
+    else:
+        cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in LABELS]
+        peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
+    base_peak = peaks["ddim"].get("peak_mb", float("nan"))
+    for r in rows:
+        pk = peaks[r["label"]]
+        r["peak_mb"] = pk.get("peak_mb", float("nan"))
+        r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak > 0 else float("nan")
+        if "error" in pk:
+            r["memory_error"] = pk["error"]
     vjp_s = vjp.summary()
     faster = "batched" if vjp_s[clock]["median"] < 1 else "separate"
-    by = {r["label"]: r for r in rows}
-    ovg_step = by.get("ovg", {}).get(clock, {}).get("median", float("nan"))
-    ovg_tr = trans.get("ovg", {}).get(clock, {}).get("median", float("nan"))
+    ovg_step = next((r[clock]["median"] for r in rows if r["label"] == "ovg"), float("nan"))
+    ovg_tr = trans["ovg"][clock]["median"]
     return {
         "profile": profile, "batch": batch, "steps": steps, "repeats": repeats, "baseline": "ddim",
         "image_shape": list(x.shape[1:]), "parameters": sum(p.numel() for p in D.parameters()),
-        "rows": rows,
-        "translation": trans,
-        "schedule_translation": sched,
-        "floor": {**floor, "what": "forward with graph + two VJPs w.r.t. the input, per step, over a DDIM step"},
-        "floor_variants": variants,
+        "rows": rows, "translation": trans, "schedule_translation": sched, "floor": floor, "floor_variants": variants,
         "vjp": {"batched_over_separate": vjp_s["ratio_cpu"], "batched_over_separate_wall": vjp_s["ratio_wall"],
                 "faster": faster, "default": OVG().vjp, "default_is_faster": OVG().vjp == faster},
         "device": device(), "clock": clock,
         "targets": {"ovg_step_max": 3.0, "ovg_step": ovg_step, "ovg_step_met": bool(ovg_step <= 3.0),
                     "floor": floor[clock]["median"], "ovg_over_floor": ovg_step / floor[clock]["median"],
                     "ovg_translation_max": 2.0, "ovg_translation": ovg_tr, "ovg_translation_met": bool(ovg_tr <= 2.0)},
-        "memory_method": ("peak CUDA memory allocated above what was allocated before the call (torch.cuda)" if on_gpu else
-                          "peak RSS above the pre-call resident set, fresh forked process per method (benchmarks/memory.py)"),
-        "time_per_step": "whole inversion (including start / finish hooks) divided by the number of steps",
-        "stats": "median and quartiles over paired repeats",
     }
-

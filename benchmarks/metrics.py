@@ -5,7 +5,7 @@
   and scales by N^2 (the Gram matrix dominates); ``full=True`` measures N = 2000 and its peak memory.
 - S_HF and S_LF on N images of 256 x 256 (target for N = 1000: under 10 s), with mu_HF cold and cached.
 
-Every time is also a multiple of one float64 1024^3 matrix product timed in the same run (``ref_s``).
+A float64 1024^3 matrix product timed in the same run (``ref_s``) carries the times to another machine.
 """
 from __future__ import annotations
 
@@ -15,15 +15,7 @@ import torch
 from spectral_collapse.metrics import latent as lat
 from spectral_collapse.metrics import spectral as spec
 
-from .common import stats, timed
-from .memory import measure_peaks
-
-__all__ = ["run_metrics", "pca_case"]
-
-
-def _reference_seconds(repeats: int = 3) -> float:
-    a = np.random.default_rng(0).standard_normal((1024, 1024))
-    return float(np.median([timed(lambda: a @ a)[1] for _ in range(repeats)]))
+from .common import measure_peaks, stats, timed
 
 
 def _time(fn, repeats: int) -> dict:
@@ -50,7 +42,8 @@ def pca_case(case: dict):
 def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, image_n: int = 100, image_size: int = 256,
                 repeats: int = 3, full: bool = False, log=print) -> dict:
     """Metric timings (seconds and multiples of the reference product) against their targets."""
-    ref = _reference_seconds()
+    a = np.random.default_rng(0).standard_normal((1024, 1024))
+    ref = float(np.median([timed(lambda: a @ a)[1] for _ in range(3)]))
     out = {"ref_s": ref, "ref": "float64 1024 x 1024 @ 1024 x 1024 matrix product (numpy), CPU seconds"}
     # ---- latent metrics at 2000 x 4 x 32 x 32
     z = torch.randn((n_latents, 4, 32, 32), generator=torch.Generator().manual_seed(0))
@@ -64,7 +57,8 @@ def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, im
     out["latent"] = {"n": n_latents, "shape": [4, 32, 32], **res, "tau_cold_cpu_s": cold[1], "tau_cold_wall_s": cold[0],
                      "total_warm_cpu_s": total, "total_warm_wall_s": total_wall,
                      "total_cold_cpu_s": total + cold[1], "target_s": 2.0, "met": bool(total_wall <= 2.0)}
-    log(f"  metrics latent: S_G + S_DC + PCA = {total:.2f} s CPU ({total_wall:.2f} s wall) warm; tau cold {cold[1]:.2f} s")
+    log(f"  metrics latent: S_G + S_DC + PCA = {total:.2f} s CPU ({total_wall:.2f} s wall) warm; "
+        f"tau cold {cold[1]:.2f} s")
     # ---- PCA in pixel space
     n = 2000 if full else pca_n
     x = torch.randn((n, pca_d), generator=torch.Generator().manual_seed(1))
@@ -75,8 +69,8 @@ def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, im
            "cpu_s_2000": t["cpu_s"]["median"] * scale, "wall_s_2000": t["wall_s"]["median"] * scale,
            "torch_threads": torch.get_num_threads(), "target_s": 60.0}
     if full:
-        pk = measure_peaks("benchmarks.metrics:pca_case", [{"n": 2000, "d": pca_d, "threads": torch.get_num_threads()}])[0]
-        pca["peak_extra_mb"] = pk.get("peak_mb", float("nan"))
+        case = {"n": 2000, "d": pca_d, "threads": torch.get_num_threads()}
+        pca["peak_extra_mb"] = measure_peaks("benchmarks.metrics:pca_case", [case])[0].get("peak_mb", float("nan"))
         pca["input_mb"] = 2000 * pca_d * 4 / 2**20
     pca["met"] = bool(pca["wall_s_2000"] <= 60.0)
     out["pca_pixel"] = pca
@@ -84,14 +78,12 @@ def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, im
     # ---- image metrics at 256 x 256
     n_img = 1000 if full else image_n
     gen, cond = _images(n_img, image_size, 2), _images(n_img, image_size, 3)
-    wavelet = "sym4"
     spec.clear_reference_cache()
-    mu_cold = timed(lambda: spec.hf_reference(cond, wavelet=wavelet))
-    mu_warm = timed(lambda: spec.hf_reference(cond, wavelet=wavelet))
-    mu = spec.hf_reference(cond, wavelet=wavelet)
-    kappa = 0.06
-    img = {"s_hf": _time(lambda: spec.s_hf(gen, mu, wavelet=wavelet), repeats),
-           "s_lf": _time(lambda: spec.s_lf(gen, cond, kappa=kappa), repeats)}
+    mu_cold = timed(lambda: spec.hf_reference(cond, wavelet="sym4"))
+    mu_warm = timed(lambda: spec.hf_reference(cond, wavelet="sym4"))
+    mu = spec.hf_reference(cond, wavelet="sym4")
+    img = {"s_hf": _time(lambda: spec.s_hf(gen, mu, wavelet="sym4"), repeats),
+           "s_lf": _time(lambda: spec.s_lf(gen, cond, kappa=0.06), repeats)}
     scale = 1000 / n_img
     total = sum(r["cpu_s"]["median"] for r in img.values())
     total_wall = sum(r["wall_s"]["median"] for r in img.values())
@@ -101,8 +93,4 @@ def run_metrics(n_latents: int = 2000, pca_n: int = 500, pca_d: int = 196608, im
                     "met": bool(total_wall * scale <= 10.0)}
     log(f"  metrics image: S_HF + S_LF on {n_img} -> {total * scale:.1f} s CPU at N = 1000; "
         f"mu_HF cold {mu_cold[1]:.3f} s, cached {mu_warm[1]:.4f} s")
-    for k in ("latent", "image"):
-        for m, v in out[k].items():
-            if isinstance(v, dict) and "cpu_s" in v:
-                v["ref_multiple"] = v["cpu_s"]["median"] / ref
     return out

@@ -7,38 +7,31 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
+import platform
 import sys
 from pathlib import Path
 
 import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
+from spectral_collapse.studies.profiles import get_profile
 from spectral_collapse.studies.reproducing import TIMING_FILE
 
 from .common import timed
 
-__all__ = ["measure_paper_unet", "main"]
 
-
-def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results",
-                       save: bool = True) -> dict:
+def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root: str | Path = "data/results") -> dict:
     """Time the paper profile's U-Net (random weights) on this CPU, forward and forward + backward: seconds per image
     (CPU and wall), parameters and forward FLOPs per image (``torch.utils.flop_counter``); written under ``root``."""
-    import datetime as dt
-    import os
-    import platform
-
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from spectral_collapse.studies.profiles import get_profile
-
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         prof = get_profile("paper")
-        spec = prof.model_spec("eps")
-        D = spec.build().eval()
+        D = prof.model_spec("eps").build().eval()
         c, side = prof.diffused_shape()
         x = torch.randn(batch, c, side, side)
         sigma = torch.full((batch,), 1.0)
@@ -49,8 +42,7 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
                 D(x, sigma, label)
 
         def fwd_bwd():
-            xx = x.clone().requires_grad_(True)
-            D(xx, sigma, label).eps.square().mean().backward()
+            D(x.clone().requires_grad_(True), sigma, label).eps.square().mean().backward()
 
         fwd()  # warm-up
         times = {}
@@ -66,21 +58,18 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
                "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     finally:
         torch.set_num_threads(old)
-    if save:
-        path = Path(root) / TIMING_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(out, indent=1))
+    path = Path(root) / TIMING_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(out, indent=1))
     return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.paper_unet", description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="data/results", help="results root (default data/results)")
-    ap.add_argument("--batch", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     a = ap.parse_args(argv)
-    out = measure_paper_unet(batch=a.batch, repeats=a.repeats, threads=a.threads, root=a.root)
+    out = measure_paper_unet(threads=a.threads, root=a.root)
     print(f"forward {out['forward']['cpu_s_per_image']:.3f} CPU-s / image, forward + backward "
           f"{out['forward_backward']['cpu_s_per_image']:.3f}; wrote {Path(a.root) / TIMING_FILE}")
     return 0

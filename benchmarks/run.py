@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
 import json
 import math
 import os
@@ -20,12 +21,13 @@ import sys
 import time
 from pathlib import Path
 
-from .common import ROOT
+import torch
 
-__all__ = ["CONFIGS", "BENCHMARKS", "run", "main", "RESULTS_DIR"]
+from . import common
 
-RESULTS_DIR = ROOT / "benchmarks" / "results"
+RESULTS_DIR = common.ROOT / "benchmarks" / "results"
 BENCHMARKS = ("inversion", "training", "metrics", "scaling")
+GPU_BENCHMARKS = ("inversion", "scaling")  # the ones that run on --device; training and metrics are CPU work
 
 CONFIGS = {
     "smoke": {
@@ -51,59 +53,38 @@ CONFIGS = {
 
 
 def _clean(o):
-    """JSON-safe copy: NaN / inf -> None, tuples -> lists."""
+    """JSON-safe copy: NaN / inf -> None."""
     if isinstance(o, dict):
         return {str(k): _clean(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
         return [_clean(v) for v in o]
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
-    return o
-
-
-GPU_BENCHMARKS = ("inversion", "scaling")  # the ones that run on --device; training and metrics are CPU work
+    return None if isinstance(o, float) and not math.isfinite(o) else o
 
 
 def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_DIR, threads: int | None = 1,
         log=print, device: str = "cpu") -> Path:
     """Run the selected benchmarks in ``mode`` (smoke | default | full) on ``device`` (inversion and scaling;
     on a GPU only those run by default); return the path of the results file."""
-    import torch
-
-    from .common import environment, set_device
-
     if mode not in CONFIGS:
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(CONFIGS)}")
-    dev = set_device(device)
+    dev = common.set_device(device)
     on_gpu = dev != "cpu"
     only = list(only or (GPU_BENCHMARKS if on_gpu else BENCHMARKS))
     if on_gpu and not set(only) <= set(GPU_BENCHMARKS):
         raise ValueError(f"--device {dev}: only {', '.join(GPU_BENCHMARKS)} run on a GPU; got {only}")
-    bad = [b for b in only if b not in BENCHMARKS]
-    if bad:
-        raise ValueError(f"unknown benchmark(s) {bad}; valid: {', '.join(BENCHMARKS)}")
+    if not set(only) <= set(BENCHMARKS):
+        raise ValueError(f"unknown benchmark(s) {sorted(set(only) - set(BENCHMARKS))}; valid: {', '.join(BENCHMARKS)}")
     if threads:
         torch.set_num_threads(threads)
     cfg = CONFIGS[mode]
-    env = environment()
+    env = common.environment()
     result = {**env, "mode": mode, "config": {k: cfg.get(k, {}) for k in only}, "benchmarks": {}, "seconds": {}}
     t_all = time.perf_counter()
     for name in only:
         t0 = time.perf_counter()
         log(f"[{name}]")
-        if name == "inversion":
-            from .inversion import run_inversion
-            res = run_inversion(**cfg["inversion"], log=log)
-        elif name == "training":
-            from .training import run_training
-            res = run_training(**cfg["training"], log=log)
-        elif name == "metrics":
-            from .metrics import run_metrics
-            res = run_metrics(**cfg["metrics"], log=log)
-        else:
-            from .scaling import run_scaling
-            res = run_scaling(**cfg["scaling"], log=log)
-        result["benchmarks"][name] = res
+        module = importlib.import_module(f".{name}", __package__)
+        result["benchmarks"][name] = getattr(module, f"run_{name}")(**cfg[name], log=log)
         result["seconds"][name] = time.perf_counter() - t0
     result["seconds"]["total"] = time.perf_counter() - t_all
     result["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -115,20 +96,19 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     path = out_dir / f"{host}-{stamp}{''.join('-' + t for t in tags)}.json"
     text = json.dumps(_clean(result), indent=1, sort_keys=False)
     path.write_text(text)
-    if mode == "full" or on_gpu:  # the book reads latest.json; full and GPU runs by name (report.latest_full / latest_gpu)
-        log(f"wrote {path} in {result['seconds']['total']:.0f} s")
-        return path
-    tmp = out_dir / ".latest.json.tmp"
-    tmp.write_text(text)
-    os.replace(tmp, out_dir / "latest.json")
-    log(f"wrote {path} and {out_dir / 'latest.json'} in {result['seconds']['total']:.0f} s")
+    latest = mode != "full" and not on_gpu  # the book reads latest.json; full and GPU runs by name (tables.latest_*)
+    if latest:
+        (out_dir / ".latest.json.tmp").write_text(text)
+        os.replace(out_dir / ".latest.json.tmp", out_dir / "latest.json")
+    log(f"wrote {path}{' and latest.json' if latest else ''} in {result['seconds']['total']:.0f} s")
     return path
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
-    g.add_argument("--full", action="store_true", help="the full sizes of the metric targets (PCA 2000 x 196608: minutes)")
+    g.add_argument("--full", action="store_true",
+                   help="the full sizes of the metric targets (PCA 2000 x 196608: minutes)")
     g.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat (tests)")
     ap.add_argument("--only", default=None, help=f"comma list of benchmarks: {','.join(BENCHMARKS)}")
     ap.add_argument("--out", default=str(RESULTS_DIR), help="results folder (default benchmarks/results)")

@@ -5,19 +5,13 @@ Each point is also a ratio to the DDIM translation at its sweep's smallest point
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from spectral_collapse.inversion import OVG, Euler, translate
 
 from .common import log_loglog_slope, stats, timed
 from .inversion import bench_inputs, make_model
-
-__all__ = ["run_scaling"]
-
-
-def _translation(D, x, steps: int, guided: bool):
-    guidance = OVG() if guided else None
-    return lambda: translate(D, x, Euler(), guidance=guidance, steps=steps)
 
 
 def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int, log) -> list[dict]:
@@ -26,34 +20,26 @@ def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int
     fns = {}
     for size, batch in points:
         x = bench_inputs(profile, batch, size=size)
-        for name in ("ddim", "ovg"):
-            fns[(size, batch, name)] = _translation(models[size], x, steps, name == "ovg")
+        for name, g in (("ddim", None), ("ovg", OVG())):
+            fns[(size, batch, name)] = lambda D=models[size], x=x, g=g: translate(D, x, Euler(), guidance=g,
+                                                                                  steps=steps)
     fns[points[0] + ("ddim",)]()  # warm-up
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            times[k].append(timed(fn))
-    base = points[0] + ("ddim",)
+    times = np.array([[timed(fn) for fn in fns.values()] for _ in range(repeats)])  # (repeat, run, wall / CPU)
+    base_wall, base_cpu = times[:, 0].T  # the first point's DDIM translation
     rows = []
-    for (size, batch, name), tw in times.items():
-        wall = [w for w, _ in tw]
-        cpu = [c for _, c in tw]
+    for (size, batch, name), (wall, cpu) in zip(fns, times.transpose(1, 2, 0)):
         rows.append({"size": size, "batch": batch, "method": name, "pixels": size * size,
                      "wall_s": stats(wall), "cpu_s": stats(cpu),
-                     "ratio_cpu": stats([c / b for c, (_, b) in zip(cpu, times[base])]),
-                     "ratio_wall": stats([w / b for w, (b, _) in zip(wall, times[base])])})
+                     "ratio_cpu": stats(cpu / base_cpu), "ratio_wall": stats(wall / base_wall)})
         log(f"  scaling {name:4s} {size:4d}px batch {batch:3d}: {rows[-1]['cpu_s']['median']:.2f} s CPU "
             f"(x{rows[-1]['ratio_cpu']['median']:.1f})")
     return rows
 
 
 def _slopes(rows: list[dict], x_key: str) -> dict:
-    out = {}
-    for name in ("ddim", "ovg"):
-        sel = [r for r in rows if r["method"] == name]
-        out[name] = {"cpu": log_loglog_slope([r[x_key] for r in sel], [r["cpu_s"]["median"] for r in sel]),
-                     "wall": log_loglog_slope([r[x_key] for r in sel], [r["wall_s"]["median"] for r in sel])}
-    return out
+    by = {m: [r for r in rows if r["method"] == m] for m in ("ddim", "ovg")}
+    return {m: {c: log_loglog_slope([r[x_key] for r in sel], [r[f"{c}_s"]["median"] for r in sel])
+                for c in ("cpu", "wall")} for m, sel in by.items()}
 
 
 def run_scaling(profile: str = "quick", sizes=(32, 64, 128), batches=(1, 4, 16), size_batch: int = 2,

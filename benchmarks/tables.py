@@ -1,9 +1,13 @@
 """Numbers and tables of the stored benchmark records (benchmarks/results/*.json, data/weights/*/log.json) for the
 cost and benchmarks chapters: runs, their clock and device, targets judged by their quartiles, one DataFrame per
-benchmark, and the whole-run records (main command, shipped models' training, smoke studies). Values only."""
+benchmark, the published per-step counts of each method, and the whole-run records (main command, shipped models'
+training, smoke studies). Values only."""
 from __future__ import annotations
 
 import json
+import operator
+import re
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +15,31 @@ import pandas as pd
 from spectral_collapse.studies.method_labels import VARIANT_NAMES, method_name
 
 from .common import ROOT
+from .inversion import calls_per_step_at
 
 RESULTS = ROOT / "benchmarks" / "results"
 SMOKE_TARGET_S = 60      # a smoke study (the models it trains included): about a minute or less on 2 cores
 QUARTILES = "median (quartiles)"   # header words of a column whose cells ``fmt_iqr`` writes
+# A counted network call, evaluation or backward pass per step agrees with its authors' (paper and code) when it lies
+# in their range widened by TOLERANCE on each side: counts are exact numbers of calls averaged over a run's steps.
+TOLERANCE = 0.01
+# label -> (the authors' words, {count key: (low, high) as functions of the number of steps N})
+PUBLISHED = {
+    "ovg": ("one forward with graph plus two vector-Jacobian products",
+            {"calls_per_step": (1, 1), "backward_per_step": (2, 2)}),
+    "null_class": ("up to 1 + 10 + 2 forwards (×2 NFE under guidance) and up to 10 backward passes",
+                   {"calls_per_step": (3, 13), "backward_per_step": (0, 10)}),
+    "renoise": ("R + 1 forwards plus one reference forward; R = 1 here",
+                {"calls_per_step": (3, 3), "backward_per_step": (0, 0)}),
+    "renoise_r9": ("R + 1 forwards plus one reference forward; R = 9, 5 on the first steps",
+                   {"calls_per_step": (5 + 2, 9 + 2), "backward_per_step": (0, 0)}),
+    "edict": ("2 forwards", {"calls_per_step": (2, 2), "backward_per_step": (0, 0)}),
+    "bdia": ("1 forward", {"calls_per_step": (1, 1), "backward_per_step": (0, 0)}),
+    "heun": ("2 forwards, 1 on the step from σ = 0",
+             {"calls_per_step": (lambda n: (2 * n - 1) / n, 2), "backward_per_step": (0, 0)}),
+    "direct_inversion": ("1 forward of the DDIM inversion it follows plus one guided (2 NFE) forward",
+                         {"calls_per_step": (2, 2), "nfe_per_step": (3, 3), "backward_per_step": (0, 0)}),
+}
 
 
 def load(path: str | Path | None = None) -> dict:
@@ -26,20 +51,15 @@ def load(path: str | Path | None = None) -> dict:
     return json.loads(p.read_text())
 
 
-def _newest(results_dir, pattern: str) -> dict | None:
+def newest(results_dir: str | Path | None = None, pattern: str = "*.json") -> dict | None:
     """The results file matching ``pattern`` with the latest recorded date (file times are checkout times)."""
     runs = [json.loads(f.read_text()) for f in Path(results_dir or RESULTS).glob(pattern)]
     return max(runs, key=lambda r: str(r.get("date", ""))) if runs else None
 
 
-def latest_full(results_dir: str | Path | None = None) -> dict | None:
-    """The newest ``--full`` run (it holds the N = 2000 pixel PCA measured, not extrapolated), or None."""
-    return _newest(results_dir, "*-full.json")
-
-
-def latest_gpu(results_dir: str | Path | None = None) -> dict | None:
-    """The newest ``--device cuda`` run (inversion and scaling on a GPU), or None."""
-    return _newest(results_dir, "*-cuda.json")
+# the newest --full run (it holds the N = 2000 pixel PCA measured, not extrapolated) and --device cuda run, or None
+latest_full = partial(newest, pattern="*-full.json")
+latest_gpu = partial(newest, pattern="*-cuda.json")
 
 
 def bench_name(label) -> str:
@@ -90,8 +110,7 @@ def judge(median: float, goal: str, q25: float | None = None, q75: float | None 
     """A measurement against a goal "<= x", "< x", ">= x" or "> x": "met" when the median and its quartiles lie on
     the goal's side, "not met" when they lie on the other, "within noise" when the quartiles cross the goal."""
     op, x = goal.split()
-    x = float(x)
-    ok = {"<=": lambda v: v <= x, "<": lambda v: v < x, ">=": lambda v: v >= x, ">": lambda v: v > x}[op]
+    ok = lambda v: {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt}[op](v, float(x))
     if q25 is not None and q75 is not None and ok(q25) != ok(q75):
         return "within noise"
     return "met" if ok(median) else "not met"
@@ -99,10 +118,8 @@ def judge(median: float, goal: str, q25: float | None = None, q75: float | None 
 
 def fmt_iqr(st: dict | float | None, digits: int = 2) -> str:
     """'2.81 (2.75–2.90)': a median with its quartiles over repeats; the median alone without repeats."""
-    if not isinstance(st, dict):
-        return "n/a" if st is None else f"{st:.{digits}f}"
-    if st.get("median") is None:
-        return "n/a"
+    if not isinstance(st, dict) or st.get("median") is None:
+        return "n/a" if st is None or isinstance(st, dict) else f"{st:.{digits}f}"
     m, a, b = st["median"], st.get("q25"), st.get("q75")
     if a is None or b is None or st.get("n", 2) < 2:
         return f"{m:.{digits}f}"
@@ -117,7 +134,7 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
 def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
     """Per-method cost per inversion step relative to DDIM, in the run's clock: network calls (and NFE where
     guidance doubles them), backward calls, time with its quartiles, peak extra memory. ``studies_steps`` adds the
-    calls per step at that many steps from the method's definition (``calls_per_step_at``)."""
+    calls per step at that many steps from the method's definition (``inversion.calls_per_step_at``)."""
     inv, clock = res["benchmarks"]["inversion"], clock_of(res)
     n, rows = inv["steps"], []
     for r in inv["rows"]:
@@ -141,46 +158,31 @@ def ratio_frame(res: dict) -> pd.DataFrame:
                           "q75": r[clock]["q75"]} for r in inv["rows"]])
 
 
-def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
-    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
-    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
-    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
-    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
-    from spectral_collapse.inversion import Heun, default_sigmas
-    from spectral_collapse.inversion.methods.renoise import ReNoise
-    from spectral_collapse.inversion.methods.taba import TABA
-
-    from .inversion import build_case, make_model
-
-    method, _, _, par = build_case(label)
-    if isinstance(method, Heun):
-        return (2 * steps - 1) / steps
-    if isinstance(method, TABA):
-        return (steps - method.jump_steps(steps)) / steps
-    if isinstance(method, ReNoise) and method.first_step_renoise_steps < method.renoise_steps:
-        D = make_model(profile, par)
-        levels = sorted(float(v) for v in default_sigmas(D, steps))
-        top, ref = method.first_step_sigma(D), int(method.regularization_steps > 0)
-        return sum((method.first_step_renoise_steps if nxt < top else method.renoise_steps) + 1 + ref
-                   for nxt in levels[1:]) / steps
-    return None
+def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
+    """(whether every published count of a benchmark row agrees within ``TOLERANCE``, the counts that do not,
+    in words); None for a label without published counts."""
+    if row["label"] not in PUBLISHED:
+        return None
+    off = []
+    for key, spec in PUBLISHED[row["label"]][1].items():
+        lo, hi = (float(v(steps) if callable(v) else v) for v in spec)
+        v = row.get(key)
+        if v is None or not lo - TOLERANCE <= float(v) <= hi + TOLERANCE:
+            want = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+            words = {"calls_per_step": "calls", "nfe_per_step": "NFE", "backward_per_step": "backward calls"}[key]
+            off.append(f"{words} {'not counted' if v is None else f'{float(v):.2f}'} against {want}")
+    return not off, off
 
 
 def published_table(res: dict) -> pd.DataFrame:
-    """Each row with published counts (``published.PUBLISHED``): the counted calls, NFE and backward calls per
-    step, the authors' counts, and whether every count lies in the published range (``published.agreement``)."""
-    from .published import PUBLISHED, agreement
-
+    """Each row with published counts (``PUBLISHED``): the counted calls, NFE and backward calls per step, the
+    authors' counts, and whether every count lies in the published range (``agreement``)."""
     inv = res["benchmarks"]["inversion"]
-    rows = []
-    for r in inv["rows"]:
-        found = agreement(r, inv["steps"])
-        if found is None:
-            continue
-        rows.append({"method": bench_name(r["label"]), "calls": round(r["calls_per_step"], 2),
-                     "NFE": round(r["nfe_per_step"], 2), "backward": round(r["backward_per_step"], 2),
-                     "authors": PUBLISHED[r["label"]][0], "agrees": "yes" if found[0] else "no: " + "; ".join(found[1])})
-    return pd.DataFrame(rows).set_index("method")
+    found = [(r, *agreement(r, inv["steps"])) for r in inv["rows"] if r["label"] in PUBLISHED]
+    return pd.DataFrame([{"method": bench_name(r["label"]), "calls": round(r["calls_per_step"], 2),
+                          "NFE": round(r["nfe_per_step"], 2), "backward": round(r["backward_per_step"], 2),
+                          "authors": PUBLISHED[r["label"]][0], "agrees": "yes" if ok else "no: " + "; ".join(off)}
+                         for r, ok, off in found]).set_index("method")
 
 
 def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
@@ -209,7 +211,7 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
             (inv.get("translation") or {}).get("ovg", {}).get(clock, t["ovg_translation"]))
     if "training" in b:
         t = b["training"]
-        add("trainer / bare loop", ">= 0.95", (t.get("ours") or {}).get("throughput_ratio_cpu", t["target"]["ratio"]), 3)
+        add("trainer / bare loop", ">= 0.95", t.get("ours", {}).get("throughput_ratio_cpu", t["target"]["ratio"]), 3)
     if "metrics" in b:
         add("latent metrics, 2,000 latents", "< 2 s", b["metrics"]["latent"]["total_warm_wall_s"], 1)
         m = (full["benchmarks"]["metrics"] if same_device(res, full) and "metrics" in full.get("benchmarks", {})
@@ -264,9 +266,9 @@ def metrics_table(res: dict) -> pd.DataFrame:
 def scaling_frame(res: dict) -> pd.DataFrame:
     """One row per (sweep, method, size or batch) of the scaling benchmark: seconds per translation."""
     s = res["benchmarks"]["scaling"]
-    return pd.DataFrame([{"sweep": sweep, "method": r["method"], "x": r["pixels"] if sweep == "resolution" else r["batch"],
-                          "cpu_s": r["cpu_s"]["median"], "wall_s": r["wall_s"]["median"]}
-                         for sweep in ("resolution", "batch") for r in s[sweep]])
+    return pd.DataFrame([{"sweep": sweep, "method": r["method"], "x": r[x], "cpu_s": r["cpu_s"]["median"],
+                          "wall_s": r["wall_s"]["median"]}
+                         for sweep, x in (("resolution", "pixels"), ("batch", "batch")) for r in s[sweep]])
 
 
 def floor_variants_table(res: dict) -> pd.DataFrame:
@@ -284,23 +286,20 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
 
 def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
     """Per finished checkpoint folder: training ``seconds`` (``seconds_total`` of all its runs where the log has it,
-    else its last run, ``seconds_complete`` saying which), steps, batch size and the profile named in the folder."""
+    else its last run, ``seconds_complete`` saying which), steps, batch size, the device its log names and the profile
+    named in the folder."""
     out = {}
     for log in sorted(Path(root).glob("*/log.json")):
         try:
             d = json.loads(log.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        name = log.parent.name
-        cfg = {}
-        if (log.parent / "config.json").exists():
-            cfg = json.loads((log.parent / "config.json").read_text())
-        total = d.get("seconds_total")
-        out[name] = {"seconds_this_run": d.get("seconds_this_run"),
-                     "seconds": total if total is not None else d.get("seconds_this_run"),
-                     "seconds_complete": total is not None or (d.get("steps_this_run") is not None
-                                                                 and d["steps_this_run"] == cfg.get("train", {}).get("steps")),
-                     "steps": cfg.get("train", {}).get("steps"), "batch_size": cfg.get("train", {}).get("batch_size"),
+        name, cfg = log.parent.name, log.parent / "config.json"
+        train = json.loads(cfg.read_text()).get("train", {}) if cfg.exists() else {}
+        total, this = d.get("seconds_total"), d.get("seconds_this_run")
+        out[name] = {"seconds_this_run": this, "seconds": this if total is None else total,
+                     "seconds_complete": total is not None or (d.get("steps_this_run") or -1) == train.get("steps"),
+                     "steps": train.get("steps"), "batch_size": train.get("batch_size"), "device": d.get("device", ""),
                      "profile": next((p for p in ("smoke", "quick", "paper") if f"-{p}-" in name + "-"), None)}
     return out
 
@@ -358,8 +357,7 @@ def main_command_table(mc: dict) -> pd.DataFrame:
 def model_name(folder: str) -> str:
     """A checkpoint folder's model name without its configuration hash ("ihc-sr-x4-eps-quick-7e26214ebd7e" ->
     "ihc-sr-x4-eps-quick")."""
-    stem, _, tail = str(folder).rpartition("-")
-    return stem if stem and len(tail) == 12 and all(c in "0123456789abcdef" for c in tail) else str(folder)
+    return re.sub(r"(?<=.)-[0-9a-f]{12}$", "", str(folder))
 
 
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:
@@ -369,11 +367,7 @@ def shipped_training_table(weights: str | Path) -> pd.DataFrame:
     for folder, v in sorted(checkpoint_times(weights).items()):
         if v.get("seconds") is None:
             continue
-        try:
-            device = json.loads((Path(weights) / folder / "log.json").read_text()).get("device", "")
-        except (OSError, ValueError):
-            device = ""
-        kind, sep, rest = str(device).replace("1 thread(s)", "1 thread").replace("(s)", "s").partition(":")
+        kind, sep, rest = str(v["device"]).replace("1 thread(s)", "1 thread").replace("(s)", "s").partition(":")
         rows.append({"model": model_name(folder), "steps": v.get("steps"),
                      "trained on": {"cuda": "GPU", "cpu": "CPU"}.get(kind.strip(), kind) + sep + rest,
                      "hours": round(v["seconds"] / 3600, 2),

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import warnings
 from dataclasses import replace
+from functools import partial
 
 import torch
 
 from spectral_collapse.models.backbones import build_backbone
 from spectral_collapse.studies.models import dataset_for
 from spectral_collapse.studies.profiles import get_profile
-from spectral_collapse.train.trainer import ema_update as _ema_update, train
+from spectral_collapse.train.trainer import ema_update, train
 
 from .common import paired, ratio_stats
-
-__all__ = ["bare_loop", "run_training"]
 
 
 def bare_loop(spec, cfg, data, *, ema: bool = False) -> float:
@@ -42,15 +42,13 @@ def bare_loop(spec, cfg, data, *, ema: bool = False) -> float:
         opt.step()
         opt.zero_grad(set_to_none=True)
         if shadow is not None:
-            _ema_update(shadow, net, cfg.ema_decay)
+            ema_update(shadow, net, cfg.ema_decay)
     return float(loss.detach())
 
 
 def run_training(profile: str = "quick", dataset: str = "ihc-sr", batch: int = 16, steps: int = 8, repeats: int = 3,
                  log=print) -> dict:
     """Images per second of ours / bare (and bare + ema / bare), paired repeats."""
-    import warnings
-
     p = get_profile(profile)
     data = dataset_for(profile, dataset)
     spec = p.model_spec("eps")
@@ -65,17 +63,11 @@ def run_training(profile: str = "quick", dataset: str = "ihc-sr", batch: int = 1
         finally:
             shutil.rmtree(root, ignore_errors=True)
 
-    def bare():
-        bare_loop(spec, cfg, data)
-
-    def bare_ema():
-        bare_loop(spec, cfg, data, ema=True)
-
     images = batch * steps
     out = {"profile": profile, "dataset": dataset, "batch": batch, "steps": steps, "repeats": repeats,
            "images_per_run": images}
-    for name, fn in (("ours", ours), ("bare_ema", bare_ema)):
-        pr = paired(bare, fn, repeats, warmup=1)
+    for name, fn in (("ours", ours), ("bare_ema", partial(bare_loop, spec, cfg, data, ema=True))):
+        pr = paired(partial(bare_loop, spec, cfg, data), fn, repeats, warmup=1)
         s = pr.summary()
         # throughput ratio = (images / t) / (images / t_bare) = t_bare / t, per pair
         out[name] = {"throughput_ratio_wall": ratio_stats(pr.base_wall, pr.wall),

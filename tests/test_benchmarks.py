@@ -22,7 +22,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import common, memory  # noqa: E402
+from benchmarks import common  # noqa: E402
 from benchmarks.inversion import NaiveOVG, NoGradStep, build_case, make_model  # noqa: E402
 from spectral_collapse.inversion import OVG, Euler, Heun, default_sigmas, get_method, invert  # noqa: E402
 
@@ -91,7 +91,7 @@ def test_naive_ovg_computes_the_same_drift(smoke_model):
 def test_calls_per_step_at_the_studies_steps_match_a_counted_inversion(smoke_model, label):
     """The cost table's count at the studies' 50 steps, computed from each method's definition, equals the calls a
     hook counts in a 50-step inversion (None: the count per step does not depend on the number of steps)."""
-    from benchmarks.tables import calls_per_step_at
+    from benchmarks.inversion import calls_per_step_at
 
     N = 50
     method, guidance, w, _ = build_case(label)
@@ -110,9 +110,9 @@ def test_build_case_rejects_unknown_labels():
         build_case("nope")
 
 
-@pytest.mark.skipif(not memory.peak_supported(), reason="needs Linux /proc/self/clear_refs")
+@pytest.mark.skipif(not common.peak_supported(), reason="needs Linux /proc/self/clear_refs")
 def test_memory_probe_measures_known_buffers():
-    out = memory.measure_peaks("benchmarks.memory:allocation_case", [{"mb": 0}, {"mb": 64}, {"mb": 192}])
+    out = common.measure_peaks("benchmarks.common:allocation_case", [{"mb": 0}, {"mb": 64}, {"mb": 192}])
     assert out[0]["peak_mb"] < 2
     for r in out[1:]:
         assert r["peak_mb"] == pytest.approx(r["mb"], rel=0.05), r

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from benchmarks import published
+from benchmarks.tables import agreement
 from spectral_collapse.studies import reproducing as rp
 
 TIMING = {"forward": {"cpu_s_per_image": 2.0}, "forward_backward": {"cpu_s_per_image": 7.0}, "forward_flops": 1e11,
@@ -51,11 +51,11 @@ def test_gpu_table_compares_only_the_runs_the_estimate_covers_and_rounds_consist
 def test_published_counts_agree_within_the_tolerance_and_say_when_not():
     ok = {"label": "edict", "calls_per_step": 2.0, "backward_per_step": 0.0}
     bad = {"label": "edict", "calls_per_step": 2.5, "backward_per_step": 0.0}
-    assert published.agreement(ok, 3) == (True, [])
-    flag, off = published.agreement(bad, 3)
+    assert agreement(ok, 3) == (True, [])
+    flag, off = agreement(bad, 3)
     assert not flag and off == ["calls 2.50 against 2"]
     heun = {"label": "heun", "calls_per_step": 5 / 3, "backward_per_step": 0.0}
-    assert published.agreement(heun, 3)[0] and not published.agreement(heun, 50)[0]
+    assert agreement(heun, 3)[0] and not agreement(heun, 50)[0]
 
 
 def _validation(size=32, band=(0.005, 0.4)):

@@ -166,3 +166,10 @@ def test_device_check_runs_on_a_cpu_and_marks_the_cuda_lines_skipped(tmp_path, c
     assert set(rec["training"]) == {"K=1 eager", "K=1 cuda graphs", "K=2 cuda graphs"}
     assert set(rec["inversion"]) == {f"{what} {tag}" for what in ("DDIM sampling", "OVG-guided steps")
                                      for tag in ("eager", "cuda graphs")}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is visible: the paper-scale timing would run")
+def test_the_paper_scale_timing_refuses_a_machine_without_a_gpu(capsys):
+    from benchmarks import gpu_check
+
+    assert gpu_check.main(["--paper-scale"]) == 2 and "CUDA device only" in capsys.readouterr().err

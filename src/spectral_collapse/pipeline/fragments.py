@@ -73,7 +73,7 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                     + md_table(est.rename(columns={"forward_equivalents": "forward passes (equivalent)",
                                                    "cpu_hours": "CPU hours (1 thread)",
                                                    "gpu_hours": "GPU hours (assumed)"})) + "\n")
-    no_gpu = "No GPU measurement is stored: `python -m benchmarks.gpu_extras` on a GPU machine writes one."
+    no_gpu = "No GPU measurement is stored: `python -m benchmarks.gpu_check --paper-scale` on a GPU machine writes one."
     fit = gpu if gpu and "paper_scale" in gpu else None
     out = {
         "ovg-schedule.md": _table_or(schedule_table(results_root, profile), f"No `ovg_schedule` results are stored "
