@@ -13,19 +13,16 @@ from __future__ import annotations
 import datetime as _dt
 import http.client
 import importlib
-import itertools
 import json
 import os
-import shutil
 import sys
-import tarfile
 import urllib.error
 import urllib.request
 import warnings
-import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..digest import read_sha256
+from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
     "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "UnsafeArchiveError",
@@ -54,14 +51,6 @@ class OfflineError(DownloadError):
 
 class IntegrityError(DownloadError):
     """A downloaded file does not have the expected size or SHA-256."""
-
-
-class UnsafeArchiveError(ValueError):
-    """An archive holds members that would be written outside the target folder, or exceeds the limits."""
-
-
-class ArchiveLimitError(UnsafeArchiveError):
-    """An archive holds more members or more uncompressed bytes than the limits allow."""
 
 
 class DatasetNotPreparedError(FileNotFoundError):
@@ -318,67 +307,6 @@ def check_download(path: str | os.PathLike, *, key: str, dataset: str, root=None
     except IntegrityError as err:
         raise IntegrityError(f"refusing to use {err}: it is not the file that was downloaded first (substituted, "
                              f"spliced or damaged). Delete {path} and {_fix(key, root, dataset)}") from None
-
-
-def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike, *, max_bytes: int = 16 * 2**30,
-                 max_members: int = 100_000, max_ratio: float = 100.0) -> list[Path]:
-    """Extract a zip or tar(.gz/.bz2/.xz) archive into ``dest`` after checking every member's header; the files
-    written. UnsafeArchiveError: a member would leave ``dest`` (tar: ``tarfile.data_filter``; zip: an absolute name
-    or ``..``) or the archive exceeds a limit (ArchiveLimitError): more than ``max_members`` members (Edges2Shoes has
-    about 50,000), more than ``max_bytes`` uncompressed (a BBBC021 plate is about 2 GB) or, above 64 MiB, more than
-    ``max_ratio`` times the archive's size (a zip bomb expands thousands of times). On an error the target folder is
-    removed when this call created it."""
-    archive, dest = Path(archive), Path(dest).resolve()
-    is_zip = zipfile.is_zipfile(archive)
-    if not (is_zip or tarfile.is_tarfile(archive)):
-        raise UnsafeArchiveError(f"{archive} is neither a zip nor a tar archive; delete it and download it again")
-    created = not dest.exists()
-    try:
-        with zipfile.ZipFile(archive) if is_zip else tarfile.open(archive) as arc:
-            if is_zip:
-                members = arc.infolist()
-                sizes = [m.file_size for m in members]
-            else:  # headers one by one: a flood of members stops at the limit
-                members = list(itertools.islice(arc, max_members + 1))
-                sizes = [m.size if m.isfile() else 0 for m in members]
-            total, ratio = sum(sizes), sum(sizes) / max(archive.stat().st_size, 1)
-            limit = (f"it holds more than {max_members} members (max_members=)" if len(sizes) > max_members else
-                     f"its members expand to more than {max_bytes / 2**20:.1f} MiB (max_bytes=)" if total > max_bytes
-                     else f"it expands {ratio:.0f} times, more than {max_ratio:g} (max_ratio=)"
-                     if total > 64 * 2**20 and ratio > max_ratio else None)
-            if limit:
-                raise ArchiveLimitError(f"refusing to extract {archive.name}: {limit}. Nothing was kept. If the "
-                                        "archive is genuine, raise the limit; otherwise delete it and download it "
-                                        "again from the official source.")
-            bad = [f"{m.filename} ({why})" for m in members if (why := _zip_problem(m.filename))] if is_zip else []
-            for m in [] if is_zip else members:
-                try:
-                    if tarfile.data_filter(m, str(dest)).name != m.name:  # the filter strips a leading "/"
-                        bad.append(f"{m.name} (absolute path)")
-                except tarfile.FilterError as err:
-                    bad.append(f"{m.name} ({err})")
-            if bad:
-                shown = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
-                raise UnsafeArchiveError(
-                    f"refusing to extract {archive.name}: {len(bad)} member{'s' if len(bad) > 1 else ''} would be "
-                    f"written outside {dest}: {shown}. Nothing was extracted. Do not use this archive; download it "
-                    "again from the official source.")
-            if is_zip:
-                arc.extractall(dest)
-                return [dest / m.filename for m in members if not m.is_dir()]
-            arc.extractall(dest, members=members, filter="data")
-            return [dest / m.name for m in members if m.isfile()]
-    except BaseException:
-        if created:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
-
-
-def _zip_problem(name: str) -> str | None:
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if name.startswith(("/", "\\")) or (parts and ":" in parts[0]):
-        return "absolute path"
-    return "'..' in path" if ".." in parts else None
 
 
 _REAL = {  # name -> (bundled offline alternative, rough download size)

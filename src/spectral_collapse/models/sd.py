@@ -216,17 +216,6 @@ class PromptConditionedFlux(PromptConditionedTransformer):
         return unpack(out, H, W)
 
 
-def _component_class(folder: Path, index: dict, part: str) -> str | None:
-    entry = index.get(part)
-    if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[1]:
-        return str(entry[1])
-    cfg = folder / part / "config.json"
-    if cfg.exists():
-        arch = json.loads(cfg.read_text()).get("architectures") or [None]
-        return arch[0]
-    return None
-
-
 def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, device) -> list[tuple]:
     """[(tokenizer, text encoder, its folder name) or None where an optional one is absent] in the pipeline's order;
     UnsupportedModelError when a required one is absent or of another class."""
@@ -243,7 +232,11 @@ def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, devic
         if not (folder / enc / "config.json").exists() or not (folder / tok).is_dir():
             need = ", ".join(f"{e}/ + {t}/" for t, e, _, r in family.encoders if r)
             raise _unsupported(f"{folder} has a {cls} but no {enc}/ or {tok}/; {family.name} needs {need}")
-        found = _component_class(folder, index, enc)
+        entry = index.get(enc)   # model_index.json's [library, class], else the encoder config's architecture
+        if isinstance(entry, (list, tuple)) and len(entry) == 2 and entry[1]:
+            found = str(entry[1])
+        else:
+            found = (json.loads((folder / enc / "config.json").read_text()).get("architectures") or [None])[0]
         if found not in classes:
             raise _unsupported(f"{folder / enc} holds a {found}; the supported text encoders are "
                                f"{'T5' if classes == _T5 else 'CLIP'}'s ({', '.join(classes)})")
@@ -292,10 +285,8 @@ def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[t
     if kind == "sdxl":
         return clip, pooled[0]
     t5 = encoders[2]
-    if t5 is None:
-        t5_states = torch.zeros(1, SD3_T5_TOKENS, joint, dtype=clip.dtype, device=clip.device)
-    else:
-        t5_states = t5[1](ids(t5, SD3_T5_TOKENS))[0].to(clip.dtype)
+    t5_states = (torch.zeros(1, SD3_T5_TOKENS, joint, dtype=clip.dtype, device=clip.device) if t5 is None
+                 else t5[1](ids(t5, SD3_T5_TOKENS))[0].to(clip.dtype))
     clip = nn.functional.pad(clip, (0, t5_states.shape[-1] - clip.shape[-1]))
     return torch.cat([clip, t5_states], dim=-2), torch.cat(pooled, dim=-1)
 
