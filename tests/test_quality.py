@@ -360,7 +360,7 @@ def _chapter_results(tmp_path, models: dict, samples=None, real=None):
 def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
     import json
 
-    from spectral_collapse.studies.stored_gates import stored_gate_table
+    from spectral_collapse.studies.quality_tables import stored_gate_table
 
     rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
                       name="oracle")

@@ -53,7 +53,7 @@ def test_cell_text_says_a_spread_the_digits_cannot_show_in_words():
 
 def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
     from spectral_collapse.studies.quality import CHECKS
-    from spectral_collapse.studies.stored_gates import column_digits, gate_frame
+    from spectral_collapse.studies.quality_tables import column_digits, gate_frame
 
     assert column_digits([1.1, 1.11, 1.09]) == 2 and column_digits([0.0647, 0.081]) == 3
     assert column_digits([0.00584, 0.0157]) == 4
@@ -62,7 +62,7 @@ def test_gate_table_one_precision_per_column_and_the_verdict_beside_the_model():
             {"model": "b", "gate": "fails", "steps": 10, **{c: (v, c != "spectrum") for c, v in
                                                             zip(CHECKS, (0.414, 0.06, 0.0757, 0.6, 1.11, 0.01))}}]
     t = gate_frame(rows)
-    from spectral_collapse.studies.stored_gates import GATE_HEADERS
+    from spectral_collapse.studies.quality_tables import GATE_HEADERS
 
     assert list(t.columns[:1]) == ["gate"] and "steps" not in t   # the steps: in each model's section
     assert t.loc["a", "nearest crop"] == "1.10" and t.loc["b", "nearest crop"] == "1.11"
