@@ -5,12 +5,9 @@ the latents and translations describe the training run, not spectral collapse. `
 against real crops of the data it models and returns one row per check, each with its value, its threshold and
 whether it passed. The thresholds are fixed here, before any study result is looked at (``THRESHOLDS``).
 
-Samples of each class label come from a deterministic sampler (DDIM for VP models, Heun for EDM and flow-matching
-models: Euler's own error at 50 steps would be the sampler's, not the model's, so a flow model's Euler errors are
-recorded beside, not judged) and a stochastic one (``StochasticHeun``), begun from ``TerminalStart``; an
-autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check it can be judged on
-passes. At 64 samples, random subsets of the real pools stray up to 10 % from the pool's channel means and stds, so
-the quick profile uses 256 per label and sampler.
+Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and ``StochasticHeun``, begun from
+``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check
+it can be judged on passes. The quick profile draws 256 per label and sampler (at 64, channel means stray 10 %).
 """
 from __future__ import annotations
 
@@ -293,11 +290,9 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
 
 
 class TerminalStart:
-    """Where sampling starts at noise level sigma: g + sigma z, with g drawn (one seed per sample) from the Gaussian
-    with the mean and covariance of ``pool``, the data the model was trained on: the Gaussian part of the training
-    marginal at sigma. Pure noise N(0, 1 + sigma^2) at the top of the VP schedule (sigma about 13) misses each
-    channel's brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it).
-    """
+    """Where sampling starts at noise level sigma: g + sigma z, g drawn (a seed per sample) from the Gaussian with the
+    mean and covariance of ``pool``, the training data. Pure noise at the top of the VP schedule misses each channel's
+    brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it)."""
 
     def __init__(self, pool: torch.Tensor):
         flat = pool.double().flatten(1)
@@ -350,12 +345,9 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
                 batch: int = 32, seed: int = 0) -> GateReport:
-    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view of it) on every check.
-
-    space: the LatentSpace that decodes the model's samples to images (None: a pixel model). heldout and
-    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check. The deterministic
-    sampler's mean and std errors from pure noise go to ``report.info["unit_start"]`` (not judged; ``TerminalStart``).
-    """
+    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view) on every check. space: the
+    LatentSpace decoding samples (None: pixels); heldout, total_steps: the trainer's ``log.json``, for the plateau.
+    Errors of samples from pure noise go to ``info["unit_start"]``, not judged."""
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)
