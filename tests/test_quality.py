@@ -237,7 +237,7 @@ def test_report_round_trips_through_json():
     back = GateReport.from_dict(json.loads(json.dumps(rep.to_dict())))
     assert back.passed == rep.passed and back.model == "oracle"
     assert back.rows.query("check == 'plateau'")["value"].iloc[0] == pytest.approx(0.002)
-    assert list(back.table()["check"]) == list(rep.table()["check"])
+    assert back.rows["check"].tolist() == rep.rows["check"].tolist()
     still = GateReport.from_dict(json.loads(json.dumps(gate_report(
         EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
         heldout=[[0, 1.0], [800, 0.5], [1000, 0.48]], total_steps=1000).to_dict())))  # a loaded report, NaN-filled

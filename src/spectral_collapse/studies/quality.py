@@ -22,7 +22,7 @@ import torch
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
            "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
            "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model", "CHECKS", "samplers",
-           "draw_samples", "input_shape", "crop_pools", "channel_errors", "patch_ratio", "nn_distances"]
+           "draw_samples", "input_shape", "crop_pools", "channel_errors", "patch_ratio", "nn_distances", "RULES"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -33,7 +33,7 @@ THRESHOLDS = {
     "memorisation": 0.75,   # min ratio of median nearest-training-crop distances (samples vs held-out crops)
     "plateau": 0.02,        # max relative improvement of the held-out loss over the last fifth of training
 }
-_RULES = {"spectrum": "<=", "mean": "<=", "std": "<=", "patches": "<=", "memorisation": ">=", "plateau": "<"}
+RULES = {"spectrum": "<=", "mean": "<=", "std": "<=", "patches": "<=", "memorisation": ">=", "plateau": "<"}
 _COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
 CHECKS = tuple(THRESHOLDS)
 _SEED = 1234
@@ -175,25 +175,6 @@ class GateReport:
         more = len(bad) - limit
         return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
-    def table(self) -> pd.DataFrame:
-        """One row per check: the worst value over samplers and labels, its threshold and the verdict."""
-        out = []
-        for check in CHECKS:
-            g = self.rows[self.rows["check"] == check]
-            if g.empty:
-                continue
-            judged = g[g["value"].notna()]
-            if judged.empty:
-                out.append({"check": check, "worst": np.nan, "rule": f"{_RULES[check]} {THRESHOLDS[check]:g}",
-                            "passed": None})
-                continue
-            worst = judged.loc[judged["value"].idxmin() if _RULES[check] == ">=" else judged["value"].idxmax()]
-            ok = g["passed"].dropna()
-            out.append({"check": check, "worst": float(worst["value"]), "where": _where(worst),
-                        "rule": f"{_RULES[check]} {THRESHOLDS[check]:g}",
-                        "passed": None if ok.empty else bool(ok.astype(bool).all())})
-        return pd.DataFrame(out)
-
     def to_dict(self) -> dict:
         rows = self.rows.astype(object).where(self.rows.notna(), None).to_dict(orient="records")
         return {"model": self.model, "version": GATE_VERSION, "passed": self.passed, "rows": rows, "info": self.info}
@@ -220,7 +201,7 @@ def _where(r) -> str:
 
 
 def _row(check, value, sampler=None, label=None, **extra) -> dict:
-    thr, rule = THRESHOLDS[check], _RULES[check]
+    thr, rule = THRESHOLDS[check], RULES[check]
     passed = None if value is None else bool(np.isfinite(value) and _COMPARE[rule](value, thr))
     return {"check": check, "sampler": sampler, "label": label, "value": None if value is None else float(value),
             "threshold": thr, "rule": rule, "passed": passed, **extra}

@@ -14,7 +14,7 @@ from ..text import notation
 from ..train.cache import model_name
 from .gate import stored_files, stored_report
 from .profiles import get_profile
-from .quality import CHECKS, GATE_VERSION, THRESHOLDS, GateReport
+from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
@@ -58,10 +58,15 @@ GATE_HEADERS = {"memorisation": "nearest crop"}
 
 
 def gate_row(key: str, rep: GateReport, steps) -> dict:
-    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value, passed)."""
-    t = rep.table().set_index("check")
-    return {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps,
-            **{c: (t.loc[c, "worst"], t.loc[c, "passed"]) if c in t.index else None for c in CHECKS}}
+    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value over samplers
+    and labels, passed), (nan, None) for a check without a value, None for one the model has no rows of."""
+    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
+    for c in CHECKS:
+        g = rep.rows[rep.rows["check"] == c]
+        v, ok = g["value"].dropna(), g["passed"].dropna()
+        worst = float(v.min() if RULES[c] == ">=" else v.max()) if len(v) else np.nan
+        row[c] = None if g.empty else (worst, None if ok.empty or not len(v) else bool(ok.astype(bool).all()))
+    return row
 
 
 def column_digits(values, figures: int = 2, most: int = 4) -> int:
@@ -134,8 +139,8 @@ def result_gate_table(attrs: dict) -> pd.DataFrame:
 
 def thresholds_table() -> pd.DataFrame:
     """Each check, what it measures and its rule."""
-    rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
-    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[c]} {THRESHOLDS[c]:g}"}
+    rules = {"<=": "at most", ">=": "at least", "<": "below"}
+    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[RULES[c]]} {THRESHOLDS[c]:g}"}
                          for c in CHECKS])
 
 
