@@ -84,3 +84,13 @@ def test_shown_levels_drop_what_the_rows_repeat():
     out = shown_levels(pd.DataFrame({("s_hf", "ours"): [1, 2, 3]}, index=ix), ["factor"])
     assert list(out.index.names) == ["factor", "paper's scale", "paper's table", "method"]
 
+
+
+def test_md_table_writes_one_pipe_row_per_frame_row_with_pipes_escaped():
+    import pandas as pd
+
+    from spectral_collapse.studies.tables import md_table
+
+    frame = pd.DataFrame({"a|b": ["x|y", "two\nlines"], "c": [1, 2]}, index=pd.Index(["r1", "r2"], name="row"))
+    assert md_table(frame) == "| a\\|b | c |\n|---|---|\n| x\\|y | 1 |\n| two lines | 2 |\n"
+    assert md_table(frame, index=True).splitlines()[0] == "| row | a\\|b | c |"
