@@ -16,7 +16,7 @@ from spectral_collapse.studies.quality import WeakModelError
 from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.gate import GATE_FILE
-from spectral_collapse.studies.stored_gates import gate_table
+from spectral_collapse.studies.quality_tables import result_gate_table
 from spectral_collapse.train.heldout import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
@@ -33,7 +33,7 @@ def test_weak_model_is_refused_then_allowed_with_a_warning(tmp_path, ckpts, monk
     used = json.loads(ds.attrs["model_gate"])
     (name, status), = used.items()
     assert name.startswith("ihc-sr-x4-eps-smoke-") and status["passed"] is False and status["failures"]
-    models = gate_table(ds.attrs)
+    models = result_gate_table(ds.attrs)
     assert models.to_dict("records") == [{"model": name.rsplit("-", 1)[0], "gate": "below the gate",
                                           "recorded": "below the gate", "failures": models.failures[0]}]
     assert models.failures[0] and "<=" not in models.failures[0]   # the model by its name, without the hash
@@ -198,7 +198,7 @@ def test_gate_table_gives_the_gates_current_verdict_on_the_same_weights(tmp_path
                                                         default=float))
 
     store({"n": 256, "steps": 50})  # made with Euler's steps: not the current verdict
-    assert gate_table(attrs).gate.tolist() == ["below the gate"]
+    assert result_gate_table(attrs).gate.tolist() == ["below the gate"]
     store({"n": 256, "steps": 50, "deterministic": "Heun"})
-    row, = gate_table(attrs).to_dict("records")
+    row, = result_gate_table(attrs).to_dict("records")
     assert row == {"model": "ihc-sr-x4-flow-quick", "gate": "passes", "recorded": "below the gate", "failures": ""}

@@ -29,7 +29,7 @@ def _rows(names):
 
 
 def test_the_gate_tables_fit_the_text_column():
-    from spectral_collapse.studies.stored_gates import gate_frame
+    from spectral_collapse.studies.quality_tables import gate_frame
     from spectral_collapse.studies.models import MODEL_SET, SEED_REPLICATES
 
     names = [f"{r.key}-quick" for r in MODEL_SET] + [f"{r.key}-quick" for r in SEED_REPLICATES]
@@ -39,7 +39,7 @@ def test_the_gate_tables_fit_the_text_column():
 
 
 def test_a_check_column_shows_at_most_two_decimals_beyond_its_threshold():
-    from spectral_collapse.studies.stored_gates import gate_frame
+    from spectral_collapse.studies.quality_tables import gate_frame
 
     rows = _rows(["a", "b"])
     rows[1]["mean"] = (0.0062, True)      # a small value does not widen the column past 3 decimals (threshold 0.1)

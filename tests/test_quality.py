@@ -237,7 +237,7 @@ def test_report_round_trips_through_json():
     back = GateReport.from_dict(json.loads(json.dumps(rep.to_dict())))
     assert back.passed == rep.passed and back.model == "oracle"
     assert back.rows.query("check == 'plateau'")["value"].iloc[0] == pytest.approx(0.002)
-    assert list(back.table()["check"]) == list(rep.table()["check"])
+    assert back.rows["check"].tolist() == rep.rows["check"].tolist()
     still = GateReport.from_dict(json.loads(json.dumps(gate_report(
         EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
         heldout=[[0, 1.0], [800, 0.5], [1000, 0.48]], total_steps=1000).to_dict())))  # a loaded report, NaN-filled
@@ -360,7 +360,7 @@ def _chapter_results(tmp_path, models: dict, samples=None, real=None):
 def test_stored_gate_table_reads_the_report_kept_with_the_weights(tmp_path):
     import json
 
-    from spectral_collapse.studies.stored_gates import stored_gate_table
+    from spectral_collapse.studies.quality_tables import stored_gate_table
 
     rep = gate_report(EDMDenoiser(GaussianOracleNet("edm")), gaussian_data(), steps=10, n=16, shape=(3, SIZE, SIZE),
                       name="oracle")

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from spectral_collapse.studies.quality import THRESHOLDS
-from spectral_collapse.studies.stored_gates import stored_gate_table
+from spectral_collapse.studies.quality_tables import stored_gate_table
 from spectral_collapse.studies.seed_tables import model_folders, models_table
 
 

@@ -174,9 +174,9 @@ def _open_study(name: str, *, results_root, rerun, **params):
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL
-    from ..studies.stored_gates import gate_table
+    from ..studies.quality_tables import result_gate_table
 
-    models = gate_table(ds.attrs)
+    models = result_gate_table(ds.attrs)
     if not models.empty:
         weak = (models["gate"] != "passes").any()
         display(Markdown(("```{caution}\nComputed with a model below the quality gate.\n```\n\n" if weak else "")

@@ -19,7 +19,7 @@ from .evidence import MAIN_TABLE
 from .method_labels import MODEL_WORDS
 from .scorecard import Evidence, crop_frame, long_frame
 from .shares import share_span, share_table, x0_frames
-from .stored_gates import stored_report
+from .gate import stored_report
 from .tables import ours_beside_paper
 from .validity import failed_of
 

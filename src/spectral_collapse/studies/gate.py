@@ -4,7 +4,8 @@ While a study runs (``pipeline.runner.run_study``), every model it loads passes 
 the gate stops the study with ``WeakModelError`` (the model, the failed check, its value, its threshold and the fix),
 unless the run allows weak models; either way the gate status of every model used is recorded in the results
 (attribute ``model_gate``). Reports are cached with the weights (``quality.json``, keyed by the gate's version, its
-settings and the weights' digest) and, for a user's model, beside the run's cell cache (``<cache>/gate/``).
+settings and the weights' digest) and, for a user's model, beside the run's cell cache (``<cache>/gate/``);
+``stored_report`` reads them back.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..train.cache import atomic_write_bytes, checkpoint_digest
+from ..train.shipped import HASHES, shipped_dir
 from .quality import (GATE_VERSION, GateReport, deterministic_sampler, gate_report, is_flow_model,
                       vae_report)
 
 __all__ = ["GATE_FILE", "GatePolicy", "gate_policy", "enforce", "trained_report", "vae_gate_report", "user_report",
-           "active_policy", "GATE_LABEL", "read_json"]
+           "active_policy", "GATE_LABEL", "read_json", "stored_report", "stored_files"]
 
 GATE_FILE = "quality.json"
 _POLICY: ContextVar = ContextVar("spectral_collapse_gate_policy", default=None)
@@ -85,28 +88,34 @@ def read_json(path: Path):
         return None
 
 
+def stored_files(folder, weights_root=None):
+    """(report, config) as stored in a checkpoint folder, then in its shipped copy (None / {} where missing)."""
+    for d in (Path(folder), shipped_dir(folder, weights_root)):
+        yield read_json(d / GATE_FILE), read_json(d / "config.json") or {}
+
+
+def _write(path: Path, report: dict) -> None:
+    """Write a report's JSON; a read-only folder leaves it unwritten (it is measured again next time)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(report, indent=1, default=float).encode())
+    except OSError:
+        pass
+
+
 def _cached(folder: Path, settings: dict, compute) -> GateReport:
     """The report of checkpoint ``folder`` under ``settings``: read from its quality.json (or the shipped copy's)
     when the key matches, else computed and written to both."""
-    from ..train.cache import atomic_write_bytes, checkpoint_digest
-    from ..train.shipped import HASHES, shipped_dir
-
     folder = Path(folder)
     key = hashlib.sha256(json.dumps({"version": GATE_VERSION, "weights": checkpoint_digest(folder), **settings},
                                     sort_keys=True).encode()).hexdigest()
-    shipped = shipped_dir(folder)
-    for f in (folder / GATE_FILE, shipped / GATE_FILE):
-        d = read_json(f)
+    for d, _ in stored_files(folder):
         if isinstance(d, dict) and d.get("key") == key:
             return GateReport.from_dict(d)
     rep = compute()
-    body = json.dumps({**rep.to_dict(), "key": key, "settings": settings}, indent=1, default=float)
-    targets = [folder / GATE_FILE] + ([shipped / GATE_FILE] if (shipped / HASHES).is_file() else [])
-    for f in targets:
-        try:
-            atomic_write_bytes(f, body.encode())
-        except OSError:
-            pass  # a read-only folder: the report is recomputed next time
+    shipped = shipped_dir(folder)
+    for f in [folder / GATE_FILE] + ([shipped / GATE_FILE] if (shipped / HASHES).is_file() else []):
+        _write(f, {**rep.to_dict(), "key": key, "settings": settings})
     return rep
 
 
@@ -163,13 +172,16 @@ def user_report(D, data, *, name: str, n: int = 64, steps: int = 50, labels=None
         _USER_REPORTS[key] = gate_report(D, data, name=name, steps=steps, n=n, labels=labels,
                                          space=getattr(D, "latent_space", None))
         if disk is not None:
-            from ..train.cache import atomic_write_bytes
-            try:
-                disk.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(disk, json.dumps(_USER_REPORTS[key].to_dict(), default=float).encode())
-            except OSError:
-                pass   # a read-only cache: measured again next time
+            _write(disk, _USER_REPORTS[key].to_dict())
     return _USER_REPORTS[key]
 
 
 GATE_LABEL = "model-quality"  # the MyST target of the book's gate chapter and of a report's gate page
+
+
+def stored_report(folder: str, weights_root=None) -> tuple[GateReport | None, dict]:
+    """(gate report, config) of a checkpoint folder, else of its shipped copy; (None, {}) when neither exists."""
+    found = list(stored_files(folder, weights_root))
+    rep = next((GateReport.from_dict(r) for r, _ in found if isinstance(r, dict) and {"model", "rows"} <= set(r)), None)
+    return rep, next((c for _, c in found if c), {})
+

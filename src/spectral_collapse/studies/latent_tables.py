@@ -153,23 +153,15 @@ def gaussianity_table(ds: xr.Dataset) -> pd.DataFrame:
     """The KS test, norm_z and sd ratio per method, and a row for one draw of Gaussian noise of the same size
     (D_KS = 1 - S_G, Eq. 33; z_mean = norm_z / sqrt(n))."""
     tab = ds[[k for k in ["s_g", "ks_d", "ks_p", "mean_norm_ratio", "z_mean", "norm_z"] if k in ds]].to_dataframe()
-    d = int(ds.attrs["d"]) if "d" in ds.attrs else None
-    if "norm_ratio" in ds and d:
-        tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
-    ref = "gaussian (reference)"
-    tab.loc[ref, ["s_g", "ks_p"]] = [float(ds.attrs["gaussian_s_g"]), float(ds.attrs["gaussian_ks_p"])]
-    if "ks_d" in tab:
-        tab.loc[ref, "ks_d"] = 1 - float(ds.attrs["gaussian_s_g"])
-    ratios = np.asarray(ds["gaussian_norm_ratio"].values, float) if "gaussian_norm_ratio" in ds else np.array([])
+    d = int(ds.attrs["d"])
+    tab["norm_sd_ratio"] = [norm_sd_ratio(ds["norm_ratio"].sel({"method": m}).values, d) for m in tab.index]
+    ratios = np.asarray(ds["gaussian_norm_ratio"].values, float)
     ratios = ratios[np.isfinite(ratios)]
-    if "gaussian_norm_z" in ds.attrs and "norm_z" in tab:
-        tab.loc[ref, "norm_z"] = float(ds.attrs["gaussian_norm_z"])
-        if "z_mean" in tab and len(ratios):
-            tab.loc[ref, "z_mean"] = float(ds.attrs["gaussian_norm_z"]) / math.sqrt(len(ratios))
-    if len(ratios) and "mean_norm_ratio" in tab:
-        tab.loc[ref, "mean_norm_ratio"] = float(ratios.mean())
-    if len(ratios) and "norm_sd_ratio" in tab:
-        tab.loc[ref, "norm_sd_ratio"] = norm_sd_ratio(ratios, d)
+    s_g, z = float(ds.attrs["gaussian_s_g"]), float(ds.attrs["gaussian_norm_z"])
+    ref = {"s_g": s_g, "ks_d": 1 - s_g, "ks_p": float(ds.attrs["gaussian_ks_p"]), "norm_z": z,
+           "mean_norm_ratio": float(ratios.mean()), "z_mean": z / math.sqrt(len(ratios)),
+           "norm_sd_ratio": norm_sd_ratio(ratios, d)}
+    tab.loc["gaussian (reference)"] = [ref[c] for c in tab.columns]
     return tab
 
 

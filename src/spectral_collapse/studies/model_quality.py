@@ -48,13 +48,13 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
     p = get_profile(spec.profile)
     roles = model_set(spec.get("keys", None))
     keys, reports, checkpoints, info = [], {}, {}, {}
-    train, held, samples, real, bias = [], [], [], [], []
+    train, train_at, held, samples, real, bias = [], [], [], [], [], []
     with gate_policy(True):  # this page shows weak models; it does not refuse them
         for role in roles:
             got = load_role(spec.profile, role, progress=getattr(ctx, "progress", False))
             data = dataset_for(spec.profile, role.dataset, role.factor)
+            folder = Path(got.path)
             if role.parameterization == "vae":
-                folder = Path(got.path)
                 rep = vae_gate_report(got, data, p)
                 crops = [_spread(crop_pools(data, lab)[1]) for lab in (0, 1)]  # the held-out crops shown
                 with torch.no_grad():  # each reconstruction beside the crop it reconstructs
@@ -65,7 +65,6 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 from ..models.vae import LatentDomains
                 from .models import latent_space
 
-                folder = Path(got.path)
                 space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
                 view = data if space is None else LatentDomains(data, space)
                 rep = trained_report(got, view, p, space=space)
@@ -84,25 +83,22 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                               "steps": (read_json(folder / "config.json") or {}).get("train", {}).get("steps"),
                               "psnr_db": rep.info.get("psnr_db")}
             train.append([v for _, v in log.get("loss", [])]), held.append(log.get("heldout", []))
+            train_at.append([s for s, _ in log.get("loss", [])])
             samples.append(torch.stack([s.float().clamp(-1, 1) for s in shown]).numpy())
             real.append(torch.stack([c.float() for c in crops]).numpy())
     n_train = max((len(t) for t in train), default=0)
     n_held = max((len(h) for h in held), default=0)
-    steps_train = _pad([[s for s, _ in json.loads((Path(checkpoints[k]) / "log.json").read_text()).get("loss", [])]
-                        if (Path(checkpoints[k]) / "log.json").exists() else [] for k in keys], n_train)
     bands = max((len(r) - 1 for h in held for r in h), default=1)
     held_arr = np.full((len(keys), n_held, bands), np.nan)
-    held_steps = np.full((len(keys), n_held), np.nan)
     for i, h in enumerate(held):
         for j, r in enumerate(h):
-            held_steps[i, j] = r[0]
             held_arr[i, j, : len(r) - 1] = r[1:]
     return xr.Dataset(
         {"passed": ("model", np.array([bool(reports[k]["passed"]) for k in keys])),
          "train_loss": (("model", "train_index"), _pad(train, n_train)),
-         "train_step": (("model", "train_index"), steps_train),
+         "train_step": (("model", "train_index"), _pad(train_at, n_train)),
          "heldout_loss": (("model", "heldout_index", "band"), held_arr),
-         "heldout_step": (("model", "heldout_index"), held_steps),
+         "heldout_step": (("model", "heldout_index"), _pad([[r[0] for r in h] for h in held], n_held)),
          "samples": (("model", "label", "image", "channel", "y", "x"), np.stack(samples).astype(np.float32)),
          "real": (("model", "label", "image", "channel", "y", "x"), np.stack(real).astype(np.float32)),
          "mean_bias": (("model", "label", "bias_sigma", "bias_channel"), np.stack(bias))},

@@ -5,29 +5,24 @@ the latents and translations describe the training run, not spectral collapse. `
 against real crops of the data it models and returns one row per check, each with its value, its threshold and
 whether it passed. The thresholds are fixed here, before any study result is looked at (``THRESHOLDS``).
 
-Samples of each class label come from a deterministic sampler (DDIM for VP models, Heun for EDM and flow-matching
-models: Euler's own error at 50 steps would be the sampler's, not the model's, so a flow model's Euler errors are
-recorded beside, not judged) and a stochastic one (``StochasticHeun``), begun from ``TerminalStart``; an
-autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check it can be judged on
-passes. At 64 samples, random subsets of the real pools stray up to 10 % from the pool's channel means and stds, so
-the quick profile uses 256 per label and sampler.
+Samples come from a deterministic sampler (DDIM; Heun for EDM and flow models) and ``StochasticHeun``, begun from
+``TerminalStart``; an autoencoder is judged on its reconstructions (``vae_report``). A model passes when every check
+it can be judged on passes. The quick profile draws 256 per label and sampler (at 64, channel means stray 10 %).
 """
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .quality_measures import (band_log_ratio, channel_errors, denoised_mean_bias, nn_distances, patch_ratio,
-                               plateau_change, sliced_wasserstein)
-
 __all__ = ["THRESHOLDS", "GATE_VERSION", "GateReport", "WeakModelError", "gate_report", "vae_report",
            "plateau_change", "denoised_mean_bias", "sliced_wasserstein", "StochasticHeun", "band_log_ratio",
            "TerminalStart", "start_pool", "deterministic_sampler", "is_flow_model", "CHECKS", "samplers",
-           "draw_samples", "input_shape", "crop_pools"]
+           "draw_samples", "input_shape", "crop_pools", "channel_errors", "patch_ratio", "nn_distances", "RULES"]
 
 GATE_VERSION = 2
 THRESHOLDS = {
@@ -38,9 +33,112 @@ THRESHOLDS = {
     "memorisation": 0.75,   # min ratio of median nearest-training-crop distances (samples vs held-out crops)
     "plateau": 0.02,        # max relative improvement of the held-out loss over the last fifth of training
 }
-_RULES = {"spectrum": "<=", "mean": "<=", "std": "<=", "patches": "<=", "memorisation": ">=", "plateau": "<"}
+RULES = {"spectrum": "<=", "mean": "<=", "std": "<=", "patches": "<=", "memorisation": ">=", "plateau": "<"}
+_COMPARE = {"<=": operator.le, ">=": operator.ge, "<": operator.lt}
 CHECKS = tuple(THRESHOLDS)
 _SEED = 1234
+_PATCH = 4  # patch side of the patch-distribution distance
+_PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
+
+
+# --- measurements: plain functions of tensors or logged numbers ---------------------------------------------------
+
+def _mean_power(x: torch.Tensor) -> np.ndarray:
+    """Radially averaged power of a batch, averaged over images and channels, bands 0..Nyquist."""
+    from ..metrics.latent import radial_power_spectrum
+
+    _, p = radial_power_spectrum(x.double())
+    nyq = min(x.shape[-2:]) // 2
+    return p.reshape(-1, p.shape[-1]).mean(0)[: nyq + 1]
+
+
+def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
+    """log10(power of x / power of real) in each radial band 1..Nyquist (bin k collects |omega| near k / n)."""
+    px, pr = _mean_power(x), _mean_power(real)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.log10(px[1:] / pr[1:])
+    return np.where(np.isfinite(r), r, np.inf)
+
+
+def channel_errors(x: torch.Tensor, real: torch.Tensor) -> tuple[float, float]:
+    """Largest relative error over channels of the mean ([0, 1] intensities) and of the std."""
+    xs, rs = x.double().transpose(0, 1).flatten(1), real.double().transpose(0, 1).flatten(1)
+    mx, mr = (xs.mean(1) + 1) / 2, (rs.mean(1) + 1) / 2
+    sx, sr = xs.std(1), rs.std(1)
+    mean_err = ((mx - mr).abs() / mr.abs().clamp_min(1e-8)).max()
+    std_err = ((sx - sr).abs() / sr.clamp_min(1e-8)).max()
+    return float(mean_err), float(std_err)
+
+
+def _patches(x: torch.Tensor) -> torch.Tensor:
+    p = torch.nn.functional.unfold(x.double(), _PATCH, stride=_PATCH)  # (N, C*16, L)
+    return p.transpose(1, 2).reshape(-1, p.shape[1])
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, projections: int = _PROJECTIONS, seed: int = _SEED) -> float:
+    """Sliced 1-Wasserstein distance between two equal-size point sets (rows), over fixed random directions."""
+    if a.shape != b.shape:
+        raise ValueError(f"sliced_wasserstein needs equal-size sets, got {tuple(a.shape)} and {tuple(b.shape)}")
+    g = torch.Generator().manual_seed(seed)
+    dirs = torch.randn(a.shape[1], projections, generator=g, dtype=torch.float64)
+    dirs /= dirs.norm(dim=0, keepdim=True)
+    pa, pb = (a.double() @ dirs).sort(0).values, (b.double() @ dirs).sort(0).values
+    return float((pa - pb).abs().mean())
+
+
+def patch_ratio(x: torch.Tensor, held: torch.Tensor, pool: torch.Tensor, gen: torch.Generator) -> float:
+    """SW(patches of x, of n training crops) / SW(patches of n held-out crops, of the same training crops)."""
+    n = min(len(x), len(held), len(pool))
+    ref = pool[torch.randperm(len(pool), generator=gen)[:n]]
+    num = sliced_wasserstein(_patches(x[:n]), _patches(ref))
+    den = sliced_wasserstein(_patches(held[:n]), _patches(ref))
+    return num / max(den, 1e-12)
+
+
+def nn_distances(x: torch.Tensor, pool: torch.Tensor) -> torch.Tensor:
+    """Euclidean distance of each image of x to its nearest image of pool (all eight dihedral views)."""
+    from ..data.unpaired import dihedral
+
+    flat_x = x.double().flatten(1)
+    best = torch.full((len(x),), float("inf"), dtype=torch.float64)
+    for k in range(8):
+        p = dihedral(pool, k).double().flatten(1)
+        for i in range(0, len(p), 2048):
+            best = torch.minimum(best, torch.cdist(flat_x, p[i:i + 2048]).min(1).values)
+    return best
+
+
+def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _SEED, batch: int = 64) -> pd.DataFrame:
+    """The relative error ([0, 1] scale) of each channel's mean of D(x0 + sigma n) against x0's, a row per sigma: the
+    exact denoiser is unbiased at every level, a network drifts where it saw few training samples. Not judged: it
+    says where a failed ``mean`` check comes from."""
+    from ..inversion.loop import model_device
+
+    n = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed), dtype=x0.dtype)  # drawn on the CPU
+    ref = (x0.double().mean((0, 2, 3)) + 1) / 2
+    dev = model_device(D) or x0.device  # the crops go where the model is (a GPU); the means come back to the CPU
+    rows = []
+    with torch.no_grad():
+        for sigma in sigmas:
+            out = torch.cat([D((x0[i:i + batch] + float(sigma) * n[i:i + batch]).to(dev), float(sigma),
+                               label).x0.double().cpu() for i in range(0, len(x0), batch)])
+            rel = ((out.mean((0, 2, 3)) + 1) / 2 - ref) / ref.abs().clamp_min(1e-8)
+            rows.append({"sigma": float(sigma), **{f"channel {c}": float(v) for c, v in enumerate(rel)}})
+    return pd.DataFrame(rows).set_index("sigma")
+
+
+def plateau_change(heldout: list, total_steps: int) -> float | None:
+    """Relative improvement of the held-out loss (mean over bands) over the last fifth of training:
+    (L(0.8 T) - L(T)) / L(0.8 T), from the trainer's ``heldout`` log rows [step, mean, bands...]. None without one."""
+    rows = [r for r in (heldout or []) if r and r[0] is not None]
+    if len(rows) < 2 or not total_steps:
+        return None
+    steps = np.array([r[0] for r in rows], dtype=float)
+    loss = np.array([r[1] for r in rows], dtype=float)
+    if steps[-1] < total_steps:
+        return None
+    i = int(np.argmin(np.abs(steps - 0.8 * total_steps)))
+    return float((loss[i] - loss[-1]) / loss[i])
 
 
 class WeakModelError(RuntimeError):
@@ -77,25 +175,6 @@ class GateReport:
         more = len(bad) - limit
         return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
-    def table(self) -> pd.DataFrame:
-        """One row per check: the worst value over samplers and labels, its threshold and the verdict."""
-        out = []
-        for check in CHECKS:
-            g = self.rows[self.rows["check"] == check]
-            if g.empty:
-                continue
-            judged = g[g["value"].notna()]
-            if judged.empty:
-                out.append({"check": check, "worst": np.nan, "rule": f"{_RULES[check]} {THRESHOLDS[check]:g}",
-                            "passed": None})
-                continue
-            worst = judged.loc[judged["value"].idxmin() if _RULES[check] == ">=" else judged["value"].idxmax()]
-            ok = g["passed"].dropna()
-            out.append({"check": check, "worst": float(worst["value"]), "where": _where(worst),
-                        "rule": f"{_RULES[check]} {THRESHOLDS[check]:g}",
-                        "passed": None if ok.empty else bool(ok.astype(bool).all())})
-        return pd.DataFrame(out)
-
     def to_dict(self) -> dict:
         rows = self.rows.astype(object).where(self.rows.notna(), None).to_dict(orient="records")
         return {"model": self.model, "version": GATE_VERSION, "passed": self.passed, "rows": rows, "info": self.info}
@@ -116,21 +195,14 @@ class GateReport:
 
 
 def _where(r) -> str:
-    parts = [p for p in (str(r.sampler) if _has(r.sampler) and r.sampler else "",
-                         f"label {int(r.label)}" if _has(r.label) else "") if p]
-    return ", ".join(parts) or "training log"
-
-
-def _has(v) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
+    """Where a row was measured ("DDIM, label 1"); "training log" for the plateau check."""
+    parts = [str(r.sampler)] if isinstance(r.sampler, str) and r.sampler else []
+    return ", ".join(parts + ([f"label {int(r.label)}"] if pd.notna(r.label) else [])) or "training log"
 
 
 def _row(check, value, sampler=None, label=None, **extra) -> dict:
-    thr, rule = THRESHOLDS[check], _RULES[check]
-    if value is None or not np.isfinite(value):
-        passed = None if value is None else False
-    else:
-        passed = bool(value <= thr) if rule == "<=" else bool(value >= thr) if rule == ">=" else bool(value < thr)
+    thr, rule = THRESHOLDS[check], RULES[check]
+    passed = None if value is None else bool(np.isfinite(value) and _COMPARE[rule](value, thr))
     return {"check": check, "sampler": sampler, "label": label, "value": None if value is None else float(value),
             "threshold": thr, "rule": rule, "passed": passed, **extra}
 
@@ -199,11 +271,9 @@ def start_pool(data, label: int, space=None) -> torch.Tensor:
 
 
 class TerminalStart:
-    """Where sampling starts at noise level sigma: g + sigma z, with g drawn (one seed per sample) from the Gaussian
-    with the mean and covariance of ``pool``, the data the model was trained on: the Gaussian part of the training
-    marginal at sigma. Pure noise N(0, 1 + sigma^2) at the top of the VP schedule (sigma about 13) misses each
-    channel's brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it).
-    """
+    """Where sampling starts at noise level sigma: g + sigma z, g drawn (a seed per sample) from the Gaussian with the
+    mean and covariance of ``pool``, the training data. Pure noise at the top of the VP schedule misses each channel's
+    brightness, a shift of the schedule, not of what the model learned (``info["unit_start"]`` records it)."""
 
     def __init__(self, pool: torch.Tensor):
         flat = pool.double().flatten(1)
@@ -256,12 +326,9 @@ def crop_pools(data, label: int) -> tuple[torch.Tensor, torch.Tensor]:
 def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, labels=(0, 1), space=None,
                 shape: tuple | None = None, heldout: list | None = None, total_steps: int | None = None,
                 batch: int = 32, seed: int = 0) -> GateReport:
-    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view of it) on every check.
-
-    space: the LatentSpace that decodes the model's samples to images (None: a pixel model). heldout and
-    total_steps: the trainer's held-out log and step count (``log.json``) for the plateau check. The deterministic
-    sampler's mean and std errors from pure noise go to ``report.info["unit_start"]`` (not judged; ``TerminalStart``).
-    """
+    """Measure ``D`` (a Denoiser) against ``data`` (UnpairedDomains, or a latent view) on every check. space: the
+    LatentSpace decoding samples (None: pixels); heldout, total_steps: the trainer's ``log.json``, for the plateau.
+    Errors of samples from pure noise go to ``info["unit_start"]``, not judged."""
     base = getattr(data, "data", data)
     space = space if space is not None else getattr(data, "space", None)
     shape = shape or input_shape(D)

@@ -10,14 +10,17 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..text import notation
 from ..train.cache import model_name
+from .gate import stored_files, stored_report
 from .profiles import get_profile
-from .quality import CHECKS, THRESHOLDS, GateReport
-from .stored_gates import gate_frame, gate_row, most_digits, stored_report
+from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
            "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
-           "models_table", "vp_noise_levels", "brightness_spread", "edge_shares"]
+           "models_table", "vp_noise_levels", "brightness_spread", "edge_shares", "stored_gate_table",
+           "replicate_gate_table", "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame",
+           "result_gate_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -30,10 +33,114 @@ CHECK_TEXT = {
 }
 
 
+def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFrame:
+    """The gate table of {name: checkpoint folder} from their stored reports; "not stored" where none is."""
+    rows = []
+    for key, folder in folders.items():
+        rep, cfg = stored_report(folder, weights_root)
+        steps = (cfg.get("train") or {}).get("steps")
+        rows.append(gate_row(key, rep, steps) if rep is not None else {"model": key, "steps": steps,
+                                                                        "gate": "not stored"})
+    return gate_frame(rows).fillna("—")
+
+
+def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
+    """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
+    from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
+
+    root = Path(checkpoint_root or CHECKPOINT_ROOT)
+
+    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
+    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
+
+
+GATE_HEADERS = {"memorisation": "nearest crop"}
+
+
+def gate_row(key: str, rep: GateReport, steps) -> dict:
+    """A gate-table row, unformatted: the verdict, the model's training steps and per check (worst value over samplers
+    and labels, passed), (nan, None) for a check without a value, None for one the model has no rows of."""
+    row = {"model": key, "gate": "passes" if rep.passed else "fails", "steps": steps}
+    for c in CHECKS:
+        g = rep.rows[rep.rows["check"] == c]
+        v, ok = g["value"].dropna(), g["passed"].dropna()
+        worst = float(v.min() if RULES[c] == ">=" else v.max()) if len(v) else np.nan
+        row[c] = None if g.empty else (worst, None if ok.empty or not len(v) else bool(ok.astype(bool).all()))
+    return row
+
+
+def column_digits(values, figures: int = 2, most: int = 4) -> int:
+    """A column's decimals: ``figures`` significant figures of its smallest non-zero value, 2 to ``most``."""
+    v = np.abs(np.asarray([x for x in values if isinstance(x, (int, float)) and np.isfinite(x) and x != 0], float))
+    if not len(v):
+        return 2
+    return int(min(most, max(2, figures - 1 - int(np.floor(np.log10(v.min()))))))
+
+
+def most_digits(check: str) -> int:
+    """Two decimals beyond the check's threshold's own (0.1 -> 3, 0.02 -> 4, 2 -> 2)."""
+    text = f"{THRESHOLDS[check]:g}"
+    return (len(text.split(".")[1]) if "." in text else 0) + 2
+
+
+def gate_frame(rows: list[dict]) -> pd.DataFrame:
+    """``gate_row``s as shown: the verdict, then each check's worst value at one precision per column, a failure
+    marked "✗", "n/a" where not judged, "∞" if infinite, "—" where the model has no such check."""
+    nb = "\u00a0"
+    out = [{k: r.get(k) for k in ("model", "gate")} for r in rows]
+    for c in CHECKS:
+        cells = [r.get(c) for r in rows]
+        digits = column_digits([x[0] for x in cells if x is not None and x[1] is not None], most=most_digits(c))
+        for o, x in zip(out, cells):
+            if x is None:
+                o[c] = "—"
+            elif x[1] is None or (isinstance(x[0], float) and np.isnan(x[0])):
+                o[c] = "n/a"
+            else:
+                o[c] = ("∞" if np.isinf(x[0]) else f"{x[0]:.{digits}f}") + ("" if x[1] else f"{nb}✗")
+    return (pd.DataFrame(out, columns=["model", "gate", *CHECKS]).set_index("model")
+            .rename(columns=GATE_HEADERS))
+
+
+def _current_status(name: str) -> tuple[bool, str] | None:
+    """(passed, failures in words) of the report stored now with checkpoint ``name`` by this version of the gate;
+    None when there is none (a user's model, or a report of an older gate version)."""
+    from .models import CHECKPOINT_ROOT
+
+    for d, cfg in stored_files(Path(CHECKPOINT_ROOT) / name):
+        if not isinstance(d, dict):
+            continue
+        if (cfg.get("model") or {}).get("parameterization") == "flow" and \
+                (d.get("settings") or {}).get("deterministic") != "Heun":
+            continue  # a flow model is judged with Heun's steps (trained_report); a report made otherwise is not
+        if d.get("version") == GATE_VERSION and "passed" in d:
+            rep = GateReport.from_dict(d)
+            return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
+    return None
+
+
+def result_gate_table(attrs: dict) -> pd.DataFrame:
+    """The models a result was computed with, one row each: model (its name, without the content hash), gate
+    ("passes" / "below the gate": the verdict of the gate report stored now with the same weights, else the one
+    recorded with the result), recorded (the verdict recorded when the result was computed) and failures (the failed
+    checks, thresholds in the book's notation). Empty when the result records no model."""
+    try:
+        used = json.loads(attrs.get("model_gate") or "null")
+    except (TypeError, ValueError):
+        used = None
+    word = {True: "passes", False: "below the gate"}
+    rows = []
+    for k, v in (used or {}).items():
+        passed, failures = _current_status(k) or (bool(v.get("passed")), v.get("failures") or "")
+        rows.append({"model": model_name(k), "gate": word[bool(passed)], "recorded": word[bool(v.get("passed"))],
+                     "failures": notation(str(failures or ""))})
+    return pd.DataFrame(rows, columns=["model", "gate", "recorded", "failures"])
+
+
 def thresholds_table() -> pd.DataFrame:
     """Each check, what it measures and its rule."""
-    rules = {c: ("at least" if c == "memorisation" else "below" if c == "plateau" else "at most") for c in CHECKS}
-    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[c]} {THRESHOLDS[c]:g}"}
+    rules = {"<=": "at most", ">=": "at least", "<": "below"}
+    return pd.DataFrame([{"check": c, "measures": CHECK_TEXT[c], "passes when": f"{rules[RULES[c]]} {THRESHOLDS[c]:g}"}
                          for c in CHECKS])
 
 

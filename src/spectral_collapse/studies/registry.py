@@ -24,6 +24,7 @@ class Study:
     reads: tuple = ()                       # studies (same dataset and profile) whose results this one takes
     export: Callable | None = None          # (its results or None, reader's spec) -> what readers record as input
     takes_model: bool = False               # runs on a user's model (knobs model / models) instead of training
+    declares: tuple = ()                    # variables every results file holds, whatever its knobs, dataset or model
 
 
 # --- shared knobs ---------------------------------------------------------------------------------------------
@@ -47,6 +48,7 @@ _WEAK = Param("bool", None, "run on a model below the quality gate (studies.qual
               "model; quick and paper refuse one below the gate unless the profile lists it among its allowed weak "
               "models: the profile's allow_weak_models)")
 _USER = {"data_options": _DATA, "model": _MODEL, "models": _MODELS, "allow_weak_model": _WEAK}
+_TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
 _ABLATION = {"seeds": _SEEDS, "methods": _METHODS, "factors": _FACTORS, **_USER}
 
 
@@ -72,7 +74,7 @@ _ablation = _lazy("ablations", "run_ablation_spec")
 _LIST = [
     Study("model_quality", "Are the models good enough?", {
         "keys": Param("list[str]", None, "models of the model set (studies.models.MODEL_SET) to measure; None: all"),
-    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",)),
+    }, _lazy("model_quality", "run_model_quality"), datasets=("ihc-sr",), declares=("passed",)),
     Study("pareto", "OVG step sizes: Pareto sweep", {
         "eta_hf": Param("list[float]", None, "eta_HF grid; None: the profile's (log-spaced around the default)",
                         minimum=0),
@@ -86,28 +88,27 @@ _LIST = [
                       choices=("maximin", "knee")),
         "extend": Param("int", 1, "times the grid grows one step past an edge a choice sits on", optional=False,
                         minimum=0), **_USER,
-    }, _pareto, export=_pareto_export, takes_model=True),
+    }, _pareto, export=_pareto_export, takes_model=True, declares=("psnr", "s_hf", "s_lf", "chosen", "failed")),
     Study("main_results", "Main results", {"seeds": _SEEDS, "methods": _METHODS, **_USER}, _main_results,
-          reads=("pareto",),
-          export=_main_export, takes_model=True),
+          reads=("pareto",), export=_main_export, takes_model=True, declares=_TRANSLATION),
     Study("pca_collapse", "PCA collapse of inverted latents", {
         "methods": _METHODS, "factors": _FACTORS, "n_latents": _N_LATENTS, "seed": _SEED, **_USER,
-    }, _latents, reads=("pareto",), takes_model=True),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("cev", "k90", "norm_ratio")),
     Study("gaussianity", "Gaussianity of inverted latents", {
         "methods": _METHODS, "n_latents": _N_LATENTS, "seed": _SEED,
         "bins": Param("int", 30, "histogram bins", optional=False, minimum=1), **_USER,
-    }, _latents, reads=("pareto",), takes_model=True),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("ks_d", "norm_ratio", "s_g")),
     Study("decorrelation", "Patch decorrelation of inverted latents", {
         "seeds": _SEEDS, "methods": _METHODS, "n_latents": _N_LATENTS,
         "steps_grid": Param("list[int]", None, "step counts; None: (steps/5, steps/2, steps) of the profile",
                             minimum=2), **_USER,
-    }, _latents, reads=("pareto",), takes_model=True),
+    }, _latents, reads=("pareto",), takes_model=True, declares=("s_dc", "norm_ratio")),
     Study("velocity", "Spectral velocity of inversion", {
         "methods": _METHODS,
         "n_samples": Param("int", 4, "test inputs averaged per heatmap", optional=False, minimum=1),
         "space": Param("str", "vp", "coordinates of the updates", optional=False, choices=("vp", "sigma")),
         "seed": _SEED, **_USER,
-    }, _velocity, reads=("pareto",), takes_model=True),
+    }, _velocity, reads=("pareto",), takes_model=True, declares=("log_power",)),
     Study("ovg_schedule", "Where OVG must act: guidance schedules", {
         "schedules": Param("list[str]", None, "OVG schedules compared with DDIM and full OVG; None: low, mid, high "
                            "(thirds of the inversion steps, low = lowest sigma), first_half, last_half, every_2, "
@@ -115,23 +116,21 @@ _LIST = [
         "timing_images": Param("int", 8, "test inputs of the one timed translation per method", optional=False,
                                minimum=1),
         **_USER,
-    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=True),
+    }, _lazy("schedule", "run_ovg_schedule"), reads=("pareto",), takes_model=True,
+       declares=("psnr", "s_hf", "s_lf", "failed")),
     Study("metric_validation", "Validation of the metrics", {
         "kappas": Param("list[float]", None, "filter cutoffs (fractions of Nyquist); None: 0.1 ... 0.8", minimum=0),
         "n_real": Param("int", 64, "held-out real images for the filter test", optional=False, minimum=2),
         "data_options": _DATA,
-    }, _metric_validation, reads=("main_results",)),
-    Study("backbone_ablation", "Backbone ablation: U-Net vs DiT", _ABLATION, _ablation, datasets=("ihc-sr",),
-          reads=("pareto",)),
-    Study("space_ablation", "Data-space ablation: pixel vs latent", _ABLATION, _ablation, datasets=("ihc-sr",),
-          reads=("pareto",)),
-    Study("scale_factor", "Scale-factor ablation", _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",)),
-    Study("eps_vs_x0", "Prediction target, ε-prediction vs x0-prediction", _ABLATION, _ablation, datasets=("ihc-sr",),
-          reads=("pareto",)),
+    }, _metric_validation, reads=("main_results",), declares=("slope", "pearson", "spearman")),
+    *(Study(name, title, _ABLATION, _ablation, datasets=("ihc-sr",), reads=("pareto",), declares=_TRANSLATION)
+      for name, title in (("backbone_ablation", "Backbone ablation: U-Net vs DiT"),
+                          ("space_ablation", "Data-space ablation: pixel vs latent"),
+                          ("scale_factor", "Scale-factor ablation"),
+                          ("eps_vs_x0", "Prediction target, ε-prediction vs x0-prediction"))),
     Study("seed_spread", "Training seeds: how far the numbers move between training runs",
-          {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation,
-          datasets=("ihc-sr", "ihc-edges"),
-          reads=("pareto",)),
+          {k: v for k, v in _ABLATION.items() if k != "factors"}, _ablation, datasets=("ihc-sr", "ihc-edges"),
+          reads=("pareto",), declares=_TRANSLATION),
     Study("flow_collapse", "Flow matching: does flow inversion collapse?", {
         "seeds": _SEEDS,
         "methods": Param("list[str]", None, "labels on the flow model; None: ddim, ddim_x1.15 (the inverted latent "
@@ -141,7 +140,7 @@ _LIST = [
         "eta_lf": Param("float", None, "OVG's eta_LF on the flow model; None: tuned on the flow model (a Pareto "
                         "sweep of OVG on the validation crops)", minimum=0),
         **_USER,
-    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",)),
+    }, _lazy("flow_collapse", "run_flow_collapse"), datasets=("ihc-sr",), declares=_TRANSLATION),
     Study("cost", "Cost per inversion step", {
         "results_file": Param("str", "benchmarks/results/latest.json", "written by `python -m benchmarks`"),
     }, datasets=("ihc-sr",)),
@@ -172,26 +171,9 @@ def study_spec(name: str, *, dataset: Any = "ihc-sr", profile: Any = "quick", **
     return make_spec(name, get_study(name).params, dataset=dataset, profile=profile, **raw)
 
 
-# The variables every results file of a study holds, whatever its knobs, dataset or model: a stored file without one
-# is incomplete and computed again by ``pipeline.runner.run_study``, with a note in the chapter.
-_TRANSLATION = ("psnr", "s_hf", "s_lf", "s_g", "failed")
-DECLARED: dict[str, tuple[str, ...]] = {
-    "main_results": _TRANSLATION,
-    "backbone_ablation": _TRANSLATION,
-    "space_ablation": _TRANSLATION,
-    "scale_factor": _TRANSLATION,
-    "eps_vs_x0": _TRANSLATION,
-    "seed_spread": _TRANSLATION,
-    "flow_collapse": _TRANSLATION,
-    "pareto": ("psnr", "s_hf", "s_lf", "chosen", "failed"),
-    "ovg_schedule": ("psnr", "s_hf", "s_lf", "failed"),
-    "gaussianity": ("ks_d", "norm_ratio", "s_g"),
-    "decorrelation": ("s_dc", "norm_ratio"),
-    "pca_collapse": ("cev", "k90", "norm_ratio"),
-    "velocity": ("log_power",),
-    "metric_validation": ("slope", "pearson", "spearman"),
-    "model_quality": ("passed",),
-}
+# A stored file without one of a study's declared variables is incomplete and computed again by
+# ``pipeline.runner.run_study``, with a note in the chapter.
+DECLARED: dict[str, tuple[str, ...]] = {s.name: s.declares for s in _LIST if s.declares}
 
 
 def missing_variables(study: str, ds) -> list[str]:

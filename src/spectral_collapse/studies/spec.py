@@ -60,9 +60,10 @@ class Param:
     def _check(self, name: str, v: Any) -> Any:
         if self.choices and v not in self.choices:
             raise ValueError(f"{name}={v!r} is not valid; valid values: {', '.join(map(str, self.choices))}")
-        if self.minimum is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v < self.minimum:
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if number and self.minimum is not None and v < self.minimum:
             raise ValueError(f"{name}={v!r} must be >= {self.minimum:g}")
-        if self.maximum is not None and isinstance(v, (int, float)) and not isinstance(v, bool) and v > self.maximum:
+        if number and self.maximum is not None and v > self.maximum:
             low = "" if self.minimum is None else f"from {self.minimum:.15g} "
             raise ValueError(f"{name}={v!r} is out of range; give a value {low}up to {self.maximum:.15g}")
         return v
@@ -83,34 +84,26 @@ def _as_list(name: str, value: Any) -> list:
     return [value]
 
 
+_HINTS = {"int": "a whole number such as 3", "float": "a number such as 1e-6", "bool": "True or False", "str": "a string"}
+
+
 def _scalar(name: str, v: Any, kind: str) -> Any:
     """One value as ``kind``: whole numbers only for int (no 1.7, no True), finite numbers for float."""
-    hint = {"int": "a whole number such as 3", "float": "a number such as 1e-6", "bool": "True or False",
-            "str": "a string"}[kind]
-    if kind == "str":
-        if isinstance(v, (bool, list, tuple, dict)) or v is None:
-            raise TypeError(f"{name} must be {hint}, got {v!r}")
-        return str(v)
-    if kind == "bool":
-        if isinstance(v, bool):
-            return v
-        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
-            return v.strip().lower() == "true"
-        raise TypeError(f"{name} must be {hint}, got {v!r}")
-    if isinstance(v, str):   # a bool, given or parsed, is refused below
+    if kind == "bool" and isinstance(v, str) and v.strip().lower() in ("true", "false"):
+        return v.strip().lower() == "true"
+    if kind in ("int", "float") and isinstance(v, str):   # a bool, given or parsed, is refused below
         try:
             v = json.loads(v.strip())
         except json.JSONDecodeError:
-            raise TypeError(f"{name} must be {hint}, got {v!r}") from None
-    if kind == "int":
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise TypeError(f"{name} must be {hint}, got {v!r}")
-        return int(v)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-        raise TypeError(f"{name} must be {hint}, got {v!r}")
-    return float(v)
+            raise TypeError(f"{name} must be {_HINTS[kind]}, got {v!r}") from None
+    if kind == "int" and isinstance(v, float) and v.is_integer():
+        v = int(v)
+    number = isinstance(v, (int, float)) and not isinstance(v, bool)
+    ok = {"str": v is not None and not isinstance(v, (bool, list, tuple, dict)), "bool": isinstance(v, bool),
+          "int": number and isinstance(v, int), "float": number and math.isfinite(v)}[kind]
+    if not ok:
+        raise TypeError(f"{name} must be {_HINTS[kind]}, got {v!r}")
+    return str(v) if kind == "str" else float(v) if kind == "float" else v
 
 
 def freeze(value: Any) -> Any:

@@ -1,9 +1,8 @@
 """Results storage: one ``xr.Dataset`` per (study, dataset, profile) as a netCDF4 file (h5netcdf), written atomically
-(temporary file, fsync, ``os.replace``) with provenance and a checksum of its contents (``content_sha256``) that
+(``train.cache.atomic_write_bytes``) with provenance and a checksum of its contents (``content_sha256``) that
 :func:`load_results` verifies."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as _dt
 import errno
@@ -14,13 +13,14 @@ import os
 import platform
 import re
 import subprocess
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
+
+from ..train.cache import atomic_write_bytes
 
 __all__ = ["save_results", "load_results", "results_path", "provenance", "sanitise_attrs",
            "PROVENANCE_PACKAGES", "ResultsFileError", "ResultsChecksumError", "DiskFullError", "restore_list_attrs",
@@ -212,38 +212,20 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike, *, add_provenance: boo
         var.attrs = _mark_lists(sanitise_attrs(ds.variables[name].attrs))
     # the checksum of the file as a reader gets it back (netCDF changes the form of some attributes)
     out.attrs[CHECKSUM] = content_digest(xr.load_dataset(io.BytesIO(out.to_netcdf(engine=ENGINE)), engine=ENGINE))
-    _write_atomic(path, bytes(out.to_netcdf(engine=ENGINE)))
-    return path
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    """``data`` into a temporary file beside ``path``, fsynced and renamed over it (the rename made durable too)."""
-    tmp = None
+    data = bytes(out.to_netcdf(engine=ENGINE))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.errno in _NO_SPACE:
-            full = DiskFullError(
-                f"no space left to write {path.name} ({len(data) / 1e6:.1f} MB) in {path.parent.resolve()} "
-                f"({os.strerror(err.errno)}); nothing was stored there and an earlier file of that name is "
-                f"unchanged. Free space on that disk, or write elsewhere (run_study(..., results_root=...), CLI "
-                f"--results-root; the cell cache: SPECTRAL_COLLAPSE_CACHE), then run the same command again")
-            full.errno = err.errno
-            raise full from err
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        atomic_write_bytes(path, data)   # temporary file beside path, fsynced, renamed over it
+    except OSError as err:
+        if err.errno not in _NO_SPACE:
+            raise
+        full = DiskFullError(
+            f"no space left to write {path.name} ({len(data) / 1e6:.1f} MB) in {path.parent.resolve()} "
+            f"({os.strerror(err.errno)}); nothing was stored there and an earlier file of that name is "
+            f"unchanged. Free space on that disk, or write elsewhere (run_study(..., results_root=...), CLI "
+            f"--results-root; the cell cache: SPECTRAL_COLLAPSE_CACHE), then run the same command again")
+        full.errno = err.errno
+        raise full from err
+    return path
 
 
 def _recompute_hint(path: Path) -> str:
