@@ -12,18 +12,11 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["file_sha256", "read_sha256", "tree_sha256", "forget_hashes", "SETTLED_NS"]
+__all__ = ["file_sha256", "read_sha256", "tree_sha256", "SETTLED_NS"]
 
 SETTLED_NS = 2_000_000_000   # a file's st_ctime must be this much older than its hashing for the digest to be kept
 _KNOWN: dict[str, tuple[tuple, str]] = {}   # absolute path -> (stat stamp, sha256)
-
-
 _LOCK = threading.Lock()
-
-
-def forget_hashes() -> None:
-    """Forget every hash this process keeps, so the next request reads each file again (cost measurements)."""
-    _KNOWN.clear()
 
 
 def read_sha256(path: str | os.PathLike) -> str:
