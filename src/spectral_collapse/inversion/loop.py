@@ -2,12 +2,8 @@
 
 As k-diffusion's ``sample_euler(model, x, sigmas)``: a method is a function of (denoiser, x, sigmas) and inversion
 is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, Eq. 14) is a drift added after the base
-step, sharing its network forward (``Context.first``). Per-trajectory state lives in ``Context``.
-
-Optional method hooks: ``start(D, x0, sigmas, ctx) -> (x, first_step)`` replaces the first inversion steps (TABA);
-``finish(D, x, sigmas, ctx)`` runs after the inversion (Null-Class, DirectInversion) and leaves what sampling needs
-in ``ctx.state["handoff"]`` (``Trajectory.handoff``; ``translate`` passes it on); ``pair_state = True``: the state
-is two coupled latents stacked as (2, B, C, H, W) (EDICT, BDIA), component 0 the primary one."""
+step, sharing its network forward (``Context.first``). Optional method hooks: ``start`` (TABA), ``finish`` (leaves
+``ctx.state["handoff"]`` for sampling) and ``pair_state`` (EDICT, BDIA: a (2, B, C, H, W) state), ARCHITECTURE.md."""
 from __future__ import annotations
 
 import hashlib
@@ -45,10 +41,8 @@ def mix_seed(*parts) -> int:
 
 @dataclass
 class Context:
-    """Per-trajectory state shared by the loop, the method and the guidance term.
-
-    label: (B,) class labels (0 source, 1 target, 2 null); direction: "invert" or "sample"; seeds: one per sample,
-    every random draw keyed by (seed, key) (``randn``); x_ref: the source image for guidance terms (OVG's x0_ref)."""
+    """Per-trajectory state shared by the loop, the method and the guidance term: labels (0 source, 1 target, 2 null),
+    direction ("invert" / "sample"), per-sample seeds keying every draw (``randn``), OVG's source image ``x_ref``."""
 
     label: torch.Tensor
     direction: str
@@ -200,13 +194,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
               direction: str | None = None, seeds: list[int] | None = None, cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None,
               callback: Callable | None = None, on_nonfinite: str = "mark", progress: bool = False, ctx: Context | None = None,
               desc: str | None = None, state: dict | None = None) -> Trajectory:
-    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
-
-    callback(i, sigma, sigma_next, x, x_next, ctx) runs after every step (x_next includes guidance). on_nonfinite:
-    "mark" records each sample's first non-finite step and goes on (once every sample has failed and no callback
-    watches, the remaining steps are skipped and the state is NaN); "raise" raises NonFiniteError. state: the initial
-    ``ctx.state`` (an inversion's ``handoff``). Pair-state methods: an inversion returns the (2, B, ...) pair, a
-    sampling pass the primary latent, with the pair in ``ctx.state["pair"]``."""
+    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling), one method step per interval; then
+    ``callback(i, sigma, sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" records each sample's first non-finite
+    step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
@@ -310,15 +300,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               cfg_scale: float = 1.0, sample_cfg_scale: float | None = None, sampler: Method | None = None,
               D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
               progress: bool = False, warn_norm: bool = True) -> Translation:
-    """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
-
-    ``x_src``: float images (B, C, H, W), converted to the model's precision (``checks.entry_images``). The sampler
-    defaults to ``method.sampler()`` where defined (TABA: its base), else the method. Guidance applies to inversion
-    only (paper Sec. 5); the inversion's ``handoff`` seeds the sampling pass; pair-state methods sample from the pair
-    (``x_T`` / ``latent`` hold its primary). Two models (DDIB): ``D`` inverts and ``D_sample`` samples (a
-    ``ModelPair`` brings its target as the default). A latent model (``D.latent_space``) takes images: encoded,
-    translated, decoded. ``warn_norm``: one warning when a finite latent's ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``.
-    ``progress``: True draws bars; an object with ``update(n)`` is advanced once per step."""
+    """Unpaired translation: invert float images ``x_src`` (B, C, H, W) under the source label, guided (paper Sec. 5),
+    then sample under the target label with ``method.sampler()`` (else the method) on ``D_sample`` (DDIB; a
+    ``ModelPair``'s target). A latent model takes images: encoded, translated, decoded."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     x_src = entry_images(D, x_src, "x_src")

@@ -91,10 +91,8 @@ def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
 
 def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
                  K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
-    """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)), channel mean, from the band's coefficients.
-
-    x, y: (B, C, H, W); ``mask`` (B, H, W) bool selects the interior SSIM-map pixels averaged (NaN where none).
-    Requires ``narrow_band(H, W, kappa)``."""
+    """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)) of (B, C, H, W) images, channel mean, from
+    the band's coefficients; ``mask`` (B, H, W) bool as in ``image.ssim``. Requires ``narrow_band(H, W, kappa)``."""
     x = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
     y = y if isinstance(y, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(y))
     if x.shape != y.shape or x.ndim != 4:

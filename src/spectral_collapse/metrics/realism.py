@@ -1,13 +1,6 @@
-"""Texture scores that tell texture from noise: luminance and chroma detail apart, and a distance between the
-distribution of a set of crops and real target crops.
-
-S_HF (Eq. 40) sums level-1 wavelet detail energy over RGB, so colour speckle and tissue grain of the same energy
-score alike. Here: ``ycbcr`` (BT.601, chroma centred at 0); ``hf_energy_luma_chroma`` and the log ratios
-``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma`` against a paired truth or a reference set (energies below
-``FLAT`` count as ``FLAT``); ``hf_coherence`` (largest eigenvalue over trace of the RGB detail covariance: 1
-coherent, 1/3 independent noise); ``wavelet_features`` and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel,
-Binkowski et al. 2018) between wavelet statistics of two crop sets z-scored by the reference (no network needed),
-with bootstrap intervals over crops (``kid_interval``, ``paired_kid_difference``)."""
+"""Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
+``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
+between z-scored wavelet statistics of a crop set and real target crops, with bootstrap intervals over crops."""
 from __future__ import annotations
 
 import warnings

@@ -1,14 +1,9 @@
-"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44).
+"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope``
+and the Symmlet it selects (Eq. 37), ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf``
+(Eq. 40), ``delta_log_e`` = log E - mu, and ``s_lf`` (Eq. 41-44, with the grayscale-and-mask variant for edge maps).
 
-- ``spectrum_slope`` / ``wavelet_order``: slope of the real images' radially averaged log power spectrum and the
-  Symmlet ``sym{ceil(|s|)}`` it selects (Eq. 37).
-- ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf`` (Eq. 40) and ``delta_log_e`` = log E - mu.
-- ``s_lf``: SSIM of the ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
-  grayscale-and-mask variant for edge maps.
-
-S_HF depends on the pixel units (rescaling by a shifts log E and mu by 2 ln a): real 32-px crops score ~0.36 in
-[0, 1] and ~0.97 in [0, 255]. The paper does not say; the default is ``unit="uint8"``, with ``delta_log_e`` beside it.
-Reference statistics of an image set are cached in memory by a hash of its bytes (``clear_reference_cache``)."""
+S_HF depends on the pixel units, which the paper does not give: the default is ``unit="uint8"`` (real 32-px crops
+score ~0.97; ~0.36 in [0, 1]). Reference statistics are cached in memory by a hash of the images' bytes."""
 from __future__ import annotations
 
 import functools
@@ -63,10 +58,8 @@ def _cached_reference(fn):
 
 @_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
-    """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
-
-    The images' radially averaged log10 spectra are averaged (App. B.4) and a line fitted per channel over the bins in
-    ``band`` (the paper's [0.005, 0.4]; DC excluded). Independent of pixel units."""
+    """Slope of the images' mean radially averaged log10 power vs log10 frequency over ``band`` (App. B.4, the
+    paper's [0.005, 0.4] cycles/pixel), fitted per channel and averaged; independent of pixel units."""
     x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
@@ -85,11 +78,8 @@ def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
                   per_coefficient: bool = False, drop_border: int = 0, chunk: int = 8) -> np.ndarray:
-    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, summed over cH, cV, cD and the channels.
-
-    ``unit``: pixel scale before the transform, "uint8" [0, 255], "unit" [0, 1] or "signed" (the [-1, 1] input).
-    ``mode``: pywt's boundary mode. ``drop_border``: coefficients removed at each edge of every band.
-    ``per_coefficient``: divide E by the number of coefficients. Energies of 0 give -inf. ``chunk`` images at a time."""
+    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy over cH, cV, cD and the channels, pixels scaled
+    by ``unit`` ("uint8", "unit", "signed"); ``drop_border`` coefficients cut per edge; -inf for zero energy."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -135,10 +125,8 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
 
 
 def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
-
-    The paper's kappa = 0.06 of Nyquist keeps only DC at 32 px; ``kappa_for_size(32)`` = 0.48 keeps its structures.
-    Clamped to sqrt(2) (everything kept)."""
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``
+    (``kappa_for_size(32)`` = 0.48; the paper's 0.06 keeps only DC there), at most sqrt(2)."""
     return min(kappa * reference_size / size, math.sqrt(2))
 
 
@@ -148,15 +136,9 @@ _S_LF_VALUE_RANGES = ("unit", "signed")
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
          data_range: float | None = None, win_size: int = 7, chunk: int = 8, route: str = "auto",
          value_range: str = "unit") -> np.ndarray:
-    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels.
-
-    ``kappa``: the cutoff as a fraction of Nyquist (the paper's 0.06 is for 256 px; else ``kappa_for_size(H)``; a
-    warning where it keeps only DC). Edge-map conditions: ``gray=True`` (BT.601 luma) and ``mask="nonwhite"`` (pixels
-    whose condition luma is below ``white_threshold``, in [-1, 1] units), or a bool mask (B, H, W) / (H, W) that
-    averages the SSIM map (border of (win_size - 1) // 2 excluded). ``value_range``: "unit" scores (x + 1) / 2 with
-    data_range 1 (the authors' code), "signed" the [-1, 1] values with data_range 2; SSIM's luminance term tells them
-    apart. ``route``: "direct" (FFT low-pass, ``image.ssim``), "bandlimited" (``metrics.bandlimited``, equal to
-    round-off, ~10x faster at 256 px; float32 when both inputs are) or "auto" (band-limited where ``narrow_band``)."""
+    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels; edge maps:
+    ``gray=True`` and ``mask="nonwhite"`` (or a bool mask); ``value_range`` "unit" (authors' code) or "signed";
+    ``route`` "bandlimited" (metrics/bandlimited.py, ~10x faster at 256 px), "direct" or "auto"."""
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
     if value_range not in _S_LF_VALUE_RANGES:

@@ -1,14 +1,10 @@
-"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline).
+"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline): torchvision's
+``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (LPIPS) and clean-fid's ``inception-2015-12-05.pt``
+in the temporary folder or ``$SPECTRAL_COLLAPSE_INCEPTION``, downloaded only where downloads are allowed.
 
-- LPIPS (lpips 0.1.4, AlexNet): ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (torchvision's
-  cache); the linear heads ship inside the lpips wheel.
-- FID / KID (clean-fid 0.1.35, "clean"): the TorchScript ``inception-2015-12-05.pt`` in the temporary folder (as
-  clean-fid expects), or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION`` or the ``path`` argument.
-
-A missing file is downloaded (with a socket timeout) only where downloads are allowed (``allow_download``, else
-not ``data.download.is_offline()``). ``on_missing="nan"`` (default) gives a :class:`WeightStatus` whose ``reason``
-is stored beside the NaN values; ``"raise"`` raises :class:`MissingWeightsError`. Behind a firewall, copy the two
-files there (``ALEXNET_URL``, ``INCEPTION_URL``)."""
+``on_missing="nan"`` gives a :class:`WeightStatus` whose ``reason`` is stored beside the NaN values; ``"raise"``
+raises :class:`MissingWeightsError`. Behind a firewall, copy the two files there (``ALEXNET_URL``,
+``INCEPTION_URL``)."""
 from __future__ import annotations
 
 import os

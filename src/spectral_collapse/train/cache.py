@@ -1,9 +1,6 @@
-"""Checkpoint folders named by a hash of the full configuration, reused when present.
-
-A folder ``<name>-<hash12>/`` holds config.json, model and EMA safetensors, ``weights.sha256.json`` (checked on every
-load), log.json and DONE, and ``resume/`` + ``resume.old/`` while training runs. Every write is a renamed temporary
-file. Processes that need the same checkpoint take turns under a lock on ``<name>-<hash12>/.lock``.
-"""
+"""Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration, reused when present: config.json,
+model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE; every write a renamed
+temporary file; processes that need the same checkpoint take turns under a lock on ``.lock`` inside it."""
 from __future__ import annotations
 
 import hashlib
@@ -144,10 +141,8 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Content digest of a checkpoint folder's weights (the digest of its verified ``weights.sha256.json``).
-
-    ``DAMAGED`` when weights do not match their record or have none; None for a folder without weights or a user's
-    diffusers model folder (its files enter the study's key instead, ``studies.content.content_inputs``)."""
+    """Content digest of a checkpoint folder's weights (that of its verified ``weights.sha256.json``); ``DAMAGED``
+    when weights do not match their record or have none; None without weights or for a user's diffusers folder."""
     folder = Path(folder)
     if (folder / HASH_FILE).is_file():
         try:

@@ -1,9 +1,6 @@
-"""Held-out denoising loss: the training objective on crops the model never sees, with fixed noise draws.
-
-Evaluated on the EMA weights every ``HELDOUT_EVERY`` steps on the paired test split, noised once in each of
-``BANDS`` equal-probability bands of the objective's own noise distribution, with draws from ``HELDOUT_SEED`` (the
-training stream is untouched). The mean over bands estimates the training loss on unseen data (``studies.quality``).
-"""
+"""Held-out denoising loss: the training objective on the test split's crops with fixed noise draws, one in each of
+``BANDS`` equal-probability bands of the objective's noise distribution, on the EMA weights every ``HELDOUT_EVERY``
+steps; the mean over bands estimates the training loss on unseen data (``studies.quality``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,16 +1,8 @@
 """Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
 
-Each model's step (batch and noise draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph
-with the data set on the device (all 8 dihedral views), and the graphs replay each on a stream of its own; on a CPU
-the same step runs eagerly, model after model. Everything around a step is the trainer's (``train.trainer``):
-checkpoint folders, resume snapshots (either trainer resumes the other's), held-out evaluation, logs, shipping.
-
-Each model draws from its own generator seeded as the trainer's, in the trainer's order: on a CPU a model equals the
-trainer's to the bit; on a GPU (Philox) it is another training run of the same configuration and must pass the
-quality gate on its own. GPU costs: ``benchmarks.gpu_check``.
-
-    trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")
-"""
+Each model's step (draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph with the data on
+the device, replayed on a stream of its own; on a CPU the same step runs eagerly and equals the trainer's to the bit
+(the same generator draws in the same order). Everything around a step is the trainer's ``Run``."""
 from __future__ import annotations
 
 import time
@@ -207,10 +199,8 @@ class Member(Run):
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order.
-
-    device: None for a GPU when one is visible; cuda_graphs=False runs eager steps; stop_after: stop each model after
-    that many total steps (tests); record: a dict that gets the round's figures (model_steps, seconds, ...)."""
+    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order. device: None
+    for a GPU when one is visible; stop_after: total steps per model (tests); record: gets the round's figures."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     with ExitStack() as locks:

@@ -48,11 +48,9 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
                    backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False,
                    table: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
-
-    micro_batch: run the network on chunks of that many samples, each chunk's weighted loss passed to
-    ``backward(part, last)`` at once (the same loss and gradient up to rounding; the return value is then detached).
-    A CUDA generator draws on the GPU (``table`` as in ``sample_sigmas``): the call can be captured in a CUDA graph."""
+    """Mean loss of one batch, every draw from ``generator``. ``micro_batch``: chunks of that many samples, each
+    chunk's weighted loss passed to ``backward(part, last)`` (the result is then detached); a CUDA generator draws on
+    the GPU (``table``), so the call can be captured in a CUDA graph."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):
@@ -76,10 +74,8 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
 
 
 def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.Tensor:
-    """Min-SNR-gamma loss weights (Hang et al. 2023) per sample, SNR = 1 / sigma^2: min(SNR, gamma) / SNR for an eps
-    loss (1 at high noise, gamma sigma^2 below it), min(SNR, gamma) for an x0 loss, min(SNR, gamma) / (SNR + 1) for a
-    v loss. Low-noise levels, whose easy targets dominate the gradient otherwise, count less, so the high-noise
-    levels that decide an image's global colour and layout are learnt sooner."""
+    """Min-SNR-gamma loss weights (Hang et al. 2023), SNR = 1 / sigma^2: min(SNR, gamma) / SNR (eps),
+    min(SNR, gamma) (x0), min(SNR, gamma) / (SNR + 1) (v); the low-noise levels count less."""
     snr = 1.0 / sigma.double().pow(2)
     clipped = snr.clamp(max=gamma)
     w = {"eps": clipped / snr, "x0": clipped, "v": clipped / (snr + 1)}.get(objective)
@@ -90,11 +86,8 @@ def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.T
 
 
 def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
-    """Truncated-SNR loss weights (Salimans and Ho 2022) per sample, SNR = 1 / sigma^2: max(1, sigma^2) on an eps
-    loss, max(1, SNR) on an x0 loss. Either way the loss is max(eps error, x0 error), since an eps model's x0 error
-    is sigma times its eps error. An unweighted eps loss all but ignores the x0 error at high noise, where the
-    image-wide brightness of each channel is decided: there an eps error of e moves the predicted image by sigma e
-    (about 13 e at the top of the scaled-linear schedule)."""
+    """Truncated-SNR loss weights (Salimans and Ho 2022): max(1, sigma^2) on an eps loss, max(1, SNR) on an x0
+    loss, i.e. the loss is max(eps error, x0 error) (an eps model's x0 error is sigma times its eps error)."""
     if objective not in ("eps", "x0"):
         raise ValueError(f"truncated-SNR weighting applies to the eps and x0 objectives, not {objective!r}")
     s2 = sigma.double().pow(2)

@@ -1,8 +1,5 @@
-"""The trainer's files: weights as safetensors, and the resume snapshots that make a killed training continue.
-
-``write_resume`` swaps in a complete snapshot as ``resume/`` (the one before stays as ``resume.old/``);
-``resume_snapshot`` reads the newest readable one. The state is read with ``torch.load(weights_only=True)``.
-"""
+"""The trainer's files: weights as safetensors, and the resume snapshots (``resume/``, the one before kept as
+``resume.old/``) that make a killed training continue; the state is read with ``torch.load(weights_only=True)``."""
 from __future__ import annotations
 
 import hashlib

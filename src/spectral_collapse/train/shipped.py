@@ -1,10 +1,7 @@
 """Trained weights shipped with the repository, so a fresh clone runs any study without training.
 
-``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the checkpoint's JSON files and
-``sha256.json``. ``install(ckpt)`` builds the checkpoint from it (hashes checked, weights widened to float32);
-``export(ckpt)`` writes it and reinstalls ``ckpt``, so numbers come from exactly the weights a clone installs. With
-``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported first (``shipping``).
-"""
+``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the JSON files and ``sha256.json``;
+``install`` builds the checkpoint from it, ``export`` writes it (``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1``: every model)."""
 from __future__ import annotations
 
 import json

@@ -1,10 +1,7 @@
 """Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
 
-Checkpoints are cached by a hash of (model spec, train config, data description) (train/cache.py) and resumable
-after a kill: a resumed run ends with the same weights as an uninterrupted one (CPU, fixed seed; tested). On a CPU a
-batch runs in chunks of ``CPU_MICRO_BATCH`` samples (same loss up to rounding, not in the hash); on a GPU the loss
-is read back every ``LOG_EVERY`` steps so the CPU queues kernels ahead.
-"""
+Checkpoints are cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill
+to the same weights (CPU, fixed seed; tested); a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
 from __future__ import annotations
 
 import copy
@@ -262,10 +259,8 @@ def device_name(device) -> str:
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first.
-
-    With ``spec``, refuse a checkpoint built for another model; a file that cannot be read or has another hash raises
-    CheckpointCorrupt naming it and the fix."""
+    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first;
+    with ``spec``, refuse one built for another model (CheckpointMismatch); unreadable files raise CheckpointCorrupt."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "

@@ -1,8 +1,5 @@
-"""Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue).
-
-``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE + a small KL term), cached like the diffusion
-models; its scaling factor is 1 / std of the posterior means, so the scaled latents have unit variance.
-"""
+"""Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue): an AutoencoderKL
+on a dataset's two pools (MSE + a small KL term), cached like the diffusion models, scaled to unit-variance latents."""
 from __future__ import annotations
 
 import os

@@ -23,10 +23,8 @@ def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
 
 @dataclass(frozen=True)
 class Euler:
-    """DDIM / EDM-Euler step. ``time_label``: network time label during inversion.
-
-    "source": eps at the current level (explicit Euler; the released OVG code, guided-diffusion, BDIA).
-    "destination": ``destination_prediction`` (prompt-to-prompt, diffusers pipelines)."""
+    """DDIM / EDM-Euler step. ``time_label`` during inversion: "source", eps at the current level (the released OVG
+    code, guided-diffusion, BDIA), or "destination" (``destination_prediction``; prompt-to-prompt, diffusers)."""
 
     time_label: str = "source"
 

@@ -25,9 +25,8 @@ __all__ = ["DirectInversion"]
 @dataclass(frozen=True)
 class DirectInversion:
     """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
-
-    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5). pivot_scale:
-    guidance of the pivot (authors: 1). base: the pivot's solver (destination label)."""
+    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5); pivot_scale: the
+    pivot's guidance (authors: 1); base: the pivot's solver."""
 
     guidance_scale: float | None = None
     pivot_scale: float = 1.0

@@ -117,9 +117,8 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 @dataclass(frozen=True)
 class NullClass:
     """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
-
-    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``). pivot_scale: guidance of
-    the pivot DDIM inversion (authors: 1). base: the pivot's solver (authors: destination time label)."""
+    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``); pivot_scale: the pivot's
+    guidance (authors: 1); base: the pivot's solver (authors: destination time label)."""
 
     guidance_scale: float | None = None
     inner_steps: int = 10            # J, at most this many Adam steps per sampling step
