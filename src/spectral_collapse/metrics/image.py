@@ -146,7 +146,7 @@ def lpips(x, y, *, model=None, allow_download: bool | None = None, on_missing: s
     xt, yt = (torch.from_numpy(np.clip(a, -1, 1)).float() for a in _pair(x, y))
     if model is None:
         from .weights import lpips_model
-        model, st = lpips_model("alex", allow_download=allow_download, on_missing=on_missing)
+        model, st = lpips_model(allow_download=allow_download, on_missing=on_missing)
         status = st.reason
         if model is None:
             return np.full(len(xt), np.nan), status

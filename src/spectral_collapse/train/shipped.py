@@ -66,10 +66,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
                                     f"repository (git checkout -- {src}) or delete {src} to train the model instead")
     full, half = _weights(src)
     _clear(ckpt)
-    for name in _KEEP:
-        if (src / name).is_file():
-            (ckpt / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src / name, ckpt / name)
+    _copy_kept(src, ckpt)
     (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / (full + ".tmp")
     save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
@@ -98,6 +95,14 @@ def refresh(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
     return replaced(ckpt, root) and install(ckpt, root)
 
 
+def _copy_kept(src: Path, dest: Path) -> None:
+    """Copy the JSON files (``_KEEP``) that ``src`` has into ``dest``."""
+    for name in _KEEP:
+        if (src / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / name, dest / name)
+
+
 def _clear(ckpt: Path) -> None:
     """Empty a checkpoint folder except its lock file (held by the process installing into it)."""
     ckpt.mkdir(parents=True, exist_ok=True)
@@ -122,10 +127,7 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
     if bad:
         raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")
     save_file(halves, str(dest / half))
-    for name in _KEEP:
-        if (ckpt / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ckpt / name, dest / name)
+    _copy_kept(ckpt, dest)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     atomic_write_json(dest / HASHES, {name: sha256_file(dest / name) for name in files})
     install(ckpt, root)
