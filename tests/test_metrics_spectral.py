@@ -231,7 +231,7 @@ def tissue256():
 def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
     """The band-limited route (coefficients, Dirichlet box, interior synthesis) against the direct one: FFT low-pass
     and the scipy SSIM (itself tested against scikit-image), plain, gray and masked."""
-    from spectral_collapse.metrics.bandlimited import narrow_band
+    from spectral_collapse.metrics.spectral import narrow_band
 
     x = tissue256[:, :, :size, :size]
     gen, cond = np.roll(x, 3, axis=-1)[::-1].copy(), x
@@ -254,7 +254,7 @@ def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
 def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
     from skimage.metrics import structural_similarity
 
-    from spectral_collapse.metrics.bandlimited import lowpass_ssim
+    from spectral_collapse.metrics.spectral import lowpass_ssim
 
     a, b = tissue256[:1], tissue256[1:2]
     lp = [ideal_lowpass(torch.from_numpy(v), 0.06).numpy()[0] for v in (a, b)]
@@ -267,7 +267,7 @@ def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
 
 
 def test_bandlimited_route_applies_only_to_narrow_bands(crops):
-    from spectral_collapse.metrics.bandlimited import band_halfwidth, narrow_band
+    from spectral_collapse.metrics.spectral import band_halfwidth, narrow_band
 
     for n, kappa in ((256, 0.06), (32, 0.48), (31, 0.3), (64, 1.0)):
         f = np.fft.fftfreq(n)

@@ -167,8 +167,7 @@ def model_device(D) -> torch.device | None:
 
 
 def model_dtype(D) -> torch.dtype | None:
-    """The dtype of a denoiser's weights: its first floating parameter of more than one value (None for a module
-    holding none, such as an analytic oracle)."""
+    """The dtype of a denoiser's weights: its first floating parameter of more than one value (None: there is none)."""
     if isinstance(D, torch.nn.Module):
         for t in D.parameters():
             if t.is_floating_point() and t.numel() > 1:
@@ -195,8 +194,7 @@ def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:
 
 
 def images_for_latent_model(D, x: torch.Tensor) -> bool:
-    """Whether ``x`` holds images for a latent model ``D`` (not its latents): other channels than the VAE's latents,
-    or the network's side times the VAE's downsampling."""
+    """Whether ``x`` holds images for a latent model ``D`` (not its latents): not the latents' channels or side."""
     ls = getattr(D, "latent_space", None)
     if ls is None or x.ndim != 4:
         return False
@@ -243,20 +241,11 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
 
 def _check_null_label(D, null_label: int, cfg_scale: float) -> None:
     """Refuse classifier-free guidance on a network whose class embedding has no row for the null label."""
-    net = getattr(D, "net", None)
-    emb = getattr(net, "class_embedding", None)
-    rows = getattr(emb, "num_embeddings", None)
+    rows = getattr(getattr(getattr(D, "net", None), "class_embedding", None), "num_embeddings", None)
     if rows is not None and null_label >= rows:
         raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null_label}, but the network's "
-                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class. Guidance needs a "
-                         f"model trained with a null class (num_class_embeds = classes + 1, labels dropped to it during "
-                         f"training); use cfg_scale=1 with this one")
-
-
-def _labels(label, x):
-    if torch.is_tensor(label) and label.ndim == 1:
-        return label.to(device=x.device, dtype=torch.long)
-    return torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
+                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class: guidance needs a "
+                         f"model trained with one (num_class_embeds = classes + 1); use cfg_scale=1 with this one")
 
 
 def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *, guidance: Guidance | None = None,
@@ -287,8 +276,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
         raise ValueError(f"{type(method).__name__} carries a pair of latents; guidance terms (OVG) need a single-state "
                          f"method such as ddim, heun or taba")
     if ctx is None:
-        ctx = Context(label=_labels(label, primary(x, method)), direction=direction, seeds=list(seeds),
-                      cfg_scale=cfg_scale, x_ref=x_ref)
+        label = (label.to(x.device, torch.long) if torch.is_tensor(label) and label.ndim == 1
+                 else torch.full((B,), int(label), dtype=torch.long, device=x.device))
+        ctx = Context(label=label, direction=direction, seeds=list(seeds), cfg_scale=cfg_scale, x_ref=x_ref)
     if ctx.cfg_scale != 1.0:
         _check_null_label(D, ctx.null_label, ctx.cfg_scale)
     if state is not None:
@@ -372,8 +362,6 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     """Unpaired translation: invert float images ``x_src`` (B, C, H, W) under the source label, guided (paper Sec. 5),
     then sample under the target label with ``method.sampler()`` (else the method) on ``D_sample`` (DDIB; a
     ``ModelPair``'s target). A latent model takes images: encoded, translated, decoded."""
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     x_src = entry_images(D, x_src, "x_src")
     ls = D.latent_space if images_for_latent_model(D, x_src) else None  # images in, images out; x_T stays a latent
     if ls is not None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from ..digest import file_sha256, read_sha256
-from .heldout import BANDS
+from .losses import BANDS
 
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",

@@ -19,8 +19,7 @@ from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
-from .heldout import BANDS, HELDOUT_EVERY, ema_evaluator, heldout_loss
-from .losses import diffusion_loss, to_device
+from .losses import BANDS, HELDOUT_EVERY, diffusion_loss, ema_evaluator, heldout_loss, to_device
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",

@@ -1,7 +1,8 @@
 """Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
 
 Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
-x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls."""
+x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls. ``Heun``: EDM's deterministic second-order
+sampler (Karras et al. 2022, Algorithm 1, S_churn = 0), also used as an inversion (the corrector at the higher level)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,3 +39,16 @@ class Euler:
         else:
             pred = ctx.denoise(D, x, sigma)
         return x + (sigma_next - sigma) * pred.eps  # Euler step ("DDIM step")
+
+
+@dataclass(frozen=True)
+class Heun:
+    """Heun (trapezoidal) step: 2 network forwards per step, 1 when either end of the step is sigma = 0."""
+
+    def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        d_cur = ctx.denoise(D, x, sigma).eps
+        x_euler = x + (sigma_next - sigma) * d_cur  # Euler step
+        if sigma_next == 0 or sigma == 0:
+            return x_euler
+        d_next = ctx.denoise(D, x_euler, sigma_next).eps  # Apply 2nd order correction
+        return x + (sigma_next - sigma) * 0.5 * (d_cur + d_next)
