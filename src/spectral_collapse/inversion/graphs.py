@@ -21,7 +21,7 @@ import torch
 
 from ..models.denoisers import Prediction
 
-__all__ = ["replayed", "graph_stats", "graphs_enabled", "MAX_SLOTS", "WARMUP_CALLS", "ENV"]
+__all__ = ["replayed", "graph_stats", "MAX_SLOTS", "WARMUP_CALLS", "ENV"]
 
 ENV = "SPECTRAL_COLLAPSE_CUDA_GRAPHS"  # "0" turns the graphs off
 MAX_SLOTS = 4       # graphs per kind of call whose outputs may be alive at once (beyond: eager)
@@ -31,22 +31,12 @@ EMULATE = False     # tests: rerun the captured call eagerly in place of a graph
 _RUNNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def graphs_enabled() -> bool:
-    """Whether ``replayed`` may use CUDA graphs (``$SPECTRAL_COLLAPSE_CUDA_GRAPHS`` is not "0")."""
-    return os.environ.get(ENV, "1").strip() != "0"
-
-
-def _device(D):
-    for t in D.parameters():
-        return t.device
-    return None
-
-
 @contextmanager
 def replayed(D):
     """Within the block, calls of ``D`` on a GPU replay CUDA graphs (module docstring); elsewhere nothing changes."""
-    dev = _device(D) if isinstance(D, torch.nn.Module) else None
-    if dev is None or not graphs_enabled() or not (dev.type == "cuda" or EMULATE) or "forward" in vars(D):
+    p = next(D.parameters(), None) if isinstance(D, torch.nn.Module) else None
+    off = os.environ.get(ENV, "1").strip() == "0"
+    if p is None or off or not (p.device.type == "cuda" or EMULATE) or "forward" in vars(D):
         yield D
         return
     runner = _RUNNERS.get(D)
