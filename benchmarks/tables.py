@@ -148,7 +148,7 @@ def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float |
     (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
     from spectral_collapse.inversion import Heun, default_sigmas
     from spectral_collapse.inversion.methods.renoise import ReNoise
-    from spectral_collapse.inversion.methods.taba import TABA
+    from spectral_collapse.inversion.methods.ddim import TABA
 
     from .inversion import build_case, make_model
 

@@ -140,9 +140,7 @@ def frozen_parameters(module: torch.nn.Module):
     """Temporarily set requires_grad=False on all parameters (guidance needs input gradients only)."""
     flags = [(p, p.requires_grad) for p in module.parameters()]
     try:
-        for p, _ in flags:
-            p.requires_grad_(False)
-        yield module
+        yield module.requires_grad_(False)
     finally:
         for p, f in flags:
             p.requires_grad_(f)

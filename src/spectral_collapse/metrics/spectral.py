@@ -37,17 +37,14 @@ def clear_reference_cache() -> None:
     _REFERENCE_CACHE.clear()
 
 
-def _fingerprint(images) -> tuple:
-    """(shape, dtype, blake2b of the bytes) of an image set: equal only for identical content."""
-    a = np.ascontiguousarray(images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images))
-    return a.shape, str(a.dtype), hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
-
-
 def _cached_reference(fn):
     """Memoise a float statistic of a fixed image set by (function, content hash, arguments)."""
     @functools.wraps(fn)
     def wrapper(images, *args, **kw):
-        key = (fn.__name__, _fingerprint(images), args, tuple(sorted(kw.items())))
+        a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+        a = np.ascontiguousarray(a)  # the key holds a hash of its bytes: equal only for equal content
+        content = hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
+        key = (fn.__name__, a.shape, str(a.dtype), content, args, tuple(sorted(kw.items())))
         try:
             hash(key)
         except TypeError:  # an unhashable argument: compute without caching
@@ -79,9 +76,9 @@ def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
 
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
-                  per_coefficient: bool = False, drop_border: int = 0, chunk: int = 8) -> np.ndarray:
+                  chunk: int = 8) -> np.ndarray:
     """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy over cH, cV, cD and the channels, pixels scaled
-    by ``unit`` ("uint8", "unit", "signed"); ``drop_border`` coefficients cut per edge; -inf for zero energy."""
+    by ``unit`` ("uint8", "unit", "signed"); -inf for zero energy."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -94,15 +91,7 @@ def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: 
     for i in range(0, len(x), max(1, int(chunk))) or [0]:
         _, details = pywt.dwt2(a * x[i:i + chunk] + b, wavelet, mode=mode, axes=(-2, -1))
         det = np.stack(details)                               # (3, B, C, h, w)
-        if drop_border:
-            h, w = det.shape[-2:]
-            if 2 * drop_border >= min(h, w):
-                raise ValueError(f"drop_border={drop_border} leaves no coefficient of the {h}x{w} detail bands")
-            det = det[..., drop_border:h - drop_border, drop_border:w - drop_border]
-        energy = np.einsum("kbchw,kbchw->b", det, det)
-        if per_coefficient:
-            energy = energy / (det.size // max(det.shape[1], 1))
-        energies.append(energy)
+        energies.append(np.einsum("kbchw,kbchw->b", det, det))
     energy = np.concatenate(energies)
     with np.errstate(divide="ignore"):
         return np.log(energy)
@@ -132,9 +121,6 @@ def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) ->
     return min(kappa * reference_size / size, math.sqrt(2))
 
 
-_S_LF_VALUE_RANGES = ("unit", "signed")
-
-
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
          data_range: float | None = None, win_size: int = 7, chunk: int = 8, route: str = "auto",
          value_range: str = "unit") -> np.ndarray:
@@ -143,7 +129,7 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
     ``route`` "bandlimited" (``lowpass_ssim``, ~10x faster at 256 px), "direct" or "auto"."""
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
-    if value_range not in _S_LF_VALUE_RANGES:
+    if value_range not in ("unit", "signed"):
         raise ValueError(f"unknown value_range {value_range!r}; valid: 'unit' ([0, 1], default), 'signed' ([-1, 1])")
     if data_range is None:
         data_range = 1.0 if value_range == "unit" else 2.0

@@ -25,7 +25,7 @@ from .losses import BANDS
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
            "write_weight_hashes", "check_weight_hashes", "checkpoint_digest", "DAMAGED",
-           "HASHED_NAME", "model_name", "save_weights", "read_weights", "write_resume", "resume_snapshot", "resume",
+           "HASHED_NAME", "model_name", "save_weights", "read_weights", "write_resume", "resume",
            "restore_generator"]
 
 FORMAT_VERSION = 1
@@ -123,12 +123,9 @@ def is_complete(ckpt: Path) -> bool:
 @contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
     """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
-    waits (saying so on stderr). No lock inside a distributed launch or where ``fcntl`` is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
+    waits (saying so on stderr). No lock inside a distributed launch (POSIX only, as the cell cache)."""
+    import fcntl
+
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         yield
         return
@@ -159,22 +156,17 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
         except CheckpointCorrupt:
             return DAMAGED
         return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
-    if _diffusers_model(folder):
-        return None
+    try:  # a diffusers model folder (save_pretrained: a config.json with _diffusers_version)
+        if "_diffusers_version" in json.loads((folder / "config.json").read_text()):
+            return None
+    except (OSError, ValueError, TypeError):
+        pass
     if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
         return DAMAGED
     return None
 
 
 DAMAGED = "damaged: weights do not match their recorded hashes"
-
-
-def _diffusers_model(folder: Path) -> bool:
-    """Whether ``folder`` is a diffusers model folder (``save_pretrained``: a config.json with ``_diffusers_version``)."""
-    try:
-        return "_diffusers_version" in json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 HASHED_NAME = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint folder: name + 12-digit content hash
@@ -246,11 +238,12 @@ def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
     return net_sd, ema_sd, st
 
 
-def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
-    """The newest readable resume snapshot (then the one before, with a warning), or None when there is none;
-    CheckpointCorrupt naming every file when none can be read."""
+def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple[int, list, list, float]:
+    """Load the newest readable resume snapshot of ``ckpt`` (else the one before, with a warning) into the networks,
+    optimizer, LR scheduler and generator: (step, loss log, held-out log, training seconds so far), or (0, [], [], 0.0)
+    without one; CheckpointCorrupt naming every file when none can be read."""
     fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
-    problems = []
+    problems, snapshot = [], None
     for res in (ckpt / "resume", ckpt / "resume.old"):
         if not res.is_dir():
             continue
@@ -261,17 +254,10 @@ def resume_snapshot(ckpt: Path) -> tuple[dict, dict, dict] | None:
             continue
         if problems:
             warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
-                          RuntimeWarning, stacklevel=3)
-        return snapshot
-    if problems:
+                          RuntimeWarning, stacklevel=2)
+        break
+    if snapshot is None and problems:
         raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
-    return None
-
-
-def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple[int, list, list, float]:
-    """Load the newest resume snapshot of ``ckpt`` into the networks, optimizer (and LR scheduler) and generator;
-    (step, loss log, held-out log, training seconds so far), or a fresh start's (0, [], [], 0.0)."""
-    snapshot = resume_snapshot(ckpt)
     if snapshot is None:
         return 0, [], [], 0.0
     net_sd, ema_sd, st = snapshot

@@ -65,7 +65,10 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
             raise CheckpointCorrupt(f"{src / name} is missing or does not match {src / HASHES}; restore it from the "
                                     f"repository (git checkout -- {src}) or delete {src} to train the model instead")
     full, half = _weights(src)
-    _clear(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    for p in ckpt.iterdir():  # emptied, except the lock file (held by the process installing into it)
+        if p.name != ".lock":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
     _copy_kept(src, ckpt)
     (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / (full + ".tmp")
@@ -101,15 +104,6 @@ def _copy_kept(src: Path, dest: Path) -> None:
         if (src / name).is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src / name, dest / name)
-
-
-def _clear(ckpt: Path) -> None:
-    """Empty a checkpoint folder except its lock file (held by the process installing into it)."""
-    ckpt.mkdir(parents=True, exist_ok=True)
-    for p in ckpt.iterdir():
-        if p.name == ".lock":
-            continue
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
 def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:

@@ -19,8 +19,8 @@ from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
-from .losses import BANDS, HELDOUT_EVERY, diffusion_loss, ema_evaluator, heldout_loss, to_device
-from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
+from .losses import (BANDS, HELDOUT_EVERY, LOG_NORMAL, CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel,
+                     check_objective, diffusion_loss, ema_evaluator, full_config, heldout_loss, to_device)
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
@@ -95,8 +95,10 @@ class Run:
     its own step. ``main``: the process that evaluates and writes (the only one outside a distributed launch)."""
 
     def __init__(self, spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, device, gen,
-                 stop_after: int | None, main: bool = True, lr=None, opt_kw: dict | None = None, scheduler: bool = True):
-        self.spec, self.cfg, self.ckpt, self.device, self.main, self.gen = spec, cfg, ckpt, torch.device(device), main, gen
+                 stop_after: int | None, main: bool = True, lr=None, opt_kw: dict | None = None,
+                 scheduler: bool = True):
+        self.spec, self.cfg, self.ckpt, self.main, self.gen = spec, cfg, ckpt, main, gen
+        self.device = torch.device(device)
         torch.manual_seed(cfg.seed)
         self.D = spec.build().to(self.device)
         self.net = self.D.net
@@ -174,12 +176,6 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         from tqdm.auto import tqdm
         bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True)
 
-    class _Call:  # forward through the (possibly DDP-wrapped) model; attributes from the plain one
-        schedule = getattr(acc.unwrap_model(Dw), "schedule", None)
-
-        def __call__(self, *a):
-            return Dw(*a)
-
     def backward(part, last: bool):
         if last or acc.num_processes == 1:
             acc.backward(part)
@@ -187,7 +183,8 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
             with acc.no_sync(Dw):
                 acc.backward(part)
 
-    call, t0 = _Call(), time.time()
+    # the VP time grid read from the plain model: the loss calls the (possibly DDP-wrapped) one
+    table, t0 = None if cfg.objective in LOG_NORMAL else run.D.schedule.sigmas(), time.time()
     if run.step == 0:
         run.evaluate()
     while run.step < run.end:
@@ -195,9 +192,9 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         drop = torch.rand(y.shape[0], generator=gen) < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, 2), y)
         x, y = to_device(x, acc.device), to_device(y, acc.device)
-        loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
+        loss = diffusion_loss(Dw, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
                               sigma_data=spec.sigma_data, micro_batch=run.micro, backward=backward,
-                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr)
+                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr, table=table)
         if cfg.grad_clip > 0:
             acc.clip_grad_norm_(run.net.parameters(), cfg.grad_clip)
         opt.step()
@@ -243,17 +240,13 @@ def device_name(device) -> str:
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
     import platform
+    import re
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     from ..text import plural
 
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    m = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    cpu = m.group(1).strip() if m else platform.processor() or platform.machine()
     return f"cpu: {cpu}, {plural(torch.get_num_threads(), 'thread')}"
 
 

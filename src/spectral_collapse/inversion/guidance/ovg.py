@@ -10,12 +10,10 @@ At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
     else: u_HF = -eta_HF g_HF, u_LF = -eta_LF g_LF
     x_{t+1} = x_{t+1}^base + u_LF + u_HF                      (Eq. 14)
 
-The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~); the loop runs in x~, so with
-s = D.input_scale(sigma): g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations;
-``OVG.released()`` the authors' code (drifts times a step length, each clipped to clip_frac * ||x_base - x_t||, raw
-x0_ref); ``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md). Both gradients come from
-the base step's single forward (``ctx.first``), as two backward calls (``vjp="separate"``, faster on CPU) or one
-batched call (``"batched"``); they agree to round-off (tested)."""
+The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~): with s = D.input_scale(sigma),
+g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations, ``OVG.released()`` the authors' code and
+``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md); ``GuidanceSchedule`` picks the
+guided steps."""
 from __future__ import annotations
 
 import math
@@ -125,11 +123,6 @@ def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta
     return u_hf, u_lf
 
 
-def _unfit(v: float) -> str:
-    """Why a step size is refused, in words (a message never prints nan or inf)."""
-    return "not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})"
-
-
 @dataclass(frozen=True)
 class OVG:
     """OVG drift. Defaults follow the paper's equations; see ``released()`` for the authors' code."""
@@ -153,8 +146,8 @@ class OVG:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"OVG {name} must be a real number, got {type(v).__name__} {v!r}"
                                 + ("; e.g. OVG(eta_hf=2e-6, eta_lf=5e-3)" if name.startswith("eta") else ""))
-        bad = [f"{n} is {_unfit(v)}" for n, v in (("eta_hf", self.eta_hf), ("eta_lf", self.eta_lf))
-               if not (math.isfinite(v) and v >= 0)]
+        bad = [f"{n} is " + ("not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})")
+               for n, v in (("eta_hf", self.eta_hf), ("eta_lf", self.eta_lf)) if not (math.isfinite(v) and v >= 0)]
         if bad:
             raise ValueError(f"OVG step sizes must be finite and >= 0: {', '.join(bad)}; pass eta_hf=0 or eta_lf=0 "
                              f"to switch a term off")

@@ -1,10 +1,8 @@
 """Registry of inversion methods: name -> frozen dataclass with a ``step`` rule."""
 from __future__ import annotations
 
-from .ddim import Euler, Heun
-from .taba import TABA
-from .bdia import BDIA
-from .edict import EDICT
+from .ddim import TABA, Euler, Heun
+from .edict import BDIA, EDICT
 from .null_class import DirectInversion, NullClass
 from .renoise import ReNoise
 

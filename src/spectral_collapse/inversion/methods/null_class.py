@@ -8,10 +8,9 @@ Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
    store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
 3. Sampling guides with the stored per-step embedding in place of the null label's.
 
-The optimised vector is the null label's class-embedding row (UNet2DModel ``class_embedding``, DiT
-``class_embedder.embedding_table``), one per sample, swapped in by forward hooks (``null_embedding_override``).
-At w = 1 its gradient is exactly zero: nothing is optimised and a warning says so (``W1_NOTE``). The loss is
-measured in the model's own coordinates (x_t = sqrt(alpha_bar) x~), as the authors' latents are.
+The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks; at w = 1
+its gradient is zero and nothing is optimised (``W1_NOTE``). The loss is in the model's own coordinates, as the
+authors' latents are.
 
 DirectInversion ("PnP Inversion", Ju et al. 2024; cure-lab/PnPInversion) shares the pivot (1.), then takes offsets in
 sampling order at the pivot, d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)); sampling adds d_i to the samples
