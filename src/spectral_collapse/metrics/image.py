@@ -13,8 +13,6 @@ from .latent import as_numpy
 
 __all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
 
-_GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
-
 
 def image_batch(x, name: str, dtype=np.float64) -> np.ndarray:
     x = as_numpy(x, dtype)
@@ -36,7 +34,7 @@ def to_gray(x: np.ndarray) -> np.ndarray:
         return x
     if x.shape[1] != 3:
         raise ValueError(f"gray conversion needs 1 or 3 channels, got {x.shape[1]}")
-    return np.einsum("bchw,c->bhw", x, _GRAY)[:, None]
+    return np.einsum("bchw,c->bhw", x, np.array([0.299, 0.587, 0.114]))[:, None]  # ITU-R BT.601 luma weights
 
 
 def psnr(x, y, data_range: float = 2.0) -> np.ndarray:

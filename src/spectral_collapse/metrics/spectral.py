@@ -69,10 +69,9 @@ def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     return float(np.mean(slopes))
 
 
-def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
+def wavelet_order(slope: float) -> str:
     """Symmlet ``sym{k}`` with k = ceil(|slope|) (Eq. 37), clamped to pywt's sym range 2..20."""
-    k = min(max(math.ceil(abs(slope)), min_order, 2), max_order, 20)
-    return f"sym{k}"
+    return f"sym{min(max(math.ceil(abs(slope)), 2), 20)}"
 
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ...fourier import ideal_lowpass
-from ..loop import Context
+from ..fourier import ideal_lowpass
+from .loop import Context
 
 __all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts", "GuidanceSchedule", "EVERY_STEP"]
 
@@ -174,9 +174,6 @@ class OVG:
         """Whether inversion step ``i`` of ``n`` (from level ``sigma``) gets the drift (``schedule``)."""
         return self.schedule.active(i, n, sigma)
 
-    def reference(self, x_ref: torch.Tensor) -> torch.Tensor:
-        return ideal_lowpass(x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else x_ref
-
     def _forward(self, x: torch.Tensor, ctx: Context):
         """(the base step's prediction at x, the low-frequency reference, d), checked; shared by both forms."""
         if ctx.x_ref is None:
@@ -187,7 +184,8 @@ class OVG:
         if x_in is not x and x_in.grad_fn is None:  # first forward at the step input (or a function of it)
             raise RuntimeError("OVG: the base step's first forward was not evaluated at the step input")
         if "x0_ref" not in ctx.state:
-            ctx.state["x0_ref"] = self.reference(ctx.x_ref).detach()
+            ref = ideal_lowpass(ctx.x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else ctx.x_ref
+            ctx.state["x0_ref"] = ref.detach()
         return pred, ctx.state["x0_ref"], float(self.d) if self.d is not None else float(x[0].numel())
 
     def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
