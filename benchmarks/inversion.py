@@ -17,7 +17,7 @@ import torch
 from spectral_collapse.inversion import OVG, Euler, Heun, get_method, invert, translate
 from spectral_collapse.inversion.loop import default_sigmas
 from spectral_collapse.inversion.methods.renoise import ReNoise
-from spectral_collapse.inversion.methods.taba import TABA
+from spectral_collapse.inversion.methods.ddim import TABA
 from spectral_collapse.studies.profiles import get_profile
 from spectral_collapse.studies.translation import BASELINE_PARAMS
 

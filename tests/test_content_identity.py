@@ -139,3 +139,26 @@ def test_the_hashing_record_measures_a_10k_image_folder_and_its_ratios_are_its_s
     assert bundled["hash_over_build"] == pytest.approx(bundled["hash_s"] / bundled["build_s"])
     assert weights["megabytes_per_s"] == pytest.approx(weights["megabytes"] / weights["hash_all_s"], rel=0.01)
 
+
+
+def test_a_folder_without_a_hash_record_is_damaged_only_when_it_holds_weights(tmp_path):
+    """No record: weights make it damaged, a user's diffusers folder and an empty folder have no digest of their own."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "config.json").write_text('{"_diffusers_version": "0.30.0"}')
+    save_file({"w": torch.zeros(2)}, str(user / "diffusion_pytorch_model.safetensors"))
+    assert checkpoint_digest(user) is None
+    bare = tmp_path / "bare"
+    (bare / "unet").mkdir(parents=True)
+    (bare / "config.json").write_text("[not a diffusers config")
+    assert checkpoint_digest(bare) is None
+    save_file({"w": torch.zeros(2)}, str(bare / "unet" / "model.safetensors"))
+    assert checkpoint_digest(bare) == DAMAGED
+
+
+def test_model_name_drops_only_the_cache_hash():
+    from spectral_collapse.train.cache import model_name
+
+    assert model_name("data/checkpoints/ihc-sr-x4-eps-quick-7e26214ebd7e/") == "ihc-sr-x4-eps-quick"
+    assert model_name("ihc-sr-x4-eps-quick-7e26214ebd7") == "ihc-sr-x4-eps-quick-7e26214ebd7"   # 11 digits: not a hash
+    assert model_name("my-model") == "my-model"

@@ -22,7 +22,7 @@ from spectral_collapse.models.denoisers import make_denoiser
 from spectral_collapse.models.flow import FlowDenoiser, FlowSchedule
 from oracle import GaussianOracleNet
 from spectral_collapse.models.schedules import VPSchedule
-from spectral_collapse.train.heldout import BANDS, heldout_loss, heldout_set
+from spectral_collapse.train.losses import BANDS, heldout_loss, heldout_set
 from spectral_collapse.train.losses import mean_loss, diffusion_loss, sample_sigmas
 from spectral_collapse.train.trainer import ModelSpec, TrainConfig, train
 

@@ -17,7 +17,7 @@ from spectral_collapse.pipeline.runner import run_study
 from spectral_collapse.studies import models as models_mod
 from spectral_collapse.studies.gate import GATE_FILE
 from spectral_collapse.studies.quality_tables import result_gate_table
-from spectral_collapse.train.heldout import BANDS
+from spectral_collapse.train.losses import BANDS
 
 from test_pipeline_runner import MAIN, ckpts  # noqa: F401  (the smoke study and the checkpoint-root fixture)
 

@@ -79,7 +79,7 @@ def test_draw_batch_is_a_latent_data_sets_own_batch(views):
 
 
 def test_a_snapshot_from_another_kind_of_generator_resumes_seeded_from_it():
-    from spectral_collapse.train.resume import restore_generator
+    from spectral_collapse.train.cache import restore_generator
 
     foreign = torch.arange(16, dtype=torch.uint8)  # a CUDA generator's state is 16 bytes: seed and offset
     a, b = torch.Generator(), torch.Generator()

@@ -72,20 +72,6 @@ def test_units_shift_log_energy_by_twice_log_scale_and_delta_is_unit_free(crops)
     assert s_hf(crops, mu1, unit="unit").mean() < s_hf(crops, mu8, unit="uint8").mean() - 0.3
 
 
-def test_interior_coefficients_do_not_depend_on_boundary_mode():
-    x = np.random.default_rng(0).standard_normal((4, 3, 32, 32))
-    ref = hf_log_energy(x, mode="symmetric", drop_border=3)
-    for mode in ("zero", "reflect", "periodic"):   # sym4: filter length 8, so 3 border coefficients see the mode
-        np.testing.assert_allclose(hf_log_energy(x, mode=mode, drop_border=3), ref, rtol=1e-12)
-
-
-def test_per_coefficient_energy_of_white_noise_is_one():
-    # periodization is orthogonal: every detail coefficient of unit white noise is N(0, 1)
-    x = np.random.default_rng(1).standard_normal((20, 3, 32, 32))
-    e = np.exp(hf_log_energy(x, mode="periodization", unit="signed", per_coefficient=True))
-    assert e.mean() == pytest.approx(1, abs=4 * math.sqrt(2 / (3 * 3 * 16 * 16)) / math.sqrt(20))
-
-
 def test_hf_log_energy_rejects_unknown_names(crops):
     for kw, valid in [({"unit": "int8"}, "uint8"), ({"wavelet": "symm4"}, "sym"), ({"mode": "wrap"}, "symmetric")]:
         with pytest.raises(ValueError, match=valid):
@@ -231,7 +217,7 @@ def tissue256():
 def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
     """The band-limited route (coefficients, Dirichlet box, interior synthesis) against the direct one: FFT low-pass
     and the scipy SSIM (itself tested against scikit-image), plain, gray and masked."""
-    from spectral_collapse.metrics.bandlimited import narrow_band
+    from spectral_collapse.metrics.spectral import narrow_band
 
     x = tissue256[:, :, :size, :size]
     gen, cond = np.roll(x, 3, axis=-1)[::-1].copy(), x
@@ -254,7 +240,7 @@ def test_bandlimited_s_lf_equals_fft_lowpass_and_ssim(tissue256, size, kappa):
 def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
     from skimage.metrics import structural_similarity
 
-    from spectral_collapse.metrics.bandlimited import lowpass_ssim
+    from spectral_collapse.metrics.spectral import lowpass_ssim
 
     a, b = tissue256[:1], tissue256[1:2]
     lp = [ideal_lowpass(torch.from_numpy(v), 0.06).numpy()[0] for v in (a, b)]
@@ -267,7 +253,7 @@ def test_bandlimited_ssim_matches_scikit_image_and_float32(tissue256):
 
 
 def test_bandlimited_route_applies_only_to_narrow_bands(crops):
-    from spectral_collapse.metrics.bandlimited import band_halfwidth, narrow_band
+    from spectral_collapse.metrics.spectral import band_halfwidth, narrow_band
 
     for n, kappa in ((256, 0.06), (32, 0.48), (31, 0.3), (64, 1.0)):
         f = np.fft.fftfreq(n)

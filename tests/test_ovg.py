@@ -365,7 +365,7 @@ def test_schedule_selects_steps_by_window_stride_and_fraction():
 def test_full_schedule_is_todays_ovg_and_an_empty_one_the_base_method_on_the_cheap_path(monkeypatch):
     """Bit for bit: every step guided == OVG as it was; no step guided == DDIM, with no drift ever computed."""
     from spectral_collapse.inversion.guidance import GuidanceSchedule
-    from spectral_collapse.inversion.guidance import ovg as ovg_mod
+    from spectral_collapse.inversion import guidance as ovg_mod
 
     D = make_denoiser(tiny_unet(), "eps")
     x = torch.rand(2, 3, 16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2 - 1

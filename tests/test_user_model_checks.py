@@ -13,7 +13,7 @@ import torch
 
 from conftest import oracle_denoiser
 from spectral_collapse.inversion import invert, translate
-from spectral_collapse.inversion.methods.direct import DirectInversion
+from spectral_collapse.inversion.methods.null_class import DirectInversion
 from spectral_collapse.inversion.methods.null_class import NullClass
 from spectral_collapse.models.examples import save_example
 from spectral_collapse.models.hub import from_diffusers

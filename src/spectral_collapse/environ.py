@@ -4,6 +4,7 @@ does). An unset or empty variable means the default."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
@@ -61,9 +62,6 @@ def env_device(name: str) -> str | None:
     return text
 
 
-_READ_ONLY = (13, 30)   # EACCES, EROFS (EPERM, 1, too)
-
-
 @contextlib.contextmanager
 def writable(name: str, folder: str | os.PathLike):
     """Within the block, a folder that cannot be written raises a PermissionError naming ``folder`` and the variable
@@ -71,7 +69,7 @@ def writable(name: str, folder: str | os.PathLike):
     try:
         yield
     except OSError as err:
-        if err.errno not in (1, *_READ_ONLY):
+        if err.errno not in (errno.EPERM, errno.EACCES, errno.EROFS):
             raise
         raise PermissionError(f"cannot write under {folder} ({err.strerror}: {err.filename}); set {name} to a "
                               f"folder you can write (e.g. {name}=$HOME/spectral-collapse/{Path(str(folder)).name})"

@@ -1,8 +1,5 @@
-"""Ideal circular Fourier filters (paper App. B.5, Eq. 41-42), shared by S_LF, OVG's x0_ref and the S_HF validation.
-
-Frequencies are in cycles/pixel; the Nyquist frequency is 0.5. A mask keeps |omega| <= kappa * 0.5 (low-pass)
-or |omega| > kappa * 0.5 (high-pass), applied per channel over the last two axes.
-"""
+"""Ideal circular Fourier filters (paper App. B.5, Eq. 41-42), shared by S_LF, OVG's x0_ref and the S_HF validation:
+a mask keeps |omega| <= kappa * 0.5 cycles/pixel (low-pass) or the rest (high-pass), per channel."""
 from __future__ import annotations
 
 import torch
@@ -18,11 +15,8 @@ def radial_frequency(h: int, w: int, device=None, dtype=torch.float64) -> torch.
 
 
 def _filter(x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Apply a radially symmetric 0/1 mask (h, w) to the spectrum of real images: half spectrum (rfft2), float64.
-
-    The mask is even in both frequencies, so masking the half spectrum and inverting with ``irfft2`` equals
-    ``ifft2(fft2(x) * keep).real`` (tested), at about half the cost.
-    """
+    """Apply a radially symmetric 0/1 mask (h, w) to real images' half spectrum (rfft2, float64): equal to
+    ``ifft2(fft2(x) * keep).real`` (tested) at about half the cost."""
     h, w = x.shape[-2:]
     X = torch.fft.rfft2(x.to(torch.float64))
     return torch.fft.irfft2(X * keep[..., : w // 2 + 1], s=(h, w)).to(x.dtype)

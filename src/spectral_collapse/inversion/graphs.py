@@ -1,13 +1,10 @@
 """CUDA graphs for the inversion and sampling loops: each network call replayed from a graph captured once.
 
-Within ``replayed(D)`` on a GPU, every call ``D(x, sigma, label)`` is served by a graph captured at the first call of
-its kind (input shape, dtype, and whether it builds an autograd graph). A guided call captures the forward and its
-vector-Jacobian product and returns through an autograd function whose backward replays the latter, once per
-product (OVG's g_HF and g_LF); a forward still in use gets another graph (up to ``MAX_SLOTS`` per kind). On a CPU
-nothing changes (bit-identical, tested); on a GPU the results equal the eager loop's to rounding. Calls a graph
-cannot serve run eagerly (a ``told`` network, forward hooks, parameters or sigma needing gradients, autocast, a
-failed capture); ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off. Cost: about 0.1 s per capture and the
-graph's activations (tens of MB at batch 32); ``graph_stats(D)`` counts captures, replays and eager calls."""
+Within ``replayed(D)`` on a GPU, a call ``D(x, sigma, label)`` replays a graph captured at the first call of its kind
+(shape, dtype, with or without autograd; up to ``MAX_SLOTS`` alive per kind); a guided call's backward replays the
+captured vector-Jacobian product. On a CPU nothing changes (tested); calls a graph cannot serve (hooks, ``told``,
+autocast, a failed capture) run eagerly, and ``SPECTRAL_COLLAPSE_CUDA_GRAPHS=0`` turns the graphs off. Cost: about
+0.1 s per capture and the graph's activations (tens of MB at batch 32)."""
 from __future__ import annotations
 
 import numbers
@@ -21,7 +18,7 @@ import torch
 
 from ..models.denoisers import Prediction
 
-__all__ = ["replayed", "graph_stats", "graphs_enabled", "MAX_SLOTS", "WARMUP_CALLS", "ENV"]
+__all__ = ["replayed", "graph_stats", "MAX_SLOTS", "WARMUP_CALLS", "ENV"]
 
 ENV = "SPECTRAL_COLLAPSE_CUDA_GRAPHS"  # "0" turns the graphs off
 MAX_SLOTS = 4       # graphs per kind of call whose outputs may be alive at once (beyond: eager)
@@ -31,22 +28,12 @@ EMULATE = False     # tests: rerun the captured call eagerly in place of a graph
 _RUNNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def graphs_enabled() -> bool:
-    """Whether ``replayed`` may use CUDA graphs (``$SPECTRAL_COLLAPSE_CUDA_GRAPHS`` is not "0")."""
-    return os.environ.get(ENV, "1").strip() != "0"
-
-
-def _device(D):
-    for t in D.parameters():
-        return t.device
-    return None
-
-
 @contextmanager
 def replayed(D):
     """Within the block, calls of ``D`` on a GPU replay CUDA graphs (module docstring); elsewhere nothing changes."""
-    dev = _device(D) if isinstance(D, torch.nn.Module) else None
-    if dev is None or not graphs_enabled() or not (dev.type == "cuda" or EMULATE) or "forward" in vars(D):
+    p = next(D.parameters(), None) if isinstance(D, torch.nn.Module) else None
+    off = os.environ.get(ENV, "1").strip() == "0"
+    if p is None or off or not (p.device.type == "cuda" or EMULATE) or "forward" in vars(D):
         yield D
         return
     runner = _RUNNERS.get(D)

@@ -2,15 +2,12 @@
 
 As k-diffusion's ``sample_euler(model, x, sigmas)``: a method is a function of (denoiser, x, sigmas) and inversion
 is the same loop with sigma rising (paper Sec. 2.2, Eq. 3). Guidance (OVG, Eq. 14) is a drift added after the base
-step, sharing its network forward (``Context.first``). Per-trajectory state lives in ``Context``.
-
-Optional method hooks: ``start(D, x0, sigmas, ctx) -> (x, first_step)`` replaces the first inversion steps (TABA);
-``finish(D, x, sigmas, ctx)`` runs after the inversion (Null-Class, DirectInversion) and leaves what sampling needs
-in ``ctx.state["handoff"]`` (``Trajectory.handoff``; ``translate`` passes it on); ``pair_state = True``: the state
-is two coupled latents stacked as (2, B, C, H, W) (EDICT, BDIA), component 0 the primary one."""
+step, sharing its network forward (``Context.first``). Optional method hooks: ``start`` (TABA), ``finish`` (leaves
+``ctx.state["handoff"]`` for sampling) and ``pair_state`` (EDICT, BDIA: a (2, B, C, H, W) state), ARCHITECTURE.md."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -22,7 +19,6 @@ import torch
 from ..models.denoisers import Denoiser, EDMDenoiser, ModelPair, Prediction
 from ..models.schedules import ddim_sigmas, karras_sigmas
 from .graphs import replayed
-from .checks import NORM_RATIO_BOUND, entry_images, images_for_latent_model, model_device, warn_latent_norm
 
 __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFiniteError", "integrate", "invert",
            "sample", "translate", "default_sigmas", "sample_seeds", "frozen_parameters", "is_pair_method", "primary",
@@ -45,10 +41,8 @@ def mix_seed(*parts) -> int:
 
 @dataclass
 class Context:
-    """Per-trajectory state shared by the loop, the method and the guidance term.
-
-    label: (B,) class labels (0 source, 1 target, 2 null); direction: "invert" or "sample"; seeds: one per sample,
-    every random draw keyed by (seed, key) (``randn``); x_ref: the source image for guidance terms (OVG's x0_ref)."""
+    """Per-trajectory state shared by the loop, the method and the guidance term: labels (0 source, 1 target, 2 null),
+    direction ("invert" / "sample"), per-sample seeds keying every draw (``randn``), OVG's source image ``x_ref``."""
 
     label: torch.Tensor
     direction: str
@@ -146,9 +140,7 @@ def frozen_parameters(module: torch.nn.Module):
     """Temporarily set requires_grad=False on all parameters (guidance needs input gradients only)."""
     flags = [(p, p.requires_grad) for p in module.parameters()]
     try:
-        for p, _ in flags:
-            p.requires_grad_(False)
-        yield module
+        yield module.requires_grad_(False)
     finally:
         for p, f in flags:
             p.requires_grad_(f)
@@ -162,6 +154,73 @@ def is_pair_method(method) -> bool:
 def primary(x: torch.Tensor, method) -> torch.Tensor:
     """The primary latent of a state: x[0] for a pair-state method's (2, B, ...) state, else x itself."""
     return x[0] if is_pair_method(method) and x.ndim == 5 else x
+
+
+def model_device(D) -> torch.device | None:
+    """The device of a denoiser's first parameter or buffer (None for a module holding none)."""
+    if isinstance(D, torch.nn.Module):
+        for t in itertools.chain(D.parameters(), D.buffers()):
+            return t.device
+    return None
+
+
+def model_dtype(D) -> torch.dtype | None:
+    """The dtype of a denoiser's weights: its first floating parameter of more than one value (None: there is none)."""
+    if isinstance(D, torch.nn.Module):
+        for t in D.parameters():
+            if t.is_floating_point() and t.numel() > 1:
+                return t.dtype
+    return None
+
+
+def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:
+    """``x`` checked before any work: a float tensor of rank 4 (or 5 for a pair-state method's pair), converted to
+    the model's floating dtype; integer images and other ranks raise TypeError / ValueError naming the fix."""
+    if not torch.is_tensor(x):
+        raise TypeError(f"{what} must be a torch tensor of images (B, C, H, W) in [-1, 1], got {type(x).__name__}; "
+                        f"convert it with torch.as_tensor(...).float()")
+    if not (x.is_floating_point() or x.is_complex()):
+        hint = " / 127.5 - 1" if x.dtype == torch.uint8 else ""
+        raise TypeError(f"{what} has dtype {str(x.dtype).replace('torch.', '')}; the models take float images in "
+                        f"[-1, 1]: pass {what}.float(){hint}")
+    ranks = (4, 5) if pair else (4,)
+    if x.ndim not in ranks:
+        fix = f"; for one image pass {what}[None] (a batch of one)" if x.ndim == 3 else ""
+        raise ValueError(f"{what} has shape {tuple(x.shape)}; the loop takes a batch of images (B, C, H, W){fix}")
+    dtype = model_dtype(D)
+    return x.to(dtype) if dtype is not None and x.dtype != dtype else x
+
+
+def images_for_latent_model(D, x: torch.Tensor) -> bool:
+    """Whether ``x`` holds images for a latent model ``D`` (not its latents): not the latents' channels or side."""
+    ls = getattr(D, "latent_space", None)
+    if ls is None or x.ndim != 4:
+        return False
+    if x.shape[1] != ls.channels:
+        return True
+    side = getattr(getattr(getattr(D, "net", None), "config", None), "sample_size", None)
+    side = side[0] if isinstance(side, (tuple, list)) else side
+    return isinstance(side, int) and ls.downsample > 1 and x.shape[-1] == side * ls.downsample
+
+
+# ||x_T||^2 / d of an inverted latent that ``translate`` accepts without a warning: N(0, I) gives 1 +- sqrt(2 / d), a
+# working DDIM inversion 0.8-1.1; outside, the RMS is off the noise's by more than sqrt(2) (studies/validity.py).
+NORM_RATIO_BOUND = (0.5, 2.0)
+
+
+def warn_latent_norm(latent: torch.Tensor, bad: torch.Tensor, guidance) -> None:
+    """One RuntimeWarning naming the finite samples whose ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``."""
+    ratio = latent.detach().double().flatten(1).pow(2).mean(1).cpu()
+    lo, hi = NORM_RATIO_BOUND
+    out = (torch.isfinite(ratio) & (bad.cpu() < 0) & ((ratio < lo) | (ratio > hi))).nonzero().flatten().tolist()
+    if not out:
+        return
+    where = ", ".join(f"sample {i}: {float(ratio[i]):.3g}" for i in out[:5]) + (" ..." if len(out) > 5 else "")
+    fix = ("lower OVG's step sizes (eta_hf, eta_lf) for this model, or let a study calibrate them (the pareto study, "
+           "or any study run with model=...)" if guidance is not None else
+           "check the model's scheduler and that the images are in [-1, 1]")
+    warnings.warn(f"{len(out)} of {len(ratio)} inverted latents have ||x_T||^2/d outside [{lo:g}, {hi:g}] (noise gives "
+                  f"1): {where}; {fix}", RuntimeWarning, stacklevel=3)
 
 
 def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
@@ -180,33 +239,20 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
 
 def _check_null_label(D, null_label: int, cfg_scale: float) -> None:
     """Refuse classifier-free guidance on a network whose class embedding has no row for the null label."""
-    net = getattr(D, "net", None)
-    emb = getattr(net, "class_embedding", None)
-    rows = getattr(emb, "num_embeddings", None)
+    rows = getattr(getattr(getattr(D, "net", None), "class_embedding", None), "num_embeddings", None)
     if rows is not None and null_label >= rows:
         raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null_label}, but the network's "
-                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class. Guidance needs a "
-                         f"model trained with a null class (num_class_embeds = classes + 1, labels dropped to it during "
-                         f"training); use cfg_scale=1 with this one")
-
-
-def _labels(label, x):
-    if torch.is_tensor(label) and label.ndim == 1:
-        return label.to(device=x.device, dtype=torch.long)
-    return torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
+                         f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class: guidance needs a "
+                         f"model trained with one (num_class_embeds = classes + 1); use cfg_scale=1 with this one")
 
 
 def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *, guidance: Guidance | None = None,
               direction: str | None = None, seeds: list[int] | None = None, cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None,
               callback: Callable | None = None, on_nonfinite: str = "mark", progress: bool = False, ctx: Context | None = None,
               desc: str | None = None, state: dict | None = None) -> Trajectory:
-    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling) with one method step per interval.
-
-    callback(i, sigma, sigma_next, x, x_next, ctx) runs after every step (x_next includes guidance). on_nonfinite:
-    "mark" records each sample's first non-finite step and goes on (once every sample has failed and no callback
-    watches, the remaining steps are skipped and the state is NaN); "raise" raises NonFiniteError. state: the initial
-    ``ctx.state`` (an inversion's ``handoff``). Pair-state methods: an inversion returns the (2, B, ...) pair, a
-    sampling pass the primary latent, with the pair in ``ctx.state["pair"]``."""
+    """Integrate x along ``sigmas`` (rising = inversion, falling = sampling), one method step per interval; then
+    ``callback(i, sigma, sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" records each sample's first non-finite
+    step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
@@ -228,8 +274,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
         raise ValueError(f"{type(method).__name__} carries a pair of latents; guidance terms (OVG) need a single-state "
                          f"method such as ddim, heun or taba")
     if ctx is None:
-        ctx = Context(label=_labels(label, primary(x, method)), direction=direction, seeds=list(seeds),
-                      cfg_scale=cfg_scale, x_ref=x_ref)
+        label = (label.to(x.device, torch.long) if torch.is_tensor(label) and label.ndim == 1
+                 else torch.full((B,), int(label), dtype=torch.long, device=x.device))
+        ctx = Context(label=label, direction=direction, seeds=list(seeds), cfg_scale=cfg_scale, x_ref=x_ref)
     if ctx.cfg_scale != 1.0:
         _check_null_label(D, ctx.null_label, ctx.cfg_scale)
     if state is not None:
@@ -310,17 +357,9 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
               cfg_scale: float = 1.0, sample_cfg_scale: float | None = None, sampler: Method | None = None,
               D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
               progress: bool = False, warn_norm: bool = True) -> Translation:
-    """Unpaired translation: invert ``x_src`` under the source label, then sample under the target label.
-
-    ``x_src``: float images (B, C, H, W), converted to the model's precision (``checks.entry_images``). The sampler
-    defaults to ``method.sampler()`` where defined (TABA: its base), else the method. Guidance applies to inversion
-    only (paper Sec. 5); the inversion's ``handoff`` seeds the sampling pass; pair-state methods sample from the pair
-    (``x_T`` / ``latent`` hold its primary). Two models (DDIB): ``D`` inverts and ``D_sample`` samples (a
-    ``ModelPair`` brings its target as the default). A latent model (``D.latent_space``) takes images: encoded,
-    translated, decoded. ``warn_norm``: one warning when a finite latent's ||x_T||^2 / d leaves ``NORM_RATIO_BOUND``.
-    ``progress``: True draws bars; an object with ``update(n)`` is advanced once per step."""
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    """Unpaired translation: invert float images ``x_src`` (B, C, H, W) under the source label, guided (paper Sec. 5),
+    then sample under the target label with ``method.sampler()`` (else the method) on ``D_sample`` (DDIB; a
+    ``ModelPair``'s target). A latent model takes images: encoded, translated, decoded."""
     x_src = entry_images(D, x_src, "x_src")
     ls = D.latent_space if images_for_latent_model(D, x_src) else None  # images in, images out; x_T stays a latent
     if ls is not None:

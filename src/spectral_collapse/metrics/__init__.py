@@ -1,9 +1,6 @@
 """The paper's metrics (App. B): latent diagnostics (S_G, S_DC, PCA, velocity spectra), spectral scores
-(S_HF, S_LF, spectrum slope) and image similarity (PSNR, SSIM, MS-SSIM, HaarPSI, LPIPS, FID / KID).
-
-``METRICS`` maps the metric names used in results tables (the columns of the paper's tables) to the function that
-computes them; ``get_metric(name)`` looks one up and lists the valid names for an unknown one.
-"""
+(S_HF, S_LF, spectrum slope) and image similarity (PSNR, SSIM, MS-SSIM, HaarPSI, LPIPS, FID / KID); ``METRICS``
+maps the results tables' metric names to their functions."""
 from . import fid as _fid
 from .image import MS_SSIM_WEIGHTS, haarpsi, lpips, ms_ssim, psnr, ssim
 from .latent import (DecorrelationResult, GaussianityResult, decorrelation, decorrelation_threshold, gaussianity,

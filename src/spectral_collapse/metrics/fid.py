@@ -1,10 +1,6 @@
-"""FID and KID between generated and real images (the paper's tables, Sec. 6), the clean-fid way, offline-safe.
-
-``frechet_distance`` takes tr (S1 S2)^{1/2} as the sum of square roots of the eigenvalues of S1 S2 (no matrix
-square root); ``kid_from_features`` is the unbiased MMD^2 with the cubic kernel over random subsets (clean-fid's
-defaults), unbiased at any count where FID is biased upward at small counts; ``inception_features`` are clean-fid's
-"clean" mode features (uint8 quantised, PIL bicubic to 299 px, 2048-d pool); ``fid_kid`` gives both with the
-Inception weights' status (metrics/weights.py): NaN and the reason when the file is missing and downloads are off."""
+"""FID and KID between generated and real images (the paper's tables, Sec. 6) on clean-fid's "clean" Inception
+features, offline-safe (metrics/weights.py); FID's tr (S1 S2)^{1/2} from the eigenvalues of S1 S2, KID the unbiased
+MMD^2 with the cubic kernel over seeded random subsets (clean-fid's defaults)."""
 from __future__ import annotations
 
 import os
@@ -106,10 +102,8 @@ class FIDResult:
 def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None = None,
             allow_download: bool | None = None, on_missing: str = "nan", kid_subsets: int = 100,
             kid_subset_size: int = 1000, seed: int = 0, device: str | torch.device = "cpu") -> FIDResult:
-    """FID and KID between two image sets in [-1, 1] (B, C, H, W); clean-fid features unless ``features_fn`` is given.
-
-    ``features_fn(images) -> (N, F)`` replaces the Inception (status "ok: custom features"). Without the Inception
-    file: NaN values and the reason in ``status`` (MissingWeightsError with ``on_missing="raise"``)."""
+    """FID and KID between two [-1, 1] image sets (B, C, H, W) on clean-fid features, or on ``features_fn(images)``;
+    without the Inception file NaN values and the reason in ``status``."""
     n_gen, n_real = len(generated), len(real)
     if features_fn is not None:
         f1, f2, status = as_numpy(features_fn(generated)), as_numpy(features_fn(real)), "ok: custom features"

@@ -13,8 +13,6 @@ from .latent import as_numpy
 
 __all__ = ["psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
 
-_GRAY = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601 luma weights
-
 
 def image_batch(x, name: str, dtype=np.float64) -> np.ndarray:
     x = as_numpy(x, dtype)
@@ -36,7 +34,7 @@ def to_gray(x: np.ndarray) -> np.ndarray:
         return x
     if x.shape[1] != 3:
         raise ValueError(f"gray conversion needs 1 or 3 channels, got {x.shape[1]}")
-    return np.einsum("bchw,c->bhw", x, _GRAY)[:, None]
+    return np.einsum("bchw,c->bhw", x, np.array([0.299, 0.587, 0.114]))[:, None]  # ITU-R BT.601 luma weights
 
 
 def psnr(x, y, data_range: float = 2.0) -> np.ndarray:
@@ -67,11 +65,9 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
 
 def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, mask=None,
          chunk: int = 2) -> np.ndarray:
-    """Per-image SSIM (scikit-image's definition: uniform win_size window, sample covariance), mean over channels.
-
-    ``gray=True`` compares BT.601 luma. ``mask`` (B, H, W) or (H, W) bool averages the SSIM map over the masked
-    interior pixels (border (win_size - 1) // 2 left out, as scikit-image; NaN where none is kept). Equal to
-    scikit-image's ``structural_similarity`` to round-off (tested); ``chunk`` images at a time."""
+    """Per-image SSIM (scikit-image's ``structural_similarity`` to round-off: uniform window, sample covariance),
+    mean over channels; ``gray``: BT.601 luma; ``mask`` (B, H, W) / (H, W) bool averages the map's interior (NaN if
+    empty)."""
     x, y = _pair(x, y)
     if gray:
         x, y = to_gray(x), to_gray(y)
@@ -106,11 +102,8 @@ def _unit_tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
 
 def ms_ssim(x, y, scales: int | None = None, kernel_size: int | None = None,
             kernel_sigma: float = 1.5) -> tuple[np.ndarray, dict]:
-    """Per-image MS-SSIM (piq, Gaussian window) and the configuration used, as a dict for the results' attrs.
-
-    Standard MS-SSIM (5 scales, 11-px window) needs 161 px; by default smaller images get a *non-standard* 3-scale form
-    (the first three weights renormalised) with a 7-px window (3 px from 9 px). Below min(H, W) >= (kernel_size - 1)
-    2^(scales - 1) + 1 the values are NaN and ``config["reason"]`` says why."""
+    """Per-image MS-SSIM (piq) and its configuration (a dict for the results' attrs). Under 161 px a non-standard
+    3-scale form (weights renormalised, 7- or 3-px window) is used; too small: NaN and ``config["reason"]``."""
     xt, yt = _unit_tensors(x, y)
     size = min(xt.shape[-2:])
     if scales is None:
@@ -146,15 +139,12 @@ def haarpsi(x, y) -> np.ndarray:
 
 def lpips(x, y, *, model=None, allow_download: bool | None = None, on_missing: str = "nan", min_size: int = 32,
           batch_size: int = 64) -> tuple[np.ndarray, str]:
-    """Per-image LPIPS (lpips 0.1.4, AlexNet, v0.1 heads; lower = more similar) and a status string.
-
-    Images under ``min_size`` px are upsampled bilinearly by an integer factor (said in the status); 1 channel is
-    repeated to 3. ``model(a, b) -> (B, 1, 1, 1)`` replaces the pretrained network. Without the backbone and with
-    downloads off: NaN and the reason (``on_missing="raise"`` raises MissingWeightsError)."""
+    """Per-image LPIPS (lpips 0.1.4, AlexNet) and a status; images under ``min_size`` px are upsampled by an integer
+    factor, ``model(a, b)`` replaces the network; without the backbone offline: NaN and the reason."""
     xt, yt = (torch.from_numpy(np.clip(a, -1, 1)).float() for a in _pair(x, y))
     if model is None:
         from .weights import lpips_model
-        model, st = lpips_model("alex", allow_download=allow_download, on_missing=on_missing)
+        model, st = lpips_model(allow_download=allow_download, on_missing=on_missing)
         status = st.reason
         if model is None:
             return np.full(len(xt), np.nan), status

@@ -1,15 +1,6 @@
-"""Diagnostics of inverted noise maps x_T (paper App. B.2-B.3, Fig. 3 and Fig. 17).
-
-- ``gaussianity``: S_G = 1 - D_KS between ||x_T||^2 and chi2(d) (Eq. 31-33), with ``norm_z`` beside it, since at
-  large d the KS test rejects even a 0.5 % scale error; ``ks_resolution`` / ``s_g_tie`` say when two S_G tie.
-- ``decorrelation``: S_DC from the patch roughness of Eq. 34 against the threshold tau of Eq. 35 (Monte Carlo on
-  N(0, I)). Eq. 36 is the *flagged* ratio; the tables report 1 - it (``s_dc``, 1 = like white noise).
-- ``pca_explained_variance``: cumulative explained variance of one PCA over a set of latents (Fig. 3), from the
-  N x N Gram matrix.
-- ``radial_power_spectrum`` / ``spectral_velocity``: radially averaged power spectra of images and of the updates
-  along an inversion trajectory (Fig. 17).
-
-Inputs are tensors or arrays with the sample axis first; results are numpy float64."""
+"""Diagnostics of inverted noise maps x_T (paper App. B.2-B.3, Fig. 3 and Fig. 17): S_G (``gaussianity``, Eq. 31-33)
+with ``norm_z``, S_DC (``decorrelation``, Eq. 34-36; the tables report 1 - the flagged ratio), PCA explained
+variance (Fig. 3) and radial power spectra of images and trajectory updates (Fig. 17); results are numpy float64."""
 from __future__ import annotations
 
 import math
@@ -105,10 +96,8 @@ def s_g_tie(a: float, b: float, n: int, alpha: float = 0.05) -> bool:
 
 
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:
-    """S_G of a set of latents (paper Eq. 31-33); ``d`` defaults to the element count of one latent.
-
-    ``norm_z`` = (mean(r) - d) / sqrt(2 d / n), r = ||x_T||^2: ~N(0, 1) under N(0, I), signed (> 0: too much energy),
-    and still ordered where D_KS saturates at 1."""
+    """S_G of a set of latents (paper Eq. 31-33), ``d`` = elements of one latent by default; ``norm_z`` =
+    (mean ||x_T||^2 - d) / sqrt(2 d / n), ~N(0, 1) under N(0, I), stays ordered where D_KS saturates."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 1:
         raise ValueError(f"latents must have shape (N, ...) with N >= 1, got {tuple(x.shape)}")
@@ -153,10 +142,8 @@ TAU_CACHE: dict[tuple, float] = {}
 
 def decorrelation_threshold(shape: Sequence[int], patch: int = 4, stride: int = 1, fpr: float = 0.05,
                             n_mc: int = 200, seed: int = 0, max_values: int = 2**22) -> float:
-    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), cached in memory.
-
-    ``n_mc`` seeded draws, roughness pooled over channels and patches; at most ``max_values`` values are kept (a seeded
-    subset of each draw), which bounds the memory at large shapes."""
+    """tau with P(rho_c(u) <= tau) = fpr under N(0, I) latents of shape (C, H, W) (Eq. 35), from ``n_mc``
+    seeded draws (at most ``max_values`` values kept), cached in memory."""
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3:
         raise ValueError(f"shape must be (C, H, W) of one latent, got {shape}")
@@ -194,10 +181,8 @@ def decorrelation(latents, patch: int = 4, stride: int = 1, fpr: float = 0.05, c
                   n_mc: int = 200, seed: int = 0, return_mask: bool = False, chunk: int = 64,
                   standardize: bool = True) -> DecorrelationResult:
     """Per-sample S_DC (App. B.3): a patch is flagged when >= channel_fraction of its channels have rho <= tau.
-
-    Defaults: 4 x 4 windows at stride 1, FPR 0.05 (the paper's), half of the channels, 200 Monte-Carlo draws; white
-    noise scores ~0.99. ``standardize`` (default) scales each sample to unit variance first, so S_DC measures spatial
-    correlation, not amplitude (reported as ``norm_ratio``); ``standardize=False`` is the paper's literal form."""
+    ``standardize`` (default) scales each sample to unit variance first (amplitude in ``norm_ratio``); False is the
+    paper's literal form. White noise scores ~0.99."""
     x = _as_tensor(latents)
     _check_4d(x, "latents")
     if not 0 < channel_fraction <= 1:
@@ -234,12 +219,9 @@ def _gram_update(acc, block: torch.Tensor, outer: bool):
 
 def pca_explained_variance(latents, n_components: int | None = None, chunk: int = 4096,
                            dtype: torch.dtype = torch.float64, standardize: bool = True) -> np.ndarray:
-    """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), length min(N, d) or n_components.
-
-    ``standardize`` (default) divides each latent by its root mean square first (a zero latent is left as it is), so
-    the curve describes the latents' shape, not the spread of their norms. The eigenvalues come from the centred N x N
-    Gram matrix (N <= d) or the d x d scatter matrix, accumulated in blocks of ``chunk``, in ``dtype``. Extra memory is
-    about 8 (N^2 + N chunk) bytes, the input never copied; cost N^2 d / 2 multiply-adds (on a GPU for a CUDA tensor)."""
+    """Cumulative explained variance ratio of one PCA over N latents (Fig. 3), each divided by its RMS first
+    (``standardize``); from the centred N x N Gram (or d x d scatter) matrix in blocks of ``chunk``: memory about
+    8 (N^2 + N chunk) bytes, cost N^2 d / 2 multiply-adds."""
     x = _as_tensor(latents)
     if x.ndim < 2 or x.shape[0] < 2:
         raise ValueError(f"latents must have shape (N, ...) with N >= 2, got {tuple(x.shape)}")
@@ -272,10 +254,8 @@ def pca_explained_variance(latents, n_components: int | None = None, chunk: int 
 
 
 def radial_power_spectrum(x, log: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)).
-
-    Bin k collects |omega| (cycles/pixel) in [(k - 1/2)/n, (k + 1/2)/n), n = max(H, W); ``freqs`` is each bin's mean
-    |omega|, empty bins are dropped; unit white noise has power 1. ``log=True``: log10 of the bin means."""
+    """Radially averaged power |FFT|^2 / (H W) over the last two axes: (freqs (K,), power (..., K)); bin k
+    holds |omega| within 1/(2 max(H, W)) of k / max(H, W), empty bins dropped; white noise has power 1."""
     x = _as_tensor(x)
     if x.ndim < 2:
         raise ValueError(f"x must have at least 2 dims (..., H, W), got {tuple(x.shape)}")

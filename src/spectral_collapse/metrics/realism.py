@@ -1,13 +1,6 @@
-"""Texture scores that tell texture from noise: luminance and chroma detail apart, and a distance between the
-distribution of a set of crops and real target crops.
-
-S_HF (Eq. 40) sums level-1 wavelet detail energy over RGB, so colour speckle and tissue grain of the same energy
-score alike. Here: ``ycbcr`` (BT.601, chroma centred at 0); ``hf_energy_luma_chroma`` and the log ratios
-``delta_log_e_hf_luma`` / ``delta_log_e_hf_chroma`` against a paired truth or a reference set (energies below
-``FLAT`` count as ``FLAT``); ``hf_coherence`` (largest eigenvalue over trace of the RGB detail covariance: 1
-coherent, 1/3 independent noise); ``wavelet_features`` and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel,
-Binkowski et al. 2018) between wavelet statistics of two crop sets z-scored by the reference (no network needed),
-with bootstrap intervals over crops (``kid_interval``, ``paired_kid_difference``)."""
+"""Texture scores that tell texture from noise: luminance and chroma detail apart (``ycbcr``, the log ratios
+``delta_log_e_hf_luma`` / ``_chroma``, ``hf_coherence``), and ``kid_wav``, the KID (unbiased MMD^2, cubic kernel)
+between z-scored wavelet statistics of a crop set and real target crops, with bootstrap intervals over crops."""
 from __future__ import annotations
 
 import warnings
@@ -15,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pywt
-import torch
 from scipy.stats import kurtosis
 
+from .image import image_batch
 from .intervals import Interval
 
 __all__ = ["YCBCR_601", "ycbcr", "hf_energy_luma_chroma", "delta_log_e_hf_luma", "delta_log_e_hf_chroma",
@@ -35,18 +28,10 @@ _CHANNELS = ("Y", "Cb", "Cr")
 _ORIENT = ("H", "V", "D")
 
 
-def _array(images) -> np.ndarray:
-    """[-1, 1] images (B, C, H, W) as float64 numpy."""
-    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    if x.ndim != 4:
-        raise ValueError(f"images must be (B, C, H, W), got shape {x.shape}")
-    return x.astype(np.float64, copy=False)
-
-
 def ycbcr(images) -> np.ndarray:
     """(B, 3, H, W) Y, Cb, Cr of [-1, 1] RGB images taken as (x + 1) / 2 in [0, 1]; a grey image (C = 1) gives
     its value as Y and zero chroma."""
-    x = (_array(images) + 1.0) / 2.0
+    x = (image_batch(images, "images") + 1.0) / 2.0
     if x.shape[1] == 1:
         return np.concatenate([x, np.zeros_like(x), np.zeros_like(x)], axis=1)
     if x.shape[1] != 3:
@@ -62,7 +47,7 @@ def _level1_details(x: np.ndarray, wavelet: str) -> np.ndarray:
 
 def hf_energy_rgb(images, wavelet: str = "sym4") -> np.ndarray:
     """Per image, the mean squared level-1 detail coefficient summed over the channels ([-1, 1] units)."""
-    det = _level1_details(_array(images), wavelet)              # (3, B, C, h, w)
+    det = _level1_details(image_batch(images, "images"), wavelet)              # (3, B, C, h, w)
     return (det ** 2).mean(axis=(0, 3, 4)).sum(1)
 
 
@@ -100,7 +85,7 @@ def delta_log_e_hf_chroma(images, truth=None, *, reference=None, wavelet: str = 
 def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     """Largest eigenvalue / trace of the RGB level-1 detail covariance per image (NaN for grey, flat or
     non-finite images)."""
-    x = _array(images)
+    x = image_batch(images, "images")
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
     det = _level1_details(x, "sym4" if wavelet is None else wavelet)   # (3, B, 3, h, w)

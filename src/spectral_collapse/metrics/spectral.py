@@ -1,14 +1,14 @@
-"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44).
+"""Spectral realism and structure scores of generated images (paper App. B.4-B.5, Eq. 37-44): ``spectrum_slope``
+and the Symmlet it selects (Eq. 37), ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf``
+(Eq. 40), ``delta_log_e`` = log E - mu, and ``s_lf`` (Eq. 41-44, with the grayscale-and-mask variant for edge maps).
 
-- ``spectrum_slope`` / ``wavelet_order``: slope of the real images' radially averaged log power spectrum and the
-  Symmlet ``sym{ceil(|s|)}`` it selects (Eq. 37).
-- ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf`` (Eq. 40) and ``delta_log_e`` = log E - mu.
-- ``s_lf``: SSIM of the ideal-low-passed generated image and condition (Eq. 41-44), with the paper's
-  grayscale-and-mask variant for edge maps.
+S_HF depends on the pixel units, which the paper does not give: the default is ``unit="uint8"`` (real 32-px crops
+score ~0.97; ~0.36 in [0, 1]). Reference statistics are cached in memory by a hash of the images' bytes.
 
-S_HF depends on the pixel units (rescaling by a shifts log E and mu by 2 ln a): real 32-px crops score ~0.36 in
-[0, 1] and ~0.97 in [0, 255]. The paper does not say; the default is ``unit="uint8"``, with ``delta_log_e`` beside it.
-Reference statistics of an image set are cached in memory by a hash of its bytes (``clear_reference_cache``)."""
+``lowpass_ssim``, the fast path of S_LF: at the paper's cutoff few frequencies survive (|k| <= 7 cycles per image at
+256 px), so SSIM's box means are low-degree trigonometric polynomials, computed from the band's coefficients with
+small DFT matrices (the products' band sampled on a 4 n + 1 grid, the window a Dirichlet multiplier); equal to
+``ssim(ideal_lowpass(x), ideal_lowpass(y))`` to round-off (tested), O(H W n) per image where ``narrow_band``."""
 from __future__ import annotations
 
 import functools
@@ -20,15 +20,12 @@ import numpy as np
 import pywt
 import torch
 
-from ..fourier import ideal_lowpass
-from .bandlimited import lowpass_ssim, narrow_band
+from ..fourier import ideal_lowpass, radial_frequency
 from .image import image_batch, to_gray, ssim
 from .latent import radial_power_spectrum
 
-__all__ = [
-    "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
-    "kappa_for_size", "s_lf", "clear_reference_cache",
-]
+__all__ = ["spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
+           "kappa_for_size", "s_lf", "clear_reference_cache", "band_halfwidth", "narrow_band", "lowpass_ssim"]
 
 # affine maps from the library's [-1, 1] pixels: x -> a x + b
 PIXEL_UNITS = {"uint8": (127.5, 127.5), "unit": (0.5, 0.5), "signed": (1.0, 0.0)}
@@ -40,17 +37,14 @@ def clear_reference_cache() -> None:
     _REFERENCE_CACHE.clear()
 
 
-def _fingerprint(images) -> tuple:
-    """(shape, dtype, blake2b of the bytes) of an image set: equal only for identical content."""
-    a = np.ascontiguousarray(images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images))
-    return a.shape, str(a.dtype), hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
-
-
 def _cached_reference(fn):
     """Memoise a float statistic of a fixed image set by (function, content hash, arguments)."""
     @functools.wraps(fn)
     def wrapper(images, *args, **kw):
-        key = (fn.__name__, _fingerprint(images), args, tuple(sorted(kw.items())))
+        a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+        a = np.ascontiguousarray(a)  # the key holds a hash of its bytes: equal only for equal content
+        content = hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
+        key = (fn.__name__, a.shape, str(a.dtype), content, args, tuple(sorted(kw.items())))
         try:
             hash(key)
         except TypeError:  # an unhashable argument: compute without caching
@@ -63,10 +57,8 @@ def _cached_reference(fn):
 
 @_cached_reference
 def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
-    """Slope of log10 power vs log10 frequency (cycles/pixel) over ``band``, fitted per channel and averaged.
-
-    The images' radially averaged log10 spectra are averaged (App. B.4) and a line fitted per channel over the bins in
-    ``band`` (the paper's [0.005, 0.4]; DC excluded). Independent of pixel units."""
+    """Slope of the images' mean radially averaged log10 power vs log10 frequency over ``band`` (App. B.4, the
+    paper's [0.005, 0.4] cycles/pixel), fitted per channel and averaged; independent of pixel units."""
     x = image_batch(images, "images")
     freqs, logp = radial_power_spectrum(x, log=True)          # (K,), (B, C, K)
     sel = (freqs > 0) & (freqs >= band[0]) & (freqs <= band[1])
@@ -77,19 +69,15 @@ def spectrum_slope(images, band: tuple[float, float] = (0.005, 0.4)) -> float:
     return float(np.mean(slopes))
 
 
-def wavelet_order(slope: float, min_order: int = 2, max_order: int = 20) -> str:
+def wavelet_order(slope: float) -> str:
     """Symmlet ``sym{k}`` with k = ceil(|slope|) (Eq. 37), clamped to pywt's sym range 2..20."""
-    k = min(max(math.ceil(abs(slope)), min_order, 2), max_order, 20)
-    return f"sym{k}"
+    return f"sym{min(max(math.ceil(abs(slope)), 2), 20)}"
 
 
 def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: str = "uint8",
-                  per_coefficient: bool = False, drop_border: int = 0, chunk: int = 8) -> np.ndarray:
-    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy, summed over cH, cV, cD and the channels.
-
-    ``unit``: pixel scale before the transform, "uint8" [0, 255], "unit" [0, 1] or "signed" (the [-1, 1] input).
-    ``mode``: pywt's boundary mode. ``drop_border``: coefficients removed at each edge of every band.
-    ``per_coefficient``: divide E by the number of coefficients. Energies of 0 give -inf. ``chunk`` images at a time."""
+                  chunk: int = 8) -> np.ndarray:
+    """log E_HF per image (Eq. 38): level-1 ``dwt2`` detail energy over cH, cV, cD and the channels, pixels scaled
+    by ``unit`` ("uint8", "unit", "signed"); -inf for zero energy."""
     if unit not in PIXEL_UNITS:
         raise ValueError(f"unknown unit {unit!r}; valid: {sorted(PIXEL_UNITS)}")
     if wavelet not in pywt.wavelist(kind="discrete"):
@@ -102,15 +90,7 @@ def hf_log_energy(images, wavelet: str = "sym4", mode: str = "symmetric", unit: 
     for i in range(0, len(x), max(1, int(chunk))) or [0]:
         _, details = pywt.dwt2(a * x[i:i + chunk] + b, wavelet, mode=mode, axes=(-2, -1))
         det = np.stack(details)                               # (3, B, C, h, w)
-        if drop_border:
-            h, w = det.shape[-2:]
-            if 2 * drop_border >= min(h, w):
-                raise ValueError(f"drop_border={drop_border} leaves no coefficient of the {h}x{w} detail bands")
-            det = det[..., drop_border:h - drop_border, drop_border:w - drop_border]
-        energy = np.einsum("kbchw,kbchw->b", det, det)
-        if per_coefficient:
-            energy = energy / (det.size // max(det.shape[1], 1))
-        energies.append(energy)
+        energies.append(np.einsum("kbchw,kbchw->b", det, det))
     energy = np.concatenate(energies)
     with np.errstate(divide="ignore"):
         return np.log(energy)
@@ -135,31 +115,20 @@ def s_hf(images, mu: float, **kw) -> np.ndarray:
 
 
 def kappa_for_size(size: int, reference_size: int = 256, kappa: float = 0.06) -> float:
-    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``.
-
-    The paper's kappa = 0.06 of Nyquist keeps only DC at 32 px; ``kappa_for_size(32)`` = 0.48 keeps its structures.
-    Clamped to sqrt(2) (everything kept)."""
+    """The cutoff keeping as many cycles per image at ``size`` px as ``kappa`` at ``reference_size``
+    (``kappa_for_size(32)`` = 0.48; the paper's 0.06 keeps only DC there), at most sqrt(2)."""
     return min(kappa * reference_size / size, math.sqrt(2))
-
-
-_S_LF_VALUE_RANGES = ("unit", "signed")
 
 
 def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=None, white_threshold: float = 0.9,
          data_range: float | None = None, win_size: int = 7, chunk: int = 8, route: str = "auto",
          value_range: str = "unit") -> np.ndarray:
-    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels.
-
-    ``kappa``: the cutoff as a fraction of Nyquist (the paper's 0.06 is for 256 px; else ``kappa_for_size(H)``; a
-    warning where it keeps only DC). Edge-map conditions: ``gray=True`` (BT.601 luma) and ``mask="nonwhite"`` (pixels
-    whose condition luma is below ``white_threshold``, in [-1, 1] units), or a bool mask (B, H, W) / (H, W) that
-    averages the SSIM map (border of (win_size - 1) // 2 excluded). ``value_range``: "unit" scores (x + 1) / 2 with
-    data_range 1 (the authors' code), "signed" the [-1, 1] values with data_range 2; SSIM's luminance term tells them
-    apart. ``route``: "direct" (FFT low-pass, ``image.ssim``), "bandlimited" (``metrics.bandlimited``, equal to
-    round-off, ~10x faster at 256 px; float32 when both inputs are) or "auto" (band-limited where ``narrow_band``)."""
+    """S_LF per image (App. B.5): SSIM(lowpass(generated), lowpass(condition)), mean over channels; edge maps:
+    ``gray=True`` and ``mask="nonwhite"`` (or a bool mask); ``value_range`` "unit" (authors' code) or "signed";
+    ``route`` "bandlimited" (``lowpass_ssim``, ~10x faster at 256 px), "direct" or "auto"."""
     if route not in ("auto", "direct", "bandlimited"):
         raise ValueError(f"unknown route {route!r}; valid: 'auto', 'direct', 'bandlimited'")
-    if value_range not in _S_LF_VALUE_RANGES:
+    if value_range not in ("unit", "signed"):
         raise ValueError(f"unknown value_range {value_range!r}; valid: 'unit' ([0, 1], default), 'signed' ([-1, 1])")
     if data_range is None:
         data_range = 1.0 if value_range == "unit" else 2.0
@@ -193,3 +162,127 @@ def s_lf(generated, condition, kappa: float = 0.06, gray: bool = False, mask=Non
         out.append(ssim(lp[0], lp[1], data_range=data_range, win_size=win_size,
                         mask=None if mask is None else mask[i:i + chunk]))
     return np.concatenate(out)
+
+
+def band_halfwidth(n: int, kappa: float) -> int:
+    """Largest integer frequency |k| (cycles per image) an n-point axis keeps at cutoff ``kappa`` (of Nyquist)."""
+    f = torch.fft.fftfreq(n, dtype=torch.float64)
+    kept = (f.abs() <= kappa * 0.5).nonzero().flatten()
+    return int(max(min(int(k), n - int(k)) for k in kept.tolist()))
+
+
+def narrow_band(h: int, w: int, kappa: float) -> bool:
+    """Whether the band-limited route applies: the products' band (4 n + 1 points) fits in a quarter of each axis."""
+    return all(4 * band_halfwidth(n, kappa) + 1 <= n // 4 for n in (h, w))
+
+
+def _dft(rows, cols, n: int, sign: float) -> torch.Tensor:
+    """exp(sign 2 pi i r c / n) for integer rows r and columns c, exact phase reduction mod n (complex128)."""
+    r = torch.as_tensor(rows, dtype=torch.int64)[:, None]
+    c = torch.as_tensor(cols, dtype=torch.int64)[None, :]
+    phase = sign * 2 * math.pi * ((r * c) % n).to(torch.float64) / n
+    return torch.polar(torch.ones_like(phase), phase)
+
+
+def _dft_at(positions: torch.Tensor, freqs, n: int, sign: float) -> torch.Tensor:
+    """exp(sign 2 pi i p k / n) at real positions p (coarse grid points), complex128."""
+    k = torch.as_tensor(freqs, dtype=torch.float64)[None, :]
+    phase = sign * 2 * math.pi * positions[:, None] * k / n
+    return torch.polar(torch.ones_like(phase), phase)
+
+
+@functools.lru_cache(maxsize=16)
+def _plan(h: int, w: int, kappa: float, win_size: int):
+    """Matrices of one (size, cutoff, window) case (cached)."""
+    ny, nx = band_halfwidth(h, kappa), band_halfwidth(w, kappa)
+    ay, ax = torch.arange(-ny, ny + 1), torch.arange(-nx, nx + 1)
+    r = radial_frequency(h, w)
+    mask = (r[ay % h][:, ax % w] <= kappa * 0.5).to(torch.complex128)              # the same grid as ideal_lowpass
+    proj_y = _dft(ay, torch.arange(h), h, -1.0)                                    # (A, H)
+    proj_x = _dft(torch.arange(w), ax, w, -1.0)                                    # (W, B)
+    # coarse grid for the products: 4n + 1 points per axis, at real positions m = p H / N
+    Ny, Nx = 4 * ny + 1, 4 * nx + 1
+    py, px = torch.arange(Ny, dtype=torch.float64) * h / Ny, torch.arange(Nx, dtype=torch.float64) * w / Nx
+    coarse_y = _dft_at(py, ay, h, 1.0)                                              # (Ny, A)
+    coarse_x = _dft_at(px, ax, w, 1.0).T                                            # (B, Nx)
+    by, bx = torch.arange(-2 * ny, 2 * ny + 1), torch.arange(-2 * nx, 2 * nx + 1)
+    back_y = _dft(by, torch.arange(Ny), Ny, -1.0)                                   # (2A - 1, Ny)
+    back_x = _dft(torch.arange(Nx), bx, Nx, -1.0)                                   # (Nx, 2B - 1)
+    # box of win_size pixels (centred) as a multiplier per frequency: real Dirichlet kernel
+    p = (win_size - 1) // 2
+    j = torch.arange(1, p + 1, dtype=torch.float64)
+    box_y = (1 + 2 * torch.cos(2 * math.pi * by[:, None].double() * j / h).sum(1)) / win_size
+    box_x = (1 + 2 * torch.cos(2 * math.pi * bx[:, None].double() * j / w).sum(1)) / win_size
+    # synthesis on the interior grid, half spectrum in x (b >= 0, weight 2 for b > 0): real output
+    my, mx = torch.arange(p, h - p), torch.arange(p, w - p)
+    synth_y = _dft(my, by, h, 1.0)                                                  # (Hi, 2A - 1)
+    half = bx >= 0
+    wx = torch.where(bx[half] == 0, 1.0, 2.0).to(torch.float64)
+    sx = _dft(bx[half], mx, w, 1.0) / (h * w)                                       # (Bh, Wi)
+    synth_x = torch.cat([sx.real, -sx.imag], 0)                                     # (2 Bh, Wi): Re(Q S) = [Qr Qi] S'
+    box = (box_y[:, None] * box_x[None, :])[:, half] * wx                           # (2A - 1, Bh), real
+    return dict(ny=ny, nx=nx, mask=mask, proj_y=proj_y, proj_x=torch.cat([proj_x.real, proj_x.imag], 1),
+                coarse_y=coarse_y, coarse_x=coarse_x, back_y=back_y, back_x=back_x, scale=h * w / (Ny * Nx),
+                synth_y=synth_y, synth_x=synth_x, box=box, half=half, pad=p)
+
+
+def _coefficients(x: torch.Tensor, P: dict) -> torch.Tensor:
+    """Masked DFT coefficients (..., A, B) of real images (..., H, W) on the kept band."""
+    b = P["proj_x"].shape[1] // 2
+    t = x @ P["proj_x"]                                                             # (..., H, 2B) real
+    t = torch.complex(t[..., :b], t[..., b:])
+    return (P["proj_y"] @ t) * P["mask"]
+
+
+def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 8,
+                 K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
+    """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)) of (B, C, H, W) images, channel mean, from
+    the band's coefficients; ``mask`` (B, H, W) bool as in ``image.ssim``. Requires ``narrow_band(H, W, kappa)``."""
+    x = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
+    y = y if isinstance(y, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(y))
+    if x.shape != y.shape or x.ndim != 4:
+        raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    b, c, h, w = x.shape
+    if not narrow_band(h, w, kappa):
+        raise ValueError(f"kappa={kappa} keeps too wide a band for the band-limited SSIM of {h}x{w} images; "
+                         "use ssim(ideal_lowpass(x), ideal_lowpass(y))")
+    if win_size % 2 != 1 or win_size < 3 or win_size > min(h, w):
+        raise ValueError(f"win_size must be odd, >= 3 and <= the image size, got {win_size}")
+    P = _plan(h, w, float(kappa), int(win_size))
+    pad, ny, nx = P["pad"], P["ny"], P["nx"]
+    C1, C2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
+    cov = win_size ** 2 / (win_size ** 2 - 1)
+    keep = None if mask is None else torch.as_tensor(np.broadcast_to(np.asarray(mask, dtype=bool), (b, h, w)).copy())
+    out = np.empty(b)
+    rdt = torch.float64 if torch.float64 in (x.dtype, y.dtype) else torch.float32  # the inputs' precision, as ssim
+    cdt = torch.complex128 if rdt == torch.float64 else torch.complex64
+    Q = {k: (v.to(cdt) if v.is_complex() else v.to(rdt)) for k, v in P.items() if isinstance(v, torch.Tensor)
+         and k != "half"}
+    for i in range(0, b, max(1, int(chunk))):
+        X, Y = _coefficients(x[i:i + chunk].to(rdt), Q), _coefficients(y[i:i + chunk].to(rdt), Q)  # (n, C, A, B)
+        # values on the coarse grid (real), their products, and the products' coefficients (band 2n)
+        cx = (Q["coarse_y"] @ X @ Q["coarse_x"]).real / (h * w)
+        cy = (Q["coarse_y"] @ Y @ Q["coarse_x"]).real / (h * w)
+        prods = torch.stack([cx * cy, cx * cx + cy * cy], 1).to(cdt)                  # xy, x^2 + y^2
+        Pq = (Q["back_y"] @ prods @ Q["back_x"]) * P["scale"]                         # (n, 2, C, 2A-1, 2B-1)
+        lin = torch.zeros(X.shape[0], 2, c, 4 * ny + 1, 4 * nx + 1, dtype=cdt)
+        lin[:, 0, :, ny:3 * ny + 1, nx:3 * nx + 1] = X
+        lin[:, 1, :, ny:3 * ny + 1, nx:3 * nx + 1] = Y
+        G = torch.cat([lin, Pq], 1)[..., P["half"]] * Q["box"]                        # (n, 4, C, 2A-1, Bh)
+        S = Q["synth_y"] @ G                                                          # (n, 4, C, Hi, Bh)
+        f = torch.cat([S.real, S.imag], -1) @ Q["synth_x"]                            # (n, 4, C, Hi, Wi) real
+        ux, uy, uxy, usq = f.unbind(1)               # box means of x, y, xy and x^2 + y^2
+        p = ux * uy
+        q = ux.mul_(ux).addcmul_(uy, uy)                                              # ux^2 + uy^2 (ux reused)
+        a2 = uxy.sub_(p).mul_(2 * cov).add_(C2)                                       # 2 vxy + C2
+        b2 = usq.sub_(q).mul_(cov).add_(C2)                                           # vx + vy + C2
+        num = p.mul_(2).add_(C1).mul_(a2)                                             # (2 ux uy + C1)(2 vxy + C2)
+        den = q.add_(C1).mul_(b2)                                                     # (ux^2 + uy^2 + C1)(vx + vy + C2)
+        smap = num.div_(den).mean(1)
+        if keep is None:
+            out[i:i + chunk] = smap.flatten(1).mean(1).numpy()
+        else:
+            k = keep[i:i + chunk, pad:h - pad, pad:w - pad]
+            for j in range(len(k)):
+                out[i + j] = float(smap[j][k[j]].mean()) if bool(k[j].any()) else np.nan
+    return out

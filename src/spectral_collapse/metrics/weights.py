@@ -1,14 +1,10 @@
-"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline).
+"""Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline): torchvision's
+``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (LPIPS) and clean-fid's ``inception-2015-12-05.pt``
+in the temporary folder or ``$SPECTRAL_COLLAPSE_INCEPTION``, downloaded only where downloads are allowed.
 
-- LPIPS (lpips 0.1.4, AlexNet): ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (torchvision's
-  cache); the linear heads ship inside the lpips wheel.
-- FID / KID (clean-fid 0.1.35, "clean"): the TorchScript ``inception-2015-12-05.pt`` in the temporary folder (as
-  clean-fid expects), or the file / folder named by ``$SPECTRAL_COLLAPSE_INCEPTION`` or the ``path`` argument.
-
-A missing file is downloaded (with a socket timeout) only where downloads are allowed (``allow_download``, else
-not ``data.download.is_offline()``). ``on_missing="nan"`` (default) gives a :class:`WeightStatus` whose ``reason``
-is stored beside the NaN values; ``"raise"`` raises :class:`MissingWeightsError`. Behind a firewall, copy the two
-files there (``ALEXNET_URL``, ``INCEPTION_URL``)."""
+``on_missing="nan"`` gives a :class:`WeightStatus` whose ``reason`` is stored beside the NaN values; ``"raise"``
+raises :class:`MissingWeightsError`. Behind a firewall, copy the two files there (``ALEXNET_URL``,
+``INCEPTION_URL``)."""
 from __future__ import annotations
 
 import os
@@ -108,46 +104,37 @@ def ensure_weights(path: str | os.PathLike, url: str, *, name: str, allow_downlo
 _MODELS: dict[tuple, object] = {}
 
 
-def lpips_model(net: str = "alex", *, allow_download: bool | None = None, on_missing: str = "nan",
-                timeout: float = 30.0):
+def lpips_model(*, allow_download: bool | None = None, on_missing: str = "nan"):
     """(lpips.LPIPS in eval mode, status) with the pretrained AlexNet backbone (the paper's LPIPS; cached), or
     (None, status) when it is missing."""
-    if net != "alex":
-        raise ValueError(f"net must be 'alex' (the LPIPS of the paper's tables), got {net!r}")
     status = ensure_weights(hub_checkpoint(ALEXNET_FILE), ALEXNET_URL, name="LPIPS AlexNet backbone",
-                            allow_download=allow_download, on_missing=on_missing, timeout=timeout,
-                            hash_prefix="7be5be79")
-    if not status.available:
-        return None, status
-    key = ("lpips", net, status.path)
-    if key not in _MODELS:
+                            allow_download=allow_download, on_missing=on_missing, hash_prefix="7be5be79")
+    key = ("lpips", status.path)
+    if status.available and key not in _MODELS:
         import warnings
 
         import lpips
 
         with warnings.catch_warnings():  # torchvision's "pretrained is deprecated" warning
             warnings.simplefilter("ignore")
-            _MODELS[key] = lpips.LPIPS(net=net, pretrained=True, verbose=False).eval()
-    return _MODELS[key], status
+            _MODELS[key] = lpips.LPIPS(net="alex", pretrained=True, verbose=False).eval()
+    return (_MODELS[key] if status.available else None), status
 
 
 def inception_model(path: str | os.PathLike | None = None, *, allow_download: bool | None = None,
-                    on_missing: str = "nan", timeout: float = 30.0, device: str | torch.device = "cpu"):
+                    on_missing: str = "nan", device: str | torch.device = "cpu"):
     """(TorchScript Inception of clean-fid, status), or (None, status) when the file is missing or unreadable."""
     f = inception_file(path)
     status = ensure_weights(f, INCEPTION_URL, name="clean-fid Inception", allow_download=allow_download,
-                            on_missing=on_missing, timeout=timeout)
-    if not status.available:
-        return None, status
+                            on_missing=on_missing)
     key = ("inception", str(f), str(device))
-    if key not in _MODELS:
+    if status.available and key not in _MODELS:
         try:
             _MODELS[key] = torch.jit.load(str(f), map_location=device).eval()
         except RuntimeError as err:  # a truncated or foreign file: "PytorchStreamReader failed reading zip archive"
             why = f"unavailable: {f} is not a readable TorchScript file ({err})"
-            bad = WeightStatus(status.name, str(f), False, why)
-            return None, _fail(bad, on_missing)
-    return _MODELS[key], status
+            return None, _fail(WeightStatus(status.name, str(f), False, why), on_missing)
+    return (_MODELS[key] if status.available else None), status
 
 
 def is_unavailable(reason) -> bool:

@@ -7,7 +7,7 @@ __all__ = ["STABLE_OVG_LABEL", "METHOD_NAMES", "method_name"]
 
 # ``ovg_stable``: OVG's stable form (OVG.stable(), an Euler step of the controlled ODE with a trust region) on the
 # same model as ``ovg``. Its step sizes are dimensionless rates on another scale than the paper form's eta, so the
-# label runs with the stable form's own defaults (guidance/ovg.py STABLE_*), not the study's eta_hf / eta_lf.
+# label runs with the stable form's own defaults (inversion/guidance.py STABLE_*), not the study's eta_hf / eta_lf.
 STABLE_OVG_LABEL = "ovg_stable"
 
 # The name a reader sees for each label (as the paper and the glossary write them); the label itself is what a user

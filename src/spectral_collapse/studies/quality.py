@@ -235,7 +235,7 @@ class StochasticHeun:
 
 def samplers(D) -> dict:
     from ..inversion.methods.ddim import Euler
-    from ..inversion.methods.edm import Heun
+    from ..inversion.methods.ddim import Heun
     from ..models.denoisers import EDMDenoiser
 
     det = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())

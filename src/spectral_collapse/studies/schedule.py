@@ -12,7 +12,7 @@ import torch
 import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
-from ..inversion.guidance.schedule import GuidanceSchedule
+from ..inversion.guidance import GuidanceSchedule
 from .cells import StudyContext, translate_batched
 from .profiles import get_profile
 from .spec import StudySpec

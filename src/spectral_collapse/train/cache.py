@@ -1,26 +1,32 @@
-"""Checkpoint folders named by a hash of the full configuration, reused when present.
-
-A folder ``<name>-<hash12>/`` holds config.json, model and EMA safetensors, ``weights.sha256.json`` (checked on every
-load), log.json and DONE, and ``resume/`` + ``resume.old/`` while training runs. Every write is a renamed temporary
-file. Processes that need the same checkpoint take turns under a lock on ``<name>-<hash12>/.lock``.
-"""
+"""Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration, reused when present: config.json,
+model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE; every write a renamed
+temporary file; processes that need the same checkpoint take turns under a lock on ``.lock`` inside it. The resume
+snapshots (``resume/``, the one before kept as ``resume.old/``) make a killed training continue."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import pickle
 import re
+import shutil
 import sys
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
+import torch
+
 from ..digest import file_sha256, read_sha256
+from .losses import BANDS
 
 __all__ = ["config_hash", "checkpoint_dir", "atomic_write_bytes", "atomic_write_json", "is_complete",
            "checkpoint_lock", "CheckpointCorrupt", "read_json", "retrain_fix", "WEIGHT_FILES", "HASH_FILE",
            "write_weight_hashes", "check_weight_hashes", "checkpoint_digest", "DAMAGED",
-           "HASHED_NAME", "model_name"]
+           "HASHED_NAME", "model_name", "save_weights", "read_weights", "write_resume", "resume",
+           "restore_generator"]
 
 FORMAT_VERSION = 1
 WEIGHT_FILES = ("model.safetensors", "ema.safetensors")
@@ -117,12 +123,9 @@ def is_complete(ckpt: Path) -> bool:
 @contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
     """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
-    waits (saying so on stderr). No lock inside a distributed launch or where ``fcntl`` is missing."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        yield
-        return
+    waits (saying so on stderr). No lock inside a distributed launch (POSIX only, as the cell cache)."""
+    import fcntl
+
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         yield
         return
@@ -144,10 +147,8 @@ def checkpoint_lock(ckpt: Path, what: str = ""):
 
 
 def checkpoint_digest(folder: str | os.PathLike) -> str | None:
-    """Content digest of a checkpoint folder's weights (the digest of its verified ``weights.sha256.json``).
-
-    ``DAMAGED`` when weights do not match their record or have none; None for a folder without weights or a user's
-    diffusers model folder (its files enter the study's key instead, ``studies.content.content_inputs``)."""
+    """Content digest of a checkpoint folder's weights (that of its verified ``weights.sha256.json``); ``DAMAGED``
+    when weights do not match their record or have none; None without weights or for a user's diffusers folder."""
     folder = Path(folder)
     if (folder / HASH_FILE).is_file():
         try:
@@ -155,22 +156,17 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
         except CheckpointCorrupt:
             return DAMAGED
         return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
-    if _diffusers_model(folder):
-        return None
+    try:  # a diffusers model folder (save_pretrained: a config.json with _diffusers_version)
+        if "_diffusers_version" in json.loads((folder / "config.json").read_text()):
+            return None
+    except (OSError, ValueError, TypeError):
+        pass
     if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
         return DAMAGED
     return None
 
 
 DAMAGED = "damaged: weights do not match their recorded hashes"
-
-
-def _diffusers_model(folder: Path) -> bool:
-    """Whether ``folder`` is a diffusers model folder (``save_pretrained``: a config.json with ``_diffusers_version``)."""
-    try:
-        return "_diffusers_version" in json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return False
 
 
 HASHED_NAME = re.compile(r"^(?P<name>[\w.+-]+?)-[0-9a-f]{12}$")   # a checkpoint folder: name + 12-digit content hash
@@ -183,3 +179,107 @@ def model_name(path) -> str:
     text = str(path).rstrip("/")
     m = HASHED_NAME.match(Path(text).name)
     return m.group("name") if m else text
+
+
+def save_weights(module: torch.nn.Module, path: Path) -> None:
+    from safetensors.torch import save
+
+    sd = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+    atomic_write_bytes(path, save(sd))
+
+
+def read_weights(path: Path, fix: str) -> dict:
+    """The tensors of a safetensors file; a truncated or damaged file raises CheckpointCorrupt naming it."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:  # SafetensorError is no RuntimeError
+        raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+
+
+def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+    """Write a consistent resume point: fill a temp folder, then swap it in (the old one kept as resume.old).
+    seconds: training time to reach ``step``, earlier runs included (NaN when unknown)."""
+    tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    save_weights(net, tmp / "model.safetensors")
+    save_weights(ema, tmp / "ema.safetensors")
+    buf = io.BytesIO()
+    torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "rng": gen.get_state(), "log": torch.tensor(log, dtype=torch.float64).reshape(-1, 2),
+                "heldout": torch.tensor(heldout, dtype=torch.float64).reshape(-1, 2 + BANDS),
+                "seconds": torch.tensor(float(seconds), dtype=torch.float64)}, buf)
+    atomic_write_bytes(tmp / "state.pt", buf.getvalue())
+    if cur.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(cur, old)  # the previous snapshot stays as the fall-back
+    os.replace(tmp, cur)
+
+
+_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
+
+
+def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
+    """(network weights, EMA weights, optimizer / RNG state) of one resume snapshot, or CheckpointCorrupt."""
+    net_sd, ema_sd = (read_weights(res / f, fix) for f in ("model.safetensors", "ema.safetensors"))
+    state = res / "state.pt"
+    try:
+        st = torch.load(state, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointCorrupt(f"{state} holds Python objects other than tensors and was refused (loading it could "
+                                f"run code); {fix}") from err
+    except (OSError, RuntimeError, EOFError, ValueError) as err:  # truncated zip, empty file, ...
+        raise CheckpointCorrupt(f"{state} cannot be read ({type(err).__name__}: {err}); {fix}") from None
+    if not isinstance(st, dict) or not _STATE_KEYS <= set(st):
+        raise CheckpointCorrupt(f"{state} lacks the training state ({', '.join(sorted(_STATE_KEYS))}); {fix}")
+    return net_sd, ema_sd, st
+
+
+def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple[int, list, list, float]:
+    """Load the newest readable resume snapshot of ``ckpt`` (else the one before, with a warning) into the networks,
+    optimizer, LR scheduler and generator: (step, loss log, held-out log, training seconds so far), or (0, [], [], 0.0)
+    without one; CheckpointCorrupt naming every file when none can be read."""
+    fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
+    problems, snapshot = [], None
+    for res in (ckpt / "resume", ckpt / "resume.old"):
+        if not res.is_dir():
+            continue
+        try:
+            snapshot = _read_resume(res, fix)
+        except CheckpointCorrupt as err:
+            problems.append(str(err).removesuffix(f"; {fix}"))
+            continue
+        if problems:
+            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
+                          RuntimeWarning, stacklevel=2)
+        break
+    if snapshot is None and problems:
+        raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
+    if snapshot is None:
+        return 0, [], [], 0.0
+    net_sd, ema_sd, st = snapshot
+    net.load_state_dict(net_sd)
+    ema.load_state_dict(ema_sd)
+    opt.load_state_dict(st["optimizer"])
+    if sched is not None:
+        sched.load_state_dict(st["scheduler"])
+    restore_generator(gen, st["rng"])
+    held = st.get("heldout", torch.zeros(0, 2 + BANDS))
+    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in held.tolist()],
+            float(st.get("seconds", torch.tensor(float("nan")))))  # NaN: a snapshot that did not record it
+
+
+def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:
+    """Put a snapshot's random state back into ``gen``; a state of another kind of generator (CUDA against CPU)
+    seeds ``gen`` from a hash of it instead, with a warning."""
+    if state.numel() == gen.get_state().numel():
+        gen.set_state(state)
+        return
+    seed = int.from_bytes(hashlib.blake2b(state.numpy().tobytes(), digest_size=8).digest(), "little") >> 1
+    warnings.warn(f"the resume snapshot's random state ({state.numel()} bytes) is from another kind of generator than "
+                  f"this run's {gen.device.type} one; its draws continue from a seed derived from it", RuntimeWarning,
+                  stacklevel=2)
+    gen.manual_seed(seed)

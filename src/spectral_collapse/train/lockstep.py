@@ -1,19 +1,10 @@
 """Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
 
-Each model's step (batch and noise draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph
-with the data set on the device (all 8 dihedral views), and the graphs replay each on a stream of its own; on a CPU
-the same step runs eagerly, model after model. Everything around a step is the trainer's (``train.trainer``):
-checkpoint folders, resume snapshots (either trainer resumes the other's), held-out evaluation, logs, shipping.
-
-Each model draws from its own generator seeded as the trainer's, in the trainer's order: on a CPU a model equals the
-trainer's to the bit; on a GPU (Philox) it is another training run of the same configuration and must pass the
-quality gate on its own. GPU costs: ``benchmarks.gpu_check``.
-
-    trained = train_lockstep([Job(spec, cfg, data, name), ...], root="data/checkpoints")
-"""
+Each model's step (draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph with the data on
+the device, replayed on a stream of its own; on a CPU the same step runs eagerly and equals the trainer's to the bit
+(the same generator draws in the same order). Everything around a step is the trainer's ``Run``."""
 from __future__ import annotations
 
-import copy
 import time
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
@@ -23,13 +14,10 @@ from types import SimpleNamespace
 import torch
 
 from ..data.unpaired import dihedral, draw_batch
-from ..models.backbones import count_parameters
-from .cache import atomic_write_json, checkpoint_dir, checkpoint_lock
-from .heldout import HELDOUT_EVERY, ema_evaluator, heldout_loss
+from .cache import checkpoint_dir, checkpoint_lock
 from .losses import LOG_NORMAL, diffusion_loss
-from .resume import resume, write_resume
-from .trainer import (LOG_EVERY, ModelSpec, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
-                      ema_update, full_config, load_trained, micro_batch_for, reusable, shipped_result, write_finished)
+from .trainer import (ModelSpec, Run, TrainConfig, TrainedModel, adopt, check_objective, device_name, ema_decay,
+                      ema_update, full_config, load_trained, reusable, shipped_result)
 
 __all__ = ["Job", "Member", "train_lockstep", "device_pools", "draw_batch", "schedule_state", "portable_optimizer_state",
            "WARMUP_STEPS"]
@@ -93,47 +81,33 @@ def portable_optimizer_state(opt: torch.optim.Optimizer, cfg: TrainConfig, step:
     return {"state": state, "param_groups": groups}
 
 
-class Member:
-    """One model of a round: networks, optimizer, generator, step function and, on a GPU, its CUDA graph and stream."""
+class Member(Run):
+    """One model of a round: a trainer's ``Run`` with the step function and, on a GPU, its CUDA graph and stream."""
 
     def __init__(self, job: Job, full: dict, ckpt: Path, device: torch.device, stop_after: int | None):
         spec, cfg = job.spec, job.cfg
-        self.job, self.cfg, self.ckpt, self.device = job, cfg, ckpt, device
-        self.cuda = device.type == "cuda"
+        self.job, self.cuda = job, device.type == "cuda"
         if cfg.batch_size < 2:
             raise ValueError(f"{job.name}: batch_size must be >= 2 to hold both domains, got {cfg.batch_size}")
-        torch.manual_seed(cfg.seed)
-        self.D = spec.build().to(device)
-        self.net = self.D.net
-        self.ema = copy.deepcopy(self.net).requires_grad_(False)
         lr = torch.tensor(cfg.lr, dtype=torch.float32, device=device) if self.cuda else cfg.lr
         extra = {"capturable": True, "foreach": True} if self.cuda else {}
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=lr, weight_decay=cfg.weight_decay, **extra)
-        self.gen = torch.Generator(device).manual_seed(cfg.seed * 1000)
-        self.step, self.log, self.held_log, self.seconds_before = resume(ckpt, self.net, self.ema, self.opt, self.gen)
+        super().__init__(spec, cfg, job.data, full, ckpt, name=job.name, device=device, stop_after=stop_after,
+                         gen=torch.Generator(device).manual_seed(cfg.seed * 1000), lr=lr, opt_kw=extra,
+                         scheduler=False)
         if self.cuda:  # a loaded snapshot brings the trainer's float LR and CPU step counts
             for g in self.opt.param_groups:
                 g.update(lr=lr, capturable=True, foreach=True)
             for st in self.opt.state.values():
                 if "step" in st:
                     st["step"] = st["step"].to(device, torch.float32)
-        ckpt.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(ckpt / "config.json", {**full, "name": job.name, "parameters": count_parameters(self.net)})
-        self.step0 = self.step
-        self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
-        self.micro = micro_batch_for(device)
         self.src, self.tgt = device_pools(job.data, device)
         vp = cfg.objective not in LOG_NORMAL
         self.table = self.D.schedule.sigmas().to(device) if vp and self.cuda else None
-        self.loss_sum = torch.zeros((), device=device)
-        self.run_n = 0
         if self.cuda:  # the schedule as tables on the device, read at the step counter ``t`` (the warm-up before a
             n = cfg.steps + WARMUP_STEPS + 1  # capture may step past the last step: it is undone)
             self.lr_table = torch.tensor([cfg.lr * cfg.lr_factor(s) for s in range(n)], device=device)
             self.w_table = torch.tensor([1 - ema_decay(cfg, s + 1) for s in range(n)], device=device)
             self.t = torch.tensor([self.step], dtype=torch.long, device=device)
-        self.held, self.E = ema_evaluator(spec, self.ema, job.data, self.D, cfg, device)
-        self.net.train()
         self.graph, self.stream = None, torch.cuda.Stream(device) if self.cuda else None
         if self.stream is not None:  # everything above was queued on the current stream
             self.stream.wait_stream(torch.cuda.current_stream(device))
@@ -202,60 +176,31 @@ class Member:
 
     def advance(self) -> None:
         """One step on this model's stream: the graph replayed, or ``step_fn`` run eagerly."""
-        with self._on_stream():
+        with self.on_stream():
             self.graph.replay() if self.graph is not None else self.step_fn()
         self.step += 1
         self.run_n += 1
 
     # around the steps (outside the graph, on this model's stream) ------------------------------------------------
-    def _on_stream(self):
+    def on_stream(self):
         return torch.cuda.stream(self.stream) if self.stream is not None else nullcontext()
 
-    def after_step(self, t0: float) -> None:
-        """The trainer's book-keeping after a step: loss log, held-out evaluation, resume snapshot."""
+    def states(self) -> tuple:
+        """The optimizer and LR scheduler states in the trainer's form, so that either trainer resumes the other."""
         cfg, step = self.cfg, self.step
-        if step % LOG_EVERY == 0 or step == self.end:
-            with self._on_stream():
-                total = float(self.loss_sum)
-                self.loss_sum.zero_()
-            self.log.append((step, total / max(self.run_n, 1)))
-            self.run_n = 0
-        if step % HELDOUT_EVERY == 0 or step == cfg.steps:
-            self.evaluate()
-        if (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
-            with self._on_stream():
-                opt = SimpleNamespace(state_dict=lambda: portable_optimizer_state(self.opt, cfg, step))
-                sched = SimpleNamespace(state_dict=lambda: schedule_state(cfg, step))
-                write_resume(self.ckpt, self.net, self.ema, opt, sched, step, self.gen, self.log, self.held_log,
-                             self.seconds_before + time.time() - t0)
-
-    def evaluate(self) -> None:
-        if self.E is not None and (not self.held_log or self.held_log[-1][0] < self.step):
-            with self._on_stream():
-                loss = heldout_loss(self.E, self.held, self.cfg.objective, sigma_data=self.job.spec.sigma_data)
-            self.held_log.append([self.step, *loss])
+        return (SimpleNamespace(state_dict=lambda: portable_optimizer_state(self.opt, cfg, step)),
+                SimpleNamespace(state_dict=lambda: schedule_state(cfg, step)))
 
     def finish(self, t0: float, round_size: int) -> TrainedModel:
-        """Write the finished checkpoint (when the last step was reached) and return the EMA model."""
         if self.stream is not None:
             self.stream.synchronize()
-        if self.step >= self.cfg.steps:
-            write_finished(self.ckpt, self.net, self.ema, log=self.log, heldout=self.held_log,
-                           seconds_this_run=time.time() - t0, seconds_before=self.seconds_before,
-                           steps_this_run=self.step - self.step0, micro_batch=self.micro or self.cfg.batch_size,
-                           device=self.device, trainer="lockstep", round_size=round_size,
-                           cuda_graph=self.graph is not None)
-        self.D.net = self.ema
-        self.D.eval()
-        return TrainedModel(denoiser=self.D, path=self.ckpt, log=self.log, spec=self.job.spec, config=self.cfg)
+        return super().finish(t0, trainer="lockstep", round_size=round_size, cuda_graph=self.graph is not None)
 
 
 def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, cuda_graphs: bool = True,
                    progress: bool = True, stop_after: int | None = None, record: dict | None = None) -> list:
-    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order.
-
-    device: None for a GPU when one is visible; cuda_graphs=False runs eager steps; stop_after: stop each model after
-    that many total steps (tests); record: a dict that gets the round's figures (model_steps, seconds, ...)."""
+    """Train (or resume, or reuse) every job's model in one round; one TrainedModel per job, in order. device: None
+    for a GPU when one is visible; stop_after: total steps per model (tests); record: gets the round's figures."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     results, members = {}, []
     with ExitStack() as locks:

@@ -1,4 +1,5 @@
-"""Training objectives, all written through the denoiser in sigma coordinates (x = x0 + sigma * n).
+"""What a trained model is (``ModelSpec``, ``TrainConfig``, ``full_config`` naming its checkpoint folder) and its
+training objectives, all written through the denoiser in sigma coordinates (x = x0 + sigma * n).
 
 - "eps": E ||eps_hat - n||^2 with t ~ U{0..T-1} on the VP schedule (paper Eq. 19).
 - "x0":  E ||x0_hat - x0||^2 with the same t distribution (the paper's x0-prediction ablation, Sec. 6.3).
@@ -8,15 +9,30 @@
 - "flow": flow matching (Lipman et al. 2023; SD3, Esser et al. 2024): E ||v_hat - (n - x0)||^2 with
          v_hat = eps_hat - x0_hat, logit t ~ N(P_mean, P_std^2) (SD3's "logit_normal"), i.e. ln sigma ~ N(P_mean,
          P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
+
+The held-out loss (``heldout_loss``) is the objective on the test split's crops with fixed noise draws, one in each
+of ``BANDS`` equal-probability bands of the objective's noise distribution, on the EMA weights every
+``HELDOUT_EVERY`` steps: it estimates the training loss on unseen data (``studies.quality``).
 """
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from statistics import NormalDist
+
 import torch
 
-from ..models.denoisers import Denoiser
+from ..models.backbones import UNetConfig, build_backbone
+from ..models.denoisers import Denoiser, make_denoiser
+from ..models.flow import FlowSchedule
+from ..models.schedules import VPSchedule
 
 __all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight",
-           "to_device"]
+           "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss",
+           "ema_evaluator", "ModelSpec", "TrainConfig", "TrainedModel", "CheckpointMismatch", "PARAMETERIZATIONS",
+           "data_identity", "full_config", "check_objective"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm", "flow")
 LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean, P_std^2)
@@ -48,11 +64,9 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
                    P_mean: float = -1.2, P_std: float = 1.2, sigma_data: float = 0.5, micro_batch: int | None = None,
                    backward=None, min_snr_gamma: float | None = None, truncated_snr: bool = False,
                    table: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean loss of one batch. All randomness comes from ``generator`` (resumable, batch-reproducible).
-
-    micro_batch: run the network on chunks of that many samples, each chunk's weighted loss passed to
-    ``backward(part, last)`` at once (the same loss and gradient up to rounding; the return value is then detached).
-    A CUDA generator draws on the GPU (``table`` as in ``sample_sigmas``): the call can be captured in a CUDA graph."""
+    """Mean loss of one batch, every draw from ``generator``. ``micro_batch``: chunks of that many samples, each
+    chunk's weighted loss passed to ``backward(part, last)`` (the result is then detached); a CUDA generator draws on
+    the GPU (``table``), so the call can be captured in a CUDA graph."""
     if objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
     if micro_batch is not None and (micro_batch < 1 or backward is None):
@@ -76,10 +90,8 @@ def diffusion_loss(D: Denoiser, x0: torch.Tensor, labels: torch.Tensor, generato
 
 
 def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.Tensor:
-    """Min-SNR-gamma loss weights (Hang et al. 2023) per sample, SNR = 1 / sigma^2: min(SNR, gamma) / SNR for an eps
-    loss (1 at high noise, gamma sigma^2 below it), min(SNR, gamma) for an x0 loss, min(SNR, gamma) / (SNR + 1) for a
-    v loss. Low-noise levels, whose easy targets dominate the gradient otherwise, count less, so the high-noise
-    levels that decide an image's global colour and layout are learnt sooner."""
+    """Min-SNR-gamma loss weights (Hang et al. 2023), SNR = 1 / sigma^2: min(SNR, gamma) / SNR (eps),
+    min(SNR, gamma) (x0), min(SNR, gamma) / (SNR + 1) (v); the low-noise levels count less."""
     snr = 1.0 / sigma.double().pow(2)
     clipped = snr.clamp(max=gamma)
     w = {"eps": clipped / snr, "x0": clipped, "v": clipped / (snr + 1)}.get(objective)
@@ -90,11 +102,8 @@ def min_snr_weight(sigma: torch.Tensor, objective: str, gamma: float) -> torch.T
 
 
 def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
-    """Truncated-SNR loss weights (Salimans and Ho 2022) per sample, SNR = 1 / sigma^2: max(1, sigma^2) on an eps
-    loss, max(1, SNR) on an x0 loss. Either way the loss is max(eps error, x0 error), since an eps model's x0 error
-    is sigma times its eps error. An unweighted eps loss all but ignores the x0 error at high noise, where the
-    image-wide brightness of each channel is decided: there an eps error of e moves the predicted image by sigma e
-    (about 13 e at the top of the scaled-linear schedule)."""
+    """Truncated-SNR loss weights (Salimans and Ho 2022): max(1, sigma^2) on an eps loss, max(1, SNR) on an x0
+    loss, i.e. the loss is max(eps error, x0 error) (an eps model's x0 error is sigma times its eps error)."""
     if objective not in ("eps", "x0"):
         raise ValueError(f"truncated-SNR weighting applies to the eps and x0 objectives, not {objective!r}")
     s2 = sigma.double().pow(2)
@@ -126,3 +135,216 @@ def mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: flo
         return ((pred.eps - pred.x0) - (n - x0)).pow(2).mean()
     lam = (s**2 + sigma_data**2) / (s * sigma_data) ** 2
     return (lam * (pred.x0 - x0).pow(2)).mean()
+
+
+HELDOUT_EVERY = 100   # training steps between two evaluations (and one at the end)
+HELDOUT_SEED = 20_251_123
+BANDS = 4             # noise-level bands of equal training probability, lowest noise first
+_MAX_CROPS = 64       # per label: the evaluation costs a forward pass per crop and band
+
+
+@dataclass
+class HeldOut:
+    """Fixed held-out inputs: clean crops ``x0`` (N, C, H, W), labels, noise levels ``sigma`` and noise ``n`` for
+    each band (``sigma[b]``, ``n[b]``)."""
+
+    x0: torch.Tensor
+    labels: torch.Tensor
+    sigma: torch.Tensor   # (BANDS, N) float64
+    n: torch.Tensor       # (BANDS, N, C, H, W)
+
+
+def _held_out_images(data) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(crops, labels) of the data's test split, encoded when ``data`` is a latent view; None without one."""
+    base = getattr(data, "data", data)  # LatentDomains wraps the image data
+    src, tgt = getattr(base, "test_source", None), getattr(base, "test_target", None)
+    if src is None or tgt is None or not torch.isfinite(tgt).all():
+        src_only = src is not None and torch.isfinite(src).all()
+        if not src_only:
+            return None
+        tgt = src[:0]
+    src, tgt = src[:_MAX_CROPS], tgt[:_MAX_CROPS]
+    x = torch.cat([src, tgt])
+    y = torch.cat([torch.zeros(len(src), dtype=torch.long), torch.ones(len(tgt), dtype=torch.long)])
+    space = getattr(data, "space", None)
+    if space is not None:
+        x = space.encode(x)
+    return x.float(), y
+
+
+def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
+    """The fixed held-out inputs of a training run (None when the data has no test split)."""
+    got = _held_out_images(data)
+    if got is None:
+        return None
+    x0, y = got
+    gen = torch.Generator().manual_seed(HELDOUT_SEED)
+    N = len(x0)
+    r = torch.rand((BANDS, N), generator=gen, dtype=torch.float64)
+    u = (torch.arange(BANDS, dtype=torch.float64).reshape(-1, 1) + r) / BANDS
+    if objective in LOG_NORMAL:  # noise levels at the training distribution's quantiles u
+        z = torch.tensor([NormalDist().inv_cdf(float(q)) for q in u.flatten()], dtype=torch.float64)
+        sigma = (P_mean + P_std * z).exp().reshape(u.shape)
+    else:
+        table = D.schedule.sigmas()
+        sigma = table[(u * len(table)).long().clamp_(0, len(table) - 1)]
+    n = torch.randn((BANDS, *x0.shape), generator=gen, dtype=torch.float32)
+    return HeldOut(x0, y, sigma, n)
+
+
+def ema_evaluator(spec, ema, data, D, cfg, device) -> tuple[HeldOut | None, object]:
+    """(held-out inputs of a training run, a denoiser of ``spec`` on the EMA weights ``ema``, on ``device``);
+    (None, None) when the data has no test split."""
+    held = heldout_set(data, D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
+    if held is None:
+        return None, None
+    E = spec.build()
+    E.net = ema
+    return held, E.to(device).eval()
+
+
+@torch.no_grad()
+def heldout_loss(D, held: HeldOut, objective: str, *, sigma_data: float = 0.5, batch_size: int = 64) -> list[float]:
+    """[mean over bands, band 1, ..., band BANDS] of the objective on the held-out inputs (``D`` in eval mode)."""
+    dev = next(D.parameters()).device if hasattr(D, "parameters") else torch.device("cpu")
+    per_band = []
+    for b in range(held.sigma.shape[0]):
+        tot, N = 0.0, len(held.x0)
+        for i in range(0, N, batch_size):
+            j = min(N, i + batch_size)
+            part = mean_loss(D, held.x0[i:j].to(dev), held.labels[i:j].to(dev), held.sigma[b, i:j].to(dev),
+                              held.n[b, i:j].to(dev), objective, sigma_data)
+            tot += float(part) * (j - i)
+        per_band.append(tot / N)
+    return [sum(per_band) / len(per_band), *per_band]
+
+
+PARAMETERIZATIONS = ("eps", "x0", "v", "edm", "flow")
+# objectives that go with one parameterization only, and it with them (EDM's preconditioned loss, flow matching's
+# velocity loss); neither takes the min-SNR or truncated-SNR weightings
+_PAIRED = {"edm": "EDM", "flow": "flow-matching"}
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint's saved configuration differs from the model that was asked for."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What network, parameterisation and noise schedule to build."""
+
+    backbone: UNetConfig = field(default_factory=UNetConfig)
+    parameterization: str = "eps"       # eps | x0 | v | edm | flow
+    schedule: VPSchedule = field(default_factory=VPSchedule)  # VP models only
+    sigma_data: float = 0.5             # EDM preconditioning
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    time_input: str = "c_noise"         # EDM network time input: c_noise = ln(sigma)/4 (paper) or raw sigma
+    flow: FlowSchedule = field(default_factory=FlowSchedule)  # flow-matching models only (models/flow.py)
+
+    def __post_init__(self):
+        if self.parameterization not in PARAMETERIZATIONS:
+            raise ValueError(f"unknown parameterization {self.parameterization!r}; choose eps, x0, v, edm or flow")
+
+    def to_dict(self) -> dict:
+        """The model's configuration as saved in config.json (and hashed into the checkpoint's name): a flow-matching
+        model records its FlowSchedule instead of a VP schedule; the other kinds are written as they always were."""
+        if self.parameterization == "flow":
+            return {"backbone": self.backbone.to_dict(), "parameterization": "flow", "flow": asdict(self.flow)}
+        d = {"backbone": self.backbone.to_dict(), "parameterization": self.parameterization,
+             "schedule": asdict(self.schedule)}
+        if self.parameterization == "edm":
+            d.update(sigma_data=self.sigma_data, sigma_min=self.sigma_min, sigma_max=self.sigma_max, time_input=self.time_input)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelSpec":
+        d = dict(d)
+        d["backbone"] = UNetConfig.from_dict(d["backbone"])
+        if "schedule" in d:
+            d["schedule"] = VPSchedule(**d["schedule"])
+        if "flow" in d:
+            d["flow"] = FlowSchedule(**d["flow"])
+        return cls(**d)
+
+    def build(self) -> Denoiser:
+        return make_denoiser(build_backbone(self.backbone), self.parameterization,
+                             schedule=self.flow if self.parameterization == "flow" else self.schedule,
+                             sigma_data=self.sigma_data, sigma_min=self.sigma_min, sigma_max=self.sigma_max,
+                             time_input=self.time_input)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings (paper Table 7 for the `paper` profile)."""
+
+    objective: str = "eps"        # eps | x0 | v | edm | flow (see losses.py)
+    steps: int = 800
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    warmup_steps: int = 50
+    lr_schedule: str = "cosine"   # cosine (to 0 at `steps`) | constant (after warm-up)
+    ema_decay: float = 0.995
+    ema_warmup: bool = True       # decay_n = min(ema_decay, (1 + n) / (10 + n))
+    label_dropout: float = 0.1    # probability of replacing a label by the null label 2
+    grad_clip: float = 1.0        # max global grad norm; 0 disables
+    P_mean: float = -1.2          # EDM log-normal sigma distribution; flow: logit t ~ N(P_mean, P_std^2)
+    P_std: float = 1.2
+    seed: int = 0
+    checkpoint_every: int = 100
+    min_snr_gamma: float | None = None  # min-SNR-gamma loss weighting (losses.min_snr_weight); None: unweighted
+    truncated_snr: bool = False   # truncated-SNR loss weighting, max(eps error, x0 error) (losses.truncated_snr_weight)
+
+    def __post_init__(self):
+        if (self.min_snr_gamma is not None and (self.objective in _PAIRED or not self.min_snr_gamma > 0)) or \
+                (self.truncated_snr and (self.objective not in ("eps", "x0") or self.min_snr_gamma is not None)):
+            raise ValueError("min_snr_gamma (> 0; eps, x0 and v objectives) and truncated_snr (eps and x0) are exclusive "
+                             f"loss weightings, got min_snr_gamma {self.min_snr_gamma!r}, truncated_snr "
+                             f"{self.truncated_snr!r} with objective {self.objective!r}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; choose one of {', '.join(OBJECTIVES)}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(f"lr_schedule must be 'cosine' or 'constant', got {self.lr_schedule!r}")
+        if self.steps < 1 or self.batch_size < 1:
+            raise ValueError("steps and batch_size must be >= 1")
+
+    def lr_factor(self, step: int) -> float:
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return 1.0
+        span = max(1, self.steps - self.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - self.warmup_steps) / span)))
+
+
+@dataclass
+class TrainedModel:
+    denoiser: Denoiser          # EMA weights, eval mode
+    path: Path
+    log: list                   # [(step, mean loss over the last interval)]
+    spec: ModelSpec
+    config: TrainConfig
+
+
+def data_identity(data) -> dict:
+    """What of the data names a checkpoint: its name and its ``meta`` (never its task)."""
+    return {"name": getattr(data, "name", "?"), "meta": json.loads(json.dumps(getattr(data, "meta", {}), default=str))}
+
+
+def full_config(spec: ModelSpec, cfg: TrainConfig, data) -> dict:
+    """What names a checkpoint folder (hashed by ``cache.checkpoint_dir``) and goes into its config.json."""
+    tc = asdict(cfg)
+    tc.pop("checkpoint_every")
+    for key in ("min_snr_gamma", "truncated_snr"):  # unweighted: the hash of checkpoints trained before these options
+        if tc[key] in (None, False):
+            tc.pop(key)
+    return {"model": spec.to_dict(), "train": tc, "data": data_identity(data)}
+
+
+def check_objective(spec: ModelSpec, cfg: TrainConfig) -> None:
+    """Refuse an objective that does not go with the model's parameterization (EDM and flow matching pair up)."""
+    for kind, what in _PAIRED.items():
+        if (spec.parameterization == kind) != (cfg.objective == kind):
+            raise ValueError(f"the {what} objective goes with the {what} parameterization (and only with it); got "
+                             f"objective {cfg.objective!r} for a {spec.parameterization!r} model")

@@ -1,10 +1,7 @@
 """Trained weights shipped with the repository, so a fresh clone runs any study without training.
 
-``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the checkpoint's JSON files and
-``sha256.json``. ``install(ckpt)`` builds the checkpoint from it (hashes checked, weights widened to float32);
-``export(ckpt)`` writes it and reinstalls ``ckpt``, so numbers come from exactly the weights a clone installs. With
-``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1`` every model trained or loaded is exported first (``shipping``).
-"""
+``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the JSON files and ``sha256.json``;
+``install`` builds the checkpoint from it, ``export`` writes it (``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1``: every model)."""
 from __future__ import annotations
 
 import json
@@ -68,11 +65,11 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
             raise CheckpointCorrupt(f"{src / name} is missing or does not match {src / HASHES}; restore it from the "
                                     f"repository (git checkout -- {src}) or delete {src} to train the model instead")
     full, half = _weights(src)
-    _clear(ckpt)
-    for name in _KEEP:
-        if (src / name).is_file():
-            (ckpt / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src / name, ckpt / name)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    for p in ckpt.iterdir():  # emptied, except the lock file (held by the process installing into it)
+        if p.name != ".lock":
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    _copy_kept(src, ckpt)
     (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / (full + ".tmp")
     save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
@@ -101,13 +98,12 @@ def refresh(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
     return replaced(ckpt, root) and install(ckpt, root)
 
 
-def _clear(ckpt: Path) -> None:
-    """Empty a checkpoint folder except its lock file (held by the process installing into it)."""
-    ckpt.mkdir(parents=True, exist_ok=True)
-    for p in ckpt.iterdir():
-        if p.name == ".lock":
-            continue
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
+def _copy_kept(src: Path, dest: Path) -> None:
+    """Copy the JSON files (``_KEEP``) that ``src`` has into ``dest``."""
+    for name in _KEEP:
+        if (src / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / name, dest / name)
 
 
 def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Path:
@@ -125,10 +121,7 @@ def export(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> Pa
     if bad:
         raise ValueError(f"weights {bad[:3]} are not finite in float16; they cannot be shipped in that precision")
     save_file(halves, str(dest / half))
-    for name in _KEEP:
-        if (ckpt / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(ckpt / name, dest / name)
+    _copy_kept(ckpt, dest)
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
     atomic_write_json(dest / HASHES, {name: sha256_file(dest / name) for name in files})
     install(ckpt, root)

@@ -1,16 +1,14 @@
 """Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
 
-Checkpoints are cached by a hash of (model spec, train config, data description) (train/cache.py) and resumable
-after a kill: a resumed run ends with the same weights as an uninterrupted one (CPU, fixed seed; tested). On a CPU a
-batch runs in chunks of ``CPU_MICRO_BATCH`` samples (same loss up to rounding, not in the hash); on a GPU the loss
-is read back every ``LOG_EVERY`` steps so the CPU queues kernels ahead.
-"""
+Checkpoints are cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill
+to the same weights (CPU, fixed seed; tested); a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
 from __future__ import annotations
 
 import copy
 import os
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import fields
 from pathlib import Path
 
@@ -19,15 +17,14 @@ import torch
 from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
-                    checkpoint_lock, is_complete, read_json, retrain_fix, write_weight_hashes)
-from .heldout import BANDS, HELDOUT_EVERY, ema_evaluator, heldout_loss
-from .losses import diffusion_loss, to_device
-from .resume import read_weights, resume, save_weights, write_resume
-from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
+                    checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
+                    write_resume, write_weight_hashes)
+from .losses import (BANDS, HELDOUT_EVERY, LOG_NORMAL, CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel,
+                     check_objective, diffusion_loss, ema_evaluator, full_config, heldout_loss, to_device)
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
-           "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY"]
+           "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY", "Run"]
 
 CPU_MICRO_BATCH = 8
 LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those steps)
@@ -92,49 +89,92 @@ def train(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.
         return shipped_result(tm, ckpt, spec)
 
 
+class Run:
+    """One model's training state (network, EMA, AdamW, generator, resumed from a snapshot) and the book-keeping around
+    its steps (loss log, held-out evaluation, resume snapshots, the finished checkpoint); ``lockstep.Member`` adds
+    its own step. ``main``: the process that evaluates and writes (the only one outside a distributed launch)."""
+
+    def __init__(self, spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, device, gen,
+                 stop_after: int | None, main: bool = True, lr=None, opt_kw: dict | None = None,
+                 scheduler: bool = True):
+        self.spec, self.cfg, self.ckpt, self.main, self.gen = spec, cfg, ckpt, main, gen
+        self.device = torch.device(device)
+        torch.manual_seed(cfg.seed)
+        self.D = spec.build().to(self.device)
+        self.net = self.D.net
+        self.ema = copy.deepcopy(self.net).requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=cfg.lr if lr is None else lr,
+                                     weight_decay=cfg.weight_decay, **(opt_kw or {}))
+        # stepped once per optimizer step, by the trainer
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, cfg.lr_factor) if scheduler else None
+        self.step, self.log, self.held_log, self.seconds_before = resume(ckpt, self.net, self.ema, self.opt, gen,
+                                                                         self.sched)
+        if main:
+            ckpt.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(self.net)})
+        self.step0 = self.step
+        self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        self.micro = micro_batch_for(self.device)
+        self.loss_sum, self.run_n = torch.zeros((), device=self.device), 0  # read back every LOG_EVERY steps
+        self.held, self.E = ema_evaluator(spec, self.ema, data, self.D, cfg, self.device) if main else (None, None)
+        self.net.train()
+
+    def on_stream(self):
+        """The context that device work around a step runs in (the lockstep trainer's stream per model)."""
+        return nullcontext()
+
+    def states(self) -> tuple:
+        """(optimizer, LR scheduler) as a resume snapshot stores them (objects with ``state_dict()``)."""
+        return self.opt, self.sched
+
+    def evaluate(self) -> None:
+        if self.E is not None and (not self.held_log or self.held_log[-1][0] < self.step):
+            with self.on_stream():
+                loss = heldout_loss(self.E, self.held, self.cfg.objective, sigma_data=self.spec.sigma_data)
+            self.held_log.append([self.step, *loss])
+
+    def after_step(self, t0: float) -> None:
+        """After a step: the loss log, the held-out evaluation and the resume snapshot when due."""
+        cfg, step = self.cfg, self.step
+        if step % LOG_EVERY == 0 or step == self.end:
+            with self.on_stream():
+                total = float(self.loss_sum)
+                self.loss_sum.zero_()
+            self.log.append((step, total / max(self.run_n, 1)))
+            self.run_n = 0
+        if step % HELDOUT_EVERY == 0 or step == cfg.steps:
+            self.evaluate()
+        if self.main and (step % cfg.checkpoint_every == 0 or step == self.end) and step < cfg.steps:
+            with self.on_stream():
+                write_resume(self.ckpt, self.net, self.ema, *self.states(), step, self.gen, self.log, self.held_log,
+                             self.seconds_before + time.time() - t0)
+
+    def finish(self, t0: float, **extra) -> TrainedModel:
+        """Write the finished checkpoint (when the last step was reached; ``extra`` goes into log.json) and return
+        the EMA model."""
+        if self.step >= self.cfg.steps and self.main:
+            write_finished(self.ckpt, self.net, self.ema, log=self.log, heldout=self.held_log,
+                           seconds_this_run=time.time() - t0, seconds_before=self.seconds_before,
+                           steps_this_run=self.step - self.step0, micro_batch=self.micro or self.cfg.batch_size,
+                           device=self.device, **extra)
+        self.D.net = self.ema
+        self.D.eval()
+        return TrainedModel(denoiser=self.D, path=self.ckpt, log=self.log, spec=self.spec, config=self.cfg)
+
+
 def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool,
            stop_after: int | None, accelerator) -> TrainedModel:
     from accelerate import Accelerator
 
     acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
-    torch.manual_seed(cfg.seed)
-    D = spec.build()
-    net = D.net
-    ema = copy.deepcopy(net).requires_grad_(False)
-    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, cfg.lr_factor)  # stepped once per optimizer step, by us
     gen = torch.Generator().manual_seed(cfg.seed * 1000 + acc.process_index)
-    step, log, held_log, seconds_before = resume(ckpt, net, ema, opt, gen, sched)
-    if acc.is_main_process:
-        ckpt.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(ckpt / "config.json", {**full, "name": name, "parameters": count_parameters(net)})
-    Dw, opt = acc.prepare(D, opt)
-    D_plain = acc.unwrap_model(Dw)
-    ema.to(acc.device)  # the averaged copy lives beside the trained weights (a GPU when there is one)
+    run = Run(spec, cfg, data, full, ckpt, name=name, device=acc.device, gen=gen, stop_after=stop_after,
+              main=acc.is_main_process)
+    Dw, opt = acc.prepare(run.D, run.opt)
     bar = None
     if progress and acc.is_main_process:
         from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, initial=step, desc=f"train {name}", dynamic_ncols=True)
-    run_loss, run_n, t0, step0 = 0.0, 0, time.time(), step
-    end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
-    net.train()
-
-    class _Call:  # forward through the (possibly DDP-wrapped) model; attributes from the plain one
-        schedule = getattr(D_plain, "schedule", None)
-
-        def __call__(self, *a):
-            return Dw(*a)
-
-    call = _Call()
-    micro = micro_batch_for(acc.device)
-    held, E = ema_evaluator(spec, ema, data, D_plain, cfg, acc.device) if acc.is_main_process else (None, None)
-
-    def evaluate():
-        if E is not None and (not held_log or held_log[-1][0] < step):
-            held_log.append([step, *heldout_loss(E, held, cfg.objective, sigma_data=spec.sigma_data)])
-
-    if step == 0:
-        evaluate()
+        bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True)
 
     def backward(part, last: bool):
         if last or acc.num_processes == 1:
@@ -143,43 +183,36 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
             with acc.no_sync(Dw):
                 acc.backward(part)
 
-    while step < end:
+    # the VP time grid read from the plain model: the loss calls the (possibly DDP-wrapped) one
+    table, t0 = None if cfg.objective in LOG_NORMAL else run.D.schedule.sigmas(), time.time()
+    if run.step == 0:
+        run.evaluate()
+    while run.step < run.end:
         x, y = data.train_batch(cfg.batch_size, gen)
         drop = torch.rand(y.shape[0], generator=gen) < cfg.label_dropout
         y = torch.where(drop, torch.full_like(y, 2), y)
         x, y = to_device(x, acc.device), to_device(y, acc.device)
-        loss = diffusion_loss(call, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
-                              sigma_data=spec.sigma_data, micro_batch=micro, backward=backward,
-                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr)
+        loss = diffusion_loss(Dw, x, y, gen, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std,
+                              sigma_data=spec.sigma_data, micro_batch=run.micro, backward=backward,
+                              min_snr_gamma=cfg.min_snr_gamma, truncated_snr=cfg.truncated_snr, table=table)
         if cfg.grad_clip > 0:
-            acc.clip_grad_norm_(net.parameters(), cfg.grad_clip)
+            acc.clip_grad_norm_(run.net.parameters(), cfg.grad_clip)
         opt.step()
-        sched.step()
+        run.sched.step()
         opt.zero_grad(set_to_none=True)
-        step += 1
-        ema_update(ema, net, ema_decay(cfg, step))
-        run_loss, run_n = run_loss + loss.detach(), run_n + 1  # read back every LOG_EVERY steps, not each step
+        run.step += 1
+        ema_update(run.ema, run.net, ema_decay(cfg, run.step))
+        run.loss_sum.add_(loss.detach())
+        run.run_n += 1
+        run.after_step(t0)
         if bar is not None:
             bar.update(1)
-        if step % LOG_EVERY == 0 or step == end:
-            log.append((step, float(run_loss) / max(run_n, 1)))
-            if bar is not None:
-                bar.set_postfix(loss=f"{log[-1][1]:.4f}")
-            run_loss, run_n = 0.0, 0
-        if step % HELDOUT_EVERY == 0 or step == cfg.steps:
-            evaluate()
-        if acc.is_main_process and (step % cfg.checkpoint_every == 0 or step == end) and step < cfg.steps:
-            write_resume(ckpt, net, ema, opt, sched, step, gen, log, held_log, seconds_before + time.time() - t0)
+            if run.log and run.log[-1][0] == run.step:
+                bar.set_postfix(loss=f"{run.log[-1][1]:.4f}")
     if bar is not None:
         bar.close()
     acc.wait_for_everyone()
-    if step >= cfg.steps and acc.is_main_process:
-        write_finished(ckpt, net, ema, log=log, heldout=held_log, seconds_this_run=time.time() - t0,
-                       seconds_before=seconds_before, steps_this_run=step - step0,
-                       micro_batch=micro or cfg.batch_size, device=acc.device)
-    D.net = ema
-    D.eval()
-    return TrainedModel(denoiser=D, path=ckpt, log=log, spec=spec, config=cfg)
+    return run.finish(t0)
 
 
 def write_finished(ckpt: Path, net, ema, *, log, heldout, seconds_this_run: float, seconds_before: float,
@@ -207,25 +240,19 @@ def device_name(device) -> str:
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
     import platform
+    import re
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     from ..text import plural
 
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").is_file() else ""
+    m = re.search(r"^model name\s*:\s*(.+)$", info, re.M)
+    cpu = m.group(1).strip() if m else platform.processor() or platform.machine()
     return f"cpu: {cpu}, {plural(torch.get_num_threads(), 'thread')}"
 
 
 def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> TrainedModel:
-    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first.
-
-    With ``spec``, refuse a checkpoint built for another model; a file that cannot be read or has another hash raises
-    CheckpointCorrupt naming it and the fix."""
+    """Load a finished checkpoint (EMA weights), its weight files checked against ``weights.sha256.json`` first;
+    with ``spec``, refuse one built for another model (CheckpointMismatch); unreadable files raise CheckpointCorrupt."""
     path = Path(path)
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"no checkpoint at {path} (config.json missing); train it with "
@@ -261,9 +288,4 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
     return TrainedModel(denoiser=D, path=path, log=log["loss"], spec=saved_spec, config=config)
 
 
-def ensure_trained(spec: ModelSpec, cfg: TrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
-                   progress: bool = True) -> TrainedModel:
-    """Reuse the checkpoint for this exact configuration if complete, else train (resuming if possible)."""
-    return train(spec, cfg, data, name=name, root=root, progress=progress)
-
-
+ensure_trained = train  # reuse the checkpoint of this exact configuration if complete, else train (resuming)

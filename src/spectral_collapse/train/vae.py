@@ -1,8 +1,5 @@
-"""Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue).
-
-``train_vae`` trains an AutoencoderKL on a dataset's two pools (MSE + a small KL term), cached like the diffusion
-models; its scaling factor is 1 / std of the posterior means, so the scaled latents have unit variance.
-"""
+"""Training of the small VAE of the CPU profiles' latent space (paper Sec. 6.1, Table 4 analogue): an AutoencoderKL
+on a dataset's two pools (MSE + a small KL term), cached like the diffusion models, scaled to unit-variance latents."""
 from __future__ import annotations
 
 import os
@@ -16,7 +13,7 @@ from torch import nn
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
 from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
-from .config import data_identity
+from .losses import data_identity
 
 VAE_WEIGHTS = ("vae/diffusion_pytorch_model.safetensors",)  # checked against weights.sha256.json on every load
 
@@ -44,14 +41,6 @@ def measure_scaling_factor(vae: nn.Module, images: torch.Tensor, batch_size: int
     space = LatentSpace(vae, 1.0, batch_size=batch_size)
     z = space.encode(images).double()
     return float(1.0 / z.std())
-
-
-def _vae_loss(vae: nn.Module, x: torch.Tensor, gen: torch.Generator, kl_weight: float) -> torch.Tensor:
-    post = vae.encode(x).latent_dist
-    eps = torch.randn(post.mean.shape, generator=gen).to(x.device)
-    rec = vae.decode(post.mean + post.std * eps).sample
-    kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
-    return (rec - x).pow(2).mean() + kl_weight * kl
 
 
 def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
@@ -100,7 +89,12 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     vae.train()
     for step in range(1, tc.steps + 1):
         x, _ = data.train_batch(tc.batch_size, gen)
-        loss = _vae_loss(vae, x.to(acc.device), gen, tc.kl_weight)
+        x = x.to(acc.device)
+        post = vae.encode(x).latent_dist
+        eps = torch.randn(post.mean.shape, generator=gen).to(x.device)
+        rec = vae.decode(post.mean + post.std * eps).sample
+        kl = 0.5 * (post.mean.pow(2) + post.var - 1.0 - post.logvar).mean()
+        loss = (rec - x).pow(2).mean() + tc.kl_weight * kl
         acc.backward(loss)
         if tc.grad_clip > 0:
             acc.clip_grad_norm_(vae.parameters(), tc.grad_clip)

@@ -1,13 +1,9 @@
 """Registry of inversion methods: name -> frozen dataclass with a ``step`` rule."""
 from __future__ import annotations
 
-from .ddim import Euler
-from .edm import Heun
-from .taba import TABA
-from .bdia import BDIA
-from .direct import DirectInversion
-from .edict import EDICT
-from .null_class import NullClass
+from .ddim import TABA, Euler, Heun
+from .edict import BDIA, EDICT
+from .null_class import DirectInversion, NullClass
 from .renoise import ReNoise
 
 METHODS = {

@@ -1,10 +1,17 @@
 """Deterministic DDIM (eta = 0) = one Euler step of dx/dsigma = eps in sigma coordinates.
 
 Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
-x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls."""
+x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls. ``Heun``: EDM's deterministic second-order
+sampler (Karras et al. 2022, Algorithm 1, S_churn = 0), also used as an inversion (the corrector at the higher level).
+
+TABA, "There and Back Again" (Staniszewski et al. 2025): replace the first inversion steps by forward diffusion.
+
+The first K = round(fraction * N) steps of an N-step inversion are replaced by one closed-form jump
+x_{sigma_K} = x0 + sigma_K * z with z ~ N(0, I) drawn from the sample's own seed (key "taba"); the remaining
+steps run the base solver. Sampling uses the base solver unchanged. Default fraction 4% (2 of 50 steps)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..loop import Context
 
@@ -23,10 +30,8 @@ def destination_prediction(D, x, sigma: float, sigma_next: float, ctx: Context):
 
 @dataclass(frozen=True)
 class Euler:
-    """DDIM / EDM-Euler step. ``time_label``: network time label during inversion.
-
-    "source": eps at the current level (explicit Euler; the released OVG code, guided-diffusion, BDIA).
-    "destination": ``destination_prediction`` (prompt-to-prompt, diffusers pipelines)."""
+    """DDIM / EDM-Euler step. ``time_label`` during inversion: "source", eps at the current level (the released OVG
+    code, guided-diffusion, BDIA), or "destination" (``destination_prediction``; prompt-to-prompt, diffusers)."""
 
     time_label: str = "source"
 
@@ -40,3 +45,45 @@ class Euler:
         else:
             pred = ctx.denoise(D, x, sigma)
         return x + (sigma_next - sigma) * pred.eps  # Euler step ("DDIM step")
+
+
+@dataclass(frozen=True)
+class Heun:
+    """Heun (trapezoidal) step: 2 network forwards per step, 1 when either end of the step is sigma = 0."""
+
+    def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        d_cur = ctx.denoise(D, x, sigma).eps
+        x_euler = x + (sigma_next - sigma) * d_cur  # Euler step
+        if sigma_next == 0 or sigma == 0:
+            return x_euler
+        d_next = ctx.denoise(D, x_euler, sigma_next).eps  # Apply 2nd order correction
+        return x + (sigma_next - sigma) * 0.5 * (d_cur + d_next)
+
+
+@dataclass(frozen=True)
+class TABA:
+    fraction: float = 0.04
+    min_steps: int = 1
+    base: Euler = field(default_factory=Euler)
+    noise_key: str = "taba"
+
+    def __post_init__(self):
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"TABA fraction must lie in [0, 1], got {self.fraction}")
+
+    def jump_steps(self, n_steps: int) -> int:
+        return min(n_steps, max(self.min_steps, round(self.fraction * n_steps)))
+
+    def start(self, D, x0, sigmas, ctx: Context):
+        """Forward-diffuse the clean input straight to level sigma_K; return (x, K)."""
+        K = self.jump_steps(len(sigmas) - 1)
+        if K == 0:
+            return x0, 0
+        sigma_K = float(sigmas[K])
+        return x0 + sigma_K * ctx.randn(x0, self.noise_key), K
+
+    def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        return self.base.step(D, x, sigma, sigma_next, ctx)
+
+    def sampler(self):
+        return self.base

@@ -8,10 +8,14 @@ Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
    store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
 3. Sampling guides with the stored per-step embedding in place of the null label's.
 
-The optimised vector is the null label's class-embedding row (UNet2DModel ``class_embedding``, DiT
-``class_embedder.embedding_table``), one per sample, swapped in by forward hooks (``null_embedding_override``).
-At w = 1 its gradient is exactly zero: nothing is optimised and a warning says so (``W1_NOTE``). The loss is
-measured in the model's own coordinates (x_t = sqrt(alpha_bar) x~), as the authors' latents are."""
+The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks; at w = 1
+its gradient is zero and nothing is optimised (``W1_NOTE``). The loss is in the model's own coordinates, as the
+authors' latents are.
+
+DirectInversion ("PnP Inversion", Ju et al. 2024; cure-lab/PnPInversion) shares the pivot (1.), then takes offsets in
+sampling order at the pivot, d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)); sampling adds d_i to the samples
+with the inversion's source label (reproducing the pivot). Without the authors' attention coupling the target branch
+is plain guided DDIM sampling from the pivot's latent (tested): Null-Class's latent at w = 1."""
 from __future__ import annotations
 
 import warnings
@@ -31,8 +35,8 @@ W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does no
            "DDIM sampling: the same translation as DirectInversion, not the suite's DDIM, which tells the network "
            "the current level. The embedding is optimised only at a guidance scale above 1.")
 
-__all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss", "pivot_step",
-           "with_scale", "check_grid"]
+__all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss",
+           "pivot_step", "with_scale", "check_grid", "DirectInversion"]
 
 
 def class_embedding_tables(D: nn.Module) -> list[nn.Embedding]:
@@ -117,9 +121,8 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 @dataclass(frozen=True)
 class NullClass:
     """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
-
-    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``). pivot_scale: guidance of
-    the pivot DDIM inversion (authors: 1). base: the pivot's solver (authors: destination time label)."""
+    guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``); pivot_scale: the pivot's
+    guidance (authors: 1); base: the pivot's solver (authors: destination time label)."""
 
     guidance_scale: float | None = None
     inner_steps: int = 10            # J, at most this many Adam steps per sampling step
@@ -196,3 +199,46 @@ class NullClass:
                 z = z + (sigma_next - sigma) * ctx.denoise(D, z, sigma).eps
         handoff["null_embeddings"] = out
         ctx.state["backward_passes"] = ctx.state.get("backward_passes", 0) + n_backward
+
+
+@dataclass(frozen=True)
+class DirectInversion:
+    """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
+    guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5); pivot_scale: the
+    pivot's guidance (authors: 1); base: the pivot's solver."""
+
+    guidance_scale: float | None = None
+    pivot_scale: float = 1.0
+    base: Euler = field(default_factory=lambda: Euler("destination"))
+
+    def scale(self, ctx: Context) -> float:
+        return float(ctx.cfg_scale if self.guidance_scale is None else self.guidance_scale)
+
+    def _guided_step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        with with_scale(ctx, self.scale(ctx)):
+            return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # guided DDIM sampling step
+
+    def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        if ctx.direction == "invert":
+            return pivot_step(self, D, x, sigma, sigma_next, ctx)
+        x_next = self._guided_step(D, x, sigma, sigma_next, ctx)
+        offsets = ctx.state.get("offsets")
+        if offsets is None:
+            return x_next
+        check_grid(ctx, "direct_inversion")
+        source = (ctx.label == ctx.state["source_label"].to(ctx.label.device)).to(x.dtype)
+        return x_next + source.reshape(-1, *([1] * (x.ndim - 1))) * offsets[ctx.step_index]
+
+    @torch.no_grad()
+    def finish(self, D, x, sigmas, ctx: Context) -> None:
+        """Offsets of the source branch along the pivot in sampling order, handed to sampling; NaN offsets when the
+        pivot was cut short (every sample non-finite)."""
+        pivot = ctx.state.pop("pivot", []) + [x.detach()]
+        sig = sigmas.flip(0)
+        N = len(sig) - 1
+        offsets = [] if len(pivot) == N + 1 else [torch.full_like(x, float("nan"))] * N
+        for i in range(N - len(offsets)):
+            z, z_prev = pivot[N - i], pivot[N - i - 1]
+            offsets.append(z_prev - self._guided_step(D, z, float(sig[i]), float(sig[i + 1]), ctx))
+        ctx.state["handoff"] = {"sigmas": sig, "cfg_scale": self.scale(ctx), "offsets": offsets,
+                                "source_label": ctx.label.clone()}

@@ -10,9 +10,7 @@ sigma) eps:
   rounds of a patch-KL step (lambda_kl, gradient clipped to +-100) and ``ac_rolls`` autocorrelation steps. The KL
   reference is eps at x0 + sigma_next n, n fixed per sample (``"forward"``, SDXL path) or at x0 itself (``"clean"``).
 - The noise correction serves stochastic samplers only and is not implemented. Sampling is plain DDIM.
-
-Generalised: 4x4 KL patches per channel for any channel count; guidance through ``ctx.denoise`` for the reference
-too; roll shifts from per-sample seeded generators."""
+Generalised: 4x4 KL patches per channel for any channel count; roll shifts from per-sample seeded generators."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -109,14 +107,6 @@ class ReNoise:
         schedule = getattr(D, "schedule", None) or VPSchedule()
         return float(schedule.t_to_sigma(torch.tensor(self.first_step_max_t, dtype=torch.float64)))
 
-    def _reference(self, D, sigma_next: float, ctx: Context) -> torch.Tensor:
-        x0 = ctx.state["renoise_x0"]
-        if self.reference == "forward":
-            x_ref = x0 + sigma_next * ctx.randn(x0, self.noise_key)
-        else:
-            x_ref = x0 / float(D.input_scale(sigma_next))  # the model sees the clean image itself
-        return ctx.denoise(D, x_ref, sigma_next).eps
-
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
         if ctx.direction != "invert":
             return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # DDIM sampling
@@ -141,7 +131,10 @@ class ReNoise:
             # k = 0: the model-space x_t unchanged with the next timestep (DDIM inversion with the destination label)
             eps = (destination_prediction(D, x, sigma, sigma_next, ctx) if k == 0 else ctx.denoise(D, z, sigma_next)).eps
             if k == 0 and self.regularization_steps > 0:
-                eps_ref = self._reference(D, sigma_next, ctx)
+                x0 = ctx.state["renoise_x0"]  # "clean": the model sees the clean image itself
+                x_ref = (x0 + sigma_next * ctx.randn(x0, self.noise_key) if self.reference == "forward"
+                         else x0 / float(D.input_scale(sigma_next)))
+                eps_ref = ctx.denoise(D, x_ref, sigma_next).eps
             if lo <= k < hi:
                 avg = eps if avg is None else avg * (n_avg / (n_avg + 1)) + eps / (n_avg + 1)
                 n_avg += 1

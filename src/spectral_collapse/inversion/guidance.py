@@ -10,12 +10,10 @@ At each inversion step, with the base step's own forward (x0, eps) = D(x_t)::
     else: u_HF = -eta_HF g_HF, u_LF = -eta_LF g_LF
     x_{t+1} = x_{t+1}^base + u_LF + u_HF                      (Eq. 14)
 
-The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~); the loop runs in x~, so with
-s = D.input_scale(sigma): g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations;
-``OVG.released()`` the authors' code (drifts times a step length, each clipped to clip_frac * ||x_base - x_t||, raw
-x0_ref); ``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md). Both gradients come from
-the base step's single forward (``ctx.first``), as two backward calls (``vjp="separate"``, faster on CPU) or one
-batched call (``"batched"``); they agree to round-off (tested)."""
+The gradients are w.r.t. the model's own state x_t (VP: sqrt(alpha_bar) x~): with s = D.input_scale(sigma),
+g_t = g~ / s and u~ = u_t / s_next. ``OVG()`` is the paper's equations, ``OVG.released()`` the authors' code and
+``OVG.stable()`` the stable form for x0-prediction models (book/methods/ovg.md); ``GuidanceSchedule`` picks the
+guided steps."""
 from __future__ import annotations
 
 import math
@@ -24,11 +22,48 @@ from dataclasses import dataclass
 
 import torch
 
-from ...fourier import ideal_lowpass
-from ..loop import Context
-from .schedule import EVERY_STEP, GuidanceSchedule
+from ..fourier import ideal_lowpass
+from .loop import Context
 
-__all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts"]
+__all__ = ["OVG", "StableOVG", "ovg_gradients", "orthogonal_drifts", "GuidanceSchedule", "EVERY_STEP"]
+
+
+@dataclass(frozen=True)
+class GuidanceSchedule:
+    """Steps i = 0 .. n-1 of an integration (from sigma to sigma_next) that are guided: all of the conditions hold."""
+
+    sigma_min: float = 0.0              # guide only where sigma_min <= sigma (the step's starting level) ...
+    sigma_max: float = math.inf         # ... <= sigma_max
+    every: int = 1                      # every k-th step, counting from the first
+    fraction: float = 1.0               # the first (or last) ceil(fraction * n) steps
+    part: str = "first"                 # "first" | "last": which end ``fraction`` counts from
+
+    def __post_init__(self):
+        if not (self.sigma_min >= 0 and self.sigma_max >= 0) or math.isnan(self.sigma_min + self.sigma_max):
+            raise ValueError(f"sigma window must be >= 0, got [{self.sigma_min}, {self.sigma_max}]")
+        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
+            raise ValueError(f"every must be an integer >= 1, got {self.every!r}")
+        if not 0.0 <= self.fraction <= 1.0:
+            raise ValueError(f"fraction must lie in [0, 1], got {self.fraction!r}")
+        if self.part not in ("first", "last"):
+            raise ValueError(f"part must be 'first' or 'last', got {self.part!r}")
+
+    def active(self, i: int, n: int, sigma: float) -> bool:
+        """Whether step ``i`` of ``n`` (starting at level ``sigma``) is guided."""
+        if not self.sigma_min <= sigma <= self.sigma_max:
+            return False
+        if i % self.every:
+            return False
+        k = math.ceil(self.fraction * n)
+        return i < k if self.part == "first" else i >= n - k
+
+    def guided_steps(self, sigmas) -> list[int]:
+        """The guided step indices of an integration along ``sigmas`` (n + 1 levels)."""
+        n = len(sigmas) - 1
+        return [i for i in range(n) if self.active(i, n, float(sigmas[i]))]
+
+
+EVERY_STEP = GuidanceSchedule()
 
 
 # Stable-form defaults (dimensionless relaxation rates per unit ln sigma, trust radius as a multiple of the base
@@ -88,11 +123,6 @@ def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta
     return u_hf, u_lf
 
 
-def _unfit(v: float) -> str:
-    """Why a step size is refused, in words (a message never prints nan or inf)."""
-    return "not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})"
-
-
 @dataclass(frozen=True)
 class OVG:
     """OVG drift. Defaults follow the paper's equations; see ``released()`` for the authors' code."""
@@ -116,8 +146,8 @@ class OVG:
             if isinstance(v, bool) or not isinstance(v, numbers.Real):
                 raise TypeError(f"OVG {name} must be a real number, got {type(v).__name__} {v!r}"
                                 + ("; e.g. OVG(eta_hf=2e-6, eta_lf=5e-3)" if name.startswith("eta") else ""))
-        bad = [f"{n} is {_unfit(v)}" for n, v in (("eta_hf", self.eta_hf), ("eta_lf", self.eta_lf))
-               if not (math.isfinite(v) and v >= 0)]
+        bad = [f"{n} is " + ("not a number" if math.isnan(v) else "infinite" if math.isinf(v) else f"negative ({v:g})")
+               for n, v in (("eta_hf", self.eta_hf), ("eta_lf", self.eta_lf)) if not (math.isfinite(v) and v >= 0)]
         if bad:
             raise ValueError(f"OVG step sizes must be finite and >= 0: {', '.join(bad)}; pass eta_hf=0 or eta_lf=0 "
                              f"to switch a term off")
@@ -144,9 +174,6 @@ class OVG:
         """Whether inversion step ``i`` of ``n`` (from level ``sigma``) gets the drift (``schedule``)."""
         return self.schedule.active(i, n, sigma)
 
-    def reference(self, x_ref: torch.Tensor) -> torch.Tensor:
-        return ideal_lowpass(x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else x_ref
-
     def _forward(self, x: torch.Tensor, ctx: Context):
         """(the base step's prediction at x, the low-frequency reference, d), checked; shared by both forms."""
         if ctx.x_ref is None:
@@ -157,7 +184,8 @@ class OVG:
         if x_in is not x and x_in.grad_fn is None:  # first forward at the step input (or a function of it)
             raise RuntimeError("OVG: the base step's first forward was not evaluated at the step input")
         if "x0_ref" not in ctx.state:
-            ctx.state["x0_ref"] = self.reference(ctx.x_ref).detach()
+            ref = ideal_lowpass(ctx.x_ref, self.lowpass_kappa) if self.x0_ref == "lowpass" else ctx.x_ref
+            ctx.state["x0_ref"] = ref.detach()
         return pred, ctx.state["x0_ref"], float(self.d) if self.d is not None else float(x[0].numel())
 
     def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
