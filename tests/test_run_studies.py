@@ -288,23 +288,6 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
     assert "rerun the same command to resume" in msg
 
 
-def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
-    from spectral_collapse.pipeline.parallel import recorded_costs, run_side_by_side
-
-    log, running = [], set()
-    cost = {"pareto/b": 900.0, "gaussianity/a": 500.0, "main_results/a": 100.0}
-    run_side_by_side(PAIRS, 1, _fake_starter(log, running), poll_s=0, stagger_s=0, cost=cost)
-    starts = [e[1] for e in log if e[0] == "start"]
-    # pareto/b is the costliest ready one; then pareto/a (ready, unknown cost, book order before cost/a);
-    # once it is done, gaussianity/a outranks main_results/a; metric_validation/a waits for main_results/a
-    assert starts[:3] == [("pareto", "b"), ("pareto", "a"), ("gaussianity", "a")]
-    assert starts.index(("main_results", "a")) < starts.index(("metric_validation", "a"))
-    f = tmp_path / "main_command.json"
-    assert recorded_costs(f) == {}  # no timed main command: book order
-    f.write_text(json.dumps({"studies_s": {"pareto/a": 60}}))
-    assert recorded_costs(f) == {"pareto/a": 60.0}
-
-
 def test_side_by_side_stops_the_started_studies_when_interrupted():
     from spectral_collapse.pipeline.parallel import run_side_by_side
 

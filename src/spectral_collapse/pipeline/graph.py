@@ -39,14 +39,10 @@ def prerequisites(study: str) -> tuple[str, ...]:
 
 def upstream(study: str) -> list[str]:
     """Every study ``study`` depends on, directly or through another, in run order (``study`` excluded)."""
-    seen: list[str] = []
-    todo = list(prerequisites(study))
-    while todo:
-        s = todo.pop()
-        if s not in seen and s != study:
-            seen.append(s)
-            todo += prerequisites(s)
-    return run_order(seen)
+    found = set()
+    for s in prerequisites(study):
+        found |= {s, *upstream(s)}
+    return run_order(found - {study})
 
 
 def run_order(studies=None) -> list[str]:
@@ -60,11 +56,8 @@ def run_order(studies=None) -> list[str]:
     sorter = graphlib.TopologicalSorter({s: prerequisites(s) for s in names})
     try:
         sorter.prepare()
-    except graphlib.CycleError as err:  # args[1]: each node is read by the next, the first one repeated at the end
-        ring = err.args[1][:0:-1]
-        start = ring.index(min(ring, key=book.get))
-        cycle = ring[start:] + ring[:start + 1]
-        raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
+    except graphlib.CycleError as err:  # args[1]: each study is read by the next
+        raise ValueError(f"studies read each other in a cycle: {' -> '.join(err.args[1][::-1])}; fix `reads` in "
                          f"studies/registry.py") from None
     order, ready = [], []
     while sorter.is_active():   # one at a time, the first ready study in book order

@@ -32,7 +32,6 @@ import yaml
 
 from . import execute, graph
 from ..data import check_dataset, dataset_key
-from ..plotting.labels import step_size
 from ..studies.content import content_inputs
 from ..studies.gate import GATE_LABEL
 from ..studies.profiles import get_profile
@@ -225,34 +224,16 @@ def _md(frame: pd.DataFrame, empty: str) -> str:
     return md_table(frame) if len(frame) else empty
 
 
-def results_attrs(report) -> dict:
-    """{study: attrs of its stored results} for the report's chapters (studies without readable results left out)."""
-    out = {}
+def gate_table(report) -> pd.DataFrame:
+    """Each model's gate report as the chapters recorded it (in their results): model, role, passed, failed checks."""
+    used = {}
     for study in report.chapters:
         path = results_path(study, dataset_key(report.data), report.profile, Path(report.out) / "results")
         try:
             with xr.open_dataset(path, engine="h5netcdf") as ds:
-                out[study] = dict(ds.attrs)
-        except (OSError, ValueError):
+                used.update(json_attr(ds.attrs, "model_gate", {}))
+        except (OSError, ValueError):   # a study without readable results
             continue
-    return out
-
-
-def ovg_used(report) -> dict | None:
-    """The OVG setting the chapters ran with (the main results', else the first recorded): eta_hf, eta_lf, source."""
-    attrs = results_attrs(report)
-    for study in ["main_results", *attrs]:
-        value = json_attr(attrs.get(study, {}), "ovg")
-        if isinstance(value, dict) and "eta_hf" in value:
-            return value
-    return None
-
-
-def gate_table(report) -> pd.DataFrame:
-    """Each model's gate report as the chapters recorded it: model, role, passed, failed checks."""
-    used = {}
-    for attrs in results_attrs(report).values():
-        used.update(json_attr(attrs, "model_gate", {}))
     return pd.DataFrame([{"model": _code(name), "role": v.get("role", ""), "passed": bool(v.get("passed")),
                           "failed checks": v.get("failures") or ""} for name, v in used.items()])
 
@@ -264,7 +245,7 @@ def render_gate_page(report, root: Path) -> str:
 
 
 def settings_frame(report) -> pd.DataFrame:
-    """What the report ran with, as (setting, value) rows, the OVG step sizes the chapters used included."""
+    """What the report ran with, as (setting, value) rows."""
     k = report.knobs
     rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
             **({"model": _code(k["model"])} if "model" in k else
@@ -274,10 +255,6 @@ def settings_frame(report) -> pd.DataFrame:
             "models below the quality gate allowed": k.get("allow_weak_model", "the profile's rule"),
             **{f"content signature: {n}": _code(v) for n, v in sorted(report.content.items())},
             "folder": _code(str(report.out))}
-    ovg = ovg_used(report)
-    if ovg:
-        rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
-                 "OVG step sizes from": ovg.get("source", "")}
     return pd.DataFrame({"setting": list(rows), "value": [str(v) for v in rows.values()]})
 
 
