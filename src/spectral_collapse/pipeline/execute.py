@@ -1,10 +1,6 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
-then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb.
-
-A chapter is executed when it is missing or one of its inputs (``chapter_inputs``) changed since (content hashes in
-its metadata, ``pipeline.chapters``); a page, which reads every stored result of a profile and computes nothing, when
-its source or any results file of the profile changed. The notebook computes results only when they are missing or
-stale (``pipeline.runner``). Every root is a parameter, so a report (``pipeline.report``) runs the same code.
+then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb, each only when it is missing or
+the content of one of its inputs changed (``chapter_inputs``, ``page_inputs``).
 """
 from __future__ import annotations
 
@@ -230,15 +226,10 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None) -> list[Path]:
-    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
-
-    datasets: registered names or "folder:<path>". knobs: parameters for every study that declares them (the CLI's
-    ``--data-options``, ``--model``, ``--models``). jobs: how many run side by side, each in its own process
-    ("auto": ``resolve_jobs``); with 1, one after another in this process, in run order. The book's pages (``PAGES``) run after the chapters when no study
-    list is given or they are named in it, unless ``book_dir`` or ``datasets`` is given. keep_going: with one job, a
-    failed study does not stop the others (those reading it are skipped); either way failures raise
-    ``StudiesFailed`` at the end. threads: torch threads per kernel (default ``parallel.kernel_threads``).
-    """
+    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
+    the book's pages (unless ``book_dir`` or ``datasets`` is given). knobs: for every study that declares them; jobs:
+    how many side by side, each in its own process (1: in this one, in run order; "auto": ``resolve_jobs``);
+    keep_going (one job): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)

@@ -1,10 +1,5 @@
-"""Which studies exist, on which datasets, in which order: all read from ``studies.registry.STUDIES``.
-
-The book's order is the registry's; ``run_order`` puts each study after those it reads (``Study.reads``). The
-chapters of a book's table of contents (the project's, ``scripts/make_toc.py``, and a user's report) are grouped into
-parts in the order of the paper's story (``STUDY_PARTS``); within a part, and for a study no part lists, in book
-order.
-"""
+"""Which studies exist, on which datasets, in which order (the registry's, each after the studies it reads), and
+the parts of the paper's story that group their chapters in a table of contents."""
 from __future__ import annotations
 
 import graphlib

@@ -5,9 +5,6 @@ A study notebook has a ``parameters`` cell and then one call::
     from spectral_collapse.pipeline.notebook import open_study
     ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf,
                     results_root=results_root, rerun=rerun)
-
-``open_study`` chdirs to the repository root, sets up SVG charts, parses papermill's string parameters
-(``studies.spec``), computes or loads the results (``pipeline.runner.run_study``) and shows the run's parameters.
 """
 from __future__ import annotations
 

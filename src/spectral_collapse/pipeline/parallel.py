@@ -1,9 +1,5 @@
-"""Running several study notebooks at once: how many, in which order, each after the studies it reads.
-
-Torch threads are always set, never left to torch's default (which can make a study many times slower on busy
-cores): each kernel gets ``kernel_threads(jobs)`` through ``$SPECTRAL_COLLAPSE_THREADS`` and applies it when it
-starts (``torch_threads``).
-"""
+"""Running several study notebooks at once: how many, in which order, each after the studies it reads, and the
+torch threads of each kernel (always set: torch's default can make a study many times slower on busy cores)."""
 from __future__ import annotations
 
 import os

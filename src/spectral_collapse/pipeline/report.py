@@ -5,13 +5,8 @@
     make report DATA=folder:/path/to/images MODEL=/path/to/pipeline \\
         [PROFILE=quick] [OUT=reports/mine]
 
-``build_report`` runs every study that applies to a given model (``report_plan``) with the main command's own
-orchestration (``execute.run_studies``) into the report's folder (``results/``, ``cache/cells/``, ``book/`` with its
-HTML under ``_build/html``, ``report.json``), writes the pages and builds the HTML; the project's book/ and data/
-are neither read nor written. The default folder, ``reports/<data>--<model>-<profile>-<digest>``, is named by a
-digest of the content signatures of the data and the model, the data options and the weak-model rule. The book's
-configuration is the project's ``_config.yml`` retitled, with its vendored MathJax, so the report renders offline; the
-intro and the gate page are the templates notebooks/report/{intro,model_quality}.md filled with tables.
+The report's folder holds ``results/``, ``cache/cells/``, ``book/`` (HTML under ``_build/html``) and ``report.json``;
+the project's book/ and data/ are neither read nor written.
 """
 from __future__ import annotations
 
@@ -96,7 +91,8 @@ def _model_label(knobs: dict) -> str:
 
 
 def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
-    """The default folder name: "<data>--<model>-<profile>-<digest>" (see the module docstring)."""
+    """The default folder name: "<data>--<model>-<profile>-<digest>", the digest of the content signatures of the data
+    and the model, the data options and the weak-model rule."""
     blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
                        "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
