@@ -26,15 +26,40 @@ from .parameters import json_attr
 __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "check_can_store"]
 
 
+def _flat(value, prefix: str = "") -> dict:
+    """{"a.b.c": leaf} of nested dicts."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flat(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
+    a, b = _flat(old), _flat(new)
+    # a profile's own fields before the configs derived from them
+    names = sorted((k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>")),
+                   key=lambda k: (k.startswith("derived."), k))
+    return [prefix + n for n in names[:limit]] + ([f"{len(names) - limit} more"] if len(names) > limit else [])
+
+
 def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
     """Why stored results ``ds`` do not answer ``spec``, in words; None when they do. The key decides
-    (``StudySpec.key``); the recorded spec only names the knobs and inputs that differ. Checkpoints named by the
+    (``StudySpec.key``); the recorded spec and profile values only name what differs. Checkpoints named by the
     results and present here must still hold the recorded weights."""
     if ds.attrs.get("results_key") != spec.key():
-        old, new = json_attr(ds.attrs, "spec", {}), spec.to_dict()   # name the knobs and inputs that differ
-        changed = [k for part in ("params", "inputs") for k, v in new[part].items()
-                   if isinstance(old, dict) and (old.get(part) or {}).get(k) != v]
-        return f"changed: {', '.join(changed)}" if changed else "their key differs (an input or the profile changed)"
+        parts = []
+        try:
+            parts += _changed(json.loads(ds.attrs.get("spec", "{}")), spec.to_dict())
+        except (TypeError, ValueError):
+            parts.append("the recorded spec cannot be read")
+        recorded = json_attr(ds.attrs, "profile_values")
+        if recorded is not None:
+            parts += _changed(recorded, profile_values(spec.profile), prefix="profile ")
+        if ds.attrs.get("cache_version") not in (None, CACHE_VERSION):
+            parts.append(f"cache version {ds.attrs.get('cache_version')} -> {CACHE_VERSION}")
+        return "changed: " + ", ".join(parts) if parts else "their key differs (a resolved input changed)"
     for path, digest in json_attr(ds.attrs, "checkpoint_sha256", {}).items():
         if _here(path) and checkpoint_digest(path) not in (None, digest):
             return f"the weights in {path} changed"
