@@ -288,6 +288,23 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
     assert "rerun the same command to resume" in msg
 
 
+def test_studies_side_by_side_get_the_knobs_as_the_command_line_reads_them(monkeypatch, tmp_path):
+    """Each study process is started with a command line that the CLI parses back into the same knobs (a flag
+    alone for --allow-weak-model, JSON for the options)."""
+    from spectral_collapse import cli
+    from spectral_collapse.pipeline import execute
+
+    started = []
+    monkeypatch.setattr(execute, "run_reason", lambda *a, **k: "no chapter yet")
+    monkeypatch.setattr(execute.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
+    monkeypatch.setattr(execute, "run_side_by_side", lambda pending, jobs, start: [p for p in pending if not start(p)])
+    knobs = {"allow_weak_model": True, "data_options": {"task": "sr", "factor": 4}, "model": "/my/pipeline"}
+    execute.run_studies("smoke", ["pareto"], ["ihc-sr"], root=tmp_path, jobs=2, knobs=knobs, book_dir=tmp_path / "b")
+    args = cli._parser().parse_args(started[0][3:])
+    assert (args.study, args.dataset, args.profile) == (["pareto"], ["ihc-sr"], "smoke")
+    assert (args.allow_weak_model, args.data_options, args.model) == (True, knobs["data_options"], "/my/pipeline")
+
+
 def test_side_by_side_stops_the_started_studies_when_interrupted():
     from spectral_collapse.pipeline.parallel import run_side_by_side
 

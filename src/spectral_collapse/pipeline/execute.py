@@ -266,12 +266,14 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                                extra=extra(study)) is not None:
                 pending.append((study, ds))
 
+        flags = ["--results-root", results_root, "--root", str(root), *(["--force"] if force else []),
+                 *(["--book-dir", str(book_dir)] if book_dir else [])]
+        for k, v in knobs.items():   # --allow-weak-model is a flag alone; the others take a value
+            flags += [f"--{k.replace('_', '-')}", *([] if v is True else [v if isinstance(v, str) else json.dumps(v)])]
+
         def start(pair):
             cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
-                   "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
-                   *(["--book-dir", str(book_dir)] if book_dir else []), *(["--force"] if force else []),
-                   *[a for k, v in knobs.items() for a in (f"--{k.replace('_', '-')}",
-                                                           v if isinstance(v, str) else json.dumps(v))]]
+                   "--dataset", pair[1], *flags]
             return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
         print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
