@@ -35,9 +35,9 @@ $(VEGA_BUNDLE): $(STAMP) src/spectral_collapse/plotting/render.py
 	$(PY) -c "from spectral_collapse.plotting.render import write_vega_bundle; print('wrote', write_vega_bundle('$@'))"
 
 # studies: executes every study notebook (notebooks/) that is missing or stale with papermill into book/studies/,
-# each after the studies it reads; with JOBS > 1 the costliest first, as timed in the main command's record.
+# each after the studies it reads, JOBS side by side.
 studies: $(STAMP)
-	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS) --costs benchmarks/results/main_command.json
+	$(PY) -m spectral_collapse.cli studies --profile $(PROFILE) --jobs $(JOBS)
 
 # _toc.yml lists the study notebooks present; book/api.md lists the package's modules.
 toc: $(STAMP)

@@ -62,13 +62,8 @@ def render_toc(studies: list[str]) -> str:
 
 def package_modules(src: Path) -> list[str]:
     """Dotted names of the public modules (not packages, not _private, not __main__) under ``src``."""
-    found = []
-    for path in sorted(src.rglob("*.py")):
-        rel = path.relative_to(src.parent).with_suffix("")
-        if any(part.startswith("_") for part in rel.parts):
-            continue
-        found.append(".".join(rel.parts))
-    return found
+    rels = [path.relative_to(src.parent).with_suffix("") for path in sorted(src.rglob("*.py"))]
+    return [".".join(rel.parts) for rel in rels if not any(part.startswith("_") for part in rel.parts)]
 
 
 def render_api(modules: list[str]) -> str:

@@ -12,6 +12,7 @@ docs/soak.json (the benchmarks chapter reads it); exit status 1 when a criterion
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import platform
@@ -29,25 +30,18 @@ ROOT = Path(__file__).resolve().parents[1]
 PROVENANCE_ATTRS = ("created", "git_commit", "git_dirty", "versions", "content_sha256")
 
 
-def tree_rss_mb() -> float:
-    """Resident memory of this process and all its descendants, in MiB."""
-    me = psutil.Process()
-    total = 0
-    for p in [me, *me.children(recursive=True)]:
-        try:
-            total += p.memory_info().rss
-        except psutil.Error:  # ended while being read
-            pass
-    return total / 2**20
-
-
 def peak_rss_mb(run) -> float:
-    """Call ``run()``; return the peak of ``tree_rss_mb`` while it ran, sampled every 0.5 s."""
-    peak, stop = [tree_rss_mb()], threading.Event()
+    """Call ``run()``; return the peak resident memory of this process and its descendants (the kernel) while it
+    ran, in MiB, sampled every 0.5 s."""
+    peak, stop = [], threading.Event()
 
     def sample():
-        while not stop.wait(0.5):
-            peak.append(tree_rss_mb())
+        while not peak or not stop.wait(0.5):
+            total = 0
+            for proc in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # ended while being read
+                    total += proc.memory_info().rss
+            peak.append(total / 2**20)
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()

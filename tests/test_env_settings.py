@@ -54,16 +54,6 @@ def test_a_weights_folder_that_is_not_there_is_refused_before_training(monkeypat
     assert shipped_dir("m") == tmp_path / "m"
 
 
-@probe("silent", "`--costs /nonexistent.json`", "refused naming the flag")
-def test_a_costs_file_that_is_not_there_is_refused(monkeypatch):
-    from spectral_collapse.cli import main
-    from spectral_collapse.pipeline import execute
-
-    monkeypatch.setattr(execute, "run_studies", lambda *a, **k: pytest.fail("the studies ran before the check"))
-    with pytest.raises(SystemExit, match=r"--costs /nonexistent.json: no such file"):
-        main(["studies", "--profile", "smoke", "--study", "pareto", "--costs", "/nonexistent.json"])
-
-
 @probe("unclear", "a read-only checkout installing the models (Errno 30)",
        "refused naming the folder and `SPECTRAL_COLLAPSE_CHECKPOINTS`")
 def test_a_read_only_checkpoint_folder_names_the_variable(monkeypatch, tmp_path):

@@ -134,18 +134,6 @@ def test_parameters_table_shows_knobs_defaults_and_resolved_inputs():
         "| dataset | a\\|b | given for this chapter |"
 
 
-def test_parameters_table_says_the_pareto_step_sizes_are_unused_without_an_ovg_method():
-    from spectral_collapse.pipeline.notebook import parameters_table
-
-    pareto = {"eta_hf": 0.3, "eta_lf": 0.05, "source": "Pareto sweep (maximin)"}
-    for methods, used in (('["ddim", "edm"]', False), ('["ddim", "ovg_taba"]', True)):
-        spec = registry.study_spec("main_results", dataset="ihc-sr", profile="quick",
-                                   methods=methods).with_inputs(pareto=pareto)
-        row = next(line for line in parameters_table(json.loads(spec.to_json())).splitlines()
-                   if line.startswith("| from pareto"))
-        assert ("eta_hf = 3" in row) is used and ("not used" in row) is not used
-
-
 def test_parameters_table_shows_the_values_a_default_knob_took_in_the_results():
     """A knob left at its default reads the values the results hold (a dimension coordinate, the distinct values of
     a variable, a dimension's size, an attribute), not the word "default"; a per-series coordinate counts its

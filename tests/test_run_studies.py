@@ -288,21 +288,21 @@ def test_side_by_side_skips_what_reads_a_failed_study_and_says_so():
     assert "rerun the same command to resume" in msg
 
 
-def test_side_by_side_starts_the_costliest_ready_study_first(tmp_path):
-    from spectral_collapse.pipeline.parallel import recorded_costs, run_side_by_side
+def test_studies_side_by_side_get_the_knobs_as_the_command_line_reads_them(monkeypatch, tmp_path):
+    """Each study process is started with a command line that the CLI parses back into the same knobs (a flag
+    alone for --allow-weak-model, JSON for the options)."""
+    from spectral_collapse import cli
+    from spectral_collapse.pipeline import execute
 
-    log, running = [], set()
-    cost = {"pareto/b": 900.0, "gaussianity/a": 500.0, "main_results/a": 100.0}
-    run_side_by_side(PAIRS, 1, _fake_starter(log, running), poll_s=0, stagger_s=0, cost=cost)
-    starts = [e[1] for e in log if e[0] == "start"]
-    # pareto/b is the costliest ready one; then pareto/a (ready, unknown cost, book order before cost/a);
-    # once it is done, gaussianity/a outranks main_results/a; metric_validation/a waits for main_results/a
-    assert starts[:3] == [("pareto", "b"), ("pareto", "a"), ("gaussianity", "a")]
-    assert starts.index(("main_results", "a")) < starts.index(("metric_validation", "a"))
-    f = tmp_path / "main_command.json"
-    assert recorded_costs(f) == {}  # no timed main command: book order
-    f.write_text(json.dumps({"studies_s": {"pareto/a": 60}}))
-    assert recorded_costs(f) == {"pareto/a": 60.0}
+    started = []
+    monkeypatch.setattr(execute, "run_reason", lambda *a, **k: "no chapter yet")
+    monkeypatch.setattr(execute.subprocess, "Popen", lambda cmd, **kw: started.append(cmd))
+    monkeypatch.setattr(execute, "run_side_by_side", lambda pending, jobs, start: [p for p in pending if not start(p)])
+    knobs = {"allow_weak_model": True, "data_options": {"task": "sr", "factor": 4}, "model": "/my/pipeline"}
+    execute.run_studies("smoke", ["pareto"], ["ihc-sr"], root=tmp_path, jobs=2, knobs=knobs, book_dir=tmp_path / "b")
+    args = cli._parser().parse_args(started[0][3:])
+    assert (args.study, args.dataset, args.profile) == (["pareto"], ["ihc-sr"], "smoke")
+    assert (args.allow_weak_model, args.data_options, args.model) == (True, knobs["data_options"], "/my/pipeline")
 
 
 def test_side_by_side_stops_the_started_studies_when_interrupted():
@@ -403,7 +403,7 @@ def test_python_m_spectral_collapse_is_the_command_line():
 
     out = subprocess.run([sys.executable, "-m", "spectral_collapse", "studies", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    assert "--jobs" in out and "--costs" in out
+    assert "--jobs" in out and "--book-dir" in out
 
 
 def test_executed_chapters_hide_the_parameter_cells_once():

@@ -51,17 +51,12 @@ def _weights(a):
 
 def _studies(a):
     from .pipeline.execute import run_studies
-    from .pipeline.parallel import recorded_costs
 
-    if a.costs and not Path(a.costs).is_file():
-        raise SystemExit(f"--costs {a.costs}: no such file; give a timed main command's record (e.g. --costs "
-                         f"benchmarks/results/main_command.json) or leave --costs out")
     knobs = {"data_options": a.data_options, "model": a.model, "models": a.models,
              "allow_weak_model": True if a.allow_weak_model else None}
     _progress_on(a.quiet)
     done = run_studies(a.profile, a.study or None, a.dataset or None, root=a.root, results_root=a.results_root,
-                       force=a.force, jobs=a.jobs, costs=recorded_costs(a.costs) if a.costs else None, knobs=knobs,
-                       book_dir=a.book_dir, threads=a.threads)
+                       force=a.force, jobs=a.jobs, knobs=knobs, book_dir=a.book_dir, threads=a.threads)
     print(f"{plural(len(done), 'study notebook')} executed" if done else "all study notebooks up to date")
 
 
@@ -144,9 +139,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="a diffusers pipeline folder (or hub id) the studies that take one use instead of training")
     s.add_argument("--results-root", default="data/results")
     s.add_argument("--root", default=None, help="the checkout whose notebooks/ and book/ are used (default: this one)")
-    s.add_argument("--costs", default=None, metavar="JSON",
-                   help="a timed main command's record (its studies_s: seconds per study/dataset, e.g. "
-                        "benchmarks/results/main_command.json): with --jobs > 1 the costliest ready study starts first")
     s.add_argument("--book-dir", default=None, metavar="DIR",
                    help="where the executed chapters are written (default: book/studies of --root)")
     r = sub.add_parser("report", help="build a book for your data and your diffusers model in a folder of its own "

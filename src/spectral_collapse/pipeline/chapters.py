@@ -1,10 +1,7 @@
 """An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
 the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title,
-glossary terms linked).
-
-"Stale" compares the content hashes in the chapter's metadata (``spectral_collapse.inputs``), never modification
-times (a fresh clone writes files in any order).
-"""
+glossary terms linked). "Stale" compares content hashes, never modification times (a fresh clone writes files in
+any order)."""
 from __future__ import annotations
 
 import json

@@ -1,10 +1,6 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
-then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb.
-
-A chapter is executed when it is missing or one of its inputs (``chapter_inputs``) changed since (content hashes in
-its metadata, ``pipeline.chapters``); a page, which reads every stored result of a profile and computes nothing, when
-its source or any results file of the profile changed. The notebook computes results only when they are missing or
-stale (``pipeline.runner``). Every root is a parameter, so a report (``pipeline.report``) runs the same code.
+then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb, each only when it is missing or
+the content of one of its inputs changed (``chapter_inputs``, ``page_inputs``).
 """
 from __future__ import annotations
 
@@ -63,9 +59,11 @@ def _papermill(src: Path, out: Path, params: dict, root: Path, retries: int = 2)
             time.sleep(3 + 4 * random.random())
 
 
-def _execute(src: Path, out: Path, params: dict, root: Path, finish) -> None:
+def _execute(src: Path, out: Path, params: dict, root: Path, finish, what: str, reason: str) -> Path:
     """papermill ``src`` into ``out`` through a hidden copy that no failure or interruption leaves behind;
     ``finish(nb)`` tidies and stamps the executed notebook before it is moved into place."""
+    print(f"{what}: executing ({reason})", flush=True)
+    t0 = time.time()
     tmp = out.with_name(f".{out.name}.tmp.ipynb")
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -78,6 +76,8 @@ def _execute(src: Path, out: Path, params: dict, root: Path, finish) -> None:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+    print(f"{what}: executed in {time.time() - t0:.0f} s -> {out}", flush=True)
+    return out
 
 
 def notebook_path(study: str, dataset: str, profile: str, root: Path, book_dir: Path | None = None) -> Path:
@@ -162,8 +162,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
     if reason is None:
         return None
     check_can_store(study, dataset, profile, results_root, root)  # as the notebook would, before a kernel starts
-    print(f"{study} / {dataset} / {profile}: executing ({reason})", flush=True)
-    t0 = time.time()
     src_hash = file_hash(src)  # before: a source edited during the run must leave the chapter stale
 
     def finish(nb):
@@ -175,9 +173,7 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
         nb.metadata["spectral_collapse"].update(params=chapter_params(study, dataset, profile, results_root, extra),
                                                 executed_because=reason)   # build history: metadata, not the page
 
-    _execute(src, out, params, root, finish)
-    print(f"{study} / {dataset} / {profile}: executed in {time.time() - t0:.0f} s -> {out}")
-    return out
+    return _execute(src, out, params, root, finish, f"{study} / {dataset} / {profile}", reason)
 
 
 def page_inputs(page: str, profile: str, root: Path, results_root: str = "data/results") -> list[Path]:
@@ -211,8 +207,6 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
     reason = "forced" if force else page_reason(page, profile, root, results_root)
     if reason is None:
         return None
-    print(f"book page {page} / {profile}: executing ({reason})", flush=True)
-    t0 = time.time()
     declared = pm.inspect_notebook(str(deps[0]))
     params = {k: v for k, v in {"profile": profile, "results_root": results_root}.items() if k in declared}
 
@@ -220,9 +214,7 @@ def execute_page(page: str, profile: str = "quick", *, root: Path, results_root:
         record_inputs(nb, deps, root)
         nb.metadata["spectral_collapse"]["params"] = {"profile": profile, "results_root": results_root}
 
-    _execute(deps[0], out, params, root, finish)
-    print(f"book page {page} / {profile}: executed in {time.time() - t0:.0f} s -> {out}", flush=True)
-    return out
+    return _execute(deps[0], out, params, root, finish, f"book page {page} / {profile}", reason)
 
 
 def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) -> list[Path]:
@@ -232,18 +224,12 @@ def _run_pages(profile: str, pages, root: Path, results_root: str, force: bool) 
 
 def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: str | os.PathLike | None = None,
                 results_root: str = "data/results", force: bool = False, jobs: int | str = 1,
-                costs: dict | None = None, knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
+                knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None) -> list[Path]:
-    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads.
-
-    datasets: registered names or "folder:<path>". knobs: parameters for every study that declares them (the CLI's
-    ``--data-options``, ``--model``, ``--models``). jobs: how many run side by side, each in its own process
-    ("auto": ``resolve_jobs``), the costliest ready one first (``costs``: seconds per "study/dataset"); with 1, one
-    after another in this process, in run order. The book's pages (``PAGES``) run after the chapters when no study
-    list is given or they are named in it, unless ``book_dir`` or ``datasets`` is given. keep_going: with one job, a
-    failed study does not stop the others (those reading it are skipped); either way failures raise
-    ``StudiesFailed`` at the end. threads: torch threads per kernel (default ``parallel.kernel_threads``).
-    """
+    """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
+    the book's pages (unless ``book_dir`` or ``datasets`` is given). knobs: for every study that declares them; jobs:
+    how many side by side, each in its own process (1: in this one, in run order; "auto": ``resolve_jobs``);
+    keep_going (one job): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
     jobs = resolve_jobs(jobs)
@@ -280,17 +266,19 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                                extra=extra(study)) is not None:
                 pending.append((study, ds))
 
+        flags = ["--results-root", results_root, "--root", str(root), *(["--force"] if force else []),
+                 *(["--book-dir", str(book_dir)] if book_dir else [])]
+        for k, v in knobs.items():   # --allow-weak-model is a flag alone; the others take a value
+            flags += [f"--{k.replace('_', '-')}", *([] if v is True else [v if isinstance(v, str) else json.dumps(v)])]
+
         def start(pair):
             cmd = [sys.executable, "-m", "spectral_collapse", "studies", "--profile", profile, "--study", pair[0],
-                   "--dataset", pair[1], "--results-root", results_root, "--root", str(root),
-                   *(["--book-dir", str(book_dir)] if book_dir else []), *(["--force"] if force else []),
-                   *[a for k, v in knobs.items() for a in (f"--{k.replace('_', '-')}",
-                                                           v if isinstance(v, str) else json.dumps(v))]]
+                   "--dataset", pair[1], *flags]
             return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
         print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
               f"{plural(threads, 'torch thread')} each", flush=True)
-        finished = run_side_by_side(pending, jobs, start, cost=costs)
+        finished = run_side_by_side(pending, jobs, start)
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
             profile, pages, root, results_root, force)
     done, failed, skipped = [], {}, []

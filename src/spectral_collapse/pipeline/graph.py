@@ -1,10 +1,5 @@
-"""Which studies exist, on which datasets, in which order: all read from ``studies.registry.STUDIES``.
-
-The book's order is the registry's; ``run_order`` puts each study after those it reads (``Study.reads``). The
-chapters of a book's table of contents (the project's, ``scripts/make_toc.py``, and a user's report) are grouped into
-parts in the order of the paper's story (``STUDY_PARTS``); within a part, and for a study no part lists, in book
-order.
-"""
+"""Which studies exist, on which datasets, in which order (the registry's, each after the studies it reads), and
+the parts of the paper's story that group their chapters in a table of contents."""
 from __future__ import annotations
 
 import graphlib
@@ -39,14 +34,10 @@ def prerequisites(study: str) -> tuple[str, ...]:
 
 def upstream(study: str) -> list[str]:
     """Every study ``study`` depends on, directly or through another, in run order (``study`` excluded)."""
-    seen: list[str] = []
-    todo = list(prerequisites(study))
-    while todo:
-        s = todo.pop()
-        if s not in seen and s != study:
-            seen.append(s)
-            todo += prerequisites(s)
-    return run_order(seen)
+    found = set()
+    for s in prerequisites(study):
+        found |= {s, *upstream(s)}
+    return run_order(found - {study})
 
 
 def run_order(studies=None) -> list[str]:
@@ -60,11 +51,8 @@ def run_order(studies=None) -> list[str]:
     sorter = graphlib.TopologicalSorter({s: prerequisites(s) for s in names})
     try:
         sorter.prepare()
-    except graphlib.CycleError as err:  # args[1]: each node is read by the next, the first one repeated at the end
-        ring = err.args[1][:0:-1]
-        start = ring.index(min(ring, key=book.get))
-        cycle = ring[start:] + ring[:start + 1]
-        raise ValueError(f"studies read each other in a cycle: {' -> '.join(cycle)}; fix `reads` in "
+    except graphlib.CycleError as err:  # args[1]: each study is read by the next
+        raise ValueError(f"studies read each other in a cycle: {' -> '.join(err.args[1][::-1])}; fix `reads` in "
                          f"studies/registry.py") from None
     order, ready = [], []
     while sorter.is_active():   # one at a time, the first ready study in book order

@@ -114,19 +114,13 @@ class Memo:
         return self.root / h[:2] / f"{h}.nc"
 
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
-        """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes)."""
+        """The stored cell of ``key``, else ``compute()`` stored under it (once, across processes: a process asking
+        for a cell another one is computing waits on its lock, then reads it)."""
         path = self.path(key)
-        seen = None
-        if not self.refresh:
-            cell = self._read(path)
+        with _cell_lock(path):
+            cell = None if self.refresh else self._read(path)
             if cell is not None:
                 return cell
-            seen = _stamp(path)
-        with _cell_lock(path):
-            if not self.refresh and _stamp(path) != seen:  # another process stored it while this one waited
-                cell = self._read(path)
-                if cell is not None:
-                    return cell
             cell = compute()
             if not isinstance(cell, xr.Dataset):
                 raise TypeError(f"a cell's compute function must return an xr.Dataset, got {type(cell).__name__}")
@@ -149,15 +143,6 @@ class Memo:
             return None
         self.hits += 1
         return cell
-
-
-def _stamp(path: Path) -> tuple | None:
-    """(modification time, size) of a cell file, None when there is none."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
 
 
 @contextlib.contextmanager

@@ -5,9 +5,6 @@ A study notebook has a ``parameters`` cell and then one call::
     from spectral_collapse.pipeline.notebook import open_study
     ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf,
                     results_root=results_root, rerun=rerun)
-
-``open_study`` chdirs to the repository root, sets up SVG charts, parses papermill's string parameters
-(``studies.spec``), computes or loads the results (``pipeline.runner.run_study``) and shows the run's parameters.
 """
 from __future__ import annotations
 
@@ -126,16 +123,6 @@ def _injected_names() -> list[str]:
     return []
 
 
-def _kernel_names() -> list[str]:
-    """The plain-valued global names the user (or papermill) defined in the running kernel; [] outside one."""
-    ip = get_ipython()
-    if ip is None:
-        return []
-    hidden = getattr(ip, "user_ns_hidden", {})
-    plain = (str, int, float, bool, list, tuple, dict, type(None))
-    return [k for k, v in ip.user_ns.items() if not k.startswith("_") and k not in hidden and isinstance(v, plain)]
-
-
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
     shows its models' quality-gate status, the run's notes and parameters. ``params``: dataset, profile and knobs
@@ -159,14 +146,11 @@ def _open_study(name: str, *, results_root, rerun, **params):
     from .runner import run_study
 
     known = ["dataset", "profile", *get_study(name).params, "results_root", "rerun"]
-    # every name papermill injected must be a parameter; kernel names close to a parameter are caught too
-    foreign = [n for n in _injected_names() if n not in known]
-    stray = misspelled_parameters(_kernel_names(), known)
-    if foreign or stray:
-        close = {**stray, **misspelled_parameters(foreign, known)}
-        names = list(dict.fromkeys([*foreign, *stray]))
-        raise TypeError(f"unknown parameter{'s' if len(names) > 1 else ''} of {name}: "
-                        + ", ".join(f"{k!r} (did you mean {close[k]!r}?)" if k in close else repr(k) for k in names)
+    foreign = [n for n in _injected_names() if n not in known]   # every name papermill injected is a parameter
+    if foreign:
+        close = misspelled_parameters(foreign, known)
+        raise TypeError(f"unknown parameter{'s' if len(foreign) > 1 else ''} of {name}: "
+                        + ", ".join(f"{k!r} (did you mean {close[k]!r}?)" if k in close else repr(k) for k in foreign)
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)

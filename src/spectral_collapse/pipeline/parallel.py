@@ -1,12 +1,7 @@
-"""Running several study notebooks at once: how many, in which order, each after the studies it reads.
-
-Torch threads are always set, never left to torch's default (which can make a study many times slower on busy
-cores): each kernel gets ``kernel_threads(jobs)`` through ``$SPECTRAL_COLLAPSE_THREADS`` and applies it when it
-starts (``torch_threads``).
-"""
+"""Running several study notebooks at once: how many, in which order, each after the studies it reads, and the
+torch threads of each kernel (always set: torch's default can make a study many times slower on busy cores)."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -17,7 +12,7 @@ from . import graph
 from ..environ import env_whole, whole
 from ..text import plural
 
-__all__ = ["resolve_jobs", "recorded_costs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
+__all__ = ["resolve_jobs", "run_side_by_side", "StudiesFailed", "failure_line", "notebook_traceback",
            "kernel_threads", "thread_env", "torch_threads", "THREADS_ENV"]
 
 THREADS_ENV = "SPECTRAL_COLLAPSE_THREADS"
@@ -87,25 +82,12 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def recorded_costs(path: str | os.PathLike) -> dict[str, float]:
-    """Seconds per "study/dataset" from a timed main command's record (its ``studies_s``); {} when unreadable."""
-    try:
-        d = json.loads(Path(path).read_text())
-        return {str(k): float(v) for k, v in (d.get("studies_s") or {}).items()}
-    except (OSError, ValueError, TypeError, AttributeError):
-        return {}
-
-
-def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0,
-                     cost: dict | None = None) -> list:
+def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0) -> list:
     """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished;
-    returns the pairs that finished. ``start(pair)`` returns a handle with ``poll()``. A freed slot takes the
-    costliest ready pair (``cost``: seconds per "study/dataset", else 0; ties in given order); starts are
-    ``stagger_s`` apart (kernels starting together race for a port). A pair whose prerequisite failed is skipped;
-    failures raise ``StudiesFailed`` after the rest has run."""
-    cost = cost or {}
-    order = {p: i for i, p in enumerate(pairs)}
-    waiting = sorted(pairs, key=lambda p: (-cost.get(f"{p[0]}/{p[1]}", 0.0), order[p]))
+    returns the pairs that finished. ``start(pair)`` returns a handle with ``poll()``. A freed slot takes the first
+    ready pair; starts are ``stagger_s`` apart (kernels starting together race for a port). A pair whose prerequisite
+    failed is skipped; failures raise ``StudiesFailed`` after the rest has run."""
+    waiting = list(pairs)
     running, finished, failed, skipped = {}, [], {}, []
     t_start, last_start = {}, -1e9
 

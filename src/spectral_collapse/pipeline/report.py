@@ -5,13 +5,8 @@
     make report DATA=folder:/path/to/images MODEL=/path/to/pipeline \\
         [PROFILE=quick] [OUT=reports/mine]
 
-``build_report`` runs every study that applies to a given model (``report_plan``) with the main command's own
-orchestration (``execute.run_studies``) into the report's folder (``results/``, ``cache/cells/``, ``book/`` with its
-HTML under ``_build/html``, ``report.json``), writes the pages and builds the HTML; the project's book/ and data/
-are neither read nor written. The default folder, ``reports/<data>--<model>-<profile>-<digest>``, is named by a
-digest of the content signatures of the data and the model, the data options and the weak-model rule. The book's
-configuration is the project's ``_config.yml`` retitled, with its vendored MathJax, so the report renders offline; the
-intro and the gate page are the templates notebooks/report/{intro,model_quality}.md filled with tables.
+The report's folder holds ``results/``, ``cache/cells/``, ``book/`` (HTML under ``_build/html``) and ``report.json``;
+the project's book/ and data/ are neither read nor written.
 """
 from __future__ import annotations
 
@@ -32,7 +27,6 @@ import yaml
 
 from . import execute, graph
 from ..data import check_dataset, dataset_key
-from ..plotting.labels import step_size
 from ..studies.content import content_inputs
 from ..studies.gate import GATE_LABEL
 from ..studies.profiles import get_profile
@@ -97,7 +91,8 @@ def _model_label(knobs: dict) -> str:
 
 
 def report_name(data: str, profile: str, knobs: dict, content: dict) -> str:
-    """The default folder name: "<data>--<model>-<profile>-<digest>" (see the module docstring)."""
+    """The default folder name: "<data>--<model>-<profile>-<digest>", the digest of the content signatures of the data
+    and the model, the data options and the weak-model rule."""
     blob = json.dumps({"content": content, "profile": profile, "data_options": knobs.get("data_options"),
                        "allow_weak_model": knobs.get("allow_weak_model")}, sort_keys=True, default=str)
     digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -225,34 +220,16 @@ def _md(frame: pd.DataFrame, empty: str) -> str:
     return md_table(frame) if len(frame) else empty
 
 
-def results_attrs(report) -> dict:
-    """{study: attrs of its stored results} for the report's chapters (studies without readable results left out)."""
-    out = {}
+def gate_table(report) -> pd.DataFrame:
+    """Each model's gate report as the chapters recorded it (in their results): model, role, passed, failed checks."""
+    used = {}
     for study in report.chapters:
         path = results_path(study, dataset_key(report.data), report.profile, Path(report.out) / "results")
         try:
             with xr.open_dataset(path, engine="h5netcdf") as ds:
-                out[study] = dict(ds.attrs)
-        except (OSError, ValueError):
+                used.update(json_attr(ds.attrs, "model_gate", {}))
+        except (OSError, ValueError):   # a study without readable results
             continue
-    return out
-
-
-def ovg_used(report) -> dict | None:
-    """The OVG setting the chapters ran with (the main results', else the first recorded): eta_hf, eta_lf, source."""
-    attrs = results_attrs(report)
-    for study in ["main_results", *attrs]:
-        value = json_attr(attrs.get(study, {}), "ovg")
-        if isinstance(value, dict) and "eta_hf" in value:
-            return value
-    return None
-
-
-def gate_table(report) -> pd.DataFrame:
-    """Each model's gate report as the chapters recorded it: model, role, passed, failed checks."""
-    used = {}
-    for attrs in results_attrs(report).values():
-        used.update(json_attr(attrs, "model_gate", {}))
     return pd.DataFrame([{"model": _code(name), "role": v.get("role", ""), "passed": bool(v.get("passed")),
                           "failed checks": v.get("failures") or ""} for name, v in used.items()])
 
@@ -264,7 +241,7 @@ def render_gate_page(report, root: Path) -> str:
 
 
 def settings_frame(report) -> pd.DataFrame:
-    """What the report ran with, as (setting, value) rows, the OVG step sizes the chapters used included."""
+    """What the report ran with, as (setting, value) rows."""
     k = report.knobs
     rows = {"data": _code(report.data), "data options": _code(k["data_options"]) if k.get("data_options") else "",
             **({"model": _code(k["model"])} if "model" in k else
@@ -274,10 +251,6 @@ def settings_frame(report) -> pd.DataFrame:
             "models below the quality gate allowed": k.get("allow_weak_model", "the profile's rule"),
             **{f"content signature: {n}": _code(v) for n, v in sorted(report.content.items())},
             "folder": _code(str(report.out))}
-    ovg = ovg_used(report)
-    if ovg:
-        rows |= {"OVG eta_HF": step_size(ovg.get("eta_hf")), "OVG eta_LF": step_size(ovg.get("eta_lf")),
-                 "OVG step sizes from": ovg.get("source", "")}
     return pd.DataFrame({"setting": list(rows), "value": [str(v) for v in rows.values()]})
 
 

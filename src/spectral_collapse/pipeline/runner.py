@@ -1,11 +1,6 @@
-"""Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key.
-
-``run_study(spec)`` loads the stored results of each study it reads and records their exports in the spec's inputs;
-returns ``<results_root>/<study>/<dataset>-<profile>.nc`` when its ``results_key`` equals the spec's key and every
-checkpoint it names, where present here, still has the recorded hash; otherwise says why (``stale_reason``), runs
-the study with the cell cache (``pipeline.memo``) and writes the file atomically with its checksum. A stored file
-that cannot be read, fails its checksum or lacks a declared variable is computed again, with a note in the results.
-"""
+"""Compute or load one study's results: resolve what it reads, reuse a stored file only under the same key (and
+the same checkpoint hashes), else run the study with the cell cache (``pipeline.memo``) and store the file with its
+checksum; a stored file that cannot be read, fails its checksum or lacks a variable is computed again, with a note."""
 from __future__ import annotations
 
 import json
