@@ -44,3 +44,13 @@ def test_run_notes_list_each_stored_warning_once():
     assert stored_notes(attrs) == notes[:2]
     assert run_notes(attrs) == f"{HEADING}\n\n- {notes[0]}\n- {notes[1]}\n"
     assert run_notes({}) == run_notes({"run_warnings": "not json"}) == run_notes({"run_warnings": "{}"}) == ""
+
+
+def test_the_pareto_input_of_a_run_without_an_ovg_method_is_marked_unused():
+    """A study that reads the Pareto sweep but runs no OVG method does not show step sizes it never used."""
+    inputs = {"pareto": {"eta_hf": 1e-8, "eta_lf": 1e-2}}
+    without = {"study": "pca_collapse", "dataset": "ihc-sr", "profile": "quick", "inputs": inputs,
+               "params": {"methods": "ddim,edm"}}
+    with_ovg = {**without, "params": {"methods": "ddim,ovg"}}
+    assert _rows(parameters_table(without))["from pareto"][0] == "not used (no OVG method)"
+    assert _rows(parameters_table(with_ovg))["from pareto"][0] != "not used (no OVG method)"

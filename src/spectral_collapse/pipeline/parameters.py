@@ -189,6 +189,16 @@ def _input_cell(value) -> str:
     return _cell(value)
 
 
+def _uses_ovg(spec: dict, ds) -> bool | None:
+    """Whether the run's methods (given, or read from the results) include an OVG method; None when neither says."""
+    given = (spec.get("params") or {}).get("methods")
+    names = given if given is not None else _used("methods", ds)
+    if names is None:
+        return None
+    names = names.split(",") if isinstance(names, str) else [str(m) for m in names]
+    return any(m.strip().startswith("ovg") for m in names)
+
+
 def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
     rows = [("dataset", _cell(spec.get("dataset")), GIVEN), ("profile", _cell(spec.get("profile")), GIVEN)]
     params = spec.get("params") or {}
@@ -208,7 +218,8 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
             origin = _grid_origin(name, spec, ds) if name in ds.coords else _step_origin(name, ds)
             rows.append((name, used, origin if name in _STEP_SIZES else DEFAULT))
     for name, value in (spec.get("inputs") or {}).items():
-        rows.append((f"from {name}", _input_cell(value), INPUT))
+        unused = name == "pareto" and _uses_ovg(spec, ds) is False
+        rows.append((f"from {name}", "not used (no OVG method)" if unused else _input_cell(value), INPUT))
     return rows
 
 
