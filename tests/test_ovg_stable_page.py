@@ -17,11 +17,11 @@ def _named_studies() -> set[str]:
 
 
 def test_the_page_names_the_studies_that_run_the_stable_form_by_default():
-    from spectral_collapse.studies import ablations, flow_collapse, velocity
+    from spectral_collapse.studies import ablations, flow_collapse, latents
     from spectral_collapse.studies.method_labels import BASELINE_LABELS, PAPER_LABELS, STABLE_OVG_LABEL
 
     by_study = dict(ablations.STUDY_LABELS)
-    defaults = {"flow_collapse": flow_collapse.FLOW_LABELS, "velocity": velocity.VELOCITY_LABELS,
+    defaults = {"flow_collapse": flow_collapse.FLOW_LABELS, "velocity": latents.VELOCITY_LABELS,
                 "main_results": PAPER_LABELS + BASELINE_LABELS}
     running = {s for s, labels in {**defaults, **by_study}.items() if STABLE_OVG_LABEL in labels}
     assert running and _named_studies() == running
