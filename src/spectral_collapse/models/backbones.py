@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-import torch
 from torch import nn
 
 from .dit import DiTConfig, build_dit

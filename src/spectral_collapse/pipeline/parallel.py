@@ -6,7 +6,6 @@ import os
 import re
 import sys
 import time
-from pathlib import Path
 
 from . import graph
 from ..environ import env_whole, whole
