@@ -183,3 +183,23 @@ def test_a_damaged_results_file_names_itself_and_how_to_recompute(tmp_path, dama
 def test_an_unknown_profile_with_a_hyphen_lists_the_valid_ones():
     with pytest.raises(ValueError, match=r"unknown profile 'no-such-profile'; valid profiles: smoke, quick, paper"):
         results_path("pca", "ihc-sr", "no-such-profile")
+
+
+def test_an_atomic_write_makes_the_file_and_its_rename_durable(tmp_path, monkeypatch):
+    """The file's bytes and then its folder entry are fsynced, so a crash after the write keeps the new file."""
+    import os
+    import stat
+
+    from spectral_collapse.train.cache import atomic_write_bytes
+
+    synced = []
+    real = os.fsync
+
+    def record(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    atomic_write_bytes(tmp_path / "sub" / "f.bin", b"abc")
+    assert (tmp_path / "sub" / "f.bin").read_bytes() == b"abc"
+    assert synced == [False, True]   # the file first, then the folder holding the rename

@@ -4,6 +4,7 @@ temporary file; processes that need the same checkpoint take turns under a lock 
 snapshots (``resume/``, the one before kept as ``resume.old/``) make a killed training continue."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -110,6 +111,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
