@@ -22,6 +22,7 @@ import pytest
 from fixtures_real import LoopbackServer, make_bbbc021, make_edges2shoes, malicious_tar, malicious_zip, serve_folder
 from spectral_collapse.data import bbbc021 as bbbc
 from spectral_collapse.data import download as dl
+from spectral_collapse.data import extract
 from spectral_collapse.data import edges2shoes as e2s
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,8 +291,8 @@ def test_offline_raises_before_any_request(server, tmp_path, monkeypatch, how):
 def test_zip_with_escaping_member_is_refused(tmp_path, member):
     arc = malicious_zip(tmp_path / "bad.zip", member)
     out = tmp_path / "out"
-    with pytest.raises(dl.UnsafeArchiveError, match="outside") as err:
-        dl.safe_extract(arc, out)
+    with pytest.raises(extract.UnsafeArchiveError, match="outside") as err:
+        extract.safe_extract(arc, out)
     assert member in str(err.value)
     assert not (tmp_path / "evil.txt").exists() and not out.exists()  # nothing written, not even ok.txt
 
@@ -306,8 +307,8 @@ def test_zip_with_escaping_member_is_refused(tmp_path, member):
 def test_tar_with_escaping_member_is_refused(tmp_path, name, kind, target):
     arc = malicious_tar(tmp_path / "bad.tar.gz", name, kind, target)
     out = tmp_path / "out"
-    with pytest.raises(dl.UnsafeArchiveError, match="refusing"):
-        dl.safe_extract(arc, out)
+    with pytest.raises(extract.UnsafeArchiveError, match="refusing"):
+        extract.safe_extract(arc, out)
     assert not out.exists()
 
 
@@ -323,25 +324,25 @@ def test_tar_path_through_inner_symlink_stays_inside(tmp_path):
         evil = tarfile.TarInfo("d/x.txt")  # a file written through it would land outside
         evil.size = 1
         tf.addfile(evil, io.BytesIO(b"x"))
-    with pytest.raises(dl.UnsafeArchiveError, match="outside"):
-        dl.safe_extract(arc, tmp_path / "out")
+    with pytest.raises(extract.UnsafeArchiveError, match="outside"):
+        extract.safe_extract(arc, tmp_path / "out")
     assert not (tmp_path / "x.txt").exists() and not (tmp_path / "out").exists()
 
 
 def test_safe_archives_extract(tmp_path):
     arc = malicious_tar(tmp_path / "ok.tar.gz", "sub/inner.txt")  # a plain nested path is fine
-    files = dl.safe_extract(arc, tmp_path / "out")
+    files = extract.safe_extract(arc, tmp_path / "out")
     assert (tmp_path / "out" / "sub" / "inner.txt").read_bytes() == b"pwned"
     assert len(files) == 2
     arc = malicious_tar(tmp_path / "ok2.tar.gz", "sub/link", "symlink", "../ok.txt")  # link staying inside
-    dl.safe_extract(arc, tmp_path / "out2")
+    extract.safe_extract(arc, tmp_path / "out2")
     assert (tmp_path / "out2" / "sub" / "link").read_bytes() == b"fine"
 
 
 def test_not_an_archive(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"hello")
-    with pytest.raises(dl.UnsafeArchiveError, match="neither a zip nor a tar"):
-        dl.safe_extract(tmp_path / "x.zip", tmp_path / "out")
+    with pytest.raises(extract.UnsafeArchiveError, match="neither a zip nor a tar"):
+        extract.safe_extract(tmp_path / "x.zip", tmp_path / "out")
 
 
 def test_unknown_dataset_lists_valid_names(tmp_path):
@@ -464,18 +465,18 @@ def test_zip_bomb_over_the_size_limit_is_refused_from_its_headers(tmp_path):
     arc = _bomb(tmp_path / "bomb.zip", 4 << 20)
     assert arc.stat().st_size < 50_000
     out = tmp_path / "out"
-    with pytest.raises(dl.ArchiveLimitError, match=r"bomb\.zip: its members expand to more than 1\.0 MiB "
+    with pytest.raises(extract.ArchiveLimitError, match=r"bomb\.zip: its members expand to more than 1\.0 MiB "
                                                    r"\(max_bytes=\)"):
-        dl.safe_extract(arc, out, max_bytes=1 << 20)
+        extract.safe_extract(arc, out, max_bytes=1 << 20)
     assert not out.exists()
-    assert len(dl.safe_extract(arc, out, max_bytes=8 << 20)) == 2  # under a higher limit it extracts
+    assert len(extract.safe_extract(arc, out, max_bytes=8 << 20)) == 2  # under a higher limit it extracts
 
 
 def test_zip_bomb_is_refused_by_the_default_expansion_limit(tmp_path):
     arc = _bomb(tmp_path / "bomb.zip", 80 << 20)  # 80 MiB of zeros in about 80 kB: expands about 1000 times
     out = tmp_path / "out"
-    with pytest.raises(dl.ArchiveLimitError, match=r"expands \d+ times, more than 100 \(max_ratio=\)"):
-        dl.safe_extract(arc, out)
+    with pytest.raises(extract.ArchiveLimitError, match=r"expands \d+ times, more than 100 \(max_ratio=\)"):
+        extract.safe_extract(arc, out)
     assert not out.exists()
 
 
@@ -495,8 +496,8 @@ def test_too_many_members_are_refused_and_nothing_is_left(tmp_path, kind):
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("kept")  # what was there before stays
-    with pytest.raises(dl.ArchiveLimitError, match=r"more than 100 members \(max_members=\)"):
-        dl.safe_extract(arc, out, max_members=100)
+    with pytest.raises(extract.ArchiveLimitError, match=r"more than 100 members \(max_members=\)"):
+        extract.safe_extract(arc, out, max_members=100)
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
 
 
@@ -516,7 +517,7 @@ def test_an_error_while_writing_removes_what_was_written(tmp_path, monkeypatch):
     monkeypatch.setattr(zipfile.shutil, "copyfileobj", failing)
     out = tmp_path / "out"
     with pytest.raises(OSError, match="No space"):
-        dl.safe_extract(arc, out)
+        extract.safe_extract(arc, out)
     assert len(calls) == 4 and not out.exists()
 
 

@@ -33,8 +33,8 @@ from conftest import NaNNet, TinyData, oracle_denoiser, tiny_training
 from spectral_collapse.data import UnpairedDomains, load_dataset, nearest_downup
 from spectral_collapse.cli import _whole
 from spectral_collapse.studies.quality import WeakModelError
-from spectral_collapse.data.download import (ArchiveLimitError, DatasetNotPreparedError, DownloadError, IntegrityError,
-                                             OfflineError, UnsafeArchiveError, safe_extract)
+from spectral_collapse.data.download import DatasetNotPreparedError, DownloadError, IntegrityError, OfflineError
+from spectral_collapse.data.extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 from spectral_collapse.inversion import OVG, Euler, NonFiniteError, default_sigmas, get_method, invert, translate
 from spectral_collapse.metrics import get_metric
 from spectral_collapse.models.denoisers import EpsDenoiser
@@ -517,14 +517,14 @@ BAD_INPUTS = [
              _nan_in_inversion, NonFiniteError, r"non-finite values at invert step 0 .* in samples \[1\]",
              r"lower the guidance step sizes or check the model and its input range"),
     BadInput("archive-member-leaving-the-target-folder",
-             "archive with a member that leaves the target folder", "data.download.safe_extract",
+             "archive with a member that leaves the target folder", "data.extract.safe_extract",
              _escaping_zip, UnsafeArchiveError, r"refusing to extract a\.zip: 1 member would be written outside",
              r"Nothing was extracted\. Do not use this archive"),
     BadInput("archive-past-the-size-limit",
-             "archive expanding past the size limit (a zip bomb)", "data.download.safe_extract",
+             "archive expanding past the size limit (a zip bomb)", "data.extract.safe_extract",
              _zip_bomb, ArchiveLimitError, r"refusing to extract bomb\.zip: its members expand to more than 1\.0 MiB",
              r"\(max_bytes=\)\. Nothing was kept"),
-    BadInput("archive-with-too-many-members", "archive with more members than the limit", "data.download.safe_extract",
+    BadInput("archive-with-too-many-members", "archive with more members than the limit", "data.extract.safe_extract",
              _many_members, ArchiveLimitError, r"refusing to extract many\.zip: it holds more than 20 members",
              r"\(max_members=\)\. Nothing was kept"),
     BadInput("download-whose-sha256-differs", "a download whose SHA-256 differs from the first download's",

@@ -21,6 +21,7 @@ import torch
 from conftest import TinyData, netguard, tiny_training
 from fixtures_real import LoopbackServer, make_edges2shoes, malicious_tar
 from spectral_collapse.data import download as dl
+from spectral_collapse.data import extract
 from spectral_collapse.data.download import download_dataset, prepare_dataset
 from spectral_collapse.train.trainer import train
 
@@ -174,7 +175,7 @@ def test_prepare_refuses_an_archive_that_escapes(tmp_path):
     downloads = root / "edges2shoes" / "downloads"
     downloads.mkdir(parents=True)
     malicious_tar(downloads / "edges2shoes.tar.gz", "edges2shoes/../../../escaped.txt")
-    with pytest.raises(dl.UnsafeArchiveError, match="escaped.txt.*Nothing was extracted"):
+    with pytest.raises(extract.UnsafeArchiveError, match="escaped.txt.*Nothing was extracted"):
         prepare_dataset("edges2shoes", root)
     assert not list(tmp_path.rglob("escaped.txt"))
     assert not (root / "edges2shoes" / "prepared" / "prepared.json").exists()

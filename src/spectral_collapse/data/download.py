@@ -22,13 +22,11 @@ import warnings
 from pathlib import Path
 
 from ..digest import read_sha256
-from .extract import ArchiveLimitError, UnsafeArchiveError, safe_extract
 
 __all__ = [
-    "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "UnsafeArchiveError",
-    "ArchiveLimitError", "DatasetNotPreparedError", "set_offline", "is_offline", "data_root", "sha256_file",
-    "verify_file", "download", "safe_extract", "download_dataset", "prepare_dataset", "not_prepared",
-    "LOCK_ENV", "LOCK_NAME", "lock_path", "read_lock", "fetch", "check_download",
+    "OFFLINE_ENV", "DATA_ROOT_ENV", "DownloadError", "OfflineError", "IntegrityError", "DatasetNotPreparedError",
+    "set_offline", "is_offline", "data_root", "sha256_file", "verify_file", "download", "download_dataset",
+    "prepare_dataset", "not_prepared", "LOCK_ENV", "LOCK_NAME", "lock_path", "read_lock", "fetch", "check_download",
 ]
 
 OFFLINE_ENV = "SPECTRAL_COLLAPSE_OFFLINE"  # "1" / "true" / "yes" forbids every download (tests and CI set it)

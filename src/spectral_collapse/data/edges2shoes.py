@@ -14,7 +14,8 @@ from pathlib import Path
 
 import torch
 
-from .download import check_download, data_root, fetch, not_prepared, safe_extract
+from .download import check_download, data_root, fetch, not_prepared
+from .extract import safe_extract
 from .folder import IMAGE_EXTENSIONS, check_factor, fit_square, read_rgb, split_indices, to_tensor
 from .unpaired import Task, UnpairedDomains
 

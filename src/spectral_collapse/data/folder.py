@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from .degrade import nearest_downup
-from .folder_checks import duplicate_names, pixel_digest, repeated_images, shared_with_training, small_images
+from .folder_checks import duplicate_names, repeated_images, shared_with_training, small_images
 from .unpaired import Task, UnpairedDomains, check_sr_factor
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_PIXELS", "MAX_TOTAL_PIXELS", "MIN_SIZE", "load_folder", "list_images", "read_rgb",
-           "fit_square", "to_tensor", "check_factor", "split_indices", "upright", "upright_size", "pixel_digest"]
+           "fit_square", "to_tensor", "check_factor", "split_indices", "upright", "upright_size"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 _CORRUPT_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError)
