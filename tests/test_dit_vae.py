@@ -104,12 +104,12 @@ def test_backbone_dicts_round_trip_and_unet_dicts_are_unchanged():
 
 def test_dit_checkpoint_trains_saves_and_loads(tmp_path):
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, ensure_trained, load_trained
+    from spectral_collapse.train.trainer import ModelSpec, TrainConfig, load_trained, train
 
     data = load_dataset("ihc-sr", size=8, factor=2)
     spec = ModelSpec(backbone=TINY_DIT, parameterization="eps")
     cfg = TrainConfig(steps=3, batch_size=4, warmup_steps=1, checkpoint_every=2)
-    tm = ensure_trained(spec, cfg, data, name="dit", root=tmp_path, progress=False)
+    tm = train(spec, cfg, data, name="dit", root=tmp_path, progress=False)
     back = load_trained(tm.path, spec)
     assert back.spec.backbone == TINY_DIT
     x = torch.randn(2, 3, 8, 8)

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from spectral_collapse.data import DATASETS, TASK_KINDS, Task, load_dataset, load_folder, register_dataset
-from spectral_collapse.train.losses import data_identity
+from spectral_collapse.train.config import data_identity
 
 # ---------------------------------------------------------------- Task itself
 

@@ -13,7 +13,7 @@ from ..digest import tree_sha256 as folder_signature  # a model folder's files, 
 from ..environ import env_device, writable
 from ..models.vae import LatentDomains, LatentSpace, PretrainedVAE, load_pretrained_vae
 from ..train.vae import train_vae
-from ..train.trainer import TrainedModel, ensure_trained
+from ..train.trainer import TrainedModel, train
 from .profiles import get_profile
 
 __all__ = ["ModelRole", "MODEL_SET", "SEED_REPLICATES", "model_set", "load_role", "checkpoint_name", "profile_models",
@@ -140,7 +140,7 @@ def trained_model(profile: str, dataset: str, parameterization: str, *, factor: 
     spec, cfg, data, name = model_plan(profile, dataset, parameterization, factor=factor, progress=progress, root=root,
                                         backbone=backbone, space=space, options=options, seed=seed)
     with writable("SPECTRAL_COLLAPSE_CHECKPOINTS", root or CHECKPOINT_ROOT):  # a read-only checkout names the fix
-        tm = ensure_trained(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
+        tm = train(spec, cfg, data, name=name, root=root or CHECKPOINT_ROOT, progress=progress)
     tm.denoiser.checkpoint = str(tm.path)  # recorded in the results' attrs (which model made these numbers)
     tm.denoiser.to(study_device())  # inversions run where the model is; results come back to the CPU
     from .gate import enforce, trained_report

@@ -19,10 +19,10 @@ from .shipped import export, install, refresh, replaced, shipping
 from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, check_weight_hashes, checkpoint_dir,
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
-from .losses import (BANDS, HELDOUT_EVERY, LOG_NORMAL, CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel,
-                     check_objective, diffusion_loss, ema_evaluator, full_config, heldout_loss, to_device)
+from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
+from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, ema_evaluator, heldout_loss, to_device
 
-__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "ensure_trained", "load_trained", "CheckpointMismatch",
+__all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
            "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY", "Run"]
 
@@ -287,5 +287,3 @@ def load_trained(path: str | os.PathLike, spec: ModelSpec | None = None) -> Trai
         raise CheckpointCorrupt(f"{path / 'log.json'} holds no loss log; {fix}")
     return TrainedModel(denoiser=D, path=path, log=log["loss"], spec=saved_spec, config=config)
 
-
-ensure_trained = train  # reuse the checkpoint of this exact configuration if complete, else train (resuming)
