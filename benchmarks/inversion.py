@@ -128,18 +128,15 @@ def _runner(D, x, label: str, steps: int):
     return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
 
 
-def translations(D, x, steps: int, cases: dict, repeats: int, clock: str, log=print) -> dict:
+def translations(D, x, steps: int, cases: dict, repeats: int) -> dict:
     """Whole translations (``steps`` each way) of each case {label: (method, guidance)}, each as a ratio to a DDIM
     translation timed in the same paired runs."""
     base = lambda: translate(D, x, Euler(), steps=steps)
-    out = {}
-    for label, (method, g) in cases.items():
-        out[label] = paired(base, lambda m=method, g=g: translate(D, x, m, guidance=g, steps=steps), repeats).summary()
-        log(f"  translation {label:10s} x{out[label][clock]['median']:.2f} vs ddim ({steps} steps)")
-    return out
+    return {label: paired(base, lambda m=method, g=g: translate(D, x, m, guidance=g, steps=steps), repeats).summary()
+            for label, (method, g) in cases.items()}
 
 
-def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
+def schedule_translations(D, x, repeats: int) -> dict:
     """Full OVG and OVG under the schedule the stored quick ``ovg_schedule`` study found best (else "high"),
     SCHEDULE_STEPS steps each way (``translations``)."""
     from spectral_collapse.studies.schedule import schedule_set
@@ -153,7 +150,7 @@ def schedule_translations(D, x, repeats: int, clock: str, log=print) -> dict:
     return {"steps": SCHEDULE_STEPS, "schedule": name,
             "guided_steps": len(sched.guided_steps(sorted(float(v) for v in sig))),
             **translations(D, x, SCHEDULE_STEPS, {"ovg": (Euler(), OVG()),
-                                                  f"ovg_{name}": (Euler(), OVG(schedule=sched))}, repeats, clock, log)}
+                                                  f"ovg_{name}": (Euler(), OVG(schedule=sched))}, repeats)}
 
 
 def floor_runner(D, x, steps: int):
@@ -221,12 +218,10 @@ def run_floor_variants(D, x, steps: int, repeats: int, base, clock: str) -> dict
     out = {}
     for name in FLOOR_VARIANTS:
         Dv, xv = floor_variant(D, x, name)
-        own = paired(_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
-        vs_default = paired(base, floor_runner(Dv, xv, steps), repeats, warmup=1).summary(per=steps)
-        ddim_speed = paired(base, _runner(Dv, xv, "ddim", steps), repeats, warmup=1).summary()
-        out[name] = {"floor_over_own_ddim": own[clock]["median"],
-                     "floor_over_default_ddim": vs_default[clock]["median"],
-                     "ddim_over_default_ddim": ddim_speed[clock]["median"]}
+        pairs = {"floor_over_own_ddim": (_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps)),
+                 "floor_over_default_ddim": (base, floor_runner(Dv, xv, steps)),
+                 "ddim_over_default_ddim": (base, _runner(Dv, xv, "ddim", steps))}
+        out[name] = {k: paired(a, b, repeats).summary()[clock]["median"] for k, (a, b) in pairs.items()}
     return out
 
 
@@ -252,11 +247,10 @@ def memory_case(case: dict):
     return _runner(D, x, case["label"], case["steps"])
 
 
-def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3, log=print) -> dict:
+def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeats: int = 3) -> dict:
     """Cost per inversion step of every label relative to DDIM, and OVG vs DDIM whole translations."""
     on_gpu = device() != "cpu"
     clock = "ratio_wall" if on_gpu else "ratio_cpu"  # a GPU's work is its synchronised wall time, not host CPU time
-    cname = "wall" if on_gpu else "CPU"
     models = {par: make_model(profile, par) for par in ("eps", "edm")}
     x = bench_inputs(profile, batch)
     D = models["eps"]
@@ -274,32 +268,24 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
             rows.append({"label": label, "cfg_scale": w, "calls_per_step": cnt.calls / steps,
                          "nfe_per_step": cnt.elements / batch / steps, "backward_per_step": cnt.backward / steps,
                          **summ})
-            log(f"  inversion {label:16s} x{summ['ratio_cpu']['median']:.2f} CPU, x{summ['ratio_wall']['median']:.2f} "
-                f"wall vs ddim; {cnt.calls / steps:.1f} calls, {cnt.backward / steps:.1f} backward per step")
-        trans = translations(D, x, steps, {k: build_case(k)[:2] for k in ("ovg", "ovg_naive")}, repeats, clock, log)
-        sched = schedule_translations(D, x, repeats, clock, log)
+        trans = translations(D, x, steps, {k: build_case(k)[:2] for k in ("ovg", "ovg_naive")}, repeats)
+        sched = schedule_translations(D, x, repeats)
         vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
-        log(f"  floor (forward with graph + 2 VJPs) x{floor[clock]['median']:.2f} {cname} vs a ddim step")
         variants = {} if on_gpu else run_floor_variants(D, x, steps, repeats, base, clock)
-        for name, v in variants.items():
-            log(f"  floor variant {name}: x{v['floor_over_own_ddim']:.2f} its own ddim step, ddim x"
-                f"{v['ddim_over_default_ddim']:.2f} the default's")
     if on_gpu:
         peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in LABELS}
     else:
         cases = [{"label": lab, "profile": profile, "batch": batch, "steps": steps} for lab in LABELS]
         peaks = {c["label"]: c for c in measure_peaks("benchmarks.inversion:memory_case", cases)}
-    base_peak = peaks["ddim"].get("peak_mb", float("nan"))
+    base_peak = peaks["ddim"]["peak_mb"]
     for r in rows:
         pk = peaks[r["label"]]
-        r["peak_mb"] = pk.get("peak_mb", float("nan"))
-        r["mem_ratio"] = r["peak_mb"] / base_peak if base_peak > 0 else float("nan")
-        if "error" in pk:
-            r["memory_error"] = pk["error"]
+        r.update(peak_mb=pk["peak_mb"], mem_ratio=pk["peak_mb"] / base_peak if base_peak > 0 else float("nan"),
+                 **({"memory_error": pk["error"]} if "error" in pk else {}))
     vjp_s = vjp.summary()
     faster = "batched" if vjp_s[clock]["median"] < 1 else "separate"
-    ovg_step = next((r[clock]["median"] for r in rows if r["label"] == "ovg"), float("nan"))
+    ovg_step = rows[LABELS.index("ovg")][clock]["median"]
     ovg_tr = trans["ovg"][clock]["median"]
     return {
         "profile": profile, "batch": batch, "steps": steps, "repeats": repeats, "baseline": "ddim",

@@ -15,13 +15,13 @@ import argparse
 import datetime as dt
 import importlib
 import json
-import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import torch
+
+from spectral_collapse.train.cache import atomic_write_bytes
 
 from . import common
 
@@ -52,15 +52,6 @@ CONFIGS = {
 }
 
 
-def _clean(o):
-    """JSON-safe copy: NaN / inf -> None."""
-    if isinstance(o, dict):
-        return {str(k): _clean(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_clean(v) for v in o]
-    return None if isinstance(o, float) and not math.isfinite(o) else o
-
-
 def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_DIR, threads: int | None = 1,
         log=print, device: str = "cpu") -> Path:
     """Run the selected benchmarks in ``mode`` (smoke | default | full) on ``device`` (inversion and scaling;
@@ -69,11 +60,10 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
         raise ValueError(f"unknown mode {mode!r}; valid: {', '.join(CONFIGS)}")
     dev = common.set_device(device)
     on_gpu = dev != "cpu"
-    only = list(only or (GPU_BENCHMARKS if on_gpu else BENCHMARKS))
-    if on_gpu and not set(only) <= set(GPU_BENCHMARKS):
-        raise ValueError(f"--device {dev}: only {', '.join(GPU_BENCHMARKS)} run on a GPU; got {only}")
-    if not set(only) <= set(BENCHMARKS):
-        raise ValueError(f"unknown benchmark(s) {sorted(set(only) - set(BENCHMARKS))}; valid: {', '.join(BENCHMARKS)}")
+    valid = GPU_BENCHMARKS if on_gpu else BENCHMARKS
+    only = list(only or valid)
+    if not set(only) <= set(valid):
+        raise ValueError(f"no benchmark {sorted(set(only) - set(valid))} runs on {dev}; valid: {', '.join(valid)}")
     if threads:
         torch.set_num_threads(threads)
     cfg = CONFIGS[mode]
@@ -84,7 +74,7 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
         t0 = time.perf_counter()
         log(f"[{name}]")
         module = importlib.import_module(f".{name}", __package__)
-        result["benchmarks"][name] = getattr(module, f"run_{name}")(**cfg[name], log=log)
+        result["benchmarks"][name] = getattr(module, f"run_{name}")(**cfg[name])
         result["seconds"][name] = time.perf_counter() - t0
     result["seconds"]["total"] = time.perf_counter() - t_all
     result["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
@@ -94,12 +84,11 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     host = env["machine"]["hostname"].split(".")[0] or "machine"
     tags = ([] if mode == "default" else [mode]) + (["cuda"] if on_gpu else [])
     path = out_dir / f"{host}-{stamp}{''.join('-' + t for t in tags)}.json"
-    text = json.dumps(_clean(result), indent=1, sort_keys=False)
+    text = json.dumps(json.loads(json.dumps(result), parse_constant=lambda _: None), indent=1)  # NaN, inf -> null
     path.write_text(text)
     latest = mode != "full" and not on_gpu  # the book reads latest.json; full and GPU runs by name (tables.latest_*)
     if latest:
-        (out_dir / ".latest.json.tmp").write_text(text)
-        os.replace(out_dir / ".latest.json.tmp", out_dir / "latest.json")
+        atomic_write_bytes(out_dir / "latest.json", text.encode())
     log(f"wrote {path}{' and latest.json' if latest else ''} in {result['seconds']['total']:.0f} s")
     return path
 
@@ -122,7 +111,3 @@ def main(argv=None) -> int:
     except (ValueError, RuntimeError) as err:
         ap.error(str(err))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

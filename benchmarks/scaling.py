@@ -14,7 +14,7 @@ from .common import log_loglog_slope, stats, timed
 from .inversion import bench_inputs, make_model
 
 
-def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int, log) -> list[dict]:
+def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int) -> list[dict]:
     """points: (size, batch); each repeat times every (point, method) once, in order, then the next repeat."""
     models = {size: make_model(profile, size=size) for size in sorted({s for s, _ in points})}
     fns = {}
@@ -26,14 +26,9 @@ def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int
     fns[points[0] + ("ddim",)]()  # warm-up
     times = np.array([[timed(fn) for fn in fns.values()] for _ in range(repeats)])  # (repeat, run, wall / CPU)
     base_wall, base_cpu = times[:, 0].T  # the first point's DDIM translation
-    rows = []
-    for (size, batch, name), (wall, cpu) in zip(fns, times.transpose(1, 2, 0)):
-        rows.append({"size": size, "batch": batch, "method": name, "pixels": size * size,
-                     "wall_s": stats(wall), "cpu_s": stats(cpu),
-                     "ratio_cpu": stats(cpu / base_cpu), "ratio_wall": stats(wall / base_wall)})
-        log(f"  scaling {name:4s} {size:4d}px batch {batch:3d}: {rows[-1]['cpu_s']['median']:.2f} s CPU "
-            f"(x{rows[-1]['ratio_cpu']['median']:.1f})")
-    return rows
+    return [{"size": size, "batch": batch, "method": name, "pixels": size * size, "wall_s": stats(wall),
+             "cpu_s": stats(cpu), "ratio_cpu": stats(cpu / base_cpu), "ratio_wall": stats(wall / base_wall)}
+            for (size, batch, name), (wall, cpu) in zip(fns, times.transpose(1, 2, 0))]
 
 
 def _slopes(rows: list[dict], x_key: str) -> dict:
@@ -43,11 +38,11 @@ def _slopes(rows: list[dict], x_key: str) -> dict:
 
 
 def run_scaling(profile: str = "quick", sizes=(32, 64, 128), batches=(1, 4, 16), size_batch: int = 2,
-                batch_size_px: int = 32, steps: int = 1, repeats: int = 2, log=print) -> dict:
+                batch_size_px: int = 32, steps: int = 1, repeats: int = 2) -> dict:
     """Resolution sweep at batch ``size_batch`` and batch sweep at ``batch_size_px`` px, DDIM and OVG."""
     torch.manual_seed(0)
-    res = _sweep([(s, size_batch) for s in sizes], profile, steps, repeats, log)
-    bat = _sweep([(batch_size_px, b) for b in batches], profile, steps, repeats, log)
+    res = _sweep([(s, size_batch) for s in sizes], profile, steps, repeats)
+    bat = _sweep([(batch_size_px, b) for b in batches], profile, steps, repeats)
     return {"profile": profile, "steps": steps, "repeats": repeats, "resolution": res, "batch": bat,
             "slope_pixels": _slopes(res, "pixels"), "slope_batch": _slopes(bat, "batch"),
             "note": "time per translation; slope = d log(time) / d log(pixels) resp. d log(batch)"}

@@ -69,27 +69,22 @@ def bench_name(label) -> str:
 
 def method_row(inv: dict, label: str) -> dict | None:
     """The inversion benchmark's row of one method (e.g. "ddim", timed against itself), or None."""
-    return next((r for r in inv.get("rows", []) if r["label"] == label), None)
+    return next((r for r in inv["rows"] if r["label"] == label), None)
 
 
 def cpu_words(machine: dict) -> str:
     """The CPU's model name without trademark marks ("Intel(R) Xeon(R) Processor" -> "Intel Xeon")."""
-    words = str(machine.get("cpu", "")).replace("(R)", "").replace("(TM)", "").split()
-    return " ".join(w for w in words if w not in ("Processor", "CPU")) or "unnamed"
-
-
-def on_gpu(res: dict) -> bool:
-    return str((res.get("machine") or {}).get("device", "cpu")).startswith("cuda")
+    words = machine["cpu"].replace("(R)", "").replace("(TM)", "").split()
+    return " ".join(w for w in words if w not in ("Processor", "CPU"))
 
 
 def device_name(res: dict) -> str:
     """Where a run's ratios were measured: "one NVIDIA H100 80GB HBM3", or "1 thread of an Intel Xeon CPU"."""
-    m = res.get("machine") or {}
-    if on_gpu(res):
-        return f"one {m.get('gpu') or 'GPU'}"
-    n, cpu = m.get("torch_threads"), cpu_words(m)
-    art = "an" if cpu[:1].lower() in "aeiou" else "a"
-    return f"{n} thread{'s' if n and n > 1 else ''} of {art} {cpu} CPU" if n else f"{art} {cpu} CPU"
+    m = res["machine"]
+    if m["device"].startswith("cuda"):
+        return f"one {m['gpu']}"
+    n, cpu = m["torch_threads"], cpu_words(m)
+    return f"{n} thread{'s' * (n > 1)} of {'an' if cpu[:1].lower() in 'aeiou' else 'a'} {cpu} CPU"
 
 
 def same_device(a: dict | None, b: dict | None) -> bool:
@@ -98,8 +93,7 @@ def same_device(a: dict | None, b: dict | None) -> bool:
 
 def clock_of(res: dict) -> str:
     """The ratio a run is read by: "ratio_wall" on a GPU (synchronised wall time), "ratio_cpu" on a CPU."""
-    inv = (res.get("benchmarks") or {}).get("inversion") or {}
-    return inv.get("clock") or ("ratio_wall" if on_gpu(res) else "ratio_cpu")
+    return res["benchmarks"]["inversion"]["clock"]
 
 
 def clock_word(res: dict) -> str:
@@ -116,12 +110,10 @@ def judge(median: float, goal: str, q25: float | None = None, q75: float | None 
     return "met" if ok(median) else "not met"
 
 
-def fmt_iqr(st: dict | float | None, digits: int = 2) -> str:
+def fmt_iqr(st: dict, digits: int = 2) -> str:
     """'2.81 (2.75–2.90)': a median with its quartiles over repeats; the median alone without repeats."""
-    if not isinstance(st, dict) or st.get("median") is None:
-        return "n/a" if st is None or isinstance(st, dict) else f"{st:.{digits}f}"
     m, a, b = st["median"], st.get("q25"), st.get("q75")
-    if a is None or b is None or st.get("n", 2) < 2:
+    if a is None or st.get("n", 2) < 2:
         return f"{m:.{digits}f}"
     return f"{m:.{digits}f} ({a:.{digits}f}–{b:.{digits}f})"
 
@@ -193,25 +185,20 @@ def targets_table(res: dict, full: dict | None = None) -> pd.DataFrame:
 
     def add(name, goal, st, digits=2):   # goal: "<= 3", "< 60 s" (judged), or a reference's words in parentheses
         st = st if isinstance(st, dict) else {"median": st}
-        med, q25, q75 = st.get("median"), st.get("q25"), st.get("q75")
-        judged = goal[0] in "<>" and med is not None
-        verdict = judge(float(med), " ".join(goal.split()[:2]), q25, q75) if judged else "—"
+        judged = goal[0] in "<>"
+        verdict = judge(st["median"], " ".join(goal.split()[:2]), st.get("q25"), st.get("q75")) if judged else "—"
         rows.append((name, goal.replace("<=", "≤").replace(">=", "≥"), fmt_iqr(st, digits), verdict))
 
     if "inversion" in b:
         inv, clock = b["inversion"], clock_of(res)
-        t, n = inv["targets"], inv["steps"]
-        add("OVG / DDIM step", "<= 3", (method_row(inv, "ovg") or {}).get(clock, t["ovg_step"]))
-        if method_row(inv, "ddim") is not None:
-            add("DDIM / DDIM step", "(1 if exact)", method_row(inv, "ddim")[clock])
-        if "floor" in t:
-            add("floor / DDIM step", "(reference)", inv["floor"].get(clock, t["floor"]))
-            add("OVG step / floor", "(overhead)", t["ovg_over_floor"])
-        add(f"OVG / DDIM translation, {n} + {n} steps", "<= 2",
-            (inv.get("translation") or {}).get("ovg", {}).get(clock, t["ovg_translation"]))
+        n = inv["steps"]
+        add("OVG / DDIM step", "<= 3", method_row(inv, "ovg")[clock])
+        add("DDIM / DDIM step", "(1 if exact)", method_row(inv, "ddim")[clock])
+        add("floor / DDIM step", "(reference)", inv["floor"][clock])
+        add("OVG step / floor", "(overhead)", inv["targets"]["ovg_over_floor"])
+        add(f"OVG / DDIM translation, {n} + {n} steps", "<= 2", inv["translation"]["ovg"][clock])
     if "training" in b:
-        t = b["training"]
-        add("trainer / bare loop", ">= 0.95", t.get("ours", {}).get("throughput_ratio_cpu", t["target"]["ratio"]), 3)
+        add("trainer / bare loop", ">= 0.95", b["training"]["ours"]["throughput_ratio_cpu"], 3)
     if "metrics" in b:
         add("latent metrics, 2,000 latents", "< 2 s", b["metrics"]["latent"]["total_warm_wall_s"], 1)
         m = (full["benchmarks"]["metrics"] if same_device(res, full) and "metrics" in full.get("benchmarks", {})
@@ -284,37 +271,18 @@ def floor_variants_table(res: dict) -> pd.DataFrame:
 
 # ------------------------------------------------------------------------------------------ whole-run records
 
-def checkpoint_times(root: str | Path = ROOT / "data" / "checkpoints") -> dict[str, dict]:
-    """Per finished checkpoint folder: training ``seconds`` (``seconds_total`` of all its runs where the log has it,
-    else its last run, ``seconds_complete`` saying which), steps, batch size, the device its log names and the profile
-    named in the folder."""
+def checkpoint_times(root: str | Path) -> dict[str, dict]:
+    """Per finished checkpoint folder: training ``seconds`` (of all its runs where the log has ``seconds_total``, else
+    of its last run; ``seconds_complete`` says which), steps and the device its log names."""
     out = {}
     for log in sorted(Path(root).glob("*/log.json")):
-        try:
-            d = json.loads(log.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        name, cfg = log.parent.name, log.parent / "config.json"
-        train = json.loads(cfg.read_text()).get("train", {}) if cfg.exists() else {}
-        total, this = d.get("seconds_total"), d.get("seconds_this_run")
-        out[name] = {"seconds_this_run": this, "seconds": this if total is None else total,
-                     "seconds_complete": total is not None or (d.get("steps_this_run") or -1) == train.get("steps"),
-                     "steps": train.get("steps"), "batch_size": train.get("batch_size"), "device": d.get("device", ""),
-                     "profile": next((p for p in ("smoke", "quick", "paper") if f"-{p}-" in name + "-"), None)}
+        d, cfg = json.loads(log.read_text()), log.parent / "config.json"
+        steps = json.loads(cfg.read_text())["train"]["steps"] if cfg.exists() else None
+        total = d.get("seconds_total")
+        out[log.parent.name] = {"seconds": d["seconds_this_run"] if total is None else total, "steps": steps,
+                                "seconds_complete": total is not None or d.get("steps_this_run", -1) == steps,
+                                "device": d.get("device", "")}
     return out
-
-
-def load_main_command(path: str | Path = RESULTS / "main_command.json") -> dict | None:
-    """The timed main command (benchmarks/results/main_command.json: install_s, train_s, studies_s, book_s, ...)
-    with ``total_s`` (computed from the parts where not recorded), or None when not measured."""
-    path = Path(path)
-    if not path.exists():
-        return None
-    d = json.loads(path.read_text())
-    parts = (d.get("install_s") or 0, sum((d.get("train_s") or {}).values()),
-             sum((d.get("studies_s") or {}).values()), d.get("book_s") or 0)
-    d["total_s"] = d.get("total_s") or sum(parts)
-    return d
 
 
 def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
@@ -322,31 +290,28 @@ def machines_table(results_dir: str | Path | None = None) -> pd.DataFrame:
     step time and the target ratios measured on it. The ratios are properties of a CPU as much as of the code."""
     rows = []
     for f in sorted(Path(results_dir or RESULTS).glob("*.json")):
-        r = json.loads(f.read_text()) if f.name != "latest.json" else {}
-        m = r.get("machine")
-        if r.get("mode") != "default" or not isinstance(m, dict) or m.get("device", "cpu") != "cpu":
+        r = json.loads(f.read_text())
+        if f.name == "latest.json" or r.get("mode") != "default" or r["machine"]["device"] != "cpu":
             continue
-        inv, tr = r["benchmarks"].get("inversion", {}), r["benchmarks"].get("training", {})
-        t, ddim = inv.get("targets", {}), method_row(inv, "ddim")
-        rows.append({"date": str(r.get("date", ""))[:16].replace("T", " "), "cpu": cpu_words(m),
-                     "DDIM step (ms)": None if ddim is None else round(1e3 * ddim["base_cpu_s"]["median"], 1),
-                     "OVG step / DDIM": t.get("ovg_step"), "floor / DDIM": t.get("floor"),
-                     "OVG translation / DDIM": t.get("ovg_translation"),
-                     "trainer / bare": tr.get("target", {}).get("ratio"),
-                     "bare images / s": tr.get("ours", {}).get("bare_images_per_s_wall")})
-    cols = ["date", "cpu", "DDIM step (ms)", "OVG step / DDIM", "floor / DDIM", "OVG translation / DDIM",
-            "trainer / bare", "bare images / s"]
-    df = pd.DataFrame(rows, columns=cols).sort_values("date")
-    df[cols[3:]] = df[cols[3:]].astype(float).round(2)
-    return df.set_index("date")
+        inv, tr = r["benchmarks"]["inversion"], r["benchmarks"]["training"]
+        rows.append({"date": r["date"][:16].replace("T", " "), "cpu": cpu_words(r["machine"]),
+                     "DDIM step (ms)": round(1e3 * method_row(inv, "ddim")["base_cpu_s"]["median"], 1),
+                     "OVG step / DDIM": inv["targets"]["ovg_step"], "floor / DDIM": inv["targets"].get("floor"),
+                     "OVG translation / DDIM": inv["targets"]["ovg_translation"],
+                     "trainer / bare": tr["target"]["ratio"], "bare images / s": tr["ours"]["bare_images_per_s_wall"]})
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows).sort_values("date").set_index("date")
+    df[df.columns[2:]] = df[df.columns[2:]].astype(float).round(2)
+    return df
 
 
 def main_command_table(mc: dict) -> pd.DataFrame:
     """The recorded from-scratch main command by part: install, its study chapters (each chapter's own time,
     summed: two ran at a time, so the sum exceeds the wall time), the training inside them, book build, total."""
-    train, studies = mc.get("train_s") or {}, mc.get("studies_s") or {}
-    rows = [("install", mc.get("install_s")), (f"studies, {len(studies)} chapters (summed)", sum(studies.values())),
-            (f"of which training, {len(train)} models", sum(train.values())), ("book build", mc.get("book_s")),
+    train, studies = mc["train_s"], mc["studies_s"]
+    rows = [("install", mc["install_s"]), (f"studies, {len(studies)} chapters (summed)", sum(studies.values())),
+            (f"of which training, {len(train)} models", sum(train.values())), ("book build", mc["book_s"]),
             ("total (wall time)", mc["total_s"])]
     df = pd.DataFrame(rows, columns=["part", "seconds"]).astype({"seconds": float})
     df["minutes"] = (df["seconds"] / 60).round(1)
@@ -363,16 +328,11 @@ def model_name(folder: str) -> str:
 def shipped_training_table(weights: str | Path) -> pd.DataFrame:
     """One row per shipped model under ``weights``: training steps, the device its log names, hours from its own
     log, and whether the log holds every run the model took or only the run that finished it."""
-    rows = []
-    for folder, v in sorted(checkpoint_times(weights).items()):
-        if v.get("seconds") is None:
-            continue
-        kind, sep, rest = str(v["device"]).replace("1 thread(s)", "1 thread").replace("(s)", "s").partition(":")
-        rows.append({"model": model_name(folder), "steps": v.get("steps"),
-                     "trained on": {"cuda": "GPU", "cpu": "CPU"}.get(kind.strip(), kind) + sep + rest,
-                     "hours": round(v["seconds"] / 3600, 2),
-                     "log records": "all runs" if v.get("seconds_complete") else "last run only"})
-    return pd.DataFrame(rows, columns=["model", "steps", "trained on", "hours", "log records"]).set_index("model")
+    rows = [{"model": model_name(folder), "steps": v["steps"], "trained on": v["device"],
+             "hours": round(v["seconds"] / 3600, 2),
+             "log records": "all runs" if v["seconds_complete"] else "last run only"}
+            for folder, v in sorted(checkpoint_times(weights).items())]
+    return pd.DataFrame(rows).set_index("model")
 
 
 def smoke_table(rec: dict) -> pd.DataFrame:

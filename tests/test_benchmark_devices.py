@@ -17,8 +17,8 @@ def _bench_run(cpu: str, date: str, pca_s: float, extrapolated: bool, ovg_tr: fl
             "benchmarks": {
                 "inversion": {"steps": steps, "clock": "ratio_cpu", "rows": [
                     {"label": "ovg", "ratio_cpu": stat(3.3)}, {"label": "ddim", "ratio_cpu": stat(1.0)}],
-                    "translation": {"ovg": {"ratio_cpu": stat(ovg_tr)}},
-                    "targets": {"ovg_step": 3.3, "ovg_translation": ovg_tr}},
+                    "translation": {"ovg": {"ratio_cpu": stat(ovg_tr)}}, "floor": {"ratio_cpu": stat(3.0)},
+                    "targets": {"ovg_step": 3.3, "ovg_translation": ovg_tr, "ovg_over_floor": 1.1}},
                 "metrics": {"latent": {"total_warm_wall_s": 1.0},
                             "pca_pixel": {"d": 196608, "wall_s_2000": pca_s, "extrapolated_to_2000": extrapolated},
                             "image": {"total_wall_s_1000": 5.0, "extrapolated_to_1000": extrapolated}}}}

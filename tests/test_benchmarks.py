@@ -237,7 +237,7 @@ def test_device_selection_errors_and_gpu_results_files(smoke_results, tmp_path, 
     monkeypatch.setattr(common, "set_device", lambda name: "cuda:0")
     latest = tmp_path / "latest.json"
     latest.write_text("cpu run")
-    with pytest.raises(ValueError, match="only inversion, scaling run on a GPU"):
+    with pytest.raises(ValueError, match="runs on cuda:0; valid: inversion, scaling"):
         run_mod.run("smoke", only=["training"], out_dir=tmp_path, log=lambda *a: None)
     path = run_mod.run("smoke", only=["scaling"], out_dir=tmp_path, log=lambda *a: None)
     assert path.name.endswith("-smoke-cuda.json") and latest.read_text() == "cpu run"
@@ -311,25 +311,18 @@ def test_chapters_execute_on_the_stored_results_and_glue_their_device(tmp_path, 
 
 
 def test_main_command_breakdown(tmp_path):
-    from benchmarks import tables as mc
-    from benchmarks.tables import main_command_table
+    from benchmarks.tables import checkpoint_times, main_command_table
 
-    assert mc.load_main_command(tmp_path / "absent.json") is None
-    f = tmp_path / "mc.json"
-    f.write_text(json.dumps({"install_s": 100, "train_s": {"a": 600, "b": 300}, "studies_s": {"s": 1200},
-                             "book_s": 50}))
-    d = mc.load_main_command(f)
-    assert d["total_s"] == 2250
     ck = tmp_path / "ck" / "m-quick-123"
     ck.mkdir(parents=True)
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0}))
-    times = mc.checkpoint_times(tmp_path / "ck")
-    assert times["m-quick-123"]["seconds_this_run"] == 42.0 and times["m-quick-123"]["profile"] == "quick"
-    assert not times["m-quick-123"]["seconds_complete"]
+    times = checkpoint_times(tmp_path / "ck")
+    assert times["m-quick-123"]["seconds"] == 42.0 and not times["m-quick-123"]["seconds_complete"]
     (ck / "log.json").write_text(json.dumps({"loss": [], "seconds_this_run": 42.0, "seconds_total": 100.0}))
-    times = mc.checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
+    times = checkpoint_times(tmp_path / "ck")   # a resumed training: every run it kept counts
     assert times["m-quick-123"]["seconds"] == 100.0 and times["m-quick-123"]["seconds_complete"]
-    t = main_command_table(d)
+    t = main_command_table({"install_s": 100, "train_s": {"a": 600, "b": 300}, "studies_s": {"s": 1200},
+                            "book_s": 50, "total_s": 2250})
     assert t.loc["total (wall time)", "seconds"] == 2250 and t.loc["of which training, 2 models", "minutes"] == 15.0
 
 
@@ -513,4 +506,4 @@ def test_shipped_training_table_reads_each_models_log(tmp_path):
     t = shipped_training_table(tmp_path)
     assert t.loc["a-quick", "hours"] == 1.0 and t.loc["a-quick", "log records"] == "last run only"
     assert t.loc["b-quick", "hours"] == 2.0 and t.loc["b-quick", "log records"] == "all runs"
-    assert t.loc["a-quick", "trained on"] == "CPU: X" and t.loc["b-quick", "steps"] == 8000
+    assert t.loc["a-quick", "trained on"] == "cpu: X" and t.loc["b-quick", "steps"] == 8000
