@@ -1,10 +1,9 @@
 """Shared benchmark machinery: paired timing against a baseline, ratio statistics, call counting, peak memory,
 provenance.
 
-Every figure is a ratio against a baseline timed in the same run. Each repeat times the baseline and then the
-candidate back to back (a load change hits both); the ratio of each pair is one sample, reported as median and
-quartiles, in wall time (``perf_counter``) and process CPU time (``process_time``, the steadier on a shared machine).
-Peak memory is the operating system's view (tracemalloc does not see torch's allocations; ``measure_peaks``).
+Each repeat times the baseline and then the candidate back to back (a load change hits both); each pair's ratio is
+one sample, in wall time and in process CPU time (the steadier on a shared machine). Peak memory is the operating
+system's view (tracemalloc does not see torch's allocations).
 """
 from __future__ import annotations
 
@@ -37,16 +36,12 @@ def set_device(name: str) -> str:
     """Select the device of the inversion and scaling benchmarks ("cpu", "cuda", "cuda:1"); returns its name. On a
     GPU every timed call is synchronised, so wall time is the GPU's time."""
     global _DEVICE
-    try:
-        kind = torch.device(name).type
-    except RuntimeError:
-        kind = None
-    if kind not in ("cpu", "cuda"):
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", name):
         raise ValueError(f"unknown device {name!r}; valid: cpu, cuda, cuda:<index>")
-    if kind == "cuda" and not torch.cuda.is_available():
+    if name != "cpu" and not torch.cuda.is_available():
         raise RuntimeError(f"--device {name}: torch sees no CUDA GPU (torch.cuda.is_available() is False); "
                            "run on a GPU machine with a CUDA build of torch, or use --device cpu")
-    _DEVICE = str(torch.device(name))
+    _DEVICE = name
     return _DEVICE
 
 

@@ -127,8 +127,7 @@ def main(argv=None) -> int:
            "studies_s": {}, "train_s": {}, "failed": {}}
 
     def write():  # the record so far, with the training times of every finished model
-        times = checkpoint_times(work / "checkpoints").items()
-        rec["train_s"] = {k: v["seconds"] for k, v in times if v.get("seconds") is not None}
+        rec["train_s"] = {k: v["seconds"] for k, v in checkpoint_times(work / "checkpoints").items()}
         rec["total_studies_s"] = sum(rec["studies_s"].values())
         if "phases_s" in rec:
             rec["phases_s"]["studies"] = rec["total_studies_s"]
@@ -164,16 +163,13 @@ def main(argv=None) -> int:
             except Exception as err:  # keep going: one failure must not hide the other studies' times
                 rec["failed"][key] = f"{type(err).__name__}: {err}"
                 print(f"{key}: FAILED {rec['failed'][key]}\n{traceback.format_exc()[-1500:]}", flush=True)
-                write()
-                continue
-            if dev.startswith("cuda"):
-                torch.cuda.synchronize()
-            rec["studies_s"][key] = time.perf_counter() - t0
-            rec["wall_s"] = time.perf_counter() - t_all
-            print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
+            else:
+                if dev.startswith("cuda"):
+                    torch.cuda.synchronize()
+                rec["studies_s"][key] = time.perf_counter() - t0
+                rec["wall_s"] = time.perf_counter() - t_all
+                print(f"{key}: {rec['studies_s'][key]:.1f} s (wall so far {rec['wall_s']:.0f} s)", flush=True)
             write()
-    print(json.dumps({k: rec[k] for k in ("device", "gpu", "wall_s", "total_train_s", "total_studies_s", "failed")
-                      if k in rec}, default=str))
     return 0
 
 

@@ -1,10 +1,8 @@
 """Inversion cost of every registered method and of OVG, relative to DDIM inversion on the same model and batch.
 
-Per method: network calls, batch elements and backward calls per step (hooks), time per step as a ratio to DDIM's
-(paired repeats) and peak extra memory as a ratio to DDIM's (peak RSS in a fresh process per method on a CPU,
-``common.measure_peaks``; peak CUDA memory on a GPU). A naive OVG, computed as the released code does, is timed beside
-the library's. Weights are random (seeded): cost does not depend on them, except Null-Class's early stop (it runs all
-10 steps).
+Per method: network calls, batch elements and backward calls per step, time per step and peak extra memory as ratios
+to DDIM's. OVG computed as the released code does is timed beside the library's. Weights are random (seeded): cost
+does not depend on them, except Null-Class's early stop (it runs all 10 steps).
 """
 from __future__ import annotations
 

@@ -3,11 +3,7 @@
     python -m benchmarks                 # quick-profile U-Net, small batches: a few minutes on 2 cores
     python -m benchmarks --full          # full metric sizes: <machine>-<date>-full.json (latest.json unchanged)
     python -m benchmarks --smoke         # seconds: smoke U-Net, 1 repeat (tests)
-    python -m benchmarks --only inversion,training --out /tmp/bench
     python -m benchmarks --device cuda   # inversion and scaling on a GPU: <machine>-<date>-cuda.json
-
-Each file holds the machine, versions, commit, configuration and every benchmark's numbers; timings are ratios
-against a baseline timed in the same run (medians and quartiles over paired repeats).
 """
 from __future__ import annotations
 

@@ -244,8 +244,7 @@ def metrics_table(res: dict) -> pd.DataFrame:
               i[k]["wall_s"]["median"]) for k, label in (("s_hf", "S_HF"), ("s_lf", "S_LF"))]
     rows.append(("μ_HF of an image set, first call", i["mu_hf_cold_cpu_s"], None))
     rows.append(("μ_HF of the same set, from the cache", i["mu_hf_warm_cpu_s"], None))
-    df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric")
-    df["wall s"] = df["wall s"].astype(float)
+    df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric").astype(float)
     df["× reference product (CPU)"] = df["CPU s"] / m["ref_s"]
     return df.round(3)
 
@@ -313,10 +312,8 @@ def main_command_table(mc: dict) -> pd.DataFrame:
     rows = [("install", mc["install_s"]), (f"studies, {len(studies)} chapters (summed)", sum(studies.values())),
             (f"of which training, {len(train)} models", sum(train.values())), ("book build", mc["book_s"]),
             ("total (wall time)", mc["total_s"])]
-    df = pd.DataFrame(rows, columns=["part", "seconds"]).astype({"seconds": float})
-    df["minutes"] = (df["seconds"] / 60).round(1)
-    df["seconds"] = df["seconds"].round().astype("Int64")
-    return df.set_index("part")
+    s = pd.Series(dict(rows), dtype=float).rename_axis("part")
+    return pd.DataFrame({"seconds": s.round().astype("Int64"), "minutes": (s / 60).round(1)})
 
 
 def model_name(folder: str) -> str:

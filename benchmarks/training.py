@@ -6,7 +6,6 @@ else; "bare + ema" adds the EMA update only. Whole calls are timed, setup includ
 """
 from __future__ import annotations
 
-import shutil
 import tempfile
 import warnings
 from dataclasses import replace
@@ -55,13 +54,9 @@ def run_training(profile: str = "quick", dataset: str = "ihc-sr", batch: int = 1
     cfg = replace(p.train_config("eps"), steps=steps, batch_size=batch, checkpoint_every=10**9)
 
     def ours():
-        root = tempfile.mkdtemp(prefix="bench-train-")
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                train(spec, cfg, data, name="bench", root=root, progress=False)
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        with tempfile.TemporaryDirectory(prefix="bench-train-") as root, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            train(spec, cfg, data, name="bench", root=root, progress=False)
 
     images = batch * steps
     out = {"profile": profile, "dataset": dataset, "batch": batch, "steps": steps, "repeats": repeats,

@@ -60,15 +60,11 @@ def render_toc(studies: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def package_modules(src: Path) -> list[str]:
-    """Dotted names of the public modules (not packages, not _private, not __main__) under ``src``."""
+def render_api(src: Path) -> str:
+    """book/api.md text for the package at ``src``: a section per subpackage (the top-level modules share one), a
+    heading and an automodule block per public module (not a package, _private or __main__)."""
     rels = [path.relative_to(src.parent).with_suffix("") for path in sorted(src.rglob("*.py"))]
-    return [".".join(rel.parts) for rel in rels if not any(part.startswith("_") for part in rel.parts)]
-
-
-def render_api(modules: list[str]) -> str:
-    """book/api.md text: a section per subpackage (the top-level modules share one), a heading and an automodule
-    block per module (autodoc writes no heading of its own)."""
+    modules = [".".join(rel.parts) for rel in rels if not any(part.startswith("_") for part in rel.parts)]
     lines = [
         "# API reference",
         "",
@@ -93,8 +89,13 @@ def outputs(root: Path = ROOT) -> dict[Path, str]:
     return {
         root / "_toc.yml": render_toc(study_notebooks(book)),
         book / "studies" / "index.md": studies_index(study_notebooks(book)),
-        book / "api.md": render_api(package_modules(root / "src" / "spectral_collapse")),
+        book / "api.md": render_api(root / "src" / "spectral_collapse"),
     }
+
+
+def stale(files: dict[Path, str]) -> list[Path]:
+    """The paths of ``files`` ({path: text}) whose file is missing or holds other text."""
+    return [path for path, text in files.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
 
 
 def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
@@ -103,22 +104,18 @@ def write_fragments(root: Path = ROOT, profile: str = "quick") -> list[Path]:
 
     out = root / "book" / GENERATED
     out.mkdir(parents=True, exist_ok=True)
-    results = root / "benchmarks" / "results"
     bench = json.loads((root / BENCHMARKS).read_text()) if (root / BENCHMARKS).exists() else None
-    extras = sorted(results.glob("*-extras.json"))
+    extras = sorted((root / "benchmarks" / "results").glob("*-extras.json"))
     gpu = json.loads(extras[-1].read_text()) if extras else None
     with contextlib.chdir(root):  # relative paths, so the pages name data/results/..., not this machine's folders
-        fragments = book_fragments("data/results", profile, bench, gpu)
-    changed = []
-    for name, body in fragments.items():
-        path = out / name
-        if not path.exists() or path.read_text(encoding="utf-8") != body:
-            path.write_text(body, encoding="utf-8")
-            changed.append(path)
-    for stale in out.iterdir():  # e.g. the figure of a run whose results were deleted
-        if stale.is_file() and stale.name not in fragments and not stale.name.startswith("."):
-            stale.unlink()
-            changed.append(stale)
+        files = {out / name: body for name, body in book_fragments("data/results", profile, bench, gpu).items()}
+    changed = stale(files)
+    for path in changed:
+        path.write_text(files[path], encoding="utf-8")
+    for old in out.iterdir():  # e.g. the figure of a run whose results were deleted
+        if old.is_file() and old not in files and not old.name.startswith("."):
+            old.unlink()
+            changed.append(old)
     return changed
 
 
@@ -128,20 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in outputs(args.root).items():
-        if path.exists() and path.read_text(encoding="utf-8") == text:
-            continue
-        stale.append(path)
-        if not args.check:
-            path.write_text(text, encoding="utf-8")
-            print(f"wrote {path.relative_to(args.root)}")
-    if args.check and stale:
-        print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in stale) + "; run `make toc`")
-        return 1
-    if not args.check:
-        for path in write_fragments(args.root):
-            print(f"wrote {path.relative_to(args.root)}")
+    files = outputs(args.root)
+    changed = stale(files)
+    if args.check:
+        if changed:
+            print("out of date: " + ", ".join(str(p.relative_to(args.root)) for p in changed) + "; run `make toc`")
+        return int(bool(changed))
+    for path in changed:
+        path.write_text(files[path], encoding="utf-8")
+    for path in changed + write_fragments(args.root):
+        print(f"wrote {path.relative_to(args.root)}")
     return 0
 
 

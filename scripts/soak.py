@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import json
 import platform
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -104,10 +102,12 @@ def report(profile: str, rounds: list[dict], files: list[str], diffs: list[str],
     growth = [f"{s1['study']}/{s1['dataset']} peak {s1['peak_rss_mb']} -> {s2['peak_rss_mb']} MB"
               for s1, s2 in zip(rounds[0]["studies"], rounds[1]["studies"])
               if s2["peak_rss_mb"] > s1["peak_rss_mb"] * (1 + rel) + abs_mb]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    return {"profile": profile, "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    from spectral_collapse.studies.store import provenance
+
+    prov = provenance()
+    return {"profile": profile, "date": prov["created"], "commit": prov["git_commit"],
             "machine": f"{platform.machine()}, {psutil.cpu_count()} CPUs, Python {platform.python_version()}",
-            "commit": commit.stdout.strip() or "unknown", "bound": {"rel": rel, "abs_mb": abs_mb}, "rounds": rounds,
+            "bound": {"rel": rel, "abs_mb": abs_mb}, "rounds": rounds,
             "files_compared": files, "identical": not diffs and bool(files), "differences": diffs,
             "within_bound": not growth, "growth": growth}
 
@@ -135,8 +135,6 @@ def main(argv=None) -> int:
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(rep, indent=1) + "\n")
     print(f"identical: {rep['identical']}, memory within bound: {rep['within_bound']}; report: {a.out}")
-    for line in rep["differences"][:20] + rep["growth"]:
-        print("  " + line)
     return 0 if rep["identical"] and rep["within_bound"] else 1
 
 
