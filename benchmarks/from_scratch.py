@@ -116,6 +116,7 @@ def main(argv=None) -> int:
     from spectral_collapse.studies.profiles import study_params
     from spectral_collapse.studies.registry import get_study
     from spectral_collapse.train import shipped
+    from spectral_collapse.train.cache import atomic_write_bytes
 
     from .tables import checkpoint_times
 
@@ -133,8 +134,7 @@ def main(argv=None) -> int:
             rec["phases_s"]["studies"] = rec["total_studies_s"]
         rec["total_train_s"] = sum(rec["train_s"].values())
         if a.out:
-            Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-            Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
+            atomic_write_bytes(a.out, json.dumps(rec, indent=1, default=str).encode())
 
     t_all = time.perf_counter()
     if a.train_jobs == 0 and dev.startswith("cuda"):

@@ -6,8 +6,8 @@ chapter's GPU tables).
     python -m benchmarks.gpu_check --tiny                          # a few seconds, on a CPU: checks that it runs
     python -m benchmarks.gpu_check --paper-scale --out benchmarks/results/<machine>-<date>-gpu-extras.json
 
-The device check times the quick eps U-Net (batch 32) on the bundled ihc-sr crops, K = 1, 8 and 16 copies, each
-figure a rate over ``--seconds`` after a warm-up; on a CPU the CUDA lines print as skipped."""
+The device check times the quick eps U-Net (batch 32) on the ihc-sr crops, K = 1, 8 and 16 copies, each over
+``--seconds``; on a CPU the CUDA lines print as skipped."""
 from __future__ import annotations
 
 import argparse
@@ -25,6 +25,8 @@ from unittest.mock import patch
 
 import numpy as np
 import torch
+
+from spectral_collapse.train.cache import atomic_write_bytes
 
 from .common import set_device, timed
 
@@ -210,8 +212,7 @@ def main(argv=None) -> int:
         rec = {"machine": platform.node(), "gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
                "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "paper_scale": paper_scale()}
     if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(json.dumps(rec, indent=1, default=str))
+        atomic_write_bytes(a.out, json.dumps(rec, indent=1, default=str).encode())
     return 0
 
 

@@ -20,6 +20,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from spectral_collapse.studies.profiles import get_profile
 from spectral_collapse.studies.reproducing import TIMING_FILE
+from spectral_collapse.train.cache import atomic_write_bytes
 
 from .common import timed
 
@@ -55,9 +56,7 @@ def measure_paper_unet(batch: int = 2, repeats: int = 2, threads: int = 1, root:
            **times, "machine": {"cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
                                 "torch": torch.__version__, "load_average": list(os.getloadavg())},
            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-    path = Path(root) / TIMING_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out, indent=1))
+    atomic_write_bytes(Path(root) / TIMING_FILE, json.dumps(out, indent=1).encode())
     return out
 
 

@@ -75,13 +75,12 @@ def run(mode: str = "default", only=None, out_dir: str | os.PathLike = RESULTS_D
     result["seconds"]["total"] = time.perf_counter() - t_all
     result["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     host = env["machine"]["hostname"].split(".")[0] or "machine"
     tags = ([] if mode == "default" else [mode]) + (["cuda"] if on_gpu else [])
     path = out_dir / f"{host}-{stamp}{''.join('-' + t for t in tags)}.json"
     text = json.dumps(json.loads(json.dumps(result), parse_constant=lambda _: None), indent=1)  # NaN, inf -> null
-    path.write_text(text)
+    atomic_write_bytes(path, text.encode())
     latest = mode != "full" and not on_gpu  # the book reads latest.json; full and GPU runs by name (tables.latest_*)
     if latest:
         atomic_write_bytes(out_dir / "latest.json", text.encode())

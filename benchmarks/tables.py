@@ -44,8 +44,7 @@ PUBLISHED = {
 
 def load(path: str | Path | None = None) -> dict:
     """A results file (default benchmarks/results/latest.json; a relative path is read from the repository root)."""
-    p = Path(path) if path else RESULTS / "latest.json"
-    p = p if p.is_absolute() else ROOT / p
+    p = ROOT / (path or RESULTS / "latest.json")   # an absolute path stays as it is
     if not p.exists():
         raise FileNotFoundError(f"no benchmark results at {p}: run `python -m benchmarks` (a few minutes on 2 cores)")
     return json.loads(p.read_text())
@@ -141,13 +140,6 @@ def cost_table(res: dict, studies_steps: int | None = None) -> pd.DataFrame:
                     "memory / DDIM": None if r.get("mem_ratio") is None else round(r["mem_ratio"], 2)})
         rows.append(row)
     return pd.DataFrame(rows).set_index("method")
-
-
-def ratio_frame(res: dict) -> pd.DataFrame:
-    """Median and quartiles of each method's time per step over DDIM's, in the run's clock (the cost chart)."""
-    inv, clock = res["benchmarks"]["inversion"], clock_of(res)
-    return pd.DataFrame([{"method": bench_name(r["label"]), "ratio": r[clock]["median"], "q25": r[clock]["q25"],
-                          "q75": r[clock]["q75"]} for r in inv["rows"]])
 
 
 def agreement(row: dict, steps: int) -> tuple[bool, list[str]] | None:
@@ -247,14 +239,6 @@ def metrics_table(res: dict) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=["metric", "CPU s", "wall s"]).set_index("metric").astype(float)
     df["× reference product (CPU)"] = df["CPU s"] / m["ref_s"]
     return df.round(3)
-
-
-def scaling_frame(res: dict) -> pd.DataFrame:
-    """One row per (sweep, method, size or batch) of the scaling benchmark: seconds per translation."""
-    s = res["benchmarks"]["scaling"]
-    return pd.DataFrame([{"sweep": sweep, "method": r["method"], "x": r[x], "cpu_s": r["cpu_s"]["median"],
-                          "wall_s": r["wall_s"]["median"]}
-                         for sweep, x in (("resolution", "pixels"), ("batch", "batch")) for r in s[sweep]])
 
 
 def floor_variants_table(res: dict) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -72,12 +73,9 @@ def render_api(src: Path) -> str:
         "do not edit by hand. One section per subpackage, one heading per module; the page's contents list on the",
         "right goes to each module.",
     ]
-    groups: dict[str, list[str]] = {}
-    for module in sorted(modules, key=lambda m: (m.count(".") >= 2, m)):  # the top-level modules first
-        parts = module.split(".")
-        groups.setdefault(".".join(parts[:2]) if len(parts) >= 3 else "", []).append(module)
-    for package, members in groups.items():
-        lines += ["", f"## `{package}`" if package else f"## `{members[0].split('.')[0]}`: top-level modules"]
+    package_of = lambda m: ".".join(m.split(".")[:2]) if m.count(".") >= 2 else ""
+    for package, members in itertools.groupby(sorted(modules, key=lambda m: (package_of(m), m)), package_of):
+        lines += ["", f"## `{package}`" if package else f"## `{src.name}`: top-level modules"]
         for module in members:   # eval-rst: autodoc writes reStructuredText
             lines += ["", f"### `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", "```"]
     return "\n".join(lines) + "\n"
