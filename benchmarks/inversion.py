@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import warnings
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 
@@ -87,10 +88,9 @@ def build_case(label: str) -> tuple[object, object | None, float, str]:
 
 
 def calls_per_step_at(label: str, steps: int, profile: str = "quick") -> float | None:
-    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition; None
-    when the count does not depend on the number of steps. Heun: (2N - 1) / N (no correction on the step from
-    sigma = 0); TABA: (N - K) / N (its first K steps are one jump); ReNoise with a first-step R: R + 1 calls a step
-    (the first-step R on the steps that end below the authors' time 250) plus one for its regularisation."""
+    """Network calls per inversion step of a benchmark label at ``steps`` steps, from the method's definition (Heun
+    (2N - 1) / N, TABA (N - K) / N, ReNoise R + 1 plus its regularisation's, the first-step R below the authors' time
+    250); None when the count does not depend on the number of steps."""
     method, _, _, par = build_case(label)
     if isinstance(method, Heun):
         return (2 * steps - 1) / steps
@@ -115,8 +115,7 @@ def bench_inputs(profile: str, batch: int, size: int | None = None, seed: int = 
 
 def _runner(D, x, label: str, steps: int):
     method, guidance, w, _ = build_case(label)
-    sig = default_sigmas(D, steps)
-    return lambda: invert(D, x, sig, method, guidance=guidance, cfg_scale=w)
+    return partial(invert, D, x, default_sigmas(D, steps), method, guidance=guidance, cfg_scale=w)
 
 
 def translations(D, x, steps: int, cases: dict, repeats: int) -> dict:
@@ -203,19 +202,6 @@ def floor_variant(D, x, variant: str):
     return D2, x
 
 
-def run_floor_variants(D, x, steps: int, repeats: int, base, clock: str) -> dict:
-    """Can the floor be lowered on this machine? Each variant's floor against its own DDIM step (the target's
-    ratio) and against the default DDIM step (how much faster in absolute terms)."""
-    out = {}
-    for name in FLOOR_VARIANTS:
-        Dv, xv = floor_variant(D, x, name)
-        pairs = {"floor_over_own_ddim": (_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps)),
-                 "floor_over_default_ddim": (base, floor_runner(Dv, xv, steps)),
-                 "ddim_over_default_ddim": (base, _runner(Dv, xv, "ddim", steps))}
-        out[name] = {k: paired(a, b, repeats).summary()[clock]["median"] for k, (a, b) in pairs.items()}
-    return out
-
-
 def _gpu_peak_mb(fn) -> float:
     """Peak CUDA memory (MiB) allocated by one call of ``fn`` above what was allocated before it."""
     fn()  # warm (kernels, workspaces)
@@ -261,9 +247,15 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
                          **summ})
         trans = translations(D, x, steps, {k: build_case(k)[:2] for k in ("ovg", "ovg_naive")}, repeats)
         sched = schedule_translations(D, x, repeats)
-        vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, warmup=0)
+        vjp = paired(_runner(D, x, "ovg_separate", steps), _runner(D, x, "ovg_batched", steps), repeats, 0).summary()
         floor = paired(base, floor_runner(D, x, steps), repeats, warmup=1).summary(per=steps)
-        variants = {} if on_gpu else run_floor_variants(D, x, steps, repeats, base, clock)
+        variants = {}   # can the floor be lowered on this CPU? against its own and against the default DDIM step
+        for name in () if on_gpu else FLOOR_VARIANTS:
+            Dv, xv = floor_variant(D, x, name)
+            pairs = {"floor_over_own_ddim": (_runner(Dv, xv, "ddim", steps), floor_runner(Dv, xv, steps)),
+                     "floor_over_default_ddim": (base, floor_runner(Dv, xv, steps)),
+                     "ddim_over_default_ddim": (base, _runner(Dv, xv, "ddim", steps))}
+            variants[name] = {k: paired(a, b, repeats).summary()[clock]["median"] for k, (a, b) in pairs.items()}
     if on_gpu:
         peaks = {lab: {"peak_mb": _gpu_peak_mb(_runner(models[build_case(lab)[3]], x, lab, steps))} for lab in LABELS}
     else:
@@ -274,15 +266,14 @@ def run_inversion(profile: str = "quick", batch: int = 8, steps: int = 3, repeat
         pk = peaks[r["label"]]
         r.update(peak_mb=pk["peak_mb"], mem_ratio=pk["peak_mb"] / base_peak if base_peak > 0 else float("nan"),
                  **({"memory_error": pk["error"]} if "error" in pk else {}))
-    vjp_s = vjp.summary()
-    faster = "batched" if vjp_s[clock]["median"] < 1 else "separate"
+    faster = "batched" if vjp[clock]["median"] < 1 else "separate"
     ovg_step = rows[LABELS.index("ovg")][clock]["median"]
     ovg_tr = trans["ovg"][clock]["median"]
     return {
         "profile": profile, "batch": batch, "steps": steps, "repeats": repeats, "baseline": "ddim",
         "image_shape": list(x.shape[1:]), "parameters": sum(p.numel() for p in D.parameters()),
         "rows": rows, "translation": trans, "schedule_translation": sched, "floor": floor, "floor_variants": variants,
-        "vjp": {"batched_over_separate": vjp_s["ratio_cpu"], "batched_over_separate_wall": vjp_s["ratio_wall"],
+        "vjp": {"batched_over_separate": vjp["ratio_cpu"], "batched_over_separate_wall": vjp["ratio_wall"],
                 "faster": faster, "default": OVG().vjp, "default_is_faster": OVG().vjp == faster},
         "device": device(), "clock": clock,
         "targets": {"ovg_step_max": 3.0, "ovg_step": ovg_step, "ovg_step_met": bool(ovg_step <= 3.0),

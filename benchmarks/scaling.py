@@ -5,6 +5,8 @@ Each point is also a ratio to the DDIM translation at its sweep's smallest point
 """
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -21,8 +23,7 @@ def _sweep(points: list[tuple[int, int]], profile: str, steps: int, repeats: int
     for size, batch in points:
         x = bench_inputs(profile, batch, size=size)
         for name, g in (("ddim", None), ("ovg", OVG())):
-            fns[(size, batch, name)] = lambda D=models[size], x=x, g=g: translate(D, x, Euler(), guidance=g,
-                                                                                  steps=steps)
+            fns[(size, batch, name)] = partial(translate, models[size], x, Euler(), guidance=g, steps=steps)
     fns[points[0] + ("ddim",)]()  # warm-up
     times = np.array([[timed(fn) for fn in fns.values()] for _ in range(repeats)])  # (repeat, run, wall / CPU)
     base_wall, base_cpu = times[:, 0].T  # the first point's DDIM translation

@@ -24,6 +24,7 @@ from spectral_collapse.pipeline.graph import studies_index, study_notebooks, stu
 # One chapter per inversion method (book/methods/<name>.md), in the order of the paper's tables.
 METHOD_PAGES = ("ddim", "edm", "taba", "null_class", "direct_inversion", "renoise", "edict", "bdia", "ovg")
 REPRODUCTION_PAGES = ("scorecard", "claims", "figures", "conclusions", "errata", "reproducing")
+SUITE_PAGES = ("extending", "costs", "errors", "glossary", "api")
 GENERATED = "_generated"  # book/_generated: data-dependent fragments the pages include
 BENCHMARKS = "benchmarks/results/latest.json"  # the benchmark run the cost paragraphs quote (python -m benchmarks)
 
@@ -52,11 +53,7 @@ def render_toc(studies: list[str]) -> str:
         *[f"      - file: {p}" for p in REPRODUCTION_PAGES],
         "  - caption: Using the suite",
         "    chapters:",
-        "      - file: extending",
-        "      - file: costs",
-        "      - file: errors",
-        "      - file: glossary",
-        "      - file: api",
+        *[f"      - file: {p}" for p in SUITE_PAGES],
     ]
     return "\n".join(lines) + "\n"
 
@@ -79,16 +76,6 @@ def render_api(src: Path) -> str:
         for module in members:   # eval-rst: autodoc writes reStructuredText
             lines += ["", f"### `{module}`", "", "```{eval-rst}", f".. automodule:: {module}", "```"]
     return "\n".join(lines) + "\n"
-
-
-def outputs(root: Path = ROOT) -> dict[Path, str]:
-    """What the generated files (table of contents, studies index, API page) should hold for the checkout ``root``."""
-    book = root / "book"
-    return {
-        root / "_toc.yml": render_toc(study_notebooks(book)),
-        book / "studies" / "index.md": studies_index(study_notebooks(book)),
-        book / "api.md": render_api(root / "src" / "spectral_collapse"),
-    }
 
 
 def stale(files: dict[Path, str]) -> list[Path]:
@@ -123,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report whether the files are up to date")
     parser.add_argument("--root", type=Path, default=ROOT, help="repository root (default: this checkout)")
     args = parser.parse_args(argv)
-    files = outputs(args.root)
+    book = args.root / "book"
+    files = {args.root / "_toc.yml": render_toc(study_notebooks(book)),
+             book / "studies" / "index.md": studies_index(study_notebooks(book)),
+             book / "api.md": render_api(args.root / "src" / "spectral_collapse")}
     changed = stale(files)
     if args.check:
         if changed:
