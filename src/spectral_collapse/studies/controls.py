@@ -46,23 +46,19 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
     lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
-    nan = np.full(len(out), np.nan)
-    if truth is None:
-        paired = {"psnr": nan, "s_lf_gt": nan.copy(), "delta_log_e_hf_luma": nan.copy(),
-                  "delta_log_e_hf_chroma": nan.copy()}
-    else:
-        paired = {"psnr": psnr(out, truth), "s_lf_gt": spec.s_lf(out, truth, kappa=kappa),
-                  "delta_log_e_hf_luma": rl.delta_log_e_hf_luma(out, truth, wavelet=wavelet),
-                  "delta_log_e_hf_chroma": rl.delta_log_e_hf_chroma(out, truth, wavelet=wavelet)}
     luma, chroma = rl.hf_energy_luma_chroma(out, wavelet)
+
+    def paired(score, *args, **kw):   # a score against the ground truth; NaN without one
+        return np.full(len(out), np.nan) if truth is None else score(out, truth, *args, **kw)
+
     scores = {
-        "psnr": paired["psnr"],
+        "psnr": paired(psnr),
         "s_hf": spec.s_hf(out, mu_hf, wavelet=wavelet),
         "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
         "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
-        "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
-        "delta_log_e_hf_luma": paired["delta_log_e_hf_luma"],
-        "delta_log_e_hf_chroma": paired["delta_log_e_hf_chroma"],
+        "s_lf_gt": paired(spec.s_lf, kappa=kappa),   # against the ground truth (a paired reference we also have)
+        "delta_log_e_hf_luma": paired(rl.delta_log_e_hf_luma, wavelet=wavelet),
+        "delta_log_e_hf_chroma": paired(rl.delta_log_e_hf_chroma, wavelet=wavelet),
         "hf_coherence": rl.hf_coherence(out, wavelet),
         "e_hf_rgb": rgb_detail_energy(out, wavelet),
     }

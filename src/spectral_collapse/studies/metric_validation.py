@@ -40,9 +40,7 @@ def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _mean(values) -> float:
     """np.nanmean without its warning: NaN when every value is NaN (e.g. LPIPS without its weights)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if len(v) else float("nan")
+    return float(pd.Series(np.ravel(values), dtype=np.float64).mean())
 
 
 def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict]:
@@ -295,10 +293,7 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
     """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
     Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
-    if not ({"points", "point_method", "metric"} <= set(ds.variables)
-            and {a, b} <= set(map(str, ds["metric"].values))):
+    if not {a, b} <= set(map(str, ds["metric"].values)):
         return float("nan"), -1.0, 1.0, 0
-    pts = metric_points(ds)[["method", a, b]]
-    pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
-    per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+    per = method_points(metric_points(ds)[["method", a, b]].dropna(), [a, b])
     return pearson_interval(per[a].to_numpy(float), per[b].to_numpy(float))

@@ -273,27 +273,16 @@ def vp_noise_levels(steps: int = 50) -> dict:
     return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
 
 
-_VP = ("eps", "x0", "v")
 
-
-def brightness_spread(ds) -> tuple[float, float, int] | None:
+def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
     """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
     and the pixels of a crop; None without such crops."""
-    if ds is None or "real" not in getattr(ds, "variables", {}):
-        return None
-    try:
-        info = json.loads(ds.attrs.get("models") or "{}")
-    except (TypeError, ValueError):
-        info = {}
-    keys = [k for k in ds["model"].values.tolist()
-            if not info.get(k) or (info[k].get("parameterization") in _VP and info[k].get("space") != "latent")]
+    info = json.loads(ds.attrs["models"])
+    keys = [k for k, m in info.items() if m.get("parameterization") in ("eps", "x0", "v") and m.get("space") != "latent"]
     if not keys:
         return None
     real = ds["real"].sel(model=keys)
-    sd = real.mean(["y", "x"]).std("image", ddof=1).values
-    sd = sd[np.isfinite(sd)]
-    if not sd.size:
-        return None
+    sd = real.mean(["y", "x"]).std("image", ddof=1)
     return float(sd.min()), float(sd.max()), int(real.sizes["y"] * real.sizes["x"])
 
 
