@@ -17,7 +17,7 @@ from .profiles import get_profile
 from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
-           "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
+           "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table",
            "models_table", "vp_noise_levels", "brightness_spread", "edge_shares", "stored_gate_table",
            "replicate_gate_table", "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame",
            "result_gate_table"]
@@ -236,14 +236,6 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
-def signed_percent(value: float, digits: int = 1) -> str:
-    """A signed percentage, "+0.4 %", "−0.1 %"; one that rounds to zero "0.0 %" without a sign."""
-    shown = f"{value:.{digits}f}"
-    if float(shown) == 0:
-        return f"{0:.{digits}f} %"
-    return f"{value:+.{digits}f} %"
-
-
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per model, label and noise level: the signed error (%) of the denoised mean of the channel that strays most;
     "—" above the model's highest noise level; models without the measurement left out."""
@@ -258,7 +250,7 @@ def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
             row = {"model": key, "label": lab}
             for sig in m["bias_sigma"].values:
                 v = m.sel(label=lab, bias_sigma=sig).values
-                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else signed_percent(100 * v[np.nanargmax(np.abs(v))])
+                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else f"{100 * v[np.nanargmax(np.abs(v))]:+.1f} %"
             rows.append(row)
     return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
 
