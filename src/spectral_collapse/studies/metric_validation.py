@@ -43,48 +43,38 @@ def _mean(values) -> float:
     return float(pd.Series(np.ravel(values), dtype=np.float64).mean())
 
 
-def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict]:
-    """MS-SSIM, HaarPSI, LPIPS of the stored output images against the ground truth, per (method, seed). The main
-    results store the ground truth of their first seed's crops only (each seed translates its own crops), so the
-    other seeds' outputs have nothing to be compared with: NaN there."""
+def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: dict) -> tuple[pd.DataFrame, dict]:
+    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS of the stored outputs against the ground truth (the main results
+    store the first seed's truth only: NaN for the other seeds) and FID / KID against the real reference."""
+    from ..metrics.fid import fid_from_features, inception_features, kid_from_features
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
     truth = main["truth_images"].values
     paired = np.isfinite(truth).all()   # else no paired test split: nothing to compare the outputs with
-    rows, status = [], {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results "
-                                          "have no ground truth (no paired test split)"}
-    for m in main["method"].values:
-        for s in main["seed"].values:
-            rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
-            if paired and s == main["seed"].values[0]:
-                out = main["images"].sel({"method": m, "seed": s}).values
-                ms, cfg = ms_ssim(out, truth)
-                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
-                rows[-1].update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
-                status["ms_ssim_config"] = json.dumps(cfg)
-    return pd.DataFrame(rows), status
-
-
-def _fid_points(main: xr.Dataset, real: torch.Tensor, fid_kw: dict) -> tuple[pd.DataFrame, str]:
-    """FID and KID of each run's stored outputs against the real reference (its features computed once)."""
-    from ..metrics.fid import fid_from_features, inception_features, kid_from_features
-
+    status = {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results have no "
+                                "ground truth (no paired test split)"}
     kw = dict(fid_kw)
     fn = kw.pop("features_fn", None)
     if fn is None:
         f_real, st = inception_features(real, **kw)
-        status = st.reason
+        status["fid_status"] = st.reason
         fn = None if f_real is None else (lambda im: inception_features(im, **kw)[0])
     else:
-        f_real, status = np.asarray(fn(real), dtype=np.float64), "ok: custom features"
+        f_real, status["fid_status"] = np.asarray(fn(real), dtype=np.float64), "ok: custom features"
     rows = []
     for m in main["method"].values:
         for s in main["seed"].values:
-            vals = {"fid": np.nan, "kid": np.nan}
+            out = main["images"].sel({"method": m, "seed": s}).values
+            row = dict.fromkeys(("ms_ssim", "haarpsi", "lpips", "fid", "kid"), np.nan)
+            if paired and s == main["seed"].values[0]:
+                ms, cfg = ms_ssim(out, truth)
+                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
+                row.update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
+                status["ms_ssim_config"] = json.dumps(cfg)
             if fn is not None:
-                f = np.asarray(fn(main["images"].sel({"method": m, "seed": s}).values), dtype=np.float64)
-                vals = {"fid": fid_from_features(f, f_real), "kid": kid_from_features(f, f_real)[0]}
-            rows.append({"method": str(m), "seed": int(s), **vals})
+                f = np.asarray(fn(out), dtype=np.float64)
+                row.update(fid=fid_from_features(f, f_real), kid=kid_from_features(f, f_real)[0])
+            rows.append({"method": str(m), "seed": int(s), **row})
     return pd.DataFrame(rows), status
 
 
@@ -96,11 +86,10 @@ def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, f
         return pd.DataFrame({"method": [], "seed": []}), [], status
     metrics = [m for m in CORRELATED if m in main]
     pts = per_seed(main, metrics).pivot_table(index=["method", "seed"], columns="metric", values="value").reset_index()
-    img, status = _image_metrics(main, lpips_kw)
-    fidp, status["fid_status"] = _fid_points(main, real, fid_kw)
-    pts = pts.merge(img, on=["method", "seed"]).merge(fidp, on=["method", "seed"])
+    scores, status = _run_scores(main, real, lpips_kw, fid_kw)
+    pts = pts.merge(scores, on=["method", "seed"])
     cols = [c for c in pts.columns if c not in ("method", "seed")]
-    scored = [c for c in cols if c not in img.columns]   # the first seed alone carries the image metrics
+    scored = [c for c in cols if c not in ("ms_ssim", "haarpsi", "lpips")]   # the first seed alone has these
     pts = pts.drop_duplicates(subset=["method", *scored])  # deterministic methods repeat over seeds: the first kept
     status.update(main_steps=main.attrs.get("steps", ""),
                   image_metrics=f"on the {main.sizes.get('image', 0)} stored outputs of the first seed's run of each "

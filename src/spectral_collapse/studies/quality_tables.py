@@ -107,13 +107,8 @@ def _current_status(name: str) -> tuple[bool, str] | None:
     None when there is none (a user's model, or a report of an older gate version)."""
     from .models import CHECKPOINT_ROOT
 
-    for d, cfg in stored_files(Path(CHECKPOINT_ROOT) / name):
-        if not isinstance(d, dict):
-            continue
-        if (cfg.get("model") or {}).get("parameterization") == "flow" and \
-                (d.get("settings") or {}).get("deterministic") != "Heun":
-            continue  # a flow model is judged with Heun's steps (trained_report); a report made otherwise is not
-        if d.get("version") == GATE_VERSION and "passed" in d:
+    for d, _ in stored_files(Path(CHECKPOINT_ROOT) / name):
+        if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)
             return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
     return None
