@@ -19,8 +19,7 @@ from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
-           "control_scores", "realism_reference", "scoring_settings",
-           "warn_failed", "with_failures", "paired_metrics"]
+           "control_scores", "realism_reference", "scoring_settings", "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
@@ -117,13 +116,10 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
         rows["ground_truth"]["psnr"] = np.full(len(src), np.nan)  # against itself: infinite, says nothing
     rows.update({c: {k: np.full_like(v, np.nan, dtype=np.float64) for k, v in rows["copy"].items()}
                  for c in CONTROLS if c not in rows})
-    per = {m for m in rows["copy"] if m != "wav_features"}
-    out = xr.Dataset({f"control_{m}": (("control", "sample"), np.stack([rows[c][m] for c in CONTROLS]))
-                      for m in sorted(per)}, coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
-    if "wav_features" in rows["copy"]:
-        out["control_wav_features"] = (("control", "sample", "feature"),
-                                       np.stack([rows[c]["wav_features"] for c in CONTROLS]))
-    return out
+    dims = ("control", "sample", "feature")
+    return xr.Dataset({f"control_{m}": (dims[:np.ndim(v) + 1], np.stack([rows[c][m] for c in CONTROLS]))
+                       for m, v in sorted(rows["copy"].items())},
+                      coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
 
 
 def scoring_settings(data) -> dict:

@@ -300,10 +300,11 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
 
 
 def _image_size(D) -> int:
-    cfg = D.net.config
-    side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
+    """The side in pixels of the images ``D`` makes (its latents' side times the autoencoder's downsampling)."""
+    from .quality import input_shape
+
     ls = getattr(D, "latent_space", None)
-    return int(side) * (ls.downsample if ls is not None else 1)
+    return input_shape(D)[1] * (ls.downsample if ls is not None else 1)
 
 
 def _describe(D) -> dict:

@@ -235,12 +235,13 @@ class StochasticHeun:
 
 
 def samplers(D) -> dict:
-    from ..inversion.methods.ddim import Euler
-    from ..inversion.methods.ddim import Heun
+    """{name: sampler} the gate judges ``D`` with: Heun (EDM and flow models) or DDIM, then ``StochasticHeun``."""
+    from ..inversion.methods.ddim import Euler, Heun
     from ..models.denoisers import EDMDenoiser
 
-    det = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
-    return {det[0]: det[1], "stochastic Heun": StochasticHeun()}
+    if isinstance(D, EDMDenoiser) or is_flow_model(D):
+        return {"Heun": Heun(), "stochastic Heun": StochasticHeun()}
+    return {"DDIM": Euler(), "stochastic Heun": StochasticHeun()}
 
 
 def is_flow_model(D) -> bool:

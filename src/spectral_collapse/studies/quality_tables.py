@@ -17,10 +17,9 @@ from .profiles import get_profile
 from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
-           "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table",
-           "models_table", "vp_noise_levels", "brightness_spread", "edge_shares", "stored_gate_table",
-           "replicate_gate_table", "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame",
-           "result_gate_table"]
+           "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
+           "brightness_spread", "edge_shares", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
+           "column_digits", "most_digits", "gate_frame", "result_gate_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -44,14 +43,12 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
     return gate_frame(rows).fillna("—")
 
 
-def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
+def replicate_gate_table(profile: str) -> pd.DataFrame:
     """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
     from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
-    root = Path(checkpoint_root or CHECKPOINT_ROOT)
-
-    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
-    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
+    folders = [str(Path(CHECKPOINT_ROOT) / checkpoint_name(profile, r)) for r in SEED_REPLICATES]
+    return stored_gate_table({model_name(f): f for f in folders})
 
 
 GATE_HEADERS = {"memorisation": "nearest crop"}
@@ -265,7 +262,8 @@ def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
     """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
     and the pixels of a crop; None without such crops."""
     info = json.loads(ds.attrs["models"])
-    keys = [k for k, m in info.items() if m.get("parameterization") in ("eps", "x0", "v") and m.get("space") != "latent"]
+    keys = [k for k, m in info.items()
+            if m.get("parameterization") in ("eps", "x0", "v") and m.get("space") != "latent"]
     if not keys:
         return None
     real = ds["real"].sel(model=keys)

@@ -58,6 +58,11 @@ def results_path(study: str, dataset: str, profile: str, root: str | os.PathLike
     for what, value in (("study", study), ("dataset", dataset), ("profile", profile)):
         if not isinstance(value, str) or not _NAME.match(value):
             raise ValueError(f"{what}={value!r} is not a valid file-name part; use letters, digits, '_', '.', '-'")
+    if "-" in profile:  # no profile has one: say which exist, and why the name cannot work
+        from .profiles import PROFILES
+
+        raise ValueError(f"unknown profile {profile!r}; valid profiles: {', '.join(PROFILES)} (a profile name "
+                         "cannot contain '-': it ends the file name <dataset>-<profile>.nc)")
     return Path(root) / study / f"{dataset}-{profile}.nc"
 
 
@@ -65,9 +70,7 @@ def _json_default(obj: Any) -> Any:
     """JSON fallback for dataclasses, numpy values, paths and anything else (as str)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, (np.generic, np.ndarray)):
         return obj.tolist()
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=str)
