@@ -1,6 +1,7 @@
 """Validation of the metrics (paper App. B.4, Figs. 9, 11-12, 14)."""
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -215,15 +216,11 @@ def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
     out: dict[str, str] = {}
-    for i, kept in enumerate(cols):
-        if kept in out:
-            continue
-        a = points[kept].astype(float).to_numpy()
-        for other in cols[i + 1:]:
-            b = points[other].astype(float).to_numpy()
-            both = np.isfinite(a) & np.isfinite(b)
-            if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
-                out[other] = kept
+    for kept, other in itertools.combinations(cols, 2):   # in that order: a twin is never kept
+        a, b = (points[c].astype(float).to_numpy() for c in (kept, other))
+        both = np.isfinite(a) & np.isfinite(b)
+        if {kept, other}.isdisjoint(out) and both.sum() >= 2 and np.allclose(a[both] + b[both], 1, rtol=0, atol=tol):
+            out[other] = kept
     return out
 
 

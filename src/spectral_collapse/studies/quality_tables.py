@@ -231,20 +231,14 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per model, label and noise level: the signed error (%) of the denoised mean of the channel that strays most;
     "—" above the model's highest noise level; models without the measurement left out."""
-    if "mean_bias" not in ds:
+    m = ds["mean_bias"].dropna("model", how="all") if "mean_bias" in ds else None
+    if m is None or not m.sizes["model"]:
         return pd.DataFrame()
-    rows = []
-    for key in ds["model"].values.tolist():
-        m = ds["mean_bias"].sel(model=key)
-        if bool(m.isnull().all()):
-            continue
-        for lab in (0, 1):
-            row = {"model": key, "label": lab}
-            for sig in m["bias_sigma"].values:
-                v = m.sel(label=lab, bias_sigma=sig).values
-                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else f"{100 * v[np.nanargmax(np.abs(v))]:+.1f} %"
-            rows.append(row)
-    return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
+    worst = 100 * m.isel(bias_channel=abs(m).fillna(-1).argmax("bias_channel"))   # the channel that strays most
+    t = worst.to_series().unstack("bias_sigma").reindex(pd.MultiIndex.from_product(
+        [m["model"].values, m["label"].values], names=["model", "label"]))
+    t.columns = [f"σ = {sig:g}" for sig in t.columns]
+    return _named(ds, t.map(lambda v: "—" if np.isnan(v) else f"{v:+.1f} %"))
 
 
 def vp_noise_levels(steps: int = 50) -> dict:
