@@ -136,10 +136,7 @@ class StudySpec:
 
     def get(self, name: str, default: Any = None) -> Any:
         """A parameter's value, ``default`` when it is None or absent."""
-        try:
-            v = self[name]
-        except KeyError:
-            return default
+        v = next((thaw(v) for k, v in self.params if k == name), None)
         return default if v is None else v
 
     def input(self, name: str, default: Any = None) -> Any:
