@@ -370,10 +370,10 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     labels that can run."""
     from .method_labels import method_specs
 
-    if given is None:
-        return list(default if labels is None else labels)
-    base = given.parameterization
     wanted = list(default if labels is None else labels)
+    if given is None:
+        return wanted
+    base = given.parameterization
     need = {lab: method_specs([lab], eta_hf=0.0, eta_lf=0.0, parameterization=base)[0].parameterization
             for lab in wanted}
     ok = [lab for lab in wanted if need[lab] in given.models]
