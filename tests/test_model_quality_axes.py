@@ -1,12 +1,10 @@
-"""The model-quality chapter's loss charts fit their log axis to the data and title their legend; a drift that rounds
-to zero has no sign."""
+"""The model-quality chapter's loss charts fit their log axis to the data and title their legend."""
 from __future__ import annotations
 
 import numpy as np
 import xarray as xr
 
 from spectral_collapse.plotting.metric_charts import loss_chart
-from spectral_collapse.studies.quality_tables import signed_percent
 
 
 def test_the_loss_chart_uses_a_log_axis_and_titles_its_legend():
@@ -19,11 +17,6 @@ def test_the_loss_chart_uses_a_log_axis_and_titles_its_legend():
     y = spec["encoding"]["y"]
     assert y["scale"]["type"] == "log"
     assert spec["encoding"]["color"]["title"]
-
-
-def test_a_drift_that_rounds_to_zero_has_no_sign():
-    assert signed_percent(0.04) == signed_percent(-0.04) == signed_percent(0.0) == "0.0 %"
-    assert signed_percent(0.4) == "+0.4 %" and signed_percent(-0.4).endswith("0.4 %") and signed_percent(-0.4)[0] != "+"
 
 
 def test_sample_rows_pair_each_labels_samples_with_real_crops():

@@ -162,18 +162,6 @@ def test_mean_bias_table_is_empty_without_the_measurement():
     assert qt.mean_bias_table(ds.drop_vars("mean_bias")).empty
 
 
-def test_brightness_spread_reads_all_models_when_their_kinds_are_unknown():
-    rng = np.random.default_rng(3)
-    real = rng.normal(size=(2, 2, 4, 3, 2, 3))
-    ds = xr.Dataset({"real": (("model", "label", "image", "channel", "y", "x"), real)},
-                    coords={"model": ["a", "b"]}, attrs={"models": "not json"})
-    sd = real.mean((-2, -1)).std(2, ddof=1)
-    assert qt.brightness_spread(ds) == pytest.approx((sd.min(), sd.max(), 6))
-    assert qt.brightness_spread(ds.drop_vars("real")) is None
-    ds["real"][:] = np.nan
-    assert qt.brightness_spread(ds) is None
-
-
 def test_edge_shares_count_edge_pixels_of_the_edge_map_models(stored):
     t = qt.edge_shares(stored)
     info = json.loads(stored.attrs["models"])

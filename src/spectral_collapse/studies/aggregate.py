@@ -27,31 +27,20 @@ def per_seed(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
                          f"results hold: {', '.join(held)}")
     if not any(m in ds for m in metrics):
         raise ValueError(f"none of the metrics {', '.join(metrics)} are in these results; they hold: {', '.join(held)}")
-    rows = []
-    for m in metrics:
-        if m not in ds:
-            continue
-        v = ds[m]
-        v = v.mean("sample", skipna=True) if "sample" in v.dims else v
-        rows.append(v.to_dataframe(name="value").reset_index()[["method", "seed", "value"]].assign(metric=m))
-    return pd.concat(rows, ignore_index=True)
+    means = {m: ds[m].mean("sample", skipna=True) if "sample" in ds[m].dims else ds[m] for m in metrics if m in ds}
+    return pd.concat([v.to_dataframe(name="value").reset_index()[["method", "seed", "value"]].assign(metric=m)
+                      for m, v in means.items()], ignore_index=True)
 
 
 def deterministic_methods(ds: xr.Dataset) -> set[str]:
     """Methods whose per-sample values are identical across every seed (translated once and shared), a method with
     no finite value excepted."""
-    if "seed" not in ds.dims or ds.sizes["seed"] < 2:
-        return set()
     keys = [m for m in ("psnr", "s_hf", "s_lf") if m in ds and "sample" in ds[m].dims]
-    if not keys:
+    if ds.sizes.get("seed", 0) < 2 or not keys:
         return set()
-    out = set()
-    for m in ds["method"].values:
-        v = [ds[k].sel({"method": m}).values for k in keys]
-        if any(np.isfinite(a).any() for a in v) and \
-                all(np.array_equal(a, a[:1].repeat(a.shape[0], 0), equal_nan=True) for a in v):
-            out.add(str(m))
-    return out
+    values = {str(m): [ds[k].sel({"method": m}).values for k in keys] for m in ds["method"].values}
+    return {m for m, v in values.items() if any(np.isfinite(a).any() for a in v)
+            and all(np.array_equal(a, a[:1].repeat(a.shape[0], 0), equal_nan=True) for a in v)}
 
 
 def coinciding_methods(ds: xr.Dataset) -> dict[str, str]:

@@ -44,14 +44,9 @@ def calibrate_ovg(ctx, data, given, profile: str, *, reason: str = "", n_images:
     how = (f"{ds.attrs.get('n_images')} validation images of {name} with the given model, Pareto rule {rule} over "
            f"eta_hf {grid.get('eta_hf')} × eta_lf {grid.get('eta_lf')}")
     if not choice:
-        # the reason's words naming the defaults ("defaults (...)"), and why no sweep's choice applies
-        head, _, why = reason.strip().partition(": ")
-        if not why:
-            head, why = "defaults", (head.removeprefix("defaults").strip(" ()")
-                                     or "no Pareto sweep stored for this data and model")
-        return {**OVG_DEFAULTS, "source": f"{head}: {why}, and a short calibration ({how}) found no step sizes "
-                                          f"free of failed samples; run the pareto study with a wider grid to tune "
-                                          f"OVG for this model"}
+        return {**OVG_DEFAULTS, "source": f"{reason or 'defaults'}, and a short calibration ({how}) found no step "
+                                          f"sizes free of failed samples; run the pareto study with a wider grid to "
+                                          f"tune OVG for this model"}
     eta = {"eta_hf": float(choice["eta_hf"]), "eta_lf": float(choice["eta_lf"])}
     why = f" ({reason})" if reason else ""
     return {**eta, "per_base": {"ovg": dict(eta)}, "source": f"short calibration on {how}; every OVG variant at "

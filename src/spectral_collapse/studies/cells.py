@@ -64,12 +64,12 @@ def cell_bar(what: str, images: int, steps: int):
         yield bar
 
 
+@dataclass
 class NoCache:
     """A cache that stores nothing: every cell is computed (``hits`` stays 0)."""
 
-    def __init__(self):
-        self.hits = 0
-        self.misses = 0
+    hits: int = 0
+    misses: int = 0
 
     def cell(self, key: Mapping, compute: Callable[[], xr.Dataset]) -> xr.Dataset:
         self.misses += 1

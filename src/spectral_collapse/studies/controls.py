@@ -19,8 +19,7 @@ from ..metrics.realism import hf_energy_rgb as rgb_detail_energy  # the controls
 from .validity import MAX_ABS_OUTPUT, MAX_NORM_RATIO, failures
 
 __all__ = ["CONTROLS", "NOISE_CONTROLS", "BLUR_SIGMA", "image_scores", "control_images", "noise_sigma",
-           "control_scores", "realism_reference", "scoring_settings",
-           "warn_failed", "with_failures", "paired_metrics"]
+           "control_scores", "realism_reference", "scoring_settings", "warn_failed", "with_failures", "paired_metrics"]
 
 CONTROLS = ("copy", "ground_truth", "blur", "colour_noise", "luma_noise")
 NOISE_CONTROLS = ("colour_noise", "luma_noise")
@@ -46,23 +45,19 @@ def image_scores(output: torch.Tensor, source: torch.Tensor, truth: torch.Tensor
     reference = scoring.get("reference")
     out = output.clamp(-1, 1)
     lf_kw = dict(kappa=kappa, gray=edges, mask="nonwhite" if edges else None)
-    nan = np.full(len(out), np.nan)
-    if truth is None:
-        paired = {"psnr": nan, "s_lf_gt": nan.copy(), "delta_log_e_hf_luma": nan.copy(),
-                  "delta_log_e_hf_chroma": nan.copy()}
-    else:
-        paired = {"psnr": psnr(out, truth), "s_lf_gt": spec.s_lf(out, truth, kappa=kappa),
-                  "delta_log_e_hf_luma": rl.delta_log_e_hf_luma(out, truth, wavelet=wavelet),
-                  "delta_log_e_hf_chroma": rl.delta_log_e_hf_chroma(out, truth, wavelet=wavelet)}
     luma, chroma = rl.hf_energy_luma_chroma(out, wavelet)
+
+    def paired(score, *args, **kw):   # a score against the ground truth; NaN without one
+        return np.full(len(out), np.nan) if truth is None else score(out, truth, *args, **kw)
+
     scores = {
-        "psnr": paired["psnr"],
+        "psnr": paired(psnr),
         "s_hf": spec.s_hf(out, mu_hf, wavelet=wavelet),
         "delta_log_e_hf": spec.delta_log_e(out, mu_hf, wavelet=wavelet),
         "s_lf": spec.s_lf(out, source, **lf_kw),       # against the input condition, as App. B.5 defines it
-        "s_lf_gt": paired["s_lf_gt"],  # against the ground truth (a paired reference we also have)
-        "delta_log_e_hf_luma": paired["delta_log_e_hf_luma"],
-        "delta_log_e_hf_chroma": paired["delta_log_e_hf_chroma"],
+        "s_lf_gt": paired(spec.s_lf, kappa=kappa),   # against the ground truth (a paired reference we also have)
+        "delta_log_e_hf_luma": paired(rl.delta_log_e_hf_luma, wavelet=wavelet),
+        "delta_log_e_hf_chroma": paired(rl.delta_log_e_hf_chroma, wavelet=wavelet),
         "hf_coherence": rl.hf_coherence(out, wavelet),
         "e_hf_rgb": rgb_detail_energy(out, wavelet),
     }
@@ -121,13 +116,10 @@ def control_scores(src: torch.Tensor, gt: torch.Tensor | None, scoring: dict, *,
         rows["ground_truth"]["psnr"] = np.full(len(src), np.nan)  # against itself: infinite, says nothing
     rows.update({c: {k: np.full_like(v, np.nan, dtype=np.float64) for k, v in rows["copy"].items()}
                  for c in CONTROLS if c not in rows})
-    per = {m for m in rows["copy"] if m != "wav_features"}
-    out = xr.Dataset({f"control_{m}": (("control", "sample"), np.stack([rows[c][m] for c in CONTROLS]))
-                      for m in sorted(per)}, coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
-    if "wav_features" in rows["copy"]:
-        out["control_wav_features"] = (("control", "sample", "feature"),
-                                       np.stack([rows[c]["wav_features"] for c in CONTROLS]))
-    return out
+    dims = ("control", "sample", "feature")
+    return xr.Dataset({f"control_{m}": (dims[:np.ndim(v) + 1], np.stack([rows[c][m] for c in CONTROLS]))
+                       for m, v in sorted(rows["copy"].items())},
+                      coords={"control": list(CONTROLS), "sample": np.arange(len(src))})
 
 
 def scoring_settings(data) -> dict:

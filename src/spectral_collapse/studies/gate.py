@@ -56,6 +56,7 @@ def gate_policy(allow, cache: str | Path | None = None):
 
 
 def active_policy() -> GatePolicy | None:
+    """The policy of the study run in progress; None outside one."""
     return _POLICY.get()
 
 
@@ -119,14 +120,10 @@ def _cached(folder: Path, settings: dict, compute) -> GateReport:
     return rep
 
 
-def _settings(profile) -> dict:
-    return {"n": int(profile.gate_samples), "steps": int(profile.steps)}
-
-
 def trained_report(tm, data, profile, space=None) -> GateReport:
     """The gate report of a TrainedModel (``data``: what it was trained on; ``space``: its LatentSpace, if any)."""
     log = read_json(Path(tm.path) / "log.json") or {}
-    st = _settings(profile)
+    st = {"n": int(profile.gate_samples), "steps": int(profile.steps)}
     if is_flow_model(tm.denoiser):  # judged with Heun: a report made with another sampler is measured again
         st["deterministic"] = deterministic_sampler(tm.denoiser)
 
@@ -139,8 +136,8 @@ def trained_report(tm, data, profile, space=None) -> GateReport:
 
 def vae_gate_report(space, data, profile) -> GateReport:
     """The gate report of a trained VAE (reconstructions of the held-out crops)."""
-    st = _settings(profile)
-    folder = getattr(space, "path", None)
+    st = {"n": int(profile.gate_samples), "steps": int(profile.steps)}
+    folder = getattr(space, "path", None)   # None: a pretrained autoencoder (measured, not stored)
     compute = lambda: vae_report(space, data, name=Path(folder).name if folder else "vae", n=st["n"])  # noqa: E731
     return _cached(Path(folder), st, compute) if folder is not None else compute()
 

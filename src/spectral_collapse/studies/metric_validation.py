@@ -1,6 +1,7 @@
 """Validation of the metrics (paper App. B.4, Figs. 9, 11-12, 14)."""
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -40,53 +41,41 @@ def _spectrum(images: torch.Tensor, band) -> tuple[np.ndarray, np.ndarray, np.nd
 
 def _mean(values) -> float:
     """np.nanmean without its warning: NaN when every value is NaN (e.g. LPIPS without its weights)."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[~np.isnan(v)]
-    return float(v.mean()) if len(v) else float("nan")
+    return float(pd.Series(np.ravel(values), dtype=np.float64).mean())
 
 
-def _image_metrics(main: xr.Dataset, lpips_kw: dict) -> tuple[pd.DataFrame, dict]:
-    """MS-SSIM, HaarPSI, LPIPS of the stored output images against the ground truth, per (method, seed). The main
-    results store the ground truth of their first seed's crops only (each seed translates its own crops), so the
-    other seeds' outputs have nothing to be compared with: NaN there."""
+def _run_scores(main: xr.Dataset, real: torch.Tensor, lpips_kw: dict, fid_kw: dict) -> tuple[pd.DataFrame, dict]:
+    """Per (method, seed): MS-SSIM, HaarPSI, LPIPS of the stored outputs against the ground truth (the main results
+    store the first seed's truth only: NaN for the other seeds) and FID / KID against the real reference."""
+    from ..metrics.fid import fid_from_features, inception_features, kid_from_features
     from ..metrics.image import haarpsi, lpips, ms_ssim
 
     truth = main["truth_images"].values
     paired = np.isfinite(truth).all()   # else no paired test split: nothing to compare the outputs with
-    rows, status = [], {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results "
-                                          "have no ground truth (no paired test split)"}
-    for m in main["method"].values:
-        for s in main["seed"].values:
-            rows.append({"method": str(m), "seed": int(s), "ms_ssim": np.nan, "haarpsi": np.nan, "lpips": np.nan})
-            if paired and s == main["seed"].values[0]:
-                out = main["images"].sel({"method": m, "seed": s}).values
-                ms, cfg = ms_ssim(out, truth)
-                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
-                rows[-1].update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
-                status["ms_ssim_config"] = json.dumps(cfg)
-    return pd.DataFrame(rows), status
-
-
-def _fid_points(main: xr.Dataset, real: torch.Tensor, fid_kw: dict) -> tuple[pd.DataFrame, str]:
-    """FID and KID of each run's stored outputs against the real reference (its features computed once)."""
-    from ..metrics.fid import fid_from_features, inception_features, kid_from_features
-
+    status = {} if paired else {"ms_ssim_config": "{}", "lpips_status": "not computed: the main results have no "
+                                "ground truth (no paired test split)"}
     kw = dict(fid_kw)
     fn = kw.pop("features_fn", None)
     if fn is None:
         f_real, st = inception_features(real, **kw)
-        status = st.reason
+        status["fid_status"] = st.reason
         fn = None if f_real is None else (lambda im: inception_features(im, **kw)[0])
     else:
-        f_real, status = np.asarray(fn(real), dtype=np.float64), "ok: custom features"
+        f_real, status["fid_status"] = np.asarray(fn(real), dtype=np.float64), "ok: custom features"
     rows = []
     for m in main["method"].values:
         for s in main["seed"].values:
-            vals = {"fid": np.nan, "kid": np.nan}
+            out = main["images"].sel({"method": m, "seed": s}).values
+            row = dict.fromkeys(("ms_ssim", "haarpsi", "lpips", "fid", "kid"), np.nan)
+            if paired and s == main["seed"].values[0]:
+                ms, cfg = ms_ssim(out, truth)
+                lp, status["lpips_status"] = lpips(out, truth, **lpips_kw)
+                row.update(ms_ssim=_mean(ms), haarpsi=_mean(haarpsi(out, truth)), lpips=_mean(lp))
+                status["ms_ssim_config"] = json.dumps(cfg)
             if fn is not None:
-                f = np.asarray(fn(main["images"].sel({"method": m, "seed": s}).values), dtype=np.float64)
-                vals = {"fid": fid_from_features(f, f_real), "kid": kid_from_features(f, f_real)[0]}
-            rows.append({"method": str(m), "seed": int(s), **vals})
+                f = np.asarray(fn(out), dtype=np.float64)
+                row.update(fid=fid_from_features(f, f_real), kid=kid_from_features(f, f_real)[0])
+            rows.append({"method": str(m), "seed": int(s), **row})
     return pd.DataFrame(rows), status
 
 
@@ -98,11 +87,10 @@ def _correlations(main: xr.Dataset | None, real: torch.Tensor, lpips_kw: dict, f
         return pd.DataFrame({"method": [], "seed": []}), [], status
     metrics = [m for m in CORRELATED if m in main]
     pts = per_seed(main, metrics).pivot_table(index=["method", "seed"], columns="metric", values="value").reset_index()
-    img, status = _image_metrics(main, lpips_kw)
-    fidp, status["fid_status"] = _fid_points(main, real, fid_kw)
-    pts = pts.merge(img, on=["method", "seed"]).merge(fidp, on=["method", "seed"])
+    scores, status = _run_scores(main, real, lpips_kw, fid_kw)
+    pts = pts.merge(scores, on=["method", "seed"])
     cols = [c for c in pts.columns if c not in ("method", "seed")]
-    scored = [c for c in cols if c not in img.columns]   # the first seed alone carries the image metrics
+    scored = [c for c in cols if c not in ("ms_ssim", "haarpsi", "lpips")]   # the first seed alone has these
     pts = pts.drop_duplicates(subset=["method", *scored])  # deterministic methods repeat over seeds: the first kept
     status.update(main_steps=main.attrs.get("steps", ""),
                   image_metrics=f"on the {main.sizes.get('image', 0)} stored outputs of the first seed's run of each "
@@ -228,15 +216,11 @@ def complements(points: pd.DataFrame, tol: float = 1e-9) -> dict[str, str]:
     order = {k: i for i, k in enumerate(POINT_HEADERS)}
     cols = sorted((c for c in points.columns if c not in ("method", "seed")), key=lambda c: order.get(c, len(order)))
     out: dict[str, str] = {}
-    for i, kept in enumerate(cols):
-        if kept in out:
-            continue
-        a = points[kept].astype(float).to_numpy()
-        for other in cols[i + 1:]:
-            b = points[other].astype(float).to_numpy()
-            both = np.isfinite(a) & np.isfinite(b)
-            if other not in out and both.sum() >= 2 and np.allclose(a[both] + b[both], 1.0, rtol=0, atol=tol):
-                out[other] = kept
+    for kept, other in itertools.combinations(cols, 2):   # in that order: a twin is never kept
+        a, b = (points[c].astype(float).to_numpy() for c in (kept, other))
+        both = np.isfinite(a) & np.isfinite(b)
+        if {kept, other}.isdisjoint(out) and both.sum() >= 2 and np.allclose(a[both] + b[both], 1, rtol=0, atol=tol):
+            out[other] = kept
     return out
 
 
@@ -295,10 +279,7 @@ def correlation_points(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
 def method_correlation(ds: xr.Dataset, a: str, b: str) -> tuple[float, float, float, int]:
     """(r, lo, hi, n): Pearson r of metrics ``a`` and ``b`` over one point per distinct method with its 95 %
     Fisher-z interval; NaN with fewer than 3 points or a constant metric."""
-    if not ({"points", "point_method", "metric"} <= set(ds.variables)
-            and {a, b} <= set(map(str, ds["metric"].values))):
+    if not {a, b} <= set(map(str, ds["metric"].values)):
         return float("nan"), -1.0, 1.0, 0
-    pts = metric_points(ds)[["method", a, b]]
-    pts = pts[np.isfinite(pts[a].astype(float)) & np.isfinite(pts[b].astype(float))]
-    per = pts.groupby("method")[[a, b]].mean().round(12).drop_duplicates()
+    per = method_points(metric_points(ds)[["method", a, b]].dropna(), [a, b])
     return pearson_interval(per[a].to_numpy(float), per[b].to_numpy(float))

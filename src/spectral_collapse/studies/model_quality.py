@@ -32,15 +32,8 @@ def _pad(rows: list[list[float]], width: int) -> np.ndarray:
     return out
 
 
-def _shown_samples(D, space, shape, steps: int, label: int) -> torch.Tensor:
-    from .quality import draw_samples, samplers
-
-    name, sampler = next(iter(samplers(D).items()))
-    return draw_samples(D, sampler, N_SHOWN, label, steps, shape, 0, N_SHOWN, space)
-
-
 def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
-    from .quality import input_shape, crop_pools
+    from .quality import crop_pools, draw_samples, input_shape, samplers
     from .gate import gate_policy, read_json, trained_report, vae_gate_report
     from .models import dataset_for, load_role, model_set
     from .profiles import get_profile
@@ -68,10 +61,11 @@ def run_model_quality(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Da
                 space = latent_space(spec.profile, role.dataset, factor=role.factor) if role.space == "latent" else None
                 view = data if space is None else LatentDomains(data, space)
                 rep = trained_report(got, view, p, space=space)
-                shape = input_shape(got.denoiser)
-                shown = [_shown_samples(got.denoiser, space, shape, p.steps, lab) for lab in (0, 1)]
+                D, shape = got.denoiser, input_shape(got.denoiser)
+                det = next(iter(samplers(D).values()))   # the gate's deterministic sampler
+                shown = [draw_samples(D, det, N_SHOWN, lab, p.steps, shape, 0, N_SHOWN, space) for lab in (0, 1)]
                 crops = [_spread(crop_pools(data, lab)[0]) for lab in (0, 1)]  # real training crops beside the samples
-                log = json.loads((folder / "log.json").read_text()) if (folder / "log.json").exists() else {}
+                log = read_json(folder / "log.json") or {}
                 bias.append(np.stack([_mean_bias(got.denoiser, view, space, lab) for lab in (0, 1)]))
             keys.append(role.key)
             reports[role.key] = rep.to_dict()

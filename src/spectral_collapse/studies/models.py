@@ -300,10 +300,11 @@ def _hub_model(path: str, prompts: dict | None = None, size: int | None = None):
 
 
 def _image_size(D) -> int:
-    cfg = D.net.config
-    side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
+    """The side in pixels of the images ``D`` makes (its latents' side times the autoencoder's downsampling)."""
+    from .quality import input_shape
+
     ls = getattr(D, "latent_space", None)
-    return int(side) * (ls.downsample if ls is not None else 1)
+    return input_shape(D)[1] * (ls.downsample if ls is not None else 1)
 
 
 def _describe(D) -> dict:
@@ -369,10 +370,10 @@ def study_labels(labels, default, given: UserModels | None) -> list[str]:
     labels that can run."""
     from .method_labels import method_specs
 
-    if given is None:
-        return list(default if labels is None else labels)
-    base = given.parameterization
     wanted = list(default if labels is None else labels)
+    if given is None:
+        return wanted
+    base = given.parameterization
     need = {lab: method_specs([lab], eta_hf=0.0, eta_lf=0.0, parameterization=base)[0].parameterization
             for lab in wanted}
     ok = [lab for lab in wanted if need[lab] in given.models]

@@ -43,18 +43,14 @@ _PROJECTIONS = 64  # random directions of the sliced Wasserstein distance
 
 # --- measurements: plain functions of tensors or logged numbers ---------------------------------------------------
 
-def _mean_power(x: torch.Tensor) -> np.ndarray:
-    """Radially averaged power of a batch, averaged over images and channels, bands 0..Nyquist."""
+def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
+    """log10(power of x / power of real) in each radial band 1..Nyquist (bin k collects |omega| near k / n), the
+    power averaged over images and channels."""
     from ..metrics.latent import radial_power_spectrum
 
-    _, p = radial_power_spectrum(x.double())
     nyq = min(x.shape[-2:]) // 2
-    return p.reshape(-1, p.shape[-1]).mean(0)[: nyq + 1]
-
-
-def band_log_ratio(x: torch.Tensor, real: torch.Tensor) -> np.ndarray:
-    """log10(power of x / power of real) in each radial band 1..Nyquist (bin k collects |omega| near k / n)."""
-    px, pr = _mean_power(x), _mean_power(real)
+    px, pr = (radial_power_spectrum(a.double())[1] for a in (x, real))
+    px, pr = (p.reshape(-1, p.shape[-1]).mean(0)[: nyq + 1] for p in (px, pr))
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.log10(px[1:] / pr[1:])
     return np.where(np.isfinite(r), r, np.inf)
@@ -130,15 +126,11 @@ def denoised_mean_bias(D, x0: torch.Tensor, label: int, sigmas, *, seed: int = _
 def plateau_change(heldout: list, total_steps: int) -> float | None:
     """Relative improvement of the held-out loss (mean over bands) over the last fifth of training:
     (L(0.8 T) - L(T)) / L(0.8 T), from the trainer's ``heldout`` log rows [step, mean, bands...]. None without one."""
-    rows = [r for r in (heldout or []) if r and r[0] is not None]
-    if len(rows) < 2 or not total_steps:
+    rows = np.array([r[:2] for r in heldout or [] if r and r[0] is not None], dtype=float).reshape(-1, 2)
+    if len(rows) < 2 or not total_steps or rows[-1, 0] < total_steps:
         return None
-    steps = np.array([r[0] for r in rows], dtype=float)
-    loss = np.array([r[1] for r in rows], dtype=float)
-    if steps[-1] < total_steps:
-        return None
-    i = int(np.argmin(np.abs(steps - 0.8 * total_steps)))
-    return float((loss[i] - loss[-1]) / loss[i])
+    i = int(np.argmin(np.abs(rows[:, 0] - 0.8 * total_steps)))
+    return float((rows[i, 1] - rows[-1, 1]) / rows[i, 1])
 
 
 class WeakModelError(RuntimeError):
@@ -207,6 +199,15 @@ def _row(check, value, sampler=None, label=None, **extra) -> dict:
             "threshold": thr, "rule": rule, "passed": passed, **extra}
 
 
+def _image_rows(x, ref, held, pool, gen, sampler, label) -> list[dict]:
+    """The spectrum, mean and std rows of images ``x`` against ``ref``, and the patches row (``patch_ratio``)."""
+    ratio = band_log_ratio(x, ref)
+    m_err, s_err = channel_errors(x, ref)
+    return [_row("spectrum", float(np.abs(ratio).max()), sampler, label, bands=[round(float(v), 4) for v in ratio]),
+            _row("mean", m_err, sampler, label), _row("std", s_err, sampler, label),
+            _row("patches", patch_ratio(x, held, pool, gen), sampler, label)]
+
+
 # --- samplers -------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -234,12 +235,13 @@ class StochasticHeun:
 
 
 def samplers(D) -> dict:
-    from ..inversion.methods.ddim import Euler
-    from ..inversion.methods.ddim import Heun
+    """{name: sampler} the gate judges ``D`` with: Heun (EDM and flow models) or DDIM, then ``StochasticHeun``."""
+    from ..inversion.methods.ddim import Euler, Heun
     from ..models.denoisers import EDMDenoiser
 
-    det = ("Heun", Heun()) if isinstance(D, EDMDenoiser) or is_flow_model(D) else ("DDIM", Euler())
-    return {det[0]: det[1], "stochastic Heun": StochasticHeun()}
+    if isinstance(D, EDMDenoiser) or is_flow_model(D):
+        return {"Heun": Heun(), "stochastic Heun": StochasticHeun()}
+    return {"DDIM": Euler(), "stochastic Heun": StochasticHeun()}
 
 
 def is_flow_model(D) -> bool:
@@ -307,10 +309,8 @@ def draw_samples(D, sampler, n: int, label: int, steps: int, shape: tuple, seed:
 
 
 def input_shape(D) -> tuple:
-    net = getattr(D, "net", None)
-    cfg = getattr(net, "config", None)
-    if cfg is None:
-        raise ValueError("the model's network has no config to read its input shape from; pass shape=(C, H, W)")
+    """(channels, side, side) of the tensor the model ``D`` diffuses, from its network's config."""
+    cfg = D.net.config
     side = cfg.sample_size[0] if isinstance(cfg.sample_size, (tuple, list)) else cfg.sample_size
     return (int(cfg.in_channels), int(side), int(side))
 
@@ -342,16 +342,9 @@ def gate_report(D, data, *, name: str = "model", steps: int = 50, n: int = 64, l
         for sname, sampler in samplers(D).items():
             x = draw_samples(D, sampler, n, label, steps, shape, seed, batch, space, start)
             if not torch.isfinite(x).all():
-                for check in ("spectrum", "mean", "std", "patches", "memorisation"):
-                    rows.append(_row(check, float("nan"), sname, label))
+                rows += [_row(check, float("nan"), sname, label) for check in CHECKS[:5]]
                 continue
-            ratio = band_log_ratio(x, pool)
-            rows.append(_row("spectrum", float(np.abs(ratio).max()), sname, label,
-                             bands=[round(float(v), 4) for v in ratio]))
-            m_err, s_err = channel_errors(x, pool)
-            rows.append(_row("mean", m_err, sname, label))
-            rows.append(_row("std", s_err, sname, label))
-            rows.append(_row("patches", patch_ratio(x, held, pool, gen), sname, label))
+            rows += _image_rows(x, pool, held, pool, gen, sname, label)
             d_x = nn_distances(x, pool).median()
             rows.append(_row("memorisation", float(d_x / d_held.clamp_min(1e-12)), sname, label))
         if is_flow_model(D):  # the Euler steps a flow model's inversions take, from the same starts: recorded, not judged
@@ -378,12 +371,6 @@ def vae_report(space, data, *, name: str = "vae", n: int = 64, labels=(0, 1)) ->
         x = held[:n]
         with torch.no_grad():
             rec = space.decode(space.encode(x)).float()
-        ratio = band_log_ratio(rec, x)
-        rows.append(_row("spectrum", float(np.abs(ratio).max()), "reconstruction", label,
-                         bands=[round(float(v), 4) for v in ratio]))
-        m_err, s_err = channel_errors(rec, x)
-        rows.append(_row("mean", m_err, "reconstruction", label))
-        rows.append(_row("std", s_err, "reconstruction", label))
-        rows.append(_row("patches", patch_ratio(rec, x, pool, gen), "reconstruction", label))
+        rows += _image_rows(rec, x, x, pool, gen, "reconstruction", label)
         psnr[label] = float(10 * torch.log10(4.0 / (rec - x).pow(2).mean()))
     return GateReport(name, pd.DataFrame(rows), {"psnr_db": psnr, "n": n})

@@ -17,10 +17,9 @@ from .profiles import get_profile
 from .quality import CHECKS, GATE_VERSION, RULES, THRESHOLDS, GateReport
 
 __all__ = ["CHECK_TEXT", "thresholds_table", "shown_name", "reports", "check_value", "gate_table", "start_table",
-           "spectrum_failures", "decoder_ceiling", "gate_lists", "signed_percent", "mean_bias_table",
-           "models_table", "vp_noise_levels", "brightness_spread", "edge_shares", "stored_gate_table",
-           "replicate_gate_table", "GATE_HEADERS", "gate_row", "column_digits", "most_digits", "gate_frame",
-           "result_gate_table"]
+           "spectrum_failures", "decoder_ceiling", "gate_lists", "mean_bias_table", "models_table", "vp_noise_levels",
+           "brightness_spread", "edge_shares", "stored_gate_table", "replicate_gate_table", "GATE_HEADERS", "gate_row",
+           "column_digits", "most_digits", "gate_frame", "result_gate_table"]
 
 CHECK_TEXT = {
     "spectrum": "largest |log10 power ratio| of samples to real crops over radial bands up to Nyquist",
@@ -44,14 +43,12 @@ def stored_gate_table(folders: dict[str, str], weights_root=None) -> pd.DataFram
     return gate_frame(rows).fillna("—")
 
 
-def replicate_gate_table(profile: str, weights_root=None, checkpoint_root=None) -> pd.DataFrame:
+def replicate_gate_table(profile: str) -> pd.DataFrame:
     """The stored gate of every training-seed replicate (``SEED_REPLICATES``), without training any."""
     from .models import CHECKPOINT_ROOT, SEED_REPLICATES, checkpoint_name
 
-    root = Path(checkpoint_root or CHECKPOINT_ROOT)
-
-    folders = {r.key: str(root / checkpoint_name(profile, r)) for r in SEED_REPLICATES}
-    return stored_gate_table({model_name(f): f for f in folders.values()}, weights_root)
+    folders = [str(Path(CHECKPOINT_ROOT) / checkpoint_name(profile, r)) for r in SEED_REPLICATES]
+    return stored_gate_table({model_name(f): f for f in folders})
 
 
 GATE_HEADERS = {"memorisation": "nearest crop"}
@@ -107,13 +104,8 @@ def _current_status(name: str) -> tuple[bool, str] | None:
     None when there is none (a user's model, or a report of an older gate version)."""
     from .models import CHECKPOINT_ROOT
 
-    for d, cfg in stored_files(Path(CHECKPOINT_ROOT) / name):
-        if not isinstance(d, dict):
-            continue
-        if (cfg.get("model") or {}).get("parameterization") == "flow" and \
-                (d.get("settings") or {}).get("deterministic") != "Heun":
-            continue  # a flow model is judged with Heun's steps (trained_report); a report made otherwise is not
-        if d.get("version") == GATE_VERSION and "passed" in d:
+    for d, _ in stored_files(Path(CHECKPOINT_ROOT) / name):
+        if isinstance(d, dict) and d.get("version") == GATE_VERSION and "passed" in d:
             rep = GateReport.from_dict(d)
             return bool(rep.passed), ("" if rep.passed else rep.describe_failures())
     return None
@@ -236,31 +228,17 @@ def decoder_ceiling(ds: xr.Dataset) -> pd.DataFrame:
     return _named(ds, pd.DataFrame(rows, columns=cols).set_index(["model", "label"]))
 
 
-def signed_percent(value: float, digits: int = 1) -> str:
-    """A signed percentage, "+0.4 %", "−0.1 %"; one that rounds to zero "0.0 %" without a sign."""
-    shown = f"{value:.{digits}f}"
-    if float(shown) == 0:
-        return f"{0:.{digits}f} %"
-    return f"{value:+.{digits}f} %"
-
-
 def mean_bias_table(ds: xr.Dataset) -> pd.DataFrame:
     """Per model, label and noise level: the signed error (%) of the denoised mean of the channel that strays most;
     "—" above the model's highest noise level; models without the measurement left out."""
-    if "mean_bias" not in ds:
+    m = ds["mean_bias"].dropna("model", how="all") if "mean_bias" in ds else None
+    if m is None or not m.sizes["model"]:
         return pd.DataFrame()
-    rows = []
-    for key in ds["model"].values.tolist():
-        m = ds["mean_bias"].sel(model=key)
-        if bool(m.isnull().all()):
-            continue
-        for lab in (0, 1):
-            row = {"model": key, "label": lab}
-            for sig in m["bias_sigma"].values:
-                v = m.sel(label=lab, bias_sigma=sig).values
-                row[f"σ = {sig:g}"] = "—" if np.isnan(v).all() else signed_percent(100 * v[np.nanargmax(np.abs(v))])
-            rows.append(row)
-    return _named(ds, pd.DataFrame(rows).set_index(["model", "label"])) if rows else pd.DataFrame()
+    worst = 100 * m.isel(bias_channel=abs(m).fillna(-1).argmax("bias_channel"))   # the channel that strays most
+    t = worst.to_series().unstack("bias_sigma").reindex(pd.MultiIndex.from_product(
+        [m["model"].values, m["label"].values], names=["model", "label"]))
+    t.columns = [f"σ = {sig:g}" for sig in t.columns]
+    return _named(ds, t.map(lambda v: "—" if np.isnan(v) else f"{v:+.1f} %"))
 
 
 def vp_noise_levels(steps: int = 50) -> dict:
@@ -273,27 +251,17 @@ def vp_noise_levels(steps: int = 50) -> dict:
     return {"end": schedule.sigma_max(), "start": start, "signal": 1 / np.sqrt(1 + start ** 2), "steps": steps}
 
 
-_VP = ("eps", "x0", "v")
 
-
-def brightness_spread(ds) -> tuple[float, float, int] | None:
+def brightness_spread(ds: xr.Dataset) -> tuple[float, float, int] | None:
     """(smallest, largest) std over the VP models' real crops of a crop's channel mean (per model, label, channel),
     and the pixels of a crop; None without such crops."""
-    if ds is None or "real" not in getattr(ds, "variables", {}):
-        return None
-    try:
-        info = json.loads(ds.attrs.get("models") or "{}")
-    except (TypeError, ValueError):
-        info = {}
-    keys = [k for k in ds["model"].values.tolist()
-            if not info.get(k) or (info[k].get("parameterization") in _VP and info[k].get("space") != "latent")]
+    info = json.loads(ds.attrs["models"])
+    keys = [k for k, m in info.items()
+            if m.get("parameterization") in ("eps", "x0", "v") and m.get("space") != "latent"]
     if not keys:
         return None
     real = ds["real"].sel(model=keys)
-    sd = real.mean(["y", "x"]).std("image", ddof=1).values
-    sd = sd[np.isfinite(sd)]
-    if not sd.size:
-        return None
+    sd = real.mean(["y", "x"]).std("image", ddof=1)
     return float(sd.min()), float(sd.max()), int(real.sizes["y"] * real.sizes["x"])
 
 

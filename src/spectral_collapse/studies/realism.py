@@ -64,10 +64,6 @@ def add_kid(ds: xr.Dataset, ref: np.ndarray) -> xr.Dataset:
     return ds
 
 
-def _per_crop(ds: xr.Dataset, score: str, who: str, crops) -> np.ndarray:
-    return ds[f"control_{score}"].sel(control=who, crop_index=crops).values
-
-
 def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
     """Per texture score and control: the paired difference control - truth in the "worse" direction with its 95 %
     interval over the first seed's crops (KID: crops resampled together), and whether the score passes."""
@@ -87,7 +83,7 @@ def realism_gate(ds: xr.Dataset, *, seed: int | None = None) -> pd.DataFrame:
                                              f.sel(control="ground_truth", crop_index=crops).values, ref,
                                              n_boot=N_BOOT, seed=0)
             else:
-                a, b = _per_crop(ds, score, c, crops), _per_crop(ds, score, "ground_truth", crops)
+                a, b = (ds[f"control_{score}"].sel(control=w, crop_index=crops).values for w in (c, "ground_truth"))
                 a, b = {"low": (a, b), "high": (-a, -b), "abs": (np.abs(a), np.abs(b))}[kind]
                 d = paired_ci(a, b, n_boot=N_BOOT, seed=0)
             rows.append({"score": score, "control": c, "worse_by": d.mean, "lo": d.lo, "hi": d.hi,

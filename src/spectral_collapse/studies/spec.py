@@ -13,24 +13,18 @@ __all__ = ["CACHE_VERSION", "Param", "StudySpec", "make_spec", "freeze", "thaw"]
 # before then is recomputed.
 CACHE_VERSION = 2
 
-_KINDS = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]", "json")
-
 
 @dataclass(frozen=True)
 class Param:
-    """One knob of a study: its kind (see ``_KINDS``), default, whether None is allowed, and a one-line doc."""
+    """One knob of a study: its kind, default, whether None is allowed, and a one-line doc."""
 
-    kind: str
+    kind: str                      # str | int | float | bool | list[str] | list[int] | list[float] | json
     default: Any = None
     doc: str = ""
     optional: bool = True          # None accepted (meaning: the study's / profile's own default)
     choices: tuple = ()            # allowed values of a str (or of each item of a list[str])
     minimum: float | None = None   # inclusive lower bound of an int / float (or of each list item)
     maximum: float | None = None   # inclusive upper bound of an int / float (or of each list item)
-
-    def __post_init__(self):
-        if self.kind not in _KINDS:
-            raise ValueError(f"unknown parameter kind {self.kind!r}; valid kinds: {', '.join(_KINDS)}")
 
     def parse(self, name: str, value: Any) -> Any:
         """``value`` (as papermill or a caller gives it) as this parameter's type; raises naming ``name``."""
@@ -142,10 +136,7 @@ class StudySpec:
 
     def get(self, name: str, default: Any = None) -> Any:
         """A parameter's value, ``default`` when it is None or absent."""
-        try:
-            v = self[name]
-        except KeyError:
-            return default
+        v = next((thaw(v) for k, v in self.params if k == name), None)
         return default if v is None else v
 
     def input(self, name: str, default: Any = None) -> Any:

@@ -70,9 +70,7 @@ def _json_default(obj: Any) -> Any:
     """JSON fallback for dataclasses, numpy values, paths and anything else (as str)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
+    if isinstance(obj, (np.generic, np.ndarray)):
         return obj.tolist()
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=str)
