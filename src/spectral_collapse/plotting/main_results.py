@@ -95,7 +95,8 @@ def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
     for m in methods:
         if m in ds["method"].values:
             rows[m] = ds["images"].sel({"method": m}).isel(seed=0).values[:n]
-            failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:n]
+            if "failed" in ds:
+                failed[m] = ds["failed"].sel({"method": m}).isel(seed=0).values[:n]
     return rows, failed
 
 
