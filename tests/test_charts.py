@@ -163,20 +163,19 @@ def test_pca_chart_has_one_legend_naming_exactly_the_curves_drawn():
 
 
 def test_overlapping_lines_stay_visible():
-    """Each method's line has its own dash, so a series under another still shows; the noise-level chart has a title
-    and names the methods sharing a grid."""
+    """Each method's line has its own dash, so a series under another still shows; the noise-level chart has a
+    title."""
     sig = np.array([np.geomspace(0.03, 13, 5), np.geomspace(0.002, 80, 5)])
     ds = xr.Dataset({"sigma_to": (("method", "step"), np.r_[sig, sig]),
                      "sigma_from": (("method", "step"), np.r_[sig, sig] / 2)},
                     coords={"method": ["ddim", "edm", "ovg", "ovg_edm"], "step": range(5)})
     spec = L.sigma_grids(ds).to_dict()
-    assert spec["title"]["text"].startswith("Noise level")
-    assert "DDIM and OVG" in spec["title"]["subtitle"] and "EDM and OVG + EDM" in spec["title"]["subtitle"]
+    assert spec["title"].startswith("Noise level")
     dashes = spec["layer"][0]["encoding"]["strokeDash"]["scale"]["range"]
     assert dashes[0] != dashes[2] and dashes[1] != dashes[3]    # ddim vs ovg, edm vs ovg_edm
 
 
-def test_spectrum_axis_fits_the_measured_bins_and_says_what_was_left_out():
+def test_spectrum_axis_fits_the_measured_bins():
     f = np.linspace(0, 0.7, 12)
     lp = np.stack([-2 * np.log10(np.maximum(f, 0.03)), -2 * np.log10(np.maximum(f, 0.03))])
     lp[1, -2:] = -20.0                       # no power above the source's own Nyquist
@@ -189,7 +188,8 @@ def test_spectrum_axis_fits_the_measured_bins_and_says_what_was_left_out():
     lo, hi = y["scale"]["domain"]
     shown = lp[:, 1:][lp[:, 1:] > -15]
     assert lo < shown.min() and lo > shown.min() - 0.1 * np.ptp(shown) and hi > shown.max()
-    assert "source: 2 bins without power" in " ".join(np.atleast_1d(spec["title"]["subtitle"]))
+    source = [r for r in spec["datasets"][spec["data"]["name"]] if r["domain"] == "source" and r["kind"] == "spectrum"]
+    assert len(source) == len(f) - 3                       # the zero frequency and the two empty bins left out
 
 
 def _velocity(values) -> xr.Dataset:
@@ -227,13 +227,9 @@ def test_pareto_chart_title_is_short_and_the_subtitle_says_what_is_left_out():
     spec = pareto_chart(ds, width=420).to_dict()
     title = spec["title"]
     assert len(title["text"]) * 0.6 * 14 <= 420 and "grid point" not in title["text"]
-    sub = " ".join(title["subtitle"]).replace("\u00a0", " ")
+    sub = " ".join(title["subtitle"])
     assert all(len(x) * 0.6 * 11 <= 420 + 60 for x in title["subtitle"])
-    from spectral_collapse.plotting.labels import step_size
-
-    # the step sizes as every text of the book writes them (``labels.step_size``), not as code prints them
-    assert "1 grid point with" not in sub and (f"Not drawn: OVG at eta_HF {step_size(1e-5)}, eta_LF "
-                                               f"{step_size(1e-2)} (1 of 3 samples failed)") in sub
+    assert "Not drawn: 1 point with failed samples." in sub
     assert "3 crops" in sub
     # the two close baselines are named beside their own diamonds, off the markers
     names = [layer for layer in spec["layer"] if layer.get("mark", {}).get("type") == "text"]
@@ -289,11 +285,11 @@ def test_correlation_figure_and_decorrelation_scatter_draw_points_at_the_edges_w
     from spectral_collapse.plotting.latents import decorrelation_scatter
 
     sc = decorrelation_scatter(runs).to_dict()
-    points = [layer for layer in sc["layer"] if layer["mark"]["type"] == "point"]   # one layer per method
+    points = [layer for layer in sc["layer"] if layer["mark"]["type"] == "point"]
     x, y = points[0]["encoding"]["x"]["scale"]["domain"], points[0]["encoding"]["y"]["scale"]["domain"]
     assert x[0] < 0.0 and x[1] > 0.6 and y[1] > 0.996 and y[0] < 0.45
     data = pd.concat([pd.DataFrame(sc["datasets"][p["data"]["name"]]) for p in points])
-    assert len(data) == 2 and set(data.loc[data["method"] == "ddim", "seeds"]) == {"0, 1"}   # identical runs once
+    assert len(data) == 2 and (data["method"] == "ddim").sum() == 1   # identical runs once
 
 
 # ---------------------------------------------------------------------------------------- bars with intervals

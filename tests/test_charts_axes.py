@@ -51,7 +51,7 @@ def test_gaussianity_bars_draw_the_gaussian_reference_and_intervals_where_held()
     assert REFERENCE_COLOR in str(spec) and "Gaussian (reference)" in str(reader_spec(spec))
 
 
-def test_velocity_legend_says_what_the_colour_is_and_labels_both_ends():
+def test_velocity_legend_says_what_the_colour_is_and_spans_the_data():
     from spectral_collapse.plotting.latents import velocity_heatmaps
 
     rng = np.random.default_rng(3)
@@ -62,4 +62,4 @@ def test_velocity_legend_says_what_the_colour_is_and_labels_both_ends():
     color = velocity_heatmaps(ds).to_dict()["spec"]["encoding"]["color"]
     title = " ".join(color["title"]) if isinstance(color["title"], list) else color["title"]
     assert "power" in title and "update" in title
-    assert max(color["legend"]["values"]) >= 0.7 and min(color["legend"]["values"]) <= -8.9
+    assert color["scale"]["domain"] == [float(lp[:, :, 1:].min()), float(lp[:, :, 1:].max())]

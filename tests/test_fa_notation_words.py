@@ -1,4 +1,4 @@
-"""One notation for the noise ε, the latent x_T and a zero: prose, maths and the hand-written pages."""
+"""One notation for the noise ε, the latent x_T and a number: prose, maths and the hand-written pages."""
 import json
 import re
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from spectral_collapse.plotting.reader import reader_text
-from spectral_collapse.text import interval, latent_maths, notation, number, signed, unsigned_zero
+from spectral_collapse.text import interval, latent_maths, notation, number, signed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,25 +74,11 @@ def test_no_hand_written_page_writes_the_latent_another_way():
     assert not bad, bad
 
 
-# --- a zero has no sign ----------------------------------------------------------------------------------------
+# --- numbers ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("x", [-1e-4, -4.9e-4, 0.0, -0.0, 1e-4])
-def test_a_value_that_rounds_to_zero_prints_without_a_sign(x):
-    assert number(x) == "0.000" and signed(x) == "0.000"
-    assert interval(x, x) == "[0.000, 0.000]"
-    assert interval(-0.002, x) == "[−0.002, 0.000]"
-    assert interval(x, x, lambda v: f"{v:.2f}") == "[0.00, 0.00]"
-
-
-def test_a_nonzero_value_keeps_its_sign():
-    assert number(-6e-4) == "−0.001" and signed(0.19) == "+0.190" and signed(-0.28) == "−0.280"
-
-
-def test_prose_reads_a_signed_zero_as_zero():
-    said = "S_G DDIM − EDM −0.000 [−0.000, -0.000], +0.000"
-    assert notation(said, "chart") == "S_G DDIM − EDM 0.000 [0.000, 0.000], 0.000"
-    for kept in ("x-0", "1e-0", "−0.0004", "+0.05", "seeds 0-0", "10⁻⁰"):
-        assert unsigned_zero(kept) == kept
+def test_a_number_keeps_its_sign_and_an_interval_its_bounds():
+    assert number(-6e-4) == "-0.001" and signed(0.19) == "+0.190" and signed(-0.28) == "-0.280"
+    assert interval(-0.002, 0.5) == "[-0.002, 0.500]" and interval(0.1, 0.2, lambda v: f"{v:.2f}") == "[0.10, 0.20]"
 
 
 # --- hand-written pages ---------------------------------------------------------------------------------------

@@ -24,13 +24,6 @@ def test_the_gaussianity_intro_gives_chi2_its_own_mean_and_sd_and_u_its_own():
     assert "N(0, I_d)" not in text                       # I_d typeset
 
 
-def test_a_zero_interval_bound_carries_no_sign():
-    from spectral_collapse.text import unsigned_zero   # what the chapter's claims text goes through
-
-    assert unsigned_zero("−0.9 [−2.0, +0.0] and [−0.0, 1.5]") == "−0.9 [−2.0, 0.0] and [0.0, 1.5]"
-    assert unsigned_zero("[−0.05, +0.01]") == "[−0.05, +0.01]"
-
-
 def _mv(high, base=0.974) -> xr.Dataset:
     return xr.Dataset({"slope": ("domain", [-2.668, -0.597]),
                        "filtered_s_hf": (("filter", "kappa", "held_out"),

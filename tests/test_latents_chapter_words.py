@@ -25,13 +25,6 @@ def test_a_table_of_records_is_shown_without_its_row_numbers():
     assert list(t.index) == ["ddim", "edm"] and "S_G" in t.columns
 
 
-def test_scatter_subtitle_says_side_by_side_in_words():
-    from spectral_collapse.plotting import latents as decorrelation
-
-    src = open(decorrelation.__file__).read()
-    assert " px apart" not in src and "side by side" in src
-
-
 def test_gaussian_reference_is_capitalised_in_chart_text():
     from spectral_collapse.plotting.latents import series_name
 

@@ -71,4 +71,4 @@ def test_the_grid_heatmap_colour_scale_spans_the_drawn_means_only():
 def test_a_stored_target_rule_reads_in_the_book_percent_style():
     from spectral_collapse.text import spaced_percents
 
-    assert spaced_percents("at least 90% of full OVG's gain") == "at least 90\u00a0% of full OVG's gain"
+    assert spaced_percents("at least 90% of full OVG's gain") == "at least 90 % of full OVG's gain"

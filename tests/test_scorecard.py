@@ -170,7 +170,7 @@ def test_claims_fail_on_results_that_contradict_it(tmp_path):
     # the backbone check fails on one of the two arms only (both of its comparisons), and says so
     detail = c.loc["backbone", "our numbers"]
     assert detail.startswith("2 of 4 hold")
-    assert "ihc-sr U-Net: S_HF ddim − ovg +" in detail and "ihc-sr DiT: S_HF ddim − ovg −" in detail
+    assert "ihc-sr U-Net: S_HF ddim − ovg +" in detail and "ihc-sr DiT: S_HF ddim − ovg -" in detail
 
 
 def test_correlation_claim_holds_and_fails():
@@ -183,7 +183,7 @@ def test_correlation_claim_holds_and_fails():
     test = next(c.test for c in C.CLAIMS if c.key == "corr_hf_dc")
     assert test(ev(0.5 * dc + 0.01 * rng.random(12))).verdict == C.HOLDS
     found = test(ev(1 - dc))
-    assert found.verdict == C.FAILS and "r = −1.00" in found.detail
+    assert found.verdict == C.FAILS and "r = -1.00" in found.detail
     assert test(ev(np.full(12, 0.3))).verdict == C.UNTESTABLE   # no variation: no correlation to speak of
 
 

@@ -38,7 +38,7 @@ def test_percent_writes_a_space_before_the_sign():
     share = 15 / 16
     assert T.percent(share) == f"{100 * share:.1f} %"
     assert T.percent(share, 0) == f"{100 * share:.0f} %"
-    assert T.percent(float("nan")) == "nan" and T.percent(-0.25).startswith(T.MINUS)
+    assert T.percent(float("nan")) == "nan" and T.percent(-0.25) == "-25.0 %"
 
 
 def test_no_generated_share_glues_a_digit_to_its_percent_sign():
@@ -60,7 +60,7 @@ def test_shares_and_scorecard_write_one_interval_form():
     assert share_span(0.2, lo, hi).endswith(" " + one)        # the unit said once, by the share before it
     assert _share_cell(lo, hi) == f"{T.percent(0.2)} {one}"     # the scorecard's cells: the same form
     assert "–" not in one and "%" not in one
-    assert T.interval(-0.5, 0.25) == f"[{T.MINUS}0.500, 0.250]"
+    assert T.interval(-0.5, 0.25) == "[-0.500, 0.250]"
 
 
 def test_the_paper_numbers_keep_the_decimals_the_paper_prints():
@@ -125,8 +125,8 @@ def test_chapter_prose_gets_spaced_percents_and_en_dash_ranges_but_code_and_math
     from spectral_collapse.pipeline.notebook import show_missing_as_dash
     from spectral_collapse.text import spaced_percents
 
-    assert spaced_percents("about 2.2%; `50%` and $5%$ [x](a%20b)") == "about 2.2\u00a0%; `50%` and $5%$ [x](a%20b)"
-    assert spaced_percents("95 % and 12.5 %") == "95\u00a0% and 12.5\u00a0%"
+    assert spaced_percents("about 2.2%; `50%` and $5%$ [x](a%20b)") == "about 2.2 %; `50%` and $5%$ [x](a%20b)"
+    assert spaced_percents("95 % and 12.5 %") == "95 % and 12.5 %"
     shell = InteractiveShell.instance()
     try:
         assert show_missing_as_dash()
@@ -134,4 +134,4 @@ def test_chapter_prose_gets_spaced_percents_and_en_dash_ranges_but_code_and_math
     finally:
         InteractiveShell.clear_instance()
     text = md["text/markdown"]
-    assert "2.2\u00a0%" in text and "Tables 8–11" in text and "`pytest -k 8-11`" in text
+    assert "2.2 %" in text and "Tables 8–11" in text and "`pytest -k 8-11`" in text

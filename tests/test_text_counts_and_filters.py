@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.text import MINUS, interval, large, symbol
+from spectral_collapse.text import interval, large, symbol
 
 
 def test_large_counts_read_as_words_or_powers_of_ten():
-    assert large(12400) == "12,400" and large(-12400) == f"{MINUS}12,400"
+    assert large(12400) == "12,400" and large(-12400) == "-12,400"
     assert large(2.914e6) == "2.91 million" and large(1.4249e9) == "1.42 billion"
     assert large(1.39e15) == "1.39 × 10¹⁵" and large(float("nan")) == "nan"
 
@@ -22,7 +22,7 @@ def test_a_symbol_names_its_key_and_form_or_refuses():
         symbol("s_hf", "tex")
     with pytest.raises(ValueError, match="unknown symbol 'psnr'"):
         symbol("psnr")
-    assert interval(float("nan"), 1.0) == "" and interval(-0.0001, 0.5) == "[0.000, 0.500]"
+    assert interval(float("nan"), 1.0) == "" and interval(-0.25, 0.5) == "[-0.250, 0.500]"
 
 
 def test_the_filtered_s_hf_chart_draws_mean_and_one_sd_per_cutoff():

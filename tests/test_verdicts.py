@@ -133,7 +133,7 @@ def test_texture_error_must_move_toward_zero_without_overshooting():
     ev.bands[("main", "d")] = (-0.3, 0.3)
     found = claim("ovg_vs_ddim")(ev)
     assert found.verdict == V.FAILS and "overshoots the band" in found.detail
-    assert "real crops' band [−0.30, +0.30]" in found.detail
+    assert "real crops' band [-0.30, +0.30]" in found.detail
     ev.bands[("main", "d")] = (-0.3, 0.8)                         # 0.6 is inside this band: no overshoot
     assert claim("ovg_vs_ddim")(ev).verdict == V.HOLDS
 
@@ -339,7 +339,7 @@ def test_pca_claim_reads_paired_subsample_differences_three_ways():
 
     spread = np.linspace(-3, 3, 50)
     clear = verdict(result(95 + spread, 90 + spread, 80 + spread))
-    assert clear.verdict == V.HOLDS and "k90 ddim x8 − gaussian −20.0" in clear.detail, clear.detail
+    assert clear.verdict == V.HOLDS and "k90 ddim x8 − gaussian -20.0" in clear.detail, clear.detail
     assert "50 subsamples of 96 latents" in clear.detail
     assert verdict(result(95 + spread, 94 + 2 * spread, 80 + spread)).verdict == V.INCONCLUSIVE   # x4 ~ x2
     assert verdict(result(105 + spread, 90 + spread, 80 + spread)).verdict == V.FAILS             # x2 above noise

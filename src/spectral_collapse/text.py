@@ -7,20 +7,12 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["step_size", "step_sizes", "MINUS", "TIMES", "NBSP", "unbroken", "SYMBOLS", "signed", "number", "minus",
-           "plural", "listed", "large", "symbol", "percent", "interval", "ranges", "unsigned_zero",
-           "spaced_percents", "times", "factor", "notation", "latent_maths", "power", "KEPT"]
+__all__ = ["step_size", "step_sizes", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "listed", "large",
+           "symbol", "percent", "interval", "ranges", "unsigned_zero", "spaced_percents", "times", "factor", "notation",
+           "latent_maths", "power", "KEPT"]
 
-MINUS = "\u2212"
 TIMES = "\u00d7"
-NBSP = "\u00a0"   # a no-break space: a number and its unit ("12.3 %", "0.77 s") never part at a line's end
-
-# a hyphen-minus that starts a number: not in a word, a number ("x8-x16", "8-11", "1e-5") or an option ("--jobs")
-_NEGATIVE = re.compile(r"(?<![\w.\-−)\]])-(?=\.?\d)")
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-_CODE = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
-# a signed number that reads as zero: "−0.000", "+0.00", "-0" (not "x-0", "1e-0", "0-0", "−0.001", "−0.0004")
-_SIGNED_ZERO = re.compile(r"(?<![\w.\-−+])[-−+](0(?:\.0+)?)(?![\d.eE\w])")
 
 
 def _missing(x) -> bool:
@@ -28,24 +20,23 @@ def _missing(x) -> bool:
 
 
 def signed(x: float | None, digits: int = 3) -> str:
-    """``x`` with its sign always written, the minus a true minus sign: "+0.190", "−0.280"; "nan" when missing."""
-    return "nan" if _missing(x) else unsigned_zero(f"{float(x):+.{digits}f}".replace("-", MINUS))
+    """``x`` with its sign always written: "+0.190", "-0.280"; "nan" when missing."""
+    return "nan" if _missing(x) else f"{float(x):+.{digits}f}"
 
 
 def number(x: float | None, digits: int = 3) -> str:
-    """``x`` with ``digits`` decimals, a negative one with a true minus sign; "nan" when missing."""
-    return "nan" if _missing(x) else unsigned_zero(f"{float(x):.{digits}f}".replace("-", MINUS))
+    """``x`` with ``digits`` decimals; "nan" when missing."""
+    return "nan" if _missing(x) else f"{float(x):.{digits}f}"
 
 
 def unsigned_zero(text: str) -> str:
-    """``text`` with each number that reads as zero unsigned: "−0.000", "+0.000" -> "0.000"; "−0.001" as it is."""
-    return _SIGNED_ZERO.sub(r"\1", text)
+    """``text`` as it is: a number rounding to zero keeps the sign Python's format gives it ("-0.000")."""
+    return text
 
 
 def minus(text: str) -> str:
-    """``text`` with each negative number's hyphen ("-0.28") a true minus sign; ranges, names, exponents and code
-    keep their hyphens."""
-    return _prose(text, lambda p: _NEGATIVE.sub(MINUS, p), _CODE)
+    """``text`` as it is: a negative number keeps its hyphen-minus ("-0.28")."""
+    return text
 
 
 def listed(items) -> str:
@@ -66,14 +57,14 @@ def large(n: float, digits: int = 3) -> str:
         return "nan"
     n = float(n)
     if abs(n) < 1e6:
-        return f"{n:,.0f}".replace("-", MINUS)
+        return f"{n:,.0f}"
     if abs(n) < 999.5e9:
         scale, word = (1e9, "billion") if abs(n) >= 999.5e6 else (1e6, "million")
         v = n / scale
         text = f"{v:.{digits}g}" if abs(v) < 10 ** digits - 0.5 else f"{v:.0f}"
-        return f"{text} {word}".replace("-", MINUS)
+        return f"{text} {word}"
     mant, exp = f"{n:.{digits - 1}e}".split("e")
-    return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}".replace("-", MINUS)
+    return f"{mant} × 10{str(int(exp)).translate(_SUPERSCRIPT)}"
 
 
 # the symbols of the paper's metrics (App. B, Eqs. 32, 37) and OVG's step sizes by results key:
@@ -99,7 +90,7 @@ def symbol(key: str, form: str = "md") -> str:
 
 def percent(x: float | None, digits: int = 1) -> str:
     """A fraction as a percentage with a space before the sign, 0.938 -> "93.8 %"; "nan" when missing."""
-    return "nan" if _missing(x) else f"{100 * float(x):.{digits}f} %".replace("-", MINUS)
+    return "nan" if _missing(x) else f"{100 * float(x):.{digits}f} %"
 
 
 def interval(lo: float | None, hi: float | None, fmt=None) -> str:
@@ -108,7 +99,7 @@ def interval(lo: float | None, hi: float | None, fmt=None) -> str:
     if _missing(lo) or _missing(hi):
         return ""
     fmt = fmt or number
-    return "[" + ", ".join(unsigned_zero(str(fmt(float(v))).replace("-", MINUS)) for v in (lo, hi)) + "]"
+    return "[" + ", ".join(str(fmt(float(v))) for v in (lo, hi)) + "]"
 
 
 def times(x: float | None, digits: int = 2) -> str:
@@ -130,8 +121,6 @@ _TIMES_AFTER = re.compile(r"((?<![\w.\-])\d+(?:\.\d+)?|(?<=\d)\])x(?![\w\-])")  
 # "x0" is x0-prediction, "x86" and "x64" processors
 _TIMES_BEFORE = re.compile(r"(?<![\w.\-/])x(?!(?:86|64)\b)([1-9]\d*)(?:-x(\d+))?(?!\w|\.\d)")
 _TIMES_BETWEEN = re.compile(r"(?<=\d) x (?=\d)")   # "32 x 32"
-# a unit or percent sign a space after a number: "12.3 %", "0.77 s", "256 px", "1.6 GB" (not "2 sizes")
-_UNIT = re.compile(r"(?<=\d) (%|px|dB|[kKMGT]i?B|ms|µs|s|min|h)(?![\w%])")
 # what ``notation`` leaves alone: code, maths, link targets, HTML tags (not "a <= b", "n < 10")
 KEPT = re.compile(r"(```.*?```|`[^`\n]*`|\$\$.*?\$\$|\$[^$\n]+\$|\]\([^)\n]*\)|<[/!A-Za-z][^<>\n]*>)", re.S)
 
@@ -190,8 +179,8 @@ def latent_maths(maths: str) -> str:
 
 def notation(text: str, form: str = "md") -> str:
     """A finished text in the book's notation for ``form``: symbols ("S_HF" -> ``symbol``), "1.9x", "x4", "x8-x16"
-    and "32 x 32" with ×, "<=", ">=", "->", "+-" as "≤", "≥", "→", "±", the latent "x_T" typeset, "eps" as "ε",
-    signed zeros unsigned, units joined; code, maths, links, HTML tags and identifiers as they are."""
+    and "32 x 32" with ×, "<=", ">=", "->", "+-" as "≤", "≥", "→", "±", the latent "x_T" typeset, "eps" as "ε";
+    code, maths, links, HTML tags and identifiers as they are."""
     def fix(part: str) -> str:
         for key, rx in _PLAIN.items():
             part = rx.sub(lambda m, k=key: symbol(k, form), part)
@@ -200,8 +189,8 @@ def notation(text: str, form: str = "md") -> str:
         for rx, to in _ASCII:
             part = rx.sub(to, part)
         part = _LATENT.sub(lambda m: _latent(m, form), part)
-        part = unsigned_zero(_EPS.sub(_eps, _EPS_HYPHEN.sub("ε", part)))
-        return _UNIT.sub(NBSP + r"\1", _TIMES_BETWEEN.sub(f" {TIMES} ", part))
+        part = _EPS.sub(_eps, _EPS_HYPHEN.sub("ε", part))
+        return _TIMES_BETWEEN.sub(f" {TIMES} ", part)
 
     def kept(part: str) -> str:
         return latent_maths(part) if form == "md" and part.startswith("$") else part
@@ -221,18 +210,13 @@ def ranges(text: str) -> str:
 _GLUED_PERCENT = re.compile(r"(?<=\d)%(?![\w|])")
 
 
-def unbroken(text: str) -> str:
-    """A finished text with each number and its unit joined by a no-break space ("12.3 %" -> "12.3\u00a0%")."""
-    return _prose(text, lambda p: _UNIT.sub(NBSP + r"\1", p))
-
-
 def spaced_percents(text: str) -> str:
-    """A finished text with a no-break space before each percent sign ("2.2%" -> "2.2\u00a0%")."""
-    return unbroken(_prose(text, lambda p: _GLUED_PERCENT.sub(NBSP + "%", p)))
+    """A finished text with a space before each percent sign ("2.2%" -> "2.2 %"); code and maths as they are."""
+    return _prose(text, lambda p: _GLUED_PERCENT.sub(" %", p))
 
 
 def step_size(x) -> str:
-    """An OVG step size: "10⁻⁶", "2.5 × 10⁻⁶" (no-break spaces), "3", "0"; anything not a number as it is."""
+    """An OVG step size: "10⁻⁶", "2.5 × 10⁻⁶", "3", "0"; anything not a number as it is."""
     try:
         v = float(x)
     except (TypeError, ValueError):
@@ -241,13 +225,13 @@ def step_size(x) -> str:
         return str(x) if v else "0"
     mant, exp = f"{abs(v):.2e}".split("e")
     mant, exp = mant.rstrip("0").rstrip("."), int(exp)
-    return (MINUS if v < 0 else "") + (mant if exp == 0 else power(mant, exp))
+    return ("-" if v < 0 else "") + (mant if exp == 0 else power(mant, exp))
 
 
 def power(mant: str, exp: int) -> str:
-    """``mant`` × 10^``exp`` as the book writes it: "2.5 × 10⁻⁶" (no-break spaces), "10⁻⁶" for a mantissa of 1."""
+    """``mant`` × 10^``exp`` as the book writes it: "2.5 × 10⁻⁶", "10⁻⁶" for a mantissa of 1."""
     ten = "10" + str(exp).translate(_SUPERSCRIPT)
-    return ten if float(mant) == 1 else f"{mant}{NBSP}×{NBSP}{ten}"
+    return ten if float(mant) == 1 else f"{mant} × {ten}"
 
 
 def step_sizes(values, sep: str = ", ") -> str:

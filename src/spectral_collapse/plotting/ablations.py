@@ -18,13 +18,13 @@ from ..studies.method_labels import method_name
 from ..studies.scorecard import TABLE6_METHODS, crop_frame
 from ..studies.verdicts import paired_units
 from .charts import image_grid, interval_rules, metric_bars, series_lines
-from .labels import chart_label
 from .palette import method_color, method_dash, method_shape
 
 __all__ = ["arm_bars", "translations_grid", "latents_grid", "pca_chart", "factor_chart", "improvement_chart",
            "improvement_intervals"]
 
 SCORES = ("s_hf", "s_dc", "s_lf", "psnr")
+RULES = "the tables' 95 % interval over test crops (± one std over seeds for a score of a whole set)"
 
 
 def _axes(ds: xr.Dataset) -> list[str]:
@@ -44,15 +44,11 @@ def arm_bars(ds: xr.Dataset, metrics=SCORES, width: int = 230, height: int = 160
         return None
     if axes[0] != "train_seed":   # arm values in words ("unet" -> "U-Net", 4 -> "×4"); a training seed keeps its number
         ds = ds.assign_coords({axes[0]: [arm_words(axes[0], v) for v in ds[axes[0]].values.tolist()]})
-    shown = [m for m in metrics if m in ds]
-    per_set = [m for m in shown if "sample" not in ds[m].dims]
-    rules = "the 95 % interval over test crops" + (
-        f" ({', '.join(map(chart_label, per_set))}: ± one std over seeds)" if per_set else "")
     return alt.concat(*[metric_bars(ds, m, color=axes[0], width=width, height=height, dots=True, note=False,
-                                    interval="std" if m in per_set else "crops")
-                        for m in shown], columns=columns).properties(title=alt.TitleParams(
-        "Scores per arm", subtitle=[f"Points: means; rules: {rules}.",
-                                    "Each axis spans the values shown, not from 0."], anchor="start"))
+                                    interval="crops" if "sample" in ds[m].dims else "std")
+                        for m in metrics if m in ds], columns=columns).properties(title=alt.TitleParams(
+        "Scores per arm", subtitle=[f"Points: means; rules: {RULES}.", "Each axis spans the values shown, not from 0."],
+        anchor="start"))
 
 
 def translations_grid(ds: xr.Dataset, cell: int = 56):
@@ -134,9 +130,7 @@ def factor_chart(ds: xr.Dataset, metrics=SCORES, width: int = 150, height: int =
     ).transform_filter("isValid(datum.lo) && isValid(datum.hi)")
     pts = alt.Chart().mark_point(filled=True, size=45, opacity=1).encode(xOffset=off, y=alt.Y("mean:Q", title=None),
                                                                          **enc)
-    set_level = sorted({m for m, b in zip(s["metric"], by_seed) if b})
-    sub = "Mean with the tables' 95 % interval over test crops"
-    sub += f" ({', '.join(set_level)}: ± one std over seeds)." if set_level else "."
+    sub = f"Mean with {RULES}."
     return alt.layer(lines, errs, pts, data=s).properties(width=width, height=height).facet(
         facet=alt.Facet("metric:N", title=None, sort=[m for m in metrics]), columns=4).resolve_scale(
         y="independent").properties(title=alt.TitleParams("Scores against the SR factor", subtitle=sub,
@@ -187,10 +181,7 @@ def improvement_chart(ds: xr.Dataset, width: int = 150, height: int = 140, colum
     errs = interval_rules(alt.Chart(), 6, "isValid(datum.lo) && isValid(datum.hi)", y=alt.Y("lo:Q", title="x0 − ε"),
                           y2="hi:Q", **enc)
     zero = alt.Chart().mark_rule(color="#888888").encode(y=alt.datum(0))
-    units = sorted(set(zip(imp["metric"], imp["unit"])))
-    seeds = [m for m, u in units if u == "seeds"]
-    sub = ["Bars: mean difference; black: its paired 95 % interval over test crops"
-           + (f" ({', '.join(seeds)}: ± one std over seeds)." if seeds else ".")]
+    sub = "Bars: mean difference; black: its paired " + RULES.removeprefix("the tables' ") + "."
     head = f"x0 minus ε, SR factor {factors[0]}" if len(factors) == 1 else "x0 minus ε per SR factor"
     order = list(dict.fromkeys(imp["metric"]))
     return alt.layer(zero, bars, *errs, data=imp).properties(width=width, height=height).facet(

@@ -14,25 +14,17 @@ import xarray as xr
 from ..text import plural  # noqa: F401  (re-exported)
 from .grids import compose_grid, grid_font, image_grid  # noqa: F401  (re-exported)
 from .labels import chart_label, with_units
-from .palette import REFERENCE_COLOR, method_color, method_dash, method_shape, method_styles
+from .palette import REFERENCE_COLOR, method_color, method_dash, method_shape
 
 __all__ = ["to_frame", "metric_bars", "metric_heatmap", "compose_grid", "image_grid", "series_lines", "padded_domain",
            "plural", "wrap_lines", "point_names", "interval_rules"]
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
-    """None -> [], "a" -> ["a"], ("a", "b") -> ["a", "b"]."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
-def to_frame(data: xr.Dataset | pd.DataFrame, variables: str | Sequence[str]) -> pd.DataFrame:
-    """Tidy frame with one column per dimension / coordinate and one per requested variable."""
-    names = _as_list(variables)
+def to_frame(data: xr.Dataset | pd.DataFrame, variable: str) -> pd.DataFrame:
+    """Tidy frame with one column per dimension / coordinate and one for ``variable``."""
     frame = isinstance(data, pd.DataFrame)
-    _require(names, data.columns if frame else data.variables, "columns of the frame" if frame else "variables")
-    return data.reset_index(drop=True) if frame else data[names].to_dataframe().reset_index()
+    _require([variable], data.columns if frame else data.variables, "columns of the frame" if frame else "variables")
+    return data.reset_index(drop=True) if frame else data[[variable]].to_dataframe().reset_index()
 
 
 def _require(names: Sequence[str], have, what: str = "dimensions or coordinates of the data") -> None:
@@ -67,11 +59,9 @@ def metric_bars(
     note: bool = True,
     rule: float | None = None,
 ) -> alt.LayerChart:
-    """Bars (or, with ``dots``, points on a fitted axis) of ``metric`` per ``by`` and ``color``, with intervals drawn by
-    ``interval_rules``. ``interval``: "std" (over ``over``, after averaging every other dimension), "crops" (the tables'
-    95 % interval, ``studies.aggregate.summary``) or "items" (bootstrap over latents or samples). ``reference``: a last
-    grey "Gaussian (reference)" bar, a number or per-item values. ``dots=None``: points wherever there are intervals.
-    ``rule``: a dashed grey line at that value, inside the axis."""
+    """Bars (``dots``: points on a fitted axis) of ``metric`` per ``by`` and ``color`` with ``interval``: "std" over
+    ``over``, "crops" (the tables' 95 % interval) or "items" (bootstrap); ``reference``: a last grey bar (a number or
+    per-item values); ``rule``: a dashed grey line at that value."""
     from ..metrics.intervals import bootstrap_ci
 
     items = [d for d in (data[metric].dims if isinstance(data, xr.Dataset) and metric in data else ())
@@ -79,10 +69,10 @@ def metric_bars(
     if over is None and interval == "std" and items:   # per-item values: their interval over the items
         interval = "crops" if "sample" in items and by == "method" else "items"
     frame = to_frame(data, metric)
-    keys = [by] + _as_list(color)
-    _require(keys + _as_list(over), frame.columns)
+    keys, runs = [by] + [color] * bool(color), [over] * bool(over)
+    _require(keys + runs, frame.columns)
     if interval == "std":
-        per_run = frame.groupby(keys + _as_list(over), sort=False, dropna=False)[metric].mean().reset_index()
+        per_run = frame.groupby(keys + runs, sort=False, dropna=False)[metric].mean().reset_index()
         stats = per_run.groupby(keys, sort=False, dropna=False)[metric].agg(
             mean="mean", std=lambda s: s.std(ddof=1) if over else np.nan, n="count").reset_index()
         stats["lo"], stats["hi"] = stats["mean"] - stats["std"], stats["mean"] + stats["std"]
@@ -108,9 +98,7 @@ def metric_bars(
     what = {"std": f"± one std over {over}s", "crops": "95 % interval over test crops",
             "items": "95 % bootstrap interval of the mean" + (
                 f" over {int(data.sizes[items[0]])} {items[0]}s" if items else "")}[interval]
-    if interval == "items" and title is None and not dots:
-        title = alt.TitleParams(label, subtitle=f"Bars: {what}.")
-    elif dots and note and not isinstance(title, alt.TitleParams):
+    if dots and note and not isinstance(title, alt.TitleParams):
         title = alt.TitleParams(title or label, subtitle=wrap_lines(
             f"Points: means; rules: {what}. The axis spans the values shown, not from 0.", width), anchor="start")
     order = list(dict.fromkeys(stats[by]))
@@ -205,10 +193,8 @@ def wrap_lines(text: str, width_px: int, font_px: float = 11.0) -> list[str]:
     return textwrap.wrap(text, max(20, int(width_px / (0.6 * font_px))))
 
 
-def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float | None = None,
-                  min_span: float = 0.05) -> list[float]:
-    """[min, max] of the finite ``values`` (at least ``min_span`` wide) widened by ``pad`` of the span; ``lo`` / ``hi``
-    cap the padding at a bound the data reach."""
+def padded_domain(*values, pad: float = 0.06, min_span: float = 0.05) -> list[float]:
+    """[min, max] of the finite ``values`` (at least ``min_span`` wide) widened by ``pad`` of the span."""
     v = np.concatenate([np.asarray(x, dtype=np.float64).ravel() for x in values]) if values else np.array([])
     v = v[np.isfinite(v)]
     if not len(v):
@@ -217,12 +203,7 @@ def padded_domain(*values, pad: float = 0.06, lo: float | None = None, hi: float
     span = max(b - a, min_span) or max(abs(b), 1e-12)
     mid = (a + b) / 2
     a, b = min(a, mid - span / 2), max(b, mid + span / 2)
-    a, b = a - pad * span, b + pad * span
-    if lo is not None and a < lo <= float(v.min()):
-        a = max(a, lo - pad * span)
-    if hi is not None and b > hi >= float(v.max()):
-        b = min(b, hi + pad * span)
-    return [a, b]
+    return [a - pad * span, b + pad * span]
 
 
 def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: str | None = "method",
@@ -230,17 +211,9 @@ def series_lines(frame: pd.DataFrame, *, x, y, series: str = "method", title: st
     """One line per ``series`` value in the book's method look (colour and dash; ``points`` adds shaped markers).
     Facetable."""
     labels = list(dict.fromkeys(map(str, frame[series])))
-    # a line legend's symbols long enough to show every dash's whole period
-    kw = {} if points else {"legend": alt.Legend(symbolType="stroke", symbolSize=dash_symbol_length(labels) ** 2)}
-    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title, **kw),
-               strokeDash=method_dash(labels, field=series, title=title, **kw))
+    enc = dict(x=x, y=y, color=method_color(labels, field=series, title=title),
+               strokeDash=method_dash(labels, field=series, title=title))
     if points:
         enc["shape"] = method_shape(labels, field=series, title=title)
     point = alt.OverlayMarkDef(filled=True, size=36, opacity=1) if points else False
     return alt.layer(alt.Chart().mark_line(strokeWidth=2, opacity=0.9, point=point).encode(**enc), data=frame)
-
-
-def dash_symbol_length(labels, least: float = 10.0) -> float:
-    """Legend line length (px) showing a whole dash period of every one of ``labels``; ``least`` for solid lines."""
-    lengths = [sum(d) + d[0] for _, _, d in method_styles(labels).values() if len(d) > 1 and any(d[1::2])]
-    return float(max([least, *lengths]))

@@ -137,8 +137,7 @@ def fig2_grid(ds, k: int = 4):
     """Fig. 2's image grid: the first ``k`` crops, each stored ``FIG2_METHODS`` translation (seed 0, failures marked)
     and the truth."""
     rows, failed = translation_rows(ds, FIG2_METHODS, min(k, ds.sizes["image"]))
-    if "ground truth" in rows:   # Fig. 2 ends with the truth
-        rows["ground truth"] = rows.pop("ground truth")
+    rows["ground truth"] = rows.pop("ground truth")   # Fig. 2 ends with the truth
     return compose_grid(rows, cell=72, failed=failed)
 
 

@@ -13,47 +13,43 @@ from .labels import chart_label
 
 __all__ = ["compose_grid", "image_grid", "grid_font"]
 
+FONT_SIZE = 12   # labels and titles, in pixels
 
-def _to_uint8(images: Any, value_range: tuple[float, float]) -> np.ndarray:
-    """(B, C, H, W) array in ``value_range`` -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by
-    channel in a k x k grey mosaic."""
+
+def _to_uint8(images: Any) -> np.ndarray:
+    """(B, C, H, W) array in [-1, 1] -> uint8 (B, H, W, 3); C other than 1 or 3 is tiled channel by channel in a k x k
+    grey mosaic."""
     arr = np.asarray(images, dtype=np.float64)
     if arr.ndim != 4 or arr.shape[1] < 1:
         raise ValueError(f"images must be (B, C, H, W) or (C, H, W); got shape {arr.shape}")
     if arr.shape[1] not in (1, 3):
         b, c, h, w = arr.shape
         k = int(np.ceil(np.sqrt(c)))
-        fill = np.full((b, k * k - c, h, w), (value_range[0] + value_range[1]) / 2)
+        fill = np.zeros((b, k * k - c, h, w))
         arr = np.concatenate([arr, fill], 1).reshape(b, k, k, h, w).transpose(0, 1, 3, 2, 4).reshape(b, 1, k * h, k * w)
-    lo, hi = value_range
-    arr = np.nan_to_num(np.clip((arr - lo) / (hi - lo), 0.0, 1.0), nan=0.0)
+    arr = np.nan_to_num(np.clip((arr + 1) / 2, 0.0, 1.0), nan=0.0)
     out = np.rint(arr * 255.0).astype(np.uint8).transpose(0, 2, 3, 1)
     return np.repeat(out, 3, axis=3) if out.shape[3] == 1 else out
 
 
 def grid_font(size: int):
     """DejaVu Sans at ``size`` (draws Greek and maths signs), else Pillow's default."""
-    for name in ("DejaVuSans.ttf", "dejavu/DejaVuSans.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        return ImageFont.load_default(size=size)
 
 
 def compose_grid(
     rows: Mapping[str, Any],
     *,
     titles: Sequence[str] | None = None,
-    value_range: tuple[float, float] = (-1.0, 1.0),
     cell: int | None = None,
     min_cell: int = 64,
     pad: int = 2,
-    font_size: int = 12,
-    background: int = 255,
     failed: Mapping[str, Any] | None = None,
 ) -> Image.Image:
-    """PIL image: one row per ``rows`` entry ((B, C, H, W) in ``value_range``), labelled on the left in reader form,
+    """PIL image: one row per ``rows`` entry ((B, C, H, W) in [-1, 1]), labelled on the left in reader form,
     images scaled to ``cell`` pixels (default the largest image, at least ``min_cell``); ``titles`` label columns; a
     non-finite sample or one marked in ``failed`` ({label: (B,) bools}) is a grey "failed" tile."""
     if not rows:
@@ -62,7 +58,7 @@ def compose_grid(
     for k, v in rows.items():  # each row converted once: its failure marks and its uint8 tiles
         arr = np.asarray(v.detach().cpu().float().numpy() if hasattr(v, "detach") else v, dtype=np.float64)
         arr = arr[None] if arr.ndim == 3 else arr
-        batches[str(k)] = _to_uint8(arr, value_range)  # raises on a wrong shape, naming it
+        batches[str(k)] = _to_uint8(arr)  # raises on a wrong shape, naming it
         bad = ~np.isfinite(arr.reshape(arr.shape[0], -1)).all(axis=1)
         if failed is not None and k in failed:
             given = np.asarray(failed[k], dtype=bool).reshape(-1)[:len(bad)]
@@ -72,26 +68,26 @@ def compose_grid(
     titles = [chart_label(str(t)) for t in titles] if titles else titles
     size = cell or max(min_cell, *(max(b.shape[1], b.shape[2]) for b in batches.values()))
     ncol = max(b.shape[0] for b in batches.values())
-    font = grid_font(font_size)
+    font = grid_font(FONT_SIZE)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_w = max(int(measure.textlength(labels[k], font=font)) for k in batches) + 2 * pad
-    title_h = font_size + 2 * pad if titles else 0
+    title_h = FONT_SIZE + 2 * pad if titles else 0
     width = label_w + ncol * (size + pad) + pad
     height = title_h + len(batches) * (size + pad) + pad
-    grid = Image.new("RGB", (width, height), (background,) * 3)
+    grid = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(grid)
     for j, text in enumerate(titles or []):
         draw.text((label_w + j * (size + pad) + pad, pad), str(text), fill=(0, 0, 0), font=font)
     for i, (label, batch) in enumerate(batches.items()):
         top = title_h + i * (size + pad) + pad
-        draw.text((pad, top + size // 2 - font_size // 2), labels[label], fill=(0, 0, 0), font=font)
+        draw.text((pad, top + size // 2 - FONT_SIZE // 2), labels[label], fill=(0, 0, 0), font=font)
         for j, img in enumerate(batch):
             left = label_w + j * (size + pad) + pad
             if marks[label][j]:
                 draw.rectangle((left, top, left + size - 1, top + size - 1), fill=(200, 200, 200))
                 w = int(measure.textlength("failed", font=font))
                 if w <= size - 2:  # a tile too small for the word stays plain grey
-                    draw.text((left + (size - w) // 2, top + size // 2 - font_size // 2), "failed", fill=(90, 0, 0),
+                    draw.text((left + (size - w) // 2, top + size // 2 - FONT_SIZE // 2), "failed", fill=(90, 0, 0),
                               font=font)
                 continue
             tile = Image.fromarray(img).resize((size, size), Image.Resampling.NEAREST)

@@ -59,11 +59,8 @@ def paper_bars(cmp: pd.DataFrame, order: list, metrics=("s_hf", "s_lf", "s_dc"),
     long["metric"] = long["metric"].map(lambda m: METRIC_NAMES.get(m, m))
     failed = _failed(cmp)
     shown = {m: failed_label(method_name(m), f, n) for m, (f, n) in failed.items()}   # "BDIA (17 of 48 failed)"
-    parts = [f"{method_name(m)} {f} of {f + n}" if n is not None else f"{method_name(m)} {f}"
-             for m, (f, n) in failed.items()]
     lines = ["Ours: mean over test crops with its 95 % interval (black rules); the paper: its reported mean.",
-             *([f"Failed samples (non-finite or beyond the validity bounds), left out of our means: "
-                f"{', '.join(parts)}."] if parts else []),
+             *(["Failed samples (non-finite or beyond the validity bounds) are left out of our means."] * bool(failed)),
              *reading_lines([m for m in metrics if m in set(cmp["metric"])])]
     long["method"] = long["method"].map(lambda m: shown.get(str(m), m))
     sort = [shown.get(str(m), str(m)) for m in order]
@@ -93,9 +90,7 @@ PANEL_ZOOM = 6       # nearest-neighbour enlargement, so single pixels and the i
 def translation_rows(ds, methods, n: int) -> tuple[dict, dict]:
     """An image grid's rows of the first ``n`` crops: input, ground truth and each stored method's outputs (first
     seed); and {method: its failed marks}."""
-    rows = {"input": ds["source_images"].values[:n]}
-    if "truth_images" in ds:
-        rows["ground truth"] = ds["truth_images"].values[:n]
+    rows = {"input": ds["source_images"].values[:n], "ground truth": ds["truth_images"].values[:n]}
     failed = {}
     for m in methods:
         if m in ds["method"].values:

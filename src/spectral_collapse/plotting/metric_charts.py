@@ -9,57 +9,38 @@ import pandas as pd
 import xarray as xr
 
 from ..studies.metric_validation import POINT_HEADERS, complements, metric_points
-from .charts import image_grid, metric_heatmap, padded_domain, plural, wrap_lines
+from .charts import image_grid, metric_heatmap, padded_domain
 
-__all__ = ["EMPTY_BIN_LOG10", "NYQUIST", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
+__all__ = ["EMPTY_BIN_LOG10", "spectra_chart", "filter_examples", "filtered_s_hf_chart",
            "correlation_heatmap", "loss_chart", "sample_rows"]
 
 
 # log10 of a bin without power (the guard added before the log); drawn, it would stretch the axis by many decades
 EMPTY_BIN_LOG10 = -15.0
-NYQUIST = 0.5   # cycles/pixel: the highest frequency along one image axis
 
 
 def spectra_chart(ds: xr.Dataset) -> alt.LayerChart:
     """Mean log10 radial power spectrum per domain (log frequency axis) and its dashed least-squares fit over the band;
-    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out and counted, a dashed rule at ``NYQUIST``."""
-    rows, empty, f, band = [], {}, ds["freq"].values, np.atleast_1d(ds.attrs["band"])
+    empty bins (log10 <= ``EMPTY_BIN_LOG10``) left out."""
+    rows, f, band = [], ds["freq"].values, np.atleast_1d(ds.attrs["band"])
     for dom in ds["domain"].values:
         lp = ds["log_power"].sel(domain=dom).mean("channel").values
         a, b = float(ds["slope_channel"].sel(domain=dom).mean()), float(ds["intercept_channel"].sel(domain=dom).mean())
         for fi, v in zip(f[1:], lp[1:]):
-            if not np.isfinite(v) or v <= EMPTY_BIN_LOG10:
-                empty.setdefault(str(dom), []).append(float(fi))
-                continue
-            rows.append({"domain": str(dom), "f": float(fi), "log10 power": v, "kind": "spectrum"})
-            if band[0] <= fi <= band[1]:
-                rows.append({"domain": str(dom), "f": float(fi), "log10 power": a * np.log10(fi) + b,
-                             "kind": "least-squares fit"})
+            if np.isfinite(v) and v > EMPTY_BIN_LOG10:
+                rows.append({"domain": str(dom), "f": float(fi), "log10 power": v, "kind": "spectrum"})
+                if band[0] <= fi <= band[1]:
+                    rows.append({"domain": str(dom), "f": float(fi), "log10 power": a * np.log10(fi) + b,
+                                 "kind": "least-squares fit"})
     frame = pd.DataFrame(rows)
-    fmin, fmax = float(frame["f"].min()), float(frame["f"].max())
-    sub = []
-    for dom, fs in empty.items():
-        sub.append(f"{dom}: {plural(len(fs), 'bin')} without power (f ≥ {min(fs):.2f} cycles/pixel) left out.")
-    beyond = fmax > NYQUIST
-    if beyond:
-        sub += wrap_lines(
-            f"Dashed rule: {NYQUIST:g} cycles/pixel, the Nyquist frequency along each image axis. Only the corners of "
-            f"the 2-D spectrum lie beyond it (up to √2 × {NYQUIST:g} ≈ {np.sqrt(2) * NYQUIST:.2f} on its diagonal), so "
-            "the radial average there runs over fewer and fewer coefficients.", 380)
     x = alt.X("f:Q", title="frequency (cycles/pixel, log scale)",
-              scale=alt.Scale(type="log", domain=[fmin, fmax], nice=False),
-              axis=alt.Axis(values=[v for v in (0.02, 0.05, 0.1, 0.2, 0.3, NYQUIST, 0.7) if fmin <= v <= fmax],
-                            format=".2~f"))
+              scale=alt.Scale(type="log", domain=[float(frame["f"].min()), float(frame["f"].max())], nice=False))
     y = alt.Y("log10 power:Q", scale=alt.Scale(domain=padded_domain(frame["log10 power"], pad=0.05), nice=False,
                                                zero=False))
-    layers = [alt.Chart(frame).mark_line().encode(
+    return alt.Chart(frame).mark_line().encode(
         x=x, y=y, color=alt.Color("domain:N", scale=alt.Scale(range=["#0072B2", "#E69F00"])),
-        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None))]
-    if beyond:
-        layers.append(alt.Chart(pd.DataFrame({"f": [NYQUIST]})).mark_rule(color="#666666", strokeDash=[3, 3]).encode(
-            x=x))
-    return alt.layer(*layers).properties(width=380, height=240, title=alt.TitleParams(
-        "Radial power spectrum of each domain", subtitle=sub or "", anchor="start"))
+        strokeDash=alt.StrokeDash("kind:N", sort=["spectrum", "least-squares fit"], title=None)).properties(
+        width=380, height=240, title="Radial power spectrum of each domain")
 
 
 def filter_examples(ds: xr.Dataset, cell: int = 56):

@@ -16,13 +16,11 @@ from ..studies.claims import INPUT_STRUCTURE
 from ..studies.method_labels import method_name
 from ..studies.pareto import baseline_summary, grid_summary
 from ..studies.schedule import gain_share_interval
-from ..text import NBSP
 from .charts import padded_domain, plural, point_names, text_on, wrap_lines
 from .labels import chart_label, step_size
 from .palette import METHOD_COLORS, SPARE_COLORS, method_color
 
-__all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps", "cost_quality_chart", "guided_steps_chart",
-           "share_intervals"]
+__all__ = ["pareto_chart", "pareto_figure", "grid_heatmaps", "cost_quality_chart", "guided_steps_chart"]
 
 # marker radii in pixels (Vega-Lite sizes are areas): grid points, chosen rings, baseline diamonds
 _R_POINT, _R_RING, _R_BASE = 5.0, 10.0, 8.0
@@ -65,13 +63,10 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
     base = baseline_summary(ds)
     base = base.assign(label=base["method"], name=base["method"].map(method_name), kind="baseline")
     pts = pd.concat([grid, base], ignore_index=True)
-    n_samples = ds.sizes.get("sample", 0)
     failed = pts["failed"].fillna(0) if "failed" in pts else pd.Series(0, index=pts.index)
-    partly = pts[(failed > 0) & np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"])]
-    all_failed = int((failed >= n_samples).sum()) if n_samples else 0
-    most_failed = int(((failed > 0) & (failed < n_samples) & ~(np.isfinite(pts["s_hf"]) &
-                                                              np.isfinite(pts["s_lf"]))).sum())
-    pts = pts[np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)]
+    drawn = np.isfinite(pts["s_hf"]) & np.isfinite(pts["s_lf"]) & (failed == 0)
+    hidden = int((~drawn).sum())
+    pts = pts[drawn]
     # intervals only on the points the chapter reads (each variant's choice, the baselines): the cloud stays legible
     read = pts[(pts["kind"] == "baseline") | pts["chosen"].fillna(False).astype(bool)]
     ci = _interval_rows(ds, read.astype({"s_hf": float, "s_lf": float}))
@@ -115,20 +110,12 @@ def pareto_chart(ds: xr.Dataset, width: int = 420, height: int = 320, font_size:
         layers.append(alt.Chart(b).mark_point(shape="diamond", size=np.pi * _R_BASE ** 2 * 1.3, filled=False,
                                               color="#333333", strokeWidth=2, opacity=1).encode(**enc))
         layers.append(point_names(b, x="s_hf", y="s_lf", text="name", font_size=font_size, off=_R_BASE))
-    # each method's name and step size held together (no-break spaces) where the subtitle wraps
-    left_out = [f"{method_name(r.label).replace(' ', NBSP)} at eta_HF{NBSP}{step_size(r.eta_hf)}, "
-                f"eta_LF{NBSP}{step_size(r.eta_lf)} ({int(r.failed)} of {n_samples} samples failed)"
-                for r in partly.itertuples(index=False)]
     sub = (f"Means over {_crops(ds)}. Markers: grid points of each OVG variant; dashed: each variant's Pareto front; "
            f"ringed in its colour: the point its rule chose; grey diamond outlines: the baselines"
            + ("; bars on the chosen points and the baselines: their 95 % bootstrap interval over the crops."
               if len(ci) else "."))
-    if most_failed:
-        left_out.append(f"{plural(most_failed, 'grid point')} where most samples failed (no mean shown)")
-    if all_failed:
-        left_out.append(f"{plural(all_failed, 'grid point')} whose every sample failed")
-    if left_out:   # a mean over the surviving samples of a partly failed point would not be comparable
-        sub += " Not drawn: " + "; ".join(left_out) + "."
+    if hidden:   # a mean over the surviving samples of a partly failed point would not be comparable
+        sub += f" Not drawn: {plural(hidden, 'point')} with failed samples."
     title = alt.TitleParams(f"{ds.attrs.get('dataset', '')}: S_LF against S_HF", anchor="start",
                             subtitle=wrap_lines(sub, width + 60, font_size), fontSize=font_size + 3,
                             subtitleFontSize=font_size)
@@ -187,23 +174,14 @@ def grid_heatmaps(ds: xr.Dataset, metrics=("s_hf", "s_lf"), cell: int = 52):
     return alt.hconcat(*panels, spacing=24).resolve_scale(color="independent")
 
 
-def share_intervals(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: the 95 % bootstrap interval over crops of its share of full OVG's S_HF gain (NaN for DDIM and full
-    OVG)."""
-    rows = []
-    for m in map(str, ds["method"].values):
-        share, lo, hi, n = gain_share_interval(ds, m)
-        ok = bool(np.isfinite(lo) and np.isfinite(hi) and hi > lo)
-        rows.append({"method": m, "share_lo": lo if ok else np.nan, "share_hi": hi if ok else np.nan, "crops": n})
-    return pd.DataFrame(rows)
-
-
 def cost_quality_chart(ds: xr.Dataset, width: int = 420, height: int = 320) -> alt.LayerChart:
     """Time ratio against S_HF gain share per method, schedules with their 95 % interval as bars, points named beside
     them, the target corner shaded and dashed lines at shares 0 and 1."""
     t = ds[["time_ratio", "s_hf_gain_share", "backward_passes"]].to_dataframe().reset_index()
     t["method"] = t["method"].astype(str)
-    t = t.merge(share_intervals(ds), on="method", how="left")
+    iv = pd.DataFrame([gain_share_interval(ds, m) for m in t["method"]], columns=["share", "lo", "hi", "crops"])
+    wide = iv["hi"] > iv["lo"]   # DDIM (0) and full OVG (1): an interval of no width, not drawn
+    t["share_lo"], t["share_hi"], t["crops"] = iv["lo"].where(wide).values, iv["hi"].where(wide).values, iv["crops"]
     t["kind"] = t["method"].where(t["method"].isin(["ddim", "ovg"]), "schedule")
     t["name"] = t["method"].map(chart_label)   # a point named by its method's or its schedule's reader name
     t = t.dropna(subset=["time_ratio", "s_hf_gain_share"])

@@ -11,15 +11,13 @@ import pandas as pd
 
 from ..train.cache import HASHED_NAME, model_name
 from .labels import reader_names
-from ..text import KEPT, MINUS, SYMBOLS, minus, notation, power, unbroken
+from ..text import KEPT, SYMBOLS, notation, power
 
 __all__ = ["reader_label", "reader_text", "reader_table", "reader_cells", "code_keys", "table_numbers", "p_text",
            "P_DIGITS", "STUDY_NAMES", "study_name", "short_model_names"]
 
 P_DIGITS = 4            # the decimals a p-value is shown with
-_EXPONENT = re.compile(r"(?<![\w.\-\u2212])([-\u2212]?\d+(?:\.\d+)?)[eE]([-+\u2212]?)0*(\d+)(?![\w.])")
-_SUBTRACT = re.compile(r"(?<=[\d)]) - (?=[\w(])")
-_NEG_ZERO = re.compile(MINUS + r"(0(?:\.0+)?)(?![\d.eE\u2011+])")
+_EXPONENT = re.compile(r"(?<![\w.\-])(-?)(\d+(?:\.\d+)?)[eE]([-+]?)0*(\d+)(?![\w.])")
 _TAGS = re.compile(r"(<code>.*?</code>|<[^<>]+>)", re.S)
 # a column of p-values, by its key: "p", "ks_p", "p_value", "p-value"
 _P_COLUMN = re.compile(r"(?:^|_)p(?:[_\-]value)?$")
@@ -132,26 +130,17 @@ def reader_text(text: str, form: str = "md") -> str:
 
 
 def table_numbers(text: str) -> str:
-    """A table's text with its numbers typeset: true minus signs, no negative zero, exponents as powers of ten ("1e-07"
-    -> "10⁻⁷"), no-break space before a unit; tags and names kept. Idempotent."""
+    """A table's text with its exponents as powers of ten ("1e-07" -> "10⁻⁷"); tags and names kept. Idempotent."""
     def tens(m: re.Match) -> str:
-        mant, sign, exp = m.group(1), m.group(2), m.group(3)
-        neg, mant = (MINUS, mant[1:]) if mant[:1] in ("-", MINUS) else ("", mant)
-        return neg + power(mant, -int(exp) if sign in ("-", MINUS) else int(exp))
+        neg, mant, sign, exp = m.groups()
+        return neg + power(mant, int(sign + exp))
 
-    def fix(part: str) -> str:
-        part = _SUBTRACT.sub(f" {MINUS} ", _EXPONENT.sub(tens, part))
-        return unbroken(_NEG_ZERO.sub(r"\1", minus(part)))
-
-    return "".join(p if i % 2 else fix(p) for i, p in enumerate(_TAGS.split(str(text))))
+    return "".join(p if i % 2 else _EXPONENT.sub(tens, p) for i, p in enumerate(_TAGS.split(str(text))))
 
 
 def p_text(p, digits: int = P_DIGITS):
     """A p-value at ``digits`` decimals, "< 0.0001" below what they show; a missing value as it is."""
-    try:
-        x = float(p)
-    except (TypeError, ValueError):
-        return p
+    x = float(p)
     if not math.isfinite(x):
         return p
     floor = 10.0 ** -digits
@@ -161,16 +150,12 @@ def p_text(p, digits: int = P_DIGITS):
 def reader_table(frame, **to_html) -> str:
     """A DataFrame as HTML in the book's notation (``reader_label`` on labels and text cells, a "parameter" column kept,
     p-values by ``p_text``); the frame is not changed."""
-    out = frame.copy()
+    out = _mapped(frame, reader_label, keep="parameter")
     for j, c in enumerate(frame.columns):
         label = c[-1] if isinstance(c, tuple) else c
         p_column = isinstance(label, str) and _P_COLUMN.search(label.strip().lower())
         if p_column and pd.api.types.is_numeric_dtype(frame[c].dtype):
-            out[c] = out[c].astype(object)
-            out.iloc[:, j] = frame.iloc[:, j].map(p_text)
-        elif c != "parameter" and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
-            out.iloc[:, j] = frame.iloc[:, j].map(reader_label)
-    out.index, out.columns = _relabel(frame.index, reader_label), _relabel(frame.columns, reader_label)
+            out.isetitem(j, frame.iloc[:, j].map(p_text).to_numpy(dtype=object))
     return table_numbers(reader_text(out.to_html(**to_html), "html"))
 
 
@@ -183,6 +168,16 @@ def reader_cells(nb) -> int:
             n += text != cell.source
             cell.source = text
     return n
+
+
+def _mapped(frame, f, keep=None):
+    """A copy of ``frame`` with ``f`` on each cell of its text columns (but ``keep``), each label and each name."""
+    out = frame.copy()
+    for j, c in enumerate(frame.columns):
+        if c != keep and (frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype)):
+            out.iloc[:, j] = frame.iloc[:, j].map(f)
+    out.index, out.columns = _relabel(frame.index, f), _relabel(frame.columns, f)
+    return out
 
 
 def _relabel(ix: pd.Index, f) -> pd.Index:
@@ -202,9 +197,4 @@ def short_model_names(frame):
     def short(v):
         return model_name(v) if isinstance(v, str) and HASHED_NAME.match(v.rstrip("/").rsplit("/", 1)[-1]) else v
 
-    out = frame.copy()
-    for j, c in enumerate(frame.columns):
-        if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c].dtype):
-            out.iloc[:, j] = frame.iloc[:, j].map(short)
-    out.index, out.columns = _relabel(frame.index, short), _relabel(frame.columns, short)
-    return out
+    return _mapped(frame, short)
