@@ -26,11 +26,8 @@ def get_metric(name: str):
         raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))}") from None
 
 
-__all__ = [
-    "METRICS", "get_metric",
-    "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio", "DecorrelationResult", "patch_roughness", "decorrelation_threshold",
-    "decorrelation", "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
-    "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
-    "kappa_for_size", "s_lf",
-    "psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips",
-]
+__all__ = ["METRICS", "get_metric", "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio",
+           "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation",
+           "pca_explained_variance", "radial_power_spectrum", "spectral_velocity", "spectrum_slope", "wavelet_order",
+           "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e", "kappa_for_size", "s_lf", "psnr",
+           "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]
