@@ -188,8 +188,7 @@ class OVG:
             ctx.state["x0_ref"] = ref.detach()
         return pred, ctx.state["x0_ref"], float(self.d) if self.d is not None else float(x[0].numel())
 
-    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float,
-              ctx: Context) -> torch.Tensor:
+    def drift(self, D, x, x_base, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
         pred, ref, d = self._forward(x, ctx)
         g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ref, d, self.vjp)                 # w.r.t. x~
         s = float(D.input_scale(max(sigma, D.sigma_min)))
@@ -238,8 +237,7 @@ class StableOVG(OVG):
             raise ValueError("the stable form scales by the sigma step and bounds the drift by `trust`; "
                              "step_scaling and clip_frac belong to OVG.released()")
 
-    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float,
-              ctx: Context) -> torch.Tensor:
+    def drift(self, D, x, x_base, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
         pred, ref, d = self._forward(x, ctx)
         eps, x0 = pred.eps.detach(), pred.x0.detach()
         e2 = _dot(eps, eps)

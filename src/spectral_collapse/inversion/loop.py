@@ -157,19 +157,14 @@ def primary(x: torch.Tensor, method) -> torch.Tensor:
 
 def model_device(D) -> torch.device | None:
     """The device of a denoiser's first parameter or buffer (None for a module holding none)."""
-    if isinstance(D, torch.nn.Module):
-        for t in itertools.chain(D.parameters(), D.buffers()):
-            return t.device
-    return None
+    tensors = itertools.chain(D.parameters(), D.buffers()) if isinstance(D, torch.nn.Module) else ()
+    return next((t.device for t in tensors), None)
 
 
 def model_dtype(D) -> torch.dtype | None:
     """The dtype of a denoiser's weights: its first floating parameter of more than one value (None: there is none)."""
-    if isinstance(D, torch.nn.Module):
-        for t in D.parameters():
-            if t.is_floating_point() and t.numel() > 1:
-                return t.dtype
-    return None
+    params = D.parameters() if isinstance(D, torch.nn.Module) else ()
+    return next((t.dtype for t in params if t.is_floating_point() and t.numel() > 1), None)
 
 
 def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:

@@ -59,14 +59,10 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
     return ((A1 * A2) / (B1 * B2)).mean(1)
 
 
-def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, mask=None,
-         chunk: int = 2) -> np.ndarray:
+def ssim(x, y, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 2) -> np.ndarray:
     """Per-image SSIM (scikit-image's ``structural_similarity`` to round-off: uniform window, sample covariance),
-    mean over channels; ``gray``: BT.601 luma; ``mask`` (B, H, W) / (H, W) bool averages the map's interior (NaN if
-    empty)."""
+    mean over channels; ``mask`` (B, H, W) / (H, W) bool averages the map's interior (NaN if empty)."""
     x, y = _pair(x, y)
-    if gray:
-        x, y = to_gray(x), to_gray(y)
     b, c, h, w = x.shape
     if win_size % 2 != 1 or win_size < 3:
         raise ValueError(f"win_size must be odd and >= 3, got {win_size}")

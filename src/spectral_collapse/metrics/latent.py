@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ..fourier import radial_frequency
 
 __all__ = [
-    "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio",
+    "GaussianityResult", "gaussianity", "ks_resolution", "sample_norm_ratio",
     "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation", "white_noise_s_dc",
     "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
 ]
@@ -86,12 +86,6 @@ def ks_resolution(n: int, alpha: float = 0.05) -> float:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
     return float(scipy.stats.kstwo.ppf(1 - alpha, n))
-
-
-def s_g_tie(a: float, b: float, n: int, alpha: float = 0.05) -> bool:
-    """True when S_G values ``a`` and ``b`` of sets of ``n`` latents lie within ``ks_resolution(n, alpha)`` of each
-    other, so they cannot be ordered (two saturated zeros tie, as do 1e-16 and 0.0)."""
-    return bool(abs(float(a) - float(b)) <= ks_resolution(n, alpha))
 
 
 def gaussianity(latents, d: int | None = None, chunk: int = 64) -> GaussianityResult:

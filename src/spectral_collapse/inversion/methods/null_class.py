@@ -33,7 +33,7 @@ W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does no
            "the current level. The embedding is optimised only at a guidance scale above 1.")
 
 __all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss",
-           "with_scale", "check_grid", "DirectInversion"]
+           "with_scale", "check_grid", "Pivoted", "DirectInversion"]
 
 
 def class_embedding_tables(D: nn.Module) -> list[nn.Embedding]:
