@@ -77,8 +77,7 @@ def download(root=None, *, base_url: str | None = None, plates=None, checksums: 
              progress: bool = True, timeout: float = 30) -> Path:
     """Fetch the metadata CSV and the plate zips (all, the first N if plates is an int, or the named ones), each
     checked against ``checksums[file name]`` or the download lock file."""
-    base_url = base_url or os.environ.get(URL_ENV) or BASE_URL
-    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    base_url = (base_url or os.environ.get(URL_ENV) or BASE_URL).rstrip("/") + "/"
     checksums = checksums or {}
     dl, _, _ = _dirs(root)
     table = fetch(base_url + IMAGE_CSV, dl / IMAGE_CSV, key=f"bbbc021/{IMAGE_CSV}", dataset="bbbc021", root=root,
@@ -102,15 +101,6 @@ def channels_to_rgb(dapi: np.ndarray, tubulin: np.ndarray, actin: np.ndarray,
     return np.stack(out, axis=-1).astype(np.float32)
 
 
-def _save_png(arr01: np.ndarray, path: Path) -> None:
-    """float (H, W, 3) in [0, 1] -> 8-bit PNG, written to a temporary name and renamed."""
-    from PIL import Image
-
-    tmp = path.with_name(path.name + ".tmp")
-    Image.fromarray(np.round(arr01 * 255).astype(np.uint8)).save(tmp, format="PNG")
-    os.replace(tmp, path)
-
-
 def _write_csv(rows: list[dict], path: Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -125,6 +115,7 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
     """Extract one plate zip into ``work``, write its RGB PNGs; returns index rows and the fields skipped for missing
     files."""
     import tifffile  # ships with scikit-image
+    from PIL import Image
 
     safe_extract(archive, work)
     found = {p.name: p for p in work.rglob("*") if p.is_file()}
@@ -141,7 +132,9 @@ def _prepare_plate(plate: str, rows: list[dict], archive: Path, work: Path, out:
         if min(rgb.shape[-2:]) < size:
             raise ValueError(f"BBBC021 field {field} is {rgb.shape[-2]}x{rgb.shape[-1]} px, smaller than size={size}; "
                              f"prepare with size <= {min(rgb.shape[-2:])}")
-        _save_png(fit_square(rgb, size, mode="area").permute(1, 2, 0).clamp(0, 1).numpy(), out / f"{field}.png")
+        rgb = fit_square(rgb, size, mode="area").permute(1, 2, 0).clamp(0, 1).numpy()
+        Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(out / f"{field}.png.tmp", format="PNG")
+        os.replace(out / f"{field}.png.tmp", out / f"{field}.png")  # a PNG is whole or absent
         index.append({"id": field, "field": field, "file": f"images/{plate}/{field}.png", "plate": plate,
                       "well": r.get("Image_Metadata_Well_DAPI", ""), "compound": r.get("Image_Metadata_Compound", ""),
                       "concentration": r.get("Image_Metadata_Concentration", "")})

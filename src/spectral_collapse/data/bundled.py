@@ -70,8 +70,8 @@ def _ihc(name: str, size: int, stride: int, factor: int | None, canny: tuple) ->
     test, o_test = extract_crops(img, IHC_REGIONS["test"], size, size)
     if name == "ihc-sr":
         degrade, task = functools.partial(nearest_downup, factor=factor), Task("sr", factor)
-        extra = dict(factor=factor, degradation=f"nearest_downup(factor={factor}): top-left pixel of each block, "
-                                                f"repeated",
+        extra = dict(factor=factor,
+                     degradation=f"nearest_downup(factor={factor}): top-left pixel of each block, repeated",
                      description=f"x{factor} nearest-neighbour super-resolution on IHC tissue crops")
     else:
         degrade, task = functools.partial(edge_map, **dict(canny)), Task("edges")

@@ -1,10 +1,6 @@
-"""Degradations that make the source domain from target-domain images (paper Sec. 6: x4 / x8 / x16 / x32 SR, edges).
-
-``nearest_downup`` is the super-resolution input: nearest-neighbour decimation (the top-left pixel of every
-factor x factor block, as the authors' released nearest resize does) followed by nearest-neighbour upsampling
-back to the original size, so each block becomes constant. ``edge_map`` is a Canny edge sketch drawn like
-Edges2Shoes: dark (-1) edges on a white (+1) background, three identical channels.
-"""
+"""Degradations that make the source domain from target-domain images (paper Sec. 6: x4 / x8 / x16 / x32 SR, edges):
+``nearest_downup`` (the super-resolution input, as the authors' released nearest resize) and ``edge_map`` (a Canny
+sketch drawn like Edges2Shoes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -30,21 +26,17 @@ def nearest_downup(x: torch.Tensor, factor: int) -> torch.Tensor:
 
 def edge_map(img: torch.Tensor, *, sigma: float = 1.5, low_threshold: float = 0.1, high_threshold: float = 0.2,
              use_quantiles: bool = False, mode: str = "nearest") -> torch.Tensor:
-    """Canny edges of the luminance as dark lines on white: (C, H, W) or (B, C, H, W) in [-1, 1] -> 3 channels in {-1, +1}.
-
-    ``skimage.feature.canny`` on the BT.709 luminance in [0, 1] (the channel mean for other channel counts); the
-    defaults give 12.6 % edge pixels on the bundled IHC crops, sparse line drawings like Edges2Shoes sketches.
-    """
+    """Canny edges (``skimage.feature.canny``) of the BT.709 luminance in [0, 1] (other channel counts: the mean) as
+    dark (-1) lines on white (+1): (C, H, W) or (B, C, H, W) in [-1, 1] -> 3 identical channels. The defaults give
+    12.6 % edge pixels on the bundled IHC crops, sparse line drawings like Edges2Shoes sketches."""
     if img.ndim not in (3, 4):
         raise ValueError(f"edge_map expects (C, H, W) or (B, C, H, W), got shape {tuple(img.shape)}")
     from skimage.feature import canny  # local import: scikit-image is heavy
 
     batch = img if img.ndim == 4 else img[None]
     x = ((batch.detach().to("cpu", torch.float64) + 1) / 2).clamp(0, 1)
-    if x.shape[1] == 3:
-        lum = torch.einsum("bchw,c->bhw", x, torch.tensor(LUMA_WEIGHTS, dtype=torch.float64))
-    else:
-        lum = x.mean(dim=1)
+    lum = (torch.einsum("bchw,c->bhw", x, torch.tensor(LUMA_WEIGHTS, dtype=torch.float64)) if x.shape[1] == 3
+           else x.mean(dim=1))
     edges = np.stack([canny(l, sigma=sigma, low_threshold=low_threshold, high_threshold=high_threshold,
                             use_quantiles=use_quantiles, mode=mode) for l in lum.numpy()])  # (B, H, W) bool
     out = torch.from_numpy(np.where(edges, -1.0, 1.0).astype(np.float32))

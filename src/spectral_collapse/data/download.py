@@ -103,7 +103,6 @@ def download(
     size: int | None = None,  # expected size in bytes; the server's Content-Length is always checked too
     progress: bool = True,  # tqdm progress bar on stderr
     timeout: float = 30,  # seconds per socket operation
-    resume: bool = True,  # continue an existing <dest>.part (Range + If-Range) when its ETag was recorded
     expected_from: str = "the sha256 argument",  # where `sha256` comes from, for the messages
     fix: str | None = None,  # what a mismatch message tells the user to do
     allow_http: bool | None = None,  # plain http:// (no transport security); None: $SPECTRAL_COLLAPSE_ALLOW_HTTP
@@ -141,7 +140,7 @@ def download(
         info = None
     # a partial file is resumed only under the strong ETag recorded when it started: a Last-Modified date has
     # one-second resolution, so a file replaced within that second would be spliced
-    ok = resume and isinstance(info, dict) and info.get("url") == url and part.exists() and part.stat().st_size
+    ok = isinstance(info, dict) and info.get("url") == url and part.exists() and part.stat().st_size
     etag = info.get("etag") if ok else None
     while True:  # at most twice: a resume refused (416, another version) starts over from byte 0
         if not etag:

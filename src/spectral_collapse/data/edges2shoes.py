@@ -47,12 +47,10 @@ def download(root=None, *, url: str | None = None, sha256: str | None = None, si
                  size=size, progress=progress, timeout=timeout)
 
 
-def _natural(p: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
-
-
 def _images(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural)
+    """The images in ``folder`` in natural order (2.jpg before 10.jpg)."""
+    return sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS),
+                  key=lambda p: [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)])
 
 
 def prepare(root=None, *, progress: bool = True) -> Path:

@@ -93,12 +93,8 @@ def fit_square(x: torch.Tensor, size: int, mode: str = "bilinear") -> torch.Tens
     x = x[..., top:top + s, left:left + s]
     if s == size:
         return x
-    batch = x.reshape(-1, *x.shape[-3:])
-    if mode == "area":
-        out = torch.nn.functional.interpolate(batch, size=(size, size), mode="area")
-    else:
-        out = torch.nn.functional.interpolate(batch, size=(size, size), mode=mode, antialias=True,
-                                              align_corners=False)
+    kw = {} if mode == "area" else {"antialias": True, "align_corners": False}
+    out = torch.nn.functional.interpolate(x.reshape(-1, *x.shape[-3:]), size=(size, size), mode=mode, **kw)
     return out.reshape(*x.shape[:-2], size, size)
 
 
@@ -115,8 +111,6 @@ def split_indices(n: int, seed: int, fractions: tuple[float, ...]) -> list[np.nd
     bounds[-1] = n if abs(sum(fractions) - 1) < 1e-9 else bounds[-1]
     return [np.sort(perm[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
 
-
-# --- orientation (the other checks: folder_checks.py) -------------------------------------------------------------
 
 ORIENTATION = 0x0112   # the EXIF tag; values 5-8 swap width and height
 
@@ -286,8 +280,7 @@ def load_folder(
     base = Path(root).expanduser() if root is not None else None
     if base is not None and not base.is_dir():
         raise FileNotFoundError(f"data folder {base} does not exist; pass root= the folder that holds source/, "
-                                f"target/, "
-                                f"test_source/ and test_target/ (or pass those folders one by one)")
+                                f"target/, test_source/ and test_target/ (or pass those folders one by one)")
     if base is None and (source is None or target is None):
         raise ValueError("pass root= (a folder with source/ and target/) or both source= and target= folders")
     dirs = {"source": source, "target": target, "test_source": test_source, "test_target": test_target}
@@ -300,8 +293,9 @@ def load_folder(
                          f"add {miss}/ with the same names, or remove {have}/ to run without paired metrics")
     paired = dirs["test_source"] is not None
     dirs = {k: v for k, v in dirs.items() if v is not None}
-    files = {k: list_images(v, k.replace("_", " ")) for k, v in dirs.items()}
-    dups = {k: duplicate_names(paths, k.replace("_", " "), dirs[k]) for k, paths in files.items()}
+    roles = {k: k.replace("_", " ") for k in dirs}
+    files = {k: list_images(v, roles[k]) for k, v in dirs.items()}
+    dups = {k: duplicate_names(paths, roles[k], dirs[k]) for k, paths in files.items()}
     if paired:
         stems_s = {p.stem: p for p in files["test_source"]}
         stems_t = {p.stem: p for p in files["test_target"]}
@@ -314,17 +308,15 @@ def load_folder(
     with _own_pixel_limit():
         headers = {key: _scan(paths, on_corrupt, skipped[key], max_pixels) for key, paths in files.items()}
         _check_total(headers, max_total_pixels)
-        headers = {key: small_images(h, key.replace("_", " "), size, min_size, on_small, small[key])
-                   for key, h in headers.items()}
-        sizes = {key: _check_sizes(h, key.replace("_", " "), on_size_mismatch) for key, h in headers.items()}
+        headers = {key: small_images(h, roles[key], size, min_size, on_small, small[key]) for key, h in headers.items()}
+        sizes = {key: _check_sizes(h, roles[key], on_size_mismatch) for key, h in headers.items()}
         decoded = {key: _each(list(h), on_corrupt, skipped[key], "decode", lambda img: _decoded(img, size))
                    for key, h in headers.items()}
     n_skipped = sum(len(v) for v in skipped.values())
     if n_skipped:
         names = "; ".join(f"{k}: {', '.join(v[:3])}" for k, v in skipped.items() if v)
         warnings.warn(f"skipped {n_skipped} unreadable image{'s' if n_skipped > 1 else ''} ({names}); pass "
-                      "on_corrupt='raise' to stop instead",
-                      stacklevel=2)
+                      "on_corrupt='raise' to stop instead", stacklevel=2)
     skipped = {key: skipped[key] + small[key] for key in files}
     for key in ("source", "target"):
         if not decoded[key]:
@@ -356,8 +348,7 @@ def load_folder(
         split = (f"no test folders: {k} of {n} source images drawn (seed {seed}, test_fraction {test_fraction}) as "
                  f"test inputs{', held out of the source pool' if n > k else ''}; no ground truth, so no paired "
                  f"metrics")
-    by_pixels = {key: repeated_images(images, key.replace("_", " "), dirs[key]) for key, images in decoded.items()
-                 if key in ("source", "target")}
+    by_pixels = {key: repeated_images(decoded[key], roles[key], dirs[key]) for key in ("source", "target")}
     if paired or len(src_paths) < len(decoded["source"]):  # (a lone source image stays in the pool, said above)
         kept = set(src_paths)
         pool = {d: [p for p in v if p in kept] for d, v in by_pixels["source"].items()}

@@ -65,19 +65,17 @@ class Task:
         a dict {"kind" or "task": kind, "factor": int} (a missing "sr" factor is ``factor``) or its JSON text."""
         if isinstance(value, cls):
             return value
+        if isinstance(value, str) and value.strip().startswith("{"):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"task {value!r} is not valid JSON ({err}); pass e.g. "
+                                 '{"kind": "sr", "factor": 4} or one of ' + ", ".join(TASK_KINDS)) from None
         if value is None:
             return cls()
         if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("{"):
-                try:
-                    value = json.loads(text)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"task {value!r} is not valid JSON ({err}); pass e.g. "
-                                     '{"kind": "sr", "factor": 4} or one of ' + ", ".join(TASK_KINDS)) from None
-            else:
-                kind = text.lower()
-                return cls(kind, factor if kind == "sr" else None)
+            kind = value.strip().lower()
+            return cls(kind, factor if kind == "sr" else None)
         if isinstance(value, dict):
             unknown = sorted(set(value) - {"kind", "task", "factor"})
             if unknown:
@@ -87,21 +85,20 @@ class Task:
                 raise ValueError(f"task dict {value!r} names two kinds; give one of 'kind' or 'task'")
             kind = value.get("kind", value.get("task", "generic"))
             kind = kind.strip().lower() if isinstance(kind, str) else kind
-            f = value.get("factor", factor if kind == "sr" else None)
-            return cls(kind, f)
+            return cls(kind, value.get("factor", factor if kind == "sr" else None))
         raise ValueError(f"cannot read a task from {value!r} ({type(value).__name__}); pass a Task, a kind "
                          f"({', '.join(TASK_KINDS)}) or a dict like {{'kind': 'sr', 'factor': 4}}")
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Element k in 0..7 of the dihedral group on the last two axes: rot90 by k % 4, then a left-right flip if k >= 4."""
+    """Element k in 0..7 of the dihedral group on the last two axes: rot90 by k % 4, then a flip if k >= 4."""
     y = torch.rot90(x, k % 4, dims=(-2, -1))
     return torch.flip(y, dims=(-1,)) if k >= 4 else y
 
 
 @dataclass(frozen=True, eq=False)
 class UnpairedDomains:
-    """Source / target pools and a paired test split, float32 (N, C, H, W) in [-1, 1]; treat the tensors as read-only."""
+    """Source / target pools and a paired test split, float32 (N, C, H, W) in [-1, 1]; the tensors are read-only."""
 
     name: str
     size: int
@@ -153,19 +150,12 @@ class UnpairedDomains:
                     augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Random crops, first batch_size // 2 from the source pool (label 0), the rest from the target pool (label 1),
         each in a random dihedral view when ``augment``; deterministic for a seeded generator."""
-        if batch_size < 2:
-            raise ValueError(f"batch_size must be >= 2 to hold both domains, got {batch_size}")
-        n0 = batch_size // 2
-        n1 = batch_size - n0
-        i0 = torch.randint(len(self.source), (n0,), generator=generator)
-        i1 = torch.randint(len(self.target), (n1,), generator=generator)
-        x = torch.cat([self.source[i0], self.target[i1]])  # (B, C, H, W), a copy
+        x, labels = draw_batch(self.source[None], self.target[None], batch_size, generator)  # x: a copy
         if augment:
             ks = torch.randint(8, (batch_size,), generator=generator)
             for k in ks.unique().tolist():
                 sel = ks == k
                 x[sel] = dihedral(x[sel], k)
-        labels = torch.cat([torch.zeros(n0, dtype=torch.long), torch.ones(n1, dtype=torch.long)])
         return x, labels
 
 

@@ -174,16 +174,14 @@ class _Runner:
         if entry is None:
             if len(slots) >= MAX_SLOTS:
                 return self.eager(D, x, sigma, label)
-            sig0 = torch.full((B,), sig_in, dtype=x.dtype, device=x.device) if isinstance(sig_in, float) else \
-                sig_in.to(dtype=x.dtype, device=x.device)
-            lab0 = torch.full((B,), lab_in, dtype=torch.long, device=x.device) if isinstance(lab_in, int) else \
-                lab_in.to(device=x.device, dtype=torch.long)
+            sig0 = torch.as_tensor(sig_in, dtype=x.dtype, device=x.device).expand(B)  # the entry keeps copies
+            lab0 = torch.as_tensor(lab_in, dtype=torch.long, device=x.device).expand(B)
             try:
                 entry = _Entry(fn, x, sig0, lab0, grad)
             except Exception as err:  # noqa: BLE001 - a network a graph cannot hold runs eagerly
                 self.failed.add(key)
-                warnings.warn(f"{type(D).__name__}: no CUDA graph for calls of shape {tuple(x.shape)} ({type(err).__name__}: "
-                              f"{err}); they run eagerly", RuntimeWarning, stacklevel=3)
+                warnings.warn(f"{type(D).__name__}: no CUDA graph for calls of shape {tuple(x.shape)} "
+                              f"({type(err).__name__}: {err}); they run eagerly", RuntimeWarning, stacklevel=3)
                 return self.eager(D, x, sigma, label)
             slots.append(entry)
             self.stats["captures"] += 1

@@ -67,7 +67,7 @@ EVERY_STEP = GuidanceSchedule()
 
 
 # Stable-form defaults (dimensionless relaxation rates per unit ln sigma, trust radius as a multiple of the base
-# step's displacement); calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form for x0-prediction models").
+# step's displacement); calibrated on the smoke ihc-sr models (book/methods/ovg.md, "Stable form ...").
 STABLE_ETA_HF = 1.0
 STABLE_ETA_LF = 1.0
 STABLE_TRUST = 1.0
@@ -103,8 +103,8 @@ def ovg_gradients(x: torch.Tensor, x0: torch.Tensor, eps: torch.Tensor, x0_ref: 
     return g_hf.detach(), g_lf.detach()
 
 
-def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta_lf: float, projection: str = "conflict",
-                      tiny: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
+def orthogonal_drifts(g_hf: torch.Tensor, g_lf: torch.Tensor, eta_hf: float, eta_lf: float,
+                      projection: str = "conflict", tiny: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 11-12 per sample. projection: "conflict" (paper), "always" or "none"."""
     p = _dot(g_hf, g_lf)
     n_hf = _dot(g_hf, g_hf).clamp_min(tiny)
@@ -132,7 +132,7 @@ class OVG:
     projection: str = "conflict"    # "conflict" (paper), "always", "none"
     step_scaling: str = "none"      # "none" (paper Eq. 14) | "dt" (released code: x time-label gap or ln ratio)
     clip_frac: float | None = None  # released code: 1.0, each drift clipped to clip_frac * ||x_base - x_t||
-    x0_ref: str = "lowpass"         # "lowpass" (paper: low-frequency reference of the condition) | "raw" (released code)
+    x0_ref: str = "lowpass"         # "lowpass" (paper: the condition's low frequencies) | "raw" (released code)
     lowpass_kappa: float = 0.06     # cutoff (fraction of Nyquist) of the low-pass reference
     d: float | None = None          # variance target; None -> number of elements per sample
     vjp: str = "separate"           # "separate" (two backward calls; faster on CPU) | "batched" (one call)
@@ -188,7 +188,7 @@ class OVG:
             ctx.state["x0_ref"] = ref.detach()
         return pred, ctx.state["x0_ref"], float(self.d) if self.d is not None else float(x[0].numel())
 
-    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
+    def drift(self, D, x, x_base, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
         pred, ref, d = self._forward(x, ctx)
         g_hf, g_lf = ovg_gradients(x, pred.x0, pred.eps, ref, d, self.vjp)                 # w.r.t. x~
         s = float(D.input_scale(max(sigma, D.sigma_min)))
@@ -237,7 +237,7 @@ class StableOVG(OVG):
             raise ValueError("the stable form scales by the sigma step and bounds the drift by `trust`; "
                              "step_scaling and clip_frac belong to OVG.released()")
 
-    def drift(self, D, x: torch.Tensor, x_base: torch.Tensor, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
+    def drift(self, D, x, x_base, sigma: float, sigma_next: float, ctx: Context) -> torch.Tensor:
         pred, ref, d = self._forward(x, ctx)
         eps, x0 = pred.eps.detach(), pred.x0.detach()
         e2 = _dot(eps, eps)

@@ -26,7 +26,7 @@ __all__ = ["Context", "Method", "Guidance", "Trajectory", "Translation", "NonFin
 
 
 class NonFiniteError(FloatingPointError):
-    """Raised (with ``on_nonfinite="raise"``) when a state stops being finite (not a number, or infinite) during integration."""
+    """Raised (with ``on_nonfinite="raise"``) when a state stops being finite (NaN or infinite) in integration."""
 
 
 def sample_seeds(seed: int, indices) -> list[int]:
@@ -68,9 +68,8 @@ class Context:
                 self.nfe += 1
             else:
                 null = torch.full_like(self.label, self.null_label)
-                sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-                sig2 = torch.cat([sig.expand(x.shape[0])] * 2) if sig.ndim == 0 else torch.cat([sig, sig])
-                both = D(torch.cat([x, x]), sig2, torch.cat([self.label, null]))
+                sig = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0]).repeat(2)
+                both = D(torch.cat([x, x]), sig, torch.cat([self.label, null]))
                 c_x0, u_x0 = both.x0.chunk(2)
                 c_eps, u_eps = both.eps.chunk(2)
                 pred = Prediction(x0=u_x0 + w * (c_x0 - u_x0), eps=u_eps + w * (c_eps - u_eps))
@@ -158,19 +157,14 @@ def primary(x: torch.Tensor, method) -> torch.Tensor:
 
 def model_device(D) -> torch.device | None:
     """The device of a denoiser's first parameter or buffer (None for a module holding none)."""
-    if isinstance(D, torch.nn.Module):
-        for t in itertools.chain(D.parameters(), D.buffers()):
-            return t.device
-    return None
+    tensors = itertools.chain(D.parameters(), D.buffers()) if isinstance(D, torch.nn.Module) else ()
+    return next((t.device for t in tensors), None)
 
 
 def model_dtype(D) -> torch.dtype | None:
     """The dtype of a denoiser's weights: its first floating parameter of more than one value (None: there is none)."""
-    if isinstance(D, torch.nn.Module):
-        for t in D.parameters():
-            if t.is_floating_point() and t.numel() > 1:
-                return t.dtype
-    return None
+    params = D.parameters() if isinstance(D, torch.nn.Module) else ()
+    return next((t.dtype for t in params if t.is_floating_point() and t.numel() > 1), None)
 
 
 def entry_images(D, x, what: str = "x", *, pair: bool = False) -> torch.Tensor:
@@ -237,51 +231,48 @@ def default_sigmas(D: Denoiser, steps: int) -> torch.Tensor:
     return ddim_sigmas(D.schedule, steps)
 
 
-def _check_null_label(D, null_label: int, cfg_scale: float) -> None:
+def _check_null_label(D, cfg_scale: float) -> None:
     """Refuse classifier-free guidance on a network whose class embedding has no row for the null label."""
     rows = getattr(getattr(getattr(D, "net", None), "class_embedding", None), "num_embeddings", None)
-    if rows is not None and null_label >= rows:
-        raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null_label}, but the network's "
+    null = Context.null_label
+    if rows is not None and null >= rows:
+        raise ValueError(f"cfg_scale={cfg_scale:g} needs the null (unconditional) label {null}, but the network's "
                          f"class embedding has {rows} rows (labels 0-{rows - 1}) and no null class: guidance needs a "
                          f"model trained with one (num_class_embeds = classes + 1); use cfg_scale=1 with this one")
 
 
-def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *, guidance: Guidance | None = None,
-              direction: str | None = None, seeds: list[int] | None = None, cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None,
-              callback: Callable | None = None, on_nonfinite: str = "mark", progress: bool = False, ctx: Context | None = None,
-              desc: str | None = None, state: dict | None = None) -> Trajectory:
+def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method: Method, *,
+              guidance: Guidance | None = None, direction: str | None = None, seeds: list[int] | None = None,
+              cfg_scale: float = 1.0, x_ref: torch.Tensor | None = None, callback: Callable | None = None,
+              on_nonfinite: str = "mark", progress: bool = False, desc: str | None = None,
+              state: dict | None = None) -> Trajectory:
     """Integrate x along ``sigmas`` (rising = inversion, falling = sampling), one method step per interval; then
     ``callback(i, sigma, sigma_next, x, x_next, ctx)``. on_nonfinite: "mark" records each sample's first non-finite
     step (all failed: the rest is skipped, NaN), "raise" raises NonFiniteError. state: the initial ``ctx.state``."""
     if on_nonfinite not in ("mark", "raise"):
         raise ValueError(f"on_nonfinite must be 'mark' or 'raise', got {on_nonfinite!r}")
     home, dev = x.device, model_device(D)
-    if dev is not None and dev != home:  # compute where the model is (a GPU); the result comes back to the input's device
+    if dev is not None and dev != home:  # compute where the model is (a GPU); the result comes back to x's device
         x = x.to(dev)
         x_ref = None if x_ref is None else x_ref.to(dev)
     sigmas = torch.as_tensor(sigmas, dtype=torch.float64)
     if sigmas.ndim != 1 or len(sigmas) < 2:
         raise ValueError("sigmas must be a 1-D grid with at least 2 levels (steps >= 1)")
-    if direction is None:
-        direction = "invert" if sigmas[-1] > sigmas[0] else "sample"
+    direction = direction or ("invert" if sigmas[-1] > sigmas[0] else "sample")
     pair = is_pair_method(method)
     B = x.shape[1] if pair and x.ndim == 5 else x.shape[0]
-    if seeds is None:
-        seeds = list(range(B))
+    seeds = list(range(B)) if seeds is None else list(seeds)
     if len(seeds) != B:
         raise ValueError(f"need one seed per sample: got {len(seeds)} seeds for a batch of {B}")
     if pair and guidance is not None:
         raise ValueError(f"{type(method).__name__} carries a pair of latents; guidance terms (OVG) need a single-state "
                          f"method such as ddim, heun or taba")
-    if ctx is None:
-        label = (label.to(x.device, torch.long) if torch.is_tensor(label) and label.ndim == 1
-                 else torch.full((B,), int(label), dtype=torch.long, device=x.device))
-        ctx = Context(label=label, direction=direction, seeds=list(seeds), cfg_scale=cfg_scale, x_ref=x_ref)
-    if ctx.cfg_scale != 1.0:
-        _check_null_label(D, ctx.null_label, ctx.cfg_scale)
-    if state is not None:
-        ctx.state.update(state)
-    ctx.sigmas = sigmas
+    if cfg_scale != 1.0:
+        _check_null_label(D, cfg_scale)
+    label = (label.to(x.device, torch.long) if torch.is_tensor(label) and label.ndim == 1
+             else torch.full((B,), int(label), dtype=torch.long, device=x.device))
+    ctx = Context(label=label, direction=direction, seeds=seeds, cfg_scale=cfg_scale, x_ref=x_ref,
+                  state=dict(state or {}), sigmas=sigmas)
     bad = torch.full((B,), -1, dtype=torch.long)
     start = 0
     if direction == "invert" and hasattr(method, "start"):
@@ -313,9 +304,9 @@ def integrate(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, label, method:
             if newly.any():
                 bad[newly] = i
                 if on_nonfinite == "raise":
-                    raise NonFiniteError(f"non-finite values at {direction} step {i} (sigma {sigma:.4g} -> {sigma_next:.4g}) "
-                                         f"in samples {newly.nonzero().flatten().tolist()}; lower the guidance step sizes "
-                                         f"or check the model and its input range")
+                    raise NonFiniteError(f"non-finite values at {direction} step {i} (sigma {sigma:.4g} -> "
+                                         f"{sigma_next:.4g}) in samples {newly.nonzero().flatten().tolist()}; lower "
+                                         f"the guidance step sizes or check the model and its input range")
             if callback is not None:
                 callback(i, sigma, sigma_next, x, x_next, ctx)
             x = x_next
@@ -352,11 +343,11 @@ def sample(D: Denoiser, x: torch.Tensor, sigmas: torch.Tensor, method: Method, *
     return integrate(D, x, sigmas, label, method, direction="sample", **kw)
 
 
-def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Guidance | None = None, steps: int = 50,
-              sigmas: torch.Tensor | None = None, source_label: int = 0, target_label: int = 1, seeds: list[int] | None = None,
-              cfg_scale: float = 1.0, sample_cfg_scale: float | None = None, sampler: Method | None = None,
-              D_sample: Denoiser | None = None, callback: Callable | None = None, on_nonfinite: str = "mark",
-              progress: bool = False, warn_norm: bool = True) -> Translation:
+def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Guidance | None = None,
+              steps: int = 50, sigmas: torch.Tensor | None = None, source_label: int = 0, target_label: int = 1,
+              seeds: list[int] | None = None, cfg_scale: float = 1.0, sample_cfg_scale: float | None = None,
+              sampler: Method | None = None, D_sample: Denoiser | None = None, callback: Callable | None = None,
+              on_nonfinite: str = "mark", progress: bool = False, warn_norm: bool = True) -> Translation:
     """Unpaired translation: invert float images ``x_src`` (B, C, H, W) under the source label, guided (paper Sec. 5),
     then sample under the target label with ``method.sampler()`` (else the method) on ``D_sample`` (DDIB; a
     ``ModelPair``'s target). A latent model takes images: encoded, translated, decoded."""
@@ -367,8 +358,6 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
     sig = default_sigmas(D, steps) if sigmas is None else torch.as_tensor(sigmas, dtype=torch.float64)
     if sig[0] < sig[-1]:
         sig = sig.flip(0)
-    if seeds is None:
-        seeds = list(range(x_src.shape[0]))
     inv = invert(D, x_src, sig, method, label=source_label, guidance=guidance, seeds=seeds, cfg_scale=cfg_scale,
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="invert")
     smp = sampler or (method.sampler() if hasattr(method, "sampler") else method)
@@ -380,7 +369,7 @@ def translate(D: Denoiser, x_src: torch.Tensor, method: Method, *, guidance: Gui
                  callback=callback, on_nonfinite=on_nonfinite, progress=progress, desc="sample")
     n_inv = len(sig) - 1
     bad = torch.where(inv.nonfinite_step >= 0, inv.nonfinite_step,
-                      torch.where(gen.nonfinite_step >= 0, gen.nonfinite_step + n_inv, torch.full_like(gen.nonfinite_step, -1)))
+                      torch.where(gen.nonfinite_step >= 0, gen.nonfinite_step + n_inv, -1))
     if (bad >= 0).any():
         idx = (bad >= 0).nonzero().flatten().tolist()
         where = ", ".join(f"{i} at step {int(bad[i])}" for i in idx[:10]) + (" ..." if len(idx) > 10 else "")

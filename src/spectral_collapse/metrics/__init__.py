@@ -4,7 +4,7 @@ maps the results tables' metric names to their functions."""
 from . import fid as _fid
 from .image import MS_SSIM_WEIGHTS, haarpsi, lpips, ms_ssim, psnr, ssim
 from .latent import (DecorrelationResult, GaussianityResult, decorrelation, decorrelation_threshold, gaussianity,
-                     ks_resolution, patch_roughness, pca_explained_variance, radial_power_spectrum, s_g_tie,
+                     ks_resolution, patch_roughness, pca_explained_variance, radial_power_spectrum,
                      sample_norm_ratio, spectral_velocity)
 from .spectral import (PIXEL_UNITS, delta_log_e, hf_log_energy, hf_reference, kappa_for_size, s_hf, s_lf,
                        spectrum_slope, wavelet_order)
@@ -26,11 +26,8 @@ def get_metric(name: str):
         raise ValueError(f"unknown metric {name!r}; valid metrics: {', '.join(sorted(METRICS))}") from None
 
 
-__all__ = [
-    "METRICS", "get_metric",
-    "GaussianityResult", "gaussianity", "ks_resolution", "s_g_tie", "sample_norm_ratio", "DecorrelationResult", "patch_roughness", "decorrelation_threshold",
-    "decorrelation", "pca_explained_variance", "radial_power_spectrum", "spectral_velocity",
-    "spectrum_slope", "wavelet_order", "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e",
-    "kappa_for_size", "s_lf",
-    "psnr", "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips",
-]
+__all__ = ["METRICS", "get_metric", "GaussianityResult", "gaussianity", "ks_resolution", "sample_norm_ratio",
+           "DecorrelationResult", "patch_roughness", "decorrelation_threshold", "decorrelation",
+           "pca_explained_variance", "radial_power_spectrum", "spectral_velocity", "spectrum_slope", "wavelet_order",
+           "PIXEL_UNITS", "hf_log_energy", "hf_reference", "s_hf", "delta_log_e", "kappa_for_size", "s_lf", "psnr",
+           "ssim", "MS_SSIM_WEIGHTS", "ms_ssim", "haarpsi", "lpips"]

@@ -100,8 +100,8 @@ class FIDResult:
 
 
 def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None = None,
-            allow_download: bool | None = None, on_missing: str = "nan", kid_subsets: int = 100,
-            kid_subset_size: int = 1000, seed: int = 0, device: str | torch.device = "cpu") -> FIDResult:
+            allow_download: bool | None = None, on_missing: str = "nan", seed: int = 0,
+            device: str | torch.device = "cpu") -> FIDResult:
     """FID and KID between two [-1, 1] image sets (B, C, H, W) on clean-fid features, or on ``features_fn(images)``;
     without the Inception file NaN values and the reason in ``status``."""
     n_gen, n_real = len(generated), len(real)
@@ -114,5 +114,5 @@ def fid_kid(generated, real, *, features_fn=None, path: str | os.PathLike | None
             return FIDResult(np.nan, np.nan, np.nan, n_gen, n_real, st.reason)
         f2, _ = inception_features(real, path=path, allow_download=False, on_missing=on_missing, device=device)
         status = st.reason
-    kid, kid_std = kid_from_features(f1, f2, kid_subsets, kid_subset_size, seed)
+    kid, kid_std = kid_from_features(f1, f2, seed=seed)
     return FIDResult(fid_from_features(f1, f2), kid, kid_std, n_gen, n_real, status)

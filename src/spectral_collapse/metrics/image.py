@@ -1,9 +1,5 @@
 """Per-image similarity between a translation and a reference (paper Sec. 6 tables: PSNR, SSIM, MS-SSIM, HaarPSI,
-LPIPS).
-
-Inputs are (B, C, H, W) in [-1, 1]; every function returns one float64 value per image. PSNR and SSIM work in
-[-1, 1] (data_range 2); the piq metrics clip and map to [0, 1] (data_range 1); LPIPS takes [-1, 1] and follows the
-offline policy of metrics/weights.py."""
+LPIPS) of (B, C, H, W) images in [-1, 1], one float64 value per image; the piq metrics clip and map to [0, 1]."""
 from __future__ import annotations
 
 import numpy as np
@@ -63,31 +59,23 @@ def _ssim_maps(x: np.ndarray, y: np.ndarray, data_range: float, win_size: int, K
     return ((A1 * A2) / (B1 * B2)).mean(1)
 
 
-def ssim(x, y, data_range: float = 2.0, win_size: int = 7, gray: bool = False, mask=None,
-         chunk: int = 2) -> np.ndarray:
+def ssim(x, y, data_range: float = 2.0, win_size: int = 7, mask=None, chunk: int = 2) -> np.ndarray:
     """Per-image SSIM (scikit-image's ``structural_similarity`` to round-off: uniform window, sample covariance),
-    mean over channels; ``gray``: BT.601 luma; ``mask`` (B, H, W) / (H, W) bool averages the map's interior (NaN if
-    empty)."""
+    mean over channels; ``mask`` (B, H, W) / (H, W) bool averages the map's interior (NaN if empty)."""
     x, y = _pair(x, y)
-    if gray:
-        x, y = to_gray(x), to_gray(y)
     b, c, h, w = x.shape
     if win_size % 2 != 1 or win_size < 3:
         raise ValueError(f"win_size must be odd and >= 3, got {win_size}")
     if win_size > min(h, w):
         raise ValueError(f"win_size={win_size} exceeds the {h}x{w} images; pass a smaller odd win_size")
-    if mask is not None:
-        mask = np.broadcast_to(np.asarray(mask, dtype=bool), (b, h, w))
+    keep = np.broadcast_to(np.asarray(True if mask is None else mask, dtype=bool), (b, h, w))
     pad = (win_size - 1) // 2
     out = np.empty(b)
     for i in range(0, b, chunk):
         smaps = _ssim_maps(x[i:i + chunk], y[i:i + chunk], data_range, win_size)[:, pad:h - pad, pad:w - pad]
         for j, smap in enumerate(smaps, start=i):
-            if mask is None:
-                out[j] = smap.mean()
-            else:
-                keep = mask[j, pad:h - pad, pad:w - pad]
-                out[j] = smap[keep].mean() if keep.any() else np.nan
+            k = keep[j, pad:h - pad, pad:w - pad]
+            out[j] = smap[k].mean() if k.any() else np.nan
     return out
 
 

@@ -1,9 +1,5 @@
-"""Uncertainty of a study's numbers: bootstrap intervals over test crops, paired differences, three-way verdicts.
-
-The resampling unit is the test crop: a method's mean gets a percentile bootstrap interval over its crops, a
-comparison of two methods on the same crops the interval of the mean per-crop difference. ``three_way``: holds when
-the interval lies beyond zero in the claimed direction and the mean exceeds ``MIN_EFFECT``, does not hold when it
-lies on the other side by more than that, and is inconclusive otherwise. Draws are seeded."""
+"""Uncertainty of a study's numbers: seeded percentile bootstrap intervals over test crops (the resampling unit),
+paired differences of two methods on the same crops, three-way verdicts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -63,7 +59,8 @@ def paired_ci(a, b, **kw) -> Interval:
 
 
 def three_way(diff: Interval, min_effect: float, *, higher_is_claimed: bool = True) -> str:
-    """"holds", "does not hold" or "inconclusive" for a claimed difference (claimed > 0 when higher_is_claimed)."""
+    """"holds" when the interval lies beyond zero in the claimed direction (> 0 when higher_is_claimed) and the mean
+    exceeds ``min_effect``, "does not hold" when both lie on the other side, else "inconclusive"."""
     if diff.n == 0 or not np.isfinite(diff.mean):
         return "inconclusive"
     m, lo, hi = (diff.mean, diff.lo, diff.hi) if higher_is_claimed else (-diff.mean, -diff.hi, -diff.lo)

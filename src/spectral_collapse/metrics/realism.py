@@ -59,16 +59,16 @@ def hf_energy_luma_chroma(images, wavelet: str = "sym4") -> tuple[np.ndarray, np
 
 
 def _delta(images, truth, reference, wavelet: str, which: int) -> np.ndarray:
-    e = hf_energy_luma_chroma(images, wavelet)[which]
     if (truth is None) == (reference is None):
         raise ValueError("give exactly one of truth (paired, same crops) or reference (a set of real crops)")
+    e = hf_energy_luma_chroma(images, wavelet)[which]
+    base = hf_energy_luma_chroma(reference if truth is None else truth, wavelet)[which]
+    if truth is None:
+        base = base.mean()
+    elif base.shape != e.shape:
+        raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
     with np.errstate(divide="ignore", invalid="ignore"):
-        if truth is not None:
-            base = hf_energy_luma_chroma(truth, wavelet)[which]
-            if base.shape != e.shape:
-                raise ValueError(f"truth must hold one crop per image, got {base.shape[0]} for {e.shape[0]}")
-            return np.log(np.maximum(e, FLAT)) - np.log(np.maximum(base, FLAT))
-        return np.log(np.maximum(e, FLAT)) - np.log(max(hf_energy_luma_chroma(reference, wavelet)[which].mean(), FLAT))
+        return np.log(np.maximum(e, FLAT)) - np.log(np.maximum(base, FLAT))
 
 
 def delta_log_e_hf_luma(images, truth=None, *, reference=None, wavelet: str = "sym4") -> np.ndarray:
@@ -88,7 +88,7 @@ def hf_coherence(images, wavelet: str = "sym4") -> np.ndarray:
     x = image_batch(images, "images")
     if x.shape[1] != 3:
         return np.full(len(x), np.nan)
-    det = _level1_details(x, "sym4" if wavelet is None else wavelet)   # (3, B, 3, h, w)
+    det = _level1_details(x, wavelet)                                   # (3, B, 3, h, w)
     v = np.moveaxis(det, 0, 2).reshape(len(x), 3, -1)                  # (B, channel, orient * h * w)
     v = v - v.mean(axis=2, keepdims=True)
     cov = np.einsum("bcn,bdn->bcd", v, v) / v.shape[-1]
@@ -127,25 +127,21 @@ def wavelet_features(images, wavelet: str = "sym4", levels: int = FEATURE_LEVELS
         coeffs = pywt.wavedec2(y, wavelet, mode="symmetric", level=levels, axes=(-2, -1))
     b = len(y)
     details = coeffs[1:][::-1]                       # level 1 (finest) first; each (cH, cV, cD) of (B, 3, h, w)
-    logs, kurts = [], []
-    for c in range(3):
-        for lv in range(levels):
-            for o in range(3):
-                d = details[lv][o][:, c].reshape(b, -1)
-                ms = (d * d).mean(1)
-                with np.errstate(divide="ignore"):
-                    logs.append(np.log(np.maximum(ms, FLAT)))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    k = kurtosis(d, axis=1, fisher=True, bias=True)
-                kurts.append(np.where(np.isfinite(k) & (d.var(1) > FLAT), k, 0.0))
+    logs, kurts = np.empty((2, b, 3, levels, 3))     # (B, channel, level, orientation)
+    for lv in range(levels):
+        d = np.stack([details[lv][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, channel, orientation, n)
+        with np.errstate(divide="ignore"):
+            logs[:, :, lv] = np.log(np.maximum((d * d).mean(-1), FLAT))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            k = kurtosis(d, axis=-1, fisher=True, bias=True)
+        kurts[:, :, lv] = np.where(np.isfinite(k) & (d.var(-1) > FLAT), k, 0.0)
     corrs = []
     for lv in CORRELATION_LEVELS:
         flat = np.concatenate([details[lv - 1][o].reshape(b, 3, -1) for o in range(3)], axis=2)  # (B, 3, n)
         corrs += [_corr(flat[:, i], flat[:, j]) for i, j in _PAIRS]
     low = coeffs[0].reshape(b, 3, -1)
-    feats = logs + kurts + corrs + list(low.mean(2).T) + list(low.std(2).T)
-    return np.stack(feats, axis=1)
+    return np.concatenate([logs.reshape(b, -1), kurts.reshape(b, -1), np.stack(corrs, 1), low.mean(2), low.std(2)], 1)
 
 
 @dataclass(frozen=True)
@@ -207,47 +203,35 @@ class _KidParts:
         return float(self.kxx[np.ix_(idx, idx)][distinct].mean() + self.yy - 2 * self.kxy[idx].mean())
 
 
-def _percentiles(fn, n: int, n_boot: int, level: float, seed: int) -> tuple[float, float]:
+def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
+                 seed: int = 0) -> Interval:
+    """KID of z-scored ``features`` against z-scored ``reference`` with a percentile bootstrap interval over the
+    crops (reference fixed; crops with a non-finite feature left out)."""
+    return paired_kid_difference(features, None, reference, n_boot=n_boot, level=level, seed=seed)
+
+
+def paired_kid_difference(a: np.ndarray, b: np.ndarray | None, reference: np.ndarray, *, n_boot: int = 1000,
+                          level: float = 0.95, seed: int = 0) -> Interval:
+    """KID(a) - KID(b) of two feature sets on the same crops (b None: KID(a)), with a paired bootstrap interval
+    (crops with a non-finite feature on either side left out)."""
+    sets = [np.asarray(f, dtype=np.float64) for f in (a, b) if f is not None]
+    if len(sets) == 2 and sets[0].shape != sets[1].shape:
+        raise ValueError(f"paired KID needs both sets on the same crops, got {sets[0].shape} and {sets[1].shape}")
+    keep = np.logical_and.reduce([np.isfinite(f).all(1) for f in sets])
+    n = int(keep.sum())
+    if n < 2:
+        return Interval(np.nan, np.nan, np.nan, n, level)
+    parts = [_KidParts(f[keep], np.asarray(reference, dtype=np.float64)) for f in sets]
+
+    def score(idx):
+        return parts[0](idx) - parts[1](idx) if len(parts) == 2 else parts[0](idx)
+
     rng = np.random.default_rng(seed)
     draws = []
     while len(draws) < n_boot:
         idx = rng.integers(0, n, size=n)
         if len(np.unique(idx)) >= 2:
-            draws.append(fn(idx))
+            draws.append(score(idx))
     alpha = (1 - level) / 2
     lo, hi = np.quantile(draws, [alpha, 1 - alpha])
-    return float(lo), float(hi)
-
-
-def kid_interval(features: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000, level: float = 0.95,
-                 seed: int = 0) -> Interval:
-    """KID of z-scored ``features`` against z-scored ``reference`` with a percentile bootstrap interval over the
-    crops (reference fixed; crops with a non-finite feature left out)."""
-    f = np.asarray(features, dtype=np.float64)
-    f = f[np.isfinite(f).all(1)]
-    if len(f) < 2:
-        return Interval(np.nan, np.nan, np.nan, len(f), level)
-    parts = _KidParts(f, np.asarray(reference, dtype=np.float64))
-    lo, hi = _percentiles(parts, len(f), n_boot, level, seed)
-    return Interval(parts(np.arange(len(f))), lo, hi, len(f), level)
-
-
-def paired_kid_difference(a: np.ndarray, b: np.ndarray, reference: np.ndarray, *, n_boot: int = 1000,
-                          level: float = 0.95, seed: int = 0) -> Interval:
-    """KID(a) - KID(b) of two feature sets on the same crops, with a paired bootstrap interval (crops with a
-    non-finite feature on either side left out)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"paired KID needs both sets on the same crops, got {a.shape} and {b.shape}")
-    keep = np.isfinite(a).all(1) & np.isfinite(b).all(1)
-    a, b = a[keep], b[keep]
-    if len(a) < 2:
-        return Interval(np.nan, np.nan, np.nan, len(a), level)
-    ref = np.asarray(reference, dtype=np.float64)
-    pa, pb = _KidParts(a, ref), _KidParts(b, ref)
-
-    def diff(idx):
-        return pa(idx) - pb(idx)
-
-    lo, hi = _percentiles(diff, len(a), n_boot, level, seed)
-    return Interval(diff(np.arange(len(a))), lo, hi, len(a), level)
+    return Interval(score(np.arange(n)), float(lo), float(hi), n, level)

@@ -2,13 +2,9 @@
 and the Symmlet it selects (Eq. 37), ``hf_log_energy`` (Eq. 38), ``hf_reference`` (mu_HF, Eq. 39), ``s_hf``
 (Eq. 40), ``delta_log_e`` = log E - mu, and ``s_lf`` (Eq. 41-44, with the grayscale-and-mask variant for edge maps).
 
-S_HF depends on the pixel units, which the paper does not give: the default is ``unit="uint8"`` (real 32-px crops
-score ~0.97; ~0.36 in [0, 1]). Reference statistics are cached in memory by a hash of the images' bytes.
-
-``lowpass_ssim``, the fast path of S_LF: at the paper's cutoff few frequencies survive (|k| <= 7 cycles per image at
-256 px), so SSIM's box means are low-degree trigonometric polynomials, computed from the band's coefficients with
-small DFT matrices (the products' band sampled on a 4 n + 1 grid, the window a Dirichlet multiplier); equal to
-``ssim(ideal_lowpass(x), ideal_lowpass(y))`` to round-off (tested), O(H W n) per image where ``narrow_band``."""
+S_HF depends on the pixel units, which the paper does not give (default ``unit="uint8"``); reference statistics are
+cached by a hash of the images' bytes. ``lowpass_ssim``, S_LF's fast path, gets SSIM's box means from the few kept
+frequencies with small DFT matrices, equal to the direct route to round-off, O(H W n) per image."""
 from __future__ import annotations
 
 import functools
@@ -44,11 +40,7 @@ def _cached_reference(fn):
         a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
         a = np.ascontiguousarray(a)  # the key holds a hash of its bytes: equal only for equal content
         content = hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
-        key = (fn.__name__, a.shape, str(a.dtype), content, args, tuple(sorted(kw.items())))
-        try:
-            hash(key)
-        except TypeError:  # an unhashable argument: compute without caching
-            return fn(images, *args, **kw)
+        key = (fn.__name__, a.shape, str(a.dtype), content, repr(args), repr(sorted(kw.items())))
         if key not in _REFERENCE_CACHE:
             _REFERENCE_CACHE[key] = fn(images, *args, **kw)
         return _REFERENCE_CACHE[key]
@@ -177,17 +169,10 @@ def narrow_band(h: int, w: int, kappa: float) -> bool:
 
 
 def _dft(rows, cols, n: int, sign: float) -> torch.Tensor:
-    """exp(sign 2 pi i r c / n) for integer rows r and columns c, exact phase reduction mod n (complex128)."""
-    r = torch.as_tensor(rows, dtype=torch.int64)[:, None]
-    c = torch.as_tensor(cols, dtype=torch.int64)[None, :]
-    phase = sign * 2 * math.pi * ((r * c) % n).to(torch.float64) / n
-    return torch.polar(torch.ones_like(phase), phase)
-
-
-def _dft_at(positions: torch.Tensor, freqs, n: int, sign: float) -> torch.Tensor:
-    """exp(sign 2 pi i p k / n) at real positions p (coarse grid points), complex128."""
-    k = torch.as_tensor(freqs, dtype=torch.float64)[None, :]
-    phase = sign * 2 * math.pi * positions[:, None] * k / n
+    """exp(sign 2 pi i r c / n) (complex128) for integer rows r and columns c (the phase reduced mod n exactly), or
+    real rows r (the positions of coarse grid points)."""
+    rc = torch.as_tensor(rows)[:, None] * torch.as_tensor(cols)[None, :]
+    phase = sign * 2 * math.pi * (rc if rc.is_floating_point() else rc % n).to(torch.float64) / n
     return torch.polar(torch.ones_like(phase), phase)
 
 
@@ -203,8 +188,8 @@ def _plan(h: int, w: int, kappa: float, win_size: int):
     # coarse grid for the products: 4n + 1 points per axis, at real positions m = p H / N
     Ny, Nx = 4 * ny + 1, 4 * nx + 1
     py, px = torch.arange(Ny, dtype=torch.float64) * h / Ny, torch.arange(Nx, dtype=torch.float64) * w / Nx
-    coarse_y = _dft_at(py, ay, h, 1.0)                                              # (Ny, A)
-    coarse_x = _dft_at(px, ax, w, 1.0).T                                            # (B, Nx)
+    coarse_y = _dft(py, ay, h, 1.0)                                                 # (Ny, A)
+    coarse_x = _dft(px, ax, w, 1.0).T                                               # (B, Nx)
     by, bx = torch.arange(-2 * ny, 2 * ny + 1), torch.arange(-2 * nx, 2 * nx + 1)
     back_y = _dft(by, torch.arange(Ny), Ny, -1.0)                                   # (2A - 1, Ny)
     back_x = _dft(torch.arange(Nx), bx, Nx, -1.0)                                   # (Nx, 2B - 1)
@@ -238,8 +223,7 @@ def lowpass_ssim(x, y, kappa: float, data_range: float = 2.0, win_size: int = 7,
                  K1: float = 0.01, K2: float = 0.03) -> np.ndarray:
     """Per-image SSIM(ideal_lowpass(x, kappa), ideal_lowpass(y, kappa)) of (B, C, H, W) images, channel mean, from
     the band's coefficients; ``mask`` (B, H, W) bool as in ``image.ssim``. Requires ``narrow_band(H, W, kappa)``."""
-    x = x if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
-    y = y if isinstance(y, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(y))
+    x, y = (a if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a)) for a in (x, y))
     if x.shape != y.shape or x.ndim != 4:
         raise ValueError(f"x and y must be (B, C, H, W) of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
     b, c, h, w = x.shape

@@ -1,10 +1,7 @@
 """Offline policy for the pretrained networks behind LPIPS and FID (ARCHITECTURE.md: Offline): torchvision's
 ``alexnet-owt-7be5be79.pth`` in ``$TORCH_HOME/hub/checkpoints/`` (LPIPS) and clean-fid's ``inception-2015-12-05.pt``
-in the temporary folder or ``$SPECTRAL_COLLAPSE_INCEPTION``, downloaded only where downloads are allowed.
-
-``on_missing="nan"`` gives a :class:`WeightStatus` whose ``reason`` is stored beside the NaN values; ``"raise"``
-raises :class:`MissingWeightsError`. Behind a firewall, copy the two files there (``ALEXNET_URL``,
-``INCEPTION_URL``)."""
+in the temporary folder or ``$SPECTRAL_COLLAPSE_INCEPTION``, downloaded only where downloads are allowed (behind a
+firewall, copy the two files there: ``ALEXNET_URL``, ``INCEPTION_URL``)."""
 from __future__ import annotations
 
 import os

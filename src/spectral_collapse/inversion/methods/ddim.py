@@ -3,12 +3,7 @@
 Song et al. (2020), DDIM Eq. 12 with eta = 0; paper Eq. 3 (inversion) and Eq. 23 (sampling):
 x~_next = x~ + (sigma_next - sigma) * eps whether sigma rises or falls. ``Heun``: EDM's deterministic second-order
 sampler (Karras et al. 2022, Algorithm 1, S_churn = 0), also used as an inversion (the corrector at the higher level).
-
-TABA, "There and Back Again" (Staniszewski et al. 2025): replace the first inversion steps by forward diffusion.
-
-The first K = round(fraction * N) steps of an N-step inversion are replaced by one closed-form jump
-x_{sigma_K} = x0 + sigma_K * z with z ~ N(0, I) drawn from the sample's own seed (key "taba"); the remaining
-steps run the base solver. Sampling uses the base solver unchanged. Default fraction 4% (2 of 50 steps)."""
+TABA, "There and Back Again" (Staniszewski et al. 2025): the first inversion steps by forward diffusion."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -62,6 +57,9 @@ class Heun:
 
 @dataclass(frozen=True)
 class TABA:
+    """The first K = round(fraction * N) steps of an N-step inversion in one jump x_{sigma_K} = x0 + sigma_K z,
+    z ~ N(0, I) from the sample's own seed (key "taba"); the rest and sampling run the base solver."""
+
     fraction: float = 0.04
     min_steps: int = 1
     base: Euler = field(default_factory=Euler)

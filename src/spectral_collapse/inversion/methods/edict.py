@@ -52,26 +52,23 @@ class EDICT:
         hi, lo = max(sigma, sigma_next), min(sigma, sigma_next)
         c = float(D.input_scale(lo) / D.input_scale(hi))  # a latent at the lower level is fed in model space as is
 
-        def eps_hi(z):  # eps at the higher level's label of a latent at the higher level
-            return ctx.denoise(D, z, hi).eps
-
-        def eps_lo(z):  # ... of a latent at the lower level (the authors feed x_t unchanged with the higher label)
-            return ctx.denoise(D, z if c == 1.0 else z * c, hi).eps
+        def eps(z, low: bool = False):  # at the higher level's label; a latent at the lower level is fed unchanged
+            return ctx.denoise(D, z * c if low and c != 1.0 else z, hi).eps
 
         n = len(ctx.sigmas) - 1
         g = ctx.step_index if ctx.direction == "sample" else n - 1 - ctx.step_index  # index in sampling order
         a = g % 2 if self.leapfrog else 0
         b = 1 - a
         if ctx.direction == "sample":
-            pair[a] = pair[a] + dt * eps_hi(pair[b])
-            pair[b] = pair[b] + dt * eps_lo(pair[a])
+            pair[a] = pair[a] + dt * eps(pair[b])
+            pair[b] = pair[b] + dt * eps(pair[a], low=True)
             pair[0] = p * pair[0] + (1 - p) * pair[1]
             pair[1] = p * pair[1] + (1 - p) * pair[0]
         else:
             pair[1] = (pair[1] - (1 - p) * pair[0]) / p
             pair[0] = (pair[0] - (1 - p) * pair[1]) / p
-            pair[b] = pair[b] + dt * eps_lo(pair[a])
-            pair[a] = pair[a] + dt * eps_hi(pair[b])
+            pair[b] = pair[b] + dt * eps(pair[a], low=True)
+            pair[a] = pair[a] + dt * eps(pair[b])
         return torch.stack(pair)
 
 

@@ -7,10 +7,7 @@ Authors' algorithm (google/prompt-to-prompt ``null_text_w_ptp.ipynb``):
    MSE(DDIM_step(z, eps_null + w (eps_c - eps_null)), z*_{i+1}), stopping once the loss is below 1e-5 + 2e-5 i;
    store the embedding; advance z with the guided DDIM step. Cost per step: 1 + J + 2 forwards, J backwards.
 3. Sampling guides with the stored per-step embedding in place of the null label's.
-
-The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks; at w = 1
-its gradient is zero and nothing is optimised (``W1_NOTE``). The loss is in the model's own coordinates, as the
-authors' latents are.
+The optimised vector is the null label's class-embedding row, one per sample, swapped in by forward hooks.
 
 DirectInversion ("PnP Inversion", Ju et al. 2024; cure-lab/PnPInversion) shares the pivot (1.), then takes offsets in
 sampling order at the pivot, d_i = z*_{i+1} - DDIM_step(z*_i, eps_w(z*_i; source)); sampling adds d_i to the samples
@@ -36,7 +33,7 @@ W1_NOTE = ("null_class at guidance scale w = 1: the null-class embedding does no
            "the current level. The embedding is optimised only at a guidance scale above 1.")
 
 __all__ = ["W1_NOTE", "NullClass", "class_embedding_tables", "null_embedding_override", "reconstruction_loss",
-           "pivot_step", "with_scale", "check_grid", "DirectInversion"]
+           "with_scale", "check_grid", "Pivoted", "DirectInversion"]
 
 
 def class_embedding_tables(D: nn.Module) -> list[nn.Embedding]:
@@ -90,11 +87,21 @@ def with_scale(ctx: Context, w: float, label: torch.Tensor | None = None, null_e
         ctx.cfg_scale, ctx.label, ctx.net_override = saved
 
 
-def pivot_step(method, D, x, sigma: float, sigma_next: float, ctx: Context):
-    """Inversion step shared by Null-Class and DirectInversion: record x, take ``method.base`` at ``pivot_scale``."""
-    ctx.state.setdefault("pivot", []).append(x.detach())
-    with with_scale(ctx, method.pivot_scale):
-        return method.base.step(D, x, sigma, sigma_next, ctx)
+class Pivoted:
+    """What Null-Class and DirectInversion share: the inversion's pivot step and the guided DDIM sampling step."""
+
+    def scale(self, ctx: Context) -> float:
+        return float(ctx.cfg_scale if self.guidance_scale is None else self.guidance_scale)
+
+    def pivot_step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
+        """Record x, take ``self.base`` at ``pivot_scale``."""
+        ctx.state.setdefault("pivot", []).append(x.detach())
+        with with_scale(ctx, self.pivot_scale):
+            return self.base.step(D, x, sigma, sigma_next, ctx)
+
+    def guided_step(self, D, x, sigma: float, sigma_next: float, ctx: Context, null_embedding=None):
+        with with_scale(ctx, self.scale(ctx), null_embedding=null_embedding):
+            return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # guided DDIM sampling step
 
 
 def check_grid(ctx: Context, name: str) -> None:
@@ -119,7 +126,7 @@ def reconstruction_loss(D, z, sigma: float, sigma_next: float, target, eps_c, em
 
 
 @dataclass(frozen=True)
-class NullClass:
+class NullClass(Pivoted):
     """Null-text inversion with the null class (Mokady et al. 2023; prompt-to-prompt notebook defaults).
     guidance_scale: w of the optimisation and of sampling (None: the run's ``cfg_scale``); pivot_scale: the pivot's
     guidance (authors: 1); base: the pivot's solver (authors: destination time label)."""
@@ -137,12 +144,9 @@ class NullClass:
         if self.inner_steps < 0:
             raise ValueError(f"inner_steps must be >= 0, got {self.inner_steps}")
 
-    def scale(self, ctx: Context) -> float:
-        return float(ctx.cfg_scale if self.guidance_scale is None else self.guidance_scale)
-
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
         if ctx.direction == "invert":
-            return pivot_step(self, D, x, sigma, sigma_next, ctx)
+            return self.pivot_step(D, x, sigma, sigma_next, ctx)
         embs = ctx.state.get("null_embeddings")
         emb = None
         if embs is not None:
@@ -152,8 +156,7 @@ class NullClass:
                 warnings.warn(f"null_class: the null embeddings were fitted at w = {ctx.state.get('cfg_scale')} but "
                               f"sampling runs at w = {ctx.cfg_scale}; pass the same cfg_scale to both passes",
                               UserWarning, stacklevel=2)
-        with with_scale(ctx, self.scale(ctx), null_embedding=emb):
-            return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # guided DDIM sampling step
+        return self.guided_step(D, x, sigma, sigma_next, ctx, emb)
 
     def finish(self, D, x, sigmas, ctx: Context) -> None:
         """Optimise the per-step null embeddings against the pivot (sampling order) and hand them to sampling."""
@@ -195,14 +198,14 @@ class NullClass:
                     break
             embs = [e.detach() for e in embs]
             out.append(embs if len(embs) > 1 else embs[0])
-            with torch.no_grad(), with_scale(ctx, w, null_embedding=embs):
-                z = z + (sigma_next - sigma) * ctx.denoise(D, z, sigma).eps
+            with torch.no_grad():
+                z = self.guided_step(D, z, sigma, sigma_next, ctx, embs)
         handoff["null_embeddings"] = out
         ctx.state["backward_passes"] = ctx.state.get("backward_passes", 0) + n_backward
 
 
 @dataclass(frozen=True)
-class DirectInversion:
+class DirectInversion(Pivoted):
     """DirectInversion (PnP Inversion) with source-branch offsets; defaults from cure-lab/PnPInversion.
     guidance_scale: w of the offsets and of sampling (None: the run's ``cfg_scale``; authors: 7.5); pivot_scale: the
     pivot's guidance (authors: 1); base: the pivot's solver."""
@@ -211,17 +214,10 @@ class DirectInversion:
     pivot_scale: float = 1.0
     base: Euler = field(default_factory=lambda: Euler("destination"))
 
-    def scale(self, ctx: Context) -> float:
-        return float(ctx.cfg_scale if self.guidance_scale is None else self.guidance_scale)
-
-    def _guided_step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
-        with with_scale(ctx, self.scale(ctx)):
-            return x + (sigma_next - sigma) * ctx.denoise(D, x, sigma).eps  # guided DDIM sampling step
-
     def step(self, D, x, sigma: float, sigma_next: float, ctx: Context):
         if ctx.direction == "invert":
-            return pivot_step(self, D, x, sigma, sigma_next, ctx)
-        x_next = self._guided_step(D, x, sigma, sigma_next, ctx)
+            return self.pivot_step(D, x, sigma, sigma_next, ctx)
+        x_next = self.guided_step(D, x, sigma, sigma_next, ctx)
         offsets = ctx.state.get("offsets")
         if offsets is None:
             return x_next
@@ -239,6 +235,6 @@ class DirectInversion:
         offsets = [] if len(pivot) == N + 1 else [torch.full_like(x, float("nan"))] * N
         for i in range(N - len(offsets)):
             z, z_prev = pivot[N - i], pivot[N - i - 1]
-            offsets.append(z_prev - self._guided_step(D, z, float(sig[i]), float(sig[i + 1]), ctx))
+            offsets.append(z_prev - self.guided_step(D, z, float(sig[i]), float(sig[i + 1]), ctx))
         ctx.state["handoff"] = {"sigmas": sig, "cfg_scale": self.scale(ctx), "offsets": offsets,
                                 "source_label": ctx.label.clone()}

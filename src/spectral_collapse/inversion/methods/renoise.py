@@ -129,7 +129,7 @@ class ReNoise:
         z, eps_ref, avg, n_avg = x, None, None, 0
         for k in range(R + 1):
             # k = 0: the model-space x_t unchanged with the next timestep (DDIM inversion with the destination label)
-            eps = (destination_prediction(D, x, sigma, sigma_next, ctx) if k == 0 else ctx.denoise(D, z, sigma_next)).eps
+            eps = (ctx.denoise(D, z, sigma_next) if k else destination_prediction(D, x, sigma, sigma_next, ctx)).eps
             if k == 0 and self.regularization_steps > 0:
                 x0 = ctx.state["renoise_x0"]  # "clean": the model sees the clean image itself
                 x_ref = (x0 + sigma_next * ctx.randn(x0, self.noise_key) if self.reference == "forward"
