@@ -1,8 +1,5 @@
-"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel or DiTTransformer2DModel.
-
-The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; ``quick`` uses a ~1.1M-parameter one, ``smoke`` a tiny
-one, with 3 classes (0 source, 1 target, 2 null). The backbone ablation uses a DiT (models/dit.py).
-"""
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's Sec. 6.1
+U-Net; 3 classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (the backbone ablation, models/dit.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
@@ -37,23 +34,17 @@ class UNetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "UNetConfig | DiTConfig":
-        """Inverse of to_dict; a dict of another kind (``kind: dit``) gives that kind's config (backbone_from_dict)."""
-        if d.get("kind", "unet") != "unet":
-            return backbone_from_dict(d)
+        """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
+        kind = d.get("kind", "unet")
+        if kind not in BACKBONE_KINDS:
+            raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
+        if kind != "unet":
+            return BACKBONE_KINDS[kind].from_dict(d)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
 BACKBONE_KINDS = {"unet": UNetConfig, "dit": DiTConfig}
-
-
-def backbone_from_dict(d: dict) -> UNetConfig | DiTConfig:
-    """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
-    kind = d.get("kind", "unet")
-    if kind not in BACKBONE_KINDS:
-        raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
-    if kind == "unet":
-        return UNetConfig.from_dict(d)
-    return BACKBONE_KINDS[kind].from_dict(d)
+backbone_from_dict = UNetConfig.from_dict
 
 
 def reshaped(cfg: UNetConfig | DiTConfig, channels: int, size: int) -> UNetConfig | DiTConfig:
@@ -68,17 +59,11 @@ def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
     """Instantiate the network described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
     if cfg.kind == "dit":
         return build_dit(cfg)
-    if cfg.kind != "unet":
-        raise ValueError(f"unknown backbone kind {cfg.kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
     if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel
 
-    kw = cfg.to_dict()
-    kw.pop("kind")
-    for k in ("block_out_channels", "down_block_types", "up_block_types"):
-        kw[k] = tuple(kw[k])
-    return UNet2DModel(**kw)
+    return UNet2DModel(**{k: v for k, v in asdict(cfg).items() if k != "kind"})
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -26,10 +26,8 @@ def takes_labels(net: nn.Module) -> bool:
 
 
 def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Call a diffusers-style network and return its raw output tensor (labels only when it takes them).
-
-    Image batches enter channels-last (about 1.1-1.2x faster on a CPU; the same values up to rounding) unless the
-    network's ``input_memory_format`` says otherwise; the output is returned in the standard order."""
+    """The raw output tensor of a diffusers-style network (labels only when it takes them). Image batches enter
+    channels-last (1.1-1.2x faster on a CPU) unless the network's ``input_memory_format`` says otherwise."""
     if x.ndim == 4:
         x = x.contiguous(memory_format=getattr(net, "input_memory_format", torch.channels_last))
     out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)

@@ -1,9 +1,6 @@
-"""Class-conditional Diffusion Transformer (DiT, Peebles & Xie 2023) backbone from a config, never from a hub.
-
-The backbone ablation (paper Sec. 6.3, Table 3) builds diffusers' ``DiTTransformer2DModel`` with ``out_channels =
-in_channels`` (no learned variance), three labels (0 source, 1 target, 2 null) and its own label dropout off (the
-trainer's seeded dropout replaces it, keeping resumption bit-exact). It is called like the U-Net.
-"""
+"""Class-conditional Diffusion Transformer (DiT, Peebles & Xie 2023) backbone from a config, never from a hub: the
+backbone ablation's (paper Sec. 6.3) ``DiTTransformer2DModel`` with out_channels = in_channels, labels 0 / 1 / 2 and
+its own label dropout off (the trainer's seeded dropout replaces it, keeping resumption bit-exact)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

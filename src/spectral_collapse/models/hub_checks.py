@@ -1,10 +1,6 @@
-"""Checks of a user's diffusers folder, before any heavy work: weight files whole, weights shaped as the config says
-and finite, and the memory a run needs within what the machine has.
-
-Only the safetensors headers are read, and the expected shapes come from a network built on the meta device. The
-memory estimate (weights plus the activations a gradient keeps, from the config) is meant to stop sizes off by
-orders of magnitude, not to predict the peak; ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB`` sets the bound.
-"""
+"""Checks of a user's diffusers folder, before any heavy work: weight files whole (safetensors headers only), weights
+shaped as the config says (a network built on the meta device) and finite, and the memory a run needs (an estimate
+that stops sizes off by orders of magnitude) within what the machine has or ``$SPECTRAL_COLLAPSE_MAX_MEMORY_GB``."""
 from __future__ import annotations
 
 import json

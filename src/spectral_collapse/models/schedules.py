@@ -56,10 +56,8 @@ class VPSchedule:
         return float(self.sigmas()[-1])
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
-        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table.
-
-        Exact (integer) on the training grid. Clamps to [0, T-1] outside the table.
-        """
+        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table (exact on the
+        training grid, clamped to [0, T-1] outside it)."""
         s = torch.as_tensor(sigma, dtype=torch.float64)
         table = self.sigmas()
         cpu_log = table.log()
@@ -98,10 +96,8 @@ def _log_table_on(schedule: VPSchedule, log_table: torch.Tensor, device: torch.d
 
 @dataclass(frozen=True)
 class TabulatedVPSchedule(VPSchedule):
-    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas).
-
-    A subclass, so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were.
-    """
+    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas); a subclass,
+    so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were."""
 
     kind: str = "trained"
     table: tuple = ()  # beta_0 .. beta_{T-1}, each in (0, 1)
@@ -163,10 +159,8 @@ class ZeroTerminalSNRSchedule(VPSchedule):
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
-    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then 0.
-
-    Returns float64 of length steps + 1 (the last level is exactly 0, the clean image).
-    """
+    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then exactly 0
+    (float64, length steps + 1)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if steps == 1:
@@ -195,10 +189,8 @@ def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "
 
 
 def ddim_sigmas(schedule: VPSchedule, steps: int, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
-    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0.
-
-    The final 0 is DDIM's `set_alpha_to_one=True` (alpha_bar = 1 at the end). Length steps + 1.
-    """
+    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (DDIM's
+    `set_alpha_to_one=True`); length steps + 1."""
     ts = ddim_timesteps(steps, schedule.num_train_timesteps, spacing, steps_offset)
     s = schedule.sigmas()[ts]
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])

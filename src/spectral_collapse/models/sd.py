@@ -1,12 +1,9 @@
 """Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
-Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
-Each prompt is encoded once at loading, as the pipeline's ``encode_prompt`` does, into one table,
-``class_embedding``, so the network is called as a class-conditional one: classifier-free guidance and Null-Class
-inversion (of the null row: null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents stay
-(B, C, H, W) and are packed 2 x 2 for the network; a guidance-distilled Flux model takes
-``micro_conditioning={"guidance_scale": g}`` (default 3.5).
-"""
+Labels 0 / 1 / 2 are ``source_prompt``, ``target_prompt``, ``null_prompt`` (default: the pipeline's unconditional
+input), each encoded once at loading (as ``encode_prompt``) into the table ``class_embedding``, so guidance and
+Null-Class inversion (null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents are packed 2 x 2 for the
+network only."""
 from __future__ import annotations
 
 import json

@@ -124,7 +124,8 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
 
 
 def is_complete(ckpt: Path) -> bool:
-    return (Path(ckpt) / "DONE").exists() and (Path(ckpt) / "ema.safetensors").exists()
+    """Whether ``ckpt`` is finished: DONE is written last, after every weight file."""
+    return (Path(ckpt) / "DONE").exists()
 
 
 @contextmanager
@@ -206,9 +207,9 @@ def read_weights(path: Path, fix: str) -> dict:
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout, seconds: float) -> None:
     """Write a consistent resume point: fill a temp folder, then swap it in (the old one kept as resume.old).
-    seconds: training time to reach ``step``, earlier runs included (NaN when unknown)."""
+    seconds: training time to reach ``step``, earlier runs included."""
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -226,7 +227,7 @@ def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), s
     os.replace(tmp, cur)
 
 
-_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
+_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log", "heldout", "seconds"}
 
 
 def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
@@ -274,9 +275,8 @@ def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple
     if sched is not None:
         sched.load_state_dict(st["scheduler"])
     restore_generator(gen, st["rng"])
-    held = st.get("heldout", torch.zeros(0, 2 + BANDS))
-    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in held.tolist()],
-            float(st.get("seconds", torch.tensor(float("nan")))))  # NaN: a snapshot that did not record it
+    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in st["heldout"].tolist()],
+            float(st["seconds"]))
 
 
 def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:

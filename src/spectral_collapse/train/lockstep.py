@@ -1,8 +1,6 @@
-"""Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
-
-Each model's step (draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph with the data on
-the device, replayed on a stream of its own; on a CPU the same step runs eagerly and equals the trainer's to the bit
-(the same generator draws in the same order). Everything around a step is the trainer's ``Run``."""
+"""Lockstep trainer: K diffusion models trained in one process, each model's whole step (draws, loss, backward,
+clipping, AdamW, EMA) one CUDA graph replayed on a stream of its own on a GPU; on a CPU the same step runs eagerly and
+equals the trainer's to the bit. Everything around a step is the trainer's ``Run``."""
 from __future__ import annotations
 
 import time

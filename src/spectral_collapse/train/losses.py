@@ -9,9 +9,8 @@
          v_hat = eps_hat - x0_hat, logit t ~ N(P_mean, P_std^2) (SD3's "logit_normal"), i.e. ln sigma ~ N(P_mean,
          P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
 
-The held-out loss (``heldout_loss``) is the objective on the test split's crops with fixed noise draws, one in each
-of ``BANDS`` equal-probability bands of the objective's noise distribution, on the EMA weights every
-``HELDOUT_EVERY`` steps: it estimates the training loss on unseen data (``studies.quality``).
+``heldout_loss``: the objective on the test split with fixed noise draws in ``BANDS`` equal-probability bands, on the
+EMA weights every ``HELDOUT_EVERY`` steps (the training loss on unseen data, ``studies.quality``).
 """
 from __future__ import annotations
 
@@ -103,30 +102,24 @@ def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
 
 
 def mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
-               min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
+              min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
     s = sigma.to(x0).reshape(-1, 1, 1, 1)
     pred = D(x0 + s * n, sigma.to(x0), labels)
-    if min_snr_gamma is not None or truncated_snr:
-        w = (truncated_snr_weight(sigma, objective) if truncated_snr else
-             min_snr_weight(sigma, objective, min_snr_gamma)).to(x0).reshape(-1, 1, 1, 1)
-        target = {"eps": (pred.eps, n), "x0": (pred.x0, x0)}.get(objective)
-        if target is None:
-            a = 1 / (1 + s**2).sqrt()
-            target = (a * pred.eps - s * a * pred.x0, a * n - s * a * x0)
-        return (w * (target[0] - target[1]).pow(2)).mean()
+    a = 1 / (1 + s**2).sqrt()
     if objective == "eps":
-        return (pred.eps - n).pow(2).mean()
-    if objective == "x0":
-        return (pred.x0 - x0).pow(2).mean()
-    if objective == "v":
-        a = 1 / (1 + s**2).sqrt()
-        b = s * a
-        v_hat = a * pred.eps - b * pred.x0
-        return (v_hat - (a * n - b * x0)).pow(2).mean()
-    if objective == "flow":  # v = n - x0 on x_t = (1 - t) x0 + t n; the denoiser's eps - x0 is the network's v
-        return ((pred.eps - pred.x0) - (n - x0)).pow(2).mean()
-    lam = (s**2 + sigma_data**2) / (s * sigma_data) ** 2
-    return (lam * (pred.x0 - x0).pow(2)).mean()
+        err = (pred.eps - n).pow(2)
+    elif objective in ("x0", "edm"):
+        err = (pred.x0 - x0).pow(2)
+    elif objective == "v":  # v = a n - b x0, b = sqrt(1 - alpha_bar) = s a
+        err = ((a * pred.eps - s * a * pred.x0) - (a * n - s * a * x0)).pow(2)
+    else:  # flow: v = n - x0 on x_t = (1 - t) x0 + t n; the denoiser's eps - x0 is the network's v
+        err = ((pred.eps - pred.x0) - (n - x0)).pow(2)
+    if objective == "edm":
+        return ((s**2 + sigma_data**2) / (s * sigma_data) ** 2 * err).mean()
+    if min_snr_gamma is not None or truncated_snr:
+        w = truncated_snr_weight(sigma, objective) if truncated_snr else min_snr_weight(sigma, objective, min_snr_gamma)
+        return (w.to(x0).reshape(-1, 1, 1, 1) * err).mean()
+    return err.mean()
 
 
 HELDOUT_EVERY = 100   # training steps between two evaluations (and one at the end)

@@ -222,10 +222,9 @@ def write_finished(ckpt: Path, net, ema, *, log, heldout, seconds_this_run: floa
     save_weights(net, ckpt / "model.safetensors")
     save_weights(ema, ckpt / "ema.safetensors")
     write_weight_hashes(ckpt)
-    total_s = seconds_before + seconds_this_run  # the steps of earlier runs that this one resumed from, and its own
     atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": seconds_this_run,
                                           "steps_this_run": steps_this_run,
-                                          "seconds_total": total_s if total_s == total_s else None,
+                                          "seconds_total": seconds_before + seconds_this_run,
                                           "micro_batch": micro_batch, "device": device_name(device),
                                           "heldout": heldout, "heldout_bands": BANDS, "heldout_every": HELDOUT_EVERY,
                                           **extra})
