@@ -13,10 +13,9 @@ import math
 import pytest
 import torch
 
-from spectral_collapse.models.backbones import (DiTConfig, UNetConfig, backbone_from_dict, build_backbone,
+from spectral_collapse.models.backbones import (DiTConfig, UNetConfig, backbone_from_dict, build_backbone, dit_preset,
                                                 count_parameters, reshaped)
 from spectral_collapse.models.denoisers import make_denoiser
-from spectral_collapse.models.dit import dit_preset
 from spectral_collapse.models.schedules import VPSchedule
 from spectral_collapse.models.vae import (LatentDomains, LatentSpace, PretrainedVAE, VAEConfig, build_vae,
                                           load_pretrained_vae)

@@ -14,10 +14,10 @@ from torch import nn
 
 from ..digest import file_sha256
 from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser, takes_labels
-from .hub_folder import (FLUX as _FLUX, SUPPORTED, TEXT_UNET as _TEXT_UNET, EDMSettings, UnsupportedModelError,
+from .hub_folder import (FLUX as _FLUX, SUPPORTED, TEXT_UNET as _TEXT_UNET, EDMSettings, ModelCheckError,
+                         UnsupportedModelError, check_finite, check_memory, check_shapes, check_weight_files,
                          image_tokens as _tokens, read_json as _read_json, schedule_from_config,
                          text_network as _text_network, unsupported as _unsupported)
-from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
 from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
 from .sd import prompts_from_options
 

@@ -120,11 +120,9 @@ ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-
 
 @dataclass(frozen=True)
 class ZeroTerminalSNRSchedule(VPSchedule):
-    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr).
-
-    The last level (alpha_bar = 0, sigma = infinity) is kept finite: at ``top_alpha_bar`` (2^-24, sigma about 4096, as
-    diffusers' Euler scheduler) when that lies below the level before it, else one more step of the last log-sigma
-    spacing, sigma_T = sigma_{T-1}^2 / sigma_{T-2} (linear betas)."""
+    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr),
+    its infinite last level kept finite: ``top_alpha_bar`` (2^-24, sigma about 4096, as diffusers' Euler scheduler)
+    when below the level before it, else one more log-sigma step, sigma_T = sigma_{T-1}^2 / sigma_{T-2}."""
 
     table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
     top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR

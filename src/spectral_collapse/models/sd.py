@@ -14,8 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .hub_checks import check_shapes
-from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, unsupported as _unsupported
+from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, check_shapes, unsupported as _unsupported
 
 __all__ = ["Prompts", "PromptConditionedUNet", "PromptConditionedTransformer", "PromptConditionedFlux",
            "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "FLUX_SIDE", "load_text", "prompts_from_options",

@@ -122,10 +122,6 @@ class LatentSpace:
             out.append(self.vae.decode(z).sample.float().cpu())
         return torch.cat(out)
 
-    def to(self, device) -> "LatentSpace":
-        self.vae.to(device)
-        return self
-
 
 def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool | None = None,
                         device: str | torch.device = "cpu") -> LatentSpace:

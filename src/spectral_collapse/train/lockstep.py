@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
+from tqdm.auto import tqdm
 
 from ..data.unpaired import dihedral, draw_batch
 from .cache import checkpoint_dir, checkpoint_lock
@@ -222,12 +223,8 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
             for _, m in members:
                 m.capture()
         capture_s, t0 = time.time() - t_cap, time.time()
-        bar = None
-        if progress and members:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=sum(m.end - m.step for _, m in members), desc=f"train {len(members)} models in lockstep",
-                       dynamic_ncols=True)
+        bar = tqdm(total=sum(m.end - m.step for _, m in members), desc=f"train {len(members)} models in lockstep",
+                   dynamic_ncols=True, disable=not (progress and members))
         active, steps = [m for _, m in members if m.step < m.end], 0
         while active:
             for m in active:
@@ -235,11 +232,9 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
             for m in active:
                 m.after_step(t0)
             steps += len(active)
-            if bar is not None:
-                bar.update(len(active))
+            bar.update(len(active))
             active = [m for m in active if m.step < m.end]
-        if bar is not None:
-            bar.close()
+        bar.close()
         for _, m in members:
             if m.stream is not None:
                 m.stream.synchronize()

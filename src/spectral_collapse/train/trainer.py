@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
@@ -171,10 +172,8 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     run = Run(spec, cfg, data, full, ckpt, name=name, device=acc.device, gen=gen, stop_after=stop_after,
               main=acc.is_main_process)
     Dw, opt = acc.prepare(run.D, run.opt)
-    bar = None
-    if progress and acc.is_main_process:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True,
+               disable=not (progress and acc.is_main_process))
 
     def backward(part, last: bool):
         if last or acc.num_processes == 1:
@@ -205,12 +204,10 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         run.loss_sum.add_(loss.detach())
         run.run_n += 1
         run.after_step(t0)
-        if bar is not None:
-            bar.update(1)
-            if run.log and run.log[-1][0] == run.step:
-                bar.set_postfix(loss=f"{run.log[-1][1]:.4f}")
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        if run.log and run.log[-1][0] == run.step:
+            bar.set_postfix(loss=f"{run.log[-1][1]:.4f}")
+    bar.close()
     acc.wait_for_everyone()
     return run.finish(t0)
 

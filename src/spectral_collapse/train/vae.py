@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from torch import nn
+from tqdm.auto import tqdm
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
 from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
@@ -78,10 +79,7 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, tc.warmup_steps)))
     vae, opt = acc.prepare(vae, opt)
     gen = torch.Generator().manual_seed(tc.seed)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True)
+    bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True, disable=not progress)
     log = []
     vae.train()
     for step in range(1, tc.steps + 1):
@@ -100,11 +98,9 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
         opt.zero_grad(set_to_none=True)
         if step % 50 == 0 or step == tc.steps:
             log.append((step, float(loss.detach())))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+    bar.close()
     vae = acc.unwrap_model(vae).eval()
     pool = torch.cat([data.source, data.target])
     idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(tc.seed))[:tc.scaling_images]
