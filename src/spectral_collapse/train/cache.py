@@ -15,7 +15,6 @@ import shutil
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -128,7 +127,7 @@ def is_complete(ckpt: Path) -> bool:
     return (Path(ckpt) / "DONE").exists()
 
 
-@contextmanager
+@contextlib.contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
     """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
     waits (saying so on stderr). No lock inside a distributed launch (POSIX only, as the cell cache)."""
@@ -164,14 +163,10 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
         except CheckpointCorrupt:
             return DAMAGED
         return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
-    try:  # a diffusers model folder (save_pretrained: a config.json with _diffusers_version)
+    with contextlib.suppress(OSError, ValueError, TypeError):  # a diffusers folder: config.json has _diffusers_version
         if "_diffusers_version" in json.loads((folder / "config.json").read_text()):
             return None
-    except (OSError, ValueError, TypeError):
-        pass
-    if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
-        return DAMAGED
-    return None
+    return DAMAGED if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")) else None
 
 
 DAMAGED = "damaged: weights do not match their recorded hashes"

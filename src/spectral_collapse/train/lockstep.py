@@ -41,21 +41,18 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(source views, target views) of ``data`` on ``device``, each (V, N, C, H, W): view k of crop i is what the
     trainer's ``data.train_batch`` makes of it when it draws element k of the dihedral group (V = 8), or a latent
     data set's encoded views (``LatentDomains``)."""
-    device = torch.device(device)
     if hasattr(data, "_encoded") and hasattr(data, "views"):
-        pools = data._encoded()
-        key = (id(pools[0]), id(pools[1]), str(device))
-        make = lambda: tuple(p.to(device) for p in pools)  # noqa: E731
+        pools, views = data._encoded(), None
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
-        pools = data.source, data.target
-        key = (id(pools[0]), id(pools[1]), str(device))
-        make = lambda: tuple(torch.stack([dihedral(p, k) for k in range(8)]).to(device) for p in pools)  # noqa: E731
+        pools, views = (data.source, data.target), range(8)
     else:
         raise ValueError(f"the lockstep trainer needs the training pools on the device; {type(data).__name__} has no "
                          f"source and target tensors (UnpairedDomains) nor encoded views (LatentDomains); train it "
                          f"with train.trainer.train")
-    if key not in _POOLS:
-        _POOLS[key] = (pools, make())  # the pools are kept too, so that their ids stay theirs
+    key = (id(pools[0]), id(pools[1]), str(torch.device(device)))
+    if key not in _POOLS:  # the pools are kept too, so that their ids stay theirs
+        made = pools if views is None else [torch.stack([dihedral(p, k) for k in views]) for p in pools]
+        _POOLS[key] = (pools, tuple(p.to(device) for p in made))
     return _POOLS[key][1]
 
 

@@ -175,12 +175,9 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True,
                disable=not (progress and acc.is_main_process))
 
-    def backward(part, last: bool):
-        if last or acc.num_processes == 1:
+    def backward(part, last: bool):  # gradients are all-reduced once, after the batch's last chunk
+        with nullcontext() if last or acc.num_processes == 1 else acc.no_sync(Dw):
             acc.backward(part)
-        else:  # gradients are all-reduced once, after the batch's last chunk
-            with acc.no_sync(Dw):
-                acc.backward(part)
 
     # the VP time grid read from the plain model: the loss calls the (possibly DDP-wrapped) one
     table, t0 = None if cfg.objective in LOG_NORMAL else run.D.schedule.sigmas(), time.time()
