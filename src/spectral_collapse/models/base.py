@@ -37,9 +37,7 @@ def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tens
 
 def bcast(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
     """Broadcast a scalar or per-sample (B,) value against x (B, C, H, W)."""
-    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
-    if v.ndim == 0:
-        v = v.expand(x.shape[0])
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device).expand(x.shape[0])
     return v.reshape(-1, *([1] * (x.ndim - 1)))
 
 
@@ -57,9 +55,7 @@ class Denoiser(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float, label: torch.Tensor | int) -> Prediction:
         if not torch.is_tensor(label) or label.ndim == 0:
             label = torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        if sigma.ndim == 0:
-            sigma = sigma.expand(x.shape[0])
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
         if getattr(self, "_time_sigma", None) is None:   # told another time (``told``): the level is used as asked
             sigma = sigma.clamp(min=self.sigma_min)
         return self._predict(x, sigma, label.to(x.device))

@@ -163,23 +163,10 @@ class ModelPair(Denoiser):
         super().__init__(source.net)
         self.source = source
         self.target = target
-        self.parameterization = source.parameterization
-        self.sigma_min, self.sigma_max = source.sigma_min, source.sigma_max
-        for name in ("schedule", "sigma_data", "time_input"):
+        for name in ("parameterization", "sigma_min", "sigma_max", "schedule", "sigma_data", "time_input",
+                     "input_scale", "to_noise", "from_noise", "time_label"):   # the source's settings and coordinates
             if hasattr(source, name):
                 setattr(self, name, getattr(source, name))
 
     def forward(self, x, sigma, label) -> Prediction:
         return self.source(x, sigma, label)
-
-    def input_scale(self, sigma):
-        return self.source.input_scale(sigma)
-
-    def to_noise(self, x, sigma):
-        return self.source.to_noise(x, sigma)
-
-    def from_noise(self, z, sigma):
-        return self.source.from_noise(z, sigma)
-
-    def time_label(self, sigma):
-        return self.source.time_label(sigma)

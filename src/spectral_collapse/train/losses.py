@@ -22,8 +22,7 @@ import torch
 from ..models.denoisers import Denoiser
 
 __all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight",
-           "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss",
-           "ema_evaluator"]
+           "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm", "flow")
 LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean, P_std^2)
@@ -175,17 +174,6 @@ def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float =
         sigma = table[(u * len(table)).long().clamp_(0, len(table) - 1)]
     n = torch.randn((BANDS, *x0.shape), generator=gen, dtype=torch.float32)
     return HeldOut(x0, y, sigma, n)
-
-
-def ema_evaluator(spec, ema, data, D, cfg, device) -> tuple[HeldOut | None, object]:
-    """(held-out inputs of a training run, a denoiser of ``spec`` on the EMA weights ``ema``, on ``device``);
-    (None, None) when the data has no test split."""
-    held = heldout_set(data, D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
-    if held is None:
-        return None, None
-    E = spec.build()
-    E.net = ema
-    return held, E.to(device).eval()
 
 
 @torch.no_grad()

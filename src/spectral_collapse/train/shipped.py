@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save, save_file
 
 from ..data.download import sha256_file
 from .cache import CheckpointCorrupt, atomic_write_bytes, atomic_write_json, write_weight_hashes
@@ -70,10 +70,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
         if p.name != ".lock":
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     _copy_kept(src, ckpt)
-    (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
-    tmp = ckpt / (full + ".tmp")
-    save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
-    os.replace(tmp, ckpt / full)
+    atomic_write_bytes(ckpt / full, save({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}))
     write_weight_hashes(ckpt, (full,))
     shutil.copyfile(src / HASHES, ckpt / INSTALLED_FROM)
     atomic_write_bytes(ckpt / "DONE", b"")   # last: a folder without it is never loaded

@@ -21,7 +21,7 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
-from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, ema_evaluator, heldout_loss, to_device
+from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, heldout_loss, heldout_set, to_device
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
@@ -117,7 +117,12 @@ class Run:
         self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
         self.micro = micro_batch_for(self.device)
         self.loss_sum, self.run_n = torch.zeros((), device=self.device), 0  # read back every LOG_EVERY steps
-        self.held, self.E = ema_evaluator(spec, self.ema, data, self.D, cfg, self.device) if main else (None, None)
+        self.held = heldout_set(data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if main else None
+        self.E = None
+        if self.held is not None:  # the spec's denoiser on the EMA weights
+            self.E = spec.build()
+            self.E.net = self.ema
+            self.E.to(self.device).eval()
         self.net.train()
 
     def on_stream(self):
