@@ -18,21 +18,18 @@ from .flow import flow_schedule_from_config
 from .schedules import TabulatedVPSchedule, VPSchedule, ZeroTerminalSNRSchedule
 
 __all__ = ["SUPPORTED", "UnsupportedModelError", "unsupported", "read_json", "text_network", "TEXT_UNET", "FLUX",
-           "TEXT_FOLDERS", "EDMSettings", "schedule_from_config", "image_tokens", "ModelCheckError",
-           "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate", "fits", "MEMORY_ENV"]
+           "TEXT_FOLDERS", "EDMSettings", "schedule_from_config", "image_tokens", "ModelCheckError", "MEMORY_ENV",
+           "check_weight_files", "check_shapes", "check_finite", "check_memory", "memory_estimate", "fits"]
 
 SUPPORTED = ("a diffusers pipeline folder with unet/ (UNet2DModel, unconditional or class-conditional) or "
-             "transformer/ (DiTTransformer2DModel), scheduler/ of a DDPM-type scheduler (beta_schedule linear, "
-             "scaled_linear or squaredcos_cap_v2, or trained_betas, optionally rescaled to zero terminal SNR; "
-             "prediction_type epsilon, sample or v_prediction), of EDMEulerScheduler or EDMDPMSolverMultistepScheduler "
-             "(prediction_type epsilon or v_prediction) or of FlowMatchEulerDiscreteScheduler or "
-             "FlowMatchHeunDiscreteScheduler (a velocity network), and optionally vae/ (AutoencoderKL); or a Stable "
-             "Diffusion / SDXL folder (unet/ UNet2DConditionModel, CLIP text_encoder/ + tokenizer/ "
-             "[+ text_encoder_2/ + tokenizer_2/], vae/, one of the schedulers above) or an SD3 folder "
-             "(transformer/ SD3Transformer2DModel, CLIP text_encoder/ + tokenizer/ and text_encoder_2/ + tokenizer_2/ "
-             "[+ T5 text_encoder_3/ + tokenizer_3/], vae/, a flow-matching scheduler) or a Flux folder (transformer/ "
-             "FluxTransformer2DModel, CLIP text_encoder/ + tokenizer/, T5 text_encoder_2/ + tokenizer_2/, vae/, a "
-             "flow-matching scheduler), loaded with source_prompt and target_prompt")
+             "transformer/ (DiTTransformer2DModel), scheduler/ of a DDPM-type scheduler (linear, scaled_linear or "
+             "squaredcos_cap_v2 betas or trained_betas, optionally rescaled to zero terminal SNR; prediction_type "
+             "epsilon, sample or v_prediction), an EDM one (EDMEulerScheduler, EDMDPMSolverMultistepScheduler; "
+             "epsilon or v_prediction) or a flow-matching one (FlowMatchEulerDiscreteScheduler, "
+             "FlowMatchHeunDiscreteScheduler), and optionally vae/ (AutoencoderKL); or, loaded with source_prompt and "
+             "target_prompt, a Stable Diffusion / SDXL folder (UNet2DConditionModel, CLIP text encoders, vae/), an SD3 "
+             "folder (SD3Transformer2DModel, two CLIP encoders [+ T5]) or a Flux folder (FluxTransformer2DModel, CLIP "
+             "and T5 encoders)")
 
 
 TEXT_UNET = "UNet2DConditionModel"

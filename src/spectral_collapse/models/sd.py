@@ -104,11 +104,10 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
     """``Prompts`` of ``from_diffusers``'s keywords (or a study's data_options); MissingPromptError without both."""
     if source_prompt is None or target_prompt is None:
         raise MissingPromptError(
-            f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the "
-            f"source and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") "
-            f"(optionally null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's "
-            f"empty prompt), or in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
-            f"\"...\"}}' beside model=<folder>")
+            f"{what} is a text-conditioned model: pass the prompts of the source and target labels, "
+            f"from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (null_prompt: the unconditional "
+            f"input, default the empty prompt), or data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
+            f"\"...\"}}'")
     micro = dict(micro_conditioning or {})
     bad = sorted(set(micro) - set(_MICRO))
     if bad:

@@ -246,32 +246,29 @@ def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple
     optimizer, LR scheduler and generator: (step, loss log, held-out log, training seconds so far), or (0, [], [], 0.0)
     without one; CheckpointCorrupt naming every file when none can be read."""
     fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
-    problems, snapshot = [], None
+    problems = []
     for res in (ckpt / "resume", ckpt / "resume.old"):
         if not res.is_dir():
             continue
         try:
-            snapshot = _read_resume(res, fix)
+            net_sd, ema_sd, st = _read_resume(res, fix)
         except CheckpointCorrupt as err:
             problems.append(str(err).removesuffix(f"; {fix}"))
             continue
         if problems:
-            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
+            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(st['step'])})",
                           RuntimeWarning, stacklevel=2)
-        break
-    if snapshot is None and problems:
+        net.load_state_dict(net_sd)
+        ema.load_state_dict(ema_sd)
+        opt.load_state_dict(st["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(st["scheduler"])
+        restore_generator(gen, st["rng"])
+        return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in st["heldout"].tolist()],
+                float(st["seconds"]))
+    if problems:
         raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
-    if snapshot is None:
-        return 0, [], [], 0.0
-    net_sd, ema_sd, st = snapshot
-    net.load_state_dict(net_sd)
-    ema.load_state_dict(ema_sd)
-    opt.load_state_dict(st["optimizer"])
-    if sched is not None:
-        sched.load_state_dict(st["scheduler"])
-    restore_generator(gen, st["rng"])
-    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in st["heldout"].tolist()],
-            float(st["seconds"]))
+    return 0, [], [], 0.0
 
 
 def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:

@@ -138,30 +138,21 @@ class HeldOut:
     n: torch.Tensor       # (BANDS, N, C, H, W)
 
 
-def _held_out_images(data) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(crops, labels) of the data's test split, encoded when ``data`` is a latent view; None without one."""
+def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
+    """The fixed held-out inputs of a training run: the test split's crops (encoded when ``data`` is a latent view),
+    and noise draws; None when the data has no test split."""
     base = getattr(data, "data", data)  # LatentDomains wraps the image data
     src, tgt = getattr(base, "test_source", None), getattr(base, "test_target", None)
     if src is None or tgt is None or not torch.isfinite(tgt).all():
-        src_only = src is not None and torch.isfinite(src).all()
-        if not src_only:
+        if src is None or not torch.isfinite(src).all():
             return None
-        tgt = src[:0]
+        tgt = src[:0]   # no test targets: the sources alone
     src, tgt = src[:_MAX_CROPS], tgt[:_MAX_CROPS]
-    x = torch.cat([src, tgt])
+    x0 = torch.cat([src, tgt])
     y = torch.cat([torch.zeros(len(src), dtype=torch.long), torch.ones(len(tgt), dtype=torch.long)])
-    space = getattr(data, "space", None)
-    if space is not None:
-        x = space.encode(x)
-    return x.float(), y
-
-
-def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
-    """The fixed held-out inputs of a training run (None when the data has no test split)."""
-    got = _held_out_images(data)
-    if got is None:
-        return None
-    x0, y = got
+    if getattr(data, "space", None) is not None:
+        x0 = data.space.encode(x0)
+    x0 = x0.float()
     gen = torch.Generator().manual_seed(HELDOUT_SEED)
     N = len(x0)
     r = torch.rand((BANDS, N), generator=gen, dtype=torch.float64)
