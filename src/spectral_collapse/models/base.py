@@ -69,13 +69,14 @@ class Denoiser(nn.Module):
         return torch.ones_like(torch.as_tensor(sigma, dtype=torch.float64))
 
     def to_noise(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T)."""
-        raise NotImplementedError
+        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T): x / sigma (EDM;
+        flow: x_t / t); VP wrappers divide by sqrt(1 + sigma^2)."""
+        return x / float(sigma)
 
     def from_noise(self, z: torch.Tensor, sigma: float) -> torch.Tensor:
         """Inverse of ``to_noise``: the state at level sigma that starts sampling from noise z."""
-        raise NotImplementedError
+        return z * float(sigma)
 
     def time_label(self, sigma: torch.Tensor | float) -> torch.Tensor:
-        """The network's time input at sigma (VP: t in [0, T-1]; EDM: c_noise)."""
-        raise NotImplementedError
+        """The network's time input at sigma: its schedule's (VP: t in [0, T-1]; flow: N t); EDM: c_noise."""
+        return self.schedule.sigma_to_t(sigma)

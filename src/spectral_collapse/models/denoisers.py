@@ -33,9 +33,6 @@ class _VPDenoiser(Denoiser):
     def from_noise(self, z, sigma):
         return z * math.sqrt(1.0 + float(sigma) ** 2)
 
-    def time_label(self, sigma):
-        return self.schedule.sigma_to_t(sigma)
-
     @contextmanager
     def told(self, time_sigma: float):
         """Inside the block the network is told the time of level ``time_sigma`` while its input and output use the
@@ -102,12 +99,6 @@ class EDMDenoiser(Denoiser):
         if time_input not in ("c_noise", "sigma"):
             raise ValueError(f"time_input must be 'c_noise' or 'sigma', got {time_input!r}")
         self.sigma_data, self.sigma_min, self.sigma_max, self.time_input = sigma_data, sigma_min, sigma_max, time_input
-
-    def to_noise(self, x, sigma):
-        return x / float(sigma)
-
-    def from_noise(self, z, sigma):
-        return z * float(sigma)
 
     def time_label(self, sigma):
         s = torch.as_tensor(sigma, dtype=torch.float64)
