@@ -63,7 +63,6 @@ class Denoiser(nn.Module):
     def _predict(self, x, sigma, label) -> Prediction:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # coordinates -----------------------------------------------------------------------------------
     def input_scale(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """Factor s(sigma) with x_model = s * x (VP: sqrt(alpha_bar) = 1/sqrt(1+sigma^2); EDM: 1)."""
         return torch.ones_like(torch.as_tensor(sigma, dtype=torch.float64))

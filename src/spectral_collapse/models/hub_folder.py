@@ -134,12 +134,8 @@ def _edm_settings(cfg: dict, name: str) -> EDMSettings:
 
 def image_tokens(net_cfg: dict) -> int | None:
     """The image sequence length of a network config: (sample_size / patch_size)^2 (patch 1 for a U-Net)."""
-    size = net_cfg.get("sample_size")
-    if size is None:
-        return None
-    h, w = (size, size) if isinstance(size, (int, float)) else tuple(size)[:2]
-    p = int(net_cfg.get("patch_size") or 1)
-    return (int(h) // p) * (int(w) // p)
+    side = _side(net_cfg)
+    return None if side is None else (side // int(net_cfg.get("patch_size") or 1)) ** 2
 
 
 MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"

@@ -9,6 +9,7 @@ so that x~ = x0 + sigma * eps and a deterministic DDIM step is exactly one Euler
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ class VPSchedule:
         s = torch.as_tensor(sigma, dtype=torch.float64)
         table = self.sigmas()
         cpu_log = table.log()
-        log_table = _log_table_on(self, cpu_log, s.device)  # on the caller's device (a model on a GPU)
+        log_table = cpu_log if s.device.type == "cpu" else _log_table_on(self, str(s.device))
         s = s.clamp(min=float(table[0]))
         ls = s.log().clamp(max=float(cpu_log[-1]))  # read on the CPU: no wait for the GPU
         idx = torch.searchsorted(log_table, ls.reshape(-1)).clamp(1, len(log_table) - 1)
@@ -80,18 +81,11 @@ class VPSchedule:
         return (log_table[lo] * (1 - w) + log_table[lo + 1] * w).exp()
 
 
-_LOG_TABLES: dict = {}  # (schedule, device) -> log sigma table kept on that GPU
-
-
-def _log_table_on(schedule: VPSchedule, log_table: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``log_table`` (on the CPU) on ``device``: copied to a GPU once per schedule, so that a network call inside a
-    CUDA graph (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
-    if device.type == "cpu":
-        return log_table
-    key = (schedule, str(device))
-    if key not in _LOG_TABLES:
-        _LOG_TABLES[key] = log_table.to(device)
-    return _LOG_TABLES[key]
+@functools.cache
+def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
+    """The log sigma table on a GPU, copied there once per schedule, so that a network call inside a CUDA graph
+    (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
+    return schedule.sigmas().log().to(device)
 
 
 @dataclass(frozen=True)

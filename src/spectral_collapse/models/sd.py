@@ -18,7 +18,7 @@ from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, check_shapes, unsupported
 
 __all__ = ["Prompts", "PromptConditionedUNet", "PromptConditionedTransformer", "PromptConditionedFlux",
            "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "FLUX_SIDE", "load_text", "prompts_from_options",
-           "token_ids", "pack", "unpack", "image_ids"]
+           "pack", "unpack", "image_ids"]
 
 PROMPT_OPTIONS = ("source_prompt", "target_prompt", "null_prompt", "micro_conditioning")
 TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "text_encoder_3", "tokenizer_3")
@@ -241,22 +241,19 @@ def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, devic
     return out
 
 
-def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
-    ids = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
-    full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
-    if full.shape[-1] > ids.shape[-1]:
-        warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
-                      UserWarning, stacklevel=4)
-    return ids.to(device)
-
-
 @torch.no_grad()
 def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``: SD the last
     CLIP states; SDXL both encoders' penultimate states and the projection's pooled output; SD3 those of both CLIP
     encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
     def ids(enc, length=None):
-        return token_ids(enc[0], text, length or enc[0].model_max_length, device)
+        tokenizer, length = enc[0], length or enc[0].model_max_length
+        out = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
+        full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
+        if full.shape[-1] > out.shape[-1]:
+            warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
+                          UserWarning, stacklevel=3)
+        return out.to(device)
 
     if kind == "sd":
         tokenizer, model, _ = encoders[0]

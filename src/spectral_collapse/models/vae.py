@@ -18,9 +18,6 @@ from ..data.unpaired import dihedral, draw_batch
 __all__ = ["VAEConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
            "load_pretrained_vae", "hub_offline"]
 
-SD_SCALING_FACTOR = 0.18215  # Stable Diffusion v1's latent scaling (the paper's; the SD VAE config says the same)
-
-
 @dataclass(frozen=True)
 class VAEConfig:
     """A small diffusers AutoencoderKL: ``len(block_out_channels) - 1`` halvings of the image side."""
@@ -48,7 +45,7 @@ class PretrainedVAE:
     source: str = "runwayml/stable-diffusion-v1-5"  # hub id or local path (a folder holding config.json)
     subfolder: str | None = "vae"
     revision: str | None = None
-    scaling_factor: float | None = SD_SCALING_FACTOR  # None: the model config's scaling_factor
+    scaling_factor: float | None = 0.18215          # SD v1's, the paper's; None: the model config's scaling_factor
     latent_channels: int = 4
     downsample: int = 8                              # image side / latent side (SD: 8)
     kind: str = "pretrained"
@@ -151,8 +148,6 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
     shift = float(getattr(vae.config, "shift_factor", None) or 0.0)  # SD3 / Flux VAEs; None (no shift) for SD's
     return LatentSpace(vae.to(device), scale, identity={"vae": spec.to_dict()}, shift_factor=shift)
 
-
-# --- a dataset seen through a latent space, for the diffusion trainer ------------------------------------------
 
 @dataclass(eq=False)
 class LatentDomains:

@@ -1,7 +1,6 @@
 """Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration, reused when present: config.json,
-model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE; every write a renamed
-temporary file; processes that need the same checkpoint take turns under a lock on ``.lock`` inside it. The resume
-snapshots (``resume/``, the one before kept as ``resume.old/``) make a killed training continue."""
+model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE, each written atomically,
+one build at a time (``.lock``); resume snapshots (``resume/``, ``resume.old/``) continue a killed training."""
 from __future__ import annotations
 
 import contextlib
@@ -110,12 +109,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..data.unpaired import dihedral, draw_batch
 from .cache import checkpoint_dir, checkpoint_lock
@@ -108,7 +108,6 @@ class Member(Run):
         if self.stream is not None:  # everything above was queued on the current stream
             self.stream.wait_stream(torch.cuda.current_stream(device))
 
-    # the step ------------------------------------------------------------------------------------------------------
     def step_fn(self) -> None:
         """One training step (module docstring). On a GPU nothing in it waits for the device, so it can be captured."""
         cfg, g = self.cfg, self.gen
@@ -177,7 +176,6 @@ class Member(Run):
         self.step += 1
         self.run_n += 1
 
-    # around the steps (outside the graph, on this model's stream) ------------------------------------------------
     def on_stream(self):
         return torch.cuda.stream(self.stream) if self.stream is not None else nullcontext()
 
@@ -188,8 +186,6 @@ class Member(Run):
                 SimpleNamespace(state_dict=lambda: schedule_state(cfg, step)))
 
     def finish(self, t0: float, round_size: int) -> TrainedModel:
-        if self.stream is not None:
-            self.stream.synchronize()
         return super().finish(t0, trainer="lockstep", round_size=round_size, cuda_graph=self.graph is not None)
 
 

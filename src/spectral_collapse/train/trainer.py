@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
@@ -25,7 +25,7 @@ from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, heldout_lo
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
-           "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY", "Run"]
+           "check_objective", "reusable", "adopt", "shipped_result", "LOG_EVERY", "Run"]
 
 CPU_MICRO_BATCH = 8
 LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those steps)
@@ -156,13 +156,21 @@ class Run:
                              self.seconds_before + time.time() - t0)
 
     def finish(self, t0: float, **extra) -> TrainedModel:
-        """Write the finished checkpoint (when the last step was reached; ``extra`` goes into log.json) and return
-        the EMA model."""
+        """When the last step was reached, write the finished checkpoint: the weights with their hashes, log.json
+        (``extra`` keys added), then DONE, the resume snapshots removed. Returns the EMA model."""
+        ckpt, seconds = self.ckpt, time.time() - t0
         if self.step >= self.cfg.steps and self.main:
-            write_finished(self.ckpt, self.net, self.ema, log=self.log, heldout=self.held_log,
-                           seconds_this_run=time.time() - t0, seconds_before=self.seconds_before,
-                           steps_this_run=self.step - self.step0, micro_batch=self.micro or self.cfg.batch_size,
-                           device=self.device, **extra)
+            save_weights(self.net, ckpt / "model.safetensors")
+            save_weights(self.ema, ckpt / "ema.safetensors")
+            write_weight_hashes(ckpt)
+            atomic_write_json(ckpt / "log.json", {
+                "loss": self.log, "seconds_this_run": seconds, "steps_this_run": self.step - self.step0,
+                "seconds_total": self.seconds_before + seconds, "micro_batch": self.micro or self.cfg.batch_size,
+                "device": device_name(self.device), "heldout": self.held_log, "heldout_bands": BANDS,
+                "heldout_every": HELDOUT_EVERY, **extra})
+            atomic_write_bytes(ckpt / "DONE", b"")
+            shutil.rmtree(ckpt / "resume", ignore_errors=True)
+            shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
         self.D.net = self.ema
         self.D.eval()
         return TrainedModel(denoiser=self.D, path=self.ckpt, log=self.log, spec=self.spec, config=self.cfg)
@@ -212,24 +220,6 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     bar.close()
     acc.wait_for_everyone()
     return run.finish(t0)
-
-
-def write_finished(ckpt: Path, net, ema, *, log, heldout, seconds_this_run: float, seconds_before: float,
-                   steps_this_run: int, micro_batch: int, device, **extra) -> None:
-    """Write a finished checkpoint: the weights and EMA weights with their hashes, log.json (``extra`` keys added to
-    it), then DONE; the resume snapshots go."""
-    save_weights(net, ckpt / "model.safetensors")
-    save_weights(ema, ckpt / "ema.safetensors")
-    write_weight_hashes(ckpt)
-    atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": seconds_this_run,
-                                          "steps_this_run": steps_this_run,
-                                          "seconds_total": seconds_before + seconds_this_run,
-                                          "micro_batch": micro_batch, "device": device_name(device),
-                                          "heldout": heldout, "heldout_bands": BANDS, "heldout_every": HELDOUT_EVERY,
-                                          **extra})
-    atomic_write_bytes(ckpt / "DONE", b"")
-    shutil.rmtree(ckpt / "resume", ignore_errors=True)
-    shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
 
 
 def device_name(device) -> str:
