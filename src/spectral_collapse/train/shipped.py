@@ -1,5 +1,4 @@
-"""Trained weights shipped with the repository, so a fresh clone runs any study without training.
-
+"""Trained weights shipped with the repository, so a fresh clone runs any study without training:
 ``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the JSON files and ``sha256.json``;
 ``install`` builds the checkpoint from it, ``export`` writes it (``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1``: every model)."""
 from __future__ import annotations

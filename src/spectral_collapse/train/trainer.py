@@ -1,7 +1,6 @@
-"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
-
-Checkpoints are cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill
-to the same weights (CPU, fixed seed; tested); a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
+"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate;
+checkpoints cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill to the
+same weights; a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
 from __future__ import annotations
 
 import copy
