@@ -1,4 +1,4 @@
-"""A user's diffusers model is checked before any heavy work (models/hub_checks.py): weight files whole, weights shaped
+"""A user's diffusers model is checked before any heavy work (models/hub_folder.py): weight files whole, weights shaped
 as config.json says and finite, and the memory of a batch within a stated bound (``hub.ModelCheckError``, a
 ValueError); and a method whose inversion loop stops early on non-finite values records failed samples instead of
 failing."""
@@ -20,7 +20,7 @@ from spectral_collapse.models.hub import from_diffusers
 from probes import probe
 
 WEIGHTS = Path("unet") / "diffusion_pytorch_model.safetensors"
-MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"   # the bound's override (hub_checks.MEMORY_ENV)
+MEMORY_ENV = "SPECTRAL_COLLAPSE_MAX_MEMORY_GB"   # the bound's override (hub_folder.MEMORY_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_oversized_sample_size_is_refused_before_loading(example, tmp_path, monk
 
 
 def test_a_study_batch_of_an_oversized_model_is_refused_against_the_available_memory(example, tmp_path):
-    from spectral_collapse.models.hub_checks import fits
+    from spectral_collapse.models.hub_folder import fits
 
     folder = _copy(example, tmp_path)
     D = from_diffusers(folder)
@@ -103,7 +103,7 @@ def test_a_study_batch_of_an_oversized_model_is_refused_against_the_available_me
 
 def test_memory_estimate_follows_its_formula():
     """Weights 4 bytes each; a U-Net's activations 4 bytes x 4 (layers + 1) x channels x pixels per level."""
-    from spectral_collapse.models.hub_checks import memory_estimate
+    from spectral_collapse.models.hub_folder import memory_estimate
 
     cfg = {"sample_size": 32, "block_out_channels": [16, 32], "layers_per_block": 1}
     weights, acts = memory_estimate(cfg, 1000, batch=2)
@@ -140,7 +140,7 @@ def test_inversion_that_stops_early_records_failed_samples(method):
 
 def test_a_network_folder_without_safetensors_is_left_to_from_pretrained(tmp_path):
     """PyTorch .bin weights have no header to read: check_shapes reads nothing, not even config.json."""
-    from spectral_collapse.models.hub_checks import check_shapes
+    from spectral_collapse.models.hub_folder import check_shapes
 
     (tmp_path / "diffusion_pytorch_model.bin").write_bytes(b"")
     assert check_shapes(tmp_path) is None

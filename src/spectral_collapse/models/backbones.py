@@ -1,18 +1,18 @@
-"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel or DiTTransformer2DModel.
-
-The paper (Sec. 6.1) uses an SD-v1.5-like conditional U-Net; ``quick`` uses a ~1.1M-parameter one, ``smoke`` a tiny
-one, with 3 classes (0 source, 1 target, 2 null). The backbone ablation uses a DiT (models/dit.py).
-"""
+"""Backbones built from a config, never from a hub: class-conditional diffusers UNet2DModel (the paper's Sec. 6.1
+U-Net; 3 classes: 0 source, 1 target, 2 null) or DiTTransformer2DModel (Peebles & Xie 2023; the backbone ablation,
+paper Sec. 6.3, with out_channels = in_channels and its own label dropout off: the trainer's seeded dropout replaces
+it, keeping resumption bit-exact)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
 from torch import nn
 
-from .dit import DiTConfig, build_dit
+__all__ = ["UNetConfig", "DiTConfig", "DIT_SIZES", "dit_preset", "build_dit", "BACKBONE_KINDS", "build_backbone",
+           "backbone_from_dict", "reshaped", "count_parameters"]
 
-__all__ = ["UNetConfig", "DiTConfig", "BACKBONE_KINDS", "build_backbone", "backbone_from_dict", "reshaped",
-           "count_parameters"]
+# DiT model sizes (Peebles & Xie 2023, Table 1): name -> (layers, hidden size, heads).
+DIT_SIZES = {"S": (12, 384, 6), "B": (12, 768, 12), "L": (24, 1024, 16), "XL": (28, 1152, 16)}
 
 
 @dataclass(frozen=True)
@@ -37,23 +37,73 @@ class UNetConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "UNetConfig | DiTConfig":
-        """Inverse of to_dict; a dict of another kind (``kind: dit``) gives that kind's config (backbone_from_dict)."""
-        if d.get("kind", "unet") != "unet":
-            return backbone_from_dict(d)
+        """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
+        kind = d.get("kind", "unet")
+        if kind not in BACKBONE_KINDS:
+            raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
+        if kind != "unet":
+            return BACKBONE_KINDS[kind].from_dict(d)
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 
+@dataclass(frozen=True)
+class DiTConfig:
+    """Keyword arguments of diffusers.DiTTransformer2DModel (the subset we vary); hidden = heads * head_dim."""
+
+    sample_size: int = 32              # H = W of the diffused tensor
+    in_channels: int = 3               # 3 for RGB pixels, 4 for SD-VAE latents; out_channels is the same
+    patch_size: int = 4                # tokens = (sample_size / patch_size)^2
+    num_layers: int = 4
+    num_attention_heads: int = 4
+    attention_head_dim: int = 32
+    num_class_embeds: int = 3          # labels 0 source, 1 target, 2 null
+    kind: str = "dit"
+
+    @property
+    def out_channels(self) -> int:
+        return self.in_channels
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DiTConfig":
+        return cls(**d)
+
+
+def dit_preset(name: str = "L/2", *, sample_size: int = 32, in_channels: int = 4) -> DiTConfig:
+    """A DiT of the original paper's sizes, e.g. 'L/2' (the paper's DiT-L/2) or 'DiT-S/4'."""
+    key = name.removeprefix("DiT-")
+    try:
+        size, patch = key.split("/")
+        layers, hidden, heads = DIT_SIZES[size]
+    except (ValueError, KeyError):
+        raise ValueError(f"unknown DiT preset {name!r}; valid: sizes {', '.join(DIT_SIZES)} with a patch size, "
+                         f"for example 'L/2' or 'DiT-B/4'") from None
+    return DiTConfig(sample_size=sample_size, in_channels=in_channels, patch_size=int(patch), num_layers=layers,
+                     num_attention_heads=heads, attention_head_dim=hidden // heads)
+
+
+def build_dit(cfg: DiTConfig) -> nn.Module:
+    """Instantiate the DiT described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
+    if cfg.sample_size % cfg.patch_size:
+        raise ValueError(f"patch_size {cfg.patch_size} must divide sample_size {cfg.sample_size}; "
+                         f"try patch_size in {[p for p in (1, 2, 4, 8) if cfg.sample_size % p == 0]}")
+    from diffusers import DiTTransformer2DModel
+    from diffusers.models.embeddings import LabelEmbedding
+
+    net = DiTTransformer2DModel(
+        num_attention_heads=cfg.num_attention_heads, attention_head_dim=cfg.attention_head_dim,
+        in_channels=cfg.in_channels, out_channels=cfg.in_channels, num_layers=cfg.num_layers,
+        sample_size=cfg.sample_size, patch_size=cfg.patch_size, num_embeds_ada_norm=cfg.num_class_embeds)
+    for m in net.modules():
+        if isinstance(m, LabelEmbedding):
+            m.dropout_prob = 0.0  # label dropout is the trainer's (seeded)
+    return net
+
+
 BACKBONE_KINDS = {"unet": UNetConfig, "dit": DiTConfig}
-
-
-def backbone_from_dict(d: dict) -> UNetConfig | DiTConfig:
-    """The backbone config saved as ``d`` (a checkpoint's model.backbone), of whichever kind it names."""
-    kind = d.get("kind", "unet")
-    if kind not in BACKBONE_KINDS:
-        raise ValueError(f"unknown backbone kind {kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
-    if kind == "unet":
-        return UNetConfig.from_dict(d)
-    return BACKBONE_KINDS[kind].from_dict(d)
+backbone_from_dict = UNetConfig.from_dict
 
 
 def reshaped(cfg: UNetConfig | DiTConfig, channels: int, size: int) -> UNetConfig | DiTConfig:
@@ -68,17 +118,11 @@ def build_backbone(cfg: UNetConfig | DiTConfig) -> nn.Module:
     """Instantiate the network described by ``cfg`` with random weights (seed with torch.manual_seed first)."""
     if cfg.kind == "dit":
         return build_dit(cfg)
-    if cfg.kind != "unet":
-        raise ValueError(f"unknown backbone kind {cfg.kind!r}; valid kinds: {', '.join(BACKBONE_KINDS)}")
     if len(cfg.down_block_types) != len(cfg.block_out_channels) or len(cfg.up_block_types) != len(cfg.block_out_channels):
         raise ValueError("down_block_types, up_block_types and block_out_channels must have the same length")
     from diffusers import UNet2DModel
 
-    kw = cfg.to_dict()
-    kw.pop("kind")
-    for k in ("block_out_channels", "down_block_types", "up_block_types"):
-        kw[k] = tuple(kw[k])
-    return UNet2DModel(**kw)
+    return UNet2DModel(**{k: v for k, v in asdict(cfg).items() if k != "kind"})
 
 
 def count_parameters(model: nn.Module) -> int:

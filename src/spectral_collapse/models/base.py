@@ -26,10 +26,8 @@ def takes_labels(net: nn.Module) -> bool:
 
 
 def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    """Call a diffusers-style network and return its raw output tensor (labels only when it takes them).
-
-    Image batches enter channels-last (about 1.1-1.2x faster on a CPU; the same values up to rounding) unless the
-    network's ``input_memory_format`` says otherwise; the output is returned in the standard order."""
+    """The raw output tensor of a diffusers-style network (labels only when it takes them). Image batches enter
+    channels-last (1.1-1.2x faster on a CPU) unless the network's ``input_memory_format`` says otherwise."""
     if x.ndim == 4:
         x = x.contiguous(memory_format=getattr(net, "input_memory_format", torch.channels_last))
     out = net(x, t, class_labels=label) if takes_labels(net) else net(x, t)
@@ -39,9 +37,7 @@ def call_net(net: nn.Module, x: torch.Tensor, t: torch.Tensor, label: torch.Tens
 
 def bcast(v: torch.Tensor | float, x: torch.Tensor) -> torch.Tensor:
     """Broadcast a scalar or per-sample (B,) value against x (B, C, H, W)."""
-    v = torch.as_tensor(v, dtype=x.dtype, device=x.device)
-    if v.ndim == 0:
-        v = v.expand(x.shape[0])
+    v = torch.as_tensor(v, dtype=x.dtype, device=x.device).expand(x.shape[0])
     return v.reshape(-1, *([1] * (x.ndim - 1)))
 
 
@@ -59,9 +55,7 @@ class Denoiser(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | float, label: torch.Tensor | int) -> Prediction:
         if not torch.is_tensor(label) or label.ndim == 0:
             label = torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device)
-        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        if sigma.ndim == 0:
-            sigma = sigma.expand(x.shape[0])
+        sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
         if getattr(self, "_time_sigma", None) is None:   # told another time (``told``): the level is used as asked
             sigma = sigma.clamp(min=self.sigma_min)
         return self._predict(x, sigma, label.to(x.device))
@@ -69,19 +63,19 @@ class Denoiser(nn.Module):
     def _predict(self, x, sigma, label) -> Prediction:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # coordinates -----------------------------------------------------------------------------------
     def input_scale(self, sigma: torch.Tensor | float) -> torch.Tensor:
         """Factor s(sigma) with x_model = s * x (VP: sqrt(alpha_bar) = 1/sqrt(1+sigma^2); EDM: 1)."""
         return torch.ones_like(torch.as_tensor(sigma, dtype=torch.float64))
 
     def to_noise(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T)."""
-        raise NotImplementedError
+        """Map a terminal state at level sigma to the prior's unit-variance noise (the paper's x_T): x / sigma (EDM;
+        flow: x_t / t); VP wrappers divide by sqrt(1 + sigma^2)."""
+        return x / float(sigma)
 
     def from_noise(self, z: torch.Tensor, sigma: float) -> torch.Tensor:
         """Inverse of ``to_noise``: the state at level sigma that starts sampling from noise z."""
-        raise NotImplementedError
+        return z * float(sigma)
 
     def time_label(self, sigma: torch.Tensor | float) -> torch.Tensor:
-        """The network's time input at sigma (VP: t in [0, T-1]; EDM: c_noise)."""
-        raise NotImplementedError
+        """The network's time input at sigma: its schedule's (VP: t in [0, T-1]; flow: N t); EDM: c_noise."""
+        return self.schedule.sigma_to_t(sigma)

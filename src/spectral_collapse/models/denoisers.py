@@ -1,14 +1,6 @@
-"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F.
-
-Contract (ARCHITECTURE.md): ``D(x, sigma, label) -> Prediction(x0, eps)`` with x in sigma coordinates,
-x = x0 + sigma * eps. Solvers never branch on the parameterisation (EDM `EDMPrecond`, k-diffusion
-`DiscreteEpsDDPMDenoiser` are the models for this split).
-
-VP wrappers (paper App. A.1): the network sees x_t = x * sqrt(alpha_bar) with alpha_bar = 1 / (1 + sigma^2)
-and the (continuous) time label t(sigma) of its training schedule.
-EDM wrapper (paper App. A.2, Eq. 26-27): c_in, c_skip, c_out with sigma_data and c_noise = 1/4 ln sigma.
-Flow-matching velocity networks have their wrapper in models/flow.py (same contract).
-"""
+"""Denoiser wrappers: the ONLY place that knows whether a network predicts eps, x0, v or EDM's F (the contract is
+models/base.py's). VP wrappers (paper App. A.1): the network sees x_t = x * sqrt(alpha_bar), alpha_bar = 1 / (1 +
+sigma^2), and the time label t(sigma) of its schedule. EDM (App. A.2, Eq. 26-27): c_in, c_skip, c_out, c_noise."""
 from __future__ import annotations
 
 import math
@@ -41,15 +33,10 @@ class _VPDenoiser(Denoiser):
     def from_noise(self, z, sigma):
         return z * math.sqrt(1.0 + float(sigma) ** 2)
 
-    def time_label(self, sigma):
-        return self.schedule.sigma_to_t(sigma)
-
     @contextmanager
     def told(self, time_sigma: float):
-        """Inside the block the network is told the time of level ``time_sigma`` while its input and the conversion
-        of its output use the level each call asks for: diffusers' DDIMInverseScheduler convention (the network
-        called at the destination timestep with the current latent, its output read with the current level's
-        alpha_bar)."""
+        """Inside the block the network is told the time of level ``time_sigma`` while its input and output use the
+        level each call asks for (diffusers' DDIMInverseScheduler: the destination timestep, the current alpha_bar)."""
         before = self._time_sigma
         self._time_sigma = float(time_sigma)
         try:
@@ -101,10 +88,7 @@ class VDenoiser(_VPDenoiser):
 
 class EDMDenoiser(Denoiser):
     """EDM preconditioning (Karras et al. 2022; paper Eq. 26-27): D = c_skip x + c_out F(c_in x, c_noise).
-
-    ``time_input="c_noise"`` feeds 1/4 ln sigma as the paper's App. A.2 says; ``"sigma"`` feeds raw sigma as
-    the authors' released code does.
-    """
+    ``time_input="c_noise"`` feeds 1/4 ln sigma (the paper's App. A.2), ``"sigma"`` raw sigma (the released code)."""
 
     parameterization = "edm"
     output_sign = 1.0  # the sign of c_out (EDMVDenoiser: -1)
@@ -115,12 +99,6 @@ class EDMDenoiser(Denoiser):
         if time_input not in ("c_noise", "sigma"):
             raise ValueError(f"time_input must be 'c_noise' or 'sigma', got {time_input!r}")
         self.sigma_data, self.sigma_min, self.sigma_max, self.time_input = sigma_data, sigma_min, sigma_max, time_input
-
-    def to_noise(self, x, sigma):
-        return x / float(sigma)
-
-    def from_noise(self, z, sigma):
-        return z * float(sigma)
 
     def time_label(self, sigma):
         s = torch.as_tensor(sigma, dtype=torch.float64)
@@ -133,9 +111,7 @@ class EDMDenoiser(Denoiser):
         c_skip = sd**2 / (s**2 + sd**2)
         c_out = s * sd / (s**2 + sd**2).sqrt()
         t = sigma.log() / 4 if self.time_input == "c_noise" else sigma
-        F = call_net(self.net, x * c_in, t.to(x.dtype), label)
-        if self.output_sign < 0:
-            F = -F
+        F = self.output_sign * call_net(self.net, x * c_in, t.to(x.dtype), label)
         x0 = c_skip * x + c_out * F
         # eps = (x - x0)/sigma = ((1 - c_skip) x - c_out F)/sigma, written without dividing a difference
         eps = (s / (s**2 + sd**2)) * x - (sd / (s**2 + sd**2).sqrt()) * F
@@ -170,9 +146,7 @@ def make_denoiser(net: nn.Module, parameterization: str, *, schedule=None, sigma
 
 class ModelPair(Denoiser):
     """Two-model translation in the manner of DDIB (Su et al. 2023): invert with ``source``, sample with ``target``.
-
-    As a denoiser the pair is its source model; ``inversion.translate`` samples with ``target``. Both models' weights
-    are part of the pair's state."""
+    As a denoiser the pair is its source model; both models' weights are part of the pair's state."""
 
     def __init__(self, source: Denoiser, target: Denoiser):
         if isinstance(source, ModelPair) or isinstance(target, ModelPair):
@@ -180,23 +154,10 @@ class ModelPair(Denoiser):
         super().__init__(source.net)
         self.source = source
         self.target = target
-        self.parameterization = source.parameterization
-        self.sigma_min, self.sigma_max = source.sigma_min, source.sigma_max
-        for name in ("schedule", "sigma_data", "time_input"):
+        for name in ("parameterization", "sigma_min", "sigma_max", "schedule", "sigma_data", "time_input",
+                     "input_scale", "to_noise", "from_noise", "time_label"):   # the source's settings and coordinates
             if hasattr(source, name):
                 setattr(self, name, getattr(source, name))
 
     def forward(self, x, sigma, label) -> Prediction:
         return self.source(x, sigma, label)
-
-    def input_scale(self, sigma):
-        return self.source.input_scale(sigma)
-
-    def to_noise(self, x, sigma):
-        return self.source.to_noise(x, sigma)
-
-    def from_noise(self, z, sigma):
-        return self.source.from_noise(z, sigma)
-
-    def time_label(self, sigma):
-        return self.source.time_label(sigma)

@@ -1,8 +1,5 @@
-"""Tiny randomly initialised diffusers pipeline folders, one of each kind ``from_diffusers`` loads.
-
-They show the loading routes without a download (the chapter *Your data, your model*) and serve tests; random
-networks generate nothing meaningful. Text-conditioned kinds (``TEXT_KINDS``) need ``transformers``.
-"""
+"""Tiny randomly initialised diffusers pipeline folders, one of each kind ``from_diffusers`` loads, for the chapter
+*Your data, your model* and tests (they generate nothing meaningful; ``TEXT_KINDS`` need ``transformers``)."""
 from __future__ import annotations
 
 import json
@@ -32,8 +29,6 @@ TEXT_KINDS = ("sd", "sdxl", "sd3", "flux")
 EXAMPLE_PROMPTS = {"source_prompt": "a cat", "target_prompt": "a dog"}
 MAX_TOKENS = 16      # the tiny CLIP tokenizer's model_max_length
 IMAGE_SIDE = 16      # the image side of every example (latent kinds: 8 x 8 latents of a VAE that halves)
-
-
 
 
 def _unet(seed: int = 0, *, size: int = IMAGE_SIDE, channels: int = 3, classes: int | None = None):

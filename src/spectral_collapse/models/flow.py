@@ -134,17 +134,6 @@ class FlowDenoiser(Denoiser):
         """1 - t = 1 / (1 + sigma): the model's x_t = x~ / (1 + sigma)."""
         return 1.0 / (1.0 + torch.as_tensor(sigma, dtype=torch.float64))
 
-    def to_noise(self, x, sigma):
-        """x~ / sigma = x_t / t: the state divided by its noise's standard deviation."""
-        return x / float(sigma)
-
-    def from_noise(self, z, sigma):
-        """sigma z, i.e. x_t = t z."""
-        return z * float(sigma)
-
-    def time_label(self, sigma):
-        return self.schedule.sigma_to_t(sigma)
-
     def default_grid(self, steps: int) -> torch.Tensor:
         """The model's own sampling grid (``FlowSchedule.grid``); ``inversion.default_sigmas`` uses it."""
         return self.schedule.grid(steps)

@@ -1,12 +1,6 @@
-"""A diffusers pipeline folder (or a hub id) as the suite's denoiser: ``from_diffusers(path)``.
-
-The folder is what ``save_pretrained`` writes: unet/ (``UNet2DModel``) or transformer/ (``DiTTransformer2DModel``),
-scheduler/ and optionally vae/ (``AutoencoderKL``: the network diffuses its latents). The scheduler decides the
-wrapper (``hub_folder.schedule_from_config``): eps / x0 / v, EDM or flow. Text-conditioned folders (SD, SDXL, SD3,
-Flux: models/sd.py) take prompts in place of the labels. Anything else raises ``UnsupportedModelError`` listing what
-is supported; weight files are checked before loading (models/hub_checks.py); a hub id is read from the Hugging Face
-cache, downloaded first unless downloads are off.
-"""
+"""A diffusers pipeline folder (what ``save_pretrained`` writes) or hub id as the suite's denoiser:
+``from_diffusers(path)``. Its scheduler decides the wrapper (eps / x0 / v, EDM or flow); text-conditioned folders
+(models/sd.py) take prompts for labels; anything else raises ``UnsupportedModelError`` listing what is supported."""
 from __future__ import annotations
 
 import hashlib
@@ -19,20 +13,16 @@ import torch
 from torch import nn
 
 from ..digest import file_sha256
-from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser
-from .flow import FlowDenoiser
-from .hub_folder import FLUX as _FLUX, TEXT_UNET as _TEXT_UNET
-from .hub_folder import SUPPORTED, UnsupportedModelError
-from .hub_folder import EDMSettings, schedule_from_config
-from .hub_folder import image_tokens as _tokens, read_json as _read_json, text_network as _text_network
-from .hub_folder import unsupported as _unsupported
-from .hub_checks import ModelCheckError, check_finite, check_memory, check_shapes, check_weight_files
+from .denoisers import Denoiser, EDMDenoiser, EDMVDenoiser, make_denoiser, takes_labels
+from .hub_folder import (FLUX as _FLUX, SUPPORTED, TEXT_UNET as _TEXT_UNET, EDMSettings, ModelCheckError,
+                         UnsupportedModelError, check_finite, check_memory, check_shapes, check_weight_files,
+                         image_tokens as _tokens, read_json as _read_json, schedule_from_config,
+                         text_network as _text_network, unsupported as _unsupported)
 from .sd import FLUX_SIDE, IGNORED_PARTS, PROMPT_OPTIONS, TEXT_PARTS, MissingPromptError, load_text
 from .sd import prompts_from_options
 
 __all__ = ["from_diffusers", "pipeline_folder", "folder_digest", "schedule_from_config", "UnsupportedModelError",
-           "ModelCheckError",
-           "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
+           "ModelCheckError", "MissingPromptError", "PROMPT_OPTIONS", "SUPPORTED", "EDMSettings"]
 
 _NETWORKS = {"unet": "UNet2DModel", "transformer": "DiTTransformer2DModel"}
 _PARTS = ("model_index.json", "unet", "transformer", "scheduler", "vae", *TEXT_PARTS)
@@ -110,10 +100,7 @@ class _Adapted(nn.Module):
         if self.labels is not None and class_labels is not None:
             table = torch.tensor(self.labels, dtype=torch.long, device=class_labels.device)
             class_labels = table[class_labels.long()]
-        if getattr(self.net, "class_embedding", True) is None:
-            out = self.net(x, t)
-        else:
-            out = self.net(x, t, class_labels=class_labels)
+        out = self.net(x, t, class_labels=class_labels) if takes_labels(self.net) else self.net(x, t)
         out = out.sample if hasattr(out, "sample") else out
         return out[:, :self.channels] if self.channels is not None else out
 
@@ -216,17 +203,14 @@ def from_diffusers(path: str | os.PathLike, *, labels: tuple | None = None, revi
         split = cfg.in_channels if (cfg.out_channels or cfg.in_channels) == 2 * cfg.in_channels else None
         if (cfg.out_channels or cfg.in_channels) not in (cfg.in_channels, 2 * cfg.in_channels):
             raise _unsupported(f"{folder / sub} maps {cfg.in_channels} input channels to {cfg.out_channels} outputs")
-        conditional = getattr(net, "class_embedding", True) is not None
+        conditional = takes_labels(net)
         if labels is not None and len(tuple(labels)) != 3:
             raise ValueError(f"labels must be three class ids (source, target, null), got {labels!r}")
         if split is not None or (labels is not None and conditional):
             net = _Adapted(net, tuple(labels) if labels is not None and conditional else None, split)
     if par == "edm":
         D = (EDMVDenoiser if schedule.prediction_type == "v_prediction" else EDMDenoiser)(
-            net, sigma_data=schedule.sigma_data, sigma_min=schedule.sigma_min, sigma_max=schedule.sigma_max,
-            time_input="c_noise")
-    elif par == "flow":
-        D = FlowDenoiser(net, schedule)
+            net, sigma_data=schedule.sigma_data, sigma_min=schedule.sigma_min, sigma_max=schedule.sigma_max)
     else:
         D = make_denoiser(net, par, schedule=schedule)
     D = D.to(device).eval().requires_grad_(False)

@@ -9,6 +9,7 @@ so that x~ = x0 + sigma * eps and a deterministic DDIM step is exactly one Euler
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -56,14 +57,12 @@ class VPSchedule:
         return float(self.sigmas()[-1])
 
     def sigma_to_t(self, sigma: torch.Tensor) -> torch.Tensor:
-        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table.
-
-        Exact (integer) on the training grid. Clamps to [0, T-1] outside the table.
-        """
+        """Continuous time label for sigma, by linear interpolation of log sigma over the discrete table (exact on the
+        training grid, clamped to [0, T-1] outside it)."""
         s = torch.as_tensor(sigma, dtype=torch.float64)
         table = self.sigmas()
         cpu_log = table.log()
-        log_table = _log_table_on(self, cpu_log, s.device)  # on the caller's device (a model on a GPU)
+        log_table = cpu_log if s.device.type == "cpu" else _log_table_on(self, str(s.device))
         s = s.clamp(min=float(table[0]))
         ls = s.log().clamp(max=float(cpu_log[-1]))  # read on the CPU: no wait for the GPU
         idx = torch.searchsorted(log_table, ls.reshape(-1)).clamp(1, len(log_table) - 1)
@@ -82,26 +81,17 @@ class VPSchedule:
         return (log_table[lo] * (1 - w) + log_table[lo + 1] * w).exp()
 
 
-_LOG_TABLES: dict = {}  # (schedule, device) -> log sigma table kept on that GPU
-
-
-def _log_table_on(schedule: VPSchedule, log_table: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """``log_table`` (on the CPU) on ``device``: copied to a GPU once per schedule, so that a network call inside a
-    CUDA graph (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
-    if device.type == "cpu":
-        return log_table
-    key = (schedule, str(device))
-    if key not in _LOG_TABLES:
-        _LOG_TABLES[key] = log_table.to(device)
-    return _LOG_TABLES[key]
+@functools.cache
+def _log_table_on(schedule: VPSchedule, device: str) -> torch.Tensor:
+    """The log sigma table on a GPU, copied there once per schedule, so that a network call inside a CUDA graph
+    (``inversion.graphs``, ``train.lockstep``) needs no copy from the host."""
+    return schedule.sigmas().log().to(device)
 
 
 @dataclass(frozen=True)
 class TabulatedVPSchedule(VPSchedule):
-    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas).
-
-    A subclass, so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were.
-    """
+    """A VP schedule given by its betas (diffusers' ``trained_betas``): kind "trained", T = len(betas); a subclass,
+    so that the fields (and so the hashes) of every ``VPSchedule`` stay as they were."""
 
     kind: str = "trained"
     table: tuple = ()  # beta_0 .. beta_{T-1}, each in (0, 1)
@@ -124,11 +114,9 @@ ZERO_SNR_TOP_ALPHA_BAR = 2.0 ** -24  # the finite last level of a zero-terminal-
 
 @dataclass(frozen=True)
 class ZeroTerminalSNRSchedule(VPSchedule):
-    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr).
-
-    The last level (alpha_bar = 0, sigma = infinity) is kept finite: at ``top_alpha_bar`` (2^-24, sigma about 4096, as
-    diffusers' Euler scheduler) when that lies below the level before it, else one more step of the last log-sigma
-    spacing, sigma_T = sigma_{T-1}^2 / sigma_{T-2} (linear betas)."""
+    """A VP schedule rescaled to zero terminal SNR (Lin et al. 2024, Algorithm 1; diffusers' rescale_betas_zero_snr),
+    its infinite last level kept finite: ``top_alpha_bar`` (2^-24, sigma about 4096, as diffusers' Euler scheduler)
+    when below the level before it, else one more log-sigma step, sigma_T = sigma_{T-1}^2 / sigma_{T-2}."""
 
     table: tuple = ()                          # betas of the base schedule when it is tabulated ("trained")
     top_alpha_bar: float = ZERO_SNR_TOP_ALPHA_BAR
@@ -163,10 +151,8 @@ class ZeroTerminalSNRSchedule(VPSchedule):
 
 
 def karras_sigmas(steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> torch.Tensor:
-    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then 0.
-
-    Returns float64 of length steps + 1 (the last level is exactly 0, the clean image).
-    """
+    """Karras et al. (2022) Eq. 5 / paper Eq. 25: `steps` descending levels sigma_max..sigma_min, then exactly 0
+    (float64, length steps + 1)."""
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     if steps == 1:
@@ -195,10 +181,8 @@ def ddim_timesteps(steps: int, num_train_timesteps: int = 1000, spacing: str = "
 
 
 def ddim_sigmas(schedule: VPSchedule, steps: int, spacing: str = "leading", steps_offset: int = 0) -> torch.Tensor:
-    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0.
-
-    The final 0 is DDIM's `set_alpha_to_one=True` (alpha_bar = 1 at the end). Length steps + 1.
-    """
+    """Descending sigma grid of a DDIM sampler: sigma(t_i) for the DDIM timesteps, then 0 (DDIM's
+    `set_alpha_to_one=True`); length steps + 1."""
     ts = ddim_timesteps(steps, schedule.num_train_timesteps, spacing, steps_offset)
     s = schedule.sigmas()[ts]
     return torch.cat([s, torch.zeros(1, dtype=torch.float64)])

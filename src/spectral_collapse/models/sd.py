@@ -1,12 +1,9 @@
 """Text-conditioned diffusers folders (Stable Diffusion, SDXL, SD3, Flux) as the suite's denoiser, prompts for labels.
 
-Label 0 is ``source_prompt``, 1 ``target_prompt``, 2 ``null_prompt`` (default: the pipeline's unconditional input).
-Each prompt is encoded once at loading, as the pipeline's ``encode_prompt`` does, into one table,
-``class_embedding``, so the network is called as a class-conditional one: classifier-free guidance and Null-Class
-inversion (of the null row: null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents stay
-(B, C, H, W) and are packed 2 x 2 for the network; a guidance-distilled Flux model takes
-``micro_conditioning={"guidance_scale": g}`` (default 3.5).
-"""
+Labels 0 / 1 / 2 are ``source_prompt``, ``target_prompt``, ``null_prompt`` (default: the pipeline's unconditional
+input), each encoded once at loading (as ``encode_prompt``) into the table ``class_embedding``, so guidance and
+Null-Class inversion (null-text inversion, Mokady et al. 2023) run unchanged. Flux's latents are packed 2 x 2 for the
+network only."""
 from __future__ import annotations
 
 import json
@@ -17,12 +14,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .hub_checks import check_shapes
-from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, unsupported as _unsupported
+from .hub_folder import FLUX, TEXT_FOLDERS, TEXT_UNET, check_shapes, unsupported as _unsupported
 
 __all__ = ["Prompts", "PromptConditionedUNet", "PromptConditionedTransformer", "PromptConditionedFlux",
            "MissingPromptError", "PROMPT_OPTIONS", "TEXT_PARTS", "FLUX_SIDE", "load_text", "prompts_from_options",
-           "token_ids", "pack", "unpack", "image_ids"]
+           "pack", "unpack", "image_ids"]
 
 PROMPT_OPTIONS = ("source_prompt", "target_prompt", "null_prompt", "micro_conditioning")
 TEXT_PARTS = ("text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "text_encoder_3", "tokenizer_3")
@@ -108,11 +104,10 @@ def prompts_from_options(source_prompt=None, target_prompt=None, null_prompt=Non
     """``Prompts`` of ``from_diffusers``'s keywords (or a study's data_options); MissingPromptError without both."""
     if source_prompt is None or target_prompt is None:
         raise MissingPromptError(
-            f"{what} is a text-conditioned model (Stable Diffusion, SDXL, SD3): pass the prompts that stand for the "
-            f"source and target labels, from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") "
-            f"(optionally null_prompt, the unconditional input of classifier-free guidance; default: the pipeline's "
-            f"empty prompt), or in a study data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
-            f"\"...\"}}' beside model=<folder>")
+            f"{what} is a text-conditioned model: pass the prompts of the source and target labels, "
+            f"from_diffusers(path, source_prompt=\"...\", target_prompt=\"...\") (null_prompt: the unconditional "
+            f"input, default the empty prompt), or data_options '{{\"source_prompt\": \"...\", \"target_prompt\": "
+            f"\"...\"}}'")
     micro = dict(micro_conditioning or {})
     bad = sorted(set(micro) - set(_MICRO))
     if bad:
@@ -246,22 +241,19 @@ def _encoders(folder: Path, index: dict, family: _Family, cls: str, dtype, devic
     return out
 
 
-def token_ids(tokenizer, text: str, length: int, device) -> torch.Tensor:
-    ids = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
-    full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
-    if full.shape[-1] > ids.shape[-1]:
-        warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
-                      UserWarning, stacklevel=4)
-    return ids.to(device)
-
-
 @torch.no_grad()
 def _encode(kind: str, encoders: list, text: str, joint: int, device) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(token states (1, L, C), pooled (1, P) or None) of one prompt, as the pipeline's ``encode_prompt``: SD the last
     CLIP states; SDXL both encoders' penultimate states and the projection's pooled output; SD3 those of both CLIP
     encoders, zero-padded to T5's width, then T5's states (zeros without T5); Flux T5's states and CLIP's pooled."""
     def ids(enc, length=None):
-        return token_ids(enc[0], text, length or enc[0].model_max_length, device)
+        tokenizer, length = enc[0], length or enc[0].model_max_length
+        out = tokenizer([text], padding="max_length", max_length=length, truncation=True, return_tensors="pt").input_ids
+        full = tokenizer([text], padding="longest", return_tensors="pt").input_ids
+        if full.shape[-1] > out.shape[-1]:
+            warnings.warn(f"the prompt {text!r} has {full.shape[-1]} tokens; the text encoder reads the first {length}",
+                          UserWarning, stacklevel=3)
+        return out.to(device)
 
     if kind == "sd":
         tokenizer, model, _ = encoders[0]

@@ -2,7 +2,7 @@
 
 ``PretrainedVAE`` loads a hub id or folder (the paper's SD-1.5 VAE, scaling 0.18215); ``VAEConfig`` is the small
 autoencoder the CPU profiles train (train/vae.py). ``LatentSpace`` encodes to (posterior mean - shift) * scaling
-(or a seeded posterior sample) and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
+and decodes back; ``LatentDomains`` presents a dataset in latent space to the trainer.
 """
 from __future__ import annotations
 
@@ -17,9 +17,6 @@ from ..data.unpaired import dihedral, draw_batch
 
 __all__ = ["VAEConfig", "PretrainedVAE", "SD_VAE", "LatentSpace", "LatentDomains", "build_vae",
            "load_pretrained_vae", "hub_offline"]
-
-SD_SCALING_FACTOR = 0.18215  # Stable Diffusion v1's latent scaling (the paper's; the SD VAE config says the same)
-
 
 @dataclass(frozen=True)
 class VAEConfig:
@@ -48,7 +45,7 @@ class PretrainedVAE:
     source: str = "runwayml/stable-diffusion-v1-5"  # hub id or local path (a folder holding config.json)
     subfolder: str | None = "vae"
     revision: str | None = None
-    scaling_factor: float | None = SD_SCALING_FACTOR  # None: the model config's scaling_factor
+    scaling_factor: float | None = 0.18215          # SD v1's, the paper's; None: the model config's scaling_factor
     latent_channels: int = 4
     downsample: int = 8                              # image side / latent side (SD: 8)
     kind: str = "pretrained"
@@ -78,23 +75,15 @@ def build_vae(cfg: VAEConfig) -> nn.Module:
                          norm_num_groups=cfg.norm_num_groups, mid_block_add_attention=cfg.mid_block_add_attention)
 
 
-def _seeded_normal(shape, seeds, device, dtype) -> torch.Tensor:
-    out = torch.empty((len(seeds), *shape), dtype=dtype)
-    for i, s in enumerate(seeds):
-        out[i] = torch.randn(shape, generator=torch.Generator().manual_seed(int(s)), dtype=dtype)
-    return out.to(device)
-
-
 class LatentSpace:
     """Images (B, 3, H, W) in [-1, 1] <-> scaled latents (B, C, H / f, W / f) of an AutoencoderKL:
     (z - shift_factor) * scaling_factor."""
 
-    def __init__(self, vae: nn.Module, scaling_factor: float, *, sample: bool = False, batch_size: int = 64,
-                 identity: dict | None = None, shift_factor: float = 0.0):
+    def __init__(self, vae: nn.Module, scaling_factor: float, *, batch_size: int = 64, identity: dict | None = None,
+                 shift_factor: float = 0.0):
         self.vae = vae.eval().requires_grad_(False)
         self.scaling_factor = float(scaling_factor)
         self.shift_factor = float(shift_factor)
-        self.sample = sample            # encode with a posterior sample instead of the mean
         self.batch_size = batch_size
         self.identity = dict(identity or {})
         cfg = vae.config
@@ -102,31 +91,22 @@ class LatentSpace:
         self.downsample = 2 ** (len(cfg.block_out_channels) - 1)
 
     def describe(self) -> dict:
-        """JSON-able identity (which autoencoder, scaling, shift when nonzero, encoding mode): part of every latent
+        """JSON-able identity (which autoencoder, scaling, shift when nonzero, posterior mean): part of every latent
         model's hash."""
         shift = {"shift_factor": self.shift_factor} if self.shift_factor else {}
-        return {**self.identity, "scaling_factor": self.scaling_factor, **shift,
-                "encode": "sample" if self.sample else "mean"}
+        return {**self.identity, "scaling_factor": self.scaling_factor, **shift, "encode": "mean"}
 
     @property
     def device(self) -> torch.device:
         return next(self.vae.parameters()).device
 
     @torch.no_grad()
-    def encode(self, images: torch.Tensor, *, sample: bool | None = None, seeds=None) -> torch.Tensor:
-        """Scaled, shifted latents of ``images``: the posterior mean, or a sample (seeds: one per image, default
-        0..B-1)."""
-        sample = self.sample if sample is None else sample
-        if sample and seeds is None:
-            seeds = range(images.shape[0])
-        seeds = None if seeds is None else list(seeds)
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Scaled, shifted latents of ``images`` (the posterior mean)."""
         out = []
         for i in range(0, images.shape[0], self.batch_size):
             x = images[i:i + self.batch_size].to(self.device, torch.float32)
-            post = self.vae.encode(x).latent_dist
-            z = post.mean
-            if sample:
-                z = z + post.std * _seeded_normal(z.shape[1:], seeds[i:i + self.batch_size], z.device, z.dtype)
+            z = self.vae.encode(x).latent_dist.mean
             out.append(((z - self.shift_factor) * self.scaling_factor).cpu())
         return torch.cat(out)
 
@@ -139,12 +119,8 @@ class LatentSpace:
             out.append(self.vae.decode(z).sample.float().cpu())
         return torch.cat(out)
 
-    def to(self, device) -> "LatentSpace":
-        self.vae.to(device)
-        return self
 
-
-def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool | None = None, sample: bool = False,
+def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool | None = None,
                         device: str | torch.device = "cpu") -> LatentSpace:
     """Load a pretrained AutoencoderKL from a local folder or the hub (cache only when downloads are off)."""
     from diffusers import AutoencoderKL
@@ -170,17 +146,13 @@ def load_pretrained_vae(spec: PretrainedVAE = SD_VAE, *, local_files_only: bool 
     spec = replace(spec, latent_channels=int(vae.config.latent_channels),
                    downsample=2 ** (len(vae.config.block_out_channels) - 1))
     shift = float(getattr(vae.config, "shift_factor", None) or 0.0)  # SD3 / Flux VAEs; None (no shift) for SD's
-    return LatentSpace(vae.to(device), scale, sample=sample, identity={"vae": spec.to_dict()}, shift_factor=shift)
+    return LatentSpace(vae.to(device), scale, identity={"vae": spec.to_dict()}, shift_factor=shift)
 
-
-# --- a dataset seen through a latent space, for the diffusion trainer ------------------------------------------
 
 @dataclass(eq=False)
 class LatentDomains:
     """The trainer's view of a dataset in a latent space: ``name``, ``meta`` (with the space) and ``train_batch``.
-
-    The latents of each dihedral view are encoded once, on first use (the encoder is not equivariant); nothing is
-    encoded when the trainer finds a finished checkpoint."""
+    Each dihedral view is encoded once, on first use (the encoder is not equivariant)."""
 
     data: object
     space: LatentSpace
@@ -208,10 +180,6 @@ class LatentDomains:
                 self._cache[key] = torch.stack([self.space.encode(dihedral(x, k)) for k in self.views])
         return self._cache["source"], self._cache["target"]
 
-    def train_batch(self, batch_size: int, generator: torch.Generator | None = None,
-                    augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def train_batch(self, batch_size: int, generator: torch.Generator | None = None) -> tuple:
         """Half source latents (label 0), half target latents (label 1), each of a random allowed dihedral view."""
-        src, tgt = self._encoded()
-        if not augment:  # the first view only
-            src, tgt = src[:1], tgt[:1]
-        return draw_batch(src, tgt, batch_size, generator)
+        return draw_batch(*self._encoded(), batch_size, generator)

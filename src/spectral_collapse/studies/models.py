@@ -320,7 +320,7 @@ def user_models(spec) -> UserModels | None:
         raise ValueError("give either model (one model: inversion and sampling) or models ({'source': ..., "
                          "'target': ...}: invert with the first, sample with the second), not both")
     from ..models.denoisers import ModelPair
-    from ..models.hub_checks import fits
+    from ..models.hub_folder import fits
 
     prompts, size, batch = prompt_options(spec), data_options(spec).get("size"), get_profile(spec.profile).batch_size
     if one is not None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..models.backbones import DiTConfig, UNetConfig, reshaped
-from ..models.dit import dit_preset
+from ..models.backbones import DiTConfig, UNetConfig, dit_preset, reshaped
 from ..models.schedules import VPSchedule
 from ..models.vae import SD_VAE, PretrainedVAE, VAEConfig
 from ..train.vae import VAETrainConfig

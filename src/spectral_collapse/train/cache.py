@@ -1,7 +1,6 @@
 """Checkpoint folders ``<name>-<hash12>/`` named by a hash of the full configuration, reused when present: config.json,
-model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE; every write a renamed
-temporary file; processes that need the same checkpoint take turns under a lock on ``.lock`` inside it. The resume
-snapshots (``resume/``, the one before kept as ``resume.old/``) make a killed training continue."""
+model and EMA safetensors, ``weights.sha256.json`` (checked on every load), log.json, DONE, each written atomically,
+one build at a time (``.lock``); resume snapshots (``resume/``, ``resume.old/``) continue a killed training."""
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -111,12 +109,6 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> None:
@@ -124,10 +116,11 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
 
 
 def is_complete(ckpt: Path) -> bool:
-    return (Path(ckpt) / "DONE").exists() and (Path(ckpt) / "ema.safetensors").exists()
+    """Whether ``ckpt`` is finished: DONE is written last, after every weight file."""
+    return (Path(ckpt) / "DONE").exists()
 
 
-@contextmanager
+@contextlib.contextmanager
 def checkpoint_lock(ckpt: Path, what: str = ""):
     """Hold an exclusive lock on ``ckpt/.lock`` while the checkpoint folder ``ckpt`` is built; a second process
     waits (saying so on stderr). No lock inside a distributed launch (POSIX only, as the cell cache)."""
@@ -163,14 +156,10 @@ def checkpoint_digest(folder: str | os.PathLike) -> str | None:
         except CheckpointCorrupt:
             return DAMAGED
         return hashlib.sha256((folder / HASH_FILE).read_bytes()).hexdigest()
-    try:  # a diffusers model folder (save_pretrained: a config.json with _diffusers_version)
+    with contextlib.suppress(OSError, ValueError, TypeError):  # a diffusers folder: config.json has _diffusers_version
         if "_diffusers_version" in json.loads((folder / "config.json").read_text()):
             return None
-    except (OSError, ValueError, TypeError):
-        pass
-    if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")):
-        return DAMAGED
-    return None
+    return DAMAGED if any(folder.glob("*.safetensors")) or any(folder.glob("*/*.safetensors")) else None
 
 
 DAMAGED = "damaged: weights do not match their recorded hashes"
@@ -206,9 +195,9 @@ def read_weights(path: Path, fix: str) -> dict:
         raise CheckpointCorrupt(f"{path} cannot be read ({type(err).__name__}: {err}); {fix}") from None
 
 
-def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), seconds: float = float("nan")) -> None:
+def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout, seconds: float) -> None:
     """Write a consistent resume point: fill a temp folder, then swap it in (the old one kept as resume.old).
-    seconds: training time to reach ``step``, earlier runs included (NaN when unknown)."""
+    seconds: training time to reach ``step``, earlier runs included."""
     tmp, cur, old = ckpt / ".resume.tmp", ckpt / "resume", ckpt / "resume.old"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -226,7 +215,7 @@ def write_resume(ckpt: Path, net, ema, opt, sched, step, gen, log, heldout=(), s
     os.replace(tmp, cur)
 
 
-_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log"}
+_STATE_KEYS = {"step", "optimizer", "scheduler", "rng", "log", "heldout", "seconds"}
 
 
 def _read_resume(res: Path, fix: str) -> tuple[dict, dict, dict]:
@@ -250,33 +239,29 @@ def resume(ckpt: Path, net, ema, opt, gen: torch.Generator, sched=None) -> tuple
     optimizer, LR scheduler and generator: (step, loss log, held-out log, training seconds so far), or (0, [], [], 0.0)
     without one; CheckpointCorrupt naming every file when none can be read."""
     fix = f"delete {ckpt / 'resume'} and {ckpt / 'resume.old'} to restart this training from step 0"
-    problems, snapshot = [], None
+    problems = []
     for res in (ckpt / "resume", ckpt / "resume.old"):
         if not res.is_dir():
             continue
         try:
-            snapshot = _read_resume(res, fix)
+            net_sd, ema_sd, st = _read_resume(res, fix)
         except CheckpointCorrupt as err:
             problems.append(str(err).removesuffix(f"; {fix}"))
             continue
         if problems:
-            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(snapshot[2]['step'])})",
+            warnings.warn(f"{problems[0]}; resuming from the previous snapshot {res} (step {int(st['step'])})",
                           RuntimeWarning, stacklevel=2)
-        break
-    if snapshot is None and problems:
+        net.load_state_dict(net_sd)
+        ema.load_state_dict(ema_sd)
+        opt.load_state_dict(st["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(st["scheduler"])
+        restore_generator(gen, st["rng"])
+        return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in st["heldout"].tolist()],
+                float(st["seconds"]))
+    if problems:
         raise CheckpointCorrupt(f"cannot resume the training in {ckpt}: {'; '.join(problems)}; {fix}")
-    if snapshot is None:
-        return 0, [], [], 0.0
-    net_sd, ema_sd, st = snapshot
-    net.load_state_dict(net_sd)
-    ema.load_state_dict(ema_sd)
-    opt.load_state_dict(st["optimizer"])
-    if sched is not None:
-        sched.load_state_dict(st["scheduler"])
-    restore_generator(gen, st["rng"])
-    held = st.get("heldout", torch.zeros(0, 2 + BANDS))
-    return (int(st["step"]), [tuple(r) for r in st["log"].tolist()], [list(r) for r in held.tolist()],
-            float(st.get("seconds", torch.tensor(float("nan")))))  # NaN: a snapshot that did not record it
+    return 0, [], [], 0.0
 
 
 def restore_generator(gen: torch.Generator, state: torch.Tensor) -> None:

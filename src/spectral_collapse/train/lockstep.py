@@ -1,8 +1,6 @@
-"""Lockstep trainer: K diffusion models trained in one process, each model's whole step one CUDA graph on a GPU.
-
-Each model's step (draws, loss, backward, clipping, AdamW, EMA) is captured once as a CUDA graph with the data on
-the device, replayed on a stream of its own; on a CPU the same step runs eagerly and equals the trainer's to the bit
-(the same generator draws in the same order). Everything around a step is the trainer's ``Run``."""
+"""Lockstep trainer: K diffusion models trained in one process, each model's whole step (draws, loss, backward,
+clipping, AdamW, EMA) one CUDA graph replayed on a stream of its own on a GPU; on a CPU the same step runs eagerly and
+equals the trainer's to the bit. Everything around a step is the trainer's ``Run``."""
 from __future__ import annotations
 
 import time
@@ -12,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import torch
+from tqdm import tqdm
 
 from ..data.unpaired import dihedral, draw_batch
 from .cache import checkpoint_dir, checkpoint_lock
@@ -42,21 +41,18 @@ def device_pools(data, device) -> tuple[torch.Tensor, torch.Tensor]:
     """(source views, target views) of ``data`` on ``device``, each (V, N, C, H, W): view k of crop i is what the
     trainer's ``data.train_batch`` makes of it when it draws element k of the dihedral group (V = 8), or a latent
     data set's encoded views (``LatentDomains``)."""
-    device = torch.device(device)
     if hasattr(data, "_encoded") and hasattr(data, "views"):
-        pools = data._encoded()
-        key = (id(pools[0]), id(pools[1]), str(device))
-        make = lambda: tuple(p.to(device) for p in pools)  # noqa: E731
+        pools, views = data._encoded(), None
     elif torch.is_tensor(getattr(data, "source", None)) and torch.is_tensor(getattr(data, "target", None)):
-        pools = data.source, data.target
-        key = (id(pools[0]), id(pools[1]), str(device))
-        make = lambda: tuple(torch.stack([dihedral(p, k) for k in range(8)]).to(device) for p in pools)  # noqa: E731
+        pools, views = (data.source, data.target), range(8)
     else:
         raise ValueError(f"the lockstep trainer needs the training pools on the device; {type(data).__name__} has no "
                          f"source and target tensors (UnpairedDomains) nor encoded views (LatentDomains); train it "
                          f"with train.trainer.train")
-    if key not in _POOLS:
-        _POOLS[key] = (pools, make())  # the pools are kept too, so that their ids stay theirs
+    key = (id(pools[0]), id(pools[1]), str(torch.device(device)))
+    if key not in _POOLS:  # the pools are kept too, so that their ids stay theirs
+        made = pools if views is None else [torch.stack([dihedral(p, k) for k in views]) for p in pools]
+        _POOLS[key] = (pools, tuple(p.to(device) for p in made))
     return _POOLS[key][1]
 
 
@@ -112,7 +108,6 @@ class Member(Run):
         if self.stream is not None:  # everything above was queued on the current stream
             self.stream.wait_stream(torch.cuda.current_stream(device))
 
-    # the step ------------------------------------------------------------------------------------------------------
     def step_fn(self) -> None:
         """One training step (module docstring). On a GPU nothing in it waits for the device, so it can be captured."""
         cfg, g = self.cfg, self.gen
@@ -181,7 +176,6 @@ class Member(Run):
         self.step += 1
         self.run_n += 1
 
-    # around the steps (outside the graph, on this model's stream) ------------------------------------------------
     def on_stream(self):
         return torch.cuda.stream(self.stream) if self.stream is not None else nullcontext()
 
@@ -192,8 +186,6 @@ class Member(Run):
                 SimpleNamespace(state_dict=lambda: schedule_state(cfg, step)))
 
     def finish(self, t0: float, round_size: int) -> TrainedModel:
-        if self.stream is not None:
-            self.stream.synchronize()
         return super().finish(t0, trainer="lockstep", round_size=round_size, cuda_graph=self.graph is not None)
 
 
@@ -224,12 +216,8 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
             for _, m in members:
                 m.capture()
         capture_s, t0 = time.time() - t_cap, time.time()
-        bar = None
-        if progress and members:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=sum(m.end - m.step for _, m in members), desc=f"train {len(members)} models in lockstep",
-                       dynamic_ncols=True)
+        bar = tqdm(total=sum(m.end - m.step for _, m in members), desc=f"train {len(members)} models in lockstep",
+                   dynamic_ncols=True, disable=not (progress and members))
         active, steps = [m for _, m in members if m.step < m.end], 0
         while active:
             for m in active:
@@ -237,11 +225,9 @@ def train_lockstep(jobs, *, root: str | Path = "data/checkpoints", device=None, 
             for m in active:
                 m.after_step(t0)
             steps += len(active)
-            if bar is not None:
-                bar.update(len(active))
+            bar.update(len(active))
             active = [m for m in active if m.step < m.end]
-        if bar is not None:
-            bar.close()
+        bar.close()
         for _, m in members:
             if m.stream is not None:
                 m.stream.synchronize()

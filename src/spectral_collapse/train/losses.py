@@ -9,9 +9,8 @@
          v_hat = eps_hat - x0_hat, logit t ~ N(P_mean, P_std^2) (SD3's "logit_normal"), i.e. ln sigma ~ N(P_mean,
          P_std^2) since sigma = t / (1 - t); t continuous in (0, 1).
 
-The held-out loss (``heldout_loss``) is the objective on the test split's crops with fixed noise draws, one in each
-of ``BANDS`` equal-probability bands of the objective's noise distribution, on the EMA weights every
-``HELDOUT_EVERY`` steps: it estimates the training loss on unseen data (``studies.quality``).
+``heldout_loss``: the objective on the test split with fixed noise draws in ``BANDS`` equal-probability bands, on the
+EMA weights every ``HELDOUT_EVERY`` steps (the training loss on unseen data, ``studies.quality``).
 """
 from __future__ import annotations
 
@@ -23,8 +22,7 @@ import torch
 from ..models.denoisers import Denoiser
 
 __all__ = ["OBJECTIVES", "LOG_NORMAL", "sample_sigmas", "diffusion_loss", "min_snr_weight", "truncated_snr_weight",
-           "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss",
-           "ema_evaluator"]
+           "to_device", "HELDOUT_EVERY", "HELDOUT_SEED", "BANDS", "HeldOut", "heldout_set", "heldout_loss"]
 
 OBJECTIVES = ("eps", "x0", "v", "edm", "flow")
 LOG_NORMAL = ("edm", "flow")  # objectives whose ln sigma is drawn from N(P_mean, P_std^2)
@@ -103,30 +101,24 @@ def truncated_snr_weight(sigma: torch.Tensor, objective: str) -> torch.Tensor:
 
 
 def mean_loss(D: Denoiser, x0, labels, sigma, n, objective: str, sigma_data: float,
-               min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
+              min_snr_gamma: float | None = None, truncated_snr: bool = False) -> torch.Tensor:
     s = sigma.to(x0).reshape(-1, 1, 1, 1)
     pred = D(x0 + s * n, sigma.to(x0), labels)
-    if min_snr_gamma is not None or truncated_snr:
-        w = (truncated_snr_weight(sigma, objective) if truncated_snr else
-             min_snr_weight(sigma, objective, min_snr_gamma)).to(x0).reshape(-1, 1, 1, 1)
-        target = {"eps": (pred.eps, n), "x0": (pred.x0, x0)}.get(objective)
-        if target is None:
-            a = 1 / (1 + s**2).sqrt()
-            target = (a * pred.eps - s * a * pred.x0, a * n - s * a * x0)
-        return (w * (target[0] - target[1]).pow(2)).mean()
+    a = 1 / (1 + s**2).sqrt()
     if objective == "eps":
-        return (pred.eps - n).pow(2).mean()
-    if objective == "x0":
-        return (pred.x0 - x0).pow(2).mean()
-    if objective == "v":
-        a = 1 / (1 + s**2).sqrt()
-        b = s * a
-        v_hat = a * pred.eps - b * pred.x0
-        return (v_hat - (a * n - b * x0)).pow(2).mean()
-    if objective == "flow":  # v = n - x0 on x_t = (1 - t) x0 + t n; the denoiser's eps - x0 is the network's v
-        return ((pred.eps - pred.x0) - (n - x0)).pow(2).mean()
-    lam = (s**2 + sigma_data**2) / (s * sigma_data) ** 2
-    return (lam * (pred.x0 - x0).pow(2)).mean()
+        err = (pred.eps - n).pow(2)
+    elif objective in ("x0", "edm"):
+        err = (pred.x0 - x0).pow(2)
+    elif objective == "v":  # v = a n - b x0, b = sqrt(1 - alpha_bar) = s a
+        err = ((a * pred.eps - s * a * pred.x0) - (a * n - s * a * x0)).pow(2)
+    else:  # flow: v = n - x0 on x_t = (1 - t) x0 + t n; the denoiser's eps - x0 is the network's v
+        err = ((pred.eps - pred.x0) - (n - x0)).pow(2)
+    if objective == "edm":
+        return ((s**2 + sigma_data**2) / (s * sigma_data) ** 2 * err).mean()
+    if min_snr_gamma is not None or truncated_snr:
+        w = truncated_snr_weight(sigma, objective) if truncated_snr else min_snr_weight(sigma, objective, min_snr_gamma)
+        return (w.to(x0).reshape(-1, 1, 1, 1) * err).mean()
+    return err.mean()
 
 
 HELDOUT_EVERY = 100   # training steps between two evaluations (and one at the end)
@@ -146,30 +138,21 @@ class HeldOut:
     n: torch.Tensor       # (BANDS, N, C, H, W)
 
 
-def _held_out_images(data) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """(crops, labels) of the data's test split, encoded when ``data`` is a latent view; None without one."""
+def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
+    """The fixed held-out inputs of a training run: the test split's crops (encoded when ``data`` is a latent view),
+    and noise draws; None when the data has no test split."""
     base = getattr(data, "data", data)  # LatentDomains wraps the image data
     src, tgt = getattr(base, "test_source", None), getattr(base, "test_target", None)
     if src is None or tgt is None or not torch.isfinite(tgt).all():
-        src_only = src is not None and torch.isfinite(src).all()
-        if not src_only:
+        if src is None or not torch.isfinite(src).all():
             return None
-        tgt = src[:0]
+        tgt = src[:0]   # no test targets: the sources alone
     src, tgt = src[:_MAX_CROPS], tgt[:_MAX_CROPS]
-    x = torch.cat([src, tgt])
+    x0 = torch.cat([src, tgt])
     y = torch.cat([torch.zeros(len(src), dtype=torch.long), torch.ones(len(tgt), dtype=torch.long)])
-    space = getattr(data, "space", None)
-    if space is not None:
-        x = space.encode(x)
-    return x.float(), y
-
-
-def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float = 1.2) -> HeldOut | None:
-    """The fixed held-out inputs of a training run (None when the data has no test split)."""
-    got = _held_out_images(data)
-    if got is None:
-        return None
-    x0, y = got
+    if getattr(data, "space", None) is not None:
+        x0 = data.space.encode(x0)
+    x0 = x0.float()
     gen = torch.Generator().manual_seed(HELDOUT_SEED)
     N = len(x0)
     r = torch.rand((BANDS, N), generator=gen, dtype=torch.float64)
@@ -182,17 +165,6 @@ def heldout_set(data, D, objective: str, *, P_mean: float = -1.2, P_std: float =
         sigma = table[(u * len(table)).long().clamp_(0, len(table) - 1)]
     n = torch.randn((BANDS, *x0.shape), generator=gen, dtype=torch.float32)
     return HeldOut(x0, y, sigma, n)
-
-
-def ema_evaluator(spec, ema, data, D, cfg, device) -> tuple[HeldOut | None, object]:
-    """(held-out inputs of a training run, a denoiser of ``spec`` on the EMA weights ``ema``, on ``device``);
-    (None, None) when the data has no test split."""
-    held = heldout_set(data, D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std)
-    if held is None:
-        return None, None
-    E = spec.build()
-    E.net = ema
-    return held, E.to(device).eval()
 
 
 @torch.no_grad()

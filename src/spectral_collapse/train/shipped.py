@@ -1,5 +1,4 @@
-"""Trained weights shipped with the repository, so a fresh clone runs any study without training.
-
+"""Trained weights shipped with the repository, so a fresh clone runs any study without training:
 ``data/weights/<checkpoint folder name>/`` holds the EMA weights in float16, the JSON files and ``sha256.json``;
 ``install`` builds the checkpoint from it, ``export`` writes it (``$SPECTRAL_COLLAPSE_SHIP_WEIGHTS=1``: every model)."""
 from __future__ import annotations
@@ -10,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save, save_file
 
 from ..data.download import sha256_file
 from .cache import CheckpointCorrupt, atomic_write_bytes, atomic_write_json, write_weight_hashes
@@ -70,10 +69,7 @@ def install(ckpt: str | os.PathLike, root: str | os.PathLike | None = None) -> b
         if p.name != ".lock":
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     _copy_kept(src, ckpt)
-    (ckpt / full).parent.mkdir(parents=True, exist_ok=True)
-    tmp = ckpt / (full + ".tmp")
-    save_file({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}, str(tmp))
-    os.replace(tmp, ckpt / full)
+    atomic_write_bytes(ckpt / full, save({k: v.float().contiguous() for k, v in load_file(str(src / half)).items()}))
     write_weight_hashes(ckpt, (full,))
     shutil.copyfile(src / HASHES, ckpt / INSTALLED_FROM)
     atomic_write_bytes(ckpt / "DONE", b"")   # last: a folder without it is never loaded

@@ -1,7 +1,6 @@
-"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate.
-
-Checkpoints are cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill
-to the same weights (CPU, fixed seed; tested); a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
+"""Diffusion trainer: AdamW, warm-up + cosine LR, EMA, 10% label dropout, gradient clipping, through Accelerate;
+checkpoints cached by a hash of (model spec, train config, data) (train/cache.py) and resumable after a kill to the
+same weights; a CPU batch runs in chunks of ``CPU_MICRO_BATCH`` samples."""
 from __future__ import annotations
 
 import copy
@@ -13,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from ..models.backbones import count_parameters
 from .shipped import export, install, refresh, replaced, shipping
@@ -20,11 +20,11 @@ from .cache import (CheckpointCorrupt, atomic_write_bytes, atomic_write_json, ch
                     checkpoint_lock, is_complete, read_json, read_weights, resume, retrain_fix, save_weights,
                     write_resume, write_weight_hashes)
 from .config import CheckpointMismatch, ModelSpec, TrainConfig, TrainedModel, check_objective, full_config
-from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, ema_evaluator, heldout_loss, to_device
+from .losses import BANDS, HELDOUT_EVERY, LOG_NORMAL, diffusion_loss, heldout_loss, heldout_set, to_device
 
 __all__ = ["ModelSpec", "TrainConfig", "TrainedModel", "train", "load_trained", "CheckpointMismatch",
            "CheckpointCorrupt", "CPU_MICRO_BATCH", "micro_batch_for", "full_config", "ema_update", "ema_decay", "device_name",
-           "check_objective", "reusable", "adopt", "shipped_result", "write_finished", "LOG_EVERY", "Run"]
+           "check_objective", "reusable", "adopt", "shipped_result", "LOG_EVERY", "Run"]
 
 CPU_MICRO_BATCH = 8
 LOG_EVERY = 50  # steps per entry of the training-loss log (the mean over those steps)
@@ -116,7 +116,12 @@ class Run:
         self.end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
         self.micro = micro_batch_for(self.device)
         self.loss_sum, self.run_n = torch.zeros((), device=self.device), 0  # read back every LOG_EVERY steps
-        self.held, self.E = ema_evaluator(spec, self.ema, data, self.D, cfg, self.device) if main else (None, None)
+        self.held = heldout_set(data, self.D, cfg.objective, P_mean=cfg.P_mean, P_std=cfg.P_std) if main else None
+        self.E = None
+        if self.held is not None:  # the spec's denoiser on the EMA weights
+            self.E = spec.build()
+            self.E.net = self.ema
+            self.E.to(self.device).eval()
         self.net.train()
 
     def on_stream(self):
@@ -150,13 +155,21 @@ class Run:
                              self.seconds_before + time.time() - t0)
 
     def finish(self, t0: float, **extra) -> TrainedModel:
-        """Write the finished checkpoint (when the last step was reached; ``extra`` goes into log.json) and return
-        the EMA model."""
+        """When the last step was reached, write the finished checkpoint: the weights with their hashes, log.json
+        (``extra`` keys added), then DONE, the resume snapshots removed. Returns the EMA model."""
+        ckpt, seconds = self.ckpt, time.time() - t0
         if self.step >= self.cfg.steps and self.main:
-            write_finished(self.ckpt, self.net, self.ema, log=self.log, heldout=self.held_log,
-                           seconds_this_run=time.time() - t0, seconds_before=self.seconds_before,
-                           steps_this_run=self.step - self.step0, micro_batch=self.micro or self.cfg.batch_size,
-                           device=self.device, **extra)
+            save_weights(self.net, ckpt / "model.safetensors")
+            save_weights(self.ema, ckpt / "ema.safetensors")
+            write_weight_hashes(ckpt)
+            atomic_write_json(ckpt / "log.json", {
+                "loss": self.log, "seconds_this_run": seconds, "steps_this_run": self.step - self.step0,
+                "seconds_total": self.seconds_before + seconds, "micro_batch": self.micro or self.cfg.batch_size,
+                "device": device_name(self.device), "heldout": self.held_log, "heldout_bands": BANDS,
+                "heldout_every": HELDOUT_EVERY, **extra})
+            atomic_write_bytes(ckpt / "DONE", b"")
+            shutil.rmtree(ckpt / "resume", ignore_errors=True)
+            shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
         self.D.net = self.ema
         self.D.eval()
         return TrainedModel(denoiser=self.D, path=self.ckpt, log=self.log, spec=self.spec, config=self.cfg)
@@ -171,17 +184,12 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
     run = Run(spec, cfg, data, full, ckpt, name=name, device=acc.device, gen=gen, stop_after=stop_after,
               main=acc.is_main_process)
     Dw, opt = acc.prepare(run.D, run.opt)
-    bar = None
-    if progress and acc.is_main_process:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True)
+    bar = tqdm(total=cfg.steps, initial=run.step, desc=f"train {name}", dynamic_ncols=True,
+               disable=not (progress and acc.is_main_process))
 
-    def backward(part, last: bool):
-        if last or acc.num_processes == 1:
+    def backward(part, last: bool):  # gradients are all-reduced once, after the batch's last chunk
+        with nullcontext() if last or acc.num_processes == 1 else acc.no_sync(Dw):
             acc.backward(part)
-        else:  # gradients are all-reduced once, after the batch's last chunk
-            with acc.no_sync(Dw):
-                acc.backward(part)
 
     # the VP time grid read from the plain model: the loss calls the (possibly DDP-wrapped) one
     table, t0 = None if cfg.objective in LOG_NORMAL else run.D.schedule.sigmas(), time.time()
@@ -205,33 +213,12 @@ def _train(spec: ModelSpec, cfg: TrainConfig, data, full: dict, ckpt: Path, *, n
         run.loss_sum.add_(loss.detach())
         run.run_n += 1
         run.after_step(t0)
-        if bar is not None:
-            bar.update(1)
-            if run.log and run.log[-1][0] == run.step:
-                bar.set_postfix(loss=f"{run.log[-1][1]:.4f}")
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        if run.log and run.log[-1][0] == run.step:
+            bar.set_postfix(loss=f"{run.log[-1][1]:.4f}")
+    bar.close()
     acc.wait_for_everyone()
     return run.finish(t0)
-
-
-def write_finished(ckpt: Path, net, ema, *, log, heldout, seconds_this_run: float, seconds_before: float,
-                   steps_this_run: int, micro_batch: int, device, **extra) -> None:
-    """Write a finished checkpoint: the weights and EMA weights with their hashes, log.json (``extra`` keys added to
-    it), then DONE; the resume snapshots go."""
-    save_weights(net, ckpt / "model.safetensors")
-    save_weights(ema, ckpt / "ema.safetensors")
-    write_weight_hashes(ckpt)
-    total_s = seconds_before + seconds_this_run  # the steps of earlier runs that this one resumed from, and its own
-    atomic_write_json(ckpt / "log.json", {"loss": log, "seconds_this_run": seconds_this_run,
-                                          "steps_this_run": steps_this_run,
-                                          "seconds_total": total_s if total_s == total_s else None,
-                                          "micro_batch": micro_batch, "device": device_name(device),
-                                          "heldout": heldout, "heldout_bands": BANDS, "heldout_every": HELDOUT_EVERY,
-                                          **extra})
-    atomic_write_bytes(ckpt / "DONE", b"")
-    shutil.rmtree(ckpt / "resume", ignore_errors=True)
-    shutil.rmtree(ckpt / "resume.old", ignore_errors=True)
 
 
 def device_name(device) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from torch import nn
+from tqdm import tqdm
 
 from ..models.vae import LatentSpace, PretrainedVAE, VAEConfig, build_vae, load_pretrained_vae
 from .cache import CheckpointCorrupt, check_weight_hashes, read_json, retrain_fix, write_weight_hashes
@@ -35,7 +36,6 @@ class VAETrainConfig:
     scaling_images: int = 512        # training images whose latents measure the scaling factor
 
 
-
 def measure_scaling_factor(vae: nn.Module, images: torch.Tensor, batch_size: int = 64) -> float:
     """1 / std of the posterior means of ``images`` (all elements pooled): unit-variance scaled latents."""
     space = LatentSpace(vae, 1.0, batch_size=batch_size)
@@ -49,24 +49,22 @@ def vae_identity(cfg: VAEConfig, tc: VAETrainConfig, data) -> dict:
 
 
 def train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, *, name: str, root: str | os.PathLike = "data/checkpoints",
-              progress: bool = True, sample: bool = False) -> LatentSpace:
+              progress: bool = True) -> LatentSpace:
     """Train (or reuse) a small VAE on ``data``'s two pools, cached in <root>/<name>-<hash>/ (``vae/``,
     ``latent_space.json``, ``DONE``) like diffusion models; an interrupted run starts over (a few CPU minutes)."""
     from .cache import checkpoint_dir, checkpoint_lock
-    from .shipped import export, install, refresh, replaced, shipping
+    from .shipped import export, shipping
+    from .trainer import adopt, reusable
 
     full = vae_identity(cfg, tc, data)
     ckpt = checkpoint_dir(name, full, root)
-    if (ckpt / "DONE").exists() and not shipping(ckpt) and not replaced(ckpt):
-        return load_trained_vae(ckpt, sample=sample)
-    with checkpoint_lock(ckpt, name):
-        refresh(ckpt)  # other weights shipped under this folder's name since it was built: installed again
-        # else trained meanwhile by another process, or shipped with the repository (data/weights)
-        if not (ckpt / "DONE").exists() and not install(ckpt):
-            _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
-        if shipping(ckpt):
-            export(ckpt)
-    return load_trained_vae(ckpt, sample=sample)
+    if not reusable(ckpt):
+        with checkpoint_lock(ckpt, name):
+            if not adopt(ckpt):
+                _train_vae(cfg, tc, data, full, ckpt, name=name, progress=progress)
+                if shipping(ckpt):
+                    export(ckpt)
+    return load_trained_vae(ckpt)
 
 
 def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path, *, name: str, progress: bool) -> None:
@@ -81,10 +79,7 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(1, tc.warmup_steps)))
     vae, opt = acc.prepare(vae, opt)
     gen = torch.Generator().manual_seed(tc.seed)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True)
+    bar = tqdm(total=tc.steps, desc=f"train VAE {name}", dynamic_ncols=True, disable=not progress)
     log = []
     vae.train()
     for step in range(1, tc.steps + 1):
@@ -103,11 +98,9 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
         opt.zero_grad(set_to_none=True)
         if step % 50 == 0 or step == tc.steps:
             log.append((step, float(loss.detach())))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+        bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+    bar.close()
     vae = acc.unwrap_model(vae).eval()
     pool = torch.cat([data.source, data.target])
     idx = torch.randperm(len(pool), generator=torch.Generator().manual_seed(tc.seed))[:tc.scaling_images]
@@ -129,7 +122,7 @@ def _train_vae(cfg: VAEConfig, tc: VAETrainConfig, data, full: dict, ckpt: Path,
     atomic_write_bytes(ckpt / "DONE", b"")
 
 
-def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> LatentSpace:
+def load_trained_vae(path: str | os.PathLike) -> LatentSpace:
     """The LatentSpace of a finished ``train_vae`` folder, its weights checked against ``weights.sha256.json``
     (CheckpointCorrupt naming a damaged file and the fix)."""
     path = Path(path)
@@ -141,7 +134,7 @@ def load_trained_vae(path: str | os.PathLike, *, sample: bool = False) -> Latent
     check_weight_hashes(path, VAE_WEIGHTS)
     try:
         space = load_pretrained_vae(PretrainedVAE(source=str(path / "vae"), subfolder=None,
-                                                  scaling_factor=info["scaling_factor"]), sample=sample)
+                                                  scaling_factor=info["scaling_factor"]))
     except (OSError, ValueError, RuntimeError, SafetensorError) as err:
         raise CheckpointCorrupt(f"the VAE in {path / 'vae'} cannot be loaded ({type(err).__name__}: {err}); "
                                 f"{retrain_fix(path)}") from None
