@@ -13,7 +13,7 @@ from ..text import signed
 from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import STUDY_NAMES, evidence_of
-from .scorecard import Evidence, load_evidence, paper_evidence, paper_printed
+from .scorecard import Evidence, paper_evidence
 from .shares import MIN_COMPARISONS, share_claim, table1_frames, x0_frames
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, Finding
 
@@ -203,19 +203,17 @@ def chapter_claims(ds, keys=None, reads: dict | None = None) -> list[tuple[Claim
     return [(c, judge(c, ev)) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)]
 
 
-def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
-                    **load_kw) -> pd.DataFrame:
+def evaluate_claims(ours: Evidence, paper: Evidence | None = None) -> pd.DataFrame:
     """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
     ``RULES``), our verdict with its caveat ("" or what limits it) and numbers, and the verdict on the
-    paper's tables, its numbers with the decimals the paper prints (``scorecard.paper_printed``)."""
-    ours = ours if ours is not None else load_evidence(**load_kw)
+    paper's tables with its numbers."""
     paper = paper if paper is not None else paper_evidence()
     rows = []
-    for c in claims:
+    for c in CLAIMS:
         o, p = judge(c, ours), c.test(paper)
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
                      "decided by": c.by, "verdict": o.verdict, "caveat": o.caveat, "our numbers": o.detail,
-                     "paper's tables": p.verdict, "paper numbers": paper_printed(p.detail)})
+                     "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 
 

@@ -143,22 +143,17 @@ def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
     of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
     which model each arm used."""
-    try:
-        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
-    except (KeyError, TypeError, ValueError):
+    if "per_arm" not in ds.attrs or "arms" not in ds.attrs:
         return None
-    weak = _gate_failed(ds)
-    axis, out = None, {}
+    per_arm, arms, weak, out = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"]), _gate_failed(ds), {}
     for a in arms:
-        if not a.get("coords"):
-            return None
-        axis = str(a["coords"][-1][0])
-        models = json.loads((per_arm.get(a.get("tag"), {}) or {}).get("models") or "{}")
+        models = json.loads(per_arm.get(a["tag"], {}).get("models") or "{}")
         names = sorted(_HASH.sub("", u) for u in (Path(str(p)).name for p in models.values()) if u in weak)
         if names:
             out[str(a["coords"][-1][1])] = names
-    if axis is None or not out:
+    if not out:
         return None
+    axis = str(arms[0]["coords"][-1][0])
     return ("scale" if axis == "factor" else axis), out
 
 

@@ -33,22 +33,20 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
     fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
     flops = float(timing["forward_flops"])
     ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
-    rows = []
     cfg = prof.train_eps
     n_train = datasets * models_per_dataset
-    rows.append({"work": f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
-                 "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
-                 "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
-                 "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})
+    train = n_train * cfg.steps * cfg.batch_size                 # training images, each a forward + backward
     per_image = sum(inv + smp + ovg * (ratio - 1) for inv, smp, ovg in PAPER_LABEL_PASSES.values())
-    n_trans = datasets * prof.n_test * len(prof.seeds)
-    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
-                         f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps",
-                 "forward_equivalents": n_trans * per_image, "cpu_hours": n_trans * per_image * f_cpu / 3600,
-                 "gpu_hours": n_trans * per_image * flops / (gpu_tflops * 1e12) / 3600})
-    frame = pd.DataFrame(rows)
-    total = frame[["forward_equivalents", "cpu_hours", "gpu_hours"]].sum()
-    return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
+    trans = datasets * prof.n_test * len(prof.seeds) * per_image  # translation forwards
+    frame = pd.DataFrame({
+        "work": [f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
+                 f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
+                 f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps"],
+        "forward_equivalents": [train * fb_cpu / f_cpu, trans],
+        "cpu_hours": [train * fb_cpu / 3600, trans * f_cpu / 3600],
+        "gpu_hours": [train * 3 * flops / (gpu_tflops * 1e12) / 3600, trans * flops / (gpu_tflops * 1e12) / 3600]})
+    frame.loc[len(frame)] = ["total", *frame.iloc[:, 1:].sum()]
+    return frame
 
 
 def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict | None:

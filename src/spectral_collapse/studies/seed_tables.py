@@ -61,8 +61,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
             means, halves, groups = {}, [], []
             for k, sub in arms.items():
                 if metric in SET_METRICS:
-                    sets = np.asarray(sub[metric].sel({"method": method}).values, dtype=np.float64).ravel()
-                    means[k] = float(np.nanmean(sets)) if np.isfinite(sets).any() else np.nan
+                    means[k] = float(sub[metric].sel({"method": method}).mean(skipna=True))
                     continue
                 groups.append(crop_values(sub, metric, method))
                 ci = bootstrap_ci(groups[-1])
@@ -73,7 +72,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
                 continue
             half = float(np.nanmedian(halves)) if halves else np.nan
             rng = float(np.nanmax(vals) - np.nanmin(vals))
-            lo, hi = two_level_ci(groups) if groups else (np.nan, np.nan)
+            lo, hi = two_level_ci(groups)
             rows.append({"method": method, "metric": metric,
                          **{f"seed {k}": round(float(v), digits) for k, v in means.items()},
                          "range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),

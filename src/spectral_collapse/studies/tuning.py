@@ -27,16 +27,11 @@ def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray
             return np.array([])
         at = chosen.where(chosen, drop=True)
         sel = {"base": label, "eta_hf": at["eta_hf"].values[0], "eta_lf": at["eta_lf"].values[0]}
-        values, failed = pareto[metric].sel(sel), failed_of(pareto).sel(sel)
-    elif "method" in pareto.dims and label in pareto["method"].values and f"baseline_{metric}" in pareto:
-        values = pareto[f"baseline_{metric}"].sel({"method": label})
-        failed = failed_of(pareto, "baseline_").sel({"method": label})
-    else:
-        return np.array([])
-    v = np.asarray(values.values, float)
-    if metric in SET_SCORES:
-        return v.ravel()[np.isfinite(v.ravel())]
-    return v[~np.asarray(failed.values, bool) & np.isfinite(v)]
+        return _kept(pareto[metric].sel(sel), failed_of(pareto).sel(sel), metric)
+    if "method" in pareto.dims and label in pareto["method"].values and f"baseline_{metric}" in pareto:
+        at = {"method": label}
+        return _kept(pareto[f"baseline_{metric}"].sel(at), failed_of(pareto, "baseline_").sel(at), metric)
+    return np.array([])
 
 
 def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
@@ -44,11 +39,14 @@ def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
     such as KID_wav: one value per seed)."""
     if label not in main["method"].values or metric not in main:
         return np.array([])
-    v = np.asarray(main[metric].sel({"method": label}).values, float).ravel()
-    if metric in SET_SCORES:
-        return v[np.isfinite(v)]
-    failed = failed_of(main)
-    bad = np.zeros_like(v, bool) if failed is None else np.asarray(failed.sel({"method": label}).values, bool).ravel()
+    failed, at = failed_of(main), {"method": label}
+    return _kept(main[metric].sel(at), None if failed is None else failed.sel(at), metric)
+
+
+def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.ndarray:
+    """The finite ``values`` of samples not ``failed``, flattened; a set score (``SET_SCORES``) has no failed mask."""
+    v = np.asarray(values.values, float).ravel()
+    bad = np.zeros_like(v, bool) if failed is None or metric in SET_SCORES else np.asarray(failed.values, bool).ravel()
     return v[~bad & np.isfinite(v)]
 
 
