@@ -74,10 +74,9 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
         src = c if not c.empty and m in set(c["metric"]) else f
         if not src.empty and m in set(src["metric"]):
             parts.append(src[src["metric"] == m].groupby(keys)["value"].mean().rename(m))
-    coinciding = {tuple(k) for src in (frame, crops) if "same_as" in src and not src.empty
-                  for k in src.loc[src["same_as"].fillna("") != "", keys].to_numpy()}
-    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), {"failed": why["failed"],
-                                                                      "coinciding": len(coinciding)}
+    why["coinciding"] = len({tuple(k) for src in (frame, crops) if "same_as" in src and not src.empty
+                             for k in src.loc[src["same_as"].fillna("") != "", keys].to_numpy()})
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
 
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
@@ -170,9 +169,8 @@ def ovg_texture_check(ev: Evidence, ds: str) -> list:
 def lowest_lpips(ev: Evidence) -> Finding:
     checks = []
     for ds, d in _main_by_dataset(ev):
-        if STANDIN.get(ds.split(" ")[0]) != "edges2shoes":
-            continue
-        if "lpips" not in d or d["lpips"].dropna().empty or "ovg_edm" not in d.index:
+        if (STANDIN.get(ds.split(" ")[0]) != "edges2shoes" or "lpips" not in d or d["lpips"].dropna().empty
+                or "ovg_edm" not in d.index):
             continue
         best = d["lpips"].idxmin()
         checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"

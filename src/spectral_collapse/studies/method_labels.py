@@ -5,7 +5,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
-from ..inversion.methods import METHODS, get_method
+from ..inversion.methods import get_method
 from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
@@ -98,8 +98,7 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
         STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
     }
     for name in BASELINE_LABELS:
-        if name in METHODS:
-            table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
+        table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
     unknown = [lab for lab in labels if lab not in table]
     if unknown:
         raise ValueError(f"unknown method label {unknown[0]!r}; valid labels: {', '.join(table)}")

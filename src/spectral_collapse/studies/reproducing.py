@@ -52,13 +52,12 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
 def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict | None:
     """The latent U-Net training runs of a GPU measurement beside the estimate: runs, measured and estimated hours,
     median step, batch, gflop, the TFLOP/s reached and assumed; None without such runs or a FLOP count."""
-    prof = get_profile("paper")
     rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
             if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
     if not rows or not timing.get("forward_flops"):
         return None
     step_s = sorted(float(r["step_s"]) for r in rows)[len(rows) // 2]
-    batch = int(rows[0].get("batch") or prof.train_eps.batch_size)
+    batch = int(rows[0].get("batch") or get_profile("paper").train_eps.batch_size)
     flops = float(timing["forward_flops"])
     estimate = float(paper_scale_estimate(timing, gpu_tflops=gpu_tflops, models_per_dataset=1,
                                           datasets=len(rows))["gpu_hours"].iloc[0])
@@ -83,8 +82,7 @@ def profile_table(name: str = "quick") -> pd.DataFrame:
     return _quantities(rows)
 
 
-def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
-                 gpu_tflops: float = GPU_TFLOPS) -> pd.DataFrame:
+def timing_table(timing: dict, ovg_step_ratio: float | None = None) -> pd.DataFrame:
     """The timing the estimate scales, as (quantity, value) rows: machine, U-Net size, CPU seconds per image and
     the cost of a training image and an OVG step in forwards."""
     m = timing.get("machine", {})
@@ -99,7 +97,7 @@ def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
             "forward + backward in forwards (GPU column, FLOPs)": "3",
             "OVG inversion step in forwards": f"{ovg_step_ratio if ovg_step_ratio else 2 * fb / f - 1:.2f}",
             "OVG step ratio measured by the benchmarks": "yes" if ovg_step_ratio else "no",
-            "assumed sustained GPU TFLOP/s": f"{gpu_tflops:.0f}"}
+            "assumed sustained GPU TFLOP/s": f"{GPU_TFLOPS:.0f}"}
     return _quantities(rows)
 
 

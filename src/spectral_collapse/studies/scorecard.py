@@ -10,18 +10,16 @@ import pandas as pd
 
 from ..reference import paper_tables
 from ..text import interval, percent
-from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
-                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
+from .evidence import (ABLATIONS, MAIN_TABLE, METRICS, Evidence, evidence_of, load_evidence,  # noqa: F401
+                       long_frame, paper_evidence)  # (re-exported)
 from .method_labels import method_name
-from .shares import DETERMINISTIC, LOWER_IS_BETTER, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
+from .shares import DETERMINISTIC, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
 from .verdicts import fmt_value, label
 
-__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
-           "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
-           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
-           "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "TABLE_TITLES", "METRIC_NAMES",
-           "side_by_side", "cell_pair"]
+__all__ = ["KEYS", "METRICS", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES", "STANDIN",
+           "ABLATIONS", "Evidence", "evidence_of", "long_frame", "load_evidence", "paper_evidence", "our_table_rows",
+           "scorecard", "ordering_agreement", "counts", "errata_checks", "scale_labels", "method_means", "fmt_value",
+           "fmt_metric", "TABLE_TITLES", "METRIC_NAMES", "side_by_side", "cell_pair"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
@@ -72,11 +70,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
         table = MAIN_TABLE.get((pds, scale))
         if table is None:
             continue
-        a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
-                                                 space="latent", real=dataset == pds)
-        a["ours_below_gate"] = ", ".join(_weak(ev, "main", dataset, None))
-        a["ours_from"] = f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
-        out.append(a)
+        out.append(_agg(g, ["method", "metric"]).assign(
+            table=table, dataset=pds, scale=scale, backbone="unet", space="latent", real=dataset == pds,
+            ours_below_gate=", ".join(_weak(ev, "main", dataset, None)),
+            ours_from=f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")))
     for study, (short, axis, table) in ABLATIONS.items():
         g = ev.select(short)
         if g.empty or axis not in g:
@@ -88,9 +85,9 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             gd = gd[gd[axis].isin(list(labels))].assign(paper_value=lambda d: d[axis].map(labels))
             a = _agg(gd, ["paper_value", axis, "method", "metric"])
             fixed = {"backbone": "unet", "space": "latent", "scale": "x16", axis: a["paper_value"]}
-            a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
-            out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
-                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
+            out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021", **fixed,
+                                ours_below_gate=[", ".join(_weak(ev, short, dataset, v)) for v in a[axis]],
+                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]]))
     out += share_table_rows(ev)
     cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
             "ours_below_gate"]
@@ -115,8 +112,7 @@ def scorecard(ev: Evidence, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     ours = our_table_rows(ev)
     card = paper.rename(columns={"mean": "paper_mean", "std": "paper_std"}).merge(
         ours, on=KEYS, how="left", validate="one_to_one")
-    card["status"] = np.where(card["ours_mean"].notna(), "compared", "not run")
-    return card
+    return card.assign(status=np.where(card["ours_mean"].notna(), "compared", "not run"))
 
 
 def counts(card: pd.DataFrame) -> pd.DataFrame:

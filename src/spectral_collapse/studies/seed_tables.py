@@ -13,7 +13,7 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
-from .claims import UNTESTABLE, chapter_claims
+from .claims import UNTESTABLE, chapter_verdicts
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
@@ -84,20 +84,15 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
     """``format_ablation``'s cells with the training seed and the method as leading columns."""
-    t = format_ablation(ds)
-    t.columns.name = None
-    return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
+    return format_ablation(ds).rename_axis(index={"train_seed": "training seed"}, columns=None).reset_index()
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
-    verdicts: dict[str, dict[int, str]] = {}
-    for k, sub in seed_arms(ds).items():
-        for claim, finding in chapter_claims(sub):
-            verdicts.setdefault(claim.title, {})[k] = finding.verdict
-    return pd.DataFrame([{"claim": title, **{f"seed {k}": v for k, v in sorted(by.items())},
-                          "same": "—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1
-                          else "no"} for title, by in verdicts.items()])
+    t = pd.DataFrame({f"seed {k}": chapter_verdicts(sub).set_index("title")["verdict"]
+                      for k, sub in sorted(seed_arms(ds).items())})
+    same = t.apply(lambda r: "—" if set(r) == {UNTESTABLE} else "yes" if r.nunique() == 1 else "no", axis=1)
+    return t.assign(same=same).rename_axis("claim").reset_index()
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:

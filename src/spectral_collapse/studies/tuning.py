@@ -50,10 +50,11 @@ def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.
     return v[~bad & np.isfinite(v)]
 
 
-def _gap(test: np.ndarray, val: np.ndarray, seed: int) -> tuple[float, float, float]:
-    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart)."""
-    if len(test) < 2 or len(val) < 2:
-        return (float(np.mean(test)) - float(np.mean(val)) if len(test) and len(val) else np.nan), np.nan, np.nan
+def _gap(test: np.ndarray, val: np.ndarray, metric: str, seed: int) -> tuple[float, float, float]:
+    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart; none for
+    a set score or fewer than two values on a side)."""
+    if metric in SET_SCORES or len(test) < 2 or len(val) < 2:
+        return float(test.mean() - val.mean()), np.nan, np.nan
     res = stats.bootstrap((test, val), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis), n_resamples=2000,
                           method="percentile", random_state=seed, vectorized=True)
     return float(test.mean() - val.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
@@ -69,19 +70,15 @@ def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRIC
     baselines = [str(m) for m in pareto["method"].values] if "method" in pareto.dims else []
     rows = []
     for label in [*bases, *baselines]:
-        step = ""
-        if label in bases:
-            c = choices.get(label)
-            if c is None or {k: ran.get(label, {}).get(k) for k in ("eta_hf", "eta_lf")} != \
-                    {k: c[k] for k in ("eta_hf", "eta_lf")}:
-                continue
-            step = f"eta_HF {c['eta_hf']:.0e}, eta_LF {c['eta_lf']:.0e}"
+        c = choices.get(label) if label in bases else None
+        if label in bases and (c is None or any(ran.get(label, {}).get(k) != c[k] for k in ("eta_hf", "eta_lf"))):
+            continue
+        step = f"eta_HF {c['eta_hf']:.0e}, eta_LF {c['eta_lf']:.0e}" if c else ""
         for metric in metrics:
             val, test = validation_scores(pareto, label, metric), scores_on_test(main, label, metric)
             if not len(val) or not len(test):
                 continue
-            gap, lo, hi = _gap(test, val, seed) if metric not in SET_SCORES else \
-                (float(test.mean() - val.mean()), np.nan, np.nan)
+            gap, lo, hi = _gap(test, val, metric, seed)
             rows.append({"method": label, "metric": metric, "step sizes": step, "validation": float(val.mean()),
                          "test": float(test.mean()), "gap": gap, "gap_lo": lo, "gap_hi": hi,
                          "n_val": len(val), "n_test": len(test)})
@@ -92,6 +89,4 @@ def best_on_validation(pareto: xr.Dataset, labels, metric: str, higher: bool = T
     """Of ``labels``, the OVG variant whose chosen point has the best mean ``metric`` on the validation crops (the
     largest when ``higher``); None when the sweep holds none of them."""
     means = {m: float(v.mean()) for m in labels if len(v := validation_scores(pareto, m, metric))}
-    if not means:
-        return None
-    return (max if higher else min)(means, key=means.get)
+    return (max if higher else min)(means, key=means.get) if means else None
