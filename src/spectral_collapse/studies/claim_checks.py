@@ -137,9 +137,8 @@ def taba_structure(ev: Evidence) -> Finding:
             continue
         sweep = ev.extra.get("pareto", {}).get(ds)   # the best variant is picked on validation, judged on test
         best = best_on_validation(sweep, ovg, "s_lf") if sweep is not None else None
-        how = "validation S_LF"
-        if best is None:  # the paper's tables, or a run without a sweep: the compared means themselves
-            best, how = max(ovg, key=lambda m: means[m]), "mean S_LF"
+        how = "validation S_LF" if best is not None else "mean S_LF"   # the paper's tables, or a run without a sweep
+        best = best if best is not None else max(ovg, key=lambda m: means[m])
         checks.append(versus_or_tie(ev, "main", {"dataset": ds}, "taba", best, "s_lf", higher=False,
                                     prefix=f"{ds} (best OVG by {how}: {best}): "))
     return combine(checks, "needs main results with taba and an OVG variant")
