@@ -239,10 +239,10 @@ def test_percent_improved_counts_cells_in_the_right_direction():
     assert pi.loc["s_hf", "paper_improved"] == pytest.approx(0.966)  # paper Table 6
     # the chapter's share is the claims page's share, computed by the same function
     from spectral_collapse.studies.shares import x0_frames
-    from spectral_collapse.studies.scorecard import Evidence, crop_frame, long_frame
+    from spectral_collapse.studies.scorecard import Evidence, long_frame
     from spectral_collapse.studies.shares import share_table
 
-    ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=crop_frame(ds, "x0", "d"))
+    ev = Evidence(frame=long_frame(ds, "x0", "d"), crops=long_frame(ds, "x0", "d", per_crop=True))
     frame, crops, xs, eps, by = x0_frames(ev)
     ref = share_table(frame, crops, xs, eps, by, ("s_hf",)).iloc[0]
     assert (ref.share, ref.lo, ref.hi, ref.cases) == tuple(pi.loc["s_hf", ["improved", "lo", "hi", "comparisons"]])

@@ -23,15 +23,15 @@ def _translation(means: dict[str, float], copy: float, truth: float, n: int = 12
 
 
 def test_copy_and_ground_truth_against_every_method():
-    from spectral_collapse.studies.tables import copy_beats_every_method, ground_truth_below
+    from spectral_collapse.studies.tables import control_beyond
 
     ds = _translation({"a": 0.6, "b": 0.7}, copy=0.9, truth=0.5)
-    assert copy_beats_every_method(ds, ["s_lf"]) == ["s_lf"]
-    assert ground_truth_below(ds, ["s_lf"]) == ["s_lf"]
+    assert control_beyond(ds, "copy", +1, ["s_lf"]) == ["s_lf"]
+    assert control_beyond(ds, "ground_truth", -1, ["s_lf"]) == ["s_lf"]
     ds = _translation({"a": 0.6, "b": 0.95}, copy=0.9, truth=0.65)      # b beats the copy, a is below the truth
-    assert copy_beats_every_method(ds, ["s_lf"]) == []
-    assert ground_truth_below(ds, ["s_lf"]) == []
-    assert ground_truth_below(ds.drop_dims("control"), ["s_lf"]) == []
+    assert control_beyond(ds, "copy", +1, ["s_lf"]) == []
+    assert control_beyond(ds, "ground_truth", -1, ["s_lf"]) == []
+    assert control_beyond(ds.drop_dims("control"), "ground_truth", -1, ["s_lf"]) == []
 
 
 def test_the_papers_null_class_row_equals_its_direct_inversion_row_or_not():

@@ -125,15 +125,15 @@ def test_failed_counts_equal_the_failed_flags():
 
 
 def test_copy_beats_only_on_higher_is_better_metrics_with_a_copy():
-    from spectral_collapse.studies.tables import HIGHER_IS_BETTER, copy_beats_every_method
+    from spectral_collapse.studies.tables import HIGHER_IS_BETTER, control_beyond
 
     ds = _translation({"a": np.full((2, 4), 0.2), "b": np.full((2, 4), 0.3)})
     ds["control_s_hf"] = (("control", "crop_index"), np.full((1, 4), 0.9))
     ds["control_psnr"] = (("control", "crop_index"), np.full((1, 4), 0.9))
     ds = ds.assign_coords(control=["copy"])
-    assert copy_beats_every_method(ds, ["s_hf", "psnr", "ks_d"]) == \
+    assert control_beyond(ds, "copy", +1, ["s_hf", "psnr", "ks_d"]) == \
         [m for m in ("s_hf", "psnr") if m in HIGHER_IS_BETTER]
-    assert copy_beats_every_method(ds.assign_coords(control=["ground_truth"]), ["s_hf"]) == []
+    assert control_beyond(ds.assign_coords(control=["ground_truth"]), "copy", +1, ["s_hf"]) == []
 
 
 # ---------------------------------------------------------------------------------------------- figures

@@ -85,13 +85,13 @@ def _x0_results(factors=(4,), ovg_fails=True, seeds=(0, 1, 2), n=6) -> xr.Datase
 
 
 def test_a_share_over_too_few_comparisons_is_inconclusive():
-    found = {c.key: f for c, f in C.chapter_claims(_x0_results())}["x0_cure"]
+    found = C.chapter_verdicts(_x0_results()).set_index("claim").loc["x0_cure"]
     # two comparisons left (ddim, taba): S_DC lost in both, which over enough comparisons would not hold
-    assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.detail            # ovg x4 failed on every sample: no comparison
+    assert "s_dc: 0.0 % [0.0, 0.0] of 2 " in found.numbers            # ovg x4 failed on every sample: no comparison
     assert 2 < MIN_COMPARISONS and found.verdict == C.INCONCLUSIVE
     # with three factors there are enough comparisons: the same losses now do not hold
-    many = {c.key: f for c, f in C.chapter_claims(_x0_results(factors=(2, 4, 8)))}
-    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many["x0_cure"].detail and many["x0_cure"].verdict == C.FAILS
+    many = C.chapter_verdicts(_x0_results(factors=(2, 4, 8))).set_index("claim").loc["x0_cure"]
+    assert "s_dc: 0.0 % [0.0, 0.0] of 6 " in many.numbers and many.verdict == C.FAILS
 
 
 def test_the_pca_claim_needs_several_sparsity_levels():

@@ -101,7 +101,7 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
     import xarray as xr
 
     from spectral_collapse.data import load_dataset
-    from spectral_collapse.studies.tables import control_rows, copy_beats_every_method, format_summary
+    from spectral_collapse.studies.tables import control_beyond, control_rows, format_summary
     from spectral_collapse.studies.translation import control_scores, scoring_settings
 
     d = load_dataset("ihc-sr", size=16, factor=4)
@@ -115,8 +115,8 @@ def test_controls_are_scored_like_methods_and_a_metric_that_rewards_copying_is_f
     ds = xr.Dataset({"s_lf": (("method", "seed", "sample"), np.stack([[perfect] * 3])),
                      "psnr": (("method", "seed", "sample"), np.full((1, 3, 12), 40.0))},
                     coords={"method": ["oracle"], "seed": [0, 1, 2], "sample": np.arange(12)}).merge(c)
-    assert copy_beats_every_method(ds, ["psnr", "s_lf"]) == ["s_lf"]
-    assert copy_beats_every_method(ds, ["ms_ssim"]) == []  # a metric the results lack is never flagged
+    assert control_beyond(ds, "copy", +1, ["psnr", "s_lf"]) == ["s_lf"]
+    assert control_beyond(ds, "copy", +1, ["ms_ssim"]) == []  # a metric the results lack is never flagged
     table = format_summary(ds, ["psnr", "s_lf"])
     assert list(table.index) == ["oracle", "copy (control)", "ground truth (control)", "blur (control)",
                                  "colour noise (control)", "luma noise (control)"]

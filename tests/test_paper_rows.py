@@ -1,9 +1,7 @@
-"""Which printed row of the paper each page sets beside ours, and the paper's rows that its other tables contradict.
+"""Which printed row of the paper each page sets beside ours.
 
-A chapter's "paper" columns name their table (``paper_table``) and come from exactly that table's row; the
-scorecard and the chapters say where a printed row carries another row's numbers or where the tables reporting one
-setting disagree (``reference.row_relations``). Also the counts and names the settings tables, the Gaussianity
-chapter and the model-quality chapter show.
+A chapter's "paper" columns name their table (``paper_table``) and come from exactly that table's row. Also the
+counts and names the settings tables, the Gaussianity chapter and the model-quality chapter show.
 """
 from __future__ import annotations
 
@@ -16,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from spectral_collapse.reference import ROW_KEYS, paper_tables, row_relations
+from spectral_collapse.reference import paper_tables
 from spectral_collapse.studies.method_labels import method_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,34 +56,6 @@ def test_each_chapters_paper_numbers_are_the_row_of_the_table_it_names(study):
         assert len(names) == 1
     assert not any(str(n).startswith("paper_") for n in shown.index.names)
     assert {w for _, w in shown.columns} <= {"ours", "paper"}
-
-
-def _paper(rows) -> pd.DataFrame:
-    out = []
-    for table, scale, space, method, values in rows:
-        for metric, v in zip(("psnr", "ms_ssim", "lpips", "fid", "s_hf"), values):
-            out.append(dict(table=table, dataset="d", scale=scale, backbone="unet", space=space, method=method,
-                            metric=metric, mean=v, std=np.nan))
-    return pd.DataFrame(out)
-
-
-def test_row_relations_find_copied_rows_and_disagreeing_tables():
-    base = [10.0, 0.5, 0.3, 12.0, 0.9]
-    pixel = [18.0, 0.7, 0.2, 105.0, 0.8]
-    p = _paper([("table9", "x16", "latent", "taba", base),
-                ("table4", "x16", "latent", "taba", base),
-                ("table4", "x16", "pixel", "taba", pixel),
-                ("table5", "x16", "latent", "taba", pixel),          # a copy of another setting's row
-                ("table5", "x16", "latent", "ddim", [1, 2, 3, 4, 5]),
-                ("table9", "x16", "latent", "ddim", [1, 2, 3, 4, 5.5])])   # one metric apart
-    rel = row_relations(p)
-    copied = rel[(rel.table == "table5") & (rel.method == "taba") & (rel.relation == "same numbers")]
-    assert copied[["other_table", "other_space"]].values.tolist() == [["table4", "pixel"]]
-    other = rel[(rel.table == "table5") & (rel.method == "taba") & (rel.relation == "other numbers")]
-    assert sorted(other.other_table) == ["table4", "table9"]
-    ddim = rel[(rel.table == "table5") & (rel.method == "ddim")]
-    assert ddim.relation.tolist() == ["other numbers"] and ddim.differing.tolist() == ["s_hf"]
-    assert rel[(rel.table == "table9") & (rel.method == "taba") & (rel.other_table == "table4")].empty  # agree
 
 
 def test_the_gaussian_reference_row_has_every_column():

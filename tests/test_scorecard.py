@@ -194,7 +194,7 @@ def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
     assert set(c["paper's tables"]) <= {C.HOLDS, C.FAILS, C.INCONCLUSIVE, C.UNTESTABLE}
     # inconclusive on the paper's tables only where reported means tie: Table 10 has EDM and DDIM at S_DC 0.880
     assert c.loc["collapse_sdc", "paper's tables"] == C.INCONCLUSIVE
-    assert "S_DC ddim 0.88 vs edm 0.88 (tie)" in c.loc["collapse_sdc", "paper numbers"]
+    assert "S_DC ddim 0.880 vs edm 0.880 (tie)" in c.loc["collapse_sdc", "paper numbers"]
     # Table 1 recomputed from Tables 8-11, which give no S_G: S_G is not testable, the rest decides (all agree)
     assert c.loc["table1", "paper's tables"] == C.HOLDS
     assert "s_g: reported 75.0 %, not in Tables 8–11" in c.loc["table1", "paper numbers"]
@@ -202,7 +202,7 @@ def test_claims_without_results_are_not_testable_and_paper_side_is_computed():
     assert c.loc["corr_dc_g", "paper numbers"] == "no S_G"
     # computed from the paper's own tables: Table 5 gives DDIM S_DC 0.97, 0.69, 0.88 at x8, x16, x32 (not monotone)
     assert c.loc["scale_monotone", "paper's tables"] == C.FAILS
-    assert "x8 0.97," in c.loc["scale_monotone", "paper numbers"]
+    assert "x8 0.970," in c.loc["scale_monotone", "paper numbers"]
     # the text's "17-35 %" against Table 6's 79.3 % PSNR: the paper's own table contradicts the claim
     assert c.loc["x0_structure", "paper's tables"] == C.FAILS
     assert c.loc["backbone", "paper's tables"] == C.HOLDS

@@ -1,4 +1,4 @@
-"""The book's one style for shares, intervals, the paper's decimals, small spreads, table headers and ranges, checked
+"""The book's one style for shares, intervals, small spreads, table headers and ranges, checked
 on the text the claims, shares, scorecard and chapter helpers generate."""
 from __future__ import annotations
 
@@ -61,20 +61,6 @@ def test_shares_and_scorecard_write_one_interval_form():
     assert _share_cell(lo, hi) == f"{T.percent(0.2)} {one}"     # the scorecard's cells: the same form
     assert "–" not in one and "%" not in one
     assert T.interval(-0.5, 0.25) == "[-0.500, 0.250]"
-
-
-def test_the_paper_numbers_keep_the_decimals_the_paper_prints():
-    from spectral_collapse.studies.scorecard import PAPER_DIGITS, paper_printed
-
-    said = " ".join(_paper_claims()["paper numbers"])
-    quoted = re.findall(r"\bS_(HF|LF|DC) \S+ (\d+\.\d+) vs \S+ (\d+\.\d+)", said)
-    assert quoted, "the paper's tables quote no S_HF / S_LF / S_DC means"
-    for sub, a, b in quoted:
-        digits = PAPER_DIGITS[f"s_{sub.lower()}"]
-        assert len(a.split(".")[1]) == digits and len(b.split(".")[1]) == digits, (sub, a, b)
-    # a value the paper's decimals cannot give keeps its own; differences and shares are left alone
-    assert paper_printed("S_HF a 0.905 vs b 0.900") == "S_HF a 0.905 vs b 0.90"
-    assert paper_printed("S_HF +0.190; 93.8 %") == "S_HF +0.190; 93.8 %"
 
 
 def test_a_spread_too_small_to_print_reads_alike_whether_it_is_zero_or_not():

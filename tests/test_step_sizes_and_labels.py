@@ -137,11 +137,10 @@ def test_the_flow_remedys_reader_name_is_one_name_everywhere():
     scale the flow study applies."""
     from spectral_collapse.plotting.labels import chart_names
     from spectral_collapse.studies.flow_collapse import LATENT_SCALE, SCALED_LABEL
-    from spectral_collapse.studies.method_labels import METHOD_NAMES, name_methods
+    from spectral_collapse.studies.method_labels import METHOD_NAMES
 
     assert METHOD_NAMES[SCALED_LABEL] == chart_names()[SCALED_LABEL]
     assert f"{LATENT_SCALE:g}" in METHOD_NAMES[SCALED_LABEL]
-    assert name_methods(f"methods: ddim, {SCALED_LABEL}") == f"methods: DDIM, {METHOD_NAMES[SCALED_LABEL]}"
 
 
 def test_charts_name_the_benchmark_variants_as_their_tables_do():

@@ -254,7 +254,7 @@ def test_correlations_are_over_distinct_points_with_a_fisher_interval():
 
 # ------------------------------------------------------------------------------------------ from results files
 
-def test_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
+def test_the_per_crop_frame_reads_crops_failures_and_axes_from_a_results_file(tmp_path):
     from spectral_collapse.studies.store import results_path, save_results
 
     methods, n = ["ddim", "taba", "ovg"], 6
@@ -292,11 +292,11 @@ def test_a_shift_inside_the_noise_is_inconclusive():
 
 
 def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
-    """``chapter_claims`` on one main-results dataset gives the verdicts ``evaluate_claims`` gives on evidence
+    """``chapter_verdicts`` on one main-results dataset gives the verdicts ``evaluate_claims`` gives on evidence
     holding that dataset alone: the chapter and the claims page cannot disagree."""
     import xarray as xr
 
-    from spectral_collapse.studies.claims import chapter_claims
+    from spectral_collapse.studies.claims import chapter_verdicts
 
     rng = np.random.default_rng(3)
     methods = ["ddim", "taba", "edm", "ovg"]
@@ -305,11 +305,11 @@ def test_a_chapter_judges_its_own_results_by_the_claims_page_rule():
                                                           for k in methods])) for m in ("s_hf", "s_dc", "s_lf")}
     ds = xr.Dataset(data, coords={"method": methods, "seed": [0, 1]},
                     attrs={"study": "main_results", "dataset": "ihc-sr"})
-    mine = {c.key: f.verdict for c, f in chapter_claims(ds)}
+    mine = chapter_verdicts(ds).set_index("claim")["verdict"].to_dict()
     page = C.evaluate_claims(S.evidence_of(ds, "main")).set_index("claim")["verdict"]
     assert mine and all(page[k] == v for k, v in mine.items())
     assert mine["collapse_sdc"] == V.HOLDS and mine["ovg_vs_ddim"] == V.HOLDS
-    assert chapter_claims(ds.assign_attrs(study="velocity")) == []
+    assert chapter_verdicts(ds.assign_attrs(study="velocity")).empty
 
 
 def test_pca_claim_reads_paired_subsample_differences_three_ways():

@@ -15,7 +15,7 @@ from ..studies.ablations import ablation_summary, arm_latents, improvement_table
 from ..studies.aggregate import TABLE_METRICS
 from ..studies.claim_checks import arm_name, arm_words
 from ..studies.method_labels import method_name
-from ..studies.scorecard import TABLE6_METHODS, crop_frame
+from ..studies.scorecard import TABLE6_METHODS, long_frame
 from ..studies.verdicts import paired_units
 from .charts import image_grid, interval_rules, metric_bars, series_lines
 from .palette import method_color, method_dash, method_shape
@@ -141,7 +141,7 @@ def improvement_intervals(ds: xr.Dataset, metrics=None) -> pd.DataFrame:
     """x0 minus eps per (metric, method, factor): the paired 95 % interval over the crops both arms scored, or for a
     set-level metric mean ± std over seeds. Columns: metric, method, factor, delta, lo, hi, n, unit."""
     metrics = TABLE_METRICS if metrics is None else metrics
-    crops = crop_frame(ds, "x0", str(ds.attrs.get("dataset", "")))
+    crops = long_frame(ds, "x0", str(ds.attrs.get("dataset", "")), per_crop=True)
     scale = "scale" if "scale" in crops else "factor"
     rows = []
     for m in metrics:

@@ -17,7 +17,7 @@ from .aggregate import TABLE_METRICS, cell_text
 from .claim_checks import ARM_WORDS, arm_name
 from .evidence import MAIN_TABLE
 from .method_labels import MODEL_WORDS
-from .scorecard import Evidence, crop_frame, long_frame
+from .scorecard import Evidence, long_frame
 from .shares import share_span, share_table, x0_frames
 from .gate import stored_report
 from .tables import ours_beside_paper
@@ -89,7 +89,7 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """Table 6 as the claims count it (``shares.share_table``): per metric, the share of (method, factor)
     comparisons the x0 model wins, its 95 % interval, count and unit, beside the paper's share."""
     dataset = str(ds.attrs.get("dataset", ""))
-    ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=crop_frame(ds, "x0", dataset))
+    ev = Evidence(frame=long_frame(ds, "x0", dataset), crops=long_frame(ds, "x0", dataset, per_crop=True))
     frame, crops, xs, eps, by = x0_frames(ev)
     cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "ties", "failed_out"]
     out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})

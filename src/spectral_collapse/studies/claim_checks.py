@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, Interval, three_way
 from ..text import signed
+from .method_labels import MODEL_WORDS
 from .scorecard import OVG_LABELS, PAPER_SCALES, STANDIN, Evidence, fmt_value, method_means, scale_labels
 from .shares import countable
 from .tuning import best_on_validation
@@ -23,8 +24,7 @@ __all__ = ["ARM_WORDS", "arm_words", "arm_name", "differences", "correlated", "t
 # "×4", "parameterization" eps -> "ε-prediction", "space" pixel -> "pixel space", "backbone" unet -> "U-Net"
 ARM_WORDS = {
     "factor": lambda v: f"×{v}",
-    "parameterization": lambda v: {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction"}.get(
-        str(v), f"{v}-prediction"),
+    "parameterization": lambda v: MODEL_WORDS.get(str(v), f"{v}-prediction"),
     "space": lambda v: f"{v} space",
     "backbone": lambda v: {"unet": "U-Net", "dit": "DiT"}.get(str(v).lower(), str(v)),
     "train_seed": lambda v: f"training seed {v}",
@@ -32,9 +32,8 @@ ARM_WORDS = {
 
 
 def arm_words(axis: str, value) -> str:
-    """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``: "dit" -> "DiT", "latent" ->
-    "latent space"); a value of another axis as it is."""
-    return ARM_WORDS[axis](value) if axis in ARM_WORDS else str(value)
+    """One arm's value on an ablation axis in the reader's words (``ARM_WORDS``); a value of another axis as it is."""
+    return ARM_WORDS.get(axis, str)(value)
 
 
 def arm_name(sel: dict) -> str:
@@ -72,14 +71,12 @@ def distinct_points(frame: pd.DataFrame, crops: pd.DataFrame, metrics, keys=("da
     parts = []
     c = crops[crops["same_as"].fillna("") == ""] if "same_as" in crops else crops
     for m in metrics:
-        if not c.empty and m in set(c["metric"]):
-            parts.append(c[c["metric"] == m].groupby(keys)["value"].mean().rename(m))
-        elif not f.empty and m in set(f["metric"]):
-            parts.append(f[f["metric"] == m].groupby(keys)["value"].mean().rename(m))
-    coinciding = {tuple(k) for src in (frame, crops) if "same_as" in src and not src.empty
-                  for k in src.loc[src["same_as"].fillna("") != "", keys].to_numpy()}
-    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), {"failed": why["failed"],
-                                                                      "coinciding": len(coinciding)}
+        src = c if not c.empty and m in set(c["metric"]) else f
+        if not src.empty and m in set(src["metric"]):
+            parts.append(src[src["metric"] == m].groupby(keys)["value"].mean().rename(m))
+    why["coinciding"] = len({tuple(k) for src in (frame, crops) if "same_as" in src and not src.empty
+                             for k in src.loc[src["same_as"].fillna("") != "", keys].to_numpy()})
+    return (pd.concat(parts, axis=1) if parts else pd.DataFrame()), why
 
 
 def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, threshold: float,
@@ -93,8 +90,8 @@ def correlation_finding(w: pd.DataFrame, why: dict, a: str, b: str, sign: int, t
            if len(g) > 2 and g[a].nunique() > 1 and g[b].nunique() > 1]
     per = f" ({', '.join(per)})" if per else ""
     if paper:
-        ok = r * sign >= threshold if sign else abs(r) >= threshold
-        return Finding(HOLDS if ok else FAILS, f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
+        return Finding(HOLDS if r * sign >= threshold else FAILS,
+                       f"Pearson r = {signed(r, 2)} over {len(w)} points{per}")
     lo, hi = fisher_interval(r, len(w))
     v = correlation_verdict(r, lo, hi, sign, threshold)
     out = f"; coinciding {why.get('coinciding', 0)}, failed cells {why.get('failed', 0)}"
@@ -140,9 +137,8 @@ def taba_structure(ev: Evidence) -> Finding:
             continue
         sweep = ev.extra.get("pareto", {}).get(ds)   # the best variant is picked on validation, judged on test
         best = best_on_validation(sweep, ovg, "s_lf") if sweep is not None else None
-        how = "validation S_LF"
-        if best is None:  # the paper's tables, or a run without a sweep: the compared means themselves
-            best, how = max(ovg, key=lambda m: means[m]), "mean S_LF"
+        how = "validation S_LF" if best is not None else "mean S_LF"   # the paper's tables, or a run without a sweep
+        best = best if best is not None else max(ovg, key=lambda m: means[m])
         checks.append(versus_or_tie(ev, "main", {"dataset": ds}, "taba", best, "s_lf", higher=False,
                                     prefix=f"{ds} (best OVG by {how}: {best}): "))
     return combine(checks, "needs main results with taba and an OVG variant")
@@ -172,9 +168,8 @@ def ovg_texture_check(ev: Evidence, ds: str) -> list:
 def lowest_lpips(ev: Evidence) -> Finding:
     checks = []
     for ds, d in _main_by_dataset(ev):
-        if STANDIN.get(ds.split(" ")[0]) != "edges2shoes":
-            continue
-        if "lpips" not in d or d["lpips"].dropna().empty or "ovg_edm" not in d.index:
+        if (STANDIN.get(ds.split(" ")[0]) != "edges2shoes" or "lpips" not in d or d["lpips"].dropna().empty
+                or "ovg_edm" not in d.index):
             continue
         best = d["lpips"].idxmin()
         checks.append((best == "ovg_edm", f"{ds}: lowest LPIPS {best} {fmt_value(d.loc[best, 'lpips'])}"
@@ -199,16 +194,10 @@ def pareto_expands(ev: Evidence) -> Finding:
     return combine(checks, "needs pareto study results")
 
 
-def _scale_name(value, labels: dict, source: str) -> str:
+def _scale_name(value, labels: dict) -> str:
     """A scale as the evidence knows it: the paper's own label, or ours beside the paper's row it stands for."""
-    if source == "paper":
-        return str(labels[value])
     ours = str(value) if str(value).startswith("x") else f"x{int(float(value))}"
     return ours if ours == labels[value] else f"{ours} (for the paper's {labels[value]})"
-
-
-def _scale_labels(ev: Evidence, g: pd.DataFrame) -> dict:
-    return scale_labels(g["scale"].unique()) if ev.source == "ours" else {s: s for s in g["scale"].unique()}
 
 
 def scale_psnr(ev: Evidence) -> Finding:
@@ -217,11 +206,11 @@ def scale_psnr(ev: Evidence) -> Finding:
         return Finding(UNTESTABLE, "needs scale_factor results")
     checks = []
     for ds, g in f.groupby("dataset"):
-        labels = _scale_labels(ev, g)
+        labels = scale_labels(g["scale"].unique())
         if not labels:
             continue
         top = max(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
-        eq, pre = {"dataset": ds, "scale": top}, f"{ds} {_scale_name(top, labels, ev.source)}: "
+        eq, pre = {"dataset": ds, "scale": top}, f"{ds} {_scale_name(top, labels)}: "
         for m in [m for m in ("taba", "ovg") if m in set(g["method"])]:
             checks += [versus_or_tie(ev, "scale", eq, "ddim", m, "psnr", prefix=pre),
                        versus_or_tie(ev, "scale", eq, "ddim", m, "s_hf", higher=False, prefix=pre)]
@@ -234,15 +223,14 @@ def scale_monotone(ev: Evidence) -> Finding:
         return Finding(UNTESTABLE, "needs scale_factor results with ddim and S_DC")
     checks = []
     for ds, g in f.groupby("dataset"):
-        labels = _scale_labels(ev, g)
+        labels = scale_labels(g["scale"].unique())
         if len(labels) < 2:
             continue
         order = sorted(labels, key=lambda s: PAPER_SCALES.index(labels[s]))
         crops = ev.select("scale", per_crop=True, dataset=ds, method="ddim", metric="s_dc")
         if not crops.empty and "scale" in crops:  # each step paired on the crops (seed, sample) of both factors
-            named = crops.assign(scale=crops["scale"].map(lambda s: _scale_name(s, labels, ev.source) if s in labels
-                                                          else s))
-            checks += [compare(named, *(_scale_name(s, labels, ev.source) for s in step), "s_dc", by="scale",
+            named = crops.assign(scale=crops["scale"].map(lambda s: _scale_name(s, labels) if s in labels else s))
+            checks += [compare(named, *(_scale_name(s, labels) for s in step), "s_dc", by="scale",
                                prefix=f"{ds}: ddim ") for step in zip(order, order[1:])]
             continue
         vals = [g[g["scale"] == s]["value"].mean() for s in order]
@@ -250,7 +238,7 @@ def scale_monotone(ev: Evidence) -> Finding:
         ok = all(a > b for a, b in steps)
         tied = not ok and not any(a < b for a, b in steps)   # no step the other way, but equal means somewhere
         sep = " > " if ok else ", "
-        text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels, ev.source)} {fmt_value(v)}"
+        text = f"{ds}: S_DC of ddim " + sep.join(f"{_scale_name(s, labels)} {fmt_value(v)}"
                                                 for s, v in zip(order, vals))
         checks.append((INCONCLUSIVE, f"{text} (tie at a step) → {INCONCLUSIVE}") if tied
                       else (ok, text))

@@ -13,13 +13,13 @@ from ..text import signed
 from .claim_checks import (correlated, differences, lowest_lpips, ovg_front, ovg_texture_check, pareto_expands,
                            pca_fewer, scale_monotone, scale_psnr, taba_structure, texture_claim)
 from .evidence import STUDY_NAMES, evidence_of
-from .scorecard import Evidence, load_evidence, paper_evidence, paper_printed
+from .scorecard import Evidence, paper_evidence
 from .shares import MIN_COMPARISONS, share_claim, table1_frames, x0_frames
 from .verdicts import FAILS, HOLDS, INCONCLUSIVE, TIE_RULE, UNTESTABLE, Finding
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "Finding", "Claim", "CLAIMS", "RULES",
            "PAIRED", "SHARE", "CORRELATION", "MEANS", "INDICATIVE", "INPUT_STRUCTURE", "judge", "evaluate_claims",
-           "chapter_claims", "chapter_verdicts"]
+           "chapter_verdicts"]
 
 # the general rules a claim is decided by (the keys of ``RULES``)
 PAIRED, SHARE, CORRELATION, MEANS = "paired comparison", "share of comparisons", "correlation", "means only"
@@ -189,40 +189,32 @@ def gate_caveat(weak: list[str], alone: Finding) -> str:
     return f"{INDICATIVE}: below the quality gate: {', '.join(weak)}; {rest}"
 
 
-def chapter_claims(ds, keys=None, reads: dict | None = None) -> list[tuple[Claim, Finding]]:
-    """The claims a study's results answer on their own (``keys``: only these), judged on those results by the
-    claims page's rule: what the study's chapter says, in the page's words. [] for a study no claim reads.
-    ``reads``: results of other studies the chapter took its settings from, e.g. {"pareto": the sweep}."""
-    short = STUDY_NAMES.get(ds.attrs.get("study", ""))
-    if not short:
-        return []
-    ev = evidence_of(ds, short)
-    for study, other in (reads or {}).items():
-        if other is not None:
-            ev.extra.setdefault(study, {})[str(ds.attrs.get("dataset", ""))] = other
-    return [(c, judge(c, ev)) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)]
-
-
-def evaluate_claims(ours: Evidence | None = None, paper: Evidence | None = None, claims=CLAIMS,
-                    **load_kw) -> pd.DataFrame:
+def evaluate_claims(ours: Evidence, paper: Evidence | None = None) -> pd.DataFrame:
     """One row per claim: where, statement, rule (its own part) and the general rule it is decided by (a key of
     ``RULES``), our verdict with its caveat ("" or what limits it) and numbers, and the verdict on the
-    paper's tables, its numbers with the decimals the paper prints (``scorecard.paper_printed``)."""
-    ours = ours if ours is not None else load_evidence(**load_kw)
+    paper's tables with its numbers."""
     paper = paper if paper is not None else paper_evidence()
     rows = []
-    for c in claims:
+    for c in CLAIMS:
         o, p = judge(c, ours), c.test(paper)
         rows.append({"claim": c.key, "title": c.title, "where": c.where, "statement": c.statement, "rule": c.rule,
                      "decided by": c.by, "verdict": o.verdict, "caveat": o.caveat, "our numbers": o.detail,
-                     "paper's tables": p.verdict, "paper numbers": paper_printed(p.detail)})
+                     "paper's tables": p.verdict, "paper numbers": p.detail})
     return pd.DataFrame(rows)
 
 
 def chapter_verdicts(ds, keys=None, reads: dict | None = None) -> pd.DataFrame:
-    """``chapter_claims`` as a table, one row per claim: key, title, where in the paper, verdict, caveat and the
-    numbers it rests on. A chapter shows this table and glues each verdict as ``claim_<key>``."""
-    rows = [{"claim": c.key, "title": c.title, "where": c.where, "verdict": f.verdict, "caveat": f.caveat,
-             "numbers": f.detail} for c, f in chapter_claims(ds, keys, reads)]
-    return pd.DataFrame(rows, columns=["claim", "title", "where", "verdict", "caveat", "numbers"])
-
+    """The claims a study's results answer on their own (``keys``: only these), judged by the claims page's rule: one
+    row per claim (key, title, where, verdict, caveat, numbers); a chapter glues each verdict as ``claim_<key>``.
+    ``reads``: results of other studies the chapter took its settings from, e.g. {"pareto": the sweep}."""
+    cols = ["claim", "title", "where", "verdict", "caveat", "numbers"]
+    short = STUDY_NAMES.get(ds.attrs.get("study", ""))
+    if not short:
+        return pd.DataFrame(columns=cols)
+    ev = evidence_of(ds, short)
+    for study, other in (reads or {}).items():
+        if other is not None:
+            ev.extra.setdefault(study, {})[str(ds.attrs.get("dataset", ""))] = other
+    found = {c: judge(c, ev) for c in CLAIMS if short in c.reads and (keys is None or c.key in keys)}
+    return pd.DataFrame([(c.key, c.title, c.where, f.verdict, f.caveat, f.detail) for c, f in found.items()],
+                        columns=cols)

@@ -29,14 +29,6 @@ def _bundled_digest(profile: str, dataset: str, options: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _images_digest(folder: Path) -> str:
-    """SHA-256 over the names and bytes of the image files a folder dataset reads from ``folder``."""
-    from ..data.folder import IMAGE_EXTENSIONS
-    from ..digest import tree_sha256
-
-    return tree_sha256(folder, [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS])
-
-
 def content_inputs(spec) -> dict:
     """Signatures (16 hex digits) of what a results file was computed from besides the spec's values: a folder
     dataset's images or a bundled dataset's crops as built ("data"), and the user's model folders ("model"), each
@@ -45,12 +37,15 @@ def content_inputs(spec) -> dict:
     kind, root = split_dataset(spec.dataset)
     if root is None and kind in _BUNDLED:
         out["data"] = _bundled_digest(spec.profile, spec.dataset, json.dumps(data_options(spec), sort_keys=True))
-    elif root is not None:
+    elif root is not None:   # the names and bytes of the image files each folder holds
+        from ..data.folder import IMAGE_EXTENSIONS
+        from ..digest import tree_sha256
+
         opts = data_options(spec)
-        base = Path(root).expanduser()
-        folders = [Path(opts[k]) if opts.get(k) else base / k
+        folders = [Path(opts[k]) if opts.get(k) else Path(root).expanduser() / k
                    for k in ("source", "target", "test_source", "test_target")]
-        sig = [(str(f), _images_digest(f) if f.is_dir() else None) for f in folders]
+        sig = [(str(f), tree_sha256(f, [p for p in f.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS])
+                if f.is_dir() else None) for f in folders]
         out["data"] = hashlib.sha256(repr(sig).encode()).hexdigest()[:16]
     if spec.study in SPLIT_STUDIES:
         out["split"] = SPLIT_SCHEME

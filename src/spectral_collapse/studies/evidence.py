@@ -17,7 +17,7 @@ from .store import load_results
 from .validity import failed_of
 
 __all__ = ["METRICS", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "STUDY_NAMES", "Evidence", "long_frame",
-           "crop_frame", "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
+           "weak_arms", "evidence_of", "load_evidence", "paper_evidence"]
 
 METRICS = ("psnr", "ms_ssim", "lpips", "fid", "s_hf", "s_lf", "s_dc", "s_g")
 MAIN_TABLE = {("bbbc021", "x8"): "table8", ("bbbc021", "x16"): "table9", ("bbbc021", "x32"): "table10",
@@ -38,9 +38,9 @@ _HASH = re.compile(r"-[0-9a-f]{12}$")   # a model name's configuration hash
 
 
 def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False) -> pd.DataFrame:
-    """Per-seed means of every known metric in ``ds`` (``per_crop``: ``crop_frame``'s rows): study, dataset, <other
-    dims>, method, seed, metric, value, ``samples`` (NaN for set-level metrics), ``failed`` / ``n`` (samples failed /
-    kept, where recorded) and ``same_as`` (``aggregate.coinciding_methods``)."""
+    """Per-seed means of every known metric in ``ds`` (``per_crop``: each crop's value of a per-sample metric, a failed
+    sample's NaN, ``crop`` the results' ``crop`` variable or the sample index): study, dataset, <other dims>, method,
+    seed, metric, value, ``samples``, ``failed`` / ``n`` (samples failed / kept) and ``same_as``."""
     frames, failed, same = [], failed_of(ds), coinciding_methods(ds)
     for m in CROP_METRICS if per_crop else METRICS:
         v = ds[m] if m in ds else None
@@ -75,16 +75,9 @@ def long_frame(ds: xr.Dataset, study: str, dataset: str, per_crop: bool = False)
     return out
 
 
-def crop_frame(ds: xr.Dataset, study: str, dataset: str) -> pd.DataFrame:
-    """Per-crop values of every per-sample metric in ``ds`` (``CROP_METRICS``), a failed sample's NaN: study,
-    dataset, <other dims>, method, seed, sample, crop, metric, value, same_as. ``crop`` is the results' ``crop``
-    variable (the index into the paired split) where stored, else the sample index."""
-    return long_frame(ds, study, dataset, per_crop=True)
-
-
 @dataclass
 class Evidence:
-    """What claims are judged on: a long frame of per-seed means, one of per-crop values (``crop_frame``; empty for
+    """What claims are judged on: a long frame of per-seed means, one of per-crop values (``long_frame``; empty for
     the paper's tables, which report means only) and whole Pareto / PCA results, ours or the paper's."""
 
     frame: pd.DataFrame
@@ -143,22 +136,17 @@ def weak_arms(ds: xr.Dataset) -> tuple[str, dict] | None:
     """Which arms of an ablation's results rest on a model below the quality gate: (the arms' axis, {arm value: names
     of its models below the gate}), from the ``per_arm`` models; None when the results have no arms or do not say
     which model each arm used."""
-    try:
-        per_arm, arms = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"])
-    except (KeyError, TypeError, ValueError):
+    if "per_arm" not in ds.attrs or "arms" not in ds.attrs:
         return None
-    weak = _gate_failed(ds)
-    axis, out = None, {}
+    per_arm, arms, weak, out = json.loads(ds.attrs["per_arm"]), json.loads(ds.attrs["arms"]), _gate_failed(ds), {}
     for a in arms:
-        if not a.get("coords"):
-            return None
-        axis = str(a["coords"][-1][0])
-        models = json.loads((per_arm.get(a.get("tag"), {}) or {}).get("models") or "{}")
+        models = json.loads(per_arm.get(a["tag"], {}).get("models") or "{}")
         names = sorted(_HASH.sub("", u) for u in (Path(str(p)).name for p in models.values()) if u in weak)
         if names:
             out[str(a["coords"][-1][1])] = names
-    if axis is None or not out:
+    if not out:
         return None
+    axis = str(arms[0]["coords"][-1][0])
     return ("scale" if axis == "factor" else axis), out
 
 
@@ -177,7 +165,7 @@ def evidence_of(ds: xr.Dataset, short: str, dataset: str | None = None) -> Evide
         factor = json.loads(ds.attrs.get("data_meta") or "{}").get("factor")   # the SR factor, if recorded
         fr["factor"] = int(factor) if factor not in (None, "") else None
     band = real_band(ds)
-    return Evidence(frame=fr, source="ours", crops=crop_frame(ds, short, dataset),
+    return Evidence(frame=fr, source="ours", crops=long_frame(ds, short, dataset, per_crop=True),
                     extra={"main": {dataset: ds}} if short == "main" else {},
                     bands={} if band is None else {(short, dataset): band},
                     weak={(short, dataset): (below, weak_arms(ds))} if below else {})
@@ -208,7 +196,6 @@ def paper_evidence(paper: pd.DataFrame | None = None) -> Evidence:
     rows = [main.assign(study="main", dataset=np.where(main["scale"] != "", main["dataset"] + " " + main["scale"],
                                                        main["dataset"]))]
     rows += [p[p["table"] == table].assign(study=short, dataset="bbbc021") for short, _, table in ABLATIONS.values()]
-    f = pd.concat(rows, ignore_index=True).rename(columns={"mean": "value"})
-    f["seed"] = 0
+    f = pd.concat(rows, ignore_index=True).rename(columns={"mean": "value"}).assign(seed=0)
     return Evidence(frame=f[["study", "dataset", "scale", "backbone", "space", "method", "seed", "metric", "value"]],
                     source="paper")

@@ -146,9 +146,9 @@ def findings(ds: xr.Dataset) -> dict[str, Finding]:
     """The study's claims from its per-crop numbers: "collapse" (ddim's S_DC below TABA's and its signed HF error
     below 0), "ovg" and "scaled" (S_DC up from ddim's, HF error toward 0 without overshoot); a claim whose methods
     were not run is "not testable here"."""
-    from .scorecard import crop_frame
+    from .scorecard import long_frame
 
-    f = crop_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")))
+    f = long_frame(ds, "flow_collapse", str(ds.attrs.get("dataset", "")), per_crop=True)
     methods = [str(m) for m in ds["method"].values]
     has = lambda *ms: all(m in methods for m in ms)  # noqa: E731
     out = {"collapse": combine([compare(f, "ddim", "taba", "s_dc", higher=False), _below_zero(ds, "ddim")]

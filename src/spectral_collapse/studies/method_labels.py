@@ -5,11 +5,11 @@ import re
 from dataclasses import asdict, dataclass
 
 from ..inversion import OVG, TABA, Euler
-from ..inversion.methods import METHODS, get_method
+from ..inversion.methods import get_method
 from ..reference.method_names import METHOD_NAMES, STABLE_OVG_LABEL, method_name
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "STABLE_OVG_LABEL",
-           "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_methods", "name_quoted_methods",
+           "BASELINE_PARAMS", "METHOD_NAMES", "VARIANT_NAMES", "method_name", "name_quoted_methods",
            "method_specs", "ovg_setting", "MODEL_WORDS"]
 
 PAPER_LABELS = ("ddim", "taba", "edm", "ovg", "ovg_taba", "ovg_edm")
@@ -27,19 +27,6 @@ MODEL_WORDS = {"eps": "ε-prediction", "x0": "x0-prediction", "v": "v-prediction
 # The benchmarks' variants of a method (``benchmarks.inversion``), as their tables and charts name them
 VARIANT_NAMES = {"heun": "EDM, Heun steps", "ovg_batched": "OVG, batched VJPs", "ovg_separate": "OVG, separate VJPs",
                  "ovg_naive": "OVG, released code", "renoise": "ReNoise, R = 1", "renoise_r9": "ReNoise, R = 9"}
-
-
-_CODE = re.compile(r"(```.*?```|`[^`\n]*`|\]\([^)\n]*\)|<[^>\n]+>)", re.S)
-# a label on its own: not inside an identifier, a path or a checkpoint name ("ihc-sr-x4-edm-quick"); "copy" is a word
-_LABELS = re.compile(r"(?<![\w\-./])(" + "|".join(re.escape(k) for k in sorted(METHOD_NAMES, key=len, reverse=True)
-                                                  if k != "copy") + r")(?![\w\-/])")
-
-
-def name_methods(text: str) -> str:
-    """``text`` with each method label written by its reader name ("ovg_edm" -> "OVG + EDM"); code spans, link
-    targets and HTML tags unchanged."""
-    parts = _CODE.split(str(text))
-    return "".join(p if i % 2 else _LABELS.sub(lambda m: METHOD_NAMES[m.group(1)], p) for i, p in enumerate(parts))
 
 
 _FENCE = re.compile(r"(```.*?```)", re.S)
@@ -111,8 +98,7 @@ def method_specs(labels, *, eta_hf: float, eta_lf: float, lowpass_kappa: float =
         STABLE_OVG_LABEL: MethodSpec(STABLE_OVG_LABEL, base, Euler(), OVG.stable(lowpass_kappa=lowpass_kappa)),
     }
     for name in BASELINE_LABELS:
-        if name in METHODS:
-            table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
+        table[name] = MethodSpec(name, base, get_method(name, **BASELINE_PARAMS.get(name, {})))
     unknown = [lab for lab in labels if lab not in table]
     if unknown:
         raise ValueError(f"unknown method label {unknown[0]!r}; valid labels: {', '.join(table)}")

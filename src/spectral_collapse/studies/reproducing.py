@@ -33,34 +33,31 @@ def paper_scale_estimate(timing: dict, *, gpu_tflops: float = GPU_TFLOPS, ovg_st
     fb_cpu = timing["forward_backward"]["cpu_s_per_image"]
     flops = float(timing["forward_flops"])
     ratio = ovg_step_ratio if ovg_step_ratio is not None else 2 * fb_cpu / f_cpu - 1.0
-    rows = []
     cfg = prof.train_eps
     n_train = datasets * models_per_dataset
-    rows.append({"work": f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
-                 "forward_equivalents": n_train * cfg.steps * cfg.batch_size * fb_cpu / f_cpu,
-                 "cpu_hours": n_train * cfg.steps * cfg.batch_size * fb_cpu / 3600,
-                 "gpu_hours": n_train * cfg.steps * cfg.batch_size * 3 * flops / (gpu_tflops * 1e12) / 3600})
+    train = n_train * cfg.steps * cfg.batch_size                 # training images, each a forward + backward
     per_image = sum(inv + smp + ovg * (ratio - 1) for inv, smp, ovg in PAPER_LABEL_PASSES.values())
-    n_trans = datasets * prof.n_test * len(prof.seeds)
-    rows.append({"work": f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
-                         f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps",
-                 "forward_equivalents": n_trans * per_image, "cpu_hours": n_trans * per_image * f_cpu / 3600,
-                 "gpu_hours": n_trans * per_image * flops / (gpu_tflops * 1e12) / 3600})
-    frame = pd.DataFrame(rows)
-    total = frame[["forward_equivalents", "cpu_hours", "gpu_hours"]].sum()
-    return pd.concat([frame, pd.DataFrame([{"work": "total", **total}])], ignore_index=True)
+    trans = datasets * prof.n_test * len(prof.seeds) * per_image  # translation forwards
+    frame = pd.DataFrame({
+        "work": [f"training, {n_train} models (each {cfg.steps:,} steps of batch {cfg.batch_size:,})",
+                 f"translations: {len(PAPER_LABEL_PASSES)} methods {TIMES} {prof.n_test:,} images {TIMES} "
+                 f"{len(prof.seeds)} seeds {TIMES} {datasets} datasets, {prof.steps} + {prof.steps} steps"],
+        "forward_equivalents": [train * fb_cpu / f_cpu, trans],
+        "cpu_hours": [train * fb_cpu / 3600, trans * f_cpu / 3600],
+        "gpu_hours": [train * 3 * flops / (gpu_tflops * 1e12) / 3600, trans * flops / (gpu_tflops * 1e12) / 3600]})
+    frame.loc[len(frame)] = ["total", *frame.iloc[:, 1:].sum()]
+    return frame
 
 
 def gpu_rate(gpu: dict, timing: dict, *, gpu_tflops: float = GPU_TFLOPS) -> dict | None:
     """The latent U-Net training runs of a GPU measurement beside the estimate: runs, measured and estimated hours,
     median step, batch, gflop, the TFLOP/s reached and assumed; None without such runs or a FLOP count."""
-    prof = get_profile("paper")
     rows = [r for r in (gpu.get("paper_scale") or {}).get("train", [])
             if r.get("backbone") == "unet" and r.get("space") == "latent" and "step_s" in r]
     if not rows or not timing.get("forward_flops"):
         return None
     step_s = sorted(float(r["step_s"]) for r in rows)[len(rows) // 2]
-    batch = int(rows[0].get("batch") or prof.train_eps.batch_size)
+    batch = int(rows[0].get("batch") or get_profile("paper").train_eps.batch_size)
     flops = float(timing["forward_flops"])
     estimate = float(paper_scale_estimate(timing, gpu_tflops=gpu_tflops, models_per_dataset=1,
                                           datasets=len(rows))["gpu_hours"].iloc[0])
@@ -85,8 +82,7 @@ def profile_table(name: str = "quick") -> pd.DataFrame:
     return _quantities(rows)
 
 
-def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
-                 gpu_tflops: float = GPU_TFLOPS) -> pd.DataFrame:
+def timing_table(timing: dict, ovg_step_ratio: float | None = None) -> pd.DataFrame:
     """The timing the estimate scales, as (quantity, value) rows: machine, U-Net size, CPU seconds per image and
     the cost of a training image and an OVG step in forwards."""
     m = timing.get("machine", {})
@@ -101,7 +97,7 @@ def timing_table(timing: dict, ovg_step_ratio: float | None = None, *,
             "forward + backward in forwards (GPU column, FLOPs)": "3",
             "OVG inversion step in forwards": f"{ovg_step_ratio if ovg_step_ratio else 2 * fb / f - 1:.2f}",
             "OVG step ratio measured by the benchmarks": "yes" if ovg_step_ratio else "no",
-            "assumed sustained GPU TFLOP/s": f"{gpu_tflops:.0f}"}
+            "assumed sustained GPU TFLOP/s": f"{GPU_TFLOPS:.0f}"}
     return _quantities(rows)
 
 

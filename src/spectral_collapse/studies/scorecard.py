@@ -10,18 +10,16 @@ import pandas as pd
 
 from ..reference import paper_tables
 from ..text import interval, percent
-from .evidence import (ABLATIONS, CROP_METRICS, EXTRA_STUDIES, MAIN_TABLE, METRICS, Evidence,  # noqa: F401
-                       crop_frame, evidence_of, load_evidence, long_frame, paper_evidence)  # (re-exported)
+from .evidence import (ABLATIONS, MAIN_TABLE, METRICS, Evidence, evidence_of, load_evidence,  # noqa: F401
+                       long_frame, paper_evidence)  # (re-exported)
 from .method_labels import method_name
-from .shares import DETERMINISTIC, LOWER_IS_BETTER, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
+from .shares import DETERMINISTIC, SHARE_TABLES, STOCHASTIC, TABLE6_METHODS, share_table_rows
 from .verdicts import fmt_value, label
 
-__all__ = ["KEYS", "METRICS", "LOWER_IS_BETTER", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS",
-           "PAPER_SCALES", "STANDIN", "ABLATIONS", "EXTRA_STUDIES", "CROP_METRICS", "Evidence", "evidence_of",
-           "long_frame", "crop_frame", "load_evidence", "paper_evidence", "our_table_rows", "scorecard",
-           "ordering_agreement", "counts", "errata_checks", "scale_labels",
-           "method_means", "fmt_value", "fmt_metric", "paper_printed", "TABLE_TITLES", "METRIC_NAMES",
-           "side_by_side", "cell_pair"]
+__all__ = ["KEYS", "METRICS", "DETERMINISTIC", "STOCHASTIC", "OVG_LABELS", "TABLE6_METHODS", "PAPER_SCALES", "STANDIN",
+           "ABLATIONS", "Evidence", "evidence_of", "long_frame", "load_evidence", "paper_evidence", "our_table_rows",
+           "scorecard", "ordering_agreement", "counts", "errata_checks", "scale_labels", "method_means", "fmt_value",
+           "fmt_metric", "TABLE_TITLES", "METRIC_NAMES", "side_by_side", "cell_pair"]
 
 KEYS = ["table", "dataset", "scale", "backbone", "space", "method", "metric"]
 OVG_LABELS = ("ovg", "ovg_taba", "ovg_edm")
@@ -72,11 +70,10 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
         table = MAIN_TABLE.get((pds, scale))
         if table is None:
             continue
-        a = _agg(g, ["method", "metric"]).assign(table=table, dataset=pds, scale=scale, backbone="unet",
-                                                 space="latent", real=dataset == pds)
-        a["ours_below_gate"] = ", ".join(_weak(ev, "main", dataset, None))
-        a["ours_from"] = f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")
-        out.append(a)
+        out.append(_agg(g, ["method", "metric"]).assign(
+            table=table, dataset=pds, scale=scale, backbone="unet", space="latent", real=dataset == pds,
+            ours_below_gate=", ".join(_weak(ev, "main", dataset, None)),
+            ours_from=f"main_results {dataset}" + (f" x{int(factor)}" if factor else "")))
     for study, (short, axis, table) in ABLATIONS.items():
         g = ev.select(short)
         if g.empty or axis not in g:
@@ -88,9 +85,9 @@ def our_table_rows(ev: Evidence) -> pd.DataFrame:
             gd = gd[gd[axis].isin(list(labels))].assign(paper_value=lambda d: d[axis].map(labels))
             a = _agg(gd, ["paper_value", axis, "method", "metric"])
             fixed = {"backbone": "unet", "space": "latent", "scale": "x16", axis: a["paper_value"]}
-            a["ours_below_gate"] = [", ".join(_weak(ev, short, dataset, v)) for v in a[axis]]
-            out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021",
-                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]], **fixed))
+            out.append(a.assign(table=table, dataset="bbbc021", real=dataset == "bbbc021", **fixed,
+                                ours_below_gate=[", ".join(_weak(ev, short, dataset, v)) for v in a[axis]],
+                                ours_from=[f"{study} {dataset} {axis} {v}" for v in a[axis]]))
     out += share_table_rows(ev)
     cols = [*KEYS, "ours_mean", "ours_std", "ours_lo", "ours_hi", "ours_n", "ours_failed", "ours_from", "real",
             "ours_below_gate"]
@@ -109,15 +106,13 @@ def _weak(ev: Evidence, short: str, dataset: str, arm) -> list[str]:
     return list(names if arms is None or arm is None else arms[1].get(str(arm), []))
 
 
-def scorecard(ev: Evidence | None = None, paper: pd.DataFrame | None = None, **load_kw) -> pd.DataFrame:
+def scorecard(ev: Evidence, paper: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every paper row with ours beside it (left join on KEYS); ``status`` is "compared" or "not run"."""
-    ev = ev if ev is not None else load_evidence(**load_kw)
     paper = paper_tables() if paper is None else paper
     ours = our_table_rows(ev)
     card = paper.rename(columns={"mean": "paper_mean", "std": "paper_std"}).merge(
         ours, on=KEYS, how="left", validate="one_to_one")
-    card["status"] = np.where(card["ours_mean"].notna(), "compared", "not run")
-    return card
+    return card.assign(status=np.where(card["ours_mean"].notna(), "compared", "not run"))
 
 
 def counts(card: pd.DataFrame) -> pd.DataFrame:
@@ -138,43 +133,14 @@ def method_means(f: pd.DataFrame, by=("dataset", "method")) -> pd.DataFrame:
     return f.groupby([*by, "metric"])["value"].mean().unstack("metric")
 
 
-# The decimals the paper's tables print a metric with (PSNR and FID 2, MS-SSIM and LPIPS 3, the scores 2)
-PAPER_DIGITS = {"psnr": 2, "fid": 2, "ms_ssim": 3, "lpips": 3, "s_hf": 2, "s_lf": 2, "s_dc": 2, "s_g": 2}
-
-
-def fmt_metric(v: float, metric: str, share: bool = False, printed: bool = False) -> str:
+def fmt_metric(v: float, metric: str, share: bool = False) -> str:
     """A metric value as the tables print it: PSNR / FID 2 decimals, others 3, shares as ``text.percent`` ("93.8 %");
-    "" if missing. ``printed``: a number of the paper's with the decimals its tables print (``PAPER_DIGITS``)."""
+    "" if missing."""
     if v is None or not np.isfinite(v):
         return ""
     if share:
         return percent(v)
-    if printed:
-        return f"{v:.{PAPER_DIGITS.get(metric, 3)}f}"
     return f"{v:.2f}" if metric in ("psnr", "fid") else f"{v:.3f}"
-
-
-_PRINTED_LABEL = re.compile(r"(?<![\w-])(S_HF|S_LF|S_DC|S_G|PSNR|MS-SSIM|LPIPS|FID)(?![\w-])")
-_PRINTED_NUMBER = re.compile(r"(?<![\w.+\u2212\-])(\d+\.\d+)(?![\d.]|\s?%)")
-
-
-def paper_printed(text: str) -> str:
-    """``text`` with each metric value it quotes written with the decimals the paper's tables print: "S_DC DDIM 0.970"
-    -> "S_DC DDIM 0.97". A value belongs to the metric named last before it and is shortened only where no digit is
-    lost; signed numbers and shares (%) are left as they are."""
-    out, metric, pos = [], None, 0
-    tokens = sorted([*_PRINTED_LABEL.finditer(text), *_PRINTED_NUMBER.finditer(text)], key=lambda m: m.start())
-    for m in tokens:
-        if m.re is _PRINTED_LABEL:
-            metric = m.group(1).lower().replace("-", "_")   # "MS-SSIM" -> "ms_ssim"
-            continue
-        if metric is None:
-            continue
-        v, digits = float(m.group(1)), PAPER_DIGITS.get(metric, 3)
-        if abs(round(v, digits) - v) < 1e-9 and len(m.group(1).split(".")[1]) > digits:
-            out.append(text[pos:m.start()] + f"{v:.{digits}f}")
-            pos = m.end()
-    return "".join(out) + text[pos:]
 
 
 # -------------------------------------------------------------------------------- the tables the scorecard page shows
@@ -190,16 +156,16 @@ ROWS = {"stochastic_vs_deterministic": "stochastic vs deterministic", "x0_vs_eps
 TABLE_AXES = {table: axis for _, axis, table in ABLATIONS.values()}
 
 
-def _pm(mean, std, metric: str, share: bool, printed: bool = False) -> str:
-    v = fmt_metric(mean, metric, share, printed=printed)
+def _pm(mean, std, metric: str, share: bool) -> str:
+    v = fmt_metric(mean, metric, share)
     ok = std is not None and np.isfinite(std) and std > 0
-    return f"{v} ± {fmt_metric(std, metric, share, printed=printed)}" if v and ok else v
+    return f"{v} ± {fmt_metric(std, metric, share)}" if v and ok else v
 
 
 def cell_pair(r, share: bool) -> tuple[str, str]:
-    """(paper, ours) of one scorecard row: the paper's mean ± std as it prints it, ours as mean "[lo, hi]" (or
+    """(paper, ours) of one scorecard row: the paper's mean ± std, ours as mean "[lo, hi]" (or
     "(no spread)"), else mean ± std; "not run" without a counterpart."""
-    paper = _pm(r.paper_mean, getattr(r, "paper_std", np.nan), r.metric, share, printed=True) or "—"
+    paper = _pm(r.paper_mean, getattr(r, "paper_std", np.nan), r.metric, share) or "—"
     o = float(r.ours_mean)
     if not np.isfinite(o):
         return paper, "not run"

@@ -13,7 +13,7 @@ import xarray as xr
 from ..metrics.intervals import bootstrap_ci
 from .ablation_tables import arm_names, format_ablation, trained_models
 from .aggregate import TABLE_METRICS, crop_values
-from .claims import UNTESTABLE, chapter_claims
+from .claims import UNTESTABLE, chapter_verdicts
 
 __all__ = ["SPREAD_METRICS", "SET_METRICS", "OUTLIER_FACTOR", "two_level_ci", "seed_arms", "spread_table",
            "per_run_table", "claims_by_seed", "models_table", "model_folders", "outlier_runs"]
@@ -61,8 +61,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
             means, halves, groups = {}, [], []
             for k, sub in arms.items():
                 if metric in SET_METRICS:
-                    sets = np.asarray(sub[metric].sel({"method": method}).values, dtype=np.float64).ravel()
-                    means[k] = float(np.nanmean(sets)) if np.isfinite(sets).any() else np.nan
+                    means[k] = float(sub[metric].sel({"method": method}).mean(skipna=True))
                     continue
                 groups.append(crop_values(sub, metric, method))
                 ci = bootstrap_ci(groups[-1])
@@ -73,7 +72,7 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
                 continue
             half = float(np.nanmedian(halves)) if halves else np.nan
             rng = float(np.nanmax(vals) - np.nanmin(vals))
-            lo, hi = two_level_ci(groups) if groups else (np.nan, np.nan)
+            lo, hi = two_level_ci(groups)
             rows.append({"method": method, "metric": metric,
                          **{f"seed {k}": round(float(v), digits) for k, v in means.items()},
                          "range": round(rng, digits), "std": round(float(np.nanstd(vals, ddof=1)), digits),
@@ -85,20 +84,15 @@ def spread_table(ds: xr.Dataset, metrics=SPREAD_METRICS + SET_METRICS, digits: i
 
 def per_run_table(ds: xr.Dataset) -> pd.DataFrame:
     """``format_ablation``'s cells with the training seed and the method as leading columns."""
-    t = format_ablation(ds)
-    t.columns.name = None
-    return t.rename_axis(index={"train_seed": "training seed"}).reset_index()
+    return format_ablation(ds).rename_axis(index={"train_seed": "training seed"}, columns=None).reset_index()
 
 
 def claims_by_seed(ds: xr.Dataset) -> pd.DataFrame:
     """One row per claim of the main results: its verdict on each run ("seed k") and whether they agree (``same``)."""
-    verdicts: dict[str, dict[int, str]] = {}
-    for k, sub in seed_arms(ds).items():
-        for claim, finding in chapter_claims(sub):
-            verdicts.setdefault(claim.title, {})[k] = finding.verdict
-    return pd.DataFrame([{"claim": title, **{f"seed {k}": v for k, v in sorted(by.items())},
-                          "same": "—" if set(by.values()) == {UNTESTABLE} else "yes" if len(set(by.values())) == 1
-                          else "no"} for title, by in verdicts.items()])
+    t = pd.DataFrame({f"seed {k}": chapter_verdicts(sub).set_index("title")["verdict"]
+                      for k, sub in sorted(seed_arms(ds).items())})
+    same = t.apply(lambda r: "—" if set(r) == {UNTESTABLE} else "yes" if r.nunique() == 1 else "no", axis=1)
+    return t.assign(same=same).rename_axis("claim").reset_index()
 
 
 def models_table(ds: xr.Dataset) -> pd.DataFrame:

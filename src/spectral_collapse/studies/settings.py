@@ -87,5 +87,4 @@ def settings_table(ds, keys, extra: dict | None = None) -> pd.DataFrame:
     if isinstance(versions, dict) and any(p in versions for p in PACKAGES):
         rows.append(("versions", ", ".join(f"{p} {versions[p]}" for p in PACKAGES if p in versions)))
     out = pd.DataFrame(rows, columns=["setting", "value"]).set_index("setting")
-    out["meaning"] = [MEANINGS.get(str(k), "") for k in out.index]
-    return out
+    return out.assign(meaning=[MEANINGS.get(str(k), "") for k in out.index])

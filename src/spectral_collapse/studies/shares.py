@@ -36,22 +36,12 @@ def countable(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     """The rows that shares and correlations may count: cells without failed samples, and one method of each
     coinciding pair (``same_as``). Returns (rows, {"failed": ..., "coinciding": ...}): the (arm, method, seed)
     cells left out for each reason."""
-    keep = pd.Series(True, index=frame.index)
-    why = {"failed": 0, "coinciding": 0}
     cell = [c for c in frame.columns if c not in ("metric", "value", "failed", "n", "samples", "same_as")]
-
-    def cells(mask) -> int:   # distinct (arm, method, seed) cells, not metric rows
-        return len(frame.loc[mask, cell].drop_duplicates())
-
-    if "failed" in frame:
-        bad = frame["failed"].fillna(0) > 0
-        why["failed"] = cells(bad)
-        keep &= ~bad
-    if "same_as" in frame:
-        dup = frame["same_as"].fillna("") != ""
-        why["coinciding"] = cells(dup & keep)
-        keep &= ~dup
-    return frame[keep], why
+    none = pd.Series(False, index=frame.index)
+    bad = frame["failed"].fillna(0) > 0 if "failed" in frame else none
+    dup = (frame["same_as"].fillna("") != "") & ~bad if "same_as" in frame else none
+    why = {k: len(frame.loc[m, cell].drop_duplicates()) for k, m in (("failed", bad), ("coinciding", dup))}
+    return frame[~bad & ~dup], why   # distinct (arm, method, seed) cells left out, not metric rows
 
 
 # ------------------------------------------------------------------------------------------- intervals
@@ -149,7 +139,7 @@ def x0_frames(ev) -> tuple[pd.DataFrame, pd.DataFrame, list, list, str]:
     labels = f["parameterization"].unique() if "parameterization" in f else []
     xs, eps = [v for v in labels if "x0" in v], [v for v in labels if "eps" in v]
     if not (xs and eps):
-        return f.iloc[0:0], crops.iloc[0:0], [], [], "parameterization"
+        f, crops, xs, eps = f.iloc[0:0], crops.iloc[0:0], [], []
     return f, crops, xs, eps, "parameterization"
 
 
@@ -174,12 +164,6 @@ def share_table_rows(ev) -> list[pd.DataFrame]:
     return out
 
 
-def _side(share: float, paper_above: bool, text: str) -> tuple[str, str]:
-    """A share on the paper's side of 50 %: holds; on the other side: does not hold; exactly 50 %: inconclusive."""
-    v = INCONCLUSIVE if share == 0.5 else HOLDS if (share > 0.5) == paper_above else FAILS
-    return v, f"{text} → {v}"
-
-
 def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, reported: pd.Series) -> list[tuple]:
     """Per metric, on the paper's tables: Table 1 recomputed from Tables 8–11 against the reported share's side of
     50 %; Table 6 (nothing to recompute it from) the reported share against the side the text puts it on."""
@@ -189,16 +173,19 @@ def _paper_share_checks(table: str, frame, better, worse, by, want_above: dict, 
     for m, above in want_above.items():
         rep = float(reported.get(m, np.nan))
         head = f"{m}: reported {percent(rep)}" if np.isfinite(rep) else f"{m}: no reported share"
-        if pct is None:
-            checks.append(_side(rep, above, f"{head}, text {'>' if above else '<'} 50 %") if np.isfinite(rep)
-                          else (UNTESTABLE, f"{head} → {UNTESTABLE}"))
+        if pct is None and np.isfinite(rep):   # a share on the paper's side of 50 % holds, exactly 50 % inconclusive
+            v, text = share_verdict(rep, rep, above), f"{head}, text {'>' if above else '<'} 50 %"
+        elif pct is None:
+            v, text = UNTESTABLE, head
         elif m not in pct.index:
-            checks.append((UNTESTABLE, f"{head}, not in Tables 8–11 → {UNTESTABLE}"))
+            v, text = UNTESTABLE, f"{head}, not in Tables 8–11"
         elif not np.isfinite(rep) or rep == 0.5:
-            checks.append((UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'share'])} → {UNTESTABLE}"))
+            v, text = UNTESTABLE, f"{head}, recomputed {percent(pct.loc[m, 'share'])}"
         else:
-            recomputed = f"recomputed {percent(pct.loc[m, 'share'])} of {int(pct.loc[m, 'cases'])}"
-            checks.append(_side(float(pct.loc[m, "share"]), rep > 0.5, f"{head}, {recomputed}"))
+            share = float(pct.loc[m, "share"])
+            v = share_verdict(share, share, rep > 0.5)
+            text = f"{head}, recomputed {percent(share)} of {int(pct.loc[m, 'cases'])}"
+        checks.append((v, f"{text} → {v}"))
     return checks
 
 

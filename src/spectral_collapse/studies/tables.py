@@ -9,12 +9,12 @@ import xarray as xr
 
 from ..metrics.intervals import bootstrap_ci
 from ..reference import paper_counterpart, paper_rows
-from .aggregate import METRIC_NAMES, TABLE_METRICS, cell_text, failed_label, per_seed, summary
+from .aggregate import METRIC_NAMES, TABLE_METRICS, cell_text, failed_label, summary
 from .latent_tables import smallest_norm_error
 from .method_labels import MODEL_WORDS
 
-__all__ = ["TABLE_METRICS", "per_seed", "summary", "format_summary", "failed_label", "paper_comparison",
-           "control_rows", "copy_beats_every_method", "ground_truth_below", "METRIC_NAMES", "GENERATED", "md_table",
+__all__ = ["TABLE_METRICS", "summary", "format_summary", "failed_label", "paper_comparison",
+           "control_rows", "control_beyond", "METRIC_NAMES", "GENERATED", "md_table",
            "HIGHER_IS_BETTER", "DISPLAY_METRICS", "REALISM_METRICS", "MAIN_CLAIMS", "beside_table",
            "failed_counts", "noise_sample_table", "latent_gaussianity_table", "smallest_norm_error",
            "null_class_scale", "paper_null_equals_direct", "ours_beside_paper"]
@@ -42,28 +42,16 @@ def control_rows(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> pd.D
                                    for c in ds["control"].values.tolist()}, orient="index")
 
 
-def _control_beyond(ds: xr.Dataset, control: str, metrics, side: int) -> list[str]:
-    """Higher-is-better metrics on which ``control``'s mean is above (``side`` 1) or below (-1) every method's."""
-    if "control" not in ds.dims or control not in ds["control"].values.tolist():
-        return []
+def control_beyond(ds: xr.Dataset, control: str, side: int, metrics=TABLE_METRICS) -> list[str]:
+    """Higher-is-better metrics on which ``control``'s mean is above (``side`` 1) or below (-1) every method's: the
+    ``copy`` control (the input) above every method, the ``ground_truth`` control below every method."""
     present = [m for m in metrics if m in HIGHER_IS_BETTER and m in ds and f"control_{m}" in ds]
-    if not present:
+    if "control" not in ds.dims or control not in ds["control"].values.tolist() or not present:
         return []
-    means = summary(ds, present).groupby("metric")["mean"]
-    edge = means.max() if side > 0 else means.min()
+    edge = summary(ds, present).groupby("metric")["mean"].agg("max" if side > 0 else "min")
     ctrl = {m: float(ds[f"control_{m}"].sel(control=control).mean()) for m in present}
     return [m for m in present if np.isfinite(ctrl[m]) and np.isfinite(edge.get(m, np.nan))
             and side * (ctrl[m] - edge[m]) > 0]
-
-
-def copy_beats_every_method(ds: xr.Dataset, metrics=TABLE_METRICS) -> list[str]:
-    """Higher-is-better metrics on which the ``copy`` control (the input) beats every method's mean."""
-    return _control_beyond(ds, "copy", metrics, 1)
-
-
-def ground_truth_below(ds: xr.Dataset, metrics=DISPLAY_METRICS) -> list[str]:
-    """Higher-is-better metrics on which the ``ground_truth`` control scores below every method's mean."""
-    return _control_beyond(ds, "ground_truth", metrics, -1)
 
 
 def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, controls: bool = True) -> pd.DataFrame:
@@ -76,44 +64,31 @@ def format_summary(ds: xr.Dataset, metrics=DISPLAY_METRICS, digits: int = 3, con
     t = s.pivot(index="method", columns="metric", values="cell")
     t = t.reindex(index=[m for m in ds["method"].values if m in t.index],
                   columns=[m for m in metrics if m in t.columns])
-    if "failed" in s:
-        per = s.drop_duplicates("method").set_index("method")
-        t.index = [failed_label(m, int(per.loc[m, "failed"]), int(per.loc[m, "n"]) if "n" in per else None)
-                   for m in t.index]
+    counts = failed_counts(ds, s)
+    t.index = [failed_label(m, *counts.get(m, (0, None))) for m in t.index]
     extra = control_rows(ds, list(t.columns), digits) if controls else pd.DataFrame()
     return pd.concat([t, extra]) if len(extra) else t
 
 
-def paper_comparison(ds: xr.Dataset, dataset: str | None = None, metrics=TABLE_METRICS,
-                     scale: str | None = None) -> pd.DataFrame:
+def paper_comparison(ds: xr.Dataset) -> pd.DataFrame:
     """Our (mean, std) beside the paper's for each (method, metric), by a left join on those keys."""
-    dataset = dataset or ds.attrs.get("dataset", "")
-    ours = summary(ds, metrics).rename(columns={"mean": "ours_mean", "std": "ours_std"})
-    paper = paper_rows(dataset, scale=scale).rename(columns={"mean": "paper_mean", "std": "paper_std"})
+    dataset = ds.attrs.get("dataset", "")
+    ours = summary(ds, TABLE_METRICS).rename(columns={"mean": "ours_mean", "std": "ours_std"})
+    paper = paper_rows(dataset).rename(columns={"mean": "paper_mean", "std": "paper_std"})
     merged = ours.merge(paper[["method", "metric", "paper_mean", "paper_std", "table"]], on=["method", "metric"],
                         how="left")
-    pds, sc = paper_counterpart(dataset, scale)
-    merged["paper_setting"] = f"{pds} {sc}".strip() or "none"
-    return merged
+    pds, sc = paper_counterpart(dataset)
+    return merged.assign(paper_setting=f"{pds} {sc}".strip() or "none")
 
 
-def failed_counts(ds: xr.Dataset) -> dict[str, tuple[int, int | None]]:
-    """{method: (failed, kept)} for each method with failed samples, as ``summary`` counts them."""
-    s = summary(ds)
+def failed_counts(ds: xr.Dataset, s: pd.DataFrame | None = None) -> dict[str, tuple[int, int | None]]:
+    """{method: (failed, kept)} for each method with failed samples, as ``summary`` counts them (``s``: its table)."""
+    s = summary(ds) if s is None else s
     if "failed" not in s:
         return {}
     per = s.drop_duplicates("method")
     return {str(r["method"]): (int(r["failed"]), int(r["n"]) if "n" in per else None)
             for _, r in per.iterrows() if int(r["failed"])}
-
-
-def _cell(v, digits: int | None) -> str:
-    """Ours with ``digits`` decimals, the paper's (``digits`` None) with the fewest decimals (>= 2) that give it."""
-    if v is None or not np.isfinite(v):
-        return "—"
-    if digits is None:
-        digits = next((d for d in (2, 3, 4) if abs(round(v, d) - v) < 1e-9), 4)
-    return f"{v:.{digits}f}"
 
 
 def ours_beside_paper(cmp: pd.DataFrame, index, metrics) -> pd.DataFrame:
@@ -129,22 +104,17 @@ def ours_beside_paper(cmp: pd.DataFrame, index, metrics) -> pd.DataFrame:
 def beside_table(ds: xr.Dataset, cmp: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """One row per method, under each metric our mean beside the paper's ("ours" | "paper"); ``cmp``:
     ``paper_comparison``."""
-    metrics = [m for m in TABLE_METRICS if m in set(cmp["metric"])] + \
-        [m for m in dict.fromkeys(cmp["metric"]) if m not in TABLE_METRICS]
-    out = ours_beside_paper(cmp, "method", metrics)
+    out = ours_beside_paper(cmp, "method", [m for m in TABLE_METRICS if m in set(cmp["metric"])])
     out = out.reindex([str(m) for m in ds["method"].values if str(m) in out.index])
-    for c in out.columns:
-        out[c] = out[c].map(lambda v, w=c[1]: _cell(v, digits if w == "ours" else None)).astype(object)
+    out = out.map(lambda v: f"{v:.{digits}f}" if np.isfinite(v) else "—").astype(object)
     out.index = [failed_label(m, *failed_counts(ds).get(m, (0, None))) for m in out.index]
     return out.rename_axis(index=None)
 
 
 def noise_sample_table(ds: xr.Dataset, digits: int = 3) -> pd.DataFrame:
     """Mean S_HF of each model's samples from pure noise, one row per model ("EDM model")."""
-    v = ds["noise_s_hf"].mean("noise_image")
-    models = [str(m) for m in v["model"].values]
-    return pd.DataFrame({"S_HF of samples from noise": [round(float(v.sel(model=m)), digits) for m in models]},
-                        index=pd.Index([MODEL_WORDS.get(m, m) + " model" for m in models], name="model"))
+    v = ds["noise_s_hf"].mean("noise_image").round(digits).to_series().rename("S_HF of samples from noise")
+    return v.rename(lambda m: MODEL_WORDS.get(str(m), str(m)) + " model").rename_axis("model").to_frame()
 
 
 def latent_gaussianity_table(ds: xr.Dataset, seed, digits: int = 4) -> pd.DataFrame:
@@ -167,18 +137,13 @@ def paper_null_equals_direct(cmp: pd.DataFrame) -> bool | None:
     """Whether the paper's Null-Class row equals its DirectInversion row in ``cmp``; None without both rows."""
     if "paper_mean" not in cmp:
         return None
-    paper = cmp.dropna(subset=["paper_mean"]).pivot_table(index="metric", columns="method", values="paper_mean")
-    if not {"null_class", "direct_inversion"} <= set(paper.columns):
-        return None
-    both = paper[["null_class", "direct_inversion"]].dropna()
-    if both.empty:
-        return None
-    return bool(np.allclose(both["null_class"], both["direct_inversion"], rtol=0, atol=1e-9))
+    paper = cmp.pivot_table(index="metric", columns="method", values="paper_mean")   # rows without one dropped
+    both = paper.reindex(columns=["null_class", "direct_inversion"]).dropna()
+    return bool(np.allclose(both["null_class"], both["direct_inversion"], rtol=0, atol=1e-9)) if len(both) else None
 
 
-def md_table(frame: pd.DataFrame, index: bool = False) -> str:
-    """A GitHub / MyST pipe table of ``frame`` (cells as text, '|' escaped)."""
-    f = frame.reset_index() if index else frame
+def md_table(f: pd.DataFrame) -> str:
+    """A GitHub / MyST pipe table of ``f`` (cells as text, '|' escaped; the index left out)."""
     esc = lambda v: str(v).replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = ["| " + " | ".join(esc(c) for c in f.columns) + " |", "|" + "---|" * len(f.columns)]
     lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in f.itertuples(index=False)]

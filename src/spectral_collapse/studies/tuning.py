@@ -27,16 +27,11 @@ def validation_scores(pareto: xr.Dataset, label: str, metric: str) -> np.ndarray
             return np.array([])
         at = chosen.where(chosen, drop=True)
         sel = {"base": label, "eta_hf": at["eta_hf"].values[0], "eta_lf": at["eta_lf"].values[0]}
-        values, failed = pareto[metric].sel(sel), failed_of(pareto).sel(sel)
-    elif "method" in pareto.dims and label in pareto["method"].values and f"baseline_{metric}" in pareto:
-        values = pareto[f"baseline_{metric}"].sel({"method": label})
-        failed = failed_of(pareto, "baseline_").sel({"method": label})
-    else:
-        return np.array([])
-    v = np.asarray(values.values, float)
-    if metric in SET_SCORES:
-        return v.ravel()[np.isfinite(v.ravel())]
-    return v[~np.asarray(failed.values, bool) & np.isfinite(v)]
+        return _kept(pareto[metric].sel(sel), failed_of(pareto).sel(sel), metric)
+    if "method" in pareto.dims and label in pareto["method"].values and f"baseline_{metric}" in pareto:
+        at = {"method": label}
+        return _kept(pareto[f"baseline_{metric}"].sel(at), failed_of(pareto, "baseline_").sel(at), metric)
+    return np.array([])
 
 
 def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
@@ -44,18 +39,22 @@ def scores_on_test(main: xr.Dataset, label: str, metric: str) -> np.ndarray:
     such as KID_wav: one value per seed)."""
     if label not in main["method"].values or metric not in main:
         return np.array([])
-    v = np.asarray(main[metric].sel({"method": label}).values, float).ravel()
-    if metric in SET_SCORES:
-        return v[np.isfinite(v)]
-    failed = failed_of(main)
-    bad = np.zeros_like(v, bool) if failed is None else np.asarray(failed.sel({"method": label}).values, bool).ravel()
+    failed, at = failed_of(main), {"method": label}
+    return _kept(main[metric].sel(at), None if failed is None else failed.sel(at), metric)
+
+
+def _kept(values: xr.DataArray, failed: xr.DataArray | None, metric: str) -> np.ndarray:
+    """The finite ``values`` of samples not ``failed``, flattened; a set score (``SET_SCORES``) has no failed mask."""
+    v = np.asarray(values.values, float).ravel()
+    bad = np.zeros_like(v, bool) if failed is None or metric in SET_SCORES else np.asarray(failed.values, bool).ravel()
     return v[~bad & np.isfinite(v)]
 
 
-def _gap(test: np.ndarray, val: np.ndarray, seed: int) -> tuple[float, float, float]:
-    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart)."""
-    if len(test) < 2 or len(val) < 2:
-        return (float(np.mean(test)) - float(np.mean(val)) if len(test) and len(val) else np.nan), np.nan, np.nan
+def _gap(test: np.ndarray, val: np.ndarray, metric: str, seed: int) -> tuple[float, float, float]:
+    """Mean test - mean validation and its 95 % percentile bootstrap interval (the two sets resampled apart; none for
+    a set score or fewer than two values on a side)."""
+    if metric in SET_SCORES or len(test) < 2 or len(val) < 2:
+        return float(test.mean() - val.mean()), np.nan, np.nan
     res = stats.bootstrap((test, val), lambda a, b, axis=-1: a.mean(axis) - b.mean(axis), n_resamples=2000,
                           method="percentile", random_state=seed, vectorized=True)
     return float(test.mean() - val.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high)
@@ -71,19 +70,15 @@ def validation_test_gap(pareto: xr.Dataset, main: xr.Dataset, metrics=GAP_METRIC
     baselines = [str(m) for m in pareto["method"].values] if "method" in pareto.dims else []
     rows = []
     for label in [*bases, *baselines]:
-        step = ""
-        if label in bases:
-            c = choices.get(label)
-            if c is None or {k: ran.get(label, {}).get(k) for k in ("eta_hf", "eta_lf")} != \
-                    {k: c[k] for k in ("eta_hf", "eta_lf")}:
-                continue
-            step = f"eta_HF {c['eta_hf']:.0e}, eta_LF {c['eta_lf']:.0e}"
+        c = choices.get(label) if label in bases else None
+        if label in bases and (c is None or any(ran.get(label, {}).get(k) != c[k] for k in ("eta_hf", "eta_lf"))):
+            continue
+        step = f"eta_HF {c['eta_hf']:.0e}, eta_LF {c['eta_lf']:.0e}" if c else ""
         for metric in metrics:
             val, test = validation_scores(pareto, label, metric), scores_on_test(main, label, metric)
             if not len(val) or not len(test):
                 continue
-            gap, lo, hi = _gap(test, val, seed) if metric not in SET_SCORES else \
-                (float(test.mean() - val.mean()), np.nan, np.nan)
+            gap, lo, hi = _gap(test, val, metric, seed)
             rows.append({"method": label, "metric": metric, "step sizes": step, "validation": float(val.mean()),
                          "test": float(test.mean()), "gap": gap, "gap_lo": lo, "gap_hi": hi,
                          "n_val": len(val), "n_test": len(test)})
@@ -94,6 +89,4 @@ def best_on_validation(pareto: xr.Dataset, labels, metric: str, higher: bool = T
     """Of ``labels``, the OVG variant whose chosen point has the best mean ``metric`` on the validation crops (the
     largest when ``higher``); None when the sweep holds none of them."""
     means = {m: float(v.mean()) for m in labels if len(v := validation_scores(pareto, m, metric))}
-    if not means:
-        return None
-    return (max if higher else min)(means, key=means.get)
+    return (max if higher else min)(means, key=means.get) if means else None

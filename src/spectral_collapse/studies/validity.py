@@ -4,16 +4,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "REASONS", "failures", "failure_bounds", "failed_of"]
+__all__ = ["MAX_NORM_RATIO", "MAX_ABS_OUTPUT", "failures", "failure_bounds", "failed_of"]
 
 MAX_NORM_RATIO = 1000.0
 MAX_ABS_OUTPUT = 5.0
-REASONS = ("", "nonfinite", "latent_norm", "output_range")   # "" = kept
 
 
 def failures(output, latent, nonfinite_step=None) -> np.ndarray:
-    """Per-sample failure reason (``REASONS``; "" where kept) of raw outputs (N, ...; unclamped, decoded for latent
-    models) and inverted latents x_T (N, ...); nonfinite_step: the loop's first non-finite step (< 0: none)."""
+    """Per-sample failure reason ("nonfinite", "latent_norm", "output_range"; "" where kept) of raw outputs (N, ...;
+    unclamped, decoded for latent models) and inverted latents x_T (N, ...); nonfinite_step: the loop's first
+    non-finite step (< 0: none)."""
     out = torch.as_tensor(np.asarray(output) if not isinstance(output, torch.Tensor) else output).detach()
     lat = torch.as_tensor(np.asarray(latent) if not isinstance(latent, torch.Tensor) else latent).detach()
     if out.shape[0] != lat.shape[0]:

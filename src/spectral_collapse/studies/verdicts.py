@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics.intervals import MIN_EFFECT, paired_ci, three_way
+from ..reference.method_names import METHOD_NAMES
 from ..text import signed
 
 __all__ = ["HOLDS", "FAILS", "INCONCLUSIVE", "UNTESTABLE", "VERDICT_ORDER", "TIE_RULE", "Finding", "fold", "combine",
@@ -42,18 +43,18 @@ def combine(checks: list[tuple], missing: str) -> Finding:
     checks = [c for c in checks if c is not None]
     untested = [t for v, t in checks if v == UNTESTABLE]
     checks = [(v, t) for v, t in checks if v != UNTESTABLE]
+    vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
     if not checks:
         return Finding(UNTESTABLE, "; ".join(untested) or missing)
     if untested:
-        vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
         n_inc = vs.count(INCONCLUSIVE)
         head = (f"{vs.count(HOLDS)} of {len(vs)} testable hold" + (f", {n_inc} inconclusive" if n_inc else "")
                 + f" ({len(untested)} not testable here): ")
         return Finding(fold(vs), head + "; ".join(t for _, t in checks) + "; " + "; ".join(untested))
     settings = [str(t).split(": ")[0] for _, t in checks]
     if settings == sorted(settings):  # settings in string order (a groupby's): put their numbers in numeric order
-        checks = [c for _, c in sorted(zip(settings, checks), key=lambda x: natural_key(x[0]))]
-    vs = [v if isinstance(v, str) else (HOLDS if v else FAILS) for v, _ in checks]
+        order = sorted(range(len(checks)), key=lambda i: natural_key(settings[i]))
+        checks, vs = [checks[i] for i in order], [vs[i] for i in order]
     if len(vs) > 1:   # each of several comparisons says what it reads
         checks = [(v, t if " → " in str(t) else f"{t} → {w}") for (v, t), w in zip(checks, vs)]
     n_inc, n_fail = vs.count(INCONCLUSIVE), vs.count(FAILS)
@@ -65,8 +66,6 @@ def combine(checks: list[tuple], missing: str) -> Finding:
 
 def difference(a, b) -> str:
     """The label of a difference a − b, a compound name ("OVG + EDM") in brackets: "taba − (ovg_edm)"."""
-    from .method_labels import METHOD_NAMES
-
     a, b = (f"({x})" if " + " in METHOD_NAMES.get(str(x), "") else str(x) for x in (a, b))
     return f"{a} − {b}"
 
@@ -188,14 +187,10 @@ def fisher_interval(r: float, n: int, level: float = 0.95) -> tuple[float, float
 
 
 def correlation_verdict(r: float, lo: float, hi: float, sign: int, threshold: float) -> str:
-    """holds: r beyond ``threshold`` in the claimed direction (``sign`` +1 / -1; 0: either) and the interval
-    excludes 0; does not hold: the whole interval on the wrong side of the threshold; else inconclusive."""
-    if sign == 0:
-        on = abs(r) >= threshold and (lo > 0 or hi < 0)
-        off = -threshold < lo and hi < threshold
-    else:
-        r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
-        on, off = r >= threshold and lo > 0, hi < threshold
+    """holds: r beyond ``threshold`` in the claimed direction (``sign`` +1 / -1) and the interval excludes 0; does
+    not hold: the whole interval on the wrong side of the threshold; else inconclusive."""
+    r, lo, hi = (r, lo, hi) if sign > 0 else (-r, -hi, -lo)
+    on, off = r >= threshold and lo > 0, hi < threshold
     return HOLDS if on else FAILS if off else INCONCLUSIVE
 
 
