@@ -1,7 +1,5 @@
-"""Content identity of files and folders: the SHA-256 of their bytes, never their size and modification time.
-
-``file_sha256`` hashes a file once per process while its ``os.stat`` stamp is unchanged and older than
-``SETTLED_NS``; ``tree_sha256`` a folder's visible files (10,000 small PNGs in about 3.6 s)."""
+"""Content identity of files and folders: the SHA-256 of their bytes, never their size and modification time
+(``tree_sha256`` of 10,000 small PNGs: about 3.6 s)."""
 from __future__ import annotations
 
 import hashlib
@@ -28,7 +26,8 @@ def _stamp(st: os.stat_result) -> tuple:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 of a file's bytes, read once per process while its stat stamp holds (see the module docstring)."""
+    """SHA-256 of a file's bytes, read once per process while its ``os.stat`` stamp holds and is older than
+    ``SETTLED_NS``."""
     key = os.path.abspath(path)
     before = os.stat(key)
     with _LOCK:

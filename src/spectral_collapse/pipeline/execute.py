@@ -1,7 +1,6 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
-then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb, each only when it is missing or
-the content of one of its inputs changed (``chapter_inputs``, ``page_inputs``).
-"""
+then the book's pages (notebooks/book/<page>.ipynb) into book/, each only when it is missing or the content of one of
+its inputs changed (``chapter_inputs``, ``page_inputs``)."""
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +26,7 @@ from ..studies.spec import profile_values
 from ..studies.store import results_path
 from ..text import plural
 from ..train.shipped import HASHES, shipped_dir
-from .chapters import (file_hash, hide_parameter_cells, link_glossary, record_inputs, stale_reason, strip_progress,
-                       title_with_dataset)
+from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root
 from .parallel import (StudiesFailed, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
                        run_side_by_side, thread_env)
@@ -166,7 +164,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
 
     def finish(nb):
         title_with_dataset(nb, dataset, profile)
-        link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
         reader_cells(nb)   # the chapter's prose in the book's one notation, as its outputs are
         deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
         record_inputs(nb, deps, root, {src: src_hash})
@@ -227,8 +224,7 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
-    the book's pages (unless ``book_dir`` or ``datasets`` is given). knobs: for every study that declares them; jobs:
-    how many side by side, each in its own process (1: in this one, in run order; "auto": ``resolve_jobs``);
+    the book's pages (unless ``book_dir`` or ``datasets`` is given); ``jobs`` side by side in their own processes;
     keep_going (one job): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
@@ -246,11 +242,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         """Without a study list, a user's model skips the studies that cannot take one (the ablations) and a folder
         dataset the pages that store no results."""
         s = get_study(study)
-        if studies is not None:
-            return True
-        if ({"model", "models"} & set(knobs)) and "model" in s.params and not s.takes_model:
-            return False
-        return not (split_dataset(ds)[1] is not None and s.run is None)
+        ablation = {"model", "models"} & set(knobs) and "model" in s.params and not s.takes_model
+        return studies is not None or not (ablation or (split_dataset(ds)[1] is not None and s.run is None))
 
     def extra(study: str) -> dict | None:
         return {k: v for k, v in knobs.items() if k in get_study(study).params} or None

@@ -1,11 +1,6 @@
-"""The one cache: computed cells stored by a hash of what determines them, never by a name.
-
-A key is a dict of what a cell's numbers depend on; ``fingerprint`` hashes it by content (tensors and arrays by
-dtype, shape and bytes, a torch module by class, scalar settings and state dict, a dataclass by its fields) and
-raises on anything else. Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc`` written atomically under a
-``flock`` on ``<hash>.lock``, so two processes never compute one cell twice; each carries the checksum of
-``studies.store``, and a cell that cannot be read or fails it is recomputed with a warning.
-"""
+"""The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
+``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
+``studies.store``; a cell that cannot be read or fails it is recomputed with a warning."""
 from __future__ import annotations
 
 import contextlib

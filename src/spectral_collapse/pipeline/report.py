@@ -1,13 +1,6 @@
-"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own.
-
-    python -m spectral_collapse report --data folder:/path/to/images \\
-        --model /path/to/pipeline [--profile quick]
-    make report DATA=folder:/path/to/images MODEL=/path/to/pipeline \\
-        [PROFILE=quick] [OUT=reports/mine]
-
-The report's folder holds ``results/``, ``cache/cells/``, ``book/`` (HTML under ``_build/html``) and ``report.json``;
-the project's book/ and data/ are neither read nor written.
-"""
+"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own
+(``python -m spectral_collapse report --data folder:/path --model /path/to/pipeline`` or ``make report``) holding
+``results/``, ``cache/cells/``, ``book/`` and ``report.json``; the project's book/ and data/ are left alone."""
 from __future__ import annotations
 
 import hashlib
@@ -122,9 +115,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
                  threads: int | None = None, root: str | os.PathLike | None = None) -> Report:
     """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
-    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>`` under ``root``),
-    write its pages and build its HTML (unless ``html=False``). A failed study does not stop the others; the report
-    names it and ``execute.StudiesFailed`` is raised at the end."""
+    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``), write its pages and
+    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -171,8 +163,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
 
 def _build_html(book: Path) -> Path:
     """jupyter-book build ``book``; returns index.html. A failed build raises with the end of its output."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book"), "build", str(book)]
+    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"   # this venv's first
+    cmd = [exe, "build", str(book)]
     print("building the report's HTML (jupyter-book)", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     index = book / "_build" / "html" / "index.html"
