@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -12,7 +11,6 @@ __all__ = ["file_sha256", "read_sha256", "tree_sha256", "SETTLED_NS"]
 
 SETTLED_NS = 2_000_000_000   # a file's st_ctime must be this much older than its hashing for the digest to be kept
 _KNOWN: dict[str, tuple[tuple, str]] = {}   # absolute path -> (stat stamp, sha256)
-_LOCK = threading.Lock()
 
 
 def read_sha256(path: str | os.PathLike) -> str:
@@ -30,16 +28,14 @@ def file_sha256(path: str | os.PathLike) -> str:
     ``SETTLED_NS``."""
     key = os.path.abspath(path)
     before = os.stat(key)
-    with _LOCK:
-        known = _KNOWN.get(key)
+    known = _KNOWN.get(key)   # one dict operation: safe across threads
     if known is not None and known[0] == _stamp(before):
         return known[1]
     started = time.time_ns()
     digest = read_sha256(key)
     after = os.stat(key)
     if _stamp(after) == _stamp(before) and after.st_ctime_ns <= started - SETTLED_NS:
-        with _LOCK:
-            _KNOWN[key] = (_stamp(after), digest)
+        _KNOWN[key] = (_stamp(after), digest)
     return digest
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from ..digest import read_sha256
 
-__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "glossary",
-           "record_inputs"]
+__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "record_inputs"]
 
 
 def file_hash(path: Path) -> str | None:
@@ -104,21 +103,7 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     return False
 
 
-def glossary(path: Path) -> list[str]:
-    """The terms of the MyST ``{glossary}`` block in ``path`` (its unindented lines; a headword set as code,
-    `norm_z`, by its text), in page order."""
-    terms, inside = [], False
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("```"):
-            inside = line.startswith("```{glossary}")
-        elif inside and line.strip() and not line[0].isspace():
-            term = line.strip()
-            terms.append(term[1:-1] if len(term) > 2 and term[0] == term[-1] == "`" else term)
-    return terms
-
-
 def record_inputs(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
     """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
-    hashes = hashes or {}
     nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
-        _key(d, root): hashes[d] if d in hashes else file_hash(d) for d in deps}
+        _key(d, root): (hashes or {}).get(d) or file_hash(d) for d in deps}

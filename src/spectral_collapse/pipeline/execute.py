@@ -24,10 +24,10 @@ from ..studies.profiles import get_profile, study_params
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import profile_values
 from ..studies.store import results_path
-from ..text import plural
 from ..train.shipped import HASHES, shipped_dir
 from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root
+from .parameters import json_attr
 from .parallel import (StudiesFailed, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
                        run_side_by_side, thread_env)
 from .runner import check_can_store
@@ -89,10 +89,8 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
     """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
     knobs = {**study_params(profile, study), **(extra or {})}
     study_spec(study, dataset=dataset, profile=profile, **knobs)
-    base = {"dataset": dataset, "profile": profile}
-    if get_study(study).run is not None:
-        base["results_root"] = results_root
-    return {**base, **knobs}
+    stores = {"results_root": results_root} if get_study(study).run is not None else {}
+    return {"dataset": dataset, "profile": profile, **stores, **knobs}
 
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
@@ -117,11 +115,10 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
         return []
     try:
         with xr.open_dataset(results) as ds:
-            recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
-    except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
+            recorded = json_attr(ds.attrs, "checkpoint_sha256", {})
+    except (OSError, ValueError):  # unreadable results: the chapter is judged by the file's hash
         return []
-    folders = [shipped_dir(path) for path in (recorded if isinstance(recorded, dict) else ())]
-    hashes = {(f if f.is_absolute() else Path(root) / f) / HASHES for f in folders}
+    hashes = {Path(root) / shipped_dir(path) / HASHES for path in recorded}   # an absolute folder stays as it is
     return sorted(h for h in hashes if h.is_file())
 
 
@@ -269,8 +266,6 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                    "--dataset", pair[1], *flags]
             return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
-        print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
-              f"{plural(threads, 'torch thread')} each", flush=True)
         finished = run_side_by_side(pending, jobs, start)
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
             profile, pages, root, results_root, force)

@@ -141,7 +141,6 @@ def _open_study(name: str, *, results_root, rerun, **params):
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
-    spec = json_attr(ds.attrs, "spec")
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL
@@ -156,8 +155,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
     notes = run_notes(ds.attrs)
     if notes:
         display(Markdown(notes))
-    if spec is not None:
-        display(Markdown(parameters_table(spec, ds)))
+    display(Markdown(parameters_table(json_attr(ds.attrs, "spec"), ds)))
     return ds
 
 

@@ -115,9 +115,7 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
                     continue
                 if deps or len(running) >= jobs:
                     continue
-                wait = stagger_s - (time.time() - last_start)
-                if wait > 0:
-                    time.sleep(wait)
+                time.sleep(max(0.0, stagger_s - (time.time() - last_start)))
                 waiting.remove(pair)
                 running[pair] = start(pair)
                 t_start[pair] = last_start = time.time()

@@ -76,10 +76,8 @@ def report_content(data: str, profile: str, knobs: dict) -> dict:
 
 
 def _model_label(knobs: dict) -> str:
-    if "model" in knobs:
-        names = [Path(str(knobs["model"])).name]
-    else:
-        names = [Path(str(knobs["models"].get(k, ""))).name for k in ("source", "target")]
+    paths = [knobs["model"]] if "model" in knobs else [knobs["models"].get(k, "") for k in ("source", "target")]
+    names = [Path(str(p)).name for p in paths]
     return re.sub(r"[^A-Za-z0-9_.]+", "_", "+".join(names)).strip("_.") or "model"
 
 
@@ -105,9 +103,6 @@ class Report:
     failed: dict = field(default_factory=dict)         # study -> one line
     skipped: list = field(default_factory=list)        # studies not started because one they read failed
     not_applicable: dict = field(default_factory=dict)  # study -> why
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n"
 
 
 def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
@@ -154,7 +149,7 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     write_book(report, root)
     if html:
         report.html = _build_html(book)
-    (out / "report.json").write_text(report.to_json())
+    (out / "report.json").write_text(json.dumps(asdict(report), indent=2, sort_keys=True, default=str) + "\n")
     print(f"report: {report.html or book}", flush=True)
     if failure is not None:
         raise failure

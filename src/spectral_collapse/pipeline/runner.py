@@ -140,7 +140,6 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
     else (None, why it is computed again, in words for the chapter)."""
-    stored = None
     try:
         stored = load_results(path)
         missing = missing_variables(study, stored)
@@ -159,15 +158,9 @@ _PACKAGE = str(Path(__file__).resolve().parents[1])
 
 def own_warnings(caught) -> list[str]:
     """The distinct messages of the suite's own warnings among ``caught`` (not libraries'), in the order first seen."""
-    out = []
-    for w in caught:
-        if not str(Path(w.filename).resolve()).startswith(_PACKAGE) and \
-                "spectral_collapse" not in str(getattr(w.message, "__module__", "")):
-            continue
-        text = " ".join(str(w.message).split())
-        if text not in out:
-            out.append(text)
-    return out
+    own = [w for w in caught if str(Path(w.filename).resolve()).startswith(_PACKAGE)
+           or "spectral_collapse" in str(getattr(w.message, "__module__", ""))]
+    return list(dict.fromkeys(" ".join(str(w.message).split()) for w in own))
 
 
 def allow_weak(spec: StudySpec):
