@@ -591,32 +591,3 @@ def test_dead_link_check_finds_missing_pages_and_linkified_file_names(tmp_path):
     (tmp_path / "b.html").write_text("")
     assert dead_links(tmp_path) == ["a.html: missing.html", "a.html: http://ARCHITECTURE.md"]
 
-
-def test_glossary_links_go_to_the_first_use_of_each_term_only(tmp_path):
-    """The first use of a glossary term in a chapter's prose becomes a link: a {term} link for a word, a Markdown link
-    with the typeset symbol to the entry's label for a math term; later uses, headings, code, links and other math
-    stay as written."""
-    import nbformat
-
-    from spectral_collapse.pipeline.chapters import glossary, link_glossary
-
-    glossary_md = tmp_path / "glossary.md"
-    glossary_md.write_text("# Glossary\n\n```{glossary}\n$S_{HF}$\n  (glossary-s-hf)=\n  texture.\n\nSpectral collapse\n  it.\n\nCell\n"
-                        "  a cached piece.\n```\n")
-    assert list(glossary(glossary_md)) == ["$S_{HF}$", "Spectral collapse", "Cell"]
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# S_HF and spectral collapse\n\nSee `S_HF` and [S_HF](x.md) and $S_HF + 1$."),
-        nbformat.v4.new_code_cell("S_HF = 1  # spectral collapse"),
-        nbformat.v4.new_markdown_cell("Each cell: S_HF, then S_HF again; spectral collapse, Spectral collapse."),
-        nbformat.v4.new_markdown_cell("Later: $S_{HF}$ and S_HF."),
-    ])
-    assert link_glossary(nb, glossary_md) == 2
-    assert nb.cells[0].source == "# S_HF and spectral collapse\n\nSee `S_HF` and [S_HF](x.md) and $S_HF + 1$."
-    assert nb.cells[1].source == "S_HF = 1  # spectral collapse"
-    assert nb.cells[2].source == ("Each cell: [$S_{HF}$](#glossary-s-hf), then S_HF again; "
-                                  "{term}`spectral collapse <Spectral collapse>`, Spectral collapse.")
-    assert nb.cells[3].source == "Later: $S_{HF}$ and S_HF."
-    maths = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("The score $S_{HF}$ is high.")])
-    assert link_glossary(maths, glossary_md) == 1
-    assert maths.cells[0].source == "The score [$S_{HF}$](#glossary-s-hf) is high."
-    assert link_glossary(nb, tmp_path / "no-glossary.md") == 0

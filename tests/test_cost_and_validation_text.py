@@ -64,11 +64,3 @@ def _validation(size=32, band=(0.005, 0.4)):
     ds.attrs.update(band=list(band), filters="lowpass keeps |omega| <= kappa * 0.5 cycles/px (x); highpass is its "
                                               "complement", versions='{"torch": "2.0", "python": "3.1"}')
     return ds
-
-
-def test_a_headword_set_as_code_is_its_text(tmp_path):
-    from spectral_collapse.pipeline.chapters import glossary
-
-    g = tmp_path / "glossary.md"
-    g.write_text("```{glossary}\nNorm z-score\n`norm_z`\n  A definition.\n```\n")
-    assert list(glossary(g)) == ["Norm z-score", "norm_z"]

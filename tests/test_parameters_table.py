@@ -4,7 +4,7 @@ import json
 
 import xarray as xr
 
-from spectral_collapse.pipeline.parameters import DEFAULT, GIVEN, HEADING, parameters_table, run_notes, stored_notes
+from spectral_collapse.pipeline.parameters import DEFAULT, GIVEN, HEADING, parameters_table, run_notes
 
 
 def _rows(table: str) -> dict[str, tuple[str, str]]:
@@ -41,7 +41,6 @@ def test_run_notes_list_each_stored_warning_once():
     notes = ["ovg: 2 of 8 test crops of seed 0 failed", "null_class at guidance scale w = 1", "ovg: 2 of 8 test "
              "crops of seed 0 failed"]
     attrs = {"run_warnings": json.dumps(notes)}
-    assert stored_notes(attrs) == notes[:2]
     assert run_notes(attrs) == f"{HEADING}\n\n- {notes[0]}\n- {notes[1]}\n"
     assert run_notes({}) == run_notes({"run_warnings": "not json"}) == run_notes({"run_warnings": "{}"}) == ""
 

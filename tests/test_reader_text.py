@@ -36,31 +36,6 @@ def test_a_missing_metric_network_has_a_short_status_without_internals(monkeypat
         "not computed: the main results have no ground truth"
 
 
-# ------------------------------------------------------------------------------------------------ glossary links
-
-def test_glossary_links_reach_the_markdown_a_code_cell_displays(tmp_path):
-    """A term first used in a displayed verdict or note is linked there (its first use on the page); a later
-    markdown cell keeps the plain word; a hidden cell's output does not count."""
-    import nbformat
-
-    from spectral_collapse.pipeline.chapters import link_glossary
-
-    glossary = tmp_path / "glossary.md"
-    glossary.write_text("# Glossary\n\n```{glossary}\nTABA\n  a method.\n\nOVG\n  guidance.\n```\n")
-    hidden = nbformat.v4.new_code_cell("x", metadata={"tags": ["remove-cell"]})
-    hidden.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "OVG hidden"})]
-    shown = nbformat.v4.new_code_cell("verdict()")
-    shown.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "TABA and OVG: `TABA` agrees.",
-                                                                  "text/plain": "<Markdown>"})]
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), hidden, shown,
-                                         nbformat.v4.new_markdown_cell("Later TABA and OVG.")])
-    assert link_glossary(nb, glossary) == 2
-    assert nb.cells[1].outputs[0]["data"]["text/markdown"] == "OVG hidden"
-    assert nb.cells[2].outputs[0]["data"]["text/markdown"] == \
-        "{term}`TABA <TABA>` and {term}`OVG <OVG>`: `TABA` agrees."
-    assert nb.cells[3].source == "Later TABA and OVG."
-
-
 def test_the_noise_samples_score_and_the_ks_p_value_are_named_in_words():
     from spectral_collapse.plotting.reader import reader_text
 

@@ -180,9 +180,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "checkpoints into data/weights, and reinstall each checkpoint from it")
     w.add_argument("--checkpoints", default=None, help="checkpoint folder (default data/checkpoints)")
     w.add_argument("--out", default=None, help="shipped-weights folder (default data/weights)")
-    for p in (t, s, w):
-        p.add_argument("--profile", default="quick")
-    r.add_argument("--profile", default="quick", help="smoke (minutes, numbers mean nothing) | quick | paper")
+    for p in (t, s, r, w):
+        p.add_argument("--profile", default="quick", help="smoke (minutes, numbers mean nothing) | quick | paper")
     for p, fn in ((t, _train), (s, _studies), (r, _report), (d, _download), (w, _weights)):
         p.set_defaults(fn=fn)
     return ap

@@ -1,7 +1,6 @@
 """An executed chapter as a file: the content hashes of its inputs recorded in its metadata, why it is stale, and
-the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title,
-glossary terms linked). "Stale" compares content hashes, never modification times (a fresh clone writes files in
-any order)."""
+the clean-ups applied after papermill (progress bars stripped, parameter cells hidden, the dataset in its title).
+"Stale" compares content hashes, never modification times (a fresh clone writes files in any order)."""
 from __future__ import annotations
 
 import json
@@ -10,8 +9,7 @@ from pathlib import Path
 
 from ..digest import read_sha256
 
-__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "link_glossary",
-           "glossary", "record_inputs"]
+__all__ = ["file_hash", "stale_reason", "strip_progress", "hide_parameter_cells", "title_with_dataset", "record_inputs"]
 
 
 def file_hash(path: Path) -> str | None:
@@ -59,20 +57,17 @@ def strip_progress(nb) -> int:
     """Drop progress-bar lines (tqdm) from an executed notebook's stderr outputs, and the runner's lines on stored
     results it recomputed (either stream); returns the lines removed. Warnings, errors and the rest stay."""
     removed = 0
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
         keep = []
         for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") in ("stderr", "stdout"):
-                lines = re.split(r"[\r\n]", out["text"])
-                err = out.get("name") == "stderr"
-                if err or any(_RUN_LOG.search(ln) for ln in lines):
-                    kept = [ln for ln in lines if not (_RUN_LOG.search(ln) or (err and _PROGRESS.search(ln)))]
-                    removed += sum(1 for ln in lines if ln.strip()) - sum(1 for ln in kept if ln.strip())
-                    if not any(ln.strip() for ln in kept):
-                        continue
-                    out["text"] = "\n".join(ln for ln in kept if ln.strip() or not err) + ("\n" if err else "")
+            lines = re.split(r"[\r\n]", out["text"]) if out.get("output_type") == "stream" else []
+            err = out.get("name") == "stderr"
+            if lines and (err or any(_RUN_LOG.search(ln) for ln in lines)):
+                kept = [ln for ln in lines if not (_RUN_LOG.search(ln) or (err and _PROGRESS.search(ln)))]
+                removed += sum(1 for ln in lines if ln.strip()) - sum(1 for ln in kept if ln.strip())
+                if not any(ln.strip() for ln in kept):
+                    continue
+                out["text"] = "\n".join(kept) + ("\n" if err else "")   # _PROGRESS drops stderr's blank lines
             keep.append(out)
         cell["outputs"] = keep
     return removed
@@ -108,95 +103,7 @@ def title_with_dataset(nb, dataset: str, profile: str) -> bool:
     return False
 
 
-def glossary(path: Path) -> dict[str, str | None]:
-    """Each term of the MyST ``{glossary}`` block in ``path`` (an unindented line inside it) -> the MyST label its
-    definition carries (None when it has none); {} without the file."""
-    if not Path(path).is_file():
-        return {}
-    terms, inside, heads = {}, False, []
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("```{glossary}"):
-            inside = True
-        elif inside and line.startswith("```"):
-            inside = False
-        elif inside and line.strip() and not line[0].isspace():
-            term = line.strip()   # a headword set as code (`norm_z`) is the term as Sphinx reads it: its text
-            term = term[1:-1] if len(term) > 2 and term[0] == term[-1] == "`" else term
-            terms[term] = None
-            heads.append(term)
-        elif inside and line.strip():
-            label = re.fullmatch(r"\s+\(([\w-]+)\)=\s*", line)
-            for head in heads if label else ():
-                terms[head] = label.group(1)
-            heads = []
-    return terms
-
-
-# pieces of markdown a link must not go into: fenced code, inline code and roles, links, math, HTML, headings
-_PROTECTED = re.compile(r"(```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\)|\$\$.*?\$\$|\$[^$]*\$|<[^>]+>|^#[^\n]*)", re.S | re.M)
-_NOT_LINKED = {"Cell"}   # "cell" in a chapter's prose is a table cell, not the cache's
-_HIDDEN = {"remove-cell", "remove-output", "remove_cell", "remove_output"}
-
-
-def _prose(nb) -> list[tuple[dict, str]]:
-    """The chapter's prose in page order, as (node, key) pairs: each markdown cell's source and each Markdown output
-    of a shown code cell."""
-    blocks = []
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            blocks.append((cell, "source"))
-        elif cell.cell_type == "code" and not _HIDDEN & set(cell.get("metadata", {}).get("tags", [])):
-            blocks += [(out["data"], "text/markdown") for out in cell.get("outputs", [])
-                       if out.get("output_type") in ("display_data", "execute_result")
-                       and "text/markdown" in out.get("data", {})]
-    return blocks
-
-
-def link_term(text: str, pattern: re.Pattern, math: str, target: str, label: str | None = None) -> str | None:
-    """``text`` with the first use of a term (outside code, links, math, HTML and headings) linked to its glossary
-    entry (a labelled math term as ``[$S_{HF}$](#label)``, else a ``{term}`` role); None when it is not used."""
-    def link(words: str) -> str:
-        return f"[{math}](#{label})" if math and label else f"{{term}}`{words} <{target}>`"
-
-    parts = _PROTECTED.split(text)   # the prose between protected pieces at even places, the pieces at odd ones
-    for i, part in enumerate(parts):
-        if i % 2 == 0 and (hit := pattern.search(part)):
-            parts[i] = f"{part[:hit.start()]}{link(hit.group(0))}{part[hit.end():]}"
-        elif i % 2 and math and part == math:
-            parts[i] = link(target.replace("{", "").replace("}", ""))
-        else:
-            continue
-        return "".join(parts)
-    return None
-
-
-def link_glossary(nb, path: Path) -> int:
-    """Link each term of the glossary at ``path`` at its first use in the page's prose, in place; returns how many
-    terms were linked."""
-    linked = 0
-    blocks = _prose(nb)
-    for term, label in glossary(path).items():
-        if term in _NOT_LINKED:
-            continue
-        m = re.fullmatch(r"\$(.+)\$", term)   # a math term $S_{HF}$: used as S_HF or $S_{HF}$, filed as S_{HF}
-        if m:
-            math, target = term, m.group(1)
-            pattern = re.compile(rf"(?<![\w$]){re.escape(target.replace('{', '').replace('}', ''))}(?![\w])")
-        else:
-            math, target = "", term
-            pattern = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-])", re.I)
-        for node, key in blocks:
-            text = node[key]
-            text = link_term("".join(text) if isinstance(text, list) else text, pattern, math, target, label)
-            if text is not None:
-                node[key] = text
-                linked += 1
-                break
-    return linked
-
-
 def record_inputs(nb, deps: list[Path], root: Path | None, hashes: dict | None = None) -> None:
     """Store the content hashes of ``deps`` (``hashes`` where given) in ``nb``'s metadata."""
-    hashes = hashes or {}
     nb.metadata.setdefault("spectral_collapse", {})["inputs"] = {
-        _key(d, root): hashes[d] if d in hashes else file_hash(d) for d in deps}
+        _key(d, root): (hashes or {}).get(d) or file_hash(d) for d in deps}

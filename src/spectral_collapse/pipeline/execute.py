@@ -1,7 +1,6 @@
 """Execute the study notebooks of a profile with papermill into book/studies/ (one chapter per study and dataset),
-then the book's own pages (notebooks/book/<page>.ipynb) into book/<page>.ipynb, each only when it is missing or
-the content of one of its inputs changed (``chapter_inputs``, ``page_inputs``).
-"""
+then the book's pages (notebooks/book/<page>.ipynb) into book/, each only when it is missing or the content of one of
+its inputs changed (``chapter_inputs``, ``page_inputs``)."""
 from __future__ import annotations
 
 import hashlib
@@ -25,11 +24,10 @@ from ..studies.profiles import get_profile, study_params
 from ..studies.registry import get_study, study_spec
 from ..studies.spec import profile_values
 from ..studies.store import results_path
-from ..text import plural
 from ..train.shipped import HASHES, shipped_dir
-from .chapters import (file_hash, hide_parameter_cells, link_glossary, record_inputs, stale_reason, strip_progress,
-                       title_with_dataset)
+from .chapters import file_hash, hide_parameter_cells, record_inputs, stale_reason, strip_progress, title_with_dataset
 from .notebook import ECHO_ENV, repo_root
+from .parameters import json_attr
 from .parallel import (StudiesFailed, failure_line, kernel_threads, notebook_traceback, resolve_jobs,
                        run_side_by_side, thread_env)
 from .runner import check_can_store
@@ -91,10 +89,8 @@ def _params(study: str, dataset: str, profile: str, results_root: str, extra: di
     """The papermill parameters of a chapter, checked against the study's knobs (raises before any work)."""
     knobs = {**study_params(profile, study), **(extra or {})}
     study_spec(study, dataset=dataset, profile=profile, **knobs)
-    base = {"dataset": dataset, "profile": profile}
-    if get_study(study).run is not None:
-        base["results_root"] = results_root
-    return {**base, **knobs}
+    stores = {"results_root": results_root} if get_study(study).run is not None else {}
+    return {"dataset": dataset, "profile": profile, **stores, **knobs}
 
 
 def chapter_inputs(study: str, dataset: str, profile: str, *, root: Path, results_root: str = "data/results",
@@ -119,11 +115,10 @@ def shipped_weights(results: Path, root: Path) -> list[Path]:
         return []
     try:
         with xr.open_dataset(results) as ds:
-            recorded = json.loads(ds.attrs.get("checkpoint_sha256", "{}"))
-    except (OSError, ValueError, TypeError):  # unreadable results: the chapter is judged by the file's hash
+            recorded = json_attr(ds.attrs, "checkpoint_sha256", {})
+    except (OSError, ValueError):  # unreadable results: the chapter is judged by the file's hash
         return []
-    folders = [shipped_dir(path) for path in (recorded if isinstance(recorded, dict) else ())]
-    hashes = {(f if f.is_absolute() else Path(root) / f) / HASHES for f in folders}
+    hashes = {Path(root) / shipped_dir(path) / HASHES for path in recorded}   # an absolute folder stays as it is
     return sorted(h for h in hashes if h.is_file())
 
 
@@ -166,7 +161,6 @@ def execute_study(study: str, dataset: str, profile: str, *, root: Path | None =
 
     def finish(nb):
         title_with_dataset(nb, dataset, profile)
-        link_glossary(nb, out.parent.parent / "glossary.md")   # a book without a glossary page keeps plain words
         reader_cells(nb)   # the chapter's prose in the book's one notation, as its outputs are
         deps = chapter_inputs(study, dataset, profile, root=root, results_root=results_root, extra=extra)
         record_inputs(nb, deps, root, {src: src_hash})
@@ -227,8 +221,7 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                 knobs: dict | None = None, book_dir: str | os.PathLike | None = None,
                 keep_going: bool = False, threads: int | None = None) -> list[Path]:
     """Execute every (study, dataset) of the profile that is missing or stale, each after the studies it reads, then
-    the book's pages (unless ``book_dir`` or ``datasets`` is given). knobs: for every study that declares them; jobs:
-    how many side by side, each in its own process (1: in this one, in run order; "auto": ``resolve_jobs``);
+    the book's pages (unless ``book_dir`` or ``datasets`` is given); ``jobs`` side by side in their own processes;
     keep_going (one job): a failure skips only what reads it. Failures raise ``StudiesFailed`` at the end."""
     get_profile(profile)
     root = Path(root) if root else repo_root()
@@ -246,11 +239,8 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
         """Without a study list, a user's model skips the studies that cannot take one (the ablations) and a folder
         dataset the pages that store no results."""
         s = get_study(study)
-        if studies is not None:
-            return True
-        if ({"model", "models"} & set(knobs)) and "model" in s.params and not s.takes_model:
-            return False
-        return not (split_dataset(ds)[1] is not None and s.run is None)
+        ablation = {"model", "models"} & set(knobs) and "model" in s.params and not s.takes_model
+        return studies is not None or not (ablation or (split_dataset(ds)[1] is not None and s.run is None))
 
     def extra(study: str) -> dict | None:
         return {k: v for k, v in knobs.items() if k in get_study(study).params} or None
@@ -276,8 +266,6 @@ def run_studies(profile: str = "quick", studies=None, datasets=None, *, root: st
                    "--dataset", pair[1], *flags]
             return subprocess.Popen(cmd, cwd=str(root), env={**os.environ, **thread_env(threads)})
 
-        print(f"{plural(len(pending), 'study notebook')} to execute, {jobs} at a time with "
-              f"{plural(threads, 'torch thread')} each", flush=True)
         finished = run_side_by_side(pending, jobs, start)
         return [notebook_path(study, ds, profile, root, book_dir) for study, ds in finished] + _run_pages(
             profile, pages, root, results_root, force)

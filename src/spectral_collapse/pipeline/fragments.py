@@ -1,8 +1,5 @@
-"""The book's generated markdown: the numbers of the hand-written pages, as tables, from stored results.
-
-scripts/make_toc.py writes them into book/_generated/ (``book_fragments``) for the method and reproducing pages
-to {include}. Nothing here reads ``benchmarks/``: the benchmark measurements come in as the ``bench`` dict.
-"""
+"""The book's generated markdown: the numbers of the hand-written pages, as tables, from stored results, which
+scripts/make_toc.py writes into book/_generated/ (``book_fragments``) for the pages to {include}."""
 from __future__ import annotations
 
 import json
@@ -50,8 +47,8 @@ def schedule_table(root: str | Path, profile: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _table_or(frame: pd.DataFrame, missing: str) -> str:
-    return md_table(frame) + "\n" if len(frame) else f"```{{note}}\n{missing}\n```\n"
+def _note(text: str) -> str:
+    return f"```{{note}}\n{text}\n```\n"
 
 
 def book_fragments(results_root: str | Path = "data/results", profile: str = "quick",
@@ -61,9 +58,8 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
     or None."""
     timing, ratio = paper_timing(results_root), bench_ovg_step_ratio(bench)
     if timing is None:
-        estimate = _table_or(pd.DataFrame(), "No timing of the paper U-Net is stored: measure it (a minute on one "
-                             "CPU core) with `python -m benchmarks.paper_unet` (`measure_paper_unet`), then run "
-                             "`python scripts/make_toc.py`.")
+        estimate = _note("No timing of the paper U-Net is stored: measure it (a minute on one CPU core) with `python "
+                         "-m benchmarks.paper_unet` (`measure_paper_unet`), then run `python scripts/make_toc.py`.")
     else:
         est = paper_scale_estimate(timing, ovg_step_ratio=ratio)
         est = est.assign(forward_equivalents=[large(v) for v in est["forward_equivalents"]],
@@ -75,12 +71,13 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
                                                    "gpu_hours": "GPU hours (assumed)"})) + "\n")
     no_gpu = "No GPU measurement is stored: `python -m benchmarks.gpu_check --paper-scale` on a GPU machine writes one."
     fit = gpu if gpu and "paper_scale" in gpu else None
+    schedule = schedule_table(results_root, profile)
     out = {
-        "ovg-schedule.md": _table_or(schedule_table(results_root, profile), f"No `ovg_schedule` results are stored "
-                                     f"for the `{profile}` profile; `make book` runs the study."),
+        "ovg-schedule.md": md_table(schedule) + "\n" if len(schedule) else _note(
+            f"No `ovg_schedule` results are stored for the `{profile}` profile; `make book` runs the study."),
         "reproducing.md": estimate,
         "reproducing-profile.md": md_table(profile_table(profile)) + "\n",
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
-                               + "\n") if fit else _table_or(pd.DataFrame(), no_gpu)}
+                               + "\n") if fit else _note(no_gpu)}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
     return {name: ranges(minus(one_notation(name_quoted_methods(v)))) for name, v in out.items()}

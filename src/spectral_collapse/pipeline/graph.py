@@ -44,24 +44,17 @@ def run_order(studies=None) -> list[str]:
     """``studies`` (default: all; no prerequisite added), each after the studies it reads, else in book order.
     Raises ValueError for an unknown study or a cycle (named)."""
     names = study_names()
-    book = {name: i for i, name in enumerate(names)}
-    wanted = set(names if studies is None else studies)
-    for s in sorted(wanted, key=lambda s: book.get(s, len(book))):
+    for s in studies or ():
         registry.get_study(s)
-    sorter = graphlib.TopologicalSorter({s: prerequisites(s) for s in names})
     try:
-        sorter.prepare()
+        graphlib.TopologicalSorter({s: prerequisites(s) for s in names}).prepare()
     except graphlib.CycleError as err:  # args[1]: each study is read by the next
         raise ValueError(f"studies read each other in a cycle: {' -> '.join(err.args[1][::-1])}; fix `reads` in "
                          f"studies/registry.py") from None
-    order, ready = [], []
-    while sorter.is_active():   # one at a time, the first ready study in book order
-        ready = sorted([*ready, *sorter.get_ready()], key=book.get)
-        s = ready.pop(0)
-        sorter.done(s)
-        if s in wanted:
-            order.append(s)
-    return order
+    order = []
+    while len(order) < len(names):   # the first study in book order whose prerequisites have run
+        order.append(next(s for s in names if s not in order and set(prerequisites(s)) <= set(order)))
+    return [s for s in order if studies is None or s in studies]
 
 
 # The chapters in the order of the paper's story; a study not listed goes to a last part, "Other studies".

@@ -1,11 +1,6 @@
-"""The one cache: computed cells stored by a hash of what determines them, never by a name.
-
-A key is a dict of what a cell's numbers depend on; ``fingerprint`` hashes it by content (tensors and arrays by
-dtype, shape and bytes, a torch module by class, scalar settings and state dict, a dataclass by its fields) and
-raises on anything else. Cells are netCDF files ``<root>/<hash[:2]>/<hash>.nc`` written atomically under a
-``flock`` on ``<hash>.lock``, so two processes never compute one cell twice; each carries the checksum of
-``studies.store``, and a cell that cannot be read or fails it is recomputed with a warning.
-"""
+"""The one cache: computed cells stored by a hash of what determines them, never by a name, as netCDF files
+``<root>/<hash[:2]>/<hash>.nc`` under a ``flock`` (two processes never compute one cell twice), with the checksum of
+``studies.store``; a cell that cannot be read or fails it is recomputed with a warning."""
 from __future__ import annotations
 
 import contextlib
@@ -133,13 +128,10 @@ class Memo:
             return None
         try:
             cell = restore_list_attrs(read_verified(path))
-        except ResultsChecksumError:
-            warnings.warn(f"cached cell {path} does not match its checksum (damaged on disk); recomputing it",
-                          RuntimeWarning, stacklevel=3)
-            return None
-        except ResultsFileError as err:  # truncated or corrupt: recompute over it
-            warnings.warn(f"cached cell {path} cannot be read ({type(err.__cause__).__name__}: {err.__cause__}); "
-                          f"recomputing it", RuntimeWarning, stacklevel=3)
+        except ResultsFileError as err:  # damaged, truncated or corrupt: recomputed over
+            why = ("does not match its checksum (damaged on disk)" if isinstance(err, ResultsChecksumError) else
+                   f"cannot be read ({type(err.__cause__).__name__}: {err.__cause__})")
+            warnings.warn(f"cached cell {path} {why}; recomputing it", RuntimeWarning, stacklevel=3)
             return None
         self.hits += 1
         return cell
@@ -151,10 +143,6 @@ def _cell_lock(path: Path):
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_suffix(".lock")
-    with open(lock, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    with open(path.with_suffix(".lock"), "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)   # released when the file is closed, whatever the block raised
+        yield

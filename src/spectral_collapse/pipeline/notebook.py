@@ -1,13 +1,8 @@
-"""What a study notebook calls: find the repo root, set up offline charts, compute or load a study's results.
-
-A study notebook has a ``parameters`` cell and then one call::
-
-    from spectral_collapse.pipeline.notebook import open_study
-    ds = open_study("pareto", dataset=dataset, profile=profile, eta_hf=eta_hf,
-                    results_root=results_root, rerun=rerun)
-"""
+"""What a study notebook calls: find the repo root, set up offline charts, compute or load a study's results
+(a ``parameters`` cell, then ``ds = open_study("pareto", dataset=dataset, profile=profile, ...)``)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -111,23 +106,15 @@ def _injected_names() -> list[str]:
     import ast
 
     ip = get_ipython()
-    history = list(getattr(ip, "user_ns", {}).get("In", []) or []) if ip is not None else []
-    for src in reversed(history):
-        if isinstance(src, str) and src.lstrip().startswith("# Parameters"):
-            try:
-                tree = ast.parse(src)
-            except SyntaxError:
-                return []
-            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)]
-    return []
+    cells = [src for src in (ip.user_ns.get("In", []) if ip else []) if src.lstrip().startswith("# Parameters")]
+    tree = ast.parse(cells[-1] if cells else "")   # papermill's own code: it parses
+    return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)]
 
 
 def open_study(name: str, *, results_root: str | os.PathLike = "data/results", rerun=False, **params):
     """The results of study ``name`` (computed, or loaded when stored under the same key) as an ``xr.Dataset``;
     shows its models' quality-gate status, the run's notes and parameters. ``params``: dataset, profile and knobs
-    as papermill gives them (unknown names raise before any work). An error shows its message first
-    (``message_first``)."""
+    as papermill gives them (unknown names raise before any work); an error shows its message first."""
     try:
         return _open_study(name, results_root=results_root, rerun=rerun, **params)
     except Exception as err:
@@ -154,7 +141,6 @@ def _open_study(name: str, *, results_root, rerun, **params):
                         + f"; its parameters: {', '.join(known)}")
     rerun = Param("bool", False, optional=False).parse("rerun", rerun)
     ds = run_study(name, results_root=results_root, rerun=rerun, **params)
-    spec = json_attr(ds.attrs, "spec")
     from IPython.display import Markdown, display
 
     from ..studies.gate import GATE_LABEL
@@ -169,8 +155,7 @@ def _open_study(name: str, *, results_root, rerun, **params):
     notes = run_notes(ds.attrs)
     if notes:
         display(Markdown(notes))
-    if spec is not None:
-        display(Markdown(parameters_table(spec, ds)))
+    display(Markdown(parameters_table(json_attr(ds.attrs, "spec"), ds)))
     return ds
 
 
@@ -191,18 +176,13 @@ def message_first(err: BaseException) -> BaseException:
         err = DatasetNotPreparedError(text.replace("or use the bundled offline alternative", "or run this study on "
                                                    "the bundled data"))
     head = f"{type(err).__name__}: {err}"
-    try:
+    with contextlib.suppress(AttributeError):   # an exception type that takes no attributes: IPython's rendering
         err._render_traceback_ = lambda: [head, "", "The traceback:", *frames]
-    except AttributeError:   # an exception type that takes no attributes: IPython's own rendering
-        pass
     if type(sys.stderr).__module__.startswith("ipykernel") and os.environ.get(ECHO_ENV) != "0":
-        # in a kernel: the starting process's stderr (papermill's terminal)
+        # in a kernel: the starting process's stderr (papermill's terminal); no descriptor at all: nothing
         fd = getattr(sys.stderr, "_original_stdstream_copy", None)
-        fd = fd if fd is not None else (sys.__stderr__.fileno() if sys.__stderr__ is not None else None)
-        try:
-            os.write(fd, f"{head}\n".encode())
-        except (OSError, TypeError):   # TypeError: no descriptor at all
-            pass
+        with contextlib.suppress(OSError, TypeError, AttributeError):
+            os.write(sys.__stderr__.fileno() if fd is None else fd, f"{head}\n".encode())
     return err
 
 

@@ -82,10 +82,9 @@ def _cores() -> int:
 
 
 def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger_s: float = 2.0) -> list:
-    """Run (study, dataset) pairs, at most ``jobs`` at once, each once its pending prerequisites have finished;
-    returns the pairs that finished. ``start(pair)`` returns a handle with ``poll()``. A freed slot takes the first
-    ready pair; starts are ``stagger_s`` apart (kernels starting together race for a port). A pair whose prerequisite
-    failed is skipped; failures raise ``StudiesFailed`` after the rest has run."""
+    """Run (study, dataset) pairs, at most ``jobs`` at once (``start(pair)`` returns a handle with ``poll()``), each
+    once its pending prerequisites have finished, starts ``stagger_s`` apart; returns the pairs that finished. A pair
+    whose prerequisite failed is skipped; failures raise ``StudiesFailed`` after the rest has run."""
     waiting = list(pairs)
     running, finished, failed, skipped = {}, [], {}, []
     t_start, last_start = {}, -1e9
@@ -116,9 +115,7 @@ def run_side_by_side(pairs: list, jobs: int, start, poll_s: float = 0.5, stagger
                     continue
                 if deps or len(running) >= jobs:
                     continue
-                wait = stagger_s - (time.time() - last_start)
-                if wait > 0:
-                    time.sleep(wait)
+                time.sleep(max(0.0, stagger_s - (time.time() - last_start)))
                 waiting.remove(pair)
                 running[pair] = start(pair)
                 t_start[pair] = last_start = time.time()

@@ -1,14 +1,11 @@
-"""What a chapter shows above a study's results: the notes of the run that computed them and its parameters table.
-
-``run_notes(attrs)`` lists the run's warnings (attr ``run_warnings``). ``parameters_table(spec, ds)``: a knob given
-shows its value; a knob left at its default the values it took in the results (``_USED``), else its default's
-description; a resolved input its values or the first 12 hex digits of its key."""
+"""What a chapter shows above a study's results: the notes of the run that computed them (``run_notes``) and its
+parameters table (``parameters_table``), each row with where its value came from."""
 from __future__ import annotations
 
 import json
 import math
 
-__all__ = ["parameters_table", "run_notes", "stored_notes", "json_attr", "HEADING", "GIVEN", "DEFAULT", "INPUT",
+__all__ = ["parameters_table", "run_notes", "json_attr", "HEADING", "GIVEN", "DEFAULT", "INPUT",
            "SWEEP"]
 
 HEADING = "**Notes from the run that computed these results:**"
@@ -23,15 +20,11 @@ def json_attr(attrs, key: str, default=None):
     return default if value is None else value
 
 
-def stored_notes(attrs: dict) -> list[str]:
-    """The run's warnings (``attrs["run_warnings"]``, a JSON list), each once, in order; [] otherwise."""
-    notes = json_attr(attrs, "run_warnings", [])
-    return list(dict.fromkeys(str(n) for n in notes)) if isinstance(notes, list) else []
-
-
 def run_notes(attrs: dict) -> str:
-    """Markdown listing ``stored_notes`` under ``HEADING``; '' when there are none."""
-    notes = stored_notes(attrs)
+    """Markdown listing the run's warnings (``attrs["run_warnings"]``, a JSON list), each once, under ``HEADING``;
+    '' when there are none."""
+    notes = json_attr(attrs, "run_warnings", [])
+    notes = list(dict.fromkeys(map(str, notes))) if isinstance(notes, list) else []
     return HEADING + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n" if notes else ""
 
 
@@ -52,14 +45,9 @@ _USED = {"seeds": (("coord", "seed"), ("distinct", "run_seed")), "methods": (("c
 
 def _cell(value) -> str:
     """One value as table text: None -> "default", lists comma-joined, floats in short form, pipes escaped."""
-    if value is None:
-        text = "default"
-    elif isinstance(value, (list, tuple)):
-        text = ", ".join("default" if v is None else _cell(v) for v in value)
-    elif isinstance(value, float):
-        text = f"{value:g}"
-    else:
-        text = str(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(_cell, value))
+    text = "default" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -146,13 +134,8 @@ def _step_origin(name: str, ds) -> str:
         if any(part.strip().startswith(f"{name} =") for part in head.replace(" given to the study", "").split(",")):
             return GIVEN
         source = rest
-    if source.startswith("given to the study"):
-        return GIVEN
-    if source.startswith("short calibration"):
-        return "from a short calibration"
-    if source.startswith("Pareto sweep"):
-        return SWEEP
-    return DEFAULT
+    starts = {"given to the study": GIVEN, "short calibration": "from a short calibration", "Pareto sweep": SWEEP}
+    return next((origin for start, origin in starts.items() if source.startswith(start)), DEFAULT)
 
 
 def _grid_origin(name: str, spec: dict, ds) -> str:
@@ -226,6 +209,5 @@ def _rows(spec: dict, ds) -> list[tuple[str, str, str]]:
 def parameters_table(spec: dict, ds=None) -> str:
     """A Markdown table (parameter, value, set by) of one run (``spec``: the results' stored spec): dataset,
     profile, each knob (the models in one row) and each resolved input."""
-    rows = [f"| {k} | {v} | {w} |" for k, v, w in _rows(spec, ds)]
-    lines = ["| parameter | value | set by |", "|---|---|---|", *rows]
-    return "\n".join(lines) + "\n"
+    rows = "".join(f"| {k} | {v} | {w} |\n" for k, v, w in _rows(spec, ds))
+    return "| parameter | value | set by |\n|---|---|---|\n" + rows

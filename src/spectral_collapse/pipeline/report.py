@@ -1,13 +1,6 @@
-"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own.
-
-    python -m spectral_collapse report --data folder:/path/to/images \\
-        --model /path/to/pipeline [--profile quick]
-    make report DATA=folder:/path/to/images MODEL=/path/to/pipeline \\
-        [PROFILE=quick] [OUT=reports/mine]
-
-The report's folder holds ``results/``, ``cache/cells/``, ``book/`` (HTML under ``_build/html``) and ``report.json``;
-the project's book/ and data/ are neither read nor written.
-"""
+"""Your report: one command builds a book for your data and your diffusers model, in a folder of its own
+(``python -m spectral_collapse report --data folder:/path --model /path/to/pipeline`` or ``make report``) holding
+``results/``, ``cache/cells/``, ``book/`` and ``report.json``; the project's book/ and data/ are left alone."""
 from __future__ import annotations
 
 import hashlib
@@ -83,10 +76,8 @@ def report_content(data: str, profile: str, knobs: dict) -> dict:
 
 
 def _model_label(knobs: dict) -> str:
-    if "model" in knobs:
-        names = [Path(str(knobs["model"])).name]
-    else:
-        names = [Path(str(knobs["models"].get(k, ""))).name for k in ("source", "target")]
+    paths = [knobs["model"]] if "model" in knobs else [knobs["models"].get(k, "") for k in ("source", "target")]
+    names = [Path(str(p)).name for p in paths]
     return re.sub(r"[^A-Za-z0-9_.]+", "_", "+".join(names)).strip("_.") or "model"
 
 
@@ -113,18 +104,14 @@ class Report:
     skipped: list = field(default_factory=list)        # studies not started because one they read failed
     not_applicable: dict = field(default_factory=dict)  # study -> why
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n"
-
 
 def build_report(data: str, *, model: str | None = None, models: dict | None = None, data_options: dict | None = None,
                  profile: str = "quick", out: str | os.PathLike | None = None, jobs: int | str = 1,
                  force: bool = False, allow_weak_model: bool | None = None, studies=None, html: bool = True,
                  threads: int | None = None, root: str | os.PathLike | None = None) -> Report:
     """Run the studies of ``report_plan`` on ``data`` with ``model`` (a diffusers pipeline folder or hub id) or
-    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>`` under ``root``),
-    write its pages and build its HTML (unless ``html=False``). A failed study does not stop the others; the report
-    names it and ``execute.StudiesFailed`` is raised at the end."""
+    ``models`` ({"source": ..., "target": ...}) into ``out`` (default ``reports/<report_name>``), write its pages and
+    HTML. A failed study does not stop the others; ``StudiesFailed`` is raised at the end."""
     get_profile(profile)
     check_dataset(data)
     if (model is None) == (models is None):
@@ -162,7 +149,7 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
     write_book(report, root)
     if html:
         report.html = _build_html(book)
-    (out / "report.json").write_text(report.to_json())
+    (out / "report.json").write_text(json.dumps(asdict(report), indent=2, sort_keys=True, default=str) + "\n")
     print(f"report: {report.html or book}", flush=True)
     if failure is not None:
         raise failure
@@ -171,8 +158,8 @@ def build_report(data: str, *, model: str | None = None, models: dict | None = N
 
 def _build_html(book: Path) -> Path:
     """jupyter-book build ``book``; returns index.html. A failed build raises with the end of its output."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(exe) if exe.exists() else (shutil.which("jupyter-book") or "jupyter-book"), "build", str(book)]
+    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or "jupyter-book"   # this venv's first
+    cmd = [exe, "build", str(book)]
     print("building the report's HTML (jupyter-book)", flush=True)
     done = subprocess.run(cmd, capture_output=True, text=True)
     index = book / "_build" / "html" / "index.html"

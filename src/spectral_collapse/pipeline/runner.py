@@ -28,12 +28,9 @@ __all__ = ["run_study", "resolve_inputs", "checkpoint_digest", "stale_reason", "
 
 def _flat(value, prefix: str = "") -> dict:
     """{"a.b.c": leaf} of nested dicts."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            out.update(_flat(v, f"{prefix}{k}."))
-        return out
-    return {prefix.rstrip("."): value}
+    if not isinstance(value, dict):
+        return {prefix.rstrip("."): value}
+    return {key: leaf for k, v in value.items() for key, leaf in _flat(v, f"{prefix}{k}.").items()}
 
 
 def _changed(old, new, prefix: str = "", limit: int = 4) -> list[str]:
@@ -54,10 +51,8 @@ def stale_reason(ds: xr.Dataset, spec: StudySpec) -> str | None:
             parts += _changed(json.loads(ds.attrs.get("spec", "{}")), spec.to_dict())
         except (TypeError, ValueError):
             parts.append("the recorded spec cannot be read")
-        recorded = json_attr(ds.attrs, "profile_values")
-        if recorded is not None:
-            parts += _changed(recorded, profile_values(spec.profile), prefix="profile ")
-        if ds.attrs.get("cache_version") not in (None, CACHE_VERSION):
+        parts += _changed(json_attr(ds.attrs, "profile_values", {}), profile_values(spec.profile), prefix="profile ")
+        if ds.attrs.get("cache_version") != CACHE_VERSION:
             parts.append(f"cache version {ds.attrs.get('cache_version')} -> {CACHE_VERSION}")
         return "changed: " + ", ".join(parts) if parts else "their key differs (a resolved input changed)"
     for path, digest in json_attr(ds.attrs, "checkpoint_sha256", {}).items():
@@ -145,7 +140,6 @@ def run_study(spec: StudySpec | str, *, results_root: str | os.PathLike = "data/
 def _stored(study: str, path: Path) -> tuple[xr.Dataset | None, str | None]:
     """(stored results, None) when the file reads, matches its checksum and holds the study's declared variables;
     else (None, why it is computed again, in words for the chapter)."""
-    stored = None
     try:
         stored = load_results(path)
         missing = missing_variables(study, stored)
@@ -164,15 +158,9 @@ _PACKAGE = str(Path(__file__).resolve().parents[1])
 
 def own_warnings(caught) -> list[str]:
     """The distinct messages of the suite's own warnings among ``caught`` (not libraries'), in the order first seen."""
-    out = []
-    for w in caught:
-        if not str(Path(w.filename).resolve()).startswith(_PACKAGE) and \
-                "spectral_collapse" not in str(getattr(w.message, "__module__", "")):
-            continue
-        text = " ".join(str(w.message).split())
-        if text not in out:
-            out.append(text)
-    return out
+    own = [w for w in caught if str(Path(w.filename).resolve()).startswith(_PACKAGE)
+           or "spectral_collapse" in str(getattr(w.message, "__module__", ""))]
+    return list(dict.fromkeys(" ".join(str(w.message).split()) for w in own))
 
 
 def allow_weak(spec: StudySpec):
@@ -212,14 +200,9 @@ def _check_writable(folder: Path, results_root, what: str = "results under the r
                     option: str = "results_root (CLI: --results-root)") -> None:
     """Raise (naming the root and the fix) unless the nearest existing folder on ``folder``'s path is a writable
     folder. Nothing is created."""
-    probe = Path(folder).resolve()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    problem = None
-    if not probe.is_dir():
-        problem = f"{probe} is not a folder"
-    elif not os.access(probe, os.W_OK | os.X_OK):
-        problem = f"{probe} is not writable"
+    probe = next(p for p in (Path(folder).resolve(), *Path(folder).resolve().parents) if p.exists())
+    problem = (f"{probe} is not a folder" if not probe.is_dir() else
+               None if os.access(probe, os.W_OK | os.X_OK) else f"{probe} is not writable")
     if problem:
         raise PermissionError(
             f"cannot write {what} {results_root} ({problem}); nothing was computed. Pass a {option} that is "

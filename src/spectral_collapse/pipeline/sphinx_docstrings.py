@@ -1,9 +1,5 @@
-"""A Sphinx extension for the book's API page: each docstring is shown as typed, in a plain-text code block.
-
-The suite's docstrings are plain text with a little Markdown, which reStructuredText would read as markup or errors
-(``|x|``, ``s_dc_raw_``, ``fn(*, **kw)``, lists without blank lines). Listed in _config.yml's Sphinx extensions;
-book/_static/book.css wraps the blocks' long lines inside the text column.
-"""
+"""A Sphinx extension for the book's API page: each docstring is shown as typed, in a plain-text code block (the
+suite's plain-text docstrings are not reStructuredText). Listed in _config.yml's Sphinx extensions."""
 from __future__ import annotations
 
 __all__ = ["as_text_block", "setup"]
