@@ -19,7 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
     ("The eps arms beside the paper's eps U-Net rows", "The ε-prediction arms beside the paper's ε-prediction U-Net rows"),
     ("no per-case eps and x0 numbers", "no per-case ε and x0 numbers"),
     ("an eps model's x0 error", "an ε-prediction model's x0 error"),
-    ("the main eps and {term}`EDM <EDM>` models", "the main ε-prediction and {term}`EDM <EDM>` models"),
 ])
 @pytest.mark.parametrize("form", ["md", "html", "chart"])
 def test_eps_as_a_word_reads_as_epsilon(prose, read, form):

@@ -7,8 +7,8 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["step_size", "step_sizes", "TIMES", "SYMBOLS", "signed", "number", "minus", "plural", "listed", "large",
-           "symbol", "percent", "interval", "ranges", "unsigned_zero", "spaced_percents", "times", "factor", "notation",
+__all__ = ["step_size", "step_sizes", "TIMES", "SYMBOLS", "signed", "number", "plural", "listed", "large",
+           "symbol", "percent", "interval", "ranges", "spaced_percents", "times", "factor", "notation",
            "latent_maths", "power", "KEPT"]
 
 TIMES = "\u00d7"
@@ -27,16 +27,6 @@ def signed(x: float | None, digits: int = 3) -> str:
 def number(x: float | None, digits: int = 3) -> str:
     """``x`` with ``digits`` decimals; "nan" when missing."""
     return "nan" if _missing(x) else f"{float(x):.{digits}f}"
-
-
-def unsigned_zero(text: str) -> str:
-    """``text`` as it is: a number rounding to zero keeps the sign Python's format gives it ("-0.000")."""
-    return text
-
-
-def minus(text: str) -> str:
-    """``text`` as it is: a negative number keeps its hyphen-minus ("-0.28")."""
-    return text
 
 
 def listed(items) -> str:
@@ -145,8 +135,7 @@ _LATENT_FORMS = {"md": (r"\mathbf{x}_T", r"\lVert", r"\rVert", "^2"),
 # "eps" as a word in prose: ε, or ε-prediction where it names models ("the eps arms"); not identifiers or calls
 _EPS = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?![\w\-\"'=(`]|\.\w)")
 _EPS_HYPHEN = re.compile(r"(?<![\w\-./=\"'`$\\])eps(?=-predict)")
-_EPS_KIND = re.compile(r"(?:,? x0)?(?: and (?:EDM|x0|flow|ε-prediction))? (?:models?|arms?|U-Nets?|rows?)\b"
-                       r"| and \{term\}$")   # "eps and {term}`EDM <EDM>` models": the role's target is the next part
+_EPS_KIND = re.compile(r"(?:,? x0)?(?: and (?:EDM|x0|flow|ε-prediction))? (?:models?|arms?|U-Nets?|rows?)\b")
 
 
 def _eps(m: re.Match) -> str:

@@ -13,7 +13,7 @@ from ..studies.reproducing import (TIMING_FILE, gpu_table, gpu_train_table, pape
                                    timing_table)
 from ..studies.store import load_results, results_path
 from ..studies.tables import md_table
-from ..text import large, minus, ranges
+from ..text import large, ranges
 
 __all__ = ["paper_timing", "bench_ovg_step_ratio", "schedule_table", "book_fragments"]
 
@@ -80,4 +80,4 @@ def book_fragments(results_root: str | Path = "data/results", profile: str = "qu
         "reproducing-gpu.md": (md_table(gpu_train_table(fit)) + "\n\n" + md_table(gpu_table(fit, timing, ratio))
                                + "\n") if fit else _note(no_gpu)}
     # every page in the book's one notation: keys, method labels and ASCII forms as the chapters show them
-    return {name: ranges(minus(one_notation(name_quoted_methods(v)))) for name, v in out.items()}
+    return {name: ranges(one_notation(name_quoted_methods(v))) for name, v in out.items()}

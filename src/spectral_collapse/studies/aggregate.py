@@ -5,7 +5,6 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..text import unsigned_zero
 from .validity import failed_of
 
 __all__ = ["TABLE_METRICS", "per_seed", "summary", "deterministic_methods", "coinciding_methods", "cell_text",
@@ -121,13 +120,13 @@ def cell_text(mean: float, std: float, *, failed: int = 0, n: int | None = None,
     cannot show in words (``spread_text``: "0.000 (spread < 0.001)")."""
     if not np.isfinite(mean):
         return f"n/a ({failed} failed)" if failed else "n/a"
-    head = unsigned_zero(f"{mean:.{digits}f}")
+    head = f"{mean:.{digits}f}"
     if lo is not None and hi is not None and np.isfinite(lo) and np.isfinite(hi):
-        a, b = unsigned_zero(f"{lo:.{digits}f}"), unsigned_zero(f"{hi:.{digits}f}")
+        a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"
         words = spread_text(hi - lo, digits) if a == b else ""
         text = f"{head} ({words})" if words else f"{head} [{a}, {b}]"
     elif np.isfinite(std):
-        sd = unsigned_zero(f"{std:.{digits}f}")
+        sd = f"{std:.{digits}f}"
         words = spread_text(std, digits) if float(sd) == 0 else ""
         text = f"{head} ({words})" if words else f"{head} ± {sd}"
     else:
