@@ -2,6 +2,7 @@
 the spectral velocity of inversion."""
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -37,9 +38,7 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
     in order."""
     test = data.test_source
     if lead:
-        lead = [int(i) for i in lead if 0 <= int(i) < len(test)]
-        order = lead + [i for i in range(len(test)) if i not in set(lead)]
-        test = test[order]
+        test = test[list(lead) + [i for i in range(len(test)) if i not in set(lead)]]
     if n <= len(test):
         return test[:n], n
     k = min(n - len(test), len(data.source))
@@ -93,24 +92,18 @@ class Setup:
         """Inputs in the models' space: encoded by a user's latent model's VAE, else the images themselves."""
         return x if self.space is None else self.space.encode(x)
 
-    def data_at(self, factor: int | None):
-        """The data degraded at ``factor`` (None, or the data's own factor: the study's data)."""
-        if factor is None or factor == self.data.task.factor:
-            return self.data
-        return spec_data(self.spec, factor)
-
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
         inputs at the profile's steps from the main results' translation cell, the rest from inversion cells."""
         ms = self.method(label)
-        data = self.data_at(factor)
+        own = factor is None or factor == self.data.task.factor
+        data = self.data if own else spec_data(self.spec, factor)
         union = self.main_crops(data)
         x, n_test_split = inversion_inputs(data, n, lead=union)
         x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
         D = self.model(ms.parameterization)
         seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
-        own = factor is None or factor == self.data.task.factor
         k = min(n_test_split, len(union)) if own and steps == self.prof.steps and self.space is None else 0
         parts = []
         if k:
@@ -157,14 +150,6 @@ def _n_latents(spec: StudySpec) -> int:
 
 def _randn(shape, seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-
-
-def _padded(rows) -> np.ndarray:
-    """1-d arrays as the rows of one array, NaN-padded to the longest."""
-    out = np.full((len(rows), max(len(r) for r in rows)), np.nan)
-    for i, r in enumerate(rows):
-        out[i, :len(r)] = r
-    return out
 
 
 # --------------------------------------------------------------------------------------------------- Fig. 3
@@ -218,7 +203,9 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
     draws, m_sub = k90_draws(kept, seed)
-    cev, cev_raw, norm_ratio = _padded(curves), _padded(raw_curves), _padded(ratios)
+    # each list of rows as one array, NaN-padded to the longest row
+    cev, cev_raw, norm_ratio = (np.array(list(itertools.zip_longest(*rows, fillvalue=np.nan)), np.float64).T
+                                for rows in (curves, raw_curves, ratios))
     K, L = cev.shape[1], norm_ratio.shape[1]
     summ = [explained_variance_summary(c) for c in curves]
     summ_raw = [explained_variance_summary(c) for c in raw_curves]

@@ -23,8 +23,8 @@ from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, c
 
 __all__ = ["BASES", "BASELINES", "RULES", "GRID_SIZES", "SCORES", "default_grid", "pareto_front", "scaled",
            "choose_operating_point", "pareto_results", "run_pareto", "ovg_choice",
-           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "mostly_failed", "NO_CHOICE",
-           "GRID_COLUMNS", "grid_table", "front_counts", "choices_table", "beats_baselines"]
+           "grid_summary", "baseline_summary", "joint_front", "MOST_FAILED", "NO_CHOICE", "grid_table",
+           "front_counts", "choices_table", "beats_baselines"]
 
 BASES = ("ovg", "ovg_taba", "ovg_edm")
 BASELINES = ("ddim", "taba", "edm")    # the non-OVG methods shown on the same axes by default
@@ -82,11 +82,9 @@ def _check(bases, rule, eta_hf, eta_lf, primary, profile):
         raise ValueError(f"unknown or no bases {unknown or bases}; valid bases: {', '.join(BASES)}")
     if rule not in RULES:
         raise ValueError(f"unknown choice rule {rule!r}; valid rules: {', '.join(RULES)}")
-    g_hf, g_lf = default_grid(profile)
-    eta_hf = sorted(float(v) for v in (g_hf if eta_hf is None else eta_hf))
-    eta_lf = sorted(float(v) for v in (g_lf if eta_lf is None else eta_lf))
-    if not eta_hf or not eta_lf or min(eta_hf + eta_lf) < 0 or len(set(eta_hf)) != len(eta_hf) \
-            or len(set(eta_lf)) != len(eta_lf):
+    grids = zip(default_grid(profile), (eta_hf, eta_lf))
+    eta_hf, eta_lf = (sorted(map(float, g if v is None else v)) for g, v in grids)
+    if any(not g or min(g) < 0 or len(set(g)) < len(g) for g in (eta_hf, eta_lf)):
         raise ValueError(f"step-size grids must hold distinct values >= 0, got eta_hf={eta_hf}, eta_lf={eta_lf}")
     primary = primary or ("ovg" if "ovg" in bases else bases[0])
     if primary not in bases:
@@ -250,21 +248,15 @@ def run_pareto(spec, ctx) -> xr.Dataset:
 MOST_FAILED = 0.5
 
 
-def mostly_failed(failed, n_images: int):
-    """Whether a grid point's failed count is more than ``MOST_FAILED`` of its ``n_images`` images (elementwise)."""
-    return np.asarray(failed) > MOST_FAILED * n_images
-
-
 def grid_summary(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (base, eta_hf, eta_lf): mean scores over the sweep's images, failed count, front, chosen. The
-    scores of a point where most images failed (``mostly_failed``) are NaN: a mean over the few survivors is no
-    score of the point."""
+    scores of a point where more than ``MOST_FAILED`` of the images failed are NaN: a mean over the few survivors
+    is no score of the point."""
     cols = {k: ds[k].mean("sample", skipna=True) for k in SCORES if k in ds}
     cols.update({k: ds[k] for k in ("s_g", "kid_wav") if k in ds})
     flags = {k: ds[k] for k in ("on_front", "in_band", "chosen") if k in ds}
     frame = xr.Dataset({**cols, "failed": failed_of(ds).sum("sample"), **flags}).to_dataframe().reset_index()
-    most = mostly_failed(frame["failed"], ds.sizes.get("sample", 0))
-    frame.loc[most, list(cols)] = np.nan
+    frame.loc[frame["failed"] > MOST_FAILED * ds.sizes.get("sample", 0), list(cols)] = np.nan
     return frame
 
 

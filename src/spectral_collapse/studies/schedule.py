@@ -56,12 +56,6 @@ def schedule_set(names, sigmas) -> dict[str, GuidanceSchedule]:
 TIMING_ROUNDS = 2
 
 
-def _timed(D, x, ms, seed, steps, batch_size) -> float:
-    t0 = time.perf_counter()
-    translate_batched(D, x, ms, sample_seeds(seed, range(len(x))), steps, batch_size, False)
-    return time.perf_counter() - t0
-
-
 def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
@@ -117,7 +111,9 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
     secs = {ms.label: np.inf for ms in specs}
     for _ in range(TIMING_ROUNDS):
         for ms in specs:
-            secs[ms.label] = min(secs[ms.label], _timed(D, x_t, ms, seed, prof.steps, batch))
+            t0 = time.perf_counter()
+            translate_batched(D, x_t, ms, sample_seeds(seed, range(len(x_t))), prof.steps, batch, False)
+            secs[ms.label] = min(secs[ms.label], time.perf_counter() - t0)
 
     ds = xr.Dataset({v: (("method", "sample"), np.stack([np.asarray(c[v].values) for c in cells]))
                      for v in PER_SAMPLE},
@@ -166,11 +162,7 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float, int]:
     """(share, lo, hi, crops): a schedule's share of full OVG's S_HF gain over DDIM, with its 95 % bootstrap
     interval over the crops all three kept (resampled together); NaN interval below 2 crops."""
-    labels = [str(m) for m in ds["method"].values]
-    if "s_hf" not in ds or "sample" not in ds["s_hf"].dims:   # shares without per-crop scores: no interval
-        return float(ds["s_hf_gain_share"].values[labels.index(method)]), float("nan"), float("nan"), 0
-    s_hf = ds["s_hf"].transpose("method", "sample").values
-    v = np.stack([np.asarray(s_hf[labels.index(m)], dtype=np.float64) for m in (method, "ddim", "ovg")])
+    v = ds["s_hf"].sel({"method": [method, "ddim", "ovg"]}).transpose("method", "sample").values.astype(np.float64)
     v = v[:, np.isfinite(v).all(0)]
     n = v.shape[1]
     if n == 0:
@@ -181,14 +173,10 @@ def gain_share_interval(ds: xr.Dataset, method: str, n_boot: int = 2000, seed: i
         with np.errstate(invalid="ignore", divide="ignore"):
             return (m[0] - m[1]) / (m[2] - m[1])
 
-    point = float(share(v))
-    if n < 2:
-        return point, float("nan"), float("nan"), n
-    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    draws = share(v[:, idx])
+    draws = share(v[:, np.random.default_rng(seed).integers(0, n, (n_boot, n))])
     draws = draws[np.isfinite(draws)]
-    lo, hi = (np.quantile(draws, [0.025, 0.975]) if len(draws) else (np.nan, np.nan))
-    return point, float(lo), float(hi), n
+    lo, hi = np.quantile(draws, [0.025, 0.975]) if n > 1 and len(draws) else (np.nan, np.nan)
+    return float(share(v)), float(lo), float(hi), n
 
 # Short column headers of the schedule table as the chapter shows them (``schedule_table`` keeps the results' names)
 HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "σ to", "nfe": "NFE",
