@@ -21,7 +21,7 @@ from .models import data_options, spec_data, study_labels, trained_model, user_m
 from .profiles import get_profile
 from .spec import CACHE_VERSION, StudySpec
 from .calibrate import ovg_for
-from .translation import PAPER_LABELS, STOCHASTIC, method_specs
+from .translation import GAUSSIANITY, PAPER_LABELS, STOCHASTIC, method_specs
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -64,11 +64,9 @@ class Setup:
         self.space = user.latent_space if user is not None else None      # a user's latent model: encode inputs
 
     def model(self, parameterization: str):
-        """The denoiser of a parameterization (trained or loaded once), its checkpoint recorded."""
+        """The denoiser of a parameterization (given, else trained or loaded once), its checkpoint recorded; a user's
+        models run only the labels they can (``labels``)."""
         if parameterization not in self.given:
-            if self.user is not None:
-                raise ValueError(f"this study needs a {parameterization} model, which the given model(s) "
-                                 f"({', '.join(self.user.models)}) cannot stand for")
             tm = trained_model(self.spec.profile, self.spec.dataset, parameterization, progress=self.ctx.progress,
                                options=data_options(self.spec))
             self.given[parameterization] = tm.denoiser
@@ -88,10 +86,6 @@ class Setup:
         """The study's ``methods`` (None: ``default``), those a user's model can run when one is given."""
         return study_labels(self.spec.get("methods"), default, self.user)
 
-    def inputs(self, x):
-        """Inputs in the models' space: encoded by a user's latent model's VAE, else the images themselves."""
-        return x if self.space is None else self.space.encode(x)
-
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
         """(latents, finite mask, inputs) of ``label`` on the first ``n`` inputs, from cached cells: the leading test
@@ -101,7 +95,7 @@ class Setup:
         data = self.data if own else spec_data(self.spec, factor)
         union = self.main_crops(data)
         x, n_test_split = inversion_inputs(data, n, lead=union)
-        x = self.inputs(x)  # a user's latent model inverts (and the results show) encoded inputs
+        x = x if self.space is None else self.space.encode(x)  # a user's latent model inverts encoded inputs
         D = self.model(ms.parameterization)
         seed, steps = int(seed) if label in STOCHASTIC else 0, int(steps or self.prof.steps)
         k = min(n_test_split, len(union)) if own and steps == self.prof.steps and self.space is None else 0
@@ -192,14 +186,9 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     runs = [(label, f, *st.latents(label, n, factor=f, seed=seed)) for label in labels for f in factors]
     z, x = runs[-1][2], runs[-1][4]
     runs.append(("gaussian", None, _randn(z.shape, seed + 777), np.ones(len(z), bool), torch.full_like(x, np.nan)))
-    series, ratios, shows, inputs, meta, kept = [], [], [], [], [], []
-    for label, f, z, ok, x in runs:
-        series.append(label if f is None else f"{label} x{f}")
-        kept.append(z[torch.from_numpy(ok)])
-        ratios.append(np.where(ok, lat.sample_norm_ratio(z), np.nan))
-        shows.append(z[:N_SHOW].numpy())
-        inputs.append(x[:N_SHOW].numpy())
-        meta.append((label, 0 if f is None else int(f), int(ok.sum()), int((~ok).sum())))
+    methods, fs, zs, oks, xs = zip(*runs)
+    kept = [z[torch.from_numpy(ok)] for z, ok in zip(zs, oks)]
+    ratios = [np.where(ok, lat.sample_norm_ratio(z), np.nan) for z, ok in zip(zs, oks)]
     curves = [lat.pca_explained_variance(zk) for zk in kept]
     raw_curves = [lat.pca_explained_variance(zk, standardize=False) for zk in kept]
     draws, m_sub = k90_draws(kept, seed)
@@ -217,12 +206,13 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
          "mean_norm_ratio": ("series", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
                                                  for r in norm_ratio])),
          "k90_draws": (("series", "draw"), draws),
-         "n": ("series", np.array([m[2] for m in meta])), "nonfinite": ("series", np.array([m[3] for m in meta])),
-         "latents": (("series", "image", "channel", "y", "x"), np.stack(shows).astype(np.float32)),
-         "inputs": (("series", "image", "channel", "y", "x"), np.stack(inputs).astype(np.float32))},
-        coords={"series": series, "component": np.arange(1, K + 1), "latent": np.arange(L),
-                "method": ("series", [m[0] for m in meta]),
-                "factor": ("series", [m[1] for m in meta])})
+         "n": ("series", np.array([int(ok.sum()) for ok in oks])),
+         "nonfinite": ("series", np.array([int((~ok).sum()) for ok in oks])),
+         **{k: (("series", "image", "channel", "y", "x"), np.stack([v[:N_SHOW].numpy() for v in vs]).astype(np.float32))
+            for k, vs in (("latents", zs), ("inputs", xs))}},
+        coords={"series": [m if f is None else f"{m} x{f}" for m, f in zip(methods, fs)],
+                "component": np.arange(1, K + 1), "latent": np.arange(L), "method": ("series", list(methods)),
+                "factor": ("series", [0 if f is None else int(f) for f in fs])})
     ds.attrs.update(st.attrs(n_latents=n, model_factor=st.data.task.factor if sr else 0,
                              pca="one PCA over all latents of a series (Gram matrix), centred per feature, "
                                  "each latent first scaled to unit variance (cev; raw latents: cev_raw)",
@@ -247,14 +237,12 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
         r = z.flatten(1).double().pow(2).sum(1).numpy() / d
         ratios.append(np.where(ok, r, np.nan))
         g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
-        rows.append([np.nan] * 6 if g is None else [g.s_g, g.ks_d, g.p_value, g.mean_norm_ratio, g.z_mean,
-                                                    g.norm_z])
+        rows.append([np.nan if g is None else getattr(g, a) for _, a in GAUSSIANITY])
     rows = np.array(rows, dtype=np.float64)
     gz = _randn((len(ratios[0]), *z.shape[1:]), seed + 777)
     ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
                      "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
-                     **{k: ("method", rows[:, i]) for i, k in enumerate(("s_g", "ks_d", "ks_p", "mean_norm_ratio",
-                                                                          "z_mean", "norm_z"))},
+                     **{k: ("method", rows[:, i]) for i, (k, _) in enumerate(GAUSSIANITY)},
                      "n": ("method", np.array([int(np.isfinite(r).sum()) for r in ratios]))},
                     coords={"method": labels, "latent": np.arange(len(ratios[0]))})
     g = lat.gaussianity(gz)
@@ -368,7 +356,8 @@ def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: di
     st = Setup(spec, ctx, models)
     labels = st.labels(VELOCITY_LABELS)
     space, seed = spec["space"], int(spec["seed"])
-    x = st.inputs(st.data.test_source[:int(spec["n_samples"])])
+    x = st.data.test_source[:int(spec["n_samples"])]
+    x = x if st.space is None else st.space.encode(x)
     specs = [st.method(label) for label in labels]
     cells = [velocity_cell(ctx, st.model(ms.parameterization), x, ms, steps=st.prof.steps, space=space, seed=seed)
              for ms in specs]

@@ -266,18 +266,13 @@ def baseline_summary(ds: xr.Dataset) -> pd.DataFrame:
     if not names:
         return pd.DataFrame(columns=["method", "s_hf", "s_lf", "source"])
     frame = xr.Dataset({v.removeprefix("baseline_"): ds[v].mean("sample", skipna=True) if "sample" in ds[v].dims
-                        else ds[v] for v in names}).to_dataframe()
-    frame = frame.reset_index()
-    src = json.loads(ds.attrs.get("baseline_sources", "{}"))
-    frame["source"] = frame["method"].map(src)
-    return frame
+                        else ds[v] for v in names}).to_dataframe().reset_index()
+    return frame.assign(source=frame["method"].map(json.loads(ds.attrs.get("baseline_sources", "{}"))))
 
 
 def joint_front(ds: xr.Dataset) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """The grid points free of failed samples, the baselines, and which of them (grid first) lie on their joint S_HF / S_LF front."""
-    grid = grid_summary(ds)
-    grid = grid[grid["failed"] == 0]
-    base = baseline_summary(ds)
+    grid, base = grid_summary(ds).query("failed == 0"), baseline_summary(ds)
     pts = pd.concat([grid, base], ignore_index=True)
     return grid, base, pareto_front(pts["s_hf"], pts["s_lf"])
 
@@ -329,8 +324,6 @@ def choices_table(ds: xr.Dataset) -> pd.DataFrame:
     axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
-        if not c:
-            continue
         edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
                 for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
                 if len(axes[name]) > 1 and np.isclose(v, end)]
@@ -352,7 +345,5 @@ def beats_baselines(ds: xr.Dataset, baselines=("ddim", "taba"), banded: bool = T
         return pd.DataFrame(columns=cols)
     kid = base.set_index("method")["kid_wav"]
     bar = min((float(kid[m]) for m in baselines if m in kid.index and np.isfinite(kid[m])), default=np.nan)
-    if not np.isfinite(bar):
-        return pd.DataFrame(columns=cols)
     ok = (grid["failed"] == 0) & (grid["in_band"].astype(bool) | (not banded)) & (grid["kid_wav"] < bar)
     return grid.loc[ok, cols].reset_index(drop=True)

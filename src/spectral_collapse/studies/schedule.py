@@ -115,11 +115,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
             translate_batched(D, x_t, ms, sample_seeds(seed, range(len(x_t))), prof.steps, batch, False)
             secs[ms.label] = min(secs[ms.label], time.perf_counter() - t0)
 
-    ds = xr.Dataset({v: (("method", "sample"), np.stack([np.asarray(c[v].values) for c in cells]))
-                     for v in PER_SAMPLE},
-                    coords={"method": labels, "sample": np.arange(n)})
-    for v in ("s_g", "norm_z", "nfe", "n_kept"):
-        ds[v] = ("method", np.array([c[v].values.item() for c in cells]))
+    ds = xr.concat([c[[*PER_SAMPLE, "s_g", "norm_z", "nfe", "n_kept"]] for c in cells],
+                   pd.Index(labels, name="method"))
     ds["n_failed"] = ds["failed"].sum("sample").astype(int)
     ds["guided_steps"] = ("method", np.array([len(guided[m]) for m in labels]))
     ds["backward_passes"] = 2 * ds["guided_steps"]

@@ -24,7 +24,11 @@ from .method_labels import (BASELINE_LABELS, BASELINE_PARAMS, OVG_DEFAULTS, PAPE
 
 __all__ = ["MethodSpec", "PAPER_LABELS", "BASELINE_LABELS", "STOCHASTIC", "OVG_DEFAULTS", "method_specs", "ovg_setting",
            "scoring_settings", "translation_results", "run_translation_study", "run_main_results",
-           "from_noise_samples", "paired_metrics", "scored_cells"]
+           "from_noise_samples", "paired_metrics", "scored_cells", "GAUSSIANITY"]
+
+# the Gaussianity scores stored per cell: (results name, ``metrics.latent.gaussianity`` field)
+GAUSSIANITY = (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"), ("mean_norm_ratio", "mean_norm_ratio"),
+               ("z_mean", "z_mean"), ("norm_z", "norm_z"))
 
 
 def _check_study_args(prof, labels, seeds, n_test, batch_size) -> tuple[list[int], list[str], int]:
@@ -80,8 +84,7 @@ def scored_cells(ctx, D, x_in, ms: MethodSpec, *, seed: int, steps: int, batch_s
         kept = ~cell["failed"].values
         lat_s, out_s = latent[pos_t], out[pos_t]
         g = lat.gaussianity(lat_s[torch.from_numpy(kept)]) if kept.any() else None
-        for name, attr in (("s_g", "s_g"), ("ks_d", "ks_d"), ("ks_p", "p_value"),
-                           ("mean_norm_ratio", "mean_norm_ratio"), ("z_mean", "z_mean"), ("norm_z", "norm_z")):
+        for name, attr in GAUSSIANITY:
             cell[name] = ((), np.nan if g is None else getattr(g, attr))
         cell["n_kept"] = ((), int(kept.sum()))
         cell["nfe"] = ((), int(tr["nfe"].values))
@@ -197,13 +200,12 @@ def run_translation_study(study: str, dataset: str, profile: str, *, labels=PAPE
     prof = get_profile(profile)
     seeds, labels, batch_size = _check_study_args(prof, labels, seeds, n_test, batch_size)
     data = dataset_for(profile, dataset, factor)
-    op = dict(ovg) if ovg else {**OVG_DEFAULTS, "source": "defaults"}
     models, ls, space_name = profile_models(profile, dataset, labels, parameterization=parameterization,
                                             factor=factor, backbone=backbone, space=space, progress=progress,
                                             given=models)
     ctx = StudyContext(cache=cache if cache is not None else NoCache(), progress=progress)
     return translation_results(ctx, data, models, profile=profile, labels=labels, seeds=seeds, n_test=n_test,
-                               n_images=n_images, batch_size=batch_size, ovg=op, ls=ls,
+                               n_images=n_images, batch_size=batch_size, ovg=ovg, ls=ls,
                                parameterization=parameterization, backbone=backbone, space=space_name, study=study)
 
 
