@@ -34,10 +34,8 @@ def arm_names(ds: xr.Dataset) -> dict[str, str]:
 
 
 def failed_samples(ds: xr.Dataset, sel: dict, method) -> tuple[int, int]:
-    """(failed, all) samples (crop x seed) of one (arm, method); (0, 0) when the results record no failures."""
+    """(failed, all) samples (crop x seed) of one (arm, method)."""
     failed = failed_of(ds)
-    if failed is None:
-        return 0, 0
     f = failed.sel({k: v for k, v in sel.items() if k in failed.dims}).sel({"method": method})
     return int(f.sum()), int(f.size)
 
@@ -84,8 +82,7 @@ def percent_improved(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     cols = ["metric", "improved", "lo", "hi", "comparisons", "unit", "ties", "failed_out"]
     out = (share_table(frame, crops, xs, eps, by, metrics).rename(columns={"share": "improved", "cases": "comparisons"})
            [cols] if xs and eps else pd.DataFrame(columns=cols))
-    paper = paper_tables()
-    paper = paper[(paper.table == "table6")][["metric", "mean"]].rename(columns={"mean": "paper_improved"})
+    paper = paper_tables().query("table == 'table6'")[["metric", "mean"]].rename(columns={"mean": "paper_improved"})
     return out.merge(paper, on="metric", how="left")
 
 

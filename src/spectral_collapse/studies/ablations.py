@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..metrics.latent import pca_explained_variance
 from . import translation
 from .aggregate import TABLE_METRICS, summary
 from .cells import StudyContext
@@ -122,8 +122,6 @@ def run_ablation_spec(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
 
 def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
     """Fig. 3's PCA on this arm's inverted latents (d from their actual shape), then keep n_images for display."""
-    from ..metrics.latent import pca_explained_variance
-
     lat = ds["latents"]
     n, d = lat.sizes["image"], int(np.prod([lat.sizes[k] for k in lat.dims if k not in ("method", "seed", "image")]))
     m = min(n, d)
@@ -138,9 +136,7 @@ def _pca(ds: xr.Dataset, n_images: int, seed: int = 0) -> xr.Dataset:
     out = ds.isel(image=slice(0, n_images))
     out["pca_cev"] = (("method", "seed", "component"), cev)
     out["pca_cev_gaussian"] = (("component",), g_cev)
-    with warnings.catch_warnings():  # a (method, seed) without a curve has a NaN mean, not a warning
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out["pca_auc"] = (("method", "seed"), np.nanmean(cev, axis=-1))
+    out["pca_auc"] = out["pca_cev"].mean("component")   # NaN (no warning) for a (method, seed) without a curve
     out["latent_dim"] = ((), d)
     return out.assign_coords(component=np.arange(1, m + 1))
 

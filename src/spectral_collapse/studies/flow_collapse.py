@@ -9,7 +9,7 @@ import pandas as pd
 import xarray as xr
 
 from ..inversion import Euler
-from ..metrics.intervals import bootstrap_ci
+from ..metrics.intervals import MIN_EFFECT, bootstrap_ci, three_way
 from . import translation
 from .translation import OVG_DEFAULTS
 from .aggregate import crop_values
@@ -120,8 +120,6 @@ def run_flow_collapse(spec: StudySpec, ctx: StudyContext, *, n_images: int = N_I
 def _below_zero(ds: xr.Dataset, method: str) -> tuple[str, str] | None:
     """Whether ``method``'s signed HF error (delta_log_e_hf) lies below 0 beyond MIN_EFFECT: the 95 % bootstrap
     interval over crops of its mean (``three_way``, claimed direction negative)."""
-    from ..metrics.intervals import MIN_EFFECT, three_way
-
     v = crop_values(ds, "delta_log_e_hf", method)
     if not len(v):
         return None
@@ -210,7 +208,7 @@ def pattern_table(ds: xr.Dataset) -> pd.DataFrame:
 def noise_table(ds: xr.Dataset) -> pd.DataFrame:
     """S_HF (``mean``, ``lo``, ``hi``) of the real crops (row "real") and of each model's samples from noise."""
     ci = bootstrap_ci(ds["control_s_hf"].sel(control="ground_truth").values)
-    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}}
-    for m in ds["model"].values.tolist():
-        rows[m] = {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
+    rows = {"real": {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi},
+            **{m: {"mean": float(ds["noise_s_hf"].sel(model=m).mean()), "lo": np.nan, "hi": np.nan}
+               for m in ds["model"].values.tolist()}}
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("S_HF of")

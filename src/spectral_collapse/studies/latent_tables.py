@@ -244,10 +244,7 @@ def velocity_summary(ds: xr.Dataset, hf: float = 0.25, late: float = 0.75) -> pd
 
 def positive_cells(ds: xr.Dataset) -> pd.DataFrame:
     """One row per (method, step, frequency bin) with log10 update power above 0, with the step's noise levels."""
-    p = ds["log_power"].transpose("method", "step", "freq").values
-    i, s, k = np.nonzero(np.nan_to_num(p, nan=-np.inf) > 0)
-    return pd.DataFrame({"method": ds["method"].values[i].astype(str), "step": ds["step"].values[s].astype(int),
-                         "freq": ds["freq"].values[k].astype(float), "bin": k.astype(int),
-                         "log_power": p[i, s, k].astype(float),
-                         "sigma_from": ds["sigma_from"].values[i, s].astype(float),
-                         "sigma_to": ds["sigma_to"].values[i, s].astype(float)})
+    f = ds[["log_power", "sigma_from", "sigma_to"]].to_dataframe(dim_order=["method", "step", "freq"]).reset_index()
+    f["bin"] = pd.Index(ds["freq"].values).get_indexer(f["freq"])
+    f = f[f["log_power"] > 0]
+    return f[["method", "step", "freq", "bin", "log_power", "sigma_from", "sigma_to"]].reset_index(drop=True)

@@ -21,7 +21,7 @@ from .models import data_options, spec_data, study_labels, trained_model, user_m
 from .profiles import get_profile
 from .spec import CACHE_VERSION, StudySpec
 from .calibrate import ovg_for
-from .translation import GAUSSIANITY, PAPER_LABELS, STOCHASTIC, method_specs
+from .translation import GAUSSIANITY, PAPER_LABELS, STOCHASTIC, method_specs, test_subsets
 
 __all__ = ["DEFAULT_N_LATENTS", "Setup", "inversion_inputs", "explained_variance_summary",
            "run_latent_study", "VELOCITY_LABELS", "SPACES", "run_velocity", "velocity_cell"]
@@ -33,9 +33,8 @@ INVERSION = "invert under the source label 0 on the profile's grid; x_T = Denois
 
 
 def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
-    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops).
-    ``lead``: test-split indices that come first (the crops the main results translate), then the other test crops
-    in order."""
+    """The first ``n`` inputs to invert and how many come from the test split (the rest: spaced source-pool crops);
+    the test indices ``lead`` (the crops the main results translate) come first, then the other test crops."""
     test = data.test_source
     if lead:
         test = test[list(lead) + [i for i in range(len(test)) if i not in set(lead)]]
@@ -47,9 +46,8 @@ def inversion_inputs(data, n: int, lead=None) -> tuple[torch.Tensor, int]:
 
 
 class Setup:
-    """What the latent studies (and the velocity study) share: profile, data, OVG setting, models, cell cache. The
-    models: the ones given (tests), the user's (nothing trained), else the profile's trained models;
-    ``checkpoints`` maps each one used to its checkpoint folder."""
+    """What the latent and velocity studies share: profile, data, OVG setting, cell cache and the models (given, the
+    user's, else the profile's trained ones; ``checkpoints`` maps each one used to its folder)."""
 
     def __init__(self, spec: StudySpec, ctx: StudyContext, models: dict | None = None):
         self.spec, self.ctx = spec, ctx
@@ -115,17 +113,14 @@ class Setup:
     def main_crops(self, data) -> list[int]:
         """The test crops the main results translate with the profile's seeds (every seed's, in index order): the
         leading inputs here, so a deterministic method's latents are read from the main results' cell."""
-        from .translation import test_subsets
-
         subsets = test_subsets(data.test_source.shape[0], self.prof.n_test, self.prof.seeds, self.prof.n_val)
         return sorted(set().union(*map(set, subsets.values())))
 
     def attrs(self, **extra) -> dict:
         ck = json.dumps(self.checkpoints)
-        user = self.user
         return {"study": self.spec.study, "dataset": self.spec.dataset, "profile": self.spec.profile,
                 "steps": self.prof.steps, "ovg": json.dumps(self.ovg), "models": ck, "checkpoints": ck,
-                "inversion": INVERSION, "user_models": json.dumps(None if user is None else user.info),
+                "inversion": INVERSION, "user_models": json.dumps(getattr(self.user, "info", None)),
                 "task": json.dumps(self.data.task.describe()), **extra}
 
 
@@ -152,11 +147,8 @@ def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict
     """Components needed to reach each level of cumulative variance, and the mean of the curve (its normalised area)."""
     c = np.asarray(cev, dtype=np.float64)
     c = c[np.isfinite(c)]
-    out = {f"k{int(round(100 * q))}": int(np.argmax(c >= q - 1e-12) + 1) if (c >= q - 1e-12).any() else len(c)
-           for q in levels}
-    out["auc"] = float(c.mean())
-    out["n_components"] = len(c)
-    return out
+    return {**{f"k{int(round(100 * q))}": int(np.argmax(c >= q - 1e-12) + 1) if (c >= q - 1e-12).any() else len(c)
+               for q in levels}, "auc": float(c.mean()), "n_components": len(c)}
 
 
 K90_DRAWS = 200       # subsamples behind the interval of a k90 difference (``k90_draws``)
@@ -265,42 +257,39 @@ def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
     grid = sorted({max(2, int(s)) for s in grid})
-    s_dc, s_dc_raw, ratios, flagged, masks, lats = [], [], [], [], [], []
+    per = {k: [] for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio", "mask", "latents")}
     for label in labels:
         z, ok, _ = st.latents(label, n, seed=seeds[0])
         res = lat.decorrelation(z, return_mask=True)
-        s_dc.append(np.where(ok, res.s_dc, np.nan))
-        s_dc_raw.append(np.where(ok, lat.decorrelation(z, standardize=False).s_dc, np.nan))
-        ratios.append(np.where(ok, res.norm_ratio, np.nan))
-        flagged.append(np.where(ok, res.flagged_ratio, np.nan))
-        masks.append(res.mask[:N_MASKS])
-        lats.append(z[:N_MASKS].numpy())
+        for k, v in (("s_dc", res.s_dc), ("flagged_ratio", res.flagged_ratio), ("norm_ratio", res.norm_ratio),
+                     ("s_dc_raw", lat.decorrelation(z, standardize=False).s_dc)):
+            per[k].append(np.where(ok, v, np.nan))
+        per["mask"].append(res.mask[:N_MASKS])
+        per["latents"].append(z[:N_MASKS].numpy().astype(np.float32))
     runs = []
     n_run = min(st.prof.n_test, len(st.data.test_source))
-    for label in labels:
-        for steps in grid:
-            for seed in (seeds if label in STOCHASTIC else seeds[:1]):
-                z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
-                runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
-                if ok.any():   # else the run's scores are NaN
-                    zk = z[torch.from_numpy(ok)]
-                    g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
-                    ci = bootstrap_ci(dc.s_dc)   # over the run's latents
-                    runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
-                                    s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
-                                    norm_ratio=dc.norm_ratio.mean())
+    for label, steps in itertools.product(labels, grid):
+        for seed in (seeds if label in STOCHASTIC else seeds[:1]):
+            z, ok, _ = st.latents(label, n_run, steps=steps, seed=seed)
+            runs.append({"method": label, "steps": steps, "seed": seed, "n": int(ok.sum())})
+            if ok.any():   # else the run's scores are NaN
+                zk = z[torch.from_numpy(ok)]
+                g, dc = lat.gaussianity(zk), lat.decorrelation(zk)
+                ci = bootstrap_ci(dc.s_dc)   # over the run's latents
+                runs[-1].update(s_g=g.s_g, s_dc=dc.s_dc.mean(), s_dc_lo=ci.lo, s_dc_hi=ci.hi, norm_z=g.norm_z,
+                                s_dc_raw=lat.decorrelation(zk, standardize=False).s_dc.mean(),
+                                norm_ratio=dc.norm_ratio.mean())
     scores = ("s_g", "s_dc", "s_dc_lo", "s_dc_hi", "s_dc_raw", "norm_z", "norm_ratio")
     runs = pd.DataFrame(runs, columns=["method", "steps", "seed", "n", *scores])
     ds = xr.Dataset(
-        {"s_dc": (("method", "latent"), np.stack(s_dc)), "flagged_ratio": (("method", "latent"), np.stack(flagged)),
-         "s_dc_raw": (("method", "latent"), np.stack(s_dc_raw)),
-         "norm_ratio": (("method", "latent"), np.stack(ratios)),
-         "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan for r in ratios])),
-         "mask": (("method", "image", "py", "px"), np.stack(masks)),
-         "latents": (("method", "image", "channel", "y", "x"), np.stack(lats).astype(np.float32)),
+        {**{k: (("method", "latent"), np.stack(per[k])) for k in ("s_dc", "flagged_ratio", "s_dc_raw", "norm_ratio")},
+         "mean_norm_ratio": ("method", np.array([np.nanmean(r) if np.isfinite(r).any() else np.nan
+                                                 for r in per["norm_ratio"]])),
+         "mask": (("method", "image", "py", "px"), np.stack(per["mask"])),
+         "latents": (("method", "image", "channel", "y", "x"), np.stack(per["latents"])),
          **{f"run_{k}": ("run", runs[k].to_numpy(np.float64)) for k in scores},
          "run_n": ("run", runs["n"].to_numpy(np.int64))},
-        coords={"method": labels, "latent": np.arange(len(s_dc[0])), "run": np.arange(len(runs)),
+        coords={"method": labels, "latent": np.arange(len(per["s_dc"][0])), "run": np.arange(len(runs)),
                 **{f"run_{k}": ("run", runs[k].tolist()) for k in ("method", "steps", "seed")}})
     ds.attrs.update(st.attrs(n_latents=n, n_run=n_run, steps_grid=grid, seeds=seeds,
                              s_dc_definition="1 - flagged-patch ratio (tables' convention); patch 4, stride 1, "
@@ -358,18 +347,11 @@ def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: di
     space, seed = spec["space"], int(spec["seed"])
     x = st.data.test_source[:int(spec["n_samples"])]
     x = x if st.space is None else st.space.encode(x)
-    specs = [st.method(label) for label in labels]
     cells = [velocity_cell(ctx, st.model(ms.parameterization), x, ms, steps=st.prof.steps, space=space, seed=seed)
-             for ms in specs]
-    T = max(c.sizes["step"] for c in cells)
-
-    def pad(a):
-        a = np.asarray(a, dtype=np.float64)
-        return np.pad(a, [(0, T - len(a))] + [(0, 0)] * (a.ndim - 1), constant_values=np.nan)
-
-    ds = xr.Dataset({v: (("method", "step", *cells[0][v].dims[1:]), np.stack([pad(c[v].values) for c in cells]))
-                     for v in ("log_power", "sigma_from", "sigma_to")},
-                    coords={"method": labels, "step": np.arange(T), "freq": cells[0]["freq"].values})
+             for ms in map(st.method, labels)]
+    # the methods' steps NaN-padded to the longest (an outer join on the step index)
+    ds = xr.concat([c.assign_coords(step=np.arange(c.sizes["step"])) for c in cells], "method", data_vars="all",
+                   join="outer", combine_attrs="drop").assign_coords(method=labels)
     ds.attrs.update(st.attrs(n_samples=len(x), seed=seed, space=space,
                              definition="log10 of the radially averaged power |FFT(z_{i+1} - z_i)|^2 / (H W), "
                                         "averaged over channels and samples before the log"))

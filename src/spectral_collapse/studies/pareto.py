@@ -17,6 +17,7 @@ from .profiles import get_profile
 from .validity import failed_of
 from .splits import validation_indices
 from .method_labels import OVG_DEFAULTS, method_name, method_specs
+from .models import data_options, profile_models, spec_data, study_labels, user_models
 from .controls import image_scores, paired_metrics, realism_reference, scoring_settings, with_failures
 from .pareto_choice import (BASE_OF, NO_CHOICE, RULES, choose_operating_point, choose_point,  # noqa: F401
                             ovg_choice, pareto_front, scaled, truth_bands)  # (re-exported: the sweep's rules live there)
@@ -36,18 +37,10 @@ BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_r
 
 # ----------------------------------------------------------------------------------------------- the grid
 
-def default_grid(profile: str, center: dict | None = None, decades: float = 2.0) -> tuple[list[float], list[float]]:
-    """Log-spaced (eta_HF, eta_LF) grids centred on ``center`` (default OVG_DEFAULTS), ``decades`` wide each."""
-    center = center or OVG_DEFAULTS
-    n_hf, n_lf = GRID_SIZES.get(profile, GRID_SIZES["quick"])
-    half = decades / 2
-
-    def axis(c: float, n: int) -> list[float]:
-        if n == 1:
-            return [float(c)]
-        return [float(f"{v:.3g}") for v in c * np.logspace(-half, half, n)]
-
-    return axis(center["eta_hf"], n_hf), axis(center["eta_lf"], n_lf)
+def default_grid(profile: str) -> tuple[list[float], list[float]]:
+    """Log-spaced (eta_HF, eta_LF) grids two decades wide each, centred on OVG_DEFAULTS (3 significant digits)."""
+    sizes = zip(("eta_hf", "eta_lf"), GRID_SIZES.get(profile, GRID_SIZES["quick"]))
+    return tuple([float(f"{v:.3g}") for v in OVG_DEFAULTS[k] * np.logspace(-1, 1, n)] for k, n in sizes)
 
 
 # --------------------------------------------------------------------------------------------- the study
@@ -205,7 +198,6 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
             grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
             extended.append(f"{axis} {side}")
     sources = {m: "computed on the sweep's images" for m in base_labels}
-    edge = _on_edge(choices.get(primary), eta_hf, eta_lf)
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
     ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
                     n_images=n, tuning_split=split_note, tuning_crops=json.dumps(idx), steps=prof.steps,
@@ -214,7 +206,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
                     grid_extended=json.dumps(extended), bands=json.dumps(scoring["bands"]), band_source=band_note,
                     truth_kid_wav=truth_kid, realism_reference=f"{scoring['reference']['n']} crops of the target pool",
-                    choice_on_edge=json.dumps([f"{a} {side}" for a, side in edge]),
+                    choice_on_edge=json.dumps(choices.get(primary, {}).get("on_edge", [])),
                     paired_metrics=paired_metrics(data), user_models=json.dumps(user_models),
                     models=json.dumps(checkpoints), checkpoints=json.dumps({k: v for k, v in checkpoints.items() if v}))
     return ds
@@ -223,8 +215,6 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
 def run_pareto(spec, ctx) -> xr.Dataset:
     """The Pareto study of a StudySpec (knobs: eta_hf, eta_lf, bases, baselines, n_images, seed, rule, data_options,
     model / models: a user's models sweep instead of the trained ones, with the bases and baselines they can run)."""
-    from .models import data_options, profile_models, spec_data, study_labels, user_models
-
     given = user_models(spec)
     bases = study_labels(spec.get("bases"), list(BASES), given)
     baselines = study_labels(spec.get("baselines"), list(BASELINES), given)
@@ -284,9 +274,8 @@ _READ = {"kid_wav": "KID_wav", "delta_log_e_hf_luma_ref": "luma detail", "delta_
 
 
 def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
-    """One row per (OVG variant, eta_HF, eta_LF): ``grid_summary``'s means (KID_wav and the luma / chroma detail
-    the choice reads first) and failed count, "yes" where inside both real bands, on its variant's S_HF / S_LF front
-    or chosen."""
+    """``grid_summary`` as the chapter shows it: means to ``digits`` decimals (the scores the choice reads first) and
+    "yes" where inside both real bands, on its variant's S_HF / S_LF front or chosen."""
     table = grid_summary(ds)
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
         {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
@@ -318,15 +307,13 @@ def front_counts(ds: xr.Dataset) -> dict:
 
 
 def choices_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Each OVG variant's chosen point: step sizes, the means the choice read (KID_wav, luma and chroma detail,
-    whether inside both real bands, whether its KID_wav is at most its unguided method's, S_LF), S_HF, and the grid
-    edge it lies on ("eta_HF smallest")."""
-    axes = {"eta_HF": sorted(map(float, ds["eta_hf"].values)), "eta_LF": sorted(map(float, ds["eta_lf"].values))}
+    """Each OVG variant's chosen point: step sizes, the means the choice read, whether it is in both real bands and
+    as real as its unguided method (KID_wav), S_HF and the grid edge it lies on ("eta_HF smallest")."""
+    grids = [sorted(map(float, ds[k].values)) for k in ("eta_hf", "eta_lf")]
     rows = {}
     for b, c in json.loads(ds.attrs.get("choices", "{}")).items():
-        edge = [f"{name} {side}" for name, v in (("eta_HF", c["eta_hf"]), ("eta_LF", c["eta_lf"]))
-                for side, end in (("smallest", axes[name][0]), ("largest", axes[name][-1]))
-                if len(axes[name]) > 1 and np.isclose(v, end)]
+        edge = [f"{a.replace('_hf', '_HF').replace('_lf', '_LF')} {'smallest' if side == 'low' else 'largest'}"
+                for a, side in _on_edge(c, *grids)]
         realism = {"KID_wav": round(c["kid_wav"], 4), "luma detail": round(c["luma"], 3),
                    "chroma detail": round(c["chroma"], 3), "in the real band": "yes" if c["in_band"] else "no",
                    "KID_wav ≤ unguided": "yes" if c.get("beats_base") else "no"} if "kid_wav" in c else {}

@@ -13,9 +13,12 @@ import xarray as xr
 
 from ..inversion import default_sigmas, sample_seeds
 from ..inversion.guidance import GuidanceSchedule
+from .calibrate import ovg_for
 from .cells import StudyContext, translate_batched
+from .models import data_options, profile_models, spec_data, user_models
 from .profiles import get_profile
 from .spec import StudySpec
+from .translation import method_specs, scored_cells, scoring_settings, test_subsets
 
 __all__ = ["SCHEDULES", "MAX_TIME_RATIO", "TARGET_SHARE", "TARGET_RULE", "TIMING_ROUNDS", "schedule_set",
            "run_ovg_schedule", "gain_share_interval", "SCHEDULE_NAMES", "schedule_table",
@@ -59,10 +62,6 @@ TIMING_ROUNDS = 2
 def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dataset:
     """DDIM, full OVG and OVG under each schedule of ``spec["schedules"]`` (None: SCHEDULES) on the main results'
     test inputs: per-sample scores (method, sample), cost and S_HF gain share per method."""
-    from .calibrate import ovg_for
-    from .models import data_options, profile_models, spec_data, user_models
-    from .translation import scored_cells, method_specs, scoring_settings, test_subsets
-
     ctx = ctx or StudyContext()
     names = list(spec.get("schedules") or SCHEDULES)
     if len(set(names)) != len(names) or {"ddim", "ovg"} & set(names):
@@ -90,16 +89,15 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
 
     idx = test_subsets(data.test_source.shape[0], prof.n_test, prof.seeds, prof.n_val)[prof.seeds[0]]
     n = len(idx)  # the first seed's test crops of the main results
-    src, gt = data.test_source[idx], data.test_target[idx]
-    paired = bool(getattr(data, "paired", True))
+    src, gt = data.test_source[idx], data.test_target[idx] if getattr(data, "paired", True) else None
     x_in = src if ls is None else ls.encode(src)
     seed, batch = int(prof.seeds[0]), int(prof.batch_size)
 
     asc = np.sort(sig.double().numpy())
     cells, guided = [], {}
     for ms in specs:
-        cells.append(scored_cells(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src,
-                                  gt=gt if paired else None, scoring=scoring, n_images=0, ls=ls)[seed])
+        cells.append(scored_cells(ctx, D, x_in, ms, seed=seed, steps=prof.steps, batch_size=batch, src=src, gt=gt,
+                                  scoring=scoring, n_images=0, ls=ls)[seed])
         guided[ms.label] = [] if ms.guidance is None else ms.guidance.schedule.guided_steps(asc)
 
     # timing: one translation of the same few inputs per method, same process, after an untimed warm-up
@@ -115,8 +113,8 @@ def run_ovg_schedule(spec: StudySpec, ctx: StudyContext | None = None) -> xr.Dat
             translate_batched(D, x_t, ms, sample_seeds(seed, range(len(x_t))), prof.steps, batch, False)
             secs[ms.label] = min(secs[ms.label], time.perf_counter() - t0)
 
-    ds = xr.concat([c[[*PER_SAMPLE, "s_g", "norm_z", "nfe", "n_kept"]] for c in cells],
-                   pd.Index(labels, name="method"))
+    ds = xr.concat([c[[*PER_SAMPLE, "s_g", "norm_z", "nfe", "n_kept"]] for c in cells], "method")
+    ds = ds.assign_coords(method=labels)
     ds["n_failed"] = ds["failed"].sum("sample").astype(int)
     ds["guided_steps"] = ("method", np.array([len(guided[m]) for m in labels]))
     ds["backward_passes"] = 2 * ds["guided_steps"]
@@ -184,9 +182,8 @@ HEADERS = {"guided_steps": "guided steps", "sigma_lo": "σ from", "sigma_hi": "�
 
 
 def schedule_table(ds: xr.Dataset) -> pd.DataFrame:
-    """Per method: guided steps, their σ range, cost (NFE, backward passes, time, time / DDIM's), the share of full
-    OVG's S_HF gain with its 95 % interval over the test crops (``gain_share_interval``; none for DDIM and full
-    OVG), quality means over the kept samples, S_G, norm_z and the failed samples."""
+    """Per method: guided steps and their σ range, cost, the share of full OVG's S_HF gain with its 95 % interval
+    (``gain_share_interval``; none for DDIM and full OVG), quality means over the kept samples and failed samples."""
     per = ds[["psnr", "s_hf", "s_lf", "s_dc", "latent_norm_ratio"]].mean("sample", skipna=True).to_dataframe()
     cols = ["guided_steps", "sigma_lo", "sigma_hi", "nfe", "backward_passes", "time_s", "time_ratio",
             "s_hf_gain_share"]
