@@ -22,7 +22,7 @@ from .gate import stored_report
 from .tables import ours_beside_paper
 from .validity import failed_of
 
-__all__ = ["format_ablation", "named_arms", "one_header", "arm_names", "percent_improved", "percent_table",
+__all__ = ["format_ablation", "named_arms", "arm_names", "percent_improved", "percent_table",
            "factor_key", "trained_models", "space_label", "weak_models", "ablation_comparison", "paper_table",
            "shown_levels"]
 
@@ -52,18 +52,11 @@ def format_ablation(ds: xr.Dataset, metrics=TABLE_METRICS, digits: int = 3) -> p
 
 
 def named_arms(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and row labels as columns (``one_header``)."""
-    out = frame
+    """``frame`` with axis values as labels ("dit" -> "DiT", 4 -> "×4") and its row labels as leading columns (one
+    header row), an outer label repeating the row above left blank."""
+    out = frame.copy()
     for name in [n for n in frame.index.names if n in ARM_WORDS]:
         out = out.rename(index=lambda v, n=name: ARM_WORDS[n](v) if v == v else v, level=name)   # v != v: NaN
-    return one_header(out)
-
-
-def one_header(frame: pd.DataFrame) -> pd.DataFrame:
-    """Named row labels as leading columns (one header row), an outer label repeating the row above left blank."""
-    if all(n is None for n in frame.index.names):
-        return frame
-    out = frame.copy()
     out.columns = out.columns.set_names([None] * out.columns.nlevels)
     out = out.reset_index()
     outer = list(out.columns[:frame.index.nlevels - 1])
@@ -123,8 +116,7 @@ def trained_models(ds: xr.Dataset) -> pd.DataFrame:
                            shape=f"{bb['in_channels']} × {bb['sample_size']} × {bb['sample_size']}",
                            steps=f"{int(tr['steps']):,}", batch=f"{int(tr['batch_size'])}",
                            **{"learning rate": f"{float(tr['lr']):g}"})
-            row["space"] = space_label(attrs)
-            rows.append(row)
+            rows.append({**row, "space": space_label(attrs)})
     return pd.DataFrame(rows).fillna("—")
 
 

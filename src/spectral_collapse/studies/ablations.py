@@ -197,8 +197,7 @@ def axis_values(ds: xr.Dataset) -> list[dict]:
 def ablation_summary(ds: xr.Dataset, metrics=TABLE_METRICS) -> pd.DataFrame:
     """(axis values..., method, metric) -> mean and std over seeds of the per-seed means, and the 95 % bootstrap
     interval over test crops (``lo``, ``hi``, ``crops``; NaN for a set-level metric), ``summary`` per arm."""
-    frames = [summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)]
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat([summary(ds.sel(sel), metrics).assign(**sel) for sel in axis_values(ds)], ignore_index=True)
     axes = list(axis_values(ds)[0])
     keep = ("deterministic", "failed", "n", "lo", "hi", "crops")
     return out[[*axes, "method", "metric", "mean", "std", *[c for c in out.columns if c in keep]]]

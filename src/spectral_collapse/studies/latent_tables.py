@@ -44,12 +44,8 @@ def uniform_auc(m: int) -> float:
 
 def raw_same(ds: xr.Dataset) -> list[str]:
     """The raw-latent columns (k90_raw, auc_raw) equal to their unit-variance column as shown (AUC to 3 decimals)."""
-    out = []
-    for raw, base, digits in (("k90_raw", "k90", 0), ("auc_raw", "auc", 3)):
-        if raw in ds and base in ds and np.array_equal(np.round(np.asarray(ds[raw].values, float), digits),
-                                                       np.round(np.asarray(ds[base].values, float), digits)):
-            out.append(raw)
-    return out
+    return [raw for raw, base, digits in (("k90_raw", "k90", 0), ("auc_raw", "auc", 3)) if raw in ds and base in ds
+            and np.array_equal(*(np.round(np.asarray(ds[v].values, float), digits) for v in (raw, base)))]
 
 
 def pca_table(ds: xr.Dataset) -> pd.DataFrame:
@@ -96,11 +92,9 @@ def noise_scatter(ds: xr.Dataset, draws: int = 5, budget: float = 5e7) -> float:
     if n < 2 or n * int(np.prod(shape)) > budget:
         return float("nan")
     g = np.asarray(ds["cev"].sel(series="gaussian").values, float)
-    gaps = []
-    for s in range(1, draws + 1):
-        c = pca_explained_variance(torch.randn((n, *shape), generator=torch.Generator().manual_seed(s)))
-        gaps.append(float(np.nanmax(np.abs(c - g[:len(c)]))))
-    return max(gaps)
+    curves = (pca_explained_variance(torch.randn((n, *shape), generator=torch.Generator().manual_seed(s)))
+              for s in range(1, draws + 1))
+    return max(float(np.nanmax(np.abs(c - g[:len(c)]))) for c in curves)
 
 
 # ----------------------------------------------------------------------------------------- Gaussianity (Fig. 7)

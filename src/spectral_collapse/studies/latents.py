@@ -63,7 +63,7 @@ class Setup:
 
     def model(self, parameterization: str):
         """The denoiser of a parameterization (given, else trained or loaded once), its checkpoint recorded; a user's
-        models run only the labels they can (``labels``)."""
+        models run only the labels they can (``models.study_labels``)."""
         if parameterization not in self.given:
             tm = trained_model(self.spec.profile, self.spec.dataset, parameterization, progress=self.ctx.progress,
                                options=data_options(self.spec))
@@ -79,10 +79,6 @@ class Setup:
         return method_specs([label], eta_hf=self.ovg["eta_hf"], eta_lf=self.ovg["eta_lf"], lowpass_kappa=self.kappa,
                             per_base=self.ovg.get("per_base"),
                             parameterization=self.base)[0]
-
-    def labels(self, default) -> list[str]:
-        """The study's ``methods`` (None: ``default``), those a user's model can run when one is given."""
-        return study_labels(self.spec.get("methods"), default, self.user)
 
     def latents(self, label: str, n: int, *, factor: int | None = None, steps: int | None = None,
                 seed: int = 0) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
@@ -137,10 +133,6 @@ def _n_latents(spec: StudySpec) -> int:
     return int(spec.get("n_latents", DEFAULT_N_LATENTS.get(spec.profile, 128)))
 
 
-def _randn(shape, seed: int) -> torch.Tensor:
-    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-
-
 # --------------------------------------------------------------------------------------------------- Fig. 3
 
 def explained_variance_summary(cev: np.ndarray, levels=(0.5, 0.9, 0.99)) -> dict:
@@ -160,10 +152,9 @@ def k90_draws(sets: list[torch.Tensor], seed: int, draws: int = K90_DRAWS, share
     paired draws without replacement (the bootstrap repeats latents, which biases k90 down); compare sets at one m."""
     m = max(2, int(share * min(len(z) for z in sets)))
     out = np.zeros((len(sets), draws), dtype=np.int64)
-    for b in range(draws):
-        for i, z in enumerate(sets):
-            idx = np.random.default_rng([seed, b]).choice(len(z), m, replace=False)
-            out[i, b] = explained_variance_summary(lat.pca_explained_variance(z[torch.from_numpy(idx)]))["k90"]
+    for b, (i, z) in itertools.product(range(draws), enumerate(sets)):
+        idx = np.random.default_rng([seed, b]).choice(len(z), m, replace=False)
+        out[i, b] = explained_variance_summary(lat.pca_explained_variance(z[torch.from_numpy(idx)]))["k90"]
     return out, m
 
 
@@ -173,11 +164,12 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
     sr = st.data.task.kind == "sr"
     factors = spec.get("factors")
     factors = list(factors) if factors else (list(st.prof.factors) if sr else [None])
-    labels = st.labels(["ddim"] if sr else ["ddim", "taba", "edm"])
+    labels = study_labels(spec.get("methods"), ["ddim"] if sr else ["ddim", "taba", "edm"], st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
     runs = [(label, f, *st.latents(label, n, factor=f, seed=seed)) for label in labels for f in factors]
     z, x = runs[-1][2], runs[-1][4]
-    runs.append(("gaussian", None, _randn(z.shape, seed + 777), np.ones(len(z), bool), torch.full_like(x, np.nan)))
+    noise = torch.randn(z.shape, generator=torch.Generator().manual_seed(seed + 777))
+    runs.append(("gaussian", None, noise, np.ones(len(z), bool), torch.full_like(x, np.nan)))
     methods, fs, zs, oks, xs = zip(*runs)
     kept = [z[torch.from_numpy(ok)] for z, ok in zip(zs, oks)]
     ratios = [np.where(ok, lat.sample_norm_ratio(z), np.nan) for z, ok in zip(zs, oks)]
@@ -220,7 +212,7 @@ def _pca_collapse(spec: StudySpec, st: Setup) -> xr.Dataset:
 
 def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 7 / Eq. 31-33: ||x_T||^2 / d per latent and the KS test against chi2(d) per method."""
-    labels = st.labels(PAPER_LABELS)
+    labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n, seed = _n_latents(spec), int(spec["seed"])
     rows, ratios = [], []
     for label in labels:
@@ -231,7 +223,7 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
         g = lat.gaussianity(z[torch.from_numpy(ok)]) if ok.any() else None
         rows.append([np.nan if g is None else getattr(g, a) for _, a in GAUSSIANITY])
     rows = np.array(rows, dtype=np.float64)
-    gz = _randn((len(ratios[0]), *z.shape[1:]), seed + 777)
+    gz = torch.randn((len(ratios[0]), *z.shape[1:]), generator=torch.Generator().manual_seed(seed + 777))
     ds = xr.Dataset({"norm_ratio": (("method", "latent"), np.stack(ratios)),
                      "gaussian_norm_ratio": ("latent", gz.flatten(1).double().pow(2).sum(1).numpy() / d),
                      **{k: ("method", rows[:, i]) for i, (k, _) in enumerate(GAUSSIANITY)},
@@ -252,7 +244,7 @@ def _gaussianity(spec: StudySpec, st: Setup) -> xr.Dataset:
 def _decorrelation(spec: StudySpec, st: Setup) -> xr.Dataset:
     """Fig. 8 / Eq. 34-36: per-latent S_DC and flag masks per method; (S_G, mean S_DC) per (method, steps, seed)
     run on the test split, ``steps_grid`` default (steps / 5, steps / 2, steps)."""
-    labels = st.labels(PAPER_LABELS)
+    labels = study_labels(spec.get("methods"), PAPER_LABELS, st.user)
     n = _n_latents(spec)
     seeds = [int(s) for s in spec.get("seeds", st.prof.seeds)]
     grid = spec.get("steps_grid") or (st.prof.steps // 5, st.prof.steps // 2, st.prof.steps)
@@ -310,9 +302,7 @@ SPACES = {"vp": lambda s: 1.0 / math.sqrt(1.0 + s * s), "sigma": lambda s: 1.0}
 
 def velocity_cell(ctx: StudyContext, D, x: torch.Tensor, ms, *, steps: int, space: str, seed: int) -> xr.Dataset:
     """One method's velocity: ``log_power`` (step, freq), ``sigma_from`` / ``sigma_to`` (step) of inverting ``x``."""
-    if space not in SPACES:
-        raise ValueError(f"unknown space {space!r}; valid: {', '.join(SPACES)}")
-    scale = SPACES[space]
+    scale = SPACES[space]   # (the study's knob takes only these)
 
     def compute():
         states, sigmas = [], []
@@ -343,7 +333,7 @@ def run_velocity(spec: StudySpec, ctx: StudyContext | None = None, *, models: di
     VP scale x / sqrt(1 + sigma^2) (``space="vp"``) or the raw states (``"sigma"``)."""
     ctx = ctx or StudyContext()
     st = Setup(spec, ctx, models)
-    labels = st.labels(VELOCITY_LABELS)
+    labels = study_labels(spec.get("methods"), VELOCITY_LABELS, st.user)
     space, seed = spec["space"], int(spec["seed"])
     x = st.data.test_source[:int(spec["n_samples"])]
     x = x if st.space is None else st.space.encode(x)

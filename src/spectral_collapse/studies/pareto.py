@@ -35,8 +35,6 @@ SCORES = ("psnr", "s_hf", "s_lf", "s_lf_gt", "s_dc", "delta_log_e_hf", "delta_lo
 BAND_OF = {"luma": "delta_log_e_hf_luma_ref", "chroma": "delta_log_e_hf_chroma_ref"}  # the scores the bands bound
 
 
-# ----------------------------------------------------------------------------------------------- the grid
-
 def default_grid(profile: str) -> tuple[list[float], list[float]]:
     """Log-spaced (eta_HF, eta_LF) grids two decades wide each, centred on OVG_DEFAULTS (3 significant digits)."""
     sizes = zip(("eta_hf", "eta_lf"), GRID_SIZES.get(profile, GRID_SIZES["quick"]))
@@ -61,8 +59,7 @@ def _cell(ctx, D, ms, src, gt, seed: int, prof, scoring: dict, n_show: int, ls=N
     feats = feats[np.isfinite(feats).all(1)]
     # KID_wav of the point's outputs against the real reference crops (a set score: no per-crop value)
     cell["kid_wav"] = ((), rl.mmd2_unbiased(feats, scoring["reference_features"]) if len(feats) > 1 else np.nan)
-    g = lat.gaussianity(latent[torch.from_numpy(kept)]) if kept.sum() > 1 else None
-    cell["s_g"] = ((), np.nan if g is None else g.s_g)
+    cell["s_g"] = ((), lat.gaussianity(latent[torch.from_numpy(kept)]).s_g if kept.sum() > 1 else np.nan)
     cell["nfe"] = ((), int(tr["nfe"].values))
     cell["images"] = (("image", "channel", "y", "x"), out[:n_show].clamp(-1, 1).numpy().astype(np.float32))
     return cell
@@ -172,8 +169,7 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
     seed = int(prof.seeds[0] if seed is None else seed)
     idx, split_note = validation_indices(data.test_source.shape[0], n_images, prof.n_val)
     n = len(idx)
-    src, gt = data.test_source[idx], data.test_target[idx]
-    gt = gt if getattr(data, "paired", True) else None
+    src, gt = data.test_source[idx], data.test_target[idx] if getattr(data, "paired", True) else None
     n_show = min(n_show, n)
     scoring = scoring_settings(data)
     scoring["bands"], truth_kid, band_note = _bands(data, src, gt, scoring)
@@ -194,15 +190,15 @@ def pareto_results(ctx, data, models: dict, *, profile: str, eta_hf=None, eta_lf
             break
         for axis, side in edge:   # one more log step beyond each edge a choice sits on, then sweep again
             grid = eta_hf if axis == "eta_hf" else eta_lf
-            step = grid[1] / grid[0] if len(grid) > 1 else 10.0
+            step = grid[1] / grid[0]   # (an axis of one value has no edge)
             grid.insert(0, float(f"{grid[0] / step:.3g}")) if side == "low" else grid.append(float(f"{grid[-1] * step:.3g}"))
             extended.append(f"{axis} {side}")
-    sources = {m: "computed on the sweep's images" for m in base_labels}
     checkpoints = {par: str(getattr(D, "checkpoint", "")) for par, D in models.items()}
     ds.attrs = dict(study="pareto", dataset=data.name, profile=profile, rule=rule, primary=primary, seed=seed,
                     n_images=n, tuning_split=split_note, tuning_crops=json.dumps(idx), steps=prof.steps,
-                    wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]),
-                    s_lf_kappa=float(kappa), choices=json.dumps(choices), baseline_sources=json.dumps(sources),
+                    wavelet=scoring["wavelet"], mu_hf=float(scoring["mu_hf"]), s_lf_kappa=float(kappa),
+                    choices=json.dumps(choices),
+                    baseline_sources=json.dumps(dict.fromkeys(base_labels, "computed on the sweep's images")),
                     grid=json.dumps({"eta_hf": eta_hf, "eta_lf": eta_lf}), task=json.dumps(data.task.describe()),
                     grid_extended=json.dumps(extended), bands=json.dumps(scoring["bands"]), band_source=band_note,
                     truth_kid_wav=truth_kid, realism_reference=f"{scoring['reference']['n']} crops of the target pool",
