@@ -276,8 +276,7 @@ def grid_table(ds: xr.Dataset, digits: int = 4) -> pd.DataFrame:
     shown = table[[c for c in GRID_COLUMNS if c in table]].round(
         {c: digits for c in ("s_hf", "s_lf", "psnr", "s_dc", "s_g", "kid_wav", "delta_log_e_hf_luma_ref",
                              "delta_log_e_hf_chroma_ref")})
-    yes = {True: "yes", False: ""}
-    flags = {c: shown[c].map(yes) for c in ("on_front", "chosen", "in_band") if c in shown}
+    flags = {c: shown[c].map({True: "yes", False: ""}) for c in ("on_front", "chosen", "in_band") if c in shown}
     return shown.assign(base=shown["base"].map(method_name), eta_hf=shown["eta_hf"].map(step_size),
                         eta_lf=shown["eta_lf"].map(step_size), **flags).rename(
         columns={"base": "OVG variant", **_READ})
